@@ -1,0 +1,277 @@
+// The kernel's numbers (include/uapi/linux/bpf.h, checked against the 6.18 BTF in
+// spec/kernel-maps.md §1) and the seed's names for them.
+
+/** bpf(2) commands (enum bpf_cmd). */
+export const BpfCmd = {
+  MAP_CREATE: 0,
+  MAP_LOOKUP_ELEM: 1,
+  MAP_UPDATE_ELEM: 2,
+  MAP_DELETE_ELEM: 3,
+  MAP_GET_NEXT_KEY: 4,
+  PROG_LOAD: 5,
+  OBJ_PIN: 6,
+  OBJ_GET: 7,
+  PROG_ATTACH: 8,
+  PROG_DETACH: 9,
+  PROG_TEST_RUN: 10,
+  PROG_GET_NEXT_ID: 11,
+  MAP_GET_NEXT_ID: 12,
+  PROG_GET_FD_BY_ID: 13,
+  MAP_GET_FD_BY_ID: 14,
+  OBJ_GET_INFO_BY_FD: 15,
+  PROG_QUERY: 16,
+  RAW_TRACEPOINT_OPEN: 17,
+  BTF_LOAD: 18,
+  BTF_GET_FD_BY_ID: 19,
+  TASK_FD_QUERY: 20,
+  MAP_LOOKUP_AND_DELETE_ELEM: 21,
+  MAP_FREEZE: 22,
+  BTF_GET_NEXT_ID: 23,
+  MAP_LOOKUP_BATCH: 24,
+  MAP_LOOKUP_AND_DELETE_BATCH: 25,
+  MAP_UPDATE_BATCH: 26,
+  MAP_DELETE_BATCH: 27,
+} as const;
+export type BpfCmdName = keyof typeof BpfCmd;
+
+const cmdNames: string[] = [];
+for (const [name, n] of Object.entries(BpfCmd)) cmdNames[n] = name;
+/** `BPF_MAP_CREATE`-style name of a command number, for messages. */
+export function bpfCmdName(cmd: number): string {
+  return cmdNames[cmd] !== undefined ? `BPF_${cmdNames[cmd]}` : `BPF_CMD_${cmd}`;
+}
+
+/** Map types (enum bpf_map_type), with the seed's names. */
+export const MapType = {
+  Unspec: 0,
+  Hash: 1,
+  Array: 2,
+  ProgArray: 3,
+  PerfEventArray: 4,
+  PerCPUHash: 5,
+  PerCPUArray: 6,
+  StackTrace: 7,
+  CgroupArray: 8,
+  LRUHash: 9,
+  LRUPerCPUHash: 10,
+  LPMTrie: 11,
+  ArrayOfMaps: 12,
+  HashOfMaps: 13,
+  DevMap: 14,
+  SockMap: 15,
+  CPUMap: 16,
+  XSKMap: 17,
+  SockHash: 18,
+  /** The seed's bound: its MapType enum stops here. */
+  MapTypeMaximum: 19,
+} as const;
+export type MapTypeName = keyof typeof MapType;
+
+/** The kernel's first invalid map type on 6.18 (`__MAX_BPF_MAP_TYPE`). */
+export const MAX_BPF_MAP_TYPE = 34;
+
+const mapTypeStrings: Record<number, string> = {
+  1: "Hash", 2: "Array", 3: "Program array", 4: "Event array", 5: "Per-CPU hash",
+  6: "Per-CPU array", 7: "Stack trace", 8: "Cgroup array", 9: "LRU hash",
+  10: "LRU per-CPU hash", 11: "Longest prefix match trie", 12: "Array of maps",
+  13: "Hash of maps", 14: "Device Map", 15: "Socket Map", 16: "CPU Redirect Map", 18: "Socket Hash",
+};
+/** The seed's `MapType.String()`: "Unknown" for Unspec, XSKMap and anything unnamed. */
+export function mapTypeString(t: number): string {
+  return mapTypeStrings[t] ?? "Unknown";
+}
+
+const mapTypeNames: string[] = [];
+for (const [name, n] of Object.entries(MapType)) if (name !== "MapTypeMaximum") mapTypeNames[n] = name;
+/** The seed's identifier for a map type number (`Hash`, `LPMTrie`, …), or `type(N)`. */
+export function mapTypeName(t: number): string {
+  return mapTypeNames[t] ?? `type(${t})`;
+}
+
+/** Program types (enum bpf_prog_type), with the seed's names. */
+export const ProgType = {
+  Unspec: 0,
+  SocketFilter: 1,
+  Kprobe: 2,
+  SchedCls: 3,
+  SchedAct: 4,
+  Tracepoint: 5,
+  Xdp: 6,
+  PerfEvent: 7,
+  CgroupSkb: 8,
+  CgroupSock: 9,
+  LwtIn: 10,
+  LwtOut: 11,
+  LwtXmit: 12,
+  SockOps: 13,
+  SkSkb: 14,
+  CgroupDevice: 15,
+  SkMsg: 16,
+  RawTracepoint: 17,
+  CgroupSockAddr: 18,
+  LwtSeg6Local: 19,
+  LircMode2: 20,
+  SkReusePort: 21,
+} as const;
+export type ProgTypeName = keyof typeof ProgType;
+
+const progTypeStrings = [
+  "Unknown", "Socket filter", "Kprobe", "Sched CLS", "Sched ACT", "Tracepoint", "XDP",
+  "Perf event", "Cgroup skb", "Cgroup sock", "LWT in", "LWT out", "LWT xmit", "Sock ops",
+  "Socket skb", "Cgroup device", "Socket msg", "Raw tracepoint", "Cgroup sockaddr",
+];
+/** The seed's `ProgType.String()`. */
+export function progTypeString(t: number): string {
+  return t > 0 && t < progTypeStrings.length ? progTypeStrings[t]! : "Unknown";
+}
+
+// The seed's BPF_MAP_TYPE_* names.
+export const BPF_MAP_TYPE_UNSPEC = 0;
+export const BPF_MAP_TYPE_HASH = 1;
+export const BPF_MAP_TYPE_ARRAY = 2;
+export const BPF_MAP_TYPE_PROG_ARRAY = 3;
+export const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
+export const BPF_MAP_TYPE_PERCPU_HASH = 5;
+export const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
+export const BPF_MAP_TYPE_STACK_TRACE = 7;
+export const BPF_MAP_TYPE_CGROUP_ARRAY = 8;
+export const BPF_MAP_TYPE_LRU_HASH = 9;
+export const BPF_MAP_TYPE_LRU_PERCPU_HASH = 10;
+export const BPF_MAP_TYPE_LPM_TRIE = 11;
+export const BPF_MAP_TYPE_ARRAY_OF_MAPS = 12;
+export const BPF_MAP_TYPE_HASH_OF_MAPS = 13;
+export const BPF_MAP_TYPE_DEVMAP = 14;
+export const BPF_MAP_TYPE_SOCKMAP = 15;
+export const BPF_MAP_TYPE_CPUMAP = 16;
+export const BPF_MAP_TYPE_XSKMAP = 17;
+export const BPF_MAP_TYPE_SOCKHASH = 18;
+export const BPF_MAP_TYPE_CGROUP_STORAGE = 19;
+export const BPF_MAP_TYPE_REUSEPORT_SOCKARRAY = 20;
+
+// The seed's BPF_* command names.
+export const BPF_MAP_CREATE = 0;
+export const BPF_MAP_LOOKUP_ELEM = 1;
+export const BPF_MAP_UPDATE_ELEM = 2;
+export const BPF_MAP_DELETE_ELEM = 3;
+export const BPF_MAP_GET_NEXT_KEY = 4;
+export const BPF_PROG_LOAD = 5;
+export const BPF_OBJ_PIN = 6;
+export const BPF_OBJ_GET = 7;
+export const BPF_PROG_ATTACH = 8;
+export const BPF_PROG_DETACH = 9;
+export const BPF_PROG_TEST_RUN = 10;
+export const BPF_PROG_GET_NEXT_ID = 11;
+export const BPF_MAP_GET_NEXT_ID = 12;
+export const BPF_PROG_GET_FD_BY_ID = 13;
+export const BPF_MAP_GET_FD_BY_ID = 14;
+export const BPF_OBJ_GET_INFO_BY_FD = 15;
+export const BPF_PROG_QUERY = 16;
+export const BPF_RAW_TRACEPOINT_OPEN = 17;
+export const BPF_BTF_LOAD = 18;
+export const BPF_BTF_GET_FD_BY_ID = 19;
+export const BPF_TASK_FD_QUERY = 20;
+export const BPF_MAP_LOOKUP_AND_DELETE_ELEM = 21;
+export const BPF_MAP_FREEZE = 22;
+export const BPF_MAP_LOOKUP_BATCH = 24;
+export const BPF_MAP_LOOKUP_AND_DELETE_BATCH = 25;
+export const BPF_MAP_UPDATE_BATCH = 26;
+export const BPF_MAP_DELETE_BATCH = 27;
+
+// Attach types (the seed's list).
+export const BPF_CGROUP_INET_INGRESS = 0;
+export const BPF_CGROUP_INET_EGRESS = 1;
+export const BPF_CGROUP_INET_SOCK_CREATE = 2;
+export const BPF_CGROUP_SOCK_OPS = 3;
+export const BPF_SK_SKB_STREAM_PARSER = 4;
+export const BPF_SK_SKB_STREAM_VERDICT = 5;
+export const BPF_CGROUP_DEVICE = 6;
+export const BPF_SK_MSG_VERDICT = 7;
+export const BPF_CGROUP_INET4_BIND = 8;
+export const BPF_CGROUP_INET6_BIND = 9;
+export const BPF_CGROUP_INET4_CONNECT = 10;
+export const BPF_CGROUP_INET6_CONNECT = 11;
+export const BPF_CGROUP_INET4_POST_BIND = 12;
+export const BPF_CGROUP_INET6_POST_BIND = 13;
+export const BPF_CGROUP_UDP4_SENDMSG = 14;
+export const BPF_CGROUP_UDP6_SENDMSG = 15;
+export const BPF_LIRC_MODE2 = 16;
+export const BPF_FLOW_DISSECTOR = 17;
+export const BPF_CGROUP_SYSCTL = 18;
+export const BPF_CGROUP_UDP4_RECVMSG = 19;
+export const BPF_CGROUP_UDP6_RECVMSG = 20;
+
+// Element flags for MAP_UPDATE_ELEM.
+export const BPF_ANY = 0;
+export const BPF_NOEXIST = 1;
+export const BPF_EXIST = 2;
+export const BPF_F_LOCK = 4;
+
+// MAP_CREATE flags.
+export const BPF_F_NO_PREALLOC = 1 << 0;
+export const BPF_F_NO_COMMON_LRU = 1 << 1;
+export const BPF_F_NUMA_NODE = 1 << 2;
+export const BPF_F_RDONLY = 1 << 3;
+export const BPF_F_WRONLY = 1 << 4;
+export const BPF_F_STACK_BUILD_ID = 1 << 5;
+export const BPF_F_ZERO_SEED = 1 << 6;
+export const BPF_F_RDONLY_PROG = 1 << 7;
+export const BPF_F_WRONLY_PROG = 1 << 8;
+export const BPF_F_CLONE = 1 << 9;
+export const BPF_F_MMAPABLE = 1 << 10;
+export const BPF_F_PRESERVE_ELEMS = 1 << 11;
+export const BPF_F_INNER_MAP = 1 << 12;
+export const BPF_F_LINK = 1 << 13;
+export const BPF_F_PATH_FD = 1 << 14;
+export const BPF_F_VTYPE_BTF_OBJ_FD = 1 << 15;
+export const BPF_F_TOKEN_FD = 1 << 16;
+export const BPF_F_SEGV_ON_FAULT = 1 << 17;
+export const BPF_F_NO_USER_CONV = 1 << 18;
+
+/** PROG_QUERY flag, with the seed's (upstream) misspelling kept. */
+export const BPF_F_QUERY_EFFECTVE = 1 << 0;
+
+/** `EndpointKey` families (`ENDPOINT_KEY_*` in Cilium's datapath). */
+export const EndpointKeyIPv4 = 1;
+export const EndpointKeyIPv6 = 2;
+
+/** statfs(2) `f_type` of bpffs. */
+export const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** Bytes in the kernel's `union bpf_attr` on 6.18. */
+export const BPF_ATTR_SIZE = 168;
+
+/** Bytes per per-CPU value slot: the kernel rounds each CPU's value up to 8. */
+export function perCpuSlotSize(valueSize: number): number {
+  return (valueSize + 7) & ~7;
+}
+
+/** Per-CPU map types, whose user-space values hold one slot per possible CPU. */
+export function isPerCpuMapType(t: number): boolean {
+  return t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_ARRAY ||
+    t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+/** The hash family, whose batch token is a 4-byte bucket index (kernel-maps.md §10.1). */
+export function isHashMapType(t: number): boolean {
+  return t === BPF_MAP_TYPE_HASH || t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_LRU_HASH ||
+    t === BPF_MAP_TYPE_LRU_PERCPU_HASH || t === BPF_MAP_TYPE_HASH_OF_MAPS;
+}
+
+/** Types whose user-space value is a 4-byte fd on update and an id on lookup. */
+export function isFdValueMapType(t: number): boolean {
+  return t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS ||
+    t === BPF_MAP_TYPE_PROG_ARRAY;
+}
+
+/**
+ * Bytes a user-space value buffer must have for one element: `roundUp(valueSize, 8) * cpus`
+ * for per-CPU maps (kernel-maps.md §6), else `valueSize`.
+ */
+export function userValueSize(mapType: number, valueSize: number, possibleCpus: number): number {
+  return isPerCpuMapType(mapType) ? perCpuSlotSize(valueSize) * possibleCpus : valueSize;
+}
+
+/** Bytes of a batch token: a u32 bucket index for the hash family, a key otherwise. */
+export function batchTokenSize(mapType: number, keySize: number): number {
+  return isHashMapType(mapType) ? 4 : keySize;
+}

@@ -1,0 +1,69 @@
+// Argument checks every driver makes before it touches the kernel (or the model): a buffer of
+// the wrong size would let bpf(2) read or write past it, so it is a RangeError, never a syscall.
+import { batchTokenSize, userValueSize } from "./constants.js";
+
+/** What a driver must know of a map fd to size-check buffers: learned at create/get/info. */
+export interface MapShape {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  /** Bytes of one user-space value: per-CPU maps hold `roundUp(valueSize, 8) * cpus`. */
+  userValueSize: number;
+  /** Bytes of a batch token. */
+  tokenSize: number;
+}
+
+export function mapShape(mapType: number, keySize: number, valueSize: number, possibleCpus: number): MapShape {
+  return {
+    mapType, keySize, valueSize,
+    userValueSize: userValueSize(mapType, valueSize, possibleCpus),
+    tokenSize: batchTokenSize(mapType, keySize),
+  };
+}
+
+/** A non-negative-or-negative integer fd; fractions, NaN and non-numbers are TypeErrors. */
+export function assertFd(fd: unknown, op: string): asserts fd is number {
+  if (typeof fd !== "number" || !Number.isInteger(fd)) {
+    throw new TypeError(`${op}: fd must be an integer, got ${describe(fd)}`);
+  }
+  if (fd > 0x7fffffff || fd < -0x80000000) throw new RangeError(`${op}: fd ${fd} is out of range`);
+}
+
+export function assertU32(v: unknown, what: string, op: string): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describe(v)}`);
+  if (v < 0 || v > 0xffffffff) throw new RangeError(`${op}: ${what} ${v} is not a u32`);
+}
+
+export function assertBytes(buf: unknown, what: string, op: string): asserts buf is Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describe(buf)}`);
+}
+
+/** `buf` must be a Uint8Array of exactly `size` bytes. */
+export function assertSize(buf: unknown, size: number, what: string, op: string, fd: number): asserts buf is Uint8Array {
+  assertBytes(buf, what, op);
+  if (buf.byteLength !== size) {
+    throw new RangeError(`${op}: ${what} is ${buf.byteLength} bytes, map fd ${fd} needs ${size}`);
+  }
+}
+
+/** A batch buffer must hold at least `count` elements of `size` bytes. */
+export function assertBatchBuffer(buf: unknown, count: number, size: number, what: string, op: string, fd: number): asserts buf is Uint8Array {
+  assertBytes(buf, what, op);
+  if (buf.byteLength < count * size) {
+    throw new RangeError(`${op}: ${what} is ${buf.byteLength} bytes, ${count} elements of map fd ${fd} need ${count * size}`);
+  }
+}
+
+/** A path for bpffs or the host: a string without NUL bytes. */
+export function assertPath(path: unknown, op: string): asserts path is string {
+  if (typeof path !== "string") throw new TypeError(`${op}: path must be a string, got ${describe(path)}`);
+  if (path.includes("\0")) throw new TypeError(`${op}: path ${JSON.stringify(path)} holds a NUL byte`);
+  if (path === "") throw new TypeError(`${op}: path is empty`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "number") return String(v);
+  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
+  return typeof v;
+}

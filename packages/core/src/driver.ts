@@ -1,0 +1,133 @@
+// The one seam: a synchronous Driver for every bpf(2) operation bpfkit uses, plus the host
+// services pkg/bpf needs (bpffs, mounts, clock, rlimit). Core calls nothing else, so the same
+// code runs over the real kernel and over the simulator.
+
+export interface MapCreateAttr {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  mapFlags?: number;
+  /** fd of the template inner map, for ARRAY_OF_MAPS and HASH_OF_MAPS; ignored by others. */
+  innerMapFd?: number;
+  numaNode?: number;
+  /** At most 15 bytes of `[A-Za-z0-9_.]`; the kernel checks it (EINVAL). */
+  mapName?: string;
+}
+
+export interface ProgLoadAttr {
+  progType: number;
+  /** 8-byte instructions, packed. */
+  insns: Uint8Array;
+  license: string;
+  expectedAttachType?: number;
+  progName?: string;
+}
+
+/** errno 0 on success, else a positive errno; count is always what the kernel wrote back. */
+export interface BatchResult {
+  errno: number;
+  count: number;
+}
+
+/** A `/proc/self/mountinfo` line. */
+export interface MountInfo {
+  mountId: number;
+  parentId: number;
+  /** The root of the mount within its filesystem (`/` for whole mounts). */
+  root: string;
+  mountPoint: string;
+  fsType: string;
+  source: string;
+}
+
+/** What stat(2) says of a path: errno 0 and its kind, or a positive errno. */
+export interface PathStat {
+  errno: number;
+  isDirectory: boolean;
+  isFile: boolean;
+}
+
+/** RLIMIT_MEMLOCK; `RLIM_INFINITY` is 2^64 − 1. */
+export interface Rlimit {
+  errno: number;
+  cur: bigint;
+  max: bigint;
+}
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * The host services of a driver. Like the syscall methods, they return `>= 0` or `-errno` and
+ * throw only for caller misuse (a path holding a NUL byte is a TypeError).
+ */
+export interface HostServices {
+  /** statfs(2) `f_type` of the filesystem holding `path` (bpffs: 0xCAFE4A11), or -errno. */
+  statfsType(path: string): number;
+  stat(path: string): PathStat;
+  /** Entry names in a directory, or -errno. */
+  readdir(path: string): string[] | number;
+  mkdir(path: string, mode: number): number;
+  /** mkdir -p: 0 when it exists already as a directory. */
+  mkdirAll(path: string, mode: number): number;
+  unlink(path: string): number;
+  rmdir(path: string): number;
+  /** rm -rf: 0 when the path is missing. */
+  removeAll(path: string): number;
+  mount(source: string, target: string, fsType: string, flags?: number, data?: string): number;
+  umount(target: string): number;
+  /** This process's mount table, or -errno. */
+  mountInfo(): MountInfo[] | number;
+  /** CLOCK_MONOTONIC in nanoseconds, as `ktime_get_ns()` reads it. */
+  monotonicNs(): bigint;
+  getRlimitMemlock(): Rlimit;
+  setRlimitMemlock(cur: bigint, max: bigint): number;
+}
+
+/**
+ * Every bpf(2) command bpfkit uses. Methods return `>= 0` on success and `-errno` on failure
+ * (Linux x86-64 numbers everywhere, ENOTSUPP = 524), never throwing for a kernel error. They
+ * throw before any syscall for caller misuse: RangeError when a buffer is not exactly what the
+ * map needs (per-CPU values: `roundUp(valueSize, 8) * possibleCpus`), or a batch buffer cannot
+ * hold `count` elements; TypeError for arguments of the wrong type.
+ */
+export interface Driver {
+  /** "kernel", "sim", or a custom driver's name. */
+  readonly kind: string;
+  /** What per-CPU values are sized by: the CPUs in the host's possible mask. */
+  readonly possibleCpus: number;
+  readonly host: HostServices;
+
+  mapCreate(attr: MapCreateAttr): number;
+  mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number;
+  mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number;
+  mapDeleteElem(fd: number, key: Uint8Array): number;
+  /** `key` null asks for the first key. */
+  mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number;
+  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number;
+  mapFreeze(fd: number): number;
+
+  /**
+   * Batches: `keys`/`values` hold `count` packed elements; `inBatch` null starts; the token is
+   * 4 bytes for the hash family (a bucket index) and `keySize` for the others.
+   */
+  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
+    keys: Uint8Array, values: Uint8Array, count: number): BatchResult;
+  mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
+    keys: Uint8Array, values: Uint8Array, count: number): BatchResult;
+  mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number,
+    elemFlags?: number): BatchResult;
+  mapDeleteBatch(fd: number, keys: Uint8Array, count: number): BatchResult;
+
+  objPin(fd: number, path: string): number;
+  /** `fileFlags`: 0, BPF_F_RDONLY or BPF_F_WRONLY. Returns an fd. */
+  objGet(path: string, fileFlags?: number): number;
+  mapGetNextId(startId: number): number;
+  progGetNextId(startId: number): number;
+  mapGetFdById(id: number, openFlags?: number): number;
+  progGetFdById(id: number, openFlags?: number): number;
+  /** Fills the kernel's bpf_map_info / bpf_prog_info layout; returns the bytes written. */
+  objGetInfoByFd(fd: number, info: Uint8Array): number;
+  progLoad(attr: ProgLoadAttr): number;
+  progAttach(targetFd: number, progFd: number, attachType: number, flags?: number): number;
+  close(fd: number): number;
+}

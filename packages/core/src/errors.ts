@@ -1,0 +1,78 @@
+import { errnoName, errnoText } from "./errno.js";
+
+export interface BpfErrorInit {
+  /** Positive errno. */
+  errno: number;
+  /** The bpf command or operation that failed (`BPF_MAP_LOOKUP_ELEM`, `lookup`, `Unable to get object`). */
+  op: string;
+  /** The pin path or map path involved, when there is one. */
+  path?: string;
+  /** The map's name, when a map is involved. */
+  map?: string;
+  /** Full message; by default `<op> <path>: <errno text>`. */
+  message?: string;
+  cause?: unknown;
+}
+
+/**
+ * An errno from bpf(2) or a host service, with the operation, and the path or map it concerns.
+ * `errno` stays comparable (`err.code === "ENOENT"`) through every layer that wraps it.
+ */
+export class BpfError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly op: string;
+  readonly path: string | undefined;
+  readonly map: string | undefined;
+
+  constructor(init: BpfErrorInit) {
+    const errno = Math.abs(init.errno);
+    const where = init.path !== undefined && init.path !== "" ? ` ${init.path}` : "";
+    super(init.message ?? `${init.op}${where}: ${errnoText(errno)}`, init.cause !== undefined ? { cause: init.cause } : undefined);
+    this.name = "BpfError";
+    this.errno = errno;
+    this.code = errnoName(errno);
+    this.op = init.op;
+    this.path = init.path;
+    this.map = init.map;
+  }
+}
+
+/** True when `err` is a BpfError (or anything with an errno) for ENOENT: the seed's IsNotExist. */
+export function isNotExist(err: unknown): boolean {
+  return errnoOf(err) === 2;
+}
+
+/** The positive errno carried by an error, or undefined. */
+export function errnoOf(err: unknown): number | undefined {
+  if (err instanceof BpfError) return err.errno;
+  if (typeof err === "object" && err !== null && "errno" in err) {
+    const n = (err as { errno: unknown }).errno;
+    if (typeof n === "number") return Math.abs(n);
+  }
+  return undefined;
+}
+
+/** The seed's ErrMaxLookup: the reliable dump gave up after its lookup budget. */
+export class MaxLookupError extends Error {
+  constructor() {
+    super("maximum number of lookups reached");
+    this.name = "MaxLookupError";
+  }
+}
+
+/** A raw iterator or walk gave up after a bounded number of restarts. */
+export class IterationAbortedError extends Error {
+  readonly restarts: number;
+  constructor(what: string, restarts: number) {
+    super(`${what}: iteration aborted after ${restarts} restarts`);
+    this.name = "IterationAbortedError";
+    this.restarts = restarts;
+  }
+}
+
+/** Throws a BpfError when a driver result is negative; returns it otherwise. */
+export function check(ret: number, op: string, extra?: Omit<BpfErrorInit, "errno" | "op">): number {
+  if (ret < 0) throw new BpfError({ errno: -ret, op, ...extra });
+  return ret;
+}

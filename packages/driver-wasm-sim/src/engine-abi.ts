@@ -1,0 +1,64 @@
+// The contract between the AssemblyScript map engine (assembly/) and the TypeScript driver
+// (src/). The engine owns map *contents and semantics*: hash buckets, LRU lists, the LPM trie,
+// arrays, per-CPU slots, batches. The driver owns the *syscall surface*: attr validation in the
+// kernel's order, fds, ids, access modes, freeze, pins, reference counts, fd→id translation for
+// map-in-map and PROG_ARRAY values, hooks and faults.
+//
+// Conventions: every i32 result is >= 0 on success or -errno (Linux numbers, ENOTSUPP = 524).
+// Pointers are byte offsets into `memory`. Bytes move through `scratch()`. Any call that may
+// allocate may grow memory, which detaches old ArrayBuffer views: re-read `memory.buffer`.
+// The engine never traps on bad input or exhaustion: it answers -ENOMEM (12) instead.
+
+export interface EngineExports {
+  readonly memory: WebAssembly.Memory;
+
+  /** A scratch region of at least `bytes`, valid until the next scratch() call. 0 → -ENOMEM. */
+  scratch(bytes: number): number;
+  /** Cap on the engine's total memory, in bytes (u32; 0 = the wasm32 maximum). */
+  setMemoryLimit(bytes: number): void;
+  /** Bytes of wasm memory in use by maps (for size reports). */
+  memoryUsed(): number;
+
+  /**
+   * A map whose attributes the driver has already validated. `maxEntries` is the effective max
+   * (NO_COMMON_LRU already rounded to a multiple of ncpus). `seed` is the jhash seed: the driver
+   * passes 0 for BPF_F_ZERO_SEED. Returns a handle >= 1, or -ENOMEM over the memory limit.
+   */
+  mapCreate(mapType: number, keySize: number, valueSize: number, maxEntries: number,
+    mapFlags: number, ncpus: number, seed: number): number;
+  mapFree(h: number): void;
+  /** Elements present (hash, LRU, LPM), or occupied slots (PROG_ARRAY, ARRAY_OF_MAPS). */
+  mapCount(h: number): number;
+  /** Empties the map (PROG_ARRAY when its last user reference goes). */
+  mapClear(h: number): void;
+
+  // ---- element operations, as the syscall's "map operation" step (kernel-maps.md §4 step 8):
+  // the driver has done fd, permission, frozen and F_LOCK checks. Values are user-space
+  // values: per-CPU maps take and give ncpus × roundUp(valueSize, 8) bytes, padding kept.
+  // Map-in-map and PROG_ARRAY values are u32 ids (the driver translates fds).
+  mapLookup(h: number, keyPtr: number, valuePtr: number): number;
+  mapUpdate(h: number, keyPtr: number, valuePtr: number, flags: number): number;
+  mapDelete(h: number, keyPtr: number): number;
+  /** keyPtr 0 = NULL (first key). */
+  mapGetNextKey(h: number, keyPtr: number, nextKeyPtr: number): number;
+  mapLookupAndDelete(h: number, keyPtr: number, valuePtr: number): number;
+
+  // ---- batches (kernel-maps.md §10). Return 0 or -errno; the count the kernel would write
+  // back is in batchCount(). inPtr 0 = NULL. Tokens are a u32 bucket for the hash family and a
+  // key for the others. `del` 1 = LOOKUP_AND_DELETE_BATCH.
+  mapLookupBatch(h: number, inPtr: number, outPtr: number, keysPtr: number, valuesPtr: number,
+    count: number, del: number): number;
+  /** Generic update batch: BPF_ANY each, stops at the first error. */
+  mapUpdateBatch(h: number, keysPtr: number, valuesPtr: number, count: number): number;
+  /** Generic delete batch: stops at the first error. */
+  mapDeleteBatch(h: number, keysPtr: number, count: number): number;
+  batchCount(): number;
+
+  // ---- the datapath: what a BPF program running on `cpu` does (kernel-maps.md §6, §7.1).
+  // Per-CPU values here are ONE slot of valueSize bytes, for that cpu.
+  /** Marks an LRU element referenced. */
+  datapathLookup(h: number, keyPtr: number, valuePtr: number, cpu: number): number;
+  /** A new per-CPU element writes `cpu`'s slot and zeroes the others; an existing one only `cpu`'s. */
+  datapathUpdate(h: number, keyPtr: number, valuePtr: number, flags: number, cpu: number): number;
+  datapathDelete(h: number, keyPtr: number, cpu: number): number;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Runs the whole suite once with vitest and ends with the plain line CI reads:
+// `N passed, N failed[, N skipped]`. The exit code is vitest's.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const report = join(root, ".vitest-report.json");
+rmSync(report, { force: true });
+const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
+const r = spawnSync(process.execPath, [vitest, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: "inherit",
+});
+
+let passed = 0, failed = 0, skipped = 0;
+if (existsSync(report)) {
+  const j = JSON.parse(readFileSync(report, "utf8"));
+  passed = j.numPassedTests ?? 0;
+  failed = (j.numFailedTests ?? 0) + (j.numRuntimeErrorTestSuites ?? 0);
+  skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+  // A file that fails to load has no tests to count; count it as one failure.
+  for (const s of j.testResults ?? []) if (s.status === "failed" && (s.assertionResults ?? []).length === 0) failed++;
+} else {
+  failed = 1;
+}
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(r.status === 0 && failed === 0 ? 0 : r.status || 1);
