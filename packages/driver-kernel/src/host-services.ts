@@ -1,0 +1,147 @@
+// The host services of the kernel driver: the real filesystem (node:fs, errors as -errno),
+// statfs/mount/umount2/clock_gettime/prlimit through koffi, and /proc/self/mountinfo.
+import {
+  mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync,
+} from "node:fs";
+import {
+  assertPath, Errno, RLIM_INFINITY,
+  type HostServices, type MountInfo, type PathStat, type Rlimit,
+} from "@bpfkit/core";
+import { parseMountInfo } from "./mountinfo.js";
+import type { Libc } from "./native.js";
+
+const RLIMIT_MEMLOCK = 8;
+const CLOCK_MONOTONIC = 1;
+/** struct statfs is 120 bytes on x86-64 and arm64; f_type is the leading long. */
+const STATFS_BYTES = 120;
+
+/** -errno from a node:fs error (its `errno` is already negative on Linux). */
+function fsErrno(e: unknown): number {
+  const n = (e as { errno?: unknown }).errno;
+  return typeof n === "number" && n !== 0 ? -Math.abs(n) : -Errno.EIO;
+}
+
+function tryFs(fn: () => void): number {
+  try {
+    fn();
+    return 0;
+  } catch (e) {
+    return fsErrno(e);
+  }
+}
+
+function rlimitArg(v: unknown, what: string): bigint {
+  if (typeof v !== "bigint") throw new TypeError(`setrlimit(RLIMIT_MEMLOCK): ${what} must be a bigint`);
+  if (v < 0n || v > RLIM_INFINITY) throw new RangeError(`setrlimit(RLIMIT_MEMLOCK): ${what} ${v} is not a u64`);
+  return v;
+}
+
+export class KernelHostServices implements HostServices {
+  /** Out-parameters of the libc calls: statfs, timespec, two rlimits. */
+  private readonly dv: DataView;
+  private readonly base: number;
+
+  constructor(private readonly libc: Libc) {
+    // statfs fills STATFS_BYTES; the timespec and both rlimits (2 × 16 bytes) fit inside.
+    const block = libc.koffi.alloc("uint8_t", STATFS_BYTES);
+    this.dv = new DataView(libc.koffi.view(block, STATFS_BYTES));
+    this.base = Number(libc.koffi.address(block));
+  }
+
+  private errno(): number {
+    return -this.libc.koffi.errno();
+  }
+
+  statfsType(path: string): number {
+    assertPath(path, "statfs");
+    if (this.libc.statfs(path, this.base) < 0) return this.errno();
+    return Number(this.dv.getBigInt64(0, true) & 0xffff_ffffn);
+  }
+
+  stat(path: string): PathStat {
+    assertPath(path, "stat");
+    try {
+      const st = statSync(path);
+      return { errno: 0, isDirectory: st.isDirectory(), isFile: st.isFile() };
+    } catch (e) {
+      return { errno: -fsErrno(e), isDirectory: false, isFile: false };
+    }
+  }
+
+  readdir(path: string): string[] | number {
+    assertPath(path, "readdir");
+    try {
+      return readdirSync(path);
+    } catch (e) {
+      return fsErrno(e);
+    }
+  }
+
+  mkdir(path: string, mode: number): number {
+    assertPath(path, "mkdir");
+    return tryFs(() => mkdirSync(path, { mode }));
+  }
+
+  mkdirAll(path: string, mode: number): number {
+    assertPath(path, "mkdirAll");
+    const r = tryFs(() => mkdirSync(path, { mode, recursive: true }));
+    if (r < 0) return r;
+    // mkdir -p on an existing non-directory is ENOTDIR.
+    return this.stat(path).isDirectory ? 0 : -Errno.ENOTDIR;
+  }
+
+  unlink(path: string): number {
+    assertPath(path, "unlink");
+    return tryFs(() => unlinkSync(path));
+  }
+
+  rmdir(path: string): number {
+    assertPath(path, "rmdir");
+    return tryFs(() => rmdirSync(path));
+  }
+
+  removeAll(path: string): number {
+    assertPath(path, "removeAll");
+    return tryFs(() => rmSync(path, { recursive: true, force: true }));
+  }
+
+  mount(source: string, target: string, fsType: string, flags = 0, data?: string): number {
+    assertPath(source, "mount");
+    assertPath(target, "mount");
+    assertPath(fsType, "mount");
+    if (data !== undefined) assertPath(data, "mount");
+    if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`mount: flags must be a non-negative integer, got ${flags}`);
+    return this.libc.mount(source, target, fsType, flags, data ?? null) < 0 ? this.errno() : 0;
+  }
+
+  umount(target: string): number {
+    assertPath(target, "umount");
+    return this.libc.umount2(target, 0) < 0 ? this.errno() : 0;
+  }
+
+  mountInfo(): MountInfo[] | number {
+    try {
+      return parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8"));
+    } catch (e) {
+      return fsErrno(e);
+    }
+  }
+
+  monotonicNs(): bigint {
+    if (this.libc.clockGettime(CLOCK_MONOTONIC, this.base) < 0) {
+      throw new Error(`clock_gettime(CLOCK_MONOTONIC): errno ${this.libc.koffi.errno()}`);
+    }
+    return this.dv.getBigInt64(0, true) * 1_000_000_000n + this.dv.getBigInt64(8, true);
+  }
+
+  getRlimitMemlock(): Rlimit {
+    if (this.libc.prlimit(0, RLIMIT_MEMLOCK, 0, this.base) < 0) return { errno: -this.errno(), cur: 0n, max: 0n };
+    return { errno: 0, cur: this.dv.getBigUint64(0, true), max: this.dv.getBigUint64(8, true) };
+  }
+
+  setRlimitMemlock(cur: bigint, max: bigint): number {
+    this.dv.setBigUint64(16, rlimitArg(cur, "cur"), true);
+    this.dv.setBigUint64(24, rlimitArg(max, "max"), true);
+    return this.libc.prlimit(0, RLIMIT_MEMLOCK, this.base + 16, 0) < 0 ? this.errno() : 0;
+  }
+}

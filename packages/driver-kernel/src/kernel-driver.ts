@@ -1,0 +1,499 @@
+// The Driver over the real bpf(2). Every call zeroes the attr bytes its command uses, writes the
+// fields at the offsets declared in core's layout.ts, points them into the process's scratch
+// block, and copies user buffers in and out. Buffers are checked first against the map's shape,
+// so the kernel never reads or writes more than the caller handed over.
+import { readlinkSync } from "node:fs";
+import {
+  assertBatchBuffer, assertBytes, assertFd, assertPath, assertSize, assertU32,
+  BATCH_ATTR, BPF_MAP_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
+  PROG_ATTACH_ATTR, PROG_LOAD_ATTR,
+  type BatchResult, type Driver, type HostServices, type MapCreateAttr, type ProgLoadAttr,
+} from "@bpfkit/core";
+import { cStringArg, u32Arg, u64Arg } from "./args.js";
+import { forget, recordOf, rememberMap, type FdRecord } from "./fd-shapes.js";
+import type { Libc } from "./native.js";
+import type { Scratch } from "./scratch.js";
+
+const E = ELEM_ATTR.off;
+const B = BATCH_ATTR.off;
+const C = MAP_CREATE_ATTR.off;
+const O = OBJ_ATTR.off;
+const I = ID_ATTR.off;
+const N = INFO_ATTR.off;
+const P = PROG_LOAD_ATTR.off;
+const A = PROG_ATTACH_ATTR.off;
+const MI = BPF_MAP_INFO.off;
+
+const NULL = -1;
+/** The kernel refuses info_len above PAGE_SIZE (bpf_check_uarg_tail_zero): never stage more. */
+const MAX_INFO_STAGE = 4096;
+const NAME_BYTES = 16;
+const align8 = (n: number) => (n + 7) & ~7;
+
+const OP = {
+  lookup: "BPF_MAP_LOOKUP_ELEM", update: "BPF_MAP_UPDATE_ELEM", delete: "BPF_MAP_DELETE_ELEM",
+  nextKey: "BPF_MAP_GET_NEXT_KEY", lookupAndDelete: "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+  freeze: "BPF_MAP_FREEZE", lookupBatch: "BPF_MAP_LOOKUP_BATCH",
+  lookupAndDeleteBatch: "BPF_MAP_LOOKUP_AND_DELETE_BATCH", updateBatch: "BPF_MAP_UPDATE_BATCH",
+  deleteBatch: "BPF_MAP_DELETE_BATCH", create: "BPF_MAP_CREATE", pin: "BPF_OBJ_PIN", get: "BPF_OBJ_GET",
+  mapNextId: "BPF_MAP_GET_NEXT_ID", progNextId: "BPF_PROG_GET_NEXT_ID",
+  mapFdById: "BPF_MAP_GET_FD_BY_ID", progFdById: "BPF_PROG_GET_FD_BY_ID",
+  info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH", close: "close",
+} as const;
+
+export class KernelDriver implements Driver {
+  readonly kind = "kernel";
+
+  constructor(
+    private readonly libc: Libc,
+    private readonly s: Scratch,
+    readonly possibleCpus: number,
+    readonly host: HostServices,
+  ) {}
+
+  // ---- the syscall ----
+
+  /** bpf(cmd, scratch attr, size): the result, or -errno. */
+  private bpf(cmd: number, size: number): number {
+    const r = this.libc.syscall(this.libc.nrBpf, cmd, this.s.base, size);
+    return r < 0 ? -this.libc.koffi.errno() : r;
+  }
+
+  /** Zeroes the attr bytes a command uses: non-zero bytes past its last field are EINVAL. */
+  private attr(size: number): DataView {
+    this.s.u8.fill(0, 0, size);
+    return this.s.dv;
+  }
+
+  // ---- what an fd is ----
+
+  /** The map shape behind `fd`, learnt from the kernel if this process has not seen it. */
+  private mapRecord(fd: unknown, op: string): FdRecord | undefined {
+    assertFd(fd, op);
+    let rec = recordOf(fd);
+    if (rec === undefined) {
+      if (fd < 0) return undefined;
+      rec = this.learn(fd);
+      if (rec === undefined) return undefined;
+    }
+    if (rec.gen !== this.s.gen) this.cut(rec);
+    return rec;
+  }
+
+  /** Re-cuts a record's views after the block was replaced (or for the first time). */
+  private cut(rec: FdRecord): void {
+    const s = this.s;
+    s.ensure(rec.keySize, rec.userValueSize);
+    rec.key = s.u8.subarray(s.keyOff, s.keyOff + rec.keySize);
+    rec.next = s.u8.subarray(s.nextOff, s.nextOff + rec.keySize);
+    rec.value = s.u8.subarray(s.valueOff, s.valueOff + rec.userValueSize);
+    rec.gen = s.gen;
+  }
+
+  /**
+   * An fd this process did not get from the driver (inherited, or from another library): if
+   * it is a map, its shape comes from OBJ_GET_INFO_BY_FD. Anything else (a prog, a closed fd,
+   * a file) is left to the kernel, which rejects it (EINVAL/EBADF) before touching a buffer.
+   */
+  private learn(fd: number): FdRecord | undefined {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return undefined;
+    }
+    if (link !== "anon_inode:bpf-map") return undefined;
+    const s = this.s;
+    s.ensure(0, 0, BPF_MAP_INFO.size);
+    s.u8.fill(0, s.auxOff, s.auxOff + BPF_MAP_INFO.size);
+    const dv = this.attr(INFO_ATTR.size);
+    dv.setUint32(N.bpf_fd, fd, true);
+    dv.setUint32(N.info_len, BPF_MAP_INFO.size, true);
+    s.setPtr(N.info, s.auxOff);
+    if (this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size) < 0) return undefined;
+    const at = s.auxOff;
+    return rememberMap(fd, dv.getUint32(at + MI.type, true), dv.getUint32(at + MI.key_size, true),
+      dv.getUint32(at + MI.value_size, true), this.possibleCpus);
+  }
+
+  /** A new fd from the kernel replaces whatever this process knew under that number. */
+  private adopt(fd: number, isMap: boolean): number {
+    if (fd < 0) return fd;
+    forget(fd);
+    if (isMap) this.learn(fd);
+    return fd;
+  }
+
+  // ---- element operations ----
+
+  private elem(cmd: number, fd: number, keyOff: number, valueOff: number, flags: number): number {
+    const s = this.s;
+    const dv = this.attr(ELEM_ATTR.size);
+    dv.setUint32(E.map_fd, fd, true);
+    s.setPtr(E.key, keyOff);
+    s.setPtr(E.value, valueOff);
+    s.setU64(E.flags, flags);
+    return this.bpf(cmd, ELEM_ATTR.size);
+  }
+
+  /** Stages a key for an fd whose shape is unknown (not a map: the kernel will refuse it). */
+  private stageUnknown(key: Uint8Array | null, value: Uint8Array | null): void {
+    this.s.ensure(key?.byteLength ?? 0, value?.byteLength ?? 0);
+  }
+
+  mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
+    const rec = this.mapRecord(fd, OP.lookup);
+    const f = u64Arg(flags, "flags", OP.lookup);
+    if (rec !== undefined) {
+      assertSize(key, rec.keySize, "key", OP.lookup, fd);
+      assertSize(value, rec.userValueSize, "value", OP.lookup, fd);
+    } else {
+      assertBytes(key, "key", OP.lookup);
+      assertBytes(value, "value", OP.lookup);
+      this.stageUnknown(key, value);
+    }
+    const s = this.s;
+    s.u8.set(key, s.keyOff);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, s.keyOff, s.valueOff, f);
+    if (r >= 0 && rec !== undefined) value.set(rec.value);
+    return r;
+  }
+
+  mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
+    const rec = this.mapRecord(fd, OP.update);
+    const f = u64Arg(flags, "flags", OP.update);
+    if (rec !== undefined) {
+      assertSize(key, rec.keySize, "key", OP.update, fd);
+      assertSize(value, rec.userValueSize, "value", OP.update, fd);
+    } else {
+      assertBytes(key, "key", OP.update);
+      assertBytes(value, "value", OP.update);
+      this.stageUnknown(key, value);
+    }
+    const s = this.s;
+    s.u8.set(key, s.keyOff);
+    s.u8.set(value, s.valueOff);
+    return this.elem(BpfCmd.MAP_UPDATE_ELEM, fd, s.keyOff, s.valueOff, f);
+  }
+
+  mapDeleteElem(fd: number, key: Uint8Array): number {
+    const rec = this.mapRecord(fd, OP.delete);
+    if (rec !== undefined) assertSize(key, rec.keySize, "key", OP.delete, fd);
+    else {
+      assertBytes(key, "key", OP.delete);
+      this.stageUnknown(key, null);
+    }
+    const s = this.s;
+    s.u8.set(key, s.keyOff);
+    return this.elem(BpfCmd.MAP_DELETE_ELEM, fd, s.keyOff, NULL, 0);
+  }
+
+  mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number {
+    const rec = this.mapRecord(fd, OP.nextKey);
+    if (rec !== undefined) {
+      if (key !== null) assertSize(key, rec.keySize, "key", OP.nextKey, fd);
+      assertSize(nextKey, rec.keySize, "nextKey", OP.nextKey, fd);
+    } else {
+      if (key !== null) assertBytes(key, "key", OP.nextKey);
+      assertBytes(nextKey, "nextKey", OP.nextKey);
+      this.s.ensure(Math.max(key?.byteLength ?? 0, nextKey.byteLength), 0);
+    }
+    const s = this.s;
+    if (key !== null) s.u8.set(key, s.keyOff);
+    const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : s.keyOff, s.nextOff, 0);
+    if (r >= 0 && rec !== undefined) nextKey.set(rec.next);
+    return r;
+  }
+
+  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number {
+    const rec = this.mapRecord(fd, OP.lookupAndDelete);
+    if (rec !== undefined) {
+      assertSize(key, rec.keySize, "key", OP.lookupAndDelete, fd);
+      assertSize(value, rec.userValueSize, "value", OP.lookupAndDelete, fd);
+    } else {
+      assertBytes(key, "key", OP.lookupAndDelete);
+      assertBytes(value, "value", OP.lookupAndDelete);
+      this.stageUnknown(key, value);
+    }
+    const s = this.s;
+    s.u8.set(key, s.keyOff);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, s.keyOff, s.valueOff, 0);
+    if (r >= 0 && rec !== undefined) value.set(rec.value);
+    return r;
+  }
+
+  mapFreeze(fd: number): number {
+    assertFd(fd, OP.freeze);
+    return this.elem(BpfCmd.MAP_FREEZE, fd, NULL, NULL, 0);
+  }
+
+  // ---- batches ----
+
+  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+    return this.lookupBatch(BpfCmd.MAP_LOOKUP_BATCH, OP.lookupBatch, fd, inBatch, outBatch, keys, values, count);
+  }
+
+  mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+    return this.lookupBatch(BpfCmd.MAP_LOOKUP_AND_DELETE_BATCH, OP.lookupAndDeleteBatch, fd, inBatch, outBatch, keys, values, count);
+  }
+
+  private lookupBatch(cmd: number, op: string, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+    const rec = this.mapRecord(fd, op);
+    assertU32(count, "count", op);
+    let tokenSize: number, keySize: number, valueSize: number;
+    if (rec !== undefined) {
+      ({ tokenSize, keySize, userValueSize: valueSize } = rec);
+      if (inBatch !== null) assertSize(inBatch, tokenSize, "inBatch", op, fd);
+      assertSize(outBatch, tokenSize, "outBatch", op, fd);
+      assertBatchBuffer(keys, count, keySize, "keys", op, fd);
+      assertBatchBuffer(values, count, valueSize, "values", op, fd);
+    } else {
+      if (inBatch !== null) assertBytes(inBatch, "inBatch", op);
+      assertBytes(outBatch, "outBatch", op);
+      assertBytes(keys, "keys", op);
+      assertBytes(values, "values", op);
+      // Not a map: the kernel fails the fd before it reads a byte. Stage nothing past a token.
+      tokenSize = Math.max(inBatch?.byteLength ?? 0, outBatch.byteLength);
+      keySize = valueSize = 0;
+    }
+    const s = this.s;
+    const t8 = align8(tokenSize);
+    const kBytes = count * keySize;
+    s.ensure(0, 0, 2 * t8 + align8(kBytes) + count * valueSize);
+    const inOff = s.auxOff, outOff = inOff + t8, keysOff = outOff + t8, valuesOff = keysOff + align8(kBytes);
+    if (inBatch !== null) s.u8.set(inBatch, inOff);
+    // The token goes in as the caller's bytes, so an early error hands them back unchanged.
+    s.u8.set(outBatch, outOff);
+    const dv = this.attr(BATCH_ATTR.size);
+    s.setPtr(B.in_batch, inBatch === null ? NULL : inOff);
+    s.setPtr(B.out_batch, outOff);
+    s.setPtr(B.keys, keysOff);
+    s.setPtr(B.values, valuesOff);
+    dv.setUint32(B.count, count, true);
+    dv.setUint32(B.map_fd, fd, true);
+    const r = this.bpf(cmd, BATCH_ATTR.size);
+    const got = dv.getUint32(B.count, true);
+    if (rec !== undefined) {
+      outBatch.set(s.u8.subarray(outOff, outOff + tokenSize));
+      // Early errors (EINVAL, EPERM, …) leave count as it was and write nothing; otherwise the
+      // first `got` elements are the kernel's (also on ENOENT, the end of the map).
+      if (r >= 0 || r === -Errno.ENOENT || got < count) {
+        const n = Math.min(got, count);
+        if (n > 0) {
+          keys.set(s.u8.subarray(keysOff, keysOff + n * keySize));
+          values.set(s.u8.subarray(valuesOff, valuesOff + n * valueSize));
+        }
+      }
+    }
+    return { errno: r < 0 ? -r : 0, count: got };
+  }
+
+  mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number, elemFlags?: number): BatchResult {
+    const op = OP.updateBatch;
+    const rec = this.mapRecord(fd, op);
+    assertU32(count, "count", op);
+    const f = u64Arg(elemFlags, "elemFlags", op);
+    let keySize = 0, valueSize = 0;
+    if (rec !== undefined) {
+      ({ keySize, userValueSize: valueSize } = rec);
+      assertBatchBuffer(keys, count, keySize, "keys", op, fd);
+      assertBatchBuffer(values, count, valueSize, "values", op, fd);
+    } else {
+      assertBytes(keys, "keys", op);
+      assertBytes(values, "values", op);
+    }
+    const s = this.s;
+    const kBytes = count * keySize, vBytes = count * valueSize;
+    s.ensure(0, 0, align8(kBytes) + vBytes);
+    const keysOff = s.auxOff, valuesOff = keysOff + align8(kBytes);
+    if (kBytes > 0) s.u8.set(keys.subarray(0, kBytes), keysOff);
+    if (vBytes > 0) s.u8.set(values.subarray(0, vBytes), valuesOff);
+    const dv = this.attr(BATCH_ATTR.size);
+    s.setPtr(B.keys, keysOff);
+    s.setPtr(B.values, valuesOff);
+    dv.setUint32(B.count, count, true);
+    dv.setUint32(B.map_fd, fd, true);
+    s.setU64(B.elem_flags, f);
+    const r = this.bpf(BpfCmd.MAP_UPDATE_BATCH, BATCH_ATTR.size);
+    return { errno: r < 0 ? -r : 0, count: dv.getUint32(B.count, true) };
+  }
+
+  mapDeleteBatch(fd: number, keys: Uint8Array, count: number): BatchResult {
+    const op = OP.deleteBatch;
+    const rec = this.mapRecord(fd, op);
+    assertU32(count, "count", op);
+    let keySize = 0;
+    if (rec !== undefined) {
+      keySize = rec.keySize;
+      assertBatchBuffer(keys, count, keySize, "keys", op, fd);
+    } else {
+      assertBytes(keys, "keys", op);
+    }
+    const s = this.s;
+    const kBytes = count * keySize;
+    s.ensure(0, 0, kBytes);
+    if (kBytes > 0) s.u8.set(keys.subarray(0, kBytes), s.auxOff);
+    const dv = this.attr(BATCH_ATTR.size);
+    s.setPtr(B.keys, s.auxOff);
+    dv.setUint32(B.count, count, true);
+    dv.setUint32(B.map_fd, fd, true);
+    const r = this.bpf(BpfCmd.MAP_DELETE_BATCH, BATCH_ATTR.size);
+    return { errno: r < 0 ? -r : 0, count: dv.getUint32(B.count, true) };
+  }
+
+  // ---- maps, objects, ids ----
+
+  mapCreate(attr: MapCreateAttr): number {
+    const op = OP.create;
+    if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
+    const mapType = u32Arg(attr.mapType, "mapType", op);
+    const keySize = u32Arg(attr.keySize, "keySize", op);
+    const valueSize = u32Arg(attr.valueSize, "valueSize", op);
+    const maxEntries = u32Arg(attr.maxEntries, "maxEntries", op);
+    const mapFlags = u32Arg(attr.mapFlags, "mapFlags", op);
+    const numaNode = u32Arg(attr.numaNode, "numaNode", op);
+    const inner = attr.innerMapFd ?? 0;
+    assertFd(inner, op);
+    const name = cStringArg(attr.mapName, "mapName", op);
+    const s = this.s;
+    const dv = this.attr(MAP_CREATE_ATTR.size);
+    dv.setUint32(C.map_type, mapType, true);
+    dv.setUint32(C.key_size, keySize, true);
+    dv.setUint32(C.value_size, valueSize, true);
+    dv.setUint32(C.max_entries, maxEntries, true);
+    dv.setUint32(C.map_flags, mapFlags, true);
+    dv.setUint32(C.inner_map_fd, inner >>> 0, true);
+    dv.setUint32(C.numa_node, numaNode, true);
+    // Cut to the field: a 16-byte name has no NUL and the kernel says EINVAL, as it should.
+    Buffer.from(s.u8.buffer, s.u8.byteOffset + C.map_name, NAME_BYTES).write(name, "utf8");
+    const fd = this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size);
+    if (fd >= 0) {
+      forget(fd);
+      this.cut(rememberMap(fd, mapType, keySize, valueSize, this.possibleCpus));
+    }
+    return fd;
+  }
+
+  private pathAttr(path: string, op: string): void {
+    assertPath(path, op);
+    this.s.putCString(path, 0);
+    this.attr(OBJ_ATTR.size);
+    this.s.setPtr(O.pathname, this.s.auxOff);
+  }
+
+  objPin(fd: number, path: string): number {
+    assertFd(fd, OP.pin);
+    this.pathAttr(path, OP.pin);
+    this.s.dv.setUint32(O.bpf_fd, fd, true);
+    return this.bpf(BpfCmd.OBJ_PIN, OBJ_ATTR.size);
+  }
+
+  objGet(path: string, fileFlags?: number): number {
+    const flags = u32Arg(fileFlags, "fileFlags", OP.get);
+    this.pathAttr(path, OP.get);
+    this.s.dv.setUint32(O.file_flags, flags, true);
+    return this.adopt(this.bpf(BpfCmd.OBJ_GET, OBJ_ATTR.size), true);
+  }
+
+  private nextId(cmd: number, op: string, startId: number): number {
+    assertU32(startId, "startId", op);
+    const dv = this.attr(ID_ATTR.size);
+    dv.setUint32(I.start_id, startId, true);
+    const r = this.bpf(cmd, ID_ATTR.size);
+    return r < 0 ? r : dv.getUint32(I.next_id, true);
+  }
+
+  mapGetNextId(startId: number): number {
+    return this.nextId(BpfCmd.MAP_GET_NEXT_ID, OP.mapNextId, startId);
+  }
+
+  progGetNextId(startId: number): number {
+    return this.nextId(BpfCmd.PROG_GET_NEXT_ID, OP.progNextId, startId);
+  }
+
+  private fdById(cmd: number, op: string, id: number, openFlags: number | undefined): number {
+    assertU32(id, "id", op);
+    const flags = u32Arg(openFlags, "openFlags", op);
+    const dv = this.attr(ID_ATTR.size);
+    dv.setUint32(I.start_id, id, true);
+    dv.setUint32(I.open_flags, flags, true);
+    return this.bpf(cmd, ID_ATTR.size);
+  }
+
+  mapGetFdById(id: number, openFlags?: number): number {
+    return this.adopt(this.fdById(BpfCmd.MAP_GET_FD_BY_ID, OP.mapFdById, id, openFlags), true);
+  }
+
+  progGetFdById(id: number, openFlags?: number): number {
+    return this.adopt(this.fdById(BpfCmd.PROG_GET_FD_BY_ID, OP.progFdById, id, openFlags), false);
+  }
+
+  objGetInfoByFd(fd: number, info: Uint8Array): number {
+    assertFd(fd, OP.info);
+    assertBytes(info, "info", OP.info);
+    // The struct goes in zeroed, not as the caller's bytes: bpf_prog_info holds pointers
+    // (map_ids, jited_prog_insns, …) the kernel would write through.
+    const s = this.s;
+    const stage = Math.min(info.byteLength, MAX_INFO_STAGE);
+    s.ensure(0, 0, stage);
+    s.u8.fill(0, s.auxOff, s.auxOff + stage);
+    const dv = this.attr(INFO_ATTR.size);
+    dv.setUint32(N.bpf_fd, fd, true);
+    dv.setUint32(N.info_len, info.byteLength, true);
+    s.setPtr(N.info, s.auxOff);
+    const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
+    if (r < 0) return r;
+    const n = Math.min(dv.getUint32(N.info_len, true), stage);
+    info.set(s.u8.subarray(s.auxOff, s.auxOff + n));
+    return n;
+  }
+
+  // ---- programs ----
+
+  progLoad(attr: ProgLoadAttr): number {
+    const op = OP.progLoad;
+    if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
+    const progType = u32Arg(attr.progType, "progType", op);
+    assertBytes(attr.insns, "insns", op);
+    if (attr.insns.byteLength % 8 !== 0) {
+      throw new RangeError(`${op}: insns is ${attr.insns.byteLength} bytes, not a whole number of 8-byte instructions`);
+    }
+    const license = cStringArg(attr.license, "license", op);
+    const expected = u32Arg(attr.expectedAttachType, "expectedAttachType", op);
+    const name = cStringArg(attr.progName, "progName", op);
+    const s = this.s;
+    const insnBytes = attr.insns.byteLength;
+    const licenseAt = align8(insnBytes);
+    s.putCString(license, licenseAt);
+    s.u8.set(attr.insns, s.auxOff);
+    const dv = this.attr(PROG_LOAD_ATTR.size);
+    dv.setUint32(P.prog_type, progType, true);
+    dv.setUint32(P.insn_cnt, insnBytes / 8, true);
+    s.setPtr(P.insns, s.auxOff);
+    s.setPtr(P.license, s.auxOff + licenseAt);
+    dv.setUint32(P.expected_attach_type, expected, true);
+    Buffer.from(s.u8.buffer, s.u8.byteOffset + P.prog_name, NAME_BYTES).write(name, "utf8");
+    return this.adopt(this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size), false);
+  }
+
+  progAttach(targetFd: number, progFd: number, attachType: number, flags?: number): number {
+    const op = OP.progAttach;
+    assertFd(targetFd, op);
+    assertFd(progFd, op);
+    const type = u32Arg(attachType, "attachType", op);
+    const f = u32Arg(flags, "flags", op);
+    const dv = this.attr(PROG_ATTACH_ATTR.size);
+    dv.setUint32(A.target_fd, targetFd >>> 0, true);
+    dv.setUint32(A.attach_bpf_fd, progFd >>> 0, true);
+    dv.setUint32(A.attach_type, type, true);
+    dv.setUint32(A.attach_flags, f, true);
+    return this.bpf(BpfCmd.PROG_ATTACH, PROG_ATTACH_ATTR.size);
+  }
+
+  close(fd: number): number {
+    assertFd(fd, OP.close);
+    forget(fd);
+    const r = this.libc.close(fd);
+    return r < 0 ? -this.libc.koffi.errno() : r;
+  }
+}

@@ -1,0 +1,66 @@
+// The one place that touches koffi: libc loaded lazily (importing this package on macOS or
+// Windows must not crash), bpf(2) through a fixed-prototype `syscall`, and the few libc calls
+// the host services need. Every function here returns the C result; errno is read right after.
+import { createRequire } from "node:module";
+
+/** The koffi functions bpfkit calls, bound once per process. */
+export interface Libc {
+  readonly koffi: Koffi;
+  /** `long syscall(long nr, int cmd, uintptr_t attr, unsigned int size)`: bpf(2) without varargs. */
+  readonly syscall: (nr: number, cmd: number, attr: number, size: number) => number;
+  readonly close: (fd: number) => number;
+  readonly statfs: (path: string, buf: number) => number;
+  readonly mount: (source: string, target: string, fsType: string, flags: number, data: string | null) => number;
+  readonly umount2: (target: string, flags: number) => number;
+  readonly clockGettime: (clock: number, ts: number) => number;
+  readonly prlimit: (pid: number, resource: number, newLimit: number, oldLimit: number) => number;
+  /** `__NR_bpf` for this architecture. */
+  readonly nrBpf: number;
+}
+
+/** The part of koffi's API used here (its own typings are not imported: koffi loads lazily). */
+export interface Koffi {
+  load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
+  alloc(type: string, length: number): unknown;
+  free(ptr: unknown): void;
+  address(ptr: unknown): bigint;
+  view(ptr: unknown, length: number): ArrayBuffer;
+  errno(): number;
+}
+
+/** `__NR_bpf` by `process.arch`: x86-64 and arm64 are the architectures bpfkit supports. */
+export const NR_BPF: Readonly<Record<string, number>> = { x64: 321, arm64: 280 };
+
+let libc: Libc | undefined;
+
+/** Loads koffi and libc on first use; throws an Error naming the reason when it cannot. */
+export function loadLibc(): Libc {
+  if (libc !== undefined) return libc;
+  if (process.platform !== "linux") {
+    throw new Error(`@bpfkit/driver-kernel needs Linux (bpf(2)); this is ${process.platform}`);
+  }
+  const nrBpf = NR_BPF[process.arch];
+  if (nrBpf === undefined) {
+    throw new Error(`@bpfkit/driver-kernel knows __NR_bpf for x64 and arm64, not ${process.arch}`);
+  }
+  let koffi: Koffi;
+  try {
+    koffi = createRequire(import.meta.url)("koffi") as Koffi;
+  } catch (e) {
+    throw new Error(`@bpfkit/driver-kernel cannot load koffi: ${(e as Error).message}`, { cause: e });
+  }
+  const lib = koffi.load("libc.so.6");
+  const f = <T>(decl: string) => lib.func(decl) as unknown as T;
+  libc = {
+    koffi,
+    nrBpf,
+    syscall: f("long syscall(long nr, int cmd, uintptr_t attr, unsigned int size)"),
+    close: f("int close(int fd)"),
+    statfs: f("int statfs(const char *path, uintptr_t buf)"),
+    mount: f("int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)"),
+    umount2: f("int umount2(const char *target, int flags)"),
+    clockGettime: f("int clock_gettime(int clock, uintptr_t ts)"),
+    prlimit: f("int prlimit(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit)"),
+  };
+  return libc;
+}

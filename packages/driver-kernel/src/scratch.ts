@@ -1,0 +1,81 @@
+// One stable native block that every bpf(2) call points into: the attr, then key, next-key and
+// value regions sized for the largest map seen, then an auxiliary region for batches, paths,
+// instructions and info structs. User buffers are copied in and out, so the kernel only ever
+// reads or writes memory this driver owns and has sized for the call.
+import type { Koffi } from "./native.js";
+
+/** Bytes reserved for the attr (`union bpf_attr` is 168 on 6.18). */
+export const ATTR_BYTES = 256;
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+export class Scratch {
+  /** Bumped whenever the block is replaced; views cut from the old block are stale then. */
+  gen = 0;
+  u8!: Uint8Array;
+  dv!: DataView;
+  /** Address of the block (and of the attr), as a plain number. */
+  base = 0;
+  keyOff = 0;
+  nextOff = 0;
+  valueOff = 0;
+  auxOff = 0;
+  keyCap = 0;
+  valueCap = 0;
+  auxCap = 0;
+  private block: unknown = null;
+
+  constructor(private readonly koffi: Koffi) {
+    this.allocate(64, 256, 64 * 1024);
+  }
+
+  /** Makes the regions at least this large; replaces the block when one is too small. */
+  ensure(keyBytes: number, valueBytes: number, auxBytes = 0): void {
+    if (keyBytes <= this.keyCap && valueBytes <= this.valueCap && auxBytes <= this.auxCap) return;
+    this.allocate(
+      Math.max(this.keyCap, align8(keyBytes)),
+      Math.max(this.valueCap, align8(valueBytes)),
+      auxBytes <= this.auxCap ? this.auxCap : Math.max(align8(auxBytes), this.auxCap * 2),
+    );
+  }
+
+  private allocate(keyCap: number, valueCap: number, auxCap: number): void {
+    const size = ATTR_BYTES + 2 * keyCap + valueCap + auxCap;
+    const block = this.koffi.alloc("uint8_t", size);
+    const buf = this.koffi.view(block, size);
+    if (this.block !== null) this.koffi.free(this.block);
+    this.block = block;
+    this.u8 = new Uint8Array(buf);
+    this.dv = new DataView(buf);
+    this.base = Number(this.koffi.address(block));
+    this.keyCap = keyCap;
+    this.valueCap = valueCap;
+    this.auxCap = auxCap;
+    this.keyOff = ATTR_BYTES;
+    this.nextOff = this.keyOff + keyCap;
+    this.valueOff = this.nextOff + keyCap;
+    this.auxOff = this.valueOff + valueCap;
+    this.gen++;
+  }
+
+  /** Writes a pointer to `base + off` (0 for NULL) at attr offset `at`. */
+  setPtr(at: number, off: number): void {
+    const addr = off < 0 ? 0 : this.base + off;
+    this.dv.setUint32(at, addr >>> 0, true);
+    this.dv.setUint32(at + 4, Math.floor(addr / 0x1_0000_0000), true);
+  }
+
+  setU64(at: number, v: number): void {
+    this.dv.setUint32(at, v >>> 0, true);
+    this.dv.setUint32(at + 4, Math.floor(v / 0x1_0000_0000), true);
+  }
+
+  /** Writes `s` as UTF-8 plus a NUL at aux offset `at`; returns the bytes used. */
+  putCString(s: string, at: number): number {
+    const need = Buffer.byteLength(s) + 1;
+    this.ensure(0, 0, at + need);
+    const n = Buffer.from(this.u8.buffer, this.u8.byteOffset).write(s, this.auxOff + at, "utf8");
+    this.u8[this.auxOff + at + n] = 0;
+    return n + 1;
+  }
+}
