@@ -1,0 +1,216 @@
+// The two ways to read a whole map while the datapath changes it.
+//
+// 1. The v1.7 walk (Cilium's DumpReliablyWithCallback, pkg-bpf-behaviour.md §7.9), kept exactly:
+//    GET_NEXT_KEY(cur) is asked *before* cur is looked up, so a successful lookup proves that
+//    `next` really followed `cur`; when `cur` vanished the walk falls back once to the last
+//    confirmed key, else goes on from `next` (which the kernel made the first key: a restart).
+//    Keys can be delivered more than once; the budget is 4 × MaxEntries lookups.
+//
+// 2. BPF_MAP_LOOKUP_BATCH (kernel-maps.md §10). For the hash family the token is a bucket index
+//    and the kernel copies whole buckets under the bucket lock. A key's bucket is fixed for the
+//    map's life (jhash of the key with the map's seed), and the token only moves forward, so
+//    every bucket is copied exactly once per dump. Hence:
+//      - a key present from the dump's first batch call until its last ("present for the whole
+//        dump") is delivered exactly once, however other keys churn;
+//      - a key inserted or deleted during the dump is delivered at most once;
+//      - nothing that was never in the map is delivered.
+//    Other batch-capable types (arrays, LPM) use a key token: the kernel resumes with
+//    GET_NEXT_KEY(token). Array slots never vanish, so arrays are exactly-once too. For LPM, a
+//    token key deleted between two calls makes the kernel restart from the first entry: every
+//    key present for the whole dump is still delivered, but some may be delivered again, and
+//    the same 4 × MaxEntries budget bounds the dump.
+import { batchTokenSize, isHashMapType } from "./constants.js";
+import type { Driver } from "./driver.js";
+import { Errno, errnoText } from "./errno.js";
+import { BpfError, MaxLookupError } from "./errors.js";
+import type { DumpStats } from "./dump-stats.js";
+
+/** What the dump algorithms need of an open map. */
+export interface DumpTarget {
+  readonly driver: Driver;
+  readonly fd: number;
+  readonly mapType: number;
+  readonly keySize: number;
+  /** Bytes of one user-space value (per-CPU: every CPU's slot). */
+  readonly valueSize: number;
+  /** For error messages. */
+  readonly name: string;
+}
+
+/**
+ * Receives one element as views into reused buffers: the key at `keys[koff, koff+keySize)`,
+ * the value at `values[voff, voff+valueSize)`. Valid only during the call.
+ */
+export type RawSink = (keys: Uint8Array, koff: number, values: Uint8Array, voff: number) => void;
+
+function dumpError(target: DumpTarget, op: string, errno: number): BpfError {
+  return new BpfError({ errno, op, map: target.name, message: `${op} ${target.name}: ${errnoText(errno)}` });
+}
+
+/** The lookup budget of the seed: `MaxEntries * 4` in uint32 arithmetic. */
+export function lookupBudget(stats: DumpStats): number {
+  return Math.imul(stats.maxEntries >>> 0, 4) >>> 0;
+}
+
+/**
+ * The v1.7 reliable walk, counter for counter. Throws MaxLookupError when the budget runs out,
+ * a BpfError for a next-key or lookup error other than a vanished key (ENOENT).
+ * The seed also treats every lookup error as "vanished"; a permission error (a write-only fd)
+ * would then spin to the budget, so only ENOENT falls back here.
+ */
+export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats): void {
+  const { driver, fd, keySize } = target;
+  const prev = new Uint8Array(keySize);
+  const cur = new Uint8Array(keySize);
+  const next = new Uint8Array(keySize);
+  const val = new Uint8Array(target.valueSize);
+  let prevValid = false;
+  stats.algorithm = "walk";
+
+  const first = driver.mapGetNextKey(fd, null, cur);
+  if (first < 0) {
+    stats.lookup = 1;
+    if (first === -Errno.ENOENT) {
+      stats.completed = true;
+      return;
+    }
+    throw dumpError(target, "dump (get first key)", -first);
+  }
+  const maxLookup = lookupBudget(stats);
+  for (stats.lookup = 1; stats.lookup <= maxLookup; stats.lookup++) {
+    const nextErr = driver.mapGetNextKey(fd, cur, next);
+    const le = driver.mapLookupElem(fd, cur, val);
+    if (le < 0) {
+      if (le !== -Errno.ENOENT) throw dumpError(target, "dump (lookup)", -le);
+      stats.lookupFailed++;
+      if (prevValid) {
+        cur.set(prev);
+        prevValid = false;
+        stats.keyFallback++;
+      } else {
+        // `next` is the real successor, or the first key when `cur` was already gone.
+        cur.set(next);
+        stats.interrupted++;
+      }
+      continue;
+    }
+    stats.delivered++;
+    sink(cur, 0, val, 0);
+    if (nextErr < 0) {
+      if (nextErr === -Errno.ENOENT) {
+        stats.completed = true;
+        return;
+      }
+      throw dumpError(target, "dump (get next key)", -nextErr);
+    }
+    prev.set(cur);
+    prevValid = true;
+    cur.set(next);
+  }
+  throw new MaxLookupError();
+}
+
+/** Buffers a map keeps for batch dumps, so a dump allocates nothing per element. */
+export class BatchScratch {
+  /** Elements one LOOKUP_BATCH call may return. */
+  capacity = 0;
+  keys = new Uint8Array(0);
+  values = new Uint8Array(0);
+  inToken = new Uint8Array(0);
+  outToken = new Uint8Array(0);
+  /** undefined until the first try; false once the kernel said it has no LOOKUP_BATCH here. */
+  supported: boolean | undefined = undefined;
+
+  /** Sizes the buffers for `target`; a map keeps one scratch, so this is a no-op after the first dump. */
+  fit(target: DumpTarget, maxEntries: number, wanted = defaultBatchCount(target, maxEntries)): void {
+    const tokenSize = batchTokenSize(target.mapType, target.keySize);
+    if (this.inToken.byteLength !== tokenSize) {
+      this.inToken = new Uint8Array(tokenSize);
+      this.outToken = new Uint8Array(tokenSize);
+    }
+    if (this.capacity < wanted || this.keys.byteLength !== this.capacity * target.keySize ||
+      this.values.byteLength !== this.capacity * target.valueSize) {
+      this.resize(target, Math.max(wanted, this.capacity));
+    }
+  }
+
+  resize(target: DumpTarget, capacity: number): void {
+    this.capacity = capacity;
+    this.keys = new Uint8Array(capacity * target.keySize);
+    this.values = new Uint8Array(capacity * target.valueSize);
+  }
+}
+
+/** About 1 MiB of keys and values per call, never more elements than the map can hold. */
+export function defaultBatchCount(target: DumpTarget, maxEntries: number): number {
+  const per = Math.max(1, target.keySize + target.valueSize);
+  return Math.max(1, Math.min(maxEntries > 0 ? maxEntries : 1, Math.floor((1 << 20) / per)));
+}
+
+/** Errnos with which LOOKUP_BATCH says "not for this map type" (kernel-maps.md §10.3). */
+export function isBatchUnsupported(errno: number): boolean {
+  return errno === Errno.ENOTSUPP || errno === Errno.EOPNOTSUPP || errno === Errno.EINVAL ||
+    errno === Errno.ENOSYS;
+}
+
+/**
+ * A whole-map dump through BPF_MAP_LOOKUP_BATCH. Returns false, having delivered nothing, when
+ * the kernel has no batch lookup for this map (ENOTSUPP/EINVAL on the first call); the caller
+ * then walks. A bucket larger than the buffer (ENOSPC with nothing copied) grows the buffer and
+ * asks again from the same bucket. `stats.lookup` counts elements read, against the same
+ * 4 × MaxEntries budget as the walk.
+ */
+export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, scratch: BatchScratch,
+  maxEntries: number): boolean {
+  if (scratch.supported === false) return false;
+  scratch.fit(target, maxEntries);
+  const { driver, fd, keySize, valueSize } = target;
+  const maxLookup = lookupBudget(stats);
+  let first = true;
+  for (;;) {
+    const res = driver.mapLookupBatch(fd, first ? null : scratch.inToken, scratch.outToken,
+      scratch.keys, scratch.values, scratch.capacity);
+    stats.batches++;
+    const errno = res.errno;
+    if (errno === Errno.ENOSPC && res.count === 0) {
+      // One bucket holds more elements than the buffer: the kernel copies buckets whole.
+      // A bucket never holds more than the map does; past that ENOSPC is not about room.
+      if (!isHashMapType(target.mapType) || scratch.capacity > 2 * Math.max(1, maxEntries)) {
+        throw dumpError(target, "dump (lookup batch)", errno);
+      }
+      scratch.resize(target, scratch.capacity * 2);
+      continue;
+    }
+    if (errno !== 0 && errno !== Errno.ENOENT) {
+      if (first && scratch.supported === undefined && isBatchUnsupported(errno)) {
+        scratch.supported = false;
+        return false;
+      }
+      throw dumpError(target, "dump (lookup batch)", errno);
+    }
+    scratch.supported = true;
+    stats.algorithm = "batch";
+    const n = res.count;
+    if (stats.lookup + n > maxLookup) {
+      stats.lookup = maxLookup + 1;
+      throw new MaxLookupError();
+    }
+    stats.lookup += n;
+    const keys = scratch.keys;
+    const values = scratch.values;
+    for (let i = 0; i < n; i++) {
+      stats.delivered++;
+      sink(keys, i * keySize, values, i * valueSize);
+    }
+    // ENOENT ends the walk, and may come with the last elements (kernel-maps.md §10.1).
+    if (errno === Errno.ENOENT) {
+      stats.completed = true;
+      return true;
+    }
+    if (n === 0) throw dumpError(target, "dump (lookup batch made no progress)", Errno.EIO);
+    const t = scratch.inToken;
+    scratch.inToken = scratch.outToken;
+    scratch.outToken = t;
+    first = false;
+  }
+}

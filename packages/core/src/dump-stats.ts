@@ -1,0 +1,49 @@
+// The seed's DumpStats: what one reliable dump saw. Cilium's CT/NAT garbage collectors read these
+// counters to judge how much a concurrent datapath disturbed a walk.
+
+/** Which algorithm produced a dump: the v1.7 next-key walk, or BPF_MAP_LOOKUP_BATCH. */
+export type DumpAlgorithm = "walk" | "batch";
+
+export interface DumpStats {
+  /** When the dump started (wall clock). */
+  started: Date | undefined;
+  /** When the dump returned, on every path (wall clock). */
+  finished: Date | undefined;
+  /** Lookups made by the walk; elements read by a batch dump. */
+  lookup: number;
+  /** Walk lookups that found the key gone (it vanished after next-key returned it). */
+  lookupFailed: number;
+  /** The seed documents it and never counts it; kept for field parity, always 0. */
+  prevKeyUnavailable: number;
+  /** Times the walk fell back to the previous confirmed key. */
+  keyFallback: number;
+  /** The lookup budget is 4 × this; 0 gives MaxLookupError on any non-empty map. */
+  maxEntries: number;
+  /** Times the walk lost its place and went on from a key that may restart the map. */
+  interrupted: number;
+  /** True when the dump reached the end of the map. */
+  completed: boolean;
+  // ---- beyond the seed
+  /** The algorithm that ran (after `auto` chose). */
+  algorithm: DumpAlgorithm | undefined;
+  /** BPF_MAP_LOOKUP_BATCH calls made (0 for the walk). */
+  batches: number;
+  /** Elements handed to the callback. */
+  delivered: number;
+}
+
+/** The seed's NewDumpStats: every counter zero, `maxEntries` from the map. */
+export function newDumpStats(map: { readonly mapInfo: { readonly maxEntries: number } } | number): DumpStats {
+  const maxEntries = typeof map === "number" ? map : map.mapInfo.maxEntries;
+  return {
+    started: undefined, finished: undefined, lookup: 0, lookupFailed: 0, prevKeyUnavailable: 0,
+    keyFallback: 0, maxEntries, interrupted: 0, completed: false,
+    algorithm: undefined, batches: 0, delivered: 0,
+  };
+}
+
+/** Finished − Started in milliseconds, or undefined while either is unset. */
+export function dumpDuration(stats: DumpStats): number | undefined {
+  if (stats.started === undefined || stats.finished === undefined) return undefined;
+  return stats.finished.getTime() - stats.started.getTime();
+}

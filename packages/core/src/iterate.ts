@@ -1,0 +1,76 @@
+// entries()/keys(): a lazy walk for TypeScript callers, the safe level over GET_NEXT_KEY (as
+// cilium/ebpf's MapIterator is). The next key is fetched *before* the current element is handed
+// out, so the loop body may delete the element it was given. A key that vanished between
+// next-key and lookup is skipped; the walk then resumes after the last element it yielded, and
+// only when that one vanished too does the kernel restart it from the first key (hash maps and
+// LPM restart on an unknown key, kernel-maps.md §5.3). Restarts can repeat keys, so they are
+// bounded: past `maxRestarts` the walk throws IterationAbortedError.
+import { Errno, errnoText } from "./errno.js";
+import { BpfError, IterationAbortedError } from "./errors.js";
+import type { DumpTarget } from "./dump-reliable.js";
+
+export interface IterateOptions {
+  /** Restarts allowed before IterationAbortedError (default 16). */
+  maxRestarts?: number;
+}
+
+export const DEFAULT_MAX_RESTARTS = 16;
+
+function iterError(target: DumpTarget, op: string, errno: number): BpfError {
+  return new BpfError({ errno, op, map: target.name, message: `${op} ${target.name}: ${errnoText(errno)}` });
+}
+
+/**
+ * Yields `make(key, value)` for each element; `make` must copy what it keeps (the buffers are
+ * reused). `target()` is asked for the open map at the start, so a lazily opened map opens on
+ * the first `next()`.
+ */
+export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array, value: Uint8Array) => T,
+  options: IterateOptions = {}): Generator<T, void, undefined> {
+  const t = target();
+  const { driver, fd, keySize } = t;
+  const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+  const prev = new Uint8Array(keySize);
+  const cur = new Uint8Array(keySize);
+  const next = new Uint8Array(keySize);
+  const val = new Uint8Array(t.valueSize);
+  let prevValid = false;
+  let restarts = 0;
+
+  let r = driver.mapGetNextKey(fd, null, cur);
+  if (r === -Errno.ENOENT) return;
+  if (r < 0) throw iterError(t, "entries (get first key)", -r);
+  for (;;) {
+    const nextErr = driver.mapGetNextKey(fd, cur, next);
+    const le = driver.mapLookupElem(fd, cur, val);
+    if (le === -Errno.ENOENT) {
+      // `cur` vanished. The successor of the last yielded key, if that key still exists
+      // (proved by a lookup after the next-key call), is where the walk should go on.
+      if (prevValid) {
+        r = driver.mapGetNextKey(fd, prev, cur);
+        if (r === -Errno.ENOENT) return; // prev was the last key
+        if (r < 0) throw iterError(t, "entries (get next key)", -r);
+        if (driver.mapLookupElem(fd, prev, val) >= 0) continue;
+      } else {
+        if (nextErr === -Errno.ENOENT) return;
+        if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
+        cur.set(next);
+      }
+      // Either `prev` is gone too, or nothing was yielded yet: `cur` may be the first key.
+      prevValid = false;
+      if (++restarts > maxRestarts) throw new IterationAbortedError(`entries ${t.name}`, restarts - 1);
+      continue;
+    }
+    if (le < 0) throw iterError(t, "entries (lookup)", -le);
+    const item = make(cur, val);
+    if (nextErr === -Errno.ENOENT) {
+      yield item;
+      return;
+    }
+    if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
+    prev.set(cur);
+    prevValid = true;
+    cur.set(next);
+    yield item;
+  }
+}

@@ -1,0 +1,269 @@
+// The user-space cache of a map (`withCache()`): what the agent wants the map to hold, and the
+// error resolver that retries failed writes and deletes in the background (pkg-bpf-behaviour.md
+// §7.10–7.11, with the fixes of API.md §4.1–4.2).
+//
+// The outstanding-error count is kept exact by construction: it is the number of entries whose
+// desired action is not `sync`, changed only where an entry changes action. Cilium instead
+// counted events, so its count drifted (and went negative) when DeleteAll marked entries or the
+// resolver re-inserted what it had just deleted.
+import type { Logger } from "./logger.js";
+
+export const DesiredAction = Object.freeze({ OK: 0, Insert: 1, Delete: 2 } as const);
+export type DesiredAction = (typeof DesiredAction)[keyof typeof DesiredAction];
+
+/** The seed's DesiredAction.String(): the code's strings, not the API schema's enum (§7.10). */
+export function desiredActionString(a: number): "sync" | "to-be-inserted" | "to-be-deleted" | "unknown" {
+  switch (a) {
+    case DesiredAction.OK: return "sync";
+    case DesiredAction.Insert: return "to-be-inserted";
+    case DesiredAction.Delete: return "to-be-deleted";
+    default: return "unknown";
+  }
+}
+
+/** Cilium's maxSyncErrors: a resolver run stops scanning after this many failures. */
+export const MAX_SYNC_ERRORS = 512;
+/** Cilium's errorResolverSchedulerMinInterval, also the resolver's run interval. */
+export const ERROR_RESOLVER_INTERVAL_MS = 5_000;
+/** Cilium's errorResolverSchedulerDelay: the first run comes this long after an error. */
+export const ERROR_RESOLVER_DELAY_MS = 200;
+
+export interface CacheEntry<K, V> {
+  key: K;
+  value: V | undefined;
+  /** The key's bytes as written to the kernel: the resolver retries with these. */
+  keyBytes: Uint8Array;
+  valueBytes: Uint8Array | undefined;
+  desiredAction: DesiredAction;
+  lastError: Error | undefined;
+}
+
+/** One row of `getModel().cache`. */
+export interface BpfMapEntryModel {
+  key: string;
+  value?: string;
+  desiredAction: "sync" | "to-be-inserted" | "to-be-deleted" | "unknown";
+  lastError?: string;
+}
+
+/** Timers for the resolver, injectable so tests drive it without waiting. */
+export interface ResolverClock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+function unref(h: unknown): unknown {
+  (h as { unref?: () => void }).unref?.();
+  return h;
+}
+
+/** Real timers, `unref`'d so a pending resolver never keeps the process alive. */
+export const systemClock: ResolverClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => unref(setTimeout(fn, ms)),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+  setInterval: (fn, ms) => unref(setInterval(fn, ms)),
+  clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
+};
+
+/** What the cache needs of its map: kernel writes through the stored fd, errors, metrics. */
+export interface CacheOwner {
+  readonly mapName: string;
+  readonly logger: Logger;
+  /** 0 or -errno. */
+  resolveUpdate(keyBytes: Uint8Array, valueBytes: Uint8Array): number;
+  /** 0 or -errno. */
+  resolveDelete(keyBytes: Uint8Array): number;
+  opError(op: string, errno: number): Error;
+  metric(op: string, ok: boolean): void;
+}
+
+export interface ResolverRun {
+  scanned: number;
+  resolved: number;
+  errors: number;
+  remaining: number;
+}
+
+export class MapCache<K, V> {
+  /** Keyed by the hex of the key bytes: the kernel's identity of a key, whatever format() says. */
+  readonly entries = new Map<string, CacheEntry<K, V>>();
+  #outstanding = 0;
+  #lastScheduled = Number.NEGATIVE_INFINITY;
+  #startTimer: unknown = undefined;
+  #interval: unknown = undefined;
+  #stopped = false;
+  readonly #owner: CacheOwner;
+  readonly #clock: ResolverClock;
+
+  constructor(owner: CacheOwner, clock: ResolverClock = systemClock) {
+    this.#owner = owner;
+    this.#clock = clock;
+  }
+
+  /** Entries whose desired action is not `sync`. */
+  get outstandingErrors(): number {
+    return this.#outstanding;
+  }
+
+  /** True while the periodic resolver is armed (first run pending or interval running). */
+  get resolverActive(): boolean {
+    return this.#startTimer !== undefined || this.#interval !== undefined;
+  }
+
+  #setAction(e: CacheEntry<K, V>, a: DesiredAction): void {
+    if ((e.desiredAction !== DesiredAction.OK) !== (a !== DesiredAction.OK)) {
+      this.#outstanding += a !== DesiredAction.OK ? 1 : -1;
+    }
+    e.desiredAction = a;
+  }
+
+  #remove(id: string): void {
+    const e = this.entries.get(id);
+    if (e === undefined) return;
+    if (e.desiredAction !== DesiredAction.OK) this.#outstanding--;
+    this.entries.delete(id);
+  }
+
+  /** Update's cache effect (§7.6): the entry is replaced; a failure schedules the resolver. */
+  recordUpdate(id: string, key: K, value: V, keyBytes: Uint8Array, valueBytes: Uint8Array, err: Error | undefined): void {
+    const old = this.entries.get(id);
+    if (old !== undefined && old.desiredAction !== DesiredAction.OK) this.#outstanding--;
+    const e: CacheEntry<K, V> = {
+      key, value, keyBytes, valueBytes, desiredAction: DesiredAction.OK, lastError: err,
+    };
+    this.entries.set(id, e);
+    this.#setAction(e, err === undefined ? DesiredAction.OK : DesiredAction.Insert);
+    if (err !== undefined) this.scheduleErrorResolver();
+  }
+
+  /**
+   * Delete's cache effect (API.md §4.1): success removes the entry; failure marks it
+   * to-be-deleted (creating it if needed) and schedules the resolver. `key` undefined means the
+   * caller could not decode the key: a failure is then not recorded (nothing to show for it).
+   */
+  recordDelete(id: string, key: K | undefined, keyBytes: Uint8Array, err: Error | undefined): void {
+    if (err === undefined) {
+      this.#remove(id);
+      return;
+    }
+    let e = this.entries.get(id);
+    if (e === undefined) {
+      if (key === undefined) return;
+      e = { key, value: undefined, keyBytes, valueBytes: undefined, desiredAction: DesiredAction.OK, lastError: undefined };
+      this.entries.set(id, e);
+    }
+    e.lastError = err;
+    this.#setAction(e, DesiredAction.Delete);
+    this.scheduleErrorResolver();
+  }
+
+  /** DeleteAll's first step: every entry becomes to-be-deleted, "deletion pending". */
+  markAllDeletePending(): void {
+    for (const e of this.entries.values()) {
+      e.lastError = new Error("deletion pending");
+      this.#setAction(e, DesiredAction.Delete);
+    }
+  }
+
+  /**
+   * Cilium's scheduleErrorResolver: at most once per 5 s, arm the resolver to start 200 ms
+   * later and then run every 5 s until `stop()`.
+   */
+  scheduleErrorResolver(): void {
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    if (now - this.#lastScheduled <= ERROR_RESOLVER_INTERVAL_MS) return;
+    this.#lastScheduled = now;
+    if (this.#startTimer !== undefined || this.#interval !== undefined) return;
+    this.#startTimer = this.#clock.setTimeout(() => {
+      this.#startTimer = undefined;
+      if (this.#stopped) return;
+      this.#interval = this.#clock.setInterval(() => this.#runController(), ERROR_RESOLVER_INTERVAL_MS);
+      this.#runController();
+    }, ERROR_RESOLVER_DELAY_MS);
+  }
+
+  #runController(): void {
+    const err = this.resolveErrors();
+    if (err !== undefined) {
+      this.#owner.logger.debug("BPF map error resolver run left errors", { map: this.#owner.mapName, error: err.message });
+    }
+  }
+
+  /** Cilium's resolveErrors (§7.11) without its re-insert quirk. Returns an error while some remain. */
+  resolveErrors(run?: ResolverRun): Error | undefined {
+    const stats = run ?? { scanned: 0, resolved: 0, errors: 0, remaining: 0 };
+    if (this.#outstanding === 0) return undefined;
+    const owner = this.#owner;
+    const started = this.#clock.now();
+    owner.logger.debug("Starting periodic BPF map error resolver", { map: owner.mapName, remaining: this.#outstanding });
+    for (const [id, e] of this.entries) {
+      stats.scanned++;
+      if (e.desiredAction === DesiredAction.Insert) {
+        const r = owner.resolveUpdate(e.keyBytes, e.valueBytes as Uint8Array);
+        owner.metric("update", r >= 0);
+        if (r >= 0) {
+          e.lastError = undefined;
+          this.#setAction(e, DesiredAction.OK);
+          stats.resolved++;
+        } else {
+          e.lastError = owner.opError("update", -r);
+          stats.errors++;
+        }
+      } else if (e.desiredAction === DesiredAction.Delete) {
+        const r = owner.resolveDelete(e.keyBytes);
+        owner.metric("delete", r >= 0);
+        if (r >= 0 || r === -2 /* ENOENT: already gone is what we wanted */) {
+          this.#remove(id);
+          stats.resolved++;
+        } else {
+          e.lastError = owner.opError("delete", -r);
+          stats.errors++;
+        }
+      }
+      if (stats.errors > MAX_SYNC_ERRORS) break;
+    }
+    stats.remaining = this.#outstanding;
+    owner.logger.debug("BPF map error resolver completed", {
+      map: owner.mapName, remaining: stats.remaining, resolved: stats.resolved, scanned: stats.scanned,
+      durationMs: this.#clock.now() - started,
+    });
+    return this.#outstanding > 0 ? new Error(`${this.#outstanding} map sync errors`) : undefined;
+  }
+
+  /** Stops the resolver (Close). The entries are kept, as in the seed. */
+  stop(): void {
+    if (this.#startTimer !== undefined) this.#clock.clearTimeout(this.#startTimer);
+    if (this.#interval !== undefined) this.#clock.clearInterval(this.#interval);
+    this.#startTimer = undefined;
+    this.#interval = undefined;
+  }
+
+  /** Lets a stopped cache schedule again (a closed map that is opened again). */
+  restart(): void {
+    this.#stopped = false;
+  }
+
+  /** Stops for good until restart(). */
+  close(): void {
+    this.stop();
+    this.#stopped = true;
+    this.#lastScheduled = Number.NEGATIVE_INFINITY;
+  }
+
+  model(formatKey: (e: CacheEntry<K, V>) => string, formatValue: (e: CacheEntry<K, V>) => string): BpfMapEntryModel[] {
+    const out: BpfMapEntryModel[] = [];
+    for (const e of this.entries.values()) {
+      const row: BpfMapEntryModel = { key: formatKey(e), desiredAction: desiredActionString(e.desiredAction) };
+      if (e.value !== undefined) row.value = formatValue(e);
+      if (e.lastError !== undefined) row.lastError = e.lastError.message;
+      out.push(row);
+    }
+    return out;
+  }
+}

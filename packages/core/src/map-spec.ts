@@ -1,0 +1,53 @@
+// What a BpfMap is made from, and the shapes it hands out.
+import type { Codec } from "./codec.js";
+import type { DumpParser } from "./dump-parser.js";
+import type { BpfMapEntryModel } from "./map-cache.js";
+
+/** The seed's NewMap arguments: sizes come from the codecs. */
+export interface MapSpec<K, V> {
+  /** The pin's base name under the map root (`cilium_ct4_global`): no `/`, NUL, `.` or `..`. */
+  name: string;
+  /** A `BPF_MAP_TYPE_*`; normalised through `bpf.getMapType` when the map is opened. */
+  type: number;
+  key: Codec<K>;
+  value: Codec<V>;
+  maxEntries: number;
+  /** Creation flags; the pre-allocation flag is added when the map is opened. */
+  flags?: number;
+  /** An inner-map template fd for *_OF_MAPS (the seed calls it an ID; it is an fd). */
+  innerId?: number;
+  /** How dumps turn bytes into the callback's key and value (default: the codecs). */
+  dumpParser?: DumpParser<K, V>;
+}
+
+/** The seed's models.BPFMap. */
+export interface BpfMapModel {
+  /** "" until the path was resolved. */
+  path: string;
+  /** Present only with `withCache()`. */
+  cache?: BpfMapEntryModel[];
+}
+
+/** Called once per element; key and value are fresh objects the callback may keep. */
+export type DumpCallback<K, V> = (key: K, value: V) => void;
+
+/**
+ * `walk`: the v1.7 next-key walk. `batch`: BPF_MAP_LOOKUP_BATCH (throws ENOTSUPP where the
+ * kernel has none for the type). `auto` (default): batch where the kernel offers it, else walk.
+ */
+export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
+
+export interface DumpOptions {
+  algorithm?: DumpAlgorithmChoice;
+}
+
+/**
+ * A map name must be one path element: Cilium builds `<root>/<prefix>/<name>`, so a `/` or `..`
+ * would pin (or unpin, or `rm -rf`) somewhere else entirely.
+ */
+export function checkMapName(name: unknown, op: string): asserts name is string {
+  if (typeof name !== "string") throw new TypeError(`${op}: map name must be a string, got ${typeof name}`);
+  if (name === "" || name === "." || name === "..") throw new TypeError(`${op}: map name ${JSON.stringify(name)} is not a file name`);
+  if (name.includes("/")) throw new TypeError(`${op} ${name}: map name holds a "/" (give a name, not a path)`);
+  if (name.includes("\0")) throw new TypeError(`${op} ${JSON.stringify(name)}: map name holds a NUL byte`);
+}

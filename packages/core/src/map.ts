@@ -1,0 +1,817 @@
+// BpfMap: the seed's Map (pkg-bpf-behaviour.md §7) over the Driver, with the decisions of
+// API.md §4. One object per pinned map: it resolves its path, opens or creates the map lazily,
+// encodes keys and values through its codecs into buffers it reuses, and keeps the optional
+// cache and error resolver.
+import type { Bpf, MapInfo } from "./bpf.js";
+import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
+import { extractCommonName } from "./common-name.js";
+import {
+  BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_MAP_TYPE_PERCPU_ARRAY, isHashMapType, isPerCpuMapType, userValueSize,
+} from "./constants.js";
+import type { Driver } from "./driver.js";
+import type { DumpParser, KeyValue } from "./dump-parser.js";
+import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from "./dump-reliable.js";
+import { newDumpStats, type DumpStats } from "./dump-stats.js";
+import { Errno, errnoText } from "./errno.js";
+import { BpfError } from "./errors.js";
+import { iterateMap, type IterateOptions } from "./iterate.js";
+import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
+import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
+import { checkMapName, type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec } from "./map-spec.js";
+import type { MetricsHook } from "./metrics.js";
+
+/** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
+export interface BpfMapInternal {
+  /** The kernel's value_size when the value codec covers more (per-CPU: every CPU's slot). */
+  valueSize?: number;
+  /** An already open map (`bpf.openMap`). */
+  opened?: { path: string; fd: number; info: MapInfo };
+}
+
+/** What `checkAndUpgrade` compares against (the seed passes a *MapInfo). */
+export interface DesiredMapInfo {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+}
+
+export interface WithCacheOptions {
+  /** Timers for the error resolver (tests pass a manual clock). */
+  clock?: ResolverClock;
+}
+
+/** Map types whose kernel offers BPF_MAP_LOOKUP_BATCH (kernel-maps.md §10.3). */
+function mayBatch(t: number): boolean {
+  return isHashMapType(t) || t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY ||
+    t === BPF_MAP_TYPE_LPM_TRIE || t === BPF_MAP_TYPE_ARRAY_OF_MAPS;
+}
+
+function isUint(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+export class BpfMap<K, V> {
+  readonly #bpf: Bpf;
+  readonly #driver: Driver;
+  readonly #name: string;
+  #path = "";
+  #fd = -1;
+  readonly #info: MapInfo;
+  /** The flags the caller asked for; the pre-allocation flag is added at each open. */
+  readonly #specFlags: number;
+  readonly #key: Codec<K>;
+  readonly #value: Codec<V>;
+  /** Codecs made up from sizes (`fromOpened`): dumps refuse, as the seed would crash. */
+  readonly #codecless: boolean;
+  readonly #dumpParser: DumpParser<K, V> | undefined;
+  #nonPersistent = false;
+  #inParallelMode = false;
+  /** False once created without a pin: after close() there is nothing to open again. */
+  #reopenable = true;
+  #closedForGood = false;
+  #cache: MapCache<K, V> | undefined;
+  #commonName: string | undefined;
+  readonly #metrics: MetricsHook | undefined;
+  // Scratch buffers reused by every single-element operation.
+  readonly #keyBuf: Uint8Array;
+  readonly #nextKeyBuf: Uint8Array;
+  readonly #valueBuf: Uint8Array;
+  readonly #batch = new BatchScratch();
+
+  constructor(bpf: Bpf, spec: MapSpec<K, V>, internal: BpfMapInternal = {}) {
+    const op = "newMap";
+    if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
+    checkMapName(spec.name, op);
+    const name = spec.name;
+    if (!isUint(spec.type)) throw new TypeError(`${op} ${name}: type must be a BPF_MAP_TYPE_* number, got ${String(spec.type)}`);
+    for (const [what, c] of [["key", spec.key], ["value", spec.value]] as const) {
+      if (c === null || typeof c !== "object" || typeof c.encode !== "function" || typeof c.decode !== "function" ||
+        !isUint(c.size)) {
+        throw new TypeError(`${op} ${name}: ${what} must be a Codec (size, encode, decode)`);
+      }
+    }
+    if (!isUint(spec.maxEntries)) throw new TypeError(`${op} ${name}: maxEntries must be a u32, got ${String(spec.maxEntries)}`);
+    if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${op} ${name}: flags must be a u32`);
+    if (spec.innerId !== undefined && !isUint(spec.innerId)) throw new TypeError(`${op} ${name}: innerId must be a u32`);
+    if (spec.dumpParser !== undefined && typeof spec.dumpParser !== "function") {
+      throw new TypeError(`${op} ${name}: dumpParser must be a function`);
+    }
+    const cpus = bpf.driver.possibleCpus;
+    const valueSize = internal.valueSize ?? spec.value.size;
+    const readValueSize = userValueSize(spec.type, valueSize, cpus);
+    if (internal.valueSize === undefined && isPerCpuMapType(spec.type)) {
+      throw new TypeError(`${op} ${name}: per-CPU map values are one per CPU; use bpf.newPerCpuHashMap (or newPerCpuMap)`);
+    }
+    if (spec.value.size !== readValueSize) {
+      throw new RangeError(`${op} ${name}: the value codec is ${spec.value.size} bytes, the map's values are ${readValueSize}`);
+    }
+
+    this.#bpf = bpf;
+    this.#driver = bpf.driver;
+    this.#metrics = bpf.metrics;
+    this.#name = name;
+    this.#key = spec.key;
+    this.#value = spec.value;
+    this.#dumpParser = spec.dumpParser;
+    this.#specFlags = spec.flags ?? 0;
+    this.#codecless = internal.opened !== undefined;
+    this.#info = {
+      mapType: spec.type, keySize: spec.key.size, valueSize, readValueSize, maxEntries: spec.maxEntries,
+      flags: this.#specFlags, innerId: spec.innerId ?? 0, ownerProgType: 0,
+    };
+    this.#keyBuf = new Uint8Array(spec.key.size);
+    this.#nextKeyBuf = new Uint8Array(spec.key.size);
+    this.#valueBuf = new Uint8Array(readValueSize);
+    if (internal.opened !== undefined) {
+      const { path, fd, info } = internal.opened;
+      this.#path = path;
+      this.#fd = fd;
+      Object.assign(this.#info, info);
+      this.#info.readValueSize = readValueSize;
+    }
+  }
+
+  /**
+   * For `bpf.openMap`: a map already open at `path`, with byte codecs sized from its info. It can
+   * be read and written with raw keys and values; dumping it throws, as it has no real codecs.
+   */
+  static fromOpened(bpf: Bpf, name: string, path: string, fd: number, info: MapInfo): BpfMap<Uint8Array, Uint8Array> {
+    const cpus = bpf.driver.possibleCpus;
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    const m = new BpfMap<Uint8Array, Uint8Array>(bpf, {
+      name: base, type: info.mapType, key: bytes(info.keySize),
+      value: bytes(userValueSize(info.mapType, info.valueSize, cpus)), maxEntries: info.maxEntries,
+      flags: info.flags, innerId: info.innerId,
+    }, { valueSize: info.valueSize, opened: { path, fd, info } });
+    bpf.registerMap(path, m);
+    return m;
+  }
+
+  // ---- accessors
+
+  name(): string {
+    return this.#name;
+  }
+
+  /** The pin path, resolved through `bpf.mapPath(name)` on first use (which locks the root down). */
+  path(): string {
+    if (this.#path === "") this.#path = this.#bpf.mapPath(this.#name);
+    return this.#path;
+  }
+
+  /** The open fd, or -1 while the map is not open (the seed's 0). */
+  getFd(): number {
+    return this.#fd;
+  }
+
+  isOpen(): boolean {
+    return this.#fd >= 0;
+  }
+
+  /** The seed's embedded MapInfo (a copy): type and flags are the normalised ones once opened. */
+  get mapInfo(): MapInfo {
+    return { ...this.#info };
+  }
+
+  get nonPersistent(): boolean {
+    return this.#nonPersistent;
+  }
+
+  get inParallelMode(): boolean {
+    return this.#inParallelMode;
+  }
+
+  get keyCodec(): Codec<K> {
+    return this.#key;
+  }
+
+  get valueCodec(): Codec<V> {
+    return this.#value;
+  }
+
+  // ---- builders
+
+  /** Keeps a cache of what this object wrote, with the error resolver (replaces any cache). */
+  withCache(options: WithCacheOptions = {}): this {
+    this.#cache?.close();
+    this.#cache = new MapCache<K, V>(this.#cacheOwner(), options.clock);
+    return this;
+  }
+
+  /** The map holds no persistent data: every openOrCreate removes the pin first. */
+  withNonPersistent(): this {
+    this.#nonPersistent = true;
+    return this;
+  }
+
+  // ---- errors and metrics
+
+  #error(op: string, errno: number): BpfError {
+    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
+      message: `${op} ${this.#name}: ${errnoText(errno)}` });
+  }
+
+  #badInput(op: string, what: string, e: unknown): Error {
+    const text = e instanceof Error ? e.message : String(e);
+    const ctor = e instanceof RangeError ? RangeError : TypeError;
+    return new ctor(`${op} ${this.#name}: bad ${what}: ${text}`, { cause: e });
+  }
+
+  #metric(op: string, ok: boolean): void {
+    const hook = this.#metrics?.mapOp;
+    if (hook === undefined) return;
+    this.#commonName ??= extractCommonName(this.#name);
+    hook.call(this.#metrics, this.#commonName, op, ok ? "success" : "fail");
+  }
+
+  #encodeKey(key: K, op: string, out: Uint8Array = this.#keyBuf): Uint8Array {
+    try {
+      this.#key.encode(key, out);
+    } catch (e) {
+      throw this.#badInput(op, "key", e);
+    }
+    return out;
+  }
+
+  #encodeValue(value: V, op: string, out: Uint8Array = this.#valueBuf): Uint8Array {
+    try {
+      this.#value.encode(value, out);
+    } catch (e) {
+      throw this.#badInput(op, "value", e);
+    }
+    return out;
+  }
+
+  /** The open fd, opening lazily as the seed does (`Open()` first). */
+  #fdFor(op: string): number {
+    if (this.#fd >= 0) return this.#fd;
+    if (this.#closedForGood) {
+      throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
+        message: `${op} ${this.#name}: the map is closed, and it was created without a pin, so it cannot be opened again` });
+    }
+    this.open();
+    return this.#fd;
+  }
+
+  /** Kernel view for the dump, batch and iteration algorithms. */
+  #target(op: string): DumpTarget {
+    return {
+      driver: this.#driver, fd: this.#fdFor(op), mapType: this.#info.mapType, keySize: this.#info.keySize,
+      valueSize: this.#info.readValueSize, name: this.#name,
+    };
+  }
+
+  // ---- lifecycle
+
+  /** Creates the map, or opens the pinned one (re-creating it when its properties changed). */
+  openOrCreate(): boolean {
+    return this.#openOrCreate(true);
+  }
+
+  /** As openOrCreate, without pinning a new map; an existing pin is still opened (seed quirk 8). */
+  openOrCreateUnpinned(): boolean {
+    return this.#openOrCreate(false);
+  }
+
+  #openOrCreate(pin: boolean): boolean {
+    if (this.#fd >= 0) return false;
+    const path = this.path();
+    const bpf = this.#bpf;
+    if (this.#nonPersistent) this.#driver.host.unlink(path);
+    const t = bpf.getMapType(this.#info.mapType);
+    const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
+    const { fd, isNew } = bpf.openOrCreateMap(path, t, this.#info.keySize, this.#info.valueSize,
+      this.#info.maxEntries, flags, this.#info.innerId, pin);
+    this.#fd = fd;
+    this.#info.mapType = t;
+    this.#info.flags = flags;
+    this.#reopenable = pin || !isNew;
+    this.#closedForGood = false;
+    this.#cache?.restart();
+    bpf.registerMap(path, this);
+    return isNew;
+  }
+
+  /**
+   * Opens the pinned map (no-op when open). Nothing is created or checked beyond what the
+   * buffers need: a pin whose key or value size differs from the codecs is refused, because
+   * every later operation would fail on it.
+   */
+  open(): void {
+    if (this.#fd >= 0) return;
+    const path = this.path();
+    const bpf = this.#bpf;
+    const fd = bpf.objGet(path);
+    let info: MapInfo;
+    try {
+      info = bpf.getMapInfo(fd);
+    } catch (e) {
+      this.#driver.close(fd);
+      throw e;
+    }
+    if (info.keySize !== this.#info.keySize || info.valueSize !== this.#info.valueSize) {
+      this.#driver.close(fd);
+      throw new BpfError({ errno: Errno.EINVAL, op: "open", map: this.#name, path,
+        message: `open ${this.#name}: the map pinned at ${path} has key size ${info.keySize} and value size ${info.valueSize}, ` +
+          `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}` });
+    }
+    this.#fd = fd;
+    this.#info.mapType = bpf.getMapType(this.#info.mapType);
+    this.#closedForGood = false;
+    this.#cache?.restart();
+    bpf.registerMap(path, this);
+  }
+
+  /**
+   * Unpins the current map and creates a new one at the same path; programs already loaded keep
+   * the old one. (v1.7 has no dual-write: parallel mode is only a flag.)
+   */
+  openParallel(): boolean {
+    if (this.#fd >= 0) {
+      throw new BpfError({ errno: Errno.EBUSY, op: "openParallel", map: this.#name,
+        message: `openParallel ${this.#name}: OpenParallel() called on already open map` });
+    }
+    const path = this.path();
+    if (this.#exists(path)) {
+      const r = this.#driver.host.unlink(path);
+      if (r < 0) {
+        this.#bpf.logger.warn("Unable to remove BPF map for parallel operation", { path, error: errnoText(-r) });
+      } else {
+        this.#bpf.logger.debug("Opening map in parallel mode", { path, name: this.#name });
+        this.#inParallelMode = true;
+      }
+    }
+    return this.#openOrCreate(true);
+  }
+
+  endParallelMode(): void {
+    if (!this.#inParallelMode) return;
+    this.#inParallelMode = false;
+    this.#bpf.logger.debug("End of parallel mode", { name: this.#name });
+  }
+
+  /** Closes the fd, stops the resolver and unregisters this object (only if it is the one registered). */
+  close(): void {
+    this.#cache?.close();
+    if (this.#fd >= 0) {
+      this.#driver.close(this.#fd);
+      this.#fd = -1;
+      if (!this.#reopenable) this.#closedForGood = true;
+    }
+    if (this.#path !== "") this.#bpf.unregisterMap(this.#path, this);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  reopen(): void {
+    this.close();
+    this.open();
+  }
+
+  #exists(path: string): boolean {
+    return this.#driver.host.stat(path).errno === 0;
+  }
+
+  /** Removes the pin (rm -rf; a missing pin is fine). The open fd stays usable. */
+  unpin(): void {
+    const path = this.path();
+    const r = this.#driver.host.removeAll(path);
+    if (r < 0) throw new BpfError({ errno: -r, op: "unpin", map: this.#name, path, message: `unpin ${this.#name} ${path}: ${errnoText(-r)}` });
+  }
+
+  unpinIfExists(): void {
+    if (this.#exists(this.path())) this.unpin();
+  }
+
+  // ---- inspection
+
+  /**
+   * True when the pinned map differs from `desired` and its pin was removed so that the next
+   * open re-creates it. Uses the normalised type and does not modify `desired` (API.md §4.3).
+   * False when the map is not open.
+   */
+  checkAndUpgrade(desired: DesiredMapInfo): boolean {
+    const bpf = this.#bpf;
+    const t = bpf.getMapType(desired.mapType);
+    const flags = ((desired.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0;
+    if (this.#fd < 0) return false;
+    return bpf.objCheck(this.#fd, this.path(), t, desired.keySize, desired.valueSize, desired.maxEntries, flags);
+  }
+
+  /**
+   * The seed's DeepEquals: name, path, non-persistence and MapInfo. Codecs are compared (by
+   * identity) only when both maps have real ones, so an `openMap` result equals the map it opened.
+   */
+  deepEquals(other: BpfMap<unknown, unknown>): boolean {
+    if (!(other instanceof BpfMap)) return false;
+    const a = this.#info;
+    const b = other.#info;
+    if (this.#name !== other.#name || this.#path !== other.#path || this.#nonPersistent !== other.#nonPersistent) return false;
+    if (a.mapType !== b.mapType || a.keySize !== b.keySize || a.valueSize !== b.valueSize ||
+      a.readValueSize !== b.readValueSize || a.maxEntries !== b.maxEntries || a.flags !== b.flags ||
+      a.innerId !== b.innerId || a.ownerProgType !== b.ownerProgType) return false;
+    if (!this.#codecless && !other.#codecless) {
+      return this.#key === (other.#key as unknown) && this.#value === (other.#value as unknown);
+    }
+    return true;
+  }
+
+  getModel(): BpfMapModel {
+    const model: BpfMapModel = { path: this.#path };
+    if (this.#cache !== undefined) {
+      model.cache = this.#cache.model((e) => this.#formatKey(e), (e) => this.#formatValue(e));
+    }
+    return model;
+  }
+
+  #formatKey(e: CacheEntry<K, V>): string {
+    return typeof this.#key.format === "function" ? this.#key.format(e.key) : hex(e.keyBytes);
+  }
+
+  #formatValue(e: CacheEntry<K, V>): string {
+    if (typeof this.#value.format === "function") return this.#value.format(e.value as V);
+    return e.valueBytes !== undefined ? hex(e.valueBytes) : "";
+  }
+
+  // ---- elements
+
+  /** The value for `key`, or undefined when the key is not in the map. */
+  lookup(key: K): V | undefined {
+    const kb = this.#encodeKey(key, "lookup");
+    const fd = this.#fd >= 0 ? this.#fd : this.#fdFor("lookup");
+    const vb = this.#valueBuf;
+    const r = this.#metrics?.syscall === undefined
+      ? this.#driver.mapLookupElem(fd, kb, vb)
+      : this.#timed("lookup", () => this.#driver.mapLookupElem(fd, kb, vb));
+    if (r < 0) {
+      if (r === -Errno.ENOENT) return undefined;
+      throw this.#error("lookup", -r);
+    }
+    return this.#value.decode(vb);
+  }
+
+  #timed(op: string, call: () => number): number {
+    const t0 = performance.now();
+    const r = call();
+    this.#metrics?.syscall?.(op, r >= 0 ? "success" : "fail", Math.round((performance.now() - t0) * 1e6));
+    return r;
+  }
+
+  #syscall(op: string, call: () => number): number {
+    return this.#metrics?.syscall === undefined ? call() : this.#timed(op, call);
+  }
+
+  /**
+   * Writes `key` → `value` (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST). With a cache, a failure
+   * is kept as to-be-inserted and retried by the resolver, as in the seed.
+   */
+  update(key: K, value: V, flags: number = BPF_ANY): void {
+    if (!isUint(flags)) throw new TypeError(`update ${this.#name}: flags must be a u32, got ${String(flags)}`);
+    const kb = this.#encodeKey(key, "update");
+    const vb = this.#encodeValue(value, "update");
+    let err: BpfError | undefined;
+    try {
+      const fd = this.#fdFor("update");
+      const r = this.#syscall("update", () => this.#driver.mapUpdateElem(fd, kb, vb, flags));
+      this.#metric("update", r >= 0);
+      if (r < 0) err = this.#error("update", -r);
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+      err = e;
+    }
+    if (this.#cache !== undefined) this.#cache.recordUpdate(hex(kb), key, value, kb.slice(), vb.slice(), err);
+    if (err !== undefined) throw err;
+  }
+
+  /** Deletes `key`; throws a BpfError (`code` "ENOENT" when the key is missing). */
+  delete(key: K): void {
+    const { error } = this.deleteWithErrno(key);
+    if (error !== undefined) throw error;
+  }
+
+  /**
+   * The v1.7 DeleteWithErrno: the error and the errno (0 when the map could not be opened, as in
+   * the seed). With a cache, success drops the entry and failure marks it to-be-deleted and
+   * schedules the resolver (API.md §4.1).
+   */
+  deleteWithErrno(key: K): { error?: BpfError; errno: number } {
+    const kb = this.#encodeKey(key, "delete");
+    let error: BpfError | undefined;
+    let errno = 0;
+    try {
+      const fd = this.#fdFor("delete");
+      const r = this.#syscall("delete", () => this.#driver.mapDeleteElem(fd, kb));
+      this.#metric("delete", r >= 0);
+      if (r < 0) {
+        errno = -r;
+        error = this.#error("delete", errno);
+      }
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+      error = e;
+    }
+    this.#cache?.recordDelete(hex(kb), key, kb.slice(), error);
+    return error === undefined ? { errno } : { error, errno };
+  }
+
+  /**
+   * Deletes every element by deleting the current first key until there is none (the seed's
+   * algorithm; elements added meanwhile may go too). With a cache, every entry is first marked
+   * "deletion pending"; those the kernel did not hold are left to the resolver.
+   */
+  deleteAll(): void {
+    this.#bpf.logger.debug("deleting all entries in map", { name: this.#name });
+    const cache = this.#cache;
+    cache?.markAllDeletePending();
+    const fd = this.#fdFor("deleteAll");
+    const kb = this.#nextKeyBuf;
+    try {
+      for (;;) {
+        const r = this.#syscall("getNextKey", () => this.#driver.mapGetNextKey(fd, null, kb));
+        if (r === -Errno.ENOENT) return;
+        if (r < 0) throw this.#error("deleteAll (get first key)", -r);
+        const d = this.#syscall("delete", () => this.#driver.mapDeleteElem(fd, kb));
+        this.#metric("delete", d >= 0);
+        const err = d < 0 ? this.#error("deleteAll (delete)", -d) : undefined;
+        if (cache !== undefined) {
+          const id = hex(kb);
+          let keyObj = cache.entries.get(id)?.key;
+          if (keyObj === undefined && err !== undefined) {
+            try {
+              keyObj = this.#key.decode(kb);
+            } catch {
+              this.#bpf.logger.warn("Unable to correlate iteration key with cache entry. Inconsistent cache.", { key: id, name: this.#name });
+            }
+          }
+          cache.recordDelete(id, keyObj, kb.slice(), err);
+        }
+        if (err !== undefined) throw err;
+      }
+    } finally {
+      // Entries the kernel did not hold stay to-be-deleted; the resolver finds them gone.
+      if (cache !== undefined && cache.outstandingErrors > 0) cache.scheduleErrorResolver();
+    }
+  }
+
+  /** The key after `key` (null: the first key), or undefined at the end. */
+  getNextKey(key: K | null): K | undefined {
+    const kb = key === null ? null : this.#encodeKey(key, "getNextKey");
+    const fd = this.#fdFor("getNextKey");
+    const nb = this.#nextKeyBuf;
+    const r = this.#syscall("getNextKey", () => this.#driver.mapGetNextKey(fd, kb, nb));
+    this.#metric("getNextKey", r >= 0 || r === -Errno.ENOENT);
+    if (r === -Errno.ENOENT) return undefined;
+    if (r < 0) throw this.#error("getNextKey", -r);
+    return this.#key.decode(nb);
+  }
+
+  // ---- dumps
+
+  #requireCodecs(op: string): void {
+    if (this.#codecless) {
+      throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMap without key and value codecs, ` +
+        "so its elements cannot be decoded; create it with bpf.newMap({ key, value, ... }) to dump it");
+    }
+  }
+
+  /** Decodes each raw element and calls `cb`, through the dump parser when the spec has one. */
+  #sink(cb: DumpCallback<K, V> | undefined): RawSink {
+    const kc = this.#key;
+    const vc = this.#value;
+    if (cb === undefined) return () => {};
+    const parser = this.#dumpParser;
+    if (parser === undefined) {
+      return (keys, ko, values, vo) => cb(decodeAt(kc, keys, ko), decodeAt(vc, values, vo));
+    }
+    const ks = this.#info.keySize;
+    const vs = this.#info.readValueSize;
+    const out = { key: undefined, value: undefined } as unknown as KeyValue<K, V>;
+    return (keys, ko, values, vo) => {
+      const kv = parser(keys.subarray(ko, ko + ks), values.subarray(vo, vo + vs), kc, vc, out);
+      cb(kv.key, kv.value);
+    };
+  }
+
+  #runDump(op: string, sink: RawSink, stats: DumpStats, options: DumpOptions | undefined): DumpStats {
+    this.#requireCodecs(op);
+    const algorithm = options?.algorithm ?? "auto";
+    if (algorithm !== "auto" && algorithm !== "walk" && algorithm !== "batch") {
+      throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${String(algorithm)}`);
+    }
+    stats.started = new Date();
+    try {
+      const target = this.#target(op);
+      if (algorithm !== "walk" && (algorithm === "batch" || mayBatch(target.mapType))) {
+        if (batchDump(target, sink, stats, this.#batch, this.#info.maxEntries)) return stats;
+        if (algorithm === "batch") {
+          throw new BpfError({ errno: Errno.ENOTSUPP, op, map: this.#name,
+            message: `${op} ${this.#name}: the kernel offers no BPF_MAP_LOOKUP_BATCH for this map type (${target.mapType})` });
+        }
+      }
+      walkDump(target, sink, stats);
+      return stats;
+    } finally {
+      stats.finished = new Date();
+    }
+  }
+
+  /**
+   * Calls `cb` for every element. Keys that vanish between next-key and lookup are skipped and
+   * counted (`lookupFailed`) instead of aborting the dump (API.md §4.6). With the batch
+   * algorithm (the default where the kernel has it) a hash-family dump delivers every key present
+   * for the whole dump exactly once. Returns what the dump saw.
+   */
+  dumpWithCallback(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats {
+    return this.#runDump("dumpWithCallback", this.#sink(cb), newDumpStats(this.#info.maxEntries), options);
+  }
+
+  dumpWithCallbackIfExists(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats | undefined {
+    if (!this.#exists(this.path())) return undefined;
+    return this.dumpWithCallback(cb, options);
+  }
+
+  /**
+   * The seed's DumpReliablyWithCallback: every counter of `stats`, the 4 × MaxEntries budget
+   * (MaxLookupError). `algorithm: "walk"` runs the exact v1.7 walk (keys may repeat);
+   * the default uses batches where the kernel has them (see dump-reliable.ts for the guarantee).
+   */
+  dumpReliablyWithCallback(cb: DumpCallback<K, V> | undefined, stats: DumpStats, options?: DumpOptions): void {
+    this.#runDump("dumpReliablyWithCallback", this.#sink(cb), stats, options);
+  }
+
+  /**
+   * Formats every element into `out` (key text → value texts, appended: dumping twice into one
+   * map lists a key's value twice, as in the seed). Texts come from the codecs' `format`, else hex.
+   */
+  dump(out: Map<string, string[]> = new Map(), options?: DumpOptions): Map<string, string[]> {
+    const kc = this.#key;
+    const vc = this.#value;
+    this.#runDump("dump", this.#sink((k, v) => {
+      const ks = formatWith(kc, k);
+      const list = out.get(ks);
+      if (list === undefined) out.set(ks, [formatWith(vc, v)]);
+      else list.push(formatWith(vc, v));
+    }), newDumpStats(this.#info.maxEntries), options);
+    return out;
+  }
+
+  /** As dump, but a map that is not pinned leaves `out` untouched. */
+  dumpIfExists(out: Map<string, string[]> = new Map(), options?: DumpOptions): Map<string, string[]> {
+    if (!this.#exists(this.path())) return out;
+    return this.dump(out, options);
+  }
+
+  // ---- iterators
+
+  /** Lazily yields `[key, value]`; see iterate.ts for what happens under concurrent deletes. */
+  entries(options?: IterateOptions): Generator<[K, V], void, undefined> {
+    this.#requireCodecs("entries");
+    const kc = this.#key;
+    const vc = this.#value;
+    return iterateMap(() => this.#target("entries"), (k, v) => [kc.decode(k), vc.decode(v)] as [K, V], options);
+  }
+
+  keys(options?: IterateOptions): Generator<K, void, undefined> {
+    this.#requireCodecs("keys");
+    const kc = this.#key;
+    return iterateMap(() => this.#target("keys"), (k) => kc.decode(k), options);
+  }
+
+  [Symbol.iterator](): Generator<[K, V], void, undefined> {
+    return this.entries();
+  }
+
+  // ---- batches
+
+  /**
+   * One BPF_MAP_LOOKUP_BATCH from `cursor` (a new BatchCursor starts at the beginning): up to
+   * `maxCount` elements, more when one hash bucket is larger (buckets come whole). `cursor.done`
+   * turns true at the end of the map; the last call may still return elements.
+   */
+  lookupBatch(cursor: BatchCursor, maxCount = 256): Array<[K, V]> {
+    return this.#lookupBatch("lookupBatch", cursor, maxCount, false);
+  }
+
+  /** As lookupBatch, deleting what it returns (hash family only; others ENOTSUPP). */
+  lookupAndDeleteBatch(cursor: BatchCursor, maxCount = 256): Array<[K, V]> {
+    const got = this.#lookupBatch("lookupAndDeleteBatch", cursor, maxCount, true);
+    if (this.#cache !== undefined) {
+      const ks = this.#info.keySize;
+      for (const [k] of got) {
+        const kb = new Uint8Array(ks);
+        this.#key.encode(k, kb);
+        this.#cache.recordDelete(hex(kb), k, kb, undefined);
+      }
+    }
+    return got;
+  }
+
+  #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean): Array<[K, V]> {
+    if (!(cursor instanceof BatchCursor)) throw new TypeError(`${op} ${this.#name}: cursor must be a BatchCursor`);
+    const raw = lookupBatchRaw(this.#target(op), cursor, maxCount, del);
+    const ks = this.#info.keySize;
+    const vs = this.#info.readValueSize;
+    const out = new Array<[K, V]>(raw.count);
+    for (let i = 0; i < raw.count; i++) {
+      out[i] = [decodeAt(this.#key, raw.keys, i * ks), decodeAt(this.#value, raw.values, i * vs)];
+    }
+    return out;
+  }
+
+  /**
+   * BPF_MAP_UPDATE_BATCH (always BPF_ANY in the kernel). Returns the count written; a failure
+   * throws BatchError whose `count` says how many were written before it. Bad keys or values are
+   * refused before anything is written.
+   */
+  updateBatch(keys: readonly K[], values: readonly V[]): number {
+    const op = "updateBatch";
+    if (!Array.isArray(keys) || !Array.isArray(values)) throw new TypeError(`${op} ${this.#name}: keys and values must be arrays`);
+    if (keys.length !== values.length) throw new RangeError(`${op} ${this.#name}: ${keys.length} keys but ${values.length} values`);
+    const n = keys.length;
+    const ks = this.#info.keySize;
+    const vs = this.#info.readValueSize;
+    const kb = new Uint8Array(n * ks);
+    const vb = new Uint8Array(n * vs);
+    for (let i = 0; i < n; i++) {
+      this.#encodeKey(keys[i] as K, `${op} [${i}]`, kb.subarray(i * ks, (i + 1) * ks));
+      this.#encodeValue(values[i] as V, `${op} [${i}]`, vb.subarray(i * vs, (i + 1) * vs));
+    }
+    let done = n;
+    let err: BatchError | undefined;
+    try {
+      updateBatchRaw(this.#target(op), kb, vb, n, 0);
+    } catch (e) {
+      if (!(e instanceof BatchError)) throw e;
+      err = e;
+      done = e.count;
+    }
+    this.#metric("update", err === undefined);
+    if (this.#cache !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const k = kb.slice(i * ks, (i + 1) * ks);
+        this.#cache.recordUpdate(hex(k), keys[i] as K, values[i] as V, k, vb.slice(i * vs, (i + 1) * vs),
+          i < done ? undefined : err);
+      }
+    }
+    if (err !== undefined) throw err;
+    return n;
+  }
+
+  /** BPF_MAP_DELETE_BATCH: returns the count deleted; a failure throws BatchError with the count before it. */
+  deleteBatch(keys: readonly K[]): number {
+    const op = "deleteBatch";
+    if (!Array.isArray(keys)) throw new TypeError(`${op} ${this.#name}: keys must be an array`);
+    const n = keys.length;
+    const ks = this.#info.keySize;
+    const kb = new Uint8Array(n * ks);
+    for (let i = 0; i < n; i++) this.#encodeKey(keys[i] as K, `${op} [${i}]`, kb.subarray(i * ks, (i + 1) * ks));
+    let done = n;
+    let err: BatchError | undefined;
+    try {
+      deleteBatchRaw(this.#target(op), kb, n);
+    } catch (e) {
+      if (!(e instanceof BatchError)) throw e;
+      err = e;
+      done = e.count;
+    }
+    this.#metric("delete", err === undefined);
+    if (this.#cache !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const k = kb.slice(i * ks, (i + 1) * ks);
+        this.#cache.recordDelete(hex(k), keys[i] as K, k, i < done ? undefined : err);
+      }
+    }
+    if (err !== undefined) throw err;
+    return n;
+  }
+
+  // ---- cache
+
+  /** Runs the error resolver now (what the 5 s timer does); returns what it did. */
+  resolveErrorsNow(): ResolverRun & { error: Error | undefined } {
+    const run: ResolverRun = { scanned: 0, resolved: 0, errors: 0, remaining: this.#cache?.outstandingErrors ?? 0 };
+    const error = this.#cache?.resolveErrors(run);
+    return { ...run, error };
+  }
+
+  /** Cache entries not in sync (0 without a cache). */
+  get outstandingErrors(): number {
+    return this.#cache?.outstandingErrors ?? 0;
+  }
+
+  #cacheOwner(): CacheOwner {
+    return {
+      mapName: this.#name,
+      logger: this.#bpf.logger,
+      resolveUpdate: (kb, vb) => this.#fd < 0 ? -Errno.EBADF : this.#driver.mapUpdateElem(this.#fd, kb, vb, BPF_ANY),
+      resolveDelete: (kb) => this.#fd < 0 ? -Errno.EBADF : this.#driver.mapDeleteElem(this.#fd, kb),
+      opError: (op, errno) => this.#error(op, errno),
+      metric: (op, ok) => this.#metric(op, ok),
+    };
+  }
+}
