@@ -1,0 +1,77 @@
+// Shared by the kernel driver's tests: fd accounting, key/value bytes, and a driver that is
+// created once per test file (each file runs in its own process, see vitest.config.ts).
+import { readdirSync } from "node:fs";
+import { afterAll, beforeAll, expect } from "vitest";
+import type { Driver } from "@bpfkit/core";
+import { createKernelDriver } from "@bpfkit/driver-kernel";
+
+export function openFdCount(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+/** The driver for a test file; after the file, the process holds exactly the fds it had. */
+export function kernelForFile(): { readonly d: Driver } {
+  const box = { d: undefined as unknown as Driver };
+  let before = 0;
+  beforeAll(() => {
+    box.d = createKernelDriver();
+    before = openFdCount();
+  });
+  afterAll(() => {
+    expect(openFdCount(), "open fds after the file").toBe(before);
+  });
+  return box;
+}
+
+export function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+export function u64(n: number | bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+  return b;
+}
+
+export function readU32(b: Uint8Array, at = 0): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
+}
+
+export function readU64(b: Uint8Array, at = 0): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at, true);
+}
+
+/** r0 = 0; exit: the smallest socket filter (kernel-maps.md §2). */
+export const RET0_INSNS = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+
+/** Runs `fn` with fds it registers, closing them all afterwards, even when it throws. */
+export function withFds<T>(d: Driver, fn: (keep: (fd: number) => number) => T): T {
+  const fds: number[] = [];
+  try {
+    return fn((fd) => {
+      expect(fd, "a new fd").toBeGreaterThanOrEqual(0);
+      fds.push(fd);
+      return fd;
+    });
+  } finally {
+    for (const fd of fds.reverse()) d.close(fd);
+  }
+}
+
+/** Every key of a map by GET_NEXT_KEY from NULL. */
+export function walkKeys(d: Driver, fd: number, keySize: number): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  let prev: Uint8Array | null = null;
+  for (;;) {
+    const next = new Uint8Array(keySize);
+    const r = d.mapGetNextKey(fd, prev, next);
+    if (r !== 0) {
+      expect(r, "walk ends with ENOENT").toBe(-2);
+      return keys;
+    }
+    keys.push(next);
+    prev = next;
+  }
+}
