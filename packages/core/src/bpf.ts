@@ -1,0 +1,507 @@
+// One pkg/bpf instance. Cilium keeps its state in package globals (map root and prefix, the
+// open-maps registry, the pre-allocation switch, the probe results); bpfkit keeps each in a Bpf,
+// so two instances — two drivers, two roots, a test and the code under test — never share any.
+import { checkOrMountFs, DEFAULT_FALLBACK_MAP_ROOT } from "./bpffs.js";
+import {
+  BPF_ANY, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY,
+  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY,
+} from "./constants.js";
+import { type Driver, RLIM_INFINITY } from "./driver.js";
+import type { Codec } from "./codec.js";
+import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.js";
+import { Errno, errnoText } from "./errno.js";
+import { BpfError } from "./errors.js";
+import type { BpfMapInfo } from "./info.js";
+import { defaultLogger, type Logger } from "./logger.js";
+import { BpfMap } from "./map.js";
+import type { BpfMapModel, MapSpec } from "./map-spec.js";
+import type { MetricsHook } from "./metrics.js";
+import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
+import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
+import { preAllocateMapFlags } from "./prealloc.js";
+import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
+import { getProgFdById, getProgInfoByFd, getProgNextId, type ProgInfo, testDummyProg } from "./prog.js";
+import { MapRegistry } from "./registry.js";
+import * as sys from "./syscalls.js";
+import type { ElemAttr, MapInfo } from "./syscalls.js";
+
+export type { ElemAttr, MapInfo } from "./syscalls.js";
+
+/** Cilium's defaults (pkg/defaults). */
+export const DEFAULT_MAP_ROOT = "/sys/fs/bpf";
+export const DEFAULT_MAP_PREFIX = "tc/globals";
+
+export interface BpfOptions {
+  driver: Driver;
+  /**
+   * The bpffs root. Without it the root is found when first read: `/sys/fs/bpf` when a bpffs is
+   * mounted there, else the first bpffs in the driver's mount table, else `/sys/fs/bpf`. On a
+   * machine with several bpffs mounts, pass it.
+   */
+  mapRoot?: string;
+  /** Under the root; default `tc/globals`. */
+  mapPrefix?: string;
+  /** Default: quiet for debug/info, `console.warn` for warnings and errors. */
+  logger?: Logger;
+  metrics?: MetricsHook;
+  /** Replaces the driver-based map-type probe (a test can pretend to be a 4.9 kernel). */
+  probe?: MapTypeProber;
+  /** Where checkOrMountFS mounts when the default root holds another filesystem. */
+  fallbackMapRoot?: string;
+  /** Start with pre-allocation enabled (the seed starts disabled: BPF_F_NO_PREALLOC). */
+  preAllocateMaps?: boolean;
+}
+
+export function createBpf(options: BpfOptions): Bpf {
+  return new Bpf(options);
+}
+
+const ACCESS_FLAGS = BPF_F_RDONLY | BPF_F_WRONLY;
+
+export class Bpf implements sys.SyscallContext {
+  readonly driver: Driver;
+  readonly logger: Logger;
+  readonly metrics: MetricsHook | undefined;
+
+  #root: string | undefined;
+  #prefix: string;
+  #lockedDown = false;
+  #fsChecked = false;
+  readonly #fallbackRoot: string;
+  #preAllocSetting: number;
+  readonly #probes: MapTypeProbes;
+  readonly #registry: MapRegistry<BpfMap<any, any>>;
+
+  constructor(options: BpfOptions) {
+    if (options === null || typeof options !== "object") throw new TypeError("createBpf: options must be an object");
+    const d = options.driver;
+    if (d === null || typeof d !== "object" || typeof d.mapCreate !== "function" || typeof d.host !== "object") {
+      throw new TypeError("createBpf: options.driver must be a Driver");
+    }
+    this.driver = d;
+    this.logger = options.logger ?? defaultLogger;
+    this.metrics = options.metrics;
+    if (options.mapRoot !== undefined) this.#root = checkRoot(options.mapRoot, "createBpf");
+    this.#prefix = options.mapPrefix !== undefined ? checkPrefix(options.mapPrefix, "createBpf") : DEFAULT_MAP_PREFIX;
+    this.#fallbackRoot = options.fallbackMapRoot !== undefined
+      ? checkRoot(options.fallbackMapRoot, "createBpf") : DEFAULT_FALLBACK_MAP_ROOT;
+    this.#preAllocSetting = options.preAllocateMaps === true ? 0 : BPF_F_NO_PREALLOC;
+    this.#probes = new MapTypeProbes(options.probe ?? driverProber(d));
+    this.#registry = new MapRegistry(this.logger);
+  }
+
+  // ---- paths (bpffs_linux.go) ----
+
+  #lockDown(): string {
+    if (!this.#lockedDown) {
+      this.#root ??= this.#discoverRoot();
+      this.#lockedDown = true;
+    }
+    return this.#root!;
+  }
+
+  #discoverRoot(): string {
+    const mounts = this.driver.host.mountInfo();
+    if (typeof mounts === "number") {
+      this.logger.warn("Could not get mount info for map root lookup; using the default root", {
+        error: errnoText(-mounts), root: DEFAULT_MAP_ROOT,
+      });
+      return DEFAULT_MAP_ROOT;
+    }
+    const bpf = mounts.filter((m) => m.fsType === "bpf");
+    if (bpf.some((m) => m.mountPoint === DEFAULT_MAP_ROOT)) return DEFAULT_MAP_ROOT;
+    if (bpf.length > 0) return bpf[0]!.mountPoint;
+    this.logger.warn("Could not find BPF map root: no bpffs is mounted; using the default root", { root: DEFAULT_MAP_ROOT });
+    return DEFAULT_MAP_ROOT;
+  }
+
+  /** The root as set so far, without locking it down (for checkOrMountFS). */
+  #configuredRoot(): string {
+    return this.#root ?? DEFAULT_MAP_ROOT;
+  }
+
+  /** The seed's GetMapRoot; locks the root and the prefix down. */
+  getMapRoot(): string {
+    return this.#lockDown();
+  }
+
+  /** The seed's SetMapRoot; throws once the root or prefix was read. */
+  setMapRoot(path: string): void {
+    if (this.#lockedDown) throw new Error("SetMapRoot() call after MapRoot was read");
+    this.#root = checkRoot(path, "setMapRoot");
+  }
+
+  /** The seed's GetMapPrefix; locks down. */
+  getMapPrefix(): string {
+    this.#lockDown();
+    return this.#prefix;
+  }
+
+  /** The seed's SetMapPrefix; throws once the root or prefix was read. */
+  setMapPrefix(path: string): void {
+    if (this.#lockedDown) throw new Error("SetMapPrefix() call after MapPrefix was read");
+    this.#prefix = checkPrefix(path, "setMapPrefix");
+  }
+
+  /** `root/prefix`; locks down. */
+  mapPrefixPath(): string {
+    return joinPath(this.#lockDown(), this.#prefix);
+  }
+
+  /**
+   * `root/prefix/name`; locks down. The seed's agent-mode join everywhere: the root is the one
+   * given, or the one found when first read (see BpfOptions.mapRoot). `name` must be one path
+   * element: no `/`, NUL, `.` or `..`.
+   */
+  mapPath(name: string): string {
+    assertMapName(name, "mapPath");
+    return joinPath(this.#lockDown(), this.#prefix, name);
+  }
+
+  /** `name` + `id` as 5 zero-padded digits (`cilium_policy_00042`). */
+  localMapName(name: string, id: number): string {
+    return localMapName(name, id);
+  }
+
+  localMapPath(name: string, id: number): string {
+    return this.mapPath(localMapName(name, id));
+  }
+
+  /**
+   * The process environment (as `KEY=value` lines, where there is one) plus
+   * `CILIUM_BPF_MNT=<root>` and `TC_BPF_MNT=<root>` for tc and the loader; locks down.
+   */
+  environment(): string[] {
+    const root = this.#lockDown();
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+    const out: string[] = [];
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) out.push(`${k}=${v}`);
+    out.push(`CILIUM_BPF_MNT=${root}`, `TC_BPF_MNT=${root}`);
+    return out;
+  }
+
+  /**
+   * The seed's CheckOrMountFS, once per instance: after it succeeded, later calls do nothing
+   * (even with other arguments); after it threw, a later call tries again. `root` "" checks the
+   * configured root (default /sys/fs/bpf) and falls back to `fallbackMapRoot` when another
+   * filesystem is there; a custom root becomes the map root. Throws BpfError.
+   */
+  checkOrMountFS(root = "", printWarning = false): void {
+    if (this.#fsChecked) return;
+    if (typeof root !== "string" || root.includes("\0")) throw new TypeError("checkOrMountFS: root must be a string without NUL");
+    if (root !== "" && !isAbsolute(root)) throw new TypeError(`checkOrMountFS: root ${JSON.stringify(root)} must be absolute`);
+    checkOrMountFs({
+      host: this.driver.host,
+      logger: this.logger,
+      configuredRoot: () => (this.#lockedDown ? this.#root! : this.#configuredRoot()),
+      setMapRoot: (p) => this.setMapRoot(p),
+      fallbackRoot: this.#fallbackRoot,
+    }, root, printWarning === true);
+    // The checked root is the root from now on (no mount-table guessing later).
+    if (!this.#lockedDown) this.#root ??= this.#configuredRoot();
+    this.#fsChecked = true;
+  }
+
+  // ---- process helpers ----
+
+  /** Raises RLIMIT_MEMLOCK to infinity (kernels before 5.11 charge map memory to it). */
+  configureResourceLimits(): void {
+    const r = this.driver.host.setRlimitMemlock(RLIM_INFINITY, RLIM_INFINITY);
+    if (r < 0) {
+      throw new BpfError({ errno: -r, op: "setrlimit", message: `Unable to set memory resource limits: ${errnoText(-r)}` });
+    }
+  }
+
+  /** CLOCK_MONOTONIC in ns, comparable with the ktime_get_ns() helper. */
+  getMtime(): bigint {
+    const t = this.driver.host.monotonicNs();
+    if (t < 0n) throw new BpfError({ errno: Number(-t), op: "clock_gettime", message: `Unable get time: ${errnoText(Number(-t))}` });
+    return t;
+  }
+
+  enableMapPreAllocation(): void {
+    this.#preAllocSetting = 0;
+  }
+
+  disableMapPreAllocation(): void {
+    this.#preAllocSetting = BPF_F_NO_PREALLOC;
+  }
+
+  /** NO_PREALLOC for LPM, 0 for the types that must pre-allocate, the switch for the hashes. */
+  getPreAllocateMapFlags(t: number): number {
+    return preAllocateMapFlags(t, this.#preAllocSetting);
+  }
+
+  /** LRU_HASH and LPM_TRIE become HASH where the kernel lacks them (each probed once, lazily). */
+  getMapType(t: number): number {
+    return this.#probes.normalize(t);
+  }
+
+  /** Whether the kernel (or simulator) creates maps of this type; probed once per instance. */
+  haveMapType(t: number): boolean {
+    return this.#probes.have(t);
+  }
+
+  // ---- the seed's low-level functions ----
+
+  createMap(mapType: number, keySize: number, valueSize: number, maxEntries: number, flags: number,
+    innerId: number, path: string): number {
+    return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
+  }
+
+  /**
+   * The seed's OpenOrCreateMap: open the map pinned at `path`, or create it (and pin it when
+   * `pin`). An existing pin whose properties differ is removed and the map re-created (objCheck),
+   * except a PROG_ARRAY. With `pin` false an existing pin is still opened. Throws BpfError.
+   */
+  openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
+    flags: number, innerId: number, pin: boolean): { fd: number; isNew: boolean } {
+    checkPath(path, "path", "openOrCreateMap");
+    const host = this.driver.host;
+    let redo = false;
+    for (;;) {
+      if (redo || !this.#exists(path)) {
+        const dir = dirname(path);
+        if (!this.#exists(dir)) {
+          const r = host.mkdirAll(dir, 0o755);
+          if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
+        }
+        const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
+        if (pin) {
+          try {
+            sys.objPin(this, fd, path);
+          } catch (e) {
+            this.driver.close(fd);
+            throw e;
+          }
+        }
+        return { fd, isNew: true };
+      }
+      const fd = sys.objGet(this, path);
+      redo = this.objCheck(fd, path, mapType, keySize, valueSize, maxEntries, flags);
+      if (!redo) return { fd, isNew: false };
+      this.driver.close(fd);
+    }
+  }
+
+  /** stat() says anything but "does not exist" (the seed treats other stat errors as present). */
+  #exists(path: string): boolean {
+    return this.driver.host.stat(path).errno !== Errno.ENOENT;
+  }
+
+  /**
+   * The seed's objCheck: compares the live map at `fd` with the wanted properties, logging each
+   * difference; on a difference it unpins `path` and returns true (a PROG_ARRAY is never
+   * removed). Two kernel adjustments are not differences: LRU maps with NO_COMMON_LRU round
+   * max_entries to a multiple of the CPUs, and RDONLY/WRONLY belong to the fd, not the map.
+   */
+  objCheck(fd: number, path: string, mapType: number, keySize: number, valueSize: number,
+    maxEntries: number, flags: number): boolean {
+    let info: MapInfo;
+    try {
+      info = sys.getMapInfo(this, fd);
+    } catch {
+      return false;
+    }
+    let expectMax = maxEntries;
+    if ((mapType === BPF_MAP_TYPE_LRU_HASH || mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH) && (flags & BPF_F_NO_COMMON_LRU) !== 0) {
+      const cpus = this.driver.possibleCpus;
+      expectMax = Math.ceil(maxEntries / cpus) * cpus;
+    }
+    const expectFlags = flags & ~ACCESS_FLAGS;
+    let mismatch = false;
+    const differ = (msg: string, old: number, now: number): void => {
+      this.logger.warn(msg, { old, new: now, path });
+      mismatch = true;
+    };
+    if (info.mapType !== mapType) differ("Map type mismatch for BPF map", info.mapType, mapType);
+    if (info.keySize !== keySize) differ("Key-size mismatch for BPF map", info.keySize, keySize);
+    if (info.valueSize !== valueSize) differ("Value-size mismatch for BPF map", info.valueSize, valueSize);
+    if (info.maxEntries !== expectMax) differ("Max entries mismatch for BPF map", info.maxEntries, expectMax);
+    if (info.flags !== expectFlags) differ("Flags mismatch for BPF map", info.flags, expectFlags);
+    if (!mismatch) return false;
+    if (info.mapType === BPF_MAP_TYPE_PROG_ARRAY) return false;
+    this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
+    this.driver.host.unlink(path);
+    return true;
+  }
+
+  objPin(fd: number, path: string): void {
+    sys.objPin(this, fd, path);
+  }
+
+  /** Throws BpfError (op `Unable to get object`; isNotExist() when nothing is pinned). */
+  objGet(path: string): number {
+    return sys.objGet(this, path);
+  }
+
+  objClose(fd: number): void {
+    sys.objClose(this, fd);
+  }
+
+  /** Removes the pin of map `name` under the map directory; nothing to do when it is missing. */
+  unpinMapIfExists(name: string): void {
+    const p = this.mapPath(name);
+    const host = this.driver.host;
+    if (host.stat(p).errno !== 0) return;
+    const r = host.removeAll(p);
+    if (r < 0) throw new BpfError({ errno: -r, op: "Unable to unpin map", path: p });
+  }
+
+  lookupElement(fd: number, key: Uint8Array, value: Uint8Array): void {
+    sys.lookupElement(this, fd, key, value);
+  }
+
+  updateElement(fd: number, key: Uint8Array, value: Uint8Array, flags: number = BPF_ANY): void {
+    sys.updateElement(this, fd, key, value, flags);
+  }
+
+  deleteElement(fd: number, key: Uint8Array): void {
+    sys.deleteElement(this, fd, key);
+  }
+
+  /** The seed's internal deleteElement: 0 or the positive errno (ENOENT for a missing key). */
+  deleteElementErrno(fd: number, key: Uint8Array): number {
+    return sys.deleteElementErrno(this, fd, key);
+  }
+
+  /** True with `nextKey` written; false at the end (the seed's io.EOF). */
+  getNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): boolean {
+    return sys.getNextKey(this, fd, key, nextKey);
+  }
+
+  /** True with the first key written; false when the map is empty (the seed's io.EOF). */
+  getFirstKey(fd: number, nextKey: Uint8Array): boolean {
+    return sys.getNextKey(this, fd, null, nextKey);
+  }
+
+  // The *FromPointers variants take an attr object instead of a pointer to a packed attr: JS has
+  // no pointers, and one attr object reused across calls costs nothing per call.
+
+  /** LookupElementFromPointers: `attr.value` receives the value of `attr.key`. */
+  lookupElementFromPointers(attr: ElemAttr): void {
+    sys.lookupElement(this, attr.mapFd, nonNullKey(attr, "lookupElementFromPointers"), attr.value);
+  }
+
+  /** UpdateElementFromPointers: `attr.flags` as for updateElement. */
+  updateElementFromPointers(attr: ElemAttr): void {
+    sys.updateElement(this, attr.mapFd, nonNullKey(attr, "updateElementFromPointers"), attr.value, attr.flags ?? BPF_ANY);
+  }
+
+  /** GetNextKeyFromPointers: `attr.value` receives the next key; false at the end. */
+  getNextKeyFromPointers(attr: ElemAttr): boolean {
+    return sys.getNextKey(this, attr.mapFd, attr.key, attr.value);
+  }
+
+  mapFdFromId(id: number): number {
+    return sys.mapFdFromId(this, id);
+  }
+
+  /** The seed's GetMapInfo (through OBJ_GET_INFO_BY_FD; no pid argument). */
+  getMapInfo(fd: number): MapInfo {
+    return sys.getMapInfo(this, fd);
+  }
+
+  /** Everything bpf_map_info says, including the id and the name. */
+  getMapInfoByFd(fd: number): BpfMapInfo {
+    return sys.getMapInfoByFd(this, fd);
+  }
+
+  getProgNextId(current: number): number {
+    return getProgNextId(this, current);
+  }
+
+  getProgFdById(id: number): number {
+    return getProgFdById(this, id);
+  }
+
+  getProgInfoByFd(fd: number): ProgInfo {
+    return getProgInfoByFd(this, fd);
+  }
+
+  testDummyProg(progType: number, attachType: number): void {
+    testDummyProg(this, progType, attachType);
+  }
+
+  /** The seed's ConvertKeyValue, the standard DumpParser (see dump-parser.ts). */
+  convertKeyValue<K, V>(keyBytes: Uint8Array, valueBytes: Uint8Array, keyCodec: Codec<K>, valueCodec: Codec<V>,
+    out: KeyValue<K, V>): KeyValue<K, V> {
+    return (convertKeyValue as DumpParser<K, V>)(keyBytes, valueBytes, keyCodec, valueCodec, out);
+  }
+
+  // ---- maps and the registry ----
+
+  newMap<K, V>(spec: MapSpec<K, V>): BpfMap<K, V> {
+    return new BpfMap<K, V>(this, spec);
+  }
+
+  newPerCpuHashMap<K, V>(spec: Omit<PerCpuMapSpec<K, V>, "type">): BpfMap<K, V[]> {
+    return newPerCpuHashMap<K, V>(this, spec);
+  }
+
+  /**
+   * The seed's OpenMap: the map pinned at `name` (a path, or a name under the map directory),
+   * with raw byte keys and values and no dump parser. Its fd is closed when anything fails.
+   */
+  openMap(name: string): BpfMap<Uint8Array, Uint8Array> {
+    const path = this.#resolve(name, "openMap");
+    const fd = sys.objGet(this, path);
+    try {
+      const info = sys.getMapInfo(this, fd);
+      if (info.mapType === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map type of ${path}` });
+      if (info.keySize === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map key size of ${path}` });
+      const m = BpfMap.fromOpened(this, basename(path), path, fd, info);
+      this.registerMap(path, m);
+      return m;
+    } catch (e) {
+      this.driver.close(fd);
+      throw e;
+    }
+  }
+
+  #resolve(name: string, op: string): string {
+    if (typeof name === "string" && isAbsolute(name)) {
+      checkPath(name, "path", op);
+      return cleanPath(name);
+    }
+    assertMapName(name, op);
+    return this.mapPath(name);
+  }
+
+  /** The registered map for a name or an absolute path. */
+  getMap(name: string): BpfMap<any, any> | undefined {
+    return this.#registry.get(this.#resolve(name, "getMap"));
+  }
+
+  /** Models of every open map (in no set order). */
+  getOpenMaps(): BpfMapModel[] {
+    return this.#registry.all().map((m) => m.getModel());
+  }
+
+  registerMap(path: string, m: BpfMap<any, any>): void {
+    this.#registry.register(path, m);
+  }
+
+  /** Removes `path` only when `m` is the object registered for it (API.md §4.7). */
+  unregisterMap(path: string, m: BpfMap<any, any>): void {
+    this.#registry.unregister(path, m);
+  }
+}
+
+function nonNullKey(attr: ElemAttr, op: string): Uint8Array {
+  if (attr === null || typeof attr !== "object") throw new TypeError(`${op}: attr must be an object`);
+  if (attr.key === null) throw new TypeError(`${op}: attr.key must be a Uint8Array, got null`);
+  return attr.key;
+}
+
+function checkRoot(p: unknown, op: string): string {
+  checkPath(p, "map root", op);
+  if (!isAbsolute(p)) throw new TypeError(`${op}: map root ${JSON.stringify(p)} must be an absolute path`);
+  return cleanPath(p);
+}
+
+function checkPrefix(p: unknown, op: string): string {
+  if (typeof p !== "string") throw new TypeError(`${op}: map prefix must be a string`);
+  if (p.includes("\0")) throw new TypeError(`${op}: map prefix ${JSON.stringify(p)} contains a NUL byte`);
+  return p;
+}

@@ -1,0 +1,75 @@
+// Pin paths. Joining is Go's path.Join/Clean (the seed uses filepath.Join), done here because
+// core runs outside Node. Map names are checked before they reach a path: a name with `/` or
+// `..` would pin outside the map directory, and NUL cuts the path the kernel sees.
+
+/** Go's path.Clean: no `.`, resolved `..`, single slashes, no trailing slash (except `/`). */
+export function cleanPath(p: string): string {
+  if (p === "") return ".";
+  const rooted = p.startsWith("/");
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (!rooted) out.push("..");
+      continue;
+    }
+    out.push(part);
+  }
+  const s = out.join("/");
+  if (rooted) return `/${s}`;
+  return s === "" ? "." : s;
+}
+
+/** Go's path.Join: the non-empty parts joined by `/`, then cleaned; "" when all are empty. */
+export function joinPath(...parts: string[]): string {
+  const kept = parts.filter((x) => x !== "");
+  return kept.length === 0 ? "" : cleanPath(kept.join("/"));
+}
+
+export function dirname(p: string): string {
+  const i = p.lastIndexOf("/");
+  if (i < 0) return ".";
+  return i === 0 ? "/" : cleanPath(p.slice(0, i));
+}
+
+/** The last element, as the seed's NewMap keeps it (`path.Base`). */
+export function basename(p: string): string {
+  if (p === "") return ".";
+  const trimmed = p.replace(/\/+$/, "");
+  if (trimmed === "") return "/";
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+export function isAbsolute(p: string): boolean {
+  return p.startsWith("/");
+}
+
+/** Why `name` cannot be a map's file name in the map directory, or undefined when it can. */
+export function mapNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return `must be a string, got ${name === null ? "null" : typeof name}`;
+  if (name === "") return "must not be empty";
+  if (name.includes("\0")) return "must not contain a NUL byte";
+  if (name.includes("/")) return 'must not contain "/"';
+  if (name === "." || name === "..") return `must not be "${name}"`;
+  return undefined;
+}
+
+/** Throws a TypeError naming the operation and the name when `name` is not a valid map name. */
+export function assertMapName(name: unknown, op: string): asserts name is string {
+  const why = mapNameProblem(name);
+  if (why !== undefined) throw new TypeError(`${op}: invalid map name ${JSON.stringify(String(name))}: ${why}`);
+}
+
+/** Throws a TypeError when `p` is not a usable path: a non-empty string without NUL. */
+export function checkPath(p: unknown, what: string, op: string): asserts p is string {
+  if (typeof p !== "string") throw new TypeError(`${op}: ${what} must be a string, got ${p === null ? "null" : typeof p}`);
+  if (p === "") throw new TypeError(`${op}: ${what} must not be empty`);
+  if (p.includes("\0")) throw new TypeError(`${op}: ${what} ${JSON.stringify(p)} contains a NUL byte`);
+}
+
+/** The seed's LocalMapName: `name` + `id` zero-padded to 5 digits (`%s%05d`), no separator. */
+export function localMapName(name: string, id: number): string {
+  if (!Number.isInteger(id) || id < 0 || id > 0xffff) throw new RangeError(`localMapName: id ${id} is not a u16`);
+  return `${name}${String(id).padStart(5, "0")}`;
+}

@@ -1,0 +1,135 @@
+// The seed's program helpers (bpf_linux.go, prog.go): walking program ids, opening them, their
+// info, and TestDummyProg, the feature probe that loads `r0 = 1; exit` and tries an attach.
+import { RLIM_INFINITY } from "./driver.js";
+import { Errno, errnoText } from "./errno.js";
+import { BpfError } from "./errors.js";
+import { decodeProgInfo, PROG_INFO_SIZE } from "./info.js";
+import { MetricOp, nowMs } from "./metrics.js";
+import type { SyscallContext } from "./syscalls.js";
+
+/**
+ * The seed's ProgInfo, decoded from the kernel's real `struct bpf_prog_info` (API.md §4.5; the
+ * seed's Go struct did not match it past offset 8). `mapIds` stays empty: the map-id array is
+ * only filled when user space passes a pointer for it, which the seed never did.
+ */
+export interface ProgInfo {
+  progType: number;
+  id: number;
+  /** The 8-byte program tag (the seed kept only its first byte). */
+  tag: Uint8Array;
+  jitedProgLen: number;
+  xlatedProgLen: number;
+  jitedProgInsns: bigint;
+  xlatedProgInsns: bigint;
+  /** ns since boot. */
+  loadTime: bigint;
+  createdByUid: number;
+  nrMapIds: number;
+  mapIds: number[];
+  name: string;
+  ifIndex: number;
+  gplCompatible: boolean;
+  netnsDev: bigint;
+  netnsIno: bigint;
+  nrJitedKsyms: number;
+  nrJitedFuncLens: number;
+  jitedKsyms: bigint;
+  jitedFuncLens: bigint;
+  btfId: number;
+  runTimeNs: bigint;
+  runCnt: bigint;
+  verifiedInsns: number;
+}
+
+function timed(ctx: SyscallContext, op: string, t0: number, ret: number): void {
+  const m = ctx.metrics;
+  if (m?.syscall !== undefined) m.syscall(op, ret < 0 ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
+}
+
+function fail(errno: number, op: string, message: string): BpfError {
+  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}` });
+}
+
+/** The seed's GetProgNextID: the next program id after `current`; ENOENT (isNotExist) at the end. */
+export function getProgNextId(ctx: SyscallContext, current: number): number {
+  const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+  const r = ctx.driver.progGetNextId(current);
+  timed(ctx, MetricOp.progGetNextID, t0, r);
+  if (r < 0) throw fail(-r, "BPF_PROG_GET_NEXT_ID", "Unable to get next id");
+  return r;
+}
+
+/** The seed's GetProgFDByID. */
+export function getProgFdById(ctx: SyscallContext, id: number): number {
+  const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+  const r = ctx.driver.progGetFdById(id, 0);
+  timed(ctx, MetricOp.getFDByID, t0, r);
+  if (r < 0) throw fail(-r, "BPF_PROG_GET_FD_BY_ID", `Unable to get fd for program id ${id}`);
+  return r;
+}
+
+/** The seed's GetProgInfoByFD, with the kernel's layout. */
+export function getProgInfoByFd(ctx: SyscallContext, fd: number): ProgInfo {
+  const buf = new Uint8Array(PROG_INFO_SIZE);
+  const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+  const r = ctx.driver.objGetInfoByFd(fd, buf);
+  timed(ctx, MetricOp.objGetInfoByFD, t0, r);
+  if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", "Unable to get object info");
+  const i = decodeProgInfo(buf.subarray(0, r));
+  return {
+    progType: i.type, id: i.id, tag: i.tag, jitedProgLen: i.jitedProgLen, xlatedProgLen: i.xlatedProgLen,
+    jitedProgInsns: i.jitedProgInsns, xlatedProgInsns: i.xlatedProgInsns, loadTime: i.loadTime,
+    createdByUid: i.createdByUid, nrMapIds: i.nrMapIds, mapIds: [], name: i.name, ifIndex: i.ifindex,
+    gplCompatible: i.gplCompatible, netnsDev: i.netnsDev, netnsIno: i.netnsIno, nrJitedKsyms: i.nrJitedKsyms,
+    nrJitedFuncLens: i.nrJitedFuncLens, jitedKsyms: i.jitedKsyms, jitedFuncLens: i.jitedFuncLens,
+    btfId: i.btfId, runTimeNs: i.runTimeNs, runCnt: i.runCnt, verifiedInsns: i.verifiedInsns,
+  };
+}
+
+/** `r0 = 1` (BPF_ALU64|BPF_MOV|BPF_K) and `exit` (BPF_JMP|BPF_EXIT). */
+export const DUMMY_PROG_INSNS: Uint8Array = new Uint8Array([
+  0xb7, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+  0x95, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+]);
+
+/**
+ * The seed's TestDummyProg: whether the kernel loads a program of `progType` (with
+ * `attachType` as its expected attach type) and has the attach path for it. RLIMIT_MEMLOCK is
+ * raised to infinity around the load and restored. The attach targets fd 0, which is no
+ * cgroup: EBADF then means the attach code exists, which is success. Throws the load's or the
+ * attach's BpfError otherwise. The program is always closed.
+ */
+export function testDummyProg(ctx: SyscallContext, progType: number, attachType: number): void {
+  const host = ctx.driver.host;
+  const old = host.getRlimitMemlock();
+  if (old.errno !== 0) throw fail(old.errno, "getrlimit", "Unable to get RLIMIT_MEMLOCK");
+  const r = host.setRlimitMemlock(RLIM_INFINITY, RLIM_INFINITY);
+  if (r < 0) throw fail(-r, "setrlimit", "Unable to set RLIMIT_MEMLOCK");
+  let fd = -1;
+  let loaded = false;
+  try {
+    const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+    fd = ctx.driver.progLoad({ progType, insns: DUMMY_PROG_INSNS, license: "ASL2", expectedAttachType: attachType });
+    timed(ctx, MetricOp.progLoad, t0, fd);
+    loaded = true;
+  } finally {
+    // Restored even when the driver threw; a failed restore wins over the load's own result,
+    // because the process is left with a limit it did not ask for.
+    const back = host.setRlimitMemlock(old.cur, old.max);
+    if (back < 0 && loaded) {
+      if (fd >= 0) ctx.driver.close(fd);
+      throw fail(-back, "setrlimit", "Unable to restore RLIMIT_MEMLOCK");
+    }
+  }
+  if (fd < 0) throw fail(-fd, "BPF_PROG_LOAD", `Unable to load test program of type ${progType}`);
+  try {
+    const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+    const a = ctx.driver.progAttach(0, fd, attachType, 0);
+    timed(ctx, MetricOp.progAttach, t0, a);
+    if (a < 0 && a !== -Errno.EBADF) {
+      throw fail(-a, "BPF_PROG_ATTACH", `Unable to attach test program of type ${progType} with attach type ${attachType}`);
+    }
+  } finally {
+    ctx.driver.close(fd);
+  }
+}

@@ -1,0 +1,176 @@
+// The seed's low-level functions (bpf_linux.go) over the Driver: one small function per bpf(2)
+// use, each throwing a BpfError with the seed's message, each timed for the syscall-duration
+// metric when a hook is set. The element helpers allocate nothing on success: they are what
+// BpfMap's hot paths call.
+import { assertU32 } from "./driver-checks.js";
+import type { Driver } from "./driver.js";
+import { Errno, errnoText } from "./errno.js";
+import { BpfError } from "./errors.js";
+import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE } from "./info.js";
+import { MetricOp, type MetricsHook, nowMs } from "./metrics.js";
+
+/** What the functions here need from a Bpf instance. */
+export interface SyscallContext {
+  readonly driver: Driver;
+  readonly metrics: MetricsHook | undefined;
+}
+
+/** The seed's MapInfo: what a map is, as OpenMap and objCheck compare it. */
+export interface MapInfo {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  /** Bytes of a value buffer for reads (per-CPU maps: slot × CPUs); GetMapInfo sets valueSize. */
+  readValueSize: number;
+  maxEntries: number;
+  flags: number;
+  innerId: number;
+  ownerProgType: number;
+}
+
+/** An element attr for the `*FromPointers` variants (see Bpf.lookupElementFromPointers). */
+export interface ElemAttr {
+  mapFd: number;
+  key: Uint8Array | null;
+  /** The value for lookup/update, the next key for getNextKey. */
+  value: Uint8Array;
+  flags?: number;
+}
+
+function timeStart(ctx: SyscallContext): number {
+  return ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+}
+
+function timeEnd(ctx: SyscallContext, op: string, ret: number, t0: number): void {
+  const m = ctx.metrics;
+  if (m?.syscall !== undefined) m.syscall(op, ret < 0 ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
+}
+
+function fail(errno: number, op: string, message: string, path?: string): BpfError {
+  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}`, ...(path !== undefined ? { path } : {}) });
+}
+
+// ---- maps ----
+
+/**
+ * The seed's CreateMap: BPF_MAP_CREATE with no name and no NUMA node; `innerId` is really the fd
+ * of a template inner map (map-in-map only). `path` is only for the message.
+ */
+export function createMap(ctx: SyscallContext, mapType: number, keySize: number, valueSize: number,
+  maxEntries: number, flags: number, innerId: number, path: string): number {
+  const op = "Unable to create map";
+  assertU32(mapType, "mapType", `${op} ${path}`);
+  assertU32(keySize, "keySize", `${op} ${path}`);
+  assertU32(valueSize, "valueSize", `${op} ${path}`);
+  assertU32(maxEntries, "maxEntries", `${op} ${path}`);
+  assertU32(flags, "flags", `${op} ${path}`);
+  assertU32(innerId, "innerId", `${op} ${path}`);
+  const t0 = timeStart(ctx);
+  const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId });
+  timeEnd(ctx, MetricOp.create, fd, t0);
+  if (fd < 0) throw new BpfError({ errno: -fd, op, path });
+  return fd;
+}
+
+/** The seed's ObjPin. EEXIST when `path` exists, ENOENT when its directory does not. */
+export function objPin(ctx: SyscallContext, fd: number, path: string): void {
+  if (typeof path !== "string" || path.includes("\0")) {
+    throw new TypeError(`Unable to convert pathname ${JSON.stringify(String(path))} to byte pointer: invalid argument`);
+  }
+  const t0 = timeStart(ctx);
+  const r = ctx.driver.objPin(fd, path);
+  timeEnd(ctx, MetricOp.objPin, r, t0);
+  if (r < 0) throw fail(-r, "BPF_OBJ_PIN", `Unable to pin object with file descriptor ${fd} to ${path}`, path);
+}
+
+/** The seed's ObjGet: `Unable to get object <path>: <errno>`; isNotExist() when nothing is pinned. */
+export function objGet(ctx: SyscallContext, path: string): number {
+  if (typeof path !== "string" || path.includes("\0") || path === "") {
+    throw new TypeError(`Unable to get object ${JSON.stringify(String(path))}: path must be a non-empty string without NUL`);
+  }
+  const t0 = timeStart(ctx);
+  const fd = ctx.driver.objGet(path, 0);
+  timeEnd(ctx, MetricOp.objGet, fd, t0);
+  if (fd < 0) throw new BpfError({ errno: -fd, op: "Unable to get object", path });
+  return fd;
+}
+
+/** The seed's ObjClose: fd 0 (and below) is "no fd" and is left alone. */
+export function objClose(ctx: SyscallContext, fd: number): void {
+  if (!(fd > 0)) return;
+  const r = ctx.driver.close(fd);
+  if (r < 0) throw fail(-r, "close", `Unable to close file descriptor ${fd}`);
+}
+
+export function lookupElement(ctx: SyscallContext, fd: number, key: Uint8Array, value: Uint8Array): void {
+  const t0 = timeStart(ctx);
+  const r = ctx.driver.mapLookupElem(fd, key, value, 0);
+  timeEnd(ctx, MetricOp.lookup, r, t0);
+  if (r < 0) throw fail(-r, "BPF_MAP_LOOKUP_ELEM", `Unable to lookup element in map with file descriptor ${fd}`);
+}
+
+export function updateElement(ctx: SyscallContext, fd: number, key: Uint8Array, value: Uint8Array, flags: number): void {
+  const t0 = timeStart(ctx);
+  const r = ctx.driver.mapUpdateElem(fd, key, value, flags);
+  timeEnd(ctx, MetricOp.update, r, t0);
+  if (r < 0) throw fail(-r, "BPF_MAP_UPDATE_ELEM", `Unable to update element for map with file descriptor ${fd}`);
+}
+
+export function deleteElement(ctx: SyscallContext, fd: number, key: Uint8Array): void {
+  const errno = deleteElementErrno(ctx, fd, key);
+  if (errno !== 0) throw fail(errno, "BPF_MAP_DELETE_ELEM", `Unable to delete element from map with file descriptor ${fd}`);
+}
+
+/** The seed's internal deleteElement: 0 or the positive errno, never throwing for the kernel. */
+export function deleteElementErrno(ctx: SyscallContext, fd: number, key: Uint8Array): number {
+  const t0 = timeStart(ctx);
+  const r = ctx.driver.mapDeleteElem(fd, key);
+  timeEnd(ctx, MetricOp.delete, r, t0);
+  return r < 0 ? -r : 0;
+}
+
+/**
+ * The seed's GetNextKey: true when `nextKey` was written, false at the end (the seed's io.EOF,
+ * the kernel's ENOENT). `key` null asks for the first key. For hash maps a key that is no longer
+ * there gives the first key again (kernel-maps.md §0).
+ */
+export function getNextKey(ctx: SyscallContext, fd: number, key: Uint8Array | null, nextKey: Uint8Array): boolean {
+  const t0 = timeStart(ctx);
+  const r = ctx.driver.mapGetNextKey(fd, key, nextKey);
+  timeEnd(ctx, MetricOp.getNextKey, r, t0);
+  if (r >= 0) return true;
+  if (r === -Errno.ENOENT) return false;
+  throw fail(-r, "BPF_MAP_GET_NEXT_KEY", `Unable to get next key from map with file descriptor ${fd}`);
+}
+
+/** The seed's MapFdFromID. */
+export function mapFdFromId(ctx: SyscallContext, id: number): number {
+  const t0 = timeStart(ctx);
+  const fd = ctx.driver.mapGetFdById(id, 0);
+  timeEnd(ctx, MetricOp.getFDByID, fd, t0);
+  if (fd < 0) throw fail(-fd, "BPF_MAP_GET_FD_BY_ID", `Unable to get object fd from id ${id}`);
+  return fd;
+}
+
+/** OBJ_GET_INFO_BY_FD on a map: the kernel's bpf_map_info, decoded. */
+export function getMapInfoByFd(ctx: SyscallContext, fd: number): BpfMapInfo {
+  const buf = new Uint8Array(MAP_INFO_SIZE);
+  const t0 = timeStart(ctx);
+  const r = ctx.driver.objGetInfoByFd(fd, buf);
+  timeEnd(ctx, MetricOp.getMapInfoByFD, r, t0);
+  if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get map info for file descriptor ${fd}`);
+  return decodeMapInfo(buf.subarray(0, r));
+}
+
+/**
+ * The seed's GetMapInfo, through OBJ_GET_INFO_BY_FD rather than /proc/<pid>/fdinfo (same
+ * fields, and it works on the simulator). Flags are the creation flags less RDONLY/WRONLY;
+ * innerId and ownerProgType are not in bpf_map_info and read as 0, as the seed leaves InnerID.
+ */
+export function getMapInfo(ctx: SyscallContext, fd: number): MapInfo {
+  const i = getMapInfoByFd(ctx, fd);
+  return {
+    mapType: i.type, keySize: i.keySize, valueSize: i.valueSize, readValueSize: i.valueSize,
+    maxEntries: i.maxEntries, flags: i.mapFlags, innerId: 0, ownerProgType: 0,
+  };
+}
