@@ -21,3 +21,15 @@ export { DEFAULT_FALLBACK_MAP_ROOT, isMountFs, hasMultipleMounts } from "./bpffs
 export { DUMMY_PROG_INSNS, type ProgInfo } from "./prog.js";
 export { MapRegistry } from "./registry.js";
 export type { SyscallContext } from "./syscalls.js";
+// core-b: the map object, dumps, the cache, iterators, batches, per-CPU maps.
+export { BpfMap, type BpfMapInternal, type DesiredMapInfo, type WithCacheOptions } from "./map.js";
+export { checkMapName, type BpfMapModel, type DumpAlgorithmChoice, type DumpCallback, type DumpOptions, type MapSpec } from "./map-spec.js";
+export {
+  DesiredAction, desiredActionString, MapCache, systemClock, MAX_SYNC_ERRORS, ERROR_RESOLVER_DELAY_MS,
+  ERROR_RESOLVER_INTERVAL_MS, type BpfMapEntryModel, type CacheEntry, type ResolverClock, type ResolverRun,
+} from "./map-cache.js";
+export { newDumpStats, dumpDuration, type DumpAlgorithm, type DumpStats } from "./dump-stats.js";
+export { walkDump, batchDump, BatchScratch, lookupBudget, type DumpTarget, type RawSink } from "./dump-reliable.js";
+export { iterateMap, DEFAULT_MAX_RESTARTS, type IterateOptions } from "./iterate.js";
+export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw, type RawBatch } from "./map-batch.js";
+export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";
