@@ -1,0 +1,238 @@
+// The engine's exports: exactly the ABI in src/engine-abi.ts. Every i32 result is >= 0 or -errno;
+// bad input and exhaustion give -errno, never a trap.
+import { EINVAL, EBADF, ENOMEM, ENOTSUPP } from "./errno";
+import * as mem from "./alloc";
+import {
+  MapHdr, hdr, lookupHandle, newHandle, releaseHandle, roundUp8,
+  KIND_HASH, KIND_ARRAY, KIND_FD_ARRAY, KIND_LPM,
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
+} from "./map";
+import { htabInit, htabRelease, htabClear, htabLookupBatch, batchTotal } from "./hashtab";
+import { arrayInit, arrayRelease, arrayClear } from "./array";
+import { lpmInit, lpmRelease, lpmClear } from "./lpm";
+import {
+  mapLookupOp, mapUpdateOp, mapDeleteOp, mapGetNextKeyOp, mapLookupAndDeleteOp,
+  datapathLookupOp, datapathUpdateOp,
+} from "./ops";
+import { genericLookupBatch, genericUpdateBatch, genericDeleteBatch, genericCount } from "./batch";
+
+export function scratch(bytes: u32): usize {
+  return mem.scratch(bytes);
+}
+
+export function setMemoryLimit(bytes: u32): void {
+  mem.setLimit(bytes);
+}
+
+export function memoryUsed(): usize {
+  return mem.used();
+}
+
+function kindOf(mapType: u32): u32 {
+  switch (mapType) {
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_HASH_OF_MAPS:
+      return KIND_HASH;
+    case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+      return KIND_ARRAY;
+    case BPF_MAP_TYPE_PROG_ARRAY:
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+      return KIND_FD_ARRAY;
+    case BPF_MAP_TYPE_LPM_TRIE:
+      return KIND_LPM;
+  }
+  return 0;
+}
+
+const HDR_SIZE: usize = offsetof<MapHdr>();
+
+function release(m: MapHdr): void {
+  const k = m.kind;
+  if (k == KIND_HASH) htabRelease(m);
+  else if (k == KIND_LPM) lpmRelease(m);
+  else arrayRelease(m);
+  mem.free(changetype<usize>(m), HDR_SIZE);
+}
+
+export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries: u32,
+  mapFlags: u32, ncpus: u32, seed: u32): i32 {
+  const kind = kindOf(mapType);
+  if (kind == 0) return -EINVAL;
+  if (keySize == 0 || valueSize == 0 || maxEntries == 0 || ncpus == 0 || ncpus > 0xffff) return -EINVAL;
+  const percpu = mapType == BPF_MAP_TYPE_PERCPU_HASH || mapType == BPF_MAP_TYPE_PERCPU_ARRAY
+    || mapType == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  const slot = roundUp8(valueSize);
+  const userValue = percpu ? <u64>ncpus * slot : <u64>valueSize;
+  if (userValue > 0x7fffffff || <u64>keySize + userValue > 0x7fffffff) return -ENOMEM;
+  const p = mem.allocZeroed(HDR_SIZE);
+  if (p == 0) return -ENOMEM;
+  const m = hdr(p);
+  m.type = mapType;
+  m.kind = kind;
+  m.keySize = keySize;
+  m.valueSize = valueSize;
+  m.maxEntries = maxEntries;
+  m.mapFlags = mapFlags;
+  m.ncpus = ncpus;
+  m.seed = seed;
+  m.slot = slot;
+  m.userValue = <u32>userValue;
+  m.percpu = percpu;
+  m.movesToHead = mapType == BPF_MAP_TYPE_HASH || mapType == BPF_MAP_TYPE_LRU_HASH
+    || mapType == BPF_MAP_TYPE_HASH_OF_MAPS;
+  m.isLru = mapType == BPF_MAP_TYPE_LRU_HASH || mapType == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  let r: i32;
+  if (kind == KIND_HASH) r = htabInit(m);
+  else if (kind == KIND_LPM) r = lpmInit(m);
+  else r = arrayInit(m);
+  if (r < 0) {
+    release(m);
+    return r;
+  }
+  const h = newHandle(p);
+  if (h == 0) {
+    release(m);
+    return -ENOMEM;
+  }
+  return h;
+}
+
+export function mapFree(h: i32): void {
+  const p = lookupHandle(h);
+  if (p == 0) return;
+  release(hdr(p));
+  releaseHandle(h);
+}
+
+export function mapCount(h: i32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  return <i32>hdr(p).count;
+}
+
+export function mapClear(h: i32): void {
+  const p = lookupHandle(h);
+  if (p == 0) return;
+  const m = hdr(p);
+  const k = m.kind;
+  if (k == KIND_HASH) htabClear(m);
+  else if (k == KIND_LPM) lpmClear(m);
+  else arrayClear(m);
+}
+
+// ---- element operations. An unknown handle is -EBADF (the driver should never pass one).
+
+export function mapLookup(h: i32, keyPtr: usize, valuePtr: usize): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  return mapLookupOp(hdr(p), keyPtr, valuePtr);
+}
+
+export function mapUpdate(h: i32, keyPtr: usize, valuePtr: usize, flags: u32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  return mapUpdateOp(hdr(p), keyPtr, valuePtr, flags);
+}
+
+export function mapDelete(h: i32, keyPtr: usize): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  return mapDeleteOp(hdr(p), keyPtr);
+}
+
+export function mapGetNextKey(h: i32, keyPtr: usize, nextKeyPtr: usize): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  return mapGetNextKeyOp(hdr(p), keyPtr, nextKeyPtr);
+}
+
+export function mapLookupAndDelete(h: i32, keyPtr: usize, valuePtr: usize): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  return mapLookupAndDeleteOp(hdr(p), keyPtr, valuePtr);
+}
+
+// ---- batches (kernel-maps.md §10). The count the kernel would write back is in batchCount().
+
+let lastBatchCount: u32 = 0;
+
+export function batchCount(): u32 {
+  return lastBatchCount;
+}
+
+export function mapLookupBatch(h: i32, inPtr: usize, outPtr: usize, keysPtr: usize, valuesPtr: usize,
+  count: u32, del: u32): i32 {
+  lastBatchCount = 0;
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  // §10.3: PROG_ARRAY has no batches; only the hash family has LOOKUP_AND_DELETE_BATCH.
+  if (m.type == BPF_MAP_TYPE_PROG_ARRAY) return -ENOTSUPP;
+  if (del != 0 && m.kind != KIND_HASH) return -ENOTSUPP;
+  if (count == 0) return 0;
+  if (m.kind == KIND_HASH) {
+    const r = htabLookupBatch(m, inPtr, outPtr, keysPtr, valuesPtr, count, del != 0);
+    lastBatchCount = batchTotal;
+    return r;
+  }
+  const r = genericLookupBatch(m, inPtr, outPtr, keysPtr, valuesPtr, count);
+  lastBatchCount = genericCount;
+  return r;
+}
+
+export function mapUpdateBatch(h: i32, keysPtr: usize, valuesPtr: usize, count: u32): i32 {
+  lastBatchCount = 0;
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (m.type == BPF_MAP_TYPE_PROG_ARRAY) return -ENOTSUPP;
+  if (count == 0) return 0;
+  const r = genericUpdateBatch(m, keysPtr, valuesPtr, count);
+  lastBatchCount = genericCount;
+  return r;
+}
+
+export function mapDeleteBatch(h: i32, keysPtr: usize, count: u32): i32 {
+  lastBatchCount = 0;
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (m.kind == KIND_ARRAY || m.kind == KIND_FD_ARRAY) return -ENOTSUPP;
+  if (count == 0) return 0;
+  const r = genericDeleteBatch(m, keysPtr, count);
+  lastBatchCount = genericCount;
+  return r;
+}
+
+// ---- the datapath: a BPF program on `cpu`; per-CPU values are one slot of value_size bytes.
+
+export function datapathLookup(h: i32, keyPtr: usize, valuePtr: usize, cpu: u32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (cpu >= m.ncpus) return -EINVAL;
+  return datapathLookupOp(m, keyPtr, valuePtr, cpu);
+}
+
+export function datapathUpdate(h: i32, keyPtr: usize, valuePtr: usize, flags: u32, cpu: u32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (cpu >= m.ncpus) return -EINVAL;
+  return datapathUpdateOp(m, keyPtr, valuePtr, flags, cpu);
+}
+
+export function datapathDelete(h: i32, keyPtr: usize, cpu: u32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (cpu >= m.ncpus) return -EINVAL;
+  return mapDeleteOp(m, keyPtr);
+}
+

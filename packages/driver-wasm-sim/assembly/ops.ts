@@ -1,0 +1,73 @@
+// Element operations dispatched on the map's kind: the syscall's "map operation" step
+// (kernel-maps.md §4 step 8), plus the datapath variants.
+import { ENOTSUPP } from "./errno";
+import { alloc, free } from "./alloc";
+import { MapHdr, KIND_HASH, KIND_LPM } from "./map";
+import { htabLookup, htabUpdate, htabDelete, htabGetNextKey, htabLookupAndDelete } from "./hashtab";
+import { arrayLookup, arrayUpdate, arrayDelete, arrayGetNextKey } from "./array";
+import { lpmLookup, lpmUpdate, lpmDelete, lpmGetNextKey } from "./lpm";
+
+export function mapLookupOp(m: MapHdr, key: usize, value: usize): i32 {
+  const k = m.kind;
+  if (k == KIND_HASH) return htabLookup(m, key, value, false, 0);
+  if (k == KIND_LPM) return lpmLookup(m, key, value);
+  return arrayLookup(m, key, value, false, 0);
+}
+
+export function mapUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32): i32 {
+  const k = m.kind;
+  if (k == KIND_HASH) return htabUpdate(m, key, value, flags, false, 0);
+  if (k == KIND_LPM) return lpmUpdate(m, key, value, flags);
+  return arrayUpdate(m, key, value, flags, false, 0);
+}
+
+export function mapDeleteOp(m: MapHdr, key: usize): i32 {
+  const k = m.kind;
+  if (k == KIND_HASH) return htabDelete(m, key);
+  if (k == KIND_LPM) return lpmDelete(m, key);
+  return arrayDelete(m, key);
+}
+
+export function mapGetNextKeyOp(m: MapHdr, key: usize, nextKey: usize): i32 {
+  const k = m.kind;
+  if (k == KIND_HASH) return htabGetNextKey(m, key, nextKey);
+  if (k == KIND_LPM) return lpmGetNextKey(m, key, nextKey);
+  return arrayGetNextKey(m, key, nextKey);
+}
+
+export function mapLookupAndDeleteOp(m: MapHdr, key: usize, value: usize): i32 {
+  // Arrays, fd arrays and LPM have no map_lookup_and_delete_elem.
+  if (m.kind != KIND_HASH) return -ENOTSUPP;
+  return htabLookupAndDelete(m, key, value);
+}
+
+export function datapathLookupOp(m: MapHdr, key: usize, value: usize, cpu: u32): i32 {
+  const k = m.kind;
+  if (k == KIND_HASH) return htabLookup(m, key, value, true, cpu);
+  if (k == KIND_LPM) return lpmLookup(m, key, value);
+  return arrayLookup(m, key, value, true, cpu);
+}
+
+export function datapathUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32, cpu: u32): i32 {
+  const k = m.kind;
+  if (k == KIND_HASH) return htabUpdate(m, key, value, flags, true, cpu);
+  if (k == KIND_LPM) return lpmUpdate(m, key, value, flags);
+  return arrayUpdate(m, key, value, flags, true, cpu);
+}
+
+// Two key-sized buffers owned by the engine, for walks that must not touch the driver's scratch.
+let keyBuf: usize = 0;
+let keyBufSize: usize = 0;
+
+export function scratchKeys(m: MapHdr): usize {
+  const need = <usize>m.keySize * 2;
+  if (need > keyBufSize) {
+    const p = alloc(need);
+    if (p == 0) return 0;
+    free(keyBuf, keyBufSize);
+    keyBuf = p;
+    keyBufSize = need;
+  }
+  return keyBuf;
+}
+
