@@ -1,0 +1,21 @@
+// Every command, in the order `bpfkit --help` lists them.
+import type { Command } from "../command.js";
+import { mapsCommand } from "./maps.js";
+import { mapCreateCommand } from "./map-create.js";
+import { mapDumpCommand } from "./map-dump.js";
+import { mapDeleteCommand, mapLookupCommand, mapPinCommand, mapShowCommand, mapUpdateCommand } from "./map-elem.js";
+import { probeCommand } from "./probe.js";
+import { progsCommand } from "./progs.js";
+
+export const COMMANDS: readonly Command[] = [
+  mapsCommand,
+  mapShowCommand,
+  mapDumpCommand,
+  mapLookupCommand,
+  mapUpdateCommand,
+  mapDeleteCommand,
+  mapPinCommand,
+  mapCreateCommand,
+  progsCommand,
+  probeCommand,
+];

@@ -1,0 +1,93 @@
+// `bpfkit map create`: a map from the command line, pinned so it outlives the command.
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, errnoName } from "@bpfkit/core";
+import { CliError, ExitCode, must, usageError } from "../cli-error.js";
+import { str, type Command } from "../command.js";
+import { mapInfo, mapLabel } from "../map-ref.js";
+import { mapTypeKernelName, parseMapFlags, parseMapType } from "../names.js";
+import { parseType } from "../types.js";
+import { mapJson } from "./maps.js";
+
+function size(opts: Record<string, unknown>, name: string, typeOpt: string): number {
+  const v = opts[name];
+  if (typeof v === "string") {
+    if (!/^\d+$/.test(v)) throw usageError(`--${name} ${v}: expected a number of bytes`);
+    return Number(v);
+  }
+  const t = opts[typeOpt];
+  if (typeof t === "string") return parseType(t).size;
+  throw usageError(`--${name} (or --${typeOpt}) is required`);
+}
+
+export const mapCreateCommand: Command = {
+  name: "map create",
+  summary: "create a map and pin it",
+  usage: "map create PATH --type TYPE --key-size N --value-size N --max-entries N [--flags F] [--name NAME]",
+  details: "TYPE is a kernel name (hash, array, lru_hash, percpu_hash, lpm_trie, …) or number.\n" +
+    "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
+    "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number.\n" +
+    "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries (default: a 1-entry 4/4 array).",
+  options: {
+    type: { type: "string", arg: "TYPE", help: "map type" },
+    "key-size": { type: "string", arg: "N", help: "key bytes" },
+    "value-size": { type: "string", arg: "N", help: "value bytes (per-CPU maps: one CPU's)" },
+    "key-type": { type: "string", arg: "TYPE", help: "takes the key size from a type" },
+    "value-type": { type: "string", arg: "TYPE", help: "takes the value size from a type" },
+    "max-entries": { type: "string", arg: "N", help: "capacity" },
+    flags: { type: "string", arg: "FLAGS", help: "creation flags" },
+    name: { type: "string", arg: "NAME", help: "kernel name (at most 15 of [A-Za-z0-9_.])" },
+    "inner-type": { type: "string", arg: "TYPE", help: "inner template type for map-in-map (default array)" },
+    "inner-key-size": { type: "string", arg: "N", help: "inner template key bytes (default 4)" },
+    "inner-value-size": { type: "string", arg: "N", help: "inner template value bytes (default 4)" },
+    "inner-max-entries": { type: "string", arg: "N", help: "inner template capacity (default 1)" },
+  },
+  examples: [
+    "bpfkit map create /sys/fs/bpf/ct --type lru_hash --key-type 'struct{src:ipv4,dst:ipv4,sport:be16,dport:be16,proto:u8}' --value-size 16 --max-entries 65536",
+    "bpfkit map create /sys/fs/bpf/routes --type lpm_trie --key-type lpm4 --value-size 4 --max-entries 1024 --flags no_prealloc",
+  ],
+  async run(ctx, args, opts) {
+    const path = args[0];
+    if (path === undefined || args.length > 1) throw usageError("map create needs one PATH to pin the map at", `usage: bpfkit ${this.usage}`);
+    const typeText = str(opts, "type");
+    if (typeText === undefined) throw usageError("--type is required (hash, array, lru_hash, lpm_trie, …)");
+    const mapType = parseMapType(typeText);
+    if (mapType === undefined) throw usageError(`--type ${typeText}: not a map type`);
+    const maxText = str(opts, "max-entries");
+    if (maxText === undefined || !/^\d+$/.test(maxText)) throw usageError("--max-entries N is required");
+    const flagsText = str(opts, "flags");
+    const mapFlags = flagsText !== undefined ? parseMapFlags(flagsText) : 0;
+    if (mapFlags === undefined) throw usageError(`--flags ${flagsText}: unknown flag`);
+    const name = str(opts, "name");
+    const d = await ctx.driver();
+    let inner = -1;
+    if (mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS) {
+      const it = parseMapType(str(opts, "inner-type") ?? "array") ?? BPF_MAP_TYPE_ARRAY;
+      const num = (k: string, dflt: number) => Number(str(opts, k) ?? dflt);
+      inner = must(d.mapCreate({ mapType: it, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1) }), "create inner template map");
+    }
+    let fd: number;
+    try {
+      fd = d.mapCreate({
+        mapType, keySize: size(opts, "key-size", "key-type"), valueSize: size(opts, "value-size", "value-type"),
+        maxEntries: Number(maxText), mapFlags, ...(inner >= 0 ? { innerMapFd: inner } : {}), ...(name !== undefined ? { mapName: name } : {}),
+      });
+    } finally {
+      if (inner >= 0) d.close(inner);
+    }
+    if (fd < 0) {
+      throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${fd === -22 ? " (the kernel rejects these attributes for this type)" : ""}`,
+        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? "needs root or CAP_BPF" : undefined);
+    }
+    try {
+      const info = mapInfo(d, fd);
+      const r = d.objPin(fd, path);
+      if (r === -17) throw new CliError(`pin at ${path}: something is already pinned there`, ExitCode.failure);
+      if (r === -1) throw new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
+      must(r, "pin", path);
+      if (!ctx.quiet && !ctx.json) ctx.io.stderr(`created ${mapLabel(info)}, pinned at ${path}\n`);
+      if (ctx.json) ctx.emit(() => "", () => ({ ...mapJson(info), pinned: path }));
+    } finally {
+      d.close(fd);
+    }
+    return 0;
+  },
+};

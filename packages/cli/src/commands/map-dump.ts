@@ -1,0 +1,142 @@
+// `bpfkit map dump`: every element, through core's dump algorithms — BPF_MAP_LOOKUP_BATCH where
+// the kernel has it, else Cilium's v1.7 walk — with the seed's DumpStats on request.
+import { BatchScratch, batchDump, dumpDuration, newDumpStats, walkDump, type DumpStats, type RawSink } from "@bpfkit/core";
+import { CliError, ExitCode, usageError } from "../cli-error.js";
+import { flag, str, type Command } from "../command.js";
+import type { Ctx } from "../context.js";
+import { decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
+import { fields, toJson } from "../format.js";
+import { MAP_REF_USAGE } from "../map-ref.js";
+import { withMap } from "./map-elem.js";
+
+export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
+
+/** Hash family, arrays, LPM and ARRAY_OF_MAPS have LOOKUP_BATCH (kernel-maps.md §10.3). */
+function mayBatch(t: number): boolean {
+  return [1, 2, 5, 6, 9, 10, 11, 12, 13].includes(t);
+}
+
+/**
+ * Runs one dump of an open map fd with core's algorithms and returns its stats. `sink` sees
+ * views into reused buffers. `auto` takes the batch path where the map type has one.
+ */
+export function dumpFd(target: Parameters<typeof walkDump>[0], maxEntries: number, algorithm: DumpAlgorithmChoice, sink: RawSink): DumpStats {
+  const stats = newDumpStats(maxEntries);
+  stats.started = new Date();
+  try {
+    if (algorithm !== "walk" && (algorithm === "batch" || mayBatch(target.mapType))) {
+      if (batchDump(target, sink, stats, new BatchScratch(), maxEntries)) return stats;
+      if (algorithm === "batch") throw new CliError(`${target.name}: the kernel has no BPF_MAP_LOOKUP_BATCH for this map type`, ExitCode.failure, "use --algorithm walk");
+    }
+    walkDump(target, sink, stats);
+    return stats;
+  } finally {
+    stats.finished = new Date();
+  }
+}
+
+export function statsJson(s: DumpStats): Record<string, unknown> {
+  return {
+    algorithm: s.algorithm, completed: s.completed, lookup: s.lookup, lookupFailed: s.lookupFailed,
+    prevKeyUnavailable: s.prevKeyUnavailable, keyFallback: s.keyFallback, interrupted: s.interrupted,
+    maxEntries: s.maxEntries, batches: s.batches, delivered: s.delivered,
+    started: s.started?.toISOString(), finished: s.finished?.toISOString(), durationMs: dumpDuration(s),
+  };
+}
+
+export function statsText(s: DumpStats): string {
+  return fields([
+    ["algorithm", s.algorithm ?? "-"],
+    ["completed", String(s.completed)],
+    ["delivered", String(s.delivered)],
+    ["lookup", `${s.lookup}${s.algorithm === "batch" ? " (elements read by batches)" : ""}`],
+    ["lookupFailed", String(s.lookupFailed)],
+    ["keyFallback", String(s.keyFallback)],
+    ["interrupted", String(s.interrupted)],
+    ["prevKeyUnavailable", String(s.prevKeyUnavailable)],
+    ["maxEntries", `${s.maxEntries} (budget ${s.maxEntries * 4} lookups)`],
+    ["batches", String(s.batches)],
+    ["duration", `${dumpDuration(s) ?? "?"} ms`],
+  ]);
+}
+
+const FLUSH_EVERY = 4096;
+const PROGRESS_EVERY = 65536;
+
+export const mapDumpCommand: Command = {
+  name: "map dump",
+  summary: "print every element (batch lookups where the kernel has them)",
+  usage: "map dump MAP [--reliable] [--stats] [--algorithm walk|batch|auto] [--key-type T] [--value-type T]",
+  details: `${MAP_REF_USAGE}.\n` +
+    "--reliable is Cilium's DumpReliablyWithCallback: when a key vanishes mid-walk it falls back to the last\n" +
+    "confirmed key instead of restarting, within 4 × max_entries lookups (else it fails: maximum number of\n" +
+    "lookups reached). It runs the v1.7 walk unless --algorithm says otherwise; a batch dump of a hash map\n" +
+    "delivers every key present for the whole dump exactly once.\n" +
+    "--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json).",
+  options: {
+    ...TYPE_OPTIONS,
+    reliable: { type: "boolean", help: "the reliable dump (default algorithm: walk)" },
+    stats: { type: "boolean", help: "print the DumpStats counters" },
+    algorithm: { type: "string", arg: "walk|batch|auto", help: "walk: GET_NEXT_KEY + lookup; batch: BPF_MAP_LOOKUP_BATCH; auto (default): batch where possible" },
+  },
+  examples: ["bpfkit map dump id 12", "bpfkit map dump cilium_ct4_global --reliable --stats", "bpfkit map dump /sys/fs/bpf/routes --json"],
+  async run(ctx, args, opts) {
+    const alg = str(opts, "algorithm") ?? (flag(opts, "reliable") ? "walk" : "auto");
+    if (alg !== "walk" && alg !== "batch" && alg !== "auto") throw usageError(`--algorithm ${alg}: expected walk, batch or auto`);
+    return withMap(ctx, args, (d, m, rest) => {
+      if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${this.usage}`);
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const out = new DumpWriter(ctx, t, flag(opts, "stats"));
+      const stats = dumpFd(
+        { driver: d, fd: m.fd, mapType: m.info.type, keySize: m.info.keySize, valueSize: t.userValueSize, name: m.label },
+        m.info.maxEntries, alg, (keys, koff, values, voff) => out.entry(keys, koff, values, voff));
+      out.end(stats);
+      return 0;
+    });
+  },
+};
+
+/** Streams entries to stdout in chunks, so a million-entry dump never builds one huge string. */
+class DumpWriter {
+  private buf: string[] = [];
+  private n = 0;
+  constructor(private readonly ctx: Ctx, private readonly t: ElemTypes, private readonly withStats: boolean) {
+    if (ctx.json) this.buf.push(withStats ? "{\"entries\": [" : "[");
+  }
+
+  entry(keys: Uint8Array, koff: number, values: Uint8Array, voff: number): void {
+    const t = this.t;
+    const key = keys.subarray(koff, koff + t.keySize);
+    const value = values.subarray(voff, voff + t.userValueSize);
+    const v = decodeValue(t, value);
+    if (this.ctx.json) {
+      this.buf.push(`${this.n > 0 ? "," : ""}\n  ${JSON.stringify(entryJson(t, key, v), bigints)}`);
+    } else {
+      this.buf.push(formatEntry(t.key.format(key, 0), v));
+    }
+    this.n++;
+    if (this.n % FLUSH_EVERY === 0) this.flush();
+    if (this.n % PROGRESS_EVERY === 0) this.ctx.progress(`dumped ${this.n} entries…`);
+  }
+
+  end(stats: DumpStats): void {
+    this.ctx.progress(undefined);
+    if (this.ctx.json) {
+      this.buf.push(this.n > 0 ? "\n" : "");
+      this.buf.push(this.withStats ? `], "stats": ${toJson(statsJson(stats)).trimEnd()}}\n` : "]\n");
+    } else {
+      this.buf.push(`${this.n} entr${this.n === 1 ? "y" : "ies"}\n`);
+    }
+    this.flush();
+    if (this.withStats && !this.ctx.json) this.ctx.io.stderr(statsText(stats));
+  }
+
+  private flush(): void {
+    if (this.buf.length > 0) this.ctx.io.stdout(this.buf.join(""));
+    this.buf = [];
+  }
+}
+
+function bigints(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v;
+}

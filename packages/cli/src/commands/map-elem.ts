@@ -1,0 +1,210 @@
+// `bpfkit map show|lookup|update|delete|pin|freeze`: one map, one element at a time.
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, type Driver } from "@bpfkit/core";
+import { CliError, ExitCode, must, usageError } from "../cli-error.js";
+import { str, type Command, type OptionValues } from "../command.js";
+import type { Ctx } from "../context.js";
+import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
+import { fields } from "../format.js";
+import { MAP_REF_USAGE, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
+import { mapFlagsText, mapTypeKernelName } from "../names.js";
+import { mapJson } from "./maps.js";
+
+/** Opens the map named at args[0..], runs `fn`, and closes the fd whatever happens. */
+export async function withMap<T>(ctx: Ctx, args: readonly string[], fn: (d: Driver, m: OpenedMap, rest: readonly string[]) => T): Promise<T> {
+  const { ref, next } = parseMapRef(args, 0);
+  const d = await ctx.driver();
+  const m = openMapRef(d, ref, ctx.mapRoot(d));
+  try {
+    return fn(d, m, args.slice(next));
+  } finally {
+    d.close(m.fd);
+  }
+}
+
+/** Splits `key K… [value V…] [any|noexist|exist]`. */
+function keyValueArgs(rest: readonly string[], wantValue: boolean, usage: string): { key: string; value?: string; flagWord?: string } {
+  if (rest[0] !== "key") throw usageError(`expected \`key\` after the map, got ${rest[0] === undefined ? "nothing" : JSON.stringify(rest[0])}`, `usage: bpfkit ${usage}`);
+  const vi = rest.indexOf("value");
+  const keyToks = rest.slice(1, vi < 0 ? undefined : vi);
+  if (keyToks.length === 0) throw usageError("the key is missing", `usage: bpfkit ${usage}`);
+  if (!wantValue) {
+    if (vi >= 0) throw usageError("this command takes no value", `usage: bpfkit ${usage}`);
+    return { key: keyToks.join(" ") };
+  }
+  if (vi < 0) throw usageError("the value is missing", `usage: bpfkit ${usage}`);
+  let valToks = rest.slice(vi + 1);
+  let flagWord: string | undefined;
+  const last = valToks[valToks.length - 1];
+  if (last !== undefined && valToks.length > 1 && /^(any|noexist|exist)$/.test(last)) {
+    flagWord = last;
+    valToks = valToks.slice(0, -1);
+  }
+  if (valToks.length === 0) throw usageError("the value is missing", `usage: bpfkit ${usage}`);
+  return { key: keyToks.join(" "), value: valToks.join(" "), ...(flagWord !== undefined ? { flagWord } : {}) };
+}
+
+function updateFlags(word: string | undefined): number {
+  switch (word ?? "any") {
+    case "any": return BPF_ANY;
+    case "noexist": return BPF_NOEXIST;
+    case "exist": return BPF_EXIST;
+    default: throw usageError(`--flags ${word}: expected any, noexist or exist`);
+  }
+}
+
+/** Reads `map show` facts of an opened map. */
+function showMap(ctx: Ctx, m: OpenedMap): void {
+  ctx.emit(
+    () => fields([
+      ["id", String(m.info.id)],
+      ["name", m.info.name || "-"],
+      ["type", `${mapTypeKernelName(m.info.type)} (${m.info.type})`],
+      ["key", `${m.info.keySize} bytes`],
+      ["value", `${m.info.valueSize} bytes`],
+      ["max entries", String(m.info.maxEntries)],
+      ["flags", mapFlagsText(m.info.mapFlags)],
+      ...(m.path !== undefined ? [["pinned", m.path] as const] : []),
+    ]),
+    () => ({ ...mapJson(m.info), ...(m.path !== undefined ? { pinned: m.path } : {}) }),
+  );
+}
+
+export const mapShowCommand: Command = {
+  name: "map show",
+  summary: "one map's id, type, sizes, max entries, flags and pin",
+  usage: "map show MAP [--json]",
+  details: MAP_REF_USAGE,
+  options: {},
+  examples: ["bpfkit map show id 12", "bpfkit map show /sys/fs/bpf/tc/globals/cilium_ct4_global", "bpfkit map show cilium_lxc"],
+  async run(ctx, args) {
+    await withMap(ctx, args, (_d, m, rest) => {
+      if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`);
+      showMap(ctx, m);
+    });
+    return 0;
+  },
+};
+
+export const mapLookupCommand: Command = {
+  name: "map lookup",
+  summary: "look one key up",
+  usage: "map lookup MAP key KEY… [--key-type T] [--value-type T]",
+  details: `${MAP_REF_USAGE}.\nKEY is hex bytes ('0a 00 00 01' or 0x0a000001), an IP or prefix (10.0.0.0/8 on an LPM trie), or text for --key-type.\nExit code 4 when the key is not in the map.`,
+  options: { ...TYPE_OPTIONS },
+  examples: ["bpfkit map lookup id 12 key 0a 00 00 01", "bpfkit map lookup id 12 key 10.0.0.1 --key-type ipv4 --value-type u64", "bpfkit map lookup id 7 key 10.1.0.0/16"],
+  async run(ctx, args, opts) {
+    return withMap(ctx, args, (d, m, rest) => {
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const kv = keyValueArgs(rest, false, this.usage);
+      const key = encodeKey(t, kv.key);
+      const value = new Uint8Array(t.userValueSize);
+      const r = d.mapLookupElem(m.fd, key, value);
+      if (r === -2) throw new CliError(`lookup ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
+      must(r, `lookup ${m.label}`);
+      const v = decodeValue(t, value);
+      ctx.emit(() => formatEntry(t.key.format(key, 0), v), () => entryJson(t, key, v));
+      return 0;
+    });
+  },
+};
+
+export const mapUpdateCommand: Command = {
+  name: "map update",
+  summary: "create or replace one element",
+  usage: "map update MAP key KEY… value VALUE… [any|noexist|exist] [--key-type T] [--value-type T]",
+  details: `${MAP_REF_USAGE}.\nPer-CPU maps: the one value is written to every CPU's slot.\nMap-in-map and PROG_ARRAY values: \`id N\` or a pinned path of the inner map (program).`,
+  options: { ...TYPE_OPTIONS, flags: { type: "string", arg: "any|noexist|exist", help: "BPF_ANY (default), BPF_NOEXIST or BPF_EXIST" } },
+  examples: ["bpfkit map update id 12 key 0a 00 00 01 value 01 00 00 00 00 00 00 00", "bpfkit map update /sys/fs/bpf/ct key 10.0.0.1 80 value 1 --key-type 'struct{ip:ipv4,port:be16}' --value-type u64 noexist"],
+  async run(ctx, args, opts) {
+    return withMap(ctx, args, (d, m, rest) => {
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const kv = keyValueArgs(rest, true, this.usage);
+      const flags = updateFlags(kv.flagWord ?? str(opts, "flags"));
+      const key = encodeKey(t, kv.key);
+      const ref = t.fdValue ? openValueRef(ctx, d, m, kv.value!) : undefined;
+      try {
+        const value = ref !== undefined ? u32Bytes(ref) : encodeValue(t, kv.value!);
+        const r = d.mapUpdateElem(m.fd, key, value, flags);
+        if (r === -17) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} exists (noexist)`, ExitCode.failure);
+        if (r === -2 && flags === BPF_EXIST) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} not found (exist)`, ExitCode.notFound);
+        if (r === -7) throw new CliError(`update ${m.label}: the map is full (${m.info.maxEntries} entries): ${errnoText(7)}`, ExitCode.failure, "delete entries or create a larger map");
+        must(r, `update ${m.label}`);
+      } finally {
+        if (ref !== undefined) d.close(ref);
+      }
+      if (!ctx.quiet && !ctx.json) ctx.io.stderr(`updated ${m.label}\n`);
+      if (ctx.json) ctx.emit(() => "", () => ({ updated: true, key: t.key.json(key, 0) }));
+      return 0;
+    });
+  },
+};
+
+function u32Bytes(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** The fd a map-in-map or PROG_ARRAY update stores: the inner object by id or pin. */
+function openValueRef(_ctx: Ctx, d: Driver, m: OpenedMap, text: string): number {
+  const t = text.trim();
+  const isProg = m.info.type === BPF_MAP_TYPE_PROG_ARRAY;
+  const what = isProg ? "program" : "map";
+  const idm = /^(?:id\s+)?(\d+)$/.exec(t);
+  let fd: number;
+  if (idm) fd = isProg ? d.progGetFdById(Number(idm[1])) : d.mapGetFdById(Number(idm[1]));
+  else if (t.startsWith("/") || t.startsWith("pinned ")) fd = d.objGet(t.replace(/^pinned\s+/, ""));
+  else throw usageError(`value ${JSON.stringify(t)}: ${m.label} holds ${what}s; give \`id N\` or a pinned path`);
+  if (fd === -2) throw new CliError(`no ${what} ${t}`, ExitCode.notFound);
+  return must(fd, `open ${what} ${t}`);
+}
+
+export const mapDeleteCommand: Command = {
+  name: "map delete",
+  summary: "delete one key",
+  usage: "map delete MAP key KEY… [--key-type T]",
+  details: `${MAP_REF_USAGE}.\nExit code 4 when the key is not in the map.`,
+  options: { ...TYPE_OPTIONS },
+  async run(ctx, args, opts) {
+    return withMap(ctx, args, (d, m, rest) => {
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const kv = keyValueArgs(rest, false, this.usage);
+      const key = encodeKey(t, kv.key);
+      const r = d.mapDeleteElem(m.fd, key);
+      if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
+      if (r === -22 && (m.info.type === 2 || m.info.type === 6)) throw new CliError(`delete ${m.label}: array elements cannot be deleted (EINVAL); update them to zero instead`, ExitCode.failure);
+      must(r, `delete ${m.label}`);
+      if (!ctx.quiet && !ctx.json) ctx.io.stderr(`deleted from ${m.label}\n`);
+      if (ctx.json) ctx.emit(() => "", () => ({ deleted: true, key: t.key.json(key, 0) }));
+      return 0;
+    });
+  },
+};
+
+export const mapPinCommand: Command = {
+  name: "map pin",
+  summary: "pin a map at a path on bpffs",
+  usage: "map pin MAP PATH",
+  details: MAP_REF_USAGE,
+  options: {},
+  async run(ctx, args) {
+    return withMap(ctx, args, (d, m, rest) => {
+      const path = rest[0];
+      if (path === undefined || rest.length > 1) throw usageError("map pin needs one PATH after the map", `usage: bpfkit ${this.usage}`);
+      const r = d.objPin(m.fd, path);
+      if (r === -17) throw new CliError(`pin ${m.label} at ${path}: something is already pinned there`, ExitCode.failure);
+      if (r === -1) throw new CliError(`pin ${m.label} at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
+      if (r === -2) throw new CliError(`pin ${m.label} at ${path}: the directory does not exist`, ExitCode.notFound);
+      must(r, `pin ${m.label}`, path);
+      if (!ctx.quiet && !ctx.json) ctx.io.stderr(`pinned ${m.label} at ${path}\n`);
+      if (ctx.json) ctx.emit(() => "", () => ({ pinned: path, id: m.info.id }));
+      return 0;
+    });
+  },
+};
+
+export function keyText(t: ElemTypes, key: Uint8Array): string {
+  return t.key.format(key, 0);
+}
+
+export type { OptionValues };

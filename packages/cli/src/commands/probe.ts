@@ -1,0 +1,144 @@
+// `bpfkit probe`: what this driver supports — map types, batch commands per type,
+// BPF_F_ZERO_SEED — found by trying, as bpftool feature probes do: tiny maps, closed at once.
+import { release } from "node:os";
+import {
+  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, batchTokenSize, errnoName, perCpuSlotSize,
+  userValueSize, type Driver, type MapCreateAttr,
+} from "@bpfkit/core";
+import type { Command } from "../command.js";
+import { fields, table } from "../format.js";
+import { MAP_TYPE_COUNT, mapTypeKernelName } from "../names.js";
+
+const ENOTSUPP = 524;
+
+/** Types the kernel creates only with BTF type information, which a probe has none of. */
+const NEEDS_BTF = new Set([24, 26, 28, 29, 32]);
+
+/** The smallest valid attributes for a type (key, value, max entries, flags). */
+function probeAttr(t: number): MapCreateAttr {
+  const a: MapCreateAttr = { mapType: t, keySize: 4, valueSize: 4, maxEntries: 1 };
+  switch (t) {
+    case 7: a.valueSize = 8; break; // stack_trace: value is a multiple of 8
+    case 11: a.keySize = 8; a.mapFlags = BPF_F_NO_PREALLOC; break; // lpm_trie
+    case 19: case 21: a.keySize = 8; a.maxEntries = 0; break; // cgroup storages
+    case 22: case 23: case 30: a.keySize = 0; break; // queue, stack, bloom_filter
+    case 27: case 31: a.keySize = 0; a.valueSize = 0; a.maxEntries = 4096; break; // ring buffers
+    case 33: a.keySize = 0; a.valueSize = 0; a.mapFlags = BPF_F_MMAPABLE; break; // arena
+  }
+  return a;
+}
+
+export type Support = "yes" | "no" | `${string}`;
+
+export interface TypeProbe {
+  typeId: number;
+  type: string;
+  /** "yes", or the errno the kernel answered (or why it was not tried). */
+  create: Support;
+  lookupBatch?: Support;
+  lookupAndDeleteBatch?: Support;
+  updateBatch?: Support;
+  deleteBatch?: Support;
+}
+
+export interface ProbeReport {
+  driver: string;
+  kernelRelease: string;
+  possibleCpus: number;
+  zeroSeed: Support;
+  types: TypeProbe[];
+}
+
+export function probeDriver(d: Driver): ProbeReport {
+  const types: TypeProbe[] = [];
+  for (let t = 1; t < MAP_TYPE_COUNT; t++) types.push(probeType(d, t));
+  const zs = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: BPF_F_ZERO_SEED });
+  if (zs >= 0) d.close(zs);
+  return {
+    driver: d.kind,
+    kernelRelease: release(),
+    possibleCpus: d.possibleCpus,
+    zeroSeed: zs >= 0 ? "yes" : `no (${errnoName(zs)})`,
+    types,
+  };
+}
+
+function probeType(d: Driver, t: number): TypeProbe {
+  const p: TypeProbe = { typeId: t, type: mapTypeKernelName(t), create: "yes" };
+  if (NEEDS_BTF.has(t)) {
+    p.create = "needs BTF (not probed)";
+    return p;
+  }
+  const attr = probeAttr(t);
+  let inner = -1;
+  if (t === 12 || t === 13) {
+    inner = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    if (inner < 0) {
+      p.create = `no inner map (${errnoName(inner)})`;
+      return p;
+    }
+    attr.innerMapFd = inner;
+  }
+  const fd = d.mapCreate(attr);
+  if (inner >= 0) d.close(inner);
+  if (fd < 0) {
+    p.create = fd === -22 ? "no (EINVAL)" : `no (${errnoName(fd)})`;
+    return p;
+  }
+  try {
+    const keys = new Uint8Array(attr.keySize);
+    // PERCPU_CGROUP_STORAGE holds a slot per CPU too, though pkg/bpf never names it per-CPU.
+    const values = new Uint8Array(t === 21 ? perCpuSlotSize(attr.valueSize) * d.possibleCpus : userValueSize(t, attr.valueSize, d.possibleCpus));
+    const token = new Uint8Array(batchTokenSize(t, attr.keySize));
+    const out = new Uint8Array(token.length);
+    // Only ENOTSUPP means the command is missing for the type: the kernel checks the map's
+    // batch op before anything about the elements (kernel-maps.md §10).
+    const said = (run: () => { errno: number }): Support => {
+      try {
+        const e = run().errno;
+        return e === ENOTSUPP ? "no" : "yes";
+      } catch (err) {
+        return `? (${(err as Error).name})`;
+      }
+    };
+    p.lookupBatch = said(() => d.mapLookupBatch(fd, null, out, keys, values, 1));
+    p.lookupAndDeleteBatch = said(() => d.mapLookupAndDeleteBatch(fd, null, out, keys, values, 1));
+    p.updateBatch = said(() => d.mapUpdateBatch(fd, keys, values, 1));
+    p.deleteBatch = said(() => d.mapDeleteBatch(fd, keys, 1));
+  } finally {
+    d.close(fd);
+  }
+  return p;
+}
+
+export const probeCommand: Command = {
+  name: "probe",
+  summary: "what the driver supports: map types, batch commands per type, BPF_F_ZERO_SEED, kernel version",
+  usage: "probe [--all] [--json]",
+  details: "Creates one tiny map of each type (closed at once) and tries each batch command on it with one element.\n" +
+    "Only ENOTSUPP counts as 'no' for a batch command: the kernel checks the map's batch operation first.",
+  options: { all: { type: "boolean", help: "also list the types that cannot be created here" } },
+  async run(ctx, _args, opts) {
+    const d = await ctx.driver();
+    const r = probeDriver(d);
+    const shown = opts.all === true ? r.types : r.types.filter((t) => t.create === "yes");
+    ctx.emit(
+      () => fields([
+        ["driver", r.driver],
+        ["kernel", `${r.kernelRelease}${r.driver === "kernel" ? "" : " (the host's; the simulator models 6.18)"}`],
+        ["possible CPUs", String(r.possibleCpus)],
+        ["BPF_F_ZERO_SEED", r.zeroSeed],
+      ]) + "\n" + table(shown, [
+        { title: "TYPE", get: (t) => t.type },
+        { title: "ID", get: (t) => String(t.typeId), right: true },
+        { title: "CREATE", get: (t) => t.create },
+        { title: "LOOKUP_BATCH", get: (t) => t.lookupBatch ?? "-" },
+        { title: "LOOKUP_AND_DELETE_BATCH", get: (t) => t.lookupAndDeleteBatch ?? "-" },
+        { title: "UPDATE_BATCH", get: (t) => t.updateBatch ?? "-" },
+        { title: "DELETE_BATCH", get: (t) => t.deleteBatch ?? "-" },
+      ]) + (opts.all === true ? "" : `\n${r.types.length - shown.length} more types cannot be created here (--all lists them)\n`),
+      () => r,
+    );
+    return 0;
+  },
+};

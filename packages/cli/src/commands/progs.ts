@@ -1,0 +1,55 @@
+// `bpfkit progs`: every program the host has loaded, like `bpftool prog show`.
+import { decodeProgInfo, PROG_INFO_SIZE, type BpfProgInfo, type Driver } from "@bpfkit/core";
+import { must } from "../cli-error.js";
+import type { Command } from "../command.js";
+import { hexCompact, table } from "../format.js";
+import { progTypeKernelName } from "../names.js";
+
+export function listProgs(driver: Driver): BpfProgInfo[] {
+  const out: BpfProgInfo[] = [];
+  const buf = new Uint8Array(PROG_INFO_SIZE);
+  for (let id = driver.progGetNextId(0); id > 0; id = driver.progGetNextId(id)) {
+    const fd = driver.progGetFdById(id);
+    if (fd === -2) continue; // unloaded since its id was listed
+    must(fd, "BPF_PROG_GET_FD_BY_ID", `id ${id}`);
+    try {
+      buf.fill(0);
+      must(driver.objGetInfoByFd(fd, buf), "BPF_OBJ_GET_INFO_BY_FD", `prog ${id}`);
+      out.push(decodeProgInfo(buf));
+    } finally {
+      driver.close(fd);
+    }
+  }
+  return out;
+}
+
+export const progsCommand: Command = {
+  name: "progs",
+  summary: "list the programs loaded on this host (like bpftool prog show)",
+  usage: "progs [--json]",
+  options: {},
+  async run(ctx) {
+    const d = await ctx.driver();
+    const progs = listProgs(d);
+    ctx.emit(
+      () => progs.length === 0 ? `no programs are loaded (driver: ${d.kind})\n` : table(progs, [
+        { title: "ID", get: (p) => String(p.id), right: true },
+        { title: "TYPE", get: (p) => progTypeKernelName(p.type) },
+        { title: "NAME", get: (p) => p.name || "-" },
+        { title: "TAG", get: (p) => hexCompact(p.tag) },
+        { title: "GPL", get: (p) => (p.gplCompatible ? "yes" : "no") },
+        { title: "XLATED", get: (p) => String(p.xlatedProgLen), right: true },
+        { title: "JITED", get: (p) => String(p.jitedProgLen), right: true },
+        { title: "MAPS", get: (p) => String(p.nrMapIds), right: true },
+        { title: "UID", get: (p) => String(p.createdByUid), right: true },
+      ]),
+      () => progs.map((p) => ({
+        id: p.id, type: progTypeKernelName(p.type), typeId: p.type, name: p.name, tag: hexCompact(p.tag),
+        gplCompatible: p.gplCompatible, xlatedBytes: p.xlatedProgLen, jitedBytes: p.jitedProgLen,
+        nrMapIds: p.nrMapIds, createdByUid: p.createdByUid, loadTimeNs: p.loadTime,
+        runCnt: p.runCnt, runTimeNs: p.runTimeNs, verifiedInsns: p.verifiedInsns,
+      })),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,64 @@
+// What every command gets: the io, the parsed global options, and the driver (opened lazily:
+// `bpfkit map lookup` with a bad key fails before any bpf(2) call).
+import type { Driver } from "@bpfkit/core";
+import { selectDriver, type DriverChoice } from "./driver-select.js";
+import { toJson } from "./format.js";
+import type { CliIo } from "./io.js";
+import type { MapRoot } from "./map-ref.js";
+
+export interface Ctx {
+  readonly io: CliIo;
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly driverChoice: DriverChoice;
+  driver(): Promise<Driver>;
+  /** The map root and prefix that bare map names resolve under. */
+  mapRoot(driver: Driver): MapRoot;
+  /** Writes a JSON document (with --json) or the human text. */
+  emit(human: () => string, json: () => unknown): void;
+  /** A progress line on a terminal's stderr, overwritten in place; `done` clears it. */
+  progress(text: string | undefined): void;
+}
+
+export interface CtxOptions {
+  json: boolean;
+  quiet: boolean;
+  driverChoice: DriverChoice;
+  mapRoot: string | undefined;
+  mapPrefix: string;
+}
+
+export function makeCtx(io: CliIo, o: CtxOptions): Ctx {
+  let driver: Promise<Driver> | undefined;
+  let shown = false;
+  return {
+    io,
+    json: o.json,
+    quiet: o.quiet,
+    driverChoice: o.driverChoice,
+    driver: () => (driver ??= selectDriver(io, o.driverChoice, o.quiet)),
+    mapRoot(d) {
+      return { root: o.mapRoot ?? io.env.BPFKIT_MAP_ROOT ?? firstBpffs(d) ?? "/sys/fs/bpf", prefix: o.mapPrefix };
+    },
+    emit(human, json) {
+      io.stdout(o.json ? toJson(json()) : human());
+    },
+    progress(text) {
+      if (!io.stderrIsTty || o.quiet) return;
+      if (text === undefined) {
+        if (shown) io.stderr("\r\x1b[K");
+        shown = false;
+        return;
+      }
+      io.stderr(`\r\x1b[K${text}`);
+      shown = true;
+    },
+  };
+}
+
+/** The first bpffs mount, as Cilium's non-agent processes find their map root. */
+function firstBpffs(d: Driver): string | undefined {
+  const mounts = d.host.mountInfo();
+  if (typeof mounts === "number") return undefined;
+  return mounts.find((m) => m.fsType === "bpf")?.mountPoint;
+}

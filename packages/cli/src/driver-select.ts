@@ -1,0 +1,58 @@
+// `--driver kernel|sim|auto`: the real bpf(2) where it is usable, else the embedded simulator.
+// The drivers load lazily, so `bpfkit --help` needs neither koffi nor the wasm module.
+import type { Driver } from "@bpfkit/core";
+import { CliError, ExitCode, usageError } from "./cli-error.js";
+import type { CliIo, DriverKind } from "./io.js";
+
+export type DriverChoice = DriverKind | "auto";
+
+export function parseDriverChoice(s: string | undefined, env: CliIo["env"]): DriverChoice {
+  const v = s ?? env.BPFKIT_DRIVER ?? "auto";
+  if (v === "kernel" || v === "sim" || v === "auto") return v;
+  throw usageError(`--driver ${v}: expected kernel, sim or auto`);
+}
+
+/** Why the kernel driver is not usable here, or undefined when it is. */
+export async function kernelUnavailableReason(io: CliIo): Promise<string | undefined> {
+  if (io.kernelAvailable) return io.kernelAvailable();
+  if (process.platform !== "linux") return `bpf(2) exists only on Linux (this is ${process.platform})`;
+  try {
+    const k = await import("@bpfkit/driver-kernel");
+    if (k.kernelDriverAvailable()) return undefined;
+    const root = typeof process.getuid === "function" && process.getuid() === 0;
+    return root ? "bpf(2) refused to create a map here" : "bpf(2) needs root or CAP_BPF";
+  } catch (e) {
+    return `the kernel driver did not load: ${(e as Error).message}`;
+  }
+}
+
+export async function createDriver(io: CliIo, kind: DriverKind): Promise<Driver> {
+  if (io.createDriver) return io.createDriver(kind);
+  if (kind === "kernel") {
+    const k = await import("@bpfkit/driver-kernel");
+    return k.createKernelDriver();
+  }
+  const s = await import("@bpfkit/driver-wasm-sim");
+  return s.createSimDriver();
+}
+
+/**
+ * The driver for a command. `auto` says on stderr which one it took (and why the simulator),
+ * so a script reading stdout is not disturbed and a person is never misled.
+ */
+export async function selectDriver(io: CliIo, choice: DriverChoice, quiet: boolean): Promise<Driver> {
+  if (choice === "sim") return createDriver(io, "sim");
+  const why = await kernelUnavailableReason(io);
+  if (choice === "kernel") {
+    if (why !== undefined) {
+      throw new CliError(`--driver kernel: ${why}`, ExitCode.permission, "run as root (or with CAP_BPF), or use --driver sim for the simulator");
+    }
+    return createDriver(io, "kernel");
+  }
+  if (why === undefined) {
+    if (!quiet) io.stderr("bpfkit: driver: kernel\n");
+    return createDriver(io, "kernel");
+  }
+  if (!quiet) io.stderr(`bpfkit: driver: simulator (${why}; each run starts a fresh simulated host)\n`);
+  return createDriver(io, "sim");
+}

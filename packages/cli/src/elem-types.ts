@@ -1,0 +1,102 @@
+// How a command reads and prints one map's keys and values: the declared types (--key-type,
+// --value-type) or the map's own sizes, per-CPU slots, and ids for map-in-map/PROG_ARRAY values.
+import { isFdValueMapType, isPerCpuMapType, perCpuSlotSize, type BpfMapInfo } from "@bpfkit/core";
+import { str, type OptionSpec, type OptionValues } from "./command.js";
+import { usageError } from "./cli-error.js";
+import { bytesType, parseType, type ValueType } from "./types.js";
+
+export const TYPE_OPTIONS: Record<string, OptionSpec> = {
+  "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes)" },
+  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value)" },
+  key: { type: "string", arg: "TYPE", help: "same as --key-type" },
+  value: { type: "string", arg: "TYPE", help: "same as --value-type" },
+};
+
+export interface ElemTypes {
+  key: ValueType;
+  value: ValueType;
+  keySize: number;
+  /** Bytes of a user-space value buffer (per-CPU: slot × CPUs). */
+  userValueSize: number;
+  perCpu: boolean;
+  /** Bytes per CPU slot (per-CPU maps). */
+  slot: number;
+  cpus: number;
+  /** Values are fds going in and ids coming out (map-in-map, PROG_ARRAY). */
+  fdValue: boolean;
+}
+
+export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: number, label: string): ElemTypes {
+  const keySpec = str(opts, "key-type") ?? str(opts, "key");
+  const valueSpec = str(opts, "value-type") ?? str(opts, "value");
+  const perCpu = isPerCpuMapType(info.type);
+  const fdValue = isFdValueMapType(info.type);
+  const key = keySpec !== undefined ? parseType(keySpec) : defaultKeyType(info);
+  if (key.size !== info.keySize) {
+    throw usageError(`--key-type ${key.spec} is ${key.size} bytes, ${label} has ${info.keySize}-byte keys`);
+  }
+  const value = valueSpec !== undefined ? parseType(valueSpec) : fdValue ? parseType("u32") : bytesType(info.valueSize);
+  if (value.size !== info.valueSize) {
+    throw usageError(`--value-type ${value.spec} is ${value.size} bytes, ${label} has ${info.valueSize}-byte values`);
+  }
+  const slot = perCpu ? perCpuSlotSize(info.valueSize) : info.valueSize;
+  return {
+    key, value, keySize: info.keySize, perCpu, slot, cpus: possibleCpus, fdValue,
+    userValueSize: perCpu ? slot * possibleCpus : info.valueSize,
+  };
+}
+
+/** LPM tries with IPv4/IPv6-sized keys read and print prefixes; anything else is hex. */
+function defaultKeyType(info: BpfMapInfo): ValueType {
+  if (info.type === 11 && info.keySize === 8) return parseType("lpm4");
+  if (info.type === 11 && info.keySize === 20) return parseType("lpm6");
+  return bytesType(info.keySize);
+}
+
+export function encodeKey(t: ElemTypes, text: string): Uint8Array {
+  const out = new Uint8Array(t.keySize);
+  t.key.parse(text, out, 0);
+  return out;
+}
+
+/** One value for every CPU slot of a per-CPU map (as bpftool does), else the value itself. */
+export function encodeValue(t: ElemTypes, text: string): Uint8Array {
+  const out = new Uint8Array(t.userValueSize);
+  t.value.parse(text, out, 0);
+  if (t.perCpu) for (let c = 1; c < t.cpus; c++) out.copyWithin(c * t.slot, 0, t.value.size);
+  return out;
+}
+
+export interface ShownValue {
+  /** Per-CPU maps: one entry per CPU. */
+  perCpu?: Array<{ cpu: number; value: string; json: unknown }>;
+  value?: string;
+  json?: unknown;
+}
+
+export function decodeValue(t: ElemTypes, bytes: Uint8Array): ShownValue {
+  if (t.perCpu) {
+    return {
+      perCpu: Array.from({ length: t.cpus }, (_, cpu) => ({
+        cpu, value: t.value.format(bytes, cpu * t.slot), json: t.value.json(bytes, cpu * t.slot),
+      })),
+    };
+  }
+  if (t.fdValue) {
+    const id = t.value.json(bytes, 0);
+    return { value: `id ${t.value.format(bytes, 0)}`, json: { id } };
+  }
+  return { value: t.value.format(bytes, 0), json: t.value.json(bytes, 0) };
+}
+
+/** `key: …` and `value: …` lines; per-CPU values one line per CPU. */
+export function formatEntry(keyText: string, v: ShownValue): string {
+  if (v.perCpu) return `key: ${keyText}\n${v.perCpu.map((c) => `  cpu ${c.cpu}: ${c.value}`).join("\n")}\n`;
+  return `key: ${keyText}  value: ${v.value}\n`;
+}
+
+export function entryJson(t: ElemTypes, key: Uint8Array, v: ShownValue): Record<string, unknown> {
+  const k = t.key.json(key, 0);
+  if (v.perCpu) return { key: k, values: v.perCpu.map((c) => ({ cpu: c.cpu, value: c.json })) };
+  return { key: k, value: v.json };
+}

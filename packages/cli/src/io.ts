@@ -1,0 +1,60 @@
+// Where the command reads and writes. `main` takes one so tests run it in-process with captured
+// output and a prepared simulator, and the bin passes the real process streams.
+import type { Driver } from "@bpfkit/core";
+
+export type DriverKind = "kernel" | "sim";
+
+export interface CliIo {
+  /** Writes to standard output (no newline added). */
+  stdout(text: string): void;
+  /** Writes to standard error (no newline added). */
+  stderr(text: string): void;
+  /** Standard output is a terminal: human tables and colour-free, aligned output. */
+  readonly stdoutIsTty: boolean;
+  /** Standard error is a terminal: progress lines for long dumps. */
+  readonly stderrIsTty: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Makes the driver a command runs over. The default loads `@bpfkit/driver-kernel` or
+   * `@bpfkit/driver-wasm-sim`; tests pass a prepared simulator here.
+   */
+  createDriver?(kind: DriverKind): Driver | Promise<Driver>;
+  /** Whether the kernel driver is usable here (the default asks `kernelDriverAvailable()`). */
+  kernelAvailable?(): string | undefined | Promise<string | undefined>;
+}
+
+/** The process's own streams. */
+export function processIo(): CliIo {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    stdoutIsTty: process.stdout.isTTY === true,
+    stderrIsTty: process.stderr.isTTY === true,
+    env: process.env,
+  };
+}
+
+/** An io that collects everything written, for tests and for embedding. */
+export interface CapturedIo extends CliIo {
+  readonly out: string[];
+  readonly err: string[];
+  text(): string;
+  errText(): string;
+}
+
+export function captureIo(overrides: Partial<CliIo> = {}): CapturedIo {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    stdoutIsTty: false,
+    stderrIsTty: false,
+    env: {},
+    ...overrides,
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    out,
+    err,
+    text: () => out.join(""),
+    errText: () => err.join(""),
+  };
+}

@@ -1,0 +1,144 @@
+// `bpfkit`: argv in, text out, an exit code back. No CLI framework: node:util parseArgs and a
+// table of commands, each with its own options and --help.
+import { parseArgs } from "node:util";
+import { CliError, describeError, ExitCode, usageError } from "./cli-error.js";
+import type { Command, OptionSpec } from "./command.js";
+import { makeCtx } from "./context.js";
+import { parseDriverChoice } from "./driver-select.js";
+import { processIo, type CliIo } from "./io.js";
+import { COMMANDS } from "./commands/index.js";
+
+export const VERSION = "0.1.0";
+
+const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  driver: { type: "string", arg: "kernel|sim|auto", help: "which bpf(2) to use (default auto: the kernel where usable, else the simulator; env BPFKIT_DRIVER)" },
+  json: { type: "boolean", help: "print JSON for scripts instead of tables" },
+  quiet: { type: "boolean", short: "q", help: "no notes or progress on stderr" },
+  "map-root": { type: "string", arg: "DIR", help: "bpffs root for bare map names (default: the first bpf mount, else /sys/fs/bpf; env BPFKIT_MAP_ROOT)" },
+  "map-prefix": { type: "string", arg: "DIR", help: "prefix under the root (default tc/globals, as Cilium)" },
+  help: { type: "boolean", short: "h", help: "show help" },
+  version: { type: "boolean", help: "print the version" },
+};
+
+/** Runs the command line `argv` (without `node` and the script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (err) {
+    const { message, exitCode, hint } = describeError(err);
+    io.stderr(`bpfkit: ${message}\n`);
+    if (hint !== undefined) io.stderr(`  ${hint}\n`);
+    if (exitCode === ExitCode.failure && !(err instanceof CliError) && io.env.BPFKIT_DEBUG && err instanceof Error && err.stack) {
+      io.stderr(`${err.stack}\n`);
+    }
+    return exitCode;
+  }
+}
+
+/** The command a command line names, and the words after it. */
+function findCommand(words: readonly string[]): { cmd: Command | undefined; rest: readonly string[]; group: string | undefined } {
+  const two = words.length >= 2 ? `${words[0]} ${words[1]}` : undefined;
+  const byTwo = two !== undefined ? COMMANDS.find((c) => c.name === two) : undefined;
+  if (byTwo) return { cmd: byTwo, rest: words.slice(2), group: undefined };
+  const byOne = COMMANDS.find((c) => c.name === words[0]);
+  if (byOne) return { cmd: byOne, rest: words.slice(1), group: undefined };
+  const isGroup = words[0] !== undefined && COMMANDS.some((c) => c.name.startsWith(`${words[0]} `));
+  return { cmd: undefined, rest: words.slice(1), group: isGroup ? words[0] : undefined };
+}
+
+async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  // First pass: find the command words, whatever options surround them.
+  const loose = parseArgs({ args: [...argv], options: toParseArgs(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
+  const words = loose.positionals;
+  const { cmd, group } = findCommand(words);
+  if (loose.values.version === true && words.length === 0) {
+    io.stdout(`bpfkit ${VERSION}\n`);
+    return 0;
+  }
+  if (cmd === undefined) {
+    if (words.length === 0 || words[0] === "help") {
+      const target = words[0] === "help" ? findCommand(words.slice(1)) : undefined;
+      if (target?.cmd) {
+        io.stdout(commandHelp(target.cmd));
+        return 0;
+      }
+      io.stdout(overview(target?.group));
+      return words.length === 0 && loose.values.help !== true ? ExitCode.usage : 0;
+    }
+    if (group !== undefined && (loose.values.help === true || words.length === 1)) {
+      io.stdout(overview(group));
+      return loose.values.help === true ? 0 : ExitCode.usage;
+    }
+    throw usageError(`unknown command ${JSON.stringify(words.slice(0, group ? 2 : 1).join(" "))}`, "see `bpfkit --help`");
+  }
+  if (loose.values.help === true) {
+    io.stdout(commandHelp(cmd));
+    return 0;
+  }
+  const options = { ...GLOBAL_OPTIONS, ...cmd.options };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: toParseArgs(options), strict: true, allowPositionals: true });
+  } catch (e) {
+    throw usageError(`${cmd.name}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}`, `see \`bpfkit ${cmd.name} --help\``);
+  }
+  const nameWords = cmd.name.split(" ").length;
+  const args = parsed.positionals.slice(nameWords);
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const ctx = makeCtx(io, {
+    json: v.json === true,
+    quiet: v.quiet === true,
+    driverChoice: parseDriverChoice(v.driver as string | undefined, io.env),
+    mapRoot: v["map-root"] as string | undefined,
+    mapPrefix: (v["map-prefix"] as string | undefined) ?? "tc/globals",
+  });
+  return cmd.run(ctx, args, parsed.values as Record<string, string | boolean | undefined>);
+}
+
+function toParseArgs(specs: Record<string, OptionSpec>) {
+  return Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, {
+    type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}),
+  }])) as Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+}
+
+function optionLines(specs: Record<string, OptionSpec>): string {
+  const rows = Object.entries(specs).map(([k, s]) => [`${s.short ? `-${s.short}, ` : "    "}--${k}${s.arg ? ` ${s.arg}` : ""}`, s.help] as const);
+  const w = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, h]) => `  ${l.padEnd(w)}  ${h}`).join("\n");
+}
+
+export function commandHelp(c: Command): string {
+  return [
+    `usage: bpfkit ${c.usage}`,
+    "",
+    `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`,
+    ...(c.details ? ["", c.details] : []),
+    ...(Object.keys(c.options).length > 0 ? ["", "options:", optionLines(c.options)] : []),
+    "",
+    "global options:",
+    optionLines(GLOBAL_OPTIONS),
+    ...(c.examples && c.examples.length > 0 ? ["", "examples:", ...c.examples.map((e) => `  ${e}`)] : []),
+    "",
+  ].join("\n");
+}
+
+export function overview(group?: string): string {
+  const cmds = group ? COMMANDS.filter((c) => c.name.startsWith(`${group} `)) : COMMANDS;
+  const w = Math.max(...cmds.map((c) => c.name.length));
+  return [
+    group ? `usage: bpfkit ${group} <command> [options]` : "usage: bpfkit <command> [options]",
+    "",
+    ...(group ? [] : ["bpfkit: BPF maps from Node.js, over the real kernel or an exact simulator.", ""]),
+    "commands:",
+    ...cmds.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    "",
+    "global options:",
+    optionLines(GLOBAL_OPTIONS),
+    "",
+    "exit codes: 0 ok, 1 the operation failed, 2 bad command line, 3 needs privileges (root or CAP_BPF),",
+    "            4 no such map/key/path, 5 a fuzz run found a divergence",
+    "",
+    "`bpfkit <command> --help` tells more; start with `bpfkit demo`.",
+    "",
+  ].join("\n");
+}

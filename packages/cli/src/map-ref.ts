@@ -1,0 +1,129 @@
+// How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
+// path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
+import { BpfError, decodeMapInfo, MAP_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { CliError, ExitCode, must, usageError } from "./cli-error.js";
+
+export type MapRef =
+  | { kind: "id"; id: number }
+  | { kind: "path"; path: string }
+  | { kind: "name"; name: string }
+  | { kind: "bare"; name: string };
+
+export const MAP_REF_USAGE = "MAP is `id N`, `pinned PATH`, an absolute PATH, `name NAME` (kernel name) or a NAME pinned under the map root";
+
+/** Reads a map reference from `args` at `i`; returns it and the index after it. */
+export function parseMapRef(args: readonly string[], i: number): { ref: MapRef; next: number } {
+  const a = args[i];
+  if (a === undefined) throw usageError("which map?", MAP_REF_USAGE);
+  if (a === "id" || a === "pinned" || a === "name") {
+    const v = args[i + 1];
+    if (v === undefined) throw usageError(`${a} needs a value`, MAP_REF_USAGE);
+    if (a === "id") {
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0x7fffffff) throw usageError(`id ${v}: a map id is a positive integer`);
+      return { ref: { kind: "id", id: Number(v) }, next: i + 2 };
+    }
+    return { ref: a === "pinned" ? { kind: "path", path: v } : { kind: "name", name: v }, next: i + 2 };
+  }
+  if (a.startsWith("/") || a.startsWith("./")) return { ref: { kind: "path", path: a }, next: i + 1 };
+  return { ref: { kind: "bare", name: a }, next: i + 1 };
+}
+
+export interface OpenedMap {
+  fd: number;
+  info: BpfMapInfo;
+  /** The pin path, when the map was opened through one. */
+  path: string | undefined;
+  /** `map 12 (cilium_ct4)`: for messages. */
+  label: string;
+}
+
+export interface MapRoot {
+  root: string;
+  prefix: string;
+}
+
+/** Reads bpf_map_info for an fd. */
+export function mapInfo(driver: Driver, fd: number): BpfMapInfo {
+  const buf = new Uint8Array(MAP_INFO_SIZE);
+  must(driver.objGetInfoByFd(fd, buf), "BPF_OBJ_GET_INFO_BY_FD");
+  return decodeMapInfo(buf);
+}
+
+export function mapLabel(info: BpfMapInfo): string {
+  return info.name ? `map ${info.id} (${info.name})` : `map ${info.id}`;
+}
+
+/** Opens the map a reference names; the caller closes `fd`. */
+export function openMapRef(driver: Driver, ref: MapRef, where: MapRoot): OpenedMap {
+  switch (ref.kind) {
+    case "id": return openById(driver, ref.id);
+    case "path": return openByPath(driver, ref.path);
+    case "name": return openByKernelName(driver, ref.name);
+    case "bare": {
+      const candidates = [join(where.root, where.prefix, ref.name), join(where.root, ref.name)];
+      for (const p of candidates) {
+        const st = driver.host.stat(p);
+        if (st.errno === 0 && st.isFile) return openByPath(driver, p);
+      }
+      try {
+        return openByKernelName(driver, ref.name);
+      } catch (e) {
+        if (e instanceof CliError && e.exitCode === ExitCode.notFound) {
+          throw new CliError(`no map ${ref.name}: nothing pinned at ${candidates.join(" or ")}, and no loaded map has that name`, ExitCode.notFound, "list maps with `bpfkit maps`; set the root with --map-root");
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+function openById(driver: Driver, id: number): OpenedMap {
+  const fd = driver.mapGetFdById(id);
+  if (fd === -2) throw new CliError(`no map with id ${id}`, ExitCode.notFound, "list maps with `bpfkit maps`");
+  must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
+  return withInfo(driver, fd, undefined);
+}
+
+function openByPath(driver: Driver, path: string): OpenedMap {
+  const fd = driver.objGet(path);
+  if (fd === -2) throw new CliError(`nothing is pinned at ${path}`, ExitCode.notFound);
+  if (fd === -1 && driver.host.statfsType(path) >= 0 && driver.host.statfsType(path) !== 0xcafe4a11) {
+    throw new CliError(`${path} is not on a BPF filesystem`, ExitCode.failure, "maps are pinned on bpffs (mount one with `bpfkit mount`)");
+  }
+  must(fd, "BPF_OBJ_GET", path);
+  return withInfo(driver, fd, path);
+}
+
+function withInfo(driver: Driver, fd: number, path: string | undefined): OpenedMap {
+  try {
+    const info = mapInfo(driver, fd);
+    return { fd, info, path, label: mapLabel(info) };
+  } catch (e) {
+    driver.close(fd);
+    // A pin of a program (or anything else) answers the map-info call with EINVAL.
+    if (e instanceof BpfError && e.errno === 22) throw new CliError(`${path ?? `fd ${fd}`} is not a map`, ExitCode.failure);
+    throw e;
+  }
+}
+
+function openByKernelName(driver: Driver, name: string): OpenedMap {
+  const found: OpenedMap[] = [];
+  for (let id = driver.mapGetNextId(0); id > 0; id = driver.mapGetNextId(id)) {
+    const fd = driver.mapGetFdById(id);
+    if (fd < 0) {
+      if (fd === -2) continue; // gone since the id was listed
+      must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
+    }
+    const info = mapInfo(driver, fd);
+    if (info.name === name) found.push({ fd, info, path: undefined, label: mapLabel(info) });
+    else driver.close(fd);
+  }
+  if (found.length === 1) return found[0]!;
+  for (const m of found) driver.close(m.fd);
+  if (found.length === 0) throw new CliError(`no loaded map is named ${name}`, ExitCode.notFound, "list maps with `bpfkit maps`");
+  throw usageError(`${found.length} maps are named ${name} (ids ${found.map((m) => m.info.id).join(", ")})`, "name one with `id N`");
+}
+
+export function join(...parts: string[]): string {
+  return parts.filter((p) => p !== "").join("/").replace(/\/+/g, "/");
+}

@@ -1,0 +1,157 @@
+// `bpfkit map …` and `bpfkit maps` on each driver: maps made through the driver, pinned on a
+// private bpffs, read and written through the command, checked through the driver again.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BPF_F_NO_PREALLOC, decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { mountPrivateBpffs, type PrivateBpffs } from "../../testkit/src/bpffs.js";
+import { createKernelDriver } from "@bpfkit/driver-kernel";
+const driversUnderTest = () => [{ name: "kernel", unavailable: undefined as string | undefined, create: () => createKernelDriver() }];
+import { ExitCode } from "../src/index.js";
+import { cliOver, u32le, u64le, type Run } from "./helpers.js";
+
+for (const dut of driversUnderTest()) {
+  describe.skipIf(dut.unavailable !== undefined)(`bpfkit map on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
+    let d: Driver;
+    let fs: PrivateBpffs;
+    let bpfkit: (...argv: string[]) => Promise<Run>;
+    const fds: number[] = [];
+    let hash: { fd: number; id: number; path: string };
+
+    function create(attr: Parameters<Driver["mapCreate"]>[0], pin: string): { fd: number; id: number; path: string } {
+      const fd = d.mapCreate(attr);
+      expect(fd, `create ${attr.mapName}`).toBeGreaterThanOrEqual(0);
+      fds.push(fd);
+      const info = new Uint8Array(MAP_INFO_SIZE);
+      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+      const path = `${fs.path}/${pin}`;
+      expect(d.objPin(fd, path)).toBe(0);
+      return { fd, id: decodeMapInfo(info).id, path };
+    }
+
+    beforeAll(() => {
+      d = dut.create();
+      fs = mountPrivateBpffs(d);
+      bpfkit = cliOver(d);
+      hash = create({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 64, mapName: "cli_hash" }, "cli_hash");
+    });
+    afterAll(() => {
+      for (const fd of fds) d.close(fd);
+      fs.dispose();
+    });
+
+    it("maps lists a map it did not make itself, with its type, sizes and name", async () => {
+      const r = await bpfkit("maps");
+      expect(r.code).toBe(0);
+      const line = r.out.split("\n").find((l) => l.trim().startsWith(`${hash.id} `));
+      expect(line, r.out).toBeDefined();
+      expect(line!.split(/\s+/).filter(Boolean)).toEqual([String(hash.id), "hash", "cli_hash", "4", "8", "64", "0"]);
+      const j = JSON.parse((await bpfkit("maps", "--json")).out) as Array<Record<string, unknown>>;
+      expect(j.find((m) => m.id === hash.id)).toMatchObject({ type: "hash", name: "cli_hash", keySize: 4, valueSize: 8, maxEntries: 64 });
+    });
+
+    it("map show finds the same map by id, by pinned path, by kernel name and by a bare name under --map-root", async () => {
+      const byId = JSON.parse((await bpfkit("map", "show", "id", String(hash.id), "--json")).out);
+      const byPath = JSON.parse((await bpfkit("map", "show", hash.path, "--json")).out);
+      const byName = JSON.parse((await bpfkit("map", "show", "name", "cli_hash", "--json")).out);
+      const bare = JSON.parse((await bpfkit("map", "show", "cli_hash", "--map-root", fs.path, "--map-prefix", "", "--json")).out);
+      for (const m of [byId, byPath, byName, bare]) expect(m).toMatchObject({ id: hash.id, name: "cli_hash", type: "hash" });
+      expect(byPath.pinned).toBe(hash.path);
+    });
+
+    it("update, lookup and delete through the command change the map the driver sees", async () => {
+      expect((await bpfkit("map", "update", hash.path, "key", "0a", "00", "00", "01", "value", "0x2a00000000000000")).code).toBe(0);
+      const v = new Uint8Array(8);
+      expect(d.mapLookupElem(hash.fd, Uint8Array.of(10, 0, 0, 1), v)).toBe(0);
+      expect(v).toEqual(u64le(42n));
+
+      const r = await bpfkit("map", "lookup", hash.path, "key", "10.0.0.1", "--key-type", "ipv4", "--value-type", "u64");
+      expect(r.code).toBe(0);
+      expect(r.out).toBe("key: 10.0.0.1  value: 42\n");
+
+      expect((await bpfkit("map", "update", hash.path, "key", "10.0.0.1", "value", "7", "--key-type", "ipv4", "--value-type", "u64", "noexist")).code).toBe(ExitCode.failure);
+      expect((await bpfkit("map", "delete", hash.path, "key", "0x0a000001")).code).toBe(0);
+      expect(d.mapLookupElem(hash.fd, Uint8Array.of(10, 0, 0, 1), v)).toBe(-2);
+      const missing = await bpfkit("map", "lookup", hash.path, "key", "0a 00 00 01");
+      expect(missing.code).toBe(ExitCode.notFound);
+      expect(missing.err).toContain("not found");
+    });
+
+    it("a key of the wrong size is a usage error naming the sizes, and nothing is written", async () => {
+      const r = await bpfkit("map", "update", hash.path, "key", "0a", "00", "00", "value", "00");
+      expect(r.code).toBe(ExitCode.usage);
+      expect(r.err).toMatch(/3 bytes, 4 are needed/);
+      const t = await bpfkit("map", "lookup", hash.path, "key", "1", "--key-type", "u64");
+      expect(t.code).toBe(ExitCode.usage);
+      expect(t.err).toMatch(/u64 is 8 bytes, map \d+ \(cli_hash\) has 4-byte keys/);
+      const k = new Uint8Array(4);
+      expect(d.mapGetNextKey(hash.fd, null, k)).toBe(-2); // still empty
+    });
+
+    it("a struct key is laid out as C lays it out and reads back field by field", async () => {
+      const m = create({ mapType: 1, keySize: 8, valueSize: 4, maxEntries: 8, mapName: "cli_struct" }, "cli_struct");
+      const kt = "struct{ip:ipv4,port:be16,proto:u8}";
+      expect((await bpfkit("map", "update", m.path, "key", "10.1.2.3", "443", "6", "value", "9", "--key-type", kt, "--value-type", "u32")).code).toBe(0);
+      const k = new Uint8Array(8);
+      expect(d.mapGetNextKey(m.fd, null, k)).toBe(0);
+      expect(Array.from(k)).toEqual([10, 1, 2, 3, 0x01, 0xbb, 6, 0]); // port big-endian at 4, padding 0
+      const r = await bpfkit("map", "dump", m.path, "--key-type", kt, "--value-type", "u32", "--json");
+      expect(JSON.parse(r.out)).toEqual([{ key: { ip: "10.1.2.3", port: 443, proto: 6 }, value: 9 }]);
+    });
+
+    it("an LPM trie takes and prints prefixes", async () => {
+      const m = create({ mapType: 11, keySize: 8, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_NO_PREALLOC, mapName: "cli_lpm" }, "cli_lpm");
+      expect((await bpfkit("map", "update", m.path, "key", "10.0.0.0/8", "value", "01 00 00 00")).code).toBe(0);
+      expect((await bpfkit("map", "update", m.path, "key", "10.1.0.0/16", "value", "02 00 00 00")).code).toBe(0);
+      const r = await bpfkit("map", "dump", m.path);
+      // The kernel walks an LPM trie more specific first (kernel-maps.md §9.3).
+      expect(r.out).toBe("key: 10.1.0.0/16  value: 02 00 00 00\nkey: 10.0.0.0/8  value: 01 00 00 00\n2 entries\n");
+      const hit = await bpfkit("map", "lookup", m.path, "key", "10.1.2.3/32");
+      expect(hit.out).toBe("key: 10.1.2.3/32  value: 02 00 00 00\n");
+    });
+
+    it("per-CPU values are written to every CPU and shown per CPU", async () => {
+      const m = create({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 2, mapName: "cli_pcpu" }, "cli_pcpu");
+      expect((await bpfkit("map", "update", m.path, "key", "1", "value", "5", "--key-type", "u32", "--value-type", "u32")).code).toBe(0);
+      const r = JSON.parse((await bpfkit("map", "lookup", m.path, "key", "1", "--key-type", "u32", "--value-type", "u32", "--json")).out);
+      expect(r.values).toEqual(Array.from({ length: d.possibleCpus }, (_, cpu) => ({ cpu, value: 5 })));
+      const raw = new Uint8Array(8 * d.possibleCpus);
+      expect(d.mapLookupElem(m.fd, u32le(1), raw)).toBe(0);
+      for (let c = 0; c < d.possibleCpus; c++) expect(raw.subarray(8 * c, 8 * c + 4)).toEqual(u32le(5));
+    });
+
+    it("dump --reliable --stats delivers every element once and reports the seed's counters", async () => {
+      const m = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 128, mapName: "cli_dump" }, "cli_dump");
+      for (let i = 0; i < 100; i++) expect(d.mapUpdateElem(m.fd, u32le(i), u32le(i * 3))).toBe(0);
+      for (const alg of ["walk", "batch"]) {
+        const r = await bpfkit("map", "dump", m.path, "--reliable", "--stats", "--algorithm", alg, "--key-type", "u32", "--value-type", "u32", "--json");
+        expect(r.code).toBe(0);
+        const j = JSON.parse(r.out) as { entries: Array<{ key: number; value: number }>; stats: Record<string, unknown> };
+        expect(j.entries.map((e) => e.key).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+        for (const e of j.entries) expect(e.value).toBe(e.key * 3);
+        expect(j.stats).toMatchObject({ algorithm: alg, completed: true, delivered: 100, lookupFailed: 0, interrupted: 0, maxEntries: 128 });
+      }
+      const human = await bpfkit("map", "dump", m.path, "--reliable", "--stats");
+      expect(human.out.trimEnd().split("\n").at(-1)).toBe("100 entries");
+      expect(human.err).toMatch(/completed:\s+true/);
+    });
+
+    it("pin puts a second pin on the map; a missing map or path says so with exit code 4", async () => {
+      const p2 = `${fs.path}/cli_hash_again`;
+      expect((await bpfkit("map", "pin", "id", String(hash.id), p2)).code).toBe(0);
+      expect(JSON.parse((await bpfkit("map", "show", p2, "--json")).out).id).toBe(hash.id);
+      expect(d.host.unlink(p2)).toBe(0);
+      const gone = await bpfkit("map", "show", `${fs.path}/nothing`);
+      expect(gone.code).toBe(ExitCode.notFound);
+      expect(gone.err).toContain(`nothing is pinned at ${fs.path}/nothing`);
+      const noId = await bpfkit("map", "show", "id", "2147483647");
+      expect(noId.code).toBe(ExitCode.notFound);
+    });
+
+    it("map create makes and pins a map from types", async () => {
+      const p = `${fs.path}/cli_created`;
+      const r = await bpfkit("map", "create", p, "--type", "lru_hash", "--key-type", "struct{a:ipv4,b:be16}", "--value-size", "16", "--max-entries", "32", "--name", "cli_created", "--json");
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ type: "lru_hash", keySize: 8, valueSize: 16, maxEntries: 32, name: "cli_created", pinned: p });
+      expect(d.host.unlink(p)).toBe(0);
+    });
+  });
+}
