@@ -1,13 +1,13 @@
 // kernel-maps.md §4.1, row by row: the errno each element operation gives per map type, as the
 // driver reports it (-errno, never a throw). Every map has max_entries 2 so "full" is cheap.
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, Errno, ProgType, type Driver,
 } from "@bpfkit/core";
-import { kernelForFile, RET0_INSNS, u32, withFds } from "./helpers.js";
+import { describeKernel, kernelForFile, RET0_INSNS, u32, withFds } from "./helpers.js";
 
 const k = kernelForFile();
 
@@ -152,7 +152,7 @@ const ROWS: Row[] = [
   },
 ];
 
-describe("kernel driver: kernel-maps.md §4.1 errno table", () => {
+describeKernel("kernel driver: kernel-maps.md §4.1 errno table", () => {
   for (const row of ROWS) {
     it.each(SUBJECTS)(`${row.what}: %s`, (name) => {
       const { d } = k;

@@ -1,9 +1,23 @@
 // Shared by the kernel driver's tests: fd accounting, key/value bytes, and a driver that is
 // created once per test file (each file runs in its own process, see vitest.config.ts).
 import { readdirSync } from "node:fs";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import type { Driver } from "@bpfkit/core";
 import { createKernelDriver } from "@bpfkit/driver-kernel";
+
+/** Why the kernel driver cannot run here (not Linux, no bpf(2), no privilege), or undefined. */
+export const kernelUnavailable: string | undefined = (() => {
+  try {
+    createKernelDriver();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+})();
+if (kernelUnavailable !== undefined) console.warn(`kernel driver tests skipped: ${kernelUnavailable}`);
+
+/** `describe`, skipped (with the reason printed above) only where bpf(2) cannot be used. */
+export const describeKernel = describe.skipIf(kernelUnavailable !== undefined);
 
 export function openFdCount(): number {
   return readdirSync("/proc/self/fd").length;
@@ -14,10 +28,12 @@ export function kernelForFile(): { readonly d: Driver } {
   const box = { d: undefined as unknown as Driver };
   let before = 0;
   beforeAll(() => {
+    if (kernelUnavailable !== undefined) return;
     box.d = createKernelDriver();
     before = openFdCount();
   });
   afterAll(() => {
+    if (kernelUnavailable !== undefined) return;
     expect(openFdCount(), "open fds after the file").toBe(before);
   });
   return box;

@@ -1,7 +1,7 @@
 // Every map type the simulator models, created and used through the kernel driver: element
 // round trips, the per-CPU buffer layout, map-in-map and PROG_ARRAY values (fd in, id out),
 // and OBJ_GET_INFO_BY_FD for maps and programs.
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
@@ -10,7 +10,7 @@ import {
   ProgType,
 } from "@bpfkit/core";
 import { readPossibleCpus } from "@bpfkit/driver-kernel";
-import { kernelForFile, readU32, RET0_INSNS, u32, walkKeys, withFds } from "./helpers.js";
+import { describeKernel, kernelForFile, readU32, RET0_INSNS, u32, walkKeys, withFds } from "./helpers.js";
 
 const k = kernelForFile();
 
@@ -41,7 +41,7 @@ const mapName = (type: string) => `t_${type.toLowerCase()}`.slice(0, 15);
 
 const perCpu = new Set([BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
 
-describe("kernel driver: map types", () => {
+describeKernel("kernel driver: map types", () => {
   it("possibleCpus is the count in /sys/devices/system/cpu/possible", () => {
     expect(k.d.possibleCpus).toBe(readPossibleCpus());
     expect(k.d.possibleCpus).toBeGreaterThan(0);
