@@ -450,9 +450,8 @@ export class Bpf implements sys.SyscallContext {
       const info = sys.getMapInfo(this, fd);
       if (info.mapType === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map type of ${path}` });
       if (info.keySize === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map key size of ${path}` });
-      const m = BpfMap.fromOpened(this, basename(path), path, fd, info);
-      this.registerMap(path, m);
-      return m;
+      // fromOpened registers the map under `path`.
+      return BpfMap.fromOpened(this, basename(path), path, fd, info);
     } catch (e) {
       this.driver.close(fd);
       throw e;
