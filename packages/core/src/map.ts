@@ -668,7 +668,11 @@ export class BpfMap<K, V> {
 
   // ---- iterators
 
-  /** Lazily yields `[key, value]`; see iterate.ts for what happens under concurrent deletes. */
+  /**
+   * Lazily yields `[key, value]`; see iterate.ts for what happens under concurrent deletes.
+   * (BpfMap is deliberately not itself iterable: deep-equality and pretty-printers iterate
+   * iterables, and would walk the kernel map.)
+   */
   entries(options?: IterateOptions): Generator<[K, V], void, undefined> {
     this.#requireCodecs("entries");
     const kc = this.#key;
@@ -680,10 +684,6 @@ export class BpfMap<K, V> {
     this.#requireCodecs("keys");
     const kc = this.#key;
     return iterateMap(() => this.#target("keys"), (k) => kc.decode(k), options);
-  }
-
-  [Symbol.iterator](): Generator<[K, V], void, undefined> {
-    return this.entries();
   }
 
   // ---- batches

@@ -1,0 +1,256 @@
+// The seed's lifecycle tests (pkg-bpf-behaviour.md §10: TestOpen, TestOpenMap, TestOpenOrCreate,
+// TestOpenParallel, TestUnpin, TestCreateUnpinned, TestCheckAndUpgrade, TestGetModel) on both
+// drivers, plus the decisions of API.md §4.3 and §4.7 and the bad-input rules of issue 4.
+import { expect, it } from "vitest";
+import {
+  BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH, BpfError,
+  BpfMap, createBpf, isNotExist, u32, u64,
+} from "@bpfkit/core";
+import { eachDriver, testMapSpec } from "./support/env.js";
+
+eachDriver("BpfMap lifecycle", (get) => {
+  it("TestOpen: a missing pin is ENOENT naming the map; a second open is a no-op", () => {
+    const env = get();
+    const missing = env.map(testMapSpec("cilium_test_no_exist"));
+    let err: unknown;
+    try {
+      missing.open();
+    } catch (e) {
+      err = e;
+    }
+    expect(isNotExist(err)).toBe(true);
+    expect((err as Error).message).toContain("cilium_test_no_exist");
+    expect(missing.getFd()).toBe(-1);
+
+    const created = env.map(testMapSpec());
+    expect(created.openOrCreate()).toBe(true);
+    const second = env.map(testMapSpec());
+    second.open();
+    const fd = second.getFd();
+    expect(fd).toBeGreaterThanOrEqual(0);
+    second.open();
+    expect(second.getFd()).toBe(fd);
+    second.close();
+    expect(second.getFd()).toBe(-1);
+  });
+
+  it("TestOpenMap: openMap of a missing pin throws; of a pin deep-equals the map that made it", () => {
+    const env = get();
+    expect(() => env.bpf.openMap("cilium_test_no_exist")).toThrow(/cilium_test_no_exist/);
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    const opened = env.track(env.bpf.openMap("cilium_test"));
+    expect(opened.name()).toBe("cilium_test");
+    expect(opened.path()).toBe(m.path());
+    expect(opened.mapInfo).toEqual(m.mapInfo);
+    expect(opened.mapInfo.flags).toBe(BPF_F_NO_PREALLOC);
+    expect(opened.deepEquals(m)).toBe(true);
+    expect(m.deepEquals(opened)).toBe(true);
+    // It reads raw bytes, and refuses to dump (no codecs).
+    m.update(7, 70);
+    expect(opened.lookup(new Uint8Array([7, 0, 0, 0]))).toEqual(new Uint8Array([70, 0, 0, 0]));
+    expect(() => opened.dump()).toThrow(/dump cilium_test: .*without key and value codecs/);
+    expect(() => opened.dumpWithCallback(() => {})).toThrow(/cilium_test/);
+    expect(env.bpf.getMap("cilium_test")).toBe(opened);
+  });
+
+  it("TestOpenOrCreate: same definition reuses, changed flags re-create, an open object is a no-op", () => {
+    const env = get();
+    const a = env.map(testMapSpec());
+    expect(a.openOrCreate()).toBe(true);
+    a.update(1, 11);
+    const b = env.map(testMapSpec());
+    expect(b.openOrCreate()).toBe(false);
+    expect(b.lookup(1)).toBe(11);
+
+    env.bpf.enableMapPreAllocation();
+    const c = env.map({ ...testMapSpec(), flags: 0 });
+    expect(c.openOrCreate()).toBe(true); // NO_PREALLOC 1 → 0: removed and re-created
+    expect(c.mapInfo.flags).toBe(0);
+    expect(c.lookup(1)).toBeUndefined();
+    expect(env.logs.some((r) => r.level === "warn" && r.msg.includes("Flags mismatch"))).toBe(true);
+    env.bpf.disableMapPreAllocation();
+    expect(c.openOrCreate()).toBe(false);
+  });
+
+  it("TestOpenParallel: a second kernel map at the same path; the first keeps its own data", () => {
+    const env = get();
+    const testMap = env.map(testMapSpec());
+    testMap.openOrCreate();
+    const parallel = env.map(testMapSpec());
+    expect(parallel.openParallel()).toBe(true);
+    expect(parallel.inParallelMode).toBe(true);
+    expect(() => parallel.openParallel()).toThrow(/OpenParallel\(\) called on already open map/);
+    expect(parallel.deepEquals(testMap)).toBe(true);
+    testMap.update(101, 1);
+    parallel.update(102, 2);
+    expect(testMap.lookup(101)).toBe(1);
+    expect(testMap.lookup(102)).toBeUndefined();
+    expect(parallel.lookup(102)).toBe(2);
+    expect(parallel.lookup(101)).toBeUndefined();
+    parallel.endParallelMode();
+    expect(parallel.inParallelMode).toBe(false);
+    // The pin is the new map's.
+    const third = env.map(testMapSpec());
+    third.open();
+    expect(third.lookup(102)).toBe(2);
+  });
+
+  it("TestUnpin: unpin removes the pin; unpinIfExists and unpinMapIfExists tolerate a missing one", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    const exists = () => env.driver.host.stat(m.path()).errno === 0;
+    expect(exists()).toBe(true);
+    m.unpin();
+    expect(exists()).toBe(false);
+    m.unpinIfExists();
+    env.bpf.unpinMapIfExists("cilium_test");
+    // The fd still works after unpinning.
+    m.update(3, 4);
+    expect(m.lookup(3)).toBe(4);
+    m.close();
+    expect(m.openOrCreate()).toBe(true);
+    expect(exists()).toBe(true);
+    env.bpf.unpinMapIfExists("cilium_test");
+    expect(exists()).toBe(false);
+  });
+
+  it("TestCreateUnpinned: no pin, the fd works; closing it leaves nothing to reopen", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    expect(m.openOrCreateUnpinned()).toBe(true);
+    expect(env.driver.host.stat(m.path()).errno).not.toBe(0);
+    m.update(5, 55);
+    const raw = new Uint8Array(4);
+    env.bpf.lookupElement(m.getFd(), new Uint8Array([5, 0, 0, 0]), raw);
+    expect(raw).toEqual(new Uint8Array([55, 0, 0, 0]));
+    m.close();
+    expect(() => m.lookup(5)).toThrow(/lookup cilium_test: the map is closed, and it was created without a pin/);
+    expect(() => m.update(5, 1)).toThrow(BpfError);
+  });
+
+  it("openOrCreateUnpinned still opens an existing pin (seed quirk 8), so it can reopen", () => {
+    const env = get();
+    env.map(testMapSpec()).openOrCreate();
+    const m = env.map(testMapSpec());
+    expect(m.openOrCreateUnpinned()).toBe(false);
+    m.update(1, 2);
+    m.close();
+    expect(m.lookup(1)).toBe(2); // lazily re-opened through the pin
+  });
+
+  it("operations on a closed pinned map re-open it lazily, as the seed's Open() first does", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(9, 90);
+    m.close();
+    expect(m.getFd()).toBe(-1);
+    expect(m.lookup(9)).toBe(90);
+    expect(m.getFd()).toBeGreaterThanOrEqual(0);
+    m.reopen();
+    expect(m.lookup(9)).toBe(90);
+  });
+
+  it("TestCheckAndUpgrade: false for its own info; true (pin removed) after the prealloc setting flips; desired is not mutated", () => {
+    const env = get();
+    const m = env.map({ ...testMapSpec("cilium_test_upgrade") });
+    m.openOrCreate();
+    const own = { ...m.mapInfo };
+    expect(m.checkAndUpgrade(own)).toBe(false);
+    env.bpf.enableMapPreAllocation();
+    const desired = { ...m.mapInfo, flags: 0 };
+    const frozen = { ...desired };
+    expect(m.checkAndUpgrade(desired)).toBe(true);
+    expect(desired).toEqual(frozen);
+    expect(env.driver.host.stat(m.path()).errno).not.toBe(0);
+    env.bpf.disableMapPreAllocation();
+    // Not open: false, as the seed's fdinfo read of fd 0 fails.
+    const closed = env.map(testMapSpec("cilium_test_upgrade"));
+    expect(closed.checkAndUpgrade(own)).toBe(false);
+  });
+
+  it("TestCheckAndUpgrade (b): without LRU an LRU map is made as Hash and matches its own info", () => {
+    const env = get();
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, logger: { debug() {}, info() {}, warn() {}, error() {} },
+      probe: (t: number) => t !== BPF_MAP_TYPE_LRU_HASH });
+    const m = env.track(bpf.newMap({ name: "cilium_test_lru", type: BPF_MAP_TYPE_LRU_HASH, key: u32, value: u32, maxEntries: 16, flags: 0 }));
+    m.openOrCreate();
+    expect(m.mapInfo.mapType).toBe(BPF_MAP_TYPE_HASH);
+    expect(m.mapInfo.flags).toBe(BPF_F_NO_PREALLOC);
+    expect(m.checkAndUpgrade({ mapType: BPF_MAP_TYPE_LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 16, flags: 0 })).toBe(false);
+  });
+
+  it("TestGetModel: the path, and the cache only with withCache()", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    expect(m.getModel()).toEqual({ path: "" });
+    m.openOrCreate();
+    expect(m.getModel()).toEqual({ path: `${env.root}/tc/globals/cilium_test` });
+    m.withCache();
+    m.update(1, 2);
+    expect(m.getModel()).toEqual({ path: m.path(), cache: [{ key: "1", value: "2", desiredAction: "sync" }] });
+    expect(env.bpf.getOpenMaps()).toContainEqual(m.getModel());
+  });
+
+  it("close() unregisters only its own object (API.md §4.7); Symbol.dispose closes", () => {
+    const env = get();
+    const a = env.map(testMapSpec());
+    a.openOrCreate();
+    const b = env.map(testMapSpec());
+    b.open();
+    expect(env.bpf.getMap("cilium_test")).toBe(b);
+    a.close();
+    expect(env.bpf.getMap("cilium_test")).toBe(b);
+    {
+      using c = env.bpf.newMap(testMapSpec());
+      c.open();
+      expect(env.bpf.getMap("cilium_test")).toBe(c);
+    }
+    expect(env.bpf.getMap("cilium_test")).toBeUndefined();
+    b.close();
+    expect(env.bpf.getOpenMaps()).toEqual([]);
+  });
+
+  it("withNonPersistent: every openOrCreate starts from an empty map", () => {
+    const env = get();
+    const m = env.map(testMapSpec()).withNonPersistent();
+    expect(m.nonPersistent).toBe(true);
+    m.openOrCreate();
+    m.update(1, 1);
+    m.close();
+    expect(m.openOrCreate()).toBe(true);
+    expect(m.lookup(1)).toBeUndefined();
+  });
+
+  it("open() refuses a pin whose sizes differ from the codecs, and closes the fd it got", () => {
+    const env = get();
+    env.map(testMapSpec()).openOrCreate();
+    const wide = env.map({ ...testMapSpec(), value: u64 });
+    expect(() => wide.open()).toThrow(/open cilium_test: the map pinned at .* has key size 4 and value size 4, this map's codecs need 4 and 8/);
+    expect(wide.getFd()).toBe(-1);
+    expect(env.bpf.getMap("cilium_test")).not.toBe(wide);
+  });
+
+  it("bad specs are refused at newMap with the map's name", () => {
+    const env = get();
+    expect(() => env.bpf.newMap({ ...testMapSpec("a/b") })).toThrow(/map name holds a "\/"/);
+    expect(() => env.bpf.newMap({ ...testMapSpec("..") })).toThrow(/not a file name/);
+    expect(() => env.bpf.newMap({ ...testMapSpec("x\0y") })).toThrow(/NUL/);
+    expect(() => env.bpf.newMap({ ...testMapSpec("m"), maxEntries: -1 })).toThrow(/newMap m: maxEntries/);
+    expect(() => env.bpf.newMap({ ...testMapSpec("m"), key: {} as never })).toThrow(/newMap m: key must be a Codec/);
+    expect(() => env.bpf.newMap({ name: "p", type: BPF_MAP_TYPE_PERCPU_HASH, key: u32, value: u32, maxEntries: 4 }))
+      .toThrow(/newPerCpuHashMap/);
+  });
+
+  it("fromOpened on an array takes sizes from the info and registers under its path", () => {
+    const env = get();
+    const arr = env.map({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 4 });
+    arr.openOrCreate();
+    const opened = env.track(env.bpf.openMap(arr.path()));
+    expect(opened).toBeInstanceOf(BpfMap);
+    expect(opened.mapInfo.valueSize).toBe(8);
+    expect(opened.lookup(new Uint8Array(4))).toEqual(new Uint8Array(8));
+  });
+});
