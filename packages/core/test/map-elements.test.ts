@@ -1,0 +1,162 @@
+// Element operations (pkg-bpf-behaviour.md §10: TestBasicManipulation, TestDeleteAll, policymap's
+// TestDeleteNonexistentKey) on both drivers, per-CPU values, metrics, and bad input caught
+// before any syscall.
+import { expect, it } from "vitest";
+import {
+  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BpfError, Errno,
+  ipv4, lpmKey, newPerCpuMap, struct, u16, u32, u64, u8,
+} from "@bpfkit/core";
+import { eachDriver, testMapSpec } from "./support/env.js";
+
+eachDriver("BpfMap elements", (get) => {
+  it("TestBasicManipulation: update, lookup, overwrite, delete, delete again, deleteAll twice", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(103, 203);
+    expect(m.lookup(103)).toBe(203);
+    m.update(103, 204);
+    expect(m.lookup(103)).toBe(204);
+    m.update(104, 204);
+    m.delete(103);
+    expect(m.lookup(103)).toBeUndefined();
+    let err: unknown;
+    try {
+      m.delete(103);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfError);
+    expect((err as BpfError).code).toBe("ENOENT");
+    expect((err as BpfError).message).toBe("delete cilium_test: no such file or directory");
+    m.deleteAll();
+    expect(m.lookup(104)).toBeUndefined();
+    m.deleteAll();
+    expect(m.getNextKey(null)).toBeUndefined();
+  });
+
+  it("TestDeleteNonexistentKey: deleteWithErrno of a missing key returns an error and ENOENT", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    const { error, errno } = m.deleteWithErrno(42);
+    expect(error).toBeInstanceOf(BpfError);
+    expect(errno).toBe(Errno.ENOENT);
+    m.update(42, 1);
+    expect(m.deleteWithErrno(42)).toEqual({ errno: 0 });
+  });
+
+  it("TestDeleteAll: all three keys (including key 0) go", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    for (const k of [105, 106, 0]) m.update(k, k + 100);
+    expect([...m.dump().keys()].sort()).toEqual(["0", "105", "106"]);
+    m.deleteAll();
+    expect(m.dump().size).toBe(0);
+  });
+
+  it("update flags are the kernel's: NOEXIST on a present key is EEXIST, EXIST on a missing one ENOENT", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(1, 1, BPF_NOEXIST);
+    expect(() => m.update(1, 2, BPF_NOEXIST)).toThrow(expect.objectContaining({ code: "EEXIST", op: "update", map: "cilium_test" }));
+    expect(() => m.update(2, 2, BPF_EXIST)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(m.lookup(1)).toBe(1);
+    // A full map: E2BIG, with the map name in the message.
+    for (let k = 100; k < 115; k++) m.update(k, k);
+    expect(() => m.update(999, 1)).toThrow("update cilium_test: argument list too long");
+  });
+
+  it("getNextKey walks every key once and says undefined at the end", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    const want = [0, 1, 2, 3, 77];
+    for (const k of want) m.update(k, k);
+    const seen: number[] = [];
+    for (let k = m.getNextKey(null); k !== undefined; k = m.getNextKey(k)) seen.push(k);
+    expect(seen.sort((a, b) => a - b)).toEqual(want);
+    expect(env.ops.filter((o) => o === "test getNextKey success").length).toBe(want.length + 1);
+  });
+
+  it("bad keys and values are refused before any syscall, naming the map and the operation", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(1, 10);
+    expect(() => m.update("x" as never, 1)).toThrow(/^update cilium_test: bad key: u32: expected an integer/);
+    expect(() => m.update(2, -1)).toThrow(RangeError);
+    expect(() => m.update(2, -1)).toThrow(/update cilium_test: bad value/);
+    expect(() => m.lookup(2 ** 32)).toThrow(/lookup cilium_test: bad key/);
+    expect(() => m.delete(undefined as never)).toThrow(/delete cilium_test: bad key/);
+    expect(() => m.update(1, 1, 1.5)).toThrow(/update cilium_test: flags/);
+    // Nothing was written, and the bad update was not even counted as an operation.
+    expect(m.lookup(2)).toBeUndefined();
+    expect(m.lookup(1)).toBe(10);
+    expect(env.ops.filter((o) => o.includes(" update ")).length).toBe(1);
+  });
+
+  it("arrays: every slot exists, delete is EINVAL, deleteAll stops at the kernel's error", () => {
+    const env = get();
+    const m = env.map({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 4 });
+    m.openOrCreate();
+    expect(m.lookup(3)).toBe(0n);
+    expect(m.lookup(4)).toBeUndefined();
+    m.update(2, 5n);
+    expect(m.lookup(2)).toBe(5n);
+    expect(() => m.delete(2)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => m.deleteAll()).toThrow(/deleteAll \(delete\) arr: invalid argument/);
+  });
+
+  it("per-CPU hash: values are arrays of possibleCpus; a wrong length is refused", () => {
+    const env = get();
+    const cpus = env.driver.possibleCpus;
+    const m = env.track(env.bpf.newPerCpuHashMap({ name: "pcpu", key: u32, value: u32, maxEntries: 8 }));
+    m.openOrCreate();
+    expect(m.mapInfo.valueSize).toBe(4);
+    expect(m.mapInfo.readValueSize).toBe(8 * cpus);
+    const vals = Array.from({ length: cpus }, (_, i) => i + 1);
+    m.update(7, vals);
+    expect(m.lookup(7)).toEqual(vals);
+    expect(() => m.update(8, [1])).toThrow(cpus === 1 ? /never/ : /expected \d+ values \(one per possible CPU\), got 1/);
+    const dumped = m.dump();
+    expect(dumped.get("7")).toEqual([`[${vals.join(" ")}]`]);
+  });
+
+  it("per-CPU array through newPerCpuMap", () => {
+    const env = get();
+    const cpus = env.driver.possibleCpus;
+    const m = env.track(newPerCpuMap(env.bpf, { name: "pcarr", type: BPF_MAP_TYPE_PERCPU_ARRAY, key: u32, value: u64, maxEntries: 2 }));
+    m.openOrCreate();
+    expect(m.lookup(1)).toEqual(new Array(cpus).fill(0n));
+    m.update(1, Array.from({ length: cpus }, (_, i) => BigInt(i * 10)));
+    expect(m.lookup(1)![cpus - 1]).toBe(BigInt((cpus - 1) * 10));
+  });
+
+  it("LPM trie with a struct value: longest-prefix lookup through codecs", () => {
+    const env = get();
+    const value = struct({ ifindex: u32, proto: u8, port: u16 });
+    const m = env.map({ name: "lpm", type: BPF_MAP_TYPE_LPM_TRIE, key: lpmKey(ipv4), value, maxEntries: 16 });
+    m.openOrCreate();
+    m.update({ prefixLen: 16, data: "10.1.0.0" }, { ifindex: 1, proto: 6, port: 80 });
+    m.update({ prefixLen: 24, data: "10.1.2.0" }, { ifindex: 2, proto: 17, port: 53 });
+    expect(m.lookup({ prefixLen: 32, data: "10.1.2.3" })).toEqual({ ifindex: 2, proto: 17, port: 53 });
+    expect(m.lookup({ prefixLen: 32, data: "10.1.9.9" })).toEqual({ ifindex: 1, proto: 6, port: 80 });
+    expect(m.lookup({ prefixLen: 32, data: "10.2.0.1" })).toBeUndefined();
+  });
+
+  it("metrics hook: update, delete and getNextKey by common name and outcome", () => {
+    const env = get();
+    const m = env.map(testMapSpec("cilium_policy_1157"));
+    m.openOrCreate();
+    m.update(1, 1);
+    m.delete(1);
+    m.deleteWithErrno(1);
+    m.getNextKey(null);
+    expect(env.ops).toEqual([
+      "policy update success", "policy delete success", "policy delete fail", "policy getNextKey success",
+    ]);
+  });
+});
