@@ -1,0 +1,153 @@
+// fast-check arbitraries for map specs: a map type and the sizes and flags of one MAP_CREATE.
+// Valid specs are built by fixing up independent draws per type (never `chain`), so every part
+// shrinks on its own: toward HASH, small sizes, max_entries 1, no flags.
+import {
+  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
+  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, isHashMapType,
+} from "@bpfkit/core";
+import fc from "fast-check";
+
+/** One MAP_CREATE: `MapCreateAttr` with the flags spelled out. */
+export interface MapSpec extends MapCreateAttr {
+  mapFlags: number;
+}
+
+/** The map types the arbitraries (and the reference model) cover. */
+export const SPEC_MAP_TYPES: readonly number[] = [
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE,
+];
+
+export interface MapSpecOptions {
+  /** Map types to draw from; the first is where shrinking goes. Default SPEC_MAP_TYPES. */
+  types?: readonly number[];
+  /** Largest key size for hash maps (LPM: 4 + this many data bytes). Default 16. */
+  maxKeySize?: number;
+  /** Largest value size. Default 24. */
+  maxValueSize?: number;
+  /** Largest max_entries. Default 64. */
+  maxEntries?: number;
+  /**
+   * BPF_F_ZERO_SEED on hash maps: "always" (default) makes walks and batches comparable with the
+   * kernel, whose other seeds are random; "sometimes"; "never".
+   */
+  zeroSeed?: "always" | "sometimes" | "never";
+  /** Draw BPF_F_RDONLY/WRONLY/RDONLY_PROG/WRONLY_PROG now and then. Default true. */
+  accessFlags?: boolean;
+  /** "never" (default), "sometimes" or "always" break one create rule (kernel-maps.md §3.3). */
+  invalid?: "never" | "sometimes" | "always";
+}
+
+/** The create rules an invalid spec breaks, each with the errno the kernel gives. */
+export const SPEC_MUTATIONS = {
+  keySizeZero: "EINVAL",
+  valueSizeZero: "EINVAL",
+  maxEntriesZero: "EINVAL",
+  arrayKeySizeNot4: "EINVAL",
+  rdonlyAndWronly: "EINVAL",
+  progAccessBoth: "EINVAL",
+  unknownMapType: "EINVAL",
+  foreignFlag: "EINVAL",
+  lruNoPrealloc: "ENOTSUPP",
+  lpmWithoutNoPrealloc: "EINVAL",
+  lpmKeyTooSmall: "EINVAL",
+  perCpuValueTooBig: "E2BIG",
+  badName: "EINVAL",
+} as const;
+export type SpecMutation = keyof typeof SPEC_MUTATIONS;
+
+const ACCESS = [BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG];
+
+const isLru = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+const isArray = (t: number) => t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY;
+
+interface SpecDraw {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  noPrealloc: boolean;
+  noCommonLru: boolean;
+  zeroSeed: boolean;
+  access: number;
+  named: boolean;
+}
+
+function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
+  const t = d.type;
+  let flags = d.access;
+  let keySize = d.keySize;
+  let maxEntries = d.maxEntries;
+  if (isArray(t)) keySize = 4;
+  if (t === BPF_MAP_TYPE_LPM_TRIE) {
+    keySize = 4 + Math.min(d.keySize, o.maxKeySize);
+    flags |= BPF_F_NO_PREALLOC;
+  }
+  if (isHashMapType(t)) {
+    const zero = o.zeroSeed === "always" || (o.zeroSeed === "sometimes" && d.zeroSeed);
+    if (zero) flags |= BPF_F_ZERO_SEED;
+    if (isLru(t)) {
+      // LRU eviction depends on CPUs and timing (§7): keep room for small key pools.
+      maxEntries = Math.max(8, maxEntries);
+      if (d.noCommonLru) flags |= BPF_F_NO_COMMON_LRU;
+    } else if (d.noPrealloc) {
+      flags |= BPF_F_NO_PREALLOC;
+    }
+  }
+  const spec: MapSpec = { mapType: t, keySize, valueSize: d.valueSize, maxEntries, mapFlags: flags };
+  if (d.named) spec.mapName = "fuzz_map";
+  return spec;
+}
+
+function mutate(s: MapSpec, m: SpecMutation): MapSpec {
+  const r: MapSpec = { ...s };
+  switch (m) {
+    case "keySizeZero": r.keySize = 0; break;
+    case "valueSizeZero": r.valueSize = 0; break;
+    case "maxEntriesZero": r.maxEntries = 0; break;
+    case "arrayKeySizeNot4": r.mapType = BPF_MAP_TYPE_ARRAY; r.keySize = 8; r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
+    case "rdonlyAndWronly": r.mapFlags |= BPF_F_RDONLY | BPF_F_WRONLY; break;
+    case "progAccessBoth": r.mapFlags |= BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG; break;
+    case "unknownMapType": r.mapType = MAX_BPF_MAP_TYPE; break;
+    // MMAPABLE is only for ARRAY; on an array, ZERO_SEED is foreign instead.
+    case "foreignFlag": r.mapFlags |= r.mapType === BPF_MAP_TYPE_ARRAY ? BPF_F_ZERO_SEED : BPF_F_MMAPABLE; break;
+    case "lruNoPrealloc": r.mapType = BPF_MAP_TYPE_LRU_HASH; r.keySize = Math.max(1, r.keySize); r.mapFlags = (r.mapFlags & ~BPF_F_NO_COMMON_LRU) | BPF_F_NO_PREALLOC; break;
+    case "lpmWithoutNoPrealloc": r.mapType = BPF_MAP_TYPE_LPM_TRIE; r.keySize = 8; r.mapFlags &= ~(BPF_F_NO_PREALLOC | BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU); break;
+    case "lpmKeyTooSmall": r.mapType = BPF_MAP_TYPE_LPM_TRIE; r.keySize = 4; r.mapFlags = (r.mapFlags & ~(BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU)) | BPF_F_NO_PREALLOC; break;
+    case "perCpuValueTooBig": r.mapType = BPF_MAP_TYPE_PERCPU_ARRAY; r.keySize = 4; r.valueSize = 32769; r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
+    case "badName": r.mapName = "fuzz-map"; break;
+  }
+  return r;
+}
+
+function withDefaults(o: MapSpecOptions): Required<MapSpecOptions> {
+  return {
+    types: o.types ?? SPEC_MAP_TYPES, maxKeySize: o.maxKeySize ?? 16, maxValueSize: o.maxValueSize ?? 24,
+    maxEntries: o.maxEntries ?? 64, zeroSeed: o.zeroSeed ?? "always", accessFlags: o.accessFlags ?? true,
+    invalid: o.invalid ?? "never",
+  };
+}
+
+/** Map specs; with `invalid`, some break exactly one rule of SPEC_MUTATIONS. */
+export function mapSpecArb(options: MapSpecOptions = {}): fc.Arbitrary<MapSpec> {
+  const o = withDefaults(options);
+  const draw = fc.record({
+    type: fc.constantFrom(...o.types),
+    keySize: fc.integer({ min: 1, max: o.maxKeySize }),
+    valueSize: fc.integer({ min: 1, max: o.maxValueSize }),
+    maxEntries: fc.integer({ min: 1, max: o.maxEntries }),
+    noPrealloc: fc.boolean(),
+    noCommonLru: fc.boolean(),
+    zeroSeed: fc.boolean(),
+    access: o.accessFlags ? fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(...ACCESS) }) : fc.constant(0),
+    named: fc.boolean(),
+  });
+  const valid = draw.map((d) => validSpec(d, o));
+  if (o.invalid === "never") return valid;
+  const mutation = fc.constantFrom(...(Object.keys(SPEC_MUTATIONS) as SpecMutation[]));
+  const broken = fc.tuple(valid, mutation).map(([s, m]) => mutate(s, m));
+  if (o.invalid === "always") return broken;
+  return fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: broken });
+}

@@ -1,0 +1,155 @@
+// Operation programs: one map spec and a sequence of bpf(2) map operations on it. Drawn as
+// recipes (key-pool indexes, value numbers) and resolved into concrete bytes, so fast-check
+// shrinks the spec, the key pool and the op list independently and prints concrete programs.
+import {
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_NOEXIST, mapTypeName,
+} from "@bpfkit/core";
+import fc from "fast-check";
+import { hex } from "../model/bytes.js";
+import { effectiveMaxEntries } from "../model/create-check.js";
+import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
+import { type MapSpec, type MapSpecOptions, mapSpecArb } from "./map-spec.js";
+
+export type Op =
+  | { kind: "update"; key: Uint8Array; value: Uint8Array; flags: number }
+  | { kind: "lookup"; key: Uint8Array; flags: number }
+  | { kind: "delete"; key: Uint8Array }
+  | { kind: "nextKey"; key: Uint8Array | null }
+  | { kind: "lookupAndDelete"; key: Uint8Array }
+  /** `restart` starts from NULL; otherwise it goes on from the last batch's out token. */
+  | { kind: "lookupBatch"; count: number; restart: boolean; del: boolean }
+  | { kind: "updateBatch"; keys: Uint8Array[]; values: Uint8Array[]; elemFlags: number }
+  | { kind: "deleteBatch"; keys: Uint8Array[] }
+  /** A whole GET_NEXT_KEY walk from NULL. */
+  | { kind: "walk" }
+  | { kind: "freeze" };
+
+export interface Program {
+  readonly spec: MapSpec;
+  /** Per-CPU values are sized for this many CPUs: the drivers compared must agree. */
+  readonly possibleCpus: number;
+  readonly ops: readonly Op[];
+}
+
+export interface ProgramOptions extends MapSpecOptions {
+  possibleCpus: number;
+  /** Longest op list. Default 40. */
+  maxOps?: number;
+  /** Largest key pool. Default 12. */
+  maxKeys?: number;
+  /** Draw MAP_FREEZE now and then. Default true. */
+  freeze?: boolean;
+}
+
+type OpRecipe =
+  | { kind: "update"; k: number; v: number; flags: number }
+  | { kind: "lookup"; k: number; flags: number }
+  | { kind: "delete"; k: number }
+  | { kind: "nextKey"; k: number | null }
+  | { kind: "lookupAndDelete"; k: number }
+  | { kind: "lookupBatch"; count: number; restart: boolean; del: boolean }
+  | { kind: "updateBatch"; ks: number[]; v: number; elemFlags: number }
+  | { kind: "deleteBatch"; ks: number[] }
+  | { kind: "walk" }
+  | { kind: "freeze" };
+
+const keyIndex = fc.nat(63);
+const valueSeed = fc.nat(255);
+const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+
+function opRecipeArb(freeze: boolean): fc.Arbitrary<OpRecipe> {
+  const updateFlags = fc.oneof(weighted(10, fc.constant(BPF_ANY)), weighted(4, fc.constant(BPF_NOEXIST)),
+    weighted(4, fc.constant(BPF_EXIST)), weighted(1, fc.constantFrom(3, BPF_F_LOCK, 8)));
+  const lookupFlags = fc.oneof(weighted(18, fc.constant(0)), weighted(1, fc.constantFrom(BPF_F_LOCK, 1)));
+  const batchFlags = fc.oneof(weighted(18, fc.constant(0)), weighted(1, fc.constantFrom(BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK)));
+  const arms: { weight: number; arbitrary: fc.Arbitrary<OpRecipe> }[] = [
+    weighted(30, fc.record({ kind: fc.constant("update" as const), k: keyIndex, v: valueSeed, flags: updateFlags })),
+    weighted(14, fc.record({ kind: fc.constant("lookup" as const), k: keyIndex, flags: lookupFlags })),
+    weighted(12, fc.record({ kind: fc.constant("delete" as const), k: keyIndex })),
+    weighted(10, fc.record({ kind: fc.constant("nextKey" as const), k: fc.option(keyIndex, { freq: 4, nil: null }) })),
+    weighted(5, fc.record({ kind: fc.constant("lookupAndDelete" as const), k: keyIndex })),
+    weighted(10, fc.record({ kind: fc.constant("lookupBatch" as const), count: fc.nat(12), restart: fc.boolean(), del: fc.oneof(weighted(2, fc.constant(false)), weighted(1, fc.constant(true))) })),
+    weighted(6, fc.record({ kind: fc.constant("updateBatch" as const), ks: fc.array(keyIndex, { maxLength: 6 }), v: valueSeed, elemFlags: batchFlags })),
+    weighted(5, fc.record({ kind: fc.constant("deleteBatch" as const), ks: fc.array(keyIndex, { maxLength: 6 }) })),
+    weighted(4, fc.constant({ kind: "walk" as const })),
+  ];
+  if (freeze) arms.push(weighted(1, fc.constant({ kind: "freeze" as const })));
+  return fc.oneof(...arms);
+}
+
+/** How many distinct keys a program may use: LRU maps must never reach eviction (§7). */
+export function keyPoolLimit(spec: MapSpec, possibleCpus: number): number {
+  if (spec.mapType !== BPF_MAP_TYPE_LRU_HASH && spec.mapType !== BPF_MAP_TYPE_LRU_PERCPU_HASH) return Infinity;
+  const max = effectiveMaxEntries(spec, possibleCpus);
+  // Per-CPU LRU lists give each CPU max/ncpus nodes (§7.3); the common list keeps free nodes
+  // on each CPU's local list. A quarter of what one CPU can reach never evicts (probe_hash_order).
+  const reach = spec.mapFlags & BPF_F_NO_COMMON_LRU ? Math.floor(max / possibleCpus) : max;
+  return Math.max(1, Math.floor(reach / 4));
+}
+
+function resolve(spec: MapSpec, possibleCpus: number, material: Uint8Array[], recipes: OpRecipe[]): Program {
+  const pool = material.slice(0, keyPoolLimit(spec, possibleCpus)).map((m) => keyFromMaterial(spec, m));
+  const key = (i: number) => pool[i % pool.length]!;
+  const value = (n: number) => valueFromSeed(spec, possibleCpus, n);
+  const ops = recipes.map((r): Op => {
+    switch (r.kind) {
+      case "update": return { kind: "update", key: key(r.k), value: value(r.v), flags: r.flags };
+      case "lookup": return { kind: "lookup", key: key(r.k), flags: r.flags };
+      case "delete": return { kind: "delete", key: key(r.k) };
+      case "nextKey": return { kind: "nextKey", key: r.k === null ? null : key(r.k) };
+      case "lookupAndDelete": return { kind: "lookupAndDelete", key: key(r.k) };
+      case "lookupBatch": return { kind: "lookupBatch", count: r.count, restart: r.restart, del: r.del };
+      case "updateBatch": return { kind: "updateBatch", keys: r.ks.map(key), values: r.ks.map((_, i) => value(r.v + i)), elemFlags: r.elemFlags };
+      case "deleteBatch": return { kind: "deleteBatch", keys: r.ks.map(key) };
+      default: return r;
+    }
+  });
+  return withToString({ spec, possibleCpus, ops });
+}
+
+/** Programs over specs from `mapSpecArb(options)`: a key pool, then the ops. */
+export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
+  return fc.record({
+    spec: mapSpecArb(options),
+    material: fc.array(keyMaterialArb(), { minLength: 1, maxLength: options.maxKeys ?? 12 }),
+    recipes: fc.array(opRecipeArb(options.freeze ?? true), { maxLength: options.maxOps ?? 40, size: "medium" }),
+  }).map(({ spec, material, recipes }) => resolve(spec, options.possibleCpus, material, recipes));
+}
+
+const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };
+const flagName = (f: number) => FLAG_NAMES[f] ?? `flags=${f}`;
+
+/** `HASH key 4 value 8 max 3 flags 0x40 name "fuzz_map"`. */
+export function formatSpec(spec: MapSpec): string {
+  const name = spec.mapName !== undefined ? ` name ${JSON.stringify(spec.mapName)}` : "";
+  return `${mapTypeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${name}`;
+}
+
+/** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */
+export function formatOp(op: Op): string {
+  switch (op.kind) {
+    case "update": return `update ${hex(op.key)} = ${hex(op.value)} ${flagName(op.flags)}`;
+    case "lookup": return `lookup ${hex(op.key)}${op.flags ? ` ${flagName(op.flags)}` : ""}`;
+    case "delete": return `delete ${hex(op.key)}`;
+    case "nextKey": return `next-key ${op.key === null ? "NULL" : hex(op.key)}`;
+    case "lookupAndDelete": return `lookup-and-delete ${hex(op.key)}`;
+    case "lookupBatch": return `${op.del ? "lookup-and-delete-batch" : "lookup-batch"} count ${op.count} ${op.restart ? "from NULL" : "from last token"}`;
+    case "updateBatch": return `update-batch [${op.keys.map(hex).join(" ")}]${op.elemFlags ? ` elem_flags ${op.elemFlags}` : ""}`;
+    case "deleteBatch": return `delete-batch [${op.keys.map(hex).join(" ")}]`;
+    case "walk": return "walk";
+    case "freeze": return "freeze";
+  }
+}
+
+/** A program as numbered lines, for counterexamples. */
+export function formatProgram(p: Program): string {
+  const lines = [`create ${formatSpec(p.spec)} (cpus ${p.possibleCpus})`];
+  p.ops.forEach((op, i) => lines.push(`${String(i + 1).padStart(3)}. ${formatOp(op)}`));
+  return lines.join("\n");
+}
+
+function withToString(p: Program): Program {
+  Object.defineProperty(p, fc.toStringMethod, { value: () => `\n${formatProgram(p)}`, enumerable: false });
+  return p;
+}

@@ -1,0 +1,158 @@
+// The differential runner: the same random program on two drivers, every answer compared. On a
+// difference fast-check shrinks the program to a minimal one, and the summary carries it, the
+// first step where the drivers part, and the seed and path that replay it.
+import fc from "fast-check";
+import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
+import { NotModelledError } from "../model/create-check.js";
+import { type Divergence, firstDivergence, formatDivergence } from "./compare.js";
+import { type DriverChoice, type ResolvedDriver, resolvePair } from "./driver-choice.js";
+import { runProgram } from "./run-program.js";
+
+export interface DifferentialProgress {
+  /** Programs run so far, shrink attempts included. */
+  readonly run: number;
+  /** Programs asked for. */
+  readonly runs: number;
+  /** Driver calls made so far, both drivers together. */
+  readonly ops: number;
+  /** True once a difference was found and fast-check is making it smaller. */
+  readonly shrinking: boolean;
+}
+
+export interface DifferentialOptions {
+  /** Default "sim". */
+  left?: DriverChoice;
+  /** Default "kernel". */
+  right?: DriverChoice;
+  /** Programs to run. Default 100. */
+  runs?: number;
+  /** fast-check seed; the summary reports the one used. Default: random. */
+  seed?: number;
+  /** With `seed`, replays one counterexample path a summary printed. */
+  path?: string;
+  /** Called after every program (including shrink attempts). */
+  onProgress?: (p: DifferentialProgress) => void;
+  /** Shapes of the programs (map types, sizes, lengths). */
+  program?: Partial<Omit<ProgramOptions, "possibleCpus">>;
+}
+
+export interface DriverThroughput {
+  readonly name: string;
+  /** Driver calls made. */
+  readonly ops: number;
+  /** Seconds spent inside the driver. */
+  readonly seconds: number;
+  readonly opsPerSecond: number;
+}
+
+export interface Counterexample {
+  /** The minimal program after shrinking. */
+  readonly program: Program;
+  /** Where the two drivers first answer differently. */
+  readonly divergence: Divergence;
+  readonly seed: number;
+  readonly path: string;
+  readonly shrinks: number;
+}
+
+export interface DifferentialSummary {
+  readonly ok: boolean;
+  readonly left: string;
+  readonly right: string;
+  readonly seed: number;
+  /** Programs run before stopping (a difference stops the run). */
+  readonly runs: number;
+  /** Programs that fell outside the model and were skipped. */
+  readonly skipped: number;
+  /** Driver calls, both drivers. */
+  readonly ops: number;
+  readonly seconds: number;
+  readonly drivers: readonly [DriverThroughput, DriverThroughput];
+  /** Empty when the drivers agreed on every program; else the shrunk counterexample's. */
+  readonly divergences: readonly Counterexample[];
+  /** A readable multi-line report: the summary, and the counterexample if any. */
+  readonly report: string;
+}
+
+export async function runDifferential(options: DifferentialOptions = {}): Promise<DifferentialSummary> {
+  const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
+  const runs = options.runs ?? 100;
+  const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
+  const arb = programArb({ ...options.program, possibleCpus: left.driver.possibleCpus });
+  const t0 = performance.now();
+  const tally = { run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0] };
+
+  const property = fc.property(arb, (program) => {
+    const a = tryRun(left, program);
+    const b = tryRun(right, program);
+    tally.run++;
+    if (a === undefined || b === undefined) {
+      tally.skipped++;
+      fc.pre(false);
+      return true;
+    }
+    tally.calls[0]! += a.calls;
+    tally.calls[1]! += b.calls;
+    tally.secs[0]! += a.seconds;
+    tally.secs[1]! += b.seconds;
+    const d = firstDivergence(program, a, b);
+    if (d !== undefined) tally.failed = true;
+    options.onProgress?.({ run: tally.run, runs, ops: tally.calls[0]! + tally.calls[1]!, shrinking: tally.failed });
+    return d === undefined;
+  });
+  const details = fc.check(property, {
+    numRuns: runs, seed, ...(options.path !== undefined ? { path: options.path } : {}),
+    // Skips are rare (LRU pools are kept small); never let them end the run early.
+    maxSkipsPerRun: 1000,
+  });
+  const divergences: Counterexample[] = [];
+  if (details.failed) {
+    if (details.counterexample === null) throw details.errorInstance ?? new Error("the differential run failed without a counterexample");
+    const program = details.counterexample[0];
+    let d: Divergence | undefined;
+    try {
+      d = firstDivergence(program, runProgram(left.driver, program), runProgram(right.driver, program));
+    } catch (e) {
+      throw new Error(`replaying the minimal program threw: ${(e as Error).message}\n${formatProgram(program)}`, { cause: e });
+    }
+    if (d === undefined) {
+      throw details.errorInstance ?? new Error(`the minimal program does not replay (a driver is not deterministic):\n${formatProgram(program)}`);
+    }
+    divergences.push({ program, divergence: d, seed: details.seed, path: details.counterexamplePath ?? "", shrinks: details.numShrinks });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const throughput = (i: 0 | 1, r: ResolvedDriver): DriverThroughput => ({
+    name: r.name, ops: tally.calls[i]!, seconds: tally.secs[i]!,
+    opsPerSecond: tally.secs[i]! > 0 ? tally.calls[i]! / tally.secs[i]! : 0,
+  });
+  const summary = {
+    ok: divergences.length === 0, left: left.name, right: right.name, seed,
+    runs: details.numRuns, skipped: tally.skipped, ops: tally.calls[0]! + tally.calls[1]!, seconds,
+    drivers: [throughput(0, left), throughput(1, right)] as const, divergences,
+  };
+  return { ...summary, report: formatSummary(summary) };
+}
+
+function tryRun(r: ResolvedDriver, program: Program) {
+  try {
+    return runProgram(r.driver, program);
+  } catch (e) {
+    if (e instanceof NotModelledError) return undefined;
+    throw e;
+  }
+}
+
+export function formatSummary(s: Omit<DifferentialSummary, "report">): string {
+  const rate = (t: DriverThroughput) => `${t.name} ${Math.round(t.opsPerSecond).toLocaleString("en-US")} ops/s (${t.ops} ops in ${t.seconds.toFixed(2)} s)`;
+  const lines = [
+    `${s.left} vs ${s.right}: ${s.ok ? "agree" : "DIFFER"} on ${s.runs} programs${s.skipped ? ` (${s.skipped} skipped)` : ""}, ${s.ops} ops in ${s.seconds.toFixed(2)} s, seed ${s.seed}`,
+    `  ${rate(s.drivers[0])}`,
+    `  ${rate(s.drivers[1])}`,
+  ];
+  for (const c of s.divergences) {
+    lines.push(`minimal counterexample after ${c.shrinks} shrinks (replay: seed ${c.seed}, path "${c.path}"):`);
+    lines.push(formatProgram(c.program).replace(/^/gm, "  "));
+    lines.push(formatDivergence(c.divergence, s.left, s.right).replace(/^/gm, "  "));
+  }
+  return lines.join("\n");
+}

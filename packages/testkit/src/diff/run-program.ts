@@ -1,0 +1,139 @@
+// Runs one operation program on one driver and writes down everything the driver answered, as
+// one readable line per step: results, the bytes written into every output buffer (pre-filled
+// with 0xaa, so "not written" is visible too), batch counts and tokens, whole walks, and the
+// map's final contents. Two drivers agree on a program when their lines are equal.
+import { type Driver, Errno, batchTokenSize, errnoName, userValueSize } from "@bpfkit/core";
+import { hex } from "../model/bytes.js";
+import { NotModelledError } from "../model/create-check.js";
+import type { Op, Program } from "../arbitraries/program.js";
+
+export interface ProgramTrace {
+  /** One line per step: `create`, each op, then `final`. */
+  readonly lines: string[];
+  /** Driver calls made. */
+  readonly calls: number;
+  /** Seconds spent inside the driver. */
+  readonly seconds: number;
+}
+
+const FILL = 0xaa;
+const filled = (n: number) => new Uint8Array(n).fill(FILL);
+const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
+
+export function runProgram(driver: Driver, program: Program): ProgramTrace {
+  const { spec } = program;
+  const keySize = spec.keySize;
+  const valueSize = userValueSize(spec.mapType, spec.valueSize, driver.possibleCpus);
+  const tokenSize = batchTokenSize(spec.mapType, keySize);
+  const lines: string[] = [];
+  let calls = 0;
+  let ns = 0n;
+  const timed = <T>(f: () => T): T => {
+    calls++;
+    const t0 = process.hrtime.bigint();
+    try {
+      return f();
+    } finally {
+      ns += process.hrtime.bigint() - t0;
+    }
+  };
+
+  const fd = timed(() => driver.mapCreate(spec));
+  lines.push(`create ${res(fd)}`);
+  if (fd < 0) return { lines, calls, seconds: Number(ns) / 1e9 };
+
+  let cursor: Uint8Array | null = null;
+  const walk = (withValues: boolean): string => {
+    const seen: string[] = [];
+    const next = new Uint8Array(keySize);
+    const value = new Uint8Array(valueSize);
+    let cur: Uint8Array | null = null;
+    // A walk that loops (a driver bug) stops after every key could have been seen twice.
+    for (let i = 0; i < 2 * spec.maxEntries + 4; i++) {
+      const r = timed(() => driver.mapGetNextKey(fd, cur, next));
+      if (r < 0) return `[${seen.join(" ")}] ${res(r)}`;
+      let item = hex(next);
+      if (withValues) {
+        const l = timed(() => driver.mapLookupElem(fd, next, value));
+        item += l === 0 ? `=${hex(value)}` : `=${res(l)}`;
+      }
+      seen.push(item);
+      cur = next.slice();
+    }
+    return `[${seen.join(" ")}] does not end`;
+  };
+
+  const step = (op: Op): string => {
+    switch (op.kind) {
+      case "update": return res(timed(() => driver.mapUpdateElem(fd, op.key, op.value, op.flags)));
+      case "lookup": {
+        const v = filled(valueSize);
+        const r = timed(() => driver.mapLookupElem(fd, op.key, v, op.flags));
+        return `${res(r)} ${hex(v)}`;
+      }
+      case "delete": return res(timed(() => driver.mapDeleteElem(fd, op.key)));
+      case "nextKey": {
+        const out = filled(keySize);
+        const r = timed(() => driver.mapGetNextKey(fd, op.key, out));
+        return `${res(r)} ${hex(out)}`;
+      }
+      case "lookupAndDelete": {
+        const v = filled(valueSize);
+        const r = timed(() => driver.mapLookupAndDeleteElem(fd, op.key, v));
+        return `${res(r)} ${hex(v)}`;
+      }
+      case "lookupBatch": {
+        const n = op.count;
+        const keys = filled(Math.max(1, n) * keySize);
+        const values = filled(Math.max(1, n) * valueSize);
+        const out = filled(tokenSize);
+        const inBatch = op.restart ? null : cursor;
+        const r = timed(() => op.del
+          ? driver.mapLookupAndDeleteBatch(fd, inBatch, out, keys, values, n)
+          : driver.mapLookupBatch(fd, inBatch, out, keys, values, n));
+        // The kernel hands back only `count` elements; bytes past them are not its answer.
+        const got = Math.min(r.count, n);
+        const elems: string[] = [];
+        for (let i = 0; i < got; i++) {
+          elems.push(`${hex(keys.subarray(i * keySize, (i + 1) * keySize))}=${hex(values.subarray(i * valueSize, (i + 1) * valueSize))}`);
+        }
+        cursor = r.errno === 0 || r.errno === Errno.ENOSPC ? out.slice() : null;
+        return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count} [${elems.join(" ")}] token ${hex(out)}`;
+      }
+      case "updateBatch": {
+        const n = op.keys.length;
+        const keys = new Uint8Array(n * keySize);
+        const values = new Uint8Array(n * valueSize);
+        op.keys.forEach((k, i) => keys.set(k, i * keySize));
+        op.values.forEach((v, i) => values.set(v, i * valueSize));
+        const r = timed(() => driver.mapUpdateBatch(fd, keys, values, n, op.elemFlags));
+        return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count}`;
+      }
+      case "deleteBatch": {
+        const n = op.keys.length;
+        const keys = new Uint8Array(n * keySize);
+        op.keys.forEach((k, i) => keys.set(k, i * keySize));
+        const r = timed(() => driver.mapDeleteBatch(fd, keys, n));
+        return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count}`;
+      }
+      case "walk": return walk(false);
+      case "freeze": return res(timed(() => driver.mapFreeze(fd)));
+    }
+  };
+
+  try {
+    for (const op of program.ops) {
+      try {
+        lines.push(step(op));
+      } catch (e) {
+        if (e instanceof NotModelledError) throw e;
+        // A driver that throws where the other answers is a difference, not a crash.
+        lines.push(`throws ${(e as Error).name}`);
+      }
+    }
+    lines.push(`final ${walk(true)}`);
+  } finally {
+    timed(() => driver.close(fd));
+  }
+  return { lines, calls, seconds: Number(ns) / 1e9 };
+}

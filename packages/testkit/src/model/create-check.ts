@@ -1,0 +1,94 @@
+// MAP_CREATE validation for the modelled map types, in the kernel's order (kernel-maps.md §3.1,
+// §3.3): generic checks in map_create(), then the type's alloc-check (htab_map_alloc_check,
+// array_map_alloc_check), then allocation (trie_alloc's checks), then the name.
+import {
+  BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE,
+  BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED,
+  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, Errno,
+  MAX_BPF_MAP_TYPE, type MapCreateAttr, perCpuSlotSize,
+} from "@bpfkit/core";
+
+/** Map types whose element semantics the model implements. */
+export const MODELLED_MAP_TYPES: readonly number[] = [
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LPM_TRIE,
+];
+
+/** Thrown when a program asks the model for something it does not cover (not a kernel errno). */
+export class NotModelledError extends Error {
+  constructor(what: string) {
+    super(`the reference model does not cover ${what}`);
+    this.name = "NotModelledError";
+  }
+}
+
+const ACCESS_MASK = BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
+const KMALLOC_MAX_SIZE = 4 << 20;
+const HTAB_ELEM_SIZE = 48;
+const PCPU_MIN_UNIT_SIZE = 32768;
+const HTAB_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | ACCESS_MASK | BPF_F_ZERO_SEED;
+const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
+const LPM_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS_MASK;
+const LPM_DATA_SIZE_MAX = 256;
+const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - 24;
+
+const isPerCpu = (t: number) => t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_ARRAY;
+const isLru = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+const accessOk = (f: number) => !((f & BPF_F_RDONLY_PROG) && (f & BPF_F_WRONLY_PROG));
+
+/** 0, or the -errno the kernel gives this MAP_CREATE (as root on 6.18). */
+export function checkMapCreate(attr: MapCreateAttr): number {
+  const t = attr.mapType;
+  const f = attr.mapFlags ?? 0;
+  const k = attr.keySize;
+  const v = attr.valueSize;
+  const max = attr.maxEntries;
+  // map_create(): bpf_get_file_flag, then the NUMA node, then the type table.
+  if ((f & BPF_F_RDONLY) && (f & BPF_F_WRONLY)) return -Errno.EINVAL;
+  const numa = (f & BPF_F_NUMA_NODE) !== 0;
+  if (numa && (attr.numaNode ?? 0) !== 0) return -Errno.EINVAL; // one node (0) on this host
+  if (t <= 0 || t >= MAX_BPF_MAP_TYPE) return -Errno.EINVAL;
+  if (!MODELLED_MAP_TYPES.includes(t)) throw new NotModelledError(`map type ${t}`);
+
+  if (t === BPF_MAP_TYPE_LPM_TRIE) {
+    // trie_alloc() (no alloc-check): NO_PREALLOC is required.
+    if (max === 0 || !(f & BPF_F_NO_PREALLOC) || (f & ~LPM_FLAGS) || !accessOk(f) ||
+      k < 5 || k > 4 + LPM_DATA_SIZE_MAX || v < 1 || v > LPM_VAL_SIZE_MAX) return -Errno.EINVAL;
+  } else if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY) {
+    const percpu = t === BPF_MAP_TYPE_PERCPU_ARRAY;
+    if (max === 0 || k !== 4 || v === 0 || (f & ~ARRAY_FLAGS) || !accessOk(f) || (percpu && numa)) return -Errno.EINVAL;
+    if (t !== BPF_MAP_TYPE_ARRAY && (f & (BPF_F_MMAPABLE | BPF_F_INNER_MAP))) return -Errno.EINVAL;
+    if (f & BPF_F_PRESERVE_ELEMS) return -Errno.EINVAL;
+    if (v > 0x7fffffff) return -Errno.E2BIG;
+    if (percpu && perCpuSlotSize(v) > PCPU_MIN_UNIT_SIZE) return -Errno.E2BIG;
+  } else {
+    // htab_map_alloc_check()
+    const lru = isLru(t);
+    const percpu = isPerCpu(t);
+    const percpuLru = (f & BPF_F_NO_COMMON_LRU) !== 0;
+    if ((f & ~HTAB_FLAGS) || !accessOk(f)) return -Errno.EINVAL;
+    if (!lru && percpuLru) return -Errno.EINVAL;
+    if (lru && (f & BPF_F_NO_PREALLOC)) return -Errno.ENOTSUPP;
+    if (numa && (percpu || percpuLru)) return -Errno.EINVAL;
+    if (max === 0 || k === 0 || v === 0) return -Errno.EINVAL;
+    if (k + v >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) return -Errno.E2BIG;
+    if (percpu && perCpuSlotSize(v) > PCPU_MIN_UNIT_SIZE) return -Errno.E2BIG;
+    // htab_map_alloc(): more than 2^31 buckets cannot be allocated.
+    if (max > 0x80000000) return -Errno.E2BIG;
+  }
+  if (attr.mapName !== undefined && !validMapName(attr.mapName)) return -Errno.EINVAL;
+  return 0;
+}
+
+/** bpf_obj_name_cpy(): at most 15 bytes of [A-Za-z0-9_.]. */
+export function validMapName(name: string): boolean {
+  return /^[A-Za-z0-9_.]{0,15}$/.test(name);
+}
+
+/** `max_entries` after LRU per-CPU lists round it to a multiple of the CPUs (§7.3). */
+export function effectiveMaxEntries(attr: MapCreateAttr, possibleCpus: number): number {
+  if (!isLru(attr.mapType) || !((attr.mapFlags ?? 0) & BPF_F_NO_COMMON_LRU)) return attr.maxEntries;
+  const up = Math.ceil(attr.maxEntries / possibleCpus) * possibleCpus;
+  return up <= 0xffffffff ? up : Math.floor(attr.maxEntries / possibleCpus) * possibleCpus;
+}
