@@ -1,0 +1,131 @@
+// Bad input never reaches the kernel as a short buffer and never crashes the process: it is a
+// TypeError or RangeError before any syscall, or the kernel's own -errno.
+import { expect, it } from "vitest";
+import {
+  BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, Errno, MAX_BPF_MAP_TYPE, ProgType,
+} from "@bpfkit/core";
+import { describeKernel, kernelForFile, readU32, RET0_INSNS, u32, walkKeys, withFds } from "./helpers.js";
+
+const k = kernelForFile();
+const hash = (extra: object = {}) => ({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, ...extra });
+
+describeKernel("kernel driver: bad input", () => {
+  it("fds: negative and closed are the kernel's EBADF; fractional, NaN, strings are TypeErrors", () => {
+    const { d } = k;
+    const key = u32(0), value = new Uint8Array(4);
+    expect(d.mapLookupElem(-1, key, value)).toBe(-Errno.EBADF);
+    expect(d.mapUpdateElem(-7, key, value)).toBe(-Errno.EBADF);
+    expect(d.mapFreeze(-1)).toBe(-Errno.EBADF);
+    expect(d.close(-1)).toBe(-Errno.EBADF);
+    const fd = d.mapCreate(hash());
+    expect(d.close(fd)).toBe(0);
+    expect(d.mapLookupElem(fd, key, value)).toBe(-Errno.EBADF);
+    expect(d.mapGetNextKey(fd, null, value)).toBe(-Errno.EBADF);
+    expect(d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), 1).errno).toBe(Errno.EBADF);
+    expect(d.close(fd)).toBe(-Errno.EBADF);
+    for (const bad of [1.5, Number.NaN, "3", null, undefined, 2n]) {
+      expect(() => d.mapLookupElem(bad as number, key, value)).toThrow(TypeError);
+      expect(() => d.close(bad as number)).toThrow(TypeError);
+      expect(() => d.objGetInfoByFd(bad as number, new Uint8Array(8))).toThrow(TypeError);
+    }
+    expect(() => d.mapDeleteElem(2 ** 40, key)).toThrow(RangeError);
+  });
+
+  it("an open fd that is not a map is EINVAL, with the caller's buffers untouched", () => {
+    const { d } = k;
+    const value = new Uint8Array(64).fill(9);
+    expect(d.mapLookupElem(0, new Uint8Array(4), value)).toBe(-Errno.EINVAL);
+    expect(value.every((b) => b === 9)).toBe(true);
+    expect(d.mapLookupBatch(1, null, new Uint8Array(4), value, value, 4)).toEqual({ errno: Errno.EINVAL, count: 4 });
+    expect(value.every((b) => b === 9)).toBe(true);
+  });
+
+  it("wrong key/value sizes are RangeErrors naming the op and map, and change nothing", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(hash({ mapFlags: BPF_F_ZERO_SEED })));
+      expect(d.mapUpdateElem(fd, u32(1), u32(10))).toBe(0);
+      expect(() => d.mapUpdateElem(fd, new Uint8Array(3), u32(1))).toThrow(/BPF_MAP_UPDATE_ELEM: key is 3 bytes, map fd \d+ needs 4/);
+      expect(() => d.mapUpdateElem(fd, u32(1), new Uint8Array(5))).toThrow(RangeError);
+      expect(() => d.mapLookupElem(fd, u32(1), new Uint8Array(3))).toThrow(RangeError);
+      expect(() => d.mapGetNextKey(fd, u32(1), new Uint8Array(8))).toThrow(RangeError);
+      expect(() => d.mapLookupAndDeleteElem(fd, u32(1), new Uint8Array(0))).toThrow(RangeError);
+      expect(() => d.mapDeleteElem(fd, new Uint8Array(40))).toThrow(RangeError);
+      expect(() => d.mapLookupBatch(fd, new Uint8Array(8), new Uint8Array(4), new Uint8Array(8), new Uint8Array(8), 2)).toThrow(RangeError);
+      expect(() => d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(7), new Uint8Array(8), 2)).toThrow(RangeError);
+      expect(() => d.mapDeleteBatch(fd, new Uint8Array(4), 2)).toThrow(RangeError);
+      expect(() => d.mapUpdateElem(fd, [1, 0, 0, 0] as unknown as Uint8Array, u32(1))).toThrow(TypeError);
+      expect(() => d.mapLookupElem(fd, u32(1), null as unknown as Uint8Array)).toThrow(TypeError);
+      const out = new Uint8Array(4);
+      expect(d.mapLookupElem(fd, u32(1), out)).toBe(0);
+      expect(readU32(out)).toBe(10);
+      expect(walkKeys(d, fd, 4)).toEqual([u32(1)]);
+    });
+  });
+
+  it("flags and counts: fractional is a TypeError, negative or above u64/u32 a RangeError", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(hash()));
+      expect(() => d.mapUpdateElem(fd, u32(1), u32(1), 0.5)).toThrow(TypeError);
+      expect(() => d.mapUpdateElem(fd, u32(1), u32(1), -1)).toThrow(RangeError);
+      expect(() => d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), 2 ** 32)).toThrow(RangeError);
+      expect(() => d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), -1)).toThrow(RangeError);
+      // A huge count with small buffers: the buffers cannot hold it.
+      expect(() => d.mapUpdateBatch(fd, new Uint8Array(4), new Uint8Array(4), 0xffff_ffff)).toThrow(RangeError);
+      // Large flags reach the kernel as they are, and it says EINVAL.
+      expect(d.mapUpdateElem(fd, u32(1), u32(1), 2 ** 40)).toBe(-Errno.EINVAL);
+    });
+  });
+
+  it("MAP_CREATE: unknown type, zero or absurd sizes, bad names", () => {
+    const { d } = k;
+    expect(d.mapCreate(hash({ mapType: MAX_BPF_MAP_TYPE }))).toBe(-Errno.EINVAL);
+    expect(d.mapCreate(hash({ mapType: 999 }))).toBe(-Errno.EINVAL);
+    expect(d.mapCreate(hash({ keySize: 0 }))).toBe(-Errno.EINVAL);
+    expect(d.mapCreate(hash({ maxEntries: 0 }))).toBe(-Errno.EINVAL);
+    expect(d.mapCreate(hash({ maxEntries: 2 ** 31 + 1 }))).toBe(-Errno.E2BIG);
+    expect(d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 0x8000_0000, maxEntries: 1 })).toBe(-Errno.E2BIG);
+    expect(d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 8, valueSize: 4, maxEntries: 1 })).toBe(-Errno.EINVAL);
+    expect(() => d.mapCreate(hash({ keySize: 2 ** 32 }))).toThrow(RangeError);
+    expect(() => d.mapCreate(hash({ valueSize: -1 }))).toThrow(RangeError);
+    expect(() => d.mapCreate(hash({ maxEntries: 1.5 }))).toThrow(TypeError);
+    expect(() => d.mapCreate(hash({ mapType: "hash" }))).toThrow(TypeError);
+    expect(() => d.mapCreate(null as unknown as never)).toThrow(TypeError);
+    expect(() => d.mapCreate(hash({ mapName: "a\0b" }))).toThrow(TypeError);
+    expect(d.mapCreate(hash({ mapName: "sixteen_chars_xx" }))).toBe(-Errno.EINVAL);
+    expect(d.mapCreate(hash({ mapName: "bad-name" }))).toBe(-Errno.EINVAL);
+    expect(() => d.mapCreate(hash({ innerMapFd: 0.5 }))).toThrow(TypeError);
+  });
+
+  it("paths: NUL bytes and non-strings are TypeErrors, for bpf(2) and the host services", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(hash()));
+      expect(() => d.objPin(fd, "/tmp/a\0b")).toThrow(TypeError);
+      expect(() => d.objGet("/tmp/a\0b")).toThrow(TypeError);
+      expect(() => d.objGet(42 as unknown as string)).toThrow(TypeError);
+      expect(() => d.objPin(fd, "")).toThrow(TypeError);
+      expect(() => d.host.statfsType("/tmp\0")).toThrow(TypeError);
+      expect(() => d.host.mkdirAll("/tmp/x\0y", 0o700)).toThrow(TypeError);
+      expect(() => d.host.mount("bpf", "/tmp/\0", "bpf")).toThrow(TypeError);
+      // A path that is too long is the kernel's ENAMETOOLONG, not a crash.
+      expect(d.objGet(`/tmp/${"x".repeat(5000)}`)).toBe(-Errno.ENAMETOOLONG);
+    });
+  });
+
+  it("programs and info: bad types and lengths are caught; absurd info lengths are the kernel's E2BIG", () => {
+    const { d } = k;
+    expect(() => d.progLoad({ progType: ProgType.SocketFilter, insns: "b7" as unknown as Uint8Array, license: "GPL" })).toThrow(TypeError);
+    expect(() => d.progLoad({ progType: -1, insns: RET0_INSNS, license: "GPL" })).toThrow(RangeError);
+    expect(() => d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: 3 as unknown as string })).toThrow(TypeError);
+    expect(d.progLoad({ progType: 999, insns: RET0_INSNS, license: "GPL" })).toBe(-Errno.EINVAL);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(hash()));
+      expect(() => d.objGetInfoByFd(fd, {} as Uint8Array)).toThrow(TypeError);
+      expect(d.objGetInfoByFd(fd, new Uint8Array(8192))).toBe(-Errno.E2BIG);
+      expect(d.objGetInfoByFd(fd, new Uint8Array(0))).toBe(0);
+      expect(d.objGetInfoByFd(0, new Uint8Array(8))).toBe(-Errno.EINVAL);
+    });
+  });
+});
