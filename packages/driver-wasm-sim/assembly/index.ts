@@ -2,6 +2,7 @@
 // bad input and exhaustion give -errno, never a trap.
 import { EINVAL, EBADF, ENOMEM, ENOTSUPP } from "./errno";
 import * as mem from "./alloc";
+import { jhash as jhashBytes } from "./jhash";
 import {
   MapHdr, hdr, lookupHandle, newHandle, releaseHandle, roundUp8,
   KIND_HASH, KIND_ARRAY, KIND_FD_ARRAY, KIND_LPM,
@@ -28,6 +29,10 @@ export function setMemoryLimit(bytes: u32): void {
 
 export function memoryUsed(): usize {
   return mem.used();
+}
+
+export function jhash(keyPtr: usize, length: u32, seed: u32): u32 {
+  return jhashBytes(keyPtr, length, seed);
 }
 
 function kindOf(mapType: u32): u32 {

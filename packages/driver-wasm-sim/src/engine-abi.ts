@@ -18,6 +18,8 @@ export interface EngineExports {
   setMemoryLimit(bytes: number): void;
   /** Bytes of wasm memory in use by maps (for size reports). */
   memoryUsed(): number;
+  /** The kernel's jhash of `length` bytes at `keyPtr` (u32), for tests and tools (§5.1). */
+  jhash(keyPtr: number, length: number, seed: number): number;
 
   /**
    * A map whose attributes the driver has already validated. `maxEntries` is the effective max

@@ -36,6 +36,7 @@ interface RawExports {
   scratch(bytes: number): number;
   setMemoryLimit(bytes: number): void;
   memoryUsed(): number;
+  jhash(keyPtr: number, length: number, seed: number): number;
 }
 
 export function instantiateEngine(): EngineExports {
@@ -55,6 +56,7 @@ export function instantiateEngine(): EngineExports {
   // Pointers and sizes are u32 in the engine; wasm hands them to JS as i32.
   const rawScratch = raw.scratch;
   const rawUsed = raw.memoryUsed;
+  const rawJhash = raw.jhash;
   return Object.freeze({
     ...raw,
     memory: raw.memory,
@@ -64,6 +66,9 @@ export function instantiateEngine(): EngineExports {
     },
     memoryUsed(): number {
       return rawUsed() >>> 0;
+    },
+    jhash(keyPtr: number, length: number, seed: number): number {
+      return rawJhash(keyPtr, length, seed) >>> 0;
     },
   }) as EngineExports;
 }
