@@ -1,0 +1,150 @@
+// withCache(): the cache effects of update/delete/deleteAll and the error resolver
+// (pkg-bpf-behaviour.md §7.6–7.11, API.md §4.1–4.2), driven by a manual clock so the 200 ms
+// delay and 5 s interval run without waiting. Failures are real kernel (or simulator) errors:
+// a full map's E2BIG, a missing key's ENOENT, an array's EINVAL.
+import { expect, it } from "vitest";
+import {
+  BPF_MAP_TYPE_ARRAY, DesiredAction, desiredActionString, ERROR_RESOLVER_DELAY_MS, ERROR_RESOLVER_INTERVAL_MS,
+  MAX_SYNC_ERRORS, systemClock, u32,
+} from "@bpfkit/core";
+import { eachDriver, testMapSpec } from "./support/env.js";
+import { ManualClock } from "./support/manual-clock.js";
+
+it("DesiredAction strings are the code's, not the API schema's", () => {
+  expect([0, 1, 2, 3].map(desiredActionString)).toEqual(["sync", "to-be-inserted", "to-be-deleted", "unknown"]);
+  expect(DesiredAction).toEqual({ OK: 0, Insert: 1, Delete: 2 });
+});
+
+it("the real clock's timers are unref'd, so a pending resolver never holds the process open", () => {
+  const t = systemClock.setTimeout(() => {}, 60_000) as ReturnType<typeof setTimeout>;
+  const i = systemClock.setInterval(() => {}, 60_000) as ReturnType<typeof setInterval>;
+  try {
+    expect(t.hasRef()).toBe(false);
+    expect(i.hasRef()).toBe(false);
+  } finally {
+    systemClock.clearTimeout(t);
+    systemClock.clearInterval(i);
+  }
+});
+
+eachDriver("map cache and error resolver", (get) => {
+  function setup(maxEntries = 2) {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries }).withCache({ clock });
+    m.openOrCreate();
+    return { env, clock, m };
+  }
+
+  it("a failed update is kept to-be-inserted and written by the resolver 200 ms later", () => {
+    const { clock, m } = setup(2);
+    m.update(1, 10);
+    m.update(2, 20);
+    expect(() => m.update(3, 30)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+    expect(m.outstandingErrors).toBe(1);
+    const row = m.getModel().cache!.find((e) => e.key === "3");
+    expect(row).toEqual({ key: "3", value: "30", desiredAction: "to-be-inserted", lastError: "update cilium_test: argument list too long" });
+    // Make room; the resolver has not run yet.
+    m.delete(1);
+    clock.advance(ERROR_RESOLVER_DELAY_MS - 1);
+    expect(m.lookup(3)).toBeUndefined();
+    clock.advance(1);
+    expect(m.lookup(3)).toBe(30);
+    expect(m.outstandingErrors).toBe(0);
+    expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`).sort()).toEqual(["2:sync", "3:sync"]);
+  });
+
+  it("delete failure marks to-be-deleted and schedules (API.md §4.1); the resolver does not re-insert it (§4.2)", () => {
+    const { env, clock, m } = setup(4);
+    m.update(1, 10);
+    // ENOENT: the entry is kept as to-be-deleted (Cilium dropped it, its deferred-nil bug).
+    expect(() => m.delete(5)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(m.getModel().cache).toContainEqual({ key: "5", desiredAction: "to-be-deleted", lastError: "delete cilium_test: no such file or directory" });
+    expect(m.outstandingErrors).toBe(1);
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    // Already gone counts as done: the entry is removed, not re-inserted still marked delete.
+    expect(m.getModel().cache!.map((e) => e.key)).toEqual(["1"]);
+    expect(m.outstandingErrors).toBe(0);
+    // A successful delete just drops the entry.
+    m.delete(1);
+    expect(m.getModel().cache).toEqual([]);
+    // The user's delete, the resolver's (ENOENT, a failed syscall even though it resolves), the last one.
+    expect(env.ops.filter((o) => o.includes(" delete "))).toEqual(["test delete fail", "test delete fail", "test delete success"]);
+  });
+
+  it("an entry the kernel refuses to delete stays to-be-deleted with its error; the count stays exact", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const a = env.map({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 4 }).withCache({ clock });
+    a.openOrCreate();
+    a.update(1, 1);
+    expect(() => a.delete(1)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(a.outstandingErrors).toBe(1);
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect(a.outstandingErrors).toBe(1);
+    clock.advance(ERROR_RESOLVER_INTERVAL_MS * 3);
+    expect(a.outstandingErrors).toBe(1);
+    expect(a.getModel().cache).toEqual([{ key: "1", value: "1", desiredAction: "to-be-deleted", lastError: "delete arr: invalid argument" }]);
+    // Writing the key again makes it sync: the count goes back to 0, not negative or stale.
+    a.update(1, 2);
+    expect(a.outstandingErrors).toBe(0);
+    expect(a.resolveErrorsNow()).toMatchObject({ scanned: 0, error: undefined });
+  });
+
+  it("scheduling: at most one start per 5 s; the resolver then runs every 5 s until close()", () => {
+    const { clock, m } = setup(1);
+    m.update(1, 1);
+    expect(() => m.update(2, 2)).toThrow();
+    expect(() => m.update(3, 3)).toThrow();
+    expect(clock.timers.size).toBe(1);
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect(m.outstandingErrors).toBe(2); // still full
+    expect(clock.timers.size).toBe(1); // the 5 s interval
+    m.delete(1);
+    clock.advance(ERROR_RESOLVER_INTERVAL_MS);
+    // One of 2 and 3 got the free slot; the other is still waiting.
+    expect(m.outstandingErrors).toBe(1);
+    m.close();
+    expect(clock.timers.size).toBe(0);
+    // Cache entries survive close, as in the seed.
+    expect(m.getModel().cache!.length).toBe(2);
+  });
+
+  it(`a resolver run stops scanning after more than ${MAX_SYNC_ERRORS} errors`, () => {
+    const { m } = setup(1);
+    m.update(0, 0);
+    for (let k = 1; k <= 600; k++) expect(() => m.update(k, k)).toThrow();
+    expect(m.outstandingErrors).toBe(600);
+    const run = m.resolveErrorsNow();
+    expect(run.errors).toBe(MAX_SYNC_ERRORS + 1);
+    expect(run.remaining).toBe(600);
+    expect(run.error?.message).toBe("600 map sync errors");
+  });
+
+  it("deleteAll: kernel-held entries go, never-written ones are left to the resolver, which clears them", () => {
+    const { clock, m } = setup(2);
+    m.update(1, 1);
+    m.update(2, 2);
+    expect(() => m.update(3, 3)).toThrow();
+    clock.advance(ERROR_RESOLVER_DELAY_MS); // 3 still does not fit
+    expect(m.outstandingErrors).toBe(1);
+    m.deleteAll();
+    expect(m.getModel().cache).toEqual([{ key: "3", value: "3", desiredAction: "to-be-deleted", lastError: "deletion pending" }]);
+    expect(m.outstandingErrors).toBe(1);
+    clock.advance(ERROR_RESOLVER_INTERVAL_MS);
+    expect(m.getModel().cache).toEqual([]);
+    expect(m.outstandingErrors).toBe(0);
+    expect(m.lookup(3)).toBeUndefined();
+  });
+
+  it("withCache() replaces the cache; batch writes and deletes keep it in step", () => {
+    const { clock, m } = setup(4);
+    m.update(1, 1);
+    m.withCache({ clock });
+    expect(m.getModel().cache).toEqual([]);
+    expect(m.updateBatch([1, 2, 3], [10, 20, 30])).toBe(3);
+    expect(m.getModel().cache!.length).toBe(3);
+    expect(m.deleteBatch([1, 2])).toBe(2);
+    expect(m.getModel().cache).toEqual([{ key: "3", value: "30", desiredAction: "sync" }]);
+  });
+});
