@@ -78,7 +78,7 @@ export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean):
   } else if (!st.isDirectory) {
     throw fsError(`${root} is a file which is not a directory`, root);
   }
-  const r = host.mount(root, root, "bpf", 0, "");
+  const r = host.mount(root, root, "bpf");
   if (r < 0) throw fsError(`failed to mount ${root}`, root, -r);
 }
 

@@ -1,0 +1,78 @@
+// getMapType (API.md §4.4): LRU and LPM are probed separately, lazily, once per instance.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createBpf, MapType, memoryLogger, type Driver } from "@bpfkit/core";
+import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
+
+// The prober is injected, so these need no driver: a Driver-shaped object that fails loudly if
+// anything calls it proves the mocked probe is the only thing consulted.
+const noDriver = new Proxy({ host: {} }, {
+  get(target, p) {
+    if (p === "host") return target.host;
+    if (p === "mapCreate") return () => { throw new Error("the driver must not be called"); };
+    return undefined;
+  },
+}) as unknown as Driver;
+
+describe("getMapType with a mocked prober", () => {
+  it("a 4.9 kernel (no LRU): LRUHash becomes Hash, LPM stays LPM", () => {
+    const asked: number[] = [];
+    const bpf = createBpf({ driver: noDriver, logger: memoryLogger(), probe: (t) => { asked.push(t); return t !== MapType.LRUHash; } });
+    expect(bpf.getMapType(MapType.LRUHash)).toBe(MapType.Hash);
+    expect(bpf.getMapType(MapType.LPMTrie)).toBe(MapType.LPMTrie);
+    expect(asked).toEqual([MapType.LRUHash, MapType.LPMTrie]);
+  });
+
+  it("no LPM but LRU: only LPM falls back (the seed tied LPM to LRU)", () => {
+    const bpf = createBpf({ driver: noDriver, logger: memoryLogger(), probe: (t) => t !== MapType.LPMTrie });
+    expect(bpf.getMapType(MapType.LPMTrie)).toBe(MapType.Hash);
+    expect(bpf.getMapType(MapType.LRUHash)).toBe(MapType.LRUHash);
+  });
+
+  it("probes lazily and once per type per instance; other types are never probed", () => {
+    let calls = 0;
+    const probe = (): boolean => { calls++; return false; };
+    const bpf = createBpf({ driver: noDriver, logger: memoryLogger(), probe });
+    for (const t of [MapType.Hash, MapType.Array, MapType.PerCPUHash, MapType.LRUPerCPUHash, MapType.ProgArray]) {
+      expect(bpf.getMapType(t)).toBe(t);
+    }
+    expect(calls).toBe(0);
+    for (let i = 0; i < 3; i++) bpf.getMapType(MapType.LRUHash);
+    expect(calls).toBe(1);
+    const other = createBpf({ driver: noDriver, logger: memoryLogger(), probe });
+    other.getMapType(MapType.LRUHash);
+    expect(calls).toBe(2);
+  });
+});
+
+forEachDriver("getMapType probing through the driver", (d) => {
+  let w: World;
+  beforeEach(() => {
+    w = makeWorld(d);
+  });
+  afterEach(() => w.dispose());
+
+  it("6.18 has LRU and LPM: both stay themselves", () => {
+    expect(w.bpf.getMapType(MapType.LRUHash)).toBe(MapType.LRUHash);
+    expect(w.bpf.getMapType(MapType.LPMTrie)).toBe(MapType.LPMTrie);
+    expect(w.bpf.haveMapType(MapType.Hash)).toBe(true);
+  });
+
+  it("an unknown map type is reported unsupported (EINVAL)", () => {
+    expect(w.bpf.haveMapType(200)).toBe(false);
+  });
+
+  it("the probe map is closed again: no fd (kernel) and no map (simulator's own world) is left", () => {
+    const ids = (): number[] => {
+      const out: number[] = [];
+      for (let id = w.driver.mapGetNextId(0); id > 0; id = w.driver.mapGetNextId(id)) out.push(id);
+      return out;
+    };
+    const fdsBefore = d.name === "kernel" ? openFdCount() : 0;
+    const idsBefore = d.name === "sim" ? ids() : [];
+    const fresh = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
+    expect(fresh.haveMapType(MapType.LRUHash)).toBe(true);
+    expect(fresh.haveMapType(MapType.LPMTrie)).toBe(true);
+    if (d.name === "kernel") expect(openFdCount()).toBe(fdsBefore);
+    else expect(ids()).toEqual(idsBefore);
+  });
+});

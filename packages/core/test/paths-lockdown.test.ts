@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { basename, cleanPath, createBpf, dirname, joinPath, localMapName, memoryLogger } from "@bpfkit/core";
+import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
+
+describe("path helpers", () => {
+  it("cleanPath and joinPath behave as Go's path.Clean and path.Join", () => {
+    const cases: Array<[string, string]> = [
+      ["", "."], ["/", "/"], ["a//b/", "a/b"], ["/a/./b/../c", "/a/c"], ["/../x", "/x"], ["../x", "../x"], ["a/..", "."],
+    ];
+    for (const [input, want] of cases) expect(cleanPath(input), input).toBe(want);
+    expect(joinPath("/sys/fs/bpf", "tc/globals", "cilium_lxc")).toBe("/sys/fs/bpf/tc/globals/cilium_lxc");
+    expect(joinPath("/r/", "", "x")).toBe("/r/x");
+    expect(joinPath("", "")).toBe("");
+    expect(dirname("/a/b/c")).toBe("/a/b");
+    expect(dirname("/a")).toBe("/");
+    expect(basename("/a/b/c")).toBe("c");
+    expect(basename("c")).toBe("c");
+  });
+
+  it("localMapName pads the id to 5 digits with no separator", () => {
+    expect(localMapName("cilium_policy_", 42)).toBe("cilium_policy_00042");
+    expect(localMapName("x", 65535)).toBe("x65535");
+    expect(localMapName("x", 0)).toBe("x00000");
+    expect(() => localMapName("x", 65536)).toThrow(RangeError);
+  });
+});
+
+forEachDriver("Bpf paths", (d) => {
+  let w: World;
+  beforeEach(() => {
+    w = makeWorld(d);
+  });
+  afterEach(() => w.dispose());
+
+  it("mapPath is root/prefix/name; localMapPath joins the local name", () => {
+    const { bpf, fs } = w;
+    expect(bpf.mapPath("cilium_lxc")).toBe(`${fs.path}/tc/globals/cilium_lxc`);
+    expect(bpf.mapPrefixPath()).toBe(`${fs.path}/tc/globals`);
+    expect(bpf.localMapPath("cilium_policy_", 42)).toBe(`${fs.path}/tc/globals/cilium_policy_00042`);
+    expect(bpf.localMapName("cilium_policy_", 7)).toBe("cilium_policy_00007");
+  });
+
+  it("root and prefix can be set until first read, then lock down", () => {
+    const root2 = `${w.fs.path}/other`;
+    const bpf = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
+    bpf.setMapRoot(root2);
+    bpf.setMapPrefix("p");
+    expect(bpf.mapPath("m")).toBe(`${root2}/p/m`);
+    expect(() => bpf.setMapRoot(w.fs.path)).toThrow("SetMapRoot() call after MapRoot was read");
+    expect(() => bpf.setMapPrefix("q")).toThrow("SetMapPrefix() call after MapPrefix was read");
+    expect(bpf.getMapRoot()).toBe(root2);
+    expect(bpf.getMapPrefix()).toBe("p");
+  });
+
+  it("every reader locks down: getMapRoot, getMapPrefix, mapPrefixPath, mapPath, environment", () => {
+    const readers: Array<(b: ReturnType<typeof createBpf>) => unknown> = [
+      (b) => b.getMapRoot(), (b) => b.getMapPrefix(), (b) => b.mapPrefixPath(), (b) => b.mapPath("x"), (b) => b.environment(),
+    ];
+    for (const read of readers) {
+      const b = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
+      read(b);
+      expect(() => b.setMapRoot("/elsewhere")).toThrow(/after MapRoot was read/);
+    }
+  });
+
+  it("instances are independent: locking one leaves another settable", () => {
+    const a = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
+    const b = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
+    a.getMapRoot();
+    b.setMapPrefix("mine");
+    expect(b.mapPrefixPath()).toBe(`${w.fs.path}/mine`);
+    expect(a.mapPrefixPath()).toBe(`${w.fs.path}/tc/globals`);
+  });
+
+  it("environment() is the process environment plus CILIUM_BPF_MNT and TC_BPF_MNT = the root", () => {
+    const env = w.bpf.environment();
+    expect(env.slice(-2)).toEqual([`CILIUM_BPF_MNT=${w.fs.path}`, `TC_BPF_MNT=${w.fs.path}`]);
+    expect(env).toContain(`PATH=${process.env.PATH}`);
+    expect(env.length).toBe(Object.keys(process.env).length + 2);
+  });
+
+  it("a map name with /, .., NUL or nothing is refused with the operation named", () => {
+    for (const bad of ["a/b", "..", ".", "", "x\0y"]) {
+      expect(() => w.bpf.mapPath(bad), JSON.stringify(bad)).toThrow(/^mapPath: invalid map name/);
+    }
+    expect(() => w.bpf.localMapPath("../x", 1)).toThrow(TypeError);
+  });
+
+  it("bad roots and prefixes are refused", () => {
+    expect(() => createBpf({ driver: w.driver, mapRoot: "relative" })).toThrow(/must be an absolute path/);
+    expect(() => createBpf({ driver: w.driver, mapRoot: "/a\0b" })).toThrow(/NUL/);
+    expect(() => createBpf({ driver: w.driver, mapPrefix: "a\0" })).toThrow(/NUL/);
+    expect(() => createBpf({ driver: undefined as never })).toThrow(/options.driver must be a Driver/);
+  });
+
+  it("without mapRoot the root is /sys/fs/bpf if bpffs is there, else the first bpffs mounted", () => {
+    // Other tests mount and unmount bpffs concurrently on the kernel: the answer must be a bpffs
+    // mount point seen just before or just after, and /sys/fs/bpf whenever it is one throughout.
+    const bpfMounts = (): string[] => {
+      const mounts = w.driver.host.mountInfo();
+      if (typeof mounts === "number") throw new Error(`mountInfo: errno ${-mounts}`);
+      return mounts.filter((m) => m.fsType === "bpf").map((m) => m.mountPoint);
+    };
+    const before = bpfMounts();
+    expect(before).toContain(w.fs.path);
+    const logger = memoryLogger();
+    const root = createBpf({ driver: w.driver, logger }).getMapRoot();
+    const after = bpfMounts();
+    if (before.includes("/sys/fs/bpf") && after.includes("/sys/fs/bpf")) expect(root).toBe("/sys/fs/bpf");
+    else expect([...before, ...after]).toContain(root);
+    if (d.name === "sim") expect(root).toBe("/sys/fs/bpf"); // a new simulator boots with it mounted
+    expect(logger.records.filter((r) => r.level === "warn")).toEqual([]);
+  });
+});

@@ -1,0 +1,170 @@
+// The seed's low-level functions on Bpf, over each driver: results, the seed's messages and
+// ops in the errors, and the metrics hook.
+import { afterEach, beforeEach, expect, it } from "vitest";
+import {
+  BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfError, createBpf, encodeToBytes, isNotExist, MapType,
+  memoryLogger, u32, u64,
+} from "@bpfkit/core";
+import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
+
+const k = (n: number): Uint8Array => encodeToBytes(u32, n);
+const v = (n: bigint): Uint8Array => encodeToBytes(u64, n);
+
+function thrown(f: () => unknown): BpfError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof BpfError) return e;
+    throw e;
+  }
+  throw new Error("expected a BpfError");
+}
+
+forEachDriver("element functions", (d) => {
+  let w: World;
+  beforeEach(() => {
+    w = makeWorld(d);
+  });
+  afterEach(() => w.dispose());
+
+  const hash = (max = 8): number =>
+    w.track(w.bpf.createMap(MapType.Hash, 4, 8, max, BPF_F_NO_PREALLOC, 0, `${w.fs.path}/h`));
+
+  it("update, lookup, getNextKey, getFirstKey, delete", () => {
+    const { bpf } = w;
+    const fd = hash();
+    const first = new Uint8Array(4);
+    expect(bpf.getFirstKey(fd, first)).toBe(false); // the seed's io.EOF on an empty map
+    bpf.updateElement(fd, k(1), v(10n), BPF_ANY);
+    bpf.updateElement(fd, k(2), v(20n));
+    const out = new Uint8Array(8);
+    bpf.lookupElement(fd, k(2), out);
+    expect(u64.decode(out)).toBe(20n);
+    const seen: number[] = [];
+    let more = bpf.getFirstKey(fd, first);
+    const cur = first.slice();
+    while (more) {
+      seen.push(u32.decode(cur));
+      const next = new Uint8Array(4);
+      more = bpf.getNextKey(fd, cur, next);
+      cur.set(next);
+    }
+    expect(seen.sort()).toEqual([1, 2]);
+    bpf.deleteElement(fd, k(1));
+    expect(bpf.deleteElementErrno(fd, k(1))).toBe(2);
+    expect(bpf.deleteElementErrno(fd, k(2))).toBe(0);
+    expect(bpf.getFirstKey(fd, first)).toBe(false);
+  });
+
+  it("errors carry the seed's messages, the command and the errno", () => {
+    const { bpf } = w;
+    const fd = hash();
+    const e1 = thrown(() => bpf.lookupElement(fd, k(9), new Uint8Array(8)));
+    expect(e1.message).toBe(`Unable to lookup element in map with file descriptor ${fd}: no such file or directory`);
+    expect(e1.code).toBe("ENOENT");
+    expect(e1.op).toBe("BPF_MAP_LOOKUP_ELEM");
+    expect(isNotExist(e1)).toBe(true);
+    const e2 = thrown(() => bpf.deleteElement(fd, k(9)));
+    expect(e2.message).toBe(`Unable to delete element from map with file descriptor ${fd}: no such file or directory`);
+    bpf.updateElement(fd, k(1), v(1n));
+    const e3 = thrown(() => bpf.updateElement(fd, k(1), v(1n), BPF_NOEXIST));
+    expect(e3.message).toBe(`Unable to update element for map with file descriptor ${fd}: file exists`);
+    expect(e3.code).toBe("EEXIST");
+    expect(thrown(() => bpf.updateElement(fd, k(5), v(1n), BPF_EXIST)).code).toBe("ENOENT");
+    const e4 = thrown(() => bpf.getNextKey(12345, k(1), new Uint8Array(4)));
+    expect(e4.message).toBe("Unable to get next key from map with file descriptor 12345: bad file descriptor");
+  });
+
+  it("a key or value of the wrong size is a RangeError before any syscall, and the map is unchanged", () => {
+    const { bpf } = w;
+    const fd = hash();
+    expect(() => bpf.updateElement(fd, new Uint8Array(3), v(1n))).toThrow(RangeError);
+    expect(() => bpf.updateElement(fd, k(1), new Uint8Array(4))).toThrow(RangeError);
+    expect(() => bpf.lookupElement(fd, k(1), new Uint8Array(9))).toThrow(RangeError);
+    expect(bpf.getFirstKey(fd, new Uint8Array(4))).toBe(false);
+  });
+
+  it("createMap, objPin and objGet report what failed and where", () => {
+    const { bpf, fs } = w;
+    const e1 = thrown(() => bpf.createMap(MapType.Hash, 0, 8, 8, 0, 0, `${fs.path}/bad`));
+    expect(e1.message).toBe(`Unable to create map ${fs.path}/bad: invalid argument`);
+    expect(e1.path).toBe(`${fs.path}/bad`);
+    const fd = hash();
+    bpf.objPin(fd, `${fs.path}/pinned`);
+    const e2 = thrown(() => bpf.objPin(fd, `${fs.path}/pinned`));
+    expect(e2.message).toBe(`Unable to pin object with file descriptor ${fd} to ${fs.path}/pinned: file exists`);
+    const e3 = thrown(() => bpf.objGet(`${fs.path}/missing`));
+    expect(e3.message).toBe(`Unable to get object ${fs.path}/missing: no such file or directory`);
+    expect(e3.op).toBe("Unable to get object");
+    expect(isNotExist(e3)).toBe(true);
+    expect(() => bpf.objPin(fd, "/x\0y")).toThrow(/Unable to convert pathname/);
+    expect(() => bpf.createMap(MapType.Hash, -1, 8, 8, 0, 0, "p")).toThrow(/keySize/);
+  });
+
+  it("objGet gives a second fd to the same map; objClose closes it and ignores fd 0", () => {
+    const { bpf, fs } = w;
+    const fd = hash();
+    bpf.updateElement(fd, k(3), v(33n));
+    bpf.objPin(fd, `${fs.path}/same`);
+    const fd2 = w.track(bpf.objGet(`${fs.path}/same`));
+    expect(fd2).not.toBe(fd);
+    const out = new Uint8Array(8);
+    bpf.lookupElement(fd2, k(3), out);
+    expect(u64.decode(out)).toBe(33n);
+    bpf.objClose(fd2);
+    expect(() => bpf.lookupElement(fd2, k(3), out)).toThrow(/bad file descriptor/);
+    bpf.objClose(0);
+  });
+
+  it("the *FromPointers variants take a reusable attr object", () => {
+    const { bpf } = w;
+    const fd = hash();
+    const attr = { mapFd: fd, key: k(4) as Uint8Array | null, value: v(44n), flags: BPF_ANY };
+    bpf.updateElementFromPointers(attr);
+    attr.value = new Uint8Array(8);
+    bpf.lookupElementFromPointers(attr);
+    expect(u64.decode(attr.value)).toBe(44n);
+    const next = { mapFd: fd, key: null, value: new Uint8Array(4) };
+    expect(bpf.getNextKeyFromPointers(next)).toBe(true);
+    expect(u32.decode(next.value)).toBe(4);
+    next.key = next.value.slice() as never;
+    expect(bpf.getNextKeyFromPointers(next)).toBe(false);
+    expect(() => bpf.lookupElementFromPointers({ mapFd: fd, key: null, value: new Uint8Array(8) })).toThrow(/attr.key/);
+  });
+
+  it("getMapInfo reads back type, sizes, max entries and flags; mapFdFromId opens by id", () => {
+    const { bpf } = w;
+    const fd = hash(16);
+    expect(bpf.getMapInfo(fd)).toEqual({
+      mapType: MapType.Hash, keySize: 4, valueSize: 8, readValueSize: 8, maxEntries: 16,
+      flags: BPF_F_NO_PREALLOC, innerId: 0, ownerProgType: 0,
+    });
+    const { id } = bpf.getMapInfoByFd(fd);
+    expect(id).toBeGreaterThan(0);
+    const fd2 = w.track(bpf.mapFdFromId(id));
+    expect(bpf.getMapInfoByFd(fd2).id).toBe(id);
+    expect(() => bpf.mapFdFromId(0x7ffffff0)).toThrow("Unable to get object fd from id 2147483632: no such file or directory");
+    // 6.18 answers OBJ_GET_INFO_BY_FD on a closed fd with EBADFD, not EBADF.
+    expect(() => bpf.getMapInfo(98765)).toThrow(/^Unable to get map info for file descriptor 98765: (file descriptor in bad state|bad file descriptor)$/);
+  });
+
+  it("the metrics hook sees each syscall with Cilium's operation label and outcome", () => {
+    const calls: string[] = [];
+    const bpf = createBpf({
+      driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger(),
+      metrics: { syscall: (op, outcome, ns) => { calls.push(`${op}:${outcome}`); expect(ns).toBeGreaterThanOrEqual(0); } },
+    });
+    const fd = w.track(bpf.createMap(MapType.Hash, 4, 8, 4, BPF_F_NO_PREALLOC, 0, "p"));
+    bpf.updateElement(fd, k(1), v(1n));
+    bpf.lookupElement(fd, k(1), new Uint8Array(8));
+    expect(() => bpf.lookupElement(fd, k(2), new Uint8Array(8))).toThrow();
+    bpf.deleteElementErrno(fd, k(1));
+    bpf.getFirstKey(fd, new Uint8Array(4));
+    expect(() => bpf.objGet(`${w.fs.path}/nope`)).toThrow();
+    bpf.getMapInfo(fd);
+    expect(calls).toEqual([
+      "create:success", "update:success", "lookup:success", "lookup:fail", "delete:success", "getNextKey:fail",
+      "objGet:fail", "getMapInfoByFD:success",
+    ]);
+  });
+});
