@@ -36,7 +36,6 @@ const table: ReadonlyArray<readonly [number, string, string]> = [
   [39, "ENOTEMPTY", "directory not empty"],
   [40, "ELOOP", "too many levels of symbolic links"],
   [75, "EOVERFLOW", "value too large for defined data type"],
-  [77, "EBADFD", "file descriptor in bad state"],
   // OBJ_GET_INFO_BY_FD on an fd that is not open (6.x kernels; other commands say EBADF).
   [77, "EBADFD", "file descriptor in bad state"],
   [95, "EOPNOTSUPP", "operation not supported"],
@@ -53,7 +52,7 @@ export const Errno = Object.freeze(Object.fromEntries(table.map(([n, name]) => [
   readonly ENOTDIR: 20; readonly EISDIR: 21; readonly EINVAL: 22; readonly ENFILE: 23;
   readonly EMFILE: 24; readonly ENOTTY: 25; readonly EFBIG: 27; readonly ENOSPC: 28;
   readonly EROFS: 30; readonly ERANGE: 34; readonly ENAMETOOLONG: 36; readonly ENOSYS: 38;
-  readonly ENOTEMPTY: 39; readonly ELOOP: 40; readonly EOVERFLOW: 75; readonly EBADFD: 77; readonly EBADFD: 77; readonly EOPNOTSUPP: 95;
+  readonly ENOTEMPTY: 39; readonly ELOOP: 40; readonly EOVERFLOW: 75; readonly EBADFD: 77; readonly EOPNOTSUPP: 95;
   readonly ETIMEDOUT: 110; readonly ENOTSUPP: 524;
 };
 export type ErrnoName = keyof typeof Errno;
