@@ -1,0 +1,33 @@
+// createSimDriver: option checks and defaults, then a fresh engine instance per simulator, so
+// every simulator is its own world (its own maps, ids, fds, bpffs and clock).
+import { instantiateEngine } from "./engine.js";
+import { hostPossibleCpus } from "./platform.js";
+import { SimDriverImpl } from "./sim-driver.js";
+import type { SimDriver, SimDriverOptions } from "./sim-driver.js";
+
+function checkOptions(o: SimDriverOptions): void {
+  const int = (v: unknown, what: string, min: number, max: number) => {
+    if (v === undefined) return;
+    if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`createSimDriver: ${what} must be an integer, got ${typeof v}`);
+    if (v < min || v > max) throw new RangeError(`createSimDriver: ${what} ${v} is outside [${min}, ${max}]`);
+  };
+  if (typeof o !== "object" || o === null) throw new TypeError("createSimDriver: options must be an object");
+  int(o.possibleCpus, "possibleCpus", 1, 8192);
+  int(o.seed, "seed", 0, 0xffffffff);
+  int(o.unprivilegedBpfDisabled, "unprivilegedBpfDisabled", 0, 2);
+  int(o.memoryLimit, "memoryLimit", 1, 0xffffffff);
+  int(o.syscallNs, "syscallNs", 0, 1e12);
+  if (o.privileged !== undefined && typeof o.privileged !== "boolean") throw new TypeError("createSimDriver: privileged must be a boolean");
+  if (o.bpffsMount !== undefined && o.bpffsMount !== null && (typeof o.bpffsMount !== "string" || !o.bpffsMount.startsWith("/"))) {
+    throw new TypeError("createSimDriver: bpffsMount must be an absolute path or null");
+  }
+  if (o.memlock !== undefined && (typeof o.memlock !== "bigint" || o.memlock < 0n)) throw new TypeError("createSimDriver: memlock must be a non-negative bigint");
+  if (o.engine !== undefined && typeof o.engine !== "function") throw new TypeError("createSimDriver: engine must be a function returning the engine's exports");
+}
+
+/** A new simulated host: bpffs at /sys/fs/bpf, no maps, fds 0–2 taken by stdio. */
+export function createSimDriver(options: SimDriverOptions = {}): SimDriver {
+  checkOptions(options);
+  const engine = (options.engine ?? instantiateEngine)();
+  return new SimDriverImpl(engine, options, options.possibleCpus ?? hostPossibleCpus());
+}

@@ -1,0 +1,9 @@
+export { createSimDriver } from "./create-sim-driver.js";
+export type {
+  SimClock, SimDatapath, SimDriver, SimDriverOptions, SimInterleavingHook, SimMapRef,
+} from "./sim-driver.js";
+export { SIM_SYSCALLS, SimFaults } from "./faults.js";
+export type { FaultSpec, SimSyscall } from "./faults.js";
+export type { EngineExports } from "./engine-abi.js";
+export { instantiateEngine } from "./engine.js";
+export { parseCpuList } from "./platform.js";

@@ -1,0 +1,210 @@
+// MAP_CREATE validation in the kernel's order (kernel-maps.md §3.1, kernel/bpf/syscall.c
+// map_create, hashtab.c htab_map_alloc_check, arraymap.c array_map_alloc_check and
+// fd_array_map_alloc_check, lpm_trie.c trie_alloc, map_in_map.c bpf_map_meta_alloc).
+// Everything before the allocation is here; the engine then allocates (ENOMEM), and the name is
+// checked last, as the kernel does after allocating.
+import {
+  BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE,
+  BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
+  BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_PROG_ARRAY, Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
+} from "@bpfkit/core";
+import type { InnerMeta, SimMap } from "./objects.js";
+import { FMODE_READ, FMODE_RDWR, FMODE_WRITE } from "./objects.js";
+
+const ACCESS_MASK = BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
+const HTAB_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | ACCESS_MASK | BPF_F_ZERO_SEED;
+const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
+const LPM_FLAGS = BPF_F_NUMA_NODE | BPF_F_NO_PREALLOC | ACCESS_MASK;
+/** KMALLOC_MAX_SIZE on x86-64 (4 MiB); htab elements and LPM nodes must fit in one kmalloc. */
+const KMALLOC_MAX_SIZE = 4 << 20;
+/** sizeof(struct htab_elem) on 6.18 x86-64. */
+const HTAB_ELEM_SIZE = 48;
+/** PCPU_MIN_UNIT_SIZE: the largest per-CPU value slot. */
+const PCPU_MIN_UNIT_SIZE = 32768;
+/** sizeof(struct bucket): n_buckets beyond U32_MAX / 16 is E2BIG. */
+const BUCKET_SIZE = 16;
+const LPM_KEY_SIZE_MIN = 4 + 1;
+const LPM_KEY_SIZE_MAX = 4 + 256;
+const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - 256 - 24;
+
+/** The types the simulator models. Other valid kernel types answer EINVAL, as a kernel without them would. */
+const MODELLED = new Set([
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
+]);
+
+export interface CreateRequest {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  mapFlags: number;
+  innerMapFd: number;
+  numaNode: number;
+  /** The name as the 16 bytes of `map_name` would carry it. */
+  nameBytes: Uint8Array;
+}
+
+export interface CreateContext {
+  possibleCpus: number;
+  /** CAP_BPF and CAP_SYS_ADMIN (root). */
+  privileged: boolean;
+  unprivilegedBpfDisabled: number;
+  /** Resolves the template fd as __bpf_map_get does: a map, or -EBADF / -EINVAL. */
+  resolveMap(fd: number): SimMap | number;
+}
+
+export interface CreatePlan {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** Stored flags: without RDONLY/WRONLY (bpf_map_flags_retain_permanent). */
+  storedFlags: number;
+  fdMode: number;
+  innerMeta: InnerMeta | null;
+  /** 0, or the EINVAL the name check gives after allocation. */
+  nameErrno: number;
+  name: string;
+}
+
+function roundupPowOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+const isLru = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+const accessOk = (f: number) => (f & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+
+function htabAllocCheck(r: CreateRequest, ctx: CreateContext): number {
+  const t = r.mapType;
+  const percpu = t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  const lru = isLru(t);
+  const percpuLru = (r.mapFlags & BPF_F_NO_COMMON_LRU) !== 0;
+  const prealloc = (r.mapFlags & BPF_F_NO_PREALLOC) === 0;
+  const numa = (r.mapFlags & BPF_F_NUMA_NODE) !== 0;
+  // Guard against local DoS: ZERO_SEED is for tests and needs CAP_SYS_ADMIN, checked first.
+  if ((r.mapFlags & BPF_F_ZERO_SEED) !== 0 && !ctx.privileged) return Errno.EPERM;
+  if ((r.mapFlags & ~HTAB_FLAGS) !== 0 || !accessOk(r.mapFlags)) return Errno.EINVAL;
+  if (!lru && percpuLru) return Errno.EINVAL;
+  if (lru && !prealloc) return Errno.ENOTSUPP;
+  if (numa && (percpu || percpuLru)) return Errno.EINVAL;
+  if (r.maxEntries === 0 || r.keySize === 0 || r.valueSize === 0) return Errno.EINVAL;
+  if (r.keySize + r.valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) return Errno.E2BIG;
+  if (percpu && perCpuSlotSize(r.valueSize) > PCPU_MIN_UNIT_SIZE) return Errno.E2BIG;
+  return 0;
+}
+
+function arrayAllocCheck(r: CreateRequest): number {
+  const percpu = r.mapType === BPF_MAP_TYPE_PERCPU_ARRAY;
+  const numa = (r.mapFlags & BPF_F_NUMA_NODE) !== 0;
+  if (r.maxEntries === 0 || r.keySize !== 4 || r.valueSize === 0 || (r.mapFlags & ~ARRAY_FLAGS) !== 0 ||
+    !accessOk(r.mapFlags) || (percpu && numa)) return Errno.EINVAL;
+  if (r.mapType !== BPF_MAP_TYPE_ARRAY && (r.mapFlags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP)) !== 0) return Errno.EINVAL;
+  // PRESERVE_ELEMS is for PERF_EVENT_ARRAY only.
+  if ((r.mapFlags & BPF_F_PRESERVE_ELEMS) !== 0) return Errno.EINVAL;
+  if (r.valueSize > 0x7fffffff) return Errno.E2BIG;
+  if (percpu && perCpuSlotSize(r.valueSize) > PCPU_MIN_UNIT_SIZE) return Errno.E2BIG;
+  return 0;
+}
+
+function allocCheck(r: CreateRequest, ctx: CreateContext): number {
+  switch (r.mapType) {
+    case BPF_MAP_TYPE_HASH: case BPF_MAP_TYPE_PERCPU_HASH: case BPF_MAP_TYPE_LRU_HASH: case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+      return htabAllocCheck(r, ctx);
+    case BPF_MAP_TYPE_HASH_OF_MAPS:
+      return r.valueSize !== 4 ? Errno.EINVAL : htabAllocCheck(r, ctx);
+    case BPF_MAP_TYPE_ARRAY: case BPF_MAP_TYPE_PERCPU_ARRAY:
+      return arrayAllocCheck(r);
+    case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+      // Only fds can be stored; program read-only/write-only is not for these maps.
+      if (r.valueSize !== 4) return Errno.EINVAL;
+      if ((r.mapFlags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== 0) return Errno.EINVAL;
+      return arrayAllocCheck(r);
+    default:
+      return 0; // LPM_TRIE has no alloc-check: trie_alloc checks after the capability gate.
+  }
+}
+
+/** bpf_map_meta_alloc: the template must be a map of one level, with a meta-compare. */
+function innerMetaFor(r: CreateRequest, ctx: CreateContext): InnerMeta | number {
+  const inner = ctx.resolveMap(r.innerMapFd);
+  if (typeof inner === "number") return inner;
+  if (inner.innerMeta !== null) return -Errno.EINVAL;
+  if (inner.mapType === BPF_MAP_TYPE_PROG_ARRAY) return -Errno.ENOTSUPP;
+  return { mapType: inner.mapType, keySize: inner.keySize, valueSize: inner.valueSize, maxEntries: inner.maxEntries, mapFlags: inner.mapFlags };
+}
+
+/** bpf_obj_name_cpy: a NUL within the 16 bytes, and only [A-Za-z0-9_.] before it. */
+export function checkName(bytes: Uint8Array): { errno: number; name: string } {
+  let name = "";
+  for (let i = 0; i < 16; i++) {
+    const c = bytes[i] ?? 0;
+    if (c === 0) return { errno: 0, name };
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e;
+    if (!ok) return { errno: Errno.EINVAL, name: "" };
+    name += String.fromCharCode(c);
+  }
+  return { errno: Errno.EINVAL, name: "" };
+}
+
+/** The plan for a valid request, or a positive errno. */
+export function planMapCreate(r: CreateRequest, ctx: CreateContext): CreatePlan | number {
+  const t = r.mapType;
+  // map_create's generic checks (btf ids and map_extra have no API field here).
+  if ((r.mapFlags & BPF_F_RDONLY) !== 0 && (r.mapFlags & BPF_F_WRONLY) !== 0) return Errno.EINVAL;
+  if ((r.mapFlags & BPF_F_NUMA_NODE) !== 0 && r.numaNode !== 0) return Errno.EINVAL; // one online node, 0
+  if (t === 0 || t >= MAX_BPF_MAP_TYPE || !MODELLED.has(t)) return Errno.EINVAL;
+  const check = allocCheck(r, ctx);
+  if (check !== 0) return check;
+  // The capability gate: unprivileged_bpf_disabled, then the privileged map types.
+  if (!ctx.privileged && (ctx.unprivilegedBpfDisabled !== 0 || isLru(t) || t === BPF_MAP_TYPE_LPM_TRIE)) return Errno.EPERM;
+
+  // ---- the type's allocation ----
+  let maxEntries = r.maxEntries;
+  let innerMeta: InnerMeta | null = null;
+  if (t === BPF_MAP_TYPE_LPM_TRIE) {
+    if (r.maxEntries === 0 || (r.mapFlags & BPF_F_NO_PREALLOC) === 0 || (r.mapFlags & ~LPM_FLAGS) !== 0 ||
+      !accessOk(r.mapFlags) || r.keySize < LPM_KEY_SIZE_MIN || r.keySize > LPM_KEY_SIZE_MAX ||
+      r.valueSize < 1 || r.valueSize > LPM_VAL_SIZE_MAX) return Errno.EINVAL;
+  }
+  if (t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS) {
+    const meta = innerMetaFor(r, ctx);
+    if (typeof meta === "number") return -meta;
+    innerMeta = meta;
+  }
+  if (isLru(t) && (r.mapFlags & BPF_F_NO_COMMON_LRU) !== 0) {
+    // Per-CPU LRU lists: each CPU owns max/ncpus nodes, so round to a multiple of the CPUs.
+    const n = ctx.possibleCpus;
+    maxEntries = Math.ceil(r.maxEntries / n) * n;
+    if (maxEntries > 0xffffffff) maxEntries = Math.floor(r.maxEntries / n) * n;
+  }
+  if (t === BPF_MAP_TYPE_HASH || t === BPF_MAP_TYPE_PERCPU_HASH || isLru(t) || t === BPF_MAP_TYPE_HASH_OF_MAPS) {
+    if (maxEntries > 2 ** 31) return Errno.E2BIG;
+    if (roundupPowOfTwo(maxEntries) > Math.floor(0xffffffff / BUCKET_SIZE)) return Errno.E2BIG;
+  }
+  if (!ctx.privileged && (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY ||
+    t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS)) {
+    // Without CAP_PERFMON (bypass_spec_v1) arrays are padded to a power of two against
+    // speculation; a max_entries whose round-up overflows u32 is E2BIG.
+    if (roundupPowOfTwo(r.maxEntries) > 0xffffffff) return Errno.E2BIG;
+  }
+  const { errno: nameErrno, name } = checkName(r.nameBytes);
+  const fdMode = (r.mapFlags & BPF_F_RDONLY) !== 0 ? FMODE_READ : (r.mapFlags & BPF_F_WRONLY) !== 0 ? FMODE_WRITE : FMODE_RDWR;
+  return {
+    mapType: t, keySize: r.keySize, valueSize: r.valueSize, maxEntries,
+    storedFlags: r.mapFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY), fdMode, innerMeta, nameErrno, name,
+  };
+}
+
+/** bpf_map_meta_equal, and array_map_meta_equal's max_entries rule for ARRAY (kernel-maps.md §11). */
+export function innerMapCompatible(meta: InnerMeta, m: SimMap): boolean {
+  if (meta.mapType !== m.mapType || meta.keySize !== m.keySize || meta.valueSize !== m.valueSize || meta.mapFlags !== m.mapFlags) return false;
+  if (meta.mapType === BPF_MAP_TYPE_ARRAY && (meta.mapFlags & BPF_F_INNER_MAP) === 0) return meta.maxEntries === m.maxEntries;
+  return true;
+}

@@ -1,0 +1,95 @@
+// The kernel objects the simulator keeps: maps (contents in the engine), programs, and the
+// "other files" that fds 0–2 stand for. Reference counts follow kernel/bpf/syscall.c: `refcnt`
+// counts every holder (fds, pins, outer-map slots, programs using the map); `usercnt` only
+// fds and pins, whose last drop clears a PROG_ARRAY (kernel-maps.md §11, §13).
+import { isFdValueMapType, isHashMapType, userValueSize, batchTokenSize } from "@bpfkit/core";
+
+/** What an inner map must match (bpf_map_meta_equal, array_map_meta_equal). */
+export interface InnerMeta {
+  readonly mapType: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly mapFlags: number;
+}
+
+export class SimMap {
+  readonly kind = "map";
+  refcnt = 0;
+  usercnt = 0;
+  frozen = false;
+  freed = false;
+  /** PROG_ARRAY: the program type fixed by the first program stored (bpf_prog_map_compatible). */
+  ownerProgType = -1;
+  readonly userValueSize: number;
+  readonly tokenSize: number;
+  readonly isHash: boolean;
+  readonly isFdValue: boolean;
+
+  constructor(
+    readonly id: number,
+    readonly handle: number,
+    readonly mapType: number,
+    readonly keySize: number,
+    readonly valueSize: number,
+    /** The effective max (NO_COMMON_LRU rounds it to a multiple of the CPUs). */
+    readonly maxEntries: number,
+    /** Creation flags less BPF_F_RDONLY/WRONLY, which belong to the fd. */
+    readonly mapFlags: number,
+    readonly name: string,
+    readonly innerMeta: InnerMeta | null,
+    possibleCpus: number,
+  ) {
+    this.userValueSize = userValueSize(mapType, valueSize, possibleCpus);
+    this.tokenSize = batchTokenSize(mapType, keySize);
+    this.isHash = isHashMapType(mapType);
+    this.isFdValue = isFdValueMapType(mapType);
+  }
+
+  /** For messages: `map 7 "name" (type 1)`. */
+  describe(): string {
+    return `map id ${this.id}${this.name !== "" ? ` "${this.name}"` : ""}`;
+  }
+}
+
+export class SimProg {
+  readonly kind = "prog";
+  refcnt = 0;
+  freed = false;
+
+  constructor(
+    readonly id: number,
+    readonly progType: number,
+    readonly expectedAttachType: number,
+    readonly tag: Uint8Array,
+    readonly insnCnt: number,
+    readonly name: string,
+    readonly gplCompatible: boolean,
+    /** ktime at load, from the virtual clock. */
+    readonly loadTime: bigint,
+    /** Maps the program references (ld_imm64 BPF_PSEUDO_MAP_FD), each held once. */
+    readonly usedMaps: readonly SimMap[],
+  ) {}
+
+  describe(): string {
+    return `prog id ${this.id}${this.name !== "" ? ` "${this.name}"` : ""}`;
+  }
+}
+
+/** A file that is not a BPF object (stdin, stdout, stderr). */
+export class OtherFile {
+  readonly kind = "other";
+  constructor(readonly what: string) {}
+}
+
+export type SimObject = SimMap | SimProg | OtherFile;
+
+/** f_mode bits: what the fd allows from the syscall side. */
+export const FMODE_READ = 1;
+export const FMODE_WRITE = 2;
+export const FMODE_RDWR = FMODE_READ | FMODE_WRITE;
+
+export interface FdEntry {
+  readonly obj: SimObject;
+  readonly mode: number;
+}

@@ -1,0 +1,1171 @@
+// The simulator Driver: the syscall surface of bpf(2) over the AssemblyScript map engine. This
+// file owns what the kernel's syscall.c owns — attr checks in the kernel's order, fds and their
+// access modes, ids, reference counts, freeze, pins, fd→id translation of map-in-map and
+// PROG_ARRAY values — and leaves map contents and semantics to the engine (engine-abi.ts).
+import {
+  BPF_F_LOCK, BPF_F_PATH_FD, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
+  BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
+  Errno, RLIM_INFINITY, assertBatchBuffer, assertBytes, assertFd, assertPath, assertSize,
+  assertU32, encodeMapInfo, encodeStruct,
+} from "@bpfkit/core";
+import type {
+  BatchResult, Driver, HostServices, MapCreateAttr, MountInfo, PathStat, ProgLoadAttr, Rlimit,
+} from "@bpfkit/core";
+import type { EngineExports } from "./engine-abi.js";
+import { FdTable } from "./fd-table.js";
+import { SimFaults } from "./faults.js";
+import type { SimSyscall } from "./faults.js";
+import { innerMapCompatible, planMapCreate } from "./map-create.js";
+import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
+import type { FdEntry } from "./objects.js";
+import { progAttach } from "./prog-attach.js";
+import type { AttachWorld } from "./prog-attach.js";
+import {
+  PROG, checkExpectedAttach, fixupAttachType, licenseIsGplCompatible, needsMoreThanCapBpf, verifyProgram,
+} from "./prog-load.js";
+import { checkName } from "./map-create.js";
+import { sha256 } from "./sha256.js";
+import { Vfs } from "./vfs.js";
+
+export interface SimDriverOptions {
+  /** CPUs in the possible mask, which per-CPU values are sized by. Default: the host's on Linux, else 4. */
+  possibleCpus?: number;
+  /** Seeds everything the kernel randomises: hash seeds of maps without BPF_F_ZERO_SEED. Default 0. */
+  seed?: number;
+  /** Root with every capability (default). false: no CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN. */
+  privileged?: boolean;
+  /** `kernel.unprivileged_bpf_disabled` (default 2, as on this machine): non-zero gates unprivileged bpf. */
+  unprivilegedBpfDisabled?: number;
+  /** Where bpffs is mounted at boot (default `/sys/fs/bpf`); null boots without one. */
+  bpffsMount?: string | null;
+  /** Bytes of wasm memory maps may use; a map past it gets ENOMEM. Default: the engine's maximum. */
+  memoryLimit?: number;
+  /** How far the virtual monotonic clock moves per syscall, in ns (default 1000). */
+  syscallNs?: number;
+  /** RLIMIT_MEMLOCK at boot, in bytes (default 8 MiB for both soft and hard). */
+  memlock?: bigint;
+  /** Makes the engine: the default loads the bundled wasm. A seam for other loaders and tests. */
+  engine?: () => EngineExports;
+}
+
+/** A map addressed by fd (through this process's fd table) or by id (as a BPF program holds it). */
+export type SimMapRef = { readonly fd: number } | { readonly id: number };
+
+/** What a BPF program does to a map between two syscalls (API.md §2). Returns >= 0 or -errno. */
+export interface SimDatapath {
+  /** bpf_map_lookup_elem from a program on `cpu`: marks an LRU element referenced. Per-CPU values are one slot of valueSize bytes. */
+  lookup(map: SimMapRef, key: Uint8Array, value: Uint8Array, cpu?: number): number;
+  /** bpf_map_update_elem on `cpu`: a new per-CPU element writes this CPU's slot and zeroes the others. */
+  update(map: SimMapRef, key: Uint8Array, value: Uint8Array, flags?: number, cpu?: number): number;
+  delete(map: SimMapRef, key: Uint8Array, cpu?: number): number;
+}
+
+/** The virtual CLOCK_MONOTONIC. */
+export interface SimClock {
+  now(): bigint;
+  advance(ns: number | bigint): void;
+  /** Moves the clock to `ns`; it never goes backwards (RangeError). */
+  set(ns: number | bigint): void;
+}
+
+/** Called before every syscall-level call with the Driver method's name. */
+export type SimInterleavingHook = (op: SimSyscall) => void;
+
+export interface SimDriver extends Driver {
+  readonly kind: "sim";
+  readonly seed: number;
+  readonly privileged: boolean;
+  readonly datapath: SimDatapath;
+  readonly faults: SimFaults;
+  readonly clock: SimClock;
+  /**
+   * Runs `hook` before every syscall-level call (null removes it). Calls made from inside the
+   * hook — syscalls or the datapath — do not re-enter it.
+   */
+  setInterleavingHook(hook: SimInterleavingHook | null): void;
+  /** Bytes of wasm memory the engine's maps use, and the wasm memory's size. */
+  memoryUsage(): { used: number; wasmBytes: number };
+  /** Ids of live maps (for tests: what the kernel's MAP_GET_NEXT_ID walk would see). */
+  liveMapIds(): number[];
+}
+
+const INT_MAX = 0x7fffffff;
+const DEFAULT_MEMLOCK = 8n << 20n;
+const BOOT_NS = 10_000_000_000;
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/** A u64 flags argument given as a JS number: a non-negative safe integer, default 0. */
+function flagsArg(v: unknown, op: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: flags must be an integer, got ${v === null ? "null" : typeof v}`);
+  if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: flags ${v} is not a u64 this driver can pass`);
+  return v;
+}
+
+function optU32(v: unknown, what: string, op: string): number {
+  if (v === undefined) return 0;
+  assertU32(v, what, op);
+  return v;
+}
+
+function optString(v: unknown, what: string, op: string): string {
+  if (v === undefined) return "";
+  if (typeof v !== "string") throw new TypeError(`${op}: ${what} must be a string, got ${v === null ? "null" : typeof v}`);
+  if (v.includes("\0")) throw new TypeError(`${op}: ${what} ${JSON.stringify(v)} holds a NUL byte`);
+  return v;
+}
+
+/** splitmix32-style mixing: a per-map hash seed from the driver's seed and the map's id. */
+function deriveSeed(seed: number, id: number): number {
+  let z = (seed ^ Math.imul(id, 0x9e3779b9)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+const textEncoder = new TextEncoder();
+
+/** The 16 bytes of `map_name`/`prog_name` for a string (UTF-8, cut to the field as the attr would). */
+function nameBytes(name: string): Uint8Array {
+  const out = new Uint8Array(16);
+  out.set(textEncoder.encode(name).subarray(0, 16));
+  return out;
+}
+
+export class SimDriverImpl implements SimDriver {
+  readonly kind = "sim" as const;
+  readonly possibleCpus: number;
+  readonly seed: number;
+  readonly privileged: boolean;
+  readonly host: HostServices;
+  readonly datapath: SimDatapath;
+  readonly faults = new SimFaults();
+  readonly clock: SimClock;
+
+  private readonly engine: EngineExports;
+  private readonly unprivilegedBpfDisabled: number;
+  private readonly syscallNs: number;
+  private readonly fds = new FdTable();
+  private readonly vfs: Vfs<SimMap | SimProg>;
+  private readonly mapsById = new Map<number, SimMap>();
+  private readonly progsById = new Map<number, SimProg>();
+  private nextMapId = 1;
+  private nextProgId = 1;
+  private nowNs = BOOT_NS;
+  private memlockCur: bigint;
+  private memlockMax: bigint;
+  private hook: SimInterleavingHook | null = null;
+  private inHook = false;
+  private broken: Error | null = null;
+  private flowDissector: SimProg | null = null;
+
+  // Scratch in wasm memory and a cached view of it (re-made only when memory.buffer changes).
+  private scratchPtr = 0;
+  private scratchSize = 0;
+  private heapBuf: ArrayBuffer | null = null;
+  private heapU8 = new Uint8Array(0);
+
+  constructor(engine: EngineExports, options: SimDriverOptions, possibleCpus: number) {
+    this.engine = engine;
+    this.possibleCpus = possibleCpus;
+    this.seed = options.seed ?? 0;
+    this.privileged = options.privileged ?? true;
+    this.unprivilegedBpfDisabled = options.unprivilegedBpfDisabled ?? 2;
+    this.syscallNs = options.syscallNs ?? 1000;
+    this.memlockCur = this.memlockMax = options.memlock ?? DEFAULT_MEMLOCK;
+    if (options.memoryLimit !== undefined) engine.setMemoryLimit(options.memoryLimit >>> 0 === options.memoryLimit ? options.memoryLimit : 0);
+    this.vfs = new Vfs<SimMap | SimProg>((obj) => (obj.kind === "map" ? this.mapPutUref(obj) : this.progPut(obj)));
+    this.vfs.boot();
+    const bpffs = options.bpffsMount === undefined ? "/sys/fs/bpf" : options.bpffsMount;
+    if (bpffs !== null) {
+      this.vfs.mkdirAll(bpffs, 0o755);
+      const r = this.vfs.mount("bpf", bpffs, "bpf");
+      if (r < 0) throw new Error(`createSimDriver: cannot mount bpffs at ${bpffs}: errno ${-r}`);
+    }
+    this.host = this.makeHost();
+    this.datapath = this.makeDatapath();
+    this.clock = this.makeClock();
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private heap(): Uint8Array {
+    const buf = this.engine.memory.buffer;
+    if (buf !== this.heapBuf) {
+      this.heapBuf = buf;
+      this.heapU8 = new Uint8Array(buf);
+    }
+    return this.heapU8;
+  }
+
+  /** A scratch region of `bytes`, or 0 when the engine has no memory for it. */
+  private scratch(bytes: number): number {
+    if (bytes <= this.scratchSize) return this.scratchPtr;
+    const size = Math.max(align8(bytes), this.scratchSize * 2, 256);
+    const ptr = this.engine.scratch(size);
+    if (ptr <= 0) {
+      this.scratchSize = 0;
+      return 0;
+    }
+    this.scratchPtr = ptr;
+    this.scratchSize = size;
+    return ptr;
+  }
+
+  private enter(op: SimSyscall): number {
+    if (this.broken !== null) throw this.broken;
+    this.nowNs += this.syscallNs;
+    const hook = this.hook;
+    if (hook !== null && !this.inHook) {
+      this.inHook = true;
+      try {
+        hook(op);
+      } finally {
+        this.inHook = false;
+      }
+      if (this.broken !== null) throw this.broken;
+    }
+    return this.faults.armed === 0 ? 0 : this.faults.take(op);
+  }
+
+  /** An engine trap (or a bug) mid-operation: the engine's state is unknown, so the driver stops. */
+  private trapped(e: unknown, op: string): Error {
+    if (this.broken !== null) return this.broken;
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.broken = new Error(`sim driver is broken: the map engine failed in ${op} (${msg}); create a new simulator`, { cause: e });
+    return this.broken;
+  }
+
+  private readU32(ptr: number): number {
+    const h = this.heap();
+    return (h[ptr]! | (h[ptr + 1]! << 8) | (h[ptr + 2]! << 16) | (h[ptr + 3]! << 24)) >>> 0;
+  }
+
+  private writeU32(ptr: number, v: number): void {
+    const h = this.heap();
+    h[ptr] = v & 0xff; h[ptr + 1] = (v >>> 8) & 0xff; h[ptr + 2] = (v >>> 16) & 0xff; h[ptr + 3] = (v >>> 24) & 0xff;
+  }
+
+  private copyIn(src: Uint8Array, ptr: number): void {
+    this.heap().set(src, ptr);
+  }
+
+  /** Copies `len` bytes out of wasm memory without allocating for small values. */
+  private copyOut(ptr: number, dst: Uint8Array, dstOff: number, len: number): void {
+    const h = this.heap();
+    if (len <= 64) {
+      for (let i = 0; i < len; i++) dst[dstOff + i] = h[ptr + i]!;
+    } else {
+      dst.set(h.subarray(ptr, ptr + len), dstOff);
+    }
+  }
+
+  /** The map behind an fd for size checks, or undefined (the call will answer EBADF/EINVAL). */
+  private shapeOf(fd: number): SimMap | undefined {
+    const e = this.fds.get(fd);
+    return e !== undefined && e.obj.kind === "map" ? e.obj : undefined;
+  }
+
+  /** f_mode less write for a frozen map (map_get_sys_perms). */
+  private perms(e: FdEntry, m: SimMap): number {
+    return m.frozen ? e.mode & ~FMODE_WRITE : e.mode;
+  }
+
+  private resolveMapFd = (fd: number): SimMap | number => {
+    const e = this.fds.get(fd);
+    if (e === undefined) return -Errno.EBADF;
+    if (e.obj.kind !== "map") return -Errno.EINVAL;
+    return e.obj;
+  };
+
+  // ---------------------------------------------------------------- references
+
+  private mapGet(m: SimMap): void {
+    m.refcnt++;
+  }
+
+  private mapGetUref(m: SimMap): void {
+    m.refcnt++;
+    m.usercnt++;
+  }
+
+  private mapPut(m: SimMap): void {
+    if (--m.refcnt === 0) this.mapFree(m);
+  }
+
+  private mapPutUref(m: SimMap): void {
+    // A PROG_ARRAY is cleared when its last user reference goes, even if programs still hold it
+    // (bpf_map_put_uref → prog_array_map_clear), which breaks prog ↔ prog-array cycles.
+    if (--m.usercnt === 0 && m.mapType === BPF_MAP_TYPE_PROG_ARRAY) this.releaseSlots(m, true);
+    this.mapPut(m);
+  }
+
+  private progGet(p: SimProg): void {
+    p.refcnt++;
+  }
+
+  private progPut(p: SimProg): void {
+    if (--p.refcnt !== 0) return;
+    p.freed = true;
+    this.progsById.delete(p.id);
+    for (const m of p.usedMaps) this.mapPut(m);
+  }
+
+  private mapFree(m: SimMap): void {
+    m.freed = true;
+    // The id vanishes at once (kernel-maps.md §13); what the slots held is released after.
+    this.mapsById.delete(m.id);
+    if (m.isFdValue) this.releaseSlots(m, false);
+    this.engine.mapFree(m.handle);
+  }
+
+  /** The ids an fd-valued map holds, by walking it in the engine. */
+  private slotIds(m: SimMap): number[] {
+    const ids: number[] = [];
+    const base = this.scratch(8 + 2 * align8(m.keySize));
+    if (base === 0) return ids;
+    const vPtr = base, kA = base + 8, kB = kA + align8(m.keySize);
+    let cur = 0, next = kA;
+    for (;;) {
+      if (this.engine.mapGetNextKey(m.handle, cur, next) < 0) break;
+      if (this.engine.mapLookup(m.handle, next, vPtr) === 0) ids.push(this.readU32(vPtr));
+      cur = next;
+      next = next === kA ? kB : kA;
+      if (m.mapType !== BPF_MAP_TYPE_HASH_OF_MAPS && this.readU32(cur) === m.maxEntries - 1) break;
+    }
+    return ids;
+  }
+
+  /** Drops what an outer map or PROG_ARRAY holds; `clear` also empties it in the engine. */
+  private releaseSlots(m: SimMap, clear: boolean): void {
+    const ids = this.slotIds(m);
+    if (clear) this.engine.mapClear(m.handle);
+    this.putIds(m, ids);
+  }
+
+  private putIds(m: SimMap, ids: number[]): void {
+    for (const id of ids) {
+      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY) {
+        const p = this.progsById.get(id);
+        if (p !== undefined) this.progPut(p);
+      } else {
+        const inner = this.mapsById.get(id);
+        if (inner !== undefined) this.mapPut(inner);
+      }
+    }
+  }
+
+  private installFd(entry: FdEntry): number {
+    const fd = this.fds.install(entry);
+    if (fd < 0) return -Errno.EMFILE;
+    if (entry.obj.kind === "map") this.mapGetUref(entry.obj);
+    else if (entry.obj.kind === "prog") this.progGet(entry.obj);
+    return fd;
+  }
+
+  // ---------------------------------------------------------------- MAP_CREATE
+
+  mapCreate(attr: MapCreateAttr): number {
+    const op = "mapCreate";
+    if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
+    assertU32(attr.mapType, "mapType", op);
+    assertU32(attr.keySize, "keySize", op);
+    assertU32(attr.valueSize, "valueSize", op);
+    assertU32(attr.maxEntries, "maxEntries", op);
+    const mapFlags = optU32(attr.mapFlags, "mapFlags", op);
+    const innerMapFd = optU32(attr.innerMapFd, "innerMapFd", op);
+    const numaNode = optU32(attr.numaNode, "numaNode", op);
+    const name = optString(attr.mapName, "mapName", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    try {
+      const plan = planMapCreate(
+        { mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize, maxEntries: attr.maxEntries, mapFlags, innerMapFd, numaNode, nameBytes: nameBytes(name) },
+        { possibleCpus: this.possibleCpus, privileged: this.privileged, unprivilegedBpfDisabled: this.unprivilegedBpfDisabled, resolveMap: this.resolveMapFd },
+      );
+      if (typeof plan === "number") return -plan;
+      const id = this.nextMapId;
+      const seed = (mapFlags & BPF_F_ZERO_SEED) !== 0 ? 0 : deriveSeed(this.seed, id);
+      const h = this.engine.mapCreate(plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, this.possibleCpus, seed);
+      if (h < 0) return h;
+      if (h === 0) return -Errno.ENOMEM;
+      if (plan.nameErrno !== 0) {
+        this.engine.mapFree(h);
+        return -plan.nameErrno;
+      }
+      // Ids come from a counter that is never reused (idr_alloc_cyclic from 1).
+      this.nextMapId = id >= INT_MAX - 1 ? 1 : id + 1;
+      const m = new SimMap(id, h, plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, plan.name, plan.innerMeta, this.possibleCpus);
+      this.mapsById.set(id, m);
+      const fd = this.fds.install({ obj: m, mode: plan.fdMode });
+      if (fd < 0) {
+        this.mapFree(m);
+        return -Errno.EMFILE;
+      }
+      this.mapGetUref(m);
+      return fd;
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  // ---------------------------------------------------------------- element operations
+
+  mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
+    const op = "mapLookupElem";
+    assertFd(fd, op);
+    const fl = flagsArg(flags, op);
+    this.checkKeyValue(fd, key, value, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (this.hook !== null) this.checkKeyValue(fd, key, value, op);
+    try {
+      if (fl !== 0 && fl !== BPF_F_LOCK) return -Errno.EINVAL;
+      const e = this.fds.get(fd);
+      if (e === undefined) return -Errno.EBADF;
+      if (e.obj.kind !== "map") return -Errno.EINVAL;
+      const m = e.obj;
+      if ((this.perms(e, m) & FMODE_READ) === 0) return -Errno.EPERM;
+      if (fl !== 0) return -Errno.EINVAL; // BPF_F_LOCK needs a bpf_spin_lock in the value (BTF)
+      const base = this.scratch(align8(m.keySize) + m.userValueSize);
+      if (base === 0) return -Errno.ENOMEM;
+      const vPtr = base + align8(m.keySize);
+      this.copyIn(key, base);
+      const r = this.engine.mapLookup(m.handle, base, vPtr);
+      if (r >= 0) this.copyOut(vPtr, value, 0, m.userValueSize);
+      return r;
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
+    const op = "mapUpdateElem";
+    assertFd(fd, op);
+    const fl = flagsArg(flags, op);
+    this.checkKeyValue(fd, key, value, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (this.hook !== null) this.checkKeyValue(fd, key, value, op);
+    try {
+      const e = this.fds.get(fd);
+      if (e === undefined) return -Errno.EBADF;
+      if (e.obj.kind !== "map") return -Errno.EINVAL;
+      const m = e.obj;
+      if ((this.perms(e, m) & FMODE_WRITE) === 0) return -Errno.EPERM;
+      if ((fl & BPF_F_LOCK) !== 0) return -Errno.EINVAL;
+      const base = this.scratch(8 + align8(m.keySize) + m.userValueSize);
+      if (base === 0) return -Errno.ENOMEM;
+      const kPtr = base + 8, vPtr = kPtr + align8(m.keySize);
+      this.copyIn(key, kPtr);
+      this.copyIn(value, vPtr);
+      return this.updateAt(m, base, kPtr, vPtr, fl);
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  /** The map operation of an update, with key and value already in scratch; `tmp` is 8 free bytes. */
+  private updateAt(m: SimMap, tmp: number, kPtr: number, vPtr: number, flags: number): number {
+    // The engine takes u32 flags; anything past them is invalid for every type.
+    if (flags > 0xffffffff) return -Errno.EINVAL;
+    if (!m.isFdValue) return this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
+    const ufd = this.readU32(vPtr);
+    if (m.mapType !== BPF_MAP_TYPE_HASH_OF_MAPS) {
+      // bpf_fd_array_map_update_elem: only BPF_ANY, the index, then the fd.
+      if (flags !== 0) return -Errno.EINVAL;
+      if (this.readU32(kPtr) >= m.maxEntries) return -Errno.E2BIG;
+    }
+    const e = this.fds.get(ufd | 0);
+    if (e === undefined) return -Errno.EBADF;
+    let newId: number;
+    if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY) {
+      if (e.obj.kind !== "prog") return -Errno.EINVAL;
+      // bpf_prog_map_compatible: the first program fixes the array's program type.
+      if (m.ownerProgType >= 0 && m.ownerProgType !== e.obj.progType) return -Errno.EINVAL;
+      m.ownerProgType = e.obj.progType;
+      newId = e.obj.id;
+    } else {
+      if (e.obj.kind !== "map") return -Errno.EINVAL;
+      if (!innerMapCompatible(m.innerMeta!, e.obj)) return -Errno.EINVAL;
+      newId = e.obj.id;
+    }
+    const oldId = this.engine.mapLookup(m.handle, kPtr, tmp) === 0 ? this.readU32(tmp) : 0;
+    this.writeU32(vPtr, newId);
+    const r = this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
+    if (r < 0) return r;
+    // Take the new reference before dropping the old: they may be the same object.
+    if (e.obj.kind === "prog") this.progGet(e.obj);
+    else this.mapGet(e.obj as SimMap);
+    if (oldId !== 0) this.putIds(m, [oldId]);
+    return r;
+  }
+
+  mapDeleteElem(fd: number, key: Uint8Array): number {
+    const op = "mapDeleteElem";
+    assertFd(fd, op);
+    this.checkKey(fd, key, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (this.hook !== null) this.checkKey(fd, key, op);
+    try {
+      const e = this.fds.get(fd);
+      if (e === undefined) return -Errno.EBADF;
+      if (e.obj.kind !== "map") return -Errno.EINVAL;
+      const m = e.obj;
+      if ((this.perms(e, m) & FMODE_WRITE) === 0) return -Errno.EPERM;
+      const base = this.scratch(8 + align8(m.keySize));
+      if (base === 0) return -Errno.ENOMEM;
+      this.copyIn(key, base + 8);
+      return this.deleteAt(m, base, base + 8);
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  private deleteAt(m: SimMap, tmp: number, kPtr: number): number {
+    if (!m.isFdValue) return this.engine.mapDelete(m.handle, kPtr);
+    const oldId = this.engine.mapLookup(m.handle, kPtr, tmp) === 0 ? this.readU32(tmp) : 0;
+    const r = this.engine.mapDelete(m.handle, kPtr);
+    if (r === 0 && oldId !== 0) this.putIds(m, [oldId]);
+    return r;
+  }
+
+  mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number {
+    const op = "mapGetNextKey";
+    assertFd(fd, op);
+    if (key !== null) assertBytes(key, "key", op);
+    assertBytes(nextKey, "nextKey", op);
+    this.checkNextKey(fd, key, nextKey, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (this.hook !== null) this.checkNextKey(fd, key, nextKey, op);
+    try {
+      const e = this.fds.get(fd);
+      if (e === undefined) return -Errno.EBADF;
+      if (e.obj.kind !== "map") return -Errno.EINVAL;
+      const m = e.obj;
+      if ((this.perms(e, m) & FMODE_READ) === 0) return -Errno.EPERM;
+      const ks = align8(m.keySize);
+      const base = this.scratch(2 * ks);
+      if (base === 0) return -Errno.ENOMEM;
+      if (key !== null) this.copyIn(key, base);
+      const r = this.engine.mapGetNextKey(m.handle, key === null ? 0 : base, base + ks);
+      if (r >= 0) this.copyOut(base + ks, nextKey, 0, m.keySize);
+      return r;
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number {
+    const op = "mapLookupAndDeleteElem";
+    assertFd(fd, op);
+    this.checkKeyValue(fd, key, value, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (this.hook !== null) this.checkKeyValue(fd, key, value, op);
+    try {
+      const e = this.fds.get(fd);
+      if (e === undefined) return -Errno.EBADF;
+      if (e.obj.kind !== "map") return -Errno.EINVAL;
+      const m = e.obj;
+      const p = this.perms(e, m);
+      if ((p & FMODE_READ) === 0 || (p & FMODE_WRITE) === 0) return -Errno.EPERM;
+      const t = m.mapType;
+      if (t !== BPF_MAP_TYPE_HASH && t !== BPF_MAP_TYPE_PERCPU_HASH && t !== BPF_MAP_TYPE_LRU_HASH && t !== BPF_MAP_TYPE_LRU_PERCPU_HASH) {
+        return -Errno.ENOTSUPP;
+      }
+      const base = this.scratch(align8(m.keySize) + m.userValueSize);
+      if (base === 0) return -Errno.ENOMEM;
+      const vPtr = base + align8(m.keySize);
+      this.copyIn(key, base);
+      const r = this.engine.mapLookupAndDelete(m.handle, base, vPtr);
+      if (r >= 0) this.copyOut(vPtr, value, 0, m.userValueSize);
+      return r;
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  mapFreeze(fd: number): number {
+    const op = "mapFreeze";
+    assertFd(fd, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    const e = this.fds.get(fd);
+    if (e === undefined) return -Errno.EBADF;
+    if (e.obj.kind !== "map") return -Errno.EINVAL;
+    const m = e.obj;
+    // A frozen map is not writable from the syscall side, so a second freeze is EPERM.
+    if ((this.perms(e, m) & FMODE_WRITE) === 0) return -Errno.EPERM;
+    m.frozen = true;
+    return 0;
+  }
+
+  private checkKey(fd: number, key: Uint8Array, op: string): void {
+    const m = this.shapeOf(fd);
+    if (m !== undefined) assertSize(key, m.keySize, "key", op, fd);
+    else assertBytes(key, "key", op);
+  }
+
+  private checkKeyValue(fd: number, key: Uint8Array, value: Uint8Array, op: string): void {
+    const m = this.shapeOf(fd);
+    if (m !== undefined) {
+      assertSize(key, m.keySize, "key", op, fd);
+      assertSize(value, m.userValueSize, "value", op, fd);
+    } else {
+      assertBytes(key, "key", op);
+      assertBytes(value, "value", op);
+    }
+  }
+
+  private checkNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array, op: string): void {
+    const m = this.shapeOf(fd);
+    if (m === undefined) return;
+    if (key !== null) assertSize(key, m.keySize, "key", op, fd);
+    assertSize(nextKey, m.keySize, "nextKey", op, fd);
+  }
+
+  // ---------------------------------------------------------------- batches (kernel-maps.md §10)
+
+  private checkBatch(fd: number, op: string, inBatch: Uint8Array | null | undefined, outBatch: Uint8Array | undefined,
+    keys: Uint8Array, values: Uint8Array | undefined, count: number): void {
+    assertFd(fd, op);
+    assertU32(count, "count", op);
+    if (inBatch !== undefined && inBatch !== null) assertBytes(inBatch, "inBatch", op);
+    if (outBatch !== undefined) assertBytes(outBatch, "outBatch", op);
+    assertBytes(keys, "keys", op);
+    if (values !== undefined) assertBytes(values, "values", op);
+    const m = this.shapeOf(fd);
+    if (m === undefined) return;
+    if (inBatch !== undefined && inBatch !== null) assertSize(inBatch, m.tokenSize, "inBatch", op, fd);
+    if (outBatch !== undefined) assertSize(outBatch, m.tokenSize, "outBatch", op, fd);
+    assertBatchBuffer(keys, count, m.keySize, "keys", op, fd);
+    if (values !== undefined) assertBatchBuffer(values, count, m.userValueSize, "values", op, fd);
+  }
+
+  /** fd, then read/write permission (frozen maps are not writable): a BatchResult on failure. */
+  private batchMap(fd: number, read: boolean, write: boolean, count: number): SimMap | BatchResult {
+    const e = this.fds.get(fd);
+    if (e === undefined) return { errno: Errno.EBADF, count };
+    if (e.obj.kind !== "map") return { errno: Errno.EINVAL, count };
+    const p = this.perms(e, e.obj);
+    if ((read && (p & FMODE_READ) === 0) || (write && (p & FMODE_WRITE) === 0)) return { errno: Errno.EPERM, count };
+    return e.obj;
+  }
+
+  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+    return this.lookupBatch("mapLookupBatch", false, fd, inBatch, outBatch, keys, values, count);
+  }
+
+  mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+    return this.lookupBatch("mapLookupAndDeleteBatch", true, fd, inBatch, outBatch, keys, values, count);
+  }
+
+  private lookupBatch(op: SimSyscall, del: boolean, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
+    keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+    if (inBatch === undefined) inBatch = null;
+    this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
+    const f = this.enter(op);
+    if (f !== 0) return { errno: f, count };
+    if (this.hook !== null) this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
+    try {
+      const m = this.batchMap(fd, true, del, count);
+      if (!(m instanceof SimMap)) return m;
+      const t = m.mapType;
+      // Support matrix (§10.3): PROG_ARRAY has no batches; only the hash family deletes.
+      if (t === BPF_MAP_TYPE_PROG_ARRAY || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
+      if (count === 0) return { errno: 0, count: 0 };
+      const ts = align8(m.tokenSize), ks = m.keySize, vs = m.userValueSize;
+      const base = this.scratch(2 * ts + count * ks + count * vs);
+      if (base === 0) return { errno: Errno.ENOMEM, count };
+      const inPtr = base, outPtr = base + ts, kPtr = base + 2 * ts, vPtr = kPtr + count * ks;
+      if (inBatch !== null) this.copyIn(inBatch, inPtr);
+      this.copyIn(outBatch, outPtr); // so an unwritten out_batch reads back unchanged
+      const r = this.engine.mapLookupBatch(m.handle, inBatch === null ? 0 : inPtr, outPtr, kPtr, vPtr, count, del ? 1 : 0);
+      const n = this.engine.batchCount();
+      if (n > 0) {
+        this.copyOut(kPtr, keys, 0, n * ks);
+        this.copyOut(vPtr, values, 0, n * vs);
+      }
+      this.copyOut(outPtr, outBatch, 0, m.tokenSize);
+      if (del && t === BPF_MAP_TYPE_HASH_OF_MAPS && n > 0) {
+        const ids: number[] = [];
+        for (let i = 0; i < n; i++) ids.push(this.readU32(vPtr + i * 4));
+        this.putIds(m, ids);
+      }
+      return { errno: r < 0 ? -r : 0, count: n };
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number, elemFlags?: number): BatchResult {
+    const op = "mapUpdateBatch";
+    const ef = flagsArg(elemFlags, op);
+    this.checkBatch(fd, op, undefined, undefined, keys, values, count);
+    const f = this.enter(op);
+    if (f !== 0) return { errno: f, count };
+    if (this.hook !== null) this.checkBatch(fd, op, undefined, undefined, keys, values, count);
+    try {
+      const m = this.batchMap(fd, false, true, count);
+      if (!(m instanceof SimMap)) return m;
+      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY) return { errno: Errno.ENOTSUPP, count };
+      // Only BPF_F_LOCK may be given, and only with a spin-lock value: batch updates are BPF_ANY.
+      if (ef !== 0) return { errno: Errno.EINVAL, count };
+      if (count === 0) return { errno: 0, count: 0 };
+      const ks = m.keySize, vs = m.userValueSize;
+      if (m.isFdValue) {
+        // Each value is an fd to translate: the generic batch is a loop of single updates.
+        const base = this.scratch(8 + align8(ks) + 8);
+        if (base === 0) return { errno: Errno.ENOMEM, count };
+        const kPtr = base + 8, vPtr = kPtr + align8(ks);
+        for (let i = 0; i < count; i++) {
+          this.copyIn(keys.subarray(i * ks, (i + 1) * ks), kPtr);
+          this.copyIn(values.subarray(i * vs, (i + 1) * vs), vPtr);
+          const r = this.updateAt(m, base, kPtr, vPtr, 0);
+          if (r < 0) return { errno: -r, count: i };
+        }
+        return { errno: 0, count };
+      }
+      const base = this.scratch(count * (ks + vs));
+      if (base === 0) return { errno: Errno.ENOMEM, count };
+      const vPtr = base + count * ks;
+      this.copyIn(count * ks === keys.length ? keys : keys.subarray(0, count * ks), base);
+      this.copyIn(count * vs === values.length ? values : values.subarray(0, count * vs), vPtr);
+      const r = this.engine.mapUpdateBatch(m.handle, base, vPtr, count);
+      return { errno: r < 0 ? -r : 0, count: this.engine.batchCount() };
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  mapDeleteBatch(fd: number, keys: Uint8Array, count: number): BatchResult {
+    const op = "mapDeleteBatch";
+    this.checkBatch(fd, op, undefined, undefined, keys, undefined, count);
+    const f = this.enter(op);
+    if (f !== 0) return { errno: f, count };
+    if (this.hook !== null) this.checkBatch(fd, op, undefined, undefined, keys, undefined, count);
+    try {
+      const m = this.batchMap(fd, false, true, count);
+      if (!(m instanceof SimMap)) return m;
+      const t = m.mapType;
+      if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY) {
+        return { errno: Errno.ENOTSUPP, count };
+      }
+      if (count === 0) return { errno: 0, count: 0 };
+      const ks = m.keySize;
+      if (m.isFdValue) {
+        const base = this.scratch(8 + align8(ks));
+        if (base === 0) return { errno: Errno.ENOMEM, count };
+        for (let i = 0; i < count; i++) {
+          this.copyIn(keys.subarray(i * ks, (i + 1) * ks), base + 8);
+          const r = this.deleteAt(m, base, base + 8);
+          if (r < 0) return { errno: -r, count: i };
+        }
+        return { errno: 0, count };
+      }
+      const base = this.scratch(count * ks);
+      if (base === 0) return { errno: Errno.ENOMEM, count };
+      this.copyIn(count * ks === keys.length ? keys : keys.subarray(0, count * ks), base);
+      const r = this.engine.mapDeleteBatch(m.handle, base, count);
+      return { errno: r < 0 ? -r : 0, count: this.engine.batchCount() };
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  // ---------------------------------------------------------------- pins and ids
+
+  objPin(fd: number, path: string): number {
+    const op = "objPin";
+    assertFd(fd, op);
+    assertPath(path, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    // bpf_fd_probe_obj: an fd that is not open or not a BPF object is EINVAL here, not EBADF.
+    const e = this.fds.get(fd);
+    if (e === undefined || e.obj.kind === "other") return -Errno.EINVAL;
+    const obj = e.obj;
+    const r = this.vfs.pin(path, obj);
+    if (r < 0) return r;
+    if (obj.kind === "map") this.mapGetUref(obj);
+    else this.progGet(obj);
+    return 0;
+  }
+
+  objGet(path: string, fileFlags?: number): number {
+    const op = "objGet";
+    assertPath(path, op);
+    const ff = optU32(fileFlags, "fileFlags", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if ((ff & ~(BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_PATH_FD)) !== 0) return -Errno.EINVAL;
+    if ((ff & BPF_F_RDONLY) !== 0 && (ff & BPF_F_WRONLY) !== 0) return -Errno.EINVAL;
+    // With BPF_F_PATH_FD the path is relative to path_fd, which this API leaves 0 (stdin).
+    if ((ff & BPF_F_PATH_FD) !== 0 && !path.startsWith("/")) return -Errno.ENOTDIR;
+    const obj = this.vfs.getPin(path);
+    if (typeof obj === "number") return obj;
+    const mode = (ff & BPF_F_RDONLY) !== 0 ? FMODE_READ : (ff & BPF_F_WRONLY) !== 0 ? FMODE_WRITE : FMODE_RDWR;
+    if (obj.kind === "prog" && mode !== FMODE_RDWR) return -Errno.EINVAL;
+    return this.installFd({ obj, mode });
+  }
+
+  private nextId(op: SimSyscall, startId: number, ids: Iterable<number>): number {
+    assertU32(startId, "startId", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (startId >= INT_MAX) return -Errno.EINVAL;
+    if (!this.privileged) return -Errno.EPERM;
+    let best = 0;
+    for (const id of ids) if (id > startId && (best === 0 || id < best)) best = id;
+    return best === 0 ? -Errno.ENOENT : best;
+  }
+
+  mapGetNextId(startId: number): number {
+    return this.nextId("mapGetNextId", startId, this.mapsById.keys());
+  }
+
+  progGetNextId(startId: number): number {
+    return this.nextId("progGetNextId", startId, this.progsById.keys());
+  }
+
+  mapGetFdById(id: number, openFlags?: number): number {
+    const op = "mapGetFdById";
+    assertU32(id, "id", op);
+    const of = optU32(openFlags, "openFlags", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if ((of & ~(BPF_F_RDONLY | BPF_F_WRONLY)) !== 0) return -Errno.EINVAL;
+    if (!this.privileged) return -Errno.EPERM;
+    if ((of & BPF_F_RDONLY) !== 0 && (of & BPF_F_WRONLY) !== 0) return -Errno.EINVAL;
+    const m = this.mapsById.get(id);
+    if (m === undefined) return -Errno.ENOENT;
+    const mode = (of & BPF_F_RDONLY) !== 0 ? FMODE_READ : (of & BPF_F_WRONLY) !== 0 ? FMODE_WRITE : FMODE_RDWR;
+    return this.installFd({ obj: m, mode });
+  }
+
+  progGetFdById(id: number, openFlags?: number): number {
+    const op = "progGetFdById";
+    assertU32(id, "id", op);
+    const of = optU32(openFlags, "openFlags", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (of !== 0) return -Errno.EINVAL;
+    if (!this.privileged) return -Errno.EPERM;
+    const p = this.progsById.get(id);
+    if (p === undefined) return -Errno.ENOENT;
+    return this.installFd({ obj: p, mode: FMODE_RDWR });
+  }
+
+  // ---------------------------------------------------------------- OBJ_GET_INFO_BY_FD
+
+  objGetInfoByFd(fd: number, info: Uint8Array): number {
+    const op = "objGetInfoByFd";
+    assertFd(fd, op);
+    assertBytes(info, "info", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    const e = this.fds.get(fd);
+    if (e === undefined) return -Errno.EBADF;
+    if (e.obj.kind === "other") return -Errno.EINVAL;
+    const size = e.obj.kind === "map" ? BPF_MAP_INFO.size : BPF_PROG_INFO.size;
+    // bpf_check_uarg_tail_zero: bytes past the kernel's struct must be zero.
+    for (let i = size; i < info.length; i++) if (info[i] !== 0) return -Errno.E2BIG;
+    const len = Math.min(size, info.length);
+    const full = new Uint8Array(size);
+    full.set(info.subarray(0, len));
+    const dv = new DataView(full.buffer);
+    if (e.obj.kind === "map") {
+      const m = e.obj;
+      const hash = dv.getBigUint64(88, true), hashSize = dv.getUint32(96, true);
+      if (hash !== 0n) {
+        // Only ARRAY can hash its contents, with a SHA-256 buffer, once frozen; the simulator
+        // has no user pointer to write the digest through.
+        if (m.mapType !== BPF_MAP_TYPE_ARRAY || hashSize !== 32) return -Errno.EINVAL;
+        return m.frozen ? -Errno.EFAULT : -Errno.EPERM;
+      }
+      if (hashSize !== 0) return -Errno.EINVAL;
+      encodeMapInfo({ type: m.mapType, id: m.id, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, mapFlags: m.mapFlags, name: m.name }, full);
+    } else {
+      const p = e.obj;
+      // Counts the caller asks to be filled through pointers: the simulator has no such memory.
+      if ((dv.getUint32(20, true) !== 0) || (dv.getUint32(52, true) !== 0 && p.usedMaps.length > 0) || dv.getUint32(180, true) !== 0) {
+        return -Errno.EFAULT;
+      }
+      encodeStruct(BPF_PROG_INFO, full, {
+        type: p.progType, id: p.id, tag: p.tag, jited_prog_len: 0, xlated_prog_len: p.insnCnt * 8,
+        load_time: p.loadTime, created_by_uid: 0, nr_map_ids: p.usedMaps.length, name: p.name,
+        ifindex: 0, gpl_compatible: p.gplCompatible ? 1 : 0, netns_dev: 0n, netns_ino: 0n,
+        nr_jited_ksyms: 0, nr_jited_func_lens: 0, btf_id: 0, nr_func_info: 0, nr_line_info: 0,
+        nr_jited_line_info: 0, nr_prog_tags: 1, run_time_ns: 0n, run_cnt: 0n, recursion_misses: 0n,
+        verified_insns: p.insnCnt, attach_btf_obj_id: 0, attach_btf_id: 0,
+      });
+    }
+    info.set(full.subarray(0, len));
+    return len;
+  }
+
+  // ---------------------------------------------------------------- programs
+
+  progLoad(attr: ProgLoadAttr): number {
+    const op = "progLoad";
+    if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
+    assertU32(attr.progType, "progType", op);
+    assertBytes(attr.insns, "insns", op);
+    if (attr.insns.length % 8 !== 0) throw new RangeError(`${op}: insns is ${attr.insns.length} bytes, not a whole number of 8-byte instructions`);
+    if (typeof attr.license !== "string") throw new TypeError(`${op}: license must be a string, got ${attr.license === null ? "null" : typeof attr.license}`);
+    const license = optString(attr.license, "license", op);
+    const expected0 = optU32(attr.expectedAttachType, "expectedAttachType", op);
+    const progName = optString(attr.progName, "progName", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    try {
+      const t = attr.progType;
+      const n = attr.insns.length / 8;
+      const expected = fixupAttachType(t, expected0);
+      if (!this.privileged && this.unprivilegedBpfDisabled !== 0) return -Errno.EPERM;
+      if (n === 0 || n > (this.privileged ? 1_000_000 : 4096)) return -Errno.E2BIG;
+      if (!this.privileged && needsMoreThanCapBpf(t)) return -Errno.EPERM;
+      if (checkExpectedAttach(t, expected) !== 0) return -Errno.EINVAL;
+      // find_prog_type: unknown types; BTF-attached types need BTF, which the simulator lacks.
+      if (t === 0 || t > PROG.NETFILTER || t === PROG.TRACING || t === PROG.STRUCT_OPS || t === PROG.EXT || t === PROG.LSM) {
+        return -Errno.EINVAL;
+      }
+      const { errno: nameErrno, name } = checkName(nameBytes(progName));
+      if (nameErrno !== 0) return -nameErrno;
+      const v = verifyProgram(attr.insns, t, expected, this.resolveMapFd);
+      if (v.errno !== 0) return -v.errno;
+      const tag = sha256(tagInput(attr.insns)).subarray(0, 8);
+      const p = new SimProg(this.nextProgId, t, expected, tag, n, name, licenseIsGplCompatible(license), BigInt(this.nowNs), v.usedMaps);
+      for (const m of v.usedMaps) this.mapGet(m);
+      this.nextProgId = p.id >= INT_MAX - 1 ? 1 : p.id + 1;
+      this.progsById.set(p.id, p);
+      const fd = this.installFd({ obj: p, mode: FMODE_RDWR });
+      if (fd < 0) {
+        p.refcnt = 1;
+        this.progPut(p);
+      }
+      return fd;
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  progAttach(targetFd: number, progFd: number, attachType: number, flags?: number): number {
+    const op = "progAttach";
+    assertFd(targetFd, op);
+    assertFd(progFd, op);
+    assertU32(attachType, "attachType", op);
+    const fl = optU32(flags, "flags", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    const world: AttachWorld = {
+      fd: (n) => this.fds.get(n),
+      flowDissector: this.flowDissector,
+      setFlowDissector: (p) => {
+        this.progGet(p);
+        if (this.flowDissector !== null) this.progPut(this.flowDissector);
+        this.flowDissector = p;
+      },
+    };
+    const r = progAttach(world, targetFd, progFd, attachType, fl);
+    return r === 0 ? 0 : -r;
+  }
+
+  close(fd: number): number {
+    const op = "close";
+    assertFd(fd, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    const e = this.fds.remove(fd);
+    if (e === undefined) return -Errno.EBADF;
+    try {
+      if (e.obj.kind === "map") this.mapPutUref(e.obj);
+      else if (e.obj.kind === "prog") this.progPut(e.obj);
+      return 0;
+    } catch (err) {
+      throw this.trapped(err, op);
+    }
+  }
+
+  // ---------------------------------------------------------------- test facets
+
+  setInterleavingHook(hook: SimInterleavingHook | null): void {
+    if (hook !== null && typeof hook !== "function") throw new TypeError("setInterleavingHook: hook must be a function or null");
+    this.hook = hook;
+  }
+
+  memoryUsage(): { used: number; wasmBytes: number } {
+    return { used: this.engine.memoryUsed(), wasmBytes: this.engine.memory.buffer.byteLength };
+  }
+
+  liveMapIds(): number[] {
+    return [...this.mapsById.keys()];
+  }
+
+  private datapathMap(ref: SimMapRef, op: string): SimMap | number {
+    if (this.broken !== null) throw this.broken;
+    if (typeof ref !== "object" || ref === null) throw new TypeError(`datapath.${op}: map must be { fd } or { id }`);
+    if ("fd" in ref) {
+      assertFd(ref.fd, `datapath.${op}`);
+      return this.resolveMapFd(ref.fd);
+    }
+    assertU32(ref.id, "id", `datapath.${op}`);
+    return this.mapsById.get(ref.id) ?? -Errno.ENOENT;
+  }
+
+  private datapathCpu(cpu: unknown, op: string): number {
+    if (cpu === undefined) return 0;
+    assertU32(cpu, "cpu", `datapath.${op}`);
+    if (cpu >= this.possibleCpus) throw new RangeError(`datapath.${op}: cpu ${cpu} is not below possibleCpus ${this.possibleCpus}`);
+    return cpu;
+  }
+
+  private makeDatapath(): SimDatapath {
+    const dpValueSize = (m: SimMap) => (m.isFdValue ? 4 : m.valueSize);
+    const prepare = (op: string, ref: SimMapRef, key: Uint8Array, value: Uint8Array | null, cpu: unknown) => {
+      const m = this.datapathMap(ref, op);
+      const c = this.datapathCpu(cpu, op);
+      if (typeof m === "number") {
+        assertBytes(key, "key", `datapath.${op}`);
+        return { m, c, base: 0, vPtr: 0 };
+      }
+      assertSize(key, m.keySize, "key", `datapath.${op}`, m.id);
+      if (value !== null) assertSize(value, dpValueSize(m), "value", `datapath.${op}`, m.id);
+      const base = this.scratch(align8(m.keySize) + align8(dpValueSize(m)));
+      if (base !== 0) this.copyIn(key, base);
+      return { m, c, base, vPtr: base + align8(m.keySize) };
+    };
+    return {
+      lookup: (ref, key, value, cpu) => {
+        const { m, c, base, vPtr } = prepare("lookup", ref, key, value, cpu);
+        if (typeof m === "number") return m;
+        if ((m.mapFlags & BPF_F_WRONLY_PROG) !== 0 || m.mapType === BPF_MAP_TYPE_PROG_ARRAY) return -Errno.EACCES;
+        if (base === 0) return -Errno.ENOMEM;
+        try {
+          const r = this.engine.datapathLookup(m.handle, base, vPtr, c);
+          if (r >= 0) this.copyOut(vPtr, value, 0, dpValueSize(m));
+          return r;
+        } catch (e) {
+          throw this.trapped(e, "datapath.lookup");
+        }
+      },
+      update: (ref, key, value, flags, cpu) => {
+        const fl = flagsArg(flags, "datapath.update");
+        const { m, c, base, vPtr } = prepare("update", ref, key, value, cpu);
+        if (typeof m === "number") return m;
+        // Programs may not write RDONLY_PROG maps, nor update map-in-map or PROG_ARRAY slots.
+        if ((m.mapFlags & BPF_F_RDONLY_PROG) !== 0 || m.isFdValue) return -Errno.EACCES;
+        if (base === 0) return -Errno.ENOMEM;
+        if (fl > 0xffffffff) return -Errno.EINVAL;
+        this.copyIn(value, vPtr);
+        try {
+          return this.engine.datapathUpdate(m.handle, base, vPtr, fl, c);
+        } catch (e) {
+          throw this.trapped(e, "datapath.update");
+        }
+      },
+      delete: (ref, key, cpu) => {
+        const { m, c, base } = prepare("delete", ref, key, null, cpu);
+        if (typeof m === "number") return m;
+        if ((m.mapFlags & BPF_F_RDONLY_PROG) !== 0 || m.isFdValue) return -Errno.EACCES;
+        if (base === 0) return -Errno.ENOMEM;
+        try {
+          return this.engine.datapathDelete(m.handle, base, c);
+        } catch (e) {
+          throw this.trapped(e, "datapath.delete");
+        }
+      },
+    };
+  }
+
+  private makeClock(): SimClock {
+    const toNum = (ns: number | bigint, what: string): number => {
+      const n = typeof ns === "bigint" ? Number(ns) : ns;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new RangeError(`clock.${what}: ${String(ns)} is not a non-negative integer of ns`);
+      return n;
+    };
+    return {
+      now: () => BigInt(this.nowNs),
+      advance: (ns) => {
+        this.nowNs += toNum(ns, "advance");
+      },
+      set: (ns) => {
+        const n = toNum(ns, "set");
+        if (n < this.nowNs) throw new RangeError(`clock.set: ${n} is before now (${this.nowNs}); the monotonic clock never goes back`);
+        this.nowNs = n;
+      },
+    };
+  }
+
+  private makeHost(): HostServices {
+    const vfs = this.vfs;
+    const path = (p: unknown, op: string): string => {
+      assertPath(p, `host.${op}`);
+      return p;
+    };
+    const mode = (m: unknown, op: string): number => {
+      assertU32(m, "mode", `host.${op}`);
+      return m;
+    };
+    return {
+      statfsType: (p) => vfs.statfsType(path(p, "statfsType")),
+      stat: (p): PathStat => vfs.stat(path(p, "stat")),
+      readdir: (p) => vfs.readdir(path(p, "readdir")),
+      mkdir: (p, m) => vfs.mkdir(path(p, "mkdir"), mode(m, "mkdir")),
+      mkdirAll: (p, m) => vfs.mkdirAll(path(p, "mkdirAll"), mode(m, "mkdirAll")),
+      unlink: (p) => vfs.unlink(path(p, "unlink")),
+      rmdir: (p) => vfs.rmdir(path(p, "rmdir")),
+      removeAll: (p) => vfs.removeAll(path(p, "removeAll")),
+      mount: (source, target, fsType) => {
+        if (typeof source !== "string" || typeof fsType !== "string") throw new TypeError("host.mount: source and fsType must be strings");
+        const t = path(target, "mount");
+        if (!this.privileged) return -Errno.EPERM;
+        return vfs.mount(source, t, fsType);
+      },
+      umount: (target) => {
+        const t = path(target, "umount");
+        if (!this.privileged) return -Errno.EPERM;
+        return vfs.umount(t);
+      },
+      mountInfo: (): MountInfo[] => vfs.mountInfo(),
+      monotonicNs: () => BigInt(this.nowNs),
+      getRlimitMemlock: (): Rlimit => ({ errno: 0, cur: this.memlockCur, max: this.memlockMax }),
+      setRlimitMemlock: (cur, max) => {
+        if (typeof cur !== "bigint" || typeof max !== "bigint") throw new TypeError("host.setRlimitMemlock: cur and max must be bigints");
+        if (cur < 0n || max < 0n || cur > RLIM_INFINITY || max > RLIM_INFINITY) throw new RangeError("host.setRlimitMemlock: limits must be u64");
+        if (cur > max) return -Errno.EINVAL;
+        // Raising the hard limit needs CAP_SYS_RESOURCE.
+        if (!this.privileged && max > this.memlockMax) return -Errno.EPERM;
+        this.memlockCur = cur;
+        this.memlockMax = max;
+        return 0;
+      },
+    };
+  }
+}
+
+/**
+ * The bytes the kernel hashes for a program's tag (bpf_prog_calc_tag): the instructions with
+ * the imm of ld_imm64 map references zeroed, as fds differ between loads.
+ */
+function tagInput(insns: Uint8Array): Uint8Array {
+  const out = insns.slice();
+  for (let i = 0; i + 8 < out.length; i += 8) {
+    if (out[i] === 0x18) {
+      const src = out[i + 1]! >> 4;
+      if (src === 1 || src === 2) {
+        out.fill(0, i + 4, i + 8);
+        out.fill(0, i + 12, i + 16);
+      }
+      i += 8;
+    }
+  }
+  return out;
+}
+

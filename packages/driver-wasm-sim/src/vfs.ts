@@ -1,0 +1,286 @@
+// A virtual filesystem for the simulator's world: directories, plain files, mounts (each bpffs
+// mount its own instance, as `mount -t bpf` makes a new superblock) and pins, which on bpffs are
+// files that hold a reference to a map or program (kernel-maps.md §12).
+import { BPF_FS_MAGIC, Errno } from "@bpfkit/core";
+import type { MountInfo, PathStat } from "@bpfkit/core";
+
+export const FS_MAGIC: Readonly<Record<string, number>> = {
+  bpf: BPF_FS_MAGIC,
+  tmpfs: 0x01021994,
+  ext4: 0xef53,
+  sysfs: 0x62656572,
+  proc: 0x9fa0,
+};
+
+interface Mount {
+  readonly id: number;
+  readonly parent: Mount | null;
+  readonly fsType: string;
+  readonly source: string;
+  readonly root: Dir;
+  /** The directory this mount covers (null for the root mount). */
+  readonly covered: Dir | null;
+  readonly mountPoint: string;
+}
+
+class Dir {
+  readonly kind = "dir";
+  readonly children = new Map<string, Node>();
+  /** The mount stacked on this directory, if any. */
+  mounted: Mount | null = null;
+  constructor(readonly mnt: Mount | null, public mode: number) {}
+}
+
+class File<P> {
+  readonly kind = "file";
+  constructor(readonly mnt: Mount, readonly pin: P | undefined) {}
+}
+
+type Node = Dir | File<unknown>;
+
+/** Where a path leads: the node, or an errno; and for creation, the parent and last name. */
+interface Walk {
+  errno: number;
+  node: Node | undefined;
+  parent: Dir | undefined;
+  name: string;
+  trailingSlash: boolean;
+}
+
+function split(path: string): { parts: string[]; trailingSlash: boolean } {
+  const parts: string[] = [];
+  for (const p of path.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") parts.pop();
+    else parts.push(p);
+  }
+  return { parts, trailingSlash: path.length > 1 && path.endsWith("/") };
+}
+
+/**
+ * The virtual filesystem. `P` is what a pin refers to; `release` is called once for every pin
+ * that goes away (unlink, rm -r, umount), so the owner can drop its reference.
+ */
+export class Vfs<P> {
+  private nextMountId = 1;
+  private readonly mounts: Mount[] = [];
+  private readonly rootMount: Mount;
+
+  constructor(private readonly release: (pin: P) => void) {
+    const root = new Dir(null, 0o755);
+    this.rootMount = { id: this.nextMountId++, parent: null, fsType: "ext4", source: "/dev/root", root, covered: null, mountPoint: "/" };
+    (root as { mnt: Mount | null }).mnt = this.rootMount;
+    this.mounts.push(this.rootMount);
+  }
+
+  private walk(path: string): Walk {
+    const { parts, trailingSlash } = split(path);
+    let cur: Dir = this.top(this.rootMount.root);
+    if (parts.length === 0) return { errno: 0, node: cur, parent: undefined, name: "", trailingSlash };
+    for (let i = 0; i < parts.length - 1; i++) {
+      const next = cur.children.get(parts[i]!);
+      if (next === undefined) return { errno: Errno.ENOENT, node: undefined, parent: undefined, name: "", trailingSlash };
+      if (next.kind !== "dir") return { errno: Errno.ENOTDIR, node: undefined, parent: undefined, name: "", trailingSlash };
+      cur = this.top(next);
+    }
+    const name = parts[parts.length - 1]!;
+    const found = cur.children.get(name);
+    const node = found !== undefined && found.kind === "dir" ? this.top(found) : found;
+    return { errno: 0, node, parent: cur, name, trailingSlash };
+  }
+
+  private top(d: Dir): Dir {
+    while (d.mounted !== null) d = d.mounted.root;
+    return d;
+  }
+
+  private fsOf(node: Node): Mount {
+    return node.mnt ?? this.rootMount;
+  }
+
+  /** Boot-time setup: mkdir -p and mount without permission checks. */
+  boot(): void {
+    this.mkdirAll("/tmp", 0o1777);
+    this.mkdirAll("/proc", 0o555);
+    this.mkdirAll("/sys", 0o555);
+    this.mount("tmpfs", "/tmp", "tmpfs");
+    this.mount("proc", "/proc", "proc");
+    this.mount("sysfs", "/sys", "sysfs");
+    this.mkdirAll("/sys/fs", 0o755);
+  }
+
+  statfsType(path: string): number {
+    const w = this.walk(path);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node === undefined) return -Errno.ENOENT;
+    if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
+    return FS_MAGIC[this.fsOf(w.node).fsType] ?? 0;
+  }
+
+  stat(path: string): PathStat {
+    const w = this.walk(path);
+    const errno = w.errno !== 0 ? w.errno : w.node === undefined ? Errno.ENOENT
+      : w.trailingSlash && w.node.kind !== "dir" ? Errno.ENOTDIR : 0;
+    if (errno !== 0) return { errno, isDirectory: false, isFile: false };
+    return { errno: 0, isDirectory: w.node!.kind === "dir", isFile: w.node!.kind === "file" };
+  }
+
+  readdir(path: string): string[] | number {
+    const w = this.walk(path);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node === undefined) return -Errno.ENOENT;
+    if (w.node.kind !== "dir") return -Errno.ENOTDIR;
+    return [...w.node.children.keys()].sort();
+  }
+
+  mkdir(path: string, mode: number): number {
+    const w = this.walk(path);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node !== undefined) return -Errno.EEXIST;
+    if (w.parent === undefined) return -Errno.EEXIST;
+    w.parent.children.set(w.name, new Dir(this.fsOf(w.parent), mode & 0o7777));
+    return 0;
+  }
+
+  mkdirAll(path: string, mode: number): number {
+    const { parts } = split(path);
+    let prefix = "";
+    for (const p of parts) {
+      prefix += `/${p}`;
+      const st = this.stat(prefix);
+      if (st.errno === 0) {
+        if (!st.isDirectory) return -Errno.ENOTDIR;
+        continue;
+      }
+      const r = this.mkdir(prefix, mode);
+      if (r < 0) return r;
+    }
+    return 0;
+  }
+
+  unlink(path: string): number {
+    const w = this.walk(path);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node === undefined || w.parent === undefined) return -Errno.ENOENT;
+    if (w.node.kind === "dir") return -Errno.EISDIR;
+    if (w.trailingSlash) return -Errno.ENOTDIR;
+    w.parent.children.delete(w.name);
+    if (w.node.pin !== undefined) this.release(w.node.pin as P);
+    return 0;
+  }
+
+  rmdir(path: string): number {
+    const w = this.walk(path);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node === undefined) return -Errno.ENOENT;
+    if (w.parent === undefined) return -Errno.EBUSY;
+    if (w.node.kind !== "dir") return -Errno.ENOTDIR;
+    if (this.isMountRoot(w.node)) return -Errno.EBUSY;
+    if (w.node.children.size > 0) return -Errno.ENOTEMPTY;
+    w.parent.children.delete(w.name);
+    return 0;
+  }
+
+  removeAll(path: string): number {
+    const w = this.walk(path);
+    if (w.errno === Errno.ENOENT || (w.errno === 0 && w.node === undefined)) return 0;
+    if (w.errno !== 0) return -w.errno;
+    const node = w.node!;
+    if (node.kind === "file") return this.unlink(path);
+    const r = this.emptyDir(node);
+    if (r < 0) return r;
+    if (w.parent === undefined) return 0;
+    return this.rmdir(path);
+  }
+
+  private emptyDir(d: Dir): number {
+    for (const [name, child] of [...d.children]) {
+      if (child.kind === "dir") {
+        if (child.mounted !== null) return -Errno.EBUSY;
+        const r = this.emptyDir(child);
+        if (r < 0) return r;
+      } else if (child.pin !== undefined) {
+        this.release(child.pin as P);
+      }
+      d.children.delete(name);
+    }
+    return 0;
+  }
+
+  private isMountRoot(d: Dir): boolean {
+    return d.mnt !== null && d.mnt.root === d;
+  }
+
+  mount(source: string, target: string, fsType: string): number {
+    if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
+    const w = this.walk(target);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node === undefined) return -Errno.ENOENT;
+    if (w.node.kind !== "dir") return -Errno.ENOTDIR;
+    const { parts } = split(target);
+    const covered = w.node;
+    const m: Mount = {
+      id: this.nextMountId++, parent: this.fsOf(covered), fsType, source,
+      root: undefined as unknown as Dir, covered, mountPoint: `/${parts.join("/")}`,
+    };
+    (m as { root: Dir }).root = new Dir(m, fsType === "bpf" ? 0o700 : 0o755);
+    covered.mounted = m;
+    this.mounts.push(m);
+    return 0;
+  }
+
+  umount(target: string): number {
+    const w = this.walk(target);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node === undefined) return -Errno.ENOENT;
+    if (w.node.kind !== "dir" || !this.isMountRoot(w.node) || w.node.mnt === this.rootMount) return -Errno.EINVAL;
+    const m = w.node.mnt!;
+    if (this.mounts.some((o) => o.parent === m)) return -Errno.EBUSY;
+    // The superblock goes away with its last mount: every pin in it drops its reference.
+    this.emptyDirForce(m.root);
+    m.covered!.mounted = null;
+    this.mounts.splice(this.mounts.indexOf(m), 1);
+    return 0;
+  }
+
+  private emptyDirForce(d: Dir): void {
+    for (const child of d.children.values()) {
+      if (child.kind === "dir") this.emptyDirForce(child);
+      else if (child.pin !== undefined) this.release(child.pin as P);
+    }
+    d.children.clear();
+  }
+
+  mountInfo(): MountInfo[] {
+    return this.mounts.map((m) => ({
+      mountId: m.id, parentId: m.parent?.id ?? m.id, root: "/", mountPoint: m.mountPoint,
+      fsType: m.fsType, source: m.source,
+    }));
+  }
+
+  // ---- pins (OBJ_PIN / OBJ_GET, kernel-maps.md §12) ----
+
+  /** Creates a pin file: ENOENT for a missing parent or a trailing "/", EEXIST, EPERM off bpffs. */
+  pin(path: string, target: P): number {
+    const w = this.walk(path);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node !== undefined) return -Errno.EEXIST;
+    if (w.parent === undefined) return -Errno.EEXIST;
+    if (w.trailingSlash) return -Errno.ENOENT;
+    const mnt = this.fsOf(w.parent);
+    if (mnt.fsType !== "bpf") return -Errno.EPERM;
+    w.parent.children.set(w.name, new File<P>(mnt, target));
+    return 0;
+  }
+
+  /** The object pinned at `path`: ENOENT when missing, EACCES for a directory or a non-pin. */
+  getPin(path: string): P | number {
+    const w = this.walk(path);
+    if (w.errno !== 0) return -w.errno;
+    if (w.node === undefined) return -Errno.ENOENT;
+    if (w.node.kind === "dir") return -Errno.EACCES;
+    if (w.trailingSlash) return -Errno.ENOTDIR;
+    if (w.node.pin === undefined || this.fsOf(w.node).fsType !== "bpf") return -Errno.EACCES;
+    return w.node.pin as P;
+  }
+}
