@@ -1,5 +1,6 @@
 // Every command, in the order `bpfkit --help` lists them.
 import type { Command } from "../command.js";
+import { demoCommand } from "./demo.js";
 import { mapsCommand } from "./maps.js";
 import { mapCreateCommand } from "./map-create.js";
 import { mapDumpCommand } from "./map-dump.js";
@@ -8,6 +9,7 @@ import { probeCommand } from "./probe.js";
 import { progsCommand } from "./progs.js";
 
 export const COMMANDS: readonly Command[] = [
+  demoCommand,
   mapsCommand,
   mapShowCommand,
   mapDumpCommand,

@@ -1,0 +1,70 @@
+// The kernel demo's datapath: a worker thread with its own kernel driver and its own fd on the
+// map (MAP_GET_FD_BY_ID), opening and closing churn flows as fast as bpf(2) goes while the main
+// thread dumps. It shares presence and counters with the main thread through SharedArrayBuffers.
+import { Worker } from "node:worker_threads";
+import { CliError, ExitCode } from "../cli-error.js";
+import type { ChurnPool, DatapathCounts, DemoDatapath } from "./datapath.js";
+
+/** Control words: [0] run (1) / pause (0), [1] stop, [2] ready, [3] inserts, [4] deletes, [5] failed. */
+const RUN = 0, STOP = 1, READY = 2, INSERTS = 3, DELETES = 4, FAILED = 5;
+
+export interface KernelDatapathOptions {
+  mapId: number;
+  pool: ChurnPool;
+  seed: number;
+  /** CLOCK_MONOTONIC ns a new flow expires at. */
+  expires: bigint;
+}
+
+/** The compiled worker (it runs from dist; the sources' vitest run uses the build too). */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  return here.endsWith(".ts")
+    ? new URL("../../dist/demo/kernel-datapath-worker.js", here)
+    : new URL("./kernel-datapath-worker.js", here);
+}
+
+export async function startKernelDatapath(o: KernelDatapathOptions): Promise<DemoDatapath> {
+  const control = new Int32Array(new SharedArrayBuffer(6 * 4));
+  const presentSab = new SharedArrayBuffer(o.pool.present.length);
+  const present = new Int8Array(presentSab);
+  present.set(o.pool.present);
+  const worker = new Worker(workerUrl(), {
+    workerData: { mapId: o.mapId, from: o.pool.from, to: o.pool.to, present: presentSab, control: control.buffer, seed: o.seed, expires: o.expires },
+  });
+  let error: Error | undefined;
+  worker.on("error", (e) => { error = e; });
+  // Wait until the worker holds its fd, so the first dump already races with it.
+  const deadline = Date.now() + 10_000;
+  while (Atomics.load(control, READY) === 0 && error === undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  if (error !== undefined || Atomics.load(control, READY) !== 1) {
+    await worker.terminate();
+    throw new CliError(`the datapath thread did not start: ${error?.message ?? "no answer in 10 s"}`, ExitCode.failure);
+  }
+  return {
+    description: "a second thread (its own kernel driver and fd) opening and closing flows as fast as bpf(2) allows",
+    counts: (): DatapathCounts => ({ inserts: Atomics.load(control, INSERTS), deletes: Atomics.load(control, DELETES) }),
+    during<T>(fn: () => T): T {
+      Atomics.store(control, RUN, 1);
+      Atomics.notify(control, RUN);
+      try {
+        return fn();
+      } finally {
+        Atomics.store(control, RUN, 0);
+        o.pool.present.set(present);
+      }
+    },
+    async close() {
+      Atomics.store(control, STOP, 1);
+      Atomics.store(control, RUN, 1);
+      Atomics.notify(control, RUN);
+      await new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      o.pool.present.set(present);
+      if (Atomics.load(control, FAILED) !== 0) throw new CliError(`the datapath thread failed with errno ${Atomics.load(control, FAILED)}`, ExitCode.failure);
+    },
+  };
+}
+
+export const CONTROL = { RUN, STOP, READY, INSERTS, DELETES, FAILED } as const;
