@@ -66,18 +66,29 @@ export function lookupBatchRaw(target: DumpTarget, cursor: BatchCursor, maxCount
       capacity *= 2;
       continue;
     }
-    if (res.errno !== 0 && res.errno !== Errno.ENOENT) throw batchError(target, op, res.errno, res.count);
+    // Nothing is handed out on an error, so the count reported is 0 (the kernel also leaves
+    // `count` as it was on early errors such as EPERM or ENOTSUPP).
+    if (res.errno !== 0 && res.errno !== Errno.ENOENT) throw batchError(target, op, res.errno, 0);
     if (res.errno === Errno.ENOENT) cursor.done = true;
     else if (res.count > 0 || isHashMapType(target.mapType)) cursor.token = out;
     return { count: res.count, keys, values };
   }
 }
 
+/**
+ * Elements applied before a write batch failed. The kernel stops at the first failing element,
+ * so a count of `count` or more means it failed before touching any (an early error leaves
+ * `count` as passed in).
+ */
+function applied(res: { count: number }, count: number): number {
+  return res.count >= count ? 0 : res.count;
+}
+
 /** UPDATE_BATCH of `count` packed elements; returns `count` or throws BatchError with the count applied. */
 export function updateBatchRaw(target: DumpTarget, keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number {
   if (count === 0) return 0;
   const res = target.driver.mapUpdateBatch(target.fd, keys, values, count, elemFlags);
-  if (res.errno !== 0) throw batchError(target, "updateBatch", res.errno, res.count);
+  if (res.errno !== 0) throw batchError(target, "updateBatch", res.errno, applied(res, count));
   return res.count;
 }
 
@@ -85,6 +96,6 @@ export function updateBatchRaw(target: DumpTarget, keys: Uint8Array, values: Uin
 export function deleteBatchRaw(target: DumpTarget, keys: Uint8Array, count: number): number {
   if (count === 0) return 0;
   const res = target.driver.mapDeleteBatch(target.fd, keys, count);
-  if (res.errno !== 0) throw batchError(target, "deleteBatch", res.errno, res.count);
+  if (res.errno !== 0) throw batchError(target, "deleteBatch", res.errno, applied(res, count));
   return res.count;
 }
