@@ -33,3 +33,4 @@ export { walkDump, batchDump, BatchScratch, lookupBudget, type DumpTarget, type 
 export { iterateMap, DEFAULT_MAX_RESTARTS, type IterateOptions } from "./iterate.js";
 export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw, type RawBatch } from "./map-batch.js";
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";
+export * from "./driver-wrap.js";

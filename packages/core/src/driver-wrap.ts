@@ -1,0 +1,54 @@
+// Decorators around any Driver (as Kysely wraps its drivers): logging, policy, fault injection
+// or a deliberately broken rule for a test. Every method not overridden goes to the inner
+// driver unchanged; an override calls the inner driver itself when it wants to.
+import type { Driver, HostServices } from "./driver.js";
+
+/** The syscall-level methods of a Driver. */
+export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host">;
+
+export const driverMethodNames: readonly DriverMethodName[] = [
+  "mapCreate", "mapLookupElem", "mapUpdateElem", "mapDeleteElem", "mapGetNextKey",
+  "mapLookupAndDeleteElem", "mapFreeze", "mapLookupBatch", "mapLookupAndDeleteBatch",
+  "mapUpdateBatch", "mapDeleteBatch", "objPin", "objGet", "mapGetNextId", "progGetNextId",
+  "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progLoad", "progAttach", "close",
+];
+
+const hostMethodNames: readonly (keyof HostServices)[] = [
+  "statfsType", "stat", "readdir", "mkdir", "mkdirAll", "unlink", "rmdir", "removeAll", "mount",
+  "umount", "mountInfo", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
+];
+
+export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
+  /** Default: the inner driver's kind. */
+  kind?: string;
+  /** Host services to replace; the others stay the inner driver's. */
+  host?: Partial<HostServices>;
+};
+
+/**
+ * A Driver that behaves as `inner` except for `overrides`. The overrides receive the same
+ * arguments and should keep the Driver contract (`-errno`, RangeError/TypeError before any
+ * syscall) unless breaking it is the point.
+ */
+export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
+  const wrapped: Record<string, unknown> = {
+    kind: overrides.kind ?? inner.kind,
+    possibleCpus: inner.possibleCpus,
+  };
+  for (const name of driverMethodNames) {
+    const own = overrides[name] as ((...a: unknown[]) => unknown) | undefined;
+    const base = (inner[name] as (...a: unknown[]) => unknown).bind(inner);
+    wrapped[name] = own ?? base;
+  }
+  if (overrides.host === undefined) {
+    wrapped.host = inner.host;
+  } else {
+    const host: Record<string, unknown> = {};
+    for (const name of hostMethodNames) {
+      const own = overrides.host[name] as ((...a: unknown[]) => unknown) | undefined;
+      host[name] = own ?? (inner.host[name] as (...a: unknown[]) => unknown).bind(inner.host);
+    }
+    wrapped.host = host;
+  }
+  return wrapped as unknown as Driver;
+}

@@ -1,0 +1,27 @@
+// Every conformance case, in spec order.
+import type { ConformanceCase } from "../types.js";
+import { arrayCases } from "./array.js";
+import { batchCases } from "./batch.js";
+import { createCases } from "./create.js";
+import { elementCases } from "./elements.js";
+import { hashCases } from "./hash.js";
+import { lpmCases } from "./lpm.js";
+import { lruCases } from "./lru.js";
+import { mapInMapCases } from "./map-in-map.js";
+import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
+import { perCpuCases } from "./percpu.js";
+import { safetyCases } from "./safety.js";
+
+export const conformanceCases: readonly ConformanceCase[] = [
+  ...createCases, ...elementCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
+  ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...fdModeCases,
+  ...idCases, ...infoCases, ...safetyCases,
+];
+
+{
+  const seen = new Set<string>();
+  for (const c of conformanceCases) {
+    if (seen.has(c.name)) throw new Error(`duplicate conformance case name: ${c.name}`);
+    seen.add(c.name);
+  }
+}

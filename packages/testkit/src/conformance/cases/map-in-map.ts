@@ -1,0 +1,193 @@
+// kernel-maps.md §11: ARRAY_OF_MAPS / HASH_OF_MAPS (inner compatibility, ids on lookup,
+// references held by the outer map) and PROG_ARRAY (prog fds in, prog ids out, cleared when
+// the last user reference goes).
+import { expectBytes, expectResult } from "../assert.js";
+import { readU32, SOCKET_FILTER_INSNS, u32 } from "../context.js";
+import type { ConformanceCase } from "../types.js";
+import {
+  ANY, ARRAY, ARRAY_OF_MAPS, arrayTemplate, Checks, EXIST, F, HASH, HASH_OF_MAPS, LPM_TRIE, LRU_HASH,
+  NOEXIST, PERCPU_ARRAY, PROG_ARRAY,
+} from "./common.js";
+
+export const mapInMapCases: ConformanceCase[] = [
+  {
+    name: "§11 map-in-map ARRAY_OF_MAPS: BPF_ANY only, fds in, map ids out, errnos",
+    group: "map-in-map",
+    run(ctx) {
+      const d = ctx.driver;
+      const inner = arrayTemplate(ctx);
+      const fd = ctx.create({ mapType: ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: inner });
+      const v = new Uint8Array(4);
+      const c = new Checks("ARRAY_OF_MAPS ops");
+      c.result(d.mapLookupElem(fd, u32(0), v), "ENOENT", "lookup of an empty slot");
+      c.result(d.mapLookupElem(fd, u32(2), v), "ENOENT", "lookup of slot 2 (out of range)");
+      c.result(d.mapUpdateElem(fd, u32(0), u32(inner)), "OK", "update slot 0 with the inner fd");
+      if (c.result(d.mapLookupElem(fd, u32(0), v), "OK", "lookup slot 0")) c.equal(readU32(v), ctx.id(inner), "lookup gives the inner map id");
+      c.result(d.mapUpdateElem(fd, u32(0), u32(inner), NOEXIST), "EINVAL", "update NOEXIST");
+      c.result(d.mapUpdateElem(fd, u32(1), u32(inner), EXIST), "EINVAL", "update EXIST");
+      c.result(d.mapUpdateElem(fd, u32(2), u32(inner)), "E2BIG", "update slot 2 (out of range)");
+      c.result(d.mapUpdateElem(fd, u32(1), u32(ctx.closedFd())), "EBADF", "update with a closed fd");
+      c.result(d.mapUpdateElem(fd, u32(1), u32(ctx.prog())), "EINVAL", "update with a program fd");
+      const h = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      c.result(d.mapUpdateElem(fd, u32(1), u32(h)), "EINVAL", "update with a HASH (type mismatch)");
+      const v8 = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+      c.result(d.mapUpdateElem(fd, u32(1), u32(v8)), "EINVAL", "update with value_size 8");
+      const m5 = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 5 });
+      c.result(d.mapUpdateElem(fd, u32(1), u32(m5)), "EINVAL", "update with an ARRAY of other max_entries");
+      c.result(d.mapUpdateElem(fd, u32(1), u32(fd)), "EINVAL", "update with the outer map itself");
+      c.result(d.mapDeleteElem(fd, u32(1)), "ENOENT", "delete of an empty slot");
+      c.result(d.mapDeleteElem(fd, u32(2)), "E2BIG", "delete of slot 2 (out of range)");
+      const next = new Uint8Array(4);
+      if (c.result(d.mapGetNextKey(fd, null, next), "OK", "next_key(NULL)")) c.equal(readU32(next), 0, "next_key(NULL)");
+      c.result(d.mapGetNextKey(fd, u32(1), next), "ENOENT", "next_key(1) (last)");
+      c.result(d.mapDeleteElem(fd, u32(0)), "OK", "delete slot 0");
+      c.result(d.mapLookupElem(fd, u32(0), v), "ENOENT", "lookup after delete");
+      c.done();
+    },
+  },
+  {
+    name: "§11 map-in-map HASH_OF_MAPS: hash rules (EEXIST, ENOENT, E2BIG) and map ids out",
+    group: "map-in-map",
+    run(ctx) {
+      const d = ctx.driver;
+      const inner = arrayTemplate(ctx);
+      const fd = ctx.create({ mapType: HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: inner });
+      const v = new Uint8Array(4);
+      const c = new Checks("HASH_OF_MAPS ops");
+      c.result(d.mapLookupElem(fd, u32(5), v), "ENOENT", "lookup of a missing key");
+      c.result(d.mapUpdateElem(fd, u32(5), u32(inner)), "OK", "update key 5");
+      if (c.result(d.mapLookupElem(fd, u32(5), v), "OK", "lookup key 5")) c.equal(readU32(v), ctx.id(inner), "lookup gives the map id");
+      c.result(d.mapUpdateElem(fd, u32(5), u32(inner), NOEXIST), "EEXIST", "update NOEXIST of key 5");
+      c.result(d.mapUpdateElem(fd, u32(6), u32(inner), EXIST), "ENOENT", "update EXIST of missing key 6");
+      const h = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      c.result(d.mapUpdateElem(fd, u32(6), u32(h)), "EINVAL", "update with an incompatible map");
+      c.result(d.mapUpdateElem(fd, u32(6), u32(ctx.closedFd())), "EBADF", "update with a closed fd");
+      c.result(d.mapUpdateElem(fd, u32(6), u32(inner), 3), "EINVAL", "update flags=3");
+      c.result(d.mapUpdateElem(fd, u32(6), u32(inner), ANY), "OK", "update key 6");
+      c.result(d.mapUpdateElem(fd, u32(7), u32(inner), ANY), "E2BIG", "update key 7 (full)");
+      c.result(d.mapDeleteElem(fd, u32(7)), "ENOENT", "delete missing key 7");
+      c.done();
+    },
+  },
+  {
+    name: "§11 map-in-map: inner maps must match type, key/value size and flags; max_entries only for ARRAY",
+    group: "map-in-map",
+    run(ctx) {
+      const d = ctx.driver;
+      const c = new Checks("inner map compatibility");
+      const mk = (t: number, max: number, flags = 0, ks = 4, vs = 4) =>
+        ctx.create({ mapType: t, keySize: ks, valueSize: vs, maxEntries: max, mapFlags: flags });
+      const rows: [string, () => number, () => number, "OK" | "EINVAL"][] = [
+        ["HASH max4 → HASH max8", () => mk(HASH, 4), () => mk(HASH, 8), "OK"],
+        ["HASH → HASH NO_PREALLOC", () => mk(HASH, 4), () => mk(HASH, 4, F.NO_PREALLOC), "EINVAL"],
+        ["HASH → HASH key_size 8", () => mk(HASH, 4), () => mk(HASH, 4, 0, 8), "EINVAL"],
+        ["HASH → HASH value_size 8", () => mk(HASH, 4), () => mk(HASH, 4, 0, 4, 8), "EINVAL"],
+        ["HASH → LRU_HASH", () => mk(HASH, 4), () => mk(LRU_HASH, 4), "EINVAL"],
+        ...(ctx.options.privileged === false ? [] : [["HASH → HASH ZERO_SEED", () => mk(HASH, 4), () => mk(HASH, 4, F.ZERO_SEED), "EINVAL"] as [string, () => number, () => number, "EINVAL"]]),
+        ["HASH → HASH RDONLY (fd-only flag)", () => mk(HASH, 4), () => mk(HASH, 4, F.RDONLY), "OK"],
+        ["ARRAY max1 → ARRAY max2", () => mk(ARRAY, 1), () => mk(ARRAY, 2), "EINVAL"],
+        ["ARRAY max1 INNER_MAP → ARRAY max2 INNER_MAP", () => mk(ARRAY, 1, F.INNER_MAP), () => mk(ARRAY, 2, F.INNER_MAP), "OK"],
+        ["ARRAY max1 INNER_MAP → ARRAY max2", () => mk(ARRAY, 1, F.INNER_MAP), () => mk(ARRAY, 2), "EINVAL"],
+        ["PERCPU_ARRAY max1 → max2", () => mk(PERCPU_ARRAY, 1), () => mk(PERCPU_ARRAY, 2), "OK"],
+        ["LPM max4 → LPM max8", () => mk(LPM_TRIE, 4, F.NO_PREALLOC, 8), () => mk(LPM_TRIE, 8, F.NO_PREALLOC, 8), "OK"],
+        ["LRU NO_COMMON_LRU max4 → max8", () => mk(LRU_HASH, 4, F.NO_COMMON_LRU), () => mk(LRU_HASH, 8, F.NO_COMMON_LRU), "OK"],
+      ];
+      for (const [label, tmpl, cand, want] of rows) {
+        for (const outer of [ARRAY_OF_MAPS, HASH_OF_MAPS]) {
+          const t = tmpl();
+          const o = ctx.create({ mapType: outer, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: t });
+          c.result(d.mapUpdateElem(o, u32(0), u32(cand())), want, `${label} [${outer === ARRAY_OF_MAPS ? "AoM" : "HoM"}]`);
+        }
+      }
+      c.done();
+    },
+  },
+  {
+    name: "§11 §13 map-in-map: the outer map holds the inner map alive (and its id) until its last slot goes",
+    group: "map-in-map",
+    run(ctx) {
+      const d = ctx.driver;
+      const tmpl = arrayTemplate(ctx);
+      const outer = ctx.create({ mapType: ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: tmpl });
+      const inner = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      ctx.put(inner, u32(0), u32(0x5a5a));
+      const id = ctx.id(inner);
+      ctx.put(outer, u32(0), u32(inner));
+      ctx.put(outer, u32(1), u32(inner));
+      ctx.close(inner);
+      const fd1 = ctx.own(d.mapGetFdById(id));
+      expectResult(fd1, "OK", "inner map by id after its fd was closed (outer holds it)");
+      expectBytes(ctx.get(fd1, u32(0), 4), u32(0x5a5a), "the inner map's data");
+      ctx.close(fd1);
+      expectResult(d.mapDeleteElem(outer, u32(0)), "OK", "delete one of two slots");
+      const fd2 = ctx.own(d.mapGetFdById(id));
+      expectResult(fd2, "OK", "inner map by id with one slot left");
+      ctx.close(fd2);
+      expectResult(d.mapDeleteElem(outer, u32(1)), "OK", "delete the last slot");
+      expectResult(ctx.own(d.mapGetFdById(id)), "ENOENT", "inner map by id after its last reference went");
+    },
+  },
+  {
+    name: "§11 PROG_ARRAY: prog fds in, prog ids out, BPF_ANY only, array next_key, no batches",
+    group: "prog-array",
+    run(ctx) {
+      const d = ctx.driver;
+      const prog = ctx.prog("p1");
+      const fd = ctx.create({ mapType: PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 });
+      const v = new Uint8Array(4);
+      const c = new Checks("PROG_ARRAY ops");
+      const pinfo = new Uint8Array(232);
+      c.result(d.objGetInfoByFd(prog, pinfo), "OK", "prog info");
+      const progId = readU32(pinfo, 4);
+      c.result(d.mapLookupElem(fd, u32(0), v), "ENOENT", "lookup of an empty slot");
+      c.result(d.mapUpdateElem(fd, u32(0), u32(prog)), "OK", "update slot 0 with a prog fd");
+      if (c.result(d.mapLookupElem(fd, u32(0), v), "OK", "lookup slot 0")) c.equal(readU32(v), progId, "lookup gives the prog id");
+      c.result(d.mapUpdateElem(fd, u32(0), u32(prog), NOEXIST), "EINVAL", "update NOEXIST");
+      const m = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      c.result(d.mapUpdateElem(fd, u32(1), u32(m)), "EINVAL", "update with a map fd");
+      c.result(d.mapUpdateElem(fd, u32(2), u32(prog)), "E2BIG", "update slot 2 (out of range)");
+      c.result(d.mapDeleteElem(fd, u32(1)), "ENOENT", "delete an empty slot");
+      c.result(d.mapDeleteElem(fd, u32(2)), "E2BIG", "delete slot 2 (out of range)");
+      const next = new Uint8Array(4);
+      if (c.result(d.mapGetNextKey(fd, null, next), "OK", "next_key(NULL)")) c.equal(readU32(next), 0, "next_key(NULL)");
+      if (c.result(d.mapGetNextKey(fd, u32(7), next), "OK", "next_key(7) (out of range)")) c.equal(readU32(next), 0, "next_key(7)");
+      c.result(d.mapDeleteElem(fd, u32(0)), "OK", "delete slot 0");
+      c.done();
+    },
+  },
+  ...[PROG_ARRAY, ARRAY_OF_MAPS, HASH_OF_MAPS].map((t): ConformanceCase => ({
+    name: t === PROG_ARRAY
+      ? "§11 PROG_ARRAY: entries are cleared when the last user reference goes while a program holds the map"
+      : `§11 ${t === ARRAY_OF_MAPS ? "ARRAY_OF_MAPS" : "HASH_OF_MAPS"}: entries stay when the last user reference goes while a program holds the map`,
+    group: t === PROG_ARRAY ? "prog-array" : "map-in-map",
+    run(ctx) {
+      const d = ctx.driver;
+      const inner = arrayTemplate(ctx);
+      const fd = ctx.create({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: t === PROG_ARRAY ? undefined : inner });
+      ctx.put(fd, u32(0), u32(t === PROG_ARRAY ? ctx.prog("tail") : inner));
+      // r1 = the map (ld_imm64, src BPF_PSEUDO_MAP_FD); r0 = 0; exit: a program holding the map.
+      const insns = new Uint8Array(32);
+      insns.set([0x18, 0x11], 0);
+      insns.set(u32(fd), 4);
+      insns.set(SOCKET_FILTER_INSNS, 16);
+      const holder = ctx.own(d.progLoad({ progType: 1, insns, license: "GPL", progName: "holder" }));
+      expectResult(holder, "OK", "load a socket filter that references the map");
+      const id = ctx.id(fd);
+      ctx.close(fd);
+      const again = ctx.own(d.mapGetFdById(id));
+      expectResult(again, "OK", "the map by id: the program keeps it alive");
+      // The kernel clears a PROG_ARRAY from a work item, so give it a moment.
+      const v = new Uint8Array(4);
+      let r = d.mapLookupElem(again, u32(0), v);
+      for (let i = 0; i < 50 && t === PROG_ARRAY && r >= 0; i++) {
+        sleepMs(10);
+        r = d.mapLookupElem(again, u32(0), v);
+      }
+      expectResult(r, t === PROG_ARRAY ? "ENOENT" : "OK", "lookup of slot 0 after the last user reference went");
+    },
+  })),
+];
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

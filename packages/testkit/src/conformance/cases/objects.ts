@@ -1,0 +1,310 @@
+// kernel-maps.md §12 (pins on bpffs, fd access modes), §4.2 (MAP_FREEZE), §13 (ids, fds,
+// lifetimes) and §2 (OBJ_GET_INFO_BY_FD rules).
+import { MAP_INFO_SIZE } from "@bpfkit/core";
+import { expectBytes, expectEqual, expectResult, expectTrue } from "../assert.js";
+import { readU32, u32 } from "../context.js";
+import type { ConformanceCase } from "../types.js";
+import {
+  ARRAY, ARRAY_OF_MAPS, arrayTemplate, Checks, F, HASH, LPM_TRIE, LRU_HASH, PERCPU_HASH, PROG_ARRAY, typeNames,
+} from "./common.js";
+import { valueOf } from "./elements.js";
+
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+export const pinCases: ConformanceCase[] = [
+  {
+    name: "§12 pin: OBJ_PIN creates a file on bpffs; EEXIST, ENOENT, EPERM, EINVAL as the kernel",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const fs = ctx.bpffs();
+      expectEqual(d.host.statfsType(fs) >>> 0, BPF_FS_MAGIC, "statfs f_type of the bpffs mount");
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapName: "pinme" });
+      ctx.put(fd, u32(1), u32(11));
+      const path = ctx.pinPath("m");
+      const c = new Checks("OBJ_PIN");
+      c.result(d.objPin(fd, path), "OK", "pin to a new path");
+      const st = d.host.stat(path);
+      c.equal(st.errno === 0 && st.isFile, true, "the pin is a regular file");
+      c.result(d.objPin(fd, path), "EEXIST", "pin to the same path again");
+      c.result(d.objPin(fd, `${fs}/missing-dir/x`), "ENOENT", "pin into a missing directory");
+      c.result(d.objPin(fd, `${fs}/trailing/`), "ENOENT", "pin to a path with a trailing /");
+      const outside = fs.slice(0, fs.lastIndexOf("/")) + `/bpfkit-not-bpffs-${Date.now().toString(36)}`;
+      c.result(d.objPin(fd, outside), "EPERM", "pin outside bpffs");
+      c.result(d.objPin(ctx.closedFd(), ctx.pinPath("closed")), "EINVAL", "pin of a closed fd (EINVAL, not EBADF)");
+      c.done();
+    },
+  },
+  {
+    name: "§12 pin: OBJ_GET gives a new fd to the same map; ENOENT, EACCES, flags; unpin is unlink",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const fs = ctx.bpffs();
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
+      ctx.put(fd, u32(1), u32(11));
+      const path = ctx.pinPath("m");
+      expectResult(d.objPin(fd, path), "OK", "pin");
+      const c = new Checks("OBJ_GET");
+      const g = ctx.own(d.objGet(path));
+      if (c.result(g, "OK", "get the pin")) {
+        c.equal(ctx.id(g), ctx.id(fd), "same map id");
+        c.step(() => expectBytes(ctx.get(g, u32(1), 4), u32(11), "same data"));
+      }
+      c.result(ctx.own(d.objGet(`${fs}/nothing-here`)), "ENOENT", "get a missing path");
+      c.result(ctx.own(d.objGet(fs)), "EACCES", "get a directory");
+      c.result(ctx.own(d.objGet(path, F.RDONLY)), "OK", "get RDONLY");
+      c.result(ctx.own(d.objGet(path, F.WRONLY)), "OK", "get WRONLY");
+      c.result(ctx.own(d.objGet(path, F.RDONLY | F.WRONLY)), "EINVAL", "get RDONLY|WRONLY");
+      c.result(ctx.own(d.objGet(path, 0x40)), "EINVAL", "get with unknown flags");
+      c.result(d.host.unlink(path), "OK", "unpin (unlink)");
+      c.result(ctx.own(d.objGet(path)), "ENOENT", "get after unpin");
+      c.done();
+    },
+  },
+  {
+    name: "§12 §13 pin: a pin holds the map (data and id) with every fd closed; unpin frees it",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
+      ctx.put(fd, u32(1), u32(11));
+      const id = ctx.id(fd);
+      const path = ctx.pinPath("m");
+      expectResult(d.objPin(fd, path), "OK", "pin");
+      ctx.close(fd);
+      const byId = ctx.own(d.mapGetFdById(id));
+      expectResult(byId, "OK", "get by id with only the pin left");
+      expectBytes(ctx.get(byId, u32(1), 4), u32(11), "data kept by the pin");
+      ctx.close(byId);
+      const dir = `${ctx.bpffs()}/sub-${Date.now().toString(36)}`;
+      expectResult(d.host.mkdir(dir, 0o700), "OK", "mkdir on bpffs");
+      const g = ctx.own(d.objGet(path));
+      expectResult(d.objPin(g, `${dir}/inner`), "OK", "pin into a subdirectory");
+      expectResult(d.host.rmdir(dir), "ENOTEMPTY", "rmdir of a non-empty directory");
+      expectResult(d.host.unlink(`${dir}/inner`), "OK", "unlink the second pin");
+      expectResult(d.host.rmdir(dir), "OK", "rmdir of the emptied directory");
+      ctx.close(g);
+      expectResult(d.host.unlink(path), "OK", "unpin");
+      expectResult(ctx.own(d.mapGetFdById(id)), "ENOENT", "get by id after unpin with no fds: freed at once");
+    },
+  },
+];
+
+export const fdModeCases: ConformanceCase[] = [
+  {
+    name: "§12 fd modes: RDONLY fds read only, WRONLY fds write only (EPERM otherwise); info works on both",
+    group: "fd-modes",
+    run(ctx) {
+      const d = ctx.driver;
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapName: "modes" });
+      ctx.put(fd, u32(1), u32(11));
+      const path = ctx.pinPath("m");
+      expectResult(d.objPin(fd, path), "OK", "pin");
+      const ro = ctx.own(d.objGet(path, F.RDONLY));
+      const wo = ctx.own(d.objGet(path, F.WRONLY));
+      expectResult(ro, "OK", "get RDONLY");
+      expectResult(wo, "OK", "get WRONLY");
+      const c = new Checks("fd modes");
+      const v = new Uint8Array(4);
+      const k = new Uint8Array(4);
+      c.result(d.mapLookupElem(ro, u32(1), v), "OK", "RDONLY lookup");
+      c.result(d.mapGetNextKey(ro, null, k), "OK", "RDONLY next_key");
+      c.equal(d.mapLookupBatch(ro, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 2, "RDONLY lookup batch errno (ENOENT at the end)");
+      c.result(d.mapUpdateElem(ro, u32(2), u32(2)), "EPERM", "RDONLY update");
+      c.result(d.mapDeleteElem(ro, u32(1)), "EPERM", "RDONLY delete");
+      c.result(d.mapLookupAndDeleteElem(ro, u32(1), v), "EPERM", "RDONLY lookup_and_delete");
+      c.result(d.mapFreeze(ro), "EPERM", "RDONLY freeze");
+      c.equal(d.mapUpdateBatch(ro, u32(3), u32(3), 1).errno, 1, "RDONLY update batch errno (EPERM)");
+      c.result(d.mapLookupElem(wo, u32(1), v), "EPERM", "WRONLY lookup");
+      c.result(d.mapGetNextKey(wo, null, k), "EPERM", "WRONLY next_key");
+      c.equal(d.mapLookupBatch(wo, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 1, "WRONLY lookup batch errno (EPERM)");
+      c.result(d.mapUpdateElem(wo, u32(2), u32(2)), "OK", "WRONLY update");
+      c.result(d.mapDeleteElem(wo, u32(2)), "OK", "WRONLY delete");
+      c.result(d.objPin(ro, ctx.pinPath("ro")), "OK", "pin a RDONLY fd");
+      c.equal(ctx.info(wo).name, "modes", "info through a WRONLY fd");
+      c.equal(ctx.info(ro).id, ctx.id(fd), "info through a RDONLY fd");
+      c.step(() => expectBytes(ctx.get(fd, u32(1), 4), u32(11), "data unchanged by the refused writes"));
+      c.done();
+    },
+  },
+  {
+    name: "§12 fd modes: a map created RDONLY gives only that fd read-only; GET_FD_BY_ID(0) is read-write",
+    group: "fd-modes",
+    run(ctx) {
+      const d = ctx.driver;
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: F.RDONLY });
+      expectResult(d.mapUpdateElem(fd, u32(1), u32(1)), "EPERM", "update through the RDONLY creation fd");
+      expectEqual(ctx.info(fd).mapFlags, 0, "info map_flags without RDONLY");
+      const rw = ctx.own(d.mapGetFdById(ctx.id(fd), 0));
+      expectResult(rw, "OK", "GET_FD_BY_ID open_flags 0");
+      expectResult(d.mapUpdateElem(rw, u32(1), u32(1)), "OK", "update through the id fd");
+      const ro = ctx.own(d.mapGetFdById(ctx.id(fd), F.RDONLY));
+      expectResult(ro, "OK", "GET_FD_BY_ID RDONLY");
+      expectResult(d.mapUpdateElem(ro, u32(1), u32(2)), "EPERM", "update through a RDONLY id fd");
+      expectResult(ctx.own(d.mapGetFdById(ctx.id(fd), 0x40)), "EINVAL", "GET_FD_BY_ID open_flags 0x40");
+      const wo = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: F.WRONLY });
+      expectResult(d.mapLookupElem(wo, u32(0), new Uint8Array(4)), "EPERM", "lookup through a WRONLY creation fd");
+    },
+  },
+];
+
+function freezeCase(t: number): ConformanceCase {
+  return {
+    name: `§4.2 freeze ${typeNames[t]}: writes give EPERM after MAP_FREEZE, reads still work, a second freeze is EPERM`,
+    group: "freeze",
+    run(ctx) {
+      const d = ctx.driver;
+      const lpm = t === LPM_TRIE;
+      const ks = lpm ? 8 : 4;
+      const inner = t === ARRAY_OF_MAPS ? arrayTemplate(ctx) : 0;
+      const fd = ctx.create({ mapType: t, keySize: ks, valueSize: 4, maxEntries: 4, mapFlags: lpm ? F.NO_PREALLOC : 0, innerMapFd: inner || undefined });
+      const key = new Uint8Array(ks);
+      if (lpm) key.set(u32(8));
+      const val = t === ARRAY_OF_MAPS ? u32(inner) : t === PROG_ARRAY ? u32(ctx.prog()) : valueOf(ctx, t, 4, 2);
+      ctx.put(fd, key, val);
+      const c = new Checks(`freeze ${typeNames[t]}`);
+      c.result(d.mapFreeze(fd), "OK", "freeze");
+      c.result(d.mapFreeze(fd), "EPERM", "freeze again");
+      c.result(d.mapUpdateElem(fd, key, val), "EPERM", "update after freeze");
+      if (t !== ARRAY && t !== ARRAY_OF_MAPS) c.result(d.mapDeleteElem(fd, key), "EPERM", "delete after freeze");
+      const vb = new Uint8Array(ctx.valueBytes(t, 4));
+      if (t === HASH || t === PERCPU_HASH || t === LRU_HASH) c.result(d.mapLookupAndDeleteElem(fd, key, vb), "EPERM", "lookup_and_delete after freeze");
+      c.result(d.mapLookupElem(fd, key, vb), "OK", "lookup after freeze");
+      c.result(d.mapGetNextKey(fd, null, new Uint8Array(ks)), "OK", "next_key after freeze");
+      if (t !== PROG_ARRAY) {
+        c.equal(d.mapUpdateBatch(fd, key, val, 1).errno, 1, "update batch after freeze (EPERM)");
+        const lb = d.mapLookupBatch(fd, null, new Uint8Array(t === HASH || t === PERCPU_HASH ? 4 : ks), new Uint8Array(ks * 4), new Uint8Array(vb.length * 4), 4);
+        c.equal(lb.errno === 0 || lb.errno === 2, true, `lookup batch after freeze works (errno ${lb.errno})`);
+      }
+      c.done();
+    },
+  };
+}
+
+export const freezeCases: ConformanceCase[] = [HASH, PERCPU_HASH, ARRAY, LPM_TRIE, ARRAY_OF_MAPS, PROG_ARRAY].map(freezeCase);
+
+export const idCases: ConformanceCase[] = [
+  {
+    name: "§13 ids: ids grow and are not reused; GET_NEXT_ID walks live ids; GET_FD_BY_ID",
+    group: "ids",
+    run(ctx) {
+      const d = ctx.driver;
+      const a = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const b = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const ia = ctx.id(a);
+      const ib = ctx.id(b);
+      expectTrue(ia >= 1 && ib > ia, `ids grow: got ${ia} then ${ib}`);
+      const n = d.mapGetNextId(ia);
+      // Other processes create maps too: the next live id lies in (ia, ib].
+      expectTrue(n > ia && n <= ib, `MAP_GET_NEXT_ID(${ia}) = ${n}, expected in (${ia}, ${ib}]`);
+      ctx.close(b);
+      const c2 = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const ic = ctx.id(c2);
+      expectTrue(ic > ib, `the id after freeing ${ib} is ${ic}: ids are not reused`);
+      expectResult(ctx.own(d.mapGetFdById(ib)), "ENOENT", `GET_FD_BY_ID of freed id ${ib}`);
+      expectResult(ctx.own(d.mapGetFdById(0)), "ENOENT", "GET_FD_BY_ID(0)");
+      expectResult(d.mapGetNextId(0x7fffffff), "EINVAL", "MAP_GET_NEXT_ID(INT_MAX)");
+      expectResult(d.mapGetNextId(0xffffffff), "EINVAL", "MAP_GET_NEXT_ID(0xffffffff)");
+      // A walk from 0 sees both live maps, ascending, and never the freed one.
+      const seen: number[] = [];
+      for (let id = d.mapGetNextId(0); id > 0 && seen.length < 1_000_000; id = d.mapGetNextId(id)) seen.push(id);
+      expectTrue(seen.includes(ia) && seen.includes(ic), `the walk from 0 includes ${ia} and ${ic}`);
+      expectTrue(!seen.includes(ib), `the walk from 0 skips the freed ${ib}`);
+      expectTrue(seen.every((x, i) => i === 0 || x > seen[i - 1]!), "the walk ascends");
+      expectResult(d.mapGetNextId(seen[seen.length - 1]!), "ENOENT", "MAP_GET_NEXT_ID past the last");
+      const byId = ctx.own(d.mapGetFdById(ia));
+      expectResult(byId, "OK", "GET_FD_BY_ID of a live id");
+      expectTrue(byId !== a, "GET_FD_BY_ID gives a new fd");
+      expectEqual(ctx.id(byId), ia, "the new fd's map id");
+    },
+  },
+  {
+    name: "§13 ids: programs have their own id space; PROG_GET_NEXT_ID and PROG_GET_FD_BY_ID",
+    group: "ids",
+    run(ctx) {
+      const d = ctx.driver;
+      const p = ctx.prog("p1");
+      const info = new Uint8Array(232);
+      expectResult(d.objGetInfoByFd(p, info), "OK", "prog info");
+      const pid = readU32(info, 4);
+      expectEqual(readU32(info, 0), 1, "prog info type (SOCKET_FILTER)");
+      expectEqual(new TextDecoder().decode(info.subarray(64, 66)), "p1", "prog info name");
+      expectEqual(d.progGetNextId(pid - 1) <= pid && d.progGetNextId(pid - 1) > pid - 1, true, "PROG_GET_NEXT_ID(pid-1) reaches pid");
+      const fd = ctx.own(d.progGetFdById(pid));
+      expectResult(fd, "OK", "PROG_GET_FD_BY_ID");
+      const m = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const mid = ctx.id(m);
+      // The spaces are separate: a prog id names no map unless a map happens to have that id.
+      if (pid !== mid) {
+        const r = ctx.own(d.mapGetFdById(pid));
+        if (r >= 0) expectTrue(ctx.info(r).id === pid, "a map fetched by a prog id is the map with that id");
+        else expectResult(r, "ENOENT", "MAP_GET_FD_BY_ID(prog id)");
+      }
+    },
+  },
+  {
+    name: "§13 ids: the id disappears as soon as the last fd is closed",
+    group: "ids",
+    run(ctx) {
+      const d = ctx.driver;
+      const fd = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const id = ctx.id(fd);
+      const fd2 = ctx.own(d.mapGetFdById(id));
+      ctx.close(fd);
+      const fd3 = ctx.own(d.mapGetFdById(id));
+      expectResult(fd3, "OK", "by id while a second fd is open");
+      ctx.close(fd2);
+      ctx.close(fd3);
+      expectResult(ctx.own(d.mapGetFdById(id)), "ENOENT", "by id after the last fd was closed");
+    },
+  },
+];
+
+export const infoCases: ConformanceCase[] = [
+  {
+    name: "§2 info: bpf_map_info fields; RDONLY/WRONLY stripped; NO_COMMON_LRU max adjusted",
+    group: "info",
+    run(ctx) {
+      const fd = ctx.create({ mapType: LRU_HASH, keySize: 4, valueSize: 8, maxEntries: 3, mapFlags: F.NO_COMMON_LRU | F.RDONLY | F.ZERO_SEED, mapName: "info_test" });
+      const i = ctx.info(fd);
+      const c = new Checks("map info");
+      c.equal(i.type, LRU_HASH, "type");
+      c.equal(i.keySize, 4, "key_size");
+      c.equal(i.valueSize, 8, "value_size");
+      c.equal(i.maxEntries, Math.ceil(3 / ctx.cpus) * ctx.cpus, "max_entries (rounded to a multiple of the CPUs)");
+      c.equal(i.mapFlags, F.NO_COMMON_LRU | F.ZERO_SEED, "map_flags (RDONLY stripped)");
+      c.equal(i.name, "info_test", "name");
+      c.equal(i.id > 0, true, "id");
+      c.done();
+    },
+  },
+  {
+    name: "§2 info: info_len may be short (truncated) or long (zero tail); the caller's stale bytes do not matter",
+    group: "info",
+    run(ctx) {
+      const d = ctx.driver;
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 4, mapName: "trunc" });
+      const full = new Uint8Array(MAP_INFO_SIZE);
+      expectResult(d.objGetInfoByFd(fd, full), "OK", "full info");
+      expectEqual(d.objGetInfoByFd(fd, full), MAP_INFO_SIZE, "bytes written for a full-size buffer");
+      for (const len of [0, 4, 8, 40, 103]) {
+        const b = new Uint8Array(len);
+        const r = d.objGetInfoByFd(fd, b);
+        expectEqual(r, len, `bytes written for info_len ${len}`);
+        expectBytes(b, full.subarray(0, len), `first ${len} bytes`);
+      }
+      const big = new Uint8Array(200);
+      expectEqual(d.objGetInfoByFd(fd, big), MAP_INFO_SIZE, "bytes written for info_len 200");
+      expectBytes(big.subarray(0, MAP_INFO_SIZE), full, "the struct inside a longer buffer");
+      expectBytes(big.subarray(MAP_INFO_SIZE), new Uint8Array(200 - MAP_INFO_SIZE), "the tail stays zero");
+      // The struct goes to the kernel zeroed whatever the caller's buffer holds (bpf_prog_info
+      // carries pointers the kernel writes through), so stale bytes change nothing.
+      const dirty = new Uint8Array(MAP_INFO_SIZE).fill(0xff);
+      expectEqual(d.objGetInfoByFd(fd, dirty), MAP_INFO_SIZE, "bytes written into a buffer of stale bytes");
+      expectBytes(dirty, full, "the struct read into a buffer of stale bytes");
+      // 6.18's bpf_obj_get_info_by_fd answers an empty fd with EBADFD (77), not EBADF (probed).
+      expectResult(d.objGetInfoByFd(ctx.closedFd(), full), "EBADFD", "info of a closed fd");
+    },
+  },
+];

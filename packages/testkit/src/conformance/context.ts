@@ -1,0 +1,190 @@
+// What a case works with: the driver, and helpers that create maps, walk them and clean up.
+// Every fd a case opens through the context is closed after it, pass or fail, and every
+// private bpffs it mounts is unmounted, so cases never leak into each other.
+import {
+  decodeMapInfo, MAP_INFO_SIZE, userValueSize, type BpfMapInfo, type Driver, type MapCreateAttr,
+} from "@bpfkit/core";
+import { mountPrivateBpffs } from "../bpffs.js";
+import { fail, show } from "./assert.js";
+import { hex } from "./models/htab.js";
+import type { ConformanceOptions } from "./types.js";
+
+/** r0 = 0; exit — the 2-instruction socket filter of kernel-maps.md §2. */
+export const SOCKET_FILTER_INSNS = new Uint8Array([
+  0xb7, 0, 0, 0, 0, 0, 0, 0,
+  0x95, 0, 0, 0, 0, 0, 0, 0,
+]);
+
+export function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, true);
+  return b;
+}
+
+export function u64(n: number | bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+  return b;
+}
+
+export function readU32(b: Uint8Array, off = 0): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off, true);
+}
+
+export function readU64(b: Uint8Array, off = 0): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off, true);
+}
+
+/** The byte pattern `start, start+1, …` of `n` bytes (mod 256). */
+export function pattern(n: number, start: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (start + i) & 0xff;
+  return b;
+}
+
+export class CaseContext {
+  readonly cpus: number;
+  private readonly fds = new Set<number>();
+  private mount: { path: string; dispose(): void } | undefined;
+  private pins: string[] = [];
+
+  constructor(readonly driver: Driver, readonly options: ConformanceOptions) {
+    this.cpus = driver.possibleCpus;
+  }
+
+  /** Bytes of a user-space value for this map type (§6). */
+  valueBytes(mapType: number, valueSize: number): number {
+    return userValueSize(mapType, valueSize, this.cpus);
+  }
+
+  /** Creates a map that must be accepted. */
+  create(attr: MapCreateAttr, what = "create"): number {
+    const fd = this.driver.mapCreate(attr);
+    if (typeof fd !== "number" || fd < 0) fail(`${what}: map create ${JSON.stringify(attr)} failed with ${show(fd)}`);
+    this.fds.add(fd);
+    return fd;
+  }
+
+  /** MAP_CREATE's raw result; an fd it returns is closed after the case. */
+  tryCreate(attr: MapCreateAttr): number {
+    const fd = this.driver.mapCreate(attr);
+    if (fd >= 0) this.fds.add(fd);
+    return fd;
+  }
+
+  /** Takes ownership of an fd the driver returned (objGet, mapGetFdById, …) if it is one. */
+  own(r: number): number {
+    if (r >= 0) this.fds.add(r);
+    return r;
+  }
+
+  close(fd: number): void {
+    this.fds.delete(fd);
+    const r = this.driver.close(fd);
+    if (r < 0) fail(`close(${fd}) failed with ${show(r)}`);
+  }
+
+  /**
+   * An fd number that is not open: far above any process's fd table (nr_open is 2^20), so a
+   * later open cannot reuse it, as it would reuse a just-closed one.
+   */
+  closedFd(): number {
+    return 0x3fff_fff0;
+  }
+
+  /** Loads the minimal socket filter; its fd is closed after the case. */
+  prog(name = ""): number {
+    const fd = this.driver.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL", progName: name });
+    if (fd < 0) fail(`PROG_LOAD of the 2-instruction socket filter failed with ${show(fd)}`);
+    this.fds.add(fd);
+    return fd;
+  }
+
+  info(fd: number): BpfMapInfo {
+    const buf = new Uint8Array(MAP_INFO_SIZE);
+    const r = this.driver.objGetInfoByFd(fd, buf);
+    if (r < 0) fail(`OBJ_GET_INFO_BY_FD(${fd}) failed with ${show(r)}`);
+    return decodeMapInfo(buf);
+  }
+
+  id(fd: number): number {
+    return this.info(fd).id;
+  }
+
+  /** Every key by GET_NEXT_KEY from NULL; fails on a walk longer than `limit` (a cycle). */
+  walk(fd: number, keySize: number, limit = 100_000): Uint8Array[] {
+    const keys: Uint8Array[] = [];
+    let prev: Uint8Array | null = null;
+    for (;;) {
+      const next = new Uint8Array(keySize);
+      const r = this.driver.mapGetNextKey(fd, prev, next);
+      if (r === -2) return keys;
+      if (r < 0) fail(`GET_NEXT_KEY during a walk failed with ${show(r)} after ${keys.length} keys`);
+      keys.push(next);
+      if (keys.length > limit) fail(`GET_NEXT_KEY walk did not end after ${limit} keys`);
+      prev = next;
+    }
+  }
+
+  walkHex(fd: number, keySize: number): string[] {
+    return this.walk(fd, keySize).map(hex);
+  }
+
+  walkU32(fd: number): number[] {
+    return this.walk(fd, 4).map((k) => readU32(k));
+  }
+
+  /** Updates that must succeed. */
+  put(fd: number, key: Uint8Array, value: Uint8Array, flags = 0, what = "update"): void {
+    const r = this.driver.mapUpdateElem(fd, key, value, flags);
+    if (r < 0) fail(`${what}: update of key ${hex(key)} failed with ${show(r)}`);
+  }
+
+  /** A lookup that must succeed; returns the value. */
+  get(fd: number, key: Uint8Array, valueBytes: number, what = "lookup"): Uint8Array {
+    const v = new Uint8Array(valueBytes);
+    const r = this.driver.mapLookupElem(fd, key, v);
+    if (r < 0) fail(`${what}: lookup of key ${hex(key)} failed with ${show(r)}`);
+    return v;
+  }
+
+  /** A bpffs directory for this case (mounted on first use, unmounted after the case). */
+  bpffs(): string {
+    const opt = this.options.bpffs;
+    if (typeof opt === "string") return opt;
+    if (this.mount === undefined) this.mount = opt !== undefined ? opt(this.driver) : mountPrivateBpffs(this.driver);
+    return this.mount.path;
+  }
+
+  /** A fresh path on bpffs; unlinked after the case. */
+  pinPath(name: string): string {
+    const p = `${this.bpffs()}/${name}-${this.pins.length}`;
+    this.pins.push(p);
+    return p;
+  }
+
+  cleanup(): string[] {
+    const problems: string[] = [];
+    for (const fd of this.fds) {
+      try {
+        this.driver.close(fd);
+      } catch (e) {
+        problems.push(`close(${fd}): ${(e as Error).message}`);
+      }
+    }
+    this.fds.clear();
+    if (typeof this.options.bpffs === "string") {
+      for (const p of this.pins) this.driver.host.unlink(p);
+    }
+    this.pins = [];
+    if (this.mount !== undefined) {
+      try {
+        this.mount.dispose();
+      } catch (e) {
+        problems.push(`unmount ${this.mount.path}: ${(e as Error).message}`);
+      }
+      this.mount = undefined;
+    }
+    return problems;
+  }
+}

@@ -1,0 +1,31 @@
+// The conformance suite as test-framework tests: one test per case. The framework is passed
+// in (vitest's or jest's `describe` and `it`), so testkit depends on neither.
+import type { Driver } from "@bpfkit/core";
+import { runCase, selectCases } from "./run.js";
+import type { ConformanceOptions } from "./types.js";
+
+/** The parts of a test framework used: vitest and jest both fit. */
+export interface TestApi {
+  describe(name: string, fn: () => void): void;
+  it(name: string, fn: (ctx?: { skip?: (note?: string) => void }) => void, timeout?: number): void;
+}
+
+/**
+ * Registers one test per conformance case under `describe(title)`. A case the options cannot
+ * run (exact LRU without `exactLru`) calls the framework's `skip(reason)` when it has one, so
+ * the reason shows; under a framework without it, the test passes after printing the reason.
+ */
+export function defineConformanceTests(t: TestApi, title: string, makeDriver: () => Driver, options: ConformanceOptions = {}): void {
+  t.describe(title, () => {
+    for (const c of selectCases(options)) {
+      t.it(c.name, (tctx) => {
+        const o = runCase(c, makeDriver, options);
+        if (o.status === "failed") throw new Error(o.message);
+        if (o.status === "skipped") {
+          if (tctx?.skip) tctx.skip(o.reason);
+          else console.warn(`skipped ${c.name}: ${o.reason}`);
+        }
+      }, 60_000);
+    }
+  });
+}

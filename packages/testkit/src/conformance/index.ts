@@ -1,0 +1,15 @@
+export { runConformance, runCase, selectCases, skipReason, formatReport } from "./run.js";
+export { defineConformanceTests, type TestApi } from "./define-tests.js";
+export { conformanceCases } from "./cases/index.js";
+export { CaseContext } from "./context.js";
+export { ConformanceError, CaseSkipped } from "./assert.js";
+export { onCpu0, canPinCpu } from "./pin-cpu.js";
+export { mutants, type Mutant } from "./mutants.js";
+// The suite's own models (kernel-maps.md §5, §7, §9), for users who want to predict a driver.
+export { HtabModel } from "./models/htab.js";
+export { lpmMatch } from "./models/lpm.js";
+export { commonLruLive, perCpuLruLive } from "./models/lru.js";
+export {
+  allGroups, type ConformanceCase, type ConformanceGroup, type ConformanceOptions, type ConformanceReport,
+  type CaseFailure, type CaseSkip, type CaseOutcome,
+} from "./types.js";

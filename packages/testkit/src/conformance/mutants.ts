@@ -1,0 +1,257 @@
+// Mutants: drivers wrapped to break exactly one kernel rule each (issue 5). Each names the
+// cases that must catch it; the mutant tests run those cases on the mutant (some must fail)
+// and on the unmutated driver (all must pass), so "caught" means the suite saw the rule.
+import {
+  decodeMapInfo, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, perCpuSlotSize, userValueSize, wrapDriver,
+  type BatchResult, type BpfMapInfo, type Driver,
+} from "@bpfkit/core";
+import { hex } from "./models/htab.js";
+
+export interface Mutant {
+  /** The rule it breaks, in the kernel's words. */
+  readonly name: string;
+  /** Substrings of the case names that must catch it (ConformanceOptions.only). */
+  readonly caughtBy: readonly string[];
+  wrap(driver: Driver): Driver;
+}
+
+const ENOENT = 2, E2BIG = 7, EEXIST = 17, ENOSPC = 28;
+const HASH = 1, ARRAY = 2, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
+const NO_PREALLOC = 1, RDONLY = 8, NOEXIST = 1;
+
+function infoOf(d: Driver, fd: number): BpfMapInfo | undefined {
+  const b = new Uint8Array(MAP_INFO_SIZE);
+  return d.objGetInfoByFd(fd, b) < 0 ? undefined : decodeMapInfo(b);
+}
+
+function valueBuf(d: Driver, i: BpfMapInfo): Uint8Array {
+  return new Uint8Array(userValueSize(i.type, i.valueSize, d.possibleCpus));
+}
+
+/** Every key in walk order, with its value. */
+function dumpAll(d: Driver, fd: number, i: BpfMapInfo): [Uint8Array, Uint8Array][] {
+  const out: [Uint8Array, Uint8Array][] = [];
+  let prev: Uint8Array | null = null;
+  for (;;) {
+    const k = new Uint8Array(i.keySize);
+    if (d.mapGetNextKey(fd, prev, k) < 0) return out;
+    const v = valueBuf(d, i);
+    d.mapLookupElem(fd, k, v);
+    out.push([k, v]);
+    prev = k;
+  }
+}
+
+export const mutants: readonly Mutant[] = [
+  {
+    name: "next-key on a missing key ends (ENOENT) instead of restarting",
+    caughtBy: ["§5.3 hash: next_key walks", "§5.3 hash: deleting the current key"],
+    wrap: (d) => wrapDriver(d, {
+      mapGetNextKey(fd, key, next) {
+        const i = key === null ? undefined : infoOf(d, fd);
+        if (key !== null && i !== undefined && isHashMapType(i.type) && d.mapLookupElem(fd, key, valueBuf(d, i)) === -ENOENT) return -ENOENT;
+        return d.mapGetNextKey(fd, key, next);
+      },
+    }),
+  },
+  {
+    name: "BPF_NOEXIST ignored (updates an existing key)",
+    caughtBy: ["§4.1 elements HASH: errnos"],
+    wrap: (d) => wrapDriver(d, {
+      mapUpdateElem: (fd, k, v, flags) => d.mapUpdateElem(fd, k, v, flags === NOEXIST ? 0 : flags),
+    }),
+  },
+  {
+    name: "no E2BIG when a hash map is full (the insert is dropped silently)",
+    caughtBy: ["§5.4 hash HASH: capacity"],
+    wrap: (d) => wrapDriver(d, {
+      mapUpdateElem(fd, k, v, flags) {
+        const r = d.mapUpdateElem(fd, k, v, flags);
+        return r === -E2BIG && infoOf(d, fd)?.type === HASH ? 0 : r;
+      },
+    }),
+  },
+  {
+    name: "per-CPU padding dropped (bytes past value_size read back as zero)",
+    caughtBy: ["§6 per-CPU PERCPU_HASH: slots"],
+    wrap: (d) => wrapDriver(d, {
+      mapLookupElem(fd, k, v, flags) {
+        const r = d.mapLookupElem(fd, k, v, flags);
+        const i = r >= 0 ? infoOf(d, fd) : undefined;
+        if (i !== undefined && isPerCpuMapType(i.type)) {
+          const slot = perCpuSlotSize(i.valueSize);
+          for (let c = 0; c < d.possibleCpus; c++) v.fill(0, c * slot + i.valueSize, (c + 1) * slot);
+        }
+        return r;
+      },
+    }),
+  },
+  {
+    name: "LPM walk order reversed (less specific first)",
+    caughtBy: ["§9.3 LPM: walk order"],
+    wrap: (d) => wrapDriver(d, {
+      mapGetNextKey(fd, key, next) {
+        const i = infoOf(d, fd);
+        if (i?.type !== LPM_TRIE) return d.mapGetNextKey(fd, key, next);
+        const order = dumpAll(d, fd, i).map(([k]) => k).reverse();
+        const at = key === null ? -1 : order.findIndex((k) => hex(k) === hex(key));
+        const pick = at < 0 ? order[0] : order[at + 1];
+        if (pick === undefined) return -ENOENT;
+        next.set(pick);
+        return 0;
+      },
+    }),
+  },
+  {
+    name: "the last lookup batch (ENOENT) comes without its elements",
+    caughtBy: ["§10.1 batch HASH: the token is a bucket index"],
+    wrap: (d) => wrapDriver(d, {
+      mapLookupBatch(fd, inb, outb, keys, values, count): BatchResult {
+        const r = d.mapLookupBatch(fd, inb, outb, keys, values, count);
+        return r.errno === ENOENT ? { errno: ENOENT, count: 0 } : r;
+      },
+    }),
+  },
+  {
+    name: "move-to-head dropped: HASH updates an existing key in place",
+    caughtBy: ["§5.2 hash HASH: update of an existing key", "§5.2 hash: colliding keys"],
+    wrap: (d) => wrapDriver(d, {
+      mapUpdateElem(fd, k, v, flags) {
+        const i = infoOf(d, fd);
+        if (i?.type !== HASH || d.mapLookupElem(fd, k, valueBuf(d, i)) < 0) return d.mapUpdateElem(fd, k, v, flags);
+        const r = d.mapUpdateElem(fd, k, v, flags);
+        if (r < 0) return r;
+        // Re-inserting every key in reverse walk order rebuilds each bucket as it was.
+        const all = dumpAll(d, fd, i);
+        for (const [key] of all) d.mapDeleteElem(fd, key);
+        for (const [key, val] of all.reverse()) d.mapUpdateElem(fd, key, val, 0);
+        return r;
+      },
+    }),
+  },
+  {
+    name: "array delete allowed (zeroes the slot instead of EINVAL)",
+    caughtBy: ["§8 array ARRAY: slots"],
+    wrap: (d) => wrapDriver(d, {
+      mapDeleteElem(fd, k) {
+        const i = infoOf(d, fd);
+        if (i?.type === ARRAY || i?.type === PERCPU_ARRAY) return d.mapUpdateElem(fd, k, valueBuf(d, i), 0) < 0 ? -E2BIG : 0;
+        return d.mapDeleteElem(fd, k);
+      },
+    }),
+  },
+  {
+    name: "a frozen map stays writable (MAP_FREEZE does nothing)",
+    caughtBy: ["§4.2 freeze HASH"],
+    wrap: (d) => wrapDriver(d, { mapFreeze: () => 0 }),
+  },
+  {
+    name: "a RDONLY fd is writable (OBJ_GET / GET_FD_BY_ID ignore the access flags)",
+    caughtBy: ["§12 fd modes: RDONLY fds read only", "§12 fd modes: a map created RDONLY"],
+    wrap: (d) => wrapDriver(d, {
+      objGet: (path, flags) => d.objGet(path, flags === RDONLY ? 0 : flags),
+      mapGetFdById: (id, flags) => d.mapGetFdById(id, flags === RDONLY ? 0 : flags),
+    }),
+  },
+  {
+    name: "OBJ_PIN on an existing path overwrites it instead of EEXIST",
+    caughtBy: ["§12 pin: OBJ_PIN creates a file"],
+    wrap: (d) => wrapDriver(d, {
+      objPin(fd, path) {
+        const r = d.objPin(fd, path);
+        if (r !== -EEXIST) return r;
+        d.host.unlink(path);
+        return d.objPin(fd, path);
+      },
+    }),
+  },
+  {
+    name: "map ids reused: a new map gets the id of the last one freed",
+    caughtBy: ["§13 ids: ids grow and are not reused"],
+    wrap(d) {
+      const idOfFd = new Map<number, number>(); // fd → real id, for maps created here
+      const shown = new Map<number, number>(); // real id → the reused id it shows
+      const freed: number[] = [];
+      const fix = (info: Uint8Array) => {
+        if (info.length < 8) return;
+        const dv = new DataView(info.buffer, info.byteOffset, info.byteLength);
+        const s = shown.get(dv.getUint32(4, true));
+        if (s !== undefined) dv.setUint32(4, s, true);
+      };
+      return wrapDriver(d, {
+        mapCreate(attr) {
+          const fd = d.mapCreate(attr);
+          const i = fd >= 0 ? infoOf(d, fd) : undefined;
+          if (i !== undefined) {
+            idOfFd.set(fd, i.id);
+            const reuse = freed.pop();
+            if (reuse !== undefined) shown.set(i.id, reuse);
+          }
+          return fd;
+        },
+        objGetInfoByFd(fd, info) {
+          const r = d.objGetInfoByFd(fd, info);
+          if (r >= 0) fix(info);
+          return r;
+        },
+        close(fd) {
+          const id = idOfFd.get(fd);
+          idOfFd.delete(fd);
+          const r = d.close(fd);
+          if (r >= 0 && id !== undefined && d.mapGetFdById(id) === -ENOENT) freed.push(shown.get(id) ?? id);
+          return r;
+        },
+      });
+    },
+  },
+  {
+    name: "LRU + BPF_F_NO_PREALLOC accepted (the kernel says ENOTSUPP)",
+    caughtBy: ["§3.3 create LRU_HASH: per-type matrix"],
+    wrap: (d) => wrapDriver(d, {
+      mapCreate: (a) => d.mapCreate((a.mapType === LRU_HASH || a.mapType === LRU_PERCPU_HASH) && a.mapFlags
+        ? { ...a, mapFlags: a.mapFlags & ~NO_PREALLOC } : a),
+    }),
+  },
+  {
+    name: "info map_flags keeps BPF_F_RDONLY (it belongs to the fd)",
+    caughtBy: ["§2 info: bpf_map_info fields"],
+    wrap(d) {
+      const rdonly = new Set<number>();
+      return wrapDriver(d, {
+        mapCreate(a) {
+          const fd = d.mapCreate(a);
+          if (fd >= 0 && ((a.mapFlags ?? 0) & RDONLY)) rdonly.add(fd);
+          return fd;
+        },
+        objGetInfoByFd(fd, info) {
+          const r = d.objGetInfoByFd(fd, info);
+          if (r >= 24 && rdonly.has(fd)) {
+            const dv = new DataView(info.buffer, info.byteOffset, info.byteLength);
+            dv.setUint32(20, dv.getUint32(20, true) | RDONLY, true);
+          }
+          return r;
+        },
+      });
+    },
+  },
+  {
+    name: "batch ENOSPC (first bucket does not fit) reported as an empty success",
+    caughtBy: ["§10.1 batch HASH: ENOSPC"],
+    wrap: (d) => wrapDriver(d, {
+      mapLookupBatch(fd, inb, outb, keys, values, count) {
+        const r = d.mapLookupBatch(fd, inb, outb, keys, values, count);
+        return r.errno === ENOSPC ? { errno: 0, count: 0 } : r;
+      },
+    }),
+  },
+  {
+    name: "UPDATE_BATCH reports count 0 on error instead of the elements it applied",
+    caughtBy: ["§10.2 batch: UPDATE_BATCH stops at the first error"],
+    wrap: (d) => wrapDriver(d, {
+      mapUpdateBatch(fd, keys, values, count, flags) {
+        const r = d.mapUpdateBatch(fd, keys, values, count, flags);
+        return r.errno !== 0 ? { errno: r.errno, count: 0 } : r;
+      },
+    }),
+  },
+];

@@ -1,0 +1,34 @@
+// Running syscalls on one CPU, for the kernel's exact LRU sequences (kernel-maps.md §7.2/§7.3
+// hold only when every bpf(2) call runs on CPU 0). bpf(2) runs on Node's main thread, and
+// `taskset -p` sets the affinity of exactly that thread (its tid is the pid), so the process
+// needs no native helper; the old mask is put back afterwards.
+import { execFileSync } from "node:child_process";
+
+function affinity(): string {
+  const out = execFileSync("taskset", ["-p", String(process.pid)], { encoding: "utf8" });
+  const m = /:\s*([0-9a-fA-F,]+)\s*$/.exec(out.trim());
+  if (!m) throw new Error(`cannot read the CPU affinity from taskset: ${out.trim()}`);
+  return m[1]!;
+}
+
+/** Whether `taskset` can pin this process (Linux with util-linux). */
+export function canPinCpu(): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    affinity();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn` with the main thread pinned to CPU 0, then restores the previous mask. */
+export function onCpu0<T>(fn: () => T): T {
+  const before = affinity();
+  execFileSync("taskset", ["-p", "1", String(process.pid)], { stdio: "ignore" });
+  try {
+    return fn();
+  } finally {
+    execFileSync("taskset", ["-p", before, String(process.pid)], { stdio: "ignore" });
+  }
+}

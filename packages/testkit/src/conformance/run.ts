@@ -1,0 +1,82 @@
+// runConformance: every case on a fresh driver, a plain report back. No test framework.
+import type { Driver } from "@bpfkit/core";
+import { CaseSkipped } from "./assert.js";
+import { conformanceCases } from "./cases/index.js";
+import { CaseContext } from "./context.js";
+import type { CaseOutcome, ConformanceCase, ConformanceOptions, ConformanceReport } from "./types.js";
+
+/** The cases `options` selects (by group and name), in spec order. */
+export function selectCases(options: ConformanceOptions = {}): ConformanceCase[] {
+  return conformanceCases.filter((c) =>
+    (options.groups === undefined || options.groups.includes(c.group)) &&
+    (options.only === undefined || options.only.some((s) => c.name.includes(s))));
+}
+
+/** Why a case cannot run with these options, or undefined. */
+export function skipReason(c: ConformanceCase, options: ConformanceOptions): string | undefined {
+  if (c.group === "lru-exact" && !options.exactLru) {
+    return "the exact single-CPU LRU sequences (kernel-maps.md §7.2/§7.3) need a driver that runs every syscall on one CPU: pass exactLru (and pinCpu for the kernel)";
+  }
+  return undefined;
+}
+
+/** Runs one case on a fresh driver from `makeDriver`. */
+export function runCase(c: ConformanceCase, makeDriver: () => Driver, options: ConformanceOptions = {}): CaseOutcome {
+  const why = skipReason(c, options);
+  if (why !== undefined) return { status: "skipped", reason: why };
+  const driver = makeDriver();
+  const ctx = new CaseContext(driver, options);
+  let outcome: CaseOutcome;
+  try {
+    const body = () => c.run(ctx);
+    if (c.group === "lru-exact" && options.pinCpu) options.pinCpu(body);
+    else body();
+    outcome = { status: "passed" };
+  } catch (e) {
+    if (e instanceof CaseSkipped) outcome = { status: "skipped", reason: e.message };
+    else outcome = { status: "failed", message: e instanceof Error ? `${e.name === "ConformanceError" ? "" : `${e.name}: `}${e.message}` : String(e) };
+  }
+  const problems = ctx.cleanup();
+  if (problems.length > 0 && outcome.status === "passed") {
+    outcome = { status: "failed", message: `cleanup failed: ${problems.join("; ")}` };
+  }
+  return outcome;
+}
+
+/**
+ * Runs the conformance suite (kernel-maps.md, API.md §2) over drivers from `makeDriver`, one
+ * fresh driver per case, and reports what passed, failed and was skipped.
+ */
+export function runConformance(makeDriver: () => Driver, options: ConformanceOptions = {}): ConformanceReport {
+  const t0 = performance.now();
+  const report: ConformanceReport = { driver: "", passed: 0, passedNames: [], failed: [], skipped: [], ms: 0 };
+  let kind: string | undefined;
+  const make = () => {
+    const d = makeDriver();
+    kind ??= d.kind;
+    return d;
+  };
+  for (const c of selectCases(options)) {
+    const o = runCase(c, make, options);
+    if (o.status === "passed") {
+      report.passed++;
+      report.passedNames.push(c.name);
+    } else if (o.status === "failed") {
+      report.failed.push({ name: c.name, message: o.message });
+    } else {
+      report.skipped.push({ name: c.name, reason: o.reason });
+    }
+  }
+  report.driver = kind ?? "";
+  report.ms = performance.now() - t0;
+  return report;
+}
+
+/** A readable summary: one line per failure and skip, then `N passed, N failed, N skipped`. */
+export function formatReport(r: ConformanceReport): string {
+  const lines: string[] = [];
+  for (const f of r.failed) lines.push(`FAIL ${f.name}\n  ${f.message.replace(/\n/g, "\n  ")}`);
+  for (const s of r.skipped) lines.push(`SKIP ${s.name}: ${s.reason}`);
+  lines.push(`${r.driver}: ${r.passed} passed, ${r.failed.length} failed, ${r.skipped.length} skipped (${Math.round(r.ms)} ms)`);
+  return lines.join("\n");
+}

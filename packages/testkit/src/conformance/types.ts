@@ -1,0 +1,71 @@
+// The shapes of the conformance suite: cases, options, reports. No test framework involved.
+import type { Driver } from "@bpfkit/core";
+import type { CaseContext } from "./context.js";
+
+/** The spec areas the suite covers; each case belongs to one. */
+export type ConformanceGroup =
+  | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
+  | "batch" | "map-in-map" | "prog-array" | "pin" | "fd-modes" | "ids" | "info" | "safety";
+
+export const allGroups: readonly ConformanceGroup[] = [
+  "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
+  "map-in-map", "prog-array", "pin", "fd-modes", "ids", "info", "safety",
+];
+
+export interface ConformanceCase {
+  /** Starts with the spec section it checks: `§5.3 hash: walk of u32 0..15 …`. */
+  readonly name: string;
+  readonly group: ConformanceGroup;
+  /** Throws (an `AssertionError` or anything) when the driver breaks the rule. */
+  run(ctx: CaseContext): void;
+}
+
+export interface ConformanceOptions {
+  /** Only these groups (default: all). */
+  groups?: readonly ConformanceGroup[];
+  /** Only cases whose name includes one of these strings. */
+  only?: readonly string[];
+  /**
+   * Where pins go. A string is an existing bpffs directory the suite may fill (it cleans up what
+   * it pins); a function mounts one per case. Default: `mountPrivateBpffs(driver)` per case.
+   */
+  bpffs?: string | ((driver: Driver) => { path: string; dispose(): void });
+  /**
+   * Whether the driver's LRU eviction is exactly the single-CPU sequence of kernel-maps.md
+   * §7.2/§7.3 (the simulator; the kernel when every syscall runs on CPU 0). Without it the
+   * `lru-exact` cases are skipped with that reason.
+   */
+  exactLru?: boolean;
+  /** Runs an `lru-exact` case with the calling thread on one CPU (the kernel: `onCpu0`). */
+  pinCpu?: <T>(fn: () => T) => T;
+  /** Whether the driver runs privileged (CAP_SYS_ADMIN); default true. */
+  privileged?: boolean;
+}
+
+export interface CaseFailure {
+  name: string;
+  message: string;
+}
+
+export interface CaseSkip {
+  name: string;
+  reason: string;
+}
+
+export interface ConformanceReport {
+  /** The driver's `kind`. */
+  driver: string;
+  /** Number of cases that passed. */
+  passed: number;
+  passedNames: string[];
+  failed: CaseFailure[];
+  skipped: CaseSkip[];
+  /** Wall time of the run, ms. */
+  ms: number;
+}
+
+/** One case's outcome. */
+export type CaseOutcome =
+  | { status: "passed" }
+  | { status: "failed"; message: string }
+  | { status: "skipped"; reason: string };
