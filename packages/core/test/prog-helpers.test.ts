@@ -1,0 +1,107 @@
+// The program helpers: testDummyProg (load, then the attach check), program ids and fds, and
+// getProgInfoByFd decoding the kernel's real bpf_prog_info.
+import { afterEach, beforeEach, expect, it } from "vitest";
+import {
+  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, BpfError, createBpf, DUMMY_PROG_INSNS, isNotExist, memoryLogger,
+  ProgType,
+} from "@bpfkit/core";
+import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
+
+function thrown(f: () => unknown): BpfError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof BpfError) return e;
+    throw e;
+  }
+  throw new Error("expected a BpfError");
+}
+
+forEachDriver("program helpers", (d) => {
+  let w: World;
+  beforeEach(() => {
+    w = makeWorld(d);
+  });
+  afterEach(() => w.dispose());
+
+  const load = (name: string, license = "GPL"): number =>
+    w.track(w.driver.progLoad({ progType: ProgType.SocketFilter, insns: DUMMY_PROG_INSNS, license, progName: name }));
+
+  it("testDummyProg: a cgroup skb program loads and its attach path exists (EBADF on fd 0)", () => {
+    const before = w.driver.host.getRlimitMemlock();
+    w.bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS);
+    w.bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_EGRESS);
+    const after = w.driver.host.getRlimitMemlock();
+    expect(after).toEqual(before); // raised for the load, then restored
+  });
+
+  it("testDummyProg: a socket filter loads, but cannot attach as a cgroup program: the attach errno is thrown", () => {
+    const e = thrown(() => w.bpf.testDummyProg(ProgType.SocketFilter, BPF_CGROUP_INET_INGRESS));
+    expect(e.op).toBe("BPF_PROG_ATTACH");
+    expect(e.code).toBe("EINVAL");
+  });
+
+  it("testDummyProg: an unknown program type fails at load, and the rlimit is still restored", () => {
+    const before = w.driver.host.getRlimitMemlock();
+    const e = thrown(() => w.bpf.testDummyProg(9999, 0));
+    expect(e.op).toBe("BPF_PROG_LOAD");
+    expect(e.code).toBe("EINVAL");
+    expect(w.driver.host.getRlimitMemlock()).toEqual(before);
+  });
+
+  it("getProgInfoByFd decodes the kernel's layout: type, id, tag, name, lengths, load time, license", () => {
+    const fd = load("bpfkit_info");
+    const info = w.bpf.getProgInfoByFd(fd);
+    expect(info.progType).toBe(ProgType.SocketFilter);
+    expect(info.id).toBeGreaterThan(0);
+    expect(info.name).toBe("bpfkit_info");
+    expect(info.xlatedProgLen).toBe(16); // two instructions
+    expect(info.tag.length).toBe(8);
+    expect(info.tag.some((b) => b !== 0)).toBe(true);
+    expect(info.loadTime).toBeGreaterThan(0n);
+    expect(info.gplCompatible).toBe(true);
+    expect(info.nrMapIds).toBe(0);
+    expect(info.mapIds).toEqual([]);
+    expect(info.createdByUid).toBe(process.getuid?.() ?? 0);
+    const other = w.bpf.getProgInfoByFd(load("bpfkit_asl2", "ASL2"));
+    expect(other.gplCompatible).toBe(false);
+    // The same program text gives the same tag; a different id.
+    expect([...other.tag]).toEqual([...info.tag]);
+    expect(other.id).not.toBe(info.id);
+  });
+
+  it("getProgNextId walks to a loaded program, getProgFdById opens it, ENOENT ends the walk", () => {
+    const fd = load("bpfkit_walk");
+    const id = w.bpf.getProgInfoByFd(fd).id;
+    let cur = 0;
+    let found = false;
+    for (;;) {
+      let next: number;
+      try {
+        next = w.bpf.getProgNextId(cur);
+      } catch (e) {
+        expect(isNotExist(e)).toBe(true);
+        expect((e as Error).message).toBe("Unable to get next id: no such file or directory");
+        break;
+      }
+      expect(next).toBeGreaterThan(cur);
+      if (next === id) found = true;
+      cur = next;
+    }
+    expect(found).toBe(true);
+    const fd2 = w.track(w.bpf.getProgFdById(id));
+    expect(w.bpf.getProgInfoByFd(fd2).id).toBe(id);
+    expect(() => w.bpf.getProgFdById(0x7ffffff0)).toThrow("Unable to get fd for program id 2147483632: no such file or directory");
+  });
+
+  it("getProgInfoByFd on a closed fd reports the object-info failure", () => {
+    expect(() => w.bpf.getProgInfoByFd(98765)).toThrow(/^Unable to get object info: /);
+  });
+
+  it("program syscalls reach the metrics hook", () => {
+    const ops: string[] = [];
+    const bpf = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger(), metrics: { syscall: (op, o) => ops.push(`${op}:${o}`) } });
+    bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS);
+    expect(ops).toEqual(["progLoad:success", "progAttach:fail"]);
+  });
+});
