@@ -119,12 +119,12 @@ export const mutants: readonly Mutant[] = [
       mapUpdateElem(fd, k, v, flags) {
         const i = infoOf(d, fd);
         if (i?.type !== HASH || d.mapLookupElem(fd, k, valueBuf(d, i)) < 0) return d.mapUpdateElem(fd, k, v, flags);
+        const before = dumpAll(d, fd, i);
         const r = d.mapUpdateElem(fd, k, v, flags);
         if (r < 0) return r;
-        // Re-inserting every key in reverse walk order rebuilds each bucket as it was.
-        const all = dumpAll(d, fd, i);
-        for (const [key] of all) d.mapDeleteElem(fd, key);
-        for (const [key, val] of all.reverse()) d.mapUpdateElem(fd, key, val, 0);
+        // Re-inserting every key in reverse of the old walk order rebuilds each bucket as it was.
+        for (const [key] of before) d.mapDeleteElem(fd, key);
+        for (const [key, val] of before.reverse()) d.mapUpdateElem(fd, key, hex(key) === hex(k) ? v : val, 0);
         return r;
       },
     }),

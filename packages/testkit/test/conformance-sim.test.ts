@@ -1,0 +1,8 @@
+// The conformance suite on the simulator: one test per case. The simulator models one CPU, so
+// the exact LRU sequences of kernel-maps.md §7.2/§7.3 apply to it as to a kernel pinned to CPU 0.
+import { describe, it } from "vitest";
+import { defineConformanceTests } from "../src/conformance/index.js";
+import { simUnderTest } from "../src/drivers.js";
+
+const sim = simUnderTest();
+defineConformanceTests({ describe, it }, "conformance: sim", () => sim.create(), { exactLru: true });
