@@ -145,7 +145,8 @@ export function poolFree(m: MapHdr, i: u32): void {
 function poolGrow(m: MapHdr): bool {
   if (m.elemCap >= m.elemLimit) return false;
   let cap: u64 = m.elemCap == 0 ? 16 : <u64>m.elemCap * 2;
-  if (cap > <u64>m.elemLimit) cap = m.elemLimit;
+  // Jump to the limit when the next doubling would pass it: no last tiny step that copies all.
+  if (cap * 2 > <u64>m.elemLimit) cap = m.elemLimit;
   const bytes = cap * m.elemSize;
   if (bytes > 0xffff0000) return false;
   const p = alloc(<usize>bytes);

@@ -90,3 +90,65 @@ export class HtabModel {
     return null;
   }
 }
+
+// ---- LPM (kernel-maps.md §9) as a brute-force set of prefixes
+
+const lpmBit = (data: Uint8Array, i: number) => (data[i >> 3]! >> (7 - (i & 7))) & 1;
+export function prefixBits(plen: number, data: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < plen; i++) s += lpmBit(data, i);
+  return s;
+}
+/** §9.3: at the first differing bit 0 comes first; a prefix of the other comes after it. */
+export function lpmCompare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] === "0" ? -1 : 1;
+  return b.length - a.length;
+}
+
+export interface LpmEntry { plen: number; data: Uint8Array; value: Uint8Array }
+
+export class LpmModel {
+  readonly entries = new Map<string, LpmEntry>();
+  readonly max: number;
+  constructor(readonly dataSize: number, readonly maxEntries: number) {
+    this.max = dataSize * 8;
+  }
+  update(plen: number, data: Uint8Array, value: Uint8Array, flags: number): number {
+    if (flags > 2) return 22;
+    if (plen > this.max) return 22;
+    const id = prefixBits(plen, data);
+    if (this.entries.has(id)) {
+      if (flags === 1) return 17;
+    } else {
+      if (flags === 2) return 2;
+      if (this.entries.size === this.maxEntries) return 28;
+    }
+    this.entries.set(id, { plen, data, value });
+    return 0;
+  }
+  delete(plen: number, data: Uint8Array): number {
+    if (plen > this.max) return 22;
+    return this.entries.delete(prefixBits(plen, data)) ? 0 : 2;
+  }
+  lookup(plen: number, data: Uint8Array): LpmEntry | null {
+    if (plen > this.max) return null;
+    const q = prefixBits(plen, data);
+    let best: LpmEntry | null = null;
+    for (const [id, e] of this.entries) {
+      if (id.length <= q.length && q.startsWith(id) && (!best || e.plen > best.plen)) best = e;
+    }
+    return best;
+  }
+  order(): LpmEntry[] {
+    return [...this.entries.entries()].sort((a, b) => lpmCompare(a[0], b[0])).map((x) => x[1]);
+  }
+  nextKey(key: { plen: number; data: Uint8Array } | null): LpmEntry | null {
+    const order = this.order();
+    if (!key || key.plen > this.max) return order[0] ?? null;
+    const id = prefixBits(key.plen, key.data);
+    const i = order.findIndex((e) => prefixBits(e.plen, e.data) === id);
+    if (i < 0) return order[0] ?? null;
+    return order[i + 1] ?? null;
+  }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Records LRU traces from the running kernel for the engine tests (test/engine-lru.test.ts).
+
+Random update (ANY/NOEXIST/EXIST), delete, lookup and lookup-and-delete sequences on ZERO_SEED
+LRU_HASH and LRU_PERCPU_HASH maps, common and NO_COMMON_LRU, with the process pinned to CPU 0
+(kernel-maps.md §7.4: a pinned process is deterministic). Per op it records the errno and the
+element count; every 8 ops and at the end, the full GET_NEXT_KEY walk.
+Run as root:  python3 record-lru-traces.py /work/shared/spec/kernel-probes > ../test/fixtures/lru-kernel-traces.json
+"""
+import json, os, random, sys
+sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else '/work/shared/spec/kernel-probes')
+from bpfsys import *
+
+NC = ncpus_possible()
+os.sched_setaffinity(0, {0})
+rng = random.Random(20261127)
+traces = []
+for t in range(28):
+    mtype = LRU_HASH if t % 2 == 0 else LRU_PERCPU_HASH
+    flags = F_ZERO_SEED | (F_NO_COMMON_LRU if t % 4 >= 2 else 0)
+    M = rng.choice([1, 2, 3, 5, 8, 13, 16, 33, 64, 100])
+    keyspace = max(2, int(M * rng.choice([1.2, 2, 4])))
+    vlen = 8 * NC if mtype == LRU_PERCPU_HASH else 4
+    fd = map_create(mtype, 4, 4, M, flags)
+    ops = []
+    for i in range(160):
+        r = rng.random()
+        k = rng.randrange(keyspace)
+        if r < 0.6:
+            fl = rng.choice([ANY, ANY, NOEXIST, EXIST])
+            op = ['upd', k, fl]
+            res = try_(update, fd, u32(k), u32(i).ljust(vlen, b'\0'), fl)
+        elif r < 0.75:
+            op = ['del', k]
+            res = try_(delete, fd, u32(k))
+        elif r < 0.9:
+            op = ['get', k]
+            res = try_(lookup, fd, u32(k), vlen)
+        else:
+            op = ['lad', k]
+            res = try_(lookup_and_delete, fd, u32(k), vlen)
+        err = 0 if isinstance(res, tuple) else (res if isinstance(res, int) else getattr(E, res))
+        walk = [uu32(x) for x in keys(fd, 4)]
+        rec = {'op': op, 'err': err, 'count': len(walk)}
+        if i % 8 == 7 or i == 159:
+            rec['walk'] = walk
+        ops.append(rec)
+    os.close(fd)
+    traces.append({'type': mtype, 'flags': flags, 'maxEntries': M, 'ncpus': NC, 'ops': ops})
+json.dump({'kernel': os.uname().release, 'traces': traces}, sys.stdout, separators=(',', ':'))
