@@ -6,7 +6,7 @@ import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
-import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE } from "./info.js";
+import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
 import { MetricOp, type MetricsHook, nowMs } from "./metrics.js";
 
 /** What the functions here need from a Bpf instance. */
@@ -152,13 +152,21 @@ export function mapFdFromId(ctx: SyscallContext, id: number): number {
   return fd;
 }
 
-/** OBJ_GET_INFO_BY_FD on a map: the kernel's bpf_map_info, decoded. */
+// OBJ_GET_INFO_BY_FD writes min(buffer, sizeof(its struct)) bytes of whatever object the fd is.
+// The buffer is as long as bpf_prog_info so that a program (232 bytes) fills it all while a map
+// (104 bytes on 6.18) does not: that tells a pinned program from a map.
+const INFO_BUFFER_SIZE = Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE);
+
+/** OBJ_GET_INFO_BY_FD on a map: the kernel's bpf_map_info, decoded. EINVAL for other objects. */
 export function getMapInfoByFd(ctx: SyscallContext, fd: number): BpfMapInfo {
-  const buf = new Uint8Array(MAP_INFO_SIZE);
+  const buf = new Uint8Array(INFO_BUFFER_SIZE);
   const t0 = timeStart(ctx);
   const r = ctx.driver.objGetInfoByFd(fd, buf);
   timeEnd(ctx, MetricOp.getMapInfoByFD, r, t0);
   if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get map info for file descriptor ${fd}`);
+  if (r >= PROG_INFO_SIZE) {
+    throw fail(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get map info for file descriptor ${fd}: not a BPF map`);
+  }
   return decodeMapInfo(buf.subarray(0, r));
 }
 
