@@ -1,8 +1,15 @@
 // The conformance suite on the simulator: one test per case. The simulator models one CPU, so
 // the exact LRU sequences of kernel-maps.md §7.2/§7.3 apply to it as to a kernel pinned to CPU 0.
+// A second run with 3 possible CPUs checks everything sized or scheduled by the CPU count.
 import { describe, it } from "vitest";
 import { defineConformanceTests } from "../src/conformance/index.js";
 import { simUnderTest } from "../src/drivers.js";
 
 const sim = simUnderTest();
 defineConformanceTests({ describe, it }, "conformance: sim", () => sim.create(), { exactLru: true });
+
+const sim3 = simUnderTest({ possibleCpus: 3 });
+defineConformanceTests({ describe, it }, "conformance: sim with 3 possible CPUs", () => sim3.create(), {
+  exactLru: true,
+  groups: ["create", "percpu", "lru", "lru-exact", "batch", "info", "safety"],
+});

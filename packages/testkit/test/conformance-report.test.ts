@@ -1,0 +1,58 @@
+// runConformance as a library: the report's shape, skips with reasons, group selection,
+// failures named by case, and the promise that a case closes every fd it opened.
+import { describe, expect, it } from "vitest";
+import { wrapDriver, type Driver } from "@bpfkit/core";
+import { runConformance, selectCases } from "../src/conformance/index.js";
+import { simUnderTest } from "../src/drivers.js";
+
+const sim = simUnderTest();
+
+describe("runConformance", () => {
+  it("reports passes by name and skips the exact LRU cases with a reason when exactLru is off", () => {
+    const r = runConformance(() => sim.create(), { groups: ["lru-exact", "array"] });
+    expect(r.driver).toBe("sim");
+    expect(r.failed).toEqual([]);
+    expect(r.passed).toBe(r.passedNames.length);
+    expect(r.passedNames.every((n) => n.startsWith("§8"))).toBe(true);
+    expect(r.skipped.length).toBe(selectCases({ groups: ["lru-exact"] }).length);
+    expect(r.skipped[0]!.reason).toMatch(/single-CPU/);
+  });
+
+  it("names the failing case and says what the kernel does", () => {
+    // A driver that answers every lookup of a missing key with EPERM.
+    const broken = () => {
+      const d = sim.create();
+      return wrapDriver(d, {
+        mapLookupElem: (fd, k, v, f) => { const r = d.mapLookupElem(fd, k, v, f); return r === -2 ? -1 : r; },
+      });
+    };
+    const r = runConformance(broken, { only: ["§4.1 elements HASH: errnos"] });
+    expect(r.failed.length).toBe(1);
+    expect(r.failed[0]!.name).toContain("§4.1 elements HASH");
+    expect(r.failed[0]!.message).toContain("lookup of a missing key: expected ENOENT, got EPERM");
+  });
+
+  it("closes every fd a case opens, in every case of the suite", () => {
+    let open = 0;
+    const leaks: string[] = [];
+    const counting = (): Driver => {
+      const d = sim.create();
+      const track = (fd: number) => { if (fd >= 0) open++; return fd; };
+      return wrapDriver(d, {
+        mapCreate: (a) => track(d.mapCreate(a)),
+        objGet: (p, f) => track(d.objGet(p, f)),
+        mapGetFdById: (id, f) => track(d.mapGetFdById(id, f)),
+        progGetFdById: (id, f) => track(d.progGetFdById(id, f)),
+        progLoad: (a) => track(d.progLoad(a)),
+        close: (fd) => { const r = d.close(fd); if (r >= 0) open--; return r; },
+      });
+    };
+    for (const c of selectCases({ groups: undefined })) {
+      open = 0;
+      const r = runConformance(counting, { only: [c.name], exactLru: true });
+      if (open !== 0) leaks.push(`${c.name}: ${open} fd(s) left open`);
+      expect(r.passed + r.failed.length + r.skipped.length).toBeGreaterThan(0);
+    }
+    expect(leaks).toEqual([]);
+  });
+});
