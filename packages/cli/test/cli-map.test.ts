@@ -2,9 +2,7 @@
 // private bpffs, read and written through the command, checked through the driver again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BPF_F_NO_PREALLOC, decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
-import { mountPrivateBpffs, type PrivateBpffs } from "../../testkit/src/bpffs.js";
-import { createKernelDriver } from "@bpfkit/driver-kernel";
-const driversUnderTest = () => [{ name: "kernel", unavailable: undefined as string | undefined, create: () => createKernelDriver() }];
+import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
 import { cliOver, u32le, u64le, type Run } from "./helpers.js";
 

@@ -32,7 +32,7 @@ export const demoCommand: Command = {
     seed: { type: "string", arg: "N", help: "seed for the table and the simulated datapath (default 1)" },
     flows: { type: "string", arg: "N", help: `long-lived flows (default ${DEFAULT_DEMO.flows})` },
     churn: { type: "string", arg: "N", help: `short-lived flows the datapath opens and closes (default ${DEFAULT_DEMO.churn})` },
-    rate: { type: "string", arg: "P", help: "simulator: datapath operations per syscall (default 0.5)" },
+    rate: { type: "string", arg: "P", help: "simulator: datapath operations per syscall (default 2)" },
   },
   examples: ["bpfkit demo", "bpfkit demo --driver sim --seed 7", "bpfkit demo --json"],
   async run(ctx, _args, opts) {
@@ -43,7 +43,7 @@ export const demoCommand: Command = {
       churn: intOpt(opts, "churn", DEFAULT_DEMO.churn, 1, 30000),
     };
     const rateText = str(opts, "rate");
-    const rate = rateText === undefined ? 0.5 : Number(rateText);
+    const rate = rateText === undefined ? 2 : Number(rateText);
     if (!(rate >= 0 && rate <= 10)) throw usageError(`--rate ${rateText}: expected a number in [0, 10]`);
     cfg.maxEntries = Math.max(DEFAULT_DEMO.maxEntries, 2 ** Math.ceil(Math.log2(cfg.flows + cfg.churn + 1)));
     const d = await ctx.driver();

@@ -1,7 +1,9 @@
 // Every command, in the order `bpfkit --help` lists them.
 import type { Command } from "../command.js";
 import { demoCommand } from "./demo.js";
+import { fuzzDiffCommand, fuzzDumpCommand } from "./fuzz.js";
 import { mapsCommand } from "./maps.js";
+import { mountCommand } from "./mount.js";
 import { mapCreateCommand } from "./map-create.js";
 import { mapDumpCommand } from "./map-dump.js";
 import { mapDeleteCommand, mapLookupCommand, mapPinCommand, mapShowCommand, mapUpdateCommand } from "./map-elem.js";
@@ -20,4 +22,7 @@ export const COMMANDS: readonly Command[] = [
   mapCreateCommand,
   progsCommand,
   probeCommand,
+  mountCommand,
+  fuzzDiffCommand,
+  fuzzDumpCommand,
 ];

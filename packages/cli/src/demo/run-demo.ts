@@ -16,7 +16,7 @@ export interface DemoConfig {
   maxEntries: number;
 }
 
-export const DEFAULT_DEMO: DemoConfig = { seed: 1, flows: 1000, churn: 1000, expiredShare: 0.3, maxEntries: 4096 };
+export const DEFAULT_DEMO: DemoConfig = { seed: 1, flows: 1000, churn: 200, expiredShare: 0.3, maxEntries: 4096 };
 
 export interface DemoPass {
   algorithm: "walk" | "batch";
@@ -89,7 +89,9 @@ function fill(map: BpfMap<CtKey, CtValue>, pool: ChurnPool, cfg: DemoConfig, now
     const isExpired = rand() < cfg.expiredShare;
     const secs = BigInt(1 + Math.floor(rand() * 60));
     if (isExpired) expired.add(i);
-    map.update(flowKey(i), { expires: isExpired ? now - secs * NS : now + secs * NS, packets: BigInt(1 + Math.floor(rand() * 1000)) });
+    // A simulated host has been up only seconds: an expiry before boot is 0.
+    const expires = isExpired ? (now > secs * NS ? now - secs * NS : 0n) : now + secs * NS;
+    map.update(flowKey(i), { expires, packets: BigInt(1 + Math.floor(rand() * 1000)) });
   }
   // Half the short-lived flows are open when the GC starts; none has expired.
   for (let i = pool.from; i < pool.to; i++) {

@@ -2,25 +2,17 @@
 // interleaving hook lets a "BPF program" open or close flows through the datapath facet — what a
 // busy node does between two syscalls, deterministic from the seed.
 import { BPF_NOEXIST, type Driver } from "@bpfkit/core";
+import type { SimDriver } from "@bpfkit/driver-wasm-sim";
 import { CliError, ExitCode } from "../cli-error.js";
 import { ctKey, ctValue, flowKey, prng } from "./conntrack.js";
 import type { ChurnPool, DatapathCounts, DemoDatapath } from "./datapath.js";
 
-/** What the demo needs of a SimDriver (API.md §2: the datapath facet and the interleaving hook). */
-interface SimFacets {
-  datapath: {
-    update(map: number, key: Uint8Array, value: Uint8Array, flags?: number, cpu?: number): number;
-    delete(map: number, key: Uint8Array, cpu?: number): number;
-  };
-  setInterleavingHook(hook: ((op: string) => void) | undefined): void;
-}
-
-function facets(d: Driver): SimFacets {
-  const s = d as unknown as Partial<SimFacets>;
+function asSim(d: Driver): SimDriver {
+  const s = d as Partial<SimDriver>;
   if (typeof s.datapath?.update !== "function" || typeof s.setInterleavingHook !== "function") {
     throw new CliError(`the ${d.kind} driver has no datapath facet or interleaving hook`, ExitCode.failure, "run the demo with --driver sim or --driver kernel");
   }
-  return s as SimFacets;
+  return d as SimDriver;
 }
 
 export interface SimDatapathOptions {
@@ -31,7 +23,8 @@ export interface SimDatapathOptions {
 }
 
 export async function startSimDatapath(d: Driver, mapFd: number, pool: ChurnPool, o: SimDatapathOptions): Promise<DemoDatapath> {
-  const sim = facets(d);
+  const sim = asSim(d);
+  const map = { fd: mapFd };
   const rand = prng(o.seed ^ 0xd47a);
   const key = new Uint8Array(ctKey.size);
   const value = new Uint8Array(ctValue.size);
@@ -43,10 +36,10 @@ export async function startSimDatapath(d: Driver, mapFd: number, pool: ChurnPool
     const i = pool.from + Math.floor(rand() * size);
     ctKey.encode(flowKey(i), key);
     if (pool.present[i - pool.from] === 1) {
-      if (sim.datapath.delete(mapFd, key, 0) === 0) counts.deletes++;
+      if (sim.datapath.delete(map, key, 0) === 0) counts.deletes++;
       pool.present[i - pool.from] = 0;
     } else {
-      if (sim.datapath.update(mapFd, key, value, BPF_NOEXIST, 0) === 0) counts.inserts++;
+      if (sim.datapath.update(map, key, value, BPF_NOEXIST, 0) === 0) counts.inserts++;
       pool.present[i - pool.from] = 1;
     }
   };
@@ -63,7 +56,7 @@ export async function startSimDatapath(d: Driver, mapFd: number, pool: ChurnPool
       try {
         return fn();
       } finally {
-        sim.setInterleavingHook(undefined);
+        sim.setInterleavingHook(null);
       }
     },
     close: async () => {},

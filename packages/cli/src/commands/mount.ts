@@ -1,0 +1,43 @@
+// `bpfkit mount`: core's checkOrMountFS — make sure a bpffs is mounted at the map root (or a
+// given directory), mounting one when there is none, as the Cilium agent does at start-up.
+import { createBpf, type Logger } from "@bpfkit/core";
+import { usageError } from "../cli-error.js";
+import { flag, type Command } from "../command.js";
+
+export const mountCommand: Command = {
+  name: "mount",
+  summary: "check that bpffs is mounted at the map root (or DIR), and mount it if not (checkOrMountFS)",
+  usage: "mount [DIR] [--warn] [--json]",
+  details: "Without DIR: /sys/fs/bpf, falling back to /run/cilium/bpffs when another filesystem is mounted there.\n" +
+    "Fails when DIR holds another filesystem, or when several mounts are stacked at the root.",
+  options: { warn: { type: "boolean", help: "print Cilium's warning when bpffs had to be mounted" } },
+  examples: ["bpfkit mount", "bpfkit mount /run/my-bpffs"],
+  async run(ctx, args, opts) {
+    if (args.length > 1) throw usageError("mount takes at most one DIR");
+    const dir = args[0];
+    if (dir !== undefined && !dir.startsWith("/")) throw usageError(`mount ${dir}: DIR must be an absolute path`);
+    const d = await ctx.driver();
+    const notes: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info: (m) => notes.push(m),
+      warn: (m) => notes.push(`warning: ${m}`),
+      error: (m) => notes.push(`error: ${m}`),
+    };
+    const bpffsMounts = () => {
+      const mounts = d.host.mountInfo();
+      return new Set(typeof mounts === "number" ? [] : mounts.filter((m) => m.fsType === "bpf").map((m) => m.mountPoint));
+    };
+    const bpf = createBpf({ driver: d, logger });
+    const before = bpffsMounts();
+    bpf.checkOrMountFS(dir ?? "", flag(opts, "warn"));
+    const root = bpf.getMapRoot();
+    const mounted = !before.has(root) && bpffsMounts().has(root);
+    if (!ctx.quiet && !ctx.json) for (const n of notes) ctx.io.stderr(`bpfkit: ${n}\n`);
+    ctx.emit(
+      () => `${mounted ? "mounted bpffs at" : "bpffs is already mounted at"} ${root}\n`,
+      () => ({ root, mounted, notes }),
+    );
+    return 0;
+  },
+};
