@@ -2,11 +2,20 @@
 // the exact LRU sequences of kernel-maps.md §7.2/§7.3 apply to it as to a kernel pinned to CPU 0.
 // A second run with 3 possible CPUs checks everything sized or scheduled by the CPU count.
 import { describe, it } from "vitest";
-import { defineConformanceTests } from "../src/conformance/index.js";
+import { allGroups, defineConformanceTests } from "../src/conformance/index.js";
 import { simUnderTest } from "../src/drivers.js";
 
 const sim = simUnderTest();
-defineConformanceTests({ describe, it }, "conformance: sim", () => sim.create(), { exactLru: true });
+defineConformanceTests({ describe, it }, "conformance: sim", () => sim.create(), {
+  exactLru: true,
+  groups: allGroups.filter((g) => g !== "unprivileged"),
+});
+
+const nobody = simUnderTest({ privileged: false });
+defineConformanceTests({ describe, it }, "conformance: sim without capabilities", () => nobody.create(), {
+  privileged: false,
+  groups: ["unprivileged"],
+});
 
 const sim3 = simUnderTest({ possibleCpus: 3 });
 defineConformanceTests({ describe, it }, "conformance: sim with 3 possible CPUs", () => sim3.create(), {

@@ -17,6 +17,12 @@ export function skipReason(c: ConformanceCase, options: ConformanceOptions): str
   if (c.group === "lru-exact" && !options.exactLru) {
     return "the exact single-CPU LRU sequences (kernel-maps.md §7.2/§7.3) need a driver that runs every syscall on one CPU: pass exactLru (and pinCpu for the kernel)";
   }
+  if (c.group === "unprivileged" && options.privileged !== false) {
+    return "the capability-gate cases (kernel-maps.md §3.1) need a driver without CAP_BPF/CAP_SYS_ADMIN: pass privileged: false";
+  }
+  if (c.group !== "unprivileged" && options.privileged === false) {
+    return "needs a privileged driver (every capability)";
+  }
   return undefined;
 }
 

@@ -5,11 +5,12 @@ import type { CaseContext } from "./context.js";
 /** The spec areas the suite covers; each case belongs to one. */
 export type ConformanceGroup =
   | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
-  | "batch" | "map-in-map" | "prog-array" | "pin" | "fd-modes" | "ids" | "info" | "safety";
+  | "batch" | "map-in-map" | "prog-array" | "pin" | "fd-modes" | "ids" | "info" | "safety"
+  | "unprivileged";
 
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
-  "map-in-map", "prog-array", "pin", "fd-modes", "ids", "info", "safety",
+  "map-in-map", "prog-array", "pin", "fd-modes", "ids", "info", "safety", "unprivileged",
 ];
 
 export interface ConformanceCase {
@@ -38,7 +39,11 @@ export interface ConformanceOptions {
   exactLru?: boolean;
   /** Runs an `lru-exact` case with the calling thread on one CPU (the kernel: `onCpu0`). */
   pinCpu?: <T>(fn: () => T) => T;
-  /** Whether the driver runs privileged (CAP_SYS_ADMIN); default true. */
+  /**
+   * Whether the driver runs with every capability (default true). `false` runs the
+   * `unprivileged` cases (§3.1 capability gate, with unprivileged_bpf_disabled = 2) instead of
+   * the privileged-only rows.
+   */
   privileged?: boolean;
 }
 

@@ -54,7 +54,7 @@ function hashRows(t: number, ctx: CaseContext): Row[] {
     ["NO_COMMON_LRU max=1", { mapFlags: F.NO_COMMON_LRU, maxEntries: 1 }, lru ? "OK" : "EINVAL",
       { max: effectiveLruMax(1, ctx.cpus, true) }],
     ["NO_COMMON_LRU|NO_PREALLOC", { mapFlags: F.NO_COMMON_LRU | F.NO_PREALLOC }, lru ? "ENOTSUPP" : "EINVAL"],
-    ...(ctx.options.privileged === false ? [] : [["ZERO_SEED", { mapFlags: F.ZERO_SEED }, "OK"] as Row]),
+    ["ZERO_SEED", { mapFlags: F.ZERO_SEED }, "OK"],
     ["RDONLY (fd-only: info flags 0)", { mapFlags: F.RDONLY }, "OK", { flags: 0 }],
     ["RDONLY|WRONLY", { mapFlags: F.RDONLY | F.WRONLY }, "EINVAL"],
     ["RDONLY_PROG|WRONLY_PROG", { mapFlags: F.RDONLY_PROG | F.WRONLY_PROG }, "EINVAL"],
@@ -83,6 +83,27 @@ function hashCase(t: number): ConformanceCase {
     },
   };
 }
+
+export const unprivilegedCases: ConformanceCase[] = [
+  {
+    name: "§3.1 unprivileged: generic and alloc-checks first (EINVAL), then the capability gate (EPERM)",
+    group: "unprivileged",
+    run(ctx) {
+      // probe_caps_order.txt, without CAP_BPF and CAP_SYS_ADMIN, unprivileged_bpf_disabled = 2
+      runRows(ctx, "unprivileged create", { mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 }, [
+        ["HASH k4 v4", {}, "EPERM"],
+        ["HASH max_entries=0", { maxEntries: 0 }, "EINVAL"],
+        ["HASH flags=1<<30", { mapFlags: 1 << 30 }, "EINVAL"],
+        ["HASH ZERO_SEED (alloc-check wants CAP_SYS_ADMIN)", { mapFlags: F.ZERO_SEED }, "EPERM"],
+        ["HASH bad name (checked after the gate)", { mapName: "bad-name" }, "EPERM"],
+        ["ARRAY key_size=8", { mapType: ARRAY, keySize: 8 }, "EINVAL"],
+        ["LPM without NO_PREALLOC (checked at allocation, after the gate)", { mapType: LPM_TRIE, keySize: 8 }, "EPERM"],
+        ["map_type=1000", { mapType: 1000 }, "EINVAL"],
+        ["ARRAY k4 v4", { mapType: ARRAY }, "EPERM"],
+      ]);
+    },
+  },
+];
 
 export const createCases: ConformanceCase[] = [
   ...[HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH].map(hashCase),
@@ -245,7 +266,7 @@ export const createCases: ConformanceCase[] = [
         ["inner_map_fd closed", { innerMapFd: ctx.closedFd() }, "EBADF"],
         ["max_entries=0", { maxEntries: 0 }, "EINVAL"],
         ["NO_PREALLOC", { mapFlags: F.NO_PREALLOC }, "OK"],
-        ...(ctx.options.privileged === false ? [] : [["ZERO_SEED", { mapFlags: F.ZERO_SEED }, "OK"] as Row]),
+        ["ZERO_SEED", { mapFlags: F.ZERO_SEED }, "OK"],
         ["NO_COMMON_LRU", { mapFlags: F.NO_COMMON_LRU }, "EINVAL"],
         ["NUMA_NODE node 0", node0, "OK"],
         ["RDONLY", { mapFlags: F.RDONLY }, "OK", { flags: 0 }],

@@ -2,7 +2,7 @@
 import type { ConformanceCase } from "../types.js";
 import { arrayCases } from "./array.js";
 import { batchCases } from "./batch.js";
-import { createCases } from "./create.js";
+import { createCases, unprivilegedCases } from "./create.js";
 import { elementCases } from "./elements.js";
 import { hashCases } from "./hash.js";
 import { lpmCases } from "./lpm.js";
@@ -15,7 +15,7 @@ import { safetyCases } from "./safety.js";
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...fdModeCases,
-  ...idCases, ...infoCases, ...safetyCases,
+  ...idCases, ...infoCases, ...safetyCases, ...unprivilegedCases,
 ];
 
 {

@@ -116,6 +116,9 @@ export const fdModeCases: ConformanceCase[] = [
       c.result(d.mapLookupAndDeleteElem(ro, u32(1), v), "EPERM", "RDONLY lookup_and_delete");
       c.result(d.mapFreeze(ro), "EPERM", "RDONLY freeze");
       c.equal(d.mapUpdateBatch(ro, u32(3), u32(3), 1).errno, 1, "RDONLY update batch errno (EPERM)");
+      c.equal(d.mapDeleteBatch(ro, u32(1), 1).errno, 1, "RDONLY delete batch errno (EPERM)");
+      c.equal(d.mapLookupAndDeleteBatch(ro, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 1,
+        "RDONLY lookup_and_delete batch errno (EPERM)");
       c.result(d.mapLookupElem(wo, u32(1), v), "EPERM", "WRONLY lookup");
       c.result(d.mapGetNextKey(wo, null, k), "EPERM", "WRONLY next_key");
       c.equal(d.mapLookupBatch(wo, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 1, "WRONLY lookup batch errno (EPERM)");
