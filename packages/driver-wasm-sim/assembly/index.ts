@@ -70,6 +70,10 @@ export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries
   const kind = kindOf(mapType);
   if (kind == 0) return -EINVAL;
   if (keySize == 0 || valueSize == 0 || maxEntries == 0 || ncpus == 0 || ncpus > 0xffff) return -EINVAL;
+  // The driver validates attrs (§3.3); these guards only keep a bad call from corrupting memory.
+  if ((kind == KIND_ARRAY || kind == KIND_FD_ARRAY) && keySize != 4) return -EINVAL;
+  if (kind == KIND_FD_ARRAY && valueSize != 4) return -EINVAL;
+  if (kind == KIND_LPM && (keySize < 5 || keySize > 260)) return -EINVAL;
   const percpu = mapType == BPF_MAP_TYPE_PERCPU_HASH || mapType == BPF_MAP_TYPE_PERCPU_ARRAY
     || mapType == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   const slot = roundUp8(valueSize);

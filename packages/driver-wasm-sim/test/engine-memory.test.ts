@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { E, Engine, T, u32 } from "./engine-harness.js";
+
+const MiB = 1 << 20;
+
+describe("engine memory (issue 3 item 7)", () => {
+  it("answers ENOMEM over the limit, at create and on growth, without trapping; nothing is lost", () => {
+    const eng = new Engine();
+    eng.x.setMemoryLimit(8 * MiB);
+    expect(eng.tryCreate({ type: T.ARRAY, keySize: 4, valueSize: 1024, maxEntries: 16 * 1024 })).toBe(E.ENOMEM);
+    expect(eng.tryCreate({ type: T.HASH, keySize: 4, valueSize: 4, maxEntries: 1 << 22 })).toBe(E.ENOMEM);
+    // Trie nodes are allocated per entry, so a huge LPM max_entries costs nothing up front.
+    const lpm = eng.tryCreate({ type: T.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 0xffffffff, flags: 1 });
+    if (typeof lpm === "number") throw new Error(`LPM create: ${lpm}`);
+    lpm.free();
+    const m = eng.create({ type: T.HASH, keySize: 4, valueSize: 64, maxEntries: 1 << 20 });
+    const v = new Uint8Array(64);
+    let k = 0, err = 0;
+    for (; k < 1 << 20; k++) {
+      v[0] = k & 0xff;
+      err = m.update(u32(k), v);
+      if (err !== 0) break;
+    }
+    expect(err).toBe(E.ENOMEM);
+    expect(k).toBeGreaterThan(1000);
+    expect(eng.x.memory.buffer.byteLength).toBeLessThanOrEqual(8 * MiB);
+    expect(m.count()).toBe(k);
+    expect(m.lookup(u32(k - 1)).value[0]).toBe((k - 1) & 0xff);
+    expect(m.lookup(u32(k)).err).toBe(E.ENOENT);
+    // Freeing gives the memory back: the same map fits again, with no growth.
+    const before = eng.x.memory.buffer.byteLength;
+    m.free();
+    const again = eng.create({ type: T.HASH, keySize: 4, valueSize: 64, maxEntries: 1 << 20 });
+    for (let i = 0; i < k; i++) expect(again.update(u32(i), v)).toBe(0);
+    expect(eng.x.memory.buffer.byteLength).toBe(before);
+    again.free();
+  });
+
+  it("reuses freed memory: create/fill/free cycles of every kind do not grow memory", () => {
+    const eng = new Engine();
+    const cycle = () => {
+      const maps = [
+        eng.create({ type: T.HASH, keySize: 8, valueSize: 16, maxEntries: 5000 }),
+        eng.create({ type: T.LRU_HASH, keySize: 4, valueSize: 8, maxEntries: 3000 }),
+        eng.create({ type: T.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4000, flags: 1 }),
+        eng.create({ type: T.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4000 }),
+      ];
+      for (let i = 0; i < 4000; i++) {
+        maps[0]!.update(Uint8Array.from([...u32(i), 1, 2, 3, 4]), new Uint8Array(16));
+        maps[1]!.update(u32(i), new Uint8Array(8));
+        maps[2]!.update(Uint8Array.from([...u32(32), ...u32(i * 7919)]), u32(i));
+      }
+      maps.forEach((m) => m.free());
+    };
+    cycle();
+    const used = eng.x.memoryUsed();
+    const size = eng.x.memory.buffer.byteLength;
+    for (let i = 0; i < 4; i++) cycle();
+    expect(eng.x.memoryUsed()).toBe(used);
+    expect(eng.x.memory.buffer.byteLength).toBe(size);
+  });
+
+  it("holds a 1M-entry HASH with 8-byte keys and values in ≤ 96 MiB of wasm memory", () => {
+    const x = new Engine().x;
+    const n = 1_000_000;
+    const h = x.mapCreate(T.HASH, 8, 8, n, 0, 2, 0);
+    expect(h).toBeGreaterThan(0);
+    const s = x.scratch(16);
+    let dv = new DataView(x.memory.buffer);
+    for (let i = 0; i < n; i++) {
+      if (dv.buffer.byteLength === 0) dv = new DataView(x.memory.buffer);
+      dv.setUint32(s, i, true);
+      dv.setUint32(s + 4, i ^ 0x5a5a5a5a, true);
+      dv.setFloat64(s + 8, i, true);
+      const r = x.mapUpdate(h, s, s + 8, 0);
+      if (r !== 0) throw new Error(`insert ${i}: ${r}`);
+    }
+    expect(x.mapCount(h)).toBe(n);
+    dv = new DataView(x.memory.buffer);
+    dv.setUint32(s, n - 1, true);
+    dv.setUint32(s + 4, (n - 1) ^ 0x5a5a5a5a, true);
+    expect(x.mapLookup(h, s, s + 8)).toBe(0);
+    expect(new DataView(x.memory.buffer).getFloat64(s + 8, true)).toBe(n - 1);
+    expect(x.memory.buffer.byteLength).toBeLessThanOrEqual(96 * MiB);
+    x.mapFree(h);
+    expect(x.memoryUsed()).toBeLessThan(MiB);
+  });
+});
