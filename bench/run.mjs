@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// bpfkit's benchmark runner: builds the C baseline once (bench/.build/, git-ignored), runs every
+// bench/sections/*.mjs in name order, and writes bench/RESULTS.md. A section exports
+//   async function run(ctx) → [{ section, case, ns_per_op, c_ns_per_op?, ratio?, target?, note? }]
+// and uses ctx (below) for the C baseline, the built packages and the clocks.
+// Run it as `npm run bench` (builds the packages first) or `node bench/run.mjs [section …]`.
+// BENCH_QUICK=1 shrinks every section's work for a smoke run.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, loadavg, release } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = join(benchDir, "..");
+const buildDir = join(benchDir, ".build");
+const quick = process.env.BENCH_QUICK === "1";
+
+/** Compiles bench/c/baseline.c with the machine's gcc when the source is newer than the binary. */
+function buildBaseline() {
+  const src = join(benchDir, "c", "baseline.c");
+  const bin = join(buildDir, "baseline");
+  mkdirSync(buildDir, { recursive: true });
+  let fresh = false;
+  try {
+    fresh = statSync(bin).mtimeMs >= statSync(src).mtimeMs;
+  } catch {}
+  if (!fresh) execFileSync("gcc", ["-O2", "-Wall", "-Wextra", "-o", bin, src], { stdio: "inherit" });
+  return bin;
+}
+
+/** CLOCK_THREAD_CPUTIME_ID through koffi (what the C baseline reads), else process CPU time. */
+function threadCpuClock() {
+  try {
+    const req = createRequire(join(root, "packages", "driver-kernel", "package.json"));
+    const koffi = req("koffi");
+    const clockGettime = koffi.load("libc.so.6").func("int clock_gettime(int clock, _Out_ uint8_t *ts)");
+    const ts = new Uint8Array(16);
+    const dv = new DataView(ts.buffer);
+    const CLOCK_THREAD_CPUTIME_ID = 3;
+    return () => {
+      clockGettime(CLOCK_THREAD_CPUTIME_ID, ts);
+      return Number(dv.getBigInt64(0, true)) * 1e9 + Number(dv.getBigInt64(8, true));
+    };
+  } catch {
+    return () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) * 1e3;
+    };
+  }
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** min and median of per-round figures, wall and CPU. */
+function summarize(rounds) {
+  const wall = rounds.map((r) => r.ns_per_op);
+  const cpu = rounds.map((r) => r.cpu_ns_per_op);
+  return { min: Math.min(...wall), median: median(wall), cpuMin: Math.min(...cpu), cpuMedian: median(cpu), rounds: rounds.length };
+}
+
+function makeContext(baseline) {
+  const cpuNs = threadCpuClock();
+  return {
+    root,
+    quick,
+    /** Imports a built workspace package (`packages/<name>/dist/index.js`). */
+    import: (name) => import(pathToFileURL(join(root, "packages", name, "dist", "index.js")).href),
+    /**
+     * Runs the C baseline: `mode` is lookup | update | walk | batch-dump | dump-1m; args
+     * { entries, rounds, batch }. Returns its rounds ({ ops, ns_per_op, cpu_ns_per_op }).
+     */
+    cBaseline(mode, args = {}) {
+      const argv = [mode, String(args.entries ?? (mode === "dump-1m" ? 1_000_000 : 100_000)), String(args.rounds ?? 5), String(args.batch ?? 8192)];
+      const out = execFileSync(baseline, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
+      return out.trim().split("\n").map((line) => JSON.parse(line));
+    },
+    /** This thread's CPU time in ns (user + system), the clock the C baseline reads too. */
+    cpuNs,
+    /** Times `fn` (which does the work and returns how many ops it did) for `rounds` rounds. */
+    measure(fn, rounds = 5) {
+      const out = [];
+      for (let i = 0; i < rounds; i++) {
+        const t0 = process.hrtime.bigint();
+        const c0 = cpuNs();
+        const ops = fn();
+        const c1 = cpuNs();
+        const t1 = process.hrtime.bigint();
+        out.push({ ops, ns_per_op: Number(t1 - t0) / ops, cpu_ns_per_op: (c1 - c0) / ops });
+      }
+      return out;
+    },
+    summarize,
+    median,
+  };
+}
+
+function cpuModel() {
+  const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
+  return m ? m[1].trim() : (cpus()[0]?.model ?? "unknown");
+}
+
+const fmt = (x, digits = 1) => (x === undefined || x === null ? "" : typeof x === "number" ? x.toFixed(digits) : String(x));
+
+function table(rows) {
+  const lines = [
+    "| case | ns/op | C ns/op | ratio | target | met | note |",
+    "|---|---:|---:|---:|---:|:-:|---|",
+  ];
+  for (const r of rows) {
+    const met = r.ratio === undefined || r.target === undefined ? "" : r.ratio <= r.target ? "yes" : "**no**";
+    lines.push(`| ${r.case} | ${fmt(r.ns_per_op)} | ${fmt(r.c_ns_per_op)} | ${fmt(r.ratio, 3)} | ${r.target === undefined ? "" : `≤ ${r.target}`} | ${met} | ${r.note ?? ""} |`);
+  }
+  return lines.join("\n");
+}
+
+async function main() {
+  const only = process.argv.slice(2);
+  const sectionsDir = join(benchDir, "sections");
+  const files = readdirSync(sectionsDir).filter((f) => f.endsWith(".mjs")).sort()
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+  const ctx = makeContext(buildBaseline());
+  const started = new Date();
+  const loadBefore = loadavg();
+  const results = [];
+  for (const file of files) {
+    process.stderr.write(`bench: ${file}\n`);
+    const mod = await import(pathToFileURL(join(sectionsDir, file)).href);
+    const rows = await mod.run(ctx);
+    for (const r of rows) process.stderr.write(`  ${r.section} / ${r.case}: ${fmt(r.ns_per_op)} ns/op${r.ratio !== undefined ? ` (×${fmt(r.ratio, 3)} C)` : ""}\n`);
+    results.push({ file, rows, about: mod.about });
+  }
+  const loadAfter = loadavg();
+  const bySection = new Map();
+  for (const { rows, about } of results) {
+    for (const r of rows) {
+      if (!bySection.has(r.section)) bySection.set(r.section, { rows: [], about });
+      bySection.get(r.section).rows.push(r);
+    }
+  }
+  const md = [
+    "# bpfkit benchmark results",
+    "",
+    `Written by \`bench/run.mjs\`${quick ? " (BENCH_QUICK=1: reduced work)" : ""}. Do not edit by hand; rerun \`npm run bench\`.`,
+    "",
+    `- date: ${started.toISOString()}`,
+    `- machine: ${cpuModel()}, ${cpus().length} CPUs, Linux ${release()}`,
+    `- node: ${process.version}`,
+    `- load average (1/5/15 min) before: ${loadBefore.map((x) => x.toFixed(2)).join(" / ")}, after: ${loadAfter.map((x) => x.toFixed(2)).join(" / ")}`,
+    "",
+  ];
+  for (const [name, { rows, about }] of bySection) {
+    md.push(`## ${name}`, "");
+    if (about) md.push(about, "");
+    md.push(table(rows), "");
+  }
+  writeFileSync(join(benchDir, "RESULTS.md"), md.join("\n"));
+  process.stderr.write(`bench: wrote bench/RESULTS.md\n`);
+}
+
+await main();
