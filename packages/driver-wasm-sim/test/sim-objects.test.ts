@@ -1,0 +1,412 @@
+// The object model beyond map contents: fd access modes, freeze, pins on bpffs, ids, reference
+// counts, map-in-map and PROG_ARRAY lifetimes, info bytes, programs (kernel-maps.md §4.2, §11,
+// §12, §13). Each scenario runs on the simulator and on the kernel; the two transcripts must be
+// equal, and the simulator's is checked against the answers the kernel probes recorded.
+import type { MapCreateAttr } from "@bpfkit/core";
+import { describe, expect, it } from "vitest";
+import { errName, eventually, hex, mapInfo, onBoth, progUsingMap, readU32, retProg, u32 } from "./sim-helpers.js";
+import type { Scene } from "./sim-helpers.js";
+
+const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, LRU_HASH = 9, ARRAY_OF_MAPS = 12, HASH_OF_MAPS = 13;
+const RDONLY = 0x8, WRONLY = 0x10, ZERO_SEED = 0x40, NO_COMMON_LRU = 0x2;
+const SOCKET_FILTER = 1, CGROUP_SOCK_ADDR = 18, CGROUP_SKB = 8;
+
+const attr = (t: number, more: Partial<MapCreateAttr> = {}): MapCreateAttr => ({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 4, ...more });
+
+/** Both transcripts equal, and the simulator's contains each expected [label, answer]. */
+function check(r: { sim: unknown[]; kernel: unknown[] | undefined }, expected: Array<[string, unknown]>): void {
+  if (r.kernel !== undefined) expect(r.sim).toEqual(r.kernel);
+  for (const e of expected) expect(r.sim).toContainEqual(e);
+}
+
+/** A lookup's outcome: the value as hex, or the errno name. */
+function look(s: Scene, fd: number, key: Uint8Array, size = 4): string {
+  const v = new Uint8Array(size);
+  const r = s.d.mapLookupElem(fd, key, v);
+  return r < 0 ? errName(r) : hex(v);
+}
+
+function idLive(s: Scene, id: number): boolean {
+  return s.d.mapGetNextId(id - 1) === id;
+}
+
+describe("fd access modes and freeze (§4.2, §12)", () => {
+  it("RDONLY fds read, WRONLY fds write, freeze makes every fd read-only", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const fd = s.keep(d.mapCreate(attr(HASH)));
+      d.mapUpdateElem(fd, u32(1), u32(10));
+      const pin = `${s.bpffs}/m`;
+      s.rec("pin", d.objPin(fd, pin));
+      const ro = s.keep(s.rec("get RDONLY", d.objGet(pin, RDONLY), "fd"));
+      const wo = s.keep(s.rec("get WRONLY", d.objGet(pin, WRONLY), "fd"));
+      s.rec("get RDONLY|WRONLY", d.objGet(pin, RDONLY | WRONLY));
+      s.rec("get unknown flag", d.objGet(pin, 0x2));
+      s.log.push(["ro lookup", look(s, ro, u32(1))]);
+      s.rec("ro update", d.mapUpdateElem(ro, u32(2), u32(2)));
+      s.rec("ro delete", d.mapDeleteElem(ro, u32(1)));
+      s.rec("ro next", d.mapGetNextKey(ro, null, new Uint8Array(4)));
+      s.rec("ro freeze", d.mapFreeze(ro));
+      s.rec("ro lookup-and-delete", d.mapLookupAndDeleteElem(ro, u32(1), new Uint8Array(4)));
+      s.log.push(["ro update-batch", d.mapUpdateBatch(ro, u32(5), u32(5), 1)]);
+      s.log.push(["ro lookup-batch", d.mapLookupBatch(ro, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno]);
+      s.log.push(["wo lookup", look(s, wo, u32(1))]);
+      s.rec("wo next", d.mapGetNextKey(wo, null, new Uint8Array(4)));
+      s.rec("wo update", d.mapUpdateElem(wo, u32(2), u32(20)));
+      s.log.push(["wo lookup-batch", d.mapLookupBatch(wo, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4)]);
+      s.rec("wo info", d.objGetInfoByFd(wo, new Uint8Array(104)));
+      s.rec("freeze", d.mapFreeze(fd));
+      s.rec("freeze again", d.mapFreeze(fd));
+      s.rec("update after freeze", d.mapUpdateElem(fd, u32(3), u32(3)));
+      s.rec("delete after freeze", d.mapDeleteElem(fd, u32(1)));
+      s.rec("wo update after freeze", d.mapUpdateElem(wo, u32(3), u32(3)));
+      s.log.push(["lookup after freeze", look(s, fd, u32(2))]);
+      s.rec("lookup-and-delete after freeze", d.mapLookupAndDeleteElem(fd, u32(1), new Uint8Array(4)));
+      s.log.push(["delete-batch after freeze", d.mapDeleteBatch(fd, u32(1), 1)]);
+    }), [
+      ["ro lookup", "0a000000"], ["ro update", "EPERM"], ["ro delete", "EPERM"], ["ro next", 0],
+      ["ro freeze", "EPERM"], ["get RDONLY|WRONLY", "EINVAL"], ["wo lookup", "EPERM"], ["wo next", "EPERM"],
+      ["wo update", 0], ["freeze", 0], ["freeze again", "EPERM"], ["update after freeze", "EPERM"],
+      ["lookup after freeze", "14000000"], ["ro update-batch", { errno: 1, count: 1 }],
+      ["delete-batch after freeze", { errno: 1, count: 1 }],
+    ]);
+  });
+
+  it("a map created RDONLY gives only that fd read-only; GET_FD_BY_ID opens it read-write", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const fd = s.keep(d.mapCreate(attr(ARRAY, { mapFlags: RDONLY })));
+      s.rec("update on the creating fd", d.mapUpdateElem(fd, u32(0), u32(7)));
+      s.log.push(["info flags", mapInfo(d, fd).mapFlags]);
+      const rw = s.keep(s.rec("get by id", d.mapGetFdById(mapInfo(d, fd).id), "fd"));
+      s.rec("update by id fd", d.mapUpdateElem(rw, u32(0), u32(7)));
+      s.log.push(["read back", look(s, fd, u32(0))]);
+      s.rec("get by id flags 3", d.mapGetFdById(mapInfo(d, fd).id, 3));
+      s.rec("get by id flags 0x100", d.mapGetFdById(mapInfo(d, fd).id, 0x100));
+    }), [["update on the creating fd", "EPERM"], ["info flags", 0], ["update by id fd", 0], ["read back", "07000000"], ["get by id flags 3", "EINVAL"]]);
+  });
+});
+
+describe("pins on bpffs (§12)", () => {
+  it("pin and get answer the kernel's errnos; a pin keeps the map and its id alive", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const fd = d.mapCreate(attr(HASH, { mapName: "pinned" }));
+      const id = mapInfo(d, fd).id;
+      d.mapUpdateElem(fd, u32(1), u32(99));
+      const p = `${s.bpffs}/a`;
+      s.rec("pin", d.objPin(fd, p));
+      s.rec("pin again", d.objPin(fd, p));
+      s.rec("pin missing parent", d.objPin(fd, `${s.bpffs}/nodir/a`));
+      s.rec("pin trailing slash", d.objPin(fd, `${s.bpffs}/b/`));
+      s.rec("pin off bpffs", d.objPin(fd, `${s.plainDir}/a`));
+      s.rec("pin closed fd", d.objPin(999, `${s.bpffs}/c`));
+      s.rec("pin stdin", d.objPin(0, `${s.bpffs}/c`));
+      s.rec("mkdir", d.host.mkdir(`${s.bpffs}/dir`, 0o700));
+      s.rec("pin in dir", d.objPin(fd, `${s.bpffs}/dir/x`));
+      s.rec("rmdir non-empty", d.host.rmdir(`${s.bpffs}/dir`));
+      s.rec("get dir", d.objGet(`${s.bpffs}/dir`));
+      s.rec("get missing", d.objGet(`${s.bpffs}/missing`));
+      s.log.push(["stat pin", d.host.stat(p)]);
+      s.log.push(["statfs", d.host.statfsType(p) >>> 0, d.host.statfsType(s.plainDir) >>> 0 === 0xcafe4a11]);
+      s.rec("close last fd", d.close(fd));
+      s.log.push(["alive through the pin", idLive(s, id)]);
+      const again = s.keep(s.rec("get", d.objGet(p), "fd"));
+      s.log.push(["same id", mapInfo(d, again).id === id, "same data", look(s, again, u32(1))]);
+      s.rec("close again", d.close(again));
+      s.rec("unlink", d.host.unlink(p));
+      s.rec("unlink dir pin", d.host.unlink(`${s.bpffs}/dir/x`));
+      s.log.push(["gone with the last pin", eventually(() => !idLive(s, id))]);
+      s.rec("get after unlink", d.objGet(p));
+      s.rec("rmdir empty", d.host.rmdir(`${s.bpffs}/dir`));
+    }), [
+      ["pin", 0], ["pin again", "EEXIST"], ["pin missing parent", "ENOENT"], ["pin trailing slash", "ENOENT"],
+      ["pin off bpffs", "EPERM"], ["pin closed fd", "EINVAL"], ["pin stdin", "EINVAL"], ["rmdir non-empty", "ENOTEMPTY"],
+      ["get dir", "EACCES"], ["get missing", "ENOENT"], ["stat pin", { errno: 0, isDirectory: false, isFile: true }],
+      ["statfs", 0xcafe4a11, false], ["alive through the pin", true], ["same id", true, "same data", "63000000"],
+      ["gone with the last pin", true], ["get after unlink", "ENOENT"], ["rmdir empty", 0],
+    ]);
+  });
+});
+
+describe("ids and lifetimes (§13)", () => {
+  it("ids grow, are never reused, vanish with the last reference; GET_NEXT_ID and GET_FD_BY_ID errnos", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const a = d.mapCreate(attr(HASH));
+      const b = d.mapCreate(attr(HASH));
+      const ia = mapInfo(d, a).id, ib = mapInfo(d, b).id;
+      s.log.push(["b after a", ib > ia, "next from a-1 is a", d.mapGetNextId(ia - 1) === ia]);
+      const dup = s.rec("get fd by id", d.mapGetFdById(ia), "fd");
+      s.rec("close a", d.close(a));
+      s.log.push(["alive through the id fd", idLive(s, ia)]);
+      s.rec("close id fd", d.close(dup));
+      s.log.push(["a's id gone", !idLive(s, ia)]);
+      s.rec("close closed fd", d.close(a));
+      s.rec("lookup on a closed fd", d.mapLookupElem(a, u32(0), new Uint8Array(4)));
+      s.rec("info on a closed fd", d.objGetInfoByFd(a, new Uint8Array(104)));
+      s.rec("fd by freed id", d.mapGetFdById(ia));
+      s.rec("fd by id 0", d.mapGetFdById(0));
+      s.rec("next id from INT_MAX", d.mapGetNextId(0x7fffffff));
+      s.rec("next prog id from INT_MAX", d.progGetNextId(0x7fffffff));
+      const c = d.mapCreate(attr(HASH));
+      s.log.push(["new id not reused", mapInfo(d, c).id > ib]);
+      s.rec("lookup on stdin", d.mapLookupElem(0, u32(0), new Uint8Array(4)));
+      s.rec("info on stdin", d.objGetInfoByFd(0, new Uint8Array(104)));
+      d.close(b);
+      d.close(c);
+    }), [
+      ["b after a", true, "next from a-1 is a", true], ["alive through the id fd", true], ["a's id gone", true],
+      ["fd by freed id", "ENOENT"], ["fd by id 0", "ENOENT"], ["next id from INT_MAX", "EINVAL"],
+      ["new id not reused", true], ["close closed fd", "EBADF"], ["lookup on stdin", "EINVAL"],
+      ["lookup on a closed fd", "EBADF"], ["info on stdin", "EINVAL"], ["info on a closed fd", "EBADFD"],
+    ]);
+  });
+
+  it("fd numbers are the lowest free ones, from 3", () => {
+    const { sim } = onBoth((s) => {
+      if (s.d.kind !== "sim") return;
+      const fds = [0, 1, 2].map(() => s.d.mapCreate(attr(HASH)));
+      s.log.push(["first", fds]);
+      s.d.close(fds[1]!);
+      s.log.push(["reuse", s.d.mapCreate(attr(HASH))]);
+    });
+    expect(sim).toEqual([["first", [3, 4, 5]], ["reuse", 4]]);
+  });
+});
+
+describe("OBJ_GET_INFO_BY_FD bytes (§2)", () => {
+  it("map info: effective max, flags without RDONLY, truncation; the caller's bytes are not passed in", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const fd = s.keep(d.mapCreate(attr(LRU_HASH, { maxEntries: 3, mapFlags: NO_COMMON_LRU | RDONLY | ZERO_SEED, mapName: "lru.map" })));
+      const full = new Uint8Array(104);
+      s.rec("full", d.objGetInfoByFd(fd, full));
+      const i = mapInfo(d, fd);
+      s.log.push(["fields", i.type, i.keySize, i.valueSize, i.maxEntries, i.mapFlags.toString(16), i.name]);
+      s.log.push(["bytes after the name are zero", full.subarray(40).every((b) => b === 0)]);
+      const short = new Uint8Array(8);
+      s.rec("info_len 8", d.objGetInfoByFd(fd, short));
+      s.log.push(["short type and id", readU32(short, 0), readU32(short, 4) === i.id]);
+      s.rec("info_len 0", d.objGetInfoByFd(fd, new Uint8Array(0)));
+      s.rec("info_len 120 zero tail", d.objGetInfoByFd(fd, new Uint8Array(120)));
+      const dirty = new Uint8Array(120);
+      dirty[110] = 1;
+      s.rec("info_len 120 dirty tail", d.objGetInfoByFd(fd, dirty));
+      const hashSize = new Uint8Array(104);
+      hashSize[96] = 32;
+      s.rec("hash_size without hash", d.objGetInfoByFd(fd, hashSize));
+    }), [
+      ["full", 104], ["fields", LRU_HASH, 4, 4, 4, "42", "lru.map"], ["bytes after the name are zero", true],
+      ["info_len 8", 8], ["short type and id", LRU_HASH, true], ["info_len 0", 0], ["info_len 120 zero tail", 104],
+      ["info_len 120 dirty tail", 104], ["hash_size without hash", 104],
+    ]);
+  });
+});
+
+describe("map-in-map (§11)", () => {
+  it("ARRAY_OF_MAPS: fds in, ids out, compatibility, outer slots keep inner maps alive", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const tmpl = d.mapCreate(attr(ARRAY));
+      const outer = s.keep(d.mapCreate(attr(ARRAY_OF_MAPS, { maxEntries: 3, innerMapFd: tmpl })));
+      d.close(tmpl); // the template's shape was copied
+      const inner = d.mapCreate(attr(ARRAY));
+      d.mapUpdateElem(inner, u32(1), u32(0xabcd));
+      const innerId = mapInfo(d, inner).id;
+      const wrongMax = s.keep(d.mapCreate(attr(ARRAY, { maxEntries: 5 })));
+      const hash = s.keep(d.mapCreate(attr(HASH)));
+      s.rec("update slot 0", d.mapUpdateElem(outer, u32(0), u32(inner)));
+      s.rec("NOEXIST", d.mapUpdateElem(outer, u32(1), u32(inner), 1));
+      s.rec("EXIST", d.mapUpdateElem(outer, u32(1), u32(inner), 2));
+      s.rec("index 3", d.mapUpdateElem(outer, u32(3), u32(inner)));
+      s.rec("closed fd", d.mapUpdateElem(outer, u32(1), u32(999)));
+      s.rec("stdin", d.mapUpdateElem(outer, u32(1), u32(0)));
+      s.rec("array of another max", d.mapUpdateElem(outer, u32(1), u32(wrongMax)));
+      s.rec("hash", d.mapUpdateElem(outer, u32(1), u32(hash)));
+      s.rec("itself", d.mapUpdateElem(outer, u32(1), u32(outer)));
+      const v = new Uint8Array(4);
+      s.rec("lookup slot 0", d.mapLookupElem(outer, u32(0), v));
+      s.recId("slot 0 holds", readU32(v));
+      s.recId("inner id", innerId);
+      s.rec("lookup empty slot", d.mapLookupElem(outer, u32(1), v));
+      s.rec("lookup index 3", d.mapLookupElem(outer, u32(3), v));
+      s.rec("delete empty slot", d.mapDeleteElem(outer, u32(1)));
+      s.rec("delete index 3", d.mapDeleteElem(outer, u32(3)));
+      s.rec("lookup-and-delete", d.mapLookupAndDeleteElem(outer, u32(0), v));
+      s.rec("second slot", d.mapUpdateElem(outer, u32(2), u32(inner)));
+      const keys = new Uint8Array(12), vals = new Uint8Array(12), tok = new Uint8Array(4);
+      const b = d.mapLookupBatch(outer, null, tok, keys, vals, 3);
+      s.log.push(["batch skips empty slots", b.errno, b.count, readU32(keys, 0), readU32(keys, 4), readU32(vals) === innerId, readU32(vals, 4) === innerId]);
+      s.log.push(["delete-batch", d.mapDeleteBatch(outer, u32(0), 1)]);
+      s.log.push(["lookup-and-delete-batch", d.mapLookupAndDeleteBatch(outer, null, tok, keys, vals, 3)]);
+      s.rec("close inner fd", d.close(inner));
+      s.log.push(["inner alive in the outer map", idLive(s, innerId)]);
+      const fdAgain = s.rec("inner by id", d.mapGetFdById(innerId), "fd");
+      s.log.push(["inner data kept", look(s, fdAgain, u32(1))]);
+      d.close(fdAgain);
+      s.rec("delete slot 0", d.mapDeleteElem(outer, u32(0)));
+      s.log.push(["still in slot 2", idLive(s, innerId)]);
+      s.rec("delete slot 2", d.mapDeleteElem(outer, u32(2)));
+      s.log.push(["inner gone with its last slot", eventually(() => !idLive(s, innerId))]);
+    }), [
+      ["update slot 0", 0], ["NOEXIST", "EINVAL"], ["EXIST", "EINVAL"], ["index 3", "E2BIG"], ["closed fd", "EBADF"],
+      ["stdin", "EINVAL"], ["array of another max", "EINVAL"], ["hash", "EINVAL"], ["itself", "EINVAL"],
+      ["slot 0 holds", "id#0"], ["inner id", "id#0"], ["lookup empty slot", "ENOENT"], ["lookup index 3", "ENOENT"],
+      ["delete empty slot", "ENOENT"], ["delete index 3", "E2BIG"], ["lookup-and-delete", "ENOTSUPP"],
+      ["batch skips empty slots", 2, 2, 0, 2, true, true], ["delete-batch", { errno: 524, count: 1 }],
+      ["lookup-and-delete-batch", { errno: 524, count: 3 }],
+      ["inner alive in the outer map", true], ["inner data kept", "cdab0000"], ["still in slot 2", true],
+      ["inner gone with its last slot", true],
+    ]);
+  });
+
+  it("HASH_OF_MAPS: hash flags after the fd, batches translate fds, freeing the outer map frees the inner", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const tmpl = s.keep(d.mapCreate(attr(HASH)));
+      const outer = d.mapCreate(attr(HASH_OF_MAPS, { maxEntries: 2, mapFlags: ZERO_SEED, innerMapFd: tmpl }));
+      const outerId = mapInfo(d, outer).id;
+      const i1 = d.mapCreate(attr(HASH, { maxEntries: 9 }));
+      const i2 = d.mapCreate(attr(HASH));
+      const id1 = mapInfo(d, i1).id, id2 = mapInfo(d, i2).id;
+      s.rec("insert", d.mapUpdateElem(outer, u32(7), u32(i1)));
+      s.rec("NOEXIST existing", d.mapUpdateElem(outer, u32(7), u32(i2), 1));
+      s.rec("EXIST missing", d.mapUpdateElem(outer, u32(8), u32(i2), 2));
+      s.rec("bad flags with a closed fd (fd first)", d.mapUpdateElem(outer, u32(8), u32(999), 3));
+      s.rec("bad flags", d.mapUpdateElem(outer, u32(8), u32(i2), 3));
+      s.rec("F_LOCK", d.mapUpdateElem(outer, u32(8), u32(i2), 4));
+      s.log.push(["update-batch", d.mapUpdateBatch(outer, new Uint8Array([...u32(8), ...u32(9)]), new Uint8Array([...u32(i2), ...u32(i2)]), 2)]);
+      s.log.push(["update-batch NOEXIST", d.mapUpdateBatch(outer, u32(8), u32(i2), 1, 1)]);
+      const keys = new Uint8Array(8), vals = new Uint8Array(8), tok = new Uint8Array(4);
+      const b = d.mapLookupBatch(outer, null, tok, keys, vals, 2);
+      s.log.push(["batch", b.errno, b.count, [readU32(vals), readU32(vals, 4)].sort().join() === [id1, id2].sort().join()]);
+      s.rec("replace 7 with i2", d.mapUpdateElem(outer, u32(7), u32(i2)));
+      s.rec("close i1", d.close(i1));
+      s.log.push(["i1 gone once replaced and closed", eventually(() => !idLive(s, id1))]);
+      s.rec("close i2", d.close(i2));
+      s.log.push(["i2 held by two slots", idLive(s, id2)]);
+      s.rec("close outer", d.close(outer));
+      s.log.push(["outer gone", !idLive(s, outerId)]);
+      s.log.push(["i2 released with the outer map", eventually(() => !idLive(s, id2))]);
+    }), [
+      ["insert", 0], ["NOEXIST existing", "EEXIST"], ["EXIST missing", "ENOENT"], ["bad flags with a closed fd (fd first)", "EBADF"],
+      ["bad flags", "EINVAL"], ["F_LOCK", "EINVAL"], ["update-batch", { errno: 7, count: 1 }], ["update-batch NOEXIST", { errno: 22, count: 1 }],
+      ["batch", 2, 2, true], ["i1 gone once replaced and closed", true], ["i2 held by two slots", true], ["outer gone", true],
+      ["i2 released with the outer map", true],
+    ]);
+  });
+});
+
+describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
+  it("PROG_LOAD errnos, info bytes and the tag", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const p = s.keep(s.rec("load", d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0), license: "GPL", progName: "ret0" }), "fd"));
+      const info = new Uint8Array(232);
+      s.rec("info", d.objGetInfoByFd(p, info));
+      s.log.push(["type, tag, xlated, gpl, name, maps", readU32(info, 0), hex(info.subarray(8, 16)), readU32(info, 20), readU32(info, 84) & 1,
+        Buffer.from(info.subarray(64, 80)).toString("latin1").replace(/\0+$/, ""), readU32(info, 52)]);
+      const masked = info.slice();
+      for (const [off, n] of [[4, 4], [16, 4], [40, 8], [104, 8]] as const) masked.fill(0, off, off + n);
+      s.log.push(["info bytes but id, JIT fields and load_time", hex(masked)]);
+      const id = readU32(info, 4);
+      s.log.push(["next prog id", d.progGetNextId(id - 1) === id]);
+      const again = s.keep(s.rec("prog by id", d.progGetFdById(id), "fd"));
+      s.rec("prog by id RDONLY", d.progGetFdById(id, RDONLY));
+      s.rec("close by-id fd", d.close(again));
+      s.rec("empty", d.progLoad({ progType: SOCKET_FILTER, insns: new Uint8Array(0), license: "GPL" }));
+      s.rec("no exit", d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0).subarray(0, 8), license: "GPL" }));
+      s.rec("r0 unset", d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0).subarray(8), license: "GPL" }));
+      s.rec("bad name", d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0), license: "GPL", progName: "a-b" }));
+      s.rec("type 999", d.progLoad({ progType: 999, insns: retProg(0), license: "GPL" }));
+      s.rec("sock_addr without attach type", d.progLoad({ progType: CGROUP_SOCK_ADDR, insns: retProg(1), license: "GPL" }));
+      const nonGpl = s.keep(d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0), license: "ASL2" }));
+      const info2 = new Uint8Array(232);
+      d.objGetInfoByFd(nonGpl, info2);
+      s.log.push(["non-GPL license", readU32(info2, 84) & 1]);
+      const m = s.keep(d.mapCreate(attr(HASH)));
+      const user = s.keep(s.rec("load using a map", d.progLoad({ progType: SOCKET_FILTER, insns: progUsingMap(m), license: "GPL" }), "fd"));
+      const info3 = new Uint8Array(232);
+      d.objGetInfoByFd(user, info3);
+      s.log.push(["map-using tag and nr_map_ids", hex(info3.subarray(8, 16)), readU32(info3, 52)]);
+      s.rec("map fd closed", d.progLoad({ progType: SOCKET_FILTER, insns: progUsingMap(999), license: "GPL" }));
+      s.rec("map fd is a program", d.progLoad({ progType: SOCKET_FILTER, insns: progUsingMap(p), license: "GPL" }));
+      s.rec("pin prog", d.objPin(p, `${s.bpffs}/prog`));
+      s.keep(s.rec("get prog RDONLY", d.objGet(`${s.bpffs}/prog`, RDONLY), "fd"));
+      s.keep(s.rec("get prog", d.objGet(`${s.bpffs}/prog`), "fd"));
+      s.rec("map op on a prog fd", d.mapLookupElem(p, u32(0), new Uint8Array(4)));
+    }), [
+      ["load", "fd"], ["info", 232], ["type, tag, xlated, gpl, name, maps", 1, "59f4a931744dcdc6", 16, 1, "ret0", 0],
+      ["next prog id", true], ["prog by id RDONLY", "EINVAL"], ["get prog RDONLY", "fd"], ["empty", "E2BIG"], ["no exit", "EINVAL"], ["r0 unset", "EACCES"],
+      ["bad name", "EINVAL"], ["type 999", "EINVAL"], ["sock_addr without attach type", "EINVAL"], ["non-GPL license", 0],
+      ["map fd closed", "EBADF"], ["map fd is a program", "EINVAL"], ["map op on a prog fd", "EINVAL"],
+    ]);
+  });
+
+  it("PROG_ATTACH as TestDummyProg sees it: EBADF for a cgroup attach to stdin", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const connect = s.keep(s.rec("load sock_addr connect4", d.progLoad({ progType: CGROUP_SOCK_ADDR, insns: retProg(1), license: "ASL2", expectedAttachType: 10 }), "fd"));
+      s.rec("attach to stdin", d.progAttach(0, connect, 10));
+      s.rec("attach with another attach type", d.progAttach(0, connect, 11));
+      s.rec("attach type unknown", d.progAttach(0, connect, 1000));
+      s.rec("attach bad flags", d.progAttach(0, connect, 10, 0x100));
+      const skb = s.keep(d.progLoad({ progType: CGROUP_SKB, insns: retProg(1), license: "GPL" }));
+      s.rec("skb ingress", d.progAttach(0, skb, 0));
+      s.rec("prog type does not match", d.progAttach(0, skb, 10));
+      s.rec("prog fd closed", d.progAttach(0, 999, 0));
+      const m = s.keep(d.mapCreate(attr(HASH)));
+      s.rec("prog fd is a map", d.progAttach(0, m, 0));
+      s.rec("r0 out of range for connect4", d.progLoad({ progType: CGROUP_SOCK_ADDR, insns: retProg(2), license: "GPL", expectedAttachType: 10 }));
+    }), [
+      ["attach to stdin", "EBADF"], ["attach with another attach type", "EINVAL"], ["attach type unknown", "EINVAL"],
+      ["attach bad flags", "EINVAL"], ["skb ingress", "EBADF"], ["prog type does not match", "EINVAL"],
+      ["prog fd closed", "EBADF"], ["prog fd is a map", "EINVAL"], ["r0 out of range for connect4", "EINVAL"],
+    ]);
+  });
+
+  it("PROG_ARRAY: prog fds in, prog ids out; cleared when the last user reference goes", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const pa = d.mapCreate(attr(PROG_ARRAY, { maxEntries: 2 }));
+      const paId = mapInfo(d, pa).id;
+      const p1 = d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0), license: "GPL" });
+      const info = new Uint8Array(232);
+      d.objGetInfoByFd(p1, info);
+      const p1Id = readU32(info, 4);
+      const m = s.keep(d.mapCreate(attr(HASH)));
+      const xdp = s.keep(d.progLoad({ progType: 6, insns: retProg(2), license: "GPL" }));
+      s.rec("update", d.mapUpdateElem(pa, u32(0), u32(p1)));
+      s.rec("NOEXIST", d.mapUpdateElem(pa, u32(1), u32(p1), 1));
+      s.rec("index 2", d.mapUpdateElem(pa, u32(2), u32(p1)));
+      s.rec("map fd", d.mapUpdateElem(pa, u32(1), u32(m)));
+      s.rec("closed fd", d.mapUpdateElem(pa, u32(1), u32(999)));
+      s.rec("another prog type", d.mapUpdateElem(pa, u32(1), u32(xdp)));
+      const v = new Uint8Array(4);
+      s.rec("lookup", d.mapLookupElem(pa, u32(0), v));
+      s.log.push(["holds p1's id", readU32(v) === p1Id]);
+      s.rec("lookup empty", d.mapLookupElem(pa, u32(1), v));
+      s.rec("delete empty", d.mapDeleteElem(pa, u32(1)));
+      s.log.push(["lookup-batch", d.mapLookupBatch(pa, null, new Uint8Array(4), new Uint8Array(8), new Uint8Array(8), 2)]);
+      s.log.push(["update-batch", d.mapUpdateBatch(pa, u32(1), u32(p1), 1)]);
+      s.log.push(["delete-batch", d.mapDeleteBatch(pa, u32(1), 1)]);
+      // A program that uses the array holds it without being a user reference.
+      const holder = s.keep(d.progLoad({ progType: SOCKET_FILTER, insns: progUsingMap(pa), license: "GPL" }));
+      s.rec("holder", holder, "fd");
+      s.rec("close p1", d.close(p1));
+      s.log.push(["p1 alive in the array", d.progGetNextId(p1Id - 1) === p1Id]);
+      s.rec("close the array's last fd", d.close(pa));
+      s.log.push(["array alive through the program", idLive(s, paId)]);
+      s.log.push(["p1 released by the clear", eventually(() => d.progGetNextId(p1Id - 1) !== p1Id)]);
+      const back = s.keep(s.rec("reopen by id", d.mapGetFdById(paId), "fd"));
+      s.rec("slot 0 after the clear", d.mapLookupElem(back, u32(0), v));
+    }), [
+      ["update", 0], ["NOEXIST", "EINVAL"], ["index 2", "E2BIG"], ["map fd", "EINVAL"], ["closed fd", "EBADF"],
+      ["another prog type", "EINVAL"], ["lookup", 0], ["holds p1's id", true], ["lookup empty", "ENOENT"], ["delete empty", "ENOENT"],
+      ["lookup-batch", { errno: 524, count: 2 }], ["update-batch", { errno: 524, count: 1 }], ["delete-batch", { errno: 524, count: 1 }],
+      ["p1 alive in the array", true], ["array alive through the program", true], ["p1 released by the clear", true],
+      ["reopen by id", "fd"], ["slot 0 after the clear", "ENOENT"],
+    ]);
+  });
+});
