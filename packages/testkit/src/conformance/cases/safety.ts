@@ -1,7 +1,7 @@
 // API.md §2: the Driver's safety contract. A buffer that is not exactly what the map needs is a
 // RangeError thrown before any syscall (the kernel would read or write past it); arguments of
 // the wrong type are TypeErrors. Nothing changes in the map when either is thrown.
-import { expectList, expectThrows } from "../assert.js";
+import { expectEqual, expectList, expectThrows } from "../assert.js";
 import { u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import { ARRAY, F, HASH, LPM_TRIE, PERCPU_HASH } from "./common.js";
@@ -29,7 +29,7 @@ export const safetyCases: ConformanceCase[] = [
       // a subarray view of the right length is fine; of the wrong length is not
       const big = new Uint8Array(64);
       expectThrows(() => d.mapLookupElem(fd, big.subarray(0, 6), big.subarray(8, 24)), R, "lookup with a 6-byte key view");
-      expectList(ctx.walk(fd, 8).length === 1 ? ["one key"] : ["changed"], ["one key"], "the map after the refused calls");
+      expectEqual(ctx.walk(fd, 8).length, 1, "keys in the map after the refused calls");
     },
   },
   {
