@@ -28,3 +28,9 @@ export function u64le(n: bigint): Uint8Array {
   new DataView(b.buffer).setBigUint64(0, n, true);
   return b;
 }
+
+/** The two-instruction socket filter of kernel-maps.md §2: r0 = 0; exit. */
+export const SOCKET_FILTER_INSNS = Uint8Array.of(
+  0xb7, 0, 0, 0, 0, 0, 0, 0, // mov r0, 0
+  0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+);

@@ -1,0 +1,127 @@
+// The command line itself: help for every command, usage errors and exit codes, driver choice,
+// key/value types. No map is touched except where a test says so.
+import { describe, expect, it } from "vitest";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { captureIo, ExitCode, main, parseType } from "../src/index.js";
+import { COMMANDS } from "../src/commands/index.js";
+
+async function run(argv: string[], over: Parameters<typeof captureIo>[0] = {}) {
+  const io = captureIo(over);
+  const code = await main(argv, io);
+  return { code, out: io.text(), err: io.errText() };
+}
+
+describe("bpfkit help and usage", () => {
+  it("lists every command, and --help works for each with its usage line and options", async () => {
+    const top = await run(["--help"]);
+    expect(top.code).toBe(0);
+    for (const c of COMMANDS) {
+      expect(top.out).toContain(`  ${c.name} `);
+      const h = await run([...c.name.split(" "), "--help"]);
+      expect(h.code, c.name).toBe(0);
+      expect(h.out.startsWith(`usage: bpfkit ${c.usage}\n`), c.name).toBe(true);
+      for (const o of Object.keys(c.options)) expect(h.out, `${c.name} --${o}`).toContain(`--${o}`);
+    }
+    expect((await run(["help", "map", "dump"])).out).toContain("usage: bpfkit map dump");
+  });
+
+  it("no command prints the overview and exits 2; an unknown one says so", async () => {
+    const none = await run([]);
+    expect(none.code).toBe(ExitCode.usage);
+    expect(none.out).toContain("commands:");
+    const bad = await run(["frobnicate"]);
+    expect(bad.code).toBe(ExitCode.usage);
+    expect(bad.err).toContain('unknown command "frobnicate"');
+    const group = await run(["map"]);
+    expect(group.code).toBe(ExitCode.usage);
+    expect(group.out).toContain("map dump");
+    expect(group.out).not.toContain("  progs ");
+  });
+
+  it("an unknown option or a bad --driver is a usage error that points to --help", async () => {
+    const r = await run(["maps", "--frob"]);
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.err).toMatch(/maps: Unknown option '--frob'/);
+    expect(r.err).toContain("bpfkit maps --help");
+    const d = await run(["maps", "--driver", "gpu"]);
+    expect(d.code).toBe(ExitCode.usage);
+    expect(d.err).toContain("--driver gpu: expected kernel, sim or auto");
+  });
+
+  it("auto takes the kernel where usable and the simulator otherwise, and says which on stderr", async () => {
+    const sim = createSimDriver();
+    const made: string[] = [];
+    const over = (why: string | undefined) => ({
+      kernelAvailable: () => why,
+      createDriver: (k: "kernel" | "sim") => { made.push(k); return sim; },
+    });
+    const a = await run(["maps"], over("bpf(2) needs root or CAP_BPF"));
+    expect(a.code).toBe(0);
+    expect(a.err).toContain("driver: simulator (bpf(2) needs root or CAP_BPF");
+    const b = await run(["maps"], over(undefined));
+    expect(b.err).toContain("driver: kernel");
+    expect(made).toEqual(["sim", "kernel"]);
+    const q = await run(["maps", "-q"], over(undefined));
+    expect(q.err).toBe("");
+  });
+
+  it("--driver kernel without privilege fails with exit 3 and says what to do", async () => {
+    const r = await run(["maps", "--driver", "kernel"], { kernelAvailable: () => "bpf(2) needs root or CAP_BPF" });
+    expect(r.code).toBe(ExitCode.permission);
+    expect(r.err).toContain("--driver kernel: bpf(2) needs root or CAP_BPF");
+    expect(r.err).toContain("use --driver sim");
+  });
+
+  it("a BpfError EPERM from the driver maps to exit 3 with the root/CAP_BPF hint", async () => {
+    const sim = createSimDriver({ privileged: false });
+    const r = await run(["map", "create", "/sys/fs/bpf/x", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1"],
+      { createDriver: () => sim, kernelAvailable: () => "no" });
+    expect(r.code).toBe(ExitCode.permission);
+    expect(r.err).toContain("needs root or CAP_BPF");
+  });
+});
+
+describe("key and value types", () => {
+  const enc = (spec: string, text: string) => {
+    const t = parseType(spec);
+    const b = new Uint8Array(t.size);
+    t.parse(text, b, 0);
+    return { t, b: Array.from(b) };
+  };
+
+  it("integers are host order, be* network order, and out-of-range values are refused", () => {
+    expect(enc("u32", "0x0a000001").b).toEqual([1, 0, 0, 10]);
+    expect(enc("be32", "0x0a000001").b).toEqual([10, 0, 0, 1]);
+    expect(enc("i16", "-2").b).toEqual([0xfe, 0xff]);
+    expect(enc("u64", "18446744073709551615").b).toEqual(new Array(8).fill(255));
+    expect(() => enc("u8", "256")).toThrow(/outside \[0, 255\]/);
+    expect(() => enc("u32", "ten")).toThrow(/not a u32 number/);
+  });
+
+  it("a struct is laid out with C's alignment and padding, named or positional", () => {
+    const a = enc("struct{ip:ipv4,port:be16,proto:u8}", "{ip:10.0.0.1, port:80, proto:6}");
+    expect(a.t.size).toBe(8);
+    expect(a.b).toEqual([10, 0, 0, 1, 0, 80, 6, 0]);
+    expect(enc("struct{ip:ipv4,port:be16,proto:u8}", "10.0.0.1 80 6").b).toEqual(a.b);
+    const b = enc("struct{a:u8,b:u64}", "a=1,b=2");
+    expect(b.t.size).toBe(16);
+    expect(b.b.slice(8)).toEqual([2, 0, 0, 0, 0, 0, 0, 0]);
+    expect(a.t.format(Uint8Array.from(a.b), 0)).toBe("{ip=10.0.0.1 port=80 proto=6}");
+    expect(a.t.json(Uint8Array.from(a.b), 0)).toEqual({ ip: "10.0.0.1", port: 80, proto: 6 });
+    expect(() => enc("struct{ip:ipv4,port:be16}", "{ip:10.0.0.1}")).toThrow(/missing field port/);
+  });
+
+  it("LPM keys, arrays, IPv6 and MAC addresses", () => {
+    expect(enc("lpm4", "10.1.0.0/16").b).toEqual([16, 0, 0, 0, 10, 1, 0, 0]);
+    expect(() => enc("lpm4", "10.0.0.0/33")).toThrow(/not an IPv4 prefix/);
+    expect(enc("u16[3]", "[1,2,3]").b).toEqual([1, 0, 2, 0, 3, 0]);
+    expect(enc("ipv6", "fd00::1").b).toEqual([0xfd, 0, ...new Array(13).fill(0), 1]);
+    expect(enc("mac", "02:00:00:00:00:0a").b).toEqual([2, 0, 0, 0, 0, 10]);
+  });
+
+  it("a bad type spec says where", () => {
+    expect(() => parseType("struct{a:u33}")).toThrow(/unknown type u33/);
+    expect(() => parseType("struct{a:u8")).toThrow(/expected } at column 12/);
+    expect(() => parseType("struct{a:u8,a:u8}")).toThrow(/field a appears twice/);
+  });
+});

@@ -1,0 +1,79 @@
+// probe, progs and mount on each driver; probe's answers compared between the simulator and the
+// kernel for the map types the simulator models.
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Driver } from "@bpfkit/core";
+import { driversUnderTest, kernelUnderTest, simUnderTest } from "@bpfkit/testkit";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { probeDriver } from "../src/index.js";
+import { cliOver, SOCKET_FILTER_INSNS } from "./helpers.js";
+
+const MODELLED = ["hash", "array", "prog_array", "percpu_hash", "percpu_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps", "hash_of_maps"];
+
+for (const dut of driversUnderTest()) {
+  describe.skipIf(dut.unavailable !== undefined)(`probe, progs, mount on ${dut.name}`, () => {
+    let d: Driver;
+    beforeAll(() => { d = dut.create(); });
+
+    it("probe: hash maps have every batch command, arrays no LOOKUP_AND_DELETE_BATCH, PROG_ARRAY none", async () => {
+      const r = await cliOver(d)("probe", "--json");
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out) as { driver: string; possibleCpus: number; zeroSeed: string; types: Array<Record<string, string>> };
+      expect(j.driver).toBe(dut.name);
+      expect(j.possibleCpus).toBe(d.possibleCpus);
+      expect(j.zeroSeed).toBe("yes");
+      const t = (name: string) => j.types.find((x) => x.type === name)!;
+      expect(t("hash")).toMatchObject({ create: "yes", lookupBatch: "yes", lookupAndDeleteBatch: "yes", updateBatch: "yes", deleteBatch: "yes" });
+      expect(t("array")).toMatchObject({ create: "yes", lookupBatch: "yes", lookupAndDeleteBatch: "no", updateBatch: "yes", deleteBatch: "no" });
+      expect(t("prog_array")).toMatchObject({ create: "yes", lookupBatch: "no", updateBatch: "no" });
+      expect(t("lpm_trie")).toMatchObject({ lookupBatch: "yes", lookupAndDeleteBatch: "no", deleteBatch: "yes" });
+    });
+
+    it("progs lists a program loaded through the driver, with its type and name", async () => {
+      const fd = d.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL", progName: "cli_prog" });
+      expect(fd).toBeGreaterThanOrEqual(0);
+      try {
+        const j = JSON.parse((await cliOver(d)("progs", "--json")).out) as Array<Record<string, unknown>>;
+        const mine = j.filter((p) => p.name === "cli_prog");
+        expect(mine.length).toBeGreaterThanOrEqual(1);
+        expect(mine[0]).toMatchObject({ type: "socket_filter", gplCompatible: true });
+      } finally {
+        d.close(fd);
+      }
+    });
+
+    it("mount mounts bpffs on a directory once, and the second time finds it mounted", async () => {
+      const dir = `/tmp/bpfkit-cli-mount-${process.pid}-${dut.name}`;
+      const bpfkit = cliOver(d);
+      const first = await bpfkit("mount", dir, "--json");
+      try {
+        expect(first.code, first.err).toBe(0);
+        expect(JSON.parse(first.out)).toMatchObject({ root: dir, mounted: true });
+        const again = await bpfkit("mount", dir, "--json");
+        expect(JSON.parse(again.out)).toMatchObject({ root: dir, mounted: false });
+        expect(d.host.statfsType(dir)).toBe(0xcafe4a11);
+      } finally {
+        d.host.umount(dir);
+        d.host.rmdir(dir);
+      }
+      expect((await bpfkit("mount", "relative/dir")).code).toBe(2);
+    });
+  });
+}
+
+describe("probe: the simulator answers as the kernel does", () => {
+  const k = kernelUnderTest();
+  it.skipIf(k.unavailable !== undefined)(`for the ${MODELLED.length} modelled map types, creation and every batch command`, () => {
+    const pick = (d: Driver) => probeDriver(d).types.filter((t) => MODELLED.includes(t.type));
+    const sim = pick(simUnderTest().create());
+    const kernel = pick(k.create());
+    expect(sim.map((t) => t.type)).toEqual(MODELLED);
+    expect(sim).toEqual(kernel);
+  });
+
+  it("on a simulator booted without bpffs, mount with no directory mounts /sys/fs/bpf", async () => {
+    const sim = createSimDriver({ bpffsMount: null });
+    const r = await cliOver(sim)("mount", "--json");
+    expect(JSON.parse(r.out)).toMatchObject({ root: "/sys/fs/bpf", mounted: true });
+  });
+
+});

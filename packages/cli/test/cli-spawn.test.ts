@@ -1,0 +1,57 @@
+// The real `bpfkit` process, as a user runs it: the built bin, on the kernel — the smoke test of
+// the bin, and the kernel demo, whose datapath thread runs from the build.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { kernelUnderTest } from "@bpfkit/testkit";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const bin = join(root, "packages", "cli", "bin", "bpfkit.js");
+
+function bpfkit(...argv: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...argv], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(() => {
+  // `npm test` builds first (scripts/bootstrap.mjs); a bare vitest run may not have.
+  if (!existsSync(join(root, "packages", "cli", "dist", "index.js"))) {
+    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b", "packages/cli"], { cwd: root, stdio: "ignore" });
+  }
+}, 180_000);
+
+describe("the bpfkit bin", () => {
+  it("prints its version and help, and exits 2 on a bad command line", () => {
+    const v = bpfkit("--version");
+    expect(v.code).toBe(0);
+    expect(v.out).toBe(`bpfkit ${JSON.parse(readFileSync(join(root, "packages", "cli", "package.json"), "utf8")).version}\n`);
+    expect(bpfkit("--help").out).toContain("bpfkit demo");
+    const bad = bpfkit("map", "lookup");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("bpfkit: which map?");
+  });
+
+  it("runs a command on the simulator with --driver sim", () => {
+    const r = bpfkit("probe", "--driver", "sim", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).driver).toBe("sim");
+  });
+
+  const k = kernelUnderTest();
+  it.skipIf(k.unavailable !== undefined)("runs the demo on the kernel with a datapath thread, and leaves no mount behind", () => {
+    const r = bpfkit("demo", "--driver", "kernel", "--json", "-q");
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { passed: boolean; driver: string; passes: Array<{ algorithm: string; longLivedDelivered: number; deliveredTwiceOrMore: number; neverPresent: number; datapath: { inserts: number } }> };
+    expect(j.driver).toBe("kernel");
+    expect(j.passed).toBe(true);
+    const batch = j.passes.find((p) => p.algorithm === "batch")!;
+    expect(batch.longLivedDelivered).toBe(1000);
+    expect(batch.deliveredTwiceOrMore).toBe(0);
+    expect(j.passes.every((p) => p.neverPresent === 0)).toBe(true);
+    // The second thread really raced the dumps.
+    expect(j.passes.reduce((n, p) => n + p.datapath.inserts, 0)).toBeGreaterThan(0);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("bpfkit-demo-");
+  });
+});
