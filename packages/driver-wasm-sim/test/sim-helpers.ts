@@ -50,7 +50,7 @@ export interface Scene {
 
 const ERRNO: Record<number, string> = {
   1: "EPERM", 2: "ENOENT", 7: "E2BIG", 9: "EBADF", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT",
-  16: "EBUSY", 17: "EEXIST", 20: "ENOTDIR", 22: "EINVAL", 77: "EBADFD", 28: "ENOSPC", 39: "ENOTEMPTY", 95: "EOPNOTSUPP", 524: "ENOTSUPP",
+  16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 77: "EBADFD", 28: "ENOSPC", 39: "ENOTEMPTY", 95: "EOPNOTSUPP", 524: "ENOTSUPP",
 };
 export const errName = (r: number): string => (r >= 0 ? "OK" : ERRNO[-r] ?? `errno ${-r}`);
 

@@ -1,0 +1,362 @@
+// The simulator's own facets (API.md §2): the datapath, the interleaving hook, fault injection,
+// engine traps, the options (possible CPUs, seed, privilege, bpffs mount, memory limit), the
+// simulated host services and the bad-input contract.
+import type { MapCreateAttr } from "@bpfkit/core";
+import { instantiateEngine } from "@bpfkit/driver-wasm-sim";
+import type { EngineExports, SimSyscall } from "@bpfkit/driver-wasm-sim";
+import { describe, expect, it } from "vitest";
+import { errName, hex, mapInfo, readU32, sim, u32 } from "./sim-helpers.js";
+
+const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9;
+const ZERO_SEED = 0x40, RDONLY_PROG = 0x80;
+const attr = (t: number, more: Partial<MapCreateAttr> = {}): MapCreateAttr => ({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 8, ...more });
+
+function walk(d: ReturnType<typeof sim>, fd: number, keySize = 4): string[] {
+  const out: string[] = [];
+  let prev: Uint8Array | null = null;
+  const next = new Uint8Array(keySize);
+  while (d.mapGetNextKey(fd, prev, next) === 0) {
+    out.push(hex(next));
+    prev = next.slice();
+  }
+  return out;
+}
+
+describe("datapath facet", () => {
+  it("per-CPU: a new element writes this CPU's slot and zeroes the others; an existing one only this CPU's", () => {
+    const d = sim({ possibleCpus: 3 });
+    const fd = d.mapCreate(attr(PERCPU_HASH, { valueSize: 4 }));
+    const all = new Uint8Array(24).fill(0xee);
+    expect(d.datapath.update({ fd }, u32(1), u32(0x11), 0, 1)).toBe(0);
+    expect(d.mapLookupElem(fd, u32(1), all)).toBe(0);
+    expect(hex(all)).toBe("0000000000000000" + "1100000000000000" + "0000000000000000");
+    expect(d.datapath.update({ id: mapInfo(d, fd).id }, u32(1), u32(0x22), 0, 2)).toBe(0);
+    expect(d.mapLookupElem(fd, u32(1), all)).toBe(0);
+    expect(hex(all)).toBe("0000000000000000" + "1100000000000000" + "2200000000000000");
+    const one = new Uint8Array(4);
+    expect(d.datapath.lookup({ fd }, u32(1), one, 2)).toBe(0);
+    expect(readU32(one)).toBe(0x22);
+    expect(d.datapath.delete({ fd }, u32(1), 0)).toBe(0);
+    expect(errName(d.mapLookupElem(fd, u32(1), all))).toBe("ENOENT");
+    expect(() => d.datapath.lookup({ fd }, u32(1), one, 3)).toThrow(RangeError);
+    expect(() => d.datapath.lookup({ fd }, u32(1), new Uint8Array(24), 0)).toThrow(RangeError);
+  });
+
+  it("a per-CPU array slot is written for one CPU only", () => {
+    const d = sim({ possibleCpus: 2 });
+    const fd = d.mapCreate(attr(PERCPU_ARRAY, { valueSize: 8 }));
+    d.mapUpdateElem(fd, u32(0), new Uint8Array(16).fill(7));
+    expect(d.datapath.update({ fd }, u32(0), new Uint8Array(8).fill(9), 0, 1)).toBe(0);
+    const all = new Uint8Array(16);
+    d.mapLookupElem(fd, u32(0), all);
+    expect(hex(all)).toBe("0707070707070707" + "0909090909090909");
+  });
+
+  it("LRU: a datapath lookup marks an element referenced, so eviction passes it over; syscall lookups do not", () => {
+    const run = (mark: "datapath" | "syscall" | "none") => {
+      const d = sim({ possibleCpus: 2 });
+      const fd = d.mapCreate(attr(LRU_HASH, { mapFlags: ZERO_SEED }));
+      for (let k = 0; k < 8; k++) expect(d.mapUpdateElem(fd, u32(k), u32(k))).toBe(0);
+      const v = new Uint8Array(4);
+      if (mark === "datapath") expect(d.datapath.lookup({ fd }, u32(0), v, 0)).toBe(0);
+      if (mark === "syscall") expect(d.mapLookupElem(fd, u32(0), v)).toBe(0);
+      for (let k = 8; k < 12; k++) expect(d.mapUpdateElem(fd, u32(k), u32(k))).toBe(0);
+      return d.mapLookupElem(fd, u32(0), v) === 0;
+    };
+    expect(run("none")).toBe(false);
+    expect(run("syscall")).toBe(false);
+    expect(run("datapath")).toBe(true);
+  });
+
+  it("programs cannot write RDONLY_PROG maps, and an unknown map is ENOENT / EBADF", () => {
+    const d = sim();
+    const fd = d.mapCreate(attr(HASH, { mapFlags: RDONLY_PROG }));
+    expect(errName(d.datapath.update({ fd }, u32(1), u32(1)))).toBe("EACCES");
+    expect(d.mapUpdateElem(fd, u32(1), u32(1))).toBe(0);
+    expect(d.datapath.lookup({ fd }, u32(1), new Uint8Array(4))).toBe(0);
+    expect(errName(d.datapath.lookup({ id: 9999 }, u32(1), new Uint8Array(4)))).toBe("ENOENT");
+    expect(errName(d.datapath.lookup({ fd: 99 }, u32(1), new Uint8Array(4)))).toBe("EBADF");
+  });
+});
+
+describe("interleaving hook", () => {
+  it("runs before every syscall with its name, and calls made inside it do not re-enter it", () => {
+    const d = sim();
+    const seen: SimSyscall[] = [];
+    let inner = 0;
+    d.setInterleavingHook((op) => {
+      seen.push(op);
+      if (op === "mapLookupElem") {
+        inner++;
+        // A syscall and a datapath call from inside the hook: neither calls the hook again.
+        expect(d.mapUpdateElem(3, u32(5), u32(5))).toBe(0);
+        d.datapath.update({ fd: 3 }, u32(6), u32(6));
+      }
+    });
+    const fd = d.mapCreate(attr(HASH));
+    d.mapLookupElem(fd, u32(5), new Uint8Array(4));
+    d.mapGetNextKey(fd, null, new Uint8Array(4));
+    d.close(fd);
+    expect(seen).toEqual(["mapCreate", "mapLookupElem", "mapGetNextKey", "close"]);
+    expect(inner).toBe(1);
+    d.setInterleavingHook(null);
+    d.mapCreate(attr(HASH));
+    expect(seen.length).toBe(4);
+  });
+
+  it("mutating a map mid-walk from the hook is deterministic for a seed (walk restarts on a deleted key)", () => {
+    const run = (seed: number) => {
+      const d = sim({ seed });
+      const fd = d.mapCreate(attr(HASH, { maxEntries: 64, mapFlags: ZERO_SEED }));
+      for (let k = 0; k < 40; k++) d.mapUpdateElem(fd, u32(k), u32(k));
+      let x = seed;
+      d.setInterleavingHook((op) => {
+        if (op !== "mapGetNextKey") return;
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        const k = x % 48;
+        if (x & 1) d.datapath.delete({ fd }, u32(k));
+        else d.datapath.update({ fd }, u32(k), u32(k));
+      });
+      const keys: string[] = [];
+      let prev: Uint8Array | null = null;
+      const next = new Uint8Array(4);
+      for (let i = 0; i < 200 && d.mapGetNextKey(fd, prev, next) === 0; i++) {
+        keys.push(hex(next));
+        prev = next.slice();
+      }
+      return keys;
+    };
+    expect(run(7)).toEqual(run(7));
+    expect(run(7)).not.toEqual(run(8));
+  });
+});
+
+describe("fault injection", () => {
+  it("fails the next N calls of one operation with the errno, and nothing else", () => {
+    const d = sim();
+    const fd = d.mapCreate(attr(HASH));
+    d.mapUpdateElem(fd, u32(1), u32(1));
+    d.faults.inject("mapLookupElem", { errno: 4, count: 2 });
+    expect(d.faults.pending("mapLookupElem")).toBe(2);
+    const v = new Uint8Array(4);
+    expect(d.mapGetNextKey(fd, null, new Uint8Array(4))).toBe(0);
+    expect(d.mapLookupElem(fd, u32(1), v)).toBe(-4);
+    expect(d.mapLookupElem(fd, u32(1), v)).toBe(-4);
+    expect(d.mapLookupElem(fd, u32(1), v)).toBe(0);
+    expect(d.faults.pending()).toBe(0);
+    d.faults.inject("mapUpdateElem", { errno: 12 });
+    expect(d.mapUpdateElem(fd, u32(2), u32(2))).toBe(-12);
+    expect(errName(d.mapLookupElem(fd, u32(2), v))).toBe("ENOENT"); // the failed update did nothing
+    d.faults.inject("mapLookupBatch", { errno: 4 });
+    expect(d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(32), new Uint8Array(32), 8)).toEqual({ errno: 4, count: 8 });
+    d.faults.inject("mapCreate", { errno: 1, count: 3 });
+    d.faults.clear("mapCreate");
+    expect(d.mapCreate(attr(HASH))).toBeGreaterThan(0);
+    expect(() => d.faults.inject("mapNope" as SimSyscall, { errno: 4 })).toThrow(TypeError);
+    expect(() => d.faults.inject("close", { errno: 0 })).toThrow(RangeError);
+    // Misuse is still a RangeError, not a consumed fault.
+    d.faults.inject("mapLookupElem", { errno: 4 });
+    expect(() => d.mapLookupElem(fd, new Uint8Array(3), v)).toThrow(RangeError);
+    expect(d.faults.pending("mapLookupElem")).toBe(1);
+  });
+});
+
+describe("engine traps", () => {
+  it("become a clear error, and the driver then says it is broken on every call", () => {
+    let trap = false;
+    const engine = (): EngineExports => {
+      const real = instantiateEngine();
+      return { ...real, memory: real.memory, mapUpdate: (h, k, v, f) => {
+        if (trap) throw new WebAssembly.RuntimeError("unreachable");
+        return real.mapUpdate(h, k, v, f);
+      } };
+    };
+    const d = sim({ engine });
+    const fd = d.mapCreate(attr(HASH));
+    expect(d.mapUpdateElem(fd, u32(1), u32(1))).toBe(0);
+    trap = true;
+    expect(() => d.mapUpdateElem(fd, u32(2), u32(2))).toThrow(/broken.*mapUpdateElem.*unreachable/);
+    trap = false;
+    expect(() => d.mapLookupElem(fd, u32(1), new Uint8Array(4))).toThrow(/broken/);
+    expect(() => d.close(fd)).toThrow(/broken/);
+    expect(() => d.datapath.lookup({ fd }, u32(1), new Uint8Array(4))).toThrow(/broken/);
+    // Another simulator is its own world and unaffected.
+    const other = sim();
+    expect(other.mapCreate(attr(HASH))).toBe(3);
+  });
+});
+
+describe("options", () => {
+  it("possibleCpus sizes per-CPU values", () => {
+    const d = sim({ possibleCpus: 3 });
+    expect(d.possibleCpus).toBe(3);
+    const fd = d.mapCreate(attr(PERCPU_HASH, { valueSize: 12 }));
+    expect(() => d.mapUpdateElem(fd, u32(1), new Uint8Array(32))).toThrow(RangeError);
+    const v = new Uint8Array(48);
+    v.forEach((_, i) => (v[i] = i));
+    expect(d.mapUpdateElem(fd, u32(1), v)).toBe(0);
+    const back = new Uint8Array(48);
+    expect(d.mapLookupElem(fd, u32(1), back)).toBe(0);
+    expect(back).toEqual(v); // padding bytes kept
+  });
+
+  it("seed: maps without ZERO_SEED walk the same for the same seed, differently for another", () => {
+    const order = (seed: number) => {
+      const d = sim({ seed });
+      const fd = d.mapCreate(attr(HASH, { maxEntries: 64 }));
+      for (let k = 0; k < 64; k++) d.mapUpdateElem(fd, u32(k), u32(k));
+      return walk(d, fd);
+    };
+    const zero = (seed: number) => {
+      const d = sim({ seed });
+      const fd = d.mapCreate(attr(HASH, { maxEntries: 64, mapFlags: ZERO_SEED }));
+      for (let k = 0; k < 64; k++) d.mapUpdateElem(fd, u32(k), u32(k));
+      return walk(d, fd);
+    };
+    expect(order(1)).toEqual(order(1));
+    expect(order(1)).not.toEqual(order(2));
+    expect(zero(1)).toEqual(zero(2));
+  });
+
+  it("memoryLimit: a map past it is ENOMEM and the driver stays usable", () => {
+    const d = sim({ memoryLimit: 4 << 20 });
+    expect(errName(d.mapCreate(attr(ARRAY, { valueSize: 64, maxEntries: 1 << 20 })))).toBe("ENOMEM");
+    const fd = d.mapCreate(attr(HASH));
+    expect(fd).toBe(3);
+    expect(d.mapUpdateElem(fd, u32(1), u32(1))).toBe(0);
+  });
+
+  it("bpffsMount moves or drops the boot-time bpffs", () => {
+    const none = sim({ bpffsMount: null });
+    expect(none.host.statfsType("/sys/fs/bpf")).toBeLessThan(0);
+    expect((none.host.mountInfo() as { fsType: string }[]).some((m) => m.fsType === "bpf")).toBe(false);
+    const moved = sim({ bpffsMount: "/run/bpf" });
+    expect(moved.host.statfsType("/run/bpf") >>> 0).toBe(0xcafe4a11);
+    const fd = moved.mapCreate(attr(HASH));
+    expect(moved.objPin(fd, "/run/bpf/x")).toBe(0);
+    const def = sim();
+    expect(def.host.statfsType("/sys/fs/bpf") >>> 0).toBe(0xcafe4a11);
+    expect(errName(def.objPin(def.mapCreate(attr(HASH)), "/tmp/x"))).toBe("EPERM");
+  });
+
+  it("privileged: false answers the capability checks of ids, mounts and rlimits", () => {
+    const d = sim({ privileged: false, unprivilegedBpfDisabled: 0 });
+    const fd = d.mapCreate(attr(HASH));
+    expect(fd).toBe(3);
+    expect(errName(d.mapGetNextId(0))).toBe("EPERM");
+    expect(errName(d.mapGetFdById(1))).toBe("EPERM");
+    expect(errName(d.host.mount("bpf", "/tmp", "bpf"))).toBe("EPERM");
+    const { cur, max } = d.host.getRlimitMemlock();
+    expect(errName(d.host.setRlimitMemlock(cur, max + 1n))).toBe("EPERM");
+    expect(d.host.setRlimitMemlock(cur / 2n, max)).toBe(0);
+    expect(errName(d.progLoad({ progType: 6, insns: new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" }))).toBe("EPERM");
+  });
+
+  it("rejects bad options", () => {
+    expect(() => sim({ possibleCpus: 0 })).toThrow(RangeError);
+    expect(() => sim({ seed: -1 })).toThrow(RangeError);
+    expect(() => sim({ bpffsMount: "relative" })).toThrow(TypeError);
+    expect(() => sim({ privileged: "yes" as unknown as boolean })).toThrow(TypeError);
+  });
+});
+
+describe("host services", () => {
+  it("a virtual filesystem: mkdir, readdir, stat, rmdir, unlink, removeAll", () => {
+    const h = sim().host;
+    expect(h.mkdir("/tmp/a", 0o755)).toBe(0);
+    expect(errName(h.mkdir("/tmp/a", 0o755))).toBe("EEXIST");
+    expect(errName(h.mkdir("/tmp/none/b", 0o755))).toBe("ENOENT");
+    expect(h.mkdirAll("/tmp/a/b/c", 0o755)).toBe(0);
+    expect(h.mkdirAll("/tmp/a/b/c", 0o755)).toBe(0);
+    expect(h.readdir("/tmp/a")).toEqual(["b"]);
+    expect(h.stat("/tmp/a/b")).toEqual({ errno: 0, isDirectory: true, isFile: false });
+    expect(h.stat("/tmp/zz").errno).toBe(2);
+    expect(errName(h.rmdir("/tmp/a"))).toBe("ENOTEMPTY");
+    expect(errName(h.unlink("/tmp/a"))).toBe("EISDIR");
+    expect(h.removeAll("/tmp/a")).toBe(0);
+    expect(h.removeAll("/tmp/a")).toBe(0);
+    expect(h.stat("/tmp/a").errno).toBe(2);
+    expect(h.statfsType("/tmp") >>> 0).toBe(0x01021994);
+    expect(() => h.stat("/tmp/a\0b")).toThrow(TypeError);
+  });
+
+  it("each bpffs mount is its own instance; umount releases its pins; pins in a removed tree are released", () => {
+    const d = sim();
+    const h = d.host;
+    h.mkdirAll("/tmp/one", 0o700);
+    h.mkdirAll("/tmp/two", 0o700);
+    expect(h.mount("bpf", "/tmp/one", "bpf")).toBe(0);
+    expect(h.mount("bpf", "/tmp/two", "bpf")).toBe(0);
+    expect(errName(h.mount("x", "/tmp/one", "ext9"))).toBe("ENODEV");
+    const fd = d.mapCreate(attr(HASH));
+    const id = mapInfo(d, fd).id;
+    expect(d.objPin(fd, "/tmp/one/m")).toBe(0);
+    expect(errName(d.objGet("/tmp/two/m"))).toBe("ENOENT");
+    expect(h.mkdir("/tmp/two/sub", 0o700)).toBe(0);
+    expect(d.objPin(fd, "/tmp/two/sub/m")).toBe(0);
+    const mounts = h.mountInfo() as { mountPoint: string; fsType: string; parentId: number; mountId: number }[];
+    expect(mounts.filter((m) => m.fsType === "bpf").map((m) => m.mountPoint)).toEqual(["/sys/fs/bpf", "/tmp/one", "/tmp/two"]);
+    d.close(fd);
+    expect(d.mapGetNextId(id - 1)).toBe(id);
+    expect(h.removeAll("/tmp/two/sub")).toBe(0);
+    expect(d.mapGetNextId(id - 1)).toBe(id); // still pinned in /tmp/one
+    expect(errName(h.rmdir("/tmp/one"))).toBe("EBUSY");
+    expect(h.umount("/tmp/one")).toBe(0);
+    expect(errName(d.mapGetNextId(id - 1))).toBe("ENOENT");
+    expect(h.statfsType("/tmp/one") >>> 0).toBe(0x01021994);
+    expect(errName(h.umount("/tmp/one"))).toBe("EINVAL");
+    expect(h.umount("/tmp/two")).toBe(0);
+  });
+
+  it("the monotonic clock moves with syscalls and by the test's hand, never back", () => {
+    const d = sim({ syscallNs: 500 });
+    const t0 = d.host.monotonicNs();
+    expect(d.host.monotonicNs()).toBe(t0);
+    d.mapCreate(attr(HASH));
+    expect(d.host.monotonicNs()).toBe(t0 + 500n);
+    d.clock.advance(1_000_000n);
+    expect(d.clock.now()).toBe(t0 + 1_000_500n);
+    d.clock.set(t0 + 2_000_000n);
+    expect(d.host.monotonicNs()).toBe(t0 + 2_000_000n);
+    expect(() => d.clock.set(t0)).toThrow(RangeError);
+    const fd = d.progLoad({ progType: 1, insns: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" });
+    const info = new Uint8Array(232);
+    d.objGetInfoByFd(fd, info);
+    expect(new DataView(info.buffer).getBigUint64(40, true)).toBe(t0 + 2_000_500n);
+  });
+
+  it("RLIMIT_MEMLOCK: 8 MiB at boot, root may raise it, cur above max is EINVAL", () => {
+    const h = sim().host;
+    expect(h.getRlimitMemlock()).toEqual({ errno: 0, cur: 8n << 20n, max: 8n << 20n });
+    const inf = 0xffff_ffff_ffff_ffffn;
+    expect(h.setRlimitMemlock(inf, inf)).toBe(0);
+    expect(h.getRlimitMemlock().cur).toBe(inf);
+    expect(errName(h.setRlimitMemlock(10n, 5n))).toBe("EINVAL");
+    expect(() => h.setRlimitMemlock(1 as unknown as bigint, 2n)).toThrow(TypeError);
+  });
+});
+
+describe("bad input: the kernel driver's TypeError/RangeError contract", () => {
+  it("wrong buffer sizes are RangeErrors naming the map fd; wrong types are TypeErrors", () => {
+    const d = sim({ possibleCpus: 2 });
+    const fd = d.mapCreate(attr(PERCPU_HASH, { keySize: 8, valueSize: 3 }));
+    const k = new Uint8Array(8);
+    expect(() => d.mapLookupElem(fd, new Uint8Array(4), new Uint8Array(16))).toThrow(/key is 4 bytes, map fd 3 needs 8/);
+    expect(() => d.mapUpdateElem(fd, k, new Uint8Array(6))).toThrow(/value is 6 bytes, map fd 3 needs 16/);
+    expect(() => d.mapGetNextKey(fd, null, new Uint8Array(4))).toThrow(RangeError);
+    expect(() => d.mapLookupBatch(fd, new Uint8Array(8), new Uint8Array(4), new Uint8Array(16), new Uint8Array(32), 2)).toThrow(RangeError);
+    expect(() => d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(8), new Uint8Array(32), 2)).toThrow(/keys is 8 bytes, 2 elements/);
+    expect(() => d.mapUpdateBatch(fd, new Uint8Array(16), new Uint8Array(16), 2)).toThrow(RangeError);
+    expect(() => d.mapLookupElem(fd, "k" as unknown as Uint8Array, new Uint8Array(16))).toThrow(TypeError);
+    expect(() => d.mapLookupElem(1.5, k, new Uint8Array(16))).toThrow(TypeError);
+    expect(() => d.mapUpdateElem(fd, k, new Uint8Array(16), -1)).toThrow(RangeError);
+    expect(() => d.mapDeleteBatch(fd, k, -1)).toThrow(RangeError);
+    expect(() => d.objPin(fd, "")).toThrow(TypeError);
+    expect(() => d.progLoad({ progType: 1, insns: new Uint8Array(12), license: "GPL" })).toThrow(RangeError);
+    // State is untouched by rejected calls.
+    expect(d.mapGetNextKey(fd, null, k)).toBe(-2);
+    // fds that are not maps cannot be size-checked: the call answers like the kernel.
+    expect(errName(d.mapLookupElem(77, new Uint8Array(1), new Uint8Array(1)))).toBe("EBADF");
+    expect(errName(d.mapLookupElem(1, new Uint8Array(1), new Uint8Array(1)))).toBe("EINVAL");
+  });
+});
