@@ -4,7 +4,8 @@
 import type { BatchResult } from "@bpfkit/core";
 import { expectBatch, expectBytes, expectList, fail } from "../assert.js";
 import { readU32, u32, type CaseContext } from "../context.js";
-import { HtabModel } from "../models/htab.js";
+import { hex, HtabModel, unhex } from "../models/htab.js";
+import { Prng } from "../prng.js";
 import type { ConformanceCase } from "../types.js";
 import { valueOf } from "./elements.js";
 import {
@@ -37,7 +38,65 @@ function hashWithKeys(ctx: CaseContext, t: number, max: number, keys: number[]):
   return fd;
 }
 
+/**
+ * §10.1 as a model: from bucket `start`, copy whole non-empty buckets while they fit in
+ * `count`; a bucket that does not fit ends the call (ENOSPC if nothing was copied yet, else 0)
+ * with out = that bucket; running off the end is ENOENT with out = n_buckets.
+ */
+function modelBatch(m: HtabModel, start: number, count: number): { errno: number; keys: string[]; out: number } {
+  if (start >= m.nBuckets) return { errno: 2, keys: [], out: -1 };
+  const keys: string[] = [];
+  for (let b = start; b < m.nBuckets; b++) {
+    const bucket = m.buckets[b]!;
+    if (bucket.length === 0) continue;
+    if (bucket.length > count - keys.length) return { errno: keys.length === 0 ? 28 : 0, keys, out: b };
+    keys.push(...bucket);
+  }
+  return { errno: 2, keys, out: m.nBuckets };
+}
+
 export const batchCases: ConformanceCase[] = [
+  {
+    name: "§10.1 batch: random bucket-token LOOKUP(_AND_DELETE)_BATCH sequences match the jhash model (errno, count, keys, token)",
+    group: "batch",
+    run(ctx) {
+      const d = ctx.driver;
+      for (let seed = 1; seed <= 16; seed++) {
+        const rnd = new Prng(seed * 7727);
+        const keySize = rnd.pick([1, 3, 4, 8, 13]);
+        const max = rnd.pick([4, 16, 64, 100]);
+        const t = rnd.pick([HASH, PERCPU_HASH]);
+        const del = seed % 3 === 0;
+        const fd = ctx.create({ mapType: t, keySize, valueSize: 4, maxEntries: max, mapFlags: Z });
+        const m = new HtabModel(max, true);
+        const n = 1 + rnd.int(max);
+        for (let i = 0; i < n; i++) {
+          const k = rnd.bytes(keySize);
+          if (m.update(k) === "OK") ctx.put(fd, k, valueOf(ctx, t, 4, i));
+        }
+        const vb = ctx.valueBytes(t, 4);
+        let token: number | null = null;
+        for (let call = 0; call < 200; call++) {
+          const count = 1 + rnd.int(6);
+          const want = modelBatch(m, token ?? 0, count);
+          const keys = new Uint8Array(keySize * count);
+          const out = new Uint8Array(4);
+          const f = del ? d.mapLookupAndDeleteBatch : d.mapLookupBatch;
+          const r = f.call(d, fd, token === null ? null : u32(token), out, keys, new Uint8Array(vb * count), count);
+          const what = `seed ${seed} ${typeNames[t]} k${keySize} max${max}${del ? " (and delete)" : ""} call ${call} from ${token} count ${count}`;
+          expectBatch(r, want.errno === 0 ? "OK" : want.errno === 2 ? "ENOENT" : "ENOSPC", want.keys.length, what);
+          const got = Array.from({ length: r.count }, (_, i) => hex(keys.subarray(i * keySize, (i + 1) * keySize)));
+          expectList(got, want.keys, `${what}: keys`);
+          if (want.out >= 0) expectList([readU32(out)], [want.out], `${what}: out_batch`);
+          if (del) for (const k of want.keys) m.delete(unhex(k));
+          if (want.errno === 2) break;
+          // ENOSPC: the caller needs a bigger buffer; this model run retries the same bucket.
+          token = want.out;
+        }
+        if (del) expectList(ctx.walkHex(fd, keySize), m.order(), `seed ${seed}: keys left after the deleting batches`);
+      }
+    },
+  },
   {
     name: "§10.1 batch HASH: the token is a bucket index; whole buckets; the last call is ENOENT with its elements",
     group: "batch",
