@@ -121,16 +121,16 @@ export class BatchScratch {
   /** undefined until the first try; false once the kernel said it has no LOOKUP_BATCH here. */
   supported: boolean | undefined = undefined;
 
-  /** Sizes the buffers for `target`; a map keeps one scratch, so this is a no-op after the first dump. */
-  fit(target: DumpTarget, maxEntries: number, wanted = defaultBatchCount(target, maxEntries)): void {
+  /** Sizes the buffers for `capacity` elements of `target`; a no-op when they already fit. */
+  fit(target: DumpTarget, capacity: number): void {
     const tokenSize = batchTokenSize(target.mapType, target.keySize);
     if (this.inToken.byteLength !== tokenSize) {
       this.inToken = new Uint8Array(tokenSize);
       this.outToken = new Uint8Array(tokenSize);
     }
-    if (this.capacity < wanted || this.keys.byteLength !== this.capacity * target.keySize ||
-      this.values.byteLength !== this.capacity * target.valueSize) {
-      this.resize(target, Math.max(wanted, this.capacity));
+    if (this.capacity !== capacity || this.keys.byteLength !== capacity * target.keySize ||
+      this.values.byteLength !== capacity * target.valueSize) {
+      this.resize(target, capacity);
     }
   }
 
@@ -161,9 +161,9 @@ export function isBatchUnsupported(errno: number): boolean {
  * 4 × MaxEntries budget as the walk.
  */
 export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, scratch: BatchScratch,
-  maxEntries: number): boolean {
+  maxEntries: number, batchSize = defaultBatchCount(target, maxEntries)): boolean {
   if (scratch.supported === false) return false;
-  scratch.fit(target, maxEntries);
+  scratch.fit(target, batchSize);
   const { driver, fd, keySize, valueSize } = target;
   const maxLookup = lookupBudget(stats);
   let first = true;

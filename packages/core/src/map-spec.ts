@@ -39,6 +39,8 @@ export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
 
 export interface DumpOptions {
   algorithm?: DumpAlgorithmChoice;
+  /** Elements per LOOKUP_BATCH call (default: about 1 MiB of keys and values, at most maxEntries). */
+  batchSize?: number;
 }
 
 /**

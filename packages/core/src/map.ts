@@ -603,11 +603,15 @@ export class BpfMap<K, V> {
     if (algorithm !== "auto" && algorithm !== "walk" && algorithm !== "batch") {
       throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${String(algorithm)}`);
     }
+    const batchSize = options?.batchSize;
+    if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 0xffffffff)) {
+      throw new RangeError(`${op} ${this.#name}: batchSize must be a positive integer, got ${String(batchSize)}`);
+    }
     stats.started = new Date();
     try {
       const target = this.#target(op);
       if (algorithm !== "walk" && (algorithm === "batch" || mayBatch(target.mapType))) {
-        if (batchDump(target, sink, stats, this.#batch, this.#info.maxEntries)) return stats;
+        if (batchDump(target, sink, stats, this.#batch, this.#info.maxEntries, batchSize)) return stats;
         if (algorithm === "batch") {
           throw new BpfError({ errno: Errno.ENOTSUPP, op, map: this.#name,
             message: `${op} ${this.#name}: the kernel offers no BPF_MAP_LOOKUP_BATCH for this map type (${target.mapType})` });

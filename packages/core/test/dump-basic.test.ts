@@ -149,10 +149,10 @@ eachDriver("dumps", (get) => {
 
     const scratch = new BatchScratch();
     const target = { driver: env.driver, fd: m.getFd(), mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, name: "coll" };
-    scratch.fit(target, 64, 1);
+    scratch.fit(target, 1);
     const seen: number[] = [];
     const stats = newDumpStats(64);
-    expect(batchDump(target, (keys, ko) => seen.push(u32.decodeAt(keys, ko)), stats, scratch, 64)).toBe(true);
+    expect(batchDump(target, (keys, ko) => seen.push(u32.decodeAt(keys, ko)), stats, scratch, 64, 1)).toBe(true);
     expect(seen.sort((a, b) => a - b)).toEqual([...colliding, 1_000_000].sort((a, b) => a - b));
     expect(scratch.capacity).toBeGreaterThanOrEqual(4);
 

@@ -1,0 +1,294 @@
+// Dumps on the simulator with the datapath changing the map between any two syscalls (the
+// interleaving hook), deterministically from fast-check's seed. Properties, for random maps and
+// random interleavings of datapath inserts, updates and deletes:
+//   batch: every key present for the whole dump (never deleted; updates allowed) is delivered
+//          exactly once; no key is delivered twice; nothing never present is delivered.
+//   walk:  every key the datapath never touched is delivered (at least once) unless the walk
+//          gives up with MaxLookupError; nothing never present is delivered.
+// (An update moves a HASH element to the head of its bucket, so the v1.7 walk can pass over an
+// updated key: that is why the walk's property is about untouched keys.)
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, Errno, MaxLookupError,
+  newDumpStats, u32, type BpfMap, type DumpAlgorithm,
+} from "@bpfkit/core";
+import type { SimDriver, SimSyscall } from "@bpfkit/driver-wasm-sim";
+import { simUnderTest } from "../../testkit/src/drivers.js";
+import { makeEnv, type Env } from "./support/env.js";
+
+type Op = { kind: "insert" | "update" | "delete"; key: number };
+
+interface World {
+  /** What the map holds now (key → value), kept in step with every datapath op that succeeded. */
+  present: Map<number, number>;
+  /** Every (key, value) the map held at any point of the dump. */
+  everHeld: Map<number, Set<number>>;
+  deleted: Set<number>;
+  updated: Set<number>;
+}
+
+function u32b(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  u32.encode(n, b);
+  return b;
+}
+
+/**
+ * Arms the hook: before every syscall it applies the next `perCall[i]` ops of `ops` through the
+ * datapath. Per-CPU maps get one CPU's slot from the datapath, so values are checked on CPU 0.
+ */
+function armHook(sim: SimDriver, m: BpfMap<number, any>, ops: Op[], perCall: number[], world: World, calls: SimSyscall[]): void {
+  let next = 0;
+  let call = 0;
+  const perCpu = m.mapInfo.mapType === BPF_MAP_TYPE_PERCPU_HASH;
+  const slot = new Uint8Array(4);
+  sim.setInterleavingHook((op) => {
+    calls.push(op);
+    const n = perCall[call++ % perCall.length]!;
+    for (let i = 0; i < n && next < ops.length; i++, next++) {
+      const { kind, key } = ops[next]!;
+      const ref = { fd: m.getFd() };
+      if (kind === "delete") {
+        if (sim.datapath.delete(ref, u32b(key), 0) === 0) {
+          world.present.delete(key);
+          world.deleted.add(key);
+        }
+      } else {
+        const value = (key * 7 + next) >>> 0;
+        u32.encode(value, slot);
+        const r = sim.datapath.update(ref, u32b(key), slot, 0, 0);
+        if (r === 0) {
+          if (world.present.has(key)) world.updated.add(key);
+          world.present.set(key, value);
+          let vals = world.everHeld.get(key);
+          if (vals === undefined) world.everHeld.set(key, (vals = new Set()));
+          vals.add(value);
+        } else {
+          expect(r).toBe(-Errno.E2BIG);
+        }
+      }
+    }
+  });
+}
+
+const mapKinds = [
+  { type: BPF_MAP_TYPE_HASH, flags: BPF_F_NO_PREALLOC },
+  { type: BPF_MAP_TYPE_HASH, flags: BPF_F_ZERO_SEED },
+  { type: BPF_MAP_TYPE_HASH, flags: 0 },
+  { type: BPF_MAP_TYPE_PERCPU_HASH, flags: 0 },
+];
+
+const scenario = fc.record({
+  kind: fc.integer({ min: 0, max: mapKinds.length - 1 }),
+  maxEntries: fc.integer({ min: 4, max: 96 }),
+  // One small key space for the initial keys and the datapath, so the datapath often hits them.
+  initial: fc.uniqueArray(fc.integer({ min: 0, max: 79 }), { minLength: 1, maxLength: 60 }),
+  ops: fc.array(fc.record({
+    kind: fc.constantFrom<"insert" | "update" | "delete">("insert", "update", "delete"),
+    key: fc.integer({ min: 0, max: 79 }),
+  }), { minLength: 1, maxLength: 150 }),
+  perCall: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 16 }),
+  /** Small batches, so that the datapath runs between the batch dump's calls. */
+  batchSize: fc.integer({ min: 1, max: 8 }),
+});
+
+describe("dumps under datapath interleavings [sim]", () => {
+  let current: ReturnType<typeof makeEnv> | undefined;
+  beforeEach(() => { current = makeEnv(simUnderTest()); });
+  afterEach(() => { current?.dispose(); current = undefined; });
+
+  function run(env: Env, s: fc.RecordValue<typeof scenario extends fc.Arbitrary<infer T> ? T : never>, algorithm: DumpAlgorithm,
+    tally: { completed: number; maxed: number; touched: number }, name: string): void {
+    const sim = env.driver as SimDriver;
+    const { type, flags } = mapKinds[s.kind]!;
+    const cpus = sim.possibleCpus;
+    const m: BpfMap<number, any> = type === BPF_MAP_TYPE_PERCPU_HASH
+      ? env.track(env.bpf.newPerCpuHashMap({ name, key: u32, value: u32, maxEntries: s.maxEntries, flags }))
+      : env.map({ name, type, key: u32, value: u32, maxEntries: s.maxEntries, flags });
+    m.openOrCreate();
+    const world: World = { present: new Map(), everHeld: new Map(), deleted: new Set(), updated: new Set() };
+    for (const k of s.initial.slice(0, s.maxEntries)) {
+      const v = k + 1000;
+      m.update(k, type === BPF_MAP_TYPE_PERCPU_HASH ? new Array(cpus).fill(v) : v);
+      world.present.set(k, v);
+      world.everHeld.set(k, new Set([v]));
+    }
+    const initial = new Map(world.present);
+    const delivered = new Map<number, number[]>();
+    const calls: SimSyscall[] = [];
+    armHook(sim, m, s.ops, s.perCall, world, calls);
+    const stats = newDumpStats(m);
+    try {
+      m.dumpReliablyWithCallback((k, v) => {
+        const value = Array.isArray(v) ? v[0] : v;
+        const l = delivered.get(k);
+        if (l === undefined) delivered.set(k, [value]);
+        else l.push(value);
+      }, stats, { algorithm, batchSize: s.batchSize });
+    } catch (e) {
+      if (!(e instanceof MaxLookupError)) throw e;
+      expect(algorithm).toBe("walk");
+      tally.maxed++;
+      return;
+    } finally {
+      sim.setInterleavingHook(null);
+      m.close();
+    }
+    expect(stats.algorithm).toBe(algorithm);
+    tally.completed++;
+    if ([...initial.keys()].some((k) => world.deleted.has(k) || world.updated.has(k))) tally.touched++;
+
+    // Nothing never present, and only values the key really held.
+    for (const [k, vals] of delivered) {
+      const held = world.everHeld.get(k);
+      expect(held, `key ${k} was never in the map`).toBeDefined();
+      for (const v of vals) expect(held!.has(v), `key ${k} value ${v}`).toBe(true);
+    }
+    for (const k of initial.keys()) {
+      if (algorithm === "batch") {
+        if (!world.deleted.has(k)) expect(delivered.get(k)?.length, `key ${k} present for the whole dump`).toBe(1);
+      } else if (!world.deleted.has(k) && !world.updated.has(k)) {
+        expect(delivered.get(k)?.length ?? 0, `untouched key ${k}`).toBeGreaterThanOrEqual(1);
+      }
+    }
+    if (algorithm === "batch") {
+      for (const [k, vals] of delivered) expect(vals.length, `key ${k} at most once`).toBe(1);
+      expect(calls.every((c) => c === "mapLookupBatch")).toBe(true);
+    }
+  }
+
+  for (const algorithm of ["batch", "walk"] as const) {
+    it(`property (${algorithm}): keys present for the whole dump are delivered${algorithm === "batch" ? " exactly once" : ""}, nothing never present is`, () => {
+      const env = current!.env;
+      const tally = { completed: 0, maxed: 0, touched: 0 };
+      let n = 0;
+      fc.assert(fc.property(scenario, (s) => run(env, s, algorithm, tally, `prop_${n++}`)), { numRuns: 150 });
+      // The property was exercised on dumps that the datapath really disturbed.
+      expect(tally.completed).toBeGreaterThan(50);
+      expect(tally.touched).toBeGreaterThan(10);
+    });
+  }
+
+  for (const algorithm of ["walk", "batch"] as const) {
+    it(`TestDumpReliablyWithCallback (${algorithm}): a datapath churning keys 0..2 every 4th syscall`, () => {
+      const env = current!.env;
+      const sim = env.driver as SimDriver;
+      const m = env.map({ name: "cilium_dump_test", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 256 });
+      m.openOrCreate();
+      for (let k = 4; k < 256; k++) m.update(k, k + 100);
+      let i = 0;
+      const v = new Uint8Array(4);
+      let calls = 0;
+      sim.setInterleavingHook(() => {
+        if (calls++ % 4 !== 0) return;
+        // Update key i, delete key i-1, as Cilium's background goroutine does.
+        const k = i % 3;
+        u32.encode(k + 100, v);
+        sim.datapath.update({ fd: m.getFd() }, u32b(k), v);
+        sim.datapath.delete({ fd: m.getFd() }, u32b((k + 2) % 3));
+        i++;
+      });
+      let complete = 0;
+      try {
+        for (let d = 0; d < 100; d++) {
+          const stats = newDumpStats(m);
+          if (d === 0) stats.maxEntries = 1;
+          const seen = new Map<number, number>();
+          const wrong: string[] = [];
+          try {
+            m.dumpReliablyWithCallback((k, val) => {
+              if (k >= 4) {
+                if (val !== k + 100) wrong.push(`${k}=${val}`);
+                seen.set(k, (seen.get(k) ?? 0) + 1);
+              }
+            }, stats, { algorithm, batchSize: 8 });
+          } catch (e) {
+            expect(e).toBeInstanceOf(MaxLookupError);
+            continue;
+          }
+          complete++;
+          expect(wrong).toEqual([]);
+          expect(seen.size).toBe(252);
+          if (algorithm === "batch") expect([...seen.values()].every((c) => c === 1)).toBe(true);
+        }
+      } finally {
+        sim.setInterleavingHook(null);
+      }
+      expect(complete).toBeGreaterThan(50);
+      expect(i).toBeGreaterThan(500);
+    });
+  }
+
+  it("the walk under a deleter: vanished keys are counted as lookupFailed / keyFallback / interrupted", () => {
+    const env = current!.env;
+    const sim = env.driver as SimDriver;
+    const m = env.map({ name: "walk_counters", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 64, flags: BPF_F_ZERO_SEED });
+    m.openOrCreate();
+    for (let k = 0; k < 40; k++) m.update(k, k);
+    // Delete the key the walk is about to look up. The walk asks GET_NEXT_KEY(cur) and then looks
+    // cur up; with a ZERO_SEED map and only deletes, cur is the first present key after the last
+    // one delivered, in the map's fixed order.
+    let lastOp: SimSyscall | undefined;
+    let victims = 0;
+    const order = [...m.keys()];
+    const delivered: number[] = [];
+    const present = new Set(order);
+    sim.setInterleavingHook((op) => {
+      if (op === "mapLookupElem" && lastOp === "mapGetNextKey" && victims < 5) {
+        const from = delivered.length === 0 ? 0 : order.indexOf(delivered[delivered.length - 1]!) + 1;
+        const cur = order.slice(from).find((k) => present.has(k));
+        if (cur !== undefined && cur % 7 === 3) {
+          expect(sim.datapath.delete({ fd: m.getFd() }, u32b(cur))).toBe(0);
+          present.delete(cur);
+          victims++;
+        }
+      }
+      lastOp = op;
+    });
+    const stats = newDumpStats(m);
+    const seen = new Set<number>();
+    try {
+      m.dumpReliablyWithCallback((k) => { seen.add(k); delivered.push(k); }, stats, { algorithm: "walk" });
+    } finally {
+      sim.setInterleavingHook(null);
+    }
+    expect(victims).toBe(5);
+    expect(stats.completed).toBe(true);
+    // Each victim vanished between next-key and lookup: one failed lookup, one fallback to the
+    // previous key (which still exists), and no restart.
+    expect(stats.lookupFailed).toBe(5);
+    expect(stats.keyFallback).toBe(5);
+    expect(stats.interrupted).toBe(0);
+    expect(stats.lookup).toBe(40 + 5);
+    for (const k of order) expect(seen.has(k), `key ${k}`).toBe(present.has(k));
+  });
+
+  it("auto falls back to the walk when LOOKUP_BATCH is not there (ENOTSUPP), and remembers it", () => {
+    const env = current!.env;
+    const sim = env.driver as SimDriver;
+    const m = env.map({ name: "fallback", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 16 });
+    m.openOrCreate();
+    for (let k = 0; k < 5; k++) m.update(k, k);
+    sim.faults.inject("mapLookupBatch", { errno: Errno.ENOTSUPP, count: 1 });
+    expect(() => m.dumpWithCallback(() => {}, { algorithm: "batch" })).toThrow(/dumpWithCallback fallback: the kernel offers no BPF_MAP_LOOKUP_BATCH/);
+    const calls: SimSyscall[] = [];
+    sim.setInterleavingHook((op) => calls.push(op));
+    try {
+      const seen: number[] = [];
+      const stats = m.dumpWithCallback((k) => seen.push(k));
+      expect(stats.algorithm).toBe("walk");
+      expect(seen.sort()).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      sim.setInterleavingHook(null);
+    }
+    expect(calls).not.toContain("mapLookupBatch");
+    // A lookup error other than a vanished key is not papered over.
+    sim.faults.inject("mapLookupElem", { errno: Errno.EPERM, count: 1 });
+    expect(() => m.dumpWithCallback(() => {}, { algorithm: "walk" })).toThrow("dump (lookup) fallback: operation not permitted");
+    sim.faults.inject("mapLookupBatch", { errno: Errno.EFAULT, count: 1 });
+    const fresh = env.map({ name: "fallback", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 16 });
+    fresh.open();
+    expect(() => fresh.dump()).toThrow("dump (lookup batch) fallback: bad address");
+  });
+});
