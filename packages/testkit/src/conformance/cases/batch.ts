@@ -2,7 +2,7 @@
 // generic implementation, ENOSPC only when the first bucket does not fit, ENOENT with elements
 // at the end, partial counts for update/delete, the support matrix.
 import type { BatchResult } from "@bpfkit/core";
-import { expectBatch, expectBytes, expectList, fail } from "../assert.js";
+import { expectBatch, expectBytes, expectEqual, expectList, fail } from "../assert.js";
 import { readU32, u32, type CaseContext } from "../context.js";
 import { hex, HtabModel, unhex } from "../models/htab.js";
 import { Prng } from "../prng.js";
@@ -94,6 +94,48 @@ export const batchCases: ConformanceCase[] = [
           token = want.out;
         }
         if (del) expectList(ctx.walkHex(fd, keySize), m.order(), `seed ${seed}: keys left after the deleting batches`);
+      }
+    },
+  },
+  {
+    name: "§10.2 batch: random generic LOOKUP_BATCH sequences (ARRAY, PERCPU_ARRAY, LPM) continue the walk from the last key copied",
+    group: "batch",
+    run(ctx) {
+      const d = ctx.driver;
+      for (let seed = 1; seed <= 9; seed++) {
+        const rnd = new Prng(seed * 4409);
+        const t = [ARRAY, PERCPU_ARRAY, LPM_TRIE][seed % 3]!;
+        const keySize = t === LPM_TRIE ? 4 + rnd.pick([1, 2, 4]) : 4;
+        const max = rnd.pick([1, 5, 17, 40]);
+        const fd = ctx.create({ mapType: t, keySize, valueSize: 4, maxEntries: max, mapFlags: t === LPM_TRIE ? F.NO_PREALLOC : 0 });
+        if (t === LPM_TRIE) {
+          for (let i = 0; i < max; i++) {
+            const k = rnd.bytes(keySize);
+            k.set(u32(rnd.int(8 * (keySize - 4) + 1)));
+            d.mapUpdateElem(fd, k, valueOf(ctx, t, 4, i));
+          }
+        }
+        const walk = ctx.walkHex(fd, keySize);
+        const vb = ctx.valueBytes(t, 4);
+        let token: Uint8Array | null = null;
+        let pos = 0;
+        for (let call = 0; call <= walk.length + 1; call++) {
+          const count = 1 + rnd.int(6);
+          const keys = new Uint8Array(keySize * count);
+          const out = new Uint8Array(keySize);
+          const r = d.mapLookupBatch(fd, token, out, keys, new Uint8Array(vb * count), count);
+          const left = walk.length - pos;
+          const what = `seed ${seed} ${typeNames[t]} max${max} call ${call} at ${pos}/${walk.length} count ${count}`;
+          // GET_NEXT_KEY is asked only while the buffer has room: exactly filling it is 0.
+          expectBatch(r, left >= count ? "OK" : "ENOENT", Math.min(left, count), what);
+          const got = Array.from({ length: r.count }, (_, i) => hex(keys.subarray(i * keySize, (i + 1) * keySize)));
+          expectList(got, walk.slice(pos, pos + r.count), `${what}: keys`);
+          if (r.count > 0) expectList([hex(out)], [got[got.length - 1]!], `${what}: out_batch = the last key copied`);
+          pos += r.count;
+          if (r.errno !== 0) break;
+          token = out;
+        }
+        expectEqual(pos, walk.length, `seed ${seed}: keys delivered by the batches`);
       }
     },
   },
@@ -326,7 +368,7 @@ export const batchCases: ConformanceCase[] = [
     },
   },
   {
-    name: "§10.2 batch ARRAY_OF_MAPS: lookup skips empty slots and returns map ids",
+    name: "§10.2 batch ARRAY_OF_MAPS: lookup skips empty slots and returns map ids (HASH_OF_MAPS too)",
     group: "batch",
     run(ctx) {
       const inner = arrayTemplate(ctx);
@@ -336,6 +378,11 @@ export const batchCases: ConformanceCase[] = [
       expectBatch(c.r, "ENOENT", 1, "lookup batch over [empty, inner, empty]");
       expectList(c.keys, [1], "keys");
       expectList(c.vals, [ctx.id(inner)], "values are map ids");
+      const h = ctx.create({ mapType: HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: inner });
+      ctx.put(h, u32(9), u32(inner));
+      const hc = lookupBatch(ctx, h, null, 2);
+      expectBatch(hc.r, "ENOENT", 1, "HASH_OF_MAPS lookup batch");
+      expectList(hc.vals, [ctx.id(inner)], "HASH_OF_MAPS batch values are map ids");
     },
   },
 ];
