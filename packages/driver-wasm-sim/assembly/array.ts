@@ -2,7 +2,7 @@
 // ARRAY_OF_MAPS (§11) are fd arrays: u32 ids, 0 = an empty slot.
 import { ENOENT, EEXIST, E2BIG, EINVAL, ENOMEM } from "./errno";
 import { allocZeroed, free } from "./alloc";
-import { MapHdr, KIND_FD_ARRAY, roundUp8, BPF_ANY, BPF_EXIST, BPF_NOEXIST } from "./map";
+import { MapHdr, KIND_FD_ARRAY, roundUp8, BPF_ANY, BPF_EXIST, BPF_NOEXIST, copyBytes } from "./map";
 
 export function arrayInit(m: MapHdr): i32 {
   // array_map_alloc: elem_size = round_up(value_size, 8); per-CPU arrays hold ncpus slots.
@@ -39,8 +39,8 @@ export function arrayLookup(m: MapHdr, key: usize, value: usize, datapath: bool,
     return 0;
   }
   if (value == 0) return 0;
-  if (datapath && m.percpu) memory.copy(value, p + <usize>cpu * m.slot, m.valueSize);
-  else memory.copy(value, p, datapath ? m.valueSize : m.userValue);
+  if (datapath && m.percpu) copyBytes(value, p + <usize>cpu * m.slot, m.valueSize);
+  else copyBytes(value, p, datapath ? m.valueSize : m.userValue);
   return 0;
 }
 
@@ -62,8 +62,8 @@ export function arrayUpdate(m: MapHdr, key: usize, value: usize, flags: u32, dat
   if (idx >= m.maxEntries) return -E2BIG;
   if (flags == BPF_NOEXIST) return -EEXIST;
   const p = slotPtr(m, idx);
-  if (datapath && m.percpu) memory.copy(p + <usize>cpu * m.slot, value, m.valueSize);
-  else memory.copy(p, value, datapath ? m.valueSize : m.userValue);
+  if (datapath && m.percpu) copyBytes(p + <usize>cpu * m.slot, value, m.valueSize);
+  else copyBytes(p, value, datapath ? m.valueSize : m.userValue);
   return 0;
 }
 

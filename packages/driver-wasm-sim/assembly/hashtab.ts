@@ -10,7 +10,7 @@ import { jhash } from "./jhash";
 import { allocZeroed, free } from "./alloc";
 import {
   MapHdr, elemAt, keyEq, poolAlloc, poolFree, poolReset, poolRelease,
-  BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_HASH_OF_MAPS, copyBytes,
 } from "./map";
 import { lruInit, lruRelease, lruPop, lruPushFree, lruSetRef, LRU_NODE_BYTES } from "./lru";
 
@@ -112,17 +112,17 @@ export function htabUnlinkNode(m: MapHdr, i: u32): bool {
 @inline function writeValue(m: MapHdr, e: usize, value: usize, datapath: bool, cpu: u32, isNew: bool): void {
   const dst = e + m.valOff;
   if (!datapath || !m.percpu) {
-    memory.copy(dst, value, datapath ? m.valueSize : m.userValue);
+    copyBytes(dst, value, datapath ? m.valueSize : m.userValue);
     return;
   }
   if (isNew) memory.fill(dst, 0, m.userValue);
-  memory.copy(dst + <usize>cpu * m.slot, value, m.valueSize);
+  copyBytes(dst + <usize>cpu * m.slot, value, m.valueSize);
 }
 
 function initElem(m: MapHdr, i: u32, key: usize, hash: u32, value: usize, datapath: bool, cpu: u32): void {
   const e = elemAt(m, i);
   store<u32>(e, hash, ELEM_HASH);
-  memory.copy(e + m.keyOff, key, m.keySize);
+  copyBytes(e + m.keyOff, key, m.keySize);
   writeValue(m, e, value, datapath, cpu, true);
 }
 
@@ -133,13 +133,13 @@ export function htabLookup(m: MapHdr, key: usize, value: usize, datapath: bool, 
   const e = elemAt(m, i);
   if (!datapath) {
     // User-space lookups never mark LRU elements (§7.1).
-    if (value != 0) memory.copy(value, e + m.valOff, m.userValue);
+    if (value != 0) copyBytes(value, e + m.valOff, m.userValue);
     return 0;
   }
   if (m.isLru) lruSetRef(m, i);
   if (value != 0) {
     const src = e + m.valOff + (m.percpu ? <usize>cpu * m.slot : 0);
-    memory.copy(value, src, m.valueSize);
+    copyBytes(value, src, m.valueSize);
   }
   return 0;
 }
@@ -252,7 +252,7 @@ export function htabLookupAndDelete(m: MapHdr, key: usize, value: usize): i32 {
   const bp = bucketPtr(m, hash);
   const i = find(m, bp, key, hash);
   if (i == 0) return -ENOENT;
-  if (value != 0) memory.copy(value, elemAt(m, i) + m.valOff, m.userValue);
+  if (value != 0) copyBytes(value, elemAt(m, i) + m.valOff, m.userValue);
   removeAt(m, bp, i, foundPrev);
   return 0;
 }
@@ -277,7 +277,7 @@ export function htabGetNextKey(m: MapHdr, key: usize, nextKey: usize): i32 {
     if (i != 0) {
       const next = load<u32>(elemAt(m, i), ELEM_NEXT);
       if (next != 0) {
-        memory.copy(nextKey, elemAt(m, next) + m.keyOff, m.keySize);
+        copyBytes(nextKey, elemAt(m, next) + m.keyOff, m.keySize);
         return 0;
       }
       start = (hash & (m.nBuckets - 1)) + 1;
@@ -285,7 +285,7 @@ export function htabGetNextKey(m: MapHdr, key: usize, nextKey: usize): i32 {
   }
   const first = firstFrom(m, start);
   if (first == 0) return -ENOENT;
-  memory.copy(nextKey, elemAt(m, first) + m.keyOff, m.keySize);
+  copyBytes(nextKey, elemAt(m, first) + m.keyOff, m.keySize);
   return 0;
 }
 
@@ -320,8 +320,8 @@ export function htabLookupBatch(m: MapHdr, inPtr: usize, outPtr: usize, keys: us
     while (i != 0) {
       const e = elemAt(m, i);
       const next = load<u32>(e, ELEM_NEXT);
-      memory.copy(k, e + m.keyOff, keySize);
-      memory.copy(v, e + m.valOff, vsize);
+      copyBytes(k, e + m.keyOff, keySize);
+      copyBytes(v, e + m.valOff, vsize);
       k += keySize;
       v += vsize;
       if (del) removeAt(m, bp, i, 0);

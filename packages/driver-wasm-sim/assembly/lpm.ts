@@ -7,7 +7,7 @@
 // Node: [child0 u32][child1 u32][prefixlen u32][flags u32][data, padded to 4][value].
 import { ENOENT, EEXIST, EINVAL, ENOMEM, ENOSPC } from "./errno";
 import { alloc, free } from "./alloc";
-import { MapHdr, elemAt, poolAlloc, poolFree, poolReset, poolRelease, BPF_EXIST, BPF_NOEXIST } from "./map";
+import { MapHdr, elemAt, poolAlloc, poolFree, poolReset, poolRelease, BPF_EXIST, BPF_NOEXIST, copyBytes } from "./map";
 
 const N_CHILD0: u32 = 0;
 const N_CHILD1: u32 = 4;
@@ -118,7 +118,7 @@ export function lpmLookup(m: MapHdr, key: usize, value: usize): i32 {
     n = child(m, n, bit(kdata, np));
   }
   if (found == 0) return -ENOENT;
-  if (value != 0) memory.copy(value, elemAt(m, found) + m.valOff, m.valueSize);
+  if (value != 0) copyBytes(value, elemAt(m, found) + m.valOff, m.valueSize);
   return 0;
 }
 
@@ -128,8 +128,8 @@ function fillNode(m: MapHdr, n: u32, kplen: u32, kdata: usize, value: usize): vo
   store<u32>(e, 0, N_CHILD1);
   store<u32>(e, kplen, N_PLEN);
   store<u32>(e, 0, N_FLAGS);
-  memory.copy(e + N_DATA, kdata, dataSize(m));
-  memory.copy(e + m.valOff, value, m.valueSize);
+  copyBytes(e + N_DATA, kdata, dataSize(m));
+  copyBytes(e + m.valOff, value, m.valueSize);
 }
 
 /** trie_update_elem. */
@@ -159,8 +159,8 @@ export function lpmUpdate(m: MapHdr, key: usize, value: usize, flags: u32): i32 
     }
     const e = elemAt(m, n);
     store<u32>(e, 0, N_FLAGS);
-    memory.copy(e + N_DATA, kdata, dataSize(m));
-    memory.copy(e + m.valOff, value, m.valueSize);
+    copyBytes(e + N_DATA, kdata, dataSize(m));
+    copyBytes(e + m.valOff, value, m.valueSize);
     return 0;
   }
   const r = checkAdd(m, flags);
@@ -188,7 +188,7 @@ export function lpmUpdate(m: MapHdr, key: usize, value: usize, flags: u32): i32 
     const e = elemAt(m, im);
     store<u32>(e, ml, N_PLEN);
     store<u32>(e, FLAG_IM, N_FLAGS);
-    memory.copy(e + N_DATA, nodeData(m, n), dataSize(m));
+    copyBytes(e + N_DATA, nodeData(m, n), dataSize(m));
     if (bit(kdata, ml) != 0) {
       store<u32>(e, n, N_CHILD0);
       store<u32>(e, fresh, N_CHILD1);
@@ -267,7 +267,7 @@ function leftmost(m: MapHdr, n: u32): u32 {
 
 function copyKey(m: MapHdr, n: u32, out: usize): void {
   store<u32>(out, plen(m, n));
-  memory.copy(out + 4, nodeData(m, n), dataSize(m));
+  copyBytes(out + 4, nodeData(m, n), dataSize(m));
 }
 
 /** trie_get_next_key: post-order successor; a missing key (or NULL) gives the first entry. */

@@ -194,3 +194,24 @@ export function bytesEq(a: usize, b: usize, n: u32): bool {
   }
   return true;
 }
+
+/** memory.copy for the small sizes keys and values usually have, without the bulk-op overhead. */
+@inline export function copyBytes(dst: usize, src: usize, n: u32): void {
+  if (n == 8) {
+    store<u64>(dst, load<u64>(src));
+  } else if (n == 4) {
+    store<u32>(dst, load<u32>(src));
+  } else if (n <= 32) {
+    let i: u32 = 0;
+    while (i + 8 <= n) {
+      store<u64>(dst + i, load<u64>(src + i));
+      i += 8;
+    }
+    while (i < n) {
+      store<u8>(dst + i, load<u8>(src + i));
+      i++;
+    }
+  } else {
+    memory.copy(dst, src, n);
+  }
+}
