@@ -7,7 +7,7 @@ import type { ConformanceOptions } from "./types.js";
 /** The parts of a test framework used: vitest and jest both fit. */
 export interface TestApi {
   describe(name: string, fn: () => void): void;
-  it(name: string, fn: (ctx?: { skip?: (note?: string) => void }) => void, timeout?: number): void;
+  it(name: string, fn: (...args: unknown[]) => void, timeout?: number): void;
 }
 
 /**
@@ -18,7 +18,9 @@ export interface TestApi {
 export function defineConformanceTests(t: TestApi, title: string, makeDriver: () => Driver, options: ConformanceOptions = {}): void {
   t.describe(title, () => {
     for (const c of selectCases(options)) {
-      t.it(c.name, (tctx) => {
+      // A rest parameter keeps fn.length at 0: jest reads a declared parameter as `done`.
+      t.it(c.name, (...args: unknown[]) => {
+        const tctx = args[0] as { skip?: (note?: string) => void } | undefined;
         const o = runCase(c, makeDriver, options);
         if (o.status === "failed") throw new Error(o.message);
         if (o.status === "skipped") {
