@@ -4,21 +4,29 @@
 //    GET_NEXT_KEY(cur) is asked *before* cur is looked up, so a successful lookup proves that
 //    `next` really followed `cur`; when `cur` vanished the walk falls back once to the last
 //    confirmed key, else goes on from `next` (which the kernel made the first key: a restart).
-//    Keys can be delivered more than once; the budget is 4 × MaxEntries lookups.
+//    What it guarantees when it completes: every key that nobody touched during the dump is
+//    delivered at least once, and every delivered key was in the map when it was looked up.
+//    Keys can be delivered more than once (each restart walks again), and a key *updated*
+//    during the dump can be missed: a HASH/LRU update re-links the element at the head of its
+//    bucket (kernel-maps.md §5.2), possibly behind the walk. The budget is 4 × MaxEntries
+//    lookups (MaxLookupError).
 //
 // 2. BPF_MAP_LOOKUP_BATCH (kernel-maps.md §10). For the hash family the token is a bucket index
 //    and the kernel copies whole buckets under the bucket lock. A key's bucket is fixed for the
 //    map's life (jhash of the key with the map's seed), and the token only moves forward, so
-//    every bucket is copied exactly once per dump. Hence:
-//      - a key present from the dump's first batch call until its last ("present for the whole
-//        dump") is delivered exactly once, however other keys churn;
-//      - a key inserted or deleted during the dump is delivered at most once;
-//      - nothing that was never in the map is delivered.
+//    every bucket is copied exactly once per dump. Hence, with "present for the whole dump"
+//    meaning in the map (updates allowed, never deleted) from before the dump's first
+//    LOOKUP_BATCH call until after its last:
+//      - every key present for the whole dump is delivered exactly once, however other keys
+//        churn and however often it is itself updated;
+//      - any other key (inserted, deleted, or deleted and re-inserted during the dump) is
+//        delivered at most once;
+//      - every delivered key and value was in the map at the moment its bucket was copied.
 //    Other batch-capable types (arrays, LPM) use a key token: the kernel resumes with
 //    GET_NEXT_KEY(token). Array slots never vanish, so arrays are exactly-once too. For LPM, a
-//    token key deleted between two calls makes the kernel restart from the first entry: every
-//    key present for the whole dump is still delivered, but some may be delivered again, and
-//    the same 4 × MaxEntries budget bounds the dump.
+//    token key deleted between two calls (also by the callback itself) makes the kernel restart
+//    from the first entry: every key present for the whole dump is still delivered, but some
+//    may be delivered again, and the same 4 × MaxEntries budget bounds the dump.
 import { batchTokenSize, isHashMapType } from "./constants.js";
 import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
