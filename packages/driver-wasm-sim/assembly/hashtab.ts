@@ -25,6 +25,8 @@ export function htabInit(m: MapHdr): i32 {
   let n: u32 = 1;
   while (n < m.maxEntries) n <<= 1;
   m.nBuckets = n;
+  // u32 heads: 2^30 buckets would already be all of wasm32.
+  if (n >= 0x40000000) return -ENOMEM;
   m.buckets = allocZeroed(<usize>n << 2);
   if (m.buckets == 0) return -ENOMEM;
   m.keyOff = 8 + (m.isLru ? LRU_NODE_BYTES : 0);
@@ -45,7 +47,7 @@ export function htabInit(m: MapHdr): i32 {
 export function htabRelease(m: MapHdr): void {
   if (m.isLru) lruRelease(m);
   poolRelease(m);
-  free(m.buckets, <usize>m.nBuckets << 2);
+  if (m.buckets != 0) free(m.buckets, <usize>m.nBuckets << 2);
   m.buckets = 0;
 }
 

@@ -194,3 +194,35 @@ function runInsertsFast(type: number, flags: number, M: number, N: number, ncpus
   m.free();
   return n;
 }
+
+describe("engine LRU across CPUs (datapath on any CPU; §7.2 stealing is from source [S])", () => {
+  it("property: inserts never fail, the count never exceeds max_entries, and the walk agrees with the count", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(T.LRU_HASH, T.LRU_PERCPU_HASH), fc.boolean(), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.nat({ max: 5 }), fc.nat({ max: 80 }), fc.nat({ max: 3 })), { maxLength: 300 }),
+        (type, noCommon, M, ncpus, ops) => {
+          const effM = noCommon ? Math.ceil(M / ncpus) * ncpus : M;
+          const m = eng.create({ type, keySize: 4, valueSize: 4, maxEntries: effM, flags: noCommon ? F.NO_COMMON_LRU : 0, ncpus });
+          const v = new Uint8Array(m.valueBytes);
+          try {
+            for (const [op, k, c] of ops) {
+              const cpu = c % ncpus;
+              if (op === 0) expect(m.update(u32(k), v, ANY)).toBe(0);
+              else if (op === 1) expect(m.datapathUpdate(u32(k), u32(k), ANY, cpu)).toBe(0);
+              else if (op === 2) expect([0, E.EEXIST]).toContain(m.datapathUpdate(u32(k), u32(k), NOEXIST, cpu));
+              else if (op === 3) expect([0, E.ENOENT]).toContain(m.datapathLookup(u32(k), cpu).err);
+              else if (op === 4) expect([0, E.ENOENT]).toContain(m.datapathDelete(u32(k), cpu));
+              else expect([0, E.ENOENT]).toContain(m.delete(u32(k)));
+              expect(m.count()).toBeLessThanOrEqual(effM);
+            }
+            expect(m.keys().length).toBe(m.count());
+          } finally {
+            m.free();
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
