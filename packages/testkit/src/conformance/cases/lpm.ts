@@ -2,7 +2,7 @@
 // stored as given, walk order by the §9.3 comparator, ENOSPC when full.
 import { expectBytes, expectList, expectResult } from "../assert.js";
 import { u32, type CaseContext } from "../context.js";
-import { hex } from "../models/htab.js";
+import { hex, unhex } from "../models/htab.js";
 import { decodeLpmKey, encodeLpmKey, lpmCompare, lpmMatch, samePrefix, type LpmKey } from "../models/lpm.js";
 import { Prng } from "../prng.js";
 import type { ConformanceCase } from "../types.js";
@@ -160,6 +160,13 @@ export const lpmCases: ConformanceCase[] = [
         }
         const sorted = [...entries].sort(lpmCompare).map((e) => hex(encodeLpmKey(e, keySize)));
         expectList(ctx.walkHex(fd, keySize), sorted, `${what}: walk`);
+        // next_key from every stored key gives its successor in the sort (ENOENT after the last)
+        const next = new Uint8Array(keySize);
+        sorted.forEach((k, i) => {
+          const r = d.mapGetNextKey(fd, unhex(k), next);
+          expectResult(r, i + 1 < sorted.length ? "OK" : "ENOENT", `${what}: next_key(${k})`);
+          if (i + 1 < sorted.length) expectList([hex(next)], [sorted[i + 1]!], `${what}: next_key(${k})`);
+        });
       }
     },
   },
