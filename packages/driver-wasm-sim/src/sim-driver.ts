@@ -165,7 +165,6 @@ export class SimDriverImpl implements SimDriver {
   // Scratch in wasm memory and a cached view of it (re-made only when memory.buffer changes).
   private scratchPtr = 0;
   private scratchSize = 0;
-  private heapBuf: ArrayBuffer | null = null;
   private heapU8 = new Uint8Array(0);
 
   constructor(engine: EngineExports, options: SimDriverOptions, possibleCpus: number) {
@@ -193,11 +192,9 @@ export class SimDriverImpl implements SimDriver {
   // ---------------------------------------------------------------- plumbing
 
   private heap(): Uint8Array {
-    const buf = this.engine.memory.buffer;
-    if (buf !== this.heapBuf) {
-      this.heapBuf = buf;
-      this.heapU8 = new Uint8Array(buf);
-    }
+    // memory.grow detaches the old buffer, and a view over a detached buffer has length 0: so
+    // the view is re-made only then, without reading memory.buffer on every call.
+    if (this.heapU8.length === 0) this.heapU8 = new Uint8Array(this.engine.memory.buffer);
     return this.heapU8;
   }
 
