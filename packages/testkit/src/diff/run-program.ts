@@ -131,7 +131,12 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
         lines.push(`throws ${(e as Error).name}`);
       }
     }
-    lines.push(`final ${walk(true)}`);
+    try {
+      lines.push(`final ${walk(true)}`);
+    } catch (e) {
+      if (e instanceof NotModelledError) throw e;
+      lines.push(`final throws ${(e as Error).name}`);
+    }
   } finally {
     timed(() => driver.close(fd));
   }

@@ -1,0 +1,53 @@
+// Datapath interleavings: which map operations a "BPF program" performs at which points of a
+// dump. A point is the index of a syscall the dump makes (the simulator's interleaving hook runs
+// before each), so a shrunk interleaving reads "before the dump's 3rd syscall, delete key 5".
+import fc from "fast-check";
+
+export interface DatapathOp {
+  /** update is BPF_ANY (insert or replace); lookup marks LRU elements referenced. */
+  readonly kind: "update" | "delete" | "lookup";
+  /** Index into the fuzz case's key universe. */
+  readonly key: number;
+  /** The CPU the program runs on. */
+  readonly cpu: number;
+  /**
+   * Aim at the dump instead of `key`: 0 = the key its last GET_NEXT_KEY returned, 1 = the one
+   * before (the walk's fallback). Deleting those is the race the reliable walk exists for.
+   */
+  readonly recent?: 0 | 1 | undefined;
+}
+
+export interface InterleavingStep {
+  /** Runs before the dump's `at`-th syscall (0-based). */
+  readonly at: number;
+  readonly ops: readonly DatapathOp[];
+}
+
+export interface InterleavingOptions {
+  /** Keys the datapath may touch: indexes in [0, keys). */
+  keys: number;
+  possibleCpus: number;
+  /** Latest syscall index a step may name. Default 64. */
+  maxAt?: number;
+  /** Most steps. Default 24. */
+  maxSteps?: number;
+}
+
+export function datapathOpArb(keys: number, possibleCpus: number): fc.Arbitrary<DatapathOp> {
+  return fc.record({
+    kind: fc.oneof({ weight: 3, arbitrary: fc.constant("delete" as const) }, { weight: 3, arbitrary: fc.constant("update" as const) },
+      { weight: 1, arbitrary: fc.constant("lookup" as const) }),
+    key: fc.nat(Math.max(0, keys - 1)),
+    cpu: fc.nat(Math.max(0, possibleCpus - 1)),
+    recent: fc.option(fc.constantFrom(0 as const, 1 as const), { freq: 2, nil: undefined }),
+  });
+}
+
+/** Steps sorted by `at`; shrinking drops steps and ops, and moves them earlier. */
+export function interleavingArb(o: InterleavingOptions): fc.Arbitrary<InterleavingStep[]> {
+  const step = fc.record({
+    at: fc.nat(o.maxAt ?? 48),
+    ops: fc.array(datapathOpArb(o.keys, o.possibleCpus), { minLength: 1, maxLength: 3 }),
+  });
+  return fc.array(step, { maxLength: o.maxSteps ?? 24 }).map((steps) => [...steps].sort((a, b) => a.at - b.at));
+}

@@ -1,0 +1,121 @@
+// The reliable dump's invariants, checked on one dump against what the datapath did:
+//  - it ends: completed, or MaxLookupError within its 4 × maxEntries budget;
+//  - every key present for the whole dump is delivered (exactly once where the algorithm
+//    promises it: bucket batches of the hash family, and arrays);
+//  - nothing that was never present is delivered, and every value read is one that was written;
+//  - its DumpStats agree with the calls it really made.
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, type DumpStats, MaxLookupError, isHashMapType, isPerCpuMapType } from "@bpfkit/core";
+import { hex } from "../model/bytes.js";
+import type { DatapathRecord } from "./datapath.js";
+import type { DumpCalls } from "./dump-counter.js";
+import type { KeyUniverse } from "./universe.js";
+
+export type DumpFuzzAlgorithm = "walk" | "batch";
+
+export interface Delivery {
+  readonly key: Uint8Array;
+  readonly slots: ReturnType<KeyUniverse["decode"]>;
+}
+
+export interface DumpRun {
+  readonly algorithm: DumpFuzzAlgorithm;
+  readonly universe: KeyUniverse;
+  /** Keys present just before the dump, and just after it. */
+  readonly before: ReadonlySet<number>;
+  readonly after: ReadonlySet<number>;
+  readonly record: DatapathRecord;
+  readonly deliveries: readonly Delivery[];
+  /** What the dump threw, or undefined. */
+  readonly error: unknown;
+  readonly stats: DumpStats;
+  readonly calls: DumpCalls;
+}
+
+export function checkDump(run: DumpRun): string[] {
+  const v: string[] = [];
+  const { stats, calls, record, universe: u } = run;
+  const mapType = u.spec.mapType;
+  const isArray = mapType === BPF_MAP_TYPE_ARRAY || mapType === BPF_MAP_TYPE_PERCPU_ARRAY;
+  const maxLookup = run.error instanceof MaxLookupError;
+  const budget = 4 * stats.maxEntries;
+
+  // It ends, within its cap.
+  if (run.error !== undefined && !maxLookup) v.push(`the dump failed: ${String(run.error)}`);
+  if (stats.completed !== (run.error === undefined)) v.push(`stats.completed is ${stats.completed} but the dump ${run.error === undefined ? "returned" : "threw"}`);
+  if (stats.algorithm !== run.algorithm) v.push(`stats.algorithm is ${String(stats.algorithm)}, asked for ${run.algorithm}`);
+
+  // The counters agree with the calls made.
+  const callbacks = run.deliveries.length;
+  if (stats.delivered !== callbacks) v.push(`stats.delivered ${stats.delivered} != ${callbacks} callbacks`);
+  if (run.algorithm === "walk") {
+    if (calls.lookup > budget) v.push(`${calls.lookup} lookups, over the budget of ${budget}`);
+    if (maxLookup && (stats.lookup !== budget + 1 || calls.lookup !== budget)) {
+      v.push(`MaxLookupError after ${calls.lookup} lookups with stats.lookup ${stats.lookup}; the budget is ${budget}`);
+    }
+    if (!maxLookup && run.error === undefined) {
+      const want = calls.lookup === 0 ? 1 : calls.lookup; // an empty map counts its first-key call
+      if (stats.lookup !== want) v.push(`stats.lookup ${stats.lookup} but ${calls.lookup} lookups were made`);
+    }
+    if (stats.lookupFailed !== calls.lookupFailed) v.push(`stats.lookupFailed ${stats.lookupFailed} but ${calls.lookupFailed} lookups found the key gone`);
+    if (stats.keyFallback + stats.interrupted !== stats.lookupFailed) {
+      v.push(`keyFallback ${stats.keyFallback} + interrupted ${stats.interrupted} != lookupFailed ${stats.lookupFailed}`);
+    }
+    if (callbacks !== calls.lookup - calls.lookupFailed) v.push(`${callbacks} callbacks for ${calls.lookup - calls.lookupFailed} successful lookups`);
+    if (stats.batches !== 0) v.push(`stats.batches ${stats.batches} in a walk`);
+  } else {
+    if (stats.batches !== calls.batch) v.push(`stats.batches ${stats.batches} but ${calls.batch} LOOKUP_BATCH calls were made`);
+    if (stats.lookupFailed !== 0 || stats.keyFallback !== 0 || stats.interrupted !== 0) {
+      v.push(`a batch dump counted walk failures (lookupFailed ${stats.lookupFailed}, keyFallback ${stats.keyFallback}, interrupted ${stats.interrupted})`);
+    }
+    if (maxLookup) {
+      if (stats.lookup !== budget + 1) v.push(`MaxLookupError with stats.lookup ${stats.lookup}; the budget is ${budget}`);
+      if (callbacks !== calls.batchElements - calls.lastBatchCount) v.push(`${callbacks} callbacks; the batches before the one over budget returned ${calls.batchElements - calls.lastBatchCount}`);
+    } else if (run.error === undefined) {
+      if (stats.lookup !== calls.batchElements) v.push(`stats.lookup ${stats.lookup} but the batches returned ${calls.batchElements} elements`);
+      if (stats.lookup > budget) v.push(`stats.lookup ${stats.lookup} is over the budget of ${budget}`);
+      if (callbacks !== calls.batchElements) v.push(`${callbacks} callbacks for ${calls.batchElements} batch elements`);
+    }
+  }
+
+  // Nothing never present; every value one that was written.
+  const counts = new Map<number, number>();
+  for (const d of run.deliveries) {
+    const id = u.idOf(d.key);
+    if (id === undefined) {
+      v.push(`delivered key ${hex(d.key)}, never in the map`);
+      continue;
+    }
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+    if (!run.before.has(id) && !record.written.has(id)) v.push(`delivered key ${id}, which was not present before the dump and never written during it`);
+    d.slots.forEach((s, cpu) => {
+      const where = `key ${id}${u.cpus > 1 ? ` cpu ${cpu}` : ""}`;
+      if (s === "torn") v.push(`${where}: a value no write produced`);
+      else if (s === undefined) {
+        // A BPF program's first write of a per-CPU element zeroes the other CPUs' slots.
+        if (!(record.slotWrites && record.written.has(id) && isPerCpuMapType(mapType))) v.push(`${where}: an all-zero value that was never written`);
+      } else if (s.id !== id) v.push(`${where}: the value of key ${s.id}`);
+      else if (s.version > (record.maxVersion.get(id) ?? 0)) v.push(`${where}: version ${s.version}, never written`);
+      else if (s.version === 0 && !run.before.has(id)) v.push(`${where}: the setup's value, but the key was not there before the dump`);
+      else if (!record.touched.has(id) && s.version !== 0) v.push(`${where}: version ${s.version} of a key the datapath never touched`);
+    });
+  }
+
+  // Every key present for the whole dump is delivered.
+  const onceOnly = isArray || (run.algorithm === "batch" && isHashMapType(mapType));
+  if (onceOnly) {
+    for (const [id, n] of counts) if (n > 1) v.push(`key ${id} delivered ${n} times by a dump that delivers each key at most once`);
+  }
+  // Only LRU eviction removes a key nobody deleted.
+  const lru = mapType === BPF_MAP_TYPE_LRU_HASH || mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  for (const id of run.before) {
+    if (!lru && !record.touched.has(id) && !run.after.has(id)) v.push(`key ${id} vanished, and the datapath never touched it`);
+  }
+  if (run.error === undefined) {
+    for (const id of run.before) {
+      if (record.touched.has(id) || !run.after.has(id)) continue;
+      const n = counts.get(id) ?? 0;
+      if (n === 0) v.push(`key ${id} was present for the whole dump and not delivered`);
+    }
+  }
+  return v;
+}

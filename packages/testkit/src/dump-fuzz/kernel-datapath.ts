@@ -1,0 +1,88 @@
+// Runs the kernel datapath thread (kernel-worker-source.ts) around a dump: one worker for a
+// whole fuzz run, told per case which map to churn; the main thread dumps while it works.
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { realpathSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
+import { KERNEL_WORKER_SOURCE } from "./kernel-worker-source.js";
+import type { KeyUniverse } from "./universe.js";
+
+/** koffi as the kernel driver loads it: from @bpfkit/driver-kernel's own dependencies. */
+export function resolveKoffi(): string {
+  const req = createRequire(import.meta.url);
+  try {
+    return req.resolve("koffi");
+  } catch {
+    // testkit does not depend on koffi itself: look beside @bpfkit/driver-kernel.
+    for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+      try {
+        const pkg = realpathSync(join(dir, "node_modules", "@bpfkit", "driver-kernel"));
+        return req.resolve("koffi", { paths: [pkg] });
+      } catch {
+        // keep walking up
+      }
+    }
+    throw new Error("the kernel datapath thread cannot find koffi (install @bpfkit/driver-kernel)");
+  }
+}
+
+export interface ChurnPlan {
+  readonly mapId: number;
+  readonly universe: KeyUniverse;
+  /** Universe keys the thread may update and delete. */
+  readonly ids: readonly number[];
+  readonly seed: number;
+  /** Share of updates among its operations (the rest are deletes). */
+  readonly updateShare: number;
+}
+
+export class KernelDatapath {
+  private constructor(private readonly worker: Worker) {}
+
+  static start(): KernelDatapath {
+    const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: { koffiPath: resolveKoffi() } });
+    worker.unref();
+    return new KernelDatapath(worker);
+  }
+
+  /** Starts churning, runs `dump` once the thread has made its first operation, then stops it. */
+  async around<T>(plan: ChurnPlan, dump: () => T): Promise<{ result: T; record: DatapathRecord }> {
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const u = plan.universe;
+    const keys = new Uint8Array(u.size * u.spec.keySize);
+    u.keys.forEach((k, i) => keys.set(k, i * u.spec.keySize));
+    const done = once(this.worker, "message");
+    this.worker.postMessage({
+      cmd: "churn", ctl: ctl.buffer, mapId: plan.mapId, keys, keySize: u.spec.keySize, ids: plan.ids,
+      seed: plan.seed, updateShare: plan.updateShare, userValueSize: u.userValueSize, slot: u.slot,
+      cpus: u.cpus, valueSize: u.spec.valueSize,
+    });
+    if (plan.ids.length > 0) {
+      if (Atomics.wait(ctl, 0, 0, 10_000) === "timed-out") throw new Error("the kernel datapath thread did not start within 10 s");
+    }
+    let result: T;
+    try {
+      result = dump();
+    } finally {
+      Atomics.store(ctl, 1, 1);
+    }
+    const [msg] = (await done) as [{ error?: string; touched: number[]; written: number[]; maxVersion: [number, number][]; ops: number; seconds: number }];
+    if (msg.error !== undefined) throw new Error(`kernel datapath thread: ${msg.error}`);
+    const record = newDatapathRecord(false);
+    msg.touched.forEach((id) => record.touched.add(id));
+    msg.written.forEach((id) => record.written.add(id));
+    msg.maxVersion.forEach(([id, v]) => record.maxVersion.set(id, v));
+    record.ops = msg.ops;
+    record.seconds = msg.seconds;
+    return { result, record };
+  }
+
+  async stop(): Promise<void> {
+    const exited = once(this.worker, "exit");
+    this.worker.postMessage({ cmd: "exit" });
+    await exited;
+  }
+}

@@ -1,0 +1,261 @@
+// The dump-reliability fuzzer: random maps, a datapath that deletes and inserts while a reliable
+// dump runs (simulator: the interleaving hook, deterministic from the seed; kernel: a second
+// thread), and the invariants of check-dump.ts on every dump of every algorithm asked for.
+import {
+  BPF_ANY, BatchScratch, type Driver, type DumpStats, type DumpTarget, type RawSink, batchDump, decodeMapInfo,
+  newDumpStats, walkDump,
+} from "@bpfkit/core";
+import fc from "fast-check";
+import { type DriverChoice, resolveDriver } from "../diff/driver-choice.js";
+import { type Delivery, type DumpFuzzAlgorithm, checkDump } from "./check-dump.js";
+import { type DumpCase, dumpCaseArb, formatDumpCase } from "./dump-case.js";
+import { countingDriver } from "./dump-counter.js";
+import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
+import { KernelDatapath } from "./kernel-datapath.js";
+import { attachSimDatapath, isSimDriver } from "./sim-datapath.js";
+import { KeyUniverse } from "./universe.js";
+
+/** Dumps the whole map into `sink`, keeping `stats`; throws MaxLookupError past the budget. */
+export type DumpImplementation = (target: DumpTarget, sink: RawSink, stats: DumpStats, maxEntries: number) => void;
+
+/** Core's algorithms, as the fuzzer runs them. */
+export const CORE_DUMPS: Record<DumpFuzzAlgorithm, DumpImplementation> = {
+  walk: (target, sink, stats) => walkDump(target, sink, stats),
+  batch: (target, sink, stats, maxEntries) => {
+    if (!batchDump(target, sink, stats, new BatchScratch(), maxEntries)) throw new Error("LOOKUP_BATCH is not supported for this map type");
+  },
+};
+
+export interface DumpFuzzProgress {
+  readonly run: number;
+  readonly runs: number;
+  readonly dumps: number;
+  readonly shrinking: boolean;
+}
+
+export interface DumpFuzzOptions {
+  /** "sim" (default), "kernel", or a Driver (a simulator's datapath is used when it has one). */
+  driver?: DriverChoice;
+  /** Cases to run (each dumped once per algorithm). Default 100. */
+  runs?: number;
+  seed?: number;
+  /** With `seed`, replays one counterexample path a summary printed. */
+  path?: string;
+  /** Default "both". */
+  algorithm?: DumpFuzzAlgorithm | "both";
+  /** Map types to draw from (default DUMP_FUZZ_MAP_TYPES). */
+  types?: readonly number[];
+  /** Largest max_entries (default 48). */
+  maxEntries?: number;
+  /**
+   * The dump code under test, per algorithm: default core's `walkDump` and `batchDump`. A
+   * replacement (your own dump, or a deliberately broken one) gets the same checks.
+   */
+  implementations?: Partial<Record<DumpFuzzAlgorithm, DumpImplementation>>;
+  onProgress?: (p: DumpFuzzProgress) => void;
+}
+
+export interface DumpFuzzViolation {
+  readonly case: DumpCase;
+  readonly algorithm: DumpFuzzAlgorithm;
+  readonly messages: readonly string[];
+  readonly seed: number;
+  readonly path: string;
+}
+
+export interface DumpFuzzSummary {
+  readonly ok: boolean;
+  readonly driver: string;
+  readonly seed: number;
+  readonly runs: number;
+  readonly dumps: number;
+  /** Dumps that completed, and that gave up with MaxLookupError. */
+  readonly completed: number;
+  readonly maxLookup: number;
+  /** Walk disturbances summed over the dumps: how much the datapath got in the way. */
+  readonly lookupFailed: number;
+  readonly keyFallback: number;
+  readonly interrupted: number;
+  /** Driver calls the dumps made, and their rate. */
+  readonly dumpCalls: number;
+  readonly dumpCallsPerSecond: number;
+  /** Datapath operations, and their rate. */
+  readonly datapathOps: number;
+  readonly datapathOpsPerSecond: number;
+  readonly seconds: number;
+  readonly violations: readonly DumpFuzzViolation[];
+  readonly report: string;
+}
+
+interface CaseResult {
+  messages: string[];
+  completed: boolean;
+  maxLookup: boolean;
+  lookupFailed: number;
+  keyFallback: number;
+  interrupted: number;
+  calls: number;
+  callSeconds: number;
+  record: DatapathRecord;
+}
+
+export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFuzzSummary> {
+  const { name, driver } = await resolveDriver(options.driver ?? "sim");
+  if (driver.kind === "model") throw new TypeError("runDumpFuzz needs a driver with a datapath: the simulator or the kernel");
+  const runs = options.runs ?? 100;
+  const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
+  const algorithms: DumpFuzzAlgorithm[] = options.algorithm === undefined || options.algorithm === "both"
+    ? ["walk", "batch"] : [options.algorithm];
+  const kernel = !isSimDriver(driver) && driver.kind === "kernel" ? KernelDatapath.start() : undefined;
+  const t0 = performance.now();
+  const tot = { run: 0, dumps: 0, completed: 0, maxLookup: 0, lookupFailed: 0, keyFallback: 0, interrupted: 0, calls: 0, callSeconds: 0, dpOps: 0, dpSeconds: 0 };
+  let failing = false;
+  let lastFailure: { c: DumpCase; algorithm: DumpFuzzAlgorithm; messages: string[] } | undefined;
+
+  const arb = dumpCaseArb({
+    possibleCpus: driver.possibleCpus,
+    ...(options.types !== undefined ? { types: options.types } : {}),
+    ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
+  });
+  const property = fc.asyncProperty(arb, async (c) => {
+    tot.run++;
+    let ok = true;
+    for (const algorithm of algorithms) {
+      const r = await runCase(driver, kernel, c, algorithm, options.implementations?.[algorithm] ?? CORE_DUMPS[algorithm]);
+      tot.dumps++;
+      if (r.completed) tot.completed++;
+      if (r.maxLookup) tot.maxLookup++;
+      tot.lookupFailed += r.lookupFailed;
+      tot.keyFallback += r.keyFallback;
+      tot.interrupted += r.interrupted;
+      tot.calls += r.calls;
+      tot.callSeconds += r.callSeconds;
+      tot.dpOps += r.record.ops;
+      tot.dpSeconds += r.record.seconds;
+      if (r.messages.length > 0) {
+        ok = false;
+        failing = true;
+        lastFailure = { c, algorithm, messages: r.messages };
+        break;
+      }
+    }
+    options.onProgress?.({ run: tot.run, runs, dumps: tot.dumps, shrinking: failing });
+    return ok;
+  });
+  let details: fc.RunDetails<[DumpCase]>;
+  try {
+    details = await fc.check(property, { numRuns: runs, seed, ...(options.path !== undefined ? { path: options.path } : {}) });
+  } finally {
+    await kernel?.stop();
+  }
+  const violations: DumpFuzzViolation[] = [];
+  if (details.failed) {
+    if (lastFailure === undefined || details.counterexample === null) throw details.errorInstance ?? new Error("the dump fuzz failed without a counterexample");
+    violations.push({
+      case: details.counterexample[0], algorithm: lastFailure.algorithm, messages: lastFailure.messages,
+      seed: details.seed, path: details.counterexamplePath ?? "",
+    });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const s = {
+    ok: violations.length === 0, driver: name, seed, runs: details.numRuns, dumps: tot.dumps,
+    completed: tot.completed, maxLookup: tot.maxLookup, lookupFailed: tot.lookupFailed,
+    keyFallback: tot.keyFallback, interrupted: tot.interrupted, dumpCalls: tot.calls,
+    dumpCallsPerSecond: tot.callSeconds > 0 ? tot.calls / tot.callSeconds : 0,
+    datapathOps: tot.dpOps, datapathOpsPerSecond: tot.dpSeconds > 0 ? tot.dpOps / tot.dpSeconds : 0,
+    seconds, violations,
+  };
+  return { ...s, report: formatDumpFuzzSummary(s, algorithms, kernel !== undefined) };
+}
+
+async function runCase(driver: Driver, kernel: KernelDatapath | undefined, c: DumpCase,
+  algorithm: DumpFuzzAlgorithm, implementation: DumpImplementation): Promise<CaseResult> {
+  const spec = c.spec;
+  const u = new KeyUniverse(spec, c.initial + c.fresh, driver.possibleCpus);
+  const fd = driver.mapCreate(spec);
+  if (fd < 0) throw new Error(`dump fuzz: creating ${formatDumpCase(c)} failed with errno ${-fd}`);
+  try {
+    for (let i = 0; i < c.initial; i++) {
+      const r = driver.mapUpdateElem(fd, u.keys[i]!, u.userValue(i, 0), BPF_ANY);
+      if (r < 0) throw new Error(`dump fuzz: filling key ${i} failed with errno ${-r}`);
+    }
+    // LRU maps may evict while they fill: what is there is what the dump starts from.
+    const before = present(driver, fd, u);
+    const { driver: counted, calls } = countingDriver(driver, fd, c.batchCap);
+    const target: DumpTarget = { driver: counted, fd, mapType: spec.mapType, keySize: spec.keySize, valueSize: u.userValueSize, name: "dump-fuzz" };
+    const stats = newDumpStats(c.budgetEntries ?? spec.maxEntries);
+    const deliveries: Delivery[] = [];
+    const sink = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number) => {
+      deliveries.push({ key: keys.slice(ko, ko + spec.keySize), slots: u.decode(values, vo) });
+    };
+    let callSeconds = 0;
+    const dump = (): unknown => {
+      const t = performance.now();
+      try {
+        implementation(target, sink, stats, spec.maxEntries);
+        return undefined;
+      } catch (e) {
+        return e;
+      } finally {
+        callSeconds = (performance.now() - t) / 1000;
+      }
+    };
+    let error: unknown;
+    let record: DatapathRecord;
+    if (isSimDriver(driver)) {
+      const run = attachSimDatapath(driver, fd, u, c.interleaving, (back) => calls.recent[back]);
+      try {
+        error = dump();
+      } finally {
+        run.detach();
+      }
+      record = run.record;
+    } else if (kernel !== undefined) {
+      const info = new Uint8Array(104);
+      driver.objGetInfoByFd(fd, info);
+      // The thread churns the fresh keys and every third key present before: the rest stay put.
+      const ids = [...Array(u.size).keys()].filter((i) => i >= c.initial || i % 3 === 0);
+      ({ result: error, record } = await kernel.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: c.seed, updateShare: 0.5 }, dump));
+    } else {
+      error = dump();
+      record = newDatapathRecord(false);
+    }
+    const after = present(driver, fd, u);
+    const messages = checkDump({ algorithm, universe: u, before, after, record, deliveries, error, stats, calls });
+    if (messages.length > 0) {
+      const { recent: _, ...counted } = calls;
+      messages.push(`(stats ${JSON.stringify({ ...stats, started: undefined, finished: undefined })}; calls ${JSON.stringify(counted)}; ${error === undefined ? "returned" : `threw ${String(error)}`})`);
+    }
+    return {
+      messages, completed: stats.completed, maxLookup: error !== undefined && (error as Error).name === "MaxLookupError",
+      lookupFailed: stats.lookupFailed, keyFallback: stats.keyFallback, interrupted: stats.interrupted,
+      calls: calls.nextKey + calls.lookup + calls.batch, callSeconds, record,
+    };
+  } finally {
+    driver.close(fd);
+  }
+}
+
+function present(driver: Driver, fd: number, u: KeyUniverse): Set<number> {
+  const out = new Set<number>();
+  const value = new Uint8Array(u.userValueSize);
+  u.keys.forEach((k, i) => {
+    if (driver.mapLookupElem(fd, k, value) === 0) out.add(i);
+  });
+  return out;
+}
+
+export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algorithms: readonly string[], threaded: boolean): string {
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const lines = [
+    `dump fuzz on ${s.driver} (${algorithms.join(" and ")}): ${s.ok ? "all invariants held" : "INVARIANT BROKEN"} in ${s.dumps} dumps of ${s.runs} cases, ${s.seconds.toFixed(2)} s, seed ${s.seed}`,
+    `  ${s.completed} completed, ${s.maxLookup} gave up (MaxLookupError); walk lookups failed ${s.lookupFailed} times (${s.keyFallback} fallbacks, ${s.interrupted} restarts)`,
+    `  dumps: ${n(s.dumpCallsPerSecond)} driver calls/s (${s.dumpCalls} calls); datapath${threaded ? " thread" : ""}: ${n(s.datapathOpsPerSecond)} ops/s (${s.datapathOps} ops)`,
+  ];
+  for (const v of s.violations) {
+    lines.push(`minimal case (${v.algorithm}; replay: seed ${v.seed}, path "${v.path}"${threaded ? "; a thread's timing may not replay exactly" : ""}):`);
+    lines.push(formatDumpCase(v.case).replace(/^/gm, "  "));
+    for (const m of v.messages) lines.push(`  ✗ ${m}`);
+  }
+  return lines.join("\n");
+}

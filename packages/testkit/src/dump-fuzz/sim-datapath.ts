@@ -1,0 +1,69 @@
+// The simulator's datapath for a dump: before the dump's n-th syscall the interleaving hook runs
+// the BPF-program operations the case scheduled for n, through the datapath facet. Deterministic:
+// the same case replays the same dump exactly.
+import { BPF_ANY } from "@bpfkit/core";
+import type { SimDriver } from "@bpfkit/driver-wasm-sim";
+import type { InterleavingStep } from "../arbitraries/interleaving.js";
+import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
+import type { KeyUniverse } from "./universe.js";
+
+export interface SimDatapathRun {
+  readonly record: DatapathRecord;
+  /** Syscalls the dump made while attached. */
+  syscalls(): number;
+  detach(): void;
+}
+
+/**
+ * `recent(i)`: the key the dump's last (0) or previous (1) GET_NEXT_KEY returned, for ops that
+ * aim at the dump.
+ */
+export function attachSimDatapath(sim: SimDriver, fd: number, universe: KeyUniverse,
+  steps: readonly InterleavingStep[], recent: (back: 0 | 1) => Uint8Array | undefined): SimDatapathRun {
+  const record = newDatapathRecord(true);
+  const map = { fd };
+  const scratch = new Uint8Array(universe.spec.valueSize);
+  let n = 0;
+  let next = 0;
+  let ns = 0n;
+  sim.setInterleavingHook(() => {
+    const t0 = process.hrtime.bigint();
+    while (next < steps.length && steps[next]!.at <= n) {
+      for (const op of steps[next]!.ops) {
+        const aimed = op.recent === undefined ? undefined : recent(op.recent);
+        const id = aimed === undefined ? op.key : universe.idOf(aimed);
+        if (id === undefined) continue;
+        const key = universe.keys[id]!;
+        record.ops++;
+        if (op.kind === "update") {
+          const version = (record.maxVersion.get(id) ?? 0) + 1;
+          if (sim.datapath.update(map, key, universe.slotValue(id, version), BPF_ANY, op.cpu) === 0) {
+            record.touched.add(id);
+            record.written.add(id);
+            record.maxVersion.set(id, version);
+          }
+        } else if (op.kind === "delete") {
+          if (sim.datapath.delete(map, key, op.cpu) === 0) record.touched.add(id);
+        } else {
+          sim.datapath.lookup(map, key, scratch, op.cpu);
+        }
+      }
+      next++;
+    }
+    n++;
+    ns += process.hrtime.bigint() - t0;
+  });
+  return {
+    record,
+    syscalls: () => n,
+    detach() {
+      sim.setInterleavingHook(null);
+      record.seconds = Number(ns) / 1e9;
+    },
+  };
+}
+
+/** A simulator driver has the datapath facet and the interleaving hook. */
+export function isSimDriver(d: unknown): d is SimDriver {
+  return typeof d === "object" && d !== null && "datapath" in d && "setInterleavingHook" in d;
+}

@@ -1,0 +1,34 @@
+// @bpfkit/testkit: what every driver must pass, and the tools to find where one does not.
+export * from "./bpffs.js";
+export * from "./drivers.js";
+
+// ---- arbitraries, reference model, differential runner, dump-reliability fuzzer
+export { type MapSpec, type MapSpecOptions, type SpecMutation, SPEC_MAP_TYPES, SPEC_MUTATIONS, mapSpecArb } from "./arbitraries/map-spec.js";
+export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
+export { type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, keyPoolLimit, programArb } from "./arbitraries/program.js";
+export { jhash } from "./model/jhash.js";
+export { MODELLED_MAP_TYPES, NotModelledError, checkMapCreate, effectiveMaxEntries } from "./model/create-check.js";
+export type { ModelTable } from "./model/table.js";
+export { HashTable, roundUpPow2 } from "./model/hash-table.js";
+export { ArrayTable } from "./model/array-table.js";
+export { LpmTable, lpmCompare } from "./model/lpm-table.js";
+export { type ModelDriver, type ModelDriverOptions, createModelDriver } from "./model/model-driver.js";
+export { type ProgramTrace, runProgram } from "./diff/run-program.js";
+export { type Divergence, firstDivergence, formatDivergence } from "./diff/compare.js";
+export { type DriverChoice, type DriverName, type ResolvedDriver, resolveDriver, resolvePair } from "./diff/driver-choice.js";
+export {
+  type Counterexample, type DifferentialOptions, type DifferentialProgress, type DifferentialSummary,
+  type DriverThroughput, formatSummary, runDifferential,
+} from "./diff/run-differential.js";
+export { type DatapathOp, type InterleavingOptions, type InterleavingStep, datapathOpArb, interleavingArb } from "./arbitraries/interleaving.js";
+export { DUMP_FUZZ_MAP_TYPES, type DumpCase, type DumpCaseOptions, dumpCaseArb, formatDumpCase } from "./dump-fuzz/dump-case.js";
+export { type Delivery, type DumpFuzzAlgorithm, type DumpRun, checkDump } from "./dump-fuzz/check-dump.js";
+export { type DatapathRecord, newDatapathRecord } from "./dump-fuzz/datapath.js";
+export { KeyUniverse, keyBytes } from "./dump-fuzz/universe.js";
+export {
+  type DumpFuzzOptions, type DumpFuzzProgress, type DumpFuzzSummary, type DumpFuzzViolation,
+  type DumpImplementation, CORE_DUMPS, formatDumpFuzzSummary, runDumpFuzz,
+} from "./dump-fuzz/run-dump-fuzz.js";
+
+// ---- the driver conformance suite and its mutants
+export * from "./conformance/index.js";

@@ -1,0 +1,105 @@
+// The dump-reliability fuzzer: core's reliable dumps keep their invariants while a datapath
+// churns the map (simulator: scheduled through the interleaving hook; kernel: a second thread),
+// and broken dumps are caught with a small case.
+import { type DumpStats, type DumpTarget, Errno, MaxLookupError, type RawSink, lookupBudget, walkDump } from "@bpfkit/core";
+import { describe, expect, it } from "vitest";
+import { CORE_DUMPS, type DumpImplementation, runDumpFuzz } from "../src/dump-fuzz/run-dump-fuzz.js";
+import { kernelUnderTest } from "../src/drivers.js";
+
+describe("dump fuzz on the simulator", () => {
+  it("property: walk and batch dumps keep every invariant under a scheduled datapath", async () => {
+    const s = await runDumpFuzz({ driver: "sim", runs: 150, seed: 2024 });
+    if (!s.ok) console.log(s.report);
+    expect(s.violations).toEqual([]);
+    expect(s.dumps).toBe(300);
+    // The datapath really got in the walk's way: keys vanished under it, it fell back and restarted.
+    expect(s.keyFallback).toBeGreaterThan(0);
+    expect(s.interrupted).toBeGreaterThan(0);
+    expect(s.maxLookup).toBeGreaterThan(0);
+    expect(s.datapathOps).toBeGreaterThan(0);
+    expect(s.dumpCallsPerSecond).toBeGreaterThan(0);
+  });
+
+  it("is deterministic from its seed", async () => {
+    const a = await runDumpFuzz({ driver: "sim", runs: 40, seed: 77 });
+    const b = await runDumpFuzz({ driver: "sim", runs: 40, seed: 77 });
+    const pick = (s: typeof a) => [s.dumps, s.completed, s.maxLookup, s.lookupFailed, s.keyFallback, s.interrupted, s.dumpCalls, s.datapathOps];
+    expect(pick(b)).toEqual(pick(a));
+  });
+
+  // Broken dumps: each must be caught, with a small case.
+  const givesUp: DumpImplementation = (target, sink, stats) => {
+    // Ends (as if complete) at the first key that vanished under it.
+    const t: DumpTarget = {
+      ...target,
+      driver: { ...target.driver, mapLookupElem: (fd, k, v, f) => {
+        const r = target.driver.mapLookupElem(fd, k, v, f);
+        if (r === -Errno.ENOENT) throw new Error("vanished");
+        return r;
+      } } as DumpTarget["driver"],
+    };
+    try {
+      walkDump(t, sink, stats);
+    } catch (e) {
+      if (e instanceof MaxLookupError) throw e;
+      stats.completed = true;
+    }
+  };
+  const uncounted: DumpImplementation = (target, sink, stats) => {
+    walkDump(target, sink, stats);
+    stats.keyFallback = 0; // forgets its fallbacks
+  };
+  const dropsLastBatch: DumpImplementation = (target, sink, stats, maxEntries) => {
+    const t: DumpTarget = {
+      ...target,
+      driver: { ...target.driver, mapLookupBatch: (fd, i, o, ks, vs, n) => {
+        const r = target.driver.mapLookupBatch(fd, i, o, ks, vs, n);
+        return r.errno === Errno.ENOENT ? { errno: r.errno, count: 0 } : r;
+      } } as DumpTarget["driver"],
+    };
+    CORE_DUMPS.batch(t, sink, stats, maxEntries);
+  };
+  const cases: [string, "walk" | "batch", DumpImplementation][] = [
+    ["a walk that stops where a key vanished", "walk", givesUp],
+    ["a walk that miscounts its fallbacks", "walk", uncounted],
+    ["a batch dump that drops the last batch", "batch", dropsLastBatch],
+  ];
+  for (const [name, algorithm, impl] of cases) {
+    it(`catches ${name}`, async () => {
+      const s = await runDumpFuzz({ driver: "sim", runs: 300, seed: 5, algorithm, implementations: { [algorithm]: impl } });
+      expect(s.ok).toBe(false);
+      const v = s.violations[0]!;
+      expect(v.algorithm).toBe(algorithm);
+      expect(v.messages.length).toBeGreaterThan(1);
+      expect(s.report).toContain(`seed ${v.seed}, path "${v.path}"`);
+      expect(v.case.interleaving.length).toBeLessThanOrEqual(2);
+    });
+  }
+
+  it("holds a dump to its budget: MaxLookupError exactly at 4 × maxEntries lookups", async () => {
+    const overspends: DumpImplementation = (target: DumpTarget, sink: RawSink, stats: DumpStats) => {
+      stats.maxEntries *= 2; // a walk that grants itself twice the budget
+      try {
+        walkDump(target, sink, stats);
+      } finally {
+        stats.maxEntries /= 2;
+      }
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 300, seed: 11, algorithm: "walk", implementations: { walk: overspends } });
+    expect(s.ok).toBe(false);
+    expect(s.violations[0]!.messages.join("\n")).toMatch(/budget|MaxLookupError|stats\.lookup/);
+    expect(lookupBudget({ maxEntries: 3 } as DumpStats)).toBe(12);
+  });
+});
+
+const kernel = kernelUnderTest();
+describe.runIf(kernel.unavailable === undefined)("dump fuzz on the kernel", () => {
+  it("property: walk and batch dumps keep every invariant while a second thread churns the map", async () => {
+    const s = await runDumpFuzz({ driver: "kernel", runs: 60, seed: 99, maxEntries: 256 });
+    if (!s.ok) console.log(s.report);
+    expect(s.violations).toEqual([]);
+    expect(s.datapathOps).toBeGreaterThan(100);
+    expect(s.datapathOpsPerSecond).toBeGreaterThan(0);
+  });
+});
+if (kernel.unavailable !== undefined) console.log(`kernel dump fuzz skipped: ${kernel.unavailable}`);
