@@ -1,8 +1,12 @@
 // entries()/keys(): every element once on a quiet map; the loop body may delete the element it
-// was given or the one after it; repeated restarts end in IterationAbortedError.
-import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, IterationAbortedError, u32 } from "@bpfkit/core";
-import { eachDriver, testMapSpec } from "./support/env.js";
+// was given or the one after it; repeated restarts end in IterationAbortedError; and, under
+// random datapath interleavings on the simulator, untouched keys are always yielded.
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, IterationAbortedError, u32 } from "@bpfkit/core";
+import type { SimDriver } from "@bpfkit/driver-wasm-sim";
+import { simUnderTest } from "../../testkit/src/drivers.js";
+import { eachDriver, makeEnv, testMapSpec } from "./support/env.js";
 
 eachDriver("entries() and keys()", (get) => {
   function filled(n: number) {
@@ -86,5 +90,65 @@ eachDriver("entries() and keys()", (get) => {
     const { env } = filled(1);
     const opened = env.track(env.bpf.openMap("cilium_test"));
     expect(() => opened.entries()).toThrow(/entries cilium_test: the map was opened by bpf.openMap/);
+  });
+});
+
+describe("entries() under datapath interleavings [sim]", () => {
+  let current: ReturnType<typeof makeEnv> | undefined;
+  beforeEach(() => { current = makeEnv(simUnderTest()); });
+  afterEach(() => { current?.dispose(); current = undefined; });
+
+  it("property: untouched keys are yielded (unless IterationAbortedError), nothing never present is", () => {
+    const env = current!.env;
+    const sim = env.driver as SimDriver;
+    let n = 0;
+    let completed = 0;
+    let disturbed = 0;
+    fc.assert(fc.property(
+      fc.uniqueArray(fc.integer({ min: 0, max: 59 }), { minLength: 1, maxLength: 40 }),
+      fc.array(fc.record({ del: fc.boolean(), key: fc.integer({ min: 0, max: 59 }) }), { minLength: 1, maxLength: 80 }),
+      fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 8 }),
+      (initial, ops, perCall) => {
+        const m = env.map({ name: `it_${n++}`, type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 64 });
+        m.openOrCreate();
+        for (const k of initial) m.update(k, k);
+        const ever = new Set(initial);
+        const touched = new Set<number>();
+        let next = 0;
+        let call = 0;
+        const kb = new Uint8Array(4);
+        sim.setInterleavingHook(() => {
+          const c = perCall[call++ % perCall.length]!;
+          for (let i = 0; i < c && next < ops.length; i++, next++) {
+            const { del, key } = ops[next]!;
+            u32.encode(key, kb);
+            if (del) {
+              if (sim.datapath.delete({ fd: m.getFd() }, kb) === 0) touched.add(key);
+            } else if (sim.datapath.update({ fd: m.getFd() }, kb, kb) === 0) {
+              touched.add(key);
+              ever.add(key);
+            }
+          }
+        });
+        const yielded: number[] = [];
+        try {
+          for (const [k, v] of m.entries()) {
+            expect(v).toBe(k);
+            yielded.push(k);
+          }
+        } catch (e) {
+          if (!(e instanceof IterationAbortedError)) throw e;
+          return;
+        } finally {
+          sim.setInterleavingHook(null);
+          m.close();
+        }
+        completed++;
+        if (initial.some((k) => touched.has(k))) disturbed++;
+        for (const k of yielded) expect(ever.has(k), `key ${k} never present`).toBe(true);
+        for (const k of initial) if (!touched.has(k)) expect(yielded.includes(k), `untouched key ${k}`).toBe(true);
+      }), { numRuns: 150 });
+    expect(completed).toBeGreaterThan(100);
+    expect(disturbed).toBeGreaterThan(10);
   });
 });

@@ -34,6 +34,16 @@ eachDriver("BpfMap lifecycle", (get) => {
     expect(second.getFd()).toBe(-1);
   });
 
+  it("TestGetMapInfo: getMapInfo of the map's fd equals its MapInfo (normalised type and flags)", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    expect(env.bpf.getMapInfo(m.getFd())).toEqual(m.mapInfo);
+    const p = env.track(env.bpf.newPerCpuHashMap({ name: "pcpu", key: u32, value: u64, maxEntries: 4 }));
+    p.openOrCreate();
+    expect(env.bpf.getMapInfo(p.getFd())).toMatchObject({ ...p.mapInfo, readValueSize: p.mapInfo.valueSize });
+  });
+
   it("TestOpenMap: openMap of a missing pin throws; of a pin deep-equals the map that made it", () => {
     const env = get();
     expect(() => env.bpf.openMap("cilium_test_no_exist")).toThrow(/cilium_test_no_exist/);
@@ -80,6 +90,7 @@ eachDriver("BpfMap lifecycle", (get) => {
     const parallel = env.map(testMapSpec());
     expect(parallel.openParallel()).toBe(true);
     expect(parallel.inParallelMode).toBe(true);
+    expect(env.logs).toContainEqual({ level: "debug", msg: "Opening map in parallel mode", fields: { path: parallel.path(), name: "cilium_test" } });
     expect(() => parallel.openParallel()).toThrow(/OpenParallel\(\) called on already open map/);
     expect(parallel.deepEquals(testMap)).toBe(true);
     testMap.update(101, 1);
