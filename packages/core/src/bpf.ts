@@ -52,12 +52,27 @@ export interface BpfOptions {
   preAllocateMaps?: boolean;
 }
 
+/**
+ * One independent pkg/bpf instance over `driver`: its own map root and prefix (locked once
+ * read), registry of open maps, pre-allocation switch and map-type probe cache.
+ *
+ * ```ts
+ * const bpf = createBpf({ driver: createKernelDriver(), mapRoot: "/sys/fs/bpf" });
+ * bpf.checkOrMountFS();
+ * const m = bpf.newMap({ name: "cilium_test", type: MapType.Hash, key: u32, value: u32, maxEntries: 16 });
+ * ```
+ */
 export function createBpf(options: BpfOptions): Bpf {
   return new Bpf(options);
 }
 
 const ACCESS_FLAGS = BPF_F_RDONLY | BPF_F_WRONLY;
 
+/**
+ * The seed's package-level functions as methods (API.md §3), with the instance's state. Errors
+ * are thrown: BpfError (errno, code, op, path) for what the kernel or host refused, TypeError /
+ * RangeError for bad arguments found before any syscall.
+ */
 export class Bpf implements sys.SyscallContext {
   readonly driver: Driver;
   readonly logger: Logger;
@@ -219,10 +234,12 @@ export class Bpf implements sys.SyscallContext {
     return t;
   }
 
+  /** Hash, PerCPUHash and HashOfMaps maps opened from now on are pre-allocated (flags 0). */
   enableMapPreAllocation(): void {
     this.#preAllocSetting = 0;
   }
 
+  /** The default: those maps get BPF_F_NO_PREALLOC. Existing maps change at their next objCheck. */
   disableMapPreAllocation(): void {
     this.#preAllocSetting = BPF_F_NO_PREALLOC;
   }
@@ -244,6 +261,7 @@ export class Bpf implements sys.SyscallContext {
 
   // ---- the seed's low-level functions ----
 
+  /** The seed's CreateMap (unpinned; `path` only names it in errors). Returns the fd. */
   createMap(mapType: number, keySize: number, valueSize: number, maxEntries: number, flags: number,
     innerId: number, path: string): number {
     return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
@@ -326,6 +344,7 @@ export class Bpf implements sys.SyscallContext {
     return true;
   }
 
+  /** The seed's ObjPin: EEXIST when `path` exists, ENOENT when its directory does not. */
   objPin(fd: number, path: string): void {
     sys.objPin(this, fd, path);
   }
@@ -335,6 +354,7 @@ export class Bpf implements sys.SyscallContext {
     return sys.objGet(this, path);
   }
 
+  /** The seed's ObjClose: closes `fd`; fd 0 and below mean "no fd" and are left alone. */
   objClose(fd: number): void {
     sys.objClose(this, fd);
   }
@@ -348,14 +368,17 @@ export class Bpf implements sys.SyscallContext {
     if (r < 0) throw new BpfError({ errno: -r, op: "Unable to unpin map", path: p });
   }
 
+  /** The seed's LookupElement: fills `value`; BpfError ENOENT for a missing key. */
   lookupElement(fd: number, key: Uint8Array, value: Uint8Array): void {
     sys.lookupElement(this, fd, key, value);
   }
 
+  /** The seed's UpdateElement; `flags` BPF_ANY, BPF_NOEXIST (EEXIST) or BPF_EXIST (ENOENT). */
   updateElement(fd: number, key: Uint8Array, value: Uint8Array, flags: number = BPF_ANY): void {
     sys.updateElement(this, fd, key, value, flags);
   }
 
+  /** The seed's DeleteElement; BpfError ENOENT for a missing key. */
   deleteElement(fd: number, key: Uint8Array): void {
     sys.deleteElement(this, fd, key);
   }
@@ -393,6 +416,7 @@ export class Bpf implements sys.SyscallContext {
     return sys.getNextKey(this, attr.mapFd, attr.key, attr.value);
   }
 
+  /** The seed's MapFdFromID: a new fd for the map with this id. */
   mapFdFromId(id: number): number {
     return sys.mapFdFromId(this, id);
   }
@@ -407,18 +431,26 @@ export class Bpf implements sys.SyscallContext {
     return sys.getMapInfoByFd(this, fd);
   }
 
+  /** The seed's GetProgNextID; BpfError ENOENT (isNotExist) after the last program. */
   getProgNextId(current: number): number {
     return getProgNextId(this, current);
   }
 
+  /** The seed's GetProgFDByID. */
   getProgFdById(id: number): number {
     return getProgFdById(this, id);
   }
 
+  /** The seed's GetProgInfoByFD, decoded from the kernel's real bpf_prog_info (API.md §4.5). */
   getProgInfoByFd(fd: number): ProgInfo {
     return getProgInfoByFd(this, fd);
   }
 
+  /**
+   * The seed's TestDummyProg: loads `r0 = 1; exit` (license "ASL2") as `progType` and tries to
+   * attach it to fd 0 with `attachType`; EBADF there means supported. Throws the load's or the
+   * attach's BpfError otherwise.
+   */
   testDummyProg(progType: number, attachType: number): void {
     testDummyProg(this, progType, attachType);
   }
@@ -431,10 +463,12 @@ export class Bpf implements sys.SyscallContext {
 
   // ---- maps and the registry ----
 
+  /** The seed's NewMap: a BpfMap object, not yet opened (no syscall). */
   newMap<K, V>(spec: MapSpec<K, V>): BpfMap<K, V> {
     return new BpfMap<K, V>(this, spec);
   }
 
+  /** The seed's NewPerCPUHashMap: values are arrays of `driver.possibleCpus` values. */
   newPerCpuHashMap<K, V>(spec: Omit<PerCpuMapSpec<K, V>, "type">): BpfMap<K, V[]> {
     return newPerCpuHashMap<K, V>(this, spec);
   }
@@ -477,6 +511,7 @@ export class Bpf implements sys.SyscallContext {
     return this.#registry.all().map((m) => m.getModel());
   }
 
+  /** Records `m` as the open map at `path` (replacing any other). BpfMap calls this. */
   registerMap(path: string, m: BpfMap<any, any>): void {
     this.#registry.register(path, m);
   }
