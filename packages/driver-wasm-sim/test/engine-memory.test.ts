@@ -86,3 +86,18 @@ describe("engine memory (issue 3 item 7)", () => {
     expect(x.memoryUsed()).toBeLessThan(MiB);
   });
 });
+
+describe("engine traps", () => {
+  it("a pointer outside memory throws a JS Error (never a silent state), and the engine keeps working", () => {
+    const eng = new Engine();
+    const m = eng.create({ type: T.HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
+    expect(m.update(u32(1), u32(2))).toBe(0);
+    expect(() => eng.x.mapLookup(m.h, 0xfffffff0, 0)).toThrow(Error);
+    expect(() => eng.x.mapUpdate(m.h, 0xfffffff0, 0xfffffff0, 0)).toThrow(/out of bounds/);
+    expect(m.lookup(u32(1)).value).toEqual(u32(2));
+    expect(m.count()).toBe(1);
+    // An unknown handle is an errno, not a trap.
+    expect(eng.x.mapLookup(9999, 0, 0)).toBe(-9);
+    m.free();
+  });
+});
