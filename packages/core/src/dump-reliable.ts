@@ -128,6 +128,8 @@ export class BatchScratch {
   outToken = new Uint8Array(0);
   /** undefined until the first try; false once the kernel said it has no LOOKUP_BATCH here. */
   supported: boolean | undefined = undefined;
+  /** True while a dump uses these buffers (a callback that dumps the same map gets fresh ones). */
+  busy = false;
 
   /** Sizes the buffers for `capacity` elements of `target`; a no-op when they already fit. */
   fit(target: DumpTarget, capacity: number): void {

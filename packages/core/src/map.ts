@@ -603,6 +603,9 @@ export class BpfMap<K, V> {
     if (algorithm !== "auto" && algorithm !== "walk" && algorithm !== "batch") {
       throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${String(algorithm)}`);
     }
+    if (stats === null || typeof stats !== "object" || typeof stats.maxEntries !== "number") {
+      throw new TypeError(`${op} ${this.#name}: stats must be a DumpStats (newDumpStats(map))`);
+    }
     const batchSize = options?.batchSize;
     if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 0xffffffff)) {
       throw new RangeError(`${op} ${this.#name}: batchSize must be a positive integer, got ${String(batchSize)}`);
@@ -611,7 +614,21 @@ export class BpfMap<K, V> {
     try {
       const target = this.#target(op);
       if (algorithm !== "walk" && (algorithm === "batch" || mayBatch(target.mapType))) {
-        if (batchDump(target, sink, stats, this.#batch, this.#info.maxEntries, batchSize)) return stats;
+        // A callback that dumps this same map again must not reuse the buffers being read.
+        let scratch = this.#batch;
+        if (scratch.busy) {
+          scratch = new BatchScratch();
+          scratch.supported = this.#batch.supported;
+        }
+        scratch.busy = true;
+        let done: boolean;
+        try {
+          done = batchDump(target, sink, stats, scratch, this.#info.maxEntries, batchSize);
+        } finally {
+          scratch.busy = false;
+        }
+        if (scratch !== this.#batch && scratch.supported === false) this.#batch.supported = false;
+        if (done) return stats;
         if (algorithm === "batch") {
           throw new BpfError({ errno: Errno.ENOTSUPP, op, map: this.#name,
             message: `${op} ${this.#name}: the kernel offers no BPF_MAP_LOOKUP_BATCH for this map type (${target.mapType})` });

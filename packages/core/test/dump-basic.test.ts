@@ -162,4 +162,28 @@ eachDriver("dumps", (get) => {
     while (!cursor.done) for (const [k] of m.lookupBatch(cursor, 1)) got.push(k);
     expect(got.sort((a, b) => a - b)).toEqual(seen);
   });
+
+  it("a callback may dump the same map again (nested dumps get their own buffers)", () => {
+    const env = get();
+    const m = env.map({ ...testMapSpec(), maxEntries: 64 });
+    m.openOrCreate();
+    for (let k = 0; k < 40; k++) m.update(k, k);
+    const outer: number[] = [];
+    let inner = 0;
+    m.dumpWithCallback((k) => {
+      outer.push(k);
+      if (k % 10 === 0) m.dumpWithCallback(() => { inner++; }, { batchSize: 3 });
+    }, { batchSize: 5 });
+    expect(outer.sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
+    expect(inner).toBe(4 * 40);
+  });
+
+  it("bad dump arguments are refused with the map's name", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    expect(() => m.dumpReliablyWithCallback(() => {}, {} as never)).toThrow(/dumpReliablyWithCallback cilium_test: stats must be a DumpStats/);
+    expect(() => m.dumpWithCallback(() => {}, { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
+    expect(() => m.dumpWithCallback(() => {}, { algorithm: "fast" as never })).toThrow(/algorithm must be "auto", "walk" or "batch"/);
+  });
 });

@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import {
   BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BpfError, Errno,
-  ipv4, lpmKey, newPerCpuMap, struct, u16, u32, u64, u8,
+  createBpf, ipv4, lpmKey, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
@@ -158,5 +158,20 @@ eachDriver("BpfMap elements", (get) => {
     expect(env.ops).toEqual([
       "policy update success", "policy delete success", "policy delete fail", "policy getNextKey success",
     ]);
+  });
+
+  it("the syscall metrics hook times element operations when set", () => {
+    const env = get();
+    const calls: string[] = [];
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, logger: silentLogger,
+      metrics: { syscall: (op, outcome, ns) => { if (ns >= 0) calls.push(`${op} ${outcome}`); } } });
+    const m = env.track(bpf.newMap(testMapSpec()));
+    m.openOrCreate();
+    calls.length = 0;
+    m.update(1, 1);
+    m.lookup(1);
+    m.lookup(2);
+    m.delete(1);
+    expect(calls).toEqual(["update success", "lookup success", "lookup fail", "delete success"]);
   });
 });
