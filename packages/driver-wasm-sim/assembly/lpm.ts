@@ -36,17 +36,21 @@ let stackBytes: usize = 0;
 }
 
 /** __longest_prefix_match: common leading bits of the node's and the key's data, capped. */
-function matchLen(m: MapHdr, n: u32, kplen: u32, kdata: usize): u32 {
-  const np = plen(m, n);
+@inline function matchLen(m: MapHdr, n: u32, kplen: u32, kdata: usize): u32 {
+  return matchAt(elemAt(m, n), dataSize(m), kplen, kdata);
+}
+
+/** matchLen for the node at address e. */
+@inline function matchAt(e: usize, size: u32, kplen: u32, kdata: usize): u32 {
+  const np = load<u32>(e, N_PLEN);
   const limit = np < kplen ? np : kplen;
-  const a = nodeData(m, n);
-  const size = dataSize(m);
+  const a = e + N_DATA;
   let i: u32 = 0;
   let bits: u32 = 0;
   while (i + 4 <= size && bits < limit) {
-    const x = bswap<u32>(load<u32>(a + i) ^ load<u32>(kdata + i));
+    const x = load<u32>(a + i) ^ load<u32>(kdata + i);
     if (x != 0) {
-      bits += clz<u32>(x);
+      bits += clz<u32>(bswap<u32>(x));
       return bits < limit ? bits : limit;
     }
     bits += 32;
@@ -104,21 +108,25 @@ export function lpmLookup(m: MapHdr, key: usize, value: usize): i32 {
   const kdata = key + 4;
   const max = maxPrefixlen(m);
   if (kplen > max) return -ENOENT;
-  let found: u32 = 0;
+  const elems = m.elems;
+  const esize = <usize>m.elemSize;
+  const size = dataSize(m);
+  let found: usize = 0;
   let n = m.root;
   while (n != 0) {
-    const ml = matchLen(m, n, kplen, kdata);
+    const e = elems + <usize>n * esize;
+    const ml = matchAt(e, size, kplen, kdata);
     if (ml == max) {
-      found = n;
+      found = e;
       break;
     }
-    const np = plen(m, n);
+    const np = load<u32>(e, N_PLEN);
     if (ml < np) break;
-    if (!isIm(m, n)) found = n;
-    n = child(m, n, bit(kdata, np));
+    if ((load<u32>(e, N_FLAGS) & FLAG_IM) == 0) found = e;
+    n = load<u32>(e + (<usize>bit(kdata, np) << 2));
   }
   if (found == 0) return -ENOENT;
-  if (value != 0) copyBytes(value, elemAt(m, found) + m.valOff, m.valueSize);
+  if (value != 0) copyBytes(value, found + m.valOff, m.valueSize);
   return 0;
 }
 
