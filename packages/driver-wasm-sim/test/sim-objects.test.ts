@@ -129,6 +129,58 @@ describe("pins on bpffs (§12)", () => {
   });
 });
 
+describe("edge errnos: paths, batch preconditions, commands on the wrong kind of fd", () => {
+  it("answers like the kernel", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const h = s.keep(d.mapCreate(attr(HASH, { mapFlags: ZERO_SEED })));
+      const a = s.keep(d.mapCreate(attr(ARRAY)));
+      const p = s.keep(d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0), license: "GPL" }));
+      const pin = `${s.bpffs}/m`;
+      d.objPin(h, pin);
+      s.rec("get pin/", d.objGet(`${pin}/`));
+      s.rec("pin under a pin", d.objPin(h, `${pin}/x`));
+      s.rec("pin at the mount root", d.objPin(h, s.bpffs));
+      s.rec("get the mount root", d.objGet(s.bpffs));
+      s.rec("unlink missing", d.host.unlink(`${s.bpffs}/none`));
+      s.rec("rmdir a pin", d.host.rmdir(pin));
+      s.rec("unlink pin", d.host.unlink(pin));
+      const kv = new Uint8Array(32);
+      s.log.push(["hash lookup-batch count 0", d.mapLookupBatch(h, null, new Uint8Array(4), kv, kv, 0)]);
+      s.log.push(["hash lookup-batch token past the buckets", d.mapLookupBatch(h, u32(99), new Uint8Array(4), kv, kv, 2)]);
+      s.log.push(["array lookup-and-delete-batch count 0 (support first)", d.mapLookupAndDeleteBatch(a, null, new Uint8Array(4), kv, kv, 0)]);
+      s.log.push(["array delete-batch", d.mapDeleteBatch(a, u32(0), 1)]);
+      s.log.push(["update-batch F_LOCK", d.mapUpdateBatch(h, u32(1), u32(1), 1, 4)]);
+      s.log.push(["update-batch EXIST", d.mapUpdateBatch(h, u32(1), u32(1), 1, 2)]);
+      s.log.push(["update-batch count 0", d.mapUpdateBatch(h, u32(1), u32(1), 0)]);
+      s.log.push(["batch on a closed fd", d.mapLookupBatch(999, null, new Uint8Array(4), kv, kv, 2)]);
+      s.log.push(["batch on a prog fd", d.mapUpdateBatch(p, kv, kv, 1)]);
+      s.rec("freeze a prog", d.mapFreeze(p));
+      s.rec("freeze a closed fd", d.mapFreeze(999));
+      s.rec("pin a closed fd", d.objPin(999, `${s.bpffs}/z`));
+      s.rec("next-key on a prog", d.mapGetNextKey(p, null, new Uint8Array(4)));
+      s.rec("lookup F_LOCK", d.mapLookupElem(h, u32(1), new Uint8Array(4), 4));
+      s.rec("lookup flags 1", d.mapLookupElem(h, u32(1), new Uint8Array(4), 1));
+      s.rec("lookup flags 1 on a closed fd (flags first)", d.mapLookupElem(999, u32(1), new Uint8Array(4), 1));
+      s.rec("update flags 2^32", d.mapUpdateElem(h, u32(1), u32(1), 2 ** 32));
+      s.rec("array delete", d.mapDeleteElem(a, u32(0)));
+      s.rec("array lookup-and-delete", d.mapLookupAndDeleteElem(a, u32(0), new Uint8Array(4)));
+      s.rec("array next-key from 99", d.mapGetNextKey(a, u32(99), kv.subarray(0, 4)));
+      s.log.push(["is 0", readU32(kv)]);
+    }), [
+      ["get pin/", "ENOTDIR"], ["pin under a pin", "ENOTDIR"], ["pin at the mount root", "EEXIST"], ["get the mount root", "EACCES"],
+      ["unlink missing", "ENOENT"], ["rmdir a pin", "ENOTDIR"], ["unlink pin", 0],
+      ["hash lookup-batch count 0", { errno: 0, count: 0 }], ["hash lookup-batch token past the buckets", { errno: 2, count: 0 }],
+      ["array lookup-and-delete-batch count 0 (support first)", { errno: 524, count: 0 }], ["array delete-batch", { errno: 524, count: 1 }],
+      ["update-batch F_LOCK", { errno: 22, count: 1 }], ["update-batch EXIST", { errno: 22, count: 1 }], ["update-batch count 0", { errno: 0, count: 0 }],
+      ["batch on a closed fd", { errno: 9, count: 2 }], ["batch on a prog fd", { errno: 22, count: 1 }], ["freeze a prog", "EINVAL"],
+      ["freeze a closed fd", "EBADF"], ["pin a closed fd", "EINVAL"], ["next-key on a prog", "EINVAL"], ["lookup F_LOCK", "EINVAL"],
+      ["lookup flags 1", "EINVAL"], ["lookup flags 1 on a closed fd (flags first)", "EINVAL"], ["update flags 2^32", "EINVAL"],
+      ["array delete", "EINVAL"], ["array lookup-and-delete", "ENOTSUPP"], ["array next-key from 99", 0], ["is 0", 0],
+    ]);
+  });
+});
+
 describe("ids and lifetimes (§13)", () => {
   it("ids grow, are never reused, vanish with the last reference; GET_NEXT_ID and GET_FD_BY_ID errnos", () => {
     check(onBoth((s) => {
