@@ -151,10 +151,13 @@ export class BatchScratch {
   }
 }
 
-/** About 1 MiB of keys and values per call, never more elements than the map can hold. */
+/**
+ * About 128 KiB of keys and values per call (decoding from a buffer that stays in the CPU's
+ * cache measured faster than fewer, larger calls), never more elements than the map can hold.
+ */
 export function defaultBatchCount(target: DumpTarget, maxEntries: number): number {
   const per = Math.max(1, target.keySize + target.valueSize);
-  return Math.max(1, Math.min(maxEntries > 0 ? maxEntries : 1, Math.floor((1 << 20) / per)));
+  return Math.max(1, Math.min(maxEntries > 0 ? maxEntries : 1, Math.floor((128 << 10) / per)));
 }
 
 /** Errnos with which LOOKUP_BATCH says "not for this map type" (kernel-maps.md §10.3). */

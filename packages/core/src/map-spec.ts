@@ -39,7 +39,7 @@ export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
 
 export interface DumpOptions {
   algorithm?: DumpAlgorithmChoice;
-  /** Elements per LOOKUP_BATCH call (default: about 1 MiB of keys and values, at most maxEntries). */
+  /** Elements per LOOKUP_BATCH call (default: about 128 KiB of keys and values, at most maxEntries). */
   batchSize?: number;
 }
 
