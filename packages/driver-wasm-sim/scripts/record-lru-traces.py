@@ -4,7 +4,7 @@
 Random update (ANY/NOEXIST/EXIST), delete, lookup and lookup-and-delete sequences on ZERO_SEED
 LRU_HASH and LRU_PERCPU_HASH maps, common and NO_COMMON_LRU, with the process pinned to CPU 0
 (kernel-maps.md §7.4: a pinned process is deterministic). Per op it records the errno and the
-element count; every 8 ops and at the end, the full GET_NEXT_KEY walk.
+element count; every 8 ops (40 in the long traces) and at the end, the full GET_NEXT_KEY walk.
 Run as root:  python3 record-lru-traces.py /work/shared/spec/kernel-probes > ../test/fixtures/lru-kernel-traces.json
 """
 import json, os, random, sys
@@ -15,15 +15,19 @@ NC = ncpus_possible()
 os.sched_setaffinity(0, {0})
 rng = random.Random(20261127)
 traces = []
-for t in range(28):
+# 28 short traces over small maps, then 8 long ones whose refill batches (target_free) are large.
+for t in range(36):
+    long = t >= 28
     mtype = LRU_HASH if t % 2 == 0 else LRU_PERCPU_HASH
     flags = F_ZERO_SEED | (F_NO_COMMON_LRU if t % 4 >= 2 else 0)
-    M = rng.choice([1, 2, 3, 5, 8, 13, 16, 33, 64, 100])
+    M = rng.choice([64, 100, 128, 200] if long else [1, 2, 3, 5, 8, 13, 16, 33, 64, 100])
     keyspace = max(2, int(M * rng.choice([1.2, 2, 4])))
+    nops = 600 if long else 160
+    every = 40 if long else 8
     vlen = 8 * NC if mtype == LRU_PERCPU_HASH else 4
     fd = map_create(mtype, 4, 4, M, flags)
     ops = []
-    for i in range(160):
+    for i in range(nops):
         r = rng.random()
         k = rng.randrange(keyspace)
         if r < 0.6:
@@ -42,7 +46,7 @@ for t in range(28):
         err = 0 if isinstance(res, tuple) else (res if isinstance(res, int) else getattr(E, res))
         walk = [uu32(x) for x in keys(fd, 4)]
         rec = {'op': op, 'err': err, 'count': len(walk)}
-        if i % 8 == 7 or i == 159:
+        if i % every == every - 1 or i == nops - 1:
             rec['walk'] = walk
         ops.append(rec)
     os.close(fd)

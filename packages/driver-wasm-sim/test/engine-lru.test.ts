@@ -163,7 +163,7 @@ describe("engine LRU (kernel-maps.md §7)", () => {
       traces: { type: number; flags: number; maxEntries: number; ncpus: number;
         ops: { op: [string, number, number?]; err: number; count: number; walk?: number[] }[] }[];
     };
-    expect(fixture.traces.length).toBeGreaterThan(20);
+    expect(fixture.traces.length).toBeGreaterThan(30);
     for (const [ti, t] of fixture.traces.entries()) {
       const effM = t.flags & F.NO_COMMON_LRU ? Math.ceil(t.maxEntries / t.ncpus) * t.ncpus : t.maxEntries;
       const m = eng.create({ type: t.type, keySize: 4, valueSize: 4, maxEntries: effM, flags: t.flags, ncpus: t.ncpus });
