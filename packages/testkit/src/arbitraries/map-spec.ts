@@ -101,7 +101,8 @@ function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
   return spec;
 }
 
-function mutate(s: MapSpec, m: SpecMutation): MapSpec {
+/** `s` with rule `m` broken (and nothing else changed that matters). */
+export function breakSpec(s: MapSpec, m: SpecMutation): MapSpec {
   const r: MapSpec = { ...s };
   switch (m) {
     case "keySizeZero": r.keySize = 0; break;
@@ -147,7 +148,7 @@ export function mapSpecArb(options: MapSpecOptions = {}): fc.Arbitrary<MapSpec> 
   const valid = draw.map((d) => validSpec(d, o));
   if (o.invalid === "never") return valid;
   const mutation = fc.constantFrom(...(Object.keys(SPEC_MUTATIONS) as SpecMutation[]));
-  const broken = fc.tuple(valid, mutation).map(([s, m]) => mutate(s, m));
+  const broken = fc.tuple(valid, mutation).map(([s, m]) => breakSpec(s, m));
   if (o.invalid === "always") return broken;
   return fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: broken });
 }
