@@ -42,14 +42,3 @@ export interface DumpOptions {
   /** Elements per LOOKUP_BATCH call (default: about 128 KiB of keys and values, at most maxEntries). */
   batchSize?: number;
 }
-
-/**
- * A map name must be one path element: Cilium builds `<root>/<prefix>/<name>`, so a `/` or `..`
- * would pin (or unpin, or `rm -rf`) somewhere else entirely.
- */
-export function checkMapName(name: unknown, op: string): asserts name is string {
-  if (typeof name !== "string") throw new TypeError(`${op}: map name must be a string, got ${typeof name}`);
-  if (name === "" || name === "." || name === "..") throw new TypeError(`${op}: map name ${JSON.stringify(name)} is not a file name`);
-  if (name.includes("/")) throw new TypeError(`${op} ${name}: map name holds a "/" (give a name, not a path)`);
-  if (name.includes("\0")) throw new TypeError(`${op} ${JSON.stringify(name)}: map name holds a NUL byte`);
-}

@@ -18,8 +18,9 @@ import { BpfError } from "./errors.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
-import { checkMapName, type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec } from "./map-spec.js";
+import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec } from "./map-spec.js";
 import type { MetricsHook } from "./metrics.js";
+import { assertMapName } from "./paths.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
 export interface BpfMapInternal {
@@ -84,7 +85,8 @@ export class BpfMap<K, V> {
   constructor(bpf: Bpf, spec: MapSpec<K, V>, internal: BpfMapInternal = {}) {
     const op = "newMap";
     if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
-    checkMapName(spec.name, op);
+    // One path element: a "/" or ".." would pin, unpin or rm -rf somewhere else entirely.
+    assertMapName(spec.name, op);
     const name = spec.name;
     if (!isUint(spec.type)) throw new TypeError(`${op} ${name}: type must be a BPF_MAP_TYPE_* number, got ${String(spec.type)}`);
     for (const [what, c] of [["key", spec.key], ["value", spec.value]] as const) {
