@@ -653,6 +653,7 @@ export class BpfMap<K, V> {
     return this.#runDump("dumpWithCallback", this.#sink(cb), newDumpStats(this.#info.maxEntries), options);
   }
 
+  /** As dumpWithCallback, but a map that is not pinned calls nothing and returns undefined. */
   dumpWithCallbackIfExists(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats | undefined {
     if (!this.#exists(this.path())) return undefined;
     return this.dumpWithCallback(cb, options);
@@ -660,8 +661,20 @@ export class BpfMap<K, V> {
 
   /**
    * The seed's DumpReliablyWithCallback: every counter of `stats`, the 4 × MaxEntries budget
-   * (MaxLookupError). `algorithm: "walk"` runs the exact v1.7 walk (keys may repeat);
-   * the default uses batches where the kernel has them (see dump-reliable.ts for the guarantee).
+   * (MaxLookupError, `stats.completed` false). Call it with `newDumpStats(map)`.
+   *
+   * Default (`auto`): BPF_MAP_LOOKUP_BATCH where the kernel has it. For the hash family every
+   * key present for the whole dump (in the map, possibly updated, never deleted, from before
+   * the first batch call until after the last) is delivered exactly once, any other key at most
+   * once, and nothing the map never held; buckets are copied whole under their lock and a key
+   * never changes bucket, so the forward-only bucket token visits each key's bucket once.
+   * Arrays are exactly-once too. LPM tries resume from a key: when that key is deleted between
+   * calls the kernel restarts, so keys can repeat (never go missing).
+   *
+   * `algorithm: "walk"` runs the exact v1.7 next-key walk: every key nobody touched during the
+   * dump is delivered at least once; keys can repeat (a vanished key makes the walk fall back or
+   * restart) and a key updated mid-dump can be missed (an update moves it to the head of its
+   * bucket).
    */
   dumpReliablyWithCallback(cb: DumpCallback<K, V> | undefined, stats: DumpStats, options?: DumpOptions): void {
     this.#runDump("dumpReliablyWithCallback", this.#sink(cb), stats, options);
@@ -692,7 +705,11 @@ export class BpfMap<K, V> {
   // ---- iterators
 
   /**
-   * Lazily yields `[key, value]`; see iterate.ts for what happens under concurrent deletes.
+   * Lazily yields `[key, value]` (the map opens on the first `next()`). The next key is fetched
+   * before an element is yielded, so the loop body may delete it. A key that vanished between
+   * next-key and lookup is skipped and the walk resumes after the last yielded key; when that one
+   * is gone too the kernel restarts the walk (keys may repeat), and past `maxRestarts` (16) it
+   * throws IterationAbortedError. Keys nobody touched are always yielded.
    * (BpfMap is deliberately not itself iterable: deep-equality and pretty-printers iterate
    * iterables, and would walk the kernel map.)
    */
@@ -703,6 +720,7 @@ export class BpfMap<K, V> {
     return iterateMap(() => this.#target("entries"), (k, v) => [kc.decode(k), vc.decode(v)] as [K, V], options);
   }
 
+  /** The keys of `entries()`, with the same guarantees. */
   keys(options?: IterateOptions): Generator<K, void, undefined> {
     this.#requireCodecs("keys");
     const kc = this.#key;
