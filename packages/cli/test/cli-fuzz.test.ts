@@ -18,6 +18,15 @@ describe("bpfkit fuzz", () => {
     expect(j).toMatchObject({ ok: true, left: "model", right: "sim", seed: 7, runs: 5 });
   });
 
+  it("fuzz dump runs testkit's dump fuzzer over core's walk and batch dumps on the simulator", async () => {
+    const r = await run(["fuzz", "dump", "--driver", "sim", "--runs", "10", "--seed", "3"]);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/^dump fuzz on sim \(walk and batch\): all invariants held in 20 dumps of 10 cases, [\d.]+ s, seed 3/);
+    const j = JSON.parse((await run(["fuzz", "dump", "--driver", "sim", "--runs", "5", "--seed", "3", "--algorithm", "batch", "--json"])).out);
+    expect(j).toMatchObject({ ok: true, driver: "sim", seed: 3, runs: 5, dumps: 5 });
+    expect((await run(["fuzz", "dump", "--algorithm", "bubble"])).code).toBe(2);
+  });
+
   it("--path needs --seed, and sides are named", async () => {
     expect((await run(["fuzz", "diff", "--path", "0:1"])).code).toBe(2);
     expect((await run(["fuzz", "diff", "--left", "gpu"])).code).toBe(2);

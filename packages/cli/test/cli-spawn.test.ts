@@ -40,6 +40,12 @@ describe("the bpfkit bin", () => {
   });
 
   const k = kernelUnderTest();
+  it.skipIf(k.unavailable !== undefined)("runs the dump fuzzer on the kernel to the end in a plain node process (its datapath thread does not hold the loop)", () => {
+    const r = bpfkit("fuzz", "dump", "--driver", "kernel", "--runs", "5", "--seed", "1");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^dump fuzz on kernel \(walk and batch\): all invariants held in 10 dumps of 5 cases/);
+  });
+
   it.skipIf(k.unavailable !== undefined)("runs the demo on the kernel with a datapath thread, and leaves no mount behind", () => {
     const r = bpfkit("demo", "--driver", "kernel", "--json", "-q");
     expect(r.code, r.err).toBe(0);

@@ -1,9 +1,8 @@
 // `bpfkit fuzz diff|dump`: testkit's differential runner (the same random programs on two
 // drivers, every answer compared) and its dump-reliability fuzzer, from the command line.
-import { CliError, ExitCode, usageError } from "../cli-error.js";
+import { ExitCode, usageError } from "../cli-error.js";
 import { str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
-import { toJson } from "../format.js";
 
 function count(opts: OptionValues, name: string, dflt: number): number {
   const v = str(opts, name);
@@ -69,43 +68,46 @@ export const fuzzDiffCommand: Command = {
   },
 };
 
-/** The fuzzer's API as issue 5 names it; looked up at run time so the CLI builds before it lands. */
-interface DumpFuzzSummary {
-  ok: boolean;
-  report?: string;
-}
-type RunDumpFuzz = (o: { driver: unknown; runs?: number; seed?: number; algorithm?: string; onProgress?: (p: { run: number; runs: number }) => void }) => Promise<DumpFuzzSummary> | DumpFuzzSummary;
-
 export const fuzzDumpCommand: Command = {
   name: "fuzz dump",
   summary: "fuzz the reliable dump: random maps, a datapath changing them mid-dump, every invariant checked",
-  usage: "fuzz dump [--runs N] [--seed S] [--algorithm walk|batch|auto] [--driver sim|kernel] [--json]",
-  details: "testkit's dump-reliability fuzzer: every key present for the whole dump is delivered, nothing never present is\n" +
-    "delivered, the dump ends within 4 × max_entries lookups, and the DumpStats counters agree.\n" +
-    "On the simulator the datapath acts through the interleaving hook (deterministic from --seed); on the kernel it is a\n" +
-    "second thread. Exit code 5 when an invariant breaks.",
+  usage: "fuzz dump [--runs N] [--seed S] [--path P] [--algorithm walk|batch|both] [--driver sim|kernel] [--json]",
+  details: "testkit's dump-reliability fuzzer over core's dump algorithms: every key present for the whole dump is\n" +
+    "delivered, nothing never present is delivered, the dump ends within 4 × max_entries lookups, and the DumpStats\n" +
+    "counters agree. On the simulator the datapath acts through the interleaving hook (deterministic from --seed);\n" +
+    "on the kernel it is a second thread. Exit code 5 when an invariant breaks.",
   options: {
-    runs: { type: "string", arg: "N", help: "dumps to run (default 100)" },
+    runs: { type: "string", arg: "N", help: "random maps to dump (default 100)" },
     seed: { type: "string", arg: "S", help: "seed (default random; the summary prints it)" },
-    algorithm: { type: "string", arg: "walk|batch|auto", help: "which dump to fuzz (default auto)" },
+    path: { type: "string", arg: "P", help: "with --seed: replay one counterexample" },
+    algorithm: { type: "string", arg: "walk|batch|both", help: "which dump to fuzz (default both)" },
   },
+  examples: ["bpfkit fuzz dump --driver sim --runs 200 --seed 1", "bpfkit fuzz dump --driver kernel --algorithm batch"],
   async run(ctx, args, opts) {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
-    const testkit = (await import("@bpfkit/testkit")) as unknown as { runDumpFuzz?: RunDumpFuzz };
-    if (typeof testkit.runDumpFuzz !== "function") {
-      throw new CliError("this build of @bpfkit/testkit has no dump fuzzer (runDumpFuzz)", ExitCode.failure);
-    }
-    const algorithm = str(opts, "algorithm") ?? "auto";
-    if (!["walk", "batch", "auto"].includes(algorithm)) throw usageError(`--algorithm ${algorithm}: expected walk, batch or auto`);
+    const algorithm = str(opts, "algorithm") ?? "both";
+    if (algorithm !== "walk" && algorithm !== "batch" && algorithm !== "both") throw usageError(`--algorithm ${algorithm}: expected walk, batch or both`);
     const seed = seedOpt(opts);
+    const path = str(opts, "path");
+    if (path !== undefined && seed === undefined) throw usageError("--path needs the --seed it was printed with");
+    const { runDumpFuzz } = await import("@bpfkit/testkit");
     const driver = await ctx.driver();
     const progress = throttled(ctx);
-    const summary = await testkit.runDumpFuzz({
-      driver, runs: count(opts, "runs", 100), algorithm, ...(seed !== undefined ? { seed } : {}),
-      onProgress: (p) => progress(`dump ${p.run}/${p.runs}…`),
-    });
+    // The kernel datapath thread is unref'd and awaited through its message port, which does
+    // not hold the event loop: without this timer a plain `node` process would exit mid-run.
+    const keepAlive = setInterval(() => {}, 60_000);
+    let summary;
+    try {
+      summary = await runDumpFuzz({
+        driver, runs: count(opts, "runs", 100), algorithm,
+        ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
+        onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "map"} ${p.run}/${p.runs}, ${p.dumps} dumps…`),
+      });
+    } finally {
+      clearInterval(keepAlive);
+    }
     ctx.progress(undefined);
-    ctx.emit(() => summary.report !== undefined ? `${summary.report.trimEnd()}\n` : toJson(summary), () => summary);
+    ctx.emit(() => `${summary.report.trimEnd()}\n`, () => summary);
     return summary.ok ? 0 : ExitCode.divergence;
   },
 };
