@@ -157,7 +157,8 @@ export function htabUpdate(m: MapHdr, key: usize, value: usize, flags: u32, data
   if (i != 0) {
     if (flags == BPF_NOEXIST) return -EEXIST;
     writeValue(m, elemAt(m, i), value, datapath, cpu, false);
-    // HASH and HASH_OF_MAPS link a new element at the head and unlink the old one (§5.2).
+    // HASH links a new element at the head and unlinks the old one (§5.2); the per-CPU maps
+    // and HASH_OF_MAPS (measured on 6.18) update in place.
     if (m.movesToHead && foundPrev != 0) {
       unlink(m, bp, i, foundPrev);
       linkHead(m, bp, i);

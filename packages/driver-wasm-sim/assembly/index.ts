@@ -93,8 +93,9 @@ export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries
   m.slot = slot;
   m.userValue = <u32>userValue;
   m.percpu = percpu;
-  m.movesToHead = mapType == BPF_MAP_TYPE_HASH || mapType == BPF_MAP_TYPE_LRU_HASH
-    || mapType == BPF_MAP_TYPE_HASH_OF_MAPS;
+  // HASH_OF_MAPS updates in place on 6.18 (checked on the kernel with colliding keys), although
+  // kernel-maps.md §5.2 lists it with the movers.
+  m.movesToHead = mapType == BPF_MAP_TYPE_HASH || mapType == BPF_MAP_TYPE_LRU_HASH;
   m.isLru = mapType == BPF_MAP_TYPE_LRU_HASH || mapType == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   let r: i32;
   if (kind == KIND_HASH) r = htabInit(m);

@@ -40,7 +40,7 @@ export class MapHdr {
   /** Elements present (hash, LRU, LPM) or occupied slots (fd arrays). */
   count: u32;
   percpu: bool;
-  /** HASH, LRU_HASH, HASH_OF_MAPS relink an updated element at its bucket's head (§5.2). */
+  /** HASH and LRU_HASH relink an updated element at its bucket's head (§5.2; not HASH_OF_MAPS). */
   movesToHead: bool;
   isLru: bool;
   // ---- hash family
