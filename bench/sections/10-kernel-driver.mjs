@@ -11,6 +11,9 @@ export const about = [
   "medians and the wall-time ratio too.",
 ].join("\n");
 
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
 const ENTRIES = 100_000;
 const BATCH = 8192;
 const BPF_MAP_TYPE_HASH = 1;
@@ -93,6 +96,29 @@ function work(d, fd, n, mode) {
   throw new Error(`unknown mode ${mode}`);
 }
 
+/**
+ * The floor under any koffi-based driver: the same lookups as bare koffi calls into one
+ * pre-filled attr, no checks, no copies. Driver/floor is the driver's own cost.
+ */
+function rawKoffiLookup(ctx, fd, n) {
+  const koffi = createRequire(join(ctx.root, "packages", "driver-kernel", "package.json"))("koffi");
+  const syscall = koffi.load("libc.so.6").func("long syscall(long nr, int cmd, uintptr_t attr, unsigned int size)");
+  const nr = process.arch === "arm64" ? 280 : 321;
+  const block = koffi.alloc("uint8_t", 64);
+  const base = Number(koffi.address(block));
+  const dv = new DataView(koffi.view(block, 64));
+  dv.setUint32(0, fd, true);
+  dv.setBigUint64(8, BigInt(base + 32), true);
+  dv.setBigUint64(16, BigInt(base + 40), true);
+  return () => {
+    for (let k = 0; k < n; k++) {
+      dv.setUint32(32, k, true);
+      if (syscall(nr, 1, base, 32) < 0) throw new Error(`raw lookup: errno ${koffi.errno()}`);
+    }
+    return n;
+  };
+}
+
 export async function run(ctx) {
   const { createKernelDriver, kernelDriverAvailable } = await ctx.import("driver-kernel");
   if (!kernelDriverAvailable()) {
@@ -104,6 +130,7 @@ export async function run(ctx) {
   const rounds = ctx.quick ? 2 : 5;
   const cases = [
     { mode: "lookup", name: "single lookup (100k-entry hash, key 4, value 8)", target: 1.15 },
+    { mode: "lookup", raw: true, name: "floor: bare koffi syscall lookup, no driver (reference)" },
     { mode: "update", name: "single update, BPF_ANY, existing keys", target: 1.15 },
     { mode: "walk", name: "walk: next-key + lookup, per key", target: 1.3 },
     { mode: "batch-dump", name: `LOOKUP_BATCH dump, ${BATCH} per call, per key`, target: 1.1 },
@@ -117,7 +144,7 @@ export async function run(ctx) {
       if (fd < 0) throw new Error(`map create: ${fd}`);
       try {
         populate(d, fd, n);
-        const fn = work(d, fd, n, c.mode);
+        const fn = c.raw ? rawKoffiLookup(ctx, fd, n) : work(d, fd, n, c.mode);
         fn(); // warm-up: JIT and the map's pages
         for (const r of ctx.measure(fn, rounds)) {
           if (r.ops !== n) throw new Error(`${c.mode}: ${r.ops} of ${n} entries`);

@@ -1,46 +1,57 @@
 // What this process knows about its map fds, so that every buffer is checked against what the
-// kernel will read or write before bpf(2) runs. Shared by every kernel driver in the process,
-// because fd numbers are: a close through any driver must forget the fd before the number is
-// reused for another map.
-import { isPerCpuMapType, mapShape, perCpuSlotSize, type MapShape } from "@bpfkit/core";
+// kernel will read or write before bpf(2) runs. One table for every kernel driver in the
+// process, because fd numbers are per process: a close through any driver must forget the fd
+// before the number is reused for another map.
+//
+// The table is a flat Int32Array indexed by fd (STRIDE slots each) rather than objects: the
+// element hot path then touches one more page, not several (each page is a TLB refill after
+// every syscall on a kernel with PTI and no PCID, which is what this machine runs).
+import { batchTokenSize, isPerCpuMapType, perCpuSlotSize, userValueSize } from "@bpfkit/core";
 
 /** BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: per-CPU values too (bpf_map_value_size in syscall.c). */
 const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21;
 
-/** A map fd's shape plus views into the scratch block, cut once per block generation. */
-export interface FdRecord extends MapShape {
-  gen: number;
-  key: Uint8Array;
-  next: Uint8Array;
-  value: Uint8Array;
-}
+export const STRIDE = 4;
+/** Slot 0: key_size + 1 (0 = unknown fd; queue/stack maps have key_size 0). */
+export const KEY = 0;
+/** Slot 1: bytes of one user-space value (per-CPU: roundUp(value_size, 8) × possible CPUs). */
+export const VALUE = 1;
+/** Slot 2: bytes of a batch token. */
+export const TOKEN = 2;
+/** Slot 3: map type. */
+export const TYPE = 3;
+
+/** The table; replaced (not resized in place) when an fd outgrows it. */
+export let shapes = new Int32Array(256 * STRIDE);
 
 /** Bytes the kernel copies for one value of this map (bpf_map_value_size). */
 export function kernelValueSize(mapType: number, valueSize: number, possibleCpus: number): number {
   if (mapType === BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE && !isPerCpuMapType(mapType)) {
     return perCpuSlotSize(valueSize) * possibleCpus;
   }
-  return mapShape(mapType, 1, valueSize, possibleCpus).userValueSize;
+  return userValueSize(mapType, valueSize, possibleCpus);
 }
 
-const empty = new Uint8Array(0);
-const records: (FdRecord | undefined)[] = [];
-
-export function rememberMap(fd: number, mapType: number, keySize: number, valueSize: number, possibleCpus: number): FdRecord {
-  const shape = mapShape(mapType, keySize, valueSize, possibleCpus);
-  const rec: FdRecord = {
-    ...shape,
-    userValueSize: kernelValueSize(mapType, valueSize, possibleCpus),
-    gen: -1, key: empty, next: empty, value: empty,
-  };
-  records[fd] = rec;
-  return rec;
+export function rememberMap(fd: number, mapType: number, keySize: number, valueSize: number, possibleCpus: number): void {
+  const at = fd * STRIDE;
+  if (at >= shapes.length) {
+    const grown = new Int32Array(Math.max(shapes.length * 2, (fd + 1) * STRIDE * 2));
+    grown.set(shapes);
+    shapes = grown;
+  }
+  shapes[at + KEY] = keySize + 1;
+  shapes[at + VALUE] = kernelValueSize(mapType, valueSize, possibleCpus);
+  shapes[at + TOKEN] = batchTokenSize(mapType, keySize);
+  shapes[at + TYPE] = mapType;
 }
 
-export function recordOf(fd: number): FdRecord | undefined {
-  return fd >= 0 ? records[fd] : undefined;
+/** The table index of a known map fd, or -1. */
+export function shapeIndex(fd: number): number {
+  const at = fd * STRIDE;
+  return fd >= 0 && at < shapes.length && shapes[at + KEY] !== 0 ? at : -1;
 }
 
 export function forget(fd: number): void {
-  if (fd >= 0 && fd < records.length) records[fd] = undefined;
+  const at = fd * STRIDE;
+  if (fd >= 0 && at < shapes.length) shapes.fill(0, at, at + STRIDE);
 }

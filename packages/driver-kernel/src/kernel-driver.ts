@@ -10,9 +10,9 @@ import {
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type ProgLoadAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
-import { forget, recordOf, rememberMap, type FdRecord } from "./fd-shapes.js";
+import { forget, KEY, rememberMap, shapeIndex, shapes, TOKEN, VALUE } from "./fd-shapes.js";
 import type { Libc } from "./native.js";
-import type { Scratch } from "./scratch.js";
+import { Scratch } from "./scratch.js";
 
 const E = ELEM_ATTR.off;
 const B = BATCH_ATTR.off;
@@ -25,6 +25,8 @@ const A = PROG_ATTACH_ATTR.off;
 const MI = BPF_MAP_INFO.off;
 
 const NULL = -1;
+/** Up to this many bytes a loop copies faster than a TypedArray builtin call (and touches less). */
+const SMALL_COPY = 64;
 /** The kernel refuses info_len above PAGE_SIZE (bpf_check_uarg_tail_zero): never stage more. */
 const MAX_INFO_STAGE = 4096;
 const NAME_BYTES = 16;
@@ -41,79 +43,96 @@ const OP = {
   info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH", close: "close",
 } as const;
 
-export class KernelDriver implements Driver {
+/** `src` (exactly `n` bytes) into `dst` at `at`. */
+function copyIn(dst: Uint8Array, at: number, src: Uint8Array, n: number): void {
+  if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[at + i] = src[i]!;
+  else dst.set(src, at);
+}
+
+/** `n` bytes of `src` from `at` into the start of `dst`. */
+function copyOut(dst: Uint8Array, src: Uint8Array, at: number, n: number): void {
+  if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[i] = src[at + i]!;
+  else dst.set(src.subarray(at, at + n));
+}
+
+/**
+ * The driver is its own scratch block (it extends Scratch), so the element hot path reads
+ * everything from one object: fewer pages touched between syscalls, and on a kernel with PTI
+ * and no PCID every page touched is a TLB refill after each syscall.
+ */
+export class KernelDriver extends Scratch implements Driver {
   readonly kind = "kernel";
+  private readonly sys: Libc["syscall"];
+  private readonly nr: number;
 
   constructor(
     private readonly libc: Libc,
-    private readonly s: Scratch,
     readonly possibleCpus: number,
     readonly host: HostServices,
-  ) {}
+  ) {
+    super(libc.koffi);
+    this.sys = libc.syscall;
+    this.nr = libc.nrBpf;
+  }
 
   // ---- the syscall ----
 
   /** bpf(cmd, scratch attr, size): the result, or -errno. */
   private bpf(cmd: number, size: number): number {
-    const r = this.libc.syscall(this.libc.nrBpf, cmd, this.s.base, size);
+    const r = this.sys(this.nr, cmd, this.base, size);
     return r < 0 ? -this.libc.koffi.errno() : r;
   }
 
   /** Zeroes the attr bytes a command uses: non-zero bytes past its last field are EINVAL. */
   private attr(size: number): DataView {
-    this.s.u8.fill(0, 0, size);
-    return this.s.dv;
+    this.u8.fill(0, 0, size);
+    return this.dv;
   }
 
   // ---- what an fd is ----
 
-  /** The map shape behind `fd`, learnt from the kernel if this process has not seen it. */
-  private mapRecord(fd: unknown, op: string): FdRecord | undefined {
-    assertFd(fd, op);
-    let rec = recordOf(fd);
-    if (rec === undefined) {
-      if (fd < 0) return undefined;
-      rec = this.learn(fd);
-      if (rec === undefined) return undefined;
-    }
-    if (rec.gen !== this.s.gen) this.cut(rec);
-    return rec;
-  }
-
-  /** Re-cuts a record's views after the block was replaced (or for the first time). */
-  private cut(rec: FdRecord): void {
-    const s = this.s;
-    s.ensure(rec.keySize, rec.userValueSize);
-    rec.key = s.u8.subarray(s.keyOff, s.keyOff + rec.keySize);
-    rec.next = s.u8.subarray(s.nextOff, s.nextOff + rec.keySize);
-    rec.value = s.u8.subarray(s.valueOff, s.valueOff + rec.userValueSize);
-    rec.gen = s.gen;
+  /**
+   * The shape-table index of the map behind `fd`, learning an fd this process has not seen,
+   * or -1 when it is not a map (negative, closed, a prog, a file): the kernel then refuses it
+   * (EBADF/EINVAL) before it touches a buffer.
+   */
+  private shapeOf(fd: number, op: string): number {
+    if (typeof fd !== "number" || (fd | 0) !== fd) assertFd(fd, op);
+    const at = shapeIndex(fd);
+    if (at >= 0 || fd < 0) return at;
+    return this.learn(fd) ? shapeIndex(fd) : -1;
   }
 
   /**
    * An fd this process did not get from the driver (inherited, or from another library): if
-   * it is a map, its shape comes from OBJ_GET_INFO_BY_FD. Anything else (a prog, a closed fd,
-   * a file) is left to the kernel, which rejects it (EINVAL/EBADF) before touching a buffer.
+   * it is a map, its shape comes from OBJ_GET_INFO_BY_FD.
    */
-  private learn(fd: number): FdRecord | undefined {
+  private learn(fd: number): boolean {
     let link: string;
     try {
       link = readlinkSync(`/proc/self/fd/${fd}`);
     } catch {
-      return undefined;
+      return false;
     }
-    if (link !== "anon_inode:bpf-map") return undefined;
-    const s = this.s;
+    if (link !== "anon_inode:bpf-map") return false;
+    const s = this;
     s.ensure(0, 0, BPF_MAP_INFO.size);
     s.u8.fill(0, s.auxOff, s.auxOff + BPF_MAP_INFO.size);
     const dv = this.attr(INFO_ATTR.size);
     dv.setUint32(N.bpf_fd, fd, true);
     dv.setUint32(N.info_len, BPF_MAP_INFO.size, true);
     s.setPtr(N.info, s.auxOff);
-    if (this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size) < 0) return undefined;
+    if (this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size) < 0) return false;
     const at = s.auxOff;
-    return rememberMap(fd, dv.getUint32(at + MI.type, true), dv.getUint32(at + MI.key_size, true),
-      dv.getUint32(at + MI.value_size, true), this.possibleCpus);
+    this.remember(fd, dv.getUint32(at + MI.type, true), dv.getUint32(at + MI.key_size, true), dv.getUint32(at + MI.value_size, true));
+    return true;
+  }
+
+  private remember(fd: number, mapType: number, keySize: number, valueSize: number): void {
+    rememberMap(fd, mapType, keySize, valueSize, this.possibleCpus);
+    const at = shapeIndex(fd);
+    // Every known map fits the key, next-key and value regions: the hot path never grows them.
+    this.ensure(keySize, shapes[at + VALUE]!);
   }
 
   /** A new fd from the kernel replaces whatever this process knew under that number. */
@@ -127,104 +146,93 @@ export class KernelDriver implements Driver {
   // ---- element operations ----
 
   private elem(cmd: number, fd: number, keyOff: number, valueOff: number, flags: number): number {
-    const s = this.s;
-    const dv = this.attr(ELEM_ATTR.size);
+    const s = this;
+    const dv = s.dv;
+    // Every byte of the 32-byte attr is written: that is the zeroing the kernel needs.
     dv.setUint32(E.map_fd, fd, true);
+    dv.setUint32(E.map_fd + 4, 0, true);
     s.setPtr(E.key, keyOff);
     s.setPtr(E.value, valueOff);
     s.setU64(E.flags, flags);
     return this.bpf(cmd, ELEM_ATTR.size);
   }
 
-  /** Stages a key for an fd whose shape is unknown (not a map: the kernel will refuse it). */
-  private stageUnknown(key: Uint8Array | null, value: Uint8Array | null): void {
-    this.s.ensure(key?.byteLength ?? 0, value?.byteLength ?? 0);
+  /** Checks key (and value) against the map, or only their types for a non-map fd. */
+  private stage(at: number, fd: number, op: string, key: Uint8Array | null, value: Uint8Array | null, valueIn: boolean): void {
+    const s = this;
+    let ks: number, vs: number;
+    if (at >= 0) {
+      ks = shapes[at + KEY]! - 1;
+      vs = shapes[at + VALUE]!;
+      if (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) assertSize(key, ks, "key", op, fd);
+      if (value !== null && (!(value instanceof Uint8Array) || value.byteLength !== vs)) assertSize(value, vs, "value", op, fd);
+    } else {
+      if (key !== null) assertBytes(key, "key", op);
+      if (value !== null) assertBytes(value, "value", op);
+      ks = key === null ? 0 : key.byteLength;
+      vs = value === null ? 0 : value.byteLength;
+      s.ensure(ks, vs);
+    }
+    if (key !== null) copyIn(s.u8, s.keyOff, key, ks);
+    if (valueIn && value !== null) copyIn(s.u8, s.valueOff, value, vs);
   }
 
   mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
-    const rec = this.mapRecord(fd, OP.lookup);
-    const f = u64Arg(flags, "flags", OP.lookup);
-    if (rec !== undefined) {
-      assertSize(key, rec.keySize, "key", OP.lookup, fd);
-      assertSize(value, rec.userValueSize, "value", OP.lookup, fd);
-    } else {
-      assertBytes(key, "key", OP.lookup);
-      assertBytes(value, "value", OP.lookup);
-      this.stageUnknown(key, value);
-    }
-    const s = this.s;
-    s.u8.set(key, s.keyOff);
+    const at = this.shapeOf(fd, OP.lookup);
+    const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.lookup);
+    this.stage(at, fd, OP.lookup, key, value, false);
+    const s = this;
     const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, s.keyOff, s.valueOff, f);
-    if (r >= 0 && rec !== undefined) value.set(rec.value);
+    if (r >= 0 && at >= 0) copyOut(value, s.u8, s.valueOff, value.byteLength);
     return r;
   }
 
   mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
-    const rec = this.mapRecord(fd, OP.update);
-    const f = u64Arg(flags, "flags", OP.update);
-    if (rec !== undefined) {
-      assertSize(key, rec.keySize, "key", OP.update, fd);
-      assertSize(value, rec.userValueSize, "value", OP.update, fd);
-    } else {
-      assertBytes(key, "key", OP.update);
-      assertBytes(value, "value", OP.update);
-      this.stageUnknown(key, value);
-    }
-    const s = this.s;
-    s.u8.set(key, s.keyOff);
-    s.u8.set(value, s.valueOff);
+    const at = this.shapeOf(fd, OP.update);
+    const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.update);
+    this.stage(at, fd, OP.update, key, value, true);
+    const s = this;
     return this.elem(BpfCmd.MAP_UPDATE_ELEM, fd, s.keyOff, s.valueOff, f);
   }
 
   mapDeleteElem(fd: number, key: Uint8Array): number {
-    const rec = this.mapRecord(fd, OP.delete);
-    if (rec !== undefined) assertSize(key, rec.keySize, "key", OP.delete, fd);
-    else {
-      assertBytes(key, "key", OP.delete);
-      this.stageUnknown(key, null);
-    }
-    const s = this.s;
-    s.u8.set(key, s.keyOff);
-    return this.elem(BpfCmd.MAP_DELETE_ELEM, fd, s.keyOff, NULL, 0);
+    const at = this.shapeOf(fd, OP.delete);
+    this.stage(at, fd, OP.delete, key, null, false);
+    return this.elem(BpfCmd.MAP_DELETE_ELEM, fd, this.keyOff, NULL, 0);
   }
 
   mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number {
-    const rec = this.mapRecord(fd, OP.nextKey);
-    if (rec !== undefined) {
-      if (key !== null) assertSize(key, rec.keySize, "key", OP.nextKey, fd);
-      assertSize(nextKey, rec.keySize, "nextKey", OP.nextKey, fd);
+    const op = OP.nextKey;
+    const at = this.shapeOf(fd, op);
+    const s = this;
+    let ks: number;
+    if (at >= 0) {
+      ks = shapes[at + KEY]! - 1;
+      if (!(nextKey instanceof Uint8Array) || nextKey.byteLength !== ks) assertSize(nextKey, ks, "nextKey", op, fd);
     } else {
-      if (key !== null) assertBytes(key, "key", OP.nextKey);
-      assertBytes(nextKey, "nextKey", OP.nextKey);
-      this.s.ensure(Math.max(key?.byteLength ?? 0, nextKey.byteLength), 0);
+      assertBytes(nextKey, "nextKey", op);
+      ks = nextKey.byteLength;
+      s.ensure(Math.max(ks, key instanceof Uint8Array ? key.byteLength : 0), 0);
     }
-    const s = this.s;
-    if (key !== null) s.u8.set(key, s.keyOff);
+    if (key !== null) this.stage(at, fd, op, key, null, false);
     const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : s.keyOff, s.nextOff, 0);
-    if (r >= 0 && rec !== undefined) nextKey.set(rec.next);
+    if (r >= 0 && at >= 0) copyOut(nextKey, s.u8, s.nextOff, ks);
     return r;
   }
 
   mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number {
-    const rec = this.mapRecord(fd, OP.lookupAndDelete);
-    if (rec !== undefined) {
-      assertSize(key, rec.keySize, "key", OP.lookupAndDelete, fd);
-      assertSize(value, rec.userValueSize, "value", OP.lookupAndDelete, fd);
-    } else {
-      assertBytes(key, "key", OP.lookupAndDelete);
-      assertBytes(value, "value", OP.lookupAndDelete);
-      this.stageUnknown(key, value);
-    }
-    const s = this.s;
-    s.u8.set(key, s.keyOff);
+    const at = this.shapeOf(fd, OP.lookupAndDelete);
+    this.stage(at, fd, OP.lookupAndDelete, key, value, false);
+    const s = this;
     const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, s.keyOff, s.valueOff, 0);
-    if (r >= 0 && rec !== undefined) value.set(rec.value);
+    if (r >= 0 && at >= 0) copyOut(value, s.u8, s.valueOff, value.byteLength);
     return r;
   }
 
   mapFreeze(fd: number): number {
     assertFd(fd, OP.freeze);
-    return this.elem(BpfCmd.MAP_FREEZE, fd, NULL, NULL, 0);
+    this.attr(ELEM_ATTR.size).setUint32(E.map_fd, fd, true);
+    return this.bpf(BpfCmd.MAP_FREEZE, ELEM_ATTR.size);
   }
 
   // ---- batches ----
@@ -238,11 +246,13 @@ export class KernelDriver implements Driver {
   }
 
   private lookupBatch(cmd: number, op: string, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
-    const rec = this.mapRecord(fd, op);
+    const at = this.shapeOf(fd, op);
     assertU32(count, "count", op);
     let tokenSize: number, keySize: number, valueSize: number;
-    if (rec !== undefined) {
-      ({ tokenSize, keySize, userValueSize: valueSize } = rec);
+    if (at >= 0) {
+      tokenSize = shapes[at + TOKEN]!;
+      keySize = shapes[at + KEY]! - 1;
+      valueSize = shapes[at + VALUE]!;
       if (inBatch !== null) assertSize(inBatch, tokenSize, "inBatch", op, fd);
       assertSize(outBatch, tokenSize, "outBatch", op, fd);
       assertBatchBuffer(keys, count, keySize, "keys", op, fd);
@@ -256,7 +266,7 @@ export class KernelDriver implements Driver {
       tokenSize = Math.max(inBatch?.byteLength ?? 0, outBatch.byteLength);
       keySize = valueSize = 0;
     }
-    const s = this.s;
+    const s = this;
     const t8 = align8(tokenSize);
     const kBytes = count * keySize;
     s.ensure(0, 0, 2 * t8 + align8(kBytes) + count * valueSize);
@@ -273,8 +283,8 @@ export class KernelDriver implements Driver {
     dv.setUint32(B.map_fd, fd, true);
     const r = this.bpf(cmd, BATCH_ATTR.size);
     const got = dv.getUint32(B.count, true);
-    if (rec !== undefined) {
-      outBatch.set(s.u8.subarray(outOff, outOff + tokenSize));
+    if (at >= 0) {
+      copyOut(outBatch, s.u8, outOff, tokenSize);
       // Early errors (EINVAL, EPERM, …) leave count as it was and write nothing; otherwise the
       // first `got` elements are the kernel's (also on ENOENT, the end of the map).
       if (r >= 0 || r === -Errno.ENOENT || got < count) {
@@ -290,19 +300,20 @@ export class KernelDriver implements Driver {
 
   mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number, elemFlags?: number): BatchResult {
     const op = OP.updateBatch;
-    const rec = this.mapRecord(fd, op);
+    const at = this.shapeOf(fd, op);
     assertU32(count, "count", op);
     const f = u64Arg(elemFlags, "elemFlags", op);
     let keySize = 0, valueSize = 0;
-    if (rec !== undefined) {
-      ({ keySize, userValueSize: valueSize } = rec);
+    if (at >= 0) {
+      keySize = shapes[at + KEY]! - 1;
+      valueSize = shapes[at + VALUE]!;
       assertBatchBuffer(keys, count, keySize, "keys", op, fd);
       assertBatchBuffer(values, count, valueSize, "values", op, fd);
     } else {
       assertBytes(keys, "keys", op);
       assertBytes(values, "values", op);
     }
-    const s = this.s;
+    const s = this;
     const kBytes = count * keySize, vBytes = count * valueSize;
     s.ensure(0, 0, align8(kBytes) + vBytes);
     const keysOff = s.auxOff, valuesOff = keysOff + align8(kBytes);
@@ -320,16 +331,16 @@ export class KernelDriver implements Driver {
 
   mapDeleteBatch(fd: number, keys: Uint8Array, count: number): BatchResult {
     const op = OP.deleteBatch;
-    const rec = this.mapRecord(fd, op);
+    const at = this.shapeOf(fd, op);
     assertU32(count, "count", op);
     let keySize = 0;
-    if (rec !== undefined) {
-      keySize = rec.keySize;
+    if (at >= 0) {
+      keySize = shapes[at + KEY]! - 1;
       assertBatchBuffer(keys, count, keySize, "keys", op, fd);
     } else {
       assertBytes(keys, "keys", op);
     }
-    const s = this.s;
+    const s = this;
     const kBytes = count * keySize;
     s.ensure(0, 0, kBytes);
     if (kBytes > 0) s.u8.set(keys.subarray(0, kBytes), s.auxOff);
@@ -355,7 +366,7 @@ export class KernelDriver implements Driver {
     const inner = attr.innerMapFd ?? 0;
     assertFd(inner, op);
     const name = cStringArg(attr.mapName, "mapName", op);
-    const s = this.s;
+    const s = this;
     const dv = this.attr(MAP_CREATE_ATTR.size);
     dv.setUint32(C.map_type, mapType, true);
     dv.setUint32(C.key_size, keySize, true);
@@ -369,29 +380,29 @@ export class KernelDriver implements Driver {
     const fd = this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size);
     if (fd >= 0) {
       forget(fd);
-      this.cut(rememberMap(fd, mapType, keySize, valueSize, this.possibleCpus));
+      this.remember(fd, mapType, keySize, valueSize);
     }
     return fd;
   }
 
   private pathAttr(path: string, op: string): void {
     assertPath(path, op);
-    this.s.putCString(path, 0);
+    this.putCString(path, 0);
     this.attr(OBJ_ATTR.size);
-    this.s.setPtr(O.pathname, this.s.auxOff);
+    this.setPtr(O.pathname, this.auxOff);
   }
 
   objPin(fd: number, path: string): number {
     assertFd(fd, OP.pin);
     this.pathAttr(path, OP.pin);
-    this.s.dv.setUint32(O.bpf_fd, fd, true);
+    this.dv.setUint32(O.bpf_fd, fd, true);
     return this.bpf(BpfCmd.OBJ_PIN, OBJ_ATTR.size);
   }
 
   objGet(path: string, fileFlags?: number): number {
     const flags = u32Arg(fileFlags, "fileFlags", OP.get);
     this.pathAttr(path, OP.get);
-    this.s.dv.setUint32(O.file_flags, flags, true);
+    this.dv.setUint32(O.file_flags, flags, true);
     return this.adopt(this.bpf(BpfCmd.OBJ_GET, OBJ_ATTR.size), true);
   }
 
@@ -433,7 +444,7 @@ export class KernelDriver implements Driver {
     assertBytes(info, "info", OP.info);
     // The struct goes in zeroed, not as the caller's bytes: bpf_prog_info holds pointers
     // (map_ids, jited_prog_insns, …) the kernel would write through.
-    const s = this.s;
+    const s = this;
     const stage = Math.min(info.byteLength, MAX_INFO_STAGE);
     s.ensure(0, 0, stage);
     s.u8.fill(0, s.auxOff, s.auxOff + stage);
@@ -461,7 +472,7 @@ export class KernelDriver implements Driver {
     const license = cStringArg(attr.license, "license", op);
     const expected = u32Arg(attr.expectedAttachType, "expectedAttachType", op);
     const name = cStringArg(attr.progName, "progName", op);
-    const s = this.s;
+    const s = this;
     const insnBytes = attr.insns.byteLength;
     const licenseAt = align8(insnBytes);
     s.putCString(license, licenseAt);

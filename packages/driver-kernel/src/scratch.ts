@@ -9,20 +9,19 @@ export const ATTR_BYTES = 256;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** The block and its regions; the kernel driver extends it, so they are its own fields. */
 export class Scratch {
-  /** Bumped whenever the block is replaced; views cut from the old block are stale then. */
-  gen = 0;
-  u8!: Uint8Array;
-  dv!: DataView;
+  protected u8!: Uint8Array;
+  protected dv!: DataView;
   /** Address of the block (and of the attr), as a plain number. */
-  base = 0;
-  keyOff = 0;
-  nextOff = 0;
-  valueOff = 0;
-  auxOff = 0;
-  keyCap = 0;
-  valueCap = 0;
-  auxCap = 0;
+  protected base = 0;
+  protected keyOff = 0;
+  protected nextOff = 0;
+  protected valueOff = 0;
+  protected auxOff = 0;
+  private keyCap = 0;
+  private valueCap = 0;
+  private auxCap = 0;
   private block: unknown = null;
 
   constructor(private readonly koffi: Koffi) {
@@ -30,7 +29,7 @@ export class Scratch {
   }
 
   /** Makes the regions at least this large; replaces the block when one is too small. */
-  ensure(keyBytes: number, valueBytes: number, auxBytes = 0): void {
+  protected ensure(keyBytes: number, valueBytes: number, auxBytes = 0): void {
     if (keyBytes <= this.keyCap && valueBytes <= this.valueCap && auxBytes <= this.auxCap) return;
     this.allocate(
       Math.max(this.keyCap, align8(keyBytes)),
@@ -55,23 +54,22 @@ export class Scratch {
     this.nextOff = this.keyOff + keyCap;
     this.valueOff = this.nextOff + keyCap;
     this.auxOff = this.valueOff + valueCap;
-    this.gen++;
   }
 
   /** Writes a pointer to `base + off` (0 for NULL) at attr offset `at`. */
-  setPtr(at: number, off: number): void {
+  protected setPtr(at: number, off: number): void {
     const addr = off < 0 ? 0 : this.base + off;
     this.dv.setUint32(at, addr >>> 0, true);
     this.dv.setUint32(at + 4, Math.floor(addr / 0x1_0000_0000), true);
   }
 
-  setU64(at: number, v: number): void {
+  protected setU64(at: number, v: number): void {
     this.dv.setUint32(at, v >>> 0, true);
     this.dv.setUint32(at + 4, Math.floor(v / 0x1_0000_0000), true);
   }
 
   /** Writes `s` as UTF-8 plus a NUL at aux offset `at`; returns the bytes used. */
-  putCString(s: string, at: number): number {
+  protected putCString(s: string, at: number): number {
     const need = Buffer.byteLength(s) + 1;
     this.ensure(0, 0, at + need);
     const n = Buffer.from(this.u8.buffer, this.u8.byteOffset).write(s, this.auxOff + at, "utf8");
