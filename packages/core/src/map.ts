@@ -254,7 +254,13 @@ export class BpfMap<K, V> {
       throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
         message: `${op} ${this.#name}: the map is closed, and it was created without a pin, so it cannot be opened again` });
     }
-    this.open();
+    try {
+      this.open();
+    } catch (e) {
+      // Say which operation needed the map; the errno (isNotExist) stays as it was.
+      if (!(e instanceof BpfError)) throw e;
+      throw new BpfError({ errno: e.errno, op, map: this.#name, path: e.path, message: `${op} ${this.#name}: ${e.message}`, cause: e });
+    }
     return this.#fd;
   }
 

@@ -21,6 +21,15 @@ eachDriver("BpfMap lifecycle", (get) => {
     expect(isNotExist(err)).toBe(true);
     expect((err as Error).message).toContain("cilium_test_no_exist");
     expect(missing.getFd()).toBe(-1);
+    // An operation that opens lazily says which operation it was, and keeps the errno.
+    let lazy: unknown;
+    try {
+      missing.lookup(1);
+    } catch (e) {
+      lazy = e;
+    }
+    expect(isNotExist(lazy)).toBe(true);
+    expect((lazy as Error).message).toMatch(/^lookup cilium_test_no_exist: Unable to get object .*cilium_test_no_exist: no such file or directory$/);
 
     const created = env.map(testMapSpec());
     expect(created.openOrCreate()).toBe(true);
