@@ -1,6 +1,6 @@
 // What every command gets: the io, the parsed global options, and the driver (opened lazily:
 // `bpfkit map lookup` with a bad key fails before any bpf(2) call).
-import type { Driver } from "@bpfkit/core";
+import { createBpf, type Driver, type Logger } from "@bpfkit/core";
 import { selectDriver, type DriverChoice } from "./driver-select.js";
 import { toJson } from "./format.js";
 import type { CliIo } from "./io.js";
@@ -38,7 +38,9 @@ export function makeCtx(io: CliIo, o: CtxOptions): Ctx {
     driverChoice: o.driverChoice,
     driver: () => (driver ??= selectDriver(io, o.driverChoice, o.quiet)),
     mapRoot(d) {
-      return { root: o.mapRoot ?? io.env.BPFKIT_MAP_ROOT ?? firstBpffs(d) ?? "/sys/fs/bpf", prefix: o.mapPrefix };
+      // core's rule: /sys/fs/bpf when a bpffs is mounted there, else the first bpffs mount.
+      const root = o.mapRoot ?? io.env.BPFKIT_MAP_ROOT ?? createBpf({ driver: d, logger: quietLogger }).getMapRoot();
+      return { root, prefix: o.mapPrefix };
     },
     emit(human, json) {
       io.stdout(o.json ? toJson(json()) : human());
@@ -56,9 +58,4 @@ export function makeCtx(io: CliIo, o: CtxOptions): Ctx {
   };
 }
 
-/** The first bpffs mount, as Cilium's non-agent processes find their map root. */
-function firstBpffs(d: Driver): string | undefined {
-  const mounts = d.host.mountInfo();
-  if (typeof mounts === "number") return undefined;
-  return mounts.find((m) => m.fsType === "bpf")?.mountPoint;
-}
+const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

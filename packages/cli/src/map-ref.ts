@@ -1,6 +1,6 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
-import { BpfError, decodeMapInfo, MAP_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BpfError, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
 
 export type MapRef =
@@ -44,10 +44,15 @@ export interface MapRoot {
 
 /** Reads bpf_map_info for an fd. */
 export function mapInfo(driver: Driver, fd: number): BpfMapInfo {
-  const buf = new Uint8Array(MAP_INFO_SIZE);
-  must(driver.objGetInfoByFd(fd, buf), "BPF_OBJ_GET_INFO_BY_FD");
+  // The kernel writes min(buffer, sizeof its struct) of whatever the fd is: a program fills a
+  // bpf_prog_info-sized buffer, a map (104 bytes on 6.18) does not (core's getMapInfoByFd does the same).
+  const buf = new Uint8Array(INFO_SIZE);
+  const r = must(driver.objGetInfoByFd(fd, buf), "BPF_OBJ_GET_INFO_BY_FD");
+  if (r >= PROG_INFO_SIZE) throw new BpfError({ errno: 22, op: "BPF_OBJ_GET_INFO_BY_FD", message: `fd ${fd} is not a map` });
   return decodeMapInfo(buf);
 }
+
+const INFO_SIZE = Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE);
 
 export function mapLabel(info: BpfMapInfo): string {
   return info.name ? `map ${info.id} (${info.name})` : `map ${info.id}`;

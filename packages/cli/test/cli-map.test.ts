@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BPF_F_NO_PREALLOC, decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
-import { ExitCode } from "../src/index.js";
-import { cliOver, u32le, u64le, type Run } from "./helpers.js";
+import { captureIo, ExitCode, main } from "../src/index.js";
+import { cliOver, SOCKET_FILTER_INSNS, u32le, u64le, type Run } from "./helpers.js";
 
 for (const dut of driversUnderTest()) {
   describe.skipIf(dut.unavailable !== undefined)(`bpfkit map on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
@@ -150,6 +150,64 @@ for (const dut of driversUnderTest()) {
       expect(r.code, r.err).toBe(0);
       expect(JSON.parse(r.out)).toMatchObject({ type: "lru_hash", keySize: 8, valueSize: 16, maxEntries: 32, name: "cli_created", pinned: p });
       expect(d.host.unlink(p)).toBe(0);
+    });
+
+    it("a full hash, an array delete and a program pin get messages that say what happened", async () => {
+      const m = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapName: "cli_full" }, "cli_full");
+      expect((await bpfkit("map", "update", m.path, "key", "1", "value", "1", "--key-type", "u32", "--value-type", "u32")).code).toBe(0);
+      const full = await bpfkit("map", "update", m.path, "key", "2", "value", "2", "--key-type", "u32", "--value-type", "u32");
+      expect(full.code).toBe(ExitCode.failure);
+      expect(full.err).toContain("the map is full (1 entries)");
+      const a = create({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2, mapName: "cli_arr" }, "cli_arr");
+      const del = await bpfkit("map", "delete", a.path, "key", "0", "--key-type", "u32");
+      expect(del.code).toBe(ExitCode.failure);
+      expect(del.err).toContain("array elements cannot be deleted");
+      const prog = d.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL" });
+      expect(prog).toBeGreaterThanOrEqual(0);
+      fds.push(prog);
+      expect(d.objPin(prog, `${fs.path}/a_prog`)).toBe(0);
+      const notMap = await bpfkit("map", "show", `${fs.path}/a_prog`);
+      expect(notMap.code).toBe(ExitCode.failure);
+      expect(notMap.err).toContain("is not a map");
+    });
+
+    it("map-in-map values go in as an inner map's id and come out as ids", async () => {
+      const inner = create({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1, mapName: "cli_inner" }, "cli_inner");
+      const tmpl = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+      fds.push(tmpl);
+      const outer = create({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: tmpl, mapName: "cli_outer" }, "cli_outer");
+      expect((await bpfkit("map", "update", outer.path, "key", "1", "value", "id", String(inner.id), "--key-type", "u32")).code).toBe(0);
+      const r = await bpfkit("map", "lookup", outer.path, "key", "1", "--key-type", "u32");
+      expect(r.out).toBe(`key: 1  value: id ${inner.id}\n`);
+      expect(JSON.parse((await bpfkit("map", "lookup", outer.path, "key", "1", "--key-type", "u32", "--json")).out)).toEqual({ key: 1, value: { id: inner.id } });
+    });
+
+    it("a per-CPU hash dumps one line per CPU", async () => {
+      const m = create({ mapType: 5, keySize: 4, valueSize: 8, maxEntries: 4, mapName: "cli_pch" }, "cli_pch");
+      const v = new Uint8Array(8 * d.possibleCpus);
+      for (let c = 0; c < d.possibleCpus; c++) v.set(u64le(BigInt(100 + c)), 8 * c);
+      expect(d.mapUpdateElem(m.fd, u32le(7), v)).toBe(0);
+      const r = await bpfkit("map", "dump", m.path, "--key-type", "u32", "--value-type", "u64");
+      const cpus = Array.from({ length: d.possibleCpus }, (_, c) => `  cpu ${c}: ${100 + c}`).join("\n");
+      expect(r.out).toBe(`key: 7\n${cpus}\n1 entry\n`);
+    });
+
+    it("a long dump shows progress on a terminal's stderr and clears it", async () => {
+      const n = 70_000;
+      const m = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: n, mapName: "cli_big" }, "cli_big");
+      const keys = new Uint8Array(n * 4);
+      const dv = new DataView(keys.buffer);
+      for (let i = 0; i < n; i++) dv.setUint32(i * 4, i, true);
+      expect(d.mapUpdateBatch(m.fd, keys, new Uint8Array(n * 4), n)).toEqual({ errno: 0, count: n });
+      const io = captureIo({ stderrIsTty: true, createDriver: () => d, kernelAvailable: () => undefined });
+      expect(await main(["map", "dump", m.path, "-q"], io)).toBe(0);
+      expect(io.errText()).toBe("");
+      const io2 = captureIo({ stderrIsTty: true, createDriver: () => d, kernelAvailable: () => undefined });
+      expect(await main(["map", "dump", m.path, "--driver", "auto"], io2)).toBe(0);
+      expect(io2.errText()).toContain("dumped 65536 entries…");
+      expect(io2.errText().endsWith("\r\x1b[K")).toBe(true);
+      expect(io2.text().endsWith(`\n${n} entries\n`)).toBe(true);
+      expect(io2.text().split("\n").length).toBe(n + 2);
     });
   });
 }
