@@ -43,8 +43,8 @@ export class KernelDatapath {
   private constructor(private readonly worker: Worker) {}
 
   static start(): KernelDatapath {
+    // Kept referenced: the run awaits its messages, and stop() always ends it.
     const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: { koffiPath: resolveKoffi() } });
-    worker.unref();
     return new KernelDatapath(worker);
   }
 
