@@ -119,48 +119,71 @@ function table(rows) {
   return lines.join("\n");
 }
 
+/** The `## section` blocks of an earlier RESULTS.md, by name, in order. */
+function previousSections(path) {
+  let text;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return new Map();
+  }
+  const blocks = new Map();
+  const parts = text.split(/^## /m).slice(1);
+  for (const part of parts) {
+    const nl = part.indexOf("\n");
+    blocks.set(part.slice(0, nl).trim(), `## ${part.trimEnd()}\n`);
+  }
+  return blocks;
+}
+
 async function main() {
   const only = process.argv.slice(2);
   const sectionsDir = join(benchDir, "sections");
   const files = readdirSync(sectionsDir).filter((f) => f.endsWith(".mjs")).sort()
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
   const ctx = makeContext(buildBaseline());
-  const started = new Date();
-  const loadBefore = loadavg();
-  const results = [];
+  const blocks = new Map();
   for (const file of files) {
     process.stderr.write(`bench: ${file}\n`);
+    const started = new Date();
+    const loadBefore = loadavg();
     const mod = await import(pathToFileURL(join(sectionsDir, file)).href);
     const rows = await mod.run(ctx);
+    const loadAfter = loadavg();
     for (const r of rows) process.stderr.write(`  ${r.section} / ${r.case}: ${fmt(r.ns_per_op)} ns/op${r.ratio !== undefined ? ` (×${fmt(r.ratio, 3)} C)` : ""}\n`);
-    results.push({ file, rows, about: mod.about });
-  }
-  const loadAfter = loadavg();
-  const bySection = new Map();
-  for (const { rows, about } of results) {
+    const bySection = new Map();
     for (const r of rows) {
-      if (!bySection.has(r.section)) bySection.set(r.section, { rows: [], about });
-      bySection.get(r.section).rows.push(r);
+      if (!bySection.has(r.section)) bySection.set(r.section, []);
+      bySection.get(r.section).push(r);
+    }
+    const load = (l) => l.map((x) => x.toFixed(2)).join(" / ");
+    for (const [name, sectionRows] of bySection) {
+      blocks.set(name, [
+        `## ${name}`, "",
+        `Measured ${started.toISOString()} by \`bench/sections/${file}\`${quick ? " with BENCH_QUICK=1 (reduced work)" : ""}; load average (1/5/15 min) ${load(loadBefore)} before, ${load(loadAfter)} after.`,
+        "",
+        ...(mod.about ? [mod.about, ""] : []),
+        table(sectionRows), "",
+      ].join("\n"));
     }
   }
+  // A run of some sections keeps the others' earlier results.
+  const resultsPath = join(benchDir, "RESULTS.md");
+  const merged = only.length === 0 ? blocks : new Map([...previousSections(resultsPath), ...blocks]);
   const md = [
     "# bpfkit benchmark results",
     "",
-    `Written by \`bench/run.mjs\`${quick ? " (BENCH_QUICK=1: reduced work)" : ""}. Do not edit by hand; rerun \`npm run bench\`.`,
+    "Written by `bench/run.mjs` (`npm run bench`, or `node bench/run.mjs [section-file-filter …]` to rerun",
+    "some sections and keep the rest). Do not edit by hand.",
     "",
-    `- date: ${started.toISOString()}`,
     `- machine: ${cpuModel()}, ${cpus().length} CPUs, Linux ${release()}`,
     `- node: ${process.version}`,
-    `- load average (1/5/15 min) before: ${loadBefore.map((x) => x.toFixed(2)).join(" / ")}, after: ${loadAfter.map((x) => x.toFixed(2)).join(" / ")}`,
+    `- written: ${new Date().toISOString()}`,
     "",
+    ...merged.values(),
   ];
-  for (const [name, { rows, about }] of bySection) {
-    md.push(`## ${name}`, "");
-    if (about) md.push(about, "");
-    md.push(table(rows), "");
-  }
-  writeFileSync(join(benchDir, "RESULTS.md"), md.join("\n"));
-  process.stderr.write(`bench: wrote bench/RESULTS.md\n`);
+  writeFileSync(resultsPath, md.join("\n"));
+  process.stderr.write("bench: wrote bench/RESULTS.md\n");
 }
 
 await main();
