@@ -1,11 +1,11 @@
 // LRU node lists for LRU_HASH and LRU_PERCPU_HASH (kernel-maps.md §7; kernel/bpf/bpf_lru_list.c).
 //
-// Verified against the kernel [V]: single-CPU insert-only sequences, for the common LRU (§7.2:
-// target_free, global free pool, per-CPU pending list flushed to the inactive head, eviction from
-// the inactive tail) and for BPF_F_NO_COMMON_LRU (§7.3: per-CPU lists, evict up to 4).
-// From source only, not verified [S]: reference bits (set by datapath lookups and by updates of
-// existing keys), the active list and its rotation, next_inactive_rotation, the force shrink,
-// and stealing from other CPUs' local lists.
+// Written from the kernel source. Verified against the 6.18 kernel on one CPU [V]: the §7.2/§7.3
+// insert-only models, and 36 recorded traces (test/fixtures/lru-kernel-traces.json) mixing
+// updates of new and existing keys, failing updates, deletes, lookups and BPF-program lookups —
+// so reference bits, the active list, its rotation and the force shrink are checked too.
+// From source only, not verified [S]: several CPUs (local lists of other CPUs, stealing), which
+// the kernel's scheduling makes nondeterministic anyway (§7.4).
 //
 // Free lists hold interchangeable nodes, so they are counters here: a free node owns no element
 // storage. A node in a list is an element index; its links live in the element (hashtab.ts).
