@@ -28,6 +28,14 @@ describe(`soak: ${runs} cases per run, seed ${seed}`, () => {
     console.log(s.report);
     expect(s.ok).toBe(true);
   });
+  it.runIf(useKernel && sim !== undefined)("sim vs kernel, LRU eviction pinned to CPU 0", async () => {
+    const s = await runDifferential({
+      left: "sim", right: "kernel", runs, seed, lruEviction: true,
+      program: { types: [9, 10], maxEntries: 32, maxKeys: 60, maxOps: 100 },
+    });
+    console.log(s.report);
+    expect(s.ok).toBe(true);
+  });
   it.runIf(useKernel && sim !== undefined)("sim vs kernel, invalid create specs", async () => {
     const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { invalid: "always", maxOps: 4 } });
     console.log(s.report);

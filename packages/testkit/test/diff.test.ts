@@ -1,7 +1,7 @@
 // The differential runner finds a driver that breaks one rule, shrinks the program to a few
 // ops, and its seed and path replay the same difference. Mutants wrap the reference model (fast,
 // kernel-free); the last tests compare the simulator and a mutated kernel with the kernel itself.
-import { BPF_NOEXIST, Errno, type Driver, isPerCpuMapType, perCpuSlotSize, userValueSize, wrapDriver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_NOEXIST, Errno, type Driver, isPerCpuMapType, perCpuSlotSize, userValueSize, wrapDriver } from "@bpfkit/core";
 import { describe, expect, it } from "vitest";
 import { createModelDriver } from "../src/model/model-driver.js";
 import { runDifferential } from "../src/diff/run-differential.js";
@@ -114,6 +114,21 @@ describe.runIf(kernel.unavailable === undefined)("differential runner on the ker
     expect(s.divergences.map((c) => c.divergence)).toEqual([]);
     expect(s.drivers.map((d) => d.name)).toEqual(["sim", "kernel"]);
     expect(s.drivers[0].opsPerSecond).toBeGreaterThan(0);
+  });
+
+  it("property: with LRU eviction (pinned to CPU 0) the simulator evicts exactly as the kernel does", async () => {
+    const s = await runDifferential({
+      left: "sim", right: "kernel", runs: 150, seed: 0x53, lruEviction: true,
+      program: { types: [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH], maxEntries: 16, maxKeys: 40, maxOps: 80 },
+    });
+    if (!s.ok) console.log(s.report);
+    expect(s.divergences.map((c) => c.divergence)).toEqual([]);
+    // The programs really evict: the model, which cannot, disagrees with the kernel on them.
+    const m = await runDifferential({
+      left: "model", right: "kernel", runs: 300, seed: 0x53, lruEviction: true, shrink: false,
+      program: { types: [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH], maxEntries: 16, maxKeys: 40, maxOps: 80 },
+    });
+    expect(m.ok).toBe(false);
   });
 
   it("property: invalid create specs get the same errno from the simulator and the kernel", async () => {

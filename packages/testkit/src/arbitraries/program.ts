@@ -40,6 +40,11 @@ export interface ProgramOptions extends MapSpecOptions {
   maxKeys?: number;
   /** Draw MAP_FREEZE now and then. Default true. */
   freeze?: boolean;
+  /**
+   * Let LRU programs use more keys than the map holds, so they evict. The kernel's eviction is
+   * exact only with every syscall on one CPU (kernel-maps.md §7.4): run such programs pinned.
+   */
+  lruEviction?: boolean;
 }
 
 type OpRecipe =
@@ -79,8 +84,8 @@ function opRecipeArb(freeze: boolean): fc.Arbitrary<OpRecipe> {
 }
 
 /** How many distinct keys a program may use: LRU maps must never reach eviction (§7). */
-export function keyPoolLimit(spec: MapSpec, possibleCpus: number): number {
-  if (spec.mapType !== BPF_MAP_TYPE_LRU_HASH && spec.mapType !== BPF_MAP_TYPE_LRU_PERCPU_HASH) return Infinity;
+export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = false): number {
+  if (lruEviction || spec.mapType !== BPF_MAP_TYPE_LRU_HASH && spec.mapType !== BPF_MAP_TYPE_LRU_PERCPU_HASH) return Infinity;
   const max = effectiveMaxEntries(spec, possibleCpus);
   // Per-CPU LRU lists give each CPU max/ncpus nodes (§7.3); the common list keeps free nodes
   // on each CPU's local list. A quarter of what one CPU can reach never evicts (probe_hash_order).
@@ -88,8 +93,8 @@ export function keyPoolLimit(spec: MapSpec, possibleCpus: number): number {
   return Math.max(1, Math.floor(reach / 4));
 }
 
-function resolve(spec: MapSpec, possibleCpus: number, material: Uint8Array[], recipes: OpRecipe[]): Program {
-  const pool = material.slice(0, keyPoolLimit(spec, possibleCpus)).map((m) => keyFromMaterial(spec, m));
+function resolve(spec: MapSpec, possibleCpus: number, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean): Program {
+  const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m));
   const key = (i: number) => pool[i % pool.length]!;
   const value = (n: number) => valueFromSeed(spec, possibleCpus, n);
   const ops = recipes.map((r): Op => {
@@ -114,7 +119,7 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
     spec: mapSpecArb(options),
     material: fc.array(keyMaterialArb(), { minLength: 1, maxLength: options.maxKeys ?? 12 }),
     recipes: fc.array(opRecipeArb(options.freeze ?? true), { maxLength: options.maxOps ?? 40, size: "medium" }),
-  }).map(({ spec, material, recipes }) => resolve(spec, options.possibleCpus, material, recipes));
+  }).map(({ spec, material, recipes }) => resolve(spec, options.possibleCpus, material, recipes, options.lruEviction ?? false));
 }
 
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };

@@ -3,6 +3,7 @@
 // first step where the drivers part, and the seed and path that replay it.
 import fc from "fast-check";
 import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
+import { canPinCpu, onCpu0 } from "../conformance/pin-cpu.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type Divergence, firstDivergence, formatDivergence } from "./compare.js";
 import { type DriverChoice, type ResolvedDriver, resolvePair } from "./driver-choice.js";
@@ -33,7 +34,15 @@ export interface DifferentialOptions {
   /** Called after every program (including shrink attempts). */
   onProgress?: (p: DifferentialProgress) => void;
   /** Shapes of the programs (map types, sizes, lengths). */
-  program?: Partial<Omit<ProgramOptions, "possibleCpus">>;
+  program?: Partial<Omit<ProgramOptions, "possibleCpus" | "lruEviction">>;
+  /**
+   * Let LRU programs evict. The kernel's eviction is exact only with every syscall on one CPU
+   * (kernel-maps.md §7.4), so the run is pinned to CPU 0 (Linux, `taskset`). The model does not
+   * evict early as the kernel does: compare the simulator with the kernel.
+   */
+  lruEviction?: boolean;
+  /** Shrink a counterexample (default true); false reports the first one found, as found. */
+  shrink?: boolean;
 }
 
 export interface DriverThroughput {
@@ -78,7 +87,9 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
-  const arb = programArb({ ...options.program, possibleCpus: left.driver.possibleCpus });
+  const lruEviction = options.lruEviction ?? false;
+  if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
+  const arb = programArb({ ...options.program, possibleCpus: left.driver.possibleCpus, lruEviction });
   const t0 = performance.now();
   const tally = { run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0] };
 
@@ -100,18 +111,21 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
     options.onProgress?.({ run: tally.run, runs, ops: tally.calls[0]! + tally.calls[1]!, shrinking: tally.failed });
     return d === undefined;
   });
-  const details = fc.check(property, {
+  const check = () => fc.check(property, {
     numRuns: runs, seed, ...(options.path !== undefined ? { path: options.path } : {}),
     // Skips are rare (LRU pools are kept small); never let them end the run early.
     maxSkipsPerRun: 1000,
+    endOnFailure: options.shrink === false,
   });
+  const details = lruEviction ? onCpu0(check) : check();
   const divergences: Counterexample[] = [];
   if (details.failed) {
     if (details.counterexample === null) throw details.errorInstance ?? new Error("the differential run failed without a counterexample");
     const program = details.counterexample[0];
     let d: Divergence | undefined;
     try {
-      d = firstDivergence(program, runProgram(left.driver, program), runProgram(right.driver, program));
+      const replay = () => firstDivergence(program, runProgram(left.driver, program), runProgram(right.driver, program));
+      d = lruEviction ? onCpu0(replay) : replay();
     } catch (e) {
       throw new Error(`replaying the minimal program threw: ${(e as Error).message}\n${formatProgram(program)}`, { cause: e });
     }
