@@ -59,6 +59,24 @@ describe("bpfkit demo on the simulator", () => {
     expect(r.out).toContain("Both GC passes deleted every expired flow");
   });
 
+  it("without the privilege to mount bpffs (CAP_BPF alone) it runs on an unpinned table", async () => {
+    const sim = createSimDriver();
+    const host = sim.host;
+    const mounts: string[] = [];
+    // The host services as a process with CAP_BPF but not CAP_SYS_ADMIN sees them: mount is EPERM.
+    Object.defineProperty(sim, "host", { value: new Proxy(host, {
+      get: (t, k) => (k === "mount" ? (_s: string, target: string) => { mounts.push(target); return -1; } : Reflect.get(t, k, t)),
+    }) });
+    const io = captureIo({ createDriver: () => sim, kernelAvailable: () => "test" });
+    const code = await main(["demo", "--driver", "sim", "--json"], io);
+    expect(code, io.errText()).toBe(0);
+    const j = JSON.parse(io.text());
+    expect(mounts.length).toBe(1);
+    expect(j.config.pin).toBe(false);
+    expect(j.passed).toBe(true);
+    expect(host.stat(mounts[0]!).errno).toBe(2); // its directory removed again
+  });
+
   it("bad options are usage errors", async () => {
     expect((await demo("--flows", "0")).code).toBe(2);
     expect((await demo("--rate", "-1")).code).toBe(2);

@@ -21,7 +21,7 @@ function intOpt(opts: OptionValues, name: string, dflt: number, min: number, max
 export const demoCommand: Command = {
   name: "demo",
   summary: "garbage-collect a conntrack table while a datapath changes it, and show what each dump saw",
-  usage: "demo [--seed N] [--flows N] [--churn N] [--rate P] [--driver kernel|sim|auto] [--json]",
+  usage: "demo [--seed N] [--flows N] [--churn N] [--rate P] [--batch N] [--driver kernel|sim|auto] [--json]",
   details: "Fills a hash map with long-lived flows (some expired) and short-lived ones, then runs Cilium's conntrack GC\n" +
     "twice — dumpReliablyWithCallback with the v1.7 walk, then with bpfkit's batch dump — deleting expired flows from\n" +
     "the callback while the datapath opens and closes short-lived flows. On the simulator the datapath acts between\n" +
@@ -33,6 +33,7 @@ export const demoCommand: Command = {
     flows: { type: "string", arg: "N", help: `long-lived flows (default ${DEFAULT_DEMO.flows})` },
     churn: { type: "string", arg: "N", help: `short-lived flows the datapath opens and closes (default ${DEFAULT_DEMO.churn})` },
     rate: { type: "string", arg: "P", help: "simulator: datapath operations per syscall (default 2)" },
+    batch: { type: "string", arg: "N", help: `elements per BPF_MAP_LOOKUP_BATCH call in the batch pass (default ${DEFAULT_DEMO.batchSize})` },
   },
   examples: ["bpfkit demo", "bpfkit demo --driver sim --seed 7", "bpfkit demo --json"],
   async run(ctx, _args, opts) {
@@ -41,13 +42,14 @@ export const demoCommand: Command = {
       seed: intOpt(opts, "seed", DEFAULT_DEMO.seed, 0, 0xffffffff),
       flows: intOpt(opts, "flows", DEFAULT_DEMO.flows, 1, 30000),
       churn: intOpt(opts, "churn", DEFAULT_DEMO.churn, 1, 30000),
+      batchSize: intOpt(opts, "batch", DEFAULT_DEMO.batchSize, 1, 1 << 20),
     };
     const rateText = str(opts, "rate");
     const rate = rateText === undefined ? 2 : Number(rateText);
     if (!(rate >= 0 && rate <= 10)) throw usageError(`--rate ${rateText}: expected a number in [0, 10]`);
     cfg.maxEntries = Math.max(DEFAULT_DEMO.maxEntries, 2 ** Math.ceil(Math.log2(cfg.flows + cfg.churn + 1)));
     const d = await ctx.driver();
-    const report = await withDemoBpf(ctx, d, (bpf) => runDemo(bpf, cfg, {
+    const report = await withDemoBpf(ctx, d, (bpf, pin) => runDemo(bpf, { ...cfg, pin }, {
       datapath: (map, pool, now) => d.kind === "kernel"
         ? startKernelDatapath({ mapId: idOf(d, map.getFd()), pool, seed: cfg.seed, expires: now + 300_000_000_000n })
         : startSimDatapath(d, map.getFd(), pool, { seed: cfg.seed, rate, expires: now + 300_000_000_000n }),
@@ -64,7 +66,7 @@ function idOf(d: Driver, fd: number): number {
 }
 
 /** A Bpf whose map root is a bpffs the demo owns: a private mount on the kernel, the simulator's own. */
-async function withDemoBpf<T>(ctx: Ctx, d: Driver, fn: (bpf: ReturnType<typeof createBpf>) => Promise<T>): Promise<T> {
+async function withDemoBpf<T>(ctx: Ctx, d: Driver, fn: (bpf: ReturnType<typeof createBpf>, pin: boolean) => Promise<T>): Promise<T> {
   const logger: Logger = {
     debug() {}, info() {},
     warn: (m) => ctx.io.stderr(`bpfkit: ${m}\n`),
@@ -72,7 +74,7 @@ async function withDemoBpf<T>(ctx: Ctx, d: Driver, fn: (bpf: ReturnType<typeof c
   };
   const fs = mountDemoBpffs(d);
   try {
-    return await fn(createBpf({ driver: d, mapRoot: fs.path, logger }));
+    return await fn(createBpf({ driver: d, mapRoot: fs.path, logger }), fs.mounted);
   } finally {
     fs.dispose();
   }

@@ -3,18 +3,30 @@
 import type { Driver } from "@bpfkit/core";
 import { CliError, ExitCode } from "../cli-error.js";
 
-export function mountDemoBpffs(d: Driver): { path: string; dispose(): void } {
+export interface DemoBpffs {
+  path: string;
+  /** False when bpffs could not be mounted (CAP_BPF without CAP_SYS_ADMIN): the map stays unpinned. */
+  mounted: boolean;
+  dispose(): void;
+}
+
+export function mountDemoBpffs(d: Driver): DemoBpffs {
   const path = `/tmp/bpfkit-demo-${process.pid}-${Date.now().toString(36)}`;
   let r = d.host.mkdirAll(path, 0o700);
   if (r < 0) throw new CliError(`mkdir ${path}: errno ${-r}`, ExitCode.failure);
   r = d.host.mount("bpf", path, "bpf");
+  if (r === -1) {
+    // bpf(2) with CAP_BPF alone cannot mount: keep going with an unpinned map under an empty dir.
+    // openOrCreate makes <root>/tc/globals in it: remove the whole (fresh, demo-only) tree.
+    return { path, mounted: false, dispose: () => void d.host.removeAll(path) };
+  }
   if (r < 0) {
     d.host.rmdir(path);
-    throw new CliError(`mount -t bpf bpf ${path}: errno ${-r}`, r === -1 ? ExitCode.permission : ExitCode.failure,
-      r === -1 ? "mounting bpffs needs root (CAP_SYS_ADMIN); or run the demo with --driver sim" : undefined);
+    throw new CliError(`mount -t bpf bpf ${path}: errno ${-r}`, ExitCode.failure);
   }
   return {
     path,
+    mounted: true,
     dispose() {
       d.host.umount(path);
       d.host.rmdir(path);

@@ -23,7 +23,7 @@ export function formatDemo(r: DemoReport): string {
     ["GC: live flows lost", (p) => String(p.liveLost)],
     ["time", (p) => `${p.ms.toFixed(1)} ms`],
   ];
-  const h1 = "Cilium v1.7 walk", h2 = "bpfkit batch dump";
+  const h1 = "Cilium v1.7 walk", h2 = `bpfkit batch dump (${c.batchSize} per call)`;
   const w0 = Math.max(...rows.map(([l]) => l.length));
   const w1 = Math.max(h1.length, ...rows.map(([, f]) => f(walk).length));
   const line = (a: string, b: string, cc: string) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${cc}`.trimEnd();
@@ -62,8 +62,9 @@ function explain(r: DemoReport, walk: DemoPass, batch: DemoPass): string[] {
     s.push("(The simulated datapath acts before each syscall, so the walk, two syscalls per key, met far more of it than the batch dump did.)");
   }
   if (!batch.gaveUp && batch.deliveredTwiceOrMore === 0) {
-    s.push(`The batch dump copied whole hash buckets with BPF_MAP_LOOKUP_BATCH (${batch.stats.batches} call${batch.stats.batches === 1 ? "" : "s"}): a bucket token only moves`,
-      "forward and a key never changes bucket, so every flow present for the whole dump came exactly once.");
+    s.push(`The batch dump copied whole hash buckets with BPF_MAP_LOOKUP_BATCH (${batch.stats.batches} call${batch.stats.batches === 1 ? "" : "s"}, the datapath acting`,
+      "between them): a bucket token only moves forward and a key never changes bucket, so every flow present for the",
+      "whole dump came exactly once.");
   }
   s.push(ok(walk) && ok(batch)
     ? "Both GC passes deleted every expired flow, kept every live one, and never saw a key the table did not hold."

@@ -14,9 +14,13 @@ export interface DemoConfig {
   /** Share of the long-lived flows that have expired (the GC must delete exactly those). */
   expiredShare: number;
   maxEntries: number;
+  /** Elements per BPF_MAP_LOOKUP_BATCH call: small, so the datapath acts between calls too. */
+  batchSize: number;
+  /** Pin the table (on the demo's own bpffs), as Cilium does; false keeps it unpinned. */
+  pin?: boolean;
 }
 
-export const DEFAULT_DEMO: DemoConfig = { seed: 1, flows: 1000, churn: 200, expiredShare: 0.3, maxEntries: 4096 };
+export const DEFAULT_DEMO: DemoConfig = { seed: 1, flows: 1000, churn: 200, expiredShare: 0.3, maxEntries: 4096, batchSize: 64 };
 
 export interface DemoPass {
   algorithm: "walk" | "batch";
@@ -55,7 +59,8 @@ export interface DemoHooks {
 export async function runDemo(bpf: Bpf, cfg: DemoConfig, hooks: DemoHooks): Promise<DemoReport> {
   const map = bpf.newMap({ name: "bpfkit_demo_ct", type: BPF_MAP_TYPE_HASH, key: ctKey, value: ctValue, maxEntries: cfg.maxEntries })
     .withNonPersistent();
-  map.openOrCreate();
+  if (cfg.pin === false) map.openOrCreateUnpinned();
+  else map.openOrCreate();
   try {
     const pool: ChurnPool = { from: cfg.flows, to: cfg.flows + cfg.churn, present: new Int8Array(cfg.churn) };
     const now = bpf.getMtime();
@@ -124,7 +129,7 @@ function gcPass(map: BpfMap<CtKey, CtValue>, pool: ChurnPool, dp: DemoDatapath, 
           if (r.errno === 0) expiredDeleted++;
           else if (r.errno !== Errno.ENOENT) throw r.error;
         }
-      }, stats, { algorithm });
+      }, stats, algorithm === "batch" ? { algorithm, batchSize: cfg.batchSize } : { algorithm });
     } catch (e) {
       if (!(e instanceof MaxLookupError)) throw e;
       gaveUp = e.message;
