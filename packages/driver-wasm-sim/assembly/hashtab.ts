@@ -110,7 +110,8 @@ export function htabUnlinkNode(m: MapHdr, i: u32): bool {
 
 // A user-space value is the whole stored value (all per-CPU slots, padding kept, §6). A datapath
 // value is one slot's value_size bytes: a new per-CPU element gets it on `cpu` and zeroes the
-// others, an existing one changes only `cpu`'s slot [S].
+// others, an existing one changes only `cpu`'s value_size bytes (checked on the kernel with a
+// socket filter calling bpf_map_update_elem under BPF_PROG_TEST_RUN on CPU 1).
 @inline function writeValue(m: MapHdr, e: usize, value: usize, datapath: bool, cpu: u32, isNew: bool): void {
   const dst = e + m.valOff;
   if (!datapath || !m.percpu) {

@@ -3,7 +3,7 @@
 // Written from the kernel source. Verified against the 6.18 kernel on one CPU [V]: the §7.2/§7.3
 // insert-only models, and 36 recorded traces (test/fixtures/lru-kernel-traces.json) mixing
 // updates of new and existing keys, failing updates, deletes, lookups and BPF-program lookups —
-// so reference bits, the active list, its rotation and the force shrink are checked too.
+// so reference bits (the second chance), the active list and its rotation are checked too.
 // From source only, not verified [S]: several CPUs (local lists of other CPUs, stealing), which
 // the kernel's scheduling makes nondeterministic anyway (§7.4).
 //

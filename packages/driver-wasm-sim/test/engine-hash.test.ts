@@ -137,18 +137,22 @@ describe("engine hash family: errnos and capacity (§4.1, §5.4)", () => {
   });
 
   it("datapath per-CPU updates: a new element gets cpu's slot and zeroes the others; an existing one only cpu's", () => {
-    const m = eng.create({ type: T.PERCPU_HASH, keySize: 4, valueSize: 4, maxEntries: 4, ncpus: 3 });
-    expect(m.update(u32(1), new Uint8Array(24).fill(0xee))).toBe(0);
-    expect(m.datapathUpdate(u32(2), u32(7), ANY, 1)).toBe(0);
-    expect(hex(m.lookup(u32(2)).value)).toBe("0000000000000000" + "0700000000000000" + "0000000000000000");
-    expect(m.datapathUpdate(u32(1), u32(5), EXIST, 2)).toBe(0);
-    expect(hex(m.lookup(u32(1)).value)).toBe("eeeeeeeeeeeeeeee".repeat(2) + "05000000eeeeeeee");
-    expect(readU32(m.datapathLookup(u32(1), 2).value)).toBe(5);
-    expect(readU32(m.datapathLookup(u32(1), 0).value)).toBe(0xeeeeeeee);
-    expect(m.datapathLookup(u32(1), 3).err).toBe(E.EINVAL);
-    expect(m.datapathDelete(u32(1), 0)).toBe(0);
-    expect(m.lookup(u32(1)).err).toBe(E.ENOENT);
-    m.free();
+    // As the kernel did for a socket filter calling bpf_map_update_elem, run with
+    // BPF_PROG_TEST_RUN pinned to CPU 1 (2 possible CPUs), for both per-CPU hash types.
+    for (const type of [T.PERCPU_HASH, T.LRU_PERCPU_HASH]) {
+      const m = eng.create({ type, keySize: 4, valueSize: 4, maxEntries: 4, ncpus: 2 });
+      expect(m.update(u32(1), new Uint8Array(16).fill(0xee))).toBe(0);
+      expect(m.datapathUpdate(u32(2), u32(7), ANY, 1)).toBe(0);
+      expect(hex(m.lookup(u32(2)).value)).toBe("00000000000000000700000000000000");
+      expect(m.datapathUpdate(u32(1), u32(5), ANY, 1)).toBe(0);
+      expect(hex(m.lookup(u32(1)).value)).toBe("eeeeeeeeeeeeeeee05000000eeeeeeee");
+      expect(readU32(m.datapathLookup(u32(1), 1).value)).toBe(5);
+      expect(readU32(m.datapathLookup(u32(1), 0).value)).toBe(0xeeeeeeee);
+      expect(m.datapathLookup(u32(1), 2).err).toBe(E.EINVAL);
+      expect(m.datapathDelete(u32(1), 0)).toBe(0);
+      expect(m.lookup(u32(1)).err).toBe(E.ENOENT);
+      m.free();
+    }
   });
 
   it("clears on mapClear and is reusable", () => {
