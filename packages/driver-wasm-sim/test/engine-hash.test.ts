@@ -137,8 +137,8 @@ describe("engine hash family: errnos and capacity (§4.1, §5.4)", () => {
   });
 
   it("datapath per-CPU updates: a new element gets cpu's slot and zeroes the others; an existing one only cpu's", () => {
-    // As the kernel did for a socket filter calling bpf_map_update_elem, run with
-    // BPF_PROG_TEST_RUN pinned to CPU 1 (2 possible CPUs), for both per-CPU hash types.
+    // Exactly what the kernel gave (scripts/probe-datapath-percpu.py: a socket filter calling
+    // bpf_map_update_elem under BPF_PROG_TEST_RUN on CPU 1, 2 possible CPUs).
     for (const type of [T.PERCPU_HASH, T.LRU_PERCPU_HASH]) {
       const m = eng.create({ type, keySize: 4, valueSize: 4, maxEntries: 4, ncpus: 2 });
       expect(m.update(u32(1), new Uint8Array(16).fill(0xee))).toBe(0);
