@@ -157,7 +157,12 @@ export class KernelDriver extends Scratch implements Driver {
     return this.bpf(cmd, ELEM_ATTR.size);
   }
 
-  /** Checks key (and value) against the map, or only their types for a non-map fd. */
+  /**
+   * Checks key (and value) against the map and copies the inputs in; for an fd that is not a
+   * map only their types are checked. Callers then give the kernel NULL for every output of
+   * such an fd: it fails the fd first, and were it a map after all, a NULL is EFAULT where an
+   * unsized region would be a write past our block.
+   */
   private stage(at: number, fd: number, op: string, key: Uint8Array | null, value: Uint8Array | null, valueIn: boolean): void {
     const s = this;
     let ks: number, vs: number;
@@ -170,7 +175,7 @@ export class KernelDriver extends Scratch implements Driver {
       if (key !== null) assertBytes(key, "key", op);
       if (value !== null) assertBytes(value, "value", op);
       ks = key === null ? 0 : key.byteLength;
-      vs = value === null ? 0 : value.byteLength;
+      vs = valueIn && value !== null ? value.byteLength : 0;
       s.ensure(ks, vs);
     }
     if (key !== null) copyIn(s.u8, s.keyOff, key, ks);
@@ -182,7 +187,7 @@ export class KernelDriver extends Scratch implements Driver {
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.lookup);
     this.stage(at, fd, OP.lookup, key, value, false);
     const s = this;
-    const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, s.keyOff, s.valueOff, f);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, s.keyOff, at >= 0 ? s.valueOff : NULL, f);
     if (r >= 0 && at >= 0) copyOut(value, s.u8, s.valueOff, value.byteLength);
     return r;
   }
@@ -212,10 +217,9 @@ export class KernelDriver extends Scratch implements Driver {
     } else {
       assertBytes(nextKey, "nextKey", op);
       ks = nextKey.byteLength;
-      s.ensure(Math.max(ks, key instanceof Uint8Array ? key.byteLength : 0), 0);
     }
     if (key !== null) this.stage(at, fd, op, key, null, false);
-    const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : s.keyOff, s.nextOff, 0);
+    const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : s.keyOff, at >= 0 ? s.nextOff : NULL, 0);
     if (r >= 0 && at >= 0) copyOut(nextKey, s.u8, s.nextOff, ks);
     return r;
   }
@@ -224,7 +228,7 @@ export class KernelDriver extends Scratch implements Driver {
     const at = this.shapeOf(fd, OP.lookupAndDelete);
     this.stage(at, fd, OP.lookupAndDelete, key, value, false);
     const s = this;
-    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, s.keyOff, s.valueOff, 0);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, s.keyOff, at >= 0 ? s.valueOff : NULL, 0);
     if (r >= 0 && at >= 0) copyOut(value, s.u8, s.valueOff, value.byteLength);
     return r;
   }
@@ -262,8 +266,8 @@ export class KernelDriver extends Scratch implements Driver {
       assertBytes(outBatch, "outBatch", op);
       assertBytes(keys, "keys", op);
       assertBytes(values, "values", op);
-      // Not a map: the kernel fails the fd before it reads a byte. Stage nothing past a token.
-      tokenSize = Math.max(inBatch?.byteLength ?? 0, outBatch.byteLength);
+      // Not a map: only in_batch is staged (the kernel may read it); outputs go as NULL.
+      tokenSize = inBatch?.byteLength ?? 0;
       keySize = valueSize = 0;
     }
     const s = this;
@@ -273,12 +277,12 @@ export class KernelDriver extends Scratch implements Driver {
     const inOff = s.auxOff, outOff = inOff + t8, keysOff = outOff + t8, valuesOff = keysOff + align8(kBytes);
     if (inBatch !== null) s.u8.set(inBatch, inOff);
     // The token goes in as the caller's bytes, so an early error hands them back unchanged.
-    s.u8.set(outBatch, outOff);
+    if (at >= 0) s.u8.set(outBatch, outOff);
     const dv = this.attr(BATCH_ATTR.size);
     s.setPtr(B.in_batch, inBatch === null ? NULL : inOff);
-    s.setPtr(B.out_batch, outOff);
-    s.setPtr(B.keys, keysOff);
-    s.setPtr(B.values, valuesOff);
+    s.setPtr(B.out_batch, at >= 0 ? outOff : NULL);
+    s.setPtr(B.keys, at >= 0 ? keysOff : NULL);
+    s.setPtr(B.values, at >= 0 ? valuesOff : NULL);
     dv.setUint32(B.count, count, true);
     dv.setUint32(B.map_fd, fd, true);
     const r = this.bpf(cmd, BATCH_ATTR.size);
