@@ -127,6 +127,9 @@ for (const dut of driversUnderTest()) {
         for (const e of j.entries) expect(e.value).toBe(e.key * 3);
         expect(j.stats).toMatchObject({ algorithm: alg, completed: true, delivered: 100, lookupFailed: 0, interrupted: 0, maxEntries: 128 });
       }
+      const small = JSON.parse((await bpfkit("map", "dump", m.path, "--algorithm", "batch", "--batch", "8", "--stats", "--json")).out);
+      expect(small.entries.length).toBe(100);
+      expect(small.stats.batches).toBeGreaterThanOrEqual(100 / 8);
       const human = await bpfkit("map", "dump", m.path, "--reliable", "--stats");
       expect(human.out.trimEnd().split("\n").at(-1)).toBe("100 entries");
       expect(human.err).toMatch(/completed:\s+true/);

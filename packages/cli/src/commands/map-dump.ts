@@ -20,12 +20,12 @@ function mayBatch(t: number): boolean {
  * Runs one dump of an open map fd with core's algorithms and returns its stats. `sink` sees
  * views into reused buffers. `auto` takes the batch path where the map type has one.
  */
-export function dumpFd(target: Parameters<typeof walkDump>[0], maxEntries: number, algorithm: DumpAlgorithmChoice, sink: RawSink): DumpStats {
+export function dumpFd(target: Parameters<typeof walkDump>[0], maxEntries: number, algorithm: DumpAlgorithmChoice, sink: RawSink, batchSize?: number): DumpStats {
   const stats = newDumpStats(maxEntries);
   stats.started = new Date();
   try {
     if (algorithm !== "walk" && (algorithm === "batch" || mayBatch(target.mapType))) {
-      if (batchDump(target, sink, stats, new BatchScratch(), maxEntries)) return stats;
+      if (batchDump(target, sink, stats, new BatchScratch(), maxEntries, ...(batchSize !== undefined ? [batchSize] : []))) return stats;
       if (algorithm === "batch") throw new CliError(`${target.name}: the kernel has no BPF_MAP_LOOKUP_BATCH for this map type`, ExitCode.failure, "use --algorithm walk");
     }
     walkDump(target, sink, stats);
@@ -66,7 +66,7 @@ const PROGRESS_EVERY = 65536;
 export const mapDumpCommand: Command = {
   name: "map dump",
   summary: "print every element (batch lookups where the kernel has them)",
-  usage: "map dump MAP [--reliable] [--stats] [--algorithm walk|batch|auto] [--key-type T] [--value-type T]",
+  usage: "map dump MAP [--reliable] [--stats] [--algorithm walk|batch|auto] [--batch N] [--key-type T] [--value-type T]",
   details: `${MAP_REF_USAGE}.\n` +
     "--reliable is Cilium's DumpReliablyWithCallback: when a key vanishes mid-walk it falls back to the last\n" +
     "confirmed key instead of restarting, within 4 × max_entries lookups (else it fails: maximum number of\n" +
@@ -78,18 +78,22 @@ export const mapDumpCommand: Command = {
     reliable: { type: "boolean", help: "the reliable dump (default algorithm: walk)" },
     stats: { type: "boolean", help: "print the DumpStats counters" },
     algorithm: { type: "string", arg: "walk|batch|auto", help: "walk: GET_NEXT_KEY + lookup; batch: BPF_MAP_LOOKUP_BATCH; auto (default): batch where possible" },
+    batch: { type: "string", arg: "N", help: "elements per BPF_MAP_LOOKUP_BATCH call (default: about 128 KiB of keys and values)" },
   },
   examples: ["bpfkit map dump id 12", "bpfkit map dump cilium_ct4_global --reliable --stats", "bpfkit map dump /sys/fs/bpf/routes --json"],
   async run(ctx, args, opts) {
     const alg = str(opts, "algorithm") ?? (flag(opts, "reliable") ? "walk" : "auto");
     if (alg !== "walk" && alg !== "batch" && alg !== "auto") throw usageError(`--algorithm ${alg}: expected walk, batch or auto`);
+    const batchText = str(opts, "batch");
+    if (batchText !== undefined && (!/^\d+$/.test(batchText) || Number(batchText) < 1)) throw usageError(`--batch ${batchText}: expected a positive integer`);
+    const batchSize = batchText !== undefined ? Number(batchText) : undefined;
     return withMap(ctx, args, (d, m, rest) => {
       if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${this.usage}`);
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const out = new DumpWriter(ctx, t, flag(opts, "stats"));
       const stats = dumpFd(
         { driver: d, fd: m.fd, mapType: m.info.type, keySize: m.info.keySize, valueSize: t.userValueSize, name: m.label },
-        m.info.maxEntries, alg, (keys, koff, values, voff) => out.entry(keys, koff, values, voff));
+        m.info.maxEntries, alg, (keys, koff, values, voff) => out.entry(keys, koff, values, voff), batchSize);
       out.end(stats);
       return 0;
     });
