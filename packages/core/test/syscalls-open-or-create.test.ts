@@ -1,9 +1,10 @@
 // openOrCreateMap and objCheck (pkg-bpf-behaviour.md §5.3): create and pin, reopen, and the
 // property upgrade that unpins and re-creates — except a PROG_ARRAY.
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, encodeToBytes, MapType, u32, u64,
+  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BpfError, createBpf, encodeToBytes, MapType, memoryLogger, u32, u64,
 } from "@bpfkit/core";
+import { kernelUnderTest } from "../../testkit/src/drivers.js";
 import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
 
 forEachDriver("openOrCreateMap", (d) => {
@@ -127,5 +128,31 @@ forEachDriver("openOrCreateMap", (d) => {
   it("a path that is not a string, or empty, is a TypeError", () => {
     expect(() => w.bpf.openOrCreateMap("", MapType.Hash, 4, 4, 4, 0, 0, true)).toThrow(TypeError);
     expect(() => w.bpf.openOrCreateMap(7 as never, MapType.Hash, 4, 4, 4, 0, 0, true)).toThrow(TypeError);
+  });
+});
+
+// A host-filesystem behaviour of the real kernel; the simulator's virtual fs lets mkdir succeed
+// on procfs and sysfs, so this runs on the kernel driver only.
+describe("openOrCreateMap base directory on sysfs [kernel]", () => {
+  const k = kernelUnderTest();
+  it("a base directory that cannot be made is `Unable create map base directory` (procfs says ENOENT)", (ctx) => {
+    if (k.unavailable !== undefined) {
+      console.warn(`not run: ${k.unavailable}`);
+      ctx.skip();
+    }
+    const bpf = createBpf({ driver: k.create(), mapRoot: "/tmp", logger: memoryLogger() });
+    // mkdir on procfs (and on sysfs under /sys/fs/bpf) answers ENOENT under a parent that
+    // exists; a recursive mkdir that retries the parent on ENOENT loops forever there (Node 20's
+    // does), so this also checks for a hang.
+    const path = `/proc/bpfkit-corea-${process.pid}/tc/m`;
+    let err: unknown;
+    try {
+      bpf.openOrCreateMap(path, MapType.Hash, 4, 4, 4, BPF_F_NO_PREALLOC, 0, true);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfError);
+    expect((err as BpfError).op).toBe("Unable create map base directory");
+    expect((err as BpfError).message).toBe(`Unable create map base directory ${path}: no such file or directory`);
   });
 });

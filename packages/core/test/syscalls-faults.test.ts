@@ -1,0 +1,111 @@
+// Error paths driven by the simulator's fault injection and interleaving hook: which errno wins,
+// what is restored, and that nothing is left open. (The kernel cannot be made to fail on cue.)
+import { describe, expect, it } from "vitest";
+import {
+  BPF_CGROUP_INET_INGRESS, BpfError, createBpf, MapType, memoryLogger, ProgType, RLIM_INFINITY,
+} from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+
+function thrown(f: () => unknown): BpfError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof BpfError) return e;
+    throw e;
+  }
+  throw new Error("expected a BpfError");
+}
+
+const noProgs = (d: ReturnType<typeof createSimDriver>): boolean => d.progGetNextId(0) === -2;
+
+describe("testDummyProg error paths (simulator)", () => {
+  it("RLIMIT_MEMLOCK is infinity during the load and restored after", () => {
+    const driver = createSimDriver({ memlock: 65536n });
+    const seen: bigint[] = [];
+    driver.setInterleavingHook((op) => {
+      if (op === "progLoad") seen.push(driver.host.getRlimitMemlock().cur);
+    });
+    createBpf({ driver, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS);
+    driver.setInterleavingHook(null);
+    expect(seen).toEqual([RLIM_INFINITY]);
+    expect(driver.host.getRlimitMemlock()).toMatchObject({ cur: 65536n, max: 65536n });
+    expect(noProgs(driver)).toBe(true);
+  });
+
+  it("a failed load is thrown with its errno, and the limit is restored", () => {
+    const driver = createSimDriver({ memlock: 65536n });
+    driver.faults.inject("progLoad", { errno: 1 });
+    const e = thrown(() => createBpf({ driver, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    expect([e.op, e.code]).toEqual(["BPF_PROG_LOAD", "EPERM"]);
+    expect(driver.host.getRlimitMemlock().cur).toBe(65536n);
+  });
+
+  it("attach: EBADF is success, any other errno is thrown; the program is closed either way", () => {
+    const driver = createSimDriver();
+    const bpf = createBpf({ driver, logger: memoryLogger() });
+    driver.faults.inject("progAttach", { errno: 9 });
+    bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS);
+    expect(noProgs(driver)).toBe(true);
+    driver.faults.inject("progAttach", { errno: 95 });
+    const e = thrown(() => bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    expect([e.op, e.code]).toEqual(["BPF_PROG_ATTACH", "EOPNOTSUPP"]);
+    expect(noProgs(driver)).toBe(true);
+  });
+
+  it("an unprivileged process that cannot raise the limit still gets the load's own answer", () => {
+    const driver = createSimDriver({ privileged: false });
+    const before = driver.host.getRlimitMemlock();
+    const e = thrown(() => createBpf({ driver, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    expect(e.op).toBe("BPF_PROG_LOAD");
+    expect(e.code).toBe("EPERM");
+    expect(driver.host.getRlimitMemlock()).toEqual(before);
+  });
+});
+
+describe("openOrCreateMap error paths (simulator)", () => {
+  it("a failed pin closes the map it created: no map is left alive", () => {
+    const driver = createSimDriver();
+    driver.faults.inject("objPin", { errno: 28 });
+    const bpf = createBpf({ driver, logger: memoryLogger() });
+    const e = thrown(() => bpf.openOrCreateMap("/sys/fs/bpf/tc/globals/m", MapType.Hash, 4, 4, 4, 1, 0, true));
+    expect(e.message).toBe("Unable to pin object with file descriptor 3 to /sys/fs/bpf/tc/globals/m: no space left on device".replace("3", String(e.message.match(/descriptor (\d+)/)![1])));
+    expect(e.code).toBe("ENOSPC");
+    expect(driver.liveMapIds()).toEqual([]);
+  });
+
+  it("a stat error other than ENOENT counts as existing (the seed's rule): the open reports it", () => {
+    const driver = createSimDriver();
+    const bpf = createBpf({ driver, logger: memoryLogger() });
+    // A pin where a directory should be: stat of a path below it says ENOTDIR.
+    const { fd } = bpf.openOrCreateMap("/sys/fs/bpf/file", MapType.Array, 4, 4, 1, 0, 0, true);
+    const e = thrown(() => bpf.openOrCreateMap("/sys/fs/bpf/file/sub/m", MapType.Array, 4, 4, 1, 0, 0, true));
+    expect([e.op, e.code, e.path]).toEqual(["Unable to get object", "ENOTDIR", "/sys/fs/bpf/file/sub/m"]);
+    expect(driver.liveMapIds().length).toBe(1);
+    driver.close(fd);
+  });
+
+  it("when reading the live map's info fails, objCheck says no upgrade and the existing map is used", () => {
+    const driver = createSimDriver();
+    const bpf = createBpf({ driver, logger: memoryLogger() });
+    const a = bpf.openOrCreateMap("/sys/fs/bpf/m", MapType.Hash, 4, 4, 4, 1, 0, true);
+    driver.faults.inject("objGetInfoByFd", { errno: 12 });
+    const b = bpf.openOrCreateMap("/sys/fs/bpf/m", MapType.Hash, 4, 8, 4, 1, 0, true);
+    expect(b.isNew).toBe(false);
+    expect(driver.liveMapIds().length).toBe(1);
+    driver.close(a.fd);
+    driver.close(b.fd);
+  });
+});
+
+describe("map-type probes under faults (simulator)", () => {
+  it("EINVAL from the probe means unsupported; ENOMEM says nothing, so the type is kept", () => {
+    const driver = createSimDriver();
+    driver.faults.inject("mapCreate", { errno: 22 });
+    const a = createBpf({ driver, logger: memoryLogger() });
+    expect(a.getMapType(MapType.LRUHash)).toBe(MapType.Hash);
+    driver.faults.inject("mapCreate", { errno: 12 });
+    const b = createBpf({ driver, logger: memoryLogger() });
+    expect(b.getMapType(MapType.LPMTrie)).toBe(MapType.LPMTrie);
+    expect(driver.liveMapIds()).toEqual([]);
+  });
+});
