@@ -25,6 +25,11 @@ export interface CliIo {
 
 /** The process's own streams. */
 export function processIo(): CliIo {
+  // `bpfkit map dump … | head`: a reader that went away is the end of the output, not an error.
+  process.stdout.once("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   return {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),

@@ -56,7 +56,9 @@ export const demoCommand: Command = {
       onPass: (a) => ctx.progress(`GC pass with the ${a} dump…`),
     }));
     ctx.progress(undefined);
-    ctx.emit(() => formatDemo(report), () => ({ ...report, passed: demoPassed(report) }));
+    // Under `npm start` / `npm run bpfkit`, say the commands the way the reader can type them.
+    const cmd = ctx.io.env.npm_lifecycle_event !== undefined ? "npm run bpfkit --" : "bpfkit";
+    ctx.emit(() => formatDemo(report, cmd), () => ({ ...report, passed: demoPassed(report) }));
     return demoPassed(report) ? 0 : ExitCode.failure;
   },
 };

@@ -4,7 +4,8 @@ import type { DemoPass, DemoReport } from "./run-demo.js";
 
 const yes = (b: boolean) => (b ? "yes" : "NO");
 
-export function formatDemo(r: DemoReport): string {
+/** `cmd` is how the reader runs bpfkit (`bpfkit`, or `npm run bpfkit --` under npm). */
+export function formatDemo(r: DemoReport, cmd = "bpfkit"): string {
   const [walk, batch] = r.passes as [DemoPass, DemoPass];
   const c = r.config;
   const budget = (p: DemoPass) => p.stats.maxEntries * 4;
@@ -40,6 +41,8 @@ export function formatDemo(r: DemoReport): string {
   for (const [label, f] of rows) out.push(line(label, f(walk), f(batch)));
   out.push("");
   out.push(...explain(r, walk, batch).map((s) => `  ${s}`));
+  out.push("");
+  out.push(`  Next: ${cmd} demo --driver sim --seed ${c.seed + 1} (another run) · ${cmd} map dump --help · ${cmd} --help`);
   out.push("");
   return out.join("\n");
 }
