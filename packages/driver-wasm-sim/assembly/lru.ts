@@ -1,11 +1,11 @@
 // LRU node lists for LRU_HASH and LRU_PERCPU_HASH (kernel-maps.md §7; kernel/bpf/bpf_lru_list.c).
 //
-// Written from the kernel source. Verified against the 6.18 kernel on one CPU [V]: the §7.2/§7.3
-// insert-only models, and 36 recorded traces (test/fixtures/lru-kernel-traces.json) mixing
-// updates of new and existing keys, failing updates, deletes, lookups and BPF-program lookups —
-// so reference bits (the second chance), the active list and its rotation are checked too.
-// From source only, not verified [S]: several CPUs (local lists of other CPUs, stealing), which
-// the kernel's scheduling makes nondeterministic anyway (§7.4).
+// Written from the kernel source, and verified against the 6.18 kernel [V]: the §7.2/§7.3
+// insert-only models, and 48 recorded traces (test/fixtures/lru-kernel-traces.json) mixing
+// updates of new and existing keys, failing updates, deletes, lookups and BPF-program lookups,
+// some with each update on a random CPU. They cover reference bits (the second chance), the
+// active list and its rotation, the force shrink, per-CPU local lists and stealing.
+// Not verifiable: truly concurrent CPUs, whose interleaving the kernel does not fix (§7.4).
 //
 // Free lists hold interchangeable nodes, so they are counters here: a free node owns no element
 // storage. A node in a list is an element index; its links live in the element (hashtab.ts).

@@ -36,12 +36,15 @@ def datapath_lookup(prog, key):
 os.sched_setaffinity(0, {0})
 rng = random.Random(20261127)
 traces = []
-# 28 short traces over small maps, then 8 long ones whose refill batches (target_free) are large.
-for t in range(36):
-    long = t >= 28
+# 28 short traces over small maps, 8 long ones whose refill batches (target_free) are large, and
+# 12 whose updates each run on a random CPU (one op at a time, so still deterministic): those
+# exercise the per-CPU local free and pending lists, and stealing between them.
+for t in range(48):
+    long = 28 <= t < 36
+    multi = t >= 36
     mtype = LRU_HASH if t % 2 == 0 else LRU_PERCPU_HASH
     flags = F_ZERO_SEED | (F_NO_COMMON_LRU if t % 4 >= 2 else 0)
-    M = rng.choice([64, 100, 128, 200] if long else [1, 2, 3, 5, 8, 13, 16, 33, 64, 100])
+    M = rng.choice([64, 100, 128, 200] if long else [1, 1, 2, 3, 5, 8, 16, 33] if multi else [1, 2, 3, 5, 8, 13, 16, 33, 64, 100])
     keyspace = max(2, int(M * rng.choice([1.2, 2, 4])))
     nops = 600 if long else 160
     every = 40 if long else 8
@@ -54,8 +57,11 @@ for t in range(36):
         k = rng.randrange(keyspace)
         if r < 0.6:
             fl = rng.choice([ANY, ANY, NOEXIST, EXIST])
-            op = ['upd', k, fl]
+            cpu = rng.randrange(NC) if multi else 0
+            op = ['upd', k, fl] + ([cpu] if multi else [])
+            os.sched_setaffinity(0, {cpu})
             res = try_(update, fd, u32(k), u32(i).ljust(vlen, b'\0'), fl)
+            os.sched_setaffinity(0, {0})
         elif r < 0.7:
             op = ['del', k]
             res = try_(delete, fd, u32(k))

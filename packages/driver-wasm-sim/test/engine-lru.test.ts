@@ -161,17 +161,19 @@ describe("engine LRU (kernel-maps.md §7)", () => {
   it("replays update/delete/lookup/datapath-lookup traces recorded from the kernel (scripts/record-lru-traces.py) exactly", () => {
     const fixture = JSON.parse(readFileSync(new URL("./fixtures/lru-kernel-traces.json", import.meta.url), "utf8")) as {
       traces: { type: number; flags: number; maxEntries: number; ncpus: number;
-        ops: { op: [string, number, number?]; err: number; count: number; walk?: number[] }[] }[];
+        ops: { op: [string, number, number?, number?]; err: number; count: number; walk?: number[] }[] }[];
     };
-    expect(fixture.traces.length).toBeGreaterThan(30);
+    expect(fixture.traces.length).toBeGreaterThan(40);
     for (const [ti, t] of fixture.traces.entries()) {
       const effM = t.flags & F.NO_COMMON_LRU ? Math.ceil(t.maxEntries / t.ncpus) * t.ncpus : t.maxEntries;
       const m = eng.create({ type: t.type, keySize: 4, valueSize: 4, maxEntries: effM, flags: t.flags, ncpus: t.ncpus });
       const v = new Uint8Array(m.valueBytes);
       for (const [i, rec] of t.ops.entries()) {
-        const [op, k, fl] = rec.op;
+        const [op, k, fl, cpu] = rec.op;
         let err: number;
-        if (op === "upd") err = m.update(u32(k), v, fl!);
+        // A syscall on CPU c pops from c's LRU lists as a BPF program on c does; the engine's
+        // syscalls are CPU 0, so other CPUs' updates replay through the datapath entry.
+        if (op === "upd") err = cpu ? m.datapathUpdate(u32(k), u32(0), fl!, cpu) : m.update(u32(k), v, fl!);
         else if (op === "del") err = m.delete(u32(k));
         else if (op === "get") err = m.lookup(u32(k)).err;
         else if (op === "lad") err = m.lookupAndDelete(u32(k)).err;
