@@ -1,9 +1,9 @@
 // `bpfkit map show|lookup|update|delete|pin|freeze`: one map, one element at a time.
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
-import { str, type Command, type OptionValues } from "../command.js";
+import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
-import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
+import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, TYPE_OPTIONS } from "../elem-types.js";
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
@@ -121,7 +121,7 @@ export const mapUpdateCommand: Command = {
       const kv = keyValueArgs(rest, true, this.usage);
       const flags = updateFlags(kv.flagWord ?? str(opts, "flags"));
       const key = encodeKey(t, kv.key);
-      const ref = t.fdValue ? openValueRef(ctx, d, m, kv.value!) : undefined;
+      const ref = t.fdValue ? openValueRef(d, m, kv.value!) : undefined;
       try {
         const value = ref !== undefined ? u32Bytes(ref) : encodeValue(t, kv.value!);
         const r = d.mapUpdateElem(m.fd, key, value, flags);
@@ -146,7 +146,7 @@ function u32Bytes(n: number): Uint8Array {
 }
 
 /** The fd a map-in-map or PROG_ARRAY update stores: the inner object by id or pin. */
-function openValueRef(_ctx: Ctx, d: Driver, m: OpenedMap, text: string): number {
+function openValueRef(d: Driver, m: OpenedMap, text: string): number {
   const t = text.trim();
   const isProg = m.info.type === BPF_MAP_TYPE_PROG_ARRAY;
   const what = isProg ? "program" : "map";
@@ -202,9 +202,3 @@ export const mapPinCommand: Command = {
     });
   },
 };
-
-export function keyText(t: ElemTypes, key: Uint8Array): string {
-  return t.key.format(key, 0);
-}
-
-export type { OptionValues };
