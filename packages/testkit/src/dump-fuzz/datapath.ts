@@ -4,6 +4,8 @@
 export interface DatapathRecord {
   /** Keys the datapath updated or deleted successfully (from just before the dump to its end). */
   readonly touched: Set<number>;
+  /** Keys the datapath deleted successfully. */
+  readonly deleted: Set<number>;
   /** Keys the datapath wrote (so they may be present although not there before the dump). */
   readonly written: Set<number>;
   /** The last version the datapath wrote per key (versions start at 1; 0 is the setup's). */
@@ -17,5 +19,5 @@ export interface DatapathRecord {
 }
 
 export function newDatapathRecord(slotWrites: boolean): DatapathRecord {
-  return { touched: new Set(), written: new Set(), maxVersion: new Map(), slotWrites, ops: 0, seconds: 0 };
+  return { touched: new Set(), deleted: new Set(), written: new Set(), maxVersion: new Map(), slotWrites, ops: 0, seconds: 0 };
 }

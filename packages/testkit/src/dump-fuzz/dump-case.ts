@@ -23,7 +23,7 @@ export interface DumpCase {
   readonly fresh: number;
   /** `stats.maxEntries` (the budget is 4 × this); undefined: the map's max_entries. */
   readonly budgetEntries: number | undefined;
-  /** Elements one LOOKUP_BATCH call may return, so the datapath gets in between calls. */
+  /** Elements one LOOKUP_BATCH call asks for (a bigger bucket makes the dump grow its buffer). */
   readonly batchCap: number;
   /** Simulator: what the datapath does before which of the dump's syscalls. */
   readonly interleaving: readonly InterleavingStep[];

@@ -1,6 +1,5 @@
-// A Driver wrapper around the map being dumped: counts what the dump asked of the kernel (so its
-// DumpStats can be checked against the truth) and narrows each LOOKUP_BATCH to a few elements,
-// so the datapath gets between batch calls as it does between walk steps.
+// A Driver wrapper around the map being dumped: counts what the dump asked of the kernel, so its
+// DumpStats can be checked against the truth, and remembers the keys the walk was just handed.
 import { type Driver, Errno, wrapDriver } from "@bpfkit/core";
 
 export interface DumpCalls {
@@ -8,7 +7,7 @@ export interface DumpCalls {
   lookup: number;
   /** Lookups that found the key gone (ENOENT). */
   lookupFailed: number;
-  /** LOOKUP_BATCH calls as the dump saw them. */
+  /** LOOKUP_BATCH calls. */
   batch: number;
   /** Elements the batch calls returned, and what the last call returned. */
   batchElements: number;
@@ -17,7 +16,7 @@ export interface DumpCalls {
   readonly recent: Uint8Array[];
 }
 
-export function countingDriver(inner: Driver, fd: number, batchCap: number): { driver: Driver; calls: DumpCalls } {
+export function countingDriver(inner: Driver, fd: number): { driver: Driver; calls: DumpCalls } {
   const calls: DumpCalls = { nextKey: 0, lookup: 0, lookupFailed: 0, batch: 0, batchElements: 0, lastBatchCount: 0, recent: [] };
   const driver = wrapDriver(inner, {
     mapGetNextKey(f, key, next) {
@@ -42,11 +41,7 @@ export function countingDriver(inner: Driver, fd: number, batchCap: number): { d
     mapLookupBatch(f, inBatch, outBatch, keys, values, count) {
       if (f !== fd) return inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count);
       calls.batch++;
-      let r = inner.mapLookupBatch(f, inBatch, outBatch, keys, values, Math.min(count, batchCap));
-      // A bucket bigger than the cap: ask for what the caller has room for, as it asked.
-      if (r.errno === Errno.ENOSPC && r.count === 0 && batchCap < count) {
-        r = inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count);
-      }
+      const r = inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count);
       const ok = r.errno === 0 || r.errno === Errno.ENOENT;
       calls.lastBatchCount = ok ? r.count : 0;
       calls.batchElements += calls.lastBatchCount;

@@ -69,10 +69,11 @@ export class KernelDatapath {
     } finally {
       Atomics.store(ctl, 1, 1);
     }
-    const [msg] = (await done) as [{ error?: string; touched: number[]; written: number[]; maxVersion: [number, number][]; ops: number; seconds: number }];
+    const [msg] = (await done) as [{ error?: string; touched: number[]; deleted: number[]; written: number[]; maxVersion: [number, number][]; ops: number; seconds: number }];
     if (msg.error !== undefined) throw new Error(`kernel datapath thread: ${msg.error}`);
     const record = newDatapathRecord(false);
     msg.touched.forEach((id) => record.touched.add(id));
+    msg.deleted.forEach((id) => record.deleted.add(id));
     msg.written.forEach((id) => record.written.add(id));
     msg.maxVersion.forEach(([id, v]) => record.maxVersion.set(id, v));
     record.ops = msg.ops;

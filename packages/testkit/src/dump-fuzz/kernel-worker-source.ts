@@ -48,11 +48,11 @@ parentPort.on("message", (m) => {
   if (fd < 0) { Atomics.store(ctl, 0, 1); Atomics.notify(ctl, 0); parentPort.postMessage({ error: "MAP_GET_FD_BY_ID " + m.mapId + ": errno " + (-fd) }); return; }
   if (m.ids.length === 0) {
     closeFd(fd);
-    parentPort.postMessage({ touched: [], written: [], maxVersion: [], ops: 0, seconds: 0 });
+    parentPort.postMessage({ touched: [], deleted: [], written: [], maxVersion: [], ops: 0, seconds: 0 });
     return;
   }
   const rand = prng(m.seed);
-  const touched = new Set(), written = new Set(), maxVersion = new Map();
+  const touched = new Set(), deleted = new Set(), written = new Set(), maxVersion = new Map();
   let ops = 0;
   const t0 = performance.now();
   const elem = (cmd, id, withValue) => {
@@ -78,11 +78,12 @@ parentPort.on("message", (m) => {
       if (elem(2 /* UPDATE */, id, true) === 0) { touched.add(id); written.add(id); maxVersion.set(id, version); }
     } else if (elem(3 /* DELETE */, id, false) === 0) {
       touched.add(id);
+      deleted.add(id);
     }
     ops++;
     if (ops === 1) { Atomics.store(ctl, 0, 1); Atomics.notify(ctl, 0); }
   }
   closeFd(fd);
-  parentPort.postMessage({ touched: [...touched], written: [...written], maxVersion: [...maxVersion], ops, seconds: (performance.now() - t0) / 1000 });
+  parentPort.postMessage({ touched: [...touched], deleted: [...deleted], written: [...written], maxVersion: [...maxVersion], ops, seconds: (performance.now() - t0) / 1000 });
 });
 `;

@@ -15,14 +15,17 @@ import { KernelDatapath } from "./kernel-datapath.js";
 import { attachSimDatapath, isSimDriver } from "./sim-datapath.js";
 import { KeyUniverse } from "./universe.js";
 
-/** Dumps the whole map into `sink`, keeping `stats`; throws MaxLookupError past the budget. */
-export type DumpImplementation = (target: DumpTarget, sink: RawSink, stats: DumpStats, maxEntries: number) => void;
+/**
+ * Dumps the whole map into `sink`, keeping `stats`; throws MaxLookupError past the budget.
+ * `batchSize`: elements per LOOKUP_BATCH call, kept small so the datapath gets in between.
+ */
+export type DumpImplementation = (target: DumpTarget, sink: RawSink, stats: DumpStats, maxEntries: number, batchSize: number) => void;
 
 /** Core's algorithms, as the fuzzer runs them. */
 export const CORE_DUMPS: Record<DumpFuzzAlgorithm, DumpImplementation> = {
   walk: (target, sink, stats) => walkDump(target, sink, stats),
-  batch: (target, sink, stats, maxEntries) => {
-    if (!batchDump(target, sink, stats, new BatchScratch(), maxEntries)) throw new Error("LOOKUP_BATCH is not supported for this map type");
+  batch: (target, sink, stats, maxEntries, batchSize) => {
+    if (!batchDump(target, sink, stats, new BatchScratch(), maxEntries, batchSize)) throw new Error("LOOKUP_BATCH is not supported for this map type");
   },
 };
 
@@ -181,7 +184,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, c: Du
     }
     // LRU maps may evict while they fill: what is there is what the dump starts from.
     const before = present(driver, fd, u);
-    const { driver: counted, calls } = countingDriver(driver, fd, c.batchCap);
+    const { driver: counted, calls } = countingDriver(driver, fd);
     const target: DumpTarget = { driver: counted, fd, mapType: spec.mapType, keySize: spec.keySize, valueSize: u.userValueSize, name: "dump-fuzz" };
     const stats = newDumpStats(c.budgetEntries ?? spec.maxEntries);
     const deliveries: Delivery[] = [];
@@ -192,7 +195,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, c: Du
     const dump = (): unknown => {
       const t = performance.now();
       try {
-        implementation(target, sink, stats, spec.maxEntries);
+        implementation(target, sink, stats, spec.maxEntries, c.batchCap);
         return undefined;
       } catch (e) {
         return e;

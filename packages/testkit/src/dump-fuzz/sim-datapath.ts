@@ -43,7 +43,10 @@ export function attachSimDatapath(sim: SimDriver, fd: number, universe: KeyUnive
             record.maxVersion.set(id, version);
           }
         } else if (op.kind === "delete") {
-          if (sim.datapath.delete(map, key, op.cpu) === 0) record.touched.add(id);
+          if (sim.datapath.delete(map, key, op.cpu) === 0) {
+            record.touched.add(id);
+            record.deleted.add(id);
+          }
         } else {
           sim.datapath.lookup(map, key, scratch, op.cpu);
         }
