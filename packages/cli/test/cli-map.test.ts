@@ -6,6 +6,9 @@ import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/
 import { captureIo, ExitCode, main } from "../src/index.js";
 import { cliOver, SOCKET_FILTER_INSNS, u32le, u64le, type Run } from "./helpers.js";
 
+// Unique per process: other runs of this suite may share the kernel, and `name N` must find one map.
+const HASH_NAME = `cli_h${process.pid}`.slice(0, 15);
+
 for (const dut of driversUnderTest()) {
   describe.skipIf(dut.unavailable !== undefined)(`bpfkit map on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
     let d: Driver;
@@ -29,7 +32,7 @@ for (const dut of driversUnderTest()) {
       d = dut.create();
       fs = mountPrivateBpffs(d);
       bpfkit = cliOver(d);
-      hash = create({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 64, mapName: "cli_hash" }, "cli_hash");
+      hash = create({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 64, mapName: HASH_NAME }, "cli_hash");
     });
     afterAll(() => {
       for (const fd of fds) d.close(fd);
@@ -41,17 +44,17 @@ for (const dut of driversUnderTest()) {
       expect(r.code).toBe(0);
       const line = r.out.split("\n").find((l) => l.trim().startsWith(`${hash.id} `));
       expect(line, r.out).toBeDefined();
-      expect(line!.split(/\s+/).filter(Boolean)).toEqual([String(hash.id), "hash", "cli_hash", "4", "8", "64", "0"]);
+      expect(line!.split(/\s+/).filter(Boolean)).toEqual([String(hash.id), "hash", HASH_NAME, "4", "8", "64", "0"]);
       const j = JSON.parse((await bpfkit("maps", "--json")).out) as Array<Record<string, unknown>>;
-      expect(j.find((m) => m.id === hash.id)).toMatchObject({ type: "hash", name: "cli_hash", keySize: 4, valueSize: 8, maxEntries: 64 });
+      expect(j.find((m) => m.id === hash.id)).toMatchObject({ type: "hash", name: HASH_NAME, keySize: 4, valueSize: 8, maxEntries: 64 });
     });
 
     it("map show finds the same map by id, by pinned path, by kernel name and by a bare name under --map-root", async () => {
       const byId = JSON.parse((await bpfkit("map", "show", "id", String(hash.id), "--json")).out);
       const byPath = JSON.parse((await bpfkit("map", "show", hash.path, "--json")).out);
-      const byName = JSON.parse((await bpfkit("map", "show", "name", "cli_hash", "--json")).out);
+      const byName = JSON.parse((await bpfkit("map", "show", "name", HASH_NAME, "--json")).out);
       const bare = JSON.parse((await bpfkit("map", "show", "cli_hash", "--map-root", fs.path, "--map-prefix", "", "--json")).out);
-      for (const m of [byId, byPath, byName, bare]) expect(m).toMatchObject({ id: hash.id, name: "cli_hash", type: "hash" });
+      for (const m of [byId, byPath, byName, bare]) expect(m).toMatchObject({ id: hash.id, name: HASH_NAME, type: "hash" });
       expect(byPath.pinned).toBe(hash.path);
     });
 
@@ -79,7 +82,7 @@ for (const dut of driversUnderTest()) {
       expect(r.err).toMatch(/3 bytes, 4 are needed/);
       const t = await bpfkit("map", "lookup", hash.path, "key", "1", "--key-type", "u64");
       expect(t.code).toBe(ExitCode.usage);
-      expect(t.err).toMatch(/u64 is 8 bytes, map \d+ \(cli_hash\) has 4-byte keys/);
+      expect(t.err).toContain(`u64 is 8 bytes, map ${hash.id} (${HASH_NAME}) has 4-byte keys`);
       const k = new Uint8Array(4);
       expect(d.mapGetNextKey(hash.fd, null, k)).toBe(-2); // still empty
     });
