@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeToBytes, formatIp, formatIpv6, hex, ipv4, ipv6, lpmKey, parseIp, parseIpv4, parseIpv6, u32 } from "@bpfkit/core";
@@ -65,5 +66,22 @@ describe("lpmKey", () => {
   it("a prefix longer than the data is a RangeError", () => {
     expect(() => encodeToBytes(k, { prefixLen: 33, data: "10.0.0.0" })).toThrow(/prefixLen 33 is not an integer in \[0, 32\]/);
     expect(lpmKey(ipv6).size).toBe(20);
+  });
+});
+
+describe("the parser against Node's own (differential)", () => {
+  const chars = "0123456789abcdefABCDEF:.";
+  const text = fc.oneof(
+    fc.string({ unit: fc.constantFrom(...chars), maxLength: 45 }),
+    fc.ipV4(), fc.ipV4Extended(), fc.ipV6(), fc.ipV6().map((s) => s.replace(/:/, "::")),
+  );
+  it("parseIp accepts exactly what node:net's isIP accepts (no zones)", () => {
+    fc.assert(fc.property(text, (s) => (parseIp(s) !== undefined) === (isIP(s) !== 0)), { numRuns: 20_000 });
+  });
+  it("formatIpv6 writes what the WHATWG URL parser writes (RFC 5952), IPv4-mapped aside", () => {
+    fc.assert(fc.property(fc.ipV6(), (s) => {
+      const ours = formatIpv6(parseIpv6(s)!);
+      return ours.startsWith("::ffff:") || ours === new URL(`http://[${s}]/`).hostname.slice(1, -1);
+    }), { numRuns: 5_000 });
   });
 });
