@@ -76,7 +76,7 @@ describe("the parser against Node's own (differential)", () => {
     fc.ipV4(), fc.ipV4Extended(), fc.ipV6(), fc.ipV6().map((s) => s.replace(/:/, "::")),
   );
   it("parseIp accepts exactly what node:net's isIP accepts (no zones)", () => {
-    fc.assert(fc.property(text, (s) => (parseIp(s) !== undefined) === (isIP(s) !== 0)), { numRuns: 20_000 });
+    fc.assert(fc.property(text, (s) => (parseIp(s) !== undefined) === (isIP(s) !== 0)), { numRuns: 8_000 });
   });
   it("formatIpv6 writes what the WHATWG URL parser writes (RFC 5952), IPv4-mapped aside", () => {
     fc.assert(fc.property(fc.ipV6(), (s) => {

@@ -148,6 +148,19 @@ forEachDriver("element functions", (d) => {
     expect(() => bpf.getMapInfo(98765)).toThrow(/^Unable to get map info for file descriptor 98765: file descriptor in bad state$/);
   });
 
+  it("createMap's innerId is the template inner map's fd (map-in-map), as in the seed", () => {
+    const { bpf } = w;
+    const inner = w.track(bpf.createMap(MapType.Array, 4, 8, 4, 0, 0, "inner"));
+    const outer = w.track(bpf.createMap(MapType.ArrayOfMaps, 4, 4, 2, 0, inner, "outer"));
+    expect(bpf.getMapInfo(outer).mapType).toBe(MapType.ArrayOfMaps);
+    // The outer map takes an fd on update and gives the inner map's id on lookup.
+    bpf.updateElement(outer, k(0), k(inner));
+    const id = new Uint8Array(4);
+    bpf.lookupElement(outer, k(0), id);
+    expect(u32.decode(id)).toBe(bpf.getMapInfoByFd(inner).id);
+    expect(() => bpf.createMap(MapType.ArrayOfMaps, 4, 4, 2, 0, 0, "no-inner")).toThrow("Unable to create map no-inner: invalid argument");
+  });
+
   it("the metrics hook sees each syscall with Cilium's operation label and outcome", () => {
     const calls: string[] = [];
     const bpf = createBpf({
