@@ -27,6 +27,12 @@ describe("bpfkit fuzz", () => {
     expect((await run(["fuzz", "dump", "--algorithm", "bubble"])).code).toBe(2);
   });
 
+  it("fuzz diff against an unusable kernel says so, and how to fuzz without one", async () => {
+    const io = captureIo({ kernelAvailable: () => "bpf(2) needs root or CAP_BPF" });
+    expect(await main(["fuzz", "diff", "--runs", "1"], io)).toBe(3);
+    expect(io.errText()).toContain("--left model --right sim");
+  });
+
   it("--path needs --seed, and sides are named", async () => {
     expect((await run(["fuzz", "diff", "--path", "0:1"])).code).toBe(2);
     expect((await run(["fuzz", "diff", "--left", "gpu"])).code).toBe(2);

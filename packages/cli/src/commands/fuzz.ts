@@ -1,6 +1,7 @@
 // `bpfkit fuzz diff|dump`: testkit's differential runner (the same random programs on two
 // drivers, every answer compared) and its dump-reliability fuzzer, from the command line.
-import { ExitCode, usageError } from "../cli-error.js";
+import { CliError, ExitCode, usageError } from "../cli-error.js";
+import { kernelUnavailableReason } from "../driver-select.js";
 import { str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
 
@@ -56,9 +57,17 @@ export const fuzzDiffCommand: Command = {
     const seed = seedOpt(opts);
     const path = str(opts, "path");
     if (path !== undefined && seed === undefined) throw usageError("--path needs the --seed it was printed with");
+    const left = side(opts, "left", "sim");
+    const right = side(opts, "right", "kernel");
+    if (left === "kernel" || right === "kernel") {
+      const why = await kernelUnavailableReason(ctx.io);
+      if (why !== undefined) {
+        throw new CliError(`fuzz diff against the kernel: ${why}`, ExitCode.permission, "run as root, or compare the simulator with the reference model: --left model --right sim");
+      }
+    }
     const progress = throttled(ctx);
     const summary = await runDifferential({
-      left: side(opts, "left", "sim"), right: side(opts, "right", "kernel"), runs: count(opts, "runs", 100),
+      left, right, runs: count(opts, "runs", 100),
       ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
       onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "program"} ${p.run}/${p.runs}, ${p.ops} ops…`),
     });
