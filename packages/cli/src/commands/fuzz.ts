@@ -102,8 +102,8 @@ export const fuzzDumpCommand: Command = {
     const { runDumpFuzz } = await import("@bpfkit/testkit");
     const driver = await ctx.driver();
     const progress = throttled(ctx);
-    // The kernel datapath thread is unref'd and awaited through its message port, which does
-    // not hold the event loop: without this timer a plain `node` process would exit mid-run.
+    // The fuzzer awaits its kernel datapath thread through a message port; whether that holds
+    // the event loop is the fuzzer's business, so the command holds it until the run ends.
     const keepAlive = setInterval(() => {}, 60_000);
     let summary;
     try {
