@@ -24,12 +24,13 @@ export interface EngineExports {
   /**
    * A map whose attributes the driver has already validated. `maxEntries` is the effective max
    * (NO_COMMON_LRU already rounded to a multiple of ncpus). `seed` is the jhash seed: the driver
-   * passes 0 for BPF_F_ZERO_SEED. Returns a handle >= 1, or -ENOMEM over the memory limit.
+   * passes 0 for BPF_F_ZERO_SEED. Returns a handle >= 1, or -ENOMEM over the memory limit
+   * (-EINVAL/-E2BIG only for attributes the driver should already have refused).
    */
   mapCreate(mapType: number, keySize: number, valueSize: number, maxEntries: number,
     mapFlags: number, ncpus: number, seed: number): number;
   mapFree(h: number): void;
-  /** Elements present (hash, LRU, LPM), or occupied slots (PROG_ARRAY, ARRAY_OF_MAPS). */
+  /** Elements present (hash, LRU, LPM), or occupied slots (PROG_ARRAY, ARRAY_OF_MAPS); 0 for arrays. */
   mapCount(h: number): number;
   /** Empties the map (PROG_ARRAY when its last user reference goes). */
   mapClear(h: number): void;
