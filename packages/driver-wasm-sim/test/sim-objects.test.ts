@@ -14,7 +14,7 @@ const SOCKET_FILTER = 1, CGROUP_SOCK_ADDR = 18, CGROUP_SKB = 8;
 const attr = (t: number, more: Partial<MapCreateAttr> = {}): MapCreateAttr => ({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 4, ...more });
 
 /** Both transcripts equal, and the simulator's contains each expected [label, answer]. */
-function check(r: { sim: unknown[]; kernel: unknown[] | undefined }, expected: Array<[string, unknown]>): void {
+function check(r: { sim: unknown[]; kernel: unknown[] | undefined }, expected: Array<[string, ...unknown[]]>): void {
   if (r.kernel !== undefined) expect(r.sim).toEqual(r.kernel);
   for (const e of expected) expect(r.sim).toContainEqual(e);
 }
