@@ -104,3 +104,12 @@ describe("interleaving arbitraries", () => {
     expect(r.counterexample![0]).toEqual([{ at: 0, ops: [{ kind: "delete", key: 3, cpu: 0, recent: undefined }] }]);
   });
 });
+
+describe("programs as JSON", () => {
+  it("serialise as their spec and readable op lines (for the CLI's --json)", () => {
+    const [p] = fc.sample(programArb({ possibleCpus: 2, maxOps: 5 }).filter((q) => q.ops.length > 0), { numRuns: 1, seed: 12 });
+    const j = JSON.parse(JSON.stringify(p)) as { spec: MapSpec; ops: string[] };
+    expect(j.spec).toEqual(p!.spec);
+    expect(j.ops).toEqual(formatProgram(p!).split("\n").slice(1).map((l) => l.replace(/^\s*\d+\. /, "")));
+  });
+});

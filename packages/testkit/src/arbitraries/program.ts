@@ -154,7 +154,11 @@ export function formatProgram(p: Program): string {
   return lines.join("\n");
 }
 
+/** fast-check prints a program as its lines; JSON (the CLI's --json) carries the lines too. */
 function withToString(p: Program): Program {
   Object.defineProperty(p, fc.toStringMethod, { value: () => `\n${formatProgram(p)}`, enumerable: false });
+  Object.defineProperty(p, "toJSON", {
+    value: () => ({ spec: p.spec, possibleCpus: p.possibleCpus, ops: p.ops.map(formatOp) }), enumerable: false,
+  });
   return p;
 }

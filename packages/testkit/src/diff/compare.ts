@@ -4,7 +4,7 @@ import { formatOp } from "../arbitraries/program.js";
 import type { ProgramTrace } from "./run-program.js";
 
 export interface Divergence {
-  /** 0 = create, i = the i-th op (1-based), ops + 1 = the final walk. */
+  /** 0 = create, 1 = map info, 1 + i = the i-th op (1-based), ops + 2 = the final walk. */
   readonly step: number;
   /** The step as the program says it. */
   readonly what: string;
@@ -18,7 +18,8 @@ export function firstDivergence(program: Program, left: ProgramTrace, right: Pro
     const l = left.lines[i] ?? "(nothing)";
     const r = right.lines[i] ?? "(nothing)";
     if (l !== r) {
-      const what = i === 0 ? "create" : i <= program.ops.length ? formatOp(program.ops[i - 1]!) : "final walk with values";
+      const what = i === 0 ? "create" : i === 1 ? "map info (OBJ_GET_INFO_BY_FD)"
+        : i - 1 <= program.ops.length ? `op ${i - 1}: ${formatOp(program.ops[i - 2]!)}` : "final walk with values";
       return { step: i, what, left: l, right: r };
     }
   }
@@ -28,7 +29,7 @@ export function firstDivergence(program: Program, left: ProgramTrace, right: Pro
 export function formatDivergence(d: Divergence, leftName: string, rightName: string): string {
   const w = Math.max(leftName.length, rightName.length);
   return [
-    `step ${d.step}: ${d.what}`,
+    `first difference at ${d.what}`,
     `  ${leftName.padEnd(w)}  ${d.left}`,
     `  ${rightName.padEnd(w)}  ${d.right}`,
   ].join("\n");

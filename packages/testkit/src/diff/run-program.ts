@@ -2,13 +2,13 @@
 // one readable line per step: results, the bytes written into every output buffer (pre-filled
 // with 0xaa, so "not written" is visible too), batch counts and tokens, whole walks, and the
 // map's final contents. Two drivers agree on a program when their lines are equal.
-import { type Driver, Errno, batchTokenSize, errnoName, userValueSize } from "@bpfkit/core";
+import { type Driver, Errno, MAP_INFO_SIZE, batchTokenSize, decodeMapInfo, errnoName, userValueSize } from "@bpfkit/core";
 import { hex } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import type { Op, Program } from "../arbitraries/program.js";
 
 export interface ProgramTrace {
-  /** One line per step: `create`, each op, then `final`. */
+  /** One line per step: `create`, `info`, each op, then `final`. */
   readonly lines: string[];
   /** Driver calls made. */
   readonly calls: number;
@@ -41,6 +41,12 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
   const fd = timed(() => driver.mapCreate(spec));
   lines.push(`create ${res(fd)}`);
   if (fd < 0) return { lines, calls, seconds: Number(ns) / 1e9 };
+  // What the map says of itself (the id aside, which differs between drivers): the effective
+  // max_entries, the flags less the fd's RDONLY/WRONLY, the name.
+  const infoBytes = new Uint8Array(MAP_INFO_SIZE);
+  const ir = timed(() => driver.objGetInfoByFd(fd, infoBytes));
+  const info = decodeMapInfo(infoBytes);
+  lines.push(ir < 0 ? `info ${res(ir)}` : `info ${ir} bytes: type ${info.type} key ${info.keySize} value ${info.valueSize} max ${info.maxEntries} flags 0x${info.mapFlags.toString(16)} name ${JSON.stringify(info.name)}`);
 
   let cursor: Uint8Array | null = null;
   const walk = (withValues: boolean): string => {
