@@ -33,6 +33,7 @@ export interface InterleavingOptions {
   maxSteps?: number;
 }
 
+/** One datapath operation on keys [0, keys) and CPUs [0, possibleCpus); shrinks to a delete of key 0 on CPU 0. */
 export function datapathOpArb(keys: number, possibleCpus: number): fc.Arbitrary<DatapathOp> {
   return fc.record({
     kind: fc.oneof({ weight: 3, arbitrary: fc.constant("delete" as const) }, { weight: 3, arbitrary: fc.constant("update" as const) },

@@ -12,6 +12,7 @@ export interface Divergence {
   readonly right: string;
 }
 
+/** The first step where two traces of `program` differ, or undefined when they agree. */
 export function firstDivergence(program: Program, left: ProgramTrace, right: ProgramTrace): Divergence | undefined {
   const n = Math.max(left.lines.length, right.lines.length);
   for (let i = 0; i < n; i++) {
@@ -26,6 +27,7 @@ export function firstDivergence(program: Program, left: ProgramTrace, right: Pro
   return undefined;
 }
 
+/** A divergence as three lines: where, and what each driver answered. */
 export function formatDivergence(d: Divergence, leftName: string, rightName: string): string {
   const w = Math.max(leftName.length, rightName.length);
   return [

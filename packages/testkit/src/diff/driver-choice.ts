@@ -12,6 +12,7 @@ export interface ResolvedDriver {
   readonly driver: Driver;
 }
 
+/** A DriverChoice as a named Driver; a named simulator or model gets `possibleCpus` when given. */
 export async function resolveDriver(choice: DriverChoice, possibleCpus?: number): Promise<ResolvedDriver> {
   if (typeof choice === "function") {
     const driver = choice();

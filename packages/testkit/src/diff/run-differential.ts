@@ -83,6 +83,10 @@ export interface DifferentialSummary {
   readonly report: string;
 }
 
+/**
+ * Runs `runs` random programs on two drivers and compares every answer; on a difference, shrinks
+ * to a minimal program. Resolves with a summary (never rejects for a difference; `ok` says it).
+ */
 export async function runDifferential(options: DifferentialOptions = {}): Promise<DifferentialSummary> {
   const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
   const runs = options.runs ?? 100;
@@ -156,6 +160,7 @@ function tryRun(r: ResolvedDriver, program: Program) {
   }
 }
 
+/** The summary as readable lines: the verdict, per-driver throughput, the counterexample. */
 export function formatSummary(s: Omit<DifferentialSummary, "report">): string {
   const rate = (t: DriverThroughput) => `${t.name} ${Math.round(t.opsPerSecond).toLocaleString("en-US")} ops/s (${t.ops} ops in ${t.seconds.toFixed(2)} s)`;
   const lines = [

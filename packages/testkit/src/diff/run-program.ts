@@ -20,6 +20,10 @@ const FILL = 0xaa;
 const filled = (n: number) => new Uint8Array(n).fill(FILL);
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 
+/**
+ * Runs `program` on `driver` (creating its map, closing it at the end) and returns one line per
+ * step. NotModelledError from the model propagates; any other throw becomes a `throws` line.
+ */
 export function runProgram(driver: Driver, program: Program): ProgramTrace {
   const { spec } = program;
   const keySize = spec.keySize;

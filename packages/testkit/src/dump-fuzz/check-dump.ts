@@ -31,6 +31,7 @@ export interface DumpRun {
   readonly calls: DumpCalls;
 }
 
+/** The invariants one dump broke, as readable sentences (empty: it kept them all). */
 export function checkDump(run: DumpRun): string[] {
   const v: string[] = [];
   const { stats, calls, record, universe: u } = run;

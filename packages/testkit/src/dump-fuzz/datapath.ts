@@ -18,6 +18,7 @@ export interface DatapathRecord {
   seconds: number;
 }
 
+/** An empty record; `slotWrites` for a datapath that writes one CPU's slot (a BPF program). */
 export function newDatapathRecord(slotWrites: boolean): DatapathRecord {
   return { touched: new Set(), deleted: new Set(), written: new Set(), maxVersion: new Map(), slotWrites, ops: 0, seconds: 0 };
 }

@@ -40,6 +40,7 @@ export interface DumpCaseOptions {
 
 const INTERLEAVING_KEYS = 256;
 
+/** Dump-fuzz cases; shrinking goes to a small HASH, fewer keys, and fewer, earlier datapath moves. */
 export function dumpCaseArb(o: DumpCaseOptions): fc.Arbitrary<DumpCase> {
   const types = o.types ?? DUMP_FUZZ_MAP_TYPES;
   return fc.record({
@@ -80,6 +81,7 @@ export function dumpCaseArb(o: DumpCaseOptions): fc.Arbitrary<DumpCase> {
   });
 }
 
+/** A case as readable lines: the map, its contents, the budget, the datapath schedule. */
 export function formatDumpCase(c: DumpCase): string {
   const lines = [
     `map ${formatSpec(c.spec)}; ${c.initial} keys before the dump, ${c.fresh} more the datapath may insert`,

@@ -102,6 +102,11 @@ interface CaseResult {
   record: DatapathRecord;
 }
 
+/**
+ * Dumps `runs` random maps with each algorithm asked for while a datapath churns them, checking
+ * every invariant of check-dump.ts; on a violation, shrinks to a minimal case. Resolves with a
+ * summary (`ok` false and the minimal case in `violations` when an invariant broke).
+ */
 export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFuzzSummary> {
   const { name, driver } = await resolveDriver(options.driver ?? "sim");
   if (driver.kind === "model") throw new TypeError("runDumpFuzz needs a driver with a datapath: the simulator or the kernel");
@@ -248,6 +253,7 @@ function present(driver: Driver, fd: number, u: KeyUniverse): Set<number> {
   return out;
 }
 
+/** The summary as readable lines: the verdict, outcomes, throughput, the minimal failing case. */
 export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algorithms: readonly string[], threaded: boolean): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const lines = [

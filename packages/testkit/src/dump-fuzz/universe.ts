@@ -5,6 +5,7 @@ import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, i
 import { hex, putU32le, u32le } from "../model/bytes.js";
 import type { MapSpec } from "../arbitraries/map-spec.js";
 
+/** The keys a dump-fuzz case may use, and the self-describing values written to them. */
 export class KeyUniverse {
   readonly keys: Uint8Array[];
   private readonly ids = new Map<string, number>();

@@ -4,6 +4,7 @@ import { BPF_EXIST, BPF_NOEXIST, Errno } from "@bpfkit/core";
 import { putU32le, u32le } from "./bytes.js";
 import type { ModelTable } from "./table.js";
 
+/** ARRAY and PERCPU_ARRAY: fixed, zeroed slots. */
 export class ArrayTable implements ModelTable {
   readonly slots: Uint8Array[];
   readonly batchOps = { lookupAndDelete: false, delete: false };

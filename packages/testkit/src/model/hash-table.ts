@@ -19,12 +19,14 @@ export interface HashTableOptions {
   seed: number;
 }
 
+/** `roundup_pow_of_two`: the bucket count of a hash map of this many entries. */
 export function roundUpPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
 }
 
+/** The hash family's table: buckets of hex keys, head first, and the values. */
 export class HashTable implements ModelTable {
   readonly nBuckets: number;
   /** Each bucket holds hex keys, head first. */

@@ -33,6 +33,7 @@ export function lpmCompare(a: Uint8Array, b: Uint8Array): number {
   return lb - la;
 }
 
+/** LPM_TRIE as entries kept in the kernel's walk order. */
 export class LpmTable implements ModelTable {
   readonly entries: Entry[] = [];
   readonly maxPrefixlen: number;

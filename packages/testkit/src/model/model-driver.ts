@@ -46,6 +46,12 @@ const notModelled = (what: string) => (): never => {
   throw new NotModelledError(what);
 };
 
+/**
+ * The reference model as a Driver: map contents and the syscall layer for HASH, PERCPU_HASH,
+ * LRU_HASH and LRU_PERCPU_HASH (below eviction), ARRAY, PERCPU_ARRAY and LPM_TRIE, with ids and
+ * map info. Everything else (other map types, pins, programs, host services) throws
+ * NotModelledError rather than guess.
+ */
 export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver {
   const possibleCpus = options.possibleCpus ?? 2;
   const fds = new Map<number, ModelFd>();
