@@ -1,6 +1,7 @@
 export { createSimDriver } from "./create-sim-driver.js";
+export type { SimClock } from "./host.js";
 export type {
-  SimClock, SimDatapath, SimDriver, SimDriverOptions, SimInterleavingHook, SimMapRef,
+  SimDatapath, SimDriver, SimDriverOptions, SimInterleavingHook, SimMapRef,
 } from "./sim-driver.js";
 export { SIM_SYSCALLS, SimFaults } from "./faults.js";
 export type { FaultSpec, SimSyscall } from "./faults.js";

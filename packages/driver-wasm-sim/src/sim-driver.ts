@@ -7,17 +7,17 @@ import {
   BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
-  Errno, RLIM_INFINITY, assertBatchBuffer, assertBytes, assertFd, assertPath, assertSize,
+  Errno, assertBatchBuffer, assertBytes, assertFd, assertPath, assertSize,
   assertU32, encodeMapInfo, encodeStruct,
 } from "@bpfkit/core";
 import type {
-  BatchResult, Driver, HostServices, MapCreateAttr, MountInfo, PathStat, ProgLoadAttr, Rlimit,
+  BatchResult, Driver, HostServices, MapCreateAttr, ProgLoadAttr,
 } from "@bpfkit/core";
 import type { EngineExports } from "./engine-abi.js";
 import { FdTable } from "./fd-table.js";
 import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
-import { innerMapCompatible, planMapCreate } from "./map-create.js";
+import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
 import { progAttach } from "./prog-attach.js";
@@ -25,8 +25,9 @@ import type { AttachWorld } from "./prog-attach.js";
 import {
   PROG, checkExpectedAttach, fixupAttachType, licenseIsGplCompatible, needsMoreThanCapBpf, verifyProgram,
 } from "./prog-load.js";
-import { checkName } from "./map-create.js";
 import { sha256 } from "./sha256.js";
+import { createClock, createHostServices } from "./host.js";
+import type { HostState, SimClock } from "./host.js";
 import { Vfs } from "./vfs.js";
 
 export interface SimDriverOptions {
@@ -62,14 +63,6 @@ export interface SimDatapath {
   delete(map: SimMapRef, key: Uint8Array, cpu?: number): number;
 }
 
-/** The virtual CLOCK_MONOTONIC. */
-export interface SimClock {
-  now(): bigint;
-  advance(ns: number | bigint): void;
-  /** Moves the clock to `ns`; it never goes backwards (RangeError). */
-  set(ns: number | bigint): void;
-}
-
 /** Called before every syscall-level call with the Driver method's name. */
 export type SimInterleavingHook = (op: SimSyscall) => void;
 
@@ -92,6 +85,7 @@ export interface SimDriver extends Driver {
 }
 
 const INT_MAX = 0x7fffffff;
+/** RLIMIT_MEMLOCK at boot: 8 MiB soft and hard, as on this machine. */
 const DEFAULT_MEMLOCK = 8n << 20n;
 const BOOT_NS = 10_000_000_000;
 
@@ -155,14 +149,12 @@ export class SimDriverImpl implements SimDriver {
   private nextMapId = 1;
   private nextProgId = 1;
   private nowNs = BOOT_NS;
-  private memlockCur: bigint;
-  private memlockMax: bigint;
   private hook: SimInterleavingHook | null = null;
   private inHook = false;
   private broken: Error | null = null;
   private flowDissector: SimProg | null = null;
 
-  // Scratch in wasm memory and a cached view of it (re-made only when memory.buffer changes).
+  // Scratch in wasm memory and a cached view of it (re-made only when memory.grow detached it).
   private scratchPtr = 0;
   private scratchSize = 0;
   private heapU8 = new Uint8Array(0);
@@ -174,7 +166,6 @@ export class SimDriverImpl implements SimDriver {
     this.privileged = options.privileged ?? true;
     this.unprivilegedBpfDisabled = options.unprivilegedBpfDisabled ?? 2;
     this.syscallNs = options.syscallNs ?? 1000;
-    this.memlockCur = this.memlockMax = options.memlock ?? DEFAULT_MEMLOCK;
     if (options.memoryLimit !== undefined) engine.setMemoryLimit(options.memoryLimit >>> 0 === options.memoryLimit ? options.memoryLimit : 0);
     this.vfs = new Vfs<SimMap | SimProg>((obj) => (obj.kind === "map" ? this.mapPutUref(obj) : this.progPut(obj)));
     this.vfs.boot();
@@ -184,9 +175,15 @@ export class SimDriverImpl implements SimDriver {
       const r = this.vfs.mount("bpf", bpffs, "bpf");
       if (r < 0) throw new Error(`createSimDriver: cannot mount bpffs at ${bpffs}: errno ${-r}`);
     }
-    this.host = this.makeHost();
+    const state: HostState = {
+      privileged: this.privileged,
+      nowNs: () => this.nowNs,
+      setNowNs: (ns) => { this.nowNs = ns; },
+      memlock: { cur: options.memlock ?? DEFAULT_MEMLOCK, max: options.memlock ?? DEFAULT_MEMLOCK },
+    };
+    this.host = createHostServices(this.vfs, state);
+    this.clock = createClock(state);
     this.datapath = this.makeDatapath();
-    this.clock = this.makeClock();
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -1067,70 +1064,6 @@ export class SimDriverImpl implements SimDriver {
     };
   }
 
-  private makeClock(): SimClock {
-    const toNum = (ns: number | bigint, what: string): number => {
-      const n = typeof ns === "bigint" ? Number(ns) : ns;
-      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new RangeError(`clock.${what}: ${String(ns)} is not a non-negative integer of ns`);
-      return n;
-    };
-    return {
-      now: () => BigInt(this.nowNs),
-      advance: (ns) => {
-        this.nowNs += toNum(ns, "advance");
-      },
-      set: (ns) => {
-        const n = toNum(ns, "set");
-        if (n < this.nowNs) throw new RangeError(`clock.set: ${n} is before now (${this.nowNs}); the monotonic clock never goes back`);
-        this.nowNs = n;
-      },
-    };
-  }
-
-  private makeHost(): HostServices {
-    const vfs = this.vfs;
-    const path = (p: unknown, op: string): string => {
-      assertPath(p, `host.${op}`);
-      return p;
-    };
-    const mode = (m: unknown, op: string): number => {
-      assertU32(m, "mode", `host.${op}`);
-      return m;
-    };
-    return {
-      statfsType: (p) => vfs.statfsType(path(p, "statfsType")),
-      stat: (p): PathStat => vfs.stat(path(p, "stat")),
-      readdir: (p) => vfs.readdir(path(p, "readdir")),
-      mkdir: (p, m) => vfs.mkdir(path(p, "mkdir"), mode(m, "mkdir")),
-      mkdirAll: (p, m) => vfs.mkdirAll(path(p, "mkdirAll"), mode(m, "mkdirAll")),
-      unlink: (p) => vfs.unlink(path(p, "unlink")),
-      rmdir: (p) => vfs.rmdir(path(p, "rmdir")),
-      removeAll: (p) => vfs.removeAll(path(p, "removeAll")),
-      mount: (source, target, fsType) => {
-        if (typeof source !== "string" || typeof fsType !== "string") throw new TypeError("host.mount: source and fsType must be strings");
-        const t = path(target, "mount");
-        if (!this.privileged) return -Errno.EPERM;
-        return vfs.mount(source, t, fsType);
-      },
-      umount: (target) => {
-        const t = path(target, "umount");
-        if (!this.privileged) return -Errno.EPERM;
-        return vfs.umount(t);
-      },
-      mountInfo: (): MountInfo[] => vfs.mountInfo(),
-      monotonicNs: () => BigInt(this.nowNs),
-      getRlimitMemlock: (): Rlimit => ({ errno: 0, cur: this.memlockCur, max: this.memlockMax }),
-      setRlimitMemlock: (cur, max) => {
-        if (typeof cur !== "bigint" || typeof max !== "bigint") throw new TypeError("host.setRlimitMemlock: cur and max must be bigints");
-        if (cur < 0n || max < 0n || cur > RLIM_INFINITY || max > RLIM_INFINITY) throw new RangeError("host.setRlimitMemlock: limits must be u64");
-        if (cur > max) return -Errno.EINVAL;
-        // Raising the hard limit needs CAP_SYS_RESOURCE.
-        if (!this.privileged && max > this.memlockMax) return -Errno.EPERM;
-        this.memlockCur = cur;
-        this.memlockMax = max;
-        return 0;
-      },
-    };
-  }
 }
 
 /**

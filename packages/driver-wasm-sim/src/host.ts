@@ -1,0 +1,85 @@
+// The simulated host services of API.md §2 (the Driver's `host` facet) and the virtual clock:
+// the virtual filesystem with its mounts, CLOCK_MONOTONIC, RLIMIT_MEMLOCK. Nothing here touches
+// the real host.
+import { Errno, RLIM_INFINITY, assertPath, assertU32 } from "@bpfkit/core";
+import type { HostServices, MountInfo, PathStat, Rlimit } from "@bpfkit/core";
+import type { Vfs } from "./vfs.js";
+
+/** The virtual CLOCK_MONOTONIC. */
+export interface SimClock {
+  now(): bigint;
+  advance(ns: number | bigint): void;
+  /** Moves the clock to `ns`; it never goes backwards (RangeError). */
+  set(ns: number | bigint): void;
+}
+
+/** What the host facet shares with the driver. */
+export interface HostState {
+  readonly privileged: boolean;
+  /** ns, as a number: exact up to 2^53 ns (104 days of virtual uptime). */
+  nowNs(): number;
+  setNowNs(ns: number): void;
+  readonly memlock: { cur: bigint; max: bigint };
+}
+
+export function createClock(state: HostState): SimClock {
+  const toNum = (ns: number | bigint, what: string): number => {
+    const n = typeof ns === "bigint" ? Number(ns) : ns;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new RangeError(`clock.${what}: ${String(ns)} is not a non-negative integer of ns`);
+    return n;
+  };
+  return {
+    now: () => BigInt(state.nowNs()),
+    advance: (ns) => state.setNowNs(state.nowNs() + toNum(ns, "advance")),
+    set: (ns) => {
+      const n = toNum(ns, "set");
+      if (n < state.nowNs()) throw new RangeError(`clock.set: ${n} is before now (${state.nowNs()}); the monotonic clock never goes back`);
+      state.setNowNs(n);
+    },
+  };
+}
+
+export function createHostServices<P>(vfs: Vfs<P>, state: HostState): HostServices {
+  const path = (p: unknown, op: string): string => {
+    assertPath(p, `host.${op}`);
+    return p;
+  };
+  const mode = (m: unknown, op: string): number => {
+    assertU32(m, "mode", `host.${op}`);
+    return m;
+  };
+  return {
+    statfsType: (p) => vfs.statfsType(path(p, "statfsType")),
+    stat: (p): PathStat => vfs.stat(path(p, "stat")),
+    readdir: (p) => vfs.readdir(path(p, "readdir")),
+    mkdir: (p, m) => vfs.mkdir(path(p, "mkdir"), mode(m, "mkdir")),
+    mkdirAll: (p, m) => vfs.mkdirAll(path(p, "mkdirAll"), mode(m, "mkdirAll")),
+    unlink: (p) => vfs.unlink(path(p, "unlink")),
+    rmdir: (p) => vfs.rmdir(path(p, "rmdir")),
+    removeAll: (p) => vfs.removeAll(path(p, "removeAll")),
+    mount: (source, target, fsType) => {
+      if (typeof source !== "string" || typeof fsType !== "string") throw new TypeError("host.mount: source and fsType must be strings");
+      const t = path(target, "mount");
+      if (!state.privileged) return -Errno.EPERM; // CAP_SYS_ADMIN
+      return vfs.mount(source, t, fsType);
+    },
+    umount: (target) => {
+      const t = path(target, "umount");
+      if (!state.privileged) return -Errno.EPERM;
+      return vfs.umount(t);
+    },
+    mountInfo: (): MountInfo[] => vfs.mountInfo(),
+    monotonicNs: () => BigInt(state.nowNs()),
+    getRlimitMemlock: (): Rlimit => ({ errno: 0, cur: state.memlock.cur, max: state.memlock.max }),
+    setRlimitMemlock: (cur, max) => {
+      if (typeof cur !== "bigint" || typeof max !== "bigint") throw new TypeError("host.setRlimitMemlock: cur and max must be bigints");
+      if (cur < 0n || max < 0n || cur > RLIM_INFINITY || max > RLIM_INFINITY) throw new RangeError("host.setRlimitMemlock: limits must be u64");
+      if (cur > max) return -Errno.EINVAL;
+      // Raising the hard limit needs CAP_SYS_RESOURCE.
+      if (!state.privileged && max > state.memlock.max) return -Errno.EPERM;
+      state.memlock.cur = cur;
+      state.memlock.max = max;
+      return 0;
+    },
+  };
+}
