@@ -2,7 +2,7 @@
 // recipes (key-pool indexes, value numbers) and resolved into concrete bytes, so fast-check
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_NOEXIST, mapTypeName,
 } from "@bpfkit/core";
 import fc from "fast-check";
@@ -23,7 +23,9 @@ export type Op =
   | { kind: "deleteBatch"; keys: Uint8Array[] }
   /** A whole GET_NEXT_KEY walk from NULL. */
   | { kind: "walk" }
-  | { kind: "freeze" };
+  | { kind: "freeze" }
+  /** Go on through a new fd from MAP_GET_FD_BY_ID with these open flags (0, RDONLY, WRONLY). */
+  | { kind: "reopen"; openFlags: number };
 
 export interface Program {
   readonly spec: MapSpec;
@@ -57,7 +59,8 @@ type OpRecipe =
   | { kind: "updateBatch"; ks: number[]; v: number; elemFlags: number }
   | { kind: "deleteBatch"; ks: number[] }
   | { kind: "walk" }
-  | { kind: "freeze" };
+  | { kind: "freeze" }
+  | { kind: "reopen"; openFlags: number };
 
 const keyIndex = fc.nat(63);
 const valueSeed = fc.nat(255);
@@ -80,6 +83,7 @@ function opRecipeArb(freeze: boolean): fc.Arbitrary<OpRecipe> {
     weighted(4, fc.constant({ kind: "walk" as const })),
   ];
   if (freeze) arms.push(weighted(1, fc.constant({ kind: "freeze" as const })));
+  arms.push(weighted(2, fc.record({ kind: fc.constant("reopen" as const), openFlags: fc.constantFrom(0, BPF_F_RDONLY, BPF_F_WRONLY) })));
   return fc.oneof(...arms);
 }
 
@@ -144,6 +148,7 @@ export function formatOp(op: Op): string {
     case "deleteBatch": return `delete-batch [${op.keys.map(hex).join(" ")}]`;
     case "walk": return "walk";
     case "freeze": return "freeze";
+    case "reopen": return `reopen by id${op.openFlags === BPF_F_RDONLY ? " read-only" : op.openFlags === BPF_F_WRONLY ? " write-only" : ""}`;
   }
 }
 

@@ -42,29 +42,32 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
     }
   };
 
-  const fd = timed(() => driver.mapCreate(spec));
-  lines.push(`create ${res(fd)}`);
-  if (fd < 0) return { lines, calls, seconds: Number(ns) / 1e9 };
+  const created = timed(() => driver.mapCreate(spec));
+  lines.push(`create ${res(created)}`);
+  if (created < 0) return { lines, calls, seconds: Number(ns) / 1e9 };
+  /** The fd ops go through: the created one, or the last `reopen`'s. */
+  let fd = created;
+  const extraFds: number[] = [];
   // What the map says of itself (the id aside, which differs between drivers): the effective
   // max_entries, the flags less the fd's RDONLY/WRONLY, the name.
   const infoBytes = new Uint8Array(MAP_INFO_SIZE);
-  const ir = timed(() => driver.objGetInfoByFd(fd, infoBytes));
+  const ir = timed(() => driver.objGetInfoByFd(created, infoBytes));
   const info = decodeMapInfo(infoBytes);
   lines.push(ir < 0 ? `info ${res(ir)}` : `info ${ir} bytes: type ${info.type} key ${info.keySize} value ${info.valueSize} max ${info.maxEntries} flags 0x${info.mapFlags.toString(16)} name ${JSON.stringify(info.name)}`);
 
   let cursor: Uint8Array | null = null;
-  const walk = (withValues: boolean): string => {
+  const walk = (withValues: boolean, via = fd): string => {
     const seen: string[] = [];
     const next = new Uint8Array(keySize);
     const value = new Uint8Array(valueSize);
     let cur: Uint8Array | null = null;
     // A walk that loops (a driver bug) stops after every key could have been seen twice.
     for (let i = 0; i < 2 * spec.maxEntries + 4; i++) {
-      const r = timed(() => driver.mapGetNextKey(fd, cur, next));
+      const r = timed(() => driver.mapGetNextKey(via, cur, next));
       if (r < 0) return `[${seen.join(" ")}] ${res(r)}`;
       let item = hex(next);
       if (withValues) {
-        const l = timed(() => driver.mapLookupElem(fd, next, value));
+        const l = timed(() => driver.mapLookupElem(via, next, value));
         item += l === 0 ? `=${hex(value)}` : `=${res(l)}`;
       }
       seen.push(item);
@@ -128,6 +131,14 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
       }
       case "walk": return walk(false);
       case "freeze": return res(timed(() => driver.mapFreeze(fd)));
+      case "reopen": {
+        const r = timed(() => driver.mapGetFdById(info.id, op.openFlags));
+        if (r >= 0) {
+          extraFds.push(r);
+          fd = r;
+        }
+        return res(r);
+      }
     }
   };
 
@@ -142,13 +153,20 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
       }
     }
     try {
-      lines.push(`final ${walk(true)}`);
+      // Through a read-write fd of its own, so a write-only fd or a reopen does not hide the contents.
+      const reader = timed(() => driver.mapGetFdById(info.id, 0));
+      if (reader < 0) {
+        lines.push(`final ${res(reader)}`);
+      } else {
+        extraFds.push(reader);
+        lines.push(`final ${walk(true, reader)}`);
+      }
     } catch (e) {
       if (e instanceof NotModelledError) throw e;
       lines.push(`final throws ${(e as Error).name}`);
     }
   } finally {
-    timed(() => driver.close(fd));
+    for (const f of [created, ...extraFds]) timed(() => driver.close(f));
   }
   return { lines, calls, seconds: Number(ns) / 1e9 };
 }
