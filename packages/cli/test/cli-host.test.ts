@@ -1,7 +1,8 @@
 // probe, progs and mount on each driver; probe's answers compared between the simulator and the
 // kernel for the map types the simulator models.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Driver } from "@bpfkit/core";
+import { readdirSync } from "node:fs";
+import { decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { driversUnderTest, kernelUnderTest, simUnderTest } from "@bpfkit/testkit";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { probeDriver } from "../src/index.js";
@@ -59,6 +60,29 @@ for (const dut of driversUnderTest()) {
     });
   });
 }
+
+describe("bpfkit closes every fd it opens", () => {
+  const k = kernelUnderTest();
+  it.skipIf(k.unavailable !== undefined)("on the kernel: maps, progs, probe, and map show/dump/lookup/update by id leave /proc/self/fd as it was", async () => {
+    const d = k.create();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 });
+    expect(fd).toBeGreaterThanOrEqual(0);
+    try {
+      const raw = new Uint8Array(MAP_INFO_SIZE);
+      expect(d.objGetInfoByFd(fd, raw)).toBeGreaterThan(0);
+      const id = String(decodeMapInfo(raw).id);
+      const bpfkit = cliOver(d);
+      const before = readdirSync("/proc/self/fd").length;
+      for (const argv of [["maps"], ["progs"], ["probe", "--all"], ["map", "show", "id", id], ["map", "update", "id", id, "key", "01000000", "value", "02000000"],
+        ["map", "lookup", "id", id, "key", "01000000"], ["map", "dump", "id", id], ["map", "lookup", "id", id, "key", "09000000"], ["map", "show", "id", "2147483647"]]) {
+        await bpfkit(...argv);
+      }
+      expect(readdirSync("/proc/self/fd").length).toBe(before);
+    } finally {
+      d.close(fd);
+    }
+  });
+});
 
 describe("probe: the simulator answers as the kernel does", () => {
   const k = kernelUnderTest();
