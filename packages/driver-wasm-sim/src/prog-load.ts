@@ -1,9 +1,6 @@
-// PROG_LOAD for simple programs: the kernel's attr checks (bpf_prog_load), its expected-attach
-// rules (bpf_prog_load_check_attach) and a small verifier for straight-line code (ALU, ld_imm64
-// with a map fd, exit), which is what feature probes and tests load. Jumps, calls and memory
-// access are beyond this simulator and answer EINVAL.
+// PROG_LOAD's rules outside the verifier: program and attach types (bpf_prog_load,
+// bpf_prog_load_check_attach, bpf_prog_load_fixup_attach_type), licenses, return ranges.
 import { Errno } from "@bpfkit/core";
-import type { SimMap } from "./objects.js";
 
 // enum bpf_prog_type (6.18).
 export const PROG = {
@@ -72,8 +69,8 @@ export function needsMoreThanCapBpf(progType: number): boolean {
   return progType !== PROG.SOCKET_FILTER && progType !== PROG.CGROUP_SKB;
 }
 
-/** check_return_code: the r0 range a program type may return, or null for any scalar. */
-function returnRange(progType: number, expected: number): [number, number] | null {
+/** check_return_code: the r0 range a program type may return, or null for any value. */
+export function returnRange(progType: number, expected: number): [number, number] | null {
   switch (progType) {
     case PROG.CGROUP_SOCK_ADDR:
       if (([A.CGROUP_UDP4_RECVMSG, A.CGROUP_UDP6_RECVMSG, A.CGROUP_UNIX_RECVMSG, A.CGROUP_INET4_GETPEERNAME,
@@ -86,88 +83,4 @@ function returnRange(progType: number, expected: number): [number, number] | nul
       return [0, 1];
     default: return null;
   }
-}
-
-const BPF_ALU = 0x04, BPF_ALU64 = 0x07;
-const OP_MOV = 0xb0, OP_DIV = 0x30, OP_MOD = 0x90, OP_NEG = 0x80, OP_END = 0xd0;
-const LD_IMM64 = 0x18, EXIT = 0x95, JA = 0x05;
-const PSEUDO_MAP_FD = 1;
-
-export interface VerifyResult {
-  errno: number;
-  usedMaps: SimMap[];
-  verifiedInsns: number;
-}
-
-/**
- * A verifier for straight-line programs: every register read must follow a write (EACCES, as
- * "R%d !read_ok"), r10 is read-only, the last instruction must be `exit`, reserved fields are
- * zero, ld_imm64 map fds must be maps, and a constant r0 must be in the type's return range.
- */
-export function verifyProgram(insns: Uint8Array, progType: number, expected: number, resolveMap: (fd: number) => SimMap | number): VerifyResult {
-  const fail = (errno: number): VerifyResult => ({ errno, usedMaps: [], verifiedInsns: 0 });
-  const n = insns.length / 8;
-  const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
-  const init = [false, true, false, false, false, false, false, false, false, false, true]; // r1 = ctx, r10 = fp
-  const isPtr = [false, true, false, false, false, false, false, false, false, false, true];
-  let r0: number | null = null; // a known constant r0, or null
-  const used: SimMap[] = [];
-  let processed = 0;
-  const last = insns[(n - 1) * 8]!;
-  if (last !== EXIT && last !== JA) return fail(Errno.EINVAL);
-  for (let i = 0; i < n; i++) {
-    const at = i * 8;
-    const code = insns[at]!;
-    const dst = insns[at + 1]! & 0x0f, src = insns[at + 1]! >> 4;
-    const off = dv.getInt16(at + 2, true), imm = dv.getInt32(at + 4, true);
-    const cls = code & 0x07;
-    processed++;
-    if (dst > 10 || src > 10) return fail(Errno.EINVAL);
-    if (code === EXIT) {
-      if (i !== n - 1) return fail(Errno.EINVAL); // check_cfg: the rest would be unreachable
-      if (dst !== 0 || src !== 0 || off !== 0 || imm !== 0) return fail(Errno.EINVAL);
-      if (!init[0]) return fail(Errno.EACCES);
-      if (isPtr[0]) return fail(Errno.EINVAL);
-      const range = returnRange(progType, expected);
-      if (range !== null && (r0 === null || r0 < range[0] || r0 > range[1])) return fail(Errno.EINVAL);
-      return { errno: 0, usedMaps: used, verifiedInsns: processed };
-    }
-    if (code === LD_IMM64) {
-      if (i + 1 >= n || off !== 0 || insns[at + 8] !== 0 || insns[at + 9] !== 0 || dv.getInt16(at + 10, true) !== 0) return fail(Errno.EINVAL);
-      if (dst === 10) return fail(Errno.EACCES);
-      if (src === PSEUDO_MAP_FD) {
-        const m = resolveMap(imm);
-        if (typeof m === "number") return fail(-m);
-        if (!used.includes(m)) used.push(m);
-        isPtr[dst] = true;
-      } else if (src === 0) {
-        isPtr[dst] = false;
-      } else {
-        return fail(Errno.EINVAL);
-      }
-      init[dst] = true;
-      if (dst === 0) r0 = src === 0 && dv.getInt32(at + 12, true) === 0 ? imm : null;
-      i++;
-      continue;
-    }
-    if (cls !== BPF_ALU && cls !== BPF_ALU64) return fail(Errno.EINVAL);
-    const op = code & 0xf0;
-    const useReg = (code & 0x08) !== 0;
-    if (op === OP_END || op === OP_NEG) {
-      if (useReg && op === OP_NEG) return fail(Errno.EINVAL);
-    } else if (useReg) {
-      if (imm !== 0) return fail(Errno.EINVAL);
-      if (!init[src]) return fail(Errno.EACCES);
-    } else if (src !== 0) {
-      return fail(Errno.EINVAL);
-    }
-    if (op > 0xd0) return fail(Errno.EINVAL);
-    if (!useReg && (op === OP_DIV || op === OP_MOD) && imm === 0) return fail(Errno.EINVAL);
-    if (dst === 10) return fail(Errno.EACCES);
-    if (op !== OP_MOV && !init[dst]) return fail(Errno.EACCES);
-    init[dst] = true;
-    isPtr[dst] = op === OP_MOV && useReg ? isPtr[src]! : false;
-    if (dst === 0) r0 = op === OP_MOV && !useReg ? (cls === BPF_ALU ? imm >>> 0 : imm) : null;
-  }
-  return fail(Errno.EINVAL);
 }

@@ -23,9 +23,10 @@ import type { FdEntry } from "./objects.js";
 import { progAttach } from "./prog-attach.js";
 import type { AttachWorld } from "./prog-attach.js";
 import {
-  PROG, checkExpectedAttach, fixupAttachType, licenseIsGplCompatible, needsMoreThanCapBpf, verifyProgram,
+  PROG, checkExpectedAttach, fixupAttachType, licenseIsGplCompatible, needsMoreThanCapBpf,
 } from "./prog-load.js";
 import { sha256 } from "./sha256.js";
+import { verifyProgram } from "./verifier.js";
 import { createClock, createHostServices } from "./host.js";
 import type { HostState, SimClock } from "./host.js";
 import { Vfs } from "./vfs.js";

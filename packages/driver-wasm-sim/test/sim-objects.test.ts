@@ -396,6 +396,51 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
     ]);
   });
 
+  it("the verifier's answers for small programs (straight-line, forward jumps, bad encodings)", () => {
+    const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): number[] => {
+      const b = new Uint8Array(8);
+      const v = new DataView(b.buffer);
+      b[0] = code; b[1] = dst | (src << 4); v.setInt16(2, off, true); v.setInt32(4, imm, true);
+      return [...b];
+    };
+    const EXIT = I(0x95);
+    const programs: Array<[string, number[]]> = [
+      ["r0 = r1 (a pointer) is fine for a socket filter", [...I(0xbf, 0, 1), ...EXIT]],
+      ["r0 = r10", [...I(0xbf, 0, 10), ...EXIT]],
+      ["exit not last (unreachable insn)", [...I(0xb7), ...EXIT, ...I(0xb7, 0, 0, 0, 1)]],
+      ["division by a zero constant", [...I(0xb7, 0, 0, 0, 1), ...I(0x37, 0, 0, 0, 0), ...EXIT]],
+      ["r0 = r2 (unset)", [...I(0xbf, 0, 2), ...EXIT]],
+      ["r10 = 0", [...I(0xb7, 10), ...I(0xb7), ...EXIT]],
+      ["unknown opcode 0xff", [...I(0xff), ...I(0xb7), ...EXIT]],
+      ["ja +0", [...I(0xb7), ...I(0x05), ...EXIT]],
+      ["jeq forward", [...I(0xb7), ...I(0x15, 0, 0, 1, 0), ...I(0xb7, 0, 0, 0, 1), ...EXIT]],
+      ["jeq on an unset r2", [...I(0xb7), ...I(0x15, 2, 0, 1, 0), ...I(0xb7, 0, 0, 0, 1), ...EXIT]],
+      ["jump out of range", [...I(0xb7), ...I(0x05, 0, 0, 5, 0), ...EXIT]],
+      ["r0 set on one branch only", [...I(0x15, 1, 0, 1, 0), ...I(0xb7), ...EXIT]],
+      ["two exits", [...I(0xb7), ...I(0x15, 1, 0, 1, 0), ...EXIT, ...I(0xb7, 0, 0, 0, 1), ...EXIT]],
+      ["r0 += 1 on an unset r0", [...I(0x07, 0, 0, 0, 1), ...EXIT]],
+      ["mov32 r0 = -1", [...I(0xb4, 0, 0, 0, -1), ...EXIT]],
+      ["neg r0", [...I(0xb7), ...I(0x87), ...EXIT]],
+      ["src set on a K instruction", [...I(0xb7, 0, 3), ...EXIT]],
+      ["ends in ja -1", [...I(0xb7), ...I(0x05, 0, 0, -1, 0)]],
+      ["last insn not exit", [...I(0xbf, 0, 2), ...I(0xb7)]],
+      ["ld_imm64 constant into r0", [...I(0x18, 0, 0, 0, 7), ...I(0, 0, 0, 0, 0), ...EXIT]],
+      ["ld_imm64 cut short", [...I(0xb7), ...EXIT, ...I(0x18, 0, 0, 0, 7)]],
+    ];
+    check(onBoth((s) => {
+      for (const [label, insns] of programs) {
+        const fd = s.d.progLoad({ progType: SOCKET_FILTER, insns: new Uint8Array(insns), license: "GPL" });
+        s.rec(label, fd, "fd");
+        if (fd >= 0) s.d.close(fd);
+      }
+    }), [
+      ["r0 = r1 (a pointer) is fine for a socket filter", "fd"], ["exit not last (unreachable insn)", "EINVAL"],
+      ["division by a zero constant", "EINVAL"], ["r0 = r2 (unset)", "EACCES"], ["r10 = 0", "EACCES"],
+      ["unknown opcode 0xff", "EINVAL"], ["ja +0", "fd"], ["jeq forward", "fd"], ["jeq on an unset r2", "EACCES"],
+      ["ends in ja -1", "EINVAL"], ["mov32 r0 = -1", "fd"],
+    ]);
+  });
+
   it("PROG_ATTACH as TestDummyProg sees it: EBADF for a cgroup attach to stdin", () => {
     check(onBoth((s) => {
       const d = s.d;
