@@ -39,7 +39,19 @@ export interface ChurnPlan {
   readonly updateShare: number;
 }
 
+interface ChurnReply {
+  seq: number;
+  error?: string;
+  touched: number[];
+  deleted: number[];
+  written: number[];
+  maxVersion: [number, number][];
+  ops: number;
+  seconds: number;
+}
+
 export class KernelDatapath {
+  private seq = 0;
   private constructor(private readonly worker: Worker) {}
 
   static start(): KernelDatapath {
@@ -54,22 +66,27 @@ export class KernelDatapath {
     const u = plan.universe;
     const keys = new Uint8Array(u.size * u.spec.keySize);
     u.keys.forEach((k, i) => keys.set(k, i * u.spec.keySize));
-    const done = once(this.worker, "message");
+    const seq = ++this.seq;
     this.worker.postMessage({
-      cmd: "churn", ctl: ctl.buffer, mapId: plan.mapId, keys, keySize: u.spec.keySize, ids: plan.ids,
+      cmd: "churn", seq, ctl: ctl.buffer, mapId: plan.mapId, keys, keySize: u.spec.keySize, ids: plan.ids,
       seed: plan.seed, updateShare: plan.updateShare, userValueSize: u.userValueSize, slot: u.slot,
       cpus: u.cpus, valueSize: u.spec.valueSize,
     });
-    if (plan.ids.length > 0) {
-      if (Atomics.wait(ctl, 0, 0, 10_000) === "timed-out") throw new Error("the kernel datapath thread did not start within 10 s");
-    }
     let result: T;
     try {
+      if (plan.ids.length > 0 && Atomics.wait(ctl, 0, 0, 10_000) === "timed-out") {
+        throw new Error("the kernel datapath thread did not start within 10 s");
+      }
       result = dump();
     } finally {
+      // Always: a thread left churning would never read another message.
       Atomics.store(ctl, 1, 1);
     }
-    const [msg] = (await done) as [{ error?: string; touched: number[]; deleted: number[]; written: number[]; maxVersion: [number, number][]; ops: number; seconds: number }];
+    // Messages arrive only once this thread yields, so listening now misses none; a reply to an
+    // earlier, abandoned churn is skipped by its sequence number.
+    let msg: ChurnReply;
+    do [msg] = (await once(this.worker, "message")) as [ChurnReply];
+    while (msg.seq !== seq);
     if (msg.error !== undefined) throw new Error(`kernel datapath thread: ${msg.error}`);
     const record = newDatapathRecord(false);
     msg.touched.forEach((id) => record.touched.add(id));
@@ -81,9 +98,16 @@ export class KernelDatapath {
     return { result, record };
   }
 
+  /** Ends the thread: it frees its memory and exits; one that does not within 5 s is terminated. */
   async stop(): Promise<void> {
     const exited = once(this.worker, "exit");
     this.worker.postMessage({ cmd: "exit" });
-    await exited;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => { timer = setTimeout(() => resolve("late"), 5000); });
+    try {
+      if (await Promise.race([exited, late]) === "late") await this.worker.terminate();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -2,8 +2,9 @@
 // updating and deleting keys with raw bpf(2) while the main thread dumps. It is JavaScript in a
 // string because a worker cannot load the TypeScript sources tests run from; it stays tiny.
 //
-// Protocol: the main thread posts { cmd: "churn", … } and waits on ctl[0] (1 = churning); the
-// worker loops until ctl[1] is set, then posts what it did. { cmd: "exit" } ends it.
+// Protocol: the main thread posts { cmd: "churn", seq, … } and waits on ctl[0] (1 = churning);
+// the worker loops until ctl[1] is set, then posts what it did with the same seq. { cmd: "exit" }
+// ends it.
 export const KERNEL_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require("node:worker_threads");
 const koffi = require(workerData.koffiPath);
@@ -45,10 +46,10 @@ parentPort.on("message", (m) => {
   u8.fill(0, 0, 32);
   dv.setUint32(0, m.mapId, true);
   const fd = bpf(14 /* MAP_GET_FD_BY_ID */, 12);
-  if (fd < 0) { Atomics.store(ctl, 0, 1); Atomics.notify(ctl, 0); parentPort.postMessage({ error: "MAP_GET_FD_BY_ID " + m.mapId + ": errno " + (-fd) }); return; }
+  if (fd < 0) { Atomics.store(ctl, 0, 1); Atomics.notify(ctl, 0); parentPort.postMessage({ seq: m.seq, error: "MAP_GET_FD_BY_ID " + m.mapId + ": errno " + (-fd) }); return; }
   if (m.ids.length === 0) {
     closeFd(fd);
-    parentPort.postMessage({ touched: [], deleted: [], written: [], maxVersion: [], ops: 0, seconds: 0 });
+    parentPort.postMessage({ seq: m.seq, touched: [], deleted: [], written: [], maxVersion: [], ops: 0, seconds: 0 });
     return;
   }
   const rand = prng(m.seed);
@@ -84,6 +85,6 @@ parentPort.on("message", (m) => {
     if (ops === 1) { Atomics.store(ctl, 0, 1); Atomics.notify(ctl, 0); }
   }
   closeFd(fd);
-  parentPort.postMessage({ touched: [...touched], deleted: [...deleted], written: [...written], maxVersion: [...maxVersion], ops, seconds: (performance.now() - t0) / 1000 });
+  parentPort.postMessage({ seq: m.seq, touched: [...touched], deleted: [...deleted], written: [...written], maxVersion: [...maxVersion], ops, seconds: (performance.now() - t0) / 1000 });
 });
 `;

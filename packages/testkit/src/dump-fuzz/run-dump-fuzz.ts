@@ -37,7 +37,10 @@ export interface DumpFuzzProgress {
 }
 
 export interface DumpFuzzOptions {
-  /** "sim" (default), "kernel", or a Driver (a simulator's datapath is used when it has one). */
+  /**
+   * "sim" (default), "kernel", or a Driver: a simulator's datapath acts through its hook, a
+   * driver of kind "kernel" gets the datapath thread, any other is dumped without a datapath.
+   */
   driver?: DriverChoice;
   /** Cases to run (each dumped once per algorithm). Default 100. */
   runs?: number;
