@@ -45,11 +45,6 @@ export class SimMap {
     this.isHash = isHashMapType(mapType);
     this.isFdValue = isFdValueMapType(mapType);
   }
-
-  /** For messages: `map 7 "name" (type 1)`. */
-  describe(): string {
-    return `map id ${this.id}${this.name !== "" ? ` "${this.name}"` : ""}`;
-  }
 }
 
 export class SimProg {
@@ -70,10 +65,6 @@ export class SimProg {
     /** Maps the program references (ld_imm64 BPF_PSEUDO_MAP_FD), each held once. */
     readonly usedMaps: readonly SimMap[],
   ) {}
-
-  describe(): string {
-    return `prog id ${this.id}${this.name !== "" ? ` "${this.name}"` : ""}`;
-  }
 }
 
 /** A file that is not a BPF object (stdin, stdout, stderr). */

@@ -186,6 +186,24 @@ describe("engine traps", () => {
   });
 });
 
+describe("a fresh world", () => {
+  it("boots with no maps or programs; ids start at 1 in separate spaces, fds at 3", () => {
+    const d = sim();
+    expect(errName(d.mapGetNextId(0))).toBe("ENOENT");
+    expect(errName(d.progGetNextId(0))).toBe("ENOENT");
+    const m = d.mapCreate(attr(HASH));
+    const p = d.progLoad({ progType: 1, insns: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" });
+    expect([m, p]).toEqual([3, 4]);
+    expect(mapInfo(d, m).id).toBe(1);
+    expect(d.progGetNextId(0)).toBe(1);
+    expect(errName(d.mapGetFdById(2))).toBe("ENOENT");
+    expect(d.close(m)).toBe(0);
+    expect(d.mapCreate(attr(HASH))).toBe(3);
+    expect(d.mapGetNextId(0)).toBe(2); // id 1 is not reused
+    expect(d.liveMapIds()).toEqual([2]);
+  });
+});
+
 describe("options", () => {
   it("possibleCpus sizes per-CPU values", () => {
     const d = sim({ possibleCpus: 3 });
