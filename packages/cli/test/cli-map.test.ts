@@ -215,5 +215,28 @@ for (const dut of driversUnderTest()) {
       expect(io2.text().endsWith(`\n${n} entries\n`)).toBe(true);
       expect(io2.text().split("\n").length).toBe(n + 2);
     });
+
+    it("map next walks as GET_NEXT_KEY does, restarting from a missing key; map freeze makes writes EPERM", async () => {
+      const m = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: 0x40, mapName: "cli_next" }, "cli_next");
+      for (const k of [1, 2, 3]) expect(d.mapUpdateElem(m.fd, u32le(k), u32le(k))).toBe(0);
+      const order: number[] = [];
+      let r = await bpfkit("map", "next", m.path, "--key-type", "u32", "--json");
+      while (r.code === 0) {
+        const next = JSON.parse(r.out).next as number;
+        order.push(next);
+        r = await bpfkit("map", "next", m.path, "key", String(next), "--key-type", "u32", "--json");
+      }
+      expect(r.code).toBe(ExitCode.notFound);
+      expect(order.slice().sort()).toEqual([1, 2, 3]);
+      // A key that is not there: the kernel starts over at the first key.
+      expect(JSON.parse((await bpfkit("map", "next", m.path, "key", "99", "--key-type", "u32", "--json")).out).next).toBe(order[0]);
+      expect((await bpfkit("map", "freeze", m.path)).code).toBe(0);
+      const w = await bpfkit("map", "update", m.path, "key", "1", "value", "5", "--key-type", "u32", "--value-type", "u32");
+      expect(w.code).toBe(ExitCode.permission);
+      expect(w.err).toContain("the map may be frozen");
+      const again = await bpfkit("map", "freeze", m.path);
+      expect(again.code).toBe(ExitCode.failure);
+      expect(again.err).toContain("already frozen");
+    });
   });
 }

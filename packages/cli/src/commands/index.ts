@@ -6,7 +6,9 @@ import { mapsCommand } from "./maps.js";
 import { mountCommand } from "./mount.js";
 import { mapCreateCommand } from "./map-create.js";
 import { mapDumpCommand } from "./map-dump.js";
-import { mapDeleteCommand, mapLookupCommand, mapPinCommand, mapShowCommand, mapUpdateCommand } from "./map-elem.js";
+import {
+  mapDeleteCommand, mapFreezeCommand, mapLookupCommand, mapNextCommand, mapPinCommand, mapShowCommand, mapUpdateCommand,
+} from "./map-elem.js";
 import { probeCommand } from "./probe.js";
 import { progsCommand } from "./progs.js";
 
@@ -18,7 +20,9 @@ export const COMMANDS: readonly Command[] = [
   mapLookupCommand,
   mapUpdateCommand,
   mapDeleteCommand,
+  mapNextCommand,
   mapPinCommand,
+  mapFreezeCommand,
   mapCreateCommand,
   progsCommand,
   probeCommand,

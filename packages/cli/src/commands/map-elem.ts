@@ -127,6 +127,7 @@ export const mapUpdateCommand: Command = {
         const r = d.mapUpdateElem(m.fd, key, value, flags);
         if (r === -17) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} exists (noexist)`, ExitCode.failure);
         if (r === -2 && flags === BPF_EXIST) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} not found (exist)`, ExitCode.notFound);
+        if (r === -1) throw new CliError(`update ${m.label}: operation not permitted`, ExitCode.permission, "the map may be frozen (user space can no longer write it), or writing needs root or CAP_BPF");
         if (r === -7) throw new CliError(`update ${m.label}: the map is full (${m.info.maxEntries} entries): ${errnoText(7)}`, ExitCode.failure, "delete entries or create a larger map");
         must(r, `update ${m.label}`);
       } finally {
@@ -172,6 +173,7 @@ export const mapDeleteCommand: Command = {
       const key = encodeKey(t, kv.key);
       const r = d.mapDeleteElem(m.fd, key);
       if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
+      if (r === -1) throw new CliError(`delete ${m.label}: operation not permitted`, ExitCode.permission, "the map may be frozen (user space can no longer write it), or writing needs root or CAP_BPF");
       if (r === -22 && (m.info.type === 2 || m.info.type === 6)) throw new CliError(`delete ${m.label}: array elements cannot be deleted (EINVAL); update them to zero instead`, ExitCode.failure);
       must(r, `delete ${m.label}`);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`deleted from ${m.label}\n`);
@@ -198,6 +200,48 @@ export const mapPinCommand: Command = {
       must(r, `pin ${m.label}`, path);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`pinned ${m.label} at ${path}\n`);
       if (ctx.json) ctx.emit(() => "", () => ({ pinned: path, id: m.info.id }));
+      return 0;
+    });
+  },
+};
+
+export const mapNextCommand: Command = {
+  name: "map next",
+  summary: "the key after KEY (or the first key), as BPF_MAP_GET_NEXT_KEY answers",
+  usage: "map next MAP [key KEY…] [--key-type T]",
+  details: `${MAP_REF_USAGE}.\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.`,
+  options: { ...TYPE_OPTIONS },
+  examples: ["bpfkit map next id 12", "bpfkit map next id 12 key 0a 00 00 01"],
+  async run(ctx, args, opts) {
+    return withMap(ctx, args, (d, m, rest) => {
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const key = rest.length === 0 ? null : encodeKey(t, keyValueArgs(rest, false, this.usage).key);
+      const next = new Uint8Array(t.keySize);
+      const r = d.mapGetNextKey(m.fd, key, next);
+      if (r === -2) throw new CliError(`${m.label}: no key after ${key === null ? "the start (the map is empty)" : t.key.format(key, 0)}`, ExitCode.notFound);
+      must(r, `next key ${m.label}`);
+      ctx.emit(() => `next key: ${t.key.format(next, 0)}\n`, () => ({ key: key === null ? null : t.key.json(key, 0), next: t.key.json(next, 0) }));
+      return 0;
+    });
+  },
+};
+
+export const mapFreezeCommand: Command = {
+  name: "map freeze",
+  summary: "make a map read-only for user space (BPF_MAP_FREEZE); programs may still write it",
+  usage: "map freeze MAP",
+  details: `${MAP_REF_USAGE}.\nThere is no unfreeze: the map stays frozen until it is freed.`,
+  options: {},
+  async run(ctx, args) {
+    return withMap(ctx, args, (d, m, rest) => {
+      if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${this.usage}`);
+      const r = d.mapFreeze(m.fd);
+      // A frozen map is no longer writable, so a second freeze is EPERM (kernel-maps.md §4.2).
+      if (r === -1) throw new CliError(`freeze ${m.label}: not permitted: the map is already frozen, or this fd cannot write it`, ExitCode.failure);
+      if (r === -16) throw new CliError(`freeze ${m.label}: busy: already frozen, or mapped writable`, ExitCode.failure);
+      must(r, `freeze ${m.label}`);
+      if (!ctx.quiet && !ctx.json) ctx.io.stderr(`froze ${m.label}\n`);
+      if (ctx.json) ctx.emit(() => "", () => ({ frozen: true, id: m.info.id }));
       return 0;
     });
   },
