@@ -18,10 +18,11 @@ for (const dut of driversUnderTest()) {
     it("probe: hash maps have every batch command, arrays no LOOKUP_AND_DELETE_BATCH, PROG_ARRAY none", async () => {
       const r = await cliOver(d)("probe", "--json");
       expect(r.code).toBe(0);
-      const j = JSON.parse(r.out) as { driver: string; possibleCpus: number; zeroSeed: string; types: Array<Record<string, string>> };
+      const j = JSON.parse(r.out) as { driver: string; possibleCpus: number; zeroSeed: string; getMapType: unknown; types: Array<Record<string, string>> };
       expect(j.driver).toBe(dut.name);
       expect(j.possibleCpus).toBe(d.possibleCpus);
       expect(j.zeroSeed).toBe("yes");
+      expect(j.getMapType).toEqual({ lruHash: "lru_hash", lpmTrie: "lpm_trie" });
       const t = (name: string) => j.types.find((x) => x.type === name)!;
       expect(t("hash")).toMatchObject({ create: "yes", lookupBatch: "yes", lookupAndDeleteBatch: "yes", updateBatch: "yes", deleteBatch: "yes" });
       expect(t("array")).toMatchObject({ create: "yes", lookupBatch: "yes", lookupAndDeleteBatch: "no", updateBatch: "yes", deleteBatch: "no" });

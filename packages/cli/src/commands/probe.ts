@@ -2,7 +2,8 @@
 // BPF_F_ZERO_SEED — found by trying, as bpftool feature probes do: tiny maps, closed at once.
 import { release } from "node:os";
 import {
-  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, batchTokenSize, errnoName, perCpuSlotSize,
+  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
+  batchTokenSize, createBpf, errnoName, perCpuSlotSize,
   userValueSize, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import type { Command } from "../command.js";
@@ -43,6 +44,8 @@ export interface TypeProbe {
 
 export interface ProbeReport {
   driver: string;
+  /** What the seed's GetMapType would use for LRU_HASH and LPM_TRIE here (HASH where missing). */
+  getMapType: { lruHash: string; lpmTrie: string };
   kernelRelease: string;
   possibleCpus: number;
   zeroSeed: Support;
@@ -54,8 +57,10 @@ export function probeDriver(d: Driver): ProbeReport {
   for (let t = 1; t < MAP_TYPE_COUNT; t++) types.push(probeType(d, t));
   const zs = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: BPF_F_ZERO_SEED });
   if (zs >= 0) d.close(zs);
+  const bpf = createBpf({ driver: d, logger: { debug() {}, info() {}, warn() {}, error() {} } });
   return {
     driver: d.kind,
+    getMapType: { lruHash: mapTypeKernelName(bpf.getMapType(BPF_MAP_TYPE_LRU_HASH)), lpmTrie: mapTypeKernelName(bpf.getMapType(BPF_MAP_TYPE_LPM_TRIE)) },
     kernelRelease: release(),
     possibleCpus: d.possibleCpus,
     zeroSeed: zs >= 0 ? "yes" : `no (${errnoName(zs)})`,
@@ -128,6 +133,7 @@ export const probeCommand: Command = {
         ["kernel", `${r.kernelRelease}${r.driver === "kernel" ? "" : " (the host's; the simulator models 6.18)"}`],
         ["possible CPUs", String(r.possibleCpus)],
         ["BPF_F_ZERO_SEED", r.zeroSeed],
+        ["getMapType", `lru_hash → ${r.getMapType.lruHash}, lpm_trie → ${r.getMapType.lpmTrie} (Cilium's fallback to hash where a type is missing)`],
       ]) + "\n" + table(shown, [
         { title: "TYPE", get: (t) => t.type },
         { title: "ID", get: (t) => String(t.typeId), right: true },
