@@ -3,12 +3,13 @@
 // batches. Zero divergences. Bounded to a few seconds with fixed seeds; BPFKIT_SIM_SOAK=<n>
 // multiplies the runs for a longer soak (and BPFKIT_SIM_SEED picks another seed).
 //
-// Three parts: single-map programs over every modelled type (testkit's runner: ZERO_SEED hashes,
+// Four parts: single-map programs over every modelled type (testkit's runner: ZERO_SEED hashes,
 // arrays, per-CPU maps, LPM tries, non-evicting LRU, valid and invalid creates); LRU maps driven
 // into eviction by insert-only traffic with the process on CPU 0 (kernel-maps.md §7.2, §7.3);
-// and map-in-map outer maps over a pool of inner maps, where fds go in and ids come out.
+// the object model (fds, pins, ids, access modes, freeze, liveness); and map-in-map outer maps
+// over a pool of inner maps, where fds go in and ids come out.
 import type { Driver, MapCreateAttr } from "@bpfkit/core";
-import { canPinCpu, onCpu0, runDifferential } from "@bpfkit/testkit";
+import { canPinCpu, mountPrivateBpffs, onCpu0, runDifferential } from "@bpfkit/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { errName, eventually, hex, kernel, kernelDriver, readU32, sim } from "./sim-helpers.js";
@@ -131,7 +132,7 @@ const mimOpArb: fc.Arbitrary<MimOp> = fc.oneof(
 const mimCaseArb: fc.Arbitrary<MimCase> = fc.record({
   outerType: fc.constantFrom(ARRAY_OF_MAPS, HASH_OF_MAPS),
   maxEntries: fc.integer({ min: 1, max: 5 }),
-  ops: fc.array(mimOpArb, { maxLength: 30 }),
+  ops: fc.array(mimOpArb, { maxLength: 30, size: "max" }),
 });
 
 /**
@@ -232,6 +233,130 @@ function runMim(d: Driver, c: MimCase): string[] {
   }
   return out;
 }
+
+// ---- the object model: fds, pins, ids, modes, freeze ----
+
+type ObjOp =
+  | { kind: "create"; type: number; flags: number }
+  | { kind: "close"; fd: number }
+  | { kind: "pin"; fd: number; name: number }
+  | { kind: "unpin"; name: number }
+  | { kind: "get"; name: number; flags: number }
+  | { kind: "byId"; map: number; flags: number }
+  | { kind: "freeze"; fd: number }
+  | { kind: "update"; fd: number; k: number }
+  | { kind: "lookup"; fd: number; k: number }
+  | { kind: "info"; fd: number };
+
+const objOpArb: fc.Arbitrary<ObjOp> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("create" as const), type: fc.constantFrom(HASH, ARRAY, PERCPU_HASH), flags: fc.constantFrom(0, 0, 0x8, 0x10) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("close" as const), fd: fc.nat(7) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("pin" as const), fd: fc.nat(7), name: fc.nat(3) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("unpin" as const), name: fc.nat(3) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("get" as const), name: fc.nat(3), flags: fc.constantFrom(0, 0x8, 0x10, 0x18, 0x1) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("byId" as const), map: fc.nat(5), flags: fc.constantFrom(0, 0x8, 0x10, 0x18) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("freeze" as const), fd: fc.nat(7) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("update" as const), fd: fc.nat(7), k: fc.nat(2) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("lookup" as const), fd: fc.nat(7), k: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("info" as const), fd: fc.nat(7) }) },
+);
+
+/**
+ * A program over fds and pins. fds are named by the order they were opened (fd#0, fd#1, …) and
+ * maps by the order they were created; a name that is not open stands for a closed fd. After
+ * every step: which created maps are alive (their id listed by MAP_GET_NEXT_ID).
+ */
+function runObjects(d: Driver, bpffs: string, ops: ObjOp[]): string[] {
+  const out: string[] = [];
+  const fds: number[] = []; // by open order; -1 once closed
+  const ids: number[] = []; // by creation order
+  const closedFd = 100_000;
+  const fdAt = (i: number) => (i < fds.length && fds[i]! >= 0 ? fds[i]! : closedFd);
+  const info = new Uint8Array(104);
+  const idOf = (fd: number) => (d.objGetInfoByFd(fd, info) === 104 ? readU32(info, 4) : -1);
+  const opened = (label: string, r: number) => {
+    if (r >= 0) fds.push(r);
+    out.push(`${label}: ${r >= 0 ? `fd#${fds.length - 1}` : errName(r)}`);
+  };
+  const value = (fd: number) => new Uint8Array(idOf(fd) >= 0 && readU32(info, 0) === PERCPU_HASH ? 8 * d.possibleCpus : 4);
+  try {
+    for (const op of ops) {
+      switch (op.kind) {
+        case "create": {
+          const r = d.mapCreate({ mapType: op.type, keySize: 4, valueSize: 4, maxEntries: 3, mapFlags: op.flags | (op.type === ARRAY ? 0 : ZERO_SEED) });
+          opened(`create ${op.type} flags ${op.flags}`, r);
+          if (r >= 0) ids.push(idOf(r));
+          break;
+        }
+        case "close":
+          out.push(`close fd#${op.fd}: ${errName(d.close(fdAt(op.fd)))}`);
+          if (op.fd < fds.length) fds[op.fd] = -1;
+          break;
+        case "pin":
+          out.push(`pin fd#${op.fd} p${op.name}: ${errName(d.objPin(fdAt(op.fd), `${bpffs}/p${op.name}`))}`);
+          break;
+        case "unpin":
+          out.push(`unpin p${op.name}: ${errName(d.host.unlink(`${bpffs}/p${op.name}`))}`);
+          break;
+        case "get":
+          opened(`get p${op.name} flags ${op.flags}`, d.objGet(`${bpffs}/p${op.name}`, op.flags));
+          break;
+        case "byId":
+          opened(`by id map#${op.map} flags ${op.flags}`, d.mapGetFdById(op.map < ids.length ? ids[op.map]! : 0x7ffffffe, op.flags));
+          break;
+        case "freeze":
+          out.push(`freeze fd#${op.fd}: ${errName(d.mapFreeze(fdAt(op.fd)))}`);
+          break;
+        case "update": {
+          const fd = fdAt(op.fd);
+          const v = value(fd);
+          v.fill(op.k + 1);
+          const k = new Uint8Array(4);
+          k[0] = op.k;
+          out.push(`update fd#${op.fd} ${op.k}: ${errName(d.mapUpdateElem(fd, k, v))}`);
+          break;
+        }
+        case "lookup": {
+          const fd = fdAt(op.fd);
+          const v = value(fd);
+          const k = new Uint8Array(4);
+          k[0] = op.k;
+          const r = d.mapLookupElem(fd, k, v);
+          out.push(`lookup fd#${op.fd} ${op.k}: ${r < 0 ? errName(r) : hex(v)}`);
+          break;
+        }
+        case "info": {
+          const fd = fdAt(op.fd);
+          const r = d.objGetInfoByFd(fd, info);
+          out.push(`info fd#${op.fd}: ${r < 0 ? errName(r) : `type ${readU32(info, 0)} map#${ids.indexOf(readU32(info, 4))} flags ${readU32(info, 20)}`}`);
+          break;
+        }
+      }
+      out.push(`  alive [${ids.map((id) => (d.mapGetNextId(id - 1) === id ? 1 : 0)).join("")}]`);
+    }
+  } finally {
+    for (const fd of fds) if (fd >= 0) d.close(fd);
+    for (let i = 0; i < 4; i++) d.host.unlink(`${bpffs}/p${i}`);
+  }
+  return out;
+}
+
+withKernel("object-model programs: simulator vs kernel (§12, §13)", () => {
+  it("fds, pins, ids, access modes and freeze agree step by step, with every map's liveness after each step", () => {
+    const k = kernelDriver();
+    const simFs = { d: sim({ possibleCpus: k.possibleCpus }) };
+    const kFs = mountPrivateBpffs(k);
+    const sFs = mountPrivateBpffs(simFs.d);
+    try {
+      fc.assert(fc.property(fc.array(objOpArb, { minLength: 5, maxLength: 40, size: "max" }), (ops) => {
+        expect(runObjects(simFs.d, sFs.path, ops)).toEqual(runObjects(k, kFs.path, ops));
+      }), { numRuns: runs(80), seed: SEED });
+    } finally {
+      kFs.dispose();
+      sFs.dispose();
+    }
+  });
+});
 
 withKernel("map-in-map programs: simulator vs kernel (§11)", () => {
   it("every update, delete, lookup, walk and batch agrees, and inner maps live exactly as long as a slot holds them", () => {
