@@ -10,7 +10,7 @@ import {
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type ProgLoadAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
-import { forget, KEY, rememberMap, shapeIndex, shapes, TOKEN, VALUE } from "./fd-shapes.js";
+import { forget, KEY, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE } from "./fd-shapes.js";
 import type { Libc } from "./native.js";
 import { Scratch } from "./scratch.js";
 
@@ -25,6 +25,8 @@ const A = PROG_ATTACH_ATTR.off;
 const MI = BPF_MAP_INFO.off;
 
 const NULL = -1;
+/** "Not taken" from the hot path: no kernel result is this negative. */
+const SLOW = -0x4000_0000;
 /** Up to this many bytes a loop copies faster than a TypedArray builtin call (and touches less). */
 const SMALL_COPY = 64;
 /** The kernel refuses info_len above PAGE_SIZE (bpf_check_uarg_tail_zero): never stage more. */
@@ -42,6 +44,18 @@ const OP = {
   mapFdById: "BPF_MAP_GET_FD_BY_ID", progFdById: "BPF_PROG_GET_FD_BY_ID",
   info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH", close: "close",
 } as const;
+
+/** Every byte of the 32-byte element attr: writing them all is the zeroing the kernel needs. */
+function writeElemAttr(dv: DataView, fd: number, keyLo: number, keyHi: number, valueLo: number, valueHi: number, flags: number): void {
+  dv.setUint32(E.map_fd, fd, true);
+  dv.setUint32(E.map_fd + 4, 0, true);
+  dv.setUint32(E.key, keyLo, true);
+  dv.setUint32(E.key + 4, keyHi, true);
+  dv.setUint32(E.value, valueLo, true);
+  dv.setUint32(E.value + 4, valueHi, true);
+  dv.setUint32(E.flags, flags, true);
+  dv.setUint32(E.flags + 4, 0, true);
+}
 
 /** `src` (exactly `n` bytes) into `dst` at `at`. */
 function copyIn(dst: Uint8Array, at: number, src: Uint8Array, n: number): void {
@@ -145,6 +159,81 @@ export class KernelDriver extends Scratch implements Driver {
 
   // ---- element operations ----
 
+  // ---- the element hot paths ----
+  // One small function per buffer direction, each flat (inline copies, no builtins): on a
+  // kernel with PTI and no PCID every syscall flushes the TLB, and each extra code page or
+  // object touched per op costs a refill. They return SLOW for anything but a known map with
+  // exact buffers and u32 flags; the checked path below then throws or stages.
+
+  /** LOOKUP, LOOKUP_AND_DELETE: key in, value out. */
+  private fastOut(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
+    const t = fd * STRIDE;
+    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
+    if (ks < 0 || (flags !== undefined && (flags >>> 0) !== flags) || !(key instanceof Uint8Array) || key.byteLength !== ks ||
+        !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
+    const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
+    if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
+    else u8.set(key, ko);
+    writeElemAttr(this.dv, fd, this.keyLo, this.keyHi, this.valueLo, this.valueHi, flags === undefined ? 0 : flags);
+    const r = this.sys(this.nr, cmd, this.base, ELEM_ATTR.size);
+    if (r < 0) return -this.libc.koffi.errno();
+    if (vs <= SMALL_COPY) for (let i = 0; i < vs; i++) value[i] = u8[vo + i]!;
+    else value.set(u8.subarray(vo, vo + vs));
+    return r;
+  }
+
+  /** UPDATE: key and value in. */
+  private fastIn(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
+    const t = fd * STRIDE;
+    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
+    if (ks < 0 || (flags !== undefined && (flags >>> 0) !== flags) || !(key instanceof Uint8Array) || key.byteLength !== ks ||
+        !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
+    const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
+    if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
+    else u8.set(key, ko);
+    if (vs <= SMALL_COPY) for (let i = 0; i < vs; i++) u8[vo + i] = value[i]!;
+    else u8.set(value, vo);
+    writeElemAttr(this.dv, fd, this.keyLo, this.keyHi, this.valueLo, this.valueHi, flags === undefined ? 0 : flags);
+    const r = this.sys(this.nr, cmd, this.base, ELEM_ATTR.size);
+    return r < 0 ? -this.libc.koffi.errno() : r;
+  }
+
+  /** DELETE: key in only (value and flags must stay zero). */
+  private fastKey(cmd: number, fd: number, key: Uint8Array): number {
+    const t = fd * STRIDE;
+    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    const ks = shapes[t + KEY]! - 1;
+    if (ks < 0 || !(key instanceof Uint8Array) || key.byteLength !== ks) return SLOW;
+    const u8 = this.u8, ko = this.keyOff;
+    if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
+    else u8.set(key, ko);
+    writeElemAttr(this.dv, fd, this.keyLo, this.keyHi, 0, 0, 0);
+    const r = this.sys(this.nr, cmd, this.base, ELEM_ATTR.size);
+    return r < 0 ? -this.libc.koffi.errno() : r;
+  }
+
+  /** GET_NEXT_KEY: key (or NULL for the first) in, next key out. */
+  private fastNext(fd: number, key: Uint8Array | null, next: Uint8Array): number {
+    const t = fd * STRIDE;
+    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    const ks = shapes[t + KEY]! - 1;
+    if (ks < 0 || (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) ||
+        !(next instanceof Uint8Array) || next.byteLength !== ks) return SLOW;
+    const u8 = this.u8, ko = this.keyOff, no = this.nextOff;
+    if (key !== null) {
+      if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
+      else u8.set(key, ko);
+    }
+    writeElemAttr(this.dv, fd, key === null ? 0 : this.keyLo, key === null ? 0 : this.keyHi, this.nextLo, this.nextHi, 0);
+    const r = this.sys(this.nr, BpfCmd.MAP_GET_NEXT_KEY, this.base, ELEM_ATTR.size);
+    if (r < 0) return -this.libc.koffi.errno();
+    if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) next[i] = u8[no + i]!;
+    else next.set(u8.subarray(no, no + ks));
+    return r;
+  }
+
   private elem(cmd: number, fd: number, keyOff: number, valueOff: number, flags: number): number {
     const s = this;
     const dv = s.dv;
@@ -183,6 +272,8 @@ export class KernelDriver extends Scratch implements Driver {
   }
 
   mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
+    const fast = this.fastOut(BpfCmd.MAP_LOOKUP_ELEM, fd, key, value, flags);
+    if (fast !== SLOW) return fast;
     const at = this.shapeOf(fd, OP.lookup);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.lookup);
     this.stage(at, fd, OP.lookup, key, value, false);
@@ -193,6 +284,8 @@ export class KernelDriver extends Scratch implements Driver {
   }
 
   mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
+    const fast = this.fastIn(BpfCmd.MAP_UPDATE_ELEM, fd, key, value, flags);
+    if (fast !== SLOW) return fast;
     const at = this.shapeOf(fd, OP.update);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.update);
     this.stage(at, fd, OP.update, key, value, true);
@@ -201,12 +294,16 @@ export class KernelDriver extends Scratch implements Driver {
   }
 
   mapDeleteElem(fd: number, key: Uint8Array): number {
+    const fast = this.fastKey(BpfCmd.MAP_DELETE_ELEM, fd, key);
+    if (fast !== SLOW) return fast;
     const at = this.shapeOf(fd, OP.delete);
     this.stage(at, fd, OP.delete, key, null, false);
     return this.elem(BpfCmd.MAP_DELETE_ELEM, fd, this.keyOff, NULL, 0);
   }
 
   mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number {
+    const fast = this.fastNext(fd, key, nextKey);
+    if (fast !== SLOW) return fast;
     const op = OP.nextKey;
     const at = this.shapeOf(fd, op);
     const s = this;
@@ -225,6 +322,8 @@ export class KernelDriver extends Scratch implements Driver {
   }
 
   mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number {
+    const fast = this.fastOut(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, undefined);
+    if (fast !== SLOW) return fast;
     const at = this.shapeOf(fd, OP.lookupAndDelete);
     this.stage(at, fd, OP.lookupAndDelete, key, value, false);
     const s = this;

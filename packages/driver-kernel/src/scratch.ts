@@ -19,6 +19,13 @@ export class Scratch {
   protected nextOff = 0;
   protected valueOff = 0;
   protected auxOff = 0;
+  /** The key, next-key and value addresses as the two u32 halves the attr holds. */
+  protected keyLo = 0;
+  protected keyHi = 0;
+  protected nextLo = 0;
+  protected nextHi = 0;
+  protected valueLo = 0;
+  protected valueHi = 0;
   private keyCap = 0;
   private valueCap = 0;
   private auxCap = 0;
@@ -54,6 +61,13 @@ export class Scratch {
     this.nextOff = this.keyOff + keyCap;
     this.valueOff = this.nextOff + keyCap;
     this.auxOff = this.valueOff + valueCap;
+    const half = (off: number, hi: boolean) => (hi ? Math.floor((this.base + off) / 0x1_0000_0000) : (this.base + off) >>> 0);
+    this.keyLo = half(this.keyOff, false);
+    this.keyHi = half(this.keyOff, true);
+    this.nextLo = half(this.nextOff, false);
+    this.nextHi = half(this.nextOff, true);
+    this.valueLo = half(this.valueOff, false);
+    this.valueHi = half(this.valueOff, true);
   }
 
   /** Writes a pointer to `base + off` (0 for NULL) at attr offset `at`. */
