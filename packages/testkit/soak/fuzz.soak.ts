@@ -36,6 +36,11 @@ describe(`soak: ${runs} cases per run, seed ${seed}`, () => {
     console.log(s.report);
     expect(s.ok).toBe(true);
   });
+  it.runIf(useKernel && sim !== undefined)("sim vs kernel, maps of maps", async () => {
+    const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { types: [12, 13] } });
+    console.log(s.report);
+    expect(s.ok).toBe(true);
+  });
   it.runIf(useKernel && sim !== undefined)("sim vs kernel, invalid create specs", async () => {
     const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { invalid: "always", maxOps: 4 } });
     console.log(s.report);

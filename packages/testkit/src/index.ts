@@ -3,7 +3,10 @@ export * from "./bpffs.js";
 export * from "./drivers.js";
 
 // ---- arbitraries, reference model, differential runner, dump-reliability fuzzer
-export { type MapSpec, type MapSpecOptions, type SpecMutation, SPEC_MAP_TYPES, SPEC_MUTATIONS, breakSpec, mapSpecArb } from "./arbitraries/map-spec.js";
+export {
+  type MapSpec, type MapSpecOptions, type SpecMutation, MAP_IN_MAP_TYPES, SPEC_MAP_TYPES, SPEC_MUTATIONS, breakSpec,
+  isMapInMapType, mapSpecArb,
+} from "./arbitraries/map-spec.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
 export { type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, keyPoolLimit, programArb } from "./arbitraries/program.js";
 export { jhash } from "./model/jhash.js";

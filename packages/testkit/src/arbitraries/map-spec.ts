@@ -3,7 +3,8 @@
 // shrinks on its own: toward HASH, small sizes, max_entries 1, no flags.
 import {
   BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
-  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH,
+  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, isHashMapType,
 } from "@bpfkit/core";
@@ -12,6 +13,15 @@ import fc from "fast-check";
 /** One MAP_CREATE: `MapCreateAttr` with the flags spelled out. */
 export interface MapSpec extends MapCreateAttr {
   mapFlags: number;
+  /** ARRAY_OF_MAPS / HASH_OF_MAPS: the inner-map template (a runner creates it and its maps). */
+  inner?: MapSpec;
+}
+
+/** Map-in-map types: values are inner-map fds on update and ids on lookup (kernel-maps.md §11). */
+export const MAP_IN_MAP_TYPES: readonly number[] = [BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS];
+
+export function isMapInMapType(t: number): boolean {
+  return t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS;
 }
 
 /** The map types the arbitraries (and the reference model) cover. */
@@ -21,7 +31,10 @@ export const SPEC_MAP_TYPES: readonly number[] = [
 ];
 
 export interface MapSpecOptions {
-  /** Map types to draw from; the first is where shrinking goes. Default SPEC_MAP_TYPES. */
+  /**
+   * Map types to draw from; the first is where shrinking goes. Default SPEC_MAP_TYPES; add
+   * MAP_IN_MAP_TYPES for maps of maps (the model does not cover them: compare sim and kernel).
+   */
   types?: readonly number[];
   /** Largest key size for hash maps (LPM: 4 + this many data bytes). Default 16. */
   maxKeySize?: number;
@@ -96,7 +109,21 @@ function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
       flags |= BPF_F_NO_PREALLOC;
     }
   }
-  const spec: MapSpec = { mapType: t, keySize, valueSize: d.valueSize, maxEntries, mapFlags: flags };
+  let valueSize = d.valueSize;
+  let inner: MapSpec | undefined;
+  if (isMapInMapType(t)) {
+    valueSize = 4;
+    // Program access flags are not for ARRAY_OF_MAPS (§3.3); the template is a small HASH or ARRAY.
+    if (t === BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+      keySize = 4;
+      flags &= ~(BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+    }
+    inner = d.noCommonLru
+      ? { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, mapFlags: 0 }
+      : { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: 0 };
+  }
+  const spec: MapSpec = { mapType: t, keySize, valueSize, maxEntries, mapFlags: flags };
+  if (inner !== undefined) spec.inner = inner;
   if (d.named) spec.mapName = "fuzz_map";
   return spec;
 }

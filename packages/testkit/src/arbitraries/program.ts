@@ -132,7 +132,8 @@ const flagName = (f: number) => FLAG_NAMES[f] ?? `flags=${f}`;
 /** `HASH key 4 value 8 max 3 flags 0x40 name "fuzz_map"`. */
 export function formatSpec(spec: MapSpec): string {
   const name = spec.mapName !== undefined ? ` name ${JSON.stringify(spec.mapName)}` : "";
-  return `${mapTypeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${name}`;
+  const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4)` : "";
+  return `${mapTypeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${name}${inner}`;
 }
 
 /** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */

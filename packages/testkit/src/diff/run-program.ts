@@ -3,8 +3,9 @@
 // with 0xaa, so "not written" is visible too), batch counts and tokens, whole walks, and the
 // map's final contents. Two drivers agree on a program when their lines are equal.
 import { type Driver, Errno, MAP_INFO_SIZE, batchTokenSize, decodeMapInfo, errnoName, userValueSize } from "@bpfkit/core";
-import { hex } from "../model/bytes.js";
+import { hex, putU32le, u32le } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
+import { type MapSpec, isMapInMapType } from "../arbitraries/map-spec.js";
 import type { Op, Program } from "../arbitraries/program.js";
 
 export interface ProgramTrace {
@@ -17,6 +18,8 @@ export interface ProgramTrace {
 }
 
 const FILL = 0xaa;
+/** An fd no test opens: a value naming it must get EBADF. */
+const CLOSED_FD = 0x7ffffff0;
 const filled = (n: number) => new Uint8Array(n).fill(FILL);
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 
@@ -42,12 +45,30 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
     }
   };
 
-  const created = timed(() => driver.mapCreate(spec));
+  const extraFds: number[] = [];
+  const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, timed) : undefined;
+  if (inner !== undefined) extraFds.push(inner.template, ...inner.fds);
+  const created = timed(() => driver.mapCreate(inner === undefined ? spec : { ...spec, innerMapFd: inner.template }));
   lines.push(`create ${res(created)}`);
-  if (created < 0) return { lines, calls, seconds: Number(ns) / 1e9 };
+  if (created < 0) {
+    for (const f of extraFds) timed(() => driver.close(f));
+    return { lines, calls, seconds: Number(ns) / 1e9 };
+  }
   /** The fd ops go through: the created one, or the last `reopen`'s. */
   let fd = created;
-  const extraFds: number[] = [];
+  // Map-in-map values: a program's value picks an inner map (or a closed fd), given to the
+  // kernel as its fd; ids read back print as that inner map's number, as ids differ by driver.
+  const toDriver = (v: Uint8Array): Uint8Array => {
+    if (inner === undefined) return v;
+    const out = new Uint8Array(4);
+    putU32le(out, 0, inner.fds[v[0]! % (inner.fds.length + 1)] ?? CLOSED_FD);
+    return out;
+  };
+  const show = (v: Uint8Array): string => {
+    if (inner === undefined || v.length !== 4) return hex(v);
+    const i = inner.ids.indexOf(u32le(v));
+    return i >= 0 ? `inner${i}` : hex(v);
+  };
   // What the map says of itself (the id aside, which differs between drivers): the effective
   // max_entries, the flags less the fd's RDONLY/WRONLY, the name.
   const infoBytes = new Uint8Array(MAP_INFO_SIZE);
@@ -68,7 +89,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
       let item = hex(next);
       if (withValues) {
         const l = timed(() => driver.mapLookupElem(via, next, value));
-        item += l === 0 ? `=${hex(value)}` : `=${res(l)}`;
+        item += l === 0 ? `=${show(value)}` : `=${res(l)}`;
       }
       seen.push(item);
       cur = next.slice();
@@ -78,11 +99,11 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
 
   const step = (op: Op): string => {
     switch (op.kind) {
-      case "update": return res(timed(() => driver.mapUpdateElem(fd, op.key, op.value, op.flags)));
+      case "update": return res(timed(() => driver.mapUpdateElem(fd, op.key, toDriver(op.value), op.flags)));
       case "lookup": {
         const v = filled(valueSize);
         const r = timed(() => driver.mapLookupElem(fd, op.key, v, op.flags));
-        return `${res(r)} ${hex(v)}`;
+        return `${res(r)} ${show(v)}`;
       }
       case "delete": return res(timed(() => driver.mapDeleteElem(fd, op.key)));
       case "nextKey": {
@@ -93,7 +114,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
       case "lookupAndDelete": {
         const v = filled(valueSize);
         const r = timed(() => driver.mapLookupAndDeleteElem(fd, op.key, v));
-        return `${res(r)} ${hex(v)}`;
+        return `${res(r)} ${show(v)}`;
       }
       case "lookupBatch": {
         const n = op.count;
@@ -108,7 +129,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
         const got = Math.min(r.count, n);
         const elems: string[] = [];
         for (let i = 0; i < got; i++) {
-          elems.push(`${hex(keys.subarray(i * keySize, (i + 1) * keySize))}=${hex(values.subarray(i * valueSize, (i + 1) * valueSize))}`);
+          elems.push(`${hex(keys.subarray(i * keySize, (i + 1) * keySize))}=${show(values.subarray(i * valueSize, (i + 1) * valueSize))}`);
         }
         cursor = r.errno === 0 || r.errno === Errno.ENOSPC ? out.slice() : null;
         return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count} [${elems.join(" ")}] token ${hex(out)}`;
@@ -118,7 +139,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
         const keys = new Uint8Array(n * keySize);
         const values = new Uint8Array(n * valueSize);
         op.keys.forEach((k, i) => keys.set(k, i * keySize));
-        op.values.forEach((v, i) => values.set(v, i * valueSize));
+        op.values.forEach((v, i) => values.set(toDriver(v), i * valueSize));
         const r = timed(() => driver.mapUpdateBatch(fd, keys, values, n, op.elemFlags));
         return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count}`;
       }
@@ -169,4 +190,24 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
     for (const f of [created, ...extraFds]) timed(() => driver.close(f));
   }
   return { lines, calls, seconds: Number(ns) / 1e9 };
+}
+
+/**
+ * The inner maps of a map-in-map program: the template, two maps like it, and one that is not
+ * (its value size differs), so updates meet both the compatible and the incompatible case.
+ */
+function makeInnerMaps(driver: Driver, template: MapSpec, timed: <T>(f: () => T) => T): { template: number; fds: number[]; ids: number[] } {
+  const open = (s: MapSpec) => {
+    const fd = timed(() => driver.mapCreate(s));
+    if (fd < 0) throw new Error(`creating an inner map (${s.mapType}) failed with errno ${-fd}`);
+    return fd;
+  };
+  const t = open(template);
+  const fds = [open(template), open(template), open({ ...template, valueSize: template.valueSize + 4 })];
+  const info = new Uint8Array(MAP_INFO_SIZE);
+  const ids = fds.map((f) => {
+    timed(() => driver.objGetInfoByFd(f, info));
+    return decodeMapInfo(info).id;
+  });
+  return { template: t, fds, ids };
 }
