@@ -36,8 +36,8 @@ describe(`soak: ${runs} cases per run, seed ${seed}`, () => {
     console.log(s.report);
     expect(s.ok).toBe(true);
   });
-  it.runIf(useKernel && sim !== undefined)("sim vs kernel, maps of maps", async () => {
-    const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { types: [12, 13] } });
+  it.runIf(useKernel && sim !== undefined)("sim vs kernel, maps of maps and PROG_ARRAY", async () => {
+    const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { types: [3, 12, 13] } });
     console.log(s.report);
     expect(s.ok).toBe(true);
   });

@@ -4,7 +4,7 @@ export * from "./drivers.js";
 
 // ---- arbitraries, reference model, differential runner, dump-reliability fuzzer
 export {
-  type MapSpec, type MapSpecOptions, type SpecMutation, MAP_IN_MAP_TYPES, SPEC_MAP_TYPES, SPEC_MUTATIONS, breakSpec,
+  type MapSpec, type MapSpecOptions, type SpecMutation, FD_VALUE_MAP_TYPES, MAP_IN_MAP_TYPES, SPEC_MAP_TYPES, SPEC_MUTATIONS, breakSpec,
   isMapInMapType, mapSpecArb,
 } from "./arbitraries/map-spec.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";

@@ -3,7 +3,7 @@
 // kernel-free); the last tests compare the simulator and a mutated kernel with the kernel itself.
 import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_NOEXIST, Errno, type Driver, isPerCpuMapType, perCpuSlotSize, userValueSize, wrapDriver } from "@bpfkit/core";
 import { describe, expect, it } from "vitest";
-import { MAP_IN_MAP_TYPES } from "../src/arbitraries/map-spec.js";
+import { FD_VALUE_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { createModelDriver } from "../src/model/model-driver.js";
 import { runDifferential } from "../src/diff/run-differential.js";
 import { kernelUnderTest } from "../src/drivers.js";
@@ -132,8 +132,8 @@ describe.runIf(kernel.unavailable === undefined)("differential runner on the ker
     expect(m.ok).toBe(false);
   });
 
-  it("property: maps of maps (inner fds in, inner ids out, incompatible and closed inner fds) agree too", async () => {
-    const s = await runDifferential({ left: "sim", right: "kernel", runs: 150, seed: 0x54, program: { types: MAP_IN_MAP_TYPES } });
+  it("property: maps of maps and PROG_ARRAY (fds in, ids out, incompatible, foreign and closed fds) agree too", async () => {
+    const s = await runDifferential({ left: "sim", right: "kernel", runs: 150, seed: 0x54, program: { types: FD_VALUE_MAP_TYPES } });
     if (!s.ok) console.log(s.report);
     expect(s.divergences.map((c) => c.divergence)).toEqual([]);
   });

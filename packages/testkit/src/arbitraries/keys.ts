@@ -1,12 +1,13 @@
 // Keys and values for a map spec. Programs draw *key material* (a few bytes that shrink toward
 // zero) and turn it into a key of the map's shape here, so a shrunk counterexample has small,
 // readable keys: index 0, prefix /0, all-zero hash keys.
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, isHashMapType, userValueSize } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, isHashMapType, userValueSize } from "@bpfkit/core";
 import fc from "fast-check";
 import { putU32le, u32le } from "../model/bytes.js";
 import type { MapSpec } from "./map-spec.js";
 
-const isArrayKey = (t: number) => t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS;
+const isArrayKey = (t: number) => t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY ||
+  t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY;
 
 /**
  * The key `material` stands for in a map of `spec`: hash maps take the bytes zero-padded;

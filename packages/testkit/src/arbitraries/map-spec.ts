@@ -4,7 +4,7 @@
 import {
   BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
   BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
-  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_PROG_ARRAY,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, isHashMapType,
 } from "@bpfkit/core";
@@ -24,6 +24,9 @@ export function isMapInMapType(t: number): boolean {
   return t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS;
 }
 
+/** Map types whose values are fds in and ids out: maps of maps and PROG_ARRAY. */
+export const FD_VALUE_MAP_TYPES: readonly number[] = [...MAP_IN_MAP_TYPES, BPF_MAP_TYPE_PROG_ARRAY];
+
 /** The map types the arbitraries (and the reference model) cover. */
 export const SPEC_MAP_TYPES: readonly number[] = [
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
@@ -33,7 +36,8 @@ export const SPEC_MAP_TYPES: readonly number[] = [
 export interface MapSpecOptions {
   /**
    * Map types to draw from; the first is where shrinking goes. Default SPEC_MAP_TYPES; add
-   * MAP_IN_MAP_TYPES for maps of maps (the model does not cover them: compare sim and kernel).
+   * FD_VALUE_MAP_TYPES for maps of maps and PROG_ARRAY (the model does not cover them: compare
+   * the simulator with the kernel).
    */
   types?: readonly number[];
   /** Largest key size for hash maps (LPM: 4 + this many data bytes). Default 16. */
@@ -111,6 +115,11 @@ function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
   }
   let valueSize = d.valueSize;
   let inner: MapSpec | undefined;
+  if (t === BPF_MAP_TYPE_PROG_ARRAY) {
+    keySize = 4;
+    valueSize = 4;
+    flags &= ~(BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+  }
   if (isMapInMapType(t)) {
     valueSize = 4;
     // Program access flags are not for ARRAY_OF_MAPS (§3.3); the template is a small HASH or ARRAY.

@@ -2,7 +2,7 @@
 // recipes (key-pool indexes, value numbers) and resolved into concrete bytes, so fast-check
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_NOEXIST, mapTypeName,
 } from "@bpfkit/core";
 import fc from "fast-check";
@@ -132,7 +132,8 @@ const flagName = (f: number) => FLAG_NAMES[f] ?? `flags=${f}`;
 /** `HASH key 4 value 8 max 3 flags 0x40 name "fuzz_map"`. */
 export function formatSpec(spec: MapSpec): string {
   const name = spec.mapName !== undefined ? ` name ${JSON.stringify(spec.mapName)}` : "";
-  const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4)` : "";
+  const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4)`
+    : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? " (values: prog0, prog1, a map fd, a closed fd)" : "";
   return `${mapTypeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${name}${inner}`;
 }
 

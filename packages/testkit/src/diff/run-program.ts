@@ -2,7 +2,10 @@
 // one readable line per step: results, the bytes written into every output buffer (pre-filled
 // with 0xaa, so "not written" is visible too), batch counts and tokens, whole walks, and the
 // map's final contents. Two drivers agree on a program when their lines are equal.
-import { type Driver, Errno, MAP_INFO_SIZE, batchTokenSize, decodeMapInfo, errnoName, userValueSize } from "@bpfkit/core";
+import {
+  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, DUMMY_PROG_INSNS, type Driver, Errno, MAP_INFO_SIZE, PROG_INFO_SIZE,
+  ProgType, batchTokenSize, decodeMapInfo, decodeProgInfo, errnoName, userValueSize,
+} from "@bpfkit/core";
 import { hex, putU32le, u32le } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type MapSpec, isMapInMapType } from "../arbitraries/map-spec.js";
@@ -46,9 +49,11 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
   };
 
   const extraFds: number[] = [];
-  const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, timed) : undefined;
+  const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, timed)
+    : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? makePrograms(driver, timed) : undefined;
   if (inner !== undefined) extraFds.push(inner.template, ...inner.fds);
-  const created = timed(() => driver.mapCreate(inner === undefined ? spec : { ...spec, innerMapFd: inner.template }));
+  const created = timed(() => driver.mapCreate(inner === undefined || spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? spec
+    : { ...spec, innerMapFd: inner.template }));
   lines.push(`create ${res(created)}`);
   if (created < 0) {
     for (const f of extraFds) timed(() => driver.close(f));
@@ -56,8 +61,8 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
   }
   /** The fd ops go through: the created one, or the last `reopen`'s. */
   let fd = created;
-  // Map-in-map values: a program's value picks an inner map (or a closed fd), given to the
-  // kernel as its fd; ids read back print as that inner map's number, as ids differ by driver.
+  // Map-in-map and PROG_ARRAY values: a program's value picks an inner map or program (or a
+  // closed fd), given as its fd; ids read back print as its number, as ids differ by driver.
   const toDriver = (v: Uint8Array): Uint8Array => {
     if (inner === undefined) return v;
     const out = new Uint8Array(4);
@@ -67,7 +72,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
   const show = (v: Uint8Array): string => {
     if (inner === undefined || v.length !== 4) return hex(v);
     const i = inner.ids.indexOf(u32le(v));
-    return i >= 0 ? `inner${i}` : hex(v);
+    return i >= 0 ? `${inner.name}${i}` : hex(v);
   };
   // What the map says of itself (the id aside, which differs between drivers): the effective
   // max_entries, the flags less the fd's RDONLY/WRONLY, the name.
@@ -196,7 +201,16 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
  * The inner maps of a map-in-map program: the template, two maps like it, and one that is not
  * (its value size differs), so updates meet both the compatible and the incompatible case.
  */
-function makeInnerMaps(driver: Driver, template: MapSpec, timed: <T>(f: () => T) => T): { template: number; fds: number[]; ids: number[] } {
+interface FdValues {
+  /** The template map (maps of maps) or a plain map whose fd is no program (PROG_ARRAY). */
+  template: number;
+  /** What a value may name, by number. */
+  fds: number[];
+  ids: number[];
+  name: "inner" | "prog";
+}
+
+function makeInnerMaps(driver: Driver, template: MapSpec, timed: <T>(f: () => T) => T): FdValues {
   const open = (s: MapSpec) => {
     const fd = timed(() => driver.mapCreate(s));
     if (fd < 0) throw new Error(`creating an inner map (${s.mapType}) failed with errno ${-fd}`);
@@ -209,5 +223,26 @@ function makeInnerMaps(driver: Driver, template: MapSpec, timed: <T>(f: () => T)
     timed(() => driver.objGetInfoByFd(f, info));
     return decodeMapInfo(info).id;
   });
-  return { template: t, fds, ids };
+  return { template: t, fds, ids, name: "inner" };
+}
+
+/**
+ * PROG_ARRAY values: two loaded socket filters, and a map fd (not a program: EINVAL). Program ids
+ * come from OBJ_GET_INFO_BY_FD like maps'.
+ */
+function makePrograms(driver: Driver, timed: <T>(f: () => T) => T): FdValues {
+  const load = () => {
+    const fd = timed(() => driver.progLoad({ progType: ProgType.SocketFilter, insns: DUMMY_PROG_INSNS, license: "GPL" }));
+    if (fd < 0) throw new Error(`loading a socket filter failed with errno ${-fd}`);
+    return fd;
+  };
+  const notAProgram = timed(() => driver.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
+  if (notAProgram < 0) throw new Error(`creating a plain map failed with errno ${-notAProgram}`);
+  const progs = [load(), load()];
+  const info = new Uint8Array(PROG_INFO_SIZE);
+  const ids = progs.map((f) => {
+    timed(() => driver.objGetInfoByFd(f, info));
+    return decodeProgInfo(info).id;
+  });
+  return { template: notAProgram, fds: [...progs, notAProgram], ids, name: "prog" };
 }
