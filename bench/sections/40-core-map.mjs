@@ -69,7 +69,7 @@ export async function run(ctx) {
     // ---- lookup: u32 key, u64 value, 100k entries
     {
       const n = ctx.quick ? 20_000 : 100_000;
-      const cRounds = [], jsRounds = [];
+      const cRounds = [], jsRounds = [], rawRounds = [];
       for (let a = 0; a < alternations; a++) {
         cRounds.push(...ctx.cBaseline("lookup", { entries: n, rounds }));
         withMap(n, (m) => {
@@ -79,11 +79,31 @@ export async function run(ctx) {
             if (sum !== BigInt(n) * BigInt(n - 1) / 2n * 3n) throw new Error("lookup: wrong sum");
             return n;
           };
+          // The same lookups as bare driver calls: what BpfMap itself adds (codecs, checks).
+          const key = new Uint8Array(4), value = new Uint8Array(8), kv = new DataView(key.buffer);
+          const fd = m.getFd();
+          const raw = () => {
+            for (let k = 0; k < n; k++) {
+              kv.setUint32(0, k, true);
+              if (driver.mapLookupElem(fd, key, value) !== 0) throw new Error("raw lookup failed");
+            }
+            return n;
+          };
           fn();
-          jsRounds.push(...ctx.measure(fn, rounds));
+          raw();
+          for (let r = 0; r < rounds; r++) {
+            jsRounds.push(...ctx.measure(fn, 1));
+            rawRounds.push(...ctx.measure(raw, 1));
+          }
         });
       }
       rows.push(row("BpfMap.lookup(u32) → u64, 100k-entry hash", 1.3, cRounds, jsRounds));
+      const js = ctx.summarize(jsRounds), rw = ctx.summarize(rawRounds);
+      rows.push({
+        section: "core BpfMap vs C", case: "BpfMap.lookup over the raw driver.mapLookupElem (ratio: BpfMap / driver)",
+        ns_per_op: js.min, ratio: js.cpuMin / rw.cpuMin,
+        note: `CPU min ${js.cpuMin.toFixed(0)} vs driver ${rw.cpuMin.toFixed(0)} (+${(js.cpuMin - rw.cpuMin).toFixed(0)} ns: key encode, value decode to bigint, checks)`,
+      });
     }
 
     // ---- dumps of a 1M-entry hash
