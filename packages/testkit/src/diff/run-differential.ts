@@ -2,6 +2,7 @@
 // difference fast-check shrinks the program to a minimal one, and the summary carries it, the
 // first step where the drivers part, and the seed and path that replay it.
 import fc from "fast-check";
+import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES } from "../arbitraries/map-spec.js";
 import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
 import { canPinCpu, onCpu0 } from "../conformance/pin-cpu.js";
 import { NotModelledError } from "../model/create-check.js";
@@ -33,7 +34,10 @@ export interface DifferentialOptions {
   path?: string;
   /** Called after every program (including shrink attempts). */
   onProgress?: (p: DifferentialProgress) => void;
-  /** Shapes of the programs (map types, sizes, lengths). */
+  /**
+   * Shapes of the programs (map types, sizes, lengths). Default types: every modelled type, and
+   * maps of maps and PROG_ARRAY when no side is the model.
+   */
   program?: Partial<Omit<ProgramOptions, "possibleCpus" | "lruEviction">>;
   /**
    * Let LRU programs evict. The kernel's eviction is exact only with every syscall on one CPU
@@ -93,7 +97,10 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const lruEviction = options.lruEviction ?? false;
   if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
-  const arb = programArb({ ...options.program, possibleCpus: left.driver.possibleCpus, lruEviction });
+  // Maps of maps and PROG_ARRAY too, unless the model (which does not cover them) takes part.
+  const withModel = left.driver.kind === "model" || right.driver.kind === "model";
+  const types = options.program?.types ?? (withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES]);
+  const arb = programArb({ ...options.program, types, possibleCpus: left.driver.possibleCpus, lruEviction });
   const t0 = performance.now();
   const tally = { run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0] };
 
