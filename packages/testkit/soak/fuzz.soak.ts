@@ -41,6 +41,11 @@ describe(`soak: ${runs} cases per run, seed ${seed}`, () => {
     console.log(s.report);
     expect(s.ok).toBe(true);
   });
+  it.runIf(useKernel && sim !== undefined)("sim vs kernel, hash maps with random seeds (unordered)", async () => {
+    const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { zeroSeed: "never" } });
+    console.log(s.report);
+    expect(s.ok).toBe(true);
+  });
   it.runIf(useKernel && sim !== undefined)("sim vs kernel, invalid create specs", async () => {
     const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { invalid: "always", maxOps: 4 } });
     console.log(s.report);

@@ -8,7 +8,9 @@ export {
   isMapInMapType, mapSpecArb,
 } from "./arbitraries/map-spec.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
-export { type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, keyPoolLimit, programArb } from "./arbitraries/program.js";
+export {
+  type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,
+} from "./arbitraries/program.js";
 export { jhash } from "./model/jhash.js";
 export { MODELLED_MAP_TYPES, NotModelledError, checkMapCreate, effectiveMaxEntries } from "./model/create-check.js";
 export type { ModelTable } from "./model/table.js";

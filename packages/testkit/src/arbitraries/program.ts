@@ -2,7 +2,7 @@
 // recipes (key-pool indexes, value numbers) and resolved into concrete bytes, so fast-check
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_NOEXIST, mapTypeName,
 } from "@bpfkit/core";
 import fc from "fast-check";
@@ -87,6 +87,11 @@ function opRecipeArb(freeze: boolean): fc.Arbitrary<OpRecipe> {
   return fc.oneof(...arms);
 }
 
+/** A hash map whose order depends on a random seed (no BPF_F_ZERO_SEED): compare it unordered. */
+export function isOrderFree(spec: MapSpec): boolean {
+  return isHashMapType(spec.mapType) && (spec.mapFlags & BPF_F_ZERO_SEED) === 0;
+}
+
 /** How many distinct keys a program may use: LRU maps must never reach eviction (§7). */
 export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = false): number {
   if (lruEviction || spec.mapType !== BPF_MAP_TYPE_LRU_HASH && spec.mapType !== BPF_MAP_TYPE_LRU_PERCPU_HASH) return Infinity;
@@ -101,7 +106,12 @@ function resolve(spec: MapSpec, possibleCpus: number, material: Uint8Array[], re
   const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m));
   const key = (i: number) => pool[i % pool.length]!;
   const value = (n: number) => valueFromSeed(spec, possibleCpus, n);
+  // Without BPF_F_ZERO_SEED the kernel's hash seed is random: only next-key from NULL (empty or
+  // not) and unordered walks compare; batches that follow an order become walks.
+  const free = isOrderFree(spec);
   const ops = recipes.map((r): Op => {
+    if (free && r.kind === "nextKey") return { kind: "nextKey", key: null };
+    if (free && r.kind === "lookupBatch") return { kind: "walk" };
     switch (r.kind) {
       case "update": return { kind: "update", key: key(r.k), value: value(r.v), flags: r.flags };
       case "lookup": return { kind: "lookup", key: key(r.k), flags: r.flags };
