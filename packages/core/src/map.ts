@@ -415,7 +415,7 @@ export class BpfMap<K, V> {
    * The seed's DeepEquals: name, path, non-persistence and MapInfo. Codecs are compared (by
    * identity) only when both maps have real ones, so an `openMap` result equals the map it opened.
    */
-  deepEquals(other: BpfMap<unknown, unknown>): boolean {
+  deepEquals(other: BpfMap<any, any>): boolean {
     if (!(other instanceof BpfMap)) return false;
     const a = this.#info;
     const b = other.#info;

@@ -93,12 +93,14 @@ const scenario = fc.record({
   batchSize: fc.integer({ min: 1, max: 8 }),
 });
 
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
 describe("dumps under datapath interleavings [sim]", () => {
   let current: ReturnType<typeof makeEnv> | undefined;
   beforeEach(() => { current = makeEnv(simUnderTest()); });
   afterEach(() => { current?.dispose(); current = undefined; });
 
-  function run(env: Env, s: fc.RecordValue<typeof scenario extends fc.Arbitrary<infer T> ? T : never>, algorithm: DumpAlgorithm,
+  function run(env: Env, s: Scenario, algorithm: DumpAlgorithm,
     tally: { completed: number; maxed: number; touched: number }, name: string): void {
     const sim = env.driver as SimDriver;
     const { type, flags } = mapKinds[s.kind]!;

@@ -247,7 +247,7 @@ eachDriver("BpfMap lifecycle", (get) => {
   it("open() refuses a pin whose sizes differ from the codecs, and closes the fd it got", () => {
     const env = get();
     env.map(testMapSpec()).openOrCreate();
-    const wide = env.map({ ...testMapSpec(), value: u64 });
+    const wide = env.map({ name: "cilium_test", type: BPF_MAP_TYPE_HASH, key: u32, value: u64, maxEntries: 16, flags: BPF_F_NO_PREALLOC });
     expect(() => wide.open()).toThrow(/open cilium_test: the map pinned at .* has key size 4 and value size 4, this map's codecs need 4 and 8/);
     expect(wide.getFd()).toBe(-1);
     expect(env.bpf.getMap("cilium_test")).not.toBe(wide);
