@@ -499,7 +499,7 @@ export class BpfMap<K, V> {
 
   /** Deletes `key`; throws a BpfError (`code` "ENOENT" when the key is missing). */
   delete(key: K): void {
-    const { error } = this.deleteWithErrno(key);
+    const error = this.#deleteOne(key);
     if (error !== undefined) throw error;
   }
 
@@ -509,9 +509,17 @@ export class BpfMap<K, V> {
    * schedules the resolver (API.md §4.1).
    */
   deleteWithErrno(key: K): { error?: BpfError; errno: number } {
+    const error = this.#deleteOne(key);
+    return error === undefined ? { errno: 0 } : { error, errno: this.#deleteErrno };
+  }
+
+  /** The errno of the last #deleteOne (0 when it failed before the syscall). */
+  #deleteErrno = 0;
+
+  #deleteOne(key: K): BpfError | undefined {
     const kb = this.#encodeKey(key, "delete");
     let error: BpfError | undefined;
-    let errno = 0;
+    this.#deleteErrno = 0;
     try {
       const fd = this.#fdFor("delete");
       const d = this.#driver;
@@ -519,15 +527,15 @@ export class BpfMap<K, V> {
         : this.#timed("delete", () => d.mapDeleteElem(fd, kb));
       this.#metric("delete", r >= 0);
       if (r < 0) {
-        errno = -r;
-        error = this.#error("delete", errno);
+        this.#deleteErrno = -r;
+        error = this.#error("delete", -r);
       }
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       error = e;
     }
     this.#cache?.recordDelete(hex(kb), key, kb.slice(), error);
-    return error === undefined ? { errno } : { error, errno };
+    return error;
   }
 
   /**
