@@ -669,7 +669,9 @@ export class BpfMap<K, V> {
    * Calls `cb` for every element. Keys that vanish between next-key and lookup are skipped and
    * counted (`lookupFailed`) instead of aborting the dump (API.md §4.6). With the batch
    * algorithm (the default where the kernel has it) a hash-family dump delivers every key present
-   * for the whole dump exactly once. Returns what the dump saw.
+   * for the whole dump exactly once. The walk keeps the reliable dump's 4 × MaxEntries lookup
+   * budget, so a map churned hard enough to keep restarting it ends in MaxLookupError rather
+   * than a walk that never ends. Returns what the dump saw.
    */
   dumpWithCallback(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats {
     return this.#runDump("dumpWithCallback", this.#sink(cb), newDumpStats(this.#info.maxEntries), options);
