@@ -72,8 +72,9 @@ function makeContext(baseline) {
     /** Imports a built workspace package (`packages/<name>/dist/index.js`). */
     import: (name) => import(pathToFileURL(join(root, "packages", name, "dist", "index.js")).href),
     /**
-     * Runs the C baseline: `mode` is lookup | update | walk | batch-dump | dump-1m; args
-     * { entries, rounds, batch }. Returns its rounds ({ ops, ns_per_op, cpu_ns_per_op }).
+     * Runs the C baseline: `mode` is lookup | update | walk | batch-dump | dump-1m | getppid;
+     * args { entries, rounds, batch }. Returns its rounds
+     * ({ mode, round, ops, ns_per_op, cpu_ns_per_op }).
      */
     cBaseline(mode, args = {}) {
       const argv = [mode, String(args.entries ?? (mode === "dump-1m" ? 1_000_000 : 100_000)), String(args.rounds ?? 5), String(args.batch ?? 8192)];

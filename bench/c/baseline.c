@@ -10,6 +10,7 @@
 //   walk        BPF_MAP_GET_NEXT_KEY + BPF_MAP_LOOKUP_ELEM over the whole map, per key
 //   batch-dump  BPF_MAP_LOOKUP_BATCH of the whole map, `batch` elements per call, per key
 //   dump-1m     batch-dump of a 1,000,000-entry hash (entries defaults to 1e6)
+//   getppid     the cheapest syscall, `entries` times: the fixed cost of entering the kernel
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -110,6 +111,11 @@ static long run_update(int fd, uint32_t n) {
   return n;
 }
 
+static long run_getppid(uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) getppid();
+  return n;
+}
+
 static long run_walk(int fd) {
   uint32_t key, next;
   uint64_t v;
@@ -154,7 +160,7 @@ static long run_batch(int fd, uint32_t batch, uint32_t *keys, uint64_t *values) 
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s lookup|update|walk|batch-dump|dump-1m [entries] [rounds] [batch]\n", argv[0]);
+    fprintf(stderr, "usage: %s lookup|update|walk|batch-dump|dump-1m|getppid [entries] [rounds] [batch]\n", argv[0]);
     return 2;
   }
   const char *mode = argv[1];
@@ -171,6 +177,7 @@ int main(int argc, char **argv) {
     long ops;
     if (strcmp(mode, "lookup") == 0) ops = run_lookup(fd, n);
     else if (strcmp(mode, "update") == 0) ops = run_update(fd, n);
+    else if (strcmp(mode, "getppid") == 0) ops = run_getppid(n);
     else if (strcmp(mode, "walk") == 0) ops = run_walk(fd);
     else if (strcmp(mode, "batch-dump") == 0 || big) ops = run_batch(fd, batch, keys, values);
     else {
