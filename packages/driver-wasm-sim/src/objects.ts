@@ -19,8 +19,12 @@ export class SimMap {
   usercnt = 0;
   frozen = false;
   freed = false;
-  /** PROG_ARRAY: the program type fixed by the first program stored (bpf_prog_map_compatible). */
+  /**
+   * PROG_ARRAY: the program type and expected attach type fixed by the first program stored,
+   * for good (bpf_prog_map_compatible); -1 until then.
+   */
   ownerProgType = -1;
+  ownerAttachType = -1;
   readonly userValueSize: number;
   readonly tokenSize: number;
   readonly isHash: boolean;

@@ -479,9 +479,12 @@ export class SimDriverImpl implements SimDriver {
     let newId: number;
     if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY) {
       if (e.obj.kind !== "prog") return -Errno.EINVAL;
-      // bpf_prog_map_compatible: the first program fixes the array's program type.
-      if (m.ownerProgType >= 0 && m.ownerProgType !== e.obj.progType) return -Errno.EINVAL;
-      m.ownerProgType = e.obj.progType;
+      // bpf_prog_map_compatible: the first program fixes the array's program type and expected
+      // attach type, even after it is deleted again.
+      const p = e.obj;
+      if (m.ownerProgType >= 0 && (m.ownerProgType !== p.progType || m.ownerAttachType !== p.expectedAttachType)) return -Errno.EINVAL;
+      m.ownerProgType = p.progType;
+      m.ownerAttachType = p.expectedAttachType;
       newId = e.obj.id;
     } else {
       if (e.obj.kind !== "map") return -Errno.EINVAL;

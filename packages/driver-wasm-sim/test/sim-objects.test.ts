@@ -480,6 +480,13 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
       s.rec("map fd", d.mapUpdateElem(pa, u32(1), u32(m)));
       s.rec("closed fd", d.mapUpdateElem(pa, u32(1), u32(999)));
       s.rec("another prog type", d.mapUpdateElem(pa, u32(1), u32(xdp)));
+      const skbIngress = s.keep(d.progLoad({ progType: CGROUP_SKB, insns: retProg(1), license: "GPL" }));
+      const skbEgress = s.keep(d.progLoad({ progType: CGROUP_SKB, insns: retProg(1), license: "GPL", expectedAttachType: 1 }));
+      const pa2 = s.keep(d.mapCreate(attr(PROG_ARRAY, { maxEntries: 2 })));
+      s.rec("skb ingress into a new array", d.mapUpdateElem(pa2, u32(0), u32(skbIngress)));
+      s.rec("skb egress: another expected attach type", d.mapUpdateElem(pa2, u32(1), u32(skbEgress)));
+      s.rec("empty the new array", d.mapDeleteElem(pa2, u32(0)));
+      s.rec("the owner stays once empty", d.mapUpdateElem(pa2, u32(0), u32(xdp)));
       const v = new Uint8Array(4);
       s.rec("lookup", d.mapLookupElem(pa, u32(0), v));
       s.log.push(["holds p1's id", readU32(v) === p1Id]);
@@ -500,7 +507,8 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
       s.rec("slot 0 after the clear", d.mapLookupElem(back, u32(0), v));
     }), [
       ["update", 0], ["NOEXIST", "EINVAL"], ["index 2", "E2BIG"], ["map fd", "EINVAL"], ["closed fd", "EBADF"],
-      ["another prog type", "EINVAL"], ["lookup", 0], ["holds p1's id", true], ["lookup empty", "ENOENT"], ["delete empty", "ENOENT"],
+      ["another prog type", "EINVAL"], ["skb ingress into a new array", 0], ["skb egress: another expected attach type", "EINVAL"],
+      ["empty the new array", 0], ["the owner stays once empty", "EINVAL"], ["lookup", 0], ["holds p1's id", true], ["lookup empty", "ENOENT"], ["delete empty", "ENOENT"],
       ["lookup-batch", { errno: 524, count: 2 }], ["update-batch", { errno: 524, count: 1 }], ["delete-batch", { errno: 524, count: 1 }],
       ["p1 alive in the array", true], ["array alive through the program", true], ["p1 released by the clear", true],
       ["reopen by id", "fd"], ["slot 0 after the clear", "ENOENT"],
