@@ -68,6 +68,8 @@ export class SimProg {
     readonly loadTime: bigint,
     /** Maps the program references (ld_imm64 BPF_PSEUDO_MAP_FD), each held once. */
     readonly usedMaps: readonly SimMap[],
+    /** Instructions the verifier processed (an ld_imm64 counts once). */
+    readonly verifiedInsns: number,
   ) {}
 }
 

@@ -885,7 +885,7 @@ export class SimDriverImpl implements SimDriver {
       encodeStruct(BPF_PROG_INFO, full, {
         type: p.progType, id: p.id, tag: p.tag, jited_prog_len: 0, xlated_prog_len: p.insnCnt * 8,
         load_time: p.loadTime, created_by_uid: 0, nr_map_ids: p.usedMaps.length, name: p.name,
-        gpl_compatible: p.gplCompatible ? 1 : 0, nr_prog_tags: 1, verified_insns: p.insnCnt,
+        gpl_compatible: p.gplCompatible ? 1 : 0, nr_prog_tags: 1, verified_insns: p.verifiedInsns,
         // Record sizes the kernel reports even without BTF; the JIT fields stay 0 (not JITed).
         func_info_rec_size: 8, line_info_rec_size: 16, jited_line_info_rec_size: 8,
       });
@@ -925,7 +925,7 @@ export class SimDriverImpl implements SimDriver {
       const v = verifyProgram(attr.insns, t, expected, this.resolveMapFd);
       if (v.errno !== 0) return -v.errno;
       const tag = sha256(tagInput(attr.insns)).subarray(0, 8);
-      const p = new SimProg(this.nextProgId, t, expected, tag, n, name, licenseIsGplCompatible(license), BigInt(this.nowNs), v.usedMaps);
+      const p = new SimProg(this.nextProgId, t, expected, tag, n, name, licenseIsGplCompatible(license), BigInt(this.nowNs), v.usedMaps, v.verifiedInsns);
       for (const m of v.usedMaps) this.mapGet(m);
       this.nextProgId = p.id >= INT_MAX - 1 ? 1 : p.id + 1;
       this.progsById.set(p.id, p);

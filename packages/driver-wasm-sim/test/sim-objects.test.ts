@@ -441,6 +441,54 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
     ]);
   });
 
+  it("programs hold the maps they use; a PROG_ARRAY holds programs; inner-map templates and INNER_MAP arrays", () => {
+    const useMapTwice = (fd: number): Uint8Array => {
+      const b = new Uint8Array(48);
+      const v = new DataView(b.buffer);
+      b[0] = 0x18; b[1] = 0x11; v.setInt32(4, fd, true);
+      b[16] = 0x18; b[17] = 0x12; v.setInt32(20, fd, true);
+      b[32] = 0xb7; b[40] = 0x95;
+      return b;
+    };
+    check(onBoth((s) => {
+      const d = s.d;
+      const info = new Uint8Array(232);
+      const idOf = (fd: number) => (d.objGetInfoByFd(fd, info) >= 0 ? readU32(info, 4) : -1);
+      const plive = (id: number) => d.progGetNextId(id - 1) === id;
+      const p0 = s.keep(d.progLoad({ progType: SOCKET_FILTER, insns: retProg(0), license: "GPL" }));
+      s.rec("inner template is a prog", d.mapCreate(attr(ARRAY_OF_MAPS, { maxEntries: 2, innerMapFd: p0 })));
+      const t = s.keep(d.mapCreate(attr(ARRAY, { mapFlags: 0x1000 })));
+      const o = s.keep(d.mapCreate(attr(ARRAY_OF_MAPS, { maxEntries: 2, innerMapFd: t })));
+      const i9 = s.keep(d.mapCreate(attr(ARRAY, { maxEntries: 9, mapFlags: 0x1000 })));
+      const i9n = s.keep(d.mapCreate(attr(ARRAY, { maxEntries: 9 })));
+      s.rec("INNER_MAP arrays of any max", d.mapUpdateElem(o, u32(0), u32(i9)));
+      s.rec("an array without INNER_MAP", d.mapUpdateElem(o, u32(1), u32(i9n)));
+      s.rec("freeze the outer map", d.mapFreeze(o));
+      s.rec("update after freeze", d.mapUpdateElem(o, u32(1), u32(i9)));
+      const ho = s.keep(d.mapCreate(attr(HASH_OF_MAPS, { maxEntries: 2, innerMapFd: t })));
+      s.rec("HASH_OF_MAPS lookup-and-delete", d.mapLookupAndDeleteElem(ho, u32(0), new Uint8Array(4)));
+      const m = d.mapCreate(attr(HASH, { maxEntries: 2 }));
+      const mid = idOf(m);
+      const p = d.progLoad({ progType: SOCKET_FILTER, insns: useMapTwice(m), license: "GPL" });
+      d.objGetInfoByFd(p, info);
+      const pid = readU32(info, 4);
+      s.log.push(["a map used twice: nr_map_ids, verified_insns, xlated_prog_len", readU32(info, 52), readU32(info, 216), readU32(info, 20)]);
+      d.close(m);
+      s.log.push(["the map lives through the program", idLive(s, mid)]);
+      const pa = s.keep(d.mapCreate(attr(PROG_ARRAY, { maxEntries: 2 })));
+      s.rec("program into a PROG_ARRAY", d.mapUpdateElem(pa, u32(0), u32(p)));
+      d.close(p);
+      s.log.push(["the program lives in the array, and its map", plive(pid), idLive(s, mid)]);
+      s.rec("delete the slot", d.mapDeleteElem(pa, u32(0)));
+      s.log.push(["program and map gone with the slot", eventually(() => !plive(pid) && !idLive(s, mid))]);
+    }), [
+      ["inner template is a prog", "EINVAL"], ["INNER_MAP arrays of any max", 0], ["an array without INNER_MAP", "EINVAL"],
+      ["freeze the outer map", 0], ["update after freeze", "EPERM"], ["HASH_OF_MAPS lookup-and-delete", "ENOTSUPP"],
+      ["a map used twice: nr_map_ids, verified_insns, xlated_prog_len", 1, 4, 48], ["the map lives through the program", true],
+      ["program into a PROG_ARRAY", 0], ["the program lives in the array, and its map", true, true], ["program and map gone with the slot", true],
+    ]);
+  });
+
   it("PROG_ATTACH as TestDummyProg sees it: EBADF for a cgroup attach to stdin", () => {
     check(onBoth((s) => {
       const d = s.d;
