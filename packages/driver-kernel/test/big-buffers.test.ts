@@ -1,0 +1,52 @@
+// Keys and values larger than the scratch block's first regions: the block grows (and moves),
+// and maps created before and after keep round-tripping through both the fast and checked
+// paths, singly and in batches.
+import { expect, it } from "vitest";
+import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno } from "@bpfkit/core";
+import { describeKernel, kernelForFile, walkKeys, withFds } from "./helpers.js";
+
+const k = kernelForFile();
+const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+
+describeKernel("kernel driver: large keys and values", () => {
+  it("a small map keeps working after a large map grows the scratch block", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const small = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 4 }));
+      expect(d.mapUpdateElem(small, pattern(4, 1), pattern(8, 2))).toBe(0);
+      const big = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 300, valueSize: 5_000, maxEntries: 4 }));
+      for (let i = 0; i < 3; i++) expect(d.mapUpdateElem(big, pattern(300, i), pattern(5_000, i + 10))).toBe(0);
+      expect(d.mapUpdateElem(big, pattern(300, 0), pattern(5_000, 0), BPF_NOEXIST)).toBe(-Errno.EEXIST);
+      const out = new Uint8Array(5_000);
+      expect(d.mapLookupElem(big, pattern(300, 1), out)).toBe(0);
+      expect(out).toEqual(pattern(5_000, 11));
+      expect(walkKeys(d, big, 300).map((key) => key[0]).sort()).toEqual([0, 1, 2].map((i) => pattern(300, i)[0]).sort());
+      expect(d.mapLookupAndDeleteElem(big, pattern(300, 2), out)).toBe(0);
+      expect(out).toEqual(pattern(5_000, 12));
+      expect(d.mapDeleteElem(big, pattern(300, 0))).toBe(0);
+      const small8 = new Uint8Array(8);
+      expect(d.mapLookupElem(small, pattern(4, 1), small8)).toBe(0);
+      expect(small8).toEqual(pattern(8, 2));
+      // A batch of large elements, through the auxiliary region.
+      const keys = new Uint8Array(4 * 300), values = new Uint8Array(4 * 5_000);
+      const r = d.mapLookupBatch(big, null, new Uint8Array(4), keys, values, 4);
+      expect(r).toEqual({ errno: Errno.ENOENT, count: 1 });
+      expect(keys.subarray(0, 300)).toEqual(pattern(300, 1));
+      expect(values.subarray(0, 5_000)).toEqual(pattern(5_000, 11));
+    });
+  });
+
+  it("per-CPU values above 64 bytes per element round-trip in full", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_PERCPU_HASH, keySize: 4, valueSize: 100, maxEntries: 2 }));
+      const size = 104 * d.possibleCpus;
+      const v = pattern(size, 5);
+      expect(d.mapUpdateElem(fd, pattern(4, 0), v)).toBe(0);
+      const out = new Uint8Array(size);
+      expect(d.mapLookupElem(fd, pattern(4, 0), out)).toBe(0);
+      expect(out).toEqual(v);
+      expect(() => d.mapLookupElem(fd, pattern(4, 0), new Uint8Array(100))).toThrow(RangeError);
+    });
+  });
+});
