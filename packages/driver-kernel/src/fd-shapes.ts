@@ -4,8 +4,8 @@
 // before the number is reused for another map.
 //
 // The table is a flat Int32Array indexed by fd (STRIDE slots each) rather than objects: the
-// element hot path then touches one more page, not several (each page is a TLB refill after
-// every syscall on a kernel with PTI and no PCID, which is what this machine runs).
+// element hot path then touches one more page, not several. With PTI and no PCID (this VM)
+// every syscall flushes the TLB, so what the hot path touches is refilled on every call.
 import { batchTokenSize, isPerCpuMapType, perCpuSlotSize, userValueSize } from "@bpfkit/core";
 
 /** BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: per-CPU values too (bpf_map_value_size in syscall.c). */
