@@ -4,48 +4,13 @@
 // The guarantees checked (dump-reliable.ts): the batch dump delivers every key present for the
 // whole dump exactly once and churn keys at most once; the v1.7 walk delivers every stable key
 // at least once or gives up with MaxLookupError; neither delivers a key that was never there.
-import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BPF_MAP_TYPE_HASH, MaxLookupError, newDumpStats, u32, type BpfMap, type DumpAlgorithmChoice } from "@bpfkit/core";
 import { kernelUnderTest } from "../../testkit/src/drivers.js";
-import { makeEnv, type Env } from "./support/env.js";
+import { startChurn } from "./support/churn.js";
+import { makeEnv } from "./support/env.js";
 
 const kernel = kernelUnderTest();
-
-interface Churn {
-  /** Operations done so far. */
-  ops(): number;
-  stop(): Promise<void>;
-}
-
-async function startChurn(env: Env, m: BpfMap<number, number>, churnKeys: number[], lag: number): Promise<Churn> {
-  const counter = new SharedArrayBuffer(8);
-  const shared = new Int32Array(counter);
-  const worker = new Worker(new URL("./support/churn-worker.mjs", import.meta.url), {
-    workerData: {
-      koffiFrom: new URL("../../driver-kernel/package.json", import.meta.url).pathname,
-      mapId: env.bpf.getMapInfoByFd(m.getFd()).id, keySize: 4, valueSize: 4, churnKeys, counter, lag,
-    },
-  });
-  let failed: Error | undefined;
-  worker.on("error", (e) => { failed = e; });
-  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-  // Wait until the worker is really changing the map.
-  const t0 = Date.now();
-  while (Atomics.load(shared, 0) < 1000) {
-    if (failed !== undefined) throw failed;
-    if (Date.now() - t0 > 20_000) throw new Error("churn worker made no progress in 20 s");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return {
-    ops: () => Atomics.load(shared, 0),
-    async stop() {
-      Atomics.store(shared, 1, 1);
-      await exited;
-      if (failed !== undefined) throw failed;
-    },
-  };
-}
 
 /** Runs one reliable dump; returns the delivered keys (with multiplicity) or "max" for MaxLookupError. */
 function dumpOnce(m: BpfMap<number, number>, algorithm: DumpAlgorithmChoice, maxEntries?: number): Map<number, number[]> | "max" {

@@ -5,7 +5,8 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, IterationAbortedError, u32 } from "@bpfkit/core";
 import type { SimDriver } from "@bpfkit/driver-wasm-sim";
-import { simUnderTest } from "../../testkit/src/drivers.js";
+import { kernelUnderTest, simUnderTest } from "../../testkit/src/drivers.js";
+import { startChurn } from "./support/churn.js";
 import { eachDriver, makeEnv, testMapSpec } from "./support/env.js";
 
 eachDriver("entries() and keys()", (get) => {
@@ -150,5 +151,48 @@ describe("entries() under datapath interleavings [sim]", () => {
       }), { numRuns: 150 });
     expect(completed).toBeGreaterThan(100);
     expect(disturbed).toBeGreaterThan(10);
+  });
+});
+
+const kernel = kernelUnderTest();
+
+describe.skipIf(kernel.unavailable !== undefined)("entries() with a concurrent deleter [kernel]", () => {
+  if (kernel.unavailable !== undefined) console.warn(`kernel iterator test not run: ${kernel.unavailable}`);
+  let current: ReturnType<typeof makeEnv> | undefined;
+  beforeEach(() => { current = makeEnv(kernel); });
+  afterEach(() => { current?.dispose(); current = undefined; });
+
+  it("every untouched key is yielded (or IterationAbortedError), and nothing foreign", async () => {
+    const env = current!.env;
+    const m = env.map({ name: "iter_churn", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 2048 });
+    m.openOrCreate();
+    for (let k = 0; k < 800; k++) m.update(k, k + 100);
+    const churn = await startChurn(env, m, Array.from({ length: 1500 }, (_, i) => 10_000 + i), 300);
+    let complete = 0;
+    let churnSeen = 0;
+    try {
+      for (let i = 0; i < 12; i++) {
+        const stable = new Set<number>();
+        const bad: string[] = [];
+        try {
+          for (const [k, v] of m.entries()) {
+            if (v !== k + 100) bad.push(`${k}=${v}`);
+            if (k < 800) stable.add(k);
+            else if (k >= 10_000 && k < 11_500) churnSeen++;
+            else bad.push(`foreign ${k}`);
+          }
+        } catch (e) {
+          if (!(e instanceof IterationAbortedError)) throw e;
+          continue;
+        }
+        complete++;
+        expect(bad).toEqual([]);
+        expect(stable.size).toBe(800);
+      }
+    } finally {
+      await churn.stop();
+    }
+    expect(complete).toBeGreaterThan(0);
+    expect(churnSeen).toBeGreaterThan(0);
   });
 });
