@@ -52,12 +52,12 @@ describe(`soak: ${runs} cases per run, seed ${seed}`, () => {
     expect(s.ok).toBe(true);
   });
   it.runIf(sim !== undefined)("dump fuzz on the simulator", async () => {
-    const s = await runDumpFuzz({ driver: "sim", runs, seed, onProgress: progress("dump fuzz sim") });
+    const s = await runDumpFuzz({ driver: "sim", runs, seed, algorithm: "all", onProgress: progress("dump fuzz sim") });
     console.log(s.report);
     expect(s.ok).toBe(true);
   });
   it.runIf(useKernel)("dump fuzz on the kernel", async () => {
-    const s = await runDumpFuzz({ driver: "kernel", runs: Math.ceil(runs / 5), seed, maxEntries: 512, onProgress: progress("dump fuzz kernel") });
+    const s = await runDumpFuzz({ driver: "kernel", runs: Math.ceil(runs / 5), seed, maxEntries: 512, algorithm: "all", onProgress: progress("dump fuzz kernel") });
     console.log(s.report);
     expect(s.ok).toBe(true);
   });

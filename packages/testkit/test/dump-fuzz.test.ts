@@ -8,11 +8,11 @@ import { CORE_DUMPS, type DumpImplementation, runDumpFuzz } from "../src/dump-fu
 import { kernelUnderTest } from "../src/drivers.js";
 
 describe("dump fuzz on the simulator", () => {
-  it("property: walk and batch dumps keep every invariant under a scheduled datapath", async () => {
-    const s = await runDumpFuzz({ driver: "sim", runs: 150, seed: 2024 });
+  it("property: walk, batch and BpfMap dumps keep every invariant under a scheduled datapath", async () => {
+    const s = await runDumpFuzz({ driver: "sim", runs: 150, seed: 2024, algorithm: "all" });
     if (!s.ok) console.log(s.report);
     expect(s.violations).toEqual([]);
-    expect(s.dumps).toBe(300);
+    expect(s.dumps).toBe(450);
     // The datapath really got in the walk's way: keys vanished under it, it fell back and restarted.
     expect(s.keyFallback).toBeGreaterThan(0);
     expect(s.interrupted).toBeGreaterThan(0);
@@ -112,8 +112,8 @@ describe("dump fuzz on the simulator", () => {
 
 const kernel = kernelUnderTest();
 describe.runIf(kernel.unavailable === undefined)("dump fuzz on the kernel", () => {
-  it("property: walk and batch dumps keep every invariant while a second thread churns the map", async () => {
-    const s = await runDumpFuzz({ driver: "kernel", runs: 60, seed: 99, maxEntries: 256 });
+  it("property: walk, batch and BpfMap dumps keep every invariant while a second thread churns the map", async () => {
+    const s = await runDumpFuzz({ driver: "kernel", runs: 60, seed: 99, maxEntries: 256, algorithm: "all" });
     if (!s.ok) console.log(s.report);
     expect(s.violations).toEqual([]);
     expect(s.datapathOps).toBeGreaterThan(100);

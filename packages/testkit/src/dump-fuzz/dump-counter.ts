@@ -1,5 +1,6 @@
-// A Driver wrapper around the map being dumped: counts what the dump asked of the kernel, so its
-// DumpStats can be checked against the truth, and remembers the keys the walk was just handed.
+// A Driver wrapper for the dump: counts what it asked of the kernel, so its DumpStats can be
+// checked against the truth, and remembers the keys the walk was just handed. Only the dump goes
+// through it (the setup and the checks use the driver itself, the datapath acts beside it).
 import { type Driver, Errno, wrapDriver } from "@bpfkit/core";
 
 export interface DumpCalls {
@@ -16,30 +17,25 @@ export interface DumpCalls {
   readonly recent: Uint8Array[];
 }
 
-export function countingDriver(inner: Driver, fd: number): { driver: Driver; calls: DumpCalls } {
+export function countingDriver(inner: Driver): { driver: Driver; calls: DumpCalls } {
   const calls: DumpCalls = { nextKey: 0, lookup: 0, lookupFailed: 0, batch: 0, batchElements: 0, lastBatchCount: 0, recent: [] };
   const driver = wrapDriver(inner, {
     mapGetNextKey(f, key, next) {
       const r = inner.mapGetNextKey(f, key, next);
-      if (f === fd) {
-        calls.nextKey++;
-        if (r === 0) {
-          calls.recent.unshift(next.slice());
-          calls.recent.length = Math.min(calls.recent.length, 2);
-        }
+      calls.nextKey++;
+      if (r === 0) {
+        calls.recent.unshift(next.slice());
+        calls.recent.length = Math.min(calls.recent.length, 2);
       }
       return r;
     },
     mapLookupElem(f, key, value, flags) {
       const r = inner.mapLookupElem(f, key, value, flags);
-      if (f === fd) {
-        calls.lookup++;
-        if (r === -Errno.ENOENT) calls.lookupFailed++;
-      }
+      calls.lookup++;
+      if (r === -Errno.ENOENT) calls.lookupFailed++;
       return r;
     },
     mapLookupBatch(f, inBatch, outBatch, keys, values, count) {
-      if (f !== fd) return inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count);
       calls.batch++;
       const r = inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count);
       const ok = r.errno === 0 || r.errno === Errno.ENOENT;
@@ -49,4 +45,10 @@ export function countingDriver(inner: Driver, fd: number): { driver: Driver; cal
     },
   });
   return { driver, calls };
+}
+
+/** Zeroes the counts (after opening a map through the wrapper, before the dump). */
+export function resetCalls(calls: DumpCalls): void {
+  calls.nextKey = calls.lookup = calls.lookupFailed = calls.batch = calls.batchElements = calls.lastBatchCount = 0;
+  calls.recent.length = 0;
 }

@@ -2,14 +2,15 @@
 // dump runs (simulator: the interleaving hook, deterministic from the seed; kernel: a second
 // thread), and the invariants of check-dump.ts on every dump of every algorithm asked for.
 import {
-  BPF_ANY, BatchScratch, type Driver, type DumpStats, type DumpTarget, type RawSink, batchDump, decodeMapInfo,
-  newDumpStats, walkDump,
+  BPF_ANY, BPF_F_NO_PREALLOC, BatchScratch, type BpfMap, type Driver, type DumpStats, type DumpTarget, type RawSink,
+  batchDump, bytes, createBpf, decodeMapInfo, isPerCpuMapType, newDumpStats, newPerCpuMap, silentLogger, walkDump,
 } from "@bpfkit/core";
+import { mountPrivateBpffs } from "../bpffs.js";
 import fc from "fast-check";
 import { type DriverChoice, resolveDriver } from "../diff/driver-choice.js";
 import { type Delivery, type DumpFuzzAlgorithm, checkDump } from "./check-dump.js";
 import { type DumpCase, dumpCaseArb, formatDumpCase } from "./dump-case.js";
-import { countingDriver } from "./dump-counter.js";
+import { countingDriver, resetCalls } from "./dump-counter.js";
 import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
 import { KernelDatapath } from "./kernel-datapath.js";
 import { attachSimDatapath, isSimDriver } from "./sim-datapath.js";
@@ -22,7 +23,7 @@ import { KeyUniverse } from "./universe.js";
 export type DumpImplementation = (target: DumpTarget, sink: RawSink, stats: DumpStats, maxEntries: number, batchSize: number) => void;
 
 /** Core's algorithms, as the fuzzer runs them. */
-export const CORE_DUMPS: Record<DumpFuzzAlgorithm, DumpImplementation> = {
+export const CORE_DUMPS: Record<Exclude<DumpFuzzAlgorithm, "map">, DumpImplementation> = {
   walk: (target, sink, stats) => walkDump(target, sink, stats),
   batch: (target, sink, stats, maxEntries, batchSize) => {
     if (!batchDump(target, sink, stats, new BatchScratch(), maxEntries, batchSize)) throw new Error("LOOKUP_BATCH is not supported for this map type");
@@ -47,8 +48,8 @@ export interface DumpFuzzOptions {
   seed?: number;
   /** With `seed`, replays one counterexample path a summary printed. */
   path?: string;
-  /** Default "both". */
-  algorithm?: DumpFuzzAlgorithm | "both";
+  /** "both" (default) is walk and batch; "all" adds `map` (BpfMap's public dump). */
+  algorithm?: DumpFuzzAlgorithm | "both" | "all";
   /** Map types to draw from (default DUMP_FUZZ_MAP_TYPES). */
   types?: readonly number[];
   /** Largest max_entries (default 48). */
@@ -57,7 +58,7 @@ export interface DumpFuzzOptions {
    * The dump code under test, per algorithm: default core's `walkDump` and `batchDump`. A
    * replacement (your own dump, or a deliberately broken one) gets the same checks.
    */
-  implementations?: Partial<Record<DumpFuzzAlgorithm, DumpImplementation>>;
+  implementations?: Partial<Record<Exclude<DumpFuzzAlgorithm, "map">, DumpImplementation>>;
   onProgress?: (p: DumpFuzzProgress) => void;
 }
 
@@ -116,7 +117,10 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const algorithms: DumpFuzzAlgorithm[] = options.algorithm === undefined || options.algorithm === "both"
-    ? ["walk", "batch"] : [options.algorithm];
+    ? ["walk", "batch"] : options.algorithm === "all" ? ["walk", "batch", "map"] : [options.algorithm];
+  // BpfMap needs a bpffs root: the simulator's own, else a private mount (never the host's).
+  const bpffs = algorithms.includes("map") && !isSimDriver(driver) ? mountPrivateBpffs(driver) : undefined;
+  const root = bpffs?.path ?? "/sys/fs/bpf";
   const kernel = !isSimDriver(driver) && driver.kind === "kernel" ? KernelDatapath.start() : undefined;
   const t0 = performance.now();
   const tot = { run: 0, dumps: 0, completed: 0, maxLookup: 0, lookupFailed: 0, keyFallback: 0, interrupted: 0, calls: 0, callSeconds: 0, dpOps: 0, dpSeconds: 0 };
@@ -132,7 +136,8 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
     tot.run++;
     let ok = true;
     for (const algorithm of algorithms) {
-      const r = await runCase(driver, kernel, c, algorithm, options.implementations?.[algorithm] ?? CORE_DUMPS[algorithm]);
+      const impl = algorithm === "map" ? undefined : options.implementations?.[algorithm] ?? CORE_DUMPS[algorithm];
+      const r = await runCase(driver, kernel, root, c, algorithm, impl);
       tot.dumps++;
       if (r.completed) tot.completed++;
       if (r.maxLookup) tot.maxLookup++;
@@ -158,6 +163,7 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
     details = await fc.check(property, { numRuns: runs, seed, ...(options.path !== undefined ? { path: options.path } : {}) });
   } finally {
     await kernel?.stop();
+    bpffs?.dispose();
   }
   const violations: DumpFuzzViolation[] = [];
   if (details.failed) {
@@ -179,11 +185,16 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
   return { ...s, report: formatDumpFuzzSummary(s, algorithms, kernel !== undefined) };
 }
 
-async function runCase(driver: Driver, kernel: KernelDatapath | undefined, c: DumpCase,
-  algorithm: DumpFuzzAlgorithm, implementation: DumpImplementation): Promise<CaseResult> {
+let mapCounter = 0;
+
+async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root: string, c: DumpCase,
+  algorithm: DumpFuzzAlgorithm, implementation: DumpImplementation | undefined): Promise<CaseResult> {
   const spec = c.spec;
   const u = new KeyUniverse(spec, c.initial + c.fresh, driver.possibleCpus);
-  const fd = driver.mapCreate(spec);
+  const { driver: counted, calls } = countingDriver(driver);
+  // `map`: created and dumped by core's BpfMap over the counting driver; else a raw map.
+  const map = algorithm === "map" ? openBpfMap(counted, root, spec) : undefined;
+  const fd = map?.getFd() ?? driver.mapCreate(spec);
   if (fd < 0) throw new Error(`dump fuzz: creating ${formatDumpCase(c)} failed with errno ${-fd}`);
   try {
     for (let i = 0; i < c.initial; i++) {
@@ -192,7 +203,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, c: Du
     }
     // LRU maps may evict while they fill: what is there is what the dump starts from.
     const before = present(driver, fd, u);
-    const { driver: counted, calls } = countingDriver(driver, fd);
+    resetCalls(calls);
     const target: DumpTarget = { driver: counted, fd, mapType: spec.mapType, keySize: spec.keySize, valueSize: u.userValueSize, name: "dump-fuzz" };
     const stats = newDumpStats(c.budgetEntries ?? spec.maxEntries);
     const deliveries: Delivery[] = [];
@@ -203,7 +214,11 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, c: Du
     const dump = (): unknown => {
       const t = performance.now();
       try {
-        implementation(target, sink, stats, spec.maxEntries, c.batchCap);
+        if (map !== undefined) {
+          map.dumpReliablyWithCallback((k, v) => deliveries.push({ key: k, slots: u.decode(userValue(u, v)) }), stats, { batchSize: c.batchCap });
+        } else {
+          implementation!(target, sink, stats, spec.maxEntries, c.batchCap);
+        }
         return undefined;
       } catch (e) {
         return e;
@@ -243,8 +258,28 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, c: Du
       calls: calls.nextKey + calls.lookup + calls.batch, callSeconds, record,
     };
   } finally {
-    driver.close(fd);
+    if (map !== undefined) map.close();
+    else driver.close(fd);
   }
+}
+
+/** A BpfMap for `spec` with byte codecs (per-CPU: one value per CPU), created unpinned. */
+function openBpfMap(driver: Driver, root: string, spec: DumpCase["spec"]): BpfMap<Uint8Array, Uint8Array | Uint8Array[]> {
+  const bpf = createBpf({ driver, mapRoot: root, logger: silentLogger, preAllocateMaps: (spec.mapFlags & BPF_F_NO_PREALLOC) === 0 });
+  const common = { name: `dump_fuzz_${mapCounter++}`, key: bytes(spec.keySize), maxEntries: spec.maxEntries, flags: spec.mapFlags };
+  const m: BpfMap<Uint8Array, Uint8Array | Uint8Array[]> = isPerCpuMapType(spec.mapType)
+    ? newPerCpuMap(bpf, { ...common, type: spec.mapType, value: bytes(spec.valueSize) })
+    : bpf.newMap({ ...common, type: spec.mapType, value: bytes(spec.valueSize) });
+  m.openOrCreateUnpinned();
+  return m;
+}
+
+/** A BpfMap's value as the user-space layout: per-CPU values at their 8-aligned slots. */
+function userValue(u: KeyUniverse, v: Uint8Array | Uint8Array[]): Uint8Array {
+  if (!Array.isArray(v)) return v;
+  const out = new Uint8Array(u.userValueSize);
+  v.forEach((cpu, i) => out.set(cpu, i * u.slot));
+  return out;
 }
 
 function present(driver: Driver, fd: number, u: KeyUniverse): Set<number> {
