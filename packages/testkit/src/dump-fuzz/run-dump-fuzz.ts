@@ -295,7 +295,7 @@ function present(driver: Driver, fd: number, u: KeyUniverse): Set<number> {
 export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algorithms: readonly string[], threaded: boolean): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const lines = [
-    `dump fuzz on ${s.driver} (${algorithms.join(" and ")}): ${s.ok ? "all invariants held" : "INVARIANT BROKEN"} in ${s.dumps} dumps of ${s.runs} cases, ${s.seconds.toFixed(2)} s, seed ${s.seed}`,
+    `dump fuzz on ${s.driver} (${algorithms.length > 1 ? `${algorithms.slice(0, -1).join(", ")} and ${algorithms.at(-1)}` : algorithms[0]}): ${s.ok ? "all invariants held" : "INVARIANT BROKEN"} in ${s.dumps} dumps of ${s.runs} cases, ${s.seconds.toFixed(2)} s, seed ${s.seed}`,
     `  ${s.completed} completed, ${s.maxLookup} gave up (MaxLookupError); walk lookups failed ${s.lookupFailed} times (${s.keyFallback} fallbacks, ${s.interrupted} restarts)`,
     `  dumps: ${n(s.dumpCallsPerSecond)} driver calls/s (${s.dumpCalls} calls); datapath${threaded ? " thread" : ""}: ${n(s.datapathOpsPerSecond)} ops/s (${s.datapathOps} ops)`,
   ];
