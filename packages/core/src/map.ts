@@ -229,7 +229,10 @@ export class BpfMap<K, V> {
     hook.call(this.#metrics, this.#commonName, op, ok ? "success" : "fail");
   }
 
+  // The buffers are zeroed first: a codec that leaves a byte unwritten must not leak the last
+  // operation's byte into this key (the kernel hashes and compares raw bytes).
   #encodeKey(key: K, op: string, out: Uint8Array = this.#keyBuf): Uint8Array {
+    out.fill(0);
     try {
       this.#key.encode(key, out);
     } catch (e) {
@@ -239,6 +242,7 @@ export class BpfMap<K, V> {
   }
 
   #encodeValue(value: V, op: string, out: Uint8Array = this.#valueBuf): Uint8Array {
+    out.fill(0);
     try {
       this.#value.encode(value, out);
     } catch (e) {

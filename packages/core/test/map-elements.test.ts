@@ -3,8 +3,8 @@
 // before any syscall.
 import { expect, it } from "vitest";
 import {
-  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BpfError, Errno,
-  createBpf, ipv4, lpmKey, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8,
+  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BpfError, Errno,
+  createBpf, ipv4, lpmKey, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, type Codec,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
@@ -173,5 +173,25 @@ eachDriver("BpfMap elements", (get) => {
     m.lookup(2);
     m.delete(1);
     expect(calls).toEqual(["update success", "lookup success", "lookup fail", "delete success"]);
+  });
+});
+
+eachDriver("BpfMap key buffers", (get) => {
+  it("a codec that writes only part of the key cannot leak the previous key's bytes", () => {
+    const env = get();
+    // Writes `v` bytes of 0xff and leaves the rest: the rest must read as zero, not as whatever
+    // the previous key left in the reused buffer.
+    const partial: Codec<number> = {
+      size: 4, encode: (v, out) => { out.fill(0xff, 0, v); }, decode: (b) => b.filter((x) => x === 0xff).length,
+    };
+    const m = env.map({ name: "partial", type: BPF_MAP_TYPE_HASH, key: partial, value: u32, maxEntries: 4 });
+    m.openOrCreate();
+    m.update(3, 30);
+    m.update(1, 10);
+    const raw = env.track(env.bpf.openMap("partial"));
+    expect(raw.lookup(new Uint8Array([0xff, 0xff, 0xff, 0]))).toEqual(new Uint8Array([30, 0, 0, 0]));
+    expect(raw.lookup(new Uint8Array([0xff, 0, 0, 0]))).toEqual(new Uint8Array([10, 0, 0, 0]));
+    expect(m.lookup(3)).toBe(30);
+    expect(m.lookup(1)).toBe(10);
   });
 });
