@@ -1,5 +1,5 @@
 // The Driver over the real bpf(2). Every call zeroes the attr bytes its command uses, writes the
-// fields at the offsets declared in core's layout.ts, points them into the process's scratch
+// fields at the offsets declared in core's layout.ts, points them into the driver's scratch
 // block, and copies user buffers in and out. Buffers are checked first against the map's shape,
 // so the kernel never reads or writes more than the caller handed over.
 import { readlinkSync } from "node:fs";
@@ -128,15 +128,14 @@ export class KernelDriver extends Scratch implements Driver {
       return false;
     }
     if (link !== "anon_inode:bpf-map") return false;
-    const s = this;
-    s.ensure(0, 0, BPF_MAP_INFO.size);
-    s.u8.fill(0, s.auxOff, s.auxOff + BPF_MAP_INFO.size);
+    this.ensure(0, 0, BPF_MAP_INFO.size);
+    this.u8.fill(0, this.auxOff, this.auxOff + BPF_MAP_INFO.size);
     const dv = this.attr(INFO_ATTR.size);
     dv.setUint32(N.bpf_fd, fd, true);
     dv.setUint32(N.info_len, BPF_MAP_INFO.size, true);
-    s.setPtr(N.info, s.auxOff);
+    this.setPtr(N.info, this.auxOff);
     if (this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size) < 0) return false;
-    const at = s.auxOff;
+    const at = this.auxOff;
     this.remember(fd, dv.getUint32(at + MI.type, true), dv.getUint32(at + MI.key_size, true), dv.getUint32(at + MI.value_size, true));
     return true;
   }
@@ -162,15 +161,17 @@ export class KernelDriver extends Scratch implements Driver {
   // One small function per buffer direction, each flat (inline copies, precomputed pointer
   // halves): measured ~130 ns/op faster than the checked path, and faster than one generic
   // function switching on the direction. They return SLOW for anything but a known map with
-  // exact buffers and u32 flags; the checked path below then throws or stages.
+  // exact buffers and u32 flags whose key and value fit this driver's regions (the shape table
+  // is shared, the blocks are not: another driver may have learnt a bigger map); the checked
+  // path below then throws, grows the block, or stages.
 
   /** LOOKUP, LOOKUP_AND_DELETE: key in, value out. */
   private fastOut(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
     const t = fd * STRIDE;
     if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
-    if (ks < 0 || (flags !== undefined && (flags >>> 0) !== flags) || !(key instanceof Uint8Array) || key.byteLength !== ks ||
-        !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
+    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (flags >>> 0) !== flags) ||
+        !(key instanceof Uint8Array) || key.byteLength !== ks || !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
     const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
     else u8.set(key, ko);
@@ -187,8 +188,8 @@ export class KernelDriver extends Scratch implements Driver {
     const t = fd * STRIDE;
     if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
-    if (ks < 0 || (flags !== undefined && (flags >>> 0) !== flags) || !(key instanceof Uint8Array) || key.byteLength !== ks ||
-        !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
+    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (flags >>> 0) !== flags) ||
+        !(key instanceof Uint8Array) || key.byteLength !== ks || !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
     const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
     else u8.set(key, ko);
@@ -204,7 +205,7 @@ export class KernelDriver extends Scratch implements Driver {
     const t = fd * STRIDE;
     if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1;
-    if (ks < 0 || !(key instanceof Uint8Array) || key.byteLength !== ks) return SLOW;
+    if (ks < 0 || ks > this.keyCap || !(key instanceof Uint8Array) || key.byteLength !== ks) return SLOW;
     const u8 = this.u8, ko = this.keyOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
     else u8.set(key, ko);
@@ -218,7 +219,7 @@ export class KernelDriver extends Scratch implements Driver {
     const t = fd * STRIDE;
     if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1;
-    if (ks < 0 || (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) ||
+    if (ks < 0 || ks > this.keyCap || (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) ||
         !(next instanceof Uint8Array) || next.byteLength !== ks) return SLOW;
     const u8 = this.u8, ko = this.keyOff, no = this.nextOff;
     if (key !== null) {
@@ -234,14 +235,13 @@ export class KernelDriver extends Scratch implements Driver {
   }
 
   private elem(cmd: number, fd: number, keyOff: number, valueOff: number, flags: number): number {
-    const s = this;
-    const dv = s.dv;
+    const dv = this.dv;
     // Every byte of the 32-byte attr is written: that is the zeroing the kernel needs.
     dv.setUint32(E.map_fd, fd, true);
     dv.setUint32(E.map_fd + 4, 0, true);
-    s.setPtr(E.key, keyOff);
-    s.setPtr(E.value, valueOff);
-    s.setU64(E.flags, flags);
+    this.setPtr(E.key, keyOff);
+    this.setPtr(E.value, valueOff);
+    this.setU64(E.flags, flags);
     return this.bpf(cmd, ELEM_ATTR.size);
   }
 
@@ -252,22 +252,23 @@ export class KernelDriver extends Scratch implements Driver {
    * unsized region would be a write past our block.
    */
   private stage(at: number, fd: number, op: string, key: Uint8Array | null, value: Uint8Array | null, valueIn: boolean): void {
-    const s = this;
     let ks: number, vs: number;
     if (at >= 0) {
       ks = shapes[at + KEY]! - 1;
       vs = shapes[at + VALUE]!;
       if (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) assertSize(key, ks, "key", op, fd);
       if (value !== null && (!(value instanceof Uint8Array) || value.byteLength !== vs)) assertSize(value, vs, "value", op, fd);
+      // The map may have been learnt by another driver of this process: size our regions.
+      this.ensure(ks, vs);
     } else {
       if (key !== null) assertBytes(key, "key", op);
       if (value !== null) assertBytes(value, "value", op);
       ks = key === null ? 0 : key.byteLength;
       vs = valueIn && value !== null ? value.byteLength : 0;
-      s.ensure(ks, vs);
+      this.ensure(ks, vs);
     }
-    if (key !== null) copyIn(s.u8, s.keyOff, key, ks);
-    if (valueIn && value !== null) copyIn(s.u8, s.valueOff, value, vs);
+    if (key !== null) copyIn(this.u8, this.keyOff, key, ks);
+    if (valueIn && value !== null) copyIn(this.u8, this.valueOff, value, vs);
   }
 
   mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
@@ -276,9 +277,8 @@ export class KernelDriver extends Scratch implements Driver {
     const at = this.shapeOf(fd, OP.lookup);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.lookup);
     this.stage(at, fd, OP.lookup, key, value, false);
-    const s = this;
-    const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, s.keyOff, at >= 0 ? s.valueOff : NULL, f);
-    if (r >= 0 && at >= 0) copyOut(value, s.u8, s.valueOff, value.byteLength);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, this.keyOff, at >= 0 ? this.valueOff : NULL, f);
+    if (r >= 0 && at >= 0) copyOut(value, this.u8, this.valueOff, value.byteLength);
     return r;
   }
 
@@ -288,8 +288,7 @@ export class KernelDriver extends Scratch implements Driver {
     const at = this.shapeOf(fd, OP.update);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.update);
     this.stage(at, fd, OP.update, key, value, true);
-    const s = this;
-    return this.elem(BpfCmd.MAP_UPDATE_ELEM, fd, s.keyOff, s.valueOff, f);
+    return this.elem(BpfCmd.MAP_UPDATE_ELEM, fd, this.keyOff, this.valueOff, f);
   }
 
   mapDeleteElem(fd: number, key: Uint8Array): number {
@@ -305,18 +304,18 @@ export class KernelDriver extends Scratch implements Driver {
     if (fast !== SLOW) return fast;
     const op = OP.nextKey;
     const at = this.shapeOf(fd, op);
-    const s = this;
     let ks: number;
     if (at >= 0) {
       ks = shapes[at + KEY]! - 1;
       if (!(nextKey instanceof Uint8Array) || nextKey.byteLength !== ks) assertSize(nextKey, ks, "nextKey", op, fd);
+      this.ensure(ks, 0);
     } else {
       assertBytes(nextKey, "nextKey", op);
       ks = nextKey.byteLength;
     }
     if (key !== null) this.stage(at, fd, op, key, null, false);
-    const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : s.keyOff, at >= 0 ? s.nextOff : NULL, 0);
-    if (r >= 0 && at >= 0) copyOut(nextKey, s.u8, s.nextOff, ks);
+    const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : this.keyOff, at >= 0 ? this.nextOff : NULL, 0);
+    if (r >= 0 && at >= 0) copyOut(nextKey, this.u8, this.nextOff, ks);
     return r;
   }
 
@@ -325,9 +324,8 @@ export class KernelDriver extends Scratch implements Driver {
     if (fast !== SLOW) return fast;
     const at = this.shapeOf(fd, OP.lookupAndDelete);
     this.stage(at, fd, OP.lookupAndDelete, key, value, false);
-    const s = this;
-    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, s.keyOff, at >= 0 ? s.valueOff : NULL, 0);
-    if (r >= 0 && at >= 0) copyOut(value, s.u8, s.valueOff, value.byteLength);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, this.keyOff, at >= 0 ? this.valueOff : NULL, 0);
+    if (r >= 0 && at >= 0) copyOut(value, this.u8, this.valueOff, value.byteLength);
     return r;
   }
 
@@ -368,32 +366,31 @@ export class KernelDriver extends Scratch implements Driver {
       tokenSize = inBatch?.byteLength ?? 0;
       keySize = valueSize = 0;
     }
-    const s = this;
     const t8 = align8(tokenSize);
     const kBytes = count * keySize;
-    s.ensure(0, 0, 2 * t8 + align8(kBytes) + count * valueSize);
-    const inOff = s.auxOff, outOff = inOff + t8, keysOff = outOff + t8, valuesOff = keysOff + align8(kBytes);
-    if (inBatch !== null) s.u8.set(inBatch, inOff);
+    this.ensure(0, 0, 2 * t8 + align8(kBytes) + count * valueSize);
+    const inOff = this.auxOff, outOff = inOff + t8, keysOff = outOff + t8, valuesOff = keysOff + align8(kBytes);
+    if (inBatch !== null) this.u8.set(inBatch, inOff);
     // The token goes in as the caller's bytes, so an early error hands them back unchanged.
-    if (at >= 0) s.u8.set(outBatch, outOff);
+    if (at >= 0) this.u8.set(outBatch, outOff);
     const dv = this.attr(BATCH_ATTR.size);
-    s.setPtr(B.in_batch, inBatch === null ? NULL : inOff);
-    s.setPtr(B.out_batch, at >= 0 ? outOff : NULL);
-    s.setPtr(B.keys, at >= 0 ? keysOff : NULL);
-    s.setPtr(B.values, at >= 0 ? valuesOff : NULL);
+    this.setPtr(B.in_batch, inBatch === null ? NULL : inOff);
+    this.setPtr(B.out_batch, at >= 0 ? outOff : NULL);
+    this.setPtr(B.keys, at >= 0 ? keysOff : NULL);
+    this.setPtr(B.values, at >= 0 ? valuesOff : NULL);
     dv.setUint32(B.count, count, true);
     dv.setUint32(B.map_fd, fd, true);
     const r = this.bpf(cmd, BATCH_ATTR.size);
     const got = dv.getUint32(B.count, true);
     if (at >= 0) {
-      copyOut(outBatch, s.u8, outOff, tokenSize);
+      copyOut(outBatch, this.u8, outOff, tokenSize);
       // Early errors (EINVAL, EPERM, …) leave count as it was and write nothing; otherwise the
       // first `got` elements are the kernel's (also on ENOENT, the end of the map).
       if (r >= 0 || r === -Errno.ENOENT || got < count) {
         const n = Math.min(got, count);
         if (n > 0) {
-          keys.set(s.u8.subarray(keysOff, keysOff + n * keySize));
-          values.set(s.u8.subarray(valuesOff, valuesOff + n * valueSize));
+          keys.set(this.u8.subarray(keysOff, keysOff + n * keySize));
+          values.set(this.u8.subarray(valuesOff, valuesOff + n * valueSize));
         }
       }
     }
@@ -415,18 +412,17 @@ export class KernelDriver extends Scratch implements Driver {
       assertBytes(keys, "keys", op);
       assertBytes(values, "values", op);
     }
-    const s = this;
     const kBytes = count * keySize, vBytes = count * valueSize;
-    s.ensure(0, 0, align8(kBytes) + vBytes);
-    const keysOff = s.auxOff, valuesOff = keysOff + align8(kBytes);
-    if (kBytes > 0) s.u8.set(keys.subarray(0, kBytes), keysOff);
-    if (vBytes > 0) s.u8.set(values.subarray(0, vBytes), valuesOff);
+    this.ensure(0, 0, align8(kBytes) + vBytes);
+    const keysOff = this.auxOff, valuesOff = keysOff + align8(kBytes);
+    if (kBytes > 0) this.u8.set(keys.subarray(0, kBytes), keysOff);
+    if (vBytes > 0) this.u8.set(values.subarray(0, vBytes), valuesOff);
     const dv = this.attr(BATCH_ATTR.size);
-    s.setPtr(B.keys, keysOff);
-    s.setPtr(B.values, valuesOff);
+    this.setPtr(B.keys, keysOff);
+    this.setPtr(B.values, valuesOff);
     dv.setUint32(B.count, count, true);
     dv.setUint32(B.map_fd, fd, true);
-    s.setU64(B.elem_flags, f);
+    this.setU64(B.elem_flags, f);
     const r = this.bpf(BpfCmd.MAP_UPDATE_BATCH, BATCH_ATTR.size);
     return { errno: r < 0 ? -r : 0, count: dv.getUint32(B.count, true) };
   }
@@ -442,12 +438,11 @@ export class KernelDriver extends Scratch implements Driver {
     } else {
       assertBytes(keys, "keys", op);
     }
-    const s = this;
     const kBytes = count * keySize;
-    s.ensure(0, 0, kBytes);
-    if (kBytes > 0) s.u8.set(keys.subarray(0, kBytes), s.auxOff);
+    this.ensure(0, 0, kBytes);
+    if (kBytes > 0) this.u8.set(keys.subarray(0, kBytes), this.auxOff);
     const dv = this.attr(BATCH_ATTR.size);
-    s.setPtr(B.keys, s.auxOff);
+    this.setPtr(B.keys, this.auxOff);
     dv.setUint32(B.count, count, true);
     dv.setUint32(B.map_fd, fd, true);
     const r = this.bpf(BpfCmd.MAP_DELETE_BATCH, BATCH_ATTR.size);
@@ -468,7 +463,6 @@ export class KernelDriver extends Scratch implements Driver {
     const inner = attr.innerMapFd ?? 0;
     assertFd(inner, op);
     const name = cStringArg(attr.mapName, "mapName", op);
-    const s = this;
     const dv = this.attr(MAP_CREATE_ATTR.size);
     dv.setUint32(C.map_type, mapType, true);
     dv.setUint32(C.key_size, keySize, true);
@@ -478,7 +472,7 @@ export class KernelDriver extends Scratch implements Driver {
     dv.setUint32(C.inner_map_fd, inner >>> 0, true);
     dv.setUint32(C.numa_node, numaNode, true);
     // Cut to the field: a 16-byte name has no NUL and the kernel says EINVAL, as it should.
-    Buffer.from(s.u8.buffer, s.u8.byteOffset + C.map_name, NAME_BYTES).write(name, "utf8");
+    Buffer.from(this.u8.buffer, this.u8.byteOffset + C.map_name, NAME_BYTES).write(name, "utf8");
     const fd = this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size);
     if (fd >= 0) {
       forget(fd);
@@ -546,18 +540,17 @@ export class KernelDriver extends Scratch implements Driver {
     assertBytes(info, "info", OP.info);
     // The struct goes in zeroed, not as the caller's bytes: bpf_prog_info holds pointers
     // (map_ids, jited_prog_insns, …) the kernel would write through.
-    const s = this;
     const stage = Math.min(info.byteLength, MAX_INFO_STAGE);
-    s.ensure(0, 0, stage);
-    s.u8.fill(0, s.auxOff, s.auxOff + stage);
+    this.ensure(0, 0, stage);
+    this.u8.fill(0, this.auxOff, this.auxOff + stage);
     const dv = this.attr(INFO_ATTR.size);
     dv.setUint32(N.bpf_fd, fd, true);
     dv.setUint32(N.info_len, info.byteLength, true);
-    s.setPtr(N.info, s.auxOff);
+    this.setPtr(N.info, this.auxOff);
     const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
     if (r < 0) return r;
     const n = Math.min(dv.getUint32(N.info_len, true), stage);
-    info.set(s.u8.subarray(s.auxOff, s.auxOff + n));
+    info.set(this.u8.subarray(this.auxOff, this.auxOff + n));
     return n;
   }
 
@@ -574,18 +567,17 @@ export class KernelDriver extends Scratch implements Driver {
     const license = cStringArg(attr.license, "license", op);
     const expected = u32Arg(attr.expectedAttachType, "expectedAttachType", op);
     const name = cStringArg(attr.progName, "progName", op);
-    const s = this;
     const insnBytes = attr.insns.byteLength;
     const licenseAt = align8(insnBytes);
-    s.putCString(license, licenseAt);
-    s.u8.set(attr.insns, s.auxOff);
+    this.putCString(license, licenseAt);
+    this.u8.set(attr.insns, this.auxOff);
     const dv = this.attr(PROG_LOAD_ATTR.size);
     dv.setUint32(P.prog_type, progType, true);
     dv.setUint32(P.insn_cnt, insnBytes / 8, true);
-    s.setPtr(P.insns, s.auxOff);
-    s.setPtr(P.license, s.auxOff + licenseAt);
+    this.setPtr(P.insns, this.auxOff);
+    this.setPtr(P.license, this.auxOff + licenseAt);
     dv.setUint32(P.expected_attach_type, expected, true);
-    Buffer.from(s.u8.buffer, s.u8.byteOffset + P.prog_name, NAME_BYTES).write(name, "utf8");
+    Buffer.from(this.u8.buffer, this.u8.byteOffset + P.prog_name, NAME_BYTES).write(name, "utf8");
     return this.adopt(this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size), false);
   }
 

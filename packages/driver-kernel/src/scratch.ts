@@ -26,8 +26,8 @@ export class Scratch {
   protected nextHi = 0;
   protected valueLo = 0;
   protected valueHi = 0;
-  private keyCap = 0;
-  private valueCap = 0;
+  protected keyCap = 0;
+  protected valueCap = 0;
   private auxCap = 0;
   private block: unknown = null;
 

@@ -3,10 +3,13 @@
 // paths, singly and in batches.
 import { expect, it } from "vitest";
 import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno } from "@bpfkit/core";
+import { createKernelDriver } from "@bpfkit/driver-kernel";
 import { describeKernel, kernelForFile, walkKeys, withFds } from "./helpers.js";
 
 const k = kernelForFile();
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+/** Byte equality without vitest's element-by-element diffing (slow on 100 KB). */
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 describeKernel("kernel driver: large keys and values", () => {
   it("a small map keeps working after a large map grows the scratch block", () => {
@@ -33,6 +36,25 @@ describeKernel("kernel driver: large keys and values", () => {
       expect(r).toEqual({ errno: Errno.ENOENT, count: 1 });
       expect(keys.subarray(0, 300)).toEqual(pattern(300, 1));
       expect(values.subarray(0, 5_000)).toEqual(pattern(5_000, 11));
+    });
+  });
+
+  it("a second driver uses a large map the first one made (shared fd table, its own block)", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const big = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 200, valueSize: 100_000, maxEntries: 4 }));
+      // A fresh driver's block is small; its first call on `big` must grow it, not overrun it.
+      const other = createKernelDriver();
+      expect(other.mapUpdateElem(big, pattern(200, 1), pattern(100_000, 2))).toBe(0);
+      const out = new Uint8Array(100_000);
+      expect(createKernelDriver().mapLookupElem(big, pattern(200, 1), out)).toBe(0);
+      expect(same(out, pattern(100_000, 2))).toBe(true);
+      const next = new Uint8Array(200);
+      expect(createKernelDriver().mapGetNextKey(big, null, next)).toBe(0);
+      expect(next).toEqual(pattern(200, 1));
+      expect(createKernelDriver().mapLookupAndDeleteElem(big, pattern(200, 1), out)).toBe(0);
+      expect(createKernelDriver().mapDeleteElem(big, pattern(200, 1))).toBe(-Errno.ENOENT);
+      expect(() => other.mapLookupElem(big, pattern(200, 1), new Uint8Array(8))).toThrow(RangeError);
     });
   });
 
