@@ -213,19 +213,17 @@ interface FdValues {
 }
 
 function makeInnerMaps(driver: Driver, template: MapSpec, timed: <T>(f: () => T) => T): FdValues {
-  const open = (s: MapSpec) => {
-    const fd = timed(() => driver.mapCreate(s));
-    if (fd < 0) throw new Error(`creating an inner map (${s.mapType}) failed with errno ${-fd}`);
-    return fd;
-  };
-  const t = open(template);
-  const fds = [open(template), open(template), open({ ...template, valueSize: template.valueSize + 4 })];
-  const info = new Uint8Array(MAP_INFO_SIZE);
-  const ids = fds.map((f) => {
-    timed(() => driver.objGetInfoByFd(f, info));
-    return decodeMapInfo(info).id;
+  return opening(driver, timed, (open) => {
+    const t = open(() => driver.mapCreate(template), "an inner map");
+    const fds = [open(() => driver.mapCreate(template), "an inner map"), open(() => driver.mapCreate(template), "an inner map"),
+      open(() => driver.mapCreate({ ...template, valueSize: template.valueSize + 4 }), "an inner map")];
+    const info = new Uint8Array(MAP_INFO_SIZE);
+    const ids = fds.map((f) => {
+      timed(() => driver.objGetInfoByFd(f, info));
+      return decodeMapInfo(info).id;
+    });
+    return { template: t, fds, ids, name: "inner" };
   });
-  return { template: t, fds, ids, name: "inner" };
 }
 
 /**
@@ -233,18 +231,32 @@ function makeInnerMaps(driver: Driver, template: MapSpec, timed: <T>(f: () => T)
  * come from OBJ_GET_INFO_BY_FD like maps'.
  */
 function makePrograms(driver: Driver, timed: <T>(f: () => T) => T): FdValues {
-  const load = () => {
-    const fd = timed(() => driver.progLoad({ progType: ProgType.SocketFilter, insns: DUMMY_PROG_INSNS, license: "GPL" }));
-    if (fd < 0) throw new Error(`loading a socket filter failed with errno ${-fd}`);
-    return fd;
-  };
-  const notAProgram = timed(() => driver.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
-  if (notAProgram < 0) throw new Error(`creating a plain map failed with errno ${-notAProgram}`);
-  const progs = [load(), load()];
-  const info = new Uint8Array(PROG_INFO_SIZE);
-  const ids = progs.map((f) => {
-    timed(() => driver.objGetInfoByFd(f, info));
-    return decodeProgInfo(info).id;
+  return opening(driver, timed, (open) => {
+    const load = () => open(() => driver.progLoad({ progType: ProgType.SocketFilter, insns: DUMMY_PROG_INSNS, license: "GPL" }), "a socket filter");
+    const notAProgram = open(() => driver.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }), "a plain map");
+    const progs = [load(), load()];
+    const info = new Uint8Array(PROG_INFO_SIZE);
+    const ids = progs.map((f) => {
+      timed(() => driver.objGetInfoByFd(f, info));
+      return decodeProgInfo(info).id;
+    });
+    return { template: notAProgram, fds: [...progs, notAProgram], ids, name: "prog" };
   });
-  return { template: notAProgram, fds: [...progs, notAProgram], ids, name: "prog" };
+}
+
+/** Runs `make` with an `open` that remembers fds, closing them all if anything fails. */
+function opening<T>(driver: Driver, timed: <R>(f: () => R) => R,
+  make: (open: (call: () => number, what: string) => number) => T): T {
+  const opened: number[] = [];
+  try {
+    return make((call, what) => {
+      const fd = timed(call);
+      if (fd < 0) throw new Error(`creating ${what} failed with errno ${-fd}`);
+      opened.push(fd);
+      return fd;
+    });
+  } catch (e) {
+    for (const fd of opened) driver.close(fd);
+    throw e;
+  }
 }
