@@ -36,16 +36,23 @@ function rlimitArg(v: unknown, what: string): bigint {
   return v;
 }
 
+/**
+ * Out-parameters of the libc calls (statfs fills STATFS_BYTES; the timespec and both rlimits,
+ * 2 × 16 bytes, fit inside): one block per process, since every call is synchronous.
+ */
+let outBlock: { dv: DataView; base: number } | undefined;
+
 export class KernelHostServices implements HostServices {
-  /** Out-parameters of the libc calls: statfs, timespec, two rlimits. */
   private readonly dv: DataView;
   private readonly base: number;
 
   constructor(private readonly libc: Libc) {
-    // statfs fills STATFS_BYTES; the timespec and both rlimits (2 × 16 bytes) fit inside.
-    const block = libc.koffi.alloc("uint8_t", STATFS_BYTES);
-    this.dv = new DataView(libc.koffi.view(block, STATFS_BYTES));
-    this.base = Number(libc.koffi.address(block));
+    if (outBlock === undefined) {
+      const block = libc.koffi.alloc("uint8_t", STATFS_BYTES);
+      outBlock = { dv: new DataView(libc.koffi.view(block, STATFS_BYTES)), base: Number(libc.koffi.address(block)) };
+    }
+    this.dv = outBlock.dv;
+    this.base = outBlock.base;
   }
 
   private errno(): number {

@@ -9,6 +9,9 @@ export const ATTR_BYTES = 256;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** koffi.alloc memory is malloc'd: free a block once its driver is garbage. */
+const blocks = new FinalizationRegistry<{ koffi: Koffi; block: unknown }>((held) => held.koffi.free(held.block));
+
 /** The block and its regions; the kernel driver extends it, so they are its own fields. */
 export class Scratch {
   protected u8!: Uint8Array;
@@ -29,10 +32,12 @@ export class Scratch {
   protected keyCap = 0;
   protected valueCap = 0;
   private auxCap = 0;
-  private block: unknown = null;
+  private readonly held: { koffi: Koffi; block: unknown };
 
   constructor(private readonly koffi: Koffi) {
-    this.allocate(64, 256, 64 * 1024);
+    this.held = { koffi, block: null };
+    this.allocate(64, 256, 4096);
+    blocks.register(this, this.held);
   }
 
   /** Makes the regions at least this large; replaces the block when one is too small. */
@@ -49,8 +54,8 @@ export class Scratch {
     const size = ATTR_BYTES + 2 * keyCap + valueCap + auxCap;
     const block = this.koffi.alloc("uint8_t", size);
     const buf = this.koffi.view(block, size);
-    if (this.block !== null) this.koffi.free(this.block);
-    this.block = block;
+    if (this.held.block !== null) this.koffi.free(this.held.block);
+    this.held.block = block;
     this.u8 = new Uint8Array(buf);
     this.dv = new DataView(buf);
     this.base = Number(this.koffi.address(block));
