@@ -33,8 +33,15 @@ class Dir {
 
 class File<P> {
   readonly kind = "file";
-  constructor(readonly mnt: Mount, readonly pin: P | undefined) {}
+  /** A preloaded entry (maps.debug, progs.debug): listed and stat-able, never opened or removed. */
+  constructor(readonly mnt: Mount, readonly pin: P | undefined, readonly preloaded = false) {}
 }
+
+/**
+ * The entries bpf_preload puts in every new bpffs instance. On this machine's 6.18 they are
+ * listed and stat as 0400 files, but OBJ_GET and open give ENOENT and unlink gives EPERM.
+ */
+const PRELOADED = ["maps.debug", "progs.debug"];
 
 type Node = Dir | File<unknown>;
 
@@ -164,6 +171,7 @@ export class Vfs<P> {
     if (w.node === undefined || w.parent === undefined) return -Errno.ENOENT;
     if (w.node.kind === "dir") return -Errno.EISDIR;
     if (w.trailingSlash) return -Errno.ENOTDIR;
+    if (w.node.preloaded) return -Errno.EPERM;
     w.parent.children.delete(w.name);
     if (w.node.pin !== undefined) this.release(w.node.pin as P);
     return 0;
@@ -181,30 +189,25 @@ export class Vfs<P> {
     return 0;
   }
 
+  /**
+   * rm -rf as Node's fs.rmSync does it (the kernel driver's removeAll): rmdir first; only when
+   * that says ENOTEMPTY, remove each entry and rmdir again; the first error stops it. So a mount
+   * point answers EBUSY with its contents untouched.
+   */
   removeAll(path: string): number {
-    const w = this.walk(path);
-    if (w.errno === Errno.ENOENT || (w.errno === 0 && w.node === undefined)) return 0;
-    if (w.errno !== 0) return -w.errno;
-    const node = w.node!;
-    if (node.kind === "file") return this.unlink(path);
-    const r = this.emptyDir(node);
-    if (r < 0) return r;
-    if (w.parent === undefined) return 0;
-    return this.rmdir(path);
-  }
-
-  private emptyDir(d: Dir): number {
-    for (const [name, child] of [...d.children]) {
-      if (child.kind === "dir") {
-        if (child.mounted !== null) return -Errno.EBUSY;
-        const r = this.emptyDir(child);
-        if (r < 0) return r;
-      } else if (child.pin !== undefined) {
-        this.release(child.pin as P);
-      }
-      d.children.delete(name);
+    const st = this.stat(path);
+    if (st.errno === Errno.ENOENT) return 0;
+    if (st.errno !== 0) return -st.errno;
+    if (!st.isDirectory) return this.unlink(path);
+    const r = this.rmdir(path);
+    if (r !== -Errno.ENOTEMPTY) return r;
+    const names = this.readdir(path);
+    if (typeof names === "number") return names;
+    for (const name of names) {
+      const c = this.removeAll(`${path.replace(/\/+$/, "")}/${name}`);
+      if (c < 0) return c;
     }
-    return 0;
+    return this.rmdir(path);
   }
 
   private isMountRoot(d: Dir): boolean {
@@ -224,6 +227,7 @@ export class Vfs<P> {
       root: undefined as unknown as Dir, covered, mountPoint: `/${parts.join("/")}`,
     };
     (m as { root: Dir }).root = new Dir(m, fsType === "bpf" ? 0o700 : 0o755);
+    if (fsType === "bpf") for (const name of PRELOADED) m.root.children.set(name, new File<P>(m, undefined, true));
     covered.mounted = m;
     this.mounts.push(m);
     return 0;
@@ -280,6 +284,7 @@ export class Vfs<P> {
     if (w.node === undefined) return -Errno.ENOENT;
     if (w.node.kind === "dir") return -Errno.EACCES;
     if (w.trailingSlash) return -Errno.ENOTDIR;
+    if (w.node.preloaded) return -Errno.ENOENT;
     if (w.node.pin === undefined || this.fsOf(w.node).fsType !== "bpf") return -Errno.EACCES;
     return w.node.pin as P;
   }

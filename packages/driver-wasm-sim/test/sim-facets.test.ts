@@ -323,7 +323,16 @@ describe("host services", () => {
     expect(errName(d.mapGetNextId(id - 1))).toBe("ENOENT");
     expect(h.statfsType("/tmp/one") >>> 0).toBe(0x01021994);
     expect(errName(h.umount("/tmp/one"))).toBe("EINVAL");
+    // rm -rf of a mount point is EBUSY with its contents untouched (Node's rmSync tries rmdir first).
+    const fd2 = d.mapCreate(attr(HASH));
+    const id2 = mapInfo(d, fd2).id;
+    expect(d.objPin(fd2, "/tmp/two/p")).toBe(0);
+    d.close(fd2);
+    expect(errName(h.removeAll("/tmp/two"))).toBe("EBUSY");
+    expect(h.readdir("/tmp/two")).toEqual(["maps.debug", "p", "progs.debug"]);
+    expect(d.mapGetNextId(id2 - 1)).toBe(id2);
     expect(h.umount("/tmp/two")).toBe(0);
+    expect(errName(d.mapGetNextId(id2 - 1))).toBe("ENOENT");
   });
 
   it("the monotonic clock moves with syscalls and by the test's hand, never back", () => {

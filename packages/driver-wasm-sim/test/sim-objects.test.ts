@@ -91,6 +91,10 @@ describe("pins on bpffs (§12)", () => {
   it("pin and get answer the kernel's errnos; a pin keeps the map and its id alive", () => {
     check(onBoth((s) => {
       const d = s.d;
+      s.log.push(["a fresh bpffs lists the preloaded entries", d.host.readdir(s.bpffs)]);
+      s.log.push(["they stat as files", d.host.stat(`${s.bpffs}/maps.debug`)]);
+      s.rec("get maps.debug", d.objGet(`${s.bpffs}/maps.debug`));
+      s.rec("unlink progs.debug", d.host.unlink(`${s.bpffs}/progs.debug`));
       const fd = d.mapCreate(attr(HASH, { mapName: "pinned" }));
       const id = mapInfo(d, fd).id;
       d.mapUpdateElem(fd, u32(1), u32(99));
@@ -120,7 +124,9 @@ describe("pins on bpffs (§12)", () => {
       s.rec("get after unlink", d.objGet(p));
       s.rec("rmdir empty", d.host.rmdir(`${s.bpffs}/dir`));
     }), [
-      ["pin", 0], ["pin again", "EEXIST"], ["pin missing parent", "ENOENT"], ["pin trailing slash", "ENOENT"],
+      ["a fresh bpffs lists the preloaded entries", ["maps.debug", "progs.debug"]],
+      ["they stat as files", { errno: 0, isDirectory: false, isFile: true }], ["get maps.debug", "ENOENT"],
+      ["unlink progs.debug", "EPERM"], ["pin", 0], ["pin again", "EEXIST"], ["pin missing parent", "ENOENT"], ["pin trailing slash", "ENOENT"],
       ["pin off bpffs", "EPERM"], ["pin closed fd", "EINVAL"], ["pin stdin", "EINVAL"], ["rmdir non-empty", "ENOTEMPTY"],
       ["get dir", "EACCES"], ["get missing", "ENOENT"], ["stat pin", { errno: 0, isDirectory: false, isFile: true }],
       ["statfs", 0xcafe4a11, false], ["alive through the pin", true], ["same id", true, "same data", "63000000"],
@@ -177,6 +183,30 @@ describe("edge errnos: paths, batch preconditions, commands on the wrong kind of
       ["freeze a closed fd", "EBADF"], ["pin a closed fd", "EINVAL"], ["next-key on a prog", "EINVAL"], ["lookup F_LOCK", "EINVAL"],
       ["lookup flags 1", "EINVAL"], ["lookup flags 1 on a closed fd (flags first)", "EINVAL"], ["update flags 2^32", "EINVAL"],
       ["array delete", "EINVAL"], ["array lookup-and-delete", "ENOTSUPP"], ["array next-key from 99", 0], ["is 0", 0],
+    ]);
+  });
+});
+
+describe("host removeAll on bpffs", () => {
+  it("a mount point is EBUSY with its pins untouched; a subdirectory goes with its pins", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const m = d.mapCreate(attr(HASH));
+      const id = mapInfo(d, m).id;
+      d.objPin(m, `${s.bpffs}/m`);
+      d.host.mkdir(`${s.bpffs}/sub`, 0o700);
+      d.objPin(m, `${s.bpffs}/sub/m2`);
+      d.close(m);
+      s.rec("removeAll the mount point", d.host.removeAll(s.bpffs));
+      s.log.push(["left", d.host.readdir(s.bpffs)]);
+      s.rec("removeAll the subdirectory", d.host.removeAll(`${s.bpffs}/sub`));
+      s.log.push(["alive through the root pin", idLive(s, id)]);
+      s.rec("unlink it", d.host.unlink(`${s.bpffs}/m`));
+      s.log.push(["gone", eventually(() => !idLive(s, id))]);
+      s.rec("removeAll a missing path", d.host.removeAll(`${s.bpffs}/none/x`));
+    }), [
+      ["removeAll the mount point", "EBUSY"], ["left", ["m", "maps.debug", "progs.debug", "sub"]],
+      ["removeAll the subdirectory", 0], ["alive through the root pin", true], ["gone", true], ["removeAll a missing path", 0],
     ]);
   });
 });
