@@ -167,10 +167,11 @@ export class KernelDriver extends Scratch implements Driver {
 
   /** LOOKUP, LOOKUP_AND_DELETE: key in, value out. */
   private fastOut(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
+    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
     const t = fd * STRIDE;
-    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    if (t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
-    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (flags >>> 0) !== flags) ||
+    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (typeof flags !== "number" || (flags >>> 0) !== flags)) ||
         !(key instanceof Uint8Array) || key.byteLength !== ks || !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
     const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
@@ -185,10 +186,11 @@ export class KernelDriver extends Scratch implements Driver {
 
   /** UPDATE: key and value in. */
   private fastIn(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
+    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
     const t = fd * STRIDE;
-    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    if (t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
-    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (flags >>> 0) !== flags) ||
+    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (typeof flags !== "number" || (flags >>> 0) !== flags)) ||
         !(key instanceof Uint8Array) || key.byteLength !== ks || !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
     const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
@@ -202,8 +204,9 @@ export class KernelDriver extends Scratch implements Driver {
 
   /** DELETE: key in only (value and flags must stay zero). */
   private fastKey(cmd: number, fd: number, key: Uint8Array): number {
+    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
     const t = fd * STRIDE;
-    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    if (t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1;
     if (ks < 0 || ks > this.keyCap || !(key instanceof Uint8Array) || key.byteLength !== ks) return SLOW;
     const u8 = this.u8, ko = this.keyOff;
@@ -216,8 +219,9 @@ export class KernelDriver extends Scratch implements Driver {
 
   /** GET_NEXT_KEY: key (or NULL for the first) in, next key out. */
   private fastNext(fd: number, key: Uint8Array | null, next: Uint8Array): number {
+    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
     const t = fd * STRIDE;
-    if ((fd | 0) !== fd || fd < 0 || t >= shapes.length) return SLOW;
+    if (t >= shapes.length) return SLOW;
     const ks = shapes[t + KEY]! - 1;
     if (ks < 0 || ks > this.keyCap || (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) ||
         !(next instanceof Uint8Array) || next.byteLength !== ks) return SLOW;

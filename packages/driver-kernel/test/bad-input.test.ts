@@ -29,6 +29,9 @@ describeKernel("kernel driver: bad input", () => {
       expect(() => d.objGetInfoByFd(bad as number, new Uint8Array(8))).toThrow(TypeError);
     }
     expect(() => d.mapDeleteElem(2 ** 40, key)).toThrow(RangeError);
+    // The driver's own message, not the engine's "cannot mix BigInt" from an arithmetic check.
+    expect(() => d.mapLookupElem(2n as unknown as number, key, value)).toThrow(/BPF_MAP_LOOKUP_ELEM: fd must be an integer/);
+    expect(() => d.mapUpdateElem(-1, key, value, 1n as unknown as number)).toThrow(/BPF_MAP_UPDATE_ELEM: flags must be an integer/);
   });
 
   it("an open fd that is not a map is EINVAL, with the caller's buffers untouched", () => {
