@@ -270,6 +270,25 @@ describe("options", () => {
     expect(errName(d.progLoad({ progType: 6, insns: new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" }))).toBe("EPERM");
   });
 
+  it("privileged: false answers as a process without CAP_BPF/CAP_SYS_ADMIN did on this kernel", () => {
+    // Recorded by a child that dropped CAP_BPF and CAP_SYS_ADMIN (unprivileged_bpf_disabled=2):
+    // element ops, info and freeze work on an fd it holds; the id commands check their flags and
+    // start id before the capability.
+    // The id commands answer EPERM before looking the id up, so a fresh world shows them.
+    const d = sim({ privileged: false });
+    expect(errName(d.mapGetNextId(0))).toBe("EPERM");
+    expect(errName(d.mapGetFdById(1))).toBe("EPERM");
+    expect(errName(d.mapGetFdById(1, 3))).toBe("EINVAL");
+    expect(errName(d.mapGetNextId(0x7fffffff))).toBe("EINVAL");
+    expect(errName(d.progLoad({ progType: 1, insns: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" }))).toBe("EPERM");
+    const open = sim({ privileged: false, unprivilegedBpfDisabled: 0 });
+    const ufd = open.mapCreate(attr(HASH));
+    expect(open.mapUpdateElem(ufd, u32(2), u32(7))).toBe(0);
+    expect(open.mapLookupElem(ufd, u32(2), new Uint8Array(4))).toBe(0);
+    expect(open.objGetInfoByFd(ufd, new Uint8Array(104))).toBe(104);
+    expect(open.mapFreeze(ufd)).toBe(0);
+  });
+
   it("rejects bad options", () => {
     expect(() => sim({ possibleCpus: 0 })).toThrow(RangeError);
     expect(() => sim({ seed: -1 })).toThrow(RangeError);
