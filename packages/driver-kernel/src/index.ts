@@ -9,7 +9,7 @@ import { readPossibleCpus } from "./possible-cpus.js";
 export { countCpuList, parseCpuList, readPossibleCpus, POSSIBLE_CPUS_PATH } from "./possible-cpus.js";
 export { parseMountInfo, unescapeMountField } from "./mountinfo.js";
 export { NR_BPF } from "./native.js";
-export type { KernelDriver } from "./kernel-driver.js";
+export type { KernelDriver, KernelProgLoadAttr } from "./kernel-driver.js";
 
 interface Process {
   libc: Libc;

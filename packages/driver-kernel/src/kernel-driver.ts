@@ -45,6 +45,14 @@ const OP = {
   info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH", close: "close",
 } as const;
 
+/** ProgLoadAttr plus the verifier log, which only the kernel driver can give. */
+export interface KernelProgLoadAttr extends ProgLoadAttr {
+  /** 0 (no log), 1, or 2 (every instruction). A log too small for the text fails the load (ENOSPC). */
+  logLevel?: number;
+  /** Receives the log; its length is log_size. */
+  log?: Uint8Array;
+}
+
 /** Every byte of the 32-byte element attr: writing them all is the zeroing the kernel needs. */
 function writeElemAttr(dv: DataView, fd: number, keyLo: number, keyHi: number, valueLo: number, valueHi: number, flags: number): void {
   dv.setUint32(E.map_fd, fd, true);
@@ -560,7 +568,11 @@ export class KernelDriver extends Scratch implements Driver {
 
   // ---- programs ----
 
-  progLoad(attr: ProgLoadAttr): number {
+  /**
+   * PROG_LOAD. Beyond the Driver's ProgLoadAttr, a `log` buffer and `logLevel` (1 or 2) ask for
+   * the verifier's log: the kernel writes at most `log.byteLength` bytes, NUL-terminated.
+   */
+  progLoad(attr: KernelProgLoadAttr): number {
     const op = OP.progLoad;
     if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
     const progType = u32Arg(attr.progType, "progType", op);
@@ -571,19 +583,35 @@ export class KernelDriver extends Scratch implements Driver {
     const license = cStringArg(attr.license, "license", op);
     const expected = u32Arg(attr.expectedAttachType, "expectedAttachType", op);
     const name = cStringArg(attr.progName, "progName", op);
+    const logLevel = u32Arg(attr.logLevel, "logLevel", op);
+    const log = attr.log ?? null;
+    if (log !== null) {
+      assertBytes(log, "log", op);
+      if (log.byteLength > 0xffff_ffff) throw new RangeError(`${op}: log is ${log.byteLength} bytes, more than log_size can say`);
+    }
     const insnBytes = attr.insns.byteLength;
     const licenseAt = align8(insnBytes);
+    const logAt = licenseAt + align8(Buffer.byteLength(license) + 1);
+    this.ensure(0, 0, logAt + (log?.byteLength ?? 0));
     this.putCString(license, licenseAt);
     this.u8.set(attr.insns, this.auxOff);
+    if (log !== null) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + log.byteLength);
     const dv = this.attr(PROG_LOAD_ATTR.size);
     dv.setUint32(P.prog_type, progType, true);
     dv.setUint32(P.insn_cnt, insnBytes / 8, true);
     this.setPtr(P.insns, this.auxOff);
     this.setPtr(P.license, this.auxOff + licenseAt);
+    dv.setUint32(P.log_level, logLevel, true);
+    dv.setUint32(P.log_size, log?.byteLength ?? 0, true);
+    this.setPtr(P.log_buf, log === null ? NULL : this.auxOff + logAt);
     dv.setUint32(P.expected_attach_type, expected, true);
     Buffer.from(this.u8.buffer, this.u8.byteOffset + P.prog_name, NAME_BYTES).write(name, "utf8");
-    return this.adopt(this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size), false);
+    const fd = this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size);
+    // The verifier writes its log on success and on failure alike.
+    if (log !== null && log.byteLength > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + log.byteLength));
+    return this.adopt(fd, false);
   }
+
 
   progAttach(targetFd: number, progFd: number, attachType: number, flags?: number): number {
     const op = OP.progAttach;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, decodeMapInfo,
-  MAP_INFO_SIZE, ProgType, type BatchResult, type Driver,
+  MAP_INFO_SIZE, ProgType, type BatchResult, type Driver, type ProgLoadAttr,
 } from "@bpfkit/core";
 import { mountPrivateBpffs, type PrivateBpffs } from "../../testkit/src/bpffs.js";
 import { describeKernel, kernelForFile, kernelUnavailable, RET0_INSNS } from "./helpers.js";
@@ -89,8 +89,11 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
   fc.tuple(fc.oneof(fc.integer({ min: 0, max: 5 }).map((i) => ownedIds[i]!), fc.constantFrom(0, -1, 0x7fffffff, 2 ** 32, 0.5)), flags)
     .map(([id, f]): Call => (d, keep) => keepFd(d.mapGetFdById(id, f), keep)),
   fc.tuple(fdArb, size).map(([fd, n]): Call => (d) => d.objGetInfoByFd(fd, new Uint8Array(n))),
-  fc.tuple(anyNumber, size, fc.constantFrom("GPL", "", "Proprietary", "GPL\0"), name).map(([type, n, license, progName]): Call => (d, keep) =>
-    keepFd(d.progLoad({ progType: type, insns: RET0_INSNS.length === n ? RET0_INSNS : new Uint8Array(n), license, progName }), keep)),
+  fc.tuple(anyNumber, size, fc.constantFrom("GPL", "", "Proprietary", "GPL\0"), name, fc.option(size, { nil: undefined }), fc.constantFrom(undefined, 0, 1, 2, 7))
+    .map(([type, n, license, progName, logBytes, logLevel]): Call => (d, keep) =>
+      // The kernel driver's extension: a verifier log buffer of any size.
+      keepFd(d.progLoad({ progType: type, insns: RET0_INSNS.length === n ? RET0_INSNS : new Uint8Array(n), license, progName,
+        logLevel, log: logBytes === undefined ? undefined : new Uint8Array(logBytes * 8) } as ProgLoadAttr), keep)),
   fc.tuple(fdArb, fdArb, anyNumber, flags).map(([t, p, type, f]): Call => (d) => d.progAttach(t, p, type, f)),
   fc.tuple(anyNumber, anyNumber, anyNumber, anyNumber, flags, name).map(([mapType, keySize, valueSize, maxEntries, mapFlags, mapName]): Call => (d, keep) =>
     // Sizes are kept small when valid so a create cannot ask for gigabytes.

@@ -9,7 +9,7 @@ import {
   BPF_MAP_TYPE_PROG_ARRAY, decodeMapInfo, decodeProgInfo, Errno, MAP_INFO_SIZE, PROG_INFO_SIZE,
   ProgType,
 } from "@bpfkit/core";
-import { readPossibleCpus } from "@bpfkit/driver-kernel";
+import { readPossibleCpus, type KernelDriver } from "@bpfkit/driver-kernel";
 import { describeKernel, kernelForFile, readU32, RET0_INSNS, u32, walkKeys, withFds } from "./helpers.js";
 
 const k = kernelForFile();
@@ -163,6 +163,24 @@ describeKernel("kernel driver: map types", () => {
     expect(r).toBe(-Errno.EACCES);
     // No instructions at all: bpf_prog_load says E2BIG (insn_cnt 0 is out of range).
     expect(d.progLoad({ progType: ProgType.SocketFilter, insns: new Uint8Array(0), license: "GPL" })).toBe(-Errno.E2BIG);
+  });
+
+  it("PROG_LOAD with a log buffer returns the verifier's log, on failure and on success", () => {
+    const { d } = k as { d: KernelDriver };
+    const text = (b: Uint8Array) => new TextDecoder().decode(b.subarray(0, b.indexOf(0)));
+    const log = new Uint8Array(4096);
+    expect(d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS.subarray(8), license: "GPL", logLevel: 1, log })).toBe(-Errno.EACCES);
+    expect(text(log)).toMatch(/R0 !read_ok/);
+    withFds(d, (keep) => {
+      const ok = new Uint8Array(4096);
+      keep(d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", logLevel: 2, log: ok }));
+      expect(text(ok)).toMatch(/processed 2 insns/);
+    });
+    // A log too small for the text is the kernel's ENOSPC (the load fails); nothing is written past it.
+    const backing = new Uint8Array(200).fill(0xcc);
+    expect(d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", logLevel: 2, log: backing.subarray(0, 64) })).toBe(-Errno.ENOSPC);
+    expect(backing.subarray(0, 64).includes(0)).toBe(true);
+    expect(backing.subarray(64).every((b) => b === 0xcc)).toBe(true);
   });
 
   it("an fd from elsewhere (dup'd by the kernel via GET_FD_BY_ID) is learnt through info-by-fd", () => {
