@@ -149,7 +149,19 @@ async function main() {
     const started = new Date();
     const loadBefore = loadavg();
     const mod = await import(pathToFileURL(join(sectionsDir, file)).href);
-    const rows = await mod.run(ctx);
+    if (typeof mod.run !== "function") {
+      process.stderr.write(`bench: ${file} exports no run(ctx); skipped\n`);
+      continue;
+    }
+    let rows;
+    try {
+      rows = await mod.run(ctx);
+    } catch (e) {
+      // One broken section must not cost the others their results; the exit code tells.
+      process.stderr.write(`bench: ${file} failed: ${e?.stack ?? e}\n`);
+      process.exitCode = 1;
+      rows = [{ section: file.replace(/\.mjs$/, ""), case: "section failed", ns_per_op: Number.NaN, note: String(e?.message ?? e).split("\n")[0] }];
+    }
     const loadAfter = loadavg();
     for (const r of rows) process.stderr.write(`  ${r.section} / ${r.case}: ${fmt(r.ns_per_op)} ns/op${r.ratio !== undefined ? ` (×${fmt(r.ratio, 3)} C)` : ""}\n`);
     const bySection = new Map();
