@@ -12,7 +12,6 @@ import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.j
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
-import { mkdirAllSteps } from "./host-fs.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { BpfMap } from "./map.js";
 import type { BpfMapModel, MapSpec } from "./map-spec.js";
@@ -282,7 +281,7 @@ export class Bpf implements sys.SyscallContext {
       if (redo || !this.#exists(path)) {
         const dir = dirname(path);
         if (!this.#exists(dir)) {
-          const r = mkdirAllSteps(host, dir, 0o755);
+          const r = host.mkdirAll(dir, 0o755);
           if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
         }
         const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);

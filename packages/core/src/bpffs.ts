@@ -6,7 +6,6 @@ import { BPF_FS_MAGIC } from "./constants.js";
 import type { HostServices } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
-import { mkdirAllSteps } from "./host-fs.js";
 import type { Logger } from "./logger.js";
 import { cleanPath } from "./paths.js";
 
@@ -72,7 +71,7 @@ export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean):
   logger.info(`Mounting BPF filesystem at ${root}`);
   const st = host.stat(root);
   if (st.errno === Errno.ENOENT) {
-    const r = mkdirAllSteps(host, root, 0o755);
+    const r = host.mkdirAll(root, 0o755);
     if (r < 0) throw fsError("unable to create bpf mount directory", root, -r);
   } else if (st.errno !== 0) {
     throw fsError(`failed to stat the mount path ${root}`, root, st.errno);

@@ -91,10 +91,24 @@ export class KernelHostServices implements HostServices {
 
   mkdirAll(path: string, mode: number): number {
     assertPath(path, "mkdirAll");
-    const r = tryFs(() => mkdirSync(path, { mode, recursive: true }));
-    if (r < 0) return r;
-    // mkdir -p on an existing non-directory is ENOTDIR.
-    return this.stat(path).isDirectory ? 0 : -Errno.ENOTDIR;
+    // One component at a time, not mkdirSync's `recursive`: Node 20's recursive mkdir loops
+    // forever when mkdir answers ENOENT under a parent that exists (procfs, or /sys/fs/bpf/x
+    // on a host without bpffs mounted).
+    const parts = path.split("/");
+    let at = path.startsWith("/") ? "" : ".";
+    for (const part of parts) {
+      if (part === "") continue;
+      at = at === "" ? `/${part}` : `${at}/${part}`;
+      const st = this.stat(at);
+      if (st.errno === 0) {
+        if (!st.isDirectory) return -Errno.ENOTDIR;
+        continue;
+      }
+      if (st.errno !== Errno.ENOENT) return -st.errno;
+      const r = tryFs(() => mkdirSync(at, { mode }));
+      if (r < 0 && r !== -Errno.EEXIST) return r;
+    }
+    return 0;
   }
 
   unlink(path: string): number {
@@ -116,7 +130,10 @@ export class KernelHostServices implements HostServices {
     assertPath(source, "mount");
     assertPath(target, "mount");
     assertPath(fsType, "mount");
-    if (data !== undefined) assertPath(data, "mount");
+    // mount(2) takes an empty data string; only a NUL inside it would be cut.
+    if (data !== undefined && (typeof data !== "string" || data.includes("\0"))) {
+      throw new TypeError("mount: data must be a string without NUL bytes");
+    }
     if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`mount: flags must be a non-negative integer, got ${flags}`);
     return this.libc.mount(source, target, fsType, flags, data ?? null) < 0 ? this.errno() : 0;
   }

@@ -63,6 +63,23 @@ describeKernel("kernel driver: host services", () => {
     expect(host.removeAll(dir)).toBe(0);
   });
 
+  it("mkdirAll answers an errno, and returns, where mkdir says ENOENT under an existing parent (procfs)", () => {
+    // Node 20's recursive mkdirSync loops forever here; the driver must not.
+    const { host } = k.d;
+    const r = host.mkdirAll("/proc/self/bpfkit-no-such/dir", 0o700);
+    expect(r).toBeLessThan(0);
+    expect(host.stat("/proc/self/bpfkit-no-such").errno).toBe(Errno.ENOENT);
+  });
+
+  it("mount takes an empty data string, as mount(2) does", () => {
+    const { host } = k.d;
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-mnt-"));
+    expect(host.mount("bpf", dir, "bpf", 0, "")).toBe(0);
+    expect(host.statfsType(dir)).toBe(0xcafe4a11);
+    expect(host.umount(dir)).toBe(0);
+    expect(host.rmdir(dir)).toBe(0);
+  });
+
   it("monotonicNs is CLOCK_MONOTONIC: non-decreasing, and in step with /proc/uptime", () => {
     const { host } = k.d;
     const a = host.monotonicNs();
