@@ -2,7 +2,7 @@
 // §5.1 test vectors, §5.3 walks, §7.2/§7.3 counts from probe_lru*.txt, §9.3 order), so a
 // conformance failure points at the driver, not at the model.
 import { describe, expect, it } from "vitest";
-import { jhash } from "../src/conformance/models/jhash.js";
+import { jhash } from "../src/model/jhash.js";
 import { HtabModel } from "../src/conformance/models/htab.js";
 import { commonLruLive, effectiveLruMax, perCpuLruLive } from "../src/conformance/models/lru.js";
 import { encodeLpmKey, lpmCompare, lpmMatch } from "../src/conformance/models/lpm.js";

@@ -1,6 +1,6 @@
 // The order model of a BPF hash map under BPF_F_ZERO_SEED (kernel-maps.md §5): buckets by jhash,
 // new keys at the head, walks bucket by bucket from head to tail. Keys are hex strings.
-import { jhash } from "./jhash.js";
+import { jhash } from "../../model/jhash.js";
 
 export function roundUpPow2(n: number): number {
   let p = 1;
