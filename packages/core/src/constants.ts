@@ -245,10 +245,16 @@ export function perCpuSlotSize(valueSize: number): number {
   return (valueSize + 7) & ~7;
 }
 
-/** Per-CPU map types, whose user-space values hold one slot per possible CPU. */
+/** BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: past the seed's list, but per-CPU for bpf(2) too. */
+export const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21;
+
+/**
+ * Per-CPU map types, whose user-space values hold one slot per possible CPU
+ * (`bpf_map_value_size` in kernel/bpf/syscall.c).
+ */
 export function isPerCpuMapType(t: number): boolean {
   return t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_ARRAY ||
-    t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    t === BPF_MAP_TYPE_LRU_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
 }
 
 /** The hash family, whose batch token is a 4-byte bucket index (kernel-maps.md §10.1). */

@@ -6,10 +6,7 @@
 // The table is a flat Int32Array indexed by fd (STRIDE slots each) rather than objects: the
 // element hot path then touches one more page, not several. With PTI and no PCID (this VM)
 // every syscall flushes the TLB, so what the hot path touches is refilled on every call.
-import { batchTokenSize, isPerCpuMapType, perCpuSlotSize, userValueSize } from "@bpfkit/core";
-
-/** BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: per-CPU values too (bpf_map_value_size in syscall.c). */
-const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21;
+import { batchTokenSize, userValueSize } from "@bpfkit/core";
 
 export const STRIDE = 4;
 /** Slot 0: key_size + 1 (0 = unknown fd; queue/stack maps have key_size 0). */
@@ -24,14 +21,6 @@ export const TYPE = 3;
 /** The table; replaced (not resized in place) when an fd outgrows it. */
 export let shapes = new Int32Array(256 * STRIDE);
 
-/** Bytes the kernel copies for one value of this map (bpf_map_value_size). */
-export function kernelValueSize(mapType: number, valueSize: number, possibleCpus: number): number {
-  if (mapType === BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE && !isPerCpuMapType(mapType)) {
-    return perCpuSlotSize(valueSize) * possibleCpus;
-  }
-  return userValueSize(mapType, valueSize, possibleCpus);
-}
-
 export function rememberMap(fd: number, mapType: number, keySize: number, valueSize: number, possibleCpus: number): void {
   const at = fd * STRIDE;
   if (at >= shapes.length) {
@@ -40,7 +29,7 @@ export function rememberMap(fd: number, mapType: number, keySize: number, valueS
     shapes = grown;
   }
   shapes[at + KEY] = keySize + 1;
-  shapes[at + VALUE] = kernelValueSize(mapType, valueSize, possibleCpus);
+  shapes[at + VALUE] = userValueSize(mapType, valueSize, possibleCpus);
   shapes[at + TOKEN] = batchTokenSize(mapType, keySize);
   shapes[at + TYPE] = mapType;
 }

@@ -3,7 +3,7 @@
 import { release } from "node:os";
 import {
   BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
-  batchTokenSize, createBpf, errnoName, perCpuSlotSize,
+  batchTokenSize, createBpf, errnoName,
   userValueSize, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import type { Command } from "../command.js";
@@ -92,8 +92,7 @@ function probeType(d: Driver, t: number): TypeProbe {
   }
   try {
     const keys = new Uint8Array(attr.keySize);
-    // PERCPU_CGROUP_STORAGE holds a slot per CPU too, though pkg/bpf never names it per-CPU.
-    const values = new Uint8Array(t === 21 ? perCpuSlotSize(attr.valueSize) * d.possibleCpus : userValueSize(t, attr.valueSize, d.possibleCpus));
+    const values = new Uint8Array(userValueSize(t, attr.valueSize, d.possibleCpus));
     const token = new Uint8Array(batchTokenSize(t, attr.keySize));
     const out = new Uint8Array(token.length);
     // Only ENOTSUPP means the command is missing for the type: the kernel checks the map's
