@@ -22,6 +22,41 @@ export function listMaps(driver: Driver): BpfMapInfo[] {
   return out;
 }
 
+/**
+ * Pin paths by map id, from every bpffs mount (like `bpftool map show -f`): each file is
+ * opened with OBJ_GET, identified by its info, and closed. Programs and unreadable pins are skipped.
+ */
+export function mapPins(driver: Driver): Map<number, string[]> {
+  const pins = new Map<number, string[]>();
+  const mounts = driver.host.mountInfo();
+  if (typeof mounts === "number") return pins;
+  const walk = (dir: string, depth: number) => {
+    const names = driver.host.readdir(dir);
+    if (typeof names === "number" || depth > 16) return;
+    for (const name of names) {
+      const path = dir === "/" ? `/${name}` : `${dir}/${name}`;
+      const st = driver.host.stat(path);
+      if (st.errno !== 0) continue;
+      if (st.isDirectory) {
+        walk(path, depth + 1);
+        continue;
+      }
+      const fd = driver.objGet(path);
+      if (fd < 0) continue;
+      try {
+        const id = mapInfo(driver, fd).id;
+        pins.set(id, [...(pins.get(id) ?? []), path]);
+      } catch {
+        // a pinned program or link
+      } finally {
+        driver.close(fd);
+      }
+    }
+  };
+  for (const m of mounts) if (m.fsType === "bpf") walk(m.mountPoint, 0);
+  return pins;
+}
+
 export function mapJson(m: BpfMapInfo): Record<string, unknown> {
   return {
     id: m.id, type: mapTypeKernelName(m.type), typeId: m.type, name: m.name, keySize: m.keySize,
@@ -32,12 +67,14 @@ export function mapJson(m: BpfMapInfo): Record<string, unknown> {
 export const mapsCommand: Command = {
   name: "maps",
   summary: "list the maps loaded on this host (like bpftool map show)",
-  usage: "maps [--json]",
-  details: "Walks BPF_MAP_GET_NEXT_ID, opens each map by id, reads its info and closes it again.",
-  options: {},
-  async run(ctx) {
+  usage: "maps [--pins] [--json]",
+  details: "Walks BPF_MAP_GET_NEXT_ID, opens each map by id, reads its info and closes it again.\n" +
+    "--pins also walks every bpffs mount and shows where each map is pinned (like bpftool map show -f).",
+  options: { pins: { type: "boolean", help: "show pin paths (walks every bpffs mount)" } },
+  async run(ctx, _args, opts) {
     const d = await ctx.driver();
     const maps = listMaps(d);
+    const pins = opts.pins === true ? mapPins(d) : undefined;
     ctx.emit(
       () => maps.length === 0 ? `no maps are loaded (driver: ${d.kind})\n` : table(maps, [
         { title: "ID", get: (m) => String(m.id), right: true },
@@ -47,8 +84,9 @@ export const mapsCommand: Command = {
         { title: "VALUE", get: (m) => String(m.valueSize), right: true },
         { title: "MAX", get: (m) => String(m.maxEntries), right: true },
         { title: "FLAGS", get: (m) => mapFlagsText(m.mapFlags) },
+        ...(pins ? [{ title: "PINNED", get: (m: BpfMapInfo) => (pins.get(m.id) ?? []).join(" ") || "-" }] : []),
       ]),
-      () => maps.map(mapJson),
+      () => maps.map((m) => (pins ? { ...mapJson(m), pinned: pins.get(m.id) ?? [] } : mapJson(m))),
     );
     return 0;
   },
