@@ -25,8 +25,13 @@
 //    Other batch-capable types (arrays, LPM) use a key token: the kernel resumes with
 //    GET_NEXT_KEY(token). Array slots never vanish, so arrays are exactly-once too. For LPM, a
 //    token key deleted between two calls (also by the callback itself) makes the kernel restart
-//    from the first entry: every key present for the whole dump is still delivered, but some
-//    may be delivered again, and the same 4 × MaxEntries budget bounds the dump.
+//    from the first entry, so some keys may be delivered again, and the same 4 × MaxEntries
+//    budget bounds the dump. On the kernel (6.18, and every kernel with this trie code) LPM
+//    GET_NEXT_KEY also races with a concurrent *update* of the entry it resumes from: the
+//    replaced node no longer matches its parent's left child, so the kernel skips the sibling
+//    subtree and untouched keys are missed (docs/kernel-notes.md, with a probe). Both
+//    algorithms walk LPM with GET_NEXT_KEY, so neither can promise more for LPM while the
+//    datapath writes to it; with no concurrent writes, every key is delivered.
 import { batchTokenSize, isHashMapType } from "./constants.js";
 import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";

@@ -697,7 +697,10 @@ export class BpfMap<K, V> {
    * once, and nothing the map never held; buckets are copied whole under their lock and a key
    * never changes bucket, so the forward-only bucket token visits each key's bucket once.
    * Arrays are exactly-once too. LPM tries resume from a key: when that key is deleted between
-   * calls the kernel restarts, so keys can repeat (never go missing).
+   * calls the kernel restarts, so keys can repeat. Kernel caveat: LPM GET_NEXT_KEY races with
+   * a concurrent update of the entry it stands on and then skips that entry's sibling subtree,
+   * so while the datapath writes to an LPM trie, untouched keys can be missed by either
+   * algorithm (docs/kernel-notes.md).
    *
    * `algorithm: "walk"` runs the exact v1.7 next-key walk: every key nobody touched during the
    * dump is delivered at least once; keys can repeat (a vanished key makes the walk fall back or
