@@ -21,7 +21,34 @@ export const TYPE = 3;
 /** The table; replaced (not resized in place) when an fd outgrows it. */
 export let shapes = new Int32Array(256 * STRIDE);
 
+/**
+ * A driver's copy of one fd's row, kept in its own fields so the hot path reads no table page.
+ * The table clears every copy of a row it changes (`hotFd = -1`), so no driver acts on a map
+ * that was closed, even through another driver, or replaced under the same fd number.
+ */
+export interface HotFd {
+  hotFd: number;
+}
+
+const hot = new Set<WeakRef<HotFd>>();
+const unwatch = new FinalizationRegistry<WeakRef<HotFd>>((ref) => hot.delete(ref));
+
+/** Registers a driver's hot copy for clearing; it is dropped once the driver is garbage. */
+export function watch(cache: HotFd): void {
+  const ref = new WeakRef(cache);
+  hot.add(ref);
+  unwatch.register(cache, ref);
+}
+
+function clearHot(fd: number): void {
+  for (const ref of hot) {
+    const c = ref.deref();
+    if (c !== undefined && c.hotFd === fd) c.hotFd = -1;
+  }
+}
+
 export function rememberMap(fd: number, mapType: number, keySize: number, valueSize: number, possibleCpus: number): void {
+  clearHot(fd);
   const at = fd * STRIDE;
   if (at >= shapes.length) {
     const grown = new Int32Array(Math.max(shapes.length * 2, (fd + 1) * STRIDE * 2));
@@ -41,6 +68,7 @@ export function shapeIndex(fd: number): number {
 }
 
 export function forget(fd: number): void {
+  clearHot(fd);
   const at = fd * STRIDE;
   if (fd >= 0 && at < shapes.length) shapes.fill(0, at, at + STRIDE);
 }

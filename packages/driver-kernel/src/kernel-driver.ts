@@ -10,9 +10,9 @@ import {
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type ProgLoadAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
-import { forget, KEY, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE } from "./fd-shapes.js";
+import { forget, type HotFd, KEY, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
 import type { Libc } from "./native.js";
-import { Scratch } from "./scratch.js";
+import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
 
 const E = ELEM_ATTR.off;
 const B = BATCH_ATTR.off;
@@ -81,10 +81,18 @@ function copyOut(dst: Uint8Array, src: Uint8Array, at: number, n: number): void 
  * The driver is its own scratch block (it extends Scratch), so the element hot path reads
  * everything from one object rather than following references to others.
  */
-export class KernelDriver extends Scratch implements Driver {
+export class KernelDriver extends Scratch implements Driver, HotFd {
   readonly kind = "kernel";
   private readonly sys: Libc["syscall"];
   private readonly nr: number;
+  /**
+   * The last map fd the hot path used and its key and user-value bytes: a copy of its shape-table
+   * row that fits this driver's regions (which only grow). The table sets hotFd to -1 when the
+   * row changes (close, a new map under that number), through whichever driver.
+   */
+  hotFd = -1;
+  private hotKs = 0;
+  private hotVs = 0;
 
   constructor(
     private readonly libc: Libc,
@@ -94,6 +102,7 @@ export class KernelDriver extends Scratch implements Driver {
     super(libc.koffi);
     this.sys = libc.syscall;
     this.nr = libc.nrBpf;
+    watch(this);
   }
 
   // ---- the syscall ----
@@ -173,50 +182,64 @@ export class KernelDriver extends Scratch implements Driver {
   // is shared, the blocks are not: another driver may have learnt a bigger map); the checked
   // path below then throws, grows the block, or stages.
 
-  /** LOOKUP, LOOKUP_AND_DELETE: key in, value out. */
-  private fastOut(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
-    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
+  /**
+   * Makes `fd` the hot fd when it is a known map whose key and value fit this driver's regions
+   * (the shape table is shared, the blocks are not: another driver may have learnt a bigger map).
+   */
+  private heat(fd: number): boolean {
+    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return false;
     const t = fd * STRIDE;
-    if (t >= shapes.length) return SLOW;
+    if (t >= shapes.length) return false;
     const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
-    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (typeof flags !== "number" || (flags >>> 0) !== flags)) ||
+    if (ks < 0 || ks > this.keyCap || vs > this.valueCap) return false;
+    this.hotFd = fd;
+    this.hotKs = ks;
+    this.hotVs = vs;
+    return true;
+  }
+
+  /** LOOKUP, LOOKUP_AND_DELETE: key in, value out, through the pre-filled KV attr. */
+  private fastOut(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
+    if ((fd !== this.hotFd || fd < 0) && !this.heat(fd)) return SLOW;
+    const ks = this.hotKs, vs = this.hotVs;
+    if ((flags !== undefined && (typeof flags !== "number" || (flags >>> 0) !== flags)) ||
         !(key instanceof Uint8Array) || key.byteLength !== ks || !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
     const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
     else u8.set(key, ko);
-    writeElemAttr(this.dv, fd, this.keyLo, this.keyHi, this.valueLo, this.valueHi, flags === undefined ? 0 : flags);
-    const r = this.sys(this.nr, cmd, this.base, ELEM_ATTR.size);
+    const dv = this.dv;
+    dv.setUint32(KV_ATTR + E.map_fd, fd, true);
+    dv.setUint32(KV_ATTR + E.flags, flags === undefined ? 0 : flags, true);
+    const r = this.sys(this.nr, cmd, this.kvAttr, ELEM_ATTR.size);
     if (r < 0) return -this.libc.koffi.errno();
     if (vs <= SMALL_COPY) for (let i = 0; i < vs; i++) value[i] = u8[vo + i]!;
     else value.set(u8.subarray(vo, vo + vs));
     return r;
   }
 
-  /** UPDATE: key and value in. */
+  /** UPDATE: key and value in, through the pre-filled KV attr. */
   private fastIn(cmd: number, fd: number, key: Uint8Array, value: Uint8Array, flags: number | undefined): number {
-    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
-    const t = fd * STRIDE;
-    if (t >= shapes.length) return SLOW;
-    const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
-    if (ks < 0 || ks > this.keyCap || vs > this.valueCap || (flags !== undefined && (typeof flags !== "number" || (flags >>> 0) !== flags)) ||
+    if ((fd !== this.hotFd || fd < 0) && !this.heat(fd)) return SLOW;
+    const ks = this.hotKs, vs = this.hotVs;
+    if ((flags !== undefined && (typeof flags !== "number" || (flags >>> 0) !== flags)) ||
         !(key instanceof Uint8Array) || key.byteLength !== ks || !(value instanceof Uint8Array) || value.byteLength !== vs) return SLOW;
     const u8 = this.u8, ko = this.keyOff, vo = this.valueOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
     else u8.set(key, ko);
     if (vs <= SMALL_COPY) for (let i = 0; i < vs; i++) u8[vo + i] = value[i]!;
     else u8.set(value, vo);
-    writeElemAttr(this.dv, fd, this.keyLo, this.keyHi, this.valueLo, this.valueHi, flags === undefined ? 0 : flags);
-    const r = this.sys(this.nr, cmd, this.base, ELEM_ATTR.size);
+    const dv = this.dv;
+    dv.setUint32(KV_ATTR + E.map_fd, fd, true);
+    dv.setUint32(KV_ATTR + E.flags, flags === undefined ? 0 : flags, true);
+    const r = this.sys(this.nr, cmd, this.kvAttr, ELEM_ATTR.size);
     return r < 0 ? -this.libc.koffi.errno() : r;
   }
 
-  /** DELETE: key in only (value and flags must stay zero). */
+  /** DELETE: key in only (value and flags must stay zero), through the general attr. */
   private fastKey(cmd: number, fd: number, key: Uint8Array): number {
-    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
-    const t = fd * STRIDE;
-    if (t >= shapes.length) return SLOW;
-    const ks = shapes[t + KEY]! - 1;
-    if (ks < 0 || ks > this.keyCap || !(key instanceof Uint8Array) || key.byteLength !== ks) return SLOW;
+    if ((fd !== this.hotFd || fd < 0) && !this.heat(fd)) return SLOW;
+    const ks = this.hotKs;
+    if (!(key instanceof Uint8Array) || key.byteLength !== ks) return SLOW;
     const u8 = this.u8, ko = this.keyOff;
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
     else u8.set(key, ko);
@@ -225,21 +248,23 @@ export class KernelDriver extends Scratch implements Driver {
     return r < 0 ? -this.libc.koffi.errno() : r;
   }
 
-  /** GET_NEXT_KEY: key (or NULL for the first) in, next key out. */
+  /** GET_NEXT_KEY: key in (the pre-filled KN attr), or NULL for the first (the general attr); next key out. */
   private fastNext(fd: number, key: Uint8Array | null, next: Uint8Array): number {
-    if (typeof fd !== "number" || (fd | 0) !== fd || fd < 0) return SLOW;
-    const t = fd * STRIDE;
-    if (t >= shapes.length) return SLOW;
-    const ks = shapes[t + KEY]! - 1;
-    if (ks < 0 || ks > this.keyCap || (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) ||
+    if ((fd !== this.hotFd || fd < 0) && !this.heat(fd)) return SLOW;
+    const ks = this.hotKs;
+    if ((key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) ||
         !(next instanceof Uint8Array) || next.byteLength !== ks) return SLOW;
     const u8 = this.u8, ko = this.keyOff, no = this.nextOff;
+    let r: number;
     if (key !== null) {
       if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) u8[ko + i] = key[i]!;
       else u8.set(key, ko);
+      this.dv.setUint32(KN_ATTR + E.map_fd, fd, true);
+      r = this.sys(this.nr, BpfCmd.MAP_GET_NEXT_KEY, this.knAttr, ELEM_ATTR.size);
+    } else {
+      writeElemAttr(this.dv, fd, 0, 0, this.nextLo, this.nextHi, 0);
+      r = this.sys(this.nr, BpfCmd.MAP_GET_NEXT_KEY, this.base, ELEM_ATTR.size);
     }
-    writeElemAttr(this.dv, fd, key === null ? 0 : this.keyLo, key === null ? 0 : this.keyHi, this.nextLo, this.nextHi, 0);
-    const r = this.sys(this.nr, BpfCmd.MAP_GET_NEXT_KEY, this.base, ELEM_ATTR.size);
     if (r < 0) return -this.libc.koffi.errno();
     if (ks <= SMALL_COPY) for (let i = 0; i < ks; i++) next[i] = u8[no + i]!;
     else next.set(u8.subarray(no, no + ks));

@@ -4,8 +4,24 @@
 // reads or writes memory this driver owns and has sized for the call.
 import type { Koffi } from "./native.js";
 
-/** Bytes reserved for the attr (`union bpf_attr` is 168 on 6.18). */
+/** Bytes reserved for the attrs (`union bpf_attr` is 168 on 6.18; bpfkit's largest is 92). */
 export const ATTR_BYTES = 256;
+/**
+ * Two pre-filled 32-byte element attrs at the end of the attr region: key → key region and
+ * value → value region (lookup, update, lookup-and-delete), and key → key region and value →
+ * next-key region (get-next-key). Their pointers are written once per block, so the hot path
+ * writes only the fd and the flags and reads no pointer fields. The general attr at 0 never
+ * reaches them: every attr(size) is ≤ 92 bytes.
+ */
+export const KV_ATTR = 192;
+export const KN_ATTR = 224;
+/**
+ * The block starts on a page boundary, so the attrs, key, next-key and value regions of any map
+ * with key ≤ 64 and value ≤ 256 bytes share one 4 KiB page. Why it matters: with PTI and no
+ * PCID (this VM) every syscall flushes the TLB, and each distinct page the call touches costs
+ * a page walk on every call.
+ */
+const PAGE = 4096;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
@@ -18,6 +34,10 @@ export class Scratch {
   protected dv!: DataView;
   /** Address of the block (and of the attr), as a plain number. */
   protected base = 0;
+  /** base + KV_ATTR and base + KN_ATTR. */
+  protected kvAttr = 0;
+  protected knAttr = 0;
+
   protected keyOff = 0;
   protected nextOff = 0;
   protected valueOff = 0;
@@ -52,13 +72,16 @@ export class Scratch {
 
   private allocate(keyCap: number, valueCap: number, auxCap: number): void {
     const size = ATTR_BYTES + 2 * keyCap + valueCap + auxCap;
-    const block = this.koffi.alloc("uint8_t", size);
-    const buf = this.koffi.view(block, size);
+    // koffi.alloc is malloc (16-byte aligned): over-allocate a page and start on its boundary.
+    const block = this.koffi.alloc("uint8_t", size + PAGE);
+    const raw = Number(this.koffi.address(block));
+    const skew = (PAGE - (raw % PAGE)) % PAGE;
+    const buf = this.koffi.view(block, size + skew);
     if (this.held.block !== null) this.koffi.free(this.held.block);
     this.held.block = block;
-    this.u8 = new Uint8Array(buf);
-    this.dv = new DataView(buf);
-    this.base = Number(this.koffi.address(block));
+    this.u8 = new Uint8Array(buf, skew, size);
+    this.dv = new DataView(buf, skew, size);
+    this.base = raw + skew;
     this.keyCap = keyCap;
     this.valueCap = valueCap;
     this.auxCap = auxCap;
@@ -73,6 +96,13 @@ export class Scratch {
     this.nextHi = half(this.nextOff, true);
     this.valueLo = half(this.valueOff, false);
     this.valueHi = half(this.valueOff, true);
+    this.kvAttr = this.base + KV_ATTR;
+    this.knAttr = this.base + KN_ATTR;
+    this.u8.fill(0, KV_ATTR, ATTR_BYTES);
+    this.setPtr(KV_ATTR + 8, this.keyOff);
+    this.setPtr(KV_ATTR + 16, this.valueOff);
+    this.setPtr(KN_ATTR + 8, this.keyOff);
+    this.setPtr(KN_ATTR + 16, this.nextOff);
   }
 
   /** Writes a pointer to `base + off` (0 for NULL) at attr offset `at`. */
@@ -91,7 +121,7 @@ export class Scratch {
   protected putCString(s: string, at: number): number {
     const need = Buffer.byteLength(s) + 1;
     this.ensure(0, 0, at + need);
-    const n = Buffer.from(this.u8.buffer, this.u8.byteOffset).write(s, this.auxOff + at, "utf8");
+    const n = Buffer.from(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength).write(s, this.auxOff + at, "utf8");
     this.u8[this.auxOff + at + n] = 0;
     return n + 1;
   }

@@ -72,3 +72,38 @@ describeKernel("kernel driver: large keys and values", () => {
     });
   });
 });
+
+describeKernel("kernel driver: the hot fd each driver remembers", () => {
+  it("a map closed through another driver and a new map under the same fd number are checked anew", () => {
+    const { d } = k;
+    const other = createKernelDriver();
+    // d's hot path remembers `first` (key 4, value 8) after this lookup.
+    const first = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 4 });
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(d.mapUpdateElem(first, pattern(4, 1), pattern(8, 2))).toBe(0);
+    const out8 = new Uint8Array(8);
+    expect(d.mapLookupElem(first, pattern(4, 1), out8)).toBe(0);
+    expect(out8).toEqual(pattern(8, 2));
+    // Closed by `other`: d must not keep treating the number as a key-4/value-8 map.
+    expect(other.close(first)).toBe(0);
+    expect(d.mapLookupElem(first, pattern(4, 1), out8)).toBe(-Errno.EBADF);
+    // The kernel gives the lowest free fd: the new map (value 64) takes the same number.
+    const second = other.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 64, maxEntries: 4 });
+    try {
+      expect(second).toBe(first);
+      expect(other.mapUpdateElem(second, pattern(4, 1), pattern(64, 3))).toBe(0);
+      // An 8-byte value buffer would let the kernel write 64 bytes: the old shape is gone.
+      expect(() => d.mapLookupElem(second, pattern(4, 1), out8)).toThrow(RangeError);
+      expect(() => d.mapUpdateElem(second, pattern(4, 1), out8)).toThrow(RangeError);
+      const out64 = new Uint8Array(64);
+      expect(d.mapLookupElem(second, pattern(4, 1), out64)).toBe(0);
+      expect(out64).toEqual(pattern(64, 3));
+      const next = new Uint8Array(4);
+      expect(d.mapGetNextKey(second, null, next)).toBe(0);
+      expect(d.mapGetNextKey(second, next, next)).toBe(-Errno.ENOENT);
+      expect(d.mapDeleteElem(second, pattern(4, 1))).toBe(0);
+    } finally {
+      d.close(second);
+    }
+  });
+});
