@@ -11,6 +11,9 @@
 //   batch-dump  BPF_MAP_LOOKUP_BATCH of the whole map, `batch` elements per call, per key
 //   dump-1m     batch-dump of a 1,000,000-entry hash (entries defaults to 1e6)
 //   getppid     the cheapest syscall, `entries` times: the fixed cost of entering the kernel
+//   lookup-touch  lookup, reading one byte of each of `batch` pages (2 MiB apart) before every
+//               syscall: what a user side with a bigger memory footprint between syscalls pays
+//               on a VM where every syscall flushes the TLB (PTI, no PCID)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +115,17 @@ static long run_update(int fd, uint32_t n) {
   return n;
 }
 
+#define TOUCH_STRIDE ((size_t)2 << 20)
+
+static long run_lookup_touch(int fd, uint32_t n, const volatile char *pages, uint32_t count) {
+  uint64_t v;
+  for (uint32_t k = 0; k < n; k++) {
+    for (uint32_t i = 0; i < count; i++) (void)pages[i * TOUCH_STRIDE];
+    if (elem(BPF_MAP_LOOKUP_ELEM, fd, &k, &v, 0) < 0) die("BPF_MAP_LOOKUP_ELEM");
+  }
+  return n;
+}
+
 static long run_getppid(uint32_t n) {
   for (uint32_t i = 0; i < n; i++) getppid();
   return n;
@@ -160,7 +175,7 @@ static long run_batch(int fd, uint32_t batch, uint32_t *keys, uint64_t *values) 
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s lookup|update|walk|batch-dump|dump-1m|getppid [entries] [rounds] [batch]\n", argv[0]);
+    fprintf(stderr, "usage: %s lookup|update|walk|batch-dump|dump-1m|getppid|lookup-touch [entries] [rounds] [batch]\n", argv[0]);
     return 2;
   }
   const char *mode = argv[1];
@@ -172,12 +187,19 @@ int main(int argc, char **argv) {
   populate(fd, n);
   uint32_t *keys = malloc((size_t)batch * 4);
   uint64_t *values = malloc((size_t)batch * 8);
+  volatile char *pages = NULL;
+  if (strcmp(mode, "lookup-touch") == 0 && batch > 0) {
+    pages = mmap(NULL, batch * TOUCH_STRIDE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pages == MAP_FAILED) die("mmap");
+    for (uint32_t i = 0; i < batch; i++) pages[i * TOUCH_STRIDE] = 1;
+  }
   for (int round = 0; round < rounds; round++) {
     double t0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     long ops;
     if (strcmp(mode, "lookup") == 0) ops = run_lookup(fd, n);
     else if (strcmp(mode, "update") == 0) ops = run_update(fd, n);
     else if (strcmp(mode, "getppid") == 0) ops = run_getppid(n);
+    else if (strcmp(mode, "lookup-touch") == 0) ops = run_lookup_touch(fd, n, pages, batch);
     else if (strcmp(mode, "walk") == 0) ops = run_walk(fd);
     else if (strcmp(mode, "batch-dump") == 0 || big) ops = run_batch(fd, batch, keys, values);
     else {
