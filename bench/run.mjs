@@ -64,6 +64,17 @@ function summarize(rounds) {
   return { min: Math.min(...wall), median: median(wall), cpuMin: Math.min(...cpu), cpuMedian: median(cpu), rounds: rounds.length };
 }
 
+/**
+ * The ratio js/C from alternations run back to back: each alternation's fastest CPU round of
+ * one side over the other's, then the median over alternations. The machine's speed drifts for
+ * seconds at a time (another tenant, DAMON), and a pair measured together drifts together; the
+ * fastest round of each side over the whole run can come from different phases.
+ */
+function pairedRatio(pairs) {
+  const ratios = pairs.map(({ js, c }) => summarize(js).cpuMin / summarize(c).cpuMin);
+  return { ratio: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios), pairs: ratios.length };
+}
+
 function makeContext(baseline) {
   const cpuNs = threadCpuClock();
   return {
@@ -98,6 +109,7 @@ function makeContext(baseline) {
     },
     summarize,
     median,
+    pairedRatio,
   };
 }
 

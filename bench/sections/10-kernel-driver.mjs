@@ -6,9 +6,10 @@
 export const about = [
   "Each case runs `alternations` × (C baseline: a fresh process and map, `rounds` rounds; the",
   "driver: a fresh map, `rounds` rounds). ns/op is the fastest round's wall time (CLOCK_MONOTONIC);",
-  "the ratio is driver/C on the fastest rounds' thread CPU time (CLOCK_THREAD_CPUTIME_ID, user +",
-  "system), which the other engineers' load on this 2-CPU machine disturbs least. The note gives the",
-  "medians and the wall-time ratio too.",
+  "the ratio is driver/C on thread CPU time (CLOCK_THREAD_CPUTIME_ID, user + system): for each",
+  "back-to-back pair of C and driver runs, fastest round over fastest round, then the median of the",
+  "pairs (the note gives their range). The VM's speed drifts for seconds at a time; a pair drifts",
+  "together.",
   "",
   "The diagnostic row is the cheapest syscall (getppid) from C and from Node through koffi: on this",
   "VM (PTI on, no PCID, so every syscall flushes the TLB) a syscall from Node costs a fixed few",
@@ -192,13 +193,15 @@ export async function run(ctx) {
     });
   }
   for (const c of cases) {
-    const cRounds = [], jsRounds = [];
+    const cRounds = [], jsRounds = [], pairs = [];
     const entries = c.entries ?? n;
     // The 1M-entry case is big (two such maps live at once): fewer rounds.
     const caseRounds = c.entries ? Math.min(rounds, 3) : rounds;
     const caseAlternations = c.entries ? Math.min(alternations, 2) : alternations;
     for (let a = 0; a < caseAlternations; a++) {
-      cRounds.push(...ctx.cBaseline(c.mode, { entries, rounds: caseRounds, batch: BATCH }));
+      const pair = { c: ctx.cBaseline(c.mode, { entries, rounds: caseRounds, batch: BATCH }), js: [] };
+      pairs.push(pair);
+      cRounds.push(...pair.c);
       const fd = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: entries });
       if (fd < 0) throw new Error(`map create: ${fd}`);
       try {
@@ -208,20 +211,22 @@ export async function run(ctx) {
         for (const r of ctx.measure(fn, caseRounds)) {
           if (r.ops !== entries) throw new Error(`${c.mode}: ${r.ops} of ${entries} entries`);
           jsRounds.push(r);
+          pair.js.push(r);
         }
       } finally {
         d.close(fd);
       }
     }
     const js = ctx.summarize(jsRounds), cc = ctx.summarize(cRounds);
+    const p = ctx.pairedRatio(pairs);
     rows.push({
       section: "kernel driver vs C",
       case: c.name,
       ns_per_op: js.min,
       c_ns_per_op: cc.min,
-      ratio: js.cpuMin / cc.cpuMin,
+      ratio: p.ratio,
       target: c.target,
-      note: `CPU min ${js.cpuMin.toFixed(0)} vs ${cc.cpuMin.toFixed(0)}; median wall ${js.median.toFixed(0)} vs ${cc.median.toFixed(0)}; wall ratio ${(js.min / cc.min).toFixed(3)}`,
+      note: `ratio: median of ${p.pairs} back-to-back pairs (${p.low.toFixed(3)}–${p.high.toFixed(3)}); CPU min ${js.cpuMin.toFixed(0)} vs ${cc.cpuMin.toFixed(0)}; median wall ${js.median.toFixed(0)} vs ${cc.median.toFixed(0)}`,
     });
   }
   return rows;

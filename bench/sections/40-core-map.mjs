@@ -7,8 +7,8 @@
 export const about = [
   "C and bpfkit alternate (C rounds, bpfkit rounds, …), each on its own freshly filled hash map",
   "(key u32, value u64, no pre-allocation). ns/op is the fastest round's wall time per element;",
-  "the ratio is bpfkit/C on the fastest rounds' thread CPU time (the clock least disturbed by the",
-  "other engineers' load on this 2-CPU machine); the walk row's ratio is batch dump / walk, each",
+  "the ratio is bpfkit/C on thread CPU time, the median over back-to-back pairs of runs of each",
+  "pair's fastest rounds (the VM's speed drifts; a pair drifts together); the walk row's ratio is batch dump / walk, each",
   "through dumpWithCallback. The note gives medians and the wall-time ratio.",
 ].join("\n");
 
@@ -56,12 +56,14 @@ export async function run(ctx) {
     }
   }
 
-  function row(name, target, cRounds, jsRounds, extra = "") {
-    const js = ctx.summarize(jsRounds), cc = ctx.summarize(cRounds);
+  /** `pairs`: one { c, js } of rounds per alternation, measured back to back. */
+  function row(name, target, pairs, extra = "") {
+    const js = ctx.summarize(pairs.flatMap((p) => p.js)), cc = ctx.summarize(pairs.flatMap((p) => p.c));
+    const p = ctx.pairedRatio(pairs);
     return {
       section: "core BpfMap vs C", case: name, ns_per_op: js.min, c_ns_per_op: cc.min,
-      ratio: js.cpuMin / cc.cpuMin, target,
-      note: `CPU min ${js.cpuMin.toFixed(0)} vs ${cc.cpuMin.toFixed(0)}; median wall ${js.median.toFixed(0)} vs ${cc.median.toFixed(0)}; wall ratio ${(js.min / cc.min).toFixed(3)}${extra}`,
+      ratio: p.ratio, target,
+      note: `ratio: median of ${p.pairs} back-to-back pairs (${p.low.toFixed(3)}–${p.high.toFixed(3)}); CPU min ${js.cpuMin.toFixed(0)} vs ${cc.cpuMin.toFixed(0)}; median wall ${js.median.toFixed(0)} vs ${cc.median.toFixed(0)}${extra}`,
     };
   }
 
@@ -69,9 +71,10 @@ export async function run(ctx) {
     // ---- lookup: u32 key, u64 value, 100k entries
     {
       const n = ctx.quick ? 20_000 : 100_000;
-      const cRounds = [], jsRounds = [], rawRounds = [];
+      const pairs = [], jsRounds = [], rawRounds = [];
       for (let a = 0; a < alternations; a++) {
-        cRounds.push(...ctx.cBaseline("lookup", { entries: n, rounds }));
+        const pair = { c: ctx.cBaseline("lookup", { entries: n, rounds }), js: [] };
+        pairs.push(pair);
         withMap(n, (m) => {
           const fn = () => {
             let sum = 0n;
@@ -92,12 +95,14 @@ export async function run(ctx) {
           fn();
           raw();
           for (let r = 0; r < rounds; r++) {
-            jsRounds.push(...ctx.measure(fn, 1));
+            const one = ctx.measure(fn, 1);
+            jsRounds.push(...one);
+            pair.js.push(...one);
             rawRounds.push(...ctx.measure(raw, 1));
           }
         });
       }
-      rows.push(row("BpfMap.lookup(u32) → u64, 100k-entry hash", 1.3, cRounds, jsRounds));
+      rows.push(row("BpfMap.lookup(u32) → u64, 100k-entry hash", 1.3, pairs));
       const js = ctx.summarize(jsRounds), rw = ctx.summarize(rawRounds);
       rows.push({
         section: "core BpfMap vs C", case: "BpfMap.lookup over the raw driver.mapLookupElem (ratio: BpfMap / driver)",
@@ -108,9 +113,10 @@ export async function run(ctx) {
 
     // ---- dumps of a 1M-entry hash
     const n = ctx.quick ? 100_000 : 1_000_000;
-    const cRounds = [], batchRounds = [], walkRounds = [];
+    const pairs = [], batchRounds = [], walkRounds = [];
     for (let a = 0; a < alternations; a++) {
-      cRounds.push(...ctx.cBaseline(ctx.quick ? "batch-dump" : "dump-1m", { entries: n, rounds }));
+      const pair = { c: ctx.cBaseline(ctx.quick ? "batch-dump" : "dump-1m", { entries: n, rounds }), js: [] };
+      pairs.push(pair);
       withMap(n, (m) => {
         const dump = (algorithm) => () => {
           let seen = 0;
@@ -121,12 +127,13 @@ export async function run(ctx) {
         };
         const batch = dump("batch");
         batch();
-        batchRounds.push(...ctx.measure(batch, rounds));
+        pair.js = ctx.measure(batch, rounds);
+        batchRounds.push(...pair.js);
         const walk = dump("walk");
         walkRounds.push(...ctx.measure(walk, ctx.quick ? 1 : 2));
       });
     }
-    rows.push(row(`dumpWithCallback, ${n.toLocaleString("en")}-entry hash (batch) vs C LOOKUP_BATCH dump`, 1.5, cRounds, batchRounds));
+    rows.push(row(`dumpWithCallback, ${n.toLocaleString("en")}-entry hash (batch) vs C LOOKUP_BATCH dump`, 1.5, pairs));
     const b = ctx.summarize(batchRounds), w = ctx.summarize(walkRounds);
     rows.push({
       section: "core BpfMap vs C", case: `v1.7 walk through dumpWithCallback, same map (ratio: batch / walk)`,
