@@ -75,6 +75,25 @@ function pairedRatio(pairs) {
   return { ratio: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios), pairs: ratios.length };
 }
 
+/**
+ * Fills a HASH map (key u32, value u64) with keys 0..n-1 and values key × 3, through
+ * UPDATE_BATCH, as the C baseline's populate does (untimed setup).
+ */
+function populateHash(driver, fd, n) {
+  const chunk = 65536;
+  const keys = new Uint8Array(chunk * 4), values = new Uint8Array(chunk * 8);
+  const kv = new DataView(keys.buffer), vv = new DataView(values.buffer);
+  for (let start = 0; start < n; start += chunk) {
+    const c = Math.min(chunk, n - start);
+    for (let i = 0; i < c; i++) {
+      kv.setUint32(i * 4, start + i, true);
+      vv.setBigUint64(i * 8, BigInt((start + i) * 3), true);
+    }
+    const r = driver.mapUpdateBatch(fd, keys.subarray(0, c * 4), values.subarray(0, c * 8), c);
+    if (r.errno !== 0 || r.count !== c) throw new Error(`populate: errno ${r.errno}, count ${r.count}`);
+  }
+}
+
 function makeContext(baseline) {
   const cpuNs = threadCpuClock();
   return {
@@ -110,6 +129,7 @@ function makeContext(baseline) {
     summarize,
     median,
     pairedRatio,
+    populateHash,
   };
 }
 

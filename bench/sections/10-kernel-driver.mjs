@@ -34,21 +34,6 @@ const ENOENT = 2;
 /** Pages the footprint diagnostic touches between syscalls. */
 const TOUCH_PAGES = 64;
 
-function populate(d, fd, n) {
-  const chunk = 65536;
-  const keys = new Uint8Array(chunk * 4), values = new Uint8Array(chunk * 8);
-  const kv = new DataView(keys.buffer), vv = new DataView(values.buffer);
-  for (let start = 0; start < n; start += chunk) {
-    const c = Math.min(chunk, n - start);
-    for (let i = 0; i < c; i++) {
-      kv.setUint32(i * 4, start + i, true);
-      vv.setBigUint64(i * 8, BigInt((start + i) * 3), true);
-    }
-    const r = d.mapUpdateBatch(fd, keys, values, c);
-    if (r.errno !== 0 || r.count !== c) throw new Error(`populate: errno ${r.errno}, count ${r.count}`);
-  }
-}
-
 /** The driver's side of each mode: does the work once and returns the ops done. */
 function work(d, fd, n, mode) {
   const key = new Uint8Array(4), value = new Uint8Array(8);
@@ -205,7 +190,7 @@ export async function run(ctx) {
       const fd = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: entries });
       if (fd < 0) throw new Error(`map create: ${fd}`);
       try {
-        populate(d, fd, entries);
+        ctx.populateHash(d, fd, entries);
         const fn = c.raw ? rawKoffiLookup(ctx, fd, entries) : work(d, fd, entries, c.work ?? c.mode);
         fn(); // warm-up: JIT and the map's pages
         for (const r of ctx.measure(fn, caseRounds)) {

@@ -14,21 +14,6 @@ export const about = [
 
 const BPF_MAP_TYPE_HASH = 1;
 
-function populate(driver, fd, n) {
-  const chunk = 65536;
-  const keys = new Uint8Array(chunk * 4), values = new Uint8Array(chunk * 8);
-  const kv = new DataView(keys.buffer), vv = new DataView(values.buffer);
-  for (let start = 0; start < n; start += chunk) {
-    const c = Math.min(chunk, n - start);
-    for (let i = 0; i < c; i++) {
-      kv.setUint32(i * 4, start + i, true);
-      vv.setBigUint64(i * 8, BigInt((start + i) * 3), true);
-    }
-    const r = driver.mapUpdateBatch(fd, keys, values, c);
-    if (r.errno !== 0 || r.count !== c) throw new Error(`populate: errno ${r.errno}, count ${r.count}`);
-  }
-}
-
 export async function run(ctx) {
   const core = await ctx.import("core");
   const kernel = await ctx.import("driver-kernel");
@@ -49,7 +34,7 @@ export async function run(ctx) {
     const m = bpf.newMap({ name: `bench_${seq++}`, type: BPF_MAP_TYPE_HASH, key: core.u32, value: core.u64, maxEntries: n });
     m.openOrCreateUnpinned();
     try {
-      populate(driver, m.getFd(), n);
+      ctx.populateHash(driver, m.getFd(), n);
       return use(m);
     } finally {
       m.close();
