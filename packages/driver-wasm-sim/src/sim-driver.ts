@@ -176,6 +176,7 @@ export class SimDriverImpl implements SimDriver {
       const r = this.vfs.mount("bpf", bpffs, "bpf");
       if (r < 0) throw new Error(`createSimDriver: cannot mount bpffs at ${bpffs}: errno ${-r}`);
     }
+    this.vfs.endBoot();
     const state: HostState = {
       privileged: this.privileged,
       nowNs: () => this.nowNs,

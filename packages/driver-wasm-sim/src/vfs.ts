@@ -28,6 +28,8 @@ class Dir {
   readonly children = new Map<string, Node>();
   /** The mount stacked on this directory, if any. */
   mounted: Mount | null = null;
+  /** A sysfs directory made only to be mounted on (sysfs_create_mount_point): mkdir in it is ENOENT. */
+  mountPointOnly = false;
   constructor(readonly mnt: Mount | null, public mode: number) {}
 }
 
@@ -70,6 +72,8 @@ function split(path: string): { parts: string[]; trailingSlash: boolean } {
  */
 export class Vfs<P> {
   private nextMountId = 1;
+  /** Until endBoot(): the kernel's own directories, which users cannot make, are being laid. */
+  private booting = true;
   private readonly mounts: Mount[] = [];
   private readonly rootMount: Mount;
 
@@ -113,7 +117,14 @@ export class Vfs<P> {
     this.mount("tmpfs", "/tmp", "tmpfs");
     this.mount("proc", "/proc", "proc");
     this.mount("sysfs", "/sys", "sysfs");
-    this.mkdirAll("/sys/fs", 0o755);
+    this.mkdirAll("/sys/fs/bpf", 0o755);
+    const bpf = this.walk("/sys/fs/bpf").node;
+    if (bpf !== undefined && bpf.kind === "dir") bpf.mountPointOnly = true;
+  }
+
+  /** From now on mkdir answers as procfs and sysfs do (see mkdir). */
+  endBoot(): void {
+    this.booting = false;
   }
 
   statfsType(path: string): number {
@@ -145,6 +156,13 @@ export class Vfs<P> {
     if (w.errno !== 0) return -w.errno;
     if (w.node !== undefined) return -Errno.EEXIST;
     if (w.parent === undefined) return -Errno.EEXIST;
+    if (!this.booting) {
+      // procfs has no mkdir (ENOENT); sysfs refuses it (EPERM), and its bare mount points, like
+      // /sys/fs/bpf without bpffs on it, look empty (ENOENT) — checked on 6.18.
+      const fs = this.fsOf(w.parent).fsType;
+      if (fs === "proc") return -Errno.ENOENT;
+      if (fs === "sysfs") return w.parent.mountPointOnly ? -Errno.ENOENT : -Errno.EPERM;
+    }
     w.parent.children.set(w.name, new Dir(this.fsOf(w.parent), mode & 0o7777));
     return 0;
   }

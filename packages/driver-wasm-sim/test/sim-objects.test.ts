@@ -593,3 +593,19 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
     ]);
   });
 });
+
+describe("host services: mkdir where the kernel's pseudo-filesystems refuse it", () => {
+  it("procfs answers ENOENT and sysfs EPERM, on both drivers, and mkdir -p returns", () => {
+    // Not /sys/fs/bpf itself: on a host with bpffs mounted there, the kernel run would write to it.
+    check(onBoth((s) => {
+      s.rec("mkdir /proc/x", s.d.host.mkdir("/proc/bpfkit-no-such", 0o755));
+      s.rec("mkdir /proc/self/x", s.d.host.mkdir("/proc/self/bpfkit-no-such", 0o755));
+      s.rec("mkdir /sys/fs/x", s.d.host.mkdir("/sys/fs/bpfkit-no-such", 0o755));
+      s.rec("mkdirAll /proc/self/x/y", s.d.host.mkdirAll("/proc/self/bpfkit-no-such/y", 0o755));
+      s.rec("mkdir /proc (exists)", s.d.host.mkdir("/proc", 0o755));
+    }), [
+      ["mkdir /proc/x", "ENOENT"], ["mkdir /proc/self/x", "ENOENT"], ["mkdir /sys/fs/x", "EPERM"],
+      ["mkdirAll /proc/self/x/y", "ENOENT"], ["mkdir /proc (exists)", "EEXIST"],
+    ]);
+  });
+});
