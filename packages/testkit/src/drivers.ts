@@ -16,12 +16,19 @@ export function simUnderTest(options?: SimDriverOptions): DriverUnderTest {
   return { name: "sim", unavailable: undefined, create: () => createSimDriver(options) };
 }
 
+let warned = false;
+
 export function kernelUnderTest(): DriverUnderTest {
   let why: string | undefined;
   try {
     why = kernelDriverAvailable() ? undefined : "bpf(2) is not usable here (needs Linux and root or CAP_BPF)";
   } catch (e) {
     why = `bpf(2) is not usable here: ${(e as Error).message}`;
+  }
+  // Every suite that skips its kernel half says why, once per process, so a skip is never silent.
+  if (why !== undefined && !warned) {
+    warned = true;
+    console.warn(`kernel tests skipped: ${why}`);
   }
   return { name: "kernel", unavailable: why, create: () => createKernelDriver() };
 }
