@@ -37,6 +37,7 @@ import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, MaxLookupError } from "./errors.js";
 import type { DumpStats } from "./dump-stats.js";
+import { copyBytes } from "./small-bytes.js";
 
 /** What the dump algorithms need of an open map. */
 export interface DumpTarget {
@@ -97,12 +98,12 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats): v
       if (le !== -Errno.ENOENT) throw dumpError(target, "dump (lookup)", -le);
       stats.lookupFailed++;
       if (prevValid) {
-        cur.set(prev);
+        copyBytes(cur, prev);
         prevValid = false;
         stats.keyFallback++;
       } else {
         // `next` is the real successor, or the first key when `cur` was already gone.
-        cur.set(next);
+        copyBytes(cur, next);
         stats.interrupted++;
       }
       continue;
@@ -116,9 +117,9 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats): v
       }
       throw dumpError(target, "dump (get next key)", -nextErr);
     }
-    prev.set(cur);
+    copyBytes(prev, cur);
     prevValid = true;
-    cur.set(next);
+    copyBytes(cur, next);
   }
   throw new MaxLookupError();
 }

@@ -8,6 +8,7 @@
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, IterationAbortedError } from "./errors.js";
 import type { DumpTarget } from "./dump-reliable.js";
+import { copyBytes } from "./small-bytes.js";
 
 export interface IterateOptions {
   /** Restarts allowed before IterationAbortedError (default 16). */
@@ -54,7 +55,7 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
       } else {
         if (nextErr === -Errno.ENOENT) return;
         if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
-        cur.set(next);
+        copyBytes(cur, next);
       }
       // Either `prev` is gone too, or nothing was yielded yet: `cur` may be the first key.
       prevValid = false;
@@ -68,9 +69,9 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
       return;
     }
     if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
-    prev.set(cur);
+    copyBytes(prev, cur);
     prevValid = true;
-    cur.set(next);
+    copyBytes(cur, next);
     yield item;
   }
 }

@@ -21,6 +21,7 @@ import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type Re
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec } from "./map-spec.js";
 import type { MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
+import { zeroBytes } from "./small-bytes.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
 export interface BpfMapInternal {
@@ -232,7 +233,7 @@ export class BpfMap<K, V> {
   // The buffers are zeroed first: a codec that leaves a byte unwritten must not leak the last
   // operation's byte into this key (the kernel hashes and compares raw bytes).
   #encodeKey(key: K, op: string, out: Uint8Array = this.#keyBuf): Uint8Array {
-    out.fill(0);
+    zeroBytes(out);
     try {
       this.#key.encode(key, out);
     } catch (e) {
@@ -242,7 +243,7 @@ export class BpfMap<K, V> {
   }
 
   #encodeValue(value: V, op: string, out: Uint8Array = this.#valueBuf): Uint8Array {
-    out.fill(0);
+    zeroBytes(out);
     try {
       this.#value.encode(value, out);
     } catch (e) {
