@@ -6,7 +6,7 @@
 // Run it as `npm run bench` (builds the packages first) or `node bench/run.mjs [section …]`.
 // BENCH_QUICK=1 shrinks every section's work for a smoke run.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg, release } from "node:os";
 import { dirname, join } from "node:path";
@@ -28,6 +28,34 @@ function buildBaseline() {
   } catch {}
   if (!fresh) execFileSync("gcc", ["-O2", "-Wall", "-Wextra", "-o", bin, src], { stdio: "inherit" });
   return bin;
+}
+
+/** Where this Node's N-API headers are: beside its binary (official builds), or the distro's. */
+function nodeIncludeDir() {
+  const candidates = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node", "/usr/local/include/node"];
+  return candidates.find((dir) => existsSync(join(dir, "node_api.h")));
+}
+
+/**
+ * Builds and loads bench/c/napi-floor.c (one N-API function around the bpf syscall), or says
+ * why it cannot: it needs gcc and Node's headers, which a machine with only Node and npm lacks.
+ */
+function napiFloor() {
+  const include = nodeIncludeDir();
+  if (include === undefined) return { reason: "no node_api.h beside node or in /usr/include/node" };
+  const src = join(benchDir, "c", "napi-floor.c");
+  const bin = join(buildDir, "napi-floor.node");
+  try {
+    mkdirSync(buildDir, { recursive: true });
+    let fresh = false;
+    try {
+      fresh = statSync(bin).mtimeMs >= statSync(src).mtimeMs;
+    } catch {}
+    if (!fresh) execFileSync("gcc", ["-O2", "-Wall", "-shared", "-fPIC", `-I${include}`, "-o", bin, src], { stdio: "inherit" });
+    return { addon: createRequire(import.meta.url)(bin) };
+  } catch (e) {
+    return { reason: `cannot build the N-API floor: ${e.message.split("\n")[0]}` };
+  }
 }
 
 /** CLOCK_THREAD_CPUTIME_ID through koffi (what the C baseline reads), else process CPU time. */
@@ -130,6 +158,7 @@ function makeContext(baseline) {
     median,
     pairedRatio,
     populateHash,
+    napiFloor,
   };
 }
 
