@@ -99,7 +99,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     readonly possibleCpus: number,
     readonly host: HostServices,
   ) {
-    super(libc.koffi);
+    super(libc);
     this.sys = libc.syscall;
     this.nr = libc.nrBpf;
     watch(this);

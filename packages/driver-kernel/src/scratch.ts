@@ -2,7 +2,14 @@
 // value regions sized for the largest map seen, then an auxiliary region for batches, paths,
 // instructions and info structs. User buffers are copied in and out, so the kernel only ever
 // reads or writes memory this driver owns and has sized for the call.
-import type { Koffi } from "./native.js";
+//
+// The block is its own mapping with a PROT_NONE guard page after it. The sizes come from the
+// driver's fd-shape table, which can be stale when an fd is closed behind the driver's back
+// (fs.closeSync, another worker's driver) and its number reused by a bigger map. The kernel
+// writes every output region upwards from its start, and every region lies below the guard: a
+// write longer than the driver expected stays inside the block or faults on the guard (the call
+// then fails with EFAULT). It never reaches memory that is not the driver's.
+import type { Koffi, Libc } from "./native.js";
 
 /** Bytes reserved for the attrs (`union bpf_attr` is 168 on 6.18; bpfkit's largest is 92). */
 export const ATTR_BYTES = 256;
@@ -15,18 +22,35 @@ export const ATTR_BYTES = 256;
  */
 export const KV_ATTR = 192;
 export const KN_ATTR = 224;
-/**
- * The block starts on a page boundary, so the attrs, key, next-key and value regions of any map
- * with key ≤ 64 and value ≤ 256 bytes share one 4 KiB page. Why it matters: with PTI and no
- * PCID (this VM) every syscall flushes the TLB, and each distinct page the call touches costs
- * a page walk on every call.
+/*
+ * The block starts on a page boundary (it is a mapping), so the attrs, key, next-key and value
+ * regions of any map with key ≤ 64 and value ≤ 256 bytes share one 4 KiB page. Why it matters:
+ * with PTI and no PCID (this VM) every syscall flushes the TLB, and each distinct page the call
+ * touches costs a page walk on every call.
  */
-const PAGE = 4096;
+const PROT_NONE = 0;
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_PRIVATE = 0x02;
+const MAP_ANONYMOUS = 0x20;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
-/** koffi.alloc memory is malloc'd: free a block once its driver is garbage. */
-const blocks = new FinalizationRegistry<{ koffi: Koffi; block: unknown }>((held) => held.koffi.free(held.block));
+interface Mapping {
+  readonly libc: Libc;
+  /** Address and length of the whole mapping, guard included; 0 once unmapped. */
+  addr: number;
+  length: number;
+}
+
+function unmap(m: Mapping): void {
+  if (m.addr !== 0) m.libc.munmap(m.addr, m.length);
+  m.addr = 0;
+}
+
+/** Unmaps a block once its driver is garbage. */
+const blocks = new FinalizationRegistry<Mapping>(unmap);
 
 /** The block and its regions; the kernel driver extends it, so they are its own fields. */
 export class Scratch {
@@ -52,10 +76,14 @@ export class Scratch {
   protected keyCap = 0;
   protected valueCap = 0;
   private auxCap = 0;
-  private readonly held: { koffi: Koffi; block: unknown };
+  private readonly koffi: Koffi;
+  private readonly page: number;
+  private readonly held: Mapping;
 
-  constructor(private readonly koffi: Koffi) {
-    this.held = { koffi, block: null };
+  constructor(private readonly native: Libc) {
+    this.koffi = native.koffi;
+    this.page = native.getpagesize();
+    this.held = { libc: native, addr: 0, length: 0 };
     this.allocate(64, 256, 4096);
     blocks.register(this, this.held);
   }
@@ -71,17 +99,29 @@ export class Scratch {
   }
 
   private allocate(keyCap: number, valueCap: number, auxCap: number): void {
-    const size = ATTR_BYTES + 2 * keyCap + valueCap + auxCap;
-    // koffi.alloc is malloc (16-byte aligned): over-allocate a page and start on its boundary.
-    const block = this.koffi.alloc("uint8_t", size + PAGE);
-    const raw = Number(this.koffi.address(block));
-    const skew = (PAGE - (raw % PAGE)) % PAGE;
-    const buf = this.koffi.view(block, size + skew);
-    if (this.held.block !== null) this.koffi.free(this.held.block);
-    this.held.block = block;
-    this.u8 = new Uint8Array(buf, skew, size);
-    this.dv = new DataView(buf, skew, size);
-    this.base = raw + skew;
+    const page = this.page;
+    const size = Math.ceil((ATTR_BYTES + 2 * keyCap + valueCap + auxCap) / page) * page;
+    const libc = this.native, koffi = this.koffi;
+    const ptr = libc.mmap(null, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // MAP_FAILED is (void *)-1, which a Number cannot tell from 2^64: compare as a bigint.
+    const raw = ptr === null ? 0n : koffi.address(ptr);
+    const addr = Number(raw);
+    if (raw === 0n || raw === MAP_FAILED || addr % page !== 0) {
+      throw new Error(`@bpfkit/driver-kernel: cannot map ${size + page} bytes of scratch (errno ${koffi.errno()})`);
+    }
+    if (libc.mprotect(addr + size, page, PROT_NONE) !== 0) {
+      const errno = koffi.errno();
+      libc.munmap(addr, size + page);
+      throw new Error(`@bpfkit/driver-kernel: cannot protect the scratch guard page (errno ${errno})`);
+    }
+    const buf = koffi.view(ptr, size);
+    // The old views go before the old block does: nothing may read through them afterwards.
+    this.u8 = new Uint8Array(buf);
+    this.dv = new DataView(buf);
+    unmap(this.held);
+    this.held.addr = addr;
+    this.held.length = size + page;
+    this.base = addr;
     this.keyCap = keyCap;
     this.valueCap = valueCap;
     this.auxCap = auxCap;

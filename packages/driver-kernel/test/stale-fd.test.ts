@@ -1,0 +1,67 @@
+// An fd closed behind the driver's back (fs.closeSync here; another worker's driver in real
+// life) whose number the kernel hands to a much bigger map made outside the driver. The driver
+// still believes the old shape, so it sizes the call for 8-byte values while the kernel writes
+// 1 MiB. The scratch block's guard page turns that into EFAULT: without it the kernel would
+// write a megabyte over the process's heap and report success.
+import { closeSync } from "node:fs";
+import { createRequire } from "node:module";
+import { expect, it } from "vitest";
+import { BPF_MAP_TYPE_ARRAY, BpfCmd, Errno, MAP_CREATE_ATTR } from "@bpfkit/core";
+import { createKernelDriver, NR_BPF } from "@bpfkit/driver-kernel";
+import { describeKernel, kernelForFile } from "./helpers.js";
+
+kernelForFile(); // the fd count after the file equals the count before
+const MIB = 1 << 20;
+
+/** A one-element ARRAY with `valueSize`-byte values, created with a bare bpf(2): no driver sees it. */
+function createBehindTheDriver(valueSize: number): number {
+  const koffi = createRequire(import.meta.url)("koffi");
+  const syscall = koffi.load("libc.so.6").func("long syscall(long nr, int cmd, _Inout_ uint8_t *attr, unsigned int size)");
+  const attr = new Uint8Array(MAP_CREATE_ATTR.size);
+  const dv = new DataView(attr.buffer);
+  dv.setUint32(MAP_CREATE_ATTR.off.map_type, BPF_MAP_TYPE_ARRAY, true);
+  dv.setUint32(MAP_CREATE_ATTR.off.key_size, 4, true);
+  dv.setUint32(MAP_CREATE_ATTR.off.value_size, valueSize, true);
+  dv.setUint32(MAP_CREATE_ATTR.off.max_entries, 1, true);
+  const fd = Number(syscall(NR_BPF[process.arch], BpfCmd.MAP_CREATE, attr, attr.length));
+  if (fd < 0) throw new Error(`BPF_MAP_CREATE: errno ${koffi.errno()}`);
+  return fd;
+}
+
+describeKernel("kernel driver: an fd reused behind its back", () => {
+  it("a kernel write longer than the driver's stale shape faults on the guard page, and the driver goes on", () => {
+    // A fresh driver: its block is the initial few KiB, far smaller than 1 MiB.
+    const d = createKernelDriver();
+    const fd = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+    expect(fd).toBeGreaterThanOrEqual(0);
+    const key = new Uint8Array(4), value = new Uint8Array(8);
+    expect(d.mapLookupElem(fd, key, value)).toBe(0);
+
+    closeSync(fd);
+    const big = createBehindTheDriver(MIB);
+    try {
+      // The lowest free number: the driver's old fd, now a map with 1 MiB values.
+      expect(big).toBe(fd);
+      // An element lookup (the value region) and a batch (the auxiliary region): each is sized
+      // for 8-byte values, each kernel write runs on into the guard.
+      expect(d.mapLookupElem(fd, key, value)).toBe(-Errno.EFAULT);
+      const batch = d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(4), new Uint8Array(8), 1);
+      expect(batch.errno).toBe(Errno.EFAULT);
+      // The block is still the driver's and still works, for a new map and for this one's keys.
+      const next = new Uint8Array(4);
+      expect(d.mapGetNextKey(fd, null, next)).toBe(0);
+      expect(next).toEqual(new Uint8Array(4));
+      const other = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 2 });
+      try {
+        expect(d.mapUpdateElem(other, Uint8Array.of(1, 0, 0, 0), Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))).toBe(0);
+        const out = new Uint8Array(8);
+        expect(d.mapLookupElem(other, Uint8Array.of(1, 0, 0, 0), out)).toBe(0);
+        expect(out).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+      } finally {
+        d.close(other);
+      }
+    } finally {
+      d.close(big);
+    }
+  });
+});
