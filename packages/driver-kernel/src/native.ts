@@ -14,10 +14,8 @@ export interface Libc {
   readonly umount2: (target: string, flags: number) => number;
   readonly clockGettime: (clock: number, ts: number) => number;
   readonly prlimit: (pid: number, resource: number, newLimit: number, oldLimit: number) => number;
-  /** The scratch block: anonymous pages with a PROT_NONE guard page after them. */
-  readonly mmap: (addr: null, length: number, prot: number, flags: number, fd: number, offset: number) => unknown;
+  /** The scratch block's guard page. */
   readonly mprotect: (addr: number, length: number, prot: number) => number;
-  readonly munmap: (addr: number, length: number) => number;
   readonly getpagesize: () => number;
   /** `__NR_bpf` for this architecture. */
   readonly nrBpf: number;
@@ -66,9 +64,7 @@ export function loadLibc(): Libc {
     umount2: f("int umount2(const char *target, int flags)"),
     clockGettime: f("int clock_gettime(int clock, uintptr_t ts)"),
     prlimit: f("int prlimit(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit)"),
-    mmap: f("void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)"),
     mprotect: f("int mprotect(uintptr_t addr, size_t length, int prot)"),
-    munmap: f("int munmap(uintptr_t addr, size_t length)"),
     getpagesize: f("int getpagesize()"),
   };
   return libc;
