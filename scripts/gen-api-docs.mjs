@@ -111,7 +111,13 @@ function membersOf(d, checker) {
   if (!ts.isClassDeclaration(d)) return [];
   const sf = d.getSourceFile();
   const out = [];
+  let prev;
   for (const m of d.members) {
+    const overloaded = prev !== undefined && ts.isMethodDeclaration(prev) && !prev.body &&
+      prev.name.getText(sf) === m.name?.getText(sf);
+    prev = m;
+    // An overloaded method's implementation signature is not callable: only its overloads are.
+    if (overloaded && ts.isMethodDeclaration(m) && m.body) continue;
     const mods = ts.canHaveModifiers(m) ? ts.getModifiers(m) ?? [] : [];
     if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
     if (m.name && ts.isPrivateIdentifier(m.name)) continue;

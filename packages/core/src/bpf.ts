@@ -14,7 +14,7 @@ import { BpfError } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { BpfMap } from "./map.js";
-import type { BpfMapModel, MapSpec } from "./map-spec.js";
+import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import type { MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
@@ -475,9 +475,13 @@ export class Bpf implements sys.SyscallContext {
 
   /**
    * The seed's OpenMap: the map pinned at `name` (a path, or a name under the map directory),
-   * with raw byte keys and values and no dump parser. Its fd is closed when anything fails.
+   * with raw byte keys and values and no dump parser; or, given codecs that fit the map's key
+   * and value sizes, typed (and dumpable) like a map from `newMap`. Its fd is closed when
+   * anything fails.
    */
-  openMap(name: string): BpfMap<Uint8Array, Uint8Array> {
+  openMap(name: string): BpfMap<Uint8Array, Uint8Array>;
+  openMap<K, V>(name: string, codecs: OpenMapCodecs<K, V>): BpfMap<K, V>;
+  openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     const path = this.#resolve(name, "openMap");
     const fd = sys.objGet(this, path);
     try {
@@ -485,7 +489,7 @@ export class Bpf implements sys.SyscallContext {
       if (info.mapType === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map type of ${path}` });
       if (info.keySize === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map key size of ${path}` });
       // fromOpened registers the map under `path`.
-      return BpfMap.fromOpened(this, basename(path), path, fd, info);
+      return BpfMap.fromOpened<K, V>(this, basename(path), path, fd, info, codecs);
     } catch (e) {
       this.driver.close(fd);
       throw e;

@@ -20,6 +20,17 @@ export interface MapSpec<K, V> {
   dumpParser?: DumpParser<K, V>;
 }
 
+/**
+ * Codecs for `bpf.openMap`, for a map pinned by someone else: the key codec must be the map's
+ * key size, the value codec its value size (per-CPU maps: every CPU's slot, `perCpuValues`).
+ */
+export interface OpenMapCodecs<K, V> {
+  key: Codec<K>;
+  value: Codec<V>;
+  /** How dumps turn bytes into the callback's key and value (default: the codecs). */
+  dumpParser?: DumpParser<K, V>;
+}
+
 /** The seed's models.BPFMap. */
 export interface BpfMapModel {
   /** "" until the path was resolved. */

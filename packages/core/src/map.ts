@@ -18,7 +18,7 @@ import { BpfError } from "./errors.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
-import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec } from "./map-spec.js";
+import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
 import type { MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
 import { zeroBytes } from "./small-bytes.js";
@@ -27,8 +27,8 @@ import { zeroBytes } from "./small-bytes.js";
 export interface BpfMapInternal {
   /** The kernel's value_size when the value codec covers more (per-CPU: every CPU's slot). */
   valueSize?: number;
-  /** An already open map (`bpf.openMap`). */
-  opened?: { path: string; fd: number; info: MapInfo };
+  /** An already open map (`bpf.openMap`); `codecless` when it was opened without codecs. */
+  opened?: { path: string; fd: number; info: MapInfo; codecless: boolean };
 }
 
 /** What `checkAndUpgrade` compares against (the seed passes a *MapInfo). */
@@ -120,7 +120,7 @@ export class BpfMap<K, V> {
     this.#value = spec.value;
     this.#dumpParser = spec.dumpParser;
     this.#specFlags = spec.flags ?? 0;
-    this.#codecless = internal.opened !== undefined;
+    this.#codecless = internal.opened?.codecless === true;
     this.#info = {
       mapType: spec.type, keySize: spec.key.size, valueSize, readValueSize, maxEntries: spec.maxEntries,
       flags: this.#specFlags, innerId: spec.innerId ?? 0, ownerProgType: 0,
@@ -138,17 +138,34 @@ export class BpfMap<K, V> {
   }
 
   /**
-   * For `bpf.openMap`: a map already open at `path`, with byte codecs sized from its info. It can
-   * be read and written with raw keys and values; dumping it throws, as it has no real codecs.
+   * For `bpf.openMap`: a map already open at `path`. Without codecs it has byte codecs sized from
+   * its info: it can be read and written with raw keys and values, and dumping it throws. With
+   * codecs, they must match the map's key size and (per-CPU: every CPU's) value size.
    */
-  static fromOpened(bpf: Bpf, name: string, path: string, fd: number, info: MapInfo): BpfMap<Uint8Array, Uint8Array> {
+  static fromOpened<K = Uint8Array, V = Uint8Array>(bpf: Bpf, name: string, path: string, fd: number, info: MapInfo,
+    codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> {
     const cpus = bpf.driver.possibleCpus;
     const base = name.slice(name.lastIndexOf("/") + 1);
-    const m = new BpfMap<Uint8Array, Uint8Array>(bpf, {
-      name: base, type: info.mapType, key: bytes(info.keySize),
-      value: bytes(userValueSize(info.mapType, info.valueSize, cpus)), maxEntries: info.maxEntries,
-      flags: info.flags, innerId: info.innerId,
-    }, { valueSize: info.valueSize, opened: { path, fd, info } });
+    const valueBytes = userValueSize(info.mapType, info.valueSize, cpus);
+    let key: Codec<any> = bytes(info.keySize), value: Codec<any> = bytes(valueBytes);
+    if (codecs !== undefined) {
+      if (codecs === null || typeof codecs !== "object") throw new TypeError(`openMap ${path}: codecs must be { key, value }`);
+      ({ key, value } = codecs);
+      for (const [what, c] of [["key", key], ["value", value]] as const) {
+        if (c === null || typeof c !== "object" || !isUint(c.size)) throw new TypeError(`openMap ${path}: ${what} must be a Codec (size, encode, decode)`);
+      }
+      if (key.size !== info.keySize) {
+        throw new RangeError(`openMap ${path}: the key codec is ${key.size} bytes, the map's keys are ${info.keySize}`);
+      }
+      if (value.size !== valueBytes) {
+        const perCpu = valueBytes !== info.valueSize ? ` (${cpus} CPUs × ${valueBytes / cpus}: use perCpuValues)` : "";
+        throw new RangeError(`openMap ${path}: the value codec is ${value.size} bytes, the map's values are ${valueBytes}${perCpu}`);
+      }
+    }
+    const m = new BpfMap<K, V>(bpf, {
+      name: base, type: info.mapType, key, value, maxEntries: info.maxEntries,
+      flags: info.flags, innerId: info.innerId, dumpParser: codecs?.dumpParser,
+    }, { valueSize: info.valueSize, opened: { path, fd, info, codecless: codecs === undefined } });
     bpf.registerMap(path, m);
     return m;
   }
