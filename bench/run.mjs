@@ -93,14 +93,25 @@ function summarize(rounds) {
 }
 
 /**
- * The ratio js/C from alternations run back to back: each alternation's fastest CPU round of
- * one side over the other's, then the median over alternations. The machine's speed drifts for
- * seconds at a time (another tenant, DAMON), and a pair measured together drifts together; the
- * fastest round of each side over the whole run can come from different phases.
+ * The ratio js/C from alternations run back to back, judged two ways and reported as the larger:
+ * - paired: each alternation's fastest CPU round of one side over the other's, then the median
+ *   over alternations. The machine's speed drifts for seconds at a time (another tenant, DAMON),
+ *   and a pair measured together drifts together.
+ * - overall: the fastest CPU round of each side over the whole run. A slow phase only ever adds
+ *   time, so each side's fastest round is its quietest.
+ * Either alone has been fooled on a noisy day (a paired median of 1.15 where every round said
+ * 1.3); a target counts as met only when both agree.
  */
 function pairedRatio(pairs) {
   const ratios = pairs.map(({ js, c }) => summarize(js).cpuMin / summarize(c).cpuMin);
-  return { ratio: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios), pairs: ratios.length };
+  const paired = median(ratios);
+  const overall = summarize(pairs.flatMap((p) => p.js)).cpuMin / summarize(pairs.flatMap((p) => p.c)).cpuMin;
+  const low = Math.min(...ratios), high = Math.max(...ratios);
+  return {
+    ratio: Math.max(paired, overall), paired, overall, low, high, pairs: ratios.length,
+    note: `ratio: the larger of the median of ${ratios.length} back-to-back pairs (${paired.toFixed(3)}; ` +
+      `${low.toFixed(3)}–${high.toFixed(3)}) and the fastest rounds overall (${overall.toFixed(3)})`,
+  };
 }
 
 /**
