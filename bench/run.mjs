@@ -192,6 +192,32 @@ function table(rows) {
   return lines.join("\n");
 }
 
+/**
+ * Runs a section `mod.repeat` times (1 in quick mode) and keeps, for each case, the run whose
+ * ratio (else ns/op) is the median, noting the range over the runs. On this VM a whole section's
+ * figures move with phases that outlast it; one run can land anywhere in that range.
+ */
+async function runRepeated(mod, ctx) {
+  const repeat = quick ? 1 : Math.max(1, mod.repeat ?? 1);
+  const runs = [];
+  for (let i = 0; i < repeat; i++) {
+    if (repeat > 1) process.stderr.write(`  run ${i + 1} of ${repeat}\n`);
+    runs.push(await mod.run(ctx));
+  }
+  if (repeat === 1) return runs[0];
+  return runs[0].map((first, at) => {
+    const same = runs.map((rows) => rows.find((r) => r.section === first.section && r.case === first.case) ?? rows[at]);
+    const key = (r) => (r.ratio !== undefined ? r.ratio : r.ns_per_op);
+    const sorted = [...same].sort((a, b) => key(a) - key(b));
+    const mid = sorted[(sorted.length - 1) >> 1];
+    const what = first.ratio !== undefined ? "ratio" : "ns/op";
+    const lo = key(sorted[0]), hi = key(sorted[sorted.length - 1]);
+    const digits = first.ratio !== undefined ? 3 : 1;
+    if (!Number.isFinite(lo)) return mid;
+    return { ...mid, note: `${mid.note ? `${mid.note}; ` : ""}the median of ${repeat} runs of the section (${what} ${lo.toFixed(digits)}–${hi.toFixed(digits)})` };
+  });
+}
+
 /** The `## section` blocks of an earlier RESULTS.md, by name, in order. */
 function previousSections(path) {
   let text;
@@ -227,7 +253,7 @@ async function main() {
     }
     let rows;
     try {
-      rows = await mod.run(ctx);
+      rows = await runRepeated(mod, ctx);
     } catch (e) {
       // One broken section must not cost the others their results; the exit code tells.
       process.stderr.write(`bench: ${file} failed: ${e?.stack ?? e}\n`);

@@ -3,6 +3,9 @@
 // dump. C and the driver run alternately (C rounds, driver rounds, C rounds, …), each on its own
 // freshly populated map, so a load spike from the shared machine hits both sides alike.
 
+/** Whole runs of this section; RESULTS.md keeps each case's median run (bench/run.mjs). */
+export const repeat = 3;
+
 export const about = [
   "Each case runs `alternations` × (C baseline: a fresh process and map, `rounds` rounds; the",
   "driver: a fresh map, `rounds` rounds). ns/op is the fastest round's wall time (CLOCK_MONOTONIC);",

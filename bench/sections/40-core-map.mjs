@@ -4,6 +4,9 @@
 // be ≥ 5 × faster: ratio batch/walk ≤ 0.2). Every figure includes decoding each key and value
 // through the map's codecs and calling the callback.
 
+/** Whole runs of this section; RESULTS.md keeps each case's median run (bench/run.mjs). */
+export const repeat = 3;
+
 export const about = [
   "C and bpfkit alternate (C rounds, bpfkit rounds, …), each on its own freshly filled hash map",
   "(key u32, value u64, no pre-allocation). ns/op is the fastest round's wall time per element;",
