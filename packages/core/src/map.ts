@@ -152,7 +152,9 @@ export class BpfMap<K, V> {
       if (codecs === null || typeof codecs !== "object") throw new TypeError(`openMap ${path}: codecs must be { key, value }`);
       ({ key, value } = codecs);
       for (const [what, c] of [["key", key], ["value", value]] as const) {
-        if (c === null || typeof c !== "object" || !isUint(c.size)) throw new TypeError(`openMap ${path}: ${what} must be a Codec (size, encode, decode)`);
+        if (c === null || typeof c !== "object" || typeof c.encode !== "function" || typeof c.decode !== "function" || !isUint(c.size)) {
+          throw new TypeError(`openMap ${path}: ${what} must be a Codec (size, encode, decode)`);
+        }
       }
       if (key.size !== info.keySize) {
         throw new RangeError(`openMap ${path}: the key codec is ${key.size} bytes, the map's keys are ${info.keySize}`);

@@ -76,7 +76,8 @@ forEachDriver("openMap with codecs", (d) => {
       .toThrow(new RangeError(`openMap ${path}: the key codec is 2 bytes, the map's keys are 4`));
     expect(() => w.bpf.openMap("corea_misfit", { key: u32, value: u32 }))
       .toThrow(new RangeError(`openMap ${path}: the value codec is 4 bytes, the map's values are 8`));
-    expect(() => w.bpf.openMap("corea_misfit", { key: u32 } as never)).toThrow(TypeError);
+    expect(() => w.bpf.openMap("corea_misfit", { key: u32 } as never))
+      .toThrow(new TypeError(`openMap ${path}: value must be a Codec (size, encode, decode)`));
     expect(w.bpf.getMap("corea_misfit")).toBe(made);
     if (d.name === "kernel") expect(openFdCount()).toBe(fds);
   });

@@ -5,10 +5,10 @@
 //
 // The block is followed by a PROT_NONE guard page. The sizes come from the driver's fd-shape
 // table, which can be stale when an fd is closed behind the driver's back (fs.closeSync,
-// another worker's driver) and its number reused by a bigger map. The kernel
-// writes every output region upwards from its start, and every region lies below the guard: a
-// write longer than the driver expected stays inside the block or faults on the guard (the call
-// then fails with EFAULT). It never reaches memory that is not the driver's.
+// another worker's driver) and its number reused by a bigger map. The kernel writes every
+// output region upwards from its start, and every region lies below the guard: a write longer
+// than the driver expected stays inside the block or faults on the guard (the call then fails
+// with EFAULT). It never reaches memory that is not the driver's.
 import type { Koffi, Libc } from "./native.js";
 
 /** Bytes reserved for the attrs (`union bpf_attr` is 168 on 6.18; bpfkit's largest is 92). */
