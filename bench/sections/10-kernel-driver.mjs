@@ -20,7 +20,7 @@ export const about = [
   "touches many more pages than a C loop (V8's code and heap, N-API, the FFI): getppid() through",
   "koffi costs ~1.2–1.3× C, and the floor rows are the same lookups with no driver at all, as bare",
   "koffi calls (~1.2–1.35× C) and through a one-function N-API addon built here (bench/c/",
-  "napi-floor.c; ~1.0–1.14× C). The driver sits ~50–150 ns above bare koffi: its JS with the",
+  "napi-floor.c; ~1.0–1.2× C). The driver sits ~100–250 ns above bare koffi: its JS with the",
   "syscall stubbed out is ~60 ns, and each builtin call on the path (TypedArray byteLength, fill,",
   "set) cost 70–130 ns more after a syscall, so the hot paths use none (A/B measured 2026-11-27).",
   "So the 1.15× target sits at the N-API floor: through koffi, which the driver is built on, it is",
