@@ -51,6 +51,17 @@ function mayBatch(t: number): boolean {
     t === BPF_MAP_TYPE_LPM_TRIE || t === BPF_MAP_TYPE_ARRAY_OF_MAPS;
 }
 
+/** A TypeError naming `where` unless both are Codecs (size, encode, decode). */
+function assertCodecs(key: unknown, value: unknown, where: string): void {
+  for (const [what, c] of [["key", key], ["value", value]] as const) {
+    const codec = c as Partial<Codec<unknown>> | null;
+    if (codec === null || typeof codec !== "object" || typeof codec.encode !== "function" ||
+      typeof codec.decode !== "function" || !isUint(codec.size)) {
+      throw new TypeError(`${where}: ${what} must be a Codec (size, encode, decode)`);
+    }
+  }
+}
+
 function isUint(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
@@ -90,12 +101,7 @@ export class BpfMap<K, V> {
     assertMapName(spec.name, op);
     const name = spec.name;
     if (!isUint(spec.type)) throw new TypeError(`${op} ${name}: type must be a BPF_MAP_TYPE_* number, got ${String(spec.type)}`);
-    for (const [what, c] of [["key", spec.key], ["value", spec.value]] as const) {
-      if (c === null || typeof c !== "object" || typeof c.encode !== "function" || typeof c.decode !== "function" ||
-        !isUint(c.size)) {
-        throw new TypeError(`${op} ${name}: ${what} must be a Codec (size, encode, decode)`);
-      }
-    }
+    assertCodecs(spec.key, spec.value, `${op} ${name}`);
     if (!isUint(spec.maxEntries)) throw new TypeError(`${op} ${name}: maxEntries must be a u32, got ${String(spec.maxEntries)}`);
     if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${op} ${name}: flags must be a u32`);
     if (spec.innerId !== undefined && !isUint(spec.innerId)) throw new TypeError(`${op} ${name}: innerId must be a u32`);
@@ -151,11 +157,7 @@ export class BpfMap<K, V> {
     if (codecs !== undefined) {
       if (codecs === null || typeof codecs !== "object") throw new TypeError(`openMap ${path}: codecs must be { key, value }`);
       ({ key, value } = codecs);
-      for (const [what, c] of [["key", key], ["value", value]] as const) {
-        if (c === null || typeof c !== "object" || typeof c.encode !== "function" || typeof c.decode !== "function" || !isUint(c.size)) {
-          throw new TypeError(`openMap ${path}: ${what} must be a Codec (size, encode, decode)`);
-        }
-      }
+      assertCodecs(key, value, `openMap ${path}`);
       if (key.size !== info.keySize) {
         throw new RangeError(`openMap ${path}: the key codec is ${key.size} bytes, the map's keys are ${info.keySize}`);
       }
