@@ -430,6 +430,13 @@ export class BpfMap<K, V> {
    * False when the map is not open.
    */
   checkAndUpgrade(desired: DesiredMapInfo): boolean {
+    // A missing or malformed field would read as a mismatch, and a mismatch unpins the map.
+    const op = `checkAndUpgrade ${this.#name}`;
+    if (desired === null || typeof desired !== "object") throw new TypeError(`${op}: desired must be { mapType, keySize, valueSize, maxEntries, flags? }`);
+    for (const f of ["mapType", "keySize", "valueSize", "maxEntries"] as const) {
+      if (!isUint(desired[f])) throw new TypeError(`${op}: desired.${f} must be a u32, got ${String(desired[f])}`);
+    }
+    if (desired.flags !== undefined && !isUint(desired.flags)) throw new TypeError(`${op}: desired.flags must be a u32, got ${String(desired.flags)}`);
     const bpf = this.#bpf;
     const t = bpf.getMapType(desired.mapType);
     const flags = ((desired.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0;
