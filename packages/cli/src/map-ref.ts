@@ -1,6 +1,6 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
-import { BpfError, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BPF_FS_MAGIC, BpfError, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
 
 export type MapRef =
@@ -92,11 +92,26 @@ function openById(driver: Driver, id: number): OpenedMap {
 function openByPath(driver: Driver, path: string): OpenedMap {
   const fd = driver.objGet(path);
   if (fd === -2) throw new CliError(`nothing is pinned at ${path}`, ExitCode.notFound);
-  if (fd === -1 && driver.host.statfsType(path) >= 0 && driver.host.statfsType(path) !== 0xcafe4a11) {
-    throw new CliError(`${path} is not on a BPF filesystem`, ExitCode.failure, "maps are pinned on bpffs (mount one with `bpfkit mount`)");
-  }
+  const why = objGetProblem(driver, path, fd);
+  if (why !== undefined) throw why;
   must(fd, "BPF_OBJ_GET", path);
   return withInfo(driver, fd, path);
+}
+
+/**
+ * What a failed BPF_OBJ_GET of `path` means when it is not privileges. The kernel answers EACCES
+ * for anything that is not a pinned object (a file off bpffs, a directory), even to root.
+ */
+export function objGetProblem(driver: Driver, path: string, fd: number): CliError | undefined {
+  if (fd !== -1 && fd !== -13) return undefined;
+  const fsType = driver.host.statfsType(path);
+  if (fsType >= 0 && fsType !== BPF_FS_MAGIC) {
+    return new CliError(`${path} is not on a BPF filesystem`, ExitCode.failure, "maps are pinned on bpffs (mount one with `bpfkit mount`)");
+  }
+  if (fsType === BPF_FS_MAGIC && driver.host.stat(path).isDirectory) {
+    return new CliError(`${path} is a directory on bpffs, not a pinned object`, ExitCode.failure, "see what is pinned where with `bpfkit maps --pins`");
+  }
+  return undefined;
 }
 
 function withInfo(driver: Driver, fd: number, path: string | undefined): OpenedMap {

