@@ -49,6 +49,12 @@ export interface DumpTarget {
   readonly valueSize: number;
   /** For error messages. */
   readonly name: string;
+  /**
+   * Throws when the map was closed since this target was made. The walks call it after handing
+   * out an element, since the callback may close the map and the next map opened gets its fd
+   * number: reading on would read that other map.
+   */
+  readonly checkOpen?: () => void;
 }
 
 /**
@@ -117,6 +123,7 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats): v
       }
       throw dumpError(target, "dump (get next key)", -nextErr);
     }
+    target.checkOpen?.();
     copyBytes(prev, cur);
     prevValid = true;
     copyBytes(cur, next);
@@ -227,6 +234,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
       return true;
     }
     if (n === 0) throw dumpError(target, "dump (lookup batch made no progress)", Errno.EIO);
+    target.checkOpen?.();
     const t = scratch.inToken;
     scratch.inToken = scratch.outToken;
     scratch.outToken = t;

@@ -73,5 +73,6 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
     prevValid = true;
     copyBytes(cur, next);
     yield item;
+    t.checkOpen?.();
   }
 }

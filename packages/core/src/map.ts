@@ -292,9 +292,16 @@ export class BpfMap<K, V> {
 
   /** Kernel view for the dump, batch and iteration algorithms. */
   #target(op: string): DumpTarget {
+    const fd = this.#fdFor(op);
     return {
-      driver: this.#driver, fd: this.#fdFor(op), mapType: this.#info.mapType, keySize: this.#info.keySize,
+      driver: this.#driver, fd, mapType: this.#info.mapType, keySize: this.#info.keySize,
       valueSize: this.#info.readValueSize, name: this.#name,
+      checkOpen: () => {
+        if (this.#fd !== fd) {
+          throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
+            message: `${op} ${this.#name}: the map was closed during the walk; its fd may already belong to another map` });
+        }
+      },
     };
   }
 

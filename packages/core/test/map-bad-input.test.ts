@@ -2,7 +2,7 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BpfError } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BpfError, u32 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
 function thrown(f: () => unknown): Error {
@@ -31,4 +31,49 @@ eachDriver("BpfMap bad input", (get) => {
     expect(m.getFd()).toBeGreaterThanOrEqual(0);
     expect(thrown(() => m.checkAndUpgrade(undefined as never))).not.toBeInstanceOf(BpfError);
   });
+
+  // Closing the map inside the loop frees its fd number, and the next map opened gets it: the
+  // walk must not go on reading that other map as if it were this one.
+  function closeAndReuse(env: ReturnType<typeof get>, a: { close(): void }): void {
+    a.close();
+    const b = env.map(testMapSpec("other"));
+    b.openOrCreate();
+    for (let k = 100; k < 103; k++) b.update(k, k);
+  }
+  // An array: one element per batch of 1, so the dump has more batches to go when it is closed.
+  const arraySpec = { name: "cilium_test", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 8 };
+
+  it("entries(): a map closed by the loop body ends the walk with EBADF naming it, never reads a recycled fd", () => {
+    const env = get();
+    const a = env.map(arraySpec);
+    a.openOrCreate();
+    const seen: number[] = [];
+    const e = thrown(() => {
+      for (const [k] of a.entries()) {
+        seen.push(k);
+        if (seen.length === 1) closeAndReuse(env, a);
+      }
+    }) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect([e.code, e.map]).toEqual(["EBADF", "cilium_test"]);
+    expect(e.message).toMatch(/^entries cilium_test: the map was closed during the walk/);
+    expect(seen).toEqual([0]);
+  });
+
+  for (const algorithm of ["walk", "batch"] as const) {
+    it(`dumpWithCallback (${algorithm}): a callback that closes the map ends the dump, never reads a recycled fd`, () => {
+      const env = get();
+      const a = env.map(arraySpec);
+      a.openOrCreate();
+      const seen: number[] = [];
+      const e = thrown(() => a.dumpWithCallback((k) => {
+        seen.push(k);
+        if (seen.length === 1) closeAndReuse(env, a);
+      }, { algorithm, batchSize: 1 })) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect([e.code, e.map]).toEqual(["EBADF", "cilium_test"]);
+      expect(e.message).toMatch(/^dumpWithCallback cilium_test: the map was closed during the walk/);
+      expect(seen).toEqual([0]);
+    });
+  }
 });
