@@ -44,5 +44,26 @@ for (const dut of driversUnderTest()) {
       expect(dir.code).toBe(ExitCode.failure);
       expect(dir.err).toContain(`${fs.path} is a directory on bpffs, not a pinned object`);
     });
+
+    it("mount refuses a directory that has files (bpffs would hide them) and mounts nothing", async () => {
+      const dir = `/tmp/bpfkit-cli-busy-${process.pid}-${dut.name}`;
+      expect(d.host.mkdir(dir, 0o755)).toBe(0);
+      expect(d.host.mkdir(`${dir}/keep`, 0o755)).toBe(0);
+      try {
+        const r = await bpfkit("mount", `${dir}/`);
+        expect(r.code).toBe(ExitCode.failure);
+        expect(r.err).toContain(`mount ${dir}/: the directory is not empty (1 entry)`);
+        expect(d.host.statfsType(dir)).not.toBe(0xcafe4a11);
+        expect(d.host.readdir(dir)).toEqual(["keep"]);
+      } finally {
+        if (d.host.statfsType(dir) === 0xcafe4a11) d.host.umount(dir);
+        d.host.rmdir(`${dir}/keep`);
+        d.host.rmdir(dir);
+      }
+      // An existing bpffs mount is still found, with or without a trailing slash.
+      const again = await bpfkit("mount", `${fs.path}/`, "--json");
+      expect(again.code, again.err).toBe(0);
+      expect(JSON.parse(again.out)).toMatchObject({ root: fs.path, mounted: false });
+    });
   });
 }

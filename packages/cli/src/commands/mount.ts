@@ -1,7 +1,7 @@
 // `bpfkit mount`: core's checkOrMountFS — make sure a bpffs is mounted at the map root (or a
 // given directory), mounting one when there is none, as the Cilium agent does at start-up.
-import { createBpf, type Logger } from "@bpfkit/core";
-import { usageError } from "../cli-error.js";
+import { cleanPath, createBpf, type Logger } from "@bpfkit/core";
+import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { flag, type Command } from "../command.js";
 
 export const mountCommand: Command = {
@@ -9,7 +9,8 @@ export const mountCommand: Command = {
   summary: "check that bpffs is mounted at the map root (or DIR), and mount it if not (checkOrMountFS)",
   usage: "mount [DIR] [--warn] [--json]",
   details: "Without DIR: /sys/fs/bpf, falling back to /run/cilium/bpffs when another filesystem is mounted there.\n" +
-    "Fails when DIR holds another filesystem, or when several mounts are stacked at the root.",
+    "Fails when DIR holds another filesystem, or when several mounts are stacked at the root.\n" +
+    "Refuses a DIR that is not a mount point and has entries: bpffs mounted there would hide them.",
   options: { warn: { type: "boolean", help: "print Cilium's warning when bpffs had to be mounted" } },
   examples: ["bpfkit mount", "bpfkit mount /run/my-bpffs"],
   async run(ctx, args, opts) {
@@ -30,6 +31,15 @@ export const mountCommand: Command = {
     };
     const bpf = createBpf({ driver: d, logger });
     const before = bpffsMounts();
+    // checkOrMountFS mounts over any directory that is not a mount point, as Cilium does; from a
+    // command line a typo (`bpfkit mount /etc`) would hide that directory's files until umount.
+    if (dir !== undefined && !before.has(cleanPath(dir))) {
+      const names = d.host.readdir(dir);
+      if (typeof names !== "number" && names.length > 0) {
+        throw new CliError(`mount ${dir}: the directory is not empty (${names.length} entr${names.length === 1 ? "y" : "ies"}); mounting bpffs there would hide them`,
+          ExitCode.failure, "give an empty or new directory");
+      }
+    }
     bpf.checkOrMountFS(dir ?? "", flag(opts, "warn"));
     const root = bpf.getMapRoot();
     const mounted = !before.has(root) && bpffsMounts().has(root);
