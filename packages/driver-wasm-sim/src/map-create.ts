@@ -72,6 +72,18 @@ export interface CreatePlan {
   name: string;
 }
 
+/** NUMA_NO_NODE, as the u32 `numa_node` field carries -1. */
+const NUMA_NO_NODE = 0xffffffff;
+
+/**
+ * bpf_map_attr_numa_node: the node only when BPF_F_NUMA_NODE is set, else NUMA_NO_NODE. A
+ * request of node -1 with the flag set is NUMA_NO_NODE too, so every per-type "NUMA" check
+ * below passes for it, as the kernel's `numa_node != NUMA_NO_NODE` tests do.
+ */
+function numaNodeOf(r: CreateRequest): number {
+  return (r.mapFlags & BPF_F_NUMA_NODE) !== 0 ? r.numaNode : NUMA_NO_NODE;
+}
+
 function roundupPowOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -87,7 +99,7 @@ function htabAllocCheck(r: CreateRequest, ctx: CreateContext): number {
   const lru = isLru(t);
   const percpuLru = (r.mapFlags & BPF_F_NO_COMMON_LRU) !== 0;
   const prealloc = (r.mapFlags & BPF_F_NO_PREALLOC) === 0;
-  const numa = (r.mapFlags & BPF_F_NUMA_NODE) !== 0;
+  const numa = numaNodeOf(r) !== NUMA_NO_NODE;
   // Guard against local DoS: ZERO_SEED is for tests and needs CAP_SYS_ADMIN, checked first.
   if ((r.mapFlags & BPF_F_ZERO_SEED) !== 0 && !ctx.privileged) return Errno.EPERM;
   if ((r.mapFlags & ~HTAB_FLAGS) !== 0 || !accessOk(r.mapFlags)) return Errno.EINVAL;
@@ -102,7 +114,7 @@ function htabAllocCheck(r: CreateRequest, ctx: CreateContext): number {
 
 function arrayAllocCheck(r: CreateRequest): number {
   const percpu = r.mapType === BPF_MAP_TYPE_PERCPU_ARRAY;
-  const numa = (r.mapFlags & BPF_F_NUMA_NODE) !== 0;
+  const numa = numaNodeOf(r) !== NUMA_NO_NODE;
   if (r.maxEntries === 0 || r.keySize !== 4 || r.valueSize === 0 || (r.mapFlags & ~ARRAY_FLAGS) !== 0 ||
     !accessOk(r.mapFlags) || (percpu && numa)) return Errno.EINVAL;
   if (r.mapType !== BPF_MAP_TYPE_ARRAY && (r.mapFlags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP)) !== 0) return Errno.EINVAL;
@@ -158,7 +170,8 @@ export function planMapCreate(r: CreateRequest, ctx: CreateContext): CreatePlan 
   const t = r.mapType;
   // map_create's generic checks (btf ids and map_extra have no API field here).
   if ((r.mapFlags & BPF_F_RDONLY) !== 0 && (r.mapFlags & BPF_F_WRONLY) !== 0) return Errno.EINVAL;
-  if ((r.mapFlags & BPF_F_NUMA_NODE) !== 0 && r.numaNode !== 0) return Errno.EINVAL; // one online node, 0
+  const node = numaNodeOf(r);
+  if (node !== NUMA_NO_NODE && node !== 0) return Errno.EINVAL; // one online node, 0
   if (t === 0 || t >= MAX_BPF_MAP_TYPE || !MODELLED.has(t)) return Errno.EINVAL;
   const check = allocCheck(r, ctx);
   if (check !== 0) return check;

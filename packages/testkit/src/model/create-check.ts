@@ -46,7 +46,9 @@ export function checkMapCreate(attr: MapCreateAttr): number {
   const max = attr.maxEntries;
   // map_create(): bpf_get_file_flag, then the NUMA node, then the type table.
   if ((f & BPF_F_RDONLY) && (f & BPF_F_WRONLY)) return -Errno.EINVAL;
-  const numa = (f & BPF_F_NUMA_NODE) !== 0;
+  // bpf_map_attr_numa_node: node 0xffffffff is NUMA_NO_NODE (-1), so the flag with it asks for
+  // no node and passes every per-type NUMA check.
+  const numa = (f & BPF_F_NUMA_NODE) !== 0 && (attr.numaNode ?? 0) !== 0xffffffff;
   if (numa && (attr.numaNode ?? 0) !== 0) return -Errno.EINVAL; // one node (0) on this host
   if (t <= 0 || t >= MAX_BPF_MAP_TYPE) return -Errno.EINVAL;
   if (!MODELLED_MAP_TYPES.includes(t)) throw new NotModelledError(`map type ${t}`);

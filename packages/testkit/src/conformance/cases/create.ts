@@ -30,6 +30,9 @@ function runRows(ctx: CaseContext, title: string, base: MapCreateAttr, rows: rea
 
 const node0 = { mapFlags: F.NUMA_NODE, numaNode: 0 };
 const node5 = { mapFlags: F.NUMA_NODE, numaNode: 5 };
+/** numa_node 0xffffffff is NUMA_NO_NODE (-1): with BPF_F_NUMA_NODE it asks for no node, so even
+ * the types that refuse a node (per-CPU ones) accept it, and info keeps the flag. */
+const nodeNone = { mapFlags: F.NUMA_NODE, numaNode: 0xffffffff };
 
 function hashRows(t: number, ctx: CaseContext): Row[] {
   const percpu = t === PERCPU_HASH || t === LRU_PERCPU_HASH;
@@ -66,6 +69,9 @@ function hashRows(t: number, ctx: CaseContext): Row[] {
     ["flags=1<<30", { mapFlags: 1 << 30 }, "EINVAL"],
     ["NUMA_NODE node 0", node0, percpu ? "EINVAL" : "OK"],
     ["NUMA_NODE node 5 (offline)", node5, "EINVAL"],
+    ["NUMA_NODE node -1 (NUMA_NO_NODE)", nodeNone, "OK"],
+    ["NUMA_NODE node -1 with NO_COMMON_LRU", { mapFlags: F.NUMA_NODE | F.NO_COMMON_LRU, numaNode: 0xffffffff, maxEntries: 4 }, lru ? "OK" : "EINVAL",
+      { max: effectiveLruMax(4, ctx.cpus, true) }],
   ];
 }
 
@@ -148,6 +154,7 @@ export const createCases: ConformanceCase[] = [
         ["RDONLY|WRONLY", { mapFlags: F.RDONLY | F.WRONLY }, "EINVAL"],
         ["RDONLY_PROG|WRONLY_PROG", { mapFlags: F.RDONLY_PROG | F.WRONLY_PROG }, "EINVAL"],
         ["NUMA_NODE node 0", node0, "OK"],
+        ["NUMA_NODE node -1 (NUMA_NO_NODE)", nodeNone, "OK"],
         ["inner_map_fd set (ignored)", { innerMapFd: inner }, "OK"],
       ]);
     },
@@ -170,6 +177,7 @@ export const createCases: ConformanceCase[] = [
         ["MMAPABLE", { mapFlags: F.MMAPABLE }, "EINVAL"],
         ["INNER_MAP", { mapFlags: F.INNER_MAP }, "EINVAL"],
         ["NUMA_NODE node 0", node0, "EINVAL"],
+        ["NUMA_NODE node -1 (NUMA_NO_NODE)", nodeNone, "OK"],
         ["RDONLY", { mapFlags: F.RDONLY }, "OK", { flags: 0 }],
         ["RDONLY|WRONLY", { mapFlags: F.RDONLY | F.WRONLY }, "EINVAL"],
         ["RDONLY_PROG", { mapFlags: F.RDONLY_PROG }, "OK"],
@@ -194,6 +202,7 @@ export const createCases: ConformanceCase[] = [
         ["RDONLY_PROG", { mapFlags: F.RDONLY_PROG }, "EINVAL"],
         ["WRONLY_PROG", { mapFlags: F.WRONLY_PROG }, "EINVAL"],
         ["NUMA_NODE node 0", node0, "OK"],
+        ["NUMA_NODE node -1 (NUMA_NO_NODE)", nodeNone, "OK"],
       ]);
     },
   },
@@ -218,6 +227,7 @@ export const createCases: ConformanceCase[] = [
         ["+MMAPABLE", { mapFlags: NP | F.MMAPABLE }, "EINVAL"],
         ["+RDONLY", { mapFlags: NP | F.RDONLY }, "OK", { flags: NP }],
         ["+NUMA_NODE node 0", { mapFlags: NP | F.NUMA_NODE, numaNode: 0 }, "OK"],
+        ["+NUMA_NODE node -1 (NUMA_NO_NODE)", { mapFlags: NP | F.NUMA_NODE, numaNode: 0xffffffff }, "OK"],
         ["+RDONLY_PROG", { mapFlags: NP | F.RDONLY_PROG }, "OK"],
       ]);
     },
@@ -240,6 +250,7 @@ export const createCases: ConformanceCase[] = [
         ["NO_PREALLOC", { mapFlags: F.NO_PREALLOC }, "EINVAL"],
         ["NO_COMMON_LRU", { mapFlags: F.NO_COMMON_LRU }, "EINVAL"],
         ["NUMA_NODE node 0", node0, "OK"],
+        ["NUMA_NODE node -1 (NUMA_NO_NODE)", nodeNone, "OK"],
         ["RDONLY", { mapFlags: F.RDONLY }, "OK", { flags: 0 }],
         ["RDONLY_PROG", { mapFlags: F.RDONLY_PROG }, "EINVAL"],
         ["ZERO_SEED", { mapFlags: F.ZERO_SEED }, "EINVAL"],
@@ -269,6 +280,7 @@ export const createCases: ConformanceCase[] = [
         ["ZERO_SEED", { mapFlags: F.ZERO_SEED }, "OK"],
         ["NO_COMMON_LRU", { mapFlags: F.NO_COMMON_LRU }, "EINVAL"],
         ["NUMA_NODE node 0", node0, "OK"],
+        ["NUMA_NODE node -1 (NUMA_NO_NODE)", nodeNone, "OK"],
         ["RDONLY", { mapFlags: F.RDONLY }, "OK", { flags: 0 }],
         ["RDONLY_PROG", { mapFlags: F.RDONLY_PROG }, "OK"],
         ["MMAPABLE", { mapFlags: F.MMAPABLE }, "EINVAL"],
