@@ -280,14 +280,15 @@ export class BpfMap<K, V> {
       throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
         message: `${op} ${this.#name}: the map is closed, and it was created without a pin, so it cannot be opened again` });
     }
-    try {
-      this.open();
-    } catch (e) {
-      // Say which operation needed the map; the errno (isNotExist) stays as it was.
-      if (!(e instanceof BpfError)) throw e;
-      throw new BpfError({ errno: e.errno, op, map: this.#name, path: e.path, message: `${op} ${this.#name}: ${e.message}`, cause: e });
-    }
+    this.#open(op);
     return this.#fd;
+  }
+
+  /** `e` as a BpfError of `op` on this map (the errno, so isNotExist, stays as it was). */
+  #named(op: string, e: unknown): unknown {
+    if (!(e instanceof BpfError) || e.map === this.#name) return e;
+    return new BpfError({ errno: e.errno, op, map: this.#name, path: e.path ?? (this.#path || undefined),
+      message: `${op} ${this.#name}: ${e.message}`, cause: e });
   }
 
   /** Kernel view for the dump, batch and iteration algorithms. */
@@ -309,23 +310,29 @@ export class BpfMap<K, V> {
 
   /** Creates the map, or opens the pinned one (re-creating it when its properties changed). */
   openOrCreate(): boolean {
-    return this.#openOrCreate(true);
+    return this.#openOrCreate(true, "openOrCreate");
   }
 
   /** As openOrCreate, without pinning a new map; an existing pin is still opened (seed quirk 8). */
   openOrCreateUnpinned(): boolean {
-    return this.#openOrCreate(false);
+    return this.#openOrCreate(false, "openOrCreateUnpinned");
   }
 
-  #openOrCreate(pin: boolean): boolean {
+  #openOrCreate(pin: boolean, op: string): boolean {
     if (this.#fd >= 0) return false;
     const path = this.path();
     const bpf = this.#bpf;
     if (this.#nonPersistent) this.#driver.host.unlink(path);
     const t = bpf.getMapType(this.#info.mapType);
     const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
-    const { fd, isNew } = bpf.openOrCreateMap(path, t, this.#info.keySize, this.#info.valueSize,
-      this.#info.maxEntries, flags, this.#info.innerId, pin);
+    let opened: { fd: number; isNew: boolean };
+    try {
+      opened = bpf.openOrCreateMap(path, t, this.#info.keySize, this.#info.valueSize,
+        this.#info.maxEntries, flags, this.#info.innerId, pin);
+    } catch (e) {
+      throw this.#named(op, e);
+    }
+    const { fd, isNew } = opened;
     this.#fd = fd;
     this.#info.mapType = t;
     this.#info.flags = flags;
@@ -342,21 +349,31 @@ export class BpfMap<K, V> {
    * every later operation would fail on it.
    */
   open(): void {
+    this.#open("open");
+  }
+
+  /** open() on behalf of `op`, which the errors name. */
+  #open(op: string): void {
     if (this.#fd >= 0) return;
     const path = this.path();
     const bpf = this.#bpf;
-    const fd = bpf.objGet(path);
+    let fd: number;
     let info: MapInfo;
+    try {
+      fd = bpf.objGet(path);
+    } catch (e) {
+      throw this.#named(op, e);
+    }
     try {
       info = bpf.getMapInfo(fd);
     } catch (e) {
       this.#driver.close(fd);
-      throw e;
+      throw this.#named(op, e);
     }
     if (info.keySize !== this.#info.keySize || info.valueSize !== this.#info.valueSize) {
       this.#driver.close(fd);
-      throw new BpfError({ errno: Errno.EINVAL, op: "open", map: this.#name, path,
-        message: `open ${this.#name}: the map pinned at ${path} has key size ${info.keySize} and value size ${info.valueSize}, ` +
+      throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path,
+        message: `${op} ${this.#name}: the map pinned at ${path} has key size ${info.keySize} and value size ${info.valueSize}, ` +
           `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}` });
     }
     this.#fd = fd;
@@ -385,7 +402,7 @@ export class BpfMap<K, V> {
         this.#inParallelMode = true;
       }
     }
-    return this.#openOrCreate(true);
+    return this.#openOrCreate(true, "openParallel");
   }
 
   endParallelMode(): void {
@@ -411,7 +428,7 @@ export class BpfMap<K, V> {
 
   reopen(): void {
     this.close();
-    this.open();
+    this.#open("reopen");
   }
 
   #exists(path: string): boolean {

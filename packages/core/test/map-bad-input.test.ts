@@ -76,4 +76,25 @@ eachDriver("BpfMap bad input", (get) => {
       expect(seen).toEqual([0]);
     });
   }
+
+  it("open, openOrCreate and their variants name the map and the method, keeping errno and path", () => {
+    const env = get();
+    const missing = env.map(testMapSpec("cilium_test_missing"));
+    for (const [op, f] of [["open", () => missing.open()], ["reopen", () => missing.reopen()]] as const) {
+      const e = thrown(f) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect([e.op, e.map, e.code, e.path]).toEqual([op, "cilium_test_missing", "ENOENT", missing.path()]);
+      expect(e.message).toMatch(new RegExp(`^${op} cilium_test_missing: Unable to get object .*: no such file or directory$`));
+    }
+    // The kernel refuses max_entries 0 at creation.
+    const empty = env.map({ ...testMapSpec("cilium_test_empty"), maxEntries: 0 });
+    for (const [op, f] of [["openOrCreate", () => empty.openOrCreate()], ["openOrCreateUnpinned", () => empty.openOrCreateUnpinned()],
+      ["openParallel", () => empty.openParallel()]] as const) {
+      const e = thrown(f) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect([e.op, e.map, e.code, e.path]).toEqual([op, "cilium_test_empty", "EINVAL", empty.path()]);
+      expect(e.message).toBe(`${op} cilium_test_empty: Unable to create map ${empty.path()}: invalid argument`);
+    }
+    expect(env.bpf.getOpenMaps()).toEqual([]);
+  });
 });
