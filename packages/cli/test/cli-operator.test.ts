@@ -2,10 +2,10 @@
 // arrays, frozen maps, sparse PROG_ARRAYs, negative numbers, a mount over a busy directory.
 // Each case on every driver, over maps made through the driver on a private bpffs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { decodeMapInfo, decodeProgInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
-import { cliOver, type Run } from "./helpers.js";
+import { cliOver, SOCKET_FILTER_INSNS, u32le, type Run } from "./helpers.js";
 
 for (const dut of driversUnderTest()) {
   describe.skipIf(dut.unavailable !== undefined)(`bpfkit as an operator uses it, on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
@@ -64,6 +64,31 @@ for (const dut of driversUnderTest()) {
       const again = await bpfkit("mount", `${fs.path}/`, "--json");
       expect(again.code, again.err).toBe(0);
       expect(JSON.parse(again.out)).toMatchObject({ root: fs.path, mounted: false });
+    });
+
+    it("dump reads a sparse PROG_ARRAY or ARRAY_OF_MAPS slot by slot instead of giving up", async () => {
+      const prog = d.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL" });
+      expect(prog).toBeGreaterThanOrEqual(0);
+      fds.push(prog);
+      const pinfo = new Uint8Array(PROG_INFO_SIZE);
+      expect(d.objGetInfoByFd(prog, pinfo)).toBeGreaterThan(0);
+      const progId = decodeProgInfo(pinfo).id;
+      const pa = create({ mapType: 3, keySize: 4, valueSize: 4, maxEntries: 4 }, "op_progs");
+      expect(d.mapUpdateElem(pa.fd, u32le(2), u32le(prog))).toBe(0);
+      const r = await bpfkit("map", "dump", pa.path, "--key-type", "u32", "--stats", "--json");
+      expect(r.code, r.err).toBe(0);
+      const j = JSON.parse(r.out) as { entries: unknown[]; stats: Record<string, unknown> };
+      expect(j.entries).toEqual([{ key: 2, value: { id: progId } }]);
+      expect(j.stats).toMatchObject({ completed: true, delivered: 1, lookupFailed: 0 });
+
+      const inner = create({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }, "op_inner");
+      const aom = create({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 3, innerMapFd: inner.fd }, "op_aom");
+      expect(d.mapUpdateElem(aom.fd, u32le(1), u32le(inner.fd))).toBe(0);
+      for (const how of [["--reliable"], ["--algorithm", "walk"], []]) {
+        const a = await bpfkit("map", "dump", aom.path, "--key-type", "u32", ...how);
+        expect(a.code, `${how.join(" ")}: ${a.err}`).toBe(0);
+        expect(a.out).toBe(`key: 1  value: id ${inner.id}\n1 entry\n`);
+      }
     });
   });
 }
