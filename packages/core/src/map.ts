@@ -532,7 +532,9 @@ export class BpfMap<K, V> {
 
   /**
    * Writes `key` → `value` (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST). With a cache, a failure
-   * is kept as to-be-inserted and retried by the resolver, as in the seed.
+   * is kept as to-be-inserted and retried by the resolver, as in the seed; a failed update with
+   * other flags than BPF_ANY leaves the cache as it was (the resolver writes with BPF_ANY, which
+   * would do what NOEXIST or EXIST refused).
    */
   update(key: K, value: V, flags: number = BPF_ANY): void {
     if (!isUint(flags)) throw new TypeError(`update ${this.#name}: flags must be a u32, got ${String(flags)}`);
@@ -550,7 +552,9 @@ export class BpfMap<K, V> {
       if (!(e instanceof BpfError)) throw e;
       err = e;
     }
-    if (this.#cache !== undefined) this.#cache.recordUpdate(hex(kb), key, value, kb.slice(), vb.slice(), err);
+    if (this.#cache !== undefined && (err === undefined || flags === BPF_ANY)) {
+      this.#cache.recordUpdate(hex(kb), key, value, kb.slice(), vb.slice(), err);
+    }
     if (err !== undefined) throw err;
   }
 

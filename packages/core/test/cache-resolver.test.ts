@@ -4,7 +4,7 @@
 // a full map's E2BIG, a missing key's ENOENT, an array's EINVAL.
 import { expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_ARRAY, DesiredAction, desiredActionString, ERROR_RESOLVER_DELAY_MS, ERROR_RESOLVER_INTERVAL_MS,
+  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, DesiredAction, desiredActionString, ERROR_RESOLVER_DELAY_MS, ERROR_RESOLVER_INTERVAL_MS,
   MAX_SYNC_ERRORS, systemClock, u32,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -52,6 +52,22 @@ eachDriver("map cache and error resolver", (get) => {
     expect(m.lookup(3)).toBe(30);
     expect(m.outstandingErrors).toBe(0);
     expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`).sort()).toEqual(["2:sync", "3:sync"]);
+  });
+
+  it("a refused conditional update leaves the cache alone: the resolver never writes what NOEXIST or EXIST ruled out", () => {
+    const { clock, m } = setup(4);
+    m.update(1, 10);
+    expect(() => m.update(1, 11, BPF_NOEXIST)).toThrow(expect.objectContaining({ code: "EEXIST", op: "update", map: "cilium_test" }));
+    expect(() => m.update(2, 20, BPF_EXIST)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(m.outstandingErrors).toBe(0);
+    expect(m.getModel().cache).toEqual([{ key: "1", value: "10", desiredAction: "sync" }]);
+    clock.advance(ERROR_RESOLVER_INTERVAL_MS * 3);
+    expect(m.lookup(1)).toBe(10);
+    expect(m.lookup(2)).toBeUndefined();
+    // A conditional update that succeeds is recorded like any other.
+    m.update(2, 21, BPF_NOEXIST);
+    m.update(2, 22, BPF_EXIST);
+    expect(m.getModel().cache!.find((e) => e.key === "2")).toEqual({ key: "2", value: "22", desiredAction: "sync" });
   });
 
   it("delete failure marks to-be-deleted and schedules (API.md §4.1); the resolver does not re-insert it (§4.2)", () => {
