@@ -141,7 +141,13 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
       throw new Error(`replaying the minimal program threw: ${(e as Error).message}\n${formatProgram(program)}`, { cause: e });
     }
     if (d === undefined) {
-      throw details.errorInstance ?? new Error(`the minimal program does not replay (a driver is not deterministic):\n${formatProgram(program)}`);
+      // fast-check's own error here says only "Property failed by returning false": name the
+      // run and show the program, so that the flake can be chased.
+      throw new Error(
+        `the minimal program diverged once but not on replay (a driver is not deterministic; ` +
+          `seed ${details.seed}, path "${details.counterexamplePath ?? ""}"):\n${formatProgram(program)}`,
+        { cause: details.errorInstance ?? undefined },
+      );
     }
     divergences.push({ program, divergence: d, seed: details.seed, path: details.counterexamplePath ?? "", shrinks: details.numShrinks });
   }
