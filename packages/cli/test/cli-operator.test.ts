@@ -90,5 +90,13 @@ for (const dut of driversUnderTest()) {
         expect(a.out).toBe(`key: 1  value: id ${inner.id}\n1 entry\n`);
       }
     });
+
+    it("an array index past max_entries is out of range, not a full map", async () => {
+      const a = create({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 4 }, "op_parr");
+      const r = await bpfkit("map", "update", a.path, "key", "9", "value", "1", "--key-type", "u32", "--value-type", "u32");
+      expect(r.code).toBe(ExitCode.failure);
+      expect(r.err).toContain(`update map ${a.id}: index 9 is out of range: the array has 4 entries (0 to 3)`);
+      expect(r.err).not.toContain("full");
+    });
   });
 }

@@ -127,7 +127,11 @@ export const mapUpdateCommand: Command = {
         const r = d.mapUpdateElem(m.fd, key, value, flags);
         if (r === -17) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} exists (noexist)`, ExitCode.failure);
         if (r === -2 && flags === BPF_EXIST) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} not found (exist)`, ExitCode.notFound);
-        if (r === -1) throw new CliError(`update ${m.label}: operation not permitted`, ExitCode.permission, "the map may be frozen (user space can no longer write it), or writing needs root or CAP_BPF");
+        if (r === -1) throw writeRefused("update", m);
+        // Arrays answer E2BIG for an index past max_entries; only the hash family fills up.
+        if (r === -7 && isArrayType(m.info.type)) {
+          throw new CliError(`update ${m.label}: index ${new DataView(key.buffer, key.byteOffset).getUint32(0, true)} is out of range: the array has ${m.info.maxEntries} entries (0 to ${m.info.maxEntries - 1})`, ExitCode.failure);
+        }
         if (r === -7) throw new CliError(`update ${m.label}: the map is full (${m.info.maxEntries} entries): ${errnoText(7)}`, ExitCode.failure, "delete entries or create a larger map");
         must(r, `update ${m.label}`);
       } finally {
@@ -139,6 +143,19 @@ export const mapUpdateCommand: Command = {
     });
   },
 };
+
+/**
+ * EPERM on a write through an fd this command just opened read-write: privileges were enough to
+ * open it, so the map is frozen (or the fd read-only). Exit 1, not 3: no sudo will help.
+ */
+function writeRefused(op: string, m: OpenedMap): CliError {
+  return new CliError(`${op} ${m.label}: operation not permitted: the map is frozen (BPF_MAP_FREEZE), so user space may only read it, or this fd is read-only`, ExitCode.failure);
+}
+
+/** Array types: a fixed u32 index space, E2BIG past max_entries (array_map_update_elem). */
+function isArrayType(t: number): boolean {
+  return t === 2 || t === 3 || t === 4 || t === 6 || t === 8 || t === 12;
+}
 
 function u32Bytes(n: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -177,7 +194,7 @@ export const mapDeleteCommand: Command = {
       const key = encodeKey(t, kv.key);
       const r = d.mapDeleteElem(m.fd, key);
       if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
-      if (r === -1) throw new CliError(`delete ${m.label}: operation not permitted`, ExitCode.permission, "the map may be frozen (user space can no longer write it), or writing needs root or CAP_BPF");
+      if (r === -1) throw writeRefused("delete", m);
       if (r === -22 && (m.info.type === 2 || m.info.type === 6)) throw new CliError(`delete ${m.label}: array elements cannot be deleted (EINVAL); update them to zero instead`, ExitCode.failure);
       must(r, `delete ${m.label}`);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`deleted from ${m.label}\n`);
