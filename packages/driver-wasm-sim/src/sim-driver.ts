@@ -466,9 +466,9 @@ export class SimDriverImpl implements SimDriver {
 
   /** The map operation of an update, with key and value already in scratch; `tmp` is 8 free bytes. */
   private updateAt(m: SimMap, tmp: number, kPtr: number, vPtr: number, flags: number): number {
-    // The engine takes u32 flags; anything past them is invalid for every type.
-    if (flags > 0xffffffff) return -Errno.EINVAL;
-    if (!m.isFdValue) return this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
+    // The engine takes u32 flags; anything past them is invalid for every type. HASH_OF_MAPS
+    // resolves the fd first (bpf_fd_htab_map_update_elem), so it checks them below.
+    if (!m.isFdValue) return flags > 0xffffffff ? -Errno.EINVAL : this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
     const ufd = this.readU32(vPtr);
     if (m.mapType !== BPF_MAP_TYPE_HASH_OF_MAPS) {
       // bpf_fd_array_map_update_elem: only BPF_ANY, the index, then the fd.
@@ -492,6 +492,7 @@ export class SimDriverImpl implements SimDriver {
       if (!innerMapCompatible(m.innerMeta!, e.obj)) return -Errno.EINVAL;
       newId = e.obj.id;
     }
+    if (flags > 0xffffffff) return -Errno.EINVAL;
     const oldId = this.engine.mapLookup(m.handle, kPtr, tmp) === 0 ? this.readU32(tmp) : 0;
     this.writeU32(vPtr, newId);
     const r = this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);

@@ -63,6 +63,10 @@ export const mapInMapCases: ConformanceCase[] = [
       c.result(d.mapUpdateElem(fd, u32(6), u32(h)), "EINVAL", "update with an incompatible map");
       c.result(d.mapUpdateElem(fd, u32(6), u32(ctx.closedFd())), "EBADF", "update with a closed fd");
       c.result(d.mapUpdateElem(fd, u32(6), u32(inner), 3), "EINVAL", "update flags=3");
+      // bpf_fd_htab_map_update_elem resolves the fd before htab_map_update_elem sees the flags.
+      c.result(d.mapUpdateElem(fd, u32(6), u32(ctx.closedFd()), 3), "EBADF", "update flags=3 with a closed fd (fd first)");
+      c.result(d.mapUpdateElem(fd, u32(6), u32(ctx.closedFd()), 2 ** 32), "EBADF", "update flags=2^32 with a closed fd (fd first)");
+      c.result(d.mapUpdateElem(fd, u32(6), u32(inner), 2 ** 32), "EINVAL", "update flags=2^32");
       c.result(d.mapUpdateElem(fd, u32(6), u32(inner), ANY), "OK", "update key 6");
       c.result(d.mapUpdateElem(fd, u32(7), u32(inner), ANY), "E2BIG", "update key 7 (full)");
       c.result(d.mapDeleteElem(fd, u32(7)), "ENOENT", "delete missing key 7");
