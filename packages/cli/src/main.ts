@@ -46,10 +46,18 @@ function findCommand(words: readonly string[]): { cmd: Command | undefined; rest
   return { cmd: undefined, rest: words.slice(1), group: isGroup ? words[0] : undefined };
 }
 
+/**
+ * parseArgs takes `-1` for a short option; no option here is a digit, so a word that starts with
+ * `-` and a digit is a number (`value -1 --value-type i32`, `--seed -5`) and is hidden from it.
+ */
+const NUMBER_MARK = "\u0000";
+const markNumbers = (argv: readonly string[]) => argv.map((a) => (/^-\d/.test(a) ? NUMBER_MARK + a : a));
+const unmark = (s: string) => (s.startsWith(NUMBER_MARK) ? s.slice(1) : s);
+
 async function run(argv: readonly string[], io: CliIo): Promise<number> {
   // First pass: find the command words, whatever options surround them.
-  const loose = parseArgs({ args: [...argv], options: toParseArgs(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
-  const words = loose.positionals;
+  const loose = parseArgs({ args: markNumbers(argv), options: toParseArgs(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
+  const words = loose.positionals.map(unmark);
   const { cmd, group } = findCommand(words);
   if (loose.values.version === true && words.length === 0) {
     io.stdout(`bpfkit ${VERSION}\n`);
@@ -78,13 +86,13 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const options = { ...GLOBAL_OPTIONS, ...cmd.options };
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: toParseArgs(options), strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: markNumbers(argv), options: toParseArgs(options), strict: true, allowPositionals: true });
   } catch (e) {
     throw usageError(`${cmd.name}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}`, `see \`bpfkit ${cmd.name} --help\``);
   }
   const nameWords = cmd.name.split(" ").length;
-  const args = parsed.positionals.slice(nameWords);
-  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const args = parsed.positionals.slice(nameWords).map(unmark);
+  const v = Object.fromEntries(Object.entries(parsed.values).map(([k, x]) => [k, typeof x === "string" ? unmark(x) : x])) as Record<string, string | boolean | undefined>;
   const ctx = makeCtx(io, {
     json: v.json === true,
     quiet: v.quiet === true,
@@ -92,7 +100,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     mapRoot: v["map-root"] as string | undefined,
     mapPrefix: (v["map-prefix"] as string | undefined) ?? "tc/globals",
   });
-  return cmd.run(ctx, args, parsed.values as Record<string, string | boolean | undefined>);
+  return cmd.run(ctx, args, v);
 }
 
 function toParseArgs(specs: Record<string, OptionSpec>) {

@@ -98,5 +98,18 @@ for (const dut of driversUnderTest()) {
       expect(r.err).toContain(`update map ${a.id}: index 9 is out of range: the array has 4 entries (0 to 3)`);
       expect(r.err).not.toContain("full");
     });
+
+    it("negative numbers are keys and values, not unknown options", async () => {
+      const h = create({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 4 }, "op_neg");
+      const w = await bpfkit("map", "update", h.path, "key", "-7", "value", "-300", "--key-type", "i32", "--value-type", "i64");
+      expect(w.code, w.err).toBe(0);
+      const v = new Uint8Array(8);
+      expect(d.mapLookupElem(h.fd, Uint8Array.of(0xf9, 0xff, 0xff, 0xff), v)).toBe(0);
+      expect(new DataView(v.buffer).getBigInt64(0, true)).toBe(-300n);
+      const r = await bpfkit("map", "lookup", h.path, "key", "-7", "--key-type", "i32", "--value-type", "i64", "--json");
+      expect(JSON.parse(r.out)).toEqual({ key: -7, value: -300 });
+      // A real unknown option is still refused.
+      expect((await bpfkit("map", "lookup", h.path, "key", "-x")).code).toBe(ExitCode.usage);
+    });
   });
 }
