@@ -47,7 +47,9 @@ function batchError(target: DumpTarget, op: string, errno: number, count: number
  */
 export function lookupBatchRaw(target: DumpTarget, cursor: BatchCursor, maxCount: number, del: boolean): RawBatch {
   const op = del ? "lookupAndDeleteBatch" : "lookupBatch";
-  if (!Number.isInteger(maxCount) || maxCount < 1) throw new RangeError(`${op} ${target.name}: count must be a positive integer, got ${maxCount}`);
+  if (!Number.isInteger(maxCount) || maxCount < 1 || maxCount > 0xffffffff) {
+    throw new RangeError(`${op} ${target.name}: count must be a positive integer (at most 2^32-1), got ${maxCount}`);
+  }
   if (cursor.done) return { count: 0, keys: new Uint8Array(0), values: new Uint8Array(0) };
   const tokenSize = batchTokenSize(target.mapType, target.keySize);
   if (cursor.token !== null && cursor.token.length !== tokenSize) {

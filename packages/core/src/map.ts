@@ -220,6 +220,11 @@ export class BpfMap<K, V> {
 
   /** Keeps a cache of what this object wrote, with the error resolver (replaces any cache). */
   withCache(options: WithCacheOptions = {}): this {
+    if (options === null || typeof options !== "object") throw new TypeError(`withCache ${this.#name}: options must be an object`);
+    const clock = options.clock;
+    if (clock !== undefined && (clock === null || typeof clock !== "object" || typeof clock.setTimeout !== "function")) {
+      throw new TypeError(`withCache ${this.#name}: options.clock must be a ResolverClock`);
+    }
     this.#cache?.close();
     this.#cache = new MapCache<K, V>(this.#cacheOwner(), options.clock);
     return this;
@@ -657,6 +662,24 @@ export class BpfMap<K, V> {
 
   // ---- dumps
 
+  #checkCallback(op: string, cb: unknown, optional: boolean): void {
+    if (typeof cb === "function" || (optional && cb === undefined)) return;
+    throw new TypeError(`${op} ${this.#name}: the callback must be a function${optional ? " or undefined" : ""}, got ${cb === null ? "null" : typeof cb}`);
+  }
+
+  #checkOut(op: string, out: unknown): void {
+    if (!(out instanceof Map)) throw new TypeError(`${op} ${this.#name}: out must be a Map<string, string[]>`);
+  }
+
+  #checkIterateOptions(op: string, options: IterateOptions | undefined): void {
+    if (options === undefined) return;
+    if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.#name}: options must be an object`);
+    const n = options.maxRestarts;
+    if (n !== undefined && (typeof n !== "number" || !Number.isInteger(n) || n < 0)) {
+      throw new RangeError(`${op} ${this.#name}: maxRestarts must be a non-negative integer, got ${String(n)}`);
+    }
+  }
+
   #requireCodecs(op: string): void {
     if (this.#codecless) {
       throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMap without key and value codecs, ` +
@@ -691,10 +714,13 @@ export class BpfMap<K, V> {
     if (stats === null || typeof stats !== "object" || typeof stats.maxEntries !== "number") {
       throw new TypeError(`${op} ${this.#name}: stats must be a DumpStats (newDumpStats(map))`);
     }
-    const batchSize = options?.batchSize;
+    let batchSize = options?.batchSize;
     if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 0xffffffff)) {
       throw new RangeError(`${op} ${this.#name}: batchSize must be a positive integer, got ${String(batchSize)}`);
     }
+    // The buffers are sized by it: no call returns more than the map holds (a larger hash
+    // bucket grows them on ENOSPC).
+    if (batchSize !== undefined) batchSize = Math.min(batchSize, Math.max(1, this.#info.maxEntries));
     stats.started = new Date();
     try {
       const target = this.#target(op);
@@ -735,11 +761,13 @@ export class BpfMap<K, V> {
    * than a walk that never ends. Returns what the dump saw.
    */
   dumpWithCallback(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats {
+    this.#checkCallback("dumpWithCallback", cb, false);
     return this.#runDump("dumpWithCallback", this.#sink(cb), newDumpStats(this.#info.maxEntries), options);
   }
 
   /** As dumpWithCallback, but a map that is not pinned calls nothing and returns undefined. */
   dumpWithCallbackIfExists(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats | undefined {
+    this.#checkCallback("dumpWithCallbackIfExists", cb, false);
     if (!this.#exists(this.path())) return undefined;
     return this.dumpWithCallback(cb, options);
   }
@@ -765,6 +793,7 @@ export class BpfMap<K, V> {
    * bucket).
    */
   dumpReliablyWithCallback(cb: DumpCallback<K, V> | undefined, stats: DumpStats, options?: DumpOptions): void {
+    this.#checkCallback("dumpReliablyWithCallback", cb, true);
     this.#runDump("dumpReliablyWithCallback", this.#sink(cb), stats, options);
   }
 
@@ -773,6 +802,7 @@ export class BpfMap<K, V> {
    * map lists a key's value twice, as in the seed). Texts come from the codecs' `format`, else hex.
    */
   dump(out: Map<string, string[]> = new Map(), options?: DumpOptions): Map<string, string[]> {
+    this.#checkOut("dump", out);
     const kc = this.#key;
     const vc = this.#value;
     this.#runDump("dump", this.#sink((k, v) => {
@@ -786,6 +816,7 @@ export class BpfMap<K, V> {
 
   /** As dump, but a map that is not pinned leaves `out` untouched. */
   dumpIfExists(out: Map<string, string[]> = new Map(), options?: DumpOptions): Map<string, string[]> {
+    this.#checkOut("dumpIfExists", out);
     if (!this.#exists(this.path())) return out;
     return this.dump(out, options);
   }
@@ -803,6 +834,7 @@ export class BpfMap<K, V> {
    */
   entries(options?: IterateOptions): Generator<[K, V], void, undefined> {
     this.#requireCodecs("entries");
+    this.#checkIterateOptions("entries", options);
     const kc = this.#key;
     const vc = this.#value;
     return iterateMap(() => this.#target("entries"), (k, v) => [kc.decode(k), vc.decode(v)] as [K, V], options);
@@ -811,6 +843,7 @@ export class BpfMap<K, V> {
   /** The keys of `entries()`, with the same guarantees. */
   keys(options?: IterateOptions): Generator<K, void, undefined> {
     this.#requireCodecs("keys");
+    this.#checkIterateOptions("keys", options);
     const kc = this.#key;
     return iterateMap(() => this.#target("keys"), (k) => kc.decode(k), options);
   }
@@ -842,7 +875,13 @@ export class BpfMap<K, V> {
 
   #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean): Array<[K, V]> {
     if (!(cursor instanceof BatchCursor)) throw new TypeError(`${op} ${this.#name}: cursor must be a BatchCursor`);
-    const raw = lookupBatchRaw(this.#target(op), cursor, maxCount, del);
+    if (typeof maxCount !== "number" || !Number.isInteger(maxCount) || maxCount < 1 || maxCount > 0xffffffff) {
+      throw new RangeError(`${op} ${this.#name}: count must be a positive integer (at most 2^32-1), got ${String(maxCount)}`);
+    }
+    // The buffers are sized by the count: no call returns more than the map holds (a larger
+    // hash bucket grows them on ENOSPC).
+    const count = Math.min(maxCount, Math.max(1, this.#info.maxEntries));
+    const raw = lookupBatchRaw(this.#target(op), cursor, count, del);
     const ks = this.#info.keySize;
     const vs = this.#info.readValueSize;
     const out = new Array<[K, V]>(raw.count);

@@ -2,7 +2,7 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BpfError, u32 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, newDumpStats, u32 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
 function thrown(f: () => unknown): Error {
@@ -96,5 +96,41 @@ eachDriver("BpfMap bad input", (get) => {
       expect(e.message).toBe(`${op} cilium_test_empty: Unable to create map ${empty.path()}: invalid argument`);
     }
     expect(env.bpf.getOpenMaps()).toEqual([]);
+  });
+
+  it("bad arguments to dumps, iterators, batches and withCache are refused up front, naming the map and method", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(1, 10);
+    const cases: Array<[string, () => unknown, typeof TypeError | typeof RangeError]> = [
+      ["dumpWithCallback", () => m.dumpWithCallback(5 as never), TypeError],
+      ["dumpWithCallback", () => m.dumpWithCallback(undefined as never), TypeError],
+      ["dumpWithCallbackIfExists", () => m.dumpWithCallbackIfExists(null as never), TypeError],
+      ["dumpReliablyWithCallback", () => m.dumpReliablyWithCallback("cb" as never, newDumpStats(m)), TypeError],
+      ["dump", () => m.dump({} as never), TypeError],
+      ["dumpIfExists", () => m.dumpIfExists([] as never), TypeError],
+      ["entries", () => m.entries(null as never), TypeError],
+      ["keys", () => m.keys({ maxRestarts: -1 }), RangeError],
+      ["entries", () => m.entries({ maxRestarts: 1.5 }), RangeError],
+      ["lookupBatch", () => m.lookupBatch(new BatchCursor(), 2 ** 40), RangeError],
+      ["lookupAndDeleteBatch", () => m.lookupAndDeleteBatch(new BatchCursor(), Infinity), RangeError],
+      ["withCache", () => m.withCache(null as never), TypeError],
+    ];
+    for (const [op, f, ctor] of cases) {
+      const e = thrown(f);
+      expect(e, op).toBeInstanceOf(ctor);
+      expect(e.message).toMatch(new RegExp(`^${op} cilium_test: `));
+    }
+    // Nothing was read, written or cached by the refused calls.
+    expect(m.getModel().cache).toBeUndefined();
+    expect([...m.entries()]).toEqual([[1, 10]]);
+    // A dumpReliablyWithCallback without a callback is allowed (the seed's nil callback).
+    const stats = newDumpStats(m);
+    m.dumpReliablyWithCallback(undefined, stats);
+    expect(stats.completed).toBe(true);
+    // Large counts are fine: the buffers are sized for what the map can hold.
+    expect(m.lookupBatch(new BatchCursor(), 0xffffffff)).toEqual([[1, 10]]);
+    expect(m.dump(undefined, { batchSize: 0xffffffff })).toEqual(new Map([["1", ["10"]]]));
   });
 });
