@@ -111,5 +111,23 @@ for (const dut of driversUnderTest()) {
       // A real unknown option is still refused.
       expect((await bpfkit("map", "lookup", h.path, "key", "-x")).code).toBe(ExitCode.usage);
     });
+
+    it("map create refuses an unknown inner type, a bad name and disagreeing sizes before creating anything", async () => {
+      const p = `${fs.path}/op_created`;
+      const base = ["map", "create", p, "--key-size", "4", "--value-size", "4", "--max-entries", "2"];
+      const cases: Array<[string[], string]> = [
+        [["--type", "array_of_maps", "--inner-type", "hsah"], "--inner-type hsah: not a map type"],
+        [["--type", "array_of_maps", "--inner-key-size", "four"], "--inner-key-size four: expected a non-negative integer"],
+        [["--type", "hash", "--inner-type", "hash"], "--inner-type is for array_of_maps and hash_of_maps only"],
+        [["--type", "hash", "--name", "has-a-dash"], "--name has-a-dash: at most 15 of [A-Za-z0-9_.]"],
+        [["--type", "hash", "--key-type", "u64"], "--key-size 4 and --key-type u64 (8 bytes) disagree"],
+      ];
+      for (const [extra, msg] of cases) {
+        const r = await bpfkit(...base, ...extra);
+        expect(r.code, extra.join(" ")).toBe(ExitCode.usage);
+        expect(r.err).toContain(msg);
+        expect(d.host.stat(p).errno, extra.join(" ")).toBe(2);
+      }
+    });
   });
 }

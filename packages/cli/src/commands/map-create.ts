@@ -9,13 +9,21 @@ import { mapJson } from "./maps.js";
 
 function size(opts: Record<string, unknown>, name: string, typeOpt: string): number {
   const v = opts[name];
-  if (typeof v === "string") {
-    if (!/^\d+$/.test(v)) throw usageError(`--${name} ${v}: expected a number of bytes`);
-    return Number(v);
-  }
   const t = opts[typeOpt];
-  if (typeof t === "string") return parseType(t).size;
+  const fromType = typeof t === "string" ? parseType(t) : undefined;
+  if (typeof v === "string") {
+    const n = count(v, name);
+    // Both given and different: which one was meant is a guess, so neither wins silently.
+    if (fromType !== undefined && fromType.size !== n) throw usageError(`--${name} ${n} and --${typeOpt} ${fromType.spec} (${fromType.size} bytes) disagree`);
+    return n;
+  }
+  if (fromType !== undefined) return fromType.size;
   throw usageError(`--${name} (or --${typeOpt}) is required`);
+}
+
+function count(v: string, name: string): number {
+  if (!/^\d+$/.test(v)) throw usageError(`--${name} ${v}: expected a non-negative integer`);
+  return Number(v);
 }
 
 export const mapCreateCommand: Command = {
@@ -52,18 +60,25 @@ export const mapCreateCommand: Command = {
     const mapType = parseMapType(typeText);
     if (mapType === undefined) throw usageError(`--type ${typeText}: not a map type`);
     const maxText = str(opts, "max-entries");
-    if (maxText === undefined || !/^\d+$/.test(maxText)) throw usageError("--max-entries N is required");
+    if (maxText === undefined) throw usageError("--max-entries N is required");
+    count(maxText, "max-entries");
     const flagsText = str(opts, "flags");
     const mapFlags = flagsText !== undefined ? parseMapFlags(flagsText) : 0;
     if (mapFlags === undefined) throw usageError(`--flags ${flagsText}: unknown flag`);
     const name = str(opts, "name");
+    // The kernel's bpf_obj_name_cpy rule; checked here so a bad name is not a bare EINVAL.
+    if (name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(name)) throw usageError(`--name ${name}: at most 15 of [A-Za-z0-9_.]`);
+    const isMapInMap = mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS;
+    const innerTypeText = str(opts, "inner-type");
+    const innerType = innerTypeText === undefined ? BPF_MAP_TYPE_ARRAY : parseMapType(innerTypeText);
+    if (innerType === undefined) throw usageError(`--inner-type ${innerTypeText}: not a map type`);
+    const num = (k: string, dflt: number) => { const v = str(opts, k); return v === undefined ? dflt : count(v, k); };
+    const innerAttr = { mapType: innerType, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1) };
+    const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries"].filter((k) => str(opts, k) !== undefined);
+    if (!isMapInMap && innerGiven.length > 0) throw usageError(`--${innerGiven[0]} is for array_of_maps and hash_of_maps only`);
     const d = await ctx.driver();
     let inner = -1;
-    if (mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS) {
-      const it = parseMapType(str(opts, "inner-type") ?? "array") ?? BPF_MAP_TYPE_ARRAY;
-      const num = (k: string, dflt: number) => Number(str(opts, k) ?? dflt);
-      inner = must(d.mapCreate({ mapType: it, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1) }), "create inner template map");
-    }
+    if (isMapInMap) inner = must(d.mapCreate(innerAttr), "create inner template map");
     let fd: number;
     try {
       fd = d.mapCreate({
