@@ -1,4 +1,5 @@
 // A command: its words (`map dump`), its options for node:util parseArgs, its help, and run().
+import { usageError } from "./cli-error.js";
 import type { Ctx } from "./context.js";
 
 export interface OptionSpec {
@@ -23,6 +24,11 @@ export interface Command {
   readonly options: Record<string, OptionSpec>;
   readonly examples?: readonly string[];
   run(ctx: Ctx, args: readonly string[], opts: OptionValues): Promise<number>;
+}
+
+/** Commands without positional arguments refuse them: `bpfkit maps id 12` must not list every map. */
+export function noArgs(cmd: Command, args: readonly string[]): void {
+  if (args.length > 0) throw usageError(`${cmd.name} takes no arguments, got ${JSON.stringify(args.join(" "))}`, `usage: bpfkit ${cmd.usage}`);
 }
 
 export function str(opts: OptionValues, name: string): string | undefined {

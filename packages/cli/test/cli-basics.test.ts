@@ -38,6 +38,17 @@ describe("bpfkit help and usage", () => {
     expect(group.out).not.toContain("  progs ");
   });
 
+  it("a command that takes no arguments refuses them before opening a driver", async () => {
+    const made: string[] = [];
+    const over = { createDriver: (k: "kernel" | "sim") => { made.push(k); return createSimDriver(); }, kernelAvailable: () => undefined };
+    for (const argv of [["maps", "id", "12"], ["progs", "show"], ["probe", "hash"], ["demo", "7"]]) {
+      const r = await run(argv, over);
+      expect(r.code, argv.join(" ")).toBe(ExitCode.usage);
+      expect(r.err).toContain(`${argv[0]} takes no arguments, got ${JSON.stringify(argv.slice(1).join(" "))}`);
+    }
+    expect(made).toEqual([]);
+  });
+
   it("an unknown option or a bad --driver is a usage error that points to --help", async () => {
     const r = await run(["maps", "--frob"]);
     expect(r.code).toBe(ExitCode.usage);

@@ -3,7 +3,7 @@
 import { createBpf, type Driver, type Logger } from "@bpfkit/core";
 import { ExitCode, usageError } from "../cli-error.js";
 import { mapInfo } from "../map-ref.js";
-import { str, type Command, type OptionValues } from "../command.js";
+import { noArgs, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
 import { mountDemoBpffs } from "../demo/demo-bpffs.js";
 import { formatDemo, demoPassed } from "../demo/format-demo.js";
@@ -36,7 +36,8 @@ export const demoCommand: Command = {
     batch: { type: "string", arg: "N", help: `elements per BPF_MAP_LOOKUP_BATCH call in the batch pass (default ${DEFAULT_DEMO.batchSize})` },
   },
   examples: ["bpfkit demo", "bpfkit demo --driver sim --seed 7", "bpfkit demo --json"],
-  async run(ctx, _args, opts) {
+  async run(ctx, args, opts) {
+    noArgs(this, args);
     const cfg: DemoConfig = {
       ...DEFAULT_DEMO,
       seed: intOpt(opts, "seed", DEFAULT_DEMO.seed, 0, 0xffffffff),

@@ -1,7 +1,7 @@
 // `bpfkit maps`: every map the host has loaded, like `bpftool map show`.
 import type { BpfMapInfo, Driver } from "@bpfkit/core";
 import { must } from "../cli-error.js";
-import type { Command } from "../command.js";
+import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
 import { mapInfo } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
@@ -71,7 +71,8 @@ export const mapsCommand: Command = {
   details: "Walks BPF_MAP_GET_NEXT_ID, opens each map by id, reads its info and closes it again.\n" +
     "--pins also walks every bpffs mount and shows where each map is pinned (like bpftool map show -f).",
   options: { pins: { type: "boolean", help: "show pin paths (walks every bpffs mount)" } },
-  async run(ctx, _args, opts) {
+  async run(ctx, args, opts) {
+    noArgs(this, args);
     const d = await ctx.driver();
     const maps = listMaps(d);
     const pins = opts.pins === true ? mapPins(d) : undefined;

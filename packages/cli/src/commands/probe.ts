@@ -6,7 +6,7 @@ import {
   batchTokenSize, createBpf, errnoName,
   userValueSize, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
-import type { Command } from "../command.js";
+import { noArgs, type Command } from "../command.js";
 import { fields, table } from "../format.js";
 import { MAP_TYPE_COUNT, mapTypeKernelName } from "../names.js";
 
@@ -122,7 +122,8 @@ export const probeCommand: Command = {
   details: "Creates one tiny map of each type (closed at once) and tries each batch command on it with one element.\n" +
     "Only ENOTSUPP counts as 'no' for a batch command: the kernel checks the map's batch operation first.",
   options: { all: { type: "boolean", help: "also list the types that cannot be created here" } },
-  async run(ctx, _args, opts) {
+  async run(ctx, args, opts) {
+    noArgs(this, args);
     const d = await ctx.driver();
     const r = probeDriver(d);
     const shown = opts.all === true ? r.types : r.types.filter((t) => t.create === "yes");

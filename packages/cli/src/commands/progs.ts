@@ -1,7 +1,7 @@
 // `bpfkit progs`: every program the host has loaded, like `bpftool prog show`.
 import { decodeProgInfo, PROG_INFO_SIZE, type BpfProgInfo, type Driver } from "@bpfkit/core";
 import { must } from "../cli-error.js";
-import type { Command } from "../command.js";
+import { noArgs, type Command } from "../command.js";
 import { hexCompact, table } from "../format.js";
 import { progTypeKernelName } from "../names.js";
 
@@ -28,7 +28,8 @@ export const progsCommand: Command = {
   summary: "list the programs loaded on this host (like bpftool prog show)",
   usage: "progs [--json]",
   options: {},
-  async run(ctx) {
+  async run(ctx, args) {
+    noArgs(this, args);
     const d = await ctx.driver();
     const progs = listProgs(d);
     ctx.emit(
