@@ -62,6 +62,12 @@ function assertCodecs(key: unknown, value: unknown, where: string): void {
   }
 }
 
+/**
+ * The map each BatchCursor walks. A token is a position in one map (a bucket index or a key);
+ * in another map of the same token size it would be taken silently and mean nothing.
+ */
+const cursorOwners = new WeakMap<BatchCursor, object>();
+
 function isUint(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
@@ -853,7 +859,8 @@ export class BpfMap<K, V> {
   /**
    * One BPF_MAP_LOOKUP_BATCH from `cursor` (a new BatchCursor starts at the beginning): up to
    * `maxCount` elements, more when one hash bucket is larger (buckets come whole). `cursor.done`
-   * turns true at the end of the map; the last call may still return elements.
+   * turns true at the end of the map; the last call may still return elements. A cursor belongs
+   * to the map it was first used with; another map refuses it (RangeError).
    */
   lookupBatch(cursor: BatchCursor, maxCount = 256): Array<[K, V]> {
     return this.#lookupBatch("lookupBatch", cursor, maxCount, false);
@@ -875,6 +882,9 @@ export class BpfMap<K, V> {
 
   #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean): Array<[K, V]> {
     if (!(cursor instanceof BatchCursor)) throw new TypeError(`${op} ${this.#name}: cursor must be a BatchCursor`);
+    const owner = cursorOwners.get(cursor);
+    if (owner === undefined) cursorOwners.set(cursor, this);
+    else if (owner !== this) throw new RangeError(`${op} ${this.#name}: the cursor belongs to another map; start a new BatchCursor`);
     if (typeof maxCount !== "number" || !Number.isInteger(maxCount) || maxCount < 1 || maxCount > 0xffffffff) {
       throw new RangeError(`${op} ${this.#name}: count must be a positive integer (at most 2^32-1), got ${String(maxCount)}`);
     }

@@ -42,6 +42,7 @@ eachDriver("BpfMap bad input", (get) => {
   }
   // An array: one element per batch of 1, so the dump has more batches to go when it is closed.
   const arraySpec = { name: "cilium_test", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 8 };
+  const arraySpec2 = { ...arraySpec, name: "cilium_test_arr" };
 
   it("entries(): a map closed by the loop body ends the walk with EBADF naming it, never reads a recycled fd", () => {
     const env = get();
@@ -132,5 +133,27 @@ eachDriver("BpfMap bad input", (get) => {
     // Large counts are fine: the buffers are sized for what the map can hold.
     expect(m.lookupBatch(new BatchCursor(), 0xffffffff)).toEqual([[1, 10]]);
     expect(m.dump(undefined, { batchSize: 0xffffffff })).toEqual(new Map([["1", ["10"]]]));
+  });
+
+  it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {
+    const env = get();
+    const h = env.map(testMapSpec());
+    h.openOrCreate();
+    for (let k = 0; k < 8; k++) h.update(k, k);
+    const h2 = env.map(testMapSpec("cilium_test_2"));
+    h2.openOrCreate();
+    const arr = env.map(arraySpec2);
+    arr.openOrCreate();
+    const c = new BatchCursor();
+    h.lookupBatch(c, 1);
+    for (const [op, f] of [["lookupBatch", () => arr.lookupBatch(c, 1)], ["lookupAndDeleteBatch", () => h2.lookupAndDeleteBatch(c, 1)]] as const) {
+      const e = thrown(f);
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.message).toMatch(new RegExp(`^${op} cilium_test_\\w+: the cursor belongs to another map`));
+    }
+    // Its own map goes on with it.
+    const rest: number[] = [];
+    while (!c.done) for (const [k] of h.lookupBatch(c, 2)) rest.push(k);
+    expect(rest.length).toBeGreaterThan(0);
   });
 });
