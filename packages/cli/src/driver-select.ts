@@ -33,8 +33,21 @@ export async function createDriver(io: CliIo, kind: DriverKind): Promise<Driver>
     return k.createKernelDriver();
   }
   const s = await import("@bpfkit/driver-wasm-sim");
-  return s.createSimDriver();
+  const sim = s.createSimDriver();
+  freshSims.add(sim);
+  return sim;
 }
+
+/** Simulators this process booted for one command: nothing outlives the command in them. */
+const freshSims = new WeakSet<Driver>();
+
+/** Whether `d` is a simulated host that began empty with this command (a test's may persist). */
+export function isFreshSim(d: Driver): boolean {
+  return freshSims.has(d);
+}
+
+/** The hint for "not found" on a fresh simulator, where a map from an earlier run cannot be. */
+export const FRESH_SIM_HINT = "the simulator starts empty on every run: maps created by earlier bpfkit commands are not there (use --driver kernel)";
 
 /**
  * The driver for a command. `auto` says on stderr which one it took (and why the simulator),

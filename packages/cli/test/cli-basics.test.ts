@@ -49,6 +49,21 @@ describe("bpfkit help and usage", () => {
     expect(made).toEqual([]);
   });
 
+  it("on the simulator it boots, a missing map says the simulated host starts empty on every run", async () => {
+    const made = await run(["map", "create", "/sys/fs/bpf/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--driver", "sim"]);
+    expect(made.code, made.err).toBe(0);
+    expect(made.err).toContain("the simulated host ends with this command");
+    for (const ref of [["/sys/fs/bpf/m"], ["id", "1"], ["m"]]) {
+      const r = await run(["map", "show", ...ref, "--driver", "sim"]);
+      expect(r.code, ref.join(" ")).toBe(ExitCode.notFound);
+      expect(r.err, ref.join(" ")).toContain("the simulator starts empty on every run");
+    }
+    // A simulator handed in by the embedder may hold maps from before: no such claim there.
+    const given = await run(["map", "show", "id", "1", "--driver", "sim"], { createDriver: () => createSimDriver() });
+    expect(given.code).toBe(ExitCode.notFound);
+    expect(given.err).not.toContain("starts empty");
+  });
+
   it("an unknown option or a bad --driver is a usage error that points to --help", async () => {
     const r = await run(["maps", "--frob"]);
     expect(r.code).toBe(ExitCode.usage);

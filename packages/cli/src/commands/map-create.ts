@@ -2,6 +2,7 @@
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, errnoName } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
+import { isFreshSim } from "../driver-select.js";
 import { mapInfo, mapLabel } from "../map-ref.js";
 import { mapTypeKernelName, parseMapFlags, parseMapType } from "../names.js";
 import { parseType } from "../types.js";
@@ -99,6 +100,7 @@ export const mapCreateCommand: Command = {
       if (r === -1) throw new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
       must(r, "pin", path);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`created ${mapLabel(info)}, pinned at ${path}\n`);
+      if (!ctx.quiet && isFreshSim(d)) ctx.io.stderr("bpfkit: note: the simulated host ends with this command, and the map with it\n");
       if (ctx.json) ctx.emit(() => "", () => ({ ...mapJson(info), pinned: path }));
     } finally {
       d.close(fd);

@@ -3,6 +3,7 @@ import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, ty
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
+import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
 import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, TYPE_OPTIONS } from "../elem-types.js";
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
@@ -13,7 +14,13 @@ import { mapJson } from "./maps.js";
 export async function withMap<T>(ctx: Ctx, args: readonly string[], fn: (d: Driver, m: OpenedMap, rest: readonly string[]) => T): Promise<T> {
   const { ref, next } = parseMapRef(args, 0);
   const d = await ctx.driver();
-  const m = openMapRef(d, ref, ctx.mapRoot(d));
+  let m: OpenedMap;
+  try {
+    m = openMapRef(d, ref, ctx.mapRoot(d));
+  } catch (e) {
+    if (e instanceof CliError && e.exitCode === ExitCode.notFound && isFreshSim(d)) throw new CliError(e.message, e.exitCode, FRESH_SIM_HINT);
+    throw e;
+  }
   try {
     return fn(d, m, args.slice(next));
   } finally {
