@@ -344,14 +344,19 @@ export class BpfMap<K, V> {
       throw this.#named(op, e);
     }
     const { fd, isNew } = opened;
+    this.#adopt(path, fd, t, flags, pin || !isNew);
+    return isNew;
+  }
+
+  /** Takes `fd` (opened or created at `path` as type `t` with `flags`) as this map's. */
+  #adopt(path: string, fd: number, t: number, flags: number, reopenable: boolean): void {
     this.#fd = fd;
     this.#info.mapType = t;
     this.#info.flags = flags;
-    this.#reopenable = pin || !isNew;
+    this.#reopenable = reopenable;
     this.#closedForGood = false;
     this.#cache?.restart();
-    bpf.registerMap(path, this);
-    return isNew;
+    this.#bpf.registerMap(path, this);
   }
 
   /**
@@ -403,17 +408,36 @@ export class BpfMap<K, V> {
       throw new BpfError({ errno: Errno.EBUSY, op: "openParallel", map: this.#name,
         message: `openParallel ${this.#name}: OpenParallel() called on already open map` });
     }
+    const op = "openParallel";
     const path = this.path();
-    if (this.#exists(path)) {
-      const r = this.#driver.host.unlink(path);
-      if (r < 0) {
-        this.#bpf.logger.warn("Unable to remove BPF map for parallel operation", { path, error: errnoText(-r) });
-      } else {
-        this.#bpf.logger.debug("Opening map in parallel mode", { path, name: this.#name });
-        this.#inParallelMode = true;
-      }
+    if (!this.#exists(path)) return this.#openOrCreate(true, op);
+    // The new map is created before the old pin goes: one the kernel refuses must leave the old
+    // map pinned, not nothing at the path (the seed unlinks first).
+    const bpf = this.#bpf;
+    const t = bpf.getMapType(this.#info.mapType);
+    const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
+    let fd: number;
+    try {
+      fd = bpf.createMap(t, this.#info.keySize, this.#info.valueSize, this.#info.maxEntries, flags, this.#info.innerId, path);
+    } catch (e) {
+      throw this.#named(op, e);
     }
-    return this.#openOrCreate(true, "openParallel");
+    const r = this.#driver.host.unlink(path);
+    if (r < 0) {
+      this.#driver.close(fd);
+      bpf.logger.warn("Unable to remove BPF map for parallel operation", { path, error: errnoText(-r) });
+      return this.#openOrCreate(true, op);
+    }
+    bpf.logger.debug("Opening map in parallel mode", { path, name: this.#name });
+    try {
+      bpf.objPin(fd, path);
+    } catch (e) {
+      this.#driver.close(fd);
+      throw this.#named(op, e);
+    }
+    this.#inParallelMode = true;
+    this.#adopt(path, fd, t, flags, true);
+    return true;
   }
 
   endParallelMode(): void {

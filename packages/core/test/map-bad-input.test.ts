@@ -156,4 +156,20 @@ eachDriver("BpfMap bad input", (get) => {
     while (!c.done) for (const [k] of h.lookupBatch(c, 2)) rest.push(k);
     expect(rest.length).toBeGreaterThan(0);
   });
+
+  it("openParallel with a map the kernel refuses keeps the old pin and stays out of parallel mode", () => {
+    const env = get();
+    const old = env.map(testMapSpec());
+    old.openOrCreate();
+    old.update(1, 10);
+    old.close();
+    const bad = env.map({ ...testMapSpec(), maxEntries: 0 });
+    const e = thrown(() => bad.openParallel()) as BpfError;
+    expect([e.op, e.code, e.map]).toEqual(["openParallel", "EINVAL", "cilium_test"]);
+    expect(bad.inParallelMode).toBe(false);
+    expect(bad.getFd()).toBe(-1);
+    expect(env.bpf.getOpenMaps()).toEqual([]);
+    // The old map is still pinned, with its data.
+    expect(old.lookup(1)).toBe(10);
+  });
 });
