@@ -713,7 +713,7 @@ export class BpfMap<K, V> {
   #requireCodecs(op: string): void {
     if (this.#codecless) {
       throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMap without key and value codecs, ` +
-        "so its elements cannot be decoded; create it with bpf.newMap({ key, value, ... }) to dump it");
+        "so its elements cannot be decoded; open it with bpf.openMap(name, { key, value }) to dump it");
     }
   }
 

@@ -172,4 +172,24 @@ eachDriver("BpfMap bad input", (get) => {
     // The old map is still pinned, with its data.
     expect(old.lookup(1)).toBe(10);
   });
+
+  it("a map opened without codecs refuses dumps and walks with a TypeError that says how to open it typed", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(1, 10);
+    const raw = env.track(env.bpf.openMap("cilium_test"));
+    for (const [op, f] of [["dump", () => raw.dump()], ["dumpWithCallback", () => raw.dumpWithCallback(() => {})],
+      ["dumpReliablyWithCallback", () => raw.dumpReliablyWithCallback(undefined, newDumpStats(raw))],
+      ["entries", () => raw.entries()], ["keys", () => raw.keys()]] as const) {
+      const e = thrown(f);
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(new RegExp(`^${op} cilium_test: the map was opened by bpf.openMap without key and value codecs`));
+      expect(e.message).toContain("bpf.openMap(name, { key, value })");
+    }
+    // Raw element access still works, and the typed way the message names does dump it.
+    expect(raw.lookup(new Uint8Array([1, 0, 0, 0]))).toEqual(new Uint8Array([10, 0, 0, 0]));
+    const typed = env.track(env.bpf.openMap("cilium_test", { key: testMapSpec().key, value: testMapSpec().value }));
+    expect(typed.dump()).toEqual(new Map([["1", ["10"]]]));
+  });
 });
