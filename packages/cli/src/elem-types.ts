@@ -2,7 +2,8 @@
 // --value-type) or the map's own sizes, per-CPU slots, and ids for map-in-map/PROG_ARRAY values.
 import { isFdValueMapType, isPerCpuMapType, perCpuSlotSize, type BpfMapInfo } from "@bpfkit/core";
 import { str, type OptionSpec, type OptionValues } from "./command.js";
-import { usageError } from "./cli-error.js";
+import { CliError, ExitCode, usageError } from "./cli-error.js";
+import { mapTypeKernelName } from "./names.js";
 import { bytesType, parseType, type ValueType } from "./types.js";
 
 export const TYPE_OPTIONS: Record<string, OptionSpec> = {
@@ -27,6 +28,11 @@ export interface ElemTypes {
 }
 
 export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: number, label: string): ElemTypes {
+  // Queues, stacks, bloom filters, ring buffers: the kernel walks none of them by key (EINVAL or
+  // ENOTSUPP from GET_NEXT_KEY), so say so before a syscall answers with a bare errno.
+  if (info.keySize === 0) {
+    throw new CliError(`${label} is a ${mapTypeKernelName(info.type)} map: it has no keys, so it cannot be dumped, walked or used by key`, ExitCode.failure);
+  }
   const keySpec = str(opts, "key-type") ?? str(opts, "key");
   const valueSpec = str(opts, "value-type") ?? str(opts, "value");
   const perCpu = isPerCpuMapType(info.type);

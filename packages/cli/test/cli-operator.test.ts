@@ -129,5 +129,18 @@ for (const dut of driversUnderTest()) {
         expect(d.host.stat(p).errno, extra.join(" ")).toBe(2);
       }
     });
+
+    // The simulator models no queue, stack or ring buffer (it refuses to create them).
+    it.skipIf(dut.name !== "kernel")("a queue or ring buffer is named as keyless, not answered with EINVAL or 'unknown error 524'", async () => {
+      const q = create({ mapType: 22, keySize: 0, valueSize: 4, maxEntries: 4 }, "op_queue");
+      const rb = create({ mapType: 27, keySize: 0, valueSize: 0, maxEntries: 4096 }, "op_ringbuf");
+      for (const [m, type] of [[q, "queue"], [rb, "ringbuf"]] as const) {
+        for (const argv of [["map", "dump", m.path], ["map", "next", m.path], ["map", "lookup", m.path, "key", "00"]]) {
+          const r = await bpfkit(...argv);
+          expect(r.code, argv.join(" ")).toBe(ExitCode.failure);
+          expect(r.err, argv.join(" ")).toContain(`map ${m.id} is a ${type} map: it has no keys`);
+        }
+      }
+    });
   });
 }
