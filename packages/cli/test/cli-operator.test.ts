@@ -142,5 +142,15 @@ for (const dut of driversUnderTest()) {
         }
       }
     });
+
+    it("update with a flag word and a different --flags refuses rather than pick one", async () => {
+      const h = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, "op_flags");
+      const r = await bpfkit("map", "update", h.path, "key", "1", "value", "2", "--key-type", "u32", "--value-type", "u32", "noexist", "--flags", "exist");
+      expect(r.code).toBe(ExitCode.usage);
+      expect(r.err).toContain("`noexist` after the value and --flags exist disagree");
+      expect(d.mapGetNextKey(h.fd, null, new Uint8Array(4))).toBe(-2);
+      const same = await bpfkit("map", "update", h.path, "key", "1", "value", "2", "--key-type", "u32", "--value-type", "u32", "noexist", "--flags", "noexist");
+      expect(same.code, same.err).toBe(0);
+    });
   });
 }

@@ -126,7 +126,12 @@ export const mapUpdateCommand: Command = {
     return withMap(ctx, args, (d, m, rest) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const kv = keyValueArgs(rest, true, this.usage);
-      const flags = updateFlags(kv.flagWord ?? str(opts, "flags"));
+      const flagOpt = str(opts, "flags");
+      // `… value 1 exist --flags noexist`: which was meant is a guess, so neither wins silently.
+      if (kv.flagWord !== undefined && flagOpt !== undefined && kv.flagWord !== flagOpt) {
+        throw usageError(`\`${kv.flagWord}\` after the value and --flags ${flagOpt} disagree`, `usage: bpfkit ${this.usage}`);
+      }
+      const flags = updateFlags(kv.flagWord ?? flagOpt);
       const key = encodeKey(t, kv.key);
       const ref = t.fdValue ? openValueRef(d, m, kv.value!) : undefined;
       try {
