@@ -52,7 +52,24 @@ export function mapNameProblem(name: unknown): string | undefined {
   if (name.includes("\0")) return "must not contain a NUL byte";
   if (name.includes("/")) return 'must not contain "/"';
   if (name === "." || name === "..") return `must not be "${name}"`;
+  // NAME_MAX: the kernel refuses a longer pin name (ENAMETOOLONG); refused here on every driver.
+  if (utf8Length(name) > 255) return `must be at most 255 bytes (NAME_MAX), got ${utf8Length(name)}`;
   return undefined;
+}
+
+/** Bytes of `s` in UTF-8 (what the kernel sees of a path), without an encoder. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** Throws a TypeError naming the operation and the name when `name` is not a valid map name. */

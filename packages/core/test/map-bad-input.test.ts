@@ -192,4 +192,21 @@ eachDriver("BpfMap bad input", (get) => {
     const typed = env.track(env.bpf.openMap("cilium_test", { key: testMapSpec().key, value: testMapSpec().value }));
     expect(typed.dump()).toEqual(new Map([["1", ["10"]]]));
   });
+
+  it("a map name longer than NAME_MAX (255 bytes) is refused at newMap, as the kernel would refuse its pin", () => {
+    const env = get();
+    for (const name of ["y".repeat(256), "é".repeat(128)]) {
+      const e = thrown(() => env.bpf.newMap(testMapSpec(name)));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(/^newMap: invalid map name "(?:y+|é+)": must be at most 255 bytes/);
+    }
+    expect(() => env.bpf.getMap("y".repeat(256))).toThrow(/^getMap: invalid map name .* at most 255 bytes/);
+    // 255 bytes is a valid file name on bpffs: it pins and reopens on both drivers.
+    const longest = env.map(testMapSpec("y".repeat(255)));
+    expect(longest.openOrCreate()).toBe(true);
+    longest.update(1, 2);
+    longest.close();
+    expect(longest.lookup(1)).toBe(2);
+    expect(env.bpf.getOpenMaps()).toHaveLength(1);
+  });
 });
