@@ -2,37 +2,88 @@
 // ld_imm64 (a constant or a map fd), forward jumps and exit. It walks the program once in
 // instruction order, merging the register state of every edge into an instruction, and answers
 // as the kernel's verifier does for these shapes (checked on 6.18): EACCES for reading an unset
-// register or writing r10, EINVAL for bad encodings, unreachable instructions, falling off the
+// register, writing r10 or pointer arithmetic the verifier prohibits, EINVAL for bad encodings
+// (check_alu_op's reserved fields and shift ranges), unreachable instructions, falling off the
 // end, division by a zero constant and an r0 out of the type's return range. Calls, memory
-// access and backward jumps (bounded loops) are beyond it and answer EINVAL.
+// access and backward jumps (bounded loops) are beyond it and answer EINVAL. Constants are
+// tracked only through mov and ld_imm64, where the kernel also folds ALU results.
 import { Errno } from "@bpfkit/core";
 import type { SimMap } from "./objects.js";
 import { returnRange } from "./prog-load.js";
 
 const CLS_ALU = 0x04, CLS_JMP = 0x05, CLS_JMP32 = 0x06, CLS_ALU64 = 0x07;
-const OP_DIV = 0x30, OP_NEG = 0x80, OP_MOD = 0x90, OP_MOV = 0xb0, OP_END = 0xd0;
+const OP_ADD = 0x00, OP_SUB = 0x10, OP_DIV = 0x30, OP_LSH = 0x60, OP_RSH = 0x70, OP_NEG = 0x80,
+  OP_MOD = 0x90, OP_MOV = 0xb0, OP_ARSH = 0xc0, OP_END = 0xd0;
 const JMP_JA = 0x00, JMP_CALL = 0x80, JMP_EXIT = 0x90;
 const LD_IMM64 = 0x18;
-const PSEUDO_MAP_FD = 1;
+const PSEUDO_MAP_FD = 1, PSEUDO_MAP_IDX = 5, PSEUDO_MAP_IDX_VALUE = 6;
+/** EPROTO: not in core's Errno table, which lists what map commands answer. */
+const EPROTO = 71;
 const REGS = 11;
+
+/** What a register holds: a scalar, or a pointer of the kernel's reg types the programs here make. */
+const SCALAR = 0, PTR_TO_CTX = 1, PTR_TO_STACK = 2, CONST_PTR_TO_MAP = 3, PTR_MIXED = 4;
 
 interface State {
   /** Registers written on every path here (r1 = ctx and r10 = frame pointer at entry). */
   init: boolean[];
-  /** Registers that may hold a pointer. */
-  ptr: boolean[];
-  /** r0's value when the same constant on every path, else null. */
-  r0: number | null;
+  /** Each register's kind (SCALAR, PTR_TO_CTX, …); PTR_MIXED where paths disagree. */
+  kind: number[];
+  /** Each register's value when the same constant on every path, else null. */
+  known: (number | null)[];
 }
 
 function merge(into: State | undefined, from: State): State {
-  if (into === undefined) return { init: from.init.slice(), ptr: from.ptr.slice(), r0: from.r0 };
+  if (into === undefined) return { init: from.init.slice(), kind: from.kind.slice(), known: from.known.slice() };
   for (let r = 0; r < REGS; r++) {
     into.init[r] = into.init[r]! && from.init[r]!;
-    into.ptr[r] = into.ptr[r]! || from.ptr[r]!;
+    if (into.kind[r] !== from.kind[r]) into.kind[r] = into.kind[r] === SCALAR && from.kind[r] === SCALAR ? SCALAR : PTR_MIXED;
+    if (into.known[r] !== from.known[r]) into.known[r] = null;
   }
-  if (into.r0 !== from.r0) into.r0 = null;
   return into;
+}
+
+/** check_alu_op's encoding checks ("… uses reserved fields", "invalid BPF_ALU opcode"): 0 or EINVAL. */
+function aluFieldsErrno(alu64: boolean, op: number, useReg: boolean, src: number, off: number, imm: number): number {
+  switch (op) {
+    case OP_NEG:
+      return useReg || src !== 0 || off !== 0 || imm !== 0 ? Errno.EINVAL : 0;
+    case OP_END:
+      // ALU64 END is the unconditional bswap: only its BPF_TO_LE (K) encoding exists.
+      return src !== 0 || off !== 0 || (imm !== 16 && imm !== 32 && imm !== 64) || (alu64 && useReg) ? Errno.EINVAL : 0;
+    case OP_MOV:
+      if (!useReg) return src !== 0 || off !== 0 ? Errno.EINVAL : 0;
+      // off is the sign-extension width (movsx); ALU64 off 1 is addr_space_cast, which needs an arena.
+      if (imm !== 0) return Errno.EINVAL;
+      return off === 0 || off === 8 || off === 16 || (alu64 && off === 32) ? 0 : Errno.EINVAL;
+    default: {
+      if (op > OP_END) return Errno.EINVAL;
+      // off 1 is the signed variant, which only sdiv and smod have.
+      const offOk = off === 0 || (off === 1 && (op === OP_DIV || op === OP_MOD));
+      return !offOk || (useReg ? imm !== 0 : src !== 0) ? Errno.EINVAL : 0;
+    }
+  }
+}
+
+/**
+ * adjust_reg_min_max_vals / adjust_ptr_min_max_vals for a privileged loader (allow_ptr_leaks,
+ * bypass_spec_v1): the kind of the result, or -EACCES. `offKnown` is the scalar operand's value
+ * when it is a known constant.
+ */
+function aluResultKind(alu64: boolean, op: number, dstKind: number, srcKind: number, offKnown: number | null): number {
+  if (dstKind === SCALAR && srcKind === SCALAR) return SCALAR;
+  // Two pointers: only their difference, which is a scalar.
+  if (dstKind !== SCALAR && srcKind !== SCALAR) return op === OP_SUB ? SCALAR : -Errno.EACCES;
+  // 32-bit ALU on a pointer: only sub, which leaves a scalar.
+  if (!alu64) return op === OP_SUB ? SCALAR : -Errno.EACCES;
+  const ptrKind = dstKind !== SCALAR ? dstKind : srcKind;
+  // A map pointer may only have a known 0 added.
+  if (ptrKind === CONST_PTR_TO_MAP && !(op === OP_ADD && offKnown === 0)) return -Errno.EACCES;
+  if (op === OP_ADD) return ptrKind;
+  // "subtraction from stack pointer prohibited" (JITs may not handle it).
+  if (op === OP_SUB && dstKind !== SCALAR) return ptrKind === PTR_TO_STACK ? -Errno.EACCES : ptrKind;
+  // "tried to subtract pointer from scalar"; and, or, xor, mul, shifts… on a pointer: prohibited.
+  return -Errno.EACCES;
 }
 
 export interface VerifyResult {
@@ -47,7 +98,11 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
   const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   const states: (State | undefined)[] = new Array(n);
   const reg = (v: boolean, r1: boolean, r10: boolean) => Array.from({ length: REGS }, (_, r) => (r === 1 ? r1 : r === 10 ? r10 : v));
-  states[0] = { init: reg(false, true, true), ptr: reg(false, true, true), r0: null };
+  states[0] = {
+    init: reg(false, true, true),
+    kind: Array.from({ length: REGS }, (_, r) => (r === 1 ? PTR_TO_CTX : r === 10 ? PTR_TO_STACK : SCALAR)),
+    known: new Array<number | null>(REGS).fill(null),
+  };
   const used: SimMap[] = [];
   const range = returnRange(progType, expected);
   let processed = 0;
@@ -72,7 +127,12 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
   for (let i = 0; i < n; i++) {
     if (insns[i * 8] !== LD_IMM64) continue;
     if (i + 1 >= n) return fail(Errno.EINVAL);
-    if ((insns[i * 8 + 1]! >> 4) === PSEUDO_MAP_FD) {
+    const kind = insns[i * 8 + 1]! >> 4;
+    // A map reference by fd or by fd_array index keeps the second half's imm 0.
+    if ((kind === PSEUDO_MAP_FD || kind === PSEUDO_MAP_IDX) && dv.getInt32(i * 8 + 12, true) !== 0) return fail(Errno.EINVAL);
+    // An fd_array index with no fd_array (this API never passes one) is EPROTO.
+    if (kind === PSEUDO_MAP_IDX || kind === PSEUDO_MAP_IDX_VALUE) return fail(EPROTO);
+    if (kind === PSEUDO_MAP_FD) {
       const m = resolveMap(dv.getInt32(i * 8 + 4, true));
       if (typeof m === "number") return fail(-m);
     }
@@ -96,14 +156,15 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
         const m = resolveMap(imm);
         if (typeof m === "number") return fail(-m);
         if (!used.includes(m)) used.push(m);
-        st.ptr[dst] = true;
+        st.kind[dst] = CONST_PTR_TO_MAP;
+        st.known[dst] = null;
       } else if (src === 0) {
-        st.ptr[dst] = false;
+        st.kind[dst] = SCALAR;
+        st.known[dst] = dv.getInt32(at + 12, true) === 0 ? imm : null;
       } else {
         return fail(Errno.EINVAL);
       }
       st.init[dst] = true;
-      if (dst === 0) st.r0 = src === 0 && dv.getInt32(at + 12, true) === 0 ? imm : null;
       i++;
       if (!flow(i + 1, st)) return fail(Errno.EINVAL);
       continue;
@@ -112,7 +173,8 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
       if (code === (CLS_JMP | JMP_EXIT)) {
         if (dst !== 0 || src !== 0 || off !== 0 || imm !== 0) return fail(Errno.EINVAL);
         if (!st.init[0]) return fail(Errno.EACCES); // R0 !read_ok
-        if (range !== null && (st.ptr[0] || st.r0 === null || st.r0 < range[0] || st.r0 > range[1])) return fail(Errno.EINVAL);
+        const r0 = st.known[0] ?? null;
+        if (range !== null && (st.kind[0] !== SCALAR || r0 === null || r0 < range[0] || r0 > range[1])) return fail(Errno.EINVAL);
         continue;
       }
       if (op === JMP_CALL || op === JMP_EXIT || op === 0xe0 || op === 0xf0) return fail(Errno.EINVAL);
@@ -127,21 +189,40 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
       continue;
     }
     if (cls !== CLS_ALU && cls !== CLS_ALU64) return fail(Errno.EINVAL); // memory access, calls: not modelled
-    if (op > OP_END) return fail(Errno.EINVAL);
-    if (op === OP_END || op === OP_NEG) {
-      if (op === OP_NEG && (useReg || src !== 0 || imm !== 0)) return fail(Errno.EINVAL);
-    } else if (useReg) {
-      if (imm !== 0) return fail(Errno.EINVAL);
-      if (!st.init[src]) return fail(Errno.EACCES);
-    } else if (src !== 0) {
-      return fail(Errno.EINVAL);
-    }
-    if (!useReg && (op === OP_DIV || op === OP_MOD) && imm === 0) return fail(Errno.EINVAL);
-    if (dst === 10) return fail(Errno.EACCES); // frame pointer is read only
+    const alu64 = cls === CLS_ALU64;
+    const fields = aluFieldsErrno(alu64, op, useReg, src, off, imm);
+    if (fields !== 0) return fail(fields);
+    // check_alu_op's order: the source operands, then the constant checks, then the destination.
+    if (useReg && op !== OP_NEG && op !== OP_END && !st.init[src]) return fail(Errno.EACCES);
     if (op !== OP_MOV && !st.init[dst]) return fail(Errno.EACCES);
+    if (!useReg && (op === OP_DIV || op === OP_MOD) && imm === 0) return fail(Errno.EINVAL);
+    if (!useReg && (op === OP_LSH || op === OP_RSH || op === OP_ARSH) && (imm < 0 || imm >= (alu64 ? 64 : 32))) return fail(Errno.EINVAL);
+    if (dst === 10) return fail(Errno.EACCES); // frame pointer is read only
+    if (op === OP_MOV) {
+      if (!useReg) {
+        st.kind[dst] = SCALAR;
+        st.known[dst] = alu64 ? imm : imm >>> 0;
+      } else if (alu64 && off === 0) {
+        st.kind[dst] = st.kind[src]!;
+        st.known[dst] = st.known[src] ?? null;
+      } else {
+        // A 32-bit or sign-extending copy of a pointer is a scalar (allowed with allow_ptr_leaks).
+        const k = st.kind[src] === SCALAR && off === 0 ? st.known[src] ?? null : null;
+        st.kind[dst] = SCALAR;
+        st.known[dst] = k === null ? null : k >>> 0;
+      }
+    } else if (op === OP_NEG || op === OP_END) {
+      st.kind[dst] = SCALAR;
+      st.known[dst] = null;
+    } else {
+      const srcKind = useReg ? st.kind[src]! : SCALAR;
+      const offKnown = st.kind[dst] !== SCALAR ? (useReg ? st.known[src] ?? null : imm) : st.known[dst] ?? null;
+      const kind = aluResultKind(alu64, op, st.kind[dst]!, srcKind, offKnown);
+      if (kind < 0) return fail(-kind);
+      st.kind[dst] = kind;
+      st.known[dst] = null;
+    }
     st.init[dst] = true;
-    st.ptr[dst] = op === OP_MOV && useReg ? st.ptr[src]! : false;
-    if (dst === 0) st.r0 = op === OP_MOV && !useReg ? (cls === CLS_ALU ? imm >>> 0 : imm) : null;
     if (!flow(i + 1, st)) return fail(Errno.EINVAL); // falls off the end
   }
   return { errno: 0, usedMaps: used, verifiedInsns: processed };

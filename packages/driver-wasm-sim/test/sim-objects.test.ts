@@ -471,6 +471,71 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
     ]);
   });
 
+  it("the verifier's ALU encoding checks, shift ranges and pointer arithmetic rules (as root)", () => {
+    const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): number[] => {
+      const b = new Uint8Array(8);
+      const v = new DataView(b.buffer);
+      b[0] = code; b[1] = dst | (src << 4); v.setInt16(2, off, true); v.setInt32(4, imm, true);
+      return [...b];
+    };
+    const R0 = I(0xb7), EXIT = I(0x95);
+    const programs: Array<[string, number[], number?]> = [
+      // check_alu_op's reserved fields
+      ["be with imm 17", [...R0, ...I(0xdc, 0, 0, 0, 17), ...EXIT]],
+      ["ALU64 END with BPF_X (no bswap to BE)", [...R0, ...I(0xdf, 0, 0, 0, 16), ...EXIT]],
+      ["neg with off 1", [...R0, ...I(0x87, 0, 0, 1), ...EXIT]],
+      ["add with off 1 (only sdiv/smod have it)", [...R0, ...I(0x07, 0, 0, 1, 1), ...EXIT]],
+      ["sdiv r0, 3 (off 1)", [...R0, ...I(0x37, 0, 0, 1, 3), ...EXIT]],
+      ["mov32 with off 32 (only ALU64 movsx has it)", [...R0, ...I(0xbc, 0, 1, 32), ...EXIT]],
+      ["movsx64 off 32", [...R0, ...I(0xbf, 2, 0, 32), ...R0, ...EXIT]],
+      // shifts by a constant must stay below the width
+      ["lsh64 by 64", [...R0, ...I(0x67, 0, 0, 0, 64), ...EXIT]],
+      ["lsh32 by 32", [...R0, ...I(0x64, 0, 0, 0, 32), ...EXIT]],
+      ["arsh64 by -1", [...R0, ...I(0xc7, 0, 0, 0, -1), ...EXIT]],
+      ["rsh32 by 31", [...R0, ...I(0x74, 0, 0, 0, 31), ...EXIT]],
+      // source and destination are read before the constant checks
+      ["r3 /= 0 with r3 unset", [...I(0x37, 3, 0, 0, 0), ...R0, ...EXIT]],
+      // pointer arithmetic (r1 = ctx, r10 = stack)
+      ["ctx *= 2", [...I(0x27, 1, 0, 0, 2), ...R0, ...EXIT]],
+      ["w1 += 1 (32-bit pointer arithmetic)", [...I(0x04, 1, 0, 0, 1), ...R0, ...EXIT]],
+      ["w1 -= 1 (32-bit sub of a pointer)", [...I(0x14, 1, 0, 0, 1), ...R0, ...EXIT]],
+      ["ctx += 8", [...I(0x07, 1, 0, 0, 8), ...R0, ...EXIT]],
+      ["ctx &= 8", [...I(0x57, 1, 0, 0, 8), ...R0, ...EXIT]],
+      ["r2 = r10; r2 -= 8 (sub from the stack pointer)", [...I(0xbf, 2, 10), ...I(0x17, 2, 0, 0, 8), ...R0, ...EXIT]],
+      ["r2 = r10; r2 += -8", [...I(0xbf, 2, 10), ...I(0x07, 2, 0, 0, -8), ...R0, ...EXIT]],
+      ["r0 = r10; r0 -= r10 (pointer difference)", [...I(0xbf, 0, 10), ...I(0x1f, 0, 10), ...EXIT]],
+      ["r0 = r10; r0 += r1 (pointer + pointer)", [...I(0xbf, 0, 10), ...I(0x0f, 0, 1), ...EXIT]],
+      ["r2 = 8; r2 -= r1 (scalar - pointer)", [...I(0xb7, 2, 0, 0, 8), ...I(0x1f, 2, 1), ...R0, ...EXIT]],
+      ["r2 = 8; r2 += r1 (scalar + pointer)", [...I(0xb7, 2, 0, 0, 8), ...I(0x0f, 2, 1), ...R0, ...EXIT]],
+      ["neg of ctx (a scalar for root)", [...I(0x87, 1), ...R0, ...EXIT]],
+      // constants follow register copies into r0's return-range check
+      ["cgroup_skb: r2 = 1; r0 = r2", [...I(0xb7, 2, 0, 0, 1), ...I(0xbf, 0, 2), ...EXIT], CGROUP_SKB],
+      ["cgroup_skb: r2 = 2; r0 = r2", [...I(0xb7, 2, 0, 0, 2), ...I(0xbf, 0, 2), ...EXIT], CGROUP_SKB],
+      // ld_imm64 map references: fd_array indexes without an fd_array, and the second half's imm
+      ["ld_imm64 BPF_PSEUDO_MAP_IDX", [...I(0x18, 2, 5, 0, 0), ...I(0), ...R0, ...EXIT]],
+      ["ld_imm64 BPF_PSEUDO_MAP_FD with a non-zero high imm", [...I(0x18, 2, 1, 0, 0), ...I(0, 0, 0, 0, 1), ...R0, ...EXIT]],
+    ];
+    check(onBoth((s) => {
+      for (const [label, insns, type] of programs) {
+        const fd = s.d.progLoad({ progType: type ?? SOCKET_FILTER, insns: new Uint8Array(insns), license: "GPL" });
+        s.rec(label, fd, "fd");
+        if (fd >= 0) s.d.close(fd);
+      }
+    }), [
+      ["be with imm 17", "EINVAL"], ["ALU64 END with BPF_X (no bswap to BE)", "EINVAL"], ["neg with off 1", "EINVAL"],
+      ["add with off 1 (only sdiv/smod have it)", "EINVAL"], ["sdiv r0, 3 (off 1)", "fd"],
+      ["mov32 with off 32 (only ALU64 movsx has it)", "EINVAL"], ["lsh64 by 64", "EINVAL"], ["lsh32 by 32", "EINVAL"],
+      ["arsh64 by -1", "EINVAL"], ["rsh32 by 31", "fd"], ["r3 /= 0 with r3 unset", "EACCES"],
+      ["ctx *= 2", "EACCES"], ["w1 += 1 (32-bit pointer arithmetic)", "EACCES"], ["w1 -= 1 (32-bit sub of a pointer)", "fd"],
+      ["ctx += 8", "fd"], ["ctx &= 8", "EACCES"], ["r2 = r10; r2 -= 8 (sub from the stack pointer)", "EACCES"],
+      ["r2 = r10; r2 += -8", "fd"], ["r0 = r10; r0 -= r10 (pointer difference)", "fd"],
+      ["r0 = r10; r0 += r1 (pointer + pointer)", "EACCES"], ["r2 = 8; r2 -= r1 (scalar - pointer)", "EACCES"],
+      ["r2 = 8; r2 += r1 (scalar + pointer)", "fd"], ["neg of ctx (a scalar for root)", "fd"],
+      ["cgroup_skb: r2 = 1; r0 = r2", "fd"], ["cgroup_skb: r2 = 2; r0 = r2", "EINVAL"],
+      ["ld_imm64 BPF_PSEUDO_MAP_IDX", "errno 71"], ["ld_imm64 BPF_PSEUDO_MAP_FD with a non-zero high imm", "EINVAL"],
+    ]);
+  });
+
   it("programs hold the maps they use; a PROG_ARRAY holds programs; inner-map templates and INNER_MAP arrays", () => {
     const useMapTwice = (fd: number): Uint8Array => {
       const b = new Uint8Array(48);
