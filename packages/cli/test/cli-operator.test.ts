@@ -152,5 +152,30 @@ for (const dut of driversUnderTest()) {
       const same = await bpfkit("map", "update", h.path, "key", "1", "value", "2", "--key-type", "u32", "--value-type", "u32", "noexist", "--flags", "noexist");
       expect(same.code, same.err).toBe(0);
     });
+
+    it("a map-in-map or PROG_ARRAY update with the wrong kind of object says which, not EINVAL", async () => {
+      const prog = d.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL" });
+      expect(prog).toBeGreaterThanOrEqual(0);
+      fds.push(prog);
+      expect(d.objPin(prog, `${fs.path}/op_prog`)).toBe(0);
+      const tmpl = create({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }, "op_tmpl");
+      const other = create({ mapType: 1, keySize: 8, valueSize: 8, maxEntries: 4 }, "op_other");
+      const aom = create({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: tmpl.fd }, "op_aom2");
+      const pa = create({ mapType: 3, keySize: 4, valueSize: 4, maxEntries: 2 }, "op_pa2");
+      const u32 = ["--key-type", "u32"];
+      const progInMaps = await bpfkit("map", "update", aom.path, "key", "0", "value", `${fs.path}/op_prog`, ...u32);
+      expect(progInMaps.code).toBe(ExitCode.failure);
+      expect(progInMaps.err).toContain(`map ${aom.id} holds maps, and that is a program`);
+      const mapInProgs = await bpfkit("map", "update", pa.path, "key", "0", "value", tmpl.path, ...u32);
+      expect(mapInProgs.code).toBe(ExitCode.failure);
+      expect(mapInProgs.err).toContain(`map ${pa.id} holds programs, and that is not a program`);
+      const mismatch = await bpfkit("map", "update", aom.path, "key", "0", "value", other.path, ...u32);
+      expect(mismatch.code).toBe(ExitCode.failure);
+      expect(mismatch.err).toContain("an inner map must match the template");
+      const v = new Uint8Array(4);
+      expect(d.mapLookupElem(aom.fd, u32le(0), v)).toBe(-2);
+      expect(d.mapLookupElem(pa.fd, u32le(0), v)).toBe(-2);
+      expect((await bpfkit("map", "update", aom.path, "key", "0", "value", tmpl.path, ...u32)).code).toBe(0);
+    });
   });
 }

@@ -1,5 +1,5 @@
 // `bpfkit map show|lookup|update|delete|pin|freeze`: one map, one element at a time.
-import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, type Driver } from "@bpfkit/core";
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, PROG_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
@@ -145,6 +145,12 @@ export const mapUpdateCommand: Command = {
           throw new CliError(`update ${m.label}: index ${new DataView(key.buffer, key.byteOffset).getUint32(0, true)} is out of range: the array has ${m.info.maxEntries} entries (0 to ${m.info.maxEntries - 1})`, ExitCode.failure);
         }
         if (r === -7) throw new CliError(`update ${m.label}: the map is full (${m.info.maxEntries} entries): ${errnoText(7)}`, ExitCode.failure, "delete entries or create a larger map");
+        if (r === -22 && ref !== undefined) {
+          throw new CliError(`update ${m.label}: the kernel refused ${kv.value!.trim()} (invalid argument)`, ExitCode.failure,
+            m.info.type === BPF_MAP_TYPE_PROG_ARRAY
+              ? "a PROG_ARRAY holds programs of one type (the type of the first program stored)"
+              : "an inner map must match the template the outer map was created with: type, key and value size, flags, max entries");
+        }
         must(r, `update ${m.label}`);
       } finally {
         if (ref !== undefined) d.close(ref);
@@ -190,7 +196,15 @@ function openValueRef(d: Driver, m: OpenedMap, text: string): number {
     if (why !== undefined) throw why;
   } else throw usageError(`value ${JSON.stringify(t)}: ${m.label} holds ${what}s; give \`id N\` or a pinned path`);
   if (fd === -2) throw new CliError(`no ${what} ${t}`, ExitCode.notFound);
-  return must(fd, `open ${what} ${t}`);
+  must(fd, `open ${what} ${t}`);
+  // A pin may hold either kind; the kernel would only say EINVAL for the wrong one.
+  const info = new Uint8Array(PROG_INFO_SIZE);
+  const n = d.objGetInfoByFd(fd, info);
+  if (n >= 0 && (n >= PROG_INFO_SIZE) !== isProg) {
+    d.close(fd);
+    throw new CliError(`value ${t}: ${m.label} holds ${what}s, and that is ${isProg ? "not a program" : "a program"}`, ExitCode.failure);
+  }
+  return fd;
 }
 
 export const mapDeleteCommand: Command = {
