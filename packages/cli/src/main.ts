@@ -70,6 +70,10 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
         io.stdout(commandHelp(target.cmd));
         return 0;
       }
+      // `bpfkit help frob` is as unknown a command as `bpfkit frob`.
+      if (target !== undefined && words.length > 1 && target.group === undefined) {
+        throw usageError(`unknown command ${JSON.stringify(words[1])}`, "see `bpfkit --help`");
+      }
       io.stdout(overview(target?.group));
       return words.length === 0 && loose.values.help !== true ? ExitCode.usage : 0;
     }

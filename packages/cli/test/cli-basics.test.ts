@@ -23,6 +23,12 @@ describe("bpfkit help and usage", () => {
       for (const o of Object.keys(c.options)) expect(h.out, `${c.name} --${o}`).toContain(`--${o}`);
     }
     expect((await run(["help", "map", "dump"])).out).toContain("usage: bpfkit map dump");
+    const helpGroup = await run(["help", "map"]);
+    expect(helpGroup.code).toBe(0);
+    expect(helpGroup.out).toContain("usage: bpfkit map <command>");
+    const helpUnknown = await run(["help", "frob"]);
+    expect(helpUnknown.code).toBe(ExitCode.usage);
+    expect(helpUnknown.err).toContain('unknown command "frob"');
   });
 
   it("no command prints the overview and exits 2; an unknown one says so", async () => {
