@@ -177,5 +177,15 @@ for (const dut of driversUnderTest()) {
       expect(d.mapLookupElem(pa.fd, u32le(0), v)).toBe(-2);
       expect((await bpfkit("map", "update", aom.path, "key", "0", "value", tmpl.path, ...u32)).code).toBe(0);
     });
+
+    it("dump --batch larger than the map reads it whole instead of sizing buffers for the number given", async () => {
+      const h = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 }, "op_bigbatch");
+      for (let i = 0; i < 5; i++) expect(d.mapUpdateElem(h.fd, u32le(i), u32le(i))).toBe(0);
+      const r = await bpfkit("map", "dump", h.path, "--algorithm", "batch", "--batch", "99999999999", "--stats", "--json");
+      expect(r.code, r.err).toBe(0);
+      const j = JSON.parse(r.out) as { entries: unknown[]; stats: { delivered: number; batches: number } };
+      expect(j.entries.length).toBe(5);
+      expect(j.stats.delivered).toBe(5);
+    });
   });
 }

@@ -125,7 +125,10 @@ export const mapDumpCommand: Command = {
       const out = new DumpWriter(ctx, t, flag(opts, "stats"));
       const stats = dumpFd(
         { driver: d, fd: m.fd, mapType: m.info.type, keySize: m.info.keySize, valueSize: t.userValueSize, name: m.label },
-        m.info.maxEntries, alg, (keys, koff, values, voff) => out.entry(keys, koff, values, voff), batchSize);
+        m.info.maxEntries, alg, (keys, koff, values, voff) => out.entry(keys, koff, values, voff),
+        // No batch returns more than the map holds; a larger --batch only sized buffers for nothing
+        // (`--batch 99999999999` died allocating 400 GB).
+        batchSize !== undefined ? Math.min(batchSize, Math.max(1, m.info.maxEntries)) : undefined);
       out.end(stats);
       return 0;
     });
