@@ -171,7 +171,8 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
     }
     if (cls === CLS_JMP || cls === CLS_JMP32) {
       if (code === (CLS_JMP | JMP_EXIT)) {
-        if (dst !== 0 || src !== 0 || off !== 0 || imm !== 0) return fail(Errno.EINVAL);
+        // "BPF_EXIT uses reserved fields" looks at dst, src and imm, not at off.
+        if (dst !== 0 || src !== 0 || imm !== 0) return fail(Errno.EINVAL);
         if (!st.init[0]) return fail(Errno.EACCES); // R0 !read_ok
         const r0 = st.known[0] ?? null;
         if (range !== null && (st.kind[0] !== SCALAR || r0 === null || r0 < range[0] || r0 > range[1])) return fail(Errno.EINVAL);
@@ -183,8 +184,11 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
         if (off < 0 || !flow(i + 1 + off, st)) return fail(Errno.EINVAL); // back-edges: loops are not modelled
         continue;
       }
-      if (!st.init[dst] || (useReg && !st.init[src])) return fail(Errno.EACCES);
-      if (!useReg && src !== 0) return fail(Errno.EINVAL);
+      // check_cond_jmp_op: dst is read first, then the form's reserved field (imm for X, src for
+      // K), then src.
+      if (!st.init[dst]) return fail(Errno.EACCES);
+      if (useReg ? imm !== 0 : src !== 0) return fail(Errno.EINVAL);
+      if (useReg && !st.init[src]) return fail(Errno.EACCES);
       if (off < 0 || !flow(i + 1 + off, st) || !flow(i + 1, st)) return fail(Errno.EINVAL);
       continue;
     }

@@ -471,7 +471,7 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
     ]);
   });
 
-  it("the verifier's ALU encoding checks, shift ranges and pointer arithmetic rules (as root)", () => {
+  it("the verifier's ALU and jump encoding checks, shift ranges and pointer arithmetic rules (as root)", () => {
     const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): number[] => {
       const b = new Uint8Array(8);
       const v = new DataView(b.buffer);
@@ -514,6 +514,11 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
       // ld_imm64 map references: fd_array indexes without an fd_array, and the second half's imm
       ["ld_imm64 BPF_PSEUDO_MAP_IDX", [...I(0x18, 2, 5, 0, 0), ...I(0), ...R0, ...EXIT]],
       ["ld_imm64 BPF_PSEUDO_MAP_FD with a non-zero high imm", [...I(0x18, 2, 1, 0, 0), ...I(0, 0, 0, 0, 1), ...R0, ...EXIT]],
+      // jumps: imm is reserved in the register form; exit ignores off
+      ["jeq r1, r2 with imm 1", [...R0, ...I(0xb7, 2), ...I(0x1d, 1, 2, 0, 1), ...EXIT]],
+      ["jeq r1, r9 (unset) with imm 1", [...R0, ...I(0x1d, 1, 9, 0, 1), ...EXIT]],
+      ["jeq r1, r9 (unset)", [...R0, ...I(0x1d, 1, 9, 0, 0), ...EXIT]],
+      ["exit with off 1", [...R0, ...I(0x95, 0, 0, 1)]],
     ];
     check(onBoth((s) => {
       for (const [label, insns, type] of programs) {
@@ -533,6 +538,8 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
       ["r2 = 8; r2 += r1 (scalar + pointer)", "fd"], ["neg of ctx (a scalar for root)", "fd"],
       ["cgroup_skb: r2 = 1; r0 = r2", "fd"], ["cgroup_skb: r2 = 2; r0 = r2", "EINVAL"],
       ["ld_imm64 BPF_PSEUDO_MAP_IDX", "errno 71"], ["ld_imm64 BPF_PSEUDO_MAP_FD with a non-zero high imm", "EINVAL"],
+      ["jeq r1, r2 with imm 1", "EINVAL"], ["jeq r1, r9 (unset) with imm 1", "EINVAL"], ["jeq r1, r9 (unset)", "EACCES"],
+      ["exit with off 1", "fd"],
     ]);
   });
 
