@@ -9,7 +9,8 @@ export type DriverChoice = DriverKind | "auto";
 export function parseDriverChoice(s: string | undefined, env: CliIo["env"]): DriverChoice {
   const v = s ?? env.BPFKIT_DRIVER ?? "auto";
   if (v === "kernel" || v === "sim" || v === "auto") return v;
-  throw usageError(`--driver ${v}: expected kernel, sim or auto`);
+  // Name where the bad value came from: a stale environment variable is not on the command line.
+  throw usageError(`${s !== undefined ? "--driver " : "BPFKIT_DRIVER="}${v}: expected kernel, sim or auto`);
 }
 
 /** Why the kernel driver is not usable here, or undefined when it is. */

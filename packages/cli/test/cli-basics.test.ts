@@ -78,6 +78,9 @@ describe("bpfkit help and usage", () => {
     const d = await run(["maps", "--driver", "gpu"]);
     expect(d.code).toBe(ExitCode.usage);
     expect(d.err).toContain("--driver gpu: expected kernel, sim or auto");
+    const e = await run(["maps"], { env: { BPFKIT_DRIVER: "gpu" } });
+    expect(e.code).toBe(ExitCode.usage);
+    expect(e.err).toContain("BPFKIT_DRIVER=gpu: expected kernel, sim or auto");
   });
 
   it("auto takes the kernel where usable and the simulator otherwise, and says which on stderr", async () => {
