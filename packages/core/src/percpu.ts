@@ -19,6 +19,8 @@ export type PerCpuMapSpec<K, V> = Omit<MapSpec<K, V[]>, "value" | "type" | "dump
  * Encoding zeroes the padding after each value, so equal arrays are equal bytes.
  */
 export function perCpuValues<V>(inner: Codec<V>, cpus: number): Codec<V[]> {
+  if (!isCodec(inner)) throw new TypeError("perCpuValues: inner must be a Codec (size, encode, decode)");
+  if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`perCpuValues: cpus must be a positive integer, got ${cpus}`);
   const slot = perCpuSlotSize(inner.size);
   const size = slot * cpus;
   const name = `percpu(${(inner as { name?: string }).name ?? `codec(${inner.size})`})[${cpus}]`;
@@ -31,7 +33,13 @@ export function perCpuValues<V>(inner: Codec<V>, cpus: number): Codec<V[]> {
       }
       if (out.length < size) throw new RangeError(`${name}: needs ${size} bytes, output has ${out.length}`);
       for (let i = 0; i < cpus; i++) {
-        encodeAt(inner, values[i] as V, out, i * slot);
+        try {
+          encodeAt(inner, values[i] as V, out, i * slot);
+        } catch (e) {
+          // Which CPU's value was bad: the arrays are long (one slot per possible CPU).
+          const Ctor = e instanceof RangeError ? RangeError : TypeError;
+          throw new Ctor(`${name}: CPU ${i}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
         out.fill(0, i * slot + inner.size, (i + 1) * slot);
       }
     },
@@ -49,6 +57,13 @@ export function perCpuValues<V>(inner: Codec<V>, cpus: number): Codec<V[]> {
 
 /** Any per-CPU map type: values are arrays of `bpf.driver.possibleCpus` values. */
 export function newPerCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>): BpfMap<K, V[]> {
+  return perCpuMap(bpf, spec, "newPerCpuMap");
+}
+
+/** newPerCpuMap, with `op` (the public function called) in its errors. */
+function perCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>, op: string): BpfMap<K, V[]> {
+  if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
+  if (!isCodec(spec.value)) throw new TypeError(`${op} ${spec.name}: value must be a Codec (size, encode, decode), one CPU's value`);
   const type = spec.type ?? BPF_MAP_TYPE_PERCPU_HASH;
   if (!isPerCpuMapType(type)) {
     throw new TypeError(`newPerCpuMap ${spec.name}: map type ${type} is not a per-CPU type`);
@@ -60,5 +75,13 @@ export function newPerCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>): BpfMap<
 
 /** The seed's NewPerCPUHashMap; the CPU count is the driver's `possibleCpus`. */
 export function newPerCpuHashMap<K, V>(bpf: Bpf, spec: Omit<PerCpuMapSpec<K, V>, "type">): BpfMap<K, V[]> {
-  return newPerCpuMap(bpf, { ...spec, type: BPF_MAP_TYPE_PERCPU_HASH });
+  const op = "newPerCpuHashMap";
+  if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
+  return perCpuMap(bpf, { ...spec, type: BPF_MAP_TYPE_PERCPU_HASH }, op);
+}
+
+function isCodec(c: unknown): c is Codec<unknown> {
+  const x = c as Partial<Codec<unknown>> | null;
+  return x !== null && typeof x === "object" && typeof x.encode === "function" && typeof x.decode === "function" &&
+    Number.isInteger(x.size) && (x.size as number) >= 0;
 }

@@ -2,7 +2,7 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, newDumpStats, u32 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
 function thrown(f: () => unknown): Error {
@@ -208,5 +208,31 @@ eachDriver("BpfMap bad input", (get) => {
     longest.close();
     expect(longest.lookup(1)).toBe(2);
     expect(env.bpf.getOpenMaps()).toHaveLength(1);
+  });
+
+  it("per-CPU maps: a missing spec or value codec is named at construction; a bad element names its CPU", () => {
+    const env = get();
+    const cases: Array<[RegExp, () => unknown]> = [
+      [/^newPerCpuHashMap: spec must be an object/, () => env.bpf.newPerCpuHashMap(null as never)],
+      [/^newPerCpuHashMap pc: value must be a Codec/, () => env.bpf.newPerCpuHashMap({ name: "pc", key: u32, maxEntries: 4 } as never)],
+      [/^newPerCpuMap pc: value must be a Codec/, () => newPerCpuMap(env.bpf, { name: "pc", key: u32, value: {} as never, maxEntries: 4 })],
+      [/^perCpuValues: inner must be a Codec/, () => perCpuValues(null as never, 2)],
+    ];
+    for (const [msg, f] of cases) {
+      const e = thrown(f);
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(msg);
+    }
+    const cpus = env.driver.possibleCpus;
+    const m = env.track(env.bpf.newPerCpuHashMap({ name: "pc", key: u32, value: u64, maxEntries: 4 }));
+    m.openOrCreate();
+    const values: unknown[] = new Array(cpus).fill(1n);
+    values[cpus - 1] = "x";
+    const e = thrown(() => m.update(1, values as bigint[]));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(`update pc: bad value: percpu(u64)[${cpus}]: CPU ${cpus - 1}: u64: expected a bigint (or a safe integer), got "x"`);
+    values[cpus - 1] = -1n;
+    expect(thrown(() => m.update(1, values as bigint[]))).toBeInstanceOf(RangeError);
+    expect(m.lookup(1)).toBeUndefined();
   });
 });
