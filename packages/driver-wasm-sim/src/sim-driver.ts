@@ -372,7 +372,9 @@ export class SimDriverImpl implements SimDriver {
     assertU32(attr.valueSize, "valueSize", op);
     assertU32(attr.maxEntries, "maxEntries", op);
     const mapFlags = optU32(attr.mapFlags, "mapFlags", op);
-    const innerMapFd = optU32(attr.innerMapFd, "innerMapFd", op);
+    // An fd, as every other fd argument (assertFd): -1 reaches the kernel, which says EBADF.
+    const innerMapFd = attr.innerMapFd ?? 0;
+    assertFd(innerMapFd, op);
     const numaNode = optU32(attr.numaNode, "numaNode", op);
     const name = optString(attr.mapName, "mapName", op);
     const f = this.enter(op);
@@ -668,7 +670,8 @@ export class SimDriverImpl implements SimDriver {
 
   private lookupBatch(op: SimSyscall, del: boolean, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
     keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
-    if (inBatch === undefined) inBatch = null;
+    // null starts the walk; anything else must be a buffer (undefined too, as the kernel driver).
+    if (inBatch !== null) assertBytes(inBatch, "inBatch", op);
     this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
     const f = this.enter(op);
     if (f !== 0) return { errno: f, count };

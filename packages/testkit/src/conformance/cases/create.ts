@@ -85,6 +85,7 @@ function hashCase(t: number): ConformanceCase {
       runRows(ctx, `create ${typeNames[t]}`, base, [
         ...hashRows(t, ctx),
         ["inner_map_fd set (ignored)", { innerMapFd: inner }, "OK"],
+        ["inner_map_fd -1 (ignored)", { innerMapFd: -1 }, "OK"],
       ]);
     },
   };
@@ -244,6 +245,7 @@ export const createCases: ConformanceCase[] = [
         ["inner=ARRAY", {}, "OK"],
         ["no inner_map_fd", { innerMapFd: undefined }, "EINVAL"],
         ["inner_map_fd closed", { innerMapFd: ctx.closedFd() }, "EBADF"],
+        ["inner_map_fd -1 (an fd like any other: EBADF)", { innerMapFd: -1 }, "EBADF"],
         ["value_size=8", { valueSize: 8 }, "EINVAL"],
         ["key_size=8", { keySize: 8 }, "EINVAL"],
         ["max_entries=0", { maxEntries: 0 }, "EINVAL"],

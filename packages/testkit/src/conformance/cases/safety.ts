@@ -99,6 +99,10 @@ export const safetyCases: ConformanceCase[] = [
       expectThrows(call("objPin", fd, 42), T, "pin to a number path");
       expectThrows(call("objGet", null), T, "get of a null path");
       expectThrows(call("mapCreate", { mapType: "hash", keySize: 4, valueSize: 4, maxEntries: 1 }), T, "create with mapType \"hash\"");
+      // inBatch is a buffer or null; undefined is not "start".
+      const h = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
+      expectThrows(call("mapLookupBatch", h, undefined, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), 1), T, "lookup batch with inBatch undefined");
+      expectThrows(call("mapLookupAndDeleteBatch", h, undefined, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), 1), T, "lookup_and_delete batch with inBatch undefined");
     },
   },
 ];
