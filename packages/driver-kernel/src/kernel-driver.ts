@@ -291,29 +291,35 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
    * such an fd: it fails the fd first, and were it a map after all, a NULL is EFAULT where an
    * unsized region would be a write past our block.
    */
-  private stage(at: number, fd: number, op: string, key: Uint8Array | null, value: Uint8Array | null, valueIn: boolean): void {
+  /**
+   * Checks and copies in a key (always required) and a value (`null` only where the command has
+   * none: DELETE). A caller's null key or value is a TypeError: staging nothing would send the
+   * previous call's bytes from scratch.
+   */
+  private stage(at: number, fd: number, op: string, key: Uint8Array, value: Uint8Array | null, valueIn: boolean): void {
     let ks: number, vs: number;
     if (at >= 0) {
       ks = shapes[at + KEY]! - 1;
       vs = shapes[at + VALUE]!;
-      if (key !== null && (!(key instanceof Uint8Array) || key.byteLength !== ks)) assertSize(key, ks, "key", op, fd);
+      if (!(key instanceof Uint8Array) || key.byteLength !== ks) assertSize(key, ks, "key", op, fd);
       if (value !== null && (!(value instanceof Uint8Array) || value.byteLength !== vs)) assertSize(value, vs, "value", op, fd);
       // The map may have been learnt by another driver of this process: size our regions.
       this.ensure(ks, vs);
     } else {
-      if (key !== null) assertBytes(key, "key", op);
+      assertBytes(key, "key", op);
       if (value !== null) assertBytes(value, "value", op);
-      ks = key === null ? 0 : key.byteLength;
+      ks = key.byteLength;
       vs = valueIn && value !== null ? value.byteLength : 0;
       this.ensure(ks, vs);
     }
-    if (key !== null) copyIn(this.u8, this.keyOff, key, ks);
+    copyIn(this.u8, this.keyOff, key, ks);
     if (valueIn && value !== null) copyIn(this.u8, this.valueOff, value, vs);
   }
 
   mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
     const fast = this.fastOut(BpfCmd.MAP_LOOKUP_ELEM, fd, key, value, flags);
     if (fast !== SLOW) return fast;
+    if (value === null) assertBytes(value, "value", OP.lookup);
     const at = this.shapeOf(fd, OP.lookup);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.lookup);
     this.stage(at, fd, OP.lookup, key, value, false);
@@ -325,6 +331,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
     const fast = this.fastIn(BpfCmd.MAP_UPDATE_ELEM, fd, key, value, flags);
     if (fast !== SLOW) return fast;
+    if (value === null) assertBytes(value, "value", OP.update);
     const at = this.shapeOf(fd, OP.update);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.update);
     this.stage(at, fd, OP.update, key, value, true);
@@ -362,6 +369,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number {
     const fast = this.fastOut(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, undefined);
     if (fast !== SLOW) return fast;
+    if (value === null) assertBytes(value, "value", OP.lookupAndDelete);
     const at = this.shapeOf(fd, OP.lookupAndDelete);
     this.stage(at, fd, OP.lookupAndDelete, key, value, false);
     const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, this.keyOff, at >= 0 ? this.valueOff : NULL, 0);

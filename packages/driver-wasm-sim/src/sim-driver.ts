@@ -671,7 +671,11 @@ export class SimDriverImpl implements SimDriver {
   private lookupBatch(op: SimSyscall, del: boolean, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
     keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
     // null starts the walk; anything else must be a buffer (undefined too, as the kernel driver).
+    // checkBatch takes undefined for "not this command's", so the lookup buffers are checked here:
+    // a missing one would otherwise fail inside the engine call and break the simulator.
     if (inBatch !== null) assertBytes(inBatch, "inBatch", op);
+    assertBytes(outBatch, "outBatch", op);
+    assertBytes(values, "values", op);
     this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
     const f = this.enter(op);
     if (f !== 0) return { errno: f, count };
@@ -710,6 +714,7 @@ export class SimDriverImpl implements SimDriver {
   mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number, elemFlags?: number): BatchResult {
     const op = "mapUpdateBatch";
     const ef = flagsArg(elemFlags, op);
+    assertBytes(values, "values", op);
     this.checkBatch(fd, op, undefined, undefined, keys, values, count);
     const f = this.enter(op);
     if (f !== 0) return { errno: f, count };

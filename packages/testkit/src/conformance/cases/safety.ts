@@ -1,7 +1,7 @@
 // API.md §2: the Driver's safety contract. A buffer that is not exactly what the map needs is a
 // RangeError thrown before any syscall (the kernel would read or write past it); arguments of
 // the wrong type are TypeErrors. Nothing changes in the map when either is thrown.
-import { expectEqual, expectList, expectThrows } from "../assert.js";
+import { expectBytes, expectEqual, expectList, expectThrows } from "../assert.js";
 import { u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import { ARRAY, F, HASH, LPM_TRIE, PERCPU_HASH } from "./common.js";
@@ -103,6 +103,21 @@ export const safetyCases: ConformanceCase[] = [
       const h = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
       expectThrows(call("mapLookupBatch", h, undefined, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), 1), T, "lookup batch with inBatch undefined");
       expectThrows(call("mapLookupAndDeleteBatch", h, undefined, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), 1), T, "lookup_and_delete batch with inBatch undefined");
+      expectThrows(call("mapLookupBatch", h, null, undefined, new Uint8Array(4), new Uint8Array(4), 1), T, "lookup batch with outBatch undefined");
+      expectThrows(call("mapLookupBatch", h, null, new Uint8Array(4), new Uint8Array(4), undefined, 1), T, "lookup batch with values undefined");
+      expectThrows(call("mapUpdateBatch", h, u32(1), undefined, 1), T, "update batch with values undefined");
+      // A null key or value is not "no buffer": nothing may be sent in its place.
+      ctx.put(h, u32(7), u32(77));
+      expectThrows(call("mapLookupElem", h, null, new Uint8Array(4)), T, "lookup with a null key");
+      expectThrows(call("mapLookupElem", h, u32(7), null), T, "lookup with a null value");
+      expectThrows(call("mapUpdateElem", h, null, u32(1)), T, "update with a null key");
+      expectThrows(call("mapUpdateElem", h, u32(8), null), T, "update with a null value");
+      expectThrows(call("mapDeleteElem", h, null), T, "delete with a null key");
+      expectThrows(call("mapLookupAndDeleteElem", h, null, new Uint8Array(4)), T, "lookup_and_delete with a null key");
+      expectThrows(call("mapLookupAndDeleteElem", h, u32(7), null), T, "lookup_and_delete with a null value");
+      expectThrows(call("mapLookupElem", ctx.closedFd(), null, new Uint8Array(4)), T, "lookup on a closed fd with a null key");
+      expectList(ctx.walkU32(h), [7], "keys after the refused calls");
+      expectBytes(ctx.get(h, u32(7), 4), u32(77), "key 7's value after the refused calls");
     },
   },
 ];
