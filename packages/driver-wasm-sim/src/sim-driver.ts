@@ -1023,6 +1023,9 @@ export class SimDriverImpl implements SimDriver {
   private makeDatapath(): SimDatapath {
     const dpValueSize = (m: SimMap) => (m.isFdValue ? 4 : m.valueSize);
     const prepare = (op: string, ref: SimMapRef, key: Uint8Array, value: Uint8Array | null, cpu: unknown) => {
+      // Lookup and update need a value buffer (delete passes null): a missing one would fail
+      // inside the engine call and break the simulator.
+      if (op !== "delete") assertBytes(value, "value", `datapath.${op}`);
       const m = this.datapathMap(ref, op);
       const c = this.datapathCpu(cpu, op);
       if (typeof m === "number") {

@@ -42,6 +42,18 @@ describe("datapath facet", () => {
     expect(() => d.datapath.lookup({ fd }, u32(1), new Uint8Array(24), 0)).toThrow(RangeError);
   });
 
+  it("a missing value buffer is a TypeError, and the simulator keeps working", () => {
+    const d = sim({ possibleCpus: 2 });
+    const fd = d.mapCreate(attr(HASH, { valueSize: 4 }));
+    expect(d.mapUpdateElem(fd, u32(1), u32(5))).toBe(0);
+    const dp = d.datapath as unknown as Record<string, (...a: unknown[]) => number>;
+    expect(() => dp.lookup!({ fd }, u32(1), null)).toThrow(TypeError);
+    expect(() => dp.update!({ fd }, u32(1), undefined)).toThrow(TypeError);
+    const v = new Uint8Array(4);
+    expect(d.mapLookupElem(fd, u32(1), v)).toBe(0);
+    expect(readU32(v)).toBe(5);
+  });
+
   it("a per-CPU array slot is written for one CPU only", () => {
     const d = sim({ possibleCpus: 2 });
     const fd = d.mapCreate(attr(PERCPU_ARRAY, { valueSize: 8 }));
