@@ -10,8 +10,13 @@ export interface PrivateBpffs {
 }
 
 let counter = 0;
+const swept = new WeakSet<Driver>();
 
 export function mountPrivateBpffs(driver: Driver, base = "/tmp"): PrivateBpffs {
+  if (!swept.has(driver)) {
+    swept.add(driver);
+    sweepStaleBpffs(driver, base);
+  }
   const path = `${base}/bpfkit-test-${process.pid}-${Date.now().toString(36)}-${counter++}`;
   const host = driver.host;
   let r = host.mkdirAll(path, 0o700);
@@ -30,4 +35,41 @@ export function mountPrivateBpffs(driver: Driver, base = "/tmp"): PrivateBpffs {
     host.rmdir(path);
   };
   return { path, dispose, [Symbol.dispose]: dispose };
+}
+
+/**
+ * Unmounts and removes the private bpffs mounts that test processes no longer alive left under
+ * `base`: a worker killed by a timeout or a signal never runs its dispose, and its mount would
+ * stay on the host until reboot. Returns the paths swept. A mount whose process still runs (or
+ * whose pid a new process took) is left alone.
+ */
+export function sweepStaleBpffs(driver: Driver, base = "/tmp"): string[] {
+  const mounts = driver.host.mountInfo();
+  if (typeof mounts === "number") return [];
+  const swept: string[] = [];
+  const prefix = `${base}/bpfkit-test-`;
+  // Deepest first, so that a mount stacked inside another comes off before its parent.
+  const stale = mounts
+    .filter((m) => m.fsType === "bpf" && m.mountPoint.startsWith(prefix))
+    .filter((m) => {
+      const pid = Number(/^(\d+)-/.exec(m.mountPoint.slice(prefix.length))?.[1]);
+      return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
+    })
+    .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+  for (const m of stale) {
+    if (driver.host.umount(m.mountPoint) < 0) continue;
+    driver.host.rmdir(m.mountPoint);
+    swept.push(m.mountPoint);
+  }
+  return swept;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, under another user.
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }

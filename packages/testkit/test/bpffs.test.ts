@@ -1,0 +1,37 @@
+// A private bpffs left behind by a test process that died (a timeout, a signal) is swept by the
+// next one; a live process's mount never is.
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { mountPrivateBpffs, sweepStaleBpffs } from "../src/bpffs.js";
+import { kernelUnderTest } from "../src/drivers.js";
+
+const kernel = kernelUnderTest();
+describe.runIf(kernel.unavailable === undefined)("private bpffs on the kernel", () => {
+  it("sweeps the mounts of test processes that are gone, and not that of one alive", () => {
+    const driver = kernel.create();
+    const isMounted = (p: string) => (driver.host.mountInfo() as { mountPoint: string }[]).some((m) => m.mountPoint === p);
+    // Mounted as a test that then died would have: named by a pid whose process has exited.
+    const orphan = (tag: string) => {
+      const path = `/tmp/bpfkit-test-${spawnSync("true").pid}-${tag}-0`;
+      expect(driver.host.mkdirAll(path, 0o700)).toBe(0);
+      expect(driver.host.mount("bpf", path, "bpf")).toBe(0);
+      expect(isMounted(path)).toBe(true);
+      return path;
+    };
+    const first = orphan("first");
+    // The first private mount a driver makes sweeps what dead processes left.
+    const mine = mountPrivateBpffs(driver);
+    let second = "";
+    try {
+      expect(isMounted(first)).toBe(false);
+      expect(driver.host.stat(first).errno).toBe(2);
+      second = orphan("second");
+      expect(sweepStaleBpffs(driver)).toEqual([second]);
+      expect(isMounted(second)).toBe(false);
+      expect(isMounted(mine.path)).toBe(true);
+    } finally {
+      mine.dispose();
+      for (const p of [first, second]) if (p && driver.host.umount(p) === 0) driver.host.rmdir(p);
+    }
+  });
+});
