@@ -47,6 +47,25 @@ const PRELOADED = ["maps.debug", "progs.debug"];
 
 type Node = Dir | File<unknown>;
 
+/** PATH_MAX: a path of this many bytes or more has no room for its NUL (ENAMETOOLONG). */
+const PATH_MAX = 4096;
+/** NAME_MAX: bpffs and tmpfs (simple_lookup) and ext4 refuse a longer component. */
+const NAME_MAX = 255;
+const utf8 = new TextEncoder();
+
+/**
+ * What the filesystem's lookup of a name it does not have says: 0 for a negative entry (the name
+ * may be created), else an errno. bpf_lookup reserves names with a dot (bpf_preload's own
+ * entries aside) with EPERM, before simple_lookup's NAME_MAX check, which tmpfs and ext4 share;
+ * procfs has no negative entries (ENOENT); sysfs (kernfs) has no NAME_MAX check.
+ */
+function lookupErrno(name: string, fsType: string): number {
+  if (fsType === "bpf" && name.includes(".")) return Errno.EPERM;
+  if (fsType === "proc") return Errno.ENOENT;
+  if (fsType !== "sysfs" && name.length > NAME_MAX / 4 && utf8.encode(name).length > NAME_MAX) return Errno.ENAMETOOLONG;
+  return 0;
+}
+
 /** Where a path leads: the node, or an errno; and for creation, the parent and last name. */
 interface Walk {
   errno: number;
@@ -85,19 +104,44 @@ export class Vfs<P> {
   }
 
   private walk(path: string): Walk {
-    const { parts, trailingSlash } = split(path);
-    let cur: Dir = this.top(this.rootMount.root);
-    if (parts.length === 0) return { errno: 0, node: cur, parent: undefined, name: "", trailingSlash };
-    for (let i = 0; i < parts.length - 1; i++) {
-      const next = cur.children.get(parts[i]!);
-      if (next === undefined) return { errno: Errno.ENOENT, node: undefined, parent: undefined, name: "", trailingSlash };
-      if (next.kind !== "dir") return { errno: Errno.ENOTDIR, node: undefined, parent: undefined, name: "", trailingSlash };
-      cur = this.top(next);
+    const trailingSlash = path.length > 1 && path.endsWith("/");
+    const fail = (errno: number): Walk => ({ errno, node: undefined, parent: undefined, name: "", trailingSlash });
+    // getname: a path whose bytes and NUL do not fit in PATH_MAX is refused before any lookup.
+    if (utf8.encode(path).length >= PATH_MAX) return fail(Errno.ENAMETOOLONG);
+    const parts = path.split("/").filter((p) => p !== "");
+    // Components are looked up one by one, as link_path_walk does, so ".." after a missing,
+    // non-directory or over-long component fails there rather than cancelling it out.
+    const dirs: Dir[] = [this.top(this.rootMount.root)];
+    const names: string[] = [""];
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      const cur = dirs[dirs.length - 1]!;
+      const last = i === parts.length - 1;
+      if (p === "." || p === "..") {
+        if (p === ".." && dirs.length > 1) {
+          dirs.pop();
+          names.pop();
+        }
+        if (last) break;
+        continue;
+      }
+      const next = cur.children.get(p);
+      if (next === undefined) {
+        // Not cached, so the filesystem's own lookup answers, for a create too.
+        const errno = lookupErrno(p, this.fsOf(cur).fsType);
+        if (errno !== 0) return fail(errno);
+        if (!last) return fail(Errno.ENOENT);
+        return { errno: 0, node: undefined, parent: cur, name: p, trailingSlash };
+      }
+      if (last) return { errno: 0, node: next.kind === "dir" ? this.top(next) : next, parent: cur, name: p, trailingSlash };
+      if (next.kind !== "dir") return fail(Errno.ENOTDIR);
+      dirs.push(this.top(next));
+      names.push(p);
     }
-    const name = parts[parts.length - 1]!;
-    const found = cur.children.get(name);
-    const node = found !== undefined && found.kind === "dir" ? this.top(found) : found;
-    return { errno: 0, node, parent: cur, name, trailingSlash };
+    // The path ends at a directory reached by "/", "." or "..".
+    const node = dirs[dirs.length - 1]!;
+    if (dirs.length === 1) return { errno: 0, node, parent: undefined, name: "", trailingSlash };
+    return { errno: 0, node, parent: dirs[dirs.length - 2]!, name: names[names.length - 1]!, trailingSlash };
   }
 
   private top(d: Dir): Dir {
@@ -167,18 +211,23 @@ export class Vfs<P> {
     return 0;
   }
 
+  /**
+   * mkdir -p as the kernel driver does it: one prefix of the path as written at a time ("." and
+   * ".." included, so the kernel's lookups and their errnos are the same), stat, then mkdir.
+   */
   mkdirAll(path: string, mode: number): number {
-    const { parts } = split(path);
     let prefix = "";
-    for (const p of parts) {
+    for (const p of path.split("/")) {
+      if (p === "") continue;
       prefix += `/${p}`;
       const st = this.stat(prefix);
       if (st.errno === 0) {
         if (!st.isDirectory) return -Errno.ENOTDIR;
         continue;
       }
+      if (st.errno !== Errno.ENOENT) return -st.errno;
       const r = this.mkdir(prefix, mode);
-      if (r < 0) return r;
+      if (r < 0 && r !== -Errno.EEXIST) return r;
     }
     return 0;
   }

@@ -89,6 +89,48 @@ export const pinCases: ConformanceCase[] = [
       expectResult(ctx.own(d.mapGetFdById(id)), "ENOENT", "get by id after unpin with no fds: freed at once");
     },
   },
+  {
+    name: "§12 pin: bpffs lookups refuse names with a dot (EPERM); long names and paths are ENAMETOOLONG",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const fs = ctx.bpffs();
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const c = new Checks("bpffs path lookups");
+      // bpf_lookup: a dot in a name is reserved (only bpf_preload's maps.debug/progs.debug have one).
+      for (const name of ["a.b", ".hidden", "trail."]) {
+        c.result(d.objPin(fd, `${fs}/${name}`), "EPERM", `pin ${name}`);
+        c.result(ctx.own(d.objGet(`${fs}/${name}`)), "EPERM", `get ${name}`);
+        c.result(d.host.mkdir(`${fs}/${name}`, 0o700), "EPERM", `mkdir ${name}`);
+        c.equal(d.host.stat(`${fs}/${name}`).errno, 1, `stat ${name} errno (EPERM)`);
+      }
+      c.result(d.objPin(fd, `${fs}/a.b/x`), "EPERM", "pin under a.b/");
+      // NAME_MAX after the dot check; PATH_MAX (4096 bytes with the NUL) before any lookup.
+      const p255 = `${fs}/${"n".repeat(255)}`;
+      c.result(d.objPin(fd, p255), "OK", "pin a 255-byte name");
+      c.result(d.host.unlink(p255), "OK", "unlink it");
+      c.result(d.objPin(fd, `${fs}/${"n".repeat(256)}`), "ENAMETOOLONG", "pin a 256-byte name");
+      c.result(d.objPin(fd, `${fs}/${"é".repeat(128)}`), "ENAMETOOLONG", "pin a name of 128 two-byte characters");
+      c.result(ctx.own(d.objGet(`${fs}/${"n".repeat(256)}/x`)), "ENAMETOOLONG", "get under a 256-byte name");
+      c.result(d.host.mkdir(`${fs}/${"n".repeat(256)}`, 0o700), "ENAMETOOLONG", "mkdir a 256-byte name");
+      c.result(ctx.own(d.objGet(`${fs}/missing/${"n".repeat(256)}`)), "ENOENT", "get below a missing directory (ENOENT first)");
+      c.result(ctx.own(d.objGet(`${fs}/${"n".repeat(256)}/..`)), "ENAMETOOLONG", "\"..\" after a 256-byte name: looked up first");
+      c.result(ctx.own(d.objGet(`${fs}/missing/../x`)), "ENOENT", "\"..\" after a missing directory: looked up first");
+      let deep = fs;
+      while (deep.length < 3900) {
+        deep += `/${"d".repeat(99)}`;
+        c.result(d.host.mkdir(deep, 0o700), "OK", "mkdir on the way to a deep path");
+      }
+      const at = (n: number) => `${deep}/${"p".repeat(n - deep.length - 1)}`;
+      c.result(d.objPin(fd, at(4095)), "OK", "pin at a 4095-byte path");
+      c.result(ctx.own(d.objGet(at(4096))), "ENAMETOOLONG", "get at a 4096-byte path");
+      c.result(d.objPin(fd, at(4096)), "ENAMETOOLONG", "pin at a 4096-byte path");
+      c.result(d.host.unlink(at(4095)), "OK", "unlink the 4095-byte pin");
+      // procfs has no negative dentries: a create below /proc fails its lookup.
+      c.result(d.objPin(fd, "/proc/bpfkit-no-such-entry"), "ENOENT", "pin under /proc");
+      c.done();
+    },
+  },
 ];
 
 export const fdModeCases: ConformanceCase[] = [
