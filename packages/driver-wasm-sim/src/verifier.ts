@@ -6,7 +6,7 @@
 // (check_alu_op's reserved fields and shift ranges), unreachable instructions, falling off the
 // end, division by a zero constant and an r0 out of the type's return range. Calls, memory
 // access and backward jumps (bounded loops) are beyond it and answer EINVAL. Constants are
-// tracked only through mov and ld_imm64, where the kernel also folds ALU results.
+// folded as the kernel's value tracking does (not through div and mod).
 import { Errno } from "@bpfkit/core";
 import type { SimMap } from "./objects.js";
 import { returnRange } from "./prog-load.js";
@@ -29,8 +29,8 @@ interface State {
   init: boolean[];
   /** Each register's kind (SCALAR, PTR_TO_CTX, …); PTR_MIXED where paths disagree. */
   kind: number[];
-  /** Each register's value when the same constant on every path, else null. */
-  known: (number | null)[];
+  /** Each scalar register's 64 bits (unsigned) when the same constant on every path, else null. */
+  known: (bigint | null)[];
 }
 
 function merge(into: State | undefined, from: State): State {
@@ -65,12 +65,54 @@ function aluFieldsErrno(alu64: boolean, op: number, useReg: boolean, src: number
   }
 }
 
+/** A mov's result from a known source: movsx sign-extends the low `off` bits; ALU32 zero-extends. */
+function movValue(alu64: boolean, off: number, k: bigint): bigint {
+  const v = off === 0 ? k : BigInt.asUintN(64, BigInt.asIntN(off, k));
+  return alu64 ? v : BigInt.asUintN(32, v);
+}
+
+function bswap(k: bigint, bits: number): bigint {
+  let out = 0n;
+  for (let i = 0; i < bits; i += 8) out = (out << 8n) | ((k >> BigInt(i)) & 0xffn);
+  return out;
+}
+
+/** BPF_END on a known value (a little-endian host): to_le only truncates, to_be and bswap swap. */
+function endValue(alu64: boolean, toBe: boolean, imm: number, k: bigint): bigint {
+  const low = BigInt.asUintN(imm, k);
+  return alu64 || toBe ? bswap(low, imm) : low;
+}
+
+/**
+ * The verifier's value tracking on two known scalars. It computes exact results for these ops
+ * (is_safe_to_compute_dst_reg_range) and not for div and mod, whose results it leaves unknown.
+ */
+function foldAlu(alu64: boolean, op: number, a: bigint, b: bigint): bigint | null {
+  const bits = alu64 ? 64 : 32;
+  const x = BigInt.asUintN(bits, a), y = BigInt.asUintN(bits, b);
+  let r: bigint;
+  switch (op) {
+    case OP_ADD: r = x + y; break;
+    case OP_SUB: r = x - y; break;
+    case 0x20: r = x * y; break; // mul
+    case 0x40: r = x | y; break;
+    case 0x50: r = x & y; break;
+    case 0xa0: r = x ^ y; break;
+    // A shift by a register is tracked only when that constant is below the width.
+    case OP_LSH: if (y >= BigInt(bits)) return null; r = x << y; break;
+    case OP_RSH: if (y >= BigInt(bits)) return null; r = x >> y; break;
+    case OP_ARSH: if (y >= BigInt(bits)) return null; r = BigInt.asIntN(bits, x) >> y; break;
+    default: return null;
+  }
+  return BigInt.asUintN(bits, r);
+}
+
 /**
  * adjust_reg_min_max_vals / adjust_ptr_min_max_vals for a privileged loader (allow_ptr_leaks,
  * bypass_spec_v1): the kind of the result, or -EACCES. `offKnown` is the scalar operand's value
  * when it is a known constant.
  */
-function aluResultKind(alu64: boolean, op: number, dstKind: number, srcKind: number, offKnown: number | null): number {
+function aluResultKind(alu64: boolean, op: number, dstKind: number, srcKind: number, offKnown: bigint | null): number {
   if (dstKind === SCALAR && srcKind === SCALAR) return SCALAR;
   // Two pointers: only their difference, which is a scalar.
   if (dstKind !== SCALAR && srcKind !== SCALAR) return op === OP_SUB ? SCALAR : -Errno.EACCES;
@@ -78,7 +120,7 @@ function aluResultKind(alu64: boolean, op: number, dstKind: number, srcKind: num
   if (!alu64) return op === OP_SUB ? SCALAR : -Errno.EACCES;
   const ptrKind = dstKind !== SCALAR ? dstKind : srcKind;
   // A map pointer may only have a known 0 added.
-  if (ptrKind === CONST_PTR_TO_MAP && !(op === OP_ADD && offKnown === 0)) return -Errno.EACCES;
+  if (ptrKind === CONST_PTR_TO_MAP && !(op === OP_ADD && offKnown === 0n)) return -Errno.EACCES;
   if (op === OP_ADD) return ptrKind;
   // "subtraction from stack pointer prohibited" (JITs may not handle it).
   if (op === OP_SUB && dstKind !== SCALAR) return ptrKind === PTR_TO_STACK ? -Errno.EACCES : ptrKind;
@@ -101,7 +143,7 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
   states[0] = {
     init: reg(false, true, true),
     kind: Array.from({ length: REGS }, (_, r) => (r === 1 ? PTR_TO_CTX : r === 10 ? PTR_TO_STACK : SCALAR)),
-    known: new Array<number | null>(REGS).fill(null),
+    known: new Array<bigint | null>(REGS).fill(null),
   };
   const used: SimMap[] = [];
   const range = returnRange(progType, expected);
@@ -160,7 +202,7 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
         st.known[dst] = null;
       } else if (src === 0) {
         st.kind[dst] = SCALAR;
-        st.known[dst] = dv.getInt32(at + 12, true) === 0 ? imm : null;
+        st.known[dst] = (BigInt(dv.getUint32(at + 12, true)) << 32n) | BigInt(imm >>> 0);
       } else {
         return fail(Errno.EINVAL);
       }
@@ -174,8 +216,9 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
         // "BPF_EXIT uses reserved fields" looks at dst, src and imm, not at off.
         if (dst !== 0 || src !== 0 || imm !== 0) return fail(Errno.EINVAL);
         if (!st.init[0]) return fail(Errno.EACCES); // R0 !read_ok
-        const r0 = st.known[0] ?? null;
-        if (range !== null && (st.kind[0] !== SCALAR || r0 === null || r0 < range[0] || r0 > range[1])) return fail(Errno.EINVAL);
+        const k0 = st.known[0] ?? null;
+        const r0 = k0 === null ? null : BigInt.asIntN(64, k0);
+        if (range !== null && (st.kind[0] !== SCALAR || r0 === null || r0 < BigInt(range[0]) || r0 > BigInt(range[1]))) return fail(Errno.EINVAL);
         continue;
       }
       if (op === JMP_CALL || op === JMP_EXIT || op === 0xe0 || op === 0xf0) return fail(Errno.EINVAL);
@@ -202,29 +245,28 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
     if (!useReg && (op === OP_DIV || op === OP_MOD) && imm === 0) return fail(Errno.EINVAL);
     if (!useReg && (op === OP_LSH || op === OP_RSH || op === OP_ARSH) && (imm < 0 || imm >= (alu64 ? 64 : 32))) return fail(Errno.EINVAL);
     if (dst === 10) return fail(Errno.EACCES); // frame pointer is read only
+    const srcKnown = useReg ? (st.kind[src] === SCALAR ? st.known[src] ?? null : null) : BigInt.asUintN(64, BigInt(imm));
     if (op === OP_MOV) {
-      if (!useReg) {
-        st.kind[dst] = SCALAR;
-        st.known[dst] = alu64 ? imm : imm >>> 0;
-      } else if (alu64 && off === 0) {
+      if (useReg && alu64 && off === 0) {
         st.kind[dst] = st.kind[src]!;
         st.known[dst] = st.known[src] ?? null;
       } else {
         // A 32-bit or sign-extending copy of a pointer is a scalar (allowed with allow_ptr_leaks).
-        const k = st.kind[src] === SCALAR && off === 0 ? st.known[src] ?? null : null;
         st.kind[dst] = SCALAR;
-        st.known[dst] = k === null ? null : k >>> 0;
+        st.known[dst] = srcKnown === null ? null : movValue(alu64, useReg ? off : 0, srcKnown);
       }
     } else if (op === OP_NEG || op === OP_END) {
+      const k = st.kind[dst] === SCALAR ? st.known[dst] ?? null : null;
       st.kind[dst] = SCALAR;
-      st.known[dst] = null;
+      st.known[dst] = k === null ? null : op === OP_NEG ? (alu64 ? BigInt.asUintN(64, -k) : BigInt.asUintN(32, -k)) : endValue(alu64, useReg, imm, k);
     } else {
       const srcKind = useReg ? st.kind[src]! : SCALAR;
-      const offKnown = st.kind[dst] !== SCALAR ? (useReg ? st.known[src] ?? null : imm) : st.known[dst] ?? null;
+      const dstKnown = st.kind[dst] === SCALAR ? st.known[dst] ?? null : null;
+      const offKnown = st.kind[dst] !== SCALAR ? srcKnown : dstKnown;
       const kind = aluResultKind(alu64, op, st.kind[dst]!, srcKind, offKnown);
       if (kind < 0) return fail(-kind);
       st.kind[dst] = kind;
-      st.known[dst] = null;
+      st.known[dst] = kind === SCALAR && srcKind === SCALAR && dstKnown !== null && srcKnown !== null ? foldAlu(alu64, op, dstKnown, srcKnown) : null;
     }
     st.init[dst] = true;
     if (!flow(i + 1, st)) return fail(Errno.EINVAL); // falls off the end

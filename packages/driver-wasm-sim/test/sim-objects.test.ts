@@ -511,6 +511,14 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
       // constants follow register copies into r0's return-range check
       ["cgroup_skb: r2 = 1; r0 = r2", [...I(0xb7, 2, 0, 0, 1), ...I(0xbf, 0, 2), ...EXIT], CGROUP_SKB],
       ["cgroup_skb: r2 = 2; r0 = r2", [...I(0xb7, 2, 0, 0, 2), ...I(0xbf, 0, 2), ...EXIT], CGROUP_SKB],
+      // ... and through the ALU ops the verifier folds (not div and mod)
+      ["cgroup_skb: r0 = 3; r0 -= 2", [...I(0xb7, 0, 0, 0, 3), ...I(0x17, 0, 0, 0, 2), ...EXIT], CGROUP_SKB],
+      ["cgroup_skb: r0 = -1; r0 >>= 63", [...I(0xb7, 0, 0, 0, -1), ...I(0x77, 0, 0, 0, 63), ...EXIT], CGROUP_SKB],
+      ["cgroup_skb: w0 = -1; w0 += 2 (32-bit wrap)", [...I(0xb4, 0, 0, 0, -1), ...I(0x04, 0, 0, 0, 2), ...EXIT], CGROUP_SKB],
+      ["cgroup_skb: r0 = -1; neg r0", [...I(0xb7, 0, 0, 0, -1), ...I(0x87), ...EXIT], CGROUP_SKB],
+      ["cgroup_skb: r0 = 1; be64; be64", [...I(0xb7, 0, 0, 0, 1), ...I(0xdc, 0, 0, 0, 64), ...I(0xdc, 0, 0, 0, 64), ...EXIT], CGROUP_SKB],
+      ["cgroup_skb: r0 = 0x101; w0 = (s8) w0", [...I(0xb7, 0, 0, 0, 0x101), ...I(0xbc, 0, 0, 8), ...EXIT], CGROUP_SKB],
+      ["cgroup_skb: r0 = 2; r0 /= 2 (div is not folded)", [...I(0xb7, 0, 0, 0, 2), ...I(0x37, 0, 0, 0, 2), ...EXIT], CGROUP_SKB],
       // ld_imm64 map references: fd_array indexes without an fd_array, and the second half's imm
       ["ld_imm64 BPF_PSEUDO_MAP_IDX", [...I(0x18, 2, 5, 0, 0), ...I(0), ...R0, ...EXIT]],
       ["ld_imm64 BPF_PSEUDO_MAP_FD with a non-zero high imm", [...I(0x18, 2, 1, 0, 0), ...I(0, 0, 0, 0, 1), ...R0, ...EXIT]],
@@ -537,6 +545,10 @@ describe("programs and PROG_ARRAY (§11, pkg-bpf-behaviour.md §5.10)", () => {
       ["r0 = r10; r0 += r1 (pointer + pointer)", "EACCES"], ["r2 = 8; r2 -= r1 (scalar - pointer)", "EACCES"],
       ["r2 = 8; r2 += r1 (scalar + pointer)", "fd"], ["neg of ctx (a scalar for root)", "fd"],
       ["cgroup_skb: r2 = 1; r0 = r2", "fd"], ["cgroup_skb: r2 = 2; r0 = r2", "EINVAL"],
+      ["cgroup_skb: r0 = 3; r0 -= 2", "fd"], ["cgroup_skb: r0 = -1; r0 >>= 63", "fd"],
+      ["cgroup_skb: w0 = -1; w0 += 2 (32-bit wrap)", "fd"], ["cgroup_skb: r0 = -1; neg r0", "fd"],
+      ["cgroup_skb: r0 = 1; be64; be64", "fd"], ["cgroup_skb: r0 = 0x101; w0 = (s8) w0", "fd"],
+      ["cgroup_skb: r0 = 2; r0 /= 2 (div is not folded)", "EINVAL"],
       ["ld_imm64 BPF_PSEUDO_MAP_IDX", "errno 71"], ["ld_imm64 BPF_PSEUDO_MAP_FD with a non-zero high imm", "EINVAL"],
       ["jeq r1, r2 with imm 1", "EINVAL"], ["jeq r1, r9 (unset) with imm 1", "EINVAL"], ["jeq r1, r9 (unset)", "EACCES"],
       ["exit with off 1", "fd"],
