@@ -820,7 +820,10 @@ export class BpfMap<K, V> {
    * `algorithm: "walk"` runs the exact v1.7 next-key walk: every key nobody touched during the
    * dump is delivered at least once; keys can repeat (a vanished key makes the walk fall back or
    * restart) and a key updated mid-dump can be missed (an update moves it to the head of its
-   * bucket).
+   * bucket). Kernel caveat: a hash-family GET_NEXT_KEY that stands on an element just deleted
+   * and reused for a key of another bucket goes on from that bucket, so while the datapath
+   * deletes and inserts, a walk can skip untouched keys; it is rare, and the batch dump is
+   * immune (docs/kernel-notes.md).
    */
   dumpReliablyWithCallback(cb: DumpCallback<K, V> | undefined, stats: DumpStats, options?: DumpOptions): void {
     this.#checkCallback("dumpReliablyWithCallback", cb, true);

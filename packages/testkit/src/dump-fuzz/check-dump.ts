@@ -35,10 +35,11 @@ export interface DumpRun {
   readonly stats: DumpStats;
   readonly calls: DumpCalls;
   /**
-   * The dump ran on the kernel over an LPM trie. There, GET_NEXT_KEY (which the walk and the
-   * generic batch both use) races with a concurrent update of the node it stands on: the kernel
-   * then takes it for the right child and skips its sibling subtree (docs/kernel-notes.md). A key
-   * present throughout may be missed whenever the datapath wrote anything during the dump.
+   * The dump ran on the kernel through a GET_NEXT_KEY that races with concurrent writes
+   * (docs/kernel-notes.md): an LPM trie's (which the walk and the generic batch both use) takes a
+   * node being updated for a right child and skips its sibling subtree; a hash-family walk
+   * follows an element that was deleted and reused for a key of another bucket, and skips the
+   * buckets between. A key present throughout may be missed whenever the datapath wrote.
    */
   readonly nextKeyRace?: boolean;
   /**
@@ -76,8 +77,8 @@ export function racyReads(run: DumpRun): number {
 }
 
 /**
- * Keys present for the whole dump, untouched, and not delivered, that the kernel's LPM
- * next-key race accounts for: reported apart from violations, never silently.
+ * Keys present for the whole dump, untouched, and not delivered, that the kernel's next-key
+ * races account for: reported apart from violations, never silently.
  */
 export function raceMisses(run: DumpRun): number[] {
   if (run.nextKeyRace !== true || run.error !== undefined || run.record.touched.size === 0) return [];
