@@ -57,11 +57,14 @@ export function createHostServices<P>(vfs: Vfs<P>, state: HostState): HostServic
     unlink: (p) => vfs.unlink(path(p, "unlink")),
     rmdir: (p) => vfs.rmdir(path(p, "rmdir")),
     removeAll: (p) => vfs.removeAll(path(p, "removeAll")),
-    mount: (source, target, fsType) => {
+    mount: (source, target, fsType, flags = 0, data) => {
       if (typeof source !== "string" || typeof fsType !== "string") throw new TypeError("host.mount: source and fsType must be strings");
       const t = path(target, "mount");
+      // As the kernel driver checks them: mount(2) takes an empty data string; only a NUL would be cut.
+      if (data !== undefined && (typeof data !== "string" || data.includes("\0"))) throw new TypeError("host.mount: data must be a string without NUL bytes");
+      if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`host.mount: flags must be a non-negative integer, got ${flags}`);
       if (!state.privileged) return -Errno.EPERM; // CAP_SYS_ADMIN
-      return vfs.mount(source, t, fsType);
+      return vfs.mount(source, t, fsType, flags, data ?? "");
     },
     umount: (target) => {
       const t = path(target, "umount");

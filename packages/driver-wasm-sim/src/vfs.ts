@@ -21,6 +21,8 @@ interface Mount {
   /** The directory this mount covers (null for the root mount). */
   readonly covered: Dir | null;
   readonly mountPoint: string;
+  /** SB_RDONLY: MS_RDONLY or "ro" at mount time; creating and removing entries is EROFS. */
+  readonly readOnly: boolean;
 }
 
 class Dir {
@@ -66,6 +68,52 @@ function lookupErrno(name: string, fsType: string): number {
   return 0;
 }
 
+const MS_RDONLY = 1;
+
+/**
+ * The mount data's effect (legacy comma-separated options): "ro"/"rw" for any filesystem
+ * (vfs_parse_sb_flag), and for bpffs uid and gid (u32, base 0, not -1) and mode (octal u32),
+ * whose bad values are EINVAL; bpffs ignores options it does not know. Returns an errno or the
+ * read-only flag.
+ */
+function parseMountData(fsType: string, data: string): { readOnly: boolean } | number {
+  let readOnly = false;
+  for (const opt of data.split(",")) {
+    if (opt === "") continue;
+    const eq = opt.indexOf("=");
+    const key = eq < 0 ? opt : opt.slice(0, eq);
+    const value = eq < 0 ? null : opt.slice(eq + 1);
+    if (value === null && (key === "ro" || key === "rw")) {
+      readOnly = key === "ro";
+      continue;
+    }
+    if (fsType !== "bpf") continue;
+    if (key === "uid" || key === "gid") {
+      const n = value === null ? null : parseKstrtouint(value, 0);
+      if (n === null || n === 0xffffffff) return Errno.EINVAL;
+    } else if (key === "mode") {
+      if (value === null || parseKstrtouint(value, 8) === null) return Errno.EINVAL;
+    }
+  }
+  return { readOnly };
+}
+
+/** kstrtouint: an optional "+", digits in `base` (0: "0x" hex, "0" octal, else decimal), one trailing newline, u32. */
+function parseKstrtouint(s: string, base: number): number | null {
+  let t = s.endsWith("\n") ? s.slice(0, -1) : s;
+  if (t.startsWith("+")) t = t.slice(1);
+  let b = base;
+  if (b === 0) {
+    if (/^0[xX]/.test(t)) { b = 16; t = t.slice(2); }
+    else if (t.startsWith("0") && t.length > 1) { b = 8; t = t.slice(1); }
+    else b = 10;
+  } else if (b === 16 && /^0[xX]/.test(t)) t = t.slice(2);
+  const digits = b === 16 ? /^[0-9a-fA-F]+$/ : b === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
+  if (!digits.test(t)) return null;
+  const n = parseInt(t, b);
+  return n > 0xffffffff ? null : n;
+}
+
 /** Where a path leads: the node, or an errno; and for creation, the parent and last name. */
 interface Walk {
   errno: number;
@@ -98,7 +146,7 @@ export class Vfs<P> {
 
   constructor(private readonly release: (pin: P) => void) {
     const root = new Dir(null, 0o755);
-    this.rootMount = { id: this.nextMountId++, parent: null, fsType: "ext4", source: "/dev/root", root, covered: null, mountPoint: "/" };
+    this.rootMount = { id: this.nextMountId++, parent: null, fsType: "ext4", source: "/dev/root", root, covered: null, mountPoint: "/", readOnly: false };
     (root as { mnt: Mount | null }).mnt = this.rootMount;
     this.mounts.push(this.rootMount);
   }
@@ -200,6 +248,7 @@ export class Vfs<P> {
     if (w.errno !== 0) return -w.errno;
     if (w.node !== undefined) return -Errno.EEXIST;
     if (w.parent === undefined) return -Errno.EEXIST;
+    if (this.fsOf(w.parent).readOnly) return -Errno.EROFS;
     if (!this.booting) {
       // procfs has no mkdir (ENOENT); sysfs refuses it (EPERM), and its bare mount points, like
       // /sys/fs/bpf without bpffs on it, look empty (ENOENT) — checked on 6.18.
@@ -235,6 +284,8 @@ export class Vfs<P> {
   unlink(path: string): number {
     const w = this.walk(path);
     if (w.errno !== 0) return -w.errno;
+    // do_unlinkat asks for write access before it looks the last component up.
+    if (w.parent !== undefined && this.fsOf(w.parent).readOnly) return -Errno.EROFS;
     if (w.node === undefined || w.parent === undefined) return -Errno.ENOENT;
     if (w.node.kind === "dir") return -Errno.EISDIR;
     if (w.trailingSlash) return -Errno.ENOTDIR;
@@ -247,6 +298,7 @@ export class Vfs<P> {
   rmdir(path: string): number {
     const w = this.walk(path);
     if (w.errno !== 0) return -w.errno;
+    if (w.parent !== undefined && this.fsOf(w.parent).readOnly) return -Errno.EROFS;
     if (w.node === undefined) return -Errno.ENOENT;
     if (w.parent === undefined) return -Errno.EBUSY;
     if (w.node.kind !== "dir") return -Errno.ENOTDIR;
@@ -281,8 +333,14 @@ export class Vfs<P> {
     return d.mnt !== null && d.mnt.root === d;
   }
 
-  mount(source: string, target: string, fsType: string): number {
+  /**
+   * A new mount of `fsType` (each its own superblock). Of mount(2)'s flags only MS_RDONLY is
+   * modelled; of the data, "ro"/"rw" and bpffs's uid, gid and mode, whose bad values are EINVAL.
+   */
+  mount(source: string, target: string, fsType: string, flags = 0, data = ""): number {
     if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
+    const opts = parseMountData(fsType, data);
+    if (typeof opts === "number") return -opts;
     const w = this.walk(target);
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;
@@ -292,6 +350,7 @@ export class Vfs<P> {
     const m: Mount = {
       id: this.nextMountId++, parent: this.fsOf(covered), fsType, source,
       root: undefined as unknown as Dir, covered, mountPoint: `/${parts.join("/")}`,
+      readOnly: (flags & MS_RDONLY) !== 0 || opts.readOnly,
     };
     (m as { root: Dir }).root = new Dir(m, fsType === "bpf" ? 0o700 : 0o755);
     if (fsType === "bpf") for (const name of PRELOADED) m.root.children.set(name, new File<P>(m, undefined, true));
@@ -338,6 +397,7 @@ export class Vfs<P> {
     if (w.node !== undefined) return -Errno.EEXIST;
     if (w.parent === undefined) return -Errno.EEXIST;
     if (w.trailingSlash) return -Errno.ENOENT;
+    if (this.fsOf(w.parent).readOnly) return -Errno.EROFS;
     const mnt = this.fsOf(w.parent);
     if (mnt.fsType !== "bpf") return -Errno.EPERM;
     w.parent.children.set(w.name, new File<P>(mnt, target));

@@ -131,6 +131,46 @@ export const pinCases: ConformanceCase[] = [
       c.done();
     },
   },
+  {
+    name: "§12 pin: a bpffs mounted read-only (MS_RDONLY or \"ro\") refuses pins and mkdir with EROFS; bad uid/mode options are EINVAL",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const h = d.host;
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const c = new Checks("read-only bpffs");
+      const dir = `/tmp/bpfkit-ro-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
+      try {
+        for (const [how, flags, data] of [["MS_RDONLY", 1, undefined], ["data \"ro\"", 0, "ro"]] as const) {
+          if (!c.result(h.mount("bpf", dir, "bpf", flags, data), "OK", `mount ${how}`)) continue;
+          try {
+            c.result(d.objPin(fd, `${dir}/m`), "EROFS", `${how}: pin a new name`);
+            c.result(d.objPin(fd, `${dir}/maps.debug`), "EEXIST", `${how}: pin over an existing name (EEXIST before EROFS)`);
+            c.result(h.mkdir(`${dir}/d`, 0o700), "EROFS", `${how}: mkdir`);
+            c.result(h.unlink(`${dir}/missing`), "EROFS", `${how}: unlink of a missing name (write access is asked first)`);
+            c.result(h.rmdir(`${dir}/missing`), "EROFS", `${how}: rmdir of a missing name`);
+          } finally {
+            c.result(h.umount(dir), "OK", `umount after ${how}`);
+          }
+        }
+        c.result(h.mount("bpf", dir, "bpf", 0, "ro,rw"), "OK", "mount with \"ro,rw\" (the last wins)");
+        c.result(d.objPin(fd, `${dir}/m`), "OK", "pin on the read-write mount");
+        c.result(h.umount(dir), "OK", "umount the read-write mount");
+        for (const data of ["mode=0800", "mode=", "uid=4294967295", "uid=-1", "gid=abc"]) {
+          const r = h.mount("bpf", dir, "bpf", 0, data);
+          c.result(r, "EINVAL", `mount with ${data}`);
+          if (r === 0) h.umount(dir);
+        }
+        for (const data of ["uid=0x0", "gid=00", "mode=700", "nosuchoption=1"]) {
+          if (c.result(h.mount("bpf", dir, "bpf", 0, data), "OK", `mount with ${data}`)) c.result(h.umount(dir), "OK", `umount after ${data}`);
+        }
+      } finally {
+        h.rmdir(dir);
+      }
+      c.done();
+    },
+  },
 ];
 
 export const fdModeCases: ConformanceCase[] = [
