@@ -40,7 +40,9 @@ const table: ReadonlyArray<readonly [number, string, string]> = [
   [77, "EBADFD", "file descriptor in bad state"],
   [95, "EOPNOTSUPP", "operation not supported"],
   [110, "ETIMEDOUT", "connection timed out"],
-  [524, "ENOTSUPP", "unknown error 524"],
+  // The kernel's internal ENOTSUPP, which bpf(2) leaks to user space (libc's strerror only
+  // says "Unknown error 524"): the map type or the kernel has no such operation.
+  [524, "ENOTSUPP", "operation not supported by this map type or kernel (ENOTSUPP, 524)"],
 ];
 
 /** Errno numbers by name (`Errno.ENOENT === 2`). ENOTSUPP is the kernel-internal 524. */
