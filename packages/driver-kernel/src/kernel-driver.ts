@@ -502,10 +502,12 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   mapCreate(attr: MapCreateAttr): number {
     const op = OP.create;
     if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
-    const mapType = u32Arg(attr.mapType, "mapType", op);
-    const keySize = u32Arg(attr.keySize, "keySize", op);
-    const valueSize = u32Arg(attr.valueSize, "valueSize", op);
-    const maxEntries = u32Arg(attr.maxEntries, "maxEntries", op);
+    // Required by the Driver contract: a missing one is a TypeError, as on the simulator, not 0.
+    const { mapType, keySize, valueSize, maxEntries } = attr;
+    assertU32(mapType, "mapType", op);
+    assertU32(keySize, "keySize", op);
+    assertU32(valueSize, "valueSize", op);
+    assertU32(maxEntries, "maxEntries", op);
     const mapFlags = u32Arg(attr.mapFlags, "mapFlags", op);
     const numaNode = u32Arg(attr.numaNode, "numaNode", op);
     const inner = attr.innerMapFd ?? 0;
@@ -611,11 +613,13 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   progLoad(attr: KernelProgLoadAttr): number {
     const op = OP.progLoad;
     if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
-    const progType = u32Arg(attr.progType, "progType", op);
+    const progType = attr.progType;
+    assertU32(progType, "progType", op);
     assertBytes(attr.insns, "insns", op);
     if (attr.insns.byteLength % 8 !== 0) {
       throw new RangeError(`${op}: insns is ${attr.insns.byteLength} bytes, not a whole number of 8-byte instructions`);
     }
+    if (typeof attr.license !== "string") throw new TypeError(`${op}: license must be a string, got ${attr.license === null ? "null" : typeof attr.license}`);
     const license = cStringArg(attr.license, "license", op);
     const expected = u32Arg(attr.expectedAttachType, "expectedAttachType", op);
     const name = cStringArg(attr.progName, "progName", op);

@@ -99,6 +99,15 @@ export const safetyCases: ConformanceCase[] = [
       expectThrows(call("objPin", fd, 42), T, "pin to a number path");
       expectThrows(call("objGet", null), T, "get of a null path");
       expectThrows(call("mapCreate", { mapType: "hash", keySize: 4, valueSize: 4, maxEntries: 1 }), T, "create with mapType \"hash\"");
+      // Required fields are required: a missing one is not sent as 0.
+      for (const missing of ["mapType", "keySize", "valueSize", "maxEntries"]) {
+        const attr: Record<string, number> = { mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 };
+        delete attr[missing];
+        expectThrows(call("mapCreate", attr), T, `create without ${missing}`);
+      }
+      const exit0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+      expectThrows(call("progLoad", { insns: exit0, license: "GPL" }), T, "prog load without progType");
+      expectThrows(call("progLoad", { progType: 1, insns: exit0 }), T, "prog load without a license");
       // inBatch is a buffer or null; undefined is not "start".
       const h = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
       expectThrows(call("mapLookupBatch", h, undefined, new Uint8Array(4), new Uint8Array(4), new Uint8Array(4), 1), T, "lookup batch with inBatch undefined");
