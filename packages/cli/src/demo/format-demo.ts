@@ -50,7 +50,7 @@ export function formatDemo(r: DemoReport, cmd = "bpfkit"): string {
 function explain(r: DemoReport, walk: DemoPass, batch: DemoPass): string[] {
   const s: string[] = [];
   const c = r.config;
-  const ok = (p: DemoPass) => passOk(p, c.flows);
+  const ok = (p: DemoPass) => passOk(p, c.flows, r.driver);
   if (walk.gaveUp) {
     s.push(`The v1.7 walk gave up (${walk.gaveUp}): the datapath deleted the key it stood on so often that its restarts used up`,
       `the 4 × max_entries lookup budget, and ${walk.expiredTotal - walk.expiredDeleted} expired flows stay until the next GC run.`);
@@ -60,6 +60,11 @@ function explain(r: DemoReport, walk: DemoPass, batch: DemoPass): string[] {
       `so ${walk.deliveredTwiceOrMore} keys reached the callback more than once. Cilium's callbacks must be idempotent for this reason.`);
   } else {
     s.push(`The v1.7 walk was not disturbed this time: no key vanished between its GET_NEXT_KEY and lookup${r.driver === "kernel" ? "" : " (try another --seed or a higher --rate)"}.`);
+  }
+  const raced = kernelWalkMisses(walk, c.flows, r.driver);
+  if (raced > 0) {
+    s.push(`The walk also missed ${raced} long-lived flow(s) nobody touched: the kernel's GET_NEXT_KEY can follow an element the`,
+      "datapath just deleted and reused in another bucket, and skip the buckets between (docs/kernel-notes.md). A batch dump cannot.");
   }
   if (r.driver !== "kernel") {
     s.push("(The simulated datapath acts before each syscall, so the walk, two syscalls per key, met far more of it than the batch dump did.)");
@@ -75,14 +80,29 @@ function explain(r: DemoReport, walk: DemoPass, batch: DemoPass): string[] {
   return s;
 }
 
-/** The invariants of one pass; a walk that gave up is excused from delivering everything. */
-function passOk(p: DemoPass, flows: number): boolean {
+/**
+ * Long-lived flows a completed walk on the kernel missed. The kernel's hash GET_NEXT_KEY may skip
+ * buckets when the element it stands on is reused meanwhile: the kernel's doing, which the demo
+ * reports rather than fails. On the simulator every syscall is atomic, and nothing is excused.
+ */
+function kernelWalkMisses(p: DemoPass, flows: number, driver: string): number {
+  return driver === "kernel" && p.algorithm === "walk" && p.gaveUp === undefined ? flows - p.longLivedDelivered : 0;
+}
+
+/**
+ * The invariants of one pass; a walk that gave up is excused from delivering everything, and
+ * so, for the flows it missed, is a walk the kernel's next-key race made skip.
+ */
+function passOk(p: DemoPass, flows: number, driver: string): boolean {
   if (p.neverPresent !== 0 || p.liveLost !== 0) return false;
-  return p.gaveUp !== undefined || (p.longLivedDelivered === flows && p.expiredDeleted === p.expiredTotal);
+  if (p.gaveUp !== undefined) return true;
+  const missed = kernelWalkMisses(p, flows, driver);
+  if (missed > 0) return p.expiredDeleted >= p.expiredTotal - missed;
+  return p.longLivedDelivered === flows && p.expiredDeleted === p.expiredTotal;
 }
 
 /** Whether the run showed what bpfkit promises (the exit code of `bpfkit demo`). */
 export function demoPassed(r: DemoReport): boolean {
-  return r.passes.every((p) => passOk(p, r.config.flows)) &&
+  return r.passes.every((p) => passOk(p, r.config.flows, r.driver)) &&
     r.passes.filter((p) => p.algorithm === "batch").every((p) => p.deliveredTwiceOrMore === 0 && p.gaveUp === undefined);
 }
