@@ -6,10 +6,16 @@ import { CliError, ExitCode, usageError } from "./cli-error.js";
 import { mapTypeKernelName } from "./names.js";
 import { bytesType, parseType, type ValueType } from "./types.js";
 
-export const TYPE_OPTIONS: Record<string, OptionSpec> = {
+/** For commands that read and print keys only (`map delete`, `map next`). */
+export const KEY_TYPE_OPTIONS: Record<string, OptionSpec> = {
   "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes)" },
-  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value)" },
   key: { type: "string", arg: "TYPE", help: "same as --key-type" },
+};
+
+export const TYPE_OPTIONS: Record<string, OptionSpec> = {
+  "key-type": KEY_TYPE_OPTIONS["key-type"]!,
+  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value)" },
+  key: KEY_TYPE_OPTIONS.key!,
   value: { type: "string", arg: "TYPE", help: "same as --value-type" },
 };
 

@@ -16,8 +16,8 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   quiet: { type: "boolean", short: "q", help: "no notes or progress on stderr" },
   "map-root": { type: "string", arg: "DIR", help: "bpffs root for bare map names (default: /sys/fs/bpf if bpffs is mounted there, else the first bpffs mount; env BPFKIT_MAP_ROOT)" },
   "map-prefix": { type: "string", arg: "DIR", help: "prefix under the root (default tc/globals, as Cilium)" },
-  help: { type: "boolean", short: "h", help: "show help" },
-  version: { type: "boolean", help: "print the version" },
+  help: { type: "boolean", short: "h", help: "show the help of the command it follows, and run nothing" },
+  version: { type: "boolean", help: "print the version, and run nothing" },
 };
 
 /** Runs the command line `argv` (without `node` and the script) and returns the exit code. */
@@ -59,31 +59,44 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const loose = parseArgs({ args: markNumbers(argv), options: toParseArgs(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
   const words = loose.positionals.map(unmark);
   const { cmd, group } = findCommand(words);
-  if (loose.values.version === true && words.length === 0) {
+  const wantsHelp = loose.values.help === true;
+  // --help and --version work wherever they stand, as the global options they are (`bpfkit maps
+  // --version` printed the table): --help shows the help of the command it follows, --version the
+  // version; neither runs anything. --help wins when both are given.
+  if (loose.values.version === true && !wantsHelp) {
     io.stdout(`bpfkit ${VERSION}\n`);
     return 0;
   }
   if (cmd === undefined) {
-    if (words.length === 0 || words[0] === "help") {
-      const target = words[0] === "help" ? findCommand(words.slice(1)) : undefined;
-      if (target?.cmd) {
+    if (words[0] === "help") {
+      const target = findCommand(words.slice(1));
+      if (target.cmd) {
         io.stdout(commandHelp(target.cmd));
         return 0;
       }
       // `bpfkit help frob` is as unknown a command as `bpfkit frob`.
-      if (target !== undefined && words.length > 1 && target.group === undefined) {
-        throw usageError(`unknown command ${JSON.stringify(words[1])}`, "see `bpfkit --help`");
-      }
-      io.stdout(overview(target?.group));
-      return words.length === 0 && loose.values.help !== true ? ExitCode.usage : 0;
+      if (words.length > 1 && target.group === undefined) throw usageError(`unknown command ${JSON.stringify(words[1])}`, "see `bpfkit --help`");
+      io.stdout(overview(target.group));
+      return 0;
     }
-    if (group !== undefined && (loose.values.help === true || words.length === 1)) {
-      io.stdout(overview(group));
-      return loose.values.help === true ? 0 : ExitCode.usage;
+    if (words.length === 0 || (group !== undefined && words.length === 1)) {
+      if (wantsHelp) {
+        io.stdout(overview(group));
+        return 0;
+      }
+      // Bare `bpfkit` is how people find the commands: the overview on stdout, as git does, but
+      // exit 2 so a script that lost its arguments fails. Anything else without a command is a
+      // usage error: stderr, exit 2, stdout left empty.
+      if (argv.length === 0) {
+        io.stdout(overview());
+        return ExitCode.usage;
+      }
+      io.stderr(group !== undefined ? `bpfkit: ${group} needs a command\n\n${overview(group)}` : "bpfkit: no command given\n  see `bpfkit --help`\n");
+      return ExitCode.usage;
     }
     throw usageError(`unknown command ${JSON.stringify(words.slice(0, group ? 2 : 1).join(" "))}`, "see `bpfkit --help`");
   }
-  if (loose.values.help === true) {
+  if (wantsHelp) {
     io.stdout(commandHelp(cmd));
     return 0;
   }
@@ -149,6 +162,11 @@ export function overview(group?: string): string {
     "",
     "exit codes: 0 ok, 1 the operation failed, 2 bad command line, 3 needs privileges (root or CAP_BPF),",
     "            4 no such map/key/path, 5 a fuzz run found a divergence",
+    "",
+    "output: results on stdout; notes, progress and errors on stderr. A usage error prints nothing on stdout.",
+    "        With --json, stdout holds one complete JSON document or, if the command fails, nothing.",
+    "--help and --version may follow any command; they print the command's help or the version, exit 0",
+    "and run nothing. Bare `bpfkit` prints this overview and exits 2.",
     "",
     "`bpfkit <command> --help` tells more; start with `bpfkit demo`.",
     "",

@@ -2,7 +2,7 @@
 // key/value types. No map is touched except where a test says so.
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-import { captureIo, ExitCode, main, parseType } from "../src/index.js";
+import { captureIo, ExitCode, main, parseType, VERSION } from "../src/index.js";
 import { COMMANDS } from "../src/commands/index.js";
 
 async function run(argv: string[], over: Parameters<typeof captureIo>[0] = {}) {
@@ -31,17 +31,60 @@ describe("bpfkit help and usage", () => {
     expect(helpUnknown.err).toContain('unknown command "frob"');
   });
 
-  it("no command prints the overview and exits 2; an unknown one says so", async () => {
+  it("bare bpfkit prints the overview on stdout and exits 2; other command lines without a command are usage errors on stderr", async () => {
     const none = await run([]);
     expect(none.code).toBe(ExitCode.usage);
     expect(none.out).toContain("commands:");
+    expect(none.err).toBe("");
     const bad = await run(["frobnicate"]);
     expect(bad.code).toBe(ExitCode.usage);
     expect(bad.err).toContain('unknown command "frobnicate"');
+    expect(bad.out).toBe("");
+    // A script that lost its command word gets nothing on stdout to mistake for output.
+    for (const argv of [["--json"], ["-q", "--driver", "sim"]]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(" ")).toBe(ExitCode.usage);
+      expect(r.out, argv.join(" ")).toBe("");
+      expect(r.err, argv.join(" ")).toContain("no command given");
+    }
     const group = await run(["map"]);
     expect(group.code).toBe(ExitCode.usage);
-    expect(group.out).toContain("map dump");
-    expect(group.out).not.toContain("  progs ");
+    expect(group.out).toBe("");
+    expect(group.err).toContain("map needs a command");
+    expect(group.err).toContain("map dump");
+    expect(group.err).not.toContain("  progs ");
+    const groupHelp = await run(["map", "--help"]);
+    expect(groupHelp.code).toBe(0);
+    expect(groupHelp.out).toContain("map dump");
+    expect(groupHelp.err).toBe("");
+    expect((await run(["--help"])).out).toContain("Bare `bpfkit` prints this overview and exits 2");
+  });
+
+  it("--version and --help act after any command, run nothing, and --help wins over --version", async () => {
+    const made: string[] = [];
+    const over = { createDriver: (k: "kernel" | "sim") => { made.push(k); return createSimDriver(); }, kernelAvailable: () => undefined };
+    for (const argv of [["--version"], ["maps", "--version"], ["--version", "maps", "--json"], ["map", "dump", "id", "1", "--version"], ["map", "--version"]]) {
+      expect(await run(argv, over), argv.join(" ")).toEqual({ code: 0, out: `bpfkit ${VERSION}\n`, err: "" });
+    }
+    const both = await run(["maps", "--version", "--help"], over);
+    expect(both.code).toBe(0);
+    expect(both.out.startsWith("usage: bpfkit maps")).toBe(true);
+    expect(made).toEqual([]);
+    expect((await run(["maps", "--help"])).out).toMatch(/--version +print the version, and run nothing/);
+  });
+
+  it("map delete and map next read keys only, so they neither list nor take a value type", async () => {
+    const sim = createSimDriver();
+    const over = { createDriver: () => sim, kernelAvailable: () => "test" };
+    for (const name of ["map delete", "map next"]) {
+      const words = name.split(" ");
+      const h = await run([...words, "--help"]);
+      expect(h.out, name).toContain("--key-type");
+      expect(h.out, name).not.toMatch(/--value\b|--value-type/);
+      const r = await run([...words, "id", "1", "key", "00 00 00 00", "--value-type", "u64"], over);
+      expect(r.code, name).toBe(ExitCode.usage);
+      expect(r.err, name).toContain("Unknown option '--value-type'");
+    }
   });
 
   it("a command that takes no arguments refuses them before opening a driver", async () => {

@@ -4,7 +4,7 @@ import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
-import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, TYPE_OPTIONS } from "../elem-types.js";
+import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS } from "../elem-types.js";
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
@@ -212,7 +212,7 @@ export const mapDeleteCommand: Command = {
   summary: "delete one key",
   usage: "map delete MAP key KEY… [--key-type T]",
   details: `${MAP_REF_USAGE}.\nExit code 4 when the key is not in the map.`,
-  options: { ...TYPE_OPTIONS },
+  options: { ...KEY_TYPE_OPTIONS },
   async run(ctx, args, opts) {
     return withMap(ctx, args, (d, m, rest) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
@@ -257,7 +257,7 @@ export const mapNextCommand: Command = {
   summary: "the key after KEY (or the first key), as BPF_MAP_GET_NEXT_KEY answers",
   usage: "map next MAP [key KEY…] [--key-type T]",
   details: `${MAP_REF_USAGE}.\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.`,
-  options: { ...TYPE_OPTIONS },
+  options: { ...KEY_TYPE_OPTIONS },
   examples: ["bpfkit map next id 12", "bpfkit map next id 12 key 0a 00 00 01"],
   async run(ctx, args, opts) {
     return withMap(ctx, args, (d, m, rest) => {
