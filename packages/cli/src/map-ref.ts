@@ -2,6 +2,7 @@
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
 import { BPF_FS_MAGIC, BpfError, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
+import { describeKind, objectKind } from "./object-kind.js";
 
 export type MapRef =
   | { kind: "id"; id: number }
@@ -95,6 +96,12 @@ function openByPath(driver: Driver, path: string): OpenedMap {
   const why = objGetProblem(driver, path, fd);
   if (why !== undefined) throw why;
   must(fd, "BPF_OBJ_GET", path);
+  // A pin may hold a program or a link, whose info the map decoder would read as a map's.
+  const k = objectKind(driver, fd);
+  if (typeof k !== "number" && k.kind !== "map") {
+    driver.close(fd);
+    throw new CliError(`${path} is not a map: it is ${describeKind(k)}`, ExitCode.failure, "see what is pinned where with `bpfkit maps --pins`");
+  }
   return withInfo(driver, fd, path);
 }
 

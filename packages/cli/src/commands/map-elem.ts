@@ -1,5 +1,5 @@
 // `bpfkit map show|lookup|update|delete|pin|freeze`: one map, one element at a time.
-import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, PROG_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
@@ -8,6 +8,7 @@ import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry,
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
+import { describeKind, objectKind } from "../object-kind.js";
 import { mapJson } from "./maps.js";
 
 /** Opens the map named at args[0..], runs `fn`, and closes the fd whatever happens. */
@@ -197,12 +198,11 @@ function openValueRef(d: Driver, m: OpenedMap, text: string): number {
   } else throw usageError(`value ${JSON.stringify(t)}: ${m.label} holds ${what}s; give \`id N\` or a pinned path`);
   if (fd === -2) throw new CliError(`no ${what} ${t}`, ExitCode.notFound);
   must(fd, `open ${what} ${t}`);
-  // A pin may hold either kind; the kernel would only say EINVAL for the wrong one.
-  const info = new Uint8Array(PROG_INFO_SIZE);
-  const n = d.objGetInfoByFd(fd, info);
-  if (n >= 0 && (n >= PROG_INFO_SIZE) !== isProg) {
+  // A pin may hold a map, a program or a link; the kernel would only say EINVAL for the wrong one.
+  const k = objectKind(d, fd);
+  if (typeof k !== "number" && k.kind !== (isProg ? "prog" : "map")) {
     d.close(fd);
-    throw new CliError(`value ${t}: ${m.label} holds ${what}s, and that is ${isProg ? "not a program" : "a program"}`, ExitCode.failure);
+    throw new CliError(`value ${t}: ${m.label} holds ${what}s, and that is ${isProg ? "not a program but " : ""}${describeKind(k)}`, ExitCode.failure);
   }
   return fd;
 }

@@ -5,6 +5,7 @@ import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
 import { mapInfo } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
+import { objectKind } from "../object-kind.js";
 
 /** Every loaded map's info, by id; maps that vanish while listed are skipped. */
 export function listMaps(driver: Driver): BpfMapInfo[] {
@@ -44,10 +45,13 @@ export function mapPins(driver: Driver): Map<number, string[]> {
       const fd = driver.objGet(path);
       if (fd < 0) continue;
       try {
+        // Links and programs are skipped: a link's info would decode as some map's id.
+        const k = objectKind(driver, fd);
+        if (typeof k === "number" || k.kind !== "map") continue;
         const id = mapInfo(driver, fd).id;
         pins.set(id, [...(pins.get(id) ?? []), path]);
       } catch {
-        // a pinned program or link
+        // unreadable info
       } finally {
         driver.close(fd);
       }
