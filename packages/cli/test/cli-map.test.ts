@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BPF_F_NO_PREALLOC, decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
-import { captureIo, ExitCode, main } from "../src/index.js";
+import { captureIo, ExitCode, listMaps, main } from "../src/index.js";
 import { cliOver, SOCKET_FILTER_INSNS, u32le, u64le, type Run } from "./helpers.js";
 
 // Unique per process: other runs of this suite may share the kernel, and `name N` must find one map.
@@ -49,6 +49,48 @@ for (const dut of driversUnderTest()) {
       expect(j.find((m) => m.id === hash.id)).toMatchObject({ type: "hash", name: HASH_NAME, keySize: 4, valueSize: 8, maxEntries: 64 });
       const withPins = JSON.parse((await bpfkit("maps", "--pins", "--json")).out) as Array<{ id: number; pinned: string[] }>;
       expect(withPins.find((m) => m.id === hash.id)!.pinned).toContain(hash.path);
+    });
+
+    it("map create checks the pin path before it creates a map, and frees the map when the path is taken in between", async () => {
+      let creates = 0;
+      let pinFirst: string | undefined;
+      // Counts creations; with pinFirst set, pins another map there right after creating, as a
+      // second process racing for the path would.
+      const racing = new Proxy(d, {
+        get(t, k) {
+          if (k === "mapCreate") {
+            return (attr: Parameters<Driver["mapCreate"]>[0]) => {
+              creates++;
+              const fd = t.mapCreate(attr);
+              if (pinFirst !== undefined && fd >= 0) expect(t.objPin(hash.fd, pinFirst)).toBe(0);
+              return fd;
+            };
+          }
+          const v = Reflect.get(t, k, t);
+          return typeof v === "function" ? v.bind(t) : v;
+        },
+      });
+      const cli = cliOver(racing);
+      const attrs = ["--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1"];
+      const taken = await cli("map", "create", hash.path, ...attrs);
+      expect(taken.code).toBe(ExitCode.failure);
+      expect(taken.err).toContain(`pin at ${hash.path}: something is already pinned there`);
+      const noDir = await cli("map", "create", `${fs.path}/no/such/m`, ...attrs);
+      expect(noDir.code).toBe(ExitCode.notFound);
+      expect(noDir.err).toContain(`the directory ${fs.path}/no/such does not exist`);
+      expect(creates).toBe(0);
+
+      const name = `cli_r${process.pid}`.slice(0, 15);
+      pinFirst = `${fs.path}/raced`;
+      try {
+        const raced = await cli("map", "create", pinFirst, "--name", name, ...attrs);
+        expect(raced.code).toBe(ExitCode.failure);
+        expect(raced.err).toContain(`pin at ${pinFirst}: something is already pinned there`);
+        expect(creates).toBe(1);
+        expect(listMaps(d).filter((m) => m.name === name)).toEqual([]);
+      } finally {
+        d.host.unlink(pinFirst);
+      }
     });
 
     it("map show finds the same map by id, by pinned path, by kernel name and by a bare name under --map-root", async () => {

@@ -1,5 +1,5 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, errnoName } from "@bpfkit/core";
+import { BPF_FS_MAGIC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, errnoName, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { isFreshSim } from "../driver-select.js";
@@ -22,6 +22,19 @@ function size(opts: Record<string, unknown>, name: string, typeOpt: string): num
   throw usageError(`--${name} (or --${typeOpt}) is required`);
 }
 
+/** Why `path` cannot take a new pin, as far as can be told before creating the map. */
+function pinPathProblem(d: Driver, path: string): CliError | undefined {
+  if (d.host.stat(path).errno === 0) return new CliError(`pin at ${path}: something is already pinned there`, ExitCode.failure, "unpin it (rm) or pick another path; nothing was created");
+  const slash = path.lastIndexOf("/");
+  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+  const st = d.host.stat(dir);
+  if (st.errno === 2) return new CliError(`pin at ${path}: the directory ${dir} does not exist`, ExitCode.notFound, "create it first (mkdir -p); nothing was created");
+  if (st.errno === 0 && !st.isDirectory) return new CliError(`pin at ${path}: ${dir} is not a directory`, ExitCode.failure);
+  const fsType = d.host.statfsType(dir);
+  if (fsType >= 0 && fsType !== BPF_FS_MAGIC) return new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
+  return undefined;
+}
+
 function count(v: string, name: string): number {
   if (!/^\d+$/.test(v)) throw usageError(`--${name} ${v}: expected a non-negative integer`);
   return Number(v);
@@ -34,6 +47,7 @@ export const mapCreateCommand: Command = {
   details: "TYPE is a kernel name (hash, array, lru_hash, percpu_hash, lpm_trie, …) or number.\n" +
     "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
     "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number.\n" +
+    "The pin path is checked first: a taken path (exit 1) or a missing directory (exit 4) creates nothing.\n" +
     "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries (default: a 1-entry 4/4 array).",
   options: {
     type: { type: "string", arg: "TYPE", help: "map type" },
@@ -78,6 +92,10 @@ export const mapCreateCommand: Command = {
     const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries"].filter((k) => str(opts, k) !== undefined);
     if (!isMapInMap && innerGiven.length > 0) throw usageError(`--${innerGiven[0]} is for array_of_maps and hash_of_maps only`);
     const d = await ctx.driver();
+    // Checked before the map exists: a map made for a taken path was only freed again. The pin
+    // below still answers EEXIST when the path is taken in between, and the map is freed then.
+    const pinProblem = pinPathProblem(d, path);
+    if (pinProblem !== undefined) throw pinProblem;
     let inner = -1;
     if (isMapInMap) inner = must(d.mapCreate(innerAttr), "create inner template map");
     let fd: number;
@@ -96,7 +114,8 @@ export const mapCreateCommand: Command = {
     try {
       const info = mapInfo(d, fd);
       const r = d.objPin(fd, path);
-      if (r === -17) throw new CliError(`pin at ${path}: something is already pinned there`, ExitCode.failure);
+      if (r === -17) throw new CliError(`pin at ${path}: something is already pinned there (pinned since the check; the new map is freed)`, ExitCode.failure);
+      if (r === -2) throw new CliError(`pin at ${path}: the directory does not exist`, ExitCode.notFound);
       if (r === -1) throw new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
       must(r, "pin", path);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`created ${mapLabel(info)}, pinned at ${path}\n`);
