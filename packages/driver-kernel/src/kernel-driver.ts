@@ -65,6 +65,9 @@ function writeElemAttr(dv: DataView, fd: number, keyLo: number, keyHi: number, v
   dv.setUint32(E.flags + 4, 0, true);
 }
 
+/** Whether the map at shape index `at` has key_size 0 (queue, stack, bloom filter). */
+const keyless = (at: number) => at >= 0 && shapes[at + KEY] === 1;
+
 /** `src` (exactly `n` bytes) into `dst` at `at`. */
 function copyIn(dst: Uint8Array, at: number, src: Uint8Array, n: number): void {
   if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[at + i] = src[i]!;
@@ -194,7 +197,9 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const t = fd * STRIDE;
     if (t >= shapes.length) return false;
     const ks = shapes[t + KEY]! - 1, vs = shapes[t + VALUE]!;
-    if (ks < 0 || ks > this.keyCap || vs > this.valueCap) return false;
+    // Keyless maps (queue, stack, bloom filter) never get hot: they need a NULL key, and a
+    // bloom filter reads its value, which the slow path handles (keyArg, stage).
+    if (ks <= 0 || ks > this.keyCap || vs > this.valueCap) return false;
     this.hotFd = fd;
     this.hotKs = ks;
     this.hotVs = vs;
@@ -274,6 +279,14 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     return r;
   }
 
+  /**
+   * Where the key goes for a map at shape index `at`: NULL for a keyless map (key_size 0: queue,
+   * stack, bloom filter), since the kernel refuses any key pointer for those with EINVAL.
+   */
+  private keyArg(at: number): number {
+    return keyless(at) ? NULL : this.keyOff;
+  }
+
   private elem(cmd: number, fd: number, keyOff: number, valueOff: number, flags: number): number {
     const dv = this.dv;
     // Every byte of the 32-byte attr is written: that is the zeroing the kernel needs.
@@ -322,8 +335,9 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     if (value === null) assertBytes(value, "value", OP.lookup);
     const at = this.shapeOf(fd, OP.lookup);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.lookup);
-    this.stage(at, fd, OP.lookup, key, value, false);
-    const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, this.keyOff, at >= 0 ? this.valueOff : NULL, f);
+    // A keyless map's value goes in too: a bloom filter's LOOKUP reads it as the query.
+    this.stage(at, fd, OP.lookup, key, value, keyless(at));
+    const r = this.elem(BpfCmd.MAP_LOOKUP_ELEM, fd, this.keyArg(at), at >= 0 ? this.valueOff : NULL, f);
     if (r >= 0 && at >= 0) copyOut(value, this.u8, this.valueOff, value.byteLength);
     return r;
   }
@@ -335,7 +349,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const at = this.shapeOf(fd, OP.update);
     const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.update);
     this.stage(at, fd, OP.update, key, value, true);
-    return this.elem(BpfCmd.MAP_UPDATE_ELEM, fd, this.keyOff, this.valueOff, f);
+    return this.elem(BpfCmd.MAP_UPDATE_ELEM, fd, this.keyArg(at), this.valueOff, f);
   }
 
   mapDeleteElem(fd: number, key: Uint8Array): number {
@@ -343,7 +357,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     if (fast !== SLOW) return fast;
     const at = this.shapeOf(fd, OP.delete);
     this.stage(at, fd, OP.delete, key, null, false);
-    return this.elem(BpfCmd.MAP_DELETE_ELEM, fd, this.keyOff, NULL, 0);
+    return this.elem(BpfCmd.MAP_DELETE_ELEM, fd, this.keyArg(at), NULL, 0);
   }
 
   mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number {
@@ -361,7 +375,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       ks = nextKey.byteLength;
     }
     if (key !== null) this.stage(at, fd, op, key, null, false);
-    const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : this.keyOff, at >= 0 ? this.nextOff : NULL, 0);
+    const r = this.elem(BpfCmd.MAP_GET_NEXT_KEY, fd, key === null ? NULL : this.keyArg(at), at >= 0 ? this.nextOff : NULL, 0);
     if (r >= 0 && at >= 0) copyOut(nextKey, this.u8, this.nextOff, ks);
     return r;
   }
@@ -372,7 +386,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     if (value === null) assertBytes(value, "value", OP.lookupAndDelete);
     const at = this.shapeOf(fd, OP.lookupAndDelete);
     this.stage(at, fd, OP.lookupAndDelete, key, value, false);
-    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, this.keyOff, at >= 0 ? this.valueOff : NULL, 0);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, this.keyArg(at), at >= 0 ? this.valueOff : NULL, 0);
     if (r >= 0 && at >= 0) copyOut(value, this.u8, this.valueOff, value.byteLength);
     return r;
   }
