@@ -10,6 +10,7 @@ import type { Ctx } from "../context.js";
 import { decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields, toJson } from "../format.js";
 import { MAP_REF_USAGE } from "../map-ref.js";
+import { OutputSpool } from "../output-spool.js";
 import { withMap } from "./map-elem.js";
 
 export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
@@ -104,7 +105,11 @@ export const mapDumpCommand: Command = {
     "lookups reached). It runs the v1.7 walk unless --algorithm says otherwise; a batch dump of a hash map\n" +
     "delivers every key present for the whole dump exactly once.\n" +
     "--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json).\n" +
-    "Arrays of fds (PROG_ARRAY, ARRAY_OF_MAPS, …) are walked slot by slot, skipping empty slots.",
+    "Arrays of fds (PROG_ARRAY, ARRAY_OF_MAPS, …) are walked slot by slot, skipping empty slots.\n" +
+    "Output: text streams as entries are read, and ends with a count line; a dump that fails part-way\n" +
+    "leaves the entries read so far on stdout, no count line, and the error on stderr. --json writes one\n" +
+    "complete document once the dump has finished (held in memory, past 8 Mi characters in an unlinked\n" +
+    "temporary file under $TMPDIR); a dump that fails writes nothing on stdout, only the error on stderr.",
   options: {
     ...TYPE_OPTIONS,
     reliable: { type: "boolean", help: "the reliable dump (default algorithm: walk)" },
@@ -123,24 +128,37 @@ export const mapDumpCommand: Command = {
       if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${this.usage}`);
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const out = new DumpWriter(ctx, t, flag(opts, "stats"));
-      const stats = dumpFd(
-        { driver: d, fd: m.fd, mapType: m.info.type, keySize: m.info.keySize, valueSize: t.userValueSize, name: m.label },
-        m.info.maxEntries, alg, (keys, koff, values, voff) => out.entry(keys, koff, values, voff),
-        // No batch returns more than the map holds; a larger --batch only sized buffers for nothing
-        // (`--batch 99999999999` died allocating 400 GB).
-        batchSize !== undefined ? Math.min(batchSize, Math.max(1, m.info.maxEntries)) : undefined);
-      out.end(stats);
+      try {
+        const stats = dumpFd(
+          { driver: d, fd: m.fd, mapType: m.info.type, keySize: m.info.keySize, valueSize: t.userValueSize, name: m.label },
+          m.info.maxEntries, alg, (keys, koff, values, voff) => out.entry(keys, koff, values, voff),
+          // No batch returns more than the map holds; a larger --batch only sized buffers for nothing
+          // (`--batch 99999999999` died allocating 400 GB).
+          batchSize !== undefined ? Math.min(batchSize, Math.max(1, m.info.maxEntries)) : undefined);
+        out.end(stats);
+      } catch (e) {
+        out.abandon();
+        throw e;
+      }
       return 0;
     });
   },
 };
 
-/** Streams entries to stdout in chunks, so a million-entry dump never builds one huge string. */
+/**
+ * Writes entries in chunks, so a million-entry dump never builds one huge string. Text streams to
+ * stdout as it is read; JSON goes through a spool and reaches stdout only once the document is
+ * complete, so a failing dump leaves no half document for a script to choke on.
+ */
 class DumpWriter {
   private buf: string[] = [];
   private n = 0;
+  private readonly spool: OutputSpool | undefined;
   constructor(private readonly ctx: Ctx, private readonly t: ElemTypes, private readonly withStats: boolean) {
-    if (ctx.json) this.buf.push(withStats ? "{\"entries\": [" : "[");
+    if (ctx.json) {
+      this.spool = new OutputSpool();
+      this.buf.push(withStats ? "{\"entries\": [" : "[");
+    }
   }
 
   entry(keys: Uint8Array, koff: number, values: Uint8Array, voff: number): void {
@@ -167,11 +185,23 @@ class DumpWriter {
       this.buf.push(`${this.n} entr${this.n === 1 ? "y" : "ies"}\n`);
     }
     this.flush();
+    this.spool?.commit((text) => this.ctx.io.stdout(text));
     if (this.withStats && !this.ctx.json) this.ctx.io.stderr(statsText(stats));
   }
 
+  /** The dump failed: text already out stays out; JSON is dropped whole. */
+  abandon(): void {
+    this.ctx.progress(undefined);
+    this.buf = [];
+    this.spool?.discard();
+  }
+
   private flush(): void {
-    if (this.buf.length > 0) this.ctx.io.stdout(this.buf.join(""));
+    if (this.buf.length > 0) {
+      const text = this.buf.join("");
+      if (this.spool) this.spool.write(text);
+      else this.ctx.io.stdout(text);
+    }
     this.buf = [];
   }
 }

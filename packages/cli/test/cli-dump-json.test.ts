@@ -1,0 +1,84 @@
+// `map dump --json` that fails part-way: a script reading stdout must get one whole JSON document
+// or nothing. Before, entries were flushed every 4096, so a late failure left a cut-off array.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Driver } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { ExitCode } from "../src/index.js";
+import { OutputSpool } from "../src/output-spool.js";
+import { cliOver, u32le, u64le } from "./helpers.js";
+
+const ENTRIES = 6000;
+const EIO = 5;
+
+/** A simulator whose lookups fail with EIO once `after` calls have succeeded. */
+function failingLater(after: number): { d: Driver; path: string } {
+  const sim = createSimDriver();
+  const fd = sim.mapCreate({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: ENTRIES });
+  expect(fd).toBeGreaterThanOrEqual(0);
+  for (let i = 0; i < ENTRIES; i++) expect(sim.mapUpdateElem(fd, u32le(i), u64le(BigInt(i)))).toBe(0);
+  const path = "/sys/fs/bpf/big";
+  expect(sim.objPin(fd, path)).toBe(0);
+  let calls = 0;
+  const d = new Proxy(sim, {
+    get(t, k) {
+      if (k === "mapLookupElem") return (...a: Parameters<Driver["mapLookupElem"]>) => (++calls > after ? -EIO : t.mapLookupElem(...a));
+      if (k === "mapLookupBatch") return (...a: Parameters<Driver["mapLookupBatch"]>) => (++calls > after ? { errno: EIO, count: 0 } : t.mapLookupBatch(...a));
+      const v = Reflect.get(t, k, t);
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  return { d, path };
+}
+
+describe("map dump --json when the dump fails part-way", () => {
+  for (const [alg, after, extra] of [["walk", 5000, []], ["batch", 5, ["--batch", "1000"]]] as const) {
+    it(`${alg}: nothing on stdout, the error on stderr, a failing exit code`, async () => {
+      const { d, path } = failingLater(after);
+      const r = await cliOver(d)("map", "dump", path, "--json", "--algorithm", alg, ...extra, "--driver", "sim");
+      expect(r.code).toBe(ExitCode.failure);
+      expect(r.out).toBe("");
+      expect(r.err).toContain("input/output error");
+      for (const stats of [[], ["--stats"]]) {
+        const ok = await cliOver(failingLater(Infinity).d)("map", "dump", path, "--json", "--algorithm", alg, ...extra, ...stats, "--driver", "sim");
+        expect(ok.code).toBe(0);
+        const doc = JSON.parse(ok.out) as unknown[] | { entries: unknown[] };
+        expect((Array.isArray(doc) ? doc : doc.entries).length).toBe(ENTRIES);
+      }
+    });
+  }
+
+  it("without --json the entries read so far stay on stdout, with no count line", async () => {
+    const { d, path } = failingLater(5000);
+    const r = await cliOver(d)("map", "dump", path, "--algorithm", "walk", "--driver", "sim");
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.out.split("\n").filter(Boolean).length).toBeGreaterThanOrEqual(4096);
+    expect(r.out).not.toMatch(/entries\n$/);
+  });
+});
+
+describe("OutputSpool", () => {
+  it("past its memory limit it moves to an unlinked file and still hands back every character, in order", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-spool-test-"));
+    try {
+      const spool = new OutputSpool(1000, dir);
+      const parts = Array.from({ length: 3000 }, (_, i) => `${i} é ✓ ${"x".repeat(i % 50)}\n`);
+      for (const p of parts) spool.write(p);
+      expect(spool.spilled).toBe(true);
+      expect(readdirSync(dir)).toEqual([]);
+      const got: string[] = [];
+      spool.commit((t) => got.push(t));
+      expect(got.join("")).toBe(parts.join(""));
+      const dropped = new OutputSpool(10, dir);
+      dropped.write("x".repeat(100));
+      dropped.discard();
+      const none: string[] = [];
+      dropped.commit((t) => none.push(t));
+      expect(none).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
