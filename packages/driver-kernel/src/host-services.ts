@@ -4,7 +4,7 @@ import {
   mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync,
 } from "node:fs";
 import {
-  assertPath, Errno, RLIM_INFINITY,
+  assertPath, assertU32, Errno, RLIM_INFINITY,
   type HostServices, type MountInfo, type PathStat, type Rlimit,
 } from "@bpfkit/core";
 import { parseMountInfo } from "./mountinfo.js";
@@ -86,11 +86,15 @@ export class KernelHostServices implements HostServices {
 
   mkdir(path: string, mode: number): number {
     assertPath(path, "mkdir");
+    // Checked here, as the simulator does: node:fs would take "755" as octal or throw a
+    // RangeError that tryFs turns into EIO.
+    assertU32(mode, "mode", "mkdir");
     return tryFs(() => mkdirSync(path, { mode }));
   }
 
   mkdirAll(path: string, mode: number): number {
     assertPath(path, "mkdirAll");
+    assertU32(mode, "mode", "mkdirAll");
     // One component at a time, not mkdirSync's `recursive`: Node 20's recursive mkdir loops
     // forever when mkdir answers ENOENT under a parent that exists (procfs, or /sys/fs/bpf/x
     // on a host without bpffs mounted).

@@ -1,6 +1,7 @@
 // API.md §2: the Driver's safety contract. A buffer that is not exactly what the map needs is a
 // RangeError thrown before any syscall (the kernel would read or write past it); arguments of
 // the wrong type are TypeErrors. Nothing changes in the map when either is thrown.
+import { Errno } from "@bpfkit/core";
 import { expectBytes, expectEqual, expectList, expectThrows } from "../assert.js";
 import { u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
@@ -127,6 +128,22 @@ export const safetyCases: ConformanceCase[] = [
       expectThrows(call("mapLookupElem", ctx.closedFd(), null, new Uint8Array(4)), T, "lookup on a closed fd with a null key");
       expectList(ctx.walkU32(h), [7], "keys after the refused calls");
       expectBytes(ctx.get(h, u32(7), 4), u32(77), "key 7's value after the refused calls");
+    },
+  },
+  {
+    name: "API §2 safety: a host mkdir mode that is not a u32 is a TypeError or RangeError and creates nothing",
+    group: "safety",
+    run(ctx) {
+      const h = ctx.driver.host as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const dir = `${ctx.bpffs()}/mode-check`;
+      for (const m of ["mkdir", "mkdirAll"]) {
+        expectThrows(() => h[m]!.call(ctx.driver.host, dir, "755"), TypeError, `${m} with mode "755"`);
+        expectThrows(() => h[m]!.call(ctx.driver.host, dir, 1.5), TypeError, `${m} with mode 1.5`);
+        expectThrows(() => h[m]!.call(ctx.driver.host, dir, Number.NaN), TypeError, `${m} with mode NaN`);
+        expectThrows(() => h[m]!.call(ctx.driver.host, dir, -1), RangeError, `${m} with mode -1`);
+        expectThrows(() => h[m]!.call(ctx.driver.host, dir, 2 ** 32), RangeError, `${m} with mode 2^32`);
+      }
+      expectEqual(ctx.driver.host.stat(dir).errno, Errno.ENOENT, "stat of the directory the refused calls named");
     },
   },
 ];
