@@ -32,7 +32,8 @@ const SMALL_COPY = 64;
 /** The kernel refuses info_len above PAGE_SIZE (bpf_check_uarg_tail_zero): never stage more. */
 const MAX_INFO_STAGE = 4096;
 const NAME_BYTES = 16;
-const align8 = (n: number) => (n + 7) & ~7;
+/** Arithmetic, not `& ~7`: a batch of 2 GiB or more would turn negative in 32-bit bitwise ops. */
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 const OP = {
   lookup: "BPF_MAP_LOOKUP_ELEM", update: "BPF_MAP_UPDATE_ELEM", delete: "BPF_MAP_DELETE_ELEM",

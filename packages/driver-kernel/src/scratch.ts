@@ -33,7 +33,8 @@ const PROT_NONE = 0;
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 
-const align8 = (n: number) => (n + 7) & ~7;
+/** Arithmetic, not `& ~7`: a batch of 2 GiB or more would turn negative in 32-bit bitwise ops. */
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /** A malloc'd block and the guard page inside it. */
 interface Block {
@@ -105,6 +106,11 @@ export class Scratch {
   private allocate(keyCap: number, valueCap: number, auxCap: number): void {
     const page = this.page;
     const size = Math.ceil((ATTR_BYTES + 2 * keyCap + valueCap + auxCap) / page) * page;
+    // koffi.alloc takes at most 2^31 - 1 bytes: a call that needs more is refused before any
+    // syscall, and the current block stays as it is.
+    if (size + 2 * page > 0x7fff_ffff) {
+      throw new RangeError(`@bpfkit/driver-kernel: this call needs ${size} bytes of scratch, more than the 2 GiB one call can stage`);
+    }
     const libc = this.native, koffi = this.koffi;
     // A page of slack to start on a boundary, then the regions, then the guard page.
     const block = koffi.alloc("uint8_t", size + 2 * page);

@@ -106,4 +106,25 @@ describeKernel("kernel driver: the hot fd each driver remembers", () => {
       d.close(second);
     }
   });
+
+  it("a batch whose buffers need 2 GiB or more is a RangeError before bpf(2), and deletes nothing", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 1, maxEntries: 4 }));
+      for (let i = 0; i < 4; i++) expect(d.mapUpdateElem(fd, pattern(4, i), pattern(1, i))).toBe(0);
+      // count × key_size is exactly 2^31: in 32-bit arithmetic the values region's offset went
+      // negative and the kernel was pointed 2 GiB below the block (it deleted the elements,
+      // then failed the copy with EFAULT). The buffers are never touched, so they stay virtual.
+      const count = 2 ** 29;
+      const keys = new Uint8Array(count * 4), values = new Uint8Array(count);
+      expect(() => d.mapLookupAndDeleteBatch(fd, null, new Uint8Array(4), keys, values, count)).toThrow(RangeError);
+      expect(() => d.mapLookupBatch(fd, null, new Uint8Array(4), keys, values, count)).toThrow(RangeError);
+      expect(() => d.mapUpdateBatch(fd, keys, values, count)).toThrow(RangeError);
+      expect(() => d.mapDeleteBatch(fd, keys, count)).toThrow(RangeError);
+      expect(walkKeys(d, fd, 4)).toHaveLength(4);
+      // The driver goes on with batches it can stage.
+      const few = new Uint8Array(16), fewValues = new Uint8Array(4);
+      expect(d.mapLookupBatch(fd, null, new Uint8Array(4), few, fewValues, 4).count).toBe(4);
+    });
+  });
 });
