@@ -610,7 +610,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     this.u8.fill(0, this.auxOff, this.auxOff + stage);
     const dv = this.attr(INFO_ATTR.size);
     dv.setUint32(N.bpf_fd, fd, true);
-    dv.setUint32(N.info_len, info.byteLength, true);
+    // Saturated, not wrapped: a 4 GiB buffer is "too long" (E2BIG), never info_len 0.
+    dv.setUint32(N.info_len, Math.min(info.byteLength, 0xffff_ffff), true);
     this.setPtr(N.info, this.auxOff);
     const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
     if (r < 0) return r;
