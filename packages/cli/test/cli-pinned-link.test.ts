@@ -2,7 +2,8 @@
 // call cannot tell a link from a map (bpf_link_info is no larger than bpf_map_info), so a link
 // used to show as a prog_array map with its prog id for a key size.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Driver } from "@bpfkit/core";
+import { readdirSync } from "node:fs";
+import { createBpf, silentLogger, type Driver } from "@bpfkit/core";
 import { kernelUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
 import { cliOver, type Run } from "./helpers.js";
@@ -83,6 +84,18 @@ describe.skipIf(dut.unavailable !== undefined)(`pinned links and programs are no
     // --pins walks the same bpffs and must not file the link under whatever map has its id.
     const pins = JSON.parse((await bpfkit("maps", "--pins", "--json")).out) as Array<{ pinned: string[] }>;
     expect(pins.flatMap((m) => m.pinned)).not.toContain(linkPath);
+  });
+
+  it("core's openMap refuses a pinned link as a link (host.objKind), and leaves no fd open", (ctx) => {
+    if (noLink !== undefined) {
+      console.log(`skipped: ${noLink}`);
+      ctx.skip();
+    }
+    const before = readdirSync("/proc/self/fd").length;
+    const bpf = createBpf({ driver: d, mapRoot: fs.path, logger: silentLogger });
+    expect(() => bpf.openMap(linkPath)).toThrow(/it is a BPF link \(cgroup\), not a map/);
+    expect(bpf.getMap(linkPath)).toBeUndefined();
+    expect(readdirSync("/proc/self/fd").length).toBe(before);
   });
 
   it("map show of a pinned program says it is a program", async () => {

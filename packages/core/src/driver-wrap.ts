@@ -15,7 +15,7 @@ export const driverMethodNames: readonly DriverMethodName[] = [
 
 const hostMethodNames: readonly (keyof HostServices)[] = [
   "statfsType", "stat", "readdir", "mkdir", "mkdirAll", "unlink", "rmdir", "removeAll", "mount",
-  "umount", "mountInfo", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
+  "umount", "mountInfo", "objKind", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
 ];
 
 export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
@@ -46,7 +46,10 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
     const host: Record<string, unknown> = {};
     for (const name of hostMethodNames) {
       const own = overrides.host[name] as ((...a: unknown[]) => unknown) | undefined;
-      host[name] = own ?? (inner.host[name] as (...a: unknown[]) => unknown).bind(inner.host);
+      const base = inner.host[name] as ((...a: unknown[]) => unknown) | undefined;
+      // An optional service (objKind) the inner driver lacks stays absent unless overridden.
+      const chosen = own ?? base?.bind(inner.host);
+      if (chosen !== undefined) host[name] = chosen;
     }
     wrapped.host = host;
   }

@@ -57,6 +57,16 @@ export interface Rlimit {
 export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 
 /**
+ * What a file descriptor refers to: a BPF map, program or link (with the kernel's name for the
+ * link's type: `cgroup`, `xdp`, …), or anything else (BTF, a plain file).
+ */
+export type BpfObjKind =
+  | { kind: "map" }
+  | { kind: "prog" }
+  | { kind: "link"; linkType: string }
+  | { kind: "other" };
+
+/**
  * The host services of a driver. Like the syscall methods, they return `>= 0` or `-errno` and
  * throw only for caller misuse (a path holding a NUL byte is a TypeError).
  */
@@ -77,6 +87,13 @@ export interface HostServices {
   umount(target: string): number;
   /** This process's mount table, or -errno. */
   mountInfo(): MountInfo[] | number;
+  /**
+   * What `fd` refers to, or -errno (EBADF when it is not open). OBJ_GET_INFO_BY_FD cannot say:
+   * the kernel's map, program and link info all start with a type and an id, so a pinned link
+   * read as a map looks like one. Optional: without it, core tells a program from a map by the
+   * info's length and cannot tell a link.
+   */
+  objKind?(fd: number): BpfObjKind | number;
   /** CLOCK_MONOTONIC in nanoseconds, as `ktime_get_ns()` reads it. */
   monotonicNs(): bigint;
   getRlimitMemlock(): Rlimit;

@@ -159,6 +159,12 @@ const INFO_BUFFER_SIZE = Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE);
 
 /** OBJ_GET_INFO_BY_FD on a map: the kernel's bpf_map_info, decoded. EINVAL for other objects. */
 export function getMapInfoByFd(ctx: SyscallContext, fd: number): BpfMapInfo {
+  // A link's info would decode as a map's (its link type as the map type): ask the host first.
+  const kind = ctx.driver.host.objKind?.(fd);
+  if (typeof kind === "object" && kind.kind !== "map") {
+    const what = kind.kind === "link" ? `a BPF link (${kind.linkType}), not a map` : kind.kind === "prog" ? "a program, not a map" : "not a BPF object";
+    throw fail(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get map info for file descriptor ${fd}: it is ${what}`);
+  }
   const buf = new Uint8Array(INFO_BUFFER_SIZE);
   const t0 = timeStart(ctx);
   const r = ctx.driver.objGetInfoByFd(fd, buf);

@@ -85,7 +85,7 @@ forEachDriver("registry and openMap", (d) => {
     expect(w.driver.host.mkdirAll(w.bpf.mapPrefixPath(), 0o755)).toBe(0);
     expect(w.driver.objPin(prog, progPath)).toBe(0);
     w.driver.close(prog);
-    expect(() => w.bpf.openMap("corea_prog")).toThrow(/not a BPF map/);
+    expect(() => w.bpf.openMap("corea_prog")).toThrow(/it is a program, not a map/);
     expect(w.bpf.getMap("corea_prog")).toBeUndefined();
     if (d.name === "kernel") expect(openFdCount()).toBe(fds);
   });

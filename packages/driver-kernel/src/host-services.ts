@@ -4,8 +4,8 @@ import {
   mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync,
 } from "node:fs";
 import {
-  assertPath, assertU32, Errno, RLIM_INFINITY,
-  type HostServices, type MountInfo, type PathStat, type Rlimit,
+  assertFd, assertPath, assertU32, Errno, RLIM_INFINITY,
+  type BpfObjKind, type HostServices, type MountInfo, type PathStat, type Rlimit,
 } from "@bpfkit/core";
 import { parseMountInfo } from "./mountinfo.js";
 import type { Libc } from "./native.js";
@@ -19,6 +19,18 @@ const STATFS_BYTES = 120;
 function fsErrno(e: unknown): number {
   const n = (e as { errno?: unknown }).errno;
   return typeof n === "number" && n !== 0 ? -Math.abs(n) : -Errno.EIO;
+}
+
+/**
+ * The kind of BPF object an fdinfo text describes: the kernel prints map_type:, prog_type: or
+ * link_type: (links since 5.7) for its own files, and none of them for anything else.
+ */
+export function parseFdinfoKind(text: string): BpfObjKind {
+  if (/^map_type:/m.test(text)) return { kind: "map" };
+  if (/^prog_type:/m.test(text)) return { kind: "prog" };
+  const link = /^link_type:\s*(\S+)/m.exec(text);
+  if (link) return { kind: "link", linkType: link[1]! };
+  return { kind: "other" };
 }
 
 function tryFs(fn: () => void): number {
@@ -153,6 +165,20 @@ export class KernelHostServices implements HostServices {
     } catch (e) {
       return fsErrno(e);
     }
+  }
+
+  objKind(fd: number): BpfObjKind | number {
+    assertFd(fd, "host.objKind");
+    if (fd < 0) return -Errno.EBADF;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
+    } catch (e) {
+      // ENOENT: no such fd in this process.
+      const r = fsErrno(e);
+      return r === -Errno.ENOENT ? -Errno.EBADF : r;
+    }
+    return parseFdinfoKind(text);
   }
 
   monotonicNs(): bigint {

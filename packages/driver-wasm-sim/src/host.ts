@@ -1,8 +1,8 @@
 // The simulated host services of API.md §2 (the Driver's `host` facet) and the virtual clock:
 // the virtual filesystem with its mounts, CLOCK_MONOTONIC, RLIMIT_MEMLOCK. Nothing here touches
 // the real host.
-import { Errno, RLIM_INFINITY, assertPath, assertU32 } from "@bpfkit/core";
-import type { HostServices, MountInfo, PathStat, Rlimit } from "@bpfkit/core";
+import { Errno, RLIM_INFINITY, assertFd, assertPath, assertU32 } from "@bpfkit/core";
+import type { BpfObjKind, HostServices, MountInfo, PathStat, Rlimit } from "@bpfkit/core";
 import type { Vfs } from "./vfs.js";
 
 /** The virtual CLOCK_MONOTONIC. */
@@ -20,6 +20,8 @@ export interface HostState {
   nowNs(): number;
   setNowNs(ns: number): void;
   readonly memlock: { cur: bigint; max: bigint };
+  /** What the process's fd refers to, or undefined when it is not open. */
+  objectAt(fd: number): { readonly kind: "map" | "prog" | "other" } | undefined;
 }
 
 export function createClock(state: HostState): SimClock {
@@ -72,6 +74,12 @@ export function createHostServices<P>(vfs: Vfs<P>, state: HostState): HostServic
       return vfs.umount(t);
     },
     mountInfo: (): MountInfo[] => vfs.mountInfo(),
+    objKind: (fd): BpfObjKind | number => {
+      assertFd(fd, "host.objKind");
+      const obj = state.objectAt(fd);
+      // The simulator has no links: its objects are maps, programs and stdio.
+      return obj === undefined ? -Errno.EBADF : { kind: obj.kind };
+    },
     monotonicNs: () => BigInt(state.nowNs()),
     getRlimitMemlock: (): Rlimit => ({ errno: 0, cur: state.memlock.cur, max: state.memlock.max }),
     setRlimitMemlock: (cur, max) => {

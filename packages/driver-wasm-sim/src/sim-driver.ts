@@ -182,6 +182,7 @@ export class SimDriverImpl implements SimDriver {
       nowNs: () => this.nowNs,
       setNowNs: (ns) => { this.nowNs = ns; },
       memlock: { cur: options.memlock ?? DEFAULT_MEMLOCK, max: options.memlock ?? DEFAULT_MEMLOCK },
+      objectAt: (fd) => this.fds.get(fd)?.obj,
     };
     this.host = createHostServices(this.vfs, state);
     this.clock = createClock(state);

@@ -394,4 +394,24 @@ export const infoCases: ConformanceCase[] = [
       expectResult(d.objGetInfoByFd(ctx.closedFd(), full), "EBADFD", "info of a closed fd");
     },
   },
+  {
+    name: "host objKind: a map fd (also from OBJ_GET) is a map, a program's a program, stdin other, a closed fd EBADF",
+    group: "info",
+    run(ctx) {
+      const host = ctx.driver.host;
+      if (host.objKind === undefined) throw new Error(`${ctx.driver.kind} has no host.objKind`);
+      const kind = (fd: number) => {
+        const k = host.objKind!(fd);
+        return typeof k === "number" ? String(k) : k.kind;
+      };
+      const m = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      expectEqual(kind(m), "map", "a map fd");
+      const pin = ctx.pinPath("kind");
+      expectResult(ctx.driver.objPin(m, pin), "OK", "pin");
+      expectEqual(kind(ctx.own(ctx.driver.objGet(pin))), "map", "the map through its pin");
+      expectEqual(kind(ctx.prog("kind")), "prog", "a program fd");
+      expectEqual(kind(0), "other", "stdin");
+      expectResult(host.objKind(ctx.closedFd()) as number, "EBADF", "a closed fd");
+    },
+  },
 ];
