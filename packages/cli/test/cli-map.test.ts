@@ -1,10 +1,10 @@
 // `bpfkit map …` and `bpfkit maps` on each driver: maps made through the driver, pinned on a
 // private bpffs, read and written through the command, checked through the driver again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BPF_F_NO_PREALLOC, decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { BPF_F_NO_PREALLOC, type Driver } from "@bpfkit/core";
 import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
 import { captureIo, ExitCode, listMaps, main } from "../src/index.js";
-import { cliOver, SOCKET_FILTER_INSNS, u32le, u64le, type Run } from "./helpers.js";
+import { cliOver, createPinned, type PinnedMap, SOCKET_FILTER_INSNS, u32le, u64le, type Run } from "./helpers.js";
 
 // Unique per process: other runs of this suite may share the kernel, and `name N` must find one map.
 const HASH_NAME = `cli_h${process.pid}`.slice(0, 15);
@@ -15,18 +15,9 @@ for (const dut of driversUnderTest()) {
     let fs: PrivateBpffs;
     let bpfkit: (...argv: string[]) => Promise<Run>;
     const fds: number[] = [];
-    let hash: { fd: number; id: number; path: string };
+    let hash: PinnedMap;
 
-    function create(attr: Parameters<Driver["mapCreate"]>[0], pin: string): { fd: number; id: number; path: string } {
-      const fd = d.mapCreate(attr);
-      expect(fd, `create ${attr.mapName}`).toBeGreaterThanOrEqual(0);
-      fds.push(fd);
-      const info = new Uint8Array(MAP_INFO_SIZE);
-      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
-      const path = `${fs.path}/${pin}`;
-      expect(d.objPin(fd, path)).toBe(0);
-      return { fd, id: decodeMapInfo(info).id, path };
-    }
+    const create = (attr: Parameters<Driver["mapCreate"]>[0], pin: string): PinnedMap => createPinned(d, fs.path, fds, attr, pin);
 
     beforeAll(() => {
       d = dut.create();

@@ -2,10 +2,10 @@
 // arrays, frozen maps, sparse PROG_ARRAYs, negative numbers, a mount over a busy directory.
 // Each case on every driver, over maps made through the driver on a private bpffs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeMapInfo, decodeProgInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { decodeProgInfo, PROG_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
-import { cliOver, SOCKET_FILTER_INSNS, u32le, type Run } from "./helpers.js";
+import { cliOver, createPinned, type PinnedMap, SOCKET_FILTER_INSNS, u32le, type Run } from "./helpers.js";
 
 for (const dut of driversUnderTest()) {
   describe.skipIf(dut.unavailable !== undefined)(`bpfkit as an operator uses it, on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
@@ -14,16 +14,7 @@ for (const dut of driversUnderTest()) {
     let bpfkit: (...argv: string[]) => Promise<Run>;
     const fds: number[] = [];
 
-    function create(attr: Parameters<Driver["mapCreate"]>[0], pin: string): { fd: number; id: number; path: string } {
-      const fd = d.mapCreate(attr);
-      expect(fd, `create ${pin}`).toBeGreaterThanOrEqual(0);
-      fds.push(fd);
-      const info = new Uint8Array(MAP_INFO_SIZE);
-      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
-      const path = `${fs.path}/${pin}`;
-      expect(d.objPin(fd, path)).toBe(0);
-      return { fd, id: decodeMapInfo(info).id, path };
-    }
+    const create = (attr: Parameters<Driver["mapCreate"]>[0], pin: string): PinnedMap => createPinned(d, fs.path, fds, attr, pin);
 
     beforeAll(() => {
       d = dut.create();

@@ -1,5 +1,6 @@
 // Runs the real `bpfkit` command in-process over a given driver, capturing what it prints.
-import type { Driver } from "@bpfkit/core";
+import { expect } from "vitest";
+import { decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { captureIo, main } from "../src/index.js";
 
 export interface Run {
@@ -34,3 +35,24 @@ export const SOCKET_FILTER_INSNS = Uint8Array.of(
   0xb7, 0, 0, 0, 0, 0, 0, 0, // mov r0, 0
   0x95, 0, 0, 0, 0, 0, 0, 0, // exit
 );
+
+export interface PinnedMap {
+  fd: number;
+  id: number;
+  path: string;
+}
+
+/**
+ * A map for a CLI test: created with `attr`, pinned as `pin` under `dir` (a private bpffs), its
+ * fd pushed on `fds` for the test to close.
+ */
+export function createPinned(d: Driver, dir: string, fds: number[], attr: Parameters<Driver["mapCreate"]>[0], pin: string): PinnedMap {
+  const fd = d.mapCreate(attr);
+  expect(fd, `create ${pin}`).toBeGreaterThanOrEqual(0);
+  fds.push(fd);
+  const info = new Uint8Array(MAP_INFO_SIZE);
+  expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+  const path = `${dir}/${pin}`;
+  expect(d.objPin(fd, path)).toBe(0);
+  return { fd, id: decodeMapInfo(info).id, path };
+}
