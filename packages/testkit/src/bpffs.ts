@@ -46,7 +46,7 @@ export function mountPrivateBpffs(driver: Driver, base = "/tmp"): PrivateBpffs {
 export function sweepStaleBpffs(driver: Driver, base = "/tmp"): string[] {
   const mounts = driver.host.mountInfo();
   if (typeof mounts === "number") return [];
-  const swept: string[] = [];
+  const removed: string[] = [];
   const prefix = `${base}/bpfkit-test-`;
   // Deepest first, so that a mount stacked inside another comes off before its parent.
   const stale = mounts
@@ -59,9 +59,9 @@ export function sweepStaleBpffs(driver: Driver, base = "/tmp"): string[] {
   for (const m of stale) {
     if (driver.host.umount(m.mountPoint) < 0) continue;
     driver.host.rmdir(m.mountPoint);
-    swept.push(m.mountPoint);
+    removed.push(m.mountPoint);
   }
-  return swept;
+  return removed;
 }
 
 function processAlive(pid: number): boolean {

@@ -1,5 +1,8 @@
 // `bpfkit map show|lookup|update|delete|pin|freeze`: one map, one element at a time.
-import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_PROG_ARRAY, errnoText, type Driver } from "@bpfkit/core";
+import {
+  BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, errnoText, type Driver,
+} from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
@@ -173,7 +176,8 @@ function writeRefused(op: string, m: OpenedMap): CliError {
 
 /** Array types: a fixed u32 index space, E2BIG past max_entries (array_map_update_elem). */
 function isArrayType(t: number): boolean {
-  return t === 2 || t === 3 || t === 4 || t === 6 || t === 8 || t === 12;
+  return t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
+    t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_CGROUP_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS;
 }
 
 function u32Bytes(n: number): Uint8Array {

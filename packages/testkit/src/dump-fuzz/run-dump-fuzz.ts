@@ -2,9 +2,8 @@
 // dump runs (simulator: the interleaving hook, deterministic from the seed; kernel: a second
 // thread), and the invariants of check-dump.ts on every dump of every algorithm asked for.
 import {
-  BPF_ANY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_HASH,
-  BPF_F_NO_PREALLOC, BatchScratch, type BpfMap, type Driver, type DumpStats, type DumpTarget, type RawSink,
-  batchDump, bytes, createBpf, decodeMapInfo, isPerCpuMapType, newDumpStats, newPerCpuMap, silentLogger, walkDump,
+  BPF_ANY, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, BatchScratch, type BpfMap, type Driver, type DumpStats, type DumpTarget, type RawSink,
+  batchDump, bytes, createBpf, decodeMapInfo, isHashMapType, isPerCpuMapType, newDumpStats, newPerCpuMap, silentLogger, walkDump,
 } from "@bpfkit/core";
 import { mountPrivateBpffs } from "../bpffs.js";
 import fc from "fast-check";
@@ -286,9 +285,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
  */
 function nextKeyRaces(mapType: number, algorithm: DumpFuzzAlgorithm): boolean {
   if (mapType === BPF_MAP_TYPE_LPM_TRIE) return true;
-  const hashFamily = mapType === BPF_MAP_TYPE_HASH || mapType === BPF_MAP_TYPE_PERCPU_HASH ||
-    mapType === BPF_MAP_TYPE_LRU_HASH || mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH;
-  return hashFamily && algorithm === "walk";
+  return isHashMapType(mapType) && algorithm === "walk";
 }
 
 function openBpfMap(driver: Driver, root: string, spec: DumpCase["spec"]): BpfMap<Uint8Array, Uint8Array | Uint8Array[]> {
