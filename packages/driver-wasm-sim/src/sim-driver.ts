@@ -86,6 +86,8 @@ export interface SimDriver extends Driver {
 }
 
 const INT_MAX = 0x7fffffff;
+/** x86-64's page: the longest attr or info the kernel takes before E2BIG. */
+const PAGE_SIZE = 4096;
 /** RLIMIT_MEMLOCK at boot: 8 MiB soft and hard, as on this machine. */
 const DEFAULT_MEMLOCK = 8n << 20n;
 const BOOT_NS = 10_000_000_000;
@@ -882,6 +884,8 @@ export class SimDriverImpl implements SimDriver {
     const e = this.fds.get(fd);
     if (e === undefined) return -Errno.EBADFD;
     if (e.obj.kind === "other") return -Errno.EINVAL;
+    // bpf_check_uarg_tail_zero: a buffer longer than a page is E2BIG, whatever its bytes.
+    if (info.length > PAGE_SIZE) return -Errno.E2BIG;
     // Like the kernel driver, the struct goes in zeroed rather than as the caller's bytes:
     // bpf_prog_info holds pointers the kernel would write through. So the kernel's E2BIG for a
     // dirty tail past the struct, and its map-hash and pointer fields, never arise.

@@ -367,7 +367,7 @@ export const infoCases: ConformanceCase[] = [
     },
   },
   {
-    name: "§2 info: info_len may be short (truncated) or long (zero tail); the caller's stale bytes do not matter",
+    name: "§2 info: info_len may be short (truncated) or long (zero tail) up to a page; the caller's stale bytes do not matter",
     group: "info",
     run(ctx) {
       const d = ctx.driver;
@@ -390,6 +390,9 @@ export const infoCases: ConformanceCase[] = [
       const dirty = new Uint8Array(MAP_INFO_SIZE).fill(0xff);
       expectEqual(d.objGetInfoByFd(fd, dirty), MAP_INFO_SIZE, "bytes written into a buffer of stale bytes");
       expectBytes(dirty, full, "the struct read into a buffer of stale bytes");
+      // bpf_check_uarg_tail_zero: up to a page is fine, one byte more is E2BIG.
+      expectEqual(d.objGetInfoByFd(fd, new Uint8Array(4096)), MAP_INFO_SIZE, "bytes written for info_len 4096");
+      expectResult(d.objGetInfoByFd(fd, new Uint8Array(4097)), "E2BIG", "info_len of a page and a byte");
       // 6.18's bpf_obj_get_info_by_fd answers an empty fd with EBADFD (77), not EBADF (probed).
       expectResult(d.objGetInfoByFd(ctx.closedFd(), full), "EBADFD", "info of a closed fd");
     },
