@@ -71,6 +71,50 @@ export class IterationAbortedError extends Error {
   }
 }
 
+/** The raw bytes of one element a call took out of the map. */
+export interface RawElement {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+export interface DecodeErrorInit {
+  op: string;
+  map: string;
+  /** What the codec failed on: a key, a value, or a whole element (a DumpParser). */
+  what: "key" | "value" | "element";
+  /** A copy of the bytes it was given (for an element, the key's bytes then the value's). */
+  bytes: Uint8Array;
+  /** lookupAndDeleteBatch: every element that call deleted, raw, since they are no longer in the map. */
+  deleted?: RawElement[];
+  cause: unknown;
+}
+
+/**
+ * A codec's `decode` (or a DumpParser) threw on bytes read from a map. The codec's own error is
+ * the `cause`; this one says which map, which operation and which bytes.
+ */
+export class DecodeError extends Error {
+  readonly op: string;
+  readonly map: string;
+  readonly what: "key" | "value" | "element";
+  readonly bytes: Uint8Array;
+  readonly deleted: RawElement[] | undefined;
+
+  constructor(init: DecodeErrorInit) {
+    const c = init.cause;
+    const text = c instanceof Error ? c.message : String(c);
+    const lost = init.deleted === undefined ? ""
+      : ` (the call deleted ${init.deleted.length} element(s) from the map; their raw bytes are in error.deleted)`;
+    super(`${init.op} ${init.map}: cannot decode the ${init.what} read from the map: ${text}${lost}`, { cause: c });
+    this.name = "DecodeError";
+    this.op = init.op;
+    this.map = init.map;
+    this.what = init.what;
+    this.bytes = init.bytes;
+    this.deleted = init.deleted;
+  }
+}
+
 /** Throws a BpfError when a driver result is negative; returns it otherwise. */
 export function check(ret: number, op: string, extra?: Omit<BpfErrorInit, "errno" | "op">): number {
   if (ret < 0) throw new BpfError({ errno: -ret, op, ...extra });

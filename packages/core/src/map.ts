@@ -14,7 +14,7 @@ import type { DumpParser, KeyValue } from "./dump-parser.js";
 import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from "./dump-reliable.js";
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { Errno, errnoText } from "./errno.js";
-import { BpfError } from "./errors.js";
+import { BpfError, DecodeError, type RawElement } from "./errors.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
@@ -253,6 +253,19 @@ export class BpfMap<K, V> {
     const text = e instanceof Error ? e.message : String(e);
     const ctor = e instanceof RangeError ? RangeError : TypeError;
     return new ctor(`${op} ${this.#name}: bad ${what}: ${text}`, { cause: e });
+  }
+
+  /** `c.decode(bytes)`, or a DecodeError naming this map and `op` when the codec refuses them. */
+  #decode<T>(c: Codec<T>, bytes: Uint8Array, op: string, what: "key" | "value"): T {
+    try {
+      return c.decode(bytes);
+    } catch (e) {
+      throw this.#undecodable(op, what, bytes, e);
+    }
+  }
+
+  #undecodable(op: string, what: "key" | "value" | "element", bytes: Uint8Array, e: unknown, deleted?: RawElement[]): DecodeError {
+    return new DecodeError({ op, map: this.#name, what, bytes: bytes.slice(), deleted, cause: e });
   }
 
   #metric(op: string, ok: boolean): void {
@@ -552,7 +565,7 @@ export class BpfMap<K, V> {
       if (r === -Errno.ENOENT) return undefined;
       throw this.#error("lookup", -r);
     }
-    return this.#value.decode(vb);
+    return this.#decode(this.#value, vb, "lookup", "value");
   }
 
   #timed(op: string, call: () => number): number {
@@ -687,7 +700,7 @@ export class BpfMap<K, V> {
     this.#metric("getNextKey", r >= 0 || r === -Errno.ENOENT);
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) throw this.#error("getNextKey", -r);
-    return this.#key.decode(nb);
+    return this.#decode(this.#key, nb, "getNextKey", "key");
   }
 
   // ---- dumps
@@ -718,19 +731,41 @@ export class BpfMap<K, V> {
   }
 
   /** Decodes each raw element and calls `cb`, through the dump parser when the spec has one. */
-  #sink(cb: DumpCallback<K, V> | undefined): RawSink {
+  // Only the decoding is wrapped: an error the callback throws passes through as it is.
+  #sink(op: string, cb: DumpCallback<K, V> | undefined): RawSink {
     const kc = this.#key;
     const vc = this.#value;
     if (cb === undefined) return () => {};
     const parser = this.#dumpParser;
-    if (parser === undefined) {
-      return (keys, ko, values, vo) => cb(decodeAt(kc, keys, ko), decodeAt(vc, values, vo));
-    }
     const ks = this.#info.keySize;
     const vs = this.#info.readValueSize;
+    if (parser === undefined) {
+      return (keys, ko, values, vo) => {
+        let k: K, v: V;
+        try {
+          k = decodeAt(kc, keys, ko);
+        } catch (e) {
+          throw this.#undecodable(op, "key", keys.subarray(ko, ko + ks), e);
+        }
+        try {
+          v = decodeAt(vc, values, vo);
+        } catch (e) {
+          throw this.#undecodable(op, "value", values.subarray(vo, vo + vs), e);
+        }
+        cb(k, v);
+      };
+    }
     const out = { key: undefined, value: undefined } as unknown as KeyValue<K, V>;
     return (keys, ko, values, vo) => {
-      const kv = parser(keys.subarray(ko, ko + ks), values.subarray(vo, vo + vs), kc, vc, out);
+      let kv: KeyValue<K, V>;
+      try {
+        kv = parser(keys.subarray(ko, ko + ks), values.subarray(vo, vo + vs), kc, vc, out);
+      } catch (e) {
+        const element = new Uint8Array(ks + vs);
+        element.set(keys.subarray(ko, ko + ks));
+        element.set(values.subarray(vo, vo + vs), ks);
+        throw this.#undecodable(op, "element", element, e);
+      }
       cb(kv.key, kv.value);
     };
   }
@@ -792,7 +827,7 @@ export class BpfMap<K, V> {
    */
   dumpWithCallback(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats {
     this.#checkCallback("dumpWithCallback", cb, false);
-    return this.#runDump("dumpWithCallback", this.#sink(cb), newDumpStats(this.#info.maxEntries), options);
+    return this.#runDump("dumpWithCallback", this.#sink("dumpWithCallback", cb), newDumpStats(this.#info.maxEntries), options);
   }
 
   /** As dumpWithCallback, but a map that is not pinned calls nothing and returns undefined. */
@@ -827,7 +862,7 @@ export class BpfMap<K, V> {
    */
   dumpReliablyWithCallback(cb: DumpCallback<K, V> | undefined, stats: DumpStats, options?: DumpOptions): void {
     this.#checkCallback("dumpReliablyWithCallback", cb, true);
-    this.#runDump("dumpReliablyWithCallback", this.#sink(cb), stats, options);
+    this.#runDump("dumpReliablyWithCallback", this.#sink("dumpReliablyWithCallback", cb), stats, options);
   }
 
   /**
@@ -838,7 +873,7 @@ export class BpfMap<K, V> {
     this.#checkOut("dump", out);
     const kc = this.#key;
     const vc = this.#value;
-    this.#runDump("dump", this.#sink((k, v) => {
+    this.#runDump("dump", this.#sink("dump", (k, v) => {
       const ks = formatWith(kc, k);
       const list = out.get(ks);
       if (list === undefined) out.set(ks, [formatWith(vc, v)]);
@@ -870,7 +905,8 @@ export class BpfMap<K, V> {
     this.#checkIterateOptions("entries", options);
     const kc = this.#key;
     const vc = this.#value;
-    return iterateMap(() => this.#target("entries"), (k, v) => [kc.decode(k), vc.decode(v)] as [K, V], options);
+    return iterateMap(() => this.#target("entries"),
+      (k, v) => [this.#decode(kc, k, "entries", "key"), this.#decode(vc, v, "entries", "value")] as [K, V], options);
   }
 
   /** The keys of `entries()`, with the same guarantees. */
@@ -878,7 +914,7 @@ export class BpfMap<K, V> {
     this.#requireCodecs("keys");
     this.#checkIterateOptions("keys", options);
     const kc = this.#key;
-    return iterateMap(() => this.#target("keys"), (k) => kc.decode(k), options);
+    return iterateMap(() => this.#target("keys"), (k) => this.#decode(kc, k, "keys", "key"), options);
   }
 
   // ---- batches
@@ -895,16 +931,7 @@ export class BpfMap<K, V> {
 
   /** As lookupBatch, deleting what it returns (hash family only; others ENOTSUPP). */
   lookupAndDeleteBatch(cursor: BatchCursor, maxCount = 256): Array<[K, V]> {
-    const got = this.#lookupBatch("lookupAndDeleteBatch", cursor, maxCount, true);
-    if (this.#cache !== undefined) {
-      const ks = this.#info.keySize;
-      for (const [k] of got) {
-        const kb = new Uint8Array(ks);
-        this.#key.encode(k, kb);
-        this.#cache.recordDelete(hex(kb), k, kb, undefined);
-      }
-    }
-    return got;
+    return this.#lookupBatch("lookupAndDeleteBatch", cursor, maxCount, true);
   }
 
   #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean): Array<[K, V]> {
@@ -921,9 +948,27 @@ export class BpfMap<K, V> {
     const raw = lookupBatchRaw(this.#target(op), cursor, count, del);
     const ks = this.#info.keySize;
     const vs = this.#info.readValueSize;
+    const keyAt = (i: number) => raw.keys.subarray(i * ks, (i + 1) * ks);
+    const valueAt = (i: number) => raw.values.subarray(i * vs, (i + 1) * vs);
+    // The kernel has deleted these: the cache learns it from the raw keys, before any decoding.
+    if (del && this.#cache !== undefined) {
+      for (let i = 0; i < raw.count; i++) {
+        const kb = keyAt(i).slice();
+        this.#cache.recordDelete(hex(kb), undefined, kb, undefined);
+      }
+    }
     const out = new Array<[K, V]>(raw.count);
     for (let i = 0; i < raw.count; i++) {
-      out[i] = [decodeAt(this.#key, raw.keys, i * ks), decodeAt(this.#value, raw.values, i * vs)];
+      let what: "key" | "value" = "key";
+      try {
+        const k = decodeAt(this.#key, raw.keys, i * ks);
+        what = "value";
+        out[i] = [k, decodeAt(this.#value, raw.values, i * vs)];
+      } catch (e) {
+        // Deleted elements exist nowhere else now: the error carries every one of them.
+        const deleted = del ? Array.from({ length: raw.count }, (_, j) => ({ key: keyAt(j).slice(), value: valueAt(j).slice() })) : undefined;
+        throw this.#undecodable(op, what, what === "key" ? keyAt(i) : valueAt(i), e, deleted);
+      }
     }
     return out;
   }
