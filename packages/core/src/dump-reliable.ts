@@ -25,18 +25,22 @@
 //    Other batch-capable types (arrays, LPM) use a key token: the kernel resumes with
 //    GET_NEXT_KEY(token). Array slots never vanish, so arrays are exactly-once too. For LPM, a
 //    token key deleted between two calls (also by the callback itself) makes the kernel restart
-//    from the first entry, so some keys may be delivered again, and the same 4 × MaxEntries
-//    budget bounds the dump. On the kernel (6.18, and every kernel with this trie code) LPM
+//    from the first entry. The trie's order is a pure function of the keys (kernel-maps.md
+//    §9.3), so the dump drops every key that does not come after the last one it delivered
+//    (they were delivered before, or were inserted behind the walk), counts the restart in
+//    `interrupted`, and LPM is exactly-once too; the restarts' re-reads count against the same
+//    4 × MaxEntries budget. On the kernel (6.18, and every kernel with this trie code) LPM
 //    GET_NEXT_KEY also races with a concurrent *update* of the entry it resumes from: the
 //    replaced node no longer matches its parent's left child, so the kernel skips the sibling
 //    subtree and untouched keys are missed (docs/kernel-notes.md, with a probe). Both
 //    algorithms walk LPM with GET_NEXT_KEY, so neither can promise more for LPM while the
 //    datapath writes to it; with no concurrent writes, every key is delivered.
-import { batchTokenSize, isHashMapType } from "./constants.js";
+import { BPF_MAP_TYPE_LPM_TRIE, batchTokenSize, isHashMapType } from "./constants.js";
 import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, MaxLookupError } from "./errors.js";
 import type { DumpStats } from "./dump-stats.js";
+import { LpmResume } from "./lpm-order.js";
 import { copyBytes } from "./small-bytes.js";
 
 /** What the dump algorithms need of an open map. */
@@ -77,14 +81,19 @@ export function lookupBudget(stats: DumpStats): number {
  * a BpfError for a next-key or lookup error other than a vanished key (ENOENT).
  * The seed also treats every lookup error as "vanished"; a permission error (a write-only fd)
  * would then spin to the budget, so only ENOENT falls back here.
+ *
+ * After a fallback the seed looks the previous key up again and hands it out a second time.
+ * `skipFallbackRepeat` (dumpWithCallback, which is not bound to the seed's callbacks) walks the
+ * same way but does not deliver that key again: it was delivered just before.
  */
-export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats): void {
+export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, skipFallbackRepeat = false): void {
   const { driver, fd, keySize } = target;
   const prev = new Uint8Array(keySize);
   const cur = new Uint8Array(keySize);
   const next = new Uint8Array(keySize);
   const val = new Uint8Array(target.valueSize);
   let prevValid = false;
+  let repeat = false;
   stats.algorithm = "walk";
 
   const first = driver.mapGetNextKey(fd, null, cur);
@@ -106,6 +115,7 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats): v
       if (prevValid) {
         copyBytes(cur, prev);
         prevValid = false;
+        repeat = skipFallbackRepeat;
         stats.keyFallback++;
       } else {
         // `next` is the real successor, or the first key when `cur` was already gone.
@@ -114,8 +124,12 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats): v
       }
       continue;
     }
-    stats.delivered++;
-    sink(cur, 0, val, 0);
+    if (repeat) {
+      repeat = false;
+    } else {
+      stats.delivered++;
+      sink(cur, 0, val, 0);
+    }
     if (nextErr < 0) {
       if (nextErr === -Errno.ENOENT) {
         stats.completed = true;
@@ -193,6 +207,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
   const { driver, fd, keySize, valueSize } = target;
   const maxLookup = lookupBudget(stats);
   let first = true;
+  const lpm = target.mapType === BPF_MAP_TYPE_LPM_TRIE ? new LpmResume(keySize) : undefined;
   for (;;) {
     const res = driver.mapLookupBatch(fd, first ? null : scratch.inToken, scratch.outToken,
       scratch.keys, scratch.values, scratch.capacity);
@@ -225,6 +240,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
     const keys = scratch.keys;
     const values = scratch.values;
     for (let i = 0; i < n; i++) {
+      if (lpm !== undefined && !lpm.accept(keys, i * keySize, stats)) continue;
       stats.delivered++;
       sink(keys, i * keySize, values, i * valueSize);
     }

@@ -23,13 +23,14 @@ export { MapRegistry } from "./registry.js";
 export type { SyscallContext } from "./syscalls.js";
 // core-b: the map object, dumps, the cache, iterators, batches, per-CPU maps.
 export { BpfMap, type BpfMapInternal, type DesiredMapInfo, type WithCacheOptions } from "./map.js";
-export { type BpfMapModel, type DumpAlgorithmChoice, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
+export { type BpfMapModel, type DumpAlgorithmChoice, type DumpCallback, type DumpOptions, type MapSpec, type MapValidator, type OpenMapCodecs } from "./map-spec.js";
 export {
   DesiredAction, desiredActionString, MapCache, systemClock, MAX_SYNC_ERRORS, ERROR_RESOLVER_DELAY_MS,
   ERROR_RESOLVER_INTERVAL_MS, type BpfMapEntryModel, type CacheEntry, type ResolverClock, type ResolverRun,
 } from "./map-cache.js";
 export { newDumpStats, dumpDuration, type DumpAlgorithm, type DumpStats } from "./dump-stats.js";
 export { walkDump, batchDump, BatchScratch, lookupBudget, type DumpTarget, type RawSink } from "./dump-reliable.js";
+export { lpmKeyOrder } from "./lpm-order.js";
 export { iterateMap, DEFAULT_MAX_RESTARTS, type IterateOptions } from "./iterate.js";
 export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw, type RawBatch } from "./map-batch.js";
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";

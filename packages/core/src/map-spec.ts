@@ -39,6 +39,12 @@ export interface BpfMapModel {
   cache?: BpfMapEntryModel[];
 }
 
+/**
+ * The seed's MapValidator, `func(path string) (bool, error)`: declared there and used nowhere in
+ * the package; kept for code ported from it (an error is thrown rather than returned).
+ */
+export type MapValidator = (path: string) => boolean;
+
 /** Called once per element; key and value are fresh objects the callback may keep. */
 export type DumpCallback<K, V> = (key: K, value: V) => void;
 

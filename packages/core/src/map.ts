@@ -19,7 +19,7 @@ import { iterateMap, type IterateOptions } from "./iterate.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
-import type { MetricsHook } from "./metrics.js";
+import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
 import { zeroBytes } from "./small-bytes.js";
 
@@ -94,6 +94,8 @@ export class BpfMap<K, V> {
   #cache: MapCache<K, V> | undefined;
   #commonName: string | undefined;
   readonly #metrics: MetricsHook | undefined;
+  /** The driver with the syscall hook around it, for dumps, iterators and batches. */
+  #metered: Driver | undefined;
   // Scratch buffers reused by every single-element operation.
   readonly #keyBuf: Uint8Array;
   readonly #nextKeyBuf: Uint8Array;
@@ -316,10 +318,16 @@ export class BpfMap<K, V> {
   }
 
   /** Kernel view for the dump, batch and iteration algorithms. */
+  /** The driver, timed through the syscall hook when there is one. */
+  #measured(): Driver {
+    if (this.#metrics?.syscall === undefined) return this.#driver;
+    return this.#metered ??= meteredDriver(this.#driver, this.#metrics);
+  }
+
   #target(op: string): DumpTarget {
     const fd = this.#fdFor(op);
     return {
-      driver: this.#driver, fd, mapType: this.#info.mapType, keySize: this.#info.keySize,
+      driver: this.#measured(), fd, mapType: this.#info.mapType, keySize: this.#info.keySize,
       valueSize: this.#info.readValueSize, name: this.#name,
       checkOpen: () => {
         if (this.#fd !== fd) {
@@ -705,9 +713,9 @@ export class BpfMap<K, V> {
 
   // ---- dumps
 
-  #checkCallback(op: string, cb: unknown, optional: boolean): void {
-    if (typeof cb === "function" || (optional && cb === undefined)) return;
-    throw new TypeError(`${op} ${this.#name}: the callback must be a function${optional ? " or undefined" : ""}, got ${cb === null ? "null" : typeof cb}`);
+  #checkCallback(op: string, cb: unknown): void {
+    if (typeof cb === "function" || cb === undefined) return;
+    throw new TypeError(`${op} ${this.#name}: the callback must be a function or undefined, got ${cb === null ? "null" : typeof cb}`);
   }
 
   #checkOut(op: string, out: unknown): void {
@@ -731,8 +739,9 @@ export class BpfMap<K, V> {
   }
 
   /** Decodes each raw element and calls `cb`, through the dump parser when the spec has one. */
-  // Only the decoding is wrapped: an error the callback throws passes through as it is.
-  #sink(op: string, cb: DumpCallback<K, V> | undefined): RawSink {
+  // Only the decoding is wrapped: an error the callback throws passes through as it is. A
+  // decoding failure ends the dump as the seed's parser error does, counted in `interrupted`.
+  #sink(op: string, cb: DumpCallback<K, V> | undefined, stats: DumpStats): RawSink {
     const kc = this.#key;
     const vc = this.#value;
     if (cb === undefined) return () => {};
@@ -745,11 +754,13 @@ export class BpfMap<K, V> {
         try {
           k = decodeAt(kc, keys, ko);
         } catch (e) {
+          stats.interrupted++;
           throw this.#undecodable(op, "key", keys.subarray(ko, ko + ks), e);
         }
         try {
           v = decodeAt(vc, values, vo);
         } catch (e) {
+          stats.interrupted++;
           throw this.#undecodable(op, "value", values.subarray(vo, vo + vs), e);
         }
         cb(k, v);
@@ -761,6 +772,7 @@ export class BpfMap<K, V> {
       try {
         kv = parser(keys.subarray(ko, ko + ks), values.subarray(vo, vo + vs), kc, vc, out);
       } catch (e) {
+        stats.interrupted++;
         const element = new Uint8Array(ks + vs);
         element.set(keys.subarray(ko, ko + ks));
         element.set(values.subarray(vo, vo + vs), ks);
@@ -810,7 +822,8 @@ export class BpfMap<K, V> {
             message: `${op} ${this.#name}: the kernel offers no BPF_MAP_LOOKUP_BATCH for this map type (${target.mapType})` });
         }
       }
-      walkDump(target, sink, stats);
+      // Only the reliable dump keeps the seed's second delivery of a fallback key.
+      walkDump(target, sink, stats, op !== "dumpReliablyWithCallback");
       return stats;
     } finally {
       stats.finished = new Date();
@@ -823,16 +836,18 @@ export class BpfMap<K, V> {
    * algorithm (the default where the kernel has it) a hash-family dump delivers every key present
    * for the whole dump exactly once. The walk keeps the reliable dump's 4 × MaxEntries lookup
    * budget, so a map churned hard enough to keep restarting it ends in MaxLookupError rather
-   * than a walk that never ends. Returns what the dump saw.
+   * than a walk that never ends. Returns what the dump saw. Without a callback (the seed's nil
+   * callback) the map is walked and nothing is decoded: the stats count what it holds.
    */
-  dumpWithCallback(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats {
-    this.#checkCallback("dumpWithCallback", cb, false);
-    return this.#runDump("dumpWithCallback", this.#sink("dumpWithCallback", cb), newDumpStats(this.#info.maxEntries), options);
+  dumpWithCallback(cb: DumpCallback<K, V> | undefined, options?: DumpOptions): DumpStats {
+    this.#checkCallback("dumpWithCallback", cb);
+    const stats = newDumpStats(this.#info.maxEntries);
+    return this.#runDump("dumpWithCallback", this.#sink("dumpWithCallback", cb, stats), stats, options);
   }
 
   /** As dumpWithCallback, but a map that is not pinned calls nothing and returns undefined. */
-  dumpWithCallbackIfExists(cb: DumpCallback<K, V>, options?: DumpOptions): DumpStats | undefined {
-    this.#checkCallback("dumpWithCallbackIfExists", cb, false);
+  dumpWithCallbackIfExists(cb: DumpCallback<K, V> | undefined, options?: DumpOptions): DumpStats | undefined {
+    this.#checkCallback("dumpWithCallbackIfExists", cb);
     if (!this.#exists(this.path())) return undefined;
     return this.dumpWithCallback(cb, options);
   }
@@ -847,7 +862,9 @@ export class BpfMap<K, V> {
    * once, and nothing the map never held; buckets are copied whole under their lock and a key
    * never changes bucket, so the forward-only bucket token visits each key's bucket once.
    * Arrays are exactly-once too. LPM tries resume from a key: when that key is deleted between
-   * calls the kernel restarts, so keys can repeat. Kernel caveat: LPM GET_NEXT_KEY races with
+   * calls the kernel restarts from the first key; the trie's order is known (lpmKeyOrder), so
+   * the dump drops what it delivered already, counts the restart in `interrupted`, and LPM is
+   * exactly-once as well. Kernel caveat: LPM GET_NEXT_KEY races with
    * a concurrent update of the entry it stands on and then skips that entry's sibling subtree,
    * so while the datapath writes to an LPM trie, untouched keys can be missed by either
    * algorithm (docs/kernel-notes.md).
@@ -861,8 +878,8 @@ export class BpfMap<K, V> {
    * immune (docs/kernel-notes.md).
    */
   dumpReliablyWithCallback(cb: DumpCallback<K, V> | undefined, stats: DumpStats, options?: DumpOptions): void {
-    this.#checkCallback("dumpReliablyWithCallback", cb, true);
-    this.#runDump("dumpReliablyWithCallback", this.#sink("dumpReliablyWithCallback", cb), stats, options);
+    this.#checkCallback("dumpReliablyWithCallback", cb);
+    this.#runDump("dumpReliablyWithCallback", this.#sink("dumpReliablyWithCallback", cb, stats), stats, options);
   }
 
   /**
@@ -873,12 +890,13 @@ export class BpfMap<K, V> {
     this.#checkOut("dump", out);
     const kc = this.#key;
     const vc = this.#value;
+    const stats = newDumpStats(this.#info.maxEntries);
     this.#runDump("dump", this.#sink("dump", (k, v) => {
       const ks = formatWith(kc, k);
       const list = out.get(ks);
       if (list === undefined) out.set(ks, [formatWith(vc, v)]);
       else list.push(formatWith(vc, v));
-    }), newDumpStats(this.#info.maxEntries), options);
+    }, stats), stats, options);
     return out;
   }
 
@@ -1058,8 +1076,8 @@ export class BpfMap<K, V> {
     return {
       mapName: this.#name,
       logger: this.#bpf.logger,
-      resolveUpdate: (kb, vb) => this.#fd < 0 ? -Errno.EBADF : this.#driver.mapUpdateElem(this.#fd, kb, vb, BPF_ANY),
-      resolveDelete: (kb) => this.#fd < 0 ? -Errno.EBADF : this.#driver.mapDeleteElem(this.#fd, kb),
+      resolveUpdate: (kb, vb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapUpdateElem(this.#fd, kb, vb, BPF_ANY),
+      resolveDelete: (kb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapDeleteElem(this.#fd, kb),
       opError: (op, errno) => this.#error(op, errno),
       metric: (op, ok) => this.#metric(op, ok),
     };

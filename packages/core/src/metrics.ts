@@ -1,6 +1,8 @@
 // The per-operation hooks behind Cilium's two optional metric families: `bpf_map_ops_total`
 // (labels mapName, operation, outcome) and the bpf(2) syscall duration histogram (labels
 // operation, outcome). bpfkit calls the hooks; the user feeds whatever metrics system they have.
+import type { BatchResult, Driver } from "./driver.js";
+import { wrapDriver } from "./driver-wrap.js";
 
 export type Outcome = "success" | "fail";
 
@@ -30,9 +32,48 @@ export const MetricOp = {
   objGetInfoByFD: "objGetInfoByFD",
   progLoad: "progLoad",
   progAttach: "progAttach",
+  // Not in Cilium's list (its pkg/bpf had no batches); named the same way.
+  lookupBatch: "lookupBatch",
+  lookupAndDeleteBatch: "lookupAndDeleteBatch",
+  updateBatch: "updateBatch",
+  deleteBatch: "deleteBatch",
 } as const;
 
 /** A monotonic wall clock in ms for durations; `performance` exists in Node and browsers. */
 export function nowMs(): number {
   return globalThis.performance !== undefined ? globalThis.performance.now() : Date.now();
+}
+
+/**
+ * `inner` with every element and batch call reported to `hook.syscall` (a failure is any
+ * errno, ENOENT included, as Cilium's Errno2Outcome counts it). BpfMap reads through it for
+ * dumps, iterators and batches when a syscall hook is set, so no bpf(2) call goes unmeasured;
+ * without a hook the map uses the driver itself and pays nothing.
+ */
+export function meteredDriver(inner: Driver, hook: MetricsHook): Driver {
+  const timed = (op: string, t0: number, failed: boolean): void => {
+    hook.syscall?.(op, failed ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
+  };
+  const elem = <A extends unknown[]>(op: string, call: (...a: A) => number) => (...a: A): number => {
+    const t0 = nowMs();
+    const r = call(...a);
+    timed(op, t0, r < 0);
+    return r;
+  };
+  const batch = <A extends unknown[]>(op: string, call: (...a: A) => BatchResult) => (...a: A): BatchResult => {
+    const t0 = nowMs();
+    const r = call(...a);
+    timed(op, t0, r.errno !== 0);
+    return r;
+  };
+  return wrapDriver(inner, {
+    mapLookupElem: elem(MetricOp.lookup, inner.mapLookupElem.bind(inner)),
+    mapUpdateElem: elem(MetricOp.update, inner.mapUpdateElem.bind(inner)),
+    mapDeleteElem: elem(MetricOp.delete, inner.mapDeleteElem.bind(inner)),
+    mapGetNextKey: elem(MetricOp.getNextKey, inner.mapGetNextKey.bind(inner)),
+    mapLookupBatch: batch(MetricOp.lookupBatch, inner.mapLookupBatch.bind(inner)),
+    mapLookupAndDeleteBatch: batch(MetricOp.lookupAndDeleteBatch, inner.mapLookupAndDeleteBatch.bind(inner)),
+    mapUpdateBatch: batch(MetricOp.updateBatch, inner.mapUpdateBatch.bind(inner)),
+    mapDeleteBatch: batch(MetricOp.deleteBatch, inner.mapDeleteBatch.bind(inner)),
+  });
 }

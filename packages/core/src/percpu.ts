@@ -8,7 +8,7 @@ import { BpfMap } from "./map.js";
 import type { MapSpec } from "./map-spec.js";
 
 /** The spec of a per-CPU map: `value` is one CPU's value. */
-export type PerCpuMapSpec<K, V> = Omit<MapSpec<K, V[]>, "value" | "type" | "dumpParser"> & {
+export type PerCpuMapSpec<K, V> = Omit<MapSpec<K, V[]>, "value" | "type"> & {
   value: Codec<V>;
   /** PERCPU_HASH (default), LRU_PERCPU_HASH or PERCPU_ARRAY. */
   type?: number;

@@ -133,6 +133,25 @@ eachDriver("dumps", (get) => {
     });
   }
 
+  it("a per-CPU map takes a dumpParser as the seed's NewPerCPUHashMap does; it sees every CPU's value", () => {
+    const env = get();
+    // The parser sums the CPUs: a dump then yields one total per key, as a caller often wants.
+    const m = env.track(env.bpf.newPerCpuHashMap({
+      name: "pch_sum", key: u32, value: u32, maxEntries: 8,
+      dumpParser: (k, v, kc, vc, out) => {
+        out.key = kc.decode(k);
+        out.value = [vc.decode(v).reduce((a, b) => a + b, 0)];
+        return out;
+      },
+    }));
+    m.openOrCreate();
+    const cpus = env.driver.possibleCpus;
+    m.update(1, Array.from({ length: cpus }, (_, i) => i + 1));
+    const got: Array<[number, number[]]> = [];
+    m.dumpWithCallback((k, v) => got.push([k, [...v]]));
+    expect(got).toEqual([[1, [cpus * (cpus + 1) / 2]]]);
+  });
+
   it("a hash bucket larger than the batch buffer: ENOSPC grows the buffer, each key once", () => {
     const env = get();
     // Four keys in bucket 0 of a 64-bucket ZERO_SEED map (kernel-maps.md §5.1: bucket = jhash & 63).

@@ -106,7 +106,7 @@ eachDriver("BpfMap bad input", (get) => {
     m.update(1, 10);
     const cases: Array<[string, () => unknown, typeof TypeError | typeof RangeError]> = [
       ["dumpWithCallback", () => m.dumpWithCallback(5 as never), TypeError],
-      ["dumpWithCallback", () => m.dumpWithCallback(undefined as never), TypeError],
+      ["dumpWithCallback", () => m.dumpWithCallback(null as never), TypeError],
       ["dumpWithCallbackIfExists", () => m.dumpWithCallbackIfExists(null as never), TypeError],
       ["dumpReliablyWithCallback", () => m.dumpReliablyWithCallback("cb" as never, newDumpStats(m)), TypeError],
       ["dump", () => m.dump({} as never), TypeError],
@@ -126,10 +126,12 @@ eachDriver("BpfMap bad input", (get) => {
     // Nothing was read, written or cached by the refused calls.
     expect(m.getModel().cache).toBeUndefined();
     expect([...m.entries()]).toEqual([[1, 10]]);
-    // A dumpReliablyWithCallback without a callback is allowed (the seed's nil callback).
+    // A dump without a callback is allowed (the seed's nil callback): it walks and counts.
     const stats = newDumpStats(m);
     m.dumpReliablyWithCallback(undefined, stats);
-    expect(stats.completed).toBe(true);
+    expect([stats.completed, stats.delivered]).toEqual([true, 1]);
+    expect(m.dumpWithCallback(undefined).delivered).toBe(1);
+    expect(m.dumpWithCallbackIfExists(undefined)?.delivered).toBe(1);
     // Large counts are fine: the buffers are sized for what the map can hold.
     expect(m.lookupBatch(new BatchCursor(), 0xffffffff)).toEqual([[1, 10]]);
     expect(m.dump(undefined, { batchSize: 0xffffffff })).toEqual(new Map([["1", ["10"]]]));

@@ -3,7 +3,7 @@
 // loses nothing — an error the caller's own callback throws passes through untouched, and what a
 // lookup-and-delete batch took out of the map comes back raw in the error.
 import { expect, it } from "vitest";
-import { BatchCursor, DecodeError, u32, type Codec, type DumpParser } from "@bpfkit/core";
+import { BatchCursor, DecodeError, newDumpStats, u32, type Codec, type DumpParser } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
 /** u32 states 0–3; anything else is a state this program does not know. */
@@ -60,6 +60,10 @@ eachDriver("BpfMap decode errors", (get) => {
       m.openOrCreate();
       m.update(1, 5);
       expectDecodeError(thrown(() => m.dumpWithCallback(() => {}, { algorithm })), "dumpWithCallback", "value", [5, 0, 0, 0]);
+      // The seed's reliable dump counts a parse failure as an interruption before returning it.
+      const stats = newDumpStats(m);
+      expectDecodeError(thrown(() => m.dumpReliablyWithCallback(() => {}, stats, { algorithm })), "dumpReliablyWithCallback", "value", [5, 0, 0, 0]);
+      expect([stats.interrupted, stats.completed, stats.delivered]).toEqual([1, false, 1]);
       m.update(1, 2);
       const own = new Error("the caller's own");
       expect(thrown(() => m.dumpWithCallback(() => {

@@ -3,7 +3,7 @@
 // before any syscall.
 import { expect, it } from "vitest";
 import {
-  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BpfError, Errno,
+  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BatchCursor, BpfError, Errno,
   createBpf, ipv4, lpmKey, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, type Codec,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -173,6 +173,33 @@ eachDriver("BpfMap elements", (get) => {
     m.lookup(2);
     m.delete(1);
     expect(calls).toEqual(["update success", "lookup success", "lookup fail", "delete success"]);
+  });
+
+  it("the syscall metrics hook also sees every call of dumps, iterators and batches", () => {
+    const env = get();
+    const calls: string[] = [];
+    const counted = (op: string) => calls.filter((c) => c.startsWith(`${op} `)).length;
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, logger: silentLogger,
+      metrics: { syscall: (op, outcome, ns) => { if (ns >= 0) calls.push(`${op} ${outcome}`); } } });
+    const m = env.track(bpf.newMap(testMapSpec()));
+    m.openOrCreate();
+    for (let k = 1; k <= 3; k++) m.update(k, k);
+    calls.length = 0;
+    m.dumpWithCallback(() => {}, { algorithm: "walk" });
+    // The walk: the first key, then next-key and lookup per key; the last next-key is ENOENT.
+    expect(calls).toEqual(["getNextKey success",
+      "getNextKey success", "lookup success", "getNextKey success", "lookup success", "getNextKey fail", "lookup success"]);
+    calls.length = 0;
+    m.dumpWithCallback(() => {}, { algorithm: "batch" });
+    expect(calls).toEqual(["lookupBatch fail"]); // one call: all three, and ENOENT for the end
+    calls.length = 0;
+    expect([...m.keys()].sort()).toEqual([1, 2, 3]);
+    expect([counted("getNextKey"), counted("lookup")]).toEqual([4, 3]);
+    calls.length = 0;
+    m.updateBatch([4, 5], [4, 5]);
+    m.deleteBatch([4]);
+    m.lookupAndDeleteBatch(new BatchCursor(), 16);
+    expect(calls).toEqual(["updateBatch success", "deleteBatch success", "lookupAndDeleteBatch fail"]);
   });
 });
 

@@ -33,7 +33,7 @@ export function dumpFd(target: Parameters<typeof walkDump>[0], maxEntries: numbe
       if (algorithm === "batch") throw new CliError(`${target.name}: the kernel has no BPF_MAP_LOOKUP_BATCH for this map type`, ExitCode.failure, "use --algorithm walk");
     }
     if (isFdArray(target.mapType)) slotDump(target, maxEntries, sink, stats);
-    else walkDump(target, sink, stats);
+    else walkDump(target, sink, stats, true); // a fallback key is printed once, not twice
     return stats;
   } finally {
     stats.finished = new Date();

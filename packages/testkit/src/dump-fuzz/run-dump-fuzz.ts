@@ -291,9 +291,11 @@ function nextKeyRaces(mapType: number, algorithm: DumpFuzzAlgorithm): boolean {
 function openBpfMap(driver: Driver, root: string, spec: DumpCase["spec"]): BpfMap<Uint8Array, Uint8Array | Uint8Array[]> {
   const bpf = createBpf({ driver, mapRoot: root, logger: silentLogger, preAllocateMaps: (spec.mapFlags & BPF_F_NO_PREALLOC) === 0 });
   const common = { name: `dump_fuzz_${mapCounter++}`, key: bytes(spec.keySize), maxEntries: spec.maxEntries, flags: spec.mapFlags };
-  const m: BpfMap<Uint8Array, Uint8Array | Uint8Array[]> = isPerCpuMapType(spec.mapType)
-    ? newPerCpuMap(bpf, { ...common, type: spec.mapType, value: bytes(spec.valueSize) })
-    : bpf.newMap({ ...common, type: spec.mapType, value: bytes(spec.valueSize) });
+  // One type for both: the fuzzer compares values as bytes, or per-CPU arrays of bytes.
+  type AnyValueMap = BpfMap<Uint8Array, Uint8Array | Uint8Array[]>;
+  const m = isPerCpuMapType(spec.mapType)
+    ? newPerCpuMap(bpf, { ...common, type: spec.mapType, value: bytes(spec.valueSize) }) as unknown as AnyValueMap
+    : bpf.newMap({ ...common, type: spec.mapType, value: bytes(spec.valueSize) }) as unknown as AnyValueMap;
   m.openOrCreateUnpinned();
   return m;
 }
@@ -320,7 +322,7 @@ export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algori
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const lines = [
     `dump fuzz on ${s.driver} (${algorithms.length > 1 ? `${algorithms.slice(0, -1).join(", ")} and ${algorithms.at(-1)}` : algorithms[0]}): ${s.ok ? "all invariants held" : "INVARIANT BROKEN"} in ${s.dumps} dumps of ${s.runs} cases, ${s.seconds.toFixed(2)} s, seed ${s.seed}`,
-    `  ${s.completed} completed, ${s.maxLookup} gave up (MaxLookupError); walk lookups failed ${s.lookupFailed} times (${s.keyFallback} fallbacks, ${s.interrupted} restarts)`,
+    `  ${s.completed} completed, ${s.maxLookup} gave up (MaxLookupError); walk lookups failed ${s.lookupFailed} times (${s.keyFallback} fallbacks); ${s.interrupted} restarts (walks, and LPM batches whose resume key was deleted)`,
     ...(s.raceMisses > 0 ? [`  ${s.raceMisses} untouched keys skipped by the kernel's GET_NEXT_KEY races with concurrent writes (docs/kernel-notes.md)`] : []),
     ...(s.racyReads > 0 ? [`  ${s.racyReads} values read half-written or from a recycled element while the datapath thread wrote (the kernel copies values without a lock)`] : []),
     `  dumps: ${n(s.dumpCallsPerSecond)} driver calls/s (${s.dumpCalls} calls); datapath${threaded ? " thread" : ""}: ${n(s.datapathOpsPerSecond)} ops/s (${s.datapathOps} ops)`,
