@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs the whole suite once with vitest and ends with the plain line CI reads:
 // `N passed, N failed` (skips, if any, on the line before). The exit code is vitest's.
+// The whole suite (no arguments) first type-checks the tests (tsconfig.tests.json), since vitest
+// only strips their types; that check counts as one test.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -9,6 +11,12 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const report = join(root, ".vitest-report.json");
 rmSync(report, { force: true });
+let typecheck;
+if (process.argv.length === 2) {
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  typecheck = spawnSync(process.execPath, [tsc, "-p", "tsconfig.tests.json"], { cwd: root, stdio: "inherit" });
+  console.log(typecheck.status === 0 ? "type check of the tests: ok" : "type check of the tests: FAILED");
+}
 const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
 const r = spawnSync(process.execPath, [vitest, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)], {
   cwd: root,
@@ -25,6 +33,10 @@ if (existsSync(report)) {
   for (const s of j.testResults ?? []) if (s.status === "failed" && (s.assertionResults ?? []).length === 0) failed++;
 } else {
   failed = 1;
+}
+if (typecheck !== undefined) {
+  if (typecheck.status === 0) passed++;
+  else failed++;
 }
 // CI reads the last line as exactly `N passed, N failed`; skips, if any, go on the line before.
 if (skipped) console.log(`${skipped} skipped`);

@@ -53,7 +53,7 @@ describe("dump fuzz on the simulator", () => {
     walkDump(target, sink, stats);
     stats.keyFallback = 0; // forgets its fallbacks
   };
-  const dropsLastBatch: DumpImplementation = (target, sink, stats, maxEntries) => {
+  const dropsLastBatch: DumpImplementation = (target, sink, stats, maxEntries, batchSize) => {
     const t: DumpTarget = {
       ...target,
       driver: { ...target.driver, mapLookupBatch: (fd, i, o, ks, vs, n) => {
@@ -61,7 +61,7 @@ describe("dump fuzz on the simulator", () => {
         return r.errno === Errno.ENOENT ? { errno: r.errno, count: 0 } : r;
       } } as DumpTarget["driver"],
     };
-    CORE_DUMPS.batch(t, sink, stats, maxEntries);
+    CORE_DUMPS.batch(t, sink, stats, maxEntries, batchSize);
   };
   const cases: [string, "walk" | "batch", DumpImplementation][] = [
     ["a walk that stops where a key vanished", "walk", givesUp],
