@@ -32,7 +32,10 @@ import type { HostState, SimClock } from "./host.js";
 import { Vfs } from "./vfs.js";
 
 export interface SimDriverOptions {
-  /** CPUs in the possible mask, which per-CPU values are sized by. Default: the host's on Linux, else 4. */
+  /**
+   * CPUs in the possible mask, which per-CPU values are sized by. Default: the host's on Linux
+   * under Node ≥ 20.16 (it is read through `process.getBuiltinModule`), else 4.
+   */
   possibleCpus?: number;
   /** Seeds everything the kernel randomises: hash seeds of maps without BPF_F_ZERO_SEED. Default 0. */
   seed?: number;
