@@ -41,7 +41,6 @@ function u32b(n: number): Uint8Array {
 function armHook(sim: SimDriver, m: BpfMap<number, any>, ops: Op[], perCall: number[], world: World, calls: SimSyscall[]): void {
   let next = 0;
   let call = 0;
-  const perCpu = m.mapInfo.mapType === BPF_MAP_TYPE_PERCPU_HASH;
   const slot = new Uint8Array(4);
   sim.setInterleavingHook((op) => {
     calls.push(op);

@@ -4,15 +4,7 @@
 import { expect, it } from "vitest";
 import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a throw");
-}
+import { thrown } from "./support/thrown.js";
 
 eachDriver("BpfMap bad input", (get) => {
   it("checkAndUpgrade refuses a malformed desired MapInfo instead of unpinning the map", () => {

@@ -5,6 +5,7 @@
 import { expect, it } from "vitest";
 import { BatchCursor, DecodeError, newDumpStats, u32, type Codec, type DumpParser } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
+import { thrown } from "./support/thrown.js";
 
 /** u32 states 0–3; anything else is a state this program does not know. */
 const state: Codec<number> = {
@@ -16,15 +17,6 @@ const state: Codec<number> = {
     return v;
   },
 };
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a throw");
-}
 
 function expectDecodeError(e: Error, op: string, what: string, bytes: number[]): void {
   expect(e).toBeInstanceOf(DecodeError);

@@ -2,20 +2,11 @@
 // getProgInfoByFd decoding the kernel's real bpf_prog_info.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, BpfError, createBpf, DUMMY_PROG_INSNS, isNotExist, memoryLogger,
+  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, isNotExist, memoryLogger,
   ProgType,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
-
-function thrown(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof BpfError) return e;
-    throw e;
-  }
-  throw new Error("expected a BpfError");
-}
+import { thrownBpfError } from "./support/thrown.js";
 
 forEachDriver("program helpers", (d) => {
   let w: World;
@@ -36,14 +27,14 @@ forEachDriver("program helpers", (d) => {
   });
 
   it("testDummyProg: a socket filter loads, but cannot attach as a cgroup program: the attach errno is thrown", () => {
-    const e = thrown(() => w.bpf.testDummyProg(ProgType.SocketFilter, BPF_CGROUP_INET_INGRESS));
+    const e = thrownBpfError(() => w.bpf.testDummyProg(ProgType.SocketFilter, BPF_CGROUP_INET_INGRESS));
     expect(e.op).toBe("BPF_PROG_ATTACH");
     expect(e.code).toBe("EINVAL");
   });
 
   it("testDummyProg: an unknown program type fails at load, and the rlimit is still restored", () => {
     const before = w.driver.host.getRlimitMemlock();
-    const e = thrown(() => w.bpf.testDummyProg(9999, 0));
+    const e = thrownBpfError(() => w.bpf.testDummyProg(9999, 0));
     expect(e.op).toBe("BPF_PROG_LOAD");
     expect(e.code).toBe("EINVAL");
     expect(w.driver.host.getRlimitMemlock()).toEqual(before);

@@ -2,23 +2,14 @@
 // ops in the errors, and the metrics hook.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfError, createBpf, encodeToBytes, isNotExist, MapType,
+  BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, createBpf, encodeToBytes, isNotExist, MapType,
   memoryLogger, u32, u64,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
+import { thrownBpfError } from "./support/thrown.js";
 
 const k = (n: number): Uint8Array => encodeToBytes(u32, n);
 const v = (n: bigint): Uint8Array => encodeToBytes(u64, n);
-
-function thrown(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof BpfError) return e;
-    throw e;
-  }
-  throw new Error("expected a BpfError");
-}
 
 forEachDriver("element functions", (d) => {
   let w: World;
@@ -59,19 +50,19 @@ forEachDriver("element functions", (d) => {
   it("errors carry the seed's messages, the command and the errno", () => {
     const { bpf } = w;
     const fd = hash();
-    const e1 = thrown(() => bpf.lookupElement(fd, k(9), new Uint8Array(8)));
+    const e1 = thrownBpfError(() => bpf.lookupElement(fd, k(9), new Uint8Array(8)));
     expect(e1.message).toBe(`Unable to lookup element in map with file descriptor ${fd}: no such file or directory`);
     expect(e1.code).toBe("ENOENT");
     expect(e1.op).toBe("BPF_MAP_LOOKUP_ELEM");
     expect(isNotExist(e1)).toBe(true);
-    const e2 = thrown(() => bpf.deleteElement(fd, k(9)));
+    const e2 = thrownBpfError(() => bpf.deleteElement(fd, k(9)));
     expect(e2.message).toBe(`Unable to delete element from map with file descriptor ${fd}: no such file or directory`);
     bpf.updateElement(fd, k(1), v(1n));
-    const e3 = thrown(() => bpf.updateElement(fd, k(1), v(1n), BPF_NOEXIST));
+    const e3 = thrownBpfError(() => bpf.updateElement(fd, k(1), v(1n), BPF_NOEXIST));
     expect(e3.message).toBe(`Unable to update element for map with file descriptor ${fd}: file exists`);
     expect(e3.code).toBe("EEXIST");
-    expect(thrown(() => bpf.updateElement(fd, k(5), v(1n), BPF_EXIST)).code).toBe("ENOENT");
-    const e4 = thrown(() => bpf.getNextKey(12345, k(1), new Uint8Array(4)));
+    expect(thrownBpfError(() => bpf.updateElement(fd, k(5), v(1n), BPF_EXIST)).code).toBe("ENOENT");
+    const e4 = thrownBpfError(() => bpf.getNextKey(12345, k(1), new Uint8Array(4)));
     expect(e4.message).toBe("Unable to get next key from map with file descriptor 12345: bad file descriptor");
   });
 
@@ -86,14 +77,14 @@ forEachDriver("element functions", (d) => {
 
   it("createMap, objPin and objGet report what failed and where", () => {
     const { bpf, fs } = w;
-    const e1 = thrown(() => bpf.createMap(MapType.Hash, 0, 8, 8, 0, 0, `${fs.path}/bad`));
+    const e1 = thrownBpfError(() => bpf.createMap(MapType.Hash, 0, 8, 8, 0, 0, `${fs.path}/bad`));
     expect(e1.message).toBe(`Unable to create map ${fs.path}/bad: invalid argument`);
     expect(e1.path).toBe(`${fs.path}/bad`);
     const fd = hash();
     bpf.objPin(fd, `${fs.path}/pinned`);
-    const e2 = thrown(() => bpf.objPin(fd, `${fs.path}/pinned`));
+    const e2 = thrownBpfError(() => bpf.objPin(fd, `${fs.path}/pinned`));
     expect(e2.message).toBe(`Unable to pin object with file descriptor ${fd} to ${fs.path}/pinned: file exists`);
-    const e3 = thrown(() => bpf.objGet(`${fs.path}/missing`));
+    const e3 = thrownBpfError(() => bpf.objGet(`${fs.path}/missing`));
     expect(e3.message).toBe(`Unable to get object ${fs.path}/missing: no such file or directory`);
     expect(e3.op).toBe("Unable to get object");
     expect(isNotExist(e3)).toBe(true);

@@ -2,19 +2,10 @@
 // what is restored, and that nothing is left open. (The kernel cannot be made to fail on cue.)
 import { describe, expect, it } from "vitest";
 import {
-  BPF_CGROUP_INET_INGRESS, BpfError, createBpf, MapType, memoryLogger, ProgType, RLIM_INFINITY,
+  BPF_CGROUP_INET_INGRESS, createBpf, MapType, memoryLogger, ProgType, RLIM_INFINITY,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-
-function thrown(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof BpfError) return e;
-    throw e;
-  }
-  throw new Error("expected a BpfError");
-}
+import { thrownBpfError } from "./support/thrown.js";
 
 const noProgs = (d: ReturnType<typeof createSimDriver>): boolean => d.progGetNextId(0) === -2;
 
@@ -35,7 +26,7 @@ describe("testDummyProg error paths (simulator)", () => {
   it("a failed load is thrown with its errno, and the limit is restored", () => {
     const driver = createSimDriver({ memlock: 65536n });
     driver.faults.inject("progLoad", { errno: 1 });
-    const e = thrown(() => createBpf({ driver, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    const e = thrownBpfError(() => createBpf({ driver, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
     expect([e.op, e.code]).toEqual(["BPF_PROG_LOAD", "EPERM"]);
     expect(driver.host.getRlimitMemlock().cur).toBe(65536n);
   });
@@ -47,7 +38,7 @@ describe("testDummyProg error paths (simulator)", () => {
     bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS);
     expect(noProgs(driver)).toBe(true);
     driver.faults.inject("progAttach", { errno: 95 });
-    const e = thrown(() => bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    const e = thrownBpfError(() => bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
     expect([e.op, e.code]).toEqual(["BPF_PROG_ATTACH", "EOPNOTSUPP"]);
     expect(noProgs(driver)).toBe(true);
   });
@@ -55,7 +46,7 @@ describe("testDummyProg error paths (simulator)", () => {
   it("an unprivileged process that cannot raise the limit still gets the load's own answer", () => {
     const driver = createSimDriver({ privileged: false });
     const before = driver.host.getRlimitMemlock();
-    const e = thrown(() => createBpf({ driver, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    const e = thrownBpfError(() => createBpf({ driver, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
     expect(e.op).toBe("BPF_PROG_LOAD");
     expect(e.code).toBe("EPERM");
     expect(driver.host.getRlimitMemlock()).toEqual(before);
@@ -67,7 +58,7 @@ describe("openOrCreateMap error paths (simulator)", () => {
     const driver = createSimDriver();
     driver.faults.inject("objPin", { errno: 28 });
     const bpf = createBpf({ driver, logger: memoryLogger() });
-    const e = thrown(() => bpf.openOrCreateMap("/sys/fs/bpf/tc/globals/m", MapType.Hash, 4, 4, 4, 1, 0, true));
+    const e = thrownBpfError(() => bpf.openOrCreateMap("/sys/fs/bpf/tc/globals/m", MapType.Hash, 4, 4, 4, 1, 0, true));
     expect(e.message).toBe("Unable to pin object with file descriptor 3 to /sys/fs/bpf/tc/globals/m: no space left on device".replace("3", String(e.message.match(/descriptor (\d+)/)![1])));
     expect(e.code).toBe("ENOSPC");
     expect(driver.liveMapIds()).toEqual([]);
@@ -78,7 +69,7 @@ describe("openOrCreateMap error paths (simulator)", () => {
     const bpf = createBpf({ driver, logger: memoryLogger() });
     // A pin where a directory should be: stat of a path below it says ENOTDIR.
     const { fd } = bpf.openOrCreateMap("/sys/fs/bpf/file", MapType.Array, 4, 4, 1, 0, 0, true);
-    const e = thrown(() => bpf.openOrCreateMap("/sys/fs/bpf/file/sub/m", MapType.Array, 4, 4, 1, 0, 0, true));
+    const e = thrownBpfError(() => bpf.openOrCreateMap("/sys/fs/bpf/file/sub/m", MapType.Array, 4, 4, 1, 0, 0, true));
     expect([e.op, e.code, e.path]).toEqual(["Unable to get object", "ENOTDIR", "/sys/fs/bpf/file/sub/m"]);
     expect(driver.liveMapIds().length).toBe(1);
     driver.close(fd);

@@ -11,7 +11,6 @@ export const PROG = {
   RAW_TRACEPOINT_WRITABLE: 24, CGROUP_SOCKOPT: 25, TRACING: 26, STRUCT_OPS: 27, EXT: 28, LSM: 29,
   SK_LOOKUP: 30, SYSCALL: 31, NETFILTER: 32,
 } as const;
-const MAX_PROG_TYPE = 33;
 
 // enum bpf_attach_type (6.18), the ones the rules below name.
 export const ATTACH = {

@@ -1,6 +1,6 @@
 // kernel-maps.md §8: ARRAY and PERCPU_ARRAY — fixed zeroed slots, E2BIG before NOEXIST, delete
 // is EINVAL, next_key wraps out-of-range indexes to 0.
-import { expectBytes, expectList, expectResult } from "../assert.js";
+import { expectBytes, expectList } from "../assert.js";
 import { u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import { valueOf } from "./elements.js";
