@@ -103,6 +103,9 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const arb = programArb({ ...options.program, types, possibleCpus: left.driver.possibleCpus, lruEviction });
   const t0 = performance.now();
   const tally = { run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0] };
+  // What the first failing run and the last (the minimal program) saw: if the minimal program
+  // does not diverge again on replay, these say which step differed and what each driver said.
+  const seen: { first?: string; last?: { program: Program; text: string } } = {};
 
   const property = fc.property(arb, (program) => {
     const a = tryRun(left, program);
@@ -118,7 +121,12 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
     tally.secs[0]! += a.seconds;
     tally.secs[1]! += b.seconds;
     const d = firstDivergence(program, a, b);
-    if (d !== undefined) tally.failed = true;
+    if (d !== undefined) {
+      tally.failed = true;
+      const text = formatDivergence(d, left.name, right.name);
+      seen.first ??= `${formatProgram(program)}\n${text}`;
+      seen.last = { program, text };
+    }
     options.onProgress?.({ run: tally.run, runs, ops: tally.calls[0]! + tally.calls[1]!, shrinking: tally.failed });
     return d === undefined;
   });
@@ -143,9 +151,14 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
     if (d === undefined) {
       // fast-check's own error here says only "Property failed by returning false": name the
       // run and show the program, so that the flake can be chased.
+      const shown = formatProgram(program);
+      const when = seen.last !== undefined && formatProgram(seen.last.program) === shown
+        ? `\nwhen it diverged:\n${seen.last.text}` : "";
+      const first = seen.first === undefined || seen.first.startsWith(`${shown}\n`) ? ""
+        : `\nthe first failing program, before shrinking:\n${seen.first}`;
       throw new Error(
         `the minimal program diverged once but not on replay (a driver is not deterministic; ` +
-          `seed ${details.seed}, path "${details.counterexamplePath ?? ""}"):\n${formatProgram(program)}`,
+          `seed ${details.seed}, path "${details.counterexamplePath ?? ""}"):\n${shown}${when}${first}`,
         { cause: details.errorInstance ?? undefined },
       );
     }
