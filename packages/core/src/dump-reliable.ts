@@ -27,8 +27,8 @@
 //    token key deleted between two calls (also by the callback itself) makes the kernel restart
 //    from the first entry. The trie's order is a pure function of the keys (kernel-maps.md
 //    §9.3), so the dump drops every key that does not come after the last one it delivered
-//    (they were delivered before, or were inserted behind the walk), counts the restart in
-//    `interrupted`, and LPM is exactly-once too; the restarts' re-reads count against the same
+//    (they were delivered before, or were inserted behind the walk), counts in `interrupted`
+//    each restart that hands out keys again, and LPM is exactly-once too; the restarts' re-reads count against the same
 //    4 × MaxEntries budget. On the kernel (6.18, and every kernel with this trie code) LPM
 //    GET_NEXT_KEY also races with a concurrent *update* of the entry it resumes from: the
 //    replaced node no longer matches its parent's left child, so the kernel skips the sibling
@@ -118,8 +118,10 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
         repeat = skipFallbackRepeat;
         stats.keyFallback++;
       } else {
-        // `next` is the real successor, or the first key when `cur` was already gone.
+        // `next` is the real successor, or the first key when `cur` was already gone. (When
+        // `cur` was the fallback key, it vanished too: what comes next was never delivered.)
         copyBytes(cur, next);
+        repeat = false;
         stats.interrupted++;
       }
       continue;

@@ -863,8 +863,8 @@ export class BpfMap<K, V> {
    * never changes bucket, so the forward-only bucket token visits each key's bucket once.
    * Arrays are exactly-once too. LPM tries resume from a key: when that key is deleted between
    * calls the kernel restarts from the first key; the trie's order is known (lpmKeyOrder), so
-   * the dump drops what it delivered already, counts the restart in `interrupted`, and LPM is
-   * exactly-once as well. Kernel caveat: LPM GET_NEXT_KEY races with
+   * the dump drops what it delivered already, counts in `interrupted` each restart that hands
+   * out keys again, and LPM is exactly-once as well. Kernel caveat: LPM GET_NEXT_KEY races with
    * a concurrent update of the entry it stands on and then skips that entry's sibling subtree,
    * so while the datapath writes to an LPM trie, untouched keys can be missed by either
    * algorithm (docs/kernel-notes.md).

@@ -278,6 +278,33 @@ describe("dumps under datapath interleavings [sim]", () => {
     expect(stats.delivered).toBe(40);
   });
 
+  it("dumpWithCallback: when the fallback key vanishes too, the key after it is still delivered", () => {
+    const env = current!.env;
+    const sim = env.driver as SimDriver;
+    const m = env.map({ name: "walk_twice", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 16, flags: BPF_F_ZERO_SEED });
+    m.openOrCreate();
+    for (let k = 0; k < 10; k++) m.update(k, k);
+    const order = [...m.keys()];
+    // Lookup 2 is of order[1]: delete it, so the walk falls back to order[0]; lookup 3 is of
+    // order[0]: delete that too, so the walk goes on from order[2], which nobody touched.
+    let lookups = 0;
+    sim.setInterleavingHook((op) => {
+      if (op !== "mapLookupElem") return;
+      lookups++;
+      if (lookups === 2) expect(sim.datapath.delete({ fd: m.getFd() }, u32b(order[1]!))).toBe(0);
+      if (lookups === 3) expect(sim.datapath.delete({ fd: m.getFd() }, u32b(order[0]!))).toBe(0);
+    });
+    const delivered: number[] = [];
+    let stats;
+    try {
+      stats = m.dumpWithCallback((k) => { delivered.push(k); }, { algorithm: "walk" });
+    } finally {
+      sim.setInterleavingHook(null);
+    }
+    expect(delivered).toEqual([order[0], ...order.slice(2)]);
+    expect([stats.lookupFailed, stats.keyFallback, stats.interrupted, stats.delivered]).toEqual([2, 1, 1, 9]);
+  });
+
   it("dumpWithCallback walks the same way but delivers a fallback key once", () => {
     const { stats, delivered } = walkUnderDeleter(false);
     expect(new Set(delivered).size).toBe(35);

@@ -124,7 +124,7 @@ describe("differential runner: mutants of the model are caught and shrunk", () =
     const run = runDifferential({ left: flaky, right: () => createModelDriver(), runs: 200, seed: 3 });
     await expect(run).rejects.toThrow(/diverged once but not on replay.*seed 3, path "[\d:]*"\):\n.*update/s);
     // And what that one failing run saw: the step, and each driver's answer (EBUSY once).
-    const e = await run.catch((x: Error) => x);
+    const e = (await run.catch((x: Error) => x)) as Error;
     expect(e.message).toMatch(/\nwhen it diverged:\nfirst difference at op \d+: update .*\n.*EBUSY\n.*ok/);
   });
 
