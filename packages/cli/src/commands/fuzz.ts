@@ -77,10 +77,14 @@ export const fuzzDiffCommand: Command = {
   },
 };
 
+const DUMP_FUZZ_CHOICES = ["walk", "walk-once", "batch", "map", "both", "all"] as const;
+type DumpFuzzChoice = (typeof DUMP_FUZZ_CHOICES)[number];
+const isDumpFuzzChoice = (a: string): a is DumpFuzzChoice => (DUMP_FUZZ_CHOICES as readonly string[]).includes(a);
+
 export const fuzzDumpCommand: Command = {
   name: "fuzz dump",
   summary: "fuzz the reliable dump: random maps, a datapath changing them mid-dump, every invariant checked",
-  usage: "fuzz dump [--runs N] [--seed S] [--path P] [--algorithm walk|batch|both] [--driver sim|kernel] [--json]",
+  usage: "fuzz dump [--runs N] [--seed S] [--path P] [--algorithm walk|walk-once|batch|map|both|all] [--driver sim|kernel] [--json]",
   details: "testkit's dump-reliability fuzzer over core's dump algorithms: every key present for the whole dump is\n" +
     "delivered, nothing never present is delivered, the dump ends within 4 × max_entries lookups, and the DumpStats\n" +
     "counters agree. On the simulator the datapath acts through the interleaving hook (deterministic from --seed);\n" +
@@ -89,13 +93,13 @@ export const fuzzDumpCommand: Command = {
     runs: { type: "string", arg: "N", help: "random maps to dump (default 100)" },
     seed: { type: "string", arg: "S", help: "seed (default random; the summary prints it)" },
     path: { type: "string", arg: "P", help: "with --seed: replay one counterexample" },
-    algorithm: { type: "string", arg: "walk|batch|both", help: "which dump to fuzz (default both)" },
+    algorithm: { type: "string", arg: "walk|walk-once|batch|map|both|all", help: "which dump to fuzz (default both: walk and batch; all adds walk-once, dumpWithCallback's walk, and map, BpfMap's reliable dump)" },
   },
   examples: ["bpfkit fuzz dump --driver sim --runs 200 --seed 1", "bpfkit fuzz dump --driver kernel --algorithm batch"],
   async run(ctx, args, opts) {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
     const algorithm = str(opts, "algorithm") ?? "both";
-    if (algorithm !== "walk" && algorithm !== "batch" && algorithm !== "both") throw usageError(`--algorithm ${algorithm}: expected walk, batch or both`);
+    if (!isDumpFuzzChoice(algorithm)) throw usageError(`--algorithm ${algorithm}: expected ${DUMP_FUZZ_CHOICES.join(", ")}`);
     const seed = seedOpt(opts);
     const path = str(opts, "path");
     if (path !== undefined && seed === undefined) throw usageError("--path needs the --seed it was printed with");

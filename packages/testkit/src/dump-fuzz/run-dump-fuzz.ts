@@ -25,6 +25,7 @@ export type DumpImplementation = (target: DumpTarget, sink: RawSink, stats: Dump
 /** Core's algorithms, as the fuzzer runs them. */
 export const CORE_DUMPS: Record<Exclude<DumpFuzzAlgorithm, "map">, DumpImplementation> = {
   walk: (target, sink, stats) => walkDump(target, sink, stats),
+  "walk-once": (target, sink, stats) => walkDump(target, sink, stats, true),
   batch: (target, sink, stats, maxEntries, batchSize) => {
     if (!batchDump(target, sink, stats, new BatchScratch(), maxEntries, batchSize)) throw new Error("LOOKUP_BATCH is not supported for this map type");
   },
@@ -48,7 +49,7 @@ export interface DumpFuzzOptions {
   seed?: number;
   /** With `seed`, replays one counterexample path a summary printed. */
   path?: string;
-  /** "both" (default) is walk and batch; "all" adds `map` (BpfMap's public dump). */
+  /** "both" (default) is walk and batch; "all" adds `walk-once` and `map` (BpfMap's public dump). */
   algorithm?: DumpFuzzAlgorithm | "both" | "all";
   /** Map types to draw from (default DUMP_FUZZ_MAP_TYPES). */
   types?: readonly number[];
@@ -126,7 +127,7 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const algorithms: DumpFuzzAlgorithm[] = options.algorithm === undefined || options.algorithm === "both"
-    ? ["walk", "batch"] : options.algorithm === "all" ? ["walk", "batch", "map"] : [options.algorithm];
+    ? ["walk", "batch"] : options.algorithm === "all" ? ["walk", "walk-once", "batch", "map"] : [options.algorithm];
   // BpfMap needs a bpffs root: the simulator's own, else a private mount (never the host's).
   const bpffs = algorithms.includes("map") && !isSimDriver(driver) ? mountPrivateBpffs(driver) : undefined;
   const root = bpffs?.path ?? "/sys/fs/bpf";
@@ -285,7 +286,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
  */
 function nextKeyRaces(mapType: number, algorithm: DumpFuzzAlgorithm): boolean {
   if (mapType === BPF_MAP_TYPE_LPM_TRIE) return true;
-  return isHashMapType(mapType) && algorithm === "walk";
+  return isHashMapType(mapType) && (algorithm === "walk" || algorithm === "walk-once");
 }
 
 function openBpfMap(driver: Driver, root: string, spec: DumpCase["spec"]): BpfMap<Uint8Array, Uint8Array | Uint8Array[]> {
