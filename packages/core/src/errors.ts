@@ -84,8 +84,13 @@ export interface DecodeErrorInit {
   what: "key" | "value" | "element";
   /** A copy of the bytes it was given (for an element, the key's bytes then the value's). */
   bytes: Uint8Array;
-  /** lookupAndDeleteBatch: every element that call deleted, raw, since they are no longer in the map. */
-  deleted?: RawElement[];
+  /**
+   * lookupBatch and lookupAndDeleteBatch: every element the call returned, raw. The cursor has
+   * moved past them, and lookupAndDeleteBatch has removed them from the map.
+   */
+  batch?: RawElement[];
+  /** True when the call deleted `batch` from the map (lookupAndDeleteBatch). */
+  deleted?: boolean;
   cause: unknown;
 }
 
@@ -98,20 +103,24 @@ export class DecodeError extends Error {
   readonly map: string;
   readonly what: "key" | "value" | "element";
   readonly bytes: Uint8Array;
-  readonly deleted: RawElement[] | undefined;
+  readonly batch: RawElement[] | undefined;
+  readonly deleted: boolean;
 
   constructor(init: DecodeErrorInit) {
     const c = init.cause;
     const text = c instanceof Error ? c.message : String(c);
-    const lost = init.deleted === undefined ? ""
-      : ` (the call deleted ${init.deleted.length} element(s) from the map; their raw bytes are in error.deleted)`;
+    const n = init.batch?.length ?? 0;
+    const lost = init.batch === undefined ? ""
+      : init.deleted === true ? ` (the call deleted ${n} element(s) from the map; their raw bytes are in error.batch)`
+      : ` (the cursor has moved past the call's ${n} element(s); their raw bytes are in error.batch)`;
     super(`${init.op} ${init.map}: cannot decode the ${init.what} read from the map: ${text}${lost}`, { cause: c });
     this.name = "DecodeError";
     this.op = init.op;
     this.map = init.map;
     this.what = init.what;
     this.bytes = init.bytes;
-    this.deleted = init.deleted;
+    this.batch = init.batch;
+    this.deleted = init.deleted === true;
   }
 }
 

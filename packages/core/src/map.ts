@@ -266,8 +266,9 @@ export class BpfMap<K, V> {
     }
   }
 
-  #undecodable(op: string, what: "key" | "value" | "element", bytes: Uint8Array, e: unknown, deleted?: RawElement[]): DecodeError {
-    return new DecodeError({ op, map: this.#name, what, bytes: bytes.slice(), deleted, cause: e });
+  #undecodable(op: string, what: "key" | "value" | "element", bytes: Uint8Array, e: unknown,
+    batch?: RawElement[], deleted?: boolean): DecodeError {
+    return new DecodeError({ op, map: this.#name, what, bytes: bytes.slice(), batch, deleted, cause: e });
   }
 
   #metric(op: string, ok: boolean): void {
@@ -983,9 +984,10 @@ export class BpfMap<K, V> {
         what = "value";
         out[i] = [k, decodeAt(this.#value, raw.values, i * vs)];
       } catch (e) {
-        // Deleted elements exist nowhere else now: the error carries every one of them.
-        const deleted = del ? Array.from({ length: raw.count }, (_, j) => ({ key: keyAt(j).slice(), value: valueAt(j).slice() })) : undefined;
-        throw this.#undecodable(op, what, what === "key" ? keyAt(i) : valueAt(i), e, deleted);
+        // The cursor has moved past the batch (and a delete batch exists nowhere else now):
+        // the error carries every element of it, raw.
+        const batch = Array.from({ length: raw.count }, (_, j) => ({ key: keyAt(j).slice(), value: valueAt(j).slice() }));
+        throw this.#undecodable(op, what, what === "key" ? keyAt(i) : valueAt(i), e, batch, del);
       }
     }
     return out;

@@ -74,6 +74,21 @@ eachDriver("BpfMap decode errors", (get) => {
     expectDecodeError(thrown(() => m.dump()), "dump", "element", [4, 0, 0, 0, 6, 0, 0, 0]);
   });
 
+  it("lookupBatch: the cursor has moved on, so the batch comes back raw in the error; the map keeps it", () => {
+    const m = get().map({ ...testMapSpec(), value: state });
+    m.openOrCreate();
+    m.update(1, 1);
+    m.update(2, 9);
+    const cursor = new BatchCursor();
+    const e = thrown(() => m.lookupBatch(cursor, 16)) as DecodeError;
+    expectDecodeError(e, "lookupBatch", "value", [9, 0, 0, 0]);
+    expect(e.message).toMatch(/the cursor has moved past the call's 2 element\(s\); their raw bytes are in error\.batch\)$/);
+    expect(e.deleted).toBe(false);
+    expect(e.batch!.map((el) => u32.decode(el.key)).sort()).toEqual([1, 2]);
+    expect(cursor.done).toBe(true);
+    expect(m.lookup(1)).toBe(1);
+  });
+
   it("lookupAndDeleteBatch: the deleted elements come back raw in the error, and the cache forgets them", () => {
     const m = get().map({ ...testMapSpec(), value: state }).withCache();
     m.openOrCreate();
@@ -82,8 +97,9 @@ eachDriver("BpfMap decode errors", (get) => {
     m.update(3, 2);
     const e = thrown(() => m.lookupAndDeleteBatch(new BatchCursor(), 16)) as DecodeError;
     expectDecodeError(e, "lookupAndDeleteBatch", "value", [7, 0, 0, 0]);
-    expect(e.message).toMatch(/the call deleted 3 element\(s\) from the map; their raw bytes are in error\.deleted\)$/);
-    const raw = e.deleted!.map((el) => [u32.decode(el.key), u32.decode(el.value)]).sort((a, b) => a[0]! - b[0]!);
+    expect(e.message).toMatch(/the call deleted 3 element\(s\) from the map; their raw bytes are in error\.batch\)$/);
+    expect(e.deleted).toBe(true);
+    const raw = e.batch!.map((el) => [u32.decode(el.key), u32.decode(el.value)]).sort((a, b) => a[0]! - b[0]!);
     expect(raw).toEqual([[1, 1], [2, 7], [3, 2]]);
     // The kernel no longer holds them, and the cache does not think it should write them back.
     expect(m.getNextKey(null)).toBeUndefined();
