@@ -6,6 +6,10 @@ import { wrapDriver } from "./driver-wrap.js";
 
 export type Outcome = "success" | "fail";
 
+/**
+ * The hooks run after the call they report, inside it: they must not throw. An exception would
+ * take the place of the call's result (for lookupAndDeleteBatch, the elements it just deleted).
+ */
 export interface MetricsHook {
   /** A map operation (`update`, `delete`, `getNextKey`, …) on the map with this common name. */
   mapOp?(commonName: string, op: string, outcome: Outcome): void;
