@@ -319,7 +319,7 @@ export class BpfMap<K, V> {
   }
 
   /** Kernel view for the dump, batch and iteration algorithms. */
-  /** The driver, timed through the syscall hook when there is one. */
+  /** The driver, timed through the syscall hook when there is one (made once, no closure per call). */
   #measured(): Driver {
     if (this.#metrics?.syscall === undefined) return this.#driver;
     return this.#metered ??= meteredDriver(this.#driver, this.#metrics);
@@ -567,9 +567,7 @@ export class BpfMap<K, V> {
     const kb = this.#encodeKey(key, "lookup");
     const fd = this.#fd >= 0 ? this.#fd : this.#fdFor("lookup");
     const vb = this.#valueBuf;
-    const r = this.#metrics?.syscall === undefined
-      ? this.#driver.mapLookupElem(fd, kb, vb)
-      : this.#timed("lookup", () => this.#driver.mapLookupElem(fd, kb, vb));
+    const r = this.#measured().mapLookupElem(fd, kb, vb);
     if (r < 0) {
       if (r === -Errno.ENOENT) return undefined;
       throw this.#error("lookup", -r);
@@ -577,15 +575,6 @@ export class BpfMap<K, V> {
     return this.#decode(this.#value, vb, "lookup", "value");
   }
 
-  #timed(op: string, call: () => number): number {
-    const t0 = performance.now();
-    const r = call();
-    this.#metrics?.syscall?.(op, r >= 0 ? "success" : "fail", Math.round((performance.now() - t0) * 1e6));
-    return r;
-  }
-
-  // The element calls below branch on the hook themselves, so that without a syscall hook
-  // no closure is made per operation.
 
   /**
    * Writes `key` → `value` (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST). With a cache, a failure
@@ -600,9 +589,7 @@ export class BpfMap<K, V> {
     let err: BpfError | undefined;
     try {
       const fd = this.#fdFor("update");
-      const d = this.#driver;
-      const r = this.#metrics?.syscall === undefined ? d.mapUpdateElem(fd, kb, vb, flags)
-        : this.#timed("update", () => d.mapUpdateElem(fd, kb, vb, flags));
+      const r = this.#measured().mapUpdateElem(fd, kb, vb, flags);
       this.#metric("update", r >= 0);
       if (r < 0) err = this.#error("update", -r);
     } catch (e) {
@@ -640,9 +627,7 @@ export class BpfMap<K, V> {
     this.#deleteErrno = 0;
     try {
       const fd = this.#fdFor("delete");
-      const d = this.#driver;
-      const r = this.#metrics?.syscall === undefined ? d.mapDeleteElem(fd, kb)
-        : this.#timed("delete", () => d.mapDeleteElem(fd, kb));
+      const r = this.#measured().mapDeleteElem(fd, kb);
       this.#metric("delete", r >= 0);
       if (r < 0) {
         this.#deleteErrno = -r;
@@ -667,15 +652,13 @@ export class BpfMap<K, V> {
     cache?.markAllDeletePending();
     const fd = this.#fdFor("deleteAll");
     const kb = this.#nextKeyBuf;
-    const drv = this.#driver;
+    const drv = this.#measured();
     try {
       for (;;) {
-        const r = this.#metrics?.syscall === undefined ? drv.mapGetNextKey(fd, null, kb)
-          : this.#timed("getNextKey", () => drv.mapGetNextKey(fd, null, kb));
+        const r = drv.mapGetNextKey(fd, null, kb);
         if (r === -Errno.ENOENT) return;
         if (r < 0) throw this.#error("deleteAll (get first key)", -r);
-        const d = this.#metrics?.syscall === undefined ? drv.mapDeleteElem(fd, kb)
-          : this.#timed("delete", () => drv.mapDeleteElem(fd, kb));
+        const d = drv.mapDeleteElem(fd, kb);
         this.#metric("delete", d >= 0);
         const err = d < 0 ? this.#error("deleteAll (delete)", -d) : undefined;
         if (cache !== undefined) {
@@ -703,9 +686,7 @@ export class BpfMap<K, V> {
     const kb = key === null ? null : this.#encodeKey(key, "getNextKey");
     const fd = this.#fdFor("getNextKey");
     const nb = this.#nextKeyBuf;
-    const d = this.#driver;
-    const r = this.#metrics?.syscall === undefined ? d.mapGetNextKey(fd, kb, nb)
-      : this.#timed("getNextKey", () => d.mapGetNextKey(fd, kb, nb));
+    const r = this.#measured().mapGetNextKey(fd, kb, nb);
     this.#metric("getNextKey", r >= 0 || r === -Errno.ENOENT);
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) throw this.#error("getNextKey", -r);
@@ -971,10 +952,7 @@ export class BpfMap<K, V> {
     const valueAt = (i: number) => raw.values.subarray(i * vs, (i + 1) * vs);
     // The kernel has deleted these: the cache learns it from the raw keys, before any decoding.
     if (del && this.#cache !== undefined) {
-      for (let i = 0; i < raw.count; i++) {
-        const kb = keyAt(i).slice();
-        this.#cache.recordDelete(hex(kb), undefined, kb, undefined);
-      }
+      for (let i = 0; i < raw.count; i++) this.#cache.recordDelete(hex(keyAt(i)), undefined, keyAt(i), undefined);
     }
     const out = new Array<[K, V]>(raw.count);
     for (let i = 0; i < raw.count; i++) {

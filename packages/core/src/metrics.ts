@@ -55,21 +55,14 @@ export function nowMs(): number {
  * without a hook the map uses the driver itself and pays nothing.
  */
 export function meteredDriver(inner: Driver, hook: MetricsHook): Driver {
-  const timed = (op: string, t0: number, failed: boolean): void => {
-    hook.syscall?.(op, failed ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
-  };
-  const elem = <A extends unknown[]>(op: string, call: (...a: A) => number) => (...a: A): number => {
+  const timed = <A extends unknown[], R>(op: string, call: (...a: A) => R, failed: (r: R) => boolean) => (...a: A): R => {
     const t0 = nowMs();
     const r = call(...a);
-    timed(op, t0, r < 0);
+    hook.syscall?.(op, failed(r) ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
     return r;
   };
-  const batch = <A extends unknown[]>(op: string, call: (...a: A) => BatchResult) => (...a: A): BatchResult => {
-    const t0 = nowMs();
-    const r = call(...a);
-    timed(op, t0, r.errno !== 0);
-    return r;
-  };
+  const elem = <A extends unknown[]>(op: string, call: (...a: A) => number) => timed(op, call, (r) => r < 0);
+  const batch = <A extends unknown[]>(op: string, call: (...a: A) => BatchResult) => timed(op, call, (r) => r.errno !== 0);
   return wrapDriver(inner, {
     mapLookupElem: elem(MetricOp.lookup, inner.mapLookupElem.bind(inner)),
     mapUpdateElem: elem(MetricOp.update, inner.mapUpdateElem.bind(inner)),
