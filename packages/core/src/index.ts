@@ -31,6 +31,7 @@ export {
 export { newDumpStats, dumpDuration, type DumpAlgorithm, type DumpStats } from "./dump-stats.js";
 export { walkDump, batchDump, BatchScratch, lookupBudget, type DumpTarget, type RawSink } from "./dump-reliable.js";
 export { lpmKeyOrder } from "./lpm-order.js";
+export { countCpuList, parseCpuList } from "./cpu-list.js";
 export { iterateMap, DEFAULT_MAX_RESTARTS, type IterateOptions } from "./iterate.js";
 export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw, type RawBatch } from "./map-batch.js";
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";

@@ -6,7 +6,7 @@ import { KernelDriver } from "./kernel-driver.js";
 import { loadLibc, type Libc } from "./native.js";
 import { readPossibleCpus } from "./possible-cpus.js";
 
-export { countCpuList, parseCpuList, readPossibleCpus, POSSIBLE_CPUS_PATH } from "./possible-cpus.js";
+export { readPossibleCpus, POSSIBLE_CPUS_PATH } from "./possible-cpus.js";
 export { parseMountInfo, unescapeMountField } from "./mountinfo.js";
 export { NR_BPF } from "./native.js";
 export type { KernelDriver, KernelProgLoadAttr } from "./kernel-driver.js";

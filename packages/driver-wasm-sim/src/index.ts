@@ -7,4 +7,3 @@ export { SIM_SYSCALLS, SimFaults } from "./faults.js";
 export type { FaultSpec, SimSyscall } from "./faults.js";
 export type { EngineExports } from "./engine-abi.js";
 export { instantiateEngine } from "./engine.js";
-export { parseCpuList } from "./platform.js";

@@ -3,6 +3,8 @@
 // Windows and in browsers. No static `node:` import: `process.getBuiltinModule` (Node ≥ 20.16)
 // is looked up at run time, and every failure falls back to the default.
 
+import { countCpuList } from "@bpfkit/core";
+
 const FALLBACK_CPUS = 4;
 
 type ReadFileSync = (path: string, encoding: "utf8") => string;
@@ -14,26 +16,12 @@ function nodeReadFileSync(): ReadFileSync | undefined {
   return typeof fs?.readFileSync === "function" ? fs.readFileSync : undefined;
 }
 
-/** Counts the CPUs in a kernel cpu-list such as `0-1` or `0,2-5,8`; undefined when malformed. */
-export function parseCpuList(text: string): number | undefined {
-  let n = 0;
-  for (const part of text.trim().split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (m === null) return undefined;
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo) return undefined;
-    n += hi - lo + 1;
-  }
-  return n > 0 ? n : undefined;
-}
-
 /** The host's `num_possible_cpus()` on Linux; 4 elsewhere or when it cannot be read. */
 export function hostPossibleCpus(): number {
   try {
     const read = nodeReadFileSync();
     if (read === undefined) return FALLBACK_CPUS;
-    return parseCpuList(read("/sys/devices/system/cpu/possible", "utf8")) ?? FALLBACK_CPUS;
+    return countCpuList(read("/sys/devices/system/cpu/possible", "utf8"));
   } catch {
     return FALLBACK_CPUS;
   }
