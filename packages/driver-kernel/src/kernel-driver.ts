@@ -165,7 +165,13 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     rememberMap(fd, mapType, keySize, valueSize, this.possibleCpus);
     const at = shapeIndex(fd);
     // Every known map fits the key, next-key and value regions: the hot path never grows them.
-    this.ensure(keySize, shapes[at + VALUE]!);
+    // A map too big to stage (over 2 GiB a value) keeps its fd: its element calls take the
+    // checked path, which throws the same RangeError, while close, pin and info still work.
+    try {
+      this.ensure(keySize, shapes[at + VALUE]!);
+    } catch {
+      /* the element call that needs the room says so */
+    }
   }
 
   /** A new fd from the kernel replaces whatever this process knew under that number. */
@@ -303,12 +309,9 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
    * Checks key (and value) against the map and copies the inputs in; for an fd that is not a
    * map only their types are checked. Callers then give the kernel NULL for every output of
    * such an fd: it fails the fd first, and were it a map after all, a NULL is EFAULT where an
-   * unsized region would be a write past our block.
-   */
-  /**
-   * Checks and copies in a key (always required) and a value (`null` only where the command has
-   * none: DELETE). A caller's null key or value is a TypeError: staging nothing would send the
-   * previous call's bytes from scratch.
+   * unsized region would be a write past our block. The key is always required, the value is
+   * `null` only where the command has none (DELETE): a caller's null key or value is a
+   * TypeError, as staging nothing would send the previous call's bytes from scratch.
    */
   private stage(at: number, fd: number, op: string, key: Uint8Array, value: Uint8Array | null, valueIn: boolean): void {
     let ks: number, vs: number;
