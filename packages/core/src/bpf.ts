@@ -15,7 +15,7 @@ import type { BpfMapInfo } from "./info.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { BpfMap } from "./map.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
-import type { MetricsHook } from "./metrics.js";
+import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
 import { preAllocateMapFlags } from "./prealloc.js";
@@ -43,6 +43,7 @@ export interface BpfOptions {
   mapPrefix?: string;
   /** Default: quiet for debug/info, `console.warn` for warnings and errors. */
   logger?: Logger;
+  /** Cilium's per-operation metrics; an exception from a hook is logged, never thrown (MetricsHook). */
   metrics?: MetricsHook;
   /** Replaces the driver-based map-type probe (a test can pretend to be a 4.9 kernel). */
   probe?: MapTypeProber;
@@ -76,6 +77,7 @@ const ACCESS_FLAGS = BPF_F_RDONLY | BPF_F_WRONLY;
 export class Bpf implements sys.SyscallContext {
   readonly driver: Driver;
   readonly logger: Logger;
+  /** The options' hooks as this instance calls them: each wrapped so that it cannot throw. */
   readonly metrics: MetricsHook | undefined;
 
   #root: string | undefined;
@@ -95,7 +97,7 @@ export class Bpf implements sys.SyscallContext {
     }
     this.driver = d;
     this.logger = options.logger ?? defaultLogger;
-    this.metrics = options.metrics;
+    this.metrics = isolatedHook(options.metrics, this.logger);
     if (options.mapRoot !== undefined) this.#root = checkRoot(options.mapRoot, "createBpf");
     this.#prefix = options.mapPrefix !== undefined ? checkPrefix(options.mapPrefix, "createBpf") : DEFAULT_MAP_PREFIX;
     this.#fallbackRoot = options.fallbackMapRoot !== undefined

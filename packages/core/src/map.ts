@@ -318,13 +318,13 @@ export class BpfMap<K, V> {
       message: `${op} ${this.#name}: ${e.message}`, cause: e });
   }
 
-  /** Kernel view for the dump, batch and iteration algorithms. */
   /** The driver, timed through the syscall hook when there is one (made once, no closure per call). */
   #measured(): Driver {
     if (this.#metrics?.syscall === undefined) return this.#driver;
     return this.#metered ??= meteredDriver(this.#driver, this.#metrics);
   }
 
+  /** Kernel view for the dump, batch and iteration algorithms. */
   #target(op: string): DumpTarget {
     const fd = this.#fdFor(op);
     return {

@@ -3,12 +3,15 @@
 // operation, outcome). bpfkit calls the hooks; the user feeds whatever metrics system they have.
 import type { BatchResult, Driver } from "./driver.js";
 import { wrapDriver } from "./driver-wrap.js";
+import type { Logger } from "./logger.js";
 
 export type Outcome = "success" | "fail";
 
 /**
- * The hooks run after the call they report, inside it: they must not throw. An exception would
- * take the place of the call's result (for lookupAndDeleteBatch, the elements it just deleted).
+ * The hooks run after the call they report, inside it. A hook that throws does not change the
+ * call: a Bpf catches the exception and logs its first one per hook as a warning, because the
+ * call has already happened in the kernel (for lookupAndDeleteBatch, the elements it deleted
+ * would otherwise be lost).
  */
 export interface MetricsHook {
   /** A map operation (`update`, `delete`, `getNextKey`, …) on the map with this common name. */
@@ -42,6 +45,40 @@ export const MetricOp = {
   updateBatch: "updateBatch",
   deleteBatch: "deleteBatch",
 } as const;
+
+/**
+ * `hook` with each of its methods made unable to throw into the call it reports: the first
+ * exception of each method is logged as a warning (later ones are dropped, not to flood the log
+ * at the rate of map operations). A method the user left out stays undefined, so the calls
+ * that time themselves only for a syscall hook still pay nothing without one.
+ */
+export function isolatedHook(hook: MetricsHook | undefined, logger: Logger): MetricsHook | undefined {
+  if (hook === undefined) return undefined;
+  const warned = new Set<string>();
+  const report = (method: string, e: unknown): void => {
+    if (warned.has(method)) return;
+    warned.add(method);
+    logger.warn(`metrics hook ${method} threw; the operation it reported is unaffected, and further exceptions from it are not logged`,
+      { error: e instanceof Error ? e.message : String(e) });
+  };
+  const { mapOp, syscall } = hook;
+  return {
+    mapOp: mapOp === undefined ? undefined : (commonName, op, outcome) => {
+      try {
+        mapOp.call(hook, commonName, op, outcome);
+      } catch (e) {
+        report("mapOp", e);
+      }
+    },
+    syscall: syscall === undefined ? undefined : (op, outcome, durationNs) => {
+      try {
+        syscall.call(hook, op, outcome, durationNs);
+      } catch (e) {
+        report("syscall", e);
+      }
+    },
+  };
+}
 
 /** A monotonic wall clock in ms for durations; `performance` exists in Node and browsers. */
 export function nowMs(): number {

@@ -4,8 +4,8 @@ import { RLIM_INFINITY } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { decodeProgInfo, PROG_INFO_SIZE } from "./info.js";
-import { MetricOp, nowMs } from "./metrics.js";
-import type { SyscallContext } from "./syscalls.js";
+import { MetricOp } from "./metrics.js";
+import { type SyscallContext, timeEnd, timeStart } from "./syscalls.js";
 
 /**
  * The seed's ProgInfo, decoded from the kernel's real `struct bpf_prog_info` (API.md §4.5; the
@@ -41,29 +41,24 @@ export interface ProgInfo {
   verifiedInsns: number;
 }
 
-function timed(ctx: SyscallContext, op: string, t0: number, ret: number): void {
-  const m = ctx.metrics;
-  if (m?.syscall !== undefined) m.syscall(op, ret < 0 ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
-}
-
 function fail(errno: number, op: string, message: string): BpfError {
   return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}` });
 }
 
 /** The seed's GetProgNextID: the next program id after `current`; ENOENT (isNotExist) at the end. */
 export function getProgNextId(ctx: SyscallContext, current: number): number {
-  const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+  const t0 = timeStart(ctx);
   const r = ctx.driver.progGetNextId(current);
-  timed(ctx, MetricOp.progGetNextID, t0, r);
+  timeEnd(ctx, MetricOp.progGetNextID, r, t0);
   if (r < 0) throw fail(-r, "BPF_PROG_GET_NEXT_ID", "Unable to get next id");
   return r;
 }
 
 /** The seed's GetProgFDByID. */
 export function getProgFdById(ctx: SyscallContext, id: number): number {
-  const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+  const t0 = timeStart(ctx);
   const r = ctx.driver.progGetFdById(id, 0);
-  timed(ctx, MetricOp.getFDByID, t0, r);
+  timeEnd(ctx, MetricOp.getFDByID, r, t0);
   if (r < 0) throw fail(-r, "BPF_PROG_GET_FD_BY_ID", `Unable to get fd for program id ${id}`);
   return r;
 }
@@ -71,9 +66,9 @@ export function getProgFdById(ctx: SyscallContext, id: number): number {
 /** The seed's GetProgInfoByFD, with the kernel's layout. */
 export function getProgInfoByFd(ctx: SyscallContext, fd: number): ProgInfo {
   const buf = new Uint8Array(PROG_INFO_SIZE);
-  const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+  const t0 = timeStart(ctx);
   const r = ctx.driver.objGetInfoByFd(fd, buf);
-  timed(ctx, MetricOp.objGetInfoByFD, t0, r);
+  timeEnd(ctx, MetricOp.objGetInfoByFD, r, t0);
   if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", "Unable to get object info");
   const i = decodeProgInfo(buf.subarray(0, r));
   return {
@@ -111,9 +106,9 @@ export function testDummyProg(ctx: SyscallContext, progType: number, attachType:
   let fd = -1;
   let loaded = false;
   try {
-    const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+    const t0 = timeStart(ctx);
     fd = ctx.driver.progLoad({ progType, insns: DUMMY_PROG_INSNS, license: "ASL2", expectedAttachType: attachType });
-    timed(ctx, MetricOp.progLoad, t0, fd);
+    timeEnd(ctx, MetricOp.progLoad, fd, t0);
     loaded = true;
   } finally {
     // Restored even when the driver threw; a failed restore wins over the load's own result,
@@ -126,9 +121,9 @@ export function testDummyProg(ctx: SyscallContext, progType: number, attachType:
   }
   if (fd < 0) throw fail(-fd, "BPF_PROG_LOAD", `Unable to load test program of type ${progType}`);
   try {
-    const t0 = ctx.metrics?.syscall !== undefined ? nowMs() : 0;
+    const t0 = timeStart(ctx);
     const a = ctx.driver.progAttach(0, fd, attachType, 0);
-    timed(ctx, MetricOp.progAttach, t0, a);
+    timeEnd(ctx, MetricOp.progAttach, a, t0);
     if (a < 0 && a !== -Errno.EBADF) {
       throw fail(-a, "BPF_PROG_ATTACH", `Unable to attach test program of type ${progType} with attach type ${attachType}`);
     }

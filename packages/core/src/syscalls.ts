@@ -37,11 +37,13 @@ export interface ElemAttr {
   flags?: number;
 }
 
-function timeStart(ctx: SyscallContext): number {
+/** The start of a call timed for the syscall hook (0, and no clock read, without one). */
+export function timeStart(ctx: SyscallContext): number {
   return ctx.metrics?.syscall !== undefined ? nowMs() : 0;
 }
 
-function timeEnd(ctx: SyscallContext, op: string, ret: number, t0: number): void {
+/** Reports a call that returned `ret` (negative: -errno) to the syscall hook, if any. */
+export function timeEnd(ctx: SyscallContext, op: string, ret: number, t0: number): void {
   const m = ctx.metrics;
   if (m?.syscall !== undefined) m.syscall(op, ret < 0 ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
 }

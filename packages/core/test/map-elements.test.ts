@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import {
   BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BatchCursor, BpfError, Errno,
-  createBpf, ipv4, lpmKey, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, type Codec,
+  createBpf, ipv4, lpmKey, memoryLogger, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, type Codec,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
@@ -200,6 +200,30 @@ eachDriver("BpfMap elements", (get) => {
     m.deleteBatch([4]);
     m.lookupAndDeleteBatch(new BatchCursor(), 16);
     expect(calls).toEqual(["updateBatch success", "deleteBatch success", "lookupAndDeleteBatch fail"]);
+  });
+
+  it("a metrics hook that throws changes no call: lookupAndDeleteBatch still returns what it deleted", () => {
+    const env = get();
+    const logger = memoryLogger();
+    let thrown = 0;
+    const boom = (): void => {
+      thrown++;
+      throw new Error("hook broke");
+    };
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, logger, metrics: { mapOp: boom, syscall: boom } });
+    const m = env.track(bpf.newMap(testMapSpec()));
+    m.openOrCreate();
+    m.update(1, 10);
+    m.update(2, 20);
+    expect(m.lookup(1)).toBe(10);
+    expect(() => m.delete(3)).toThrow(BpfError); // the call's own error still comes through
+    const got = m.lookupAndDeleteBatch(new BatchCursor(), 16);
+    expect(got.sort((a, b) => a[0] - b[0])).toEqual([[1, 10], [2, 20]]);
+    expect(m.getNextKey(null)).toBeUndefined(); // deleted in the kernel, and handed over
+    expect(thrown).toBeGreaterThanOrEqual(6);
+    // The first exception of each method is logged once, however many there were.
+    expect(logger.records.filter((r) => r.level === "warn").map((r) => [r.msg.split(" threw")[0], r.fields?.error]))
+      .toEqual([["metrics hook syscall", "hook broke"], ["metrics hook mapOp", "hook broke"]]);
   });
 });
 
