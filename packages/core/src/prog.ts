@@ -3,42 +3,20 @@
 import { RLIM_INFINITY } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
-import { decodeProgInfo, PROG_INFO_SIZE } from "./info.js";
+import { type BpfProgInfo, decodeProgInfo, PROG_INFO_SIZE } from "./info.js";
 import { MetricOp } from "./metrics.js";
 import { type SyscallContext, timeEnd, timeStart } from "./syscalls.js";
 
 /**
  * The seed's ProgInfo, decoded from the kernel's real `struct bpf_prog_info` (API.md §4.5; the
  * seed's Go struct did not match it past offset 8). `mapIds` stays empty: the map-id array is
- * only filled when user space passes a pointer for it, which the seed never did.
+ * only filled when user space passes a pointer for it, which the seed never did. `tag` holds all 8
+ * bytes (the seed kept only the first).
  */
-export interface ProgInfo {
+export interface ProgInfo extends Omit<BpfProgInfo, "type" | "ifindex"> {
   progType: number;
-  id: number;
-  /** The 8-byte program tag (the seed kept only its first byte). */
-  tag: Uint8Array;
-  jitedProgLen: number;
-  xlatedProgLen: number;
-  jitedProgInsns: bigint;
-  xlatedProgInsns: bigint;
-  /** ns since boot. */
-  loadTime: bigint;
-  createdByUid: number;
-  nrMapIds: number;
-  mapIds: number[];
-  name: string;
   ifIndex: number;
-  gplCompatible: boolean;
-  netnsDev: bigint;
-  netnsIno: bigint;
-  nrJitedKsyms: number;
-  nrJitedFuncLens: number;
-  jitedKsyms: bigint;
-  jitedFuncLens: bigint;
-  btfId: number;
-  runTimeNs: bigint;
-  runCnt: bigint;
-  verifiedInsns: number;
+  mapIds: number[];
 }
 
 function fail(errno: number, op: string, message: string): BpfError {
@@ -70,15 +48,8 @@ export function getProgInfoByFd(ctx: SyscallContext, fd: number): ProgInfo {
   const r = ctx.driver.objGetInfoByFd(fd, buf);
   timeEnd(ctx, MetricOp.objGetInfoByFD, r, t0);
   if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", "Unable to get object info");
-  const i = decodeProgInfo(buf.subarray(0, r));
-  return {
-    progType: i.type, id: i.id, tag: i.tag, jitedProgLen: i.jitedProgLen, xlatedProgLen: i.xlatedProgLen,
-    jitedProgInsns: i.jitedProgInsns, xlatedProgInsns: i.xlatedProgInsns, loadTime: i.loadTime,
-    createdByUid: i.createdByUid, nrMapIds: i.nrMapIds, mapIds: [], name: i.name, ifIndex: i.ifindex,
-    gplCompatible: i.gplCompatible, netnsDev: i.netnsDev, netnsIno: i.netnsIno, nrJitedKsyms: i.nrJitedKsyms,
-    nrJitedFuncLens: i.nrJitedFuncLens, jitedKsyms: i.jitedKsyms, jitedFuncLens: i.jitedFuncLens,
-    btfId: i.btfId, runTimeNs: i.runTimeNs, runCnt: i.runCnt, verifiedInsns: i.verifiedInsns,
-  };
+  const { type, ifindex, ...rest } = decodeProgInfo(buf.subarray(0, r));
+  return { ...rest, progType: type, ifIndex: ifindex, mapIds: [] };
 }
 
 /** `r0 = 1` (BPF_ALU64|BPF_MOV|BPF_K) and `exit` (BPF_JMP|BPF_EXIT). */

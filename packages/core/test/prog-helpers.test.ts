@@ -53,6 +53,9 @@ forEachDriver("program helpers", (d) => {
     expect(info.gplCompatible).toBe(true);
     expect(info.nrMapIds).toBe(0);
     expect(info.mapIds).toEqual([]);
+    expect(info.ifIndex).toBe(0); // not offloaded
+    expect(Object.keys(info)).not.toContain("type"); // the seed's names only: progType, ifIndex
+    expect(Object.keys(info)).not.toContain("ifindex");
     expect(info.createdByUid).toBe(process.getuid?.() ?? 0);
     const other = w.bpf.getProgInfoByFd(load("bpfkit_asl2", "ASL2"));
     expect(other.gplCompatible).toBe(false);
