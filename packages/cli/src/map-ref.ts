@@ -1,7 +1,8 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
-import { BPF_FS_MAGIC, BpfError, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BPF_FS_MAGIC, BpfError, Errno, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
+import { objectIds } from "./object-ids.js";
 import { describeKind, objectKind } from "./object-kind.js";
 
 export type MapRef =
@@ -135,15 +136,24 @@ function withInfo(driver: Driver, fd: number, path: string | undefined): OpenedM
 
 function openByKernelName(driver: Driver, name: string): OpenedMap {
   const found: OpenedMap[] = [];
-  for (let id = driver.mapGetNextId(0); id > 0; id = driver.mapGetNextId(id)) {
-    const fd = driver.mapGetFdById(id);
-    if (fd < 0) {
-      if (fd === -2) continue; // gone since the id was listed
+  try {
+    for (const id of objectIds((id) => driver.mapGetNextId(id), "BPF_MAP_GET_NEXT_ID")) {
+      const fd = driver.mapGetFdById(id);
+      if (fd === -Errno.ENOENT) continue; // gone since the id was listed
       must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
+      let info: BpfMapInfo;
+      try {
+        info = mapInfo(driver, fd);
+      } catch (e) {
+        driver.close(fd);
+        throw e;
+      }
+      if (info.name === name) found.push({ fd, info, path: undefined, label: mapLabel(info) });
+      else driver.close(fd);
     }
-    const info = mapInfo(driver, fd);
-    if (info.name === name) found.push({ fd, info, path: undefined, label: mapLabel(info) });
-    else driver.close(fd);
+  } catch (e) {
+    for (const m of found) driver.close(m.fd);
+    throw e;
   }
   if (found.length === 1) return found[0]!;
   for (const m of found) driver.close(m.fd);

@@ -157,6 +157,30 @@ describe("bpfkit help and usage", () => {
     expect(r.code).toBe(ExitCode.permission);
     expect(r.err).toContain("needs root or CAP_BPF");
   });
+
+  it("maps, progs and `name N` do not pass off a refused id walk as an empty host", async () => {
+    // Unprivileged, GET_NEXT_ID is EPERM (the kernel wants CAP_SYS_ADMIN): exit 3, not "no maps".
+    const sim = createSimDriver({ privileged: false });
+    for (const argv of [["maps"], ["progs"], ["map", "show", "name", "x"]]) {
+      const r = await run(argv, { createDriver: () => sim, kernelAvailable: () => "no" });
+      expect(r.code, argv.join(" ")).toBe(ExitCode.permission);
+      expect(r.err).toMatch(/GET_NEXT_ID/);
+    }
+    // Any errno but ENOENT ends the walk with an error, and the maps it had opened are closed:
+    // `name x` has found map x when the second GET_NEXT_ID fails.
+    const d = createSimDriver();
+    const mine = ["x", "y"].map((mapName) => d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapName }));
+    let nextIdCalls = 0;
+    d.setInterleavingHook((op) => {
+      if (op === "mapGetNextId" && ++nextIdCalls === 2) d.faults.inject("mapGetNextId", { errno: 12 });
+    });
+    const r = await run(["map", "show", "name", "x"], { createDriver: () => d, kernelAvailable: () => "no" });
+    d.setInterleavingHook(null);
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("BPF_MAP_GET_NEXT_ID: cannot allocate memory");
+    for (const fd of mine) expect(d.close(fd)).toBe(0);
+    expect(d.liveMapIds()).toEqual([]); // no fd of the walk's is left holding a map
+  });
 });
 
 describe("key and value types", () => {

@@ -5,12 +5,13 @@ import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
 import { mapInfo } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
+import { objectIds } from "../object-ids.js";
 import { objectKind } from "../object-kind.js";
 
 /** Every loaded map's info, by id; maps that vanish while listed are skipped. */
 export function listMaps(driver: Driver): BpfMapInfo[] {
   const out: BpfMapInfo[] = [];
-  for (let id = driver.mapGetNextId(0); id > 0; id = driver.mapGetNextId(id)) {
+  for (const id of objectIds((id) => driver.mapGetNextId(id), "BPF_MAP_GET_NEXT_ID")) {
     const fd = driver.mapGetFdById(id);
     if (fd === -2) continue; // freed between MAP_GET_NEXT_ID and MAP_GET_FD_BY_ID
     must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);

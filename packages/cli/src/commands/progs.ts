@@ -4,11 +4,12 @@ import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { hexCompact, table } from "../format.js";
 import { progTypeKernelName } from "../names.js";
+import { objectIds } from "../object-ids.js";
 
 export function listProgs(driver: Driver): BpfProgInfo[] {
   const out: BpfProgInfo[] = [];
   const buf = new Uint8Array(PROG_INFO_SIZE);
-  for (let id = driver.progGetNextId(0); id > 0; id = driver.progGetNextId(id)) {
+  for (const id of objectIds((id) => driver.progGetNextId(id), "BPF_PROG_GET_NEXT_ID")) {
     const fd = driver.progGetFdById(id);
     if (fd === -2) continue; // unloaded since its id was listed
     must(fd, "BPF_PROG_GET_FD_BY_ID", `id ${id}`);
