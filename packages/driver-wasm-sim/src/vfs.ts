@@ -3,6 +3,8 @@
 // files that hold a reference to a map or program (kernel-maps.md §12).
 import { BPF_FS_MAGIC, Errno } from "@bpfkit/core";
 import type { MountInfo, PathStat } from "@bpfkit/core";
+import { isDelegateOption, parseDelegateMask } from "./bpffs-delegate.js";
+import { kstrtouint } from "./kstrtox.js";
 
 export const FS_MAGIC: Readonly<Record<string, number>> = {
   bpf: BPF_FS_MAGIC,
@@ -72,9 +74,11 @@ const MS_RDONLY = 1;
 
 /**
  * The mount data's effect (legacy comma-separated options): "ro"/"rw" for any filesystem
- * (vfs_parse_sb_flag), and for bpffs uid and gid (u32, base 0, not -1) and mode (octal u32),
- * whose bad values are EINVAL; bpffs ignores options it does not know. Returns an errno or the
- * read-only flag.
+ * (vfs_parse_sb_flag), and for bpffs: uid and gid (u32, base 0, not -1) and mode (octal u32),
+ * whose bad values are EINVAL; "source", always EINVAL (mount(2) gave one); the delegate_*
+ * options (bpffs-delegate.ts), whose errno comes from their own parsing. bpffs ignores options
+ * it does not know. Options are parsed in order, so the first bad one answers. Returns an errno
+ * or the read-only flag.
  */
 function parseMountData(fsType: string, data: string): { readOnly: boolean } | number {
   let readOnly = false;
@@ -89,29 +93,21 @@ function parseMountData(fsType: string, data: string): { readOnly: boolean } | n
     }
     if (fsType !== "bpf") continue;
     if (key === "uid" || key === "gid") {
-      const n = value === null ? null : parseKstrtouint(value, 0);
-      if (n === null || n === 0xffffffff) return Errno.EINVAL;
+      const n = value === null ? -1 : kstrtouint(value, 0);
+      if (n < 0 || n === 0xffffffff) return Errno.EINVAL;
     } else if (key === "mode") {
-      if (value === null || parseKstrtouint(value, 8) === null) return Errno.EINVAL;
+      if (value === null || kstrtouint(value, 8) < 0) return Errno.EINVAL;
+    } else if (key === "source") {
+      // vfs_parse_fs_param_source: mount(2) has set the source already ("Multiple sources").
+      return Errno.EINVAL;
+    } else if (isDelegateOption(key)) {
+      // Only errors are kept: the masks matter to BPF_TOKEN_CREATE and to the super options
+      // mountinfo shows, neither of which the simulator has.
+      const msk = parseDelegateMask(key, value);
+      if (typeof msk === "number") return -msk;
     }
   }
   return { readOnly };
-}
-
-/** kstrtouint: an optional "+", digits in `base` (0: "0x" hex, "0" octal, else decimal), one trailing newline, u32. */
-function parseKstrtouint(s: string, base: number): number | null {
-  let t = s.endsWith("\n") ? s.slice(0, -1) : s;
-  if (t.startsWith("+")) t = t.slice(1);
-  let b = base;
-  if (b === 0) {
-    if (/^0[xX]/.test(t)) { b = 16; t = t.slice(2); }
-    else if (t.startsWith("0") && t.length > 1) { b = 8; t = t.slice(1); }
-    else b = 10;
-  } else if (b === 16 && /^0[xX]/.test(t)) t = t.slice(2);
-  const digits = b === 16 ? /^[0-9a-fA-F]+$/ : b === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
-  if (!digits.test(t)) return null;
-  const n = parseInt(t, b);
-  return n > 0xffffffff ? null : n;
 }
 
 /** Where a path leads: the node, or an errno; and for creation, the parent and last name. */
@@ -335,7 +331,7 @@ export class Vfs<P> {
 
   /**
    * A new mount of `fsType` (each its own superblock). Of mount(2)'s flags only MS_RDONLY is
-   * modelled; of the data, "ro"/"rw" and bpffs's uid, gid and mode, whose bad values are EINVAL.
+   * modelled; of the data, "ro"/"rw" and bpffs's uid, gid, mode and delegate_* (parseMountData).
    */
   mount(source: string, target: string, fsType: string, flags = 0, data = ""): number {
     if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;

@@ -1,7 +1,7 @@
 // kernel-maps.md §12 (pins on bpffs, fd access modes), §4.2 (MAP_FREEZE), §13 (ids, fds,
 // lifetimes) and §2 (OBJ_GET_INFO_BY_FD rules).
 import { MAP_INFO_SIZE } from "@bpfkit/core";
-import { expectBytes, expectEqual, expectResult, expectTrue } from "../assert.js";
+import { expectBytes, expectEqual, expectResult, expectTrue, type Expect } from "../assert.js";
 import { readU32, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import {
@@ -10,6 +10,89 @@ import {
 import { valueOf } from "./elements.js";
 
 const BPF_FS_MAGIC = 0xcafe4a11;
+
+/**
+ * bpffs's delegate_* mount options on 6.18 (bpf_parse_param): ":"-separated enum names without
+ * their prefix, in any case, "any", or a u64 for kstrtou64 base 0. Checked as root in the initial
+ * user namespace, where the options are allowed.
+ */
+const delegateRows: ReadonlyArray<readonly [data: string, want: Expect]> = [
+  // Names from each enum's BTF, compared without case; aliases and 6.18's newest included.
+  ["delegate_maps=hash:array", "OK"],
+  ["delegate_maps=HASH:Array", "OK"],
+  ["delegate_cmds=map_create:Prog_Load:OBJ_PIN:token_create:prog_stream_read_by_fd", "OK"],
+  ["delegate_cmds=prog_run", "OK"],
+  ["delegate_progs=xdp:SOCKET_FILTER:Kprobe:netfilter:unspec", "OK"],
+  ["delegate_attachs=cgroup_inet_ingress:Trace_Uprobe_Session:xdp", "OK"],
+  ["delegate_maps=cgroup_storage:percpu_cgroup_storage_deprecated:arena", "OK"],
+  ["delegate_maps=any", "OK"],
+  ["delegate_progs=any:xdp", "OK"],
+  ["delegate_cmds=map_create:any", "OK"],
+  ["delegate_maps=hash,delegate_maps=array,delegate_cmds=map_create", "OK"],
+  ["ro,delegate_attachs=any", "OK"],
+  // The option names themselves are case-sensitive: this one is unknown, so ignored.
+  ["DELEGATE_MAPS=bogus", "OK"],
+  // Not a name: "any" is lower case only; no prefix may be written; another enum's name; the
+  // __MAX_* bound; a Kelvin sign for "K" (strcasecmp folds ASCII only); spaces and a newline.
+  ["delegate_maps=bogus", "EINVAL"],
+  ["delegate_maps=ANY", "EINVAL"],
+  ["delegate_maps=Any", "EINVAL"],
+  ["delegate_maps=map_type_hash", "EINVAL"],
+  ["delegate_maps=bpf_map_type_hash", "EINVAL"],
+  ["delegate_cmds=bpf_map_create", "EINVAL"],
+  ["delegate_progs=hash", "EINVAL"],
+  ["delegate_cmds=xdp", "EINVAL"],
+  ["delegate_attachs=map_create", "EINVAL"],
+  ["delegate_maps=socket_filter", "EINVAL"],
+  ["delegate_maps=__max_bpf_map_type", "EINVAL"],
+  ["delegate_maps=max_bpf_map_type", "EINVAL"],
+  ["delegate_progs=\u212Aprobe", "EINVAL"],
+  ["delegate_maps= hash", "EINVAL"],
+  ["delegate_maps=hash\n", "EINVAL"],
+  ["delegate_maps=hash=array", "EINVAL"],
+  // Empty: the value (fsparam_string), a bare option, an item between colons, a repeat.
+  ["delegate_maps=", "EINVAL"],
+  ["delegate_maps", "EINVAL"],
+  ["delegate_maps=hash:", "EINVAL"],
+  ["delegate_maps=:hash", "EINVAL"],
+  ["delegate_maps=hash::array", "EINVAL"],
+  ["delegate_maps=hash,delegate_maps=", "EINVAL"],
+  // Numbers: kstrtou64 base 0, a "+" and one trailing newline allowed; any u64, bits past the
+  // enum's __MAX_* included.
+  ["delegate_maps=0x6", "OK"],
+  ["delegate_maps=0X6", "OK"],
+  ["delegate_maps=6", "OK"],
+  ["delegate_maps=06", "OK"],
+  ["delegate_maps=+6", "OK"],
+  ["delegate_maps=+0x6", "OK"],
+  ["delegate_maps=6\n", "OK"],
+  ["delegate_maps=0", "OK"],
+  ["delegate_maps=hash:0", "OK"],
+  ["delegate_maps=0xffffffffffffffff", "OK"],
+  ["delegate_maps=18446744073709551615", "OK"],
+  ["delegate_maps=01777777777777777777777", "OK"],
+  ["delegate_attachs=0x8000000000000000", "OK"],
+  ["delegate_maps=08", "EINVAL"],
+  ["delegate_maps=-1", "EINVAL"],
+  ["delegate_maps=-0", "EINVAL"],
+  ["delegate_maps=0x", "EINVAL"],
+  ["delegate_maps=0xg", "EINVAL"],
+  ["delegate_maps=+", "EINVAL"],
+  ["delegate_maps=1e1", "EINVAL"],
+  ["delegate_maps=0b11", "EINVAL"],
+  ["delegate_maps=0x6 ", "EINVAL"],
+  ["delegate_maps=6\n\n", "EINVAL"],
+  // Past u64 kstrtou64's own ERANGE comes out, even with junk after the digits.
+  ["delegate_maps=0x10000000000000000", "ERANGE"],
+  ["delegate_maps=18446744073709551616", "ERANGE"],
+  ["delegate_maps=02000000000000000000000", "ERANGE"],
+  ["delegate_maps=99999999999999999999x", "ERANGE"],
+  ["delegate_maps=hash:0x10000000000000000", "ERANGE"],
+  // Options are parsed in order: the first bad one answers (uid's bad value is EINVAL).
+  ["delegate_maps=0x10000000000000000,uid=abc", "ERANGE"],
+  ["uid=abc,delegate_maps=0x10000000000000000", "EINVAL"],
+  ["delegate_maps=bogus,delegate_cmds=0x10000000000000000", "EINVAL"],
+];
 
 export const pinCases: ConformanceCase[] = [
   {
@@ -132,7 +215,7 @@ export const pinCases: ConformanceCase[] = [
     },
   },
   {
-    name: "§12 pin: a bpffs mounted read-only (MS_RDONLY or \"ro\") refuses pins and mkdir with EROFS; bad uid/mode options are EINVAL",
+    name: "§12 pin: a bpffs mounted read-only (MS_RDONLY or \"ro\") refuses pins and mkdir with EROFS; bad uid/mode options and a source= are EINVAL",
     group: "pin",
     run(ctx) {
       const d = ctx.driver;
@@ -157,13 +240,34 @@ export const pinCases: ConformanceCase[] = [
         c.result(h.mount("bpf", dir, "bpf", 0, "ro,rw"), "OK", "mount with \"ro,rw\" (the last wins)");
         c.result(d.objPin(fd, `${dir}/m`), "OK", "pin on the read-write mount");
         c.result(h.umount(dir), "OK", "umount the read-write mount");
-        for (const data of ["mode=0800", "mode=", "uid=4294967295", "uid=-1", "gid=abc"]) {
+        for (const data of ["mode=0800", "mode=", "uid=4294967295", "uid=-1", "gid=abc", "uid=0x100000000", "gid=99999999999999999999x", "source=x", "source"]) {
           const r = h.mount("bpf", dir, "bpf", 0, data);
           c.result(r, "EINVAL", `mount with ${data}`);
           if (r === 0) h.umount(dir);
         }
-        for (const data of ["uid=0x0", "gid=00", "mode=700", "nosuchoption=1"]) {
+        for (const data of ["uid=0x0", "gid=00", "mode=700", "mode=+0700", "nosuchoption=1", "sync,lazytime,dirsync"]) {
           if (c.result(h.mount("bpf", dir, "bpf", 0, data), "OK", `mount with ${data}`)) c.result(h.umount(dir), "OK", `umount after ${data}`);
+        }
+      } finally {
+        h.rmdir(dir);
+      }
+      c.done();
+    },
+  },
+  {
+    name: "§12 pin: bpffs delegate_cmds/maps/progs/attachs take 6.18's enum names in any case, \"any\" or a u64; other values are EINVAL, numbers past u64 ERANGE",
+    group: "pin",
+    run(ctx) {
+      const h = ctx.driver.host;
+      const c = new Checks("bpffs delegate_* options");
+      // Named as mountPrivateBpffs names its mounts, so sweepStaleBpffs removes one a killed run leaves.
+      const dir = `/tmp/bpfkit-test-${process.pid}-delegate-${Date.now().toString(36)}`;
+      expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
+      try {
+        for (const [data, want] of delegateRows) {
+          const r = h.mount("bpf", dir, "bpf", 0, data);
+          c.result(r, want, `mount with ${JSON.stringify(data)}`);
+          if (r >= 0) c.result(h.umount(dir), "OK", `umount after ${JSON.stringify(data)}`);
         }
       } finally {
         h.rmdir(dir);
