@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { demoPassed, formatDemo } from "../src/demo/format-demo.js";
 import type { DemoReport } from "../src/demo/run-demo.js";
+import { followUpCommand } from "../src/commands/demo.js";
 import { captureIo, main } from "../src/index.js";
 
 async function demo(...extra: string[]) {
@@ -98,5 +99,14 @@ describe("bpfkit demo on the simulator", () => {
   it("bad options are usage errors", async () => {
     expect((await demo("--flows", "0")).code).toBe(2);
     expect((await demo("--rate", "-1")).code).toBe(2);
+  });
+
+  it("suggests `npm run bpfkit --` only under this repository's own scripts, which define it", () => {
+    const repo = { npm_package_name: "bpfkit-monorepo" };
+    expect(followUpCommand({ ...repo, npm_lifecycle_event: "start" })).toBe("npm run bpfkit --");
+    expect(followUpCommand({ ...repo, npm_lifecycle_event: "bpfkit" })).toBe("npm run bpfkit --");
+    expect(followUpCommand({ ...repo, npm_lifecycle_event: "npx" })).toBe("bpfkit"); // npx sets it too
+    expect(followUpCommand({ npm_package_name: "my-app", npm_lifecycle_event: "start" })).toBe("bpfkit");
+    expect(followUpCommand({})).toBe("bpfkit");
   });
 });

@@ -57,12 +57,21 @@ export const demoCommand: Command = {
       onPass: (a) => ctx.progress(`GC pass with the ${a} dump…`),
     }));
     ctx.progress(undefined);
-    // Under `npm start` / `npm run bpfkit`, say the commands the way the reader can type them.
-    const cmd = ctx.io.env.npm_lifecycle_event !== undefined ? "npm run bpfkit --" : "bpfkit";
+    const cmd = followUpCommand(ctx.io.env);
     ctx.emit(() => formatDemo(report, cmd), () => ({ ...report, passed: demoPassed(report) }));
     return demoPassed(report) ? 0 : ExitCode.failure;
   },
 };
+
+/**
+ * How the reader types a bpfkit command again: `npm run bpfkit --` under this repository's own
+ * `npm start` or `npm run bpfkit` (npm sets the script and package name), else `bpfkit` (npx,
+ * an installed bin, or another project's script, which has no `bpfkit` script of its own).
+ */
+export function followUpCommand(env: Readonly<Record<string, string | undefined>>): string {
+  const ownScript = env.npm_lifecycle_event === "start" || env.npm_lifecycle_event === "bpfkit";
+  return ownScript && env.npm_package_name === "bpfkit-monorepo" ? "npm run bpfkit --" : "bpfkit";
+}
 
 function idOf(d: Driver, fd: number): number {
   return mapInfo(d, fd).id;
