@@ -102,8 +102,9 @@ export const mapDumpCommand: Command = {
   details: `${MAP_REF_USAGE}.\n` +
     "--reliable is Cilium's DumpReliablyWithCallback: when a key vanishes mid-walk it falls back to the last\n" +
     "confirmed key instead of restarting, within 4 × max_entries lookups (else it fails: maximum number of\n" +
-    "lookups reached). It runs the v1.7 walk unless --algorithm says otherwise; a batch dump of a hash map\n" +
-    "delivers every key present for the whole dump exactly once.\n" +
+    "lookups reached). It runs that v1.7 walk unless --algorithm says otherwise (the library's\n" +
+    "dumpReliablyWithCallback instead batches where it can); a batch dump of a hash map delivers every key\n" +
+    "present for the whole dump exactly once.\n" +
     "--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json).\n" +
     "Arrays of fds (PROG_ARRAY, ARRAY_OF_MAPS, …) are walked slot by slot, skipping empty slots.\n" +
     "Output: text streams as entries are read, and ends with a count line; a dump that fails part-way\n" +
@@ -112,9 +113,9 @@ export const mapDumpCommand: Command = {
     "temporary file under $TMPDIR); a dump that fails writes nothing on stdout, only the error on stderr.",
   options: {
     ...TYPE_OPTIONS,
-    reliable: { type: "boolean", help: "the reliable dump (default algorithm: walk)" },
+    reliable: { type: "boolean", help: "Cilium's reliable dump: --algorithm defaults to walk" },
     stats: { type: "boolean", help: "print the DumpStats counters" },
-    algorithm: { type: "string", arg: "walk|batch|auto", help: "walk: GET_NEXT_KEY + lookup; batch: BPF_MAP_LOOKUP_BATCH; auto (default): batch where possible" },
+    algorithm: { type: "string", arg: "walk|batch|auto", help: "walk: GET_NEXT_KEY + lookup; batch: BPF_MAP_LOOKUP_BATCH; auto: batch where possible (the default, walk with --reliable)" },
     batch: { type: "string", arg: "N", help: "elements per BPF_MAP_LOOKUP_BATCH call (default: about 128 KiB of keys and values)" },
   },
   examples: ["bpfkit map dump id 12", "bpfkit map dump cilium_ct4_global --reliable --stats", "bpfkit map dump /sys/fs/bpf/routes --json"],
