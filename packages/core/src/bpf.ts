@@ -127,7 +127,13 @@ export class Bpf implements sys.SyscallContext {
     }
     const bpf = mounts.filter((m) => m.fsType === "bpf");
     if (bpf.some((m) => m.mountPoint === DEFAULT_MAP_ROOT)) return DEFAULT_MAP_ROOT;
-    if (bpf.length > 0) return bpf[0]!.mountPoint;
+    if (bpf.length > 0) {
+      // The seed takes the first bpffs silently; said here because it may be any process's mount.
+      this.logger.warn("No bpffs at the default root; using the first bpffs mounted as the map root", {
+        root: bpf[0]!.mountPoint, default: DEFAULT_MAP_ROOT,
+      });
+      return bpf[0]!.mountPoint;
+    }
     this.logger.warn("Could not find BPF map root: no bpffs is mounted; using the default root", { root: DEFAULT_MAP_ROOT });
     return DEFAULT_MAP_ROOT;
   }

@@ -41,11 +41,13 @@ describe("default bpffs locations (simulator world)", () => {
     expect(logger.records.some((r) => r.level === "warn" && r.msg.includes("fallback"))).toBe(true);
   });
 
-  it("without mapRoot the root is found in the mount table: a bpffs elsewhere is used", () => {
+  it("without mapRoot the root is found in the mount table: a bpffs elsewhere is used, with a warning naming it", () => {
     const driver = createSimDriver({ bpffsMount: "/mnt/bpf" });
     const logger = memoryLogger();
     expect(createBpf({ driver, logger }).getMapRoot()).toBe("/mnt/bpf");
-    expect(logger.records).toEqual([]);
+    expect(logger.records.map((r) => [r.level, r.msg, r.fields?.root])).toEqual([
+      ["warn", "No bpffs at the default root; using the first bpffs mounted as the map root", "/mnt/bpf"],
+    ]);
   });
 
   it("no bpffs mounted at all: the default root, with a warning saying so", () => {
