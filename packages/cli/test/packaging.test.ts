@@ -1,0 +1,170 @@
+// Each package as the registry would get it: `pnpm pack` of every workspace package, read back
+// from the tarball itself. Packing runs with lifecycle scripts off: the real prepack
+// (scripts/prepack.mjs) deletes and rebuilds dist/, which takes a minute and would pull dist/ from
+// under the other test files. So this packs the dist/ that `npm test` has just built, and a stale
+// output left in it by `tsc -b` fails here; `pnpm --filter <package> run prepack` rebuilds it clean.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, posix } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const win = process.platform === "win32";
+// The pinned pnpm that scripts/bootstrap.mjs installs.
+const pnpm = join(root, ".tools", "node_modules", ".bin", win ? "pnpm.cmd" : "pnpm");
+
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  types?: string;
+  bin?: string | Record<string, string>;
+  exports?: Record<string, string | Record<string, string>>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+const readManifest = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Manifest;
+const packages = readdirSync(join(root, "packages"))
+  .filter((d) => existsSync(join(root, "packages", d, "package.json")))
+  .map((dir) => ({ dir, manifest: readManifest(join(root, "packages", dir, "package.json")) }))
+  .filter((p) => p.manifest.private !== true);
+const versions = new Map(packages.map((p) => [p.manifest.name, p.manifest.version]));
+
+/** A .tgz's regular files by path, without the leading `package/`. */
+function readTarball(path: string): Map<string, Buffer> {
+  const tar = gunzipSync(readFileSync(path));
+  const files = new Map<string, Buffer>();
+  let longName: string | undefined;
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const h = tar.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const field = (at: number, len: number) => h.subarray(at, at + len).toString("utf8").replace(/\0[^]*$/, "");
+    const size = parseInt(field(124, 12).trim() || "0", 8);
+    const type = String.fromCharCode(h[156]!);
+    const data = tar.subarray(off + 512, off + 512 + size);
+    off += 512 + Math.ceil(size / 512) * 512;
+    if (type === "L") { longName = data.toString("utf8").replace(/\0[^]*$/, ""); continue; }
+    if (type === "x") { longName = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString("utf8"))?.[1]; continue; }
+    if (type === "g") continue;
+    const prefix = field(257, 6) === "ustar" ? field(345, 155) : "";
+    const name = longName ?? (prefix !== "" ? `${prefix}/${field(0, 100)}` : field(0, 100));
+    longName = undefined;
+    if (type === "0" || type === "\0") files.set(name.replace(/^package\//, ""), Buffer.from(data));
+  }
+  return files;
+}
+
+let out: string;
+const tarballs = new Map<string, Map<string, Buffer>>();
+
+beforeAll(() => {
+  if (!existsSync(pnpm)) throw new Error(`no pnpm at ${pnpm}: run \`npm run build\` (scripts/bootstrap.mjs) first`);
+  // `npm test` builds first (scripts/bootstrap.mjs); a bare vitest run may not have.
+  if (packages.some((p) => !existsSync(join(root, "packages", p.dir, "dist", "index.js")))) {
+    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b"], { cwd: root, stdio: "ignore" });
+  }
+  out = mkdtempSync(join(tmpdir(), "bpfkit-pack-"));
+  // cmd.exe runs pnpm.cmd there; it needs the paths quoted.
+  const q = (s: string) => (win ? `"${s}"` : s);
+  const r = spawnSync(q(pnpm), ["-r", "--config.ignore-scripts=true", "pack", "--pack-destination", q(out), "--json"], {
+    cwd: root,
+    encoding: "utf8",
+    shell: win,
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`pnpm pack failed (${r.status ?? r.signal}): ${r.stderr}${r.stdout}`);
+  const packed = ([] as Array<{ name: string; filename: string }>).concat(JSON.parse(r.stdout));
+  for (const p of packed) tarballs.set(p.name, readTarball(join(out, basename(p.filename))));
+}, 120_000);
+
+afterAll(() => {
+  if (out !== undefined) rmSync(out, { recursive: true, force: true });
+});
+
+it("packs every package of the workspace", () => {
+  expect([...tarballs.keys()].sort()).toEqual(packages.map((p) => p.manifest.name).sort());
+});
+
+describe.each(packages.map((p) => [p.manifest.name, p] as const))("%s", (name, { dir, manifest }) => {
+  const files = () => {
+    const f = tarballs.get(name);
+    if (f === undefined) throw new Error(`${name} was not packed`);
+    return f;
+  };
+  const paths = () => [...files().keys()].sort();
+  const packedManifest = () => JSON.parse(files().get("package.json")?.toString("utf8") ?? "{}") as Manifest;
+  const binPaths = () => {
+    const bin = manifest.bin;
+    return bin === undefined ? [] : typeof bin === "string" ? [bin] : Object.values(bin);
+  };
+  const rel = (p: string) => posix.normalize(p).replace(/^\.\//, "");
+
+  it("ships README.md, LICENSE, package.json, dist/index.js, dist/index.d.ts and all its manifest points at", () => {
+    const targets = [manifest.types, ...binPaths()];
+    for (const e of Object.values(manifest.exports ?? {})) targets.push(...(typeof e === "string" ? [e] : Object.values(e)));
+    const wanted = ["README.md", "LICENSE", "package.json", "dist/index.js", "dist/index.d.ts", ...targets.filter((t) => t !== undefined).map(rel)];
+    expect(wanted.filter((f) => !files().has(f))).toEqual([]);
+    expect(packedManifest().exports?.["./package.json"]).toBe("./package.json");
+    // pnpm falls back to the workspace root's LICENSE; either way it must be the license declared.
+    expect(manifest).toMatchObject({ license: "Apache-2.0" });
+    expect(files().get("LICENSE")?.toString("utf8")).toMatch(/^Apache License\s+Version 2\.0, January 2004\s/);
+  });
+
+  it("ships nothing but package.json, README.md, LICENSE, dist/, src/ and its bin", () => {
+    const allowed = new Set(["package.json", "README.md", "LICENSE", "dist", "src", ...binPaths().map((b) => rel(b).split("/")[0]!)]);
+    expect(paths().filter((f) => !allowed.has(f.split("/")[0]!))).toEqual([]);
+  });
+
+  it("ships no .tsbuildinfo", () => {
+    expect(paths().filter((f) => f.endsWith(".tsbuildinfo"))).toEqual([]);
+  });
+
+  it("ships no tests", () => {
+    expect(paths().filter((f) => /(^|\/)(test|tests|__tests__)\//.test(f) || /\.(test|spec)\.[^/]*$/.test(f))).toEqual([]);
+  });
+
+  it("ships no stale output: every file in dist/ is built from a source in src/", () => {
+    const stale = paths().filter((f) => {
+      if (!f.startsWith("dist/")) return false;
+      const m = /^dist\/(.*)\.(?:js|d\.ts)(?:\.map)?$/.exec(f);
+      return m === null || !files().has(`src/${m[1]}.ts`);
+    });
+    expect(stale, `stale output in packages/${dir}/dist: \`pnpm --filter ${name} run prepack\` rebuilds it clean`).toEqual([]);
+  });
+
+  it("ships the sources its source maps point at", () => {
+    const missing: string[] = [];
+    for (const f of paths().filter((p) => p.endsWith(".map"))) {
+      let map: { sources?: string[]; sourceRoot?: string };
+      try {
+        map = JSON.parse(files().get(f)!.toString("utf8")) as typeof map;
+      } catch {
+        missing.push(`${f}: not a source map`);
+        continue;
+      }
+      for (const s of map.sources ?? []) {
+        const target = posix.normalize(posix.join(posix.dirname(f), map.sourceRoot ?? "", s));
+        if (!files().has(target)) missing.push(`${f} → ${target}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("depends on the other packages by caret ranges, with no workspace: left after packing", () => {
+    const m = packedManifest();
+    const wrong: string[] = [];
+    for (const deps of [m.dependencies, m.peerDependencies, m.optionalDependencies, m.devDependencies]) {
+      for (const [dep, range] of Object.entries(deps ?? {})) {
+        const v = versions.get(dep);
+        if (range.startsWith("workspace:") || (v !== undefined && range !== `^${v}`)) wrong.push(`${dep}@${range}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
