@@ -151,10 +151,11 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
 export class BatchScratch {
   /** Elements one LOOKUP_BATCH call may return. */
   capacity = 0;
-  keys = new Uint8Array(0);
-  values = new Uint8Array(0);
-  inToken = new Uint8Array(0);
-  outToken = new Uint8Array(0);
+  // Annotated: inferred, the .d.ts would say Uint8Array<ArrayBuffer>, which TS < 5.7 rejects.
+  keys: Uint8Array = new Uint8Array(0);
+  values: Uint8Array = new Uint8Array(0);
+  inToken: Uint8Array = new Uint8Array(0);
+  outToken: Uint8Array = new Uint8Array(0);
   /** undefined until the first try; false once the kernel said it has no LOOKUP_BATCH here. */
   supported: boolean | undefined = undefined;
   /** True while a dump uses these buffers (a callback that dumps the same map gets fresh ones). */

@@ -2,6 +2,8 @@
 // API.md §4. One object per pinned map: it resolves its path, opens or creates the map lazily,
 // encodes keys and values through its codecs into buffers it reuses, and keeps the optional
 // cache and error resolver.
+// [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { Bpf, MapInfo } from "./bpf.js";
 import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";

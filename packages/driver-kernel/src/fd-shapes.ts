@@ -19,7 +19,7 @@ export const TOKEN = 2;
 export const TYPE = 3;
 
 /** The table; replaced (not resized in place) when an fd outgrows it. */
-export let shapes = new Int32Array(256 * STRIDE);
+export let shapes: Int32Array = new Int32Array(256 * STRIDE);
 
 /**
  * A driver's copy of one fd's row, kept in its own fields so the hot path reads no table page.

@@ -1,6 +1,6 @@
 // @bpfkit/driver-kernel: the Driver over the real bpf(2), Linux only. koffi loads on the first
 // createKernelDriver()/kernelDriverAvailable() call, never at import.
-import { BPF_MAP_TYPE_ARRAY, BpfCmd, BpfError, Errno, errnoName, MAP_CREATE_ATTR, type Driver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BpfCmd, BpfError, Errno, errnoName, MAP_CREATE_ATTR } from "@bpfkit/core";
 import { KernelHostServices } from "./host-services.js";
 import { KernelDriver } from "./kernel-driver.js";
 import { loadLibc, type Libc } from "./native.js";
@@ -61,9 +61,10 @@ function check(): Process {
 /**
  * The Driver over the real bpf(2). Throws a plain Error off Linux, and a BpfError
  * (`bpf(2) needs root or CAP_BPF (BPF_MAP_CREATE: EPERM)`) without the privilege to create maps.
- * Each driver has its own native scratch block; all share the process's fd-shape table.
+ * Each driver has its own native scratch block; all share the process's fd-shape table. Typed as
+ * KernelDriver (a Driver) so that progLoad takes the verifier log options without a cast.
  */
-export function createKernelDriver(): Driver {
+export function createKernelDriver(): KernelDriver {
   const p = check();
   return new KernelDriver(p.libc, p.possibleCpus, new KernelHostServices(p.libc));
 }

@@ -10,7 +10,11 @@
 // The engine never traps on bad input or exhaustion: it answers -ENOMEM (12) instead.
 
 export interface EngineExports {
-  readonly memory: WebAssembly.Memory;
+  /**
+   * The engine's WebAssembly.Memory, as the driver uses it: named by shape so that the package's
+   * types need neither DOM's lib nor Node's.
+   */
+  readonly memory: { readonly buffer: ArrayBuffer };
 
   /** A scratch region of at least `bytes`, valid until the next scratch() call. 0 → -ENOMEM. */
   scratch(bytes: number): number;

@@ -6,6 +6,21 @@ import { ENGINE_WASM_BASE64 } from "./engine-wasm.generated.js";
 
 const ENOMEM = 12;
 
+// The part of the WebAssembly JS API the loader uses, declared for this file only: the package
+// builds without DOM's lib (so no DOM type can reach its .d.ts), and @types/node 20 has none.
+declare namespace WebAssembly {
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module, imports: object);
+    readonly exports: object;
+  }
+  interface Memory {
+    readonly buffer: ArrayBuffer;
+  }
+}
+
 let compiled: WebAssembly.Module | undefined;
 
 function decodeBase64(b64: string): Uint8Array {
@@ -40,7 +55,7 @@ interface RawExports {
 }
 
 export function instantiateEngine(): EngineExports {
-  compiled ??= new WebAssembly.Module(decodeBase64(ENGINE_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+  compiled ??= new WebAssembly.Module(decodeBase64(ENGINE_WASM_BASE64));
   let memory: WebAssembly.Memory | undefined;
   const imports = {
     env: {

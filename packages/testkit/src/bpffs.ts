@@ -1,6 +1,8 @@
 // A private bpffs for one test: a fresh directory, its own bpffs instance mounted on it, and a
 // dispose that unmounts and removes it. Works the same over any driver's host services, so the
 // kernel's tests never touch the host's /sys/fs/bpf and the simulator's use its virtual fs.
+// [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { Driver } from "@bpfkit/core";
 
 export interface PrivateBpffs {

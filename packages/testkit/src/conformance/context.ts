@@ -10,7 +10,7 @@ import { hex } from "./models/htab.js";
 import type { ConformanceOptions } from "./types.js";
 
 /** r0 = 0; exit — the 2-instruction socket filter of kernel-maps.md §2. */
-export const SOCKET_FILTER_INSNS = new Uint8Array([
+export const SOCKET_FILTER_INSNS: Uint8Array = new Uint8Array([
   0xb7, 0, 0, 0, 0, 0, 0, 0,
   0x95, 0, 0, 0, 0, 0, 0, 0,
 ]);

@@ -31,7 +31,7 @@ export class HashTable implements ModelTable {
   readonly nBuckets: number;
   /** Each bucket holds hex keys, head first. */
   readonly buckets: string[][];
-  readonly values = new Map<string, Uint8Array>();
+  readonly values: Map<string, Uint8Array> = new Map();
   readonly batchOps = { lookupAndDelete: true, delete: true };
 
   constructor(readonly opts: HashTableOptions) {
