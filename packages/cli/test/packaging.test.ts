@@ -113,7 +113,7 @@ describe.each(packages.map((p) => [p.manifest.name, p] as const))("%s", (name, {
     expect(packedManifest().exports?.["./package.json"]).toBe("./package.json");
     // pnpm falls back to the workspace root's LICENSE; either way it must be the license declared.
     expect(manifest).toMatchObject({ license: "Apache-2.0" });
-    expect(files().get("LICENSE")?.toString("utf8")).toMatch(/^Apache License\s+Version 2\.0, January 2004\s/);
+    expect(files().get("LICENSE")?.toString("utf8")).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004\s/);
   });
 
   it("ships nothing but package.json, README.md, LICENSE, dist/, src/ and its bin", () => {
