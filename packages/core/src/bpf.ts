@@ -43,7 +43,10 @@ export interface BpfOptions {
   mapPrefix?: string;
   /** Default: quiet for debug/info, `console.warn` for warnings and errors. */
   logger?: Logger;
-  /** Cilium's per-operation metrics; an exception from a hook is logged, never thrown (MetricsHook). */
+  /**
+   * Cilium's per-operation metrics; an exception from a hook is logged, never thrown (MetricsHook).
+   * Its methods are read once, by createBpf.
+   */
   metrics?: MetricsHook;
   /** Replaces the driver-based map-type probe (a test can pretend to be a 4.9 kernel). */
   probe?: MapTypeProber;
@@ -97,7 +100,7 @@ export class Bpf implements sys.SyscallContext {
     }
     this.driver = d;
     this.logger = options.logger ?? defaultLogger;
-    this.metrics = isolatedHook(options.metrics, this.logger);
+    this.metrics = isolatedHook(options.metrics, this.logger, "createBpf");
     if (options.mapRoot !== undefined) this.#root = checkRoot(options.mapRoot, "createBpf");
     this.#prefix = options.mapPrefix !== undefined ? checkPrefix(options.mapPrefix, "createBpf") : DEFAULT_MAP_PREFIX;
     this.#fallbackRoot = options.fallbackMapRoot !== undefined

@@ -12,7 +12,7 @@ export * from "./endpoint.js";
 export * from "./ip.js";
 export * from "./dump-parser.js";
 export * from "./logger.js";
-export * from "./metrics.js";
+export { MetricOp, meteredDriver, nowMs, type MetricsHook, type Outcome } from "./metrics.js";
 export * from "./common-name.js";
 export { cleanPath, joinPath, basename, dirname, mapNameProblem, assertMapName, localMapName } from "./paths.js";
 export { allowsPreallocation, requiresPreallocation, preAllocateMapFlags } from "./prealloc.js";

@@ -48,20 +48,30 @@ export const MetricOp = {
 
 /**
  * `hook` with each of its methods made unable to throw into the call it reports: the first
- * exception of each method is logged as a warning (later ones are dropped, not to flood the log
- * at the rate of map operations). A method the user left out stays undefined, so the calls
- * that time themselves only for a syscall hook still pay nothing without one.
+ * exception of each method is logged as a warning, with the exception itself (later ones are
+ * dropped, not to flood the log at the rate of map operations). The methods are read once, here.
+ * A method the user left out stays undefined, so the calls that time themselves only for a
+ * syscall hook still pay nothing without one. `op` names the caller in a TypeError for a hook
+ * that is not an object of functions.
  */
-export function isolatedHook(hook: MetricsHook | undefined, logger: Logger): MetricsHook | undefined {
-  if (hook === undefined) return undefined;
+export function isolatedHook(hook: MetricsHook | null | undefined, logger: Logger, op: string): MetricsHook | undefined {
+  if (hook === undefined || hook === null) return undefined;
+  if (typeof hook !== "object") throw new TypeError(`${op}: metrics must be an object with mapOp and/or syscall functions`);
+  const { mapOp, syscall } = hook;
+  for (const [name, f] of [["mapOp", mapOp], ["syscall", syscall]] as const) {
+    if (f !== undefined && typeof f !== "function") throw new TypeError(`${op}: metrics.${name} must be a function`);
+  }
   const warned = new Set<string>();
   const report = (method: string, e: unknown): void => {
     if (warned.has(method)) return;
     warned.add(method);
-    logger.warn(`metrics hook ${method} threw; the operation it reported is unaffected, and further exceptions from it are not logged`,
-      { error: e instanceof Error ? e.message : String(e) });
+    try {
+      logger.warn(`metrics hook ${method} threw; the operation it reported is unaffected, and further exceptions from it are not logged`,
+        { error: e });
+    } catch {
+      // A logger that throws must not undo the call either.
+    }
   };
-  const { mapOp, syscall } = hook;
   return {
     mapOp: mapOp === undefined ? undefined : (commonName, op, outcome) => {
       try {

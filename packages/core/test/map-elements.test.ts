@@ -222,8 +222,31 @@ eachDriver("BpfMap elements", (get) => {
     expect(m.getNextKey(null)).toBeUndefined(); // deleted in the kernel, and handed over
     expect(thrown).toBeGreaterThanOrEqual(6);
     // The first exception of each method is logged once, however many there were.
-    expect(logger.records.filter((r) => r.level === "warn").map((r) => [r.msg.split(" threw")[0], r.fields?.error]))
+    expect(logger.records.filter((r) => r.level === "warn").map((r) => [r.msg.split(" threw")[0], (r.fields?.error as Error).message]))
       .toEqual([["metrics hook syscall", "hook broke"], ["metrics hook mapOp", "hook broke"]]);
+  });
+
+  it("nor does a hook that throws what has no string form, or a logger that throws too", () => {
+    const env = get();
+    const throwing = { debug() {}, info() {}, warn() { throw new Error("logger down"); }, error() {} };
+    const odd = (): void => {
+      throw Object.create(null) as unknown; // String() of it throws
+    };
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, logger: throwing, metrics: { mapOp: odd, syscall: odd } });
+    const m = env.track(bpf.newMap(testMapSpec()));
+    m.openOrCreate();
+    m.update(7, 70);
+    expect(m.lookupAndDeleteBatch(new BatchCursor(), 16)).toEqual([[7, 70]]);
+    expect(m.getNextKey(null)).toBeUndefined();
+  });
+
+  it("metrics must be an object of functions; null means none", () => {
+    const env = get();
+    const make = (metrics: unknown) => createBpf({ driver: env.driver, mapRoot: env.root, logger: silentLogger, metrics: metrics as never });
+    expect(make(null).metrics).toBeUndefined();
+    expect(() => make(1)).toThrow(/createBpf: metrics must be an object/);
+    expect(() => make({ syscall: "x" })).toThrow(/createBpf: metrics.syscall must be a function/);
+    expect(() => make({ mapOp: 1 })).toThrow(/createBpf: metrics.mapOp must be a function/);
   });
 });
 
