@@ -165,20 +165,30 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     rememberMap(fd, mapType, keySize, valueSize, this.possibleCpus);
     const at = shapeIndex(fd);
     // Every known map fits the key, next-key and value regions: the hot path never grows them.
-    // A map too big to stage (over 2 GiB a value) keeps its fd: its element calls take the
-    // checked path, which throws the same RangeError, while close, pin and info still work.
+    // A map too big to stage (over 2 GiB a value: RangeError) keeps its fd: its element calls
+    // take the checked path, which throws the same RangeError, while close, pin and info work.
     try {
       this.ensure(keySize, shapes[at + VALUE]!);
-    } catch {
-      /* the element call that needs the room says so */
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
     }
   }
 
-  /** A new fd from the kernel replaces whatever this process knew under that number. */
-  private adopt(fd: number, isMap: boolean): number {
+  /**
+   * A new fd from the kernel replaces whatever this process knew under that number; `know`
+   * records a map's shape. Should that throw (no memory for the scratch block), the fd is
+   * closed first: the caller gets the exception, not the fd, and nobody else could close it.
+   */
+  private adopt(fd: number, know?: (fd: number) => unknown): number {
     if (fd < 0) return fd;
     forget(fd);
-    if (isMap) this.learn(fd);
+    if (know === undefined) return fd;
+    try {
+      know(fd);
+    } catch (e) {
+      this.close(fd);
+      throw e;
+    }
     return fd;
   }
 
@@ -541,12 +551,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(C.numa_node, numaNode, true);
     // Cut to the field: a 16-byte name has no NUL and the kernel says EINVAL, as it should.
     Buffer.from(this.u8.buffer, this.u8.byteOffset + C.map_name, NAME_BYTES).write(name, "utf8");
-    const fd = this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size);
-    if (fd >= 0) {
-      forget(fd);
-      this.remember(fd, mapType, keySize, valueSize);
-    }
-    return fd;
+    return this.adopt(this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size), (fd) => this.remember(fd, mapType, keySize, valueSize));
   }
 
   private pathAttr(path: string, op: string): void {
@@ -567,7 +572,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const flags = u32Arg(fileFlags, "fileFlags", OP.get);
     this.pathAttr(path, OP.get);
     this.dv.setUint32(O.file_flags, flags, true);
-    return this.adopt(this.bpf(BpfCmd.OBJ_GET, OBJ_ATTR.size), true);
+    return this.adopt(this.bpf(BpfCmd.OBJ_GET, OBJ_ATTR.size), (fd) => this.learn(fd));
   }
 
   private nextId(cmd: number, op: string, startId: number): number {
@@ -596,11 +601,11 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   }
 
   mapGetFdById(id: number, openFlags?: number): number {
-    return this.adopt(this.fdById(BpfCmd.MAP_GET_FD_BY_ID, OP.mapFdById, id, openFlags), true);
+    return this.adopt(this.fdById(BpfCmd.MAP_GET_FD_BY_ID, OP.mapFdById, id, openFlags), (fd) => this.learn(fd));
   }
 
   progGetFdById(id: number, openFlags?: number): number {
-    return this.adopt(this.fdById(BpfCmd.PROG_GET_FD_BY_ID, OP.progFdById, id, openFlags), false);
+    return this.adopt(this.fdById(BpfCmd.PROG_GET_FD_BY_ID, OP.progFdById, id, openFlags));
   }
 
   objGetInfoByFd(fd: number, info: Uint8Array): number {
@@ -668,7 +673,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const fd = this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size);
     // The verifier writes its log on success and on failure alike.
     if (log !== null && log.byteLength > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + log.byteLength));
-    return this.adopt(fd, false);
+    return this.adopt(fd);
   }
 
 
