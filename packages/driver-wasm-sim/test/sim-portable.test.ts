@@ -59,9 +59,13 @@ const again = d.objGet("/sys/fs/bpf/m");
 console.log(JSON.stringify({ kernel, koffi, fd, order, pin, again, cpus: d.possibleCpus, kind: d.kind }));
 `;
 
-/** What the simulator should size per-CPU values by here: the possible mask on Linux, else 4. */
+/**
+ * What the simulator should size per-CPU values by here: the possible mask on Linux where Node
+ * has process.getBuiltinModule (20.16 on), else 4.
+ */
 function hostCpus(): number {
-  return process.platform === "linux" ? countCpuList(readFileSync("/sys/devices/system/cpu/possible", "utf8")) : 4;
+  const readable = process.platform === "linux" && typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === "function";
+  return readable ? countCpuList(readFileSync("/sys/devices/system/cpu/possible", "utf8")) : 4;
 }
 
 describe("the simulator without the kernel driver, koffi or node: imports", () => {
