@@ -16,6 +16,8 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/test/**/*.test.ts"],
+    // Builds dist/ once if it is missing (a bare vitest run on a clean tree).
+    globalSetup: ["./scripts/vitest-build.mjs"],
     // koffi is a native addon: separate processes keep each file's fds and mounts its own.
     pool: "forks",
     testTimeout: 60_000,

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Makes a fresh clone usable with nothing but Node.js 20 and npm: installs the pinned pnpm into
 // the git-ignored .tools/, installs the workspace from the lockfile, builds the wasm and the
-// TypeScript. Idempotent and quick when nothing changed.
+// TypeScript (pruning what deleted sources left in dist/). Idempotent and quick when nothing
+// changed.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pruneStaleOutputs } from "./prune-dist.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const win = process.platform === "win32";
@@ -28,4 +30,5 @@ step("pnpm install --frozen-lockfile");
 run(pnpm, ["install", "--frozen-lockfile", "--reporter=silent"]);
 step("building wasm and TypeScript");
 run(pnpm, ["-r", "--if-present", "--reporter=silent", "run", "build:assets"]);
+for (const path of pruneStaleOutputs(root)) step(`removed ${path}: its source is gone`);
 run(pnpm, ["exec", "tsc", "-b"]);

@@ -1,10 +1,10 @@
 // The real `bpfkit` process, as a user runs it: the built bin, on the kernel — the smoke test of
 // the bin, and the kernel demo, whose datapath thread runs from the build.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { kernelUnderTest } from "@bpfkit/testkit";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -15,12 +15,6 @@ function bpfkit(...argv: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-beforeAll(() => {
-  // `npm test` builds first (scripts/bootstrap.mjs); a bare vitest run may not have.
-  if (!existsSync(join(root, "packages", "cli", "dist", "index.js"))) {
-    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b", "packages/cli"], { cwd: root, stdio: "ignore" });
-  }
-}, 180_000);
 
 describe("the bpfkit bin", () => {
   it("prints its version and help, and exits 2 on a bad command line", () => {

@@ -1,9 +1,9 @@
 // Each package as the registry would get it: `pnpm pack` of every workspace package, read back
 // from the tarball itself. Packing runs with lifecycle scripts off: the real prepack
 // (scripts/prepack.mjs) deletes and rebuilds dist/, which takes a minute and would pull dist/ from
-// under the other test files. So this packs the dist/ that `npm test` has just built, and a stale
-// output left in it by `tsc -b` fails here; `pnpm --filter <package> run prepack` rebuilds it clean.
-import { execFileSync, spawnSync } from "node:child_process";
+// under the other test files. So this packs the dist/ that `npm test` has just built (its
+// bootstrap prunes what deleted sources left there: scripts/prune-dist.mjs).
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
@@ -65,10 +65,6 @@ const tarballs = new Map<string, Map<string, Buffer>>();
 
 beforeAll(() => {
   if (!existsSync(pnpm)) throw new Error(`no pnpm at ${pnpm}: run \`npm run build\` (scripts/bootstrap.mjs) first`);
-  // `npm test` builds first (scripts/bootstrap.mjs); a bare vitest run may not have.
-  if (packages.some((p) => !existsSync(join(root, "packages", p.dir, "dist", "index.js")))) {
-    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b"], { cwd: root, stdio: "ignore" });
-  }
   out = mkdtempSync(join(tmpdir(), "bpfkit-pack-"));
   // cmd.exe runs pnpm.cmd there; it needs the paths quoted.
   const q = (s: string) => (win ? `"${s}"` : s);
@@ -135,7 +131,7 @@ describe.each(packages.map((p) => [p.manifest.name, p] as const))("%s", (name, {
       const m = /^dist\/(.*)\.(?:js|d\.ts)(?:\.map)?$/.exec(f);
       return m === null || !files().has(`src/${m[1]}.ts`);
     });
-    expect(stale, `stale output in packages/${dir}/dist: \`pnpm --filter ${name} run prepack\` rebuilds it clean`).toEqual([]);
+    expect(stale, `stale output in packages/${dir}/dist: \`npm run build\` prunes it`).toEqual([]);
   });
 
   it("ships the sources its source maps point at", () => {

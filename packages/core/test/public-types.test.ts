@@ -4,12 +4,11 @@
 // they must compile with neither Node's types nor DOM nor lib esnext.disposable. And no .d.ts may
 // need a TypeScript newer than 5.2: an inferred typed array is emitted as `Uint8Array<ArrayBuffer>`
 // by the repo's TypeScript, which TS < 5.7 rejects (TS2315), so those must be annotated.
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 // The cli package's node_modules links every other package, and it names itself through its
@@ -111,14 +110,6 @@ function declarations(): Array<{ file: string; text: string }> {
   return out;
 }
 
-beforeAll(() => {
-  // The dist/ that `npm test` has just built: rebuilding it here would pull it from under the other
-  // test files. A bare vitest run may have none yet (after editing src, run `pnpm exec tsc -b`).
-  if (readdirSync(join(root, "packages")).some((p) => !existsSync(join(root, "packages", p, "dist", "index.d.ts")))) {
-    const r = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b"], { cwd: root, encoding: "utf8" });
-    expect(r.status, `tsc -b failed:\n${r.stdout}${r.stderr}`).toBe(0);
-  }
-}, 180_000);
 
 describe("the published types", () => {
   it("compile for a browser consumer: core and the simulator without Node's types", () => {
