@@ -332,14 +332,21 @@ export class Vfs<P> {
   /**
    * A new mount of `fsType` (each its own superblock). Of mount(2)'s flags only MS_RDONLY is
    * modelled; of the data, "ro"/"rw" and bpffs's uid, gid, mode and delegate_* (parseMountData).
+   * Mounting on a directory of a read-only filesystem is allowed: mount writes nothing to it.
    */
   mount(source: string, target: string, fsType: string, flags = 0, data = ""): number {
-    if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
-    const opts = parseMountData(fsType, data);
-    if (typeof opts === "number") return -opts;
+    // The kernel's order (6.18, probed): the syscall copies type and source (strndup_user, so
+    // PATH_MAX bytes or more is EINVAL); do_mount looks the target up (ENOENT, ENOTDIR, EPERM
+    // for a bpffs dot name, ENAMETOOLONG); do_new_mount finds the type (ENODEV) and parses the
+    // data (EINVAL, ERANGE); graft_tree refuses a non-directory target (ENOTDIR) last.
+    if (utf8.encode(fsType).length >= PATH_MAX || utf8.encode(source).length >= PATH_MAX) return -Errno.EINVAL;
     const w = this.walk(target);
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;
+    if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
+    if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
+    const opts = parseMountData(fsType, data);
+    if (typeof opts === "number") return -opts;
     if (w.node.kind !== "dir") return -Errno.ENOTDIR;
     const { parts } = split(target);
     const covered = w.node;

@@ -1,6 +1,6 @@
 // kernel-maps.md §12 (pins on bpffs, fd access modes), §4.2 (MAP_FREEZE), §13 (ids, fds,
 // lifetimes) and §2 (OBJ_GET_INFO_BY_FD rules).
-import { MAP_INFO_SIZE } from "@bpfkit/core";
+import { errnoName, MAP_INFO_SIZE } from "@bpfkit/core";
 import { expectBytes, expectEqual, expectResult, expectTrue, type Expect } from "../assert.js";
 import { readU32, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
@@ -93,6 +93,44 @@ const delegateRows: ReadonlyArray<readonly [data: string, want: Expect]> = [
   ["uid=abc,delegate_maps=0x10000000000000000", "EINVAL"],
   ["delegate_maps=bogus,delegate_cmds=0x10000000000000000", "EINVAL"],
 ];
+
+/** Bad mount data for bpffs, each with the errno it answers once it is parsed. */
+const badBpffsData: ReadonlyArray<readonly [data: string, errno: string]> = [
+  ["delegate_maps=bogus", "EINVAL"], ["delegate_maps=0x10000000000000000", "ERANGE"], ["uid=abc", "EINVAL"],
+  ["mode=0800", "EINVAL"], ["source=x", "EINVAL"], ["source", "EINVAL"],
+];
+
+/**
+ * mount(2)'s order on 6.18 (probed as root): the syscall copies type and source (PATH_MAX bytes
+ * or more is EINVAL); do_mount looks the target up (ENOENT, ENOTDIR, bpffs's dot-name EPERM,
+ * ENAMETOOLONG); do_new_mount finds the type (ENODEV), then parses the data (EINVAL, ERANGE);
+ * graft_tree refuses a non-directory target (ENOTDIR) last. `file` is a pin, a regular file.
+ */
+function mountOrderRows(dir: string, file: string, sub: string): Array<[target: string, fsType: string, flags: number, data: string | undefined, want: string]> {
+  const missing = `${dir}/missing`;
+  const rows: Array<[string, string, number, string | undefined, string]> = [];
+  for (const [data, errno] of badBpffsData) {
+    rows.push([missing, "bpf", 0, data, "ENOENT"], [`${file}/x`, "bpf", 0, data, "ENOTDIR"], [`${file}/`, "bpf", 0, data, "ENOTDIR"],
+      [file, "bpf", 0, data, errno], [file, "nosuchfs", 0, data, "ENODEV"], [sub, "nosuchfs", 0, data, "ENODEV"]);
+  }
+  rows.push(
+    [missing, "bpf", 0, undefined, "ENOENT"], [missing, "nosuchfs", 0, undefined, "ENOENT"], [`${missing}/x`, "bpf", 0, "uid=abc", "ENOENT"],
+    [`${file}/x`, "nosuchfs", 0, undefined, "ENOTDIR"], [`${file}/`, "nosuchfs", 0, undefined, "ENOTDIR"],
+    [file, "bpf", 0, undefined, "ENOTDIR"], [file, "bpf", 0, "ro", "ENOTDIR"], [file, "bpf", 0, "mode=700", "ENOTDIR"],
+    [file, "bpf", 1, undefined, "ENOTDIR"], [file, "nosuchfs", 0, undefined, "ENODEV"],
+    [sub, "bpf", 0, "uid=abc", "EINVAL"], [sub, "a".repeat(4095), 0, undefined, "ENODEV"],
+    // bpf_lookup's EPERM for a dot name and the path limits are the lookup's, so they come first.
+    [`${dir}/a.b`, "nosuchfs", 0, undefined, "EPERM"], [`${dir}/a.b`, "bpf", 0, "uid=abc", "EPERM"],
+    [`${dir}/${"n".repeat(256)}`, "nosuchfs", 0, undefined, "ENAMETOOLONG"],
+    [`${dir}/${"n".repeat(4095 - dir.length)}`, "nosuchfs", 0, "uid=abc", "ENAMETOOLONG"],
+    // Type and source are copied in before any lookup: strndup_user(PATH_MAX).
+    [missing, "a".repeat(4096), 0, undefined, "EINVAL"], [file, "a".repeat(4096), 0, undefined, "EINVAL"],
+    // tmpfs: the same lookup first, and a directory's filesystem for a non-directory target.
+    [missing, "tmpfs", 0, undefined, "ENOENT"], [missing, "tmpfs", 0, "nosuchoption", "ENOENT"],
+    [`${file}/x`, "tmpfs", 0, undefined, "ENOTDIR"], [file, "tmpfs", 0, undefined, "ENOTDIR"],
+  );
+  return rows;
+}
 
 export const pinCases: ConformanceCase[] = [
   {
@@ -270,6 +308,53 @@ export const pinCases: ConformanceCase[] = [
           if (r >= 0) c.result(h.umount(dir), "OK", `umount after ${JSON.stringify(data)}`);
         }
       } finally {
+        h.rmdir(dir);
+      }
+      c.done();
+    },
+  },
+  {
+    name: "§12 pin: mount(2) looks the target up first (ENOENT, ENOTDIR), then the fs type (ENODEV), then the data (EINVAL, ERANGE); a non-directory target is ENOTDIR last; a read-only bpffs may be mounted on",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const h = d.host;
+      const c = new Checks("mount(2) order");
+      const got = (r: number) => (r >= 0 ? "OK" : errnoName(-r));
+      // Named as mountPrivateBpffs names its mounts, so sweepStaleBpffs removes one a killed run leaves.
+      const dir = `/tmp/bpfkit-test-${process.pid}-mountorder-${Date.now().toString(36)}`;
+      const ro = `${dir}/ro`;
+      expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
+      const mounted: string[] = [];
+      try {
+        expectResult(h.mount("bpf", dir, "bpf"), "OK", `mount bpffs on ${dir}`);
+        mounted.push(dir);
+        const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+        const file = `${dir}/pin`;
+        expectResult(d.objPin(fd, file), "OK", "pin a map (a regular file to mount on)");
+        const sub = `${dir}/sub`;
+        expectResult(h.mkdir(sub, 0o700), "OK", "mkdir sub");
+        for (const [target, fsType, flags, data, want] of mountOrderRows(dir, file, sub)) {
+          const r = h.mount(fsType === "tmpfs" ? "tmpfs" : "bpf", target, fsType, flags, data);
+          const what = `mount -t ${fsType.length > 20 ? `<${fsType.length} bytes>` : fsType}${flags ? " MS_RDONLY" : ""} ` +
+            `${data === undefined ? "" : `-o ${JSON.stringify(data)} `}on ${target.length > 120 ? `<${target.length}-byte path>` : target}`;
+          c.equal(got(r), want, what);
+          if (r >= 0) h.umount(target);
+        }
+        c.equal(got(h.mount("s".repeat(4096), `${dir}/missing`, "bpf")), "EINVAL", "mount with a 4096-byte source on a missing target");
+        // A read-only filesystem may be mounted on: mount writes nothing to it. Its own entries
+        // are looked up as on any bpffs.
+        expectResult(h.mkdir(ro, 0o700), "OK", "mkdir ro");
+        expectResult(h.mount("bpf", ro, "bpf", 1), "OK", "mount a read-only bpffs");
+        mounted.push(ro);
+        if (c.result(h.mount("bpf", ro, "bpf"), "OK", "mount a bpffs on the read-only bpffs's root")) c.result(h.umount(ro), "OK", "umount the stacked bpffs");
+        c.equal(got(h.mount("bpf", `${ro}/maps.debug`, "bpf")), "ENOTDIR", "mount on the read-only bpffs's maps.debug");
+        c.equal(got(h.mount("bpf", `${ro}/maps.debug`, "bpf", 0, "uid=abc")), "EINVAL", "mount -o uid=abc on the read-only bpffs's maps.debug");
+        c.equal(got(h.mount("bpf", `${ro}/maps.debug/x`, "bpf")), "ENOTDIR", "mount on maps.debug/x in the read-only bpffs");
+        c.equal(got(h.mount("bpf", `${ro}/missing`, "bpf", 0, "uid=abc")), "ENOENT", "mount -o uid=abc on a missing name in the read-only bpffs");
+        c.equal(got(h.mount("bpf", `${ro}/a.b`, "nosuchfs")), "EPERM", "mount -t nosuchfs on a dot name in the read-only bpffs");
+      } finally {
+        for (const m of mounted.reverse()) c.result(h.umount(m), "OK", `umount ${m}`);
         h.rmdir(dir);
       }
       c.done();
