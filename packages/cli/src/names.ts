@@ -1,31 +1,34 @@
 // The kernel's lower-case names for map types, program types and map flags, as bpftool prints
-// them (enum bpf_map_type / bpf_prog_type of 6.18, without the BPF_MAP_TYPE_ prefix).
+// them. Type names come from libbpf (libbpf_bpf_map_type_str): the BTF enum's constants without
+// the BPF_MAP_TYPE_ / BPF_PROG_TYPE_ prefix, but for the aliases below.
+import {
+  BPF_MAP_TYPE_CGROUP_STORAGE, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, BTF_ENUM_BPF_MAP_TYPE, BTF_ENUM_BPF_PROG_TYPE,
+  type BtfEnum,
+} from "@bpfkit/core";
 
-const MAP_TYPES = [
-  "unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
-  "stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
-  "hash_of_maps", "devmap", "sockmap", "cpumap", "xskmap", "sockhash", "cgroup_storage",
-  "reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack", "sk_storage", "devmap_hash",
-  "struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter", "user_ringbuf",
-  "cgrp_storage", "arena",
-] as const;
+/** Each value's name: `overrides`, else its first constant with `prefix` (so not `__MAX_*`). */
+function kernelNames(e: BtfEnum, prefix: string, overrides: Readonly<Record<number, string>> = {}): readonly string[] {
+  const names: string[] = [];
+  for (const [name, value] of e.values) {
+    if (name.startsWith(prefix)) names[value] ??= overrides[value] ?? name.slice(prefix.length).toLowerCase();
+  }
+  return names;
+}
 
-const PROG_TYPES = [
-  "unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp",
-  "perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops",
-  "sk_skb", "cgroup_device", "sk_msg", "raw_tracepoint", "cgroup_sock_addr", "lwt_seg6local",
-  "lirc_mode2", "sk_reuseport", "flow_dissector", "cgroup_sysctl", "raw_tracepoint_writable",
-  "cgroup_sockopt", "tracing", "struct_ops", "ext", "lsm", "sk_lookup", "syscall", "netfilter",
-] as const;
+// The BTF names these two values by their *_DEPRECATED constants first; libbpf (and so bpftool)
+// prints the older names, kept as the later aliases.
+const MAP_TYPES = kernelNames(BTF_ENUM_BPF_MAP_TYPE, "BPF_MAP_TYPE_", {
+  [BPF_MAP_TYPE_CGROUP_STORAGE]: "cgroup_storage",
+  [BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE]: "percpu_cgroup_storage",
+});
+
+const PROG_TYPES = kernelNames(BTF_ENUM_BPF_PROG_TYPE, "BPF_PROG_TYPE_");
 
 const MAP_FLAGS = [
   "no_prealloc", "no_common_lru", "numa_node", "rdonly", "wronly", "stack_build_id",
   "zero_seed", "rdonly_prog", "wronly_prog", "clone", "mmapable", "preserve_elems",
   "inner_map", "link", "path_fd", "vtype_btf_obj_fd", "token_fd", "segv_on_fault", "no_user_conv",
 ] as const;
-
-/** Number of map types this table knows (the kernel's `__MAX_BPF_MAP_TYPE` on 6.18). */
-export const MAP_TYPE_COUNT = MAP_TYPES.length;
 
 export function mapTypeKernelName(t: number): string {
   return MAP_TYPES[t] ?? `type_${t}`;
@@ -39,7 +42,7 @@ export function progTypeKernelName(t: number): string {
 export function parseMapType(s: string): number | undefined {
   if (/^\d+$/.test(s)) return Number(s);
   const norm = s.toLowerCase().replace(/^bpf_map_type_/, "").replace(/-/g, "_");
-  const i = MAP_TYPES.indexOf(norm as (typeof MAP_TYPES)[number]);
+  const i = MAP_TYPES.indexOf(norm);
   if (i > 0) return i;
   // The seed's CamelCase names (LRUHash, PerCPUArray, LPMTrie).
   const squashed = norm.replace(/_/g, "");

@@ -1,4 +1,5 @@
 export * from "./constants.js";
+export * from "./bpf-enums.js";
 export * from "./errno.js";
 export * from "./errors.js";
 export * from "./driver.js";

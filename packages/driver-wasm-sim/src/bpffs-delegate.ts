@@ -1,18 +1,19 @@
 // bpffs's delegate_cmds, delegate_maps, delegate_progs and delegate_attachs mount options
 // (bpf_parse_param in kernel/bpf/inode.c): what a BPF token made from the mount may do, one bit
 // per enum value. Checked on 6.18 (docs/kernel-notes.md).
-import { Errno } from "@bpfkit/core";
-import { bpfAttachType, bpfCmd, bpfMapType, bpfProgType, type BtfEnum } from "./bpf-enum-names.js";
+import {
+  BTF_ENUM_BPF_ATTACH_TYPE, BTF_ENUM_BPF_CMD, BTF_ENUM_BPF_MAP_TYPE, BTF_ENUM_BPF_PROG_TYPE, Errno, type BtfEnum,
+} from "@bpfkit/core";
 import { kstrtoull } from "./kstrtox.js";
 
 export type DelegateOption = "delegate_cmds" | "delegate_maps" | "delegate_progs" | "delegate_attachs";
 
 /** Each option's enum, and the prefix its constants are named without. */
 export const DELEGATE_OPTIONS: Readonly<Record<DelegateOption, { readonly enumType: BtfEnum; readonly prefix: string }>> = {
-  delegate_cmds: { enumType: bpfCmd, prefix: "BPF_" },
-  delegate_maps: { enumType: bpfMapType, prefix: "BPF_MAP_TYPE_" },
-  delegate_progs: { enumType: bpfProgType, prefix: "BPF_PROG_TYPE_" },
-  delegate_attachs: { enumType: bpfAttachType, prefix: "BPF_" },
+  delegate_cmds: { enumType: BTF_ENUM_BPF_CMD, prefix: "BPF_" },
+  delegate_maps: { enumType: BTF_ENUM_BPF_MAP_TYPE, prefix: "BPF_MAP_TYPE_" },
+  delegate_progs: { enumType: BTF_ENUM_BPF_PROG_TYPE, prefix: "BPF_PROG_TYPE_" },
+  delegate_attachs: { enumType: BTF_ENUM_BPF_ATTACH_TYPE, prefix: "BPF_" },
 };
 
 export function isDelegateOption(key: string): key is DelegateOption {

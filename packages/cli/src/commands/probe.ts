@@ -3,12 +3,12 @@
 import { release } from "node:os";
 import {
   BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
-  batchTokenSize, createBpf, errnoName,
+  batchTokenSize, createBpf, errnoName, MAX_BPF_MAP_TYPE,
   userValueSize, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import { noArgs, type Command } from "../command.js";
 import { fields, table } from "../format.js";
-import { MAP_TYPE_COUNT, mapTypeKernelName } from "../names.js";
+import { mapTypeKernelName } from "../names.js";
 
 const ENOTSUPP = 524;
 
@@ -54,7 +54,7 @@ export interface ProbeReport {
 
 export function probeDriver(d: Driver): ProbeReport {
   const types: TypeProbe[] = [];
-  for (let t = 1; t < MAP_TYPE_COUNT; t++) types.push(probeType(d, t));
+  for (let t = 1; t < MAX_BPF_MAP_TYPE; t++) types.push(probeType(d, t));
   const zs = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: BPF_F_ZERO_SEED });
   if (zs >= 0) d.close(zs);
   const bpf = createBpf({ driver: d, logger: { debug() {}, info() {}, warn() {}, error() {} } });

@@ -1,15 +1,20 @@
-// The four BTF enums bpffs's delegate_* mount options name (kernel/bpf/inode.c looks them up in
-// vmlinux BTF by name), as this machine's 6.18 kernel has them: every constant in declaration
-// order, aliases and the `__MAX_*` bound included, since bpffs matches and prints names in that
-// order. Taken from `bpftool btf dump file /sys/kernel/btf/vmlinux format c`.
+// The kernel's BTF enums for bpf(2) commands, map types, program types and attach types, as this
+// machine's 6.18 kernel has them: every constant in declaration order, aliases and the `__MAX_*`
+// bound included. Order matters where the kernel searches by name: bpffs's delegate_* mount
+// options take the first constant that matches and print a value by its first name
+// (kernel/bpf/inode.c). Taken from `bpftool btf dump file /sys/kernel/btf/vmlinux format c`.
 
-/** One BTF enum: its name and its constants, in declaration order. */
+/**
+ * One BTF enum of 6.18: its name and every constant in declaration order, aliases (which share a
+ * value: BPF_PROG_RUN is BPF_PROG_TEST_RUN) and the `__MAX_*` bound included.
+ */
 export interface BtfEnum {
   readonly name: string;
   readonly values: readonly (readonly [name: string, value: number])[];
 }
 
-export const bpfCmd: BtfEnum = { name: "bpf_cmd", values: [
+/** `enum bpf_cmd` of 6.18 (the bpf(2) commands). */
+export const BTF_ENUM_BPF_CMD: BtfEnum = { name: "bpf_cmd", values: [
   ["BPF_MAP_CREATE", 0], ["BPF_MAP_LOOKUP_ELEM", 1], ["BPF_MAP_UPDATE_ELEM", 2], ["BPF_MAP_DELETE_ELEM", 3],
   ["BPF_MAP_GET_NEXT_KEY", 4], ["BPF_PROG_LOAD", 5], ["BPF_OBJ_PIN", 6], ["BPF_OBJ_GET", 7],
   ["BPF_PROG_ATTACH", 8], ["BPF_PROG_DETACH", 9], ["BPF_PROG_TEST_RUN", 10], ["BPF_PROG_RUN", 10],
@@ -24,7 +29,8 @@ export const bpfCmd: BtfEnum = { name: "bpf_cmd", values: [
   ["BPF_PROG_STREAM_READ_BY_FD", 37], ["__MAX_BPF_CMD", 38],
 ] };
 
-export const bpfMapType: BtfEnum = { name: "bpf_map_type", values: [
+/** `enum bpf_map_type` of 6.18. */
+export const BTF_ENUM_BPF_MAP_TYPE: BtfEnum = { name: "bpf_map_type", values: [
   ["BPF_MAP_TYPE_UNSPEC", 0], ["BPF_MAP_TYPE_HASH", 1], ["BPF_MAP_TYPE_ARRAY", 2],
   ["BPF_MAP_TYPE_PROG_ARRAY", 3], ["BPF_MAP_TYPE_PERF_EVENT_ARRAY", 4], ["BPF_MAP_TYPE_PERCPU_HASH", 5],
   ["BPF_MAP_TYPE_PERCPU_ARRAY", 6], ["BPF_MAP_TYPE_STACK_TRACE", 7], ["BPF_MAP_TYPE_CGROUP_ARRAY", 8],
@@ -41,7 +47,8 @@ export const bpfMapType: BtfEnum = { name: "bpf_map_type", values: [
   ["__MAX_BPF_MAP_TYPE", 34],
 ] };
 
-export const bpfProgType: BtfEnum = { name: "bpf_prog_type", values: [
+/** `enum bpf_prog_type` of 6.18. */
+export const BTF_ENUM_BPF_PROG_TYPE: BtfEnum = { name: "bpf_prog_type", values: [
   ["BPF_PROG_TYPE_UNSPEC", 0], ["BPF_PROG_TYPE_SOCKET_FILTER", 1], ["BPF_PROG_TYPE_KPROBE", 2],
   ["BPF_PROG_TYPE_SCHED_CLS", 3], ["BPF_PROG_TYPE_SCHED_ACT", 4], ["BPF_PROG_TYPE_TRACEPOINT", 5],
   ["BPF_PROG_TYPE_XDP", 6], ["BPF_PROG_TYPE_PERF_EVENT", 7], ["BPF_PROG_TYPE_CGROUP_SKB", 8],
@@ -56,7 +63,8 @@ export const bpfProgType: BtfEnum = { name: "bpf_prog_type", values: [
   ["BPF_PROG_TYPE_SYSCALL", 31], ["BPF_PROG_TYPE_NETFILTER", 32], ["__MAX_BPF_PROG_TYPE", 33],
 ] };
 
-export const bpfAttachType: BtfEnum = { name: "bpf_attach_type", values: [
+/** `enum bpf_attach_type` of 6.18. */
+export const BTF_ENUM_BPF_ATTACH_TYPE: BtfEnum = { name: "bpf_attach_type", values: [
   ["BPF_CGROUP_INET_INGRESS", 0], ["BPF_CGROUP_INET_EGRESS", 1], ["BPF_CGROUP_INET_SOCK_CREATE", 2],
   ["BPF_CGROUP_SOCK_OPS", 3], ["BPF_SK_SKB_STREAM_PARSER", 4], ["BPF_SK_SKB_STREAM_VERDICT", 5],
   ["BPF_CGROUP_DEVICE", 6], ["BPF_SK_MSG_VERDICT", 7], ["BPF_CGROUP_INET4_BIND", 8],
