@@ -95,6 +95,11 @@ export function nowMs(): number {
   return globalThis.performance !== undefined ? globalThis.performance.now() : Date.now();
 }
 
+/** Reports one bpf(2) call that started at `t0` (nowMs) to `hook.syscall`, if there is one. */
+export function reportSyscall(hook: MetricsHook | undefined, op: string, failed: boolean, t0: number): void {
+  hook?.syscall?.(op, failed ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
+}
+
 /**
  * `inner` with every element and batch call reported to `hook.syscall` (a failure is any
  * errno, ENOENT included, as Cilium's Errno2Outcome counts it). BpfMap reads through it for
@@ -105,7 +110,7 @@ export function meteredDriver(inner: Driver, hook: MetricsHook): Driver {
   const timed = <A extends unknown[], R>(op: string, call: (...a: A) => R, failed: (r: R) => boolean) => (...a: A): R => {
     const t0 = nowMs();
     const r = call(...a);
-    hook.syscall?.(op, failed(r) ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
+    reportSyscall(hook, op, failed(r), t0);
     return r;
   };
   const elem = <A extends unknown[]>(op: string, call: (...a: A) => number) => timed(op, call, (r) => r < 0);

@@ -7,7 +7,7 @@ import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
-import { MetricOp, type MetricsHook, nowMs } from "./metrics.js";
+import { MetricOp, type MetricsHook, nowMs, reportSyscall } from "./metrics.js";
 
 /** What the functions here need from a Bpf instance. */
 export interface SyscallContext {
@@ -44,8 +44,7 @@ export function timeStart(ctx: SyscallContext): number {
 
 /** Reports a call that returned `ret` (negative: -errno) to the syscall hook, if any. */
 export function timeEnd(ctx: SyscallContext, op: string, ret: number, t0: number): void {
-  const m = ctx.metrics;
-  if (m?.syscall !== undefined) m.syscall(op, ret < 0 ? "fail" : "success", Math.round((nowMs() - t0) * 1e6));
+  reportSyscall(ctx.metrics, op, ret < 0, t0);
 }
 
 function fail(errno: number, op: string, message: string, path?: string): BpfError {
