@@ -65,13 +65,11 @@ export function createHostServices<P>(vfs: Vfs<P>, state: HostState): HostServic
       // As the kernel driver checks them: mount(2) takes an empty data string; only a NUL would be cut.
       if (data !== undefined && (typeof data !== "string" || data.includes("\0"))) throw new TypeError("host.mount: data must be a string without NUL bytes");
       if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`host.mount: flags must be a non-negative integer, got ${flags}`);
-      if (!state.privileged) return -Errno.EPERM; // CAP_SYS_ADMIN
-      return vfs.mount(source, t, fsType, flags, data ?? "");
+      return vfs.mount(source, t, fsType, flags, data ?? "", state.privileged);
     },
     umount: (target) => {
       const t = path(target, "umount");
-      if (!state.privileged) return -Errno.EPERM;
-      return vfs.umount(t);
+      return vfs.umount(t, state.privileged);
     },
     mountInfo: (): MountInfo[] => vfs.mountInfo(),
     objKind: (fd): BpfObjKind | number => {

@@ -333,8 +333,9 @@ export class Vfs<P> {
    * A new mount of `fsType` (each its own superblock). Of mount(2)'s flags only MS_RDONLY is
    * modelled; of the data, "ro"/"rw" and bpffs's uid, gid, mode and delegate_* (parseMountData).
    * Mounting on a directory of a read-only filesystem is allowed: mount writes nothing to it.
+   * `mayMount` is CAP_SYS_ADMIN: without it the answer is EPERM once the target is found.
    */
-  mount(source: string, target: string, fsType: string, flags = 0, data = ""): number {
+  mount(source: string, target: string, fsType: string, flags = 0, data = "", mayMount = true): number {
     // The kernel's order (6.18, probed): the syscall copies type and source (strndup_user, so
     // PATH_MAX bytes or more is EINVAL); do_mount looks the target up (ENOENT, ENOTDIR, EPERM
     // for a bpffs dot name, ENAMETOOLONG); do_new_mount finds the type (ENODEV) and parses the
@@ -344,6 +345,7 @@ export class Vfs<P> {
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;
     if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
+    if (!mayMount) return -Errno.EPERM; // path_mount's may_mount(): CAP_SYS_ADMIN, after the lookup
     if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
     const opts = parseMountData(fsType, data);
     if (typeof opts === "number") return -opts;
@@ -362,10 +364,12 @@ export class Vfs<P> {
     return 0;
   }
 
-  umount(target: string): number {
+  /** umount2: the target's lookup, then CAP_SYS_ADMIN (`mayMount`), then whether it is a mount. */
+  umount(target: string, mayMount = true): number {
     const w = this.walk(target);
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;
+    if (!mayMount) return -Errno.EPERM;
     if (w.node.kind !== "dir" || !this.isMountRoot(w.node) || w.node.mnt === this.rootMount) return -Errno.EINVAL;
     const m = w.node.mnt!;
     if (this.mounts.some((o) => o.parent === m)) return -Errno.EBUSY;

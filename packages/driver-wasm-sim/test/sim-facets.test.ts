@@ -304,6 +304,22 @@ describe("options", () => {
     expect(open.mapFreeze(ufd)).toBe(0);
   });
 
+  it("privileged: false: mount and umount look the target up before they ask for CAP_SYS_ADMIN", () => {
+    // Recorded as `nobody` on this kernel (a missing target ENOENT, a path through a file
+    // ENOTDIR, anything found EPERM, whatever the type or data).
+    const d = sim({ privileged: false });
+    expect(d.host.mkdirAll("/tmp/dir", 0o755)).toBe(0);
+    expect(errName(d.host.mount("bpf", "/tmp/missing", "bpf"))).toBe("ENOENT");
+    expect(errName(d.host.mount("x", "/tmp/missing", "nosuchfs"))).toBe("ENOENT");
+    expect(errName(d.host.mount("bpf", "/sys/fs/bpf/maps.debug/x", "bpf"))).toBe("ENOTDIR");
+    expect(errName(d.host.mount("bpf", "/tmp/dir", "bpf"))).toBe("EPERM");
+    expect(errName(d.host.mount("x", "/tmp/dir", "nosuchfs"))).toBe("EPERM");
+    expect(errName(d.host.mount("bpf", "/tmp/dir", "bpf", 0, "uid=abc"))).toBe("EPERM");
+    expect(errName(d.host.umount("/tmp/missing"))).toBe("ENOENT");
+    expect(errName(d.host.umount("/tmp/dir"))).toBe("EPERM");
+    expect(errName(d.host.umount("/sys/fs/bpf/maps.debug/x"))).toBe("ENOTDIR");
+  });
+
   it("rejects bad options", () => {
     expect(() => sim({ possibleCpus: 0 })).toThrow(RangeError);
     expect(() => sim({ seed: -1 })).toThrow(RangeError);
