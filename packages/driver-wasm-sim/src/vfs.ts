@@ -53,6 +53,8 @@ type Node = Dir | File<unknown>;
 
 /** PATH_MAX: a path of this many bytes or more has no room for its NUL (ENAMETOOLONG). */
 const PATH_MAX = 4096;
+/** x86-64's page: how much mount data the kernel copies in. */
+const PAGE_SIZE = 4096;
 /** NAME_MAX: bpffs and tmpfs (simple_lookup) and ext4 refuse a longer component. */
 const NAME_MAX = 255;
 const utf8 = new TextEncoder();
@@ -108,6 +110,15 @@ function parseMountData(fsType: string, data: string): { readOnly: boolean } | n
     }
   }
   return { readOnly };
+}
+
+/**
+ * The mount data as the filesystem reads it: copy_mount_options copies one page, and the legacy
+ * parser reads it as a string, so bytes past PAGE_SIZE - 1 are cut (an option may end mid-way).
+ */
+function pageOfData(data: string): string {
+  const bytes = utf8.encode(data);
+  return bytes.length < PAGE_SIZE ? data : new TextDecoder().decode(bytes.subarray(0, PAGE_SIZE - 1));
 }
 
 /** Where a path leads: the node, or an errno; and for creation, the parent and last name. */
@@ -347,7 +358,7 @@ export class Vfs<P> {
     if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
     if (!mayMount) return -Errno.EPERM; // path_mount's may_mount(): CAP_SYS_ADMIN, after the lookup
     if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
-    const opts = parseMountData(fsType, data);
+    const opts = parseMountData(fsType, pageOfData(data));
     if (typeof opts === "number") return -opts;
     if (w.node.kind !== "dir") return -Errno.ENOTDIR;
     const { parts } = split(target);

@@ -342,6 +342,14 @@ export const pinCases: ConformanceCase[] = [
           if (r >= 0) h.umount(target);
         }
         c.equal(got(h.mount("s".repeat(4096), `${dir}/missing`, "bpf")), "EINVAL", "mount with a 4096-byte source on a missing target");
+        // The data is copied in as one page and read as a string of at most 4095 bytes: an
+        // option cut at that byte is parsed as what is left of it.
+        const uids = "uid=0,".repeat(682); // 4092 bytes
+        for (const [data, want] of [[`${uids}rw,uid=abc`, "OK"], [`${uids}uid=0`, "EINVAL"], [`${uids}rw`, "OK"]] as const) {
+          const r = h.mount("bpf", sub, "bpf", 0, data);
+          c.equal(got(r), want, `mount -o <${data.length} bytes ending ${JSON.stringify(data.slice(4090, 4100))}…> on sub`);
+          if (r >= 0) h.umount(sub);
+        }
         // A read-only filesystem may be mounted on: mount writes nothing to it. Its own entries
         // are looked up as on any bpffs.
         expectResult(h.mkdir(ro, 0o700), "OK", "mkdir ro");
