@@ -349,14 +349,15 @@ export class Vfs<P> {
   mount(source: string, target: string, fsType: string, flags = 0, data = "", mayMount = true): number {
     // The kernel's order (6.18, probed): the syscall copies type and source (strndup_user, so
     // PATH_MAX bytes or more is EINVAL); do_mount looks the target up (ENOENT, ENOTDIR, EPERM
-    // for a bpffs dot name, ENAMETOOLONG); do_new_mount finds the type (ENODEV) and parses the
-    // data (EINVAL, ERANGE); graft_tree refuses a non-directory target (ENOTDIR) last.
+    // for a bpffs dot name, ENAMETOOLONG); path_mount asks for CAP_SYS_ADMIN (EPERM);
+    // do_new_mount finds the type (ENODEV) and parses the data, one page of it (EINVAL, ERANGE);
+    // graft_tree refuses a non-directory target (ENOTDIR) last.
     if (utf8.encode(fsType).length >= PATH_MAX || utf8.encode(source).length >= PATH_MAX) return -Errno.EINVAL;
     const w = this.walk(target);
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;
     if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
-    if (!mayMount) return -Errno.EPERM; // path_mount's may_mount(): CAP_SYS_ADMIN, after the lookup
+    if (!mayMount) return -Errno.EPERM;
     if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
     const opts = parseMountData(fsType, pageOfData(data));
     if (typeof opts === "number") return -opts;
