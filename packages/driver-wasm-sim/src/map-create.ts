@@ -9,7 +9,7 @@ import {
   BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
-  BPF_MAP_TYPE_PROG_ARRAY, Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
+  BPF_F_TOKEN_FD, BPF_MAP_TYPE_PROG_ARRAY, Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
 } from "@bpfkit/core";
 import type { InnerMeta, SimMap } from "./objects.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE } from "./objects.js";
@@ -56,6 +56,11 @@ export interface CreateContext {
   unprivilegedBpfDisabled: number;
   /** Resolves the template fd as __bpf_map_get does: a map, or -EBADF / -EINVAL. */
   resolveMap(fd: number): SimMap | number;
+  /**
+   * bpf_token_get_from_fd's answer for `map_token_fd` (0: the Driver has no field for it), as a
+   * positive errno: EBADF for a closed fd, EINVAL for any other, since the simulator has no tokens.
+   */
+  tokenErrno(fd: number): number;
 }
 
 export interface CreatePlan {
@@ -166,7 +171,11 @@ export function checkName(bytes: Uint8Array): { errno: number; name: string } {
 }
 
 /** The plan for a valid request, or a positive errno. */
-export function planMapCreate(r: CreateRequest, ctx: CreateContext): CreatePlan | number {
+export function planMapCreate(request: CreateRequest, ctx: CreateContext): CreatePlan | number {
+  // map_create remembers BPF_F_TOKEN_FD and clears it, so that no per-type check sees an unknown
+  // flag; the token itself is resolved only after the type's alloc-check.
+  const tokenFlag = (request.mapFlags & BPF_F_TOKEN_FD) !== 0;
+  const r = { ...request, mapFlags: request.mapFlags & ~BPF_F_TOKEN_FD };
   const t = r.mapType;
   // map_create's generic checks (btf ids and map_extra have no API field here).
   if ((r.mapFlags & BPF_F_RDONLY) !== 0 && (r.mapFlags & BPF_F_WRONLY) !== 0) return Errno.EINVAL;
@@ -175,6 +184,10 @@ export function planMapCreate(r: CreateRequest, ctx: CreateContext): CreatePlan 
   if (t === 0 || t >= MAX_BPF_MAP_TYPE || !MODELLED.has(t)) return Errno.EINVAL;
   const check = allocCheck(r, ctx);
   if (check !== 0) return check;
+  if (tokenFlag) {
+    const errno = ctx.tokenErrno(0);
+    if (errno !== 0) return errno;
+  }
   // The capability gate: unprivileged_bpf_disabled, then the privileged map types.
   if (!ctx.privileged && (ctx.unprivilegedBpfDisabled !== 0 || isLru(t) || t === BPF_MAP_TYPE_LPM_TRIE)) return Errno.EPERM;
 

@@ -283,6 +283,9 @@ export class SimDriverImpl implements SimDriver {
     return e.obj;
   };
 
+  /** bpf_token_get_from_fd: no fd is a BPF token here (BPF_TOKEN_CREATE is not modelled). */
+  private tokenErrno = (fd: number): number => (this.fds.get(fd) === undefined ? Errno.EBADF : Errno.EINVAL);
+
   // ---------------------------------------------------------------- references
 
   private mapGet(m: SimMap): void {
@@ -388,7 +391,7 @@ export class SimDriverImpl implements SimDriver {
     try {
       const plan = planMapCreate(
         { mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize, maxEntries: attr.maxEntries, mapFlags, innerMapFd, numaNode, nameBytes: nameBytes(name) },
-        { possibleCpus: this.possibleCpus, privileged: this.privileged, unprivilegedBpfDisabled: this.unprivilegedBpfDisabled, resolveMap: this.resolveMapFd },
+        { possibleCpus: this.possibleCpus, privileged: this.privileged, unprivilegedBpfDisabled: this.unprivilegedBpfDisabled, resolveMap: this.resolveMapFd, tokenErrno: this.tokenErrno },
       );
       if (typeof plan === "number") return -plan;
       const id = this.nextMapId;

@@ -1,7 +1,7 @@
 // kernel-maps.md §3: MAP_CREATE validation per type, names, flags, inner maps, check order.
 // The rows are probe_create.txt's, less the ENOMEM ones (a simulator may pick its own cap).
 import type { MapCreateAttr } from "@bpfkit/core";
-import type { Expect } from "../assert.js";
+import { errnoOf, show, type Expect } from "../assert.js";
 import type { CaseContext } from "../context.js";
 import { effectiveLruMax } from "../models/lru.js";
 import type { ConformanceCase } from "../types.js";
@@ -317,6 +317,34 @@ export const createCases: ConformanceCase[] = [
         if (c.result(fd, want, `name ${JSON.stringify(name)}`) && fd >= 0) {
           c.equal(ctx.info(fd).name, name, `name ${JSON.stringify(name)}: info name`);
         }
+      }
+      c.done();
+    },
+  },
+  {
+    name: "§3.1 create: BPF_F_TOKEN_FD is set aside before the type's checks, and the token is resolved after them",
+    group: "create",
+    run(ctx) {
+      // map_create clears the flag before ops->map_alloc_check and reads map_token_fd (0: the
+      // Driver has no field for it) only after, so the type's own errors come first.
+      const T = F.TOKEN_FD;
+      runRows(ctx, "create with TOKEN_FD", { mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: T }, [
+        ["LRU_HASH NO_PREALLOC → ENOTSUPP, not the flag's EINVAL", { mapType: LRU_HASH, mapFlags: T | F.NO_PREALLOC }, "ENOTSUPP"],
+        ["HASH value_size=1<<22 → E2BIG", { valueSize: 1 << 22 }, "E2BIG"],
+        ["PERCPU_HASH value_size=32769 → E2BIG", { mapType: PERCPU_HASH, valueSize: 32769 }, "E2BIG"],
+        ["ARRAY value_size=0x80000000 → E2BIG", { mapType: ARRAY, valueSize: 0x80000000 }, "E2BIG"],
+        ["PERCPU_ARRAY value_size=40000 → E2BIG", { mapType: PERCPU_ARRAY, valueSize: 40000 }, "E2BIG"],
+        ["HASH RDONLY|WRONLY → EINVAL", { mapFlags: T | F.RDONLY | F.WRONLY }, "EINVAL"],
+      ]);
+      // A request that passes every check then needs a token at fd 0, which is never one: EINVAL
+      // (or EBADF, were fd 0 closed). An ARRAY_OF_MAPS's template is read later, at allocation.
+      const c = new Checks("create with TOKEN_FD, checks passed");
+      for (const [label, attr] of [
+        ["HASH k4 v4", { mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: T }],
+        ["ARRAY_OF_MAPS with a closed template", { mapType: ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: T, innerMapFd: ctx.closedFd() }],
+      ] as const) {
+        const r = ctx.tryCreate(attr);
+        if (r !== -errnoOf("EINVAL") && r !== -errnoOf("EBADF")) c.equal(show(r), "EINVAL (fd 0 is not a token)", label);
       }
       c.done();
     },
