@@ -24,6 +24,11 @@ export function setLimit(bytes: u32): void {
   limitPages = bytes == 0 ? WASM32_MAX_PAGES : bytes >>> PAGE_BITS;
 }
 
+/** Whether a cap below the wasm32 maximum was set. */
+export function limited(): bool {
+  return limitPages < WASM32_MAX_PAGES;
+}
+
 export function used(): usize {
   return usedBytes;
 }

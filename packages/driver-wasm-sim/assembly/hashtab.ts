@@ -7,10 +7,10 @@
 // element index 0 is never used, so 0 ends a chain.
 import { ENOENT, EEXIST, E2BIG, EINVAL, ENOMEM, ENOSPC, ENOTSUPP } from "./errno";
 import { jhash } from "./jhash";
-import { allocZeroed, free } from "./alloc";
+import { allocZeroed, free, limited } from "./alloc";
 import {
-  MapHdr, elemAt, keyEq, poolAlloc, poolFree, poolReset, poolRelease,
-  BPF_EXIST, BPF_NOEXIST, BPF_MAP_TYPE_HASH_OF_MAPS, copyBytes,
+  MapHdr, elemAt, keyEq, poolAlloc, poolFree, poolReserve, poolReset, poolRelease,
+  BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BPF_MAP_TYPE_HASH_OF_MAPS, copyBytes,
 } from "./map";
 import { lruInit, lruRelease, lruPop, lruPushFree, lruSetRef, LRU_NODE_BYTES } from "./lru";
 
@@ -37,6 +37,9 @@ export function htabInit(m: MapHdr): i32 {
   poolReset(m);
   const limit = <u64>m.maxEntries + 1 + (m.isLru ? <u64>m.ncpus * 2 + 2 : 0);
   m.elemLimit = limit > 0xffffffff ? 0xffffffff : <u32>limit;
+  // Pools otherwise grow as used. Under a memory limit, a preallocated map (every LRU, a hash
+  // without NO_PREALLOC) takes them all now, so that ENOMEM comes where the kernel gives it.
+  if (limited() && (m.isLru || (m.mapFlags & BPF_F_NO_PREALLOC) == 0) && !poolReserve(m)) return -ENOMEM;
   if (m.isLru) {
     const r = lruInit(m);
     if (r < 0) return r;

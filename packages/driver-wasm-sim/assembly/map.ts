@@ -12,6 +12,7 @@ export const BPF_MAP_TYPE_LPM_TRIE: u32 = 11;
 export const BPF_MAP_TYPE_ARRAY_OF_MAPS: u32 = 12;
 export const BPF_MAP_TYPE_HASH_OF_MAPS: u32 = 13;
 
+export const BPF_F_NO_PREALLOC: u32 = 0x1;
 export const BPF_F_NO_COMMON_LRU: u32 = 0x2;
 
 export const BPF_ANY: u32 = 0;
@@ -147,6 +148,18 @@ function poolGrow(m: MapHdr): bool {
   let cap: u64 = m.elemCap == 0 ? 16 : <u64>m.elemCap * 2;
   // Jump to the limit when the next doubling would pass it: no last tiny step that copies all.
   if (cap * 2 > <u64>m.elemLimit) cap = m.elemLimit;
+  return poolResize(m, cap);
+}
+
+/**
+ * Takes every element the map may ever hold, at once: a preallocated map owns them from its
+ * creation in the kernel, so under a memory limit its creation fails, never a later insert.
+ */
+export function poolReserve(m: MapHdr): bool {
+  return m.elemCap >= m.elemLimit || poolResize(m, m.elemLimit);
+}
+
+function poolResize(m: MapHdr, cap: u64): bool {
   const bytes = cap * m.elemSize;
   if (bytes > 0xffff0000) return false;
   const p = alloc(<usize>bytes);

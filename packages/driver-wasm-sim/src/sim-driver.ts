@@ -45,7 +45,10 @@ export interface SimDriverOptions {
   unprivilegedBpfDisabled?: number;
   /** Where bpffs is mounted at boot (default `/sys/fs/bpf`); null boots without one. */
   bpffsMount?: string | null;
-  /** Bytes of wasm memory maps may use; a map past it gets ENOMEM. Default: the engine's maximum. */
+  /**
+   * Bytes of wasm memory maps may use. Past it, creating a preallocated map (array, hash, LRU)
+   * is ENOMEM, as is an insert into a NO_PREALLOC hash or an LPM trie. Default: the engine's maximum.
+   */
   memoryLimit?: number;
   /** How far the virtual monotonic clock moves per syscall, in ns (default 1000). */
   syscallNs?: number;

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { errName, hex, mapInfo, readU32, sim, u32 } from "./sim-helpers.js";
 
 const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9;
-const ZERO_SEED = 0x40, RDONLY_PROG = 0x80;
+const NO_PREALLOC = 0x1, ZERO_SEED = 0x40, RDONLY_PROG = 0x80;
 const attr = (t: number, more: Partial<MapCreateAttr> = {}): MapCreateAttr => ({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 8, ...more });
 
 function walk(d: ReturnType<typeof sim>, fd: number, keySize = 4): string[] {
@@ -254,6 +254,26 @@ describe("options", () => {
     const fd = d.mapCreate(attr(HASH));
     expect(fd).toBe(3);
     expect(d.mapUpdateElem(fd, u32(1), u32(1))).toBe(0);
+  });
+
+  it("memoryLimit: a preallocated map is ENOMEM at creation, never at an insert, as in the kernel", () => {
+    const d = sim({ memoryLimit: 4 << 20 });
+    // 300k elements of 16 bytes are more than 4 MiB: the kernel's prealloc fails at MAP_CREATE.
+    expect(errName(d.mapCreate(attr(HASH, { maxEntries: 300_000 })))).toBe("ENOMEM");
+    expect(errName(d.mapCreate(attr(LRU_HASH, { maxEntries: 300_000 })))).toBe("ENOMEM");
+    const pre = d.mapCreate(attr(HASH, { maxEntries: 20_000 }));
+    expect(pre).toBeGreaterThan(0);
+    // A NO_PREALLOC map allocates per insert, so it is the one that meets the limit…
+    const lazy = d.mapCreate(attr(HASH, { maxEntries: 1 << 18, mapFlags: NO_PREALLOC }));
+    expect(lazy).toBeGreaterThan(0);
+    let k = 0;
+    let r = 0;
+    while ((r = d.mapUpdateElem(lazy, u32(k), u32(k))) === 0) k++;
+    expect(errName(r)).toBe("ENOMEM");
+    expect(k).toBeGreaterThan(1000);
+    // …and the preallocated one, created first, still takes all its entries after that.
+    for (let i = 0; i < 20_000; i++) expect(d.mapUpdateElem(pre, u32(i), u32(i))).toBe(0);
+    expect(errName(d.mapUpdateElem(pre, u32(20_000), u32(0)))).toBe("E2BIG");
   });
 
   it("bpffsMount moves or drops the boot-time bpffs", () => {
