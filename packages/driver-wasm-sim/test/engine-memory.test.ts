@@ -13,7 +13,10 @@ describe("engine memory (issue 3 item 7)", () => {
     const lpm = eng.tryCreate({ type: T.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 0xffffffff, flags: 1 });
     if (typeof lpm === "number") throw new Error(`LPM create: ${lpm}`);
     lpm.free();
-    const m = eng.create({ type: T.HASH, keySize: 4, valueSize: 64, maxEntries: 1 << 20 });
+    // A preallocated hash takes all its elements at creation (76 MiB here); a NO_PREALLOC one
+    // allocates per insert, so it meets the limit on growth.
+    expect(eng.tryCreate({ type: T.HASH, keySize: 4, valueSize: 64, maxEntries: 1 << 20 })).toBe(E.ENOMEM);
+    const m = eng.create({ type: T.HASH, keySize: 4, valueSize: 64, maxEntries: 1 << 20, flags: 1 });
     const v = new Uint8Array(64);
     let k = 0, err = 0;
     for (; k < 1 << 20; k++) {
@@ -30,7 +33,7 @@ describe("engine memory (issue 3 item 7)", () => {
     // Freeing gives the memory back: the same map fits again, with no growth.
     const before = eng.x.memory.buffer.byteLength;
     m.free();
-    const again = eng.create({ type: T.HASH, keySize: 4, valueSize: 64, maxEntries: 1 << 20 });
+    const again = eng.create({ type: T.HASH, keySize: 4, valueSize: 64, maxEntries: 1 << 20, flags: 1 });
     for (let i = 0; i < k; i++) expect(again.update(u32(i), v)).toBe(0);
     expect(eng.x.memory.buffer.byteLength).toBe(before);
     again.free();
