@@ -14,6 +14,8 @@ export interface Ctx {
   driver(): Promise<Driver>;
   /** The map root and prefix that bare map names resolve under. */
   mapRoot(driver: Driver): MapRoot;
+  /** The map root the user set (--map-root, else BPFKIT_MAP_ROOT), before any discovery. */
+  readonly givenMapRoot: string | undefined;
   /** Writes a JSON document (with --json) or the human text. */
   emit(human: () => string, json: () => unknown): void;
   /** A progress line on a terminal's stderr, overwritten in place; `done` clears it. */
@@ -31,15 +33,17 @@ export interface CtxOptions {
 export function makeCtx(io: CliIo, o: CtxOptions): Ctx {
   let driver: Promise<Driver> | undefined;
   let shown = false;
+  const givenMapRoot = o.mapRoot ?? io.env.BPFKIT_MAP_ROOT;
   return {
     io,
     json: o.json,
     quiet: o.quiet,
     driverChoice: o.driverChoice,
+    givenMapRoot,
     driver: () => (driver ??= selectDriver(io, o.driverChoice, o.quiet)),
     mapRoot(d) {
       // core's rule: /sys/fs/bpf when a bpffs is mounted there, else the first bpffs mount.
-      const root = o.mapRoot ?? io.env.BPFKIT_MAP_ROOT ?? createBpf({ driver: d, logger: quietLogger }).getMapRoot();
+      const root = givenMapRoot ?? createBpf({ driver: d, logger: quietLogger }).getMapRoot();
       return { root, prefix: o.mapPrefix };
     },
     emit(human, json) {

@@ -101,4 +101,21 @@ describe("probe: the simulator answers as the kernel does", () => {
     expect(JSON.parse(r.out)).toMatchObject({ root: "/sys/fs/bpf", mounted: true });
   });
 
+  it("mount with no directory mounts at the map root the user gave (--map-root, else BPFKIT_MAP_ROOT)", async () => {
+    const sim = createSimDriver();
+    expect(sim.host.mkdirAll("/run/a", 0o755)).toBe(0);
+    expect(sim.host.mkdirAll("/run/b", 0o755)).toBe(0);
+    const flag = await cliOver(sim)("mount", "--map-root", "/run/a", "--json");
+    expect(JSON.parse(flag.out)).toMatchObject({ root: "/run/a", mounted: true });
+    const env = await cliOver(sim, { BPFKIT_MAP_ROOT: "/run/b" })("mount", "--json");
+    expect(JSON.parse(env.out)).toMatchObject({ root: "/run/b", mounted: true });
+    // A DIR argument still wins over both.
+    const both = await cliOver(sim, { BPFKIT_MAP_ROOT: "/run/b" })("mount", "/run/a", "--map-root", "/run/b", "--json");
+    expect(JSON.parse(both.out)).toMatchObject({ root: "/run/a", mounted: false });
+    expect(sim.host.statfsType("/run/a")).toBe(0xcafe4a11);
+    const relative = await cliOver(sim)("mount", "--map-root", "run/a");
+    expect(relative.code).toBe(2);
+    expect(relative.err).toContain("the map root must be an absolute path");
+  });
+
 });

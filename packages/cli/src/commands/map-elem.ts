@@ -82,9 +82,9 @@ function showMap(ctx: Ctx, m: OpenedMap): void {
 
 export const mapShowCommand: Command = {
   name: "map show",
-  summary: "one map's id, type, sizes, max entries, flags and pin",
+  summary: "one map's id, type, sizes, max entries and flags, and its pin when MAP is given by its pin",
   usage: "map show MAP [--json]",
-  details: MAP_REF_USAGE,
+  details: `${MAP_REF_USAGE}.\nA map given by \`id N\` or \`name NAME\` shows no pin: \`bpfkit maps --pins\` lists every pin of every map.`,
   options: {},
   examples: ["bpfkit map show id 12", "bpfkit map show /sys/fs/bpf/tc/globals/cilium_ct4_global", "bpfkit map show cilium_lxc"],
   async run(ctx, args) {

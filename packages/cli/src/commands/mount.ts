@@ -8,15 +8,18 @@ export const mountCommand: Command = {
   name: "mount",
   summary: "check that bpffs is mounted at the map root (or DIR), and mount it if not (checkOrMountFS)",
   usage: "mount [DIR] [--warn] [--json]",
-  details: "Without DIR: /sys/fs/bpf, falling back to /run/cilium/bpffs when another filesystem is mounted there.\n" +
+  details: "Without DIR: the --map-root (or BPFKIT_MAP_ROOT) when one is given, else /sys/fs/bpf, falling back to\n" +
+    "/run/cilium/bpffs when another filesystem is mounted there.\n" +
     "Fails when DIR holds another filesystem, or when several mounts are stacked at the root.\n" +
     "Refuses a DIR that is not a mount point and has entries: bpffs mounted there would hide them.",
   options: { warn: { type: "boolean", help: "print Cilium's warning when bpffs had to be mounted" } },
   examples: ["bpfkit mount", "bpfkit mount /run/my-bpffs"],
   async run(ctx, args, opts) {
     if (args.length > 1) throw usageError("mount takes at most one DIR");
-    const dir = args[0];
-    if (dir !== undefined && !dir.startsWith("/")) throw usageError(`mount ${dir}: DIR must be an absolute path`);
+    const dir = args[0] ?? ctx.givenMapRoot;
+    if (dir !== undefined && !dir.startsWith("/")) {
+      throw usageError(`mount ${dir}: ${args[0] !== undefined ? "DIR" : "the map root"} must be an absolute path`);
+    }
     const d = await ctx.driver();
     const notes: string[] = [];
     const logger: Logger = {
