@@ -263,6 +263,18 @@ export function isHashMapType(t: number): boolean {
     t === BPF_MAP_TYPE_LRU_PERCPU_HASH || t === BPF_MAP_TYPE_HASH_OF_MAPS;
 }
 
+/**
+ * Arrays: the keys are the indices 0..max_entries−1, which GET_NEXT_KEY always lists and no
+ * delete removes. A lookup's ENOENT there is an empty slot of an fd array (PROG_ARRAY,
+ * ARRAY_OF_MAPS, DEVMAP, …), never a key that vanished.
+ */
+export function isIndexedMapType(t: number): boolean {
+  return t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_PROG_ARRAY ||
+    t === BPF_MAP_TYPE_PERF_EVENT_ARRAY || t === BPF_MAP_TYPE_CGROUP_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+    t === BPF_MAP_TYPE_DEVMAP || t === BPF_MAP_TYPE_SOCKMAP || t === BPF_MAP_TYPE_CPUMAP ||
+    t === BPF_MAP_TYPE_XSKMAP || t === BPF_MAP_TYPE_REUSEPORT_SOCKARRAY;
+}
+
 /** Types whose user-space value is a 4-byte fd on update and an id on lookup. */
 export function isFdValueMapType(t: number): boolean {
   return t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS ||

@@ -35,7 +35,7 @@
 //    subtree and untouched keys are missed (docs/kernel-notes.md, with a probe). Both
 //    algorithms walk LPM with GET_NEXT_KEY, so neither can promise more for LPM while the
 //    datapath writes to it; with no concurrent writes, every key is delivered.
-import { BPF_MAP_TYPE_LPM_TRIE, batchTokenSize, isHashMapType } from "./constants.js";
+import { BPF_MAP_TYPE_LPM_TRIE, batchTokenSize, isHashMapType, isIndexedMapType } from "./constants.js";
 import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, MaxLookupError } from "./errors.js";
@@ -94,6 +94,7 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
   const val = new Uint8Array(target.valueSize);
   let prevValid = false;
   let repeat = false;
+  const indexed = isIndexedMapType(target.mapType);
   stats.algorithm = "walk";
 
   const first = driver.mapGetNextKey(fd, null, cur);
@@ -109,6 +110,17 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
   for (stats.lookup = 1; stats.lookup <= maxLookup; stats.lookup++) {
     const nextErr = driver.mapGetNextKey(fd, cur, next);
     const le = driver.mapLookupElem(fd, cur, val);
+    if (le === -Errno.ENOENT && indexed) {
+      // An fd array's empty slot is no element, and its index stays: go on from it. (The seed
+      // took it for a vanished key and fell back to it until the budget ran out.)
+      if (nextErr === -Errno.ENOENT) {
+        stats.completed = true;
+        return;
+      }
+      if (nextErr < 0) throw dumpError(target, "dump (get next key)", -nextErr);
+      copyBytes(cur, next);
+      continue;
+    }
     if (le < 0) {
       if (le !== -Errno.ENOENT) throw dumpError(target, "dump (lookup)", -le);
       stats.lookupFailed++;

@@ -4,7 +4,9 @@
 // next-key and lookup is skipped; the walk then resumes after the last element it yielded, and
 // only when that one vanished too does the kernel restart it from the first key (hash maps and
 // LPM restart on an unknown key, kernel-maps.md §5.3). Restarts can repeat keys, so they are
-// bounded: past `maxRestarts` the walk throws IterationAbortedError.
+// bounded: past `maxRestarts` the walk throws IterationAbortedError. An empty slot of an fd
+// array (PROG_ARRAY, ARRAY_OF_MAPS) is no element: it is passed over.
+import { isIndexedMapType } from "./constants.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, IterationAbortedError } from "./errors.js";
 import type { DumpTarget } from "./dump-reliable.js";
@@ -37,6 +39,7 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
   const val = new Uint8Array(t.valueSize);
   let prevValid = false;
   let restarts = 0;
+  const indexed = isIndexedMapType(t.mapType);
 
   let r = driver.mapGetNextKey(fd, null, cur);
   if (r === -Errno.ENOENT) return;
@@ -44,6 +47,13 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
   for (;;) {
     const nextErr = driver.mapGetNextKey(fd, cur, next);
     const le = driver.mapLookupElem(fd, cur, val);
+    if (le === -Errno.ENOENT && indexed) {
+      // An fd array's empty slot: no element, and an index that stays, so go on from it.
+      if (nextErr === -Errno.ENOENT) return;
+      if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
+      copyBytes(cur, next);
+      continue;
+    }
     if (le === -Errno.ENOENT) {
       // `cur` vanished. The successor of the last yielded key, if that key still exists
       // (proved by a lookup after the next-key call), is where the walk should go on.

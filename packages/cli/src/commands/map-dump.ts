@@ -1,8 +1,7 @@
 // `bpfkit map dump`: every element, through core's dump algorithms — BPF_MAP_LOOKUP_BATCH where
 // the kernel has it, else Cilium's v1.7 walk — with the seed's DumpStats on request.
 import {
-  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY,
-  BatchScratch, batchDump, BpfError, dumpDuration, errnoText, newDumpStats, walkDump, type DumpStats, type RawSink,
+  BatchScratch, batchDump, dumpDuration, newDumpStats, walkDump, type DumpStats, type RawSink,
 } from "@bpfkit/core";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { flag, str, type Command } from "../command.js";
@@ -32,39 +31,12 @@ export function dumpFd(target: Parameters<typeof walkDump>[0], maxEntries: numbe
       if (batchDump(target, sink, stats, new BatchScratch(), maxEntries, ...(batchSize !== undefined ? [batchSize] : []))) return stats;
       if (algorithm === "batch") throw new CliError(`${target.name}: the kernel has no BPF_MAP_LOOKUP_BATCH for this map type`, ExitCode.failure, "use --algorithm walk");
     }
-    if (isFdArray(target.mapType)) slotDump(target, maxEntries, sink, stats);
-    else walkDump(target, sink, stats, true); // a fallback key is printed once, not twice
+    // Empty slots of fd arrays are passed over by the walk itself.
+    walkDump(target, sink, stats, true); // a fallback key is printed once, not twice
     return stats;
   } finally {
     stats.finished = new Date();
   }
-}
-
-/** PROG_ARRAY, PERF_EVENT_ARRAY, CGROUP_ARRAY, ARRAY_OF_MAPS: arrays whose slots hold fds. */
-function isFdArray(t: number): boolean {
-  return t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_PERF_EVENT_ARRAY || t === BPF_MAP_TYPE_CGROUP_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS;
-}
-
-/**
- * Reads an fd array slot by slot. An empty slot answers the lookup with ENOENT, which the v1.7
- * walk takes for a key deleted mid-dump: it falls back to the previous key and ends in
- * "maximum number of lookups reached". Slots never come or go, so every index is read once.
- */
-function slotDump(target: Parameters<typeof walkDump>[0], maxEntries: number, sink: RawSink, stats: DumpStats): void {
-  stats.algorithm = "walk";
-  const key = new Uint8Array(4);
-  const index = new DataView(key.buffer);
-  const value = new Uint8Array(target.valueSize);
-  for (let i = 0; i < maxEntries; i++) {
-    index.setUint32(0, i, true);
-    stats.lookup++;
-    const r = target.driver.mapLookupElem(target.fd, key, value);
-    if (r === -2) continue;
-    if (r < 0) throw new BpfError({ errno: -r, op: "dump (lookup)", map: target.name, message: `dump (lookup) ${target.name}: ${errnoText(-r)}` });
-    stats.delivered++;
-    sink(key, 0, value, 0);
-  }
-  stats.completed = true;
 }
 
 export function statsJson(s: DumpStats): Record<string, unknown> {

@@ -1,0 +1,84 @@
+// Fd arrays (PROG_ARRAY, ARRAY_OF_MAPS) list every index with GET_NEXT_KEY, but an empty slot's
+// lookup answers ENOENT. entries(), keys() and every walk pass over empty slots and end; before,
+// entries() spun forever after a filled slot and the walk dumps ran to MaxLookupError.
+import { expect, it } from "vitest";
+import { DUMMY_PROG_INSNS, IterationAbortedError, MapType, newDumpStats, u32, type BpfMap } from "@bpfkit/core";
+import { eachDriver, type Env } from "./support/env.js";
+
+eachDriver("fd arrays with empty slots", (get) => {
+  function progArray(env: Env, maxEntries: number): BpfMap<number, number> {
+    const m = env.map({ name: "calls", type: MapType.ProgArray, key: u32, value: u32, maxEntries });
+    m.openOrCreateUnpinned();
+    return m;
+  }
+
+  function loadProg(env: Env): number {
+    const fd = env.driver.progLoad({ progType: 1, insns: DUMMY_PROG_INSNS, license: "GPL" });
+    expect(fd).toBeGreaterThanOrEqual(0);
+    env.track({ close: () => env.driver.close(fd) });
+    return fd;
+  }
+
+  it("PROG_ARRAY: entries() and keys() yield the filled slots only, and end", () => {
+    const env = get();
+    const m = progArray(env, 40);
+    const prog = loadProg(env);
+    // Slots 0–19 empty (more than the 16 restarts a vanished key may cost), then 20 and 30 set.
+    m.update(20, prog);
+    m.update(30, prog);
+    expect([...m.keys({ maxRestarts: 0 })]).toEqual([20, 30]);
+    const entries = [...m.entries({ maxRestarts: 0 })];
+    expect(entries.map(([k]) => k)).toEqual([20, 30]);
+    expect(entries[0]![1]).toBe(entries[1]![1]); // the same program's id in both
+    expect(entries[0]![1]).toBeGreaterThan(0);
+  });
+
+  it("an empty PROG_ARRAY: entries() yields nothing, without counting restarts", () => {
+    const m = progArray(get(), 64);
+    let err: unknown;
+    try {
+      expect([...m.entries({ maxRestarts: 0 })]).toEqual([]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).not.toBeInstanceOf(IterationAbortedError);
+    expect(err).toBeUndefined();
+  });
+
+  it("PROG_ARRAY: dump, dumpWithCallback and the v1.7 walk deliver the filled slots and complete", () => {
+    const env = get();
+    const m = progArray(env, 8);
+    expect(m.dump()).toEqual(new Map());
+    const prog = loadProg(env);
+    m.update(0, prog);
+    m.update(5, prog);
+    expect([...m.dump().keys()]).toEqual(["0", "5"]);
+    const seen: number[] = [];
+    m.dumpWithCallback((k) => seen.push(k));
+    expect(seen).toEqual([0, 5]);
+    const stats = newDumpStats(m);
+    const reliable: number[] = [];
+    m.dumpReliablyWithCallback((k) => reliable.push(k), stats);
+    expect(reliable).toEqual([0, 5]);
+    expect(stats.completed).toBe(true);
+    expect(stats.lookupFailed).toBe(0);
+    expect(stats.interrupted).toBe(0);
+  });
+
+  it("ARRAY_OF_MAPS: entries() after a filled slot ends, and the walk dump completes", () => {
+    const env = get();
+    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    inner.openOrCreateUnpinned();
+    const outer = env.map({ name: "outer", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 4, innerId: inner.getFd() });
+    outer.openOrCreateUnpinned();
+    outer.update(1, inner.getFd());
+    const entries = [...outer.entries({ maxRestarts: 0 })];
+    expect(entries.map(([k]) => k)).toEqual([1]);
+    expect(entries[0]![1]).toBeGreaterThan(0); // the inner map's id
+    const walked: number[] = [];
+    const stats = newDumpStats(outer);
+    outer.dumpReliablyWithCallback((k) => walked.push(k), stats, { algorithm: "walk" });
+    expect(walked).toEqual([1]);
+    expect(stats.completed).toBe(true);
+  });
+});
