@@ -26,9 +26,12 @@ export interface CliIo {
 /** The process's own streams. */
 export function processIo(): CliIo {
   // `bpfkit map dump … | head`: a reader that went away is the end of the output, not an error.
+  // Any other write error (a full disk, /dev/full) is the user's to see, in one line.
   process.stdout.once("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw e;
+    const why = e.code !== undefined ? `${e.message.replace(/^[A-Z]+: /, "").replace(/, write$/, "")} (${e.code})` : e.message;
+    process.stderr.write(`bpfkit: cannot write to standard output: ${why}\n`);
+    process.exit(1);
   });
   return {
     stdout: (t) => void process.stdout.write(t),

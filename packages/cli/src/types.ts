@@ -91,13 +91,20 @@ function ipBytes(c: FieldCodec<string>, text: string): Uint8Array {
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
-/** `0a 00 00 01`, `0a000001`, `0x0a000001`, `0x0a 0x00 0x00 0x01`: bytes in the order written. */
+/**
+ * `0a 00 00 01`, `0a000001`, `0x0a000001`, `0x0a 0x00 0x00 0x01`: bytes in the order written. A
+ * lone digit is one byte (`1 0 0 0`); a longer token with an odd number of digits is refused,
+ * since no one place for the missing nibble is the obvious one.
+ */
 export function parseHexBytes(text: string): Uint8Array {
   const out: number[] = [];
   for (const tok of text.split(/[\s,]+/).filter(Boolean)) {
     let h = tok.replace(/^0x/i, "");
     if (!/^[0-9a-f]+$/i.test(h)) throw usageError(`${JSON.stringify(tok)} is not hex`, "bytes are hex: '0a 00 00 01' or 0x0a000001");
-    if (h.length % 2 === 1) h = "0" + h;
+    if (h.length === 1) h = "0" + h;
+    else if (h.length % 2 === 1) {
+      throw usageError(`${JSON.stringify(tok)} has an odd number of hex digits (${h.length})`, "write each byte as two digits: 0x00100000 or '00 10 00 00'");
+    }
     for (let i = 0; i < h.length; i += 2) out.push(parseInt(h.slice(i, i + 2), 16));
   }
   return Uint8Array.from(out);

@@ -2,7 +2,7 @@
 // key/value types. No map is touched except where a test says so.
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-import { captureIo, ExitCode, main, parseType, VERSION } from "../src/index.js";
+import { captureIo, ExitCode, main, parseHexBytes, parseType, VERSION } from "../src/index.js";
 import { COMMANDS } from "../src/commands/index.js";
 
 async function run(argv: string[], over: Parameters<typeof captureIo>[0] = {}) {
@@ -113,6 +113,15 @@ describe("bpfkit help and usage", () => {
     expect(given.err).not.toContain("starts empty");
   });
 
+  it("map create of an lpm_trie without no_prealloc: the kernel's EINVAL comes with the flag to add", async () => {
+    const lpm = ["map", "create", "/sys/fs/bpf/r", "--type", "lpm_trie", "--key-type", "lpm4", "--value-size", "4", "--max-entries", "4", "--driver", "sim"];
+    const r = await run(lpm);
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("create lpm_trie map: EINVAL");
+    expect(r.err).toContain("an lpm_trie needs --flags no_prealloc");
+    expect((await run([...lpm, "--flags", "no_prealloc"])).code).toBe(0);
+  });
+
   it("an unknown option or a bad --driver is a usage error that points to --help", async () => {
     const r = await run(["maps", "--frob"]);
     expect(r.code).toBe(ExitCode.usage);
@@ -219,6 +228,15 @@ describe("key and value types", () => {
     expect(enc("u16[3]", "[1,2,3]").b).toEqual([1, 0, 2, 0, 3, 0]);
     expect(enc("ipv6", "fd00::1").b).toEqual([0xfd, 0, ...new Array(13).fill(0), 1]);
     expect(enc("mac", "02:00:00:00:00:0a").b).toEqual([2, 0, 0, 0, 0, 10]);
+  });
+
+  it("hex bytes: in the order written, a lone digit is a byte, a longer odd-length token is refused", () => {
+    expect(Array.from(parseHexBytes("0a 00 00 01"))).toEqual([10, 0, 0, 1]);
+    expect(Array.from(parseHexBytes("0x0a000001"))).toEqual([10, 0, 0, 1]);
+    expect(Array.from(parseHexBytes("1 0 0 0"))).toEqual([1, 0, 0, 0]);
+    // Seven digits: 00 10 00 00 or 01 00 00 00? Neither is safe to guess for a key.
+    expect(() => parseHexBytes("0x0100000")).toThrow(/"0x0100000" has an odd number of hex digits \(7\)/);
+    expect(() => parseHexBytes("123")).toThrow(/odd number of hex digits \(3\)/);
   });
 
   it("a bad type spec says where", () => {

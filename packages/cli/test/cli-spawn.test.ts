@@ -1,7 +1,7 @@
 // The real `bpfkit` process, as a user runs it: the built bin, on the kernel — the smoke test of
 // the bin, and the kernel demo, whose datapath thread runs from the build.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -25,6 +25,17 @@ describe("the bpfkit bin", () => {
     const bad = bpfkit("map", "lookup");
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("bpfkit: which map?");
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("a failed write to stdout is one line on stderr and exit 1, not a stack trace", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = spawnSync(process.execPath, [bin, "probe", "--driver", "sim"], { cwd: root, encoding: "utf8", timeout: 60_000, stdio: ["ignore", full, "pipe"] });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe("bpfkit: cannot write to standard output: no space left on device (ENOSPC)\n");
+    } finally {
+      closeSync(full);
+    }
   });
 
   it("runs a command on the simulator with --driver sim", () => {

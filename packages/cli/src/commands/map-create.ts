@@ -1,5 +1,5 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
-import { BPF_FS_MAGIC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, errnoName, type Driver } from "@bpfkit/core";
+import { BPF_FS_MAGIC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, errnoName, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { isFreshSim } from "../driver-select.js";
@@ -108,8 +108,11 @@ export const mapCreateCommand: Command = {
       if (inner >= 0) d.close(inner);
     }
     if (fd < 0) {
+      // The one EINVAL everyone meets: the kernel has no preallocated trie (trie_alloc).
+      const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
+        ? "an lpm_trie needs --flags no_prealloc" : undefined;
       throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${fd === -22 ? " (the kernel rejects these attributes for this type)" : ""}`,
-        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? "needs root or CAP_BPF" : undefined);
+        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? "needs root or CAP_BPF" : lpmHint);
     }
     try {
       const info = mapInfo(d, fd);
