@@ -18,6 +18,7 @@ import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
+import { replacePin } from "./pins.js";
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getProgFdById, getProgInfoByFd, getProgNextId, type ProgInfo, testDummyProg } from "./prog.js";
@@ -280,37 +281,77 @@ export class Bpf implements sys.SyscallContext {
 
   /**
    * The seed's OpenOrCreateMap: open the map pinned at `path`, or create it (and pin it when
-   * `pin`). An existing pin whose properties differ is removed and the map re-created (objCheck),
-   * except a PROG_ARRAY. With `pin` false an existing pin is still opened. Throws BpfError.
+   * `pin`). An existing pin whose properties differ is replaced by a new map (objCheck's
+   * warnings), except a PROG_ARRAY, which is returned as it is. With `pin` false an existing
+   * pin is still opened, and a differing one is only unpinned. Throws BpfError.
+   *
+   * Unlike the seed, which unpins first, the new map is created before the old pin goes: a spec
+   * the kernel refuses leaves the old map pinned with its data, and the error says so. When the
+   * new map cannot be pinned, the old one is pinned again.
    */
   openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
     flags: number, innerId: number, pin: boolean): { fd: number; isNew: boolean } {
     checkPath(path, "path", "openOrCreateMap");
-    const host = this.driver.host;
-    let redo = false;
-    for (;;) {
-      if (redo || !this.#exists(path)) {
-        const dir = dirname(path);
-        if (!this.#exists(dir)) {
-          const r = host.mkdirAll(dir, 0o755);
-          if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
-        }
-        const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
-        if (pin) {
-          try {
-            sys.objPin(this, fd, path);
-          } catch (e) {
-            this.driver.close(fd);
-            throw e;
-          }
-        }
-        return { fd, isNew: true };
+    if (!this.#exists(path)) {
+      const dir = dirname(path);
+      if (!this.#exists(dir)) {
+        const r = this.driver.host.mkdirAll(dir, 0o755);
+        if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
       }
-      const fd = sys.objGet(this, path);
-      redo = this.objCheck(fd, path, mapType, keySize, valueSize, maxEntries, flags);
-      if (!redo) return { fd, isNew: false };
-      this.driver.close(fd);
+      const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
+      if (pin) {
+        try {
+          sys.objPin(this, fd, path);
+        } catch (e) {
+          this.driver.close(fd);
+          throw e;
+        }
+      }
+      return { fd, isNew: true };
     }
+    const old = sys.objGet(this, path);
+    let info: MapInfo;
+    try {
+      info = sys.getMapInfo(this, old);
+    } catch {
+      return { fd: old, isNew: false };
+    }
+    if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
+    try {
+      return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin), isNew: true };
+    } finally {
+      this.driver.close(old);
+    }
+  }
+
+  /** A map made to replace the one pinned at `path` (open as `old`), pinned in its place when `pin`. */
+  #upgrade(old: number, path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
+    flags: number, innerId: number, pin: boolean): number {
+    let fd: number;
+    try {
+      fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
+    } catch (e) {
+      throw keptPin(e, path);
+    }
+    this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
+    if (!pin) {
+      // The seed's unpinned upgrade: the old pin goes (errors ignored), the new map stays unpinned.
+      this.driver.host.unlink(path);
+      return fd;
+    }
+    let r: number;
+    try {
+      r = replacePin(this, path, fd, old);
+    } catch (e) {
+      this.driver.close(fd);
+      throw e;
+    }
+    if (r !== 0) {
+      this.driver.close(fd);
+      throw new BpfError({ errno: r, op: "Unable to remove map for property upgrade", path,
+        message: `Unable to remove map ${path} for property upgrade: ${errnoText(r)}; the existing map pinned there was kept` });
+    }
+    return fd;
   }
 
   /** stat() says anything but "does not exist" (the seed treats other stat errors as present). */
@@ -321,8 +362,9 @@ export class Bpf implements sys.SyscallContext {
   /**
    * The seed's objCheck: compares the live map at `fd` with the wanted properties, logging each
    * difference; on a difference it unpins `path` and returns true (a PROG_ARRAY is never
-   * removed). Two kernel adjustments are not differences: LRU maps with NO_COMMON_LRU round
-   * max_entries to a multiple of the CPUs, and RDONLY/WRONLY belong to the fd, not the map.
+   * removed). An fd whose map info cannot be read gives false, as in the seed. Two kernel
+   * adjustments are not differences: LRU maps with NO_COMMON_LRU round max_entries to a
+   * multiple of the CPUs, and RDONLY/WRONLY belong to the fd, not the map.
    */
   objCheck(fd: number, path: string, mapType: number, keySize: number, valueSize: number,
     maxEntries: number, flags: number): boolean {
@@ -332,6 +374,15 @@ export class Bpf implements sys.SyscallContext {
     } catch {
       return false;
     }
+    if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return false;
+    this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
+    this.driver.host.unlink(path);
+    return true;
+  }
+
+  /** objCheck's comparison: logs each difference; true when there is one and `info` is no PROG_ARRAY. */
+  #needsUpgrade(info: MapInfo, path: string, mapType: number, keySize: number, valueSize: number,
+    maxEntries: number, flags: number): boolean {
     let expectMax = maxEntries;
     if ((mapType === BPF_MAP_TYPE_LRU_HASH || mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH) && (flags & BPF_F_NO_COMMON_LRU) !== 0) {
       const cpus = this.driver.possibleCpus;
@@ -348,11 +399,7 @@ export class Bpf implements sys.SyscallContext {
     if (info.valueSize !== valueSize) differ("Value-size mismatch for BPF map", info.valueSize, valueSize);
     if (info.maxEntries !== expectMax) differ("Max entries mismatch for BPF map", info.maxEntries, expectMax);
     if (info.flags !== expectFlags) differ("Flags mismatch for BPF map", info.flags, expectFlags);
-    if (!mismatch) return false;
-    if (info.mapType === BPF_MAP_TYPE_PROG_ARRAY) return false;
-    this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
-    this.driver.host.unlink(path);
-    return true;
+    return mismatch && info.mapType !== BPF_MAP_TYPE_PROG_ARRAY;
   }
 
   /** The seed's ObjPin: EEXIST when `path` exists, ENOENT when its directory does not. */
@@ -535,6 +582,12 @@ export class Bpf implements sys.SyscallContext {
   unregisterMap(path: string, m: BpfMap<any, any>): void {
     this.#registry.unregister(path, m);
   }
+}
+
+/** `e` (a refused BPF_MAP_CREATE) saying that the map pinned at `path` is still there. */
+function keptPin(e: unknown, path: string): unknown {
+  if (!(e instanceof BpfError)) return e;
+  return new BpfError({ errno: e.errno, op: e.op, path, message: `${e.message}; the existing map pinned there was kept`, cause: e });
 }
 
 function nonNullKey(attr: ElemAttr, op: string): Uint8Array {

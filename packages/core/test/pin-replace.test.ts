@@ -1,0 +1,127 @@
+// Replacing a pinned map (openOrCreate's property upgrade, openParallel) never loses the old map:
+// the new map is created before the old pin goes, and when the new pin cannot be made the old
+// map is pinned again. The seed unpinned first, so a spec the kernel refused destroyed the map.
+import { afterEach, beforeEach, expect, it } from "vitest";
+import {
+  bytes, createBpf, Errno, MapType, memoryLogger, u32, wrapDriver, type Bpf, type DriverOverrides, type MapSpec,
+} from "@bpfkit/core";
+import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
+import { thrownBpfError } from "./support/thrown.js";
+
+const precious: MapSpec<number, number> = { name: "precious", type: MapType.Hash, key: u32, value: u32, maxEntries: 4 };
+
+forEachDriver("replacing a pinned map", (d) => {
+  let w: World;
+  beforeEach(() => {
+    w = makeWorld(d);
+  });
+  afterEach(() => w.dispose());
+
+  const fds = (): number => (d.name === "kernel" ? openFdCount() : 0);
+  const warnings = (): string[] => w.logs.filter((r) => r.level === "warn").map((r) => r.msg);
+
+  /** The map "precious" pinned with 7 → 77, closed again. */
+  function pinPrecious(bpf: Bpf = w.bpf): void {
+    const m = bpf.newMap(precious);
+    m.openOrCreate();
+    m.update(7, 77);
+    m.close();
+  }
+
+  /** What the pin at "precious" holds for key 7 (undefined: key missing; "no pin": nothing there). */
+  function pinned(): number | "no pin" | undefined {
+    if (w.driver.host.stat(w.bpf.mapPath("precious")).errno !== 0) return "no pin";
+    const m = w.bpf.openMap("precious", { key: u32, value: u32 });
+    try {
+      return m.lookup(7);
+    } finally {
+      m.close();
+    }
+  }
+
+  /** A second Bpf on the same root whose driver has `overrides` (faults the test injects). */
+  function faulty(overrides: DriverOverrides): Bpf {
+    return createBpf({ driver: wrapDriver(w.driver, overrides), mapRoot: w.fs.path, logger: memoryLogger() });
+  }
+
+  for (const [what, spec] of [
+    ["max entries 0", { maxEntries: 0 }],
+    ["an unknown type", { type: 999 }],
+    ["unknown flags", { flags: 0x40000000 }],
+    ["a 4 MiB value", { value: bytes(1 << 22) }],
+    ["a 0-byte key", { key: bytes(0) }],
+  ] as const) {
+    it(`openOrCreate with ${what} refused by the kernel keeps the pinned map and its data`, () => {
+      pinPrecious();
+      const before = fds();
+      const bad = w.bpf.newMap({ ...precious, ...spec } as MapSpec<unknown, unknown>);
+      const e = thrownBpfError(() => bad.openOrCreate());
+      expect([e.op, e.map, e.path]).toEqual(["openOrCreate", "precious", bad.path()]);
+      expect(["EINVAL", "E2BIG"]).toContain(e.code);
+      expect(e.message).toMatch(/^openOrCreate precious: Unable to create map .*; the existing map pinned there was kept$/);
+      expect(bad.getFd()).toBe(-1);
+      expect(fds()).toBe(before);
+      expect(pinned()).toBe(77);
+      // Nothing was removed, so nothing says it was.
+      expect(warnings()).not.toContain("Removing map to allow for property upgrade (expect map data loss)");
+      expect(w.bpf.getOpenMaps()).toEqual([]);
+    });
+  }
+
+  it("bpf.openOrCreateMap with a type the kernel refuses keeps the pinned map", () => {
+    pinPrecious();
+    const path = w.bpf.mapPath("precious");
+    const e = thrownBpfError(() => w.bpf.openOrCreateMap(path, 999, 4, 4, 4, 0, 0, true));
+    expect([e.code, e.op, e.path]).toEqual(["EINVAL", "Unable to create map", path]);
+    expect(e.message).toBe(`Unable to create map ${path}: invalid argument; the existing map pinned there was kept`);
+    expect(pinned()).toBe(77);
+    // openOrCreateUnpinned's upgrade is refused the same way.
+    expect(() => w.bpf.openOrCreateMap(path, MapType.Hash, 4, 4, 0, 0, 0, false)).toThrow(/was kept$/);
+    expect(pinned()).toBe(77);
+  });
+
+  it("a successful upgrade still ends with the new map pinned, and the seed's warnings", () => {
+    pinPrecious();
+    const wider = w.bpf.newMap({ ...precious, maxEntries: 8 });
+    expect(wider.openOrCreate()).toBe(true);
+    expect(warnings()).toEqual(["Max entries mismatch for BPF map", "Removing map to allow for property upgrade (expect map data loss)"]);
+    expect(pinned()).toBeUndefined(); // the new, empty map
+    expect(w.bpf.getMapInfo(wider.getFd()).maxEntries).toBe(8);
+    wider.close();
+  });
+
+  it("when the new map cannot be pinned, the old one is pinned again and the error says so", () => {
+    pinPrecious();
+    let failures = 1;
+    const bpf = faulty({ objPin: (fd, path) => (failures-- > 0 ? -Errno.ENOSPC : w.driver.objPin(fd, path)) });
+    const before = fds();
+    const m = bpf.newMap({ ...precious, maxEntries: 8 });
+    const e = thrownBpfError(() => m.openOrCreate());
+    expect([e.code, e.op, e.map]).toEqual(["ENOSPC", "openOrCreate", "precious"]);
+    expect(e.message).toMatch(/^openOrCreate precious: Unable to pin object with file descriptor \d+ to .*: no space left on device; the map pinned there before is pinned at .*precious again$/);
+    expect(m.getFd()).toBe(-1);
+    expect(fds()).toBe(before);
+    expect(pinned()).toBe(77);
+  });
+
+  it("when neither pin can be made, the error says the old map is no longer pinned", () => {
+    pinPrecious();
+    const bpf = faulty({ objPin: () => -Errno.ENOSPC });
+    const before = fds();
+    const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
+    expect(e.code).toBe("ENOSPC");
+    expect(e.message).toMatch(/could not be pinned again \(no space left on device\); it is no longer pinned/);
+    expect(fds()).toBe(before);
+  });
+
+  it("when the old pin cannot be removed, the new map is closed and the old one kept", () => {
+    pinPrecious();
+    const bpf = faulty({ host: { unlink: () => -Errno.EBUSY } });
+    const before = fds();
+    const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
+    expect([e.code, e.op]).toEqual(["EBUSY", "openOrCreate"]);
+    expect(e.message).toMatch(/^openOrCreate precious: Unable to remove map .*precious for property upgrade: device or resource busy; the existing map pinned there was kept$/);
+    expect(fds()).toBe(before);
+    expect(pinned()).toBe(77);
+  });
+});
