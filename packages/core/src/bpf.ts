@@ -18,7 +18,7 @@ import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
-import { replacePin } from "./pins.js";
+import { keptPin, replacePin } from "./pins.js";
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getProgFdById, getProgInfoByFd, getProgNextId, type ProgInfo, testDummyProg } from "./prog.js";
@@ -582,12 +582,6 @@ export class Bpf implements sys.SyscallContext {
   unregisterMap(path: string, m: BpfMap<any, any>): void {
     this.#registry.unregister(path, m);
   }
-}
-
-/** `e` (a refused BPF_MAP_CREATE) saying that the map pinned at `path` is still there. */
-function keptPin(e: unknown, path: string): unknown {
-  if (!(e instanceof BpfError)) return e;
-  return new BpfError({ errno: e.errno, op: e.op, path, message: `${e.message}; the existing map pinned there was kept`, cause: e });
 }
 
 function nonNullKey(attr: ElemAttr, op: string): Uint8Array {

@@ -16,13 +16,14 @@ import type { DumpParser, KeyValue } from "./dump-parser.js";
 import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from "./dump-reliable.js";
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { Errno, errnoText } from "./errno.js";
-import { BpfError, DecodeError, type RawElement } from "./errors.js";
+import { BpfError, DecodeError, isNotExist, type RawElement } from "./errors.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
+import { keptPin, replacePin } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
@@ -425,7 +426,9 @@ export class BpfMap<K, V> {
 
   /**
    * Unpins the current map and creates a new one at the same path; programs already loaded keep
-   * the old one. (v1.7 has no dual-write: parallel mode is only a flag.)
+   * the old one. (v1.7 has no dual-write: parallel mode is only a flag.) The new map is created
+   * before the old pin goes, and pinned in its place; when either step fails the old map stays
+   * (or is put back) at the path, and the error says which.
    */
   openParallel(): boolean {
     if (this.#fd >= 0) {
@@ -435,8 +438,8 @@ export class BpfMap<K, V> {
     const op = "openParallel";
     const path = this.path();
     if (!this.#exists(path)) return this.#openOrCreate(true, op);
-    // The new map is created before the old pin goes: one the kernel refuses must leave the old
-    // map pinned, not nothing at the path (the seed unlinks first).
+    // The seed unlinks first: a map the kernel refuses, or a pin that fails, then leaves nothing
+    // at the path. The old map is held open until the new one is pinned, to pin it again.
     const bpf = this.#bpf;
     const t = bpf.getMapType(this.#info.mapType);
     const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
@@ -444,21 +447,32 @@ export class BpfMap<K, V> {
     try {
       fd = bpf.createMap(t, this.#info.keySize, this.#info.valueSize, this.#info.maxEntries, flags, this.#info.innerId, path);
     } catch (e) {
+      throw this.#named(op, keptPin(e, path));
+    }
+    let old: number;
+    try {
+      old = bpf.objGet(path);
+    } catch (e) {
+      this.#driver.close(fd);
+      // Gone in between: there is nothing to replace any more.
+      if (isNotExist(e)) return this.#openOrCreate(true, op);
       throw this.#named(op, e);
     }
-    const r = this.#driver.host.unlink(path);
-    if (r < 0) {
-      this.#driver.close(fd);
-      bpf.logger.warn("Unable to remove BPF map for parallel operation", { path, error: errnoText(-r) });
-      return this.#openOrCreate(true, op);
-    }
-    bpf.logger.debug("Opening map in parallel mode", { path, name: this.#name });
+    let r: number;
     try {
-      bpf.objPin(fd, path);
+      r = replacePin(bpf, path, fd, old);
     } catch (e) {
       this.#driver.close(fd);
       throw this.#named(op, e);
+    } finally {
+      this.#driver.close(old);
     }
+    if (r !== 0) {
+      this.#driver.close(fd);
+      bpf.logger.warn("Unable to remove BPF map for parallel operation", { path, error: errnoText(r) });
+      return this.#openOrCreate(true, op);
+    }
+    bpf.logger.debug("Opening map in parallel mode", { path, name: this.#name });
     this.#inParallelMode = true;
     this.#adopt(path, fd, t, flags, true);
     return true;

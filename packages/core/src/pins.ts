@@ -34,3 +34,9 @@ export function replacePin(ctx: SyscallContext, path: string, newFd: number, old
   }
   return 0;
 }
+
+/** `e` (a refused BPF_MAP_CREATE of a replacement) saying that the map pinned at `path` is still there. */
+export function keptPin(e: unknown, path: string): unknown {
+  if (!(e instanceof BpfError)) return e;
+  return new BpfError({ errno: e.errno, op: e.op, path, message: `${e.message}; the existing map pinned there was kept`, cause: e });
+}

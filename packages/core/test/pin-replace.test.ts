@@ -124,4 +124,53 @@ forEachDriver("replacing a pinned map", (d) => {
     expect(fds()).toBe(before);
     expect(pinned()).toBe(77);
   });
+
+  it("openParallel: when the new map cannot be pinned, the old one is pinned again and parallel mode is off", () => {
+    pinPrecious();
+    let failures = 1;
+    const bpf = faulty({ objPin: (fd, path) => (failures-- > 0 ? -Errno.ENOMEM : w.driver.objPin(fd, path)) });
+    const before = fds();
+    const m = bpf.newMap(precious);
+    const e = thrownBpfError(() => m.openParallel());
+    expect([e.code, e.op, e.map]).toEqual(["ENOMEM", "openParallel", "precious"]);
+    expect(e.message).toMatch(/^openParallel precious: Unable to pin object .*: cannot allocate memory; the map pinned there before is pinned at .*precious again$/);
+    expect([m.getFd(), m.inParallelMode]).toEqual([-1, false]);
+    expect(fds()).toBe(before);
+    expect(pinned()).toBe(77);
+    expect(bpf.getOpenMaps()).toEqual([]);
+  });
+
+  it("openParallel: a map the kernel refuses says the old one was kept", () => {
+    pinPrecious();
+    const e = thrownBpfError(() => w.bpf.newMap({ ...precious, maxEntries: 0 }).openParallel());
+    expect(e.message).toMatch(/^openParallel precious: Unable to create map .*: invalid argument; the existing map pinned there was kept$/);
+    expect(pinned()).toBe(77);
+  });
+
+  it("openParallel: an old pin that cannot be removed gives the seed's warning and normal mode", () => {
+    pinPrecious();
+    const logger = memoryLogger();
+    const bpf = createBpf({ driver: wrapDriver(w.driver, { host: { unlink: () => -Errno.EBUSY } }), mapRoot: w.fs.path, logger });
+    const before = fds();
+    const m = bpf.newMap(precious);
+    expect(m.openParallel()).toBe(false); // the old map, opened
+    expect(m.inParallelMode).toBe(false);
+    expect(m.lookup(7)).toBe(77);
+    expect(logger.records).toContainEqual({ level: "warn", msg: "Unable to remove BPF map for parallel operation",
+      fields: { path: m.path(), error: "device or resource busy" } });
+    m.close();
+    expect(fds()).toBe(before);
+  });
+
+  it("openParallel: on success the new map is pinned and the old one keeps its data for its holders", () => {
+    pinPrecious();
+    const holder = w.bpf.newMap(precious);
+    holder.open();
+    const m = w.bpf.newMap(precious);
+    expect(m.openParallel()).toBe(true);
+    expect(pinned()).toBeUndefined();
+    expect(holder.lookup(7)).toBe(77);
+    m.close();
+    holder.close();
+  });
 });
