@@ -283,7 +283,9 @@ export class Bpf implements sys.SyscallContext {
    * The seed's OpenOrCreateMap: open the map pinned at `path`, or create it (and pin it when
    * `pin`). An existing pin whose properties differ is replaced by a new map (objCheck's
    * warnings), except a PROG_ARRAY, which is returned as it is. With `pin` false an existing
-   * pin is still opened, and a differing one is only unpinned. Throws BpfError.
+   * pin is still opened, and a differing one is only unpinned. Throws BpfError; a pinned object
+   * whose map info cannot be read (a program, a link) is refused as `open()` refuses it (EINVAL),
+   * its fd closed.
    *
    * Unlike the seed, which unpins first, the new map is created before the old pin goes: a spec
    * the kernel refuses leaves the old map pinned with its data, and the error says so. When the
@@ -312,9 +314,11 @@ export class Bpf implements sys.SyscallContext {
     const old = sys.objGet(this, path);
     let info: MapInfo;
     try {
+      // The seed reads a failure as "no upgrade needed" and hands a pinned program back as the map.
       info = sys.getMapInfo(this, old);
-    } catch {
-      return { fd: old, isNew: false };
+    } catch (e) {
+      this.driver.close(old);
+      throw e;
     }
     if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
     try {

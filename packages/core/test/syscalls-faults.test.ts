@@ -75,15 +75,19 @@ describe("openOrCreateMap error paths (simulator)", () => {
     driver.close(fd);
   });
 
-  it("when reading the live map's info fails, objCheck says no upgrade and the existing map is used", () => {
+  it("when reading the live map's info fails, the error is thrown and the fd closed, not an unchecked map returned", () => {
+    // The seed's objCheck says "no upgrade" here, which handed back this 4-byte-value map for 8.
     const driver = createSimDriver();
     const bpf = createBpf({ driver, logger: memoryLogger() });
     const a = bpf.openOrCreateMap("/sys/fs/bpf/m", MapType.Hash, 4, 4, 4, 1, 0, true);
     driver.faults.inject("objGetInfoByFd", { errno: 12 });
-    const b = bpf.openOrCreateMap("/sys/fs/bpf/m", MapType.Hash, 4, 8, 4, 1, 0, true);
-    expect(b.isNew).toBe(false);
+    const e = thrownBpfError(() => bpf.openOrCreateMap("/sys/fs/bpf/m", MapType.Hash, 4, 8, 4, 1, 0, true));
+    expect([e.code, e.op]).toEqual(["ENOMEM", "BPF_OBJ_GET_INFO_BY_FD"]);
     expect(driver.liveMapIds().length).toBe(1);
     driver.close(a.fd);
+    // The pin is untouched; the next attempt checks it and upgrades.
+    const b = bpf.openOrCreateMap("/sys/fs/bpf/m", MapType.Hash, 4, 8, 4, 1, 0, true);
+    expect(b.isNew).toBe(true);
     driver.close(b.fd);
   });
 });
