@@ -344,7 +344,12 @@ export class BpfMap<K, V> {
 
   // ---- lifecycle
 
-  /** Creates the map, or opens the pinned one (re-creating it when its properties changed). */
+  /**
+   * Creates the map, or opens the pinned one (re-creating it when its properties changed; the
+   * old map stays pinned when the new one cannot be made). A pinned PROG_ARRAY is never
+   * re-created, as in the seed; one whose key or value size is not the codecs' is refused with
+   * open()'s EINVAL. True when the map was created.
+   */
   openOrCreate(): boolean {
     return this.#openOrCreate(true, "openOrCreate");
   }
@@ -369,6 +374,8 @@ export class BpfMap<K, V> {
       throw this.#named(op, e);
     }
     const { fd, isNew } = opened;
+    // A PROG_ARRAY is never re-created (objCheck), whatever its sizes: refuse it as open() does.
+    if (!isNew) this.#checkSizes(op, path, fd);
     this.#adopt(path, fd, t, flags, pin || !isNew);
     return isNew;
   }
@@ -399,14 +406,27 @@ export class BpfMap<K, V> {
     const path = this.path();
     const bpf = this.#bpf;
     let fd: number;
-    let info: MapInfo;
     try {
       fd = bpf.objGet(path);
     } catch (e) {
       throw this.#named(op, e);
     }
+    this.#checkSizes(op, path, fd);
+    this.#fd = fd;
+    this.#info.mapType = bpf.getMapType(this.#info.mapType);
+    this.#closedForGood = false;
+    this.#cache?.restart();
+    bpf.registerMap(path, this);
+  }
+
+  /**
+   * Throws EINVAL naming `op`, and closes `fd` (the map pinned at `path`), unless its key and
+   * value sizes are the codecs': every later operation would fail on it.
+   */
+  #checkSizes(op: string, path: string, fd: number): void {
+    let info: MapInfo;
     try {
-      info = bpf.getMapInfo(fd);
+      info = this.#bpf.getMapInfo(fd);
     } catch (e) {
       this.#driver.close(fd);
       throw this.#named(op, e);
@@ -417,11 +437,6 @@ export class BpfMap<K, V> {
         message: `${op} ${this.#name}: the map pinned at ${path} has key size ${info.keySize} and value size ${info.valueSize}, ` +
           `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}` });
     }
-    this.#fd = fd;
-    this.#info.mapType = bpf.getMapType(this.#info.mapType);
-    this.#closedForGood = false;
-    this.#cache?.restart();
-    bpf.registerMap(path, this);
   }
 
   /**

@@ -2,7 +2,7 @@
 // same EINVAL, its fd closed. The seed's objCheck read "cannot get map info" as "no upgrade",
 // and never re-creates a PROG_ARRAY, so both handed back a map every later call failed on.
 import { expect, it } from "vitest";
-import { BpfError, DUMMY_PROG_INSNS, Errno, MapType, memoryLogger, createBpf, ProgType, u32, wrapDriver } from "@bpfkit/core";
+import { BpfError, DUMMY_PROG_INSNS, Errno, MapType, memoryLogger, createBpf, ProgType, u32, u64, wrapDriver } from "@bpfkit/core";
 import { openFdCount } from "./support/bpf-world.js";
 import { eachDriver } from "./support/env.js";
 import { thrownBpfError } from "./support/thrown.js";
@@ -16,10 +16,11 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
     const env = get();
     const m = env.map(s);
     const before = fds();
+    const registered = env.bpf.getOpenMaps();
     const e = thrownBpfError(() => m[op]());
     expect([m.getFd(), m.isOpen()]).toEqual([-1, false]);
     expect(fds()).toBe(before);
-    expect(env.bpf.getOpenMaps()).toEqual([]);
+    expect(env.bpf.getOpenMaps()).toEqual(registered);
     return e;
   }
 
@@ -62,5 +63,34 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
     expect(m.getFd()).toBe(-1);
     expect(fds()).toBe(before);
     expect(m.openOrCreate()).toBe(false); // the next attempt checks and opens it
+  });
+
+  it("a PROG_ARRAY is never re-created; one whose sizes differ from the codecs is refused as open() refuses it", () => {
+    const env = get();
+    const calls = { name: "calls", type: MapType.ProgArray, key: u32, value: u32, maxEntries: 4 };
+    env.map(calls).openOrCreate();
+    const path = env.bpf.mapPath("calls");
+    const wide = { ...calls, key: u64, value: u64, maxEntries: 8 } as unknown as typeof spec;
+    const byOpen = refusal("open", wide);
+    for (const op of ["openOrCreate", "openOrCreateUnpinned"] as const) {
+      const e = refusal(op, wide);
+      expect([e.code, e.op, e.map, e.path]).toEqual(["EINVAL", op, "calls", path]);
+      expect(e.message).toBe(byOpen.message.replace(/^open/, op));
+      expect(e.message).toBe(`${op} calls: the map pinned at ${path} has key size 4 and value size 4, this map's codecs need 8 and 8`);
+    }
+    // Still the one pinned first, not re-created.
+    const fd = env.bpf.objGet(path);
+    try {
+      expect(env.bpf.getMapInfo(fd)).toMatchObject({ mapType: MapType.ProgArray, keySize: 4, valueSize: 4, maxEntries: 4 });
+    } finally {
+      env.driver.close(fd);
+    }
+    // The seed's case: sizes that fit, other max entries: the pinned one is opened, with warnings.
+    const more = env.map({ ...calls, maxEntries: 8 });
+    expect(more.openOrCreate()).toBe(false);
+    expect(env.bpf.getMapInfo(more.getFd()).maxEntries).toBe(4);
+    expect(env.logs.map((r) => r.msg)).toContain("Max entries mismatch for BPF map");
+    expect(env.logs.map((r) => r.msg)).not.toContain("Removing map to allow for property upgrade (expect map data loss)");
+    expect(more.lookup(0)).toBeUndefined();
   });
 });
