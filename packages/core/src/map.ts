@@ -514,7 +514,15 @@ export class BpfMap<K, V> {
     this.close();
   }
 
+  /**
+   * close(), then open() the pin. A map created without a pin (openOrCreateUnpinned) has no pin
+   * to open again, and its fd is all that keeps it: reopen refuses (EINVAL) and leaves it open.
+   */
   reopen(): void {
+    if (this.#fd >= 0 && !this.#reopenable) {
+      throw new BpfError({ errno: Errno.EINVAL, op: "reopen", map: this.#name, path: this.#path || undefined,
+        message: `reopen ${this.#name}: the map was created without a pin, so it cannot be opened again; it stays open` });
+    }
     this.close();
     this.#open("reopen");
   }

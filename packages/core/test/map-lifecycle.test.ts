@@ -150,12 +150,33 @@ eachDriver("BpfMap lifecycle", (get) => {
     expect(() => m.update(5, 1)).toThrow(BpfError);
   });
 
+  it("reopen() of a map created without a pin refuses and keeps it open with its data", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreateUnpinned();
+    m.update(1, 11);
+    const fd = m.getFd();
+    let err: unknown;
+    try {
+      m.reopen();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfError);
+    expect([(err as BpfError).code, (err as BpfError).op, (err as BpfError).map]).toEqual(["EINVAL", "reopen", "cilium_test"]);
+    expect((err as Error).message).toBe("reopen cilium_test: the map was created without a pin, so it cannot be opened again; it stays open");
+    expect(m.getFd()).toBe(fd);
+    expect(m.lookup(1)).toBe(11);
+    expect(env.bpf.getMap("cilium_test")).toBe(m);
+  });
+
   it("openOrCreateUnpinned still opens an existing pin (seed quirk 8), so it can reopen", () => {
     const env = get();
     env.map(testMapSpec()).openOrCreate();
     const m = env.map(testMapSpec());
     expect(m.openOrCreateUnpinned()).toBe(false);
     m.update(1, 2);
+    m.reopen();
     m.close();
     expect(m.lookup(1)).toBe(2); // lazily re-opened through the pin
   });
