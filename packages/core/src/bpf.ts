@@ -503,7 +503,10 @@ export class Bpf implements sys.SyscallContext {
     return getProgFdById(this, id);
   }
 
-  /** The seed's GetProgInfoByFD, decoded from the kernel's real bpf_prog_info (API.md §4.5). */
+  /**
+   * The seed's GetProgInfoByFD, decoded from the kernel's real bpf_prog_info (API.md §4.5).
+   * A map or link fd is EINVAL (`it is a map, not a program`), as getMapInfoByFd refuses a program.
+   */
   getProgInfoByFd(fd: number): ProgInfo {
     return getProgInfoByFd(this, fd);
   }

@@ -41,8 +41,17 @@ export function getProgFdById(ctx: SyscallContext, id: number): number {
   return r;
 }
 
-/** The seed's GetProgInfoByFD, with the kernel's layout. */
+/**
+ * The seed's GetProgInfoByFD, with the kernel's layout. EINVAL for a map or link fd, whose info
+ * would decode as a program's (they too start with a type and an id); without the driver's
+ * `host.objKind` that cannot be told.
+ */
 export function getProgInfoByFd(ctx: SyscallContext, fd: number): ProgInfo {
+  const kind = ctx.driver.host.objKind?.(fd);
+  if (typeof kind === "object" && kind.kind !== "prog") {
+    const what = kind.kind === "link" ? `a BPF link (${kind.linkType}), not a program` : kind.kind === "map" ? "a map, not a program" : "not a BPF object";
+    throw fail(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get program info for file descriptor ${fd}: it is ${what}`);
+  }
   const buf = new Uint8Array(PROG_INFO_SIZE);
   const t0 = timeStart(ctx);
   const r = ctx.driver.objGetInfoByFd(fd, buf);

@@ -2,7 +2,7 @@
 // getProgInfoByFd decoding the kernel's real bpf_prog_info.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, isNotExist, memoryLogger,
+  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, isNotExist, MapType, memoryLogger,
   ProgType,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
@@ -86,6 +86,13 @@ forEachDriver("program helpers", (d) => {
     const fd2 = w.track(w.bpf.getProgFdById(id));
     expect(w.bpf.getProgInfoByFd(fd2).id).toBe(id);
     expect(() => w.bpf.getProgFdById(0x7ffffff0)).toThrow("Unable to get fd for program id 2147483632: no such file or directory");
+  });
+
+  it("getProgInfoByFd on a map fd is EINVAL naming it, not a map's info decoded as a program's", () => {
+    const fd = w.track(w.bpf.createMap(MapType.Hash, 4, 4, 4, 0, 0, "m"));
+    const e = thrownBpfError(() => w.bpf.getProgInfoByFd(fd));
+    expect([e.code, e.op]).toEqual(["EINVAL", "BPF_OBJ_GET_INFO_BY_FD"]);
+    expect(e.message).toBe(`Unable to get program info for file descriptor ${fd}: it is a map, not a program: invalid argument`);
   });
 
   it("getProgInfoByFd on a closed fd reports the object-info failure", () => {
