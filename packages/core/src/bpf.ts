@@ -100,7 +100,7 @@ export class Bpf implements sys.SyscallContext {
       throw new TypeError("createBpf: options.driver must be a Driver");
     }
     this.driver = d;
-    this.logger = options.logger ?? defaultLogger;
+    this.logger = options.logger === undefined ? defaultLogger : checkLogger(options.logger);
     this.metrics = isolatedHook(options.metrics, this.logger, "createBpf");
     if (options.mapRoot !== undefined) this.#root = checkRoot(options.mapRoot, "createBpf");
     this.#prefix = options.mapPrefix !== undefined ? checkPrefix(options.mapPrefix, "createBpf") : DEFAULT_MAP_PREFIX;
@@ -423,6 +423,7 @@ export class Bpf implements sys.SyscallContext {
 
   /** Removes the pin of map `name` under the map directory; nothing to do when it is missing. */
   unpinMapIfExists(name: string): void {
+    assertMapName(name, "unpinMapIfExists");
     const p = this.mapPath(name);
     const host = this.driver.host;
     if (host.stat(p).errno !== 0) return;
@@ -465,16 +466,19 @@ export class Bpf implements sys.SyscallContext {
 
   /** LookupElementFromPointers: `attr.value` receives the value of `attr.key`. */
   lookupElementFromPointers(attr: ElemAttr): void {
-    sys.lookupElement(this, attr.mapFd, nonNullKey(attr, "lookupElementFromPointers"), attr.value);
+    const key = nonNullKey(attr, "lookupElementFromPointers");
+    sys.lookupElement(this, attr.mapFd, key, attr.value);
   }
 
   /** UpdateElementFromPointers: `attr.flags` as for updateElement. */
   updateElementFromPointers(attr: ElemAttr): void {
-    sys.updateElement(this, attr.mapFd, nonNullKey(attr, "updateElementFromPointers"), attr.value, attr.flags ?? BPF_ANY);
+    const key = nonNullKey(attr, "updateElementFromPointers");
+    sys.updateElement(this, attr.mapFd, key, attr.value, attr.flags ?? BPF_ANY);
   }
 
   /** GetNextKeyFromPointers: `attr.value` receives the next key; false at the end. */
   getNextKeyFromPointers(attr: ElemAttr): boolean {
+    assertAttr(attr, "getNextKeyFromPointers");
     return sys.getNextKey(this, attr.mapFd, attr.key, attr.value);
   }
 
@@ -591,10 +595,23 @@ export class Bpf implements sys.SyscallContext {
   }
 }
 
-function nonNullKey(attr: ElemAttr, op: string): Uint8Array {
+function assertAttr(attr: ElemAttr, op: string): void {
   if (attr === null || typeof attr !== "object") throw new TypeError(`${op}: attr must be an object`);
+}
+
+function nonNullKey(attr: ElemAttr, op: string): Uint8Array {
+  assertAttr(attr, op);
   if (attr.key === null) throw new TypeError(`${op}: attr.key must be a Uint8Array, got null`);
   return attr.key;
+}
+
+/** A logger that would fail at its first warning fails here instead, naming the option. */
+function checkLogger(l: unknown): Logger {
+  const methods = ["debug", "info", "warn", "error"] as const;
+  if (l === null || typeof l !== "object" || methods.some((m) => typeof (l as Record<string, unknown>)[m] !== "function")) {
+    throw new TypeError("createBpf: options.logger must be a Logger (debug, info, warn and error functions)");
+  }
+  return l as Logger;
 }
 
 function checkRoot(p: unknown, op: string): string {

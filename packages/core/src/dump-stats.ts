@@ -32,9 +32,12 @@ export interface DumpStats {
   delivered: number;
 }
 
-/** The seed's NewDumpStats: every counter zero, `maxEntries` from the map. */
+/** The seed's NewDumpStats: every counter zero, `maxEntries` from the map (or the number given). */
 export function newDumpStats(map: { readonly mapInfo: { readonly maxEntries: number } } | number): DumpStats {
-  const maxEntries = typeof map === "number" ? map : map.mapInfo.maxEntries;
+  const maxEntries = typeof map === "number" ? map : (map as { mapInfo?: { maxEntries?: unknown } } | null)?.mapInfo?.maxEntries;
+  if (typeof maxEntries !== "number" || !Number.isInteger(maxEntries) || maxEntries < 0) {
+    throw new TypeError(`newDumpStats: map must be a BpfMap or a max entries count (a non-negative integer), got ${String(map)}`);
+  }
   return {
     started: undefined, finished: undefined, lookup: 0, lookupFailed: 0, prevKeyUnavailable: 0,
     keyFallback: 0, maxEntries, interrupted: 0, completed: false,

@@ -743,6 +743,20 @@ export class BpfMap<K, V> {
     if (!(out instanceof Map)) throw new TypeError(`${op} ${this.#name}: out must be a Map<string, string[]>`);
   }
 
+  /** Checked before anything is read, also by the *IfExists variants on a missing pin. */
+  #checkDumpOptions(op: string, options: DumpOptions | undefined): void {
+    if (options === undefined) return;
+    if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.#name}: options must be an object`);
+    const algorithm = options.algorithm;
+    if (algorithm !== undefined && algorithm !== "auto" && algorithm !== "walk" && algorithm !== "batch") {
+      throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${String(algorithm)}`);
+    }
+    const batchSize = options.batchSize;
+    if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 0xffffffff)) {
+      throw new RangeError(`${op} ${this.#name}: batchSize must be a positive integer, got ${String(batchSize)}`);
+    }
+  }
+
   #checkIterateOptions(op: string, options: IterateOptions | undefined): void {
     if (options === undefined) return;
     if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.#name}: options must be an object`);
@@ -792,6 +806,9 @@ export class BpfMap<K, V> {
       let kv: KeyValue<K, V>;
       try {
         kv = parser(keys.subarray(ko, ko + ks), values.subarray(vo, vo + vs), kc, vc, out);
+        if (kv === null || typeof kv !== "object") {
+          throw new TypeError(`the dumpParser returned ${kv === null ? "null" : typeof kv}, not a { key, value } object`);
+        }
       } catch (e) {
         stats.interrupted++;
         const element = new Uint8Array(ks + vs);
@@ -805,17 +822,12 @@ export class BpfMap<K, V> {
 
   #runDump(op: string, sink: RawSink, stats: DumpStats, options: DumpOptions | undefined): DumpStats {
     this.#requireCodecs(op);
+    this.#checkDumpOptions(op, options);
     const algorithm = options?.algorithm ?? "auto";
-    if (algorithm !== "auto" && algorithm !== "walk" && algorithm !== "batch") {
-      throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${String(algorithm)}`);
-    }
     if (stats === null || typeof stats !== "object" || typeof stats.maxEntries !== "number") {
       throw new TypeError(`${op} ${this.#name}: stats must be a DumpStats (newDumpStats(map))`);
     }
     let batchSize = options?.batchSize;
-    if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 0xffffffff)) {
-      throw new RangeError(`${op} ${this.#name}: batchSize must be a positive integer, got ${String(batchSize)}`);
-    }
     // The buffers are sized by it: no call returns more than the map holds (a larger hash
     // bucket grows them on ENOSPC).
     if (batchSize !== undefined) batchSize = Math.min(batchSize, Math.max(1, this.#info.maxEntries));
@@ -869,6 +881,7 @@ export class BpfMap<K, V> {
   /** As dumpWithCallback, but a map that is not pinned calls nothing and returns undefined. */
   dumpWithCallbackIfExists(cb: DumpCallback<K, V> | undefined, options?: DumpOptions): DumpStats | undefined {
     this.#checkCallback("dumpWithCallbackIfExists", cb);
+    this.#checkDumpOptions("dumpWithCallbackIfExists", options);
     if (!this.#exists(this.path())) return undefined;
     return this.dumpWithCallback(cb, options);
   }
@@ -924,6 +937,7 @@ export class BpfMap<K, V> {
   /** As dump, but a map that is not pinned leaves `out` untouched. */
   dumpIfExists(out: Map<string, string[]> = new Map(), options?: DumpOptions): Map<string, string[]> {
     this.#checkOut("dumpIfExists", out);
+    this.#checkDumpOptions("dumpIfExists", options);
     if (!this.#exists(this.path())) return out;
     return this.dump(out, options);
   }

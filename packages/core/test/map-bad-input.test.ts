@@ -2,7 +2,7 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, DecodeError, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -102,6 +102,14 @@ eachDriver("BpfMap bad input", (get) => {
       ["dumpWithCallbackIfExists", () => m.dumpWithCallbackIfExists(null as never), TypeError],
       ["dumpReliablyWithCallback", () => m.dumpReliablyWithCallback("cb" as never, newDumpStats(m)), TypeError],
       ["dump", () => m.dump({} as never), TypeError],
+      ["dump", () => m.dump(new Map(), "walk" as never), TypeError],
+      ["dump", () => m.dump(new Map(), null as never), TypeError],
+      ["dumpIfExists", () => m.dumpIfExists(new Map(), null as never), TypeError],
+      ["dumpWithCallback", () => m.dumpWithCallback(undefined, 5 as never), TypeError],
+      ["dumpWithCallbackIfExists", () => m.dumpWithCallbackIfExists(undefined, "batch" as never), TypeError],
+      ["dumpReliablyWithCallback", () => m.dumpReliablyWithCallback(undefined, newDumpStats(m), null as never), TypeError],
+      ["dump", () => m.dump(new Map(), { algorithm: "fast" as never }), TypeError],
+      ["dumpIfExists", () => m.dumpIfExists(new Map(), { batchSize: 0 }), RangeError],
       ["dumpIfExists", () => m.dumpIfExists([] as never), TypeError],
       ["entries", () => m.entries(null as never), TypeError],
       ["keys", () => m.keys({ maxRestarts: -1 }), RangeError],
@@ -127,6 +135,36 @@ eachDriver("BpfMap bad input", (get) => {
     // Large counts are fine: the buffers are sized for what the map can hold.
     expect(m.lookupBatch(new BatchCursor(), 0xffffffff)).toEqual([[1, 10]]);
     expect(m.dump(undefined, { batchSize: 0xffffffff })).toEqual(new Map([["1", ["10"]]]));
+  });
+
+  it("dump options are checked before the pin is looked for, so a missing map refuses them too", () => {
+    const env = get();
+    const missing = env.map(testMapSpec("cilium_test_missing"));
+    expect(() => missing.dumpIfExists(new Map(), null as never)).toThrow(new TypeError("dumpIfExists cilium_test_missing: options must be an object"));
+    expect(() => missing.dumpWithCallbackIfExists(undefined, "walk" as never))
+      .toThrow(new TypeError("dumpWithCallbackIfExists cilium_test_missing: options must be an object"));
+    expect(missing.dumpIfExists(new Map(), { algorithm: "walk" })).toEqual(new Map());
+  });
+
+  it("newDumpStats refuses what is neither a map nor a max entries count, naming itself", () => {
+    for (const bad of [null, undefined, "x", -1, 1.5, {}, { mapInfo: null }]) {
+      expect(() => newDumpStats(bad as never), String(bad)).toThrow(/^newDumpStats: map must be a BpfMap or a max entries count/);
+    }
+    expect(newDumpStats(0).maxEntries).toBe(0);
+  });
+
+  it("a dumpParser that returns no { key, value } ends the dump with a DecodeError naming the map", () => {
+    const env = get();
+    const m = env.map({ ...testMapSpec(), dumpParser: () => undefined as never });
+    m.openOrCreate();
+    m.update(1, 10);
+    const stats = newDumpStats(m);
+    const e = thrown(() => m.dumpReliablyWithCallback(() => {}, stats));
+    expect(e).toBeInstanceOf(DecodeError);
+    expect([(e as DecodeError).op, (e as DecodeError).map, (e as DecodeError).what]).toEqual(["dumpReliablyWithCallback", "cilium_test", "element"]);
+    expect(e.message).toBe("dumpReliablyWithCallback cilium_test: cannot decode the element read from the map: " +
+      "the dumpParser returned undefined, not a { key, value } object");
+    expect(stats.interrupted).toBe(1);
   });
 
   it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {

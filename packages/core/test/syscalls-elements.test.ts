@@ -121,6 +121,22 @@ forEachDriver("element functions", (d) => {
     next.key = next.value.slice() as never;
     expect(bpf.getNextKeyFromPointers(next)).toBe(false);
     expect(() => bpf.lookupElementFromPointers({ mapFd: fd, key: null, value: new Uint8Array(8) })).toThrow(/attr.key/);
+    for (const [op, f] of [
+      ["lookupElementFromPointers", () => bpf.lookupElementFromPointers(null as never)],
+      ["updateElementFromPointers", () => bpf.updateElementFromPointers(undefined as never)],
+      ["getNextKeyFromPointers", () => bpf.getNextKeyFromPointers(null as never)],
+    ] as const) {
+      expect(f, op).toThrow(new TypeError(`${op}: attr must be an object`));
+    }
+  });
+
+  it("bad arguments to createBpf and unpinMapIfExists are TypeErrors naming the call and the option", () => {
+    const { driver } = w;
+    for (const logger of [5, {}, null, { debug() {}, info() {}, warn: "no", error() {} }]) {
+      expect(() => createBpf({ driver, mapRoot: w.fs.path, logger: logger as never }))
+        .toThrow(new TypeError("createBpf: options.logger must be a Logger (debug, info, warn and error functions)"));
+    }
+    expect(() => w.bpf.unpinMapIfExists("../x")).toThrow(new TypeError('unpinMapIfExists: invalid map name "../x": must not contain "/"'));
   });
 
   it("getMapInfo reads back type, sizes, max entries and flags; mapFdFromId opens by id", () => {
