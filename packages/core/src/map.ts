@@ -9,7 +9,7 @@ import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
   BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
-  BPF_MAP_TYPE_PERCPU_ARRAY, isHashMapType, isPerCpuMapType, userValueSize,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, isFdValueMapType, isHashMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
 import type { Driver } from "./driver.js";
 import type { DumpParser, KeyValue } from "./dump-parser.js";
@@ -252,6 +252,24 @@ export class BpfMap<K, V> {
   #error(op: string, errno: number): BpfError {
     return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
       message: `${op} ${this.#name}: ${errnoText(errno)}` });
+  }
+
+  /**
+   * EBADF from MAP_UPDATE_ELEM: on a map whose values are fds (map-in-map, PROG_ARRAY) either fd
+   * may be bad; once `fd` is known to be an open map, it was the value.
+   */
+  #badFdError(op: string, fd: number, valueBytes: Uint8Array): BpfError {
+    const t = this.#info.mapType;
+    if (!isFdValueMapType(t)) return this.#error(op, Errno.EBADF);
+    try {
+      this.#bpf.getMapInfoByFd(fd);
+    } catch {
+      return this.#error(op, Errno.EBADF);
+    }
+    const valueFd = new Uint32Array(valueBytes.slice(0, 4).buffer)[0];
+    const what = t === BPF_MAP_TYPE_PROG_ARRAY ? "program fd" : "inner map fd";
+    return new BpfError({ errno: Errno.EBADF, op, map: this.#name, path: this.#path || undefined,
+      message: `${op} ${this.#name}: ${errnoText(Errno.EBADF)}: the value, ${what} ${valueFd}, is not an open file descriptor` });
   }
 
   #badInput(op: string, what: string, e: unknown): Error {
@@ -619,7 +637,8 @@ export class BpfMap<K, V> {
    * Writes `key` → `value` (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST). With a cache, a failure
    * is kept as to-be-inserted and retried by the resolver, as in the seed; a failed update with
    * other flags than BPF_ANY leaves the cache as it was (the resolver writes with BPF_ANY, which
-   * would do what NOEXIST or EXIST refused).
+   * would do what NOEXIST or EXIST refused). On a map-in-map or PROG_ARRAY, whose values are
+   * fds, an EBADF that is not the map's own fd says that the value is the bad one.
    */
   update(key: K, value: V, flags: number = BPF_ANY): void {
     if (!isUint(flags)) throw new TypeError(`update ${this.#name}: flags must be a u32, got ${String(flags)}`);
@@ -630,7 +649,7 @@ export class BpfMap<K, V> {
       const fd = this.#fdFor("update");
       const r = this.#measured().mapUpdateElem(fd, kb, vb, flags);
       this.#metric("update", r >= 0);
-      if (r < 0) err = this.#error("update", -r);
+      if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r);
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       err = e;

@@ -2,7 +2,7 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, DecodeError, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, DecodeError, MapType, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -165,6 +165,32 @@ eachDriver("BpfMap bad input", (get) => {
     expect(e.message).toBe("dumpReliablyWithCallback cilium_test: cannot decode the element read from the map: " +
       "the dumpParser returned undefined, not a { key, value } object");
     expect(stats.interrupted).toBe(1);
+  });
+
+  it("EBADF from updating a map-in-map or PROG_ARRAY says the value is the bad fd, once the map fd is known good", () => {
+    const env = get();
+    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    inner.openOrCreate();
+    const aom = env.map({ name: "aom", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
+    aom.openOrCreate();
+    const calls = env.map({ name: "calls", type: MapType.ProgArray, key: u32, value: u32, maxEntries: 2 });
+    calls.openOrCreate();
+    const notOpen = 999_999;
+    for (const [m, what] of [[aom, "inner map fd"], [calls, "program fd"]] as const) {
+      const e = thrown(() => m.update(0, notOpen)) as BpfError;
+      expect([e.code, e.op, e.map]).toEqual(["EBADF", "update", m.name()]);
+      expect(e.message).toBe(`update ${m.name()}: bad file descriptor: the value, ${what} ${notOpen}, is not an open file descriptor`);
+    }
+    aom.update(0, inner.getFd());
+    // A map fd closed behind the object's back: the EBADF may be either fd, so nothing is guessed.
+    env.driver.close(aom.getFd());
+    const e = thrown(() => aom.update(1, inner.getFd())) as BpfError;
+    expect([e.code, e.message]).toEqual(["EBADF", "update aom: bad file descriptor"]);
+    // Other map types keep the plain message.
+    const h = env.map(testMapSpec());
+    h.openOrCreate();
+    env.driver.close(h.getFd());
+    expect(() => h.update(1, 1)).toThrow(/^update cilium_test: bad file descriptor$/);
   });
 
   it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {
