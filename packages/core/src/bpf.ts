@@ -42,7 +42,10 @@ export interface BpfOptions {
   mapRoot?: string;
   /** Under the root; default `tc/globals`. */
   mapPrefix?: string;
-  /** Default: quiet for debug/info, `console.warn` for warnings and errors. */
+  /**
+   * Default: quiet for debug/info, `console.warn` for warnings and errors. Anything without the
+   * four methods is a TypeError at createBpf.
+   */
   logger?: Logger;
   /**
    * Cilium's per-operation metrics; an exception from a hook is logged, never thrown (MetricsHook).
