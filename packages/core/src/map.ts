@@ -9,7 +9,7 @@ import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
   BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
-  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, isFdValueMapType, isHashMapType, isPerCpuMapType, userValueSize,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, isFdValueMapType, isHashMapType, isIndexedMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
 import type { Driver } from "./driver.js";
 import type { DumpParser, KeyValue } from "./dump-parser.js";
@@ -703,6 +703,10 @@ export class BpfMap<K, V> {
    * Deletes every element by deleting the current first key until there is none (the seed's
    * algorithm; elements added meanwhile may go too). With a cache, every entry is first marked
    * "deletion pending"; those the kernel did not hold are left to the resolver.
+   *
+   * An fd array (PROG_ARRAY, ARRAY_OF_MAPS, …) lists every index whether or not it holds
+   * anything, so its first key never goes away: it is cleared index by index instead, an empty
+   * slot's ENOENT passed over. A plain ARRAY refuses deletes (EINVAL), as in the seed.
    */
   deleteAll(): void {
     this.#bpf.logger.debug("deleting all entries in map", { name: this.#name });
@@ -711,13 +715,21 @@ export class BpfMap<K, V> {
     const fd = this.#fdFor("deleteAll");
     const kb = this.#nextKeyBuf;
     const drv = this.#measured();
+    // The index just cleared, for an fd array's walk; null until the first.
+    const done = isIndexedMapType(this.#info.mapType) ? new Uint8Array(kb.length) : undefined;
+    let started = false;
     try {
       for (;;) {
-        const r = drv.mapGetNextKey(fd, null, kb);
+        const r = drv.mapGetNextKey(fd, started ? done ?? null : null, kb);
         if (r === -Errno.ENOENT) return;
         if (r < 0) throw this.#error("deleteAll (get first key)", -r);
         const d = drv.mapDeleteElem(fd, kb);
         this.#metric("delete", d >= 0);
+        if (done !== undefined) {
+          done.set(kb);
+          started = true;
+          if (d === -Errno.ENOENT) continue; // an empty slot
+        }
         const err = d < 0 ? this.#error("deleteAll (delete)", -d) : undefined;
         if (cache !== undefined) {
           const id = hex(kb);

@@ -65,6 +65,19 @@ eachDriver("fd arrays with empty slots", (get) => {
     expect(stats.interrupted).toBe(0);
   });
 
+  it("deleteAll clears a PROG_ARRAY with empty slots between filled ones; a plain ARRAY refuses", () => {
+    const env = get();
+    const m = progArray(env, 6);
+    const prog = loadProg(env);
+    for (const i of [0, 2, 3, 5]) m.update(i, prog);
+    m.deleteAll();
+    expect([...m.keys()]).toEqual([]);
+    m.deleteAll(); // an empty one: every slot passed over
+    const arr = env.map({ name: "plain", type: MapType.Array, key: u32, value: u32, maxEntries: 2 });
+    arr.openOrCreateUnpinned();
+    expect(() => arr.deleteAll()).toThrow(/deleteAll \(delete\) plain: invalid argument/);
+  });
+
   it("ARRAY_OF_MAPS: entries() after a filled slot ends, and the walk dump completes", () => {
     const env = get();
     const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
