@@ -64,7 +64,11 @@ const warningBanner = [
   "====================================================================================",
 ];
 
-/** The seed's mountFS: mkdir -p the root (0755) and mount bpffs on it. */
+/**
+ * The seed's mountFS: mkdir -p the root (0755) and mount bpffs on it. Unlike the seed, it will
+ * not mount over a directory that holds entries: they would vanish under the bpffs until it is
+ * unmounted, and no bpffs root starts out that way (pins live in the bpffs itself).
+ */
 export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean): void {
   const { host, logger } = ctx;
   if (printWarning) for (const line of warningBanner) logger.warn(line);
@@ -77,6 +81,16 @@ export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean):
     throw fsError(`failed to stat the mount path ${root}`, root, st.errno);
   } else if (!st.isDirectory) {
     throw fsError(`${root} is a file which is not a directory`, root);
+  } else {
+    const names = host.readdir(root);
+    if (typeof names === "number") throw fsError(`failed to read the mount path ${root}`, root, -names);
+    if (names.length > 0) {
+      throw new BpfError({
+        errno: Errno.ENOTEMPTY, op: "Unable to mount BPF filesystem", path: root,
+        message: `${root} is not a mount point and holds ${names.length} entr${names.length === 1 ? "y" : "ies"} ` +
+          `(${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}); bpffs mounted there would hide them`,
+      });
+    }
   }
   const r = host.mount(root, root, "bpf");
   if (r < 0) throw fsError(`failed to mount ${root}`, root, -r);

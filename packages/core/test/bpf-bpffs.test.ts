@@ -83,6 +83,28 @@ forEachDriver("checkOrMountFS", (d) => {
     expect(mountedHere(root)).toBe(1);
   });
 
+  it("a directory that holds entries is refused with ENOTEMPTY, and nothing is mounted over it", () => {
+    const root = freshDir();
+    expect(driver.host.mkdirAll(`${root}/keep`, 0o755)).toBe(0);
+    const bpf = createBpf({ driver, logger: memoryLogger() });
+    let err: unknown;
+    try {
+      bpf.checkOrMountFS(root);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfError);
+    expect((err as BpfError).code).toBe("ENOTEMPTY");
+    expect((err as Error).message).toContain(`${root} is not a mount point and holds 1 entry (keep); bpffs mounted there would hide them`);
+    expect(mountedHere(root)).toBe(0);
+    expect(driver.host.readdir(root)).toEqual(["keep"]);
+    // Once emptied, the same call mounts.
+    expect(driver.host.rmdir(`${root}/keep`)).toBe(0);
+    bpf.checkOrMountFS(root);
+    cleanup.push(root);
+    expect(driver.host.statfsType(root)).toBe(BPF_FS_MAGIC);
+  });
+
   it("a custom root that is a file is an error", () => {
     // A pin is a file: pin a map in the private bpffs and point the root at it.
     const fd = w.track(driver.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }));

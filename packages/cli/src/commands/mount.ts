@@ -1,7 +1,7 @@
 // `bpfkit mount`: core's checkOrMountFS — make sure a bpffs is mounted at the map root (or a
 // given directory), mounting one when there is none, as the Cilium agent does at start-up.
-import { cleanPath, createBpf, type Logger } from "@bpfkit/core";
-import { CliError, ExitCode, usageError } from "../cli-error.js";
+import { createBpf, type Logger } from "@bpfkit/core";
+import { usageError } from "../cli-error.js";
 import { flag, type Command } from "../command.js";
 
 export const mountCommand: Command = {
@@ -34,15 +34,8 @@ export const mountCommand: Command = {
     };
     const bpf = createBpf({ driver: d, logger });
     const before = bpffsMounts();
-    // checkOrMountFS mounts over any directory that is not a mount point, as Cilium does; from a
-    // command line a typo (`bpfkit mount /etc`) would hide that directory's files until umount.
-    if (dir !== undefined && !before.has(cleanPath(dir))) {
-      const names = d.host.readdir(dir);
-      if (typeof names !== "number" && names.length > 0) {
-        throw new CliError(`mount ${dir}: the directory is not empty (${names.length} entr${names.length === 1 ? "y" : "ies"}); mounting bpffs there would hide them`,
-          ExitCode.failure, "give an empty or new directory");
-      }
-    }
+    // checkOrMountFS refuses a directory with entries (a typo like `bpfkit mount /etc` would
+    // hide its files until umount).
     bpf.checkOrMountFS(dir ?? "", flag(opts, "warn"));
     const root = bpf.getMapRoot();
     const mounted = !before.has(root) && bpffsMounts().has(root);
