@@ -910,7 +910,11 @@ export class SimDriverImpl implements SimDriver {
         type: p.progType, id: p.id, tag: p.tag, jited_prog_len: 0, xlated_prog_len: p.insnCnt * 8,
         load_time: p.loadTime, created_by_uid: 0, nr_map_ids: p.usedMaps.length, name: p.name,
         gpl_compatible: p.gplCompatible ? 1 : 0, nr_prog_tags: 1, verified_insns: p.verifiedInsns,
-        // Record sizes the kernel reports even without BTF; the JIT fields stay 0 (not JITed).
+        // bpf_prog_get_info_by_fd reports func_cnt ?: 1 for both, JITed or not.
+        nr_jited_ksyms: 1, nr_jited_func_lens: 1,
+        // Record sizes the kernel reports even without BTF. jited_prog_len stays 0, as for an
+        // interpreted program: the x86-64 image's size depends on the CPU's mitigations and the
+        // kernel config (docs/simulator-exactness.md).
         func_info_rec_size: 8, line_info_rec_size: 16, jited_line_info_rec_size: 8,
       });
     }

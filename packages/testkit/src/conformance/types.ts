@@ -5,12 +5,13 @@ import type { CaseContext } from "./context.js";
 /** The spec areas the suite covers; each case belongs to one. */
 export type ConformanceGroup =
   | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
-  | "batch" | "map-in-map" | "prog-array" | "pin" | "fd-modes" | "ids" | "info" | "safety"
-  | "unprivileged";
+  | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-attach" | "pin" | "fd-modes" | "ids"
+  | "info" | "safety" | "unprivileged";
 
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
-  "map-in-map", "prog-array", "pin", "fd-modes", "ids", "info", "safety", "unprivileged",
+  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "fd-modes", "ids", "info", "safety",
+  "unprivileged",
 ];
 
 export interface ConformanceCase {

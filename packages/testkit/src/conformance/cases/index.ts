@@ -10,12 +10,13 @@ import { lruCases } from "./lru.js";
 import { mapInMapCases } from "./map-in-map.js";
 import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
 import { perCpuCases } from "./percpu.js";
+import { progInfoCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...fdModeCases,
-  ...idCases, ...infoCases, ...safetyCases, ...unprivilegedCases,
+  ...idCases, ...infoCases, ...progInfoCases, ...safetyCases, ...unprivilegedCases,
 ];
 
 {
