@@ -3,6 +3,7 @@
 // counts every holder (fds, pins, outer-map slots, programs using the map); `usercnt` only
 // fds and pins, whose last drop clears a PROG_ARRAY (kernel-maps.md §11, §13).
 import { isFdValueMapType, isHashMapType, userValueSize, batchTokenSize } from "@bpfkit/core";
+import type { ProgOwner } from "./prog-map-compat.js";
 
 /** What an inner map must match (bpf_map_meta_equal, array_map_meta_equal). */
 export interface InnerMeta {
@@ -20,11 +21,10 @@ export class SimMap {
   frozen = false;
   freed = false;
   /**
-   * PROG_ARRAY: the program type and expected attach type fixed by the first program stored,
-   * for good (bpf_prog_map_compatible); -1 until then.
+   * PROG_ARRAY: the first program stored in it or loaded referencing it, fixed for good
+   * (prog-map-compat.ts); null until then.
    */
-  ownerProgType = -1;
-  ownerAttachType = -1;
+  progOwner: ProgOwner | null = null;
   readonly userValueSize: number;
   readonly tokenSize: number;
   readonly isHash: boolean;

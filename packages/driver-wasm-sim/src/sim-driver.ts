@@ -21,6 +21,7 @@ import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
 import { progAttach } from "./prog-attach.js";
+import { checkTailCall, progMapCompatible } from "./prog-map-compat.js";
 import type { AttachWorld } from "./prog-attach.js";
 import {
   PROG, checkExpectedAttach, fixupAttachType, licenseIsGplCompatible, needsMoreThanCapBpf,
@@ -493,13 +494,7 @@ export class SimDriverImpl implements SimDriver {
     if (e === undefined) return -Errno.EBADF;
     let newId: number;
     if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY) {
-      if (e.obj.kind !== "prog") return -Errno.EINVAL;
-      // bpf_prog_map_compatible: the first program fixes the array's program type and expected
-      // attach type, even after it is deleted again.
-      const p = e.obj;
-      if (m.ownerProgType >= 0 && (m.ownerProgType !== p.progType || m.ownerAttachType !== p.expectedAttachType)) return -Errno.EINVAL;
-      m.ownerProgType = p.progType;
-      m.ownerAttachType = p.expectedAttachType;
+      if (e.obj.kind !== "prog" || !progMapCompatible(m, e.obj)) return -Errno.EINVAL;
       newId = e.obj.id;
     } else {
       if (e.obj.kind !== "map") return -Errno.EINVAL;
@@ -952,6 +947,8 @@ export class SimDriverImpl implements SimDriver {
       if (nameErrno !== 0) return -nameErrno;
       const v = verifyProgram(attr.insns, t, expected, this.resolveMapFd);
       if (v.errno !== 0) return -v.errno;
+      const tailCall = checkTailCall(v.usedMaps, { progType: t, expectedAttachType: expected });
+      if (tailCall !== 0) return -tailCall;
       const tag = sha256(tagInput(attr.insns)).subarray(0, 8);
       const p = new SimProg(this.nextProgId, t, expected, tag, n, name, licenseIsGplCompatible(license), BigInt(this.nowNs), v.usedMaps, v.verifiedInsns);
       for (const m of v.usedMaps) this.mapGet(m);

@@ -1,6 +1,6 @@
 // kernel-maps.md §11: ARRAY_OF_MAPS / HASH_OF_MAPS (inner compatibility, ids on lookup,
-// references held by the outer map) and PROG_ARRAY (prog fds in, prog ids out, cleared when
-// the last user reference goes).
+// references held by the outer map) and PROG_ARRAY (prog fds in, prog ids out, its owner
+// program, cleared when the last user reference goes).
 import { expectBytes, expectResult } from "../assert.js";
 import { readU32, SOCKET_FILTER_INSNS, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
@@ -159,6 +159,63 @@ export const mapInMapCases: ConformanceCase[] = [
       c.done();
     },
   },
+  {
+    name: "§11 PROG_ARRAY owner: the first program stored in the array or loaded referencing it fixes the type and expected attach type",
+    group: "prog-array",
+    run(ctx) {
+      const d = ctx.driver;
+      // bpf_check_tail_call at PROG_LOAD and prog_fd_array_get_ptr on update share one check.
+      const progArray = () => ctx.create({ mapType: PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 });
+      const prog = (type: number, r0: number, ea = 0) => {
+        const fd = ctx.own(d.progLoad({ progType: type, insns: retInsns(r0), license: "GPL", expectedAttachType: ea }));
+        expectResult(fd, "OK", `load a program of type ${type}`);
+        return fd;
+      };
+      /** A program of `type` that references each map with ld_imm64 (in that order); r0 = r0v. */
+      const referencing = (type: number, maps: number[], r0v: number, ea = 0) => {
+        const insns = new Uint8Array(16 * maps.length + 16);
+        maps.forEach((m, i) => {
+          insns.set([0x18, 0x11], 16 * i);
+          insns.set(u32(m), 16 * i + 4);
+        });
+        insns.set(retInsns(r0v), 16 * maps.length);
+        return ctx.own(d.progLoad({ progType: type, insns, license: "GPL", expectedAttachType: ea }));
+      };
+      const XDP = 6, CGROUP_SKB = 8;
+      const xdp = prog(XDP, 2), sf = prog(1, 0);
+      const c = new Checks("PROG_ARRAY owner");
+      const pa = progArray();
+      c.result(referencing(1, [pa], 0), "OK", "load a socket filter referencing an empty array");
+      c.result(d.mapUpdateElem(pa, u32(0), u32(xdp)), "EINVAL", "then store an XDP program: the loader owns it");
+      c.result(d.mapUpdateElem(pa, u32(0), u32(sf)), "OK", "then store a socket filter");
+      const pb = progArray();
+      c.result(d.mapUpdateElem(pb, u32(0), u32(xdp)), "OK", "store an XDP program in a new array");
+      c.result(referencing(1, [pb], 0), "EINVAL", "load a socket filter referencing the XDP-owned array");
+      c.result(referencing(XDP, [pb], 2), "OK", "load an XDP program referencing it");
+      // Maps are checked in the order the program first references them, up to the first refusal.
+      const fresh1 = progArray();
+      c.result(referencing(1, [fresh1, pb], 0), "EINVAL", "load referencing an empty array, then the XDP-owned one");
+      c.result(d.mapUpdateElem(fresh1, u32(0), u32(xdp)), "EINVAL", "the empty array took the refused loader as owner");
+      const fresh2 = progArray();
+      c.result(referencing(1, [pb, fresh2], 0), "EINVAL", "load referencing the XDP-owned array, then an empty one");
+      c.result(d.mapUpdateElem(fresh2, u32(0), u32(xdp)), "OK", "the empty array was never reached");
+      // The expected attach type is part of a PROG_ARRAY's owner.
+      const pc = progArray();
+      const egress = prog(CGROUP_SKB, 1, 1);
+      c.result(referencing(CGROUP_SKB, [pc], 1), "OK", "load a cgroup_skb (ingress) program referencing an empty array");
+      c.result(d.mapUpdateElem(pc, u32(0), u32(egress)), "EINVAL", "store a cgroup_skb egress program in it");
+      c.result(referencing(CGROUP_SKB, [pc], 1, 1), "EINVAL", "load a cgroup_skb egress program referencing it");
+      // A load the verifier refuses never reaches the check.
+      const pd = progArray();
+      const unsetR0 = new Uint8Array(24);
+      unsetR0.set([0x18, 0x11], 0);
+      unsetR0.set(u32(pd), 4);
+      unsetR0.set([0x95], 16);
+      c.result(ctx.own(d.progLoad({ progType: XDP, insns: unsetR0, license: "GPL" })), "EACCES", "load an XDP program referencing an empty array, r0 unset");
+      c.result(d.mapUpdateElem(pd, u32(0), u32(sf)), "OK", "the array has no owner yet");
+      c.done();
+    },
+  },
   ...[PROG_ARRAY, ARRAY_OF_MAPS, HASH_OF_MAPS].map((t): ConformanceCase => ({
     name: t === PROG_ARRAY
       ? "§11 PROG_ARRAY: entries are cleared when the last user reference goes while a program holds the map"
@@ -191,6 +248,15 @@ export const mapInMapCases: ConformanceCase[] = [
     },
   })),
 ];
+
+/** r0 = imm; exit */
+function retInsns(imm: number): Uint8Array {
+  const b = new Uint8Array(16);
+  b[0] = 0xb7;
+  new DataView(b.buffer).setInt32(4, imm, true);
+  b[8] = 0x95;
+  return b;
+}
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
