@@ -70,6 +70,8 @@ export class SimProg {
     readonly usedMaps: readonly SimMap[],
     /** Instructions the verifier processed (an ld_imm64 counts once). */
     readonly verifiedInsns: number,
+    /** The verifier found an r0 that binds the expected attach type (cgroup_skb egress returning 2 or 3). */
+    readonly enforceExpectedAttachType = false,
   ) {}
 }
 

@@ -68,6 +68,14 @@ export function needsMoreThanCapBpf(progType: number): boolean {
   return progType !== PROG.SOCKET_FILTER && progType !== PROG.CGROUP_SKB;
 }
 
+/**
+ * check_return_code's enforce_attach_type_range: a cgroup_skb egress program whose r0 lies in
+ * [2, 3] (the congestion notification values) may attach at egress only.
+ */
+export function enforceAttachTypeRange(progType: number, expected: number): [number, number] | null {
+  return progType === PROG.CGROUP_SKB && expected === A.CGROUP_INET_EGRESS ? [2, 3] : null;
+}
+
 /** check_return_code: the r0 range a program type may return, or null for any value. */
 export function returnRange(progType: number, expected: number): [number, number] | null {
   switch (progType) {

@@ -950,7 +950,7 @@ export class SimDriverImpl implements SimDriver {
       const tailCall = checkTailCall(v.usedMaps, { progType: t, expectedAttachType: expected });
       if (tailCall !== 0) return -tailCall;
       const tag = sha256(tagInput(attr.insns)).subarray(0, 8);
-      const p = new SimProg(this.nextProgId, t, expected, tag, n, name, licenseIsGplCompatible(license), BigInt(this.nowNs), v.usedMaps, v.verifiedInsns);
+      const p = new SimProg(this.nextProgId, t, expected, tag, n, name, licenseIsGplCompatible(license), BigInt(this.nowNs), v.usedMaps, v.verifiedInsns, v.enforceExpectedAttachType);
       for (const m of v.usedMaps) this.mapGet(m);
       this.nextProgId = p.id >= INT_MAX - 1 ? 1 : p.id + 1;
       this.progsById.set(p.id, p);
@@ -981,6 +981,7 @@ export class SimDriverImpl implements SimDriver {
         if (this.flowDissector !== null) this.progPut(this.flowDissector);
         this.flowDissector = p;
       },
+      netAdmin: this.privileged,
     };
     const r = progAttach(world, targetFd, progFd, attachType, fl);
     return r === 0 ? 0 : -r;

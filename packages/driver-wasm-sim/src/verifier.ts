@@ -9,7 +9,7 @@
 // folded as the kernel's value tracking does (not through div and mod).
 import { Errno } from "@bpfkit/core";
 import type { SimMap } from "./objects.js";
-import { returnRange } from "./prog-load.js";
+import { enforceAttachTypeRange, returnRange } from "./prog-load.js";
 
 const CLS_ALU = 0x04, CLS_JMP = 0x05, CLS_JMP32 = 0x06, CLS_ALU64 = 0x07;
 const OP_ADD = 0x00, OP_SUB = 0x10, OP_DIV = 0x30, OP_LSH = 0x60, OP_RSH = 0x70, OP_NEG = 0x80,
@@ -132,10 +132,11 @@ export interface VerifyResult {
   errno: number;
   usedMaps: SimMap[];
   verifiedInsns: number;
+  enforceExpectedAttachType: boolean;
 }
 
 export function verifyProgram(insns: Uint8Array, progType: number, expected: number, resolveMap: (fd: number) => SimMap | number): VerifyResult {
-  const fail = (errno: number): VerifyResult => ({ errno, usedMaps: [], verifiedInsns: 0 });
+  const fail = (errno: number): VerifyResult => ({ errno, usedMaps: [], verifiedInsns: 0, enforceExpectedAttachType: false });
   const n = insns.length / 8;
   const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   const states: (State | undefined)[] = new Array(n);
@@ -147,6 +148,8 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
   };
   const used: SimMap[] = [];
   const range = returnRange(progType, expected);
+  const enforceRange = enforceAttachTypeRange(progType, expected);
+  let enforce = false;
   let processed = 0;
   // Where control may go next from `i`: out of range is EINVAL ("jump out of range", or falling
   // off the end of the program).
@@ -219,6 +222,7 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
         const k0 = st.known[0] ?? null;
         const r0 = k0 === null ? null : BigInt.asIntN(64, k0);
         if (range !== null && (st.kind[0] !== SCALAR || r0 === null || r0 < BigInt(range[0]) || r0 > BigInt(range[1]))) return fail(Errno.EINVAL);
+        if (enforceRange !== null && r0 !== null && r0 >= BigInt(enforceRange[0]) && r0 <= BigInt(enforceRange[1])) enforce = true;
         continue;
       }
       if (op === JMP_CALL || op === JMP_EXIT || op === 0xe0 || op === 0xf0) return fail(Errno.EINVAL);
@@ -271,5 +275,5 @@ export function verifyProgram(insns: Uint8Array, progType: number, expected: num
     st.init[dst] = true;
     if (!flow(i + 1, st)) return fail(Errno.EINVAL); // falls off the end
   }
-  return { errno: 0, usedMaps: used, verifiedInsns: processed };
+  return { errno: 0, usedMaps: used, verifiedInsns: processed, enforceExpectedAttachType: enforce };
 }

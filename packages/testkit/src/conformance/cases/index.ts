@@ -10,13 +10,14 @@ import { lruCases } from "./lru.js";
 import { mapInMapCases } from "./map-in-map.js";
 import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
 import { perCpuCases } from "./percpu.js";
+import { progAttachCases } from "./prog-attach.js";
 import { progInfoCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...fdModeCases,
-  ...idCases, ...infoCases, ...progInfoCases, ...safetyCases, ...unprivilegedCases,
+  ...idCases, ...infoCases, ...progInfoCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 
 {
