@@ -61,7 +61,8 @@ export class SimProg {
     readonly progType: number,
     readonly expectedAttachType: number,
     readonly tag: Uint8Array,
-    readonly insnCnt: number,
+    /** The program after the verifier's rewrites, in insns (xlated_prog_len / 8). */
+    readonly xlatedInsns: number,
     readonly name: string,
     readonly gplCompatible: boolean,
     /** ktime at load, from the virtual clock. */

@@ -25,7 +25,7 @@ export const ATTACH = {
   SK_SKB_VERDICT: 38, SK_REUSEPORT_SELECT: 39, SK_REUSEPORT_SELECT_OR_MIGRATE: 40,
   TCX_INGRESS: 46, TCX_EGRESS: 47, CGROUP_UNIX_CONNECT: 49, CGROUP_UNIX_SENDMSG: 50,
   CGROUP_UNIX_RECVMSG: 51, CGROUP_UNIX_GETPEERNAME: 52, CGROUP_UNIX_GETSOCKNAME: 53,
-  NETKIT_PRIMARY: 54, NETKIT_PEER: 55,
+  NETFILTER: 45, NETKIT_PRIMARY: 54, NETKIT_PEER: 55, TRACE_KPROBE_SESSION: 56, TRACE_UPROBE_SESSION: 57,
 } as const;
 
 const A = ATTACH;
@@ -42,9 +42,23 @@ export function licenseIsGplCompatible(license: string): boolean {
   return ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].includes(license);
 }
 
-/** bpf_prog_load_fixup_attach_type: old CGROUP_SOCK programs mean SOCK_CREATE. */
+/**
+ * bpf_prog_load_fixup_attach_type: programs from before their types had expected attach types
+ * mean the first one.
+ */
 export function fixupAttachType(progType: number, expected: number): number {
-  return progType === PROG.CGROUP_SOCK && expected === 0 ? A.CGROUP_INET_SOCK_CREATE : expected;
+  if (expected !== 0) return expected;
+  if (progType === PROG.CGROUP_SOCK) return A.CGROUP_INET_SOCK_CREATE;
+  if (progType === PROG.SK_REUSEPORT) return A.SK_REUSEPORT_SELECT;
+  return expected;
+}
+
+/**
+ * find_prog_type: the types this kernel is built with. LIRC_MODE2 needs CONFIG_BPF_LIRC_MODE2,
+ * which this machine's 6.18 lacks; the simulator is built the same way.
+ */
+export function progTypeBuilt(progType: number): boolean {
+  return progType > 0 && progType <= PROG.NETFILTER && progType !== PROG.LIRC_MODE2;
 }
 
 /** bpf_prog_load_check_attach: 0 or EINVAL. */
@@ -58,6 +72,7 @@ export function checkExpectedAttach(progType: number, expected: number): number 
     case PROG.CGROUP_SOCKOPT: return ok([A.CGROUP_GETSOCKOPT, A.CGROUP_SETSOCKOPT]);
     case PROG.SK_LOOKUP: return ok([A.SK_LOOKUP]);
     case PROG.SK_REUSEPORT: return ok([A.SK_REUSEPORT_SELECT, A.SK_REUSEPORT_SELECT_OR_MIGRATE]);
+    case PROG.NETFILTER: return ok([A.NETFILTER]);
     case PROG.SYSCALL: case PROG.EXT: return expected !== 0 ? Errno.EINVAL : 0;
     default: return 0;
   }
@@ -88,6 +103,10 @@ export function returnRange(progType: number, expected: number): [number, number
     case PROG.CGROUP_SKB: return expected === A.CGROUP_INET_EGRESS ? [0, 3] : [0, 1];
     case PROG.CGROUP_SOCK: case PROG.SOCK_OPS: case PROG.CGROUP_DEVICE: case PROG.CGROUP_SYSCTL: case PROG.CGROUP_SOCKOPT:
       return [0, 1];
+    // SK_DROP..SK_PASS, NF_DROP..NF_ACCEPT, and a session's "run the return probe?".
+    case PROG.SK_LOOKUP: case PROG.NETFILTER: return [0, 1];
+    case PROG.KPROBE:
+      return expected === A.TRACE_KPROBE_SESSION || expected === A.TRACE_UPROBE_SESSION ? [0, 1] : null;
     default: return null;
   }
 }

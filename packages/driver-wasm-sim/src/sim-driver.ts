@@ -24,10 +24,10 @@ import { progAttach } from "./prog-attach.js";
 import { checkTailCall, progMapCompatible } from "./prog-map-compat.js";
 import type { AttachWorld } from "./prog-attach.js";
 import {
-  PROG, checkExpectedAttach, fixupAttachType, licenseIsGplCompatible, needsMoreThanCapBpf,
+  checkExpectedAttach, fixupAttachType, licenseIsGplCompatible, needsMoreThanCapBpf, progTypeBuilt,
 } from "./prog-load.js";
 import { sha256 } from "./sha256.js";
-import { verifyProgram } from "./verifier.js";
+import { verifyProgram } from "./verifier/index.js";
 import { createClock, createHostServices } from "./host.js";
 import type { HostState, SimClock } from "./host.js";
 import { Vfs } from "./vfs.js";
@@ -902,7 +902,7 @@ export class SimDriverImpl implements SimDriver {
     } else {
       const p = e.obj;
       encodeStruct(BPF_PROG_INFO, full, {
-        type: p.progType, id: p.id, tag: p.tag, jited_prog_len: 0, xlated_prog_len: p.insnCnt * 8,
+        type: p.progType, id: p.id, tag: p.tag, jited_prog_len: 0, xlated_prog_len: p.xlatedInsns * 8,
         load_time: p.loadTime, created_by_uid: 0, nr_map_ids: p.usedMaps.length, name: p.name,
         gpl_compatible: p.gplCompatible ? 1 : 0, nr_prog_tags: 1, verified_insns: p.verifiedInsns,
         // bpf_prog_get_info_by_fd reports func_cnt ?: 1 for both, JITed or not.
@@ -939,18 +939,16 @@ export class SimDriverImpl implements SimDriver {
       if (n === 0 || n > (this.privileged ? 1_000_000 : 4096)) return -Errno.E2BIG;
       if (!this.privileged && needsMoreThanCapBpf(t)) return -Errno.EPERM;
       if (checkExpectedAttach(t, expected) !== 0) return -Errno.EINVAL;
-      // find_prog_type: unknown types; BTF-attached types need BTF, which the simulator lacks.
-      if (t === 0 || t > PROG.NETFILTER || t === PROG.TRACING || t === PROG.STRUCT_OPS || t === PROG.EXT || t === PROG.LSM) {
-        return -Errno.EINVAL;
-      }
+      if (!progTypeBuilt(t)) return -Errno.EINVAL; // find_prog_type
       const { errno: nameErrno, name } = checkName(nameBytes(progName));
       if (nameErrno !== 0) return -nameErrno;
-      const v = verifyProgram(attr.insns, t, expected, this.resolveMapFd);
+      const gpl = licenseIsGplCompatible(license);
+      const v = verifyProgram(attr.insns, { progType: t, expectedAttachType: expected, gplCompatible: gpl, resolveMap: this.resolveMapFd });
       if (v.errno !== 0) return -v.errno;
       const tailCall = checkTailCall(v.usedMaps, { progType: t, expectedAttachType: expected });
       if (tailCall !== 0) return -tailCall;
       const tag = sha256(tagInput(attr.insns)).subarray(0, 8);
-      const p = new SimProg(this.nextProgId, t, expected, tag, n, name, licenseIsGplCompatible(license), BigInt(this.nowNs), v.usedMaps, v.verifiedInsns, v.enforceExpectedAttachType);
+      const p = new SimProg(this.nextProgId, t, expected, tag, v.xlatedInsns, name, gpl, BigInt(this.nowNs), v.usedMaps, v.verifiedInsns, v.enforceExpectedAttachType);
       for (const m of v.usedMaps) this.mapGet(m);
       this.nextProgId = p.id >= INT_MAX - 1 ? 1 : p.id + 1;
       this.progsById.set(p.id, p);

@@ -16,20 +16,28 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const work = mkdtempSync(join(tmpdir(), "bpfkit-sim-portable-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Transpiles a package's src/*.ts (no type check) into work/node_modules/@bpfkit/<name>/dist. */
+/** Transpiles every .ts under a package's src/ (no type check) into work/node_modules/@bpfkit/<name>/dist. */
 function stage(name: string): void {
   const src = join(root, "packages", name, "src");
   const out = join(work, "node_modules", "@bpfkit", name);
-  mkdirSync(join(out, "dist"), { recursive: true });
   const pkg = JSON.parse(readFileSync(join(root, "packages", name, "package.json"), "utf8")) as Record<string, unknown>;
+  mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "package.json"), JSON.stringify({ name: pkg.name, type: "module", exports: { ".": "./dist/index.js" } }));
-  for (const f of readdirSync(src)) {
-    if (!f.endsWith(".ts") || f.endsWith(".d.ts")) continue;
-    const js = ts.transpileModule(readFileSync(join(src, f), "utf8"), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    }).outputText;
-    writeFileSync(join(out, "dist", f.replace(/\.ts$/, ".js")), js);
-  }
+  const walk = (dir: string, to: string): void => {
+    mkdirSync(to, { recursive: true });
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) {
+        walk(join(dir, e.name), join(to, e.name));
+        continue;
+      }
+      if (!e.name.endsWith(".ts") || e.name.endsWith(".d.ts")) continue;
+      const js = ts.transpileModule(readFileSync(join(dir, e.name), "utf8"), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+      }).outputText;
+      writeFileSync(join(to, e.name.replace(/\.ts$/, ".js")), js);
+    }
+  };
+  walk(src, join(out, "dist"));
 }
 
 const hooks = `

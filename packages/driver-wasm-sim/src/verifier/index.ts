@@ -1,0 +1,85 @@
+// A verifier for the programs feature probes, tests and bpfkit's users load, answering as the
+// 6.18 verifier does (bpf_check, kernel/bpf/verifier.c) for a loader with CAP_BPF, CAP_PERFMON
+// and CAP_NET_ADMIN. It runs the kernel's passes in the kernel's order:
+//
+//   check_subprogs → resolve_pseudo_ldimm64 → check_cfg → check_attach_btf_id →
+//   compute_live_registers → do_check → the dead-code and nop passes → do_misc_fixups
+//
+// and models what they do for ALU and ALU32 instructions (with the kernel's tnum and bounds
+// tracking), ld_imm64 (a constant, a map, or a pointer into an ARRAY's value), jumps (JMP and
+// JMP32, gotol, forward or backward without a loop) and exit, with the r0 range each program
+// type must return. do_check walks every path as the kernel does (fall-through first), prunes
+// with the kernel's checkpoints, precision marks and liveness, so verified_insns, the dead code
+// removed and xlated_prog_len are the kernel's.
+//
+// Not modelled, answering EINVAL where the kernel would go on: calls (helpers, kfuncs,
+// subprograms, ld_imm64 of a function or BTF id), memory access (LDX, ST, STX, atomics and the
+// legacy packet loads), may_goto, and loops (a jump that closes a cycle). A path that reaches
+// one is refused there; errors the kernel finds before it come out as the kernel's. Loads
+// without privilege are verified as root's would be.
+import { Errno } from "@bpfkit/core";
+import type { SimMap } from "../objects.js";
+import { checkCfg, checkSubprogs } from "./cfg.js";
+import { doCheck } from "./do-check.js";
+import { CLS, decode, JOP, LD_IMM64, PSEUDO } from "./insn.js";
+import { resolvePseudoLdimm64 } from "./ldimm64.js";
+import { xlatedInsnCount } from "./rewrite.js";
+import { enforceAttachTypeRange, PROG, returnRange } from "../prog-load.js";
+
+export interface VerifyInput {
+  progType: number;
+  /** After bpf_prog_load_fixup_attach_type. */
+  expectedAttachType: number;
+  gplCompatible: boolean;
+  /** An fd of the loading process: its map, or -EBADF / -EINVAL. */
+  resolveMap(fd: number): SimMap | number;
+}
+
+export interface VerifyResult {
+  errno: number;
+  usedMaps: SimMap[];
+  /** verified_insns: the instructions do_check processed. */
+  verifiedInsns: number;
+  /** The program after the verifier's rewrites, in insns (xlated_prog_len / 8). */
+  xlatedInsns: number;
+  enforceExpectedAttachType: boolean;
+}
+
+/** check_attach_btf_id for a program loaded without BTF, prog_flags or attach_btf_id. */
+function checkAttachBtfId(progType: number, gplCompatible: boolean): number {
+  switch (progType) {
+    case PROG.SYSCALL: return Errno.EINVAL; // "Syscall programs can only be sleepable"
+    case PROG.STRUCT_OPS: return gplCompatible ? Errno.ENOTSUPP : Errno.EINVAL;
+    case PROG.TRACING: case PROG.LSM: case PROG.EXT: return Errno.EINVAL; // "must provide btf_id"
+    default: return 0;
+  }
+}
+
+/** add_subprog_and_kfunc: subprograms and kernel functions are not modelled. */
+function hasCallsOrFuncs(insns: ReturnType<typeof decode>): boolean {
+  return insns.some((i) => (i.code === (CLS.JMP | JOP.CALL) && (i.src === 1 || i.src === 2)) || (i.code === LD_IMM64 && i.src === PSEUDO.FUNC));
+}
+
+export function verifyProgram(bytes: Uint8Array, input: VerifyInput): VerifyResult {
+  const fail = (errno: number): VerifyResult => ({ errno, usedMaps: [], verifiedInsns: 0, xlatedInsns: 0, enforceExpectedAttachType: false });
+  const insns = decode(bytes);
+  if (hasCallsOrFuncs(insns)) return fail(Errno.EINVAL);
+  let err = checkSubprogs(insns);
+  if (err !== 0) return fail(err);
+  const resolved = resolvePseudoLdimm64(insns, input.resolveMap);
+  if (typeof resolved === "number") return fail(resolved);
+  const cfg = checkCfg(insns);
+  if (typeof cfg === "number") return fail(cfg);
+  err = checkAttachBtfId(input.progType, input.gplCompatible);
+  if (err !== 0) return fail(err);
+  const r = doCheck({
+    insns, cfg, ldImm64: resolved.ldImm64,
+    retRange: returnRange(input.progType, input.expectedAttachType),
+    enforceRange: enforceAttachTypeRange(input.progType, input.expectedAttachType),
+  });
+  if (r.errno !== 0) return fail(r.errno);
+  return {
+    errno: 0, usedMaps: resolved.usedMaps, verifiedInsns: r.insnProcessed,
+    xlatedInsns: xlatedInsnCount(insns, r.seen), enforceExpectedAttachType: r.enforceExpectedAttachType,
+  };
+}
