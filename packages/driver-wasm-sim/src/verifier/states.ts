@@ -46,12 +46,8 @@ class IdMap {
     return true;
   }
 
-  /**
-   * check_scalar_ids: an old scalar without an id has no links to keep; a current one without
-   * an id is linked to nothing, so it gets a fresh one.
-   */
+  /** check_scalar_ids for an old id: a current scalar without an id is linked to nothing, so it gets a fresh one. */
   checkScalar(oldId: number, curId: number): boolean {
-    if (oldId === 0) return true;
     return this.check(oldId, curId !== 0 ? curId : ++this.tmp);
   }
 }
@@ -75,9 +71,13 @@ function regsafe(o: Reg, c: Reg, ids: IdMap): boolean {
   switch (o.type) {
     case SCALAR:
       if (!o.precise) return true;
-      if (addConstBits(o.id) !== addConstBits(c.id)) return false;
-      if (addConstBits(o.id) !== 0 && o.off !== c.off) return false;
-      if (!ids.checkScalar(o.id, c.id)) return false;
+      // Links the old state had must hold in the current one (with the same constant delta);
+      // links only the current state has constrain nothing.
+      if (o.id !== 0) {
+        if (addConstBits(o.id) !== addConstBits(c.id)) return false;
+        if (addConstBits(o.id) !== 0 && o.off !== c.off) return false;
+        if (!ids.checkScalar(o.id, c.id)) return false;
+      }
       return rangeWithin(o, c) && tnumIn(o.varOff, c.varOff);
     case PTR_TO_MAP_VALUE:
       return o.type === c.type && o.off === c.off && o.map === c.map && rangeWithin(o, c) &&
