@@ -12,7 +12,7 @@ import { CLS, cls, isX, JOP, jumpOff, LD_IMM64, op, PSEUDO } from "./insn.js";
 import type { Insn } from "./insn.js";
 import { markChainPrecision } from "./precision.js";
 import {
-  addConstBits, baseId, BPF_ADD_CONST32, CONST_PTR_TO_MAP, copyReg, markKnown, markKnownZero, newReg, PTR_TO_CTX,
+  addConstBits, baseId, BPF_ADD_CONST32, BPF_ADD_CONST64, CONST_PTR_TO_MAP, copyReg, markKnown, markKnownZero, newReg, PTR_TO_CTX,
   PTR_TO_MAP_VALUE, PTR_TO_STACK, regBoundsSync, SCALAR, u64, zext32To64,
 } from "./reg.js";
 import { scalarAddConst } from "./scalar-alu.js";
@@ -296,6 +296,8 @@ function syncLinkedRegs(st: VState, known: Reg, linked: readonly number[]): void
     const reg = st.regs[r]!;
     if (reg.type !== SCALAR || reg === known) continue;
     if (baseId(reg.id) !== baseId(known.id)) continue;
+    // A 64-bit delta and a 32-bit one do not compose.
+    if (addConstBits(reg.id) + addConstBits(known.id) === BPF_ADD_CONST64 + BPF_ADD_CONST32) continue;
     if ((addConstBits(reg.id) === 0 && addConstBits(known.id) === 0) || reg.off === known.off) {
       Object.assign(reg, copyReg(known));
     } else {
