@@ -162,11 +162,12 @@ function liveRegisters(insns: readonly Insn[], postorder: readonly number[]): nu
   const live = new Array<number>(insns.length).fill(0);
   const out = new Array<number>(insns.length).fill(0);
   const ud = insns.map(useDef);
+  const succ = insns.map((_, i) => successors(insns, i));
   for (let changed = true; changed;) {
     changed = false;
     for (const i of postorder) {
       let newOut = 0;
-      for (const s of successors(insns, i)) newOut |= live[s]!;
+      for (const s of succ[i]!) newOut |= live[s]!;
       const [use, def] = ud[i]!;
       const newIn = (newOut & ~def) | use;
       if (newIn !== live[i] || newOut !== out[i]) {

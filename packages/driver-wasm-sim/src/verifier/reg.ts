@@ -56,6 +56,11 @@ export function assignReg(dst: Reg, src: Reg): void {
   Object.assign(dst, src);
 }
 
+/** ___mark_reg_known: the tnum and every bound, nothing else. */
+export function setKnown(r: Reg, imm: bigint): void {
+  setKnownBounds(r, imm);
+}
+
 function setKnownBounds(r: Reg, imm: bigint): void {
   r.varOff = tnumConst(imm);
   r.smin = s64(imm); r.smax = s64(imm);

@@ -2,7 +2,7 @@
 // ALU op with a scalar operand. Each op tracks 64- and 32-bit signed and unsigned bounds as the
 // kernel does, then reg_bounds_sync lets them refine each other.
 import {
-  mark32Known, mark32Unbounded, mark64Unbounded, markKnown, markUnbounded, markUnknown, regBoundsSync,
+  mark32Known, mark32Unbounded, mark64Unbounded, markKnown, markUnbounded, markUnknown, regBoundsSync, setKnown,
   S32_MAX, S32_MIN, S64_MAX, S64_MIN, s32, s64, U32, u32, U64, u64, update32Bounds, updateRegBounds, zext32To64,
 } from "./reg.js";
 import type { Reg } from "./reg.js";
@@ -277,11 +277,56 @@ function safeToCompute(alu64: boolean, op: number, s: Reg): boolean {
   }
 }
 
+/**
+ * Two constants give a constant, bounds and all, whatever the op's bounds arithmetic does on the
+ * way (the final reg_bounds_sync pins everything to the tnum): computed directly, as it is most of
+ * what programs do.
+ */
+function constResult(alu64: boolean, op: number, d: bigint, s: bigint, toBe: boolean, imm: number): bigint | null {
+  const bits = alu64 ? 64 : 32;
+  const x = BigInt.asUintN(bits, d), y = BigInt.asUintN(bits, s);
+  switch (op) {
+    case OP.ADD: return BigInt.asUintN(bits, x + y);
+    case OP.SUB: return BigInt.asUintN(bits, x - y);
+    case OP.MUL: return BigInt.asUintN(bits, x * y);
+    case OP.AND: return x & y;
+    case OP.OR: return x | y;
+    case OP.XOR: return x ^ y;
+    case OP.NEG: return BigInt.asUintN(bits, -x);
+    case OP.LSH: return BigInt.asUintN(bits, x << y);
+    case OP.RSH: return x >> y;
+    case OP.ARSH: return BigInt.asUintN(bits, BigInt.asIntN(bits, x) >> y);
+    case OP.END: {
+      const low = BigInt.asUintN(imm, d);
+      if (!alu64 && !toBe) return imm === 64 ? d : low;
+      let out = 0n;
+      for (let i = 0; i < imm; i += 8) out = (out << 8n) | ((low >> BigInt(i)) & 0xffn);
+      return out;
+    }
+    default: return null;
+  }
+}
+
 /** `dst op= src` on two scalars (src a copy). For END, `toBe` and `imm` are the insn's. */
 export function adjustScalar(alu64: boolean, op: number, d: Reg, s: Reg, toBe = false, imm = 0): void {
   if (!safeToCompute(alu64, op, s)) {
     markUnknown(d);
     return;
+  }
+  if (d.varOff.mask === 0n && s.varOff.mask === 0n) {
+    const v = constResult(alu64, op, d.varOff.value, s.varOff.value, toBe, imm);
+    if (v !== null) {
+      setKnown(d, v);
+      // As the slow paths leave it: the bitwise ops and neg go through __mark_reg_known, which
+      // clears the link; a changed value is no longer a copy (to_le 64 changes nothing).
+      if (op === OP.AND || op === OP.OR || op === OP.XOR || op === OP.NEG) {
+        d.off = 0;
+        d.id = 0;
+      } else if (op === OP.END && !(imm === 64 && !alu64 && !toBe)) {
+        d.id = 0;
+      }
+      return;
+    }
   }
   switch (op) {
     case OP.ADD:
