@@ -5,7 +5,7 @@ import { Errno } from "@bpfkit/core";
 import { CLS, cls, isX, MAX_BPF_REG, OP, op, REG_FP } from "./insn.js";
 import type { Insn } from "./insn.js";
 import {
-  addConstBits, BPF_ADD_CONST32, BPF_ADD_CONST64, CONST_PTR_TO_MAP, constValue, copyReg, isConst, mark32Known,
+  addConstBits, BPF_ADD_CONST32, BPF_ADD_CONST64, clearScalarId, CONST_PTR_TO_MAP, constValue, copyReg, isConst, mark32Known,
   mark32Unbounded, markKnown, markUnknown, newReg,
   NOT_INIT, PTR_TO_STACK, regBoundsSanityCheck, regBoundsSync, S32_MAX, S32_MIN, S64_MAX, S64_MIN, s32, s64,
   SCALAR, U32, u32, U64, u64, zext32To64,
@@ -48,10 +48,7 @@ function regWidth(r: Reg): number {
 /** assign_scalar_id_before_mov: a copied non-constant scalar shares an id with its copy. */
 function assignScalarIdBeforeMov(env: AluEnv, src: Reg): void {
   if (src.type !== SCALAR) return;
-  if (addConstBits(src.id) !== 0) {
-    src.id = 0;
-    src.off = 0;
-  }
+  if (addConstBits(src.id) !== 0) clearScalarId(src);
   if (src.id === 0 && !tnumIsConst(src.varOff)) src.id = env.nextId();
 }
 
@@ -290,14 +287,13 @@ function adjustRegMinMax(env: AluEnv, insn: Insn): number {
       else off = -off;
     }
     if (clear || addConstBits(dst.id) !== 0) {
-      dst.off = 0;
-      dst.id = 0;
+      clearScalarId(dst);
     } else {
       dst.id += alu32 ? BPF_ADD_CONST32 : BPF_ADD_CONST64;
       dst.off = off;
     }
   } else {
-    dst.id = 0;
+    clearScalarId(dst);
   }
   return 0;
 }
@@ -344,7 +340,7 @@ export function checkAluOp(env: AluEnv, insn: Insn): number {
           const noSext = src.umax < 1n << BigInt(insn.off - 1);
           if (noSext) assignScalarIdBeforeMov(env, src);
           Object.assign(dst, copyReg(src));
-          if (!noSext) dst.id = 0;
+          if (!noSext) clearScalarId(dst);
           coerceRegToSizeSx(dst, insn.off >> 3);
         } else {
           markUnknown(dst);
@@ -355,12 +351,12 @@ export function checkAluOp(env: AluEnv, insn: Insn): number {
             const isU32 = regWidth(src) <= 32;
             if (isU32) assignScalarIdBeforeMov(env, src);
             Object.assign(dst, copyReg(src));
-            if (!isU32) dst.id = 0;
+            if (!isU32) clearScalarId(dst);
           } else {
             const noSext = src.umax < 1n << BigInt(insn.off - 1);
             if (noSext) assignScalarIdBeforeMov(env, src);
             Object.assign(dst, copyReg(src));
-            if (!noSext) dst.id = 0;
+            if (!noSext) clearScalarId(dst);
             coerceSubregToSizeSx(dst, insn.off >> 3);
           }
         } else {

@@ -12,7 +12,7 @@ import { CLS, cls, isX, JOP, jumpOff, LD_IMM64, op, PSEUDO } from "./insn.js";
 import type { Insn } from "./insn.js";
 import { markChainPrecision } from "./precision.js";
 import {
-  addConstBits, baseId, BPF_ADD_CONST32, BPF_ADD_CONST64, CONST_PTR_TO_MAP, copyReg, markKnown, markKnownZero, newReg, PTR_TO_CTX,
+  addConstBits, baseId, BPF_ADD_CONST32, BPF_ADD_CONST64, clearScalarId, CONST_PTR_TO_MAP, copyReg, markKnown, markKnownZero, newReg, PTR_TO_CTX,
   PTR_TO_MAP_VALUE, PTR_TO_STACK, regBoundsSync, SCALAR, u64, zext32To64,
 } from "./reg.js";
 import { scalarAddConst } from "./scalar-alu.js";
@@ -241,7 +241,7 @@ export function doCheck(input: DoCheckInput): DoCheckResult {
         // Only registers something still reads.
         if ((live & (1 << r)) === 0 || reg.type !== SCALAR || baseId(reg.id) !== baseId(id)) continue;
         if (linked.length < MAX_LINKED_REGS) linked.push(r);
-        else reg.id = 0;
+        else clearScalarId(reg);
       }
     };
     if (isX(insn.code) && src.type === SCALAR && src.id !== 0) collect(src.id);

@@ -52,6 +52,12 @@ export function newReg(): Reg {
 
 export const copyReg = (r: Reg): Reg => ({ ...r });
 
+/** A scalar that is no longer a copy of another: neither the link nor its constant delta holds. */
+export function clearScalarId(r: Reg): void {
+  r.id = 0;
+  r.off = 0;
+}
+
 export function assignReg(dst: Reg, src: Reg): void {
   Object.assign(dst, src);
 }

@@ -2,7 +2,7 @@
 // ALU op with a scalar operand. Each op tracks 64- and 32-bit signed and unsigned bounds as the
 // kernel does, then reg_bounds_sync lets them refine each other.
 import {
-  mark32Known, mark32Unbounded, mark64Unbounded, markKnown, markUnbounded, markUnknown, regBoundsSync, setKnown,
+  clearScalarId, mark32Known, mark32Unbounded, mark64Unbounded, markKnown, markUnbounded, markUnknown, regBoundsSync, setKnown,
   S32_MAX, S32_MIN, S64_MAX, S64_MIN, s32, s64, U32, u32, U64, u64, update32Bounds, updateRegBounds, zext32To64,
 } from "./reg.js";
 import type { Reg } from "./reg.js";
@@ -254,10 +254,10 @@ function scalarByteSwap(d: Reg, alu64: boolean, toBe: boolean, imm: number): voi
   if (alu64 || toBe) {
     d.varOff = tnumBswap(d.varOff, imm as 16 | 32 | 64);
     markUnbounded(d);
-    d.id = 0;
+    clearScalarId(d);
   } else if (imm !== 64) {
     coerceRegToSize(d, imm / 8);
-    d.id = 0;
+    clearScalarId(d);
   }
 }
 
@@ -319,11 +319,8 @@ export function adjustScalar(alu64: boolean, op: number, d: Reg, s: Reg, toBe = 
       setKnown(d, v);
       // As the slow paths leave it: the bitwise ops and neg go through __mark_reg_known, which
       // clears the link; a changed value is no longer a copy (to_le 64 changes nothing).
-      if (op === OP.AND || op === OP.OR || op === OP.XOR || op === OP.NEG) {
-        d.off = 0;
-        d.id = 0;
-      } else if (op === OP.END && !(imm === 64 && !alu64 && !toBe)) {
-        d.id = 0;
+      if (op === OP.AND || op === OP.OR || op === OP.XOR || op === OP.NEG || (op === OP.END && !(imm === 64 && !alu64 && !toBe))) {
+        clearScalarId(d);
       }
       return;
     }
