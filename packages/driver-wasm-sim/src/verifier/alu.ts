@@ -322,7 +322,7 @@ export function checkAluOp(env: AluEnv, insn: Insn): number {
   } else if (o === OP.MOV) {
     if (x) {
       // ALU64 off 1 is addr_space_cast, which needs an arena map the simulator lacks.
-      const offOk = alu64 ? (insn.off === 0 || insn.off === 8 || insn.off === 16 || insn.off === 32) : (insn.off === 0 || insn.off === 8 || insn.off === 16);
+      const offOk = insn.off === 0 || insn.off === 8 || insn.off === 16 || (alu64 && insn.off === 32);
       if (!offOk || insn.imm !== 0) return Errno.EINVAL;
       if ((err = checkRegRead(regs, insn.src)) !== 0) return err;
     } else if (insn.src !== 0 || insn.off !== 0) {

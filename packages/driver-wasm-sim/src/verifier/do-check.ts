@@ -12,11 +12,11 @@ import { CLS, cls, isX, JOP, jumpOff, LD_IMM64, op, PSEUDO } from "./insn.js";
 import type { Insn } from "./insn.js";
 import { markChainPrecision } from "./precision.js";
 import {
-  addConstBits, baseId, BPF_ADD_CONST32, BPF_ADD_CONST64, clearScalarId, CONST_PTR_TO_MAP, copyReg, markKnown, markKnownZero, newReg, PTR_TO_CTX,
-  PTR_TO_MAP_VALUE, PTR_TO_STACK, regBoundsSync, SCALAR, u64, zext32To64,
+  addConstBits, baseId, BPF_ADD_CONST32, BPF_ADD_CONST64, clearScalarId, CONST_PTR_TO_MAP, copyReg, markKnown,
+  markKnownZero, newReg, PTR_TO_CTX, PTR_TO_MAP_VALUE, PTR_TO_STACK, regBoundsSync, SCALAR, u64, zext32To64,
 } from "./reg.js";
-import { scalarAddConst } from "./scalar-alu.js";
 import type { Reg } from "./reg.js";
+import { scalarAddConst } from "./scalar-alu.js";
 import { isStateVisited } from "./states.js";
 import type { PruneEnv } from "./states.js";
 import { copyState, initialState, INSN_F_DST_REG_STACK, INSN_F_SRC_REG_STACK } from "./state.js";

@@ -2,8 +2,9 @@
 // ALU op with a scalar operand. Each op tracks 64- and 32-bit signed and unsigned bounds as the
 // kernel does, then reg_bounds_sync lets them refine each other.
 import {
-  clearScalarId, mark32Known, mark32Unbounded, mark64Unbounded, markKnown, markUnbounded, markUnknown, regBoundsSync, setKnown,
-  S32_MAX, S32_MIN, S64_MAX, S64_MIN, s32, s64, U32, u32, U64, u64, update32Bounds, updateRegBounds, zext32To64,
+  clearScalarId, mark32Known, mark32Unbounded, mark64Unbounded, markKnown, markUnbounded, markUnknown, regBoundsSync,
+  setKnown, S32_MAX, S32_MIN, S64_MAX, S64_MIN, s32, s64, U32, u32, U64, u64, update32Bounds, updateRegBounds,
+  zext32To64,
 } from "./reg.js";
 import type { Reg } from "./reg.js";
 import {
