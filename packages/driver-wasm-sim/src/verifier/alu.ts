@@ -276,12 +276,15 @@ function adjustRegMinMax(env: AluEnv, insn: Insn): number {
     const err = maybeForkScalars(env, insn, dst);
     if (err !== 0) return err;
   }
+  // A 32-bit delta only relates copies whose values fit in 32 bits before the op.
+  const dstUmax = dst.umax;
   adjustScalar(!alu32, o, dst, copyReg(src));
   // rX += K or rX -= K after rX = rY: remember the delta, so that a branch on rY moves rX too.
   if ((o === OP.ADD || o === OP.SUB) && dst.id !== 0 && isConst(src, alu32)) {
     const val = constValue(src, alu32);
     let off = Number(BigInt.asIntN(32, val));
-    let clear = (!alu32 && (s64(val) < S32_MIN || s64(val) > S32_MAX)) || (alu32 && addConstBits(dst.id) === BPF_ADD_CONST64);
+    let clear = (!alu32 && (s64(val) < S32_MIN || s64(val) > S32_MAX)) ||
+      (alu32 && (addConstBits(dst.id) === BPF_ADD_CONST64 || dstUmax > U32));
     if (!clear && o === OP.SUB) {
       if (off === -(2 ** 31)) clear = true;
       else off = -off;
