@@ -29,8 +29,15 @@ function rng(seed: number) {
 const IMMS = [0, 1, 2, 3, -1, 7, 8, 0x7f, 0xff, 0x100, 0xffff, 0x7fffffff, -0x80000000, 31, 32, 63, 5, 16, 0x80];
 const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): Insn => ({ code, dst, src, off, imm });
 
-/** A program: registers set up as constants, unknown u32s (w = w1) or pointers, then a random body. */
-function generate(r: ReturnType<typeof rng>, branchy: boolean): Insn[] {
+type Profile = "short" | "branchy" | "copies";
+
+/**
+ * A program: registers set up as constants, unknown u32s (w = w1) or pointers, then a random
+ * body. "branchy" has more jumps; "copies" mostly copies registers and adds constants to them,
+ * which links scalars.
+ */
+function generate(r: ReturnType<typeof rng>, profile: Profile): Insn[] {
+  const branchy = profile !== "short";
   const ins: Insn[] = [];
   for (const reg of [0, 2, 3, 4, 5]) {
     if (r.next() < 0.03) continue;
@@ -47,8 +54,10 @@ function generate(r: ReturnType<typeof rng>, branchy: boolean): Insn[] {
     const x = branchy ? 0.25 + r.next() * 0.66 : r.next();
     if (x < 0.55) {
       const alu64 = r.next() < 0.6;
-      const op = r.pick([0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xb0, 0xb0, 0xc0, 0xd0]);
-      const isX = r.next() < 0.35;
+      const op = profile === "copies"
+        ? r.pick([0x00, 0x10, 0x00, 0x10, 0xb0, 0xb0, 0xb0, 0x50, 0x70, 0xd0])
+        : r.pick([0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xb0, 0xb0, 0xc0, 0xd0]);
+      const isX = r.next() < (profile === "copies" ? (op === 0xb0 ? 0.8 : 0.15) : 0.35);
       const dst = r.pick(r.next() < 0.1 ? [0, 1, 2, 3, 4, 5] : [0, 2, 3, 4, 5]), src = r.pick([0, 1, 2, 3, 4, 5]);
       const cls = alu64 ? 0x07 : 0x04;
       if (op === 0xd0) {
@@ -139,16 +148,17 @@ withKernel("the verifier: simulator vs kernel on random loop-free programs", () 
   };
 
   it.each([
-    ["short programs", 0, false, 600],
-    ["long programs with many branches", 1, true, 600],
-  ] as const)("%s", (_name, seedOffset, branchy, count) => {
+    ["short programs", 0, "short", 500],
+    ["long programs with many branches", 1, "branchy", 500],
+    ["long programs of copies and constant deltas", 2, "copies", 500],
+  ] as const)("%s", (_name, seedOffset, profile, count) => {
     if (drivers.length === 0) drivers.push(open(sim()), open(kernelDriver()));
     const [s, k] = drivers as [{ d: Driver; maps: number[] }, { d: Driver; maps: number[] }];
     const r = rng(SEED + seedOffset);
     const differ: string[] = [];
     let loaded = 0;
     for (let n = 0; n < count * SOAK; n++) {
-      const ins = generate(r, branchy);
+      const ins = generate(r, profile);
       const [type, ea] = r.pick(TYPES);
       const kr = loadResult(k.d, type, ea, encode(ins, k.maps));
       const sr = loadResult(s.d, type, ea, encode(ins, s.maps));
