@@ -4,7 +4,7 @@
 import type { Cfg } from "./cfg.js";
 import type { Insn } from "./insn.js";
 import { markChainPrecision } from "./precision.js";
-import { addConstBits, baseId, clearScalarId, NOT_INIT, PTR_TO_MAP_VALUE, PTR_TO_STACK, markNotInit, SCALAR } from "./reg.js";
+import { addConstBits, baseId, NOT_INIT, PTR_TO_MAP_VALUE, PTR_TO_STACK, markNotInit, SCALAR } from "./reg.js";
 import type { Reg } from "./reg.js";
 import { copyState } from "./state.js";
 import type { VState } from "./state.js";
@@ -117,13 +117,6 @@ function propagatePrecision(env: PruneEnv, old: VState, cur: VState): void {
   markChainPrecision(env.insns, cur, mask);
 }
 
-/** clear_singular_ids: an id no other scalar shares links nothing, so it is dropped. */
-function clearSingularIds(st: VState): void {
-  const count = new Map<number, number>();
-  for (const r of st.regs) if (r.type === SCALAR && r.id !== 0) count.set(baseId(r.id), (count.get(baseId(r.id)) ?? 0) + 1);
-  for (const r of st.regs) if (r.type === SCALAR && r.id !== 0 && count.get(baseId(r.id)) === 1) clearScalarId(r);
-}
-
 /** is_state_visited: 1 when the current path can stop here, else 0 (maybe leaving a checkpoint). */
 export function isStateVisited(env: PruneEnv, cur: VState, insnIdx: number): number {
   // Avoid accumulating infinitely long jump history.
@@ -155,7 +148,6 @@ export function isStateVisited(env: PruneEnv, cur: VState, insnIdx: number): num
   env.prevJmpsProcessed = env.jmpsProcessed;
   env.prevInsnProcessed = env.insnProcessed;
   for (const r of cur.regs) if (r.type === SCALAR) r.precise = false;
-  clearSingularIds(cur);
   const checkpoint = copyState(cur);
   checkpoint.insnIdx = insnIdx;
   cur.parent = checkpoint;
