@@ -280,7 +280,9 @@ function adjustRegMinMax(env: AluEnv, insn: Insn): number {
   const dstUmax = dst.umax;
   adjustScalar(!alu32, o, dst, copyReg(src));
   // rX += K or rX -= K after rX = rY: remember the delta, so that a branch on rY moves rX too.
-  if ((o === OP.ADD || o === OP.SUB) && dst.id !== 0 && isConst(src, alu32)) {
+  // rX += rX is no delta: src is dst, already changed (6.18 stable skips it).
+  const selfOp = isX(insn.code) && insn.src === insn.dst;
+  if ((o === OP.ADD || o === OP.SUB) && dst.id !== 0 && isConst(src, alu32) && !selfOp) {
     const val = constValue(src, alu32);
     let off = Number(BigInt.asIntN(32, val));
     let clear = (!alu32 && (s64(val) < S32_MIN || s64(val) > S32_MAX)) ||
