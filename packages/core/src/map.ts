@@ -9,7 +9,8 @@ import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
   BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
-  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, isFdValueMapType, isHashMapType, isIndexedMapType, isPerCpuMapType, userValueSize,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType,
+  isIndexedMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
 import type { Driver } from "./driver.js";
 import type { DumpParser, KeyValue } from "./dump-parser.js";
@@ -81,6 +82,12 @@ export class BpfMap<K, V> {
   readonly #name: string;
   #path = "";
   #fd = -1;
+  /**
+   * The type the kernel reports for the open map: the spec's, except for a pin adopted under
+   * another type (a PROG_ARRAY is never re-created). The walks go by it, since an fd array's
+   * empty slots must be passed over whatever the spec says.
+   */
+  #kernelType = 0;
   readonly #info: MapInfo;
   /** The flags the caller asked for; the pre-allocation flag is added at each open. */
   readonly #specFlags: number;
@@ -151,6 +158,7 @@ export class BpfMap<K, V> {
       this.#fd = fd;
       Object.assign(this.#info, info);
       this.#info.readValueSize = readValueSize;
+      this.#kernelType = this.#info.mapType;
     }
   }
 
@@ -259,7 +267,7 @@ export class BpfMap<K, V> {
    * may be bad; once `fd` is known to be an open map, it was the value.
    */
   #badFdError(op: string, fd: number, valueBytes: Uint8Array): BpfError {
-    const t = this.#info.mapType;
+    const t = this.#kernelType;
     if (!isFdValueMapType(t)) return this.#error(op, Errno.EBADF);
     try {
       this.#bpf.getMapInfoByFd(fd);
@@ -349,7 +357,7 @@ export class BpfMap<K, V> {
   #target(op: string): DumpTarget {
     const fd = this.#fdFor(op);
     return {
-      driver: this.#measured(), fd, mapType: this.#info.mapType, keySize: this.#info.keySize,
+      driver: this.#measured(), fd, mapType: this.#kernelType, keySize: this.#info.keySize,
       valueSize: this.#info.readValueSize, name: this.#name,
       checkOpen: () => {
         if (this.#fd !== fd) {
@@ -393,15 +401,16 @@ export class BpfMap<K, V> {
     }
     const { fd, isNew } = opened;
     // A PROG_ARRAY is never re-created (objCheck), whatever its sizes: refuse it as open() does.
-    if (!isNew) this.#checkSizes(op, path, fd);
-    this.#adopt(path, fd, t, flags, pin || !isNew);
+    const kernelType = isNew ? t : this.#checkSizes(op, path, fd);
+    this.#adopt(path, fd, t, flags, pin || !isNew, kernelType);
     return isNew;
   }
 
   /** Takes `fd` (opened or created at `path` as type `t` with `flags`) as this map's. */
-  #adopt(path: string, fd: number, t: number, flags: number, reopenable: boolean): void {
+  #adopt(path: string, fd: number, t: number, flags: number, reopenable: boolean, kernelType = t): void {
     this.#fd = fd;
     this.#info.mapType = t;
+    this.#kernelType = kernelType;
     this.#info.flags = flags;
     this.#reopenable = reopenable;
     this.#closedForGood = false;
@@ -429,9 +438,10 @@ export class BpfMap<K, V> {
     } catch (e) {
       throw this.#named(op, e);
     }
-    this.#checkSizes(op, path, fd);
+    const kernelType = this.#checkSizes(op, path, fd);
     this.#fd = fd;
     this.#info.mapType = bpf.getMapType(this.#info.mapType);
+    this.#kernelType = kernelType;
     this.#closedForGood = false;
     this.#cache?.restart();
     bpf.registerMap(path, this);
@@ -441,7 +451,8 @@ export class BpfMap<K, V> {
    * Throws EINVAL naming `op`, and closes `fd` (the map pinned at `path`), unless its key and
    * value sizes are the codecs': every later operation would fail on it.
    */
-  #checkSizes(op: string, path: string, fd: number): void {
+  /** Refuses (closing `fd`) a pin whose sizes are not the codecs'; returns the kernel's map type. */
+  #checkSizes(op: string, path: string, fd: number): number {
     let info: MapInfo;
     try {
       info = this.#bpf.getMapInfo(fd);
@@ -455,13 +466,15 @@ export class BpfMap<K, V> {
         message: `${op} ${this.#name}: the map pinned at ${path} has key size ${info.keySize} and value size ${info.valueSize}, ` +
           `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}` });
     }
+    return info.mapType;
   }
 
   /**
    * Unpins the current map and creates a new one at the same path; programs already loaded keep
    * the old one. (v1.7 has no dual-write: parallel mode is only a flag.) The new map is created
    * before the old pin goes, and pinned in its place; when either step fails the old map stays
-   * (or is put back) at the path, and the error says which.
+   * (or is put back) at the path, and the error says which. A pinned program is not replaced:
+   * it is refused with EINVAL, as openOrCreate refuses it.
    */
   openParallel(): boolean {
     if (this.#fd >= 0) {
@@ -489,6 +502,14 @@ export class BpfMap<K, V> {
       this.#driver.close(fd);
       // Gone in between: there is nothing to replace any more.
       if (isNotExist(e)) return this.#openOrCreate(true, op);
+      throw this.#named(op, e);
+    }
+    try {
+      // Only a map is replaced: a pinned program is refused, as openOrCreate refuses it.
+      bpf.getMapInfoByFd(old);
+    } catch (e) {
+      this.#driver.close(old);
+      this.#driver.close(fd);
       throw this.#named(op, e);
     }
     let r: number;
@@ -716,7 +737,9 @@ export class BpfMap<K, V> {
     const kb = this.#nextKeyBuf;
     const drv = this.#measured();
     // The index just cleared, for an fd array's walk; null until the first.
-    const done = isIndexedMapType(this.#info.mapType) ? new Uint8Array(kb.length) : undefined;
+    const done = isIndexedMapType(this.#kernelType) ? new Uint8Array(kb.length) : undefined;
+    // What deleting an empty slot answers: ENOENT, but EINVAL in a SOCKMAP (__sock_map_delete).
+    const emptySlot = this.#kernelType === BPF_MAP_TYPE_SOCKMAP ? -Errno.EINVAL : -Errno.ENOENT;
     let started = false;
     try {
       for (;;) {
@@ -728,7 +751,7 @@ export class BpfMap<K, V> {
         if (done !== undefined) {
           done.set(kb);
           started = true;
-          if (d === -Errno.ENOENT) continue; // an empty slot
+          if (d === emptySlot) continue;
         }
         const err = d < 0 ? this.#error("deleteAll (delete)", -d) : undefined;
         if (cache !== undefined) {

@@ -12,7 +12,7 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
   const spec = { name: "cilium_ct4", type: MapType.Hash, key: u32, value: u32, maxEntries: 4 };
 
   /** What `op` of a fresh map object throws, with the object and the fd count checked after it. */
-  function refusal(op: "open" | "openOrCreate" | "openOrCreateUnpinned", s: typeof spec = spec): BpfError {
+  function refusal(op: "open" | "openOrCreate" | "openOrCreateUnpinned" | "openParallel", s: typeof spec = spec): BpfError {
     const env = get();
     const m = env.map(s);
     const before = fds();
@@ -41,6 +41,10 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
       expect([e.code, e.op, e.map, e.path]).toEqual(["EINVAL", op, "cilium_ct4", env.bpf.mapPath("cilium_ct4")]);
       expect(e.message.replace(/descriptor \d+/, "descriptor N")).toBe(byOpen.message.replace(/^open/, op).replace(/descriptor \d+/, "descriptor N"));
     }
+    // openParallel replaces what is pinned, but only a map: the program is refused the same way.
+    const parallel = refusal("openParallel");
+    expect([parallel.code, parallel.op]).toEqual(["EINVAL", "openParallel"]);
+    expect(parallel.message).toMatch(/it is a program, not a map/);
     const path = env.bpf.mapPath("cilium_ct4");
     expect(() => env.bpf.openOrCreateMap(path, MapType.Hash, 4, 4, 4, 0, 0, true)).toThrow(/it is a program, not a map/);
     // The program's pin was neither adopted nor replaced.
