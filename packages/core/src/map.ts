@@ -736,21 +736,21 @@ export class BpfMap<K, V> {
     const fd = this.#fdFor("deleteAll");
     const kb = this.#nextKeyBuf;
     const drv = this.#measured();
-    // The index just cleared, for an fd array's walk; null until the first.
+    // An fd array's walk goes on from the index just cleared (`from`), the seed's from the start.
     const done = isIndexedMapType(this.#kernelType) ? new Uint8Array(kb.length) : undefined;
+    let from: Uint8Array | null = null;
     // What deleting an empty slot answers: ENOENT, but EINVAL in a SOCKMAP (__sock_map_delete).
     const emptySlot = this.#kernelType === BPF_MAP_TYPE_SOCKMAP ? -Errno.EINVAL : -Errno.ENOENT;
-    let started = false;
     try {
       for (;;) {
-        const r = drv.mapGetNextKey(fd, started ? done ?? null : null, kb);
+        const r = drv.mapGetNextKey(fd, from, kb);
         if (r === -Errno.ENOENT) return;
         if (r < 0) throw this.#error("deleteAll (get first key)", -r);
         const d = drv.mapDeleteElem(fd, kb);
         this.#metric("delete", d >= 0);
         if (done !== undefined) {
           done.set(kb);
-          started = true;
+          from = done;
           if (d === emptySlot) continue;
         }
         const err = d < 0 ? this.#error("deleteAll (delete)", -d) : undefined;

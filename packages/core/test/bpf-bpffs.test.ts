@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BPF_FS_MAGIC, BpfError, createBpf, memoryLogger, type Driver } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
+import { thrownBpfError } from "./support/thrown.js";
 
 let seq = 0;
 
@@ -87,15 +88,9 @@ forEachDriver("checkOrMountFS", (d) => {
     const root = freshDir();
     expect(driver.host.mkdirAll(`${root}/keep`, 0o755)).toBe(0);
     const bpf = createBpf({ driver, logger: memoryLogger() });
-    let err: unknown;
-    try {
-      bpf.checkOrMountFS(root);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(BpfError);
-    expect((err as BpfError).code).toBe("ENOTEMPTY");
-    expect((err as Error).message).toContain(`${root} is not a mount point and holds 1 entry (keep); bpffs mounted there would hide them`);
+    const err = thrownBpfError(() => bpf.checkOrMountFS(root));
+    expect(err.code).toBe("ENOTEMPTY");
+    expect(err.message).toContain(`${root} is not a mount point and holds 1 entry (keep); bpffs mounted there would hide them`);
     expect(mountedHere(root)).toBe(0);
     expect(driver.host.readdir(root)).toEqual(["keep"]);
     // Once emptied, the same call mounts.
