@@ -1,5 +1,6 @@
 // @bpfkit/driver-kernel: the Driver over the real bpf(2), Linux only. koffi loads on the first
 // createKernelDriver()/kernelDriverAvailable() call, never at import.
+import { readFileSync } from "node:fs";
 import { BPF_MAP_TYPE_ARRAY, BpfCmd, BpfError, Errno, errnoName, MAP_CREATE_ATTR } from "@bpfkit/core";
 import { KernelHostServices } from "./host-services.js";
 import { KernelDriver } from "./kernel-driver.js";
@@ -9,6 +10,7 @@ import { readPossibleCpus } from "./possible-cpus.js";
 export { readPossibleCpus, POSSIBLE_CPUS_PATH } from "./possible-cpus.js";
 export { parseMountInfo, unescapeMountField } from "./mountinfo.js";
 export { NR_BPF } from "./native.js";
+export { CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN, effectiveCapabilities, hasCapability, sysAdminMissing } from "./capabilities.js";
 export type { KernelDriver, KernelProgLoadAttr } from "./kernel-driver.js";
 
 interface Process {
@@ -16,8 +18,8 @@ interface Process {
   possibleCpus: number;
 }
 let proc: Process | undefined;
-/** The probe's verdict, once bpf(2) has answered: undefined = usable, else the error. */
-let verdict: { error: Error | undefined } | undefined;
+/** The probe's verdict, once bpf(2) has answered: undefined = usable, else why not. */
+let verdict: { error: BpfError | undefined } | undefined;
 
 function processState(): Process {
   if (proc === undefined) {
@@ -28,7 +30,7 @@ function processState(): Process {
 }
 
 /** Creates (and closes) a 1-entry ARRAY: the cheapest proof that bpf(2) works for us. */
-function probe(p: Process): Error | undefined {
+function probe(p: Process): BpfError | undefined {
   const { koffi } = p.libc;
   const block = koffi.alloc("uint8_t", MAP_CREATE_ATTR.size);
   const dv = new DataView(koffi.view(block, MAP_CREATE_ATTR.size));
@@ -45,16 +47,30 @@ function probe(p: Process): Error | undefined {
     p.libc.close(fd);
     return undefined;
   }
-  const why = errno === Errno.EPERM || errno === Errno.EACCES
+  const denied = errno === Errno.EPERM || errno === Errno.EACCES;
+  const why = denied
     ? "bpf(2) needs root or CAP_BPF"
     : errno === Errno.ENOSYS ? "bpf(2) is not available in this kernel" : "bpf(2) cannot create a map here";
-  return new BpfError({ errno, op: "BPF_MAP_CREATE", message: `${why} (BPF_MAP_CREATE: ${errnoName(errno)})` });
+  const sysctl = denied ? unprivilegedBpfDisabled() : undefined;
+  const detail = sysctl !== undefined && sysctl !== "0" ? `; kernel.unprivileged_bpf_disabled=${sysctl}` : "";
+  return new BpfError({ errno, op: "BPF_MAP_CREATE", message: `${why} (BPF_MAP_CREATE: ${errnoName(errno)}${detail})` });
+}
+
+/** The sysctl that refuses bpf(2) to users without CAP_BPF (1 and 2: until reboot / until root resets it). */
+function unprivilegedBpfDisabled(): string | undefined {
+  try {
+    return readFileSync("/proc/sys/kernel/unprivileged_bpf_disabled", "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function check(): Process {
   const p = processState();
   if (verdict === undefined) verdict = { error: probe(p) };
-  if (verdict.error !== undefined) throw verdict.error;
+  const e = verdict.error;
+  // A fresh error per throw, so its stack shows this caller, not the first one.
+  if (e !== undefined) throw new BpfError({ errno: e.errno, op: e.op, message: e.message });
   return p;
 }
 
@@ -71,10 +87,18 @@ export function createKernelDriver(): KernelDriver {
 
 /** True when bpf(2) can create a map here (Linux, koffi, privilege). Cached per process. */
 export function kernelDriverAvailable(): boolean {
+  return kernelDriverUnavailable() === undefined;
+}
+
+/**
+ * Why createKernelDriver() would throw here (not Linux, koffi not loadable, no bpf(2), no
+ * privilege), or undefined when bpf(2) can create a map. Cached per process.
+ */
+export function kernelDriverUnavailable(): string | undefined {
   try {
     check();
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
 }

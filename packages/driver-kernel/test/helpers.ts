@@ -3,16 +3,17 @@
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import type { Driver } from "@bpfkit/core";
-import { createKernelDriver } from "@bpfkit/driver-kernel";
+import { createKernelDriver, kernelDriverUnavailable, sysAdminMissing } from "@bpfkit/driver-kernel";
 
-/** Why the kernel driver cannot run here (not Linux, no bpf(2), no privilege), or undefined. */
+/**
+ * Why the kernel driver's tests cannot run here (not Linux, no bpf(2), no privilege), or
+ * undefined. They mount bpffs and open objects by id, so CAP_BPF alone is not enough.
+ */
 export const kernelUnavailable: string | undefined = (() => {
-  try {
-    createKernelDriver();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
+  const why = kernelDriverUnavailable();
+  if (why !== undefined) return why;
+  const gap = sysAdminMissing();
+  return gap !== undefined ? `they need root: ${gap}` : undefined;
 })();
 if (kernelUnavailable !== undefined) console.warn(`kernel driver tests skipped: ${kernelUnavailable}`);
 

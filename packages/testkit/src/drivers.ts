@@ -2,7 +2,7 @@
 // bpf(2) works (here and in CI: root). Where it does not, the kernel's entry says why, so a
 // suite can print the reason rather than pass silently.
 import type { Driver } from "@bpfkit/core";
-import { createKernelDriver, kernelDriverAvailable } from "@bpfkit/driver-kernel";
+import { createKernelDriver, kernelDriverUnavailable, sysAdminMissing } from "@bpfkit/driver-kernel";
 import { createSimDriver, type SimDriverOptions } from "@bpfkit/driver-wasm-sim";
 
 export interface DriverUnderTest {
@@ -18,13 +18,19 @@ export function simUnderTest(options?: SimDriverOptions): DriverUnderTest {
 
 let warned = false;
 
+/**
+ * Why a suite's kernel half cannot run here, or undefined. The suites mount private bpffs and
+ * open objects by id, which need CAP_SYS_ADMIN: with CAP_BPF alone they skip, saying so.
+ */
+export function kernelTestsUnavailable(): string | undefined {
+  const why = kernelDriverUnavailable();
+  if (why !== undefined) return why;
+  const gap = sysAdminMissing();
+  return gap !== undefined ? `the kernel tests need root: ${gap}` : undefined;
+}
+
 export function kernelUnderTest(): DriverUnderTest {
-  let why: string | undefined;
-  try {
-    why = kernelDriverAvailable() ? undefined : "bpf(2) is not usable here (needs Linux and root or CAP_BPF)";
-  } catch (e) {
-    why = `bpf(2) is not usable here: ${(e as Error).message}`;
-  }
+  const why = kernelTestsUnavailable();
   // Every suite that skips its kernel half says why, once per process, so a skip is never silent.
   if (why !== undefined && !warned) {
     warned = true;
