@@ -19,9 +19,7 @@ export async function kernelUnavailableReason(io: CliIo): Promise<string | undef
   if (process.platform !== "linux") return `bpf(2) exists only on Linux (this is ${process.platform})`;
   try {
     const k = await import("@bpfkit/driver-kernel");
-    if (k.kernelDriverAvailable()) return undefined;
-    const root = typeof process.getuid === "function" && process.getuid() === 0;
-    return root ? "bpf(2) refused to create a map here" : "bpf(2) needs root or CAP_BPF";
+    return k.kernelDriverUnavailable();
   } catch (e) {
     return `the kernel driver did not load: ${(e as Error).message}`;
   }
@@ -49,6 +47,14 @@ export function isFreshSim(d: Driver): boolean {
 
 /** The hint for "not found" on a fresh simulator, where a map from an earlier run cannot be. */
 export const FRESH_SIM_HINT = "the simulator starts empty on every run: maps created by earlier bpfkit commands are not there (use --driver kernel)";
+
+/** The hint for a missing directory on a fresh simulator: its host has only the kernel's own. */
+export const FRESH_SIM_PATH_HINT = "the simulated host has only /tmp, /proc, /sys and the bpffs at /sys/fs/bpf: pin under /sys/fs/bpf (use --driver kernel for this host's files)";
+
+/** The stderr note after a change made on a fresh simulator, which the command's end discards. */
+export function freshSimNote(what: string): string {
+  return `bpfkit: note: the simulated host ends with this command, and ${what} with it\n`;
+}
 
 /**
  * The driver for a command. `auto` says on stderr which one it took (and why the simulator),

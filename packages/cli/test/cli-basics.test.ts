@@ -113,6 +113,28 @@ describe("bpfkit help and usage", () => {
     expect(given.err).not.toContain("starts empty");
   });
 
+  it("on a fresh simulator, a mount and a pin under a missing directory say where they happen", async () => {
+    // The mount happens on the simulated host, which the command's end discards: stderr says so,
+    // and the JSON names the driver, so neither a person nor a script takes it for the real host.
+    const m = await run(["mount", "/tmp/bpffs-here", "--driver", "sim"]);
+    expect(m.code, m.err).toBe(0);
+    expect(m.out).toBe("mounted bpffs at /tmp/bpffs-here\n");
+    expect(m.err).toContain("the simulated host ends with this command, and the mount with it");
+    const mj = await run(["mount", "/tmp/bpffs-here", "--driver", "sim", "--json"]);
+    expect(JSON.parse(mj.out)).toMatchObject({ root: "/tmp/bpffs-here", mounted: true, driver: "sim" });
+    // An embedder's simulator is not discarded by the command: no note there.
+    const ok = await run(["mount", "/tmp/bpffs-here", "--driver", "sim"], { createDriver: () => createSimDriver() });
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.err).not.toContain("ends with this command");
+    const pin = await run(["map", "create", "/home/me/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--driver", "sim"]);
+    expect(pin.code).toBe(ExitCode.notFound);
+    expect(pin.err).toContain("the directory /home/me does not exist");
+    expect(pin.err).toContain("the simulated host has only /tmp, /proc, /sys and the bpffs at /sys/fs/bpf");
+    const json = await run(["map", "create", "/sys/fs/bpf/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--driver", "sim", "--json"]);
+    expect(json.code, json.err).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ pinned: "/sys/fs/bpf/m", driver: "sim" });
+  });
+
   it("map create of an lpm_trie without no_prealloc: the kernel's EINVAL comes with the flag to add", async () => {
     const lpm = ["map", "create", "/sys/fs/bpf/r", "--type", "lpm_trie", "--key-type", "lpm4", "--value-size", "4", "--max-entries", "4", "--driver", "sim"];
     const r = await run(lpm);

@@ -2,7 +2,6 @@
 // flows, and Cilium's garbage collector dumping the table reliably while that happens.
 import { createBpf, type Driver, type Logger } from "@bpfkit/core";
 import { ExitCode, usageError } from "../cli-error.js";
-import { mapInfo } from "../map-ref.js";
 import { noArgs, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
 import { mountDemoBpffs } from "../demo/demo-bpffs.js";
@@ -52,7 +51,7 @@ export const demoCommand: Command = {
     const d = await ctx.driver();
     const report = await withDemoBpf(ctx, d, (bpf, pin) => runDemo(bpf, { ...cfg, pin }, {
       datapath: (map, pool, now) => d.kind === "kernel"
-        ? startKernelDatapath({ mapId: idOf(d, map.getFd()), pool, seed: cfg.seed, expires: now + 300_000_000_000n })
+        ? startKernelDatapath({ mapFd: map.getFd(), pool, seed: cfg.seed, expires: now + 300_000_000_000n })
         : startSimDatapath(d, map.getFd(), pool, { seed: cfg.seed, rate, expires: now + 300_000_000_000n }),
       onPass: (a) => ctx.progress(`GC pass with the ${a} dump…`),
     }));
@@ -71,10 +70,6 @@ export const demoCommand: Command = {
 export function followUpCommand(env: Readonly<Record<string, string | undefined>>): string {
   const ownScript = env.npm_lifecycle_event === "start" || env.npm_lifecycle_event === "bpfkit";
   return ownScript && env.npm_package_name === "bpfkit-monorepo" ? "npm run bpfkit --" : "bpfkit";
-}
-
-function idOf(d: Driver, fd: number): number {
-  return mapInfo(d, fd).id;
 }
 
 /** A Bpf whose map root is a bpffs the demo owns: a private mount on the kernel, the simulator's own. */

@@ -2,7 +2,7 @@
 import { BPF_FS_MAGIC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, errnoName, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
-import { isFreshSim } from "../driver-select.js";
+import { FRESH_SIM_PATH_HINT, freshSimNote, isFreshSim } from "../driver-select.js";
 import { mapInfo, mapLabel } from "../map-ref.js";
 import { mapTypeKernelName, parseMapFlags, parseMapType } from "../names.js";
 import { parseType } from "../types.js";
@@ -28,7 +28,10 @@ function pinPathProblem(d: Driver, path: string): CliError | undefined {
   const slash = path.lastIndexOf("/");
   const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
   const st = d.host.stat(dir);
-  if (st.errno === 2) return new CliError(`pin at ${path}: the directory ${dir} does not exist`, ExitCode.notFound, "create it first (mkdir -p); nothing was created");
+  if (st.errno === 2) {
+    return new CliError(`pin at ${path}: the directory ${dir} does not exist`, ExitCode.notFound,
+      isFreshSim(d) ? FRESH_SIM_PATH_HINT : "create it first (mkdir -p); nothing was created");
+  }
   if (st.errno === 0 && !st.isDirectory) return new CliError(`pin at ${path}: ${dir} is not a directory`, ExitCode.failure);
   const fsType = d.host.statfsType(dir);
   if (fsType >= 0 && fsType !== BPF_FS_MAGIC) return new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
@@ -122,8 +125,8 @@ export const mapCreateCommand: Command = {
       if (r === -1) throw new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
       must(r, "pin", path);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`created ${mapLabel(info)}, pinned at ${path}\n`);
-      if (!ctx.quiet && isFreshSim(d)) ctx.io.stderr("bpfkit: note: the simulated host ends with this command, and the map with it\n");
-      if (ctx.json) ctx.emit(() => "", () => ({ ...mapJson(info), pinned: path }));
+      if (!ctx.quiet && isFreshSim(d)) ctx.io.stderr(freshSimNote("the map"));
+      if (ctx.json) ctx.emit(() => "", () => ({ ...mapJson(info), pinned: path, driver: d.kind }));
     } finally {
       d.close(fd);
     }

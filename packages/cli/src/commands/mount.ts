@@ -3,6 +3,7 @@
 import { createBpf, type Logger } from "@bpfkit/core";
 import { usageError } from "../cli-error.js";
 import { flag, type Command } from "../command.js";
+import { freshSimNote, isFreshSim } from "../driver-select.js";
 
 export const mountCommand: Command = {
   name: "mount",
@@ -40,9 +41,10 @@ export const mountCommand: Command = {
     const root = bpf.getMapRoot();
     const mounted = !before.has(root) && bpffsMounts().has(root);
     if (!ctx.quiet && !ctx.json) for (const n of notes) ctx.io.stderr(`bpfkit: ${n}\n`);
+    if (!ctx.quiet && mounted && isFreshSim(d)) ctx.io.stderr(freshSimNote("the mount"));
     ctx.emit(
       () => `${mounted ? "mounted bpffs at" : "bpffs is already mounted at"} ${root}\n`,
-      () => ({ root, mounted, notes }),
+      () => ({ root, mounted, notes, driver: d.kind }),
     );
     return 0;
   },

@@ -1,7 +1,9 @@
-// The kernel demo's datapath: a worker thread with its own kernel driver and its own fd on the
-// map (MAP_GET_FD_BY_ID), opening and closing churn flows as fast as bpf(2) goes while the main
-// thread dumps. It shares presence and counters with the main thread through SharedArrayBuffers.
+// The kernel demo's datapath: a worker thread with its own kernel driver, opening and closing
+// churn flows as fast as bpf(2) goes while the main thread dumps. It uses the main thread's fd
+// (a process's threads share fds; MAP_GET_FD_BY_ID would need CAP_SYS_ADMIN), which the main
+// thread closes only after the worker has exited. Presence and counters are SharedArrayBuffers.
 import { Worker } from "node:worker_threads";
+import { errnoName, errnoText } from "@bpfkit/core";
 import { CliError, ExitCode } from "../cli-error.js";
 import type { ChurnPool, DatapathCounts, DemoDatapath } from "./datapath.js";
 
@@ -9,7 +11,8 @@ import type { ChurnPool, DatapathCounts, DemoDatapath } from "./datapath.js";
 const RUN = 0, STOP = 1, READY = 2, INSERTS = 3, DELETES = 4, FAILED = 5;
 
 export interface KernelDatapathOptions {
-  mapId: number;
+  /** The map's fd, open in this thread until close() has returned. */
+  mapFd: number;
   pool: ChurnPool;
   seed: number;
   /** CLOCK_MONOTONIC ns a new flow expires at. */
@@ -30,11 +33,11 @@ export async function startKernelDatapath(o: KernelDatapathOptions): Promise<Dem
   const present = new Int8Array(presentSab);
   present.set(o.pool.present);
   const worker = new Worker(workerUrl(), {
-    workerData: { mapId: o.mapId, from: o.pool.from, to: o.pool.to, present: presentSab, control: control.buffer, seed: o.seed, expires: o.expires },
+    workerData: { mapFd: o.mapFd, from: o.pool.from, to: o.pool.to, present: presentSab, control: control.buffer, seed: o.seed, expires: o.expires },
   });
   let error: Error | undefined;
   worker.on("error", (e) => { error = e; });
-  // Wait until the worker holds its fd, so the first dump already races with it.
+  // Wait until the worker is ready, so the first dump already races with it.
   const deadline = Date.now() + 10_000;
   while (Atomics.load(control, READY) === 0 && error === undefined && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
@@ -44,7 +47,7 @@ export async function startKernelDatapath(o: KernelDatapathOptions): Promise<Dem
     throw new CliError(`the datapath thread did not start: ${error?.message ?? "no answer in 10 s"}`, ExitCode.failure);
   }
   return {
-    description: "a second thread (its own kernel driver and fd) opening and closing flows as fast as bpf(2) allows",
+    description: "a second thread (its own kernel driver) opening and closing flows as fast as bpf(2) allows",
     counts: (): DatapathCounts => ({ inserts: Atomics.load(control, INSERTS), deletes: Atomics.load(control, DELETES) }),
     during<T>(fn: () => T): T {
       Atomics.store(control, RUN, 1);
@@ -62,7 +65,8 @@ export async function startKernelDatapath(o: KernelDatapathOptions): Promise<Dem
       Atomics.notify(control, RUN);
       await new Promise<void>((resolve) => worker.once("exit", () => resolve()));
       o.pool.present.set(present);
-      if (Atomics.load(control, FAILED) !== 0) throw new CliError(`the datapath thread failed with errno ${Atomics.load(control, FAILED)}`, ExitCode.failure);
+      const failed = Atomics.load(control, FAILED);
+      if (failed !== 0) throw new CliError(`the datapath thread's update or delete failed: ${errnoName(failed)} (${errnoText(failed)})`, ExitCode.failure);
     },
   };
 }
