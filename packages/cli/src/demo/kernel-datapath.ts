@@ -37,6 +37,8 @@ export async function startKernelDatapath(o: KernelDatapathOptions): Promise<Dem
   });
   let error: Error | undefined;
   worker.on("error", (e) => { error = e; });
+  // Listened for from the start: a worker that stops on an errno may exit long before close().
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   // Wait until the worker is ready, so the first dump already races with it.
   const deadline = Date.now() + 10_000;
   while (Atomics.load(control, READY) === 0 && error === undefined && Date.now() < deadline) {
@@ -63,8 +65,9 @@ export async function startKernelDatapath(o: KernelDatapathOptions): Promise<Dem
       Atomics.store(control, STOP, 1);
       Atomics.store(control, RUN, 1);
       Atomics.notify(control, RUN);
-      await new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      await exited;
       o.pool.present.set(present);
+      if (error !== undefined) throw new CliError(`the datapath thread failed: ${error.message}`, ExitCode.failure);
       const failed = Atomics.load(control, FAILED);
       if (failed !== 0) throw new CliError(`the datapath thread's update or delete failed: ${errnoName(failed)} (${errnoText(failed)})`, ExitCode.failure);
     },
