@@ -237,6 +237,14 @@ export const EndpointKeyIPv6 = 2;
 /** statfs(2) `f_type` of bpffs. */
 export const BPF_FS_MAGIC = 0xcafe4a11;
 
+// renameat2(2) flags for `host.rename`.
+/** Fail with EEXIST rather than replace an existing target. */
+export const RENAME_NOREPLACE = 1 << 0;
+/** Swap source and target atomically; both must exist (ENOENT otherwise). */
+export const RENAME_EXCHANGE = 1 << 1;
+/** Leave a whiteout (a 0:0 character device) at the source: tmpfs and ext4 only; bpffs refuses it (EINVAL). */
+export const RENAME_WHITEOUT = 1 << 2;
+
 /** Bytes in the kernel's `union bpf_attr` on 6.18. */
 export const BPF_ATTR_SIZE = 168;
 

@@ -15,14 +15,20 @@ export const driverMethodNames: readonly DriverMethodName[] = [
 
 const hostMethodNames: readonly (keyof HostServices)[] = [
   "statfsType", "stat", "readdir", "mkdir", "mkdirAll", "unlink", "rmdir", "removeAll", "mount",
-  "umount", "mountInfo", "objKind", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
+  "umount", "mountInfo", "objKind", "rename", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
 ];
+
+/** The host services a driver may lack; core falls back when one is missing. */
+type OptionalHostService = "objKind" | "rename";
 
 export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   /** Default: the inner driver's kind. */
   kind?: string;
-  /** Host services to replace; the others stay the inner driver's. */
-  host?: Partial<HostServices>;
+  /**
+   * Host services to replace; the others stay the inner driver's. `null` drops an optional one
+   * (`rename: null`: a driver written before rename, to test core's fallback).
+   */
+  host?: Partial<Omit<HostServices, OptionalHostService>> & { [K in OptionalHostService]?: HostServices[K] | null };
 };
 
 /**
@@ -45,9 +51,10 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
   } else {
     const host: Record<string, unknown> = {};
     for (const name of hostMethodNames) {
-      const own = overrides.host[name] as ((...a: unknown[]) => unknown) | undefined;
+      const own = overrides.host[name] as ((...a: unknown[]) => unknown) | null | undefined;
+      if (own === null) continue;
       const base = inner.host[name] as ((...a: unknown[]) => unknown) | undefined;
-      // An optional service (objKind) the inner driver lacks stays absent unless overridden.
+      // An optional service (objKind, rename) the inner driver lacks stays absent unless overridden.
       const chosen = own ?? base?.bind(inner.host);
       if (chosen !== undefined) host[name] = chosen;
     }

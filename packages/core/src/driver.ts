@@ -94,6 +94,16 @@ export interface HostServices {
    * info's length and cannot tell a link.
    */
   objKind?(fd: number): BpfObjKind | number;
+  /**
+   * renameat2(2) of `from` to `to`, both as paths from the current directory: 0 or -errno.
+   * `flags` 0 replaces an existing `to` atomically (a pin replaced so is released as by unlink);
+   * RENAME_NOREPLACE refuses an existing `to` (EEXIST); RENAME_EXCHANGE swaps the two (ENOENT
+   * unless both exist). Both must be on one mount (EXDEV). Optional, for drivers written before
+   * it: without it core replaces a pin by unlinking it and pinning anew, which leaves the path
+   * empty for a moment. A driver that has it but cannot offer it returns -ENOSYS, with the same
+   * effect.
+   */
+  rename?(from: string, to: string, flags?: number): number;
   /** CLOCK_MONOTONIC in nanoseconds, as `ktime_get_ns()` reads it. */
   monotonicNs(): bigint;
   getRlimitMemlock(): Rlimit;
