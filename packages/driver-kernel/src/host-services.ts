@@ -1,5 +1,5 @@
 // The host services of the kernel driver: the real filesystem (node:fs, errors as -errno),
-// statfs/mount/umount2/clock_gettime/prlimit through koffi, and /proc/self/mountinfo.
+// statfs/mount/umount2/renameat2/clock_gettime/prlimit through koffi, and /proc/self/mountinfo.
 import {
   mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync,
 } from "node:fs";
@@ -11,6 +11,8 @@ import { parseMountInfo } from "./mountinfo.js";
 import type { Libc } from "./native.js";
 
 const RLIMIT_MEMLOCK = 8;
+/** Paths relative to the current directory, as node:fs takes them. */
+const AT_FDCWD = -100;
 const CLOCK_MONOTONIC = 1;
 /** struct statfs is 120 bytes on x86-64 and arm64; f_type is the leading long. */
 const STATFS_BYTES = 120;
@@ -140,6 +142,13 @@ export class KernelHostServices implements HostServices {
   removeAll(path: string): number {
     assertPath(path, "removeAll");
     return tryFs(() => rmSync(path, { recursive: true, force: true }));
+  }
+
+  rename(from: string, to: string, flags = 0): number {
+    assertPath(from, "rename");
+    assertPath(to, "rename");
+    assertU32(flags, "flags", "rename");
+    return this.libc.renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) < 0 ? this.errno() : 0;
   }
 
   mount(source: string, target: string, fsType: string, flags = 0, data?: string): number {

@@ -12,6 +12,8 @@ export interface Libc {
   readonly statfs: (path: string, buf: number) => number;
   readonly mount: (source: string, target: string, fsType: string, flags: number, data: string | null) => number;
   readonly umount2: (target: string, flags: number) => number;
+  /** glibc 2.28's wrapper of renameat2(2); AT_FDCWD for both directories. */
+  readonly renameat2: (oldDirFd: number, oldPath: string, newDirFd: number, newPath: string, flags: number) => number;
   readonly clockGettime: (clock: number, ts: number) => number;
   readonly prlimit: (pid: number, resource: number, newLimit: number, oldLimit: number) => number;
   /** The scratch block's guard page. */
@@ -62,6 +64,7 @@ export function loadLibc(): Libc {
     statfs: f("int statfs(const char *path, uintptr_t buf)"),
     mount: f("int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)"),
     umount2: f("int umount2(const char *target, int flags)"),
+    renameat2: f("int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)"),
     clockGettime: f("int clock_gettime(int clock, uintptr_t ts)"),
     prlimit: f("int prlimit(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit)"),
     mprotect: f("int mprotect(uintptr_t addr, size_t length, int prot)"),
