@@ -59,6 +59,12 @@ export function createHostServices<P>(vfs: Vfs<P>, state: HostState): HostServic
     unlink: (p) => vfs.unlink(path(p, "unlink")),
     rmdir: (p) => vfs.rmdir(path(p, "rmdir")),
     removeAll: (p) => vfs.removeAll(path(p, "removeAll")),
+    rename: (from, to, flags = 0) => {
+      const f = path(from, "rename");
+      const t = path(to, "rename");
+      assertU32(flags, "flags", "host.rename");
+      return vfs.rename(f, t, flags);
+    },
     mount: (source, target, fsType, flags = 0, data) => {
       if (typeof source !== "string" || typeof fsType !== "string") throw new TypeError("host.mount: source and fsType must be strings");
       const t = path(target, "mount");

@@ -1,7 +1,7 @@
 // A virtual filesystem for the simulator's world: directories, plain files, mounts (each bpffs
 // mount its own instance, as `mount -t bpf` makes a new superblock) and pins, which on bpffs are
 // files that hold a reference to a map or program (kernel-maps.md §12).
-import { BPF_FS_MAGIC, Errno } from "@bpfkit/core";
+import { BPF_FS_MAGIC, Errno, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT } from "@bpfkit/core";
 import type { MountInfo, PathStat } from "@bpfkit/core";
 import { isDelegateOption, parseDelegateMask } from "./bpffs-delegate.js";
 import { kstrtouint } from "./kstrtox.js";
@@ -22,7 +22,8 @@ interface Mount {
   readonly root: Dir;
   /** The directory this mount covers (null for the root mount). */
   readonly covered: Dir | null;
-  readonly mountPoint: string;
+  /** Where it is mounted; a rename of a directory above it moves it. */
+  mountPoint: string;
   /** SB_RDONLY: MS_RDONLY or "ro" at mount time; creating and removing entries is EROFS. */
   readonly readOnly: boolean;
 }
@@ -37,10 +38,16 @@ class Dir {
   constructor(readonly mnt: Mount | null, public mode: number) {}
 }
 
+/**
+ * A file that is not a pin: a preloaded entry (maps.debug, progs.debug: listed and stat-able as
+ * regular files, never opened, removed or renamed), or the whiteout RENAME_WHITEOUT leaves on
+ * tmpfs and ext4 (a 0:0 character device: listed, not a regular file, removable).
+ */
+type Special = "preloaded" | "whiteout";
+
 class File<P> {
   readonly kind = "file";
-  /** A preloaded entry (maps.debug, progs.debug): listed and stat-able, never opened or removed. */
-  constructor(readonly mnt: Mount, readonly pin: P | undefined, readonly preloaded = false) {}
+  constructor(readonly mnt: Mount, readonly pin: P | undefined, readonly special?: Special) {}
 }
 
 /**
@@ -121,6 +128,44 @@ function pageOfData(data: string): string {
   return bytes.length < PAGE_SIZE ? data : new TextDecoder().decode(bytes.subarray(0, PAGE_SIZE - 1));
 }
 
+/**
+ * Where a path's parent leads, as path_parentat finds it: the directories from the root to the
+ * one holding the last component (mounts entered, ".." taken), their names, and that component.
+ */
+interface ParentWalk {
+  errno: number;
+  dirs: Dir[];
+  /** The name each of `dirs` has in the one before it ("" for the root). */
+  names: string[];
+  /** The last component: a name, "." or "..", or "" when the path is the root. */
+  last: string;
+  trailingSlash: boolean;
+}
+
+/** A last component that names an entry (LAST_NORM), not ".", ".." or the root. */
+function isName(last: string): boolean {
+  return last !== "" && last !== "." && last !== "..";
+}
+
+/**
+ * lock_rename's trap: when one parent directory lies below the other, the entry of the upper
+ * one on the path down to the lower one.
+ */
+function trapOf(oldDirs: readonly Dir[], newDirs: readonly Dir[]): Dir | undefined {
+  const oldParent = oldDirs[oldDirs.length - 1]!;
+  const newParent = newDirs[newDirs.length - 1]!;
+  if (oldParent === newParent) return undefined;
+  const i = newDirs.indexOf(oldParent);
+  if (i >= 0) return newDirs[i + 1];
+  const j = oldDirs.indexOf(newParent);
+  return j >= 0 ? oldDirs[j + 1] : undefined;
+}
+
+/** The absolute path of `last` in the directory a walk reached. */
+function pathOf(names: readonly string[], last: string): string {
+  return `${names.join("/")}/${last}`;
+}
+
 /** Where a path leads: the node, or an errno; and for creation, the parent and last name. */
 interface Walk {
   errno: number;
@@ -158,40 +203,50 @@ export class Vfs<P> {
     this.mounts.push(this.rootMount);
   }
 
-  private walk(path: string): Walk {
+  private walkParent(path: string): ParentWalk {
     const trailingSlash = path.length > 1 && path.endsWith("/");
-    const fail = (errno: number): Walk => ({ errno, node: undefined, parent: undefined, name: "", trailingSlash });
+    const dirs: Dir[] = [this.top(this.rootMount.root)];
+    const names: string[] = [""];
+    const fail = (errno: number): ParentWalk => ({ errno, dirs, names, last: "", trailingSlash });
     // getname: a path whose bytes and NUL do not fit in PATH_MAX is refused before any lookup.
     if (utf8.encode(path).length >= PATH_MAX) return fail(Errno.ENAMETOOLONG);
     const parts = path.split("/").filter((p) => p !== "");
     // Components are looked up one by one, as link_path_walk does, so ".." after a missing,
     // non-directory or over-long component fails there rather than cancelling it out.
-    const dirs: Dir[] = [this.top(this.rootMount.root)];
-    const names: string[] = [""];
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      const cur = dirs[dirs.length - 1]!;
-      const last = i === parts.length - 1;
+    for (const p of parts.slice(0, -1)) {
       if (p === "." || p === "..") {
         if (p === ".." && dirs.length > 1) {
           dirs.pop();
           names.pop();
         }
-        if (last) break;
         continue;
       }
+      const cur = dirs[dirs.length - 1]!;
       const next = cur.children.get(p);
-      if (next === undefined) {
-        // Not cached, so the filesystem's own lookup answers, for a create too.
-        const errno = lookupErrno(p, this.fsOf(cur).fsType);
-        if (errno !== 0) return fail(errno);
-        if (!last) return fail(Errno.ENOENT);
-        return { errno: 0, node: undefined, parent: cur, name: p, trailingSlash };
-      }
-      if (last) return { errno: 0, node: next.kind === "dir" ? this.top(next) : next, parent: cur, name: p, trailingSlash };
+      // Not cached, so the filesystem's own lookup answers.
+      if (next === undefined) return fail(lookupErrno(p, this.fsOf(cur).fsType) || Errno.ENOENT);
       if (next.kind !== "dir") return fail(Errno.ENOTDIR);
       dirs.push(this.top(next));
       names.push(p);
+    }
+    return { errno: 0, dirs, names, last: parts[parts.length - 1] ?? "", trailingSlash };
+  }
+
+  private walk(path: string): Walk {
+    const { errno, dirs, names, last, trailingSlash } = this.walkParent(path);
+    const fail = (e: number): Walk => ({ errno: e, node: undefined, parent: undefined, name: "", trailingSlash });
+    if (errno !== 0) return fail(errno);
+    if (isName(last)) {
+      const cur = dirs[dirs.length - 1]!;
+      const next = cur.children.get(last);
+      if (next !== undefined) return { errno: 0, node: next.kind === "dir" ? this.top(next) : next, parent: cur, name: last, trailingSlash };
+      // Not cached, so the filesystem's own lookup answers, for a create too.
+      const e = lookupErrno(last, this.fsOf(cur).fsType);
+      return e !== 0 ? fail(e) : { errno: 0, node: undefined, parent: cur, name: last, trailingSlash };
+    }
+    if (last === ".." && dirs.length > 1) {
+      dirs.pop();
+      names.pop();
     }
     // The path ends at a directory reached by "/", "." or "..".
     const node = dirs[dirs.length - 1]!;
@@ -239,7 +294,8 @@ export class Vfs<P> {
     const errno = w.errno !== 0 ? w.errno : w.node === undefined ? Errno.ENOENT
       : w.trailingSlash && w.node.kind !== "dir" ? Errno.ENOTDIR : 0;
     if (errno !== 0) return { errno, isDirectory: false, isFile: false };
-    return { errno: 0, isDirectory: w.node!.kind === "dir", isFile: w.node!.kind === "file" };
+    const node = w.node!;
+    return { errno: 0, isDirectory: node.kind === "dir", isFile: node.kind === "file" && node.special !== "whiteout" };
   }
 
   readdir(path: string): string[] | number {
@@ -296,7 +352,7 @@ export class Vfs<P> {
     if (w.node === undefined || w.parent === undefined) return -Errno.ENOENT;
     if (w.node.kind === "dir") return -Errno.EISDIR;
     if (w.trailingSlash) return -Errno.ENOTDIR;
-    if (w.node.preloaded) return -Errno.EPERM;
+    if (w.node.special === "preloaded") return -Errno.EPERM;
     w.parent.children.delete(w.name);
     if (w.node.pin !== undefined) this.release(w.node.pin as P);
     return 0;
@@ -336,6 +392,86 @@ export class Vfs<P> {
     return this.rmdir(path);
   }
 
+  /**
+   * renameat2(2) as 6.18 answers it, in its order (checked on the kernel; the conformance case
+   * `§12 pin: rename …` holds both drivers to it). do_renameat2: the flags; both parents' walks;
+   * EXDEV across mounts; EBUSY for a "." or ".." (EEXIST with NOREPLACE when it is the
+   * target's); EROFS; the source's lookup (its errno, else ENOENT), the target's; NOREPLACE and
+   * EXCHANGE against the target; trailing slashes after a non-directory (ENOTDIR); a source
+   * above the target's parent (EINVAL) or a target above the source's (ENOTEMPTY, EXCHANGE:
+   * EINVAL). vfs_rename: one inode under both names is 0; a directory over a non-directory
+   * ENOTDIR, the reverse EISDIR; procfs has no rename (EPERM), nor bpf_preload's entries; a
+   * mount point is EBUSY. Then the filesystem's own: sysfs (kernfs) EINVAL for any flag and
+   * EPERM without; bpffs (simple_rename) takes NOREPLACE and EXCHANGE only; tmpfs and ext4 also
+   * leave a whiteout; a non-empty directory is not replaced (ENOTEMPTY). A pin replaced is
+   * released as by unlink.
+   */
+  rename(from: string, to: string, flags: number): number {
+    if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) !== 0) return -Errno.EINVAL;
+    const exchange = (flags & RENAME_EXCHANGE) !== 0;
+    if (exchange && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) !== 0) return -Errno.EINVAL;
+    const o = this.walkParent(from);
+    if (o.errno !== 0) return -o.errno;
+    const n = this.walkParent(to);
+    if (n.errno !== 0) return -n.errno;
+    const oldDir = o.dirs[o.dirs.length - 1]!;
+    const newDir = n.dirs[n.dirs.length - 1]!;
+    const mnt = this.fsOf(oldDir);
+    if (this.fsOf(newDir) !== mnt) return -Errno.EXDEV;
+    if (!isName(o.last)) return -Errno.EBUSY;
+    if (!isName(n.last)) return (flags & RENAME_NOREPLACE) !== 0 ? -Errno.EEXIST : -Errno.EBUSY;
+    if (mnt.readOnly) return -Errno.EROFS;
+    const src = oldDir.children.get(o.last);
+    if (src === undefined) return -(lookupErrno(o.last, mnt.fsType) || Errno.ENOENT);
+    const dst = newDir.children.get(n.last);
+    if (dst === undefined) {
+      const e = lookupErrno(n.last, mnt.fsType);
+      if (e !== 0) return -e;
+    }
+    if ((flags & RENAME_NOREPLACE) !== 0 && dst !== undefined) return -Errno.EEXIST;
+    if (exchange && dst === undefined) return -Errno.ENOENT;
+    if (exchange && dst!.kind !== "dir" && n.trailingSlash) return -Errno.ENOTDIR;
+    if (src.kind !== "dir" && (o.trailingSlash || (!exchange && n.trailingSlash))) return -Errno.ENOTDIR;
+    // lock_rename: when one parent lies below the other, the entry of the upper one on the way
+    // down to it may be neither moved nor replaced.
+    const trap = trapOf(o.dirs, n.dirs);
+    if (src === trap) return -Errno.EINVAL;
+    if (dst !== undefined && dst === trap) return exchange ? -Errno.EINVAL : -Errno.ENOTEMPTY;
+    if (src === dst) return 0;
+    if (dst !== undefined && !exchange) {
+      if (src.kind === "dir" && dst.kind !== "dir") return -Errno.ENOTDIR;
+      if (src.kind !== "dir" && dst.kind === "dir") return -Errno.EISDIR;
+    }
+    if (mnt.fsType === "proc") return -Errno.EPERM;
+    if ((src.kind === "file" && src.special === "preloaded") || (dst?.kind === "file" && dst.special === "preloaded")) return -Errno.EPERM;
+    if ((src.kind === "dir" && src.mounted !== null) || (dst?.kind === "dir" && dst.mounted !== null)) return -Errno.EBUSY;
+    if (mnt.fsType === "sysfs") return flags !== 0 ? -Errno.EINVAL : -Errno.EPERM;
+    if (mnt.fsType === "bpf" && (flags & RENAME_WHITEOUT) !== 0) return -Errno.EINVAL;
+    const oldPath = pathOf(o.names, o.last);
+    const newPath = pathOf(n.names, n.last);
+    if (exchange) {
+      oldDir.children.set(o.last, dst!);
+      newDir.children.set(n.last, src);
+      this.moveMounts([[oldPath, newPath], [newPath, oldPath]]);
+      return 0;
+    }
+    if (dst?.kind === "dir" && dst.children.size > 0) return -Errno.ENOTEMPTY;
+    oldDir.children.delete(o.last);
+    newDir.children.set(n.last, src);
+    if ((flags & RENAME_WHITEOUT) !== 0) oldDir.children.set(o.last, new File<P>(mnt, undefined, "whiteout"));
+    if (dst?.kind === "file" && dst.pin !== undefined) this.release(dst.pin as P);
+    this.moveMounts([[oldPath, newPath]]);
+    return 0;
+  }
+
+  /** The mounts below a renamed directory follow it: each [from, to] prefix, all at once. */
+  private moveMounts(moves: ReadonlyArray<readonly [from: string, to: string]>): void {
+    for (const m of this.mounts) {
+      const move = moves.find(([from]) => m.mountPoint.startsWith(`${from}/`));
+      if (move !== undefined) m.mountPoint = move[1] + m.mountPoint.slice(move[0].length);
+    }
+  }
+
   private isMountRoot(d: Dir): boolean {
     return d.mnt !== null && d.mnt.root === d;
   }
@@ -370,7 +506,7 @@ export class Vfs<P> {
       readOnly: (flags & MS_RDONLY) !== 0 || opts.readOnly,
     };
     (m as { root: Dir }).root = new Dir(m, fsType === "bpf" ? 0o700 : 0o755);
-    if (fsType === "bpf") for (const name of PRELOADED) m.root.children.set(name, new File<P>(m, undefined, true));
+    if (fsType === "bpf") for (const name of PRELOADED) m.root.children.set(name, new File<P>(m, undefined, "preloaded"));
     covered.mounted = m;
     this.mounts.push(m);
     return 0;
@@ -430,7 +566,7 @@ export class Vfs<P> {
     if (w.node === undefined) return -Errno.ENOENT;
     if (w.node.kind === "dir") return -Errno.EACCES;
     if (w.trailingSlash) return -Errno.ENOTDIR;
-    if (w.node.preloaded) return -Errno.ENOENT;
+    if (w.node.special === "preloaded") return -Errno.ENOENT;
     if (w.node.pin === undefined || this.fsOf(w.node).fsType !== "bpf") return -Errno.EACCES;
     return w.node.pin as P;
   }
