@@ -6,11 +6,11 @@ import type { CaseContext } from "./context.js";
 export type ConformanceGroup =
   | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
   | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-attach" | "pin" | "fd-modes" | "ids"
-  | "info" | "safety" | "unprivileged";
+  | "rename" | "info" | "safety" | "unprivileged";
 
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
-  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "fd-modes", "ids", "info", "safety",
+  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "rename", "fd-modes", "ids", "info", "safety",
   "unprivileged",
 ];
 

@@ -11,12 +11,13 @@ import { mapInMapCases } from "./map-in-map.js";
 import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
 import { perCpuCases } from "./percpu.js";
 import { progAttachCases } from "./prog-attach.js";
+import { renameCases } from "./rename.js";
 import { progInfoCases, progLoadCases, progRewriteCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
-  ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...fdModeCases,
+  ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...idCases, ...infoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 
