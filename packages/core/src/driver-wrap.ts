@@ -18,9 +18,6 @@ const hostMethodNames: readonly (keyof HostServices)[] = [
   "umount", "mountInfo", "objKind", "rename", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
 ];
 
-/** The host services a driver may lack; core falls back when one is missing. */
-type OptionalHostService = "objKind" | "rename";
-
 export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   /** Default: the inner driver's kind. */
   kind?: string;
@@ -28,7 +25,10 @@ export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
    * Host services to replace; the others stay the inner driver's. `null` drops an optional one
    * (`rename: null`: a driver written before rename, to test core's fallback).
    */
-  host?: Partial<Omit<HostServices, OptionalHostService>> & { [K in OptionalHostService]?: HostServices[K] | null };
+  host?: Partial<Omit<HostServices, "objKind" | "rename">> & {
+    objKind?: HostServices["objKind"] | null;
+    rename?: HostServices["rename"] | null;
+  };
 };
 
 /**
