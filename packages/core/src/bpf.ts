@@ -291,8 +291,12 @@ export class Bpf implements sys.SyscallContext {
    * its fd closed.
    *
    * Unlike the seed, which unpins first, the new map is created before the old pin goes: a spec
-   * the kernel refuses leaves the old map pinned with its data, and the error says so. When the
-   * new map cannot be pinned, the old one is pinned again.
+   * the kernel refuses leaves the old map pinned with its data, and the error says so. The new
+   * map is then pinned beside the old one (`:bpfkit-swap-<n>`) and renamed over it, so another
+   * process opening `path` meanwhile finds the old map or the new one, never ENOENT; when that
+   * pin or the rename fails, the old pin stays, nothing is left beside it, and the error says
+   * so. A driver without `host.rename` unlinks and pins instead, and pins the old map again
+   * when the new one cannot be pinned.
    */
   openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
     flags: number, innerId: number, pin: boolean): { fd: number; isNew: boolean } {

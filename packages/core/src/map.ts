@@ -472,9 +472,11 @@ export class BpfMap<K, V> {
   /**
    * Unpins the current map and creates a new one at the same path; programs already loaded keep
    * the old one. (v1.7 has no dual-write: parallel mode is only a flag.) The new map is created
-   * before the old pin goes, and pinned in its place; when either step fails the old map stays
-   * (or is put back) at the path, and the error says which. A pinned program is not replaced:
-   * it is refused with EINVAL, as openOrCreate refuses it.
+   * before the old pin goes, pinned beside it and renamed over it, so the path is never empty;
+   * when any step fails the old map stays at the path, out of parallel mode, and the error says
+   * so. A driver without `host.rename` unlinks and pins instead (the old map is pinned again
+   * when the new one cannot be), and an unlink it cannot do gives the seed's warning and normal
+   * mode. A pinned program is not replaced: it is refused with EINVAL, as openOrCreate refuses it.
    */
   openParallel(): boolean {
     if (this.#fd >= 0) {
@@ -485,7 +487,8 @@ export class BpfMap<K, V> {
     const path = this.path();
     if (!this.#exists(path)) return this.#openOrCreate(true, op);
     // The seed unlinks first: a map the kernel refuses, or a pin that fails, then leaves nothing
-    // at the path. The old map is held open until the new one is pinned, to pin it again.
+    // at the path. The old map is held open until the new one is pinned, to pin it again where
+    // the driver cannot rename.
     const bpf = this.#bpf;
     const t = bpf.getMapType(this.#info.mapType);
     const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;

@@ -1,9 +1,11 @@
 // Replacing a pinned map (openOrCreate's property upgrade, openParallel) never loses the old map:
-// the new map is created before the old pin goes, and when the new pin cannot be made the old
-// map is pinned again. The seed unpinned first, so a spec the kernel refused destroyed the map.
-import { afterEach, beforeEach, expect, it } from "vitest";
+// the new map is created before the old pin goes, then pinned beside it and renamed over it, so
+// a refusal at any step leaves the old pin (and nothing else) in the directory. Without
+// host.rename the old pin is unlinked and the new one made, and when that pin cannot be made the
+// old map is pinned again. The seed unpinned first, so a spec the kernel refused destroyed the map.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  bytes, createBpf, Errno, MapType, memoryLogger, u32, wrapDriver, type Bpf, type DriverOverrides, type MapSpec,
+  bytes, createBpf, Errno, MapType, memoryLogger, RENAME_NOREPLACE, u32, wrapDriver, type Bpf, type DriverOverrides, type MapSpec,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
 import { thrownBpfError } from "./support/thrown.js";
@@ -90,76 +92,207 @@ forEachDriver("replacing a pinned map", (d) => {
     wider.close();
   });
 
-  it("when the new map cannot be pinned, the old one is pinned again and the error says so", () => {
-    pinPrecious();
-    let failures = 1;
-    const bpf = faulty({ objPin: (fd, path) => (failures-- > 0 ? -Errno.ENOSPC : w.driver.objPin(fd, path)) });
-    const before = fds();
-    const m = bpf.newMap({ ...precious, maxEntries: 8 });
-    const e = thrownBpfError(() => m.openOrCreate());
-    expect([e.code, e.op, e.map]).toEqual(["ENOSPC", "openOrCreate", "precious"]);
-    expect(e.message).toMatch(/^openOrCreate precious: Unable to pin object with file descriptor \d+ to .*: no space left on device; the map pinned there before is pinned at .*precious again$/);
-    expect(m.getFd()).toBe(-1);
-    expect(fds()).toBe(before);
-    expect(pinned()).toBe(77);
+  /** The entries of the maps' directory, sorted: a swap must leave nothing beside the pin. */
+  function entries(): string[] {
+    const path = w.bpf.mapPath("precious");
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    const names = w.driver.host.readdir(dir);
+    if (typeof names === "number") throw new Error(`readdir ${dir}: errno ${-names}`);
+    return [...names].sort();
+  }
+
+  describe("with host.rename: the new pin is made beside the old one and renamed over it", () => {
+    it("an upgrade and an openParallel leave no temporary entry in the directory", () => {
+      pinPrecious();
+      const before = entries();
+      expect(before).toContain("precious");
+      const wider = w.bpf.newMap({ ...precious, maxEntries: 8 });
+      expect(wider.openOrCreate()).toBe(true);
+      wider.close();
+      expect(entries()).toEqual(before);
+      const parallel = w.bpf.newMap({ ...precious, maxEntries: 8 });
+      expect(parallel.openParallel()).toBe(true);
+      parallel.close();
+      expect(entries()).toEqual(before);
+      expect(pinned()).toBeUndefined();
+    });
+
+    it("a rename the kernel refuses leaves the old pin and its data, and nothing beside it", () => {
+      pinPrecious();
+      const before = entries();
+      const refusals: number[] = [];
+      // A real refusal: NOREPLACE onto the existing pin is EEXIST on both drivers.
+      const bpf = faulty({ host: { rename: (from, to) => {
+        const r = w.driver.host.rename!(from, to, RENAME_NOREPLACE);
+        refusals.push(r);
+        return r;
+      } } });
+      const fds0 = fds();
+      const m = bpf.newMap({ ...precious, maxEntries: 8 });
+      const e = thrownBpfError(() => m.openOrCreate());
+      expect(refusals).toEqual([-Errno.EEXIST]);
+      expect([e.code, e.op, e.map, e.path]).toEqual(["EEXIST", "openOrCreate", "precious", m.path()]);
+      expect(e.message).toMatch(new RegExp(`^openOrCreate precious: Unable to rename pin .*/:bpfkit-swap-\\d+ to ${m.path()}: file exists; the existing map pinned there was kept$`));
+      expect(m.getFd()).toBe(-1);
+      expect(fds()).toBe(fds0);
+      expect(pinned()).toBe(77);
+      expect(entries()).toEqual(before);
+    });
+
+    it("openParallel: a refused rename throws, keeps the old pin and leaves parallel mode off", () => {
+      pinPrecious();
+      const before = entries();
+      const bpf = faulty({ host: { rename: () => -Errno.EBUSY } });
+      const fds0 = fds();
+      const m = bpf.newMap(precious);
+      const e = thrownBpfError(() => m.openParallel());
+      expect([e.code, e.op, e.map]).toEqual(["EBUSY", "openParallel", "precious"]);
+      expect(e.message).toMatch(/^openParallel precious: Unable to rename pin .*: device or resource busy; the existing map pinned there was kept$/);
+      expect([m.getFd(), m.inParallelMode]).toEqual([-1, false]);
+      expect(fds()).toBe(fds0);
+      expect(pinned()).toBe(77);
+      expect(entries()).toEqual(before);
+      expect(bpf.getOpenMaps()).toEqual([]);
+    });
+
+    it("a temporary pin that cannot be made keeps the old pin and says so", () => {
+      pinPrecious();
+      const before = entries();
+      const bpf = faulty({ objPin: () => -Errno.ENOSPC });
+      const fds0 = fds();
+      const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
+      expect([e.code, e.op, e.map]).toEqual(["ENOSPC", "openOrCreate", "precious"]);
+      expect(e.message).toMatch(/^openOrCreate precious: Unable to pin object with file descriptor \d+ to .*\/:bpfkit-swap-\d+: no space left on device; the existing map pinned at .*precious was kept$/);
+      expect(fds()).toBe(fds0);
+      expect(pinned()).toBe(77);
+      expect(entries()).toEqual(before);
+    });
+
+    it("a temporary name someone else holds is skipped and what is pinned there left alone", () => {
+      pinPrecious();
+      const other = w.bpf.newMap({ ...precious, name: "other" });
+      other.openOrCreate();
+      other.update(1, 11);
+      let taken = "";
+      // The first swap name is taken for real (by "other") just before replacePin pins there.
+      const bpf = faulty({ objPin: (fd, path) => {
+        if (taken === "" && path.includes(":bpfkit-swap-")) {
+          taken = path;
+          expect(w.driver.objPin(other.getFd(), path)).toBe(0);
+        }
+        return w.driver.objPin(fd, path);
+      } });
+      const m = bpf.newMap({ ...precious, maxEntries: 8 });
+      expect(m.openOrCreate()).toBe(true);
+      m.close();
+      expect(taken).not.toBe("");
+      const takenName = taken.slice(taken.lastIndexOf("/") + 1);
+      expect(entries()).toEqual(["other", "precious", takenName].sort());
+      expect(pinned()).toBeUndefined();
+      const held = w.bpf.openMap(takenName, { key: u32, value: u32 });
+      expect(held.lookup(1)).toBe(11);
+      held.close();
+      other.close();
+      expect(w.driver.host.unlink(taken)).toBe(0);
+    });
+
+    it("a driver whose rename answers ENOSYS falls back to unlink and pin", () => {
+      pinPrecious();
+      const before = entries();
+      const bpf = faulty({ host: { rename: () => -Errno.ENOSYS } });
+      const m = bpf.newMap({ ...precious, maxEntries: 8 });
+      expect(m.openOrCreate()).toBe(true);
+      expect(bpf.getMapInfo(m.getFd()).maxEntries).toBe(8);
+      m.close();
+      expect(pinned()).toBeUndefined();
+      expect(entries()).toEqual(before);
+    });
   });
 
-  it("when neither pin can be made, the error says the old map is no longer pinned", () => {
-    pinPrecious();
-    const bpf = faulty({ objPin: () => -Errno.ENOSPC });
-    const before = fds();
-    const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
-    expect(e.code).toBe("ENOSPC");
-    expect(e.message).toMatch(/could not be pinned again \(no space left on device\); it is no longer pinned/);
-    expect(fds()).toBe(before);
-  });
+  describe("without host.rename (a driver written before it): unlink, then pin", () => {
+    /** A Bpf over the world's driver without rename, plus `overrides`. */
+    function noRename(overrides: DriverOverrides = {}): Bpf {
+      return faulty({ ...overrides, host: { ...overrides.host, rename: null } });
+    }
 
-  it("when the old pin cannot be removed, the new map is closed and the old one kept", () => {
-    pinPrecious();
-    const bpf = faulty({ host: { unlink: () => -Errno.EBUSY } });
-    const before = fds();
-    const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
-    expect([e.code, e.op]).toEqual(["EBUSY", "openOrCreate"]);
-    expect(e.message).toMatch(/^openOrCreate precious: Unable to remove map .*precious for property upgrade: device or resource busy; the existing map pinned there was kept$/);
-    expect(fds()).toBe(before);
-    expect(pinned()).toBe(77);
-  });
+    it("the upgrade still replaces the map, and leaves nothing beside it", () => {
+      pinPrecious();
+      const before = entries();
+      const bpf = noRename();
+      expect(bpf.driver.host.rename).toBeUndefined();
+      const m = bpf.newMap({ ...precious, maxEntries: 8 });
+      expect(m.openOrCreate()).toBe(true);
+      expect(bpf.getMapInfo(m.getFd()).maxEntries).toBe(8);
+      m.close();
+      expect(pinned()).toBeUndefined();
+      expect(entries()).toEqual(before);
+    });
 
-  it("openParallel: when the new map cannot be pinned, the old one is pinned again and parallel mode is off", () => {
-    pinPrecious();
-    let failures = 1;
-    const bpf = faulty({ objPin: (fd, path) => (failures-- > 0 ? -Errno.ENOMEM : w.driver.objPin(fd, path)) });
-    const before = fds();
-    const m = bpf.newMap(precious);
-    const e = thrownBpfError(() => m.openParallel());
-    expect([e.code, e.op, e.map]).toEqual(["ENOMEM", "openParallel", "precious"]);
-    expect(e.message).toMatch(/^openParallel precious: Unable to pin object .*: cannot allocate memory; the map pinned there before is pinned at .*precious again$/);
-    expect([m.getFd(), m.inParallelMode]).toEqual([-1, false]);
-    expect(fds()).toBe(before);
-    expect(pinned()).toBe(77);
-    expect(bpf.getOpenMaps()).toEqual([]);
-  });
+    it("when the new map cannot be pinned, the old one is pinned again and the error says so", () => {
+      pinPrecious();
+      let failures = 1;
+      const bpf = noRename({ objPin: (fd, path) => (failures-- > 0 ? -Errno.ENOSPC : w.driver.objPin(fd, path)) });
+      const before = fds();
+      const m = bpf.newMap({ ...precious, maxEntries: 8 });
+      const e = thrownBpfError(() => m.openOrCreate());
+      expect([e.code, e.op, e.map]).toEqual(["ENOSPC", "openOrCreate", "precious"]);
+      expect(e.message).toMatch(/^openOrCreate precious: Unable to pin object with file descriptor \d+ to .*: no space left on device; the map pinned there before is pinned at .*precious again$/);
+      expect(m.getFd()).toBe(-1);
+      expect(fds()).toBe(before);
+      expect(pinned()).toBe(77);
+    });
 
-  it("openParallel: a map the kernel refuses says the old one was kept", () => {
-    pinPrecious();
-    const e = thrownBpfError(() => w.bpf.newMap({ ...precious, maxEntries: 0 }).openParallel());
-    expect(e.message).toMatch(/^openParallel precious: Unable to create map .*: invalid argument; the existing map pinned there was kept$/);
-    expect(pinned()).toBe(77);
-  });
+    it("when neither pin can be made, the error says the old map is no longer pinned", () => {
+      pinPrecious();
+      const bpf = noRename({ objPin: () => -Errno.ENOSPC });
+      const before = fds();
+      const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
+      expect(e.code).toBe("ENOSPC");
+      expect(e.message).toMatch(/could not be pinned again \(no space left on device\); it is no longer pinned/);
+      expect(fds()).toBe(before);
+    });
 
-  it("openParallel: an old pin that cannot be removed gives the seed's warning and normal mode", () => {
-    pinPrecious();
-    const logger = memoryLogger();
-    const bpf = createBpf({ driver: wrapDriver(w.driver, { host: { unlink: () => -Errno.EBUSY } }), mapRoot: w.fs.path, logger });
-    const before = fds();
-    const m = bpf.newMap(precious);
-    expect(m.openParallel()).toBe(false); // the old map, opened
-    expect(m.inParallelMode).toBe(false);
-    expect(m.lookup(7)).toBe(77);
-    expect(logger.records).toContainEqual({ level: "warn", msg: "Unable to remove BPF map for parallel operation",
-      fields: { path: m.path(), error: "device or resource busy" } });
-    m.close();
-    expect(fds()).toBe(before);
+    it("when the old pin cannot be removed, the new map is closed and the old one kept", () => {
+      pinPrecious();
+      const bpf = noRename({ host: { unlink: () => -Errno.EBUSY } });
+      const before = fds();
+      const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
+      expect([e.code, e.op]).toEqual(["EBUSY", "openOrCreate"]);
+      expect(e.message).toMatch(/^openOrCreate precious: Unable to remove map .*precious for property upgrade: device or resource busy; the existing map pinned there was kept$/);
+      expect(fds()).toBe(before);
+      expect(pinned()).toBe(77);
+    });
+
+    it("openParallel: when the new map cannot be pinned, the old one is pinned again and parallel mode is off", () => {
+      pinPrecious();
+      let failures = 1;
+      const bpf = noRename({ objPin: (fd, path) => (failures-- > 0 ? -Errno.ENOMEM : w.driver.objPin(fd, path)) });
+      const before = fds();
+      const m = bpf.newMap(precious);
+      const e = thrownBpfError(() => m.openParallel());
+      expect([e.code, e.op, e.map]).toEqual(["ENOMEM", "openParallel", "precious"]);
+      expect(e.message).toMatch(/^openParallel precious: Unable to pin object .*: cannot allocate memory; the map pinned there before is pinned at .*precious again$/);
+      expect([m.getFd(), m.inParallelMode]).toEqual([-1, false]);
+      expect(fds()).toBe(before);
+      expect(pinned()).toBe(77);
+      expect(bpf.getOpenMaps()).toEqual([]);
+    });
+
+    it("openParallel: an old pin that cannot be removed gives the seed's warning and normal mode", () => {
+      pinPrecious();
+      const logger = memoryLogger();
+      const driver = wrapDriver(w.driver, { host: { unlink: () => -Errno.EBUSY, rename: null } });
+      const bpf = createBpf({ driver, mapRoot: w.fs.path, logger });
+      const before = fds();
+      const m = bpf.newMap(precious);
+      expect(m.openParallel()).toBe(false); // the old map, opened
+      expect(m.inParallelMode).toBe(false);
+      expect(m.lookup(7)).toBe(77);
+      expect(logger.records).toContainEqual({ level: "warn", msg: "Unable to remove BPF map for parallel operation",
+        fields: { path: m.path(), error: "device or resource busy" } });
+      m.close();
+      expect(fds()).toBe(before);
+    });
   });
 
   it("openParallel: on success the new map is pinned and the old one keeps its data for its holders", () => {
