@@ -2,7 +2,7 @@
 // cases that must catch it; the mutant tests run those cases on the mutant (some must fail)
 // and on the unmutated driver (all must pass), so "caught" means the suite saw the rule.
 import {
-  decodeMapInfo, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, perCpuSlotSize, userValueSize, wrapDriver,
+  decodeMapInfo, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, perCpuSlotSize, RENAME_NOREPLACE, userValueSize, wrapDriver,
   type BatchResult, type BpfMapInfo, type Driver,
 } from "@bpfkit/core";
 import { hex } from "./models/htab.js";
@@ -163,6 +163,13 @@ export const mutants: readonly Mutant[] = [
         d.host.unlink(path);
         return d.objPin(fd, path);
       },
+    }),
+  },
+  {
+    name: "rename with RENAME_NOREPLACE replaces an existing target instead of EEXIST",
+    caughtBy: ["§12 rename: a pin renamed over another", "§12 rename: bpffs errnos"],
+    wrap: (d) => wrapDriver(d, {
+      host: { rename: (from, to, flags = 0) => d.host.rename!(from, to, flags & ~RENAME_NOREPLACE) },
     }),
   },
   {
