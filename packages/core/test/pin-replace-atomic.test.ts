@@ -3,13 +3,13 @@
 // same loop over a driver without host.rename (unlink, then pin) does find it empty, which shows
 // that the reader would see a gap if there were one.
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createBpf, MapType, memoryLogger, u32, wrapDriver, type Bpf, type Driver, type MapSpec } from "@bpfkit/core";
 import { mountPrivateBpffs, type PrivateBpffs } from "../../testkit/src/bpffs.js";
 import { canPinCpu, onCpu0 } from "../../testkit/src/conformance/pin-cpu.js";
 import { kernelUnderTest } from "../../testkit/src/drivers.js";
 import { openFdCount } from "./support/bpf-world.js";
+import { koffiFrom, startWorker } from "./support/worker.js";
 
 const precious: MapSpec<number, number> = { name: "precious", type: MapType.Hash, key: u32, value: u32, maxEntries: 4 };
 
@@ -26,28 +26,14 @@ const twoCpus = availableParallelism() >= 2 && canPinCpu();
 async function startReader(path: string): Promise<Reader> {
   const counter = new SharedArrayBuffer(16);
   const shared = new Int32Array(counter);
-  const worker = new Worker(new URL("./support/pin-get-worker.mjs", import.meta.url), {
-    workerData: {
-      koffiFrom: new URL("../../driver-kernel/package.json", import.meta.url).pathname, path, counter,
-      cpu: twoCpus ? 1 : undefined,
-    },
-  });
-  let failed: Error | undefined;
-  worker.on("error", (e) => { failed = e; });
-  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-  const t0 = Date.now();
-  while (Atomics.load(shared, 0) < 1000) {
-    if (failed !== undefined) throw failed;
-    if (Date.now() - t0 > 20_000) throw new Error("pin reader made no progress in 20 s");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const worker = await startWorker(new URL("./support/pin-get-worker.mjs", import.meta.url),
+    { koffiFrom, path, counter, cpu: twoCpus ? 1 : undefined }, () => Atomics.load(shared, 0) >= 1000, "pin reader");
   return {
     opened: () => Atomics.load(shared, 0),
     enoent: () => Atomics.load(shared, 1),
     async stop() {
       Atomics.store(shared, 3, 1);
-      await exited;
-      if (failed !== undefined) throw failed;
+      await worker.join();
       return { opened: Atomics.load(shared, 0), enoent: Atomics.load(shared, 1), other: Atomics.load(shared, 2) };
     },
   };

@@ -101,6 +101,18 @@ forEachDriver("replacing a pinned map", (d) => {
     return [...names].sort();
   }
 
+  /** An upgrade through `bpf` that must replace the pinned map and leave nothing beside it. */
+  function expectCleanUpgrade(bpf: Bpf): void {
+    pinPrecious();
+    const before = entries();
+    const m = bpf.newMap({ ...precious, maxEntries: 8 });
+    expect(m.openOrCreate()).toBe(true);
+    expect(bpf.getMapInfo(m.getFd()).maxEntries).toBe(8);
+    m.close();
+    expect(pinned()).toBeUndefined();
+    expect(entries()).toEqual(before);
+  }
+
   describe("with host.rename: the new pin is made beside the old one and renamed over it", () => {
     it("an upgrade and an openParallel leave no temporary entry in the directory", () => {
       pinPrecious();
@@ -197,15 +209,7 @@ forEachDriver("replacing a pinned map", (d) => {
     });
 
     it("a driver whose rename answers ENOSYS falls back to unlink and pin", () => {
-      pinPrecious();
-      const before = entries();
-      const bpf = faulty({ host: { rename: () => -Errno.ENOSYS } });
-      const m = bpf.newMap({ ...precious, maxEntries: 8 });
-      expect(m.openOrCreate()).toBe(true);
-      expect(bpf.getMapInfo(m.getFd()).maxEntries).toBe(8);
-      m.close();
-      expect(pinned()).toBeUndefined();
-      expect(entries()).toEqual(before);
+      expectCleanUpgrade(faulty({ host: { rename: () => -Errno.ENOSYS } }));
     });
   });
 
@@ -216,16 +220,9 @@ forEachDriver("replacing a pinned map", (d) => {
     }
 
     it("the upgrade still replaces the map, and leaves nothing beside it", () => {
-      pinPrecious();
-      const before = entries();
       const bpf = noRename();
       expect(bpf.driver.host.rename).toBeUndefined();
-      const m = bpf.newMap({ ...precious, maxEntries: 8 });
-      expect(m.openOrCreate()).toBe(true);
-      expect(bpf.getMapInfo(m.getFd()).maxEntries).toBe(8);
-      m.close();
-      expect(pinned()).toBeUndefined();
-      expect(entries()).toEqual(before);
+      expectCleanUpgrade(bpf);
     });
 
     it("when the new map cannot be pinned, the old one is pinned again and the error says so", () => {
