@@ -18,7 +18,7 @@ import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
-import { keptPin, replacePin } from "./pins.js";
+import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getProgFdById, getProgInfoByFd, getProgNextId, type ProgInfo, testDummyProg } from "./prog.js";
@@ -292,7 +292,7 @@ export class Bpf implements sys.SyscallContext {
    *
    * Unlike the seed, which unpins first, the new map is created before the old pin goes: a spec
    * the kernel refuses leaves the old map pinned with its data, and the error says so. The new
-   * map is then pinned beside the old one (`:bpfkit-swap-<n>`) and renamed over it, so another
+   * map is then pinned beside the old one (`:bpfkit-swap-<pid>-<n>`) and renamed over it, so another
    * process opening `path` meanwhile finds the old map or the new one, never ENOENT; when that
    * pin or the rename fails, the old pin stays, nothing is left beside it, and the error says
    * so. A driver without `host.rename` unlinks and pins instead, and pins the old map again
@@ -350,17 +350,17 @@ export class Bpf implements sys.SyscallContext {
       this.driver.host.unlink(path);
       return fd;
     }
-    let r: number;
+    let kept: PinKept | undefined;
     try {
-      r = replacePin(this, path, fd, old);
+      kept = replacePin(this, path, fd, old);
     } catch (e) {
       this.driver.close(fd);
       throw e;
     }
-    if (r !== 0) {
+    if (kept !== undefined) {
       this.driver.close(fd);
-      throw new BpfError({ errno: r, op: "Unable to remove map for property upgrade", path,
-        message: `Unable to remove map ${path} for property upgrade: ${errnoText(r)}; the existing map pinned there was kept` });
+      throw new BpfError({ errno: kept.errno, op: "property upgrade", path,
+        message: `${kept.what} for property upgrade: ${errnoText(kept.errno)}${kept.left}; the existing map pinned there was kept` });
     }
     return fd;
   }

@@ -24,7 +24,7 @@ import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type Re
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
-import { keptPin, replacePin } from "./pins.js";
+import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
@@ -472,11 +472,13 @@ export class BpfMap<K, V> {
   /**
    * Unpins the current map and creates a new one at the same path; programs already loaded keep
    * the old one. (v1.7 has no dual-write: parallel mode is only a flag.) The new map is created
-   * before the old pin goes, pinned beside it and renamed over it, so the path is never empty;
-   * when any step fails the old map stays at the path, out of parallel mode, and the error says
-   * so. A driver without `host.rename` unlinks and pins instead (the old map is pinned again
-   * when the new one cannot be), and an unlink it cannot do gives the seed's warning and normal
-   * mode. A pinned program is not replaced: it is refused with EINVAL, as openOrCreate refuses it.
+   * before the old pin goes, pinned beside it and renamed over it, so the path is never empty. A
+   * refused create throws with the old map kept. A swap pin or rename that fails leaves the old
+   * pin as it was, and is answered as the seed answers an unlink it cannot do: the warning
+   * `Unable to remove BPF map for parallel operation` and the old map opened in normal mode
+   * (false). A driver without `host.rename` unlinks and pins instead (the old map is pinned
+   * again when the new one cannot be). A pinned program is not replaced: it is refused with
+   * EINVAL, as openOrCreate refuses it.
    */
   openParallel(): boolean {
     if (this.#fd >= 0) {
@@ -515,18 +517,21 @@ export class BpfMap<K, V> {
       this.#driver.close(fd);
       throw this.#named(op, e);
     }
-    let r: number;
+    let kept: PinKept | undefined;
     try {
-      r = replacePin(bpf, path, fd, old);
+      kept = replacePin(bpf, path, fd, old);
     } catch (e) {
       this.#driver.close(fd);
       throw this.#named(op, e);
     } finally {
       this.#driver.close(old);
     }
-    if (r !== 0) {
+    if (kept !== undefined) {
+      // The seed warns and goes on in normal mode when it cannot unlink the old pin; so here when
+      // any step of the swap fails, since each leaves the old pin as it was.
       this.#driver.close(fd);
-      bpf.logger.warn("Unable to remove BPF map for parallel operation", { path, error: errnoText(r) });
+      const step = kept.step === "unlink" ? {} : { step: `${kept.what}${kept.left}` };
+      bpf.logger.warn("Unable to remove BPF map for parallel operation", { path, error: errnoText(kept.errno), ...step });
       return this.#openOrCreate(true, op);
     }
     bpf.logger.debug("Opening map in parallel mode", { path, name: this.#name });

@@ -144,27 +144,70 @@ forEachDriver("replacing a pinned map", (d) => {
       const e = thrownBpfError(() => m.openOrCreate());
       expect(refusals).toEqual([-Errno.EEXIST]);
       expect([e.code, e.op, e.map, e.path]).toEqual(["EEXIST", "openOrCreate", "precious", m.path()]);
-      expect(e.message).toMatch(new RegExp(`^openOrCreate precious: Unable to rename pin .*/:bpfkit-swap-\\d+ to ${m.path()}: file exists; the existing map pinned there was kept$`));
+      expect(e.message).toMatch(new RegExp(`^openOrCreate precious: Unable to rename pin .*/:bpfkit-swap-\\d+-\\d+ to ${m.path()} for property upgrade: file exists; the existing map pinned there was kept$`));
       expect(m.getFd()).toBe(-1);
       expect(fds()).toBe(fds0);
       expect(pinned()).toBe(77);
       expect(entries()).toEqual(before);
     });
 
-    it("openParallel: a refused rename throws, keeps the old pin and leaves parallel mode off", () => {
+    it("openParallel: a refused rename gives the seed's warning and opens the old map in normal mode", () => {
+      // The seed warns and goes on when it cannot unlink the old pin; a swap step that fails
+      // leaves the old pin just as untouched, so it is answered alike.
       pinPrecious();
       const before = entries();
-      const bpf = faulty({ host: { rename: () => -Errno.EBUSY } });
+      const logger = memoryLogger();
+      const bpf = createBpf({ driver: wrapDriver(w.driver, { host: { rename: () => -Errno.EBUSY } }), mapRoot: w.fs.path, logger });
       const fds0 = fds();
       const m = bpf.newMap(precious);
-      const e = thrownBpfError(() => m.openParallel());
-      expect([e.code, e.op, e.map]).toEqual(["EBUSY", "openParallel", "precious"]);
-      expect(e.message).toMatch(/^openParallel precious: Unable to rename pin .*: device or resource busy; the existing map pinned there was kept$/);
-      expect([m.getFd(), m.inParallelMode]).toEqual([-1, false]);
+      expect(m.openParallel()).toBe(false);
+      expect(m.inParallelMode).toBe(false);
+      expect(m.lookup(7)).toBe(77);
+      const warning = logger.records.find((r) => r.msg === "Unable to remove BPF map for parallel operation");
+      expect(warning?.fields).toMatchObject({ path: m.path(), error: "device or resource busy" });
+      expect(String(warning?.fields?.step)).toMatch(/^Unable to rename pin .*\/:bpfkit-swap-\d+-\d+ to .*precious$/);
+      m.close();
       expect(fds()).toBe(fds0);
       expect(pinned()).toBe(77);
       expect(entries()).toEqual(before);
-      expect(bpf.getOpenMaps()).toEqual([]);
+    });
+
+    it("openParallel: a temporary pin refused for want of permission gives the seed's warning and normal mode", () => {
+      // A CAP_BPF user in a root-owned directory: OBJ_PIN, unlink(2) and rename(2) are EACCES alike.
+      pinPrecious();
+      const logger = memoryLogger();
+      const bpf = createBpf({ driver: wrapDriver(w.driver, {
+        objPin: (fd, path) => (path.includes(":bpfkit-swap-") ? -Errno.EACCES : w.driver.objPin(fd, path)),
+        host: { unlink: () => -Errno.EACCES, rename: () => -Errno.EACCES },
+      }), mapRoot: w.fs.path, logger });
+      const m = bpf.newMap(precious);
+      expect(m.openParallel()).toBe(false);
+      expect([m.inParallelMode, m.lookup(7)]).toEqual([false, 77]);
+      expect(logger.records.find((r) => r.msg === "Unable to remove BPF map for parallel operation")?.fields)
+        .toMatchObject({ path: m.path(), error: "permission denied" });
+      m.close();
+      expect(pinned()).toBe(77);
+    });
+
+    it("when every swap name is taken, it gives up after 64 with EEXIST, keeps the old pin and leaves nothing", () => {
+      pinPrecious();
+      const before = entries();
+      let tries = 0;
+      const bpf = faulty({ objPin: (fd, path) => (path.includes(":bpfkit-swap-") ? (tries++, -Errno.EEXIST) : w.driver.objPin(fd, path)) });
+      const fds0 = fds();
+      const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
+      expect([e.code, tries]).toEqual(["EEXIST", 64]);
+      expect(pinned()).toBe(77);
+      expect(entries()).toEqual(before);
+      expect(fds()).toBe(fds0);
+    });
+
+    it("a path whose swap name would be too long falls back to unlink and pin", () => {
+      // The swap name is longer than the last component it replaces: near PATH_MAX only the
+      // swap name is ENAMETOOLONG, and the upgrade still goes through, as without rename.
+      let tooLong = 0;
+      expectCleanUpgrade(faulty({ objPin: (fd, path) => (path.includes(":bpfkit-swap-") ? (tooLong++, -Errno.ENAMETOOLONG) : w.driver.objPin(fd, path)) }));
+      expect(tooLong).toBeGreaterThan(0);
     });
 
     it("a temporary pin that cannot be made keeps the old pin and says so", () => {
@@ -174,7 +217,7 @@ forEachDriver("replacing a pinned map", (d) => {
       const fds0 = fds();
       const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
       expect([e.code, e.op, e.map]).toEqual(["ENOSPC", "openOrCreate", "precious"]);
-      expect(e.message).toMatch(/^openOrCreate precious: Unable to pin object with file descriptor \d+ to .*\/:bpfkit-swap-\d+: no space left on device; the existing map pinned at .*precious was kept$/);
+      expect(e.message).toMatch(/^openOrCreate precious: Unable to pin the replacement at .*\/:bpfkit-swap-\d+-\d+ for property upgrade: no space left on device; the existing map pinned there was kept$/);
       expect(fds()).toBe(fds0);
       expect(pinned()).toBe(77);
       expect(entries()).toEqual(before);
