@@ -1,6 +1,6 @@
 // Errors the command reports as one line and an exit code, with what to do about them.
-import { BpfError, errnoOf } from "@bpfkit/core";
-import { CAP_BPF, hasCapability, sysAdminMissing } from "@bpfkit/driver-kernel";
+import { BpfError, Errno, errnoOf, type Driver } from "@bpfkit/core";
+import { CAP_BPF, CAP_SYS_ADMIN, hasCapability, sysAdminMissing } from "@bpfkit/driver-kernel";
 
 /** Exit codes: documented in `bpfkit --help`. */
 export const ExitCode = {
@@ -33,22 +33,30 @@ export function usageError(message: string, hint?: string): CliError {
 }
 
 /**
- * What to do about EPERM/EACCES. With CAP_BPF but not CAP_SYS_ADMIN, "needs CAP_BPF" would be
- * wrong: say what the kernel keeps for CAP_SYS_ADMIN instead.
+ * What to do about an EPERM or EACCES, given the driver that answered it. A simulated host's
+ * refusals say nothing of this host's privileges: it runs as root (no hint) unless its embedder
+ * made it unprivileged. From the kernel, EACCES is a file's owner or mode; EPERM is a capability
+ * this process lacks (CAP_BPF, or CAP_SYS_ADMIN beyond it), and with both, something no
+ * capability changes (an LSM, lockdown): no hint.
  */
-function permissionHint(): string {
+export function permissionHint(errno: number, driver: Driver | undefined): string | undefined {
+  if (driver !== undefined && driver.kind !== "kernel") {
+    return (driver as { privileged?: boolean }).privileged === false
+      ? "the simulated host runs unprivileged (privileged: false), as a user without root or CAP_BPF"
+      : undefined;
+  }
+  if (errno === Errno.EACCES) return "a file's owner or mode refused it: check the path's permissions (or run as root)";
+  if (!hasCapability(CAP_BPF) && !hasCapability(CAP_SYS_ADMIN)) return "needs root or CAP_BPF (try sudo), or run on the simulator with --driver sim";
   const gap = sysAdminMissing();
-  return gap !== undefined && hasCapability(CAP_BPF)
-    ? `${gap}: run as root, or on the simulator with --driver sim`
-    : "needs root or CAP_BPF (try sudo), or run on the simulator with --driver sim";
+  return gap !== undefined ? `${gap}: run as root, or on the simulator with --driver sim` : undefined;
 }
 
-/** The exit code and hint for any error a command may throw. */
-export function describeError(err: unknown): { message: string; exitCode: number; hint: string | undefined } {
+/** The exit code and hint for any error a command may throw; `driver`: the one it ran on, if any. */
+export function describeError(err: unknown, driver?: Driver): { message: string; exitCode: number; hint: string | undefined } {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode, hint: err.hint };
   const errno = errnoOf(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (errno === 1 || errno === 13) return { message, exitCode: ExitCode.permission, hint: permissionHint() };
+  if (errno === Errno.EPERM || errno === Errno.EACCES) return { message, exitCode: ExitCode.permission, hint: permissionHint(errno, driver) };
   if (errno === 2) return { message, exitCode: ExitCode.notFound, hint: undefined };
   if (err instanceof BpfError || errno !== undefined) return { message, exitCode: ExitCode.failure, hint: undefined };
   if (err instanceof RangeError || err instanceof TypeError) return { message, exitCode: ExitCode.usage, hint: undefined };

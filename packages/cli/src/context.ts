@@ -28,6 +28,8 @@ export interface CtxOptions {
   driverChoice: DriverChoice;
   mapRoot: string | undefined;
   mapPrefix: string;
+  /** Told the driver once it is made. */
+  onDriver?: (d: Driver) => void;
 }
 
 export function makeCtx(io: CliIo, o: CtxOptions): Ctx {
@@ -40,7 +42,10 @@ export function makeCtx(io: CliIo, o: CtxOptions): Ctx {
     quiet: o.quiet,
     driverChoice: o.driverChoice,
     givenMapRoot,
-    driver: () => (driver ??= selectDriver(io, o.driverChoice, o.quiet)),
+    driver: () => (driver ??= selectDriver(io, o.driverChoice, o.quiet).then((d) => {
+      o.onDriver?.(d);
+      return d;
+    })),
     mapRoot(d) {
       // core's rule: /sys/fs/bpf when a bpffs is mounted there, else the first bpffs mount.
       const root = givenMapRoot ?? createBpf({ driver: d, logger: quietLogger }).getMapRoot();

@@ -1,6 +1,7 @@
 // `bpfkit`: argv in, text out, an exit code back. No CLI framework: node:util parseArgs and a
 // table of commands, each with its own options and --help.
 import { parseArgs } from "node:util";
+import type { Driver } from "@bpfkit/core";
 import { CliError, describeError, ExitCode, usageError } from "./cli-error.js";
 import type { Command, OptionSpec } from "./command.js";
 import { makeCtx } from "./context.js";
@@ -22,10 +23,11 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 
 /** Runs the command line `argv` (without `node` and the script) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const used: { driver?: Driver } = {};
   try {
-    return await run(argv, io);
+    return await run(argv, io, used);
   } catch (err) {
-    const { message, exitCode, hint } = describeError(err);
+    const { message, exitCode, hint } = describeError(err, used.driver);
     io.stderr(`bpfkit: ${message}\n`);
     if (hint !== undefined) io.stderr(`  ${hint}\n`);
     if (exitCode === ExitCode.failure && !(err instanceof CliError) && io.env.BPFKIT_DEBUG && err instanceof Error && err.stack) {
@@ -54,7 +56,8 @@ const NUMBER_MARK = "\u0000";
 const markNumbers = (argv: readonly string[]) => argv.map((a) => (/^-\d/.test(a) ? NUMBER_MARK + a : a));
 const unmark = (s: string) => (s.startsWith(NUMBER_MARK) ? s.slice(1) : s);
 
-async function run(argv: readonly string[], io: CliIo): Promise<number> {
+/** `used.driver` is set once the command's driver is made, so an error can be read for it. */
+async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }): Promise<number> {
   // First pass: find the command words, whatever options surround them.
   const loose = parseArgs({ args: markNumbers(argv), options: toParseArgs(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
   const words = loose.positionals.map(unmark);
@@ -116,6 +119,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     driverChoice: parseDriverChoice(v.driver as string | undefined, io.env),
     mapRoot: v["map-root"] as string | undefined,
     mapPrefix: (v["map-prefix"] as string | undefined) ?? "tc/globals",
+    onDriver: (d) => { used.driver = d; },
   });
   return cmd.run(ctx, args, v);
 }

@@ -130,6 +130,10 @@ describe("bpfkit help and usage", () => {
     expect(pin.code).toBe(ExitCode.notFound);
     expect(pin.err).toContain("the directory /home/me does not exist");
     expect(pin.err).toContain("the simulated host has only /tmp, /proc, /sys and the bpffs at /sys/fs/bpf");
+    // bpffs's EPERM for a dot in a name is not a privilege problem, nor an off-bpffs path.
+    const dot = await run(["map", "create", "/sys/fs/bpf/a.b", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--driver", "sim"]);
+    expect(dot.code).toBe(ExitCode.usage);
+    expect(dot.err).toContain('pin at /sys/fs/bpf/a.b: bpffs refuses a name with a dot ("a.b")');
     const json = await run(["map", "create", "/sys/fs/bpf/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--driver", "sim", "--json"]);
     expect(json.code, json.err).toBe(0);
     expect(JSON.parse(json.out)).toMatchObject({ pinned: "/sys/fs/bpf/m", driver: "sim" });
@@ -181,12 +185,19 @@ describe("bpfkit help and usage", () => {
     expect(r.err).toContain("use --driver sim");
   });
 
-  it("a BpfError EPERM from the driver maps to exit 3 with the root/CAP_BPF hint", async () => {
+  it("a BpfError EPERM from the driver maps to exit 3, with a hint only where privilege is the cause", async () => {
+    // An unprivileged simulated host refuses as the kernel refuses a user without CAP_BPF.
     const sim = createSimDriver({ privileged: false });
     const r = await run(["map", "create", "/sys/fs/bpf/x", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1"],
       { createDriver: () => sim, kernelAvailable: () => "no" });
     expect(r.code).toBe(ExitCode.permission);
-    expect(r.err).toContain("needs root or CAP_BPF");
+    expect(r.err).toContain("the simulated host runs unprivileged");
+    // A simulated host runs as root: its EPERM (sysfs takes no mkdir) says nothing of this
+    // host's privileges, and "use --driver sim" would send the user where they are.
+    const sysfs = await run(["--driver", "sim", "mount", "/sys/foo"]);
+    expect(sysfs.code).toBe(ExitCode.permission);
+    expect(sysfs.err).toContain("operation not permitted");
+    expect(sysfs.err).not.toMatch(/--driver sim|CAP_|sudo/);
   });
 
   it("maps, progs and `name N` do not pass off a refused id walk as an empty host", async () => {

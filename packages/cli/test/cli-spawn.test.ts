@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { kernelUnderTest } from "@bpfkit/testkit";
+import { kernelUnderTest, mountPrivateBpffs } from "@bpfkit/testkit";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const bin = join(root, "packages", "cli", "bin", "bpfkit.js");
@@ -86,6 +86,19 @@ describe("the bpfkit bin", () => {
     expect(maps.err).toContain("BPF_MAP_GET_NEXT_ID: operation not permitted");
     expect(maps.err).toContain("without CAP_SYS_ADMIN (root has it) the kernel refuses");
     expect(maps.err).not.toContain("CAP_BPF");
+    // EACCES is a directory's mode, not a capability: a root-owned 0755 directory on bpffs.
+    const d = k.create();
+    using fs = mountPrivateBpffs(d);
+    expect(d.host.mkdir(`${fs.path}/root-only`, 0o755)).toBe(0);
+    const denied = bpfkitWithCapBpfOnly("map", "create", `${fs.path}/root-only/m`, "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1");
+    expect(denied.code).toBe(3);
+    expect(denied.err).toContain("permission denied");
+    expect(denied.err).toContain("a file's owner or mode refused it");
+    expect(denied.err).not.toContain("CAP_");
+    // The simulator's refusals are not blamed on this host's capabilities.
+    const sim = bpfkitWithCapBpfOnly("--driver", "sim", "mount", "/sys/foo");
+    expect(sim.code).toBe(3);
+    expect(sim.err).not.toMatch(/CAP_SYS_ADMIN|--driver sim/);
   });
 
   it.skipIf(k.unavailable !== undefined)("runs the demo on the kernel with a datapath thread, and leaves no mount behind", () => {

@@ -1,6 +1,6 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
-import { BPF_FS_MAGIC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, errnoName, type Driver } from "@bpfkit/core";
-import { CliError, ExitCode, must, usageError } from "../cli-error.js";
+import { BPF_FS_MAGIC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, Errno, errnoName, type Driver } from "@bpfkit/core";
+import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { FRESH_SIM_PATH_HINT, freshSimNote, isFreshSim } from "../driver-select.js";
 import { mapInfo, mapLabel } from "../map-ref.js";
@@ -35,6 +35,11 @@ function pinPathProblem(d: Driver, path: string): CliError | undefined {
   if (st.errno === 0 && !st.isDirectory) return new CliError(`pin at ${path}: ${dir} is not a directory`, ExitCode.failure);
   const fsType = d.host.statfsType(dir);
   if (fsType >= 0 && fsType !== BPF_FS_MAGIC) return new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
+  // bpf_lookup: bpffs keeps names with a dot for itself (EPERM, which would read as privilege).
+  const name = path.slice(slash + 1);
+  if (fsType === BPF_FS_MAGIC && name.includes(".")) {
+    return new CliError(`pin at ${path}: bpffs refuses a name with a dot (${JSON.stringify(name)})`, ExitCode.usage, "pick a name without '.'; nothing was created");
+  }
   return undefined;
 }
 
@@ -115,14 +120,13 @@ export const mapCreateCommand: Command = {
       const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
       throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${fd === -22 ? " (the kernel rejects these attributes for this type)" : ""}`,
-        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? "needs root or CAP_BPF" : lpmHint);
+        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? permissionHint(Errno.EPERM, d) : lpmHint);
     }
     try {
       const info = mapInfo(d, fd);
       const r = d.objPin(fd, path);
       if (r === -17) throw new CliError(`pin at ${path}: something is already pinned there (pinned since the check; the new map is freed)`, ExitCode.failure);
       if (r === -2) throw new CliError(`pin at ${path}: the directory does not exist`, ExitCode.notFound);
-      if (r === -1) throw new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
       must(r, "pin", path);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`created ${mapLabel(info)}, pinned at ${path}\n`);
       if (!ctx.quiet && isFreshSim(d)) ctx.io.stderr(freshSimNote("the map"));
