@@ -214,7 +214,8 @@ export class Bpf implements sys.SyscallContext {
    * The seed's CheckOrMountFS, once per instance: after it succeeded, later calls do nothing
    * (even with other arguments); after it threw, a later call tries again. `root` "" checks the
    * configured root (default /sys/fs/bpf) and falls back to `fallbackMapRoot` when another
-   * filesystem is there; a custom root becomes the map root. Throws BpfError.
+   * filesystem is there; a custom root becomes the map root. Throws BpfError; a mount that
+   * fails leaves no directory it made behind.
    */
   checkOrMountFS(root = "", printWarning = false): void {
     if (this.#fsChecked) return;

@@ -67,14 +67,18 @@ const warningBanner = [
 /**
  * The seed's mountFS: mkdir -p the root (0755) and mount bpffs on it. Unlike the seed, it will
  * not mount over a directory that holds entries: they would vanish under the bpffs until it is
- * unmounted, and no bpffs root starts out that way (pins live in the bpffs itself).
+ * unmounted, and no bpffs root starts out that way (pins live in the bpffs itself). And a mount
+ * that fails removes the directories the mkdir made, where the seed left them.
  */
 export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean): void {
   const { host, logger } = ctx;
   if (printWarning) for (const line of warningBanner) logger.warn(line);
   logger.info(`Mounting BPF filesystem at ${root}`);
   const st = host.stat(root);
+  // The directories mkdir -p makes, deepest first: a mount that fails takes them away again.
+  const made: string[] = [];
   if (st.errno === Errno.ENOENT) {
+    for (let p = root.replace(/\/+$/, ""); p !== "" && p !== "/" && host.stat(p).errno === Errno.ENOENT; p = parentDir(p)) made.push(p);
     const r = host.mkdirAll(root, 0o755);
     if (r < 0) throw fsError("unable to create bpf mount directory", root, -r);
   } else if (st.errno !== 0) {
@@ -93,7 +97,16 @@ export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean):
     }
   }
   const r = host.mount(root, root, "bpf");
-  if (r < 0) throw fsError(`failed to mount ${root}`, root, -r);
+  if (r < 0) {
+    for (const dir of made) if (host.rmdir(dir) < 0) break;
+    throw fsError(`failed to mount ${root}`, root, -r);
+  }
+}
+
+/** `/a/b` → `/a`; `/a` → `/`. Paths here are absolute and without a trailing slash. */
+function parentDir(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
 }
 
 /**

@@ -1,7 +1,7 @@
 // checkOrMountFS over each driver's host services. On the kernel every root is a fresh temp
 // directory (never /sys/fs/bpf); mounts made here are unmounted afterwards.
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { BPF_FS_MAGIC, BpfError, createBpf, memoryLogger, type Driver } from "@bpfkit/core";
+import { BPF_FS_MAGIC, BpfError, createBpf, Errno, memoryLogger, wrapDriver, type Driver } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
 import { thrownBpfError } from "./support/thrown.js";
 
@@ -44,6 +44,18 @@ forEachDriver("checkOrMountFS", (d) => {
     expect(mountedHere(root)).toBe(1);
     expect(bpf.getMapRoot()).toBe(root);
     expect(logger.records.some((r) => r.level === "info" && r.msg === `Mounting BPF filesystem at ${root}`)).toBe(true);
+  });
+
+  it("a mount that fails takes away the directories mkdir -p made for it, and only those", () => {
+    // A CAP_BPF user may create /tmp directories but not mount: the seed left them behind.
+    const base = freshDir();
+    expect(driver.host.mkdirAll(base, 0o755)).toBe(0);
+    const root = `${base}/a/b`;
+    const refusing = wrapDriver(driver, { host: { mount: () => -Errno.EPERM } });
+    const err = thrownBpfError(() => createBpf({ driver: refusing, logger: memoryLogger() }).checkOrMountFS(root));
+    expect(err.code).toBe("EPERM");
+    expect(driver.host.stat(`${base}/a`).errno).toBe(Errno.ENOENT);
+    expect(driver.host.stat(base).errno).toBe(0);
   });
 
   it("runs once per instance: a second call does nothing, even with another root", () => {
