@@ -1,6 +1,6 @@
 // The real `bpfkit` process, as a user runs it: the built bin, on the kernel — the smoke test of
 // the bin, and the kernel demo, whose datapath thread runs from the build.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,6 +99,46 @@ describe("the bpfkit bin", () => {
     const sim = bpfkitWithCapBpfOnly("--driver", "sim", "mount", "/sys/foo");
     expect(sim.code).toBe(3);
     expect(sim.err).not.toMatch(/CAP_SYS_ADMIN|--driver sim/);
+  });
+
+  const demoMounts = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes("/bpfkit-demo-"));
+
+  it.skipIf(k.unavailable !== undefined)("Ctrl-C during the kernel demo unmounts its bpffs and ends the process by SIGINT", async () => {
+    // A long run (5 s here), interrupted once its mount is there.
+    const child = spawn(process.execPath, [bin, "demo", "--driver", "kernel", "--flows", "30000", "--churn", "30000", "-q", "--json"], { cwd: root, stdio: "ignore" });
+    const mine = `/bpfkit-demo-${child.pid}-`;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    const end = Date.now() + 20_000;
+    while (!demoMounts().some((l) => l.includes(mine)) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(demoMounts().some((l) => l.includes(mine)), "the demo mounted its bpffs").toBe(true);
+    child.kill("SIGINT");
+    expect(await exited).toEqual({ code: null, signal: "SIGINT" });
+    expect(demoMounts().filter((l) => l.includes(mine))).toEqual([]);
+    expect(existsSync(`/tmp${mine}`)).toBe(false);
+  });
+
+  it.skipIf(k.unavailable !== undefined)("the kernel demo sweeps a bpffs a killed run left, and only a dead process's", () => {
+    const d = k.create();
+    // A pid that is surely gone: a process that has exited.
+    const deadPid = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const stale = `/tmp/bpfkit-demo-${deadPid}-stale`;
+    const live = `/tmp/bpfkit-demo-${process.pid}-live`;
+    for (const p of [stale, live]) {
+      expect(d.host.mkdirAll(p, 0o700)).toBe(0);
+      expect(d.host.mount("bpf", p, "bpf")).toBe(0);
+    }
+    try {
+      const r = bpfkit("demo", "--driver", "kernel", "--json", "-q");
+      expect(r.code, r.err).toBe(0);
+      expect(demoMounts().filter((l) => l.includes(stale))).toEqual([]);
+      expect(existsSync(stale)).toBe(false);
+      expect(demoMounts().filter((l) => l.includes(live)).length).toBe(1);
+    } finally {
+      for (const p of [stale, live]) {
+        d.host.umount(p);
+        d.host.rmdir(p);
+      }
+    }
   });
 
   it.skipIf(k.unavailable !== undefined)("runs the demo on the kernel with a datapath thread, and leaves no mount behind", () => {

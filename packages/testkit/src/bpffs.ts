@@ -43,13 +43,14 @@ export function mountPrivateBpffs(driver: Driver, base = "/tmp"): PrivateBpffs {
  * Unmounts and removes the private bpffs mounts that test processes no longer alive left under
  * `base`: a worker killed by a timeout or a signal never runs its dispose, and its mount would
  * stay on the host until reboot. Returns the paths swept. A mount whose process still runs (or
- * whose pid a new process took) is left alone.
+ * whose pid a new process took) is left alone. `name` is the mounts' prefix, followed by the
+ * pid and a dash (`bpfkit demo` names its own `bpfkit-demo-`).
  */
-export function sweepStaleBpffs(driver: Driver, base = "/tmp"): string[] {
+export function sweepStaleBpffs(driver: Driver, base = "/tmp", name = "bpfkit-test-"): string[] {
   const mounts = driver.host.mountInfo();
   if (typeof mounts === "number") return [];
   const removed: string[] = [];
-  const prefix = `${base}/bpfkit-test-`;
+  const prefix = `${base}/${name}`;
   // Deepest first, so that a mount stacked inside another comes off before its parent.
   const stale = mounts
     .filter((m) => m.fsType === "bpf" && m.mountPoint.startsWith(prefix))

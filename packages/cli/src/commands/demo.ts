@@ -4,7 +4,7 @@ import { createBpf, type Driver, type Logger } from "@bpfkit/core";
 import { ExitCode, usageError } from "../cli-error.js";
 import { noArgs, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
-import { mountDemoBpffs } from "../demo/demo-bpffs.js";
+import { DEMO_BPFFS_BASE, DEMO_BPFFS_NAME, mountDemoBpffs } from "../demo/demo-bpffs.js";
 import { formatDemo, demoPassed } from "../demo/format-demo.js";
 import { startKernelDatapath } from "../demo/kernel-datapath.js";
 import { DEFAULT_DEMO, runDemo, type DemoConfig } from "../demo/run-demo.js";
@@ -79,6 +79,8 @@ async function withDemoBpf<T>(ctx: Ctx, d: Driver, fn: (bpf: ReturnType<typeof c
     warn: (m) => ctx.io.stderr(`bpfkit: ${m}\n`),
     error: (m) => ctx.io.stderr(`bpfkit: ${m}\n`),
   };
+  // A run killed outright (SIGKILL, a crash) could not unmount: take its mount away now.
+  if (d.kind === "kernel") (await import("@bpfkit/testkit")).sweepStaleBpffs(d, DEMO_BPFFS_BASE, DEMO_BPFFS_NAME);
   const fs = mountDemoBpffs(d);
   try {
     return await fn(createBpf({ driver: d, mapRoot: fs.path, logger }), fs.mounted);

@@ -1,5 +1,6 @@
 // A bpffs the demo owns: its own instance mounted on a fresh directory (each bpffs mount is
-// separate), so the demo's pin never lands in the host's /sys/fs/bpf. Unmounted afterwards.
+// separate), so the demo's pin never lands in the host's /sys/fs/bpf. Unmounted afterwards, on
+// Ctrl-C too; one a killed run left is swept by the next (see commands/demo.ts).
 import type { Driver } from "@bpfkit/core";
 import { CliError, ExitCode } from "../cli-error.js";
 
@@ -10,15 +11,19 @@ export interface DemoBpffs {
   dispose(): void;
 }
 
+/** Where the demo's mounts go, named `bpfkit-demo-<pid>-…` for sweepStaleBpffs. */
+export const DEMO_BPFFS_BASE = "/tmp";
+export const DEMO_BPFFS_NAME = "bpfkit-demo-";
+
 export function mountDemoBpffs(d: Driver): DemoBpffs {
-  const path = `/tmp/bpfkit-demo-${process.pid}-${Date.now().toString(36)}`;
+  const path = `${DEMO_BPFFS_BASE}/${DEMO_BPFFS_NAME}${process.pid}-${Date.now().toString(36)}`;
   let r = d.host.mkdirAll(path, 0o700);
   if (r < 0) throw new CliError(`mkdir ${path}: errno ${-r}`, ExitCode.failure);
   r = d.host.mount("bpf", path, "bpf");
   if (r === -1) {
     // bpf(2) with CAP_BPF alone cannot mount: keep going with an unpinned map under an empty dir.
     // openOrCreate makes <root>/tc/globals in it: remove the whole (fresh, demo-only) tree.
-    return { path, mounted: false, dispose: () => void d.host.removeAll(path) };
+    return { path, mounted: false, dispose: untilSignal(() => void d.host.removeAll(path)) };
   }
   if (r < 0) {
     d.host.rmdir(path);
@@ -27,9 +32,31 @@ export function mountDemoBpffs(d: Driver): DemoBpffs {
   return {
     path,
     mounted: true,
-    dispose() {
+    dispose: untilSignal(() => {
       d.host.umount(path);
       d.host.rmdir(path);
-    },
+    }),
   };
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * `cleanup`, run once: by the returned dispose, or on a signal before it, after which the signal
+ * is raised again so the process ends as it would have (exit 130 for Ctrl-C).
+ */
+function untilSignal(cleanup: () => void): () => void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    for (const s of SIGNALS) process.off(s, onSignal);
+    cleanup();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    once();
+    process.kill(process.pid, signal);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  return once;
 }
