@@ -1,11 +1,12 @@
 // runConformance as a library: the report's shape, skips with reasons, group selection,
 // failures named by case, and the promise that a case closes every fd it opened.
 import { describe, expect, it } from "vitest";
-import { wrapDriver, type Driver } from "@bpfkit/core";
+import { Errno, wrapDriver, type Driver } from "@bpfkit/core";
 import { defineConformanceTests, runConformance, selectCases } from "../src/conformance/index.js";
-import { simUnderTest } from "../src/drivers.js";
+import { driversUnderTest, simUnderTest } from "../src/drivers.js";
 
 const sim = simUnderTest();
+const renameCaseNames = selectCases({ groups: ["rename"] }).map((c) => c.name);
 
 describe("runConformance", () => {
   it("reports passes by name and skips the exact LRU cases with a reason when exactLru is off", () => {
@@ -79,4 +80,13 @@ describe("runConformance", () => {
     fns[j]!({ skip: (note?: string) => { skippedWith = note ?? ""; } });
     expect(skippedWith).toMatch(/single-CPU/);
   });
+
+  for (const driver of driversUnderTest()) {
+    it.skipIf(driver.unavailable !== undefined)(`[${driver.name}] skips the rename cases, saying why, for a driver whose host.rename answers ENOSYS`, () => {
+      const r = runConformance(() => wrapDriver(driver.create(), { host: { rename: () => -Errno.ENOSYS } }), { groups: ["rename"] });
+      expect(r.failed).toEqual([]);
+      expect(r.skipped.map((s) => s.name)).toEqual(renameCaseNames);
+      expect(r.skipped.map((s) => s.reason)).toEqual(renameCaseNames.map(() => `${driver.name}'s host.rename answers ENOSYS (not offered)`));
+    });
+  }
 });

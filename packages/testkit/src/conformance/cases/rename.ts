@@ -1,7 +1,7 @@
 // host.rename (renameat2(2)) on bpffs, tmpfs, procfs and sysfs, as 6.18 answers it: what it does
 // to pins (kernel-maps.md §12: a renamed pin keeps working) and its errnos in the kernel's order.
 // The rows were found on the kernel with a probe and are the simulator's specification.
-import { errnoName, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, type Driver } from "@bpfkit/core";
+import { Errno, errnoName, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, type Driver } from "@bpfkit/core";
 import { CaseSkipped, expectEqual, expectResult, expectThrows, type Expect } from "../assert.js";
 import type { CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
@@ -13,10 +13,16 @@ const WHITEOUT = RENAME_WHITEOUT;
 
 type Rename = NonNullable<Driver["host"]["rename"]>;
 
-/** The driver's rename, or a skip: the service is optional (core falls back without it). */
+/**
+ * The driver's rename, or a skip: the service is optional, and a driver that has it may answer
+ * ENOSYS for "not offered" (the Driver contract; core falls back either way). A rename of a
+ * missing name onto itself asks which, and changes nothing on a driver that renames.
+ */
 function renameOf(ctx: CaseContext): Rename {
   const host = ctx.driver.host;
   if (host.rename === undefined) throw new CaseSkipped(`${ctx.driver.kind} has no host.rename (optional)`);
+  const probe = `${ctx.bpffs()}/bpfkit-rename-probe`;
+  if (host.rename(probe, probe, 0) === -Errno.ENOSYS) throw new CaseSkipped(`${ctx.driver.kind}'s host.rename answers ENOSYS (not offered)`);
   return host.rename.bind(host);
 }
 
