@@ -1,9 +1,10 @@
 // A private bpffs for one test: a fresh directory, its own bpffs instance mounted on it, and a
-// dispose that unmounts and removes it. Works the same over any driver's host services, so the
-// kernel's tests never touch the host's /sys/fs/bpf and the simulator's use its virtual fs.
+// dispose that unmounts and removes it; and the unmounting of whatever a test mounted below a
+// directory. Works the same over any driver's host services, so the kernel's tests never touch
+// the host's /sys/fs/bpf and the simulator's use its virtual fs.
 // [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
 /// <reference lib="esnext.disposable" preserve="true" />
-import type { Driver } from "@bpfkit/core";
+import { errnoName, type Driver, type MountInfo } from "@bpfkit/core";
 
 export interface PrivateBpffs {
   readonly path: string;
@@ -65,6 +66,34 @@ export function sweepStaleBpffs(driver: Driver, base = "/tmp", name = "bpfkit-te
     removed.push(m.mountPoint);
   }
   return removed;
+}
+
+/** The mounts below `dir` (not on it), but for those whose ids are in `skip`. */
+export function mountsBelow(driver: Driver, dir: string, skip?: ReadonlySet<number>): MountInfo[] {
+  const mounts = driver.host.mountInfo();
+  if (typeof mounts === "number") return [];
+  return mounts.filter((m) => m.mountPoint.startsWith(`${dir}/`) && !skip?.has(m.mountId));
+}
+
+/**
+ * Unmounts every mount below `dir` (but those in `skip`), deepest first, in rounds while fewer
+ * are left: a mount that another hides (mounted on a directory above it) can be reached once
+ * that one is off. Returns a line for each mount still there, empty when none is.
+ */
+export function unmountBelow(driver: Driver, dir: string, skip?: ReadonlySet<number>): string[] {
+  const answers = new Map<string, number>();
+  for (let before = Infinity; ;) {
+    const left = mountsBelow(driver, dir, skip).sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+    if (left.length === 0) return [];
+    if (left.length >= before) {
+      return left.map((m) => {
+        const r = answers.get(m.mountPoint) ?? 0;
+        return `${m.mountPoint} is still mounted (umount: ${r < 0 ? errnoName(-r) : "OK"})`;
+      });
+    }
+    before = left.length;
+    for (const m of left) answers.set(m.mountPoint, driver.host.umount(m.mountPoint));
+  }
 }
 
 function processAlive(pid: number): boolean {

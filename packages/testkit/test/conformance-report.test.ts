@@ -1,11 +1,14 @@
 // runConformance as a library: the report's shape, skips with reasons, group selection,
-// failures named by case, and the promise that a case closes every fd it opened.
+// failures named by case, and the promise that a case closes every fd it opened and leaves no
+// mount behind.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Errno, wrapDriver, type Driver } from "@bpfkit/core";
 import { defineConformanceTests, runConformance, selectCases } from "../src/conformance/index.js";
-import { driversUnderTest, simUnderTest } from "../src/drivers.js";
+import { driversUnderTest, kernelUnderTest, simUnderTest } from "../src/drivers.js";
 
 const sim = simUnderTest();
+const kernel = kernelUnderTest();
 const renameCaseNames = selectCases({ groups: ["rename"] }).map((c) => c.name);
 
 describe("runConformance", () => {
@@ -81,6 +84,20 @@ describe("runConformance", () => {
     expect(skippedWith).toMatch(/single-CPU/);
   });
 
+  it("says when a cleanup fails, also after the case itself failed", () => {
+    // A rename that fails leaves the mount of "a mount below a renamed directory" at a/b/mnt,
+    // and an umount that refuses it there leaves it for good.
+    const stuck = () => {
+      const d = sim.create();
+      return wrapDriver(d, {
+        host: { rename: () => -Errno.EPERM, umount: (p) => (p.endsWith("/a/b/mnt") ? -Errno.EBUSY : d.host.umount(p)) },
+      });
+    };
+    const r = runConformance(stuck, { only: ["a mount below a renamed directory"] });
+    expect(r.failed.length).toBe(1);
+    expect(r.failed[0]!.message).toMatch(/^rename a to c: expected OK, got EPERM\ncleanup failed: \S+\/a\/b\/mnt is still mounted \(umount: EBUSY\); unmount \S+: umount \S+: errno 16$/);
+  });
+
   for (const driver of driversUnderTest()) {
     it.skipIf(driver.unavailable !== undefined)(`[${driver.name}] skips the rename cases, saying why, for a driver whose host.rename answers ENOSYS`, () => {
       const r = runConformance(() => wrapDriver(driver.create(), { host: { rename: () => -Errno.ENOSYS } }), { groups: ["rename"] });
@@ -89,4 +106,17 @@ describe("runConformance", () => {
       expect(r.skipped.map((s) => s.reason)).toEqual(renameCaseNames.map(() => `${driver.name}'s host.rename answers ENOSYS (not offered)`));
     });
   }
+
+  it.skipIf(kernel.unavailable !== undefined)("[kernel] leaves no mount on the host when the rename cases fail: what a case mounted below its bpffs comes off wherever it is", () => {
+    const ours = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(`/bpfkit-test-${process.pid}-`));
+    const before = ours();
+    const r = runConformance(() => wrapDriver(kernel.create(), { host: { rename: () => -Errno.EPERM } }), { groups: ["rename"] });
+    const left = ours().filter((l) => !before.includes(l)).map((l) => l.split(" ")[4]!).sort((a, b) => b.length - a.length);
+    // What a broken cleanup left is taken off here, then reported.
+    const h = kernel.create().host;
+    for (const p of left) h.umount(p);
+    for (const p of left) h.rmdir(p);
+    expect(left).toEqual([]);
+    expect(r.failed.map((f) => f.message)).toContainEqual("rename a to c: expected OK, got EPERM");
+  });
 });

@@ -1,10 +1,11 @@
 // What a case works with: the driver, and helpers that create maps, walk them and clean up.
 // Every fd a case opens through the context is closed after it, pass or fail, and every
-// private bpffs it mounts is unmounted, so cases never leak into each other.
+// private bpffs it mounts is unmounted with whatever the case mounted below it, so cases never
+// leak into each other or onto the host.
 import {
   decodeMapInfo, MAP_INFO_SIZE, userValueSize, type BpfMapInfo, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
-import { mountPrivateBpffs } from "../bpffs.js";
+import { mountPrivateBpffs, mountsBelow, unmountBelow } from "../bpffs.js";
 import { fail, show } from "./assert.js";
 import { hex } from "./models/htab.js";
 import type { ConformanceOptions } from "./types.js";
@@ -46,6 +47,9 @@ export class CaseContext {
   readonly cpus: number;
   private readonly fds = new Set<number>();
   private mount: { path: string; dispose(): void } | undefined;
+  /** The case's bpffs, once asked for. */
+  private fs: string | undefined;
+  private mountsBefore = new Set<number>();
   private pins: string[] = [];
 
   constructor(readonly driver: Driver, readonly options: ConformanceOptions) {
@@ -148,12 +152,23 @@ export class CaseContext {
     return v;
   }
 
-  /** A bpffs directory for this case (mounted on first use, unmounted after the case). */
+  /**
+   * A bpffs directory for this case (mounted on first use, unmounted after the case). What the
+   * case mounts below it is unmounted after the case too, wherever a rename moved it.
+   */
   bpffs(): string {
-    const opt = this.options.bpffs;
-    if (typeof opt === "string") return opt;
-    if (this.mount === undefined) this.mount = opt !== undefined ? opt(this.driver) : mountPrivateBpffs(this.driver);
-    return this.mount.path;
+    if (this.fs === undefined) {
+      const opt = this.options.bpffs;
+      if (typeof opt === "string") {
+        // A shared directory: what was mounted below it before the case is not the case's.
+        this.mountsBefore = new Set(mountsBelow(this.driver, opt).map((m) => m.mountId));
+        this.fs = opt;
+      } else {
+        this.mount = opt !== undefined ? opt(this.driver) : mountPrivateBpffs(this.driver);
+        this.fs = this.mount.path;
+      }
+    }
+    return this.fs;
   }
 
   /** A fresh path on bpffs; unlinked after the case. */
@@ -177,6 +192,8 @@ export class CaseContext {
       for (const p of this.pins) this.driver.host.unlink(p);
     }
     this.pins = [];
+    if (this.fs !== undefined) problems.push(...unmountBelow(this.driver, this.fs, this.mountsBefore));
+    this.fs = undefined;
     if (this.mount !== undefined) {
       try {
         this.mount.dispose();

@@ -42,9 +42,12 @@ export function runCase(c: ConformanceCase, makeDriver: () => Driver, options: C
     if (e instanceof CaseSkipped) outcome = { status: "skipped", reason: e.message };
     else outcome = { status: "failed", message: e instanceof Error ? `${e.name === "ConformanceError" ? "" : `${e.name}: `}${e.message}` : String(e) };
   }
+  // A failed cleanup fails the case whatever it did, and is said after its own failure: a mount
+  // left on the host outlives the run.
   const problems = ctx.cleanup();
-  if (problems.length > 0 && outcome.status === "passed") {
-    outcome = { status: "failed", message: `cleanup failed: ${problems.join("; ")}` };
+  if (problems.length > 0) {
+    const cleanup = `cleanup failed: ${problems.join("; ")}`;
+    outcome = { status: "failed", message: outcome.status === "failed" ? `${outcome.message}\n${cleanup}` : cleanup };
   }
   return outcome;
 }
