@@ -22,7 +22,7 @@ interface Mount {
   readonly root: Dir;
   /** The directory this mount covers (null for the root mount). */
   readonly covered: Dir | null;
-  /** Where it is mounted; a rename of a directory above it moves it. */
+  /** Where it is mounted; a rename of a directory above `covered` moves it (remountBelow). */
   mountPoint: string;
   /** SB_RDONLY: MS_RDONLY or "ro" at mount time; creating and removing entries is EROFS. */
   readonly readOnly: boolean;
@@ -452,7 +452,8 @@ export class Vfs<P> {
     if (exchange) {
       oldDir.children.set(o.last, dst!);
       newDir.children.set(n.last, src);
-      this.moveMounts([[oldPath, newPath], [newPath, oldPath]]);
+      this.remountBelow(src, newPath);
+      this.remountBelow(dst!, oldPath);
       return 0;
     }
     if (dst?.kind === "dir" && dst.children.size > 0) return -Errno.ENOTEMPTY;
@@ -460,15 +461,27 @@ export class Vfs<P> {
     newDir.children.set(n.last, src);
     if ((flags & RENAME_WHITEOUT) !== 0) oldDir.children.set(o.last, new File<P>(mnt, undefined, "whiteout"));
     if (dst?.kind === "file" && dst.pin !== undefined) this.release(dst.pin as P);
-    this.moveMounts([[oldPath, newPath]]);
+    this.remountBelow(src, newPath);
     return 0;
   }
 
-  /** The mounts below a renamed directory follow it: each [from, to] prefix, all at once. */
-  private moveMounts(moves: ReadonlyArray<readonly [from: string, to: string]>): void {
-    for (const m of this.mounts) {
-      const move = moves.find(([from]) => m.mountPoint.startsWith(`${from}/`));
-      if (move !== undefined) m.mountPoint = move[1] + m.mountPoint.slice(move[0].length);
+  /**
+   * The mounts on directories inside `node`, now at `path`, follow it, and so do the mounts
+   * inside those. Found by walking the directories, not by comparing paths: a mount hidden by
+   * another (made below a directory that a later mount covers) lies in the covered tree, not
+   * below a directory of the same name in the covering mount.
+   */
+  private remountBelow(node: Node, path: string): void {
+    if (node.kind !== "dir") return;
+    for (const [name, child] of node.children) {
+      if (child.kind !== "dir") continue;
+      const at = `${path}/${name}`;
+      // Each mount stacked on the directory, and what lies below each one's root.
+      for (let m = child.mounted; m !== null; m = m.root.mounted) {
+        m.mountPoint = at;
+        this.remountBelow(m.root, at);
+      }
+      this.remountBelow(child, at);
     }
   }
 

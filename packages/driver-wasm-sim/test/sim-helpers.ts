@@ -1,7 +1,8 @@
 // Helpers for the simulator's tests: run one scenario on the simulator and on the kernel, each
 // with its own private bpffs, and compare what they answered. Fds and ids differ between the two
 // worlds (other engineers' maps exist on the kernel), so scenarios record them symbolically.
-import type { Driver } from "@bpfkit/core";
+import { errnoName, type Driver } from "@bpfkit/core";
+import { expect } from "vitest";
 import { kernelUnderTest, mountPrivateBpffs } from "@bpfkit/testkit";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import type { SimDriver, SimDriverOptions } from "@bpfkit/driver-wasm-sim";
@@ -48,11 +49,7 @@ export interface Scene {
   keep(fd: number): number;
 }
 
-const ERRNO: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 7: "E2BIG", 9: "EBADF", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT",
-  16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 77: "EBADFD", 28: "ENOSPC", 39: "ENOTEMPTY", 95: "EOPNOTSUPP", 524: "ENOTSUPP",
-};
-export const errName = (r: number): string => (r >= 0 ? "OK" : ERRNO[-r] ?? `errno ${-r}`);
+export const errName = (r: number): string => (r >= 0 ? "OK" : errnoName(-r));
 
 let dirCounter = 0;
 
@@ -96,6 +93,12 @@ export function onBoth(scenario: (s: Scene) => void, options?: SimDriverOptions)
   const s = runScene(sim(options), scenario);
   const k = kernel.unavailable === undefined ? runScene(kernelDriver(), scenario) : undefined;
   return { sim: s, kernel: k };
+}
+
+/** Both transcripts equal, and the simulator's contains each expected [label, answer]. */
+export function check(r: { sim: unknown[]; kernel: unknown[] | undefined }, expected: Array<[string, ...unknown[]]>): void {
+  if (r.kernel !== undefined) expect(r.sim).toEqual(r.kernel);
+  for (const e of expected) expect(r.sim).toContainEqual(e);
 }
 
 /** The info bytes of an fd, decoded as bpf_map_info's first fields. */

@@ -4,7 +4,7 @@
 // equal, and the simulator's is checked against the answers the kernel probes recorded.
 import type { MapCreateAttr } from "@bpfkit/core";
 import { describe, expect, it } from "vitest";
-import { errName, eventually, hex, mapInfo, onBoth, progUsingMap, readU32, retProg, u32 } from "./sim-helpers.js";
+import { check, errName, eventually, hex, mapInfo, onBoth, progUsingMap, readU32, retProg, u32 } from "./sim-helpers.js";
 import type { Scene } from "./sim-helpers.js";
 
 const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, LRU_HASH = 9, ARRAY_OF_MAPS = 12, HASH_OF_MAPS = 13;
@@ -12,12 +12,6 @@ const RDONLY = 0x8, WRONLY = 0x10, ZERO_SEED = 0x40, NO_COMMON_LRU = 0x2;
 const SOCKET_FILTER = 1, CGROUP_SOCK_ADDR = 18, CGROUP_SKB = 8;
 
 const attr = (t: number, more: Partial<MapCreateAttr> = {}): MapCreateAttr => ({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 4, ...more });
-
-/** Both transcripts equal, and the simulator's contains each expected [label, answer]. */
-function check(r: { sim: unknown[]; kernel: unknown[] | undefined }, expected: Array<[string, ...unknown[]]>): void {
-  if (r.kernel !== undefined) expect(r.sim).toEqual(r.kernel);
-  for (const e of expected) expect(r.sim).toContainEqual(e);
-}
 
 /** A lookup's outcome: the value as hex, or the errno name. */
 function look(s: Scene, fd: number, key: Uint8Array, size = 4): string {

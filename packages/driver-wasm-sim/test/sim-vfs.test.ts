@@ -1,0 +1,79 @@
+// The simulator's filesystem against the kernel's where a path is not a plain walk: where mounts
+// are after a rename moved the directories around them.
+// Each scenario runs on the simulator and on the kernel (in a private bpffs and a tmpfs of its
+// own); the transcripts must be equal, and the simulator's holds the kernel's answers.
+import { BPF_FS_MAGIC, RENAME_EXCHANGE, type Driver } from "@bpfkit/core";
+import { unmountBelow } from "@bpfkit/testkit";
+import { describe, it } from "vitest";
+import { check, errName, onBoth, type Scene } from "./sim-helpers.js";
+
+/** Runs `fn` in a tmpfs mounted on the scene's plain directory; everything below comes off after. */
+function inTmpfs(s: Scene, fn: (t: string) => void): void {
+  const h = s.d.host;
+  const t = `${s.plainDir}/t`;
+  s.rec("mkdir t", h.mkdir(t, 0o755));
+  s.rec("mount tmpfs on t", h.mount("tmpfs", t, "tmpfs"));
+  try {
+    fn(t);
+  } finally {
+    s.log.push(["mounts left after unmounting", unmountBelow(s.d, s.plainDir).length]);
+  }
+}
+
+/** The mount points below `dir`, relative to it, sorted. */
+function pointsBelow(d: Driver, dir: string): string[] {
+  const mounts = d.host.mountInfo();
+  if (typeof mounts === "number") return [errName(mounts)];
+  return mounts.map((m) => m.mountPoint).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length)).sort();
+}
+
+describe("mounts below a renamed directory", () => {
+  it("move with it, hidden or stacked or nested; a mount hidden below a directory of the same name does not", () => {
+    check(onBoth((s) => inTmpfs(s, (t) => {
+      const h = s.d.host;
+      const points = (label: string) => s.log.push([label, pointsBelow(s.d, t)]);
+      // A bpffs on h/a/x, then a tmpfs over h, in which a new h/a is made and renamed: the
+      // mount on the old h/a/x is not below it.
+      h.mkdirAll(`${t}/h/a/x`, 0o755);
+      s.rec("mount bpffs on h/a/x", h.mount("bpf", `${t}/h/a/x`, "bpf"));
+      s.rec("mount tmpfs over h", h.mount("tmpfs", `${t}/h`, "tmpfs"));
+      s.rec("mkdir h/a in it", h.mkdir(`${t}/h/a`, 0o755));
+      s.rec("rename h/a to h/b", h.rename!(`${t}/h/a`, `${t}/h/b`, 0));
+      points("after renaming the new h/a");
+      s.rec("umount h", h.umount(`${t}/h`));
+      s.log.push(["h/a/x is the bpffs again", h.statfsType(`${t}/h/a/x`) === BPF_FS_MAGIC]);
+      // Renaming a directory above both moves the hiding mount and the hidden one.
+      h.mkdirAll(`${t}/p/h/a/x`, 0o755);
+      s.rec("mount bpffs on p/h/a/x", h.mount("bpf", `${t}/p/h/a/x`, "bpf"));
+      s.rec("mount tmpfs over p/h", h.mount("tmpfs", `${t}/p/h`, "tmpfs"));
+      s.rec("rename p to q", h.rename!(`${t}/p`, `${t}/q`, 0));
+      points("after renaming p");
+      s.rec("umount q/h", h.umount(`${t}/q/h`));
+      s.log.push(["q/h/a/x is the bpffs", h.statfsType(`${t}/q/h/a/x`) === BPF_FS_MAGIC]);
+      // Two mounts stacked on one directory, and a mount inside a mounted bpffs.
+      h.mkdirAll(`${t}/n/m`, 0o755);
+      s.rec("mount bpffs on n/m", h.mount("bpf", `${t}/n/m`, "bpf"));
+      s.rec("mount bpffs on n/m again", h.mount("bpf", `${t}/n/m`, "bpf"));
+      s.rec("mkdir n/m/d in the top one", h.mkdir(`${t}/n/m/d`, 0o700));
+      s.rec("mount bpffs on n/m/d", h.mount("bpf", `${t}/n/m/d`, "bpf"));
+      s.rec("rename n to n2", h.rename!(`${t}/n`, `${t}/n2`, 0));
+      points("after renaming n");
+      // An exchange moves each side's mounts to the other's name.
+      h.mkdirAll(`${t}/e1/x`, 0o755);
+      h.mkdirAll(`${t}/e2/y`, 0o755);
+      s.rec("mount bpffs on e1/x", h.mount("bpf", `${t}/e1/x`, "bpf"));
+      s.rec("mount bpffs on e2/y", h.mount("bpf", `${t}/e2/y`, "bpf"));
+      s.rec("exchange e1 and e2", h.rename!(`${t}/e1`, `${t}/e2`, RENAME_EXCHANGE));
+      points("after the exchange");
+    })), [
+      ["rename h/a to h/b", 0],
+      ["after renaming the new h/a", ["/h", "/h/a/x"]],
+      ["h/a/x is the bpffs again", true],
+      ["after renaming p", ["/h/a/x", "/q/h", "/q/h/a/x"]],
+      ["q/h/a/x is the bpffs", true],
+      ["after renaming n", ["/h/a/x", "/n2/m", "/n2/m", "/n2/m/d", "/q/h/a/x"]],
+      ["after the exchange", ["/e1/y", "/e2/x", "/h/a/x", "/n2/m", "/n2/m", "/n2/m/d", "/q/h/a/x"]],
+      ["mounts left after unmounting", 0],
+    ]);
+  });
+});
