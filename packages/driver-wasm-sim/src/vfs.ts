@@ -65,6 +65,19 @@ const PAGE_SIZE = 4096;
 /** NAME_MAX: bpffs and tmpfs (simple_lookup) and ext4 refuse a longer component. */
 const NAME_MAX = 255;
 const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** A code point that is half of a surrogate pair, standing alone (a `u` regexp reads pairs whole). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A path as the kernel has it: the kernel driver hands it over as Node's UTF-8, which encodes a
+ * lone surrogate as U+FFFD, so "\uD800" and "\uFFFD" are one name there and readdir lists it
+ * as the latter. A path without one, as nearly every path is, is returned as it is.
+ */
+function kernelPath(path: string): string {
+  return LONE_SURROGATE.test(path) ? fromUtf8.decode(utf8.encode(path)) : path;
+}
 
 /**
  * What the filesystem's lookup of a name it does not have says: 0 for a negative entry (the name
@@ -125,7 +138,7 @@ function parseMountData(fsType: string, data: string): { readOnly: boolean } | n
  */
 function pageOfData(data: string): string {
   const bytes = utf8.encode(data);
-  return bytes.length < PAGE_SIZE ? data : new TextDecoder().decode(bytes.subarray(0, PAGE_SIZE - 1));
+  return bytes.length < PAGE_SIZE ? data : fromUtf8.decode(bytes.subarray(0, PAGE_SIZE - 1));
 }
 
 /**
@@ -203,7 +216,9 @@ export class Vfs<P> {
     this.mounts.push(this.rootMount);
   }
 
-  private walkParent(path: string): ParentWalk {
+  /** Every path is resolved here, so every operation sees the names the kernel would (kernelPath). */
+  private walkParent(rawPath: string): ParentWalk {
+    const path = kernelPath(rawPath);
     const trailingSlash = path.length > 1 && path.endsWith("/");
     const dirs: Dir[] = [this.top(this.rootMount.root)];
     const names: string[] = [""];
@@ -502,6 +517,9 @@ export class Vfs<P> {
     // do_new_mount finds the type (ENODEV) and parses the data, one page of it (EINVAL, ERANGE);
     // graft_tree refuses a non-directory target (ENOTDIR) last.
     if (utf8.encode(fsType).length >= PATH_MAX || utf8.encode(source).length >= PATH_MAX) return -Errno.EINVAL;
+    // The mount point and source mountInfo() shows, as the kernel stores them.
+    target = kernelPath(target);
+    source = kernelPath(source);
     const w = this.walk(target);
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;

@@ -1,8 +1,8 @@
 // The simulator's filesystem against the kernel's where a path is not a plain walk: where mounts
-// are after a rename moved the directories around them.
-// Each scenario runs on the simulator and on the kernel (in a private bpffs and a tmpfs of its
-// own); the transcripts must be equal, and the simulator's holds the kernel's answers.
-import { BPF_FS_MAGIC, RENAME_EXCHANGE, type Driver } from "@bpfkit/core";
+// are after a rename moved the directories around them, and names that are not valid UTF-16.
+// Each scenario runs on the simulator and on the kernel (in a private bpffs, a directory and a
+// tmpfs of its own); the transcripts must be equal, and the simulator's holds the kernel's answers.
+import { BPF_FS_MAGIC, BPF_MAP_TYPE_HASH, RENAME_EXCHANGE, RENAME_NOREPLACE, type Driver } from "@bpfkit/core";
 import { unmountBelow } from "@bpfkit/testkit";
 import { describe, it } from "vitest";
 import { check, errName, onBoth, type Scene } from "./sim-helpers.js";
@@ -74,6 +74,69 @@ describe("mounts below a renamed directory", () => {
       ["after renaming n", ["/h/a/x", "/n2/m", "/n2/m", "/n2/m/d", "/q/h/a/x"]],
       ["after the exchange", ["/e1/y", "/e2/x", "/h/a/x", "/n2/m", "/n2/m", "/n2/m/d", "/q/h/a/x"]],
       ["mounts left after unmounting", 0],
+    ]);
+  });
+});
+
+describe("names that are not valid UTF-16", () => {
+  it("a lone surrogate is the name U+FFFD, as the kernel stores it, in every operation", () => {
+    check(onBoth((s) => {
+      const d = s.d;
+      const h = d.host;
+      const f = (name: string) => `${s.bpffs}/${name}`;
+      const ls = (label: string, dir: string) => {
+        const names = h.readdir(dir);
+        s.log.push([label, typeof names === "number" ? errName(names) : [...names].sort()]);
+      };
+      const fd = s.keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1 }));
+      s.rec("pin \\uD800", d.objPin(fd, f("\uD800")));
+      ls("readdir after the pin", s.bpffs);
+      s.log.push(["stat \\uFFFD", h.stat(f("\uFFFD"))]);
+      s.keep(s.rec("get \\uFFFD", d.objGet(f("\uFFFD")), "fd"));
+      s.keep(s.rec("get \\uDFFF", d.objGet(f("\uDFFF")), "fd"));
+      s.rec("pin \\uFFFD", d.objPin(fd, f("\uFFFD")));
+      s.rec("rename \\uD800 to \\uFFFD NOREPLACE", h.rename!(f("\uD800"), f("\uFFFD"), RENAME_NOREPLACE));
+      s.rec("rename \\uD800 to \\uFFFD", h.rename!(f("\uD800"), f("\uFFFD"), 0));
+      s.rec("rename \\uFFFD to x\\uDBFF", h.rename!(f("\uFFFD"), f("x\uDBFF"), 0));
+      ls("readdir after the renames", s.bpffs);
+      s.rec("mkdir d\\uDC00", h.mkdir(f("d\uDC00"), 0o700));
+      s.rec("mkdir d\\uFFFD", h.mkdir(f("d\uFFFD"), 0o700));
+      s.rec("pin d\\uD800/p", d.objPin(fd, f("d\uD800/p")));
+      ls("readdir d\\uFFFD", f("d\uFFFD"));
+      s.rec("rmdir d\\uDBFF", h.rmdir(f("d\uDBFF")));
+      s.rec("unlink d\\uFFFD/p", h.unlink(f("d\uFFFD/p")));
+      s.rec("rmdir d\\uDBFF again", h.rmdir(f("d\uDBFF")));
+      s.rec("unlink x\\uD800", h.unlink(f("x\uD800")));
+      // A surrogate pair is a character of its own; a lone surrogate is 3 bytes against NAME_MAX.
+      s.rec("pin \\uD83D\\uDE00", d.objPin(fd, f("\uD83D\uDE00")));
+      s.rec("pin \\uD800 × 85 (255 bytes)", d.objPin(fd, f("\uD800".repeat(85))));
+      s.rec("pin \\uD800 × 86 (258 bytes)", d.objPin(fd, f("\uD800".repeat(86))));
+      ls("readdir at the end", s.bpffs);
+      // A mount point named with a lone surrogate is listed as the kernel's path prints it.
+      const m = `${s.plainDir}/m\uD800`;
+      s.rec("mkdir m\\uD800", h.mkdir(m, 0o700));
+      s.rec("mount bpffs on m\\uDFFF", h.mount("bpf", `${s.plainDir}/m\uDFFF`, "bpf"));
+      s.log.push(["mount points", pointsBelow(d, s.plainDir)]);
+      s.log.push(["statfs m\\uFFFD is bpffs", h.statfsType(`${s.plainDir}/m\uFFFD`) === BPF_FS_MAGIC]);
+      s.rec("umount m\\uFFFD", h.umount(`${s.plainDir}/m\uFFFD`));
+      s.rec("rmdir m\\uDBFF", h.rmdir(`${s.plainDir}/m\uDBFF`));
+    }), [
+      ["pin \\uD800", 0],
+      ["readdir after the pin", ["maps.debug", "progs.debug", "\uFFFD"]],
+      ["stat \\uFFFD", { errno: 0, isDirectory: false, isFile: true }],
+      ["get \\uFFFD", "fd"],
+      ["pin \\uFFFD", "EEXIST"],
+      ["rename \\uD800 to \\uFFFD NOREPLACE", "EEXIST"],
+      ["rename \\uD800 to \\uFFFD", 0],
+      ["readdir after the renames", ["maps.debug", "progs.debug", "x\uFFFD"]],
+      ["mkdir d\\uFFFD", "EEXIST"],
+      ["readdir d\\uFFFD", ["p"]],
+      ["rmdir d\\uDBFF", "ENOTEMPTY"],
+      ["rmdir d\\uDBFF again", 0],
+      ["pin \\uD800 × 86 (258 bytes)", "ENAMETOOLONG"],
+      ["readdir at the end", ["maps.debug", "progs.debug", "\uD83D\uDE00", "\uFFFD".repeat(85)]],
+      ["mount points", ["/m\uFFFD"]],
+      ["umount m\\uFFFD", 0],
     ]);
   });
 });
