@@ -17,26 +17,25 @@ export const DEMO_BPFFS_NAME = "bpfkit-demo-";
 
 export function mountDemoBpffs(d: Driver): DemoBpffs {
   const path = `${DEMO_BPFFS_BASE}/${DEMO_BPFFS_NAME}${process.pid}-${Date.now().toString(36)}`;
+  // The handlers go in before the mount: a signal between the two would end the process with
+  // the mount in place. The cleanup undoes whatever has been done by then.
+  let mounted = false;
+  const dispose = untilSignal(() => {
+    if (mounted) d.host.umount(path);
+    // Unmounted, openOrCreate may have made <root>/tc/globals in it: the tree is the demo's own.
+    d.host.removeAll(path);
+  });
   let r = d.host.mkdirAll(path, 0o700);
-  if (r < 0) throw new CliError(`mkdir ${path}: errno ${-r}`, ExitCode.failure);
-  r = d.host.mount("bpf", path, "bpf");
-  if (r === -1) {
-    // bpf(2) with CAP_BPF alone cannot mount: keep going with an unpinned map under an empty dir.
-    // openOrCreate makes <root>/tc/globals in it: remove the whole (fresh, demo-only) tree.
-    return { path, mounted: false, dispose: untilSignal(() => void d.host.removeAll(path)) };
-  }
   if (r < 0) {
-    d.host.rmdir(path);
-    throw new CliError(`mount -t bpf bpf ${path}: errno ${-r}`, ExitCode.failure);
+    dispose();
+    throw new CliError(`mkdir ${path}: errno ${-r}`, ExitCode.failure);
   }
-  return {
-    path,
-    mounted: true,
-    dispose: untilSignal(() => {
-      d.host.umount(path);
-      d.host.rmdir(path);
-    }),
-  };
+  r = d.host.mount("bpf", path, "bpf");
+  mounted = r === 0;
+  // bpf(2) with CAP_BPF alone cannot mount: keep going with an unpinned map under an empty dir.
+  if (r === 0 || r === -1) return { path, mounted, dispose };
+  dispose();
+  throw new CliError(`mount -t bpf bpf ${path}: errno ${-r}`, ExitCode.failure);
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
