@@ -75,12 +75,17 @@ export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean):
   if (printWarning) for (const line of warningBanner) logger.warn(line);
   logger.info(`Mounting BPF filesystem at ${root}`);
   const st = host.stat(root);
-  // The directories mkdir -p makes, deepest first: a mount that fails takes them away again.
+  // The directories this call made, deepest first: a mount that fails takes them away again.
+  // Only those its own mkdir created: one another process made meanwhile (EEXIST) is not ours.
   const made: string[] = [];
   if (st.errno === Errno.ENOENT) {
-    for (let p = root.replace(/\/+$/, ""); p !== "" && p !== "/" && host.stat(p).errno === Errno.ENOENT; p = parentDir(p)) made.push(p);
-    const r = host.mkdirAll(root, 0o755);
-    if (r < 0) throw fsError("unable to create bpf mount directory", root, -r);
+    const missing: string[] = [];
+    for (let p = root.replace(/\/+$/, ""); p !== "" && p !== "/" && host.stat(p).errno === Errno.ENOENT; p = parentDir(p)) missing.push(p);
+    for (const dir of missing.reverse()) {
+      const r = host.mkdir(dir, 0o755);
+      if (r === 0) made.unshift(dir);
+      else if (r !== -Errno.EEXIST) throw fsError("unable to create bpf mount directory", root, -r);
+    }
   } else if (st.errno !== 0) {
     throw fsError(`failed to stat the mount path ${root}`, root, st.errno);
   } else if (!st.isDirectory) {

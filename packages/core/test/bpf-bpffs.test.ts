@@ -58,6 +58,24 @@ forEachDriver("checkOrMountFS", (d) => {
     expect(driver.host.stat(base).errno).toBe(0);
   });
 
+  it("a directory another process made between the stat and the mkdir is not taken away", () => {
+    // Two agents on one root: the one that cannot mount must not remove the other's directory.
+    const base = freshDir();
+    expect(driver.host.mkdirAll(base, 0o755)).toBe(0);
+    const theirs = `${base}/a`;
+    const root = `${theirs}/b`;
+    const racing = wrapDriver(driver, { host: {
+      mkdir: (p, mode) => {
+        if (p === theirs) expect(driver.host.mkdir(p, 0o755)).toBe(0); // the other process, first
+        return driver.host.mkdir(p, mode);
+      },
+      mount: () => -Errno.EPERM,
+    } });
+    expect(thrownBpfError(() => createBpf({ driver: racing, logger: memoryLogger() }).checkOrMountFS(root)).code).toBe("EPERM");
+    expect(driver.host.stat(theirs).errno).toBe(0);
+    expect(driver.host.stat(root).errno).toBe(Errno.ENOENT);
+  });
+
   it("runs once per instance: a second call does nothing, even with another root", () => {
     const root = freshDir();
     const bpf = createBpf({ driver, logger: memoryLogger() });
