@@ -42,7 +42,8 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * `cleanup`, run once: by the returned dispose, or on a signal before it, after which the signal
- * is raised again so the process ends as it would have (exit 130 for Ctrl-C).
+ * is raised again so the process ends as it would have (exit 130 for Ctrl-C), unless another
+ * listener of the process's handles it.
  */
 function untilSignal(cleanup: () => void): () => void {
   let done = false;
@@ -54,7 +55,9 @@ function untilSignal(cleanup: () => void): () => void {
   };
   const onSignal = (signal: NodeJS.Signals) => {
     once();
-    process.kill(process.pid, signal);
+    // Raised again only when nobody else listens: an embedder with its own handler (main() run
+    // in-process) decides itself, and would count a second delivery as a second Ctrl-C.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   return once;
