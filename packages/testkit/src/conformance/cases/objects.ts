@@ -260,7 +260,8 @@ export const pinCases: ConformanceCase[] = [
       const h = d.host;
       const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
       const c = new Checks("read-only bpffs");
-      const dir = `/tmp/bpfkit-ro-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      // Named as mountPrivateBpffs names its mounts, so sweepStaleBpffs removes one a killed run leaves.
+      const dir = `/tmp/bpfkit-test-${process.pid}-ro-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
       expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
       try {
         for (const [how, flags, data] of [["MS_RDONLY", 1, undefined], ["data \"ro\"", 0, "ro"]] as const) {
