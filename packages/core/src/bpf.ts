@@ -345,9 +345,11 @@ export class Bpf implements sys.SyscallContext {
     } catch (e) {
       throw keptPin(e, path);
     }
-    this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
+    // The seed's warning, once the old map is really replaced: not when the swap fails.
+    const warnReplaced = () => this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
     if (!pin) {
       // The seed's unpinned upgrade: the old pin goes (errors ignored), the new map stays unpinned.
+      warnReplaced();
       this.driver.host.unlink(path);
       return fd;
     }
@@ -363,6 +365,7 @@ export class Bpf implements sys.SyscallContext {
       throw new BpfError({ errno: kept.errno, op: "property upgrade", path,
         message: `${kept.what} for property upgrade: ${errnoText(kept.errno)}${kept.left}; the existing map pinned there was kept` });
     }
+    warnReplaced();
     return fd;
   }
 

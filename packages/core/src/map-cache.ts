@@ -171,18 +171,21 @@ export class MapCache<K, V> {
   }
 
   /**
-   * Cilium's scheduleErrorResolver: at most once per 5 s, arm the resolver to start 200 ms
-   * later and then run every 5 s until `stop()`.
+   * Cilium's scheduleErrorResolver: at most once per 5 s, 200 ms later, create the resolver's
+   * controller or update it; either runs it at once and then every 5 s until `stop()`. A closed
+   * map schedules nothing; its errors are scheduled when it is opened again (restart).
    */
   scheduleErrorResolver(): void {
     if (this.#stopped) return;
     const now = this.#clock.now();
     if (now - this.#lastScheduled <= ERROR_RESOLVER_INTERVAL_MS) return;
     this.#lastScheduled = now;
-    if (this.#startTimer !== undefined || this.#interval !== undefined) return;
+    if (this.#startTimer !== undefined) return; // a run is due within 200 ms already
     this.#startTimer = this.#clock.setTimeout(() => {
       this.#startTimer = undefined;
       if (this.#stopped) return;
+      // An updated controller runs now and counts its interval from this run.
+      if (this.#interval !== undefined) this.#clock.clearInterval(this.#interval);
       this.#interval = this.#clock.setInterval(() => this.#runController(), ERROR_RESOLVER_INTERVAL_MS);
       this.#runController();
     }, ERROR_RESOLVER_DELAY_MS);
@@ -244,9 +247,13 @@ export class MapCache<K, V> {
     this.#interval = undefined;
   }
 
-  /** Lets a stopped cache schedule again (a closed map that is opened again). */
+  /**
+   * Lets a stopped cache schedule again (a closed map that is opened again), and schedules the
+   * errors it kept meanwhile: a write that failed while the map was closed is retried now.
+   */
   restart(): void {
     this.#stopped = false;
+    if (this.#outstanding > 0) this.scheduleErrorResolver();
   }
 
   /** Stops for good until restart(). */

@@ -237,7 +237,11 @@ export class BpfMap<K, V> {
 
   // ---- builders
 
-  /** Keeps a cache of what this object wrote, with the error resolver (replaces any cache). */
+  /**
+   * Keeps a cache of what this object wrote, with the error resolver (replaces any cache). A
+   * failed write schedules the resolver: 200 ms later, then every 5 s, until close(). Writes that
+   * fail while the map is closed are retried once it is opened again.
+   */
   withCache(options: WithCacheOptions = {}): this {
     if (options === null || typeof options !== "object") throw new TypeError(`withCache ${this.#name}: options must be an object`);
     const clock = options.clock;

@@ -126,6 +126,33 @@ eachDriver("map cache and error resolver", (get) => {
     expect(m.getModel().cache!.length).toBe(2);
   });
 
+  it("a write that failed while the map was closed is retried once the map is opened again", () => {
+    // §7.6: every failed write schedules the resolver; a closed map runs none, so reopening does.
+    const { clock, m } = setup(2);
+    m.close();
+    m.unpin();
+    expect(() => m.update(1, 10)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(clock.timers.size).toBe(0);
+    m.openOrCreate();
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect(m.lookup(1)).toBe(10);
+    expect(m.outstandingErrors).toBe(0);
+  });
+
+  it("an error more than 5 s after the last schedule runs the resolver 200 ms later, even while it is armed", () => {
+    // §7.11: Cilium creates or updates the controller, and an updated controller runs at once.
+    const { clock, m } = setup(1);
+    m.update(1, 10);
+    expect(() => m.update(2, 20)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+    clock.advance(ERROR_RESOLVER_DELAY_MS); // the first run, still full; the 5 s interval is armed
+    clock.advance(6800); // 7 s in; the interval ran at 5.2 s
+    m.delete(1); // room for 2, at the next run
+    expect(() => m.delete(99)).toThrow(); // a new error, > 5 s after the schedule at 0
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect(m.lookup(2)).toBe(20);
+    expect(m.outstandingErrors).toBe(0);
+  });
+
   it(`a resolver run stops scanning after more than ${MAX_SYNC_ERRORS} errors`, () => {
     const { m } = setup(1);
     m.update(0, 0);
