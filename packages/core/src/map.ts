@@ -4,6 +4,7 @@
 // cache and error resolver.
 // [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
 /// <reference lib="esnext.disposable" preserve="true" />
+import "./dispose-symbol.js"; // before the class below takes [Symbol.dispose] as a key
 import type { Bpf, MapInfo } from "./bpf.js";
 import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
