@@ -65,7 +65,11 @@ export async function selectDriver(io: CliIo, choice: DriverChoice, quiet: boole
   const why = await kernelUnavailableReason(io);
   if (choice === "kernel") {
     if (why !== undefined) {
-      throw new CliError(`--driver kernel: ${why}`, ExitCode.permission, "run as root (or with CAP_BPF), or use --driver sim for the simulator");
+      // Only a refusal for want of privilege is exit 3 with "run as root": off Linux, or with
+      // koffi unable to load, root would not help.
+      const privilege = /needs root or CAP_BPF/.test(why);
+      throw new CliError(`--driver kernel: ${why}`, privilege ? ExitCode.permission : ExitCode.failure,
+        privilege ? "run as root (or with CAP_BPF), or use --driver sim for the simulator" : "use --driver sim for the simulator");
     }
     return createDriver(io, "kernel");
   }

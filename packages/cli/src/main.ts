@@ -113,6 +113,11 @@ async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }
   const nameWords = cmd.name.split(" ").length;
   const args = parsed.positionals.slice(nameWords).map(unmark);
   const v = Object.fromEntries(Object.entries(parsed.values).map(([k, x]) => [k, typeof x === "string" ? unmark(x) : x])) as Record<string, string | boolean | undefined>;
+  // Map paths are POSIX on every driver: a Windows-looking root would only fail later, as "no map".
+  const mapRoot = (v["map-root"] as string | undefined) ?? io.env.BPFKIT_MAP_ROOT;
+  if (mapRoot !== undefined && !mapRoot.startsWith("/")) {
+    throw usageError(`${v["map-root"] !== undefined ? "--map-root " : "BPFKIT_MAP_ROOT="}${mapRoot}: must be an absolute path (as /sys/fs/bpf)`);
+  }
   const ctx = makeCtx(io, {
     json: v.json === true,
     quiet: v.quiet === true,

@@ -183,6 +183,18 @@ describe("bpfkit help and usage", () => {
     expect(r.code).toBe(ExitCode.permission);
     expect(r.err).toContain("--driver kernel: bpf(2) needs root or CAP_BPF");
     expect(r.err).toContain("use --driver sim");
+    // Off Linux root would not help: exit 1, and only the simulator is suggested.
+    const mac = await run(["maps", "--driver", "kernel"], { kernelAvailable: () => "bpf(2) exists only on Linux (this is darwin)" });
+    expect(mac.code).toBe(ExitCode.failure);
+    expect(mac.err).toContain("--driver kernel: bpf(2) exists only on Linux (this is darwin)");
+    expect(mac.err).not.toContain("root");
+    expect(mac.err).toContain("use --driver sim");
+  });
+
+  it("probe on the simulator does not pass the host's OS release off as its kernel", async () => {
+    const r = await run(["probe", "--driver", "sim"]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^kernel:\s+simulated \(models Linux 6\.18\)$/m);
   });
 
   it("a BpfError EPERM from the driver maps to exit 3, with a hint only where privilege is the cause", async () => {

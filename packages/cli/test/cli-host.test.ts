@@ -113,9 +113,15 @@ describe("probe: the simulator answers as the kernel does", () => {
     const both = await cliOver(sim, { BPFKIT_MAP_ROOT: "/run/b" })("mount", "/run/a", "--map-root", "/run/b", "--json");
     expect(JSON.parse(both.out)).toMatchObject({ root: "/run/a", mounted: false });
     expect(sim.host.statfsType("/run/a")).toBe(0xcafe4a11);
-    const relative = await cliOver(sim)("mount", "--map-root", "run/a");
-    expect(relative.code).toBe(2);
-    expect(relative.err).toContain("the map root must be an absolute path");
+    // Any command: map paths are POSIX, so a relative or Windows-looking root is a usage error.
+    for (const [argv, env, said] of [
+      [["mount", "--map-root", "run/a"], {}, "--map-root run/a: must be an absolute path"],
+      [["maps"], { BPFKIT_MAP_ROOT: "C:\\bpf" }, "BPFKIT_MAP_ROOT=C:\\bpf: must be an absolute path"],
+    ] as const) {
+      const r = await cliOver(sim, env)(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err).toContain(said);
+    }
   });
 
 });

@@ -16,6 +16,8 @@ let counter = 0;
 const swept = new WeakSet<Driver>();
 
 export function mountPrivateBpffs(driver: Driver, base = "/tmp"): PrivateBpffs {
+  // Driver paths are POSIX: os.tmpdir() on Windows ("C:\\…") would make a root core refuses.
+  if (!base.startsWith("/")) throw new TypeError(`mountPrivateBpffs: base ${JSON.stringify(base)} must be an absolute POSIX path (as "/tmp")`);
   if (!swept.has(driver)) {
     swept.add(driver);
     sweepStaleBpffs(driver, base);

@@ -3,7 +3,15 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { mountPrivateBpffs, sweepStaleBpffs } from "../src/bpffs.js";
-import { kernelUnderTest } from "../src/drivers.js";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { kernelUnderTest, simUnderTest } from "../src/drivers.js";
+
+it("mountPrivateBpffs refuses a base that is not an absolute POSIX path (os.tmpdir() on Windows)", () => {
+  const d = simUnderTest().create();
+  expect(() => mountPrivateBpffs(d, "C:\\Users\\me\\Temp")).toThrow(TypeError);
+  expect(() => mountPrivateBpffs(d, "tmp")).toThrow(/must be an absolute POSIX path/);
+  expect(d.host.mountInfo()).toEqual(createSimDriver().host.mountInfo()); // nothing mounted
+});
 
 const kernel = kernelUnderTest();
 describe.runIf(kernel.unavailable === undefined)("private bpffs on the kernel", () => {

@@ -36,6 +36,13 @@ describe("runConformance", () => {
     expect(r.failed[0]!.message).toContain("lookup of a missing key: expected ENOENT, got EPERM");
   });
 
+  it("a bpffs option that is not a bpffs says the statfs errno, not a number", () => {
+    // os.tmpdir() on Windows, say: a path the simulated host does not have.
+    const r = runConformance(() => sim.create(), { only: ["§12 pin: OBJ_PIN creates a file on bpffs; EEXIST, ENOENT, EPERM, EINVAL as the kernel"], bpffs: "C:\\tmp" });
+    expect(r.failed.length).toBe(1);
+    expect(r.failed[0]!.message).toContain("statfs f_type of the bpffs at C:\\tmp: expected 3405662737, got ENOENT");
+  });
+
   it("closes every fd a case opens, in every case of the suite", () => {
     let open = 0;
     const leaks: string[] = [];

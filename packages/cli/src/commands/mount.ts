@@ -18,9 +18,8 @@ export const mountCommand: Command = {
   async run(ctx, args, opts) {
     if (args.length > 1) throw usageError("mount takes at most one DIR");
     const dir = args[0] ?? ctx.givenMapRoot;
-    if (dir !== undefined && !dir.startsWith("/")) {
-      throw usageError(`mount ${dir}: ${args[0] !== undefined ? "DIR" : "the map root"} must be an absolute path`);
-    }
+    // (A relative --map-root was refused before the command ran.)
+    if (dir !== undefined && !dir.startsWith("/")) throw usageError(`mount ${dir}: DIR must be an absolute path`);
     const d = await ctx.driver();
     const notes: string[] = [];
     const logger: Logger = {

@@ -130,7 +130,8 @@ export const probeCommand: Command = {
     ctx.emit(
       () => fields([
         ["driver", r.driver],
-        ["kernel", `${r.kernelRelease}${r.driver === "kernel" ? "" : " (the host's; the simulator models 6.18)"}`],
+        // On the simulator the host's release says nothing (on macOS or Windows, not even Linux).
+        ["kernel", r.driver === "kernel" ? r.kernelRelease : "simulated (models Linux 6.18)"],
         ["possible CPUs", String(r.possibleCpus)],
         ["BPF_F_ZERO_SEED", r.zeroSeed],
         ["getMapType", `lru_hash → ${r.getMapType.lruHash}, lpm_trie → ${r.getMapType.lpmTrie} (Cilium's fallback to hash where a type is missing)`],

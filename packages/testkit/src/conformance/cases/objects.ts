@@ -139,7 +139,8 @@ export const pinCases: ConformanceCase[] = [
     run(ctx) {
       const d = ctx.driver;
       const fs = ctx.bpffs();
-      expectEqual(d.host.statfsType(fs) >>> 0, BPF_FS_MAGIC, "statfs f_type of the bpffs mount");
+      const magic = d.host.statfsType(fs);
+      expectEqual(magic < 0 ? errnoName(-magic) : magic >>> 0, BPF_FS_MAGIC, `statfs f_type of the bpffs at ${fs}`);
       const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapName: "pinme" });
       ctx.put(fd, u32(1), u32(11));
       const path = ctx.pinPath("m");
