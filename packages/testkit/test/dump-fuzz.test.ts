@@ -31,6 +31,32 @@ describe("dump fuzz on the simulator", () => {
     expect(pick(b)).toEqual(pick(a));
   });
 
+  it("replays one case exactly: each case runs on a fresh simulator, so its map's hash seed does not depend on the cases before", async () => {
+    // The walk's order over a hash map follows the map's hash seed, which the simulator draws
+    // from its map ids: on a shared simulator a replayed case (the first map) walked otherwise.
+    const orders: string[] = [];
+    const recording: DumpImplementation = (target, sink, stats) => {
+      const seen: string[] = [];
+      try {
+        walkDump(target, (keys, ko, values, vo) => {
+          seen.push(Buffer.from(keys.subarray(ko, ko + target.keySize)).toString("hex"));
+          sink(keys, ko, values, vo);
+        }, stats);
+      } finally {
+        orders.push(seen.join(",")); // a walk that gives up (MaxLookupError) is one case too
+      }
+    };
+    const run = { driver: "sim", seed: 4242, algorithm: "walk", types: [1], implementations: { walk: recording } } as const;
+    const full = await runDumpFuzz({ ...run, runs: 12 });
+    expect(full.ok).toBe(true);
+    const inFull = orders.splice(0);
+    for (let k = 0; k < 12; k++) {
+      const replay = await runDumpFuzz({ ...run, runs: 1, path: String(k) });
+      expect(replay.report).toContain(`the case at path "${k}" did not reproduce`);
+      expect(orders.splice(0), `case ${k}`).toEqual([inFull[k]]);
+    }
+  });
+
   // Broken dumps: each must be caught, with a small case.
   const givesUp: DumpImplementation = (target, sink, stats) => {
     // Ends (as if complete) at the first key that vanished under it.
@@ -90,10 +116,14 @@ describe("dump fuzz on the simulator", () => {
         return sim.mapGetNextKey(fd, next.slice(), next);
       },
     });
+    // Without the simulator's datapath facet and hook the fuzzer has no datapath, and says so.
+    const still = await runDumpFuzz({ driver: skipping, runs: 5, seed: 21, algorithm: "walk" });
+    expect(still.report).toContain("no datapath: a sim driver that is not a simulator");
     // The wrapper keeps the simulator's datapath facet and hook, so the fuzzer still churns.
     const driver = Object.assign(skipping, { datapath: sim.datapath, setInterleavingHook: sim.setInterleavingHook.bind(sim) });
     const s = await runDumpFuzz({ driver, runs: 200, seed: 21, algorithm: "walk" });
     expect(s.ok).toBe(false);
+    expect(s.report).not.toContain("no datapath");
     expect(s.violations[0]!.messages.join("\n")).toMatch(/present for the whole dump and not delivered/);
   });
 

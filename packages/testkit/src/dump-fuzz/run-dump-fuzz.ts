@@ -41,7 +41,10 @@ export interface DumpFuzzProgress {
 export interface DumpFuzzOptions {
   /**
    * "sim" (default), "kernel", or a Driver: a simulator's datapath acts through its hook, a
-   * driver of kind "kernel" gets the datapath thread, any other is dumped without a datapath.
+   * driver of kind "kernel" gets the datapath thread, any other is dumped without a datapath
+   * (the report says so). "sim" is a fresh simulator for each case, so that a map's hash seed,
+   * which the simulator draws from its map ids as the kernel draws at random, is the same when
+   * the case is replayed; a given simulator is shared by all cases.
    */
   driver?: DriverChoice;
   /** Cases to run (each dumped once per algorithm). Default 100. */
@@ -122,8 +125,11 @@ interface CaseResult {
  * summary (`ok` false and the minimal case in `violations` when an invariant broke).
  */
 export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFuzzSummary> {
-  const { name, driver } = await resolveDriver(options.driver ?? "sim");
+  const choice = options.driver ?? "sim";
+  const { name, driver } = await resolveDriver(choice);
   if (driver.kind === "model") throw new TypeError("runDumpFuzz needs a driver with a datapath: the simulator or the kernel");
+  // The fuzzer's own simulator: a fresh one per case (see DumpFuzzOptions.driver).
+  const freshSim = choice === "sim" ? (await import("@bpfkit/driver-wasm-sim")).createSimDriver : undefined;
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const algorithms: DumpFuzzAlgorithm[] = options.algorithm === undefined || options.algorithm === "both"
@@ -147,7 +153,7 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
     let ok = true;
     for (const algorithm of algorithms) {
       const impl = algorithm === "map" ? undefined : options.implementations?.[algorithm] ?? CORE_DUMPS[algorithm];
-      const r = await runCase(driver, kernel, root, c, algorithm, impl);
+      const r = await runCase(freshSim !== undefined ? freshSim({ possibleCpus: driver.possibleCpus }) : driver, kernel, root, c, algorithm, impl);
       tot.dumps++;
       if (r.completed) tot.completed++;
       if (r.maxLookup) tot.maxLookup++;
@@ -194,7 +200,12 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
     datapathOps: tot.dpOps, datapathOpsPerSecond: tot.dpSeconds > 0 ? tot.dpOps / tot.dpSeconds : 0,
     seconds, violations,
   };
-  return { ...s, report: formatDumpFuzzSummary(s, algorithms, kernel !== undefined) };
+  let report = formatDumpFuzzSummary(s, algorithms, kernel !== undefined);
+  if (options.path !== undefined && s.ok) report += `\n  the case at path "${options.path}" did not reproduce: no invariant broke`;
+  if (kernel === undefined && !isSimDriver(driver)) {
+    report += `\n  no datapath: a ${driver.kind} driver that is not a simulator (a wrapper hides its datapath and hook) is dumped while nothing changes it`;
+  }
+  return { ...s, report };
 }
 
 let mapCounter = 0;
