@@ -24,12 +24,15 @@ export function fields(pairs: ReadonlyArray<readonly [string, string]>): string 
 
 /** JSON with bigints as numbers when safe, else strings; Uint8Arrays as hex. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === "bigint") return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
-    if (v instanceof Uint8Array) return hex(v);
-    if (v instanceof Map) return Object.fromEntries(v);
-    return v;
-  }, 2) + "\n";
+  return JSON.stringify(value, jsonValue, 2) + "\n";
+}
+
+/** The JSON.stringify replacer of every document the CLI writes (one rule, streamed or not). */
+export function jsonValue(_k: string, v: unknown): unknown {
+  if (typeof v === "bigint") return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (v instanceof Uint8Array) return hex(v);
+  if (v instanceof Map) return Object.fromEntries(v);
+  return v;
 }
 
 /** `0a 00 00 01`: bytes as bpftool prints them. */

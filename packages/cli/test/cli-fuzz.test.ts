@@ -36,5 +36,9 @@ describe("bpfkit fuzz", () => {
   it("--path needs --seed, and sides are named", async () => {
     expect((await run(["fuzz", "diff", "--path", "0:1"])).code).toBe(2);
     expect((await run(["fuzz", "diff", "--left", "gpu"])).code).toBe(2);
+    // --driver would be silently ignored (a user asking for the simulator got the kernel).
+    const d = await run(["fuzz", "diff", "--driver", "sim", "--runs", "1"]);
+    expect(d.code).toBe(2);
+    expect(d.err).toContain("choose them with --left and --right, not --driver");
   });
 });

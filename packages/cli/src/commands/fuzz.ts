@@ -57,6 +57,8 @@ export const fuzzDiffCommand: Command = {
     const seed = seedOpt(opts);
     const path = str(opts, "path");
     if (path !== undefined && seed === undefined) throw usageError("--path needs the --seed it was printed with");
+    // It would be ignored: the two sides are --left and --right.
+    if (str(opts, "driver") !== undefined) throw usageError("fuzz diff compares two drivers: choose them with --left and --right, not --driver");
     const left = side(opts, "left", "sim");
     const right = side(opts, "right", "kernel");
     if (left === "kernel" || right === "kernel") {

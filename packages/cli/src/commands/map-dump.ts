@@ -7,7 +7,7 @@ import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { flag, str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
-import { fields, toJson } from "../format.js";
+import { fields, jsonValue, toJson } from "../format.js";
 import { MAP_REF_USAGE } from "../map-ref.js";
 import { OutputSpool } from "../output-spool.js";
 import { withMap } from "./map-elem.js";
@@ -140,7 +140,7 @@ class DumpWriter {
     const value = values.subarray(voff, voff + t.userValueSize);
     const v = decodeValue(t, value);
     if (this.ctx.json) {
-      this.buf.push(`${this.n > 0 ? "," : ""}\n  ${JSON.stringify(entryJson(t, key, v), bigints)}`);
+      this.buf.push(`${this.n > 0 ? "," : ""}\n  ${JSON.stringify(entryJson(t, key, v), jsonValue)}`);
     } else {
       this.buf.push(formatEntry(t.key.format(key, 0), v));
     }
@@ -179,6 +179,3 @@ class DumpWriter {
   }
 }
 
-function bigints(_k: string, v: unknown): unknown {
-  return typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v;
-}
