@@ -125,7 +125,9 @@ export function objGetProblem(driver: Driver, path: string, fd: number): CliErro
 function withInfo(driver: Driver, fd: number, path: string | undefined): OpenedMap {
   try {
     const info = mapInfo(driver, fd);
-    return { fd, info, path, label: mapLabel(info) };
+    // Opened by its pin: the path the user typed names it in every message too.
+    const label = path !== undefined ? `${mapLabel(info)} at ${path}` : mapLabel(info);
+    return { fd, info, path, label };
   } catch (e) {
     driver.close(fd);
     // A pin of a program (or anything else) answers the map-info call with EINVAL.

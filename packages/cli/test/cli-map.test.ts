@@ -117,7 +117,7 @@ for (const dut of driversUnderTest()) {
       expect(r.err).toMatch(/3 bytes, 4 are needed/);
       const t = await bpfkit("map", "lookup", hash.path, "key", "1", "--key-type", "u64");
       expect(t.code).toBe(ExitCode.usage);
-      expect(t.err).toContain(`u64 is 8 bytes, map ${hash.id} (${HASH_NAME}) has 4-byte keys`);
+      expect(t.err).toContain(`u64 is 8 bytes, map ${hash.id} (${HASH_NAME}) at ${hash.path} has 4-byte keys`);
       const k = new Uint8Array(4);
       expect(d.mapGetNextKey(hash.fd, null, k)).toBe(-2); // still empty
     });

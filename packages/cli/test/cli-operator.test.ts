@@ -86,7 +86,7 @@ for (const dut of driversUnderTest()) {
       const a = create({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 4 }, "op_parr");
       const r = await bpfkit("map", "update", a.path, "key", "9", "value", "1", "--key-type", "u32", "--value-type", "u32");
       expect(r.code).toBe(ExitCode.failure);
-      expect(r.err).toContain(`update map ${a.id}: index 9 is out of range: the array has 4 entries (0 to 3)`);
+      expect(r.err).toContain(`update map ${a.id} at ${a.path}: index 9 is out of range: the array has 4 entries (0 to 3)`);
       expect(r.err).not.toContain("full");
     });
 
@@ -130,7 +130,7 @@ for (const dut of driversUnderTest()) {
         for (const argv of [["map", "dump", m.path], ["map", "next", m.path], ["map", "lookup", m.path, "key", "00"]]) {
           const r = await bpfkit(...argv);
           expect(r.code, argv.join(" ")).toBe(ExitCode.failure);
-          expect(r.err, argv.join(" ")).toContain(`map ${m.id} is a ${type} map: it has no keys`);
+          expect(r.err, argv.join(" ")).toContain(`map ${m.id} at ${m.path} is a ${type} map: it has no keys`);
         }
       }
     });
@@ -157,10 +157,10 @@ for (const dut of driversUnderTest()) {
       const u32 = ["--key-type", "u32"];
       const progInMaps = await bpfkit("map", "update", aom.path, "key", "0", "value", `${fs.path}/op_prog`, ...u32);
       expect(progInMaps.code).toBe(ExitCode.failure);
-      expect(progInMaps.err).toContain(`map ${aom.id} holds maps, and that is a program`);
+      expect(progInMaps.err).toContain(`map ${aom.id} at ${aom.path} holds maps, and that is a program`);
       const mapInProgs = await bpfkit("map", "update", pa.path, "key", "0", "value", tmpl.path, ...u32);
       expect(mapInProgs.code).toBe(ExitCode.failure);
-      expect(mapInProgs.err).toContain(`map ${pa.id} holds programs, and that is not a program`);
+      expect(mapInProgs.err).toContain(`map ${pa.id} at ${pa.path} holds programs, and that is not a program`);
       const mismatch = await bpfkit("map", "update", aom.path, "key", "0", "value", other.path, ...u32);
       expect(mismatch.code).toBe(ExitCode.failure);
       expect(mismatch.err).toContain("an inner map must match the template");
