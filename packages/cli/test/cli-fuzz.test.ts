@@ -1,6 +1,6 @@
 // `bpfkit fuzz diff`: testkit's differential runner from the command line, bounded.
 import { describe, expect, it } from "vitest";
-import { kernelUnderTest } from "@bpfkit/testkit";
+import { canPinCpu, kernelUnderTest } from "@bpfkit/testkit";
 import { captureIo, main } from "../src/index.js";
 
 async function run(argv: string[]) {
@@ -31,6 +31,12 @@ describe("bpfkit fuzz", () => {
     const io = captureIo({ kernelAvailable: () => "bpf(2) needs root or CAP_BPF" });
     expect(await main(["fuzz", "diff", "--runs", "1"], io)).toBe(3);
     expect(io.errText()).toContain("--left model --right sim");
+  });
+
+  it.skipIf(!canPinCpu())("--lru-eviction draws programs that evict: the model, which cannot, differs from the simulator", async () => {
+    const r = await run(["fuzz", "diff", "--lru-eviction", "--left", "model", "--right", "sim", "--runs", "50", "--seed", "11", "--json"]);
+    expect(r.code).toBe(5);
+    expect(JSON.parse(r.out).ok).toBe(false);
   });
 
   it("--path needs --seed, and sides are named", async () => {

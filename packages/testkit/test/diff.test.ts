@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { FD_VALUE_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { createModelDriver } from "../src/model/model-driver.js";
 import { runDifferential } from "../src/diff/run-differential.js";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { canPinCpu } from "../src/conformance/pin-cpu.js";
 import { kernelUnderTest } from "../src/drivers.js";
 
 /** Map types of fds, for mutants that need them. */
@@ -127,6 +129,56 @@ describe("differential runner: mutants of the model are caught and shrunk", () =
     const e = (await run.catch((x: Error) => x)) as Error;
     expect(e.message).toMatch(/\nwhen it diverged:\nfirst difference at op \d+: update .*\n.*EBUSY\n.*ok/);
   });
+
+describe.runIf(canPinCpu())("differential runner with lruEviction, by default", () => {
+  /** Keys of an LRU map, by GET_NEXT_KEY. */
+  const keysOf = (d: Driver, fd: number, keySize: number): string[] => {
+    const out: string[] = [];
+    let prev: Uint8Array | null = null;
+    for (let n = 0; n < 1000; n++) {
+      const k = new Uint8Array(keySize);
+      if (d.mapGetNextKey(fd, prev, k) < 0) break;
+      out.push(Buffer.from(k).toString("hex"));
+      prev = k;
+    }
+    return out;
+  };
+
+  it("catches an LRU that evicts the wrong key: its programs outgrow their maps", async () => {
+    // A simulator that, when an update evicts, brings the victim back and evicts another key.
+    // With the old defaults (every type, LRU maps of 8 to 64 entries, pools of 12 keys) it went
+    // unseen on this seed; the defaults under lruEviction now draw programs that evict.
+    const sizes = new Map<number, { keySize: number; valueSize: number; lru: boolean }>();
+    const wrongVictim = () => {
+      const sim = createSimDriver({ possibleCpus: 2 });
+      return wrapDriver(sim, {
+        mapCreate(attr) {
+          const fd = sim.mapCreate(attr);
+          if (fd >= 0) sizes.set(fd, { keySize: attr.keySize, valueSize: userValueSize(attr.mapType, attr.valueSize, 2), lru: attr.mapType === BPF_MAP_TYPE_LRU_HASH || attr.mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH });
+          return fd;
+        },
+        mapUpdateElem(fd, k, v, flags) {
+          const m = sizes.get(fd);
+          if (m === undefined || !m.lru) return sim.mapUpdateElem(fd, k, v, flags);
+          const before = keysOf(sim, fd, m.keySize);
+          const r = sim.mapUpdateElem(fd, k, v, flags);
+          const after = keysOf(sim, fd, m.keySize);
+          const victim = before.find((x) => !after.includes(x) && x !== Buffer.from(k).toString("hex"));
+          const other = after.find((x) => x !== Buffer.from(k).toString("hex"));
+          if (r !== 0 || victim === undefined || other === undefined) return r;
+          const saved = new Uint8Array(m.valueSize);
+          sim.mapLookupElem(fd, Buffer.from(other, "hex"), saved);
+          sim.mapDeleteElem(fd, Buffer.from(other, "hex"));
+          sim.mapUpdateElem(fd, Buffer.from(victim, "hex"), saved, 0);
+          return r;
+        },
+        kind: "wrong-victim",
+      });
+    };
+    const s = await runDifferential({ left: wrongVictim, right: () => createSimDriver({ possibleCpus: 2 }), runs: 100, seed: 2, lruEviction: true });
+    expect(s.ok).toBe(false);
+  });
+});
 
 const kernel = kernelUnderTest();
 describe.runIf(kernel.unavailable === undefined)("differential runner on the kernel", () => {

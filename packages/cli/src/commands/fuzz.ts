@@ -2,7 +2,7 @@
 // drivers, every answer compared) and its dump-reliability fuzzer, from the command line.
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { kernelUnavailableReason } from "../driver-select.js";
-import { str, type Command, type OptionValues } from "../command.js";
+import { flag, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
 
 function count(opts: OptionValues, name: string, dflt: number): number {
@@ -39,18 +39,21 @@ function throttled(ctx: Ctx): (text: string) => void {
 export const fuzzDiffCommand: Command = {
   name: "fuzz diff",
   summary: "run the same random map programs on two drivers and compare every answer",
-  usage: "fuzz diff [--runs N] [--seed S] [--left sim|kernel|model] [--right sim|kernel|model] [--path P] [--json]",
+  usage: "fuzz diff [--runs N] [--seed S] [--left sim|kernel|model] [--right sim|kernel|model] [--lru-eviction] [--path P] [--json]",
   details: "testkit's differential runner: random operation programs (updates, lookups, deletes, next-key walks, batches)\n" +
     "over random maps, on both drivers; on a difference, fast-check shrinks it to a minimal program and prints it with\n" +
-    "the seed and path that replay it. Exit code 5 when the drivers differ.",
+    "the seed and path that replay it. Exit code 5 when the drivers differ.\n" +
+    "--lru-eviction compares LRU eviction: LRU maps of at most 8 entries, programs that outgrow them, the process\n" +
+    "pinned to CPU 0 (the kernel evicts deterministically only on one CPU; Linux with taskset).",
   options: {
     runs: { type: "string", arg: "N", help: "programs to run (default 100)" },
     seed: { type: "string", arg: "S", help: "fast-check seed (default random; the summary prints it)" },
     path: { type: "string", arg: "P", help: "with --seed: replay one counterexample" },
     left: { type: "string", arg: "DRIVER", help: "default sim" },
     right: { type: "string", arg: "DRIVER", help: "default kernel" },
+    "lru-eviction": { type: "boolean", help: "LRU programs that evict, pinned to CPU 0" },
   },
-  examples: ["bpfkit fuzz diff --runs 500", "bpfkit fuzz diff --left model --right kernel --seed 42"],
+  examples: ["bpfkit fuzz diff --runs 500", "bpfkit fuzz diff --left model --right kernel --seed 42", "bpfkit fuzz diff --lru-eviction --runs 1000"],
   async run(ctx, args, opts) {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
     const { runDifferential } = await import("@bpfkit/testkit");
@@ -69,7 +72,7 @@ export const fuzzDiffCommand: Command = {
     }
     const progress = throttled(ctx);
     const summary = await runDifferential({
-      left, right, runs: count(opts, "runs", 100),
+      left, right, runs: count(opts, "runs", 100), lruEviction: flag(opts, "lru-eviction"),
       ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
       onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "program"} ${p.run}/${p.runs}, ${p.ops} ops…`),
     });
