@@ -106,6 +106,22 @@ describe("dump fuzz on the simulator", () => {
     });
   }
 
+  it("catches a walk that repeats a key on a map nothing changed", async () => {
+    // A GET_NEXT_KEY that now and then hands out the key it was given: the v1.7 walk delivers
+    // it twice, which only a key vanishing under the walk excuses.
+    const repeating: DumpImplementation = (target, sink, stats) => {
+      let n = 0;
+      const t: DumpTarget = { ...target, driver: { ...target.driver, mapGetNextKey: (fd, key, next) => {
+        if (key !== null && ++n % 3 === 0) { next.set(key); return 0; }
+        return target.driver.mapGetNextKey(fd, key, next);
+      } } };
+      walkDump(t, sink, stats);
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 300, seed: 5, algorithm: "walk", types: [1, 9, 11], implementations: { walk: repeating } });
+    expect(s.ok).toBe(false);
+    expect(s.violations[0]!.messages.join("\n")).toMatch(/delivered \d+ times while nothing changed the map/);
+  });
+
   it("catches a driver whose GET_NEXT_KEY now and then skips a key (the datapath kept)", async () => {
     const sim = createSimDriver();
     let n = 0;

@@ -1,7 +1,8 @@
 // The reliable dump's invariants, checked on one dump against what the datapath did:
 //  - it ends: completed, or MaxLookupError within its 4 × maxEntries budget;
 //  - every key present for the whole dump is delivered (exactly once where the algorithm
-//    promises it: batches of the hash family and of LPM tries, and arrays);
+//    promises it: batches of the hash family and of LPM tries, and arrays; and by every
+//    algorithm when nothing changed the map during the dump);
 //  - nothing that was never present is delivered, and every value read is one that was written;
 //  - its DumpStats agree with the calls it really made.
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, type DumpStats, MaxLookupError, isHashMapType, isPerCpuMapType } from "@bpfkit/core";
@@ -179,6 +180,9 @@ export function checkDump(run: DumpRun): string[] {
   const onceOnly = isArray || (algorithm === "batch" && (isHashMapType(mapType) || mapType === BPF_MAP_TYPE_LPM_TRIE));
   if (onceOnly) {
     for (const [id, n] of counts) if (n > 1) v.push(`key ${id} delivered ${n} times by a dump that delivers each key at most once`);
+  } else if (record.touched.size === 0) {
+    // A walk repeats keys only when keys vanish under it: on a map nothing changed, none may.
+    for (const [id, n] of counts) if (n > 1) v.push(`key ${id} delivered ${n} times while nothing changed the map`);
   }
   // Only LRU eviction removes a key nobody deleted.
   const lru = mapType === BPF_MAP_TYPE_LRU_HASH || mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH;
