@@ -66,7 +66,9 @@ async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }
   // --help and --version work wherever they stand, as the global options they are (`bpfkit maps
   // --version` printed the table): --help shows the help of the command it follows, --version the
   // version; neither runs anything. --help wins when both are given.
-  if (loose.values.version === true && !wantsHelp) {
+  // An unknown command is an error with --version too, as it is with --help.
+  const known = cmd !== undefined || group !== undefined || words.length === 0 || words[0] === "help";
+  if (loose.values.version === true && !wantsHelp && known) {
     io.stdout(`bpfkit ${VERSION}\n`);
     return 0;
   }

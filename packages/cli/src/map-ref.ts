@@ -93,7 +93,11 @@ function openById(driver: Driver, id: number): OpenedMap {
 
 function openByPath(driver: Driver, path: string): OpenedMap {
   const fd = driver.objGet(path);
-  if (fd === -2) throw new CliError(`nothing is pinned at ${path}`, ExitCode.notFound);
+  if (fd === -2) {
+    // bpffs's own maps.debug and progs.debug are files OBJ_GET answers ENOENT for.
+    if (driver.host.stat(path).isFile) throw new CliError(`${path} is a file on bpffs, not a pinned object (bpffs lists its maps and programs there)`, ExitCode.failure);
+    throw new CliError(`nothing is pinned at ${path}`, ExitCode.notFound);
+  }
   const why = objGetProblem(driver, path, fd);
   if (why !== undefined) throw why;
   must(fd, "BPF_OBJ_GET", path);

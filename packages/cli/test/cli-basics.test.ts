@@ -191,6 +191,21 @@ describe("bpfkit help and usage", () => {
     expect(mac.err).toContain("use --driver sim");
   });
 
+  it("an unknown command is a usage error with --version too; a u32 option past 2^32-1 names the option", async () => {
+    const v = await run(["frob", "--version"]);
+    expect([v.code, v.out]).toEqual([ExitCode.usage, ""]);
+    expect(v.err).toContain('unknown command "frob"');
+    const big = await run(["map", "create", "/sys/fs/bpf/x", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "4294967296", "--driver", "sim"]);
+    expect(big.code).toBe(ExitCode.usage);
+    expect(big.err).toContain("--max-entries 4294967296: more than a u32 holds");
+  });
+
+  it("bpffs's own maps.debug is named as a file, not as a missing pin", async () => {
+    const r = await run(["map", "show", "/sys/fs/bpf/maps.debug", "--driver", "sim"]);
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("/sys/fs/bpf/maps.debug is a file on bpffs, not a pinned object");
+  });
+
   it("probe on the simulator does not pass the host's OS release off as its kernel", async () => {
     const r = await run(["probe", "--driver", "sim"]);
     expect(r.code, r.err).toBe(0);

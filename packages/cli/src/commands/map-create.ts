@@ -43,9 +43,12 @@ function pinPathProblem(d: Driver, path: string): CliError | undefined {
   return undefined;
 }
 
+/** A size or count of MAP_CREATE: a u32 field of union bpf_attr, named as the option. */
 function count(v: string, name: string): number {
   if (!/^\d+$/.test(v)) throw usageError(`--${name} ${v}: expected a non-negative integer`);
-  return Number(v);
+  const n = Number(v);
+  if (n > 0xffffffff) throw usageError(`--${name} ${v}: more than a u32 holds (4294967295)`);
+  return n;
 }
 
 export const mapCreateCommand: Command = {
