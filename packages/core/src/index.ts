@@ -1,4 +1,3 @@
-import "./dispose-symbol.js"; // first: Symbol.dispose on Node 20.0–20.3
 export * from "./constants.js";
 export * from "./bpf-enums.js";
 export * from "./errno.js";

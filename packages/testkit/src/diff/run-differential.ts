@@ -92,10 +92,8 @@ export interface DifferentialSummary {
  * Runs `runs` random programs on two drivers and compares every answer; on a difference, shrinks
  * to a minimal program. Resolves with a summary (never rejects for a difference; `ok` says it).
  */
-/** Under lruEviction: the distinct keys a program may use, and the largest map it makes. */
-export const LRU_EVICTION_KEYS = 48;
-export const LRU_EVICTION_MAX_ENTRIES = 8;
-const LRU_MAP_TYPES = [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH];
+/** What lruEviction draws unless `program` says otherwise: LRU maps their programs outgrow. */
+const EVICTING = { types: [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH], maxEntries: 8, maxKeys: 48 };
 
 export async function runDifferential(options: DifferentialOptions = {}): Promise<DifferentialSummary> {
   const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
@@ -105,13 +103,11 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
   // Maps of maps and PROG_ARRAY too, unless the model (which does not cover them) takes part.
   const withModel = left.driver.kind === "model" || right.driver.kind === "model";
-  // lruEviction is there to compare eviction: the LRU types only, unless the caller chose.
-  const types = options.program?.types ?? (lruEviction ? LRU_MAP_TYPES : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES]);
+  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES]);
   // Eviction needs more distinct keys than an LRU map holds: with the default pool of 12 and
   // LRU maps of 8 to 64 entries, almost no program evicted (mutation testing found a wrong
-  // victim in 1 seed of 5). Under lruEviction maps are small and the pool large, unless the
-  // caller chose otherwise.
-  const evicting = lruEviction ? { maxKeys: LRU_EVICTION_KEYS, maxEntries: LRU_EVICTION_MAX_ENTRIES } : {};
+  // victim in 1 seed of 5). Under lruEviction maps are small and the pool large.
+  const evicting = lruEviction ? { maxKeys: EVICTING.maxKeys, maxEntries: EVICTING.maxEntries } : {};
   const arb = programArb({ ...evicting, ...options.program, types, possibleCpus: left.driver.possibleCpus, lruEviction });
   const t0 = performance.now();
   const tally = { run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0] };
