@@ -360,6 +360,11 @@ export class Vfs<P> {
   }
 
   unlink(path: string): number {
+    // do_unlinkat: a path ending in ".", ".." or at the root names no entry to unlink (EISDIR),
+    // found from the parent walk alone, before the write access and the lookup.
+    const pw = this.walkParent(path);
+    if (pw.errno !== 0) return -pw.errno;
+    if (!isName(pw.last)) return -Errno.EISDIR;
     const w = this.walk(path);
     if (w.errno !== 0) return -w.errno;
     // do_unlinkat asks for write access before it looks the last component up.
@@ -374,6 +379,13 @@ export class Vfs<P> {
   }
 
   rmdir(path: string): number {
+    // do_rmdir answers for the last component's kind first, without looking it up: "..",
+    // ENOTEMPTY; ".", EINVAL; the root, EBUSY (so "dir/." never removes dir).
+    const pw = this.walkParent(path);
+    if (pw.errno !== 0) return -pw.errno;
+    if (pw.last === "..") return -Errno.ENOTEMPTY;
+    if (pw.last === ".") return -Errno.EINVAL;
+    if (pw.last === "") return -Errno.EBUSY;
     const w = this.walk(path);
     if (w.errno !== 0) return -w.errno;
     if (w.parent !== undefined && this.fsOf(w.parent).readOnly) return -Errno.EROFS;

@@ -295,6 +295,50 @@ export const pinCases: ConformanceCase[] = [
     },
   },
   {
+    name: "§12 pin: rmdir, unlink and mkdir of a path ending in \".\" or \"..\" answer for that last component (EINVAL, ENOTEMPTY; EISDIR; EEXIST), before EROFS, and remove nothing",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const h = d.host;
+      const fs = ctx.bpffs();
+      const dir = `${fs}/dots-${Date.now().toString(36)}`;
+      expectResult(h.mkdir(dir, 0o700), "OK", `mkdir ${dir}`);
+      expectResult(h.mkdir(`${dir}/empty`, 0o700), "OK", "mkdir empty/");
+      const c = new Checks("\".\" and \"..\" as the last component");
+      // do_rmdir, do_unlinkat and filename_create decide by the kind of the last component
+      // alone: an empty directory named through "." is not removed.
+      for (const [path, rmdir, unlink, mkdir] of [
+        [`${dir}/empty/.`, "EINVAL", "EISDIR", "EEXIST"],
+        [`${dir}/empty/./`, "EINVAL", "EISDIR", "EEXIST"],
+        [`${dir}/empty/..`, "ENOTEMPTY", "EISDIR", "EEXIST"],
+        [`${fs}/.`, "EINVAL", "EISDIR", "EEXIST"],
+        [`${dir}/missing/.`, "ENOENT", "ENOENT", "ENOENT"],
+      ] as const) {
+        c.result(h.rmdir(path), rmdir, `rmdir ${path.slice(fs.length)}`);
+        c.result(h.unlink(path), unlink, `unlink ${path.slice(fs.length)}`);
+        c.result(h.mkdir(path, 0o700), mkdir, `mkdir ${path.slice(fs.length)}`);
+      }
+      c.equal(h.stat(`${dir}/empty`).isDirectory, true, "empty/ is still there");
+      // The same answers come before a read-only mount's EROFS.
+      const ro = `${dir}/ro`;
+      expectResult(h.mkdir(ro, 0o700), "OK", "mkdir ro/");
+      if (c.result(h.mount("bpf", ro, "bpf", 1), "OK", "mount a read-only bpffs")) {
+        try {
+          c.result(h.rmdir(`${ro}/.`), "EINVAL", "read-only: rmdir .");
+          c.result(h.unlink(`${ro}/.`), "EISDIR", "read-only: unlink .");
+          c.result(h.mkdir(`${ro}/.`, 0o700), "EEXIST", "read-only: mkdir .");
+          c.result(h.rmdir(`${ro}/maps.debug/..`), "ENOTDIR", "read-only: rmdir below a file (the parent walk first)");
+        } finally {
+          c.result(h.umount(ro), "OK", "umount the read-only bpffs");
+        }
+      }
+      c.result(h.rmdir(ro), "OK", "rmdir ro/");
+      c.result(h.rmdir(`${dir}/empty`), "OK", "rmdir empty/");
+      c.result(h.rmdir(dir), "OK", "rmdir the test directory");
+      c.done();
+    },
+  },
+  {
     name: "§12 pin: bpffs delegate_cmds/maps/progs/attachs take 6.18's enum names in any case, \"any\" or a u64; other values are EINVAL, numbers past u64 ERANGE",
     group: "pin",
     run(ctx) {
