@@ -155,6 +155,21 @@ interface ParentWalk {
   trailingSlash: boolean;
 }
 
+/**
+ * strcmp of the names' UTF-8 bytes, the order libuv's scandir gives the kernel driver's readdir:
+ * code point order, which differs from sort()'s UTF-16 order past U+E000 (U+FFFD before U+1F600).
+ */
+function byUtf8(a: string, b: string): number {
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a.codePointAt(i)!, y = b.codePointAt(j)!;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return (a.length - i) - (b.length - j);
+}
+
 /** A last component that names an entry (LAST_NORM), not ".", ".." or the root. */
 function isName(last: string): boolean {
   return last !== "" && last !== "." && last !== "..";
@@ -318,7 +333,7 @@ export class Vfs<P> {
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;
     if (w.node.kind !== "dir") return -Errno.ENOTDIR;
-    return [...w.node.children.keys()].sort();
+    return [...w.node.children.keys()].sort(byUtf8);
   }
 
   mkdir(path: string, mode: number): number {

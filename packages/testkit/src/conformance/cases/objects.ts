@@ -339,6 +339,25 @@ export const pinCases: ConformanceCase[] = [
     },
   },
   {
+    name: "§12 pin: readdir lists names in the byte order of their UTF-8 (as scandir's strcmp sorts them), not JavaScript's UTF-16 order",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const dir = `${ctx.bpffs()}/order-${Date.now().toString(36)}`;
+      expectResult(d.host.mkdir(dir, 0o700), "OK", `mkdir ${dir}`);
+      // U+1F600 is a surrogate pair (0xD83D…) in UTF-16 but F0 9F… in UTF-8: after U+FFFD (EF BF BD).
+      const names = ["\u{1F600}", "\uFFFD", "\uE000", "z", "é", "A", "_", "0"];
+      const c = new Checks("readdir order");
+      for (const n of names) c.result(d.objPin(fd, `${dir}/${n}`), "OK", `pin ${JSON.stringify(n)}`);
+      const got = d.host.readdir(dir);
+      c.equal(JSON.stringify(got), JSON.stringify(["0", "A", "_", "z", "é", "\uE000", "\uFFFD", "\u{1F600}"]), "readdir");
+      for (const n of names) c.result(d.host.unlink(`${dir}/${n}`), "OK", `unlink ${JSON.stringify(n)}`);
+      c.result(d.host.rmdir(dir), "OK", "rmdir");
+      c.done();
+    },
+  },
+  {
     name: "§12 pin: bpffs delegate_cmds/maps/progs/attachs take 6.18's enum names in any case, \"any\" or a u64; other values are EINVAL, numbers past u64 ERANGE",
     group: "pin",
     run(ctx) {
