@@ -575,6 +575,8 @@ export class Vfs<P> {
     const w = this.walk(target);
     if (w.errno !== 0) return -w.errno;
     if (w.node === undefined) return -Errno.ENOENT;
+    // The lookup's own answer for "file/" comes before can_umount's checks.
+    if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
     if (!mayMount) return -Errno.EPERM;
     if (w.node.kind !== "dir" || !this.isMountRoot(w.node) || w.node.mnt === this.rootMount) return -Errno.EINVAL;
     const m = w.node.mnt!;

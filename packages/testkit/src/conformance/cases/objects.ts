@@ -433,6 +433,28 @@ export const pinCases: ConformanceCase[] = [
       c.done();
     },
   },
+  {
+    name: "§12 pin: umount(2) looks the target up first (ENOENT; ENOTDIR for a file with a trailing /), then wants a mount's root (EINVAL)",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const h = d.host;
+      const fs = ctx.bpffs();
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const file = ctx.pinPath("umount");
+      expectResult(d.objPin(fd, file), "OK", "pin a map");
+      const dir = `${fs}/umount-${Date.now().toString(36)}`;
+      expectResult(h.mkdir(dir, 0o700), "OK", "mkdir");
+      const c = new Checks("umount(2) order");
+      c.result(h.umount(`${fs}/missing`), "ENOENT", "umount a missing name");
+      c.result(h.umount(`${file}/`), "ENOTDIR", "umount a pin with a trailing /");
+      c.result(h.umount(`${file}/x`), "ENOTDIR", "umount below a pin");
+      c.result(h.umount(file), "EINVAL", "umount a pin");
+      c.result(h.umount(dir), "EINVAL", "umount a directory that is no mount's root");
+      c.result(h.rmdir(dir), "OK", "rmdir");
+      c.done();
+    },
+  },
 ];
 
 export const fdModeCases: ConformanceCase[] = [
