@@ -247,6 +247,65 @@ export const mapInMapCases: ConformanceCase[] = [
       expectResult(r, t === PROG_ARRAY ? "ENOENT" : "OK", "lookup of slot 0 after the last user reference went");
     },
   })),
+  {
+    name: "§11 §13 map-in-map, PROG_ARRAY: freeing a program, an outer map or a PROG_ARRAY releases what it held (at once on the simulator; the kernel after its deferred free)",
+    group: "map-in-map",
+    run(ctx) {
+      const d = ctx.driver;
+      const c = new Checks("references released by a free");
+      // Each holder's own id goes at once (bpf_map_free_id, bpf_prog_free_id), but the kernel
+      // drops what it held from a work item or after an RCU grace period (bpf_map_free_in_work,
+      // bpf_prog_free_deferred): ~20 ms here. The simulator releases at once, so poll.
+      const gone = (byId: () => number, what: string) => {
+        let r = byId();
+        for (let i = 0; i < 200 && r >= 0; i++) {
+          d.close(r);
+          sleepMs(5);
+          r = byId();
+        }
+        if (r >= 0) d.close(r);
+        c.result(r, "ENOENT", what);
+      };
+      // A program referencing a map (used_maps).
+      const used = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const usedId = ctx.id(used);
+      const insns = new Uint8Array(32);
+      insns.set([0x18, 0x11], 0);
+      insns.set(u32(used), 4);
+      insns.set(SOCKET_FILTER_INSNS, 16);
+      const holder = ctx.own(d.progLoad({ progType: 1, insns, license: "GPL", progName: "holder" }));
+      expectResult(holder, "OK", "load a socket filter that references the map");
+      ctx.close(used);
+      const usedAgain = d.mapGetFdById(usedId);
+      if (c.result(usedAgain, "OK", "the map by id while the program holds it")) d.close(usedAgain);
+      ctx.close(holder);
+      gone(() => d.mapGetFdById(usedId), "the map by id once the program is freed");
+      // An outer map's inner maps.
+      const tmpl = arrayTemplate(ctx);
+      const outer = ctx.create({ mapType: ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1, innerMapFd: tmpl });
+      const inner = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const innerId = ctx.id(inner);
+      ctx.put(outer, u32(0), u32(inner));
+      ctx.close(inner);
+      const outerId = ctx.id(outer);
+      ctx.close(outer);
+      c.result(ctx.own(d.mapGetFdById(outerId)), "ENOENT", "the outer map by id once closed (at once)");
+      gone(() => d.mapGetFdById(innerId), "the inner map by id once the outer map is freed");
+      // A PROG_ARRAY's programs.
+      const pa = ctx.create({ mapType: PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const tail = ctx.prog("tail");
+      const info = new Uint8Array(232);
+      expectResult(d.objGetInfoByFd(tail, info), "OK", "info of the tail program");
+      const tailId = readU32(info, 4);
+      ctx.put(pa, u32(0), u32(tail));
+      ctx.close(tail);
+      const tailAgain = d.progGetFdById(tailId);
+      if (c.result(tailAgain, "OK", "the program by id while the PROG_ARRAY holds it")) d.close(tailAgain);
+      ctx.close(pa);
+      gone(() => d.progGetFdById(tailId), "the program by id once the PROG_ARRAY is freed");
+      c.done();
+    },
+  },
 ];
 
 /** r0 = imm; exit */
