@@ -431,7 +431,9 @@ export class Vfs<P> {
       const c = this.removeAll(`${path.replace(/\/+$/, "")}/${name}`);
       if (c < 0) return c;
     }
-    return this.rmdir(path);
+    // rimraf takes ENOENT here as "already gone": "dir/sub/.." stops resolving once sub is removed.
+    const last = this.rmdir(path);
+    return last === -Errno.ENOENT ? 0 : last;
   }
 
   /**

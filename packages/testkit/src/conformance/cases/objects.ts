@@ -339,6 +339,27 @@ export const pinCases: ConformanceCase[] = [
     },
   },
   {
+    name: "§12 pin: removeAll of \"dir/sub/..\" empties dir and answers 0, as rm -rf does when the path stops resolving on the way",
+    group: "pin",
+    run(ctx) {
+      const d = ctx.driver;
+      const h = d.host;
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const dir = `${ctx.bpffs()}/rmrf-${Date.now().toString(36)}`;
+      expectResult(h.mkdir(dir, 0o700), "OK", `mkdir ${dir}`);
+      expectResult(h.mkdir(`${dir}/sub`, 0o700), "OK", "mkdir sub");
+      expectResult(d.objPin(fd, `${dir}/pin`), "OK", "pin beside sub");
+      const c = new Checks("removeAll through \"..\"");
+      // rmdir("sub/..") is ENOTEMPTY, so each entry of dir goes; the last rmdir then meets a
+      // missing sub (ENOENT), which rm -rf takes as done. dir itself stays.
+      c.result(h.removeAll(`${dir}/sub/..`), "OK", "removeAll dir/sub/..");
+      const left = h.readdir(dir);
+      c.equal(JSON.stringify(left), "[]", "what is left in dir");
+      c.result(h.rmdir(dir), "OK", "rmdir dir");
+      c.done();
+    },
+  },
+  {
     name: "§12 pin: readdir lists names in the byte order of their UTF-8 (as scandir's strcmp sorts them), not JavaScript's UTF-16 order",
     group: "pin",
     run(ctx) {
