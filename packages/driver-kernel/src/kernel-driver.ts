@@ -35,6 +35,17 @@ const NAME_BYTES = 16;
 /** Arithmetic, not `& ~7`: a batch of 2 GiB or more would turn negative in 32-bit bitwise ops. */
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
+/**
+ * A map or program name into its 16-byte attr field at `at`, as the UTF-8 bytes cut at the
+ * field, even inside a character. Buffer.write stops before a character that does not fit, so
+ * 15 ASCII bytes then "€" went in as the 15 ASCII bytes and a NUL: a valid name the kernel
+ * accepted where the caller's bytes are EINVAL (a 16th byte, and not [A-Za-z0-9_.]).
+ */
+function putName(u8: Uint8Array, at: number, name: string): void {
+  const bytes = Buffer.from(name, "utf8");
+  u8.set(bytes.subarray(0, NAME_BYTES), at);
+}
+
 const OP = {
   lookup: "BPF_MAP_LOOKUP_ELEM", update: "BPF_MAP_UPDATE_ELEM", delete: "BPF_MAP_DELETE_ELEM",
   nextKey: "BPF_MAP_GET_NEXT_KEY", lookupAndDelete: "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
@@ -550,7 +561,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(C.inner_map_fd, inner >>> 0, true);
     dv.setUint32(C.numa_node, numaNode, true);
     // Cut to the field: a 16-byte name has no NUL and the kernel says EINVAL, as it should.
-    Buffer.from(this.u8.buffer, this.u8.byteOffset + C.map_name, NAME_BYTES).write(name, "utf8");
+    putName(this.u8, C.map_name, name);
     return this.adopt(this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size), (fd) => this.remember(fd, mapType, keySize, valueSize));
   }
 
@@ -669,7 +680,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(P.log_size, log?.byteLength ?? 0, true);
     this.setPtr(P.log_buf, log === null ? NULL : this.auxOff + logAt);
     dv.setUint32(P.expected_attach_type, expected, true);
-    Buffer.from(this.u8.buffer, this.u8.byteOffset + P.prog_name, NAME_BYTES).write(name, "utf8");
+    putName(this.u8, P.prog_name, name);
     const fd = this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size);
     // The verifier writes its log on success and on failure alike.
     if (log !== null && log.byteLength > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + log.byteLength));

@@ -98,6 +98,9 @@ describeKernel("kernel driver: bad input", () => {
     expect(() => d.mapCreate(hash({ mapName: "a\0b" }))).toThrow(TypeError);
     expect(d.mapCreate(hash({ mapName: "sixteen_chars_xx" }))).toBe(-Errno.EINVAL);
     expect(d.mapCreate(hash({ mapName: "bad-name" }))).toBe(-Errno.EINVAL);
+    // 15 bytes then a character that does not fit: its first byte is the 16th, not a NUL.
+    expect(d.mapCreate(hash({ mapName: "abcdefghijklmno\u20ac" }))).toBe(-Errno.EINVAL);
+    expect(d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", progName: "abcdefghijklmno\u00e9" })).toBe(-Errno.EINVAL);
     expect(() => d.mapCreate(hash({ innerMapFd: 0.5 }))).toThrow(TypeError);
   });
 
