@@ -35,6 +35,14 @@ export function parseFdinfoKind(text: string): BpfObjKind {
   return { kind: "other" };
 }
 
+/**
+ * The bits of a u32 mode mkdir(2) can use. Node 20's mkdirSync aborts the process (a failed
+ * IsInt32 assertion) for a mode of 2^31 or more, and the kernel ignores every bit above 07777.
+ */
+function dirMode(mode: number): number {
+  return mode & 0o7777;
+}
+
 function tryFs(fn: () => void): number {
   try {
     fn();
@@ -103,7 +111,7 @@ export class KernelHostServices implements HostServices {
     // Checked here, as the simulator does: node:fs would take "755" as octal or throw a
     // RangeError that tryFs turns into EIO.
     assertU32(mode, "mode", "mkdir");
-    return tryFs(() => mkdirSync(path, { mode }));
+    return tryFs(() => mkdirSync(path, { mode: dirMode(mode) }));
   }
 
   mkdirAll(path: string, mode: number): number {
@@ -123,7 +131,7 @@ export class KernelHostServices implements HostServices {
         continue;
       }
       if (st.errno !== Errno.ENOENT) return -st.errno;
-      const r = tryFs(() => mkdirSync(at, { mode }));
+      const r = tryFs(() => mkdirSync(at, { mode: dirMode(mode) }));
       if (r < 0 && r !== -Errno.EEXIST) return r;
     }
     return 0;

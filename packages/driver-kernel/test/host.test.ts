@@ -1,6 +1,6 @@
 // The kernel driver's host services on the real machine: statfs magic, mounts, fs calls as
 // -errno, CLOCK_MONOTONIC, RLIMIT_MEMLOCK.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
@@ -61,6 +61,21 @@ describeKernel("kernel driver: host services", () => {
     expect(host.removeAll(dir)).toBe(0);
     expect(existsSync(dir)).toBe(false);
     expect(host.removeAll(dir)).toBe(0);
+  });
+
+  it("mkdir and mkdirAll take any u32 mode, as mkdir(2) does (bits above 07777 ignored), never aborting the process", () => {
+    const { host } = k.d;
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-host-"));
+    try {
+      // Node's mkdirSync asserts an int32 mode: 2^31 and up used to abort the whole process.
+      expect(host.mkdir(join(dir, "m"), 0xffff_ffff)).toBe(0);
+      expect(host.mkdirAll(join(dir, "n", "o"), 0x8000_01c0)).toBe(0);
+      expect(host.stat(join(dir, "n", "o"))).toEqual({ errno: 0, isDirectory: true, isFile: false });
+      // 0x800001c0 is 0700 plus a high bit: the directory is 0700.
+      expect(statSync(join(dir, "n", "o")).mode & 0o7777).toBe(0o700);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("mkdirAll answers an errno, and returns, where mkdir says ENOENT under an existing parent (procfs)", () => {
