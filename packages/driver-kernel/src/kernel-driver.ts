@@ -35,6 +35,11 @@ const NAME_BYTES = 16;
 /** Arithmetic, not `& ~7`: a batch of 2 GiB or more would turn negative in 32-bit bitwise ops. */
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
+
+/** A Uint8Array's real length, which a subclass or an own property cannot override. */
+const byteLengthOf = (b: Uint8Array): number => typedArrayByteLength.call(b) as number;
+
 /**
  * A map or program name into its 16-byte attr field at `at`, as the UTF-8 bytes cut at the
  * field, even inside a character. Buffer.write stops before a character that does not fit, so
@@ -624,13 +629,14 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     assertBytes(info, "info", OP.info);
     // The struct goes in zeroed, not as the caller's bytes: bpf_prog_info holds pointers
     // (map_ids, jited_prog_insns, …) the kernel would write through.
-    const stage = Math.min(info.byteLength, MAX_INFO_STAGE);
+    const infoBytes = byteLengthOf(info);
+    const stage = Math.min(infoBytes, MAX_INFO_STAGE);
     this.ensure(0, 0, stage);
     this.u8.fill(0, this.auxOff, this.auxOff + stage);
     const dv = this.attr(INFO_ATTR.size);
     dv.setUint32(N.bpf_fd, fd, true);
     // Saturated, not wrapped: a 4 GiB buffer is "too long" (E2BIG), never info_len 0.
-    dv.setUint32(N.info_len, Math.min(info.byteLength, 0xffff_ffff), true);
+    dv.setUint32(N.info_len, Math.min(infoBytes, 0xffff_ffff), true);
     this.setPtr(N.info, this.auxOff);
     const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
     if (r < 0) return r;
@@ -650,40 +656,47 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
     const progType = attr.progType;
     assertU32(progType, "progType", op);
-    assertBytes(attr.insns, "insns", op);
-    if (attr.insns.byteLength % 8 !== 0) {
-      throw new RangeError(`${op}: insns is ${attr.insns.byteLength} bytes, not a whole number of 8-byte instructions`);
+    // Each field read once and each length through the intrinsic getter: a getter returning
+    // other bytes on a later read, or a subclass whose byteLength lies, once set log_size past
+    // what was staged and threw after the load, leaking the program's fd.
+    const insns = attr.insns;
+    assertBytes(insns, "insns", op);
+    const insnBytes = byteLengthOf(insns);
+    if (insnBytes % 8 !== 0) {
+      throw new RangeError(`${op}: insns is ${insnBytes} bytes, not a whole number of 8-byte instructions`);
     }
-    if (typeof attr.license !== "string") throw new TypeError(`${op}: license must be a string, got ${attr.license === null ? "null" : typeof attr.license}`);
-    const license = cStringArg(attr.license, "license", op);
+    const license = attr.license;
+    if (typeof license !== "string") throw new TypeError(`${op}: license must be a string, got ${license === null ? "null" : typeof license}`);
+    cStringArg(license, "license", op);
     const expected = u32Arg(attr.expectedAttachType, "expectedAttachType", op);
     const name = cStringArg(attr.progName, "progName", op);
     const logLevel = u32Arg(attr.logLevel, "logLevel", op);
     const log = attr.log ?? null;
+    let logBytes = 0;
     if (log !== null) {
       assertBytes(log, "log", op);
-      if (log.byteLength > 0xffff_ffff) throw new RangeError(`${op}: log is ${log.byteLength} bytes, more than log_size can say`);
+      logBytes = byteLengthOf(log);
+      if (logBytes > 0xffff_ffff) throw new RangeError(`${op}: log is ${logBytes} bytes, more than log_size can say`);
     }
-    const insnBytes = attr.insns.byteLength;
     const licenseAt = align8(insnBytes);
     const logAt = licenseAt + align8(Buffer.byteLength(license) + 1);
-    this.ensure(0, 0, logAt + (log?.byteLength ?? 0));
+    this.ensure(0, 0, logAt + logBytes);
     this.putCString(license, licenseAt);
-    this.u8.set(attr.insns, this.auxOff);
-    if (log !== null) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + log.byteLength);
+    this.u8.set(insns, this.auxOff);
+    if (log !== null) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + logBytes);
     const dv = this.attr(PROG_LOAD_ATTR.size);
     dv.setUint32(P.prog_type, progType, true);
     dv.setUint32(P.insn_cnt, insnBytes / 8, true);
     this.setPtr(P.insns, this.auxOff);
     this.setPtr(P.license, this.auxOff + licenseAt);
     dv.setUint32(P.log_level, logLevel, true);
-    dv.setUint32(P.log_size, log?.byteLength ?? 0, true);
+    dv.setUint32(P.log_size, logBytes, true);
     this.setPtr(P.log_buf, log === null ? NULL : this.auxOff + logAt);
     dv.setUint32(P.expected_attach_type, expected, true);
     putName(this.u8, P.prog_name, name);
     const fd = this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size);
     // The verifier writes its log on success and on failure alike.
-    if (log !== null && log.byteLength > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + log.byteLength));
+    if (log !== null && logBytes > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + logBytes));
     return this.adopt(fd);
   }
 

@@ -4,7 +4,8 @@ import { expect, it } from "vitest";
 import {
   BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, Errno, MAX_BPF_MAP_TYPE, ProgType,
 } from "@bpfkit/core";
-import { describeKernel, kernelForFile, readU32, RET0_INSNS, u32, walkKeys, withFds } from "./helpers.js";
+import type { KernelDriver } from "@bpfkit/driver-kernel";
+import { describeKernel, kernelForFile, openFdCount, readU32, RET0_INSNS, u32, walkKeys, withFds } from "./helpers.js";
 
 const k = kernelForFile();
 const hash = (extra: object = {}) => ({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, ...extra });
@@ -118,6 +119,32 @@ describeKernel("kernel driver: bad input", () => {
       // A path that is too long is the kernel's ENAMETOOLONG, not a crash.
       expect(d.objGet(`/tmp/${"x".repeat(5000)}`)).toBe(-Errno.ENAMETOOLONG);
     });
+  });
+
+  it("PROG_LOAD sizes the call by the buffers' real lengths, read once: lying getters neither leak the fd nor stretch log_size", () => {
+    const d = k.d as KernelDriver;
+    const before = openFdCount();
+    // A log whose byteLength getter says 128 at first and 1 MiB afterwards: log_size was 1 MiB
+    // (far past the staged bytes), and copying the log back threw after the load, fd and all.
+    class Liar extends Uint8Array {
+      reads = 0;
+      override get byteLength(): number {
+        return this.reads++ < 3 ? 128 : 1 << 20;
+      }
+    }
+    const log = new Liar(4096);
+    const fd = d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", logLevel: 1, log });
+    expect(fd).toBeGreaterThanOrEqual(0);
+    expect(new TextDecoder().decode(log.subarray(0, log.indexOf(0)))).toMatch(/processed 2 insns/);
+    expect(d.close(fd)).toBe(0);
+    // An insns getter that hands over other instructions on a later read: the one read is used.
+    let reads = 0;
+    const attr = { progType: ProgType.SocketFilter, license: "GPL", get insns() { return reads++ === 0 ? RET0_INSNS : new Uint8Array(8 * 4096); } };
+    const fd2 = d.progLoad(attr);
+    expect(reads).toBe(1);
+    expect(fd2).toBeGreaterThanOrEqual(0);
+    expect(d.close(fd2)).toBe(0);
+    expect(openFdCount()).toBe(before);
   });
 
   it("programs and info: bad types and lengths are caught; absurd info lengths are the kernel's E2BIG", () => {
