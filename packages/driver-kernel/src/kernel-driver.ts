@@ -85,6 +85,9 @@ function writeElemAttr(dv: DataView, fd: number, keyLo: number, keyHi: number, v
 /** Whether the map at shape index `at` has key_size 0 (queue, stack, bloom filter). */
 const keyless = (at: number) => at >= 0 && shapes[at + KEY] === 1;
 
+// Both copies do nothing for n = 0 (a loop of no steps), so a detached buffer, which reads as
+// 0 bytes but throws a TypeError naming no operation from every set(), is an empty buffer.
+
 /** `src` (exactly `n` bytes) into `dst` at `at`. */
 function copyIn(dst: Uint8Array, at: number, src: Uint8Array, n: number): void {
   if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[at + i] = src[i]!;
@@ -455,16 +458,16 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       assertBytes(keys, "keys", op);
       assertBytes(values, "values", op);
       // Not a map: only in_batch is staged (the kernel may read it); outputs go as NULL.
-      tokenSize = inBatch?.byteLength ?? 0;
+      tokenSize = inBatch === null ? 0 : byteLengthOf(inBatch);
       keySize = valueSize = 0;
     }
     const t8 = align8(tokenSize);
     const kBytes = count * keySize;
     this.ensure(0, 0, 2 * t8 + align8(kBytes) + count * valueSize);
     const inOff = this.auxOff, outOff = inOff + t8, keysOff = outOff + t8, valuesOff = keysOff + align8(kBytes);
-    if (inBatch !== null) this.u8.set(inBatch, inOff);
+    if (inBatch !== null) copyIn(this.u8, inOff, inBatch, tokenSize);
     // The token goes in as the caller's bytes, so an early error hands them back unchanged.
-    if (at >= 0) this.u8.set(outBatch, outOff);
+    if (at >= 0) copyIn(this.u8, outOff, outBatch, tokenSize);
     const dv = this.attr(BATCH_ATTR.size);
     this.setPtr(B.in_batch, inBatch === null ? NULL : inOff);
     this.setPtr(B.out_batch, at >= 0 ? outOff : NULL);
@@ -481,8 +484,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       if (r >= 0 || r === -Errno.ENOENT || got < count) {
         const n = Math.min(got, count);
         if (n > 0) {
-          keys.set(this.u8.subarray(keysOff, keysOff + n * keySize));
-          values.set(this.u8.subarray(valuesOff, valuesOff + n * valueSize));
+          copyOut(keys, this.u8, keysOff, n * keySize);
+          copyOut(values, this.u8, valuesOff, n * valueSize);
         }
       }
     }
@@ -641,7 +644,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
     if (r < 0) return r;
     const n = Math.min(dv.getUint32(N.info_len, true), stage);
-    info.set(this.u8.subarray(this.auxOff, this.auxOff + n));
+    copyOut(info, this.u8, this.auxOff, n);
     return n;
   }
 
@@ -682,7 +685,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const logAt = licenseAt + align8(Buffer.byteLength(license) + 1);
     this.ensure(0, 0, logAt + logBytes);
     this.putCString(license, licenseAt);
-    this.u8.set(insns, this.auxOff);
+    copyIn(this.u8, this.auxOff, insns, insnBytes);
     if (log !== null) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + logBytes);
     const dv = this.attr(PROG_LOAD_ATTR.size);
     dv.setUint32(P.prog_type, progType, true);

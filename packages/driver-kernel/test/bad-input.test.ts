@@ -147,6 +147,27 @@ describeKernel("kernel driver: bad input", () => {
     expect(openFdCount()).toBe(before);
   });
 
+  it("a detached buffer is an empty one: the kernel's answer, not the engine's TypeError after the syscall", () => {
+    const { d } = k;
+    const detached = () => {
+      const b = new Uint8Array(8);
+      structuredClone(b.buffer, { transfer: [b.buffer] });
+      expect(b.byteLength).toBe(0);
+      return b;
+    };
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(hash()));
+      // info_len 0: the kernel writes nothing and says so.
+      expect(d.objGetInfoByFd(fd, detached())).toBe(0);
+      // No instructions: insn_cnt 0 is E2BIG.
+      expect(d.progLoad({ progType: ProgType.SocketFilter, insns: detached(), license: "GPL" })).toBe(-Errno.E2BIG);
+      // A 0-byte token: a QUEUE's (key_size 0) batch token, or in_batch on an fd that is no map.
+      const queue = keep(d.mapCreate({ mapType: 22, keySize: 0, valueSize: 4, maxEntries: 2 }));
+      expect(d.mapLookupBatch(queue, null, detached(), detached(), new Uint8Array(4), 1).errno).toBe(Errno.ENOTSUPP);
+      expect(d.mapLookupBatch(0, detached(), detached(), detached(), detached(), 1).errno).toBe(Errno.EINVAL);
+    });
+  });
+
   it("programs and info: bad types and lengths are caught; absurd info lengths are the kernel's E2BIG", () => {
     const { d } = k;
     expect(() => d.progLoad({ progType: ProgType.SocketFilter, insns: "b7" as unknown as Uint8Array, license: "GPL" })).toThrow(TypeError);
