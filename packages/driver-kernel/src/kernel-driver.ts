@@ -350,13 +350,13 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       if (!(key instanceof Uint8Array) || key.byteLength !== ks) assertSize(key, ks, "key", op, fd);
       if (value !== null && (!(value instanceof Uint8Array) || value.byteLength !== vs)) assertSize(value, vs, "value", op, fd);
       // The map may have been learnt by another driver of this process: size our regions.
-      this.ensure(ks, vs);
+      this.ensure(ks, vs, 0, op);
     } else {
       assertBytes(key, "key", op);
       if (value !== null) assertBytes(value, "value", op);
       ks = key.byteLength;
       vs = valueIn && value !== null ? value.byteLength : 0;
-      this.ensure(ks, vs);
+      this.ensure(ks, vs, 0, op);
     }
     copyIn(this.u8, this.keyOff, key, ks);
     if (valueIn && value !== null) copyIn(this.u8, this.valueOff, value, vs);
@@ -402,7 +402,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     if (at >= 0) {
       ks = shapes[at + KEY]! - 1;
       if (!(nextKey instanceof Uint8Array) || nextKey.byteLength !== ks) assertSize(nextKey, ks, "nextKey", op, fd);
-      this.ensure(ks, 0);
+      this.ensure(ks, 0, 0, op);
     } else {
       assertBytes(nextKey, "nextKey", op);
       ks = nextKey.byteLength;
@@ -463,7 +463,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     }
     const t8 = align8(tokenSize);
     const kBytes = count * keySize;
-    this.ensure(0, 0, 2 * t8 + align8(kBytes) + count * valueSize);
+    this.ensure(0, 0, 2 * t8 + align8(kBytes) + count * valueSize, op);
     const inOff = this.auxOff, outOff = inOff + t8, keysOff = outOff + t8, valuesOff = keysOff + align8(kBytes);
     if (inBatch !== null) copyIn(this.u8, inOff, inBatch, tokenSize);
     // The token goes in as the caller's bytes, so an early error hands them back unchanged.
@@ -508,7 +508,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       assertBytes(values, "values", op);
     }
     const kBytes = count * keySize, vBytes = count * valueSize;
-    this.ensure(0, 0, align8(kBytes) + vBytes);
+    this.ensure(0, 0, align8(kBytes) + vBytes, op);
     const keysOff = this.auxOff, valuesOff = keysOff + align8(kBytes);
     if (kBytes > 0) this.u8.set(keys.subarray(0, kBytes), keysOff);
     if (vBytes > 0) this.u8.set(values.subarray(0, vBytes), valuesOff);
@@ -534,7 +534,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       assertBytes(keys, "keys", op);
     }
     const kBytes = count * keySize;
-    this.ensure(0, 0, kBytes);
+    this.ensure(0, 0, kBytes, op);
     if (kBytes > 0) this.u8.set(keys.subarray(0, kBytes), this.auxOff);
     const dv = this.attr(BATCH_ATTR.size);
     this.setPtr(B.keys, this.auxOff);
@@ -575,7 +575,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
 
   private pathAttr(path: string, op: string): void {
     assertPath(path, op);
-    this.putCString(path, 0);
+    this.putCString(path, 0, op);
     this.attr(OBJ_ATTR.size);
     this.setPtr(O.pathname, this.auxOff);
   }
@@ -634,7 +634,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     // (map_ids, jited_prog_insns, …) the kernel would write through.
     const infoBytes = byteLengthOf(info);
     const stage = Math.min(infoBytes, MAX_INFO_STAGE);
-    this.ensure(0, 0, stage);
+    this.ensure(0, 0, stage, OP.info);
     this.u8.fill(0, this.auxOff, this.auxOff + stage);
     const dv = this.attr(INFO_ATTR.size);
     dv.setUint32(N.bpf_fd, fd, true);
@@ -683,8 +683,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     }
     const licenseAt = align8(insnBytes);
     const logAt = licenseAt + align8(Buffer.byteLength(license) + 1);
-    this.ensure(0, 0, logAt + logBytes);
-    this.putCString(license, licenseAt);
+    this.ensure(0, 0, logAt + logBytes, op);
+    this.putCString(license, licenseAt, op);
     copyIn(this.u8, this.auxOff, insns, insnBytes);
     if (log !== null) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + logBytes);
     const dv = this.attr(PROG_LOAD_ATTR.size);

@@ -93,23 +93,27 @@ export class Scratch {
     blocks.register(this, this.held);
   }
 
-  /** Makes the regions at least this large; replaces the block when one is too small. */
-  protected ensure(keyBytes: number, valueBytes: number, auxBytes = 0): void {
+  /**
+   * Makes the regions at least this large; replaces the block when one is too small. `op`, the
+   * command the room is for, names it in the RangeError of a call too big to stage.
+   */
+  protected ensure(keyBytes: number, valueBytes: number, auxBytes = 0, op?: string): void {
     if (keyBytes <= this.keyCap && valueBytes <= this.valueCap && auxBytes <= this.auxCap) return;
     this.allocate(
       Math.max(this.keyCap, align8(keyBytes)),
       Math.max(this.valueCap, align8(valueBytes)),
       auxBytes <= this.auxCap ? this.auxCap : Math.max(align8(auxBytes), this.auxCap * 2),
+      op,
     );
   }
 
-  private allocate(keyCap: number, valueCap: number, auxCap: number): void {
+  private allocate(keyCap: number, valueCap: number, auxCap: number, op = "@bpfkit/driver-kernel"): void {
     const page = this.page;
     const size = Math.ceil((ATTR_BYTES + 2 * keyCap + valueCap + auxCap) / page) * page;
     // koffi.alloc takes at most 2^31 - 1 bytes: a call that needs more is refused before any
     // syscall, and the current block stays as it is.
     if (size + 2 * page > 0x7fff_ffff) {
-      throw new RangeError(`@bpfkit/driver-kernel: this call needs ${size} bytes of scratch, more than the 2 GiB one call can stage`);
+      throw new RangeError(`${op}: this call needs ${size} bytes of scratch, more than the 2 GiB one call can stage`);
     }
     const libc = this.native, koffi = this.koffi;
     // A page of slack to start on a boundary, then the regions, then the guard page.
@@ -166,9 +170,9 @@ export class Scratch {
   }
 
   /** Writes `s` as UTF-8 plus a NUL at aux offset `at`; returns the bytes used. */
-  protected putCString(s: string, at: number): number {
+  protected putCString(s: string, at: number, op?: string): number {
     const need = Buffer.byteLength(s) + 1;
-    this.ensure(0, 0, at + need);
+    this.ensure(0, 0, at + need, op);
     const n = Buffer.from(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength).write(s, this.auxOff + at, "utf8");
     this.u8[this.auxOff + at + n] = 0;
     return n + 1;
