@@ -6,9 +6,10 @@
 import { closeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BpfCmd, Errno, MAP_CREATE_ATTR } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BpfCmd, decodeMapInfo, Errno, MAP_CREATE_ATTR, MAP_INFO_SIZE, ProgType } from "@bpfkit/core";
 import { createKernelDriver, NR_BPF } from "@bpfkit/driver-kernel";
-import { describeKernel, kernelForFile } from "./helpers.js";
+import { mountPrivateBpffs } from "../../testkit/src/bpffs.js";
+import { describeKernel, kernelForFile, RET0_INSNS } from "./helpers.js";
 
 kernelForFile(); // the fd count after the file equals the count before
 const MIB = 1 << 20;
@@ -62,6 +63,52 @@ describeKernel("kernel driver: an fd reused behind its back", () => {
       }
     } finally {
       d.close(big);
+    }
+  });
+});
+
+describeKernel("kernel driver: a number closed behind its back and handed out again through the driver", () => {
+  it("OBJ_GET, MAP_GET_FD_BY_ID and PROG_LOAD replace the stale shape with what the new fd is", () => {
+    const d = createKernelDriver();
+    const fs = mountPrivateBpffs(d);
+    try {
+      const big = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 64, maxEntries: 1 });
+      expect(d.mapUpdateElem(big, new Uint8Array(4), new Uint8Array(64).fill(7))).toBe(0);
+      expect(d.objPin(big, `${fs.path}/big`)).toBe(0);
+      const info = new Uint8Array(MAP_INFO_SIZE);
+      expect(d.objGetInfoByFd(big, info)).toBeGreaterThan(0);
+      const id = decodeMapInfo(info).id;
+      expect(d.close(big)).toBe(0);
+      const key = new Uint8Array(4), value8 = new Uint8Array(8), value64 = new Uint8Array(64);
+      for (const reopen of [() => d.objGet(`${fs.path}/big`), () => d.mapGetFdById(id)]) {
+        // A small map the hot path remembers, closed with fs.closeSync: the driver still knows it.
+        const small = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+        expect(d.mapLookupElem(small, key, value8)).toBe(0);
+        closeSync(small);
+        const fd = reopen();
+        try {
+          expect(fd).toBe(small);
+          expect(() => d.mapLookupElem(fd, key, value8)).toThrow(/needs 64/);
+          expect(d.mapLookupElem(fd, key, value64)).toBe(0);
+          expect(value64[63]).toBe(7);
+        } finally {
+          d.close(fd);
+        }
+      }
+      const small = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+      expect(d.mapLookupElem(small, key, value8)).toBe(0);
+      closeSync(small);
+      const prog = d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL" });
+      try {
+        expect(prog).toBe(small);
+        // A program is no map: the kernel says so, nothing is staged for the old shape.
+        expect(d.mapLookupElem(prog, key, value8)).toBe(-Errno.EINVAL);
+      } finally {
+        d.close(prog);
+      }
+      expect(d.host.unlink(`${fs.path}/big`)).toBe(0);
+    } finally {
+      fs.dispose();
     }
   });
 });
