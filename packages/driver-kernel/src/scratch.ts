@@ -99,20 +99,34 @@ export class Scratch {
    */
   protected ensure(keyBytes: number, valueBytes: number, auxBytes = 0, op?: string): void {
     if (keyBytes <= this.keyCap && valueBytes <= this.valueCap && auxBytes <= this.auxCap) return;
-    this.allocate(
-      Math.max(this.keyCap, align8(keyBytes)),
-      Math.max(this.valueCap, align8(valueBytes)),
-      auxBytes <= this.auxCap ? this.auxCap : Math.max(align8(auxBytes), this.auxCap * 2),
-      op,
-    );
+    const keyCap = Math.max(this.keyCap, align8(keyBytes));
+    const valueCap = Math.max(this.valueCap, align8(valueBytes));
+    let auxCap = this.auxCap;
+    if (auxBytes > auxCap) {
+      // Doubled, so that a run of growing calls reallocates rarely; but never past what one
+      // block can hold when the call itself fits.
+      auxCap = Math.max(align8(auxBytes), this.auxCap * 2);
+      if (!this.fits(keyCap, valueCap, auxCap)) auxCap = align8(auxBytes);
+    }
+    this.allocate(keyCap, valueCap, auxCap, op);
+  }
+
+  /** Bytes of a block with these regions, whole pages. */
+  private blockSize(keyCap: number, valueCap: number, auxCap: number): number {
+    return Math.ceil((ATTR_BYTES + 2 * keyCap + valueCap + auxCap) / this.page) * this.page;
+  }
+
+  /** koffi.alloc takes at most 2^31 - 1 bytes: the block, a page of slack and the guard page. */
+  private fits(keyCap: number, valueCap: number, auxCap: number): boolean {
+    return this.blockSize(keyCap, valueCap, auxCap) + 2 * this.page <= 0x7fff_ffff;
   }
 
   private allocate(keyCap: number, valueCap: number, auxCap: number, op = "@bpfkit/driver-kernel"): void {
     const page = this.page;
-    const size = Math.ceil((ATTR_BYTES + 2 * keyCap + valueCap + auxCap) / page) * page;
-    // koffi.alloc takes at most 2^31 - 1 bytes: a call that needs more is refused before any
-    // syscall, and the current block stays as it is.
-    if (size + 2 * page > 0x7fff_ffff) {
+    const size = this.blockSize(keyCap, valueCap, auxCap);
+    // A call that needs more than one block can hold is refused before any syscall, and the
+    // current block stays as it is.
+    if (!this.fits(keyCap, valueCap, auxCap)) {
       throw new RangeError(`${op}: this call needs ${size} bytes of scratch, more than the 2 GiB one call can stage`);
     }
     const libc = this.native, koffi = this.koffi;
