@@ -81,6 +81,8 @@ async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }
       }
       // `bpfkit help frob` is as unknown a command as `bpfkit frob`.
       if (words.length > 1 && target.group === undefined) throw usageError(`unknown command ${JSON.stringify(words[1])}`, "see `bpfkit --help`");
+      // `bpfkit help map frob`, as `bpfkit map frob --help`: not the group's overview and exit 0.
+      if (words.length > 2) throw usageError(`unknown command ${JSON.stringify(words.slice(1, 3).join(" "))}`, `see \`bpfkit ${target.group} --help\``);
       io.stdout(overview(target.group));
       return 0;
     }

@@ -29,6 +29,13 @@ describe("bpfkit help and usage", () => {
     const helpUnknown = await run(["help", "frob"]);
     expect(helpUnknown.code).toBe(ExitCode.usage);
     expect(helpUnknown.err).toContain('unknown command "frob"');
+    // An unknown command in a known group is as unknown after `help` as before `--help`.
+    for (const argv of [["help", "map", "frob"], ["map", "frob", "--help"]]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(" ")).toBe(ExitCode.usage);
+      expect(r.out, argv.join(" ")).toBe("");
+      expect(r.err, argv.join(" ")).toContain('unknown command "map frob"');
+    }
   });
 
   it("bare bpfkit prints the overview on stdout and exits 2; other command lines without a command are usage errors on stderr", async () => {
