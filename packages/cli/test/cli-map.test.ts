@@ -178,6 +178,15 @@ for (const dut of driversUnderTest()) {
       expect((await bpfkit("map", "pin", "id", String(hash.id), p2)).code).toBe(0);
       expect(JSON.parse((await bpfkit("map", "show", p2, "--json")).out).id).toBe(hash.id);
       expect(d.host.unlink(p2)).toBe(0);
+      // bpffs's EPERM for a dotted name is neither privilege nor an off-bpffs path.
+      const dot = await bpfkit("map", "pin", "id", String(hash.id), `${fs.path}/a.b`);
+      expect(dot.code).toBe(ExitCode.usage);
+      expect(dot.err).toContain(`pin map ${hash.id} (${HASH_NAME}) to ${fs.path}/a.b: bpffs refuses a name with a dot ("a.b")`);
+      expect(d.host.mkdir(`${fs.path}/cli_dir`, 0o755)).toBe(0);
+      const dir = await bpfkit("map", "pin", hash.path, `${fs.path}/cli_dir`);
+      expect(dir.code).toBe(ExitCode.failure);
+      expect(dir.err).toContain(`pin map ${hash.id} (${HASH_NAME}) at ${hash.path} to ${fs.path}/cli_dir: ${fs.path}/cli_dir is a directory`);
+      expect(d.host.rmdir(`${fs.path}/cli_dir`)).toBe(0);
       const gone = await bpfkit("map", "show", `${fs.path}/nothing`);
       expect(gone.code).toBe(ExitCode.notFound);
       expect(gone.err).toContain(`nothing is pinned at ${fs.path}/nothing`);

@@ -1,9 +1,10 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
-import { BPF_FS_MAGIC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, Errno, errnoName, type Driver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, Errno, errnoName } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
-import { FRESH_SIM_PATH_HINT, freshSimNote, isFreshSim } from "../driver-select.js";
+import { freshSimNote, isFreshSim } from "../driver-select.js";
 import { mapInfo, mapLabel } from "../map-ref.js";
+import { pinPathProblem } from "../pin-path.js";
 import { mapTypeKernelName, parseMapFlags, parseMapType } from "../names.js";
 import { parseType } from "../types.js";
 import { mapJson } from "./maps.js";
@@ -20,27 +21,6 @@ function size(opts: Record<string, unknown>, name: string, typeOpt: string): num
   }
   if (fromType !== undefined) return fromType.size;
   throw usageError(`--${name} (or --${typeOpt}) is required`);
-}
-
-/** Why `path` cannot take a new pin, as far as can be told before creating the map. */
-function pinPathProblem(d: Driver, path: string): CliError | undefined {
-  if (d.host.stat(path).errno === 0) return new CliError(`pin at ${path}: something is already pinned there`, ExitCode.failure, "unpin it (rm) or pick another path; nothing was created");
-  const slash = path.lastIndexOf("/");
-  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
-  const st = d.host.stat(dir);
-  if (st.errno === 2) {
-    return new CliError(`pin at ${path}: the directory ${dir} does not exist`, ExitCode.notFound,
-      isFreshSim(d) ? FRESH_SIM_PATH_HINT : "create it first (mkdir -p); nothing was created");
-  }
-  if (st.errno === 0 && !st.isDirectory) return new CliError(`pin at ${path}: ${dir} is not a directory`, ExitCode.failure);
-  const fsType = d.host.statfsType(dir);
-  if (fsType >= 0 && fsType !== BPF_FS_MAGIC) return new CliError(`pin at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
-  // bpf_lookup: bpffs keeps names with a dot for itself (EPERM, which would read as privilege).
-  const name = path.slice(slash + 1);
-  if (fsType === BPF_FS_MAGIC && name.includes(".")) {
-    return new CliError(`pin at ${path}: bpffs refuses a name with a dot (${JSON.stringify(name)})`, ExitCode.usage, "pick a name without '.'; nothing was created");
-  }
-  return undefined;
 }
 
 /** A size or count of MAP_CREATE: a u32 field of union bpf_attr, named as the option. */
@@ -105,7 +85,7 @@ export const mapCreateCommand: Command = {
     const d = await ctx.driver();
     // Checked before the map exists: a map made for a taken path was only freed again. The pin
     // below still answers EEXIST when the path is taken in between, and the map is freed then.
-    const pinProblem = pinPathProblem(d, path);
+    const pinProblem = pinPathProblem(d, path, `pin at ${path}`, "; nothing was created");
     if (pinProblem !== undefined) throw pinProblem;
     let inner = -1;
     if (isMapInMap) inner = must(d.mapCreate(innerAttr), "create inner template map");

@@ -11,6 +11,7 @@ import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry,
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
+import { pinPathProblem } from "../pin-path.js";
 import { describeKind, objectKind } from "../object-kind.js";
 import { mapJson } from "./maps.js";
 
@@ -244,12 +245,15 @@ export const mapPinCommand: Command = {
     return withMap(ctx, args, (d, m, rest) => {
       const path = rest[0];
       if (path === undefined || rest.length > 1) throw usageError("map pin needs one PATH after the map", `usage: bpfkit ${this.usage}`);
+      // `to`: the label may end in the map's own pin (`map 12 at /a`).
+      const subject = `pin ${m.label} to ${path}`;
+      const problem = pinPathProblem(d, path, subject);
+      if (problem !== undefined) throw problem;
       const r = d.objPin(m.fd, path);
-      if (r === -17) throw new CliError(`pin ${m.label} at ${path}: something is already pinned there`, ExitCode.failure);
-      if (r === -1) throw new CliError(`pin ${m.label} at ${path}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
-      if (r === -2) throw new CliError(`pin ${m.label} at ${path}: the directory does not exist`, ExitCode.notFound);
+      if (r === -17) throw new CliError(`${subject}: something is already pinned there`, ExitCode.failure);
+      if (r === -2) throw new CliError(`${subject}: the directory does not exist`, ExitCode.notFound);
       must(r, `pin ${m.label}`, path);
-      if (!ctx.quiet && !ctx.json) ctx.io.stderr(`pinned ${m.label} at ${path}\n`);
+      if (!ctx.quiet && !ctx.json) ctx.io.stderr(`pinned ${m.label}${m.path !== undefined ? " also" : ""} at ${path}\n`);
       if (ctx.json) ctx.emit(() => "", () => ({ pinned: path, id: m.info.id }));
       return 0;
     });
