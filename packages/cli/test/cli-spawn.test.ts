@@ -76,7 +76,7 @@ describe("the bpfkit bin", () => {
   // refused id walk must name the missing capability, not suggest the CAP_BPF the user has.
   const capOnly = capBpfOnlyUnavailable(k.unavailable);
   if (capOnly !== undefined && k.unavailable === undefined) console.warn(`CAP_BPF-only CLI tests skipped: ${capOnly}`);
-  it.skipIf(capOnly !== undefined)("with CAP_BPF only, the demo runs on the kernel and `maps` says CAP_SYS_ADMIN is missing", () => {
+  it.skipIf(capOnly !== undefined)("with CAP_BPF only, the demo runs on the kernel, and `maps` and the fuzzers say CAP_SYS_ADMIN is missing", () => {
     const demo = bpfkitWithCapBpfOnly("demo", "--json", "-q");
     expect(demo.code, demo.err).toBe(0);
     const j = JSON.parse(demo.out) as { passed: boolean; driver: string };
@@ -86,6 +86,16 @@ describe("the bpfkit bin", () => {
     expect(maps.err).toContain("BPF_MAP_GET_NEXT_ID: operation not permitted");
     expect(maps.err).toContain("without CAP_SYS_ADMIN (root has it) the kernel refuses");
     expect(maps.err).not.toContain("CAP_BPF");
+    // The fuzzers need what root has: a diff would report the refused BPF_F_ZERO_SEED as the
+    // simulator's fault (exit 5), and the dump fuzzer's datapath thread failed on "errno 1".
+    const diff = bpfkitWithCapBpfOnly("fuzz", "diff", "--runs", "5", "--seed", "1");
+    expect(diff.code, diff.out + diff.err).toBe(3);
+    expect(diff.out).toBe("");
+    expect(diff.err).toContain("fuzz diff against the kernel: without CAP_SYS_ADMIN");
+    const dump = bpfkitWithCapBpfOnly("fuzz", "dump", "--driver", "kernel", "--runs", "2", "--seed", "1");
+    expect(dump.code, dump.out + dump.err).toBe(3);
+    expect(dump.err).toContain("fuzz dump on the kernel: without CAP_SYS_ADMIN");
+    expect(dump.err).toContain("--driver sim");
     // EACCES is a directory's mode, not a capability: a root-owned 0755 directory on bpffs.
     const d = k.create();
     using fs = mountPrivateBpffs(d);

@@ -1,5 +1,6 @@
 // `bpfkit fuzz diff|dump`: testkit's differential runner (the same random programs on two
 // drivers, every answer compared) and its dump-reliability fuzzer, from the command line.
+import { sysAdminMissing } from "@bpfkit/driver-kernel";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { kernelUnavailableReason } from "../driver-select.js";
 import { flag, str, type Command, type OptionValues } from "../command.js";
@@ -42,7 +43,7 @@ export const fuzzDiffCommand: Command = {
   usage: "fuzz diff [--runs N] [--seed S] [--left sim|kernel|model] [--right sim|kernel|model] [--lru-eviction] [--path P] [--json]",
   details: "testkit's differential runner: random operation programs (updates, lookups, deletes, next-key walks, batches)\n" +
     "over random maps, on both drivers; on a difference, fast-check shrinks it to a minimal program and prints it with\n" +
-    "the seed and path that replay it. Exit code 5 when the drivers differ.\n" +
+    "the seed and path that replay it. Exit code 5 when the drivers differ. The kernel side needs root (CAP_SYS_ADMIN).\n" +
     "--lru-eviction compares LRU eviction: LRU maps of at most 8 entries, programs that outgrow them, the process\n" +
     "pinned to CPU 0 (the kernel evicts deterministically only on one CPU; Linux with taskset).",
   options: {
@@ -65,7 +66,9 @@ export const fuzzDiffCommand: Command = {
     const left = side(opts, "left", "sim");
     const right = side(opts, "right", "kernel");
     if (left === "kernel" || right === "kernel") {
-      const why = await kernelUnavailableReason(ctx.io);
+      // With CAP_BPF alone the kernel works but refuses the BPF_F_ZERO_SEED and open-by-id its
+      // programs use, which the simulator (as root) allows: every run would be a false difference.
+      const why = (await kernelUnavailableReason(ctx.io)) ?? sysAdminMissing();
       if (why !== undefined) {
         throw new CliError(`fuzz diff against the kernel: ${why}`, ExitCode.permission, "run as root, or compare the simulator with the reference model: --left model --right sim");
       }
@@ -93,7 +96,7 @@ export const fuzzDumpCommand: Command = {
   details: "testkit's dump-reliability fuzzer over core's dump algorithms: every key present for the whole dump is\n" +
     "delivered, nothing never present is delivered, the dump ends within 4 × max_entries lookups, and the DumpStats\n" +
     "counters agree. On the simulator the datapath acts through the interleaving hook (deterministic from --seed);\n" +
-    "on the kernel it is a second thread. Exit code 5 when an invariant breaks.",
+    "on the kernel it is a second thread, and it needs root (CAP_SYS_ADMIN). Exit code 5 when an invariant breaks.",
   options: {
     runs: { type: "string", arg: "N", help: "random maps to dump (default 100)" },
     seed: { type: "string", arg: "S", help: "seed (default random; the summary prints it)" },
@@ -110,6 +113,9 @@ export const fuzzDumpCommand: Command = {
     if (path !== undefined && seed === undefined) throw usageError("--path needs the --seed it was printed with");
     const { runDumpFuzz } = await import("@bpfkit/testkit");
     const driver = await ctx.driver();
+    // Its datapath thread opens the map by id, which CAP_BPF alone may not do.
+    const gap = driver.kind === "kernel" ? sysAdminMissing() : undefined;
+    if (gap !== undefined) throw new CliError(`fuzz dump on the kernel: ${gap}`, ExitCode.permission, "run as root, or fuzz the simulator with --driver sim");
     const progress = throttled(ctx);
     // The fuzzer awaits its kernel datapath thread through a message port; whether that holds
     // the event loop is the fuzzer's business, so the command holds it until the run ends.
