@@ -41,6 +41,12 @@ describe("bpfkit fuzz", () => {
 
   it("--path needs --seed, and sides are named", async () => {
     expect((await run(["fuzz", "diff", "--path", "0:1"])).code).toBe(2);
+    // A malformed path is the command line's fault (exit 2), not fast-check's "Unable to replay" (exit 1).
+    for (const cmd of ["diff", "dump"]) {
+      const bad = await run(["fuzz", cmd, "--seed", "1", "--path", "0:x", "--runs", "1", ...(cmd === "diff" ? ["--left", "model", "--right", "sim"] : ["--driver", "sim"])]);
+      expect(bad.code, cmd).toBe(2);
+      expect(bad.err, cmd).toContain(`--path "0:x": expected the path a run printed`);
+    }
     expect((await run(["fuzz", "diff", "--left", "gpu"])).code).toBe(2);
     // --driver would be silently ignored (a user asking for the simulator got the kernel).
     const d = await run(["fuzz", "diff", "--driver", "sim", "--runs", "1"]);

@@ -20,6 +20,15 @@ function seedOpt(opts: OptionValues): number | undefined {
   return Number(v);
 }
 
+/** `--path`: fast-check's replay path as a run prints it, `4:0:0:2` (else fast-check's own error, exit 1). */
+function pathOpt(opts: OptionValues, seed: number | undefined): string | undefined {
+  const v = str(opts, "path");
+  if (v === undefined) return undefined;
+  if (!/^\d+(:\d+)*$/.test(v)) throw usageError(`--path ${JSON.stringify(v)}: expected the path a run printed, numbers joined by ':' (as 4:0:0:2)`);
+  if (seed === undefined) throw usageError("--path needs the --seed it was printed with");
+  return v;
+}
+
 function side(opts: OptionValues, name: string, dflt: "sim" | "kernel" | "model"): "sim" | "kernel" | "model" {
   const v = str(opts, name) ?? dflt;
   if (v !== "sim" && v !== "kernel" && v !== "model") throw usageError(`--${name} ${v}: expected sim, kernel or model`);
@@ -59,8 +68,7 @@ export const fuzzDiffCommand: Command = {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
     const { runDifferential } = await import("@bpfkit/testkit");
     const seed = seedOpt(opts);
-    const path = str(opts, "path");
-    if (path !== undefined && seed === undefined) throw usageError("--path needs the --seed it was printed with");
+    const path = pathOpt(opts, seed);
     // It would be ignored: the two sides are --left and --right.
     if (str(opts, "driver") !== undefined) throw usageError("fuzz diff compares two drivers: choose them with --left and --right, not --driver");
     const left = side(opts, "left", "sim");
@@ -109,8 +117,7 @@ export const fuzzDumpCommand: Command = {
     const algorithm = str(opts, "algorithm") ?? "both";
     if (!isDumpFuzzChoice(algorithm)) throw usageError(`--algorithm ${algorithm}: expected ${DUMP_FUZZ_CHOICES.join(", ")}`);
     const seed = seedOpt(opts);
-    const path = str(opts, "path");
-    if (path !== undefined && seed === undefined) throw usageError("--path needs the --seed it was printed with");
+    const path = pathOpt(opts, seed);
     const { runDumpFuzz } = await import("@bpfkit/testkit");
     const driver = await ctx.driver();
     // Its datapath thread opens the map by id, which CAP_BPF alone may not do.
