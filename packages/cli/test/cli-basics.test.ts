@@ -205,6 +205,15 @@ describe("bpfkit help and usage", () => {
     const big = await run(["map", "create", "/sys/fs/bpf/x", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "4294967296", "--driver", "sim"]);
     expect(big.code).toBe(ExitCode.usage);
     expect(big.err).toContain("--max-entries 4294967296: more than a u32 holds");
+    // Numbers for --type, --flags and --inner-type are named as the options, not as the driver's
+    // attr fields (`BPF_MAP_CREATE: mapFlags 8589934591 is not a u32`).
+    for (const [opt, value, type] of [["--type", "4294967296", "4294967296"], ["--flags", "0x1ffffffff", "hash"], ["--inner-type", "4294967298", "array_of_maps"]] as const) {
+      const argv = ["map", "create", "/sys/fs/bpf/x", "--type", type, "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--driver", "sim"];
+      if (opt !== "--type") argv.push(opt, value);
+      const r = await run(argv);
+      expect(r.code, opt).toBe(ExitCode.usage);
+      expect(r.err, opt).toContain(`${opt} ${value}: more than a u32 holds`);
+    }
   });
 
   it("bpffs's own maps.debug is named as a file, not as a missing pin", async () => {

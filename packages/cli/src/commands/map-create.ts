@@ -31,6 +31,11 @@ function count(v: string, name: string): number {
   return n;
 }
 
+/** A number given for a u32 field (`--type 4294967296`) is refused by its option's name, not the driver's field name. */
+function u32Field(n: number, name: string, text: string): void {
+  if (n > 0xffffffff) throw usageError(`--${name} ${text}: more than a u32 holds (4294967295)`);
+}
+
 export const mapCreateCommand: Command = {
   name: "map create",
   summary: "create a map and pin it",
@@ -65,12 +70,14 @@ export const mapCreateCommand: Command = {
     if (typeText === undefined) throw usageError("--type is required (hash, array, lru_hash, lpm_trie, …)");
     const mapType = parseMapType(typeText);
     if (mapType === undefined) throw usageError(`--type ${typeText}: not a map type`);
+    u32Field(mapType, "type", typeText);
     const maxText = str(opts, "max-entries");
     if (maxText === undefined) throw usageError("--max-entries N is required");
     count(maxText, "max-entries");
     const flagsText = str(opts, "flags");
     const mapFlags = flagsText !== undefined ? parseMapFlags(flagsText) : 0;
     if (mapFlags === undefined) throw usageError(`--flags ${flagsText}: unknown flag`);
+    u32Field(mapFlags, "flags", flagsText!);
     const name = str(opts, "name");
     // The kernel's bpf_obj_name_cpy rule; checked here so a bad name is not a bare EINVAL.
     if (name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(name)) throw usageError(`--name ${name}: at most 15 of [A-Za-z0-9_.]`);
@@ -78,6 +85,7 @@ export const mapCreateCommand: Command = {
     const innerTypeText = str(opts, "inner-type");
     const innerType = innerTypeText === undefined ? BPF_MAP_TYPE_ARRAY : parseMapType(innerTypeText);
     if (innerType === undefined) throw usageError(`--inner-type ${innerTypeText}: not a map type`);
+    u32Field(innerType, "inner-type", innerTypeText!);
     const num = (k: string, dflt: number) => { const v = str(opts, k); return v === undefined ? dflt : count(v, k); };
     const innerAttr = { mapType: innerType, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1) };
     const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries"].filter((k) => str(opts, k) !== undefined);
