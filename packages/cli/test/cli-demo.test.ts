@@ -99,6 +99,10 @@ describe("bpfkit demo on the simulator", () => {
   it("bad options are usage errors", async () => {
     expect((await demo("--flows", "0")).code).toBe(2);
     expect((await demo("--rate", "-1")).code).toBe(2);
+    // Number("") is 0: an empty --rate ran the demo with no datapath at all.
+    const empty = await demo("--rate", "");
+    expect(empty.code).toBe(2);
+    expect(empty.err).toContain("--rate : expected a number in [0, 10]");
   });
 
   it("suggests `npm run bpfkit --` only under this repository's own scripts, which define it", () => {

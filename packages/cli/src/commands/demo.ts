@@ -45,7 +45,8 @@ export const demoCommand: Command = {
       batchSize: intOpt(opts, "batch", DEFAULT_DEMO.batchSize, 1, 1 << 20),
     };
     const rateText = str(opts, "rate");
-    const rate = rateText === undefined ? 2 : Number(rateText);
+    // Number("") is 0: an empty --rate would silently stop the datapath.
+    const rate = rateText === undefined ? 2 : rateText.trim() === "" ? NaN : Number(rateText);
     if (!(rate >= 0 && rate <= 10)) throw usageError(`--rate ${rateText}: expected a number in [0, 10]`);
     cfg.maxEntries = Math.max(DEFAULT_DEMO.maxEntries, 2 ** Math.ceil(Math.log2(cfg.flows + cfg.churn + 1)));
     const d = await ctx.driver();
