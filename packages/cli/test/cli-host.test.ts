@@ -28,6 +28,10 @@ for (const dut of driversUnderTest()) {
       expect(t("array")).toMatchObject({ create: "yes", lookupBatch: "yes", lookupAndDeleteBatch: "no", updateBatch: "yes", deleteBatch: "no" });
       expect(t("prog_array")).toMatchObject({ create: "yes", lookupBatch: "no", updateBatch: "no" });
       expect(t("lpm_trie")).toMatchObject({ lookupBatch: "yes", lookupAndDeleteBatch: "no", deleteBatch: "yes" });
+      // The types a probe does not try (they need BTF) are not said to be uncreatable.
+      expect(t("sk_storage")!.create).toBe("needs BTF (not probed)");
+      const hidden = j.types.filter((x) => x.create !== "yes").length;
+      expect((await cliOver(d)("probe")).out).toContain(`\n${hidden} more types were not created here (--all says why)\n`);
     });
 
     it("progs lists a program loaded through the driver, with its type and name", async () => {

@@ -121,7 +121,7 @@ export const probeCommand: Command = {
   usage: "probe [--all] [--json]",
   details: "Creates one tiny map of each type (closed at once) and tries each batch command on it with one element.\n" +
     "Only ENOTSUPP counts as 'no' for a batch command: the kernel checks the map's batch operation first.",
-  options: { all: { type: "boolean", help: "also list the types that cannot be created here" } },
+  options: { all: { type: "boolean", help: "also list the types not created here, and why (refused, or needs BTF and not tried)" } },
   async run(ctx, args, opts) {
     noArgs(this, args);
     const d = await ctx.driver();
@@ -143,7 +143,7 @@ export const probeCommand: Command = {
         { title: "LOOKUP_AND_DELETE_BATCH", get: (t) => t.lookupAndDeleteBatch ?? "-" },
         { title: "UPDATE_BATCH", get: (t) => t.updateBatch ?? "-" },
         { title: "DELETE_BATCH", get: (t) => t.deleteBatch ?? "-" },
-      ]) + (opts.all === true ? "" : `\n${r.types.length - shown.length} more types cannot be created here (--all lists them)\n`),
+      ]) + (opts.all === true ? "" : `\n${r.types.length - shown.length} more types were not created here (--all says why)\n`),
       () => r,
     );
     return 0;
