@@ -80,6 +80,21 @@ describe("bpfkit help and usage", () => {
     expect((await run(["maps", "--help"])).out).toMatch(/--version +print the version, and run nothing/);
   });
 
+  it("the words after MAP are checked before any driver is made: a bad command line is exit 2 whatever the map", async () => {
+    const made: string[] = [];
+    const over = { createDriver: (k: "kernel" | "sim") => { made.push(k); return createSimDriver(); }, kernelAvailable: () => undefined };
+    for (const argv of [["map", "lookup", "id", "5"], ["map", "update", "id", "5", "key", "1"], ["map", "delete", "id", "5", "key", "1", "value", "2"],
+      ["map", "next", "id", "5", "foo"], ["map", "show", "id", "5", "extra"], ["map", "dump", "id", "5", "extra"], ["map", "pin", "id", "5"],
+      ["map", "freeze", "id", "5", "x"], ["map", "update", "id", "5", "key", "1", "value", "2", "exist", "--flags", "noexist"]]) {
+      const r = await run(argv, over);
+      expect(r.code, argv.join(" ")).toBe(ExitCode.usage);
+      expect(r.out, argv.join(" ")).toBe("");
+      expect(r.err, argv.join(" ")).toContain(`usage: bpfkit ${argv[0]} ${argv[1]} `);
+    }
+    // Before, the map was looked for first: "no map with id 5", exit 4 (or exit 3 without bpf(2)).
+    expect(made).toEqual([]);
+  });
+
   it("map delete and map next read keys only, so they neither list nor take a value type", async () => {
     const sim = createSimDriver();
     const over = { createDriver: () => sim, kernelAvailable: () => "test" };

@@ -10,7 +10,7 @@ import { decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type Elem
 import { fields, jsonValue, toJson } from "../format.js";
 import { MAP_REF_USAGE } from "../map-ref.js";
 import { OutputSpool } from "../output-spool.js";
-import { withMap } from "./map-elem.js";
+import { nothingAfterMap, withMap } from "./map-elem.js";
 
 export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
 
@@ -97,8 +97,7 @@ export const mapDumpCommand: Command = {
     const batchText = str(opts, "batch");
     if (batchText !== undefined && (!/^\d+$/.test(batchText) || Number(batchText) < 1)) throw usageError(`--batch ${batchText}: expected a positive integer`);
     const batchSize = batchText !== undefined ? Number(batchText) : undefined;
-    return withMap(ctx, args, (d, m, rest) => {
-      if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${this.usage}`);
+    return withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const out = new DumpWriter(ctx, t, flag(opts, "stats"));
       try {

@@ -15,9 +15,15 @@ import { pinPathProblem } from "../pin-path.js";
 import { describeKind, objectKind } from "../object-kind.js";
 import { mapJson } from "./maps.js";
 
-/** Opens the map named at args[0..], runs `fn`, and closes the fd whatever happens. */
-export async function withMap<T>(ctx: Ctx, args: readonly string[], fn: (d: Driver, m: OpenedMap, rest: readonly string[]) => T): Promise<T> {
+/**
+ * Opens the map named at args[0..], runs `fn` with what `parseRest` made of the words after the
+ * map, and closes the fd whatever happens. Those words are read first: a bad command line is
+ * exit 2 whether or not the map exists, or bpf(2) is usable at all.
+ */
+export async function withMap<R, T>(ctx: Ctx, args: readonly string[], parseRest: (rest: readonly string[]) => R,
+  fn: (d: Driver, m: OpenedMap, rest: R) => T): Promise<T> {
   const { ref, next } = parseMapRef(args, 0);
+  const rest = parseRest(args.slice(next));
   const d = await ctx.driver();
   let m: OpenedMap;
   try {
@@ -27,10 +33,17 @@ export async function withMap<T>(ctx: Ctx, args: readonly string[], fn: (d: Driv
     throw e;
   }
   try {
-    return fn(d, m, args.slice(next));
+    return fn(d, m, rest);
   } finally {
     d.close(m.fd);
   }
+}
+
+/** For commands that take nothing after the map. */
+export function nothingAfterMap(usage: string): (rest: readonly string[]) => void {
+  return (rest) => {
+    if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${usage}`);
+  };
 }
 
 /** Splits `key K… [value V…] [any|noexist|exist]`. */
@@ -89,10 +102,7 @@ export const mapShowCommand: Command = {
   options: {},
   examples: ["bpfkit map show id 12", "bpfkit map show /sys/fs/bpf/tc/globals/cilium_ct4_global", "bpfkit map show cilium_lxc"],
   async run(ctx, args) {
-    await withMap(ctx, args, (_d, m, rest) => {
-      if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`);
-      showMap(ctx, m);
-    });
+    await withMap(ctx, args, nothingAfterMap(this.usage), (_d, m) => showMap(ctx, m));
     return 0;
   },
 };
@@ -105,9 +115,8 @@ export const mapLookupCommand: Command = {
   options: { ...TYPE_OPTIONS },
   examples: ["bpfkit map lookup id 12 key 0a 00 00 01", "bpfkit map lookup id 12 key 10.0.0.1 --key-type ipv4 --value-type u64", "bpfkit map lookup id 7 key 10.1.0.0/16"],
   async run(ctx, args, opts) {
-    return withMap(ctx, args, (d, m, rest) => {
+    return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
-      const kv = keyValueArgs(rest, false, this.usage);
       const key = encodeKey(t, kv.key);
       const value = new Uint8Array(t.userValueSize);
       const r = d.mapLookupElem(m.fd, key, value);
@@ -128,15 +137,18 @@ export const mapUpdateCommand: Command = {
   options: { ...TYPE_OPTIONS, flags: { type: "string", arg: "any|noexist|exist", help: "BPF_ANY (default), BPF_NOEXIST or BPF_EXIST" } },
   examples: ["bpfkit map update id 12 key 0a 00 00 01 value 01 00 00 00 00 00 00 00", "bpfkit map update /sys/fs/bpf/ct key 10.0.0.1 80 value 1 --key-type 'struct{ip:ipv4,port:be16}' --value-type u64 noexist"],
   async run(ctx, args, opts) {
-    return withMap(ctx, args, (d, m, rest) => {
-      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+    const parseRest = (rest: readonly string[]) => {
       const kv = keyValueArgs(rest, true, this.usage);
       const flagOpt = str(opts, "flags");
       // `… value 1 exist --flags noexist`: which was meant is a guess, so neither wins silently.
       if (kv.flagWord !== undefined && flagOpt !== undefined && kv.flagWord !== flagOpt) {
         throw usageError(`\`${kv.flagWord}\` after the value and --flags ${flagOpt} disagree`, `usage: bpfkit ${this.usage}`);
       }
-      const flags = updateFlags(kv.flagWord ?? flagOpt);
+      return { ...kv, flags: updateFlags(kv.flagWord ?? flagOpt) };
+    };
+    return withMap(ctx, args, parseRest, (d, m, kv) => {
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const flags = kv.flags;
       const key = encodeKey(t, kv.key);
       const ref = t.fdValue ? openValueRef(d, m, kv.value!) : undefined;
       try {
@@ -219,9 +231,8 @@ export const mapDeleteCommand: Command = {
   details: `${MAP_REF_USAGE}.\nExit code 4 when the key is not in the map.`,
   options: { ...KEY_TYPE_OPTIONS },
   async run(ctx, args, opts) {
-    return withMap(ctx, args, (d, m, rest) => {
+    return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
-      const kv = keyValueArgs(rest, false, this.usage);
       const key = encodeKey(t, kv.key);
       const r = d.mapDeleteElem(m.fd, key);
       if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
@@ -242,9 +253,11 @@ export const mapPinCommand: Command = {
   details: MAP_REF_USAGE,
   options: {},
   async run(ctx, args) {
-    return withMap(ctx, args, (d, m, rest) => {
-      const path = rest[0];
-      if (path === undefined || rest.length > 1) throw usageError("map pin needs one PATH after the map", `usage: bpfkit ${this.usage}`);
+    const onePath = (rest: readonly string[]) => {
+      if (rest[0] === undefined || rest.length > 1) throw usageError("map pin needs one PATH after the map", `usage: bpfkit ${this.usage}`);
+      return rest[0];
+    };
+    return withMap(ctx, args, onePath, (d, m, path) => {
       // `to`: the label may end in the map's own pin (`map 12 at /a`).
       const subject = `pin ${m.label} to ${path}`;
       const problem = pinPathProblem(d, path, subject);
@@ -268,9 +281,10 @@ export const mapNextCommand: Command = {
   options: { ...KEY_TYPE_OPTIONS },
   examples: ["bpfkit map next id 12", "bpfkit map next id 12 key 0a 00 00 01"],
   async run(ctx, args, opts) {
-    return withMap(ctx, args, (d, m, rest) => {
+    const keyText = (rest: readonly string[]) => (rest.length === 0 ? null : keyValueArgs(rest, false, this.usage).key);
+    return withMap(ctx, args, keyText, (d, m, text) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
-      const key = rest.length === 0 ? null : encodeKey(t, keyValueArgs(rest, false, this.usage).key);
+      const key = text === null ? null : encodeKey(t, text);
       const next = new Uint8Array(t.keySize);
       const r = d.mapGetNextKey(m.fd, key, next);
       if (r === -2) throw new CliError(`${m.label}: no key after ${key === null ? "the start (the map is empty)" : t.key.format(key, 0)}`, ExitCode.notFound);
@@ -288,8 +302,7 @@ export const mapFreezeCommand: Command = {
   details: `${MAP_REF_USAGE}.\nThere is no unfreeze: the map stays frozen until it is freed.`,
   options: {},
   async run(ctx, args) {
-    return withMap(ctx, args, (d, m, rest) => {
-      if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${this.usage}`);
+    return withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
       const r = d.mapFreeze(m.fd);
       // A frozen map is no longer writable, so a second freeze is EPERM (kernel-maps.md §4.2).
       if (r === -1) throw new CliError(`freeze ${m.label}: not permitted: the map is already frozen, or this fd cannot write it`, ExitCode.failure);
