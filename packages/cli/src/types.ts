@@ -70,7 +70,7 @@ function bytesReader(n: number): Reader {
       if (n === 16 && t.includes(":") && !/^0x/i.test(t)) return ipBytes(ipv6, t);
       const b = parseHexBytes(t);
       if (b.length !== n) {
-        throw usageError(`${JSON.stringify(t)} is ${b.length} bytes, ${n} are needed`,
+        throw usageError(`${JSON.stringify(t)} is ${b.length} byte${b.length === 1 ? "" : "s"}, ${n} are needed`,
           `give ${n} hex bytes, like '${hex(new Uint8Array(Math.min(n, 8)).map((_, i) => i))}${n > 8 ? " …" : ""}' or 0x${"00".repeat(Math.min(n, 8))}${n > 8 ? "…" : ""}, or a type with --key-type/--value-type`);
       }
       return b;

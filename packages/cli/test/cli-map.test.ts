@@ -115,6 +115,8 @@ for (const dut of driversUnderTest()) {
       const r = await bpfkit("map", "update", hash.path, "key", "0a", "00", "00", "value", "00");
       expect(r.code).toBe(ExitCode.usage);
       expect(r.err).toMatch(/3 bytes, 4 are needed/);
+      // `key 1`: a lone digit is one byte, and is said so.
+      expect((await bpfkit("map", "lookup", hash.path, "key", "1")).err).toContain('"1" is 1 byte, 4 are needed');
       const t = await bpfkit("map", "lookup", hash.path, "key", "1", "--key-type", "u64");
       expect(t.code).toBe(ExitCode.usage);
       expect(t.err).toContain(`u64 is 8 bytes, map ${hash.id} (${HASH_NAME}) at ${hash.path} has 4-byte keys`);
