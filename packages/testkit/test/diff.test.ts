@@ -106,6 +106,13 @@ describe("differential runner: mutants of the model are caught and shrunk", () =
     expect(s.drivers[0].ops).toBe(s.drivers[1].ops);
     expect(s.drivers[0].opsPerSecond).toBeGreaterThan(0);
     expect(s.report).toMatch(/agree on 50 programs/);
+    expect(s.report).not.toMatch(/did not reproduce/);
+  });
+
+  it("says so when the program at a replayed path does not reproduce", async () => {
+    const s = await runDifferential({ left: "model", right: () => createModelDriver(), runs: 1, seed: 7, path: "3" });
+    expect(s.ok).toBe(true);
+    expect(s.report).toContain(`the program at path "3" did not reproduce: the drivers agree on it`);
   });
 });
 

@@ -182,7 +182,10 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
     runs: details.numRuns, skipped: tally.skipped, ops: tally.calls[0]! + tally.calls[1]!, seconds,
     drivers: [throughput(0, left), throughput(1, right)] as const, divergences,
   };
-  return { ...summary, report: formatSummary(summary) };
+  let report = formatSummary(summary);
+  // A replay that agrees is said so: "agree on 1 programs" alone reads like a fresh run.
+  if (options.path !== undefined && summary.ok) report += `\n  the program at path "${options.path}" did not reproduce: the drivers agree on it`;
+  return { ...summary, report };
 }
 
 function tryRun(r: ResolvedDriver, program: Program) {
