@@ -425,8 +425,9 @@ export class BpfMap<K, V> {
 
   /**
    * Opens the pinned map (no-op when open). Nothing is created or checked beyond what the
-   * buffers need: a pin whose key or value size differs from the codecs is refused, because
-   * every later operation would fail on it.
+   * buffers need: a pin whose key or value size differs from the codecs is refused (EINVAL),
+   * and so is one that is per-CPU where the spec is not or the other way round (its values are
+   * one slot per CPU), because every later operation would fail on it.
    */
   open(): void {
     this.#open("open");
@@ -454,9 +455,11 @@ export class BpfMap<K, V> {
 
   /**
    * Throws EINVAL naming `op`, and closes `fd` (the map pinned at `path`), unless its key and
-   * value sizes are the codecs': every later operation would fail on it.
+   * value sizes are the codecs': every later operation would fail on it. That includes a pin
+   * that is per-CPU where the spec is not, or the other way round: its values in user space are
+   * one slot per CPU, so the value buffer would not fit it even where value_size is the same.
+   * Returns the kernel's map type.
    */
-  /** Refuses (closing `fd`) a pin whose sizes are not the codecs'; returns the kernel's map type. */
   #checkSizes(op: string, path: string, fd: number): number {
     let info: MapInfo;
     try {
@@ -465,11 +468,19 @@ export class BpfMap<K, V> {
       this.#driver.close(fd);
       throw this.#named(op, e);
     }
-    if (info.keySize !== this.#info.keySize || info.valueSize !== this.#info.valueSize) {
+    const refuse = (why: string): never => {
       this.#driver.close(fd);
-      throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path,
-        message: `${op} ${this.#name}: the map pinned at ${path} has key size ${info.keySize} and value size ${info.valueSize}, ` +
-          `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}` });
+      throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path, message: `${op} ${this.#name}: the map pinned at ${path} ${why}` });
+    };
+    if (info.keySize !== this.#info.keySize || info.valueSize !== this.#info.valueSize) {
+      refuse(`has key size ${info.keySize} and value size ${info.valueSize}, ` +
+        `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}`);
+    }
+    const pinnedBytes = userValueSize(info.mapType, info.valueSize, this.#driver.possibleCpus);
+    if (pinnedBytes !== this.#info.readValueSize) {
+      const perCpu = isPerCpuMapType(info.mapType);
+      refuse(`is ${perCpu ? "a" : "not a"} per-CPU map (type ${info.mapType}), so its values are ${pinnedBytes} bytes ` +
+        `in user space; this map's value codec is ${this.#info.readValueSize}`);
     }
     return info.mapType;
   }

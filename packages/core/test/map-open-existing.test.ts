@@ -97,4 +97,36 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
     expect(env.logs.map((r) => r.msg)).not.toContain("Removing map to allow for property upgrade (expect map data loss)");
     expect(more.lookup(0)).toBeUndefined();
   });
+
+  // A per-CPU pin has one value slot per possible CPU in user space, so a spec that is not
+  // per-CPU (or the other way round) cannot read or write it even where value_size matches:
+  // every later call would hit the driver's buffer-size RangeError, naming neither map nor call.
+  it("a pin that is per-CPU where the spec is not, or not where it is, is refused as a size mismatch", () => {
+    const env = get();
+    const cpus = env.driver.possibleCpus;
+    const perCpu = env.track(env.bpf.newPerCpuHashMap({ name: "cilium_pc", key: u32, value: u32, maxEntries: 4 }));
+    perCpu.openOrCreate();
+    perCpu.close();
+    env.map({ ...spec, name: "cilium_plain" }).openOrCreate();
+    const pcPath = env.bpf.mapPath("cilium_pc");
+    const plainPath = env.bpf.mapPath("cilium_plain");
+    const before = fds();
+    const registered = env.bpf.getOpenMaps();
+
+    const plain = env.map({ ...spec, name: "cilium_pc" });
+    for (const op of ["open", "lookup"] as const) {
+      const e = thrownBpfError(() => (op === "open" ? plain.open() : plain.lookup(1)));
+      expect([e.code, e.op, e.map, e.path]).toEqual(["EINVAL", op, "cilium_pc", pcPath]);
+      expect(e.message).toBe(`${op} cilium_pc: the map pinned at ${pcPath} is a per-CPU map (type ${MapType.PerCPUHash}), ` +
+        `so its values are ${8 * cpus} bytes in user space; this map's value codec is 4`);
+    }
+    const wide = env.track(env.bpf.newPerCpuHashMap({ name: "cilium_plain", key: u32, value: u32, maxEntries: 4 }));
+    const e = thrownBpfError(() => wide.open());
+    expect([e.code, e.op, e.map, e.path]).toEqual(["EINVAL", "open", "cilium_plain", plainPath]);
+    expect(e.message).toBe(`open cilium_plain: the map pinned at ${plainPath} is not a per-CPU map (type ${MapType.Hash}), ` +
+      `so its values are 4 bytes in user space; this map's value codec is ${8 * cpus}`);
+    for (const m of [plain, wide]) expect([m.getFd(), m.isOpen()]).toEqual([-1, false]);
+    expect(fds()).toBe(before);
+    expect(env.bpf.getOpenMaps()).toEqual(registered);
+  });
 });
