@@ -595,7 +595,10 @@ export class Bpf implements sys.SyscallContext {
     return this.#registry.all().map((m) => m.getModel());
   }
 
-  /** Records `m` as the open map at `path` (replacing any other). BpfMap calls this. */
+  /**
+   * Records `m` as the open map at `path`, ahead of any other object open there, which getMap
+   * gives again once `m` is unregistered. BpfMap calls this.
+   */
   registerMap(path: string, m: BpfMap<any, any>): void {
     this.#registry.register(path, m);
   }

@@ -48,6 +48,24 @@ forEachDriver("registry and openMap", (d) => {
     expect(w.bpf.getMap("corea_same")).toBeUndefined();
   });
 
+  it("closing the second object opened at a path gives the first, still open, back to getMap and getOpenMaps", () => {
+    const a = newMap("corea_twice");
+    a.openOrCreate();
+    const b = newMap("corea_twice");
+    b.open();
+    expect(w.bpf.getMap("corea_twice")).toBe(b);
+    b.close();
+    expect(w.bpf.getMap("corea_twice")).toBe(a);
+    expect(w.bpf.getOpenMaps().map((m) => m.path)).toEqual([a.path()]);
+    // Reopened, b is the newest again; a closed first leaves b registered.
+    b.open();
+    a.close();
+    expect(w.bpf.getMap("corea_twice")).toBe(b);
+    b.close();
+    expect(w.bpf.getMap("corea_twice")).toBeUndefined();
+    expect(w.bpf.getOpenMaps()).toEqual([]);
+  });
+
   it("each Bpf has its own registry", () => {
     const other = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
     newMap("corea_mine").openOrCreate();
