@@ -572,6 +572,10 @@ export class Bpf implements sys.SyscallContext {
       return BpfMap.fromOpened<K, V>(this, basename(path), path, fd, info, codecs);
     } catch (e) {
       this.driver.close(fd);
+      // The map-info error names only the fd, which is closed now: say which pin it was.
+      if (e instanceof BpfError && e.path === undefined) {
+        throw new BpfError({ errno: e.errno, op: "openMap", path, message: `openMap ${path}: ${e.message}`, cause: e });
+      }
       throw e;
     }
   }

@@ -103,7 +103,15 @@ forEachDriver("registry and openMap", (d) => {
     expect(w.driver.host.mkdirAll(w.bpf.mapPrefixPath(), 0o755)).toBe(0);
     expect(w.driver.objPin(prog, progPath)).toBe(0);
     w.driver.close(prog);
-    expect(() => w.bpf.openMap("corea_prog")).toThrow(/it is a program, not a map/);
+    let progErr: unknown;
+    try {
+      w.bpf.openMap("corea_prog");
+    } catch (e) {
+      progErr = e;
+    }
+    // The error says which pin, not only an fd that is closed by now.
+    expect(progErr).toMatchObject({ code: "EINVAL", op: "openMap", path: progPath });
+    expect(String(progErr)).toMatch(new RegExp(`^BpfError: openMap ${progPath}: .*it is a program, not a map`));
     expect(w.bpf.getMap("corea_prog")).toBeUndefined();
     if (d.name === "kernel") expect(openFdCount()).toBe(fds);
   });
