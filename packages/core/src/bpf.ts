@@ -270,7 +270,12 @@ export class Bpf implements sys.SyscallContext {
     return this.#probes.normalize(t);
   }
 
-  /** Whether the kernel (or simulator) creates maps of this type; probed once per instance. */
+  /**
+   * Whether the kernel (or simulator) creates maps of this type; probed once per instance by
+   * creating a one-entry map with attrs the type takes (libbpf's). Types that need BTF to be
+   * created (SK/INODE/TASK/CGRP_STORAGE, STRUCT_OPS) cannot be probed through the Driver and
+   * answer false.
+   */
   haveMapType(t: number): boolean {
     return this.#probes.have(t);
   }

@@ -2,7 +2,9 @@
 // LRU; bpfkit probes each type on its own, lazily, by creating a tiny map of that type through
 // the driver, and caches the answer per Bpf instance (API.md §4.4).
 import {
-  BPF_F_NO_PREALLOC, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
+  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_STORAGE, BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+  BPF_MAP_TYPE_STACK_TRACE,
 } from "./constants.js";
 import type { Driver, MapCreateAttr } from "./driver.js";
 import { Errno } from "./errno.js";
@@ -10,27 +12,75 @@ import { Errno } from "./errno.js";
 /** Answers whether the kernel supports a map type. Injectable: tests mock an old kernel. */
 export type MapTypeProber = (mapType: number) => boolean;
 
-/** The smallest valid create attr for a type (LPM needs a prefix and NO_PREALLOC). */
-function probeAttr(mapType: number): MapCreateAttr {
-  if (mapType === BPF_MAP_TYPE_LPM_TRIE) {
-    return { mapType, keySize: 8, valueSize: 1, maxEntries: 1, mapFlags: BPF_F_NO_PREALLOC };
+// Types past the seed's list whose create attr differs from the default (enum bpf_map_type, 6.18).
+const BPF_MAP_TYPE_QUEUE = 22;
+const BPF_MAP_TYPE_STACK = 23;
+const BPF_MAP_TYPE_RINGBUF = 27;
+const BPF_MAP_TYPE_BLOOM_FILTER = 30;
+const BPF_MAP_TYPE_USER_RINGBUF = 31;
+const BPF_MAP_TYPE_ARENA = 33;
+/** A ring buffer's size must be a power-of-two multiple of the page: the page sizes Linux runs with. */
+const PAGE_SIZES = [4096, 16384, 65536];
+
+/**
+ * The smallest create attrs the kernel accepts for a type, as libbpf's probe_map_create makes
+ * them: a 4-byte key and value unless the type wants otherwise. A map the kernel refuses for
+ * its attrs answers EINVAL, as an unknown type does, so an attr the type cannot take would read
+ * as "not supported". Several tries where the page size decides.
+ */
+function probeAttrs(mapType: number): MapCreateAttr[] {
+  const base = { mapType, keySize: 4, valueSize: 4, maxEntries: 1 };
+  switch (mapType) {
+    case BPF_MAP_TYPE_LPM_TRIE:
+      return [{ ...base, keySize: 8, valueSize: 1, mapFlags: BPF_F_NO_PREALLOC }];
+    case BPF_MAP_TYPE_STACK_TRACE:
+      return [{ ...base, valueSize: 8 }]; // one u64 instruction pointer
+    case BPF_MAP_TYPE_CGROUP_STORAGE: case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+      return [{ ...base, keySize: 8, valueSize: 8, maxEntries: 0 }]; // key: the cgroup inode id
+    case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK: case BPF_MAP_TYPE_BLOOM_FILTER:
+      return [{ ...base, keySize: 0 }];
+    case BPF_MAP_TYPE_RINGBUF: case BPF_MAP_TYPE_USER_RINGBUF:
+      return PAGE_SIZES.map((page) => ({ ...base, keySize: 0, valueSize: 0, maxEntries: page }));
+    case BPF_MAP_TYPE_ARENA:
+      return [{ ...base, keySize: 0, valueSize: 0, mapFlags: BPF_F_MMAPABLE }];
+    default:
+      return [base];
   }
-  return { mapType, keySize: 4, valueSize: 4, maxEntries: 1 };
+}
+
+/** "Not supported": an unknown type (EINVAL), or one the kernel was built without. */
+function unsupported(fd: number): boolean {
+  return fd === -Errno.EINVAL || fd === -Errno.ENOTSUPP || fd === -Errno.EOPNOTSUPP;
 }
 
 /**
- * Probes by creating and closing a one-entry map. EINVAL (unknown type), ENOTSUPP and
- * EOPNOTSUPP mean "not supported"; any other failure (EPERM without privilege, ENOMEM) says
- * nothing about the type, so the type counts as supported and the real create reports the error.
+ * Probes by creating and closing a one-entry map (a map-in-map over a one-entry hash). EINVAL
+ * (unknown type), ENOTSUPP and EOPNOTSUPP mean "not supported"; any other failure (EPERM without
+ * privilege, ENOMEM) says nothing about the type, so the type counts as supported and the real
+ * create reports the error. The local-storage types and STRUCT_OPS cannot be made without BTF,
+ * which the Driver does not pass: they read as not supported.
  */
 export function driverProber(driver: Driver): MapTypeProber {
   return (mapType) => {
-    const fd = driver.mapCreate(probeAttr(mapType));
-    if (fd >= 0) {
-      driver.close(fd);
-      return true;
+    let inner = -1;
+    if (mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS) {
+      inner = driver.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      if (inner < 0) return !unsupported(inner);
     }
-    return !(fd === -Errno.EINVAL || fd === -Errno.ENOTSUPP || fd === -Errno.EOPNOTSUPP);
+    try {
+      let fd = -Errno.EINVAL;
+      for (const attr of probeAttrs(mapType)) {
+        fd = driver.mapCreate(inner >= 0 ? { ...attr, innerMapFd: inner } : attr);
+        if (fd >= 0) {
+          driver.close(fd);
+          return true;
+        }
+        if (fd !== -Errno.EINVAL) break;
+      }
+      return !unsupported(fd);
+    } finally {
+      if (inner >= 0) driver.close(inner);
+    }
   };
 }
 
