@@ -40,7 +40,7 @@ export interface BpfOptions {
    * machine with several bpffs mounts, pass it.
    */
   mapRoot?: string;
-  /** Under the root; default `tc/globals`. */
+  /** Under the root; default `tc/globals`. One whose `..` leads out of the root is a TypeError. */
   mapPrefix?: string;
   /**
    * Default: quiet for debug/info, `console.warn` for warnings and errors. Anything without the
@@ -167,7 +167,7 @@ export class Bpf implements sys.SyscallContext {
     return this.#prefix;
   }
 
-  /** The seed's SetMapPrefix; throws once the root or prefix was read. */
+  /** The seed's SetMapPrefix; throws once the root or prefix was read, or for a prefix leading out of the root. */
   setMapPrefix(path: string): void {
     if (this.#lockedDown) throw new Error("SetMapPrefix() call after MapPrefix was read");
     this.#prefix = checkPrefix(path, "setMapPrefix");
@@ -646,5 +646,11 @@ function checkRoot(p: unknown, op: string): string {
 function checkPrefix(p: unknown, op: string): string {
   if (typeof p !== "string") throw new TypeError(`${op}: map prefix must be a string`);
   if (p.includes("\0")) throw new TypeError(`${op}: map prefix ${JSON.stringify(p)} contains a NUL byte`);
+  // The prefix is a directory under the root: one whose `..` climbs out of it would pin, and
+  // unpin (rm -rf), outside the bpffs, as a map name with `..` would.
+  const clean = cleanPath(p.replace(/^\/+/, ""));
+  if (clean === ".." || clean.startsWith("../")) {
+    throw new TypeError(`${op}: map prefix ${JSON.stringify(p)} leads out of the map root`);
+  }
   return p;
 }

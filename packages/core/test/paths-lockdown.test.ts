@@ -90,6 +90,14 @@ forEachDriver("Bpf paths", (d) => {
     expect(() => createBpf({ driver: w.driver, mapRoot: "relative" })).toThrow(/must be an absolute path/);
     expect(() => createBpf({ driver: w.driver, mapRoot: "/a\0b" })).toThrow(/NUL/);
     expect(() => createBpf({ driver: w.driver, mapPrefix: "a\0" })).toThrow(/NUL/);
+    // A prefix is under the root: one that climbs out would pin and unpin (rm -rf) elsewhere.
+    for (const prefix of ["..", "../etc", "tc/../../x", "/../x"]) {
+      expect(() => createBpf({ driver: w.driver, mapRoot: w.fs.path, mapPrefix: prefix })).toThrow(/leads out of the map root/);
+    }
+    const b = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
+    expect(() => b.setMapPrefix("a/../..")).toThrow(/setMapPrefix: map prefix "a\/..\/.." leads out of the map root/);
+    b.setMapPrefix("a/../b");
+    expect(b.mapPath("x")).toBe(`${w.fs.path}/b/x`);
     expect(() => createBpf({ driver: undefined as never })).toThrow(/options.driver must be a Driver/);
   });
 
