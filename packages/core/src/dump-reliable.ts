@@ -53,6 +53,8 @@ export interface DumpTarget {
   readonly valueSize: number;
   /** For error messages. */
   readonly name: string;
+  /** The public call the errors name (`dumpReliablyWithCallback`, `keys`); default `dump` (`entries` for iterateMap). */
+  readonly op?: string;
   /**
    * Throws when the map was closed since this target was made. The walks call it after handing
    * out an element, since the callback may close the map and the next map opened gets its fd
@@ -67,7 +69,9 @@ export interface DumpTarget {
  */
 export type RawSink = (keys: Uint8Array, koff: number, values: Uint8Array, voff: number) => void;
 
-function dumpError(target: DumpTarget, op: string, errno: number): BpfError {
+/** `step` is the failing command ("lookup", "get next key"), named after the call that made it. */
+function dumpError(target: DumpTarget, step: string, errno: number): BpfError {
+  const op = `${target.op ?? "dump"} (${step})`;
   return new BpfError({ errno, op, map: target.name, message: `${op} ${target.name}: ${errnoText(errno)}` });
 }
 
@@ -104,7 +108,7 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
       stats.completed = true;
       return;
     }
-    throw dumpError(target, "dump (get first key)", -first);
+    throw dumpError(target, "get first key", -first);
   }
   const maxLookup = lookupBudget(stats);
   for (stats.lookup = 1; stats.lookup <= maxLookup; stats.lookup++) {
@@ -117,12 +121,12 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
         stats.completed = true;
         return;
       }
-      if (nextErr < 0) throw dumpError(target, "dump (get next key)", -nextErr);
+      if (nextErr < 0) throw dumpError(target, "get next key", -nextErr);
       copyBytes(cur, next);
       continue;
     }
     if (le < 0) {
-      if (le !== -Errno.ENOENT) throw dumpError(target, "dump (lookup)", -le);
+      if (le !== -Errno.ENOENT) throw dumpError(target, "lookup", -le);
       stats.lookupFailed++;
       if (prevValid) {
         copyBytes(cur, prev);
@@ -149,7 +153,7 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
         stats.completed = true;
         return;
       }
-      throw dumpError(target, "dump (get next key)", -nextErr);
+      throw dumpError(target, "get next key", -nextErr);
     }
     target.checkOpen?.();
     copyBytes(prev, cur);
@@ -232,7 +236,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
       // One bucket holds more elements than the buffer: the kernel copies buckets whole.
       // A bucket never holds more than the map does; past that ENOSPC is not about room.
       if (!isHashMapType(target.mapType) || scratch.capacity > 2 * Math.max(1, maxEntries)) {
-        throw dumpError(target, "dump (lookup batch)", errno);
+        throw dumpError(target, "lookup batch", errno);
       }
       scratch.resize(target, scratch.capacity * 2);
       continue;
@@ -242,7 +246,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
         scratch.supported = false;
         return false;
       }
-      throw dumpError(target, "dump (lookup batch)", errno);
+      throw dumpError(target, "lookup batch", errno);
     }
     scratch.supported = true;
     stats.algorithm = "batch";
@@ -264,7 +268,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
       stats.completed = true;
       return true;
     }
-    if (n === 0) throw dumpError(target, "dump (lookup batch made no progress)", Errno.EIO);
+    if (n === 0) throw dumpError(target, "lookup batch made no progress", Errno.EIO);
     target.checkOpen?.();
     const t = scratch.inToken;
     scratch.inToken = scratch.outToken;

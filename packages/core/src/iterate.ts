@@ -19,7 +19,9 @@ export interface IterateOptions {
 
 export const DEFAULT_MAX_RESTARTS = 16;
 
-function iterError(target: DumpTarget, op: string, errno: number): BpfError {
+/** `step` is the failing command ("lookup", "get next key"), named after the call that made it. */
+function iterError(target: DumpTarget, step: string, errno: number): BpfError {
+  const op = `${target.op ?? "entries"} (${step})`;
   return new BpfError({ errno, op, map: target.name, message: `${op} ${target.name}: ${errnoText(errno)}` });
 }
 
@@ -43,14 +45,14 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
 
   let r = driver.mapGetNextKey(fd, null, cur);
   if (r === -Errno.ENOENT) return;
-  if (r < 0) throw iterError(t, "entries (get first key)", -r);
+  if (r < 0) throw iterError(t, "get first key", -r);
   for (;;) {
     const nextErr = driver.mapGetNextKey(fd, cur, next);
     const le = driver.mapLookupElem(fd, cur, val);
     if (le === -Errno.ENOENT && indexed) {
       // An fd array's empty slot: no element, and an index that stays, so go on from it.
       if (nextErr === -Errno.ENOENT) return;
-      if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
+      if (nextErr < 0) throw iterError(t, "get next key", -nextErr);
       copyBytes(cur, next);
       continue;
     }
@@ -60,25 +62,25 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
       if (prevValid) {
         r = driver.mapGetNextKey(fd, prev, cur);
         if (r === -Errno.ENOENT) return; // prev was the last key
-        if (r < 0) throw iterError(t, "entries (get next key)", -r);
+        if (r < 0) throw iterError(t, "get next key", -r);
         if (driver.mapLookupElem(fd, prev, val) >= 0) continue;
       } else {
         if (nextErr === -Errno.ENOENT) return;
-        if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
+        if (nextErr < 0) throw iterError(t, "get next key", -nextErr);
         copyBytes(cur, next);
       }
       // Either `prev` is gone too, or nothing was yielded yet: `cur` may be the first key.
       prevValid = false;
-      if (++restarts > maxRestarts) throw new IterationAbortedError(`entries ${t.name}`, restarts - 1);
+      if (++restarts > maxRestarts) throw new IterationAbortedError(`${t.op ?? "entries"} ${t.name}`, restarts - 1);
       continue;
     }
-    if (le < 0) throw iterError(t, "entries (lookup)", -le);
+    if (le < 0) throw iterError(t, "lookup", -le);
     const item = make(cur, val);
     if (nextErr === -Errno.ENOENT) {
       yield item;
       return;
     }
-    if (nextErr < 0) throw iterError(t, "entries (get next key)", -nextErr);
+    if (nextErr < 0) throw iterError(t, "get next key", -nextErr);
     copyBytes(prev, cur);
     prevValid = true;
     copyBytes(cur, next);

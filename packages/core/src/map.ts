@@ -363,7 +363,7 @@ export class BpfMap<K, V> {
     const fd = this.#fdFor(op);
     return {
       driver: this.#measured(), fd, mapType: this.#kernelType, keySize: this.#info.keySize,
-      valueSize: this.#info.readValueSize, name: this.#name,
+      valueSize: this.#info.readValueSize, name: this.#name, op,
       checkOpen: () => {
         if (this.#fd !== fd) {
           throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,

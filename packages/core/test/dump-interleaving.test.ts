@@ -16,6 +16,7 @@ import {
 import type { SimDriver, SimSyscall } from "@bpfkit/driver-wasm-sim";
 import { simUnderTest } from "../../testkit/src/drivers.js";
 import { makeEnv, type Env } from "./support/env.js";
+import { thrownBpfError } from "./support/thrown.js";
 
 type Op = { kind: "insert" | "update" | "delete"; key: number };
 
@@ -332,11 +333,19 @@ describe("dumps under datapath interleavings [sim]", () => {
     expect(calls).not.toContain("mapLookupBatch");
     // A lookup error other than a vanished key is not papered over.
     sim.faults.inject("mapLookupElem", { errno: Errno.EPERM, count: 1 });
-    expect(() => m.dumpWithCallback(() => {}, { algorithm: "walk" })).toThrow("dump (lookup) fallback: operation not permitted");
+    expect(() => m.dumpWithCallback(() => {}, { algorithm: "walk" })).toThrow("dumpWithCallback (lookup) fallback: operation not permitted");
     sim.faults.inject("mapLookupBatch", { errno: Errno.EFAULT, count: 1 });
     const fresh = env.map({ name: "fallback", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 16 });
     fresh.open();
     expect(() => fresh.dump()).toThrow("dump (lookup batch) fallback: bad address");
+    // Each error names the call that was made, not a generic "dump" or "entries".
+    sim.faults.inject("mapLookupBatch", { errno: Errno.EFAULT, count: 1 });
+    const e = thrownBpfError(() => fresh.dumpReliablyWithCallback(() => {}, newDumpStats(fresh)));
+    expect([e.message, e.op]).toEqual(["dumpReliablyWithCallback (lookup batch) fallback: bad address", "dumpReliablyWithCallback (lookup batch)"]);
+    sim.faults.inject("mapGetNextKey", { errno: Errno.EPERM, count: 1 });
+    expect(() => [...fresh.keys()]).toThrow("keys (get first key) fallback: operation not permitted");
+    sim.faults.inject("mapLookupElem", { errno: Errno.EPERM, count: 1 });
+    expect(() => [...fresh.entries()]).toThrow("entries (lookup) fallback: operation not permitted");
   });
 
   it("LPM (key token): deleting the token between calls restarts the kernel's walk; the dump still delivers each key once", () => {

@@ -76,7 +76,7 @@ eachDriver("entries() and keys()", (get) => {
     }
     expect(err).toBeInstanceOf(IterationAbortedError);
     expect((err as IterationAbortedError).restarts).toBe(2);
-    expect((err as Error).message).toBe("entries cilium_test: iteration aborted after 2 restarts");
+    expect((err as Error).message).toBe("keys cilium_test: iteration aborted after 2 restarts");
     expect(yielded).toBe(3);
   });
 
