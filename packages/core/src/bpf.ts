@@ -612,7 +612,7 @@ export class Bpf implements sys.SyscallContext {
     this.#registry.register(path, m);
   }
 
-  /** Removes `path` only when `m` is the object registered for it (API.md §4.7). */
+  /** Removes `m` from `path`, never another object open there (API.md §4.7). */
   unregisterMap(path: string, m: BpfMap<any, any>): void {
     this.#registry.unregister(path, m);
   }

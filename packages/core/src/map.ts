@@ -562,7 +562,7 @@ export class BpfMap<K, V> {
     this.#bpf.logger.debug("End of parallel mode", { name: this.#name });
   }
 
-  /** Closes the fd, stops the resolver and unregisters this object (only if it is the one registered). */
+  /** Closes the fd, stops the resolver and unregisters this object (never another one open at its path). */
   close(): void {
     this.#cache?.close();
     if (this.#fd >= 0) {
