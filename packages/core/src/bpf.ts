@@ -44,7 +44,8 @@ export interface BpfOptions {
   mapPrefix?: string;
   /**
    * Default: quiet for debug/info, `console.warn` for warnings and errors. Anything without the
-   * four methods is a TypeError at createBpf.
+   * four methods is a TypeError at createBpf. An exception the logger throws is dropped: the
+   * operation that logged goes on (a warning is often logged halfway through one).
    */
   logger?: Logger;
   /**
@@ -103,7 +104,7 @@ export class Bpf implements sys.SyscallContext {
       throw new TypeError("createBpf: options.driver must be a Driver");
     }
     this.driver = d;
-    this.logger = options.logger === undefined ? defaultLogger : checkLogger(options.logger);
+    this.logger = guardedLogger(options.logger === undefined ? defaultLogger : checkLogger(options.logger));
     this.metrics = isolatedHook(options.metrics, this.logger, "createBpf");
     if (options.mapRoot !== undefined) this.#root = checkRoot(options.mapRoot, "createBpf");
     this.#prefix = options.mapPrefix !== undefined ? checkPrefix(options.mapPrefix, "createBpf") : DEFAULT_MAP_PREFIX;
@@ -626,6 +627,22 @@ function nonNullKey(attr: ElemAttr, op: string): Uint8Array {
   assertAttr(attr, op);
   if (attr.key === null) throw new TypeError(`${op}: attr.key must be a Uint8Array, got null`);
   return attr.key;
+}
+
+/**
+ * `l` with each method made unable to throw. Log lines come from the middle of operations (a
+ * property upgrade warns with the old map open and the new one pinned): a throw there would
+ * leave an fd open and the map half-adopted. There is nowhere left to report it, so it is dropped.
+ */
+function guardedLogger(l: Logger): Logger {
+  const guard = (m: keyof Logger) => (msg: string, fields?: Record<string, unknown>): void => {
+    try {
+      l[m](msg, fields);
+    } catch {
+      // dropped: see above
+    }
+  };
+  return Object.freeze({ debug: guard("debug"), info: guard("info"), warn: guard("warn"), error: guard("error") });
 }
 
 /** A logger that would fail at its first warning fails here instead, naming the option. */

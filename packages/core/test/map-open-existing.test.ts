@@ -129,4 +129,23 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
     expect(fds()).toBe(before);
     expect(env.bpf.getOpenMaps()).toEqual(registered);
   });
+
+  // The property upgrade logs its warnings with the old map open and the new one being pinned:
+  // a logger that throws there must not abort the upgrade halfway and leak the old map's fd.
+  it("a logger that throws changes nothing: the upgrade completes, registered, and no fd is left open", () => {
+    const env = get();
+    env.map(spec).openOrCreate();
+    const throwing = { debug: boom, info: boom, warn: boom, error: boom };
+    function boom(msg: string): never {
+      throw new Error(`log sink closed (${msg})`);
+    }
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, logger: throwing });
+    const m = bpf.newMap({ ...spec, maxEntries: 8 });
+    const before = fds();
+    expect(m.openOrCreate()).toBe(true);
+    expect(bpf.getMapInfo(m.getFd()).maxEntries).toBe(8);
+    expect(bpf.getMap("cilium_ct4")).toBe(m);
+    m.close();
+    expect(fds()).toBe(before);
+  });
 });
