@@ -216,7 +216,8 @@ export class Bpf implements sys.SyscallContext {
    * (even with other arguments); after it threw, a later call tries again. `root` "" checks the
    * configured root (default /sys/fs/bpf) and falls back to `fallbackMapRoot` when another
    * filesystem is there; a custom root becomes the map root. Throws BpfError; a mount that
-   * fails leaves no directory it made behind.
+   * fails leaves no directory it made behind. Where it must change a root that was already read
+   * (the fallback, or a custom root other than the one in use), it throws setMapRoot's Error.
    */
   checkOrMountFS(root = "", printWarning = false): void {
     if (this.#fsChecked) return;
