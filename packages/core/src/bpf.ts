@@ -291,8 +291,8 @@ export class Bpf implements sys.SyscallContext {
   }
 
   /**
-   * The seed's OpenOrCreateMap: open the map pinned at `path`, or create it (and pin it when
-   * `pin`). An existing pin whose properties differ is replaced by a new map (objCheck's
+   * The seed's OpenOrCreateMap: open the map pinned at `path` (cleaned: a trailing slash, `.`
+   * or `//` still names that pin), or create it (and pin it when `pin`). An existing pin whose properties differ is replaced by a new map (objCheck's
    * warnings), except a PROG_ARRAY, which is returned as it is. With `pin` false an existing
    * pin is still opened, and a differing one is only unpinned. Throws BpfError; a pinned object
    * whose map info cannot be read (a program, a link) is refused as `open()` refuses it (EINVAL),
@@ -309,6 +309,9 @@ export class Bpf implements sys.SyscallContext {
   openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
     flags: number, innerId: number, pin: boolean): { fd: number; isNew: boolean } {
     checkPath(path, "path", "openOrCreateMap");
+    // A pin is a file: with a trailing slash, dirname() would be the path itself, and the mkdir
+    // below would make a directory there that no map could ever be pinned at.
+    path = cleanPath(path);
     if (!this.#exists(path)) {
       const dir = dirname(path);
       if (!this.#exists(dir)) {

@@ -35,6 +35,18 @@ forEachDriver("openOrCreateMap", (d) => {
     expect(warnings()).toEqual([]);
   });
 
+  it("a path with a trailing slash or `.`/`//` is the pin it names, not a directory made in its place", () => {
+    const { bpf, driver } = w;
+    const path = `${w.fs.path}/tc/globals/m1`;
+    const a = bpf.openOrCreateMap(`${w.fs.path}/tc/./globals//m1/`, MapType.Hash, 4, 8, 16, BPF_F_NO_PREALLOC, 0, true);
+    w.track(a.fd);
+    expect(a.isNew).toBe(true);
+    expect(driver.host.stat(path).isFile).toBe(true);
+    const b = bpf.openOrCreateMap(path, MapType.Hash, 4, 8, 16, BPF_F_NO_PREALLOC, 0, true);
+    w.track(b.fd);
+    expect([b.isNew, idOf(b.fd)]).toEqual([false, idOf(a.fd)]);
+  });
+
   for (const [what, change, warning] of [
     ["flags", { flags: 0 }, "Flags mismatch for BPF map"],
     ["max entries", { max: 32 }, "Max entries mismatch for BPF map"],
