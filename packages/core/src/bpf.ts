@@ -24,6 +24,7 @@ import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getProgFdById, getProgInfoByFd, getProgNextId, type ProgInfo, testDummyProg } from "./prog.js";
 import { MapRegistry } from "./registry.js";
 import * as sys from "./syscalls.js";
+import { removePin } from "./unpin.js";
 import type { ElemAttr, MapInfo } from "./syscalls.js";
 
 export type { ElemAttr, MapInfo } from "./syscalls.js";
@@ -442,14 +443,19 @@ export class Bpf implements sys.SyscallContext {
     sys.objClose(this, fd);
   }
 
-  /** Removes the pin of map `name` under the map directory; nothing to do when it is missing. */
+  /**
+   * Removes the pin of map `name` under the map directory (rm -rf); nothing to do when it is
+   * missing. Refused (EINVAL), untouched, when the map directory is not on bpffs.
+   */
   unpinMapIfExists(name: string): void {
     assertMapName(name, "unpinMapIfExists");
     const p = this.mapPath(name);
     const host = this.driver.host;
     if (host.stat(p).errno !== 0) return;
-    const r = host.removeAll(p);
-    if (r < 0) throw new BpfError({ errno: -r, op: "Unable to unpin map", path: p });
+    const r = removePin(host, p);
+    if (r.errno !== 0) {
+      throw new BpfError({ errno: r.errno, op: "Unable to unpin map", path: p, ...(r.refused !== undefined ? { message: `Unable to unpin map ${p}: ${r.refused}` } : {}) });
+    }
   }
 
   /** The seed's LookupElement: fills `value`; BpfError ENOENT for a missing key. */

@@ -27,6 +27,7 @@ import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
+import { removePin } from "./unpin.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
 export interface BpfMapInternal {
@@ -594,11 +595,16 @@ export class BpfMap<K, V> {
     return this.#driver.host.stat(path).errno === 0;
   }
 
-  /** Removes the pin (rm -rf; a missing pin is fine). The open fd stays usable. */
+  /**
+   * Removes the pin (rm -rf; a missing pin is fine). The open fd stays usable. Only on bpffs: a
+   * path whose directory is on another filesystem holds no pin and is refused (EINVAL), untouched.
+   */
   unpin(): void {
     const path = this.path();
-    const r = this.#driver.host.removeAll(path);
-    if (r < 0) throw new BpfError({ errno: -r, op: "unpin", map: this.#name, path, message: `unpin ${this.#name} ${path}: ${errnoText(-r)}` });
+    const r = removePin(this.#driver.host, path);
+    if (r.errno !== 0) {
+      throw new BpfError({ errno: r.errno, op: "unpin", map: this.#name, path, message: `unpin ${this.#name} ${path}: ${r.refused ?? errnoText(r.errno)}` });
+    }
   }
 
   unpinIfExists(): void {

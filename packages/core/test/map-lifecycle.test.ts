@@ -4,8 +4,9 @@
 import { expect, it } from "vitest";
 import {
   BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH, BpfError,
-  BpfMap, createBpf, isNotExist, u32, u64,
+  BpfMap, Errno, createBpf, isNotExist, silentLogger, u32, u64,
 } from "@bpfkit/core";
+import { tmpdir } from "node:os";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
 eachDriver("BpfMap lifecycle", (get) => {
@@ -134,6 +135,41 @@ eachDriver("BpfMap lifecycle", (get) => {
     expect(exists()).toBe(true);
     env.bpf.unpinMapIfExists("cilium_test");
     expect(exists()).toBe(false);
+  });
+
+  it("unpin is refused off bpffs: with a map root on another filesystem nothing there is removed", () => {
+    const env = get();
+    // An ordinary directory as the map root (a mistake: "/" or a typo), with a tree where the
+    // map's pin would be. The seed's os.RemoveAll would take it all.
+    const dir = `${tmpdir()}/bpfkit-unpin-${process.pid}-${Date.now().toString(36)}`;
+    const victim = `${dir}/tc/globals/cilium_test/keep`;
+    expect(env.driver.host.mkdirAll(victim, 0o700)).toBe(0);
+    try {
+      const bpf = createBpf({ driver: env.driver, mapRoot: dir, mapPrefix: "tc/globals", logger: silentLogger });
+      const m = bpf.newMap(testMapSpec());
+      const refused = (f: () => void) => {
+        let err: unknown;
+        try {
+          f();
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(BpfError);
+        expect((err as BpfError).errno).toBe(Errno.EINVAL);
+        expect((err as Error).message).toContain(`${dir}/tc/globals is not on a BPF filesystem`);
+        expect(env.driver.host.stat(victim).isDirectory).toBe(true);
+      };
+      refused(() => m.unpin());
+      refused(() => m.unpinIfExists());
+      refused(() => bpf.unpinMapIfExists("cilium_test"));
+      // Nothing there is quiet, as on bpffs.
+      expect(env.driver.host.removeAll(`${dir}/tc`)).toBe(0);
+      m.unpin();
+      m.unpinIfExists();
+      bpf.unpinMapIfExists("cilium_test");
+    } finally {
+      env.driver.host.removeAll(dir);
+    }
   });
 
   it("TestCreateUnpinned: no pin, the fd works; closing it leaves nothing to reopen", () => {
