@@ -33,14 +33,21 @@ export interface ElemTypes {
   fdValue: boolean;
 }
 
+/** `--key-type` or its alias `--key`: both at once is a usage error, not one silently winning. */
+function typeOption(opts: OptionValues, name: string, alias: string): string | undefined {
+  const a = str(opts, name), b = str(opts, alias);
+  if (a !== undefined && b !== undefined) throw usageError(`--${name} and --${alias} are the same option: give one`);
+  return a ?? b;
+}
+
 export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: number, label: string): ElemTypes {
   // Queues, stacks, bloom filters, ring buffers: the kernel walks none of them by key (EINVAL or
   // ENOTSUPP from GET_NEXT_KEY), so say so before a syscall answers with a bare errno.
   if (info.keySize === 0) {
     throw new CliError(`${label} is a ${mapTypeKernelName(info.type)} map: it has no keys, so it cannot be dumped, walked or used by key`, ExitCode.failure);
   }
-  const keySpec = str(opts, "key-type") ?? str(opts, "key");
-  const valueSpec = str(opts, "value-type") ?? str(opts, "value");
+  const keySpec = typeOption(opts, "key-type", "key");
+  const valueSpec = typeOption(opts, "value-type", "value");
   const perCpu = isPerCpuMapType(info.type);
   const fdValue = isFdValueMapType(info.type);
   const key = keySpec !== undefined ? parseType(keySpec) : defaultKeyType(info);

@@ -120,6 +120,13 @@ for (const dut of driversUnderTest()) {
       const t = await bpfkit("map", "lookup", hash.path, "key", "1", "--key-type", "u64");
       expect(t.code).toBe(ExitCode.usage);
       expect(t.err).toContain(`u64 is 8 bytes, map ${hash.id} (${HASH_NAME}) at ${hash.path} has 4-byte keys`);
+      // An option and its alias at once: neither silently wins.
+      const both = await bpfkit("map", "update", hash.path, "key", "1", "value", "2", "--key-type", "u32", "--key", "be32", "--value-type", "u64");
+      expect(both.code).toBe(ExitCode.usage);
+      expect(both.err).toContain("--key-type and --key are the same option: give one");
+      const values = await bpfkit("map", "lookup", hash.path, "key", "1", "--key-type", "u32", "--value-type", "u64", "--value", "u64");
+      expect(values.code).toBe(ExitCode.usage);
+      expect(values.err).toContain("--value-type and --value are the same option: give one");
       const k = new Uint8Array(4);
       expect(d.mapGetNextKey(hash.fd, null, k)).toBe(-2); // still empty
     });
