@@ -105,7 +105,7 @@ function openByPath(driver: Driver, path: string): OpenedMap {
   const k = objectKind(driver, fd);
   if (typeof k !== "number" && k.kind !== "map") {
     driver.close(fd);
-    throw new CliError(`${path} is not a map: it is ${describeKind(k)}`, ExitCode.failure, "see what is pinned where with `bpfkit maps --pins`");
+    throw new CliError(`${path} is not a map: it is ${describeKind(k)}`, ExitCode.failure, "`bpfkit maps --pins` lists where the maps are pinned");
   }
   return withInfo(driver, fd, path);
 }

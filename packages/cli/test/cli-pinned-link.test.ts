@@ -103,5 +103,7 @@ describe.skipIf(dut.unavailable !== undefined)(`pinned links and programs are no
     expect(r.code).toBe(ExitCode.failure);
     expect(r.out).toBe("");
     expect(r.err).toContain(`${progPath} is not a map: it is a program`);
+    // The hint promises what `maps --pins` lists: maps' pins, not every object pinned.
+    expect(r.err).toContain("`bpfkit maps --pins` lists where the maps are pinned");
   });
 });
