@@ -79,6 +79,11 @@ async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }
         io.stdout(commandHelp(target.cmd));
         return 0;
       }
+      // `bpfkit help help`: the help of help is the overview (git's answer too).
+      if (words.length === 2 && words[1] === "help") {
+        io.stdout(overview());
+        return 0;
+      }
       // `bpfkit help frob` is as unknown a command as `bpfkit frob`.
       if (words.length > 1 && target.group === undefined) throw usageError(`unknown command ${JSON.stringify(words[1])}`, "see `bpfkit --help`");
       // `bpfkit help map frob`, as `bpfkit map frob --help`: not the group's overview and exit 0.

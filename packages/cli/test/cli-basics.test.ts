@@ -26,6 +26,9 @@ describe("bpfkit help and usage", () => {
     const helpGroup = await run(["help", "map"]);
     expect(helpGroup.code).toBe(0);
     expect(helpGroup.out).toContain("usage: bpfkit map <command>");
+    const helpHelp = await run(["help", "help"]);
+    expect(helpHelp.code).toBe(0);
+    expect(helpHelp.out).toBe(top.out);
     const helpUnknown = await run(["help", "frob"]);
     expect(helpUnknown.code).toBe(ExitCode.usage);
     expect(helpUnknown.err).toContain('unknown command "frob"');
