@@ -777,7 +777,8 @@ export class BpfMap<K, V> {
         if (r === -Errno.ENOENT) return;
         if (r < 0) throw this.#error("deleteAll (get first key)", -r);
         const d = drv.mapDeleteElem(fd, kb);
-        this.#metric("delete", d >= 0);
+        // An fd array's empty slot is already what deleteAll wants: not a failed delete.
+        this.#metric("delete", d >= 0 || (done !== undefined && d === emptySlot));
         if (done !== undefined) {
           done.set(kb);
           from = done;
