@@ -48,7 +48,17 @@ export function timeEnd(ctx: SyscallContext, op: string, ret: number, t0: number
 }
 
 function fail(errno: number, op: string, message: string, path?: string): BpfError {
-  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}`, ...(path !== undefined ? { path } : {}) });
+  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}${path !== undefined ? dotName(errno, path) : ""}`, ...(path !== undefined ? { path } : {}) });
+}
+
+/**
+ * Why bpffs said EPERM to root: it refuses every name with a dot (bpf_lookup keeps them for its
+ * own files, as maps.debug). Without this, "operation not permitted" reads as missing privileges.
+ */
+function dotName(errno: number, path: string): string {
+  const last = path.replace(/\/+$/, "").split("/").pop() ?? "";
+  return errno === Errno.EPERM && last.includes(".") && last !== "." && last !== ".."
+    ? ` (bpffs refuses a name with a dot, as ${JSON.stringify(last)})` : "";
 }
 
 // ---- maps ----
@@ -92,7 +102,10 @@ export function objGet(ctx: SyscallContext, path: string): number {
   const t0 = timeStart(ctx);
   const fd = ctx.driver.objGet(path, 0);
   timeEnd(ctx, MetricOp.objGet, fd, t0);
-  if (fd < 0) throw new BpfError({ errno: -fd, op: "Unable to get object", path });
+  if (fd < 0) {
+    const hint = dotName(-fd, path);
+    throw new BpfError({ errno: -fd, op: "Unable to get object", path, ...(hint !== "" ? { message: `Unable to get object ${path}: ${errnoText(-fd)}${hint}` } : {}) });
+  }
   return fd;
 }
 

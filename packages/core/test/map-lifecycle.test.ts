@@ -172,6 +172,13 @@ eachDriver("BpfMap lifecycle", (get) => {
     }
   });
 
+  it("a pin name with a dot: bpffs's EPERM says it is the dot, not privileges", () => {
+    const env = get();
+    const m = env.map({ ...testMapSpec(), name: "my.map" });
+    expect(() => m.openOrCreate()).toThrow(/: operation not permitted \(bpffs refuses a name with a dot, as "my\.map"\)$/);
+    expect(() => m.open()).toThrow(/Unable to get object .*my\.map: operation not permitted \(bpffs refuses a name with a dot, as "my\.map"\)$/);
+  });
+
   it("TestCreateUnpinned: no pin, the fd works; closing it leaves nothing to reopen", () => {
     const env = get();
     const m = env.map(testMapSpec());
