@@ -27,7 +27,7 @@ import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
-import { removePin } from "./unpin.js";
+import { offBpffs, removePin } from "./unpin.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
 export interface BpfMapInternal {
@@ -255,7 +255,10 @@ export class BpfMap<K, V> {
     return this;
   }
 
-  /** The map holds no persistent data: every openOrCreate removes the pin first. */
+  /**
+   * The map holds no persistent data: every openOrCreate removes the pin first (on bpffs only:
+   * a file at the pin path on another filesystem is left alone, and the pin fails).
+   */
   withNonPersistent(): this {
     this.#nonPersistent = true;
     return this;
@@ -395,7 +398,9 @@ export class BpfMap<K, V> {
     if (this.#fd >= 0) return false;
     const path = this.path();
     const bpf = this.#bpf;
-    if (this.#nonPersistent) this.#driver.host.unlink(path);
+    // The seed's os.Remove of the old pin (errors ignored), only where a pin can be: off bpffs
+    // the pin below fails with its own error, and a file there is not ours to delete.
+    if (this.#nonPersistent && offBpffs(this.#driver.host, path) === undefined) this.#driver.host.unlink(path);
     const t = bpf.getMapType(this.#info.mapType);
     const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
     let opened: { fd: number; isNew: boolean };

@@ -6,10 +6,11 @@ import {
   BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH, BpfError,
   BpfMap, Errno, createBpf, isNotExist, silentLogger, u32, u64,
 } from "@bpfkit/core";
+import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
-eachDriver("BpfMap lifecycle", (get) => {
+eachDriver("BpfMap lifecycle", (get, kind) => {
   it("TestOpen: a missing pin is ENOENT naming the map; a second open is a no-op", () => {
     const env = get();
     const missing = env.map(testMapSpec("cilium_test_no_exist"));
@@ -162,6 +163,16 @@ eachDriver("BpfMap lifecycle", (get) => {
       refused(() => m.unpin());
       refused(() => m.unpinIfExists());
       refused(() => bpf.unpinMapIfExists("cilium_test"));
+      // A non-persistent map's os.Remove of its old pin leaves a file off bpffs alone too; its
+      // pin then fails with its own error. (Only the kernel's host has regular files.)
+      if (kind === "kernel") {
+        const file = `${dir}/tc/globals/np_file`;
+        writeFileSync(file, "keep");
+        const np = bpf.newMap(testMapSpec("np_file")).withNonPersistent();
+        expect(() => np.openOrCreate()).toThrow(BpfError);
+        np.close();
+        expect(readFileSync(file, "utf8")).toBe("keep");
+      }
       // Nothing there is quiet, as on bpffs.
       expect(env.driver.host.removeAll(`${dir}/tc`)).toBe(0);
       m.unpin();
