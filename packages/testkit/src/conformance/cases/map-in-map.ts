@@ -226,12 +226,7 @@ export const mapInMapCases: ConformanceCase[] = [
       const inner = arrayTemplate(ctx);
       const fd = ctx.create({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: t === PROG_ARRAY ? undefined : inner });
       ctx.put(fd, u32(0), u32(t === PROG_ARRAY ? ctx.prog("tail") : inner));
-      // r1 = the map (ld_imm64, src BPF_PSEUDO_MAP_FD); r0 = 0; exit: a program holding the map.
-      const insns = new Uint8Array(32);
-      insns.set([0x18, 0x11], 0);
-      insns.set(u32(fd), 4);
-      insns.set(SOCKET_FILTER_INSNS, 16);
-      const holder = ctx.own(d.progLoad({ progType: 1, insns, license: "GPL", progName: "holder" }));
+      const holder = ctx.own(d.progLoad({ progType: 1, insns: holdingInsns(fd), license: "GPL", progName: "holder" }));
       expectResult(holder, "OK", "load a socket filter that references the map");
       const id = ctx.id(fd);
       ctx.close(fd);
@@ -269,11 +264,7 @@ export const mapInMapCases: ConformanceCase[] = [
       // A program referencing a map (used_maps).
       const used = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
       const usedId = ctx.id(used);
-      const insns = new Uint8Array(32);
-      insns.set([0x18, 0x11], 0);
-      insns.set(u32(used), 4);
-      insns.set(SOCKET_FILTER_INSNS, 16);
-      const holder = ctx.own(d.progLoad({ progType: 1, insns, license: "GPL", progName: "holder" }));
+      const holder = ctx.own(d.progLoad({ progType: 1, insns: holdingInsns(used), license: "GPL", progName: "holder" }));
       expectResult(holder, "OK", "load a socket filter that references the map");
       ctx.close(used);
       const usedAgain = d.mapGetFdById(usedId);
@@ -307,6 +298,15 @@ export const mapInMapCases: ConformanceCase[] = [
     },
   },
 ];
+
+/** r1 = the map (ld_imm64, src BPF_PSEUDO_MAP_FD); r0 = 0; exit: a program holding the map. */
+function holdingInsns(mapFd: number): Uint8Array {
+  const insns = new Uint8Array(32);
+  insns.set([0x18, 0x11], 0);
+  insns.set(u32(mapFd), 4);
+  insns.set(SOCKET_FILTER_INSNS, 16);
+  return insns;
+}
 
 /** r0 = imm; exit */
 function retInsns(imm: number): Uint8Array {
