@@ -185,6 +185,8 @@ export function overview(group?: string): string {
     "        prints nothing on stdout.",
     "        With --json, stdout holds one complete JSON document, or nothing when the command stops on an",
     "        error (a run that finishes and reports a failure, as a fuzz divergence, still prints its document).",
+    "        A 64-bit integer is a JSON number while it is exact in one (|n| < 2^53), else a decimal string;",
+    "        bytes are hex strings (\"0a 00 00 01\").",
     "--help and --version may follow any command; they print the command's help or the version, exit 0",
     "and run nothing. Bare `bpfkit` prints this overview and exits 2.",
     "",
