@@ -24,8 +24,8 @@ import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getProgFdById, getProgInfoByFd, getProgNextId, type ProgInfo, testDummyProg } from "./prog.js";
 import { MapRegistry } from "./registry.js";
 import * as sys from "./syscalls.js";
-import { removePin } from "./unpin.js";
 import type { ElemAttr, MapInfo } from "./syscalls.js";
+import { removePin } from "./unpin.js";
 
 export type { ElemAttr, MapInfo } from "./syscalls.js";
 
