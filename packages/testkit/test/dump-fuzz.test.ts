@@ -1,11 +1,13 @@
 // The dump-reliability fuzzer: core's reliable dumps keep their invariants while a datapath
 // churns the map (simulator: scheduled through the interleaving hook; kernel: a second thread),
 // and broken dumps are caught with a small case.
-import { type DumpStats, type DumpTarget, Errno, MaxLookupError, type RawSink, lookupBudget, walkDump, wrapDriver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_HASH, type DumpStats, type DumpTarget, Errno, MaxLookupError, type RawSink, decodeMapInfo, lookupBudget, walkDump, wrapDriver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
 import { CORE_DUMPS, type DumpImplementation, runDumpFuzz } from "../src/dump-fuzz/run-dump-fuzz.js";
 import { kernelUnderTest } from "../src/drivers.js";
+import { KernelDatapath } from "../src/dump-fuzz/kernel-datapath.js";
+import { KeyUniverse } from "../src/dump-fuzz/universe.js";
 
 describe("dump fuzz on the simulator", () => {
   it("property: walk, walk-once, batch and BpfMap dumps keep every invariant under a scheduled datapath", async () => {
@@ -167,6 +169,37 @@ describe.runIf(kernel.unavailable === undefined)("dump fuzz on the kernel", () =
     expect(s.violations).toEqual([]);
     expect(s.datapathOps).toBeGreaterThan(100);
     expect(s.datapathOpsPerSecond).toBeGreaterThan(0);
+  });
+
+  it("the datapath thread goes at the key the dump just reached, half of its operations", async () => {
+    // Aimed, keys vanish between a walk's next-key and its lookup 2-3× as often as by chance
+    // here, so the walks' fallbacks run against the real kernel. Updates only: each key's last
+    // version counts the thread's writes to it.
+    const d = kernel.create();
+    const spec = { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 64, mapFlags: 0 };
+    const fd = d.mapCreate(spec);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    const dp = KernelDatapath.start();
+    try {
+      const info = new Uint8Array(104);
+      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+      const u = new KeyUniverse(spec, 64, d.possibleCpus);
+      const ids = [...Array(64).keys()];
+      const { record } = await dp.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: 1, updateShare: 1 }, (aim) => {
+        aim(7);
+        // Let it work for 50 ms (Atomics.wait on a private cell, which no one notifies).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      });
+      const writes = ids.map((id) => record.maxVersion.get(id) ?? 0);
+      const others = Math.max(...writes.filter((_, id) => id !== 7));
+      expect(record.ops).toBeGreaterThan(200);
+      // By chance alone key 7 would get 1/64 of the writes, as every other key does.
+      expect(writes[7]!).toBeGreaterThan(record.ops / 4);
+      expect(writes[7]!).toBeGreaterThan(5 * others);
+    } finally {
+      await dp.stop();
+      d.close(fd);
+    }
   });
 });
 if (kernel.unavailable !== undefined) console.log(`kernel dump fuzz skipped: ${kernel.unavailable}`);

@@ -17,7 +17,8 @@ export interface DumpCalls {
   readonly recent: Uint8Array[];
 }
 
-export function countingDriver(inner: Driver): { driver: Driver; calls: DumpCalls } {
+/** `onNextKey`: called with each key a GET_NEXT_KEY returned (the kernel datapath aims at it). */
+export function countingDriver(inner: Driver, onNextKey?: (key: Uint8Array) => void): { driver: Driver; calls: DumpCalls } {
   const calls: DumpCalls = { nextKey: 0, lookup: 0, lookupFailed: 0, batch: 0, batchElements: 0, lastBatchCount: 0, recent: [] };
   const driver = wrapDriver(inner, {
     mapGetNextKey(f, key, next) {
@@ -26,6 +27,7 @@ export function countingDriver(inner: Driver): { driver: Driver; calls: DumpCall
       if (r === 0) {
         calls.recent.unshift(next.slice());
         calls.recent.length = Math.min(calls.recent.length, 2);
+        onNextKey?.(next);
       }
       return r;
     },

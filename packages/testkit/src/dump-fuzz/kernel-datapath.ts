@@ -60,9 +60,14 @@ export class KernelDatapath {
     return new KernelDatapath(worker);
   }
 
-  /** Starts churning, runs `dump` once the thread has made its first operation, then stops it. */
-  async around<T>(plan: ChurnPlan, dump: () => T): Promise<{ result: T; record: DatapathRecord }> {
-    const ctl = new Int32Array(new SharedArrayBuffer(8));
+  /**
+   * Starts churning, runs `dump` once the thread has made its first operation, then stops it.
+   * `dump` gets `aim`: tell it the id of the key the dump just reached (undefined: none), and the
+   * thread goes at that key half the time, where the plan lets it touch that key.
+   */
+  async around<T>(plan: ChurnPlan, dump: (aim: (id: number | undefined) => void) => T): Promise<{ result: T; record: DatapathRecord }> {
+    const ctl = new Int32Array(new SharedArrayBuffer(12));
+    const aim = (id: number | undefined) => Atomics.store(ctl, 2, id === undefined ? 0 : id + 1);
     const u = plan.universe;
     const keys = new Uint8Array(u.size * u.spec.keySize);
     u.keys.forEach((k, i) => keys.set(k, i * u.spec.keySize));
@@ -77,7 +82,7 @@ export class KernelDatapath {
       if (plan.ids.length > 0 && Atomics.wait(ctl, 0, 0, 10_000) === "timed-out") {
         throw new Error("the kernel datapath thread did not start within 10 s");
       }
-      result = dump();
+      result = dump(aim);
     } finally {
       // Always: a thread left churning would never read another message.
       Atomics.store(ctl, 1, 1);

@@ -4,7 +4,9 @@
 //
 // Protocol: the main thread posts { cmd: "churn", seq, … } and waits on ctl[0] (1 = churning);
 // the worker loops until ctl[1] is set, then posts what it did with the same seq. { cmd: "exit" }
-// ends it.
+// ends it. ctl[2] is the aim: 1 + the id of the key the dump's last GET_NEXT_KEY returned (0:
+// none). Half the operations go at it when the plan lets the thread touch it, so that a key
+// vanishes between the walk's next-key and its lookup far more often than by chance.
 export const KERNEL_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require("node:worker_threads");
 const koffi = require(workerData.koffiPath);
@@ -53,6 +55,7 @@ parentPort.on("message", (m) => {
     return;
   }
   const rand = prng(m.seed);
+  const mine = new Set(m.ids);
   const touched = new Set(), deleted = new Set(), written = new Set(), maxVersion = new Map();
   let ops = 0;
   const t0 = performance.now();
@@ -65,7 +68,8 @@ parentPort.on("message", (m) => {
     return bpf(cmd, 32);
   };
   while (Atomics.load(ctl, 1) === 0) {
-    const id = m.ids[Math.floor(rand() * m.ids.length)];
+    const aimed = Atomics.load(ctl, 2) - 1;
+    const id = aimed >= 0 && mine.has(aimed) && rand() < 0.5 ? aimed : m.ids[Math.floor(rand() * m.ids.length)];
     if (rand() < m.updateShare) {
       const version = (maxVersion.get(id) || 0) + 1;
       // Every CPU's slot alike, in the layout of universe.ts: id + 1, version, a pattern.

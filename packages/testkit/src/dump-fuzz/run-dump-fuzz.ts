@@ -214,7 +214,9 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
   algorithm: DumpFuzzAlgorithm, implementation: DumpImplementation | undefined): Promise<CaseResult> {
   const spec = c.spec;
   const u = new KeyUniverse(spec, c.initial + c.fresh, driver.possibleCpus);
-  const { driver: counted, calls } = countingDriver(driver);
+  // The kernel datapath thread aims at the key the walk just reached (see KernelDatapath.around).
+  let aim: ((id: number | undefined) => void) | undefined;
+  const { driver: counted, calls } = countingDriver(driver, (k) => aim?.(u.idOf(k)));
   // `map`: created and dumped by core's BpfMap over the counting driver; else a raw map.
   const map = algorithm === "map" ? openBpfMap(counted, root, spec) : undefined;
   const fd = map?.getFd() ?? driver.mapCreate(spec);
@@ -264,7 +266,14 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
       driver.objGetInfoByFd(fd, info);
       // The thread churns the fresh keys and every third key present before: the rest stay put.
       const ids = [...Array(u.size).keys()].filter((i) => i >= c.initial || i % 3 === 0);
-      ({ result: error, record } = await kernel.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: c.seed, updateShare: 0.5 }, dump));
+      ({ result: error, record } = await kernel.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: c.seed, updateShare: 0.5 }, (a) => {
+        aim = a;
+        try {
+          return dump();
+        } finally {
+          aim = undefined;
+        }
+      }));
     } else {
       error = dump();
       record = newDatapathRecord(false);
