@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { CORE_DUMPS, type DumpImplementation, runDumpFuzz } from "../src/dump-fuzz/run-dump-fuzz.js";
 import { kernelUnderTest } from "../src/drivers.js";
 import { KernelDatapath } from "../src/dump-fuzz/kernel-datapath.js";
+import { HeldValues } from "../src/dump-fuzz/held.js";
 import { KeyUniverse } from "../src/dump-fuzz/universe.js";
 
 describe("dump fuzz on the simulator", () => {
@@ -143,6 +144,44 @@ describe("dump fuzz on the simulator", () => {
     expect(s.ok).toBe(false);
     expect(s.report).not.toContain("no datapath");
     expect(s.violations[0]!.messages.join("\n")).toMatch(/present for the whole dump and not delivered/);
+  });
+
+  it("catches a stale value: a walk whose lookups answer from the first value each key was read with", async () => {
+    // Every call still reaches the driver (so the counters agree); only the bytes handed back are
+    // old. A key read twice (the v1.7 walk's fallback) and written in between shows it. Each
+    // stale version was really written, so only the exact value the simulator knows catches it.
+    const cached: DumpImplementation = (target, sink, stats) => {
+      const seen = new Map<string, Uint8Array>();
+      const t: DumpTarget = { ...target, driver: { ...target.driver, mapLookupElem: (fd, k, v, f) => {
+        const r = target.driver.mapLookupElem(fd, k, v, f);
+        if (r === 0) {
+          const first = seen.get(k.join());
+          if (first === undefined) seen.set(k.join(), v.slice());
+          else v.set(first);
+        }
+        return r;
+      } } };
+      walkDump(t, sink, stats);
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 300, seed: 5, algorithm: "walk", implementations: { walk: cached } });
+    expect(s.ok).toBe(false);
+    expect(s.violations[0]!.messages.join("\n")).toMatch(/version \d+, but the key held (all zeros or )?version \d+ when the dump read it/);
+  });
+
+  it("knows what each key holds: a new per-CPU element's other slots are zero, an existing one keeps them, and under LRU either", () => {
+    const h = new HeldValues([0], 2, false);
+    h.updated(0, 1, 3);
+    expect(h.at(0)).toEqual([[0], [3]]);
+    h.updated(5, 0, 1);
+    expect(h.at(5)).toEqual([[1], [null]]);
+    h.deleted(0);
+    expect(h.at(0)).toBeNull();
+    const lru = new HeldValues([0], 2, true);
+    lru.updated(0, 0, 1); // the key may have been evicted, and its element be new
+    expect(lru.at(0)).toEqual([[1], [0, null]]);
+    const one = new HeldValues([], 1, false);
+    one.updated(2, 1, 4); // a BPF program on CPU 1 writes a plain map's one value
+    expect(one.at(2)).toEqual([[4]]);
   });
 
   it("holds a dump to its budget: MaxLookupError exactly at 4 × maxEntries lookups", async () => {

@@ -4,10 +4,12 @@
 //    promises it: batches of the hash family and of LPM tries, and arrays; and by every
 //    algorithm when nothing changed the map during the dump);
 //  - nothing that was never present is delivered, and every value read is one that was written;
+//    on the simulator, exactly the one the key held when the dump read it;
 //  - its DumpStats agree with the calls it really made.
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, type DumpStats, MaxLookupError, isHashMapType, isPerCpuMapType } from "@bpfkit/core";
 import { hex } from "../model/bytes.js";
 import type { DatapathRecord } from "./datapath.js";
+import { type HeldSlots, describeHeld } from "./held.js";
 import type { DumpCalls } from "./dump-counter.js";
 import type { KeyUniverse } from "./universe.js";
 
@@ -22,6 +24,11 @@ export type DumpFuzzAlgorithm = "walk" | "walk-once" | "batch" | "map";
 export interface Delivery {
   readonly key: Uint8Array;
   readonly slots: ReturnType<KeyUniverse["decode"]>;
+  /**
+   * Where the datapath is deterministic (the simulator): what the key held when the dump read
+   * it, which its value must be exactly. Undefined where that is not known (the kernel's thread).
+   */
+  readonly held?: HeldSlots;
 }
 
 export interface DumpRun {
@@ -161,10 +168,12 @@ export function checkDump(run: DumpRun): string[] {
       continue;
     }
     counts.set(id, (counts.get(id) ?? 0) + 1);
+    if (d.held === null) v.push(`delivered key ${id}, which was not in the map when the dump read it`);
     if (!run.before.has(id) && !record.written.has(id)) v.push(`delivered key ${id}, which was not present before the dump and never written during it`);
     d.slots.forEach((s, cpu) => {
       const where = `key ${id}${u.cpus > 1 ? ` cpu ${cpu}` : ""}`;
       if (racyRead(run, id, s)) return;
+      const flaws = v.length;
       if (s === "torn") v.push(`${where}: a value no write produced`);
       else if (s === undefined) {
         // A BPF program's first write of a per-CPU element zeroes the other CPUs' slots.
@@ -173,6 +182,13 @@ export function checkDump(run: DumpRun): string[] {
       else if (s.version > (record.maxVersion.get(id) ?? 0)) v.push(`${where}: version ${s.version}, never written`);
       else if (s.version === 0 && !run.before.has(id)) v.push(`${where}: the setup's value, but the key was not there before the dump`);
       else if (!record.touched.has(id) && s.version !== 0) v.push(`${where}: version ${s.version} of a key the datapath never touched`);
+      // The simulator knows the very value read: one the key held before, or a slot's zeros
+      // after a write, is stale.
+      const held = d.held?.[cpu];
+      if (v.length === flaws && s !== "torn" && held !== undefined) {
+        const got = s === undefined ? null : s.version;
+        if (!held.includes(got)) v.push(`${where}: ${got === null ? "all zeros" : `version ${got}`}, but the key held ${describeHeld(held)} when the dump read it`);
+      }
     });
   }
 

@@ -12,6 +12,7 @@ import { type Delivery, type DumpFuzzAlgorithm, checkDump, raceMisses, racyReads
 import { type DumpCase, dumpCaseArb, formatDumpCase } from "./dump-case.js";
 import { countingDriver, resetCalls } from "./dump-counter.js";
 import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
+import type { HeldValues } from "./held.js";
 import { KernelDatapath } from "./kernel-datapath.js";
 import { attachSimDatapath, isSimDriver } from "./sim-datapath.js";
 import { KeyUniverse } from "./universe.js";
@@ -232,15 +233,21 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     const target: DumpTarget = { driver: counted, fd, mapType: spec.mapType, keySize: spec.keySize, valueSize: u.userValueSize, name: "dump-fuzz" };
     const stats = newDumpStats(c.budgetEntries ?? spec.maxEntries);
     const deliveries: Delivery[] = [];
+    // On the simulator, what the key held when the dump read it: the state after its latest syscall.
+    let held: HeldValues | undefined;
+    const deliver = (key: Uint8Array, slots: Delivery["slots"]) => {
+      const id = held === undefined ? undefined : u.idOf(key);
+      deliveries.push(id === undefined ? { key, slots } : { key, slots, held: held!.at(id) });
+    };
     const sink = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number) => {
-      deliveries.push({ key: keys.slice(ko, ko + spec.keySize), slots: u.decode(values, vo) });
+      deliver(keys.slice(ko, ko + spec.keySize), u.decode(values, vo));
     };
     let callSeconds = 0;
     const dump = (): unknown => {
       const t = performance.now();
       try {
         if (map !== undefined) {
-          map.dumpReliablyWithCallback((k, v) => deliveries.push({ key: k, slots: u.decode(userValue(u, v)) }), stats, { batchSize: c.batchCap });
+          map.dumpReliablyWithCallback((k, v) => deliver(k, u.decode(userValue(u, v))), stats, { batchSize: c.batchCap });
         } else {
           implementation!(target, sink, stats, spec.maxEntries, c.batchCap);
         }
@@ -254,7 +261,8 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     let error: unknown;
     let record: DatapathRecord;
     if (isSimDriver(driver)) {
-      const run = attachSimDatapath(driver, fd, u, c.interleaving, (back) => calls.recent[back]);
+      const run = attachSimDatapath(driver, fd, u, c.interleaving, (back) => calls.recent[back], before);
+      held = run.held;
       try {
         error = dump();
       } finally {

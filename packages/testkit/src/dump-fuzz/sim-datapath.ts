@@ -1,14 +1,17 @@
 // The simulator's datapath for a dump: before the dump's n-th syscall the interleaving hook runs
 // the BPF-program operations the case scheduled for n, through the datapath facet. Deterministic:
 // the same case replays the same dump exactly.
-import { BPF_ANY } from "@bpfkit/core";
+import { BPF_ANY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH } from "@bpfkit/core";
 import type { SimDriver } from "@bpfkit/driver-wasm-sim";
 import type { InterleavingStep } from "../arbitraries/interleaving.js";
 import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
+import { HeldValues } from "./held.js";
 import type { KeyUniverse } from "./universe.js";
 
 export interface SimDatapathRun {
   readonly record: DatapathRecord;
+  /** What each key holds after the datapath's latest moves: what the dump's next read sees. */
+  readonly held: HeldValues;
   /** Syscalls the dump made while attached. */
   syscalls(): number;
   detach(): void;
@@ -16,11 +19,14 @@ export interface SimDatapathRun {
 
 /**
  * `recent(i)`: the key the dump's last (0) or previous (1) GET_NEXT_KEY returned, for ops that
- * aim at the dump.
+ * aim at the dump. `present`: the keys in the map as the dump starts, each at version 0.
  */
 export function attachSimDatapath(sim: SimDriver, fd: number, universe: KeyUniverse,
-  steps: readonly InterleavingStep[], recent: (back: 0 | 1) => Uint8Array | undefined): SimDatapathRun {
+  steps: readonly InterleavingStep[], recent: (back: 0 | 1) => Uint8Array | undefined,
+  present: Iterable<number>): SimDatapathRun {
   const record = newDatapathRecord(true);
+  const t = universe.spec.mapType;
+  const held = new HeldValues(present, universe.cpus, t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH);
   const map = { fd };
   const scratch = new Uint8Array(universe.spec.valueSize);
   let n = 0;
@@ -41,11 +47,13 @@ export function attachSimDatapath(sim: SimDriver, fd: number, universe: KeyUnive
             record.touched.add(id);
             record.written.add(id);
             record.maxVersion.set(id, version);
+            held.updated(id, op.cpu, version);
           }
         } else if (op.kind === "delete") {
           if (sim.datapath.delete(map, key, op.cpu) === 0) {
             record.touched.add(id);
             record.deleted.add(id);
+            held.deleted(id);
           }
         } else {
           sim.datapath.lookup(map, key, scratch, op.cpu);
@@ -58,6 +66,7 @@ export function attachSimDatapath(sim: SimDriver, fd: number, universe: KeyUnive
   });
   return {
     record,
+    held,
     syscalls: () => n,
     detach() {
       sim.setInterleavingHook(null);
