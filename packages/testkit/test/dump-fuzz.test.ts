@@ -10,6 +10,22 @@ import { KernelDatapath } from "../src/dump-fuzz/kernel-datapath.js";
 import { HeldValues } from "../src/dump-fuzz/held.js";
 import { KeyUniverse } from "../src/dump-fuzz/universe.js";
 
+// A broken dump: every call still reaches the driver (so the counters agree), only the bytes
+// handed back are old. A key read twice (the v1.7 walk's fallback) and written in between shows it.
+const cached: DumpImplementation = (target, sink, stats) => {
+  const seen = new Map<string, Uint8Array>();
+  const t: DumpTarget = { ...target, driver: { ...target.driver, mapLookupElem: (fd, k, v, f) => {
+    const r = target.driver.mapLookupElem(fd, k, v, f);
+    if (r === 0) {
+      const first = seen.get(k.join());
+      if (first === undefined) seen.set(k.join(), v.slice());
+      else v.set(first);
+    }
+    return r;
+  } } };
+  walkDump(t, sink, stats);
+};
+
 describe("dump fuzz on the simulator", () => {
   it("property: walk, walk-once, batch and BpfMap dumps keep every invariant under a scheduled datapath", async () => {
     const s = await runDumpFuzz({ driver: "sim", runs: 150, seed: 2024, algorithm: "all" });
@@ -147,22 +163,7 @@ describe("dump fuzz on the simulator", () => {
   });
 
   it("catches a stale value: a walk whose lookups answer from the first value each key was read with", async () => {
-    // Every call still reaches the driver (so the counters agree); only the bytes handed back are
-    // old. A key read twice (the v1.7 walk's fallback) and written in between shows it. Each
-    // stale version was really written, so only the exact value the simulator knows catches it.
-    const cached: DumpImplementation = (target, sink, stats) => {
-      const seen = new Map<string, Uint8Array>();
-      const t: DumpTarget = { ...target, driver: { ...target.driver, mapLookupElem: (fd, k, v, f) => {
-        const r = target.driver.mapLookupElem(fd, k, v, f);
-        if (r === 0) {
-          const first = seen.get(k.join());
-          if (first === undefined) seen.set(k.join(), v.slice());
-          else v.set(first);
-        }
-        return r;
-      } } };
-      walkDump(t, sink, stats);
-    };
+    // Each stale version was really written, so only the exact value the simulator knows catches it.
     const s = await runDumpFuzz({ driver: "sim", runs: 300, seed: 5, algorithm: "walk", implementations: { walk: cached } });
     expect(s.ok).toBe(false);
     expect(s.violations[0]!.messages.join("\n")).toMatch(/version \d+, but the key held (all zeros or )?version \d+ when the dump read it/);
@@ -210,6 +211,34 @@ describe.runIf(kernel.unavailable === undefined)("dump fuzz on the kernel", () =
     expect(s.datapathOpsPerSecond).toBeGreaterThan(0);
   });
 
+  it("catches a stale value: a driver whose lookups answer from a write-through cache the datapath thread bypasses", async () => {
+    // The errno is the kernel's; the bytes are the last ones this process wrote. The thread's
+    // writes go around the cache, so a key it updated before the walk read it shows as old.
+    const d = kernel.create();
+    const cache = new Map<string, Uint8Array>();
+    const slot = (fd: number, k: Uint8Array) => `${fd}:${k.join()}`;
+    const caching = wrapDriver(d, {
+      mapUpdateElem(fd, k, v, f) {
+        const r = d.mapUpdateElem(fd, k, v, f);
+        if (r === 0) cache.set(slot(fd, k), v.slice());
+        return r;
+      },
+      mapLookupElem(fd, k, v, f) {
+        const r = d.mapLookupElem(fd, k, v, f);
+        const kept = cache.get(slot(fd, k));
+        if (r === 0 && kept !== undefined) v.set(kept);
+        return r;
+      },
+      close(fd) {
+        for (const k of cache.keys()) if (k.startsWith(`${fd}:`)) cache.delete(k);
+        return d.close(fd);
+      },
+    });
+    const s = await runDumpFuzz({ driver: caching, runs: 100, seed: 5, algorithm: "walk" });
+    expect(s.ok).toBe(false);
+    expect(s.violations[0]!.messages.join("\n")).toMatch(/version \d+, but the update to version \d+ had returned before the dump read it/);
+  });
+
   it("the datapath thread goes at the key the dump just reached, half of its operations", async () => {
     // Aimed, keys vanish between a walk's next-key and its lookup 2-3× as often as by chance
     // here, so the walks' fallbacks run against the real kernel. Updates only: each key's last
@@ -224,11 +253,15 @@ describe.runIf(kernel.unavailable === undefined)("dump fuzz on the kernel", () =
       expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
       const u = new KeyUniverse(spec, 64, d.possibleCpus);
       const ids = [...Array(64).keys()];
-      const { record } = await dp.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: 1, updateShare: 1 }, (aim) => {
+      let committed: Int32Array | undefined;
+      const { record } = await dp.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: 1, updateShare: 1 }, (aim, c) => {
         aim(7);
+        committed = c;
         // Let it work for 50 ms (Atomics.wait on a private cell, which no one notifies).
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
       });
+      // It publishes each update's version once the update has returned.
+      expect(ids.map((id) => Atomics.load(committed!, id))).toEqual(ids.map((id) => record.maxVersion.get(id) ?? 0));
       const writes = ids.map((id) => record.maxVersion.get(id) ?? 0);
       const others = Math.max(...writes.filter((_, id) => id !== 7));
       expect(record.ops).toBeGreaterThan(200);

@@ -4,7 +4,8 @@
 //    promises it: batches of the hash family and of LPM tries, and arrays; and by every
 //    algorithm when nothing changed the map during the dump);
 //  - nothing that was never present is delivered, and every value read is one that was written;
-//    on the simulator, exactly the one the key held when the dump read it;
+//    on the simulator, exactly the one the key held when the dump read it; on the kernel, no
+//    older than the last update that had returned when the read began;
 //  - its DumpStats agree with the calls it really made.
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, type DumpStats, MaxLookupError, isHashMapType, isPerCpuMapType } from "@bpfkit/core";
 import { hex } from "../model/bytes.js";
@@ -29,6 +30,11 @@ export interface Delivery {
    * it, which its value must be exactly. Undefined where that is not known (the kernel's thread).
    */
   readonly held?: HeldSlots;
+  /**
+   * On the kernel: the version of the key whose update had returned when the dump's read began.
+   * The read sees it or a newer one; an older one is stale.
+   */
+  readonly atLeast?: number;
 }
 
 export interface DumpRun {
@@ -188,6 +194,9 @@ export function checkDump(run: DumpRun): string[] {
       if (v.length === flaws && s !== "torn" && held !== undefined) {
         const got = s === undefined ? null : s.version;
         if (!held.includes(got)) v.push(`${where}: ${got === null ? "all zeros" : `version ${got}`}, but the key held ${describeHeld(held)} when the dump read it`);
+      }
+      if (v.length === flaws && s !== undefined && s !== "torn" && d.atLeast !== undefined && s.version < d.atLeast) {
+        v.push(`${where}: version ${s.version}, but the update to version ${d.atLeast} had returned before the dump read it`);
       }
     });
   }

@@ -17,8 +17,12 @@ export interface DumpCalls {
   readonly recent: Uint8Array[];
 }
 
-/** `onNextKey`: called with each key a GET_NEXT_KEY returned (the kernel datapath aims at it). */
-export function countingDriver(inner: Driver, onNextKey?: (key: Uint8Array) => void): { driver: Driver; calls: DumpCalls } {
+/**
+ * `onNextKey`: called with each key a GET_NEXT_KEY returned (the kernel datapath aims at it).
+ * `beforeRead`: called just before each lookup and LOOKUP_BATCH call.
+ */
+export function countingDriver(inner: Driver, onNextKey?: (key: Uint8Array) => void,
+  beforeRead?: () => void): { driver: Driver; calls: DumpCalls } {
   const calls: DumpCalls = { nextKey: 0, lookup: 0, lookupFailed: 0, batch: 0, batchElements: 0, lastBatchCount: 0, recent: [] };
   const driver = wrapDriver(inner, {
     mapGetNextKey(f, key, next) {
@@ -32,6 +36,7 @@ export function countingDriver(inner: Driver, onNextKey?: (key: Uint8Array) => v
       return r;
     },
     mapLookupElem(f, key, value, flags) {
+      beforeRead?.();
       const r = inner.mapLookupElem(f, key, value, flags);
       calls.lookup++;
       if (r === -Errno.ENOENT) calls.lookupFailed++;
@@ -39,6 +44,7 @@ export function countingDriver(inner: Driver, onNextKey?: (key: Uint8Array) => v
     },
     mapLookupBatch(f, inBatch, outBatch, keys, values, count) {
       calls.batch++;
+      beforeRead?.();
       const r = inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count);
       const ok = r.errno === 0 || r.errno === Errno.ENOENT;
       calls.lastBatchCount = ok ? r.count : 0;

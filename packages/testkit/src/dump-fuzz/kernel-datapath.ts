@@ -63,17 +63,20 @@ export class KernelDatapath {
   /**
    * Starts churning, runs `dump` once the thread has made its first operation, then stops it.
    * `dump` gets `aim`: tell it the id of the key the dump just reached (undefined: none), and the
-   * thread goes at that key half the time, where the plan lets it touch that key.
+   * thread goes at that key half the time, where the plan lets it touch that key; and
+   * `committed`: per key, the last version whose update has returned (0: none yet), which a read
+   * that starts later must see or pass.
    */
-  async around<T>(plan: ChurnPlan, dump: (aim: (id: number | undefined) => void) => T): Promise<{ result: T; record: DatapathRecord }> {
+  async around<T>(plan: ChurnPlan, dump: (aim: (id: number | undefined) => void, committed: Int32Array) => T): Promise<{ result: T; record: DatapathRecord }> {
     const ctl = new Int32Array(new SharedArrayBuffer(12));
+    const committed = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, plan.universe.size)));
     const aim = (id: number | undefined) => Atomics.store(ctl, 2, id === undefined ? 0 : id + 1);
     const u = plan.universe;
     const keys = new Uint8Array(u.size * u.spec.keySize);
     u.keys.forEach((k, i) => keys.set(k, i * u.spec.keySize));
     const seq = ++this.seq;
     this.worker.postMessage({
-      cmd: "churn", seq, ctl: ctl.buffer, mapId: plan.mapId, keys, keySize: u.spec.keySize, ids: plan.ids,
+      cmd: "churn", seq, ctl: ctl.buffer, committed: committed.buffer, mapId: plan.mapId, keys, keySize: u.spec.keySize, ids: plan.ids,
       seed: plan.seed, updateShare: plan.updateShare, userValueSize: u.userValueSize, slot: u.slot,
       cpus: u.cpus, valueSize: u.spec.valueSize,
     });
@@ -82,7 +85,7 @@ export class KernelDatapath {
       if (plan.ids.length > 0 && Atomics.wait(ctl, 0, 0, 10_000) === "timed-out") {
         throw new Error("the kernel datapath thread did not start within 10 s");
       }
-      result = dump(aim);
+      result = dump(aim, committed);
     } finally {
       // Always: a thread left churning would never read another message.
       Atomics.store(ctl, 1, 1);

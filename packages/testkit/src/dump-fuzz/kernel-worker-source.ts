@@ -7,6 +7,8 @@
 // ends it. ctl[2] is the aim: 1 + the id of the key the dump's last GET_NEXT_KEY returned (0:
 // none). Half the operations go at it when the plan lets the thread touch it, so that a key
 // vanishes between the walk's next-key and its lookup far more often than by chance.
+// committed[id] is the last version of key id whose update has returned: a read that starts
+// later sees that version or a newer one.
 export const KERNEL_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require("node:worker_threads");
 const koffi = require(workerData.koffiPath);
@@ -45,6 +47,7 @@ function prng(seed) {
 parentPort.on("message", (m) => {
   if (m.cmd === "exit") { koffi.free(block); process.exit(0); }
   const ctl = new Int32Array(m.ctl);
+  const committed = new Int32Array(m.committed);
   u8.fill(0, 0, 32);
   dv.setUint32(0, m.mapId, true);
   const fd = bpf(14 /* MAP_GET_FD_BY_ID */, 12);
@@ -80,7 +83,10 @@ parentPort.on("message", (m) => {
         dv.setUint32(o + 4, version, true);
         for (let j = 8; j < m.valueSize; j++) u8[o + j] = (id + version + j) & 0xff;
       }
-      if (elem(2 /* UPDATE */, id, true) === 0) { touched.add(id); written.add(id); maxVersion.set(id, version); }
+      if (elem(2 /* UPDATE */, id, true) === 0) {
+        touched.add(id); written.add(id); maxVersion.set(id, version);
+        Atomics.store(committed, id, version);
+      }
     } else if (elem(3 /* DELETE */, id, false) === 0) {
       touched.add(id);
       deleted.add(id);

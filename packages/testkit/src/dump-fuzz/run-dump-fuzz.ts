@@ -217,7 +217,13 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
   const u = new KeyUniverse(spec, c.initial + c.fresh, driver.possibleCpus);
   // The kernel datapath thread aims at the key the walk just reached (see KernelDatapath.around).
   let aim: ((id: number | undefined) => void) | undefined;
-  const { driver: counted, calls } = countingDriver(driver, (k) => aim?.(u.idOf(k)));
+  // And what it has committed: before each read, the versions that read must see or pass.
+  let committed: Int32Array | undefined;
+  const floor = new Int32Array(u.size);
+  const snapshot = () => {
+    if (committed !== undefined) for (let i = 0; i < floor.length; i++) floor[i] = Atomics.load(committed, i);
+  };
+  const { driver: counted, calls } = countingDriver(driver, (k) => aim?.(u.idOf(k)), snapshot);
   // `map`: created and dumped by core's BpfMap over the counting driver; else a raw map.
   const map = algorithm === "map" ? openBpfMap(counted, root, spec) : undefined;
   const fd = map?.getFd() ?? driver.mapCreate(spec);
@@ -235,9 +241,12 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     const deliveries: Delivery[] = [];
     // On the simulator, what the key held when the dump read it: the state after its latest syscall.
     let held: HeldValues | undefined;
+    // On the kernel, the version its datapath thread had committed for the key when the read began.
     const deliver = (key: Uint8Array, slots: Delivery["slots"]) => {
-      const id = held === undefined ? undefined : u.idOf(key);
-      deliveries.push(id === undefined ? { key, slots } : { key, slots, held: held!.at(id) });
+      const id = held === undefined && committed === undefined ? undefined : u.idOf(key);
+      if (id === undefined) deliveries.push({ key, slots });
+      else if (held !== undefined) deliveries.push({ key, slots, held: held.at(id) });
+      else deliveries.push({ key, slots, atLeast: floor[id]! });
     };
     const sink = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number) => {
       deliver(keys.slice(ko, ko + spec.keySize), u.decode(values, vo));
@@ -274,12 +283,14 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
       driver.objGetInfoByFd(fd, info);
       // The thread churns the fresh keys and every third key present before: the rest stay put.
       const ids = [...Array(u.size).keys()].filter((i) => i >= c.initial || i % 3 === 0);
-      ({ result: error, record } = await kernel.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: c.seed, updateShare: 0.5 }, (a) => {
+      ({ result: error, record } = await kernel.around({ mapId: decodeMapInfo(info).id, universe: u, ids, seed: c.seed, updateShare: 0.5 }, (a, c) => {
         aim = a;
+        committed = c;
         try {
           return dump();
         } finally {
           aim = undefined;
+          committed = undefined;
         }
       }));
     } else {
