@@ -23,8 +23,10 @@ describe("bpfkit demo on the simulator", () => {
   it("both GC passes keep the invariants; the batch dump delivers each key once; the datapath really acted", async () => {
     const r = await demo("--json");
     expect(r.code, r.err).toBe(0);
-    const j = JSON.parse(r.out) as { passed: boolean; config: { flows: number }; passes: Pass[] };
+    const j = JSON.parse(r.out) as { passed: boolean; config: { flows: number }; passes: Pass[]; map: Record<string, unknown> };
     expect(j.passed).toBe(true);
+    // The table's sizes under the names every other command's JSON uses (key {saddr,daddr,sport,dport,proto}: 16 bytes with its padding, as in C).
+    expect(j.map).toMatchObject({ type: "hash", keySize: 16, valueSize: 16 });
     expect(j.passes.map((p) => p.algorithm)).toEqual(["walk", "batch"]);
     for (const p of j.passes) {
       expect(p.neverPresent).toBe(0);

@@ -38,8 +38,8 @@ for (const dut of driversUnderTest()) {
       expect(line!.split(/\s+/).filter(Boolean)).toEqual([String(hash.id), "hash", HASH_NAME, "4", "8", "64", "0"]);
       const j = JSON.parse((await bpfkit("maps", "--json")).out) as Array<Record<string, unknown>>;
       expect(j.find((m) => m.id === hash.id)).toMatchObject({ type: "hash", name: HASH_NAME, keySize: 4, valueSize: 8, maxEntries: 64 });
-      const withPins = JSON.parse((await bpfkit("maps", "--pins", "--json")).out) as Array<{ id: number; pinned: string[] }>;
-      expect(withPins.find((m) => m.id === hash.id)!.pinned).toContain(hash.path);
+      const withPins = JSON.parse((await bpfkit("maps", "--pins", "--json")).out) as Array<{ id: number; pins: string[] }>;
+      expect(withPins.find((m) => m.id === hash.id)!.pins).toContain(hash.path);
     });
 
     it("map create checks the pin path before it creates a map, and frees the map when the path is taken in between", async () => {

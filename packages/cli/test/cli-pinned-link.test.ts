@@ -82,8 +82,8 @@ describe.skipIf(dut.unavailable !== undefined)(`pinned links and programs are no
       expect(r.err, argv.join(" ")).toContain(`${linkPath} is not a map: it is a BPF link (cgroup)`);
     }
     // --pins walks the same bpffs and must not file the link under whatever map has its id.
-    const pins = JSON.parse((await bpfkit("maps", "--pins", "--json")).out) as Array<{ pinned: string[] }>;
-    expect(pins.flatMap((m) => m.pinned)).not.toContain(linkPath);
+    const pins = JSON.parse((await bpfkit("maps", "--pins", "--json")).out) as Array<{ pins: string[] }>;
+    expect(pins.flatMap((m) => m.pins)).not.toContain(linkPath);
   });
 
   it("core's openMap refuses a pinned link as a link (host.objKind), and leaves no fd open", (ctx) => {

@@ -74,7 +74,8 @@ export const mapsCommand: Command = {
   summary: "list the maps loaded on this host (like bpftool map show)",
   usage: "maps [--pins] [--json]",
   details: "Walks BPF_MAP_GET_NEXT_ID, opens each map by id, reads its info and closes it again.\n" +
-    "--pins also walks every bpffs mount and shows where each map is pinned (like bpftool map show -f).",
+    "--pins also walks every bpffs mount and shows where each map is pinned (like bpftool map show -f;\n" +
+    "with --json, every path under \"pins\", where map show, map create and map pin give the one path as \"pinned\").",
   options: { pins: { type: "boolean", help: "show pin paths (walks every bpffs mount)" } },
   async run(ctx, args, opts) {
     noArgs(this, args);
@@ -92,7 +93,8 @@ export const mapsCommand: Command = {
         { title: "FLAGS", get: (m) => mapFlagsText(m.mapFlags) },
         ...(pins ? [{ title: "PINNED", get: (m: BpfMapInfo) => (pins.get(m.id) ?? []).join(" ") || "-" }] : []),
       ]),
-      () => maps.map((m) => (pins ? { ...mapJson(m), pinned: pins.get(m.id) ?? [] } : mapJson(m))),
+      // `pins`, every path the map is pinned at; `pinned` (map show, create, pin) is the one path used.
+      () => maps.map((m) => (pins ? { ...mapJson(m), pins: pins.get(m.id) ?? [] } : mapJson(m))),
     );
     return 0;
   },

@@ -32,7 +32,7 @@ export function formatDemo(r: DemoReport, cmd = "bpfkit"): string {
   const out: string[] = [];
   out.push("bpfkit demo: garbage-collecting a conntrack table while the datapath changes it", "");
   out.push(`  driver    ${r.driver === "kernel" ? "kernel (real bpf(2))" : `simulator (deterministic: --seed ${c.seed} repeats this run exactly)`}`);
-  out.push(`  table     ${r.map.type} map ${r.map.name}, ${r.map.maxEntries} entries max; key {saddr,daddr,sport,dport,proto} ${r.map.keyBytes} B, value {expires,packets} ${r.map.valueBytes} B`);
+  out.push(`  table     ${r.map.type} map ${r.map.name}, ${r.map.maxEntries} entries max; key {saddr,daddr,sport,dport,proto} ${r.map.keySize} B, value {expires,packets} ${r.map.valueSize} B`);
   out.push(`  flows     ${c.flows} long-lived (${walk.expiredTotal} of them expired), plus ${c.churn} short-lived ones the datapath opens and closes`);
   out.push(`  datapath  ${r.datapath}`);
   out.push(`  GC        dumpReliablyWithCallback over the table, deleting each expired flow from the callback (as Cilium's CT GC does)`);

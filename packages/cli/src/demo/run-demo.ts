@@ -44,7 +44,7 @@ export interface DemoReport {
   config: DemoConfig;
   driver: string;
   datapath: string;
-  map: { name: string; type: string; maxEntries: number; keyBytes: number; valueBytes: number };
+  map: { name: string; type: string; maxEntries: number; keySize: number; valueSize: number };
   passes: DemoPass[];
 }
 
@@ -76,7 +76,7 @@ export async function runDemo(bpf: Bpf, cfg: DemoConfig, hooks: DemoHooks): Prom
     }
     return {
       config: cfg, driver: bpf.driver.kind, datapath: dp.description,
-      map: { name: map.name(), type: "hash", maxEntries: cfg.maxEntries, keyBytes: ctKey.size, valueBytes: ctValue.size },
+      map: { name: map.name(), type: "hash", maxEntries: cfg.maxEntries, keySize: ctKey.size, valueSize: ctValue.size },
       passes,
     };
   } finally {
