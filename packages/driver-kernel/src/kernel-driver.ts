@@ -489,6 +489,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
         }
       }
     }
+    this.trimAux();
     return { errno: r < 0 ? -r : 0, count: got };
   }
 
@@ -519,7 +520,9 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(B.map_fd, fd, true);
     this.setU64(B.elem_flags, f);
     const r = this.bpf(BpfCmd.MAP_UPDATE_BATCH, BATCH_ATTR.size);
-    return { errno: r < 0 ? -r : 0, count: dv.getUint32(B.count, true) };
+    const done = dv.getUint32(B.count, true);
+    this.trimAux();
+    return { errno: r < 0 ? -r : 0, count: done };
   }
 
   mapDeleteBatch(fd: number, keys: Uint8Array, count: number): BatchResult {
@@ -541,7 +544,9 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(B.count, count, true);
     dv.setUint32(B.map_fd, fd, true);
     const r = this.bpf(BpfCmd.MAP_DELETE_BATCH, BATCH_ATTR.size);
-    return { errno: r < 0 ? -r : 0, count: dv.getUint32(B.count, true) };
+    const done = dv.getUint32(B.count, true);
+    this.trimAux();
+    return { errno: r < 0 ? -r : 0, count: done };
   }
 
   // ---- maps, objects, ids ----
@@ -700,6 +705,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const fd = this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size);
     // The verifier writes its log on success and on failure alike.
     if (log !== null && logBytes > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + logBytes));
+    this.trimAux();
     return this.adopt(fd);
   }
 

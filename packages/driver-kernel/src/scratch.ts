@@ -33,6 +33,13 @@ const PROT_NONE = 0;
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 
+/**
+ * Aux room a block keeps between calls. A batch or a program load that needed more gives the
+ * rest back as it ends, so that one large call does not hold its size for the life of the
+ * process; calls this size or smaller reallocate nothing.
+ */
+export const AUX_KEEP = 1 << 20;
+
 /** Arithmetic, not `& ~7`: a batch of 2 GiB or more would turn negative in 32-bit bitwise ops. */
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
@@ -109,6 +116,19 @@ export class Scratch {
       if (!this.fits(keyCap, valueCap, auxCap)) auxCap = align8(auxBytes);
     }
     this.allocate(keyCap, valueCap, auxCap, op);
+  }
+
+  /**
+   * Gives back aux room past AUX_KEEP. Only once the call has read every result out of the
+   * block: its views of the old block are dead afterwards.
+   */
+  protected trimAux(): void {
+    if (this.auxCap <= AUX_KEEP) return;
+    try {
+      this.allocate(this.keyCap, this.valueCap, AUX_KEEP);
+    } catch {
+      // No memory even for the smaller block: the call itself succeeded, so keep the large one.
+    }
   }
 
   /** Bytes of a block with these regions, whole pages. */

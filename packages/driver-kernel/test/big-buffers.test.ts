@@ -2,9 +2,9 @@
 // and maps created before and after keep round-tripping through both the fast and checked
 // paths, singly and in batches.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno } from "@bpfkit/core";
+import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, ProgType } from "@bpfkit/core";
 import { createKernelDriver } from "@bpfkit/driver-kernel";
-import { describeKernel, kernelForFile, walkKeys, withFds } from "./helpers.js";
+import { RET0_INSNS, describeKernel, kernelForFile, walkKeys, withFds } from "./helpers.js";
 
 const k = kernelForFile();
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
@@ -12,6 +12,53 @@ const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 describeKernel("kernel driver: large keys and values", () => {
+  it("a batch that needs megabytes of scratch gives the room back as it ends, having read every result first", () => {
+    const d = createKernelDriver();
+    const block = () => (d as unknown as { u8: Uint8Array }).u8.byteLength;
+    const n = 200_000; // 0.8 MB of keys and 1.6 MB of values in one call
+    const keys = new Uint8Array(4 * n), values = new Uint8Array(8 * n);
+    const kv = new DataView(keys.buffer), vv = new DataView(values.buffer);
+    for (let i = 0; i < n; i++) {
+      kv.setUint32(4 * i, i, true);
+      vv.setUint32(8 * i, i * 3, true);
+      vv.setUint32(8 * i + 4, ~i, true);
+    }
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: n }));
+      expect(d.mapUpdateBatch(fd, keys, values, n)).toEqual({ errno: 0, count: n });
+      // Kept between calls: at most 1 MiB of batch room (plus the regions), not the 2.4 MB used.
+      expect(block()).toBeLessThan(2 ** 21);
+      const outKeys = new Uint8Array(4 * n), outValues = new Uint8Array(8 * n);
+      const r = d.mapLookupBatch(fd, null, new Uint8Array(4), outKeys, outValues, n);
+      expect(r).toEqual({ errno: Errno.ENOENT, count: n });
+      expect(block()).toBeLessThan(2 ** 21);
+      // Every element came out before the block was given back: each key with its own value.
+      const ok = new DataView(outKeys.buffer), ov = new DataView(outValues.buffer);
+      const seen = new Uint8Array(n);
+      let wrong = 0;
+      for (let j = 0; j < n; j++) {
+        const i = ok.getUint32(4 * j, true);
+        if (i >= n || ov.getUint32(8 * j, true) !== i * 3 || ov.getUint32(8 * j + 4, true) !== (~i >>> 0)) wrong++;
+        else seen[i] = 1;
+      }
+      expect(wrong).toBe(0);
+      expect(seen.every((b) => b === 1)).toBe(true);
+      // The element paths work from the new block.
+      const one = new Uint8Array(8);
+      expect(d.mapLookupElem(fd, keys.subarray(4 * 7, 4 * 8), one)).toBe(0);
+      expect(one).toEqual(values.subarray(8 * 7, 8 * 8));
+      expect(d.mapDeleteBatch(fd, keys, n)).toEqual({ errno: 0, count: n });
+      expect(block()).toBeLessThan(2 ** 21);
+      expect(d.mapGetNextKey(fd, null, new Uint8Array(4))).toBe(-Errno.ENOENT);
+      // A program load with a 3 MiB verifier log: the log comes out, then the room goes back.
+      const log = new Uint8Array(3 << 20);
+      const prog = keep(d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", logLevel: 1, log }));
+      expect(prog).toBeGreaterThanOrEqual(0);
+      expect(Buffer.from(log.subarray(0, log.indexOf(0))).toString()).toMatch(/processed 2 insns/);
+      expect(block()).toBeLessThan(2 ** 21);
+    });
+  });
+
   it("a small map keeps working after a large map grows the scratch block", () => {
     const { d } = k;
     withFds(d, (keep) => {
