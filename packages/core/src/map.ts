@@ -1117,7 +1117,8 @@ export class BpfMap<K, V> {
   /**
    * BPF_MAP_UPDATE_BATCH (always BPF_ANY in the kernel). Returns the count written; a failure
    * throws BatchError whose `count` says how many were written before it. Bad keys or values are
-   * refused before anything is written.
+   * refused before anything is written; a map that cannot be opened throws that BpfError. With a
+   * cache, every pair not written waits for the resolver, as after update().
    */
   updateBatch(keys: readonly K[], values: readonly V[]): number {
     const op = "updateBatch";
@@ -1132,16 +1133,20 @@ export class BpfMap<K, V> {
       this.#encodeKey(keys[i] as K, `${op} [${i}]`, kb.subarray(i * ks, (i + 1) * ks));
       this.#encodeValue(values[i] as V, `${op} [${i}]`, vb.subarray(i * vs, (i + 1) * vs));
     }
+    // A map that cannot be opened writes nothing, and with a cache every pair waits for the
+    // resolver, as update() does (the seed records before it opens).
     let done = n;
-    let err: BatchError | undefined;
+    let err: BpfError | undefined;
+    let target: DumpTarget | undefined;
     try {
-      updateBatchRaw(this.#target(op), kb, vb, n, 0);
+      target = this.#target(op);
+      updateBatchRaw(target, kb, vb, n, 0);
     } catch (e) {
-      if (!(e instanceof BatchError)) throw e;
+      if (!(e instanceof BpfError)) throw e;
       err = e;
-      done = e.count;
+      done = e instanceof BatchError ? e.count : 0;
     }
-    this.#metric("update", err === undefined);
+    if (target !== undefined) this.#metric("update", err === undefined);
     if (this.#cache !== undefined) {
       for (let i = 0; i < n; i++) {
         const k = kb.slice(i * ks, (i + 1) * ks);
@@ -1153,7 +1158,11 @@ export class BpfMap<K, V> {
     return n;
   }
 
-  /** BPF_MAP_DELETE_BATCH: returns the count deleted; a failure throws BatchError with the count before it. */
+  /**
+   * BPF_MAP_DELETE_BATCH: returns the count deleted; a failure throws BatchError with the count
+   * before it (a map that cannot be opened: that BpfError). With a cache, every key not deleted
+   * waits for the resolver, as after delete().
+   */
   deleteBatch(keys: readonly K[]): number {
     const op = "deleteBatch";
     if (!Array.isArray(keys)) throw new TypeError(`${op} ${this.#name}: keys must be an array`);
@@ -1162,15 +1171,17 @@ export class BpfMap<K, V> {
     const kb = new Uint8Array(n * ks);
     for (let i = 0; i < n; i++) this.#encodeKey(keys[i] as K, `${op} [${i}]`, kb.subarray(i * ks, (i + 1) * ks));
     let done = n;
-    let err: BatchError | undefined;
+    let err: BpfError | undefined;
+    let target: DumpTarget | undefined;
     try {
-      deleteBatchRaw(this.#target(op), kb, n);
+      target = this.#target(op);
+      deleteBatchRaw(target, kb, n);
     } catch (e) {
-      if (!(e instanceof BatchError)) throw e;
+      if (!(e instanceof BpfError)) throw e;
       err = e;
-      done = e.count;
+      done = e instanceof BatchError ? e.count : 0;
     }
-    this.#metric("delete", err === undefined);
+    if (target !== undefined) this.#metric("delete", err === undefined);
     if (this.#cache !== undefined) {
       for (let i = 0; i < n; i++) {
         const k = kb.slice(i * ks, (i + 1) * ks);

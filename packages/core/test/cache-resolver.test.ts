@@ -180,6 +180,24 @@ eachDriver("map cache and error resolver", (get) => {
     expect(m.lookup(3)).toBeUndefined();
   });
 
+  it("batch writes and deletes to a map that cannot be opened yet wait for the resolver, as update and delete do", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 8 }).withCache({ clock });
+    // Nothing is pinned at its path yet: each call fails opening it, before any syscall on it.
+    expect(() => m.updateBatch([1, 2], [10, 20])).toThrow(expect.objectContaining({ code: "ENOENT", map: "cilium_test" }));
+    expect(() => m.deleteBatch([3])).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(() => m.update(4, 40)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`).sort()).toEqual(["1:to-be-inserted", "2:to-be-inserted", "3:to-be-deleted", "4:to-be-inserted"]);
+    expect(m.outstandingErrors).toBe(4);
+    m.openOrCreate();
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect([m.lookup(1), m.lookup(2), m.lookup(4)]).toEqual([10, 20, 40]);
+    expect(m.outstandingErrors).toBe(0);
+    expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`).sort()).toEqual(["1:sync", "2:sync", "4:sync"]);
+    m.close();
+  });
+
   it("withCache() replaces the cache; batch writes and deletes keep it in step", () => {
     const { clock, m } = setup(4);
     m.update(1, 1);
