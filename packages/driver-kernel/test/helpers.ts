@@ -1,9 +1,10 @@
 // Shared by the kernel driver's tests: fd accounting, key/value bytes, and a driver that is
 // created once per test file (each file runs in its own process, see vitest.config.ts).
 import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import type { Driver } from "@bpfkit/core";
-import { createKernelDriver, kernelDriverUnavailable, sysAdminMissing } from "@bpfkit/driver-kernel";
+import { BPF_MAP_TYPE_ARRAY, BpfCmd, MAP_CREATE_ATTR, type Driver } from "@bpfkit/core";
+import { createKernelDriver, kernelDriverUnavailable, NR_BPF, sysAdminMissing } from "@bpfkit/driver-kernel";
 
 /**
  * Why the kernel driver's tests cannot run here (not Linux, no bpf(2), no privilege), or
@@ -91,4 +92,19 @@ export function walkKeys(d: Driver, fd: number, keySize: number): Uint8Array[] {
     keys.push(next);
     prev = next;
   }
+}
+
+/** A one-element ARRAY with `valueSize`-byte values, created with a bare bpf(2): no driver sees it. */
+export function createBehindTheDriver(valueSize: number): number {
+  const koffi = createRequire(import.meta.url)("koffi");
+  const syscall = koffi.load("libc.so.6").func("long syscall(long nr, int cmd, _Inout_ uint8_t *attr, unsigned int size)");
+  const attr = new Uint8Array(MAP_CREATE_ATTR.size);
+  const dv = new DataView(attr.buffer);
+  dv.setUint32(MAP_CREATE_ATTR.off.map_type, BPF_MAP_TYPE_ARRAY, true);
+  dv.setUint32(MAP_CREATE_ATTR.off.key_size, 4, true);
+  dv.setUint32(MAP_CREATE_ATTR.off.value_size, valueSize, true);
+  dv.setUint32(MAP_CREATE_ATTR.off.max_entries, 1, true);
+  const fd = Number(syscall(NR_BPF[process.arch], BpfCmd.MAP_CREATE, attr, attr.length));
+  if (fd < 0) throw new Error(`BPF_MAP_CREATE: errno ${koffi.errno()}`);
+  return fd;
 }

@@ -4,30 +4,14 @@
 // 1 MiB. The scratch block's guard page turns that into EFAULT: without it the kernel would
 // write a megabyte over the process's heap and report success.
 import { closeSync } from "node:fs";
-import { createRequire } from "node:module";
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BpfCmd, decodeMapInfo, Errno, MAP_CREATE_ATTR, MAP_INFO_SIZE, ProgType } from "@bpfkit/core";
-import { createKernelDriver, NR_BPF } from "@bpfkit/driver-kernel";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, decodeMapInfo, Errno, MAP_INFO_SIZE, ProgType } from "@bpfkit/core";
+import { createKernelDriver } from "@bpfkit/driver-kernel";
 import { mountPrivateBpffs } from "../../testkit/src/bpffs.js";
-import { describeKernel, kernelForFile, RET0_INSNS } from "./helpers.js";
+import { createBehindTheDriver, describeKernel, kernelForFile, RET0_INSNS } from "./helpers.js";
 
 kernelForFile(); // the fd count after the file equals the count before
 const MIB = 1 << 20;
-
-/** A one-element ARRAY with `valueSize`-byte values, created with a bare bpf(2): no driver sees it. */
-function createBehindTheDriver(valueSize: number): number {
-  const koffi = createRequire(import.meta.url)("koffi");
-  const syscall = koffi.load("libc.so.6").func("long syscall(long nr, int cmd, _Inout_ uint8_t *attr, unsigned int size)");
-  const attr = new Uint8Array(MAP_CREATE_ATTR.size);
-  const dv = new DataView(attr.buffer);
-  dv.setUint32(MAP_CREATE_ATTR.off.map_type, BPF_MAP_TYPE_ARRAY, true);
-  dv.setUint32(MAP_CREATE_ATTR.off.key_size, 4, true);
-  dv.setUint32(MAP_CREATE_ATTR.off.value_size, valueSize, true);
-  dv.setUint32(MAP_CREATE_ATTR.off.max_entries, 1, true);
-  const fd = Number(syscall(NR_BPF[process.arch], BpfCmd.MAP_CREATE, attr, attr.length));
-  if (fd < 0) throw new Error(`BPF_MAP_CREATE: errno ${koffi.errno()}`);
-  return fd;
-}
 
 describeKernel("kernel driver: an fd reused behind its back", () => {
   it("a kernel write longer than the driver's stale shape faults on the guard page, and the driver goes on", () => {
