@@ -167,7 +167,8 @@ export class KernelHostServices implements HostServices {
     if (data !== undefined && (typeof data !== "string" || data.includes("\0"))) {
       throw new TypeError("mount: data must be a string without NUL bytes");
     }
-    if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`mount: flags must be a non-negative integer, got ${flags}`);
+    // unsigned long; past 2^53 a number is no longer the flags it was written as (2^64 went in as 0).
+    if (!Number.isSafeInteger(flags) || flags < 0) throw new TypeError(`mount: flags must be a non-negative safe integer, got ${flags}`);
     return this.libc.mount(source, target, fsType, flags, data ?? null) < 0 ? this.errno() : 0;
   }
 

@@ -33,6 +33,7 @@ describeKernel("kernel driver: host service arguments", () => {
       try {
         expect(() => host.mount("bpf", dir, "bpf", 0.5)).toThrow(TypeError);
         expect(() => host.mount("bpf", dir, "bpf", -1)).toThrow(TypeError);
+        expect(() => host.mount("bpf", dir, "bpf", 2 ** 64)).toThrow(TypeError); // unsigned long: it went in as 0
         expect(() => host.mount("bpf", dir, "bpf", 0, "a\0b")).toThrow(TypeError);
         expect(host.statfsType(dir)).not.toBe(BPF_FS_MAGIC);
       } finally {

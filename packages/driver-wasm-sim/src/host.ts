@@ -70,7 +70,7 @@ export function createHostServices<P>(vfs: Vfs<P>, state: HostState): HostServic
       const t = path(target, "mount");
       // As the kernel driver checks them: mount(2) takes an empty data string; only a NUL would be cut.
       if (data !== undefined && (typeof data !== "string" || data.includes("\0"))) throw new TypeError("host.mount: data must be a string without NUL bytes");
-      if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`host.mount: flags must be a non-negative integer, got ${flags}`);
+      if (!Number.isSafeInteger(flags) || flags < 0) throw new TypeError(`host.mount: flags must be a non-negative safe integer, got ${flags}`);
       return vfs.mount(source, t, fsType, flags, data ?? "", state.privileged);
     },
     umount: (target) => {

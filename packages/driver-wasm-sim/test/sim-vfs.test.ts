@@ -4,7 +4,8 @@
 // tmpfs of its own); the transcripts must be equal, and the simulator's holds the kernel's answers.
 import { BPF_FS_MAGIC, BPF_MAP_TYPE_HASH, RENAME_EXCHANGE, RENAME_NOREPLACE, type Driver } from "@bpfkit/core";
 import { unmountBelow } from "@bpfkit/testkit";
-import { describe, it } from "vitest";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { describe, expect, it } from "vitest";
 import { check, errName, onBoth, type Scene } from "./sim-helpers.js";
 
 /** Runs `fn` in a tmpfs mounted on the scene's plain directory; everything below comes off after. */
@@ -138,5 +139,14 @@ describe("names that are not valid UTF-16", () => {
       ["mount points", ["/m\uFFFD"]],
       ["umount m\\uFFFD", 0],
     ]);
+  });
+});
+
+describe("mount flags", () => {
+  it("are a non-negative safe integer, as the kernel driver wants: past 2^53 a number is no longer the flags written", () => {
+    const h = createSimDriver().host;
+    for (const bad of [2 ** 64, 2 ** 53, -1, 0.5]) {
+      expect(() => h.mount("bpf", "/sys/fs/bpf", "bpf", bad)).toThrow(/flags must be a non-negative safe integer/);
+    }
   });
 });
