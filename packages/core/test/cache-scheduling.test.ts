@@ -1,0 +1,63 @@
+// The error resolver's scheduling rules (pkg-bpf-behaviour.md §7.11), timer by timer: the other
+// cache tests look at what the resolver wrote, which an extra or a leaked timer does not change
+// until much later (a second interval that runs after close, a start timer nobody can cancel).
+// The times are the seed's (200 ms, 5 s), written out: the exported constants must be those.
+// Also what a successful run leaves in getModel().
+import { expect, it } from "vitest";
+import { eachDriver, testMapSpec } from "./support/env.js";
+import { ManualClock } from "./support/manual-clock.js";
+
+eachDriver("error resolver scheduling", (get) => {
+  it("one start per more than 5 s, one interval at a time, and nothing left after close()", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock });
+    m.openOrCreate();
+    m.update(1, 10);
+    let k = 100;
+    // The map is full: every new key is an E2BIG that asks for the resolver.
+    const fail = () => expect(() => m.update(k++, 0)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+
+    fail(); // t = 0: scheduled, the first run 200 ms later
+    expect(clock.timers.size).toBe(1);
+    clock.advance(200); // the first run; the 5 s interval is armed
+    expect(clock.timers.size).toBe(1);
+    clock.advance(800);
+    fail(); // t = 1 s: within 5 s of the last schedule, nothing new
+    expect(clock.timers.size).toBe(1);
+    clock.advance(4000);
+    fail(); // t = 5 s exactly: still not more than 5 s
+    expect(clock.timers.size).toBe(1);
+    clock.advance(1000);
+    fail(); // t = 6 s: a new start 200 ms later, next to the running interval
+    expect(clock.timers.size).toBe(2);
+    clock.advance(200); // the controller is updated: its interval replaced, not doubled
+    expect(clock.timers.size).toBe(1);
+
+    clock.advance(5000);
+    fail(); // more than 5 s after the schedule at 6 s: a start is pending...
+    expect(clock.timers.size).toBe(2);
+    // ...and the process is busy for over 5 s, so it has not fired when the next error comes:
+    // that error finds a run already due and adds no second start timer.
+    clock.time += 5100;
+    fail();
+    expect(clock.timers.size).toBe(2);
+    clock.advance(0);
+    expect(clock.timers.size).toBe(1);
+    m.close();
+    expect(clock.timers.size).toBe(0);
+  });
+
+  it("an entry the resolver writes is sync with no error left in the model", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock });
+    m.openOrCreate();
+    m.update(1, 10);
+    expect(() => m.update(2, 20)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+    m.delete(1);
+    clock.advance(200);
+    expect(m.lookup(2)).toBe(20);
+    expect(m.getModel().cache).toEqual([{ key: "2", value: "20", desiredAction: "sync" }]);
+  });
+});
