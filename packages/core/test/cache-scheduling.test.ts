@@ -2,7 +2,8 @@
 // cache tests look at what the resolver wrote, which an extra or a leaked timer does not change
 // until much later (a second interval that runs after close, a start timer nobody can cancel).
 // The times are the seed's (200 ms, 5 s), written out: the exported constants must be those.
-// Also what a successful run leaves in getModel().
+// Also a start pending at close(), what a run leaves in getModel() and metrics, and the seed's
+// maxSyncErrors (512), written out too.
 import { expect, it } from "vitest";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { ManualClock } from "./support/manual-clock.js";
@@ -59,5 +60,46 @@ eachDriver("error resolver scheduling", (get) => {
     clock.advance(200);
     expect(m.lookup(2)).toBe(20);
     expect(m.getModel().cache).toEqual([{ key: "2", value: "20", desiredAction: "sync" }]);
+  });
+
+  it("a run due when the map is closed is not lost: reopening runs the resolver 200 ms later, counted in metrics", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock });
+    m.openOrCreate();
+    m.update(1, 10);
+    expect(() => m.update(2, 20)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+    m.delete(1);
+    clock.advance(100); // the run is due in 100 ms
+    m.close();
+    expect(clock.timers.size).toBe(0);
+    m.openOrCreate(); // 100 ms after the last schedule: a reopened map schedules anew
+    expect(clock.timers.size).toBe(1);
+    clock.advance(200);
+    expect(m.lookup(2)).toBe(20);
+    expect(m.outstandingErrors).toBe(0);
+    expect(env.ops.filter((o) => o.includes(" update "))).toEqual(["test update success", "test update fail", "test update success"]);
+  });
+
+  it("a retry that fails keeps the retry's error, not the first one", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock });
+    // Not created yet: the first failure is opening the map.
+    expect(() => m.update(2, 20)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    m.openOrCreate();
+    m.update(1, 10);
+    clock.advance(200); // the retry finds the map full
+    expect(m.getModel().cache!.find((e) => e.key === "2")).toEqual(
+      { key: "2", value: "20", desiredAction: "to-be-inserted", lastError: "update cilium_test: argument list too long" });
+  });
+
+  it("a run stops scanning after 513 errors (the seed's maxSyncErrors, 512)", () => {
+    const env = get();
+    const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock: new ManualClock() });
+    m.openOrCreate();
+    m.update(0, 0);
+    for (let k = 1; k <= 520; k++) expect(() => m.update(k, k)).toThrow();
+    expect(m.resolveErrorsNow()).toMatchObject({ errors: 513, scanned: 514, remaining: 520 });
   });
 });
