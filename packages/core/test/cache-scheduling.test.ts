@@ -2,9 +2,10 @@
 // cache tests look at what the resolver wrote, which an extra or a leaked timer does not change
 // until much later (a second interval that runs after close, a start timer nobody can cancel).
 // The times are the seed's (200 ms, 5 s), written out: the exported constants must be those.
-// Also a start pending at close(), what a run leaves in getModel() and metrics, and the seed's
+// Also deleteAll's schedule for entries the kernel no longer held, a start pending at close(), what a run leaves in getModel() and metrics, and the seed's
 // maxSyncErrors (512), written out too.
 import { expect, it } from "vitest";
+import { u32 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { ManualClock } from "./support/manual-clock.js";
 
@@ -101,5 +102,25 @@ eachDriver("error resolver scheduling", (get) => {
     m.update(0, 0);
     for (let k = 1; k <= 520; k++) expect(() => m.update(k, k)).toThrow();
     expect(m.resolveErrorsNow()).toMatchObject({ errors: 513, scanned: 514, remaining: 520 });
+  });
+
+  it("deleteAll schedules the resolver for cached entries the kernel no longer held, which it then clears", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 4 }).withCache({ clock });
+    m.openOrCreate();
+    m.update(1, 10);
+    m.update(2, 20);
+    // Someone else (the datapath, another process) deletes 1: the cache still has it in sync.
+    const kb = new Uint8Array(4);
+    u32.encode(1, kb);
+    expect(env.driver.mapDeleteElem(m.getFd(), kb)).toBe(0);
+    expect(clock.timers.size).toBe(0);
+    m.deleteAll();
+    expect(m.getModel().cache).toEqual([{ key: "1", value: "10", desiredAction: "to-be-deleted", lastError: "deletion pending" }]);
+    expect(clock.timers.size).toBe(1);
+    clock.advance(200);
+    expect(m.getModel().cache).toEqual([]);
+    expect(m.outstandingErrors).toBe(0);
   });
 });
