@@ -5,7 +5,7 @@
 // Also deleteAll's schedule for entries the kernel no longer held, a start pending at close(), what a run leaves in getModel() and metrics, and the seed's
 // maxSyncErrors (512), written out too.
 import { expect, it } from "vitest";
-import { u32 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, u32 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { ManualClock } from "./support/manual-clock.js";
 
@@ -122,5 +122,16 @@ eachDriver("error resolver scheduling", (get) => {
     clock.advance(200);
     expect(m.getModel().cache).toEqual([]);
     expect(m.outstandingErrors).toBe(0);
+  });
+
+  it("deleteAll's failure on a key the cache did not hold is recorded under that key", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const a = env.map({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 4 }).withCache({ clock });
+    a.openOrCreate();
+    // An array refuses deletes (EINVAL): slot 0, never written through this map, fails first.
+    expect(() => a.deleteAll()).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(a.getModel().cache).toEqual([{ key: "0", desiredAction: "to-be-deleted", lastError: "deleteAll (delete) arr: invalid argument" }]);
+    expect(a.outstandingErrors).toBe(1);
   });
 });
