@@ -43,4 +43,15 @@ describe("dump algorithm choice on a kernel without LOOKUP_BATCH [sim]", () => {
       expect(seen.sort()).toEqual([0, 1, 2]);
     });
   }
+
+  it("once a dump has used LOOKUP_BATCH, a later EINVAL is an error, not a reason to walk", () => {
+    const env = current!.env;
+    const m = env.map({ name: "hadbatch", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 8 });
+    m.openOrCreate();
+    m.update(1, 1);
+    expect(m.dumpWithCallback(() => {})).toMatchObject({ algorithm: "batch", completed: true });
+    (env.driver as SimDriver).faults.inject("mapLookupBatch", { errno: Errno.EINVAL, count: 1 });
+    expect(() => m.dumpWithCallback(() => {})).toThrow("dumpWithCallback (lookup batch) hadbatch: invalid argument");
+    expect(m.dumpWithCallback(() => {})).toMatchObject({ algorithm: "batch", completed: true });
+  });
 });
