@@ -58,15 +58,18 @@ eachDriver("entries() and keys()", (get) => {
     expect(seen).toEqual(order.filter((k) => !deleted.has(k)));
   });
 
-  it("restarts are bounded: past maxRestarts the walk throws IterationAbortedError", () => {
-    const { m } = filled(40);
-    const order = [...m.keys()];
+  /**
+   * Walks `walk`, deleting each key it yields and the one fetched after it (the next in
+   * `order`): the walk loses its place every time, one restart per element from the second on.
+   * Returns what ended it and how many elements it yielded.
+   */
+  function loseEveryPlace(m: ReturnType<typeof filled>["m"], order: number[], walk: Iterable<number | [number, number]>) {
     let err: unknown;
     let yielded = 0;
     try {
-      for (const k of m.keys({ maxRestarts: 2 })) {
+      for (const item of walk) {
         yielded++;
-        // Remove both the current key and the one fetched after it: the walk has lost its place.
+        const k = Array.isArray(item) ? item[0] : item;
         m.delete(k);
         const next = order[order.indexOf(k) + 1];
         if (next !== undefined) m.deleteWithErrno(next);
@@ -74,10 +77,25 @@ eachDriver("entries() and keys()", (get) => {
     } catch (e) {
       err = e;
     }
+    return { err, yielded };
+  }
+
+  it("restarts are bounded: past maxRestarts the walk throws IterationAbortedError", () => {
+    const { m } = filled(40);
+    const { err, yielded } = loseEveryPlace(m, [...m.keys()], m.keys({ maxRestarts: 2 }));
     expect(err).toBeInstanceOf(IterationAbortedError);
     expect((err as IterationAbortedError).restarts).toBe(2);
     expect((err as Error).message).toBe("keys cilium_test: iteration aborted after 2 restarts");
     expect(yielded).toBe(3);
+  });
+
+  it("without options the walk allows 16 restarts (DEFAULT_MAX_RESTARTS) and throws at the 17th", () => {
+    const { m } = filled(60);
+    const { err, yielded } = loseEveryPlace(m, [...m.keys()], m.entries());
+    expect(err).toBeInstanceOf(IterationAbortedError);
+    expect((err as IterationAbortedError).restarts).toBe(16);
+    expect((err as Error).message).toBe("entries cilium_test: iteration aborted after 16 restarts");
+    expect(yielded).toBe(17);
   });
 
   it("an array yields every slot, zeros included", () => {
