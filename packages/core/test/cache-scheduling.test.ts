@@ -10,12 +10,18 @@ import { eachDriver, testMapSpec } from "./support/env.js";
 import { ManualClock } from "./support/manual-clock.js";
 
 eachDriver("error resolver scheduling", (get) => {
-  it("one start per more than 5 s, one interval at a time, and nothing left after close()", () => {
+  /** A one-entry map with a cache, already full (1 → 10): every new key is an E2BIG for the resolver. */
+  function full() {
     const env = get();
     const clock = new ManualClock();
     const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock });
     m.openOrCreate();
     m.update(1, 10);
+    return { env, clock, m };
+  }
+
+  it("one start per more than 5 s, one interval at a time, and nothing left after close()", () => {
+    const { clock, m } = full();
     let k = 100;
     // The map is full: every new key is an E2BIG that asks for the resolver.
     const fail = () => expect(() => m.update(k++, 0)).toThrow(expect.objectContaining({ code: "E2BIG" }));
@@ -51,11 +57,7 @@ eachDriver("error resolver scheduling", (get) => {
   });
 
   it("an entry the resolver writes is sync with no error left in the model", () => {
-    const env = get();
-    const clock = new ManualClock();
-    const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock });
-    m.openOrCreate();
-    m.update(1, 10);
+    const { clock, m } = full();
     expect(() => m.update(2, 20)).toThrow(expect.objectContaining({ code: "E2BIG" }));
     m.delete(1);
     clock.advance(200);
@@ -64,11 +66,7 @@ eachDriver("error resolver scheduling", (get) => {
   });
 
   it("a run due when the map is closed is not lost: reopening runs the resolver 200 ms later, counted in metrics", () => {
-    const env = get();
-    const clock = new ManualClock();
-    const m = env.map({ ...testMapSpec(), maxEntries: 1 }).withCache({ clock });
-    m.openOrCreate();
-    m.update(1, 10);
+    const { env, clock, m } = full();
     expect(() => m.update(2, 20)).toThrow(expect.objectContaining({ code: "E2BIG" }));
     m.delete(1);
     clock.advance(100); // the run is due in 100 ms
