@@ -1,0 +1,190 @@
+// The TypeScript in the READMEs and docs/ is code users copy, so it is checked as code:
+// every ```ts block type-checks against the packages' sources, and the self-contained ones run,
+// with each `console.log(…)   // output` comment compared with what the line printed.
+// A block fenced ```ts sketch is an outline in TypeScript's clothes and is only counted.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { format } from "node:util";
+import ts from "typescript";
+import { afterEach, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../..", import.meta.url));
+
+interface Snippet {
+  file: string;      // relative to the repository root
+  line: number;      // of the block's first code line in that file
+  sketch: boolean;
+  code: string;
+}
+
+function markdownFiles(): string[] {
+  const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
+  const readmes = readdirSync(join(root, "packages")).map((p) => `packages/${p}/README.md`);
+  return ["README.md", ...readmes, ...docs];
+}
+
+function snippets(): Snippet[] {
+  const out: Snippet[] = [];
+  for (const file of markdownFiles()) {
+    const lines = readFileSync(join(root, file), "utf8").split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const fence = /^```ts( sketch)?$/.exec(lines[i]!);
+      if (!fence) continue;
+      const end = lines.indexOf("```", i + 1);
+      if (end < 0) throw new Error(`${file}:${i + 1}: a \`\`\`ts block that never closes`);
+      out.push({ file, line: i + 2, sketch: fence[1] !== undefined, code: lines.slice(i + 1, end).join("\n") });
+      i = end;
+    }
+  }
+  return out;
+}
+
+// What a fragment assumes from the page around it, declared so that the rest of it is checked.
+// Each entry names its block by a line only it holds; an entry whose block is gone fails.
+const DRIVER = `import type { Driver } from "@bpfkit/core";\n`;
+const SIM = `import { createSimDriver } from "@bpfkit/driver-wasm-sim";\ndeclare const sim: ReturnType<typeof createSimDriver>;\n`;
+const PRELUDES: { file: string; holds: string; prelude: string }[] = [
+  { file: "packages/driver-kernel/README.md", holds: "d.mapUpdateElem(fd, key, value)", prelude: "declare const key: Uint8Array, value: Uint8Array;\n" },
+  {
+    file: "docs/testing.md", holds: "for (const d of driversUnderTest())",
+    prelude: `import { describe, it } from "vitest";\nimport { createBpf } from "@bpfkit/core";\n`,
+  },
+  {
+    file: "docs/testing.md", holds: "sim.datapath.update(m, key, value, BPF_ANY",
+    prelude: `${SIM}import { BPF_ANY, type BpfMap } from "@bpfkit/core";\ndeclare const counts: BpfMap<number, bigint>;\ndeclare const key: Uint8Array, value: Uint8Array, out: Uint8Array;\n`,
+  },
+  {
+    file: "docs/testing.md", holds: "sim.setInterleavingHook((op) => {",
+    prelude: `${SIM}declare const fd: number;\ndeclare function flowKey(i: number): Uint8Array;\ndeclare function runMyDump(): void;\n`,
+  },
+  {
+    file: "docs/testing.md", holds: "sim.faults.inject(\"mapDeleteElem\"",
+    prelude: `${SIM}import { Errno, type Bpf } from "@bpfkit/core";\ndeclare const bpf: Bpf;\n`,
+  },
+  {
+    file: "docs/testing.md", holds: "result.alreadyGone++",
+    prelude: `import type { Bpf, BpfMap, DumpAlgorithm, DumpStats } from "@bpfkit/core";\n` +
+      `import type { CtKey, CtEntry } from "./examples/conntrack-gc/conntrack.js";\n` +
+      `declare const bpf: Bpf, map: BpfMap<CtKey, CtEntry>, stats: DumpStats, algorithm: DumpAlgorithm;\n` +
+      `declare const result: { scanned: number; deleted: number; alreadyGone: number; failed: number };\n`,
+  },
+  {
+    file: "docs/testing.md", holds: "myCachingDriver(createSimDriver",
+    prelude: `${DRIVER}import { createSimDriver } from "@bpfkit/driver-wasm-sim";\nimport { expect } from "vitest";\ndeclare function myCachingDriver(d: Driver): Driver;\n`,
+  },
+  { file: "docs/testing.md", holds: "runConformance(() => myDriver())", prelude: `${DRIVER}declare function myDriver(): Driver;\n` },
+  { file: "docs/writing-a-driver.md", holds: "wrapDriver(inner, {", prelude: `${DRIVER}declare const inner: Driver;\n` },
+  ...["runConformance(() => createMyDriver()", "defineConformanceTests({ describe, it }", "runDifferential({ left: () => createMyDriver()"].map((holds) => ({
+    file: "docs/writing-a-driver.md", holds, prelude: `${DRIVER}declare function createMyDriver(): Driver;\n`,
+  })),
+];
+
+// Blocks that run as they stand, on the simulator. `swap` names the one edit a block's own
+// comment offers (the README's example says "or createSimDriver()"): it must pin the host's
+// /sys/fs/bpf on the kernel, so it runs on the simulator's.
+const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
+  {
+    file: "README.md", holds: "const ct = bpf.newMap(",
+    swap: [`import { createKernelDriver } from "@bpfkit/driver-kernel";`, `import { createSimDriver as createKernelDriver } from "@bpfkit/driver-wasm-sim";`],
+  },
+  { file: "packages/core/README.md", holds: "counts.update(443, 1n);" },
+  { file: "packages/cli/README.md", holds: "await main([\"probe\"" },
+  { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },
+];
+
+function findOne(all: Snippet[], file: string, holds: string): Snippet {
+  const found = all.filter((s) => s.file === file && s.code.includes(holds));
+  if (found.length !== 1) throw new Error(`${file}: ${found.length} \`\`\`ts blocks hold ${JSON.stringify(holds)}, want 1`);
+  return found[0]!;
+}
+
+const all = snippets();
+
+describe("the TypeScript in the READMEs and docs/", () => {
+  it("finds the blocks, and every prelude and run names exactly one of them", () => {
+    expect(all.length).toBeGreaterThanOrEqual(20);
+    expect(all.filter((s) => s.sketch).map((s) => s.file)).toEqual(["docs/writing-a-driver.md", "docs/writing-a-driver.md"]);
+    for (const p of [...PRELUDES, ...RUNS]) expect(() => findOne(all, p.file, p.holds)).not.toThrow();
+  });
+
+  it("type-checks every block but the sketches against the sources, as a user's strict tsconfig would", () => {
+    const config = ts.readConfigFile(join(root, "tsconfig.tests.json"), ts.sys.readFile);
+    const options: ts.CompilerOptions = {
+      ...ts.parseJsonConfigFileContent(config.config, ts.sys, root).options,
+      // A block shows a call; what it declares and never reads is the reader's to use.
+      noUnusedLocals: false,
+    };
+    // Virtual files beside the repository's root, so relative imports resolve from there; each
+    // is a module (`export {}`) so that two blocks' names never meet.
+    const virtual = new Map<string, { s: Snippet; preludeLines: number }>();
+    const text = new Map<string, string>();
+    all.filter((s) => !s.sketch).forEach((s, i) => {
+      const prelude = PRELUDES.find((p) => p.file === s.file && s.code.includes(p.holds))?.prelude ?? "";
+      const path = join(root, `doc-snippet-${i}.ts`);
+      virtual.set(path, { s, preludeLines: prelude.split("\n").length - 1 });
+      text.set(path, `${prelude}${s.code}\nexport {};\n`);
+    });
+    const host = ts.createCompilerHost(options);
+    const { getSourceFile, fileExists, readFile } = host;
+    host.fileExists = (f) => text.has(f) || fileExists.call(host, f);
+    host.readFile = (f) => text.get(f) ?? readFile.call(host, f);
+    host.getSourceFile = (f, lang, ...rest) => {
+      const t = text.get(f);
+      return t !== undefined ? ts.createSourceFile(f, t, lang) : getSourceFile.call(host, f, lang, ...rest);
+    };
+    const program = ts.createProgram([...text.keys()], options, host);
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => {
+      const message = ts.flattenDiagnosticMessageText(d.messageText, "\n");
+      const at = d.file && virtual.get(d.file.fileName);
+      if (!d.file || d.start === undefined) return message;
+      const { line } = d.file.getLineAndCharacterOfPosition(d.start);
+      if (!at) return `${relative(root, d.file.fileName)}:${line + 1}: ${message}`;
+      return line < at.preludeLines
+        ? `${at.s.file}:${at.s.line} (its prelude): ${message}`
+        : `${at.s.file}:${at.s.line + line - at.preludeLines}: ${message}`;
+    });
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  describe("runs each self-contained block and compares its printed lines with its comments", () => {
+    let dir: string | undefined;
+    afterEach(() => {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+      delete (globalThis as { __docLog?: unknown }).__docLog;
+    });
+
+    for (const r of RUNS) {
+      it(`${r.file}: ${r.holds}`, async () => {
+        const s = findOne(all, r.file, r.holds);
+        let code = s.code;
+        if (r.swap) {
+          expect(code).toContain(r.swap[0]);
+          code = code.replace(r.swap[0], r.swap[1]);
+        }
+        // Each console.log reports the line it sits on; `// text` after it is the output it shows.
+        const lines = code.split("\n");
+        const printed = new Map<number, string[]>();
+        (globalThis as { __docLog?: unknown }).__docLog = (line: number, ...args: unknown[]) => {
+          printed.set(line, [...(printed.get(line) ?? []), format(...args)]);
+        };
+        const source = lines.map((l, i) => l.replaceAll("console.log(", `(globalThis as any).__docLog(${i}, `)).join("\n");
+        dir = mkdtempSync(join(tmpdir(), "bpfkit-doc-snippet-"));
+        const path = join(dir, "snippet.ts");
+        writeFileSync(path, `${source}\nexport {};\n`);
+        await import(/* @vite-ignore */ path);
+
+        const shown = lines.flatMap((l, i) => {
+          const m = /console\.log\(.*\);\s*\/\/\s*(.+)$/.exec(l);
+          return m ? [{ at: `${s.file}:${s.line + i}`, want: m[1]!.trim(), got: printed.get(i)?.[0] }] : [];
+        });
+        for (const { at, want, got } of shown) expect(got, at).toBe(want);
+        // Every console.log in the block ran.
+        const logs = lines.flatMap((l, i) => (l.includes("console.log(") ? [i] : []));
+        for (const i of logs) expect(printed.has(i), `${s.file}:${s.line + i} never printed`).toBe(true);
+      });
+    }
+  });
+});
