@@ -39,6 +39,24 @@ describe("engine memory (issue 3 item 7)", () => {
     again.free();
   });
 
+  it("an LPM insert that meets the limit is ENOMEM and leaves the entry count as it was", () => {
+    const eng = new Engine();
+    eng.x.setMemoryLimit(2 * MiB);
+    const m = eng.create({ type: T.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 1 << 20, flags: 1 });
+    let k = 0, err = 0;
+    for (; k < 1 << 20; k++) {
+      err = m.update(Uint8Array.from([...u32(32), ...u32(k * 2654435761)]), u32(k));
+      if (err !== 0) break;
+    }
+    expect(err).toBe(E.ENOMEM);
+    expect(m.count()).toBe(k);
+    // The count decides ENOSPC: a leaked one would fill the trie early.
+    eng.x.setMemoryLimit(0);
+    expect(m.update(Uint8Array.from([...u32(32), ...u32(k * 2654435761)]), u32(k))).toBe(0);
+    expect(m.count()).toBe(k + 1);
+    m.free();
+  });
+
   it("reuses freed memory: create/fill/free cycles of every kind do not grow memory", () => {
     const eng = new Engine();
     const cycle = () => {
