@@ -109,6 +109,24 @@ describe("engine memory (issue 3 item 7)", () => {
 });
 
 describe("engine traps", () => {
+  it("mapCreate's guards: zero sizes, zero max_entries, zero CPUs and impossible key sizes are EINVAL", () => {
+    // The driver validates attrs first (§3.3); these keep a bad ABI call from laying out a map
+    // the operations would then read past.
+    const eng = new Engine();
+    const ok = { keySize: 4, valueSize: 4, maxEntries: 4 };
+    for (const type of [T.HASH, T.ARRAY, T.LRU_HASH, T.PERCPU_ARRAY, T.LPM_TRIE]) {
+      const base = type === T.LPM_TRIE ? { ...ok, keySize: 8, flags: 1 } : ok;
+      for (const bad of [{ keySize: 0 }, { valueSize: 0 }, { maxEntries: 0 }, { ncpus: 0 }]) {
+        expect(eng.tryCreate({ type, ...base, ...bad }), `type ${type} ${JSON.stringify(bad)}`).toBe(E.EINVAL);
+      }
+      const m = eng.create({ type, ...base });
+      m.free();
+    }
+    expect(eng.tryCreate({ type: T.ARRAY, ...ok, keySize: 8 })).toBe(E.EINVAL);
+    expect(eng.tryCreate({ type: T.LPM_TRIE, ...ok, flags: 1 })).toBe(E.EINVAL);
+    expect(eng.tryCreate({ type: 99, ...ok })).toBe(E.EINVAL);
+  });
+
   it("a pointer outside memory throws a JS Error (never a silent state), and the engine keeps working", () => {
     const eng = new Engine();
     const m = eng.create({ type: T.HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
