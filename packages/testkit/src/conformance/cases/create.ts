@@ -69,7 +69,10 @@ function hashRows(t: number, ctx: CaseContext): Row[] {
     ["flags=1<<30", { mapFlags: 1 << 30 }, "EINVAL"],
     ["NUMA_NODE node 0", node0, percpu ? "EINVAL" : "OK"],
     ["NUMA_NODE node 5 (offline)", node5, "EINVAL"],
+    ["NUMA_NODE node 1 (offline: this host has node 0 only)", { mapFlags: F.NUMA_NODE, numaNode: 1 }, "EINVAL"],
     ["NUMA_NODE node -1 (NUMA_NO_NODE)", nodeNone, "OK"],
+    // A node and per-CPU LRU lists do not go together (nor does NO_COMMON_LRU off an LRU).
+    ["NUMA_NODE node 0 with NO_COMMON_LRU", { mapFlags: F.NUMA_NODE | F.NO_COMMON_LRU, numaNode: 0, maxEntries: 4 }, "EINVAL"],
     ["NUMA_NODE node -1 with NO_COMMON_LRU", { mapFlags: F.NUMA_NODE | F.NO_COMMON_LRU, numaNode: 0xffffffff, maxEntries: 4 }, lru ? "OK" : "EINVAL",
       { max: effectiveLruMax(4, ctx.cpus, true) }],
   ];
@@ -102,6 +105,8 @@ export const unprivilegedCases: ConformanceCase[] = [
         ["HASH max_entries=0", { maxEntries: 0 }, "EINVAL"],
         ["HASH flags=1<<30", { mapFlags: 1 << 30 }, "EINVAL"],
         ["HASH ZERO_SEED (alloc-check wants CAP_SYS_ADMIN)", { mapFlags: F.ZERO_SEED }, "EPERM"],
+        // htab_map_alloc_check asks for CAP_SYS_ADMIN before it looks at the other flags.
+        ["HASH ZERO_SEED|flags=1<<30 (that EPERM before the flags' EINVAL)", { mapFlags: F.ZERO_SEED | (1 << 30) }, "EPERM"],
         ["HASH bad name (checked after the gate)", { mapName: "bad-name" }, "EPERM"],
         ["ARRAY key_size=8", { mapType: ARRAY, keySize: 8 }, "EINVAL"],
         ["LPM without NO_PREALLOC (checked at allocation, after the gate)", { mapType: LPM_TRIE, keySize: 8 }, "EPERM"],
@@ -275,6 +280,8 @@ export const createCases: ConformanceCase[] = [
         ["k4 v4", {}, "OK"],
         ["key_size=13", { keySize: 13 }, "OK"],
         ["value_size=8", { valueSize: 8 }, "EINVAL"],
+        // fd_htab_map_alloc_check: the value size before the hash's own checks (E2BIG here).
+        ["value_size=8 key_size=1<<22", { valueSize: 8, keySize: 1 << 22 }, "EINVAL"],
         ["no inner_map_fd", { innerMapFd: undefined }, "EINVAL"],
         ["inner_map_fd closed", { innerMapFd: ctx.closedFd() }, "EBADF"],
         ["max_entries=0", { maxEntries: 0 }, "EINVAL"],
