@@ -1,7 +1,7 @@
 // kernel-maps.md §11: ARRAY_OF_MAPS / HASH_OF_MAPS (inner compatibility, ids on lookup,
 // references held by the outer map) and PROG_ARRAY (prog fds in, prog ids out, its owner
 // program, cleared when the last user reference goes).
-import { expectBytes, expectResult } from "../assert.js";
+import { errnoOf, expectBytes, expectResult } from "../assert.js";
 import { readU32, SOCKET_FILTER_INSNS, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import {
@@ -26,6 +26,8 @@ export const mapInMapCases: ConformanceCase[] = [
       c.result(d.mapUpdateElem(fd, u32(0), u32(inner), NOEXIST), "EINVAL", "update NOEXIST");
       c.result(d.mapUpdateElem(fd, u32(1), u32(inner), EXIST), "EINVAL", "update EXIST");
       c.result(d.mapUpdateElem(fd, u32(2), u32(inner)), "E2BIG", "update slot 2 (out of range)");
+      c.result(d.mapUpdateElem(fd, u32(2), u32(inner), NOEXIST), "EINVAL", "update slot 2 NOEXIST (the flags before the index)");
+      c.result(d.mapUpdateElem(fd, u32(2), u32(ctx.closedFd())), "E2BIG", "update slot 2 with a closed fd (the index before the fd)");
       c.result(d.mapUpdateElem(fd, u32(1), u32(ctx.closedFd())), "EBADF", "update with a closed fd");
       c.result(d.mapUpdateElem(fd, u32(1), u32(ctx.prog())), "EINVAL", "update with a program fd");
       const h = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
@@ -147,6 +149,8 @@ export const mapInMapCases: ConformanceCase[] = [
       c.result(d.mapUpdateElem(fd, u32(0), u32(prog)), "OK", "update slot 0 with a prog fd");
       if (c.result(d.mapLookupElem(fd, u32(0), v), "OK", "lookup slot 0")) c.equal(readU32(v), progId, "lookup gives the prog id");
       c.result(d.mapUpdateElem(fd, u32(0), u32(prog), NOEXIST), "EINVAL", "update NOEXIST");
+      // It has no batch operations at all: ENOTSUPP before the batch's own elem_flags check.
+      c.equal(d.mapUpdateBatch(fd, u32(1), u32(prog), 1, NOEXIST).errno, errnoOf("ENOTSUPP"), "update batch with elem_flags NOEXIST");
       const m = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
       c.result(d.mapUpdateElem(fd, u32(1), u32(m)), "EINVAL", "update with a map fd");
       c.result(d.mapUpdateElem(fd, u32(2), u32(prog)), "E2BIG", "update slot 2 (out of range)");

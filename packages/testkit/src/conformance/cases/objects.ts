@@ -5,7 +5,7 @@ import { expectBytes, expectEqual, expectResult, expectTrue, type Expect } from 
 import { readU32, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import {
-  ARRAY, ARRAY_OF_MAPS, arrayTemplate, Checks, F, HASH, LPM_TRIE, LRU_HASH, PERCPU_HASH, PROG_ARRAY, typeNames,
+  ARRAY, ARRAY_OF_MAPS, arrayTemplate, Checks, F, F_LOCK, HASH, LPM_TRIE, LRU_HASH, PERCPU_HASH, PROG_ARRAY, typeNames,
 } from "./common.js";
 import { valueOf } from "./elements.js";
 
@@ -179,6 +179,9 @@ export const pinCases: ConformanceCase[] = [
       c.result(ctx.own(d.objGet(path, F.WRONLY)), "OK", "get WRONLY");
       c.result(ctx.own(d.objGet(path, F.RDONLY | F.WRONLY)), "EINVAL", "get RDONLY|WRONLY");
       c.result(ctx.own(d.objGet(path, 0x40)), "EINVAL", "get with unknown flags");
+      // BPF_F_PATH_FD: the path is looked up from path_fd, 0 here (stdin): an absolute one ignores it.
+      c.result(ctx.own(d.objGet(path, F.PATH_FD)), "OK", "get with BPF_F_PATH_FD and an absolute path");
+      c.result(ctx.own(d.objGet("bpfkit-relative-pin", F.PATH_FD)), "ENOTDIR", "get with BPF_F_PATH_FD and a relative path (stdin is no directory)");
       c.result(d.host.unlink(path), "OK", "unpin (unlink)");
       c.result(ctx.own(d.objGet(path)), "ENOENT", "get after unpin");
       c.done();
@@ -499,6 +502,8 @@ export const fdModeCases: ConformanceCase[] = [
       c.result(d.mapGetNextKey(ro, null, k), "OK", "RDONLY next_key");
       c.equal(d.mapLookupBatch(ro, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 2, "RDONLY lookup batch errno (ENOENT at the end)");
       c.result(d.mapUpdateElem(ro, u32(2), u32(2)), "EPERM", "RDONLY update");
+      // The fd's mode is checked before BPF_F_LOCK (which wants a spin lock in the value: EINVAL).
+      c.result(d.mapUpdateElem(ro, u32(2), u32(2), F_LOCK), "EPERM", "RDONLY update with BPF_F_LOCK");
       c.result(d.mapDeleteElem(ro, u32(1)), "EPERM", "RDONLY delete");
       c.result(d.mapLookupAndDeleteElem(ro, u32(1), v), "EPERM", "RDONLY lookup_and_delete");
       c.result(d.mapFreeze(ro), "EPERM", "RDONLY freeze");
@@ -507,6 +512,8 @@ export const fdModeCases: ConformanceCase[] = [
       c.equal(d.mapLookupAndDeleteBatch(ro, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 1,
         "RDONLY lookup_and_delete batch errno (EPERM)");
       c.result(d.mapLookupElem(wo, u32(1), v), "EPERM", "WRONLY lookup");
+      c.result(d.mapLookupElem(wo, u32(1), v, F_LOCK), "EPERM", "WRONLY lookup with BPF_F_LOCK");
+      c.result(d.mapLookupAndDeleteElem(wo, u32(1), v), "EPERM", "WRONLY lookup_and_delete (it reads too)");
       c.result(d.mapGetNextKey(wo, null, k), "EPERM", "WRONLY next_key");
       c.equal(d.mapLookupBatch(wo, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 1, "WRONLY lookup batch errno (EPERM)");
       c.result(d.mapUpdateElem(wo, u32(2), u32(2)), "OK", "WRONLY update");
@@ -535,6 +542,8 @@ export const fdModeCases: ConformanceCase[] = [
       expectResult(ctx.own(d.mapGetFdById(ctx.id(fd), 0x40)), "EINVAL", "GET_FD_BY_ID open_flags 0x40");
       const wo = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: F.WRONLY });
       expectResult(d.mapLookupElem(wo, u32(0), new Uint8Array(4)), "EPERM", "lookup through a WRONLY creation fd");
+      // The fd's mode comes before the type's ENOTSUPP (an ARRAY has no lookup_and_delete).
+      expectResult(d.mapLookupAndDeleteElem(wo, u32(0), new Uint8Array(4)), "EPERM", "ARRAY lookup_and_delete through a WRONLY fd");
     },
   },
 ];
