@@ -79,6 +79,10 @@ describeKernel("kernel driver: without privilege", () => {
       const out = {
         uid: process.getuid(), available: kernelDriverAvailable(), bpf: hasCapability(CAP_BPF), sysAdmin: hasCapability(CAP_SYS_ADMIN),
         created: fd >= 0, byId: d.mapGetFdById(1), missing: sysAdminMissing(),
+        // The capability is asked before RDONLY|WRONLY is judged, and ZERO_SEED's CAP_SYS_ADMIN
+        // before the hash's unknown flags: EPERM both, not EINVAL (the simulator's order too).
+        byIdBothModes: d.mapGetFdById(1, 0x18),
+        zeroSeedBadFlag: d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0x40 | (1 << 30) }),
       };
       if (fd >= 0) d.close(fd);
       console.log(JSON.stringify(out));`;
@@ -87,7 +91,7 @@ describeKernel("kernel driver: without privilege", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      uid: NOBODY, available: true, bpf: true, sysAdmin: false, created: true, byId: -1,
+      uid: NOBODY, available: true, bpf: true, sysAdmin: false, created: true, byId: -1, byIdBothModes: -1, zeroSeedBadFlag: -1,
       missing: "without CAP_SYS_ADMIN (root has it) the kernel refuses mounting bpffs, opening maps and programs by id, and BPF_F_ZERO_SEED",
     });
   });

@@ -314,6 +314,8 @@ describe("options", () => {
     expect(errName(d.mapGetNextId(0))).toBe("EPERM");
     expect(errName(d.mapGetFdById(1))).toBe("EPERM");
     expect(errName(d.mapGetFdById(1, 3))).toBe("EINVAL");
+    // RDONLY|WRONLY passes the flag mask; bpf_get_file_flag refuses it only after the capability.
+    expect(errName(d.mapGetFdById(1, 0x18))).toBe("EPERM");
     expect(errName(d.mapGetNextId(0x7fffffff))).toBe("EINVAL");
     expect(errName(d.progLoad({ progType: 1, insns: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" }))).toBe("EPERM");
     const open = sim({ privileged: false, unprivilegedBpfDisabled: 0 });

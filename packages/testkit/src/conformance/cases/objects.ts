@@ -707,6 +707,8 @@ export const infoCases: ConformanceCase[] = [
       // bpf_check_uarg_tail_zero: up to a page is fine, one byte more is E2BIG.
       expectEqual(d.objGetInfoByFd(fd, new Uint8Array(4096)), MAP_INFO_SIZE, "bytes written for info_len 4096");
       expectResult(d.objGetInfoByFd(fd, new Uint8Array(4097)), "E2BIG", "info_len of a page and a byte");
+      // Only a BPF object's info is sized: stdin is EINVAL whatever the buffer.
+      expectResult(d.objGetInfoByFd(0, new Uint8Array(4097)), "EINVAL", "info of stdin with info_len of a page and a byte");
       // 6.18's bpf_obj_get_info_by_fd answers an empty fd with EBADFD (77), not EBADF (probed).
       expectResult(d.objGetInfoByFd(ctx.closedFd(), full), "EBADFD", "info of a closed fd");
     },
