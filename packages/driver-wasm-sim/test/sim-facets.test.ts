@@ -324,6 +324,19 @@ describe("options", () => {
     expect(open.mapLookupElem(ufd, u32(2), new Uint8Array(4))).toBe(0);
     expect(open.objGetInfoByFd(ufd, new Uint8Array(104))).toBe(104);
     expect(open.mapFreeze(ufd)).toBe(0);
+    // Without CAP_BPF a program has at most BPF_MAXINSNS (4096) instructions: r0 = 0 …, exit.
+    const filter = (n: number) => {
+      const insns = new Uint8Array(8 * n);
+      for (let i = 0; i < n - 1; i++) insns[8 * i] = 0xb7;
+      insns[8 * (n - 1)] = 0x95;
+      return insns;
+    };
+    const at = open.progLoad({ progType: 1, insns: filter(4096), license: "GPL" });
+    expect(at).toBeGreaterThan(0);
+    expect(open.close(at)).toBe(0);
+    expect(errName(open.progLoad({ progType: 1, insns: filter(4097), license: "GPL" }))).toBe("E2BIG");
+    // The capability a type needs (CGROUP_SOCK: CAP_BPF) before its expected attach type is judged.
+    expect(errName(open.progLoad({ progType: 9, insns: filter(2), license: "GPL", expectedAttachType: 100 }))).toBe("EPERM");
   });
 
   it("privileged: false: mount and umount look the target up before they ask for CAP_SYS_ADMIN", () => {
