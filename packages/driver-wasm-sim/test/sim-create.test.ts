@@ -218,6 +218,16 @@ describe("MAP_CREATE without privilege (probe_caps_order.txt: unprivileged_bpf_d
   });
 });
 
+describe("MAP_CREATE with BPF_F_TOKEN_FD", () => {
+  it("reads map_token_fd 0: stdin, which is no token (EINVAL), or EBADF once stdin is closed", () => {
+    const s = sim();
+    const withToken = { ...base(HASH), mapFlags: 0x10000 } as MapCreateAttr;
+    expect(errName(s.mapCreate(withToken))).toBe("EINVAL");
+    expect(s.close(0)).toBe(0);
+    expect(errName(s.mapCreate(withToken))).toBe("EBADF");
+  });
+});
+
 describe("MAP_CREATE bad input (the kernel driver's TypeError/RangeError contract)", () => {
   it("rejects non-integer and out-of-range fields before any syscall", () => {
     const s = sim();

@@ -89,6 +89,16 @@ describe("datapath facet", () => {
     expect(errName(d.datapath.lookup({ id: 9999 }, u32(1), new Uint8Array(4)))).toBe("ENOENT");
     expect(errName(d.datapath.lookup({ fd: 99 }, u32(1), new Uint8Array(4)))).toBe("EBADF");
   });
+
+  it("programs cannot read a PROG_ARRAY's slots or WRONLY_PROG maps (EACCES)", () => {
+    const d = sim();
+    const pa = d.mapCreate({ mapType: 3, keySize: 4, valueSize: 4, maxEntries: 2 });
+    const wo = d.mapCreate(attr(HASH, { mapFlags: 0x100 }));
+    expect(d.mapUpdateElem(wo, u32(1), u32(1))).toBe(0);
+    expect(errName(d.datapath.lookup({ fd: pa }, u32(0), new Uint8Array(4)))).toBe("EACCES");
+    expect(errName(d.datapath.lookup({ fd: wo }, u32(1), new Uint8Array(4)))).toBe("EACCES");
+    expect(d.datapath.update({ fd: wo }, u32(2), u32(2))).toBe(0);
+  });
 });
 
 describe("interleaving hook", () => {
@@ -335,6 +345,11 @@ describe("options", () => {
     expect(at).toBeGreaterThan(0);
     expect(open.close(at)).toBe(0);
     expect(errName(open.progLoad({ progType: 1, insns: filter(4097), license: "GPL" }))).toBe("E2BIG");
+    // A cgroup_skb program loads without CAP_BPF, but attaching it wants CAP_NET_ADMIN: EINVAL
+    // (bpf_prog_attach_check_attach_type's EPERM is collapsed), before any cgroup fd is looked at.
+    const skb = open.progLoad({ progType: 8, insns: filter(2), license: "GPL" });
+    expect(skb).toBeGreaterThan(0);
+    expect(errName(open.progAttach(0, skb, 0))).toBe("EINVAL");
     // The capability a type needs (CGROUP_SOCK: CAP_BPF) before its expected attach type is judged.
     expect(errName(open.progLoad({ progType: 9, insns: filter(2), license: "GPL", expectedAttachType: 100 }))).toBe("EPERM");
   });
