@@ -173,13 +173,36 @@ describe("fault injection", () => {
     expect(d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(32), new Uint8Array(32), 8)).toEqual({ errno: 4, count: 8 });
     d.faults.inject("mapCreate", { errno: 1, count: 3 });
     d.faults.clear("mapCreate");
+    expect(d.faults.pending()).toBe(0);
     expect(d.mapCreate(attr(HASH))).toBeGreaterThan(0);
     expect(() => d.faults.inject("mapNope" as SimSyscall, { errno: 4 })).toThrow(TypeError);
     expect(() => d.faults.inject("close", { errno: 0 })).toThrow(RangeError);
+    // errno runs to 4095 (MAX_ERRNO) and count from 1; a refused inject queues nothing.
+    expect(() => d.faults.inject("close", { errno: 4096 })).toThrow(RangeError);
+    expect(() => d.faults.inject("close", { errno: 4, count: 0 })).toThrow(RangeError);
+    expect(d.faults.pending("close")).toBe(0);
+    d.faults.inject("close", { errno: 4095 });
+    expect(d.close(fd)).toBe(-4095);
     // Misuse is still a RangeError, not a consumed fault.
     d.faults.inject("mapLookupElem", { errno: 4 });
     expect(() => d.mapLookupElem(fd, new Uint8Array(3), v)).toThrow(RangeError);
     expect(d.faults.pending("mapLookupElem")).toBe(1);
+  });
+});
+
+describe("the fd table", () => {
+  it("holds 65536 fds (the simulated RLIMIT_NOFILE): one more is EMFILE, and a closed fd is reused first", () => {
+    const d = sim();
+    const fd = d.mapCreate(attr(HASH));
+    const id = mapInfo(d, fd).id;
+    let r = fd;
+    let last = fd;
+    while ((r = d.mapGetFdById(id)) >= 0) last = r;
+    expect(errName(r)).toBe("EMFILE");
+    expect(last).toBe(65535);
+    expect(d.close(100)).toBe(0);
+    expect(d.mapGetFdById(id)).toBe(100);
+    expect(errName(d.mapGetFdById(id))).toBe("EMFILE");
   });
 });
 
