@@ -146,4 +146,20 @@ export const safetyCases: ConformanceCase[] = [
       expectEqual(ctx.driver.host.stat(dir).errno, Errno.ENOENT, "stat of the directory the refused calls named");
     },
   },
+  {
+    name: "API §2 safety: host.mount data with a NUL byte is a TypeError and mounts nothing (mount(2) would cut it there)",
+    group: "safety",
+    run(ctx) {
+      const host = ctx.driver.host;
+      const dir = `${ctx.bpffs()}/nul-data`;
+      expectEqual(host.mkdir(dir, 0o700), 0, "mkdir the target");
+      const mounts = () => {
+        const m = host.mountInfo();
+        return typeof m === "number" ? m : m.length;
+      };
+      const before = mounts();
+      expectThrows(() => host.mount("bpf", dir, "bpf", 0, "mode=0700\0uid=abc"), TypeError, "mount with a NUL in its data");
+      expectEqual(mounts(), before, "mounts after the refused call");
+    },
+  },
 ];
