@@ -397,6 +397,10 @@ describe("options", () => {
 
   it("rejects bad options", () => {
     expect(() => sim({ possibleCpus: 0 })).toThrow(RangeError);
+    expect(() => sim({ possibleCpus: 8193 })).toThrow(RangeError);
+    expect(sim({ possibleCpus: 8192 }).possibleCpus).toBe(8192);
+    expect(() => sim({ unprivilegedBpfDisabled: 3 })).toThrow(RangeError);
+    expect(() => sim({ memoryLimit: 0 })).toThrow(RangeError);
     expect(() => sim({ seed: -1 })).toThrow(RangeError);
     expect(() => sim({ bpffsMount: "relative" })).toThrow(TypeError);
     expect(() => sim({ privileged: "yes" as unknown as boolean })).toThrow(TypeError);
