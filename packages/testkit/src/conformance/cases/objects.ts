@@ -230,6 +230,10 @@ export const pinCases: ConformanceCase[] = [
         c.equal(d.host.stat(`${fs}/${name}`).errno, 1, `stat ${name} errno (EPERM)`);
       }
       c.result(d.objPin(fd, `${fs}/a.b/x`), "EPERM", "pin under a.b/");
+      // bpf_lookup's dot check comes before simple_lookup's NAME_MAX.
+      c.result(ctx.own(d.objGet(`${fs}/a.${"n".repeat(300)}`)), "EPERM", "get a 302-byte name with a dot");
+      // kernfs has no NAME_MAX: sysfs just has no such entry.
+      c.equal(d.host.stat(`/sys/${"n".repeat(300)}`).errno, 2, "stat a 300-byte name in sysfs errno (ENOENT)");
       // NAME_MAX after the dot check; PATH_MAX (4096 bytes with the NUL) before any lookup.
       const p255 = `${fs}/${"n".repeat(255)}`;
       c.result(d.objPin(fd, p255), "OK", "pin a 255-byte name");
@@ -321,6 +325,8 @@ export const pinCases: ConformanceCase[] = [
         c.result(h.unlink(path), unlink, `unlink ${path.slice(fs.length)}`);
         c.result(h.mkdir(path, 0o700), mkdir, `mkdir ${path.slice(fs.length)}`);
       }
+      // A directory named with a trailing slash: do_unlinkat's "slashes" answer is EISDIR too.
+      c.result(h.unlink(`${dir}/empty/`), "EISDIR", "unlink empty/ (a directory, trailing slash)");
       c.equal(h.stat(`${dir}/empty`).isDirectory, true, "empty/ is still there");
       // The same answers come before a read-only mount's EROFS.
       const ro = `${dir}/ro`;
