@@ -112,6 +112,7 @@ function bpffsRows(x: Fixture): Row[] {
     [f("a.b"), f("q"), 0, "EPERM"],
     [f("a"), f("a.b"), 0, "EPERM"],
     [f("a"), f("a.b"), NOREPLACE, "EPERM"],
+    [f("zz"), f("a.b"), 0, "ENOENT"],
     [f("a"), f("n".repeat(256)), 0, "ENAMETOOLONG"],
     // NOREPLACE, EXCHANGE, trailing slashes after a file.
     [f("a"), f("b"), NOREPLACE, "EEXIST"],
