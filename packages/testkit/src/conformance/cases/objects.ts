@@ -464,7 +464,7 @@ export const pinCases: ConformanceCase[] = [
     },
   },
   {
-    name: "§12 pin: umount(2) looks the target up first (ENOENT; ENOTDIR for a file with a trailing /), then wants a mount's root (EINVAL)",
+    name: "§12 pin: umount(2) looks the target up first (ENOENT; ENOTDIR for a file with a trailing /), then wants a mount's root (EINVAL), and one with no mount below it (EBUSY)",
     group: "pin",
     run(ctx) {
       const d = ctx.driver;
@@ -481,6 +481,15 @@ export const pinCases: ConformanceCase[] = [
       c.result(h.umount(`${file}/x`), "ENOTDIR", "umount below a pin");
       c.result(h.umount(file), "EINVAL", "umount a pin");
       c.result(h.umount(dir), "EINVAL", "umount a directory that is no mount's root");
+      // A mount with another mounted below it is busy until that one goes.
+      if (c.result(h.mount("bpf", dir, "bpf"), "OK", "mount a bpffs on the directory")) {
+        const inner = `${dir}/inner`;
+        if (c.result(h.mkdir(inner, 0o700), "OK", "mkdir in it") && c.result(h.mount("bpf", inner, "bpf"), "OK", "mount a bpffs below it")) {
+          c.result(h.umount(dir), "EBUSY", "umount the outer mount while the inner one stands");
+          c.result(h.umount(inner), "OK", "umount the inner mount");
+        }
+        c.result(h.umount(dir), "OK", "umount the outer mount");
+      }
       c.result(h.rmdir(dir), "OK", "rmdir");
       c.done();
     },
