@@ -151,6 +151,7 @@ export const pinCases: ConformanceCase[] = [
       c.result(d.objPin(fd, path), "EEXIST", "pin to the same path again");
       c.result(d.objPin(fd, `${fs}/missing-dir/x`), "ENOENT", "pin into a missing directory");
       c.result(d.objPin(fd, `${fs}/trailing/`), "ENOENT", "pin to a path with a trailing /");
+      c.result(d.objPin(fd, `${path}/`), "EEXIST", "pin to an existing pin's path with a trailing / (EEXIST first)");
       const outside = fs.slice(0, fs.lastIndexOf("/")) + `/bpfkit-not-bpffs-${Date.now().toString(36)}`;
       c.result(d.objPin(fd, outside), "EPERM", "pin outside bpffs");
       c.result(d.objPin(ctx.closedFd(), ctx.pinPath("closed")), "EINVAL", "pin of a closed fd (EINVAL, not EBADF)");
@@ -283,6 +284,11 @@ export const pinCases: ConformanceCase[] = [
           } finally {
             c.result(h.umount(dir), "OK", `umount after ${how}`);
           }
+        }
+        // Off bpffs a pin is EPERM, but a read-only mount's EROFS comes first (filename_create).
+        if (c.result(h.mount("tmpfs", dir, "tmpfs", 1), "OK", "mount a read-only tmpfs")) {
+          c.result(d.objPin(fd, `${dir}/m`), "EROFS", "pin on a read-only tmpfs");
+          c.result(h.umount(dir), "OK", "umount the read-only tmpfs");
         }
         c.result(h.mount("bpf", dir, "bpf", 0, "ro,rw"), "OK", "mount with \"ro,rw\" (the last wins)");
         c.result(d.objPin(fd, `${dir}/m`), "OK", "pin on the read-write mount");
