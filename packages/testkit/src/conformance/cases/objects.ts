@@ -176,6 +176,7 @@ export const pinCases: ConformanceCase[] = [
       }
       c.result(ctx.own(d.objGet(`${fs}/nothing-here`)), "ENOENT", "get a missing path");
       c.result(ctx.own(d.objGet(fs)), "EACCES", "get a directory");
+      c.result(ctx.own(d.objGet(`${fs}/`)), "EACCES", "get a directory with a trailing /");
       c.result(ctx.own(d.objGet(path, F.RDONLY)), "OK", "get RDONLY");
       c.result(ctx.own(d.objGet(path, F.WRONLY)), "OK", "get WRONLY");
       c.result(ctx.own(d.objGet(path, F.RDONLY | F.WRONLY)), "EINVAL", "get RDONLY|WRONLY");
