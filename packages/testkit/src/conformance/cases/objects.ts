@@ -152,6 +152,7 @@ export const pinCases: ConformanceCase[] = [
       c.result(d.objPin(fd, `${fs}/missing-dir/x`), "ENOENT", "pin into a missing directory");
       c.result(d.objPin(fd, `${fs}/trailing/`), "ENOENT", "pin to a path with a trailing /");
       c.result(d.objPin(fd, `${path}/`), "EEXIST", "pin to an existing pin's path with a trailing / (EEXIST first)");
+      c.result(d.host.mkdirAll(path, 0o700), "ENOTDIR", "mkdirAll of the pin's path");
       const outside = fs.slice(0, fs.lastIndexOf("/")) + `/bpfkit-not-bpffs-${Date.now().toString(36)}`;
       c.result(d.objPin(fd, outside), "EPERM", "pin outside bpffs");
       c.result(d.objPin(ctx.closedFd(), ctx.pinPath("closed")), "EINVAL", "pin of a closed fd (EINVAL, not EBADF)");
@@ -294,7 +295,7 @@ export const pinCases: ConformanceCase[] = [
         c.result(h.mount("bpf", dir, "bpf", 0, "ro,rw"), "OK", "mount with \"ro,rw\" (the last wins)");
         c.result(d.objPin(fd, `${dir}/m`), "OK", "pin on the read-write mount");
         c.result(h.umount(dir), "OK", "umount the read-write mount");
-        for (const data of ["mode=0800", "mode=", "uid=4294967295", "uid=-1", "gid=abc", "uid=0x100000000", "gid=99999999999999999999x", "source=x", "source"]) {
+        for (const data of ["mode=0800", "mode=0x1ff", "mode=", "uid=4294967295", "uid=-1", "gid=abc", "uid=0x100000000", "gid=99999999999999999999x", "source=x", "source"]) {
           const r = h.mount("bpf", dir, "bpf", 0, data);
           c.result(r, "EINVAL", `mount with ${data}`);
           if (r === 0) h.umount(dir);
