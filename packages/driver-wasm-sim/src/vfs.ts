@@ -109,7 +109,8 @@ function parseMountData(fsType: string, data: string): { readOnly: boolean } | n
     const eq = opt.indexOf("=");
     const key = eq < 0 ? opt : opt.slice(0, eq);
     const value = eq < 0 ? null : opt.slice(eq + 1);
-    if (value === null && (key === "ro" || key === "rw")) {
+    // vfs_parse_sb_flag reads the key alone: "ro=x" is "ro" (probed on 6.18).
+    if (key === "ro" || key === "rw") {
       readOnly = key === "ro";
       continue;
     }

@@ -275,7 +275,7 @@ export const pinCases: ConformanceCase[] = [
       const dir = `/tmp/bpfkit-test-${process.pid}-ro-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
       expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
       try {
-        for (const [how, flags, data] of [["MS_RDONLY", 1, undefined], ["data \"ro\"", 0, "ro"]] as const) {
+        for (const [how, flags, data] of [["MS_RDONLY", 1, undefined], ["data \"ro\"", 0, "ro"], ["data \"ro=x\" (the key alone counts)", 0, "ro=x"]] as const) {
           if (!c.result(h.mount("bpf", dir, "bpf", flags, data), "OK", `mount ${how}`)) continue;
           try {
             c.result(d.objPin(fd, `${dir}/m`), "EROFS", `${how}: pin a new name`);
