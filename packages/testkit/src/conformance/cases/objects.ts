@@ -295,12 +295,12 @@ export const pinCases: ConformanceCase[] = [
         c.result(h.mount("bpf", dir, "bpf", 0, "ro,rw"), "OK", "mount with \"ro,rw\" (the last wins)");
         c.result(d.objPin(fd, `${dir}/m`), "OK", "pin on the read-write mount");
         c.result(h.umount(dir), "OK", "umount the read-write mount");
-        for (const data of ["mode=0800", "mode=0x1ff", "mode=", "uid=4294967295", "uid=-1", "gid=abc", "uid=0x100000000", "gid=99999999999999999999x", "source=x", "source"]) {
+        for (const data of ["mode=0800", "mode=0x1ff", "mode=40000000000", "mode=", "uid=4294967295", "uid=-1", "gid=abc", "uid=0x100000000", "gid=99999999999999999999x", "source=x", "source"]) {
           const r = h.mount("bpf", dir, "bpf", 0, data);
           c.result(r, "EINVAL", `mount with ${data}`);
           if (r === 0) h.umount(dir);
         }
-        for (const data of ["uid=0x0", "gid=00", "mode=700", "mode=+0700", "nosuchoption=1", "sync,lazytime,dirsync"]) {
+        for (const data of ["uid=0x0", "gid=00", "mode=700", "mode=+0700", "mode=37777777777", "nosuchoption=1", "sync,lazytime,dirsync"]) {
           if (c.result(h.mount("bpf", dir, "bpf", 0, data), "OK", `mount with ${data}`)) c.result(h.umount(dir), "OK", `umount after ${data}`);
         }
       } finally {
