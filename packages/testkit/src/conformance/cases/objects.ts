@@ -46,6 +46,8 @@ const delegateRows: ReadonlyArray<readonly [data: string, want: Expect]> = [
   ["delegate_maps=socket_filter", "EINVAL"],
   ["delegate_maps=__max_bpf_map_type", "EINVAL"],
   ["delegate_maps=max_bpf_map_type", "EINVAL"],
+  // What follows the prefix's length in __MAX_BPF_CMD: the prefix itself must match first.
+  ["delegate_cmds=x_bpf_cmd", "EINVAL"],
   ["delegate_progs=\u212Aprobe", "EINVAL"],
   ["delegate_maps= hash", "EINVAL"],
   ["delegate_maps=hash\n", "EINVAL"],
