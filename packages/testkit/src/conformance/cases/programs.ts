@@ -130,6 +130,10 @@ export const progLoadCases: ConformanceCase[] = [
         ["struct_ops with an unset r0", STRUCT_OPS, 0, R0_UNSET, "ENOTSUPP"],
         ["struct_ops referencing a closed map fd", STRUCT_OPS, 0, usingMap(closed), "EBADF"],
         ["struct_ops, not GPL", STRUCT_OPS, 0, ret(0), "EINVAL", "Proprietary"],
+        // license_is_gpl_compatible: these exact strings (strcmp, so "gpl" is not one).
+        ...["GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].map(
+          (l): LoadRow => [`struct_ops, license ${l}`, STRUCT_OPS, 0, ret(0), "ENOTSUPP", l]),
+        ["struct_ops, license gpl", STRUCT_OPS, 0, ret(0), "EINVAL", "gpl"],
         // Tracing programs must name a BTF id. (fentry, fexit, fmod_ret, LSM and EXT programs
         // answer EPERM on this machine before any check: see docs/simulator-exactness.md.)
         ["tracing raw_tp", TRACING, 23, ret(0), "EINVAL"],
