@@ -124,6 +124,7 @@ export const progLoadCases: ConformanceCase[] = [
         ["syscall", SYSCALL, 0, ret(0), "EINVAL"],
         ["syscall with an attach type", SYSCALL, 1, ret(0), "EINVAL"],
         ["syscall referencing a closed map fd (resolve_pseudo_ldimm64 first)", SYSCALL, 0, usingMap(closed), "EBADF"],
+        ["syscall with an attach type, referencing a closed map fd (bpf_prog_load_check_attach first)", SYSCALL, 1, usingMap(closed), "EINVAL"],
         ["syscall with an unset r0 (refused before the walk)", SYSCALL, 0, R0_UNSET, "EINVAL"],
         // struct_ops: a GPL license first, then the missing attach_btf_id (ENOTSUPP).
         ["struct_ops", STRUCT_OPS, 0, ret(0), "ENOTSUPP"],
