@@ -39,6 +39,8 @@ export const progAttachCases: ConformanceCase[] = [
         c.result(d.progAttach(0, cls, TCX_INGRESS, flags), want, `tcx ingress ifindex 0, flags ${flags.toString(16)}`);
         c.result(d.progAttach(0, cls, TCX_EGRESS, flags), want, `tcx egress ifindex 0, flags ${flags.toString(16)}`);
       }
+      // The flags are judged before the program fd is looked up.
+      c.result(d.progAttach(0, ctx.closedFd(), INGRESS, 0x80), "EINVAL", "cgroup_skb ingress with a closed program fd, flags 80");
       // This kernel is built without CONFIG_NETKIT: its attach stub refuses everything.
       c.result(d.progAttach(0, cls, NETKIT_PRIMARY, 0), "EINVAL", "netkit primary ifindex 0");
       c.result(d.progAttach(0, cls, NETKIT_PEER, F_BEFORE), "EINVAL", "netkit peer ifindex 0, BPF_F_BEFORE");

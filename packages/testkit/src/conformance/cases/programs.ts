@@ -45,8 +45,9 @@ export function progInfo(ctx: CaseContext, fd: number): { tag: string; xlated: n
   return { tag, xlated: readU32(b, 20), nrMapIds: readU32(b, 52), ksyms: readU32(b, 104), funcLens: readU32(b, 108), verified: readU32(b, 216) };
 }
 
-const SOCKET_FILTER = 1, KPROBE = 2, CGROUP_SKB = 8, CGROUP_SOCK = 9, LIRC_MODE2 = 20, SK_REUSEPORT = 21,
+const SOCKET_FILTER = 1, KPROBE = 2, CGROUP_SKB = 8, CGROUP_SOCK = 9, CGROUP_SOCK_ADDR = 18, LIRC_MODE2 = 20, SK_REUSEPORT = 21,
   TRACING = 26, STRUCT_OPS = 27, SK_LOOKUP = 30, SYSCALL = 31, NETFILTER = 32;
+const INET4_CONNECT = 10, UDP4_RECVMSG = 19;
 
 /** r0 = r2 with r2 never written: the walk would refuse it (EACCES). */
 const R0_UNSET = [...insn(0xbf, 0, 2), ...EXIT];
@@ -106,6 +107,10 @@ export const progLoadCases: ConformanceCase[] = [
         ["kprobe session r0 = 2", KPROBE, 56, ret(2), "EINVAL"],
         ["uprobe session r0 = 2", KPROBE, 57, ret(2), "EINVAL"],
         ["uprobe session r0 = -1", KPROBE, 57, ret(-1), "EINVAL"],
+        // cgroup_sock_addr recvmsg, getpeername and getsockname hooks must return 1.
+        ["cgroup_sock_addr udp4 recvmsg r0 = 0", CGROUP_SOCK_ADDR, UDP4_RECVMSG, ret(0), "EINVAL"],
+        ["cgroup_sock_addr udp4 recvmsg r0 = 1", CGROUP_SOCK_ADDR, UDP4_RECVMSG, ret(1), "OK"],
+        ["cgroup_sock_addr inet4 connect r0 = 0", CGROUP_SOCK_ADDR, INET4_CONNECT, ret(0), "OK"],
         // Not built here (CONFIG_BPF_LIRC_MODE2): find_prog_type refuses it.
         ["lirc_mode2", LIRC_MODE2, 0, ret(0), "EINVAL"],
         ["lirc_mode2 with an unset r0", LIRC_MODE2, 0, R0_UNSET, "EINVAL"],
