@@ -190,6 +190,18 @@ describe("fault injection", () => {
   });
 });
 
+describe("PROG_ATTACH of a flow dissector (not run on the kernel: it would change the host's network namespace)", () => {
+  it("takes target fd 0 and no flags, and the same program twice is EEXIST", () => {
+    const d = sim();
+    const prog = d.progLoad({ progType: 22, insns: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" });
+    expect(prog).toBeGreaterThan(0);
+    expect(errName(d.progAttach(1, prog, 17))).toBe("EINVAL");
+    expect(errName(d.progAttach(0, prog, 17, 1))).toBe("EINVAL");
+    expect(d.progAttach(0, prog, 17)).toBe(0);
+    expect(errName(d.progAttach(0, prog, 17))).toBe("EEXIST");
+  });
+});
+
 describe("the fd table", () => {
   it("holds 65536 fds (the simulated RLIMIT_NOFILE): one more is EMFILE, and a closed fd is reused first", () => {
     const d = sim();

@@ -41,6 +41,8 @@ export const progAttachCases: ConformanceCase[] = [
       }
       // The flags are judged before the program fd is looked up.
       c.result(d.progAttach(0, ctx.closedFd(), INGRESS, 0x80), "EINVAL", "cgroup_skb ingress with a closed program fd, flags 80");
+      // BPF_LSM_CGROUP (43) is an attach type the kernel knows (LSM): the program fd is looked up.
+      c.result(d.progAttach(0, ctx.closedFd(), 43, 0), "EBADF", "lsm_cgroup with a closed program fd");
       // This kernel is built without CONFIG_NETKIT: its attach stub refuses everything.
       c.result(d.progAttach(0, cls, NETKIT_PRIMARY, 0), "EINVAL", "netkit primary ifindex 0");
       c.result(d.progAttach(0, cls, NETKIT_PEER, F_BEFORE), "EINVAL", "netkit peer ifindex 0, BPF_F_BEFORE");
