@@ -150,6 +150,25 @@ export const progLoadCases: ConformanceCase[] = [
     },
   },
   {
+    name: "prog load: resolve_pseudo_ldimm64 checks each insn in order (LDX reserved fields, a map ld_imm64's second imm) and takes at most 64 maps",
+    group: "prog-load",
+    run(ctx) {
+      const c = new Checks("resolve_pseudo_ldimm64");
+      const closed = ctx.closedFd();
+      const ldxImm1 = insn(0x61, 0, 10, -4, 1); // r0 = *(u32 *)(r10 - 4) with imm 1
+      checkLoads(ctx, c, [
+        ["LDX with imm 1, then a closed map fd (the LDX first)", SOCKET_FILTER, 0, [...ldxImm1, ...usingMap(closed)], "EINVAL"],
+        ["map fd ld_imm64 whose second half has imm 1 (before the fd)", SOCKET_FILTER, 0, [...ldImm64(1, 1, closed, 1), ...insn(0xb7), ...EXIT], "EINVAL"],
+      ]);
+      // MAX_USED_MAPS: 64 distinct maps load, a 65th is E2BIG.
+      const maps = Array.from({ length: 65 }, () => ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
+      const using = (fds: number[]) => [...fds.flatMap((fd) => ldImm64(1, 1, fd)), ...insn(0xb7), ...EXIT];
+      c.result(load(ctx, SOCKET_FILTER, using(maps.slice(0, 64))), "OK", "64 maps");
+      c.result(load(ctx, SOCKET_FILTER, using(maps)), "E2BIG", "65 maps");
+      c.done();
+    },
+  },
+  {
     name: "prog load: ld_imm64 BPF_PSEUDO_MAP_VALUE points into the value of a one-element ARRAY (array_map_direct_value_addr)",
     group: "prog-load",
     run(ctx) {
