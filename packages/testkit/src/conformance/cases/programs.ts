@@ -159,6 +159,10 @@ export const progLoadCases: ConformanceCase[] = [
       checkLoads(ctx, c, [
         ["LDX with imm 1, then a closed map fd (the LDX first)", SOCKET_FILTER, 0, [...ldxImm1, ...usingMap(closed)], "EINVAL"],
         ["map fd ld_imm64 whose second half has imm 1 (before the fd)", SOCKET_FILTER, 0, [...ldImm64(1, 1, closed, 1), ...insn(0xb7), ...EXIT], "EINVAL"],
+        // check_subprogs runs before it: a jump just past the end is refused before any fd.
+        ["a closed map fd, then a jump to one past the last insn", SOCKET_FILTER, 0, [...ldImm64(1, 1, closed), ...insn(0x05, 0, 0, 1), ...EXIT], "EINVAL"],
+        // The last insn may be a gotol (JMP32 | JA, offset in imm): r0 = 0; gotol +1; exit; gotol -2.
+        ["a program ending in gotol", SOCKET_FILTER, 0, [...insn(0xb7), ...insn(0x06, 0, 0, 0, 1), ...EXIT, ...insn(0x06, 0, 0, 0, -2)], "OK"],
       ]);
       // MAX_USED_MAPS: 64 distinct maps load, a 65th is E2BIG.
       const maps = Array.from({ length: 65 }, () => ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
