@@ -135,6 +135,8 @@ export const progLoadCases: ConformanceCase[] = [
         ["struct_ops", STRUCT_OPS, 0, ret(0), "ENOTSUPP"],
         ["struct_ops with an unset r0", STRUCT_OPS, 0, R0_UNSET, "ENOTSUPP"],
         ["struct_ops referencing a closed map fd", STRUCT_OPS, 0, usingMap(closed), "EBADF"],
+        // check_cfg before check_attach_btf_id: a jump into an ld_imm64's second half.
+        ["struct_ops jumping into an ld_imm64", STRUCT_OPS, 0, [...insn(0x15, 1, 0, 1), ...ldImm64(1, 0, 7), ...insn(0xb7), ...EXIT], "EINVAL"],
         ["struct_ops, not GPL", STRUCT_OPS, 0, ret(0), "EINVAL", "Proprietary"],
         // license_is_gpl_compatible: these exact strings (strcmp, so "gpl" is not one).
         ...["GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].map(
