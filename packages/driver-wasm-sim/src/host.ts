@@ -66,7 +66,9 @@ export function createHostServices<P>(vfs: Vfs<P>, state: HostState): HostServic
       return vfs.rename(f, t, flags);
     },
     mount: (source, target, fsType, flags = 0, data) => {
-      if (typeof source !== "string" || typeof fsType !== "string") throw new TypeError("host.mount: source and fsType must be strings");
+      // As the kernel driver checks them: source and type go to mount(2) as C strings too.
+      path(source, "mount");
+      path(fsType, "mount");
       const t = path(target, "mount");
       // As the kernel driver checks them: mount(2) takes an empty data string; only a NUL would be cut.
       if (data !== undefined && (typeof data !== "string" || data.includes("\0"))) throw new TypeError("host.mount: data must be a string without NUL bytes");

@@ -147,7 +147,7 @@ export const safetyCases: ConformanceCase[] = [
     },
   },
   {
-    name: "API §2 safety: host.mount data with a NUL byte is a TypeError and mounts nothing (mount(2) would cut it there)",
+    name: "API §2 safety: host.mount data, source or type with a NUL byte, or an empty source or type, is a TypeError and mounts nothing (mount(2) would cut a NUL there)",
     group: "safety",
     run(ctx) {
       const host = ctx.driver.host;
@@ -159,6 +159,10 @@ export const safetyCases: ConformanceCase[] = [
       };
       const before = mounts();
       expectThrows(() => host.mount("bpf", dir, "bpf", 0, "mode=0700\0uid=abc"), TypeError, "mount with a NUL in its data");
+      expectThrows(() => host.mount("bpf\0x", dir, "bpf"), TypeError, "mount with a NUL in its source");
+      expectThrows(() => host.mount("bpf", dir, "bpf\0x"), TypeError, "mount with a NUL in its type");
+      expectThrows(() => host.mount("", dir, "bpf"), TypeError, "mount with an empty source");
+      expectThrows(() => host.mount("bpf", dir, ""), TypeError, "mount with an empty type");
       expectEqual(mounts(), before, "mounts after the refused call");
     },
   },
