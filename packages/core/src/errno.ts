@@ -17,6 +17,7 @@ const table: ReadonlyArray<readonly [number, string, string]> = [
   [12, "ENOMEM", "cannot allocate memory"],
   [13, "EACCES", "permission denied"],
   [14, "EFAULT", "bad address"],
+  [15, "ENOTBLK", "block device required"],
   [16, "EBUSY", "device or resource busy"],
   [17, "EEXIST", "file exists"],
   [18, "EXDEV", "invalid cross-device link"],
@@ -49,7 +50,7 @@ const table: ReadonlyArray<readonly [number, string, string]> = [
 export const Errno = Object.freeze(Object.fromEntries(table.map(([n, name]) => [name, n]))) as {
   readonly EPERM: 1; readonly ENOENT: 2; readonly ESRCH: 3; readonly EINTR: 4; readonly EIO: 5;
   readonly ENXIO: 6; readonly E2BIG: 7; readonly ENOEXEC: 8; readonly EBADF: 9; readonly ECHILD: 10;
-  readonly EAGAIN: 11; readonly ENOMEM: 12; readonly EACCES: 13; readonly EFAULT: 14;
+  readonly EAGAIN: 11; readonly ENOMEM: 12; readonly EACCES: 13; readonly EFAULT: 14; readonly ENOTBLK: 15;
   readonly EBUSY: 16; readonly EEXIST: 17; readonly EXDEV: 18; readonly ENODEV: 19;
   readonly ENOTDIR: 20; readonly EISDIR: 21; readonly EINVAL: 22; readonly ENFILE: 23;
   readonly EMFILE: 24; readonly ENOTTY: 25; readonly EFBIG: 27; readonly ENOSPC: 28;

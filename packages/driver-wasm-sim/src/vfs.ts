@@ -545,6 +545,7 @@ export class Vfs<P> {
     // PATH_MAX bytes or more is EINVAL); do_mount looks the target up (ENOENT, ENOTDIR, EPERM
     // for a bpffs dot name, ENAMETOOLONG); path_mount asks for CAP_SYS_ADMIN (EPERM);
     // do_new_mount finds the type (ENODEV) and parses the data, one page of it (EINVAL, ERANGE);
+    // ext4 then looks its source up (ENOENT, ENOTDIR, ENOTBLK);
     // graft_tree refuses a non-directory target (ENOTDIR) last.
     if (utf8.encode(fsType).length >= PATH_MAX || utf8.encode(source).length >= PATH_MAX) return -Errno.EINVAL;
     // The mount point and source mountInfo() shows, as the kernel stores them.
@@ -555,9 +556,10 @@ export class Vfs<P> {
     if (w.node === undefined) return -Errno.ENOENT;
     if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
     if (!mayMount) return -Errno.EPERM;
-    if (FS_MAGIC[fsType] === undefined || fsType === "ext4") return -Errno.ENODEV;
+    if (FS_MAGIC[fsType] === undefined) return -Errno.ENODEV;
     const opts = parseMountData(fsType, pageOfData(data));
     if (typeof opts === "number") return -opts;
+    if (fsType === "ext4") return -this.blockDeviceErrno(source);
     if (w.node.kind !== "dir") return -Errno.ENOTDIR;
     const { parts } = split(target);
     const covered = w.node;
@@ -571,6 +573,17 @@ export class Vfs<P> {
     covered.mounted = m;
     this.mounts.push(m);
     return 0;
+  }
+
+  /**
+   * ext4's get_tree_bdev, after the data: lookup_bdev walks the source (ENOENT, ENOTDIR, …) and
+   * wants a block device, which the simulator has none of (ENOTBLK).
+   */
+  private blockDeviceErrno(source: string): number {
+    const s = this.walk(source);
+    if (s.errno !== 0) return s.errno;
+    if (s.node === undefined) return Errno.ENOENT;
+    return s.trailingSlash && s.node.kind !== "dir" ? Errno.ENOTDIR : Errno.ENOTBLK;
   }
 
   /** umount2: the target's lookup, then CAP_SYS_ADMIN (`mayMount`), then whether it is a mount. */

@@ -419,7 +419,7 @@ export const pinCases: ConformanceCase[] = [
     },
   },
   {
-    name: "§12 pin: mount(2) looks the target up first (ENOENT, ENOTDIR), then the fs type (ENODEV), then the data (EINVAL, ERANGE); a non-directory target is ENOTDIR last; a read-only bpffs may be mounted on",
+    name: "§12 pin: mount(2) looks the target up first (ENOENT, ENOTDIR), then the fs type (ENODEV), then the data (EINVAL, ERANGE), then ext4's source (ENOTBLK); a non-directory target is ENOTDIR last; a read-only bpffs may be mounted on",
     group: "pin",
     run(ctx) {
       const d = ctx.driver;
@@ -447,6 +447,19 @@ export const pinCases: ConformanceCase[] = [
           if (r >= 0) h.umount(target);
         }
         c.equal(got(h.mount("s".repeat(4096), `${dir}/missing`, "bpf")), "EINVAL", "mount with a 4096-byte source on a missing target");
+        // ext4 wants a block device (get_tree_bdev, after the data): the source's lookup answers
+        // first, and anything it finds is ENOTBLK; both before graft_tree's ENOTDIR for a file
+        // target.
+        const ext4Rows: ReadonlyArray<readonly [source: string, target: string, data: string | undefined, want: string]> = [
+          [`${dir}/missing`, sub, undefined, "ENOENT"], [`${dir}/missing`, sub, "ro", "ENOENT"], [`${dir}/missing`, file, undefined, "ENOENT"],
+          [`${file}/x`, sub, undefined, "ENOTDIR"], [`${file}/`, sub, undefined, "ENOTDIR"],
+          [file, sub, undefined, "ENOTBLK"], [sub, sub, undefined, "ENOTBLK"], [file, file, undefined, "ENOTBLK"],
+        ];
+        for (const [source, target, data, want] of ext4Rows) {
+          const r = h.mount(source, target, "ext4", 0, data);
+          c.equal(got(r), want, `mount -t ext4 ${data === undefined ? "" : `-o ${data} `}${JSON.stringify(source)} on ${target}`);
+          if (r >= 0) h.umount(target);
+        }
         // The data is copied in as one page and read as a string of at most 4095 bytes: an
         // option cut at that byte is parsed as what is left of it.
         const uids = "uid=0,".repeat(682); // 4092 bytes
