@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { BPF_F_NO_PREALLOC, MapType, type Driver } from "@bpfkit/core";
+import { BPF_F_NO_PREALLOC, decodeMapInfo, MAP_INFO_SIZE, MapType, type Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { canPinCpu, kernelUnderTest } from "@bpfkit/testkit";
 import { captureIo, COMMANDS, main } from "../src/index.js";
@@ -70,6 +70,9 @@ function exampleHost(): Driver {
       : id === 13 ? hash(8) : hash(4);
     const fd = id === 7 ? createPinned(d, "/sys/fs/bpf", fds, attr, "routes").fd : d.mapCreate(attr);
     expect(fd).toBeGreaterThanOrEqual(0);
+    const info = new Uint8Array(MAP_INFO_SIZE);
+    expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+    expect(decodeMapInfo(info).id, "the simulator's map ids count from 1").toBe(id);
     made.set(id, fd);
   }
   // id 12: u32 keys, u64 values; 10.0.0.1 is there, with a key after it for `map next`.
