@@ -114,6 +114,44 @@ describe("runConformance", () => {
     });
   }
 
+  for (const driver of driversUnderTest()) {
+    it.skipIf(driver.unavailable !== undefined)(`[${driver.name}] a case that throws with a bpffs mounted on its mountDir and another below it leaves neither mount nor the directory`, () => {
+      const ours = (d: Driver) => {
+        const mounts = d.host.mountInfo();
+        const names = d.host.readdir("/tmp");
+        if (typeof mounts === "number" || typeof names === "number") throw new Error("mountInfo or readdir /tmp failed");
+        const tag = `bpfkit-test-${process.pid}-mountorder-`;
+        return [
+          ...mounts.filter((m) => m.mountPoint.includes(`/${tag}`)).map((m) => m.mountPoint.replace(/.*\/bpfkit-test-[^/]+/, "<dir>")),
+          ...names.filter((n) => n.startsWith(tag)).map(() => "<dir> exists"),
+        ];
+      };
+      // The mount-order case mounts a bpffs on its directory, then a read-only one on ro/ below
+      // it; a driver that throws on the next mount ends the case with both in place.
+      let during: string[] = [];
+      const drivers: Driver[] = [];
+      const throwing = () => {
+        const d = driver.create();
+        drivers.push(d);
+        return wrapDriver(d, {
+          host: {
+            mount: (src, target, type, flags, data) => {
+              if (target.endsWith("/ro/maps.debug")) {
+                during = ours(d);
+                throw new Error("a driver bug");
+              }
+              return d.host.mount(src, target, type, flags, data);
+            },
+          },
+        });
+      };
+      const r = runConformance(throwing, { only: ["§12 pin: mount(2) looks the target up first"] });
+      expect(r.failed.map((f) => f.message)).toEqual(["Error: a driver bug"]);
+      expect(during.sort()).toEqual(["<dir>", "<dir> exists", "<dir>/ro"]);
+      expect(ours(drivers[0]!)).toEqual([]);
+    });
+  }
+
   it.skipIf(kernel.unavailable !== undefined)("[kernel] leaves no mount on the host when the rename cases fail: what a case mounted below its bpffs comes off wherever it is", () => {
     const ours = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(`/bpfkit-test-${process.pid}-`));
     const before = ours();

@@ -51,6 +51,7 @@ export class CaseContext {
   private fs: string | undefined;
   private mountsBefore = new Set<number>();
   private pins: string[] = [];
+  private mountDirs: string[] = [];
 
   constructor(readonly driver: Driver, readonly options: ConformanceOptions) {
     this.cpus = driver.possibleCpus;
@@ -178,6 +179,20 @@ export class CaseContext {
     return p;
   }
 
+  /**
+   * An empty directory off bpffs for a case that mounts on it itself (read-only, with options,
+   * another fs type). After the case whatever is mounted on or below it comes off, and it is
+   * removed. Named as mountPrivateBpffs names its mounts, so sweepStaleBpffs removes one that a
+   * killed run leaves.
+   */
+  mountDir(tag: string): string {
+    const dir = `/tmp/bpfkit-test-${process.pid}-${tag}-${Date.now().toString(36)}-${this.mountDirs.length}`;
+    const r = this.driver.host.mkdirAll(dir, 0o700);
+    if (r < 0) fail(`mkdir ${dir} failed with ${show(r)}`);
+    this.mountDirs.push(dir);
+    return dir;
+  }
+
   cleanup(): string[] {
     const problems: string[] = [];
     for (const fd of this.fds) {
@@ -202,6 +217,30 @@ export class CaseContext {
       }
       this.mount = undefined;
     }
+    for (const dir of this.mountDirs) problems.push(...unmountOnAndBelow(this.driver, dir));
+    this.mountDirs = [];
     return problems;
   }
+}
+
+/**
+ * Unmounts what is below `dir`, then what is on it, in rounds (a mount on `dir` may hide others
+ * stacked under it), and removes `dir`. Returns a line for each thing left.
+ */
+function unmountOnAndBelow(driver: Driver, dir: string): string[] {
+  const h = driver.host;
+  const mountedOn = () => {
+    const mounts = h.mountInfo();
+    return typeof mounts === "number" ? false : mounts.some((m) => m.mountPoint === dir);
+  };
+  for (let round = 0; round < 16; round++) {
+    const below = unmountBelow(driver, dir);
+    if (below.length > 0) return below;
+    if (!mountedOn()) break;
+    const r = h.umount(dir);
+    if (r < 0) return [`${dir} is still mounted (umount: ${show(r)})`];
+  }
+  if (mountedOn()) return [`${dir} is still mounted after 16 rounds of umount`];
+  const r = h.rmdir(dir);
+  return r < 0 ? [`rmdir ${dir}: ${show(r)}`] : [];
 }

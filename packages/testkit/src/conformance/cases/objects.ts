@@ -273,40 +273,34 @@ export const pinCases: ConformanceCase[] = [
       const h = d.host;
       const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
       const c = new Checks("read-only bpffs");
-      // Named as mountPrivateBpffs names its mounts, so sweepStaleBpffs removes one a killed run leaves.
-      const dir = `/tmp/bpfkit-test-${process.pid}-ro-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-      expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
-      try {
-        for (const [how, flags, data] of [["MS_RDONLY", 1, undefined], ["data \"ro\"", 0, "ro"], ["data \"ro=x\" (the key alone counts)", 0, "ro=x"]] as const) {
-          if (!c.result(h.mount("bpf", dir, "bpf", flags, data), "OK", `mount ${how}`)) continue;
-          try {
-            c.result(d.objPin(fd, `${dir}/m`), "EROFS", `${how}: pin a new name`);
-            c.result(d.objPin(fd, `${dir}/maps.debug`), "EEXIST", `${how}: pin over an existing name (EEXIST before EROFS)`);
-            c.result(h.mkdir(`${dir}/d`, 0o700), "EROFS", `${how}: mkdir`);
-            c.result(h.unlink(`${dir}/missing`), "EROFS", `${how}: unlink of a missing name (write access is asked first)`);
-            c.result(h.rmdir(`${dir}/missing`), "EROFS", `${how}: rmdir of a missing name`);
-          } finally {
-            c.result(h.umount(dir), "OK", `umount after ${how}`);
-          }
+      const dir = ctx.mountDir("ro");
+      for (const [how, flags, data] of [["MS_RDONLY", 1, undefined], ["data \"ro\"", 0, "ro"], ["data \"ro=x\" (the key alone counts)", 0, "ro=x"]] as const) {
+        if (!c.result(h.mount("bpf", dir, "bpf", flags, data), "OK", `mount ${how}`)) continue;
+        try {
+          c.result(d.objPin(fd, `${dir}/m`), "EROFS", `${how}: pin a new name`);
+          c.result(d.objPin(fd, `${dir}/maps.debug`), "EEXIST", `${how}: pin over an existing name (EEXIST before EROFS)`);
+          c.result(h.mkdir(`${dir}/d`, 0o700), "EROFS", `${how}: mkdir`);
+          c.result(h.unlink(`${dir}/missing`), "EROFS", `${how}: unlink of a missing name (write access is asked first)`);
+          c.result(h.rmdir(`${dir}/missing`), "EROFS", `${how}: rmdir of a missing name`);
+        } finally {
+          c.result(h.umount(dir), "OK", `umount after ${how}`);
         }
-        // Off bpffs a pin is EPERM, but a read-only mount's EROFS comes first (filename_create).
-        if (c.result(h.mount("tmpfs", dir, "tmpfs", 1), "OK", "mount a read-only tmpfs")) {
-          c.result(d.objPin(fd, `${dir}/m`), "EROFS", "pin on a read-only tmpfs");
-          c.result(h.umount(dir), "OK", "umount the read-only tmpfs");
-        }
-        c.result(h.mount("bpf", dir, "bpf", 0, "ro,rw"), "OK", "mount with \"ro,rw\" (the last wins)");
-        c.result(d.objPin(fd, `${dir}/m`), "OK", "pin on the read-write mount");
-        c.result(h.umount(dir), "OK", "umount the read-write mount");
-        for (const data of ["mode=0800", "mode=0x1ff", "mode=40000000000", "mode=", "uid=4294967295", "uid=-1", "gid=abc", "uid=0x100000000", "gid=99999999999999999999x", "source=x", "source"]) {
-          const r = h.mount("bpf", dir, "bpf", 0, data);
-          c.result(r, "EINVAL", `mount with ${data}`);
-          if (r === 0) h.umount(dir);
-        }
-        for (const data of ["uid=0x0", "gid=00", "mode=700", "mode=+0700", "mode=37777777777", "nosuchoption=1", "sync,lazytime,dirsync"]) {
-          if (c.result(h.mount("bpf", dir, "bpf", 0, data), "OK", `mount with ${data}`)) c.result(h.umount(dir), "OK", `umount after ${data}`);
-        }
-      } finally {
-        h.rmdir(dir);
+      }
+      // Off bpffs a pin is EPERM, but a read-only mount's EROFS comes first (filename_create).
+      if (c.result(h.mount("tmpfs", dir, "tmpfs", 1), "OK", "mount a read-only tmpfs")) {
+        c.result(d.objPin(fd, `${dir}/m`), "EROFS", "pin on a read-only tmpfs");
+        c.result(h.umount(dir), "OK", "umount the read-only tmpfs");
+      }
+      c.result(h.mount("bpf", dir, "bpf", 0, "ro,rw"), "OK", "mount with \"ro,rw\" (the last wins)");
+      c.result(d.objPin(fd, `${dir}/m`), "OK", "pin on the read-write mount");
+      c.result(h.umount(dir), "OK", "umount the read-write mount");
+      for (const data of ["mode=0800", "mode=0x1ff", "mode=40000000000", "mode=", "uid=4294967295", "uid=-1", "gid=abc", "uid=0x100000000", "gid=99999999999999999999x", "source=x", "source"]) {
+        const r = h.mount("bpf", dir, "bpf", 0, data);
+        c.result(r, "EINVAL", `mount with ${data}`);
+        if (r === 0) h.umount(dir);
+      }
+      for (const data of ["uid=0x0", "gid=00", "mode=700", "mode=+0700", "mode=37777777777", "nosuchoption=1", "sync,lazytime,dirsync"]) {
+        if (c.result(h.mount("bpf", dir, "bpf", 0, data), "OK", `mount with ${data}`)) c.result(h.umount(dir), "OK", `umount after ${data}`);
       }
       c.done();
     },
@@ -403,17 +397,11 @@ export const pinCases: ConformanceCase[] = [
     run(ctx) {
       const h = ctx.driver.host;
       const c = new Checks("bpffs delegate_* options");
-      // Named as mountPrivateBpffs names its mounts, so sweepStaleBpffs removes one a killed run leaves.
-      const dir = `/tmp/bpfkit-test-${process.pid}-delegate-${Date.now().toString(36)}`;
-      expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
-      try {
-        for (const [data, want] of delegateRows) {
-          const r = h.mount("bpf", dir, "bpf", 0, data);
-          c.result(r, want, `mount with ${JSON.stringify(data)}`);
-          if (r >= 0) c.result(h.umount(dir), "OK", `umount after ${JSON.stringify(data)}`);
-        }
-      } finally {
-        h.rmdir(dir);
+      const dir = ctx.mountDir("delegate");
+      for (const [data, want] of delegateRows) {
+        const r = h.mount("bpf", dir, "bpf", 0, data);
+        c.result(r, want, `mount with ${JSON.stringify(data)}`);
+        if (r >= 0) c.result(h.umount(dir), "OK", `umount after ${JSON.stringify(data)}`);
       }
       c.done();
     },
@@ -426,65 +414,57 @@ export const pinCases: ConformanceCase[] = [
       const h = d.host;
       const c = new Checks("mount(2) order");
       const got = (r: number) => (r >= 0 ? "OK" : errnoName(-r));
-      // Named as mountPrivateBpffs names its mounts, so sweepStaleBpffs removes one a killed run leaves.
-      const dir = `/tmp/bpfkit-test-${process.pid}-mountorder-${Date.now().toString(36)}`;
+      const dir = ctx.mountDir("mountorder");
       const ro = `${dir}/ro`;
-      expectResult(h.mkdirAll(dir, 0o700), "OK", `mkdir ${dir}`);
-      const mounted: string[] = [];
-      try {
-        expectResult(h.mount("bpf", dir, "bpf"), "OK", `mount bpffs on ${dir}`);
-        mounted.push(dir);
-        const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
-        const file = `${dir}/pin`;
-        expectResult(d.objPin(fd, file), "OK", "pin a map (a regular file to mount on)");
-        const sub = `${dir}/sub`;
-        expectResult(h.mkdir(sub, 0o700), "OK", "mkdir sub");
-        for (const [target, fsType, flags, data, want] of mountOrderRows(dir, file, sub)) {
-          const r = h.mount(fsType === "tmpfs" ? "tmpfs" : "bpf", target, fsType, flags, data);
-          const what = `mount -t ${fsType.length > 20 ? `<${fsType.length} bytes>` : fsType}${flags ? " MS_RDONLY" : ""} ` +
-            `${data === undefined ? "" : `-o ${JSON.stringify(data)} `}on ${target.length > 120 ? `<${target.length}-byte path>` : target}`;
-          c.equal(got(r), want, what);
-          if (r >= 0) h.umount(target);
-        }
-        c.equal(got(h.mount("s".repeat(4096), `${dir}/missing`, "bpf")), "EINVAL", "mount with a 4096-byte source on a missing target");
-        // ext4 wants a block device (get_tree_bdev, after the data): the source's lookup answers
-        // first, and anything it finds is ENOTBLK; both before graft_tree's ENOTDIR for a file
-        // target.
-        const ext4Rows: ReadonlyArray<readonly [source: string, target: string, data: string | undefined, want: string]> = [
-          [`${dir}/missing`, sub, undefined, "ENOENT"], [`${dir}/missing`, sub, "ro", "ENOENT"], [`${dir}/missing`, file, undefined, "ENOENT"],
-          [`${file}/x`, sub, undefined, "ENOTDIR"], [`${file}/`, sub, undefined, "ENOTDIR"],
-          [file, sub, undefined, "ENOTBLK"], [sub, sub, undefined, "ENOTBLK"], [file, file, undefined, "ENOTBLK"],
-        ];
-        for (const [source, target, data, want] of ext4Rows) {
-          const r = h.mount(source, target, "ext4", 0, data);
-          c.equal(got(r), want, `mount -t ext4 ${data === undefined ? "" : `-o ${data} `}${JSON.stringify(source)} on ${target}`);
-          if (r >= 0) h.umount(target);
-        }
-        // The data is copied in as one page and read as a string of at most 4095 bytes: an
-        // option cut at that byte is parsed as what is left of it.
-        const uids = "uid=0,".repeat(682); // 4092 bytes
-        // Exactly a page: its last byte is cut too, so "mode=08" is read as "mode=0".
-        const page = `${"uid=0,".repeat(681)}a=,mode=08`; // 4096 bytes
-        for (const [data, want] of [[`${uids}rw,uid=abc`, "OK"], [`${uids}uid=0`, "EINVAL"], [`${uids}rw`, "OK"], [page, "OK"]] as const) {
-          const r = h.mount("bpf", sub, "bpf", 0, data);
-          c.equal(got(r), want, `mount -o <${data.length} bytes ending ${JSON.stringify(data.slice(4090, 4100))}…> on sub`);
-          if (r >= 0) h.umount(sub);
-        }
-        // A read-only filesystem may be mounted on: mount writes nothing to it. Its own entries
-        // are looked up as on any bpffs.
-        expectResult(h.mkdir(ro, 0o700), "OK", "mkdir ro");
-        expectResult(h.mount("bpf", ro, "bpf", 1), "OK", "mount a read-only bpffs");
-        mounted.push(ro);
-        if (c.result(h.mount("bpf", ro, "bpf"), "OK", "mount a bpffs on the read-only bpffs's root")) c.result(h.umount(ro), "OK", "umount the stacked bpffs");
-        c.equal(got(h.mount("bpf", `${ro}/maps.debug`, "bpf")), "ENOTDIR", "mount on the read-only bpffs's maps.debug");
-        c.equal(got(h.mount("bpf", `${ro}/maps.debug`, "bpf", 0, "uid=abc")), "EINVAL", "mount -o uid=abc on the read-only bpffs's maps.debug");
-        c.equal(got(h.mount("bpf", `${ro}/maps.debug/x`, "bpf")), "ENOTDIR", "mount on maps.debug/x in the read-only bpffs");
-        c.equal(got(h.mount("bpf", `${ro}/missing`, "bpf", 0, "uid=abc")), "ENOENT", "mount -o uid=abc on a missing name in the read-only bpffs");
-        c.equal(got(h.mount("bpf", `${ro}/a.b`, "nosuchfs")), "EPERM", "mount -t nosuchfs on a dot name in the read-only bpffs");
-      } finally {
-        for (const m of mounted.reverse()) c.result(h.umount(m), "OK", `umount ${m}`);
-        h.rmdir(dir);
+      expectResult(h.mount("bpf", dir, "bpf"), "OK", `mount bpffs on ${dir}`);
+      const fd = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const file = `${dir}/pin`;
+      expectResult(d.objPin(fd, file), "OK", "pin a map (a regular file to mount on)");
+      const sub = `${dir}/sub`;
+      expectResult(h.mkdir(sub, 0o700), "OK", "mkdir sub");
+      for (const [target, fsType, flags, data, want] of mountOrderRows(dir, file, sub)) {
+        const r = h.mount(fsType === "tmpfs" ? "tmpfs" : "bpf", target, fsType, flags, data);
+        const what = `mount -t ${fsType.length > 20 ? `<${fsType.length} bytes>` : fsType}${flags ? " MS_RDONLY" : ""} ` +
+          `${data === undefined ? "" : `-o ${JSON.stringify(data)} `}on ${target.length > 120 ? `<${target.length}-byte path>` : target}`;
+        c.equal(got(r), want, what);
+        if (r >= 0) h.umount(target);
       }
+      c.equal(got(h.mount("s".repeat(4096), `${dir}/missing`, "bpf")), "EINVAL", "mount with a 4096-byte source on a missing target");
+      // ext4 wants a block device (get_tree_bdev, after the data): the source's lookup answers
+      // first, and anything it finds is ENOTBLK; both before graft_tree's ENOTDIR for a file
+      // target.
+      const ext4Rows: ReadonlyArray<readonly [source: string, target: string, data: string | undefined, want: string]> = [
+        [`${dir}/missing`, sub, undefined, "ENOENT"], [`${dir}/missing`, sub, "ro", "ENOENT"], [`${dir}/missing`, file, undefined, "ENOENT"],
+        [`${file}/x`, sub, undefined, "ENOTDIR"], [`${file}/`, sub, undefined, "ENOTDIR"],
+        [file, sub, undefined, "ENOTBLK"], [sub, sub, undefined, "ENOTBLK"], [file, file, undefined, "ENOTBLK"],
+      ];
+      for (const [source, target, data, want] of ext4Rows) {
+        const r = h.mount(source, target, "ext4", 0, data);
+        c.equal(got(r), want, `mount -t ext4 ${data === undefined ? "" : `-o ${data} `}${JSON.stringify(source)} on ${target}`);
+        if (r >= 0) h.umount(target);
+      }
+      // The data is copied in as one page and read as a string of at most 4095 bytes: an
+      // option cut at that byte is parsed as what is left of it.
+      const uids = "uid=0,".repeat(682); // 4092 bytes
+      // Exactly a page: its last byte is cut too, so "mode=08" is read as "mode=0".
+      const page = `${"uid=0,".repeat(681)}a=,mode=08`; // 4096 bytes
+      for (const [data, want] of [[`${uids}rw,uid=abc`, "OK"], [`${uids}uid=0`, "EINVAL"], [`${uids}rw`, "OK"], [page, "OK"]] as const) {
+        const r = h.mount("bpf", sub, "bpf", 0, data);
+        c.equal(got(r), want, `mount -o <${data.length} bytes ending ${JSON.stringify(data.slice(4090, 4100))}…> on sub`);
+        if (r >= 0) h.umount(sub);
+      }
+      // A read-only filesystem may be mounted on: mount writes nothing to it. Its own entries
+      // are looked up as on any bpffs.
+      expectResult(h.mkdir(ro, 0o700), "OK", "mkdir ro");
+      expectResult(h.mount("bpf", ro, "bpf", 1), "OK", "mount a read-only bpffs");
+      if (c.result(h.mount("bpf", ro, "bpf"), "OK", "mount a bpffs on the read-only bpffs's root")) c.result(h.umount(ro), "OK", "umount the stacked bpffs");
+      c.equal(got(h.mount("bpf", `${ro}/maps.debug`, "bpf")), "ENOTDIR", "mount on the read-only bpffs's maps.debug");
+      c.equal(got(h.mount("bpf", `${ro}/maps.debug`, "bpf", 0, "uid=abc")), "EINVAL", "mount -o uid=abc on the read-only bpffs's maps.debug");
+      c.equal(got(h.mount("bpf", `${ro}/maps.debug/x`, "bpf")), "ENOTDIR", "mount on maps.debug/x in the read-only bpffs");
+      c.equal(got(h.mount("bpf", `${ro}/missing`, "bpf", 0, "uid=abc")), "ENOENT", "mount -o uid=abc on a missing name in the read-only bpffs");
+      c.equal(got(h.mount("bpf", `${ro}/a.b`, "nosuchfs")), "EPERM", "mount -t nosuchfs on a dot name in the read-only bpffs");
+      c.result(h.umount(ro), "OK", `umount ${ro}`);
+      c.result(h.umount(dir), "OK", `umount ${dir}`);
       c.done();
     },
   },
