@@ -73,6 +73,8 @@ export const fuzzDiffCommand: Command = {
     if (str(opts, "driver") !== undefined) throw usageError("fuzz diff compares two drivers: choose them with --left and --right, not --driver");
     const left = side(opts, "left", "sim");
     const right = side(opts, "right", "kernel");
+    // A bad --runs is exit 2 before the kernel is asked about (not exit 3 on a host without it).
+    const runs = count(opts, "runs", 100);
     if (left === "kernel" || right === "kernel") {
       // With CAP_BPF alone the kernel works but refuses the BPF_F_ZERO_SEED and open-by-id its
       // programs use, which the simulator (as root) allows: every run would be a false difference.
@@ -83,7 +85,7 @@ export const fuzzDiffCommand: Command = {
     }
     const progress = throttled(ctx);
     const summary = await runDifferential({
-      left, right, runs: count(opts, "runs", 100), lruEviction: flag(opts, "lru-eviction"),
+      left, right, runs, lruEviction: flag(opts, "lru-eviction"),
       ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
       onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "program"} ${p.run}/${p.runs}, ${p.ops} ops…`),
     });
@@ -118,6 +120,8 @@ export const fuzzDumpCommand: Command = {
     if (!isDumpFuzzChoice(algorithm)) throw usageError(`--algorithm ${algorithm}: expected ${DUMP_FUZZ_CHOICES.join(", ")}`);
     const seed = seedOpt(opts);
     const path = pathOpt(opts, seed);
+    // Read before the driver is made: a bad --runs is exit 2 whatever the driver.
+    const runs = count(opts, "runs", 100);
     const { runDumpFuzz } = await import("@bpfkit/testkit");
     const driver = await ctx.driver();
     // Its datapath thread opens the map by id, which CAP_BPF alone may not do.
@@ -130,7 +134,7 @@ export const fuzzDumpCommand: Command = {
     let summary;
     try {
       summary = await runDumpFuzz({
-        driver, runs: count(opts, "runs", 100), algorithm,
+        driver, runs, algorithm,
         ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
         onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "map"} ${p.run}/${p.runs}, ${p.dumps} dumps…`),
       });

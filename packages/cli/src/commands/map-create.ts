@@ -90,6 +90,10 @@ export const mapCreateCommand: Command = {
     const innerAttr = { mapType: innerType, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1) };
     const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries"].filter((k) => str(opts, k) !== undefined);
     if (!isMapInMap && innerGiven.length > 0) throw usageError(`--${innerGiven[0]} is for array_of_maps and hash_of_maps only`);
+    // Read before the driver is made: a missing size or a bad type is exit 2, never exit 3 for
+    // want of bpf(2) or exit 1 for a taken path.
+    const keySize = size(opts, "key-size", "key-type");
+    const valueSize = size(opts, "value-size", "value-type");
     const d = await ctx.driver();
     // Checked before the map exists: a map made for a taken path was only freed again. The pin
     // below still answers EEXIST when the path is taken in between, and the map is freed then.
@@ -100,7 +104,7 @@ export const mapCreateCommand: Command = {
     let fd: number;
     try {
       fd = d.mapCreate({
-        mapType, keySize: size(opts, "key-size", "key-type"), valueSize: size(opts, "value-size", "value-type"),
+        mapType, keySize, valueSize,
         maxEntries: Number(maxText), mapFlags, ...(inner >= 0 ? { innerMapFd: inner } : {}), ...(name !== undefined ? { mapName: name } : {}),
       });
     } finally {
