@@ -144,7 +144,8 @@ export const mapUpdateCommand: Command = {
       if (kv.flagWord !== undefined && flagOpt !== undefined && kv.flagWord !== flagOpt) {
         throw usageError(`\`${kv.flagWord}\` after the value and --flags ${flagOpt} disagree`, `usage: bpfkit ${this.usage}`);
       }
-      return { ...kv, flags: updateFlags(kv.flagWord ?? flagOpt) };
+      const flagText = kv.flagWord ?? flagOpt;
+      return { ...kv, flagText, flags: updateFlags(flagText) };
     };
     return withMap(ctx, args, parseRest, (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
@@ -162,6 +163,11 @@ export const mapUpdateCommand: Command = {
           throw new CliError(`update ${m.label}: index ${new DataView(key.buffer, key.byteOffset).getUint32(0, true)} is out of range: the array has ${m.info.maxEntries} entries (0 to ${m.info.maxEntries - 1})`, ExitCode.failure);
         }
         if (r === -7) throw new CliError(`update ${m.label}: the map is full (${m.info.maxEntries} entries): ${errnoText(7)}`, ExitCode.failure, "delete entries or create a larger map");
+        // bpf_fd_array_map_update_elem takes BPF_ANY only: its EINVAL is the flag, not the value.
+        if (r === -22 && flags !== BPF_ANY && isFdArrayType(m.info.type)) {
+          throw new CliError(`update ${m.label}: a ${mapTypeKernelName(m.info.type)} map takes only \`any\`, not \`${kv.flagText}\` (invalid argument)`, ExitCode.failure,
+            "every slot of an array of fds exists, empty or not: drop the flag");
+        }
         if (r === -22 && ref !== undefined) {
           throw new CliError(`update ${m.label}: the kernel refused ${kv.value!.trim()} (invalid argument)`, ExitCode.failure,
             m.info.type === BPF_MAP_TYPE_PROG_ARRAY
@@ -191,6 +197,11 @@ function writeRefused(op: string, m: OpenedMap): CliError {
 function isArrayType(t: number): boolean {
   return t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
     t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_CGROUP_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS;
+}
+
+/** Arrays of fds, which the kernel updates through bpf_fd_array_map_update_elem. */
+function isFdArrayType(t: number): boolean {
+  return t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_PERF_EVENT_ARRAY || t === BPF_MAP_TYPE_CGROUP_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS;
 }
 
 function u32Bytes(n: number): Uint8Array {
