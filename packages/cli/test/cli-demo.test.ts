@@ -98,6 +98,48 @@ describe("bpfkit demo on the simulator", () => {
     expect(demoPassed({ ...onKernel, passes: [{ ...walk, expiredDeleted: walk.expiredTotal - 4 }, report.passes[1]!] } as DemoReport)).toBe(false);
   });
 
+  it("a GC pass that deleted a live flow fails the run, on either driver and in either pass", async () => {
+    const report = JSON.parse((await demo("--json")).out) as DemoReport;
+    expect(demoPassed(report)).toBe(true);
+    for (const driver of ["sim", "kernel"]) {
+      for (const i of [0, 1]) {
+        const passes = report.passes.map((p, j) => (j === i ? { ...p, liveLost: 1 } : p));
+        expect(demoPassed({ ...report, driver, passes } as DemoReport), `${driver} pass ${i}`).toBe(false);
+      }
+    }
+  });
+
+  it("a batch pass that delivered a key twice, or gave up, fails the run: the batch dump promises neither", async () => {
+    const report = JSON.parse((await demo("--json")).out) as DemoReport;
+    const [walk, batch] = report.passes as [DemoReport["passes"][0], DemoReport["passes"][0]];
+    for (const driver of ["sim", "kernel"]) {
+      expect(demoPassed({ ...report, driver, passes: [walk, { ...batch, deliveredTwiceOrMore: 1 }] } as DemoReport), driver).toBe(false);
+      expect(demoPassed({ ...report, driver, passes: [walk, { ...batch, gaveUp: "maximum number of lookups reached" }] } as DemoReport), driver).toBe(false);
+    }
+  });
+
+  it("a walk that gave up (the seed's ErrMaxLookup) is excused from delivering every flow", async () => {
+    const report = JSON.parse((await demo("--json")).out) as DemoReport;
+    const [walk, batch] = report.passes as [DemoReport["passes"][0], DemoReport["passes"][0]];
+    const gaveUp = { ...walk, gaveUp: "maximum number of lookups reached", longLivedDelivered: 10, expiredDeleted: 0 };
+    for (const driver of ["sim", "kernel"]) expect(demoPassed({ ...report, driver, passes: [gaveUp, batch] } as DemoReport), driver).toBe(true);
+  });
+
+  it("--rate past 10 is a usage error", async () => {
+    const r = await demo("--rate", "10.5");
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--rate 10.5: expected a number in [0, 10]");
+  });
+
+  it("a count past its bound is a usage error naming the range, before any table is made", async () => {
+    for (const [opt, value, range] of [["--flows", "30001", "[1, 30000]"], ["--churn", "30001", "[1, 30000]"], ["--batch", "1048577", "[1, 1048576]"], ["--seed", "4294967296", "[0, 4294967295]"]]) {
+      const r = await demo(opt!, value!);
+      expect(r.code, opt).toBe(2);
+      expect(r.err, opt).toContain(`${opt} ${value}: expected an integer in ${range}`);
+      expect(r.out, opt).toBe("");
+    }
+  });
+
   it("bad options are usage errors", async () => {
     expect((await demo("--flows", "0")).code).toBe(2);
     expect((await demo("--rate", "-1")).code).toBe(2);
