@@ -40,6 +40,17 @@ function typeOption(opts: OptionValues, name: string, alias: string): string | u
   return a ?? b;
 }
 
+/**
+ * Parses --key-type/--value-type (or their aliases) before any map is opened: a bad spec is a usage
+ * error whatever the map, and whether or not bpf(2) is usable. Sizes are checked by elemTypes.
+ */
+export function checkTypeOptions(opts: OptionValues): void {
+  for (const [name, alias] of [["key-type", "key"], ["value-type", "value"]] as const) {
+    const spec = typeOption(opts, name, alias);
+    if (spec !== undefined) parseType(spec);
+  }
+}
+
 export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: number, label: string): ElemTypes {
   // Queues, stacks, bloom filters, ring buffers: the kernel walks none of them by key (EINVAL or
   // ENOTSUPP from GET_NEXT_KEY), so say so before a syscall answers with a bare errno.

@@ -32,4 +32,17 @@ describe("a bad command line is exit 2 before any driver is made", () => {
     expect(await main(["fuzz", "diff", "--runs", "x"], io)).toBe(ExitCode.usage);
     expect(io.errText()).toContain("--runs x: expected a positive integer");
   });
+
+  it("a bad --key-type or --value-type on map lookup, update, delete, next and dump, whatever the map", async () => {
+    for (const argv of [["map", "lookup", "id", "5", "key", "1", "--key-type", "struct{a:u33}"],
+      ["map", "update", "id", "5", "key", "1", "value", "1", "--value-type", "u8["],
+      ["map", "delete", "id", "5", "key", "1", "--key", "frob"],
+      ["map", "next", "id", "5", "--key-type", "struct{}"],
+      ["map", "dump", "id", "5", "--value", "pad[0]"]]) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(" ")).toBe(ExitCode.usage);
+      expect(r.err, argv.join(" ")).toMatch(/bpfkit: type "/);
+      expect(r.made, argv.join(" ")).toEqual([]);
+    }
+  });
 });

@@ -6,7 +6,7 @@ import {
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { flag, str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
-import { decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
+import { checkTypeOptions, decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields, jsonValue, toJson } from "../format.js";
 import { MAP_REF_USAGE } from "../map-ref.js";
 import { OutputSpool } from "../output-spool.js";
@@ -97,6 +97,7 @@ export const mapDumpCommand: Command = {
     const batchText = str(opts, "batch");
     if (batchText !== undefined && (!/^\d+$/.test(batchText) || Number(batchText) < 1)) throw usageError(`--batch ${batchText}: expected a positive integer`);
     const batchSize = batchText !== undefined ? Number(batchText) : undefined;
+    checkTypeOptions(opts);
     return withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const out = new DumpWriter(ctx, t, flag(opts, "stats"));

@@ -7,7 +7,7 @@ import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
-import { decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS } from "../elem-types.js";
+import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS } from "../elem-types.js";
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
@@ -115,6 +115,7 @@ export const mapLookupCommand: Command = {
   options: { ...TYPE_OPTIONS },
   examples: ["bpfkit map lookup id 12 key 0a 00 00 01", "bpfkit map lookup id 12 key 10.0.0.1 --key-type ipv4 --value-type u64", "bpfkit map lookup id 7 key 10.1.0.0/16"],
   async run(ctx, args, opts) {
+    checkTypeOptions(opts);
     return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const key = encodeKey(t, kv.key);
@@ -137,6 +138,7 @@ export const mapUpdateCommand: Command = {
   options: { ...TYPE_OPTIONS, flags: { type: "string", arg: "any|noexist|exist", help: "BPF_ANY (default), BPF_NOEXIST or BPF_EXIST" } },
   examples: ["bpfkit map update id 12 key 0a 00 00 01 value 01 00 00 00 00 00 00 00", "bpfkit map update /sys/fs/bpf/ct key 10.0.0.1 80 value 1 --key-type 'struct{ip:ipv4,port:be16}' --value-type u64 noexist"],
   async run(ctx, args, opts) {
+    checkTypeOptions(opts);
     const parseRest = (rest: readonly string[]) => {
       const kv = keyValueArgs(rest, true, this.usage);
       const flagOpt = str(opts, "flags");
@@ -242,6 +244,7 @@ export const mapDeleteCommand: Command = {
   details: `${MAP_REF_USAGE}.\nExit code 4 when the key is not in the map.`,
   options: { ...KEY_TYPE_OPTIONS },
   async run(ctx, args, opts) {
+    checkTypeOptions(opts);
     return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const key = encodeKey(t, kv.key);
@@ -292,6 +295,7 @@ export const mapNextCommand: Command = {
   options: { ...KEY_TYPE_OPTIONS },
   examples: ["bpfkit map next id 12", "bpfkit map next id 12 key 0a 00 00 01"],
   async run(ctx, args, opts) {
+    checkTypeOptions(opts);
     const keyText = (rest: readonly string[]) => (rest.length === 0 ? null : keyValueArgs(rest, false, this.usage).key);
     return withMap(ctx, args, keyText, (d, m, text) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
