@@ -1,6 +1,6 @@
 // Why a path cannot take a new pin, told before BPF_OBJ_PIN: the kernel answers EPERM both for a
 // path off bpffs and for a name with a dot on it, and EEXIST for a directory as for a pin.
-import { BPF_FS_MAGIC, type Driver } from "@bpfkit/core";
+import { BPF_FS_MAGIC, Errno, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode } from "./cli-error.js";
 import { FRESH_SIM_PATH_HINT, isFreshSim } from "./driver-select.js";
 
@@ -20,6 +20,8 @@ export function pinPathProblem(d: Driver, path: string, subject: string, after =
       isFreshSim(d) ? FRESH_SIM_PATH_HINT : `create it first (mkdir -p)${after}`);
   }
   if (st.errno === 0 && !st.isDirectory) return new CliError(`${subject}: ${dir} is not a directory`, ExitCode.failure);
+  // A pin or file higher up: the kernel's ENOTDIR would not say which part of the path it is.
+  if (st.errno === Errno.ENOTDIR) return new CliError(`${subject}: a part of ${dir} is not a directory`, ExitCode.failure, `check the path${after}`);
   const fsType = d.host.statfsType(dir);
   if (fsType >= 0 && fsType !== BPF_FS_MAGIC) return new CliError(`${subject}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
   // bpf_lookup: bpffs keeps names with a dot for itself (EPERM, which would read as privilege).

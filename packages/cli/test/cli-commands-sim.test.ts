@@ -320,6 +320,21 @@ describe("map create", () => {
     }
   });
 
+  it("a pin whose directory runs through a pinned object is refused before the pin, saying a part of it is not a directory, and nothing is created", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate(HASH);
+    try {
+      expect(d.objPin(fd, "/sys/fs/bpf/f")).toBe(0);
+      const r = await cliOver(d)("map", "create", "/sys/fs/bpf/f/g/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1");
+      expect(r.code).toBe(ExitCode.failure);
+      expect(r.err).toContain("pin at /sys/fs/bpf/f/g/m: a part of /sys/fs/bpf/f/g is not a directory");
+      expect(r.err).toContain("check the path; nothing was created");
+      expect(d.liveMapIds()).toEqual([1]);
+    } finally {
+      d.close(fd);
+    }
+  });
+
   it("a pin right under / is checked against / itself: not bpffs, so nothing is created", async () => {
     const d = createSimDriver();
     const r = await cliOver(d)("map", "create", "/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1");
