@@ -18,6 +18,11 @@ describe("extractCommonName", () => {
     expect(extractCommonName("my_map_12")).toBe("my_map_12");
     expect(extractCommonName("cilium_")).toBe("cilium_");
   });
+  it("a _reserved_, _netdev_ns_ or _overlay_ suffix counts only with a number after it", () => {
+    expect(extractCommonName("cilium_policy_reserved_")).toBe("policy_reserved_");
+    expect(extractCommonName("cilium_calls_netdev_ns_")).toBe("calls_netdev_ns_");
+    expect(extractCommonName("cilium_calls_overlay_x")).toBe("calls_overlay_x");
+  });
   it("a long name with a newline does not backtrack catastrophically", () => {
     const t0 = Date.now();
     expect(extractCommonName(`cilium_${"a".repeat(5000)}\n`)).toBe(`cilium_${"a".repeat(5000)}\n`);

@@ -18,4 +18,10 @@ describe("parseCpuList", () => {
   it.each(["", "\n", "a", "0-", "-1", "3-1", "0,,1", "0-1-2", "1.5"])("rejects %j", (text) => {
     expect(() => parseCpuList(text)).toThrow(SyntaxError);
   });
+
+  it("a CPU number past 2^20 is refused, not expanded: a corrupt list must not build a huge array", () => {
+    expect(() => parseCpuList("0-1048577")).toThrow(/bad range "0-1048577"/);
+    expect(() => parseCpuList("4294967295")).toThrow(SyntaxError);
+    expect(parseCpuList("1048576")).toEqual([1048576]);
+  });
 });
