@@ -260,12 +260,30 @@ eachDriver("BpfMap key buffers", (get) => {
     };
     const m = env.map({ name: "partial", type: BPF_MAP_TYPE_HASH, key: partial, value: u32, maxEntries: 4 });
     m.openOrCreate();
+    m.update(4, 40);
     m.update(3, 30);
     m.update(1, 10);
     const raw = env.track(env.bpf.openMap("partial"));
+    expect(raw.lookup(new Uint8Array([0xff, 0xff, 0xff, 0xff]))).toEqual(new Uint8Array([40, 0, 0, 0]));
     expect(raw.lookup(new Uint8Array([0xff, 0xff, 0xff, 0]))).toEqual(new Uint8Array([30, 0, 0, 0]));
+    // Every byte after the written one is zero, the last included.
     expect(raw.lookup(new Uint8Array([0xff, 0, 0, 0]))).toEqual(new Uint8Array([10, 0, 0, 0]));
     expect(m.lookup(3)).toBe(30);
     expect(m.lookup(1)).toBe(10);
+  });
+
+  it("nor can a value codec that writes only part of the value leak the previous value's bytes", () => {
+    const env = get();
+    const partial: Codec<number> = {
+      size: 4, encode: (v, out) => { out.fill(0xff, 0, v); }, decode: (b) => b.filter((x) => x === 0xff).length,
+    };
+    const m = env.map({ name: "partial_value", type: BPF_MAP_TYPE_HASH, key: u32, value: partial, maxEntries: 4 });
+    m.openOrCreate();
+    m.update(1, 4);
+    m.update(2, 1);
+    const raw = env.track(env.bpf.openMap("partial_value"));
+    expect(raw.lookup(new Uint8Array([2, 0, 0, 0]))).toEqual(new Uint8Array([0xff, 0, 0, 0]));
+    expect(m.lookup(2)).toBe(1);
+    expect(m.lookup(1)).toBe(4);
   });
 });
