@@ -11,7 +11,8 @@ describe("IPv4 text", () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (b) => hex(encodeToBytes(ipv4, ipv4.decode(b))) === hex(b)));
   });
   it("rejects what Go's ParseIP rejects", () => {
-    for (const bad of ["", "1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4", "1.2.3.4 ", "a.b.c.d", "1..2.3", "-1.2.3.4", "1.2.3.4."]) {
+    for (const bad of ["", "1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4", "1.2.3.4 ", "a.b.c.d", "1..2.3", "-1.2.3.4", "1.2.3.4.",
+      "1.2.3.:", "1.2.3.4:", "1.2.3./"]) {
       expect(parseIpv4(bad), bad).toBeUndefined();
     }
     expect([...parseIpv4("192.0.2.3")!]).toEqual([192, 0, 2, 3]);
@@ -39,7 +40,8 @@ describe("IPv6 text", () => {
   });
   it("rejects malformed text", () => {
     for (const bad of ["", ":", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "g::", "1:2:3:4:5:6:7", "1:", ":1",
-      "1:2:3:4::5:6:7:8", "1:2:3:4:5:6:7:8::", "::1.2.3", "1.2.3.4::", "::1.2.3.4:5"]) {
+      "1:2:3:4::5:6:7:8", "1:2:3:4:5:6:7:8::", "::1.2.3", "1.2.3.4::", "::1.2.3.4:5",
+      "::1.2.3.4:", "::1.2.3.:"]) {
       expect(parseIpv6(bad), bad).toBeUndefined();
     }
   });
