@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { basename, cleanPath, createBpf, dirname, joinPath, localMapName, memoryLogger } from "@bpfkit/core";
+import { basename, cleanPath, createBpf, dirname, joinPath, localMapName, mapNameProblem, memoryLogger } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
 
 describe("path helpers", () => {
@@ -15,6 +15,39 @@ describe("path helpers", () => {
     expect(dirname("/a")).toBe("/");
     expect(basename("/a/b/c")).toBe("c");
     expect(basename("c")).toBe("c");
+  });
+
+  it("the edges of Go's Clean, Dir and Base: leading .. kept, trailing slashes, empty and root paths", () => {
+    const cases: Array<[string, string]> = [
+      ["../../x", "../../x"], ["a/../../b", "../b"], ["./", "."], ["/a/b/../../..", "/"], ["a/./b", "a/b"],
+    ];
+    for (const [input, want] of cases) expect(cleanPath(input), input).toBe(want);
+    expect(joinPath("", "a")).toBe("a");
+    expect(joinPath("a", "..", "..")).toBe("..");
+    expect(dirname("a")).toBe(".");
+    expect(dirname("/")).toBe("/");
+    expect(dirname("a/b")).toBe("a");
+    expect(basename("")).toBe(".");
+    expect(basename("/")).toBe("/");
+    expect(basename("///")).toBe("/");
+    expect(basename("a/b//")).toBe("b");
+  });
+
+  it("a map name is one path element of at most 255 UTF-8 bytes (NAME_MAX), counted as the kernel counts them", () => {
+    for (const bad of ["", ".", "..", "a/b", "/", "a\0b"]) expect(mapNameProblem(bad), bad).toBeDefined();
+    expect(mapNameProblem("a\0b")).toBe("must not contain a NUL byte");
+    expect(mapNameProblem("..")).toBe('must not be ".."');
+    expect(mapNameProblem(7)).toBe("must be a string, got number");
+    expect(mapNameProblem("...")).toBeUndefined();
+    // U+1F600 is 4 bytes (a surrogate pair), U+0800 is 3, U+07FF is 2.
+    expect(mapNameProblem("\u{1F600}".repeat(63) + "yyy")).toBeUndefined();
+    expect(mapNameProblem("\u{1F600}".repeat(64))).toBe("must be at most 255 bytes (NAME_MAX), got 256");
+    expect(mapNameProblem("\u0800".repeat(85))).toBeUndefined();
+    expect(mapNameProblem("\u0800".repeat(85) + "y")).toBe("must be at most 255 bytes (NAME_MAX), got 256");
+    expect(mapNameProblem("\u07ff".repeat(127) + "y")).toBeUndefined();
+    expect(mapNameProblem("\u07ff".repeat(128))).toBe("must be at most 255 bytes (NAME_MAX), got 256");
+    expect(mapNameProblem("\u007f".repeat(255))).toBeUndefined();
+    expect(mapNameProblem("\u0080".repeat(128))).toBe("must be at most 255 bytes (NAME_MAX), got 256");
   });
 
   it("localMapName pads the id to 5 digits with no separator", () => {
