@@ -119,6 +119,13 @@ forEachDriver("Bpf paths", (d) => {
     expect(() => w.bpf.localMapPath("../x", 1)).toThrow(TypeError);
   });
 
+  it("an empty path or root is refused by name before anything is looked up or created", () => {
+    const before = w.driver.host.readdir(w.fs.path);
+    expect(() => w.bpf.openOrCreateMap("", 1, 4, 4, 1, 0, 0, true)).toThrow(new TypeError("openOrCreateMap: path must not be empty"));
+    expect(() => createBpf({ driver: w.driver, mapRoot: "" })).toThrow(/map root must not be empty/);
+    expect(w.driver.host.readdir(w.fs.path)).toEqual(before);
+  });
+
   it("bad roots and prefixes are refused", () => {
     expect(() => createBpf({ driver: w.driver, mapRoot: "relative" })).toThrow(/must be an absolute path/);
     expect(() => createBpf({ driver: w.driver, mapRoot: "/a\0b" })).toThrow(/NUL/);
