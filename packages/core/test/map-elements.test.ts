@@ -46,6 +46,18 @@ eachDriver("BpfMap elements", (get) => {
     expect(m.deleteWithErrno(42)).toEqual({ errno: 0 });
   });
 
+  it("deleteWithErrno: a map that cannot be opened gives the error with errno 0 (the seed's), not the last delete's errno", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    expect(m.deleteWithErrno(42).errno).toBe(Errno.ENOENT);
+    m.close();
+    m.unpin();
+    const { error, errno } = m.deleteWithErrno(42);
+    expect(error?.code).toBe("ENOENT");
+    expect(errno).toBe(0);
+  });
+
   it("TestDeleteAll: all three keys (including key 0) go", () => {
     const env = get();
     const m = env.map(testMapSpec());
