@@ -69,6 +69,35 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
     expect(m.openOrCreate()).toBe(false); // the next attempt checks and opens it
   });
 
+  it("openParallel: a pin that vanishes between its check and its open is created afresh, not an ENOENT", () => {
+    const env = get();
+    const path = env.bpf.mapPath("cilium_ct4");
+    // The pin seems to exist once (another agent unpinned it right after): the old map is gone.
+    let lied = false;
+    const racing = wrapDriver(env.driver, {
+      host: {
+        stat: (p) => {
+          if (p !== path || lied) return env.driver.host.stat(p);
+          lied = true;
+          return { errno: 0, isDirectory: false, isFile: true };
+        },
+      },
+    });
+    const bpf = createBpf({ driver: racing, mapRoot: env.root, logger: memoryLogger() });
+    const m = env.track(bpf.newMap(spec));
+    const before = fds();
+    expect(m.openParallel()).toBe(true);
+    expect(lied).toBe(true);
+    expect(m.inParallelMode).toBe(false);
+    m.update(1, 2);
+    const again = env.map(spec);
+    again.open();
+    expect(again.lookup(1)).toBe(2);
+    again.close();
+    m.close();
+    expect(fds()).toBe(before);
+  });
+
   it("a PROG_ARRAY is never re-created; one whose sizes differ from the codecs is refused as open() refuses it", () => {
     const env = get();
     const calls = { name: "calls", type: MapType.ProgArray, key: u32, value: u32, maxEntries: 4 };
