@@ -70,6 +70,18 @@ forEachDriver("replacing a pinned map", (d) => {
     });
   }
 
+  it("openParallel with a spec the kernel refuses keeps the pinned map and says so", () => {
+    pinPrecious();
+    const before = fds();
+    const bad = w.bpf.newMap({ ...precious, maxEntries: 0 });
+    const e = thrownBpfError(() => bad.openParallel());
+    expect([e.op, e.map, e.path, e.code]).toEqual(["openParallel", "precious", bad.path(), "EINVAL"]);
+    expect(e.message).toBe(`openParallel precious: Unable to create map ${bad.path()}: invalid argument; the existing map pinned there was kept`);
+    expect([bad.getFd(), bad.inParallelMode]).toEqual([-1, false]);
+    expect(fds()).toBe(before);
+    expect(pinned()).toBe(77);
+  });
+
   it("bpf.openOrCreateMap with a type the kernel refuses keeps the pinned map", () => {
     pinPrecious();
     const path = w.bpf.mapPath("precious");
