@@ -98,6 +98,17 @@ eachDriver("openOrCreate over an existing pin", (get, kind) => {
     expect(fds()).toBe(before);
   });
 
+  it("a PROG_ARRAY adopted under a hash spec is still cleared as an fd array: deleteAll passes over its empty slots", () => {
+    const env = get();
+    const calls = { name: "calls", type: MapType.ProgArray, key: u32, value: u32, maxEntries: 4 };
+    env.map(calls).openOrCreate();
+    const asHash = env.map({ ...calls, type: MapType.Hash });
+    expect(asHash.openOrCreate()).toBe(false);
+    expect(() => asHash.deleteAll()).not.toThrow();
+    // An fd array lists every index, filled or not.
+    expect(asHash.getNextKey(null)).toBe(0);
+  });
+
   it("a PROG_ARRAY is never re-created; one whose sizes differ from the codecs is refused as open() refuses it", () => {
     const env = get();
     const calls = { name: "calls", type: MapType.ProgArray, key: u32, value: u32, maxEntries: 4 };
