@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
   BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, isNotExist, MapType, memoryLogger,
-  ProgType,
+  ProgType, wrapDriver,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
 import { thrownBpfError } from "./support/thrown.js";
@@ -94,6 +94,16 @@ forEachDriver("program helpers", (d) => {
     const e = thrownBpfError(() => w.bpf.getProgInfoByFd(fd));
     expect([e.code, e.op]).toEqual(["EINVAL", "BPF_OBJ_GET_INFO_BY_FD"]);
     expect(e.message).toBe(`Unable to get program info for file descriptor ${fd}: it is a map, not a program: invalid argument`);
+  });
+
+  it("without host.objKind a program is still told from a map: its info fills the whole buffer", () => {
+    const bpf = createBpf({ driver: wrapDriver(w.driver, { host: { objKind: null } }), mapRoot: w.fs.path, logger: memoryLogger() });
+    const prog = load("p");
+    const e = thrownBpfError(() => bpf.getMapInfoByFd(prog));
+    expect([e.code, e.op]).toEqual(["EINVAL", "BPF_OBJ_GET_INFO_BY_FD"]);
+    expect(e.message).toBe(`Unable to get map info for file descriptor ${prog}: not a BPF map: invalid argument`);
+    const map = w.track(bpf.createMap(MapType.Hash, 4, 4, 4, 0, 0, "m"));
+    expect(bpf.getMapInfoByFd(map)).toMatchObject({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 4 });
   });
 
   it("getProgInfoByFd on a closed fd reports the object-info failure", () => {
