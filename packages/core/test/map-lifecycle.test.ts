@@ -9,6 +9,7 @@ import {
 import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { eachDriver, testMapSpec } from "./support/env.js";
+import { thrownBpfError } from "./support/thrown.js";
 
 eachDriver("BpfMap lifecycle", (get, kind) => {
   it("TestOpen: a missing pin is ENOENT naming the map; a second open is a no-op", () => {
@@ -222,6 +223,21 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
     expect(m.getFd()).toBe(fd);
     expect(m.lookup(1)).toBe(11);
     expect(env.bpf.getMap("cilium_test")).toBe(m);
+  });
+
+  it("once such a map is closed, reopen() is an ordinary open of whatever is pinned at its path now", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreateUnpinned();
+    m.close();
+    // Nothing pinned: the open's own ENOENT, not the refusal meant for a map still open.
+    const e = thrownBpfError(() => m.reopen());
+    expect([e.code, e.op]).toEqual(["ENOENT", "reopen"]);
+    const pinned = env.map(testMapSpec());
+    pinned.openOrCreate();
+    pinned.update(3, 33);
+    m.reopen();
+    expect(m.lookup(3)).toBe(33);
   });
 
   it("openOrCreateUnpinned still opens an existing pin (seed quirk 8), so it can reopen", () => {
