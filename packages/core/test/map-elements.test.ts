@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import {
   BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, BatchCursor, BpfError, Errno,
-  createBpf, ipv4, lpmKey, memoryLogger, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, type Codec,
+  createBpf, ipv4, lpmKey, MapType, memoryLogger, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, type Codec,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
@@ -170,6 +170,15 @@ eachDriver("BpfMap elements", (get) => {
     expect(env.ops).toEqual([
       "policy update success", "policy delete success", "policy delete fail", "policy getNextKey success",
     ]);
+  });
+
+  it("metrics hook: deleteAll of an fd array counts its empty slots as deleted, not as failed deletes", () => {
+    const env = get();
+    const m = env.map({ name: "cilium_calls_7", type: MapType.ProgArray, key: u32, value: u32, maxEntries: 3 });
+    m.openOrCreate();
+    env.ops.length = 0;
+    m.deleteAll();
+    expect(env.ops).toEqual(["calls delete success", "calls delete success", "calls delete success"]);
   });
 
   it("the syscall metrics hook times element operations when set", () => {
