@@ -122,6 +122,19 @@ eachDriver("error resolver scheduling", (get) => {
     expect(m.outstandingErrors).toBe(0);
   });
 
+  it("a deleteAll that leaves nothing outstanding schedules no resolver", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 4 }).withCache({ clock });
+    m.openOrCreate();
+    m.update(1, 10);
+    m.update(2, 20);
+    m.deleteAll();
+    expect(m.getModel().cache).toEqual([]);
+    expect(m.outstandingErrors).toBe(0);
+    expect(clock.timers.size).toBe(0);
+  });
+
   it("deleteAll's failure on a key the cache did not hold is recorded under that key", () => {
     const env = get();
     const clock = new ManualClock();
