@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
   BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, createBpf, encodeToBytes, isNotExist, MapType,
-  memoryLogger, u32, u64,
+  memoryLogger, u32, u64, wrapDriver,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
 import { thrownBpfError } from "./support/thrown.js";
@@ -105,6 +105,18 @@ forEachDriver("element functions", (d) => {
     bpf.objClose(fd2);
     expect(() => bpf.lookupElement(fd2, k(3), out)).toThrow(/bad file descriptor/);
     bpf.objClose(0);
+  });
+
+  it("objClose leaves fd 0 and below alone: no close(2) of stdin or of -1 is ever made", () => {
+    const closed: number[] = [];
+    const spy = wrapDriver(w.driver, { close: (fd) => (closed.push(fd), w.driver.close(fd)) });
+    const bpf = createBpf({ driver: spy, mapRoot: w.fs.path, logger: memoryLogger() });
+    bpf.objClose(0);
+    bpf.objClose(-1);
+    expect(closed).toEqual([]);
+    const fd = w.bpf.createMap(MapType.Hash, 4, 8, 1, BPF_F_NO_PREALLOC, 0, "x");
+    bpf.objClose(fd);
+    expect(closed).toEqual([fd]);
   });
 
   it("the *FromPointers variants take a reusable attr object", () => {
