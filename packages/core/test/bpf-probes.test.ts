@@ -1,6 +1,6 @@
 // getMapType (API.md §4.4): LRU and LPM are probed separately, lazily, once per instance.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBpf, MapType, memoryLogger, type Driver } from "@bpfkit/core";
+import { createBpf, driverProber, Errno, MapType, memoryLogger, type Driver, type MapCreateAttr } from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
 
 // The prober is injected, so these need no driver: a Driver-shaped object that fails loudly if
@@ -12,6 +12,39 @@ const noDriver = new Proxy({ host: {} }, {
     return undefined;
   },
 }) as unknown as Driver;
+
+describe("driverProber over a driver whose answers are given", () => {
+  /** A driver answering each create with `answer(attr)` (an fd, or -errno), recording creates and closes. */
+  function fake(answer: (a: MapCreateAttr) => number) {
+    const log: string[] = [];
+    const driver = {
+      mapCreate: (a: MapCreateAttr) => {
+        const r = answer(a);
+        log.push(`create ${a.mapType}${a.innerMapFd !== undefined ? ` inner ${a.innerMapFd}` : ""} → ${r}`);
+        return r;
+      },
+      close: (fd: number) => (log.push(`close ${fd}`), 0),
+    } as unknown as Driver;
+    return { probe: driverProber(driver), log };
+  }
+
+  it("a map-in-map whose inner map cannot be made for want of memory counts as supported; an unknown one does not", () => {
+    const nomem = fake((a) => (a.mapType === MapType.Hash ? -Errno.ENOMEM : 9));
+    expect(nomem.probe(MapType.HashOfMaps)).toBe(true);
+    expect(nomem.log).toEqual([`create ${MapType.Hash} → -${Errno.ENOMEM}`]);
+    const unknown = fake((a) => (a.mapType === MapType.Hash ? -Errno.EINVAL : 9));
+    expect(unknown.probe(MapType.ArrayOfMaps)).toBe(false);
+  });
+
+  it("the inner map and the probe map are closed; EPERM says nothing about the type", () => {
+    const ok = fake((a) => (a.mapType === MapType.Hash ? 5 : 6));
+    expect(ok.probe(MapType.ArrayOfMaps)).toBe(true);
+    expect(ok.log).toEqual([`create ${MapType.Hash} → 5`, `create ${MapType.ArrayOfMaps} inner 5 → 6`, "close 6", "close 5"]);
+    const eperm = fake(() => -Errno.EPERM);
+    expect(eperm.probe(MapType.LRUHash)).toBe(true);
+    for (const errno of [Errno.EINVAL, Errno.ENOTSUPP, Errno.EOPNOTSUPP]) expect(fake(() => -errno).probe(MapType.LRUHash)).toBe(false);
+  });
+});
 
 describe("getMapType with a mocked prober", () => {
   it("a 4.9 kernel (no LRU): LRUHash becomes Hash, LPM stays LPM", () => {
