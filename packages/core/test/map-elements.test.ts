@@ -272,6 +272,19 @@ eachDriver("BpfMap elements", (get) => {
 });
 
 eachDriver("BpfMap key buffers", (get) => {
+  it("walks copy whole keys: keys that differ only in their last byte are each read once", () => {
+    const env = get();
+    const m = env.map({ name: "last_byte", type: BPF_MAP_TYPE_HASH, key: struct({ a: u8, b: u8, c: u8, d: u8 }), value: u32, maxEntries: 8 });
+    m.openOrCreate();
+    for (let d = 1; d <= 5; d++) m.update({ a: 7, b: 7, c: 7, d }, d * 10);
+    const want = [[1, 10], [2, 20], [3, 30], [4, 40], [5, 50]];
+    const byLast = (kv: Array<[{ d: number }, number]>) => kv.map(([k, v]) => [k.d, v]).sort((x, y) => x[0]! - y[0]!);
+    expect(byLast([...m.entries()])).toEqual(want);
+    const walked: Array<[{ d: number }, number]> = [];
+    m.dumpWithCallback((k, v) => walked.push([k, v]), { algorithm: "walk" });
+    expect(byLast(walked)).toEqual(want);
+  });
+
   it("a codec that writes only part of the key cannot leak the previous key's bytes", () => {
     const env = get();
     // Writes `v` bytes of 0xff and leaves the rest: the rest must read as zero, not as whatever
