@@ -7,11 +7,13 @@ import { describe, expect, it } from "vitest";
 import { type Delivery, type DumpRun, checkDump, raceMisses, racyReads } from "../src/dump-fuzz/check-dump.js";
 import { newDatapathRecord } from "../src/dump-fuzz/datapath.js";
 import { countingDriver, resetCalls } from "../src/dump-fuzz/dump-counter.js";
+import { attachSimDatapath } from "../src/dump-fuzz/sim-datapath.js";
 import { KeyUniverse, keyBytes } from "../src/dump-fuzz/universe.js";
 import { hex, u32le } from "../src/model/bytes.js";
 import type { MapSpec } from "../src/arbitraries/map-spec.js";
 
 type Run = { -readonly [K in keyof DumpRun]: DumpRun[K] };
+const set = (s: Iterable<number>) => [...s].sort((a, b) => a - b);
 
 const HASH: MapSpec = { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 8, mapFlags: 0 };
 const ARRAY: MapSpec = { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 };
@@ -280,6 +282,47 @@ describe("what the oracle reads with: self-describing values and counted calls",
     expect([calls.batch, calls.batchElements, calls.lastBatchCount]).toEqual([1, 3, 3]);
     resetCalls(calls);
     expect(calls).toEqual({ nextKey: 0, lookup: 0, lookupFailed: 0, batch: 0, batchElements: 0, lastBatchCount: 0, recent: [] });
+    sim.close(fd);
+  });
+});
+
+describe("what the oracle is told the simulator's datapath did", () => {
+  it("a step at syscall 0 runs before the dump's first syscall; the record and the held values follow every move", () => {
+    const sim = createSimDriver();
+    const fd = sim.mapCreate(HASH);
+    const u = new KeyUniverse(HASH, 4, 1);
+    for (let i = 0; i < 3; i++) expect(sim.mapUpdateElem(fd, u.keys[i]!, u.userValue(i, 0))).toBe(0);
+    const steps = [
+      { at: 0, ops: [{ kind: "delete" as const, key: 0, cpu: 0 }, { kind: "update" as const, key: 1, cpu: 0 }] },
+      { at: 1, ops: [{ kind: "update" as const, key: 1, cpu: 0 }, { kind: "update" as const, key: 3, cpu: 0 }] },
+    ];
+    const run = attachSimDatapath(sim, fd, u, steps, () => undefined, [0, 1, 2]);
+    try {
+      const v = new Uint8Array(8);
+      expect(sim.mapLookupElem(fd, u.keys[0]!, v)).toBe(-Errno.ENOENT);
+      expect(u.decode(v)).toEqual([undefined]);
+      expect(sim.mapLookupElem(fd, u.keys[1]!, v)).toBe(0);
+      expect(u.decode(v)).toEqual([{ id: 1, version: 2 }]);
+      expect(run.syscalls()).toBe(2);
+    } finally {
+      run.detach();
+    }
+    const r = run.record;
+    expect([set(r.touched), set(r.deleted), set(r.written)]).toEqual([[0, 1, 3], [0], [1, 3]]);
+    expect([...r.maxVersion].sort()).toEqual([[1, 2], [3, 1]]);
+    expect([run.held.at(0), run.held.at(1), run.held.at(2), run.held.at(3)]).toEqual([null, [[2]], [[0]], [[1]]]);
+    sim.close(fd);
+  });
+
+  it("countingDriver tells the kernel datapath's floor before every read, a lookup or a LOOKUP_BATCH", () => {
+    const sim = createSimDriver();
+    let reads = 0;
+    const { driver } = countingDriver(sim, undefined, () => reads++);
+    const fd = sim.mapCreate(HASH);
+    driver.mapLookupElem(fd, new Uint8Array(4), new Uint8Array(8));
+    driver.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(32), new Uint8Array(64), 8);
+    driver.mapGetNextKey(fd, null, new Uint8Array(4));
+    expect(reads).toBe(2);
     sim.close(fd);
   });
 });
