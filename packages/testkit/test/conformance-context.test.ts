@@ -1,0 +1,130 @@
+// CaseContext is what every conformance case stands on: a helper that let a failed call pass
+// would turn cases green on a broken driver, and a cleanup that missed an fd, a pin or a mount
+// would leak between cases (and, on the kernel, onto the host). Simulator only: its host is virtual.
+import { BPF_MAP_TYPE_HASH, Errno, wrapDriver } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { describe, expect, it } from "vitest";
+import { mountPrivateBpffs } from "../src/bpffs.js";
+import { CaseContext, u32 } from "../src/conformance/context.js";
+import { CaseSkipped } from "../src/conformance/assert.js";
+import { runCase, skipReason } from "../src/conformance/run.js";
+import { driversUnderTest } from "../src/drivers.js";
+
+const HASH = { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: 0 };
+
+describe("CaseContext helpers fail the case when the driver refuses", () => {
+  it("create, put, get, info, close and prog say what failed and how", () => {
+    const sim = createSimDriver();
+    const refusing = wrapDriver(sim, {
+      mapCreate: () => -Errno.EPERM, mapUpdateElem: () => -Errno.E2BIG, mapLookupElem: () => -Errno.ENOENT,
+      objGetInfoByFd: () => -Errno.EBADF, close: () => -Errno.EBADF, progLoad: () => -Errno.EACCES,
+    });
+    const ctx = new CaseContext(refusing, {});
+    expect(() => ctx.create(HASH)).toThrow(/^create: map create .* failed with EPERM/);
+    expect(() => ctx.put(3, u32(1), u32(2))).toThrow("update: update of key 01000000 failed with E2BIG");
+    expect(() => ctx.get(3, u32(1), 4)).toThrow("lookup: lookup of key 01000000 failed with ENOENT");
+    expect(() => ctx.info(3)).toThrow("OBJ_GET_INFO_BY_FD(3) failed with EBADF");
+    expect(() => ctx.close(3)).toThrow("close(3) failed with EBADF");
+    expect(() => ctx.prog()).toThrow(/^PROG_LOAD of the 2-instruction socket filter failed with EACCES/);
+  });
+
+  it("a walk ends at ENOENT only: another errno, or a walk that never ends, fails", () => {
+    const sim = createSimDriver();
+    const ctx = new CaseContext(sim, {});
+    const fd = ctx.create(HASH);
+    ctx.put(fd, u32(1), u32(1));
+    expect(ctx.walkU32(fd)).toEqual([1]);
+    const eperm = new CaseContext(wrapDriver(sim, { mapGetNextKey: () => -Errno.EPERM }), {});
+    expect(() => eperm.walk(fd, 4)).toThrow("GET_NEXT_KEY during a walk failed with EPERM after 0 keys");
+    const loops = new CaseContext(wrapDriver(sim, { mapGetNextKey: (_fd, _k, next) => { next.set(u32(1)); return 0; } }), {});
+    expect(() => loops.walk(fd, 4, 10)).toThrow("GET_NEXT_KEY walk did not end after 10 keys");
+    expect(ctx.cleanup()).toEqual([]);
+  });
+});
+
+describe("CaseContext cleanup", () => {
+  it("closes every fd it was given, unlinks its pins on a shared bpffs and takes off only the mounts the case made", () => {
+    const sim = createSimDriver();
+    const shared = mountPrivateBpffs(sim);
+    try {
+      // A mount below the shared directory from before the case is not the case's to take off.
+      const before = `${shared.path}/before`;
+      expect(sim.host.mkdirAll(before, 0o700)).toBe(0);
+      expect(sim.host.mount("bpf", before, "bpf")).toBe(0);
+      const ctx = new CaseContext(sim, { bpffs: shared.path });
+      const fd = ctx.create(HASH);
+      const pin = ctx.pinPath("m");
+      expect(pin.startsWith(`${shared.path}/m-`)).toBe(true);
+      expect(sim.objPin(fd, pin)).toBe(0);
+      const mine = `${shared.path}/mine`;
+      expect(sim.host.mkdirAll(mine, 0o700)).toBe(0);
+      expect(sim.host.mount("bpf", mine, "bpf")).toBe(0);
+      // A mount beside the directory, whose path only starts like it, is not below it.
+      const beside = `${shared.path}-beside`;
+      expect(sim.host.mkdirAll(beside, 0o700)).toBe(0);
+      expect(sim.host.mount("bpf", beside, "bpf")).toBe(0);
+      expect(ctx.cleanup()).toEqual([]);
+      expect((sim.host.mountInfo() as { mountPoint: string }[]).map((m) => m.mountPoint)).toContain(beside);
+      expect(sim.host.umount(beside)).toBe(0);
+      expect(sim.host.rmdir(beside)).toBe(0);
+      expect(sim.close(fd)).toBe(-Errno.EBADF);
+      expect(sim.host.stat(pin).errno).toBe(Errno.ENOENT);
+      const points = (sim.host.mountInfo() as { mountPoint: string }[]).map((m) => m.mountPoint);
+      expect(points).toContain(before);
+      expect(points).not.toContain(mine);
+      expect(sim.host.umount(before)).toBe(0);
+    } finally {
+      shared.dispose();
+    }
+  });
+
+  it("reports a close that throws, and goes on", () => {
+    const sim = createSimDriver();
+    const ctx = new CaseContext(wrapDriver(sim, { close: () => { throw new Error("boom"); } }), {});
+    const fd = ctx.create(HASH);
+    expect(ctx.cleanup()).toEqual([`close(${fd}): boom`]);
+  });
+});
+
+describe("runCase: outcomes", () => {
+  const sim = () => createSimDriver();
+  const unprivileged = { name: "x", group: "unprivileged" as const, run: () => {} };
+  const plain = { name: "y", group: "array" as const, run: () => {} };
+
+  it("a case runs only with the privileges its group needs, and says why not", () => {
+    expect(skipReason(unprivileged, {})).toMatch(/need a driver without CAP_BPF\/CAP_SYS_ADMIN/);
+    expect(skipReason(unprivileged, { privileged: false })).toBeUndefined();
+    expect(skipReason(plain, { privileged: false })).toBe("needs a privileged driver (every capability)");
+    expect(skipReason(plain, {})).toBeUndefined();
+  });
+
+  it("CaseSkipped skips with its reason; any other throw fails, named unless it is a ConformanceError", () => {
+    expect(runCase({ ...plain, run: () => { throw new CaseSkipped("no rename here"); } }, sim)).toEqual({ status: "skipped", reason: "no rename here" });
+    expect(runCase({ ...plain, run: () => { throw new TypeError("bad"); } }, sim)).toEqual({ status: "failed", message: "TypeError: bad" });
+  });
+
+  it("one cleanup problem fails a passing case, and follows a failing case's own message", () => {
+    const closeThrows = () => { const d = createSimDriver(); return wrapDriver(d, { close: () => { throw new Error("boom"); } }); };
+    const opens = (ctx: CaseContext) => { ctx.create(HASH); };
+    expect(runCase({ ...plain, run: opens }, closeThrows)).toEqual({ status: "failed", message: "cleanup failed: close(3): boom" });
+    const opensAndFails = (ctx: CaseContext) => { ctx.create(HASH); throw new Error("own"); };
+    expect(runCase({ ...plain, run: opensAndFails }, closeThrows)).toEqual({ status: "failed", message: "Error: own\ncleanup failed: close(3): boom" });
+  });
+});
+
+describe("driversUnderTest", () => {
+  it("BPFKIT_DRIVERS narrows the drivers to those it names", () => {
+    const saved = process.env.BPFKIT_DRIVERS;
+    try {
+      process.env.BPFKIT_DRIVERS = "sim";
+      expect(driversUnderTest().map((d) => d.name)).toEqual(["sim"]);
+      process.env.BPFKIT_DRIVERS = "kernel";
+      expect(driversUnderTest().map((d) => d.name)).toEqual(["kernel"]);
+      process.env.BPFKIT_DRIVERS = "";
+      expect(driversUnderTest().map((d) => d.name)).toEqual(["sim", "kernel"]);
+    } finally {
+      if (saved === undefined) delete process.env.BPFKIT_DRIVERS;
+      else process.env.BPFKIT_DRIVERS = saved;
+    }
+  });
+});
