@@ -1,0 +1,45 @@
+// Type specs at their edges: what a value of each shape must have (no more, no less), its
+// defaults, and how it prints back. Each case is one a user can type on a command line.
+import { describe, expect, it } from "vitest";
+import { parseType } from "../src/index.js";
+
+const enc = (spec: string, text: string) => {
+  const t = parseType(spec);
+  const b = new Uint8Array(t.size);
+  t.parse(text, b, 0);
+  return Array.from(b);
+};
+
+describe("lpm keys", () => {
+  it("an address without /LEN is the whole address (/32, /128), as bpftool reads a host route", () => {
+    expect(enc("lpm4", "10.0.0.1")).toEqual([32, 0, 0, 0, 10, 0, 0, 1]);
+    expect(enc("lpm6", "fd00::1").slice(0, 4)).toEqual([128, 0, 0, 0]);
+  });
+});
+
+describe("arrays and positional structs", () => {
+  it("an array needs exactly its count of items: too few is refused with the count, not zero-filled", () => {
+    expect(() => enc("u8[3]", "[1,2]")).toThrow("u8[3] needs 3 items, got 2");
+    expect(() => enc("u8[3]", "[1,2,3,4]")).toThrow("u8[3] needs 3 items, got 4");
+    expect(enc("u8[3]", "[1,2,3]")).toEqual([1, 2, 3]);
+  });
+
+  it("a positional struct needs exactly its fields: one too many is a usage error naming the count", () => {
+    expect(() => enc("struct{a:u8,b:u8}", "{1,2,3}")).toThrow("needs 2 fields, got 3");
+    expect(() => enc("struct{a:u8,b:u8}", "{1}")).toThrow("needs 2 fields, got 1");
+  });
+});
+
+describe("mac", () => {
+  it("takes six octets only, and prints each as two hex digits", () => {
+    for (const short of ["02:00:00:00:01", "02:00:00:00:00:01:02"]) {
+      expect(() => enc("mac", short), short).toThrow(`${JSON.stringify(short)} is not a MAC address`);
+    }
+    const t = parseType("mac");
+    const b = new Uint8Array(6);
+    t.parse("2:0:0:0:a:1", b, 0);
+    expect(Array.from(b)).toEqual([2, 0, 0, 0, 10, 1]);
+    expect(t.format(b, 0)).toBe("02:00:00:00:0a:01");
+    expect(t.json(b, 0)).toBe("02:00:00:00:0a:01");
+  });
+});
