@@ -1,0 +1,52 @@
+// Element and pin commands at their edges, on a simulator of the test's own: the words each
+// takes, the errors it words itself, and the facts it prints for a map with no name.
+import { describe, expect, it } from "vitest";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { ExitCode } from "../src/index.js";
+import { cliOver } from "./helpers.js";
+
+describe("map delete on an array", () => {
+  it("explains the kernel's EINVAL for a per-CPU array as for a plain one: elements cannot be deleted", async () => {
+    const d = createSimDriver();
+    const fds = [d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2 }), d.mapCreate({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 2 })];
+    try {
+      for (const id of ["1", "2"]) {
+        const r = await cliOver(d)("map", "delete", "id", id, "key", "0", "--key-type", "u32");
+        expect(r.code, id).toBe(ExitCode.failure);
+        expect(r.err, id).toContain(`delete map ${id}: array elements cannot be deleted (EINVAL); update them to zero instead`);
+      }
+    } finally {
+      for (const fd of fds) d.close(fd);
+    }
+  });
+});
+
+describe("map pin", () => {
+  it("takes one PATH only: a second is a usage error, and nothing is pinned", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
+    try {
+      const r = await cliOver(d)("map", "pin", "id", "1", "/sys/fs/bpf/a", "/sys/fs/bpf/b");
+      expect(r.code).toBe(ExitCode.usage);
+      expect(r.err).toContain("map pin needs one PATH after the map");
+      expect(d.host.stat("/sys/fs/bpf/a").errno).toBe(2);
+      expect(d.host.stat("/sys/fs/bpf/b").errno).toBe(2);
+    } finally {
+      d.close(fd);
+    }
+  });
+});
+
+describe("map show of a map with no name", () => {
+  it("prints `-` for the name, not an empty column", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      const r = await cliOver(d)("map", "show", "id", "1");
+      expect(r.code, r.err).toBe(0);
+      expect(r.out.split("\n")[1]).toBe("name:        -");
+    } finally {
+      d.close(fd);
+    }
+  });
+});
