@@ -50,3 +50,17 @@ describe("map show of a map with no name", () => {
     }
   });
 });
+
+describe("map create --name", () => {
+  it("takes 15 characters (BPF_OBJ_NAME_LEN with its NUL) and refuses 16 as a usage error before the kernel's EINVAL", async () => {
+    const d = createSimDriver();
+    const create = (path: string, name: string) =>
+      cliOver(d)("map", "create", path, "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--name", name);
+    const long = await create("/sys/fs/bpf/long", "a".repeat(16));
+    expect(long.code).toBe(ExitCode.usage);
+    expect(long.err).toContain(`--name ${"a".repeat(16)}: at most 15 of [A-Za-z0-9_.]`);
+    expect(d.host.stat("/sys/fs/bpf/long").errno).toBe(2);
+    const ok = await create("/sys/fs/bpf/ok", "a".repeat(15));
+    expect(ok.code, ok.err).toBe(0);
+  });
+});
