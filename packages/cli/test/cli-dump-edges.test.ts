@@ -1,0 +1,49 @@
+// map dump at its edges, on a simulator of the test's own: --batch's range, an empty map in JSON,
+// and the walk's lookup budget as --stats reports it.
+import { describe, expect, it } from "vitest";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { ExitCode } from "../src/index.js";
+import { cliOver } from "./helpers.js";
+
+describe("map dump", () => {
+  it("--batch 0 is a usage error naming the option, before anything is read", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 });
+    try {
+      const r = await cliOver(d)("map", "dump", "id", "1", "--batch", "0");
+      expect(r.code).toBe(ExitCode.usage);
+      expect(r.err).toContain("--batch 0: expected a positive integer");
+      expect(r.out).toBe("");
+    } finally {
+      d.close(fd);
+    }
+  });
+
+  it("an empty map in JSON is `[]` on one line, with or without --stats", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 });
+    try {
+      const r = await cliOver(d)("map", "dump", "id", "1", "--json");
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toBe("[]\n");
+      const s = await cliOver(d)("map", "dump", "id", "1", "--json", "--stats");
+      expect(s.code, s.err).toBe(0);
+      expect(s.out.startsWith("{\"entries\": []")).toBe(true);
+      expect(JSON.parse(s.out).entries).toEqual([]);
+    } finally {
+      d.close(fd);
+    }
+  });
+
+  it("--stats states the walk's lookup budget as four lookups per entry of max_entries (the seed's maxLookups)", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 });
+    try {
+      const r = await cliOver(d)("map", "dump", "id", "1", "--stats", "--algorithm", "walk");
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(/^maxEntries:\s+8 \(budget 32 lookups\)$/m);
+    } finally {
+      d.close(fd);
+    }
+  });
+});
