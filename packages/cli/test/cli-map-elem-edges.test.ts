@@ -64,3 +64,21 @@ describe("map create --name", () => {
     expect(ok.code, ok.err).toBe(0);
   });
 });
+
+describe("name NAME", () => {
+  it("matches the kernel name whole, not as a prefix, and two maps of one name are a usage error naming both ids", async () => {
+    const d = createSimDriver();
+    const fds = ["ab", "abc", "dup", "dup"].map((mapName) => d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1, mapName }));
+    try {
+      const one = await cliOver(d)("map", "show", "name", "ab");
+      expect(one.code, one.err).toBe(0);
+      expect(one.out).toMatch(/^id:\s+1$/m);
+      const two = await cliOver(d)("map", "show", "name", "dup");
+      expect(two.code).toBe(ExitCode.usage);
+      expect(two.err).toContain("2 maps are named dup (ids 3, 4)");
+      expect(two.out).toBe("");
+    } finally {
+      for (const fd of fds) d.close(fd);
+    }
+  });
+});
