@@ -32,6 +32,18 @@ describe("arrays and positional structs", () => {
   });
 });
 
+describe("structs, named or positional", () => {
+  it("a positional value whose first field is IPv6 text like fe80::1 is not taken for a named field", () => {
+    const b = enc("struct{ip:ipv6,port:u16}", "{fe80::1, 80}");
+    expect(b.slice(0, 2)).toEqual([0xfe, 0x80]);
+    expect(b.slice(16, 18)).toEqual([80, 0]);
+  });
+
+  it("a named field the struct does not have is a usage error naming it and the struct", () => {
+    expect(() => enc("struct{a:u8,b:u8}", "{a:1, c:2}")).toThrow("no field c in struct{a:u8,b:u8}");
+  });
+});
+
 describe("mac", () => {
   it("takes six octets only, and prints each as two hex digits", () => {
     for (const short of ["02:00:00:00:01", "02:00:00:00:00:01:02"]) {
