@@ -197,7 +197,10 @@ function structReader(members: Array<{ name: string; r: Reader }>): Reader {
     read(text) {
       const items = splitItems(stripBrackets(text, "{", "}"));
       const out: Record<string, unknown> = {};
-      const named = items.length > 0 && items.every((it) => /^[A-Za-z_]\w*\s*[:=]/.test(it));
+      // IPv6 text (fe80::1) looks like `name:value` too: the value is named only if every item
+      // looks so and one of them names a field of this struct.
+      const names = items.map((it) => /^([A-Za-z_]\w*)\s*[:=]/.exec(it)?.[1]);
+      const named = items.length > 0 && names.every((n) => n !== undefined) && names.some((n) => valued.some((f) => f.name === n));
       if (named) {
         for (const it of items) {
           const m = /^([A-Za-z_]\w*)\s*[:=]\s*([\s\S]*)$/.exec(it)!;

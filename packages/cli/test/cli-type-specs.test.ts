@@ -12,6 +12,13 @@ const enc = (spec: string, text: string) => {
   return Array.from(b);
 };
 
+describe("type specs", () => {
+  it("text left after a whole type is a usage error naming it, not ignored", () => {
+    expect(() => parseType("u32 junk")).toThrow('type "u32 junk": unexpected "junk"');
+    expect(() => parseType("u8[2]]")).toThrow('unexpected "]"');
+  });
+});
+
 describe("lpm keys", () => {
   it("an address without /LEN is the whole address (/32, /128), as bpftool reads a host route", () => {
     expect(enc("lpm4", "10.0.0.1")).toEqual([32, 0, 0, 0, 10, 0, 0, 1]);
@@ -24,6 +31,8 @@ describe("arrays and positional structs", () => {
     expect(() => enc("u8[3]", "[1,2]")).toThrow("u8[3] needs 3 items, got 2");
     expect(() => enc("u8[3]", "[1,2,3,4]")).toThrow("u8[3] needs 3 items, got 4");
     expect(enc("u8[3]", "[1,2,3]")).toEqual([1, 2, 3]);
+    // A bracket opened and never closed (or the other way round) is no array text.
+    for (const bad of ["[1,2,3", "1,2,3]", "[1,2,3,4", "0,1,2,3]"]) expect(() => enc("u8[3]", bad), bad).toThrow();
   });
 
   it("a positional struct needs exactly its fields: one too many is a usage error naming the count", () => {
@@ -37,6 +46,16 @@ describe("structs, named or positional", () => {
     const b = enc("struct{ip:ipv6,port:u16}", "{fe80::1, 80}");
     expect(b.slice(0, 2)).toEqual([0xfe, 0x80]);
     expect(b.slice(16, 18)).toEqual([80, 0]);
+  });
+
+  it("a positional value of IPv6 texts only (every item looks like name:value) is still positional", () => {
+    const b = enc("struct{a:ipv6,b:ipv6}", "{fe80::1, fe80::2}");
+    expect([b[0], b[1], b[15], b[16], b[17], b[31]]).toEqual([0xfe, 0x80, 1, 0xfe, 0x80, 2]);
+    expect(enc("struct{a:ipv6,b:ipv6}", "{b:fe80::2, a:fe80::1}")).toEqual(b);
+  });
+
+  it("items split on blanks when only nested values have commas: {[1,2] [3,4]}", () => {
+    expect(enc("struct{a:u8[2],b:u8[2]}", "{[1,2] [3,4]}")).toEqual([1, 2, 3, 4]);
   });
 
   it("a named field the struct does not have is a usage error naming it and the struct", () => {
