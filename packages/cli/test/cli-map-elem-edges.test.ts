@@ -21,6 +21,22 @@ describe("map delete on an array", () => {
   });
 });
 
+describe("map update noexist on a key that is there", () => {
+  it("says the key exists, naming it and the flag, exit 1", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
+    try {
+      const bpfkit = cliOver(d);
+      expect((await bpfkit("map", "update", "id", "1", "key", "7", "value", "1", "--key-type", "u32", "--value-type", "u32")).code).toBe(0);
+      const r = await bpfkit("map", "update", "id", "1", "key", "7", "value", "2", "noexist", "--key-type", "u32", "--value-type", "u32");
+      expect(r.code).toBe(ExitCode.failure);
+      expect(r.err).toContain("update map 1: key 7 exists (noexist)");
+    } finally {
+      d.close(fd);
+    }
+  });
+});
+
 describe("map pin", () => {
   it("takes one PATH only: a second is a usage error, and nothing is pinned", async () => {
     const d = createSimDriver();

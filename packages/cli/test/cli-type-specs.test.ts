@@ -19,6 +19,13 @@ describe("type specs", () => {
   });
 });
 
+describe("a value a type refuses", () => {
+  it("is named with the text and the type in the message", () => {
+    expect(() => enc("u8", "300")).toThrow(/^"300" as u8: /);
+    expect(() => enc("struct{a:u8,b:mac}", "{1, 02:00}")).toThrow(/^"\{1, 02:00\}" as struct\{a:u8,b:mac\}: /);
+  });
+});
+
 describe("lpm keys", () => {
   it("an address without /LEN is the whole address (/32, /128), as bpftool reads a host route", () => {
     expect(enc("lpm4", "10.0.0.1")).toEqual([32, 0, 0, 0, 10, 0, 0, 1]);
