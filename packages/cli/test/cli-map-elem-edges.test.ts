@@ -37,6 +37,22 @@ describe("map update noexist on a key that is there", () => {
   });
 });
 
+describe("map update of an array of maps with an inner map that is not there", () => {
+  it("says there is no such map, exit 4", async () => {
+    const d = createSimDriver();
+    const inner = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const aom = d.mapCreate({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: inner });
+    try {
+      const r = await cliOver(d)("map", "update", "id", "2", "key", "0", "--key-type", "u32", "value", "id", "99");
+      expect(r.code).toBe(ExitCode.notFound);
+      expect(r.err).toContain("bpfkit: no map id 99\n");
+    } finally {
+      d.close(aom);
+      d.close(inner);
+    }
+  });
+});
+
 describe("map pin", () => {
   it("takes one PATH only: a second is a usage error, and nothing is pinned", async () => {
     const d = createSimDriver();
