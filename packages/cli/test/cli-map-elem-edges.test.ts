@@ -69,6 +69,27 @@ describe("map pin", () => {
   });
 });
 
+describe("map pin messages", () => {
+  it("say `also` for a map opened by its pin, and name a taken path as such", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
+    try {
+      const bpfkit = cliOver(d);
+      const first = await bpfkit("map", "pin", "id", "1", "/sys/fs/bpf/a");
+      expect(first.code, first.err).toBe(0);
+      expect(first.err).toMatch(/^pinned map 1 at \/sys\/fs\/bpf\/a$/m);
+      const second = await bpfkit("map", "pin", "/sys/fs/bpf/a", "/sys/fs/bpf/b");
+      expect(second.code, second.err).toBe(0);
+      expect(second.err).toMatch(/^pinned map 1 at \/sys\/fs\/bpf\/a also at \/sys\/fs\/bpf\/b$/m);
+      const taken = await bpfkit("map", "pin", "id", "1", "/sys/fs/bpf/b");
+      expect(taken.code).toBe(ExitCode.failure);
+      expect(taken.err).toContain("pin map 1 to /sys/fs/bpf/b: something is already pinned there");
+    } finally {
+      d.close(fd);
+    }
+  });
+});
+
 describe("map show of a map with no name", () => {
   it("prints `-` for the name, not an empty column", async () => {
     const d = createSimDriver();
