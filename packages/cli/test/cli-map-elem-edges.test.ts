@@ -53,6 +53,25 @@ describe("map update of an array of maps with an inner map that is not there", (
   });
 });
 
+describe("map next", () => {
+  it("after the last key says so with exit 4, and --json gives the key asked about with the next", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2 });
+    try {
+      const bpfkit = cliOver(d);
+      const j = await bpfkit("map", "next", "id", "1", "key", "0", "--key-type", "u32", "--json");
+      expect(j.code, j.err).toBe(0);
+      expect(JSON.parse(j.out)).toEqual({ key: 0, next: 1 });
+      const last = await bpfkit("map", "next", "id", "1", "key", "1", "--key-type", "u32");
+      expect(last.code).toBe(ExitCode.notFound);
+      expect(last.err).toContain("map 1: no key after 1");
+      expect(last.out).toBe("");
+    } finally {
+      d.close(fd);
+    }
+  });
+});
+
 describe("map pin", () => {
   it("takes one PATH only: a second is a usage error, and nothing is pinned", async () => {
     const d = createSimDriver();
