@@ -72,6 +72,31 @@ describe("map next", () => {
   });
 });
 
+describe("--json on commands that change a map", () => {
+  it("update, delete, pin and freeze each print one JSON object saying what they did, and nothing on stderr", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
+    try {
+      const bpfkit = cliOver(d);
+      const u32 = ["--key-type", "u32", "--value-type", "u32", "--json", "--driver", "sim"];
+      const cases: Array<[string[], unknown]> = [
+        [["map", "update", "id", "1", "key", "3", "value", "4", ...u32], { updated: true, key: 3 }],
+        [["map", "delete", "id", "1", "key", "3", ...u32.slice(0, 2), "--json", "--driver", "sim"], { deleted: true, key: 3 }],
+        [["map", "pin", "id", "1", "/sys/fs/bpf/j", "--json", "--driver", "sim"], { pinned: "/sys/fs/bpf/j", id: 1 }],
+        [["map", "freeze", "id", "1", "--json", "--driver", "sim"], { frozen: true, id: 1 }],
+      ];
+      for (const [argv, want] of cases) {
+        const r = await bpfkit(...argv);
+        expect(r.code, `${argv.join(" ")}: ${r.err}`).toBe(0);
+        expect(JSON.parse(r.out), argv.join(" ")).toEqual(want);
+        expect(r.err, argv.join(" ")).toBe("");
+      }
+    } finally {
+      d.close(fd);
+    }
+  });
+});
+
 describe("map pin", () => {
   it("takes one PATH only: a second is a usage error, and nothing is pinned", async () => {
     const d = createSimDriver();
