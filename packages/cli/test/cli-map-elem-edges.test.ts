@@ -162,6 +162,29 @@ describe("map create --name", () => {
   });
 });
 
+describe("map create of an array_of_maps without --inner-*", () => {
+  it("takes the documented template, a 1-entry array of 4-byte keys and values: only such an inner map goes in", async () => {
+    const d = createSimDriver();
+    const bpfkit = cliOver(d);
+    const made = await bpfkit("map", "create", "/sys/fs/bpf/outer", "--type", "array_of_maps", "--key-size", "4", "--value-size", "4", "--max-entries", "2");
+    expect(made.code, made.err).toBe(0);
+    const inner = [
+      d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }),
+      d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2 }),
+      d.mapCreate({ mapType: 2, keySize: 4, valueSize: 8, maxEntries: 1 }),
+      d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 }),
+    ];
+    try {
+      const put = async (id: number) => (await bpfkit("map", "update", "/sys/fs/bpf/outer", "key", "0", "--key-type", "u32", "value", "id", String(id))).code;
+      // Ids: 1 the inner template `map create` made, 2 the outer map, then the four above.
+      expect(await put(3)).toBe(0);
+      for (const id of [4, 5, 6]) expect(await put(id), `inner map ${id}`).toBe(ExitCode.failure);
+    } finally {
+      for (const fd of inner) d.close(fd);
+    }
+  });
+});
+
 describe("name NAME", () => {
   it("matches the kernel name whole, not as a prefix, and two maps of one name are a usage error naming both ids", async () => {
     const d = createSimDriver();
