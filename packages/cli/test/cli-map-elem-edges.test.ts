@@ -2,7 +2,7 @@
 // takes, the errors it words itself, and the facts it prints for a map with no name.
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-import { ExitCode } from "../src/index.js";
+import { captureIo, ExitCode, main } from "../src/index.js";
 import { cliOver } from "./helpers.js";
 
 describe("map delete on an array", () => {
@@ -182,6 +182,18 @@ describe("map create of an array_of_maps without --inner-*", () => {
     } finally {
       for (const fd of inner) d.close(fd);
     }
+  });
+});
+
+describe("map create on a fresh simulator", () => {
+  it("notes that the map ends with the command, unless -q", async () => {
+    const argv = ["map", "create", "/sys/fs/bpf/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--driver", "sim"];
+    const loud = captureIo({ kernelAvailable: () => "test" });
+    expect(await main(argv, loud)).toBe(0);
+    expect(loud.errText()).toContain("the map");
+    const quiet = captureIo({ kernelAvailable: () => "test" });
+    expect(await main([...argv, "-q"], quiet)).toBe(0);
+    expect(quiet.errText()).toBe("");
   });
 });
 
