@@ -209,6 +209,10 @@ describe("name NAME", () => {
       expect(two.code).toBe(ExitCode.usage);
       expect(two.err).toContain("2 maps are named dup (ids 3, 4)");
       expect(two.out).toBe("");
+      // A bare NAME pinned nowhere falls back to the kernel name, and keeps that ambiguity's error.
+      const bare = await cliOver(d)("map", "show", "dup");
+      expect(bare.code).toBe(ExitCode.usage);
+      expect(bare.err).toContain("2 maps are named dup (ids 3, 4)");
     } finally {
       for (const fd of fds) d.close(fd);
     }
