@@ -1,6 +1,7 @@
 // Element and pin commands at their edges, on a simulator of the test's own: the words each
 // takes, the errors it words itself, and the facts it prints for a map with no name.
 import { describe, expect, it } from "vitest";
+import type { Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { captureIo, ExitCode, main } from "../src/index.js";
 import { cliOver } from "./helpers.js";
@@ -159,6 +160,27 @@ describe("map create --name", () => {
     expect(d.host.stat("/sys/fs/bpf/long").errno).toBe(2);
     const ok = await create("/sys/fs/bpf/ok", "a".repeat(15));
     expect(ok.code, ok.err).toBe(0);
+  });
+});
+
+describe("name NAME while maps come and go", () => {
+  it("passes over a map freed between GET_NEXT_ID and GET_FD_BY_ID and finds the named one after it", async () => {
+    const d = createSimDriver();
+    const fds = ["gone", "wanted"].map((mapName) => d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1, mapName }));
+    try {
+      const racing = new Proxy(d, {
+        get(t, k) {
+          if (k === "mapGetFdById") return (id: number) => (id === 1 ? -2 : t.mapGetFdById(id));
+          const v = Reflect.get(t, k, t);
+          return typeof v === "function" ? v.bind(t) : v;
+        },
+      }) as Driver;
+      const r = await cliOver(racing)("map", "show", "name", "wanted");
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^id:\s+2$/m);
+    } finally {
+      for (const fd of fds) d.close(fd);
+    }
   });
 });
 
