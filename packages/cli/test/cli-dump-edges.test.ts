@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { ExitCode } from "../src/index.js";
-import { cliOver } from "./helpers.js";
+import { cliOver, u32le } from "./helpers.js";
 
 describe("map dump", () => {
   it("--batch 0 is a usage error naming the option, before anything is read", async () => {
@@ -44,6 +44,22 @@ describe("map dump", () => {
       const r = await cliOver(d)("map", "dump", "id", "1", "--stats", "--algorithm", "walk");
       expect(r.code, r.err).toBe(0);
       expect(r.err).toMatch(/^maxEntries:\s+8 \(budget 32 lookups\)$/m);
+    } finally {
+      d.close(fd);
+    }
+  });
+
+  it("a per-CPU value shows each CPU's own slot in JSON, not CPU 0's for all", async () => {
+    const d = createSimDriver();
+    const fd = d.mapCreate({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      const n = d.possibleCpus;
+      const raw = new Uint8Array(8 * n);
+      for (let c = 0; c < n; c++) raw.set(u32le(10 + c), 8 * c);
+      expect(d.mapUpdateElem(fd, u32le(0), raw, 0)).toBe(0);
+      const r = await cliOver(d)("map", "dump", "id", "1", "--key-type", "u32", "--value-type", "u32", "--json");
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)[0].values).toEqual(Array.from({ length: n }, (_, cpu) => ({ cpu, value: 10 + cpu })));
     } finally {
       d.close(fd);
     }
