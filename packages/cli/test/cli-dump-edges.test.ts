@@ -65,3 +65,11 @@ describe("map dump", () => {
     }
   });
 });
+
+describe("fuzz dump", () => {
+  it("takes no words: an extra one is a usage error, not ignored", async () => {
+    const r = await cliOver(createSimDriver())("fuzz", "dump", "--driver", "sim", "--runs", "1", "extra");
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.err).toContain('unexpected "extra"');
+  });
+});
