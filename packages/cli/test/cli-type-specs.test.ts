@@ -65,6 +65,10 @@ describe("structs, named or positional", () => {
     expect(enc("struct{a:u8[2],b:u8[2]}", "{[1,2] [3,4]}")).toEqual([1, 2, 3, 4]);
   });
 
+  it("with commas, blanks inside an item are kept: {a: 1, b: 2} names both fields", () => {
+    expect(enc("struct{a:u8,b:u8}", "{a: 1, b: 2}")).toEqual([1, 2]);
+  });
+
   it("a named field the struct does not have is a usage error naming it and the struct", () => {
     expect(() => enc("struct{a:u8,b:u8}", "{a:1, c:2}")).toThrow("no field c in struct{a:u8,b:u8}");
   });
