@@ -219,6 +219,21 @@ describe("map create on a fresh simulator", () => {
   });
 });
 
+describe("map create of an lpm_trie the kernel refuses", () => {
+  it("hints at --flags no_prealloc only when the flag is missing", async () => {
+    const d = createSimDriver();
+    const create = (...more: string[]) => cliOver(d)("map", "create", "/sys/fs/bpf/lpm", "--type", "lpm_trie", "--value-size", "4", "--max-entries", "4", ...more);
+    const noFlag = await create("--key-size", "8");
+    expect(noFlag.code).toBe(ExitCode.failure);
+    expect(noFlag.err).toContain("an lpm_trie needs --flags no_prealloc");
+    // With the flag, a key too short for a prefix (4 bytes of prefixlen, no data) is another EINVAL.
+    const badKey = await create("--key-size", "4", "--flags", "no_prealloc");
+    expect(badKey.code).toBe(ExitCode.failure);
+    expect(badKey.err).toContain("(the kernel rejects these attributes for this type)");
+    expect(badKey.err).not.toContain("no_prealloc");
+  });
+});
+
 describe("name NAME", () => {
   it("matches the kernel name whole, not as a prefix, and two maps of one name are a usage error naming both ids", async () => {
     const d = createSimDriver();
