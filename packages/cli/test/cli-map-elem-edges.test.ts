@@ -234,6 +234,14 @@ describe("map create of an lpm_trie the kernel refuses", () => {
   });
 });
 
+describe("maps with none loaded", () => {
+  it("says so in a sentence naming the driver, not an empty table", async () => {
+    const r = await cliOver(createSimDriver())("maps", "--driver", "sim");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe("no maps are loaded (driver: sim)\n");
+  });
+});
+
 describe("name NAME", () => {
   it("matches the kernel name whole, not as a prefix, and two maps of one name are a usage error naming both ids", async () => {
     const d = createSimDriver();
