@@ -73,6 +73,27 @@ describe("map next", () => {
   });
 });
 
+describe("map update of an array of maps", () => {
+  it("closes the inner map's fd it opened: once the slot is emptied, nothing holds the inner map", async () => {
+    const d = createSimDriver();
+    const template = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const aom = d.mapCreate({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: template });
+    const inner = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      const bpfkit = cliOver(d);
+      const r = await bpfkit("map", "update", "id", "2", "key", "0", "--key-type", "u32", "value", "id", "3");
+      expect(r.code, r.err).toBe(0);
+      expect((await bpfkit("map", "delete", "id", "2", "key", "0", "--key-type", "u32")).code).toBe(0);
+    } finally {
+      d.close(inner);
+      d.close(aom);
+      d.close(template);
+    }
+    // An fd the update leaked would keep map 3 alive in this (persistent) simulator.
+    expect(d.liveMapIds()).toEqual([]);
+  });
+});
+
 describe("--json on commands that change a map", () => {
   it("update, delete, pin and freeze each print one JSON object saying what they did, and nothing on stderr", async () => {
     const d = createSimDriver();
