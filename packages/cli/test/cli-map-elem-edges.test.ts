@@ -94,6 +94,33 @@ describe("map update of an array of maps", () => {
   });
 });
 
+describe("commands that change a map", () => {
+  it("update, delete, pin and freeze each say on stderr what they did, and -q keeps stderr empty", async () => {
+    const d = createSimDriver();
+    const fds = [1, 2].map(() => d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 }));
+    try {
+      const bpfkit = cliOver(d);
+      for (const [id, quiet] of [["1", false], ["2", true]] as const) {
+        const key = ["key", "3", "--key-type", "u32"];
+        const cases: Array<[string[], string]> = [
+          [["map", "update", "id", id, ...key, "value", "4", "--value-type", "u32"], `updated map ${id}\n`],
+          [["map", "delete", "id", id, ...key], `deleted from map ${id}\n`],
+          [["map", "pin", "id", id, `/sys/fs/bpf/m${id}`], `pinned map ${id} at /sys/fs/bpf/m${id}\n`],
+          [["map", "freeze", "id", id], `froze map ${id}\n`],
+        ];
+        for (const [argv, note] of cases) {
+          const r = await bpfkit(...argv, "--driver", "sim", ...(quiet ? ["-q"] : []));
+          expect(r.code, `${argv.join(" ")}: ${r.err}`).toBe(0);
+          expect(r.out, argv.join(" ")).toBe("");
+          expect(r.err, argv.join(" ")).toBe(quiet ? "" : note);
+        }
+      }
+    } finally {
+      for (const fd of fds) d.close(fd);
+    }
+  });
+});
+
 describe("--json on commands that change a map", () => {
   it("update, delete, pin and freeze each print one JSON object saying what they did, and nothing on stderr", async () => {
     const d = createSimDriver();
