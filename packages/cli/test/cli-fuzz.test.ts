@@ -1,7 +1,8 @@
 // `bpfkit fuzz diff`: testkit's differential runner from the command line, bounded.
 import { describe, expect, it } from "vitest";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { canPinCpu, kernelUnderTest } from "@bpfkit/testkit";
-import { captureIo, main } from "../src/index.js";
+import { captureIo, ExitCode, main } from "../src/index.js";
 
 async function run(argv: string[]) {
   const io = captureIo({ kernelAvailable: () => undefined });
@@ -25,6 +26,20 @@ describe("bpfkit fuzz", () => {
     const j = JSON.parse((await run(["fuzz", "dump", "--driver", "sim", "--runs", "5", "--seed", "3", "--algorithm", "batch", "--json"])).out);
     expect(j).toMatchObject({ ok: true, driver: "sim", seed: 3, runs: 5, dumps: 5 });
     expect((await run(["fuzz", "dump", "--algorithm", "bubble"])).code).toBe(2);
+  });
+
+  it("fuzz dump exits 5 and prints its document when an invariant breaks: a simulator whose GET_NEXT_KEY ends every walk", async () => {
+    const sim = createSimDriver();
+    // ENOENT from GET_NEXT_KEY is how a walk learns the map ended: every walk sees an empty map.
+    sim.faults.inject("mapGetNextKey", { errno: 2, count: 100_000 });
+    const io = captureIo({ createDriver: () => sim, kernelAvailable: () => "test" });
+    const code = await main(["fuzz", "dump", "--driver", "sim", "--algorithm", "walk", "--runs", "5", "--seed", "1", "--json"], io);
+    expect(code, io.errText()).toBe(ExitCode.divergence);
+    const j = JSON.parse(io.text());
+    expect(j).toMatchObject({ ok: false, driver: "sim", seed: 1 });
+    expect(j.violations).toHaveLength(1);
+    expect(j.violations[0].algorithm).toBe("walk");
+    expect(j.violations[0].messages[0]).toMatch(/was present for the whole dump and not delivered/);
   });
 
   it("fuzz diff against an unusable kernel says so, and how to fuzz without one", async () => {
