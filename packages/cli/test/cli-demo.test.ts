@@ -4,7 +4,7 @@ import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { demoPassed, formatDemo } from "../src/demo/format-demo.js";
 import type { DemoReport } from "../src/demo/run-demo.js";
 import { followUpCommand } from "../src/commands/demo.js";
-import { captureIo, main } from "../src/index.js";
+import { captureIo, ExitCode, main } from "../src/index.js";
 
 async function demo(...extra: string[]) {
   const sim = createSimDriver();
@@ -96,6 +96,25 @@ describe("bpfkit demo on the simulator", () => {
     // Anything else the walk gets wrong still fails on the kernel.
     expect(demoPassed({ ...onKernel, passes: [{ ...walk, neverPresent: 1 }, report.passes[1]!] } as DemoReport)).toBe(false);
     expect(demoPassed({ ...onKernel, passes: [{ ...walk, expiredDeleted: walk.expiredTotal - 4 }, report.passes[1]!] } as DemoReport)).toBe(false);
+  });
+
+  it("a run whose checks fail exits 1, after printing its report: a live flow the table lost in the batch pass", async () => {
+    const sim = createSimDriver();
+    const captured = captureIo({ stderrIsTty: true, createDriver: () => sim, kernelAvailable: () => "test" });
+    // When the batch pass's progress line shows, the next lookup is made to answer ENOENT: the pass's
+    // check of the live flows (the dump itself looks nothing up) finds one gone.
+    const io = {
+      ...captured,
+      stderr(text: string) {
+        if (text.includes("GC pass with the batch dump")) sim.faults.inject("mapLookupElem", { errno: 2 });
+        captured.stderr(text);
+      },
+    };
+    const code = await main(["demo", "--driver", "sim", "--json"], io);
+    expect(code, captured.errText()).toBe(ExitCode.failure);
+    const j = JSON.parse(captured.text()) as { passed: boolean; passes: Pass[] };
+    expect(j.passed).toBe(false);
+    expect(j.passes.map((p) => p.liveLost)).toEqual([0, 1]);
   });
 
   it("a GC pass that deleted a live flow fails the run, on either driver and in either pass", async () => {
