@@ -4,12 +4,12 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BpfError, wrapDriver, type Driver } from "@bpfkit/core";
+import { BpfError, wrapDriver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { captureIo, ExitCode, main } from "../src/index.js";
 import { describeError } from "../src/cli-error.js";
 import { OutputSpool } from "../src/output-spool.js";
-import { cliOver, SOCKET_FILTER_INSNS, u32le } from "./helpers.js";
+import { cliOver, SOCKET_FILTER_INSNS, u32le, withSimMap, withSimMaps } from "./helpers.js";
 
 const HASH = { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 };
 
@@ -43,71 +43,51 @@ describe("map references", () => {
 });
 
 describe("bare map names", () => {
-  it("resolve under BPFKIT_MAP_ROOT as under --map-root: the prefix first, then the root", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate(HASH);
+  it("resolve under BPFKIT_MAP_ROOT as under --map-root: the prefix first, then the root", () => withSimMap(HASH, async ({ d, fd, bpfkit }) => {
+    expect(d.host.mkdirAll("/sys/fs/bpf/other/tc/globals", 0o755)).toBe(0);
+    expect(d.objPin(fd, "/sys/fs/bpf/other/m")).toBe(0);
+    expect(d.objPin(fd, "/sys/fs/bpf/other/tc/globals/p")).toBe(0);
+    const env = cliOver(d, { BPFKIT_MAP_ROOT: "/sys/fs/bpf/other" });
+    expect(JSON.parse((await env("map", "show", "m", "--json")).out).pinned).toBe("/sys/fs/bpf/other/m");
+    expect(JSON.parse((await env("map", "show", "p", "--json")).out).pinned).toBe("/sys/fs/bpf/other/tc/globals/p");
+    const flag = await bpfkit("map", "show", "m", "--map-root", "/sys/fs/bpf/other", "--json");
+    expect(JSON.parse(flag.out).pinned).toBe("/sys/fs/bpf/other/m");
+    // A name pinned both under the prefix and at the root: the prefix's, as Cilium's maps are.
+    const other = d.mapCreate({ ...HASH, maxEntries: 2 });
     try {
-      expect(d.host.mkdirAll("/sys/fs/bpf/other/tc/globals", 0o755)).toBe(0);
-      expect(d.objPin(fd, "/sys/fs/bpf/other/m")).toBe(0);
-      expect(d.objPin(fd, "/sys/fs/bpf/other/tc/globals/p")).toBe(0);
-      const env = cliOver(d, { BPFKIT_MAP_ROOT: "/sys/fs/bpf/other" });
-      expect(JSON.parse((await env("map", "show", "m", "--json")).out).pinned).toBe("/sys/fs/bpf/other/m");
-      expect(JSON.parse((await env("map", "show", "p", "--json")).out).pinned).toBe("/sys/fs/bpf/other/tc/globals/p");
-      const flag = await cliOver(d)("map", "show", "m", "--map-root", "/sys/fs/bpf/other", "--json");
-      expect(JSON.parse(flag.out).pinned).toBe("/sys/fs/bpf/other/m");
-      // A name pinned both under the prefix and at the root: the prefix's, as Cilium's maps are.
-      const other = d.mapCreate({ ...HASH, maxEntries: 2 });
-      try {
-        expect(d.objPin(other, "/sys/fs/bpf/other/tc/globals/m")).toBe(0);
-        expect(JSON.parse((await env("map", "show", "m", "--json")).out)).toMatchObject({ maxEntries: 2, pinned: "/sys/fs/bpf/other/tc/globals/m" });
-      } finally {
-        d.close(other);
-      }
-      const none = await cliOver(d)("map", "show", "m");
-      expect(none.code).toBe(ExitCode.notFound);
-      expect(none.err).toContain("nothing pinned at /sys/fs/bpf/tc/globals/m or /sys/fs/bpf/m");
+      expect(d.objPin(other, "/sys/fs/bpf/other/tc/globals/m")).toBe(0);
+      expect(JSON.parse((await env("map", "show", "m", "--json")).out)).toMatchObject({ maxEntries: 2, pinned: "/sys/fs/bpf/other/tc/globals/m" });
     } finally {
-      d.close(fd);
+      d.close(other);
     }
-  });
+    const none = await bpfkit("map", "show", "m");
+    expect(none.code).toBe(ExitCode.notFound);
+    expect(none.err).toContain("nothing pinned at /sys/fs/bpf/tc/globals/m or /sys/fs/bpf/m");
+  }));
 });
 
 describe("--key-type and --value-type", () => {
-  it("must match the map's sizes exactly: a smaller type is refused too, not padded with zeros", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 4 });
-    try {
-      const bpfkit = cliOver(d);
-      const k = await bpfkit("map", "update", "id", "1", "key", "1", "value", "1", "--key-type", "u16", "--value-type", "u64");
-      expect(k.code).toBe(ExitCode.usage);
-      expect(k.err).toContain("--key-type u16 is 2 bytes, map 1 has 4-byte keys");
-      const v = await bpfkit("map", "update", "id", "1", "key", "1", "value", "1", "--key-type", "u32", "--value-type", "u32");
-      expect(v.code).toBe(ExitCode.usage);
-      expect(v.err).toContain("--value-type u32 is 4 bytes, map 1 has 8-byte values");
-      expect(d.mapGetNextKey(fd, null, new Uint8Array(4))).toBe(-2); // nothing written
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("must match the map's sizes exactly: a smaller type is refused too, not padded with zeros", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 4 }, async ({ d, fd, bpfkit }) => {
+    const k = await bpfkit("map", "update", "id", "1", "key", "1", "value", "1", "--key-type", "u16", "--value-type", "u64");
+    expect(k.code).toBe(ExitCode.usage);
+    expect(k.err).toContain("--key-type u16 is 2 bytes, map 1 has 4-byte keys");
+    const v = await bpfkit("map", "update", "id", "1", "key", "1", "value", "1", "--key-type", "u32", "--value-type", "u32");
+    expect(v.code).toBe(ExitCode.usage);
+    expect(v.err).toContain("--value-type u32 is 4 bytes, map 1 has 8-byte values");
+    expect(d.mapGetNextKey(fd, null, new Uint8Array(4))).toBe(-2); // nothing written
+  }));
 });
 
 describe("JSON numbers", () => {
-  it("are numbers up to ±(2^53-1) and decimal strings past it", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 8 });
-    try {
-      const bpfkit = cliOver(d);
-      const cases = [["1", "9007199254740991", 9007199254740991], ["2", "-9007199254740991", -9007199254740991],
-        ["3", "9007199254740992", "9007199254740992"], ["4", "-9007199254740992", "-9007199254740992"]] as const;
-      for (const [k, v, want] of cases) {
-        expect((await bpfkit("map", "update", "id", "1", "key", k, "value", v, "--key-type", "u32", "--value-type", "i64")).code).toBe(0);
-        const r = await bpfkit("map", "lookup", "id", "1", "key", k, "--key-type", "u32", "--value-type", "i64", "--json");
-        expect(JSON.parse(r.out).value, v).toBe(want);
-      }
-    } finally {
-      d.close(fd);
+  it("are numbers up to ±(2^53-1) and decimal strings past it", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 8 }, async ({ bpfkit }) => {
+    const cases = [["1", "9007199254740991", 9007199254740991], ["2", "-9007199254740991", -9007199254740991],
+      ["3", "9007199254740992", "9007199254740992"], ["4", "-9007199254740992", "-9007199254740992"]] as const;
+    for (const [k, v, want] of cases) {
+      expect((await bpfkit("map", "update", "id", "1", "key", k, "value", v, "--key-type", "u32", "--value-type", "i64")).code).toBe(0);
+      const r = await bpfkit("map", "lookup", "id", "1", "key", k, "--key-type", "u32", "--value-type", "i64", "--json");
+      expect(JSON.parse(r.out).value, v).toBe(want);
     }
-  });
+  }));
 });
 
 describe("key and value words", () => {
@@ -121,43 +101,31 @@ describe("key and value words", () => {
 });
 
 describe("a bare name that is a directory under the root", () => {
-  it("is passed over for the map of that kernel name", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ ...HASH, mapName: "d" });
-    try {
-      expect(d.host.mkdir("/sys/fs/bpf/d", 0o755)).toBe(0);
-      const r = await cliOver(d)("map", "show", "d", "--json");
-      expect(r.code, r.err).toBe(0);
-      expect(JSON.parse(r.out)).toMatchObject({ id: 1, name: "d" });
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("is passed over for the map of that kernel name", () => withSimMap({ ...HASH, mapName: "d" }, async ({ d, bpfkit }) => {
+    expect(d.host.mkdir("/sys/fs/bpf/d", 0o755)).toBe(0);
+    const r = await bpfkit("map", "show", "d", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ id: 1, name: "d" });
+  }));
 });
 
 describe("map show", () => {
-  it("prints its facts as aligned `name: value` lines, the pin last when MAP was given by it", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, mapName: "shown" });
-    try {
-      expect(d.objPin(fd, "/sys/fs/bpf/shown")).toBe(0);
-      const r = await cliOver(d)("map", "show", "/sys/fs/bpf/shown");
-      expect(r.code, r.err).toBe(0);
-      expect(r.out).toBe([
-        "id:          1",
-        "name:        shown",
-        "type:        hash (1)",
-        "key:         4 bytes",
-        "value:       8 bytes",
-        "max entries: 16",
-        "flags:       no_prealloc",
-        "pinned:      /sys/fs/bpf/shown",
-        "",
-      ].join("\n"));
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("prints its facts as aligned `name: value` lines, the pin last when MAP was given by it", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, mapName: "shown" }, async ({ d, fd, bpfkit }) => {
+    expect(d.objPin(fd, "/sys/fs/bpf/shown")).toBe(0);
+    const r = await bpfkit("map", "show", "/sys/fs/bpf/shown");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe([
+      "id:          1",
+      "name:        shown",
+      "type:        hash (1)",
+      "key:         4 bytes",
+      "value:       8 bytes",
+      "max entries: 16",
+      "flags:       no_prealloc",
+      "pinned:      /sys/fs/bpf/shown",
+      "",
+    ].join("\n"));
+  }));
 });
 
 describe("a pin that holds a program", () => {
@@ -178,20 +146,14 @@ describe("a pin that holds a program", () => {
 });
 
 describe("what the host says a pinned object is", () => {
-  it("is believed over the info's length: a link (whose info reads as a map's) is named a link", async () => {
-    const sim = createSimDriver();
-    const fd = sim.mapCreate(HASH);
-    try {
-      expect(sim.objPin(fd, "/sys/fs/bpf/l")).toBe(0);
-      // As the kernel driver reads /proc/self/fdinfo: here every object is said to be a link.
-      const d = wrapDriver(sim, { host: { objKind: () => ({ kind: "link", linkType: "cgroup" }) } });
-      const r = await cliOver(d)("map", "show", "/sys/fs/bpf/l");
-      expect(r.code).toBe(ExitCode.failure);
-      expect(r.err).toContain("/sys/fs/bpf/l is not a map: it is a BPF link (cgroup)");
-    } finally {
-      sim.close(fd);
-    }
-  });
+  it("is believed over the info's length: a link (whose info reads as a map's) is named a link", () => withSimMap(HASH, async ({ d: sim, fd }) => {
+    expect(sim.objPin(fd, "/sys/fs/bpf/l")).toBe(0);
+    // As the kernel driver reads /proc/self/fdinfo: here every object is said to be a link.
+    const d = wrapDriver(sim, { host: { objKind: () => ({ kind: "link", linkType: "cgroup" }) } });
+    const r = await cliOver(d)("map", "show", "/sys/fs/bpf/l");
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("/sys/fs/bpf/l is not a map: it is a BPF link (cgroup)");
+  }));
 });
 
 describe("map dump chooses the batch path for every type that has LOOKUP_BATCH (kernel-maps.md §10.3)", () => {
@@ -221,66 +183,46 @@ describe("map dump chooses the batch path for every type that has LOOKUP_BATCH (
 });
 
 describe("map dump --algorithm batch", () => {
-  it("on a type without LOOKUP_BATCH (PROG_ARRAY) fails and points to the walk, rather than walking unasked", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 3, keySize: 4, valueSize: 4, maxEntries: 4 });
-    try {
-      const bpfkit = cliOver(d);
-      const r = await bpfkit("map", "dump", "id", "1", "--algorithm", "batch");
-      expect(r.code).toBe(ExitCode.failure);
-      expect(r.err).toContain("the kernel has no BPF_MAP_LOOKUP_BATCH for this map type");
-      expect(r.err).toContain("use --algorithm walk");
-      expect(r.out).toBe("");
-      const walk = await bpfkit("map", "dump", "id", "1", "--algorithm", "walk");
-      expect([walk.code, walk.out]).toEqual([0, "0 entries\n"]);
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("on a type without LOOKUP_BATCH (PROG_ARRAY) fails and points to the walk, rather than walking unasked", () => withSimMap({ mapType: 3, keySize: 4, valueSize: 4, maxEntries: 4 }, async ({ bpfkit }) => {
+    const r = await bpfkit("map", "dump", "id", "1", "--algorithm", "batch");
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("the kernel has no BPF_MAP_LOOKUP_BATCH for this map type");
+    expect(r.err).toContain("use --algorithm walk");
+    expect(r.out).toBe("");
+    const walk = await bpfkit("map", "dump", "id", "1", "--algorithm", "walk");
+    expect([walk.code, walk.out]).toEqual([0, "0 entries\n"]);
+  }));
 });
 
 describe("map dump --algorithm walk when a key vanishes mid-walk", () => {
-  it("falls back to the key before it and does not print that key a second time", async () => {
-    const sim = createSimDriver();
-    const fd = sim.mapCreate(HASH);
-    try {
-      for (let k = 1; k <= 5; k++) expect(sim.mapUpdateElem(fd, u32le(k), u32le(k))).toBe(0);
-      // The datapath deletes the second key the walk reaches between its GET_NEXT_KEY and lookup.
-      let lookups = 0;
-      const d = wrapDriver(sim, {
-        mapLookupElem: (f, key, value, flags) => {
-          if (++lookups === 2) expect(sim.mapDeleteElem(f, key)).toBe(0);
-          return sim.mapLookupElem(f, key, value, flags);
-        },
-      });
-      const r = await cliOver(d)("map", "dump", "id", "1", "--algorithm", "walk", "--key-type", "u32", "--value-type", "u32", "--stats");
-      expect(r.code, r.err).toBe(0);
-      const keys = r.out.split("\n").filter((l) => l.startsWith("key: "));
-      expect(keys.length).toBe(4);
-      expect(new Set(keys).size).toBe(4);
-      expect(r.out.endsWith("4 entries\n")).toBe(true);
-      expect(r.err).toMatch(/keyFallback:\s+1/);
-    } finally {
-      sim.close(fd);
-    }
-  });
+  it("falls back to the key before it and does not print that key a second time", () => withSimMap(HASH, async ({ d: sim, fd }) => {
+    for (let k = 1; k <= 5; k++) expect(sim.mapUpdateElem(fd, u32le(k), u32le(k))).toBe(0);
+    // The datapath deletes the second key the walk reaches between its GET_NEXT_KEY and lookup.
+    let lookups = 0;
+    const d = wrapDriver(sim, {
+      mapLookupElem: (f, key, value, flags) => {
+        if (++lookups === 2) expect(sim.mapDeleteElem(f, key)).toBe(0);
+        return sim.mapLookupElem(f, key, value, flags);
+      },
+    });
+    const r = await cliOver(d)("map", "dump", "id", "1", "--algorithm", "walk", "--key-type", "u32", "--value-type", "u32", "--stats");
+    expect(r.code, r.err).toBe(0);
+    const keys = r.out.split("\n").filter((l) => l.startsWith("key: "));
+    expect(keys.length).toBe(4);
+    expect(new Set(keys).size).toBe(4);
+    expect(r.out.endsWith("4 entries\n")).toBe(true);
+    expect(r.err).toMatch(/keyFallback:\s+1/);
+  }));
 });
 
 describe("map dump --reliable", () => {
-  it("runs Cilium's v1.7 walk unless --algorithm says otherwise; without it, a hash is batched", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate(HASH);
-    try {
-      expect(d.mapUpdateElem(fd, u32le(1), u32le(1))).toBe(0);
-      const bpfkit = cliOver(d);
-      const alg = async (...extra: string[]) => JSON.parse((await bpfkit("map", "dump", "id", "1", "--stats", "--json", ...extra)).out).stats.algorithm;
-      expect(await alg("--reliable")).toBe("walk");
-      expect(await alg("--reliable", "--algorithm", "batch")).toBe("batch");
-      expect(await alg()).toBe("batch");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("runs Cilium's v1.7 walk unless --algorithm says otherwise; without it, a hash is batched", () => withSimMap(HASH, async ({ d, fd, bpfkit }) => {
+    expect(d.mapUpdateElem(fd, u32le(1), u32le(1))).toBe(0);
+    const alg = async (...extra: string[]) => JSON.parse((await bpfkit("map", "dump", "id", "1", "--stats", "--json", ...extra)).out).stats.algorithm;
+    expect(await alg("--reliable")).toBe("walk");
+    expect(await alg("--reliable", "--algorithm", "batch")).toBe("batch");
+    expect(await alg()).toBe("batch");
+  }));
 });
 
 describe("map create", () => {
@@ -306,34 +248,22 @@ describe("map create", () => {
     expect(r.err).toContain("map create needs one PATH to pin the map at");
   });
 
-  it("a pin under a pinned object (not a directory) is named as such, and nothing is created", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate(HASH);
-    try {
-      expect(d.objPin(fd, "/sys/fs/bpf/f")).toBe(0);
-      const r = await cliOver(d)("map", "create", "/sys/fs/bpf/f/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1");
-      expect(r.code).toBe(ExitCode.failure);
-      expect(r.err).toContain("pin at /sys/fs/bpf/f/m: /sys/fs/bpf/f is not a directory");
-      expect(d.liveMapIds()).toEqual([1]);
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("a pin under a pinned object (not a directory) is named as such, and nothing is created", () => withSimMap(HASH, async ({ d, fd, bpfkit }) => {
+    expect(d.objPin(fd, "/sys/fs/bpf/f")).toBe(0);
+    const r = await bpfkit("map", "create", "/sys/fs/bpf/f/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1");
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("pin at /sys/fs/bpf/f/m: /sys/fs/bpf/f is not a directory");
+    expect(d.liveMapIds()).toEqual([1]);
+  }));
 
-  it("a pin whose directory runs through a pinned object is refused before the pin, saying a part of it is not a directory, and nothing is created", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate(HASH);
-    try {
-      expect(d.objPin(fd, "/sys/fs/bpf/f")).toBe(0);
-      const r = await cliOver(d)("map", "create", "/sys/fs/bpf/f/g/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1");
-      expect(r.code).toBe(ExitCode.failure);
-      expect(r.err).toContain("pin at /sys/fs/bpf/f/g/m: a part of /sys/fs/bpf/f/g is not a directory");
-      expect(r.err).toContain("check the path; nothing was created");
-      expect(d.liveMapIds()).toEqual([1]);
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("a pin whose directory runs through a pinned object is refused before the pin, saying a part of it is not a directory, and nothing is created", () => withSimMap(HASH, async ({ d, fd, bpfkit }) => {
+    expect(d.objPin(fd, "/sys/fs/bpf/f")).toBe(0);
+    const r = await bpfkit("map", "create", "/sys/fs/bpf/f/g/m", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1");
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("pin at /sys/fs/bpf/f/g/m: a part of /sys/fs/bpf/f/g is not a directory");
+    expect(r.err).toContain("check the path; nothing was created");
+    expect(d.liveMapIds()).toEqual([1]);
+  }));
 
   it("a pin right under / is checked against / itself: not bpffs, so nothing is created", async () => {
     const d = createSimDriver();
@@ -345,74 +275,50 @@ describe("map create", () => {
 });
 
 describe("maps", () => {
-  it("passes over a map freed between GET_NEXT_ID and GET_FD_BY_ID, and lists the ones after it", async () => {
-    const d = createSimDriver();
-    const fds = [1, 2, 3].map(() => d.mapCreate(HASH));
-    try {
-      // Map 1 is gone by the time the walk opens it (ENOENT), as a map freed meanwhile is.
-      const racing = new Proxy(d, {
-        get(t, k) {
-          if (k === "mapGetFdById") return (id: number) => (id === 1 ? -2 : t.mapGetFdById(id));
-          const v = Reflect.get(t, k, t);
-          return typeof v === "function" ? v.bind(t) : v;
-        },
-      }) as Driver;
-      const r = await cliOver(racing)("maps", "--json");
-      expect(r.code, r.err).toBe(0);
-      expect((JSON.parse(r.out) as Array<{ id: number }>).map((m) => m.id)).toEqual([2, 3]);
-    } finally {
-      for (const fd of fds) d.close(fd);
-    }
-  });
+  it("passes over a map freed between GET_NEXT_ID and GET_FD_BY_ID, and lists the ones after it", () => withSimMaps([HASH, HASH, HASH], async ({ d }) => {
+    // Map 1 is gone by the time the walk opens it (ENOENT), as a map freed meanwhile is.
+    const racing = wrapDriver(d, { mapGetFdById: (id, flags) => (id === 1 ? -2 : d.mapGetFdById(id, flags)) });
+    const r = await cliOver(racing)("maps", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as Array<{ id: number }>).map((m) => m.id)).toEqual([2, 3]);
+  }));
 });
 
 describe("maps --pins", () => {
-  it("finds pins in nested directories, and every pin of a map", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate(HASH);
-    try {
-      expect(d.host.mkdirAll("/sys/fs/bpf/tc/globals", 0o755)).toBe(0);
-      expect(d.objPin(fd, "/sys/fs/bpf/tc/globals/deep")).toBe(0);
-      expect(d.objPin(fd, "/sys/fs/bpf/top")).toBe(0);
-      const r = await cliOver(d)("maps", "--pins", "--json");
-      expect(r.code, r.err).toBe(0);
-      const pins = (JSON.parse(r.out) as Array<{ pins: string[] }>)[0]!.pins;
-      expect(pins.slice().sort()).toEqual(["/sys/fs/bpf/tc/globals/deep", "/sys/fs/bpf/top"]);
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("finds pins in nested directories, and every pin of a map", () => withSimMap(HASH, async ({ d, fd, bpfkit }) => {
+    expect(d.host.mkdirAll("/sys/fs/bpf/tc/globals", 0o755)).toBe(0);
+    expect(d.objPin(fd, "/sys/fs/bpf/tc/globals/deep")).toBe(0);
+    expect(d.objPin(fd, "/sys/fs/bpf/top")).toBe(0);
+    const r = await bpfkit("maps", "--pins", "--json");
+    expect(r.code, r.err).toBe(0);
+    const pins = (JSON.parse(r.out) as Array<{ pins: string[] }>)[0]!.pins;
+    expect(pins.slice().sort()).toEqual(["/sys/fs/bpf/tc/globals/deep", "/sys/fs/bpf/top"]);
+  }));
 });
 
 describe("maps --pins and links", () => {
-  it("does not file a pinned link under the map whose id its info seems to hold", async () => {
-    const sim = createSimDriver();
-    const fd = sim.mapCreate(HASH);
-    try {
-      expect(sim.objPin(fd, "/sys/fs/bpf/map")).toBe(0);
-      expect(sim.objPin(fd, "/sys/fs/bpf/link")).toBe(0);
-      // The object at /sys/fs/bpf/link is said to be a link, as the kernel's fdinfo would say.
-      const linkFds = new Set<number>();
-      const d = wrapDriver(sim, {
-        objGet: (path, flags) => {
-          const r = sim.objGet(path, flags);
-          if (path === "/sys/fs/bpf/link" && r >= 0) linkFds.add(r);
-          return r;
-        },
-        // fd numbers are reused: a closed link fd may come back as a map's.
-        close: (f) => {
-          linkFds.delete(f);
-          return sim.close(f);
-        },
-        host: { objKind: (f) => (linkFds.has(f) ? { kind: "link", linkType: "cgroup" } : sim.host.objKind!(f)) },
-      });
-      const r = await cliOver(d)("maps", "--pins", "--json");
-      expect(r.code, r.err).toBe(0);
-      expect((JSON.parse(r.out) as Array<{ pins: string[] }>)[0]!.pins).toEqual(["/sys/fs/bpf/map"]);
-    } finally {
-      sim.close(fd);
-    }
-  });
+  it("does not file a pinned link under the map whose id its info seems to hold", () => withSimMap(HASH, async ({ d: sim, fd }) => {
+    expect(sim.objPin(fd, "/sys/fs/bpf/map")).toBe(0);
+    expect(sim.objPin(fd, "/sys/fs/bpf/link")).toBe(0);
+    // The object at /sys/fs/bpf/link is said to be a link, as the kernel's fdinfo would say.
+    const linkFds = new Set<number>();
+    const d = wrapDriver(sim, {
+      objGet: (path, flags) => {
+        const r = sim.objGet(path, flags);
+        if (path === "/sys/fs/bpf/link" && r >= 0) linkFds.add(r);
+        return r;
+      },
+      // fd numbers are reused: a closed link fd may come back as a map's.
+      close: (f) => {
+        linkFds.delete(f);
+        return sim.close(f);
+      },
+      host: { objKind: (f) => (linkFds.has(f) ? { kind: "link", linkType: "cgroup" } : sim.host.objKind!(f)) },
+    });
+    const r = await cliOver(d)("maps", "--pins", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as Array<{ pins: string[] }>)[0]!.pins).toEqual(["/sys/fs/bpf/map"]);
+  }));
 });
 
 describe("mount", () => {
@@ -488,20 +394,15 @@ describe("progress lines", () => {
 });
 
 describe("tables for people", () => {
-  it("right-align the number columns, as bpftool does", async () => {
-    const d = createSimDriver();
-    const fds = Array.from({ length: 10 }, (_, i) => d.mapCreate({ ...HASH, maxEntries: i === 9 ? 1000 : 8 }));
-    try {
-      const r = await cliOver(d)("maps");
+  it("right-align the number columns, as bpftool does", () =>
+    withSimMaps(Array.from({ length: 10 }, (_, i) => ({ ...HASH, maxEntries: i === 9 ? 1000 : 8 })), async ({ bpfkit }) => {
+      const r = await bpfkit("maps");
       expect(r.code, r.err).toBe(0);
       const lines = r.out.split("\n");
       expect(lines[0]).toBe("ID  TYPE  NAME  KEY  VALUE   MAX  FLAGS");
       expect(lines[1]).toBe(" 1  hash  -       4      4     8  0");
       expect(lines[10]).toBe("10  hash  -       4      4  1000  0");
-    } finally {
-      for (const fd of fds) d.close(fd);
-    }
-  });
+    }));
 });
 
 describe("exit codes of errors a command did not word itself", () => {

@@ -1,6 +1,7 @@
 // Runs the real `bpfkit` command in-process over a given driver, capturing what it prints.
 import { expect } from "vitest";
-import { decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { decodeMapInfo, MAP_INFO_SIZE, type Driver, type MapCreateAttr } from "@bpfkit/core";
+import { createSimDriver, type SimDriver } from "@bpfkit/driver-wasm-sim";
 import { captureIo, main } from "../src/index.js";
 
 export interface Run {
@@ -16,6 +17,38 @@ export function cliOver(driver: Driver, env: Record<string, string> = {}): (...a
     const code = await main(argv, io);
     return { code, out: io.text(), err: io.errText() };
   };
+}
+
+export interface SimMaps {
+  /** A simulator of the test's own, fresh: its maps are the test's, ids 1, 2, … in order. */
+  d: SimDriver;
+  fds: number[];
+  /** `bpfkit` over `d` (cliOver(d)). */
+  bpfkit: (...argv: string[]) => Promise<Run>;
+}
+
+/**
+ * Runs `fn` with a fresh simulator holding one map per attr, made in order, and closes their fds
+ * afterwards whatever happens; resolves with what `fn` returns.
+ */
+export async function withSimMaps<T>(attrs: readonly MapCreateAttr[], fn: (m: SimMaps) => T | Promise<T>): Promise<T> {
+  const d = createSimDriver();
+  const fds: number[] = [];
+  try {
+    for (const attr of attrs) {
+      const fd = d.mapCreate(attr);
+      if (fd < 0) throw new Error(`withSimMaps: BPF_MAP_CREATE answered ${fd}`);
+      fds.push(fd);
+    }
+    return await fn({ d, fds, bpfkit: cliOver(d) });
+  } finally {
+    for (const fd of fds) d.close(fd);
+  }
+}
+
+/** withSimMaps with one map (id 1), its fd as `fd`. */
+export function withSimMap<T>(attr: MapCreateAttr, fn: (m: Omit<SimMaps, "fds"> & { fd: number }) => T | Promise<T>): Promise<T> {
+  return withSimMaps([attr], ({ fds, ...rest }) => fn({ ...rest, fd: fds[0]! }));
 }
 
 export function u32le(n: number): Uint8Array {
