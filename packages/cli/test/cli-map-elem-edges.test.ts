@@ -1,41 +1,31 @@
 // Element and pin commands at their edges, on a simulator of the test's own: the words each
 // takes, the errors it words itself, and the facts it prints for a map with no name.
 import { describe, expect, it } from "vitest";
-import type { Driver } from "@bpfkit/core";
+import { wrapDriver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { captureIo, ExitCode, main } from "../src/index.js";
-import { cliOver } from "./helpers.js";
+import { cliOver, withSimMap, withSimMaps } from "./helpers.js";
+
+const HASH = { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 };
 
 describe("map delete on an array", () => {
-  it("explains the kernel's EINVAL for a per-CPU array as for a plain one: elements cannot be deleted", async () => {
-    const d = createSimDriver();
-    const fds = [d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2 }), d.mapCreate({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 2 })];
-    try {
+  it("explains the kernel's EINVAL for a per-CPU array as for a plain one: elements cannot be deleted", () =>
+    withSimMaps([{ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2 }, { mapType: 6, keySize: 4, valueSize: 4, maxEntries: 2 }], async ({ bpfkit }) => {
       for (const id of ["1", "2"]) {
-        const r = await cliOver(d)("map", "delete", "id", id, "key", "0", "--key-type", "u32");
+        const r = await bpfkit("map", "delete", "id", id, "key", "0", "--key-type", "u32");
         expect(r.code, id).toBe(ExitCode.failure);
         expect(r.err, id).toContain(`delete map ${id}: array elements cannot be deleted (EINVAL); update them to zero instead`);
       }
-    } finally {
-      for (const fd of fds) d.close(fd);
-    }
-  });
+    }));
 });
 
 describe("map update noexist on a key that is there", () => {
-  it("says the key exists, naming it and the flag, exit 1", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
-    try {
-      const bpfkit = cliOver(d);
-      expect((await bpfkit("map", "update", "id", "1", "key", "7", "value", "1", "--key-type", "u32", "--value-type", "u32")).code).toBe(0);
-      const r = await bpfkit("map", "update", "id", "1", "key", "7", "value", "2", "noexist", "--key-type", "u32", "--value-type", "u32");
-      expect(r.code).toBe(ExitCode.failure);
-      expect(r.err).toContain("update map 1: key 7 exists (noexist)");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("says the key exists, naming it and the flag, exit 1", () => withSimMap(HASH, async ({ bpfkit }) => {
+    expect((await bpfkit("map", "update", "id", "1", "key", "7", "value", "1", "--key-type", "u32", "--value-type", "u32")).code).toBe(0);
+    const r = await bpfkit("map", "update", "id", "1", "key", "7", "value", "2", "noexist", "--key-type", "u32", "--value-type", "u32");
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.err).toContain("update map 1: key 7 exists (noexist)");
+  }));
 });
 
 describe("map update of an array of maps with an inner map that is not there", () => {
@@ -55,22 +45,15 @@ describe("map update of an array of maps with an inner map that is not there", (
 });
 
 describe("map next", () => {
-  it("after the last key says so with exit 4, and --json gives the key asked about with the next", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2 });
-    try {
-      const bpfkit = cliOver(d);
-      const j = await bpfkit("map", "next", "id", "1", "key", "0", "--key-type", "u32", "--json");
-      expect(j.code, j.err).toBe(0);
-      expect(JSON.parse(j.out)).toEqual({ key: 0, next: 1 });
-      const last = await bpfkit("map", "next", "id", "1", "key", "1", "--key-type", "u32");
-      expect(last.code).toBe(ExitCode.notFound);
-      expect(last.err).toContain("map 1: no key after 1");
-      expect(last.out).toBe("");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("after the last key says so with exit 4, and --json gives the key asked about with the next", () => withSimMap({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2 }, async ({ bpfkit }) => {
+    const j = await bpfkit("map", "next", "id", "1", "key", "0", "--key-type", "u32", "--json");
+    expect(j.code, j.err).toBe(0);
+    expect(JSON.parse(j.out)).toEqual({ key: 0, next: 1 });
+    const last = await bpfkit("map", "next", "id", "1", "key", "1", "--key-type", "u32");
+    expect(last.code).toBe(ExitCode.notFound);
+    expect(last.err).toContain("map 1: no key after 1");
+    expect(last.out).toBe("");
+  }));
 });
 
 describe("map update of an array of maps", () => {
@@ -95,106 +78,73 @@ describe("map update of an array of maps", () => {
 });
 
 describe("commands that change a map", () => {
-  it("update, delete, pin and freeze each say on stderr what they did, and -q keeps stderr empty", async () => {
-    const d = createSimDriver();
-    const fds = [1, 2].map(() => d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 }));
-    try {
-      const bpfkit = cliOver(d);
-      for (const [id, quiet] of [["1", false], ["2", true]] as const) {
-        const key = ["key", "3", "--key-type", "u32"];
-        const cases: Array<[string[], string]> = [
-          [["map", "update", "id", id, ...key, "value", "4", "--value-type", "u32"], `updated map ${id}\n`],
-          [["map", "delete", "id", id, ...key], `deleted from map ${id}\n`],
-          [["map", "pin", "id", id, `/sys/fs/bpf/m${id}`], `pinned map ${id} at /sys/fs/bpf/m${id}\n`],
-          [["map", "freeze", "id", id], `froze map ${id}\n`],
-        ];
-        for (const [argv, note] of cases) {
-          const r = await bpfkit(...argv, "--driver", "sim", ...(quiet ? ["-q"] : []));
-          expect(r.code, `${argv.join(" ")}: ${r.err}`).toBe(0);
-          expect(r.out, argv.join(" ")).toBe("");
-          expect(r.err, argv.join(" ")).toBe(quiet ? "" : note);
-        }
+  it("update, delete, pin and freeze each say on stderr what they did, and -q keeps stderr empty", () => withSimMaps([HASH, HASH], async ({ bpfkit }) => {
+    for (const [id, quiet] of [["1", false], ["2", true]] as const) {
+      const key = ["key", "3", "--key-type", "u32"];
+      const cases: Array<[string[], string]> = [
+        [["map", "update", "id", id, ...key, "value", "4", "--value-type", "u32"], `updated map ${id}\n`],
+        [["map", "delete", "id", id, ...key], `deleted from map ${id}\n`],
+        [["map", "pin", "id", id, `/sys/fs/bpf/m${id}`], `pinned map ${id} at /sys/fs/bpf/m${id}\n`],
+        [["map", "freeze", "id", id], `froze map ${id}\n`],
+      ];
+      for (const [argv, note] of cases) {
+        const r = await bpfkit(...argv, "--driver", "sim", ...(quiet ? ["-q"] : []));
+        expect(r.code, `${argv.join(" ")}: ${r.err}`).toBe(0);
+        expect(r.out, argv.join(" ")).toBe("");
+        expect(r.err, argv.join(" ")).toBe(quiet ? "" : note);
       }
-    } finally {
-      for (const fd of fds) d.close(fd);
     }
-  });
+  }));
 });
 
 describe("--json on commands that change a map", () => {
-  it("update, delete, pin and freeze each print one JSON object saying what they did, and nothing on stderr", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
-    try {
-      const bpfkit = cliOver(d);
-      const u32 = ["--key-type", "u32", "--value-type", "u32", "--json", "--driver", "sim"];
-      const cases: Array<[string[], unknown]> = [
-        [["map", "update", "id", "1", "key", "3", "value", "4", ...u32], { updated: true, key: 3 }],
-        [["map", "delete", "id", "1", "key", "3", ...u32.slice(0, 2), "--json", "--driver", "sim"], { deleted: true, key: 3 }],
-        [["map", "pin", "id", "1", "/sys/fs/bpf/j", "--json", "--driver", "sim"], { pinned: "/sys/fs/bpf/j", id: 1 }],
-        [["map", "freeze", "id", "1", "--json", "--driver", "sim"], { frozen: true, id: 1 }],
-      ];
-      for (const [argv, want] of cases) {
-        const r = await bpfkit(...argv);
-        expect(r.code, `${argv.join(" ")}: ${r.err}`).toBe(0);
-        expect(JSON.parse(r.out), argv.join(" ")).toEqual(want);
-        expect(r.err, argv.join(" ")).toBe("");
-      }
-    } finally {
-      d.close(fd);
+  it("update, delete, pin and freeze each print one JSON object saying what they did, and nothing on stderr", () => withSimMap(HASH, async ({ bpfkit }) => {
+    const u32 = ["--key-type", "u32", "--value-type", "u32", "--json", "--driver", "sim"];
+    const cases: Array<[string[], unknown]> = [
+      [["map", "update", "id", "1", "key", "3", "value", "4", ...u32], { updated: true, key: 3 }],
+      [["map", "delete", "id", "1", "key", "3", ...u32.slice(0, 2), "--json", "--driver", "sim"], { deleted: true, key: 3 }],
+      [["map", "pin", "id", "1", "/sys/fs/bpf/j", "--json", "--driver", "sim"], { pinned: "/sys/fs/bpf/j", id: 1 }],
+      [["map", "freeze", "id", "1", "--json", "--driver", "sim"], { frozen: true, id: 1 }],
+    ];
+    for (const [argv, want] of cases) {
+      const r = await bpfkit(...argv);
+      expect(r.code, `${argv.join(" ")}: ${r.err}`).toBe(0);
+      expect(JSON.parse(r.out), argv.join(" ")).toEqual(want);
+      expect(r.err, argv.join(" ")).toBe("");
     }
-  });
+  }));
 });
 
 describe("map pin", () => {
-  it("takes one PATH only: a second is a usage error, and nothing is pinned", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
-    try {
-      const r = await cliOver(d)("map", "pin", "id", "1", "/sys/fs/bpf/a", "/sys/fs/bpf/b");
-      expect(r.code).toBe(ExitCode.usage);
-      expect(r.err).toContain("map pin needs one PATH after the map");
-      expect(d.host.stat("/sys/fs/bpf/a").errno).toBe(2);
-      expect(d.host.stat("/sys/fs/bpf/b").errno).toBe(2);
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("takes one PATH only: a second is a usage error, and nothing is pinned", () => withSimMap(HASH, async ({ d, bpfkit }) => {
+    const r = await bpfkit("map", "pin", "id", "1", "/sys/fs/bpf/a", "/sys/fs/bpf/b");
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.err).toContain("map pin needs one PATH after the map");
+    expect(d.host.stat("/sys/fs/bpf/a").errno).toBe(2);
+    expect(d.host.stat("/sys/fs/bpf/b").errno).toBe(2);
+  }));
 });
 
 describe("map pin messages", () => {
-  it("say `also` for a map opened by its pin, and name a taken path as such", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 });
-    try {
-      const bpfkit = cliOver(d);
-      const first = await bpfkit("map", "pin", "id", "1", "/sys/fs/bpf/a");
-      expect(first.code, first.err).toBe(0);
-      expect(first.err).toMatch(/^pinned map 1 at \/sys\/fs\/bpf\/a$/m);
-      const second = await bpfkit("map", "pin", "/sys/fs/bpf/a", "/sys/fs/bpf/b");
-      expect(second.code, second.err).toBe(0);
-      expect(second.err).toMatch(/^pinned map 1 at \/sys\/fs\/bpf\/a also at \/sys\/fs\/bpf\/b$/m);
-      const taken = await bpfkit("map", "pin", "id", "1", "/sys/fs/bpf/b");
-      expect(taken.code).toBe(ExitCode.failure);
-      expect(taken.err).toContain("pin map 1 to /sys/fs/bpf/b: something is already pinned there");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("say `also` for a map opened by its pin, and name a taken path as such", () => withSimMap(HASH, async ({ bpfkit }) => {
+    const first = await bpfkit("map", "pin", "id", "1", "/sys/fs/bpf/a");
+    expect(first.code, first.err).toBe(0);
+    expect(first.err).toMatch(/^pinned map 1 at \/sys\/fs\/bpf\/a$/m);
+    const second = await bpfkit("map", "pin", "/sys/fs/bpf/a", "/sys/fs/bpf/b");
+    expect(second.code, second.err).toBe(0);
+    expect(second.err).toMatch(/^pinned map 1 at \/sys\/fs\/bpf\/a also at \/sys\/fs\/bpf\/b$/m);
+    const taken = await bpfkit("map", "pin", "id", "1", "/sys/fs/bpf/b");
+    expect(taken.code).toBe(ExitCode.failure);
+    expect(taken.err).toContain("pin map 1 to /sys/fs/bpf/b: something is already pinned there");
+  }));
 });
 
 describe("map show of a map with no name", () => {
-  it("prints `-` for the name, not an empty column", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
-    try {
-      const r = await cliOver(d)("map", "show", "id", "1");
-      expect(r.code, r.err).toBe(0);
-      expect(r.out.split("\n")[1]).toBe("name:        -");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("prints `-` for the name, not an empty column", () => withSimMap({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }, async ({ bpfkit }) => {
+    const r = await bpfkit("map", "show", "id", "1");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.split("\n")[1]).toBe("name:        -");
+  }));
 });
 
 describe("map create --name", () => {
@@ -212,24 +162,13 @@ describe("map create --name", () => {
 });
 
 describe("name NAME while maps come and go", () => {
-  it("passes over a map freed between GET_NEXT_ID and GET_FD_BY_ID and finds the named one after it", async () => {
-    const d = createSimDriver();
-    const fds = ["gone", "wanted"].map((mapName) => d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1, mapName }));
-    try {
-      const racing = new Proxy(d, {
-        get(t, k) {
-          if (k === "mapGetFdById") return (id: number) => (id === 1 ? -2 : t.mapGetFdById(id));
-          const v = Reflect.get(t, k, t);
-          return typeof v === "function" ? v.bind(t) : v;
-        },
-      }) as Driver;
+  it("passes over a map freed between GET_NEXT_ID and GET_FD_BY_ID and finds the named one after it", () =>
+    withSimMaps(["gone", "wanted"].map((mapName) => ({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1, mapName })), async ({ d }) => {
+      const racing = wrapDriver(d, { mapGetFdById: (id, flags) => (id === 1 ? -2 : d.mapGetFdById(id, flags)) });
       const r = await cliOver(racing)("map", "show", "name", "wanted");
       expect(r.code, r.err).toBe(0);
       expect(r.out).toMatch(/^id:\s+2$/m);
-    } finally {
-      for (const fd of fds) d.close(fd);
-    }
-  });
+    }));
 });
 
 describe("map create of an array_of_maps without --inner-*", () => {
@@ -291,23 +230,18 @@ describe("maps with none loaded", () => {
 });
 
 describe("name NAME", () => {
-  it("matches the kernel name whole, not as a prefix, and two maps of one name are a usage error naming both ids", async () => {
-    const d = createSimDriver();
-    const fds = ["ab", "abc", "dup", "dup"].map((mapName) => d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1, mapName }));
-    try {
-      const one = await cliOver(d)("map", "show", "name", "ab");
+  it("matches the kernel name whole, not as a prefix, and two maps of one name are a usage error naming both ids", () =>
+    withSimMaps(["ab", "abc", "dup", "dup"].map((mapName) => ({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1, mapName })), async ({ bpfkit }) => {
+      const one = await bpfkit("map", "show", "name", "ab");
       expect(one.code, one.err).toBe(0);
       expect(one.out).toMatch(/^id:\s+1$/m);
-      const two = await cliOver(d)("map", "show", "name", "dup");
+      const two = await bpfkit("map", "show", "name", "dup");
       expect(two.code).toBe(ExitCode.usage);
       expect(two.err).toContain("2 maps are named dup (ids 3, 4)");
       expect(two.out).toBe("");
       // A bare NAME pinned nowhere falls back to the kernel name, and keeps that ambiguity's error.
-      const bare = await cliOver(d)("map", "show", "dup");
+      const bare = await bpfkit("map", "show", "dup");
       expect(bare.code).toBe(ExitCode.usage);
       expect(bare.err).toContain("2 maps are named dup (ids 3, 4)");
-    } finally {
-      for (const fd of fds) d.close(fd);
-    }
-  });
+    }));
 });
