@@ -3,67 +3,43 @@
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { ExitCode } from "../src/index.js";
-import { cliOver, u32le } from "./helpers.js";
+import { cliOver, u32le, withSimMap } from "./helpers.js";
 
 describe("map dump", () => {
-  it("--batch 0 is a usage error naming the option, before anything is read", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 });
-    try {
-      const r = await cliOver(d)("map", "dump", "id", "1", "--batch", "0");
-      expect(r.code).toBe(ExitCode.usage);
-      expect(r.err).toContain("--batch 0: expected a positive integer");
-      expect(r.out).toBe("");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("--batch 0 is a usage error naming the option, before anything is read", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, async ({ bpfkit }) => {
+    const r = await bpfkit("map", "dump", "id", "1", "--batch", "0");
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.err).toContain("--batch 0: expected a positive integer");
+    expect(r.out).toBe("");
+  }));
 
-  it("an empty map in JSON is `[]` on one line, with or without --stats", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 });
-    try {
-      const r = await cliOver(d)("map", "dump", "id", "1", "--json");
-      expect(r.code, r.err).toBe(0);
-      expect(r.out).toBe("[]\n");
-      const s = await cliOver(d)("map", "dump", "id", "1", "--json", "--stats", "--driver", "sim");
-      expect(s.code, s.err).toBe(0);
-      expect(s.out.startsWith("{\"entries\": []")).toBe(true);
-      expect(JSON.parse(s.out).entries).toEqual([]);
-      // The stats are in the JSON; stderr stays empty for scripts that treat output there as trouble.
-      expect(s.err).toBe("");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("an empty map in JSON is `[]` on one line, with or without --stats", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, async ({ bpfkit }) => {
+    const r = await bpfkit("map", "dump", "id", "1", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe("[]\n");
+    const s = await bpfkit("map", "dump", "id", "1", "--json", "--stats", "--driver", "sim");
+    expect(s.code, s.err).toBe(0);
+    expect(s.out.startsWith("{\"entries\": []")).toBe(true);
+    expect(JSON.parse(s.out).entries).toEqual([]);
+    // The stats are in the JSON; stderr stays empty for scripts that treat output there as trouble.
+    expect(s.err).toBe("");
+  }));
 
-  it("--stats states the walk's lookup budget as four lookups per entry of max_entries (the seed's maxLookups)", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 });
-    try {
-      const r = await cliOver(d)("map", "dump", "id", "1", "--stats", "--algorithm", "walk");
-      expect(r.code, r.err).toBe(0);
-      expect(r.err).toMatch(/^maxEntries:\s+8 \(budget 32 lookups\)$/m);
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("--stats states the walk's lookup budget as four lookups per entry of max_entries (the seed's maxLookups)", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 }, async ({ bpfkit }) => {
+    const r = await bpfkit("map", "dump", "id", "1", "--stats", "--algorithm", "walk");
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^maxEntries:\s+8 \(budget 32 lookups\)$/m);
+  }));
 
-  it("a per-CPU value shows each CPU's own slot in JSON, not CPU 0's for all", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 1 });
-    try {
-      const n = d.possibleCpus;
-      const raw = new Uint8Array(8 * n);
-      for (let c = 0; c < n; c++) raw.set(u32le(10 + c), 8 * c);
-      expect(d.mapUpdateElem(fd, u32le(0), raw, 0)).toBe(0);
-      const r = await cliOver(d)("map", "dump", "id", "1", "--key-type", "u32", "--value-type", "u32", "--json");
-      expect(r.code, r.err).toBe(0);
-      expect(JSON.parse(r.out)[0].values).toEqual(Array.from({ length: n }, (_, cpu) => ({ cpu, value: 10 + cpu })));
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("a per-CPU value shows each CPU's own slot in JSON, not CPU 0's for all", () => withSimMap({ mapType: 6, keySize: 4, valueSize: 4, maxEntries: 1 }, async ({ d, fd, bpfkit }) => {
+    const n = d.possibleCpus;
+    const raw = new Uint8Array(8 * n);
+    for (let c = 0; c < n; c++) raw.set(u32le(10 + c), 8 * c);
+    expect(d.mapUpdateElem(fd, u32le(0), raw, 0)).toBe(0);
+    const r = await bpfkit("map", "dump", "id", "1", "--key-type", "u32", "--value-type", "u32", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)[0].values).toEqual(Array.from({ length: n }, (_, cpu) => ({ cpu, value: 10 + cpu })));
+  }));
 });
 
 describe("fuzz dump", () => {

@@ -8,7 +8,7 @@ import type { Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { ExitCode } from "../src/index.js";
 import { OutputSpool } from "../src/output-spool.js";
-import { cliOver, u32le, u64le } from "./helpers.js";
+import { cliOver, u32le, u64le, withSimMap } from "./helpers.js";
 
 const ENTRIES = 6000;
 const EIO = 5;
@@ -84,19 +84,16 @@ describe("OutputSpool", () => {
 });
 
 describe("map dump --json numbers", () => {
-  it("keeps 64-bit values past ±2^53 exact, as strings, as lookup --json does", async () => {
-    const sim = createSimDriver();
-    const fd = sim.mapCreate({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 4 });
-    expect(sim.objPin(fd, "/sys/fs/bpf/n")).toBe(0);
-    const cli = cliOver(sim);
+  it("keeps 64-bit values past ±2^53 exact, as strings, as lookup --json does", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 4 }, async ({ d, fd, bpfkit }) => {
+    expect(d.objPin(fd, "/sys/fs/bpf/n")).toBe(0);
     for (const [k, v] of [[1, "-9223372036854775807"], [2, "9223372036854775807"], [3, "-5"]] as const) {
-      expect((await cli("map", "update", "/sys/fs/bpf/n", "key", String(k), "--key-type", "u32", "value", v, "--value-type", "i64")).code).toBe(0);
+      expect((await bpfkit("map", "update", "/sys/fs/bpf/n", "key", String(k), "--key-type", "u32", "value", v, "--value-type", "i64")).code).toBe(0);
     }
-    const r = await cli("map", "dump", "/sys/fs/bpf/n", "--key-type", "u32", "--value-type", "i64", "--json");
+    const r = await bpfkit("map", "dump", "/sys/fs/bpf/n", "--key-type", "u32", "--value-type", "i64", "--json");
     expect(r.code, r.err).toBe(0);
     const byKey = Object.fromEntries((JSON.parse(r.out) as Array<{ key: number; value: unknown }>).map((e) => [e.key, e.value]));
     expect(byKey).toEqual({ 1: "-9223372036854775807", 2: "9223372036854775807", 3: -5 });
-    const one = await cli("map", "lookup", "/sys/fs/bpf/n", "key", "1", "--key-type", "u32", "--value-type", "i64", "--json");
+    const one = await bpfkit("map", "lookup", "/sys/fs/bpf/n", "key", "1", "--key-type", "u32", "--value-type", "i64", "--json");
     expect(JSON.parse(one.out).value).toBe("-9223372036854775807");
-  });
+  }));
 });

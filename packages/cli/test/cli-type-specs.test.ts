@@ -1,9 +1,8 @@
 // Type specs at their edges: what a value of each shape must have (no more, no less), its
 // defaults, and how it prints back. Each case is one a user can type on a command line.
 import { describe, expect, it } from "vitest";
-import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { parseType } from "../src/index.js";
-import { cliOver } from "./helpers.js";
+import { withSimMap } from "./helpers.js";
 
 const enc = (spec: string, text: string) => {
   const t = parseType(spec);
@@ -89,17 +88,10 @@ describe("mac", () => {
 });
 
 describe("an LPM trie with 20-byte keys", () => {
-  it("takes and prints IPv6 prefixes without --key-type, as one with 8-byte keys does IPv4", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 11, keySize: 20, valueSize: 4, maxEntries: 4, mapFlags: 1 });
-    try {
-      const bpfkit = cliOver(d);
-      const up = await bpfkit("map", "update", "id", "1", "key", "fd00::/64", "value", "01 00 00 00");
-      expect(up.code, up.err).toBe(0);
-      const r = await bpfkit("map", "dump", "id", "1");
-      expect(r.out).toBe("key: fd00::/64  value: 01 00 00 00\n1 entry\n");
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("takes and prints IPv6 prefixes without --key-type, as one with 8-byte keys does IPv4", () => withSimMap({ mapType: 11, keySize: 20, valueSize: 4, maxEntries: 4, mapFlags: 1 }, async ({ bpfkit }) => {
+    const up = await bpfkit("map", "update", "id", "1", "key", "fd00::/64", "value", "01 00 00 00");
+    expect(up.code, up.err).toBe(0);
+    const r = await bpfkit("map", "dump", "id", "1");
+    expect(r.out).toBe("key: fd00::/64  value: 01 00 00 00\n1 entry\n");
+  }));
 });

@@ -2,12 +2,11 @@
 // for 4- and 16-byte keys, the byte count a key must have, hex as people write it. And the
 // type specs' edges: counts, columns, padding, positional and named fields.
 import { describe, expect, it } from "vitest";
-import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import type { BpfMapInfo } from "@bpfkit/core";
 import { bytesType, ExitCode, parseHexBytes, parseType } from "../src/index.js";
 import { elemTypes } from "../src/elem-types.js";
 import { mapFlagsText, parseMapFlags } from "../src/names.js";
-import { cliOver, u32le } from "./helpers.js";
+import { u32le, withSimMap } from "./helpers.js";
 
 const enc = (spec: string, text: string) => {
   const t = parseType(spec);
@@ -29,20 +28,13 @@ describe("raw keys and values (no type given)", () => {
     expect(Array.from(sixteen)).toEqual(Array.from({ length: 16 }, (_, i) => i));
   });
 
-  it("IP text reaches the map through the command, on a hash with 4-byte keys", async () => {
-    const d = createSimDriver();
-    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 });
-    try {
-      const bpfkit = cliOver(d);
-      const r = await bpfkit("map", "update", "id", "1", "key", "10.0.0.1", "value", "01 00 00 00");
-      expect(r.code, r.err).toBe(0);
-      const v = new Uint8Array(4);
-      expect(d.mapLookupElem(fd, Uint8Array.of(10, 0, 0, 1), v)).toBe(0);
-      expect(v).toEqual(u32le(1));
-    } finally {
-      d.close(fd);
-    }
-  });
+  it("IP text reaches the map through the command, on a hash with 4-byte keys", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, async ({ d, fd, bpfkit }) => {
+    const r = await bpfkit("map", "update", "id", "1", "key", "10.0.0.1", "value", "01 00 00 00");
+    expect(r.code, r.err).toBe(0);
+    const v = new Uint8Array(4);
+    expect(d.mapLookupElem(fd, Uint8Array.of(10, 0, 0, 1), v)).toBe(0);
+    expect(v).toEqual(u32le(1));
+  }));
 
   it("too many bytes are refused as firmly as too few, with the count", () => {
     const b = new Uint8Array(4);
