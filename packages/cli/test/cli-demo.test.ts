@@ -144,6 +144,15 @@ describe("bpfkit demo on the simulator", () => {
     for (const driver of ["sim", "kernel"]) expect(demoPassed({ ...report, driver, passes: [gaveUp, batch] } as DemoReport), driver).toBe(true);
   });
 
+  it("sizes the table past the default max_entries for all flows, short-lived ones included, to a power of two", async () => {
+    // 4000 long-lived flows fit in 4096 entries; with the 200 short-lived ones they do not.
+    const r = await demo("--json", "--flows", "4000", "--churn", "200", "--rate", "0");
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { map: { maxEntries: number }; passes: Pass[] };
+    expect(j.map.maxEntries).toBe(8192);
+    expect(j.passes.map((p) => p.longLivedDelivered)).toEqual([4000, 4000]);
+  });
+
   it("--rate past 10 is a usage error", async () => {
     const r = await demo("--rate", "10.5");
     expect(r.code).toBe(2);
