@@ -67,6 +67,14 @@ for (const dut of driversUnderTest()) {
 }
 
 describe("bpfkit closes every fd it opens", () => {
+  it("on the simulator: probe leaves no map behind, the inner maps of map-in-map types included", async () => {
+    const sim = createSimDriver();
+    const r = await cliOver(sim)("probe", "--all", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as { types: Array<{ type: string; create: string }> }).types.filter((t) => t.type.endsWith("of_maps")).map((t) => t.create)).toEqual(["yes", "yes"]);
+    expect(sim.liveMapIds()).toEqual([]);
+  });
+
   const k = kernelUnderTest();
   it.skipIf(k.unavailable !== undefined)("on the kernel: maps, progs, probe, and map show/dump/lookup/update by id leave /proc/self/fd as it was", async () => {
     const d = k.create();
