@@ -348,6 +348,29 @@ describe("dumps under datapath interleavings [sim]", () => {
     expect(() => [...fresh.entries()]).toThrow("entries (lookup) fallback: operation not permitted");
   });
 
+  it("a batch that fails with ENOENT having done nothing ends the dump: no buffer slot from the previous batch is delivered again", () => {
+    const env = current!.env;
+    const sim = env.driver as SimDriver;
+    const m = env.map({ name: "stale_batch", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 64, flags: BPF_F_ZERO_SEED });
+    m.openOrCreate();
+    for (let k = 0; k < 20; k++) m.update(k, k);
+    let batches = 0;
+    sim.setInterleavingHook((op) => {
+      // The hook runs before the fault check, so this fault hits the second batch itself.
+      if (op === "mapLookupBatch" && ++batches === 2) sim.faults.inject("mapLookupBatch", { errno: Errno.ENOENT });
+    });
+    const delivered: number[] = [];
+    try {
+      m.dumpWithCallback((k) => delivered.push(k), { algorithm: "batch", batchSize: 4 });
+    } finally {
+      sim.setInterleavingHook(null);
+    }
+    expect(batches).toBe(2);
+    expect(delivered.length).toBeGreaterThan(0);
+    expect(delivered.length).toBeLessThanOrEqual(4);
+    expect(new Set(delivered).size).toBe(delivered.length);
+  });
+
   it("LPM (key token): deleting the token between calls restarts the kernel's walk; the dump still delivers each key once", () => {
     const env = current!.env;
     const sim = env.driver as SimDriver;

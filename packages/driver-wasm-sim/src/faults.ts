@@ -24,7 +24,11 @@ export class SimFaults {
   /** Faults still to fire, over all operations: 0 keeps the hot path to one comparison. */
   armed = 0;
 
-  /** Queues a fault: the next `count` calls of `op` return `-errno` and do nothing else. */
+  /**
+   * Queues a fault: the next `count` calls of `op` return `-errno` and do nothing else. A batch
+   * call reports a count of 0, as the kernel does for a batch that fails before it has done any
+   * element (it writes 0 to `count` first), so a caller never reads its buffers as filled.
+   */
   inject(op: SimSyscall, spec: FaultSpec): void {
     if (!known.has(op)) throw new TypeError(`faults.inject: unknown operation ${JSON.stringify(op)}; one of ${SIM_SYSCALLS.join(", ")}`);
     const { errno, count = 1 } = spec;

@@ -685,7 +685,7 @@ export class SimDriverImpl implements SimDriver {
     assertBytes(values, "values", op);
     this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
     const f = this.enter(op);
-    if (f !== 0) return { errno: f, count };
+    if (f !== 0) return { errno: f, count: 0 }; // a batch that failed having done nothing: count 0, as the kernel writes
     if (this.hook !== null) this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
     try {
       const m = this.batchMap(fd, true, del, count);
@@ -724,7 +724,7 @@ export class SimDriverImpl implements SimDriver {
     assertBytes(values, "values", op);
     this.checkBatch(fd, op, undefined, undefined, keys, values, count);
     const f = this.enter(op);
-    if (f !== 0) return { errno: f, count };
+    if (f !== 0) return { errno: f, count: 0 }; // a batch that failed having done nothing: count 0, as the kernel writes
     if (this.hook !== null) this.checkBatch(fd, op, undefined, undefined, keys, values, count);
     try {
       const m = this.batchMap(fd, false, true, count);
@@ -763,7 +763,7 @@ export class SimDriverImpl implements SimDriver {
     const op = "mapDeleteBatch";
     this.checkBatch(fd, op, undefined, undefined, keys, undefined, count);
     const f = this.enter(op);
-    if (f !== 0) return { errno: f, count };
+    if (f !== 0) return { errno: f, count: 0 }; // a batch that failed having done nothing: count 0, as the kernel writes
     if (this.hook !== null) this.checkBatch(fd, op, undefined, undefined, keys, undefined, count);
     try {
       const m = this.batchMap(fd, false, true, count);

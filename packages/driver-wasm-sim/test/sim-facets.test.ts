@@ -169,8 +169,19 @@ describe("fault injection", () => {
     d.faults.inject("mapUpdateElem", { errno: 12 });
     expect(d.mapUpdateElem(fd, u32(2), u32(2))).toBe(-12);
     expect(errName(d.mapLookupElem(fd, u32(2), v))).toBe("ENOENT"); // the failed update did nothing
-    d.faults.inject("mapLookupBatch", { errno: 4 });
-    expect(d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(32), new Uint8Array(32), 8)).toEqual({ errno: 4, count: 8 });
+    // A failed batch reports count 0 (the kernel writes it first), never the caller's count: a
+    // caller that reads its buffers up to count on ENOENT must find nothing there.
+    const keys = new Uint8Array(32), values = new Uint8Array(32);
+    for (const op of ["mapLookupBatch", "mapLookupAndDeleteBatch"] as const) {
+      d.faults.inject(op, { errno: 2 });
+      expect(d[op](fd, null, new Uint8Array(4), keys, values, 8)).toEqual({ errno: 2, count: 0 });
+    }
+    d.faults.inject("mapUpdateBatch", { errno: 12 });
+    expect(d.mapUpdateBatch(fd, u32(7), u32(7), 1)).toEqual({ errno: 12, count: 0 });
+    d.faults.inject("mapDeleteBatch", { errno: 12 });
+    expect(d.mapDeleteBatch(fd, u32(1), 1)).toEqual({ errno: 12, count: 0 });
+    expect(d.mapLookupElem(fd, u32(1), v)).toBe(0); // neither the failed delete batch
+    expect(errName(d.mapLookupElem(fd, u32(7), v))).toBe("ENOENT"); // nor the failed update did a thing
     d.faults.inject("mapCreate", { errno: 1, count: 3 });
     d.faults.clear("mapCreate");
     expect(d.faults.pending()).toBe(0);
