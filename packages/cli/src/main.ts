@@ -180,6 +180,7 @@ export function overview(group?: string): string {
     "",
     "exit codes: 0 ok, 1 the operation failed, 2 bad command line, 3 needs privileges (root, or CAP_BPF",
     "            for maps and programs), 4 no such map/key/path, 5 a fuzz run found a divergence",
+    "            With BPFKIT_DEBUG set, an exit 1 that bpfkit did not expect (a bug) also prints its stack.",
     "",
     "output: results on stdout; notes, progress, errors, and what a change did, on stderr. A usage error",
     "        prints nothing on stdout.",

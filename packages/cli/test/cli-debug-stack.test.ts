@@ -23,6 +23,12 @@ describe("BPFKIT_DEBUG", () => {
     expect((await cliOver(d, { BPFKIT_DEBUG: "" })("maps", "--driver", "sim")).err).toBe("bpfkit: driver bug\n");
   });
 
+  it("is named in the overview's help, so a user can find it", async () => {
+    const help = await cliOver(createSimDriver())("--help");
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/With BPFKIT_DEBUG set, an exit 1 .* also prints its stack/);
+  });
+
   it("prints it for an errno the command had no words for (exit 1)", async () => {
     const d = createSimDriver();
     d.faults.inject("mapGetNextId", { errno: 12 });
