@@ -251,6 +251,35 @@ eachDriver("BpfMap bad input", (get) => {
     expect(typed.dump()).toEqual(new Map([["1", ["10"]]]));
   });
 
+  // The kernel's attrs are u32s: a larger number would be cut to its low 32 bits (2^32 entries
+  // to none), a negative one or a fraction means something else again.
+  it("newMap refuses a type, maxEntries, flags or innerId that is not a u32 (2^32 included), naming the field", () => {
+    const env = get();
+    for (const bad of [2 ** 32, -1, 1.5, "4"]) {
+      for (const field of ["type", "maxEntries", "flags", "innerId"] as const) {
+        const e = thrown(() => env.bpf.newMap({ ...testMapSpec("m"), [field]: bad } as never));
+        expect(e).toBeInstanceOf(TypeError);
+        expect(e.message).toMatch(new RegExp(`^newMap m: ${field} must be a`));
+      }
+    }
+    // The largest u32 is taken.
+    for (const field of ["type", "maxEntries", "flags", "innerId"] as const) {
+      expect(() => env.bpf.newMap({ ...testMapSpec("m"), [field]: 2 ** 32 - 1 })).not.toThrow();
+    }
+  });
+
+  it("newMap refuses a codec whose size is not a u32, naming key or value", () => {
+    const env = get();
+    for (const size of [-1, 2 ** 32, 1.5, "4", undefined]) {
+      for (const what of ["key", "value"] as const) {
+        const codec = { ...u32, size, encode: u32.encode, decode: u32.decode };
+        const e = thrown(() => env.bpf.newMap({ ...testMapSpec("m"), [what]: codec } as never));
+        expect(e).toBeInstanceOf(TypeError);
+        expect(e.message).toBe(`newMap m: ${what} must be a Codec (size, encode, decode)`);
+      }
+    }
+  });
+
   it("a map name longer than NAME_MAX (255 bytes) is refused at newMap, as the kernel would refuse its pin", () => {
     const env = get();
     for (const name of ["y".repeat(256), "é".repeat(128)]) {
