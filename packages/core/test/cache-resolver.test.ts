@@ -139,6 +139,28 @@ eachDriver("map cache and error resolver", (get) => {
     expect(m.outstandingErrors).toBe(0);
   });
 
+  it("a write that failed while the map was closed is retried once open() (not only openOrCreate) finds the pin again", () => {
+    const { env, clock, m } = setup(2);
+    m.close();
+    m.unpin();
+    expect(() => m.update(1, 10)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    env.map(testMapSpec()).openOrCreate(); // another user pins the map again
+    m.open();
+    expect(clock.timers.size).toBe(1);
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect(m.lookup(1)).toBe(10);
+    expect(m.outstandingErrors).toBe(0);
+  });
+
+  it("the model shows keys and values in hex when their codecs have no format", () => {
+    const env = get();
+    const plain = { size: 4, encode: u32.encode, decode: u32.decode };
+    const m = env.map({ ...testMapSpec(), key: plain, value: plain }).withCache({ clock: new ManualClock() });
+    m.openOrCreate();
+    m.update(1, 0x0a0b0c0d);
+    expect(m.getModel().cache).toEqual([{ key: "01000000", value: "0d0c0b0a", desiredAction: "sync" }]);
+  });
+
   it("an error more than 5 s after the last schedule runs the resolver 200 ms later, even while it is armed", () => {
     // §7.11: Cilium creates or updates the controller, and an updated controller runs at once.
     const { clock, m } = setup(1);
