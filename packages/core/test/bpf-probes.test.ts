@@ -1,7 +1,7 @@
 // getMapType (API.md §4.4): LRU and LPM are probed separately, lazily, once per instance.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createBpf, driverProber, Errno, MapType, memoryLogger, type Driver, type MapCreateAttr } from "@bpfkit/core";
-import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
+import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 
 // The prober is injected, so these need no driver: a Driver-shaped object that fails loudly if
 // anything calls it proves the mocked probe is the only thing consulted.
@@ -92,14 +92,14 @@ forEachDriver("getMapType probing through the driver", (d) => {
 
   // EINVAL means "unknown type" and "bad attr" alike, so each type is probed with attrs it takes.
   it("types that refuse a 4-byte key and value are probed with attrs they take (libbpf's), and closed again", () => {
-    const fdsBefore = d.name === "kernel" ? openFdCount() : 0;
+    const fdsBefore = openFdsOf(w.driver);
     // Map-in-map needs an inner map; both drivers have it.
     const types: number[] = [MapType.ArrayOfMaps, MapType.HashOfMaps];
     // STACK_TRACE, CGROUP_STORAGE, PERCPU_CGROUP_STORAGE, QUEUE, STACK, RINGBUF, BLOOM_FILTER,
     // USER_RINGBUF and ARENA: 6.18 has them all; the simulator models none of them.
     if (d.name === "kernel") types.push(MapType.StackTrace, 19, 21, 22, 23, 27, 30, 31, 33);
     expect(types.filter((t) => !w.bpf.haveMapType(t))).toEqual([]);
-    if (d.name === "kernel") expect(openFdCount()).toBe(fdsBefore);
+    expect(openFdsOf(w.driver)).toBe(fdsBefore);
   });
 
   it("an unknown map type is reported unsupported (EINVAL)", () => {
@@ -112,12 +112,12 @@ forEachDriver("getMapType probing through the driver", (d) => {
       for (let id = w.driver.mapGetNextId(0); id > 0; id = w.driver.mapGetNextId(id)) out.push(id);
       return out;
     };
-    const fdsBefore = d.name === "kernel" ? openFdCount() : 0;
+    const fdsBefore = openFdsOf(w.driver);
     const idsBefore = d.name === "sim" ? ids() : [];
     const fresh = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger() });
     expect(fresh.haveMapType(MapType.LRUHash)).toBe(true);
     expect(fresh.haveMapType(MapType.LPMTrie)).toBe(true);
-    if (d.name === "kernel") expect(openFdCount()).toBe(fdsBefore);
-    else expect(ids()).toEqual(idsBefore);
+    expect(openFdsOf(w.driver)).toBe(fdsBefore);
+    if (d.name === "sim") expect(ids()).toEqual(idsBefore);
   });
 });

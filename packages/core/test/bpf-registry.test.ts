@@ -5,7 +5,7 @@ import {
   BPF_F_NO_PREALLOC, createBpf, DUMMY_PROG_INSNS, encodeToBytes, isNotExist, MapType, memoryLogger, ProgType, u32, u64,
   type BpfMap,
 } from "@bpfkit/core";
-import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
+import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 
 forEachDriver("registry and openMap", (d) => {
   let w: World;
@@ -88,7 +88,7 @@ forEachDriver("registry and openMap", (d) => {
   });
 
   it("openMap of a missing pin throws isNotExist naming it; of a pinned program, a clear error; no fd is left open", () => {
-    const fds = d.name === "kernel" ? openFdCount() : 0;
+    const fds = openFdsOf(w.driver);
     let err: unknown;
     try {
       w.bpf.openMap("corea_missing");
@@ -113,7 +113,7 @@ forEachDriver("registry and openMap", (d) => {
     expect(progErr).toMatchObject({ code: "EINVAL", op: "openMap", path: progPath });
     expect(String(progErr)).toMatch(new RegExp(`^BpfError: openMap ${progPath}: .*it is a program, not a map`));
     expect(w.bpf.getMap("corea_prog")).toBeUndefined();
-    if (d.name === "kernel") expect(openFdCount()).toBe(fds);
+    expect(openFdsOf(w.driver)).toBe(fds);
   });
 
   it("bad names are refused before anything is opened", () => {

@@ -3,12 +3,12 @@
 // and never re-creates a PROG_ARRAY, so both handed back a map every later call failed on.
 import { expect, it } from "vitest";
 import { BpfError, DUMMY_PROG_INSNS, Errno, MapType, memoryLogger, createBpf, ProgType, u32, u64, wrapDriver } from "@bpfkit/core";
-import { openFdCount } from "./support/bpf-world.js";
+import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver } from "./support/env.js";
 import { thrownBpfError } from "./support/thrown.js";
 
 eachDriver("openOrCreate over an existing pin", (get, kind) => {
-  const fds = (): number => (kind === "kernel" ? openFdCount() : 0);
+  const fds = (): number => openFdsOf(get().driver);
   const spec = { name: "cilium_ct4", type: MapType.Hash, key: u32, value: u32, maxEntries: 4 };
 
   /** What `op` of a fresh map object throws, with the object and the fd count checked after it. */

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import {
   BPF_F_NO_PREALLOC, MapType, newDumpStats, perCpuValues, u16, u32, u64, type BpfMap,
 } from "@bpfkit/core";
-import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
+import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 
 forEachDriver("openMap with codecs", (d) => {
   let w: World;
@@ -70,7 +70,7 @@ forEachDriver("openMap with codecs", (d) => {
   it("codecs that do not fit are a RangeError naming the path, and leave no fd or registration", () => {
     const made = keep(w.bpf.newMap({ name: "corea_misfit", type: MapType.Hash, key: u32, value: u64, maxEntries: 4, flags: BPF_F_NO_PREALLOC }));
     made.openOrCreate();
-    const fds = d.name === "kernel" ? openFdCount() : 0;
+    const fds = openFdsOf(w.driver);
     const path = w.bpf.mapPath("corea_misfit");
     expect(() => w.bpf.openMap("corea_misfit", { key: u16, value: u64 }))
       .toThrow(new RangeError(`openMap ${path}: the key codec is 2 bytes, the map's keys are 4`));
@@ -79,6 +79,6 @@ forEachDriver("openMap with codecs", (d) => {
     expect(() => w.bpf.openMap("corea_misfit", { key: u32 } as never))
       .toThrow(new TypeError(`openMap ${path}: value must be a Codec (size, encode, decode)`));
     expect(w.bpf.getMap("corea_misfit")).toBe(made);
-    if (d.name === "kernel") expect(openFdCount()).toBe(fds);
+    expect(openFdsOf(w.driver)).toBe(fds);
   });
 });

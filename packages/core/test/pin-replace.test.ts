@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   bytes, createBpf, Errno, MapType, memoryLogger, RENAME_NOREPLACE, u32, wrapDriver, type Bpf, type DriverOverrides, type MapSpec,
 } from "@bpfkit/core";
-import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
+import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 import { thrownBpfError } from "./support/thrown.js";
 
 const precious: MapSpec<number, number> = { name: "precious", type: MapType.Hash, key: u32, value: u32, maxEntries: 4 };
@@ -19,7 +19,7 @@ forEachDriver("replacing a pinned map", (d) => {
   });
   afterEach(() => w.dispose());
 
-  const fds = (): number => (d.name === "kernel" ? openFdCount() : 0);
+  const fds = (): number => openFdsOf(w.driver);
   const warnings = (): string[] => w.logs.filter((r) => r.level === "warn").map((r) => r.msg);
 
   /** The map "precious" pinned with 7 → 77, closed again. */

@@ -3,7 +3,7 @@
 // keeps records. dispose() closes what the test registered and unmounts.
 import { readdirSync } from "node:fs";
 import { describe, it } from "vitest";
-import { createBpf, memoryLogger, type Bpf, type BpfOptions, type Driver, type LogRecord } from "@bpfkit/core";
+import { createBpf, Errno, memoryLogger, type Bpf, type BpfOptions, type Driver, type LogRecord } from "@bpfkit/core";
 import { mountPrivateBpffs, type PrivateBpffs } from "../../../testkit/src/bpffs.js";
 import { driversUnderTest, type DriverUnderTest } from "../../../testkit/src/drivers.js";
 
@@ -54,4 +54,17 @@ export function forEachDriver(title: string, body: (d: DriverUnderTest) => void)
 /** Open fds of this process (kernel only: the simulator's fds are its own). */
 export function openFdCount(): number {
   return readdirSync("/proc/self/fd").length;
+}
+
+/**
+ * Open fds as `driver` sees them: this process's for the kernel; for the simulator, whose fds
+ * are its own, those whose info it gives (or refuses as not a BPF object) rather than answering
+ * EBADFD, as bpf_obj_get_info_by_fd answers a closed fd.
+ */
+export function openFdsOf(driver: Driver): number {
+  if (driver.kind !== "sim") return openFdCount();
+  const info = new Uint8Array(256);
+  let n = 0;
+  for (let fd = 0; fd < 1024; fd++) if (driver.objGetInfoByFd(fd, info) !== -Errno.EBADFD) n++;
+  return n;
 }
