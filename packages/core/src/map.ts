@@ -793,7 +793,9 @@ export class BpfMap<K, V> {
         if (cache !== undefined) {
           const id = hex(kb);
           let keyObj = cache.entries.get(id)?.key;
-          if (keyObj === undefined && err !== undefined) {
+          // Decoded even when the delete succeeded: a key the codec refuses is warned of, as the
+          // seed's parse of every deleted key does.
+          if (keyObj === undefined) {
             try {
               keyObj = this.#key.decode(kb);
             } catch {

@@ -186,6 +186,23 @@ eachDriver("map cache and error resolver", (get) => {
     expect(run.error?.message).toBe("600 map sync errors");
   });
 
+  // pkg-bpf-behaviour.md §7 (DeleteAll): every deleted key is parsed back to correlate it with
+  // the cache, and one the parser refuses is logged, whether or not its delete succeeded.
+  it("deleteAll warns of a deleted key its codec cannot decode, also when the delete succeeded", () => {
+    const env = get();
+    const picky = { ...u32, decode: (b: Uint8Array) => { const k = u32.decode(b); if (k === 7) throw new RangeError("no 7"); return k; } };
+    const spec = { ...testMapSpec(), key: picky };
+    const m = env.map(spec).withCache({ clock: new ManualClock() });
+    m.openOrCreate();
+    m.update(1, 10);
+    env.map(spec).update(7, 70); // written past the cache
+    m.deleteAll();
+    expect([...m.entries()]).toEqual([]);
+    const warned = env.logs.filter((r) => r.msg === "Unable to correlate iteration key with cache entry. Inconsistent cache.");
+    expect(warned.map((r) => r.fields)).toEqual([{ key: "07000000", name: "cilium_test" }]);
+    expect(m.getModel().cache).toEqual([]);
+  });
+
   it("deleteAll: kernel-held entries go, never-written ones are left to the resolver, which clears them", () => {
     const { clock, m } = setup(2);
     m.update(1, 1);
