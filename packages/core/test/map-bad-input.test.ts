@@ -2,7 +2,7 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, DecodeError, MapType, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, BpfMap, DecodeError, MapType, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -117,6 +117,9 @@ eachDriver("BpfMap bad input", (get) => {
       ["lookupBatch", () => m.lookupBatch(new BatchCursor(), 2 ** 40), RangeError],
       ["lookupAndDeleteBatch", () => m.lookupAndDeleteBatch(new BatchCursor(), Infinity), RangeError],
       ["withCache", () => m.withCache(null as never), TypeError],
+      ["updateBatch", () => m.updateBatch([2, 3], [20]), RangeError],
+      ["updateBatch", () => m.updateBatch([2], [20, 30]), RangeError],
+      ["updateBatch", () => m.updateBatch(2 as never, [20]), TypeError],
     ];
     for (const [op, f, ctor] of cases) {
       const e = thrown(f);
@@ -278,6 +281,40 @@ eachDriver("BpfMap bad input", (get) => {
         expect(e.message).toBe(`newMap m: ${what} must be a Codec (size, encode, decode)`);
       }
     }
+  });
+
+  it("updateBatch names both counts when keys and values differ in number, and writes nothing", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    expect(() => m.updateBatch([1, 2], [10])).toThrow("updateBatch cilium_test: 2 keys but 1 values");
+    expect(() => m.updateBatch([1], [10, 20])).toThrow("updateBatch cilium_test: 1 keys but 2 values");
+    expect([...m.entries()]).toEqual([]);
+  });
+
+  // A spec's maxEntries is not checked against the pin open() finds (only the sizes are), so it
+  // may be 0 there: the batch buffers are still sized for at least one element.
+  it("a map opened under a spec of maxEntries 0 still reads batches, one element at least per call", () => {
+    const env = get();
+    const owner = env.map(testMapSpec());
+    owner.openOrCreate();
+    owner.update(1, 10);
+    owner.update(2, 20);
+    const m = env.map({ ...testMapSpec(), maxEntries: 0 });
+    m.open();
+    const cursor = new BatchCursor();
+    const got: Array<[number, number]> = [];
+    for (let i = 0; i < 4 && !cursor.done; i++) got.push(...m.lookupBatch(cursor));
+    expect(got.sort((a, b) => a[0] - b[0])).toEqual([[1, 10], [2, 20]]);
+  });
+
+  // BpfMap's constructor is public (so is BpfMapInternal): a kernel value size the value codec
+  // does not cover would give value buffers of the wrong size to every call.
+  it("new BpfMap refuses a value codec whose size is not the map's value size in user space", () => {
+    const env = get();
+    const e = thrown(() => new BpfMap(env.bpf, testMapSpec("m"), { valueSize: 8 }));
+    expect(e).toBeInstanceOf(RangeError);
+    expect(e.message).toBe("newMap m: the value codec is 4 bytes, the map's values are 8");
   });
 
   it("a map name longer than NAME_MAX (255 bytes) is refused at newMap, as the kernel would refuse its pin", () => {
