@@ -1,6 +1,6 @@
 // getMapType (API.md §4.4): LRU and LPM are probed separately, lazily, once per instance.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBpf, driverProber, Errno, MapType, memoryLogger, type Driver, type MapCreateAttr } from "@bpfkit/core";
+import { createBpf, driverProber, Errno, MapType, memoryLogger, u32, type Driver, type MapCreateAttr } from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 
 // The prober is injected, so these need no driver: a Driver-shaped object that fails loudly if
@@ -100,6 +100,24 @@ forEachDriver("getMapType probing through the driver", (d) => {
     if (d.name === "kernel") types.push(MapType.StackTrace, 19, 21, 22, 23, 27, 30, 31, 33);
     expect(types.filter((t) => !w.bpf.haveMapType(t))).toEqual([]);
     expect(openFdsOf(w.driver)).toBe(fdsBefore);
+  });
+
+  // Cilium's Open sets the map's type to GetMapType's, as OpenOrCreate does: a map opened from
+  // its pin on a kernel without LRU says Hash, as the one that created it does.
+  it("open() of a pin reports the type getMapType falls back to, as openOrCreate does", () => {
+    const old = makeWorld(d, { probe: (t) => t !== MapType.LRUHash });
+    try {
+      const spec = { name: "lru", type: MapType.LRUHash, key: u32, value: u32, maxEntries: 4 };
+      const made = old.bpf.newMap(spec);
+      made.openOrCreate();
+      const opened = old.bpf.newMap(spec);
+      opened.open();
+      expect([made.mapInfo.mapType, opened.mapInfo.mapType]).toEqual([MapType.Hash, MapType.Hash]);
+      made.close();
+      opened.close();
+    } finally {
+      old.dispose();
+    }
   });
 
   it("an unknown map type is reported unsupported (EINVAL)", () => {
