@@ -85,6 +85,14 @@ forEachDriver("registry and openMap", (d) => {
     const byPath = w.bpf.openMap(`${w.bpf.mapPrefixPath()}/./corea_open`);
     maps.push(byPath);
     expect(byPath.path()).toBe(w.bpf.mapPath("corea_open"));
+    // A pin outside the map prefix keeps its own path (not the prefix's path for its name).
+    const far = `${w.fs.path}/elsewhere/corea_open`;
+    expect(w.driver.host.mkdirAll(`${w.fs.path}/elsewhere`, 0o755)).toBe(0);
+    expect(w.driver.objPin(m.getFd(), far)).toBe(0);
+    const byFarPath = w.bpf.openMap(far);
+    maps.push(byFarPath);
+    expect([byFarPath.path(), byFarPath.name()]).toEqual([far, "corea_open"]);
+    expect(w.bpf.getMap(far)).toBe(byFarPath);
   });
 
   it("openMap of a missing pin throws isNotExist naming it; of a pinned program, a clear error; no fd is left open", () => {
