@@ -89,7 +89,19 @@ forEachDriver("element functions", (d) => {
     expect(e3.op).toBe("Unable to get object");
     expect(isNotExist(e3)).toBe(true);
     expect(() => bpf.objPin(fd, "/x\0y")).toThrow(/Unable to convert pathname/);
+    // objGet names its own refusal of a path no syscall could take (not the driver's check's).
+    for (const bad of ["", "/x\0y"]) {
+      expect(() => bpf.objGet(bad)).toThrow(new TypeError(`Unable to get object ${JSON.stringify(bad)}: path must be a non-empty string without NUL`));
+    }
     expect(() => bpf.createMap(MapType.Hash, -1, 8, 8, 0, 0, "p")).toThrow(/keySize/);
+    // Every attr is checked here, naming the create and its path, before the driver sees it.
+    const fields = ["mapType", "keySize", "valueSize", "maxEntries", "flags", "innerId"];
+    fields.forEach((what, i) => {
+      const args = [MapType.Hash, 4, 8, 8, 0, 0];
+      args[i] = -1;
+      const [t, ks, vs, me, fl, inner] = args as [number, number, number, number, number, number];
+      expect(() => bpf.createMap(t, ks, vs, me, fl, inner, "p")).toThrow(new RangeError(`Unable to create map p: ${what} -1 is not a u32`));
+    });
   });
 
   it("objGet gives a second fd to the same map; objClose closes it and ignores fd 0", () => {
