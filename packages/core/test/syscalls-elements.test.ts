@@ -2,7 +2,7 @@
 // ops in the errors, and the metrics hook.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, createBpf, encodeToBytes, isNotExist, MapType,
+  BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, createBpf, encodeToBytes, Errno, isNotExist, MapType,
   memoryLogger, u32, u64, wrapDriver,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
@@ -102,6 +102,19 @@ forEachDriver("element functions", (d) => {
       const [t, ks, vs, me, fl, inner] = args as [number, number, number, number, number, number];
       expect(() => bpf.createMap(t, ks, vs, me, fl, inner, "p")).toThrow(new RangeError(`Unable to create map p: ${what} -1 is not a u32`));
     });
+  });
+
+  it("EPERM names a dot in the last path element as bpffs's reason, but not for . or ..", () => {
+    const perm = wrapDriver(w.driver, { objGet: () => -Errno.EPERM, objPin: () => -Errno.EPERM });
+    const bpf = createBpf({ driver: perm, mapRoot: w.fs.path, logger: memoryLogger() });
+    const hint = ' (bpffs refuses a name with a dot, as "my.map")';
+    expect(thrownBpfError(() => bpf.objGet("/r/my.map")).message).toBe(`Unable to get object /r/my.map: operation not permitted${hint}`);
+    expect(thrownBpfError(() => bpf.objGet("/r/my.map/")).message).toBe(`Unable to get object /r/my.map/: operation not permitted${hint}`);
+    expect(thrownBpfError(() => bpf.objPin(5, "/r/my.map")).message).toBe(`Unable to pin object with file descriptor 5 to /r/my.map: operation not permitted${hint}`);
+    for (const p of ["/r/.", "/r/..", "/r/a.b/.."]) {
+      expect(thrownBpfError(() => bpf.objGet(p)).message).toBe(`Unable to get object ${p}: operation not permitted`);
+      expect(thrownBpfError(() => bpf.objPin(5, p)).message).toBe(`Unable to pin object with file descriptor 5 to ${p}: operation not permitted`);
+    }
   });
 
   it("objGet gives a second fd to the same map; objClose closes it and ignores fd 0", () => {
