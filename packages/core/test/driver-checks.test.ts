@@ -1,0 +1,43 @@
+// The argument checks every driver makes before a syscall (driver-checks.ts), at their edges:
+// what passes here reaches bpf(2) as an int fd, a u32, or a buffer the kernel reads or writes.
+import { describe, expect, it } from "vitest";
+import { assertBatchBuffer, assertFd, assertPath, assertSize, assertU32 } from "@bpfkit/core";
+import { thrown } from "./support/thrown.js";
+
+describe("driver argument checks", () => {
+  it("an fd is any int: past 2^31-1 or below -2^31 is a RangeError, a fraction a TypeError", () => {
+    for (const fd of [0, 5, -1, 2 ** 31 - 1, -(2 ** 31)]) expect(() => assertFd(fd, "op")).not.toThrow();
+    for (const fd of [2 ** 31, -(2 ** 31) - 1, 2 ** 40]) {
+      const e = thrown(() => assertFd(fd, "op"));
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.message).toBe(`op: fd ${fd} is out of range`);
+    }
+    expect(thrown(() => assertFd(1.5, "op"))).toEqual(new TypeError("op: fd must be an integer, got 1.5"));
+    expect(thrown(() => assertFd("3", "op"))).toEqual(new TypeError("op: fd must be an integer, got string"));
+  });
+
+  it("a u32 is 0 to 2^32-1", () => {
+    for (const v of [0, 2 ** 32 - 1]) expect(() => assertU32(v, "flags", "op")).not.toThrow();
+    expect(thrown(() => assertU32(-1, "flags", "op"))).toEqual(new RangeError("op: flags -1 is not a u32"));
+    expect(thrown(() => assertU32(2 ** 32, "flags", "op"))).toEqual(new RangeError(`op: flags ${2 ** 32} is not a u32`));
+    expect(thrown(() => assertU32(null, "flags", "op"))).toEqual(new TypeError("op: flags must be an integer, got null"));
+  });
+
+  it("a key or value buffer is exactly its size; a batch buffer holds count elements at least", () => {
+    expect(() => assertSize(new Uint8Array(4), 4, "key", "op", 7)).not.toThrow();
+    for (const n of [3, 5]) {
+      expect(thrown(() => assertSize(new Uint8Array(n), 4, "key", "op", 7))).toEqual(new RangeError(`op: key is ${n} bytes, map fd 7 needs 4`));
+    }
+    expect(thrown(() => assertSize([0, 0, 0, 0], 4, "key", "op", 7))).toEqual(new TypeError("op: key must be a Uint8Array, got Array"));
+    for (const n of [12, 13]) expect(() => assertBatchBuffer(new Uint8Array(n), 3, 4, "keys", "op", 7)).not.toThrow();
+    expect(thrown(() => assertBatchBuffer(new Uint8Array(11), 3, 4, "keys", "op", 7)))
+      .toEqual(new RangeError("op: keys is 11 bytes, 3 elements of map fd 7 need 12"));
+  });
+
+  it("a path is a non-empty string without NUL", () => {
+    expect(() => assertPath("/sys/fs/bpf/x", "op")).not.toThrow();
+    expect(thrown(() => assertPath("", "op"))).toEqual(new TypeError("op: path is empty"));
+    expect(thrown(() => assertPath("/a\0b", "op"))).toEqual(new TypeError('op: path "/a\\u0000b" holds a NUL byte'));
+    expect(thrown(() => assertPath(undefined, "op"))).toEqual(new TypeError("op: path must be a string, got undefined"));
+  });
+});
