@@ -36,6 +36,32 @@ describe("driverProber over a driver whose answers are given", () => {
     expect(unknown.probe(MapType.ArrayOfMaps)).toBe(false);
   });
 
+  it("each type is probed with attrs the kernel takes for it (libbpf's probe_map_create)", () => {
+    const attrs = (t: number): MapCreateAttr[] => {
+      const seen: MapCreateAttr[] = [];
+      const d = { mapCreate: (a: MapCreateAttr) => (seen.push(a), -Errno.EINVAL), close: () => 0 } as unknown as Driver;
+      expect(driverProber(d)(t)).toBe(false);
+      return seen;
+    };
+    const one = { keySize: 4, valueSize: 4, maxEntries: 1 };
+    expect(attrs(MapType.Hash)).toEqual([{ mapType: MapType.Hash, ...one }]);
+    expect(attrs(MapType.LPMTrie)).toEqual([{ mapType: MapType.LPMTrie, ...one, keySize: 8, valueSize: 1, mapFlags: 1 }]); // NO_PREALLOC
+    expect(attrs(MapType.StackTrace)).toEqual([{ mapType: MapType.StackTrace, ...one, valueSize: 8 }]);
+    for (const t of [19, 21]) expect(attrs(t)).toEqual([{ mapType: t, keySize: 8, valueSize: 8, maxEntries: 0 }]); // cgroup storage
+    for (const t of [22, 23, 30]) expect(attrs(t)).toEqual([{ mapType: t, ...one, keySize: 0 }]); // queue, stack, bloom filter
+    for (const t of [27, 31]) { // ring buffers: one try per page size
+      expect(attrs(t)).toEqual([4096, 16384, 65536].map((page) => ({ mapType: t, keySize: 0, valueSize: 0, maxEntries: page })));
+    }
+    expect(attrs(33)).toEqual([{ mapType: 33, ...one, keySize: 0, valueSize: 0, mapFlags: 1024 }]); // arena, MMAPABLE
+  });
+
+  it("a try that fails other than EINVAL ends the probe: ENOMEM on the first page size counts as supported", () => {
+    const answers = [-Errno.ENOMEM, -Errno.EINVAL, -Errno.EINVAL];
+    const p = fake(() => answers.shift()!);
+    expect(p.probe(27)).toBe(true);
+    expect(p.log).toEqual([`create 27 → -${Errno.ENOMEM}`]);
+  });
+
   it("the inner map and the probe map are closed; EPERM says nothing about the type", () => {
     const ok = fake((a) => (a.mapType === MapType.Hash ? 5 : 6));
     expect(ok.probe(MapType.ArrayOfMaps)).toBe(true);
