@@ -2,7 +2,7 @@
 // what is restored, and that nothing is left open. (The kernel cannot be made to fail on cue.)
 import { describe, expect, it } from "vitest";
 import {
-  BPF_CGROUP_INET_INGRESS, createBpf, MapType, memoryLogger, ProgType, RLIM_INFINITY,
+  BPF_CGROUP_INET_INGRESS, createBpf, MapType, memoryLogger, ProgType, RLIM_INFINITY, wrapDriver,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { thrownBpfError } from "./support/thrown.js";
@@ -41,6 +41,37 @@ describe("testDummyProg error paths (simulator)", () => {
     const e = thrownBpfError(() => bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
     expect([e.op, e.code]).toEqual(["BPF_PROG_ATTACH", "EOPNOTSUPP"]);
     expect(noProgs(driver)).toBe(true);
+  });
+
+  it("a limit that cannot be read is thrown before anything is loaded", () => {
+    const driver = createSimDriver();
+    const broken = wrapDriver(driver, { host: { getRlimitMemlock: () => ({ errno: 1, cur: 0n, max: 0n }) } });
+    const e = thrownBpfError(() => createBpf({ driver: broken, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    expect([e.op, e.code, e.message]).toEqual(["getrlimit", "EPERM", "Unable to get RLIMIT_MEMLOCK: operation not permitted"]);
+    expect(noProgs(driver)).toBe(true);
+  });
+
+  it("a limit that cannot be restored after the load is thrown, and the program is closed", () => {
+    const driver = createSimDriver({ memlock: 65536n });
+    let calls = 0;
+    const stuck = wrapDriver(driver, {
+      host: { setRlimitMemlock: (cur, max) => (++calls === 1 ? driver.host.setRlimitMemlock(cur, max) : -1) },
+    });
+    const e = thrownBpfError(() => createBpf({ driver: stuck, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS));
+    expect([e.op, e.code, e.message]).toEqual(["setrlimit", "EPERM", "Unable to restore RLIMIT_MEMLOCK: operation not permitted"]);
+    expect(noProgs(driver)).toBe(true);
+  });
+
+  it("a driver that throws from progLoad: its error is the one thrown, even when the limit cannot be restored", () => {
+    const driver = createSimDriver({ memlock: 65536n });
+    let calls = 0;
+    const broken = wrapDriver(driver, {
+      progLoad: () => { throw new RangeError("driver bug"); },
+      host: { setRlimitMemlock: (cur, max) => (++calls === 1 ? driver.host.setRlimitMemlock(cur, max) : -1) },
+    });
+    expect(() => createBpf({ driver: broken, logger: memoryLogger() }).testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS))
+      .toThrow(new RangeError("driver bug"));
+    expect(calls).toBe(2);
   });
 
   it("an unprivileged process that cannot raise the limit still gets the load's own answer", () => {
