@@ -1,6 +1,6 @@
 // The seed's low-level functions on Bpf, over each driver: results, the seed's messages and
 // ops in the errors, and the metrics hook.
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import {
   BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, createBpf, encodeToBytes, Errno, isNotExist, MapType,
   memoryLogger, u32, u64, wrapDriver,
@@ -223,5 +223,22 @@ forEachDriver("element functions", (d) => {
       "create:success", "update:success", "lookup:success", "lookup:fail", "delete:success", "getNextKey:fail",
       "objGet:fail", "getMapInfoByFD:success",
     ]);
+  });
+
+  it("the syscall hook's duration is in nanoseconds, as MetricsHook.syscall says", () => {
+    const durations: number[] = [];
+    const bpf = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger(), metrics: { syscall: (_op, _o, ns) => durations.push(ns) } });
+    const fd = w.track(bpf.createMap(MapType.Hash, 4, 8, 4, BPF_F_NO_PREALLOC, 0, "p"));
+    // Every clock read is 2.5 ms after the one before.
+    let ms = 1000;
+    const now = vi.spyOn(performance, "now").mockImplementation(() => (ms += 2.5));
+    try {
+      bpf.updateElement(fd, k(1), v(1n));
+    } finally {
+      now.mockRestore();
+    }
+    expect(durations.length).toBe(2);
+    expect(durations[1]! % 2_500_000).toBe(0);
+    expect(durations[1]!).toBeGreaterThanOrEqual(2_500_000);
   });
 });
