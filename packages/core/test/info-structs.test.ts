@@ -1,7 +1,7 @@
 // bpf_map_info and bpf_prog_info images: what encodeMapInfo/encodeProgInfo write, decodeMapInfo/
 // decodeProgInfo read back, at the kernel's offsets (6.18), with stale bytes in the buffer cleared.
 import { describe, expect, it } from "vitest";
-import { decodeMapInfo, decodeProgInfo, encodeMapInfo, encodeProgInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "@bpfkit/core";
+import { BPF_MAP_INFO, decodeMapInfo, decodeProgInfo, encodeMapInfo, encodeProgInfo, encodeStruct, MAP_INFO_SIZE, PROG_INFO_SIZE } from "@bpfkit/core";
 
 describe("info structs", () => {
   it("a map's info round-trips, and the name stops at its NUL", () => {
@@ -23,6 +23,35 @@ describe("info structs", () => {
     encodeProgInfo({ type: 1, id: 3, gplCompatible: false }, buf);
     expect(decodeProgInfo(buf).gplCompatible).toBe(false);
     expect(decodeProgInfo(buf).name).toBe("");
+  });
+
+  // An image laid out by hand at 6.18's offsets of struct bpf_prog_info, so that the
+  // layout is checked against the kernel's, not only against itself.
+  it("bpf_prog_info is read at the kernel's offsets", () => {
+    const buf = new Uint8Array(PROG_INFO_SIZE);
+    const dv = new DataView(buf.buffer);
+    dv.setUint32(0, 15, true); // type
+    dv.setUint32(4, 42, true); // id
+    buf.set([1, 2, 3, 4, 5, 6, 7, 8], 8); // tag
+    dv.setUint32(20, 16, true); // xlated_prog_len
+    dv.setBigUint64(40, 123456789n, true); // load_time
+    dv.setUint32(48, 1000, true); // created_by_uid
+    dv.setUint32(52, 2, true); // nr_map_ids
+    buf.set(new TextEncoder().encode("sock_prog"), 64); // name[16]
+    dv.setUint32(80, 3, true); // ifindex
+    dv.setUint32(84, 1, true); // gpl_compatible:1
+    dv.setUint32(216, 2, true); // verified_insns
+    const info = decodeProgInfo(buf);
+    expect([info.type, info.id, [...info.tag], info.xlatedProgLen, info.loadTime, info.createdByUid, info.nrMapIds, info.name, info.ifindex,
+      info.gplCompatible, info.verifiedInsns]).toEqual([15, 42, [1, 2, 3, 4, 5, 6, 7, 8], 16, 123456789n, 1000, 2, "sock_prog", 3, true, 2]);
+  });
+
+  it("encodeStruct clears the rest of a byte field: a shorter name leaves nothing of a longer one", () => {
+    const buf = new Uint8Array(BPF_MAP_INFO.size);
+    encodeStruct(BPF_MAP_INFO, buf, { name: "cilium_policy_00" });
+    encodeStruct(BPF_MAP_INFO, buf, { name: "ct" });
+    expect([...buf.subarray(24, 40)]).toEqual([0x63, 0x74, ...new Array(14).fill(0)]);
+    expect(decodeMapInfo(buf).name).toBe("ct");
   });
 
   it("a truncated info reads its missing fields as zero", () => {
