@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EndpointKey, endpointKey, EndpointKeyIPv4, EndpointKeyIPv6, formatIp, hex, newEndpointKey, parseIp } from "@bpfkit/core";
+import { EndpointKey, endpointKey, EndpointKeyIPv4, EndpointKeyIPv6, formatIp, hex, hostIsLittleEndian, newEndpointKey, parseIp } from "@bpfkit/core";
 
 describe("EndpointKey", () => {
   it("TestEndpointKeyToString: newEndpointKey(ip).toIp() prints back as the input", () => {
@@ -66,5 +66,31 @@ describe("EndpointKey", () => {
     expect(k.ip[0]).toBe(10);
     k.family = 256;
     expect(() => k.toBytes()).toThrow(/family 256/);
+    const ip = new Uint8Array(16);
+    for (const [field, bad] of [["family", -1], ["key", 256], ["key", -1], ["key", 1.5], ["pad2", 0x10000], ["pad2", -1]] as const) {
+      const e = new EndpointKey(ip);
+      e[field] = bad;
+      expect(() => e.toBytes(), `${field} ${bad}`).toThrow(new RangeError(`endpointKey: ${field} ${bad} is not an integer in [0, ${field === "pad2" ? 0xffff : 0xff}]`));
+    }
+  });
+
+  it("pad2 is a host-order u16 and counts in equals", () => {
+    const ip = new Uint8Array(16);
+    const k = new EndpointKey(ip, 1, 0, 0x0102);
+    expect(hex(k.toBytes().subarray(18))).toBe(hostIsLittleEndian ? "0201" : "0102");
+    expect(endpointKey.decode(k.toBytes()).pad2).toBe(0x0102);
+    expect(k.equals(new EndpointKey(ip, 1, 0, 0))).toBe(false);
+    expect(k.equals(new EndpointKey(ip, 1, 0, 0x0102))).toBe(true);
+  });
+
+  it("the codec needs 20 bytes at its offset, in and out", () => {
+    const k = newEndpointKey("10.0.0.1");
+    const buf = new Uint8Array(40);
+    endpointKey.encodeAt(k, buf, 20);
+    expect(endpointKey.decodeAt(buf, 20).equals(k)).toBe(true);
+    expect(() => endpointKey.encodeAt(k, buf, 21)).toThrow(new RangeError("endpointKey: needs 20 bytes at offset 21, output has 40"));
+    expect(() => endpointKey.decodeAt(buf, 21)).toThrow(new RangeError("endpointKey: needs 20 bytes at offset 21, input has 40"));
+    expect(() => endpointKey.encode(k, new Uint8Array(19))).toThrow(RangeError);
+    expect(() => endpointKey.decode(new Uint8Array(19))).toThrow(RangeError);
   });
 });
