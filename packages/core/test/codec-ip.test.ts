@@ -17,6 +17,13 @@ describe("IPv4 text", () => {
     }
     expect([...parseIpv4("192.0.2.3")!]).toEqual([192, 0, 2, 3]);
   });
+  it("ipv4: text it refuses leaves its 4 bytes zero, not half-written", () => {
+    for (const bad of ["1.2.3.x", "10.20.300.4", "1.2.3"]) {
+      const out = new Uint8Array(6).fill(0xff);
+      expect(() => ipv4.encodeAt(bad, out, 1)).toThrow(TypeError);
+      expect(hex(out), bad).toBe("ff00000000ff");
+    }
+  });
 });
 
 describe("IPv6 text", () => {

@@ -103,6 +103,11 @@ describe("bytes and arrays", () => {
     expect(() => encodeToBytes(c, [1, 2])).toThrow(/expected 3 elements, got 2/);
     expect(c.format([1, 2, 3])).toBe("[1 2 3]");
   });
+  it("a long string in an error is cut to its first 64 characters", () => {
+    const long = "x".repeat(65);
+    expect(() => encodeToBytes(u32, long as never)).toThrow(`u32: expected an integer, got "${"x".repeat(64)}…"`);
+    expect(() => encodeToBytes(u32, long.slice(1) as never)).toThrow(`u32: expected an integer, got "${"x".repeat(64)}"`);
+  });
   it("a codec without format prints as hex", () => {
     const plain: Codec<number> = { size: 2, encode: (v, out) => { out[0] = v; out[1] = 0xff; }, decode: (b) => b[0]! };
     expect(formatWith(plain, 0x12)).toBe("12ff");

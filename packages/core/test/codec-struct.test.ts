@@ -100,6 +100,16 @@ describe("struct encoding", () => {
     }));
   });
 
+  it("pad fields are zeroed whatever was in the buffer, in a struct and on their own", () => {
+    const c = struct({ a: u8, p: pad(3), b: u32 });
+    const out = new Uint8Array(c.size).fill(0xff);
+    c.encode({ a: 1, b: 2 }, out);
+    expect(hex(out)).toBe("01000000" + hex(encodeToBytes(u32, 2)));
+    const alone = new Uint8Array(5).fill(0xff);
+    pad(3).encodeAt(undefined, alone, 1);
+    expect(hex(alone)).toBe("ff000000ff");
+  });
+
   it("places fields at their offsets in network or host order", () => {
     const b = encodeToBytes(tuple, { ip: "10.0.0.1", port: 80, proto: 6 });
     expect(hex(b)).toBe("0a000001" + "0050" + "06" + "00");
