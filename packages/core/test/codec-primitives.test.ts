@@ -73,6 +73,11 @@ describe("64-bit codecs", () => {
   }
   it("u64 takes safe integers too and gives bigints back", () => {
     expect(u64.decode(encodeToBytes(u64, 42 as unknown as bigint))).toBe(42n);
+    expect(i64.decode(encodeToBytes(i64, -(2 ** 53 - 1) as unknown as bigint))).toBe(-(2n ** 53n - 1n));
+    // A number past 2^53 may already be rounded: it must come as a bigint.
+    for (const unsafe of [2 ** 53, 2 ** 60, -(2 ** 53)]) {
+      expect(() => encodeToBytes(i64, unsafe as unknown as bigint)).toThrow(`i64: expected a bigint (or a safe integer), got ${unsafe}`);
+    }
     expect(u64.format(2n ** 64n - 1n)).toBe("18446744073709551615");
     expect([...encodeToBytes(be64, 0x0102030405060708n)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
