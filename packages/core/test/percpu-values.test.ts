@@ -2,7 +2,7 @@
 // is per-CPU only through newPerCpuMap/newPerCpuHashMap (a plain newMap would size its values for
 // one CPU and every read would fail).
 import { describe, expect, it } from "vitest";
-import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, hex, newPerCpuMap, perCpuValues, u16, u32 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, bytes, hex, newPerCpuMap, perCpuValues, u16, u32 } from "@bpfkit/core";
 import { eachDriver } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -30,6 +30,15 @@ describe("perCpuValues", () => {
     const type = thrown(() => c.encode([1, "x" as never], new Uint8Array(16)));
     expect(type).toBeInstanceOf(TypeError);
     expect(type.message).toMatch(/^percpu\(u16\)\[2\]: CPU 1: /);
+  });
+
+  it("takes any codec of a whole size, bytes(0) included (as newMap does); refuses a size that is not one", () => {
+    const empty = perCpuValues(bytes(0), 2);
+    expect(empty.size).toBe(0);
+    expect(empty.decode(new Uint8Array(0))).toEqual([new Uint8Array(0), new Uint8Array(0)]);
+    for (const size of [-1, 1.5, "4"]) {
+      expect(() => perCpuValues({ ...u32, size } as never, 2)).toThrow(new TypeError("perCpuValues: inner must be a Codec (size, encode, decode)"));
+    }
   });
 
   it("needs exactly one value per CPU, and buffers of the whole size", () => {
