@@ -8,6 +8,7 @@ import {
   MAX_SYNC_ERRORS, systemClock, u32,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
+import { thrown } from "./support/thrown.js";
 import { ManualClock } from "./support/manual-clock.js";
 
 it("DesiredAction strings are the code's, not the API schema's", () => {
@@ -235,6 +236,23 @@ eachDriver("map cache and error resolver", (get) => {
     expect(m.outstandingErrors).toBe(0);
     expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`).sort()).toEqual(["1:sync", "2:sync", "4:sync"]);
     m.close();
+  });
+
+  it("a batch write or delete that fails part way: what the kernel did is sync, only the rest waits for the resolver", () => {
+    const { m } = setup(2);
+    const e = thrown(() => m.updateBatch([1, 2, 3], [10, 20, 30]));
+    expect(e).toMatchObject({ code: "E2BIG", count: 2 });
+    expect(m.getModel().cache).toEqual([
+      { key: "1", value: "10", desiredAction: "sync" },
+      { key: "2", value: "20", desiredAction: "sync" },
+      { key: "3", value: "30", desiredAction: "to-be-inserted", lastError: e.message },
+    ]);
+    expect(m.outstandingErrors).toBe(1);
+    // A batch delete that stops at a key the map does not hold: the one before it is gone, it
+    // and the one after wait to be deleted.
+    const d = thrown(() => m.deleteBatch([1, 9, 2]));
+    expect(d).toMatchObject({ code: "ENOENT", count: 1 });
+    expect(m.getModel().cache!.map((r) => `${r.key}:${r.desiredAction}`)).toEqual(["2:to-be-deleted", "3:to-be-inserted", "9:to-be-deleted"]);
   });
 
   it("withCache() replaces the cache; batch writes and deletes keep it in step", () => {
