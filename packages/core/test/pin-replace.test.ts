@@ -184,6 +184,26 @@ forEachDriver("replacing a pinned map", (d) => {
       expect(entries()).toEqual(before);
     });
 
+    it("openParallel: a refused rename whose swap pin cannot be removed either says where that pin was left", () => {
+      pinPrecious();
+      const logger = memoryLogger();
+      const bpf = createBpf({ driver: wrapDriver(w.driver, { host: {
+        rename: () => -Errno.EBUSY,
+        unlink: (p) => (p.includes(":bpfkit-swap-") ? -Errno.EACCES : w.driver.host.unlink(p)),
+      } }), mapRoot: w.fs.path, logger });
+      const m = bpf.newMap(precious);
+      expect(m.openParallel()).toBe(false);
+      const step = String(logger.records.find((r) => r.msg === "Unable to remove BPF map for parallel operation")?.fields?.step);
+      const swap = /\/(:bpfkit-swap-\d+-\d+) to .*, and .*\/(:bpfkit-swap-\d+-\d+) could not be removed \(permission denied\)$/.exec(step);
+      expect(swap, step).not.toBeNull();
+      expect(swap![2]).toBe(swap![1]);
+      const tmp = `${w.fs.path}/tc/globals/${swap![1]}`;
+      expect(step).toBe(`Unable to rename pin ${tmp} to ${m.path()}, and ${tmp} could not be removed (permission denied)`);
+      expect(w.driver.host.stat(tmp).errno).toBe(0); // it was really left there (the bpffs goes at dispose)
+      m.close();
+      expect(pinned()).toBe(77);
+    });
+
     it("openParallel: a temporary pin refused for want of permission gives the seed's warning and normal mode", () => {
       // A CAP_BPF user in a root-owned directory: OBJ_PIN, unlink(2) and rename(2) are EACCES alike.
       pinPrecious();
