@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   aligned, alignOf, array, be16, bytes, encodeToBytes, hex, i64, ipv4, ipv6, pad, struct, u16, u32, u64, u8,
-  type StructCodec,
+  type Codec, type StructCodec,
 } from "@bpfkit/core";
 
 interface Layout {
@@ -98,6 +98,17 @@ describe("struct encoding", () => {
       tuple.encode(t, out);
       return out[7] === 0;
     }));
+  });
+
+  it("a codec with only one of encodeAt and decodeAt is used through encode and decode", () => {
+    const halves = [
+      { size: 2, encode: u16.encode, decode: u16.decode, decodeAt: () => { throw new Error("not this"); } },
+      { size: 2, encode: u16.encode, decode: u16.decode, encodeAt: () => { throw new Error("not this"); } },
+    ];
+    for (const half of halves) {
+      const c = struct({ a: u8, h: half as Codec<number> });
+      expect(c.decode(encodeToBytes(c, { a: 1, h: 0x1234 }))).toEqual({ a: 1, h: 0x1234 });
+    }
   });
 
   it("pad fields are zeroed whatever was in the buffer, in a struct and on their own", () => {
