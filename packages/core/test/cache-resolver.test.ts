@@ -228,6 +228,8 @@ eachDriver("map cache and error resolver", (get) => {
     expect(() => m.updateBatch([1, 2], [10, 20])).toThrow(expect.objectContaining({ code: "ENOENT", map: "cilium_test" }));
     expect(() => m.deleteBatch([3])).toThrow(expect.objectContaining({ code: "ENOENT" }));
     expect(() => m.update(4, 40)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    // No element call was made, so none is counted in the map-operation metric.
+    expect(env.ops).toEqual([]);
     expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`).sort()).toEqual(["1:to-be-inserted", "2:to-be-inserted", "3:to-be-deleted", "4:to-be-inserted"]);
     expect(m.outstandingErrors).toBe(4);
     m.openOrCreate();
