@@ -66,7 +66,7 @@ function perCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>, op: string): BpfMa
   if (!isCodec(spec.value)) throw new TypeError(`${op} ${spec.name}: value must be a Codec (size, encode, decode), one CPU's value`);
   const type = spec.type ?? BPF_MAP_TYPE_PERCPU_HASH;
   if (!isPerCpuMapType(type)) {
-    throw new TypeError(`newPerCpuMap ${spec.name}: map type ${type} is not a per-CPU type`);
+    throw new TypeError(`${op} ${spec.name}: map type ${type} is not a per-CPU type`);
   }
   const { value, ...rest } = spec;
   return new BpfMap<K, V[]>(bpf, { ...rest, type, value: perCpuValues(value, bpf.driver.possibleCpus) },
