@@ -187,6 +187,54 @@ describe("dump fuzz on the simulator", () => {
     expect(s.violations[0]!.messages.join("\n")).toMatch(/version \d+, but the key held (all zeros or )?version \d+ when the dump read it/);
   });
 
+  // The kernel's excuses (a next-key race may skip an untouched key; a concurrent writer may leave
+  // a touched key with another written key's value) are for its datapath thread only. These dumps
+  // break a rule only where such an excuse would cover them, so the fuzzer catches them on the
+  // simulator only if it grants no excuse there. A datapath write shows as a value of version > 0
+  // (the setup writes version 0), and a HASH value holds one slot: its version at bytes 4..8.
+  const written = (v: Uint8Array) => new DataView(v.buffer, v.byteOffset).getUint32(4, true) > 0;
+
+  it("excuses no next-key race on the simulator: a walk that skips a key once the datapath has written is caught", async () => {
+    const skipsOnceWritten: DumpImplementation = (target, sink, stats) => {
+      let wrote = false;
+      let skipped = false;
+      const t: DumpTarget = { ...target, driver: { ...target.driver,
+        mapLookupElem: (fd, k, v, f) => {
+          const r = target.driver.mapLookupElem(fd, k, v, f);
+          if (r === 0 && written(v)) wrote = true;
+          return r;
+        },
+        mapGetNextKey: (fd, key, next) => {
+          const r = target.driver.mapGetNextKey(fd, key, next);
+          if (r !== 0 || !wrote || skipped) return r;
+          skipped = true;
+          return target.driver.mapGetNextKey(fd, next.slice(), next);
+        },
+      } };
+      walkDump(t, sink, stats);
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 300, seed: 5, algorithm: "walk", types: [BPF_MAP_TYPE_HASH], implementations: { walk: skipsOnceWritten } });
+    expect(s.ok).toBe(false);
+    expect(s.violations[0]!.messages.join("\n")).toMatch(/present for the whole dump and not delivered/);
+    expect(s.raceMisses).toBe(0);
+  });
+
+  it("excuses no racy read on the simulator: a walk that hands a written key the value of another written key is caught", async () => {
+    const swapsWritten: DumpImplementation = (target, sink, stats) => {
+      let last: Uint8Array | undefined;
+      walkDump(target, (keys, ko, values, vo) => {
+        const own = values.slice(vo, vo + target.valueSize);
+        if (!written(own)) return sink(keys, ko, values, vo);
+        sink(keys, ko, last ?? own, 0);
+        last = own;
+      }, stats);
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 300, seed: 5, algorithm: "walk", types: [BPF_MAP_TYPE_HASH], implementations: { walk: swapsWritten } });
+    expect(s.ok).toBe(false);
+    expect(s.violations[0]!.messages.join("\n")).toMatch(/: the value of key \d+/);
+    expect(s.racyReads).toBe(0);
+  });
+
   it("knows what each key holds: a new per-CPU element's other slots are zero, an existing one keeps them, and under LRU either", () => {
     const h = new HeldValues([0], 2, false);
     h.updated(0, 1, 3);
