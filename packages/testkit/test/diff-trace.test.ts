@@ -2,7 +2,8 @@
 // driver gives. A trace that drops an errno, a value, a key, a count or a token would let two
 // drivers that answer differently "agree". Each test wraps the model so that exactly one answer
 // differs and checks that the comparison names that very step.
-import { BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, type Driver, Errno, wrapDriver } from "@bpfkit/core";
+import { BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, type Driver, Errno, mapTypeName, userValueSize, wrapDriver } from "@bpfkit/core";
+import { FD_VALUE_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { describe, expect, it } from "vitest";
 import type { Op, Program } from "../src/arbitraries/program.js";
 import { firstDivergence, formatDivergence } from "../src/diff/compare.js";
@@ -84,6 +85,31 @@ describe("differential trace: every answer is compared", () => {
     expect(divergence(program({ kind: "deleteBatch", keys: [k(1)] }), short)?.step).toBe(opStep(0));
   });
 
+  it("a batch from the last token after ENOSPC goes on from the token the driver wrote, not from the start", () => {
+    // 0, 8 and 16 share one of the 4 buckets: a batch of 1 cannot take it (ENOSPC) and its
+    // token names that bucket; the next batch, from the last token, must be given that token.
+    const crowded = { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_ZERO_SEED };
+    const p: Program = { spec: crowded, possibleCpus: 1, ops: [
+      ...[0, 8, 16].map((n): Op => ({ kind: "update", key: k(n), value: v(n), flags: 0 })),
+      { kind: "lookupBatch", count: 1, restart: true, del: false },
+      { kind: "lookupBatch", count: 8, restart: false, del: false },
+    ] };
+    const given: (string | null)[] = [];
+    const written: string[] = [];
+    const d = createModelDriver();
+    const recording = wrapDriver(d, {
+      mapLookupBatch(fd, inBatch, outBatch, keys, values, count) {
+        given.push(inBatch === null ? null : Buffer.from(inBatch).toString("hex"));
+        const r = d.mapLookupBatch(fd, inBatch, outBatch, keys, values, count);
+        written.push(Buffer.from(outBatch).toString("hex"));
+        return r;
+      },
+    });
+    const lines = runProgram(recording, p).lines;
+    expect(lines[2 + 3]).toMatch(/^ENOSPC count 0 \[\] token /);
+    expect(given).toEqual([null, written[0]]);
+  });
+
   it("the order of a walk on a ZERO_SEED map, and the values of the final walk", () => {
     // The same keys, handed out in reverse.
     const reversed = (d: Driver) => wrapDriver(d, {
@@ -160,6 +186,54 @@ describe("differential drivers: per-CPU values compare only between drivers of o
     expect(model.ok).toBe(true);
     await expect(runDifferential({ left: () => createModelDriver({ possibleCpus: 2 }), right: () => createSimDriver({ possibleCpus: 3 }), runs: 1 }))
       .rejects.toThrow("drivers disagree on possible CPUs: model has 2, sim has 3; per-CPU values would not compare");
+  });
+});
+
+describe("differential runner: the programs it draws for the pair", () => {
+  /** A driver factory that notes the type of every map created, and the size of every value updated. */
+  const noting = (make: () => Driver) => {
+    const types = new Set<number>();
+    const valueSizes = new Set<string>();
+    const factory = () => {
+      const d = make();
+      const specs = new Map<number, { mapType: number; valueSize: number }>();
+      return wrapDriver(d, {
+        mapCreate(attr) {
+          types.add(attr.mapType);
+          const fd = d.mapCreate(attr);
+          if (fd >= 0) specs.set(fd, { mapType: attr.mapType, valueSize: attr.valueSize });
+          return fd;
+        },
+        mapUpdateElem(fd, key, value, flags) {
+          const m = specs.get(fd);
+          if (m !== undefined) valueSizes.add(`${mapTypeName(m.mapType)} ${m.valueSize}: ${value.length} of ${userValueSize(m.mapType, m.valueSize, d.possibleCpus)}`);
+          return d.mapUpdateElem(fd, key, value, flags);
+        },
+      });
+    };
+    return { types, valueSizes, factory };
+  };
+
+  it("with the model on either side, no maps of maps or PROG_ARRAY (it cannot run them); with none, those too", async () => {
+    for (const modelLeft of [true, false]) {
+      const vsModel = noting(() => createSimDriver());
+      const s = await runDifferential({ left: modelLeft ? "model" : vsModel.factory, right: modelLeft ? vsModel.factory : "model", runs: 80, seed: 9 });
+      expect(s.ok).toBe(true);
+      expect(FD_VALUE_MAP_TYPES.filter((t) => vsModel.types.has(t))).toEqual([]);
+      expect(s.skipped).toBeLessThan(5);
+    }
+    const simOnly = noting(() => createSimDriver());
+    const t = await runDifferential({ left: simOnly.factory, right: "sim", runs: 80, seed: 9 });
+    expect(t.ok).toBe(true);
+    expect(FD_VALUE_MAP_TYPES.filter((x) => simOnly.types.has(x)).length).toBeGreaterThan(1);
+  });
+
+  it("per-CPU values are sized for the pair's CPU count (3 here), so every update carries one slot per CPU", async () => {
+    const three = noting(() => createSimDriver({ possibleCpus: 3 }));
+    const s = await runDifferential({ left: three.factory, right: "sim", runs: 30, seed: 4, program: { types: [BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY] } });
+    expect(s.ok).toBe(true);
+    expect(three.valueSizes.size).toBeGreaterThan(1);
+    for (const line of three.valueSizes) expect(line).toMatch(/: (\d+) of \1$/);
   });
 });
 
