@@ -3,13 +3,14 @@
 // still passed. These tests sample each arbitrary and check that everything promised turns up.
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
-  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_NOEXIST, Errno, isHashMapType,
+  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, isHashMapType,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { interleavingArb } from "../src/arbitraries/interleaving.js";
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES, isMapInMapType, mapSpecArb } from "../src/arbitraries/map-spec.js";
-import { type Op, programArb } from "../src/arbitraries/program.js";
+import { type Op, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
+import { valueFromSeed } from "../src/arbitraries/keys.js";
 import { checkMapCreate } from "../src/model/create-check.js";
 
 const set = <T>(xs: Iterable<T>) => [...new Set(xs)].sort();
@@ -88,6 +89,26 @@ describe("program arbitrary: every op and flag it promises turns up", () => {
       expect(b.values.length).toBe(b.keys.length);
       expect(b.values[1]![0]).toBe((b.values[0]![0]! + 1) & 0xff);
     }
+  });
+});
+
+describe("program values and key pools", () => {
+  it("a value numbers every byte on from its seed, through every CPU's slot and its padding", () => {
+    // Bytes that differ tell a driver that swaps CPUs' slots, or bytes within one, from a right one.
+    const v = valueFromSeed({ mapType: BPF_MAP_TYPE_PERCPU_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: 0 }, 2, 250);
+    expect(Array.from(v)).toEqual([250, 251, 252, 253, 254, 255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("an LRU program's keys are a quarter of what one CPU's LRU list reaches, so it never meets eviction; else unbounded", () => {
+    const lru = (mapType: number, maxEntries: number, mapFlags = 0) => ({ mapType, keySize: 4, valueSize: 4, maxEntries, mapFlags });
+    expect(keyPoolLimit(lru(BPF_MAP_TYPE_LRU_HASH, 64), 2)).toBe(16);
+    expect(keyPoolLimit(lru(BPF_MAP_TYPE_LRU_PERCPU_HASH, 64), 2)).toBe(16);
+    // Per-CPU LRU lists: each CPU reaches max_entries / CPUs (30 on 3 CPUs: 10 each).
+    expect(keyPoolLimit(lru(BPF_MAP_TYPE_LRU_HASH, 64, BPF_F_NO_COMMON_LRU), 2)).toBe(8);
+    expect(keyPoolLimit(lru(BPF_MAP_TYPE_LRU_HASH, 30, BPF_F_NO_COMMON_LRU), 3)).toBe(2);
+    expect(keyPoolLimit(lru(BPF_MAP_TYPE_LRU_HASH, 3), 2)).toBe(1);
+    expect(keyPoolLimit(lru(BPF_MAP_TYPE_LRU_HASH, 64), 2, true)).toBe(Infinity);
+    expect(keyPoolLimit(lru(BPF_MAP_TYPE_HASH, 64), 2)).toBe(Infinity);
   });
 });
 

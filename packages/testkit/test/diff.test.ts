@@ -72,6 +72,22 @@ const mutants: Record<string, (inner: Driver) => Driver> = {
       },
     });
   },
+  "per-CPU values of CPUs 0 and 1 swapped": (inner) => {
+    const { driver, typeOf } = trackTypes(inner);
+    return wrapDriver(driver, {
+      mapLookupElem(fd, key, value, flags) {
+        const r = driver.mapLookupElem(fd, key, value, flags);
+        const t = typeOf.get(fd);
+        if (r === 0 && t !== undefined && isPerCpuMapType(t.mapType) && inner.possibleCpus > 1) {
+          const slot = perCpuSlotSize(t.valueSize);
+          const cpu0 = value.slice(0, slot);
+          value.copyWithin(0, slot, 2 * slot);
+          value.set(cpu0, slot);
+        }
+        return r;
+      },
+    });
+  },
 };
 
 describe("differential runner: mutants of the model are caught and shrunk", () => {
