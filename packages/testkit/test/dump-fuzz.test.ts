@@ -50,6 +50,32 @@ describe("dump fuzz on the simulator", () => {
     expect(pick(b)).toEqual(pick(a));
   });
 
+  it("dumps with walk and batch by default, each case once per algorithm", async () => {
+    const s = await runDumpFuzz({ driver: "sim", runs: 20, seed: 13 });
+    expect(s.ok).toBe(true);
+    expect(s.dumps).toBe(40);
+    expect(s.report).toMatch(/^dump fuzz on sim \(walk and batch\): all invariants held in 40 dumps of 20 cases/);
+  });
+
+  it("fuzzes BpfMap's dump in batches of the case's size, as the batch algorithm: the datapath gets in between as often", async () => {
+    // Unbounded batches would take most maps in one call, and the datapath would hardly act.
+    const batch = await runDumpFuzz({ driver: "sim", runs: 40, seed: 12, algorithm: "batch" });
+    const map = await runDumpFuzz({ driver: "sim", runs: 40, seed: 12, algorithm: "map" });
+    expect([batch.ok, map.ok]).toEqual([true, true]);
+    expect(map.dumpCalls).toBeGreaterThanOrEqual(batch.dumpCalls);
+    expect(map.datapathOps).toBe(batch.datapathOps);
+  });
+
+  it("reports the first algorithm a case broke, with its own messages", async () => {
+    const broken = (name: string): DumpImplementation => () => {
+      throw new Error(`${name} is broken`);
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 5, seed: 3, implementations: { walk: broken("walk"), batch: broken("batch") } });
+    expect(s.ok).toBe(false);
+    expect(s.violations[0]!.algorithm).toBe("walk");
+    expect(s.violations[0]!.messages[0]).toBe("the dump failed: Error: walk is broken");
+  });
+
   it("replays one case exactly: each case runs on a fresh simulator, so its map's hash seed does not depend on the cases before", async () => {
     // The walk's order over a hash map follows the map's hash seed, which the simulator draws
     // from its map ids: on a shared simulator a replayed case (the first map) walked otherwise.
