@@ -68,6 +68,7 @@ export const SPEC_MUTATIONS = {
   unknownMapType: "EINVAL",
   foreignFlag: "EINVAL",
   lruNoPrealloc: "ENOTSUPP",
+  noCommonLruWithoutLru: "EINVAL",
   lpmWithoutNoPrealloc: "EINVAL",
   lpmKeyTooSmall: "EINVAL",
   perCpuValueTooBig: "E2BIG",
@@ -151,6 +152,8 @@ export function breakSpec(s: MapSpec, m: SpecMutation): MapSpec {
     // MMAPABLE is only for ARRAY; on an array, ZERO_SEED is foreign instead.
     case "foreignFlag": r.mapFlags |= r.mapType === BPF_MAP_TYPE_ARRAY ? BPF_F_ZERO_SEED : BPF_F_MMAPABLE; break;
     case "lruNoPrealloc": r.mapType = BPF_MAP_TYPE_LRU_HASH; r.keySize = Math.max(1, r.keySize); r.mapFlags = (r.mapFlags & ~BPF_F_NO_COMMON_LRU) | BPF_F_NO_PREALLOC; break;
+    // Per-CPU LRU lists are for LRU maps only (htab_map_alloc_check).
+    case "noCommonLruWithoutLru": r.mapType = BPF_MAP_TYPE_HASH; r.keySize = Math.max(1, r.keySize); r.mapFlags |= BPF_F_NO_COMMON_LRU; break;
     case "lpmWithoutNoPrealloc": r.mapType = BPF_MAP_TYPE_LPM_TRIE; r.keySize = 8; r.mapFlags &= ~(BPF_F_NO_PREALLOC | BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU); break;
     case "lpmKeyTooSmall": r.mapType = BPF_MAP_TYPE_LPM_TRIE; r.keySize = 4; r.mapFlags = (r.mapFlags & ~(BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU)) | BPF_F_NO_PREALLOC; break;
     case "perCpuValueTooBig": r.mapType = BPF_MAP_TYPE_PERCPU_ARRAY; r.keySize = 4; r.valueSize = 32769; r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
