@@ -85,6 +85,18 @@ describe("model: kernel-maps.md examples", () => {
     expect(calls).toEqual([[0, [0, 4], 2], [0, [2, 1], 6], [Errno.ENOENT, [5, 3], 8]]);
   });
 
+  it("a hash batch from a token at or past the last bucket is ENOENT with nothing, as the kernel's", () => {
+    const d = createModelDriver();
+    const fd = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_ZERO_SEED });
+    for (let i = 0; i < 6; i++) d.mapUpdateElem(fd, u32(i), u32(i));
+    const out = new Uint8Array(4);
+    // 8 entries: 8 buckets, 0 to 7; the token names the next bucket to visit.
+    for (const token of [8, 9, 1000]) {
+      expect(d.mapLookupBatch(fd, u32(token), out, new Uint8Array(32), new Uint8Array(32), 8)).toEqual({ errno: Errno.ENOENT, count: 0 });
+    }
+    expect(d.mapLookupBatch(fd, u32(7), out, new Uint8Array(32), new Uint8Array(32), 8).errno).toBe(Errno.ENOENT);
+  });
+
   it("walks LPM entries in the §9.3 order, more specific first", () => {
     const d = createModelDriver();
     const fd = d.mapCreate({ mapType: BPF_MAP_TYPE_LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_NO_PREALLOC });
