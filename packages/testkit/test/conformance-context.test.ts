@@ -36,8 +36,11 @@ describe("CaseContext helpers fail the case when the driver refuses", () => {
     expect(ctx.walkU32(fd)).toEqual([1]);
     const eperm = new CaseContext(wrapDriver(sim, { mapGetNextKey: () => -Errno.EPERM }), {});
     expect(() => eperm.walk(fd, 4)).toThrow("GET_NEXT_KEY during a walk failed with EPERM after 0 keys");
-    const loops = new CaseContext(wrapDriver(sim, { mapGetNextKey: (_fd, _k, next) => { next.set(u32(1)); return 0; } }), {});
+    let calls = 0;
+    const loops = new CaseContext(wrapDriver(sim, { mapGetNextKey: (_fd, _k, next) => { calls++; next.set(u32(1)); return 0; } }), {});
     expect(() => loops.walk(fd, 4, 10)).toThrow("GET_NEXT_KEY walk did not end after 10 keys");
+    // It gives up just past the limit, not after many times as many calls.
+    expect(calls).toBe(11);
     expect(ctx.cleanup()).toEqual([]);
   });
 });
