@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Errno, wrapDriver, type Driver } from "@bpfkit/core";
-import { defineConformanceTests, runConformance, selectCases } from "../src/conformance/index.js";
+import { defineConformanceTests, formatReport, runConformance, selectCases } from "../src/conformance/index.js";
 import { driversUnderTest, kernelUnderTest, simUnderTest } from "../src/drivers.js";
 
 const sim = simUnderTest();
@@ -20,6 +20,15 @@ describe("runConformance", () => {
     expect(r.passedNames.every((n) => n.startsWith("§8"))).toBe(true);
     expect(r.skipped.length).toBe(selectCases({ groups: ["lru-exact"] }).length);
     expect(r.skipped[0]!.reason).toMatch(/single-CPU/);
+  });
+
+  it("formatReport: each failure with its message indented, each skip with its reason, then the counts", () => {
+    const text = formatReport({
+      driver: "sim", passed: 3, passedNames: ["a", "b", "c"], ms: 12.4,
+      failed: [{ name: "§1 x", message: "first line\nsecond line" }, { name: "§2 y", message: "no" }],
+      skipped: [{ name: "§3 z", reason: "needs a pin" }],
+    });
+    expect(text).toBe("FAIL §1 x\n  first line\n  second line\nFAIL §2 y\n  no\nSKIP §3 z: needs a pin\nsim: 3 passed, 2 failed, 1 skipped (12 ms)");
   });
 
   it("names the failing case and says what the kernel does", () => {
