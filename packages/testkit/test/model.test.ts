@@ -1,6 +1,10 @@
 // The reference model: its hash, orders and batches against the kernel's own examples
 // (kernel-maps.md), then against the running kernel on random programs (the kernel is ground truth).
-import { BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, Errno } from "@bpfkit/core";
+import {
+  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, Errno, type MapCreateAttr, errnoName,
+} from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
 import { hex, putU32le, u32le } from "../src/model/bytes.js";
 import { jhash } from "../src/model/jhash.js";
@@ -122,6 +126,40 @@ describe("model: kernel-maps.md examples", () => {
   });
 });
 
+/**
+ * Create rules no arbitrary draws (NUMA nodes, PRESERVE_ELEMS): each spec with the kernel's
+ * answer on this one-node host (NUMA_NO_NODE, 0xffffffff, asks for no node).
+ */
+const RARE_CREATES: [string, MapCreateAttr, string][] = [
+  ["HASH on node 0", { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 0 }, "OK"],
+  ["HASH on node 1, which is not there", { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 1 }, "EINVAL"],
+  ["PERCPU_HASH on node 0", { mapType: BPF_MAP_TYPE_PERCPU_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 0 }, "EINVAL"],
+  ["PERCPU_HASH on no node", { mapType: BPF_MAP_TYPE_PERCPU_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 0xffffffff }, "OK"],
+  ["LRU_HASH with per-CPU lists on node 0", { mapType: BPF_MAP_TYPE_LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_NUMA_NODE | BPF_F_NO_COMMON_LRU, numaNode: 0 }, "EINVAL"],
+  ["LRU_HASH on node 0", { mapType: BPF_MAP_TYPE_LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_NUMA_NODE, numaNode: 0 }, "OK"],
+  ["PERCPU_ARRAY on node 0", { mapType: BPF_MAP_TYPE_PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 0 }, "EINVAL"],
+  ["ARRAY on node 0", { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 0 }, "OK"],
+  ["ARRAY with PRESERVE_ELEMS (perf event arrays only)", { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_PRESERVE_ELEMS }, "EINVAL"],
+  ["LPM_TRIE on node 0", { mapType: BPF_MAP_TYPE_LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE, numaNode: 0 }, "OK"],
+];
+
+/** What `driver` answers to each of RARE_CREATES, as [name, "OK" or the errno name]. */
+function rareCreates(driver: { mapCreate(a: MapCreateAttr): number; close(fd: number): number }): [string, string][] {
+  return RARE_CREATES.map(([name, attr]) => {
+    const fd = driver.mapCreate(attr);
+    if (fd >= 0) driver.close(fd);
+    return [name, fd >= 0 ? "OK" : errnoName(-fd)];
+  });
+}
+
+describe("model: create rules the arbitraries never draw", () => {
+  it("NUMA nodes and PRESERVE_ELEMS get the kernel's answers from the model and the simulator", () => {
+    const want = RARE_CREATES.map(([name, , answer]) => [name, answer]);
+    expect(rareCreates(createModelDriver())).toEqual(want);
+    expect(rareCreates(createSimDriver())).toEqual(want);
+  });
+});
+
 const kernel = kernelUnderTest();
 describe.runIf(kernel.unavailable === undefined)("model vs kernel", () => {
   it("property: on random programs over every modelled type, every answer of the model equals the kernel's", async () => {
@@ -129,6 +167,10 @@ describe.runIf(kernel.unavailable === undefined)("model vs kernel", () => {
     if (!s.ok) console.log(s.report);
     expect(s.divergences.map((c) => c.divergence)).toEqual([]);
     expect(s.runs).toBe(300);
+  });
+
+  it("the kernel answers the rare creates as the model's table says", () => {
+    expect(rareCreates(kernel.create())).toEqual(RARE_CREATES.map(([name, , answer]) => [name, answer]));
   });
 
   it("property: invalid create specs get the kernel's errno from the model", async () => {
