@@ -127,7 +127,7 @@ describe("model: kernel-maps.md examples", () => {
 });
 
 /**
- * Create rules no arbitrary draws (NUMA nodes, PRESERVE_ELEMS): each spec with the kernel's
+ * Create rules no arbitrary draws (NUMA nodes, PRESERVE_ELEMS, the longest names): each spec with the kernel's
  * answer on this one-node host (NUMA_NO_NODE, 0xffffffff, asks for no node).
  */
 const RARE_CREATES: [string, MapCreateAttr, string][] = [
@@ -140,6 +140,8 @@ const RARE_CREATES: [string, MapCreateAttr, string][] = [
   ["PERCPU_ARRAY on node 0", { mapType: BPF_MAP_TYPE_PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 0 }, "EINVAL"],
   ["ARRAY on node 0", { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NUMA_NODE, numaNode: 0 }, "OK"],
   ["ARRAY with PRESERVE_ELEMS (perf event arrays only)", { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_PRESERVE_ELEMS }, "EINVAL"],
+  ["a name of 15 bytes", { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: 0, mapName: "abcdefghijklmno" }, "OK"],
+  ["a name of 16 bytes, with no room for its NUL", { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: 0, mapName: "abcdefghijklmnop" }, "EINVAL"],
   ["LPM_TRIE on node 0", { mapType: BPF_MAP_TYPE_LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE, numaNode: 0 }, "OK"],
 ];
 
@@ -153,7 +155,7 @@ function rareCreates(driver: { mapCreate(a: MapCreateAttr): number; close(fd: nu
 }
 
 describe("model: create rules the arbitraries never draw", () => {
-  it("NUMA nodes and PRESERVE_ELEMS get the kernel's answers from the model and the simulator", () => {
+  it("NUMA nodes, PRESERVE_ELEMS and 16-byte names get the kernel's answers from the model and the simulator", () => {
     const want = RARE_CREATES.map(([name, , answer]) => [name, answer]);
     expect(rareCreates(createModelDriver())).toEqual(want);
     expect(rareCreates(createSimDriver())).toEqual(want);
