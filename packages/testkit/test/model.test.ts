@@ -2,7 +2,7 @@
 // (kernel-maps.md), then against the running kernel on random programs (the kernel is ground truth).
 import {
   BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_PRESERVE_ELEMS, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH,
-  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, Errno, type MapCreateAttr, errnoName,
+  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, Errno, type MapCreateAttr, errnoName, mapTypeName,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
@@ -99,6 +99,26 @@ describe("model: kernel-maps.md examples", () => {
       expect(d.mapLookupBatch(fd, u32(token), out, new Uint8Array(32), new Uint8Array(32), 8)).toEqual({ errno: Errno.ENOENT, count: 0 });
     }
     expect(d.mapLookupBatch(fd, u32(7), out, new Uint8Array(32), new Uint8Array(32), 8).errno).toBe(Errno.ENOENT);
+  });
+
+  it("keeps a copy of each value written: a caller reusing its buffer does not change what is stored", () => {
+    const d = createModelDriver();
+    const specs = [
+      { mapType: BPF_MAP_TYPE_HASH, keySize: 8, valueSize: 4, maxEntries: 4, mapFlags: 0 },
+      { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, mapFlags: 0 },
+      { mapType: BPF_MAP_TYPE_LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_NO_PREALLOC },
+    ];
+    for (const spec of specs) {
+      const fd = d.mapCreate(spec);
+      const key = new Uint8Array(spec.keySize);
+      key[0] = spec.mapType === BPF_MAP_TYPE_ARRAY ? 1 : 8; // an index in range; LPM prefix /8
+      const value = u32(7);
+      expect(d.mapUpdateElem(fd, key, value), mapTypeName(spec.mapType)).toBe(0);
+      value.fill(0xee);
+      const out = new Uint8Array(4);
+      expect(d.mapLookupElem(fd, key, out)).toBe(0);
+      expect(u32le(out), mapTypeName(spec.mapType)).toBe(7);
+    }
   });
 
   it("walks LPM entries in the §9.3 order, more specific first", () => {
