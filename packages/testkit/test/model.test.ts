@@ -143,6 +143,10 @@ describe("model: kernel-maps.md examples", () => {
     expect(u32le(v)).toBe(16);
     expect(d.mapLookupElem(fd, lpm(32, 192, 168, 1, 77), v)).toBe(0);
     expect(u32le(v)).toBe(24);
+    // A query longer than max_prefixlen (32 here) finds nothing, not even /0, which matches all (§9.1).
+    d.mapUpdateElem(fd, lpm(0, 0, 0, 0, 0), u32(0));
+    expect(d.mapLookupElem(fd, lpm(32, 10, 0, 0, 1), v)).toBe(0);
+    expect(d.mapLookupElem(fd, lpm(33, 10, 0, 0, 1), v)).toBe(-Errno.ENOENT);
   });
 });
 
