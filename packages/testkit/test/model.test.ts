@@ -147,6 +147,10 @@ describe("model: kernel-maps.md examples", () => {
     d.mapUpdateElem(fd, lpm(0, 0, 0, 0, 0), u32(0));
     expect(d.mapLookupElem(fd, lpm(32, 10, 0, 0, 1), v)).toBe(0);
     expect(d.mapLookupElem(fd, lpm(33, 10, 0, 0, 1), v)).toBe(-Errno.ENOENT);
+    // An update of 192.168.0.0/16 through other host bits stores the new key's bytes (§9.2).
+    expect(d.mapUpdateElem(fd, lpm(16, 192, 168, 9, 9), u32(161))).toBe(0);
+    expect(walk(d, fd, 8).map(hex)).toContain(hex(lpm(16, 192, 168, 9, 9)));
+    expect(walk(d, fd, 8).map(hex)).not.toContain(hex(lpm(16, 192, 168, 0, 0)));
   });
 });
 
