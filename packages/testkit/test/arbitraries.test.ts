@@ -6,8 +6,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { interleavingArb } from "../src/arbitraries/interleaving.js";
 import { keyArb, valueArb } from "../src/arbitraries/keys.js";
-import { type MapSpec, SPEC_MUTATIONS, type SpecMutation, breakSpec, mapSpecArb } from "../src/arbitraries/map-spec.js";
-import { formatProgram, isOrderFree, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
+import { FD_VALUE_MAP_TYPES, type MapSpec, SPEC_MUTATIONS, type SpecMutation, breakSpec, mapSpecArb } from "../src/arbitraries/map-spec.js";
+import { runProgram } from "../src/diff/run-program.js";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
 import { hex, u32le } from "../src/model/bytes.js";
 import { checkMapCreate } from "../src/model/create-check.js";
 import { kernelUnderTest } from "../src/drivers.js";
@@ -40,6 +42,16 @@ describe("map spec arbitraries", () => {
       const fd = d.mapCreate(breakSpec(base, m));
       if (fd >= 0) d.close(fd);
       expect({ m, errno: fd < 0 ? -fd : 0 }).toEqual({ m, errno: Errno[SPEC_MUTATIONS[m]] });
+    }
+  });
+
+  it("every valid spec of maps of maps and PROG_ARRAY is one the simulator and the kernel create (with their inner maps and programs)", () => {
+    // runProgram makes the inner maps and programs such a map needs; with no ops it only creates.
+    const specs = fc.sample(mapSpecArb({ types: FD_VALUE_MAP_TYPES, zeroSeed: "sometimes" }), { numRuns: 150, seed: 4 });
+    const drivers = [createSimDriver(), ...(kernel.unavailable === undefined ? [kernel.create()] : [])];
+    for (const d of drivers) {
+      const refused = specs.filter((spec) => runProgram(d, { spec, possibleCpus: d.possibleCpus, ops: [] }).lines[0] !== "create ok");
+      expect(refused.map(formatSpec), d.kind).toEqual([]);
     }
   });
 
