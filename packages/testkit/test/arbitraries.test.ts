@@ -72,6 +72,10 @@ describe("key and value arbitraries", () => {
     const lpm = { mapType: BPF_MAP_TYPE_LPM_TRIE, keySize: 5, valueSize: 4, maxEntries: 5, mapFlags: 1 };
     const lens = fc.sample(keyArb(lpm), { numRuns: 300, seed: 2 }).map((k) => { expect(k.length).toBe(5); return u32le(k); });
     expect(Math.max(...lens)).toBe(9);
+    // Every data byte is drawn, the last one too, so prefixes that end in it branch both ways.
+    const wide = { ...lpm, keySize: 7 };
+    const keys = fc.sample(keyArb(wide), { numRuns: 300, seed: 5 });
+    for (let i = 4; i < 7; i++) expect(keys.some((k) => k[i] !== 0), `data byte ${i - 4}`).toBe(true);
   });
 
   it("property: values are the user-space size, per-CPU ones every CPU's 8-aligned slot", () => {
