@@ -3,11 +3,12 @@
 // still passed. These tests sample each arbitrary and check that everything promised turns up.
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
-  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, isHashMapType,
+  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, isHashMapType,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { interleavingArb } from "../src/arbitraries/interleaving.js";
+import { dumpCaseArb } from "../src/dump-fuzz/dump-case.js";
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES, isMapInMapType, mapSpecArb } from "../src/arbitraries/map-spec.js";
 import { type Op, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
 import { valueFromSeed } from "../src/arbitraries/keys.js";
@@ -119,5 +120,15 @@ describe("interleaving arbitrary: every datapath move turns up", () => {
     expect(set(ops.map((o) => o.cpu))).toEqual([0, 1, 2]);
     expect(set(ops.map((o) => o.key))).toEqual([0, 1, 2, 3, 4]);
     expect(set(ops.map((o) => String(o.recent)))).toEqual(["0", "1", "undefined"]);
+  });
+});
+
+describe("dump case arbitrary", () => {
+  it("an array case holds all its max_entries keys before the dump, and no fresh ones (an array's datapath cannot insert)", () => {
+    const cases = fc.sample(dumpCaseArb({ possibleCpus: 2, types: [BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY] }), { numRuns: 100, seed: 38 });
+    expect(cases.filter((c) => c.initial !== c.spec.maxEntries || c.fresh !== 0)).toEqual([]);
+    // Hash cases do get fresh keys for the datapath to insert.
+    const hash = fc.sample(dumpCaseArb({ possibleCpus: 2, types: [BPF_MAP_TYPE_HASH] }), { numRuns: 100, seed: 38 });
+    expect(hash.some((c) => c.fresh > 0)).toBe(true);
   });
 });
