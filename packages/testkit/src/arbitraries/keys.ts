@@ -13,9 +13,13 @@ const isArrayKey = (t: number) => t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE
  * The key `material` stands for in a map of `spec`: hash maps take the bytes zero-padded;
  * arrays an index (u32 of the bytes) in [0, max_entries + 2), so out-of-range indexes occur;
  * LPM a prefixlen from the first byte in [0, max_prefixlen + 2) (one past the maximum is
- * invalid) and data from the rest.
+ * invalid) and data from the rest. With a `root` (LPM only; other maps ignore it), the data
+ * is the root's bits up to a split bit and the material's (from the third byte) from there on;
+ * the second byte picks the split: below 128 it is that byte mod (max_prefixlen + 1), else
+ * max_prefixlen (the whole root). Keys made from one root share their leading bits, so they
+ * nest and branch below a common prefix as routing tables do.
  */
-export function keyFromMaterial(spec: MapSpec, material: Uint8Array): Uint8Array {
+export function keyFromMaterial(spec: MapSpec, material: Uint8Array, root?: Uint8Array): Uint8Array {
   const key = new Uint8Array(spec.keySize);
   // An invalid spec's create fails before any key matters: just fill what there is.
   if (spec.keySize < 4 && !isHashMapType(spec.mapType)) {
@@ -27,7 +31,20 @@ export function keyFromMaterial(spec: MapSpec, material: Uint8Array): Uint8Array
   } else if (spec.mapType === BPF_MAP_TYPE_LPM_TRIE) {
     const maxPrefixlen = 8 * (spec.keySize - 4);
     putU32le(key, 0, (material[0] ?? 0) % (maxPrefixlen + 2));
-    key.set(material.subarray(1, spec.keySize - 3), 4);
+    if (root === undefined) {
+      key.set(material.subarray(1, spec.keySize - 3), 4);
+    } else {
+      // Bit i of the data (big-endian, as the trie reads it) is the root's below the split and
+      // the material's at the same place from it on, so bytes stay readable in hex. Keys that
+      // keep the whole root lie on one chain (/8, /16, /24 of one address); the others branch
+      // off it at their split, siblings of each other below a common prefix.
+      const s = material[1] ?? 0;
+      const split = s >= 128 ? maxPrefixlen : s % (maxPrefixlen + 1);
+      for (let i = 0; i < maxPrefixlen; i++) {
+        const from = i < split ? (root[i >> 3] ?? 0) : (material[2 + (i >> 3)] ?? 0);
+        key[4 + (i >> 3)]! |= from & (0x80 >> (i & 7));
+      }
+    }
   } else {
     key.set(material.subarray(0, spec.keySize));
   }

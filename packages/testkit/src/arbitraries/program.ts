@@ -102,8 +102,10 @@ export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = 
   return Math.max(1, Math.floor(reach / 4));
 }
 
-function resolve(spec: MapSpec, possibleCpus: number, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean): Program {
-  const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m));
+function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean): Program {
+  // LPM pool keys all branch off one root (keyFromMaterial): independent random keys seldom
+  // share leading bits, so lookups never met a shorter covering prefix nor the trie's glue nodes.
+  const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m, root));
   const key = (i: number) => pool[i % pool.length]!;
   const value = (n: number) => valueFromSeed(spec, possibleCpus, n);
   // Without BPF_F_ZERO_SEED the kernel's hash seed is random: only next-key from NULL (empty or
@@ -127,13 +129,22 @@ function resolve(spec: MapSpec, possibleCpus: number, material: Uint8Array[], re
   return withToString({ spec, possibleCpus, ops });
 }
 
-/** Programs over specs from `mapSpecArb(options)`: a key pool, then the ops. */
+/**
+ * Programs over specs from `mapSpecArb(options)`: a key pool, then the ops. LPM pool keys share
+ * one drawn root's leading bits, each up to its own split bit, so nested prefixes (a lookup
+ * matched by a shorter stored one) and siblings below a common prefix are common.
+ */
 export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
+  // Material for the widest key: LPM takes a prefixlen and a split byte before the data.
+  const materialLength = Math.max(20, (options.maxKeySize ?? 16) + 2);
   return fc.record({
     spec: mapSpecArb(options),
-    material: fc.array(keyMaterialArb(), { minLength: 1, maxLength: options.maxKeys ?? 12 }),
+    material: fc.array(keyMaterialArb(materialLength), { minLength: 1, maxLength: options.maxKeys ?? 12 }),
     recipes: fc.array(opRecipeArb(options.freeze ?? true), { maxLength: options.maxOps ?? 40, size: "medium" }),
-  }).map(({ spec, material, recipes }) => resolve(spec, options.possibleCpus, material, recipes, options.lruEviction ?? false));
+    // Drawn last, so programs of other map types are the ones the same seed always gave.
+    // At any length, so that wide keys' late data bytes are drawn too (material seldom reaches them).
+    root: fc.uint8Array({ maxLength: materialLength, size: "max" }),
+  }).map(({ spec, root, material, recipes }) => resolve(spec, options.possibleCpus, root, material, recipes, options.lruEviction ?? false));
 }
 
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };
