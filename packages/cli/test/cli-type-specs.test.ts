@@ -2,14 +2,7 @@
 // defaults, and how it prints back. Each case is one a user can type on a command line.
 import { describe, expect, it } from "vitest";
 import { parseType } from "../src/index.js";
-import { withSimMap } from "./helpers.js";
-
-const enc = (spec: string, text: string) => {
-  const t = parseType(spec);
-  const b = new Uint8Array(t.size);
-  t.parse(text, b, 0);
-  return Array.from(b);
-};
+import { encodeText as enc, withSimMap } from "./helpers.js";
 
 describe("type specs", () => {
   it("text left after a whole type is a usage error naming it, not ignored", () => {

@@ -3,17 +3,10 @@
 // type specs' edges: counts, columns, padding, positional and named fields.
 import { describe, expect, it } from "vitest";
 import type { BpfMapInfo } from "@bpfkit/core";
-import { bytesType, ExitCode, parseHexBytes, parseType } from "../src/index.js";
+import { bytesType, ExitCode, parseHexBytes } from "../src/index.js";
 import { elemTypes } from "../src/elem-types.js";
 import { mapFlagsText, parseMapFlags } from "../src/names.js";
-import { u32le, withSimMap } from "./helpers.js";
-
-const enc = (spec: string, text: string) => {
-  const t = parseType(spec);
-  const b = new Uint8Array(t.size);
-  t.parse(text, b, 0);
-  return Array.from(b);
-};
+import { encodeText as enc, u32le, withSimMap } from "./helpers.js";
 
 describe("raw keys and values (no type given)", () => {
   it("a 4-byte key takes IPv4 text and a 16-byte key IPv6 text, as `map lookup --help` says", () => {

@@ -2,7 +2,7 @@
 import { expect } from "vitest";
 import { decodeMapInfo, MAP_INFO_SIZE, type Driver, type MapCreateAttr } from "@bpfkit/core";
 import { createSimDriver, type SimDriver } from "@bpfkit/driver-wasm-sim";
-import { captureIo, main } from "../src/index.js";
+import { captureIo, main, parseType } from "../src/index.js";
 
 export interface Run {
   code: number;
@@ -49,6 +49,14 @@ export async function withSimMaps<T>(attrs: readonly MapCreateAttr[], fn: (m: Si
 /** withSimMaps with one map (id 1), its fd as `fd`. */
 export function withSimMap<T>(attr: MapCreateAttr, fn: (m: Omit<SimMaps, "fds"> & { fd: number }) => T | Promise<T>): Promise<T> {
   return withSimMaps([attr], ({ fds, ...rest }) => fn({ ...rest, fd: fds[0]! }));
+}
+
+/** The bytes `text` becomes as a value of the type `spec` (as `--key-type`/`--value-type` read it). */
+export function encodeText(spec: string, text: string): number[] {
+  const t = parseType(spec);
+  const b = new Uint8Array(t.size);
+  t.parse(text, b, 0);
+  return Array.from(b);
 }
 
 export function u32le(n: number): Uint8Array {
