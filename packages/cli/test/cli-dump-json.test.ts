@@ -1,24 +1,30 @@
 // `map dump --json` that fails part-way: a script reading stdout must get one whole JSON document
 // or nothing. Before, entries were flushed every 4096, so a late failure left a cut-off array.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { ExitCode } from "../src/index.js";
-import { OutputSpool } from "../src/output-spool.js";
+import { OutputSpool, SPOOL_MEMORY_LIMIT } from "../src/output-spool.js";
 import { cliOver, u32le, u64le, withSimMap } from "./helpers.js";
 
 const ENTRIES = 6000;
 const EIO = 5;
 
-/** A simulator whose lookups fail with EIO once `after` calls have succeeded. */
-function failingLater(after: number): { d: Driver; path: string } {
+/**
+ * A simulator whose lookups fail with EIO once `after` calls have succeeded, over a pinned hash
+ * of `entries` keys; values wider than 8 bytes are `valueSize` bytes of the key's low byte.
+ */
+function failingLater(after: number, entries = ENTRIES, valueSize = 8): { d: Driver; path: string } {
   const sim = createSimDriver();
-  const fd = sim.mapCreate({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: ENTRIES });
+  const fd = sim.mapCreate({ mapType: 1, keySize: 4, valueSize, maxEntries: entries });
   expect(fd).toBeGreaterThanOrEqual(0);
-  for (let i = 0; i < ENTRIES; i++) expect(sim.mapUpdateElem(fd, u32le(i), u64le(BigInt(i)))).toBe(0);
+  for (let i = 0; i < entries; i++) {
+    const value = valueSize === 8 ? u64le(BigInt(i)) : new Uint8Array(valueSize).fill(i & 0xff);
+    expect(sim.mapUpdateElem(fd, u32le(i), value)).toBe(0);
+  }
   const path = "/sys/fs/bpf/big";
   expect(sim.objPin(fd, path)).toBe(0);
   let calls = 0;
@@ -49,6 +55,34 @@ describe("map dump --json when the dump fails part-way", () => {
       }
     });
   }
+
+  // A dump past SPOOL_MEMORY_LIMIT characters has moved to an unlinked temporary file, which only
+  // its fd keeps: a failure after that must close it, or each failed dump leaks one fd and its disk.
+  it.skipIf(!existsSync("/proc/self/fd"))("a dump that fails after its JSON moved to disk closes the spool file", async () => {
+    const spoolFds = () => readdirSync("/proc/self/fd").filter((n) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${n}`).includes("bpfkit-spool-");
+      } catch {
+        return false; // the directory's own fd, gone by now
+      }
+    });
+    // The dump writes to the spool every 4096 entries; 1024-byte values are ~3k characters of JSON
+    // each, so the first 4096 pass the limit, and the failure comes after them.
+    const entries = 5000;
+    const { d, path } = failingLater(4500, entries, 1024);
+    expect(spoolFds()).toEqual([]);
+    const r = await cliOver(d)("map", "dump", path, "--json", "--algorithm", "walk", "--driver", "sim");
+    expect(r.code).toBe(ExitCode.failure);
+    expect(r.out).toBe("");
+    expect(r.err).toContain("input/output error");
+    expect(spoolFds()).toEqual([]);
+    // The same dump without the failure spills too, and hands back the whole document.
+    const ok = await cliOver(failingLater(Infinity, entries, 1024).d)("map", "dump", path, "--json", "--algorithm", "walk", "--driver", "sim");
+    expect(ok.code, ok.err).toBe(0);
+    expect((ok.out.length / entries) * 4096).toBeGreaterThan(SPOOL_MEMORY_LIMIT);
+    expect((JSON.parse(ok.out) as unknown[]).length).toBe(entries);
+    expect(spoolFds()).toEqual([]);
+  });
 
   it("without --json the entries read so far stay on stdout, with no count line", async () => {
     const { d, path } = failingLater(5000);
