@@ -52,7 +52,15 @@ export function loadLibc(): Libc {
   try {
     koffi = createRequire(import.meta.url)("koffi") as Koffi;
   } catch (e) {
-    throw new Error(`@bpfkit/driver-kernel cannot load koffi: ${(e as Error).message}`, { cause: e });
+    // koffi is an optional dependency, so that a simulator-only install survives a platform where
+    // koffi has no prebuilt binary and cannot build: say so rather than print a resolver trace.
+    const missing = (e as { code?: unknown }).code === "MODULE_NOT_FOUND" && /'koffi'/.test((e as Error).message);
+    throw new Error(
+      missing
+        ? "@bpfkit/driver-kernel cannot load koffi: it is not installed (an optional dependency, skipped where its install failed); install koffi@3.3.4"
+        : `@bpfkit/driver-kernel cannot load koffi: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   const lib = koffi.load("libc.so.6");
   const f = <T>(decl: string) => lib.func(decl) as unknown as T;

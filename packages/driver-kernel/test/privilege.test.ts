@@ -2,16 +2,12 @@
 // `nobody` (no capabilities) imports the driver, asks kernelDriverAvailable() and calls
 // createKernelDriver(). The child runs plain JS, so the sources are transpiled for it first.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { transpileForChild } from "./child-copy.js";
 import { describeKernel } from "./helpers.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const packages = join(here, "..", "..");
 const NOBODY = 65534;
 /** util-linux setpriv, to run a child with CAP_BPF as its only capability. */
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"].find((p) => existsSync(p));
@@ -23,28 +19,14 @@ afterAll(() => {
 });
 
 /** core and driver-kernel as JS in a temp dir that `nobody` can read, koffi reachable. */
-function transpileForChild(): string {
-  dir = mkdtempSync(join(tmpdir(), "bpfkit-nobody-"));
-  chmodSync(dir, 0o755);
-  for (const pkg of ["core", "driver-kernel"]) {
-    const out = join(dir, pkg);
-    mkdirSync(out, { mode: 0o755 });
-    const src = join(packages, pkg, "src");
-    for (const file of readdirSync(src).filter((f) => f.endsWith(".ts"))) {
-      const js = ts.transpileModule(readFileSync(join(src, file), "utf8"), {
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      }).outputText.replaceAll('"@bpfkit/core"', '"../core/index.js"');
-      writeFileSync(join(out, file.replace(/\.ts$/, ".js")), js, { mode: 0o644 });
-    }
-  }
-  writeFileSync(join(dir, "package.json"), '{"type":"module"}', { mode: 0o644 });
-  symlinkSync(join(packages, "driver-kernel", "node_modules"), join(dir, "node_modules"));
+function transpileForNobody(): string {
+  dir = transpileForChild("bpfkit-nobody-", { koffi: true });
   return dir;
 }
 
 describeKernel("kernel driver: without privilege", () => {
   it("as nobody: kernelDriverAvailable() is false and createKernelDriver() says root or CAP_BPF is needed", () => {
-    const root = transpileForChild();
+    const root = transpileForNobody();
     const script = `
       import { createKernelDriver, kernelDriverAvailable } from ${JSON.stringify(join(root, "driver-kernel", "index.js"))};
       const out = { uid: process.getuid(), available: kernelDriverAvailable() };
@@ -70,7 +52,7 @@ describeKernel("kernel driver: without privilege", () => {
   // CAP_BPF without CAP_SYS_ADMIN: maps can be made, but ids are refused, and the driver says
   // which capability is missing rather than leaving callers with a bare EPERM.
   it.skipIf(SETPRIV === undefined)("as nobody with CAP_BPF only: the driver works, GET_FD_BY_ID is EPERM, and sysAdminMissing() says why", () => {
-    const root = dir ?? transpileForChild();
+    const root = dir ?? transpileForNobody();
     // byId: capable(CAP_SYS_ADMIN) comes before the id lookup, so any id gives EPERM.
     const script = `
       import { createKernelDriver, kernelDriverAvailable, hasCapability, sysAdminMissing, CAP_BPF, CAP_SYS_ADMIN } from ${JSON.stringify(join(root, "driver-kernel", "index.js"))};
