@@ -1,9 +1,11 @@
 // The command line itself: help for every command, usage errors and exit codes, driver choice,
 // key/value types. No map is touched except where a test says so.
 import { describe, expect, it } from "vitest";
+import { BPF_F_NO_PREALLOC } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { captureIo, ExitCode, main, parseHexBytes, parseType, VERSION } from "../src/index.js";
 import { COMMANDS } from "../src/commands/index.js";
+import { cliOver } from "./helpers.js";
 
 async function run(argv: string[], over: Parameters<typeof captureIo>[0] = {}) {
   const io = captureIo(over);
@@ -164,13 +166,20 @@ describe("bpfkit help and usage", () => {
     expect(JSON.parse(json.out)).toMatchObject({ pinned: "/sys/fs/bpf/m", driver: "sim" });
   });
 
-  it("map create of an lpm_trie without no_prealloc: the kernel's EINVAL comes with the flag to add", async () => {
+  it("map create of an lpm_trie: no --flags means no_prealloc; flags without it get the kernel's EINVAL and the flag to add", async () => {
+    const d = createSimDriver();
     const lpm = ["map", "create", "/sys/fs/bpf/r", "--type", "lpm_trie", "--key-type", "lpm4", "--value-size", "4", "--max-entries", "4", "--driver", "sim"];
-    const r = await run(lpm);
+    const ok = await cliOver(d)(...lpm, "--json");
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ type: "lpm_trie", flags: BPF_F_NO_PREALLOC, pinned: "/sys/fs/bpf/r" });
+    const r = await cliOver(d)("map", "create", "/sys/fs/bpf/s", ...lpm.slice(3), "--flags", "rdonly");
     expect(r.code).toBe(ExitCode.failure);
     expect(r.err).toContain("create lpm_trie map: EINVAL");
     expect(r.err).toContain("an lpm_trie needs --flags no_prealloc");
-    expect((await run([...lpm, "--flags", "no_prealloc"])).code).toBe(0);
+    // The default is the lpm_trie's alone: a hash made without --flags stays preallocated.
+    const hash = await cliOver(d)("map", "create", "/sys/fs/bpf/h", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "4", "--driver", "sim", "--json");
+    expect(hash.code, hash.err).toBe(0);
+    expect(JSON.parse(hash.out)).toMatchObject({ type: "hash", flags: 0 });
   });
 
   it("an unknown option or a bad --driver is a usage error that points to --help", async () => {

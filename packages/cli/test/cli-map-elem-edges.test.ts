@@ -210,7 +210,7 @@ describe("map create of an lpm_trie the kernel refuses", () => {
   it("hints at --flags no_prealloc only when the flag is missing", async () => {
     const d = createSimDriver();
     const create = (...more: string[]) => cliOver(d)("map", "create", "/sys/fs/bpf/lpm", "--type", "lpm_trie", "--value-size", "4", "--max-entries", "4", ...more);
-    const noFlag = await create("--key-size", "8");
+    const noFlag = await create("--key-size", "8", "--flags", "0");
     expect(noFlag.code).toBe(ExitCode.failure);
     expect(noFlag.err).toContain("an lpm_trie needs --flags no_prealloc");
     // With the flag, a key too short for a prefix (4 bytes of prefixlen, no data) is another EINVAL.

@@ -42,7 +42,8 @@ export const mapCreateCommand: Command = {
   usage: "map create PATH --type TYPE --key-size N --value-size N --max-entries N [--flags F] [--name NAME]",
   details: "TYPE is a kernel name (hash, array, lru_hash, percpu_hash, lpm_trie, …) or number.\n" +
     "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
-    "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number.\n" +
+    "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number; without --flags, an lpm_trie gets\n" +
+    "no_prealloc (the kernel has no preallocated trie) and every other type 0.\n" +
     "The pin path is checked first: a taken path (exit 1) or a missing directory (exit 4) creates nothing.\n" +
     "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries (default: a 1-entry 4/4 array).",
   options: {
@@ -61,7 +62,7 @@ export const mapCreateCommand: Command = {
   },
   examples: [
     "bpfkit map create /sys/fs/bpf/ct --type lru_hash --key-type 'struct{src:ipv4,dst:ipv4,sport:be16,dport:be16,proto:u8}' --value-size 16 --max-entries 65536",
-    "bpfkit map create /sys/fs/bpf/routes --type lpm_trie --key-type lpm4 --value-size 4 --max-entries 1024 --flags no_prealloc",
+    "bpfkit map create /sys/fs/bpf/routes --type lpm_trie --key-type lpm4 --value-size 4 --max-entries 1024",
   ],
   async run(ctx, args, opts) {
     const path = args[0];
@@ -75,7 +76,9 @@ export const mapCreateCommand: Command = {
     if (maxText === undefined) throw usageError("--max-entries N is required");
     count(maxText, "max-entries");
     const flagsText = str(opts, "flags");
-    const mapFlags = flagsText !== undefined ? parseMapFlags(flagsText) : 0;
+    // The kernel has no preallocated trie (trie_alloc), so an lpm_trie's only workable default is
+    // no_prealloc, as pkg/bpf's GetPreAllocateMapFlags gives; every other type defaults to 0.
+    const mapFlags = flagsText !== undefined ? parseMapFlags(flagsText) : mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0;
     if (mapFlags === undefined) throw usageError(`--flags ${flagsText}: unknown flag`);
     u32Field(mapFlags, "flags", flagsText!);
     const name = str(opts, "name");
@@ -111,7 +114,7 @@ export const mapCreateCommand: Command = {
       if (inner >= 0) d.close(inner);
     }
     if (fd < 0) {
-      // The one EINVAL everyone meets: the kernel has no preallocated trie (trie_alloc).
+      // Flags given without no_prealloc: the kernel has no preallocated trie (trie_alloc).
       const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
       throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${fd === -22 ? " (the kernel rejects these attributes for this type)" : ""}`,
