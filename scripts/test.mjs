@@ -7,8 +7,15 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { testToolingUnsupported } from "./node-support.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const unsupported = testToolingUnsupported(process.versions.node);
+if (unsupported !== undefined) {
+  console.error(unsupported);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
 const report = join(root, ".vitest-report.json");
 rmSync(report, { force: true });
 let typecheck;
