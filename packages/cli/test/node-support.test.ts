@@ -1,7 +1,7 @@
 // The repository's own test command (scripts/test.mjs) refuses a Node.js that its test tooling
 // does not support, naming the range, rather than failing somewhere inside vite. Kept beside
 // packaging.test.ts: both check the repository around the packages, not the CLI.
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 describe("scripts/node-support.mjs", () => {
   it("states the range the installed vite declares (so a vite upgrade updates it)", () => {
-    const fromVitest = createRequire(join(root, "node_modules", "vitest", "package.json"));
+    // From vitest's real directory: pnpm does not hoist vite to the root's node_modules.
+    const fromVitest = createRequire(realpathSync(join(root, "node_modules", "vitest", "package.json")));
     const vite = JSON.parse(readFileSync(fromVitest.resolve("vite/package.json"), "utf8")) as { engines: { node: string } };
     expect(TEST_TOOLING_NODE).toBe(vite.engines.node);
   });
