@@ -6,7 +6,7 @@ import {
   isHashMapType,
 } from "@bpfkit/core";
 import fc from "fast-check";
-import { type InterleavingStep, interleavingArb } from "../arbitraries/interleaving.js";
+import { type DatapathOp, type InterleavingStep, interleavingArb } from "../arbitraries/interleaving.js";
 import { type MapSpec } from "../arbitraries/map-spec.js";
 import { formatSpec } from "../arbitraries/program.js";
 
@@ -88,9 +88,18 @@ export function formatDumpCase(c: DumpCase): string {
     `budget 4 × ${c.budgetEntries ?? `${c.spec.maxEntries} (max_entries)`}; at most ${c.batchCap} elements per LOOKUP_BATCH; datapath seed ${c.seed}`,
   ];
   for (const s of c.interleaving) {
-    lines.push(`  before syscall ${s.at}: ${s.ops.map((o) => `${o.kind} key ${o.key} on cpu ${o.cpu}`).join(", ")}`);
+    lines.push(`  before syscall ${s.at}: ${s.ops.map((o) => `${o.kind} ${formatTarget(o)} on cpu ${o.cpu}`).join(", ")}`);
   }
   return lines.join("\n");
+}
+
+/**
+ * Which key an op goes at. An aimed op ignores `key` while the dump has a GET_NEXT_KEY answer
+ * to aim at (sim-datapath.ts): printing `key` alone would name a key the op never touched.
+ */
+function formatTarget(o: DatapathOp): string {
+  if (o.recent === undefined) return `key ${o.key}`;
+  return `the key the dump's ${o.recent === 0 ? "last" : "previous"} GET_NEXT_KEY returned (key ${o.key} until there is one)`;
 }
 
 function withToString(c: DumpCase): DumpCase {
