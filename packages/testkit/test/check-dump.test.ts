@@ -209,6 +209,13 @@ describe("checkDump: the dump ends and its stats tell the truth", () => {
     expect(checkDump(once)).toEqual(["4 callbacks for 5 successful lookups and 0 fallbacks"]);
   });
 
+  it("a walk of an empty map counts its first GET_NEXT_KEY as a lookup, and says so when a dump does not", () => {
+    const empty = walkRun(HASH, []);
+    expect(empty.stats.lookup).toBe(0);
+    expect(checkDump({ ...empty, stats: { ...empty.stats, lookup: 1 } })).toEqual([]);
+    expect(checkDump(empty)).toEqual(["stats.lookup 0 but 0 lookups were made, where the seed counts 1 (a walk that finds the map empty counts its first GET_NEXT_KEY)"]);
+  });
+
   it("a batch dump's counters: calls, walk failures, elements, the budget, callbacks per element", () => {
     const b = batchRun();
     expect(checkDump({ ...b, stats: { ...b.stats, batches: 3 } })).toEqual(["stats.batches 3 but 2 LOOKUP_BATCH calls were made"]);
