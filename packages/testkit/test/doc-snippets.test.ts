@@ -52,12 +52,9 @@ const PRELUDES: { file: string; holds: string; prelude: string }[] = [
     prelude: `import { describe, it } from "vitest";\nimport { createBpf } from "@bpfkit/core";\n`,
   },
   {
-    file: "docs/testing.md", holds: "sim.datapath.update(m, key, value, BPF_ANY",
-    prelude: `${SIM}import { BPF_ANY, type BpfMap } from "@bpfkit/core";\ndeclare const counts: BpfMap<number, bigint>;\ndeclare const key: Uint8Array, value: Uint8Array, out: Uint8Array;\n`,
-  },
-  {
     file: "docs/testing.md", holds: "sim.setInterleavingHook((op) => {",
-    prelude: `${SIM}declare const fd: number;\ndeclare function flowKey(i: number): Uint8Array;\ndeclare function runMyDump(): void;\n`,
+    prelude: `${SIM}import { encodeToBytes } from "@bpfkit/core";\nimport { ctKey, flowKey } from "./examples/conntrack-gc/conntrack.js";\n` +
+      `declare const fd: number;\ndeclare function runMyDump(): void;\n`,
   },
   {
     file: "docs/testing.md", holds: "sim.faults.inject(\"mapDeleteElem\"",
@@ -92,6 +89,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "packages/core/README.md", holds: "counts.update(443, 1n);" },
   { file: "packages/cli/README.md", holds: "await main([\"probe\"" },
   { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },
+  { file: "docs/testing.md", holds: "sim.datapath.update(m, key, encodeToBytes(" },
 ];
 
 function findOne(all: Snippet[], file: string, holds: string): Snippet {
