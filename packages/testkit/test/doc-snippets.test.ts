@@ -90,6 +90,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "packages/cli/README.md", holds: "await main([\"probe\"" },
   { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },
   { file: "docs/testing.md", holds: "sim.datapath.update(m, key, encodeToBytes(" },
+  { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
 ];
 
 function findOne(all: Snippet[], file: string, holds: string): Snippet {
