@@ -345,7 +345,15 @@ export class BpfMap<K, V> {
       throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
         message: `${op} ${this.#name}: the map is closed, and it was created without a pin, so it cannot be opened again` });
     }
-    this.#open(op);
+    try {
+      this.#open(op);
+    } catch (e) {
+      // The seed opens lazily, so forgetting openOrCreate() surfaces here as a bare ENOENT from
+      // OBJ_GET that reads like a filesystem problem: say what is missing and what creates it.
+      if (!(e instanceof BpfError) || e.errno !== Errno.ENOENT || e.map !== this.#name) throw e;
+      throw new BpfError({ errno: e.errno, op: e.op, map: e.map, path: e.path, cause: e,
+        message: `${e.message} (the map is not open and nothing is pinned there: openOrCreate() creates it)` });
+    }
     return this.#fd;
   }
 

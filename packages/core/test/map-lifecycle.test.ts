@@ -32,7 +32,11 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
       lazy = e;
     }
     expect(isNotExist(lazy)).toBe(true);
-    expect((lazy as Error).message).toMatch(/^lookup cilium_test_no_exist: Unable to get object .*cilium_test_no_exist: no such file or directory$/);
+    // …and, since a map never opened is what a forgotten openOrCreate() looks like, says so.
+    expect((lazy as Error).message).toMatch(/^lookup cilium_test_no_exist: Unable to get object .*cilium_test_no_exist: no such file or directory \(the map is not open and nothing is pinned there: openOrCreate\(\) creates it\)$/);
+    expect([(lazy as BpfError).op, (lazy as BpfError).map, (lazy as BpfError).path]).toEqual(["lookup", "cilium_test_no_exist", missing.path()]);
+    // An explicit open() asked for the pin: no hint there.
+    expect((err as Error).message).toMatch(/no such file or directory$/);
 
     const created = env.map(testMapSpec());
     expect(created.openOrCreate()).toBe(true);
