@@ -576,7 +576,12 @@ export class BpfMap<K, V> {
     this.#bpf.logger.debug("End of parallel mode", { name: this.#name });
   }
 
-  /** Closes the fd, stops the resolver and unregisters this object (never another one open at its path). */
+  /**
+   * Closes the fd, stops the resolver and unregisters this object (never another one open at its
+   * path). The object is not dead: as in the seed, whose operations call Open() first, a later
+   * lookup, update, dump or iteration opens the pin again (and needs another close()); only a map
+   * created without a pin refuses (EBADF).
+   */
   close(): void {
     this.#cache?.close();
     if (this.#fd >= 0) {

@@ -209,6 +209,20 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
     expect(() => m.update(5, 1)).toThrow(BpfError);
   });
 
+  it("close() does not end a pinned map: a later operation opens the pin again, as close() documents", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(3, 33);
+    m.close();
+    expect(m.isOpen()).toBe(false);
+    expect(env.bpf.getMap("cilium_test")).toBeUndefined();
+    expect(m.lookup(3)).toBe(33);
+    expect(m.isOpen()).toBe(true);
+    expect(env.bpf.getMap("cilium_test")).toBe(m);
+    m.close();
+  });
+
   it("reopen() of a map created without a pin refuses and keeps it open with its data", () => {
     const env = get();
     const m = env.map(testMapSpec());
