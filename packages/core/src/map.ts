@@ -90,6 +90,8 @@ export class BpfMap<K, V> {
    * empty slots must be passed over whatever the spec says.
    */
   #kernelType = 0;
+  /** The open map's max_entries as the kernel has it (open() adopts a pin whatever its max). */
+  #kernelMaxEntries = 0;
   readonly #info: MapInfo;
   /** The flags the caller asked for; the pre-allocation flag is added at each open. */
   readonly #specFlags: number;
@@ -161,6 +163,7 @@ export class BpfMap<K, V> {
       Object.assign(this.#info, info);
       this.#info.readValueSize = readValueSize;
       this.#kernelType = this.#info.mapType;
+      this.#kernelMaxEntries = this.#info.maxEntries;
     }
   }
 
@@ -266,9 +269,23 @@ export class BpfMap<K, V> {
 
   // ---- errors and metrics
 
-  #error(op: string, errno: number): BpfError {
+  #error(op: string, errno: number, why?: string): BpfError {
     return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
-      message: `${op} ${this.#name}: ${errnoText(errno)}` });
+      message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
+  }
+
+  /**
+   * What an update's errno means where its text misleads: E2BIG reads "argument list too long"
+   * but says the hash is full or the index is past an array's end, and an LPM trie says full
+   * with ENOSPC (kernel-maps.md §4.1).
+   */
+  #updateRefusal(errno: number): string | undefined {
+    const t = this.#kernelType;
+    const max = `max_entries ${this.#kernelMaxEntries}`;
+    if (errno === Errno.E2BIG && isIndexedMapType(t)) return `the index is past the end of the array: ${max}`;
+    if (errno === Errno.E2BIG && isHashMapType(t)) return `the map is full: ${max}`;
+    if (errno === Errno.ENOSPC && t === BPF_MAP_TYPE_LPM_TRIE) return `the trie is full: ${max}`;
+    return undefined;
   }
 
   /**
@@ -420,6 +437,7 @@ export class BpfMap<K, V> {
     }
     const { fd, isNew } = opened;
     // A PROG_ARRAY is never re-created (objCheck), whatever its sizes: refuse it as open() does.
+    if (isNew) this.#kernelMaxEntries = this.#info.maxEntries;
     const kernelType = isNew ? t : this.#checkSizes(op, path, fd);
     this.#adopt(path, fd, t, flags, pin || !isNew, kernelType);
     return isNew;
@@ -496,6 +514,7 @@ export class BpfMap<K, V> {
       refuse(`is ${perCpu ? "a" : "not a"} per-CPU map (type ${info.mapType}), so its values are ${pinnedBytes} bytes ` +
         `in user space; this map's value codec is ${this.#info.readValueSize}`);
     }
+    this.#kernelMaxEntries = info.maxEntries;
     return info.mapType;
   }
 
@@ -718,7 +737,7 @@ export class BpfMap<K, V> {
       const fd = this.#fdFor("update");
       const r = this.#measured().mapUpdateElem(fd, kb, vb, flags);
       this.#metric("update", r >= 0);
-      if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r);
+      if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r, this.#updateRefusal(-r));
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       err = e;
@@ -1227,7 +1246,7 @@ export class BpfMap<K, V> {
       logger: this.#bpf.logger,
       resolveUpdate: (kb, vb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapUpdateElem(this.#fd, kb, vb, BPF_ANY),
       resolveDelete: (kb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapDeleteElem(this.#fd, kb),
-      opError: (op, errno) => this.#error(op, errno),
+      opError: (op, errno) => this.#error(op, errno, op === "update" ? this.#updateRefusal(errno) : undefined),
       metric: (op, ok) => this.#metric(op, ok),
     };
   }

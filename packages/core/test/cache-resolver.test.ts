@@ -44,7 +44,7 @@ eachDriver("map cache and error resolver", (get) => {
     expect(() => m.update(3, 30)).toThrow(expect.objectContaining({ code: "E2BIG" }));
     expect(m.outstandingErrors).toBe(1);
     const row = m.getModel().cache!.find((e) => e.key === "3");
-    expect(row).toEqual({ key: "3", value: "30", desiredAction: "to-be-inserted", lastError: "update cilium_test: argument list too long" });
+    expect(row).toEqual({ key: "3", value: "30", desiredAction: "to-be-inserted", lastError: "update cilium_test: argument list too long (the map is full: max_entries 2)" });
     // Make room; the resolver has not run yet.
     m.delete(1);
     clock.advance(ERROR_RESOLVER_DELAY_MS - 1);

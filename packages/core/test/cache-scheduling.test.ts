@@ -90,7 +90,7 @@ eachDriver("error resolver scheduling", (get) => {
     m.update(1, 10);
     clock.advance(200); // the retry finds the map full
     expect(m.getModel().cache!.find((e) => e.key === "2")).toEqual(
-      { key: "2", value: "20", desiredAction: "to-be-inserted", lastError: "update cilium_test: argument list too long" });
+      { key: "2", value: "20", desiredAction: "to-be-inserted", lastError: "update cilium_test: argument list too long (the map is full: max_entries 1)" });
   });
 
   it("a run stops scanning after 513 errors (the seed's maxSyncErrors, 512)", () => {

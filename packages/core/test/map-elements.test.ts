@@ -7,6 +7,7 @@ import {
   createBpf, ipv4, lpmKey, MapType, memoryLogger, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, wrapDriver, type Codec,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
+import { thrownBpfError } from "./support/thrown.js";
 
 eachDriver("BpfMap elements", (get) => {
   it("TestBasicManipulation: update, lookup, overwrite, delete, delete again, deleteAll twice", () => {
@@ -78,7 +79,23 @@ eachDriver("BpfMap elements", (get) => {
     expect(m.lookup(1)).toBe(1);
     // A full map: E2BIG, with the map name in the message.
     for (let k = 100; k < 115; k++) m.update(k, k);
-    expect(() => m.update(999, 1)).toThrow("update cilium_test: argument list too long");
+    // The errno's text misleads ("argument list too long"): the message says what it means.
+    expect(() => m.update(999, 1)).toThrow(`update cilium_test: argument list too long (the map is full: max_entries ${m.mapInfo.maxEntries})`);
+  });
+
+  it("an update the kernel refuses for room says so: E2BIG past an array's end, ENOSPC from a full LPM trie", () => {
+    const env = get();
+    const arr = env.map({ name: "cilium_test_arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 4 });
+    arr.openOrCreate();
+    const e = thrownBpfError(() => arr.update(4, 1));
+    expect([e.code, e.message]).toEqual(["E2BIG", "update cilium_test_arr: argument list too long (the index is past the end of the array: max_entries 4)"]);
+    const lpm = env.map({ name: "cilium_test_lpm", type: BPF_MAP_TYPE_LPM_TRIE, key: lpmKey(ipv4), value: u32, maxEntries: 1 });
+    lpm.openOrCreate();
+    lpm.update({ prefixLen: 8, data: "10.0.0.0" }, 1);
+    const f = thrownBpfError(() => lpm.update({ prefixLen: 16, data: "10.1.0.0" }, 2));
+    expect([f.code, f.message]).toEqual(["ENOSPC", "update cilium_test_lpm: no space left on device (the trie is full: max_entries 1)"]);
+    // Other refusals keep the errno's text alone.
+    expect(thrownBpfError(() => arr.delete(1)).message).toBe("delete cilium_test_arr: invalid argument");
   });
 
   it("getNextKey walks every key once and says undefined at the end", () => {
