@@ -2,7 +2,7 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BatchCursor, BpfError, BpfMap, DecodeError, MapType, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, BatchCursor, BpfError, BpfMap, DecodeError, MapType, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -194,6 +194,30 @@ eachDriver("BpfMap bad input", (get) => {
     h.openOrCreate();
     env.driver.close(h.getFd());
     expect(() => h.update(1, 1)).toThrow(/^update cilium_test: bad file descriptor$/);
+  });
+
+  it("EINVAL from updating a map of maps says what the kernel wants of the value and the flags", () => {
+    const env = get();
+    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    inner.openOrCreate();
+    const larger = env.map({ name: "larger", type: MapType.Array, key: u32, value: u32, maxEntries: 2 });
+    larger.openOrCreate();
+    const aom = env.map({ name: "aom", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
+    aom.openOrCreate();
+    const like = "the value must be the fd of a map like the inner-map template: same type, key and value sizes and flags, " +
+      "and for an inner array the same max_entries unless the template has BPF_F_INNER_MAP";
+    let e = thrown(() => aom.update(0, larger.getFd())) as BpfError;
+    expect([e.code, e.message]).toEqual(["EINVAL", `update aom: invalid argument (${like})`]);
+    e = thrown(() => aom.update(0, inner.getFd(), BPF_NOEXIST)) as BpfError;
+    expect([e.code, e.message]).toEqual(["EINVAL", "update aom: invalid argument (an array of maps takes no update flag but BPF_ANY)"]);
+    const hom = env.map({ name: "hom", type: MapType.HashOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
+    hom.openOrCreate();
+    e = thrown(() => hom.update(1, larger.getFd(), BPF_NOEXIST)) as BpfError;
+    expect([e.code, e.message]).toEqual(["EINVAL", `update hom: invalid argument (${like})`]);
+    hom.update(1, inner.getFd());
+    // A flag the kernel refuses for itself gets no guess about the value.
+    e = thrown(() => hom.update(1, inner.getFd(), 7)) as BpfError;
+    expect([e.code, e.message]).toEqual(["EINVAL", "update hom: invalid argument"]);
   });
 
   it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {
