@@ -9,7 +9,7 @@ import type { Bpf, MapInfo } from "./bpf.js";
 import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
-  BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_NOEXIST,
+  BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType,
   isIndexedMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
@@ -17,6 +17,7 @@ import type { Driver } from "./driver.js";
 import type { DumpParser, KeyValue } from "./dump-parser.js";
 import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from "./dump-reliable.js";
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
+import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, isNotExist, type RawElement } from "./errors.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
@@ -274,27 +275,10 @@ export class BpfMap<K, V> {
       message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
   }
 
-  /**
-   * What an update's errno means where its text misleads: E2BIG reads "argument list too long"
-   * but says the hash is full or the index is past an array's end, and an LPM trie says full
-   * with ENOSPC (kernel-maps.md §4.1). A map of maps answers a bare EINVAL for an inner map
-   * that is not a map or does not match its template, and an array of maps for any flag but
-   * BPF_ANY (§11).
-   */
-  #updateRefusal(errno: number, flags: number = BPF_ANY): string | undefined {
-    const t = this.#kernelType;
-    const max = `max_entries ${this.#kernelMaxEntries}`;
-    if (errno === Errno.EINVAL && (t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS)) {
-      if (t === BPF_MAP_TYPE_ARRAY_OF_MAPS && flags !== BPF_ANY) return "an array of maps takes no update flag but BPF_ANY";
-      if (flags === BPF_ANY || flags === BPF_NOEXIST || flags === BPF_EXIST) {
-        return "the value must be the fd of a map like the inner-map template: same type, key and value sizes and flags, " +
-          "and for an inner array the same max_entries unless the template has BPF_F_INNER_MAP";
-      }
-    }
-    if (errno === Errno.E2BIG && isIndexedMapType(t)) return `the index is past the end of the array: ${max}`;
-    if (errno === Errno.E2BIG && isHashMapType(t)) return `the map is full: ${max}`;
-    if (errno === Errno.ENOSPC && t === BPF_MAP_TYPE_LPM_TRIE) return `the trie is full: ${max}`;
-    return undefined;
+  /** The reading of an update's or delete's errno on this map (elem-refusal.ts). */
+  #refusal(op: "update" | "delete", errno: number, flags: number = BPF_ANY): string | undefined {
+    return op === "update" ? updateRefusal(this.#kernelType, errno, flags, this.#kernelMaxEntries)
+      : deleteRefusal(this.#kernelType, errno, this.#kernelMaxEntries);
   }
 
   /**
@@ -746,7 +730,7 @@ export class BpfMap<K, V> {
       const fd = this.#fdFor("update");
       const r = this.#measured().mapUpdateElem(fd, kb, vb, flags);
       this.#metric("update", r >= 0);
-      if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r, this.#updateRefusal(-r, flags));
+      if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r, this.#refusal("update", -r, flags));
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       err = e;
@@ -786,7 +770,7 @@ export class BpfMap<K, V> {
       this.#metric("delete", r >= 0);
       if (r < 0) {
         this.#deleteErrno = -r;
-        error = this.#error("delete", -r);
+        error = this.#error("delete", -r, this.#refusal("delete", -r));
       }
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
@@ -1255,7 +1239,7 @@ export class BpfMap<K, V> {
       logger: this.#bpf.logger,
       resolveUpdate: (kb, vb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapUpdateElem(this.#fd, kb, vb, BPF_ANY),
       resolveDelete: (kb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapDeleteElem(this.#fd, kb),
-      opError: (op, errno) => this.#error(op, errno, op === "update" ? this.#updateRefusal(errno) : undefined),
+      opError: (op, errno) => this.#error(op, errno, op === "update" || op === "delete" ? this.#refusal(op, errno) : undefined),
       metric: (op, ok) => this.#metric(op, ok),
     };
   }

@@ -76,7 +76,7 @@ eachDriver("map cache and error resolver", (get) => {
     m.update(1, 10);
     // ENOENT: the entry is kept as to-be-deleted (Cilium dropped it, its deferred-nil bug).
     expect(() => m.delete(5)).toThrow(expect.objectContaining({ code: "ENOENT" }));
-    expect(m.getModel().cache).toContainEqual({ key: "5", desiredAction: "to-be-deleted", lastError: "delete cilium_test: no such file or directory" });
+    expect(m.getModel().cache).toContainEqual({ key: "5", desiredAction: "to-be-deleted", lastError: "delete cilium_test: no such file or directory (the key is not in the map)" });
     expect(m.outstandingErrors).toBe(1);
     clock.advance(ERROR_RESOLVER_DELAY_MS);
     // Already gone counts as done: the entry is removed, not re-inserted still marked delete.
@@ -101,7 +101,7 @@ eachDriver("map cache and error resolver", (get) => {
     expect(a.outstandingErrors).toBe(1);
     clock.advance(ERROR_RESOLVER_INTERVAL_MS * 3);
     expect(a.outstandingErrors).toBe(1);
-    expect(a.getModel().cache).toEqual([{ key: "1", value: "1", desiredAction: "to-be-deleted", lastError: "delete arr: invalid argument" }]);
+    expect(a.getModel().cache).toEqual([{ key: "1", value: "1", desiredAction: "to-be-deleted", lastError: "delete arr: invalid argument (an array's elements cannot be deleted)" }]);
     // Writing the key again makes it sync: the count goes back to 0, not negative or stale.
     a.update(1, 2);
     expect(a.outstandingErrors).toBe(0);

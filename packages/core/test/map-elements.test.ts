@@ -3,7 +3,8 @@
 // before any syscall.
 import { expect, it } from "vitest";
 import {
-  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_SOCKMAP, BPF_NOEXIST, BatchCursor, BpfError, Errno,
+  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, BPF_NOEXIST,
+  BatchCursor, BpfError, DUMMY_PROG_INSNS, Errno,
   createBpf, ipv4, lpmKey, MapType, memoryLogger, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, wrapDriver, type Codec,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -29,7 +30,7 @@ eachDriver("BpfMap elements", (get) => {
     }
     expect(err).toBeInstanceOf(BpfError);
     expect((err as BpfError).code).toBe("ENOENT");
-    expect((err as BpfError).message).toBe("delete cilium_test: no such file or directory");
+    expect((err as BpfError).message).toBe("delete cilium_test: no such file or directory (the key is not in the map)");
     m.deleteAll();
     expect(m.lookup(104)).toBeUndefined();
     m.deleteAll();
@@ -95,7 +96,37 @@ eachDriver("BpfMap elements", (get) => {
     const f = thrownBpfError(() => lpm.update({ prefixLen: 16, data: "10.1.0.0" }, 2));
     expect([f.code, f.message]).toEqual(["ENOSPC", "update cilium_test_lpm: no space left on device (the trie is full: max_entries 1)"]);
     // Other refusals keep the errno's text alone.
-    expect(thrownBpfError(() => arr.delete(1)).message).toBe("delete cilium_test_arr: invalid argument");
+    expect(thrownBpfError(() => arr.update(1, 1, 0x10)).message).toBe("update cilium_test_arr: invalid argument");
+  });
+
+  it("an update or delete the kernel refuses by its flags or keys says what the errno means for this map", () => {
+    const env = get();
+    const says = (f: () => void) => { const e = thrownBpfError(f); return [e.code, e.message]; };
+    const h = env.map({ name: "cilium_test_h", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 4 });
+    h.openOrCreate();
+    h.update(1, 1);
+    expect(says(() => h.update(1, 2, BPF_NOEXIST))).toEqual(["EEXIST", "update cilium_test_h: file exists (BPF_NOEXIST: the key is already in the map)"]);
+    expect(says(() => h.update(2, 2, BPF_EXIST))).toEqual(["ENOENT", "update cilium_test_h: no such file or directory (BPF_EXIST: the key is not in the map)"]);
+    expect(says(() => h.delete(2))).toEqual(["ENOENT", "delete cilium_test_h: no such file or directory (the key is not in the map)"]);
+    const arr = env.map({ name: "cilium_test_arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 4 });
+    arr.openOrCreate();
+    expect(says(() => arr.update(1, 1, BPF_NOEXIST))).toEqual(["EEXIST", "update cilium_test_arr: file exists (BPF_NOEXIST: an array's elements always exist)"]);
+    expect(says(() => arr.delete(1))).toEqual(["EINVAL", "delete cilium_test_arr: invalid argument (an array's elements cannot be deleted)"]);
+    // A program array: BPF_ANY only, and a delete names an empty slot or an index past the end.
+    const calls = env.map({ name: "cilium_calls", type: BPF_MAP_TYPE_PROG_ARRAY, key: u32, value: u32, maxEntries: 4 });
+    calls.openOrCreateUnpinned();
+    const prog = env.driver.progLoad({ progType: 1, insns: DUMMY_PROG_INSNS, license: "GPL" });
+    expect(prog).toBeGreaterThanOrEqual(0);
+    env.track({ close: () => env.driver.close(prog) });
+    expect(says(() => calls.update(0, prog, BPF_NOEXIST))).toEqual(["EINVAL", "update cilium_calls: invalid argument (a program array takes no update flag but BPF_ANY)"]);
+    expect(says(() => calls.delete(0))).toEqual(["ENOENT", "delete cilium_calls: no such file or directory (the slot is empty)"]);
+    expect(says(() => calls.delete(4))).toEqual(["E2BIG", "delete cilium_calls: argument list too long (the index is past the end of the array: max_entries 4)"]);
+    calls.update(0, prog);
+    calls.delete(0);
+    // A trie answers like a hash for a missing key.
+    const lpm = env.map({ name: "cilium_test_lpm", type: BPF_MAP_TYPE_LPM_TRIE, key: lpmKey(ipv4), value: u32, maxEntries: 2 });
+    lpm.openOrCreate();
+    expect(says(() => lpm.delete({ prefixLen: 8, data: "10.0.0.0" }))).toEqual(["ENOENT", "delete cilium_test_lpm: no such file or directory (the key is not in the map)"]);
   });
 
   it("getNextKey walks every key once and says undefined at the end", () => {

@@ -1,0 +1,45 @@
+// What an element operation's errno means for the map it was refused on. The errno's own text
+// often misleads ("argument list too long" for a full hash, "no such file or directory" for a
+// missing key, "invalid argument" for a delete on an array), so BpfMap adds this reading in
+// parentheses; the errno, its code and the rest of the message stay as the seed has them.
+// The rules are the kernel's (kernel-maps.md §4.1, §11): htab_map_update_elem's check_flags,
+// array_map_update_elem, the fd arrays' BPF_ANY-only update, trie_update_elem's ENOSPC.
+import {
+  BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, isFdValueMapType, isHashMapType, isIndexedMapType,
+} from "./constants.js";
+import { Errno } from "./errno.js";
+
+/** Arrays whose elements always exist: no delete, and BPF_NOEXIST is always EEXIST. */
+function isPlainArray(t: number): boolean {
+  return t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+/** Why MAP_UPDATE_ELEM answered `errno` on a map of type `t`, or undefined where its text says it. */
+export function updateRefusal(t: number, errno: number, flags: number, maxEntries: number): string | undefined {
+  const max = `max_entries ${maxEntries}`;
+  if (errno === Errno.EINVAL && isIndexedMapType(t) && isFdValueMapType(t) && flags !== BPF_ANY) {
+    return `${t === BPF_MAP_TYPE_ARRAY_OF_MAPS ? "an array of maps" : "a program array"} takes no update flag but BPF_ANY`;
+  }
+  if (errno === Errno.EINVAL && (t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS) &&
+    (flags === BPF_ANY || flags === BPF_NOEXIST || flags === BPF_EXIST)) {
+    return "the value must be the fd of a map like the inner-map template: same type, key and value sizes and flags, " +
+      "and for an inner array the same max_entries unless the template has BPF_F_INNER_MAP";
+  }
+  if (errno === Errno.E2BIG && isIndexedMapType(t)) return `the index is past the end of the array: ${max}`;
+  if (errno === Errno.E2BIG && isHashMapType(t)) return `the map is full: ${max}`;
+  if (errno === Errno.ENOSPC && t === BPF_MAP_TYPE_LPM_TRIE) return `the trie is full: ${max}`;
+  if (errno === Errno.EEXIST && flags === BPF_NOEXIST) {
+    return isPlainArray(t) ? "BPF_NOEXIST: an array's elements always exist" : "BPF_NOEXIST: the key is already in the map";
+  }
+  if (errno === Errno.ENOENT && flags === BPF_EXIST) return "BPF_EXIST: the key is not in the map";
+  return undefined;
+}
+
+/** Why MAP_DELETE_ELEM answered `errno` on a map of type `t`, or undefined where its text says it. */
+export function deleteRefusal(t: number, errno: number, maxEntries: number): string | undefined {
+  if (errno === Errno.EINVAL && isPlainArray(t)) return "an array's elements cannot be deleted";
+  if (errno === Errno.E2BIG && isIndexedMapType(t)) return `the index is past the end of the array: max_entries ${maxEntries}`;
+  if (errno === Errno.ENOENT) return isIndexedMapType(t) ? "the slot is empty" : "the key is not in the map";
+  return undefined;
+}
