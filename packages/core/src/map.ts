@@ -741,6 +741,36 @@ export class BpfMap<K, V> {
     if (err !== undefined) throw err;
   }
 
+  /**
+   * Removes `key` and returns the value it had, in one syscall (BPF_MAP_LOOKUP_AND_DELETE_ELEM),
+   * or undefined when the key is not in the map. The kernel offers it for the hash family
+   * (HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH; not maps of maps); elsewhere it throws its
+   * ENOTSUPP or EINVAL. With a cache the entry is dropped, as after a delete.
+   */
+  lookupAndDelete(key: K): V | undefined {
+    const kb = this.#encodeKey(key, "lookupAndDelete");
+    const fd = this.#fdFor("lookupAndDelete");
+    const vb = this.#valueBuf;
+    const r = this.#measured().mapLookupAndDeleteElem(fd, kb, vb);
+    this.#metric("lookupAndDelete", r >= 0);
+    if (r < 0 && r !== -Errno.ENOENT) throw this.#error("lookupAndDelete", -r);
+    // Gone either way: the cache must not keep a key the kernel no longer has.
+    this.#cache?.recordDelete(hex(kb), key, kb.slice(), undefined);
+    return r === -Errno.ENOENT ? undefined : this.#decode(this.#value, vb, "lookupAndDelete", "value");
+  }
+
+  /**
+   * Makes the map read-only for user space (BPF_MAP_FREEZE): later updates and deletes through
+   * any fd are EPERM, while programs may still write it. Freezing it again is EPERM too (the
+   * kernel asks for write access first), and EBUSY while a writable mmap of it exists.
+   */
+  freeze(): void {
+    const fd = this.#fdFor("freeze");
+    const r = this.#measured().mapFreeze(fd);
+    this.#metric("freeze", r >= 0);
+    if (r < 0) throw this.#error("freeze", -r);
+  }
+
   /** Deletes `key`; throws a BpfError (`code` "ENOENT" when the key is missing). */
   delete(key: K): void {
     const error = this.#deleteOne(key);

@@ -44,6 +44,8 @@ export const MetricOp = {
   lookupAndDeleteBatch: "lookupAndDeleteBatch",
   updateBatch: "updateBatch",
   deleteBatch: "deleteBatch",
+  lookupAndDelete: "lookupAndDelete",
+  freeze: "freeze",
 } as const;
 
 /**
@@ -120,6 +122,8 @@ export function meteredDriver(inner: Driver, hook: MetricsHook): Driver {
     mapUpdateElem: elem(MetricOp.update, inner.mapUpdateElem.bind(inner)),
     mapDeleteElem: elem(MetricOp.delete, inner.mapDeleteElem.bind(inner)),
     mapGetNextKey: elem(MetricOp.getNextKey, inner.mapGetNextKey.bind(inner)),
+    mapLookupAndDeleteElem: elem(MetricOp.lookupAndDelete, inner.mapLookupAndDeleteElem.bind(inner)),
+    mapFreeze: elem(MetricOp.freeze, inner.mapFreeze.bind(inner)),
     mapLookupBatch: batch(MetricOp.lookupBatch, inner.mapLookupBatch.bind(inner)),
     mapLookupAndDeleteBatch: batch(MetricOp.lookupAndDeleteBatch, inner.mapLookupAndDeleteBatch.bind(inner)),
     mapUpdateBatch: batch(MetricOp.updateBatch, inner.mapUpdateBatch.bind(inner)),
