@@ -1,6 +1,6 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
-import { BPF_FS_MAGIC, BpfError, Errno, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BPF_EXIST, BPF_FS_MAGIC, BPF_NOEXIST, BpfError, Errno, isPerCpuMapType, perCpuSlotSize, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
 import { objectIds } from "./object-ids.js";
 import { describeKind, objectKind } from "./object-kind.js";
@@ -55,6 +55,23 @@ export function mapInfo(driver: Driver, fd: number): BpfMapInfo {
 }
 
 const INFO_SIZE = Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE);
+
+/** Types whose update refuses BPF_NOEXIST|BPF_EXIST with EINVAL, after the frozen check and before any write. */
+const FREEZE_PROBED = new Set([1, 2, 3, 5, 6, 9, 10, 11, 12, 13]);
+
+/**
+ * Whether a map is frozen (bpftool reads `frozen:` from /proc/self/fdinfo, which no driver
+ * offers). map_update_elem refuses a write to a frozen map with EPERM before it reads the flags;
+ * BPF_NOEXIST|BPF_EXIST is then refused with EINVAL by every type in FREEZE_PROBED, so the probe
+ * writes nothing. `fd` must be read-write (bpfkit opens maps so). Undefined for other types.
+ */
+export function mapFrozen(driver: Driver, fd: number, info: BpfMapInfo): boolean | undefined {
+  if (!FREEZE_PROBED.has(info.type)) return undefined;
+  const valueSize = isPerCpuMapType(info.type) ? perCpuSlotSize(info.valueSize) * driver.possibleCpus : info.valueSize;
+  const r = driver.mapUpdateElem(fd, new Uint8Array(info.keySize), new Uint8Array(valueSize), BPF_NOEXIST | BPF_EXIST);
+  if (r === -Errno.EPERM) return true;
+  return r === -Errno.EINVAL ? false : undefined;
+}
 
 export function mapLabel(info: BpfMapInfo): string {
   return info.name ? `map ${info.id} (${info.name})` : `map ${info.id}`;

@@ -122,6 +122,7 @@ describe("map show", () => {
       "value:       8 bytes",
       "max entries: 16",
       "flags:       no_prealloc",
+      "frozen:      no",
       "pinned:      /sys/fs/bpf/shown",
       "",
     ].join("\n"));
@@ -399,9 +400,9 @@ describe("tables for people", () => {
       const r = await bpfkit("maps");
       expect(r.code, r.err).toBe(0);
       const lines = r.out.split("\n");
-      expect(lines[0]).toBe("ID  TYPE  NAME  KEY  VALUE   MAX  FLAGS");
-      expect(lines[1]).toBe(" 1  hash  -       4      4     8  0");
-      expect(lines[10]).toBe("10  hash  -       4      4  1000  0");
+      expect(lines[0]).toBe("ID  TYPE  NAME  KEY  VALUE   MAX  FLAGS  FROZEN");
+      expect(lines[1]).toBe(" 1  hash  -       4      4     8  0      no");
+      expect(lines[10]).toBe("10  hash  -       4      4  1000  0      no");
     }));
 });
 

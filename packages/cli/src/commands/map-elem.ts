@@ -9,11 +9,11 @@ import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
 import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS } from "../elem-types.js";
 import { fields } from "../format.js";
-import { MAP_REF_USAGE, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
+import { MAP_REF_USAGE, mapFrozen, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
 import { pinPathProblem } from "../pin-path.js";
 import { describeKind, objectKind } from "../object-kind.js";
-import { mapJson } from "./maps.js";
+import { frozenText, mapJson } from "./maps.js";
 
 /**
  * Opens the map named at args[0..], runs `fn` with what `parseRest` made of the words after the
@@ -78,7 +78,8 @@ function updateFlags(word: string | undefined): number {
 }
 
 /** Reads `map show` facts of an opened map. */
-function showMap(ctx: Ctx, m: OpenedMap): void {
+function showMap(ctx: Ctx, d: Driver, m: OpenedMap): void {
+  const frozen = mapFrozen(d, m.fd, m.info);
   ctx.emit(
     () => fields([
       ["id", String(m.info.id)],
@@ -88,21 +89,22 @@ function showMap(ctx: Ctx, m: OpenedMap): void {
       ["value", `${m.info.valueSize} bytes`],
       ["max entries", String(m.info.maxEntries)],
       ["flags", mapFlagsText(m.info.mapFlags)],
+      ["frozen", frozenText(frozen)],
       ...(m.path !== undefined ? [["pinned", m.path] as const] : []),
     ]),
-    () => ({ ...mapJson(m.info), ...(m.path !== undefined ? { pinned: m.path } : {}) }),
+    () => ({ ...mapJson(m.info, frozen ?? null), ...(m.path !== undefined ? { pinned: m.path } : {}) }),
   );
 }
 
 export const mapShowCommand: Command = {
   name: "map show",
-  summary: "one map's id, type, sizes, max entries and flags, and its pin when MAP is given by its pin",
+  summary: "one map's id, type, sizes, max entries, flags, whether it is frozen, and its pin when MAP is given by its pin",
   usage: "map show MAP [--json]",
   details: `${MAP_REF_USAGE}.\nA map given by \`id N\` or \`name NAME\` shows no pin: \`bpfkit maps --pins\` lists every pin of every map.`,
   options: {},
   examples: ["bpfkit map show id 12", "bpfkit map show /sys/fs/bpf/tc/globals/cilium_ct4_global", "bpfkit map show cilium_lxc"],
   async run(ctx, args) {
-    await withMap(ctx, args, nothingAfterMap(this.usage), (_d, m) => showMap(ctx, m));
+    await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => showMap(ctx, d, m));
     return 0;
   },
 };

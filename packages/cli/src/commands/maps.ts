@@ -3,20 +3,24 @@ import type { BpfMapInfo, Driver } from "@bpfkit/core";
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
-import { mapInfo } from "../map-ref.js";
+import { mapFrozen, mapInfo } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
 import { objectIds } from "../object-ids.js";
 import { objectKind } from "../object-kind.js";
 
+/** A map's info and whether it is frozen (undefined where bpfkit cannot tell). */
+export type ListedMap = BpfMapInfo & { frozen: boolean | undefined };
+
 /** Every loaded map's info, by id; maps that vanish while listed are skipped. */
-export function listMaps(driver: Driver): BpfMapInfo[] {
-  const out: BpfMapInfo[] = [];
+export function listMaps(driver: Driver): ListedMap[] {
+  const out: ListedMap[] = [];
   for (const id of objectIds((id) => driver.mapGetNextId(id), "BPF_MAP_GET_NEXT_ID")) {
     const fd = driver.mapGetFdById(id);
     if (fd === -2) continue; // freed between MAP_GET_NEXT_ID and MAP_GET_FD_BY_ID
     must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
     try {
-      out.push(mapInfo(driver, fd));
+      const info = mapInfo(driver, fd);
+      out.push({ ...info, frozen: mapFrozen(driver, fd, info) });
     } finally {
       driver.close(fd);
     }
@@ -62,11 +66,18 @@ export function mapPins(driver: Driver): Map<number, string[]> {
   return pins;
 }
 
-export function mapJson(m: BpfMapInfo): Record<string, unknown> {
+/** `frozen` only where it is known: a map just created has not been frozen yet, so callers may leave it out. */
+export function mapJson(m: BpfMapInfo, frozen?: boolean | null): Record<string, unknown> {
   return {
     id: m.id, type: mapTypeKernelName(m.type), typeId: m.type, name: m.name, keySize: m.keySize,
     valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.mapFlags, flagNames: mapFlagsText(m.mapFlags),
+    ...(frozen !== undefined ? { frozen } : {}),
   };
+}
+
+/** `yes`, `no`, or `?` for a type bpfkit does not probe. */
+export function frozenText(frozen: boolean | undefined): string {
+  return frozen === undefined ? "?" : frozen ? "yes" : "no";
 }
 
 export const mapsCommand: Command = {
@@ -74,6 +85,8 @@ export const mapsCommand: Command = {
   summary: "list the maps loaded on this host (like bpftool map show)",
   usage: "maps [--pins] [--json]",
   details: "Walks BPF_MAP_GET_NEXT_ID, opens each map by id, reads its info and closes it again.\n" +
+    "FROZEN (bpftool's `frozen`): whether BPF_MAP_FREEZE made the map read-only for user space; bpfkit\n" +
+    "tells by an update the kernel refuses before writing (EPERM when frozen), for the types it models, else `?` (null).\n" +
     "--pins also walks every bpffs mount and shows where each map is pinned (like bpftool map show -f;\n" +
     "with --json, every path under \"pins\", where map show, map create and map pin give the one path as \"pinned\").",
   options: { pins: { type: "boolean", help: "show pin paths (walks every bpffs mount)" } },
@@ -91,10 +104,14 @@ export const mapsCommand: Command = {
         { title: "VALUE", get: (m) => String(m.valueSize), right: true },
         { title: "MAX", get: (m) => String(m.maxEntries), right: true },
         { title: "FLAGS", get: (m) => mapFlagsText(m.mapFlags) },
-        ...(pins ? [{ title: "PINNED", get: (m: BpfMapInfo) => (pins.get(m.id) ?? []).join(" ") || "-" }] : []),
+        { title: "FROZEN", get: (m) => frozenText(m.frozen) },
+        ...(pins ? [{ title: "PINNED", get: (m: ListedMap) => (pins.get(m.id) ?? []).join(" ") || "-" }] : []),
       ]),
       // `pins`, every path the map is pinned at; `pinned` (map show, create, pin) is the one path used.
-      () => maps.map((m) => (pins ? { ...mapJson(m), pins: pins.get(m.id) ?? [] } : mapJson(m))),
+      () => maps.map((m) => {
+        const j = mapJson(m, m.frozen ?? null);
+        return pins ? { ...j, pins: pins.get(m.id) ?? [] } : j;
+      }),
     );
     return 0;
   },
