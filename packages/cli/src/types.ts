@@ -94,11 +94,20 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 /**
  * `0a 00 00 01`, `0a000001`, `0x0a000001`, `0x0a 0x00 0x00 0x01`: bytes in the order written. A
  * lone digit is one byte (`1 0 0 0`); a longer token with an odd number of digits is refused,
- * since no one place for the missing nibble is the obvious one.
+ * since no one place for the missing nibble is the obvious one. bpftool's leading `hex` is taken
+ * and changes nothing. bpftool reads bytes without `hex` as decimal (`10 0 0 1` is 0a 00 00 01
+ * there), so one-digit bytes beside a two-digit decimal-looking one are refused, not read as hex.
  */
 export function parseHexBytes(text: string): Uint8Array {
   const out: number[] = [];
-  for (const tok of text.split(/[\s,]+/).filter(Boolean)) {
+  const toks = text.split(/[\s,]+/).filter(Boolean);
+  if (toks.length > 1 && toks[0]!.toLowerCase() === "hex") toks.shift();
+  const decimalLooking = toks.find((t) => /^[1-9][0-9]$/.test(t));
+  if (decimalLooking !== undefined && toks.some((t) => /^[0-9a-f]$/i.test(t))) {
+    throw usageError(`${JSON.stringify(decimalLooking)} beside one-digit bytes: bpftool reads it as decimal ${decimalLooking}, bpfkit as hex 0x${decimalLooking}`,
+      `bytes are hex here: write each as two digits ('0a 00 00 01' for bpftool's 10 0 0 1, '${decimalLooking} 00 …' for 0x${decimalLooking})`);
+  }
+  for (const tok of toks) {
     let h = tok.replace(/^0x/i, "");
     if (!/^[0-9a-f]+$/i.test(h)) throw usageError(`${JSON.stringify(tok)} is not hex`, "bytes are hex: '0a 00 00 01' or 0x0a000001");
     if (h.length === 1) h = "0" + h;

@@ -342,6 +342,17 @@ describe("key and value types", () => {
     expect(() => parseHexBytes("123")).toThrow(/odd number of hex digits \(3\)/);
   });
 
+  it("hex bytes as a bpftool user types them: a leading `hex` is taken, decimal-looking bytes beside one-digit ones are refused", () => {
+    expect(Array.from(parseHexBytes("hex 0a 00 00 01"))).toEqual([10, 0, 0, 1]);
+    expect(Array.from(parseHexBytes("HEX 0a000001"))).toEqual([10, 0, 0, 1]);
+    // bpftool reads `10 0 0 1` as 0a 00 00 01; reading it as 10 00 00 01 would be a silent other key.
+    expect(() => parseHexBytes("10 0 0 1")).toThrow(/"10" beside one-digit bytes: bpftool reads it as decimal 10, bpfkit as hex 0x10/);
+    expect(() => parseHexBytes("1 0 0 99")).toThrow(/"99" beside one-digit bytes/);
+    // Unambiguous forms still read as hex.
+    expect(Array.from(parseHexBytes("10 00 00 01"))).toEqual([0x10, 0, 0, 1]);
+    expect(Array.from(parseHexBytes("0x10 0 0 1"))).toEqual([0x10, 0, 0, 1]);
+  });
+
   it("a bad type spec says where", () => {
     expect(() => parseType("struct{a:u33}")).toThrow(/unknown type u33/);
     expect(() => parseType("struct{a:u8")).toThrow(/expected } at column 12/);

@@ -245,3 +245,21 @@ describe("name NAME", () => {
       expect(bare.err).toContain("2 maps are named dup (ids 3, 4)");
     }));
 });
+
+describe("bytes typed as for bpftool", () => {
+  it("`key hex …` is bpftool's hex, and bpftool's decimal `10 0 0 1` is refused before anything is written", () => withSimMap(HASH, async ({ d, fd, bpfkit }) => {
+    const ok = await bpfkit("map", "update", "id", "1", "key", "hex", "0a", "00", "00", "01", "value", "hex", "01", "02", "03", "04");
+    expect(ok.code, ok.err).toBe(0);
+    const v = new Uint8Array(4);
+    expect(d.mapLookupElem(fd, Uint8Array.of(10, 0, 0, 1), v)).toBe(0);
+    expect(Array.from(v)).toEqual([1, 2, 3, 4]);
+    for (const cmd of [["update", "key", "10", "0", "0", "1", "value", "5", "0", "0", "0"], ["lookup", "key", "10", "0", "0", "1"],
+      ["delete", "key", "10", "0", "0", "1"], ["next", "key", "10", "0", "0", "1"]]) {
+      const r = await bpfkit("map", cmd[0]!, "id", "1", ...cmd.slice(1));
+      expect(r.code, cmd.join(" ")).toBe(ExitCode.usage);
+      expect(r.err).toContain("bpftool reads it as decimal 10, bpfkit as hex 0x10");
+    }
+    expect(d.mapGetNextKey(fd, Uint8Array.of(10, 0, 0, 1), new Uint8Array(4))).toBe(-2); // still the only key
+    expect(d.mapLookupElem(fd, Uint8Array.of(0x10, 0, 0, 1), v)).toBe(-2);
+  }));
+});

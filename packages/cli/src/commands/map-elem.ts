@@ -46,6 +46,10 @@ export function nothingAfterMap(usage: string): (rest: readonly string[]) => voi
   };
 }
 
+/** How KEY and VALUE bytes differ from bpftool's, for every command that reads them. */
+const HEX_NOTE = "Bytes are hex even without 0x (bpftool's are decimal unless `hex` comes first: its `key 10 0 0 1` is\n" +
+  "`key 0a 00 00 01` here); a leading `hex` is taken, and `10 0 0 1`, which could be either, is refused.";
+
 /** Splits `key K… [value V…] [any|noexist|exist]`. */
 function keyValueArgs(rest: readonly string[], wantValue: boolean, usage: string): { key: string; value?: string; flagWord?: string } {
   if (rest[0] !== "key") throw usageError(`expected \`key\` after the map, got ${rest[0] === undefined ? "nothing" : JSON.stringify(rest[0])}`, `usage: bpfkit ${usage}`);
@@ -113,7 +117,7 @@ export const mapLookupCommand: Command = {
   name: "map lookup",
   summary: "look one key up",
   usage: "map lookup MAP key KEY… [--key-type T] [--value-type T]",
-  details: `${MAP_REF_USAGE}.\nKEY is hex bytes ('0a 00 00 01' or 0x0a000001), an IP or prefix (10.0.0.0/8 on an LPM trie), or text for --key-type.\nExit code 4 when the key is not in the map.`,
+  details: `${MAP_REF_USAGE}.\nKEY is hex bytes ('0a 00 00 01' or 0x0a000001), an IP or prefix (10.0.0.0/8 on an LPM trie), or text for --key-type.\n${HEX_NOTE}\nExit code 4 when the key is not in the map.`,
   options: { ...TYPE_OPTIONS },
   examples: ["bpfkit map lookup id 12 key 0a 00 00 01", "bpfkit map lookup id 12 key 10.0.0.1 --key-type ipv4 --value-type u64", "bpfkit map lookup id 7 key 10.1.0.0/16"],
   async run(ctx, args, opts) {
@@ -136,7 +140,7 @@ export const mapUpdateCommand: Command = {
   name: "map update",
   summary: "create or replace one element",
   usage: "map update MAP key KEY… value VALUE… [any|noexist|exist] [--key-type T] [--value-type T]",
-  details: `${MAP_REF_USAGE}.\nPer-CPU maps: the one value is written to every CPU's slot.\nMap-in-map and PROG_ARRAY values: \`id N\` or a pinned path of the inner map (program).`,
+  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nPer-CPU maps: the one value is written to every CPU's slot.\nMap-in-map and PROG_ARRAY values: \`id N\` or a pinned path of the inner map (program).`,
   options: { ...TYPE_OPTIONS, flags: { type: "string", arg: "any|noexist|exist", help: "BPF_ANY (default), BPF_NOEXIST or BPF_EXIST" } },
   examples: ["bpfkit map update id 12 key 0a 00 00 01 value 01 00 00 00 00 00 00 00", "bpfkit map update /sys/fs/bpf/ct key 10.0.0.1 80 value 1 --key-type 'struct{ip:ipv4,port:be16}' --value-type u64 noexist"],
   async run(ctx, args, opts) {
@@ -243,7 +247,7 @@ export const mapDeleteCommand: Command = {
   name: "map delete",
   summary: "delete one key",
   usage: "map delete MAP key KEY… [--key-type T]",
-  details: `${MAP_REF_USAGE}.\nExit code 4 when the key is not in the map.`,
+  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nExit code 4 when the key is not in the map.`,
   options: { ...KEY_TYPE_OPTIONS },
   async run(ctx, args, opts) {
     checkTypeOptions(opts);
@@ -293,7 +297,7 @@ export const mapNextCommand: Command = {
   name: "map next",
   summary: "the key after KEY (or the first key), as BPF_MAP_GET_NEXT_KEY answers",
   usage: "map next MAP [key KEY…] [--key-type T]",
-  details: `${MAP_REF_USAGE}.\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.`,
+  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.`,
   options: { ...KEY_TYPE_OPTIONS },
   examples: ["bpfkit map next id 12", "bpfkit map next id 12 key 0a 00 00 01"],
   async run(ctx, args, opts) {
