@@ -1,7 +1,7 @@
 // Element and pin commands at their edges, on a simulator of the test's own: the words each
 // takes, the errors it words itself, and the facts it prints for a map with no name.
 import { describe, expect, it } from "vitest";
-import { wrapDriver } from "@bpfkit/core";
+import { decodeMapInfo, MAP_INFO_SIZE, wrapDriver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { captureIo, ExitCode, main } from "../src/index.js";
 import { cliOver, withSimMap, withSimMaps } from "./helpers.js";
@@ -191,6 +191,37 @@ describe("map create of an array_of_maps without --inner-*", () => {
     } finally {
       for (const fd of inner) d.close(fd);
     }
+  });
+});
+
+describe("map create of a map-in-map whose inner maps have flags", () => {
+  it("an lpm_trie template gets no_prealloc, --inner-flags sets any other, and only matching inner maps go in", async () => {
+    const d = createSimDriver();
+    const bpfkit = cliOver(d);
+    const lpm = await bpfkit("map", "create", "/sys/fs/bpf/routes", "--type", "hash_of_maps", "--key-size", "4", "--value-size", "4", "--max-entries", "2",
+      "--inner-type", "lpm_trie", "--inner-key-size", "8", "--inner-value-size", "4", "--inner-max-entries", "4");
+    expect(lpm.code, lpm.err).toBe(0);
+    const hashes = await bpfkit("map", "create", "/sys/fs/bpf/hashes", "--type", "array_of_maps", "--key-size", "4", "--value-size", "4", "--max-entries", "2",
+      "--inner-type", "hash", "--inner-flags", "no_prealloc");
+    expect(hashes.code, hashes.err).toBe(0);
+    const inner = [
+      d.mapCreate({ mapType: 11, keySize: 8, valueSize: 4, maxEntries: 4, mapFlags: 1 }),
+      d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 1 }),
+      d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 }),
+    ];
+    try {
+      const ids = inner.map((fd) => { const b = new Uint8Array(MAP_INFO_SIZE); expect(d.objGetInfoByFd(fd, b)).toBeGreaterThan(0); return decodeMapInfo(b).id; });
+      const put = async (outer: string, id: number) => (await bpfkit("map", "update", outer, "key", "0", "--key-type", "u32", "value", "id", String(id))).code;
+      expect(await put("/sys/fs/bpf/routes", ids[0]!)).toBe(0);
+      expect(await put("/sys/fs/bpf/hashes", ids[1]!)).toBe(0);
+      expect(await put("/sys/fs/bpf/hashes", ids[2]!)).toBe(ExitCode.failure);
+    } finally {
+      for (const fd of inner) d.close(fd);
+    }
+    expect((await bpfkit("map", "create", "/sys/fs/bpf/x", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--inner-flags", "1")).err)
+      .toContain("--inner-flags is for array_of_maps and hash_of_maps only");
+    expect((await bpfkit("map", "create", "/sys/fs/bpf/x", "--type", "array_of_maps", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--inner-flags", "bogus")).code)
+      .toBe(ExitCode.usage);
   });
 });
 

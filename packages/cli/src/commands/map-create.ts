@@ -45,7 +45,9 @@ export const mapCreateCommand: Command = {
     "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number; without --flags, an lpm_trie gets\n" +
     "no_prealloc (the kernel has no preallocated trie) and every other type 0.\n" +
     "The pin path is checked first: a taken path (exit 1) or a missing directory (exit 4) creates nothing.\n" +
-    "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries (default: a 1-entry 4/4 array).",
+    "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries/--inner-flags\n" +
+    "(default: a 1-entry 4/4 array; an lpm_trie template gets no_prealloc), where bpftool takes an existing map (inner_map MAP).\n" +
+    "Inner maps stored later must match the template's type, sizes, max entries and flags.",
   options: {
     type: { type: "string", arg: "TYPE", help: "map type" },
     "key-size": { type: "string", arg: "N", help: "key bytes" },
@@ -59,6 +61,7 @@ export const mapCreateCommand: Command = {
     "inner-key-size": { type: "string", arg: "N", help: "inner template key bytes (default 4)" },
     "inner-value-size": { type: "string", arg: "N", help: "inner template value bytes (default 4)" },
     "inner-max-entries": { type: "string", arg: "N", help: "inner template capacity (default 1)" },
+    "inner-flags": { type: "string", arg: "FLAGS", help: "inner template creation flags (default as for --flags)" },
   },
   examples: [
     "bpfkit map create /sys/fs/bpf/ct --type lru_hash --key-type 'struct{src:ipv4,dst:ipv4,sport:be16,dport:be16,proto:u8}' --value-size 16 --max-entries 65536",
@@ -90,8 +93,16 @@ export const mapCreateCommand: Command = {
     if (innerType === undefined) throw usageError(`--inner-type ${innerTypeText}: not a map type`);
     u32Field(innerType, "inner-type", innerTypeText!);
     const num = (k: string, dflt: number) => { const v = str(opts, k); return v === undefined ? dflt : count(v, k); };
-    const innerAttr = { mapType: innerType, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1) };
-    const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries"].filter((k) => str(opts, k) !== undefined);
+    // The template's flags must equal those of every inner map stored later (bpf_map_meta_equal),
+    // and a trie template needs no_prealloc as an outer trie does.
+    const innerFlagsText = str(opts, "inner-flags");
+    const innerFlags = innerFlagsText !== undefined ? parseMapFlags(innerFlagsText) : innerType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0;
+    if (innerFlags === undefined) throw usageError(`--inner-flags ${innerFlagsText}: unknown flag`);
+    u32Field(innerFlags, "inner-flags", innerFlagsText!);
+    const innerAttr = {
+      mapType: innerType, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1), mapFlags: innerFlags,
+    };
+    const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries", "inner-flags"].filter((k) => str(opts, k) !== undefined);
     if (!isMapInMap && innerGiven.length > 0) throw usageError(`--${innerGiven[0]} is for array_of_maps and hash_of_maps only`);
     // Read before the driver is made: a missing size or a bad type is exit 2, never exit 3 for
     // want of bpf(2) or exit 1 for a taken path.
