@@ -78,9 +78,23 @@ export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: nu
 
 /** LPM tries with IPv4/IPv6-sized keys read and print prefixes; anything else is hex. */
 function defaultKeyType(info: BpfMapInfo): ValueType {
-  if (info.type === 11 && info.keySize === 8) return parseType("lpm4");
-  if (info.type === 11 && info.keySize === 20) return parseType("lpm6");
+  if (info.type === 11 && info.keySize === 8) return prefixOrBytes(parseType("lpm4"));
+  if (info.type === 11 && info.keySize === 20) return prefixOrBytes(parseType("lpm6"));
   return bytesType(info.keySize);
+}
+
+/**
+ * A trie key printed as a prefix, read as a prefix or as the key's hex bytes (as bpftool takes
+ * it, `18 00 00 00 0a 01 02 00`): a prefix has a dot or a colon, hex bytes never do.
+ */
+function prefixOrBytes(lpm: ValueType): ValueType {
+  const raw = bytesType(lpm.size);
+  return {
+    ...lpm,
+    parse(text, out, off) {
+      (/[.:]/.test(text) ? lpm : raw).parse(text, out, off);
+    },
+  };
 }
 
 export function encodeKey(t: ElemTypes, text: string): Uint8Array {

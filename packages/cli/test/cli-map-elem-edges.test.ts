@@ -294,3 +294,23 @@ describe("bytes typed as for bpftool", () => {
     expect(d.mapLookupElem(fd, Uint8Array.of(0x10, 0, 0, 1), v)).toBe(-2);
   }));
 });
+
+describe("an LPM trie's key given as bytes", () => {
+  it("is taken as the help says KEY may be, as bpftool takes it, and printed as the prefix", () =>
+    withSimMaps([{ mapType: 11, keySize: 8, valueSize: 4, maxEntries: 4, mapFlags: 1 }, { mapType: 11, keySize: 20, valueSize: 4, maxEntries: 4, mapFlags: 1 }], async ({ d, fds, bpfkit }) => {
+      const r = await bpfkit("map", "update", "id", "1", "key", "18", "00", "00", "00", "0a", "01", "02", "00", "value", "07", "00", "00", "00");
+      expect(r.code, r.err).toBe(0);
+      const v = new Uint8Array(4);
+      expect(d.mapLookupElem(fds[0]!, Uint8Array.of(24, 0, 0, 0, 10, 1, 2, 0), v)).toBe(0);
+      expect(v[0]).toBe(7);
+      const hit = await bpfkit("map", "lookup", "id", "1", "key", "0x200000000a010203");
+      expect(hit.code, hit.err).toBe(0);
+      expect(hit.out).toBe("key: 10.1.2.3/32  value: 07 00 00 00\n");
+      expect((await bpfkit("map", "dump", "id", "1")).out).toBe("key: 10.1.2.0/24  value: 07 00 00 00\n1 entry\n");
+      const six = await bpfkit("map", "update", "id", "2", "key", "hex", "40", "00", "00", "00", "fd", ...Array.from({ length: 15 }, () => "00"), "value", "01", "00", "00", "00");
+      expect(six.code, six.err).toBe(0);
+      expect((await bpfkit("map", "dump", "id", "2")).out).toBe("key: fd00::/64  value: 01 00 00 00\n1 entry\n");
+      // Prefixes are read as before.
+      expect((await bpfkit("map", "lookup", "id", "2", "key", "fd00::1")).code).toBe(0);
+    }));
+});
