@@ -314,3 +314,25 @@ describe("an LPM trie's key given as bytes", () => {
       expect((await bpfkit("map", "lookup", "id", "2", "key", "fd00::1")).code).toBe(0);
     }));
 });
+
+describe("map-in-map values", () => {
+  it("print as ids, and the help of dump and lookup says so (bpftool prints the id's bytes)", async () => {
+    const d = createSimDriver();
+    const inner = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const aom = d.mapCreate({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: inner });
+    try {
+      const bpfkit = cliOver(d);
+      expect((await bpfkit("map", "update", "id", "2", "key", "00", "00", "00", "00", "value", "id", "1")).code).toBe(0);
+      expect((await bpfkit("map", "dump", "id", "2")).out).toBe("key: 00 00 00 00  value: id 1\n1 entry\n");
+      expect(JSON.parse((await bpfkit("map", "lookup", "id", "2", "key", "0", "--key-type", "u32", "--json")).out)).toEqual({ key: 0, value: { id: 1 } });
+      for (const cmd of ["dump", "lookup"]) {
+        const help = (await bpfkit("map", cmd, "--help")).out.replace(/\s+/g, " ");
+        expect(help, cmd).toContain("Map-in-map and PROG_ARRAY values print as");
+        expect(help, cmd).toContain("where bpftool prints the id's bytes");
+      }
+    } finally {
+      d.close(aom);
+      d.close(inner);
+    }
+  });
+});

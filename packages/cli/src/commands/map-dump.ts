@@ -79,6 +79,8 @@ export const mapDumpCommand: Command = {
     "present for the whole dump exactly once.\n" +
     "--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json).\n" +
     "Arrays of fds (PROG_ARRAY, ARRAY_OF_MAPS, …) are walked slot by slot, skipping empty slots.\n" +
+    "Map-in-map and PROG_ARRAY values print as the inner map's (program's) id, `id N` ({\"id\": N} in JSON),\n" +
+    "where bpftool prints the id's bytes.\n" +
     "Output: text streams as entries are read, and ends with a count line; a dump that fails part-way\n" +
     "leaves the entries read so far on stdout, no count line, and the error on stderr. --json writes one\n" +
     "complete document once the dump has finished (held in memory, past 8 Mi characters in an unlinked\n" +
