@@ -336,3 +336,17 @@ describe("map-in-map values", () => {
     }
   });
 });
+
+describe("map delete past the end of an array of fds", () => {
+  it("names the index and the range, as update does, instead of the kernel's E2BIG text", async () => {
+    const d = createSimDriver();
+    const pa = d.mapCreate({ mapType: 3, keySize: 4, valueSize: 4, maxEntries: 4 });
+    try {
+      const r = await cliOver(d)("map", "delete", "id", "1", "key", "9", "--key-type", "u32");
+      expect(r.code).toBe(ExitCode.failure);
+      expect(r.err).toContain("delete map 1: index 9 is out of range: the array has 4 entries (0 to 3)");
+    } finally {
+      d.close(pa);
+    }
+  });
+});

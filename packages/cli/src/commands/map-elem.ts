@@ -169,9 +169,7 @@ export const mapUpdateCommand: Command = {
         if (r === -2 && flags === BPF_EXIST) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} not found (exist)`, ExitCode.notFound);
         if (r === -1) throw writeRefused("update", m);
         // Arrays answer E2BIG for an index past max_entries; only the hash family fills up.
-        if (r === -7 && isArrayType(m.info.type)) {
-          throw new CliError(`update ${m.label}: index ${new DataView(key.buffer, key.byteOffset).getUint32(0, true)} is out of range: the array has ${m.info.maxEntries} entries (0 to ${m.info.maxEntries - 1})`, ExitCode.failure);
-        }
+        if (r === -7 && isArrayType(m.info.type)) throw indexOutOfRange("update", m, key);
         if (r === -7) throw new CliError(`update ${m.label}: the map is full (${m.info.maxEntries} entries): ${errnoText(7)}`, ExitCode.failure, "delete entries or create a larger map");
         // bpf_fd_array_map_update_elem takes BPF_ANY only: its EINVAL is the flag, not the value.
         if (r === -22 && flags !== BPF_ANY && isFdArrayType(m.info.type)) {
@@ -201,6 +199,11 @@ export const mapUpdateCommand: Command = {
  */
 function writeRefused(op: string, m: OpenedMap): CliError {
   return new CliError(`${op} ${m.label}: operation not permitted: the map is frozen (BPF_MAP_FREEZE), so user space may only read it, or this fd is read-only`, ExitCode.failure);
+}
+
+function indexOutOfRange(op: string, m: OpenedMap, key: Uint8Array): CliError {
+  const index = new DataView(key.buffer, key.byteOffset).getUint32(0, true);
+  return new CliError(`${op} ${m.label}: index ${index} is out of range: the array has ${m.info.maxEntries} entries (0 to ${m.info.maxEntries - 1})`, ExitCode.failure);
 }
 
 /** Array types: a fixed u32 index space, E2BIG past max_entries (array_map_update_elem). */
@@ -259,6 +262,8 @@ export const mapDeleteCommand: Command = {
       const r = d.mapDeleteElem(m.fd, key);
       if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
       if (r === -1) throw writeRefused("delete", m);
+      // Arrays of fds answer E2BIG for an index past max_entries (fd_array_map_delete_elem).
+      if (r === -7 && isFdArrayType(m.info.type)) throw indexOutOfRange("delete", m, key);
       if (r === -22 && (m.info.type === 2 || m.info.type === 6)) throw new CliError(`delete ${m.label}: array elements cannot be deleted (EINVAL); update them to zero instead`, ExitCode.failure);
       must(r, `delete ${m.label}`);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`deleted from ${m.label}\n`);
