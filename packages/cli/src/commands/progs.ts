@@ -28,6 +28,9 @@ export const progsCommand: Command = {
   name: "progs",
   summary: "list the programs loaded on this host (like bpftool prog show)",
   usage: "progs [--json]",
+  details: "Walks BPF_PROG_GET_NEXT_ID and reads each program's info. Unlike bpftool prog show, MAPS is only how many\n" +
+    "maps a program uses (not their ids), and there is no memlock, btf_id or pids; --json's loadTimeNs is\n" +
+    "bpf_prog_info.load_time, nanoseconds since boot, where bpftool's loaded_at is a wall-clock time.",
   options: {},
   async run(ctx, args) {
     noArgs(this, args);
