@@ -62,7 +62,7 @@ const FREEZE_PROBED = new Set([1, 2, 3, 5, 6, 9, 10, 11, 12, 13]);
 /**
  * Whether a map is frozen (bpftool reads `frozen:` from /proc/self/fdinfo, which no driver
  * offers). map_update_elem refuses a write to a frozen map with EPERM before it reads the flags;
- * BPF_NOEXIST|BPF_EXIST is then refused with EINVAL by every type in FREEZE_PROBED, so the probe
+ * BPF_NOEXIST|BPF_EXIST is then refused (EINVAL) by every type in FREEZE_PROBED, so the probe
  * writes nothing. `fd` must be read-write (bpfkit opens maps so). Undefined for other types.
  */
 export function mapFrozen(driver: Driver, fd: number, info: BpfMapInfo): boolean | undefined {
@@ -70,7 +70,9 @@ export function mapFrozen(driver: Driver, fd: number, info: BpfMapInfo): boolean
   const valueSize = isPerCpuMapType(info.type) ? perCpuSlotSize(info.valueSize) * driver.possibleCpus : info.valueSize;
   const r = driver.mapUpdateElem(fd, new Uint8Array(info.keySize), new Uint8Array(valueSize), BPF_NOEXIST | BPF_EXIST);
   if (r === -Errno.EPERM) return true;
-  return r === -Errno.EINVAL ? false : undefined;
+  // Any other refusal came after the frozen check (a hash_of_maps reads its value, fd 0, first:
+  // EBADF when stdin is closed), so the map takes writes.
+  return r < 0 ? false : undefined;
 }
 
 export function mapLabel(info: BpfMapInfo): string {

@@ -358,3 +358,21 @@ describe("progs --help", () => {
     expect(help).toContain("loadTimeNs is bpf_prog_info.load_time, nanoseconds since boot");
   });
 });
+
+describe("map show of a hash_of_maps when the frozen probe's value fd is no fd", () => {
+  it("is not frozen: any refusal but EPERM comes after the kernel's frozen check", async () => {
+    const sim = createSimDriver();
+    // The kernel reads a hash_of_maps value (fd 0) before the flags: EBADF where stdin is closed.
+    const d = wrapDriver(sim, { mapUpdateElem: (fd, k, v, flags) => (flags === 3 ? -9 : sim.mapUpdateElem(fd, k, v, flags)) });
+    const inner = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const hom = d.mapCreate({ mapType: 13, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: inner });
+    try {
+      const r = await cliOver(d)("map", "show", "id", "2", "--json");
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out).frozen).toBe(false);
+    } finally {
+      d.close(hom);
+      d.close(inner);
+    }
+  });
+});
