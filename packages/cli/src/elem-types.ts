@@ -8,13 +8,13 @@ import { bytesType, parseType, type ValueType } from "./types.js";
 
 /** For commands that read and print keys only (`map delete`, `map next`). */
 export const KEY_TYPE_OPTIONS: Record<string, OptionSpec> = {
-  "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes)" },
+  "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes; lpm4 or lpm6 on an LPM trie of 8- or 20-byte keys)" },
   key: { type: "string", arg: "TYPE", help: "same as --key-type" },
 };
 
 export const TYPE_OPTIONS: Record<string, OptionSpec> = {
   "key-type": KEY_TYPE_OPTIONS["key-type"]!,
-  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value)" },
+  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value; default: hex bytes, ids for map-in-map and PROG_ARRAY)" },
   key: KEY_TYPE_OPTIONS.key!,
   value: { type: "string", arg: "TYPE", help: "same as --value-type" },
 };
