@@ -386,3 +386,31 @@ describe("--key-type and --value-type help", () => {
     expect((await cliOver(createSimDriver())("map", "dump", "--help")).out.replace(/\s+/g, " ")).toContain("default: hex bytes, ids for map-in-map and PROG_ARRAY");
   });
 });
+
+describe("map create --inner-map", () => {
+  it("takes an existing map as the template, as bpftool's inner_map does, and refuses other --inner-* beside it", async () => {
+    const d = createSimDriver();
+    const bpfkit = cliOver(d);
+    const template = d.mapCreate({ mapType: 1, keySize: 8, valueSize: 2, maxEntries: 3, mapFlags: 1 });
+    const like = d.mapCreate({ mapType: 1, keySize: 8, valueSize: 2, maxEntries: 3, mapFlags: 1 });
+    const unlike = d.mapCreate({ mapType: 1, keySize: 8, valueSize: 2, maxEntries: 3 });
+    try {
+      expect(d.objPin(template, "/sys/fs/bpf/tmpl")).toBe(0);
+      for (const [path, ref] of [["/sys/fs/bpf/o1", "id 1"], ["/sys/fs/bpf/o2", "/sys/fs/bpf/tmpl"]] as const) {
+        const r = await bpfkit("map", "create", path, "--type", "hash_of_maps", "--key-size", "4", "--value-size", "4", "--max-entries", "2", "--inner-map", ref);
+        expect(r.code, r.err).toBe(0);
+        const put = async (id: number) => (await bpfkit("map", "update", path, "key", "0", "--key-type", "u32", "value", "id", String(id))).code;
+        expect(await put(2)).toBe(0);
+        expect(await put(3)).toBe(ExitCode.failure);
+      }
+      const both = await bpfkit("map", "create", "/sys/fs/bpf/o3", "--type", "hash_of_maps", "--key-size", "4", "--value-size", "4", "--max-entries", "2", "--inner-map", "id 1", "--inner-max-entries", "3");
+      expect(both.code).toBe(ExitCode.usage);
+      expect(both.err).toContain("--inner-map and --inner-max-entries disagree");
+      const none = await bpfkit("map", "create", "/sys/fs/bpf/o3", "--type", "hash_of_maps", "--key-size", "4", "--value-size", "4", "--max-entries", "2", "--inner-map", "id 99");
+      expect(none.code).toBe(ExitCode.notFound);
+      expect(d.host.stat("/sys/fs/bpf/o3").errno).not.toBe(0);
+    } finally {
+      for (const fd of [template, like, unlike]) d.close(fd);
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MA
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { freshSimNote, isFreshSim } from "../driver-select.js";
-import { mapInfo, mapLabel } from "../map-ref.js";
+import { MAP_REF_USAGE, mapInfo, mapLabel, openMapRef, parseMapRef } from "../map-ref.js";
 import { pinPathProblem } from "../pin-path.js";
 import { mapTypeKernelName, parseMapFlags, parseMapType } from "../names.js";
 import { parseType } from "../types.js";
@@ -46,7 +46,8 @@ export const mapCreateCommand: Command = {
     "no_prealloc (the kernel has no preallocated trie) and every other type 0.\n" +
     "The pin path is checked first: a taken path (exit 1) or a missing directory (exit 4) creates nothing.\n" +
     "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries/--inner-flags\n" +
-    "(default: a 1-entry 4/4 array; an lpm_trie template gets no_prealloc), where bpftool takes an existing map (inner_map MAP).\n" +
+    "(default: a 1-entry 4/4 array; an lpm_trie template gets no_prealloc), or from an existing map with --inner-map MAP\n" +
+    "(bpftool's inner_map MAP; MAP as for map show, quoted: --inner-map 'id 12').\n" +
     "Inner maps stored later must match the template's type, sizes, max entries and flags.",
   options: {
     type: { type: "string", arg: "TYPE", help: "map type" },
@@ -62,6 +63,7 @@ export const mapCreateCommand: Command = {
     "inner-value-size": { type: "string", arg: "N", help: "inner template value bytes (default 4)" },
     "inner-max-entries": { type: "string", arg: "N", help: "inner template capacity (default 1)" },
     "inner-flags": { type: "string", arg: "FLAGS", help: "inner template creation flags (default as for --flags)" },
+    "inner-map": { type: "string", arg: "MAP", help: "an existing map as the inner template (instead of the other --inner-* options)" },
   },
   examples: [
     "bpfkit map create /sys/fs/bpf/ct --type lru_hash --key-type 'struct{src:ipv4,dst:ipv4,sport:be16,dport:be16,proto:u8}' --value-size 16 --max-entries 65536",
@@ -102,8 +104,14 @@ export const mapCreateCommand: Command = {
     const innerAttr = {
       mapType: innerType, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1), mapFlags: innerFlags,
     };
-    const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries", "inner-flags"].filter((k) => str(opts, k) !== undefined);
+    const innerGiven = ["inner-type", "inner-key-size", "inner-value-size", "inner-max-entries", "inner-flags", "inner-map"].filter((k) => str(opts, k) !== undefined);
     if (!isMapInMap && innerGiven.length > 0) throw usageError(`--${innerGiven[0]} is for array_of_maps and hash_of_maps only`);
+    // bpftool's inner_map: an existing map is the template, so nothing describes it twice.
+    const innerMapText = str(opts, "inner-map");
+    const innerRef = innerMapText === undefined ? undefined : parseMapRef(innerMapText.trim().split(/\s+/), 0);
+    if (innerRef !== undefined && (innerRef.next !== innerMapText!.trim().split(/\s+/).length || innerGiven.length > 1)) {
+      throw usageError(innerGiven.length > 1 ? `--inner-map and --${innerGiven.find((k) => k !== "inner-map")} disagree: the map given is the whole template` : `--inner-map ${innerMapText}: one map`, MAP_REF_USAGE);
+    }
     // Read before the driver is made: a missing size or a bad type is exit 2, never exit 3 for
     // want of bpf(2) or exit 1 for a taken path.
     const keySize = size(opts, "key-size", "key-type");
@@ -114,7 +122,8 @@ export const mapCreateCommand: Command = {
     const pinProblem = pinPathProblem(d, path, `pin at ${path}`, "; nothing was created");
     if (pinProblem !== undefined) throw pinProblem;
     let inner = -1;
-    if (isMapInMap) inner = must(d.mapCreate(innerAttr), "create inner template map");
+    if (innerRef !== undefined) inner = openMapRef(d, innerRef.ref, ctx.mapRoot(d)).fd;
+    else if (isMapInMap) inner = must(d.mapCreate(innerAttr), "create inner template map");
     let fd: number;
     try {
       fd = d.mapCreate({
