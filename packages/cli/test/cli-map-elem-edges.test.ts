@@ -414,3 +414,26 @@ describe("map create --inner-map", () => {
     }
   });
 });
+
+describe("a map created with BTF", () => {
+  it("shows its BTF id, as bpftool's btf_id, in map show and in maps --json", async () => {
+    const sim = createSimDriver();
+    // The simulator loads no BTF: its info answer gets a btf_id (bpf_map_info at byte 64).
+    const d = wrapDriver(sim, {
+      objGetInfoByFd: (fd, info) => {
+        const r = sim.objGetInfoByFd(fd, info);
+        if (r > 68) new DataView(info.buffer, info.byteOffset).setUint32(64, 42, true);
+        return r;
+      },
+    });
+    const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      const bpfkit = cliOver(d);
+      expect((await bpfkit("map", "show", "id", "1")).out).toContain("\nbtf id:      42\n");
+      expect(JSON.parse((await bpfkit("map", "show", "id", "1", "--json")).out).btfId).toBe(42);
+      expect((JSON.parse((await bpfkit("maps", "--json")).out) as Array<{ btfId: number }>)[0]!.btfId).toBe(42);
+    } finally {
+      d.close(fd);
+    }
+  });
+});

@@ -94,6 +94,8 @@ function showMap(ctx: Ctx, d: Driver, m: OpenedMap): void {
       ["max entries", String(m.info.maxEntries)],
       ["flags", mapFlagsText(m.info.mapFlags)],
       ["frozen", frozenText(frozen)],
+      // bpftool's btf_id, only for a map created with BTF: `bpftool btf dump id N` reads its types.
+      ...(m.info.btfId !== 0 ? [["btf id", String(m.info.btfId)] as const] : []),
       ...(m.path !== undefined ? [["pinned", m.path] as const] : []),
     ]),
     () => ({ ...mapJson(m.info, frozen ?? null), ...(m.path !== undefined ? { pinned: m.path } : {}) }),
@@ -102,7 +104,7 @@ function showMap(ctx: Ctx, d: Driver, m: OpenedMap): void {
 
 export const mapShowCommand: Command = {
   name: "map show",
-  summary: "one map's id, type, sizes, max entries, flags, whether it is frozen, and its pin when MAP is given by its pin",
+  summary: "one map's id, type, sizes, max entries, flags, whether it is frozen, its BTF id, and its pin when MAP is given by its pin",
   usage: "map show MAP [--json]",
   details: `${MAP_REF_USAGE}.\nA map given by \`id N\` or \`name NAME\` shows no pin: \`bpfkit maps --pins\` lists every pin of every map.`,
   options: {},

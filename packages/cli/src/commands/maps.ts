@@ -70,7 +70,7 @@ export function mapPins(driver: Driver): Map<number, string[]> {
 export function mapJson(m: BpfMapInfo, frozen?: boolean | null): Record<string, unknown> {
   return {
     id: m.id, type: mapTypeKernelName(m.type), typeId: m.type, name: m.name, keySize: m.keySize,
-    valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.mapFlags, flagNames: mapFlagsText(m.mapFlags),
+    valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.mapFlags, flagNames: mapFlagsText(m.mapFlags), btfId: m.btfId,
     ...(frozen !== undefined ? { frozen } : {}),
   };
 }
