@@ -437,3 +437,11 @@ describe("a map created with BTF", () => {
     }
   });
 });
+
+describe("map pin and map create off bpffs", () => {
+  it("say in their help that, unlike bpftool, they mount no bpffs there", async () => {
+    const bpfkit = cliOver(createSimDriver());
+    expect((await bpfkit("map", "pin", "--help")).out.replace(/\s+/g, " ")).toContain("unlike bpftool, which mounts bpffs over a directory that is not on one, bpfkit mounts nothing here");
+    expect((await bpfkit("map", "create", "--help")).out.replace(/\s+/g, " ")).toContain("unlike bpftool, bpfkit mounts no bpffs there");
+  });
+});

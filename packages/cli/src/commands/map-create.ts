@@ -44,7 +44,8 @@ export const mapCreateCommand: Command = {
     "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
     "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number; without --flags, an lpm_trie gets\n" +
     "no_prealloc (the kernel has no preallocated trie) and every other type 0.\n" +
-    "The pin path is checked first: a taken path (exit 1) or a missing directory (exit 4) creates nothing.\n" +
+    "The pin path is checked first: a taken path (exit 1) or a missing directory (exit 4) creates nothing, nor does\n" +
+    "a path off bpffs (exit 1: unlike bpftool, bpfkit mounts no bpffs there; `bpfkit mount DIR` does).\n" +
     "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries/--inner-flags\n" +
     "(default: a 1-entry 4/4 array; an lpm_trie template gets no_prealloc), or from an existing map with --inner-map MAP\n" +
     "(bpftool's inner_map MAP; MAP as for map show, quoted: --inner-map 'id 12').\n" +
