@@ -21,6 +21,13 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   version: { type: "boolean", help: "print the version, and run nothing" },
 };
 
+/** bpftool's words for commands bpfkit names otherwise: a bpftool user is told the bpfkit one. */
+const BPFTOOL_WORDS: Readonly<Record<string, string>> = {
+  "map getnext": "bpftool's `map getnext` is `bpfkit map next`",
+  "map list": "bpftool's `map list` is `bpfkit maps`",
+  prog: "bpftool's `prog show` is `bpfkit progs`",
+};
+
 /** Runs the command line `argv` (without `node` and the script) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const used: { driver?: Driver } = {};
@@ -106,7 +113,8 @@ async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }
       io.stderr(group !== undefined ? `bpfkit: ${group} needs a command\n\n${overview(group)}` : "bpfkit: no command given\n  see `bpfkit --help`\n");
       return ExitCode.usage;
     }
-    throw usageError(`unknown command ${JSON.stringify(words.slice(0, group ? 2 : 1).join(" "))}`, "see `bpfkit --help`");
+    const name = words.slice(0, group ? 2 : 1).join(" ");
+    throw usageError(`unknown command ${JSON.stringify(name)}`, BPFTOOL_WORDS[name] ?? "see `bpfkit --help`");
   }
   if (wantsHelp) {
     io.stdout(commandHelp(cmd));

@@ -445,3 +445,20 @@ describe("map pin and map create off bpffs", () => {
     expect((await bpfkit("map", "create", "--help")).out.replace(/\s+/g, " ")).toContain("unlike bpftool, bpfkit mounts no bpffs there");
   });
 });
+
+describe("bpftool's words for commands bpfkit names otherwise", () => {
+  it("are still usage errors, and name the bpfkit command", async () => {
+    const bpfkit = cliOver(createSimDriver());
+    for (const [argv, hint] of [
+      [["map", "getnext", "id", "1"], "bpftool's `map getnext` is `bpfkit map next`"],
+      [["map", "list"], "bpftool's `map list` is `bpfkit maps`"],
+      [["prog", "show"], "bpftool's `prog show` is `bpfkit progs`"],
+      [["map", "show"], "bpftool's `map show` without MAP is `bpfkit maps`"],
+    ] as const) {
+      const r = await bpfkit(...argv);
+      expect(r.code, argv.join(" ")).toBe(ExitCode.usage);
+      expect(r.out).toBe("");
+      expect(r.err, argv.join(" ")).toContain(hint);
+    }
+  });
+});

@@ -110,6 +110,7 @@ export const mapShowCommand: Command = {
   options: {},
   examples: ["bpfkit map show id 12", "bpfkit map show /sys/fs/bpf/tc/globals/cilium_ct4_global", "bpfkit map show cilium_lxc"],
   async run(ctx, args) {
+    if (args.length === 0) throw usageError("which map?", "bpftool's `map show` without MAP is `bpfkit maps`");
     await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => showMap(ctx, d, m));
     return 0;
   },
