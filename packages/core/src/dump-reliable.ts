@@ -53,6 +53,8 @@ export interface DumpTarget {
   readonly valueSize: number;
   /** For error messages. */
   readonly name: string;
+  /** The kernel's max_entries, where known: the batch helpers' errors name it for a full map. */
+  readonly maxEntries?: number;
   /** The public call the errors name (`dumpReliablyWithCallback`, `keys`); default `dump` (`entries` for iterateMap). */
   readonly op?: string;
   /**

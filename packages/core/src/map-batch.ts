@@ -4,6 +4,7 @@
 // elements. Update and delete batches stop at the first error; the count applied before it is
 // reported on the error (`BatchError.count`).
 import { batchTokenSize, isHashMapType } from "./constants.js";
+import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, type BpfErrorInit } from "./errors.js";
 import type { DumpTarget } from "./dump-reliable.js";
@@ -36,9 +37,11 @@ export interface RawBatch {
   values: Uint8Array;
 }
 
-function batchError(target: DumpTarget, op: string, errno: number, count: number): BatchError {
+/** `why` reads the errno for the element it stopped at (elem-refusal.ts), where it misleads. */
+function batchError(target: DumpTarget, op: string, errno: number, count: number, why?: string): BatchError {
+  const after = `after ${count} element${count === 1 ? "" : "s"}`;
   return new BatchError({ errno, op, map: target.name, count,
-    message: `${op} ${target.name}: ${errnoText(errno)} (after ${count} element${count === 1 ? "" : "s"})` });
+    message: `${op} ${target.name}: ${errnoText(errno)} (${why !== undefined ? `${why}; ` : ""}${after})` });
 }
 
 /**
@@ -90,7 +93,10 @@ function applied(res: { count: number }, count: number): number {
 export function updateBatchRaw(target: DumpTarget, keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number {
   if (count === 0) return 0;
   const res = target.driver.mapUpdateBatch(target.fd, keys, values, count, elemFlags);
-  if (res.errno !== 0) throw batchError(target, "updateBatch", res.errno, applied(res, count));
+  if (res.errno !== 0) {
+    const why = target.maxEntries !== undefined ? updateRefusal(target.mapType, res.errno, elemFlags, target.maxEntries) : undefined;
+    throw batchError(target, "updateBatch", res.errno, applied(res, count), why);
+  }
   return res.count;
 }
 
@@ -98,6 +104,9 @@ export function updateBatchRaw(target: DumpTarget, keys: Uint8Array, values: Uin
 export function deleteBatchRaw(target: DumpTarget, keys: Uint8Array, count: number): number {
   if (count === 0) return 0;
   const res = target.driver.mapDeleteBatch(target.fd, keys, count);
-  if (res.errno !== 0) throw batchError(target, "deleteBatch", res.errno, applied(res, count));
+  if (res.errno !== 0) {
+    const why = target.maxEntries !== undefined ? deleteRefusal(target.mapType, res.errno, target.maxEntries) : undefined;
+    throw batchError(target, "deleteBatch", res.errno, applied(res, count), why);
+  }
   return res.count;
 }

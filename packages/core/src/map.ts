@@ -385,7 +385,7 @@ export class BpfMap<K, V> {
     const fd = this.#fdFor(op);
     return {
       driver: this.#measured(), fd, mapType: this.#kernelType, keySize: this.#info.keySize,
-      valueSize: this.#info.readValueSize, name: this.#name, op,
+      valueSize: this.#info.readValueSize, name: this.#name, op, maxEntries: this.#kernelMaxEntries,
       checkOpen: () => {
         if (this.#fd !== fd) {
           throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
