@@ -343,6 +343,12 @@ export class BpfMap<K, V> {
     try {
       this.#value.encode(value, out);
     } catch (e) {
+      // A map of maps or a PROG_ARRAY takes an fd, and -1 is what getFd() says of a map not open yet.
+      if (typeof value === "number" && value < 0 && isFdValueMapType(this.#info.mapType)) {
+        const what = this.#info.mapType === BPF_MAP_TYPE_PROG_ARRAY ? "a loaded program's fd" : "an open map's fd";
+        throw new RangeError(`${op} ${this.#name}: bad value: ${value} is not an fd; the value must be ${what} ` +
+          "(getFd() is -1 until the map is opened)", { cause: e });
+      }
       throw this.#badInput(op, "value", e);
     }
     return out;

@@ -220,6 +220,23 @@ eachDriver("BpfMap bad input", (get) => {
     expect([e.code, e.message]).toEqual(["EINVAL", "update hom: invalid argument"]);
   });
 
+  it("an inner map not open yet (getFd() is -1) is named as such, before any syscall", () => {
+    const env = get();
+    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    inner.openOrCreate();
+    const aom = env.map({ name: "aom", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
+    aom.openOrCreate();
+    const later = env.map({ name: "later", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    expect(later.getFd()).toBe(-1);
+    const e = thrown(() => aom.update(0, later.getFd()));
+    expect(e).toBeInstanceOf(RangeError);
+    expect((e as Error).message).toBe("update aom: bad value: -1 is not an fd; the value must be an open map's fd (getFd() is -1 until the map is opened)");
+    expect(aom.lookup(0)).toBeUndefined();
+    // Other maps keep the codec's own words for a negative u32.
+    const h = env.map(testMapSpec());
+    expect(() => h.update(1, -1)).toThrow(/^update cilium_test: bad value: u32: -1 is outside/);
+  });
+
   it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {
     const env = get();
     const h = env.map(testMapSpec());
