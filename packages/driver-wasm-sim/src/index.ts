@@ -4,6 +4,8 @@ export type {
   SimDatapath, SimDriver, SimDriverOptions, SimInterleavingHook, SimMapRef,
 } from "./sim-driver.js";
 export { SIM_SYSCALLS, SimFaults } from "./faults.js";
+export { typedDatapath } from "./typed-datapath.js";
+export type { DatapathMap, TypedDatapath } from "./typed-datapath.js";
 export type { FaultSpec, SimSyscall } from "./faults.js";
 export type { EngineExports } from "./engine-abi.js";
 export { instantiateEngine } from "./engine.js";

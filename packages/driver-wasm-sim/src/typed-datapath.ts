@@ -1,0 +1,73 @@
+// The datapath facet in a map's own types: what a BPF program's bpf_map_*_elem calls do, with
+// the test's keys and values instead of bytes. It takes any object shaped like a BpfMap (its fd,
+// codecs and info), so core needs no knowledge of the simulator.
+import { Errno, errnoName, isPerCpuMapType, type Codec } from "@bpfkit/core";
+import type { SimDriver } from "./sim-driver.js";
+
+/** The parts of a BpfMap the typed datapath reads. */
+export interface DatapathMap<K, V> {
+  getFd(): number;
+  name(): string;
+  readonly keyCodec: Codec<K>;
+  readonly valueCodec: Codec<V>;
+  readonly mapInfo: { readonly mapType: number; readonly valueSize: number };
+}
+
+/** A program's view of one map: the helpers' answers, in the map's types. */
+export interface TypedDatapath<K, V> {
+  /** bpf_map_lookup_elem on `cpu` (default 0): the value, or undefined where the program gets NULL. */
+  lookup(key: K, cpu?: number): V | undefined;
+  /** bpf_map_update_elem on `cpu`: 0 or -errno, as the helper returns. */
+  update(key: K, value: V, flags?: number, cpu?: number): number;
+  /** bpf_map_delete_elem on `cpu`: 0 or -errno. */
+  delete(key: K, cpu?: number): number;
+}
+
+/**
+ * `sim.datapath` for `map`, encoding keys with its key codec and values with `value` (default:
+ * its value codec). A program sees one CPU's slot of a per-CPU map, so for those `value` is
+ * required: the one-CPU codec given to newPerCpuMap (`u64`, not the map's array of them).
+ */
+export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, V>): TypedDatapath<K, V>;
+export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>, value: Codec<V>): TypedDatapath<K, V>;
+export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>, value?: Codec<V>): TypedDatapath<K, V> {
+  const where = `typedDatapath(${map.name()})`;
+  const { mapType, valueSize } = map.mapInfo;
+  if (value === undefined && isPerCpuMapType(mapType)) {
+    throw new TypeError(`${where}: a program sees one CPU's value of a per-CPU map: pass that value's codec (typedDatapath(sim, map, u64))`);
+  }
+  const codec = value ?? (map.valueCodec as Codec<V>);
+  if (codec.size !== valueSize) {
+    throw new RangeError(`${where}: the value codec is ${codec.size} bytes, a program's value of this map is ${valueSize}`);
+  }
+  const keyBuf = new Uint8Array(map.keyCodec.size);
+  const valueBuf = new Uint8Array(valueSize);
+  // The fd is read at each call: the map may have been opened, closed or reopened since.
+  const ref = () => {
+    const fd = map.getFd();
+    if (fd < 0) throw new Error(`${where}: the map is not open`);
+    return { fd };
+  };
+  const encodeKey = (key: K) => {
+    keyBuf.fill(0);
+    map.keyCodec.encode(key, keyBuf);
+    return keyBuf;
+  };
+  return {
+    lookup(key, cpu = 0) {
+      const r = sim.datapath.lookup(ref(), encodeKey(key), valueBuf, cpu);
+      if (r === -Errno.ENOENT) return undefined;
+      if (r < 0) throw new Error(`${where}: lookup: ${errnoName(r)}`);
+      return codec.decode(valueBuf);
+    },
+    update(key, v, flags = 0, cpu = 0) {
+      const k = encodeKey(key);
+      valueBuf.fill(0);
+      codec.encode(v, valueBuf);
+      return sim.datapath.update(ref(), k, valueBuf, flags, cpu);
+    },
+    delete(key, cpu = 0) {
+      return sim.datapath.delete(ref(), encodeKey(key), cpu);
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// typedDatapath: sim.datapath in a BpfMap's own types. What it writes, the map's syscalls read
+// back (and the reverse); a per-CPU map's program value is one CPU's slot; misuse is named.
+import { afterEach, describe, expect, it } from "vitest";
+import { BPF_NOEXIST, createBpf, Errno, lpmKey, ipv4, MapType, newPerCpuMap, struct, u16, u32, u64, type BpfMap } from "@bpfkit/core";
+import { createSimDriver, typedDatapath } from "@bpfkit/driver-wasm-sim";
+
+const opened: Array<BpfMap<any, any>> = [];
+afterEach(() => {
+  for (const m of opened.splice(0)) m.close();
+});
+
+function setup() {
+  const sim = createSimDriver();
+  const bpf = createBpf({ driver: sim });
+  const open = <K, V>(m: BpfMap<K, V>) => {
+    m.openOrCreateUnpinned();
+    opened.push(m);
+    return m;
+  };
+  return { sim, bpf, open };
+}
+
+describe("typedDatapath", () => {
+  it("writes and deletes what the map's syscalls then read, and reads what they wrote", () => {
+    const { sim, bpf, open } = setup();
+    const flow = struct({ addr: ipv4, port: u16 });
+    const ct = open(bpf.newMap({ name: "ct", type: MapType.Hash, key: flow, value: u64, maxEntries: 8 }));
+    const dp = typedDatapath(sim, ct);
+    const k = { addr: "10.0.0.1", port: 443 };
+    expect(dp.lookup(k)).toBeUndefined();
+    expect(dp.update(k, 7n)).toBe(0);
+    expect(ct.lookup(k)).toBe(7n);
+    expect(dp.update(k, 8n, BPF_NOEXIST)).toBe(-Errno.EEXIST);
+    ct.update({ addr: "10.0.0.2", port: 80 }, 9n);
+    expect(dp.lookup({ addr: "10.0.0.2", port: 80 })).toBe(9n);
+    expect(dp.delete(k)).toBe(0);
+    expect(dp.delete(k)).toBe(-Errno.ENOENT);
+    expect(ct.lookup(k)).toBeUndefined();
+  });
+
+  it("on a per-CPU map writes one CPU's slot: a new element zeroes the other CPUs'", () => {
+    const { sim, bpf, open } = setup();
+    const pc = open(newPerCpuMap(bpf, { name: "pc", key: u32, value: u64, maxEntries: 4 }));
+    const dp = typedDatapath(sim, pc, u64);
+    const cpus = sim.possibleCpus;
+    expect(dp.update(1, 5n, 0, cpus - 1)).toBe(0);
+    const expected = Array.from({ length: cpus }, (_, i) => (i === cpus - 1 ? 5n : 0n));
+    expect(pc.lookup(1)).toEqual(expected);
+    expect(dp.lookup(1, cpus - 1)).toBe(5n);
+    expect(dp.lookup(1, 0)).toBe(cpus === 1 ? 5n : 0n);
+  });
+
+  it("reaches LPM tries with the map's prefix keys", () => {
+    const { sim, bpf, open } = setup();
+    const routes = open(bpf.newMap({ name: "routes", type: MapType.LPMTrie, key: lpmKey(ipv4), value: u32, maxEntries: 4 }));
+    const dp = typedDatapath(sim, routes);
+    expect(dp.update({ prefixLen: 8, data: "10.0.0.0" }, 1)).toBe(0);
+    // A program's lookup is longest-prefix match, as the syscall's is.
+    expect(dp.lookup({ prefixLen: 32, data: "10.9.9.9" })).toBe(1);
+    expect(routes.lookup({ prefixLen: 32, data: "10.1.2.3" })).toBe(1);
+  });
+
+  it("names what is wrong: a per-CPU map without the one-CPU codec, a codec of the wrong size, a map not open", () => {
+    const { sim, bpf, open } = setup();
+    const pc = open(newPerCpuMap(bpf, { name: "pc", key: u32, value: u64, maxEntries: 4 }));
+    expect(() => typedDatapath(sim, pc)).toThrow(new TypeError(
+      "typedDatapath(pc): a program sees one CPU's value of a per-CPU map: pass that value's codec (typedDatapath(sim, map, u64))"));
+    expect(() => typedDatapath(sim, pc, u32)).toThrow(new RangeError("typedDatapath(pc): the value codec is 4 bytes, a program's value of this map is 8"));
+    const later = bpf.newMap({ name: "later", type: MapType.Hash, key: u32, value: u32, maxEntries: 4 });
+    const dp = typedDatapath(sim, later);
+    expect(() => dp.update(1, 1)).toThrow("typedDatapath(later): the map is not open");
+    open(later);
+    expect(dp.update(1, 1)).toBe(0);
+    expect(later.lookup(1)).toBe(1);
+  });
+});
