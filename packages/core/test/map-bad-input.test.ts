@@ -33,6 +33,15 @@ eachDriver("BpfMap bad input", (get) => {
     for (let k = 100; k < 103; k++) b.update(k, k);
   }
   // An array: one element per batch of 1, so the dump has more batches to go when it is closed.
+  /** An open 1-entry array, `inner`, and an open array of maps `aom` with it as the template. */
+  function arrayOfMaps(env: ReturnType<typeof get>) {
+    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    inner.openOrCreate();
+    const aom = env.map({ name: "aom", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
+    aom.openOrCreate();
+    return { inner, aom };
+  }
+
   const arraySpec = { name: "cilium_test", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 8 };
   const arraySpec2 = { ...arraySpec, name: "cilium_test_arr" };
 
@@ -172,10 +181,7 @@ eachDriver("BpfMap bad input", (get) => {
 
   it("EBADF from updating a map-in-map or PROG_ARRAY says the value is the bad fd, once the map fd is known good", () => {
     const env = get();
-    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
-    inner.openOrCreate();
-    const aom = env.map({ name: "aom", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
-    aom.openOrCreate();
+    const { inner, aom } = arrayOfMaps(env);
     const calls = env.map({ name: "calls", type: MapType.ProgArray, key: u32, value: u32, maxEntries: 2 });
     calls.openOrCreate();
     const notOpen = 999_999;
@@ -198,12 +204,9 @@ eachDriver("BpfMap bad input", (get) => {
 
   it("EINVAL from updating a map of maps says what the kernel wants of the value and the flags", () => {
     const env = get();
-    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
-    inner.openOrCreate();
+    const { inner, aom } = arrayOfMaps(env);
     const larger = env.map({ name: "larger", type: MapType.Array, key: u32, value: u32, maxEntries: 2 });
     larger.openOrCreate();
-    const aom = env.map({ name: "aom", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
-    aom.openOrCreate();
     const like = "the value must be the fd of a map like the inner-map template: same type, key and value sizes and flags, " +
       "and for an inner array the same max_entries unless the template has BPF_F_INNER_MAP";
     let e = thrown(() => aom.update(0, larger.getFd())) as BpfError;
@@ -222,10 +225,7 @@ eachDriver("BpfMap bad input", (get) => {
 
   it("an inner map not open yet (getFd() is -1) is named as such, before any syscall", () => {
     const env = get();
-    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
-    inner.openOrCreate();
-    const aom = env.map({ name: "aom", type: MapType.ArrayOfMaps, key: u32, value: u32, maxEntries: 2, innerId: inner.getFd() });
-    aom.openOrCreate();
+    const { aom } = arrayOfMaps(env);
     const later = env.map({ name: "later", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
     expect(later.getFd()).toBe(-1);
     const e = thrown(() => aom.update(0, later.getFd()));
