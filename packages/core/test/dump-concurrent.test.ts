@@ -129,17 +129,32 @@ describe.skipIf(kernel.unavailable !== undefined)("reliable dump with a concurre
     const stableKeys = new Set(keys.stable);
     for (const k of keys.stable) m.update(k, k + 100);
     const churn = await startChurn(env, m, keys.churn, 300);
+    // Cilium v1.7 returned ENOENT from the dump whenever the walk's current key vanished; here a
+    // vanished key is skipped and counted (lookupFailed). A dump completes with every stable key,
+    // or, when the churn keeps sending the walk back to the first key (a loaded machine stalls
+    // the dumping thread while the worker replaces every churn key), it spends its 4 × MaxEntries
+    // budget and ends in MaxLookupError, as documented. Never another error. Dumps run until ten
+    // have completed after skipping a vanished key, the case v1.7 aborted on.
+    let completed = 0, skipped = 0, outOfBudget = 0;
     try {
-      // Cilium v1.7 returned ENOENT from the dump whenever the walk's current key vanished;
-      // here every dump completes and sees every stable key (vanished ones are in lookupFailed).
-      for (let i = 0; i < 30; i++) {
+      for (let i = 0; i < 300 && skipped < 10; i++) {
         const stable = new Set<number>();
-        const stats = m.dumpWithCallback((k) => { if (stableKeys.has(k)) stable.add(k); }, { algorithm: "walk" });
+        let stats;
+        try {
+          stats = m.dumpWithCallback((k) => { if (stableKeys.has(k)) stable.add(k); }, { algorithm: "walk" });
+        } catch (e) {
+          if (!(e instanceof MaxLookupError)) throw e;
+          outOfBudget++;
+          continue;
+        }
         expect(stats.completed).toBe(true);
         expect(stable.size).toBe(300);
+        completed++;
+        if (stats.lookupFailed > 0) skipped++;
       }
     } finally {
       await churn.stop();
     }
+    expect(skipped, `${completed} dumps completed, ${outOfBudget} ran out of budget`).toBe(10);
   });
 });
