@@ -61,13 +61,18 @@ export class MaxLookupError extends Error {
   }
 }
 
-/** A raw iterator or walk gave up after a bounded number of restarts. */
+/** A raw iterator or walk gave up: too many restarts, or more keys vanished in a row than the map holds. */
 export class IterationAbortedError extends Error {
   readonly restarts: number;
-  constructor(what: string, restarts: number) {
-    super(`${what}: iteration aborted after ${restarts} restarts`);
+  /** Keys that vanished in a row before they could be read, when that ended the walk; else 0. */
+  readonly vanishedInRow: number;
+  constructor(what: string, restarts: number, vanishedInRow = 0) {
+    super(vanishedInRow > 0
+      ? `${what}: iteration aborted: ${vanishedInRow} keys in a row vanished before they could be read`
+      : `${what}: iteration aborted after ${restarts} restarts`);
     this.name = "IterationAbortedError";
     this.restarts = restarts;
+    this.vanishedInRow = vanishedInRow;
   }
 }
 

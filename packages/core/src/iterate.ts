@@ -4,8 +4,10 @@
 // next-key and lookup is skipped; the walk then resumes after the last element it yielded, and
 // only when that one vanished too does the kernel restart it from the first key (hash maps and
 // LPM restart on an unknown key, kernel-maps.md §5.3). Restarts can repeat keys, so they are
-// bounded: past `maxRestarts` the walk throws IterationAbortedError. An empty slot of an fd
-// array (PROG_ARRAY, ARRAY_OF_MAPS) is no element: it is passed over.
+// bounded: past `maxRestarts` the walk throws IterationAbortedError. Resuming repeats nothing,
+// but a datapath that deletes each successor before its lookup could hold the walk there for
+// ever, so more than max_entries keys vanishing in a row, with nothing yielded, aborts it too.
+// An empty slot of an fd array (PROG_ARRAY, ARRAY_OF_MAPS) is no element: it is passed over.
 import { isIndexedMapType } from "./constants.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, IterationAbortedError } from "./errors.js";
@@ -41,6 +43,9 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
   const val = new Uint8Array(t.valueSize);
   let prevValid = false;
   let restarts = 0;
+  // More keys than the map holds vanishing in a row: something deletes each key the walk reaches.
+  const maxVanished = t.maxEntries !== undefined && t.maxEntries > 0 ? t.maxEntries : Infinity;
+  let vanished = 0;
   const indexed = isIndexedMapType(t.mapType);
 
   let r = driver.mapGetNextKey(fd, null, cur);
@@ -57,6 +62,7 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
       continue;
     }
     if (le === -Errno.ENOENT) {
+      if (++vanished > maxVanished) throw new IterationAbortedError(`${t.op ?? "entries"} ${t.name}`, restarts, vanished);
       // `cur` vanished. The successor of the last yielded key, if that key still exists
       // (proved by a lookup after the next-key call), is where the walk should go on.
       if (prevValid) {
@@ -76,6 +82,7 @@ export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array,
     }
     if (le < 0) throw iterError(t, "lookup", -le);
     const item = make(cur, val);
+    vanished = 0;
     if (nextErr === -Errno.ENOENT) {
       yield item;
       return;

@@ -1102,7 +1102,9 @@ export class BpfMap<K, V> {
    * before an element is yielded, so the loop body may delete it. A key that vanished between
    * next-key and lookup is skipped and the walk resumes after the last yielded key; when that one
    * is gone too the kernel restarts the walk (keys may repeat), and past `maxRestarts` (16) it
-   * throws IterationAbortedError. Keys nobody touched are always yielded.
+   * throws IterationAbortedError. It throws that too when more keys than max_entries vanish in
+   * a row (a datapath deleting each key the walk reaches would otherwise hold it for ever).
+   * Keys nobody touched are always yielded, unless the walk is aborted.
    * (BpfMap is deliberately not itself iterable: deep-equality and pretty-printers iterate
    * iterables, and would walk the kernel map.)
    */

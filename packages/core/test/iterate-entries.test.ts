@@ -118,6 +118,52 @@ describe("entries() under datapath interleavings [sim]", () => {
   beforeEach(() => { current = makeEnv(simUnderTest()); });
   afterEach(() => { current?.dispose(); current = undefined; });
 
+  it("a datapath that deletes each successor before its lookup cannot hold the walk: IterationAbortedError", () => {
+    // Key `a` sits in the lowest bucket and stays. Before every next-key the datapath inserts a
+    // fresh key, before every lookup it deletes all but `a`: the walk yields `a`, then every
+    // successor it fetches has vanished when it looks it up, and `a` always still exists, so it
+    // resumes from `a` without restarting. Such a run is bounded by max_entries.
+    const env = current!.env;
+    const sim = env.driver as SimDriver;
+    const keys = splitByBucket(64, 1, 40);
+    const a = keys.stable[0]!;
+    const m = env.map({ name: "iter_held", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 64, flags: BPF_F_ZERO_SEED });
+    m.openOrCreate();
+    m.update(a, a);
+    const kb = new Uint8Array(4);
+    const present = new Set<number>();
+    let inserted = 0;
+    let calls = 0;
+    sim.setInterleavingHook((op) => {
+      if (++calls > 100_000) throw new Error("the walk never ended");
+      if (op === "mapGetNextKey") {
+        const k = keys.churn[inserted++ % keys.churn.length]!;
+        u32.encode(k, kb);
+        expect(sim.datapath.update({ fd: m.getFd() }, kb, kb)).toBe(0);
+        present.add(k);
+      } else if (op === "mapLookupElem") {
+        for (const k of present) {
+          u32.encode(k, kb);
+          expect(sim.datapath.delete({ fd: m.getFd() }, kb)).toBe(0);
+        }
+        present.clear();
+      }
+    });
+    const yielded: number[] = [];
+    let err: unknown;
+    try {
+      for (const k of m.keys()) yielded.push(k);
+    } catch (e) {
+      err = e;
+    } finally {
+      sim.setInterleavingHook(null);
+    }
+    expect(yielded).toEqual([a]);
+    expect(err).toBeInstanceOf(IterationAbortedError);
+    expect((err as IterationAbortedError).restarts).toBe(0);
+    expect((err as Error).message).toBe("keys iter_held: iteration aborted: 65 keys in a row vanished before they could be read");
+  });
+
   it("property: untouched keys are yielded (unless IterationAbortedError), nothing never present is", () => {
     const env = current!.env;
     const sim = env.driver as SimDriver;
