@@ -38,6 +38,10 @@ export function assertBytes(buf: unknown, what: string, op: string): asserts buf
   if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describe(buf)}`);
 }
 
+export function assertIds(ids: unknown, op: string): asserts ids is Uint32Array {
+  if (!(ids instanceof Uint32Array)) throw new TypeError(`${op}: ids must be a Uint32Array, got ${describe(ids)}`);
+}
+
 /** `buf` must be a Uint8Array of exactly `size` bytes. */
 export function assertSize(buf: unknown, size: number, what: string, op: string, fd: number): asserts buf is Uint8Array {
   assertBytes(buf, what, op);

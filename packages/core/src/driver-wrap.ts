@@ -10,7 +10,7 @@ export const driverMethodNames: readonly DriverMethodName[] = [
   "mapCreate", "mapLookupElem", "mapUpdateElem", "mapDeleteElem", "mapGetNextKey",
   "mapLookupAndDeleteElem", "mapFreeze", "mapLookupBatch", "mapLookupAndDeleteBatch",
   "mapUpdateBatch", "mapDeleteBatch", "objPin", "objGet", "mapGetNextId", "progGetNextId",
-  "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progLoad", "progAttach", "close",
+  "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
 ];
 
 const hostMethodNames: readonly (keyof HostServices)[] = [

@@ -154,6 +154,14 @@ export interface Driver {
   progGetFdById(id: number, openFlags?: number): number;
   /** Fills the kernel's bpf_map_info / bpf_prog_info layout; returns the bytes written. */
   objGetInfoByFd(fd: number, info: Uint8Array): number;
+  /**
+   * OBJ_GET_INFO_BY_FD asking a program for the ids of the maps it uses (bpf_prog_info's
+   * map_ids, in the order the verifier met them): writes the first `ids.length` of them (the
+   * rest of `ids` is left as it was) and returns the program's nr_map_ids, which may be larger,
+   * or -errno. The fd of a map or of anything else that is no program is EINVAL: the kernel
+   * would fill that object's own info, in which the ids' count is just the caller's bytes.
+   */
+  progGetMapIds(fd: number, ids: Uint32Array): number;
   progLoad(attr: ProgLoadAttr): number;
   progAttach(targetFd: number, progFd: number, attachType: number, flags?: number): number;
   close(fd: number): number;

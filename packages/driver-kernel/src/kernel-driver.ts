@@ -4,8 +4,8 @@
 // so the kernel never reads or writes more than the caller handed over.
 import { readlinkSync } from "node:fs";
 import {
-  assertBatchBuffer, assertBytes, assertFd, assertPath, assertSize, assertU32,
-  BATCH_ATTR, BPF_MAP_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
+  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32,
+  BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
   PROG_ATTACH_ATTR, PROG_LOAD_ATTR,
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type ProgLoadAttr,
 } from "@bpfkit/core";
@@ -23,6 +23,11 @@ const N = INFO_ATTR.off;
 const P = PROG_LOAD_ATTR.off;
 const A = PROG_ATTACH_ATTR.off;
 const MI = BPF_MAP_INFO.off;
+const PI = BPF_PROG_INFO.off;
+/** bpf_prog_info's bytes through map_ids, the pointer the kernel writes the ids through. */
+const PROG_INFO_TO_MAP_IDS = PI.map_ids + 8;
+/** The verifier's MAX_USED_MAPS. */
+const MAX_USED_MAPS = 64;
 
 const NULL = -1;
 /** "Not taken" from the hot path: no kernel result is this negative. */
@@ -650,6 +655,42 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     if (r < 0) return r;
     const n = Math.min(dv.getUint32(N.info_len, true), stage);
     copyOut(info, this.u8, this.auxOff, n);
+    return n;
+  }
+
+  progGetMapIds(fd: number, ids: Uint32Array): number {
+    assertFd(fd, OP.info);
+    assertIds(ids, OP.info);
+    // 6.18 copies a map's info in from the caller before filling it, so for a map the ids'
+    // count would come back as we sent it, with no ids written. Only a program's fd goes on; an
+    // fd that is not open does too, for the kernel's own errno.
+    let link: string | undefined;
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      link = undefined;
+    }
+    if (link !== undefined && link !== "anon_inode:bpf-prog") return -Errno.EINVAL;
+    // The verifier takes at most MAX_USED_MAPS (64) maps, so asking for more ids than that
+    // changes nothing the kernel writes; capping keeps a huge `ids` from sizing the scratch.
+    const asked = Math.min(ids.length, MAX_USED_MAPS);
+    // bpf_prog_info up to and including map_ids, zeroed, then the ids' room.
+    this.ensure(0, 0, PROG_INFO_TO_MAP_IDS + 4 * asked, OP.info);
+    const idsOff = this.auxOff + PROG_INFO_TO_MAP_IDS;
+    // The ids' room too: should the fd change under us (another thread), no stale bytes come out.
+    this.u8.fill(0, this.auxOff, idsOff + 4 * asked);
+    const info = new DataView(this.u8.buffer, this.u8.byteOffset + this.auxOff, PROG_INFO_TO_MAP_IDS);
+    info.setUint32(PI.nr_map_ids, asked, true);
+    this.setPtr(this.auxOff + PI.map_ids, idsOff);
+    const dv = this.attr(INFO_ATTR.size);
+    dv.setUint32(N.bpf_fd, fd, true);
+    dv.setUint32(N.info_len, PROG_INFO_TO_MAP_IDS, true);
+    this.setPtr(N.info, this.auxOff);
+    const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
+    if (r < 0) return r;
+    const n = info.getUint32(PI.nr_map_ids, true);
+    const written = new DataView(this.u8.buffer, this.u8.byteOffset + idsOff, 4 * asked);
+    for (let i = 0; i < Math.min(n, asked); i++) ids[i] = written.getUint32(4 * i, true);
     return n;
   }
 

@@ -64,6 +64,17 @@ beforeAll(() => {
   const prog = d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL" });
   expect(prog).toBeGreaterThan(0);
   owned.push(prog);
+  // A program using three of the maps (ld_imm64 of each), so that map ids are written back.
+  const uses = [owned[0]!, owned[2]!, owned[4]!];
+  const usingMaps = new Uint8Array(16 * uses.length + RET0_INSNS.length);
+  uses.forEach((fd, i) => {
+    usingMaps.set([0x18, 0x11], 16 * i); // ld_imm64 r1, src BPF_PSEUDO_MAP_FD
+    new DataView(usingMaps.buffer).setInt32(16 * i + 4, fd, true);
+  });
+  usingMaps.set(RET0_INSNS, 16 * uses.length);
+  const user = d.progLoad({ progType: ProgType.SocketFilter, insns: usingMaps, license: "GPL" });
+  expect(user).toBeGreaterThan(0);
+  owned.push(user);
   const closed = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
   d.close(closed);
   fdPool = [...owned, ...foreign, closed, -1, -100, 0, 1, 2, 9999, 0x7fffffff];
@@ -202,6 +213,13 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
   fc.tuple(fc.oneof(fc.integer({ min: 0, max: 5 }).map((i) => ownedIds[i]!), fc.constantFrom(0, -1, 0x7fffffff, 2 ** 32, 0.5)), flags)
     .map(([id, f]): Call => (d, keep) => keepFd(d.mapGetFdById(id, f), keep)),
   fc.tuple(fdArb, bytes).map(([fd, info]): Call => (d) => d.objGetInfoByFd(fd, info())),
+  // The kernel writes the ids through a pointer into the driver's scratch, never past `ids`.
+  fc.tuple(fdArb, fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 80 }))).map(([fd, n]): Call => (d) => {
+    const v = guardedView(new Uint8Array(4 * n + 2 * GUARD), 4 * n, 0xa5);
+    return d.progGetMapIds(fd, new Uint32Array(v.buffer, v.byteOffset, n));
+  }),
+  fc.tuple(fdArb, fc.constantFrom<unknown>(new Uint8Array(4), new Int32Array(2), [1, 2], null)).map(([fd, ids]): Call => (d) =>
+    d.progGetMapIds(fd, ids as Uint32Array)),
   fc.tuple(anyNumber, size, fc.constantFrom("GPL", "", "Proprietary", "GPL\0"), name, fc.option(bytes, { nil: undefined }), fc.constantFrom(undefined, 0, 1, 2, 7))
     .map(([type, n, license, progName, log, logLevel]): Call => (d, keep) =>
       // The kernel driver's extension: a verifier log buffer of any size and shape.

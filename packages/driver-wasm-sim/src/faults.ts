@@ -6,7 +6,7 @@ export const SIM_SYSCALLS = [
   "mapCreate", "mapLookupElem", "mapUpdateElem", "mapDeleteElem", "mapGetNextKey",
   "mapLookupAndDeleteElem", "mapFreeze", "mapLookupBatch", "mapLookupAndDeleteBatch",
   "mapUpdateBatch", "mapDeleteBatch", "objPin", "objGet", "mapGetNextId", "progGetNextId",
-  "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progLoad", "progAttach", "close",
+  "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
 ] as const;
 export type SimSyscall = (typeof SIM_SYSCALLS)[number];
 

@@ -7,7 +7,7 @@ import {
   BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
-  Errno, assertBatchBuffer, assertBytes, assertFd, assertPath, assertSize,
+  Errno, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize,
   assertU32, encodeMapInfo, encodeStruct,
 } from "@bpfkit/core";
 import type {
@@ -884,37 +884,66 @@ export class SimDriverImpl implements SimDriver {
     assertBytes(info, "info", op);
     const f = this.enter(op);
     if (f !== 0) return -f;
+    const obj = this.infoObject(fd);
+    if (typeof obj === "number") return obj;
+    // bpf_check_uarg_tail_zero: a buffer longer than a page is E2BIG, whatever its bytes.
+    if (info.length > PAGE_SIZE) return -Errno.E2BIG;
+    const full = this.infoStruct(obj);
+    const len = Math.min(full.length, info.length);
+    info.set(full.subarray(0, len));
+    return len;
+  }
+
+  progGetMapIds(fd: number, ids: Uint32Array): number {
+    const op = "progGetMapIds";
+    assertFd(fd, op);
+    assertIds(ids, op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    const obj = this.infoObject(fd);
+    if (typeof obj === "number") return obj;
+    // The Driver's rule, not the kernel's: a map has no map ids (the kernel would fill its info).
+    if (obj.kind === "map") return -Errno.EINVAL;
+    // bpf_prog_get_info_by_fd writes min(nr_map_ids asked, used_map_cnt) ids, reports the count.
+    const used = obj.usedMaps;
+    for (let i = 0; i < Math.min(ids.length, used.length); i++) ids[i] = used[i]!.id;
+    return used.length;
+  }
+
+  /** The fd's map or program, or the kernel's -errno for OBJ_GET_INFO_BY_FD on it. */
+  private infoObject(fd: number): SimMap | SimProg | number {
     // bpf_obj_get_info_by_fd: an fd that is not open is EBADFD here, not EBADF.
     const e = this.fds.get(fd);
     if (e === undefined) return -Errno.EBADFD;
     if (e.obj.kind === "other") return -Errno.EINVAL;
-    // bpf_check_uarg_tail_zero: a buffer longer than a page is E2BIG, whatever its bytes.
-    if (info.length > PAGE_SIZE) return -Errno.E2BIG;
-    // Like the kernel driver, the struct goes in zeroed rather than as the caller's bytes:
-    // bpf_prog_info holds pointers the kernel would write through. So the kernel's E2BIG for a
-    // dirty tail past the struct, and its map-hash and pointer fields, never arise.
-    const size = e.obj.kind === "map" ? BPF_MAP_INFO.size : BPF_PROG_INFO.size;
-    const len = Math.min(size, info.length);
-    const full = new Uint8Array(size);
-    if (e.obj.kind === "map") {
-      const m = e.obj;
-      encodeMapInfo({ type: m.mapType, id: m.id, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, mapFlags: m.mapFlags, name: m.name }, full);
-    } else {
-      const p = e.obj;
-      encodeStruct(BPF_PROG_INFO, full, {
-        type: p.progType, id: p.id, tag: p.tag, jited_prog_len: 0, xlated_prog_len: p.xlatedInsns * 8,
-        load_time: p.loadTime, created_by_uid: 0, nr_map_ids: p.usedMaps.length, name: p.name,
-        gpl_compatible: p.gplCompatible ? 1 : 0, nr_prog_tags: 1, verified_insns: p.verifiedInsns,
-        // bpf_prog_get_info_by_fd reports func_cnt ?: 1 for both, JITed or not.
-        nr_jited_ksyms: 1, nr_jited_func_lens: 1,
-        // Record sizes the kernel reports even without BTF. jited_prog_len stays 0, as for an
-        // interpreted program: the x86-64 image's size depends on the CPU's mitigations and the
-        // kernel config (docs/simulator-exactness.md).
-        func_info_rec_size: 8, line_info_rec_size: 16, jited_line_info_rec_size: 8,
-      });
+    return e.obj;
+  }
+
+  /**
+   * The whole bpf_map_info or bpf_prog_info. Like the kernel driver, the caller's struct is taken
+   * as zeroed rather than as its bytes: bpf_prog_info holds pointers the kernel would write
+   * through. So the kernel's E2BIG for a dirty tail past the struct, and its map-hash and
+   * pointer fields, never arise.
+   */
+  private infoStruct(obj: SimMap | SimProg): Uint8Array {
+    if (obj.kind === "map") {
+      const full = new Uint8Array(BPF_MAP_INFO.size);
+      encodeMapInfo({ type: obj.mapType, id: obj.id, keySize: obj.keySize, valueSize: obj.valueSize, maxEntries: obj.maxEntries, mapFlags: obj.mapFlags, name: obj.name }, full);
+      return full;
     }
-    info.set(full.subarray(0, len));
-    return len;
+    const full = new Uint8Array(BPF_PROG_INFO.size);
+    encodeStruct(BPF_PROG_INFO, full, {
+      type: obj.progType, id: obj.id, tag: obj.tag, jited_prog_len: 0, xlated_prog_len: obj.xlatedInsns * 8,
+      load_time: obj.loadTime, created_by_uid: 0, nr_map_ids: obj.usedMaps.length, name: obj.name,
+      gpl_compatible: obj.gplCompatible ? 1 : 0, nr_prog_tags: 1, verified_insns: obj.verifiedInsns,
+      // bpf_prog_get_info_by_fd reports func_cnt ?: 1 for both, JITed or not.
+      nr_jited_ksyms: 1, nr_jited_func_lens: 1,
+      // Record sizes the kernel reports even without BTF. jited_prog_len stays 0, as for an
+      // interpreted program: the x86-64 image's size depends on the CPU's mitigations and the
+      // kernel config (docs/simulator-exactness.md).
+      func_info_rec_size: 8, line_info_rec_size: 16, jited_line_info_rec_size: 8,
+    });
+    return full;
   }
 
   // ---------------------------------------------------------------- programs

@@ -258,6 +258,7 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
     progGetFdById: notModelled("programs"),
     progLoad: notModelled("programs"),
     progAttach: notModelled("programs"),
+    progGetMapIds: notModelled("programs"),
 
     mapGetNextId(startId) {
       if (startId >= 0x7fffffff) return -Errno.EINVAL;

@@ -57,6 +57,34 @@ const usingMap = (fd: number): number[] => [...ldImm64(1, 1, fd), ...insn(0xb7),
 
 export const progInfoCases: ConformanceCase[] = [
   {
+    name: "prog info: map_ids lists the maps in the order the program first uses them, nr_map_ids counts all; a map's fd is EINVAL",
+    group: "prog-load",
+    run(ctx) {
+      const c = new Checks("map_ids");
+      const a = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const b = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const d = ctx.driver;
+      const fd = load(ctx, SOCKET_FILTER, [...ldImm64(1, 1, b), ...ldImm64(1, 1, a), ...ldImm64(1, 1, b), ...insn(0xb7), ...EXIT]);
+      if (c.result(fd, "OK", "load of a program using b, a, b")) {
+        const room = new Uint32Array(4).fill(0xdeadbeef);
+        c.equal(d.progGetMapIds(fd, room), 2, "nr_map_ids, with room for 4");
+        c.equal([...room].join(), [ctx.id(b), ctx.id(a), 0xdeadbeef, 0xdeadbeef].join(), "the ids, and the room past them untouched");
+        const one = new Uint32Array(1);
+        c.equal(d.progGetMapIds(fd, one), 2, "nr_map_ids, with room for 1");
+        c.equal(one[0], ctx.id(b), "the one id written");
+        c.equal(d.progGetMapIds(fd, new Uint32Array(0)), 2, "nr_map_ids, with no room");
+      }
+      c.equal(d.progGetMapIds(load(ctx, SOCKET_FILTER, ret(0)), new Uint32Array(2)), 0, "a program that uses no map");
+      // The Driver's rule: a map has no map ids (the kernel would fill its bpf_map_info).
+      const untouched = new Uint32Array([7, 7]);
+      c.result(d.progGetMapIds(a, untouched), "EINVAL", "a map's fd");
+      c.equal([...untouched].join(), "7,7", "a map's fd writes no ids");
+      c.result(d.progGetMapIds(0, new Uint32Array(1)), "EINVAL", "stdin");
+      c.result(d.progGetMapIds(ctx.closedFd(), new Uint32Array(1)), "EBADFD", "a closed fd");
+      c.done();
+    },
+  },
+  {
     name: "prog info: nr_jited_ksyms and nr_jited_func_lens are 1 for a program of one function; xlated and verified counts",
     group: "prog-load",
     run(ctx) {

@@ -99,6 +99,8 @@ export const safetyCases: ConformanceCase[] = [
       expectThrows(call("mapGetNextKey", fd, null, 7), T, "next_key into a number");
       expectThrows(call("objPin", fd, 42), T, "pin to a number path");
       expectThrows(call("objGet", null), T, "get of a null path");
+      expectThrows(call("progGetMapIds", fd, new Uint8Array(4)), T, "map ids into a Uint8Array");
+      expectThrows(call("progGetMapIds", fd, [0]), T, "map ids into an array");
       expectThrows(call("mapCreate", { mapType: "hash", keySize: 4, valueSize: 4, maxEntries: 1 }), T, "create with mapType \"hash\"");
       // Required fields are required: a missing one is not sent as 0.
       for (const missing of ["mapType", "keySize", "valueSize", "maxEntries"]) {
