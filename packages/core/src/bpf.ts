@@ -535,8 +535,9 @@ export class Bpf implements sys.SyscallContext {
   }
 
   /**
-   * The seed's GetProgInfoByFD, decoded from the kernel's real bpf_prog_info (API.md §4.5).
-   * A map or link fd is EINVAL (`it is a map, not a program`), as getMapInfoByFd refuses a program.
+   * The seed's GetProgInfoByFD, decoded from the kernel's real bpf_prog_info (API.md §4.5),
+   * with `mapIds` filled (the seed left it empty). A map or link fd is EINVAL (`it is a map, not
+   * a program`), as getMapInfoByFd refuses a program.
    */
   getProgInfoByFd(fd: number): ProgInfo {
     return getProgInfoByFd(this, fd);

@@ -19,7 +19,7 @@ export { cleanPath, joinPath, basename, dirname, mapNameProblem, assertMapName, 
 export { allowsPreallocation, requiresPreallocation, preAllocateMapFlags } from "./prealloc.js";
 export { driverProber, MapTypeProbes, type MapTypeProber } from "./probes.js";
 export { DEFAULT_FALLBACK_MAP_ROOT, isMountFs, hasMultipleMounts } from "./bpffs.js";
-export { DUMMY_PROG_INSNS, type ProgInfo } from "./prog.js";
+export { DUMMY_PROG_INSNS, getProgMapIds, type ProgInfo } from "./prog.js";
 export { MapRegistry } from "./registry.js";
 export type { SyscallContext } from "./syscalls.js";
 // core-b: the map object, dumps, the cache, iterators, batches, per-CPU maps.

@@ -1,17 +1,17 @@
 // The seed's program helpers (bpf_linux.go, prog.go): walking program ids, opening them, their
 // info, and TestDummyProg, the feature probe that loads `r0 = 1; exit` and tries an attach.
-import { RLIM_INFINITY } from "./driver.js";
+import { type Driver, RLIM_INFINITY } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { type BpfProgInfo, decodeProgInfo, PROG_INFO_SIZE } from "./info.js";
-import { MetricOp } from "./metrics.js";
+import { MetricOp, type MetricsHook } from "./metrics.js";
 import { type SyscallContext, timeEnd, timeStart } from "./syscalls.js";
 
 /**
  * The seed's ProgInfo, decoded from the kernel's real `struct bpf_prog_info` (API.md §4.5; the
- * seed's Go struct did not match it past offset 8). `mapIds` stays empty: the map-id array is
- * only filled when user space passes a pointer for it, which the seed never did. `tag` holds all 8
- * bytes (the seed kept only the first).
+ * seed's Go struct did not match it past offset 8). `mapIds` holds the ids of the maps the
+ * program uses, in the order the verifier met them (the seed never asked for them, so its list
+ * stayed empty). `tag` holds all 8 bytes (the seed kept only the first).
  */
 export interface ProgInfo extends Omit<BpfProgInfo, "type" | "ifindex"> {
   progType: number;
@@ -58,7 +58,26 @@ export function getProgInfoByFd(ctx: SyscallContext, fd: number): ProgInfo {
   timeEnd(ctx, MetricOp.objGetInfoByFD, r, t0);
   if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", "Unable to get object info");
   const { type, ifindex, ...rest } = decodeProgInfo(buf.subarray(0, r));
-  return { ...rest, progType: type, ifIndex: ifindex, mapIds: [] };
+  return { ...rest, progType: type, ifIndex: ifindex, mapIds: getProgMapIds(ctx.driver, fd, rest.nrMapIds, ctx.metrics) };
+}
+
+/**
+ * The ids of the maps program `fd` uses, in the order the verifier met them. `nrMapIds` (from
+ * its info) sizes the first ask; BPF_PROG_BIND_MAP may have added a map since, so a larger
+ * count asks again. Throws a BpfError for a driver error (EINVAL for a map's fd).
+ */
+export function getProgMapIds(driver: Driver, fd: number, nrMapIds: number, metrics?: MetricsHook): number[] {
+  const ctx: SyscallContext = { driver, metrics };
+  for (let n = nrMapIds; n > 0;) {
+    const ids = new Uint32Array(n);
+    const t0 = timeStart(ctx);
+    const r = driver.progGetMapIds(fd, ids);
+    timeEnd(ctx, MetricOp.objGetInfoByFD, r, t0);
+    if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get the map ids of program fd ${fd}`);
+    if (r <= n) return Array.from(ids.subarray(0, r));
+    n = r;
+  }
+  return [];
 }
 
 /** `r0 = 1` (BPF_ALU64|BPF_MOV|BPF_K) and `exit` (BPF_JMP|BPF_EXIT). */

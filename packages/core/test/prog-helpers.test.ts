@@ -2,7 +2,7 @@
 // getProgInfoByFd decoding the kernel's real bpf_prog_info.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, isNotExist, MapType, memoryLogger,
+  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, getProgMapIds, isNotExist, MapType, memoryLogger,
   ProgType, wrapDriver,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
@@ -63,6 +63,20 @@ forEachDriver("program helpers", (d) => {
     // The same program text gives the same tag; a different id.
     expect([...other.tag]).toEqual([...info.tag]);
     expect(other.id).not.toBe(info.id);
+  });
+
+  it("getProgInfoByFd lists the maps a program uses, in the order it first uses them (bpf_prog_info.map_ids)", () => {
+    const mapFd = () => w.track(w.driver.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 }));
+    const a = mapFd(), b = mapFd(), c = mapFd();
+    const ref = (fd: number) => { const i = new Uint8Array(16); i.set([0x18, 0x11]); new DataView(i.buffer).setInt32(4, fd, true); return [...i]; };
+    const insns = Uint8Array.from([...ref(c), ...ref(a), ...ref(c), ...ref(b), ...DUMMY_PROG_INSNS]);
+    const fd = w.track(w.driver.progLoad({ progType: ProgType.SocketFilter, insns, license: "GPL" }));
+    const idOf = (m: number) => w.bpf.getMapInfoByFd(m).id;
+    const info = w.bpf.getProgInfoByFd(fd);
+    expect(info.nrMapIds).toBe(3);
+    expect(info.mapIds).toEqual([idOf(c), idOf(a), idOf(b)]);
+    // A map's fd is no program: EINVAL, naming it.
+    expect(thrownBpfError(() => getProgMapIds(w.driver, a, 1)).message).toBe(`Unable to get the map ids of program fd ${a}: invalid argument`);
   });
 
   it("getProgNextId walks to a loaded program, getProgFdById opens it, ENOENT ends the walk", () => {
