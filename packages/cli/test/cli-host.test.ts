@@ -2,7 +2,7 @@
 // kernel for the map types the simulator models.
 import { beforeAll, describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
-import { decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { driversUnderTest, kernelUnderTest, simUnderTest } from "@bpfkit/testkit";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { probeDriver } from "../src/index.js";
@@ -44,6 +44,24 @@ for (const dut of driversUnderTest()) {
         expect(mine[0]).toMatchObject({ type: "socket_filter", gplCompatible: true });
       } finally {
         d.close(fd);
+      }
+    });
+
+    it("progs shows the ids of the maps a program uses, in the order the program first uses them", async () => {
+      const a = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const b = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+      const ref = (fd: number) => [0x18, 0x11, 0, 0, fd & 0xff, (fd >> 8) & 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      const fd = d.progLoad({ progType: 1, insns: Uint8Array.from([...ref(b), ...ref(a), ...ref(b), ...SOCKET_FILTER_INSNS]), license: "GPL", progName: "cli_maps" });
+      try {
+        expect(fd).toBeGreaterThanOrEqual(0);
+        const idOf = (m: number) => { const i = new Uint8Array(MAP_INFO_SIZE); d.objGetInfoByFd(m, i); return decodeMapInfo(i).id; };
+        const ids = [idOf(b), idOf(a)];
+        const j = JSON.parse((await cliOver(d)("progs", "--json")).out) as Array<Record<string, unknown>>;
+        expect(j.filter((p) => p.name === "cli_maps")).toMatchObject([{ nrMapIds: 2, mapIds: ids }]);
+        const row = (await cliOver(d)("progs")).out.split("\n").find((l) => l.includes("cli_maps"));
+        expect(row).toContain(` ${ids.join(",")} `);
+      } finally {
+        for (const f of [fd, a, b]) if (f >= 0) d.close(f);
       }
     });
 

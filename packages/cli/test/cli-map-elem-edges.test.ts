@@ -354,7 +354,8 @@ describe("map delete past the end of an array of fds", () => {
 describe("progs --help", () => {
   it("says what it shows less than bpftool prog show, and what loadTimeNs counts from", async () => {
     const help = (await cliOver(createSimDriver())("progs", "--help")).out.replace(/\s+/g, " ");
-    expect(help).toContain("MAPS is only how many maps a program uses (not their ids)");
+    expect(help).toContain("with the ids of the maps it uses (bpftool's map_ids)");
+    expect(help).toContain("there is no memlock, btf_id or pids");
     expect(help).toContain("loadTimeNs is bpf_prog_info.load_time, nanoseconds since boot");
   });
 });

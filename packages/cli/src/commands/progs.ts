@@ -1,13 +1,16 @@
 // `bpfkit progs`: every program the host has loaded, like `bpftool prog show`.
-import { decodeProgInfo, PROG_INFO_SIZE, type BpfProgInfo, type Driver } from "@bpfkit/core";
+import { decodeProgInfo, getProgMapIds, PROG_INFO_SIZE, type BpfProgInfo, type Driver } from "@bpfkit/core";
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { hexCompact, table } from "../format.js";
 import { progTypeKernelName } from "../names.js";
 import { objectIds } from "../object-ids.js";
 
-export function listProgs(driver: Driver): BpfProgInfo[] {
-  const out: BpfProgInfo[] = [];
+/** A program's info and the ids of the maps it uses. */
+export type ListedProg = BpfProgInfo & { mapIds: number[] };
+
+export function listProgs(driver: Driver): ListedProg[] {
+  const out: ListedProg[] = [];
   const buf = new Uint8Array(PROG_INFO_SIZE);
   for (const id of objectIds((id) => driver.progGetNextId(id), "BPF_PROG_GET_NEXT_ID")) {
     const fd = driver.progGetFdById(id);
@@ -16,7 +19,8 @@ export function listProgs(driver: Driver): BpfProgInfo[] {
     try {
       buf.fill(0);
       must(driver.objGetInfoByFd(fd, buf), "BPF_OBJ_GET_INFO_BY_FD", `prog ${id}`);
-      out.push(decodeProgInfo(buf));
+      const info = decodeProgInfo(buf);
+      out.push({ ...info, mapIds: getProgMapIds(driver, fd, info.nrMapIds) });
     } finally {
       driver.close(fd);
     }
@@ -28,8 +32,8 @@ export const progsCommand: Command = {
   name: "progs",
   summary: "list the programs loaded on this host (like bpftool prog show)",
   usage: "progs [--json]",
-  details: "Walks BPF_PROG_GET_NEXT_ID and reads each program's info. Unlike bpftool prog show, MAPS is only how many\n" +
-    "maps a program uses (not their ids), and there is no memlock, btf_id or pids; --json's loadTimeNs is\n" +
+  details: "Walks BPF_PROG_GET_NEXT_ID and reads each program's info, with the ids of the maps it uses (bpftool's\n" +
+    "map_ids). Unlike bpftool prog show there is no memlock, btf_id or pids; --json's loadTimeNs is\n" +
     "bpf_prog_info.load_time, nanoseconds since boot, where bpftool's loaded_at is a wall-clock time.",
   options: {},
   async run(ctx, args) {
@@ -45,13 +49,13 @@ export const progsCommand: Command = {
         { title: "GPL", get: (p) => (p.gplCompatible ? "yes" : "no") },
         { title: "XLATED", get: (p) => String(p.xlatedProgLen), right: true },
         { title: "JITED", get: (p) => String(p.jitedProgLen), right: true },
-        { title: "MAPS", get: (p) => String(p.nrMapIds), right: true },
+        { title: "MAP_IDS", get: (p) => p.mapIds.join(",") || "-" },
         { title: "UID", get: (p) => String(p.createdByUid), right: true },
       ]),
       () => progs.map((p) => ({
         id: p.id, type: progTypeKernelName(p.type), typeId: p.type, name: p.name, tag: hexCompact(p.tag),
         gplCompatible: p.gplCompatible, xlatedBytes: p.xlatedProgLen, jitedBytes: p.jitedProgLen,
-        nrMapIds: p.nrMapIds, createdByUid: p.createdByUid, loadTimeNs: p.loadTime,
+        nrMapIds: p.nrMapIds, mapIds: p.mapIds, createdByUid: p.createdByUid, loadTimeNs: p.loadTime,
         runCnt: p.runCnt, runTimeNs: p.runTimeNs, verifiedInsns: p.verifiedInsns,
       })),
     );
