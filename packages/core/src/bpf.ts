@@ -12,6 +12,7 @@ import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.j
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
+import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { BpfMap } from "./map.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
@@ -60,6 +61,16 @@ export interface BpfOptions {
   fallbackMapRoot?: string;
   /** Start with pre-allocation enabled (the seed starts disabled: BPF_F_NO_PREALLOC). */
   preAllocateMaps?: boolean;
+}
+
+/** The trailing options of `createMap` and `openOrCreateMap`. */
+export interface CreateMapOptions {
+  /**
+   * The new map's name in the kernel, which `bpftool map show` lists: at most 15 bytes of A-Z a-z
+   * 0-9 _ . (checked before any syscall). Default none, as the seed. A pinned map is not compared
+   * by it: one with another name is opened as it is.
+   */
+  kernelName?: string;
 }
 
 /**
@@ -285,10 +296,15 @@ export class Bpf implements sys.SyscallContext {
 
   // ---- the seed's low-level functions ----
 
-  /** The seed's CreateMap (unpinned; `path` only names it in errors). Returns the fd. */
+  /**
+   * The seed's CreateMap (unpinned; `path` only names it in errors). Returns the fd. With
+   * `options.kernelName` the map is named in the kernel; a name the kernel would refuse is a
+   * TypeError or RangeError before any syscall.
+   */
   createMap(mapType: number, keySize: number, valueSize: number, maxEntries: number, flags: number,
-    innerId: number, path: string): number {
-    return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
+    innerId: number, path: string, options?: CreateMapOptions): number {
+    const name = kernelNameOption(options, `createMap ${path}`);
+    return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
   }
 
   /**
@@ -306,10 +322,14 @@ export class Bpf implements sys.SyscallContext {
    * pin or the rename fails, the old pin stays, nothing is left beside it, and the error says
    * so. A driver without `host.rename` unlinks and pins instead, and pins the old map again
    * when the new one cannot be pinned.
+   *
+   * `options.kernelName` names every map made here, the replacement included (checked before
+   * any syscall, as createMap checks it); an existing pin is not compared by its name.
    */
   openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
-    flags: number, innerId: number, pin: boolean): { fd: number; isNew: boolean } {
+    flags: number, innerId: number, pin: boolean, options?: CreateMapOptions): { fd: number; isNew: boolean } {
     checkPath(path, "path", "openOrCreateMap");
+    const name = kernelNameOption(options, `openOrCreateMap ${path}`);
     // A pin is a file: with a trailing slash, dirname() would be the path itself, and the mkdir
     // below would make a directory there that no map could ever be pinned at.
     path = cleanPath(path);
@@ -319,7 +339,7 @@ export class Bpf implements sys.SyscallContext {
         const r = this.driver.host.mkdirAll(dir, 0o755);
         if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
       }
-      const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
+      const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
       if (pin) {
         try {
           sys.objPin(this, fd, path);
@@ -341,7 +361,7 @@ export class Bpf implements sys.SyscallContext {
     }
     if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
     try {
-      return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin), isNew: true };
+      return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name), isNew: true };
     } finally {
       this.driver.close(old);
     }
@@ -349,10 +369,10 @@ export class Bpf implements sys.SyscallContext {
 
   /** A map made to replace the one pinned at `path` (open as `old`), pinned in its place when `pin`. */
   #upgrade(old: number, path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
-    flags: number, innerId: number, pin: boolean): number {
+    flags: number, innerId: number, pin: boolean, name: string): number {
     let fd: number;
     try {
-      fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path);
+      fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
     } catch (e) {
       throw keptPin(e, path);
     }
@@ -628,6 +648,16 @@ export class Bpf implements sys.SyscallContext {
   unregisterMap(path: string, m: BpfMap<any, any>): void {
     this.#registry.unregister(path, m);
   }
+}
+
+/** The kernel name in `options` ("" for none), or a TypeError/RangeError naming `where`. */
+function kernelNameOption(options: CreateMapOptions | undefined, where: string): string {
+  if (options === undefined) return "";
+  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName? }`);
+  const name = options.kernelName;
+  if (name === undefined) return "";
+  assertKernelName(name, where);
+  return name;
 }
 
 function assertAttr(attr: ElemAttr, op: string): void {

@@ -16,6 +16,7 @@ export * from "./logger.js";
 export { MetricOp, meteredDriver, nowMs, type MetricsHook, type Outcome } from "./metrics.js";
 export * from "./common-name.js";
 export { cleanPath, joinPath, basename, dirname, mapNameProblem, assertMapName, localMapName } from "./paths.js";
+export { kernelNameProblem, assertKernelName } from "./kernel-name.js";
 export { allowsPreallocation, requiresPreallocation, preAllocateMapFlags } from "./prealloc.js";
 export { driverProber, MapTypeProbes, type MapTypeProber } from "./probes.js";
 export { DEFAULT_FALLBACK_MAP_ROOT, isMountFs, hasMultipleMounts } from "./bpffs.js";

@@ -18,6 +18,16 @@ export interface MapSpec<K, V> {
   innerId?: number;
   /** How dumps turn bytes into the callback's key and value (default: the codecs). */
   dumpParser?: DumpParser<K, V>;
+  /**
+   * The map's name in the kernel (bpf_map_info.name), which `bpftool map show` and `bpfkit maps`
+   * list: at most 15 bytes of A-Z a-z 0-9 _ . (the kernel's rule), checked by newMap. Default
+   * none, as the seed: the map is listed nameless. Every map this object creates gets it
+   * (openOrCreate, openOrCreateUnpinned, the re-create of a pin whose properties changed,
+   * openParallel). It is a label, not a property: a pinned map with another kernel name, or none,
+   * is compatible and opened as it is (cilium/ebpf's compatibility check ignores the name too),
+   * and deepEquals does not compare it.
+   */
+  kernelName?: string;
 }
 
 /**

@@ -5,7 +5,7 @@
 // [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
 /// <reference lib="esnext.disposable" preserve="true" />
 import "./dispose-symbol.js"; // before the class below takes [Symbol.dispose] as a key
-import type { Bpf, MapInfo } from "./bpf.js";
+import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
@@ -21,6 +21,7 @@ import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, isNotExist, type RawElement } from "./errors.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
+import { assertKernelName } from "./kernel-name.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
@@ -83,6 +84,8 @@ export class BpfMap<K, V> {
   readonly #bpf: Bpf;
   readonly #driver: Driver;
   readonly #name: string;
+  /** The spec's kernelName, given to every map this object creates ("": none, the seed's). */
+  readonly #kernelName: string;
   #path = "";
   #fd = -1;
   /**
@@ -131,6 +134,8 @@ export class BpfMap<K, V> {
     if (spec.dumpParser !== undefined && typeof spec.dumpParser !== "function") {
       throw new TypeError(`${op} ${name}: dumpParser must be a function`);
     }
+    // Here, not at the first create: there it would be the kernel's bare EINVAL, maybe much later.
+    if (spec.kernelName !== undefined) assertKernelName(spec.kernelName, `${op} ${name}`);
     const cpus = bpf.driver.possibleCpus;
     const valueSize = internal.valueSize ?? spec.value.size;
     const readValueSize = userValueSize(spec.type, valueSize, cpus);
@@ -145,6 +150,7 @@ export class BpfMap<K, V> {
     this.#driver = bpf.driver;
     this.#metrics = bpf.metrics;
     this.#name = name;
+    this.#kernelName = spec.kernelName ?? "";
     this.#key = spec.key;
     this.#value = spec.value;
     this.#dumpParser = spec.dumpParser;
@@ -430,7 +436,7 @@ export class BpfMap<K, V> {
     let opened: { fd: number; isNew: boolean };
     try {
       opened = bpf.openOrCreateMap(path, t, this.#info.keySize, this.#info.valueSize,
-        this.#info.maxEntries, flags, this.#info.innerId, pin);
+        this.#info.maxEntries, flags, this.#info.innerId, pin, this.#createOptions());
     } catch (e) {
       throw this.#named(op, e);
     }
@@ -440,6 +446,11 @@ export class BpfMap<K, V> {
     const kernelType = isNew ? t : this.#checkSizes(op, path, fd);
     this.#adopt(path, fd, t, flags, pin || !isNew, kernelType);
     return isNew;
+  }
+
+  /** What every create of this map passes: the kernel name, when the spec gave one. */
+  #createOptions(): CreateMapOptions | undefined {
+    return this.#kernelName !== "" ? { kernelName: this.#kernelName } : undefined;
   }
 
   /** Takes `fd` (opened or created at `path` as type `t` with `flags`) as this map's. */
@@ -544,7 +555,8 @@ export class BpfMap<K, V> {
     const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
     let fd: number;
     try {
-      fd = bpf.createMap(t, this.#info.keySize, this.#info.valueSize, this.#info.maxEntries, flags, this.#info.innerId, path);
+      fd = bpf.createMap(t, this.#info.keySize, this.#info.valueSize, this.#info.maxEntries, flags, this.#info.innerId, path,
+        this.#createOptions());
     } catch (e) {
       throw this.#named(op, keptPin(e, path));
     }
@@ -652,7 +664,8 @@ export class BpfMap<K, V> {
   /**
    * True when the pinned map differs from `desired` and its pin was removed so that the next
    * open re-creates it. Uses the normalised type and does not modify `desired` (API.md §4.3).
-   * False when the map is not open.
+   * False when the map is not open. The kernel name is not compared; the re-created map gets the
+   * spec's kernelName, as every create of this map does.
    */
   checkAndUpgrade(desired: DesiredMapInfo): boolean {
     // A missing or malformed field would read as a mismatch, and a mismatch unpins the map.
@@ -672,6 +685,8 @@ export class BpfMap<K, V> {
   /**
    * The seed's DeepEquals: name, path, non-persistence and MapInfo. Codecs are compared (by
    * identity) only when both maps have real ones, so an `openMap` result equals the map it opened.
+   * The spec's kernelName is not compared: like the compatibility check, it treats the kernel
+   * name as a label (and an `openMap` result, which has none, still equals the map it opened).
    */
   deepEquals(other: BpfMap<any, any>): boolean {
     if (!(other instanceof BpfMap)) return false;

@@ -64,11 +64,12 @@ function dotName(errno: number, path: string): string {
 // ---- maps ----
 
 /**
- * The seed's CreateMap: BPF_MAP_CREATE with no name and no NUMA node; `innerId` is really the fd
- * of a template inner map (map-in-map only). `path` is only for the message.
+ * The seed's CreateMap: BPF_MAP_CREATE with no NUMA node, and no name unless `mapName` is one
+ * (checked by the caller; "" is none); `innerId` is really the fd of a template inner map
+ * (map-in-map only). `path` is only for the message.
  */
 export function createMap(ctx: SyscallContext, mapType: number, keySize: number, valueSize: number,
-  maxEntries: number, flags: number, innerId: number, path: string): number {
+  maxEntries: number, flags: number, innerId: number, path: string, mapName = ""): number {
   const op = "Unable to create map";
   assertU32(mapType, "mapType", `${op} ${path}`);
   assertU32(keySize, "keySize", `${op} ${path}`);
@@ -77,7 +78,8 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   assertU32(flags, "flags", `${op} ${path}`);
   assertU32(innerId, "innerId", `${op} ${path}`);
   const t0 = timeStart(ctx);
-  const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId });
+  // Without a name the attr is the seed's: no map_name at all.
+  const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId, ...(mapName !== "" ? { mapName } : {}) });
   timeEnd(ctx, MetricOp.create, fd, t0);
   if (fd < 0) throw new BpfError({ errno: -fd, op, path });
   return fd;
