@@ -1,5 +1,5 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, Errno, errnoName } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, Errno, errnoName, kernelNameProblem } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { freshSimNote, isFreshSim } from "../driver-select.js";
@@ -88,8 +88,8 @@ export const mapCreateCommand: Command = {
     if (mapFlags === undefined) throw usageError(`--flags ${flagsText}: unknown flag`);
     u32Field(mapFlags, "flags", flagsText!);
     const name = str(opts, "name");
-    // The kernel's bpf_obj_name_cpy rule; checked here so a bad name is not a bare EINVAL.
-    if (name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(name)) throw usageError(`--name ${name}: at most 15 of [A-Za-z0-9_.]`);
+    // The kernel's bpf_obj_name_cpy rule (core's, as MapSpec.kernelName); checked here so a bad name is not a bare EINVAL.
+    if (name !== undefined && kernelNameProblem(name) !== undefined) throw usageError(`--name ${name}: at most 15 of [A-Za-z0-9_.]`);
     const isMapInMap = mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS;
     const innerTypeText = str(opts, "inner-type");
     const innerType = innerTypeText === undefined ? BPF_MAP_TYPE_ARRAY : parseMapType(innerTypeText);
