@@ -91,6 +91,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },
   { file: "docs/testing.md", holds: "sim.datapath.update(m, key, encodeToBytes(" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
+  { file: "docs/bpf-instance-and-codecs.md", holds: "kernelName: \"ct4_global\"" },
 ];
 
 function findOne(all: Snippet[], file: string, holds: string): Snippet {
