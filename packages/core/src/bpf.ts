@@ -14,7 +14,7 @@ import { BpfError } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
 import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
-import { BpfMap } from "./map.js";
+import { BpfMap, idMapName } from "./map.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
@@ -601,17 +601,64 @@ export class Bpf implements sys.SyscallContext {
   openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     const path = this.#resolve(name, "openMap");
     const fd = sys.objGet(this, path);
+    // fromOpened registers the map under `path`.
+    return this.#adoptFd("openMap", fd, path, { path },
+      (info) => BpfMap.fromOpened<K, V>(this, basename(path), path, fd, sys.seedMapInfo(info), codecs));
+  }
+
+  /**
+   * cilium/ebpf's NewMapFromID: the map whose kernel id is `id` (BPF_MAP_GET_FD_BY_ID; on the
+   * kernel that needs CAP_SYS_ADMIN), as a BpfMap with raw byte keys and values that refuses
+   * dumps and iteration, or typed and dumpable given codecs that fit its sizes, as `openMap`.
+   * It is what an ARRAY_OF_MAPS or HASH_OF_MAPS lookup leads to: the inner map's id.
+   *
+   * The map is named `id:<id>` in errors; its metrics are labelled by its kernel name. It has no
+   * pin path (`path()` is ""), so open, openOrCreate, openOrCreateUnpinned, openParallel,
+   * reopen, unpin, unpinIfExists and checkAndUpgrade refuse with EINVAL and leave it open; the
+   * *IfExists dumps dump it. `close()` closes its fd for good: every later operation throws
+   * EBADF saying that the map is closed (openMapById again for a new handle). It is not in the
+   * registry (`getMap`, `getOpenMaps`), which lists maps by their pins: each call gives a new
+   * handle with its own fd, to be closed by the caller.
+   *
+   * An `id` that is not a u32 is a TypeError (not a number) or RangeError before any syscall; an
+   * id no map has is BpfError ENOENT (isNotExist). Codecs that do not fit are a RangeError. The
+   * fd is closed when anything fails.
+   */
+  openMapById(id: number): BpfMap<Uint8Array, Uint8Array>;
+  openMapById<K, V>(id: number, codecs: OpenMapCodecs<K, V>): BpfMap<K, V>;
+  openMapById<K, V>(id: number, codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
+    const op = "openMapById";
+    if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${id === null ? "null" : typeof id}`);
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${op}: id ${id} is not a u32`);
+    const name = idMapName(id);
+    let fd: number;
     try {
-      const info = sys.getMapInfo(this, fd);
-      if (info.mapType === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map type of ${path}` });
-      if (info.keySize === 0) throw new BpfError({ errno: Errno.EINVAL, op: "openMap", path, message: `Unable to determine map key size of ${path}` });
-      // fromOpened registers the map under `path`.
-      return BpfMap.fromOpened<K, V>(this, basename(path), path, fd, info, codecs);
+      fd = sys.mapFdFromId(this, id);
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+      throw new BpfError({ errno: e.errno, op, map: name, message: `${op} ${name}: ${e.message}`, cause: e });
+    }
+    return this.#adoptFd(op, fd, name, { map: name },
+      (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs));
+  }
+
+  /**
+   * `make(info)` for `fd`, just opened by `op` for the map `what` names (a path, `id:12`); `where`
+   * goes into the errors. A map whose type or key size reads as 0 is refused (EINVAL). When
+   * anything fails `fd` is closed, and an error that names only the fd names `what` instead.
+   */
+  #adoptFd<M>(op: string, fd: number, what: string, where: { path?: string; map?: string },
+    make: (info: BpfMapInfo) => M): M {
+    try {
+      const info = sys.getMapInfoByFd(this, fd);
+      if (info.type === 0) throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map type of ${what}` });
+      if (info.keySize === 0) throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map key size of ${what}` });
+      return make(info);
     } catch (e) {
       this.driver.close(fd);
-      // The map-info error names only the fd, which is closed now: say which pin it was.
-      if (e instanceof BpfError && e.path === undefined) {
-        throw new BpfError({ errno: e.errno, op: "openMap", path, message: `openMap ${path}: ${e.message}`, cause: e });
+      // The map-info error names only the fd, which is closed now: say which map it was.
+      if (e instanceof BpfError && e.path === undefined && e.map === undefined) {
+        throw new BpfError({ errno: e.errno, op, ...where, message: `${op} ${what}: ${e.message}`, cause: e });
       }
       throw e;
     }

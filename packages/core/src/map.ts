@@ -35,8 +35,11 @@ import { offBpffs, removePin } from "./unpin.js";
 export interface BpfMapInternal {
   /** The kernel's value_size when the value codec covers more (per-CPU: every CPU's slot). */
   valueSize?: number;
-  /** An already open map (`bpf.openMap`); `codecless` when it was opened without codecs. */
-  opened?: { path: string; fd: number; info: MapInfo; codecless: boolean };
+  /**
+   * An already open map (`bpf.openMap`); `codecless` when it was opened without codecs. A map
+   * opened by id (`bpf.openMapById`) has `path` "" and its `id`, and `kernelName` labels its metrics.
+   */
+  opened?: { path: string; fd: number; info: MapInfo; codecless: boolean; id?: number; kernelName?: string };
 }
 
 /** What `checkAndUpgrade` compares against (the seed passes a *MapInfo). */
@@ -80,6 +83,39 @@ function isUint(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
+/** The name of a map opened by id: `id:12` (no kernel name is unique, and one is often empty). */
+export function idMapName(id: number): string {
+  return `id:${id}`;
+}
+
+/**
+ * The spec of a map already open with `info`: byte codecs sized from the info without `codecs`,
+ * else `codecs`, which must fit its key size and (per-CPU: every CPU's) value size. `where`
+ * (`openMap /path`) begins each error.
+ */
+function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, codecs: OpenMapCodecs<K, V> | undefined,
+  where: string): MapSpec<K, V> {
+  const cpus = bpf.driver.possibleCpus;
+  const valueBytes = userValueSize(info.mapType, info.valueSize, cpus);
+  let key: Codec<any> = bytes(info.keySize), value: Codec<any> = bytes(valueBytes);
+  if (codecs !== undefined) {
+    if (codecs === null || typeof codecs !== "object") throw new TypeError(`${where}: codecs must be { key, value }`);
+    ({ key, value } = codecs);
+    assertCodecs(key, value, where);
+    if (key.size !== info.keySize) {
+      throw new RangeError(`${where}: the key codec is ${key.size} bytes, the map's keys are ${info.keySize}`);
+    }
+    if (value.size !== valueBytes) {
+      const perCpu = valueBytes !== info.valueSize ? ` (${cpus} CPUs × ${valueBytes / cpus}: use perCpuValues)` : "";
+      throw new RangeError(`${where}: the value codec is ${value.size} bytes, the map's values are ${valueBytes}${perCpu}`);
+    }
+  }
+  return {
+    name, type: info.mapType, key, value, maxEntries: info.maxEntries,
+    flags: info.flags, innerId: info.innerId, dumpParser: codecs?.dumpParser,
+  };
+}
+
 export class BpfMap<K, V> {
   readonly #bpf: Bpf;
   readonly #driver: Driver;
@@ -108,6 +144,8 @@ export class BpfMap<K, V> {
   #inParallelMode = false;
   /** False once created without a pin: after close() there is nothing to open again. */
   #reopenable = true;
+  /** The kernel id it was opened by (`bpf.openMapById`): no pin path, never opened again. */
+  readonly #byId: number | undefined;
   #closedForGood = false;
   #cache: MapCache<K, V> | undefined;
   #commonName: string | undefined;
@@ -163,10 +201,17 @@ export class BpfMap<K, V> {
     this.#keyBuf = new Uint8Array(spec.key.size);
     this.#nextKeyBuf = new Uint8Array(spec.key.size);
     this.#valueBuf = new Uint8Array(readValueSize);
+    this.#byId = internal.opened?.id;
     if (internal.opened !== undefined) {
       const { path, fd, info } = internal.opened;
       this.#path = path;
       this.#fd = fd;
+      if (this.#byId !== undefined) {
+        this.#reopenable = false;
+        // One series per kernel name, not per id: inner maps come and go with new ids.
+        const kernelName = internal.opened.kernelName ?? "";
+        this.#commonName = kernelName !== "" ? extractCommonName(kernelName) : "by-id";
+      }
       Object.assign(this.#info, info);
       this.#info.readValueSize = readValueSize;
       this.#kernelType = this.#info.mapType;
@@ -181,28 +226,25 @@ export class BpfMap<K, V> {
    */
   static fromOpened<K = Uint8Array, V = Uint8Array>(bpf: Bpf, name: string, path: string, fd: number, info: MapInfo,
     codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> {
-    const cpus = bpf.driver.possibleCpus;
     const base = name.slice(name.lastIndexOf("/") + 1);
-    const valueBytes = userValueSize(info.mapType, info.valueSize, cpus);
-    let key: Codec<any> = bytes(info.keySize), value: Codec<any> = bytes(valueBytes);
-    if (codecs !== undefined) {
-      if (codecs === null || typeof codecs !== "object") throw new TypeError(`openMap ${path}: codecs must be { key, value }`);
-      ({ key, value } = codecs);
-      assertCodecs(key, value, `openMap ${path}`);
-      if (key.size !== info.keySize) {
-        throw new RangeError(`openMap ${path}: the key codec is ${key.size} bytes, the map's keys are ${info.keySize}`);
-      }
-      if (value.size !== valueBytes) {
-        const perCpu = valueBytes !== info.valueSize ? ` (${cpus} CPUs × ${valueBytes / cpus}: use perCpuValues)` : "";
-        throw new RangeError(`openMap ${path}: the value codec is ${value.size} bytes, the map's values are ${valueBytes}${perCpu}`);
-      }
-    }
-    const m = new BpfMap<K, V>(bpf, {
-      name: base, type: info.mapType, key, value, maxEntries: info.maxEntries,
-      flags: info.flags, innerId: info.innerId, dumpParser: codecs?.dumpParser,
-    }, { valueSize: info.valueSize, opened: { path, fd, info, codecless: codecs === undefined } });
+    const spec = openedSpec<K, V>(bpf, base, info, codecs, `openMap ${path}`);
+    const m = new BpfMap<K, V>(bpf, spec, { valueSize: info.valueSize, opened: { path, fd, info, codecless: codecs === undefined } });
     bpf.registerMap(path, m);
     return m;
+  }
+
+  /**
+   * For `bpf.openMapById`: the map with kernel id `id`, open as `fd`. Named `id:<id>`, with no
+   * pin path and not registered; codecs as for `fromOpened`. `kernelName` (bpf_map_info's name)
+   * labels its metrics.
+   */
+  static fromId<K = Uint8Array, V = Uint8Array>(bpf: Bpf, id: number, fd: number, info: MapInfo, kernelName: string,
+    codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> {
+    const name = idMapName(id);
+    const spec = openedSpec<K, V>(bpf, name, info, codecs, `openMapById ${name}`);
+    return new BpfMap<K, V>(bpf, spec, {
+      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, id, kernelName },
+    });
   }
 
   // ---- accessors
@@ -211,9 +253,12 @@ export class BpfMap<K, V> {
     return this.#name;
   }
 
-  /** The pin path, resolved through `bpf.mapPath(name)` on first use (which locks the root down). */
+  /**
+   * The pin path, resolved through `bpf.mapPath(name)` on first use (which locks the root down).
+   * "" for a map opened by id (`bpf.openMapById`), which has no pin path.
+   */
   path(): string {
-    if (this.#path === "") this.#path = this.#bpf.mapPath(this.#name);
+    if (this.#path === "" && this.#byId === undefined) this.#path = this.#bpf.mapPath(this.#name);
     return this.#path;
   }
 
@@ -363,6 +408,7 @@ export class BpfMap<K, V> {
   /** The open fd, opening lazily as the seed does (`Open()` first). */
   #fdFor(op: string): number {
     if (this.#fd >= 0) return this.#fd;
+    if (this.#byId !== undefined) throw this.#closedById(op);
     if (this.#closedForGood) {
       throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
         message: `${op} ${this.#name}: the map is closed, and it was created without a pin, so it cannot be opened again` });
@@ -377,6 +423,23 @@ export class BpfMap<K, V> {
         message: `${e.message} (the map is not open and nothing is pinned there: openOrCreate() creates it)` });
     }
     return this.#fd;
+  }
+
+  /** A map opened by id, once closed: nothing can open it again but another openMapById. */
+  #closedById(op: string): BpfError {
+    return new BpfError({ errno: Errno.EBADF, op, map: this.#name,
+      message: `${op} ${this.#name}: the map is closed (it was opened by id ${this.#byId}: bpf.openMapById(${this.#byId}) opens it again)` });
+  }
+
+  /**
+   * Throws, for an operation on the pin, when this map was opened by id and has none: EINVAL
+   * while it is open (it stays open), the closed map's EBADF after close().
+   */
+  #requirePin(op: string): void {
+    if (this.#byId === undefined) return;
+    if (this.#fd < 0) throw this.#closedById(op);
+    throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name,
+      message: `${op} ${this.#name}: the map was opened by id (bpf.openMapById) and has no pin path; it stays open` });
   }
 
   /** `e` as a BpfError of `op` on this map (the errno, so isNotExist, stays as it was). */
@@ -416,11 +479,13 @@ export class BpfMap<K, V> {
    * open()'s EINVAL. True when the map was created.
    */
   openOrCreate(): boolean {
+    this.#requirePin("openOrCreate");
     return this.#openOrCreate(true, "openOrCreate");
   }
 
   /** As openOrCreate, without pinning a new map; an existing pin is still opened (seed quirk 8). */
   openOrCreateUnpinned(): boolean {
+    this.#requirePin("openOrCreateUnpinned");
     return this.#openOrCreate(false, "openOrCreateUnpinned");
   }
 
@@ -472,6 +537,7 @@ export class BpfMap<K, V> {
    * one slot per CPU), because every later operation would fail on it.
    */
   open(): void {
+    this.#requirePin("open");
     this.#open("open");
   }
 
@@ -540,6 +606,7 @@ export class BpfMap<K, V> {
    * EINVAL, as openOrCreate refuses it.
    */
   openParallel(): boolean {
+    this.#requirePin("openParallel");
     if (this.#fd >= 0) {
       throw new BpfError({ errno: Errno.EBUSY, op: "openParallel", map: this.#name,
         message: `openParallel ${this.#name}: OpenParallel() called on already open map` });
@@ -631,6 +698,7 @@ export class BpfMap<K, V> {
    * to open again, and its fd is all that keeps it: reopen refuses (EINVAL) and leaves it open.
    */
   reopen(): void {
+    this.#requirePin("reopen");
     if (this.#fd >= 0 && !this.#reopenable) {
       throw new BpfError({ errno: Errno.EINVAL, op: "reopen", map: this.#name, path: this.#path || undefined,
         message: `reopen ${this.#name}: the map was created without a pin, so it cannot be opened again; it stays open` });
@@ -643,11 +711,17 @@ export class BpfMap<K, V> {
     return this.#driver.host.stat(path).errno === 0;
   }
 
+  /** For the *IfExists dumps: the pin exists; a map opened by id exists as long as it is held. */
+  #pinned(): boolean {
+    return this.#byId !== undefined || this.#exists(this.path());
+  }
+
   /**
    * Removes the pin (rm -rf; a missing pin is fine). The open fd stays usable. Only on bpffs: a
    * path whose directory is on another filesystem holds no pin and is refused (EINVAL), untouched.
    */
   unpin(): void {
+    this.#requirePin("unpin");
     const path = this.path();
     const r = removePin(this.#driver.host, path);
     if (r.errno !== 0) {
@@ -656,6 +730,7 @@ export class BpfMap<K, V> {
   }
 
   unpinIfExists(): void {
+    this.#requirePin("unpinIfExists");
     if (this.#exists(this.path())) this.unpin();
   }
 
@@ -675,6 +750,8 @@ export class BpfMap<K, V> {
       if (!isUint(desired[f])) throw new TypeError(`${op}: desired.${f} must be a u32, got ${String(desired[f])}`);
     }
     if (desired.flags !== undefined && !isUint(desired.flags)) throw new TypeError(`${op}: desired.flags must be a u32, got ${String(desired.flags)}`);
+    // Its answer is "unpinned, so that the next open re-creates it": nothing a map without a pin can do.
+    this.#requirePin("checkAndUpgrade");
     const bpf = this.#bpf;
     const t = bpf.getMapType(desired.mapType);
     const flags = ((desired.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0;
@@ -935,6 +1012,10 @@ export class BpfMap<K, V> {
   }
 
   #requireCodecs(op: string): void {
+    if (this.#codecless && this.#byId !== undefined) {
+      throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMapById without key and value codecs, ` +
+        `so its elements cannot be decoded; open it with bpf.openMapById(${this.#byId}, { key, value }) to dump it`);
+    }
     if (this.#codecless) {
       throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMap without key and value codecs, ` +
         "so its elements cannot be decoded; open it with bpf.openMap(name, { key, value }) to dump it");
@@ -1050,7 +1131,7 @@ export class BpfMap<K, V> {
   dumpWithCallbackIfExists(cb: DumpCallback<K, V> | undefined, options?: DumpOptions): DumpStats | undefined {
     this.#checkCallback("dumpWithCallbackIfExists", cb);
     this.#checkDumpOptions("dumpWithCallbackIfExists", options);
-    if (!this.#exists(this.path())) return undefined;
+    if (!this.#pinned()) return undefined;
     return this.dumpWithCallback(cb, options);
   }
 
@@ -1106,7 +1187,7 @@ export class BpfMap<K, V> {
   dumpIfExists(out: Map<string, string[]> = new Map(), options?: DumpOptions): Map<string, string[]> {
     this.#checkOut("dumpIfExists", out);
     this.#checkDumpOptions("dumpIfExists", options);
-    if (!this.#exists(this.path())) return out;
+    if (!this.#pinned()) return out;
     return this.dump(out, options);
   }
 

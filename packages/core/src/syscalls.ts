@@ -198,7 +198,11 @@ export function getMapInfoByFd(ctx: SyscallContext, fd: number): BpfMapInfo {
  * innerId and ownerProgType are not in bpf_map_info and read as 0, as the seed leaves InnerID.
  */
 export function getMapInfo(ctx: SyscallContext, fd: number): MapInfo {
-  const i = getMapInfoByFd(ctx, fd);
+  return seedMapInfo(getMapInfoByFd(ctx, fd));
+}
+
+/** The seed's MapInfo of what bpf_map_info says (getMapInfo without the syscall). */
+export function seedMapInfo(i: BpfMapInfo): MapInfo {
   return {
     mapType: i.type, keySize: i.keySize, valueSize: i.valueSize, readValueSize: i.valueSize,
     maxEntries: i.maxEntries, flags: i.mapFlags, innerId: 0, ownerProgType: 0,
