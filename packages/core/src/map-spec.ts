@@ -31,8 +31,9 @@ export interface MapSpec<K, V> {
 }
 
 /**
- * Codecs for `bpf.openMap`, for a map pinned by someone else: the key codec must be the map's
- * key size, the value codec its value size (per-CPU maps: every CPU's slot, `perCpuValues`).
+ * Codecs for `bpf.openMap` and `bpf.openMapById`, for a map made by someone else: the key codec
+ * must be the map's key size, the value codec its value size (per-CPU maps: every CPU's slot,
+ * `perCpuValues`).
  */
 export interface OpenMapCodecs<K, V> {
   key: Codec<K>;
