@@ -47,37 +47,59 @@ export function getProgFdById(ctx: SyscallContext, id: number): number {
  * `host.objKind` that cannot be told.
  */
 export function getProgInfoByFd(ctx: SyscallContext, fd: number): ProgInfo {
-  const kind = ctx.driver.host.objKind?.(fd);
-  if (typeof kind === "object" && kind.kind !== "prog") {
-    const what = kind.kind === "link" ? `a BPF link (${kind.linkType}), not a program` : kind.kind === "map" ? "a map, not a program" : "not a BPF object";
-    throw fail(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get program info for file descriptor ${fd}: it is ${what}`);
-  }
+  refuseNonProgram(ctx.driver, fd, "Unable to get program info for file descriptor");
   const buf = new Uint8Array(PROG_INFO_SIZE);
   const t0 = timeStart(ctx);
   const r = ctx.driver.objGetInfoByFd(fd, buf);
   timeEnd(ctx, MetricOp.objGetInfoByFD, r, t0);
   if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", "Unable to get object info");
   const { type, ifindex, ...rest } = decodeProgInfo(buf.subarray(0, r));
-  return { ...rest, progType: type, ifIndex: ifindex, mapIds: getProgMapIds(ctx.driver, fd, rest.nrMapIds, ctx.metrics) };
+  // The count was read just now: none means none, without a second syscall.
+  const mapIds = rest.nrMapIds === 0 ? [] : readProgMapIds(ctx, fd, rest.nrMapIds);
+  return { ...rest, progType: type, ifIndex: ifindex, mapIds };
+}
+
+/**
+ * EINVAL for a map's or a link's fd, naming what it is, before its info is read as a program's
+ * (both start with a type and an id; a map's would echo the count asked for). Without the
+ * driver's `host.objKind` that cannot be told, and the driver's own errno stands.
+ */
+function refuseNonProgram(driver: Driver, fd: number, message: string): void {
+  const kind = driver.host.objKind?.(fd);
+  if (typeof kind === "object" && kind.kind !== "prog") {
+    const what = kind.kind === "link" ? `a BPF link (${kind.linkType}), not a program` : kind.kind === "map" ? "a map, not a program" : "not a BPF object";
+    throw fail(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", `${message} ${fd}: it is ${what}`);
+  }
 }
 
 /**
  * The ids of the maps program `fd` uses, in the order the verifier met them. `nrMapIds` (from
  * its info) sizes the first ask; BPF_PROG_BIND_MAP may have added a map since, so a larger
- * count asks again. Throws a BpfError for a driver error (EINVAL for a map's fd).
+ * count asks again, and 0 (a count not known, or stale) asks too. A count that is not a u32 is
+ * a TypeError or RangeError before any syscall. Throws a BpfError for a driver error: EINVAL for
+ * a map's or a link's fd, saying which it is.
  */
 export function getProgMapIds(driver: Driver, fd: number, nrMapIds: number, metrics?: MetricsHook): number[] {
-  const ctx: SyscallContext = { driver, metrics };
-  for (let n = nrMapIds; n > 0;) {
+  if (typeof nrMapIds !== "number") {
+    throw new TypeError(`getProgMapIds fd ${fd}: nrMapIds must be a number (the program's nr_map_ids, or 0), got ${typeof nrMapIds}`);
+  }
+  if (!Number.isInteger(nrMapIds) || nrMapIds < 0 || nrMapIds > 0xffffffff) {
+    throw new RangeError(`getProgMapIds fd ${fd}: nrMapIds ${nrMapIds} is not a u32`);
+  }
+  refuseNonProgram(driver, fd, "Unable to get the map ids of program fd");
+  return readProgMapIds({ driver, metrics }, fd, nrMapIds);
+}
+
+function readProgMapIds(ctx: SyscallContext, fd: number, nrMapIds: number): number[] {
+  for (let n = nrMapIds; ;) {
     const ids = new Uint32Array(n);
     const t0 = timeStart(ctx);
-    const r = driver.progGetMapIds(fd, ids);
+    const r = ctx.driver.progGetMapIds(fd, ids);
     timeEnd(ctx, MetricOp.objGetInfoByFD, r, t0);
     if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get the map ids of program fd ${fd}`);
     if (r <= n) return Array.from(ids.subarray(0, r));
     n = r;
   }
-  return [];
 }
 
 /** `r0 = 1` (BPF_ALU64|BPF_MOV|BPF_K) and `exit` (BPF_JMP|BPF_EXIT). */

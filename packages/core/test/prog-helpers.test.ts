@@ -75,8 +75,36 @@ forEachDriver("program helpers", (d) => {
     const info = w.bpf.getProgInfoByFd(fd);
     expect(info.nrMapIds).toBe(3);
     expect(info.mapIds).toEqual([idOf(c), idOf(a), idOf(b)]);
-    // A map's fd is no program: EINVAL, naming it.
-    expect(thrownBpfError(() => getProgMapIds(w.driver, a, 1)).message).toBe(`Unable to get the map ids of program fd ${a}: invalid argument`);
+    // A map's fd is no program: EINVAL, saying that it is a map.
+    const e = thrownBpfError(() => getProgMapIds(w.driver, a, 1));
+    expect([e.code, e.op]).toEqual(["EINVAL", "BPF_OBJ_GET_INFO_BY_FD"]);
+    expect(e.message).toBe(`Unable to get the map ids of program fd ${a}: it is a map, not a program: invalid argument`);
+  });
+
+  it("getProgMapIds asks the program even when the count it is given is 0 or too small", () => {
+    const maps = [0, 1].map(() => w.track(w.driver.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 })));
+    const ref = (fd: number) => { const i = new Uint8Array(16); i.set([0x18, 0x11]); new DataView(i.buffer).setInt32(4, fd, true); return [...i]; };
+    const fd = w.track(w.driver.progLoad({ progType: ProgType.SocketFilter, insns: Uint8Array.from([...ref(maps[0]!), ...ref(maps[1]!), ...DUMMY_PROG_INSNS]), license: "GPL" }));
+    const want = maps.map((m) => w.bpf.getMapInfoByFd(m).id);
+    // 0: a raw-driver user without the info, or a count read before BPF_PROG_BIND_MAP added one.
+    expect(getProgMapIds(w.driver, fd, 0)).toEqual(want);
+    expect(getProgMapIds(w.driver, fd, 1)).toEqual(want);
+    expect(getProgMapIds(w.driver, load("bpfkit_nomaps"), 0)).toEqual([]);
+  });
+
+  it("getProgMapIds refuses a count that is not a u32 before any syscall", () => {
+    const fd = load("bpfkit_count");
+    const calls: string[] = [];
+    const driver = wrapDriver(w.driver, { progGetMapIds: (f, ids) => { calls.push("progGetMapIds"); return w.driver.progGetMapIds(f, ids); } });
+    for (const n of [-1, 1.5, NaN, Infinity, 2 ** 32]) {
+      expect(() => getProgMapIds(driver, fd, n)).toThrow(new RangeError(`getProgMapIds fd ${fd}: nrMapIds ${n} is not a u32`));
+    }
+    for (const n of [undefined, "2", 2n]) {
+      expect(() => getProgMapIds(driver, fd, n as unknown as number)).toThrow(TypeError);
+    }
+    expect(() => getProgMapIds(driver, fd, undefined as unknown as number))
+      .toThrow(`getProgMapIds fd ${fd}: nrMapIds must be a number (the program's nr_map_ids, or 0), got undefined`);
+    expect(calls).toEqual([]);
   });
 
   it("getProgNextId walks to a loaded program, getProgFdById opens it, ENOENT ends the walk", () => {
