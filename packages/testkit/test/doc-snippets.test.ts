@@ -92,6 +92,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/testing.md", holds: "sim.datapath.update(m, key, encodeToBytes(" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "kernelName: \"ct4_global\"" },
+  { file: "docs/bpf-instance-and-codecs.md", holds: "progName: \"uses_counts\"" },
 ];
 
 function findOne(all: Snippet[], file: string, holds: string): Snippet {
