@@ -52,7 +52,7 @@ const PRELUDES: { file: string; holds: string; prelude: string }[] = [
     prelude: `import { describe, it } from "vitest";\nimport { createBpf } from "@bpfkit/core";\n`,
   },
   {
-    file: "docs/testing.md", holds: "sim.setInterleavingHook((op) => {",
+    file: "docs/testing.md", holds: "runMyDump();",
     prelude: `${SIM}import { encodeToBytes } from "@bpfkit/core";\nimport { ctKey, flowKey } from "./examples/conntrack-gc/conntrack.js";\n` +
       `declare const fd: number;\ndeclare function runMyDump(): void;\n`,
   },
@@ -90,6 +90,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "packages/cli/README.md", holds: "await main([\"probe\"" },
   { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },
   { file: "docs/testing.md", holds: "sim.datapath.update(m, key, encodeToBytes(" },
+  { file: "docs/testing.md", holds: "e instanceof IterationAbortedError" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "kernelName: \"ct4_global\"" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "progName: \"uses_counts\"" },
