@@ -154,7 +154,14 @@ describe("map create --name", () => {
       cliOver(d)("map", "create", path, "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "1", "--name", name);
     const long = await create("/sys/fs/bpf/long", "a".repeat(16));
     expect(long.code).toBe(ExitCode.usage);
-    expect(long.err).toContain(`--name ${"a".repeat(16)}: at most 15 of [A-Za-z0-9_.]`);
+    expect(long.err).toContain(`--name "${"a".repeat(16)}": is 16 bytes; a kernel map name is at most 15 bytes of A-Z a-z 0-9 _ .`);
+    // The character the kernel would refuse is named, as invisible ones are easy to pass from a shell.
+    for (const [bad, shown] of [["ct4 ", '" "'], ["ct4\u2010v2", '"\u2010"']] as const) {
+      const r = await create("/sys/fs/bpf/bad", bad);
+      expect(r.code).toBe(ExitCode.usage);
+      expect(r.err).toContain(`--name ${JSON.stringify(bad)}: holds ${shown}; a kernel map name is at most 15 bytes of A-Z a-z 0-9 _ .`);
+    }
+    expect(d.host.stat("/sys/fs/bpf/bad").errno).toBe(2);
     expect(d.host.stat("/sys/fs/bpf/long").errno).toBe(2);
     const ok = await create("/sys/fs/bpf/ok", "a".repeat(15));
     expect(ok.code, ok.err).toBe(0);

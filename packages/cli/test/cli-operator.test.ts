@@ -110,7 +110,7 @@ for (const dut of driversUnderTest()) {
         [["--type", "array_of_maps", "--inner-type", "hsah"], "--inner-type hsah: not a map type"],
         [["--type", "array_of_maps", "--inner-key-size", "four"], "--inner-key-size four: expected a non-negative integer"],
         [["--type", "hash", "--inner-type", "hash"], "--inner-type is for array_of_maps and hash_of_maps only"],
-        [["--type", "hash", "--name", "has-a-dash"], "--name has-a-dash: at most 15 of [A-Za-z0-9_.]"],
+        [["--type", "hash", "--name", "has-a-dash"], '--name "has-a-dash": holds "-"; a kernel map name is at most 15 bytes of A-Z a-z 0-9 _ .'],
         [["--type", "hash", "--key-type", "u64"], "--key-size 4 and --key-type u64 (8 bytes) disagree"],
       ];
       for (const [extra, msg] of cases) {

@@ -89,7 +89,9 @@ export const mapCreateCommand: Command = {
     u32Field(mapFlags, "flags", flagsText!);
     const name = str(opts, "name");
     // The kernel's bpf_obj_name_cpy rule (core's, as MapSpec.kernelName); checked here so a bad name is not a bare EINVAL.
-    if (name !== undefined && kernelNameProblem(name) !== undefined) throw usageError(`--name ${name}: at most 15 of [A-Za-z0-9_.]`);
+    // Core's reason names the offending character: a trailing space or a look-alike dash is not visible otherwise.
+    const nameProblem = name === undefined ? undefined : kernelNameProblem(name);
+    if (nameProblem !== undefined) throw usageError(`--name ${JSON.stringify(name)}: ${nameProblem}`);
     const isMapInMap = mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS;
     const innerTypeText = str(opts, "inner-type");
     const innerType = innerTypeText === undefined ? BPF_MAP_TYPE_ARRAY : parseMapType(innerTypeText);
