@@ -621,8 +621,8 @@ export class Bpf implements sys.SyscallContext {
    * handle with its own fd, to be closed by the caller.
    *
    * An `id` that is not a u32 is a TypeError (not a number) or RangeError before any syscall; an
-   * id no map has is BpfError ENOENT (isNotExist). Codecs that do not fit are a RangeError. The
-   * fd is closed when anything fails.
+   * id no map has is BpfError ENOENT (isNotExist); EPERM says that CAP_SYS_ADMIN is missing.
+   * Codecs that do not fit are a RangeError. The fd is closed when anything fails.
    */
   openMapById(id: number): BpfMap<Uint8Array, Uint8Array>;
   openMapById<K, V>(id: number, codecs: OpenMapCodecs<K, V>): BpfMap<K, V>;
@@ -636,7 +636,10 @@ export class Bpf implements sys.SyscallContext {
       fd = sys.mapFdFromId(this, id);
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
-      throw new BpfError({ errno: e.errno, op, map: name, message: `${op} ${name}: ${e.message}`, cause: e });
+      // The kernel gives GET_FD_BY_ID to CAP_SYS_ADMIN only: with CAP_BPF alone maps can be made
+      // and used by fd, so a bare EPERM here does not say what is missing.
+      const why = e.errno === Errno.EPERM ? " (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)" : "";
+      throw new BpfError({ errno: e.errno, op, map: name, message: `${op} ${name}: ${e.message}${why}`, cause: e });
     }
     return this.#adoptFd(op, fd, name, { map: name },
       (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs));

@@ -248,6 +248,19 @@ eachDriver("openMapById", (get) => {
     expect(fds()).toBe(before);
   });
 
+  it("EPERM from GET_FD_BY_ID says that opening by id needs CAP_SYS_ADMIN (CAP_BPF alone can make and use maps)", () => {
+    const env = get();
+    const id = idOf(hash(env));
+    const unprivileged = wrapDriver(env.driver, { mapGetFdById: () => -Errno.EPERM });
+    const bpf = createBpf({ driver: unprivileged, mapRoot: env.root, logger: memoryLogger() });
+    const before = fds();
+    const e = thrownBpfError(() => bpf.openMapById(id));
+    expect([e.code, e.op, e.map]).toEqual(["EPERM", "openMapById", `id:${id}`]);
+    expect(e.message).toBe(`openMapById id:${id}: Unable to get object fd from id ${id}: operation not permitted ` +
+      "(opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)");
+    expect(fds()).toBe(before);
+  });
+
   it("a map whose info cannot be read is refused naming the id, its fd closed", () => {
     const env = get();
     const id = idOf(hash(env));

@@ -56,14 +56,17 @@ describeKernel("kernel driver: without privilege", () => {
     // byId: capable(CAP_SYS_ADMIN) comes before the id lookup, so any id gives EPERM.
     const script = `
       import { createKernelDriver, kernelDriverAvailable, hasCapability, sysAdminMissing, CAP_BPF, CAP_SYS_ADMIN } from ${JSON.stringify(join(root, "driver-kernel", "index.js"))};
+      import { createBpf } from ${JSON.stringify(join(root, "core", "index.js"))};
       const d = createKernelDriver();
       const fd = d.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+      let openMapById;
+      try { createBpf({ driver: d, mapRoot: "/nonexistent" }).openMapById(1); } catch (e) { openMapById = [e.code, e.message]; }
       const out = {
         uid: process.getuid(), available: kernelDriverAvailable(), bpf: hasCapability(CAP_BPF), sysAdmin: hasCapability(CAP_SYS_ADMIN),
         created: fd >= 0, byId: d.mapGetFdById(1), missing: sysAdminMissing(),
         // The capability is asked before RDONLY|WRONLY is judged, and ZERO_SEED's CAP_SYS_ADMIN
         // before the hash's unknown flags: EPERM both, not EINVAL (the simulator's order too).
-        byIdBothModes: d.mapGetFdById(1, 0x18),
+        byIdBothModes: d.mapGetFdById(1, 0x18), openMapById,
         zeroSeedBadFlag: d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0x40 | (1 << 30) }),
       };
       if (fd >= 0) d.close(fd);
@@ -74,6 +77,7 @@ describeKernel("kernel driver: without privilege", () => {
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       uid: NOBODY, available: true, bpf: true, sysAdmin: false, created: true, byId: -1, byIdBothModes: -1, zeroSeedBadFlag: -1,
+      openMapById: ["EPERM", "openMapById id:1: Unable to get object fd from id 1: operation not permitted (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)"],
       missing: "without CAP_SYS_ADMIN (root has it) the kernel refuses mounting bpffs, opening maps and programs by id, and BPF_F_ZERO_SEED",
     });
   });
