@@ -63,6 +63,7 @@ export class MaxLookupError extends Error {
 
 /** A raw iterator or walk gave up: too many restarts, or more keys vanished in a row than the map holds. */
 export class IterationAbortedError extends Error {
+  /** Times the walk started again from the first key before it gave up (past `maxRestarts` when that ended it). */
   readonly restarts: number;
   /** Keys that vanished in a row before they could be read, when that ended the walk; else 0. */
   readonly vanishedInRow: number;
