@@ -671,9 +671,26 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       link = undefined;
     }
     if (link !== undefined && link !== "anon_inode:bpf-prog") return -Errno.EINVAL;
-    // The verifier takes at most MAX_USED_MAPS (64) maps, so asking for more ids than that
-    // changes nothing the kernel writes; capping keeps a huge `ids` from sizing the scratch.
-    const asked = Math.min(ids.length, MAX_USED_MAPS);
+    // The verifier takes at most MAX_USED_MAPS (64) maps, so the first ask stages room for that
+    // many at most: a huge `ids` does not size the scratch. BPF_PROG_BIND_MAP adds maps past that
+    // limit, so a program that has more is asked again with room for them all (or for `ids`).
+    let asked = Math.min(ids.length, MAX_USED_MAPS);
+    for (;;) {
+      const n = this.askMapIds(fd, asked);
+      if (n < 0) return n;
+      if (n > asked && asked < ids.length) {
+        asked = Math.min(ids.length, n);
+        continue;
+      }
+      const written = new DataView(this.u8.buffer, this.u8.byteOffset + this.auxOff + PROG_INFO_TO_MAP_IDS, 4 * asked);
+      for (let i = 0; i < Math.min(n, asked); i++) ids[i] = written.getUint32(4 * i, true);
+      this.trimAux();
+      return n;
+    }
+  }
+
+  /** One OBJ_GET_INFO_BY_FD with room for `asked` map ids in the scratch: nr_map_ids or -errno. */
+  private askMapIds(fd: number, asked: number): number {
     // bpf_prog_info up to and including map_ids, zeroed, then the ids' room.
     this.ensure(0, 0, PROG_INFO_TO_MAP_IDS + 4 * asked, OP.info);
     const idsOff = this.auxOff + PROG_INFO_TO_MAP_IDS;
@@ -687,11 +704,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(N.info_len, PROG_INFO_TO_MAP_IDS, true);
     this.setPtr(N.info, this.auxOff);
     const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
-    if (r < 0) return r;
-    const n = info.getUint32(PI.nr_map_ids, true);
-    const written = new DataView(this.u8.buffer, this.u8.byteOffset + idsOff, 4 * asked);
-    for (let i = 0; i < Math.min(n, asked); i++) ids[i] = written.getUint32(4 * i, true);
-    return n;
+    return r < 0 ? r : info.getUint32(PI.nr_map_ids, true);
   }
 
   // ---- programs ----
