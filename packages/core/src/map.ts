@@ -168,7 +168,13 @@ export class BpfMap<K, V> {
     assertCodecs(spec.key, spec.value, `${op} ${name}`);
     if (!isUint(spec.maxEntries)) throw new TypeError(`${op} ${name}: maxEntries must be a u32, got ${String(spec.maxEntries)}`);
     if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${op} ${name}: flags must be a u32`);
-    if (spec.innerId !== undefined && !isUint(spec.innerId)) throw new TypeError(`${op} ${name}: innerId must be a u32`);
+    if (spec.innerId !== undefined && !isUint(spec.innerId)) {
+      // -1 is what getFd() says of a template map that is not open yet.
+      const why = typeof spec.innerId === "number" && spec.innerId < 0
+        ? `, got ${spec.innerId}: it is the fd of an open map, the inner-map template (getFd() is -1 until the map is opened)`
+        : `, got ${String(spec.innerId)}`;
+      throw new TypeError(`${op} ${name}: innerId must be a u32${why}`);
+    }
     if (spec.dumpParser !== undefined && typeof spec.dumpParser !== "function") {
       throw new TypeError(`${op} ${name}: dumpParser must be a function`);
     }

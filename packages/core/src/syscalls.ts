@@ -2,6 +2,7 @@
 // use, each throwing a BpfError with the seed's message, each timed for the syscall-duration
 // metric when a hook is set. The element helpers allocate nothing on success: they are what
 // BpfMap's hot paths call.
+import { BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
@@ -81,8 +82,27 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   // Without a name the attr is the seed's: no map_name at all.
   const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId, ...(mapName !== "" ? { mapName } : {}) });
   timeEnd(ctx, MetricOp.create, fd, t0);
-  if (fd < 0) throw new BpfError({ errno: -fd, op, path });
+  if (fd < 0) {
+    const hint = innerTemplateHint(ctx, mapType, innerId, -fd);
+    throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
+  }
   return fd;
+}
+
+/**
+ * Why the kernel refused a map of maps, when its innerId is the cause. The kernel says only
+ * EBADF or EINVAL, and the seed's name reads like a map id where it takes the template's fd.
+ */
+function innerTemplateHint(ctx: SyscallContext, mapType: number, innerId: number, errno: number): string {
+  if (mapType !== BPF_MAP_TYPE_ARRAY_OF_MAPS && mapType !== BPF_MAP_TYPE_HASH_OF_MAPS) return "";
+  const takes = "a map of maps takes the fd of an open map as its inner-map template, not a map id";
+  if (errno === Errno.EBADF) return ` (innerId ${innerId} is not an open fd; ${takes})`;
+  if (errno !== Errno.EINVAL) return "";
+  if (innerId === 0) return ` (innerId is 0; ${takes})`;
+  const kind = ctx.driver.host.objKind?.(innerId);
+  if (typeof kind !== "object" || kind.kind === "map") return ""; // a map: the EINVAL has another cause
+  const what = kind.kind === "prog" ? "a program's fd" : kind.kind === "link" ? "a BPF link's fd" : "an fd that is no BPF map";
+  return ` (innerId ${innerId} is ${what}; ${takes})`;
 }
 
 /** The seed's ObjPin. EEXIST when `path` exists, ENOENT when its directory does not. */

@@ -2,7 +2,10 @@
 // nothing is left half-done — no pin removed, no foreign map read, no cache entry that the
 // resolver would later turn into a write the caller never asked for.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, BatchCursor, BpfError, BpfMap, DecodeError, MapType, newDumpStats, newPerCpuMap, perCpuValues, u32, u64 } from "@bpfkit/core";
+import {
+  BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, BatchCursor, BpfError, BpfMap, DecodeError, DUMMY_PROG_INSNS, MapType, newDumpStats, newPerCpuMap,
+  perCpuValues, ProgType, u32, u64,
+} from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -235,6 +238,48 @@ eachDriver("BpfMap bad input", (get) => {
     // Other maps keep the codec's own words for a negative u32.
     const h = env.map(testMapSpec());
     expect(() => h.update(1, -1)).toThrow(/^update cilium_test: bad value: u32: -1 is outside/);
+  });
+
+  it("a template not open yet as innerId (getFd() is -1) is named as such at newMap", () => {
+    const env = get();
+    const later = env.map({ name: "later", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    const e = thrown(() => env.map({ name: "outer", type: MapType.HashOfMaps, key: u32, value: u32, maxEntries: 2, innerId: later.getFd() }));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe("newMap outer: innerId must be a u32, got -1: it is the fd of an open map, the inner-map template " +
+      "(getFd() is -1 until the map is opened)");
+  });
+
+  it("a map of maps whose innerId is no open map's fd (a map id, 0, a program) says what innerId takes", () => {
+    const env = get();
+    const inner = env.map({ name: "inner", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    inner.openOrCreate();
+    const prog = env.driver.progLoad({ progType: ProgType.SocketFilter, insns: DUMMY_PROG_INSNS, license: "GPL" });
+    expect(prog).toBeGreaterThanOrEqual(0);
+    try {
+      const takes = "a map of maps takes the fd of an open map as its inner-map template, not a map id";
+      const cases: Array<[number, string, string]> = [
+        [0x7ffffff0, "EBADF", `bad file descriptor (innerId ${0x7ffffff0} is not an open fd; ${takes})`], // as a map id would be
+        [0, "EINVAL", `invalid argument (innerId is 0; ${takes})`],
+        [prog, "EINVAL", `invalid argument (innerId ${prog} is a program's fd; ${takes})`],
+      ];
+      for (const [innerId, code, why] of cases) {
+        for (const type of [MapType.ArrayOfMaps, MapType.HashOfMaps]) {
+          const outer = env.map({ name: "outer", type, key: u32, value: u32, maxEntries: 2, innerId });
+          const e = thrown(() => outer.openOrCreate());
+          expect(e).toBeInstanceOf(BpfError);
+          expect((e as BpfError).code).toBe(code);
+          expect(e.message).toBe(`openOrCreate outer: Unable to create map ${outer.path()}: ${why}`);
+          expect(env.driver.host.stat(outer.path()).errno).toBe(2);
+          const low = thrown(() => env.bpf.createMap(type, 4, 4, 2, 0, innerId, "raw"));
+          expect(low.message).toBe(`Unable to create map raw: ${why}`);
+        }
+      }
+      // A map as innerId that the kernel refuses for another reason gets no innerId hint.
+      const e = thrown(() => env.bpf.createMap(MapType.HashOfMaps, 4, 4, 0, 0, inner.getFd(), "raw"));
+      expect(e.message).toBe("Unable to create map raw: invalid argument");
+    } finally {
+      env.driver.close(prog);
+    }
   });
 
   it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {
