@@ -3,7 +3,7 @@
 // random datapath interleavings on the simulator, untouched keys are always yielded.
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, IterationAbortedError, u32 } from "@bpfkit/core";
+import { BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, IterationAbortedError, iterateMap, u32, wrapDriver } from "@bpfkit/core";
 import type { SimDriver } from "@bpfkit/driver-wasm-sim";
 import { kernelUnderTest, simUnderTest } from "../../testkit/src/drivers.js";
 import { splitByBucket } from "./support/bucket-split.js";
@@ -111,6 +111,66 @@ eachDriver("entries() and keys()", (get) => {
     const opened = env.track(env.bpf.openMap("cilium_test"));
     expect(() => opened.entries()).toThrow(/entries cilium_test: the map was opened by bpf.openMap/);
   });
+
+  /**
+   * iterateMap over a map of 20 keys whose target says max_entries is `maxEntries`, while a
+   * datapath (a wrapped lookup) deletes the n-th key the walk reaches, just before its first
+   * lookup, whenever `vanish(n)` says so.
+   */
+  function walkWhileDeleting(maxEntries: number | undefined, vanish: (n: number) => boolean) {
+    const { env, m } = filled(20);
+    const reached = new Set<number>();
+    const deleted: number[] = [];
+    const driver = wrapDriver(env.driver, {
+      mapLookupElem: (fd, key, value, flags) => {
+        const k = u32.decode(key);
+        if (!reached.has(k)) {
+          reached.add(k);
+          if (vanish(reached.size)) {
+            expect(env.driver.mapDeleteElem(fd, key)).toBe(0);
+            deleted.push(k);
+          }
+        }
+        return env.driver.mapLookupElem(fd, key, value, flags);
+      },
+    });
+    const target = {
+      driver, fd: m.getFd(), mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, name: "cilium_test", op: "keys",
+      ...(maxEntries === undefined ? {} : { maxEntries }),
+    };
+    const yielded: number[] = [];
+    let err: unknown;
+    try {
+      for (const k of iterateMap(() => target, (key) => u32.decode(key))) yielded.push(k);
+    } catch (e) {
+      err = e;
+    }
+    return { yielded, deleted, err };
+  }
+
+  it("more keys than max_entries vanishing in a row abort the walk, saying how many (vanishedInRow)", () => {
+    const { yielded, deleted, err } = walkWhileDeleting(2, (n) => n > 1);
+    expect(err).toBeInstanceOf(IterationAbortedError);
+    expect([(err as IterationAbortedError).vanishedInRow, (err as IterationAbortedError).restarts]).toEqual([3, 0]);
+    expect((err as Error).message).toBe("keys cilium_test: iteration aborted: 3 keys in a row vanished before they could be read");
+    expect([yielded.length, deleted.length]).toEqual([1, 3]);
+  });
+
+  it("the count is of keys in a row: a yield resets it, so many vanishing in all, one at a time, end the walk normally", () => {
+    // Every second key the walk reaches vanishes: 10 in all, five times max_entries, but never two in a row.
+    const { yielded, deleted, err } = walkWhileDeleting(2, (n) => n % 2 === 0);
+    expect(err).toBeUndefined();
+    expect(deleted.length).toBe(10);
+    expect([...yielded, ...deleted].sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+  });
+
+  for (const maxEntries of [undefined, 0]) {
+    it(`a target whose max_entries is not known (${maxEntries}) sets no bound on keys vanishing in a row`, () => {
+      const { yielded, deleted, err } = walkWhileDeleting(maxEntries, (n) => n > 1);
+      expect(err).toBeUndefined();
+      expect([yielded.length, deleted.length]).toEqual([1, 19]);
+    });
+  }
 });
 
 describe("entries() under datapath interleavings [sim]", () => {
@@ -161,6 +221,7 @@ describe("entries() under datapath interleavings [sim]", () => {
     expect(yielded).toEqual([a]);
     expect(err).toBeInstanceOf(IterationAbortedError);
     expect((err as IterationAbortedError).restarts).toBe(0);
+    expect((err as IterationAbortedError).vanishedInRow).toBe(65);
     expect((err as Error).message).toBe("keys iter_held: iteration aborted: 65 keys in a row vanished before they could be read");
   });
 
