@@ -41,7 +41,11 @@ for (const dut of driversUnderTest()) {
         const j = JSON.parse((await cliOver(d)("progs", "--json")).out) as Array<Record<string, unknown>>;
         const mine = j.filter((p) => p.name === "cli_prog");
         expect(mine.length).toBeGreaterThanOrEqual(1);
-        expect(mine[0]).toMatchObject({ type: "socket_filter", gplCompatible: true });
+        expect(mine[0]).toMatchObject({ type: "socket_filter", gplCompatible: true, nrMapIds: 0, mapIds: [] });
+        // The table's MAP_IDS column says "-" for a program that uses no map, not nothing.
+        const [header, ...rows] = (await cliOver(d)("progs")).out.split("\n");
+        const row = rows.find((l) => l.includes("cli_prog"))!;
+        expect(row.slice(header!.indexOf("MAP_IDS")).split(/\s+/)[0]).toBe("-");
       } finally {
         d.close(fd);
       }

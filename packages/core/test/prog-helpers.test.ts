@@ -2,11 +2,19 @@
 // getProgInfoByFd decoding the kernel's real bpf_prog_info.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, getProgMapIds, isNotExist, MapType, memoryLogger,
+  BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS, createBpf, DUMMY_PROG_INSNS, Errno, getProgMapIds, isNotExist, MapType, memoryLogger,
   ProgType, wrapDriver,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
 import { thrownBpfError } from "./support/thrown.js";
+
+/** `ld_imm64 r1, map fd` (src BPF_PSEUDO_MAP_FD): the instruction that makes a program use the map. */
+function ldMap(fd: number): number[] {
+  const insn = new Uint8Array(16);
+  insn.set([0x18, 0x11]);
+  new DataView(insn.buffer).setInt32(4, fd, true);
+  return [...insn];
+}
 
 forEachDriver("program helpers", (d) => {
   let w: World;
@@ -105,6 +113,46 @@ forEachDriver("program helpers", (d) => {
     expect(() => getProgMapIds(driver, fd, undefined as unknown as number))
       .toThrow(`getProgMapIds fd ${fd}: nrMapIds must be a number (the program's nr_map_ids, or 0), got undefined`);
     expect(calls).toEqual([]);
+  });
+
+  /** A socket filter that loads each map of `fds` (ld_imm64, BPF_PSEUDO_MAP_FD), in that order. */
+  const usingMaps = (fds: number[]): number => {
+    const insns = Uint8Array.from([...fds.flatMap(ldMap), ...DUMMY_PROG_INSNS]);
+    return w.driver.progLoad({ progType: ProgType.SocketFilter, insns, license: "GPL" });
+  };
+  const arrayFd = () => w.track(w.driver.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 }));
+
+  it("getProgMapIds gives every id whatever count it starts from: a smaller one asks again, a larger one leaves no zeros", () => {
+    const a = arrayFd(), b = arrayFd(), c = arrayFd();
+    const fd = w.track(usingMaps([b, c, a]));
+    const ids = [b, c, a].map((m) => w.bpf.getMapInfoByFd(m).id);
+    for (const n of [1, 2, 3, 4, 64]) expect(getProgMapIds(w.driver, fd, n)).toEqual(ids);
+  });
+
+  it("getProgInfoByFd counts its map-ids ask in the metrics: two reads for a program with maps (its count sizes the one ask), one without", () => {
+    const ops: string[] = [];
+    const bpf = createBpf({ driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger(), metrics: { syscall: (op, o) => ops.push(`${op}:${o}`) } });
+    const a = arrayFd(), b = arrayFd();
+    const ids = [a, b].map((m) => w.bpf.getMapInfoByFd(m).id);
+    expect(bpf.getProgInfoByFd(w.track(usingMaps([a, b]))).mapIds).toEqual(ids);
+    expect(ops).toEqual(["objGetInfoByFD:success", "objGetInfoByFD:success"]);
+    ops.length = 0;
+    expect(bpf.getProgInfoByFd(load("bpfkit_no_maps")).mapIds).toEqual([]);
+    expect(ops).toEqual(["objGetInfoByFD:success"]);
+  });
+
+  it("a program may use MAX_USED_MAPS (64) maps: every id, in order; a 65th map is E2BIG", () => {
+    const maps = Array.from({ length: 65 }, arrayFd);
+    const fd = w.track(usingMaps(maps.slice(0, 64)));
+    expect(fd).toBeGreaterThanOrEqual(0);
+    const ids = maps.slice(0, 64).map((m) => w.bpf.getMapInfoByFd(m).id);
+    const info = w.bpf.getProgInfoByFd(fd);
+    expect([info.nrMapIds, info.mapIds]).toEqual([64, ids]);
+    // Room for more ids than any program has: 64 written, the rest untouched.
+    const room = new Uint32Array(70).fill(7);
+    expect(w.driver.progGetMapIds(fd, room)).toBe(64);
+    expect([...room]).toEqual([...ids, 7, 7, 7, 7, 7, 7]);
+    expect(usingMaps(maps)).toBe(-Errno.E2BIG);
   });
 
   it("getProgNextId walks to a loaded program, getProgFdById opens it, ENOENT ends the walk", () => {

@@ -199,6 +199,23 @@ describe("fault injection", () => {
     expect(() => d.mapLookupElem(fd, new Uint8Array(3), v)).toThrow(RangeError);
     expect(d.faults.pending("mapLookupElem")).toBe(1);
   });
+
+  it("progGetMapIds is one of them: -errno with the ids untouched, then the real answer", () => {
+    const d = sim();
+    const map = d.mapCreate(attr(ARRAY));
+    const ld = new Uint8Array(16);
+    ld.set([0x18, 0x11]); // ld_imm64 r1, map fd
+    new DataView(ld.buffer).setInt32(4, map, true);
+    const prog = d.progLoad({ progType: 1, insns: Uint8Array.from([...ld, 0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" });
+    expect(prog).toBeGreaterThan(0);
+    const ids = new Uint32Array([7, 7]);
+    d.faults.inject("progGetMapIds", { errno: 12 });
+    expect(d.progGetMapIds(prog, ids)).toBe(-12);
+    expect([...ids]).toEqual([7, 7]);
+    expect(d.faults.pending()).toBe(0);
+    expect(d.progGetMapIds(prog, ids)).toBe(1);
+    expect([ids[0], ids[1]]).toEqual([mapInfo(d, map).id, 7]);
+  });
 });
 
 describe("PROG_ATTACH of a flow dissector (not run on the kernel: it would change the host's network namespace)", () => {
