@@ -45,7 +45,7 @@ function spiedBpf(env: Env, record?: (attr: MapCreateAttr) => void): { bpf: Bpf;
 const RULE = "at most 15 bytes of A-Z a-z 0-9 _ .";
 
 it("kernelNameProblem is the kernel's bpf_obj_name_cpy rule", () => {
-  for (const ok of ["", "a", "ok_name.1", "abcdefghijklmno", "..."]) expect(kernelNameProblem(ok), ok).toBeUndefined();
+  for (const ok of ["", "a", "ok_name.1", "abcdefghijklmno", "...", "CT4_Global", "AZaz09_."]) expect(kernelNameProblem(ok), ok).toBeUndefined();
   expect(kernelNameProblem("abcdefghijklmnop")).toBe(`is 16 bytes; a kernel map name is ${RULE}`);
   expect(kernelNameProblem("a-b")).toBe(`holds "-"; a kernel map name is ${RULE}`);
   expect(kernelNameProblem("a/b")).toBe(`holds "/"; a kernel map name is ${RULE}`);
@@ -68,9 +68,9 @@ eachDriver("map kernel name", (get) => {
     const u = env.map({ ...testMapSpec("cilium_unpinned"), kernelName: "abcdefghijklmno" });
     expect(u.openOrCreateUnpinned()).toBe(true);
     expect(nameOf(env, u.getFd())).toBe("abcdefghijklmno");
-    const p = env.track(env.bpf.newPerCpuHashMap({ name: "cilium_pcpu", key: u32, value: u64, maxEntries: 4, kernelName: "pcpu.v2" }));
+    const p = env.track(env.bpf.newPerCpuHashMap({ name: "cilium_pcpu", key: u32, value: u64, maxEntries: 4, kernelName: "PCPU.v2" }));
     expect(p.openOrCreate()).toBe(true);
-    expect(listedName(env, p.getFd())).toBe("pcpu.v2");
+    expect(listedName(env, p.getFd())).toBe("PCPU.v2");
   });
 
   it("without kernelName the map is nameless, and the create attr has no map_name (the seed's)", () => {
