@@ -236,6 +236,14 @@ eachDriver("openMapById", (get) => {
     expect(() => bpf.openMapById("7" as never)).toThrow(new TypeError("openMapById: id must be a number, got string"));
     expect(calls).toBe(0);
 
+    // 0 and 2^32 - 1 are u32s: the kernel is asked, and no map has them.
+    for (const edge of [0, 0xffffffff]) {
+      const e = thrownBpfError(() => bpf.openMapById(edge));
+      expect([e.code, e.op, e.map]).toEqual(["ENOENT", "openMapById", `id:${edge}`]);
+    }
+    expect(calls).toBe(2);
+    calls = 0;
+
     // An id that was a map's: freed with its last fd, never given again.
     const fd = env.bpf.createMap(MapType.Hash, 4, 4, 1, 0, 0, "gone");
     const gone = env.bpf.getMapInfoByFd(fd).id;
@@ -271,6 +279,40 @@ eachDriver("openMapById", (get) => {
     expect([e.code, e.op, e.map]).toEqual(["ENOMEM", "openMapById", `id:${id}`]);
     expect(e.message).toMatch(new RegExp(`^openMapById id:${id}: Unable to get map info for file descriptor \\d+: `));
     expect(e).toBeInstanceOf(BpfError);
+    expect(fds()).toBe(before);
+  });
+
+  it("a map whose info says type 0 or key size 0 is refused (EINVAL) naming the id, as openMap names the pin; the fd is closed", () => {
+    const env = get();
+    const made = hash(env);
+    const id = idOf(made);
+    for (const [at, what] of [[0, "type"], [8, "key size"]] as const) {
+      const zeroing = wrapDriver(env.driver, {
+        objGetInfoByFd: (fd, info) => {
+          const r = env.driver.objGetInfoByFd(fd, info);
+          info.fill(0, at, at + 4);
+          return r;
+        },
+      });
+      const bpf = createBpf({ driver: zeroing, mapRoot: env.root, logger: memoryLogger() });
+      const before = fds();
+      const e = thrownBpfError(() => bpf.openMapById(id));
+      expect([e.code, e.op, e.map, e.path, e.message]).toEqual(["EINVAL", "openMapById", `id:${id}`, undefined, `Unable to determine map ${what} of id:${id}`]);
+      expect(fds()).toBe(before);
+      const p = thrownBpfError(() => bpf.openMap(made.path()));
+      expect([p.code, p.op, p.map, p.path, p.message]).toEqual(["EINVAL", "openMap", undefined, made.path(), `Unable to determine map ${what} of ${made.path()}`]);
+      expect(fds()).toBe(before);
+    }
+  });
+
+  it("an error that is no BpfError (a driver's bug) passes through as it is, and nothing is left open", () => {
+    const env = get();
+    const id = idOf(hash(env));
+    const boom = new Error("driver bug");
+    const broken = wrapDriver(env.driver, { mapGetFdById: () => { throw boom; } });
+    const bpf = createBpf({ driver: broken, mapRoot: env.root, logger: memoryLogger() });
+    const before = fds();
+    expect(thrown(() => bpf.openMapById(id))).toBe(boom);
     expect(fds()).toBe(before);
   });
 
