@@ -662,15 +662,10 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     assertFd(fd, OP.info);
     assertIds(ids, OP.info);
     // 6.18 copies a map's info in from the caller before filling it, so for a map the ids'
-    // count would come back as we sent it, with no ids written. Only a program's fd goes on; an
-    // fd that is not open does too, for the kernel's own errno.
-    let link: string | undefined;
-    try {
-      link = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      link = undefined;
-    }
-    if (link !== undefined && link !== "anon_inode:bpf-prog") return -Errno.EINVAL;
+    // count would come back as we sent it, with no ids written. Only a program's fd goes on (as
+    // host.objKind reads it); an fd that is not open does too, for the kernel's own errno.
+    const kind = this.host.objKind?.(fd);
+    if (typeof kind === "object" && kind.kind !== "prog") return -Errno.EINVAL;
     // The verifier takes at most MAX_USED_MAPS (64) maps, so the first ask stages room for that
     // many at most: a huge `ids` does not size the scratch. BPF_PROG_BIND_MAP adds maps past that
     // limit, so a program that has more is asked again with room for them all (or for `ids`).
