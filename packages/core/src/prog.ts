@@ -86,7 +86,6 @@ export function getProgMapIds(driver: Driver, fd: number, nrMapIds: number, metr
   if (!Number.isInteger(nrMapIds) || nrMapIds < 0 || nrMapIds > 0xffffffff) {
     throw new RangeError(`getProgMapIds fd ${fd}: nrMapIds ${nrMapIds} is not a u32`);
   }
-  refuseNonProgram(driver, fd, "Unable to get the map ids of program fd");
   return readProgMapIds({ driver, metrics }, fd, nrMapIds);
 }
 
@@ -96,7 +95,11 @@ function readProgMapIds(ctx: SyscallContext, fd: number, nrMapIds: number): numb
     const t0 = timeStart(ctx);
     const r = ctx.driver.progGetMapIds(fd, ids);
     timeEnd(ctx, MetricOp.objGetInfoByFD, r, t0);
-    if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get the map ids of program fd ${fd}`);
+    if (r < 0) {
+      // The driver refuses a map's or a link's fd (EINVAL): say which it is.
+      if (r === -Errno.EINVAL) refuseNonProgram(ctx.driver, fd, "Unable to get the map ids of program fd");
+      throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get the map ids of program fd ${fd}`);
+    }
     if (r <= n) return Array.from(ids.subarray(0, r));
     n = r;
   }
