@@ -1,8 +1,7 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
-import { BPF_EXIST, BPF_FS_MAGIC, BPF_NOEXIST, BpfError, Errno, isPerCpuMapType, perCpuSlotSize, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BPF_EXIST, BPF_FS_MAGIC, BPF_NOEXIST, BpfError, Errno, isPerCpuMapType, mapIds, perCpuSlotSize, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
-import { objectIds } from "./object-ids.js";
 import { describeKind, objectKind } from "./object-kind.js";
 
 export type MapRef =
@@ -162,7 +161,7 @@ function withInfo(driver: Driver, fd: number, path: string | undefined): OpenedM
 function openByKernelName(driver: Driver, name: string): OpenedMap {
   const found: OpenedMap[] = [];
   try {
-    for (const id of objectIds((id) => driver.mapGetNextId(id), "BPF_MAP_GET_NEXT_ID")) {
+    for (const id of mapIds({ driver, metrics: undefined })) {
       const fd = driver.mapGetFdById(id);
       if (fd === -Errno.ENOENT) continue; // gone since the id was listed
       must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);

@@ -22,7 +22,8 @@ import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
-import { getProgFdById, getProgInfoByFd, getProgNextId, type ProgInfo, testDummyProg } from "./prog.js";
+import { getMapNextId, getProgNextId, mapIds, progIds } from "./object-ids.js";
+import { getProgFdById, getProgInfoByFd, type ProgInfo, testDummyProg } from "./prog.js";
 import { MapRegistry } from "./registry.js";
 import * as sys from "./syscalls.js";
 import type { ElemAttr, MapInfo } from "./syscalls.js";
@@ -547,6 +548,27 @@ export class Bpf implements sys.SyscallContext {
   /** The seed's GetProgNextID; BpfError ENOENT (isNotExist) after the last program. */
   getProgNextId(current: number): number {
     return getProgNextId(this, current);
+  }
+
+  /** GetProgNextID's twin for maps (cilium/ebpf's MapGetNextID); BpfError ENOENT after the last map. */
+  getMapNextId(current: number): number {
+    return getMapNextId(this, current);
+  }
+
+  /**
+   * Every map id in the kernel, ascending, read one BPF_MAP_GET_NEXT_ID ahead: a map made
+   * during the walk is met if its id is past the current one (new ids are larger until they
+   * wrap), and a map freed before it is reached is not. The walk ends at the last id; any other
+   * answer is a BpfError (EPERM: listing needs CAP_SYS_ADMIN), never a short list. Open one
+   * with `openMapById`.
+   */
+  mapIds(): Generator<number, void, undefined> {
+    return mapIds(this);
+  }
+
+  /** Every program id, ascending, as `mapIds` walks maps; open one with `getProgFdById`. */
+  progIds(): Generator<number, void, undefined> {
+    return progIds(this);
   }
 
   /** The seed's GetProgFDByID. */

@@ -46,6 +46,7 @@ export const MetricOp = {
   deleteBatch: "deleteBatch",
   lookupAndDelete: "lookupAndDelete",
   freeze: "freeze",
+  mapGetNextID: "mapGetNextID",
 } as const;
 
 /**

@@ -1,4 +1,4 @@
-// The seed's program helpers (bpf_linux.go, prog.go): walking program ids, opening them, their
+// The seed's program helpers (bpf_linux.go, prog.go): opening programs by id, their
 // info, and TestDummyProg, the feature probe that loads `r0 = 1; exit` and tries an attach.
 import { type Driver, RLIM_INFINITY } from "./driver.js";
 import { Errno, errnoText } from "./errno.js";
@@ -21,15 +21,6 @@ export interface ProgInfo extends Omit<BpfProgInfo, "type" | "ifindex"> {
 
 function fail(errno: number, op: string, message: string): BpfError {
   return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}` });
-}
-
-/** The seed's GetProgNextID: the next program id after `current`; ENOENT (isNotExist) at the end. */
-export function getProgNextId(ctx: SyscallContext, current: number): number {
-  const t0 = timeStart(ctx);
-  const r = ctx.driver.progGetNextId(current);
-  timeEnd(ctx, MetricOp.progGetNextID, r, t0);
-  if (r < 0) throw fail(-r, "BPF_PROG_GET_NEXT_ID", "Unable to get next id");
-  return r;
 }
 
 /** The seed's GetProgFDByID. */

@@ -1,11 +1,10 @@
 // `bpfkit maps`: every map the host has loaded, like `bpftool map show`.
-import type { BpfMapInfo, Driver } from "@bpfkit/core";
+import { mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
 import { mapFrozen, mapInfo } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
-import { objectIds } from "../object-ids.js";
 import { objectKind } from "../object-kind.js";
 
 /** A map's info and whether it is frozen (undefined where bpfkit cannot tell). */
@@ -14,7 +13,7 @@ export type ListedMap = BpfMapInfo & { frozen: boolean | undefined };
 /** Every loaded map's info, by id; maps that vanish while listed are skipped. */
 export function listMaps(driver: Driver): ListedMap[] {
   const out: ListedMap[] = [];
-  for (const id of objectIds((id) => driver.mapGetNextId(id), "BPF_MAP_GET_NEXT_ID")) {
+  for (const id of mapIds({ driver, metrics: undefined })) {
     const fd = driver.mapGetFdById(id);
     if (fd === -2) continue; // freed between MAP_GET_NEXT_ID and MAP_GET_FD_BY_ID
     must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);

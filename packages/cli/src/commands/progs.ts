@@ -1,10 +1,9 @@
 // `bpfkit progs`: every program the host has loaded, like `bpftool prog show`.
-import { decodeProgInfo, getProgMapIds, PROG_INFO_SIZE, type BpfProgInfo, type Driver } from "@bpfkit/core";
+import { decodeProgInfo, getProgMapIds, progIds, PROG_INFO_SIZE, type BpfProgInfo, type Driver } from "@bpfkit/core";
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { hexCompact, table } from "../format.js";
 import { progTypeKernelName } from "../names.js";
-import { objectIds } from "../object-ids.js";
 
 /** A program's info and the ids of the maps it uses. */
 export type ListedProg = BpfProgInfo & { mapIds: number[] };
@@ -12,7 +11,7 @@ export type ListedProg = BpfProgInfo & { mapIds: number[] };
 export function listProgs(driver: Driver): ListedProg[] {
   const out: ListedProg[] = [];
   const buf = new Uint8Array(PROG_INFO_SIZE);
-  for (const id of objectIds((id) => driver.progGetNextId(id), "BPF_PROG_GET_NEXT_ID")) {
+  for (const id of progIds({ driver, metrics: undefined })) {
     const fd = driver.progGetFdById(id);
     if (fd === -2) continue; // unloaded since its id was listed
     must(fd, "BPF_PROG_GET_FD_BY_ID", `id ${id}`);
