@@ -16,6 +16,7 @@ import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { BpfMap, idMapName } from "./map.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
+import type { OpenMapCodecChooser } from "./opened-codecs.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
@@ -615,17 +616,18 @@ export class Bpf implements sys.SyscallContext {
   /**
    * The seed's OpenMap: the map pinned at `name` (a path, or a name under the map directory),
    * with raw byte keys and values and no dump parser; or, given codecs that fit the map's key
-   * and value sizes, typed (and dumpable) like a map from `newMap`. Its fd is closed when
-   * anything fails.
+   * and value sizes, typed (and dumpable) like a map from `newMap`. The codecs may be a function
+   * of the map's shape (kernel name, type, sizes): `rawCodecs` gives byte keys and values that
+   * dump and iterate. Its fd is closed when anything fails.
    */
   openMap(name: string): BpfMap<Uint8Array, Uint8Array>;
-  openMap<K, V>(name: string, codecs: OpenMapCodecs<K, V>): BpfMap<K, V>;
-  openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
+  openMap<K, V>(name: string, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V>;
+  openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     const path = this.#resolve(name, "openMap");
     const fd = sys.objGet(this, path);
     // fromOpened registers the map under `path`.
     return this.#adoptFd("openMap", fd, path, { path },
-      (info) => BpfMap.fromOpened<K, V>(this, basename(path), path, fd, sys.seedMapInfo(info), codecs));
+      (info) => BpfMap.fromOpened<K, V>(this, basename(path), path, fd, sys.seedMapInfo(info), codecs, info.name));
   }
 
   /**
@@ -647,8 +649,8 @@ export class Bpf implements sys.SyscallContext {
    * Codecs that do not fit are a RangeError. The fd is closed when anything fails.
    */
   openMapById(id: number): BpfMap<Uint8Array, Uint8Array>;
-  openMapById<K, V>(id: number, codecs: OpenMapCodecs<K, V>): BpfMap<K, V>;
-  openMapById<K, V>(id: number, codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
+  openMapById<K, V>(id: number, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V>;
+  openMapById<K, V>(id: number, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     const op = "openMapById";
     if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${id === null ? "null" : typeof id}`);
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${op}: id ${id} is not a u32`);

@@ -25,6 +25,7 @@ import { assertKernelName } from "./kernel-name.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
+import { type OpenMapCodecChooser, openedMapShape } from "./opened-codecs.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertMapName } from "./paths.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
@@ -83,23 +84,36 @@ function isUint(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
+/** Codecs for a map opened by path or id: given, or chosen from its shape. */
+type OpenCodecs<K, V> = OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>;
+
 /** The name of a map opened by id: `id:12` (no kernel name is unique, and one is often empty). */
 export function idMapName(id: number): string {
   return `id:${id}`;
 }
 
 /**
- * The spec of a map already open with `info`: byte codecs sized from the info without `codecs`,
- * else `codecs`, which must fit its key size and (per-CPU: every CPU's) value size. `where`
- * (`openMap /path`) begins each error.
+ * The spec of a map already open with `info`: byte codecs sized from the info without codecs,
+ * else the codecs given or chosen (a chooser is called with the map's shape), which must fit its
+ * key size and (per-CPU: every CPU's) value size. `where` (`openMap /path`) begins each error.
  */
-function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, codecs: OpenMapCodecs<K, V> | undefined,
-  where: string): MapSpec<K, V> {
+function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, given: OpenCodecs<K, V> | undefined,
+  kernelName: string, where: string): MapSpec<K, V> {
   const cpus = bpf.driver.possibleCpus;
   const valueBytes = userValueSize(info.mapType, info.valueSize, cpus);
   let key: Codec<any> = bytes(info.keySize), value: Codec<any> = bytes(valueBytes);
+  let codecs = given as OpenMapCodecs<K, V> | undefined;
+  if (typeof given === "function") {
+    try {
+      codecs = given(openedMapShape(info, kernelName, cpus));
+    } catch (e) {
+      const Ctor = e instanceof RangeError ? RangeError : TypeError;
+      throw new Ctor(`${where}: the codec chooser threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    if (codecs === undefined) throw new TypeError(`${where}: the codec chooser returned undefined, not { key, value }`);
+  }
   if (codecs !== undefined) {
-    if (codecs === null || typeof codecs !== "object") throw new TypeError(`${where}: codecs must be { key, value }`);
+    if (codecs === null || typeof codecs !== "object") throw new TypeError(`${where}: codecs must be { key, value } or a function choosing them (rawCodecs)`);
     ({ key, value } = codecs);
     assertCodecs(key, value, where);
     if (key.size !== info.keySize) {
@@ -231,9 +245,9 @@ export class BpfMap<K, V> {
    * codecs, they must match the map's key size and (per-CPU: every CPU's) value size.
    */
   static fromOpened<K = Uint8Array, V = Uint8Array>(bpf: Bpf, name: string, path: string, fd: number, info: MapInfo,
-    codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> {
+    codecs?: OpenCodecs<K, V>, kernelName = ""): BpfMap<K, V> {
     const base = name.slice(name.lastIndexOf("/") + 1);
-    const spec = openedSpec<K, V>(bpf, base, info, codecs, `openMap ${path}`);
+    const spec = openedSpec<K, V>(bpf, base, info, codecs, kernelName, `openMap ${path}`);
     const m = new BpfMap<K, V>(bpf, spec, { valueSize: info.valueSize, opened: { path, fd, info, codecless: codecs === undefined } });
     bpf.registerMap(path, m);
     return m;
@@ -245,9 +259,9 @@ export class BpfMap<K, V> {
    * labels its metrics.
    */
   static fromId<K = Uint8Array, V = Uint8Array>(bpf: Bpf, id: number, fd: number, info: MapInfo, kernelName: string,
-    codecs?: OpenMapCodecs<K, V>): BpfMap<K, V> {
+    codecs?: OpenCodecs<K, V>): BpfMap<K, V> {
     const name = idMapName(id);
-    const spec = openedSpec<K, V>(bpf, name, info, codecs, `openMapById ${name}`);
+    const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `openMapById ${name}`);
     return new BpfMap<K, V>(bpf, spec, {
       valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, id, kernelName },
     });
@@ -1020,11 +1034,11 @@ export class BpfMap<K, V> {
   #requireCodecs(op: string): void {
     if (this.#codecless && this.#byId !== undefined) {
       throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMapById without key and value codecs, ` +
-        `so its elements cannot be decoded; open it with bpf.openMapById(${this.#byId}, { key, value }) to dump it`);
+        `so its elements cannot be decoded; open it with bpf.openMapById(${this.#byId}, { key, value }), or with rawCodecs for bytes, to dump it`);
     }
     if (this.#codecless) {
       throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMap without key and value codecs, ` +
-        "so its elements cannot be decoded; open it with bpf.openMap(name, { key, value }) to dump it");
+        "so its elements cannot be decoded; open it with bpf.openMap(name, { key, value }), or with rawCodecs for bytes, to dump it");
     }
   }
 

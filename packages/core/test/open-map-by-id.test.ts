@@ -183,7 +183,7 @@ eachDriver("openMapById", (get) => {
       const e = thrown(call);
       expect(e).toBeInstanceOf(TypeError);
       expect((e as Error).message).toBe(`${op} id:${id}: the map was opened by bpf.openMapById without key and value codecs, ` +
-        `so its elements cannot be decoded; open it with bpf.openMapById(${id}, { key, value }) to dump it`);
+        `so its elements cannot be decoded; open it with bpf.openMapById(${id}, { key, value }), or with rawCodecs for bytes, to dump it`);
     }
   });
 
@@ -213,7 +213,7 @@ eachDriver("openMapById", (get) => {
     expect(() => env.bpf.openMapById(id, { key: u32 } as never))
       .toThrow(new TypeError(`openMapById id:${id}: value must be a Codec (size, encode, decode)`));
     expect(() => env.bpf.openMapById(id, null as never))
-      .toThrow(new TypeError(`openMapById id:${id}: codecs must be { key, value }`));
+      .toThrow(new TypeError(`openMapById id:${id}: codecs must be { key, value } or a function choosing them (rawCodecs)`));
     expect(fds()).toBe(before);
   });
 

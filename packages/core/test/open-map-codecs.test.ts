@@ -3,7 +3,7 @@
 // dumps like one from newMap. A misfit is a RangeError naming the path, and no fd is left open.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_F_NO_PREALLOC, MapType, newDumpStats, perCpuValues, u16, u32, u64, type BpfMap,
+  BPF_F_NO_PREALLOC, MapType, newDumpStats, perCpuValues, rawCodecs, u16, u32, u64, type BpfMap, type OpenedMapShape,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 
@@ -80,5 +80,75 @@ forEachDriver("openMap with codecs", (d) => {
       .toThrow(new TypeError(`openMap ${path}: value must be a Codec (size, encode, decode)`));
     expect(w.bpf.getMap("corea_misfit")).toBe(made);
     expect(openFdsOf(w.driver)).toBe(fds);
+  });
+
+  it("rawCodecs opens a map with byte keys and values that dump and iterate, which openMap without codecs refuses", () => {
+    const made = keep(w.bpf.newMap({ name: "corea_raw", type: MapType.Hash, key: u32, value: u64, maxEntries: 8, flags: BPF_F_NO_PREALLOC }));
+    made.openOrCreate();
+    made.update(0x01020304, 0x0aa0n);
+    made.update(7, 1n);
+    expect(() => keep(w.bpf.openMap("corea_raw")).dumpWithCallback(() => {})).toThrow(/or with rawCodecs for bytes, to dump it$/);
+    const raw = keep(w.bpf.openMap("corea_raw", rawCodecs));
+    const got = new Map<string, string>();
+    raw.dumpWithCallback((k, v) => got.set(Buffer.from(k).toString("hex"), Buffer.from(v).toString("hex")));
+    expect(got).toEqual(new Map([["04030201", "a00a000000000000"], ["07000000", "0100000000000000"]]));
+    expect([...raw.keys()].map((k) => k.length)).toEqual([4, 4]);
+    // The string dump formats both as hex, as the CLI would show a map it has no types for.
+    expect([...raw.dump().entries()].sort()).toEqual([["04030201", ["a00a000000000000"]], ["07000000", ["0100000000000000"]]]);
+    raw.update(Uint8Array.of(9, 0, 0, 0), Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0));
+    expect(made.lookup(9)).toBe(2n);
+  });
+
+  it("rawCodecs sizes a per-CPU value as every possible CPU's slot; a chooser is told the map's shape", () => {
+    const cpus = w.driver.possibleCpus;
+    const made = keep(w.bpf.newPerCpuHashMap({ name: "corea_rawpc", kernelName: "rawpc", key: u32, value: u32, maxEntries: 4, flags: BPF_F_NO_PREALLOC }));
+    made.openOrCreate();
+    made.update(1, Array.from({ length: cpus }, (_, i) => i + 1));
+    const raw = keep(w.bpf.openMap("corea_rawpc", rawCodecs));
+    const v = raw.lookup(Uint8Array.of(1, 0, 0, 0))!;
+    expect(v.length).toBe(8 * cpus);
+    expect(Array.from({ length: cpus }, (_, i) => v[8 * i])).toEqual(Array.from({ length: cpus }, (_, i) => i + 1));
+
+    const shapes: OpenedMapShape[] = [];
+    const typed = keep(w.bpf.openMap("corea_rawpc", (shape) => {
+      shapes.push(shape);
+      return { key: u32, value: perCpuValues(u32, shape.possibleCpus) };
+    }));
+    expect(typed.lookup(1)).toEqual(Array.from({ length: cpus }, (_, i) => i + 1));
+    expect(shapes).toEqual([{
+      name: "rawpc", type: MapType.PerCPUHash, keySize: 4, valueSize: 4, userValueSize: 8 * cpus, possibleCpus: cpus,
+      maxEntries: 4, flags: BPF_F_NO_PREALLOC,
+    }]);
+  });
+
+  it("a chooser that throws, returns nothing or returns misfits is an error naming the path, and leaves no fd or registration", () => {
+    const made = keep(w.bpf.newMap({ name: "corea_choose", type: MapType.Hash, key: u32, value: u64, maxEntries: 4, flags: BPF_F_NO_PREALLOC }));
+    made.openOrCreate();
+    const fds = openFdsOf(w.driver);
+    const path = w.bpf.mapPath("corea_choose");
+    expect(() => w.bpf.openMap("corea_choose", () => { throw new RangeError("no layout for this map"); }))
+      .toThrow(new RangeError(`openMap ${path}: the codec chooser threw: no layout for this map`));
+    expect(() => w.bpf.openMap("corea_choose", (() => undefined) as never))
+      .toThrow(new TypeError(`openMap ${path}: the codec chooser returned undefined, not { key, value }`));
+    expect(() => w.bpf.openMap("corea_choose", () => ({ key: u16, value: u64 })))
+      .toThrow(new RangeError(`openMap ${path}: the key codec is 2 bytes, the map's keys are 4`));
+    expect(() => w.bpf.openMap("corea_choose", "raw" as never))
+      .toThrow(new TypeError(`openMap ${path}: codecs must be { key, value } or a function choosing them (rawCodecs)`));
+    expect(w.bpf.getMap("corea_choose")).toBe(made);
+    expect(openFdsOf(w.driver)).toBe(fds);
+  });
+
+  it("openMapById takes a chooser too, told the map's kernel name", () => {
+    const made = keep(w.bpf.newMap({ name: "corea_byid", kernelName: "byid_k", type: MapType.Array, key: u32, value: u32, maxEntries: 2 }));
+    made.openOrCreate();
+    made.update(1, 5);
+    const id = w.bpf.getMapInfoByFd(made.getFd()).id;
+    let told = "";
+    const m = keep(w.bpf.openMapById(id, (shape) => {
+      told = shape.name;
+      return rawCodecs(shape);
+    }));
+    expect(told).toBe("byid_k");
+    expect([...m.entries()].map(([k, v]) => [k[0], v[0]])).toEqual([[0, 0], [1, 5]]);
   });
 });
