@@ -91,6 +91,12 @@ export function createBpf(options: BpfOptions): Bpf {
 
 const ACCESS_FLAGS = BPF_F_RDONLY | BPF_F_WRONLY;
 
+
+/** Map types the kernel creates only with key_size 0: whatever they are, they are not BpfMaps. */
+const KEYLESS_MAP_TYPES = new Map<number, string>([
+  [22, "queue"], [23, "stack"], [27, "ring buffer"], [30, "bloom filter"], [31, "user ring buffer"], [33, "arena"],
+]);
+
 /**
  * The seed's package-level functions as methods (API.md §3), with the instance's state. Errors
  * are thrown: BpfError (errno, code, op, path) for what the kernel or host refused, TypeError /
@@ -679,7 +685,12 @@ export class Bpf implements sys.SyscallContext {
     try {
       const info = sys.getMapInfoByFd(this, fd);
       if (info.type === 0) throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map type of ${what}` });
-      if (info.keySize === 0) throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map key size of ${what}` });
+      if (info.keySize === 0) {
+        // The seed's words, and for a map type that never has keys, why: BpfMap is keyed.
+        const keyless = KEYLESS_MAP_TYPES.get(info.type);
+        const why = keyless !== undefined ? `: a ${keyless} map has no keys, and a BpfMap needs them` : "";
+        throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map key size of ${what}${why}` });
+      }
       return make(info);
     } catch (e) {
       this.driver.close(fd);

@@ -305,6 +305,30 @@ eachDriver("openMapById", (get) => {
     }
   });
 
+  it("a queue's or stack's key size 0 is refused saying that the type has no keys", () => {
+    const env = get();
+    const made = hash(env);
+    const id = idOf(made);
+    for (const [type, name] of [[22, "queue"], [23, "stack"]] as const) {
+      // Their info as the kernel gives it: the type, and key_size 0.
+      const keyless = wrapDriver(env.driver, {
+        objGetInfoByFd: (fd, info) => {
+          const r = env.driver.objGetInfoByFd(fd, info);
+          new DataView(info.buffer, info.byteOffset).setUint32(0, type, true);
+          info.fill(0, 8, 12);
+          return r;
+        },
+      });
+      const bpf = createBpf({ driver: keyless, mapRoot: env.root, logger: memoryLogger() });
+      const before = fds();
+      const e = thrownBpfError(() => bpf.openMapById(id));
+      expect([e.code, e.message]).toEqual(["EINVAL", `Unable to determine map key size of id:${id}: a ${name} map has no keys, and a BpfMap needs them`]);
+      const p = thrownBpfError(() => bpf.openMap(made.path()));
+      expect(p.message).toBe(`Unable to determine map key size of ${made.path()}: a ${name} map has no keys, and a BpfMap needs them`);
+      expect(fds()).toBe(before);
+    }
+  });
+
   it("an error that is no BpfError (a driver's bug) passes through as it is, and nothing is left open", () => {
     const env = get();
     const id = idOf(hash(env));
