@@ -41,6 +41,8 @@ export interface BpfMapInternal {
    * opened by id (`bpf.openMapById`) has `path` "" and its `id`, and `kernelName` labels its metrics.
    */
   opened?: { path: string; fd: number; info: MapInfo; codecless: boolean; id?: number; kernelName?: string };
+  /** The public function that made the map, which the spec's errors name (default `newMap`). */
+  op?: string;
 }
 
 /** What `checkAndUpgrade` compares against (the seed passes a *MapInfo). */
@@ -173,7 +175,7 @@ export class BpfMap<K, V> {
   readonly #batch = new BatchScratch();
 
   constructor(bpf: Bpf, spec: MapSpec<K, V>, internal: BpfMapInternal = {}) {
-    const op = "newMap";
+    const op = internal.op ?? "newMap";
     if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
     // One path element: a "/" or ".." would pin, unpin or rm -rf somewhere else entirely.
     assertMapName(spec.name, op);

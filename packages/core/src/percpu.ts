@@ -70,7 +70,7 @@ function perCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>, op: string): BpfMa
   }
   const { value, ...rest } = spec;
   return new BpfMap<K, V[]>(bpf, { ...rest, type, value: perCpuValues(value, bpf.driver.possibleCpus) },
-    { valueSize: value.size });
+    { valueSize: value.size, op });
 }
 
 /** The seed's NewPerCPUHashMap; the CPU count is the driver's `possibleCpus`. */

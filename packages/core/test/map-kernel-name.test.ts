@@ -103,9 +103,9 @@ eachDriver("map kernel name", (get) => {
       expect(e, String(kernelName)).toBeInstanceOf(Ctor);
       expect(e.message).toBe(message);
     }
-    // newPerCpuHashMap goes through the same check.
+    // newPerCpuHashMap goes through the same check, and its errors name it.
     expect(() => bpf.newPerCpuHashMap({ name: "cilium_pcpu_bad", key: u32, value: u64, maxEntries: 4, kernelName: "a-b" }))
-      .toThrow(`newMap cilium_pcpu_bad: kernelName "a-b" holds "-"`);
+      .toThrow(`newPerCpuHashMap cilium_pcpu_bad: kernelName "a-b" holds "-"`);
     expect(calls).toEqual([]);
     expect(env.driver.host.stat(env.bpf.mapPath("cilium_bad")).errno).not.toBe(0);
   });
