@@ -2,7 +2,7 @@
 // kernel for the map types the simulator models.
 import { beforeAll, describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
-import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, wrapDriver, type Driver } from "@bpfkit/core";
 import { driversUnderTest, kernelUnderTest, simUnderTest } from "@bpfkit/testkit";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { probeDriver } from "../src/index.js";
@@ -64,6 +64,17 @@ for (const dut of driversUnderTest()) {
         expect(j.filter((p) => p.name === "cli_maps")).toMatchObject([{ nrMapIds: 2, mapIds: ids }]);
         const row = (await cliOver(d)("progs")).out.split("\n").find((l) => l.includes("cli_maps"));
         expect(row).toContain(` ${ids.join(",")} `);
+        // A count read before BPF_PROG_BIND_MAP added a map: --json's nrMapIds still counts the ids shown.
+        const stale = wrapDriver(d, {
+          objGetInfoByFd: (f, info) => {
+            const r = d.objGetInfoByFd(f, info);
+            const view = new DataView(info.buffer, info.byteOffset);
+            if (info.length === PROG_INFO_SIZE && view.getUint32(52, true) === 2) view.setUint32(52, 1, true); // nr_map_ids
+            return r;
+          },
+        });
+        const s = JSON.parse((await cliOver(stale)("progs", "--json")).out) as Array<Record<string, unknown>>;
+        expect(s.filter((p) => p.name === "cli_maps")).toMatchObject([{ nrMapIds: 2, mapIds: ids }]);
       } finally {
         for (const f of [fd, a, b]) if (f >= 0) d.close(f);
       }

@@ -11,7 +11,9 @@ import { type SyscallContext, timeEnd, timeStart } from "./syscalls.js";
  * The seed's ProgInfo, decoded from the kernel's real `struct bpf_prog_info` (API.md §4.5; the
  * seed's Go struct did not match it past offset 8). `mapIds` holds the ids of the maps the
  * program uses, in the order the verifier met them (the seed never asked for them, so its list
- * stayed empty). `tag` holds all 8 bytes (the seed kept only the first).
+ * stayed empty), and `nrMapIds` is their count when they were read (a map bound by
+ * BPF_PROG_BIND_MAP after the info was read is in both). `tag` holds all 8 bytes (the seed kept
+ * only the first).
  */
 export interface ProgInfo extends Omit<BpfProgInfo, "type" | "ifindex"> {
   progType: number;
@@ -47,7 +49,8 @@ export function getProgInfoByFd(ctx: SyscallContext, fd: number): ProgInfo {
   const { type, ifindex, ...rest } = decodeProgInfo(buf.subarray(0, r));
   // The count was read just now: none means none, without a second syscall.
   const mapIds = rest.nrMapIds === 0 ? [] : readProgMapIds(ctx, fd, rest.nrMapIds);
-  return { ...rest, progType: type, ifIndex: ifindex, mapIds };
+  // A map bound since the count was read is in mapIds: the count says what the list holds.
+  return { ...rest, nrMapIds: mapIds.length, progType: type, ifIndex: ifindex, mapIds };
 }
 
 /**

@@ -100,6 +100,24 @@ forEachDriver("program helpers", (d) => {
     expect(getProgMapIds(w.driver, load("bpfkit_nomaps"), 0)).toEqual([]);
   });
 
+  it("getProgInfoByFd's nrMapIds is the count of the ids it returns, even when a map was bound after the count was read", () => {
+    const maps = [0, 1].map(() => w.track(w.driver.mapCreate({ mapType: MapType.Array, keySize: 4, valueSize: 4, maxEntries: 1 })));
+    const ref = (fd: number) => { const i = new Uint8Array(16); i.set([0x18, 0x11]); new DataView(i.buffer).setInt32(4, fd, true); return [...i]; };
+    const fd = w.track(w.driver.progLoad({ progType: ProgType.SocketFilter, insns: Uint8Array.from([...ref(maps[0]!), ...ref(maps[1]!), ...DUMMY_PROG_INSNS]), license: "GPL" }));
+    // The info says one map, as it would have before BPF_PROG_BIND_MAP added the second.
+    const stale = wrapDriver(w.driver, {
+      objGetInfoByFd: (f, info) => {
+        const r = w.driver.objGetInfoByFd(f, info);
+        if (f === fd) new DataView(info.buffer, info.byteOffset).setUint32(52, 1, true); // nr_map_ids
+        return r;
+      },
+    });
+    const bpf = createBpf({ driver: stale, mapRoot: w.fs.path, logger: memoryLogger() });
+    const info = bpf.getProgInfoByFd(fd);
+    expect(info.mapIds).toEqual(maps.map((m) => w.bpf.getMapInfoByFd(m).id));
+    expect(info.nrMapIds).toBe(2);
+  });
+
   it("getProgMapIds refuses a count that is not a u32 before any syscall", () => {
     const fd = load("bpfkit_count");
     const calls: string[] = [];

@@ -19,7 +19,9 @@ export function listProgs(driver: Driver): ListedProg[] {
       buf.fill(0);
       must(driver.objGetInfoByFd(fd, buf), "BPF_OBJ_GET_INFO_BY_FD", `prog ${id}`);
       const info = decodeProgInfo(buf);
-      out.push({ ...info, mapIds: getProgMapIds(driver, fd, info.nrMapIds) });
+      const mapIds = getProgMapIds(driver, fd, info.nrMapIds);
+      // A map bound since the info was read is in mapIds: the count says what the list holds.
+      out.push({ ...info, nrMapIds: mapIds.length, mapIds });
     } finally {
       driver.close(fd);
     }
