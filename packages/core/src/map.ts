@@ -20,6 +20,7 @@ import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, isNotExist, type RawElement } from "./errors.js";
+import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { assertKernelName } from "./kernel-name.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
@@ -291,6 +292,21 @@ export class BpfMap<K, V> {
 
   isOpen(): boolean {
     return this.#fd >= 0;
+  }
+
+  /**
+   * What the kernel says of the map now (bpf_map_info; cilium/ebpf's Map.Info): its id, kernel
+   * name, type, sizes and flags as the kernel has them. One BPF_OBJ_GET_INFO_BY_FD; a pinned map
+   * that is not open yet is opened first, as by any element operation. (`mapInfo` is the seed's:
+   * what this object was made with.)
+   */
+  info(): BpfMapInfo {
+    const fd = this.#fdFor("info");
+    try {
+      return this.#bpf.getMapInfoByFd(fd);
+    } catch (e) {
+      throw this.#named("info", e);
+    }
   }
 
   /** The seed's embedded MapInfo (a copy): type and flags are the normalised ones once opened. */

@@ -73,6 +73,24 @@ eachDriver("map kernel name", (get) => {
     expect(listedName(env, p.getFd())).toBe("PCPU.v2");
   });
 
+  it("info() is what the kernel says of the map now: the pin's own name and id, opening a pinned map first", () => {
+    const env = get();
+    const made = env.map({ ...testMapSpec("cilium_info"), kernelName: "info_v1" });
+    made.openOrCreate();
+    // Another object for the same pin, with no kernel name of its own and not open yet.
+    const other = env.map(testMapSpec("cilium_info"));
+    other.close();
+    const info = other.info();
+    expect(other.isOpen()).toBe(true);
+    expect(info).toMatchObject({ name: "info_v1", id: env.bpf.getMapInfoByFd(made.getFd()).id, keySize: 4, valueSize: 4, maxEntries: 16 });
+    expect(info.mapFlags & BPF_F_NO_PREALLOC).toBe(BPF_F_NO_PREALLOC);
+    // A map that cannot be opened says so, naming the map and the op.
+    const missing = env.map(testMapSpec("cilium_nothing"));
+    const e = thrown(() => missing.info()) as Error & { op?: string; map?: string };
+    expect([e.op, e.map]).toEqual(["info", "cilium_nothing"]);
+    expect(e.message).toMatch(/openOrCreate\(\) creates it/);
+  });
+
   it("without kernelName the map is nameless, and the create attr has no map_name (the seed's)", () => {
     const env = get();
     const attrs: MapCreateAttr[] = [];
