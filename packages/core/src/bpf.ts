@@ -14,6 +14,7 @@ import { BpfError } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
 import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
+import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS } from "./option-keys.js";
 import { BpfMap, idMapName } from "./map.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import type { OpenMapCodecChooser } from "./opened-codecs.js";
@@ -119,6 +120,7 @@ export class Bpf implements sys.SyscallContext {
 
   constructor(options: BpfOptions) {
     if (options === null || typeof options !== "object") throw new TypeError("createBpf: options must be an object");
+    assertOptionKeys(options, BPF_OPTIONS_KEYS, "createBpf", "options");
     const d = options.driver;
     if (d === null || typeof d !== "object" || typeof d.mapCreate !== "function" || typeof d.host !== "object") {
       throw new TypeError("createBpf: options.driver must be a Driver");
@@ -629,6 +631,7 @@ export class Bpf implements sys.SyscallContext {
   openMap(name: string): BpfMap<Uint8Array, Uint8Array>;
   openMap<K, V>(name: string, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V>;
   openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
+    assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `openMap ${String(name)}`, "codecs");
     const path = this.#resolve(name, "openMap");
     const fd = sys.objGet(this, path);
     // fromOpened registers the map under `path`.
@@ -660,6 +663,7 @@ export class Bpf implements sys.SyscallContext {
     const op = "openMapById";
     if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${id === null ? "null" : typeof id}`);
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${op}: id ${id} is not a u32`);
+    assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `${op} ${idMapName(id)}`, "codecs");
     const name = idMapName(id);
     let fd: number;
     try {
@@ -739,6 +743,7 @@ export class Bpf implements sys.SyscallContext {
 function kernelNameOption(options: CreateMapOptions | undefined, where: string): string {
   if (options === undefined) return "";
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName? }`);
+  assertOptionKeys(options, CREATE_MAP_OPTIONS_KEYS, where, "options");
   const name = options.kernelName;
   if (name === undefined) return "";
   assertKernelName(name, where);

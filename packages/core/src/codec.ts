@@ -4,6 +4,7 @@
 // structs (natural alignment, padding zeroed), because the kernel hashes and compares the raw
 // key bytes: garbage in a padding byte is a different key.
 import { formatIpv4, formatIpv6, parseIpv4Into, parseIpv6 } from "./ip.js";
+import { assertOptionKeys, STRUCT_OPTIONS_KEYS } from "./option-keys.js";
 
 export interface Codec<T> {
   /** Bytes. */
@@ -320,6 +321,8 @@ function roundUp(n: number, a: number): number {
  * offsets 0, 4, 6 and size 8.
  */
 export function struct<F extends FieldMap>(fieldMap: F, options: StructOptions = {}): StructCodec<StructType<F>> {
+  if (options === null || typeof options !== "object") throw new TypeError("struct: options must be { packed?, name? }");
+  assertOptionKeys(options, STRUCT_OPTIONS_KEYS, options.name !== undefined ? `struct ${String(options.name)}` : "struct", "options");
   const packed = options.packed === true;
   const names = Object.keys(fieldMap);
   const fields: StructField[] = [];

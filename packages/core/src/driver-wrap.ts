@@ -2,6 +2,7 @@
 // or a deliberately broken rule for a test. Every method not overridden goes to the inner
 // driver unchanged; an override calls the inner driver itself when it wants to.
 import type { Driver, HostServices } from "./driver.js";
+import { assertOptionKeys } from "./option-keys.js";
 
 /** The syscall-level methods of a Driver. */
 export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host">;
@@ -17,6 +18,8 @@ const hostMethodNames: readonly (keyof HostServices)[] = [
   "statfsType", "stat", "readdir", "mkdir", "mkdirAll", "unlink", "rmdir", "removeAll", "mount",
   "umount", "mountInfo", "objKind", "rename", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
 ];
+
+const OVERRIDE_KEYS: readonly string[] = [...driverMethodNames, "kind", "host"];
 
 export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   /** Default: the inner driver's kind. */
@@ -37,6 +40,10 @@ export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
  * syscall) unless breaking it is the point.
  */
 export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
+  if (overrides === null || typeof overrides !== "object") throw new TypeError("wrapDriver: overrides must be an object");
+  // A misspelt method would leave the inner driver's in place: the test would pass for nothing.
+  assertOptionKeys(overrides, OVERRIDE_KEYS, "wrapDriver", "overrides");
+  assertOptionKeys(overrides.host, hostMethodNames, "wrapDriver", "host override");
   const wrapped: Record<string, unknown> = {
     kind: overrides.kind ?? inner.kind,
     possibleCpus: inner.possibleCpus,

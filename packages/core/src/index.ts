@@ -40,3 +40,4 @@ export { iterateMap, DEFAULT_MAX_RESTARTS, type IterateOptions } from "./iterate
 export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw, type RawBatch } from "./map-batch.js";
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";
 export * from "./driver-wrap.js";
+export { assertOptionKeys, optionKeys } from "./option-keys.js";

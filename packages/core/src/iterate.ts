@@ -12,6 +12,7 @@ import { isIndexedMapType } from "./constants.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, IterationAbortedError } from "./errors.js";
 import type { DumpTarget } from "./dump-reliable.js";
+import { assertOptionKeys, ITERATE_OPTIONS_KEYS } from "./option-keys.js";
 import { copyBytes } from "./small-bytes.js";
 
 export interface IterateOptions {
@@ -32,8 +33,15 @@ function iterError(target: DumpTarget, step: string, errno: number): BpfError {
  * reused). `target()` is asked for the open map at the start, so a lazily opened map opens on
  * the first `next()`.
  */
-export function* iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array, value: Uint8Array) => T,
+export function iterateMap<T>(target: () => DumpTarget, make: (key: Uint8Array, value: Uint8Array) => T,
   options: IterateOptions = {}): Generator<T, void, undefined> {
+  // Here, not in the generator: its body runs only at the first next().
+  assertOptionKeys(options, ITERATE_OPTIONS_KEYS, "iterateMap", "options");
+  return iterate(target, make, options);
+}
+
+function* iterate<T>(target: () => DumpTarget, make: (key: Uint8Array, value: Uint8Array) => T,
+  options: IterateOptions): Generator<T, void, undefined> {
   const t = target();
   const { driver, fd, keySize } = t;
   const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;

@@ -28,6 +28,7 @@ import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type Re
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
 import { type OpenMapCodecChooser, openedMapShape } from "./opened-codecs.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
+import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
 import { assertMapName } from "./paths.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
@@ -178,6 +179,7 @@ export class BpfMap<K, V> {
   constructor(bpf: Bpf, spec: MapSpec<K, V>, internal: BpfMapInternal = {}) {
     const op = internal.op ?? "newMap";
     if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
+    assertOptionKeys(spec, MAP_SPEC_KEYS, typeof spec.name === "string" ? `${op} ${spec.name}` : op, "spec");
     // One path element: a "/" or ".." would pin, unpin or rm -rf somewhere else entirely.
     assertMapName(spec.name, op);
     const name = spec.name;
@@ -339,6 +341,7 @@ export class BpfMap<K, V> {
    */
   withCache(options: WithCacheOptions = {}): this {
     if (options === null || typeof options !== "object") throw new TypeError(`withCache ${this.#name}: options must be an object`);
+    assertOptionKeys(options, WITH_CACHE_OPTIONS_KEYS, `withCache ${this.#name}`, "options");
     const clock = options.clock;
     if (clock !== undefined && (clock === null || typeof clock !== "object" || typeof clock.setTimeout !== "function")) {
       throw new TypeError(`withCache ${this.#name}: options.clock must be a ResolverClock`);
@@ -1030,6 +1033,7 @@ export class BpfMap<K, V> {
   #checkDumpOptions(op: string, options: DumpOptions | undefined): void {
     if (options === undefined) return;
     if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.#name}: options must be an object`);
+    assertOptionKeys(options, DUMP_OPTIONS_KEYS, `${op} ${this.#name}`, "options");
     const algorithm = options.algorithm;
     if (algorithm !== undefined && algorithm !== "auto" && algorithm !== "walk" && algorithm !== "batch") {
       throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${String(algorithm)}`);
@@ -1043,6 +1047,7 @@ export class BpfMap<K, V> {
   #checkIterateOptions(op: string, options: IterateOptions | undefined): void {
     if (options === undefined) return;
     if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.#name}: options must be an object`);
+    assertOptionKeys(options, ITERATE_OPTIONS_KEYS, `${op} ${this.#name}`, "options");
     const n = options.maxRestarts;
     if (n !== undefined && (typeof n !== "number" || !Number.isInteger(n) || n < 0)) {
       throw new RangeError(`${op} ${this.#name}: maxRestarts must be a non-negative integer, got ${String(n)}`);

@@ -6,6 +6,7 @@ import { decodeAt, encodeAt, formatWith, type Codec } from "./codec.js";
 import { BPF_MAP_TYPE_PERCPU_HASH, isPerCpuMapType, perCpuSlotSize } from "./constants.js";
 import { BpfMap } from "./map.js";
 import type { MapSpec } from "./map-spec.js";
+import { assertOptionKeys, PER_CPU_HASH_MAP_SPEC_KEYS, PER_CPU_MAP_SPEC_KEYS } from "./option-keys.js";
 
 /** The spec of a per-CPU map: `value` is one CPU's value. */
 export type PerCpuMapSpec<K, V> = Omit<MapSpec<K, V[]>, "value" | "type"> & {
@@ -57,7 +58,10 @@ export function perCpuValues<V>(inner: Codec<V>, cpus: number): Codec<V[]> {
 
 /** Any per-CPU map type: values are arrays of `bpf.driver.possibleCpus` values. */
 export function newPerCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>): BpfMap<K, V[]> {
-  return perCpuMap(bpf, spec, "newPerCpuMap");
+  const op = "newPerCpuMap";
+  if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
+  assertOptionKeys(spec, PER_CPU_MAP_SPEC_KEYS, specWhere(op, spec), "spec");
+  return perCpuMap(bpf, spec, op);
 }
 
 /** newPerCpuMap, with `op` (the public function called) in its errors. */
@@ -77,7 +81,13 @@ function perCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>, op: string): BpfMa
 export function newPerCpuHashMap<K, V>(bpf: Bpf, spec: Omit<PerCpuMapSpec<K, V>, "type">): BpfMap<K, V[]> {
   const op = "newPerCpuHashMap";
   if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
+  assertOptionKeys(spec, PER_CPU_HASH_MAP_SPEC_KEYS, specWhere(op, spec), "spec");
   return perCpuMap(bpf, { ...spec, type: BPF_MAP_TYPE_PERCPU_HASH }, op);
+}
+
+/** `op name` for errors, `op` alone while the name is not a string. */
+function specWhere(op: string, spec: { name?: unknown }): string {
+  return typeof spec.name === "string" ? `${op} ${spec.name}` : op;
 }
 
 function isCodec(c: unknown): c is Codec<unknown> {

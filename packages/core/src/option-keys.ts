@@ -1,0 +1,103 @@
+// Unknown keys in an options or spec object. TypeScript refuses a misspelt key in an object
+// literal; plain JavaScript passes it through, and the caller silently gets the default they
+// meant to change (`kernelname: "x"` creates a nameless map). Each public entry that takes such
+// an object checks its keys once per call, before anything is done.
+import type { BpfOptions, CreateMapOptions } from "./bpf.js";
+import type { StructOptions } from "./codec.js";
+import type { IterateOptions } from "./iterate.js";
+import type { WithCacheOptions } from "./map.js";
+import type { DumpOptions, MapSpec, OpenMapCodecs } from "./map-spec.js";
+import type { PerCpuMapSpec } from "./percpu.js";
+
+/**
+ * The keys of `T`, every one of them and no other: `Record<keyof T, true>` makes the compiler
+ * refuse a missing key and excess-property checking an extra one, so the set cannot drift from
+ * the documented type.
+ */
+export function optionKeys<T>(keys: { readonly [P in keyof Required<T>]: true }): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
+
+/**
+ * Throws a TypeError naming `where` (`newMap cilium_ct4`) and `what` (`spec`) for the first own
+ * enumerable key of `obj` not in `allowed`, with a near match when there is one. A key whose
+ * value is undefined is still checked: a typo is a typo. Anything but a non-null object is left
+ * to the caller's own type check.
+ */
+export function assertOptionKeys(obj: unknown, allowed: readonly string[], where: string, what: string): void {
+  if (obj === null || typeof obj !== "object") return;
+  for (const k of Object.keys(obj)) {
+    if (allowed.includes(k)) continue;
+    const near = nearKey(k, allowed);
+    const hint = near !== undefined ? `did you mean "${near}"?` : `known: ${allowed.join(", ") || "none"}`;
+    throw new TypeError(`${where}: unknown ${what} key "${k}" (${hint})`);
+  }
+}
+
+/** The allowed key equal to `k` but for case, else the one at edit distance ≤ 2 (short keys: 1). */
+function nearKey(k: string, allowed: readonly string[]): string | undefined {
+  const lower = k.toLowerCase();
+  const caseOnly = allowed.find((a) => a.toLowerCase() === lower);
+  if (caseOnly !== undefined) return caseOnly;
+  const limit = k.length <= 4 ? 1 : 2;
+  let best: string | undefined;
+  let bestDist = limit + 1;
+  for (const a of allowed) {
+    const d = editDistance(lower, a.toLowerCase(), bestDist);
+    if (d < bestDist) {
+      best = a;
+      bestDist = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Optimal-string-alignment distance (insert, delete, substitute, swap two neighbours), or
+ * `cap` once it is certain to be at least that: keys are short and the sets small.
+ */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      cur.push(d);
+      rowMin = Math.min(rowMin, d);
+    }
+    if (rowMin >= cap) return cap;
+    prev2 = prev;
+    prev = cur;
+  }
+  return Math.min(prev[b.length]!, cap);
+}
+
+// ---- the public option and spec types of core, each checked against its type by optionKeys
+
+export const MAP_SPEC_KEYS = optionKeys<MapSpec<unknown, unknown>>({
+  name: true, type: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true,
+  kernelName: true,
+});
+export const PER_CPU_MAP_SPEC_KEYS = optionKeys<PerCpuMapSpec<unknown, unknown>>({
+  name: true, type: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true,
+  kernelName: true,
+});
+/** newPerCpuHashMap sets the type itself. */
+export const PER_CPU_HASH_MAP_SPEC_KEYS = optionKeys<Omit<PerCpuMapSpec<unknown, unknown>, "type">>({
+  name: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true, kernelName: true,
+});
+export const OPEN_MAP_CODECS_KEYS = optionKeys<OpenMapCodecs<unknown, unknown>>({ key: true, value: true, dumpParser: true });
+export const BPF_OPTIONS_KEYS = optionKeys<BpfOptions>({
+  driver: true, mapRoot: true, mapPrefix: true, logger: true, metrics: true, probe: true, fallbackMapRoot: true,
+  preAllocateMaps: true,
+});
+export const CREATE_MAP_OPTIONS_KEYS = optionKeys<CreateMapOptions>({ kernelName: true });
+export const DUMP_OPTIONS_KEYS = optionKeys<DumpOptions>({ algorithm: true, batchSize: true });
+export const ITERATE_OPTIONS_KEYS = optionKeys<IterateOptions>({ maxRestarts: true });
+export const WITH_CACHE_OPTIONS_KEYS = optionKeys<WithCacheOptions>({ clock: true });
+export const STRUCT_OPTIONS_KEYS = optionKeys<StructOptions>({ packed: true, name: true });
