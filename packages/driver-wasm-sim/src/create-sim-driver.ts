@@ -1,9 +1,15 @@
 // createSimDriver: option checks and defaults, then a fresh engine instance per simulator, so
 // every simulator is its own world (its own maps, ids, fds, bpffs and clock).
+import { assertOptionKeys, optionKeys } from "@bpfkit/core";
 import { instantiateEngine } from "./engine.js";
 import { hostPossibleCpus } from "./platform.js";
 import { SimDriverImpl } from "./sim-driver.js";
 import type { SimDriver, SimDriverOptions } from "./sim-driver.js";
+
+const SIM_DRIVER_OPTIONS_KEYS = optionKeys<SimDriverOptions>({
+  possibleCpus: true, seed: true, privileged: true, unprivilegedBpfDisabled: true, bpffsMount: true, memoryLimit: true,
+  syscallNs: true, memlock: true, engine: true,
+});
 
 function checkOptions(o: SimDriverOptions): void {
   const int = (v: unknown, what: string, min: number, max: number) => {
@@ -12,6 +18,7 @@ function checkOptions(o: SimDriverOptions): void {
     if (v < min || v > max) throw new RangeError(`createSimDriver: ${what} ${v} is outside [${min}, ${max}]`);
   };
   if (typeof o !== "object" || o === null) throw new TypeError("createSimDriver: options must be an object");
+  assertOptionKeys(o, SIM_DRIVER_OPTIONS_KEYS, "createSimDriver", "options");
   int(o.possibleCpus, "possibleCpus", 1, 8192);
   int(o.seed, "seed", 0, 0xffffffff);
   int(o.unprivilegedBpfDisabled, "unprivilegedBpfDisabled", 0, 2);

@@ -1,5 +1,6 @@
 // Fault injection (API.md §2): make the next N calls of a syscall-level operation fail with a
 // chosen errno, so callers' error paths run deterministically.
+import { assertOptionKeys, optionKeys } from "@bpfkit/core";
 
 /** The syscall-level operations of the Driver, by method name. */
 export const SIM_SYSCALLS = [
@@ -11,6 +12,7 @@ export const SIM_SYSCALLS = [
 export type SimSyscall = (typeof SIM_SYSCALLS)[number];
 
 const known = new Set<string>(SIM_SYSCALLS);
+const FAULT_SPEC_KEYS = optionKeys<FaultSpec>({ errno: true, count: true });
 
 export interface FaultSpec {
   /** Positive errno to answer with (EINTR = 4, ENOMEM = 12, …). */
@@ -31,6 +33,8 @@ export class SimFaults {
    */
   inject(op: SimSyscall, spec: FaultSpec): void {
     if (!known.has(op)) throw new TypeError(`faults.inject: unknown operation ${JSON.stringify(op)}; one of ${SIM_SYSCALLS.join(", ")}`);
+    if (spec === null || typeof spec !== "object") throw new TypeError(`faults.inject(${op}): spec must be { errno, count? }`);
+    assertOptionKeys(spec, FAULT_SPEC_KEYS, `faults.inject(${op})`, "spec");
     const { errno, count = 1 } = spec;
     if (!Number.isInteger(errno) || errno <= 0 || errno > 4095) throw new RangeError(`faults.inject(${op}): errno must be a positive errno number, got ${errno}`);
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`faults.inject(${op}): count must be a positive integer, got ${count}`);
