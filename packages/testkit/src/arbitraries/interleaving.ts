@@ -1,6 +1,7 @@
 // Datapath interleavings: which map operations a "BPF program" performs at which points of a
 // dump. A point is the index of a syscall the dump makes (the simulator's interleaving hook runs
 // before each), so a shrunk interleaving reads "before the dump's 3rd syscall, delete key 5".
+import { assertOptionKeys, optionKeys } from "@bpfkit/core";
 import fc from "fast-check";
 
 export interface DatapathOp {
@@ -44,8 +45,11 @@ export function datapathOpArb(keys: number, possibleCpus: number): fc.Arbitrary<
   });
 }
 
+const INTERLEAVING_OPTIONS_KEYS = optionKeys<InterleavingOptions>({ keys: true, possibleCpus: true, maxAt: true, maxSteps: true });
+
 /** Steps sorted by `at`; shrinking drops steps and ops, and moves them earlier. */
 export function interleavingArb(o: InterleavingOptions): fc.Arbitrary<InterleavingStep[]> {
+  assertOptionKeys(o, INTERLEAVING_OPTIONS_KEYS, "interleavingArb", "options");
   const step = fc.record({
     at: fc.nat(o.maxAt ?? 48),
     ops: fc.array(datapathOpArb(o.keys, o.possibleCpus), { minLength: 1, maxLength: 3 }),

@@ -6,7 +6,7 @@ import {
   BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_PROG_ARRAY,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, isHashMapType,
+  BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, assertOptionKeys, isHashMapType, optionKeys,
 } from "@bpfkit/core";
 import fc from "fast-check";
 
@@ -170,8 +170,13 @@ function withDefaults(o: MapSpecOptions): Required<MapSpecOptions> {
   };
 }
 
+const MAP_SPEC_OPTIONS_KEYS = optionKeys<MapSpecOptions>({
+  types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true,
+});
+
 /** Map specs; with `invalid`, some break exactly one rule of SPEC_MUTATIONS. */
 export function mapSpecArb(options: MapSpecOptions = {}): fc.Arbitrary<MapSpec> {
+  assertOptionKeys(options, MAP_SPEC_OPTIONS_KEYS, "mapSpecArb", "options");
   const o = withDefaults(options);
   const draw = fc.record({
     type: fc.constantFrom(...o.types),

@@ -3,7 +3,7 @@
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  BPF_NOEXIST, mapTypeName,
+  BPF_NOEXIST, assertOptionKeys, mapTypeName, optionKeys,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { hex } from "../model/bytes.js";
@@ -129,16 +129,24 @@ function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material
   return withToString({ spec, possibleCpus, ops });
 }
 
+const PROGRAM_OPTIONS_KEYS = optionKeys<ProgramOptions>({
+  types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true,
+  possibleCpus: true, maxOps: true, maxKeys: true, freeze: true, lruEviction: true,
+});
+
 /**
  * Programs over specs from `mapSpecArb(options)`: a key pool, then the ops. LPM pool keys share
  * one drawn root's leading bits, each up to its own split bit, so nested prefixes (a lookup
  * matched by a shorter stored one) and siblings below a common prefix are common.
  */
 export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
+  assertOptionKeys(options, PROGRAM_OPTIONS_KEYS, "programArb", "options");
+  // mapSpecArb refuses keys it does not know: hand it only the spec's.
+  const { possibleCpus: _c, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, ...specOptions } = options;
   // Material for the widest key: LPM takes a prefixlen and a split byte before the data.
   const materialLength = Math.max(20, (options.maxKeySize ?? 16) + 2);
   return fc.record({
-    spec: mapSpecArb(options),
+    spec: mapSpecArb(specOptions),
     material: fc.array(keyMaterialArb(materialLength), { minLength: 1, maxLength: options.maxKeys ?? 12 }),
     recipes: fc.array(opRecipeArb(options.freeze ?? true), { maxLength: options.maxOps ?? 40, size: "medium" }),
     // Drawn last, so programs of other map types are the ones the same seed always gave.

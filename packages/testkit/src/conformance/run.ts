@@ -1,12 +1,17 @@
 // runConformance: every case on a fresh driver, a plain report back. No test framework.
-import type { Driver } from "@bpfkit/core";
+import { assertOptionKeys, optionKeys, type Driver } from "@bpfkit/core";
 import { CaseSkipped } from "./assert.js";
 import { conformanceCases } from "./cases/index.js";
 import { CaseContext } from "./context.js";
 import type { CaseOutcome, ConformanceCase, ConformanceOptions, ConformanceReport } from "./types.js";
 
+const CONFORMANCE_OPTIONS_KEYS = optionKeys<ConformanceOptions>({
+  groups: true, only: true, bpffs: true, exactLru: true, pinCpu: true, privileged: true,
+});
+
 /** The cases `options` selects (by group and name), in spec order. */
 export function selectCases(options: ConformanceOptions = {}): ConformanceCase[] {
+  assertOptionKeys(options, CONFORMANCE_OPTIONS_KEYS, "selectCases", "options");
   return conformanceCases.filter((c) =>
     (options.groups === undefined || options.groups.includes(c.group)) &&
     (options.only === undefined || options.only.some((s) => c.name.includes(s))));
@@ -14,6 +19,7 @@ export function selectCases(options: ConformanceOptions = {}): ConformanceCase[]
 
 /** Why a case cannot run with these options, or undefined. */
 export function skipReason(c: ConformanceCase, options: ConformanceOptions): string | undefined {
+  assertOptionKeys(options, CONFORMANCE_OPTIONS_KEYS, "skipReason", "options");
   if (c.group === "lru-exact" && !options.exactLru) {
     return "the exact single-CPU LRU sequences (kernel-maps.md §7.2/§7.3) need a driver that runs every syscall on one CPU: pass exactLru (and pinCpu for the kernel)";
   }
@@ -28,6 +34,7 @@ export function skipReason(c: ConformanceCase, options: ConformanceOptions): str
 
 /** Runs one case on a fresh driver from `makeDriver`. */
 export function runCase(c: ConformanceCase, makeDriver: () => Driver, options: ConformanceOptions = {}): CaseOutcome {
+  assertOptionKeys(options, CONFORMANCE_OPTIONS_KEYS, "runCase", "options");
   const why = skipReason(c, options);
   if (why !== undefined) return { status: "skipped", reason: why };
   const driver = makeDriver();
@@ -57,6 +64,7 @@ export function runCase(c: ConformanceCase, makeDriver: () => Driver, options: C
  * fresh driver per case, and reports what passed, failed and was skipped.
  */
 export function runConformance(makeDriver: () => Driver, options: ConformanceOptions = {}): ConformanceReport {
+  assertOptionKeys(options, CONFORMANCE_OPTIONS_KEYS, "runConformance", "options");
   const t0 = performance.now();
   const report: ConformanceReport = { driver: "", passed: 0, passedNames: [], failed: [], skipped: [], ms: 0 };
   let kind: string | undefined;

@@ -2,7 +2,7 @@
 // difference fast-check shrinks the program to a minimal one, and the summary carries it, the
 // first step where the drivers part, and the seed and path that replay it.
 import fc from "fast-check";
-import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH } from "@bpfkit/core";
+import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, assertOptionKeys, optionKeys } from "@bpfkit/core";
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES } from "../arbitraries/map-spec.js";
 import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
 import { canPinCpu, onCpu0 } from "../conformance/pin-cpu.js";
@@ -95,7 +95,19 @@ export interface DifferentialSummary {
 /** What lruEviction draws unless `program` says otherwise: LRU maps their programs outgrow. */
 const EVICTING = { types: [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH], maxEntries: 8, maxKeys: 48 };
 
+const DIFFERENTIAL_OPTIONS_KEYS = optionKeys<DifferentialOptions>({
+  left: true, right: true, runs: true, seed: true, path: true, onProgress: true, program: true, lruEviction: true, shrink: true,
+});
+/** `program` is ProgramOptions without what runDifferential sets itself. */
+const PROGRAM_KEYS = optionKeys<NonNullable<DifferentialOptions["program"]>>({
+  types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true,
+  maxOps: true, maxKeys: true, freeze: true,
+});
+
 export async function runDifferential(options: DifferentialOptions = {}): Promise<DifferentialSummary> {
+  // Before any driver is made: a run that ignored a misspelt option would report a false pass.
+  assertOptionKeys(options, DIFFERENTIAL_OPTIONS_KEYS, "runDifferential", "options");
+  assertOptionKeys(options.program, PROGRAM_KEYS, "runDifferential", "program option");
   const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);

@@ -3,7 +3,7 @@
 import {
   BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
-  isHashMapType,
+  assertOptionKeys, isHashMapType, optionKeys,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { type DatapathOp, type InterleavingStep, interleavingArb } from "../arbitraries/interleaving.js";
@@ -40,8 +40,11 @@ export interface DumpCaseOptions {
 
 const INTERLEAVING_KEYS = 256;
 
+const DUMP_CASE_OPTIONS_KEYS = optionKeys<DumpCaseOptions>({ possibleCpus: true, types: true, maxEntries: true });
+
 /** Dump-fuzz cases; shrinking goes to a small HASH, fewer keys, and fewer, earlier datapath moves. */
 export function dumpCaseArb(o: DumpCaseOptions): fc.Arbitrary<DumpCase> {
+  assertOptionKeys(o, DUMP_CASE_OPTIONS_KEYS, "dumpCaseArb", "options");
   const types = o.types ?? DUMP_FUZZ_MAP_TYPES;
   return fc.record({
     type: fc.constantFrom(...types),

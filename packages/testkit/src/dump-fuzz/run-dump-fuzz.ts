@@ -3,7 +3,8 @@
 // thread), and the invariants of check-dump.ts on every dump of every algorithm asked for.
 import {
   BPF_ANY, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, BatchScratch, type BpfMap, type Driver, type DumpStats, type DumpTarget, type RawSink,
-  batchDump, bytes, createBpf, decodeMapInfo, isHashMapType, isPerCpuMapType, newDumpStats, newPerCpuMap, silentLogger, walkDump,
+  assertOptionKeys, batchDump, bytes, createBpf, decodeMapInfo, isHashMapType, isPerCpuMapType, newDumpStats, newPerCpuMap, optionKeys,
+  silentLogger, walkDump,
 } from "@bpfkit/core";
 import { mountPrivateBpffs } from "../bpffs.js";
 import fc from "fast-check";
@@ -120,12 +121,21 @@ interface CaseResult {
   record: DatapathRecord;
 }
 
+const DUMP_FUZZ_OPTIONS_KEYS = optionKeys<DumpFuzzOptions>({
+  driver: true, runs: true, seed: true, path: true, algorithm: true, types: true, maxEntries: true, implementations: true,
+  onProgress: true,
+});
+const IMPLEMENTATION_KEYS = optionKeys<NonNullable<DumpFuzzOptions["implementations"]>>({ walk: true, "walk-once": true, batch: true });
+
 /**
  * Dumps `runs` random maps with each algorithm asked for while a datapath churns them, checking
  * every invariant of check-dump.ts; on a violation, shrinks to a minimal case. Resolves with a
  * summary (`ok` false and the minimal case in `violations` when an invariant broke).
  */
 export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFuzzSummary> {
+  // Before any driver is made: a run that ignored a misspelt option would report a false pass.
+  assertOptionKeys(options, DUMP_FUZZ_OPTIONS_KEYS, "runDumpFuzz", "options");
+  assertOptionKeys(options.implementations, IMPLEMENTATION_KEYS, "runDumpFuzz", "implementations");
   const choice = options.driver ?? "sim";
   const { name, driver } = await resolveDriver(choice);
   if (driver.kind === "model") throw new TypeError("runDumpFuzz needs a driver with a datapath: the simulator or the kernel");

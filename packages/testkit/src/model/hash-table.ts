@@ -3,7 +3,7 @@
 // from head to tail. HASH and LRU_HASH re-link an updated key at the head; the per-CPU types
 // rewrite it in place (§5.2). LRU eviction is not modelled (§7 is CPU-dependent): an LRU insert
 // that could evict throws NotModelledError, so programs keep LRU key pools small.
-import { BPF_EXIST, BPF_NOEXIST, type BatchResult, Errno } from "@bpfkit/core";
+import { BPF_EXIST, BPF_NOEXIST, type BatchResult, Errno, assertOptionKeys, optionKeys } from "@bpfkit/core";
 import { hex, putU32le, u32le, unhex } from "./bytes.js";
 import { NotModelledError } from "./create-check.js";
 import { jhash } from "./jhash.js";
@@ -26,6 +26,10 @@ export function roundUpPow2(n: number): number {
   return p;
 }
 
+const HASH_TABLE_OPTIONS_KEYS = optionKeys<HashTableOptions>({
+  keySize: true, maxEntries: true, valueSize: true, movesToHead: true, lru: true, seed: true,
+});
+
 /** The hash family's table: buckets of hex keys, head first, and the values. */
 export class HashTable implements ModelTable {
   readonly nBuckets: number;
@@ -35,6 +39,7 @@ export class HashTable implements ModelTable {
   readonly batchOps = { lookupAndDelete: true, delete: true };
 
   constructor(readonly opts: HashTableOptions) {
+    assertOptionKeys(opts, HASH_TABLE_OPTIONS_KEYS, "HashTable", "options");
     this.nBuckets = roundUpPow2(opts.maxEntries);
     this.buckets = Array.from({ length: this.nBuckets }, () => []);
   }

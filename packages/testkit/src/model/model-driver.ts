@@ -6,7 +6,7 @@ import {
   BPF_F_LOCK, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
   type BatchResult, type Driver, Errno, type HostServices, type MapCreateAttr, type MapShape,
-  assertBatchBuffer, assertFd, assertSize, encodeMapInfo, mapShape,
+  assertBatchBuffer, assertFd, assertSize, assertOptionKeys, encodeMapInfo, mapShape, optionKeys,
 } from "@bpfkit/core";
 import { ArrayTable } from "./array-table.js";
 import { NotModelledError, checkMapCreate, effectiveMaxEntries } from "./create-check.js";
@@ -46,6 +46,8 @@ const notModelled = (what: string) => (): never => {
   throw new NotModelledError(what);
 };
 
+const MODEL_DRIVER_OPTIONS_KEYS = optionKeys<ModelDriverOptions>({ possibleCpus: true, hashSeed: true });
+
 /**
  * The reference model as a Driver: map contents and the syscall layer for HASH, PERCPU_HASH,
  * LRU_HASH and LRU_PERCPU_HASH (below eviction), ARRAY, PERCPU_ARRAY and LPM_TRIE, with ids and
@@ -53,6 +55,7 @@ const notModelled = (what: string) => (): never => {
  * NotModelledError rather than guess.
  */
 export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver {
+  assertOptionKeys(options, MODEL_DRIVER_OPTIONS_KEYS, "createModelDriver", "options");
   const possibleCpus = options.possibleCpus ?? 2;
   const fds = new Map<number, ModelFd>();
   const maps = new Map<number, ModelMap>();
