@@ -34,7 +34,10 @@ export function assertOptionKeys(obj: unknown, allowed: readonly string[], where
   }
 }
 
-/** The allowed key equal to `k` but for case, else the one at edit distance ≤ 2 (short keys: 1). */
+/**
+ * The allowed key equal to `k` but for case, else the one at edit distance ≤ 2 (short keys: 1).
+ * Two edits must keep the first letter: `unprivileged` is not a typo of `privileged`.
+ */
 function nearKey(k: string, allowed: readonly string[]): string | undefined {
   const lower = k.toLowerCase();
   const caseOnly = allowed.find((a) => a.toLowerCase() === lower);
@@ -43,8 +46,9 @@ function nearKey(k: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDist = limit + 1;
   for (const a of allowed) {
-    const d = editDistance(lower, a.toLowerCase(), bestDist);
-    if (d < bestDist) {
+    const al = a.toLowerCase();
+    const d = editDistance(lower, al, bestDist);
+    if (d < bestDist && (d < 2 || al[0] === lower[0])) {
       best = a;
       bestDist = d;
     }

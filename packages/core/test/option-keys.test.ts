@@ -28,6 +28,9 @@ describe("assertOptionKeys", () => {
     expect(thrown(() => assertOptionKeys({ x: 1 }, [], "f", "options")).message).toBe('f: unknown options key "x" (known: none)');
     // A short key only gets a suggestion one edit away: "ab" is not "a typo of" "key".
     expect(thrown(() => assertOptionKeys({ ab: 1 }, ["key"], "f", "spec")).message).toContain("(known: key)");
+    // Two edits that change the first letter suggest nothing: here it would be the opposite.
+    expect(thrown(() => assertOptionKeys({ unprivileged: true }, ["privileged", "seed"], "f", "options")).message)
+      .toBe('f: unknown options key "unprivileged" (known: privileged, seed)');
   });
 
   it("checks a key whose value is undefined: a typo is a typo", () => {
