@@ -28,7 +28,7 @@ import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type Re
 import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
 import { type OpenMapCodecChooser, openedMapShape } from "./opened-codecs.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
-import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
+import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, OPEN_MAP_CODECS_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
 import { assertMapName } from "./paths.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
@@ -115,6 +115,7 @@ function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, given: OpenCode
       throw new Ctor(`${where}: the codec chooser threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     if (codecs === undefined) throw new TypeError(`${where}: the codec chooser returned undefined, not { key, value }`);
+    assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, where, "codecs");
   }
   if (codecs !== undefined) {
     if (codecs === null || typeof codecs !== "object") throw new TypeError(`${where}: codecs must be { key, value } or a function choosing them (rawCodecs)`);

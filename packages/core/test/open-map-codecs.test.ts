@@ -130,6 +130,8 @@ forEachDriver("openMap with codecs", (d) => {
       .toThrow(new RangeError(`openMap ${path}: the codec chooser threw: no layout for this map`));
     expect(() => w.bpf.openMap("corea_choose", (() => undefined) as never))
       .toThrow(new TypeError(`openMap ${path}: the codec chooser returned undefined, not { key, value }`));
+    expect(() => w.bpf.openMap("corea_choose", () => ({ key: u32, value: u64, dumpparser: () => undefined }) as never))
+      .toThrow(new TypeError(`openMap ${path}: unknown codecs key "dumpparser" (did you mean "dumpParser"?)`));
     expect(() => w.bpf.openMap("corea_choose", () => ({ key: u16, value: u64 })))
       .toThrow(new RangeError(`openMap ${path}: the key codec is 2 bytes, the map's keys are 4`));
     expect(() => w.bpf.openMap("corea_choose", "raw" as never))
