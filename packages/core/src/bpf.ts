@@ -646,9 +646,9 @@ export class Bpf implements sys.SyscallContext {
    * It is what an ARRAY_OF_MAPS or HASH_OF_MAPS lookup leads to: the inner map's id.
    *
    * The map is named `id:<id>` in errors; its metrics are labelled by its kernel name. It has no
-   * pin path (`path()` is ""), so open, openOrCreate, openOrCreateUnpinned, openParallel,
-   * reopen, unpin, unpinIfExists and checkAndUpgrade refuse with EINVAL and leave it open; the
-   * *IfExists dumps dump it. `close()` closes its fd for good: every later operation throws
+   * pin path (`path()` is ""), so openParallel, reopen, unpin, unpinIfExists and
+   * checkAndUpgrade refuse with EINVAL and leave it open; open and openOrCreate* do nothing
+   * while it is open, as on a pinned map; the *IfExists dumps dump it. `close()` closes its fd for good: every later operation throws
    * EBADF saying that the map is closed (openMapById again for a new handle). It is not in the
    * registry (`getMap`, `getOpenMaps`), which lists maps by their pins: each call gives a new
    * handle with its own fd, to be closed by the caller.

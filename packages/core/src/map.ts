@@ -521,12 +521,14 @@ export class BpfMap<K, V> {
    * open()'s EINVAL. True when the map was created.
    */
   openOrCreate(): boolean {
+    if (this.#fd >= 0) return false; // open already: nothing to do, with a pin path or without
     this.#requirePin("openOrCreate");
     return this.#openOrCreate(true, "openOrCreate");
   }
 
   /** As openOrCreate, without pinning a new map; an existing pin is still opened (seed quirk 8). */
   openOrCreateUnpinned(): boolean {
+    if (this.#fd >= 0) return false; // open already: nothing to do, with a pin path or without
     this.#requirePin("openOrCreateUnpinned");
     return this.#openOrCreate(false, "openOrCreateUnpinned");
   }
@@ -579,6 +581,7 @@ export class BpfMap<K, V> {
    * one slot per CPU), because every later operation would fail on it.
    */
   open(): void {
+    if (this.#fd >= 0) return; // open already: nothing to do, with a pin path or without
     this.#requirePin("open");
     this.#open("open");
   }

@@ -119,6 +119,16 @@ eachDriver("openMapById", (get) => {
     });
   }
 
+  it("open and openOrCreate* do nothing while it is open, as on a pinned map", () => {
+    const env = get();
+    const m = env.track(env.bpf.openMapById(idOf(hash(env)), { key: u32, value: u64 }));
+    const fd = m.getFd();
+    const before = fds();
+    m.open();
+    expect([m.openOrCreate(), m.openOrCreateUnpinned()]).toEqual([false, false]);
+    expect([m.getFd(), fds()]).toEqual([fd, before]);
+  });
+
   it("what needs a pin path refuses with EINVAL naming the map, and leaves it open", () => {
     const env = get();
     const made = hash(env);
@@ -127,8 +137,7 @@ eachDriver("openMapById", (get) => {
     const m = env.track(env.bpf.openMapById(id, { key: u32, value: u64 }));
     const fd = m.getFd();
     const ops: Array<[string, () => unknown]> = [
-      ["open", () => m.open()], ["openOrCreate", () => m.openOrCreate()],
-      ["openOrCreateUnpinned", () => m.openOrCreateUnpinned()], ["openParallel", () => m.openParallel()],
+      ["openParallel", () => m.openParallel()],
       ["reopen", () => m.reopen()], ["unpin", () => m.unpin()], ["unpinIfExists", () => m.unpinIfExists()],
       ["checkAndUpgrade", () => m.checkAndUpgrade({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 16 })],
     ];
