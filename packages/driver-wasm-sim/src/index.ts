@@ -1,7 +1,7 @@
 export { createSimDriver } from "./create-sim-driver.js";
 export type { SimClock } from "./host.js";
 export type {
-  SimDatapath, SimDriver, SimDriverOptions, SimInterleavingHook, SimMapRef,
+  SimCallInfo, SimDatapath, SimDriver, SimDriverOptions, SimInterleavingHook, SimMapRef,
 } from "./sim-driver.js";
 export { SIM_SYSCALLS, SimFaults } from "./faults.js";
 export { typedDatapath } from "./typed-datapath.js";

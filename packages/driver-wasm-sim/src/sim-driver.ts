@@ -71,8 +71,22 @@ export interface SimDatapath {
   delete(map: SimMapRef, key: Uint8Array, cpu?: number): number;
 }
 
-/** Called before every syscall-level call with the Driver method's name. */
-export type SimInterleavingHook = (op: SimSyscall) => void;
+/**
+ * What the hooked call is about, so that a hook can aim the datapath at it: delete the key a
+ * dump is about to look up, or the one its GET_NEXT_KEY stands on.
+ */
+export interface SimCallInfo {
+  /** The fd the call names (the map's for element and batch calls); undefined for calls that name none. */
+  readonly fd?: number;
+  /**
+   * A copy of the key of mapLookupElem, mapUpdateElem, mapDeleteElem, mapLookupAndDeleteElem and
+   * mapGetNextKey (null: GET_NEXT_KEY asking for the first key); undefined for other calls.
+   */
+  readonly key?: Uint8Array | null;
+}
+
+/** Called before every syscall-level call with the Driver method's name and what it names. */
+export type SimInterleavingHook = (op: SimSyscall, call: SimCallInfo) => void;
 
 export interface SimDriver extends Driver {
   readonly kind: "sim";
@@ -82,8 +96,9 @@ export interface SimDriver extends Driver {
   readonly faults: SimFaults;
   readonly clock: SimClock;
   /**
-   * Runs `hook` before every syscall-level call (null removes it). Calls made from inside the
-   * hook — syscalls or the datapath — do not re-enter it.
+   * Runs `hook` before every syscall-level call (null removes it), with the call's name and the
+   * fd and key it names (SimCallInfo). Calls made from inside the hook — syscalls or the
+   * datapath — do not re-enter it.
    */
   setInterleavingHook(hook: SimInterleavingHook | null): void;
   /** Bytes of wasm memory the engine's maps use, and the wasm memory's size. */
@@ -221,14 +236,18 @@ export class SimDriverImpl implements SimDriver {
     return ptr;
   }
 
-  private enter(op: SimSyscall): number {
+  /** `fd` and `key` are the call's, for the hook (the key copied: the caller may reuse its buffer). */
+  private enter(op: SimSyscall, fd?: number, key?: Uint8Array | null): number {
     if (this.broken !== null) throw this.broken;
     this.nowNs += this.syscallNs;
     const hook = this.hook;
     if (hook !== null && !this.inHook) {
       this.inHook = true;
       try {
-        hook(op);
+        const call: { fd?: number; key?: Uint8Array | null } = {};
+        if (fd !== undefined) call.fd = fd;
+        if (key !== undefined) call.key = key === null ? null : key.slice();
+        hook(op, call);
       } finally {
         this.inHook = false;
       }
@@ -430,7 +449,7 @@ export class SimDriverImpl implements SimDriver {
     assertFd(fd, op);
     const fl = flagsArg(flags, op);
     this.checkKeyValue(fd, key, value, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd, key);
     if (f !== 0) return -f;
     if (this.hook !== null) this.checkKeyValue(fd, key, value, op);
     try {
@@ -458,7 +477,7 @@ export class SimDriverImpl implements SimDriver {
     assertFd(fd, op);
     const fl = flagsArg(flags, op);
     this.checkKeyValue(fd, key, value, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd, key);
     if (f !== 0) return -f;
     if (this.hook !== null) this.checkKeyValue(fd, key, value, op);
     try {
@@ -517,7 +536,7 @@ export class SimDriverImpl implements SimDriver {
     const op = "mapDeleteElem";
     assertFd(fd, op);
     this.checkKey(fd, key, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd, key);
     if (f !== 0) return -f;
     if (this.hook !== null) this.checkKey(fd, key, op);
     try {
@@ -549,7 +568,7 @@ export class SimDriverImpl implements SimDriver {
     if (key !== null) assertBytes(key, "key", op);
     assertBytes(nextKey, "nextKey", op);
     this.checkNextKey(fd, key, nextKey, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd, key);
     if (f !== 0) return -f;
     if (this.hook !== null) this.checkNextKey(fd, key, nextKey, op);
     try {
@@ -574,7 +593,7 @@ export class SimDriverImpl implements SimDriver {
     const op = "mapLookupAndDeleteElem";
     assertFd(fd, op);
     this.checkKeyValue(fd, key, value, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd, key);
     if (f !== 0) return -f;
     if (this.hook !== null) this.checkKeyValue(fd, key, value, op);
     try {
@@ -603,7 +622,7 @@ export class SimDriverImpl implements SimDriver {
   mapFreeze(fd: number): number {
     const op = "mapFreeze";
     assertFd(fd, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return -f;
     const e = this.fds.get(fd);
     if (e === undefined) return -Errno.EBADF;
@@ -684,7 +703,7 @@ export class SimDriverImpl implements SimDriver {
     assertBytes(outBatch, "outBatch", op);
     assertBytes(values, "values", op);
     this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return { errno: f, count: 0 }; // a batch that failed having done nothing: count 0, as the kernel writes
     if (this.hook !== null) this.checkBatch(fd, op, inBatch, outBatch, keys, values, count);
     try {
@@ -723,7 +742,7 @@ export class SimDriverImpl implements SimDriver {
     const ef = flagsArg(elemFlags, op);
     assertBytes(values, "values", op);
     this.checkBatch(fd, op, undefined, undefined, keys, values, count);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return { errno: f, count: 0 }; // a batch that failed having done nothing: count 0, as the kernel writes
     if (this.hook !== null) this.checkBatch(fd, op, undefined, undefined, keys, values, count);
     try {
@@ -762,7 +781,7 @@ export class SimDriverImpl implements SimDriver {
   mapDeleteBatch(fd: number, keys: Uint8Array, count: number): BatchResult {
     const op = "mapDeleteBatch";
     this.checkBatch(fd, op, undefined, undefined, keys, undefined, count);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return { errno: f, count: 0 }; // a batch that failed having done nothing: count 0, as the kernel writes
     if (this.hook !== null) this.checkBatch(fd, op, undefined, undefined, keys, undefined, count);
     try {
@@ -800,7 +819,7 @@ export class SimDriverImpl implements SimDriver {
     const op = "objPin";
     assertFd(fd, op);
     assertPath(path, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return -f;
     // bpf_fd_probe_obj: an fd that is not open or not a BPF object is EINVAL here, not EBADF.
     const e = this.fds.get(fd);
@@ -882,7 +901,7 @@ export class SimDriverImpl implements SimDriver {
     const op = "objGetInfoByFd";
     assertFd(fd, op);
     assertBytes(info, "info", op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return -f;
     const obj = this.infoObject(fd);
     if (typeof obj === "number") return obj;
@@ -898,7 +917,7 @@ export class SimDriverImpl implements SimDriver {
     const op = "progGetMapIds";
     assertFd(fd, op);
     assertIds(ids, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return -f;
     const obj = this.infoObject(fd);
     if (typeof obj === "number") return obj;
@@ -1017,7 +1036,7 @@ export class SimDriverImpl implements SimDriver {
   close(fd: number): number {
     const op = "close";
     assertFd(fd, op);
-    const f = this.enter(op);
+    const f = this.enter(op, fd);
     if (f !== 0) return -f;
     const e = this.fds.remove(fd);
     if (e === undefined) return -Errno.EBADF;

@@ -126,6 +126,41 @@ describe("interleaving hook", () => {
     expect(seen.length).toBe(4);
   });
 
+  it("is told the fd and a copy of the key the call names, so the datapath can delete the key a lookup is about to read", () => {
+    const d = sim();
+    const fd = d.mapCreate(attr(HASH, { mapFlags: ZERO_SEED }));
+    for (let k = 1; k <= 3; k++) d.mapUpdateElem(fd, u32(k), u32(k));
+    const calls: string[] = [];
+    d.setInterleavingHook((op, call) => {
+      calls.push(`${op} ${call.fd} ${call.key === undefined ? "-" : call.key === null ? "null" : hex(call.key)}`);
+      if (op === "mapLookupElem" && call.key) d.datapath.delete({ fd: call.fd! }, call.key);
+    });
+    const key = u32(2);
+    expect(errName(d.mapLookupElem(fd, key, new Uint8Array(4)))).toBe("ENOENT"); // gone just before the lookup
+    d.mapGetNextKey(fd, null, new Uint8Array(4));
+    d.mapGetNextKey(fd, u32(1), new Uint8Array(4));
+    d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(4 * 4), new Uint8Array(4 * 4), 4);
+    d.objGet("/sys/fs/bpf/none");
+    d.close(fd);
+    expect(calls).toEqual([
+      `mapLookupElem ${fd} 02000000`, `mapGetNextKey ${fd} null`, `mapGetNextKey ${fd} 01000000`,
+      `mapLookupBatch ${fd} -`, "objGet undefined -", `close ${fd} -`,
+    ]);
+  });
+
+  it("hands the hook a copy of the key: the caller's buffer is the caller's", () => {
+    const d = sim();
+    const fd = d.mapCreate(attr(HASH));
+    let seen: Uint8Array | null | undefined;
+    d.setInterleavingHook((_op, call) => {
+      seen = call.key;
+    });
+    const key = u32(7);
+    d.mapDeleteElem(fd, key);
+    key.fill(0xff);
+    expect(hex(seen!)).toBe("07000000");
+  });
+
   it("mutating a map mid-walk from the hook is deterministic for a seed (walk restarts on a deleted key)", () => {
     const run = (seed: number) => {
       const d = sim({ seed });
