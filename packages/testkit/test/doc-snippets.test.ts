@@ -52,11 +52,6 @@ const PRELUDES: { file: string; holds: string; prelude: string }[] = [
     prelude: `import { describe, it } from "vitest";\nimport { createBpf } from "@bpfkit/core";\n`,
   },
   {
-    file: "docs/testing.md", holds: "runMyDump();",
-    prelude: `${SIM}import { encodeToBytes } from "@bpfkit/core";\nimport { ctKey, flowKey } from "./examples/conntrack-gc/conntrack.js";\n` +
-      `declare const fd: number;\ndeclare function runMyDump(): void;\n`,
-  },
-  {
     file: "docs/testing.md", holds: "sim.faults.inject(\"mapDeleteElem\"",
     prelude: `${SIM}import { Errno, type Bpf } from "@bpfkit/core";\ndeclare const bpf: Bpf;\n`,
   },
@@ -91,6 +86,8 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },
   { file: "docs/testing.md", holds: "sim.datapath.update(m, key, encodeToBytes(" },
   { file: "docs/testing.md", holds: "e instanceof IterationAbortedError" },
+  { file: "docs/testing.md", holds: "closed.push(flows.keyCodec.decode(call.key))" },
+  { file: "docs/testing.md", holds: "frees 64 / 4 / 2 = 8 at once" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "kernelName: \"ct4_global\"" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "progName: \"uses_counts\"" },
