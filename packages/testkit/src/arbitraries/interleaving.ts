@@ -28,7 +28,7 @@ export interface InterleavingOptions {
   /** Keys the datapath may touch: indexes in [0, keys). */
   keys: number;
   possibleCpus: number;
-  /** Latest syscall index a step may name. Default 64. */
+  /** Latest syscall index a step may name. Default 48. */
   maxAt?: number;
   /** Most steps. Default 24. */
   maxSteps?: number;
