@@ -26,6 +26,7 @@ export {
   type DriverThroughput, formatSummary, runDifferential,
 } from "./diff/run-differential.js";
 export { type DatapathOp, type InterleavingOptions, type InterleavingStep, datapathOpArb, interleavingArb } from "./arbitraries/interleaving.js";
+export { type InterleavingPlay, type ScheduledCall, playInterleaving } from "./play-interleaving.js";
 export { DUMP_FUZZ_MAP_TYPES, type DumpCase, type DumpCaseOptions, dumpCaseArb, formatDumpCase } from "./dump-fuzz/dump-case.js";
 export { type Delivery, type DumpFuzzAlgorithm, type DumpRun, checkDump } from "./dump-fuzz/check-dump.js";
 export { type DatapathRecord, newDatapathRecord } from "./dump-fuzz/datapath.js";

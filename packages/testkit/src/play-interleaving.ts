@@ -1,0 +1,68 @@
+// Plays an interleavingArb schedule on the simulator: the glue every property test of one's own
+// dump or GC code needs, so that "before the code's 3rd syscall, a program deletes key 5" is what
+// the shrunk counterexample says and what ran.
+// [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
+/// <reference lib="esnext.disposable" preserve="true" />
+import type { SimCallInfo, SimDriver, SimSyscall } from "@bpfkit/driver-wasm-sim";
+import type { DatapathOp, InterleavingStep } from "./arbitraries/interleaving.js";
+
+/** The syscall a step runs before: its Driver method and what it names (the hook's SimCallInfo). */
+export interface ScheduledCall extends SimCallInfo {
+  readonly op: SimSyscall;
+  /** Its index among the syscalls since the schedule was attached (0-based): the step's `at`. */
+  readonly at: number;
+}
+
+/** A schedule attached to a simulator's interleaving hook; dispose of it (or detach) to remove the hook. */
+export interface InterleavingPlay {
+  /** Syscalls seen since it was attached. */
+  syscalls(): number;
+  /** Datapath operations handed to `apply` so far. */
+  applied(): number;
+  /** Removes the hook (what `[Symbol.dispose]` does); later syscalls run nothing. */
+  detach(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Sets `sim`'s interleaving hook to run `steps`: before the `at`-th syscall from now (0-based,
+ * every syscall-level call counted), `apply(op, call)` runs for each operation of each step at or
+ * before it, in order. `apply` does what a BPF program would (usually through `sim.datapath` or
+ * `typedDatapath`), mapping `op.key` to a key of your own; `call` is the syscall about to run,
+ * whose `key` is the target for an op with `recent` set (for a walk's lookup, the key its
+ * GET_NEXT_KEY just returned). Steps need not be sorted. It replaces any hook already set; with
+ * `using`, or `detach()` in a `finally`, the hook goes when the code under test returns or throws.
+ */
+export function playInterleaving(sim: SimDriver, steps: readonly InterleavingStep[],
+  apply: (op: DatapathOp, call: ScheduledCall) => void): InterleavingPlay {
+  if (typeof apply !== "function") throw new TypeError("playInterleaving: apply must be a function");
+  if (!Array.isArray(steps)) throw new TypeError("playInterleaving: steps must be an array of { at, ops }");
+  for (const s of steps) {
+    if (typeof s !== "object" || s === null || !Number.isSafeInteger(s.at) || s.at < 0 || !Array.isArray(s.ops)) {
+      throw new TypeError("playInterleaving: each step must be { at: a non-negative integer, ops: DatapathOp[] }");
+    }
+  }
+  const order = [...steps].sort((a, b) => a.at - b.at);
+  let n = 0;
+  let next = 0;
+  let done = 0;
+  let attached = true;
+  sim.setInterleavingHook((op, info) => {
+    const at = n++;
+    if (next >= order.length || order[next]!.at > at) return;
+    const call: ScheduledCall = { ...info, op, at };
+    while (next < order.length && order[next]!.at <= at) {
+      for (const o of order[next]!.ops) {
+        done++;
+        apply(o, call);
+      }
+      next++;
+    }
+  });
+  const detach = (): void => {
+    if (!attached) return;
+    attached = false;
+    sim.setInterleavingHook(null);
+  };
+  return { syscalls: () => n, applied: () => done, detach, [Symbol.dispose]: detach };
+}
