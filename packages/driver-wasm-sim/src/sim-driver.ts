@@ -76,7 +76,10 @@ export interface SimDatapath {
  * dump is about to look up, or the one its GET_NEXT_KEY stands on.
  */
 export interface SimCallInfo {
-  /** The fd the call names (the map's for element and batch calls); undefined for calls that name none. */
+  /**
+   * The fd the call names (the map's for element and batch calls); undefined for calls that name
+   * none (mapCreate, objGet, the id walks and by-id opens, progLoad) and for progAttach, which names two.
+   */
   readonly fd?: number;
   /**
    * A copy of the key of mapLookupElem, mapUpdateElem, mapDeleteElem, mapLookupAndDeleteElem and
