@@ -4,7 +4,7 @@
 // under the other test files. So this packs the dist/ that `npm test` has just built (its
 // bootstrap prunes what deleted sources left there: scripts/prune-dist.mjs).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -162,5 +162,48 @@ describe.each(packages.map((p) => [p.manifest.name, p] as const))("%s", (name, {
       }
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+// `npm pack` copies package.json as written, so `workspace:^` would reach the tarball and make it
+// uninstallable; the packages' prepack refuses it, before it deletes dist/. Run on a copy of the
+// script in a scratch tree laid out like this repository, so that nothing here is rebuilt.
+describe("scripts/prepack.mjs", () => {
+  const packIn = (deps: Record<string, string>, agent: string) => {
+    const tree = mkdtempSync(join(tmpdir(), "bpfkit-prepack-"));
+    const pkg = join(tree, "packages", "driver-kernel");
+    mkdirSync(join(tree, "scripts"));
+    mkdirSync(join(pkg, "dist"), { recursive: true });
+    copyFileSync(join(root, "scripts", "prepack.mjs"), join(tree, "scripts", "prepack.mjs"));
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "@bpfkit/driver-kernel", version: "0.1.0", dependencies: deps }));
+    writeFileSync(join(pkg, "tsconfig.json"), "{}");
+    writeFileSync(join(pkg, "dist", "index.js"), "");
+    const r = spawnSync(process.execPath, [join(tree, "scripts", "prepack.mjs")], {
+      cwd: pkg, encoding: "utf8", timeout: 30_000, env: { ...process.env, npm_config_user_agent: agent },
+    });
+    const distKept = existsSync(join(pkg, "dist", "index.js"));
+    rmSync(tree, { recursive: true, force: true });
+    return { status: r.status, stderr: r.stderr, distKept };
+  };
+
+  it("refuses npm pack of a package that depends on another by workspace:, naming it, and leaves dist/ alone", () => {
+    const r = packIn({ "@bpfkit/core": "workspace:^" }, "npm/11.19.1 node/v20.20.2 linux x64 workspaces/false");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("prepack: npm pack would leave @bpfkit/core@workspace:^ in @bpfkit/driver-kernel's package.json, which npm cannot install");
+    expect(r.stderr).toContain("`npm run pack` at the repository root");
+    expect(r.distKept).toBe(true);
+  });
+
+  it("lets pnpm pack it (it writes the version), and npm pack a package with no workspace: dependency", () => {
+    // Past the check, the scratch tree has no TypeScript to rebuild with: the rebuild fails, but
+    // only after dist/ was deleted, which shows that the check let it through.
+    for (const [deps, agent] of [
+      [{ "@bpfkit/core": "workspace:^" }, "pnpm/12.4.2 npm/? node/? linux x64"],
+      [{ koffi: "3.3.4" }, "npm/11.19.1 node/v20.20.2 linux x64 workspaces/false"],
+    ] as const) {
+      const r = packIn(deps, agent);
+      expect(r.stderr, agent).not.toContain("npm pack would leave");
+      expect(r.distKept, agent).toBe(false);
+    }
   });
 });
