@@ -648,13 +648,15 @@ export class BpfMap<K, V> {
    * `Unable to remove BPF map for parallel operation` and the old map opened in normal mode
    * (false). A driver without `host.rename` unlinks and pins instead (the old map is pinned
    * again when the new one cannot be). A pinned program is not replaced: it is refused with
-   * EINVAL, as openOrCreate refuses it.
+   * EINVAL, as openOrCreate refuses it. It opens the new map itself, so the object must not be
+   * open yet (as at the agent's start-up): an open one is EBUSY, as in the seed (close() it first).
    */
   openParallel(): boolean {
     this.#requirePin("openParallel");
     if (this.#fd >= 0) {
       throw new BpfError({ errno: Errno.EBUSY, op: "openParallel", map: this.#name,
-        message: `openParallel ${this.#name}: OpenParallel() called on already open map` });
+        message: `openParallel ${this.#name}: OpenParallel() called on already open map (it opens the new map itself: ` +
+          "call it on a map object not opened yet, or close() this one first)" });
     }
     const op = "openParallel";
     const path = this.path();

@@ -107,7 +107,8 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
     expect(parallel.openParallel()).toBe(true);
     expect(parallel.inParallelMode).toBe(true);
     expect(env.logs).toContainEqual({ level: "debug", msg: "Opening map in parallel mode", fields: { path: parallel.path(), name: "cilium_test" } });
-    expect(() => parallel.openParallel()).toThrow(/OpenParallel\(\) called on already open map/);
+    expect(() => parallel.openParallel()).toThrow("openParallel cilium_test: OpenParallel() called on already open map " +
+      "(it opens the new map itself: call it on a map object not opened yet, or close() this one first)");
     expect(parallel.deepEquals(testMap)).toBe(true);
     testMap.update(101, 1);
     parallel.update(102, 2);
@@ -121,6 +122,23 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
     const third = env.map(testMapSpec());
     third.open();
     expect(third.lookup(102)).toBe(2);
+  });
+
+  it("openParallel on the object that made the map: EBUSY while it is open, a new map once it is closed", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(1, 1);
+    const oldId = m.info().id;
+    expect(thrownBpfError(() => m.openParallel())).toMatchObject({ code: "EBUSY", op: "openParallel", map: "cilium_test" });
+    expect(m.lookup(1)).toBe(1);
+    // What the error advises.
+    m.close();
+    expect(m.openParallel()).toBe(true);
+    expect(m.info().id).not.toBe(oldId);
+    expect(m.lookup(1)).toBeUndefined();
+    m.endParallelMode();
+    m.close();
   });
 
   it("TestUnpin: unpin removes the pin; unpinIfExists and unpinMapIfExists tolerate a missing one", () => {
