@@ -19,7 +19,9 @@ export interface MetricsHook {
   /**
    * One bpf(2) call, by Cilium's operation label (`create`, `update`, `lookup`, `delete`,
    * `getNextKey`, `objPin`, `objGet`, `getFDByID`, `getMapInfoByFD`, `progGetNextID`,
-   * `objGetInfoByFD`, …), with its wall-clock duration.
+   * `objGetInfoByFD`, …), with its wall-clock duration. The outcome is `fail` for any errno, as
+   * Cilium's Errno2Outcome counts it: the ENOENT of a missing key, and the one that ends a walk
+   * (`getNextKey`) or a batch dump (`lookupBatch`), so every complete dump reports one `fail`.
    */
   syscall?(op: string, outcome: Outcome, durationNs: number): void;
 }
