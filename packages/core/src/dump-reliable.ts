@@ -227,6 +227,9 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
   scratch.fit(target, batchSize);
   const { driver, fd, keySize, valueSize } = target;
   const maxLookup = lookupBudget(stats);
+  // The budget is per dump, as the walk's `for stats.lookup = 1` makes it in the seed: a GC that
+  // passes one DumpStats to every run (Cilium's conntrack GC does) must not run out of it.
+  stats.lookup = 0;
   let first = true;
   const lpm = target.mapType === BPF_MAP_TYPE_LPM_TRIE ? new LpmResume(keySize) : undefined;
   for (;;) {

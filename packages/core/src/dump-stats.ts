@@ -9,7 +9,11 @@ export interface DumpStats {
   started: Date | undefined;
   /** When the dump returned, on every path (wall clock). */
   finished: Date | undefined;
-  /** Lookups made by the walk; elements read by a batch dump. */
+  /**
+   * Lookups made by the walk; elements read by a batch dump. Counted from 0 by each dump, against
+   * that dump's budget (the seed's loop sets it); the other counters add up over the dumps that
+   * share a DumpStats, as in the seed.
+   */
   lookup: number;
   /** Walk lookups that found the key gone (it vanished after next-key returned it). */
   lookupFailed: number;
