@@ -102,6 +102,9 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
   let repeat = false;
   const indexed = isIndexedMapType(target.mapType);
   stats.algorithm = "walk";
+  // Per dump, like lookup: a DumpStats reused after a completed dump must not say a dump that
+  // gave up completed.
+  stats.completed = false;
 
   const first = driver.mapGetNextKey(fd, null, cur);
   if (first < 0) {
@@ -230,6 +233,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
   // The budget is per dump, as the walk's `for stats.lookup = 1` makes it in the seed: a GC that
   // passes one DumpStats to every run (Cilium's conntrack GC does) must not run out of it.
   stats.lookup = 0;
+  stats.completed = false;
   let first = true;
   const lpm = target.mapType === BPF_MAP_TYPE_LPM_TRIE ? new LpmResume(keySize) : undefined;
   for (;;) {

@@ -11,8 +11,8 @@ export interface DumpStats {
   finished: Date | undefined;
   /**
    * Lookups made by the walk; elements read by a batch dump. Counted from 0 by each dump, against
-   * that dump's budget (the seed's loop sets it); the other counters add up over the dumps that
-   * share a DumpStats, as in the seed.
+   * that dump's budget (the seed's loop sets it); the other counters but `completed` add up over
+   * the dumps that share a DumpStats, as in the seed.
    */
   lookup: number;
   /** Walk lookups that found the key gone (it vanished after next-key returned it). */
@@ -25,7 +25,7 @@ export interface DumpStats {
   maxEntries: number;
   /** Times the walk lost its place and went on from a key that may restart the map. */
   interrupted: number;
-  /** True when the dump reached the end of the map. */
+  /** True when the dump reached the end of the map; set false as each dump starts. */
   completed: boolean;
   // ---- beyond the seed
   /** The algorithm that ran (after `auto` chose). */
