@@ -104,7 +104,10 @@ export function mountFs(ctx: BpffsContext, root: string, printWarning: boolean):
   const r = host.mount(root, root, "bpf");
   if (r < 0) {
     for (const dir of made) if (host.rmdir(dir) < 0) break;
-    throw fsError(`failed to mount ${root}`, root, -r);
+    const e = fsError(`failed to mount ${root}`, root, -r);
+    // CAP_BPF is enough for maps, which makes this the EPERM a CAP_BPF-only service meets first.
+    if (r !== -Errno.EPERM) throw e;
+    throw new BpfError({ errno: e.errno, op: e.op, path: root, message: `${e.message} (mounting bpffs needs CAP_SYS_ADMIN, not only CAP_BPF)` });
   }
 }
 

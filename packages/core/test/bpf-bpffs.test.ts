@@ -54,6 +54,7 @@ forEachDriver("checkOrMountFS", (d) => {
     const refusing = wrapDriver(driver, { host: { mount: () => -Errno.EPERM } });
     const err = thrownBpfError(() => createBpf({ driver: refusing, logger: memoryLogger() }).checkOrMountFS(root));
     expect(err.code).toBe("EPERM");
+    expect(err.message).toBe(`failed to mount ${root}: operation not permitted (mounting bpffs needs CAP_SYS_ADMIN, not only CAP_BPF)`);
     expect(driver.host.stat(`${base}/a`).errno).toBe(Errno.ENOENT);
     expect(driver.host.stat(base).errno).toBe(0);
   });
