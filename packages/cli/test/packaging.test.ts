@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -204,6 +205,74 @@ describe("scripts/prepack.mjs", () => {
       const r = packIn(deps, agent);
       expect(r.stderr, agent).not.toContain("npm pack would leave");
       expect(r.distKept, agent).toBe(false);
+    }
+  });
+});
+
+// What a project outside the repository gets from the tarballs of core and the kernel driver, as
+// the READMEs promise it: types under `"module": "nodenext"` (an ES module and a CommonJS
+// project) and `"moduleResolution": "bundler"`, without @types/node, and `import` and `require()`
+// at run time (Node 20.19+). koffi is not needed for either: it loads on the first driver call.
+describe("a project that installs the core and kernel-driver tarballs", () => {
+  let app: string;
+  const consumer = [
+    `import { createBpf, MapType, newDumpStats, struct, ipv4, be16, u8, u64, type MetricsHook } from "@bpfkit/core";`,
+    `import { createKernelDriver, kernelDriverUnavailable, type KernelDriver } from "@bpfkit/driver-kernel";`,
+    `const tuple = struct({ saddr: ipv4, daddr: ipv4, sport: be16, dport: be16, proto: u8 });`,
+    `const metrics: MetricsHook = { mapOp: () => {} };`,
+    `export function gc(): string | undefined {`,
+    `  const why = kernelDriverUnavailable();`,
+    `  if (why !== undefined) return why;`,
+    `  const driver: KernelDriver = createKernelDriver();`,
+    `  const ct = createBpf({ driver, metrics }).newMap({ name: "ct", type: MapType.LRUHash, key: tuple, value: u64, maxEntries: 8 });`,
+    `  const stats = newDumpStats(ct);`,
+    `  ct.dumpReliablyWithCallback((k, v) => { const port: number = k.sport; const n: bigint = v; void port; void n; }, stats);`,
+    `  return undefined;`,
+    `}`,
+  ].join("\n");
+
+  beforeAll(() => {
+    app = mkdtempSync(join(tmpdir(), "bpfkit-consumer-"));
+    for (const [name, dir] of [["@bpfkit/core", "core"], ["@bpfkit/driver-kernel", "driver-kernel"]] as const) {
+      for (const [path, data] of tarballs.get(name) ?? []) {
+        const to = join(app, "node_modules", "@bpfkit", dir, path);
+        mkdirSync(dirname(to), { recursive: true });
+        writeFileSync(to, data);
+      }
+    }
+    for (const [dir, type] of [["esm", "module"], ["cjs", "commonjs"]] as const) {
+      mkdirSync(join(app, dir));
+      writeFileSync(join(app, dir, "package.json"), JSON.stringify({ name: `consumer-${dir}`, private: true, type }));
+      writeFileSync(join(app, dir, "index.ts"), consumer);
+    }
+  });
+
+  afterAll(() => {
+    if (app !== undefined) rmSync(app, { recursive: true, force: true });
+  });
+
+  const typeErrors = (dir: string, options: ts.CompilerOptions) => {
+    const program = ts.createProgram([join(app, dir, "index.ts")], { strict: true, noEmit: true, types: [], target: ts.ScriptTarget.ES2022, ...options });
+    return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+  };
+
+  it.each([
+    ["an ES module, nodenext", "esm", { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext }],
+    ["an ES module, bundler", "esm", { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler }],
+    ["CommonJS, nodenext", "cjs", { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext }],
+  ] as const)("type-checks as %s", (_, dir, options) => {
+    expect(typeErrors(dir, options)).toEqual([]);
+  }, 60_000);
+
+  it("is imported and required by Node", () => {
+    const probe = `.createBpf === "function" && typeof k.createKernelDriver === "function" && typeof k.kernelDriverAvailable === "function"`;
+    const runs = [
+      ["esm", ["--input-type=module", "-e", `import * as c from "@bpfkit/core"; import * as k from "@bpfkit/driver-kernel"; console.log(typeof c${probe});`]],
+      ["cjs", ["-e", `const c = require("@bpfkit/core"); const k = require("@bpfkit/driver-kernel"); console.log(typeof c${probe});`]],
+    ] as const;
+    for (const [dir, args] of runs) {
+      const r = spawnSync(process.execPath, [...args], { cwd: join(app, dir), encoding: "utf8", timeout: 30_000 });
+      expect(`${r.stdout}${r.stderr}`.trim(), dir).toBe("true");
     }
   });
 });
