@@ -314,11 +314,13 @@ eachDriver("openMapById", (get) => {
     }
   });
 
-  it("a queue's or stack's key size 0 is refused saying that the type has no keys", () => {
+  it("a keyless map's key size 0 is refused saying that its type has no keys", () => {
     const env = get();
     const made = hash(env);
     const id = idOf(made);
-    for (const [type, name] of [[22, "queue"], [23, "stack"]] as const) {
+    // Every type the kernel makes only with key_size 0 (include/uapi/linux/bpf.h numbers).
+    for (const [type, name] of [[22, "queue"], [23, "stack"], [27, "ring buffer"], [30, "bloom filter"], [31, "user ring buffer"],
+      [33, "arena"]] as const) {
       // Their info as the kernel gives it: the type, and key_size 0.
       const keyless = wrapDriver(env.driver, {
         objGetInfoByFd: (fd, info) => {
@@ -366,3 +368,4 @@ eachDriver("openMapById", (get) => {
     }
   });
 });
+
