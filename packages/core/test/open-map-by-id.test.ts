@@ -7,6 +7,7 @@ import {
   BatchCursor, BpfError, Errno, MapType, createBpf, isNotExist, memoryLogger, newDumpStats, perCpuValues,
   u16, u32, u64, wrapDriver, type BpfMap,
 } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, type Env } from "./support/env.js";
 import { thrown, thrownBpfError } from "./support/thrown.js";
@@ -369,3 +370,22 @@ eachDriver("openMapById", (get) => {
   });
 });
 
+// Sim only: the test process's own fd 0 is not closed for the kernel's sake.
+it("a map opened by id on fd 0 (a daemon whose stdin is closed) is open: open and openOrCreate* do nothing", () => {
+  const sim = createSimDriver({ possibleCpus: 2 });
+  expect(sim.close(0)).toBe(0);
+  const first = sim.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 4 });
+  expect(first).toBe(0);
+  const id = createBpf({ driver: sim, logger: memoryLogger() }).getMapInfoByFd(first).id;
+  const keep = sim.mapGetFdById(id); // the map lives on while fd 0 is closed and reused
+  expect(sim.close(first)).toBe(0);
+  const m = createBpf({ driver: sim, logger: memoryLogger() }).openMapById(id, { key: u32, value: u64 });
+  try {
+    expect(m.getFd()).toBe(0);
+    m.open();
+    expect([m.openOrCreate(), m.openOrCreateUnpinned(), m.getFd(), m.isOpen()]).toEqual([false, false, 0, true]);
+  } finally {
+    m.close();
+    sim.close(keep);
+  }
+});
