@@ -6,6 +6,7 @@ import {
   BPF_F_NO_PREALLOC, MapType, newDumpStats, perCpuValues, rawCodecs, u16, u32, u64, type BpfMap, type OpenedMapShape,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
+import { thrown } from "./support/thrown.js";
 
 forEachDriver("openMap with codecs", (d) => {
   let w: World;
@@ -101,7 +102,7 @@ forEachDriver("openMap with codecs", (d) => {
 
   it("rawCodecs sizes a per-CPU value as every possible CPU's slot; a chooser is told the map's shape", () => {
     const cpus = w.driver.possibleCpus;
-    const made = keep(w.bpf.newPerCpuHashMap({ name: "corea_rawpc", kernelName: "rawpc", key: u32, value: u32, maxEntries: 4, flags: BPF_F_NO_PREALLOC }));
+    const made = keep(w.bpf.newPerCpuHashMap({ name: "corea_rawpc", kernelName: "rawpc", key: u32, value: u32, maxEntries: 6, flags: BPF_F_NO_PREALLOC }));
     made.openOrCreate();
     made.update(1, Array.from({ length: cpus }, (_, i) => i + 1));
     const raw = keep(w.bpf.openMap("corea_rawpc", rawCodecs));
@@ -117,7 +118,7 @@ forEachDriver("openMap with codecs", (d) => {
     expect(typed.lookup(1)).toEqual(Array.from({ length: cpus }, (_, i) => i + 1));
     expect(shapes).toEqual([{
       name: "rawpc", type: MapType.PerCPUHash, keySize: 4, valueSize: 4, userValueSize: 8 * cpus, possibleCpus: cpus,
-      maxEntries: 4, flags: BPF_F_NO_PREALLOC,
+      maxEntries: 6, flags: BPF_F_NO_PREALLOC, // 6: no other size of the map is 6
     }]);
   });
 
@@ -126,8 +127,11 @@ forEachDriver("openMap with codecs", (d) => {
     made.openOrCreate();
     const fds = openFdsOf(w.driver);
     const path = w.bpf.mapPath("corea_choose");
-    expect(() => w.bpf.openMap("corea_choose", () => { throw new RangeError("no layout for this map"); }))
-      .toThrow(new RangeError(`openMap ${path}: the codec chooser threw: no layout for this map`));
+    const why = new RangeError("no layout for this map");
+    const e = thrown(() => w.bpf.openMap("corea_choose", () => { throw why; }));
+    expect(e).toBeInstanceOf(RangeError);
+    expect(e.message).toBe(`openMap ${path}: the codec chooser threw: no layout for this map`);
+    expect(e.cause).toBe(why); // the chooser's own error and stack stay reachable
     expect(() => w.bpf.openMap("corea_choose", (() => undefined) as never))
       .toThrow(new TypeError(`openMap ${path}: the codec chooser returned undefined, not { key, value }`));
     expect(() => w.bpf.openMap("corea_choose", () => ({ key: u32, value: u64, dumpparser: () => undefined }) as never))
