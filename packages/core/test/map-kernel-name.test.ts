@@ -91,6 +91,20 @@ eachDriver("map kernel name", (get) => {
     expect(e.message).toMatch(/openOrCreate\(\) creates it/);
   });
 
+  it("info() on an open map whose BPF_OBJ_GET_INFO_BY_FD fails names the map and the op", () => {
+    const env = get();
+    let refuse = false;
+    const driver = wrapDriver(env.driver, { objGetInfoByFd: (fd, buf) => (refuse ? -13 : env.driver.objGetInfoByFd(fd, buf)) });
+    const bpf = createBpf({ driver, mapRoot: env.root, mapPrefix: "tc/globals", logger: silentLogger });
+    const m = env.track(bpf.newMap(testMapSpec("cilium_infofail")));
+    m.openOrCreate();
+    refuse = true; // EACCES, as the kernel answers for an fd opened without read access to the info
+    const e = thrown(() => m.info()) as Error & { op?: string; map?: string; code?: string };
+    expect([e.op, e.map, e.code]).toEqual(["info", "cilium_infofail", "EACCES"]);
+    expect(e.message).toMatch(/^info cilium_infofail: /);
+    expect(m.isOpen()).toBe(true);
+  });
+
   it("without kernelName the map is nameless, and the create attr has no map_name (the seed's)", () => {
     const env = get();
     const attrs: MapCreateAttr[] = [];
