@@ -93,6 +93,14 @@ eachDriver("unknown option keys", (get) => {
       'newPerCpuHashMap cilium_pcpu: unknown spec key "type" (known: name, key, value, maxEntries, flags, innerId, dumpParser, kernelName)');
     expectTypeError(() => newPerCpuMap(bpf, { ...spec, kernalName: "pcpu" } as never),
       'newPerCpuMap cilium_pcpu: unknown spec key "kernalName" (did you mean "kernelName"?)');
+    // A misspelt value is the typo it is, not "value must be a Codec".
+    const { value, ...noValue } = spec;
+    expectTypeError(() => newPerCpuMap(bpf, { ...noValue, type: BPF_MAP_TYPE_PERCPU_HASH, valeu: value } as never),
+      'newPerCpuMap cilium_pcpu: unknown spec key "valeu" (did you mean "value"?)');
+    expectTypeError(() => bpf.newPerCpuHashMap({ ...noValue, valeu: value } as never),
+      'newPerCpuHashMap cilium_pcpu: unknown spec key "valeu" (did you mean "value"?)');
+    expectTypeError(() => newPerCpuMap(bpf, null as never), "newPerCpuMap: spec must be an object");
+    expectTypeError(() => bpf.newPerCpuHashMap(null as never), "newPerCpuHashMap: spec must be an object");
     expect(bpf.getMap("cilium_pcpu")).toBeUndefined();
     expect(calls).toEqual([]);
   });
@@ -175,5 +183,6 @@ eachDriver("unknown option keys", (get) => {
     expectTypeError(() => wrapDriver(env.driver, { host: { mkdirall: () => 0 } } as never),
       'wrapDriver: unknown host override key "mkdirall" (did you mean "mkdirAll"?)');
     expect(wrapDriver(env.driver, { mapCreate, kind: "x", host: { rename: null } }).mapCreate({} as never)).toBe(-1);
+    expectTypeError(() => wrapDriver(env.driver, null as never), "wrapDriver: overrides must be an object");
   });
 });

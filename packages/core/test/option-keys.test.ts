@@ -28,9 +28,18 @@ describe("assertOptionKeys", () => {
     expect(thrown(() => assertOptionKeys({ x: 1 }, [], "f", "options")).message).toBe('f: unknown options key "x" (known: none)');
     // A short key only gets a suggestion one edit away: "ab" is not "a typo of" "key".
     expect(thrown(() => assertOptionKeys({ ab: 1 }, ["key"], "f", "spec")).message).toContain("(known: key)");
+    // Four letters are still short; five get two edits.
+    expect(thrown(() => assertOptionKeys({ sexx: 1 }, ["seed"], "f", "options")).message).toContain("(known: seed)");
+    expect(thrown(() => assertOptionKeys({ seexx: 1 }, ["seeds"], "f", "options")).message).toContain('did you mean "seeds"?');
     // Two edits that change the first letter suggest nothing: here it would be the opposite.
     expect(thrown(() => assertOptionKeys({ unprivileged: true }, ["privileged", "seed"], "f", "options")).message)
       .toBe('f: unknown options key "unprivileged" (known: privileged, seed)');
+  });
+
+  it("one edit may change the first letter: a key missing it, or with one too many in front", () => {
+    expect(thrown(() => assertOptionKeys({ lags: 0 }, KEYS, "newMap m", "spec")).message).toContain('did you mean "flags"?');
+    expect(thrown(() => assertOptionKeys({ xflags: 0 }, KEYS, "newMap m", "spec")).message).toContain('did you mean "flags"?');
+    expect(thrown(() => assertOptionKeys({ axEntries: 0 }, KEYS, "newMap m", "spec")).message).toContain('did you mean "maxEntries"?');
   });
 
   it("checks a key whose value is undefined: a typo is a typo", () => {
@@ -78,7 +87,7 @@ describe("struct options", () => {
     expect(e.message).toBe('struct: unknown options key "pakced" (did you mean "packed"?)');
     expect(thrown(() => struct({ a: u8 }, { name: "tuple", packd: true } as never)).message)
       .toBe('struct tuple: unknown options key "packd" (did you mean "packed"?)');
-    expect(thrown(() => struct({ a: u8 }, null as never))).toBeInstanceOf(TypeError);
+    expect(thrown(() => struct({ a: u8 }, null as never)).message).toBe("struct: options must be { packed?, name? }");
     expect(struct({ a: u8, b: u32 }, { packed: true, name: "p" }).size).toBe(5);
   });
 });
