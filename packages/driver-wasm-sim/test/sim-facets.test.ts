@@ -148,6 +148,37 @@ describe("interleaving hook", () => {
     ]);
   });
 
+  it("every call that names one fd tells the hook that fd, and every element call its key", () => {
+    const d = sim();
+    const fd = d.mapCreate(attr(HASH));
+    const prog = d.progLoad({ progType: 1, insns: new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), license: "GPL" });
+    const calls: string[] = [];
+    d.setInterleavingHook((op, call) => {
+      calls.push(`${op} ${call.fd === fd ? "map" : call.fd === prog ? "prog" : String(call.fd)} ${call.key === undefined ? "-" : call.key === null ? "null" : hex(call.key)}`);
+    });
+    const v = new Uint8Array(4), ks = new Uint8Array(16), vs = new Uint8Array(16), batch = new Uint8Array(4);
+    d.mapUpdateElem(fd, u32(1), u32(1));
+    d.mapLookupElem(fd, u32(2), v);
+    d.mapLookupAndDeleteElem(fd, u32(3), v);
+    d.mapDeleteElem(fd, u32(4));
+    d.mapGetNextKey(fd, u32(5), v);
+    d.mapUpdateBatch(fd, ks, vs, 1);
+    d.mapLookupBatch(fd, null, batch, ks, vs, 4);
+    d.mapLookupAndDeleteBatch(fd, null, batch, ks, vs, 4);
+    d.mapDeleteBatch(fd, ks, 1);
+    d.objPin(fd, "/sys/fs/bpf/hooked");
+    d.objGetInfoByFd(fd, new Uint8Array(88));
+    d.progGetMapIds(prog, new Uint32Array(1));
+    d.mapFreeze(fd);
+    d.close(prog);
+    expect(calls).toEqual([
+      "mapUpdateElem map 01000000", "mapLookupElem map 02000000", "mapLookupAndDeleteElem map 03000000",
+      "mapDeleteElem map 04000000", "mapGetNextKey map 05000000",
+      "mapUpdateBatch map -", "mapLookupBatch map -", "mapLookupAndDeleteBatch map -", "mapDeleteBatch map -",
+      "objPin map -", "objGetInfoByFd map -", "progGetMapIds prog -", "mapFreeze map -", "close prog -",
+    ]);
+  });
+
   it("hands the hook a copy of the key: the caller's buffer is the caller's", () => {
     const d = sim();
     const fd = d.mapCreate(attr(HASH));
