@@ -118,6 +118,13 @@ describe("interleaving arbitraries", () => {
         s.ops.every((o) => o.key < 7 && o.cpu < 3))), { numRuns: 300, seed: 7 });
   });
 
+  it("a step's `at` is at most maxAt: 48 by default, as documented", () => {
+    const most = (o: { maxAt?: number }) =>
+      Math.max(...fc.sample(interleavingArb({ keys: 7, possibleCpus: 2, ...o }), { numRuns: 300, seed: 9 }).flat().map((s) => s.at));
+    expect(most({})).toBe(48);
+    expect(most({ maxAt: 5 })).toBe(5);
+  });
+
   it("shrinks to the single datapath move a failure needs", () => {
     const r = fc.check(fc.property(interleavingArb({ keys: 7, possibleCpus: 2 }),
       (steps) => !steps.some((s) => s.ops.some((o) => o.kind === "delete" && o.key === 3))), { seed: 8 });

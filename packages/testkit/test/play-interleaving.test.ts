@@ -36,7 +36,7 @@ describe("playInterleaving", () => {
     expect(ran.length).toBe(4);
   });
 
-  it("detach removes the hook; a second detach does nothing", () => {
+  it("detach removes the hook; a second detach does nothing, not even to a hook set since", () => {
     const { sim, m } = table();
     let calls = 0;
     const play = playInterleaving(sim, [{ at: 1, ops: [del(0)] }], () => calls++);
@@ -45,11 +45,20 @@ describe("playInterleaving", () => {
     play.detach();
     m.lookup(0);
     expect([calls, play.syscalls()]).toEqual([0, 1]);
+    let later = 0;
+    sim.setInterleavingHook(() => later++);
+    play.detach();
+    play[Symbol.dispose]();
+    m.lookup(0);
+    expect(later).toBe(1);
   });
 
   it("refuses what is not a schedule", () => {
     const { sim } = table();
-    expect(() => playInterleaving(sim, [{ at: -1, ops: [] }], () => {})).toThrow(TypeError);
+    const notStep = "playInterleaving: each step must be { at: a non-negative integer, ops: DatapathOp[] }";
+    for (const bad of [{ at: -1, ops: [] }, { at: 1.5, ops: [] }, { at: "2", ops: [] }, { at: 2, ops: del(1) }, { at: 2 }, null]) {
+      expect(() => playInterleaving(sim, [{ at: 0, ops: [] }, bad as never], () => {}), JSON.stringify(bad)).toThrow(new TypeError(notStep));
+    }
     expect(() => playInterleaving(sim, null as never, () => {})).toThrow(/steps must be an array/);
     expect(() => playInterleaving(sim, [], null as never)).toThrow(/apply must be a function/);
   });
