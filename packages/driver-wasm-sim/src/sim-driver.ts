@@ -104,6 +104,8 @@ export interface SimDriver extends Driver {
    * datapath — do not re-enter it.
    */
   setInterleavingHook(hook: SimInterleavingHook | null): void;
+  /** The hook set now, or null: so that whoever set one removes it only while it is still theirs. */
+  getInterleavingHook(): SimInterleavingHook | null;
   /** Bytes of wasm memory the engine's maps use, and the wasm memory's size. */
   memoryUsage(): { used: number; wasmBytes: number };
   /** Ids of live maps (for tests: what the kernel's MAP_GET_NEXT_ID walk would see). */
@@ -1057,6 +1059,10 @@ export class SimDriverImpl implements SimDriver {
   setInterleavingHook(hook: SimInterleavingHook | null): void {
     if (hook !== null && typeof hook !== "function") throw new TypeError("setInterleavingHook: hook must be a function or null");
     this.hook = hook;
+  }
+
+  getInterleavingHook(): SimInterleavingHook | null {
+    return this.hook;
   }
 
   memoryUsage(): { used: number; wasmBytes: number } {

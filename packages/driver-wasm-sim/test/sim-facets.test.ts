@@ -121,7 +121,9 @@ describe("interleaving hook", () => {
     d.close(fd);
     expect(seen).toEqual(["mapCreate", "mapLookupElem", "mapGetNextKey", "close"]);
     expect(inner).toBe(1);
+    expect(d.getInterleavingHook()).not.toBeNull();
     d.setInterleavingHook(null);
+    expect(d.getInterleavingHook()).toBeNull();
     d.mapCreate(attr(HASH));
     expect(seen.length).toBe(4);
   });

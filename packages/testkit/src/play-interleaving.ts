@@ -19,7 +19,10 @@ export interface InterleavingPlay {
   syscalls(): number;
   /** Datapath operations handed to `apply` so far. */
   applied(): number;
-  /** Removes the hook (what `[Symbol.dispose]` does); later syscalls run nothing. */
+  /**
+   * Removes the hook (what `[Symbol.dispose]` does) unless another has been set since, which it
+   * leaves in place; later syscalls run nothing of this play.
+   */
   detach(): void;
   [Symbol.dispose](): void;
 }
@@ -47,7 +50,7 @@ export function playInterleaving(sim: SimDriver, steps: readonly InterleavingSte
   let next = 0;
   let done = 0;
   let attached = true;
-  sim.setInterleavingHook((op, info) => {
+  const hook = (op: SimSyscall, info: SimCallInfo): void => {
     const at = n++;
     if (next >= order.length || order[next]!.at > at) return;
     const call: ScheduledCall = { ...info, op, at };
@@ -58,11 +61,13 @@ export function playInterleaving(sim: SimDriver, steps: readonly InterleavingSte
       }
       next++;
     }
-  });
+  };
+  sim.setInterleavingHook(hook);
   const detach = (): void => {
     if (!attached) return;
     attached = false;
-    sim.setInterleavingHook(null);
+    // A hook set since (another play's, a test's own) is not this play's to remove.
+    if (sim.getInterleavingHook() === hook) sim.setInterleavingHook(null);
   };
   return { syscalls: () => n, applied: () => done, detach, [Symbol.dispose]: detach };
 }

@@ -53,6 +53,19 @@ describe("playInterleaving", () => {
     expect(later).toBe(1);
   });
 
+  it("an older play's detach leaves a newer play's hook running", () => {
+    const { sim, m } = table();
+    const a = playInterleaving(sim, [], () => {});
+    let bCalls = 0;
+    const b = playInterleaving(sim, [{ at: 0, ops: [del(0)] }, { at: 1, ops: [del(1)] }], () => bCalls++);
+    m.lookup(0);
+    a.detach();
+    m.lookup(0);
+    expect([bCalls, b.syscalls(), a.syscalls()]).toEqual([2, 2, 0]);
+    b.detach();
+    expect(sim.getInterleavingHook()).toBeNull();
+  });
+
   it("refuses what is not a schedule", () => {
     const { sim } = table();
     const notStep = "playInterleaving: each step must be { at: a non-negative integer, ops: DatapathOp[] }";
