@@ -633,7 +633,14 @@ export class Bpf implements sys.SyscallContext {
   openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `openMap ${String(name)}`, "codecs");
     const path = this.#resolve(name, "openMap");
-    const fd = sys.objGet(this, path);
+    let fd: number;
+    try {
+      fd = sys.objGet(this, path);
+    } catch (e) {
+      // The seed's words name the pin; say which call asked, as every later failure here does.
+      if (!(e instanceof BpfError)) throw e;
+      throw new BpfError({ errno: e.errno, op: "openMap", path, message: `openMap ${path}: ${e.message}`, cause: e });
+    }
     // fromOpened registers the map under `path`.
     return this.#adoptFd("openMap", fd, path, { path },
       (info) => BpfMap.fromOpened<K, V>(this, basename(path), path, fd, sys.seedMapInfo(info), codecs, info.name));

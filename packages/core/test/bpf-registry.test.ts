@@ -104,7 +104,9 @@ forEachDriver("registry and openMap", (d) => {
       err = e;
     }
     expect(isNotExist(err)).toBe(true);
-    expect(String(err)).toMatch(/corea_missing/);
+    const missing = w.bpf.mapPath("corea_missing");
+    expect(err).toMatchObject({ code: "ENOENT", op: "openMap", path: missing });
+    expect(String(err)).toBe(`BpfError: openMap ${missing}: Unable to get object ${missing}: no such file or directory`);
     const prog = w.driver.progLoad({ progType: ProgType.SocketFilter, insns: DUMMY_PROG_INSNS, license: "GPL" });
     expect(prog).toBeGreaterThanOrEqual(0);
     const progPath = `${w.bpf.mapPrefixPath()}/corea_prog`;
