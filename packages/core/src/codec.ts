@@ -449,7 +449,9 @@ export function lpmKey<T>(data: Codec<T>): FieldCodec<LpmKey<T>> {
     (v, out, o) => {
       if (v === null || typeof v !== "object") throw new TypeError(`${name}: expected { prefixLen, data }, got ${describe(v)}`);
       const p = v.prefixLen;
-      if (typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > maxBits) {
+      // A missing or non-number prefixLen is the wrong type; a number out of range, a RangeError.
+      if (typeof p !== "number") throw new TypeError(`${name}: prefixLen must be a number, got ${describe(p)}`);
+      if (!Number.isInteger(p) || p < 0 || p > maxBits) {
         throw new RangeError(`${name}: prefixLen ${describe(p)} is not an integer in [0, ${maxBits}]`);
       }
       u32.encodeAt(p, out, o);

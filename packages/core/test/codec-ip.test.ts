@@ -76,6 +76,11 @@ describe("lpmKey", () => {
     expect(() => encodeToBytes(k, { prefixLen: 33, data: "10.0.0.0" })).toThrow(/prefixLen 33 is not an integer in \[0, 32\]/);
     expect(lpmKey(ipv6).size).toBe(20);
   });
+  it("a missing or non-number prefixLen is a TypeError; a fractional one a RangeError", () => {
+    expect(() => encodeToBytes(k, { data: "10.0.0.0" } as never)).toThrow(new TypeError("lpmKey(ipv4): prefixLen must be a number, got undefined"));
+    expect(() => encodeToBytes(k, { prefixLen: "8", data: "10.0.0.0" } as never)).toThrow(TypeError);
+    expect(() => encodeToBytes(k, { prefixLen: 8.5, data: "10.0.0.0" })).toThrow(RangeError);
+  });
 });
 
 describe("the parser against Node's own (differential)", () => {
