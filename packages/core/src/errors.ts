@@ -77,6 +77,25 @@ export class IterationAbortedError extends Error {
   }
 }
 
+/**
+ * `deleteAll` gave up: it had deleted four times as many keys as the map holds, so something (a
+ * datapath) was inserting as fast as it deleted, and in Node a loop that never ends holds the
+ * whole process. The map may hold elements; calling deleteAll again is safe.
+ */
+export class DeleteAllAbortedError extends Error {
+  /** The map's name. */
+  readonly map: string;
+  /** Keys deleted (or found gone) before it gave up: the budget, 4 × max_entries. */
+  readonly deleted: number;
+  constructor(map: string, deleted: number, maxEntries: number) {
+    super(`deleteAll ${map}: gave up after ${deleted} deletes (4 × max_entries ${maxEntries}): ` +
+      "the map kept filling while it was emptied");
+    this.name = "DeleteAllAbortedError";
+    this.map = map;
+    this.deleted = deleted;
+  }
+}
+
 /** The raw bytes of one element a call took out of the map. */
 export interface RawElement {
   key: Uint8Array;

@@ -19,7 +19,7 @@ import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
-import { BpfError, DecodeError, isNotExist, type RawElement } from "./errors.js";
+import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { assertKernelName } from "./kernel-name.js";
@@ -963,6 +963,10 @@ export class BpfMap<K, V> {
    * An fd array (PROG_ARRAY, ARRAY_OF_MAPS, …) lists every index whether or not it holds
    * anything, so its first key never goes away: it is cleared index by index instead, an empty
    * slot's ENOENT passed over. A plain ARRAY refuses deletes (EINVAL), as in the seed.
+   *
+   * Beyond the seed, whose loop runs for as long as a datapath inserts as fast as it deletes:
+   * after 4 × max_entries deletes (the dump's budget; without inserts it needs at most
+   * max_entries) it throws DeleteAllAbortedError, the map possibly not empty.
    */
   deleteAll(): void {
     this.#bpf.logger.debug("deleting all entries in map", { name: this.#name });
@@ -976,12 +980,17 @@ export class BpfMap<K, V> {
     let from: Uint8Array | null = null;
     // What deleting an empty slot answers: ENOENT, but EINVAL in a SOCKMAP (__sock_map_delete).
     const emptySlot = this.#kernelType === BPF_MAP_TYPE_SOCKMAP ? -Errno.EINVAL : -Errno.ENOENT;
+    // An fd array's index walk ends by itself; a first-key loop needs a bound (see above).
+    const budget = done === undefined ? 4 * Math.max(1, this.#kernelMaxEntries) : Infinity;
+    let deletes = 0;
     try {
       for (;;) {
+        if (deletes === budget) throw new DeleteAllAbortedError(this.#name, deletes, this.#kernelMaxEntries);
         const r = drv.mapGetNextKey(fd, from, kb);
         if (r === -Errno.ENOENT) return;
         if (r < 0) throw this.#error("deleteAll (get first key)", -r);
         const d = drv.mapDeleteElem(fd, kb);
+        deletes++;
         // An fd array's empty slot is already what deleteAll wants: not a failed delete.
         this.#metric("delete", d >= 0 || (done !== undefined && d === emptySlot));
         if (done !== undefined) {

@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import {
   BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, BPF_NOEXIST,
-  BatchCursor, BpfError, DUMMY_PROG_INSNS, Errno,
+  BatchCursor, BpfError, DeleteAllAbortedError, DUMMY_PROG_INSNS, Errno,
   createBpf, ipv4, lpmKey, MapType, memoryLogger, newPerCpuMap, silentLogger, struct, u16, u32, u64, u8, wrapDriver, type Codec,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -35,6 +35,40 @@ eachDriver("BpfMap elements", (get) => {
     expect(m.lookup(104)).toBeUndefined();
     m.deleteAll();
     expect(m.getNextKey(null)).toBeUndefined();
+  });
+
+  it("deleteAll gives up after 4 × max_entries deletes while a datapath refills the map as fast, and finishes when it refills less", () => {
+    const env = get();
+    const made = env.map(testMapSpec("cilium_refill"));
+    made.openOrCreate();
+    for (let k = 0; k < 8; k++) made.update(k, k);
+    const bytes = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+    let next = 1000;
+    let refills = Infinity;
+    // A datapath inserting a new flow before each of deleteAll's deletes.
+    const driver = wrapDriver(env.driver, {
+      mapDeleteElem: (fd, key) => {
+        if (refills-- > 0) expect(env.driver.mapUpdateElem(fd, bytes(next++), bytes(0), 0)).toBe(0);
+        return env.driver.mapDeleteElem(fd, key);
+      },
+    });
+    const m = env.track(createBpf({ driver, mapRoot: env.root, logger: silentLogger }).openMap(made.path(), { key: u32, value: u32 }));
+    let err: unknown;
+    try {
+      m.deleteAll();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DeleteAllAbortedError);
+    expect(err).toMatchObject({ map: "cilium_refill", deleted: 64 });
+    expect((err as Error).message).toBe("deleteAll cilium_refill: gave up after 64 deletes (4 × max_entries 16): the map kept filling while it was emptied");
+    expect(next - 1000).toBe(64);
+    expect([...made.keys()].length).toBe(8); // as full as it was: every delete was refilled
+    // 10 more inserts, then none: it empties the map.
+    refills = 10;
+    m.deleteAll();
+    expect(made.getNextKey(null)).toBeUndefined();
+    expect(next - 1000).toBe(74);
   });
 
   it("TestDeleteNonexistentKey: deleteWithErrno of a missing key returns an error and ENOENT", () => {
