@@ -13,6 +13,7 @@ import {
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType,
   isIndexedMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
 import type { DumpParser, KeyValue } from "./dump-parser.js";
 import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from "./dump-reliable.js";
@@ -851,6 +852,7 @@ export class BpfMap<K, V> {
     const fd = this.#fd >= 0 ? this.#fd : this.#fdFor("lookup");
     const vb = this.#valueBuf;
     const r = this.#measured().mapLookupElem(fd, kb, vb);
+    if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapLookupElem", r, "0");
     if (r < 0) {
       if (r === -Errno.ENOENT) return undefined;
       throw this.#error("lookup", -r);
@@ -874,6 +876,7 @@ export class BpfMap<K, V> {
     try {
       const fd = this.#fdFor("update");
       const r = this.#measured().mapUpdateElem(fd, kb, vb, flags);
+      if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapUpdateElem", r, "0");
       this.#metric("update", r >= 0);
       if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r, this.#refusal("update", -r, flags));
     } catch (e) {
@@ -897,6 +900,7 @@ export class BpfMap<K, V> {
     const fd = this.#fdFor("lookupAndDelete");
     const vb = this.#valueBuf;
     const r = this.#measured().mapLookupAndDeleteElem(fd, kb, vb);
+    if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapLookupAndDeleteElem", r, "0");
     this.#metric("lookupAndDelete", r >= 0);
     if (r < 0 && r !== -Errno.ENOENT) throw this.#error("lookupAndDelete", -r);
     // Gone either way: the cache must not keep a key the kernel no longer has.
@@ -912,6 +916,7 @@ export class BpfMap<K, V> {
   freeze(): void {
     const fd = this.#fdFor("freeze");
     const r = this.#measured().mapFreeze(fd);
+    if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapFreeze", r, "0");
     this.#metric("freeze", r >= 0);
     if (r < 0) throw this.#error("freeze", -r);
   }
@@ -942,6 +947,7 @@ export class BpfMap<K, V> {
     try {
       const fd = this.#fdFor("delete");
       const r = this.#measured().mapDeleteElem(fd, kb);
+      if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapDeleteElem", r, "0");
       this.#metric("delete", r >= 0);
       if (r < 0) {
         this.#deleteErrno = -r;
@@ -1027,6 +1033,7 @@ export class BpfMap<K, V> {
     const fd = this.#fdFor("getNextKey");
     const nb = this.#nextKeyBuf;
     const r = this.#measured().mapGetNextKey(fd, kb, nb);
+    if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapGetNextKey", r, "0");
     this.#metric("getNextKey", r >= 0 || r === -Errno.ENOENT);
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) throw this.#error("getNextKey", -r);

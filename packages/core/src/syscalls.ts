@@ -5,6 +5,7 @@
 import { BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
@@ -113,7 +114,10 @@ export function objPin(ctx: SyscallContext, fd: number, path: string): void {
   const t0 = timeStart(ctx);
   const r = ctx.driver.objPin(fd, path);
   timeEnd(ctx, MetricOp.objPin, r, t0);
-  if (r < 0) throw fail(-r, "BPF_OBJ_PIN", `Unable to pin object with file descriptor ${fd} to ${path}`, path);
+  if (r !== 0) {
+    if (!isNegErrno(r)) throw driverContractError(ctx.driver, "objPin", r, "0");
+    throw fail(-r, "BPF_OBJ_PIN", `Unable to pin object with file descriptor ${fd} to ${path}`, path);
+  }
 }
 
 /** The seed's ObjGet: `Unable to get object <path>: <errno>`; isNotExist() when nothing is pinned. */
@@ -142,14 +146,21 @@ export function lookupElement(ctx: SyscallContext, fd: number, key: Uint8Array, 
   const t0 = timeStart(ctx);
   const r = ctx.driver.mapLookupElem(fd, key, value, 0);
   timeEnd(ctx, MetricOp.lookup, r, t0);
-  if (r < 0) throw fail(-r, "BPF_MAP_LOOKUP_ELEM", `Unable to lookup element in map with file descriptor ${fd}`);
+  // Success is exactly 0: a positive errno or undefined must not pass for a found element.
+  if (r !== 0) {
+    if (!isNegErrno(r)) throw driverContractError(ctx.driver, "mapLookupElem", r, "0");
+    throw fail(-r, "BPF_MAP_LOOKUP_ELEM", `Unable to lookup element in map with file descriptor ${fd}`);
+  }
 }
 
 export function updateElement(ctx: SyscallContext, fd: number, key: Uint8Array, value: Uint8Array, flags: number): void {
   const t0 = timeStart(ctx);
   const r = ctx.driver.mapUpdateElem(fd, key, value, flags);
   timeEnd(ctx, MetricOp.update, r, t0);
-  if (r < 0) throw fail(-r, "BPF_MAP_UPDATE_ELEM", `Unable to update element for map with file descriptor ${fd}`);
+  if (r !== 0) {
+    if (!isNegErrno(r)) throw driverContractError(ctx.driver, "mapUpdateElem", r, "0");
+    throw fail(-r, "BPF_MAP_UPDATE_ELEM", `Unable to update element for map with file descriptor ${fd}`);
+  }
 }
 
 export function deleteElement(ctx: SyscallContext, fd: number, key: Uint8Array): void {
@@ -162,7 +173,9 @@ export function deleteElementErrno(ctx: SyscallContext, fd: number, key: Uint8Ar
   const t0 = timeStart(ctx);
   const r = ctx.driver.mapDeleteElem(fd, key);
   timeEnd(ctx, MetricOp.delete, r, t0);
-  return r < 0 ? -r : 0;
+  if (r === 0) return 0;
+  if (!isNegErrno(r)) throw driverContractError(ctx.driver, "mapDeleteElem", r, "0");
+  return -r;
 }
 
 /**
@@ -174,8 +187,9 @@ export function getNextKey(ctx: SyscallContext, fd: number, key: Uint8Array | nu
   const t0 = timeStart(ctx);
   const r = ctx.driver.mapGetNextKey(fd, key, nextKey);
   timeEnd(ctx, MetricOp.getNextKey, r, t0);
-  if (r >= 0) return true;
+  if (r === 0) return true;
   if (r === -Errno.ENOENT) return false;
+  if (!isNegErrno(r)) throw driverContractError(ctx.driver, "mapGetNextKey", r, "0");
   throw fail(-r, "BPF_MAP_GET_NEXT_KEY", `Unable to get next key from map with file descriptor ${fd}`);
 }
 

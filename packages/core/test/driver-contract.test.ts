@@ -1,0 +1,69 @@
+// A driver that answers outside the contract (a positive errno, C's convention, or nothing at
+// all) gets a TypeError naming the driver and the method, never a result read as success.
+import { expect, it } from "vitest";
+import { BPF_F_NO_PREALLOC, createBpf, MapType, memoryLogger, u32, u64, wrapDriver, type Driver } from "@bpfkit/core";
+import { eachDriver } from "./support/env.js";
+
+const positive = (r: number) => (r < 0 ? -r : r);
+
+eachDriver("driver contract: results core refuses", (get) => {
+  const over = (overrides: Parameters<typeof wrapDriver>[1]) => {
+    const env = get();
+    const driver = wrapDriver(env.driver, { kind: "careless", ...overrides });
+    const bpf = createBpf({ driver, mapRoot: env.root, logger: memoryLogger() });
+    const m = bpf.newMap({ name: "contract", type: MapType.Hash, key: u32, value: u64, maxEntries: 8, flags: BPF_F_NO_PREALLOC });
+    env.track(m);
+    return { m, inner: env.driver };
+  };
+
+  it("a lookup that returns a positive errno is refused, not read as the stale value buffer", () => {
+    let inner!: Driver;
+    const { m, inner: d } = over({ mapLookupElem: (fd, k, v, f) => positive(inner.mapLookupElem(fd, k, v, f)) });
+    inner = d;
+    m.openOrCreate();
+    m.update(1, 2n);
+    expect(m.lookup(1)).toBe(2n);
+    expect(() => m.lookup(5)).toThrow(new TypeError(
+      'driver "careless" broke the Driver contract: mapLookupElem returned 2, where it returns 0 or -errno (a positive errno? return -2)'));
+  });
+
+  it("update, delete and next-key results that are no number or not 0 are refused", () => {
+    let inner!: Driver;
+    const { m, inner: d } = over({
+      mapUpdateElem: ((fd: number, k: Uint8Array, v: Uint8Array, f?: number) => { inner.mapUpdateElem(fd, k, v, f); return undefined; }) as never,
+      mapDeleteElem: (fd, k) => positive(inner.mapDeleteElem(fd, k)),
+      mapGetNextKey: (fd, k, n) => positive(inner.mapGetNextKey(fd, k, n)),
+    });
+    inner = d;
+    m.openOrCreate();
+    expect(() => m.update(1, 2n)).toThrow(/^driver "careless" broke the Driver contract: mapUpdateElem returned undefined, where it returns 0 or -errno$/);
+    expect(() => m.delete(7)).toThrow(/mapDeleteElem returned 2, .*return -2/);
+    expect(() => m.getNextKey(1)).toThrow(/mapGetNextKey returned 2, /);
+  });
+
+  it("a pin answered with a positive errno is refused", () => {
+    let inner!: Driver;
+    const { m, inner: d } = over({ objPin: (fd, p) => (inner.objPin(fd, p), 17) });
+    inner = d;
+    expect(() => m.openOrCreate()).toThrow(/objPin returned 17, .*return -17/);
+  });
+
+  it("the seed's element functions on a raw fd refuse the same results", () => {
+    const { m, inner: d } = over({});
+    m.openOrCreate();
+    const careless = createBpf({ driver: wrapDriver(d, {
+      kind: "careless",
+      mapLookupElem: (fd, k, v, f) => positive(d.mapLookupElem(fd, k, v, f)),
+      mapUpdateElem: (fd, k, v, f) => (d.mapUpdateElem(fd, k, v, f), Number.NaN),
+      mapDeleteElem: (fd, k) => positive(d.mapDeleteElem(fd, k)),
+      mapGetNextKey: (fd, k, n) => positive(d.mapGetNextKey(fd, k, n)),
+    }), logger: memoryLogger() });
+    const fd = m.getFd();
+    const key = new Uint8Array(4);
+    const value = new Uint8Array(8);
+    expect(() => careless.lookupElement(fd, key, value)).toThrow(/mapLookupElem returned 2, .*return -2/);
+    expect(() => careless.deleteElement(fd, key)).toThrow(/mapDeleteElem returned 2, /);
+    expect(() => careless.getFirstKey(fd, key)).toThrow(/mapGetNextKey returned 2, /);
+    expect(() => careless.updateElement(fd, key, value)).toThrow(/mapUpdateElem returned NaN, where it returns 0 or -errno$/);
+  });
+});
