@@ -4,7 +4,7 @@
 // the host's /sys/fs/bpf and the simulator's use its virtual fs.
 // [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
 /// <reference lib="esnext.disposable" preserve="true" />
-import { errnoName, type Driver, type MountInfo } from "@bpfkit/core";
+import { BpfError, errnoName, type Driver, type MountInfo } from "@bpfkit/core";
 
 export interface PrivateBpffs {
   readonly path: string;
@@ -25,11 +25,12 @@ export function mountPrivateBpffs(driver: Driver, base = "/tmp"): PrivateBpffs {
   const path = `${base}/bpfkit-test-${process.pid}-${Date.now().toString(36)}-${counter++}`;
   const host = driver.host;
   let r = host.mkdirAll(path, 0o700);
-  if (r < 0) throw new Error(`mkdir ${path}: errno ${-r}`);
+  // BpfErrors, so that a caller can tell a driver without mounts (ENOSYS) by errnoOf().
+  if (r < 0) throw new BpfError({ errno: -r, op: "mkdir", path, message: `mkdir ${path}: errno ${-r}` });
   r = host.mount("bpf", path, "bpf");
   if (r < 0) {
     host.rmdir(path);
-    throw new Error(`mount -t bpf bpf ${path}: errno ${-r}`);
+    throw new BpfError({ errno: -r, op: "mount", path, message: `mount -t bpf bpf ${path}: errno ${-r}` });
   }
   let done = false;
   const dispose = () => {

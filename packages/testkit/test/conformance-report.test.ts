@@ -45,6 +45,18 @@ describe("runConformance", () => {
     expect(r.failed[0]!.message).toContain("lookup of a missing key: expected ENOENT, got EPERM");
   });
 
+  it("a driver without mounts (host.mount ENOSYS) skips the cases that need a bpffs, saying to pass one", () => {
+    const noMounts = () => wrapDriver(sim.create(), { kind: "remote", host: { mount: () => -Errno.ENOSYS } });
+    const r = runConformance(noMounts, { groups: ["elements", "pin", "fd-modes", "rename"] });
+    expect(r.failed).toEqual([]);
+    expect(r.passed).toBeGreaterThan(0);
+    const pinCases = selectCases({ groups: ["pin", "fd-modes"] }).length;
+    expect(r.skipped.length).toBeGreaterThanOrEqual(pinCases);
+    expect(r.skipped[0]!.reason).toBe("remote's host.mount answers ENOSYS, so the case cannot mount a private bpffs: pass the bpffs option (a bpffs directory the suite may pin in) to run it");
+    // The read-only and delegate cases mount on a directory of their own.
+    expect(r.skipped.map((s) => s.reason)).toContain("remote's host.mount answers ENOSYS, so the case cannot mount on a directory of its own");
+  });
+
   it("a bpffs option that is not a bpffs says the statfs errno, not a number", () => {
     // os.tmpdir() on Windows, say: a path the simulated host does not have.
     const r = runConformance(() => sim.create(), { only: ["§12 pin: OBJ_PIN creates a file on bpffs; EEXIST, ENOENT, EPERM, EINVAL as the kernel"], bpffs: "C:\\tmp" });

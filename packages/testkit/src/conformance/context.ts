@@ -3,10 +3,10 @@
 // private bpffs it mounts is unmounted with whatever the case mounted below it, so cases never
 // leak into each other or onto the host.
 import {
-  decodeMapInfo, MAP_INFO_SIZE, userValueSize, type BpfMapInfo, type Driver, type MapCreateAttr,
+  decodeMapInfo, Errno, errnoOf, MAP_INFO_SIZE, userValueSize, type BpfMapInfo, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import { mountPrivateBpffs, mountsBelow, unmountBelow } from "../bpffs.js";
-import { fail, show } from "./assert.js";
+import { CaseSkipped, fail, show } from "./assert.js";
 import { hex } from "./models/htab.js";
 import type { ConformanceOptions } from "./types.js";
 
@@ -165,11 +165,24 @@ export class CaseContext {
         this.mountsBefore = new Set(mountsBelow(this.driver, opt).map((m) => m.mountId));
         this.fs = opt;
       } else {
-        this.mount = opt !== undefined ? opt(this.driver) : mountPrivateBpffs(this.driver);
+        this.mount = opt !== undefined ? opt(this.driver) : this.mountOwn();
         this.fs = this.mount.path;
       }
     }
     return this.fs;
+  }
+
+  /**
+   * A private bpffs, or a skip for a driver that cannot mount (a remote one: host.mount is
+   * ENOSYS, as writing-a-driver.md allows); its pins can still be checked in a given directory.
+   */
+  private mountOwn(): { path: string; dispose(): void } {
+    try {
+      return mountPrivateBpffs(this.driver);
+    } catch (e) {
+      if (errnoOf(e) !== Errno.ENOSYS) throw e;
+      throw new CaseSkipped(`${this.driver.kind}'s host.mount answers ENOSYS, so the case cannot mount a private bpffs: pass the bpffs option (a bpffs directory the suite may pin in) to run it`);
+    }
   }
 
   /** A fresh path on bpffs; unlinked after the case. */
@@ -190,6 +203,11 @@ export class CaseContext {
     const r = this.driver.host.mkdirAll(dir, 0o700);
     if (r < 0) fail(`mkdir ${dir} failed with ${show(r)}`);
     this.mountDirs.push(dir);
+    // A driver without mounts says ENOSYS to anything; a real one refuses a made-up fs type
+    // (ENODEV) without mounting.
+    if (this.driver.host.mount("none", dir, "bpfkit-no-such-fs") === -Errno.ENOSYS) {
+      throw new CaseSkipped(`${this.driver.kind}'s host.mount answers ENOSYS, so the case cannot mount on a directory of its own`);
+    }
     return dir;
   }
 
