@@ -57,6 +57,27 @@ describe("runConformance", () => {
     expect(r.skipped.map((s) => s.reason)).toContain("remote's host.mount answers ENOSYS, so the case cannot mount on a directory of its own");
   });
 
+  it("a driver that throws: the failure keeps the stack, which names the driver call of the case", () => {
+    const dies = () => wrapDriver(sim.create(), { kind: "proxy", mapDeleteElem: function helperDied() { throw new Error("helper process died"); } });
+    const r = runConformance(dies, { only: ["§4.1 elements HASH: errnos"] });
+    expect(r.failed.map((f) => f.message)).toEqual(["Error: helper process died"]);
+    const stack = r.failed[0]!.stack!;
+    expect(stack.split("\n")[0]).toMatch(/^at (Object\.)?helperDied /);
+    expect(stack).toMatch(/conformance\/cases\/elements\.ts:\d+/);
+    const text = formatReport(r).split("\n");
+    expect(text.slice(0, 3)).toEqual(["FAIL §4.1 elements HASH: errnos and check order (max 2)", "  Error: helper process died", `    ${stack.split("\n")[0]}`]);
+    // Registered as tests, the error thrown carries that stack, so the runner shows the driver's line.
+    const tests = new Map<string, () => void>();
+    defineConformanceTests({ describe: (_n, fn) => fn(), it: (n, fn) => { tests.set(n, fn as () => void); } }, "t", dies, { only: ["§4.1 elements HASH: errnos"] });
+    let thrown: Error | undefined;
+    try { tests.values().next().value!(); } catch (e) { thrown = e as Error; }
+    expect(thrown!.message).toBe("Error: helper process died");
+    expect(thrown!.stack).toMatch(/^Error: Error: helper process died\n {4}at (Object\.)?helperDied /);
+    // A mismatch the case found itself has no stack: its message says it all.
+    const wrong = () => { const d = sim.create(); return wrapDriver(d, { mapDeleteElem: () => -Errno.EPERM }); };
+    expect(runConformance(wrong, { only: ["§4.1 elements HASH: errnos"] }).failed[0]!.stack).toBeUndefined();
+  });
+
   it("a bpffs option that is not a bpffs says the statfs errno, not a number", () => {
     // os.tmpdir() on Windows, say: a path the simulated host does not have.
     const r = runConformance(() => sim.create(), { only: ["§12 pin: OBJ_PIN creates a file on bpffs; EEXIST, ENOENT, EPERM, EINVAL as the kernel"], bpffs: "C:\\tmp" });

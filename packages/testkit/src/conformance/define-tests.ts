@@ -22,7 +22,12 @@ export function defineConformanceTests(t: TestApi, title: string, makeDriver: ()
       t.it(c.name, (...args: unknown[]) => {
         const tctx = args[0] as { skip?: (note?: string) => void } | undefined;
         const o = runCase(c, makeDriver, options);
-        if (o.status === "failed") throw new Error(o.message);
+        if (o.status === "failed") {
+          const e = new Error(o.message);
+          // The stack of what the driver threw, not of this line: it names the driver call.
+          if (o.stack !== undefined) e.stack = `Error: ${o.message}\n    ${o.stack.replace(/\n/g, "\n    ")}`;
+          throw e;
+        }
         if (o.status === "skipped") {
           if (tctx?.skip) tctx.skip(o.reason);
           else console.warn(`skipped ${c.name}: ${o.reason}`);

@@ -47,16 +47,24 @@ export function runCase(c: ConformanceCase, makeDriver: () => Driver, options: C
     outcome = { status: "passed" };
   } catch (e) {
     if (e instanceof CaseSkipped) outcome = { status: "skipped", reason: e.message };
-    else outcome = { status: "failed", message: e instanceof Error ? `${e.name === "ConformanceError" ? "" : `${e.name}: `}${e.message}` : String(e) };
+    else if (!(e instanceof Error)) outcome = { status: "failed", message: String(e) };
+    else if (e.name === "ConformanceError") outcome = { status: "failed", message: e.message };
+    else outcome = { status: "failed", message: `${e.name}: ${e.message}`, ...framesOf(e) };
   }
   // A failed cleanup fails the case whatever it did, and is said after its own failure: a mount
   // left on the host outlives the run.
   const problems = ctx.cleanup();
   if (problems.length > 0) {
     const cleanup = `cleanup failed: ${problems.join("; ")}`;
-    outcome = { status: "failed", message: outcome.status === "failed" ? `${outcome.message}\n${cleanup}` : cleanup };
+    outcome = outcome.status === "failed" ? { ...outcome, message: `${outcome.message}\n${cleanup}` } : { status: "failed", message: cleanup };
   }
   return outcome;
+}
+
+/** The `at …` lines of an exception's stack (a driver's throw: where it came from), if any. */
+function framesOf(e: Error): { stack?: string } {
+  const frames = (e.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).map((l) => l.trim());
+  return frames.length > 0 ? { stack: frames.slice(0, 8).join("\n") } : {};
 }
 
 /**
@@ -79,7 +87,7 @@ export function runConformance(makeDriver: () => Driver, options: ConformanceOpt
       report.passed++;
       report.passedNames.push(c.name);
     } else if (o.status === "failed") {
-      report.failed.push({ name: c.name, message: o.message });
+      report.failed.push({ name: c.name, message: o.message, ...(o.stack !== undefined ? { stack: o.stack } : {}) });
     } else {
       report.skipped.push({ name: c.name, reason: o.reason });
     }
@@ -92,7 +100,10 @@ export function runConformance(makeDriver: () => Driver, options: ConformanceOpt
 /** A readable summary: one line per failure and skip, then `N passed, N failed, N skipped`. */
 export function formatReport(r: ConformanceReport): string {
   const lines: string[] = [];
-  for (const f of r.failed) lines.push(`FAIL ${f.name}\n  ${f.message.replace(/\n/g, "\n  ")}`);
+  for (const f of r.failed) {
+    lines.push(`FAIL ${f.name}\n  ${f.message.replace(/\n/g, "\n  ")}`);
+    if (f.stack !== undefined) lines.push(`    ${f.stack.replace(/\n/g, "\n    ")}`);
+  }
   for (const s of r.skipped) lines.push(`SKIP ${s.name}: ${s.reason}`);
   lines.push(`${r.driver}: ${r.passed} passed, ${r.failed.length} failed, ${r.skipped.length} skipped (${Math.round(r.ms)} ms)`);
   return lines.join("\n");

@@ -51,6 +51,11 @@ export interface ConformanceOptions {
 export interface CaseFailure {
   name: string;
   message: string;
+  /**
+   * The call stack of what the case threw, when it was no rule's mismatch but an exception (from
+   * the driver, say): its frames say which driver call of the case threw it. formatReport shows it.
+   */
+  stack?: string;
 }
 
 export interface CaseSkip {
@@ -73,5 +78,5 @@ export interface ConformanceReport {
 /** One case's outcome. */
 export type CaseOutcome =
   | { status: "passed" }
-  | { status: "failed"; message: string }
+  | { status: "failed"; message: string; stack?: string }
   | { status: "skipped"; reason: string };
