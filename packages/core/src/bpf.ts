@@ -6,6 +6,7 @@ import {
   BPF_ANY, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY,
 } from "./constants.js";
+import { assertDriver } from "./driver-contract.js";
 import { type Driver, RLIM_INFINITY } from "./driver.js";
 import type { Codec } from "./codec.js";
 import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.js";
@@ -122,9 +123,7 @@ export class Bpf implements sys.SyscallContext {
     if (options === null || typeof options !== "object") throw new TypeError("createBpf: options must be an object");
     assertOptionKeys(options, BPF_OPTIONS_KEYS, "createBpf", "options");
     const d = options.driver;
-    if (d === null || typeof d !== "object" || typeof d.mapCreate !== "function" || typeof d.host !== "object") {
-      throw new TypeError("createBpf: options.driver must be a Driver");
-    }
+    assertDriver(d, "createBpf: options.driver");
     this.driver = d;
     this.logger = guardedLogger(options.logger === undefined ? defaultLogger : checkLogger(options.logger));
     this.metrics = isolatedHook(options.metrics, this.logger, "createBpf");

@@ -1,7 +1,36 @@
 // What core says when a driver answers outside the Driver contract. A driver that returns a
 // positive errno (C's convention) or nothing at all would otherwise read as success: a lookup
 // of a missing key would hand back whatever the value buffer held.
+import { driverMethodNames, hostServiceNames, optionalHostServiceNames } from "./driver-wrap.js";
 import type { Driver } from "./driver.js";
+
+/**
+ * Throws a TypeError naming `where` and everything `d` lacks of a Driver: a `kind` string, a
+ * positive integer `possibleCpus`, each method, and each host service but the optional ones.
+ */
+export function assertDriver(d: unknown, where: string): asserts d is Driver {
+  if (d === null || typeof d !== "object") throw new TypeError(`${where} must be a Driver`);
+  const o = d as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof o.kind !== "string") problems.push(`kind is ${typeof o.kind}, not a string`);
+  if (!Number.isInteger(o.possibleCpus) || (o.possibleCpus as number) < 1) {
+    problems.push(`possibleCpus is ${String(o.possibleCpus)}, not a positive integer (per-CPU values are sized by it)`);
+  }
+  const missing = driverMethodNames.filter((m) => typeof o[m] !== "function");
+  if (missing.length > 0) problems.push(`no ${missing.join(", ")} method${missing.length > 1 ? "s" : ""}`);
+  const host = o.host as Record<string, unknown> | null | undefined;
+  if (host === null || typeof host !== "object") {
+    problems.push("no host services (host)");
+  } else {
+    const gone = hostServiceNames.filter((m) => typeof host[m] !== "function" &&
+      !(optionalHostServiceNames.includes(m) && host[m] === undefined));
+    if (gone.length > 0) problems.push(`no host.${gone.join(", host.")}`);
+  }
+  if (problems.length > 0) {
+    const name = typeof o.kind === "string" ? ` ${JSON.stringify(o.kind)}` : "";
+    throw new TypeError(`${where}${name} breaks the Driver contract: ${problems.join("; ")}`);
+  }
+}
 
 /** True when `r` is a `-errno` a driver may return: a negative integer. */
 export function isNegErrno(r: number): boolean {

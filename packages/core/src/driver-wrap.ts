@@ -14,10 +14,17 @@ export const driverMethodNames: readonly DriverMethodName[] = [
   "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
 ];
 
-const hostMethodNames: readonly (keyof HostServices)[] = [
+/**
+ * Every host service a Driver's `host` may have, for decorators that wrap them all (a logger, a
+ * recorder). `objKind` and `rename` are optional: see optionalHostServiceNames.
+ */
+export const hostServiceNames: readonly (keyof HostServices)[] = [
   "statfsType", "stat", "readdir", "mkdir", "mkdirAll", "unlink", "rmdir", "removeAll", "mount",
   "umount", "mountInfo", "objKind", "rename", "monotonicNs", "getRlimitMemlock", "setRlimitMemlock",
 ];
+
+/** The host services a driver may leave out; core has a fallback for each. */
+export const optionalHostServiceNames: readonly (keyof HostServices)[] = ["objKind", "rename"];
 
 const OVERRIDE_KEYS: readonly string[] = [...driverMethodNames, "kind", "host"];
 
@@ -43,21 +50,29 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
   if (overrides === null || typeof overrides !== "object") throw new TypeError("wrapDriver: overrides must be an object");
   // A misspelt method would leave the inner driver's in place: the test would pass for nothing.
   assertOptionKeys(overrides, OVERRIDE_KEYS, "wrapDriver", "overrides");
-  assertOptionKeys(overrides.host, hostMethodNames, "wrapDriver", "host override");
+  assertOptionKeys(overrides.host, hostServiceNames, "wrapDriver", "host override");
   const wrapped: Record<string, unknown> = {
     kind: overrides.kind ?? inner.kind,
     possibleCpus: inner.possibleCpus,
   };
   for (const name of driverMethodNames) {
     const own = overrides[name] as ((...a: unknown[]) => unknown) | undefined;
-    const base = (inner[name] as (...a: unknown[]) => unknown).bind(inner);
-    wrapped[name] = own ?? base;
+    if (own !== undefined) {
+      wrapped[name] = own;
+      continue;
+    }
+    // A driver written before a method existed (progGetMapIds) would fail later, obscurely.
+    const base = inner[name] as unknown;
+    if (typeof base !== "function") {
+      throw new TypeError(`wrapDriver: the inner driver ${JSON.stringify(inner.kind)} has no ${name} method: give one in overrides, or add it to the driver`);
+    }
+    wrapped[name] = base.bind(inner);
   }
   if (overrides.host === undefined) {
     wrapped.host = inner.host;
   } else {
     const host: Record<string, unknown> = {};
-    for (const name of hostMethodNames) {
+    for (const name of hostServiceNames) {
       const own = overrides.host[name] as ((...a: unknown[]) => unknown) | null | undefined;
       if (own === null) continue;
       const base = inner.host[name] as ((...a: unknown[]) => unknown) | undefined;

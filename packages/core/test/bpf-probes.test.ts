@@ -1,17 +1,20 @@
 // getMapType (API.md §4.4): LRU and LPM are probed separately, lazily, once per instance.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBpf, driverProber, Errno, MapType, memoryLogger, u32, type Driver, type MapCreateAttr } from "@bpfkit/core";
+import {
+  createBpf, driverMethodNames, driverProber, Errno, hostServiceNames, MapType, memoryLogger, u32, type Driver,
+  type MapCreateAttr,
+} from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 
 // The prober is injected, so these need no driver: a Driver-shaped object that fails loudly if
 // anything calls it proves the mocked probe is the only thing consulted.
-const noDriver = new Proxy({ host: {} }, {
-  get(target, p) {
-    if (p === "host") return target.host;
-    if (p === "mapCreate") return () => { throw new Error("the driver must not be called"); };
-    return undefined;
-  },
-}) as unknown as Driver;
+// Every method and host service is there (createBpf checks the shape) and throws if called.
+const uncalled = () => { throw new Error("the driver must not be called"); };
+const noDriver = {
+  kind: "none", possibleCpus: 1,
+  host: Object.fromEntries(hostServiceNames.map((n) => [n, uncalled])),
+  ...Object.fromEntries(driverMethodNames.map((n) => [n, uncalled])),
+} as unknown as Driver;
 
 describe("driverProber over a driver whose answers are given", () => {
   /** A driver answering each create with `answer(attr)` (an fd, or -errno), recording creates and closes. */

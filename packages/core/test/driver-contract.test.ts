@@ -1,7 +1,11 @@
 // A driver that answers outside the contract (a positive errno, C's convention, or nothing at
 // all) gets a TypeError naming the driver and the method, never a result read as success.
-import { expect, it } from "vitest";
-import { BPF_F_NO_PREALLOC, createBpf, MapType, memoryLogger, u32, u64, wrapDriver, type Driver } from "@bpfkit/core";
+import { describe, expect, it } from "vitest";
+import {
+  BPF_F_NO_PREALLOC, createBpf, driverMethodNames, Errno, hostServiceNames, MapType, memoryLogger,
+  optionalHostServiceNames, u32, u64, wrapDriver, type Driver,
+} from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { eachDriver } from "./support/env.js";
 
 const positive = (r: number) => (r < 0 ? -r : r);
@@ -65,5 +69,44 @@ eachDriver("driver contract: results core refuses", (get) => {
     expect(() => careless.deleteElement(fd, key)).toThrow(/mapDeleteElem returned 2, /);
     expect(() => careless.getFirstKey(fd, key)).toThrow(/mapGetNextKey returned 2, /);
     expect(() => careless.updateElement(fd, key, value)).toThrow(/mapUpdateElem returned NaN, where it returns 0 or -errno$/);
+  });
+});
+
+// A driver object missing a part (written before progGetMapIds existed, or with no
+// possibleCpus) is refused when it is handed over, not by an obscure failure later.
+describe("driver contract: the shape createBpf and wrapDriver take", () => {
+  const sim = createSimDriver({ possibleCpus: 2 });
+  const without = (...names: string[]): Driver => {
+    const d: Record<string, unknown> = { kind: "old", possibleCpus: 2, host: sim.host };
+    for (const m of driverMethodNames) if (!names.includes(m)) d[m] = (sim[m] as (...a: unknown[]) => unknown).bind(sim);
+    return d as unknown as Driver;
+  };
+
+  it("createBpf names every method, host service, kind or possibleCpus that is missing", () => {
+    expect(() => createBpf({ driver: without("progGetMapIds") })).toThrow(new TypeError(
+      'createBpf: options.driver "old" breaks the Driver contract: no progGetMapIds method'));
+    const bad = { ...without("mapFreeze", "close"), kind: 3, possibleCpus: 0, host: { ...sim.host, mount: undefined } };
+    expect(() => createBpf({ driver: bad as never })).toThrow(new TypeError(
+      "createBpf: options.driver breaks the Driver contract: kind is number, not a string; possibleCpus is 0, not a positive integer " +
+      "(per-CPU values are sized by it); no mapFreeze, close methods; no host.mount"));
+  });
+
+  it("createBpf takes a driver without the optional host services, but not one whose optional service is no function", () => {
+    const { objKind: _k, rename: _r, ...required } = sim.host;
+    expect(() => createBpf({ driver: { ...without(), host: required } as Driver, logger: memoryLogger() })).not.toThrow();
+    expect(() => createBpf({ driver: { ...without(), host: { ...sim.host, rename: 1 } } as never })).toThrow(/no host\.rename$/);
+  });
+
+  it("wrapDriver names a method the inner driver lacks, and takes it from overrides", () => {
+    expect(() => wrapDriver(without("progGetMapIds"), {})).toThrow(new TypeError(
+      'wrapDriver: the inner driver "old" has no progGetMapIds method: give one in overrides, or add it to the driver'));
+    const filled = wrapDriver(without("progGetMapIds"), { progGetMapIds: () => -Errno.EINVAL });
+    expect(filled.progGetMapIds(3, new Uint32Array(1))).toBe(-Errno.EINVAL);
+    expect(() => createBpf({ driver: filled, logger: memoryLogger() })).not.toThrow();
+  });
+
+  it("hostServiceNames lists every host service a shipped driver has", () => {
+    expect([...hostServiceNames].sort()).toEqual(Object.keys(sim.host).filter((k) => typeof (sim.host as never)[k] === "function").sort());
+    expect(optionalHostServiceNames).toEqual(["objKind", "rename"]);
   });
 });
