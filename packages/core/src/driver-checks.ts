@@ -13,6 +13,10 @@ export interface MapShape {
   tokenSize: number;
 }
 
+/**
+ * The shape of a map as a driver records it per fd: from the MapCreateAttr it created it with, or
+ * from bpf_map_info for an fd it opened (OBJ_GET, GET_FD_BY_ID). `possibleCpus` is the driver's.
+ */
 export function mapShape(mapType: number, keySize: number, valueSize: number, possibleCpus: number): MapShape {
   return {
     mapType, keySize, valueSize,
@@ -29,15 +33,18 @@ export function assertFd(fd: unknown, op: string): asserts fd is number {
   if (fd > 0x7fffffff || fd < -0x80000000) throw new RangeError(`${op}: fd ${fd} is out of range`);
 }
 
+/** An integer in 0..2^32−1 (flags, ids, modes): TypeError for a non-integer, RangeError outside. */
 export function assertU32(v: unknown, what: string, op: string): asserts v is number {
   if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describe(v)}`);
   if (v < 0 || v > 0xffffffff) throw new RangeError(`${op}: ${what} ${v} is not a u32`);
 }
 
+/** A Uint8Array of any length (sizes are checked with assertSize); TypeError otherwise. */
 export function assertBytes(buf: unknown, what: string, op: string): asserts buf is Uint8Array {
   if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describe(buf)}`);
 }
 
+/** progGetMapIds's output: a Uint32Array; TypeError otherwise (a Uint8Array too). */
 export function assertIds(ids: unknown, op: string): asserts ids is Uint32Array {
   if (!(ids instanceof Uint32Array)) throw new TypeError(`${op}: ids must be a Uint32Array, got ${describe(ids)}`);
 }
