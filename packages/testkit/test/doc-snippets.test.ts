@@ -68,6 +68,7 @@ const PRELUDES: { file: string; holds: string; prelude: string }[] = [
   },
   { file: "docs/testing.md", holds: "runConformance(() => myDriver())", prelude: `${DRIVER}declare function myDriver(): Driver;\n` },
   { file: "docs/writing-a-driver.md", holds: "wrapDriver(inner, {", prelude: `${DRIVER}declare const inner: Driver;\n` },
+  { file: "docs/writing-a-driver.md", holds: "runConformance(() => createProxyDriver()", prelude: `${DRIVER}declare function createProxyDriver(): Driver;\n` },
   ...["runConformance(() => createMyDriver()", "defineConformanceTests({ describe, it }", "runDifferential({ left: () => createMyDriver()"].map((holds) => ({
     file: "docs/writing-a-driver.md", holds, prelude: `${DRIVER}declare function createMyDriver(): Driver;\n`,
   })),
@@ -82,6 +83,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
     swap: [`import { createKernelDriver } from "@bpfkit/driver-kernel";`, `import { createSimDriver as createKernelDriver } from "@bpfkit/driver-wasm-sim";`],
   },
   { file: "packages/core/README.md", holds: "counts.update(443, 1n);" },
+  { file: "docs/writing-a-driver.md", holds: "counted(createSimDriver(), counts)" },
   { file: "packages/cli/README.md", holds: "await main([\"probe\"" },
   { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },
   { file: "docs/testing.md", holds: "sim.datapath.update(m, key, encodeToBytes(" },
