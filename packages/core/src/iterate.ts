@@ -9,6 +9,7 @@
 // ever, so more than max_entries keys vanishing in a row, with nothing yielded, aborts it too.
 // An empty slot of an fd array (PROG_ARRAY, ARRAY_OF_MAPS) is no element: it is passed over.
 import { isIndexedMapType } from "./constants.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, IterationAbortedError } from "./errors.js";
 import type { DumpTarget } from "./dump-reliable.js";
@@ -57,11 +58,15 @@ function* iterate<T>(target: () => DumpTarget, make: (key: Uint8Array, value: Ui
   const indexed = isIndexedMapType(t.mapType);
 
   let r = driver.mapGetNextKey(fd, null, cur);
+  if (r !== 0 && !isNegErrno(r)) throw driverContractError(driver, "mapGetNextKey", r, "0");
   if (r === -Errno.ENOENT) return;
   if (r < 0) throw iterError(t, "get first key", -r);
   for (;;) {
     const nextErr = driver.mapGetNextKey(fd, cur, next);
     const le = driver.mapLookupElem(fd, cur, val);
+    // A positive errno would pass for a key or a value here: the walk would read stale buffers.
+    if (nextErr !== 0 && !isNegErrno(nextErr)) throw driverContractError(driver, "mapGetNextKey", nextErr, "0");
+    if (le !== 0 && !isNegErrno(le)) throw driverContractError(driver, "mapLookupElem", le, "0");
     if (le === -Errno.ENOENT && indexed) {
       // An fd array's empty slot: no element, and an index that stays, so go on from it.
       if (nextErr === -Errno.ENOENT) return;

@@ -45,6 +45,22 @@ eachDriver("driver contract: results core refuses", (get) => {
     expect(() => m.getNextKey(1)).toThrow(/mapGetNextKey returned 2, /);
   });
 
+  it("entries() refuses a positive errno from next-key or lookup instead of walking stale buffers", () => {
+    let inner!: Driver;
+    const { m, inner: d } = over({ mapGetNextKey: (fd, k, n) => positive(inner.mapGetNextKey(fd, k, n)) });
+    inner = d;
+    m.openOrCreate();
+    expect(() => [...m.entries()]).toThrow(/^driver "careless" broke the Driver contract: mapGetNextKey returned 2, /);
+    m.update(1, 10n);
+    expect(() => [...m.keys()]).toThrow(/mapGetNextKey returned 2, /);
+    let inner2!: Driver;
+    const { m: m2, inner: d2 } = over({ mapLookupElem: (fd, k, v, f) => (inner2.mapLookupElem(fd, k, v, f), 1) });
+    inner2 = d2;
+    m2.openOrCreate();
+    m2.update(1, 10n);
+    expect(() => [...m2.entries()]).toThrow(/mapLookupElem returned 1, .*return -1/);
+  });
+
   it("a pin answered with a positive errno is refused", () => {
     let inner!: Driver;
     const { m, inner: d } = over({ objPin: (fd, p) => (inner.objPin(fd, p), 17) });
