@@ -2,7 +2,7 @@
 // positive errno (C's convention) or nothing at all would otherwise read as success: a lookup
 // of a missing key would hand back whatever the value buffer held.
 import { driverMethodNames, hostServiceNames, optionalHostServiceNames } from "./driver-wrap.js";
-import type { Driver } from "./driver.js";
+import type { BatchResult, Driver } from "./driver.js";
 
 /**
  * Throws a TypeError naming `where` and everything `d` lacks of a Driver: a `kind` string, a
@@ -35,6 +35,19 @@ export function assertDriver(d: unknown, where: string): asserts d is Driver {
 /** True when `r` is a `-errno` a driver may return: a negative integer. */
 export function isNegErrno(r: number): boolean {
   return r < 0 && Number.isInteger(r);
+}
+
+/**
+ * Throws the contract TypeError unless `res` is a BatchResult: a positive errno or 0 (not the
+ * `-errno` of the other calls), and a count from 0 to the `count` the call was given.
+ */
+export function checkBatchResult(driver: Driver, method: string, res: BatchResult, count: number): void {
+  if (res !== null && typeof res === "object" && Number.isInteger(res.errno) && res.errno >= 0 &&
+    Number.isInteger(res.count) && res.count >= 0 && res.count <= count) return;
+  const shown = res === null || typeof res !== "object" ? String(res) : `{ errno: ${String(res.errno)}, count: ${String(res.count)} }`;
+  const hint = res !== null && typeof res === "object" && typeof res.errno === "number" && res.errno < 0
+    ? ` (batch results carry a positive errno: ${-res.errno})` : "";
+  throw new TypeError(`driver ${JSON.stringify(driver.kind)} broke the Driver contract: ${method} returned ${shown}, where it returns { errno: 0 or a positive errno, count: 0..${count} }${hint}`);
 }
 
 /**

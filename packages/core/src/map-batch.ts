@@ -4,6 +4,7 @@
 // elements. Update and delete batches stop at the first error; the count applied before it is
 // reported on the error (`BatchError.count`).
 import { batchTokenSize, isHashMapType } from "./constants.js";
+import { checkBatchResult } from "./driver-contract.js";
 import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, type BpfErrorInit } from "./errors.js";
@@ -66,6 +67,7 @@ export function lookupBatchRaw(target: DumpTarget, cursor: BatchCursor, maxCount
     const res = del
       ? target.driver.mapLookupAndDeleteBatch(target.fd, cursor.token, out, keys, values, capacity)
       : target.driver.mapLookupBatch(target.fd, cursor.token, out, keys, values, capacity);
+    checkBatchResult(target.driver, del ? "mapLookupAndDeleteBatch" : "mapLookupBatch", res, capacity);
     if (res.errno === Errno.ENOSPC && res.count === 0 && isHashMapType(target.mapType) &&
       capacity < MAX_BATCH_GROWTH) {
       capacity *= 2;
@@ -93,6 +95,7 @@ function applied(res: { count: number }, count: number): number {
 export function updateBatchRaw(target: DumpTarget, keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number {
   if (count === 0) return 0;
   const res = target.driver.mapUpdateBatch(target.fd, keys, values, count, elemFlags);
+  checkBatchResult(target.driver, "mapUpdateBatch", res, count);
   if (res.errno !== 0) {
     const why = target.maxEntries !== undefined ? updateRefusal(target.mapType, res.errno, elemFlags, target.maxEntries) : undefined;
     throw batchError(target, "updateBatch", res.errno, applied(res, count), why);
@@ -104,6 +107,7 @@ export function updateBatchRaw(target: DumpTarget, keys: Uint8Array, values: Uin
 export function deleteBatchRaw(target: DumpTarget, keys: Uint8Array, count: number): number {
   if (count === 0) return 0;
   const res = target.driver.mapDeleteBatch(target.fd, keys, count);
+  checkBatchResult(target.driver, "mapDeleteBatch", res, count);
   if (res.errno !== 0) {
     const why = target.maxEntries !== undefined ? deleteRefusal(target.mapType, res.errno, target.maxEntries) : undefined;
     throw batchError(target, "deleteBatch", res.errno, applied(res, count), why);

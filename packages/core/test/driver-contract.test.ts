@@ -2,7 +2,7 @@
 // all) gets a TypeError naming the driver and the method, never a result read as success.
 import { describe, expect, it } from "vitest";
 import {
-  BPF_F_NO_PREALLOC, createBpf, driverMethodNames, Errno, hostServiceNames, MapType, memoryLogger,
+  BatchCursor, BPF_F_NO_PREALLOC, createBpf, driverMethodNames, Errno, hostServiceNames, MapType, memoryLogger,
   optionalHostServiceNames, u32, u64, wrapDriver, type Driver,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
@@ -59,6 +59,22 @@ eachDriver("driver contract: results core refuses", (get) => {
     m2.openOrCreate();
     m2.update(1, 10n);
     expect(() => [...m2.entries()]).toThrow(/mapLookupElem returned 1, .*return -1/);
+  });
+
+  it("batch results with a negative errno, a count past the call's or no result at all are refused", () => {
+    let inner!: Driver;
+    const { m, inner: d } = over({
+      mapLookupBatch: (...a) => { const r = inner.mapLookupBatch(...a); return { errno: -r.errno, count: r.count }; },
+      mapUpdateBatch: (fd, k, v, n, f) => ({ ...inner.mapUpdateBatch(fd, k, v, n, f), count: n + 1 }),
+      mapDeleteBatch: (() => undefined) as never,
+    });
+    inner = d;
+    m.openOrCreate();
+    expect(() => m.lookupBatch(new BatchCursor(), 4)).toThrow(new TypeError(
+      'driver "careless" broke the Driver contract: mapLookupBatch returned { errno: -2, count: 0 }, where it returns ' +
+      "{ errno: 0 or a positive errno, count: 0..4 } (batch results carry a positive errno: 2)"));
+    expect(() => m.updateBatch([1, 2], [1n, 2n])).toThrow(/mapUpdateBatch returned \{ errno: 0, count: 3 \}, .*count: 0\.\.2 \}$/);
+    expect(() => m.deleteBatch([1])).toThrow(/mapDeleteBatch returned undefined, /);
   });
 
   it("a pin answered with a positive errno is refused", () => {
