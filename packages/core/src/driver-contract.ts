@@ -56,7 +56,7 @@ export function checkBatchResult(driver: Driver, method: string, res: BatchResul
  */
 export function driverContractError(driver: Driver, method: string, result: unknown, success: string): TypeError {
   const shown = typeof result === "number" ? String(result) : result === undefined ? "undefined" : typeof result;
-  const hint = typeof result === "number" && result > 0 && Number.isInteger(result)
+  const hint = success === "0" && typeof result === "number" && result > 0 && Number.isInteger(result)
     ? ` (a positive errno? return -${result})` : "";
   return new TypeError(`driver ${JSON.stringify(driver.kind)} broke the Driver contract: ${method} returned ${shown}, where it returns ${success} or -errno${hint}`);
 }

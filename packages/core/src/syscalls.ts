@@ -219,6 +219,10 @@ export function getMapInfoByFd(ctx: SyscallContext, fd: number): BpfMapInfo {
   const t0 = timeStart(ctx);
   const r = ctx.driver.objGetInfoByFd(fd, buf);
   timeEnd(ctx, MetricOp.getMapInfoByFD, r, t0);
+  // The bytes written, which cannot be more than the buffer: more would decode a short info.
+  if (!(r <= buf.length) || (r >= 0 && !Number.isInteger(r)) || (r < 0 && !isNegErrno(r))) {
+    throw driverContractError(ctx.driver, "objGetInfoByFd", r, `the bytes written (0..${buf.length})`);
+  }
   if (r < 0) throw fail(-r, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get map info for file descriptor ${fd}`);
   if (r >= PROG_INFO_SIZE) {
     throw fail(Errno.EINVAL, "BPF_OBJ_GET_INFO_BY_FD", `Unable to get map info for file descriptor ${fd}: not a BPF map`);

@@ -77,6 +77,14 @@ eachDriver("driver contract: results core refuses", (get) => {
     expect(() => m.deleteBatch([1])).toThrow(/mapDeleteBatch returned undefined, /);
   });
 
+  it("map info that says more bytes than the buffer holds is refused, not decoded short", () => {
+    let inner!: Driver;
+    const { m, inner: d } = over({ objGetInfoByFd: (fd, info) => inner.objGetInfoByFd(fd, info) + info.length });
+    inner = d;
+    m.openOrCreate();
+    expect(() => m.info()).toThrow(/^driver "careless" broke the Driver contract: objGetInfoByFd returned \d+, where it returns the bytes written \(0\.\.232\) or -errno$/);
+  });
+
   it("a pin answered with a positive errno is refused", () => {
     let inner!: Driver;
     const { m, inner: d } = over({ objPin: (fd, p) => (inner.objPin(fd, p), 17) });
