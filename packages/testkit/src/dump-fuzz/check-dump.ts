@@ -58,6 +58,14 @@ export interface DumpRun {
    */
   readonly nextKeyRace?: boolean;
   /**
+   * The keys the dump passed to GET_NEXT_KEY, where recorded. The hash race starts from the
+   * element of the key passed in being freed and reused for another key mid-call, which takes
+   * the datapath deleting or updating that very key (an update replaces the element), or LRU
+   * evicting it: a hash-family walk none of whose next-key keys that happened to cannot have
+   * raced, and a key it missed is its own fault. Undefined: any write may have caused a miss.
+   */
+  readonly nextKeyFrom?: ReadonlySet<number>;
+  /**
    * The datapath wrote from another CPU while the dump ran (the kernel's worker thread). The
    * kernel copies a value out with a plain memcpy under RCU, and a preallocated map recycles a
    * deleted or evicted element at once: a value being rewritten can be read half-written, and a
@@ -97,12 +105,28 @@ export function racyReads(run: DumpRun): number {
  */
 export function raceMisses(run: DumpRun): number[] {
   if (run.nextKeyRace !== true || run.error !== undefined || run.record.touched.size === 0) return [];
+  if (!hashRaceCould(run)) return [];
   const delivered = new Set<number>();
   for (const d of run.deliveries) {
     const id = run.universe.idOf(d.key);
     if (id !== undefined) delivered.add(id);
   }
   return [...run.before].filter((id) => run.after.has(id) && !run.record.touched.has(id) && !delivered.has(id));
+}
+
+/**
+ * Whether the hash GET_NEXT_KEY race could have struck this dump (see `nextKeyFrom`): some key
+ * handed to GET_NEXT_KEY was touched by the datapath, or, in an LRU map, is gone (evicted).
+ * LPM tries race on other grounds (an update anywhere on the walk's path), so always.
+ */
+function hashRaceCould(run: DumpRun): boolean {
+  const t = run.universe.spec.mapType;
+  if (run.nextKeyFrom === undefined || !isHashMapType(t)) return true;
+  const lru = t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  for (const id of run.nextKeyFrom) {
+    if (run.record.touched.has(id) || (lru && !run.after.has(id))) return true;
+  }
+  return false;
 }
 
 /** The invariants one dump broke, as readable sentences (empty: it kept them all). */

@@ -20,12 +20,14 @@ export interface DumpCalls {
 /**
  * `onNextKey`: called with each key a GET_NEXT_KEY returned (the kernel datapath aims at it).
  * `beforeRead`: called just before each lookup and LOOKUP_BATCH call.
+ * `onNextKeyFrom`: called with each key passed to GET_NEXT_KEY (not NULL), before the call.
  */
 export function countingDriver(inner: Driver, onNextKey?: (key: Uint8Array) => void,
-  beforeRead?: () => void): { driver: Driver; calls: DumpCalls } {
+  beforeRead?: () => void, onNextKeyFrom?: (key: Uint8Array) => void): { driver: Driver; calls: DumpCalls } {
   const calls: DumpCalls = { nextKey: 0, lookup: 0, lookupFailed: 0, batch: 0, batchElements: 0, lastBatchCount: 0, recent: [] };
   const driver = wrapDriver(inner, {
     mapGetNextKey(f, key, next) {
+      if (key !== null) onNextKeyFrom?.(key);
       const r = inner.mapGetNextKey(f, key, next);
       calls.nextKey++;
       if (r === 0) {

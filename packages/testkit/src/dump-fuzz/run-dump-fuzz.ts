@@ -233,7 +233,13 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
   const snapshot = () => {
     if (committed !== undefined) for (let i = 0; i < floor.length; i++) floor[i] = Atomics.load(committed, i);
   };
-  const { driver: counted, calls } = countingDriver(driver, (k) => aim?.(u.idOf(k)), snapshot);
+  // On the kernel, which keys the dump walked from: only those can start a hash next-key race.
+  const nextKeyFrom = kernel !== undefined ? new Set<number>() : undefined;
+  const from = nextKeyFrom === undefined ? undefined : (k: Uint8Array) => {
+    const id = u.idOf(k);
+    if (id !== undefined) nextKeyFrom.add(id);
+  };
+  const { driver: counted, calls } = countingDriver(driver, (k) => aim?.(u.idOf(k)), snapshot, from);
   // `map`: created and dumped by core's BpfMap over the counting driver; else a raw map.
   const map = algorithm === "map" ? openBpfMap(counted, root, spec) : undefined;
   const fd = map?.getFd() ?? driver.mapCreate(spec);
@@ -246,6 +252,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     // LRU maps may evict while they fill: what is there is what the dump starts from.
     const before = present(driver, fd, u);
     resetCalls(calls);
+    nextKeyFrom?.clear();
     const target: DumpTarget = { driver: counted, fd, mapType: spec.mapType, keySize: spec.keySize, valueSize: u.userValueSize, name: "dump-fuzz" };
     const stats = newDumpStats(c.budgetEntries ?? spec.maxEntries);
     const deliveries: Delivery[] = [];
@@ -309,7 +316,8 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     }
     const after = present(driver, fd, u);
     const run = { algorithm, universe: u, before, after, record, deliveries, error, stats, calls,
-      nextKeyRace: kernel !== undefined && nextKeyRaces(spec.mapType, algorithm), concurrentWriters: kernel !== undefined };
+      nextKeyRace: kernel !== undefined && nextKeyRaces(spec.mapType, algorithm), concurrentWriters: kernel !== undefined,
+      ...(nextKeyFrom !== undefined ? { nextKeyFrom } : {}) };
     const messages = checkDump(run);
     if (messages.length > 0) {
       const { recent: _, ...counted } = calls;
