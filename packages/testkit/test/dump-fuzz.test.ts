@@ -151,6 +151,68 @@ describe("dump fuzz on the simulator", () => {
     });
   }
 
+  it("traces the minimal case: each syscall with its key and answer, what was delivered, and the datapath's moves between", async () => {
+    // A resume-from-last walk with a classic slip: after resuming it also advances, so the key
+    // just after the last one delivered is never looked up. The trace shows the two next-keys.
+    const skipsAfterResume: DumpImplementation = (target, sink, stats) => {
+      const { driver, fd } = target;
+      const cur = new Uint8Array(target.keySize);
+      const last = new Uint8Array(target.keySize);
+      const v = new Uint8Array(target.valueSize);
+      let have = false;
+      stats.algorithm = "walk";
+      stats.completed = false;
+      stats.lookup = 0;
+      let rc = driver.mapGetNextKey(fd, null, cur);
+      if (rc !== 0) stats.lookup = 1;
+      while (rc === 0) {
+        if (++stats.lookup > lookupBudget(stats)) throw new MaxLookupError();
+        if (driver.mapLookupElem(fd, cur, v) === 0) {
+          stats.delivered++;
+          sink(cur, 0, v, 0);
+          last.set(cur);
+          have = true;
+        } else {
+          stats.lookupFailed++;
+          if (have) stats.keyFallback++;
+          else stats.interrupted++;
+          rc = driver.mapGetNextKey(fd, have ? last : null, cur);
+          if (rc !== 0) break;
+        }
+        rc = driver.mapGetNextKey(fd, cur, cur);
+      }
+      stats.completed = true;
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 200, seed: 1, algorithm: "walk", types: [BPF_MAP_TYPE_HASH], implementations: { walk: skipsAfterResume } });
+    expect(s.ok).toBe(false);
+    const v = s.violations[0]!;
+    expect(v.messages[0]).toMatch(/^key \d+ was present for the whole dump and not delivered$/);
+    const t = v.trace;
+    expect(t[0]).toMatch(/^#0 GET_NEXT_KEY NULL → key \d+$/);
+    expect(t).toContainEqual(expect.stringMatching(/^#\d+ LOOKUP key \d+ → found$/));
+    expect(t).toContainEqual(expect.stringMatching(/^ {3}→ delivered key \d+ \(v0\)$/));
+    expect(t).toContainEqual(expect.stringMatching(/^#\d+ LOOKUP key \d+ → ENOENT$/));
+    expect(t.at(-2)).toBe("   returned");
+    expect(t.at(-1)).toMatch(/^\(key 0 = 00000000, key 1 = 01000000/);
+    // The numbers are the schedule's: the move comes just before the syscall its step names.
+    const step = v.case.interleaving.at(-1)!;
+    const move = t.findLastIndex((l) => l.startsWith("   datapath: "));
+    expect(t[move + 1]).toMatch(new RegExp(`^#${step.at} `));
+    expect(s.report).toContain(`  what the dump did (#N: its syscall N, as "before syscall N" counts them; the datapath moves just before it):\n    ${t[0]}`);
+  });
+
+  it("traces a batch dump's LOOKUP_BATCH calls with their tokens and keys", async () => {
+    const overcounts: DumpImplementation = (target, sink, stats, maxEntries, batchSize) => {
+      CORE_DUMPS.batch(target, sink, stats, maxEntries, batchSize);
+      stats.delivered++;
+    };
+    const s = await runDumpFuzz({ driver: "sim", runs: 20, seed: 1, algorithm: "batch", types: [BPF_MAP_TYPE_HASH], implementations: { batch: overcounts } });
+    expect(s.ok).toBe(false);
+    const t = s.violations[0]!.trace;
+    expect(t[0]).toMatch(/^#0 LOOKUP_BATCH from the start, up to \d+ → (\d+ \((key \d+(, )?)*\)( ENOENT)?|ENOENT)/);
+    expect(t).toContain("   returned");
+  });
+
   it("catches a walk that repeats a key on a map nothing changed", async () => {
     // A GET_NEXT_KEY that now and then hands out the key it was given: the v1.7 walk delivers
     // it twice, which only a key vanishing under the walk excuses.

@@ -12,10 +12,11 @@ import { type DriverChoice, resolveDriver } from "../diff/driver-choice.js";
 import { type Delivery, type DumpFuzzAlgorithm, checkDump, raceMisses, racyReads } from "./check-dump.js";
 import { type DumpCase, dumpCaseArb, formatDumpCase } from "./dump-case.js";
 import { countingDriver, resetCalls } from "./dump-counter.js";
+import { DumpTrace } from "./dump-trace.js";
 import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
 import type { HeldValues } from "./held.js";
 import { KernelDatapath } from "./kernel-datapath.js";
-import { attachSimDatapath, isSimDriver } from "./sim-datapath.js";
+import { type SimDatapathRun, attachSimDatapath, isSimDriver } from "./sim-datapath.js";
 import { KeyUniverse } from "./universe.js";
 
 /**
@@ -74,6 +75,13 @@ export interface DumpFuzzViolation {
   readonly messages: readonly string[];
   readonly seed: number;
   readonly path: string;
+  /**
+   * On the simulator, what the dump did in this case, line by line: each syscall (`#N`, numbered
+   * as the case's "before syscall N"), its key and answer, each element handed to the sink, the
+   * datapath's moves between them, and then the bytes of each key named. From a rerun of the
+   * case, which the simulator makes exactly; empty on the kernel, whose thread does not replay.
+   */
+  readonly trace: readonly string[];
 }
 
 export interface DumpFuzzSummary {
@@ -119,6 +127,8 @@ interface CaseResult {
   calls: number;
   callSeconds: number;
   record: DatapathRecord;
+  /** With `traced`: what the dump did (DumpFuzzViolation.trace). */
+  trace: string[];
 }
 
 const DUMP_FUZZ_OPTIONS_KEYS = optionKeys<DumpFuzzOptions>({
@@ -197,10 +207,17 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
   const violations: DumpFuzzViolation[] = [];
   if (details.failed) {
     if (lastFailure === undefined || details.counterexample === null) throw details.errorInstance ?? new Error("the dump fuzz failed without a counterexample");
-    violations.push({
-      case: details.counterexample[0], algorithm: lastFailure.algorithm, messages: lastFailure.messages,
-      seed: details.seed, path: details.counterexamplePath ?? "",
-    });
+    const c = details.counterexample[0];
+    const algorithm = lastFailure.algorithm;
+    // The minimal case once more, traced: on the simulator the rerun is the same dump.
+    let trace: string[] = [];
+    if (kernel === undefined && isSimDriver(driver)) {
+      const impl = algorithm === "map" ? undefined : options.implementations?.[algorithm] ?? CORE_DUMPS[algorithm];
+      const again = await runCase(freshSim !== undefined ? freshSim({ possibleCpus: driver.possibleCpus }) : driver, undefined, root, c, algorithm, impl, true);
+      trace = again.trace;
+      if (again.messages.join("\n") !== lastFailure.messages.join("\n")) trace.push("(this rerun of the case did not break the same way: a simulator shared by the cases carries state from one to the next)");
+    }
+    violations.push({ case: c, algorithm, messages: lastFailure.messages, seed: details.seed, path: details.counterexamplePath ?? "", trace });
   }
   const seconds = (performance.now() - t0) / 1000;
   const s = {
@@ -222,9 +239,11 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
 let mapCounter = 0;
 
 async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root: string, c: DumpCase,
-  algorithm: DumpFuzzAlgorithm, implementation: DumpImplementation | undefined): Promise<CaseResult> {
+  algorithm: DumpFuzzAlgorithm, implementation: DumpImplementation | undefined, traced = false): Promise<CaseResult> {
   const spec = c.spec;
   const u = new KeyUniverse(spec, c.initial + c.fresh, driver.possibleCpus);
+  let simRun: SimDatapathRun | undefined;
+  const trace = traced ? new DumpTrace(u, () => (simRun?.syscalls() ?? 0) - 1) : undefined;
   // The kernel datapath thread aims at the key the walk just reached (see KernelDatapath.around).
   let aim: ((id: number | undefined) => void) | undefined;
   // And what it has committed: before each read, the versions that read must see or pass.
@@ -239,7 +258,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     const id = u.idOf(k);
     if (id !== undefined) nextKeyFrom.add(id);
   };
-  const { driver: counted, calls } = countingDriver(driver, (k) => aim?.(u.idOf(k)), snapshot, from);
+  const { driver: counted, calls } = countingDriver(driver, (k) => aim?.(u.idOf(k)), snapshot, from, trace);
   // `map`: created and dumped by core's BpfMap over the counting driver; else a raw map.
   const map = algorithm === "map" ? openBpfMap(counted, root, spec) : undefined;
   const fd = map?.getFd() ?? driver.mapCreate(spec);
@@ -260,6 +279,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     let held: HeldValues | undefined;
     // On the kernel, the version its datapath thread had committed for the key when the read began.
     const deliver = (key: Uint8Array, slots: Delivery["slots"]) => {
+      trace?.deliver(key, slots);
       const id = held === undefined && committed === undefined ? undefined : u.idOf(key);
       if (id === undefined) deliveries.push({ key, slots });
       else if (held !== undefined) deliveries.push({ key, slots, held: held.at(id) });
@@ -287,7 +307,8 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     let error: unknown;
     let record: DatapathRecord;
     if (isSimDriver(driver)) {
-      const run = attachSimDatapath(driver, fd, u, c.interleaving, (back) => calls.recent[back], before);
+      const run = attachSimDatapath(driver, fd, u, c.interleaving, (back) => calls.recent[back], before, trace);
+      simRun = run;
       held = run.held;
       try {
         error = dump();
@@ -327,6 +348,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
       messages, completed: stats.completed, maxLookup: error !== undefined && (error as Error).name === "MaxLookupError",
       lookupFailed: stats.lookupFailed, keyFallback: stats.keyFallback, interrupted: stats.interrupted,
       raceMisses: raceMisses(run).length, racyReads: racyReads(run), calls: calls.nextKey + calls.lookup + calls.batch, callSeconds, record,
+      trace: trace === undefined ? [] : [...trace.lines, `   ${error === undefined ? "returned" : `threw ${String(error)}`}`, ...(trace.legend() !== "" ? [`(${trace.legend()})`] : [])],
     };
   } finally {
     if (map !== undefined) map.close();
@@ -389,6 +411,10 @@ export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algori
     lines.push(`minimal case (${v.algorithm}; replay: seed ${v.seed}, path "${v.path}"${threaded ? "; a thread's timing may not replay exactly" : ""}):`);
     lines.push(formatDumpCase(v.case).replace(/^/gm, "  "));
     for (const m of v.messages) lines.push(`  ✗ ${m}`);
+    if (v.trace.length > 0) {
+      lines.push(`  what the dump did (#N: its syscall N, as "before syscall N" counts them; the datapath moves just before it):`);
+      for (const t of v.trace) lines.push(`    ${t}`);
+    }
   }
   return lines.join("\n");
 }

@@ -6,6 +6,7 @@ import type { SimDriver } from "@bpfkit/driver-wasm-sim";
 import type { InterleavingStep } from "../arbitraries/interleaving.js";
 import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
 import { HeldValues } from "./held.js";
+import type { DumpTrace } from "./dump-trace.js";
 import type { KeyUniverse } from "./universe.js";
 
 export interface SimDatapathRun {
@@ -23,7 +24,7 @@ export interface SimDatapathRun {
  */
 export function attachSimDatapath(sim: SimDriver, fd: number, universe: KeyUniverse,
   steps: readonly InterleavingStep[], recent: (back: 0 | 1) => Uint8Array | undefined,
-  present: Iterable<number>): SimDatapathRun {
+  present: Iterable<number>, trace?: DumpTrace): SimDatapathRun {
   const record = newDatapathRecord(true);
   const t = universe.spec.mapType;
   const held = new HeldValues(present, universe.cpus, t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH);
@@ -41,22 +42,30 @@ export function attachSimDatapath(sim: SimDriver, fd: number, universe: KeyUnive
         if (id === undefined) continue;
         const key = universe.keys[id]!;
         record.ops++;
+        let r: number;
+        const version = (record.maxVersion.get(id) ?? 0) + 1;
         if (op.kind === "update") {
-          const version = (record.maxVersion.get(id) ?? 0) + 1;
-          if (sim.datapath.update(map, key, universe.slotValue(id, version), BPF_ANY, op.cpu) === 0) {
+          r = sim.datapath.update(map, key, universe.slotValue(id, version), BPF_ANY, op.cpu);
+          if (r === 0) {
             record.touched.add(id);
             record.written.add(id);
             record.maxVersion.set(id, version);
             held.updated(id, op.cpu, version);
           }
         } else if (op.kind === "delete") {
-          if (sim.datapath.delete(map, key, op.cpu) === 0) {
+          r = sim.datapath.delete(map, key, op.cpu);
+          if (r === 0) {
             record.touched.add(id);
             record.deleted.add(id);
             held.deleted(id);
           }
         } else {
-          sim.datapath.lookup(map, key, scratch, op.cpu);
+          r = sim.datapath.lookup(map, key, scratch, op.cpu);
+        }
+        if (trace !== undefined) {
+          const aim = aimed === undefined ? "" : ` (the key the dump's ${op.recent === 0 ? "last" : "previous"} GET_NEXT_KEY returned)`;
+          const what = op.kind === "update" && r === 0 ? ` to v${version}` : "";
+          trace.datapath(`${op.kind} ${trace.key(key)}${what}${aim} on cpu ${op.cpu}${r < 0 ? ` → ${trace.errno(r)}` : ""}`);
         }
       }
       next++;
