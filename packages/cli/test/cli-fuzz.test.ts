@@ -42,6 +42,23 @@ describe("bpfkit fuzz", () => {
     expect(j.violations[0].messages[0]).toMatch(/was present for the whole dump and not delivered/);
   });
 
+  it("fuzz dump prints the command that replays its minimal case, and the replay breaks the same way", async () => {
+    const broken = () => {
+      const sim = createSimDriver();
+      sim.faults.inject("mapGetNextKey", { errno: 2, count: 100_000 });
+      return sim;
+    };
+    const io = captureIo({ createDriver: broken, kernelAvailable: () => "test" });
+    expect(await main(["fuzz", "dump", "--driver", "sim", "--algorithm", "walk", "--runs", "5", "--seed", "1"], io)).toBe(ExitCode.divergence);
+    const text = io.text();
+    expect(text).toMatch(/\n {2}to replay it: the same driver, algorithm, types, maxEntries and implementations, with seed 1 and path "[\d:]+" \(runs does not matter\)\n/);
+    const cmd = /\n {2}replay: bpfkit (fuzz dump --driver sim --algorithm walk --seed 1 --path [\d:]+)\n$/.exec(text);
+    expect(cmd, text).not.toBeNull();
+    const again = captureIo({ createDriver: broken, kernelAvailable: () => "test" });
+    expect(await main(cmd![1]!.split(" "), again)).toBe(ExitCode.divergence);
+    expect(again.text()).toMatch(/INVARIANT BROKEN in \d+ dumps of 1 cases/);
+  });
+
   it("fuzz diff against an unusable kernel says so, and how to fuzz without one", async () => {
     const io = captureIo({ kernelAvailable: () => "bpf(2) needs root or CAP_BPF" });
     expect(await main(["fuzz", "diff", "--runs", "1"], io)).toBe(3);

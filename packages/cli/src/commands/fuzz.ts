@@ -142,7 +142,9 @@ export const fuzzDumpCommand: Command = {
       clearInterval(keepAlive);
     }
     ctx.progress(undefined);
-    ctx.emit(() => `${summary.report.trimEnd()}\n`, () => summary);
+    // The command that replays the minimal case: the same driver and --algorithm, its seed and path.
+    const replay = summary.violations.map((v) => `  replay: bpfkit fuzz dump --driver ${summary.driver} --algorithm ${algorithm} --seed ${v.seed} --path ${v.path}\n`).join("");
+    ctx.emit(() => `${summary.report.trimEnd()}\n${replay}`, () => summary);
     return summary.ok ? 0 : ExitCode.divergence;
   },
 };

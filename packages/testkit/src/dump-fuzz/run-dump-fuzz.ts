@@ -411,6 +411,8 @@ export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algori
     lines.push(`minimal case (${v.algorithm}; replay: seed ${v.seed}, path "${v.path}"${threaded ? "; a thread's timing may not replay exactly" : ""}):`);
     lines.push(formatDumpCase(v.case).replace(/^/gm, "  "));
     for (const m of v.messages) lines.push(`  ✗ ${m}`);
+    // The path indexes cases drawn from these options: with others it names another case.
+    lines.push(`  to replay it: the same driver, algorithm, types, maxEntries and implementations, with seed ${v.seed} and path "${v.path}" (runs does not matter)`);
     if (v.trace.length > 0) {
       lines.push(`  what the dump did (#N: its syscall N, as "before syscall N" counts them; the datapath moves just before it):`);
       for (const t of v.trace) lines.push(`    ${t}`);
