@@ -4,7 +4,7 @@
 import { BPF_MAP_TYPE_HASH, type DumpStats, type DumpTarget, Errno, MaxLookupError, type RawSink, decodeMapInfo, lookupBudget, walkDump, wrapDriver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
-import { CORE_DUMPS, type DumpImplementation, runDumpFuzz } from "../src/dump-fuzz/run-dump-fuzz.js";
+import { CORE_DUMPS, type DumpImplementation, formatDumpFuzzSummary, runDumpFuzz } from "../src/dump-fuzz/run-dump-fuzz.js";
 import { kernelUnderTest } from "../src/drivers.js";
 import { KernelDatapath } from "../src/dump-fuzz/kernel-datapath.js";
 import { HeldValues } from "../src/dump-fuzz/held.js";
@@ -352,6 +352,22 @@ describe("dump fuzz on the simulator", () => {
     expect(s.ok).toBe(false);
     expect(s.violations[0]!.messages.join("\n")).toMatch(/budget|MaxLookupError|stats\.lookup/);
     expect(lookupBudget({ maxEntries: 3 } as DumpStats)).toBe(12);
+  });
+});
+
+describe("the summary", () => {
+  const summary = {
+    ok: true, driver: "kernel", seed: 1, runs: 10, dumps: 20, completed: 20, maxLookup: 0, lookupFailed: 0, keyFallback: 0,
+    interrupted: 0, raceMisses: 0, racyReads: 0, dumpCalls: 100, dumpCallsPerSecond: 1000, datapathOps: 50, datapathOpsPerSecond: 500,
+    seconds: 0.1, violations: [],
+  };
+  it("says when the kernel's datapath thread never got between a walk's next-key and its lookup: a pass that tested little", () => {
+    const warn = "the datapath thread never made a walk's lookup miss: the vanished-key race went unexercised in this run";
+    expect(formatDumpFuzzSummary(summary, ["walk", "batch"], true)).toContain(warn);
+    // Not when it did, not for batches alone, not on the simulator (whose schedule is the case's).
+    expect(formatDumpFuzzSummary({ ...summary, lookupFailed: 3, keyFallback: 3 }, ["walk", "batch"], true)).not.toContain(warn);
+    expect(formatDumpFuzzSummary(summary, ["batch"], true)).not.toContain(warn);
+    expect(formatDumpFuzzSummary({ ...summary, driver: "sim" }, ["walk"], false)).not.toContain(warn);
   });
 });
 
