@@ -25,7 +25,7 @@ export {
   type Counterexample, type DifferentialOptions, type DifferentialProgress, type DifferentialSummary,
   type DriverThroughput, formatSummary, runDifferential,
 } from "./diff/run-differential.js";
-export { type DatapathOp, type InterleavingOptions, type InterleavingStep, datapathOpArb, interleavingArb } from "./arbitraries/interleaving.js";
+export { type DatapathOp, type InterleavingOptions, type InterleavingStep, datapathOpArb, formatInterleaving, interleavingArb } from "./arbitraries/interleaving.js";
 export { type InterleavingPlay, type ScheduledCall, playInterleaving } from "./play-interleaving.js";
 export { DUMP_FUZZ_MAP_TYPES, type DumpCase, type DumpCaseOptions, dumpCaseArb, formatDumpCase } from "./dump-fuzz/dump-case.js";
 export { type Delivery, type DumpFuzzAlgorithm, type DumpRun, checkDump } from "./dump-fuzz/check-dump.js";

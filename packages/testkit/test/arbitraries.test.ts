@@ -4,7 +4,7 @@
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_HASH, Errno, userValueSize } from "@bpfkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { interleavingArb } from "../src/arbitraries/interleaving.js";
+import { formatInterleaving, interleavingArb } from "../src/arbitraries/interleaving.js";
 import { keyArb, valueArb } from "../src/arbitraries/keys.js";
 import { FD_VALUE_MAP_TYPES, type MapSpec, SPEC_MUTATIONS, type SpecMutation, breakSpec, mapSpecArb } from "../src/arbitraries/map-spec.js";
 import { runProgram } from "../src/diff/run-program.js";
@@ -123,6 +123,17 @@ describe("interleaving arbitraries", () => {
       Math.max(...fc.sample(interleavingArb({ keys: 7, possibleCpus: 2, ...o }), { numRuns: 300, seed: 9 }).flat().map((s) => s.at));
     expect(most({})).toBe(48);
     expect(most({ maxAt: 5 })).toBe(5);
+  });
+
+  it("a failing property's counterexample reads as the schedule in words, not as JSON", () => {
+    // What fc.assert prints under "Counterexample:" in a user's own property test.
+    const r = fc.check(fc.property(interleavingArb({ keys: 7, possibleCpus: 2 }),
+      (steps) => !steps.some((s) => s.ops.some((o) => o.kind === "delete" && o.key === 3 && o.recent === undefined))), { seed: 8 });
+    expect(r.failed).toBe(true);
+    expect(fc.stringify(r.counterexample)).toBe("[[\nbefore syscall 0: delete key 3 on cpu 0\n]]");
+    expect(fc.stringify(fc.sample(interleavingArb({ keys: 7, possibleCpus: 2, maxSteps: 0 }), 1)[0])).toBe("[]");
+    const aimed = [{ at: 2, ops: [{ kind: "update" as const, key: 1, cpu: 1, recent: 1 as const }] }];
+    expect(formatInterleaving(aimed)).toBe("before syscall 2: update the key the dump's previous GET_NEXT_KEY returned (key 1 until there is one) on cpu 1");
   });
 
   it("shrinks to the single datapath move a failure needs", () => {

@@ -54,5 +54,25 @@ export function interleavingArb(o: InterleavingOptions): fc.Arbitrary<Interleavi
     at: fc.nat(o.maxAt ?? 48),
     ops: fc.array(datapathOpArb(o.keys, o.possibleCpus), { minLength: 1, maxLength: 3 }),
   });
-  return fc.array(step, { maxLength: o.maxSteps ?? 24 }).map((steps) => [...steps].sort((a, b) => a.at - b.at));
+  return fc.array(step, { maxLength: o.maxSteps ?? 24 }).map((steps) => readable([...steps].sort((a, b) => a.at - b.at)));
+}
+
+/** A schedule as lines: `before syscall 3: delete key 5 on cpu 1`. */
+export function formatInterleaving(steps: readonly InterleavingStep[]): string {
+  return steps.map((s) => `before syscall ${s.at}: ${s.ops.map((o) => `${o.kind} ${formatTarget(o)} on cpu ${o.cpu}`).join(", ")}`).join("\n");
+}
+
+/**
+ * Which key an op goes at. An aimed op ignores `key` while the dump has a GET_NEXT_KEY answer
+ * to aim at: printing `key` alone would name a key the op never touched.
+ */
+function formatTarget(o: DatapathOp): string {
+  if (o.recent === undefined) return `key ${o.key}`;
+  return `the key the dump's ${o.recent === 0 ? "last" : "previous"} GET_NEXT_KEY returned (key ${o.key} until there is one)`;
+}
+
+// fast-check prints a counterexample with this, so a failing property shows the schedule in words.
+function readable(steps: InterleavingStep[]): InterleavingStep[] {
+  Object.defineProperty(steps, fc.toStringMethod, { value: () => `[${steps.length === 0 ? "" : `\n${formatInterleaving(steps)}\n`}]`, enumerable: false });
+  return steps;
 }

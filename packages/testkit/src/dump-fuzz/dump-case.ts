@@ -6,7 +6,7 @@ import {
   assertOptionKeys, isHashMapType, optionKeys,
 } from "@bpfkit/core";
 import fc from "fast-check";
-import { type DatapathOp, type InterleavingStep, interleavingArb } from "../arbitraries/interleaving.js";
+import { type InterleavingStep, formatInterleaving, interleavingArb } from "../arbitraries/interleaving.js";
 import { type MapSpec } from "../arbitraries/map-spec.js";
 import { formatSpec } from "../arbitraries/program.js";
 
@@ -90,19 +90,8 @@ export function formatDumpCase(c: DumpCase): string {
     `map ${formatSpec(c.spec)}; ${c.initial} keys before the dump, ${c.fresh} more the datapath may insert`,
     `budget 4 × ${c.budgetEntries ?? `${c.spec.maxEntries} (max_entries)`}; at most ${c.batchCap} elements per LOOKUP_BATCH; datapath seed ${c.seed}`,
   ];
-  for (const s of c.interleaving) {
-    lines.push(`  before syscall ${s.at}: ${s.ops.map((o) => `${o.kind} ${formatTarget(o)} on cpu ${o.cpu}`).join(", ")}`);
-  }
+  if (c.interleaving.length > 0) lines.push(formatInterleaving(c.interleaving).replace(/^/gm, "  "));
   return lines.join("\n");
-}
-
-/**
- * Which key an op goes at. An aimed op ignores `key` while the dump has a GET_NEXT_KEY answer
- * to aim at (sim-datapath.ts): printing `key` alone would name a key the op never touched.
- */
-function formatTarget(o: DatapathOp): string {
-  if (o.recent === undefined) return `key ${o.key}`;
-  return `the key the dump's ${o.recent === 0 ? "last" : "previous"} GET_NEXT_KEY returned (key ${o.key} until there is one)`;
 }
 
 function withToString(c: DumpCase): DumpCase {
