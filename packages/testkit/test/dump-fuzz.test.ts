@@ -66,6 +66,18 @@ describe("dump fuzz on the simulator", () => {
     expect(map.datapathOps).toBe(batch.datapathOps);
   });
 
+  it("calls a driver function that makes simulators once per case, as it makes a fresh one for \"sim\"", async () => {
+    let made = 0;
+    const s = await runDumpFuzz({ driver: () => (made++, createSimDriver({ possibleCpus: 2 })), runs: 10, seed: 1, algorithm: "walk" });
+    expect(s.ok, s.report).toBe(true);
+    // Once to learn what it makes, then once per case: no case inherits another's map ids.
+    expect(made).toBe(11);
+    const sim = createSimDriver({ possibleCpus: 2 });
+    let given = 0;
+    await runDumpFuzz({ driver: () => (given++, sim), runs: 10, seed: 1, algorithm: "walk" });
+    expect(given).toBe(11);
+  });
+
   it("reports the first algorithm a case broke, with its own messages", async () => {
     const broken = (name: string): DumpImplementation => () => {
       throw new Error(`${name} is broken`);

@@ -47,7 +47,8 @@ export interface DumpFuzzOptions {
    * driver of kind "kernel" gets the datapath thread, any other is dumped without a datapath
    * (the report says so). "sim" is a fresh simulator for each case, so that a map's hash seed,
    * which the simulator draws from its map ids as the kernel draws at random, is the same when
-   * the case is replayed; a given simulator is shared by all cases.
+   * the case is replayed; so is a function that makes simulators, called once per case. A given
+   * simulator is shared by all cases, and a replay by `path` may then meet other hash seeds.
    */
   driver?: DriverChoice;
   /** Cases to run (each dumped once per algorithm). Default 100. */
@@ -150,7 +151,9 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
   const { name, driver } = await resolveDriver(choice);
   if (driver.kind === "model") throw new TypeError("runDumpFuzz needs a driver with a datapath: the simulator or the kernel");
   // The fuzzer's own simulator: a fresh one per case (see DumpFuzzOptions.driver).
-  const freshSim = choice === "sim" ? (await import("@bpfkit/driver-wasm-sim")).createSimDriver : undefined;
+  const createSim = choice === "sim" ? (await import("@bpfkit/driver-wasm-sim")).createSimDriver : undefined;
+  const freshSim: (() => Driver) | undefined = createSim !== undefined ? () => createSim({ possibleCpus: driver.possibleCpus })
+    : typeof choice === "function" && isSimDriver(driver) ? choice : undefined;
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const algorithms: DumpFuzzAlgorithm[] = options.algorithm === undefined || options.algorithm === "both"
@@ -174,7 +177,7 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
     let ok = true;
     for (const algorithm of algorithms) {
       const impl = algorithm === "map" ? undefined : options.implementations?.[algorithm] ?? CORE_DUMPS[algorithm];
-      const r = await runCase(freshSim !== undefined ? freshSim({ possibleCpus: driver.possibleCpus }) : driver, kernel, root, c, algorithm, impl);
+      const r = await runCase(freshSim !== undefined ? freshSim() : driver, kernel, root, c, algorithm, impl);
       tot.dumps++;
       if (r.completed) tot.completed++;
       if (r.maxLookup) tot.maxLookup++;
@@ -213,7 +216,7 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
     let trace: string[] = [];
     if (kernel === undefined && isSimDriver(driver)) {
       const impl = algorithm === "map" ? undefined : options.implementations?.[algorithm] ?? CORE_DUMPS[algorithm];
-      const again = await runCase(freshSim !== undefined ? freshSim({ possibleCpus: driver.possibleCpus }) : driver, undefined, root, c, algorithm, impl, true);
+      const again = await runCase(freshSim !== undefined ? freshSim() : driver, undefined, root, c, algorithm, impl, true);
       trace = again.trace;
       if (again.messages.join("\n") !== lastFailure.messages.join("\n")) trace.push("(this rerun of the case did not break the same way: a simulator shared by the cases carries state from one to the next)");
     }
