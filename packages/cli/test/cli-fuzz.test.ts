@@ -1,4 +1,7 @@
 // `bpfkit fuzz diff`: testkit's differential runner from the command line, bounded.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { canPinCpu, kernelUnderTest } from "@bpfkit/testkit";
@@ -57,6 +60,61 @@ describe("bpfkit fuzz", () => {
     const again = captureIo({ createDriver: broken, kernelAvailable: () => "test" });
     expect(await main(cmd![1]!.split(" "), again)).toBe(ExitCode.divergence);
     expect(again.text()).toMatch(/INVARIANT BROKEN in \d+ dumps of 1 cases/);
+  });
+
+  it("fuzz dump --implementation fuzzes one's own dump from an ES module, and its replay command names the module", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-impl-"));
+    try {
+      // A resume-from-last walk that also advances after resuming: the key after the last one
+      // delivered is never looked up. Plain JS with no imports, as a user's built module may be.
+      writeFileSync(join(dir, "skips.mjs"), `export function walk(target, sink, stats) {
+        const { driver, fd } = target;
+        const cur = new Uint8Array(target.keySize), last = new Uint8Array(target.keySize), v = new Uint8Array(target.valueSize);
+        let have = false;
+        stats.algorithm = "walk"; stats.completed = false; stats.lookup = 0;
+        let rc = driver.mapGetNextKey(fd, null, cur);
+        if (rc !== 0) stats.lookup = 1;
+        while (rc === 0) {
+          if (++stats.lookup > 4 * stats.maxEntries) { const e = new Error("budget"); e.name = "MaxLookupError"; throw e; }
+          if (driver.mapLookupElem(fd, cur, v) === 0) { stats.delivered++; sink(cur, 0, v, 0); last.set(cur); have = true; }
+          else {
+            stats.lookupFailed++; if (have) stats.keyFallback++; else stats.interrupted++;
+            rc = driver.mapGetNextKey(fd, have ? last : null, cur);
+            if (rc !== 0) break;
+          }
+          rc = driver.mapGetNextKey(fd, cur, cur);
+        }
+        stats.completed = true;
+      }`);
+      writeFileSync(join(dir, "none.mjs"), "export const walker = 1;\n");
+      writeFileSync(join(dir, "notfn.mjs"), "export default { batch: 'batchDump' };\n");
+      const file = join(dir, "skips.mjs");
+      const r = await run(["fuzz", "dump", "--driver", "sim", "--implementation", file, "--runs", "200", "--seed", "1"]);
+      expect(r.code, r.err).toBe(ExitCode.divergence);
+      // --algorithm defaults to what the module exports: walk alone.
+      expect(r.out).toMatch(/^dump fuzz on sim \(walk\): INVARIANT BROKEN/);
+      expect(r.out).toMatch(/✗ key \d+ was present for the whole dump and not delivered/);
+      const cmd = /\n {2}replay: bpfkit (fuzz dump --driver sim --algorithm walk --implementation \S+ --seed 1 --path [\d:]+)\n$/.exec(r.out);
+      expect(cmd, r.out).not.toBeNull();
+      const again = await run(cmd![1]!.split(" "));
+      expect(again.code).toBe(ExitCode.divergence);
+      // The same case exactly: each case on a simulator of its own, so its hash seeds replay too.
+      expect(again.out).toMatch(/INVARIANT BROKEN in \d+ dumps of 1 cases/);
+      const broke = (text: string) => text.split("\n").filter((l) => l.startsWith("  ✗ ") || l.startsWith("    #"));
+      expect(broke(again.out)).toEqual(broke(r.out));
+
+      const none = await run(["fuzz", "dump", "--driver", "sim", "--implementation", join(dir, "none.mjs")]);
+      expect(none.code).toBe(ExitCode.usage);
+      expect(none.err).toContain(`--implementation ${join(dir, "none.mjs")}: it exports none of walk, walkOnce and batch (each a DumpImplementation), nor a default object of them`);
+      const notFn = await run(["fuzz", "dump", "--driver", "sim", "--implementation", join(dir, "notfn.mjs")]);
+      expect(notFn.code).toBe(ExitCode.usage);
+      expect(notFn.err).toContain("its batch is string, not a function (a DumpImplementation)");
+      const missing = await run(["fuzz", "dump", "--driver", "sim", "--implementation", join(dir, "nope.mjs")]);
+      expect(missing.code).toBe(ExitCode.notFound);
+      expect(missing.err).toContain(`--implementation ${join(dir, "nope.mjs")}: no such file`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("fuzz diff against an unusable kernel says so, and how to fuzz without one", async () => {

@@ -1,10 +1,12 @@
 // `bpfkit fuzz diff|dump`: testkit's differential runner (the same random programs on two
 // drivers, every answer compared) and its dump-reliability fuzzer, from the command line.
+import type { Driver } from "@bpfkit/core";
 import { sysAdminMissing } from "@bpfkit/driver-kernel";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { kernelUnavailableReason } from "../driver-select.js";
 import { flag, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
+import { implementedChoice, loadImplementations } from "../dump-implementations.js";
 
 function count(opts: OptionValues, name: string, dflt: number): number {
   const v = str(opts, name);
@@ -99,24 +101,46 @@ const DUMP_FUZZ_CHOICES = ["walk", "walk-once", "batch", "map", "both", "all"] a
 type DumpFuzzChoice = (typeof DUMP_FUZZ_CHOICES)[number];
 const isDumpFuzzChoice = (a: string): a is DumpFuzzChoice => (DUMP_FUZZ_CHOICES as readonly string[]).includes(a);
 
+/** `first`, then a new simulator per call: the io's own where it makes one at once, else the default. */
+async function freshSims(ctx: Ctx, first: Driver): Promise<() => Driver> {
+  const { createSimDriver } = await import("@bpfkit/driver-wasm-sim");
+  let used = false;
+  return () => {
+    if (!used) {
+      used = true;
+      return first;
+    }
+    const d = ctx.io.createDriver?.("sim");
+    if (d !== undefined && !(d instanceof Promise)) return d;
+    return createSimDriver({ possibleCpus: first.possibleCpus });
+  };
+}
+
 export const fuzzDumpCommand: Command = {
   name: "fuzz dump",
   summary: "fuzz the reliable dump: random maps, a datapath changing them mid-dump, every invariant checked",
-  usage: "fuzz dump [--runs N] [--seed S] [--path P] [--algorithm walk|walk-once|batch|map|both|all] [--driver sim|kernel] [--json]",
+  usage: "fuzz dump [--runs N] [--seed S] [--path P] [--algorithm walk|walk-once|batch|map|both|all] [--implementation FILE] [--driver sim|kernel] [--json]",
   details: "testkit's dump-reliability fuzzer over core's dump algorithms: every key present for the whole dump is\n" +
     "delivered, nothing never present is delivered, the dump ends within 4 × max_entries lookups, and the DumpStats\n" +
     "counters agree. On the simulator the datapath acts through the interleaving hook (deterministic from --seed);\n" +
-    "on the kernel it is a second thread, and it needs root (CAP_SYS_ADMIN). Exit code 5 when an invariant breaks.",
+    "on the kernel it is a second thread, and it needs root (CAP_SYS_ADMIN). Exit code 5 when an invariant breaks.\n" +
+    "--implementation fuzzes your own dump code instead of core's: an ES module exporting walk, walkOnce or batch,\n" +
+    "each a testkit DumpImplementation (target, sink, stats, maxEntries, batchSize) => void (or a default object of\n" +
+    "them); --algorithm then defaults to what it exports.",
   options: {
     runs: { type: "string", arg: "N", help: "random maps to dump (default 100)" },
     seed: { type: "string", arg: "S", help: "seed (default random; the summary prints it)" },
     path: { type: "string", arg: "P", help: "with --seed: replay one counterexample" },
     algorithm: { type: "string", arg: "walk|walk-once|batch|map|both|all", help: "which dump to fuzz (default both: walk and batch; all adds walk-once, dumpWithCallback's walk, and map, BpfMap's reliable dump)" },
+    implementation: { type: "string", arg: "FILE", help: "an ES module whose walk, walkOnce and batch exports replace core's dumps" },
   },
-  examples: ["bpfkit fuzz dump --driver sim --runs 200 --seed 1", "bpfkit fuzz dump --driver kernel --algorithm batch"],
+  examples: ["bpfkit fuzz dump --driver sim --runs 200 --seed 1", "bpfkit fuzz dump --driver kernel --algorithm batch",
+    "bpfkit fuzz dump --implementation ./dist/my-dump.js --runs 500"],
   async run(ctx, args, opts) {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
-    const algorithm = str(opts, "algorithm") ?? "both";
+    const file = str(opts, "implementation");
+    const implementations = file === undefined ? undefined : await loadImplementations(file, process.cwd());
+    const algorithm = str(opts, "algorithm") ?? (implementations !== undefined ? implementedChoice(implementations) : "both");
     if (!isDumpFuzzChoice(algorithm)) throw usageError(`--algorithm ${algorithm}: expected ${DUMP_FUZZ_CHOICES.join(", ")}`);
     const seed = seedOpt(opts);
     const path = pathOpt(opts, seed);
@@ -134,8 +158,11 @@ export const fuzzDumpCommand: Command = {
     let summary;
     try {
       summary = await runDumpFuzz({
-        driver, runs, algorithm,
+        // A simulator afresh for each case (as testkit's "sim"), so that a printed path replays
+        // the same maps with the same hash seeds.
+        driver: driver.kind === "sim" ? await freshSims(ctx, driver) : driver, runs, algorithm,
         ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
+        ...(implementations !== undefined ? { implementations } : {}),
         onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "map"} ${p.run}/${p.runs}, ${p.dumps} dumps…`),
       });
     } finally {
@@ -143,7 +170,7 @@ export const fuzzDumpCommand: Command = {
     }
     ctx.progress(undefined);
     // The command that replays the minimal case: the same driver and --algorithm, its seed and path.
-    const replay = summary.violations.map((v) => `  replay: bpfkit fuzz dump --driver ${summary.driver} --algorithm ${algorithm} --seed ${v.seed} --path ${v.path}\n`).join("");
+    const replay = summary.violations.map((v) => `  replay: bpfkit fuzz dump --driver ${summary.driver} --algorithm ${algorithm}${file !== undefined ? ` --implementation ${file}` : ""} --seed ${v.seed} --path ${v.path}\n`).join("");
     ctx.emit(() => `${summary.report.trimEnd()}\n${replay}`, () => summary);
     return summary.ok ? 0 : ExitCode.divergence;
   },
