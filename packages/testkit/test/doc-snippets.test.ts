@@ -91,6 +91,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/testing.md", holds: "closed.push(flows.keyCodec.decode(call.key))" },
   { file: "docs/testing.md", holds: "frees 64 / 4 / 2 = 8 at once" },
   { file: "docs/testing.md", holds: "using _play = playInterleaving(sim, steps" },
+  { file: "docs/testing.md", holds: "implementations: { walk: myWalk } });" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "kernelName: \"ct4_global\"" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "progName: \"uses_counts\"" },
