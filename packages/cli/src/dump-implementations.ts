@@ -41,10 +41,3 @@ export async function loadImplementations(file: string, cwd: string): Promise<Im
   }
   return out;
 }
-
-/** What to fuzz when --algorithm is not given: what the module implements. */
-export function implementedChoice(impls: Implementations): "walk" | "walk-once" | "batch" | "both" | "all" {
-  const have = Object.keys(impls) as ImplementedAlgorithm[];
-  if (have.length === 1) return have[0]!;
-  return have.includes("walk-once") ? "all" : "both";
-}

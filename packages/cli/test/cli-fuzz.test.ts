@@ -94,7 +94,7 @@ describe("bpfkit fuzz", () => {
       // --algorithm defaults to what the module exports: walk alone.
       expect(r.out).toMatch(/^dump fuzz on sim \(walk\): INVARIANT BROKEN/);
       expect(r.out).toMatch(/✗ key \d+ was present for the whole dump and not delivered/);
-      const cmd = /\n {2}replay: bpfkit (fuzz dump --driver sim --algorithm walk --implementation \S+ --seed 1 --path [\d:]+)\n$/.exec(r.out);
+      const cmd = /\n {2}replay: bpfkit (fuzz dump --driver sim --implementation \S+ --seed 1 --path [\d:]+)\n$/.exec(r.out);
       expect(cmd, r.out).not.toBeNull();
       const again = await run(cmd![1]!.split(" "));
       expect(again.code).toBe(ExitCode.divergence);

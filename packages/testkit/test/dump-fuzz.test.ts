@@ -78,6 +78,16 @@ describe("dump fuzz on the simulator", () => {
     expect(given).toBe(11);
   });
 
+  it("without `algorithm`, fuzzes just the algorithms `implementations` replaces", async () => {
+    const walkOnly = await runDumpFuzz({ driver: "sim", runs: 10, seed: 4, implementations: { walk: CORE_DUMPS.walk } });
+    expect(walkOnly.dumps).toBe(10);
+    expect(walkOnly.report).toMatch(/^dump fuzz on sim \(walk\): all invariants held/);
+    const two = await runDumpFuzz({ driver: "sim", runs: 10, seed: 4, implementations: { batch: CORE_DUMPS.batch, "walk-once": CORE_DUMPS["walk-once"] } });
+    expect(two.report).toMatch(/^dump fuzz on sim \(walk-once and batch\)/);
+    // Asked for, core's other algorithm still runs beside the replacement.
+    expect((await runDumpFuzz({ driver: "sim", runs: 10, seed: 4, algorithm: "both", implementations: { walk: CORE_DUMPS.walk } })).dumps).toBe(20);
+  });
+
   it("reports the first algorithm a case broke, with its own messages", async () => {
     const broken = (name: string): DumpImplementation => () => {
       throw new Error(`${name} is broken`);

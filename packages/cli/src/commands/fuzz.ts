@@ -6,7 +6,7 @@ import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { kernelUnavailableReason } from "../driver-select.js";
 import { flag, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
-import { implementedChoice, loadImplementations } from "../dump-implementations.js";
+import { loadImplementations } from "../dump-implementations.js";
 
 function count(opts: OptionValues, name: string, dflt: number): number {
   const v = str(opts, name);
@@ -140,8 +140,10 @@ export const fuzzDumpCommand: Command = {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
     const file = str(opts, "implementation");
     const implementations = file === undefined ? undefined : await loadImplementations(file, process.cwd());
-    const algorithm = str(opts, "algorithm") ?? (implementations !== undefined ? implementedChoice(implementations) : "both");
-    if (!isDumpFuzzChoice(algorithm)) throw usageError(`--algorithm ${algorithm}: expected ${DUMP_FUZZ_CHOICES.join(", ")}`);
+    // Without --algorithm, the fuzzer takes the ones the module implements (else both).
+    const given = str(opts, "algorithm");
+    if (given !== undefined && !isDumpFuzzChoice(given)) throw usageError(`--algorithm ${given}: expected ${DUMP_FUZZ_CHOICES.join(", ")}`);
+    const algorithm = given ?? (implementations !== undefined ? undefined : "both");
     const seed = seedOpt(opts);
     const path = pathOpt(opts, seed);
     // Read before the driver is made: a bad --runs is exit 2 whatever the driver.
@@ -160,7 +162,7 @@ export const fuzzDumpCommand: Command = {
       summary = await runDumpFuzz({
         // A simulator afresh for each case (as testkit's "sim"), so that a printed path replays
         // the same maps with the same hash seeds.
-        driver: driver.kind === "sim" ? await freshSims(ctx, driver) : driver, runs, algorithm,
+        driver: driver.kind === "sim" ? await freshSims(ctx, driver) : driver, runs, ...(algorithm !== undefined ? { algorithm } : {}),
         ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
         ...(implementations !== undefined ? { implementations } : {}),
         onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "map"} ${p.run}/${p.runs}, ${p.dumps} dumps…`),
@@ -170,7 +172,7 @@ export const fuzzDumpCommand: Command = {
     }
     ctx.progress(undefined);
     // The command that replays the minimal case: the same driver and --algorithm, its seed and path.
-    const replay = summary.violations.map((v) => `  replay: bpfkit fuzz dump --driver ${summary.driver} --algorithm ${algorithm}${file !== undefined ? ` --implementation ${file}` : ""} --seed ${v.seed} --path ${v.path}\n`).join("");
+    const replay = summary.violations.map((v) => `  replay: bpfkit fuzz dump --driver ${summary.driver}${algorithm !== undefined ? ` --algorithm ${algorithm}` : ""}${file !== undefined ? ` --implementation ${file}` : ""} --seed ${v.seed} --path ${v.path}\n`).join("");
     ctx.emit(() => `${summary.report.trimEnd()}\n${replay}`, () => summary);
     return summary.ok ? 0 : ExitCode.divergence;
   },

@@ -56,7 +56,10 @@ export interface DumpFuzzOptions {
   seed?: number;
   /** With `seed`, replays one counterexample path a summary printed. */
   path?: string;
-  /** "both" (default) is walk and batch; "all" adds `walk-once` and `map` (BpfMap's public dump). */
+  /**
+   * "both" is walk and batch; "all" adds `walk-once` and `map` (BpfMap's public dump). Default:
+   * the algorithms `implementations` replaces, else "both".
+   */
   algorithm?: DumpFuzzAlgorithm | "both" | "all";
   /** Map types to draw from (default DUMP_FUZZ_MAP_TYPES). */
   types?: readonly number[];
@@ -156,8 +159,11 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
     : typeof choice === "function" && isSimDriver(driver) ? choice : undefined;
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
-  const algorithms: DumpFuzzAlgorithm[] = options.algorithm === undefined || options.algorithm === "both"
-    ? ["walk", "batch"] : options.algorithm === "all" ? ["walk", "walk-once", "batch", "map"] : [options.algorithm];
+  // Without `algorithm`, the ones `implementations` replaces: fuzzing core's others is not asked for.
+  const replaced = (["walk", "walk-once", "batch"] as const).filter((a) => options.implementations?.[a] !== undefined);
+  const algorithms: DumpFuzzAlgorithm[] = options.algorithm === undefined && replaced.length > 0 ? [...replaced]
+    : options.algorithm === undefined || options.algorithm === "both"
+      ? ["walk", "batch"] : options.algorithm === "all" ? ["walk", "walk-once", "batch", "map"] : [options.algorithm];
   // BpfMap needs a bpffs root: the simulator's own, else a private mount (never the host's).
   const bpffs = algorithms.includes("map") && !isSimDriver(driver) ? mountPrivateBpffs(driver) : undefined;
   const root = bpffs?.path ?? "/sys/fs/bpf";
