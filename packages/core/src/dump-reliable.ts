@@ -37,6 +37,7 @@
 //    datapath writes to it; with no concurrent writes, every key is delivered.
 import { BPF_MAP_TYPE_LPM_TRIE, batchTokenSize, isHashMapType, isIndexedMapType } from "./constants.js";
 import type { Driver } from "./driver.js";
+import { checkBatchResult, driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, MaxLookupError } from "./errors.js";
 import type { DumpStats } from "./dump-stats.js";
@@ -107,6 +108,7 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
   stats.completed = false;
 
   const first = driver.mapGetNextKey(fd, null, cur);
+  if (first !== 0 && !isNegErrno(first)) throw driverContractError(driver, "mapGetNextKey", first, "0");
   if (first < 0) {
     stats.lookup = 1;
     if (first === -Errno.ENOENT) {
@@ -119,6 +121,9 @@ export function walkDump(target: DumpTarget, sink: RawSink, stats: DumpStats, sk
   for (stats.lookup = 1; stats.lookup <= maxLookup; stats.lookup++) {
     const nextErr = driver.mapGetNextKey(fd, cur, next);
     const le = driver.mapLookupElem(fd, cur, val);
+    // One comparison each on success; a positive errno would deliver stale buffers.
+    if (nextErr !== 0 && !isNegErrno(nextErr)) throw driverContractError(driver, "mapGetNextKey", nextErr, "0");
+    if (le !== 0 && !isNegErrno(le)) throw driverContractError(driver, "mapLookupElem", le, "0");
     if (le === -Errno.ENOENT && indexed) {
       // An fd array's empty slot is no element, and its index stays: go on from it. (The seed
       // took it for a vanished key and fell back to it until the budget ran out.)
@@ -239,6 +244,7 @@ export function batchDump(target: DumpTarget, sink: RawSink, stats: DumpStats, s
   for (;;) {
     const res = driver.mapLookupBatch(fd, first ? null : scratch.inToken, scratch.outToken,
       scratch.keys, scratch.values, scratch.capacity);
+    checkBatchResult(driver, "mapLookupBatch", res, scratch.capacity);
     stats.batches++;
     const errno = res.errno;
     if (errno === Errno.ENOSPC && res.count === 0) {

@@ -77,6 +77,28 @@ eachDriver("driver contract: results core refuses", (get) => {
     expect(() => m.deleteBatch([1])).toThrow(/mapDeleteBatch returned undefined, /);
   });
 
+  it("the dumps refuse the same results: the walk's next-key and lookup, the batch dump's batch", () => {
+    let inner!: Driver;
+    const { m, inner: d } = over({
+      mapGetNextKey: (fd, k, n) => positive(inner.mapGetNextKey(fd, k, n)),
+      mapLookupBatch: (...a) => { const r = inner.mapLookupBatch(...a); return { errno: -r.errno, count: r.count }; },
+    });
+    inner = d;
+    m.openOrCreate();
+    m.update(1, 10n);
+    // The walk: its last next-key is ENOENT, answered as +2.
+    expect(() => m.dumpWithCallback(() => {}, { algorithm: "walk" })).toThrow(/^driver "careless" broke the Driver contract: mapGetNextKey returned 2, /);
+    m.delete(1);
+    expect(() => m.dumpWithCallback(() => {}, { algorithm: "walk" })).toThrow(/mapGetNextKey returned 2, /); // the first key
+    expect(() => m.dumpWithCallback(() => {}, { algorithm: "batch" })).toThrow(/^driver "careless" broke the Driver contract: mapLookupBatch returned \{ errno: -2, count: 0 \}/);
+    let inner2!: Driver;
+    const { m: m2, inner: d2 } = over({ mapLookupElem: (fd, k, v, f) => (inner2.mapLookupElem(fd, k, v, f), 1) });
+    inner2 = d2;
+    m2.openOrCreate();
+    m2.update(1, 10n);
+    expect(() => m2.dumpWithCallback(() => {}, { algorithm: "walk" })).toThrow(/mapLookupElem returned 1, .*return -1/);
+  });
+
   it("map info that says more bytes than the buffer holds is refused, not decoded short", () => {
     let inner!: Driver;
     const { m, inner: d } = over({ objGetInfoByFd: (fd, info) => inner.objGetInfoByFd(fd, info) + info.length });
