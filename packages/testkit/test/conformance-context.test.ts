@@ -101,6 +101,19 @@ describe("runCase: outcomes", () => {
     expect(skipReason(plain, {})).toBeUndefined();
   });
 
+  it("exclude skips the cases it matches with their reason, runs the others, and refuses a list without reasons", () => {
+    let ran = 0;
+    const counted = { ...plain, name: "array: freeze then update is EPERM", run: () => { ran++; } };
+    const exclude = [{ match: "freeze", reason: "the remote helper has no BPF_MAP_FREEZE" }];
+    expect(runCase(counted, sim, { exclude })).toEqual({ status: "skipped", reason: "excluded: the remote helper has no BPF_MAP_FREEZE" });
+    expect(ran).toBe(0);
+    expect(runCase({ ...counted, name: "array: update" }, sim, { exclude })).toEqual({ status: "passed" });
+    expect(ran).toBe(1);
+    expect(() => skipReason(plain, { exclude: ["freeze"] as never })).toThrow(new TypeError(
+      "conformance options: exclude must be a list of { match, reason }, each a non-empty string"));
+    expect(() => skipReason(plain, { exclude: [{ match: "freeze", reason: "" }] })).toThrow(TypeError);
+  });
+
   it("CaseSkipped skips with its reason; any other throw fails, named unless it is a ConformanceError", () => {
     expect(runCase({ ...plain, run: () => { throw new CaseSkipped("no rename here"); } }, sim)).toEqual({ status: "skipped", reason: "no rename here" });
     expect(runCase({ ...plain, run: () => { throw new TypeError("bad"); } }, sim)).toMatchObject({ status: "failed", message: "TypeError: bad" });

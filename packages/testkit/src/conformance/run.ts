@@ -6,7 +6,7 @@ import { CaseContext } from "./context.js";
 import type { CaseOutcome, ConformanceCase, ConformanceOptions, ConformanceReport } from "./types.js";
 
 const CONFORMANCE_OPTIONS_KEYS = optionKeys<ConformanceOptions>({
-  groups: true, only: true, bpffs: true, exactLru: true, pinCpu: true, privileged: true,
+  groups: true, only: true, exclude: true, bpffs: true, exactLru: true, pinCpu: true, privileged: true,
 });
 
 /** The cases `options` selects (by group and name), in spec order. */
@@ -17,9 +17,23 @@ export function selectCases(options: ConformanceOptions = {}): ConformanceCase[]
     (options.only === undefined || options.only.some((s) => c.name.includes(s))));
 }
 
+/** A TypeError unless `exclude` is absent or a list of `{ match, reason }` with non-empty strings. */
+function checkExclude(exclude: unknown): void {
+  if (exclude === undefined) return;
+  const ok = (e: unknown) => e !== null && typeof e === "object" &&
+    typeof (e as { match?: unknown }).match === "string" && (e as { match: string }).match !== "" &&
+    typeof (e as { reason?: unknown }).reason === "string" && (e as { reason: string }).reason !== "";
+  if (!Array.isArray(exclude) || !exclude.every(ok)) {
+    throw new TypeError("conformance options: exclude must be a list of { match, reason }, each a non-empty string");
+  }
+}
+
 /** Why a case cannot run with these options, or undefined. */
 export function skipReason(c: ConformanceCase, options: ConformanceOptions): string | undefined {
   assertOptionKeys(options, CONFORMANCE_OPTIONS_KEYS, "skipReason", "options");
+  checkExclude(options.exclude);
+  const excluded = options.exclude?.find((e) => c.name.includes(e.match));
+  if (excluded !== undefined) return `excluded: ${excluded.reason}`;
   if (c.group === "lru-exact" && !options.exactLru) {
     return "the exact single-CPU LRU sequences (kernel-maps.md §7.2/§7.3) need a driver that runs every syscall on one CPU: pass exactLru (and pinCpu for the kernel)";
   }

@@ -28,6 +28,11 @@ export interface ConformanceOptions {
   /** Only cases whose name includes one of these strings. */
   only?: readonly string[];
   /**
+   * Cases this driver does not claim to pass, each with the reason: a case whose name includes
+   * `match` is skipped (reported as skipped with `excluded: <reason>`, never dropped silently).
+   */
+  exclude?: readonly { readonly match: string; readonly reason: string }[];
+  /**
    * Where pins go. A string is an existing bpffs directory the suite may fill (it cleans up what
    * it pins); a function mounts one per case. Default: `mountPrivateBpffs(driver)` per case.
    */
