@@ -31,6 +31,7 @@ export { DUMP_FUZZ_MAP_TYPES, type DumpCase, type DumpCaseOptions, dumpCaseArb, 
 export { type Delivery, type DumpFuzzAlgorithm, type DumpRun, checkDump } from "./dump-fuzz/check-dump.js";
 export { type DatapathRecord, newDatapathRecord } from "./dump-fuzz/datapath.js";
 export { KeyUniverse, keyBytes } from "./dump-fuzz/universe.js";
+export { type SimModule, simulatorPerCase } from "./dump-fuzz/sim-per-case.js";
 export {
   type DumpFuzzOptions, type DumpFuzzProgress, type DumpFuzzSummary, type DumpFuzzViolation,
   type DumpImplementation, CORE_DUMPS, formatDumpFuzzSummary, runDumpFuzz,

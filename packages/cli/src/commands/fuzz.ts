@@ -101,9 +101,13 @@ const DUMP_FUZZ_CHOICES = ["walk", "walk-once", "batch", "map", "both", "all"] a
 type DumpFuzzChoice = (typeof DUMP_FUZZ_CHOICES)[number];
 const isDumpFuzzChoice = (a: string): a is DumpFuzzChoice => (DUMP_FUZZ_CHOICES as readonly string[]).includes(a);
 
-/** `first`, then a new simulator per call: the io's own where it makes one at once, else the default. */
+/**
+ * `first`, then a new simulator per call: the io's own where it makes one at once, else testkit's
+ * simulatorPerCase (a new host on the last one's wasm engine where it can).
+ */
 async function freshSims(ctx: Ctx, first: Driver): Promise<() => Driver> {
-  const { createSimDriver } = await import("@bpfkit/driver-wasm-sim");
+  const { simulatorPerCase } = await import("@bpfkit/testkit");
+  const next = simulatorPerCase(await import("@bpfkit/driver-wasm-sim"), { possibleCpus: first.possibleCpus });
   let used = false;
   return () => {
     if (!used) {
@@ -112,7 +116,7 @@ async function freshSims(ctx: Ctx, first: Driver): Promise<() => Driver> {
     }
     const d = ctx.io.createDriver?.("sim");
     if (d !== undefined && !(d instanceof Promise)) return d;
-    return createSimDriver({ possibleCpus: first.possibleCpus });
+    return next();
   };
 }
 

@@ -17,6 +17,7 @@ import { type DatapathRecord, newDatapathRecord } from "./datapath.js";
 import type { HeldValues } from "./held.js";
 import { KernelDatapath } from "./kernel-datapath.js";
 import { type SimDatapathRun, attachSimDatapath, isSimDriver } from "./sim-datapath.js";
+import { simulatorPerCase } from "./sim-per-case.js";
 import { KeyUniverse } from "./universe.js";
 
 /**
@@ -154,8 +155,8 @@ export async function runDumpFuzz(options: DumpFuzzOptions = {}): Promise<DumpFu
   const { name, driver } = await resolveDriver(choice);
   if (driver.kind === "model") throw new TypeError("runDumpFuzz needs a driver with a datapath: the simulator or the kernel");
   // The fuzzer's own simulator: a fresh one per case (see DumpFuzzOptions.driver).
-  const createSim = choice === "sim" ? (await import("@bpfkit/driver-wasm-sim")).createSimDriver : undefined;
-  const freshSim: (() => Driver) | undefined = createSim !== undefined ? () => createSim({ possibleCpus: driver.possibleCpus })
+  const freshSim: (() => Driver) | undefined = choice === "sim"
+    ? simulatorPerCase(await import("@bpfkit/driver-wasm-sim"), { possibleCpus: driver.possibleCpus })
     : typeof choice === "function" && isSimDriver(driver) ? choice : undefined;
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
