@@ -4,7 +4,7 @@
 import { checkOrMountFs, DEFAULT_FALLBACK_MAP_ROOT } from "./bpffs.js";
 import {
   BPF_ANY, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY,
-  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY,
+  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, keylessMapTypeName,
 } from "./constants.js";
 import { assertDriver } from "./driver-contract.js";
 import { type Driver, RLIM_INFINITY } from "./driver.js";
@@ -93,11 +93,6 @@ export function createBpf(options: BpfOptions): Bpf {
 
 const ACCESS_FLAGS = BPF_F_RDONLY | BPF_F_WRONLY;
 
-
-/** Map types the kernel creates only with key_size 0: whatever they are, they are not BpfMaps. */
-const KEYLESS_MAP_TYPES = new Map<number, string>([
-  [22, "queue"], [23, "stack"], [27, "ring buffer"], [30, "bloom filter"], [31, "user ring buffer"], [33, "arena"],
-]);
 
 /**
  * The seed's package-level functions as methods (API.md §3), with the instance's state. Errors
@@ -637,8 +632,7 @@ export class Bpf implements sys.SyscallContext {
       fd = sys.objGet(this, path);
     } catch (e) {
       // The seed's words name the pin; say which call asked, as every later failure here does.
-      if (!(e instanceof BpfError)) throw e;
-      throw new BpfError({ errno: e.errno, op: "openMap", path, message: `openMap ${path}: ${e.message}`, cause: e });
+      throw e instanceof BpfError ? renamed(e, "openMap", path, { path }) : e;
     }
     // fromOpened registers the map under `path`.
     return this.#adoptFd("openMap", fd, path, { path },
@@ -654,8 +648,9 @@ export class Bpf implements sys.SyscallContext {
    * The map is named `id:<id>` in errors; its metrics are labelled by its kernel name. It has no
    * pin path (`path()` is ""), so openParallel, reopen, unpin, unpinIfExists and
    * checkAndUpgrade refuse with EINVAL and leave it open; open and openOrCreate* do nothing
-   * while it is open, as on a pinned map; the *IfExists dumps dump it. `close()` closes its fd for good: every later operation throws
-   * EBADF saying that the map is closed (openMapById again for a new handle). It is not in the
+   * while it is open, as on a pinned map; the *IfExists dumps dump it. `close()` closes its fd
+   * for good: every later operation throws EBADF saying that the map is closed (openMapById
+   * again for a new handle). It is not in the
    * registry (`getMap`, `getOpenMaps`), which lists maps by their pins: each call gives a new
    * handle with its own fd, to be closed by the caller.
    *
@@ -679,7 +674,7 @@ export class Bpf implements sys.SyscallContext {
       // The kernel gives GET_FD_BY_ID to CAP_SYS_ADMIN only: with CAP_BPF alone maps can be made
       // and used by fd, so a bare EPERM here does not say what is missing.
       const why = e.errno === Errno.EPERM ? " (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)" : "";
-      throw new BpfError({ errno: e.errno, op, map: name, message: `${op} ${name}: ${e.message}${why}`, cause: e });
+      throw renamed(e, op, name, { map: name }, why);
     }
     return this.#adoptFd(op, fd, name, { map: name },
       (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs));
@@ -697,7 +692,7 @@ export class Bpf implements sys.SyscallContext {
       if (info.type === 0) throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map type of ${what}` });
       if (info.keySize === 0) {
         // The seed's words, and for a map type that never has keys, why: BpfMap is keyed.
-        const keyless = KEYLESS_MAP_TYPES.get(info.type);
+        const keyless = keylessMapTypeName(info.type);
         const why = keyless !== undefined ? `: a ${keyless} map has no keys, and a BpfMap needs them` : "";
         throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map key size of ${what}${why}` });
       }
@@ -705,9 +700,7 @@ export class Bpf implements sys.SyscallContext {
     } catch (e) {
       this.driver.close(fd);
       // The map-info error names only the fd, which is closed now: say which map it was.
-      if (e instanceof BpfError && e.path === undefined && e.map === undefined) {
-        throw new BpfError({ errno: e.errno, op, ...where, message: `${op} ${what}: ${e.message}`, cause: e });
-      }
+      if (e instanceof BpfError && e.path === undefined && e.map === undefined) throw renamed(e, op, what, where);
       throw e;
     }
   }
@@ -746,6 +739,11 @@ export class Bpf implements sys.SyscallContext {
 }
 
 /** The kernel name in `options` ("" for none), or a TypeError/RangeError naming `where`. */
+/** `e` as `op` on `what` (a path, `id:12`) reports it: `op what: e's message why`, `e` the cause. */
+function renamed(e: BpfError, op: string, what: string, where: { path?: string; map?: string }, why = ""): BpfError {
+  return new BpfError({ errno: e.errno, op, ...where, message: `${op} ${what}: ${e.message}${why}`, cause: e });
+}
+
 function kernelNameOption(options: CreateMapOptions | undefined, where: string): string {
   if (options === undefined) return "";
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName? }`);

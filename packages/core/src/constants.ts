@@ -256,6 +256,24 @@ export function perCpuSlotSize(valueSize: number): number {
 /** BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: past the seed's list, but per-CPU for bpf(2) too. */
 export const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21;
 
+// Types past the seed's list that the kernel creates only with key_size 0 (enum bpf_map_type, 6.18).
+export const BPF_MAP_TYPE_QUEUE = 22;
+export const BPF_MAP_TYPE_STACK = 23;
+export const BPF_MAP_TYPE_RINGBUF = 27;
+export const BPF_MAP_TYPE_BLOOM_FILTER = 30;
+export const BPF_MAP_TYPE_USER_RINGBUF = 31;
+export const BPF_MAP_TYPE_ARENA = 33;
+
+const keylessNames = new Map<number, string>([
+  [BPF_MAP_TYPE_QUEUE, "queue"], [BPF_MAP_TYPE_STACK, "stack"], [BPF_MAP_TYPE_RINGBUF, "ring buffer"],
+  [BPF_MAP_TYPE_BLOOM_FILTER, "bloom filter"], [BPF_MAP_TYPE_USER_RINGBUF, "user ring buffer"], [BPF_MAP_TYPE_ARENA, "arena"],
+]);
+
+/** What a map type with no keys is called in words (`queue`), or undefined for a keyed type. */
+export function keylessMapTypeName(t: number): string | undefined {
+  return keylessNames.get(t);
+}
+
 /**
  * Per-CPU map types, whose user-space values hold one slot per possible CPU
  * (`bpf_map_value_size` in kernel/bpf/syscall.c).

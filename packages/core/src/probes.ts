@@ -2,9 +2,10 @@
 // LRU; bpfkit probes each type on its own, lazily, by creating a tiny map of that type through
 // the driver, and caches the answer per Bpf instance (API.md §4.4).
 import {
-  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_STORAGE, BPF_MAP_TYPE_HASH,
-  BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
-  BPF_MAP_TYPE_STACK_TRACE,
+  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_CGROUP_STORAGE, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK,
+  BPF_MAP_TYPE_STACK_TRACE, BPF_MAP_TYPE_USER_RINGBUF,
 } from "./constants.js";
 import type { Driver, MapCreateAttr } from "./driver.js";
 import { Errno } from "./errno.js";
@@ -12,13 +13,6 @@ import { Errno } from "./errno.js";
 /** Answers whether the kernel supports a map type. Injectable: tests mock an old kernel. */
 export type MapTypeProber = (mapType: number) => boolean;
 
-// Types past the seed's list whose create attr differs from the default (enum bpf_map_type, 6.18).
-const BPF_MAP_TYPE_QUEUE = 22;
-const BPF_MAP_TYPE_STACK = 23;
-const BPF_MAP_TYPE_RINGBUF = 27;
-const BPF_MAP_TYPE_BLOOM_FILTER = 30;
-const BPF_MAP_TYPE_USER_RINGBUF = 31;
-const BPF_MAP_TYPE_ARENA = 33;
 /** A ring buffer's size must be a power-of-two multiple of the page: the page sizes Linux runs with. */
 const PAGE_SIZES = [4096, 16384, 65536];
 
