@@ -5,7 +5,12 @@ import type { BpfMapEntryModel } from "./map-cache.js";
 
 /** The seed's NewMap arguments: sizes come from the codecs. */
 export interface MapSpec<K, V> {
-  /** The pin's base name under the map root (`cilium_ct4_global`): no `/`, NUL, `.` or `..`. */
+  /**
+   * The pin's base name under the map directory (`cilium_ct4_global`): no `/`, NUL, `.` or `..`.
+   * A path in the map directory (`bpf.localMapPath(…)`) is taken as its base name, as the seed's
+   * NewMap took `path.Base`; a path elsewhere is a TypeError (the seed pinned it in the map
+   * directory regardless). Reading the map directory for the check locks the root down.
+   */
   name: string;
   /** A `BPF_MAP_TYPE_*`; normalised through `bpf.getMapType` when the map is opened. */
   type: number;

@@ -30,7 +30,7 @@ import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, ty
 import { type OpenMapCodecChooser, openedMapShape } from "./opened-codecs.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, OPEN_MAP_CODECS_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
-import { assertMapName } from "./paths.js";
+import { specMapName } from "./paths.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
 import { offBpffs, removePin } from "./unpin.js";
@@ -182,9 +182,9 @@ export class BpfMap<K, V> {
     const op = internal.op ?? "newMap";
     if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
     assertOptionKeys(spec, MAP_SPEC_KEYS, typeof spec.name === "string" ? `${op} ${spec.name}` : op, "spec");
-    // One path element: a "/" or ".." would pin, unpin or rm -rf somewhere else entirely.
-    assertMapName(spec.name, op);
-    const name = spec.name;
+    // One path element: a "/" or ".." would pin, unpin or rm -rf somewhere else entirely. A path
+    // in the map directory is its base name, as the seed's NewMap took path.Base.
+    const name = specMapName(spec.name, () => bpf.mapPrefixPath(), op);
     if (!isUint(spec.type)) throw new TypeError(`${op} ${name}: type must be a BPF_MAP_TYPE_* number, got ${String(spec.type)}`);
     assertCodecs(spec.key, spec.value, `${op} ${name}`);
     if (!isUint(spec.maxEntries)) throw new TypeError(`${op} ${name}: maxEntries must be a u32, got ${String(spec.maxEntries)}`);

@@ -78,6 +78,29 @@ export function assertMapName(name: unknown, op: string): asserts name is string
   if (why !== undefined) throw new TypeError(`${op}: invalid map name ${JSON.stringify(String(name))}: ${why}`);
 }
 
+/**
+ * The map name a spec's `name` stands for. The seed's NewMap keeps `path.Base(name)`, and Cilium
+ * hands it full paths (`policymap.OpenOrCreate(bpf.LocalMapPath(…))`): a path in the map
+ * directory is taken as its base name. A path anywhere else is refused: the seed would pin the
+ * map in the map directory, not where the path says. `mapDir` is read (locking the root down)
+ * only for an absolute name.
+ */
+export function specMapName(name: unknown, mapDir: () => string, op: string): string {
+  if (typeof name === "string" && name.startsWith("/") && !name.includes("\0")) {
+    const p = cleanPath(name);
+    const dir = mapDir();
+    if (dirname(p) === dir && mapNameProblem(basename(p)) === undefined) return basename(p);
+    throw new TypeError(`${op}: map name ${JSON.stringify(name)} is a path outside the map directory ${dir}: ` +
+      `a map pins there under its name; to open a map pinned elsewhere, use bpf.openMap(path, { key, value })`);
+  }
+  if (typeof name === "string" && name.includes("/") && !name.includes("\0")) {
+    throw new TypeError(`${op}: invalid map name ${JSON.stringify(name)}: must not contain "/" ` +
+      "(a name in the map directory, as bpf.localMapName gives, or a path in it, as bpf.localMapPath gives)");
+  }
+  assertMapName(name, op);
+  return name;
+}
+
 /** Throws a TypeError when `p` is not a usable path: a non-empty string without NUL. */
 export function checkPath(p: unknown, what: string, op: string): asserts p is string {
   if (typeof p !== "string") throw new TypeError(`${op}: ${what} must be a string, got ${p === null ? "null" : typeof p}`);

@@ -393,6 +393,36 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
       .toThrow(/newPerCpuHashMap/);
   });
 
+  it("newMap takes a path in the map directory as its base name, as the seed's NewMap (policymap.OpenOrCreate(LocalMapPath(…)))", () => {
+    const env = get();
+    const path = env.bpf.localMapPath("cilium_policy_", 42);
+    const m = env.map({ ...testMapSpec(path) });
+    expect(m.name()).toBe("cilium_policy_00042");
+    expect(m.openOrCreate()).toBe(true);
+    expect(m.path()).toBe(path);
+    m.update(1, 2);
+    expect(env.bpf.getMap("cilium_policy_00042")).toBe(m);
+    // An unclean spelling of the same path is the same map.
+    const again = env.map({ ...testMapSpec(`${env.root}//tc/./globals/cilium_policy_00042`) });
+    expect(again.openOrCreate()).toBe(false);
+    expect(again.lookup(1)).toBe(2);
+    const perCpu = env.bpf.newPerCpuHashMap({ name: env.bpf.localMapPath("cilium_percpu_", 1), key: u32, value: u32, maxEntries: 4 });
+    expect(perCpu.name()).toBe("cilium_percpu_00001");
+  });
+
+  it("newMap refuses a path outside the map directory, where the seed pinned elsewhere than it said", () => {
+    const env = get();
+    for (const p of [`${env.root}/other/cilium_policy_00042`, `${env.root}/tc/globals`, `${env.root}/tc/globals/..`, "/sys/fs/bpf/tc/globals/x"]) {
+      expect(() => env.bpf.newMap({ ...testMapSpec(p) }), p).toThrow(new TypeError(
+        `newMap: map name ${JSON.stringify(p)} is a path outside the map directory ${env.root}/tc/globals: ` +
+        "a map pins there under its name; to open a map pinned elsewhere, use bpf.openMap(path, { key, value })"));
+    }
+    expect(() => env.bpf.newMap({ ...testMapSpec("tc/globals/x") })).toThrow(
+      'newMap: invalid map name "tc/globals/x": must not contain "/" (a name in the map directory, as bpf.localMapName gives, or a path in it, as bpf.localMapPath gives)');
+    // Nothing was made.
+    expect(env.driver.host.readdir(`${env.root}/tc/globals`)).toSatisfy((r: unknown) => typeof r === "number" || (r as string[]).length === 0);
+  });
+
   it("fromOpened on an array takes sizes from the info and registers under its path", () => {
     const env = get();
     const arr = env.map({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 4 });
