@@ -4,7 +4,7 @@
 import { checkOrMountFs, DEFAULT_FALLBACK_MAP_ROOT } from "./bpffs.js";
 import {
   BPF_ANY, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY,
-  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, keylessMapTypeName,
+  BPF_MAP_TYPE_PROG_ARRAY, isLruMapType, keylessMapTypeName,
 } from "./constants.js";
 import { assertDriver } from "./driver-contract.js";
 import { type Driver, RLIM_INFINITY } from "./driver.js";
@@ -434,7 +434,7 @@ export class Bpf implements sys.SyscallContext {
   #needsUpgrade(info: MapInfo, path: string, mapType: number, keySize: number, valueSize: number,
     maxEntries: number, flags: number): boolean {
     let expectMax = maxEntries;
-    if ((mapType === BPF_MAP_TYPE_LRU_HASH || mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH) && (flags & BPF_F_NO_COMMON_LRU) !== 0) {
+    if (isLruMapType(mapType) && (flags & BPF_F_NO_COMMON_LRU) !== 0) {
       const cpus = this.driver.possibleCpus;
       expectMax = Math.ceil(maxEntries / cpus) * cpus;
     }

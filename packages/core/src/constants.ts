@@ -283,6 +283,11 @@ export function isPerCpuMapType(t: number): boolean {
     t === BPF_MAP_TYPE_LRU_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
 }
 
+/** The LRU hashes, from which the kernel evicts on its own when they are full. */
+export function isLruMapType(t: number): boolean {
+  return t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
 /** The hash family, whose batch token is a 4-byte bucket index (kernel-maps.md §10.1). */
 export function isHashMapType(t: number): boolean {
   return t === BPF_MAP_TYPE_HASH || t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_LRU_HASH ||

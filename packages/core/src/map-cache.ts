@@ -80,6 +80,8 @@ export interface CacheOwner {
   resolveDelete(keyBytes: Uint8Array): number;
   opError(op: string, errno: number): Error;
   metric(op: string, ok: boolean): void;
+  /** The number of entries changed (the map's pressure metric follows it). */
+  sizeChanged?(size: number): void;
 }
 
 export interface ResolverRun {
@@ -127,6 +129,7 @@ export class MapCache<K, V> {
     if (e === undefined) return;
     if (e.desiredAction !== DesiredAction.OK) this.#outstanding--;
     this.entries.delete(id);
+    this.#owner.sizeChanged?.(this.entries.size);
   }
 
   /** Update's cache effect (§7.6): the entry is replaced; a failure schedules the resolver. */
@@ -137,6 +140,7 @@ export class MapCache<K, V> {
       key, value, keyBytes, valueBytes, desiredAction: DesiredAction.OK, lastError: err,
     };
     this.entries.set(id, e);
+    if (old === undefined) this.#owner.sizeChanged?.(this.entries.size);
     this.#setAction(e, err === undefined ? DesiredAction.OK : DesiredAction.Insert);
     if (err !== undefined) this.scheduleErrorResolver();
   }
@@ -156,6 +160,7 @@ export class MapCache<K, V> {
       if (key === undefined) return;
       e = { key, value: undefined, keyBytes, valueBytes: undefined, desiredAction: DesiredAction.OK, lastError: undefined };
       this.entries.set(id, e);
+      this.#owner.sizeChanged?.(this.entries.size);
     }
     e.lastError = err;
     this.#setAction(e, DesiredAction.Delete);

@@ -11,7 +11,7 @@ import { extractCommonName } from "./common-name.js";
 import {
   BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType,
-  isIndexedMapType, isPerCpuMapType, userValueSize,
+  isIndexedMapType, isLruMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
@@ -168,6 +168,7 @@ export class BpfMap<K, V> {
   readonly #byId: number | undefined;
   #closedForGood = false;
   #cache: MapCache<K, V> | undefined;
+  #pressureMetric = false;
   #commonName: string | undefined;
   readonly #metrics: MetricsHook | undefined;
   /** The driver with the syscall hook around it, for dumps, iterators and batches. */
@@ -351,6 +352,41 @@ export class BpfMap<K, V> {
     this.#cache?.close();
     this.#cache = new MapCache<K, V>(this.#cacheOwner(), options.clock);
     return this;
+  }
+
+  /**
+   * Cilium's WithPressureMetric: reports the map's pressure, its entries over its max entries, to
+   * the Bpf's `metrics.mapPressure` hook. As in Cilium, the entries are counted in the cache
+   * (`withCache()` is turned on when the map has none), so they are what this object wrote and
+   * has not deleted, failed writes awaiting the resolver included; each change is reported. An
+   * LRU map is left to `updatePressureMetricWithSize`, as Cilium's conntrack GC does: the kernel
+   * evicts from it without telling the cache.
+   */
+  withPressureMetric(): this {
+    this.#pressureMetric = true;
+    if (this.#cache === undefined) this.withCache();
+    else this.#cachePressure(this.#cache.entries.size);
+    return this;
+  }
+
+  /**
+   * Cilium's UpdatePressureMetricWithSize: reports `size` entries (a GC's count of what it kept)
+   * as the map's pressure. Does nothing without `withPressureMetric()`.
+   */
+  updatePressureMetricWithSize(size: number): void {
+    if (!Number.isInteger(size) || size < 0) {
+      throw new RangeError(`updatePressureMetricWithSize ${this.#name}: size must be a non-negative integer, got ${String(size)}`);
+    }
+    if (!this.#pressureMetric) return;
+    const hook = this.#metrics?.mapPressure;
+    if (hook === undefined) return;
+    const max = this.#info.maxEntries;
+    hook.call(this.#metrics, this.#name.replace(/^cilium_/, ""), max === 0 ? 0 : size / max);
+  }
+
+  /** The cache's size changed: the pressure, except for LRU maps (see withPressureMetric). */
+  #cachePressure(size: number): void {
+    if (this.#pressureMetric && !isLruMapType(this.#info.mapType)) this.updatePressureMetricWithSize(size);
   }
 
   /**
@@ -1440,6 +1476,7 @@ export class BpfMap<K, V> {
       resolveDelete: (kb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapDeleteElem(this.#fd, kb),
       opError: (op, errno) => this.#error(op, errno, op === "update" || op === "delete" ? this.#refusal(op, errno) : undefined),
       metric: (op, ok) => this.#metric(op, ok),
+      sizeChanged: (size) => this.#cachePressure(size),
     };
   }
 }

@@ -24,6 +24,12 @@ export interface MetricsHook {
    * (`getNextKey`) or a batch dump (`lookupBatch`), so every complete dump reports one `fail`.
    */
   syscall?(op: string, outcome: Outcome, durationNs: number): void;
+  /**
+   * Cilium's `bpf_map_pressure` gauge, for a map with `withPressureMetric()`: its entries over its
+   * max entries (0 to 1), each time that changes. `mapName` is the map's name without its
+   * `cilium_` prefix (Cilium's NonPrefixedName: `policy_00042`, `ipcache`).
+   */
+  mapPressure?(mapName: string, pressure: number): void;
 }
 
 /** Cilium's operation labels for the syscall-duration metric. */
@@ -61,9 +67,9 @@ export const MetricOp = {
  */
 export function isolatedHook(hook: MetricsHook | null | undefined, logger: Logger, op: string): MetricsHook | undefined {
   if (hook === undefined || hook === null) return undefined;
-  if (typeof hook !== "object") throw new TypeError(`${op}: metrics must be an object with mapOp and/or syscall functions`);
-  const { mapOp, syscall } = hook;
-  for (const [name, f] of [["mapOp", mapOp], ["syscall", syscall]] as const) {
+  if (typeof hook !== "object") throw new TypeError(`${op}: metrics must be an object with mapOp, syscall and/or mapPressure functions`);
+  const { mapOp, syscall, mapPressure } = hook;
+  for (const [name, f] of [["mapOp", mapOp], ["syscall", syscall], ["mapPressure", mapPressure]] as const) {
     if (f !== undefined && typeof f !== "function") throw new TypeError(`${op}: metrics.${name} must be a function`);
   }
   const warned = new Set<string>();
@@ -90,6 +96,13 @@ export function isolatedHook(hook: MetricsHook | null | undefined, logger: Logge
         syscall.call(hook, op, outcome, durationNs);
       } catch (e) {
         report("syscall", e);
+      }
+    },
+    mapPressure: mapPressure === undefined ? undefined : (mapName, pressure) => {
+      try {
+        mapPressure.call(hook, mapName, pressure);
+      } catch (e) {
+        report("mapPressure", e);
       }
     },
   };

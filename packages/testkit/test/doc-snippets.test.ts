@@ -83,6 +83,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
     swap: [`import { createKernelDriver } from "@bpfkit/driver-kernel";`, `import { createSimDriver as createKernelDriver } from "@bpfkit/driver-wasm-sim";`],
   },
   { file: "packages/core/README.md", holds: "counts.update(443, 1n);" },
+  { file: "docs/bpf-instance-and-codecs.md", holds: ".withPressureMetric();" },
   { file: "docs/writing-a-driver.md", holds: "counted(createSimDriver(), counts)" },
   { file: "packages/cli/README.md", holds: "await main([\"probe\"" },
   { file: "packages/driver-wasm-sim/README.md", holds: "createSimDriver({ seed: 1 })" },

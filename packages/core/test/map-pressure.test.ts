@@ -1,0 +1,91 @@
+// Cilium's WithPressureMetric and UpdatePressureMetricWithSize: a map's entries over its max
+// entries, reported to metrics.mapPressure as the cache changes, or as a GC counts them.
+import { expect, it } from "vitest";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, Errno, createBpf, ipv4, lpmKey, memoryLogger, u32, type Bpf } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { eachDriver, testMapSpec, type Env } from "./support/env.js";
+import { ManualClock } from "./support/manual-clock.js";
+
+function withPressure(env: Env): { bpf: Bpf; seen: string[] } {
+  const seen: string[] = [];
+  const bpf = createBpf({ driver: env.driver, mapRoot: env.root,
+    metrics: { mapPressure: (name, p) => seen.push(`${name} ${p}`) } });
+  return { bpf, seen };
+}
+
+eachDriver("map pressure metric", (get) => {
+  it("follows the entries written and deleted, named without cilium_ (Cilium's NonPrefixedName)", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const m = env.track(bpf.newMap({ ...testMapSpec("cilium_policy_00042"), maxEntries: 4 }).withPressureMetric());
+    m.openOrCreate();
+    m.update(1, 1);
+    m.update(2, 2);
+    m.update(2, 3);                   // the same key again: no change
+    m.delete(1);
+    m.updateBatch([5, 6], [5, 6]);
+    m.deleteBatch([5]);
+    expect(m.lookupAndDelete(6)).toBe(6);
+    m.deleteAll();
+    expect(seen).toEqual(["policy_00042 0.25", "policy_00042 0.5", "policy_00042 0.25", "policy_00042 0.5",
+      "policy_00042 0.75", "policy_00042 0.5", "policy_00042 0.25", "policy_00042 0"]);
+  });
+
+  it("counts a failed write the resolver has yet to retry, as Cilium's len(cache) does", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const clock = new ManualClock();
+    const m = env.track(bpf.newMap({ ...testMapSpec("cilium_ipcache"), maxEntries: 2 }).withCache({ clock }));
+    m.openOrCreate();
+    m.update(1, 1);
+    m.withPressureMetric();           // keeps the cache it has, and reports what it holds
+    m.update(2, 2);
+    expect(() => m.update(3, 3)).toThrow(expect.objectContaining({ errno: Errno.E2BIG }));
+    expect(seen).toEqual(["ipcache 0.5", "ipcache 1", "ipcache 1.5"]);
+  });
+
+  it("an LPM trie reports too; an LRU map only what updatePressureMetricWithSize says", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const lpm = env.track(bpf.newMap({ name: "cilium_ipcache", type: BPF_MAP_TYPE_LPM_TRIE, key: lpmKey(ipv4), value: u32,
+      maxEntries: 8, flags: 1 }).withPressureMetric());
+    lpm.openOrCreate();
+    lpm.update({ prefixLen: 8, data: "10.0.0.0" }, 1);
+    const lru = env.track(bpf.newMap({ ...testMapSpec("cilium_ct4_global"), type: BPF_MAP_TYPE_LRU_HASH, flags: 0, maxEntries: 8 })
+      .withPressureMetric());
+    lru.openOrCreate();
+    lru.update(1, 1);
+    lru.update(2, 2);
+    lru.updatePressureMetricWithSize(6);
+    expect(seen).toEqual(["ipcache 0.125", "ct4_global 0.75"]);
+    expect(() => lru.updatePressureMetricWithSize(-1)).toThrow(RangeError);
+  });
+
+  it("reports nothing without withPressureMetric, or without a mapPressure hook", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const plain = env.track(bpf.newMap({ ...testMapSpec("cilium_a"), type: BPF_MAP_TYPE_ARRAY, flags: 0 }).withCache());
+    plain.openOrCreate();
+    plain.update(1, 1);
+    plain.updatePressureMetricWithSize(3);
+    expect(seen).toEqual([]);
+    const noHook = env.track(env.bpf.newMap(testMapSpec("cilium_b")).withPressureMetric());
+    noHook.openOrCreate();
+    noHook.update(1, 1);
+    noHook.updatePressureMetricWithSize(3);
+  });
+});
+
+it("a mapPressure hook that throws is logged once and does not undo the write", () => {
+  const logger = memoryLogger();
+  const bpf = createBpf({ driver: createSimDriver(), mapRoot: "/sys/fs/bpf", logger,
+    metrics: { mapPressure: () => { throw new Error("gauge down"); } } });
+  const m = bpf.newMap(testMapSpec("cilium_x")).withPressureMetric();
+  m.openOrCreate();
+  m.update(1, 1);
+  m.update(2, 2);
+  expect(m.lookup(2)).toBe(2);
+  expect(logger.records.filter((r) => r.msg.startsWith("metrics hook mapPressure threw"))).toHaveLength(1);
+  expect(() => createBpf({ driver: createSimDriver(), metrics: { mapPressure: 1 as never } }))
+    .toThrow("createBpf: metrics.mapPressure must be a function");
+});
