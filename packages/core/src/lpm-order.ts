@@ -4,6 +4,7 @@
 // (most significant bit of each data byte first) a 0 comes first, and where one prefix contains
 // the other the longer, more specific one comes first. A batch dump uses it to recognise the
 // kernel's restart from the first key after its token key was deleted.
+import { hex } from "./codec.js";
 import type { DumpStats } from "./dump-stats.js";
 
 /**
@@ -32,6 +33,23 @@ export function lpmKeyOrder(a: Uint8Array, ao: number, b: Uint8Array, bo: number
 function firstBitOrder(aByte: number, diff: number): number {
   const top = 0x80 >>> (Math.clz32(diff) - 24);
   return (aByte & top) === 0 ? -1 : 1;
+}
+
+/**
+ * An LPM key's identity in the trie, as hex: its bytes with the data bits past the prefix length
+ * zeroed. trie_update_elem and trie_delete_elem compare only the prefix's bits, so 10.1.0.5/16
+ * and 10.1.0.0/16 name one element (the one written last keeps its bytes).
+ */
+export function lpmKeyId(key: Uint8Array): string {
+  const k = key.slice();
+  const bits = prefixLen(k, 0, k.length - 4);
+  let i = 4 + (bits >>> 3);
+  if ((bits & 7) !== 0) {
+    k[i] = k[i]! & (0xff << (8 - (bits & 7)));
+    i++;
+  }
+  k.fill(0, i);
+  return hex(k);
 }
 
 /** The u32 prefix length (x86-64 and arm64 are little-endian), capped at the data's bits. */

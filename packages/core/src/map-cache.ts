@@ -92,7 +92,7 @@ export interface ResolverRun {
 }
 
 export class MapCache<K, V> {
-  /** Keyed by the hex of the key bytes: the kernel's identity of a key, whatever format() says. */
+  /** Keyed by the kernel's identity of a key (its bytes in hex; an LPM trie's masked past the prefix), whatever format() says. */
   readonly entries = new Map<string, CacheEntry<K, V>>();
   #outstanding = 0;
   #lastScheduled = Number.NEGATIVE_INFINITY;

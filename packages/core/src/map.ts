@@ -23,6 +23,7 @@ import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
+import { lpmKeyId } from "./lpm-order.js";
 import { assertKernelName } from "./kernel-name.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
@@ -920,7 +921,7 @@ export class BpfMap<K, V> {
       err = e;
     }
     if (this.#cache !== undefined && (err === undefined || flags === BPF_ANY)) {
-      this.#cache.recordUpdate(hex(kb), key, value, kb.slice(), vb.slice(), err);
+      this.#cache.recordUpdate(this.#cacheId(kb), key, value, kb.slice(), vb.slice(), err);
     }
     if (err !== undefined) throw err;
   }
@@ -940,7 +941,7 @@ export class BpfMap<K, V> {
     this.#metric("lookupAndDelete", r >= 0);
     if (r < 0 && r !== -Errno.ENOENT) throw this.#error("lookupAndDelete", -r);
     // Gone either way: the cache must not keep a key the kernel no longer has.
-    this.#cache?.recordDelete(hex(kb), key, kb.slice(), undefined);
+    this.#cache?.recordDelete(this.#cacheId(kb), key, kb.slice(), undefined);
     return r === -Errno.ENOENT ? undefined : this.#decode(this.#value, vb, "lookupAndDelete", "value");
   }
 
@@ -993,7 +994,7 @@ export class BpfMap<K, V> {
       if (!(e instanceof BpfError)) throw e;
       error = e;
     }
-    this.#cache?.recordDelete(hex(kb), key, kb.slice(), error);
+    this.#cache?.recordDelete(this.#cacheId(kb), key, kb.slice(), error);
     return error;
   }
 
@@ -1042,7 +1043,7 @@ export class BpfMap<K, V> {
         }
         const err = d < 0 ? this.#error("deleteAll (delete)", -d) : undefined;
         if (cache !== undefined) {
-          const id = hex(kb);
+          const id = this.#cacheId(kb);
           let keyObj = cache.entries.get(id)?.key;
           // Decoded even when the delete succeeded: a key the codec refuses is warned of, as the
           // seed's parse of every deleted key does.
@@ -1357,7 +1358,7 @@ export class BpfMap<K, V> {
     const valueAt = (i: number) => raw.values.subarray(i * vs, (i + 1) * vs);
     // The kernel has deleted these: the cache learns it from the raw keys, before any decoding.
     if (del && this.#cache !== undefined) {
-      for (let i = 0; i < raw.count; i++) this.#cache.recordDelete(hex(keyAt(i)), undefined, keyAt(i), undefined);
+      for (let i = 0; i < raw.count; i++) this.#cache.recordDelete(this.#cacheId(keyAt(i)), undefined, keyAt(i), undefined);
     }
     const out = new Array<[K, V]>(raw.count);
     for (let i = 0; i < raw.count; i++) {
@@ -1412,7 +1413,7 @@ export class BpfMap<K, V> {
     if (this.#cache !== undefined) {
       for (let i = 0; i < n; i++) {
         const k = kb.slice(i * ks, (i + 1) * ks);
-        this.#cache.recordUpdate(hex(k), keys[i] as K, values[i] as V, k, vb.slice(i * vs, (i + 1) * vs),
+        this.#cache.recordUpdate(this.#cacheId(k), keys[i] as K, values[i] as V, k, vb.slice(i * vs, (i + 1) * vs),
           i < done ? undefined : err);
       }
     }
@@ -1447,7 +1448,7 @@ export class BpfMap<K, V> {
     if (this.#cache !== undefined) {
       for (let i = 0; i < n; i++) {
         const k = kb.slice(i * ks, (i + 1) * ks);
-        this.#cache.recordDelete(hex(k), keys[i] as K, k, i < done ? undefined : err);
+        this.#cache.recordDelete(this.#cacheId(k), keys[i] as K, k, i < done ? undefined : err);
       }
     }
     if (err !== undefined) throw err;
@@ -1466,6 +1467,15 @@ export class BpfMap<K, V> {
   /** Cache entries not in sync (0 without a cache). */
   get outstandingErrors(): number {
     return this.#cache?.outstandingErrors ?? 0;
+  }
+
+  /**
+   * The cache's name for a key: the kernel's identity of it, the key's bytes, except in an LPM
+   * trie, which compares only the prefix's bits (lpmKeyId): there 10.1.0.5/16 and 10.1.0.0/16 are
+   * one element, and must be one entry, or the cache would keep what a delete of the other took.
+   */
+  #cacheId(kb: Uint8Array): string {
+    return this.#info.mapType === BPF_MAP_TYPE_LPM_TRIE ? lpmKeyId(kb) : hex(kb);
   }
 
   #cacheOwner(): CacheOwner {
