@@ -42,6 +42,18 @@ function probeAttrs(mapType: number): MapCreateAttr[] {
   }
 }
 
+/**
+ * The types that cannot be created without BTF, which the Driver does not pass (SK_STORAGE 24,
+ * STRUCT_OPS 26, INODE_STORAGE 28, TASK_STORAGE 29, CGRP_STORAGE 32): their probe answers false
+ * whether or not the kernel has them.
+ */
+const NEEDS_BTF = new Set([24, 26, 28, 29, 32]);
+
+/** Whether a probe of `mapType` says something about the kernel (false: it needs BTF). */
+export function probeTellsMapType(mapType: number): boolean {
+  return !NEEDS_BTF.has(mapType);
+}
+
 /** "Not supported": an unknown type (EINVAL), or one the kernel was built without. */
 function unsupported(fd: number): boolean {
   return fd === -Errno.EINVAL || fd === -Errno.ENOTSUPP || fd === -Errno.EOPNOTSUPP;

@@ -2,7 +2,7 @@
 // use, each throwing a BpfError with the seed's message, each timed for the syscall-duration
 // metric when a hook is set. The element helpers allocate nothing on success: they are what
 // BpfMap's hot paths call.
-import { BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS } from "./constants.js";
+import { BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, mapTypeName } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
@@ -10,11 +10,14 @@ import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
 import { MetricOp, type MetricsHook, nowMs, reportSyscall } from "./metrics.js";
+import { probeTellsMapType } from "./probes.js";
 
 /** What the functions here need from a Bpf instance. */
 export interface SyscallContext {
   readonly driver: Driver;
   readonly metrics: MetricsHook | undefined;
+  /** Whether the driver has a map type at all (Bpf.haveMapType), to explain a create's EINVAL. */
+  haveMapType?(mapType: number): boolean;
 }
 
 /** The seed's MapInfo: what a map is, as OpenMap and objCheck compare it. */
@@ -84,7 +87,7 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId, ...(mapName !== "" ? { mapName } : {}) });
   timeEnd(ctx, MetricOp.create, fd, t0);
   if (fd < 0) {
-    const hint = innerTemplateHint(ctx, mapType, innerId, -fd);
+    const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || missingTypeHint(ctx, mapType, -fd);
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
@@ -104,6 +107,17 @@ function innerTemplateHint(ctx: SyscallContext, mapType: number, innerId: number
   if (typeof kind !== "object" || kind.kind === "map") return ""; // a map: the EINVAL has another cause
   const what = kind.kind === "prog" ? "a program's fd" : kind.kind === "link" ? "a BPF link's fd" : "an fd that is no BPF map";
   return ` (innerId ${innerId} is ${what}; ${takes})`;
+}
+
+/**
+ * Why a create was refused, when the driver has no such map type at all: the kernel (or the
+ * simulator, which lacks several types) answers a missing type with the same bare EINVAL as a
+ * bad size or flag, and a porter then hunts for the wrong mistake. Probed only after a refusal.
+ */
+function missingTypeHint(ctx: SyscallContext, mapType: number, errno: number): string {
+  if (errno !== Errno.EINVAL && errno !== Errno.ENOTSUPP && errno !== Errno.EOPNOTSUPP) return "";
+  if (ctx.haveMapType === undefined || !probeTellsMapType(mapType) || ctx.haveMapType(mapType)) return "";
+  return ` (the ${ctx.driver.kind} driver has no ${mapTypeName(mapType)} maps: a one-entry map of the type is refused too)`;
 }
 
 /** The seed's ObjPin. EEXIST when `path` exists, ENOENT when its directory does not. */

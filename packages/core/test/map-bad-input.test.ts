@@ -282,6 +282,30 @@ eachDriver("BpfMap bad input", (get) => {
     }
   });
 
+  it("a create refused because the driver lacks the map type says so; a bad attr of a type it has does not", () => {
+    const env = get();
+    const kind = env.driver.kind;
+    // A type no kernel has: the bare EINVAL of a bad size, unless the create explains it.
+    const none = env.map({ name: "cilium_future", type: 200, key: u32, value: u32, maxEntries: 4 });
+    const e = thrown(() => none.openOrCreate());
+    expect((e as BpfError).code).toBe("EINVAL");
+    expect(e.message).toBe(`openOrCreate cilium_future: Unable to create map ${none.path()}: invalid argument ` +
+      `(the ${kind} driver has no type(200) maps: a one-entry map of the type is refused too)`);
+    expect(thrown(() => env.bpf.createMap(200, 4, 4, 1, 0, 0, "raw")).message).toBe(
+      `Unable to create map raw: invalid argument (the ${kind} driver has no type(200) maps: a one-entry map of the type is refused too)`);
+    // The simulator has no perf event arrays (docs/simulator-exactness.md); the kernel does.
+    const events = env.map({ name: "cilium_events", type: MapType.PerfEventArray, key: u32, value: u32, maxEntries: env.driver.possibleCpus });
+    if (kind === "sim") {
+      expect(thrown(() => events.openOrCreate()).message).toMatch(/invalid argument \(the sim driver has no PerfEventArray maps: /);
+    } else {
+      expect(events.openOrCreate()).toBe(true);
+    }
+    // A type the driver has, refused for its sizes: no hint.
+    expect(thrown(() => env.bpf.createMap(MapType.Hash, 0, 4, 1, 0, 0, "raw")).message).toBe("Unable to create map raw: invalid argument");
+    // SK_STORAGE needs BTF, which no Driver passes: its probe says nothing, so no hint either.
+    expect(thrown(() => env.bpf.createMap(24, 4, 4, 0, 1, 0, "raw")).message).toBe("Unable to create map raw: invalid argument");
+  });
+
   it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {
     const env = get();
     const h = env.map(testMapSpec());
