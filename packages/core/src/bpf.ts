@@ -13,6 +13,7 @@ import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.j
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
+import { beforeCreate } from "./inner-template.js";
 import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS } from "./option-keys.js";
@@ -75,6 +76,12 @@ export interface CreateMapOptions {
    * by it: one with another name is opened as it is.
    */
   kernelName?: string;
+}
+
+type CoreCreateMapOptions = CreateMapOptions & { [beforeCreate]?: () => void };
+
+function beforeCreateOption(options: CreateMapOptions | undefined): (() => void) | undefined {
+  return (options as CoreCreateMapOptions | undefined)?.[beforeCreate];
 }
 
 /**
@@ -308,6 +315,7 @@ export class Bpf implements sys.SyscallContext {
   createMap(mapType: number, keySize: number, valueSize: number, maxEntries: number, flags: number,
     innerId: number, path: string, options?: CreateMapOptions): number {
     const name = kernelNameOption(options, `createMap ${path}`);
+    beforeCreateOption(options)?.();
     return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
   }
 
@@ -334,6 +342,7 @@ export class Bpf implements sys.SyscallContext {
     flags: number, innerId: number, pin: boolean, options?: CreateMapOptions): { fd: number; isNew: boolean } {
     checkPath(path, "path", "openOrCreateMap");
     const name = kernelNameOption(options, `openOrCreateMap ${path}`);
+    const before = beforeCreateOption(options);
     // A pin is a file: with a trailing slash, dirname() would be the path itself, and the mkdir
     // below would make a directory there that no map could ever be pinned at.
     path = cleanPath(path);
@@ -343,6 +352,7 @@ export class Bpf implements sys.SyscallContext {
         const r = this.driver.host.mkdirAll(dir, 0o755);
         if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
       }
+      before?.();
       const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
       if (pin) {
         try {
@@ -365,7 +375,7 @@ export class Bpf implements sys.SyscallContext {
     }
     if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
     try {
-      return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name), isNew: true };
+      return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name, before), isNew: true };
     } finally {
       this.driver.close(old);
     }
@@ -373,9 +383,10 @@ export class Bpf implements sys.SyscallContext {
 
   /** A map made to replace the one pinned at `path` (open as `old`), pinned in its place when `pin`. */
   #upgrade(old: number, path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
-    flags: number, innerId: number, pin: boolean, name: string): number {
+    flags: number, innerId: number, pin: boolean, name: string, before: (() => void) | undefined): number {
     let fd: number;
     try {
+      before?.();
       fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
     } catch (e) {
       throw keptPin(e, path);

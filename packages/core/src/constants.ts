@@ -306,10 +306,14 @@ export function isIndexedMapType(t: number): boolean {
     t === BPF_MAP_TYPE_XSKMAP || t === BPF_MAP_TYPE_REUSEPORT_SOCKARRAY;
 }
 
+/** The maps of maps, created from a template inner map (`inner_map_fd`). */
+export function isMapOfMapsType(t: number): boolean {
+  return t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS;
+}
+
 /** Types whose user-space value is a 4-byte fd on update and an id on lookup. */
 export function isFdValueMapType(t: number): boolean {
-  return t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS ||
-    t === BPF_MAP_TYPE_PROG_ARRAY;
+  return isMapOfMapsType(t) || t === BPF_MAP_TYPE_PROG_ARRAY;
 }
 
 /**

@@ -19,7 +19,11 @@ export interface MapSpec<K, V> {
   maxEntries: number;
   /** Creation flags; the pre-allocation flag is added when the map is opened. */
   flags?: number;
-  /** An inner-map template fd for *_OF_MAPS (the seed calls it an ID; it is an fd). */
+  /**
+   * An inner-map template fd for *_OF_MAPS (the seed calls it an ID; it is an fd). Read at each
+   * create; a create through it after the template was closed and the number went to a map of
+   * another shape is refused (docs: "Maps of maps").
+   */
   innerId?: number;
   /** How dumps turn bytes into the callback's key and value (default: the codecs). */
   dumpParser?: DumpParser<K, V>;

@@ -10,7 +10,7 @@ import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
   BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
-  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType, isMapOfMapsType,
   isIndexedMapType, isLruMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
@@ -31,6 +31,7 @@ import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, ty
 import { type OpenMapCodecChooser, openedMapShape } from "./opened-codecs.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, OPEN_MAP_CODECS_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
+import { beforeCreate, InnerTemplate } from "./inner-template.js";
 import { specMapName } from "./paths.js";
 import { keptPin, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
@@ -154,6 +155,8 @@ export class BpfMap<K, V> {
   /** The open map's max_entries as the kernel has it (open() adopts a pin whatever its max). */
   #kernelMaxEntries = 0;
   readonly #info: MapInfo;
+  /** A map of maps' template (the spec's innerId), its shape kept from the first open. */
+  readonly #innerTemplate: InnerTemplate | undefined;
   /** The flags the caller asked for; the pre-allocation flag is added at each open. */
   readonly #specFlags: number;
   readonly #key: Codec<K>;
@@ -227,6 +230,7 @@ export class BpfMap<K, V> {
       mapType: spec.type, keySize: spec.key.size, valueSize, readValueSize, maxEntries: spec.maxEntries,
       flags: this.#specFlags, innerId: spec.innerId ?? 0, ownerProgType: 0,
     };
+    this.#innerTemplate = isMapOfMapsType(spec.type) && spec.innerId !== undefined ? new InnerTemplate(spec.innerId) : undefined;
     this.#keyBuf = new Uint8Array(spec.key.size);
     this.#nextKeyBuf = new Uint8Array(spec.key.size);
     this.#valueBuf = new Uint8Array(readValueSize);
@@ -583,7 +587,7 @@ export class BpfMap<K, V> {
     let opened: { fd: number; isNew: boolean };
     try {
       opened = bpf.openOrCreateMap(path, t, this.#info.keySize, this.#info.valueSize,
-        this.#info.maxEntries, flags, this.#info.innerId, pin, this.#createOptions());
+        this.#info.maxEntries, flags, this.#info.innerId, pin, this.#createOptions(path));
     } catch (e) {
       throw this.#named(op, e);
     }
@@ -595,9 +599,17 @@ export class BpfMap<K, V> {
     return isNew;
   }
 
-  /** What every create of this map passes: the kernel name, when the spec gave one. */
-  #createOptions(): CreateMapOptions | undefined {
-    return this.#kernelName !== "" ? { kernelName: this.#kernelName } : undefined;
+  /**
+   * What every create of this map passes: the kernel name, when the spec gave one, and for a map
+   * of maps the check that its template is still the one first seen (read now, if not yet).
+   */
+  #createOptions(path: string): CreateMapOptions | undefined {
+    const named = this.#kernelName !== "" ? { kernelName: this.#kernelName } : undefined;
+    const template = this.#innerTemplate;
+    if (template === undefined) return named;
+    template.note(this.#bpf);
+    const options: CreateMapOptions & { [beforeCreate]: () => void } = { ...named, [beforeCreate]: () => template.check(this.#bpf, path) };
+    return options;
   }
 
   /** Takes `fd` (opened or created at `path` as type `t` with `flags`) as this map's. */
@@ -708,7 +720,7 @@ export class BpfMap<K, V> {
     let fd: number;
     try {
       fd = bpf.createMap(t, this.#info.keySize, this.#info.valueSize, this.#info.maxEntries, flags, this.#info.innerId, path,
-        this.#createOptions());
+        this.#createOptions(path));
     } catch (e) {
       throw this.#named(op, keptPin(e, path));
     }

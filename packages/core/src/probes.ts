@@ -2,10 +2,10 @@
 // LRU; bpfkit probes each type on its own, lazily, by creating a tiny map of that type through
 // the driver, and caches the answer per Bpf instance (API.md §4.4).
 import {
-  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER,
-  BPF_MAP_TYPE_CGROUP_STORAGE, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
+  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_CGROUP_STORAGE, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK,
-  BPF_MAP_TYPE_STACK_TRACE, BPF_MAP_TYPE_USER_RINGBUF,
+  BPF_MAP_TYPE_STACK_TRACE, BPF_MAP_TYPE_USER_RINGBUF, isMapOfMapsType,
 } from "./constants.js";
 import type { Driver, MapCreateAttr } from "./driver.js";
 import { Errno } from "./errno.js";
@@ -69,7 +69,7 @@ function unsupported(fd: number): boolean {
 export function driverProber(driver: Driver): MapTypeProber {
   return (mapType) => {
     let inner = -1;
-    if (mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS) {
+    if (isMapOfMapsType(mapType)) {
       inner = driver.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
       if (inner < 0) return !unsupported(inner);
     }

@@ -2,7 +2,7 @@
 // use, each throwing a BpfError with the seed's message, each timed for the syscall-duration
 // metric when a hook is set. The element helpers allocate nothing on success: they are what
 // BpfMap's hot paths call.
-import { BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, mapTypeName } from "./constants.js";
+import { isMapOfMapsType, mapTypeName } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
@@ -98,7 +98,7 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
  * EBADF or EINVAL, and the seed's name reads like a map id where it takes the template's fd.
  */
 function innerTemplateHint(ctx: SyscallContext, mapType: number, innerId: number, errno: number): string {
-  if (mapType !== BPF_MAP_TYPE_ARRAY_OF_MAPS && mapType !== BPF_MAP_TYPE_HASH_OF_MAPS) return "";
+  if (!isMapOfMapsType(mapType)) return "";
   const takes = "a map of maps takes the fd of an open map as its inner-map template, not a map id";
   if (errno === Errno.EBADF) return ` (innerId ${innerId} is not an open fd; ${takes})`;
   if (errno !== Errno.EINVAL) return "";
