@@ -9,7 +9,7 @@ import { ENOENT, EEXIST, E2BIG, EINVAL, ENOMEM, ENOSPC, ENOTSUPP } from "./errno
 import { jhash } from "./jhash";
 import { allocZeroed, free, limited } from "./alloc";
 import {
-  MapHdr, elemAt, keyEq, poolAlloc, poolFree, poolReserve, poolReset, poolRelease,
+  MapHdr, elemAt, keyEq, memAllocFits, poolAlloc, poolFree, poolReserve, poolReset, poolRelease,
   BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BPF_MAP_TYPE_HASH_OF_MAPS, copyBytes,
 } from "./map";
 import { lruInit, lruRelease, lruPop, lruPushFree, lruSetRef, LRU_NODE_BYTES } from "./lru";
@@ -19,6 +19,9 @@ export const ELEM_HASH: u32 = 4;
 
 /** Set by find(): the element before the one found in its chain, or 0 when it is the head. */
 let foundPrev: u32 = 0;
+
+/** sizeof(struct htab_elem) on 6.18 x86-64. */
+const HTAB_ELEM_SIZE: u64 = 48;
 
 export function htabInit(m: MapHdr): i32 {
   if (m.maxEntries > 0x80000000) return -E2BIG;
@@ -34,6 +37,14 @@ export function htabInit(m: MapHdr): i32 {
   const size = <u64>m.valOff + ((<u64>m.userValue + 3) & ~3);
   if (size > 0x7fffffff) return -ENOMEM;
   m.elemSize = <u32>size;
+  // A NO_PREALLOC hash takes each element from bpf_mem_alloc: htab->elem_size is the header,
+  // the key rounded to 8, then the value rounded to 8 (or a pointer to the per-CPU values).
+  // MAP_CREATE checked only key_size + value_size against KMALLOC_MAX_SIZE, so a map near that
+  // limit is created and then can never hold an element (preallocated maps use vmalloc).
+  if (!m.isLru && (m.mapFlags & BPF_F_NO_PREALLOC) != 0) {
+    const valuePart: u64 = m.percpu ? 8 : (<u64>m.valueSize + 7) & ~7;
+    m.elemUnallocatable = !memAllocFits(HTAB_ELEM_SIZE + ((<u64>m.keySize + 7) & ~7) + valuePart);
+  }
   poolReset(m);
   const limit = <u64>m.maxEntries + 1 + (m.isLru ? <u64>m.ncpus * 2 + 2 : 0);
   m.elemLimit = limit > 0xffffffff ? 0xffffffff : <u32>limit;
@@ -172,6 +183,7 @@ export function htabUpdate(m: MapHdr, key: usize, value: usize, flags: u32, data
   if (flags == BPF_EXIST) return -ENOENT;
   // Existence is checked before capacity (§4.1).
   if (m.count >= m.maxEntries) return -E2BIG;
+  if (m.elemUnallocatable) return -ENOMEM;
   const n = poolAlloc(m);
   if (n == 0) return -ENOMEM;
   initElem(m, n, key, hash, value, datapath, cpu);

@@ -7,7 +7,9 @@
 // Node: [child0 u32][child1 u32][prefixlen u32][flags u32][data, padded to 4][value].
 import { ENOENT, EEXIST, EINVAL, ENOMEM, ENOSPC } from "./errno";
 import { alloc, free } from "./alloc";
-import { MapHdr, elemAt, poolAlloc, poolFree, poolReset, poolRelease, BPF_EXIST, BPF_NOEXIST, copyBytes } from "./map";
+import {
+  MapHdr, elemAt, memAllocFits, poolAlloc, poolFree, poolReset, poolRelease, BPF_EXIST, BPF_NOEXIST, copyBytes,
+} from "./map";
 
 const N_CHILD0: u32 = 0;
 const N_CHILD1: u32 = 4;
@@ -15,6 +17,8 @@ const N_PLEN: u32 = 8;
 const N_FLAGS: u32 = 12;
 const N_DATA: u32 = 16;
 const FLAG_IM: u32 = 1; // LPM_TREE_NODE_FLAG_IM: an intermediate node, holding no entry
+/** sizeof(struct lpm_trie_node) on 6.18 x86-64: two child pointers, prefixlen, flags. */
+const LPM_NODE_SIZE: u64 = 24;
 
 // The walk stack for get_next_key: one node per level, at most max_prefixlen + 1 levels. It is
 // shared by all maps (one call at a time), sized for the largest key seen.
@@ -75,6 +79,9 @@ export function lpmInit(m: MapHdr): i32 {
   const esize = <u64>m.valOff + ((<u64>m.valueSize + 3) & ~3);
   if (esize > 0x7fffffff) return -ENOMEM;
   m.elemSize = <u32>esize;
+  // Every node is one bpf_mem_alloc object of the node, the data and the value: trie_alloc
+  // bounds the value alone, so the largest keys with the largest values never fit.
+  m.elemUnallocatable = !memAllocFits(LPM_NODE_SIZE + size + <u64>m.valueSize);
   // Entries plus at most entries − 1 intermediate nodes, plus the unused index 0.
   const limit = <u64>m.maxEntries * 2 + 1;
   m.elemLimit = limit > 0xffffffff ? 0xffffffff : <u32>limit;
@@ -146,6 +153,9 @@ export function lpmUpdate(m: MapHdr, key: usize, value: usize, flags: u32): i32 
   const kplen = load<u32>(key);
   const kdata = key + 4;
   if (kplen > maxPrefixlen(m)) return -EINVAL;
+  // trie_update_elem allocates the new node before it looks at the trie: ENOMEM comes before
+  // EEXIST, ENOENT and ENOSPC.
+  if (m.elemUnallocatable) return -ENOMEM;
   let slot = rootSlot(m);
   let n = load<u32>(slot);
   let ml: u32 = 0;

@@ -44,6 +44,11 @@ export class MapHdr {
   /** HASH and LRU_HASH relink an updated element at its bucket's head (§5.2; not HASH_OF_MAPS). */
   movesToHead: bool;
   isLru: bool;
+  /**
+   * A NO_PREALLOC hash or an LPM trie whose element is larger than bpf_mem_alloc ever gives
+   * (memAllocFits): MAP_CREATE allowed it, but every insert is ENOMEM.
+   */
+  elemUnallocatable: bool;
   // ---- hash family
   nBuckets: u32;
   buckets: usize;
@@ -65,6 +70,19 @@ export class MapHdr {
   lruBytes: usize;
   // ---- LPM trie root node index
   root: u32;
+}
+
+/** KMALLOC_MAX_SIZE on x86-64 (4 KiB pages, MAX_PAGE_ORDER 10): the largest kmalloc. */
+const KMALLOC_MAX_SIZE: u64 = 4 << 20;
+/** bpf_mem_alloc keeps an llist_node before each object it hands out. */
+const LLIST_NODE_SZ: u64 = 8;
+
+/**
+ * Whether bpf_mem_alloc can ever hand out an object of `size` bytes: each is one kmalloc of the
+ * object and its list node. NO_PREALLOC hashes and LPM tries take their elements from it.
+ */
+export function memAllocFits(size: u64): bool {
+  return size + LLIST_NODE_SZ <= KMALLOC_MAX_SIZE;
 }
 
 @inline export function hdr(p: usize): MapHdr {

@@ -140,3 +140,46 @@ describe("engine traps", () => {
     m.free();
   });
 });
+
+describe("engine element sizes (kernel-maps.md §4.1, §9)", () => {
+  // bpf_mem_alloc gives each NO_PREALLOC hash element and LPM node one kmalloc of the object and
+  // an 8-byte list node, at most KMALLOC_MAX_SIZE (4 MiB). Both sides of each boundary were
+  // probed on 6.18; the conformance suite holds both drivers to the refusing side.
+  it("an element of exactly what kmalloc gives is stored; 8 bytes more is ENOMEM on every insert", () => {
+    const eng = new Engine();
+    const KMAX = 4 * MiB;
+    const shapes: Array<[string, number, number, number, Uint8Array]> = [
+      // htab: 48 + round_up(key, 8) + round_up(value, 8) (per-CPU: + 8) + the list node
+      ["HASH value", T.HASH, 4, KMAX - 64, u32(0)],
+      ["PERCPU_HASH key", T.PERCPU_HASH, KMAX - 64, 1, new Uint8Array(KMAX - 64)],
+      ["HASH_OF_MAPS key", T.HASH_OF_MAPS, KMAX - 64, 4, new Uint8Array(KMAX - 64)],
+    ];
+    for (const [what, type, keySize, valueSize, key] of shapes) {
+      const fits = eng.create({ type, keySize, valueSize, maxEntries: 1, flags: 1, ncpus: 2 });
+      const grown = eng.create({ type, keySize: keySize === 4 ? 4 : keySize + 1, valueSize: keySize === 4 ? valueSize + 1 : valueSize, maxEntries: 1, flags: 1, ncpus: 2 });
+      const big = keySize === 4 ? key : new Uint8Array(keySize + 1);
+      expect(fits.update(key, new Uint8Array(fits.valueBytes)), `${what}: exactly 4 MiB`).toBe(E.OK);
+      expect(grown.update(big, new Uint8Array(grown.valueBytes)), `${what}: 8 bytes more`).toBe(E.ENOMEM);
+      expect(grown.count(), `${what}: nothing stored`).toBe(0);
+      fits.free();
+      grown.free();
+      // Preallocated maps take their elements from one vmalloc: the limit is not theirs.
+      const prealloc = eng.create({ type, keySize: keySize === 4 ? 4 : keySize + 1, valueSize: keySize === 4 ? valueSize + 1 : valueSize, maxEntries: 1, ncpus: 2 });
+      expect(prealloc.update(big, new Uint8Array(prealloc.valueBytes)), `${what}: preallocated`).toBe(E.OK);
+      prealloc.free();
+    }
+    // LPM: 24 (struct lpm_trie_node) + the key's data + the value + the list node.
+    const key = new Uint8Array(260);
+    key[0] = 8;
+    const fits = eng.create({ type: T.LPM_TRIE, keySize: 260, valueSize: KMAX - 288, maxEntries: 2, flags: 1 });
+    expect(fits.update(key, new Uint8Array(KMAX - 288)), "LPM node of exactly 4 MiB").toBe(E.OK);
+    fits.free();
+    const grown = eng.create({ type: T.LPM_TRIE, keySize: 260, valueSize: KMAX - 287, maxEntries: 2, flags: 1 });
+    expect(grown.update(key, new Uint8Array(KMAX - 287)), "LPM node 1 byte more").toBe(E.ENOMEM);
+    // A shorter key leaves room for the largest value trie_alloc allows.
+    const short = eng.create({ type: T.LPM_TRIE, keySize: 8, valueSize: KMAX - 280, maxEntries: 2, flags: 1 });
+    expect(short.update(key.subarray(0, 8), new Uint8Array(KMAX - 280)), "LPM key 8, largest value").toBe(E.OK);
+    grown.free();
+    short.free();
+  });
+});

@@ -8,6 +8,7 @@ import { hashCases } from "./hash.js";
 import { lpmCases } from "./lpm.js";
 import { lruCases } from "./lru.js";
 import { mapInMapCases } from "./map-in-map.js";
+import { memAllocCases } from "./mem-alloc.js";
 import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
 import { perCpuCases } from "./percpu.js";
 import { progAttachCases } from "./prog-attach.js";
@@ -16,7 +17,7 @@ import { progInfoCases, progLoadCases, progRewriteCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
 export const conformanceCases: readonly ConformanceCase[] = [
-  ...createCases, ...elementCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
+  ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...idCases, ...infoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
