@@ -97,18 +97,33 @@ function prefixOrBytes(lpm: ValueType): ValueType {
   };
 }
 
-export function encodeKey(t: ElemTypes, text: string): Uint8Array {
+/**
+ * The key's bytes from its text. `what` (`lookup map 12 (ct)`) starts a message about bad text,
+ * so it names the operation, the map, and whether the key or the value was wrong.
+ */
+export function encodeKey(t: ElemTypes, text: string, what?: string): Uint8Array {
   const out = new Uint8Array(t.keySize);
-  t.key.parse(text, out, 0);
+  naming(what, "key", () => t.key.parse(text, out, 0));
   return out;
 }
 
 /** One value for every CPU slot of a per-CPU map (as bpftool does), else the value itself. */
-export function encodeValue(t: ElemTypes, text: string): Uint8Array {
+export function encodeValue(t: ElemTypes, text: string, what?: string): Uint8Array {
   const out = new Uint8Array(t.userValueSize);
-  t.value.parse(text, out, 0);
+  naming(what, "value", () => t.value.parse(text, out, 0));
   if (t.perCpu) for (let c = 1; c < t.cpus; c++) out.copyWithin(c * t.slot, 0, t.value.size);
   return out;
+}
+
+/** Runs `parse`; a usage error from it is told again as `what: key "…" is …`. */
+function naming(what: string | undefined, part: "key" | "value", parse: () => void): void {
+  try {
+    parse();
+  } catch (e) {
+    if (what === undefined || !(e instanceof CliError) || e.exitCode !== ExitCode.usage) throw e;
+    // `key "0a 00" is 2 bytes…` reads on; `key: u16[3] needs 3 items` needs the colon.
+    throw new CliError(`${what}: ${part}${e.message.startsWith("\"") ? " " : ": "}${e.message}`, e.exitCode, e.hint);
+  }
 }
 
 export interface ShownValue {

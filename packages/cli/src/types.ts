@@ -124,7 +124,7 @@ function intReader(codec: FieldCodec<number> | FieldCodec<bigint>, big: boolean)
   return {
     codec, spec,
     read(text) {
-      const t = text.trim();
+      const t = oneWord(text, spec);
       if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(t)) throw usageError(`${JSON.stringify(t)} is not a ${spec} number`, "numbers are decimal or 0x hex");
       const neg = t.startsWith("-");
       const v = BigInt(neg ? t.slice(1) : t) * (neg ? -1n : 1n);
@@ -137,7 +137,18 @@ function intReader(codec: FieldCodec<number> | FieldCodec<bigint>, big: boolean)
 }
 
 function textReader(codec: FieldCodec<string>): Reader {
-  return { codec, spec: codec.name, read: (t) => t.trim(), json: (v) => v };
+  return { codec, spec: codec.name, read: (t) => oneWord(t, codec.name), json: (v) => v };
+}
+
+/**
+ * A scalar's text, which is one word: `value 5 --value-type u64 junk` must not read as the
+ * number "5 junk" (the word after it is a typo, or a flag word where none may stand).
+ */
+function oneWord(text: string, spec: string): string {
+  const t = text.trim();
+  const words = t.split(/\s+/);
+  if (words.length > 1) throw usageError(`${JSON.stringify(t)}: one ${spec} was expected, and ${JSON.stringify(words.slice(1).join(" "))} follows it`);
+  return t;
 }
 
 const macCodec: FieldCodec<string> = (() => {

@@ -170,6 +170,28 @@ for (const dut of driversUnderTest()) {
       expect((await bpfkit("map", "update", aom.path, "key", "0", "value", tmpl.path, ...u32)).code).toBe(0);
     });
 
+    it("a word after a value is not read into it: a u64 is one number, and a mistyped flag word is named", async () => {
+      const h = create({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 4 }, "op_stray");
+      const junk = await bpfkit("map", "update", h.path, "key", "1", "value", "5", "--key-type", "u32", "--value-type", "u64", "junk");
+      expect(junk.code).toBe(ExitCode.usage);
+      expect(junk.err).toContain(`bpfkit: update map ${h.id} at ${h.path}: value "5 junk": one u64 was expected, and "junk" follows it\n` +
+        "  only any, noexist or exist may follow the value, and \"junk\" is none of them\n");
+      const typo = await bpfkit("map", "update", h.path, "key", "01", "00", "00", "00", "value", "05", "00", "00", "00", "00", "00", "00", "00", "noexsit");
+      expect(typo.code).toBe(ExitCode.usage);
+      expect(typo.err).toContain(`update map ${h.id} at ${h.path}: value "noexsit" is not hex`);
+      expect(typo.err).toContain("\"noexsit\" is none of them");
+      const key = await bpfkit("map", "lookup", h.path, "key", "1", "2", "--key-type", "u32");
+      expect(key.code).toBe(ExitCode.usage);
+      expect(key.err).toContain(`lookup map ${h.id} at ${h.path}: key "1 2": one u32 was expected, and "2" follows it`);
+      const size = await bpfkit("map", "delete", h.path, "key", "01", "00", "00", "00", "00");
+      expect(size.code).toBe(ExitCode.usage);
+      expect(size.err).toContain(`delete map ${h.id} at ${h.path}: key "01 00 00 00 00" is 5 bytes, 4 are needed`);
+      const k = new Uint8Array(4);
+      expect(d.mapGetNextKey(h.fd, null, k)).toBe(-2);
+      const flag = await bpfkit("map", "update", h.path, "key", "1", "value", "5", "--key-type", "u32", "--value-type", "u64", "noexist");
+      expect(flag.code, flag.err).toBe(0);
+    });
+
     it("dump --batch larger than the map reads it whole instead of sizing buffers for the number given", async () => {
       const h = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 }, "op_bigbatch");
       for (let i = 0; i < 5; i++) expect(d.mapUpdateElem(h.fd, u32le(i), u32le(i))).toBe(0);

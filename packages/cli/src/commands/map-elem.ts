@@ -7,7 +7,7 @@ import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
-import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS } from "../elem-types.js";
+import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, mapFrozen, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
@@ -72,6 +72,21 @@ function keyValueArgs(rest: readonly string[], wantValue: boolean, usage: string
   return { key: keyToks.join(" "), value: valToks.join(" "), ...(flagWord !== undefined ? { flagWord } : {}) };
 }
 
+/**
+ * The value's bytes; when they do not read and end in a word, that word is most likely a flag
+ * word mistyped (`noexsit`), since only any, noexist or exist may follow the value.
+ */
+function encodeValueOrFlag(t: ElemTypes, text: string, what: string): Uint8Array {
+  try {
+    return encodeValue(t, text, what);
+  } catch (e) {
+    const words = text.trim().split(/\s+/);
+    const last = words[words.length - 1]!;
+    if (!(e instanceof CliError) || e.exitCode !== ExitCode.usage || words.length < 2 || !/^[a-z][a-z_-]*$/i.test(last)) throw e;
+    throw new CliError(e.message, e.exitCode, `only any, noexist or exist may follow the value, and ${JSON.stringify(last)} is none of them`);
+  }
+}
+
 function updateFlags(word: string | undefined): number {
   switch (word ?? "any") {
     case "any": return BPF_ANY;
@@ -129,7 +144,7 @@ export const mapLookupCommand: Command = {
     checkTypeOptions(opts);
     return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
-      const key = encodeKey(t, kv.key);
+      const key = encodeKey(t, kv.key, `lookup ${m.label}`);
       const value = new Uint8Array(t.userValueSize);
       const r = d.mapLookupElem(m.fd, key, value);
       if (r === -2) throw new CliError(`lookup ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
@@ -163,10 +178,10 @@ export const mapUpdateCommand: Command = {
     return withMap(ctx, args, parseRest, (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
       const flags = kv.flags;
-      const key = encodeKey(t, kv.key);
+      const key = encodeKey(t, kv.key, `update ${m.label}`);
       const ref = t.fdValue ? openValueRef(d, m, kv.value!) : undefined;
       try {
-        const value = ref !== undefined ? u32Bytes(ref) : encodeValue(t, kv.value!);
+        const value = ref !== undefined ? u32Bytes(ref) : encodeValueOrFlag(t, kv.value!, `update ${m.label}`);
         const r = d.mapUpdateElem(m.fd, key, value, flags);
         if (r === -17) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} exists (noexist)`, ExitCode.failure);
         if (r === -2 && flags === BPF_EXIST) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} not found (exist)`, ExitCode.notFound);
@@ -261,7 +276,7 @@ export const mapDeleteCommand: Command = {
     checkTypeOptions(opts);
     return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
-      const key = encodeKey(t, kv.key);
+      const key = encodeKey(t, kv.key, `delete ${m.label}`);
       const r = d.mapDeleteElem(m.fd, key);
       if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
       if (r === -1) throw writeRefused("delete", m);
@@ -316,7 +331,7 @@ export const mapNextCommand: Command = {
     const keyText = (rest: readonly string[]) => (rest.length === 0 ? null : keyValueArgs(rest, false, this.usage).key);
     return withMap(ctx, args, keyText, (d, m, text) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
-      const key = text === null ? null : encodeKey(t, text);
+      const key = text === null ? null : encodeKey(t, text, `next key ${m.label}`);
       const next = new Uint8Array(t.keySize);
       const r = d.mapGetNextKey(m.fd, key, next);
       if (r === -2) throw new CliError(`${m.label}: no key after ${key === null ? "the start (the map is empty)" : t.key.format(key, 0)}`, ExitCode.notFound);
