@@ -68,7 +68,7 @@ function bytesReader(n: number): Reader {
       const t = text.trim();
       if (n === 4 && IPV4.test(t)) return ipBytes(ipv4, t);
       if (n === 16 && t.includes(":") && !/^0x/i.test(t)) return ipBytes(ipv6, t);
-      const b = parseHexBytes(t);
+      const b = parseHexBytes(t, n);
       if (b.length !== n) {
         throw usageError(`${JSON.stringify(t)} is ${b.length} byte${b.length === 1 ? "" : "s"}, ${n} are needed`,
           `give ${n} hex bytes, like '${hex(new Uint8Array(Math.min(n, 8)).map((_, i) => i))}${n > 8 ? " …" : ""}' or 0x${"00".repeat(Math.min(n, 8))}${n > 8 ? "…" : ""}, or a type with --key-type/--value-type`);
@@ -95,17 +95,30 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
  * `0a 00 00 01`, `0a000001`, `0x0a000001`, `0x0a 0x00 0x00 0x01`: bytes in the order written. A
  * lone digit is one byte (`1 0 0 0`); a longer token with an odd number of digits is refused,
  * since no one place for the missing nibble is the obvious one. bpftool's leading `hex` is taken
- * and changes nothing. bpftool reads bytes without `hex` as decimal (`10 0 0 1` is 0a 00 00 01
- * there), so one-digit bytes beside a two-digit decimal-looking one are refused, not read as hex.
+ * and makes the bytes hex whatever they look like. Without it, bpftool reads a bare token as a
+ * decimal byte (strtoul, base 0), so bytes it could read too, with a bare 10 or more among them, are
+ * refused rather than read as another key: `10 0 0 1` and `10 00 00 01` are 0a 00 00 01 there.
+ * `size`, the bytes wanted: bpftool takes exactly one token per byte, and refuses other counts.
  */
-export function parseHexBytes(text: string): Uint8Array {
+export function parseHexBytes(text: string, size?: number): Uint8Array {
   const out: number[] = [];
   const toks = text.split(/[\s,]+/).filter(Boolean);
-  if (toks.length > 1 && toks[0]!.toLowerCase() === "hex") toks.shift();
-  const decimalLooking = toks.find((t) => /^[1-9][0-9]$/.test(t));
+  const saidHex = toks.length > 1 && toks[0]!.toLowerCase() === "hex";
+  if (saidHex) toks.shift();
+  const decimalLooking = saidHex ? undefined : toks.find((t) => /^[1-9][0-9]$/.test(t));
   if (decimalLooking !== undefined && toks.some((t) => /^[0-9a-f]$/i.test(t))) {
     throw usageError(`${JSON.stringify(decimalLooking)} beside one-digit bytes: bpftool reads it as decimal ${decimalLooking}, bpfkit as hex 0x${decimalLooking}`,
-      `bytes are hex here: write each as two digits ('0a 00 00 01' for bpftool's 10 0 0 1, '${decimalLooking} 00 …' for 0x${decimalLooking})`);
+      `bytes are hex here: write each as two digits ('0a 00 00 01' for bpftool's 10 0 0 1, '${decimalLooking} 00 …' for 0x${decimalLooking}), or put \`hex\` first`);
+  }
+  // Bytes bpftool reads too (one per token, as many as `size`), one of them a decimal 10 or more:
+  // its key, not the one bpfkit would read, is what a bpftool user means, so neither is guessed.
+  const bpftoolCount = size === undefined ? toks.length > 1 : toks.length === size;
+  const asBpftool = saidHex || !bpftoolCount ? undefined : bpftoolBytes(toks);
+  if (asBpftool !== undefined && toks.some((t) => /^[1-9][0-9]{1,2}$/.test(t))) {
+    const written = toks.join(" ");
+    const couldBeHex = toks.every((t) => t.replace(/^0x/i, "").length <= 2);
+    throw usageError(`${JSON.stringify(written)} would be decimal bytes to bpftool (${hex(asBpftool)}); bpfkit reads bytes as hex`,
+      `write them in hex ('${hex(asBpftool)}')${couldBeHex ? `, or put \`hex\` first if they are hex already (hex ${written})` : ""}`);
   }
   for (const tok of toks) {
     let h = tok.replace(/^0x/i, "");
@@ -115,6 +128,22 @@ export function parseHexBytes(text: string): Uint8Array {
       throw usageError(`${JSON.stringify(tok)} has an odd number of hex digits (${h.length})`, "write each byte as two digits: 0x00100000 or '00 10 00 00'");
     }
     for (let i = 0; i < h.length; i += 2) out.push(parseInt(h.slice(i, i + 2), 16));
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * What bpftool makes of `toks` without `hex`, one byte per token (strtoul, base 0: 0x hex, a
+ * leading 0 octal, else decimal), or undefined where it would refuse them (a token it cannot
+ * read, or one that is not a byte): bytes it refuses cannot be mistaken for its own.
+ */
+function bpftoolBytes(toks: readonly string[]): Uint8Array | undefined {
+  const out: number[] = [];
+  for (const t of toks) {
+    const m = /^0x([0-9a-f]{1,2})$/i.exec(t);
+    const v = m ? parseInt(m[1]!, 16) : /^0[0-7]*$/.test(t) ? parseInt(t, 8) : /^[1-9][0-9]*$/.test(t) ? Number(t) : NaN;
+    if (!(v <= 0xff)) return undefined;
+    out.push(v);
   }
   return Uint8Array.from(out);
 }

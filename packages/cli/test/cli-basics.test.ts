@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { BPF_F_NO_PREALLOC } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-import { captureIo, ExitCode, main, parseHexBytes, parseType, VERSION } from "../src/index.js";
+import { captureIo, type CliError, ExitCode, main, parseHexBytes, parseType, VERSION } from "../src/index.js";
 import { COMMANDS } from "../src/commands/index.js";
 import { cliOver } from "./helpers.js";
 
@@ -348,9 +348,31 @@ describe("key and value types", () => {
     // bpftool reads `10 0 0 1` as 0a 00 00 01; reading it as 10 00 00 01 would be a silent other key.
     expect(() => parseHexBytes("10 0 0 1")).toThrow(/"10" beside one-digit bytes: bpftool reads it as decimal 10, bpfkit as hex 0x10/);
     expect(() => parseHexBytes("1 0 0 99")).toThrow(/"99" beside one-digit bytes/);
-    // Unambiguous forms still read as hex.
-    expect(Array.from(parseHexBytes("10 00 00 01"))).toEqual([0x10, 0, 0, 1]);
+    // Unambiguous forms still read as hex: bpftool reads 0x10 as hex too, and a bare a-f digit it refuses.
     expect(Array.from(parseHexBytes("0x10 0 0 1"))).toEqual([0x10, 0, 0, 1]);
+    expect(Array.from(parseHexBytes("10 0a 00 01"))).toEqual([0x10, 0x0a, 0, 1]);
+  });
+
+  it("bytes bpftool reads as other, decimal ones are refused even when every one has two digits; `hex` first takes them", () => {
+    // bpftool's strtoul reads `10 00 00 01` as 10, 0, 0, 1 (0a 00 00 01) and `10 20 30 40` as 0a 14 1e 28.
+    expect(() => parseHexBytes("10 00 00 01")).toThrow(/"10 00 00 01" would be decimal bytes to bpftool \(0a 00 00 01\); bpfkit reads bytes as hex/);
+    expect(() => parseHexBytes("10 20 30 40")).toThrow(/"10 20 30 40" would be decimal bytes to bpftool \(0a 14 1e 28\)/);
+    expect(() => parseHexBytes("0x10 20 00 00")).toThrow(/bpftool \(10 14 00 00\)/);
+    // Three digits are no hex byte at all: the hint is bpftool's bytes in hex, not `hex`.
+    try {
+      parseHexBytes("255 0 0 0");
+      expect.unreachable();
+    } catch (e) {
+      expect((e as CliError).message).toContain("(ff 00 00 00)");
+      expect((e as CliError).hint).toBe("write them in hex ('ff 00 00 00')");
+    }
+    expect(Array.from(parseHexBytes("hex 10 20 30 40"))).toEqual([0x10, 0x20, 0x30, 0x40]);
+    expect(Array.from(parseHexBytes("hex 10 0 0 1"))).toEqual([0x10, 0, 0, 1]);
+    // Where bpftool would refuse the count (one token per byte), bpfkit's reading is the only one.
+    expect(Array.from(parseHexBytes("1020 3040", 4))).toEqual([0x10, 0x20, 0x30, 0x40]);
+    expect(Array.from(parseHexBytes("10203040"))).toEqual([0x10, 0x20, 0x30, 0x40]);
+    // One byte of a 1-byte field is bpftool's one token too.
+    expect(() => parseHexBytes("10", 1)).toThrow(/bpftool \(0a\)/);
   });
 
   it("a bad type spec says where", () => {

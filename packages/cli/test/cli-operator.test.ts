@@ -170,6 +170,31 @@ for (const dut of driversUnderTest()) {
       expect((await bpfkit("map", "update", aom.path, "key", "0", "value", tmpl.path, ...u32)).code).toBe(0);
     });
 
+    it("bytes bpftool reads as decimal are refused even when each has two digits, naming the map and the key; `hex` first takes them", async () => {
+      const h = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, "op_bytes");
+      // bpftool's `key 10 20 30 40` is 0a 14 1e 28; bpfkit once wrote 10 20 30 40 for it, silently another key.
+      const up = await bpfkit("map", "update", h.path, "key", "10", "20", "30", "40", "value", "01", "00", "00", "00");
+      expect(up.code).toBe(ExitCode.usage);
+      expect(up.out).toBe("");
+      expect(up.err).toContain(`update map ${h.id} at ${h.path}: key "10 20 30 40" would be decimal bytes to bpftool (0a 14 1e 28); bpfkit reads bytes as hex`);
+      expect(up.err).toContain("put `hex` first if they are hex already (hex 10 20 30 40)");
+      const val = await bpfkit("map", "update", h.path, "key", "0a", "14", "1e", "28", "value", "10", "00", "00", "01");
+      expect(val.code).toBe(ExitCode.usage);
+      expect(val.err).toContain(`update map ${h.id} at ${h.path}: value "10 00 00 01" would be decimal bytes to bpftool (0a 00 00 01)`);
+      const k = new Uint8Array(4);
+      expect(d.mapGetNextKey(h.fd, null, k)).toBe(-2); // nothing written
+      const ok = await bpfkit("map", "update", h.path, "key", "hex", "10", "20", "30", "40", "value", "hex", "10", "00", "00", "01");
+      expect(ok.code, ok.err).toBe(0);
+      const v = new Uint8Array(4);
+      expect(d.mapLookupElem(h.fd, Uint8Array.of(0x10, 0x20, 0x30, 0x40), v)).toBe(0);
+      expect(Array.from(v)).toEqual([0x10, 0, 0, 1]);
+      // What a dump prints goes back in with `hex` first.
+      const dump = await bpfkit("map", "dump", h.path);
+      expect(dump.out).toBe("key: 10 20 30 40  value: 10 00 00 01\n1 entry\n");
+      const look = await bpfkit("map", "lookup", h.path, "key", "hex", "10", "20", "30", "40");
+      expect(look.out).toBe("key: 10 20 30 40  value: 10 00 00 01\n");
+    });
+
     it("a word after a value is not read into it: a u64 is one number, and a mistyped flag word is named", async () => {
       const h = create({ mapType: 1, keySize: 4, valueSize: 8, maxEntries: 4 }, "op_stray");
       const junk = await bpfkit("map", "update", h.path, "key", "1", "value", "5", "--key-type", "u32", "--value-type", "u64", "junk");

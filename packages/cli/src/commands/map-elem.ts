@@ -48,7 +48,9 @@ export function nothingAfterMap(usage: string): (rest: readonly string[]) => voi
 
 /** How KEY and VALUE bytes differ from bpftool's, for every command that reads them. */
 const HEX_NOTE = "Bytes are hex even without 0x (bpftool's are decimal unless `hex` comes first: its `key 10 0 0 1` is\n" +
-  "`key 0a 00 00 01` here); a leading `hex` is taken, and `10 0 0 1`, which could be either, is refused.";
+  "`key 0a 00 00 01` here). A leading `hex` is taken. Without it, bytes bpftool would read as other, decimal\n" +
+  "ones (`10 0 0 1`, `10 20 30 40`) are refused, not guessed: put `hex` first (`hex 10 20 30 40`, as for bytes\n" +
+  "copied from a dump that have no a-f digit), or write bpftool's decimal bytes in hex.";
 
 /** Splits `key K… [value V…] [any|noexist|exist]`. */
 function keyValueArgs(rest: readonly string[], wantValue: boolean, usage: string): { key: string; value?: string; flagWord?: string } {
