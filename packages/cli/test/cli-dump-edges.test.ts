@@ -25,6 +25,18 @@ describe("map dump", () => {
     expect(s.err).toBe("");
   }));
 
+  it("--stats -q prints the stats all the same, as the help says: -q hides notes, not what was asked for", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, async ({ fd, d, bpfkit }) => {
+    expect(d.mapUpdateElem(fd, u32le(1), u32le(2))).toBe(0);
+    const r = await bpfkit("map", "dump", "id", "1", "--stats", "-q");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe("key: 01 00 00 00  value: 02 00 00 00\n1 entry\n");
+    expect(r.err).toMatch(/^algorithm: +batch\n/);
+    expect(r.err).toContain("delivered:          1\n");
+    const help = await bpfkit("map", "dump", "--help");
+    expect(help.out).toContain("--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json); -q does not hide them");
+    expect(help.out).toMatch(/--stats +print the DumpStats counters \(on stderr, even with -q\)/);
+  }));
+
   it("--stats states the walk's lookup budget as four lookups per entry of max_entries (the seed's maxLookups)", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 }, async ({ bpfkit }) => {
     const r = await bpfkit("map", "dump", "id", "1", "--stats", "--algorithm", "walk");
     expect(r.code, r.err).toBe(0);

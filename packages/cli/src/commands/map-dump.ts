@@ -77,7 +77,8 @@ export const mapDumpCommand: Command = {
     "lookups reached). It runs that v1.7 walk unless --algorithm says otherwise (the library's\n" +
     "dumpReliablyWithCallback instead batches where it can); a batch dump of a hash map delivers every key\n" +
     "present for the whole dump exactly once.\n" +
-    "--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json).\n" +
+    "--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json); -q does not hide them:\n" +
+    "they are what was asked for, not a note.\n" +
     "Arrays of fds (PROG_ARRAY, ARRAY_OF_MAPS, …) are walked slot by slot, skipping empty slots.\n" +
     "Map-in-map and PROG_ARRAY values print as the inner map's (program's) id, `id N` ({\"id\": N} in JSON),\n" +
     "where bpftool prints the id's bytes.\n" +
@@ -88,7 +89,7 @@ export const mapDumpCommand: Command = {
   options: {
     ...TYPE_OPTIONS,
     reliable: { type: "boolean", help: "Cilium's reliable dump: --algorithm defaults to walk" },
-    stats: { type: "boolean", help: "print the DumpStats counters" },
+    stats: { type: "boolean", help: "print the DumpStats counters (on stderr, even with -q)" },
     algorithm: { type: "string", arg: "walk|batch|auto", help: "walk: GET_NEXT_KEY + lookup; batch: BPF_MAP_LOOKUP_BATCH; auto: batch where possible (the default, walk with --reliable)" },
     batch: { type: "string", arg: "N", help: "elements per BPF_MAP_LOOKUP_BATCH call (default: about 128 KiB of keys and values)" },
   },
