@@ -3,6 +3,7 @@
 // holding 10.0.0.1, cilium_ct4_global pinned, …), never the host: `bpfkit mount` with no path
 // would mount /sys/fs/bpf. The fuzz examples run as written, on the drivers they name.
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { BPF_F_NO_PREALLOC, decodeMapInfo, MAP_INFO_SIZE, MapType, type Driver } from "@bpfkit/core";
@@ -53,6 +54,7 @@ const examples = [
   })),
   ...shownInMarkdown("README.md", "npm run bpfkit --"),
   ...shownInMarkdown("packages/cli/README.md", "bpfkit"),
+  ...shownInMarkdown("examples/dump-implementation/README.md", "npm run bpfkit --"),
 ];
 
 const ip = (s: string) => Uint8Array.from(s.split(".").map(Number));
@@ -94,6 +96,8 @@ describe("the command lines shown in the help and the READMEs", () => {
     expect(examples.filter((e) => e.where.startsWith("bpfkit ")).length).toBeGreaterThanOrEqual(20);
     expect(examples.filter((e) => e.where.startsWith("README.md")).length).toBeGreaterThanOrEqual(10);
     expect(examples.filter((e) => e.where.startsWith("packages/cli/")).length).toBeGreaterThanOrEqual(4);
+    // --implementation needs a module; the repository's example module makes it one that runs.
+    expect(examples.some((e) => e.where === "bpfkit fuzz dump --help" && e.argv.includes("--implementation"))).toBe(true);
     expect(shellWords(`map lookup key 1 --key-type 'struct{a:u8, b:u8}' # note`)).toEqual(["map", "lookup", "key", "1", "--key-type", "struct{a:u8, b:u8}"]);
   });
 
@@ -105,9 +109,11 @@ describe("the command lines shown in the help and the READMEs", () => {
       const unavailable = needsKernel
         ? kernelUnderTest().unavailable ?? (argv.includes("--lru-eviction") && !canPinCpu() ? "cannot pin a CPU" : undefined)
         : undefined;
+      // A module is named from the repository's root, as the example says; the test's cwd may differ.
+      const args = argv.map((a, i) => (argv[i - 1] === "--implementation" && !a.startsWith("/") ? resolve(root, a) : a));
       it.skipIf(unavailable !== undefined)(`${where}: bpfkit ${line}`, async () => {
         const io = captureIo({ kernelAvailable: () => undefined });
-        const code = await main([...argv, "-q"], io);
+        const code = await main([...args, "-q"], io);
         expect(code, io.text() + io.errText()).toBe(0);
       }, 120_000);
       continue;

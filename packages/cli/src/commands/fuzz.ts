@@ -130,7 +130,8 @@ export const fuzzDumpCommand: Command = {
     "on the kernel it is a second thread, and it needs root (CAP_SYS_ADMIN). Exit code 5 when an invariant breaks.\n" +
     "--implementation fuzzes your own dump code instead of core's: an ES module exporting walk, walkOnce or batch,\n" +
     "each a testkit DumpImplementation (target, sink, stats, maxEntries, batchSize) => void (or a default object of\n" +
-    "them); --algorithm then defaults to what it exports.",
+    "them); --algorithm then defaults to what it exports. examples/dump-implementation/walk-once.mjs in the\n" +
+    "repository is one, a plain-JS v1.7 walk to start from.",
   options: {
     runs: { type: "string", arg: "N", help: "random maps to dump (default 100)" },
     seed: { type: "string", arg: "S", help: "seed (default random; the summary prints it)" },
@@ -138,8 +139,12 @@ export const fuzzDumpCommand: Command = {
     algorithm: { type: "string", arg: "walk|walk-once|batch|map|both|all", help: "which dump to fuzz (default both: walk and batch; all adds walk-once, dumpWithCallback's walk, and map, BpfMap's reliable dump)" },
     implementation: { type: "string", arg: "FILE", help: "an ES module whose walk, walkOnce and batch exports replace core's dumps" },
   },
-  // (No --implementation example: every example here runs as written, and that needs a module.)
-  examples: ["bpfkit fuzz dump --driver sim --runs 200 --seed 1", "bpfkit fuzz dump --driver kernel --algorithm batch"],
+  // Every example runs as written (the test resolves the module from the repository's root).
+  examples: [
+    "bpfkit fuzz dump --driver sim --runs 200 --seed 1",
+    "bpfkit fuzz dump --driver kernel --algorithm batch",
+    "bpfkit fuzz dump --driver sim --implementation examples/dump-implementation/walk-once.mjs   # from the repository's root",
+  ],
   async run(ctx, args, opts) {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
     const file = str(opts, "implementation");
