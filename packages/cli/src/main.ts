@@ -5,6 +5,7 @@ import type { Driver } from "@bpfkit/core";
 import { CliError, describeError, ExitCode, usageError } from "./cli-error.js";
 import type { Command, OptionSpec } from "./command.js";
 import { makeCtx } from "./context.js";
+import { closest } from "./did-you-mean.js";
 import { parseDriverChoice } from "./driver-select.js";
 import { processIo, type CliIo } from "./io.js";
 import { COMMANDS } from "./commands/index.js";
@@ -114,7 +115,8 @@ async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }
       return ExitCode.usage;
     }
     const name = words.slice(0, group ? 2 : 1).join(" ");
-    throw usageError(`unknown command ${JSON.stringify(name)}`, BPFTOOL_WORDS[name] ?? "see `bpfkit --help`");
+    const guess = closest(name, COMMANDS.map((c) => c.name));
+    throw usageError(`unknown command ${JSON.stringify(name)}`, BPFTOOL_WORDS[name] ?? (guess !== undefined ? `did you mean \`bpfkit ${guess}\`?` : "see `bpfkit --help`"));
   }
   if (wantsHelp) {
     io.stdout(commandHelp(cmd));
@@ -125,7 +127,11 @@ async function run(argv: readonly string[], io: CliIo, used: { driver?: Driver }
   try {
     parsed = parseArgs({ args: markNumbers(argv), options: toParseArgs(options), strict: true, allowPositionals: true });
   } catch (e) {
-    throw usageError(`${cmd.name}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}`, `see \`bpfkit ${cmd.name} --help\``);
+    const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    // `--key-typ`, `--jsno`: the option it most likely mistypes, among this command's.
+    const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+    const guess = unknown === undefined ? undefined : closest(unknown, Object.keys(options).map((k) => `--${k}`));
+    throw usageError(`${cmd.name}: ${message}`, `${guess !== undefined ? `did you mean ${guess}? ` : ""}see \`bpfkit ${cmd.name} --help\``);
   }
   const nameWords = cmd.name.split(" ").length;
   const args = parsed.positionals.slice(nameWords).map(unmark);

@@ -30,6 +30,14 @@ const MAP_FLAGS = [
   "inner_map", "link", "path_fd", "vtype_btf_obj_fd", "token_fd", "segv_on_fault", "no_user_conv",
 ] as const;
 
+/** Every map type's name, in the kernel's order (without `unspec`, which is no type). */
+export function mapTypeNames(): readonly string[] {
+  return MAP_TYPES.filter((n, i) => i > 0 && n !== undefined);
+}
+
+/** Every map flag's name, bit 0 first. */
+export const MAP_FLAG_NAMES: readonly string[] = MAP_FLAGS;
+
 export function mapTypeKernelName(t: number): string {
   return MAP_TYPES[t] ?? `type_${t}`;
 }
@@ -70,7 +78,7 @@ export function parseMapFlags(s: string): number | undefined {
   if (/^(0x[0-9a-f]+|\d+)$/i.test(s)) return Number(s);
   let flags = 0;
   for (const part of s.split(/[,|]/)) {
-    const name = part.trim().toLowerCase().replace(/^bpf_f_/, "");
+    const name = flagName(part);
     if (name === "") continue;
     const bit = MAP_FLAGS.indexOf(name as (typeof MAP_FLAGS)[number]);
     if (bit < 0) return undefined;
@@ -78,3 +86,11 @@ export function parseMapFlags(s: string): number | undefined {
   }
   return flags >>> 0;
 }
+
+/** The first word of `s` that parseMapFlags does not know, as written. */
+export function unknownMapFlag(s: string): string | undefined {
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(s)) return undefined;
+  return s.split(/[,|]/).map((p) => p.trim()).find((p) => p !== "" && !MAP_FLAGS.includes(flagName(p) as (typeof MAP_FLAGS)[number]));
+}
+
+const flagName = (part: string) => part.trim().toLowerCase().replace(/^bpf_f_/, "");

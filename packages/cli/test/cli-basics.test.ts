@@ -187,6 +187,16 @@ describe("bpfkit help and usage", () => {
     expect(r.code).toBe(ExitCode.usage);
     expect(r.err).toMatch(/maps: Unknown option '--frob'/);
     expect(r.err).toContain("bpfkit maps --help");
+    expect(r.err).not.toContain("did you mean");
+    // A typo of one of the command's own options (or a global one) is named.
+    const typo = await run(["map", "dump", "id", "1", "--key-typ", "u32"]);
+    expect(typo.code).toBe(ExitCode.usage);
+    expect(typo.err).toBe("bpfkit: map dump: Unknown option '--key-typ'\n  did you mean --key-type? see `bpfkit map dump --help`\n");
+    expect((await run(["maps", "--jsno"])).err).toContain("did you mean --json?");
+    expect((await run(["maps", "--pin"])).err).toContain("did you mean --pins?");
+    const cmd = await run(["map", "creat", "/sys/fs/bpf/x"]);
+    expect(cmd.code).toBe(ExitCode.usage);
+    expect(cmd.err).toBe("bpfkit: unknown command \"map creat\"\n  did you mean `bpfkit map create`?\n");
     const d = await run(["maps", "--driver", "gpu"]);
     expect(d.code).toBe(ExitCode.usage);
     expect(d.err).toContain("--driver gpu: expected kernel, sim or auto");

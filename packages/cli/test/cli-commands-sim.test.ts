@@ -233,6 +233,26 @@ describe("map create", () => {
     expect(r.err).toContain("--type unspec: not a map type");
   });
 
+  it("a mistyped --type or --flags is a usage error that names the word and the one it most likely means, else lists them", async () => {
+    const d = createSimDriver();
+    const bpfkit = cliOver(d);
+    const base = ["map", "create", "/sys/fs/bpf/m", "--key-size", "4", "--value-size", "4", "--max-entries", "1"];
+    const hsh = await bpfkit(...base, "--type", "hsh");
+    expect(hsh.code).toBe(ExitCode.usage);
+    expect(hsh.err).toBe("bpfkit: --type hsh: not a map type\n  did you mean hash?\n");
+    const inner = await bpfkit(...base, "--type", "array_of_maps", "--inner-type", "lru_hsah");
+    expect(inner.err).toBe("bpfkit: --inner-type lru_hsah: not a map type\n  did you mean lru_hash?\n");
+    // Nothing close: every name, as bpftool's help lists them.
+    const far = await bpfkit(...base, "--type", "lru");
+    expect(far.err).toMatch(/^bpfkit: --type lru: not a map type\n {2}map types: hash, array, prog_array, .*, lpm_trie, array_of_maps, hash_of_maps, .*\n$/);
+    const flag = await bpfkit(...base, "--type", "hash", "--flags", "zero_seed,noprealloc");
+    expect(flag.code).toBe(ExitCode.usage);
+    expect(flag.err).toBe("bpfkit: --flags zero_seed,noprealloc: unknown flag \"noprealloc\"\n  did you mean no_prealloc?\n");
+    const bogus = await bpfkit(...base, "--type", "hash", "--flags", "bogus");
+    expect(bogus.err).toMatch(/unknown flag "bogus"\n {2}flags: no_prealloc, no_common_lru, .*, zero_seed, .*, or a number\n$/);
+    expect(d.host.stat("/sys/fs/bpf/m").errno).toBe(2);
+  });
+
   it("takes a type as the kernel's name, with dashes, as BPF_MAP_TYPE_*, or as the seed's CamelCase", async () => {
     const d = createSimDriver();
     const bpfkit = cliOver(d);

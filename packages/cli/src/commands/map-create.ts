@@ -5,7 +5,8 @@ import { str, type Command } from "../command.js";
 import { freshSimNote, isFreshSim } from "../driver-select.js";
 import { MAP_REF_USAGE, mapInfo, mapLabel, openMapRef, parseMapRef } from "../map-ref.js";
 import { pinPathProblem } from "../pin-path.js";
-import { mapTypeKernelName, parseMapFlags, parseMapType } from "../names.js";
+import { closest } from "../did-you-mean.js";
+import { MAP_FLAG_NAMES, mapTypeKernelName, mapTypeNames, parseMapFlags, parseMapType, unknownMapFlag } from "../names.js";
 import { parseType } from "../types.js";
 import { mapJson } from "./maps.js";
 
@@ -34,6 +35,20 @@ function count(v: string, name: string): number {
 /** A number given for a u32 field (`--type 4294967296`) is refused by its option's name, not the driver's field name. */
 function u32Field(n: number, name: string, text: string): void {
   if (n > 0xffffffff) throw usageError(`--${name} ${text}: more than a u32 holds (4294967295)`);
+}
+
+/** `--type hsh`: the type it most likely mistypes, else every type's name, as bpftool's help lists them. */
+function notAMapType(option: string, text: string) {
+  const names = mapTypeNames();
+  const guess = closest(text.toLowerCase().replace(/^bpf_map_type_/, "").replace(/-/g, "_"), names);
+  return usageError(`--${option} ${text}: not a map type`, guess !== undefined ? `did you mean ${guess}?` : `map types: ${names.join(", ")}`);
+}
+
+/** `--flags noprealloc`: names the word not known, and the flag it most likely mistypes. */
+function unknownFlag(option: string, text: string) {
+  const word = unknownMapFlag(text) ?? text;
+  const guess = closest(word.toLowerCase().replace(/^bpf_f_/, ""), MAP_FLAG_NAMES);
+  return usageError(`--${option} ${text}: unknown flag ${JSON.stringify(word)}`, guess !== undefined ? `did you mean ${guess}?` : `flags: ${MAP_FLAG_NAMES.join(", ")}, or a number`);
 }
 
 export const mapCreateCommand: Command = {
@@ -76,7 +91,7 @@ export const mapCreateCommand: Command = {
     const typeText = str(opts, "type");
     if (typeText === undefined) throw usageError("--type is required (hash, array, lru_hash, lpm_trie, …)");
     const mapType = parseMapType(typeText);
-    if (mapType === undefined) throw usageError(`--type ${typeText}: not a map type`);
+    if (mapType === undefined) throw notAMapType("type", typeText);
     u32Field(mapType, "type", typeText);
     const maxText = str(opts, "max-entries");
     if (maxText === undefined) throw usageError("--max-entries N is required");
@@ -85,7 +100,7 @@ export const mapCreateCommand: Command = {
     // The kernel has no preallocated trie (trie_alloc), so an lpm_trie's only workable default is
     // no_prealloc, as pkg/bpf's GetPreAllocateMapFlags gives; every other type defaults to 0.
     const mapFlags = flagsText !== undefined ? parseMapFlags(flagsText) : mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0;
-    if (mapFlags === undefined) throw usageError(`--flags ${flagsText}: unknown flag`);
+    if (mapFlags === undefined) throw unknownFlag("flags", flagsText!);
     u32Field(mapFlags, "flags", flagsText!);
     const name = str(opts, "name");
     // The kernel's bpf_obj_name_cpy rule (core's, as MapSpec.kernelName); checked here so a bad name is not a bare EINVAL.
@@ -95,14 +110,14 @@ export const mapCreateCommand: Command = {
     const isMapInMap = mapType === BPF_MAP_TYPE_ARRAY_OF_MAPS || mapType === BPF_MAP_TYPE_HASH_OF_MAPS;
     const innerTypeText = str(opts, "inner-type");
     const innerType = innerTypeText === undefined ? BPF_MAP_TYPE_ARRAY : parseMapType(innerTypeText);
-    if (innerType === undefined) throw usageError(`--inner-type ${innerTypeText}: not a map type`);
+    if (innerType === undefined) throw notAMapType("inner-type", innerTypeText!);
     u32Field(innerType, "inner-type", innerTypeText!);
     const num = (k: string, dflt: number) => { const v = str(opts, k); return v === undefined ? dflt : count(v, k); };
     // The template's flags must equal those of every inner map stored later (bpf_map_meta_equal),
     // and a trie template needs no_prealloc as an outer trie does.
     const innerFlagsText = str(opts, "inner-flags");
     const innerFlags = innerFlagsText !== undefined ? parseMapFlags(innerFlagsText) : innerType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0;
-    if (innerFlags === undefined) throw usageError(`--inner-flags ${innerFlagsText}: unknown flag`);
+    if (innerFlags === undefined) throw unknownFlag("inner-flags", innerFlagsText!);
     u32Field(innerFlags, "inner-flags", innerFlagsText!);
     const innerAttr = {
       mapType: innerType, keySize: num("inner-key-size", 4), valueSize: num("inner-value-size", 4), maxEntries: num("inner-max-entries", 1), mapFlags: innerFlags,
