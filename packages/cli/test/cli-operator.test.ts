@@ -121,6 +121,26 @@ for (const dut of driversUnderTest()) {
       }
     });
 
+    it("map create names the size the kernel refuses for the type alone, not only EINVAL for 'these attributes'", async () => {
+      const p = `${fs.path}/op_sizes`;
+      const create = (type: string, k: string, v: string, n = "4") => bpfkit("map", "create", p, "--type", type, "--key-size", k, "--value-size", v, "--max-entries", n);
+      const cases: Array<[string[], string]> = [
+        [["array", "8", "4"], "array keys are u32 indexes: --key-size 4 (not 8)"],
+        [["percpu_array", "2", "4"], "percpu_array keys are u32 indexes: --key-size 4 (not 2)"],
+        [["hash", "4", "4", "0"], "key size, value size and max entries must each be at least 1"],
+        [["hash", "4", "0"], "key size, value size and max entries must each be at least 1"],
+        [["lpm_trie", "4", "4"], "lpm_trie keys are a u32 prefix length and 1 to 256 bytes of data: --key-size 5 to 260"],
+        [["hash_of_maps", "4", "8", "2"], "hash_of_maps values are 4-byte fds (ids when read): --value-size 4 (not 8)"],
+      ];
+      for (const [[type, k, v, n], hint] of cases) {
+        const r = await create(type!, k!, v!, n);
+        expect(r.code, hint).toBe(ExitCode.failure);
+        expect(r.err, hint).toContain("EINVAL (the kernel rejects these attributes for this type)\n");
+        expect(r.err, hint).toContain(`\n  ${hint}`);
+        expect(d.host.stat(p).errno, hint).toBe(2);
+      }
+    });
+
     // The simulator models no queue, stack or ring buffer (it refuses to create them), so this
     // case exists on the kernel only rather than as a skip on the simulator.
     if (dut.name === "kernel") it("a queue or ring buffer is named as keyless, not answered with EINVAL or 'unknown error 524'", async () => {

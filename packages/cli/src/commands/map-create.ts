@@ -1,5 +1,7 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, Errno, errnoName, kernelNameProblem } from "@bpfkit/core";
+import {
+  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_PREALLOC, Errno, errnoName, kernelNameProblem } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { freshSimNote, isFreshSim } from "../driver-select.js";
@@ -35,6 +37,26 @@ function count(v: string, name: string): number {
 /** A number given for a u32 field (`--type 4294967296`) is refused by its option's name, not the driver's field name. */
 function u32Field(n: number, name: string, text: string): void {
   if (n > 0xffffffff) throw usageError(`--${name} ${text}: more than a u32 holds (4294967295)`);
+}
+
+/** Array types: a u32 index for a key (kernel-maps.md §3.3, "must be 4"). */
+const INDEX_KEYED = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS]);
+/** Types whose values are a 4-byte fd going in and an id coming out. */
+const FD_VALUED = new Set([BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
+
+/**
+ * Which size made the kernel's EINVAL, where kernel-maps.md §3.3 says one size alone does: an
+ * operator who gives an array 8-byte keys is told that, not "these attributes".
+ */
+function sizeProblem(mapType: number, keySize: number, valueSize: number, maxEntries: number): string | undefined {
+  const name = mapTypeKernelName(mapType);
+  if (keySize === 0 || valueSize === 0 || maxEntries === 0) return "key size, value size and max entries must each be at least 1";
+  if (INDEX_KEYED.has(mapType) && keySize !== 4) return `${name} keys are u32 indexes: --key-size 4 (not ${keySize})`;
+  if (FD_VALUED.has(mapType) && valueSize !== 4) return `${name} values are 4-byte fds (ids when read): --value-size 4 (not ${valueSize})`;
+  if (mapType === BPF_MAP_TYPE_LPM_TRIE && (keySize < 5 || keySize > 260)) {
+    return `lpm_trie keys are a u32 prefix length and 1 to 256 bytes of data: --key-size 5 to 260 (8 for IPv4, --key-type lpm4; 20 for IPv6), not ${keySize}`;
+  }
+  return undefined;
 }
 
 /** `--type hsh`: the type it most likely mistypes, else every type's name, as bpftool's help lists them. */
@@ -155,8 +177,9 @@ export const mapCreateCommand: Command = {
       // Flags given without no_prealloc: the kernel has no preallocated trie (trie_alloc).
       const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
+      const sizeHint = fd === -22 ? sizeProblem(mapType, keySize, valueSize, Number(maxText)) : undefined;
       throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${fd === -22 ? " (the kernel rejects these attributes for this type)" : ""}`,
-        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? permissionHint(Errno.EPERM, d) : lpmHint);
+        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? permissionHint(Errno.EPERM, d) : sizeHint ?? lpmHint);
     }
     try {
       const info = mapInfo(d, fd);
