@@ -103,6 +103,7 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 export function parseHexBytes(text: string, size?: number): Uint8Array {
   const out: number[] = [];
   const toks = text.split(/[\s,]+/).filter(Boolean);
+  if (toks.length === 1 && toks[0]!.toLowerCase() === "hex") throw usageError("`hex` and no bytes after it", "like hex 0a 00 00 01");
   const saidHex = toks.length > 1 && toks[0]!.toLowerCase() === "hex";
   if (saidHex) toks.shift();
   const decimalLooking = saidHex ? undefined : toks.find((t) => /^[1-9][0-9]$/.test(t));

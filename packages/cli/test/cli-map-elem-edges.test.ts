@@ -322,6 +322,27 @@ describe("an LPM trie's key given as bytes", () => {
     }));
 });
 
+describe("map lookup on an LPM trie", () => {
+  it("is a longest-prefix match, and the help says the key printed is the one given, not the stored prefix", () =>
+    withSimMap({ mapType: 11, keySize: 8, valueSize: 4, maxEntries: 4, mapFlags: 1 }, async ({ bpfkit }) => {
+      expect((await bpfkit("map", "update", "id", "1", "key", "10.1.2.0/24", "value", "07", "00", "00", "00")).code).toBe(0);
+      const hit = await bpfkit("map", "lookup", "id", "1", "key", "10.1.2.3");
+      expect(hit.out).toBe("key: 10.1.2.3/32  value: 07 00 00 00\n");
+      expect((await bpfkit("map", "lookup", "id", "1", "key", "10.1.3.3")).code).toBe(ExitCode.notFound);
+      const help = (await bpfkit("map", "lookup", "--help")).out;
+      expect(help).toContain("On an LPM trie the lookup is a longest-prefix match: the value is the longest stored prefix's that holds KEY,\n" +
+        "and the key printed is KEY as given (an address as /32 or /128), not that prefix");
+    }));
+});
+
+describe("`key hex` with no bytes after it", () => {
+  it("says the bytes are missing, not that `hex` is not hex", () => withSimMap(HASH, async ({ bpfkit }) => {
+    const r = await bpfkit("map", "lookup", "id", "1", "key", "hex");
+    expect(r.code).toBe(ExitCode.usage);
+    expect(r.err).toContain("bpfkit: lookup map 1: key: `hex` and no bytes after it\n  like hex 0a 00 00 01\n");
+  }));
+});
+
 describe("map-in-map values", () => {
   it("print as ids, and the help of dump and lookup says so (bpftool prints the id's bytes)", async () => {
     const d = createSimDriver();

@@ -139,7 +139,9 @@ export const mapLookupCommand: Command = {
   usage: "map lookup MAP key KEY… [--key-type T] [--value-type T]",
   details: `${MAP_REF_USAGE}.\nKEY is hex bytes ('0a 00 00 01' or 0x0a000001), an IP or prefix (10.0.0.0/8 on an LPM trie, whose keys\nare printed so; its hex bytes are taken too), or text for --key-type.\n${HEX_NOTE}\n` +
     "Map-in-map and PROG_ARRAY values print as `id N` ({\"id\": N} in JSON), where bpftool prints the id's bytes.\n" +
-    "Exit code 4 when the key is not in the map.",
+    "On an LPM trie the lookup is a longest-prefix match: the value is the longest stored prefix's that holds KEY,\n" +
+    "and the key printed is KEY as given (an address as /32 or /128), not that prefix (`map dump` shows the prefixes).\n" +
+    "Exit code 4 when the key is not in the map (on an LPM trie: when no stored prefix holds KEY).",
   options: { ...TYPE_OPTIONS },
   examples: ["bpfkit map lookup id 12 key 0a 00 00 01", "bpfkit map lookup id 12 key 10.0.0.1 --key-type ipv4 --value-type u64", "bpfkit map lookup id 7 key 10.1.0.0/16"],
   async run(ctx, args, opts) {
