@@ -189,7 +189,7 @@ export const mapUpdateCommand: Command = {
         const r = d.mapUpdateElem(m.fd, key, value, flags);
         if (r === -17) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} exists (noexist)`, ExitCode.failure);
         if (r === -2 && flags === BPF_EXIST) throw new CliError(`update ${m.label}: key ${t.key.format(key, 0)} not found (exist)`, ExitCode.notFound);
-        if (r === -1) throw writeRefused("update", m);
+        if (r === -1) throw writeRefused("update", d, m);
         // Arrays answer E2BIG for an index past max_entries; only the hash family fills up.
         if (r === -7 && isArrayType(m.info.type)) throw indexOutOfRange("update", m, key);
         if (r === -7) throw new CliError(`update ${m.label}: the map is full (${m.info.maxEntries} entries): ${errnoText(7)}`, ExitCode.failure, "delete entries or create a larger map");
@@ -219,8 +219,12 @@ export const mapUpdateCommand: Command = {
  * EPERM on a write through an fd this command just opened read-write: privileges were enough to
  * open it, so the map is frozen (or the fd read-only). Exit 1, not 3: no sudo will help.
  */
-function writeRefused(op: string, m: OpenedMap): CliError {
-  return new CliError(`${op} ${m.label}: operation not permitted: the map is frozen (BPF_MAP_FREEZE), so user space may only read it, or this fd is read-only`, ExitCode.failure);
+function writeRefused(op: string, d: Driver, m: OpenedMap): CliError {
+  // The frozen probe tells the two apart where it can; where it cannot, both are named.
+  const why = mapFrozen(d, m.fd, m.info) === true
+    ? "the map is frozen (BPF_MAP_FREEZE), so user space may only read it"
+    : "the map is frozen (BPF_MAP_FREEZE), so user space may only read it, or this fd is read-only";
+  return new CliError(`${op} ${m.label}: operation not permitted: ${why}`, ExitCode.failure);
 }
 
 function indexOutOfRange(op: string, m: OpenedMap, key: Uint8Array): CliError {
@@ -283,7 +287,7 @@ export const mapDeleteCommand: Command = {
       const key = encodeKey(t, kv.key, `delete ${m.label}`);
       const r = d.mapDeleteElem(m.fd, key);
       if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
-      if (r === -1) throw writeRefused("delete", m);
+      if (r === -1) throw writeRefused("delete", d, m);
       // Arrays of fds answer E2BIG for an index past max_entries (fd_array_map_delete_elem).
       if (r === -7 && isFdArrayType(m.info.type)) throw indexOutOfRange("delete", m, key);
       if (r === -22 && (m.info.type === 2 || m.info.type === 6)) throw new CliError(`delete ${m.label}: array elements cannot be deleted (EINVAL); update them to zero instead`, ExitCode.failure);
@@ -356,7 +360,10 @@ export const mapFreezeCommand: Command = {
     return withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
       const r = d.mapFreeze(m.fd);
       // A frozen map is no longer writable, so a second freeze is EPERM (kernel-maps.md §4.2).
-      if (r === -1) throw new CliError(`freeze ${m.label}: not permitted: the map is already frozen, or this fd cannot write it`, ExitCode.failure);
+      if (r === -1) {
+        const frozen = mapFrozen(d, m.fd, m.info) === true;
+        throw new CliError(`freeze ${m.label}: not permitted: ${frozen ? "the map is already frozen (there is no unfreeze)" : "the map is already frozen, or this fd cannot write it"}`, ExitCode.failure);
+      }
       if (r === -16) throw new CliError(`freeze ${m.label}: busy: already frozen, or mapped writable`, ExitCode.failure);
       must(r, `freeze ${m.label}`);
       if (!ctx.quiet && !ctx.json) ctx.io.stderr(`froze ${m.label}\n`);
