@@ -23,6 +23,8 @@ describe("map dump", () => {
     expect(JSON.parse(s.out).entries).toEqual([]);
     // The stats are in the JSON; stderr stays empty for scripts that treat output there as trouble.
     expect(s.err).toBe("");
+    // The shape changes with --stats, which a script's `.[]` would trip over: the help says so.
+    expect((await bpfkit("map", "dump", "--help")).out).toContain("With --json and --stats the document is {\"entries\": […], \"stats\": {…}}\ninstead of the bare array of entries.");
   }));
 
   it("--stats -q prints the stats all the same, as the help says: -q hides notes, not what was asked for", () => withSimMap({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, async ({ fd, d, bpfkit }) => {

@@ -78,7 +78,8 @@ export const mapDumpCommand: Command = {
     "dumpReliablyWithCallback instead batches where it can); a batch dump of a hash map delivers every key\n" +
     "present for the whole dump exactly once.\n" +
     "--stats prints the seed's DumpStats (on stderr, or under \"stats\" with --json); -q does not hide them:\n" +
-    "they are what was asked for, not a note.\n" +
+    "they are what was asked for, not a note. With --json and --stats the document is {\"entries\": […], \"stats\": {…}}\n" +
+    "instead of the bare array of entries.\n" +
     "Arrays of fds (PROG_ARRAY, ARRAY_OF_MAPS, …) are walked slot by slot, skipping empty slots.\n" +
     "Map-in-map and PROG_ARRAY values print as the inner map's (program's) id, `id N` ({\"id\": N} in JSON),\n" +
     "where bpftool prints the id's bytes.\n" +
