@@ -361,6 +361,13 @@ describe("mount", () => {
     expect(again.err).toContain("bpfkit: Detected mounted BPF filesystem at /tmp/w\n");
     for (const flag of ["--json", "-q"]) expect((await cliOver(d)("mount", "/tmp/w", flag, "--driver", "sim")).err, flag).toBe("");
     expect(d.host.umount("/tmp/w")).toBe(0);
+    // -q hides the notes, not the warning --warn asks for.
+    expect(d.host.mkdirAll("/tmp/q", 0o755)).toBe(0);
+    const quiet = await cliOver(d)("mount", "/tmp/q", "--warn", "-q");
+    expect(quiet.code, quiet.err).toBe(0);
+    expect(quiet.err).toMatch(/^bpfkit: warning: =+ WARNING =+\nbpfkit: warning: BPF filesystem is not mounted\./);
+    expect(quiet.err).not.toContain("Mounting BPF filesystem");
+    expect(d.host.umount("/tmp/q")).toBe(0);
   });
 
   it("takes at most one DIR", async () => {

@@ -13,7 +13,7 @@ export const mountCommand: Command = {
     "/run/cilium/bpffs when another filesystem is mounted there.\n" +
     "Fails when DIR holds another filesystem, or when several mounts are stacked at the root.\n" +
     "Refuses a DIR that is not a mount point and has entries: bpffs mounted there would hide them.",
-  options: { warn: { type: "boolean", help: "print Cilium's warning when bpffs had to be mounted" } },
+  options: { warn: { type: "boolean", help: "print Cilium's warning when bpffs had to be mounted (on stderr, even with -q)" } },
   examples: ["bpfkit mount", "bpfkit mount /run/my-bpffs"],
   async run(ctx, args, opts) {
     if (args.length > 1) throw usageError("mount takes at most one DIR");
@@ -39,7 +39,8 @@ export const mountCommand: Command = {
     bpf.checkOrMountFS(dir ?? "", flag(opts, "warn"));
     const root = bpf.getMapRoot();
     const mounted = !before.has(root) && bpffsMounts().has(root);
-    if (!ctx.quiet && !ctx.json) for (const n of notes) ctx.io.stderr(`bpfkit: ${n}\n`);
+    // -q hides the notes (what was detected or mounted), not warnings: --warn's banner is asked for.
+    if (!ctx.json) for (const n of notes) if (!ctx.quiet || /^(warning|error): /.test(n)) ctx.io.stderr(`bpfkit: ${n}\n`);
     if (!ctx.quiet && mounted && isFreshSim(d)) ctx.io.stderr(freshSimNote("the mount"));
     ctx.emit(
       () => `${mounted ? "mounted bpffs at" : "bpffs is already mounted at"} ${root}\n`,
