@@ -15,7 +15,7 @@ export const VERSION = "0.1.0";
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   driver: { type: "string", arg: "kernel|sim|auto", help: "which bpf(2) to use (default auto: the kernel where usable, else the simulator; env BPFKIT_DRIVER)" },
   json: { type: "boolean", help: "print JSON for scripts instead of tables" },
-  quiet: { type: "boolean", short: "q", help: "no notes or progress on stderr" },
+  quiet: { type: "boolean", short: "q", help: "no notes or progress on stderr (errors, warnings, and what --stats or --warn ask for still print)" },
   "map-root": { type: "string", arg: "DIR", help: "bpffs root for bare map names (default: /sys/fs/bpf if bpffs is mounted there, else the first bpffs mount; env BPFKIT_MAP_ROOT)" },
   "map-prefix": { type: "string", arg: "DIR", help: "prefix under the root (default tc/globals, as Cilium)" },
   help: { type: "boolean", short: "h", help: "show the help of the command it follows, and run nothing" },

@@ -182,6 +182,12 @@ describe("bpfkit help and usage", () => {
     expect(JSON.parse(hash.out)).toMatchObject({ type: "hash", flags: 0 });
   });
 
+  it("-q says in every help what it leaves on stderr", async () => {
+    for (const argv of [["--help"], ["map", "dump", "--help"], ["mount", "--help"]]) {
+      expect((await run(argv)).out, argv.join(" ")).toMatch(/-q, --quiet +no notes or progress on stderr \(errors, warnings, and what --stats or --warn ask for still print\)\n/);
+    }
+  });
+
   it("an unknown option or a bad --driver is a usage error that points to --help", async () => {
     const r = await run(["maps", "--frob"]);
     expect(r.code).toBe(ExitCode.usage);
