@@ -23,7 +23,13 @@ export function pinPathProblem(d: Driver, path: string, subject: string, after =
   // A pin or file higher up: the kernel's ENOTDIR would not say which part of the path it is.
   if (st.errno === Errno.ENOTDIR) return new CliError(`${subject}: a part of ${dir} is not a directory`, ExitCode.failure, `check the path${after}`);
   const fsType = d.host.statfsType(dir);
-  if (fsType >= 0 && fsType !== BPF_FS_MAGIC) return new CliError(`${subject}: the path is not on a BPF filesystem`, ExitCode.failure, "pin under a bpffs mount (see `bpfkit mount`)");
+  if (fsType >= 0 && fsType !== BPF_FS_MAGIC) {
+    // A bare name is a map under the map root when it names MAP, but a PATH is taken as given:
+    // `map create foo` from a shell in $HOME lands here.
+    return new CliError(`${subject}: the path is not on a BPF filesystem`, ExitCode.failure, path.startsWith("/")
+      ? `pin under a bpffs mount (see \`bpfkit mount\`)${after}`
+      : `a relative PATH is taken from the current directory, not the map root (which only MAP's bare names use): give the absolute path on bpffs${after}`);
+  }
   // bpf_lookup: bpffs keeps names with a dot for itself (EPERM, which would read as privilege).
   const name = path.slice(slash + 1);
   if (fsType === BPF_FS_MAGIC && name.includes(".")) {

@@ -121,6 +121,19 @@ for (const dut of driversUnderTest()) {
       }
     });
 
+    it("a relative PATH for map create or map pin is named as relative, since bare MAP names resolve under the map root", async () => {
+      const h = create({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 }, "op_rel");
+      const hint = "a relative PATH is taken from the current directory, not the map root (which only MAP's bare names use): give the absolute path on bpffs";
+      const made = await bpfkit("map", "create", "op_rel_new", "--type", "hash", "--key-size", "4", "--value-size", "4", "--max-entries", "2", "--map-root", fs.path);
+      expect(made.code).toBe(ExitCode.failure);
+      expect(made.err).toContain("pin at op_rel_new: the path is not on a BPF filesystem\n");
+      expect(made.err).toContain(`  ${hint}; nothing was created\n`);
+      const pin = await bpfkit("map", "pin", "op_rel", "op_rel_2", "--map-root", fs.path);
+      expect(pin.code).toBe(ExitCode.failure);
+      expect(pin.err).toContain(`pin map ${h.id} at ${fs.path}/op_rel to op_rel_2: the path is not on a BPF filesystem\n  ${hint}\n`);
+      expect((await bpfkit("map", "create", "--help")).out).toContain("PATH is taken as given: a relative one is from the current directory, not under the map root");
+    });
+
     it("map create names the size the kernel refuses for the type alone, not only EINVAL for 'these attributes'", async () => {
       const p = `${fs.path}/op_sizes`;
       const create = (type: string, k: string, v: string, n = "4") => bpfkit("map", "create", p, "--type", type, "--key-size", k, "--value-size", v, "--max-entries", n);

@@ -81,6 +81,8 @@ export const mapCreateCommand: Command = {
     "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
     "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number; without --flags, an lpm_trie gets\n" +
     "no_prealloc (the kernel has no preallocated trie) and every other type 0.\n" +
+    "PATH is taken as given: a relative one is from the current directory, not under the map root (only MAP's bare\n" +
+    "names are looked up there).\n" +
     "The pin path is checked first: a taken path (exit 1) or a missing directory (exit 4) creates nothing, nor does\n" +
     "a path off bpffs (exit 1: unlike bpftool, bpfkit mounts no bpffs there; `bpfkit mount DIR` does).\n" +
     "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries/--inner-flags\n" +

@@ -303,7 +303,8 @@ export const mapPinCommand: Command = {
   name: "map pin",
   summary: "pin a map at a path on bpffs",
   usage: "map pin MAP PATH",
-  details: `${MAP_REF_USAGE}.\nPATH must be on a mounted bpffs: unlike bpftool, which mounts bpffs over a directory that is not on one,\n` +
+  details: `${MAP_REF_USAGE}.\nPATH is taken as given (a relative one is from the current directory, not under the map root).\n` +
+    "PATH must be on a mounted bpffs: unlike bpftool, which mounts bpffs over a directory that is not on one,\n" +
     "bpfkit mounts nothing here (it fails, exit 1; `bpfkit mount DIR` mounts one).",
   options: {},
   async run(ctx, args) {
