@@ -101,10 +101,17 @@ export class MapCache<K, V> {
   #stopped = false;
   readonly #owner: CacheOwner;
   readonly #clock: ResolverClock;
+  /**
+   * Cilium's withValueCache. Without it (a map with only a pressure metric) the cache counts the
+   * keys written and not deleted, and nothing more: a failed write or delete changes nothing and
+   * nothing is retried, since the caller was told of the failure and did not ask for a resolver.
+   */
+  readonly values: boolean;
 
-  constructor(owner: CacheOwner, clock: ResolverClock = systemClock) {
+  constructor(owner: CacheOwner, clock: ResolverClock = systemClock, values = true) {
     this.#owner = owner;
     this.#clock = clock;
+    this.values = values;
   }
 
   /** Entries whose desired action is not `sync`. */
@@ -134,6 +141,7 @@ export class MapCache<K, V> {
 
   /** Update's cache effect (§7.6): the entry is replaced; a failure schedules the resolver. */
   recordUpdate(id: string, key: K, value: V, keyBytes: Uint8Array, valueBytes: Uint8Array, err: Error | undefined): void {
+    if (err !== undefined && !this.values) return;
     const old = this.entries.get(id);
     if (old !== undefined && old.desiredAction !== DesiredAction.OK) this.#outstanding--;
     const e: CacheEntry<K, V> = {
@@ -155,6 +163,7 @@ export class MapCache<K, V> {
       this.#remove(id);
       return;
     }
+    if (!this.values) return;
     let e = this.entries.get(id);
     if (e === undefined) {
       if (key === undefined) return;
@@ -169,6 +178,7 @@ export class MapCache<K, V> {
 
   /** DeleteAll's first step: every entry becomes to-be-deleted, "deletion pending". */
   markAllDeletePending(): void {
+    if (!this.values) return;
     for (const e of this.entries.values()) {
       e.lastError = new Error("deletion pending");
       this.#setAction(e, DesiredAction.Delete);

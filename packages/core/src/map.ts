@@ -354,22 +354,26 @@ export class BpfMap<K, V> {
     if (clock !== undefined && (clock === null || typeof clock !== "object" || typeof clock.setTimeout !== "function")) {
       throw new TypeError(`withCache ${this.#name}: options.clock must be a ResolverClock`);
     }
-    this.#cache?.close();
+    const old = this.#cache;
+    old?.close();
     this.#cache = new MapCache<K, V>(this.#cacheOwner(), options.clock);
+    // The pressure metric's cache of keys holds only what was written and is there: keep it.
+    if (old?.values === false) for (const [id, e] of old.entries) this.#cache.entries.set(id, e);
     return this;
   }
 
   /**
    * Cilium's WithPressureMetric: reports the map's pressure, its entries over its max entries, to
-   * the Bpf's `metrics.mapPressure` hook. As in Cilium, the entries are counted in the cache
-   * (`withCache()` is turned on when the map has none), so they are what this object wrote and
-   * has not deleted, failed writes awaiting the resolver included; each change is reported. An
-   * LRU map is left to `updatePressureMetricWithSize`, as Cilium's conntrack GC does: the kernel
-   * evicts from it without telling the cache.
+   * the Bpf's `metrics.mapPressure` hook. As in Cilium, the entries are counted in the cache: with
+   * `withCache()`, what this object wrote and has not deleted, failed writes awaiting the resolver
+   * included; without it, a cache of keys alone, which counts what was written and not deleted
+   * and leaves failures to the caller (no resolver, no values kept, `getModel()` shows none).
+   * Each change is reported. An LRU map is left to `updatePressureMetricWithSize`, as Cilium's
+   * conntrack GC does: the kernel evicts from it without telling the cache.
    */
   withPressureMetric(): this {
     this.#pressureMetric = true;
-    if (this.#cache === undefined) this.withCache();
+    if (this.#cache === undefined) this.#cache = new MapCache<K, V>(this.#cacheOwner(), undefined, false);
     else this.#cachePressure(this.#cache.entries.size);
     return this;
   }
@@ -878,7 +882,7 @@ export class BpfMap<K, V> {
 
   getModel(): BpfMapModel {
     const model: BpfMapModel = { path: this.#path };
-    if (this.#cache !== undefined) {
+    if (this.#cache?.values === true) {
       model.cache = this.#cache.model((e) => this.#formatKey(e), (e) => this.#formatValue(e));
     }
     return model;

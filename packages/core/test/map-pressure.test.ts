@@ -44,6 +44,29 @@ eachDriver("map pressure metric", (get) => {
     expect(seen).toEqual(["ipcache 0.5", "ipcache 1", "ipcache 1.5"]);
   });
 
+  it("without withCache, counts keys alone: a failed write or delete changes nothing and is not retried (Cilium's !withValueCache)", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const m = env.track(bpf.newMap({ ...testMapSpec("cilium_lb4"), maxEntries: 2 }).withPressureMetric());
+    m.openOrCreate();
+    m.update(1, 1);
+    m.update(2, 2);
+    expect(() => m.update(3, 3)).toThrow(expect.objectContaining({ errno: Errno.E2BIG }));
+    expect(() => m.delete(9)).toThrow(expect.objectContaining({ errno: Errno.ENOENT }));
+    // Nothing awaits a resolver, and the model shows no cache: none was asked for.
+    expect([m.outstandingErrors, m.getModel().cache]).toEqual([0, undefined]);
+    m.delete(1);
+    const run = m.resolveErrorsNow();
+    expect([run.scanned, run.resolved]).toEqual([0, 0]);
+    expect(m.lookup(3)).toBeUndefined();
+    expect(seen).toEqual(["lb4 0.5", "lb4 1", "lb4 0.5"]);
+    // withCache later keeps the keys counted, and from then on failures are kept for the resolver.
+    m.withCache({ clock: new ManualClock() });
+    m.update(2, 5);
+    expect(seen).toEqual(["lb4 0.5", "lb4 1", "lb4 0.5"]);
+    expect(m.getModel().cache?.map((e) => e.desiredAction)).toEqual(["sync"]);
+  });
+
   it("an LPM trie reports too; an LRU map only what updatePressureMetricWithSize says", () => {
     const env = get();
     const { bpf, seen } = withPressure(env);
