@@ -94,6 +94,9 @@ describe("bpfkit fuzz", () => {
       // --algorithm defaults to what the module exports: walk alone.
       expect(r.out).toMatch(/^dump fuzz on sim \(walk\): INVARIANT BROKEN/);
       expect(r.out).toMatch(/✗ key \d+ was present for the whole dump and not delivered/);
+      // The dump's stats are context under the broken invariants, not one of them.
+      expect(r.out).toMatch(/\n {4}\(stats \{/);
+      expect(r.out).not.toMatch(/✗ \(stats/);
       const cmd = /\n {2}replay: bpfkit (fuzz dump --driver sim --implementation \S+ --seed 1 --path [\d:]+)\n$/.exec(r.out);
       expect(cmd, r.out).not.toBeNull();
       const again = await run(cmd![1]!.split(" "));

@@ -352,7 +352,7 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
     const messages = checkDump(run);
     if (messages.length > 0) {
       const { recent: _, ...counted } = calls;
-      messages.push(`(stats ${JSON.stringify({ ...stats, started: undefined, finished: undefined })}; calls ${JSON.stringify(counted)}; ${error === undefined ? "returned" : `threw ${String(error)}`})`);
+      messages.push(`${STATS_CONTEXT}${JSON.stringify({ ...stats, started: undefined, finished: undefined })}; calls ${JSON.stringify(counted)}; ${error === undefined ? "returned" : `threw ${String(error)}`})`);
     }
     return {
       messages, completed: stats.completed, maxLookup: error !== undefined && (error as Error).name === "MaxLookupError",
@@ -407,6 +407,9 @@ function present(driver: Driver, fd: number, u: KeyUniverse): Set<number> {
   return out;
 }
 
+/** How a violation's last message starts: the dump's stats and calls, context for the ✗ lines above it. */
+const STATS_CONTEXT = "(stats ";
+
 /** The summary as readable lines: the verdict, outcomes, throughput, the minimal failing case. */
 export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algorithms: readonly string[], threaded: boolean): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
@@ -425,7 +428,7 @@ export function formatDumpFuzzSummary(s: Omit<DumpFuzzSummary, "report">, algori
   for (const v of s.violations) {
     lines.push(`minimal case (${v.algorithm}; replay: seed ${v.seed}, path "${v.path}"${threaded ? "; a thread's timing may not replay exactly" : ""}):`);
     lines.push(formatDumpCase(v.case).replace(/^/gm, "  "));
-    for (const m of v.messages) lines.push(`  ✗ ${m}`);
+    for (const m of v.messages) lines.push(m.startsWith(STATS_CONTEXT) ? `    ${m}` : `  ✗ ${m}`);
     // The path indexes cases drawn from these options: with others it names another case.
     lines.push(`  to replay it: the same driver, algorithm, types, maxEntries and implementations, with seed ${v.seed} and path "${v.path}" (runs does not matter)`);
     if (v.trace.length > 0) {
