@@ -7,6 +7,7 @@ export {
   type MapSpec, type MapSpecOptions, type SpecMutation, FD_VALUE_MAP_TYPES, MAP_IN_MAP_TYPES, SPEC_MAP_TYPES, SPEC_MUTATIONS, breakSpec,
   isMapInMapType, mapSpecArb,
 } from "./arbitraries/map-spec.js";
+export { INNER_VARIANTS, type InnerVariant, NUMA_NO_NODE, SIZE_EDGES, type SizeEdge } from "./arbitraries/wide-spec.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
 export {
   type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,
@@ -18,7 +19,7 @@ export { HashTable, roundUpPow2 } from "./model/hash-table.js";
 export { ArrayTable } from "./model/array-table.js";
 export { LpmTable, lpmCompare } from "./model/lpm-table.js";
 export { type ModelDriver, type ModelDriverOptions, createModelDriver } from "./model/model-driver.js";
-export { type ProgramTrace, runProgram } from "./diff/run-program.js";
+export { type ProgramTrace, type RunProgramOptions, runProgram } from "./diff/run-program.js";
 export { type Divergence, firstDivergence, formatDivergence } from "./diff/compare.js";
 export { type DriverChoice, type DriverName, type ResolvedDriver, resolveDriver, resolvePair } from "./diff/driver-choice.js";
 export {

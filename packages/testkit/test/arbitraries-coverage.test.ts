@@ -3,14 +3,15 @@
 // still passed. These tests sample each arbitrary and check that everything promised turns up.
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
-  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, isHashMapType,
+  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_NUMA_NODE, BPF_F_MMAPABLE, BPF_F_INNER_MAP, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, isHashMapType, isPerCpuMapType,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { interleavingArb } from "../src/arbitraries/interleaving.js";
 import { dumpCaseArb } from "../src/dump-fuzz/dump-case.js";
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES, isMapInMapType, mapSpecArb } from "../src/arbitraries/map-spec.js";
-import { type Op, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
+import { type Op, formatOp, formatProgram, formatSpec, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
+import { NUMA_NO_NODE } from "../src/arbitraries/wide-spec.js";
 import { valueFromSeed } from "../src/arbitraries/keys.js";
 import { checkMapCreate } from "../src/model/create-check.js";
 
@@ -130,5 +131,84 @@ describe("dump case arbitrary", () => {
     // Hash cases do get fresh keys for the datapath to insert.
     const hash = fc.sample(dumpCaseArb({ possibleCpus: 2, types: [BPF_MAP_TYPE_HASH] }), { numRuns: 100, seed: 38 });
     expect(hash.some((c) => c.fresh > 0)).toBe(true);
+  });
+});
+
+describe("wide programs: where the plain draws never go turns up", () => {
+  const types = [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES];
+  const wide = fc.sample(programArb({ possibleCpus: 2, types, wide: true }), { numRuns: 800, seed: 39 });
+  const specs = fc.sample(mapSpecArb({ types, wide: true }), { numRuns: 4000, seed: 41 });
+  const ops = wide.flatMap((p) => [...p.ops]);
+  const u32At0 = (k: Uint8Array) => new DataView(k.buffer, k.byteOffset).getUint32(0, true);
+
+  it("map flags: NUMA_NODE with nodes 0, 1 and NUMA_NO_NODE, MMAPABLE and INNER_MAP on arrays, unknown bits, two access flags", () => {
+    expect(set(specs.filter((s) => s.mapFlags & BPF_F_NUMA_NODE).map((s) => s.numaNode))).toEqual(set([0, 1, NUMA_NO_NODE]));
+    const arrays = specs.filter((s) => s.mapType === BPF_MAP_TYPE_ARRAY);
+    for (const flag of [BPF_F_MMAPABLE, BPF_F_INNER_MAP]) expect(arrays.some((s) => s.mapFlags & flag), `flag 0x${flag.toString(16)}`).toBe(true);
+    expect(specs.some((s) => s.mapFlags >= 1 << 19)).toBe(true);
+    const access = [BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG];
+    expect(specs.some((s) => access.filter((a) => s.mapFlags & a).length >= 2)).toBe(true);
+  });
+
+  it("two broken rules at once", () => {
+    const broken = fc.sample(mapSpecArb({ invalid: "always", wide: true }), { numRuns: 600, seed: 40 });
+    // A HASH that breaks two type-changing rules ends as the second one's type with both faults.
+    expect(broken.some((s) => s.keySize === 0 && s.mapFlags & BPF_F_RDONLY && s.mapFlags & BPF_F_WRONLY)).toBe(true);
+    expect(broken.filter((s) => checkMapCreate(s) === 0)).toEqual([]);
+  });
+
+  it("sizes at the limits: wide keys, per-CPU slots at 32768, elements at kmalloc's limit, huge max_entries, many entries", () => {
+    expect(specs.some((s) => isHashMapType(s.mapType) && s.keySize >= 256)).toBe(true);
+    expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_LPM_TRIE && s.keySize === 260)).toBe(true);
+    const slots = specs.filter((s) => isPerCpuMapType(s.mapType) && s.valueSize > 32000).map((s) => s.valueSize);
+    expect(slots).toContain(32769);
+    expect(slots.some((v) => v >= 32760 && v <= 32768)).toBe(true);
+    expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_HASH && s.valueSize > 4_000_000)).toBe(true);
+    expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_LPM_TRIE && s.maxEntries === 0xffffffff)).toBe(true);
+    expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_ARRAY && s.maxEntries === 1024)).toBe(true);
+    // Never a map of more than a few MiB: only creates that fail, or allocate nothing up front, are bigger.
+    const big = specs.filter((s) => s.maxEntries * (s.keySize + s.valueSize) > 8 << 20);
+    expect(big.filter((s) => checkMapCreate(s) === 0 && s.mapType !== BPF_MAP_TYPE_LPM_TRIE && !(s.mapFlags & BPF_F_NO_PREALLOC))).toEqual([]);
+  });
+
+  it("inner maps: templates of several types, flags and sizes; candidates beyond the three twins", () => {
+    const inner = specs.filter((s) => s.inner !== undefined);
+    expect(set(inner.map((s) => s.inner!.mapType)).length).toBeGreaterThanOrEqual(5);
+    expect(inner.some((s) => s.inner!.mapFlags & BPF_F_INNER_MAP)).toBe(true);
+    expect(set(inner.flatMap((s) => s.innerVariants ?? []))).toEqual(set(["max+1", "key+4", "flags", "otherType", "innerMapMax+4"]));
+  });
+
+  it("ops: u32-edge indexes and prefix lengths, flags past u32, batches past 12, pins, bad open flags, foreign tokens, map fds as values", () => {
+    expect(set(ops.map((o) => o.kind))).toEqual(set(["update", "lookup", "delete", "nextKey", "lookupAndDelete", "lookupBatch", "updateBatch", "deleteBatch", "walk", "freeze", "reopen",
+      "pin", "objGet", "freezeOther", "foreignToken", "fdValue", "otherUpdate"]));
+    const keyed = ops.filter((o): o is Extract<Op, { key: Uint8Array | null }> => "key" in o && o.key !== null && o.key.length >= 4);
+    expect(keyed.some((o) => u32At0(o.key!) === 0xffffffff)).toBe(true);
+    expect(keyed.some((o) => u32At0(o.key!) === 0x80000000)).toBe(true);
+    const flags = ops.flatMap((o) => (o.kind === "update" || o.kind === "lookup" ? [o.flags] : o.kind === "updateBatch" ? [o.elemFlags] : []));
+    expect(flags.some((f) => f > 0xffffffff && f <= Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(flags.some((f) => f < 0 || f > Number.MAX_SAFE_INTEGER || !Number.isInteger(f))).toBe(true);
+    expect(ops.some((o) => o.kind === "lookupBatch" && o.count > 12)).toBe(true);
+    expect(ops.some((o) => o.kind === "updateBatch" && o.keys.length > 12)).toBe(true);
+    expect(set(ops.filter((o) => o.kind === "reopen").map((o) => (o as { openFlags: number }).openFlags)).length).toBeGreaterThan(3);
+    expect(ops.filter((o) => o.kind === "objGet").some((o) => (o as { fileFlags: number }).fileFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY))).toBe(true);
+  });
+
+  it("underneath, the plain program the seed always gave: wide draws come after all the plain ones", () => {
+    const plain = fc.sample(programArb({ possibleCpus: 2, types }), { numRuns: 800, seed: 39 });
+    const same = wide.filter((p, i) => formatProgram(p) === formatProgram(plain[i]!)).length;
+    // Most get something wide (a flag, a size, an inner map, or an op); some nothing at all.
+    expect(same).toBeGreaterThan(wide.length / 12);
+    // Where only ops were added, the plain ops are all there, in order.
+    wide.forEach((p, i) => {
+      const q = plain[i]!;
+      if (formatSpec(p.spec) !== formatSpec(q.spec)) return;
+      const lines = p.ops.map(formatOp);
+      let j = 0;
+      for (const l of q.ops.map(formatOp)) {
+        j = lines.indexOf(l, j);
+        expect(j, `${formatProgram(q)}\nin\n${formatProgram(p)}`).toBeGreaterThanOrEqual(0);
+        j++;
+      }
+    });
   });
 });

@@ -1,7 +1,7 @@
 // The differential runner finds a driver that breaks one rule, shrinks the program to a few
 // ops, and its seed and path replay the same difference. Mutants wrap the reference model (fast,
 // kernel-free); the last tests compare the simulator and a mutated kernel with the kernel itself.
-import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_NOEXIST, Errno, type Driver, isPerCpuMapType, perCpuSlotSize, userValueSize, wrapDriver } from "@bpfkit/core";
+import { BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_NOEXIST, Errno, type Driver, isPerCpuMapType, perCpuSlotSize, userValueSize, wrapDriver } from "@bpfkit/core";
 import { describe, expect, it } from "vitest";
 import { FD_VALUE_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { createModelDriver } from "../src/model/model-driver.js";
@@ -152,6 +152,22 @@ describe("differential runner: mutants of the model are caught and shrunk", () =
     const e = (await run.catch((x: Error) => x)) as Error;
     expect(e.message).toMatch(/\nwhen it diverged:\nfirst difference at op \d+: update .*\n.*EBUSY\n.*ok/);
   });
+
+describe("differential runner: wide programs reach what plain ones never do", () => {
+  // A simulator that opens a pin whatever the file flags: only wide programs open pins at all.
+  const looseObjGet = () => {
+    const sim = createSimDriver({ possibleCpus: 2 });
+    return wrapDriver(sim, { objGet: (path, flags = 0) => sim.objGet(path, flags & (BPF_F_RDONLY | BPF_F_WRONLY)), kind: "loose-obj-get" });
+  };
+  it("finds an OBJ_GET that ignores unknown file flags, which plain programs never meet", async () => {
+    const plain = await runDifferential({ left: looseObjGet, right: () => createSimDriver({ possibleCpus: 2 }), runs: 300, seed: 8, program: { wide: false } });
+    expect(plain.ok).toBe(true);
+    const wide = await runDifferential({ left: looseObjGet, right: () => createSimDriver({ possibleCpus: 2 }), runs: 300, seed: 8 });
+    expect(wide.ok).toBe(false);
+    expect(wide.divergences[0]!.divergence.what).toMatch(/open the pin flags/);
+    expect(wide.divergences[0]!.program.ops.length).toBeLessThanOrEqual(3);
+  });
+});
 
 describe.runIf(canPinCpu())("differential runner with lruEviction, by default", () => {
   /** Keys of an LRU map, by GET_NEXT_KEY. */

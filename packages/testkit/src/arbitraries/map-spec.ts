@@ -9,12 +9,15 @@ import {
   BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, assertOptionKeys, isHashMapType, optionKeys,
 } from "@bpfkit/core";
 import fc from "fast-check";
+import { type InnerVariant, wideSpecDrawArb, widenSpec } from "./wide-spec.js";
 
 /** One MAP_CREATE: `MapCreateAttr` with the flags spelled out. */
 export interface MapSpec extends MapCreateAttr {
   mapFlags: number;
   /** ARRAY_OF_MAPS / HASH_OF_MAPS: the inner-map template (a runner creates it and its maps). */
   inner?: MapSpec;
+  /** Inner maps a runner creates besides the template's two twins and its value + 4 one. */
+  innerVariants?: InnerVariant[];
 }
 
 /** Map-in-map types: values are inner-map fds on update and ids on lookup (kernel-maps.md §11). */
@@ -55,6 +58,13 @@ export interface MapSpecOptions {
   accessFlags?: boolean;
   /** "never" (default), "sometimes" or "always" break one create rule (kernel-maps.md §3.3). */
   invalid?: "never" | "sometimes" | "always";
+  /**
+   * Now and then go where the plain draw never does (wide-spec.ts): NUMA nodes, MMAPABLE,
+   * INNER_MAP, unknown bits, several access flags; a second broken rule; sizes at the kernel's
+   * limits; varied inner-map templates and candidates. Default false. Drawn after the plain
+   * spec, so a seed's plain specs stay the same underneath.
+   */
+  wide?: boolean;
 }
 
 /** The create rules an invalid spec breaks, each with the errno the kernel gives. */
@@ -138,9 +148,17 @@ function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
   return spec;
 }
 
+const brokenBy = new WeakMap<MapSpec, SpecMutation>();
+
+/** The rule breakSpec broke in `s` (the last one), if it made `s`. */
+export function mutationOf(s: MapSpec): SpecMutation | undefined {
+  return brokenBy.get(s);
+}
+
 /** `s` with rule `m` broken (and nothing else changed that matters). */
 export function breakSpec(s: MapSpec, m: SpecMutation): MapSpec {
   const r: MapSpec = { ...s };
+  brokenBy.set(r, m);
   switch (m) {
     case "keySizeZero": r.keySize = 0; break;
     case "valueSizeZero": r.valueSize = 0; break;
@@ -166,18 +184,23 @@ function withDefaults(o: MapSpecOptions): Required<MapSpecOptions> {
   return {
     types: o.types ?? SPEC_MAP_TYPES, maxKeySize: o.maxKeySize ?? 16, maxValueSize: o.maxValueSize ?? 24,
     maxEntries: o.maxEntries ?? 64, zeroSeed: o.zeroSeed ?? "always", accessFlags: o.accessFlags ?? true,
-    invalid: o.invalid ?? "never",
+    invalid: o.invalid ?? "never", wide: o.wide ?? false,
   };
 }
 
 const MAP_SPEC_OPTIONS_KEYS = optionKeys<MapSpecOptions>({
-  types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true,
+  types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true, wide: true,
 });
 
-/** Map specs; with `invalid`, some break exactly one rule of SPEC_MUTATIONS. */
+/** Map specs; with `invalid`, some break one rule of SPEC_MUTATIONS (with `wide`, some two). */
 export function mapSpecArb(options: MapSpecOptions = {}): fc.Arbitrary<MapSpec> {
   assertOptionKeys(options, MAP_SPEC_OPTIONS_KEYS, "mapSpecArb", "options");
-  const o = withDefaults(options);
+  const plain = plainSpecArb(withDefaults(options));
+  if (options.wide !== true) return plain;
+  return fc.tuple(plain, wideSpecDrawArb()).map(([s, w]) => widenSpec(s, w));
+}
+
+function plainSpecArb(o: Required<MapSpecOptions>): fc.Arbitrary<MapSpec> {
   const draw = fc.record({
     type: fc.constantFrom(...o.types),
     keySize: fc.integer({ min: 1, max: o.maxKeySize }),

@@ -3,13 +3,15 @@
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  BPF_NOEXIST, assertOptionKeys, mapTypeName, optionKeys,
+  BPF_NOEXIST, assertOptionKeys, mapTypeName, optionKeys, userValueSize,
 } from "@bpfkit/core";
 import fc from "fast-check";
-import { hex } from "../model/bytes.js";
+import { brief as hex } from "../model/bytes.js";
 import { effectiveMaxEntries } from "../model/create-check.js";
 import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
 import { type MapSpec, type MapSpecOptions, mapSpecArb } from "./map-spec.js";
+import { widenSpec } from "./wide-spec.js";
+import { type WideDraw, insertWideOps, wideDrawArb } from "./wide-ops.js";
 
 export type Op =
   | { kind: "update"; key: Uint8Array; value: Uint8Array; flags: number }
@@ -24,8 +26,21 @@ export type Op =
   /** A whole GET_NEXT_KEY walk from NULL. */
   | { kind: "walk" }
   | { kind: "freeze" }
-  /** Go on through a new fd from MAP_GET_FD_BY_ID with these open flags (0, RDONLY, WRONLY). */
-  | { kind: "reopen"; openFlags: number };
+  /** Go on through a new fd from MAP_GET_FD_BY_ID with these open flags (0, RDONLY, WRONLY; wide: any). */
+  | { kind: "reopen"; openFlags: number }
+  // Wide programs only (ProgramOptions.wide):
+  /** OBJ_PIN the fd ops go through, at the program's path on the runner's bpffs. */
+  | { kind: "pin" }
+  /** Go on through a new fd from OBJ_GET of the program's path with these file flags. */
+  | { kind: "objGet"; fileFlags: number }
+  /** MAP_FREEZE through a fresh read-write fd from MAP_GET_FD_BY_ID, not the one ops go through. */
+  | { kind: "freezeOther" }
+  /** A batch lookup of `count` on another map (a HASH or ARRAY of 64 with 24 entries): its out token is the next "from last token". */
+  | { kind: "foreignToken"; count: number }
+  /** Maps of maps and PROG_ARRAY: a map fd as the value, the map's own or a second outer map's. */
+  | { kind: "fdValue"; key: Uint8Array; which: "self" | "other" }
+  /** Maps of maps and PROG_ARRAY: update a second map of the same spec (sharing the inner maps or programs), then look the key up there. */
+  | { kind: "otherUpdate"; key: Uint8Array; value: Uint8Array };
 
 export interface Program {
   readonly spec: MapSpec;
@@ -49,7 +64,7 @@ export interface ProgramOptions extends MapSpecOptions {
   lruEviction?: boolean;
 }
 
-type OpRecipe =
+export type OpRecipe =
   | { kind: "update"; k: number; v: number; flags: number }
   | { kind: "lookup"; k: number; flags: number }
   | { kind: "delete"; k: number }
@@ -102,12 +117,16 @@ export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = 
   return Math.max(1, Math.floor(reach / 4));
 }
 
-function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean): Program {
+function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean, wide: WideDraw | null): Program {
+  if (wide !== null) spec = widenSpec(spec, wide.spec);
   // LPM pool keys all branch off one root (keyFromMaterial): independent random keys seldom
   // share leading bits, so lookups never met a shorter covering prefix nor the trie's glue nodes.
   const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m, root));
   const key = (i: number) => pool[i % pool.length]!;
-  const value = (n: number) => valueFromSeed(spec, possibleCpus, n);
+  // A value past a few MiB belongs to a spec whose create fails (E2BIG): no bytes for it.
+  const value = (n: number) => (userValueSize(spec.mapType, spec.valueSize, possibleCpus) > MAX_VALUE_BYTES ? new Uint8Array(0) : valueFromSeed(spec, possibleCpus, n));
+  // Elements of a MiB and more (sizes at kmalloc's limit): a few ops are enough.
+  if (userValueSize(spec.mapType, spec.valueSize, possibleCpus) > 1 << 16) recipes = recipes.slice(0, 6);
   // Without BPF_F_ZERO_SEED the kernel's hash seed is random: only next-key from NULL (empty or
   // not) and unordered walks compare; batches that follow an order become walks.
   const free = isOrderFree(spec);
@@ -126,12 +145,13 @@ function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material
       default: return r;
     }
   });
+  if (wide !== null) insertWideOps(ops, wide.ops, { spec, possibleCpus, key, value, lruEviction });
   return withToString({ spec, possibleCpus, ops });
 }
 
 const PROGRAM_OPTIONS_KEYS = optionKeys<ProgramOptions>({
   types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true,
-  possibleCpus: true, maxOps: true, maxKeys: true, freeze: true, lruEviction: true,
+  possibleCpus: true, maxOps: true, maxKeys: true, freeze: true, lruEviction: true, wide: true,
 });
 
 /**
@@ -142,7 +162,7 @@ const PROGRAM_OPTIONS_KEYS = optionKeys<ProgramOptions>({
 export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
   assertOptionKeys(options, PROGRAM_OPTIONS_KEYS, "programArb", "options");
   // mapSpecArb refuses keys it does not know: hand it only the spec's.
-  const { possibleCpus: _c, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, ...specOptions } = options;
+  const { possibleCpus: _c, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, wide: _w, ...specOptions } = options;
   // Material for the widest key: LPM takes a prefixlen and a split byte before the data.
   const materialLength = Math.max(20, (options.maxKeySize ?? 16) + 2);
   return fc.record({
@@ -152,18 +172,24 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
     // Drawn last, so programs of other map types are the ones the same seed always gave.
     // At any length, so that wide keys' late data bytes are drawn too (material seldom reaches them).
     root: fc.uint8Array({ maxLength: materialLength, size: "max" }),
-  }).map(({ spec, root, material, recipes }) => resolve(spec, options.possibleCpus, root, material, recipes, options.lruEviction ?? false));
+    // Wide draws last of all, so that underneath a wide program lies the plain one the seed gave.
+    wide: options.wide === true ? wideDrawArb(options.maxOps ?? 40) : fc.constant(null),
+  }).map(({ spec, root, material, recipes, wide }) => resolve(spec, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide));
 }
 
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };
+/** Values of more bytes than this are not built (their specs' creates fail first). */
+const MAX_VALUE_BYTES = 8 << 20;
 const flagName = (f: number) => FLAG_NAMES[f] ?? `flags=${f}`;
 
 /** `HASH key 4 value 8 max 3 flags 0x40 name "fuzz_map"`. */
 export function formatSpec(spec: MapSpec): string {
   const name = spec.mapName !== undefined ? ` name ${JSON.stringify(spec.mapName)}` : "";
-  const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4)`
+  const numa = spec.numaNode !== undefined ? ` numa_node ${spec.numaNode}` : "";
+  const variants = spec.innerVariants !== undefined ? spec.innerVariants.map((v, i) => `, inner${i + 3} ${v}`).join("") : "";
+  const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4${variants})`
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? " (values: prog0, prog1, a map fd, a closed fd)" : "";
-  return `${mapTypeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${name}${inner}`;
+  return `${mapTypeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${numa}${name}${inner}`;
 }
 
 /** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */
@@ -179,7 +205,13 @@ export function formatOp(op: Op): string {
     case "deleteBatch": return `delete-batch [${op.keys.map(hex).join(" ")}]`;
     case "walk": return "walk";
     case "freeze": return "freeze";
-    case "reopen": return `reopen by id${op.openFlags === BPF_F_RDONLY ? " read-only" : op.openFlags === BPF_F_WRONLY ? " write-only" : ""}`;
+    case "reopen": return `reopen by id${op.openFlags === 0 ? "" : op.openFlags === BPF_F_RDONLY ? " read-only" : op.openFlags === BPF_F_WRONLY ? " write-only" : ` flags 0x${op.openFlags.toString(16)}`}`;
+    case "pin": return "pin";
+    case "objGet": return `open the pin${op.fileFlags === 0 ? "" : ` flags 0x${op.fileFlags.toString(16)}`}`;
+    case "freezeOther": return "freeze through another fd";
+    case "foreignToken": return `lookup-batch count ${op.count} on another map (its token is the next "last token")`;
+    case "fdValue": return `update ${hex(op.key)} = ${op.which === "self" ? "the map's own fd" : "the other map's fd"}`;
+    case "otherUpdate": return `update the other map ${hex(op.key)} = ${hex(op.value)}`;
   }
 }
 

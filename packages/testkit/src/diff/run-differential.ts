@@ -9,7 +9,8 @@ import { canPinCpu, onCpu0 } from "../conformance/pin-cpu.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type Divergence, firstDivergence, formatDivergence } from "./compare.js";
 import { type DriverChoice, type ResolvedDriver, resolvePair } from "./driver-choice.js";
-import { runProgram } from "./run-program.js";
+import { type RunProgramOptions, runProgram } from "./run-program.js";
+import { type PrivateBpffs, mountPrivateBpffs } from "../bpffs.js";
 
 export interface DifferentialProgress {
   /** Programs run so far, shrink attempts included. */
@@ -37,7 +38,10 @@ export interface DifferentialOptions {
   onProgress?: (p: DifferentialProgress) => void;
   /**
    * Shapes of the programs (map types, sizes, lengths). Default types: every modelled type, and
-   * maps of maps and PROG_ARRAY when no side is the model.
+   * maps of maps and PROG_ARRAY when no side is the model. `wide` (default: true when no side is
+   * the model and without lruEviction) adds what the plain draws never reach: map flags, double
+   * create faults, limit sizes, varied inner maps, edge keys and flags, big batches, pins,
+   * foreign tokens, map fds as values; the runner then mounts a private bpffs per driver.
    */
   program?: Partial<Omit<ProgramOptions, "possibleCpus" | "lruEviction">>;
   /**
@@ -101,7 +105,7 @@ const DIFFERENTIAL_OPTIONS_KEYS = optionKeys<DifferentialOptions>({
 /** `program` is ProgramOptions without what runDifferential sets itself. */
 const PROGRAM_KEYS = optionKeys<NonNullable<DifferentialOptions["program"]>>({
   types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true,
-  maxOps: true, maxKeys: true, freeze: true,
+  maxOps: true, maxKeys: true, freeze: true, wide: true,
 });
 
 export async function runDifferential(options: DifferentialOptions = {}): Promise<DifferentialSummary> {
@@ -110,7 +114,6 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   assertOptionKeys(options.program, PROGRAM_KEYS, "runDifferential", "program option");
   const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
   const runs = options.runs ?? 100;
-  const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const lruEviction = options.lruEviction ?? false;
   if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
   // Maps of maps and PROG_ARRAY too, unless the model (which does not cover them) takes part.
@@ -120,7 +123,32 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   // LRU maps of 8 to 64 entries, almost no program evicted (mutation testing found a wrong
   // victim in 1 seed of 5). Under lruEviction maps are small and the pool large.
   const evicting = lruEviction ? { maxKeys: EVICTING.maxKeys, maxEntries: EVICTING.maxEntries } : {};
-  const arb = programArb({ ...evicting, ...options.program, types, possibleCpus: left.driver.possibleCpus, lruEviction });
+  const wide = options.program?.wide ?? (!withModel && !lruEviction);
+  const arb = programArb({ ...evicting, ...options.program, types, wide, possibleCpus: left.driver.possibleCpus, lruEviction });
+  // Wide programs pin: a private bpffs per driver, or none for either (their pin ops then say so).
+  const mounts = wide ? mountBoth(left, right) : [];
+  try {
+    return await differential(options, left, right, arb, runs, lruEviction, mounts.map((m) => m.path));
+  } finally {
+    for (const m of mounts) m.dispose();
+  }
+}
+
+function mountBoth(left: ResolvedDriver, right: ResolvedDriver): PrivateBpffs[] {
+  const done: PrivateBpffs[] = [];
+  try {
+    for (const r of [left, right]) done.push(mountPrivateBpffs(r.driver));
+    return done;
+  } catch {
+    for (const m of done) m.dispose();
+    return [];
+  }
+}
+
+async function differential(options: DifferentialOptions, left: ResolvedDriver, right: ResolvedDriver, arb: fc.Arbitrary<Program>,
+  runs: number, lruEviction: boolean, bpffs: string[]): Promise<DifferentialSummary> {
+  const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
+  const envs = [0, 1].map((i) => (bpffs[i] === undefined ? {} : { bpffs: bpffs[i]! }));
   const t0 = performance.now();
   const tally = { run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0] };
   // What the first failing run and the last (the minimal program) saw: if the minimal program
@@ -128,8 +156,8 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const seen: { first?: string; last?: { program: Program; text: string } } = {};
 
   const property = fc.property(arb, (program) => {
-    const a = tryRun(left, program);
-    const b = tryRun(right, program);
+    const a = tryRun(left, program, envs[0]!);
+    const b = tryRun(right, program, envs[1]!);
     tally.run++;
     if (a === undefined || b === undefined) {
       tally.skipped++;
@@ -163,7 +191,7 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
     const program = details.counterexample[0];
     let d: Divergence | undefined;
     try {
-      const replay = () => firstDivergence(program, runProgram(left.driver, program), runProgram(right.driver, program));
+      const replay = () => firstDivergence(program, runProgram(left.driver, program, envs[0]), runProgram(right.driver, program, envs[1]));
       d = lruEviction ? onCpu0(replay) : replay();
     } catch (e) {
       throw new Error(`replaying the minimal program threw: ${(e as Error).message}\n${formatProgram(program)}`, { cause: e });
@@ -200,9 +228,9 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   return { ...summary, report };
 }
 
-function tryRun(r: ResolvedDriver, program: Program) {
+function tryRun(r: ResolvedDriver, program: Program, env: RunProgramOptions) {
   try {
-    return runProgram(r.driver, program);
+    return runProgram(r.driver, program, env);
   } catch (e) {
     if (e instanceof NotModelledError) return undefined;
     throw e;

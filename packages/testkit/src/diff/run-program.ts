@@ -3,10 +3,12 @@
 // with 0xaa, so "not written" is visible too), batch counts and tokens, whole walks, and the
 // map's final contents. Two drivers agree on a program when their lines are equal.
 import {
-  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, DUMMY_PROG_INSNS, type Driver, Errno, MAP_INFO_SIZE, PROG_INFO_SIZE,
-  ProgType, batchTokenSize, decodeMapInfo, decodeProgInfo, errnoName, userValueSize,
+  BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PROG_ARRAY, DUMMY_PROG_INSNS, type Driver, Errno,
+  MAP_INFO_SIZE, type MapCreateAttr, PROG_INFO_SIZE, ProgType, assertOptionKeys, batchTokenSize, decodeMapInfo,
+  decodeProgInfo, errnoName, isHashMapType, optionKeys, userValueSize,
 } from "@bpfkit/core";
-import { hex, putU32le, u32le } from "../model/bytes.js";
+import { type InnerVariant, innerVariant } from "../arbitraries/wide-spec.js";
+import { brief, hex, putU32le, u32le } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type MapSpec, isMapInMapType } from "../arbitraries/map-spec.js";
 import { type Op, type Program, isOrderFree } from "../arbitraries/program.js";
@@ -26,11 +28,23 @@ const CLOSED_FD = 0x7ffffff0;
 const filled = (n: number) => new Uint8Array(n).fill(FILL);
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 
+
+export interface RunProgramOptions {
+  /**
+   * A bpffs directory for the `pin` and `objGet` ops of wide programs, which pin at a path of
+   * their own below it and unlink it at the end. Without one those ops answer `no bpffs`.
+   */
+  bpffs?: string;
+}
+
+let pinSerial = 0;
+
 /**
  * Runs `program` on `driver` (creating its map, closing it at the end) and returns one line per
  * step. NotModelledError from the model propagates; any other throw becomes a `throws` line.
  */
-export function runProgram(driver: Driver, program: Program): ProgramTrace {
+export function runProgram(driver: Driver, program: Program, options: RunProgramOptions = {}): ProgramTrace {
+  assertOptionKeys(options, RUN_PROGRAM_OPTIONS_KEYS, "runProgram", "options");
   const { spec } = program;
   const keySize = spec.keySize;
   const valueSize = userValueSize(spec.mapType, spec.valueSize, driver.possibleCpus);
@@ -49,12 +63,15 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
   };
 
   const extraFds: number[] = [];
-  const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, timed)
+  const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, spec.innerVariants ?? [], timed)
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? makePrograms(driver, timed) : undefined;
-  if (inner !== undefined) extraFds.push(inner.template, ...inner.fds);
-  const created = timed(() => driver.mapCreate(inner === undefined || spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? spec
-    : { ...spec, innerMapFd: inner.template }));
-  lines.push(`create ${res(created)}`);
+  if (inner !== undefined) extraFds.push(...[inner.template, ...inner.fds].filter((f) => f !== CLOSED_FD));
+  const attr = (): MapCreateAttr => {
+    const { inner: _i, innerVariants: _v, ...a } = spec;
+    return inner === undefined || spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? a : { ...a, innerMapFd: inner.template };
+  };
+  const created = timed(() => driver.mapCreate(attr()));
+  lines.push(`create ${res(created)}${inner?.refused?.length ? ` (refused: ${inner.refused.join(", ")})` : ""}`);
   if (created < 0) {
     for (const f of extraFds) timed(() => driver.close(f));
     return { lines, calls, seconds: Number(ns) / 1e9 };
@@ -70,7 +87,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
     return out;
   };
   const show = (v: Uint8Array): string => {
-    if (inner === undefined || v.length !== 4) return hex(v);
+    if (inner === undefined || v.length !== 4) return brief(v);
     const i = inner.ids.indexOf(u32le(v));
     return i >= 0 ? `${inner.name}${i}` : hex(v);
   };
@@ -83,6 +100,15 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
 
   let cursor: Uint8Array | null = null;
   const orderFree = isOrderFree(spec);
+  // Wide programs: the program's pin, and a second map made on first use.
+  const pinPath = options.bpffs === undefined ? undefined : `${options.bpffs}/fuzz-${process.pid}-${pinSerial++}`;
+  let pinned = false;
+  let tokenMap: number | undefined;
+  let otherMap: number | undefined;
+  const newFd = (r: number): number => {
+    if (r >= 0) extraFds.push(r);
+    return r;
+  };
   const walk = (withValues: boolean, via = fd): string => {
     const seen: string[] = [];
     const next = new Uint8Array(keySize);
@@ -92,7 +118,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
     for (let i = 0; i < 2 * spec.maxEntries + 4; i++) {
       const r = timed(() => driver.mapGetNextKey(via, cur, next));
       if (r < 0) return `[${(orderFree ? seen.sort() : seen).join(" ")}] ${res(r)}`;
-      let item = hex(next);
+      let item = brief(next);
       if (withValues) {
         const l = timed(() => driver.mapLookupElem(via, next, value));
         item += l === 0 ? `=${show(value)}` : `=${res(l)}`;
@@ -136,7 +162,7 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
         const got = Math.min(r.count, n);
         const elems: string[] = [];
         for (let i = 0; i < got; i++) {
-          elems.push(`${hex(keys.subarray(i * keySize, (i + 1) * keySize))}=${show(values.subarray(i * valueSize, (i + 1) * valueSize))}`);
+          elems.push(`${brief(keys.subarray(i * keySize, (i + 1) * keySize))}=${show(values.subarray(i * valueSize, (i + 1) * valueSize))}`);
         }
         cursor = r.errno === 0 || r.errno === Errno.ENOSPC ? out.slice() : null;
         return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count} [${elems.join(" ")}] token ${hex(out)}`;
@@ -167,6 +193,52 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
         }
         return res(r);
       }
+      case "pin": {
+        if (pinPath === undefined) return "no bpffs";
+        const r = timed(() => driver.objPin(fd, pinPath));
+        if (r === 0) pinned = true;
+        return res(r);
+      }
+      case "objGet": {
+        if (pinPath === undefined) return "no bpffs";
+        const r = newFd(timed(() => driver.objGet(pinPath, op.fileFlags)));
+        if (r >= 0) fd = r;
+        return res(r);
+      }
+      case "freezeOther": {
+        const rw = newFd(timed(() => driver.mapGetFdById(info.id, 0)));
+        return rw < 0 ? `open ${res(rw)}` : res(timed(() => driver.mapFreeze(rw)));
+      }
+      case "foreignToken": {
+        tokenMap ??= makeTokenMap(driver, spec, timed, newFd);
+        const m = tokenMap;
+        const keys = new Uint8Array(op.count * 4);
+        const out = filled(4);
+        const r = timed(() => driver.mapLookupBatch(m, null, out, keys, new Uint8Array(op.count * 4), op.count));
+        // Its token, in this map's token size: the bytes it wrote, then zeros.
+        cursor = new Uint8Array(tokenSize);
+        cursor.set(out.subarray(0, Math.min(4, tokenSize)));
+        return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count} token ${hex(out)}`;
+      }
+      case "fdValue": {
+        let v = created;
+        if (op.which === "other") {
+          otherMap ??= newFd(timed(() => driver.mapCreate(attr())));
+          v = otherMap;
+        }
+        const bytes = new Uint8Array(4);
+        putU32le(bytes, 0, v < 0 ? CLOSED_FD : v);
+        return res(timed(() => driver.mapUpdateElem(fd, op.key, bytes, 0)));
+      }
+      case "otherUpdate": {
+        otherMap ??= newFd(timed(() => driver.mapCreate(attr())));
+        const m = otherMap;
+        if (m < 0) return `create ${res(m)}`;
+        const r = timed(() => driver.mapUpdateElem(m, op.key, toDriver(op.value), 0));
+        const v = filled(valueSize);
+        const l = timed(() => driver.mapLookupElem(m, op.key, v));
+        return `${res(r)}, lookup ${res(l)} ${show(v)}`;
+      }
     }
   };
 
@@ -194,9 +266,28 @@ export function runProgram(driver: Driver, program: Program): ProgramTrace {
       lines.push(`final throws ${(e as Error).name}`);
     }
   } finally {
+    if (pinned && pinPath !== undefined) driver.host.unlink(pinPath);
     for (const f of [created, ...extraFds]) timed(() => driver.close(f));
   }
   return { lines, calls, seconds: Number(ns) / 1e9 };
+}
+
+const RUN_PROGRAM_OPTIONS_KEYS = optionKeys<RunProgramOptions>({ bpffs: true });
+
+/**
+ * The map whose batch token a `foreignToken` op borrows: a ZERO_SEED HASH of 64 for hash-family
+ * programs (a bucket index, up to 64), an ARRAY of 64 for the others (an index), 24 entries each.
+ */
+function makeTokenMap(driver: Driver, spec: MapSpec, timed: <T>(f: () => T) => T, keep: (fd: number) => number): number {
+  const hash = isHashMapType(spec.mapType);
+  const m = keep(timed(() => driver.mapCreate({ mapType: hash ? BPF_MAP_TYPE_HASH : BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 64, mapFlags: hash ? BPF_F_ZERO_SEED : 0 })));
+  if (m < 0) throw new Error(`creating the map of foreign batch tokens failed with errno ${-m}`);
+  const k = new Uint8Array(4);
+  for (let i = 0; i < 24; i++) {
+    putU32le(k, 0, i * 7);
+    timed(() => driver.mapUpdateElem(m, k, k, 0));
+  }
+  return m;
 }
 
 /**
@@ -210,19 +301,31 @@ interface FdValues {
   fds: number[];
   ids: number[];
   name: "inner" | "prog";
+  /** Inner maps the driver refused to create, as `inner3 EINVAL`. */
+  refused?: string[];
 }
 
-function makeInnerMaps(driver: Driver, template: MapSpec, timed: <T>(f: () => T) => T): FdValues {
+function makeInnerMaps(driver: Driver, template: MapSpec, variants: readonly InnerVariant[], timed: <T>(f: () => T) => T): FdValues {
   return opening(driver, timed, (open) => {
-    const t = open(() => driver.mapCreate(template), "an inner map");
-    const fds = [open(() => driver.mapCreate(template), "an inner map"), open(() => driver.mapCreate(template), "an inner map"),
-      open(() => driver.mapCreate({ ...template, valueSize: template.valueSize + 4 }), "an inner map")];
+    // A wide template or candidate may itself be refused: it then stands as a closed fd, and the
+    // create line says which were refused and how (both drivers must refuse the same ones).
+    const refused: string[] = [];
+    const tryOpen = (what: string, a: MapSpec): number => {
+      const r = timed(() => driver.mapCreate(a));
+      if (r >= 0) return open(() => r, what);
+      refused.push(`${what} ${errnoName(-r)}`);
+      return CLOSED_FD;
+    };
+    const t = tryOpen("template", template);
+    const fds = [tryOpen("inner0", template), tryOpen("inner1", template), tryOpen("inner2", { ...template, valueSize: template.valueSize + 4 }),
+      ...variants.map((v, i) => tryOpen(`inner${i + 3}`, innerVariant(template, v)))];
     const info = new Uint8Array(MAP_INFO_SIZE);
     const ids = fds.map((f) => {
+      if (f === CLOSED_FD) return -1;
       timed(() => driver.objGetInfoByFd(f, info));
       return decodeMapInfo(info).id;
     });
-    return { template: t, fds, ids, name: "inner" };
+    return { template: t, fds, ids, name: "inner", refused };
   });
 }
 

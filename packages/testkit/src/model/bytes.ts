@@ -7,6 +7,18 @@ export function hex(b: Uint8Array): string {
   return s;
 }
 
+/**
+ * Bytes as hex, or past 512 bytes (keys and values at the size limits, up to 4 MiB) as their
+ * first 32 in hex, the length and an FNV-1a of all: megabytes of hex per line had programs and
+ * traces of such maps spend their time printing.
+ */
+export function brief(b: Uint8Array): string {
+  if (b.length <= 512) return hex(b);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return `${hex(b.subarray(0, 32))}…(${b.length} bytes, fnv ${(h >>> 0).toString(16).padStart(8, "0")})`;
+}
+
 export function unhex(s: string): Uint8Array {
   const out = new Uint8Array(s.length >> 1);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
