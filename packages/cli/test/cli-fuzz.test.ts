@@ -132,6 +132,14 @@ describe("bpfkit fuzz", () => {
     expect(JSON.parse(r.out).ok).toBe(false);
   });
 
+  it("--plain draws the programs seeds drew before wide ones (program: { wide: false })", async () => {
+    const ops = async (extra: string[]) => JSON.parse((await run(["fuzz", "diff", "--left", "sim", "--right", "sim", "--runs", "40", "--seed", "3", "--json", ...extra])).out).ops as number;
+    const { runDifferential } = await import("@bpfkit/testkit");
+    const plain = await runDifferential({ left: "sim", right: "sim", runs: 40, seed: 3, program: { wide: false } });
+    expect(await ops(["--plain"])).toBe(plain.ops);
+    expect(await ops([])).not.toBe(plain.ops);
+  });
+
   it("--path needs --seed, and sides are named", async () => {
     expect((await run(["fuzz", "diff", "--path", "0:1"])).code).toBe(2);
     // A malformed path is the command line's fault (exit 2), not fast-check's "Unable to replay" (exit 1).

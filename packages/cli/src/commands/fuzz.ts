@@ -51,12 +51,15 @@ function throttled(ctx: Ctx): (text: string) => void {
 export const fuzzDiffCommand: Command = {
   name: "fuzz diff",
   summary: "run the same random map programs on two drivers and compare every answer",
-  usage: "fuzz diff [--runs N] [--seed S] [--left sim|kernel|model] [--right sim|kernel|model] [--lru-eviction] [--path P] [--json]",
+  usage: "fuzz diff [--runs N] [--seed S] [--left sim|kernel|model] [--right sim|kernel|model] [--lru-eviction] [--plain] [--path P] [--json]",
   details: "testkit's differential runner: random operation programs (updates, lookups, deletes, next-key walks, batches)\n" +
     "over random maps, on both drivers; on a difference, fast-check shrinks it to a minimal program and prints it with\n" +
     "the seed and path that replay it. Exit code 5 when the drivers differ. The kernel side needs root (CAP_SYS_ADMIN).\n" +
     "--lru-eviction compares LRU eviction: LRU maps of at most 8 entries, programs that outgrow them, the process\n" +
-    "pinned to CPU 0 (the kernel evicts deterministically only on one CPU; Linux with taskset).",
+    "pinned to CPU 0 (the kernel evicts deterministically only on one CPU; Linux with taskset).\n" +
+    "Unless the model takes part, programs are wide: map flags, two create faults at once, sizes at the limits, varied\n" +
+    "inner maps, u32-edge keys, flags past u32, big batches, pins, foreign batch tokens, map fds as values. --plain\n" +
+    "leaves those out and draws the programs a seed drew before they came (to replay such a seed and path).",
   options: {
     runs: { type: "string", arg: "N", help: "programs to run (default 100)" },
     seed: { type: "string", arg: "S", help: "fast-check seed (default random; the summary prints it)" },
@@ -64,6 +67,7 @@ export const fuzzDiffCommand: Command = {
     left: { type: "string", arg: "DRIVER", help: "default sim" },
     right: { type: "string", arg: "DRIVER", help: "default kernel" },
     "lru-eviction": { type: "boolean", help: "LRU programs that evict, pinned to CPU 0" },
+    plain: { type: "boolean", help: "no wide programs: what seeds drew before them" },
   },
   examples: ["bpfkit fuzz diff --runs 500", "bpfkit fuzz diff --left model --right kernel --seed 42", "bpfkit fuzz diff --lru-eviction --runs 1000"],
   async run(ctx, args, opts) {
@@ -87,7 +91,7 @@ export const fuzzDiffCommand: Command = {
     }
     const progress = throttled(ctx);
     const summary = await runDifferential({
-      left, right, runs, lruEviction: flag(opts, "lru-eviction"),
+      left, right, runs, lruEviction: flag(opts, "lru-eviction"), ...(flag(opts, "plain") ? { program: { wide: false } } : {}),
       ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
       onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "program"} ${p.run}/${p.runs}, ${p.ops} ops…`),
     });

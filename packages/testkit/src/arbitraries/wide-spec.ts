@@ -187,6 +187,8 @@ export function widenSpec(s: MapSpec, w: WideSpecDraw): MapSpec {
   if (broken !== undefined) {
     r = breakSpec(r, broken);
     if (w.second !== null) r = breakSpec(r, w.second);
+    // breakSpec's |= and &= give bit 31 back as a negative int32.
+    r.mapFlags >>>= 0;
   }
   if (w.inner !== null && r.inner !== undefined) {
     r.inner = innerTemplate(w.inner);
