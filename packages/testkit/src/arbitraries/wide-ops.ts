@@ -82,7 +82,10 @@ const isLru = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_L
 /** Batch buffers stay below this many bytes. */
 const BATCH_BYTES = 1 << 20;
 
-/** Index or prefix length `edge` picks: around max_entries (max_prefixlen) and at the u32 edges. */
+/**
+ * Index or prefix length `edge` picks: around max_entries (max_prefixlen) and at the u32 edges;
+ * 0xffffffff and 0x80000000 twice, as the edges a sign or an overflow would trip.
+ */
 export function edgeValue(spec: MapSpec, edge: number): number {
   const around = spec.mapType === BPF_MAP_TYPE_LPM_TRIE ? 8 * (spec.keySize - 4) : spec.maxEntries;
   const edges = [around - 1, around, around + 1, around + 2, around + 8, 255, 256, 0xffff, 0x10000,

@@ -5,7 +5,7 @@
 import {
   BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG,
   BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE,
-  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, isHashMapType,
+  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, isHashMapType,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { type MapSpec, type SpecMutation, SPEC_MUTATIONS, breakSpec, isMapInMapType, mutationOf } from "./map-spec.js";
@@ -41,8 +41,8 @@ const flagDrawArb: fc.Arbitrary<FlagDraw> = fc.oneof(
 export const SIZE_EDGES = ["wideKey", "percpuSlot", "kmalloc", "hugeMax", "manyEntries"] as const;
 export type SizeEdge = (typeof SIZE_EDGES)[number];
 
-const isPerCpuType = (t: number) => t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === 10;
-const isLruType = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === 10;
+const isPerCpuType = (t: number) => t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+const isLruType = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
 const isArrayType = (t: number) => t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY;
 
 /** `s` with its sizes moved to edge `e` (n picks among the edge's values); types the edge does not fit keep theirs. */
