@@ -209,6 +209,11 @@ describe("differential runner: the programs it draws for the pair", () => {
           if (m !== undefined) valueSizes.add(`${mapTypeName(m.mapType)} ${m.valueSize}: ${value.length} of ${userValueSize(m.mapType, m.valueSize, d.possibleCpus)}`);
           return d.mapUpdateElem(fd, key, value, flags);
         },
+        // An fd number comes back for a map opened by id or pin: it is not the closed one's map.
+        close(fd) {
+          specs.delete(fd);
+          return d.close(fd);
+        },
       });
     };
     return { types, valueSizes, factory };
