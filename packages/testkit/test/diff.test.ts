@@ -154,19 +154,42 @@ describe("differential runner: mutants of the model are caught and shrunk", () =
   });
 
 describe("differential runner: wide programs reach what plain ones never do", () => {
-  // A simulator that opens a pin whatever the file flags: only wide programs open pins at all.
-  const looseObjGet = () => {
-    const sim = createSimDriver({ possibleCpus: 2 });
-    return wrapDriver(sim, { objGet: (path, flags = 0) => sim.objGet(path, flags & (BPF_F_RDONLY | BPF_F_WRONLY)), kind: "loose-obj-get" });
+  const sim = () => createSimDriver({ possibleCpus: 2 });
+  // Simulators with one fault that only wide programs can meet, and the step that shows it.
+  const wideOnly: Record<string, [() => Driver, RegExp]> = {
+    // Only wide programs open pins at all.
+    "OBJ_GET that ignores unknown file flags": [() => {
+      const d = sim();
+      return wrapDriver(d, { objGet: (path, flags = 0) => d.objGet(path, flags & (BPF_F_RDONLY | BPF_F_WRONLY)), kind: "mutant" });
+    }, /open the pin flags/],
+    // A driver that passes u64 flags as u32: 2^32 becomes 0 and succeeds.
+    "update and lookup flags cut to u32": [() => {
+      const d = sim();
+      return wrapDriver(d, {
+        mapUpdateElem: (fd, k, v, flags = 0) => d.mapUpdateElem(fd, k, v, flags % 2 ** 32),
+        mapLookupElem: (fd, k, v, flags = 0) => d.mapLookupElem(fd, k, v, flags % 2 ** 32),
+        kind: "mutant",
+      });
+    }, /flags=4294967\d+|flags=1099511627776|flags=9007199254740991/],
+    "MAP_CREATE that drops the NUMA node": [() => {
+      const d = sim();
+      return wrapDriver(d, { mapCreate: (a) => d.mapCreate({ ...a, numaNode: 0 }), kind: "mutant" });
+    }, /^create$/],
+    "batch lookups that stop at 16 elements": [() => {
+      const d = sim();
+      return wrapDriver(d, { mapLookupBatch: (fd, inBatch, out, keys, values, count) => d.mapLookupBatch(fd, inBatch, out, keys, values, Math.min(count, 16)), kind: "mutant" });
+    }, /lookup-batch count (1[7-9]|[2-9]\d|\d{3})/],
   };
-  it("finds an OBJ_GET that ignores unknown file flags, which plain programs never meet", async () => {
-    const plain = await runDifferential({ left: looseObjGet, right: () => createSimDriver({ possibleCpus: 2 }), runs: 300, seed: 8, program: { wide: false } });
-    expect(plain.ok).toBe(true);
-    const wide = await runDifferential({ left: looseObjGet, right: () => createSimDriver({ possibleCpus: 2 }), runs: 300, seed: 8 });
-    expect(wide.ok).toBe(false);
-    expect(wide.divergences[0]!.divergence.what).toMatch(/open the pin flags/);
-    expect(wide.divergences[0]!.program.ops.length).toBeLessThanOrEqual(3);
-  });
+  for (const [name, [mutant, step]] of Object.entries(wideOnly)) {
+    it(`finds ${name}, which plain programs never meet`, async () => {
+      const plain = await runDifferential({ left: mutant, right: sim, runs: 300, seed: 8, program: { wide: false } });
+      expect(plain.ok).toBe(true);
+      const wide = await runDifferential({ left: mutant, right: sim, runs: 300, seed: 8 });
+      expect(wide.ok).toBe(false);
+      expect(wide.divergences[0]!.divergence.what).toMatch(step);
+      expect(wide.divergences[0]!.program.ops.length).toBeLessThanOrEqual(3);
+    });
+  }
 });
 
 describe.runIf(canPinCpu())("differential runner with lruEviction, by default", () => {
