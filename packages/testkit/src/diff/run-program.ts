@@ -28,7 +28,6 @@ const CLOSED_FD = 0x7ffffff0;
 const filled = (n: number) => new Uint8Array(n).fill(FILL);
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 
-
 export interface RunProgramOptions {
   /**
    * A bpffs directory for the `pin` and `objGet` ops of wide programs, which pin at a path of
