@@ -167,6 +167,15 @@ describe("wide programs: where the plain draws never go turns up", () => {
     expect(slots).toContain(32769);
     expect(slots.some((v) => v >= 32760 && v <= 32768)).toBe(true);
     expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_HASH && s.valueSize > 4_000_000)).toBe(true);
+    // Elements at kmalloc's limit only past it (each insert ENOMEM, nothing allocated): one that
+    // fits is a 4 MiB kmalloc, which a fragmented host may refuse, and the kernel's answer would vary.
+    const r8 = (n: number) => Math.ceil(n / 8) * 8;
+    const kmallocd = specs.filter((s) => s.valueSize > 4_000_000 && s.valueSize < 4 << 20 &&
+      (s.mapType === BPF_MAP_TYPE_LPM_TRIE || (s.mapType === BPF_MAP_TYPE_HASH && (s.mapFlags & BPF_F_NO_PREALLOC) !== 0)));
+    expect(set(kmallocd.map((s) => s.mapType))).toEqual(set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE]));
+    const element = (s: (typeof specs)[number]) => s.mapType === BPF_MAP_TYPE_HASH ? 48 + r8(s.keySize) + r8(s.valueSize) + 8 : 24 + s.keySize - 4 + s.valueSize + 8;
+    expect(kmallocd.filter((s) => element(s) <= 4 << 20)).toEqual([]);
+    expect(kmallocd.some((s) => element(s) === (4 << 20) + 1)).toBe(true);
     expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_LPM_TRIE && s.maxEntries === 0xffffffff)).toBe(true);
     expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_ARRAY && s.maxEntries === 1024)).toBe(true);
     // Never a map of more than a few MiB: only creates that fail, or allocate nothing up front, are bigger.

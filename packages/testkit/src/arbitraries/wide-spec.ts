@@ -65,15 +65,18 @@ export function sizeAtEdge(s: MapSpec, e: SizeEdge, n: number): MapSpec {
       }
       break;
     case "kmalloc":
-      // An element of key + value + 48 bytes must stay below KMALLOC_MAX_SIZE (hash), the value
-      // below it less the node (LPM), or within INT_MAX (array). One element, no preallocation.
+      // One element just past kmalloc's limit, no preallocation: every insert is ENOMEM and
+      // nothing is allocated. Not the side that fits: that element is one 4 MiB kmalloc, 1024
+      // contiguous pages a fragmented host may not have (the engine's own test holds it). A hash
+      // element is 48 + key and value rounded to 8 + an 8-byte node; an LPM node 24 + data +
+      // value + 8. An array's value is bounded at create instead (E2BIG past 4 MiB), vmalloc'd.
       if (t === BPF_MAP_TYPE_HASH) {
         r.keySize = 4;
-        r.valueSize = KMALLOC_MAX_SIZE - 48 - 4 - pick([1, 0]);
+        r.valueSize = KMALLOC_MAX_SIZE - 48 - 8 - 8 + pick([1, 8]);
         r.mapFlags |= BPF_F_NO_PREALLOC;
         r.maxEntries = 1;
       } else if (t === BPF_MAP_TYPE_LPM_TRIE) {
-        r.valueSize = KMALLOC_MAX_SIZE - 256 - 24 + pick([0, 1]);
+        r.valueSize = KMALLOC_MAX_SIZE - 24 - (r.keySize - 4) - 8 + pick([1, 8]);
         r.maxEntries = 1;
       } else if (t === BPF_MAP_TYPE_ARRAY) {
         r.valueSize = pick([KMALLOC_MAX_SIZE, 0x80000000, 0xffffffff]);
