@@ -89,7 +89,11 @@ export function specMapName(name: unknown, mapDir: () => string, op: string): st
   if (typeof name === "string" && name.startsWith("/") && !name.includes("\0")) {
     const p = cleanPath(name);
     const dir = mapDir();
-    if (dirname(p) === dir && mapNameProblem(basename(p)) === undefined) return basename(p);
+    if (dirname(p) === dir) {
+      // In the map directory, but perhaps no name a pin can have there (past NAME_MAX): say so.
+      assertMapName(basename(p), op);
+      return basename(p);
+    }
     throw new TypeError(`${op}: map name ${JSON.stringify(name)} is a path outside the map directory ${dir}: ` +
       `a map pins there under its name; to open a map pinned elsewhere, use bpf.openMap(path, { key, value })`);
   }

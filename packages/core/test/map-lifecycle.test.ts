@@ -423,6 +423,13 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
     expect(env.driver.host.readdir(`${env.root}/tc/globals`)).toSatisfy((r: unknown) => typeof r === "number" || (r as string[]).length === 0);
   });
 
+  it("newMap's path in the map directory with a base name past NAME_MAX is refused for that, not as a path elsewhere", () => {
+    const env = get();
+    const long = "x".repeat(256);
+    expect(() => env.bpf.newMap({ ...testMapSpec(`${env.root}/tc/globals/${long}`) })).toThrow(new TypeError(
+      `newMap: invalid map name "${long}": must be at most 255 bytes (NAME_MAX), got 256`));
+  });
+
   it("fromOpened on an array takes sizes from the info and registers under its path", () => {
     const env = get();
     const arr = env.map({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 4 });
