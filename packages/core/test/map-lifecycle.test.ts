@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import {
   BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH, BpfError,
-  BpfMap, Errno, createBpf, isNotExist, silentLogger, u32, u64,
+  BpfMap, Errno, createBpf, isNotExist, memoryLogger, silentLogger, u32, u64,
 } from "@bpfkit/core";
 import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -428,6 +428,27 @@ eachDriver("BpfMap lifecycle", (get, kind) => {
     const long = "x".repeat(256);
     expect(() => env.bpf.newMap({ ...testMapSpec(`${env.root}/tc/globals/${long}`) })).toThrow(new TypeError(
       `newMap: invalid map name "${long}": must be at most 255 bytes (NAME_MAX), got 256`));
+  });
+
+  it("newMap's path in the map directory: a trailing slash is the same name; a NUL is said as such", () => {
+    const env = get();
+    const dir = `${env.root}/tc/globals`;
+    expect(env.map({ ...testMapSpec(`${dir}/cilium_trailing/`) }).name()).toBe("cilium_trailing");
+    for (const p of [`${dir}/x\0y`, "tc/x\0y"]) {
+      expect(() => env.bpf.newMap({ ...testMapSpec(p) }), p).toThrow(new TypeError(
+        `newMap: invalid map name ${JSON.stringify(p)}: must not contain a NUL byte`));
+    }
+  });
+
+  it("newMap reads the map directory (locking the root down) only for a name given as a path", () => {
+    const env = get();
+    const fresh = () => createBpf({ driver: env.driver, mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const plain = fresh();
+    plain.newMap(testMapSpec("cilium_plain"));
+    plain.setMapPrefix("tc/other");
+    const byPath = fresh();
+    byPath.newMap(testMapSpec(`${env.root}/tc/globals/cilium_by_path`));
+    expect(() => byPath.setMapPrefix("tc/other")).toThrow(/after MapPrefix was read/);
   });
 
   it("fromOpened on an array takes sizes from the info and registers under its path", () => {
