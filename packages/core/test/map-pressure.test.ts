@@ -1,7 +1,7 @@
 // Cilium's WithPressureMetric and UpdatePressureMetricWithSize: a map's entries over its max
 // entries, reported to metrics.mapPressure as the cache changes, or as a GC counts them.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, Errno, createBpf, ipv4, lpmKey, memoryLogger, u32, type Bpf } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, Errno, createBpf, ipv4, lpmKey, memoryLogger, newPerCpuMap, u32, type Bpf } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { eachDriver, testMapSpec, type Env } from "./support/env.js";
 import { ManualClock } from "./support/manual-clock.js";
@@ -82,6 +82,31 @@ eachDriver("map pressure metric", (get) => {
     lru.updatePressureMetricWithSize(6);
     expect(seen).toEqual(["ipcache 0.125", "ct4_global 0.75"]);
     expect(() => lru.updatePressureMetricWithSize(-1)).toThrow(RangeError);
+    for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, "3" as unknown as number]) {
+      expect(() => lru.updatePressureMetricWithSize(bad), String(bad)).toThrow(
+        new RangeError(`updatePressureMetricWithSize cilium_ct4_global: size must be a non-negative integer, got ${String(bad)}`));
+    }
+  });
+
+  it("a failed delete of a key the cache did not hold counts, to-be-deleted, as Cilium's len(cache) does", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const m = env.track(bpf.newMap({ ...testMapSpec("cilium_a"), type: BPF_MAP_TYPE_ARRAY, flags: 0, maxEntries: 4 })
+      .withCache({ clock: new ManualClock() }).withPressureMetric());
+    m.openOrCreate();
+    expect(() => m.delete(1)).toThrow(expect.objectContaining({ errno: Errno.EINVAL }));  // an array slot cannot be deleted
+    expect(seen).toEqual(["a 0", "a 0.25"]);
+  });
+
+  it("a per-CPU LRU map is left to updatePressureMetricWithSize as well", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const m = env.track(newPerCpuMap(bpf, { name: "cilium_snat", type: BPF_MAP_TYPE_LRU_PERCPU_HASH, key: u32, value: u32, maxEntries: 8 })
+      .withPressureMetric());
+    m.openOrCreate();
+    m.update(1, new Array(env.driver.possibleCpus).fill(1));
+    m.updatePressureMetricWithSize(2);
+    expect(seen).toEqual(["snat 0.25"]);
   });
 
   it("reports nothing without withPressureMetric, or without a mapPressure hook", () => {
@@ -97,6 +122,16 @@ eachDriver("map pressure metric", (get) => {
     noHook.update(1, 1);
     noHook.updatePressureMetricWithSize(3);
   });
+});
+
+it("only a leading cilium_ is dropped from the name; a map with no max entries reports 0, not Infinity", () => {
+  const seen: string[] = [];
+  const bpf = createBpf({ driver: createSimDriver(), mapRoot: "/sys/fs/bpf", metrics: { mapPressure: (name, p) => seen.push(`${name} ${p}`) } });
+  const m = bpf.newMap({ ...testMapSpec("my_cilium_x"), maxEntries: 4 }).withPressureMetric();
+  m.updatePressureMetricWithSize(1);
+  const empty = bpf.newMap({ ...testMapSpec("cilium_none"), maxEntries: 0 }).withPressureMetric();
+  empty.updatePressureMetricWithSize(3);
+  expect(seen).toEqual(["my_cilium_x 0.25", "none 0"]);
 });
 
 it("a mapPressure hook that throws is logged once and does not undo the write", () => {
