@@ -2,7 +2,7 @@
 // once the outer map exists, and the number then goes to the next map opened: a re-create must
 // not silently take that map's shape, and a plain reopen of the pin must not be refused for it.
 import { expect, it } from "vitest";
-import { BpfError, MapType, u32, u64 } from "@bpfkit/core";
+import { BPF_F_ZERO_SEED, BpfError, MapType, u32, u64 } from "@bpfkit/core";
 import { eachDriver } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -62,5 +62,92 @@ eachDriver("a map of maps' inner-map template", (get) => {
     inner.openOrCreate();
     outer.update(7, inner.getFd());
     expect(typeof outer.lookup(7)).toBe("number");
+  });
+  it("each part of the shape the kernel copies counts alone: type, key, value, max entries, flags", () => {
+    const env = get();
+    const shapes: Array<[string, { type: number; key: number; value: number; max: number; flags: number }]> = [
+      ["type", { type: MapType.LRUHash, key: 4, value: 4, max: 2, flags: 0 }],
+      ["key", { type: MapType.Hash, key: 8, value: 4, max: 2, flags: 0 }],
+      ["value", { type: MapType.Hash, key: 4, value: 8, max: 2, flags: 0 }],
+      ["max entries", { type: MapType.Hash, key: 4, value: 4, max: 3, flags: 0 }],
+      ["flags", { type: MapType.Hash, key: 4, value: 4, max: 2, flags: BPF_F_ZERO_SEED }],
+    ];
+    for (const [what, o] of shapes) {
+      const template = env.bpf.createMap(MapType.Hash, 4, 4, 2, 0, 0, "template");
+      const outer = env.map({ name: "outer", type: MapType.HashOfMaps, key: u32, value: u32, maxEntries: 4, innerId: template });
+      expect(outer.openOrCreate(), what).toBe(true);
+      outer.unpin();
+      outer.close();
+      env.driver.close(template);
+      const other = env.bpf.createMap(o.type, o.key, o.value, o.max, o.flags, 0, "other");
+      try {
+        expect(other, what).toBe(template);
+        const e = thrown(() => outer.openOrCreate());
+        expect((e as BpfError).code, what).toBe("EINVAL");
+        expect(e.message, what).toMatch(/the template was closed and its fd number reused/);
+      } finally {
+        env.driver.close(other);
+      }
+    }
+  });
+
+  it("a map object that first opened an existing pin still knows the template it saw then", () => {
+    const env = get();
+    const template = env.map({ name: "tmpl", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    template.openOrCreate();
+    const fd = template.getFd();
+    const spec = { name: "outer", type: MapType.HashOfMaps, key: u32, value: u32, maxEntries: 4, innerId: fd };
+    const first = env.map(spec);
+    expect(first.openOrCreate()).toBe(true);
+    first.close();
+    const second = env.map(spec);
+    expect(second.openOrCreate()).toBe(false);  // creates nothing: the template is read here all the same
+    second.close();
+    template.close();
+    const other = env.map({ name: "other", type: MapType.Array, key: u32, value: u64, maxEntries: 4 });
+    other.openOrCreate();
+    expect(other.getFd()).toBe(fd);
+    second.unpin();
+    const e = thrown(() => second.openOrCreate());
+    expect((e as BpfError).code).toBe("EINVAL");
+    expect(e.message).toMatch(/innerId \d+ is now map id \d+ \(Array, key 4, value 8, max 4, flags 0x0\), not the inner-map template first seen/);
+    expect(env.driver.host.stat(second.path()).errno).toBe(2);
+  });
+
+  it("a pinned map of another size, replaced through the reused fd, is refused and kept", () => {
+    const env = get();
+    const template = env.map({ name: "tmpl", type: MapType.Array, key: u32, value: u32, maxEntries: 1 });
+    template.openOrCreate();
+    const fd = template.getFd();
+    const small = env.map({ name: "outer", type: MapType.HashOfMaps, key: u32, value: u32, maxEntries: 4, innerId: fd });
+    const large = env.map({ name: "outer", type: MapType.HashOfMaps, key: u32, value: u32, maxEntries: 8, innerId: fd });
+    expect(small.openOrCreate()).toBe(true);
+    expect(large.openOrCreate()).toBe(true);   // replaces the pin while the template is still open
+    small.close();
+    large.close();
+    template.close();
+    const other = env.map({ name: "other", type: MapType.Array, key: u32, value: u64, maxEntries: 4 });
+    other.openOrCreate();
+    expect(other.getFd()).toBe(fd);
+    const e = thrown(() => small.openOrCreate());    // the pin (max 8) would be replaced by a max-4 map
+    expect((e as BpfError).code).toBe("EINVAL");
+    expect(e.message).toMatch(/the template was closed and its fd number reused.*; the existing map pinned there was kept$/);
+    expect(large.openOrCreate()).toBe(false);
+  });
+  it("a map that is no map of maps ignores its innerId, as the kernel does: a reused fd there refuses nothing", () => {
+    const env = get();
+    const stray = env.bpf.createMap(MapType.Array, 4, 4, 1, 0, 0, "stray");
+    const hash = env.map({ name: "plain", type: MapType.Hash, key: u32, value: u32, maxEntries: 4, innerId: stray });
+    expect(hash.openOrCreate()).toBe(true);
+    hash.unpin();
+    hash.close();
+    env.driver.close(stray);
+    const other = env.bpf.createMap(MapType.Hash, 8, 8, 2, 0, 0, "other");
+    try {
+      expect(other).toBe(stray);
+      expect(hash.openOrCreate()).toBe(true);
+    } finally {
+      env.driver.close(other);
+    }
   });
 });
