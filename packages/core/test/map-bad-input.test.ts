@@ -4,8 +4,9 @@
 import { expect, it } from "vitest";
 import {
   BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, BatchCursor, BpfError, BpfMap, DecodeError, DUMMY_PROG_INSNS, MapType, newDumpStats, newPerCpuMap,
-  perCpuValues, ProgType, u32, u64,
+  perCpuValues, ProgType, createBpf, memoryLogger, u32, u64, wrapDriver,
 } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -304,6 +305,10 @@ eachDriver("BpfMap bad input", (get) => {
     expect(thrown(() => env.bpf.createMap(MapType.Hash, 0, 4, 1, 0, 0, "raw")).message).toBe("Unable to create map raw: invalid argument");
     // SK_STORAGE needs BTF, which no Driver passes: its probe says nothing, so no hint either.
     expect(thrown(() => env.bpf.createMap(24, 4, 4, 0, 1, 0, "raw")).message).toBe("Unable to create map raw: invalid argument");
+    // So do the other BTF-only types: STRUCT_OPS, INODE_STORAGE, TASK_STORAGE, CGRP_STORAGE.
+    for (const t of [26, 28, 29, 32]) {
+      expect(thrown(() => env.bpf.createMap(t, 4, 4, 0, 1, 0, "raw")).message, `type ${t}`).toBe("Unable to create map raw: invalid argument");
+    }
   });
 
   it("a batch cursor stays with the map it walked: another map refuses it, even with the same token size", () => {
@@ -469,4 +474,20 @@ eachDriver("BpfMap bad input", (get) => {
     expect(thrown(() => m.update(1, values as bigint[]))).toBeInstanceOf(RangeError);
     expect(m.lookup(1)).toBeUndefined();
   });
+});
+
+it("a missing map type answered ENOTSUPP or EOPNOTSUPP gets the hint too; another errno does not", () => {
+  const sim = createSimDriver();
+  // A driver whose kernel was built without types 200 (ENOTSUPP) and 201 (EOPNOTSUPP); 202 it lacks too (its
+  // one-entry probe is EINVAL), but a larger create of it is refused first with EPERM, which the hint must not explain.
+  const refusal: Record<number, number> = { 200: 524, 201: 95 };
+  const driver = wrapDriver(sim, {
+    mapCreate: (attr) => attr.mapType === 202 ? (attr.maxEntries === 1 ? -22 : -1)
+      : refusal[attr.mapType] !== undefined ? -refusal[attr.mapType]! : sim.mapCreate(attr),
+  });
+  const bpf = createBpf({ driver, mapRoot: "/sys/fs/bpf", logger: memoryLogger() });
+  expect(thrown(() => bpf.createMap(200, 4, 4, 1, 0, 0, "raw")).message).toMatch(/^Unable to create map raw: .* \(the sim driver has no type\(200\) maps: /);
+  expect(thrown(() => bpf.createMap(201, 4, 4, 1, 0, 0, "raw")).message).toMatch(/^Unable to create map raw: .* \(the sim driver has no type\(201\) maps: /);
+  expect(thrown(() => bpf.createMap(202, 4, 4, 4, 0, 0, "raw")).message).toBe("Unable to create map raw: operation not permitted");
+  expect(bpf.haveMapType(202)).toBe(false);
 });
