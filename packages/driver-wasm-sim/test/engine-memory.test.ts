@@ -168,6 +168,10 @@ describe("engine element sizes (kernel-maps.md §4.1, §9)", () => {
       expect(prealloc.update(big, new Uint8Array(prealloc.valueBytes)), `${what}: preallocated`).toBe(E.OK);
       prealloc.free();
     }
+    // A per-CPU element holds a pointer to its values, whatever their size: a 16-byte value fits too.
+    const percpu = eng.create({ type: T.PERCPU_HASH, keySize: KMAX - 64, valueSize: 16, maxEntries: 1, flags: 1, ncpus: 2 });
+    expect(percpu.update(new Uint8Array(KMAX - 64), new Uint8Array(percpu.valueBytes)), "PERCPU_HASH, 16-byte value").toBe(E.OK);
+    percpu.free();
     // LPM: 24 (struct lpm_trie_node) + the key's data + the value + the list node.
     const key = new Uint8Array(260);
     key[0] = 8;
