@@ -5,7 +5,9 @@ import { Errno, createBpf, type Bpf, type Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
 import { IPCACHE_NAME, lookupIdentity, newIpcacheMap, syncIpcache } from "../../../examples/ipcache/ipcache.js";
-import { type RemoteEndpointInfo, ipcacheKey } from "../../../examples/ipcache/layout.js";
+import {
+  FLAG_HAS_TUNNEL_ENDPOINT, FLAG_SKIP_TUNNEL, type RemoteEndpointInfo, ipcacheKey, remoteEndpointInfo,
+} from "../../../examples/ipcache/layout.js";
 import { mountPrivateBpffs } from "../src/bpffs.js";
 import { driversUnderTest } from "../src/drivers.js";
 
@@ -116,6 +118,38 @@ describe("the ipcache example on the simulator, with faults", () => {
     m.dumpWithCallback((k) => held.push(ipcacheKey.format!(k)));
     expect(held.sort()).toEqual([...now.keys()].sort());
     expect(bpf.getMap(IPCACHE_NAME)).toBe(m);
+    m.close();
+  });
+});
+
+describe("the ipcache example's codecs and restore, at their edges (simulator)", () => {
+  it("a prefix length is digits only: an empty, signed, spaced or fractional one is refused", () => {
+    const out = new Uint8Array(ipcacheKey.size);
+    for (const prefix of ["10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/ 8", "10.0.0.0/8.0", "10.0.0.0/0x8"]) {
+      expect(() => ipcacheKey.encode({ prefix, clusterId: 0 }, out), prefix).toThrow(
+        new RangeError(`ipcacheKey: ${JSON.stringify(prefix)} has no prefix length in [0, 32]`));
+    }
+  });
+
+  it("the tunnel flags follow tunnelEndpoint, whatever flags the caller passed", () => {
+    const out = new Uint8Array(remoteEndpointInfo.size);
+    remoteEndpointInfo.encode({ identity: 7, tunnelEndpoint: undefined, encryptKey: 3, flags: FLAG_HAS_TUNNEL_ENDPOINT | FLAG_SKIP_TUNNEL }, out);
+    expect(remoteEndpointInfo.decode(out)).toEqual({ identity: 7, tunnelEndpoint: undefined, encryptKey: 3, flags: FLAG_SKIP_TUNNEL });
+  });
+
+  it("the restore counts a changed key index as updated, a key already gone as neither, and throws on a bad value", () => {
+    const sim = createSimDriver({ seed: 1 });
+    const bpf = createBpf({ driver: sim, mapRoot: "/sys/fs/bpf" });
+    const m = newIpcacheMap(bpf, 64);
+    m.openOrCreate();
+    syncIpcache(m, lastRun);
+    const now = new Map([...lastRun].filter(([k]) => k !== "10.1.2.4/32"));
+    now.set("10.1.2.3/32", { ...lastRun.get("10.1.2.3/32")!, encryptKey: 1 });
+    // The stale 10.1.2.4/32 went between the dump and its delete (the datapath's GC, say).
+    sim.faults.inject("mapDeleteElem", { errno: Errno.ENOENT, count: 1 });
+    expect(syncIpcache(m, now)).toEqual({ kept: 6, updated: 1, added: 0, deleted: 0, failed: 0 });
+    const bad = new Map([["10.9.0.0/16", peer(5, "not-an-address")]]);
+    expect(() => syncIpcache(m, new Map([...now, ...bad]))).toThrow(TypeError);
     m.close();
   });
 });
