@@ -131,6 +131,18 @@ describe("the ipcache example's codecs and restore, at their edges (simulator)",
     }
   });
 
+  it("encoding zeroes every address bit from the prefix length on, the first one included", () => {
+    const out = new Uint8Array(ipcacheKey.size);
+    const cases: Array<[string, string]> = [
+      ["10.1.255.255/16", "10.1.0.0/16"], ["192.168.1.1/0", "0.0.0.0/0"], ["10.1.2.255/31", "10.1.2.254/31"],
+      ["f00d::ffff/112", "f00d::/112"], ["10.1.2.3", "10.1.2.3/32"],
+    ];
+    for (const [prefix, want] of cases) {
+      ipcacheKey.encode({ prefix, clusterId: 0 }, out);
+      expect(ipcacheKey.decode(out).prefix, prefix).toBe(want);
+    }
+  });
+
   it("the tunnel flags follow tunnelEndpoint, whatever flags the caller passed", () => {
     const out = new Uint8Array(remoteEndpointInfo.size);
     remoteEndpointInfo.encode({ identity: 7, tunnelEndpoint: undefined, encryptKey: 3, flags: FLAG_HAS_TUNNEL_ENDPOINT | FLAG_SKIP_TUNNEL }, out);
