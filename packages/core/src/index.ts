@@ -41,3 +41,4 @@ export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";
 export * from "./driver-wrap.js";
 export { assertOptionKeys, optionKeys } from "./option-keys.js";
+export { editDistance } from "./edit-distance.js";
