@@ -172,7 +172,8 @@ export class BpfMap<K, V> {
   readonly #byId: number | undefined;
   #closedForGood = false;
   #cache: MapCache<K, V> | undefined;
-  #pressureMetric = false;
+  /** The pressure gauge's label (Cilium's NonPrefixedName) once withPressureMetric() is on. */
+  #pressureName: string | undefined;
   #commonName: string | undefined;
   readonly #metrics: MetricsHook | undefined;
   /** The driver with the syscall hook around it, for dumps, iterators and batches. */
@@ -372,7 +373,7 @@ export class BpfMap<K, V> {
    * conntrack GC does: the kernel evicts from it without telling the cache.
    */
   withPressureMetric(): this {
-    this.#pressureMetric = true;
+    this.#pressureName = this.#name.replace(/^cilium_/, "");
     if (this.#cache === undefined) this.#cache = new MapCache<K, V>(this.#cacheOwner(), undefined, false);
     else this.#cachePressure(this.#cache.entries.size);
     return this;
@@ -386,16 +387,17 @@ export class BpfMap<K, V> {
     if (!Number.isInteger(size) || size < 0) {
       throw new RangeError(`updatePressureMetricWithSize ${this.#name}: size must be a non-negative integer, got ${String(size)}`);
     }
-    if (!this.#pressureMetric) return;
+    const name = this.#pressureName;
+    if (name === undefined) return;
     const hook = this.#metrics?.mapPressure;
     if (hook === undefined) return;
     const max = this.#info.maxEntries;
-    hook.call(this.#metrics, this.#name.replace(/^cilium_/, ""), max === 0 ? 0 : size / max);
+    hook.call(this.#metrics, name, max === 0 ? 0 : size / max);
   }
 
   /** The cache's size changed: the pressure, except for LRU maps (see withPressureMetric). */
   #cachePressure(size: number): void {
-    if (this.#pressureMetric && !isLruMapType(this.#info.mapType)) this.updatePressureMetricWithSize(size);
+    if (this.#pressureName !== undefined && !isLruMapType(this.#info.mapType)) this.updatePressureMetricWithSize(size);
   }
 
   /**
