@@ -60,7 +60,12 @@ export function parseMapType(s: string): number | undefined {
 
 /** `zero_seed|no_prealloc` for 0x41; `0` for none; unknown bits as hex. */
 export function mapFlagsText(flags: number): string {
-  if (flags === 0) return "0";
+  const names = mapFlagNames(flags);
+  return names.length === 0 ? "0" : names.join("|");
+}
+
+/** Each set bit's name, low bit first; bits bpfkit has no name for as one `0x…` word. */
+export function mapFlagNames(flags: number): string[] {
   const parts: string[] = [];
   let rest = flags >>> 0;
   for (let bit = 0; bit < MAP_FLAGS.length; bit++) {
@@ -70,7 +75,7 @@ export function mapFlagsText(flags: number): string {
     }
   }
   if (rest !== 0) parts.push(`0x${rest.toString(16)}`);
-  return parts.join("|");
+  return parts;
 }
 
 /** Map flags from `zero_seed,no_prealloc`, `0x41` or `65`. */

@@ -127,6 +127,22 @@ describe("map show", () => {
       "",
     ].join("\n"));
   }));
+
+  it("--json names the flags as a list, empty for none, so scripts need not split or special-case \"0\"", async () => {
+    const d = createSimDriver();
+    const plain = d.mapCreate({ ...HASH, mapName: "plain" });
+    const flagged = d.mapCreate({ ...HASH, mapFlags: 0x1 | 0x40 | 0x80, mapName: "flagged" }); // no_prealloc, zero_seed, rdonly_prog
+    try {
+      const show = async (name: string) => JSON.parse((await cliOver(d)("map", "show", "name", name, "--json")).out) as Record<string, unknown>;
+      expect(await show("plain")).toMatchObject({ flags: 0, flagNames: [] });
+      expect(await show("flagged")).toMatchObject({ flags: 0xc1, flagNames: ["no_prealloc", "zero_seed", "rdonly_prog"] });
+      const listed = JSON.parse((await cliOver(d)("maps", "--json")).out) as { name: string; flagNames: string[] }[];
+      expect(listed.map((m) => [m.name, m.flagNames])).toEqual([["plain", []], ["flagged", ["no_prealloc", "zero_seed", "rdonly_prog"]]]);
+    } finally {
+      d.close(plain);
+      d.close(flagged);
+    }
+  });
 });
 
 describe("a pin that holds a program", () => {

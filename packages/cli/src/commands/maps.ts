@@ -4,7 +4,7 @@ import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
 import { mapFrozen, mapInfo } from "../map-ref.js";
-import { mapFlagsText, mapTypeKernelName } from "../names.js";
+import { mapFlagNames, mapFlagsText, mapTypeKernelName } from "../names.js";
 import { objectKind } from "../object-kind.js";
 
 /** A map's info and whether it is frozen (undefined where bpfkit cannot tell). */
@@ -69,7 +69,7 @@ export function mapPins(driver: Driver): Map<number, string[]> {
 export function mapJson(m: BpfMapInfo, frozen?: boolean | null): Record<string, unknown> {
   return {
     id: m.id, type: mapTypeKernelName(m.type), typeId: m.type, name: m.name, keySize: m.keySize,
-    valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.mapFlags, flagNames: mapFlagsText(m.mapFlags), btfId: m.btfId,
+    valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.mapFlags, flagNames: mapFlagNames(m.mapFlags), btfId: m.btfId,
     ...(frozen !== undefined ? { frozen } : {}),
   };
 }
