@@ -11,7 +11,7 @@ import { type Driver, RLIM_INFINITY } from "./driver.js";
 import type { Codec } from "./codec.js";
 import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.js";
 import { Errno, errnoText } from "./errno.js";
-import { BpfError } from "./errors.js";
+import { BpfError, errnoOf, isNotExist } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
 import { beforeCreate } from "./inner-template.js";
 import { assertKernelName } from "./kernel-name.js";
@@ -66,6 +66,20 @@ export interface BpfOptions {
   fallbackMapRoot?: string;
   /** Start with pre-allocation enabled (the seed starts disabled: BPF_F_NO_PREALLOC). */
   preAllocateMaps?: boolean;
+}
+
+/**
+ * How often openOrCreateMap starts again when another process changed the pin under it (pinned
+ * the path it found empty, or unpinned the one it found). Each start is one more change by
+ * someone else; a path that changes this often is not settling and is reported.
+ */
+const PIN_RACE_TRIES = 8;
+
+/** `e`, saying how often the path changed under openOrCreateMap before it (when it did). */
+function raceError(e: unknown, changes: number): unknown {
+  if (changes === 0 || !(e instanceof BpfError)) return e;
+  return new BpfError({ errno: e.errno, op: e.op, ...(e.path !== undefined ? { path: e.path } : {}),
+    message: `${e.message} (another process pinned and unpinned the path ${changes} times meanwhile)`, cause: e });
 }
 
 /** The trailing options of `createMap` and `openOrCreateMap`. */
@@ -346,38 +360,55 @@ export class Bpf implements sys.SyscallContext {
     // A pin is a file: with a trailing slash, dirname() would be the path itself, and the mkdir
     // below would make a directory there that no map could ever be pinned at.
     path = cleanPath(path);
-    if (!this.#exists(path)) {
-      const dir = dirname(path);
-      if (!this.#exists(dir)) {
-        const r = this.driver.host.mkdirAll(dir, 0o755);
-        if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
-      }
-      before?.();
-      const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
-      if (pin) {
-        try {
-          sys.objPin(this, fd, path);
-        } catch (e) {
-          this.driver.close(fd);
-          throw e;
+    // Another process may pin or unpin `path` between any two of these syscalls (two agents
+    // starting at once, a CLI beside a service): the step that finds the path changed goes back
+    // to the start, so that every caller ends holding the map pinned there.
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt === PIN_RACE_TRIES;
+      const raced = (e: unknown) => raceError(e, attempt - 1);
+      if (!this.#exists(path)) {
+        const dir = dirname(path);
+        if (!this.#exists(dir)) {
+          const r = this.driver.host.mkdirAll(dir, 0o755);
+          if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
         }
+        before?.();
+        const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
+        if (pin) {
+          try {
+            sys.objPin(this, fd, path);
+          } catch (e) {
+            this.driver.close(fd);
+            // Pinned by someone else since the stat: open theirs (and check it) instead, rather
+            // than hold a map no one else can find.
+            if (errnoOf(e) === Errno.EEXIST && !last) continue;
+            throw raced(e);
+          }
+        }
+        return { fd, isNew: true };
       }
-      return { fd, isNew: true };
-    }
-    const old = sys.objGet(this, path);
-    let info: MapInfo;
-    try {
-      // The seed reads a failure as "no upgrade needed" and hands a pinned program back as the map.
-      info = sys.getMapInfo(this, old);
-    } catch (e) {
-      this.driver.close(old);
-      throw e;
-    }
-    if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
-    try {
-      return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name, before), isNew: true };
-    } finally {
-      this.driver.close(old);
+      let old: number;
+      try {
+        old = sys.objGet(this, path);
+      } catch (e) {
+        // Unpinned since the stat (an unpin, or an upgrade on a driver without rename): create it.
+        if (isNotExist(e) && !last) continue;
+        throw raced(e);
+      }
+      let info: MapInfo;
+      try {
+        // The seed reads a failure as "no upgrade needed" and hands a pinned program back as the map.
+        info = sys.getMapInfo(this, old);
+      } catch (e) {
+        this.driver.close(old);
+        throw e;
+      }
+      if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
+      try {
+        return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name, before), isNew: true };
+      } finally {
+        this.driver.close(old);
+      }
     }
   }
 

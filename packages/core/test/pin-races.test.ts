@@ -1,0 +1,157 @@
+// Another process acting on a pin between two of this process's syscalls, replayed in one
+// process: a second Bpf on the same bpffs (the other process) runs inside a driver hook of the
+// first, exactly at the step where a real race would put it. Deterministic on both drivers;
+// proc-races.test.ts runs the same races between real processes and worker threads.
+import { afterEach, beforeEach, expect, it } from "vitest";
+import {
+  createBpf, Errno, MapType, memoryLogger, u32, wrapDriver, type Bpf, type DriverOverrides, type MapSpec,
+} from "@bpfkit/core";
+import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
+
+const shared: MapSpec<number, number> = { name: "shared", type: MapType.Hash, key: u32, value: u32, maxEntries: 8 };
+
+forEachDriver("another process on the same pin", (d) => {
+  let w: World;
+  beforeEach(() => {
+    w = makeWorld(d);
+  });
+  afterEach(() => w.dispose());
+
+  /** This process's Bpf, whose driver runs `overrides` (where the other process steps in). */
+  function racing(overrides: DriverOverrides): Bpf {
+    return createBpf({ driver: wrapDriver(w.driver, overrides), mapRoot: w.fs.path, logger: memoryLogger() });
+  }
+
+  /** Once, before the first call of a hook: the other process's step. */
+  function once(step: () => void): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      step();
+    };
+  }
+
+  const idOf = (fd: number): number => w.bpf.getMapInfoByFd(fd).id;
+  /** The id of the map pinned at `name` now. */
+  function pinnedId(name: string): number {
+    const fd = w.bpf.objGet(w.bpf.mapPath(name));
+    try {
+      return idOf(fd);
+    } finally {
+      w.driver.close(fd);
+    }
+  }
+
+  it("openOrCreate whose pin comes second opens the map pinned first, not an orphan or EEXIST", () => {
+    const other = w.bpf.newMap(shared);
+    // The other process creates and pins the map after this one found the path empty.
+    const step = once(() => {
+      expect(other.openOrCreate()).toBe(true);
+      other.update(1, 11);
+    });
+    const mine = racing({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)) }).newMap(shared);
+    const before = openFdsOf(w.driver);
+    try {
+      expect(mine.openOrCreate()).toBe(false);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(idOf(other.getFd())).toBe(pinnedId("shared"));
+      expect(mine.lookup(1)).toBe(11);
+      mine.update(2, 22);
+      expect(other.lookup(2)).toBe(22);
+      // Two fds, the other's and this one's: the map this one had created for the path is closed.
+      expect(openFdsOf(w.driver)).toBe(before + 2);
+    } finally {
+      mine.close();
+      other.close();
+    }
+  });
+
+  it("openOrCreate whose pin comes second upgrades a map pinned first with other properties", () => {
+    const other = w.bpf.newMap({ ...shared, maxEntries: 4 });
+    const step = once(() => void other.openOrCreate());
+    const bpf = racing({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)) });
+    const mine = bpf.newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(w.bpf.getMapInfoByFd(mine.getFd()).maxEntries).toBe(8);
+    } finally {
+      mine.close();
+      other.close();
+    }
+  });
+
+  it("openOrCreate of a pin removed between its stat and its open creates the map", () => {
+    const other = w.bpf.newMap(shared);
+    other.openOrCreate();
+    other.close();
+    // The other process unpins the map after this one saw the pin.
+    const step = once(() => other.unpin());
+    const mine = racing({ objGet: (path, flags) => (step(), w.driver.objGet(path, flags)) }).newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+    } finally {
+      mine.close();
+    }
+  });
+
+  it("Bpf.openOrCreateMap whose pin comes second returns the map pinned first", () => {
+    const path = w.bpf.mapPath("raw");
+    let theirs = -1;
+    const step = once(() => {
+      theirs = w.track(w.bpf.openOrCreateMap(path, MapType.Hash, 4, 4, 8, 0, 0, true).fd);
+    });
+    const bpf = racing({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)) });
+    const mine = bpf.openOrCreateMap(path, MapType.Hash, 4, 4, 8, 0, 0, true);
+    w.track(mine.fd);
+    expect(mine.isNew).toBe(false);
+    expect(idOf(mine.fd)).toBe(idOf(theirs));
+    expect(idOf(mine.fd)).toBe(pinnedId("raw"));
+  });
+
+  it("openOrCreate gives up with a clear error when the path never settles", () => {
+    // Something pins at the path after every stat that found it empty, and removes it again
+    // after every open: a path that never holds one map long enough.
+    const path = w.bpf.mapPath("shared");
+    const bpf = racing({
+      mapCreate: (attr) => {
+        const fd = w.driver.mapCreate(attr);
+        if (w.driver.host.stat(path).errno === Errno.ENOENT) w.driver.objPin(fd, path);
+        return fd;
+      },
+      objGet: (p) => (w.driver.host.unlink(p), -Errno.ENOENT),
+    });
+    const mine = bpf.newMap(shared);
+    const before = openFdsOf(w.driver);
+    let e: unknown;
+    try {
+      mine.openOrCreate();
+    } catch (err) {
+      e = err;
+    }
+    expect(String(e)).toBe(`BpfError: openOrCreate shared: Unable to get object ${path}: no such file or directory ` +
+      "(another process pinned and unpinned the path 7 times meanwhile)");
+    expect(openFdsOf(w.driver)).toBe(before);
+  });
+
+  it("deleteAll of a map whose keys another process deletes meanwhile empties it without ENOENT", () => {
+    const m = w.bpf.newMap({ ...shared, name: "flows" });
+    m.openOrCreate();
+    for (let k = 0; k < 6; k++) m.update(k, k);
+    const other = w.bpf.openMap("flows", { key: u32, value: u32 });
+    // The other process deletes every key this one has just found, before this one deletes it.
+    const bpf = racing({ mapDeleteElem: (fd, key) => (other.delete(new DataView(key.buffer, key.byteOffset).getUint32(0, true)), w.driver.mapDeleteElem(fd, key)) });
+    const mine = bpf.newMap({ ...shared, name: "flows" }).withCache();
+    try {
+      mine.deleteAll();
+      expect(m.dump()).toEqual(new Map());
+      expect(mine.getModel().cache).toEqual([]);
+    } finally {
+      mine.close();
+      other.close();
+      m.close();
+    }
+  });
+});
