@@ -23,7 +23,7 @@ import type { OpenMapCodecChooser } from "./opened-codecs.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
-import { keptPin, replacePin, type PinKept } from "./pins.js";
+import { keptPin, PIN_CHANGED, replacePin, type PinKept } from "./pins.js";
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getMapNextId, getProgNextId, mapIds, progIds } from "./object-ids.js";
@@ -351,6 +351,17 @@ export class Bpf implements sys.SyscallContext {
    *
    * `options.kernelName` names every map made here, the replacement included (checked before
    * any syscall, as createMap checks it); an existing pin is not compared by its name.
+   *
+   * Other processes and threads may act on `path` at the same time. One that pins it after this
+   * call found it empty does not make this call fail with EEXIST (the seed's answer): the map
+   * made here is closed and the one pinned there opened and checked as above; one that unpins it
+   * after this call found it makes this call create it. A replacement takes the path's replace
+   * lock (`:bpfkit-lock-<name>` beside it, a pin only one process can make) and goes ahead only
+   * if the pin is still the map it found; when another process replaced it meanwhile, this call
+   * looks again at what that one pinned, so two processes upgrading a pin at once both end
+   * holding the one map pinned there. A lock older than a second is taken to be a killed
+   * process's and removed. After 8 such changes in a row the call gives up with the error of
+   * the last step (EAGAIN for a replacement) saying so.
    */
   openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
     flags: number, innerId: number, pin: boolean, options?: CreateMapOptions): { fd: number; isNew: boolean } {
@@ -404,17 +415,25 @@ export class Bpf implements sys.SyscallContext {
         throw e;
       }
       if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
+      let fd: number | typeof PIN_CHANGED;
       try {
-        return { fd: this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name, before), isNew: true };
+        fd = this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name, before);
       } finally {
         this.driver.close(old);
+      }
+      // Another process upgraded (or removed) the pin meanwhile: look again at what it pinned.
+      if (fd !== PIN_CHANGED) return { fd, isNew: true };
+      if (last) {
+        throw new BpfError({ errno: Errno.EAGAIN, op: "property upgrade", path,
+          message: `Unable to upgrade the map pinned at ${path}: another process replaced it ${attempt} times meanwhile`
+            + "; what is pinned there now was kept" });
       }
     }
   }
 
   /** A map made to replace the one pinned at `path` (open as `old`), pinned in its place when `pin`. */
   #upgrade(old: number, path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
-    flags: number, innerId: number, pin: boolean, name: string, before: (() => void) | undefined): number {
+    flags: number, innerId: number, pin: boolean, name: string, before: (() => void) | undefined): number | typeof PIN_CHANGED {
     let fd: number;
     try {
       before?.();
@@ -430,12 +449,16 @@ export class Bpf implements sys.SyscallContext {
       this.driver.host.unlink(path);
       return fd;
     }
-    let kept: PinKept | undefined;
+    let kept: PinKept | typeof PIN_CHANGED | undefined;
     try {
       kept = replacePin(this, path, fd, old);
     } catch (e) {
       this.driver.close(fd);
       throw e;
+    }
+    if (kept === PIN_CHANGED) {
+      this.driver.close(fd);
+      return kept;
     }
     if (kept !== undefined) {
       this.driver.close(fd);

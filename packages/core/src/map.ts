@@ -33,7 +33,7 @@ import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, OPEN_MAP_CODECS_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
 import { beforeCreate, InnerTemplate } from "./inner-template.js";
 import { specMapName } from "./paths.js";
-import { keptPin, replacePin, type PinKept } from "./pins.js";
+import { keptPin, PIN_CHANGED, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
 import { offBpffs, removePin } from "./unpin.js";
 
@@ -49,6 +49,9 @@ export interface BpfMapInternal {
   /** The public function that made the map, which the spec's errors name (default `newMap`). */
   op?: string;
 }
+
+/** How often openParallel replaces the pin again when another process replaced it meanwhile. */
+const PARALLEL_TRIES = 8;
 
 /** What `checkAndUpgrade` compares against (the seed passes a *MapInfo). */
 export interface DesiredMapInfo {
@@ -566,7 +569,9 @@ export class BpfMap<K, V> {
    * Creates the map, or opens the pinned one (re-creating it when its properties changed; the
    * old map stays pinned when the new one cannot be made). A pinned PROG_ARRAY is never
    * re-created, as in the seed; one whose key or value size is not the codecs' is refused with
-   * open()'s EINVAL. True when the map was created.
+   * open()'s EINVAL. True when the map was created. Safe against other processes doing the
+   * same at the same moment: each ends holding the one map pinned at the path, only one of them
+   * creating it (see Bpf.openOrCreateMap).
    */
   openOrCreate(): boolean {
     if (this.#fd >= 0) return false; // open already: nothing to do, with a pin path or without
@@ -706,6 +711,9 @@ export class BpfMap<K, V> {
    * again when the new one cannot be). A pinned program is not replaced: it is refused with
    * EINVAL, as openOrCreate refuses it. It opens the new map itself, so the object must not be
    * open yet (as at the agent's start-up): an open one is EBUSY, as in the seed (close() it first).
+   * When another process replaces the pin at the same moment (Bpf.openOrCreateMap's replace
+   * lock), the map that process pinned is replaced in turn: parallel mode always ends with a map
+   * of its own pinned, and the other process holds an unpinned one.
    */
   openParallel(): boolean {
     this.#requirePin("openParallel");
@@ -714,6 +722,10 @@ export class BpfMap<K, V> {
         message: `openParallel ${this.#name}: OpenParallel() called on already open map (it opens the new map itself: ` +
           "call it on a map object not opened yet, or close() this one first)" });
     }
+    return this.#openParallel(1);
+  }
+
+  #openParallel(attempt: number): boolean {
     const op = "openParallel";
     const path = this.path();
     if (!this.#exists(path)) return this.#openOrCreate(true, op);
@@ -747,7 +759,7 @@ export class BpfMap<K, V> {
       this.#driver.close(fd);
       throw this.#named(op, e);
     }
-    let kept: PinKept | undefined;
+    let kept: PinKept | typeof PIN_CHANGED | undefined;
     try {
       kept = replacePin(bpf, path, fd, old);
     } catch (e) {
@@ -755,6 +767,14 @@ export class BpfMap<K, V> {
       throw this.#named(op, e);
     } finally {
       this.#driver.close(old);
+    }
+    if (kept === PIN_CHANGED) {
+      // Another process replaced the pin meanwhile (another agent's openParallel or upgrade):
+      // replace what it pinned, as parallel mode always makes a map of its own.
+      this.#driver.close(fd);
+      if (attempt < PARALLEL_TRIES) return this.#openParallel(attempt + 1);
+      throw new BpfError({ errno: Errno.EAGAIN, op, map: this.#name, path,
+        message: `${op} ${this.#name}: another process replaced the map pinned at ${path} ${attempt} times meanwhile; what is pinned there now was kept` });
     }
     if (kept !== undefined) {
       // The seed warns and goes on in normal mode when it cannot unlink the old pin; so here when

@@ -2,7 +2,7 @@
 // openOrCreateMap's property upgrade and by BpfMap.openParallel; internal (not in index.ts).
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
-import { objPin, type SyscallContext } from "./syscalls.js";
+import { getMapInfoByFd, objPin, type SyscallContext } from "./syscalls.js";
 
 /**
  * The temporary pins are `:bpfkit-swap-<pid>-<n>` beside the path. Not dot-prefixed: bpffs
@@ -44,12 +44,97 @@ export interface PinKept {
  * untouched (the seed's callers warn or throw on it). Throws a BpfError when the fallback had
  * unlinked the old pin and could not pin the new one; its message says what became of the old.
  */
-export function replacePin(ctx: SyscallContext, path: string, newFd: number, oldFd: number): PinKept | undefined {
+export function replacePin(ctx: SyscallContext, path: string, newFd: number, oldFd: number): PinKept | typeof PIN_CHANGED | undefined {
   if (ctx.driver.host.rename !== undefined) {
-    const r = swapPin(ctx, path, newFd);
-    if (r !== FALL_BACK) return r;
+    const lock = lockPin(ctx, path, newFd, oldFd);
+    if (lock === PIN_CHANGED || typeof lock === "object") return lock;
+    try {
+      const r = swapPin(ctx, path, newFd);
+      if (r !== FALL_BACK) return r;
+    } finally {
+      if (lock !== undefined) ctx.driver.host.unlink(lock);
+    }
   }
   return unlinkThenPin(ctx, path, newFd, oldFd);
+}
+
+/**
+ * replacePin's answer when `path` no longer holds the map the caller opened there (`oldFd`):
+ * another process replaced or removed it meanwhile. Nothing was changed; the caller starts again
+ * from what is pinned now, rather than put its map over one that another process has just
+ * pinned and holds (which would leave that process holding a map no one else can find).
+ */
+export const PIN_CHANGED = Symbol("the pin changed meanwhile");
+
+/**
+ * How long a replacement waits for another process's replacement of the same pin to end. Theirs
+ * takes a few syscalls; a lock pin that outlives this is taken to be one a killed process left.
+ */
+const LOCK_WAIT_MS = 1000;
+
+/**
+ * Takes the replace lock of `path`: `newFd` pinned at `:bpfkit-lock-<name>` beside it. A pin is
+ * made only where nothing is (EEXIST otherwise), so across processes and threads only one
+ * replacement of a path runs at a time. Returns the lock's path (to unlink when done), undefined
+ * when there is none to take (the name would be too long: the replacement goes on unlocked, as
+ * before locks), PIN_CHANGED when `path` no longer holds `oldFd`'s map once the lock is held or
+ * someone else held the lock (their replacement is done when it goes), or a PinKept.
+ */
+function lockPin(ctx: SyscallContext, path: string, newFd: number, oldFd: number): string | undefined | PinKept | typeof PIN_CHANGED {
+  const cut = path.lastIndexOf("/") + 1;
+  const lock = `${path.slice(0, cut)}${LOCK_PREFIX}${path.slice(cut)}`;
+  try {
+    objPin(ctx, newFd, lock);
+  } catch (e) {
+    if (!(e instanceof BpfError)) throw e;
+    if (e.errno === Errno.ENAMETOOLONG) return undefined;
+    if (e.errno !== Errno.EEXIST) return { errno: e.errno, step: "pin", what: `Unable to pin the replace lock ${lock}`, left: "" };
+    waitForUnlock(ctx, lock);
+    return PIN_CHANGED;
+  }
+  if (pinnedId(ctx, path) !== idOf(ctx, oldFd)) {
+    ctx.driver.host.unlink(lock);
+    return PIN_CHANGED;
+  }
+  return lock;
+}
+
+const LOCK_PREFIX = ":bpfkit-lock-";
+
+/** Waits until the lock pin at `lock` goes; removes one held longer than LOCK_WAIT_MS. */
+function waitForUnlock(ctx: SyscallContext, lock: string): void {
+  const holder = pinnedId(ctx, lock);
+  const until = Date.now() + LOCK_WAIT_MS;
+  while (ctx.driver.host.stat(lock).errno === 0) {
+    if (Date.now() > until) {
+      // Still the same lock: its process died between its lock and its unlock.
+      if (holder !== undefined && pinnedId(ctx, lock) === holder) ctx.driver.host.unlink(lock);
+      return;
+    }
+    Atomics.wait(sleeper, 0, 0, 1);
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** The id of the map `fd` is, or undefined when that cannot be read. */
+function idOf(ctx: SyscallContext, fd: number): number | undefined {
+  try {
+    return getMapInfoByFd(ctx, fd).id;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The id of the map pinned at `path` now, or undefined when there is none (or no map). */
+function pinnedId(ctx: SyscallContext, path: string): number | undefined {
+  const fd = ctx.driver.objGet(path, 0);
+  if (fd < 0) return undefined;
+  try {
+    return idOf(ctx, fd);
+  } finally {
+    ctx.driver.close(fd);
+  }
 }
 
 /** `e` (a refused BPF_MAP_CREATE of a replacement) saying that the map pinned at `path` is still there. */

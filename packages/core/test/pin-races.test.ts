@@ -136,6 +136,87 @@ forEachDriver("another process on the same pin", (d) => {
     expect(openFdsOf(w.driver)).toBe(before);
   });
 
+  /** "shared" pinned with 4 entries, closed again: the map every upgrade below replaces. */
+  function pinSmall(): number {
+    const m = w.bpf.newMap({ ...shared, maxEntries: 4 });
+    m.openOrCreate();
+    const id = idOf(m.getFd());
+    m.close();
+    return id;
+  }
+
+  /** The entries of the maps' directory: a lock or swap pin must not be left beside the pin. */
+  function entries(): string[] {
+    const dir = w.bpf.mapPath("shared").replace(/\/shared$/, "");
+    const names = w.driver.host.readdir(dir);
+    if (typeof names === "number") throw new Error(`readdir ${dir}: errno ${-names}`);
+    return [...names].sort();
+  }
+
+  it("openOrCreate upgrading a pin another process upgraded meanwhile takes theirs rather than orphan it", () => {
+    pinSmall();
+    const other = w.bpf.newMap(shared);
+    // The other process upgrades the pin while this one creates its replacement.
+    const step = once(() => expect(other.openOrCreate()).toBe(true));
+    const mine = racing({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)) }).newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(false);
+      expect(idOf(other.getFd())).toBe(pinnedId("shared"));
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      mine.close();
+      other.close();
+    }
+  });
+
+  it("openOrCreate upgrading a pin whose replace lock another process holds waits for it and takes what it pinned", () => {
+    pinSmall();
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    const other = w.bpf.newMap(shared);
+    let theirLock = -1;
+    // The other process has taken the lock when this one comes to it ...
+    const take = once(() => {
+      theirLock = w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock));
+      w.bpf.objPin(theirLock, lock);
+    });
+    // ... and finishes its upgrade while this one waits.
+    const finish = once(() => {
+      w.driver.host.unlink(lock);
+      expect(other.openOrCreate()).toBe(true);
+    });
+    const mine = racing({
+      mapCreate: (attr) => (take(), w.driver.mapCreate(attr)),
+      host: { stat: (path) => (path === lock && theirLock >= 0 && finish(), w.driver.host.stat(path)) },
+    }).newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(false);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(idOf(other.getFd())).toBe(pinnedId("shared"));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      mine.close();
+      other.close();
+    }
+  });
+
+  it("a replace lock left by a killed process is removed after a second and the upgrade goes on", () => {
+    const small = pinSmall();
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    w.bpf.objPin(w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock)), lock);
+    const mine = w.bpf.newMap(shared);
+    const t0 = Date.now();
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+      expect(pinnedId("shared")).not.toBe(small);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      mine.close();
+    }
+  });
+
   it("deleteAll of a map whose keys another process deletes meanwhile empties it without ENOENT", () => {
     const m = w.bpf.newMap({ ...shared, name: "flows" });
     m.openOrCreate();

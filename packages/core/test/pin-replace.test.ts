@@ -247,7 +247,9 @@ forEachDriver("replacing a pinned map", (d) => {
       pinPrecious();
       const before = entries();
       const logger = memoryLogger();
-      const bpf = createBpf({ driver: wrapDriver(w.driver, { objPin: () => -Errno.ENOSPC }), mapRoot: w.fs.path, logger });
+      // The replace lock (pin-races.test.ts) is taken; the swap pin is refused.
+      const objPin = (fd: number, path: string) => (path.includes(":bpfkit-swap-") ? -Errno.ENOSPC : w.driver.objPin(fd, path));
+      const bpf = createBpf({ driver: wrapDriver(w.driver, { objPin }), mapRoot: w.fs.path, logger });
       const fds0 = fds();
       const e = thrownBpfError(() => bpf.newMap({ ...precious, maxEntries: 8 }).openOrCreate());
       expect([e.code, e.op, e.map]).toEqual(["ENOSPC", "openOrCreate", "precious"]);
