@@ -23,7 +23,7 @@ import type { OpenMapCodecChooser } from "./opened-codecs.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
 import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
-import { keptPin, PIN_CHANGED, replacePin, type PinKept } from "./pins.js";
+import { keptPin, PIN_CHANGED, replacePin, unpinIfStill, type PinKept } from "./pins.js";
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getMapNextId, getProgNextId, mapIds, progIds } from "./object-ids.js";
@@ -477,7 +477,9 @@ export class Bpf implements sys.SyscallContext {
   /**
    * The seed's objCheck: compares the live map at `fd` with the wanted properties, logging each
    * difference; on a difference it unpins `path` and returns true (a PROG_ARRAY is never
-   * removed). An fd whose map info cannot be read gives false, as in the seed. Two kernel
+   * removed). Unlike the seed, the pin is removed only while it is still the map at `fd`: one
+   * another process has pinned there meanwhile (its upgrade) is left, and the answer is still
+   * true, since the map at `fd` is the outdated one. An fd whose map info cannot be read gives false, as in the seed. Two kernel
    * adjustments are not differences: LRU maps with NO_COMMON_LRU round max_entries to a
    * multiple of the CPUs, and RDONLY/WRONLY belong to the fd, not the map.
    */
@@ -490,8 +492,13 @@ export class Bpf implements sys.SyscallContext {
       return false;
     }
     if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return false;
+    // Only the map `fd` is: another process may have upgraded the pin since this one opened it,
+    // and the seed's unconditional unlink then removed the new map that process holds.
+    if (unpinIfStill(this, path, fd) === "changed") {
+      this.logger.info("BPF map pinned at path was replaced by another process; left as it is", { path });
+      return true;
+    }
     this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
-    this.driver.host.unlink(path);
     return true;
   }
 

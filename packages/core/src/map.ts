@@ -862,6 +862,9 @@ export class BpfMap<K, V> {
   /**
    * True when the pinned map differs from `desired` and its pin was removed so that the next
    * open re-creates it. Uses the normalised type and does not modify `desired` (API.md §4.3).
+   * The pin is removed only while it is still this object's map: when another process has
+   * upgraded it since this one opened it, that process's map stays pinned, and the answer is
+   * true all the same (this object's map is the outdated one; the next openOrCreate opens theirs).
    * False when the map is not open. The kernel name is not compared; the re-created map gets the
    * spec's kernelName, as every create of this map does.
    */

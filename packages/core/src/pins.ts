@@ -200,3 +200,21 @@ function unlinkThenPin(ctx: SyscallContext, path: string, newFd: number, oldFd: 
   }
   return undefined;
 }
+
+/**
+ * Unpins `path` if it still holds the map open as `fd` ("removed"), under the path's replace
+ * lock so that no bpfkit replacement runs in between; "changed" when another process has
+ * replaced or removed that pin meanwhile, which is left as it is. Without a lock to take (a name
+ * too long, a lock pin refused) the check and the unlink are two steps.
+ */
+export function unpinIfStill(ctx: SyscallContext, path: string, fd: number): "removed" | "changed" {
+  const lock = lockPin(ctx, path, fd, fd);
+  if (lock === PIN_CHANGED) return "changed";
+  try {
+    if (typeof lock !== "string" && pinnedId(ctx, path) !== idOf(ctx, fd)) return "changed";
+    ctx.driver.host.unlink(path);
+    return "removed";
+  } finally {
+    if (typeof lock === "string") ctx.driver.host.unlink(lock);
+  }
+}

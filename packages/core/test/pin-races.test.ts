@@ -217,6 +217,30 @@ forEachDriver("another process on the same pin", (d) => {
     }
   });
 
+  it("checkAndUpgrade of a map another process has upgraded since leaves that process's pin and says to reopen", () => {
+    pinSmall();
+    // The old agent still holds the 4-entry map; the new one has upgraded the pin to 8.
+    const oldAgent = w.bpf.newMap({ ...shared, maxEntries: 4 });
+    oldAgent.open();
+    const newAgent = racing({}).newMap(shared);
+    expect(newAgent.openOrCreate()).toBe(true);
+    try {
+      expect(oldAgent.checkAndUpgrade({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 8 })).toBe(true);
+      expect(pinnedId("shared")).toBe(idOf(newAgent.getFd()));
+      expect(w.logs.map((r) => r.msg)).not.toContain("Removing map to allow for property upgrade (expect map data loss)");
+      expect(entries()).toEqual(["shared"]);
+      // Reopened, it is the new agent's map.
+      oldAgent.close();
+      const reopened = w.bpf.newMap(shared);
+      expect(reopened.openOrCreate()).toBe(false);
+      expect(idOf(reopened.getFd())).toBe(idOf(newAgent.getFd()));
+      reopened.close();
+    } finally {
+      oldAgent.close();
+      newAgent.close();
+    }
+  });
+
   it("deleteAll of a map whose keys another process deletes meanwhile empties it without ENOENT", () => {
     const m = w.bpf.newMap({ ...shared, name: "flows" });
     m.openOrCreate();
