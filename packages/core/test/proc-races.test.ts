@@ -107,6 +107,30 @@ describe.skipIf(d.unavailable !== undefined)("processes and threads racing for t
     });
   }
 
+  it("deleteAll beside another process's inserts and deletes never fails on a key that process deleted", async () => {
+    const barrier = w.bpf.newMap({ name: "barrier", type: MapType.Array, key: u32, value: u32, maxEntries: 2 });
+    barrier.openOrCreate();
+    held.push(barrier);
+    const flows = w.bpf.newMap({ name: "flows", type: MapType.Hash, key: u32, value: u32, maxEntries: 64 });
+    flows.openOrCreate();
+    held.push(flows);
+    const writer = inProcess({ root: w.fs.path, me: 0, racers: 1, rounds: 0, scenario: "churn" });
+    // Wait until it is writing (its slot set), then empty the map again and again beside it.
+    while (barrier.lookup(0) === 0) await new Promise((r) => setImmediate(r));
+    const failures: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      try {
+        flows.deleteAll();
+      } catch (e) {
+        failures.push(String(e));
+      }
+    }
+    barrier.update(1, 1);
+    const [{ ops }] = (await writer) as unknown as Array<{ ops: number }>;
+    expect(ops).toBeGreaterThan(1000);
+    expect(failures).toEqual([]);
+  });
+
   it("a new agent's openParallel beside a service opening the pin: the path is never empty, and the new map stays pinned", async () => {
     const rounds = await race("parallel", inProcess);
     for (const [r, round] of rounds.entries()) {

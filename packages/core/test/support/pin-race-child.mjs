@@ -43,6 +43,33 @@ function pinnedId(name) {
   }
 }
 
+if (scenario === "churn") {
+  // Another process's writes, until the test sets the stop slot (slot `racers`); slot `me`
+  // says it has started.
+  const flows = bpf.openMap("flows", { key: u32, value: u32 });
+  let ops = 0;
+  for (let i = 0; barrier.lookup(racers) === 0; i++) {
+    // Fill eight keys, then take them out from the first key on, as the test's deleteAll does:
+    // both go for the same key at the same time.
+    for (let k = 0; k < 8; k++) flows.update(k, i);
+    for (let k = flows.getNextKey(null); k !== undefined; k = flows.getNextKey(null)) {
+      try {
+        flows.delete(k);
+      } catch {
+        // the test's deleteAll took it first
+      }
+    }
+    ops += 16;
+    if (ops >= 1000) barrier.update(me, 1);
+  }
+  flows.close();
+  barrier.close();
+  const line = JSON.stringify([{ me, ops }]);
+  if (isMainThread) process.stdout.write(`${line}\n`);
+  else parentPort.postMessage(line);
+  process.exit(0);
+}
+
 const results = [];
 for (let r = 0; r < rounds; r++) {
   const name = `race${r}`;
