@@ -25,7 +25,7 @@ interface Outcome {
   seen?: Array<number | null>;
 }
 
-type Scenario = "create" | "upgrade" | "parallel";
+type Scenario = "create" | "upgrade" | "parallel" | "siblings";
 
 function inProcess(args: object): Promise<Outcome[]> {
   return new Promise((resolve, reject) => {
@@ -69,9 +69,12 @@ describe.skipIf(d.unavailable !== undefined)("processes and threads racing for t
     held.push(barrier);
     for (let r = 0; r < ROUNDS && scenario !== "create"; r++) {
       // The map as it was before: 4 entries to upgrade, or the old agent's 8 entries, held open.
-      const old = w.bpf.newMap({ name: `race${r}`, type: MapType.Hash, key: u32, value: u32, maxEntries: scenario === "upgrade" ? 4 : 8 });
-      old.openOrCreate();
-      held.push(old);
+      const names = scenario === "siblings" ? Array.from({ length: RACERS }, (_, me) => `race${r}-${me}`) : [`race${r}`];
+      for (const name of names) {
+        const old = w.bpf.newMap({ name, type: MapType.Hash, key: u32, value: u32, maxEntries: scenario === "parallel" ? 8 : 4 });
+        old.openOrCreate();
+        held.push(old);
+      }
     }
     const args = (me: number) => ({ root: w.fs.path, me, racers: RACERS, rounds: ROUNDS, scenario });
     const all = (await Promise.all(Array.from({ length: RACERS }, (_, me) => how(args(me))))).flat();
@@ -106,6 +109,21 @@ describe.skipIf(d.unavailable !== undefined)("processes and threads racing for t
       }
     });
   }
+
+  it("worker threads of one process upgrading pins of their own in one directory at once each pin theirs", async () => {
+    const rounds = await race("siblings", inWorker);
+    for (const round of rounds) {
+      for (const o of round) {
+        const r = o.r;
+        expect(o.error, `round ${r} racer ${o.me}`).toBeUndefined();
+        expect(o.isNew, `round ${r} racer ${o.me}`).toBe(true);
+        expect(o.id, `round ${r} racer ${o.me}`).toBe(o.pinned);
+      }
+    }
+    // No swap or lock pin is left beside the pins.
+    const names = w.driver.host.readdir(w.bpf.mapPath("barrier").replace(/\/barrier$/, ""));
+    expect(Array.isArray(names) && names.filter((n) => n.startsWith(":"))).toEqual([]);
+  });
 
   it("deleteAll beside another process's inserts and deletes never fails on a key that process deleted", async () => {
     const barrier = w.bpf.newMap({ name: "barrier", type: MapType.Array, key: u32, value: u32, maxEntries: 2 });

@@ -1,7 +1,9 @@
-// What this process knows about its map fds, so that every buffer is checked against what the
-// kernel will read or write before bpf(2) runs. One table for every kernel driver in the
-// process, because fd numbers are per process: a close through any driver must forget the fd
-// before the number is reused for another map.
+// What this thread knows about its map fds, so that every buffer is checked against what the
+// kernel will read or write before bpf(2) runs. One table for every kernel driver of the module
+// instance, because fd numbers are per process: a close through any driver must forget the fd
+// before the number is reused for another map. A worker thread that loads the driver has its own
+// instance and table, which a close in another thread does not reach: threads share maps by pin
+// or id, not fd number (docs/bpf-instance-and-codecs.md, "Several processes and threads").
 //
 // The table is a flat Int32Array indexed by fd (STRIDE slots each) rather than objects: the
 // element hot path then touches one more page, not several. With PTI and no PCID (this VM)

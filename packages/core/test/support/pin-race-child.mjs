@@ -76,7 +76,9 @@ for (let r = 0; r < rounds; r++) {
   // "create": every racer opens or creates a path that does not exist yet. "upgrade": the test
   // pinned it with 4 entries, every racer wants 8 (a property change). "parallel": the old agent
   // holds the map open, the new one (racer 0) opens it in parallel mode while the others open it.
-  const m = bpf.newMap(spec(name, scenario === "create" ? 4 : 8));
+  // "siblings": every racer upgrades a pin of its own in the same directory (the same pid, for
+  // worker threads: their swap names must not collide).
+  const m = bpf.newMap(spec(scenario === "siblings" ? `${name}-${me}` : name, scenario === "create" ? 4 : 8));
   const out = { r, me };
   lineUp();
   try {
@@ -86,7 +88,7 @@ for (let r = 0; r < rounds; r++) {
     out.error = String(e);
   }
   lineUp();
-  out.pinned = pinnedId(name);
+  out.pinned = pinnedId(scenario === "siblings" ? `${name}-${me}` : name);
   if (out.error === undefined) {
     // What one racer writes the others read through their own fds: one map, not several.
     m.update(me, r);
