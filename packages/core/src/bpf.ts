@@ -337,7 +337,8 @@ export class Bpf implements sys.SyscallContext {
    * The seed's OpenOrCreateMap: open the map pinned at `path` (cleaned: a trailing slash, `.`
    * or `//` still names that pin), or create it (and pin it when `pin`). An existing pin whose properties differ is replaced by a new map (objCheck's
    * warnings), except a PROG_ARRAY, which is returned as it is. With `pin` false an existing
-   * pin is still opened, and a differing one is only unpinned. Throws BpfError; a pinned object
+   * pin is still opened, and a differing one is only unpinned (while it is still the map found:
+   * not one another process has pinned there since). Throws BpfError; a pinned object
    * whose map info cannot be read (a program, a link) is refused as `open()` refuses it (EINVAL),
    * its fd closed.
    *
@@ -444,9 +445,9 @@ export class Bpf implements sys.SyscallContext {
     // The seed's warning, once the old map is really replaced: not when the swap fails.
     const warnReplaced = () => this.logger.warn("Removing map to allow for property upgrade (expect map data loss)", { path });
     if (!pin) {
-      // The seed's unpinned upgrade: the old pin goes (errors ignored), the new map stays unpinned.
-      warnReplaced();
-      this.driver.host.unlink(path);
+      // The seed's unpinned upgrade: the old pin goes (errors ignored), the new map stays
+      // unpinned; but not a map another process has pinned there since.
+      if (unpinIfStill(this, path, old) === "removed") warnReplaced();
       return fd;
     }
     let kept: PinKept | typeof PIN_CHANGED | undefined;

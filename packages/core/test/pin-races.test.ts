@@ -241,6 +241,22 @@ forEachDriver("another process on the same pin", (d) => {
     }
   });
 
+  it("openOrCreateUnpinned upgrading a pin another process upgraded meanwhile leaves that process's pin", () => {
+    pinSmall();
+    const other = w.bpf.newMap(shared);
+    const step = once(() => expect(other.openOrCreate()).toBe(true));
+    const mine = racing({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)) }).newMap(shared);
+    try {
+      expect(mine.openOrCreateUnpinned()).toBe(true);
+      expect(pinnedId("shared")).toBe(idOf(other.getFd()));
+      expect(idOf(mine.getFd())).not.toBe(idOf(other.getFd()));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      mine.close();
+      other.close();
+    }
+  });
+
   it("deleteAll of a map whose keys another process deletes meanwhile empties it without ENOENT", () => {
     const m = w.bpf.newMap({ ...shared, name: "flows" });
     m.openOrCreate();
