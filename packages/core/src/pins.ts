@@ -111,11 +111,23 @@ function waitForUnlock(ctx: SyscallContext, lock: string): void {
       if (holder !== undefined && pinnedId(ctx, lock) === holder) ctx.driver.host.unlink(lock);
       return;
     }
-    Atomics.wait(sleeper, 0, 0, 1);
+    sleep1ms();
   }
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
+let sleeper: Int32Array | undefined;
+
+/** A blocking millisecond (the API is synchronous); a spin where blocking waits are refused. */
+function sleep1ms(): void {
+  try {
+    sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleeper, 0, 0, 1);
+  } catch {
+    // No SharedArrayBuffer, or a browser's main thread, which may not block.
+    const end = Date.now() + 1;
+    while (Date.now() < end);
+  }
+}
 
 /** The id of the map `fd` is, or undefined when that cannot be read. */
 function idOf(ctx: SyscallContext, fd: number): number | undefined {
