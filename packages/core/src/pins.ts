@@ -1,5 +1,7 @@
-// Replacing what is pinned at a path without ever leaving the path empty. Used by
-// openOrCreateMap's property upgrade and by BpfMap.openParallel; internal (not in index.ts).
+// Replacing what is pinned at a path without ever leaving the path empty, one process at a time.
+// Used by openOrCreateMap's property upgrade, BpfMap.openParallel and objCheck's unpin;
+// internal (not in index.ts). Other processes and threads may act on the same pins meanwhile:
+// docs/bpf-instance-and-codecs.md, "Several processes and threads on the same pins".
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { getMapInfoByFd, objPin, type SyscallContext } from "./syscalls.js";
@@ -39,23 +41,26 @@ export interface PinKept {
  * between; when the new pin cannot be made, the old object is pinned at `path` again from
  * `oldFd`, unless someone pinned there in between.
  *
+ * Either runs under the path's replace lock (lockPin): when `path` no longer holds `oldFd`'s
+ * map, nothing is done and PIN_CHANGED returned.
+ *
  * Returns undefined when the new object is pinned at `path`. Returns a PinKept when nothing
  * changed: the temporary pin, the rename or the fallback's unlink failed, and the old pin is
  * untouched (the seed's callers warn or throw on it). Throws a BpfError when the fallback had
  * unlinked the old pin and could not pin the new one; its message says what became of the old.
  */
 export function replacePin(ctx: SyscallContext, path: string, newFd: number, oldFd: number): PinKept | typeof PIN_CHANGED | undefined {
-  if (ctx.driver.host.rename !== undefined) {
-    const lock = lockPin(ctx, path, newFd, oldFd);
-    if (lock === PIN_CHANGED || typeof lock === "object") return lock;
-    try {
+  const lock = lockPin(ctx, path, newFd, oldFd);
+  if (lock === PIN_CHANGED || typeof lock === "object") return lock;
+  try {
+    if (ctx.driver.host.rename !== undefined) {
       const r = swapPin(ctx, path, newFd);
       if (r !== FALL_BACK) return r;
-    } finally {
-      if (lock !== undefined) ctx.driver.host.unlink(lock);
     }
+    return unlinkThenPin(ctx, path, newFd, oldFd);
+  } finally {
+    if (lock !== undefined) ctx.driver.host.unlink(lock);
   }
-  return unlinkThenPin(ctx, path, newFd, oldFd);
 }
 
 /**

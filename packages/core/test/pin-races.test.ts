@@ -153,22 +153,24 @@ forEachDriver("another process on the same pin", (d) => {
     return [...names].sort();
   }
 
-  it("openOrCreate upgrading a pin another process upgraded meanwhile takes theirs rather than orphan it", () => {
-    pinSmall();
-    const other = w.bpf.newMap(shared);
-    // The other process upgrades the pin while this one creates its replacement.
-    const step = once(() => expect(other.openOrCreate()).toBe(true));
-    const mine = racing({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)) }).newMap(shared);
-    try {
-      expect(mine.openOrCreate()).toBe(false);
-      expect(idOf(other.getFd())).toBe(pinnedId("shared"));
-      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
-      expect(entries()).toEqual(["shared"]);
-    } finally {
-      mine.close();
-      other.close();
-    }
-  });
+  for (const [how, host] of [["", {}], [" (a driver without rename)", { rename: null }]] as const) {
+    it(`openOrCreate upgrading a pin another process upgraded meanwhile takes theirs rather than orphan it${how}`, () => {
+      pinSmall();
+      const other = w.bpf.newMap(shared);
+      // The other process upgrades the pin while this one creates its replacement.
+      const step = once(() => expect(other.openOrCreate()).toBe(true));
+      const mine = racing({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)), host }).newMap(shared);
+      try {
+        expect(mine.openOrCreate()).toBe(false);
+        expect(idOf(other.getFd())).toBe(pinnedId("shared"));
+        expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+        expect(entries()).toEqual(["shared"]);
+      } finally {
+        mine.close();
+        other.close();
+      }
+    });
+  }
 
   it("openOrCreate upgrading a pin whose replace lock another process holds waits for it and takes what it pinned", () => {
     pinSmall();
