@@ -3,7 +3,8 @@
 // microseconds of each other (a barrier in a pinned BPF array). Many rounds, so the narrow
 // windows (a stat and a pin a few microseconds apart) are really hit. pin-races.test.ts replays
 // the same races deterministically in one process, on both drivers.
-// The simulator's objects live in one process, so it has no part here.
+// The simulator's objects live in one process, so it has no part here. The racers run dist/:
+// `npm test` builds it first; after an edit, a bare vitest run needs `pnpm exec tsc -b` before.
 import { spawn } from "node:child_process";
 import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
