@@ -480,9 +480,10 @@ export class Bpf implements sys.SyscallContext {
    * difference; on a difference it unpins `path` and returns true (a PROG_ARRAY is never
    * removed). Unlike the seed, the pin is removed only while it is still the map at `fd`: one
    * another process has pinned there meanwhile (its upgrade) is left, and the answer is still
-   * true, since the map at `fd` is the outdated one. An fd whose map info cannot be read gives false, as in the seed. Two kernel
-   * adjustments are not differences: LRU maps with NO_COMMON_LRU round max_entries to a
-   * multiple of the CPUs, and RDONLY/WRONLY belong to the fd, not the map.
+   * true, since the map at `fd` is the outdated one. An fd whose map info cannot be read gives
+   * false, as in the seed. Two kernel adjustments are not differences: LRU maps with
+   * NO_COMMON_LRU round max_entries to a multiple of the CPUs, and RDONLY/WRONLY belong to the
+   * fd, not the map.
    */
   objCheck(fd: number, path: string, mapType: number, keySize: number, valueSize: number,
     maxEntries: number, flags: number): boolean {
