@@ -259,6 +259,28 @@ forEachDriver("another process on the same pin", (d) => {
     }
   });
 
+  it("unpin beside another process writing: the writer keeps its map and data, the path is free for a new one", () => {
+    const writer = racing({}).newMap(shared);
+    writer.openOrCreate();
+    writer.update(1, 11);
+    const mine = w.bpf.newMap(shared);
+    mine.open();
+    mine.unpin();
+    writer.update(2, 22);
+    try {
+      expect([writer.lookup(1), writer.lookup(2)]).toEqual([11, 22]);
+      // This process's fd still reaches the writer's map; a new open of the path does not.
+      expect(mine.lookup(2)).toBe(22);
+      const fresh = w.bpf.newMap(shared);
+      expect(fresh.openOrCreate()).toBe(true);
+      expect(fresh.lookup(1)).toBeUndefined();
+      fresh.close();
+    } finally {
+      mine.close();
+      writer.close();
+    }
+  });
+
   it("deleteAll of a map whose keys another process deletes meanwhile empties it without ENOENT", () => {
     const m = w.bpf.newMap({ ...shared, name: "flows" });
     m.openOrCreate();
