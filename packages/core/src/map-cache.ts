@@ -82,6 +82,12 @@ export interface CacheOwner {
   metric(op: string, ok: boolean): void;
   /** The number of entries changed (the map's pressure metric follows it). */
   sizeChanged?(size: number): void;
+  /**
+   * For a cache of keys alone (`values` false): whether to keep them now. False for an LRU map:
+   * the kernel evicts without telling, so the keys written would pile up for as long as the
+   * map lives, and their count is not its pressure anyway (updatePressureMetricWithSize is).
+   */
+  countsKeys?(): boolean;
 }
 
 export interface ResolverRun {
@@ -141,7 +147,7 @@ export class MapCache<K, V> {
 
   /** Update's cache effect (§7.6): the entry is replaced; a failure schedules the resolver. */
   recordUpdate(id: string, key: K, value: V, keyBytes: Uint8Array, valueBytes: Uint8Array, err: Error | undefined): void {
-    if (err !== undefined && !this.values) return;
+    if (!this.values && (err !== undefined || this.#owner.countsKeys?.() === false)) return;
     const old = this.entries.get(id);
     if (old !== undefined && old.desiredAction !== DesiredAction.OK) this.#outstanding--;
     const e: CacheEntry<K, V> = {

@@ -349,7 +349,9 @@ export class BpfMap<K, V> {
   /**
    * Keeps a cache of what this object wrote, with the error resolver (replaces any cache). A
    * failed write schedules the resolver: 200 ms later, then every 5 s, until close(). Writes that
-   * fail while the map is closed are retried once it is opened again.
+   * fail while the map is closed are retried once it is opened again. The cache holds every key
+   * written and not deleted, so on an LRU map, which evicts without telling it, it grows with the
+   * keys ever written: give such a map no cache.
    */
   withCache(options: WithCacheOptions = {}): this {
     if (options === null || typeof options !== "object") throw new TypeError(`withCache ${this.#name}: options must be an object`);
@@ -373,7 +375,8 @@ export class BpfMap<K, V> {
    * included; without it, a cache of keys alone, which counts what was written and not deleted
    * and leaves failures to the caller (no resolver, no values kept, `getModel()` shows none).
    * Each change is reported. An LRU map is left to `updatePressureMetricWithSize`, as Cilium's
-   * conntrack GC does: the kernel evicts from it without telling the cache.
+   * conntrack GC does: the kernel evicts from it without telling the cache. So an LRU map keeps
+   * no cache of keys either, or every key ever written would stay in memory for the map's life.
    */
   withPressureMetric(): this {
     this.#pressureName = this.#name.replace(/^cilium_/, "");
@@ -1531,6 +1534,8 @@ export class BpfMap<K, V> {
       opError: (op, errno) => this.#error(op, errno, op === "update" || op === "delete" ? this.#refusal(op, errno) : undefined),
       metric: (op, ok) => this.#metric(op, ok),
       sizeChanged: (size) => this.#cachePressure(size),
+      // The type as opened: an LRU map the kernel lacks is a HASH, whose keys do count.
+      countsKeys: () => !isLruMapType(this.#info.mapType),
     };
   }
 }

@@ -109,6 +109,28 @@ eachDriver("map pressure metric", (get) => {
     expect(seen).toEqual(["snat 0.25"]);
   });
 
+  it("an LRU map keeps no keys for it: a conntrack-like churn of new keys holds nothing past what the kernel holds", () => {
+    const env = get();
+    const { bpf, seen } = withPressure(env);
+    const lru = env.track(bpf.newMap({ ...testMapSpec("cilium_ct4_global"), type: BPF_MAP_TYPE_LRU_HASH, flags: 0, maxEntries: 8 })
+      .withPressureMetric());
+    lru.openOrCreate();
+    for (let k = 0; k < 500; k++) lru.update(k, k);
+    lru.lookupAndDelete(499);
+    // A key cache would have kept all 499 keys the kernel evicted or still holds; withCache()
+    // takes over what a key cache holds, so the model shows it.
+    lru.withCache({ clock: new ManualClock() });
+    expect(lru.getModel().cache).toEqual([]);
+    expect(seen).toEqual([]);
+    // The HASH beside it still counts its keys, and withCache still takes them over.
+    const hash = env.track(bpf.newMap({ ...testMapSpec("cilium_lb4"), maxEntries: 8 }).withPressureMetric());
+    hash.openOrCreate();
+    hash.update(1, 1);
+    hash.withCache({ clock: new ManualClock() });
+    expect(hash.getModel().cache?.map((e) => e.desiredAction)).toEqual(["sync"]);
+    expect(seen).toEqual(["lb4 0.125"]);
+  });
+
   it("reports nothing without withPressureMetric, or without a mapPressure hook", () => {
     const env = get();
     const { bpf, seen } = withPressure(env);
