@@ -194,3 +194,10 @@ export function scratch(bytes: usize): usize {
   scratchSize = size;
   return p;
 }
+
+/** Frees the scratch region: the next scratch() allocates anew, as small as it is asked. */
+export function scratchRelease(): void {
+  free(scratchPtr, scratchSize);
+  scratchPtr = 0;
+  scratchSize = 0;
+}

@@ -23,6 +23,10 @@ export function scratch(bytes: u32): usize {
   return mem.scratch(bytes);
 }
 
+export function scratchRelease(): void {
+  mem.scratchRelease();
+}
+
 export function setMemoryLimit(bytes: u32): void {
   mem.setLimit(bytes);
 }

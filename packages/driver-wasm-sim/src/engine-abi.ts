@@ -18,6 +18,11 @@ export interface EngineExports {
 
   /** A scratch region of at least `bytes`, valid until the next scratch() call. 0 → -ENOMEM. */
   scratch(bytes: number): number;
+  /**
+   * Frees the scratch region, so that the room one large batch needed goes back to the maps.
+   * Optional: without it (a loader of an older engine build) the region is kept.
+   */
+  scratchRelease?(): void;
   /** Cap on the engine's total memory, in bytes (u32; 0 = the wasm32 maximum). */
   setMemoryLimit(bytes: number): void;
   /** Bytes of wasm memory in use by maps (for size reports). */

@@ -118,6 +118,12 @@ const PAGE_SIZE = 4096;
 /** RLIMIT_MEMLOCK at boot: 8 MiB soft and hard, as on this machine. */
 const DEFAULT_MEMLOCK = 8n << 20n;
 const BOOT_NS = 10_000_000_000;
+/**
+ * Scratch room kept between calls, as the kernel driver keeps its aux room: a batch that needed
+ * more frees it as it ends, so that one large call does not take the maps' memory for the
+ * simulator's life (nor, under memoryLimit, leave a map that fitted before it ENOMEM).
+ */
+const SCRATCH_KEEP = 1 << 20;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
@@ -239,6 +245,14 @@ export class SimDriverImpl implements SimDriver {
     this.scratchPtr = ptr;
     this.scratchSize = size;
     return ptr;
+  }
+
+  /** Frees scratch room past SCRATCH_KEEP, once a call has copied every result out of it. */
+  private trimScratch(): void {
+    if (this.scratchSize <= SCRATCH_KEEP || this.broken !== null || this.engine.scratchRelease === undefined) return;
+    this.engine.scratchRelease();
+    this.scratchPtr = 0;
+    this.scratchSize = 0;
   }
 
   /** `fd` and `key` are the call's, for the hook (the key copied: the caller may reuse its buffer). */
@@ -739,6 +753,8 @@ export class SimDriverImpl implements SimDriver {
       return { errno: r < 0 ? -r : 0, count: n };
     } catch (e) {
       throw this.trapped(e, op);
+    } finally {
+      this.trimScratch();
     }
   }
 
@@ -780,6 +796,8 @@ export class SimDriverImpl implements SimDriver {
       return { errno: r < 0 ? -r : 0, count: this.engine.batchCount() };
     } catch (e) {
       throw this.trapped(e, op);
+    } finally {
+      this.trimScratch();
     }
   }
 
@@ -815,6 +833,8 @@ export class SimDriverImpl implements SimDriver {
       return { errno: r < 0 ? -r : 0, count: this.engine.batchCount() };
     } catch (e) {
       throw this.trapped(e, op);
+    } finally {
+      this.trimScratch();
     }
   }
 
