@@ -94,4 +94,30 @@ describe("links between the Markdown files", () => {
     expect(checked).toBeGreaterThan(50);
     expect(dead).toEqual([]);
   });
+
+  it("every file a shell line hands to `npm test --` or `npx tsc -p` exists", () => {
+    // Those lines are how a reader runs one test file or checks one example: a renamed test
+    // would leave them running nothing (vitest with no file matching) and saying so only in passing.
+    const missing: string[] = [];
+    let checked = 0;
+    for (const file of markdownFiles()) {
+      const lines = readFileSync(join(root, file), "utf8").split("\n");
+      let fenced = false, shell = false;
+      lines.forEach((line, i) => {
+        const fence = /^\s*```(\S*)/.exec(line);
+        if (fence) {
+          fenced = !fenced;
+          shell = fenced && (fence[1] === "sh" || fence[1] === "bash");
+          return;
+        }
+        if (!shell) return;
+        for (const m of line.matchAll(/(?:npm test --|npx tsc -p) ((?:\S+\/)+\S+)/g)) {
+          checked++;
+          if (!existsSync(join(root, m[1]!))) missing.push(`${file}:${i + 1}: ${m[1]}`);
+        }
+      });
+    }
+    expect(checked).toBeGreaterThanOrEqual(5);
+    expect(missing).toEqual([]);
+  });
 });
