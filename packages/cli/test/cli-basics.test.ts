@@ -72,6 +72,11 @@ describe("bpfkit help and usage", () => {
     expect((await run(["--help"])).out).toContain("Bare `bpfkit` prints this overview and exits 2");
   });
 
+  it("the overview's exit code 3 says what needs CAP_SYS_ADMIN beyond CAP_BPF, as the packages' READMEs do", async () => {
+    const codes = (await run(["--help"])).out.replace(/\s+/g, " ");
+    expect(codes).toContain("3 needs privileges (root, or CAP_BPF for maps and programs; listing or opening by id and mounting need CAP_SYS_ADMIN too)");
+  });
+
   it("--version and --help act after any command, run nothing, and --help wins over --version", async () => {
     const made: string[] = [];
     const over = { createDriver: (k: "kernel" | "sim") => { made.push(k); return createSimDriver(); }, kernelAvailable: () => undefined };
