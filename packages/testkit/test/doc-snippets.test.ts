@@ -22,7 +22,10 @@ interface Snippet {
 function markdownFiles(): string[] {
   const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
   const readmes = readdirSync(join(root, "packages")).map((p) => `packages/${p}/README.md`);
-  return ["README.md", ...readmes, ...docs];
+  const examples = readdirSync(join(root, "examples")).map((e) => `examples/${e}/README.md`);
+  // READMEs inside a package's sources, beside the code they describe.
+  const inner = ["packages/testkit/src/conformance/README.md", "packages/driver-wasm-sim/assembly/README.md"];
+  return ["README.md", ...readmes, ...inner, ...examples, ...docs];
 }
 
 function snippets(): Snippet[] {
@@ -68,6 +71,7 @@ const PRELUDES: { file: string; holds: string; prelude: string }[] = [
   },
   { file: "docs/testing.md", holds: "runConformance(() => myDriver())", prelude: `${DRIVER}declare function myDriver(): Driver;\n` },
   { file: "docs/writing-a-driver.md", holds: "wrapDriver(inner, {", prelude: `${DRIVER}declare const inner: Driver;\n` },
+  { file: "packages/testkit/src/conformance/README.md", holds: "() => makeMyDriver()", prelude: `${DRIVER}declare function makeMyDriver(): Driver;\n` },
   { file: "docs/writing-a-driver.md", holds: "runConformance(() => createProxyDriver()", prelude: `${DRIVER}declare function createProxyDriver(): Driver;\n` },
   ...["runConformance(() => createMyDriver()", "defineConformanceTests({ describe, it }", "runDifferential({ left: () => createMyDriver()"].map((holds) => ({
     file: "docs/writing-a-driver.md", holds, prelude: `${DRIVER}declare function createMyDriver(): Driver;\n`,
