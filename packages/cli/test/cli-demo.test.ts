@@ -1,4 +1,5 @@
 // `bpfkit demo` on the simulator, in-process: the report's claims hold, and a seed repeats a run.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { demoPassed, formatDemo } from "../src/demo/format-demo.js";
@@ -184,5 +185,19 @@ describe("bpfkit demo on the simulator", () => {
     expect(followUpCommand({ ...repo, npm_lifecycle_event: "npx" })).toBe("bpfkit"); // npx sets it too
     expect(followUpCommand({ npm_package_name: "my-app", npm_lifecycle_event: "start" })).toBe("bpfkit");
     expect(followUpCommand({})).toBe("bpfkit");
+  });
+
+  it("the README's table is what `demo --driver sim` prints, row for row (all but the time, which is the machine's)", async () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+    const at = readme.indexOf("On the simulator (`npm run bpfkit -- demo --driver sim`):");
+    expect(at).toBeGreaterThan(0);
+    const open = readme.indexOf("```\n", at) + 4;
+    const shown = readme.slice(open, readme.indexOf("```", open)).split("\n").filter((l) => l.trim() !== "");
+    expect(shown.length).toBeGreaterThan(10);
+    const r = await demo();
+    expect(r.code, r.err).toBe(0);
+    const printed = r.out.split("\n");
+    const table = printed.slice(printed.findIndex((l) => l.includes("Cilium v1.7 walk")));
+    expect(table.filter((l) => l.trim() !== "" && !l.trimStart().startsWith("time ")).slice(0, shown.length)).toEqual(shown);
   });
 });
