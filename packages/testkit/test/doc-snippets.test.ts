@@ -200,3 +200,66 @@ describe("the TypeScript in the READMEs and docs/", () => {
     }
   });
 });
+
+
+/**
+ * Whether `shown`, a sample output in a doc where `…` stands for text left out (a line of `…`
+ * alone, for lines left out), is what `actual` printed. Returns the first line that is not, or
+ * undefined.
+ */
+export function sampleMismatch(shown: string[], actual: string[]): string | undefined {
+  const fits = (want: string, got: string) => {
+    const parts = want.split("…");
+    if (!got.startsWith(parts[0]!) || !got.endsWith(parts[parts.length - 1]!)) return false;
+    let at = parts[0]!.length;
+    for (const p of parts.slice(1, -1)) {
+      const i = got.indexOf(p, at);
+      if (i < 0) return false;
+      at = i + p.length;
+    }
+    return parts.length === 1 ? got === want : at <= got.length - parts[parts.length - 1]!.length;
+  };
+  let a = 0;
+  for (let i = 0; i < shown.length; i++) {
+    const want = shown[i]!;
+    if (want.trim() === "…") {
+      const next = shown[i + 1];
+      if (next === undefined) return undefined;
+      while (a < actual.length && !fits(next, actual[a]!)) a++;
+      continue;
+    }
+    if (a >= actual.length || !fits(want, actual[a]!)) return `${want}\n  printed: ${actual[a] ?? "(nothing more)"}`;
+    a++;
+  }
+  return undefined;
+}
+
+describe("sample outputs in the docs are what the code prints", () => {
+  it("sampleMismatch: … stands for left-out text within a line, and a line of … for left-out lines", () => {
+    expect(sampleMismatch(["a …x… b", "  …", "z"], ["a 1x2 b", "c", "d", "z"])).toBeUndefined();
+    expect(sampleMismatch(["a", "b"], ["a", "c"])).toContain("printed: c");
+    expect(sampleMismatch(["a …y… b"], ["a 1x2 b"])).toBeDefined();
+  });
+
+  it("docs/testing.md: the dump fuzzer's report on the slipping walk", async () => {
+    const s = findOne(all, "docs/testing.md", "implementations: { walk: myWalk } });");
+    const print = "console.log(s.ok, s.violations[0]?.messages[0]);";
+    expect(s.code).toContain(print);
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-doc-sample-"));
+    try {
+      const path = join(dir, "sample.ts");
+      writeFileSync(path, `${s.code.replace(print, "(globalThis as any).__docReport = s.report;")}\nexport {};\n`);
+      await import(/* @vite-ignore */ path);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const report = String((globalThis as { __docReport?: unknown }).__docReport).split("\n");
+    delete (globalThis as { __docReport?: unknown }).__docReport;
+    const lines = readFileSync(join(root, "docs/testing.md"), "utf8").split("\n");
+    const start = lines.findIndex((l) => l.startsWith("minimal case (walk; replay: seed 1"));
+    expect(start).toBeGreaterThan(0);
+    const shown = lines.slice(start, lines.indexOf("```", start));
+    const first = report.findIndex((l) => l.startsWith("minimal case"));
+    expect(sampleMismatch(shown, report.slice(first))).toBeUndefined();
+  });
+});
