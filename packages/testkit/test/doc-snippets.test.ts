@@ -9,6 +9,9 @@ import { fileURLToPath } from "node:url";
 import { format } from "node:util";
 import ts from "typescript";
 import { afterEach, describe, expect, it } from "vitest";
+import { Errno, wrapDriver } from "@bpfkit/core";
+import { createKernelDriver } from "@bpfkit/driver-kernel";
+import { kernelUnderTest, runDifferential } from "@bpfkit/testkit";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -262,4 +265,27 @@ describe("sample outputs in the docs are what the code prints", () => {
     const first = report.findIndex((l) => l.startsWith("minimal case"));
     expect(sampleMismatch(shown, report.slice(first))).toBeUndefined();
   });
+
+  const kernel = kernelUnderTest();
+  it.skipIf(kernel.unavailable !== undefined)("docs/testing.md: the differential runner's summary of a mutant that drops the last batch's elements", async () => {
+    // The mutant as the page describes it; its timings are the machine's, so they are not compared.
+    const mutant = () => {
+      const k = createKernelDriver();
+      return wrapDriver(k, {
+        kind: "mutant",
+        mapLookupBatch: (fd, inBatch, outBatch, keys, values, count) => {
+          const r = k.mapLookupBatch(fd, inBatch, outBatch, keys, values, count);
+          return r.errno === Errno.ENOENT ? { errno: r.errno, count: 0 } : r;
+        },
+      });
+    };
+    const summary = await runDifferential({ left: mutant, right: "kernel", runs: 100, seed: 9 });
+    const lines = readFileSync(join(root, "docs/testing.md"), "utf8").split("\n");
+    const start = lines.findIndex((l) => l.startsWith("mutant vs kernel: DIFFER on"));
+    expect(start).toBeGreaterThan(0);
+    const shown = lines.slice(start, lines.indexOf("```", start));
+    const report = summary.report.split("\n");
+    const untimed = (l: string) => l.replace(/[0-9,]+ ops\/s/, "N ops/s").replace(/ in [0-9.]+ s/g, "");
+    expect(sampleMismatch(shown.map(untimed), report.map(untimed))).toBeUndefined();
+  }, 120_000);
 });
