@@ -11,7 +11,7 @@
 // The fuzzer calls walkOnce(target, sink, stats, maxEntries, batchSize) once per dump, with a
 // datapath changing the map in between the syscalls, and checks every invariant of a reliable
 // dump on what reached `sink` and in `stats`. Break something (deliver `cur` before its lookup
-// succeeds, or forget the fallback) and it prints the smallest case that shows it.
+// succeeds, or miscount a stat) and it prints the smallest case that shows it.
 
 const ENOENT = 2;
 
