@@ -154,6 +154,25 @@ for (const dut of driversUnderTest()) {
       }
     });
 
+    it("map create says when the driver has no maps of the type at all, and gives no size hint where the type's sizes may be 0", async () => {
+      const p = `${fs.path}/op_missing`;
+      const create = (...a: string[]) => bpfkit("map", "create", p, "--type", ...a);
+      // A queue of max_entries 0: its key size is 0 by rule, so "at least 1" would mislead.
+      const q = await create("queue", "--key-size", "0", "--value-size", "4", "--max-entries", "0");
+      expect(q.code).toBe(ExitCode.failure);
+      expect(q.err).not.toContain("must each be at least 1");
+      if (dut.name === "sim") {
+        expect(q.err).toContain("create queue map: EINVAL (the simulator has no queue maps: a one-entry map of the type is refused too)\n");
+        const pe = await create("perf_event_array", "--key-size", "4", "--value-size", "4", "--max-entries", "4");
+        expect(pe.code).toBe(ExitCode.failure);
+        expect(pe.err).toContain("bpfkit: create perf_event_array map: EINVAL (the simulator has no perf_event_array maps: a one-entry map of the type is refused too)\n");
+        expect(pe.err).not.toContain("\n  ");
+      } else {
+        expect(q.err).toContain("create queue map: EINVAL (the kernel rejects these attributes for this type)\n");
+      }
+      expect(d.host.stat(p).errno).toBe(2);
+    });
+
     // The simulator models no queue, stack or ring buffer (it refuses to create them), so this
     // case exists on the kernel only rather than as a skip on the simulator.
     if (dut.name === "kernel") it("a queue or ring buffer is named as keyless, not answered with EINVAL or 'unknown error 524'", async () => {

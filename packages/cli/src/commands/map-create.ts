@@ -1,7 +1,8 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
 import {
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_PREALLOC, Errno, errnoName, kernelNameProblem } from "@bpfkit/core";
+  BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
+  type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { freshSimNote, isFreshSim } from "../driver-select.js";
@@ -11,6 +12,7 @@ import { closest } from "../did-you-mean.js";
 import { MAP_FLAG_NAMES, mapTypeKernelName, mapTypeNames, parseMapFlags, parseMapType, unknownMapFlag } from "../names.js";
 import { parseType } from "../types.js";
 import { mapJson } from "./maps.js";
+import { NEEDS_BTF } from "./probe.js";
 
 function size(opts: Record<string, unknown>, name: string, typeOpt: string): number {
   const v = opts[name];
@@ -41,6 +43,11 @@ function u32Field(n: number, name: string, text: string): void {
 
 /** Array types: a u32 index for a key (kernel-maps.md §3.3, "must be 4"). */
 const INDEX_KEYED = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS]);
+/**
+ * Types some of whose sizes are 0 by rule: the storages' max entries, the keyless queue, stack
+ * and bloom filter, the ring buffers and the arena.
+ */
+const ZERO_SIZED = new Set([19, 21, 22, 23, 24, 27, 28, 29, 30, 31, 32, 33]);
 /** Types whose values are a 4-byte fd going in and an id coming out. */
 const FD_VALUED = new Set([BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
 
@@ -50,7 +57,8 @@ const FD_VALUED = new Set([BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRA
  */
 function sizeProblem(mapType: number, keySize: number, valueSize: number, maxEntries: number): string | undefined {
   const name = mapTypeKernelName(mapType);
-  if (keySize === 0 || valueSize === 0 || maxEntries === 0) return "key size, value size and max entries must each be at least 1";
+  const zeros = keySize === 0 || valueSize === 0 || maxEntries === 0;
+  if (zeros && !ZERO_SIZED.has(mapType)) return "key size, value size and max entries must each be at least 1";
   if (INDEX_KEYED.has(mapType) && keySize !== 4) return `${name} keys are u32 indexes: --key-size 4 (not ${keySize})`;
   if (FD_VALUED.has(mapType) && valueSize !== 4) return `${name} values are 4-byte fds (ids when read): --value-size 4 (not ${valueSize})`;
   if (mapType === BPF_MAP_TYPE_LPM_TRIE && (keySize < 5 || keySize > 260)) {
@@ -180,8 +188,10 @@ export const mapCreateCommand: Command = {
       const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
       const sizeHint = fd === -22 ? sizeProblem(mapType, keySize, valueSize, Number(maxText)) : undefined;
-      throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${fd === -22 ? " (the kernel rejects these attributes for this type)" : ""}`,
-        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? permissionHint(Errno.EPERM, d) : sizeHint ?? lpmHint);
+      const missing = missingType(d, mapType, fd);
+      const why = missing ?? (fd === -22 ? "the kernel rejects these attributes for this type" : undefined);
+      throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${why !== undefined ? ` (${why})` : ""}`,
+        fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? permissionHint(Errno.EPERM, d) : missing !== undefined ? undefined : sizeHint ?? lpmHint);
     }
     try {
       const info = mapInfo(d, fd);
@@ -198,3 +208,15 @@ export const mapCreateCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * Why a create failed when the driver has no maps of the type at all: the kernel (or the
+ * simulator, which lacks most types) refuses an unknown type with the same EINVAL as a bad size,
+ * so blaming the attributes would send the user after the wrong mistake. Probed only after a
+ * refusal, with a one-entry map of the type; BTF-only types cannot be probed and are not judged.
+ */
+function missingType(d: Driver, mapType: number, fd: number): string | undefined {
+  if (fd !== -Errno.EINVAL && fd !== -Errno.ENOTSUPP && fd !== -Errno.EOPNOTSUPP) return undefined;
+  if (NEEDS_BTF.has(mapType) || driverProber(d)(mapType)) return undefined;
+  return `the ${d.kind === "sim" ? "simulator" : `${d.kind} driver`} has no ${mapTypeKernelName(mapType)} maps: a one-entry map of the type is refused too`;
+}

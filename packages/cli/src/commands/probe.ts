@@ -13,7 +13,7 @@ import { mapTypeKernelName } from "../names.js";
 const ENOTSUPP = 524;
 
 /** Types the kernel creates only with BTF type information, which a probe has none of. */
-const NEEDS_BTF = new Set([24, 26, 28, 29, 32]);
+export const NEEDS_BTF: ReadonlySet<number> = new Set([24, 26, 28, 29, 32]);
 
 /** The smallest valid attributes for a type (key, value, max entries, flags). */
 function probeAttr(t: number): MapCreateAttr {
