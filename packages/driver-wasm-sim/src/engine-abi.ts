@@ -9,6 +9,7 @@
 // allocate may grow memory, which detaches old ArrayBuffer views: re-read `memory.buffer`.
 // The engine never traps on bad input or exhaustion: it answers -ENOMEM (12) instead.
 
+/** The map engine's WebAssembly exports: the ABI the driver calls (the comments above). */
 export interface EngineExports {
   /**
    * The engine's WebAssembly.Memory, as the driver uses it: named by shape so that the package's

@@ -54,6 +54,11 @@ interface RawExports {
   jhash(keyPtr: number, length: number, seed: number): number;
 }
 
+/**
+ * A fresh instance of the map engine (the module is compiled once per process). `createSimDriver`
+ * makes one unless given `engine`; testkit's `simulatorPerCase` passes one on to the next
+ * simulator when the last holds no map, which saves an instantiation per case.
+ */
 export function instantiateEngine(): EngineExports {
   compiled ??= new WebAssembly.Module(decodeBase64(ENGINE_WASM_BASE64));
   let memory: WebAssembly.Memory | undefined;

@@ -14,6 +14,7 @@ export type SimSyscall = (typeof SIM_SYSCALLS)[number];
 const known = new Set<string>(SIM_SYSCALLS);
 const FAULT_SPEC_KEYS = optionKeys<FaultSpec>({ errno: true, count: true });
 
+/** What an injected fault answers, and for how many calls. */
 export interface FaultSpec {
   /** Positive errno to answer with (EINTR = 4, ENOMEM = 12, …). */
   errno: number;
@@ -21,6 +22,10 @@ export interface FaultSpec {
   count?: number;
 }
 
+/**
+ * `sim.faults`: the next calls of a Driver method answer -errno and do nothing else, as a syscall
+ * that failed would (a batch's count is 0). `inject`, `pending` and `clear` take the method's name.
+ */
 export class SimFaults {
   private readonly pendingByOp = new Map<string, { errno: number; left: number }[]>();
   /** Faults still to fire, over all operations: 0 keeps the hot path to one comparison. */

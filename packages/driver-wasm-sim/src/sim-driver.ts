@@ -32,6 +32,7 @@ import { createClock, createHostServices } from "./host.js";
 import type { HostState, SimClock } from "./host.js";
 import { Vfs } from "./vfs.js";
 
+/** `createSimDriver`'s options; any other key is a TypeError. */
 export interface SimDriverOptions {
   /**
    * CPUs in the possible mask, which per-CPU values are sized by. Default: the host's on Linux
@@ -91,6 +92,7 @@ export interface SimCallInfo {
 /** Called before every syscall-level call with the Driver method's name and what it names. */
 export type SimInterleavingHook = (op: SimSyscall, call: SimCallInfo) => void;
 
+/** A simulated host's Driver, with what tests need beyond bpf(2): the datapath, the hook, faults, the clock. */
 export interface SimDriver extends Driver {
   readonly kind: "sim";
   readonly seed: number;
