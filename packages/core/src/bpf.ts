@@ -39,6 +39,7 @@ export type { ElemAttr, MapInfo } from "./syscalls.js";
 export const DEFAULT_MAP_ROOT = "/sys/fs/bpf";
 export const DEFAULT_MAP_PREFIX = "tc/globals";
 
+/** `createBpf`'s options: the driver, and what the seed kept in package globals (docs/bpf-instance-and-codecs.md). */
 export interface BpfOptions {
   driver: Driver;
   /**
@@ -812,12 +813,12 @@ export class Bpf implements sys.SyscallContext {
   }
 }
 
-/** The kernel name in `options` ("" for none), or a TypeError/RangeError naming `where`. */
 /** `e` as `op` on `what` (a path, `id:12`) reports it: `op what: e's message why`, `e` the cause. */
 function renamed(e: BpfError, op: string, what: string, where: { path?: string; map?: string }, why = ""): BpfError {
   return new BpfError({ errno: e.errno, op, ...where, message: `${op} ${what}: ${e.message}${why}`, cause: e });
 }
 
+/** The kernel name in `options` ("" for none), or a TypeError/RangeError naming `where`. */
 function kernelNameOption(options: CreateMapOptions | undefined, where: string): string {
   if (options === undefined) return "";
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName? }`);

@@ -6,6 +6,7 @@
 import { formatIpv4, formatIpv6, parseIpv4Into, parseIpv6 } from "./ip.js";
 import { assertOptionKeys, STRUCT_OPTIONS_KEYS } from "./option-keys.js";
 
+/** How a key or value is laid out in the map's bytes: its size, and how to encode, decode and print it. */
 export interface Codec<T> {
   /** Bytes. */
   readonly size: number;

@@ -2,6 +2,7 @@
 // services pkg/bpf needs (bpffs, mounts, clock, rlimit). Core calls nothing else, so the same
 // code runs over the real kernel and over the simulator.
 
+/** BPF_MAP_CREATE's attributes, as `Driver.mapCreate` takes them. */
 export interface MapCreateAttr {
   mapType: number;
   keySize: number;
@@ -15,6 +16,7 @@ export interface MapCreateAttr {
   mapName?: string;
 }
 
+/** BPF_PROG_LOAD's attributes, as `Driver.progLoad` takes them. */
 export interface ProgLoadAttr {
   progType: number;
   /** 8-byte instructions, packed. */

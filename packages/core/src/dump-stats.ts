@@ -4,6 +4,7 @@
 /** Which algorithm produced a dump: the v1.7 next-key walk, or BPF_MAP_LOOKUP_BATCH. */
 export type DumpAlgorithm = "walk" | "batch";
 
+/** The seed's DumpStats: what a dump did (lookups, fallbacks, restarts, batches), made by `newDumpStats(map)`. */
 export interface DumpStats {
   /** When the dump started (wall clock). */
   started: Date | undefined;

@@ -6,6 +6,7 @@ import { formatIp, isIpv4Mapped, parseIp } from "./ip.js";
 
 export const ENDPOINT_KEY_SIZE = 20;
 
+/** Cilium's 20-byte `struct endpoint_key`: an IPv4 or IPv6 address, its family and a key (`newEndpointKey(ip)`). */
 export class EndpointKey {
   /** IPv6, or IPv4 in bytes 0..3 with the rest zero. */
   readonly ip: Uint8Array;

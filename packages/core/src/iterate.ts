@@ -16,6 +16,7 @@ import type { DumpTarget } from "./dump-reliable.js";
 import { assertOptionKeys, ITERATE_OPTIONS_KEYS } from "./option-keys.js";
 import { copyBytes } from "./small-bytes.js";
 
+/** Options of `entries()`, `keys()` and `iterateMap`. */
 export interface IterateOptions {
   /** Restarts allowed before IterationAbortedError (default 16). */
   maxRestarts?: number;

@@ -1,6 +1,7 @@
 // Where pkg/bpf's log lines go. Cilium logs through logrus with `subsys=bpf`; a library must not
 // own the process's output, so the logger is injected per Bpf instance.
 
+/** Where a Bpf's warnings and notes go (`createBpf({ logger })`); `silentLogger` and `memoryLogger()` are two. */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;

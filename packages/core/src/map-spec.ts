@@ -74,6 +74,7 @@ export type DumpCallback<K, V> = (key: K, value: V) => void;
  */
 export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
 
+/** Options of the dumps (`dump`, `dumpWithCallback`, `dumpReliablyWithCallback`, …). */
 export interface DumpOptions {
   algorithm?: DumpAlgorithmChoice;
   /** Elements per LOOKUP_BATCH call (default: about 128 KiB of keys and values, at most maxEntries). */

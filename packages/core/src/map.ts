@@ -141,6 +141,10 @@ function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, given: OpenCode
   };
 }
 
+/**
+ * A map as Cilium's pkg/bpf has it: made by `bpf.newMap`/`openMap`/`openMapById`, typed by its
+ * codecs, opened lazily, with the seed's dumps, cache and pressure metric.
+ */
 export class BpfMap<K, V> {
   readonly #bpf: Bpf;
   readonly #driver: Driver;

@@ -6,6 +6,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 import { BpfError, errnoName, type Driver, type MountInfo } from "@bpfkit/core";
 
+/** A mounted private bpffs: its `path`, and `dispose()` to unmount it and remove the directory. */
 export interface PrivateBpffs {
   readonly path: string;
   dispose(): void;
@@ -15,6 +16,11 @@ export interface PrivateBpffs {
 let counter = 0;
 const swept = new WeakSet<Driver>();
 
+/**
+ * A bpffs of the test's own, mounted through `driver.host` on a new directory under `base`, so
+ * that pins never touch the host's /sys/fs/bpf; `dispose()` (or `using`) unmounts it. Mounts a
+ * killed run left behind are swept the first time a driver mounts one.
+ */
 export function mountPrivateBpffs(driver: Driver, base = "/tmp"): PrivateBpffs {
   // Driver paths are POSIX: os.tmpdir() on Windows ("C:\\…") would make a root core refuses.
   if (!base.startsWith("/")) throw new TypeError(`mountPrivateBpffs: base ${JSON.stringify(base)} must be an absolute POSIX path (as "/tmp")`);

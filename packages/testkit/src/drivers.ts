@@ -5,6 +5,7 @@ import type { Driver } from "@bpfkit/core";
 import { createKernelDriver, kernelDriverUnavailable, sysAdminMissing } from "@bpfkit/driver-kernel";
 import { createSimDriver, type SimDriverOptions } from "@bpfkit/driver-wasm-sim";
 
+/** A driver a suite runs over, by name: `unavailable` says why it cannot run here, else `create()` makes one. */
 export interface DriverUnderTest {
   readonly name: "sim" | "kernel";
   /** Undefined when usable, else why not. */
@@ -12,6 +13,7 @@ export interface DriverUnderTest {
   create(): Driver;
 }
 
+/** The simulator as a driver under test: always available. */
 export function simUnderTest(options?: SimDriverOptions): DriverUnderTest {
   return { name: "sim", unavailable: undefined, create: () => createSimDriver(options) };
 }
@@ -29,6 +31,7 @@ export function kernelTestsUnavailable(): string | undefined {
   return gap !== undefined ? `the kernel tests need root: ${gap}` : undefined;
 }
 
+/** The kernel as a driver under test, or why it cannot be one here (printed once per process). */
 export function kernelUnderTest(): DriverUnderTest {
   const why = kernelTestsUnavailable();
   // Every suite that skips its kernel half says why, once per process, so a skip is never silent.

@@ -22,6 +22,7 @@ export interface ConformanceCase {
   run(ctx: CaseContext): void;
 }
 
+/** `runConformance`'s options (the suite's README has the table); any other key is a TypeError. */
 export interface ConformanceOptions {
   /** Only these groups (default: all). */
   groups?: readonly ConformanceGroup[];
@@ -68,6 +69,7 @@ export interface CaseSkip {
   reason: string;
 }
 
+/** What `runConformance` found: the cases passed, failed (with what differed) and skipped (with why). */
 export interface ConformanceReport {
   /** The driver's `kind`. */
   driver: string;

@@ -23,6 +23,7 @@ export interface DifferentialProgress {
   readonly shrinking: boolean;
 }
 
+/** `runDifferential`'s options; any other key is a TypeError. */
 export interface DifferentialOptions {
   /** Default "sim". */
   left?: DriverChoice;
@@ -73,6 +74,7 @@ export interface Counterexample {
   readonly shrinks: number;
 }
 
+/** What `runDifferential` found: `ok`, the counts, each driver's throughput, the shrunk counterexamples, and `report` in words. */
 export interface DifferentialSummary {
   readonly ok: boolean;
   readonly left: string;
@@ -92,10 +94,6 @@ export interface DifferentialSummary {
   readonly report: string;
 }
 
-/**
- * Runs `runs` random programs on two drivers and compares every answer; on a difference, shrinks
- * to a minimal program. Resolves with a summary (never rejects for a difference; `ok` says it).
- */
 /** What lruEviction draws unless `program` says otherwise: LRU maps their programs outgrow. */
 const EVICTING = { types: [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH], maxEntries: 8, maxKeys: 48 };
 
@@ -108,6 +106,11 @@ const PROGRAM_KEYS = optionKeys<NonNullable<DifferentialOptions["program"]>>({
   maxOps: true, maxKeys: true, freeze: true, wide: true,
 });
 
+/**
+ * Runs `runs` random programs on two drivers and compares every answer; on a difference, shrinks
+ * to a minimal program, printed in `report` with the seed and path that replay it. Resolves with
+ * a summary (never rejects for a difference; `ok` says it).
+ */
 export async function runDifferential(options: DifferentialOptions = {}): Promise<DifferentialSummary> {
   // Before any driver is made: a run that ignored a misspelt option would report a false pass.
   assertOptionKeys(options, DIFFERENTIAL_OPTIONS_KEYS, "runDifferential", "options");

@@ -42,6 +42,7 @@ export interface DumpFuzzProgress {
   readonly shrinking: boolean;
 }
 
+/** `runDumpFuzz`'s options; any other key is a TypeError. */
 export interface DumpFuzzOptions {
   /**
    * "sim" (default), "kernel", or a Driver: a simulator's datapath acts through its hook, a
@@ -89,6 +90,7 @@ export interface DumpFuzzViolation {
   readonly trace: readonly string[];
 }
 
+/** What `runDumpFuzz` found: `ok`, the counts, the violations with their minimal cases, and `report` in words. */
 export interface DumpFuzzSummary {
   readonly ok: boolean;
   readonly driver: string;
@@ -366,7 +368,6 @@ async function runCase(driver: Driver, kernel: KernelDatapath | undefined, root:
   }
 }
 
-/** A BpfMap for `spec` with byte codecs (per-CPU: one value per CPU), created unpinned. */
 /**
  * Whether the kernel's GET_NEXT_KEY may skip keys nobody touched while another CPU writes
  * (docs/kernel-notes.md): always for an LPM trie (its generic LOOKUP_BATCH walks by next-key
@@ -378,6 +379,7 @@ function nextKeyRaces(mapType: number, algorithm: DumpFuzzAlgorithm): boolean {
   return isHashMapType(mapType) && (algorithm === "walk" || algorithm === "walk-once");
 }
 
+/** A BpfMap for `spec` with byte codecs (per-CPU: one value per CPU), created unpinned. */
 function openBpfMap(driver: Driver, root: string, spec: DumpCase["spec"]): BpfMap<Uint8Array, Uint8Array | Uint8Array[]> {
   const bpf = createBpf({ driver, mapRoot: root, logger: silentLogger, preAllocateMaps: (spec.mapFlags & BPF_F_NO_PREALLOC) === 0 });
   const common = { name: `dump_fuzz_${mapCounter++}`, key: bytes(spec.keySize), maxEntries: spec.maxEntries, flags: spec.mapFlags };
