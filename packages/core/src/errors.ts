@@ -12,6 +12,11 @@ export interface BpfErrorInit {
   /** Full message; by default `<op> <path>: <errno text>`. */
   message?: string;
   cause?: unknown;
+  /**
+   * The errno is an element operation's answer about its key (ENOENT: not in the map; EEXIST:
+   * already there), not about the map's pin, fd or type. See isKeyNotExist / isKeyExist.
+   */
+  aboutKey?: boolean;
 }
 
 /**
@@ -24,6 +29,14 @@ export class BpfError extends Error {
   readonly op: string;
   readonly path: string | undefined;
   readonly map: string | undefined;
+  /**
+   * True when an element operation (update, delete, their batches and the seed's *Element
+   * functions) was refused for its key: ENOENT (the key is not in the map) or EEXIST (it is
+   * already there). False for every other error, an ENOENT from opening the map's pin included,
+   * so a missing key can be told from a missing map (cilium/ebpf's ErrKeyNotExist and
+   * os.ErrNotExist).
+   */
+  readonly aboutKey: boolean;
 
   constructor(init: BpfErrorInit) {
     const errno = Math.abs(init.errno);
@@ -35,12 +48,31 @@ export class BpfError extends Error {
     this.op = init.op;
     this.path = init.path;
     this.map = init.map;
+    this.aboutKey = init.aboutKey === true && (errno === 2 || errno === 17);
   }
 }
 
 /** True when `err` is a BpfError (or anything with an errno) for ENOENT: the seed's IsNotExist. */
 export function isNotExist(err: unknown): boolean {
   return errnoOf(err) === 2;
+}
+
+/**
+ * True when an element operation found no such key (cilium/ebpf's ErrKeyNotExist): `delete`,
+ * `update` with BPF_EXIST, `deleteBatch`, the seed's lookupElement/updateElement/deleteElement.
+ * False for an ENOENT about the map itself (nothing pinned at its path), which isNotExist also
+ * answers true for. (`lookup`, `lookupAndDelete` and `getNextKey` answer undefined instead.)
+ */
+export function isKeyNotExist(err: unknown): boolean {
+  return err instanceof BpfError && err.aboutKey && err.errno === 2;
+}
+
+/**
+ * True when an update found the key already there (cilium/ebpf's ErrKeyExist): `update` with
+ * BPF_NOEXIST (on an array, always: its elements always exist), the seed's updateElement.
+ */
+export function isKeyExist(err: unknown): boolean {
+  return err instanceof BpfError && err.aboutKey && err.errno === 17;
 }
 
 /** The positive errno carried by an error, or undefined. */

@@ -39,9 +39,9 @@ export interface RawBatch {
 }
 
 /** `why` reads the errno for the element it stopped at (elem-refusal.ts), where it misleads. */
-function batchError(target: DumpTarget, op: string, errno: number, count: number, why?: string): BatchError {
+function batchError(target: DumpTarget, op: string, errno: number, count: number, why?: string, aboutKey = false): BatchError {
   const after = `after ${count} element${count === 1 ? "" : "s"}`;
-  return new BatchError({ errno, op, map: target.name, count,
+  return new BatchError({ errno, op, map: target.name, count, aboutKey,
     message: `${op} ${target.name}: ${errnoText(errno)} (${why !== undefined ? `${why}; ` : ""}${after})` });
 }
 
@@ -98,7 +98,7 @@ export function updateBatchRaw(target: DumpTarget, keys: Uint8Array, values: Uin
   checkBatchResult(target.driver, "mapUpdateBatch", res, count);
   if (res.errno !== 0) {
     const why = target.maxEntries !== undefined ? updateRefusal(target.mapType, res.errno, elemFlags, target.maxEntries) : undefined;
-    throw batchError(target, "updateBatch", res.errno, applied(res, count), why);
+    throw batchError(target, "updateBatch", res.errno, applied(res, count), why, true);
   }
   return res.count;
 }
@@ -110,7 +110,7 @@ export function deleteBatchRaw(target: DumpTarget, keys: Uint8Array, count: numb
   checkBatchResult(target.driver, "mapDeleteBatch", res, count);
   if (res.errno !== 0) {
     const why = target.maxEntries !== undefined ? deleteRefusal(target.mapType, res.errno, target.maxEntries) : undefined;
-    throw batchError(target, "deleteBatch", res.errno, applied(res, count), why);
+    throw batchError(target, "deleteBatch", res.errno, applied(res, count), why, true);
   }
   return res.count;
 }

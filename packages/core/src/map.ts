@@ -421,8 +421,9 @@ export class BpfMap<K, V> {
 
   // ---- errors and metrics
 
-  #error(op: string, errno: number, why?: string): BpfError {
-    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
+  /** `aboutKey`: the errno is an element call's answer about its key (isKeyNotExist, isKeyExist). */
+  #error(op: string, errno: number, why?: string, aboutKey = false): BpfError {
+    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined, aboutKey,
       message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
   }
 
@@ -963,7 +964,7 @@ export class BpfMap<K, V> {
       const r = this.#measured().mapUpdateElem(fd, kb, vb, flags);
       if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapUpdateElem", r, "0");
       this.#metric("update", r >= 0);
-      if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r, this.#refusal("update", -r, flags));
+      if (r < 0) err = r === -Errno.EBADF ? this.#badFdError("update", fd, vb) : this.#error("update", -r, this.#refusal("update", -r, flags), true);
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       err = e;
@@ -1036,7 +1037,7 @@ export class BpfMap<K, V> {
       this.#metric("delete", r >= 0);
       if (r < 0) {
         this.#deleteErrno = -r;
-        error = this.#error("delete", -r, this.#refusal("delete", -r));
+        error = this.#error("delete", -r, this.#refusal("delete", -r), true);
       }
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;

@@ -52,6 +52,11 @@ export function timeEnd(ctx: SyscallContext, op: string, ret: number, t0: number
   reportSyscall(ctx.metrics, op, ret < 0, t0);
 }
 
+/** An element call's refusal; ENOENT and EEXIST there are about its key (isKeyNotExist, isKeyExist). */
+function elemFail(errno: number, op: string, message: string): BpfError {
+  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}`, aboutKey: true });
+}
+
 function fail(errno: number, op: string, message: string, path?: string): BpfError {
   return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}${path !== undefined ? dotName(errno, path) : ""}`, ...(path !== undefined ? { path } : {}) });
 }
@@ -163,7 +168,7 @@ export function lookupElement(ctx: SyscallContext, fd: number, key: Uint8Array, 
   // Success is exactly 0: a positive errno or undefined must not pass for a found element.
   if (r !== 0) {
     if (!isNegErrno(r)) throw driverContractError(ctx.driver, "mapLookupElem", r, "0");
-    throw fail(-r, "BPF_MAP_LOOKUP_ELEM", `Unable to lookup element in map with file descriptor ${fd}`);
+    throw elemFail(-r, "BPF_MAP_LOOKUP_ELEM", `Unable to lookup element in map with file descriptor ${fd}`);
   }
 }
 
@@ -173,13 +178,13 @@ export function updateElement(ctx: SyscallContext, fd: number, key: Uint8Array, 
   timeEnd(ctx, MetricOp.update, r, t0);
   if (r !== 0) {
     if (!isNegErrno(r)) throw driverContractError(ctx.driver, "mapUpdateElem", r, "0");
-    throw fail(-r, "BPF_MAP_UPDATE_ELEM", `Unable to update element for map with file descriptor ${fd}`);
+    throw elemFail(-r, "BPF_MAP_UPDATE_ELEM", `Unable to update element for map with file descriptor ${fd}`);
   }
 }
 
 export function deleteElement(ctx: SyscallContext, fd: number, key: Uint8Array): void {
   const errno = deleteElementErrno(ctx, fd, key);
-  if (errno !== 0) throw fail(errno, "BPF_MAP_DELETE_ELEM", `Unable to delete element from map with file descriptor ${fd}`);
+  if (errno !== 0) throw elemFail(errno, "BPF_MAP_DELETE_ELEM", `Unable to delete element from map with file descriptor ${fd}`);
 }
 
 /** The seed's internal deleteElement: 0 or the positive errno, never throwing for the kernel. */
