@@ -2,10 +2,7 @@
 // open-maps registry, the pre-allocation switch, the probe results); bpfkit keeps each in a Bpf,
 // so two instances — two drivers, two roots, a test and the code under test — never share any.
 import { checkOrMountFs, DEFAULT_FALLBACK_MAP_ROOT } from "./bpffs.js";
-import {
-  BPF_ANY, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY,
-  BPF_MAP_TYPE_PROG_ARRAY, isLruMapType, keylessMapTypeName,
-} from "./constants.js";
+import { BPF_ANY, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_PROG_ARRAY, keylessMapTypeName } from "./constants.js";
 import { assertDriver } from "./driver-contract.js";
 import { type Driver, RLIM_INFINITY } from "./driver.js";
 import type { Codec } from "./codec.js";
@@ -18,6 +15,7 @@ import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS } from "./option-keys.js";
 import { BpfMap, idMapName } from "./map.js";
+import { mapDifferences, type MapDifference } from "./map-compat.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import type { OpenMapCodecChooser } from "./opened-codecs.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
@@ -113,7 +111,12 @@ export function createBpf(options: BpfOptions): Bpf {
   return new Bpf(options);
 }
 
-const ACCESS_FLAGS = BPF_F_RDONLY | BPF_F_WRONLY;
+/** The seed's warning for each property objCheck finds different. */
+const MISMATCH_MESSAGES: Record<MapDifference["field"], string> = {
+  mapType: "Map type mismatch for BPF map", keySize: "Key-size mismatch for BPF map",
+  valueSize: "Value-size mismatch for BPF map", maxEntries: "Max entries mismatch for BPF map",
+  flags: "Flags mismatch for BPF map",
+};
 
 
 /**
@@ -508,23 +511,9 @@ export class Bpf implements sys.SyscallContext {
   /** objCheck's comparison: logs each difference; true when there is one and `info` is no PROG_ARRAY. */
   #needsUpgrade(info: MapInfo, path: string, mapType: number, keySize: number, valueSize: number,
     maxEntries: number, flags: number): boolean {
-    let expectMax = maxEntries;
-    if (isLruMapType(mapType) && (flags & BPF_F_NO_COMMON_LRU) !== 0) {
-      const cpus = this.driver.possibleCpus;
-      expectMax = Math.ceil(maxEntries / cpus) * cpus;
-    }
-    const expectFlags = flags & ~ACCESS_FLAGS;
-    let mismatch = false;
-    const differ = (msg: string, old: number, now: number): void => {
-      this.logger.warn(msg, { old, new: now, path });
-      mismatch = true;
-    };
-    if (info.mapType !== mapType) differ("Map type mismatch for BPF map", info.mapType, mapType);
-    if (info.keySize !== keySize) differ("Key-size mismatch for BPF map", info.keySize, keySize);
-    if (info.valueSize !== valueSize) differ("Value-size mismatch for BPF map", info.valueSize, valueSize);
-    if (info.maxEntries !== expectMax) differ("Max entries mismatch for BPF map", info.maxEntries, expectMax);
-    if (info.flags !== expectFlags) differ("Flags mismatch for BPF map", info.flags, expectFlags);
-    return mismatch && info.mapType !== BPF_MAP_TYPE_PROG_ARRAY;
+    const differences = mapDifferences(info, { mapType, keySize, valueSize, maxEntries, flags }, this.driver.possibleCpus);
+    for (const d of differences) this.logger.warn(MISMATCH_MESSAGES[d.field], { old: d.map, new: d.spec, path });
+    return differences.length > 0 && info.mapType !== BPF_MAP_TYPE_PROG_ARRAY;
   }
 
   /** The seed's ObjPin: EEXIST when `path` exists, ENOENT when its directory does not. */

@@ -27,7 +27,8 @@ export { MapRegistry } from "./registry.js";
 export type { SyscallContext } from "./syscalls.js";
 // core-b: the map object, dumps, the cache, iterators, batches, per-CPU maps.
 export { BpfMap, type BpfMapInternal, type DesiredMapInfo, type WithCacheOptions } from "./map.js";
-export { type BpfMapModel, type DumpAlgorithmChoice, type DumpCallback, type DumpOptions, type MapSpec, type MapValidator, type OpenMapCodecs } from "./map-spec.js";
+export { MapIncompatibleError, mapDifferences, type MapDifference, type WantedMapProperties } from "./map-compat.js";
+export { type BpfMapModel, type CompatibleSpec, type DumpAlgorithmChoice, type DumpCallback, type DumpOptions, type MapSpec, type MapValidator, type OpenMapCodecs } from "./map-spec.js";
 export {
   DesiredAction, desiredActionString, MapCache, systemClock, MAX_SYNC_ERRORS, ERROR_RESOLVER_DELAY_MS,
   ERROR_RESOLVER_INTERVAL_MS, type BpfMapEntryModel, type CacheEntry, type ResolverClock, type ResolverRun,

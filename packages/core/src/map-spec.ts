@@ -80,3 +80,12 @@ export interface DumpOptions {
   /** Elements per LOOKUP_BATCH call (default: about 128 KiB of keys and values, at most maxEntries). */
   batchSize?: number;
 }
+
+/**
+ * What `BpfMap.checkCompatible` compares a live map with: a MapSpec, or a PerCpuMapSpec with its
+ * type (its value is one CPU's value). The name, kernel name, inner map and parser are not compared.
+ */
+export type CompatibleSpec = Pick<MapSpec<any, any>, "type" | "maxEntries" | "flags"> & {
+  key: { readonly size: number };
+  value: { readonly size: number };
+} & Partial<Pick<MapSpec<any, any>, "name" | "innerId" | "dumpParser" | "kernelName">>;

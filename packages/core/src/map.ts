@@ -26,8 +26,9 @@ import { iterateMap, type IterateOptions } from "./iterate.js";
 import { lpmKeyId } from "./lpm-order.js";
 import { assertKernelName } from "./kernel-name.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
+import { MapIncompatibleError, mapDifferences, type WantedMapProperties } from "./map-compat.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
-import { type BpfMapModel, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
+import { type BpfMapModel, type CompatibleSpec, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
 import { type OpenMapCodecChooser, openedMapShape } from "./opened-codecs.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, OPEN_MAP_CODECS_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
@@ -891,6 +892,66 @@ export class BpfMap<K, V> {
     const flags = ((desired.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0;
     if (this.#fd < 0) return false;
     return bpf.objCheck(this.#fd, this.path(), t, desired.keySize, desired.valueSize, desired.maxEntries, flags);
+  }
+
+  /**
+   * cilium/ebpf's MapSpec.Compatible: throws MapIncompatibleError, listing each difference, when
+   * the live map's type, key size, value size, max entries or flags are not what `spec` asks for
+   * (default: this map's own spec). The rules are those by which openOrCreate re-creates a pin
+   * (objCheck's): the spec's type as `bpf.getMapType` normalises it, its flags with the
+   * pre-allocation flag openOrCreate would add, an LRU's NO_COMMON_LRU rounding and the fd's
+   * RDONLY/WRONLY are not differences; the kernel name is a label and is not compared. So
+   * "compatible" means that openOrCreate would open the pin as it is. Unlike checkAndUpgrade it
+   * changes nothing: no pin is removed, nothing is logged, and a map not open stays closed (its
+   * pin is read through a short-lived fd). A per-CPU spec's value is one CPU's value, as in
+   * PerCpuMapSpec. Nothing pinned is a BpfError ENOENT (isNotExist), as for open().
+   */
+  checkCompatible(spec?: CompatibleSpec): void {
+    const op = "checkCompatible";
+    const bpf = this.#bpf;
+    let want: WantedMapProperties;
+    if (spec === undefined) {
+      const t = bpf.getMapType(this.#info.mapType);
+      want = { mapType: t, keySize: this.#info.keySize, valueSize: this.#info.valueSize, maxEntries: this.#info.maxEntries,
+        flags: (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0 };
+    } else {
+      const where = `${op} ${this.#name}`;
+      if (spec === null || typeof spec !== "object") throw new TypeError(`${where}: spec must be an object (a MapSpec)`);
+      assertOptionKeys(spec, MAP_SPEC_KEYS, where, "spec");
+      if (!isUint(spec.type)) throw new TypeError(`${where}: spec.type must be a BPF_MAP_TYPE_* number, got ${String(spec.type)}`);
+      for (const c of ["key", "value"] as const) {
+        const size = (spec[c] as { size?: unknown } | null | undefined)?.size;
+        if (!isUint(size)) throw new TypeError(`${where}: spec.${c} must be a codec with a size, got ${String(spec[c])}`);
+      }
+      if (!isUint(spec.maxEntries)) throw new TypeError(`${where}: spec.maxEntries must be a u32, got ${String(spec.maxEntries)}`);
+      if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${where}: spec.flags must be a u32, got ${String(spec.flags)}`);
+      const t = bpf.getMapType(spec.type);
+      want = { mapType: t, keySize: spec.key.size, valueSize: spec.value.size, maxEntries: spec.maxEntries,
+        flags: ((spec.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0 };
+    }
+    // Read the pin without opening this object: open() would refuse other sizes before any comparison.
+    let fd = this.#fd;
+    let borrowed = -1;
+    if (fd < 0) {
+      if (this.#byId !== undefined || this.#closedForGood) fd = this.#fdFor(op); // throws the closed map's EBADF
+      else {
+        try {
+          borrowed = fd = bpf.objGet(this.path());
+        } catch (e) {
+          throw this.#named(op, e);
+        }
+      }
+    }
+    let info: MapInfo;
+    try {
+      info = bpf.getMapInfo(fd);
+    } catch (e) {
+      throw this.#named(op, e);
+    } finally {
+      if (borrowed >= 0) this.#driver.close(borrowed);
+    }
+    const differences = mapDifferences(info, want, this.#driver.possibleCpus);
+    if (differences.length > 0) throw new MapIncompatibleError(op, this.#name, this.#path, differences);
   }
 
   /**
