@@ -20,7 +20,7 @@ import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
-import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
+import { BpfError, DecodeError, DeleteAllAbortedError, errnoOf, isNotExist, type RawElement } from "./errors.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { lpmKeyId } from "./lpm-order.js";
@@ -311,6 +311,43 @@ export class BpfMap<K, V> {
 
   isOpen(): boolean {
     return this.#fd >= 0;
+  }
+
+  /**
+   * cilium/ebpf's Map.IsPinned, asked of the kernel: true when the map this object holds open is
+   * the one pinned at its path now (the same map id). False while it is not open, for a map
+   * opened by id (it has no pin path), for one made by openOrCreateUnpinned with nothing pinned
+   * there, and for one whose pin was removed, or replaced by another map (another process's
+   * upgrade or openParallel): its fd still works, but whoever opens the path gets the other map,
+   * so reopen() to follow the pin. Reads the pin through a short-lived fd (OBJ_GET, then
+   * OBJ_GET_INFO_BY_FD on both fds).
+   */
+  isPinned(): boolean {
+    if (this.#fd < 0 || this.#byId !== undefined) return false;
+    const bpf = this.#bpf;
+    let pinned: number;
+    try {
+      pinned = bpf.objGet(this.path());
+    } catch (e) {
+      if (isNotExist(e)) return false;
+      throw this.#named("isPinned", e);
+    }
+    try {
+      const here = bpf.getMapInfoByFd(this.#fd).id;
+      let there: number;
+      try {
+        there = bpf.getMapInfoByFd(pinned).id;
+      } catch (e) {
+        // A program or link pinned at the path is not this map.
+        if (errnoOf(e) === Errno.EINVAL) return false;
+        throw e;
+      }
+      return here === there;
+    } catch (e) {
+      throw this.#named("isPinned", e);
+    } finally {
+      this.#driver.close(pinned);
+    }
   }
 
   /**
