@@ -20,7 +20,7 @@ import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import type { OpenMapCodecChooser } from "./opened-codecs.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
 import { basename, assertMapName, checkPath, cleanPath, dirname, isAbsolute, joinPath, localMapName } from "./paths.js";
-import { newPerCpuHashMap, type PerCpuMapSpec } from "./percpu.js";
+import { newPerCpuHashMap, newPerCpuMap, type PerCpuMapSpec } from "./percpu.js";
 import { keptPin, PIN_CHANGED, replacePin, unpinIfStill, type PinKept } from "./pins.js";
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
@@ -677,6 +677,16 @@ export class Bpf implements sys.SyscallContext {
   /** The seed's NewPerCPUHashMap: values are arrays of `driver.possibleCpus` values. */
   newPerCpuHashMap<K, V>(spec: Omit<PerCpuMapSpec<K, V>, "type">): BpfMap<K, V[]> {
     return newPerCpuHashMap<K, V>(this, spec);
+  }
+
+  /**
+   * Any per-CPU map type (PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, …; PERCPU_HASH when `type`
+   * is left out): values are arrays of `driver.possibleCpus` values, as cilium/ebpf's slices.
+   * The function `newPerCpuMap(bpf, spec)` as a method, beside newPerCpuHashMap, where callers of
+   * newMap look for it.
+   */
+  newPerCpuMap<K, V>(spec: PerCpuMapSpec<K, V>): BpfMap<K, V[]> {
+    return newPerCpuMap<K, V>(this, spec);
   }
 
   /**

@@ -219,7 +219,7 @@ export class BpfMap<K, V> {
     const valueSize = internal.valueSize ?? spec.value.size;
     const readValueSize = userValueSize(spec.type, valueSize, cpus);
     if (internal.valueSize === undefined && isPerCpuMapType(spec.type)) {
-      throw new TypeError(`${op} ${name}: per-CPU map values are one per CPU; use bpf.newPerCpuHashMap (or newPerCpuMap)`);
+      throw new TypeError(`${op} ${name}: per-CPU map values are one per CPU; use bpf.newPerCpuMap (any per-CPU type) or bpf.newPerCpuHashMap`);
     }
     if (spec.value.size !== readValueSize) {
       throw new RangeError(`${op} ${name}: the value codec is ${spec.value.size} bytes, the map's values are ${readValueSize}`);

@@ -2,7 +2,7 @@
 // is per-CPU only through newPerCpuMap/newPerCpuHashMap (a plain newMap would size its values for
 // one CPU and every read would fail).
 import { describe, expect, it } from "vitest";
-import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, bytes, hex, newPerCpuMap, perCpuValues, u16, u32 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, bytes, hex, newPerCpuMap, perCpuValues, u16, u32 } from "@bpfkit/core";
 import { eachDriver } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
 
@@ -61,7 +61,22 @@ eachDriver("per-CPU map types", (get) => {
     const env = get();
     const e = thrown(() => env.bpf.newMap({ name: "pc", type: BPF_MAP_TYPE_PERCPU_HASH, key: u32, value: u32, maxEntries: 4 }));
     expect(e).toBeInstanceOf(TypeError);
-    expect(e.message).toBe("newMap pc: per-CPU map values are one per CPU; use bpf.newPerCpuHashMap (or newPerCpuMap)");
+    expect(e.message).toBe("newMap pc: per-CPU map values are one per CPU; use bpf.newPerCpuMap (any per-CPU type) or bpf.newPerCpuHashMap");
+  });
+
+  it("bpf.newPerCpuMap, the method the newMap error names, makes any per-CPU type with one value per CPU", () => {
+    const env = get();
+    const cpus = env.driver.possibleCpus;
+    const a = env.track(env.bpf.newPerCpuMap({ name: "pca", type: BPF_MAP_TYPE_PERCPU_ARRAY, key: u32, value: u32, maxEntries: 2 }));
+    a.openOrCreate();
+    a.update(1, Array.from({ length: cpus }, (_, i) => i + 1));
+    expect(a.lookup(1)).toEqual(Array.from({ length: cpus }, (_, i) => i + 1));
+    expect(a.info().type).toBe(BPF_MAP_TYPE_PERCPU_ARRAY);
+    const h = env.track(env.bpf.newPerCpuMap({ name: "pch", key: u32, value: u32, maxEntries: 2 }));
+    h.openOrCreate();
+    expect(h.info().type).toBe(BPF_MAP_TYPE_PERCPU_HASH);
+    const e = thrown(() => env.bpf.newPerCpuMap({ name: "pc", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 4 }));
+    expect([e instanceof TypeError, e.message]).toEqual([true, "newPerCpuMap pc: map type 1 is not a per-CPU type"]);
   });
 
   it("newPerCpuMap refuses a type that is not per-CPU", () => {
