@@ -47,6 +47,15 @@ describeKernel("kernel driver: the hot path's exact sizes", () => {
           hot();
           expect(() => d.mapLookupAndDeleteElem(fd, u32(1), v)).toThrow(RangeError);
         }
+        // A key of the value's size with a value of the key's size: each length is one the hot fd
+        // knows, but for the other buffer.
+        const swappedKey = new Uint8Array(vs), swappedValue = new Uint8Array(4);
+        hot();
+        expect(() => d.mapLookupElem(fd, swappedKey, swappedValue)).toThrow(RangeError);
+        hot();
+        expect(() => d.mapUpdateElem(fd, swappedKey, swappedValue)).toThrow(RangeError);
+        hot();
+        expect(() => d.mapLookupAndDeleteElem(fd, swappedKey, swappedValue)).toThrow(RangeError);
         // Flags the hot path cannot pass as a u32 go to the checked path too.
         hot();
         expect(() => d.mapUpdateElem(fd, u32(2), value, -1)).toThrow(RangeError);
