@@ -90,9 +90,12 @@ describeKernel("kernel driver: map types", () => {
       expect(readU32(info, 0)).toBe(BPF_MAP_TYPE_HASH);
       expect(readU32(info, 8)).toBe(4);
       expect([...backing.subarray(12)].every((b) => b === 0xee)).toBe(true);
-      // Larger than the struct: the kernel fills the struct and reports its size.
-      const big = new Uint8Array(MAP_INFO_SIZE + 40);
+      // Larger than the struct: the kernel fills the struct and reports its size; the caller's
+      // bytes past it stay as they were, not the zeroes the driver staged there.
+      const big = new Uint8Array(MAP_INFO_SIZE + 40).fill(0xee);
       expect(d.objGetInfoByFd(fd, big)).toBe(MAP_INFO_SIZE);
+      expect(readU32(big, 8)).toBe(4);
+      expect([...big.subarray(MAP_INFO_SIZE)].every((b) => b === 0xee)).toBe(true);
     });
   });
 
