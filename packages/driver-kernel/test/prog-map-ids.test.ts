@@ -44,6 +44,14 @@ describeKernel("kernel driver: progGetMapIds", () => {
       expect(d.progGetMapIds(prog, few)).toBe(66);
       expect([...few]).toEqual(want.slice(0, 65));
 
+      // Room for 2^29 ids (2 GiB, never touched past the first few): the first ask stages room
+      // for 64 and the second for the 66 the program has, not the caller's 2 GiB, which is more
+      // than one call can stage (a RangeError).
+      const huge = new Uint32Array(2 ** 29);
+      expect(d.progGetMapIds(prog, huge)).toBe(66);
+      expect([...huge.subarray(0, 66)]).toEqual(want);
+      expect(huge[66]).toBe(0);
+
       expect(bpf.getProgInfoByFd(prog).mapIds).toEqual(want);
       expect(getProgMapIds(d, prog, 0)).toEqual(want);
     });
