@@ -59,6 +59,33 @@ describeKernel("kernel driver: large keys and values", () => {
     });
   });
 
+  it("a block kept large because its trim found no memory is not doubled past 2 GiB by the next batch", () => {
+    const d = createKernelDriver();
+    const koffi = (d as unknown as { native: { koffi: { alloc: (type: string, n: number) => unknown } } }).native.koffi;
+    const alloc = koffi.alloc;
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 1, maxEntries: 4 }));
+      for (let i = 0; i < 4; i++) expect(d.mapUpdateElem(fd, pattern(4, i), pattern(1, i))).toBe(0);
+      // 1.25 GiB of batch room; the trim after it (to 1 MiB) finds no memory, so the block keeps
+      // its 1.25 GiB. The buffers are never touched past the four elements: they stay virtual.
+      const first = 2 ** 28;
+      koffi.alloc = (type, n) => {
+        if (n < 2 ** 30) throw new Error("no memory (injected)");
+        return alloc(type, n);
+      };
+      try {
+        const r = d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(first * 4), new Uint8Array(first), first);
+        expect(r).toEqual({ errno: Errno.ENOENT, count: 4 });
+      } finally {
+        koffi.alloc = alloc;
+      }
+      // 1.56 GiB: twice the kept room is past what a block can be, this call alone is not.
+      const second = 2 ** 28 + 2 ** 26;
+      const r = d.mapLookupBatch(fd, null, new Uint8Array(4), new Uint8Array(second * 4), new Uint8Array(second), second);
+      expect(r).toEqual({ errno: Errno.ENOENT, count: 4 });
+    });
+  });
+
   it("a small map keeps working after a large map grows the scratch block", () => {
     const { d } = k;
     withFds(d, (keep) => {
@@ -154,7 +181,7 @@ describeKernel("kernel driver: the hot fd each driver remembers", () => {
     }
   });
 
-  it("a batch whose buffers need 2 GiB or more is a RangeError before bpf(2), and deletes nothing", () => {
+  it("a batch whose buffers need 2 GiB or more, or whose block with its guard would, is a RangeError before bpf(2), and deletes nothing", () => {
     const { d } = k;
     withFds(d, (keep) => {
       const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 1, maxEntries: 4 }));
@@ -172,6 +199,15 @@ describeKernel("kernel driver: the hot fd each driver remembers", () => {
       expect(() => d.mapUpdateBatch(fd, keys, values, count)).toThrow(tooBig("BPF_MAP_UPDATE_BATCH"));
       expect(() => d.mapDeleteBatch(fd, keys, count)).toThrow(tooBig("BPF_MAP_DELETE_BATCH"));
       expect(walkKeys(d, fd, 4)).toHaveLength(4);
+      // A block one page under 2 GiB: with its page of slack and its guard page it is past what
+      // koffi.alloc takes, so it too is this RangeError, not koffi's Error from the allocation.
+      // A fresh driver's block: its element regions, the two 8-byte tokens, 4 + 1 bytes an element.
+      const fresh = createKernelDriver();
+      const { auxOff, page } = fresh as unknown as { auxOff: number; page: number };
+      const edge = 2 * Math.floor((2 ** 31 - page - auxOff - 16) / 10);
+      expect(Math.ceil((auxOff + 16 + 5 * edge) / page) * page).toBe(2 ** 31 - page);
+      const edgeKeys = new Uint8Array(edge * 4), edgeValues = new Uint8Array(edge);
+      expect(() => fresh.mapLookupBatch(fd, null, new Uint8Array(4), edgeKeys, edgeValues, edge)).toThrow(tooBig("BPF_MAP_LOOKUP_BATCH"));
       // The driver goes on with batches it can stage, even past half of the limit: 1.25 GiB,
       // then 1.56 GiB, which the block's usual doubling (to 2.5 GiB) would have refused.
       for (const n of [2 ** 28, 2 ** 28 + 2 ** 26]) {
