@@ -65,6 +65,37 @@ describeKernel("kernel driver: the scratch block", () => {
     }
   });
 
+  it("a replaced block whose guard page cannot get its access back is leaked, never freed", () => {
+    const d = createKernelDriver();
+    const inside = d as unknown as Inside;
+    const libc = inside.native;
+    const mprotect = libc.mprotect, free = libc.koffi.free;
+    const old = inside.held.block;
+    let oldFreed = false;
+    // Every unprotect fails: malloc must never get back a page it cannot touch. (Should the old
+    // block reach free, it is only noted: freeing it for real would crash the process later.)
+    (libc as { mprotect: unknown }).mprotect = (addr: number, len: number, prot: number) => (prot === PROT_READ_WRITE ? -1 : mprotect(addr, len, prot));
+    (libc.koffi as { free: unknown }).free = (p: unknown) => {
+      if (p === old) oldFreed = true;
+      else free(p);
+    };
+    try {
+      withFds(d, (keep) => {
+        const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 1 << 16, maxEntries: 1 }));
+        expect(inside.held.block).not.toBe(old);
+        expect(oldFreed).toBe(false);
+        const value = new Uint8Array(1 << 16).map((_, i) => i * 5);
+        expect(d.mapUpdateElem(fd, new Uint8Array(4), value)).toBe(0);
+        const out = new Uint8Array(1 << 16);
+        expect(d.mapLookupElem(fd, new Uint8Array(4), out)).toBe(0);
+        expect(Buffer.from(out).equals(value)).toBe(true);
+      });
+    } finally {
+      (libc as { mprotect: unknown }).mprotect = mprotect;
+      (libc.koffi as { free: unknown }).free = free;
+    }
+  });
+
   it("a batch whose results end on (or just past) a page boundary of the block fits it", () => {
     const main = k.d;
     const n = 3000;
