@@ -1,6 +1,7 @@
 // The kernel driver's host services on the real machine: statfs magic, mounts, fs calls as
 // -errno, CLOCK_MONOTONIC, RLIMIT_MEMLOCK.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
@@ -15,6 +16,23 @@ describeKernel("kernel driver: host services", () => {
     const { host } = k.d;
     expect(host.statfsType("/proc")).toBe(PROC_SUPER_MAGIC);
     expect(host.statfsType("/nonexistent/bpfkit")).toBe(-Errno.ENOENT);
+  });
+
+  it("the out-parameter block holds every byte statfs(2) writes (the struct's size, measured here)", () => {
+    // statfs into a buffer with fill bytes past any plausible struct: what the kernel wrote is
+    // up to the last byte that is not the fill (f_spare ends it with zeroes), under two fills.
+    const koffi = createRequire(import.meta.url)("koffi");
+    const statfs = koffi.load("libc.so.6").func("int statfs(const char *path, _Inout_ uint8_t *buf)");
+    let written = 0;
+    for (const fill of [0xaa, 0x55]) {
+      const buf = new Uint8Array(512).fill(fill);
+      expect(statfs("/proc", buf)).toBe(0);
+      written = Math.max(written, buf.findLastIndex((b) => b !== fill) + 1);
+    }
+    expect(written).toBeGreaterThanOrEqual(64);
+    const { host } = k.d;
+    expect((host as unknown as { dv: DataView }).dv.byteLength).toBeGreaterThanOrEqual(written);
+    expect(host.statfsType("/proc")).toBe(PROC_SUPER_MAGIC);
   });
 
   it("mount a bpffs on a temp dir: magic, mountinfo entry, busy rmdir, umount", () => {
