@@ -3,6 +3,7 @@
 import { expect, it } from "vitest";
 import { BPF_MAP_TYPE_HASH } from "@bpfkit/core";
 import { createKernelDriver, type KernelDriver } from "@bpfkit/driver-kernel";
+import { mountPrivateBpffs } from "../../testkit/src/bpffs.js";
 import { describeKernel, kernelForFile, openFdCount, u32, u64 } from "./helpers.js";
 
 kernelForFile(); // the fd count after the file equals the count before
@@ -38,7 +39,7 @@ describeKernel("kernel driver: a new fd when the scratch block cannot grow", () 
     expect(d.close(fd)).toBe(0);
   });
 
-  it("any other failure closes the new fd before it is thrown: create, and get-by-id of a map the driver must learn", () => {
+  it("any other failure closes the new fd before it is thrown: create, and get-by-id or OBJ_GET of a map the driver must learn", () => {
     const d = createKernelDriver();
     const before = openFdCount();
     const oom = new Error("no memory for the scratch block");
@@ -50,6 +51,18 @@ describeKernel("kernel driver: a new fd when the scratch block cannot grow", () 
     const other = createKernelDriver();
     expect(() => withFailingGrowth(other, oom, () => other.mapGetFdById(id))).toThrow(oom);
     expect(openFdCount()).toBe(before + 1);
+    // The same for a pin: OBJ_GET learns the map's shape as it opens it, not at its first use.
+    const fs = mountPrivateBpffs(d);
+    try {
+      expect(d.objPin(fd, `${fs.path}/m`)).toBe(0);
+      const pinned = openFdCount();
+      const third = createKernelDriver();
+      expect(() => withFailingGrowth(third, oom, () => third.objGet(`${fs.path}/m`))).toThrow(oom);
+      expect(openFdCount()).toBe(pinned);
+      expect(d.host.unlink(`${fs.path}/m`)).toBe(0);
+    } finally {
+      fs.dispose();
+    }
     expect(d.close(fd)).toBe(0);
     expect(openFdCount()).toBe(before);
   });
