@@ -13,7 +13,8 @@ import type { BpfMapInfo } from "./info.js";
 import { beforeCreate } from "./inner-template.js";
 import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
-import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS } from "./option-keys.js";
+import { accessFlags, type OpenMapOptions } from "./access-mode.js";
+import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS, OPEN_MAP_OPTIONS_KEYS } from "./option-keys.js";
 import { BpfMap, idMapName } from "./map.js";
 import { mapDifferences, type MapDifference } from "./map-compat.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
@@ -521,9 +522,14 @@ export class Bpf implements sys.SyscallContext {
     sys.objPin(this, fd, path);
   }
 
-  /** Throws BpfError (op `Unable to get object`; isNotExist() when nothing is pinned). */
-  objGet(path: string): number {
-    return sys.objGet(this, path);
+  /**
+   * Throws BpfError (op `Unable to get object`; isNotExist() when nothing is pinned). `flags`
+   * is OBJ_GET's file_flags, passed through: BPF_F_RDONLY or BPF_F_WRONLY open the object
+   * read-only or write-only (the kernel's EINVAL for anything else), as cilium/ebpf's
+   * LoadPinOptions.
+   */
+  objGet(path: string, flags = 0): number {
+    return sys.objGet(this, path, flags);
   }
 
   /** The seed's ObjClose: closes `fd`; fd 0 and below mean "no fd" and are left alone. */
@@ -695,22 +701,33 @@ export class Bpf implements sys.SyscallContext {
    * and value sizes, typed (and dumpable) like a map from `newMap`. The codecs may be a function
    * of the map's shape (kernel name, type, sizes): `rawCodecs` gives byte keys and values that
    * dump and iterate. Its fd is closed when anything fails.
+   *
+   * `options` open it `{ readOnly: true }` (BPF_F_RDONLY: lookups, walks, dumps and iteration
+   * work, writes are the kernel's EPERM, read as such) or `{ writeOnly: true }` (BPF_F_WRONLY:
+   * updates and deletes only), as cilium/ebpf's LoadPinOptions; a map frozen by its owner, or
+   * pinned with read permission only, still opens read-only. The map keeps the mode for every
+   * later open of its pin (after close(), reopen()); it creates and replaces nothing
+   * (openOrCreate*, openParallel and checkAndUpgrade refuse once it is closed), and a read-only
+   * map takes no `withCache()`.
    */
-  openMap(name: string): BpfMap<Uint8Array, Uint8Array>;
-  openMap<K, V>(name: string, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V>;
-  openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
+  openMap(name: string, codecs?: undefined, options?: OpenMapOptions): BpfMap<Uint8Array, Uint8Array>;
+  openMap<K, V>(name: string, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>, options?: OpenMapOptions): BpfMap<K, V>;
+  openMap<K, V>(name: string, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>,
+    options?: OpenMapOptions): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `openMap ${String(name)}`, "codecs");
+    assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `openMap ${String(name)}`, "options");
+    const access = accessFlags(options, `openMap ${String(name)}`);
     const path = this.#resolve(name, "openMap");
     let fd: number;
     try {
-      fd = sys.objGet(this, path);
+      fd = sys.objGet(this, path, access);
     } catch (e) {
       // The seed's words name the pin; say which call asked, as every later failure here does.
       throw e instanceof BpfError ? renamed(e, "openMap", path, { path }) : e;
     }
     // fromOpened registers the map under `path`.
     return this.#adoptFd("openMap", fd, path, { path },
-      (info) => BpfMap.fromOpened<K, V>(this, basename(path), path, fd, sys.seedMapInfo(info), codecs, info.name));
+      (info) => BpfMap.fromOpened<K, V>(this, basename(path), path, fd, sys.seedMapInfo(info), codecs, info.name, access));
   }
 
   /**
@@ -730,19 +747,23 @@ export class Bpf implements sys.SyscallContext {
    *
    * An `id` that is not a u32 is a TypeError (not a number) or RangeError before any syscall; an
    * id no map has is BpfError ENOENT (isNotExist); EPERM says that CAP_SYS_ADMIN is missing.
-   * Codecs that do not fit are a RangeError. The fd is closed when anything fails.
+   * Codecs that do not fit are a RangeError. The fd is closed when anything fails. `options`
+   * open it read-only or write-only (GET_FD_BY_ID's open_flags), as for `openMap`.
    */
-  openMapById(id: number): BpfMap<Uint8Array, Uint8Array>;
-  openMapById<K, V>(id: number, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V>;
-  openMapById<K, V>(id: number, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
+  openMapById(id: number, codecs?: undefined, options?: OpenMapOptions): BpfMap<Uint8Array, Uint8Array>;
+  openMapById<K, V>(id: number, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>, options?: OpenMapOptions): BpfMap<K, V>;
+  openMapById<K, V>(id: number, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>,
+    options?: OpenMapOptions): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     const op = "openMapById";
     if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${id === null ? "null" : typeof id}`);
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${op}: id ${id} is not a u32`);
     assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `${op} ${idMapName(id)}`, "codecs");
+    assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${idMapName(id)}`, "options");
+    const access = accessFlags(options, `${op} ${idMapName(id)}`);
     const name = idMapName(id);
     let fd: number;
     try {
-      fd = sys.mapFdFromId(this, id);
+      fd = sys.mapFdFromId(this, id, access);
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       // The kernel gives GET_FD_BY_ID to CAP_SYS_ADMIN only: with CAP_BPF alone maps can be made
@@ -751,7 +772,7 @@ export class Bpf implements sys.SyscallContext {
       throw renamed(e, op, name, { map: name }, why);
     }
     return this.#adoptFd(op, fd, name, { map: name },
-      (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs));
+      (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs, access));
   }
 
   /**

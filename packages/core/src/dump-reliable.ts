@@ -64,6 +64,14 @@ export interface DumpTarget {
    * number: reading on would read that other map.
    */
   readonly checkOpen?: () => void;
+  /** Why the kernel said `errno` to this map, where its text misleads (an fd opened write-only's EPERM). */
+  readonly explain?: (errno: number) => string | undefined;
+}
+
+/** `${op} ${name}: <errno text>`, with the target's reading of the errno in parentheses. */
+export function targetErrorMessage(target: DumpTarget, op: string, errno: number): string {
+  const why = target.explain?.(errno);
+  return `${op} ${target.name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}`;
 }
 
 /**
@@ -75,7 +83,7 @@ export type RawSink = (keys: Uint8Array, koff: number, values: Uint8Array, voff:
 /** `step` is the failing command ("lookup", "get next key"), named after the call that made it. */
 function dumpError(target: DumpTarget, step: string, errno: number): BpfError {
   const op = `${target.op ?? "dump"} (${step})`;
-  return new BpfError({ errno, op, map: target.name, message: `${op} ${target.name}: ${errnoText(errno)}` });
+  return new BpfError({ errno, op, map: target.name, message: targetErrorMessage(target, op, errno) });
 }
 
 /** The lookup budget of the seed: `MaxEntries * 4` in uint32 arithmetic. */

@@ -10,9 +10,9 @@
 // An empty slot of an fd array (PROG_ARRAY, ARRAY_OF_MAPS) is no element: it is passed over.
 import { isIndexedMapType } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
-import { Errno, errnoText } from "./errno.js";
+import { Errno } from "./errno.js";
 import { BpfError, IterationAbortedError } from "./errors.js";
-import type { DumpTarget } from "./dump-reliable.js";
+import { targetErrorMessage, type DumpTarget } from "./dump-reliable.js";
 import { assertOptionKeys, ITERATE_OPTIONS_KEYS } from "./option-keys.js";
 import { copyBytes } from "./small-bytes.js";
 
@@ -27,7 +27,7 @@ export const DEFAULT_MAX_RESTARTS = 16;
 /** `step` is the failing command ("lookup", "get next key"), named after the call that made it. */
 function iterError(target: DumpTarget, step: string, errno: number): BpfError {
   const op = `${target.op ?? "entries"} (${step})`;
-  return new BpfError({ errno, op, map: target.name, message: `${op} ${target.name}: ${errnoText(errno)}` });
+  return new BpfError({ errno, op, map: target.name, message: targetErrorMessage(target, op, errno) });
 }
 
 /**

@@ -39,7 +39,8 @@ export interface RawBatch {
 }
 
 /** `why` reads the errno for the element it stopped at (elem-refusal.ts), where it misleads. */
-function batchError(target: DumpTarget, op: string, errno: number, count: number, why?: string, aboutKey = false): BatchError {
+function batchError(target: DumpTarget, op: string, errno: number, count: number,
+  why: string | undefined = target.explain?.(errno), aboutKey = false): BatchError {
   const after = `after ${count} element${count === 1 ? "" : "s"}`;
   return new BatchError({ errno, op, map: target.name, count, aboutKey,
     message: `${op} ${target.name}: ${errnoText(errno)} (${why !== undefined ? `${why}; ` : ""}${after})` });

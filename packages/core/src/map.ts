@@ -5,11 +5,12 @@
 // [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
 /// <reference lib="esnext.disposable" preserve="true" />
 import "./dispose-symbol.js"; // before the class below takes [Symbol.dispose] as a key
+import { accessName, accessRefusal, type AccessFlags } from "./access-mode.js";
 import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
-  BPF_ANY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType, isMapOfMapsType,
   isIndexedMapType, isLruMapType, isPerCpuMapType, userValueSize,
 } from "./constants.js";
@@ -46,7 +47,7 @@ export interface BpfMapInternal {
    * An already open map (`bpf.openMap`); `codecless` when it was opened without codecs. A map
    * opened by id (`bpf.openMapById`) has `path` "" and its `id`, and `kernelName` labels its metrics.
    */
-  opened?: { path: string; fd: number; info: MapInfo; codecless: boolean; id?: number; kernelName?: string };
+  opened?: { path: string; fd: number; info: MapInfo; codecless: boolean; id?: number; kernelName?: string; access?: AccessFlags };
   /** The public function that made the map, which the spec's errors name (default `newMap`). */
   op?: string;
 }
@@ -178,6 +179,8 @@ export class BpfMap<K, V> {
   #reopenable = true;
   /** The kernel id it was opened by (`bpf.openMapById`): no pin path, never opened again. */
   readonly #byId: number | undefined;
+  /** The fd's access mode (openMap's options): every open of the pin asks for it again. */
+  readonly #access: AccessFlags;
   #closedForGood = false;
   #cache: MapCache<K, V> | undefined;
   /** The pressure gauge's label (Cilium's NonPrefixedName) once withPressureMetric() is on. */
@@ -244,6 +247,7 @@ export class BpfMap<K, V> {
     this.#nextKeyBuf = new Uint8Array(spec.key.size);
     this.#valueBuf = new Uint8Array(readValueSize);
     this.#byId = internal.opened?.id;
+    this.#access = internal.opened?.access ?? 0;
     if (internal.opened !== undefined) {
       const { path, fd, info } = internal.opened;
       this.#path = path;
@@ -267,10 +271,10 @@ export class BpfMap<K, V> {
    * codecs, they must match the map's key size and (per-CPU: every CPU's) value size.
    */
   static fromOpened<K = Uint8Array, V = Uint8Array>(bpf: Bpf, name: string, path: string, fd: number, info: MapInfo,
-    codecs?: OpenCodecs<K, V>, kernelName = ""): BpfMap<K, V> {
+    codecs?: OpenCodecs<K, V>, kernelName = "", access: AccessFlags = 0): BpfMap<K, V> {
     const base = name.slice(name.lastIndexOf("/") + 1);
     const spec = openedSpec<K, V>(bpf, base, info, codecs, kernelName, `openMap ${path}`);
-    const m = new BpfMap<K, V>(bpf, spec, { valueSize: info.valueSize, opened: { path, fd, info, codecless: codecs === undefined } });
+    const m = new BpfMap<K, V>(bpf, spec, { valueSize: info.valueSize, opened: { path, fd, info, codecless: codecs === undefined, access } });
     bpf.registerMap(path, m);
     return m;
   }
@@ -281,11 +285,11 @@ export class BpfMap<K, V> {
    * labels its metrics.
    */
   static fromId<K = Uint8Array, V = Uint8Array>(bpf: Bpf, id: number, fd: number, info: MapInfo, kernelName: string,
-    codecs?: OpenCodecs<K, V>): BpfMap<K, V> {
+    codecs?: OpenCodecs<K, V>, access: AccessFlags = 0): BpfMap<K, V> {
     const name = idMapName(id);
     const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `openMapById ${name}`);
     return new BpfMap<K, V>(bpf, spec, {
-      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, id, kernelName },
+      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, id, kernelName, access },
     });
   }
 
@@ -327,7 +331,7 @@ export class BpfMap<K, V> {
     const bpf = this.#bpf;
     let pinned: number;
     try {
-      pinned = bpf.objGet(this.path());
+      pinned = bpf.objGet(this.path(), this.#access);
     } catch (e) {
       if (isNotExist(e)) return false;
       throw this.#named("isPinned", e);
@@ -398,6 +402,11 @@ export class BpfMap<K, V> {
   withCache(options: WithCacheOptions = {}): this {
     if (options === null || typeof options !== "object") throw new TypeError(`withCache ${this.#name}: options must be an object`);
     assertOptionKeys(options, WITH_CACHE_OPTIONS_KEYS, `withCache ${this.#name}`, "options");
+    // Every write would be EPERM, kept as pending and retried by the resolver for ever.
+    if (this.#access === BPF_F_RDONLY) {
+      throw new BpfError({ errno: Errno.EPERM, op: "withCache", map: this.#name, path: this.#path || undefined,
+        message: `withCache ${this.#name}: the map was opened read-only (BPF_F_RDONLY), and a cache keeps what this object writes; open it without readOnly to write it` });
+    }
     const clock = options.clock;
     if (clock !== undefined && (clock === null || typeof clock !== "object" || typeof clock.setTimeout !== "function")) {
       throw new TypeError(`withCache ${this.#name}: options.clock must be a ResolverClock`);
@@ -460,13 +469,15 @@ export class BpfMap<K, V> {
   // ---- errors and metrics
 
   /** `aboutKey`: the errno is an element call's answer about its key (isKeyNotExist, isKeyExist). */
-  #error(op: string, errno: number, why?: string, aboutKey = false): BpfError {
+  #error(op: string, errno: number, why: string | undefined = accessRefusal(this.#access, errno), aboutKey = false): BpfError {
     return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined, aboutKey,
       message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
   }
 
   /** The reading of an update's or delete's errno on this map (elem-refusal.ts). */
   #refusal(op: "update" | "delete", errno: number, flags: number = BPF_ANY): string | undefined {
+    const mode = accessRefusal(this.#access, errno);
+    if (mode !== undefined) return mode;
     return op === "update" ? updateRefusal(this.#kernelType, errno, flags, this.#kernelMaxEntries)
       : deleteRefusal(this.#kernelType, errno, this.#kernelMaxEntries);
   }
@@ -581,6 +592,17 @@ export class BpfMap<K, V> {
       message: `${op} ${this.#name}: the map was opened by id (bpf.openMapById) and has no pin path; it stays open` });
   }
 
+  /**
+   * Throws EPERM for `op`, which creates or replaces the pinned map, when this map was opened
+   * read-only or write-only: what it made would be read-write, and the caller asked for less.
+   */
+  #requireFullAccess(op: string): void {
+    if (this.#access === 0) return;
+    const mode = accessName(this.#access);
+    throw new BpfError({ errno: Errno.EPERM, op, map: this.#name, path: this.#path || undefined,
+      message: `${op} ${this.#name}: the map was opened ${mode}, and ${op} may create or replace it; open() opens the pin again ${mode}` });
+  }
+
   /** `e` as a BpfError of `op` on this map (the errno, so isNotExist, stays as it was). */
   #named(op: string, e: unknown): unknown {
     if (!(e instanceof BpfError) || e.map === this.#name) return e;
@@ -600,6 +622,7 @@ export class BpfMap<K, V> {
     return {
       driver: this.#measured(), fd, mapType: this.#kernelType, keySize: this.#info.keySize,
       valueSize: this.#info.readValueSize, name: this.#name, op, maxEntries: this.#kernelMaxEntries,
+      explain: this.#access !== 0 ? (errno) => accessRefusal(this.#access, errno) : undefined,
       checkOpen: () => {
         if (this.#fd !== fd) {
           throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
@@ -622,6 +645,7 @@ export class BpfMap<K, V> {
   openOrCreate(): boolean {
     if (this.#fd >= 0) return false; // open already: nothing to do, with a pin path or without
     this.#requirePin("openOrCreate");
+    this.#requireFullAccess("openOrCreate");
     return this.#openOrCreate(true, "openOrCreate");
   }
 
@@ -629,6 +653,7 @@ export class BpfMap<K, V> {
   openOrCreateUnpinned(): boolean {
     if (this.#fd >= 0) return false; // open already: nothing to do, with a pin path or without
     this.#requirePin("openOrCreateUnpinned");
+    this.#requireFullAccess("openOrCreateUnpinned");
     return this.#openOrCreate(false, "openOrCreateUnpinned");
   }
 
@@ -700,7 +725,7 @@ export class BpfMap<K, V> {
     const bpf = this.#bpf;
     let fd: number;
     try {
-      fd = bpf.objGet(path);
+      fd = bpf.objGet(path, this.#access);
     } catch (e) {
       throw this.#named(op, e);
     }
@@ -763,6 +788,7 @@ export class BpfMap<K, V> {
    */
   openParallel(): boolean {
     this.#requirePin("openParallel");
+    this.#requireFullAccess("openParallel");
     if (this.#fd >= 0) {
       throw new BpfError({ errno: Errno.EBUSY, op: "openParallel", map: this.#name,
         message: `openParallel ${this.#name}: OpenParallel() called on already open map (it opens the new map itself: ` +
@@ -924,6 +950,7 @@ export class BpfMap<K, V> {
     if (desired.flags !== undefined && !isUint(desired.flags)) throw new TypeError(`${op}: desired.flags must be a u32, got ${String(desired.flags)}`);
     // Its answer is "unpinned, so that the next open re-creates it": nothing a map without a pin can do.
     this.#requirePin("checkAndUpgrade");
+    this.#requireFullAccess("checkAndUpgrade");
     const bpf = this.#bpf;
     const t = bpf.getMapType(desired.mapType);
     const flags = ((desired.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0;
@@ -973,7 +1000,7 @@ export class BpfMap<K, V> {
       if (this.#byId !== undefined || this.#closedForGood) fd = this.#fdFor(op); // throws the closed map's EBADF
       else {
         try {
-          borrowed = fd = bpf.objGet(this.path());
+          borrowed = fd = bpf.objGet(this.path(), this.#access);
         } catch (e) {
           throw this.#named(op, e);
         }

@@ -2,6 +2,7 @@
 // literal; plain JavaScript passes it through, and the caller silently gets the default they
 // meant to change (`kernelname: "x"` creates a nameless map). Each public entry that takes such
 // an object checks its keys once per call, before anything is done.
+import type { OpenMapOptions } from "./access-mode.js";
 import type { BpfOptions, CreateMapOptions } from "./bpf.js";
 import type { StructOptions } from "./codec.js";
 import { editDistance } from "./edit-distance.js";
@@ -71,6 +72,7 @@ export const PER_CPU_MAP_SPEC_KEYS = optionKeys<PerCpuMapSpec<unknown, unknown>>
 export const PER_CPU_HASH_MAP_SPEC_KEYS = optionKeys<Omit<PerCpuMapSpec<unknown, unknown>, "type">>({
   name: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true, kernelName: true,
 });
+export const OPEN_MAP_OPTIONS_KEYS = optionKeys<OpenMapOptions>({ readOnly: true, writeOnly: true });
 export const OPEN_MAP_CODECS_KEYS = optionKeys<OpenMapCodecs<unknown, unknown>>({ key: true, value: true, dumpParser: true });
 export const BPF_OPTIONS_KEYS = optionKeys<BpfOptions>({
   driver: true, mapRoot: true, mapPrefix: true, logger: true, metrics: true, probe: true, fallbackMapRoot: true,

@@ -139,13 +139,17 @@ export function objPin(ctx: SyscallContext, fd: number, path: string): void {
   }
 }
 
-/** The seed's ObjGet: `Unable to get object <path>: <errno>`; isNotExist() when nothing is pinned. */
-export function objGet(ctx: SyscallContext, path: string): number {
+/**
+ * The seed's ObjGet: `Unable to get object <path>: <errno>`; isNotExist() when nothing is pinned.
+ * `fileFlags` (OBJ_GET's file_flags: 0, BPF_F_RDONLY or BPF_F_WRONLY) go to the kernel as given.
+ */
+export function objGet(ctx: SyscallContext, path: string, fileFlags = 0): number {
   if (typeof path !== "string" || path.includes("\0") || path === "") {
     throw new TypeError(`Unable to get object ${JSON.stringify(String(path))}: path must be a non-empty string without NUL`);
   }
+  assertU32(fileFlags, "flags", `Unable to get object ${path}`);
   const t0 = timeStart(ctx);
-  const fd = ctx.driver.objGet(path, 0);
+  const fd = ctx.driver.objGet(path, fileFlags);
   timeEnd(ctx, MetricOp.objGet, fd, t0);
   if (fd < 0) {
     const hint = dotName(-fd, path);
@@ -213,9 +217,10 @@ export function getNextKey(ctx: SyscallContext, fd: number, key: Uint8Array | nu
 }
 
 /** The seed's MapFdFromID. */
-export function mapFdFromId(ctx: SyscallContext, id: number): number {
+/** GET_FD_BY_ID; `openFlags` (0, BPF_F_RDONLY or BPF_F_WRONLY) go to the kernel as given. */
+export function mapFdFromId(ctx: SyscallContext, id: number, openFlags = 0): number {
   const t0 = timeStart(ctx);
-  const fd = ctx.driver.mapGetFdById(id, 0);
+  const fd = ctx.driver.mapGetFdById(id, openFlags);
   timeEnd(ctx, MetricOp.getFDByID, fd, t0);
   if (fd < 0) throw fail(-fd, "BPF_MAP_GET_FD_BY_ID", `Unable to get object fd from id ${id}`);
   return fd;
