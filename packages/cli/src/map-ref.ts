@@ -74,24 +74,53 @@ export function mapFrozen(driver: Driver, fd: number, info: BpfMapInfo): boolean
   return r < 0 ? false : undefined;
 }
 
+/**
+ * mapFrozen for a map held by a read-only fd, on which every write is EPERM whether or not the
+ * map is frozen: the probe goes through a short-lived read-write fd to the same map (by its pin
+ * when it was opened by one, else by id). Undefined when that cannot be had (a pin readable
+ * only) or leads to another map (the pin replaced meanwhile).
+ */
+export function mapFrozenReadOnly(driver: Driver, m: OpenedMap): boolean | undefined {
+  if (!FREEZE_PROBED.has(m.info.type)) return undefined;
+  const fd = m.path !== undefined ? driver.objGet(m.path, 0) : driver.mapGetFdById(m.info.id, 0);
+  if (fd < 0) return undefined;
+  try {
+    const same = (() => {
+      try {
+        return mapInfo(driver, fd).id === m.info.id;
+      } catch {
+        return false;
+      }
+    })();
+    return same ? mapFrozen(driver, fd, m.info) : undefined;
+  } finally {
+    driver.close(fd);
+  }
+}
+
 export function mapLabel(info: BpfMapInfo): string {
   return info.name ? `map ${info.id} (${info.name})` : `map ${info.id}`;
 }
 
-/** Opens the map a reference names; the caller closes `fd`. */
-export function openMapRef(driver: Driver, ref: MapRef, where: MapRoot): OpenedMap {
+/**
+ * Opens the map a reference names; the caller closes `fd`. `openFlags` is the fd's access mode
+ * (0, or BPF_F_RDONLY for the commands that only read, as bpftool's show, dump, lookup and
+ * getnext: a map pinned readable only, or one an LSM lets this process read and not write,
+ * opens all the same).
+ */
+export function openMapRef(driver: Driver, ref: MapRef, where: MapRoot, openFlags = 0): OpenedMap {
   switch (ref.kind) {
-    case "id": return openById(driver, ref.id);
-    case "path": return openByPath(driver, ref.path);
-    case "name": return openByKernelName(driver, ref.name);
+    case "id": return openById(driver, ref.id, openFlags);
+    case "path": return openByPath(driver, ref.path, openFlags);
+    case "name": return openByKernelName(driver, ref.name, openFlags);
     case "bare": {
       const candidates = [join(where.root, where.prefix, ref.name), join(where.root, ref.name)];
       for (const p of candidates) {
         const st = driver.host.stat(p);
-        if (st.errno === 0 && st.isFile) return openByPath(driver, p);
+        if (st.errno === 0 && st.isFile) return openByPath(driver, p, openFlags);
       }
       try {
-        return openByKernelName(driver, ref.name);
+        return openByKernelName(driver, ref.name, openFlags);
       } catch (e) {
         if (e instanceof CliError && e.exitCode === ExitCode.notFound) {
           throw new CliError(`no map ${ref.name}: nothing pinned at ${candidates.join(" or ")}, and no loaded map has that name`, ExitCode.notFound, "list maps with `bpfkit maps`; set the root with --map-root");
@@ -102,15 +131,17 @@ export function openMapRef(driver: Driver, ref: MapRef, where: MapRoot): OpenedM
   }
 }
 
-function openById(driver: Driver, id: number): OpenedMap {
-  const fd = driver.mapGetFdById(id);
+function openById(driver: Driver, id: number, openFlags: number): OpenedMap {
+  const fd = driver.mapGetFdById(id, openFlags);
   if (fd === -2) throw new CliError(`no map with id ${id}`, ExitCode.notFound, "list maps with `bpfkit maps`");
   must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
   return withInfo(driver, fd, undefined);
 }
 
-function openByPath(driver: Driver, path: string): OpenedMap {
-  const fd = driver.objGet(path);
+function openByPath(driver: Driver, path: string, openFlags: number): OpenedMap {
+  let fd = driver.objGet(path, openFlags);
+  // OBJ_GET opens a pinned link read-write only (EINVAL for a mode): open it so to say what it is.
+  if (fd === -Errno.EINVAL && openFlags !== 0) fd = driver.objGet(path, 0);
   if (fd === -2) {
     // bpffs's own maps.debug and progs.debug are files OBJ_GET answers ENOENT for.
     if (driver.host.stat(path).isFile) throw new CliError(`${path} is a file on bpffs, not a pinned object (bpffs lists its maps and programs there)`, ExitCode.failure);
@@ -158,11 +189,11 @@ function withInfo(driver: Driver, fd: number, path: string | undefined): OpenedM
   }
 }
 
-function openByKernelName(driver: Driver, name: string): OpenedMap {
+function openByKernelName(driver: Driver, name: string, openFlags: number): OpenedMap {
   const found: OpenedMap[] = [];
   try {
     for (const id of mapIds({ driver, metrics: undefined })) {
-      const fd = driver.mapGetFdById(id);
+      const fd = driver.mapGetFdById(id, openFlags);
       if (fd === -Errno.ENOENT) continue; // gone since the id was listed
       must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
       let info: BpfMapInfo;

@@ -218,7 +218,8 @@ describe("map dump --algorithm walk when a key vanishes mid-walk", () => {
     let lookups = 0;
     const d = wrapDriver(sim, {
       mapLookupElem: (f, key, value, flags) => {
-        if (++lookups === 2) expect(sim.mapDeleteElem(f, key)).toBe(0);
+        // Through the test's own fd: the dump's is read-only.
+        if (++lookups === 2) expect(sim.mapDeleteElem(fd, key)).toBe(0);
         return sim.mapLookupElem(f, key, value, flags);
       },
     });

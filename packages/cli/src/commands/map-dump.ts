@@ -1,7 +1,7 @@
 // `bpfkit map dump`: every element, through core's dump algorithms — BPF_MAP_LOOKUP_BATCH where
 // the kernel has it, else Cilium's v1.7 walk — with the seed's DumpStats on request.
 import {
-  BatchScratch, batchDump, dumpDuration, newDumpStats, walkDump, type DumpStats, type RawSink,
+  BPF_F_RDONLY, BatchScratch, batchDump, dumpDuration, newDumpStats, walkDump, type DumpStats, type RawSink,
 } from "@bpfkit/core";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { flag, str, type Command } from "../command.js";
@@ -10,7 +10,7 @@ import { checkTypeOptions, decodeValue, elemTypes, entryJson, formatEntry, TYPE_
 import { fields, jsonValue, toJson } from "../format.js";
 import { MAP_REF_USAGE } from "../map-ref.js";
 import { OutputSpool } from "../output-spool.js";
-import { nothingAfterMap, withMap } from "./map-elem.js";
+import { nothingAfterMap, READ_ONLY_NOTE, withMap } from "./map-elem.js";
 
 export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
 
@@ -86,7 +86,8 @@ export const mapDumpCommand: Command = {
     "Output: text streams as entries are read, and ends with a count line; a dump that fails part-way\n" +
     "leaves the entries read so far on stdout, no count line, and the error on stderr. --json writes one\n" +
     "complete document once the dump has finished (held in memory, past 8 Mi characters in an unlinked\n" +
-    "temporary file under $TMPDIR); a dump that fails writes nothing on stdout, only the error on stderr.",
+    "temporary file under $TMPDIR); a dump that fails writes nothing on stdout, only the error on stderr.\n" +
+    READ_ONLY_NOTE,
   options: {
     ...TYPE_OPTIONS,
     reliable: { type: "boolean", help: "Cilium's reliable dump: --algorithm defaults to walk" },
@@ -118,7 +119,7 @@ export const mapDumpCommand: Command = {
         throw e;
       }
       return 0;
-    });
+    }, BPF_F_RDONLY);
   },
 };
 

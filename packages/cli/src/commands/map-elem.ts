@@ -1,6 +1,6 @@
 // `bpfkit map show|lookup|update|delete|pin|freeze`: one map, one element at a time.
 import {
-  BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_ANY, BPF_EXIST, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, errnoText, type Driver,
 } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
@@ -9,7 +9,7 @@ import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
 import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields } from "../format.js";
-import { MAP_REF_USAGE, mapFrozen, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
+import { MAP_REF_USAGE, mapFrozen, mapFrozenReadOnly, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
 import { pinPathProblem } from "../pin-path.js";
 import { describeKind, objectKind } from "../object-kind.js";
@@ -21,13 +21,13 @@ import { frozenText, mapJson } from "./maps.js";
  * exit 2 whether or not the map exists, or bpf(2) is usable at all.
  */
 export async function withMap<R, T>(ctx: Ctx, args: readonly string[], parseRest: (rest: readonly string[]) => R,
-  fn: (d: Driver, m: OpenedMap, rest: R) => T): Promise<T> {
+  fn: (d: Driver, m: OpenedMap, rest: R) => T, openFlags = 0): Promise<T> {
   const { ref, next } = parseMapRef(args, 0);
   const rest = parseRest(args.slice(next));
   const d = await ctx.driver();
   let m: OpenedMap;
   try {
-    m = openMapRef(d, ref, ctx.mapRoot(d));
+    m = openMapRef(d, ref, ctx.mapRoot(d), openFlags);
   } catch (e) {
     if (e instanceof CliError && e.exitCode === ExitCode.notFound && isFreshSim(d)) throw new CliError(e.message, e.exitCode, FRESH_SIM_HINT);
     throw e;
@@ -45,6 +45,10 @@ export function nothingAfterMap(usage: string): (rest: readonly string[]) => voi
     if (rest.length > 0) throw usageError(`unexpected ${JSON.stringify(rest.join(" "))}`, `usage: bpfkit ${usage}`);
   };
 }
+
+/** For the commands that only read: they open the map as bpftool's show, dump, lookup and getnext do. */
+export const READ_ONLY_NOTE = "The map is opened read-only (BPF_F_RDONLY), as bpftool does: a map pinned readable only, or one this\n" +
+  "process may read and not write, is read all the same.";
 
 /** How KEY and VALUE bytes differ from bpftool's, for every command that reads them. */
 const HEX_NOTE = "Bytes are hex even without 0x (bpftool's are decimal unless `hex` comes first: its `key 10 0 0 1` is\n" +
@@ -98,9 +102,9 @@ function updateFlags(word: string | undefined): number {
   }
 }
 
-/** Reads `map show` facts of an opened map. */
+/** Reads `map show` facts of a map opened read-only. */
 function showMap(ctx: Ctx, d: Driver, m: OpenedMap): void {
-  const frozen = mapFrozen(d, m.fd, m.info);
+  const frozen = mapFrozenReadOnly(d, m);
   ctx.emit(
     () => fields([
       ["id", String(m.info.id)],
@@ -123,12 +127,13 @@ export const mapShowCommand: Command = {
   name: "map show",
   summary: "one map's id, type, sizes, max entries, flags, whether it is frozen, its BTF id, and its pin when MAP is given by its pin",
   usage: "map show MAP [--json]",
-  details: `${MAP_REF_USAGE}.\nA map given by \`id N\` or \`name NAME\` shows no pin: \`bpfkit maps --pins\` lists every pin of every map.`,
+  details: `${MAP_REF_USAGE}.\nA map given by \`id N\` or \`name NAME\` shows no pin: \`bpfkit maps --pins\` lists every pin of every map.\n` +
+    `${READ_ONLY_NOTE}\nWhether it is frozen is read through a second, read-write fd: \`?\` (null) when that is refused.`,
   options: {},
   examples: ["bpfkit map show id 12", "bpfkit map show /sys/fs/bpf/tc/globals/cilium_ct4_global", "bpfkit map show cilium_lxc"],
   async run(ctx, args) {
     if (args.length === 0) throw usageError("which map?", "bpftool's `map show` without MAP is `bpfkit maps`");
-    await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => showMap(ctx, d, m));
+    await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => showMap(ctx, d, m), BPF_F_RDONLY);
     return 0;
   },
 };
@@ -141,7 +146,7 @@ export const mapLookupCommand: Command = {
     "Map-in-map and PROG_ARRAY values print as `id N` ({\"id\": N} in JSON), where bpftool prints the id's bytes.\n" +
     "On an LPM trie the lookup is a longest-prefix match: the value is the longest stored prefix's that holds KEY,\n" +
     "and the key printed is KEY as given (an address as /32 or /128), not that prefix (`map dump` shows the prefixes).\n" +
-    "Exit code 4 when the key is not in the map (on an LPM trie: when no stored prefix holds KEY).",
+    `Exit code 4 when the key is not in the map (on an LPM trie: when no stored prefix holds KEY).\n${READ_ONLY_NOTE}`,
   options: { ...TYPE_OPTIONS },
   examples: ["bpfkit map lookup id 12 key 0a 00 00 01", "bpfkit map lookup id 12 key 10.0.0.1 --key-type ipv4 --value-type u64", "bpfkit map lookup id 7 key 10.1.0.0/16"],
   async run(ctx, args, opts) {
@@ -156,7 +161,7 @@ export const mapLookupCommand: Command = {
       const v = decodeValue(t, value);
       ctx.emit(() => formatEntry(t.key.format(key, 0), v), () => entryJson(t, key, v));
       return 0;
-    });
+    }, BPF_F_RDONLY);
   },
 };
 
@@ -332,7 +337,7 @@ export const mapNextCommand: Command = {
   name: "map next",
   summary: "the key after KEY (or the first key), as BPF_MAP_GET_NEXT_KEY answers",
   usage: "map next MAP [key KEY…] [--key-type T]",
-  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.`,
+  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.\n${READ_ONLY_NOTE}`,
   options: { ...KEY_TYPE_OPTIONS },
   examples: ["bpfkit map next id 12", "bpfkit map next id 12 key 0a 00 00 01"],
   async run(ctx, args, opts) {
@@ -347,7 +352,7 @@ export const mapNextCommand: Command = {
       must(r, `next key ${m.label}`);
       ctx.emit(() => `next key: ${t.key.format(next, 0)}\n`, () => ({ key: key === null ? null : t.key.json(key, 0), next: t.key.json(next, 0) }));
       return 0;
-    });
+    }, BPF_F_RDONLY);
   },
 };
 

@@ -1,5 +1,5 @@
 // `bpfkit maps`: every map the host has loaded, like `bpftool map show`.
-import { mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BPF_F_RDONLY, mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
@@ -46,7 +46,8 @@ export function mapPins(driver: Driver): Map<number, string[]> {
         walk(path, depth + 1);
         continue;
       }
-      const fd = driver.objGet(path);
+      // Read-only, as bpftool's pin table: a pin readable only is listed too.
+      const fd = driver.objGet(path, BPF_F_RDONLY);
       if (fd < 0) continue;
       try {
         // Links and programs are skipped: a link's info would decode as some map's id.
@@ -87,6 +88,7 @@ export const mapsCommand: Command = {
     "FROZEN (bpftool's `frozen`): whether BPF_MAP_FREEZE made the map read-only for user space; bpfkit\n" +
     "tells by an update the kernel refuses before writing (EPERM when frozen), for the types it models, else `?` (null).\n" +
     "--pins also walks every bpffs mount and shows where each map is pinned (like bpftool map show -f;\n" +
+    "each pin is opened read-only, so one readable only is listed too;\n" +
     "with --json, every path under \"pins\", where map show, map create and map pin give the one path as \"pinned\").",
   options: { pins: { type: "boolean", help: "show pin paths (walks every bpffs mount)" } },
   async run(ctx, args, opts) {
