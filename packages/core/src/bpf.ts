@@ -704,8 +704,8 @@ export class Bpf implements sys.SyscallContext {
    *
    * `options` open it `{ readOnly: true }` (BPF_F_RDONLY: lookups, walks, dumps and iteration
    * work, writes are the kernel's EPERM, read as such) or `{ writeOnly: true }` (BPF_F_WRONLY:
-   * updates and deletes only), as cilium/ebpf's LoadPinOptions; a map frozen by its owner, or
-   * pinned with read permission only, still opens read-only. The map keeps the mode for every
+   * updates and deletes only), as cilium/ebpf's LoadPinOptions; a map pinned with read permission
+   * only, or one an LSM lets this process read and not write, still opens read-only. The map keeps the mode for every
    * later open of its pin (after close(), reopen()); it creates and replaces nothing
    * (openOrCreate*, openParallel and checkAndUpgrade refuse once it is closed), and a read-only
    * map takes no `withCache()`.
