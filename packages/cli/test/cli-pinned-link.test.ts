@@ -94,6 +94,10 @@ describe.skipIf(dut.unavailable !== undefined)(`pinned links and programs are no
     const before = readdirSync("/proc/self/fd").length;
     const bpf = createBpf({ driver: d, mapRoot: fs.path, logger: silentLogger });
     expect(() => bpf.openMap(linkPath)).toThrow(/it is a BPF link \(cgroup\), not a map/);
+    // OBJ_GET gives a link no read-only or write-only fd (EINVAL): the error still says what it is.
+    for (const options of [{ readOnly: true }, { writeOnly: true }]) {
+      expect(() => bpf.openMap(linkPath, undefined, options)).toThrow(/it is a BPF link \(cgroup\), not a map/);
+    }
     expect(bpf.getMap(linkPath)).toBeUndefined();
     expect(readdirSync("/proc/self/fd").length).toBe(before);
   });

@@ -723,7 +723,9 @@ export class Bpf implements sys.SyscallContext {
       fd = sys.objGet(this, path, access);
     } catch (e) {
       // The seed's words name the pin; say which call asked, as every later failure here does.
-      throw e instanceof BpfError ? renamed(e, "openMap", path, { path }) : e;
+      const named = e instanceof BpfError ? renamed(e, "openMap", path, { path }) : e;
+      if (access !== 0 && errnoOf(e) === Errno.EINVAL) this.#notOpenedInMode(path, named);
+      throw named;
     }
     // fromOpened registers the map under `path`.
     return this.#adoptFd("openMap", fd, path, { path },
@@ -773,6 +775,23 @@ export class Bpf implements sys.SyscallContext {
     }
     return this.#adoptFd(op, fd, name, { map: name },
       (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs, access));
+  }
+
+  /**
+   * OBJ_GET gives a pinned link no read-only or write-only fd (EINVAL): open what is at `path`
+   * read-write, only to say what it is as a plain openMap would (`it is a BPF link`), and close
+   * it. Throws that, or `refusal` when it says nothing more (a map is never adopted here).
+   */
+  #notOpenedInMode(path: string, refusal: unknown): never {
+    let fd: number;
+    try {
+      fd = sys.objGet(this, path);
+    } catch {
+      throw refusal;
+    }
+    return this.#adoptFd("openMap", fd, path, { path }, () => {
+      throw refusal;
+    });
   }
 
   /**
