@@ -119,7 +119,6 @@ const MISMATCH_MESSAGES: Record<MapDifference["field"], string> = {
   flags: "Flags mismatch for BPF map",
 };
 
-
 /**
  * The seed's package-level functions as methods (API.md §3), with the instance's state. Errors
  * are thrown: BpfError (errno, code, op, path) for what the kernel or host refused, TypeError /

@@ -1071,7 +1071,6 @@ export class BpfMap<K, V> {
     return this.#decode(this.#value, vb, "lookup", "value");
   }
 
-
   /**
    * Writes `key` → `value` (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST). With a cache, a failure
    * is kept as to-be-inserted and retried by the resolver, as in the seed; a failed update with
