@@ -454,7 +454,16 @@ export class BpfMap<K, V> {
 
   /** The cache's size changed: the pressure, except for LRU maps (see withPressureMetric). */
   #cachePressure(size: number): void {
-    if (this.#pressureName !== undefined && !isLruMapType(this.#info.mapType)) this.updatePressureMetricWithSize(size);
+    if (this.#pressureName !== undefined && !this.#evicts()) this.updatePressureMetricWithSize(size);
+  }
+
+  /**
+   * Whether the map is an LRU map, which the kernel evicts from without telling the cache: the
+   * type of the map opened (an LRU pin opened through a HASH spec evicts; an LRU spec on a
+   * kernel without LRU made a HASH, which does not), the spec's before any open.
+   */
+  #evicts(): boolean {
+    return isLruMapType(this.#kernelType !== 0 ? this.#kernelType : this.#info.mapType);
   }
 
   /**
@@ -1663,8 +1672,7 @@ export class BpfMap<K, V> {
       opError: (op, errno) => this.#error(op, errno, op === "update" || op === "delete" ? this.#refusal(op, errno) : undefined),
       metric: (op, ok) => this.#metric(op, ok),
       sizeChanged: (size) => this.#cachePressure(size),
-      // The type as opened: an LRU map the kernel lacks is a HASH, whose keys do count.
-      countsKeys: () => !isLruMapType(this.#info.mapType),
+      countsKeys: () => !this.#evicts(),
     };
   }
 }

@@ -131,6 +131,20 @@ eachDriver("map pressure metric", (get) => {
     expect(seen).toEqual(["lb4 0.125"]);
   });
 
+  it("an LRU pin opened through a HASH spec keeps no keys either: the type is the map's, not the spec's", () => {
+    const env = get();
+    const { bpf } = withPressure(env);
+    const pinned = env.track(bpf.newMap({ ...testMapSpec("cilium_ct4_global"), type: BPF_MAP_TYPE_LRU_HASH, flags: 0, maxEntries: 8 }));
+    pinned.openOrCreate();
+    // open() takes the pin as it is (the seed's Open checks no properties).
+    const m = env.track(bpf.newMap({ ...testMapSpec("cilium_ct4_global"), flags: 0, maxEntries: 8 }).withPressureMetric());
+    m.open();
+    expect(m.info().type).toBe(BPF_MAP_TYPE_LRU_HASH);
+    for (let k = 0; k < 100; k++) m.update(k, k);
+    m.withCache({ clock: new ManualClock() });
+    expect(m.getModel().cache).toEqual([]);
+  });
+
   it("reports nothing without withPressureMetric, or without a mapPressure hook", () => {
     const env = get();
     const { bpf, seen } = withPressure(env);
