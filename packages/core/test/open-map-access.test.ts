@@ -4,7 +4,8 @@
 // pin (after close(), reopen()) asks for the same mode instead of coming back read-write.
 import { expect, it } from "vitest";
 import {
-  BatchCursor, BPF_F_RDONLY, BPF_F_WRONLY, BpfError, newDumpStats, u32, type Bpf, type BpfMap,
+  BatchCursor, BPF_EXIST, BPF_F_RDONLY, BPF_F_WRONLY, BpfError, createBpf, Errno, isKeyNotExist, memoryLogger, newDumpStats,
+  u32, wrapDriver, type Bpf, type BpfMap,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, testMapSpec, type Env } from "./support/env.js";
@@ -121,6 +122,57 @@ eachDriver("openMap and openMapById read-only and write-only", (get) => {
     expect(rw.lookup(5)).toBe(50);
   });
 
+  it("an errno the mode does not explain reads as usual: a missing key is no write-only refusal", () => {
+    const env = get();
+    owner(env);
+    const wo = env.track(env.bpf.openMap("cilium_test", codecs, { writeOnly: true }));
+    for (const [op, f] of [["delete", () => wo.delete(9)], ["update", () => wo.update(9, 90, BPF_EXIST)]] as const) {
+      const e = thrownBpfError(f);
+      expect([e.code, e.op, isKeyNotExist(e)]).toEqual(["ENOENT", op, true]);
+      expect(e.message).not.toContain("write-only");
+    }
+    const ro = env.track(env.bpf.openMap("cilium_test", codecs, { readOnly: true }));
+    ro.close();
+    env.driver.host.unlink(env.bpf.mapPath("cilium_test"));
+    const gone = thrownBpfError(() => ro.lookup(1));
+    expect(gone.code).toBe("ENOENT");
+    expect(gone.message).not.toContain("read-only");
+  });
+
+  it("a pin that opens read-only and nothing else: isPinned and checkCompatible ask for read-only too", () => {
+    const env = get();
+    owner(env);
+    const path = env.bpf.mapPath("cilium_test");
+    // OBJ_GET of this pin answers EACCES to any mode but BPF_F_RDONLY, as a 0400 pin does to another user.
+    const readableOnly = wrapDriver(env.driver, {
+      objGet: (p, flags) => (p === path && flags !== BPF_F_RDONLY ? -Errno.EACCES : env.driver.objGet(p, flags)),
+    });
+    const bpf = createBpf({ driver: readableOnly, mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    expect(thrownBpfError(() => bpf.openMap("cilium_test", codecs)).code).toBe("EACCES");
+    const ro = env.track(bpf.openMap("cilium_test", codecs, { readOnly: true }));
+    const before = openFdsOf(env.driver);
+    expect(ro.isPinned()).toBe(true);
+    ro.close();
+    ro.checkCompatible();
+    expect(openFdsOf(env.driver)).toBe(before - 1);
+    expect(ro.lookup(2)).toBe(20);
+  });
+
+  it("a mode OBJ_GET refuses with EINVAL stays that refusal when the read-write look that names the object fails too", () => {
+    const env = get();
+    owner(env);
+    const path = env.bpf.mapPath("cilium_test");
+    // EINVAL to the mode, as for a pinned link; EACCES to the read-write open that would say what it is.
+    const odd = wrapDriver(env.driver, {
+      objGet: (p, flags) => (p !== path ? env.driver.objGet(p, flags) : (flags ?? 0) !== 0 ? -Errno.EINVAL : -Errno.EACCES),
+    });
+    const bpf = createBpf({ driver: odd, mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const before = openFdsOf(env.driver);
+    const e = thrownBpfError(() => bpf.openMap("cilium_test", codecs, { readOnly: true }));
+    expect([e.code, e.op, e.path]).toEqual(["EINVAL", "openMap", path]);
+    expect(openFdsOf(env.driver)).toBe(before);
+  });
+
   it("openMapById takes the same options", () => {
     const env = get();
     const rw = owner(env);
@@ -156,6 +208,7 @@ eachDriver("openMap and openMapById read-only and write-only", (get) => {
       [{ readOnly: 1 }, /^openMap cilium_test: options.readOnly must be a boolean, got 1$/],
       [{ readonly: true }, /^openMap cilium_test: unknown options key "readonly" \(did you mean "readOnly"\?\)$/],
       ["ro", /^openMap cilium_test: options must be an object/],
+      [null, /^openMap cilium_test: options must be an object/],
     ];
     for (const [options, message] of bad) {
       const e = thrown(() => env.bpf.openMap("cilium_test", codecs, options as never));
@@ -163,6 +216,7 @@ eachDriver("openMap and openMapById read-only and write-only", (get) => {
       expect(e.message).toMatch(message);
       const byId = thrown(() => env.bpf.openMapById(idOf(env.bpf, rw), codecs, options as never));
       expect(byId).toBeInstanceOf(TypeError);
+      expect(byId.message).toMatch(new RegExp(`^openMapById id:${idOf(env.bpf, rw)}: `));
     }
     expect(openFdsOf(env.driver)).toBe(before);
   });
@@ -228,6 +282,8 @@ eachDriver("openMap and openMapById read-only and write-only", (get) => {
     const e = thrownBpfError(() => env.bpf.objGet(path, BPF_F_RDONLY | BPF_F_WRONLY));
     expect([e.code, e.path]).toEqual(["EINVAL", path]);
     expect(e).toBeInstanceOf(BpfError);
-    expect(thrown(() => env.bpf.objGet(path, -1))).toBeInstanceOf(RangeError);
+    const bad = thrown(() => env.bpf.objGet(path, -1));
+    expect(bad).toBeInstanceOf(RangeError);
+    expect(bad.message).toBe(`Unable to get object ${path}: flags -1 is not a u32`);
   });
 });
