@@ -3,10 +3,11 @@
 import { expect, it } from "vitest";
 import {
   BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH,
-  BPF_MAP_TYPE_PERCPU_HASH, MapIncompatibleError, isNotExist, newPerCpuMap, u16, u32, u64,
+  BPF_MAP_TYPE_PERCPU_HASH, MapIncompatibleError, createBpf, isNotExist, mapDifferences, memoryLogger, newPerCpuMap, u16, u32, u64,
 } from "@bpfkit/core";
+import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, testMapSpec } from "./support/env.js";
-import { thrown } from "./support/thrown.js";
+import { thrown, thrownBpfError } from "./support/thrown.js";
 
 eachDriver("BpfMap.checkCompatible", (get) => {
   it("a pinned map made from the spec is compatible with it; each other property is a difference, and nothing changes", () => {
@@ -19,6 +20,7 @@ eachDriver("BpfMap.checkCompatible", (get) => {
     const other = { ...testMapSpec(), type: BPF_MAP_TYPE_LRU_HASH, key: u64, value: u16, maxEntries: 32, flags: 0 };
     const e = thrown(() => m.checkCompatible(other)) as MapIncompatibleError;
     expect(e).toBeInstanceOf(MapIncompatibleError);
+    expect(e.name).toBe("MapIncompatibleError");
     expect(e.differences).toEqual([
       { field: "mapType", map: BPF_MAP_TYPE_HASH, spec: BPF_MAP_TYPE_LRU_HASH },
       { field: "keySize", map: 4, spec: 8 },
@@ -64,15 +66,45 @@ eachDriver("BpfMap.checkCompatible", (get) => {
     const made = env.map(testMapSpec());
     made.openOrCreate();
     made.close();
+    const before = openFdsOf(env.driver);
     const wide = env.map({ name: "cilium_test", type: BPF_MAP_TYPE_HASH, key: u32, value: u64, maxEntries: 16, flags: BPF_F_NO_PREALLOC });
     const e = thrown(() => wide.checkCompatible()) as MapIncompatibleError;
     expect(e.differences).toEqual([{ field: "valueSize", map: 4, spec: 8 }]);
     expect(wide.isOpen()).toBe(false);
+    made.checkCompatible();
+    // The pin's fd was only borrowed, compatible or not.
+    expect([made.isOpen(), openFdsOf(env.driver)]).toEqual([false, before]);
     const raw = env.track(env.bpf.openMap("cilium_test"));
     raw.checkCompatible(testMapSpec());
     const ghost = env.map(testMapSpec("ghost"));
     const missing = thrown(() => ghost.checkCompatible());
     expect([isNotExist(missing), (missing as Error).message.startsWith("checkCompatible ghost: ")]).toEqual([true, true]);
+  });
+
+  it("a map closed for good is EBADF, and not compared with whatever is pinned at its path since", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreateUnpinned();
+    m.close();
+    env.map(testMapSpec()).openOrCreate();
+    const e = thrownBpfError(() => m.checkCompatible());
+    expect([e.code, e.op]).toEqual(["EBADF", "checkCompatible"]);
+  });
+
+  it("the spec's type is the one getMapType gives: an LRU spec on a kernel without LRU is a HASH", () => {
+    const env = get();
+    const old = createBpf({ driver: env.driver, mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger(),
+      probe: (t) => t !== BPF_MAP_TYPE_LRU_HASH });
+    const spec = { name: "lru", type: BPF_MAP_TYPE_LRU_HASH, key: u32, value: u64, maxEntries: 8 };
+    const m = env.track(old.newMap(spec));
+    m.openOrCreate();
+    // An object not opened yet has the spec's own type until it opens.
+    env.track(old.newMap(spec)).checkCompatible();
+    expect(m.info().type).toBe(BPF_MAP_TYPE_HASH);
+    m.checkCompatible();
+    m.checkCompatible(spec);
+    m.close();
+    m.checkCompatible(spec);
   });
 
   it("a per-CPU spec is compared by one CPU's value, and a map opened by id by its fd", () => {
@@ -95,5 +127,17 @@ eachDriver("BpfMap.checkCompatible", (get) => {
       .toBe(`checkCompatible cilium_test: unknown spec key "maxEntrie" (did you mean "maxEntries"?)`);
     expect(thrown(() => m.checkCompatible({ ...testMapSpec(), key: undefined } as never))).toBeInstanceOf(TypeError);
     expect(thrown(() => m.checkCompatible(null as never))).toBeInstanceOf(TypeError);
+    expect(thrown(() => m.checkCompatible({ ...testMapSpec(), flags: "0x1" } as never)).message)
+      .toBe("checkCompatible cilium_test: spec.flags must be a u32, got 0x1");
+    expect(thrown(() => m.checkCompatible({ ...testMapSpec(), flags: -1 }))).toBeInstanceOf(TypeError);
+  });
+
+  it("mapDifferences rounds max entries for an LRU with NO_COMMON_LRU only", () => {
+    const info = { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 5, flags: 0 };
+    // NO_COMMON_LRU is meaningless (the kernel's EINVAL) on a HASH: a flags difference, and the max entries as asked.
+    expect(mapDifferences(info as never, { ...info, flags: BPF_F_NO_COMMON_LRU }, 4))
+      .toEqual([{ field: "flags", map: 0, spec: BPF_F_NO_COMMON_LRU }]);
+    const lru = { ...info, mapType: BPF_MAP_TYPE_LRU_HASH, maxEntries: 8, flags: BPF_F_NO_COMMON_LRU };
+    expect(mapDifferences(lru as never, { ...lru, maxEntries: 5 }, 4)).toEqual([]);
   });
 });
