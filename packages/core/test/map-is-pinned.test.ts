@@ -2,6 +2,7 @@
 // pinned at its path now, asked of the kernel, so that a replaced pin is seen.
 import { expect, it } from "vitest";
 import { DUMMY_PROG_INSNS, ProgType, u32 } from "@bpfkit/core";
+import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, testMapSpec } from "./support/env.js";
 
 eachDriver("BpfMap.isPinned", (get) => {
@@ -26,6 +27,19 @@ eachDriver("BpfMap.isPinned", (get) => {
     m.openOrCreate();
     expect(env.track(env.bpf.openMapById(m.info().id)).isPinned()).toBe(false);
     expect(env.track(env.bpf.openMap("cilium_test", { key: u32, value: u32 })).isPinned()).toBe(true);
+  });
+
+  it("false for a second object of the pinned path that is not open itself; no fd is left behind", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    const before = openFdsOf(env.driver);
+    const twin = env.map(testMapSpec());
+    expect([twin.isPinned(), twin.isOpen(), m.isPinned()]).toEqual([false, false, true]);
+    expect(openFdsOf(env.driver)).toBe(before);
+    env.track(env.otherBpf().newMap({ ...testMapSpec(), maxEntries: 32 })).openOrCreate();
+    expect(m.isPinned()).toBe(false);
+    expect(openFdsOf(env.driver)).toBe(before + 1);
   });
 
   it("false once another process replaced the pin with another map, true again after reopen()", () => {
