@@ -68,6 +68,14 @@ eachDriver("isKeyNotExist and isKeyExist", (get) => {
     expect([(e as BatchError).code, (e as BatchError).count, isKeyNotExist(e)]).toEqual(["ENOENT", 1, true]);
   });
 
+  it("an EEXIST about a pin, not a key, is not isKeyExist", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    const e = thrownBpfError(() => env.bpf.objPin(m.getFd(), m.path()));
+    expect([e.code, e.aboutKey, isKeyExist(e), isKeyNotExist(e)]).toEqual(["EEXIST", false, false, false]);
+  });
+
   it("the seed's element functions on an fd mark their ENOENT and EEXIST too", () => {
     const env = get();
     const m = env.map(testMapSpec());

@@ -145,6 +145,15 @@ eachDriver("map pressure metric", (get) => {
     expect(m.getModel().cache).toEqual([]);
   });
 
+  it("an LRU map given withCache() still caches what it writes: only the cache of keys alone is off", () => {
+    const env = get();
+    const lru = env.track(env.bpf.newMap({ ...testMapSpec("cilium_ct4_global"), type: BPF_MAP_TYPE_LRU_HASH, flags: 0, maxEntries: 8 })
+      .withPressureMetric().withCache({ clock: new ManualClock() }));
+    lru.openOrCreate();
+    lru.update(1, 10);
+    expect(lru.getModel().cache?.map((e) => [e.key, e.value, e.desiredAction])).toEqual([["1", "10", "sync"]]);
+  });
+
   it("reports nothing without withPressureMetric, or without a mapPressure hook", () => {
     const env = get();
     const { bpf, seen } = withPressure(env);
