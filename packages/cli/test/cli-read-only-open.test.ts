@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BPF_F_RDONLY, Errno, wrapDriver, type Driver } from "@bpfkit/core";
 import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
-import { cliOver, createPinned, type PinnedMap, type Run, u32le } from "./helpers.js";
+import { cliOver, createPinned, SOCKET_FILTER_INSNS, type PinnedMap, type Run, u32le } from "./helpers.js";
 
 for (const dut of driversUnderTest()) {
   describe.skipIf(dut.unavailable !== undefined)(`read-only commands on a pin readable only, on ${dut.name}`, () => {
@@ -67,6 +67,125 @@ for (const dut of driversUnderTest()) {
       expect(r.code).not.toBe(0);
       expect(opens).toEqual([0]);
       expect(d.mapLookupElem(m.fd, u32le(7), new Uint8Array(4), 0)).toBe(0);
+    });
+  });
+  describe.skipIf(dut.unavailable !== undefined)(`read-only commands on a map readable only, named by id or name, on ${dut.name}`, () => {
+    let d: Driver;
+    let fs: PrivateBpffs;
+    const fds: number[] = [];
+    let m: PinnedMap;
+    let bpfkit: (...argv: string[]) => Promise<Run>;
+
+    beforeAll(() => {
+      d = dut.create();
+      fs = mountPrivateBpffs(d);
+      m = createPinned(d, fs.path, fds, { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8, mapName: "ro_named" }, "ro_pin");
+      expect(d.mapUpdateElem(m.fd, u32le(7), u32le(70), 0)).toBe(0);
+      // Both ways to the map answer EACCES to any mode but BPF_F_RDONLY (an LSM granting read only).
+      const readableOnly = wrapDriver(d, {
+        objGet: (path, flags) => (path === m.path && flags !== BPF_F_RDONLY ? -Errno.EACCES : d.objGet(path, flags)),
+        mapGetFdById: (id, flags) => (id === m.id && flags !== BPF_F_RDONLY ? -Errno.EACCES : d.mapGetFdById(id, flags)),
+      });
+      bpfkit = cliOver(readableOnly, { BPFKIT_MAP_ROOT: fs.path });
+    });
+    afterAll(() => {
+      for (const fd of fds) d.close(fd);
+      fs.dispose();
+    });
+
+    it("map show id, map lookup name, map dump of a bare pin name and map next of a bare kernel name open it read-only", async () => {
+      const show = await bpfkit("map", "show", "id", String(m.id), "--json");
+      expect(show.code, show.err).toBe(0);
+      expect(JSON.parse(show.out)).toMatchObject({ id: m.id, name: "ro_named", frozen: null });
+      const lookup = await bpfkit("map", "lookup", "name", "ro_named", "key", "7", "--key-type", "u32", "--value-type", "u32", "--json");
+      expect(lookup.code, lookup.err).toBe(0);
+      expect(JSON.parse(lookup.out)).toEqual({ key: 7, value: 70 });
+      const dump = await bpfkit("map", "dump", "ro_pin", "--key-type", "u32", "--value-type", "u32", "--json");
+      expect(dump.code, dump.err).toBe(0);
+      expect(JSON.parse(dump.out)).toEqual([{ key: 7, value: 70 }]);
+      const next = await bpfkit("map", "next", "ro_named", "--key-type", "u32", "--json");
+      expect(next.code, next.err).toBe(0);
+      expect(JSON.parse(next.out).next).toBe(7);
+    });
+  });
+  describe.skipIf(dut.unavailable !== undefined)(`map show's frozen check through a second, read-write fd, on ${dut.name}`, () => {
+    let d: Driver;
+    let fs: PrivateBpffs;
+    const fds: number[] = [];
+    /** Run just before the probe's read-write OBJ_GET of `swap.path`, once. */
+    const swap: { path?: string; then?: () => void } = {};
+    let bpfkit: (...argv: string[]) => Promise<Run>;
+    /** Open fds: a closed one answers the info call EBADF (the kernel) or EBADFD (the simulator). */
+    const openFds = (): number => {
+      const info = new Uint8Array(256);
+      let n = 0;
+      for (let fd = 0; fd < 1024; fd++) {
+        const r = d.objGetInfoByFd(fd, info);
+        if (r !== -Errno.EBADF && r !== -Errno.EBADFD) n++;
+      }
+      return n;
+    };
+
+    beforeAll(() => {
+      d = dut.create();
+      fs = mountPrivateBpffs(d);
+      bpfkit = cliOver(wrapDriver(d, {
+        objGet: (path, flags) => {
+          if (path === swap.path && (flags ?? 0) === 0 && swap.then !== undefined) {
+            const then = swap.then;
+            swap.then = undefined;
+            then();
+          }
+          return d.objGet(path, flags);
+        },
+      }));
+    });
+    afterAll(() => {
+      for (const fd of fds) d.close(fd);
+      fs.dispose();
+    });
+    const hash = { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 };
+
+    it("a frozen map is frozen shown by its pin and by its id; one not frozen is not", async () => {
+      const frozen = createPinned(d, fs.path, fds, hash, "frozen");
+      expect(d.mapFreeze(frozen.fd)).toBe(0);
+      const thawed = createPinned(d, fs.path, fds, hash, "thawed");
+      const before = openFds();
+      for (const [m, want] of [[frozen, true], [thawed, false]] as const) {
+        for (const ref of [[m.path], ["id", String(m.id)]]) {
+          const r = await bpfkit("map", "show", ...ref, "--json");
+          expect(r.code, r.err).toBe(0);
+          expect(JSON.parse(r.out).frozen, ref.join(" ")).toBe(want);
+        }
+      }
+      // The second fd is closed again.
+      expect(openFds()).toBe(before);
+    });
+
+    it("a pin replaced between the read-only open and the check is not judged: frozen is null", async () => {
+      const first = createPinned(d, fs.path, fds, hash, "replaced");
+      const other = d.mapCreate(hash);
+      fds.push(other);
+      expect(d.mapFreeze(other)).toBe(0);
+      const prog = d.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL" });
+      expect(prog).toBeGreaterThanOrEqual(0);
+      fds.push(prog);
+      // By a frozen map, then by a program: neither is the map shown.
+      for (const replacement of [other, prog]) {
+        if (replacement === prog) {
+          expect(d.host.unlink(first.path)).toBe(0);
+          expect(d.objPin(first.fd, first.path)).toBe(0);
+        }
+        swap.path = first.path;
+        swap.then = () => {
+          expect(d.host.unlink(first.path)).toBe(0);
+          expect(d.objPin(replacement, first.path)).toBe(0);
+        };
+        const r = await bpfkit("map", "show", first.path, "--json");
+        expect(swap.then).toBeUndefined();
+        expect(r.code, r.err).toBe(0);
+        expect(JSON.parse(r.out)).toMatchObject({ id: first.id, frozen: null });
+      }
     });
   });
 }
