@@ -339,6 +339,32 @@ describe("engine traps", () => {
   });
 });
 
+describe("engine traps in a large batch", () => {
+  it("are the broken driver's error: the scratch is not given back to an engine that trapped", () => {
+    let trap = false;
+    const engine = (): EngineExports => {
+      const real = instantiateEngine();
+      return { ...real, memory: real.memory,
+        mapUpdateBatch: (h, k, v, c) => {
+          if (trap) throw new WebAssembly.RuntimeError("unreachable");
+          return real.mapUpdateBatch(h, k, v, c);
+        },
+        scratchRelease: () => {
+          // An engine that trapped may trap again on any call.
+          if (trap) throw new WebAssembly.RuntimeError("scratchRelease after a trap");
+          real.scratchRelease!();
+        } };
+    };
+    const d = sim({ engine });
+    const fd = d.mapCreate(attr(HASH, { valueSize: 64, maxEntries: 20_000, mapFlags: NO_PREALLOC }));
+    const n = 20_000;
+    const keys = new Uint8Array(4 * n);
+    for (let k = 0; k < n; k++) keys.set(u32(k), 4 * k);
+    trap = true;
+    expect(() => d.mapUpdateBatch(fd, keys, new Uint8Array(64 * n), n)).toThrow(/broken.*mapUpdateBatch.*unreachable/);
+  });
+});
+
 describe("a fresh world", () => {
   it("boots with no maps or programs; ids start at 1 in separate spaces, fds at 3", () => {
     const d = sim();
@@ -438,6 +464,47 @@ describe("options", () => {
     expect(d.memoryUsage().used).toBeLessThanOrEqual(1 << 20);
     // A page or so may stay carved for the elements' small size classes; 2 MiB would be 8 arrays.
     expect(arraysThatFit(d)).toBeGreaterThanOrEqual(fresh - 2);
+  });
+
+  it("a large deleteBatch gives its scratch back too", () => {
+    const d = sim();
+    // 64-byte keys: the delete stages 1.25 MiB of keys alone, more than the 1 MiB kept.
+    const big = d.mapCreate(attr(HASH, { keySize: 64, maxEntries: 20_000, mapFlags: NO_PREALLOC }));
+    const n = 20_000;
+    const keys = new Uint8Array(64 * n);
+    for (let k = 0; k < n; k++) keys.set(u32(k), 64 * k);
+    expect(d.mapUpdateBatch(big, keys, new Uint8Array(4 * n), n)).toEqual({ errno: 0, count: n });
+    expect(d.mapDeleteBatch(big, keys, n)).toEqual({ errno: 0, count: n });
+    d.close(big);
+    expect(d.memoryUsage().used).toBeLessThanOrEqual(1 << 20);
+  });
+
+  it("scratch given back is not used again: maps made in its room keep their values through later batches", () => {
+    const d = sim();
+    const big = d.mapCreate(attr(HASH, { valueSize: 64, maxEntries: 20_000, mapFlags: NO_PREALLOC }));
+    const n = 20_000;
+    const keys = new Uint8Array(4 * n), values = new Uint8Array(64 * n).fill(0xee);
+    for (let k = 0; k < n; k++) keys.set(u32(k), 4 * k);
+    expect(d.mapUpdateBatch(big, keys, values, n)).toEqual({ errno: 0, count: n });
+    // Made after the batch gave its 2 MiB back: the room may well be this array's now.
+    const arr = d.mapCreate(attr(ARRAY, { valueSize: 64, maxEntries: 8192 }));
+    for (let i = 0; i < 8192; i++) expect(d.mapUpdateElem(arr, u32(i), new Uint8Array(64).fill(i & 0xff))).toBe(0);
+    // Small elements after it: none may be carved from the room the scratch had.
+    const small = d.mapCreate(attr(HASH, { maxEntries: 4096, mapFlags: NO_PREALLOC }));
+    for (let k = 0; k < 4096; k++) expect(d.mapUpdateElem(small, u32(k), u32(~k))).toBe(0);
+    expect(d.mapLookupBatch(big, null, new Uint8Array(4), keys, values, n).count).toBe(n);
+    expect(values.every((b) => b === 0xee)).toBe(true);
+    const v = new Uint8Array(64);
+    let wrong = 0;
+    for (let i = 0; i < 8192; i++) {
+      expect(d.mapLookupElem(arr, u32(i), v)).toBe(0);
+      if (!v.every((b) => b === (i & 0xff))) wrong++;
+    }
+    expect(wrong).toBe(0);
+    for (let k = 0; k < 4096; k++) {
+      expect(d.mapLookupElem(small, u32(k), v.subarray(0, 4))).toBe(0);
+      expect(readU32(v, 0)).toBe(~k >>> 0);
+    }
   });
 
   it("bpffsMount moves or drops the boot-time bpffs", () => {
