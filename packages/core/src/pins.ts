@@ -222,11 +222,17 @@ function unlinkThenPin(ctx: SyscallContext, path: string, newFd: number, oldFd: 
  * Unpins `path` if it still holds the map open as `fd` ("removed"), under the path's replace
  * lock so that no bpfkit replacement runs in between; "changed" when another process has
  * replaced or removed that pin meanwhile, which is left as it is. Without a lock to take (a name
- * too long, a lock pin refused) the check and the unlink are two steps.
+ * too long, a lock pin refused, a lock taken by others UNPIN_TRIES times) the check and the
+ * unlink are two steps.
  */
 export function unpinIfStill(ctx: SyscallContext, path: string, fd: number): "removed" | "changed" {
-  const lock = lockPin(ctx, path, fd, fd);
-  if (lock === PIN_CHANGED) return "changed";
+  let lock = lockPin(ctx, path, fd, fd);
+  // Someone else held the lock: their replacement may have left the pin as it was (it failed, or
+  // the lock was a killed process's, now removed), so look before taking the answer as "changed".
+  for (let tries = 1; lock === PIN_CHANGED; tries++) {
+    if (pinnedId(ctx, path) !== idOf(ctx, fd)) return "changed";
+    lock = tries < UNPIN_TRIES ? lockPin(ctx, path, fd, fd) : undefined;
+  }
   try {
     if (typeof lock !== "string" && pinnedId(ctx, path) !== idOf(ctx, fd)) return "changed";
     ctx.driver.host.unlink(path);
@@ -235,3 +241,6 @@ export function unpinIfStill(ctx: SyscallContext, path: string, fd: number): "re
     if (typeof lock === "string") ctx.driver.host.unlink(lock);
   }
 }
+
+/** How often unpinIfStill takes the lock again while others hold it and the pin stays `fd`'s map. */
+const UNPIN_TRIES = 8;

@@ -299,4 +299,45 @@ forEachDriver("another process on the same pin", (d) => {
       m.close();
     }
   });
+
+  /** A Bpf as racing() gives, with its logger at hand. */
+  function racingLogged(overrides: DriverOverrides): { bpf: Bpf; logs: () => string[] } {
+    const logger = memoryLogger();
+    const bpf = createBpf({ driver: wrapDriver(w.driver, overrides), mapRoot: w.fs.path, logger });
+    return { bpf, logs: () => logger.records.map((r) => r.msg) };
+  }
+
+  const dataLoss = "Removing map to allow for property upgrade (expect map data loss)";
+
+
+  for (const how of ["checkAndUpgrade", "openOrCreateUnpinned"] as const) {
+    it(`${how} beside a replace lock a killed process left removes the outdated pin after a second`, () => {
+      pinSmall();
+      const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+      w.bpf.objPin(w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock)), lock);
+      const { bpf, logs } = racingLogged({});
+      const t0 = Date.now();
+      if (how === "checkAndUpgrade") {
+        const m = bpf.newMap({ ...shared, maxEntries: 4 });
+        m.open();
+        try {
+          expect(m.checkAndUpgrade({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 8 })).toBe(true);
+        } finally {
+          m.close();
+        }
+      } else {
+        const m = bpf.newMap(shared);
+        try {
+          expect(m.openOrCreateUnpinned()).toBe(true);
+        } finally {
+          m.close();
+        }
+      }
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+      // The outdated map is unpinned, as without the lock, and the stale lock is gone too.
+      expect(entries()).toEqual([]);
+      expect(logs()).toContain(dataLoss);
+    });
+  }
+
 });
