@@ -2,11 +2,12 @@
 // process: a second Bpf on the same bpffs (the other process) runs inside a driver hook of the
 // first, exactly at the step where a real race would put it. Deterministic on both drivers;
 // proc-races.test.ts runs the same races between real processes and worker threads.
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import {
-  createBpf, Errno, MapType, memoryLogger, u32, wrapDriver, type Bpf, type DriverOverrides, type MapSpec,
+  BpfError, createBpf, Errno, MapType, memoryLogger, u32, wrapDriver, type Bpf, type DriverOverrides, type MapSpec,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
+import { thrownBpfError } from "./support/thrown.js";
 
 const shared: MapSpec<number, number> = { name: "shared", type: MapType.Hash, key: u32, value: u32, maxEntries: 8 };
 
@@ -309,6 +310,77 @@ forEachDriver("another process on the same pin", (d) => {
 
   const dataLoss = "Removing map to allow for property upgrade (expect map data loss)";
 
+  /** Stops a loop the code under test should have ended: a hook called far more often than the bound. */
+  function bounded(limit: number): () => number {
+    let n = 0;
+    return () => {
+      if (++n > limit) throw new Error(`called ${n} times: the retries are not bounded`);
+      return n;
+    };
+  }
+
+  it("openOrCreate whose pin keeps coming second gives up after 8 creates with EEXIST, saying so", () => {
+    // The other process pins after every stat that found the path empty, and unpins again as
+    // soon as this one's pin has failed: every start ends at the pin.
+    const path = w.bpf.mapPath("shared");
+    const creates = bounded(20);
+    let made = 0;
+    const bpf = racing({
+      mapCreate: (attr) => {
+        made = creates();
+        const fd = w.driver.mapCreate(attr);
+        const theirs = w.driver.mapCreate(attr);
+        w.driver.objPin(theirs, path);
+        w.driver.close(theirs);
+        return fd;
+      },
+      objPin: (fd, p) => {
+        const r = w.driver.objPin(fd, p);
+        if (p === path && r === -Errno.EEXIST) w.driver.host.unlink(path);
+        return r;
+      },
+    });
+    const before = openFdsOf(w.driver);
+    const e = thrownBpfError(() => bpf.openOrCreateMap(path, MapType.Hash, 4, 4, 8, 0, 0, true));
+    expect(made).toBe(8);
+    // The last pin's error, as it would be without a race, with the count added.
+    const last = e.cause as BpfError;
+    expect(last).toBeInstanceOf(BpfError);
+    expect([e.code, e.op, e.path]).toEqual(["EEXIST", last.op, path]);
+    expect(last.message).not.toContain("another process");
+    expect(e.message).toBe(`${last.message} (another process pinned and unpinned the path 7 times meanwhile)`);
+    expect(openFdsOf(w.driver)).toBe(before);
+  });
+
+  it("openOrCreate upgrading a pin another process replaces every time gives up after 8 with EAGAIN, leaving theirs", () => {
+    pinSmall();
+    const path = w.bpf.mapPath("shared");
+    const creates = bounded(20);
+    let made = 0;
+    let theirs = -1;
+    // Each time this process has made its replacement, the other pins a new 4-entry map there.
+    const bpf = racing({
+      mapCreate: (attr) => {
+        made = creates();
+        const fd = w.driver.mapCreate(attr);
+        const small = w.bpf.createMap(MapType.Hash, 4, 4, 4, 0, 0, path);
+        w.driver.host.unlink(path);
+        w.bpf.objPin(small, path);
+        theirs = idOf(small);
+        w.driver.close(small);
+        return fd;
+      },
+    });
+    const before = openFdsOf(w.driver);
+    const e = thrownBpfError(() => bpf.newMap(shared).openOrCreate());
+    expect(made).toBe(8);
+    expect([e.code, e.path]).toEqual(["EAGAIN", path]);
+    expect(e.message).toBe(`openOrCreate shared: Unable to upgrade the map pinned at ${path}: another process replaced it ` +
+      "8 times meanwhile; what is pinned there now was kept");
+    expect(pinnedId("shared")).toBe(theirs);
+    expect(entries()).toEqual(["shared"]);
+    expect(openFdsOf(w.driver)).toBe(before);
+  });
 
   for (const how of ["checkAndUpgrade", "openOrCreateUnpinned"] as const) {
     it(`${how} beside a replace lock a killed process left removes the outdated pin after a second`, () => {
@@ -340,4 +412,190 @@ forEachDriver("another process on the same pin", (d) => {
     });
   }
 
+  it("a replace lock taken anew while this one waited is not removed before it too is a second old", () => {
+    // The first lock's holder is slow; just before this process would take it for a killed
+    // one, it finishes and another process takes the lock: that lock is live, not stale.
+    const small = pinSmall();
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    w.bpf.objPin(w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock)), lock);
+    const t0 = Date.now();
+    let secondAt = 0;
+    let secondRemovedAt = 0;
+    let polls = 0;
+    const mine = racing({
+      host: {
+        stat: (p) => {
+          // A waiter that never gives up would poll forever: stop it well past two seconds of polls.
+          if (p === lock && ++polls > 20_000) throw new Error("still waiting for the lock");
+          if (p === lock && secondAt === 0 && Date.now() - t0 >= 900) {
+            w.driver.host.unlink(lock);
+            w.bpf.objPin(w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock)), lock);
+            secondAt = Date.now();
+          }
+          return w.driver.host.stat(p);
+        },
+        unlink: (p) => {
+          if (p === lock && secondAt !== 0 && secondRemovedAt === 0) secondRemovedAt = Date.now();
+          return w.driver.host.unlink(p);
+        },
+      },
+    }).newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+      expect(secondAt).toBeGreaterThan(0);
+      expect(secondRemovedAt - secondAt).toBeGreaterThanOrEqual(1000);
+      expect(pinnedId("shared")).not.toBe(small);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      mine.close();
+    }
+  });
+
+  it("checkAndUpgrade where the replace lock cannot be pinned still leaves a pin another process upgraded since", () => {
+    pinSmall();
+    const lockRefused = { objPin: (fd: number, p: string) => (p.includes(":bpfkit-lock-") ? -Errno.EPERM : w.driver.objPin(fd, p)) };
+    const oldAgent = racing(lockRefused).newMap({ ...shared, maxEntries: 4 });
+    oldAgent.open();
+    const newAgent = racing({}).newMap(shared);
+    expect(newAgent.openOrCreate()).toBe(true);
+    try {
+      expect(oldAgent.checkAndUpgrade({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 8 })).toBe(true);
+      expect(pinnedId("shared")).toBe(idOf(newAgent.getFd()));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      oldAgent.close();
+      newAgent.close();
+    }
+  });
+
+  it("openOrCreateUnpinned that leaves another process's new pin does not say it removed the map", () => {
+    pinSmall();
+    const other = w.bpf.newMap(shared);
+    const step = once(() => expect(other.openOrCreate()).toBe(true));
+    const { bpf, logs } = racingLogged({ mapCreate: (attr) => (step(), w.driver.mapCreate(attr)) });
+    const mine = bpf.newMap(shared);
+    try {
+      expect(mine.openOrCreateUnpinned()).toBe(true);
+      expect(pinnedId("shared")).toBe(idOf(other.getFd()));
+      expect(logs()).not.toContain(dataLoss);
+    } finally {
+      mine.close();
+      other.close();
+    }
+  });
+
+  it("a path whose replace lock name would be too long is upgraded without the lock", () => {
+    // Near NAME_MAX only the lock's longer name is ENAMETOOLONG: the replacement goes on, as before locks.
+    const small = pinSmall();
+    let tooLong = 0;
+    const mine = racing({ objPin: (fd, p) => (p.includes(":bpfkit-lock-") ? (tooLong++, -Errno.ENAMETOOLONG) : w.driver.objPin(fd, p)) }).newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+      expect(tooLong).toBe(1);
+      expect(pinnedId("shared")).not.toBe(small);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      mine.close();
+    }
+  });
+
+  it("an upgrade whose replace lock cannot be pinned keeps the old pin and says which pin failed", () => {
+    pinSmall();
+    const path = w.bpf.mapPath("shared");
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    const bpf = racing({ objPin: (fd, p) => (p === lock ? -Errno.ENOSPC : w.driver.objPin(fd, p)) });
+    const before = openFdsOf(w.driver);
+    const small = pinnedId("shared");
+    const e = thrownBpfError(() => bpf.newMap(shared).openOrCreate());
+    expect([e.code, e.path]).toEqual(["ENOSPC", path]);
+    expect(e.message).toBe(`openOrCreate shared: Unable to pin the replace lock ${lock} for property upgrade: ` +
+      "no space left on device; the existing map pinned there was kept");
+    expect(pinnedId("shared")).toBe(small);
+    expect(entries()).toEqual(["shared"]);
+    expect(openFdsOf(w.driver)).toBe(before);
+  });
+
+  it("the replace lock is the replacement map itself, so two replacements of one map never share a lock", () => {
+    // A waiter tells a killed holder's lock from the next holder's by the lock's map: were the
+    // lock the old map, two replacements of the same old map would look like one held too long.
+    const small = pinSmall();
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    let lockId: number | undefined;
+    const mine = racing({
+      host: { rename: (from, to, flags) => ((lockId = pinnedId(":bpfkit-lock-shared")), w.driver.host.rename!(from, to, flags)) },
+    }).newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+      expect(lockId).not.toBe(small);
+      expect(lockId).toBe(idOf(mine.getFd()));
+      expect(w.driver.host.stat(lock).errno).toBe(Errno.ENOENT);
+    } finally {
+      mine.close();
+    }
+  });
+
+  it("a replace lock left by a killed process is removed once it is a second old, not later", () => {
+    pinSmall();
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    w.bpf.objPin(w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock)), lock);
+    // The clock moves 10 ms each time it is read: the wait is counted, not timed, and short.
+    let now = Date.now();
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => (now += 10));
+    let refusedAt = -1;
+    let waited = -1;
+    const mine = racing({
+      objPin: (fd, p) => {
+        const r = w.driver.objPin(fd, p);
+        if (p === lock && r === -Errno.EEXIST) refusedAt = now;
+        return r;
+      },
+      host: { unlink: (p) => (p === lock && waited < 0 && (waited = now - refusedAt), w.driver.host.unlink(p)) },
+    }).newMap(shared);
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+    } finally {
+      clock.mockRestore();
+      mine.close();
+    }
+    expect(waited).toBeGreaterThanOrEqual(1000);
+    expect(waited).toBeLessThanOrEqual(1050);
+  });
+
+  it("openOrCreate whose pin is refused for another reason than EEXIST fails at once, with no race in its message", () => {
+    const path = w.bpf.mapPath("shared");
+    let creates = 0;
+    const bpf = racing({
+      mapCreate: (attr) => (creates++, w.driver.mapCreate(attr)),
+      objPin: (fd, p) => (p === path ? -Errno.EPERM : w.driver.objPin(fd, p)),
+    });
+    const before = openFdsOf(w.driver);
+    const e = thrownBpfError(() => bpf.newMap(shared).openOrCreate());
+    expect([e.code, e.path, creates]).toEqual(["EPERM", path, 1]);
+    expect(e.message).not.toContain("another process");
+    expect(openFdsOf(w.driver)).toBe(before);
+  });
+
+  it("openOrCreateUnpinned of a pin with other properties unpins it, says so and leaves no lock", () => {
+    pinSmall();
+    const { bpf, logs } = racingLogged({});
+    const mine = bpf.newMap(shared);
+    try {
+      expect(mine.openOrCreateUnpinned()).toBe(true);
+      expect(entries()).toEqual([]);
+      expect(logs()).toContain(dataLoss);
+    } finally {
+      mine.close();
+    }
+  });
+
+  it("openOrCreate whose open of the pin is refused for another reason than ENOENT fails at once, with no race in its message", () => {
+    pinSmall();
+    let opens = 0;
+    const bpf = racing({ objGet: (p, flags) => (opens++, p.endsWith("/shared") ? -Errno.EACCES : w.driver.objGet(p, flags)) });
+    const e = thrownBpfError(() => bpf.newMap(shared).openOrCreate());
+    expect([e.code, opens]).toEqual(["EACCES", 1]);
+    expect(e.message).not.toContain("another process");
+  });
 });
