@@ -173,6 +173,31 @@ forEachDriver("another process on the same pin", (d) => {
     });
   }
 
+  it("openParallel whose pin another process replaced after this one opened it replaces theirs in turn", () => {
+    pinSmall();
+    const before = openFdsOf(w.driver);
+    const other = w.bpf.newMap(shared);
+    // The other agent's openParallel lands between this one's OBJ_GET of the old pin and its swap.
+    const step = once(() => expect(other.openParallel()).toBe(true));
+    const mine = racing({ objGet: (path, flags) => {
+      const fd = w.driver.objGet(path, flags);
+      step();
+      return fd;
+    } }).newMap(shared);
+    try {
+      // Parallel mode always pins a map of its own: the swap is tried again against theirs.
+      expect(mine.openParallel()).toBe(true);
+      expect(idOf(mine.getFd())).toBe(pinnedId("shared"));
+      expect(idOf(other.getFd())).not.toBe(pinnedId("shared"));
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      mine.close();
+      other.close();
+    }
+    // The map made for the first, refused swap was closed.
+    expect(openFdsOf(w.driver)).toBe(before);
+  });
+
   it("openOrCreate upgrading a pin whose replace lock another process holds waits for it and takes what it pinned", () => {
     pinSmall();
     const lock = w.bpf.mapPath(":bpfkit-lock-shared");
