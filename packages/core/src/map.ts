@@ -92,6 +92,16 @@ function assertCodecs(key: unknown, value: unknown, where: string): void {
  */
 const cursorOwners = new WeakMap<BatchCursor, object>();
 
+/**
+ * The type and flags a create asks the kernel for: the type after the map-type probes (an LRU the
+ * kernel lacks is a HASH), with the pre-allocation flag that type takes added. What openOrCreate
+ * makes, and so what the compatibility checks compare a live map with.
+ */
+function createdAs(bpf: Bpf, mapType: number, flags: number): { mapType: number; flags: number } {
+  const t = bpf.getMapType(mapType);
+  return { mapType: t, flags: (flags | bpf.getPreAllocateMapFlags(t)) >>> 0 };
+}
+
 function isUint(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
@@ -673,8 +683,7 @@ export class BpfMap<K, V> {
     // The seed's os.Remove of the old pin (errors ignored), only where a pin can be: off bpffs
     // the pin below fails with its own error, and a file there is not ours to delete.
     if (this.#nonPersistent && offBpffs(this.#driver.host, path) === undefined) this.#driver.host.unlink(path);
-    const t = bpf.getMapType(this.#info.mapType);
-    const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
+    const { mapType: t, flags } = createdAs(bpf, this.#info.mapType, this.#specFlags);
     let opened: { fd: number; isNew: boolean };
     try {
       opened = bpf.openOrCreateMap(path, t, this.#info.keySize, this.#info.valueSize,
@@ -814,8 +823,7 @@ export class BpfMap<K, V> {
     // at the path. The old map is held open until the new one is pinned, to pin it again where
     // the driver cannot rename.
     const bpf = this.#bpf;
-    const t = bpf.getMapType(this.#info.mapType);
-    const flags = (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0;
+    const { mapType: t, flags } = createdAs(bpf, this.#info.mapType, this.#specFlags);
     let fd: number;
     try {
       fd = bpf.createMap(t, this.#info.keySize, this.#info.valueSize, this.#info.maxEntries, flags, this.#info.innerId, path,
@@ -961,8 +969,7 @@ export class BpfMap<K, V> {
     this.#requirePin("checkAndUpgrade");
     this.#requireFullAccess("checkAndUpgrade");
     const bpf = this.#bpf;
-    const t = bpf.getMapType(desired.mapType);
-    const flags = ((desired.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0;
+    const { mapType: t, flags } = createdAs(bpf, desired.mapType, desired.flags ?? 0);
     if (this.#fd < 0) return false;
     return bpf.objCheck(this.#fd, this.path(), t, desired.keySize, desired.valueSize, desired.maxEntries, flags);
   }
@@ -984,9 +991,8 @@ export class BpfMap<K, V> {
     const bpf = this.#bpf;
     let want: WantedMapProperties;
     if (spec === undefined) {
-      const t = bpf.getMapType(this.#info.mapType);
-      want = { mapType: t, keySize: this.#info.keySize, valueSize: this.#info.valueSize, maxEntries: this.#info.maxEntries,
-        flags: (this.#specFlags | bpf.getPreAllocateMapFlags(t)) >>> 0 };
+      want = { ...createdAs(bpf, this.#info.mapType, this.#specFlags), keySize: this.#info.keySize,
+        valueSize: this.#info.valueSize, maxEntries: this.#info.maxEntries };
     } else {
       const where = `${op} ${this.#name}`;
       if (spec === null || typeof spec !== "object") throw new TypeError(`${where}: spec must be an object (a MapSpec)`);
@@ -998,9 +1004,8 @@ export class BpfMap<K, V> {
       }
       if (!isUint(spec.maxEntries)) throw new TypeError(`${where}: spec.maxEntries must be a u32, got ${String(spec.maxEntries)}`);
       if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${where}: spec.flags must be a u32, got ${String(spec.flags)}`);
-      const t = bpf.getMapType(spec.type);
-      want = { mapType: t, keySize: spec.key.size, valueSize: spec.value.size, maxEntries: spec.maxEntries,
-        flags: ((spec.flags ?? 0) | bpf.getPreAllocateMapFlags(t)) >>> 0 };
+      want = { ...createdAs(bpf, spec.type, spec.flags ?? 0), keySize: spec.key.size, valueSize: spec.value.size,
+        maxEntries: spec.maxEntries };
     }
     // Read the pin without opening this object: open() would refuse other sizes before any comparison.
     let fd = this.#fd;
