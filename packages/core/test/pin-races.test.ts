@@ -269,6 +269,62 @@ forEachDriver("another process on the same pin", (d) => {
     }
   });
 
+  it("checkAndUpgrade whose unpin meets the replace lock held twice in a row waits again, not unlocked, and leaves the pin the holder made", () => {
+    pinSmall();
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    const path = w.bpf.mapPath("shared");
+    // The other process holds the lock when this one comes to unpin; it lets go, takes the
+    // lock again at once, and upgrades the pin: while this one waits on the lock a second
+    // time, or, were this one to go on unlocked, between its check of the pin and its unlink.
+    const lockMap = () => w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock));
+    w.bpf.objPin(lockMap(), lock);
+    let theirs = -1;
+    let step = 0;
+    const next = (): void => {
+      if (step === 1) {
+        step = 2;
+        w.bpf.objPin(lockMap(), lock);
+      } else if (step === 3) {
+        step = 4;
+        theirs = w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, path));
+        w.driver.host.unlink(path);
+        w.bpf.objPin(theirs, path);
+        w.driver.host.unlink(lock);
+      }
+    };
+    const logger = memoryLogger();
+    const oldAgent = createBpf({ driver: wrapDriver(w.driver, {
+      objGet: (p, flags) => (next(), w.driver.objGet(p, flags)),
+      objPin: (fd, p) => (next(), w.driver.objPin(fd, p)),
+      host: {
+        stat: (p) => {
+          next();
+          if (p === lock && step === 0) {
+            step = 1;
+            w.driver.host.unlink(lock);
+          } else if (p === lock && step === 2) step = 3;
+          return w.driver.host.stat(p);
+        },
+        unlink: (p) => {
+          if (p === path && step === 2) step = 3;
+          next();
+          return w.driver.host.unlink(p);
+        },
+      },
+    }), mapRoot: w.fs.path, logger }).newMap({ ...shared, maxEntries: 4 });
+    oldAgent.open();
+    try {
+      expect(oldAgent.checkAndUpgrade({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 8 })).toBe(true);
+      expect(step).toBe(4);
+      expect(pinnedId("shared")).toBe(idOf(theirs));
+      expect(logger.records.map((r) => r.msg)).toContain("BPF map pinned at path was replaced by another process; left as it is");
+      expect(logger.records.map((r) => r.msg)).not.toContain("Removing map to allow for property upgrade (expect map data loss)");
+      expect(entries()).toEqual(["shared"]);
+    } finally {
+      oldAgent.close();
+    }
+  });
+
   it("openOrCreateUnpinned upgrading a pin another process upgraded meanwhile leaves that process's pin", () => {
     pinSmall();
     const other = w.bpf.newMap(shared);
