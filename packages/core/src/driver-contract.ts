@@ -1,12 +1,13 @@
 // What core says when a driver answers outside the Driver contract. A driver that returns a
 // positive errno (C's convention) or nothing at all would otherwise read as success: a lookup
 // of a missing key would hand back whatever the value buffer held.
-import { driverMethodNames, hostServiceNames, optionalHostServiceNames } from "./driver-wrap.js";
+import { driverMethodNames, hostServiceNames, optionalDriverMethodNames, optionalHostServiceNames } from "./driver-wrap.js";
 import type { BatchResult, Driver } from "./driver.js";
 
 /**
  * Throws a TypeError naming `where` and everything `d` lacks of a Driver: a `kind` string, a
- * positive integer `possibleCpus`, each method, and each host service but the optional ones.
+ * positive integer `possibleCpus`, each method and each host service but the optional ones (an
+ * optional one that is there must be a function).
  */
 export function assertDriver(d: unknown, where: string): asserts d is Driver {
   if (d === null || typeof d !== "object") throw new TypeError(`${where} must be a Driver`);
@@ -16,7 +17,8 @@ export function assertDriver(d: unknown, where: string): asserts d is Driver {
   if (!Number.isInteger(o.possibleCpus) || (o.possibleCpus as number) < 1) {
     problems.push(`possibleCpus is ${String(o.possibleCpus)}, not a positive integer (per-CPU values are sized by it)`);
   }
-  const missing = driverMethodNames.filter((m) => typeof o[m] !== "function");
+  const missing = driverMethodNames.filter((m) => typeof o[m] !== "function" &&
+    !(optionalDriverMethodNames.includes(m) && o[m] === undefined));
   if (missing.length > 0) problems.push(`no ${missing.join(", ")} method${missing.length > 1 ? "s" : ""}`);
   const host = o.host as Record<string, unknown> | null | undefined;
   if (host === null || typeof host !== "object") {

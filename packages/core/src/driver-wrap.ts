@@ -7,12 +7,20 @@ import { assertOptionKeys } from "./option-keys.js";
 /** The syscall-level methods of a Driver. */
 export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host">;
 
+/**
+ * Every syscall-level method a Driver may have, for decorators that wrap them all. `dup` is
+ * optional: see optionalDriverMethodNames.
+ */
 export const driverMethodNames: readonly DriverMethodName[] = [
   "mapCreate", "mapLookupElem", "mapUpdateElem", "mapDeleteElem", "mapGetNextKey",
   "mapLookupAndDeleteElem", "mapFreeze", "mapLookupBatch", "mapLookupAndDeleteBatch",
   "mapUpdateBatch", "mapDeleteBatch", "objPin", "objGet", "mapGetNextId", "progGetNextId",
   "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
+  "dup",
 ];
+
+/** The methods a driver may leave out (written before they existed); core says what needs them. */
+export const optionalDriverMethodNames: readonly DriverMethodName[] = ["dup"];
 
 /**
  * Every host service a Driver's `host` may have, for decorators that wrap them all (a logger, a
@@ -28,7 +36,9 @@ export const optionalHostServiceNames: readonly (keyof HostServices)[] = ["objKi
 
 const OVERRIDE_KEYS: readonly string[] = [...driverMethodNames, "kind", "host"];
 
-export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
+export type DriverOverrides = Partial<Pick<Driver, Exclude<DriverMethodName, "dup">>> & {
+  /** `null` drops it: a driver written before dup, to test what core says without it. */
+  dup?: NonNullable<Driver["dup"]> | null;
   /** Default: the inner driver's kind. */
   kind?: string;
   /**
@@ -56,13 +66,16 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
     possibleCpus: inner.possibleCpus,
   };
   for (const name of driverMethodNames) {
-    const own = overrides[name] as ((...a: unknown[]) => unknown) | undefined;
+    const own = overrides[name] as ((...a: unknown[]) => unknown) | null | undefined;
+    if (own === null) continue;
     if (own !== undefined) {
       wrapped[name] = own;
       continue;
     }
-    // A driver written before a method existed (progGetMapIds) would fail later, obscurely.
     const base = inner[name] as unknown;
+    // An optional method (dup) the inner driver lacks stays absent unless overridden.
+    if (base === undefined && optionalDriverMethodNames.includes(name)) continue;
+    // A driver written before a method existed (progGetMapIds) would fail later, obscurely.
     if (typeof base !== "function") {
       throw new TypeError(`wrapDriver: the inner driver ${JSON.stringify(inner.kind)} has no ${name} method: give one in overrides, or add it to the driver`);
     }

@@ -167,4 +167,13 @@ export interface Driver {
   progLoad(attr: ProgLoadAttr): number;
   progAttach(targetFd: number, progFd: number, attachType: number, flags?: number): number;
   close(fd: number): number;
+  /**
+   * `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a new fd, the lowest free one, for the object `fd` refers
+   * to (the same map, program or file: one reference more, so the object lives until its last
+   * fd is closed; the same access mode, which belongs to the open file both fds share), or
+   * -errno: EBADF for an fd that is not open (a negative one too), EMFILE when the table is
+   * full. Optional, for drivers written before it: without it `BpfMap.clone()` refuses, saying
+   * the driver cannot dup. A driver that has it but cannot offer it returns -ENOSYS, alike.
+   */
+  dup?(fd: number): number;
 }

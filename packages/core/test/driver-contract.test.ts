@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import {
   BatchCursor, BPF_F_NO_PREALLOC, createBpf, driverMethodNames, Errno, hostServiceNames, MapType, memoryLogger,
-  optionalHostServiceNames, u32, u64, wrapDriver, type Driver,
+  optionalDriverMethodNames, optionalHostServiceNames, u32, u64, wrapDriver, type Driver,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { eachDriver } from "./support/env.js";
@@ -165,6 +165,30 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     const filled = wrapDriver(without("progGetMapIds"), { progGetMapIds: () => -Errno.EINVAL });
     expect(filled.progGetMapIds(3, new Uint32Array(1))).toBe(-Errno.EINVAL);
     expect(() => createBpf({ driver: filled, logger: memoryLogger() })).not.toThrow();
+  });
+
+  it("dup is optional: a driver without it is taken, and wrapDriver leaves it absent; one that is no function is refused", () => {
+    const old = without("dup");
+    expect(() => createBpf({ driver: old, logger: memoryLogger() })).not.toThrow();
+    expect("dup" in wrapDriver(old, {})).toBe(false);
+    expect(() => createBpf({ driver: { ...without(), dup: 1 } as never })).toThrow(new TypeError(
+      'createBpf: options.driver "old" breaks the Driver contract: no dup method'));
+    // The inner driver's dup goes through; an override replaces it; null drops it.
+    const fd = sim.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const through = wrapDriver(without(), {});
+    const copy = through.dup!(fd);
+    expect(copy).toBeGreaterThan(fd);
+    expect(sim.close(copy)).toBe(0);
+    expect(wrapDriver(without(), { dup: () => -Errno.ENOSYS }).dup!(fd)).toBe(-Errno.ENOSYS);
+    expect("dup" in wrapDriver(without(), { dup: null })).toBe(false);
+    expect(sim.close(fd)).toBe(0);
+  });
+
+  it("driverMethodNames lists every method a shipped driver has; dup is the optional one", () => {
+    const proto = Object.getPrototypeOf(sim) as object;
+    const methods = Object.getOwnPropertyNames(proto).filter((k) => !k.startsWith("#") && k !== "constructor");
+    expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
+    expect(optionalDriverMethodNames).toEqual(["dup"]);
   });
 
   it("hostServiceNames lists every host service a shipped driver has", () => {

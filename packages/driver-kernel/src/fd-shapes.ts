@@ -49,7 +49,8 @@ function clearHot(fd: number): void {
   }
 }
 
-export function rememberMap(fd: number, mapType: number, keySize: number, valueSize: number, possibleCpus: number): void {
+/** The row of `fd`, cleared of hot copies, the table grown to hold it. */
+function rowFor(fd: number): number {
   clearHot(fd);
   const at = fd * STRIDE;
   if (at >= shapes.length) {
@@ -57,10 +58,24 @@ export function rememberMap(fd: number, mapType: number, keySize: number, valueS
     grown.set(shapes);
     shapes = grown;
   }
+  return at;
+}
+
+export function rememberMap(fd: number, mapType: number, keySize: number, valueSize: number, possibleCpus: number): void {
+  const at = rowFor(fd);
   shapes[at + KEY] = keySize + 1;
   shapes[at + VALUE] = userValueSize(mapType, valueSize, possibleCpus);
   shapes[at + TOKEN] = batchTokenSize(mapType, keySize);
   shapes[at + TYPE] = mapType;
+}
+
+/** `copy` (a dup of `fd`) takes `fd`'s row: the same map, so the same shape. */
+export function rememberCopy(fd: number, copy: number): void {
+  const from = shapeIndex(fd);
+  if (from < 0) return;
+  const to = rowFor(copy);
+  // rowFor may have replaced the table: read the source row from the one in use now.
+  shapes.copyWithin(to, from, from + STRIDE);
 }
 
 /** The table index of a known map fd, or -1. */

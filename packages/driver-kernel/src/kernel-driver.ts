@@ -10,7 +10,7 @@ import {
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type ProgLoadAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
-import { forget, type HotFd, KEY, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
+import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
 import type { Libc } from "./native.js";
 import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
 
@@ -65,7 +65,11 @@ const OP = {
   mapNextId: "BPF_MAP_GET_NEXT_ID", progNextId: "BPF_PROG_GET_NEXT_ID",
   mapFdById: "BPF_MAP_GET_FD_BY_ID", progFdById: "BPF_PROG_GET_FD_BY_ID",
   info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH", close: "close",
+  dup: "fcntl(F_DUPFD_CLOEXEC)",
 } as const;
+
+/** fcntl's "duplicate to the lowest free fd >= arg, close-on-exec". */
+const F_DUPFD_CLOEXEC = 1030;
 
 /** ProgLoadAttr plus the verifier log, which only the kernel driver can give. */
 export interface KernelProgLoadAttr extends ProgLoadAttr {
@@ -187,7 +191,13 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
 
   private remember(fd: number, mapType: number, keySize: number, valueSize: number): void {
     rememberMap(fd, mapType, keySize, valueSize, this.possibleCpus);
+    this.fitRegions(fd);
+  }
+
+  /** Grows this driver's regions to the known map `fd`. */
+  private fitRegions(fd: number): void {
     const at = shapeIndex(fd);
+    const keySize = shapes[at + KEY]! - 1;
     // Every known map fits the key, next-key and value regions: the hot path never grows them.
     // A map too big to stage (over 2 GiB a value: RangeError) keeps its fd: its element calls
     // take the checked path, which throws the same RangeError, while close, pin and info work.
@@ -778,5 +788,26 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     forget(fd);
     const r = this.libc.close(fd);
     return r < 0 ? -this.libc.koffi.errno() : r;
+  }
+
+  /**
+   * fcntl(fd, F_DUPFD_CLOEXEC, 0): the lowest free fd, for the same open file. A map's copy
+   * gets the source's shape row at once (no syscall when the source is known), so the element
+   * hot path checks its buffers from the first call as it does the source's.
+   */
+  dup(fd: number): number {
+    assertFd(fd, OP.dup);
+    // A negative fd would not reach fcntl's EBADF through the shape table either: answer alike.
+    if (fd < 0) return -Errno.EBADF;
+    const r = this.libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (r < 0) return -this.libc.koffi.errno();
+    return this.adopt(r, (copy) => {
+      if (shapeIndex(fd) < 0) {
+        this.learn(copy);
+        return;
+      }
+      rememberCopy(fd, copy);
+      this.fitRegions(copy);
+    });
   }
 }

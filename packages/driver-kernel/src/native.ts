@@ -9,6 +9,11 @@ export interface Libc {
   /** `long syscall(long nr, int cmd, uintptr_t attr, unsigned int size)`: bpf(2) without varargs. */
   readonly syscall: (nr: number, cmd: number, attr: number, size: number) => number;
   readonly close: (fd: number) => number;
+  /**
+   * `int fcntl(int fd, int cmd, int arg)`: fcntl's one variadic argument as a fixed third int,
+   * which the x86-64 and arm64 Linux calling conventions pass as they pass a variadic one.
+   */
+  readonly fcntl: (fd: number, cmd: number, arg: number) => number;
   readonly statfs: (path: string, buf: number) => number;
   readonly mount: (source: string, target: string, fsType: string, flags: number, data: string | null) => number;
   readonly umount2: (target: string, flags: number) => number;
@@ -69,6 +74,7 @@ export function loadLibc(): Libc {
     nrBpf,
     syscall: f("long syscall(long nr, int cmd, uintptr_t attr, unsigned int size)"),
     close: f("int close(int fd)"),
+    fcntl: f("int fcntl(int fd, int cmd, int arg)"),
     statfs: f("int statfs(const char *path, uintptr_t buf)"),
     mount: f("int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)"),
     umount2: f("int umount2(const char *target, int flags)"),

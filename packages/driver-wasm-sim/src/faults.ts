@@ -8,6 +8,7 @@ export const SIM_SYSCALLS = [
   "mapLookupAndDeleteElem", "mapFreeze", "mapLookupBatch", "mapLookupAndDeleteBatch",
   "mapUpdateBatch", "mapDeleteBatch", "objPin", "objGet", "mapGetNextId", "progGetNextId",
   "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
+  "dup",
 ] as const;
 export type SimSyscall = (typeof SIM_SYSCALLS)[number];
 

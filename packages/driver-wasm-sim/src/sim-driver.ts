@@ -112,6 +112,8 @@ export interface SimDriver extends Driver {
   memoryUsage(): { used: number; wasmBytes: number };
   /** Ids of live maps (for tests: what the kernel's MAP_GET_NEXT_ID walk would see). */
   liveMapIds(): number[];
+  /** Optional on a Driver; the simulator always has it. */
+  dup(fd: number): number;
 }
 
 const INT_MAX = 0x7fffffff;
@@ -1071,6 +1073,25 @@ export class SimDriverImpl implements SimDriver {
       if (e.obj.kind === "map") this.mapPutUref(e.obj);
       else if (e.obj.kind === "prog") this.progPut(e.obj);
       return 0;
+    } catch (err) {
+      throw this.trapped(err, op);
+    }
+  }
+
+  /**
+   * fcntl(fd, F_DUPFD_CLOEXEC, 0): the lowest free fd for the same open file. Both fds share the
+   * entry (the kernel's struct file, with its access mode), and the object gains a reference
+   * as for any new fd: a map lives until the last of its fds and pins is gone.
+   */
+  dup(fd: number): number {
+    const op = "dup";
+    assertFd(fd, op);
+    const f = this.enter(op, fd);
+    if (f !== 0) return -f;
+    const e = this.fds.get(fd);
+    if (e === undefined) return -Errno.EBADF;
+    try {
+      return this.installFd(e);
     } catch (err) {
       throw this.trapped(err, op);
     }

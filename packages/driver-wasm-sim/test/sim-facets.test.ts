@@ -286,6 +286,42 @@ describe("fault injection", () => {
   });
 });
 
+describe("dup (fcntl F_DUPFD_CLOEXEC) in the simulator", () => {
+  it("is a fault-injection point and a hooked call with its fd; a failed dup makes no fd and takes no reference", () => {
+    const d = sim();
+    const map = d.mapCreate(attr(HASH));
+    const id = mapInfo(d, map).id;
+    const seen: string[] = [];
+    d.setInterleavingHook((op, call) => seen.push(`${op} ${String(call.fd)}`));
+    d.faults.inject("dup", { errno: 24 });
+    expect(d.dup(map)).toBe(-24);
+    d.setInterleavingHook(null);
+    expect(seen).toEqual([`dup ${map}`]);
+    // The failed dup took no reference: the map goes with its one fd.
+    expect(d.close(map)).toBe(0);
+    expect(d.liveMapIds()).not.toContain(id);
+  });
+
+  it("a copy holds the map as any fd does: with the source and the pin gone, the copy still reads it; the last close frees it", () => {
+    const d = sim();
+    const map = d.mapCreate(attr(HASH));
+    expect(d.mapUpdateElem(map, u32(1), u32(11))).toBe(0);
+    const id = mapInfo(d, map).id;
+    expect(d.objPin(map, "/sys/fs/bpf/dup_held")).toBe(0);
+    const copy = d.dup(map);
+    expect(copy).toBe(map + 1);
+    expect(d.close(map)).toBe(0);
+    expect(d.host.unlink("/sys/fs/bpf/dup_held")).toBe(0);
+    const v = new Uint8Array(4);
+    expect(d.mapLookupElem(copy, u32(1), v)).toBe(0);
+    expect(readU32(v)).toBe(11);
+    expect(d.liveMapIds()).toContain(id);
+    expect(d.close(copy)).toBe(0);
+    expect(d.liveMapIds()).not.toContain(id);
+    expect(errName(d.dup(copy))).toBe("EBADF");
+  });
+});
+
 describe("PROG_ATTACH of a flow dissector (not run on the kernel: it would change the host's network namespace)", () => {
   it("takes target fd 0 and no flags, and the same program twice is EEXIST", () => {
     const d = sim();

@@ -97,6 +97,7 @@ describe("runConformance", () => {
         mapGetFdById: (id, f) => track(d.mapGetFdById(id, f)),
         progGetFdById: (id, f) => track(d.progGetFdById(id, f)),
         progLoad: (a) => track(d.progLoad(a)),
+        dup: (fd) => track(d.dup!(fd)),
         close: (fd) => { const r = d.close(fd); if (r >= 0) open--; return r; },
       });
     };

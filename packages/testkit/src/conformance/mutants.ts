@@ -261,4 +261,32 @@ export const mutants: readonly Mutant[] = [
       },
     }),
   },
+  {
+    name: "dup of a map fd opens the map again by id (a new open file, read-write whatever the fd's mode)",
+    caughtBy: ["§12 dup: the copy shares the fd's access mode"],
+    wrap: (d) => wrapDriver(d, {
+      dup(fd) {
+        const i = infoOf(d, fd);
+        return i === undefined ? dupOrEnosys(d, fd) : d.mapGetFdById(i.id, 0);
+      },
+    }),
+  },
+  {
+    name: "dup skips the lowest free fd",
+    caughtBy: ["§13 dup: F_DUPFD_CLOEXEC gives the lowest free fd"],
+    wrap: (d) => wrapDriver(d, {
+      dup(fd) {
+        const first = dupOrEnosys(d, fd);
+        if (first < 0) return first;
+        const second = dupOrEnosys(d, fd);
+        d.close(first);
+        return second;
+      },
+    }),
+  },
 ];
+
+/** The inner driver's dup, or ENOSYS (38) for one without it. */
+function dupOrEnosys(d: Driver, fd: number): number {
+  return d.dup === undefined ? -38 : d.dup(fd);
+}

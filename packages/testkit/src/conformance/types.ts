@@ -5,12 +5,12 @@ import type { CaseContext } from "./context.js";
 /** The spec areas the suite covers; each case belongs to one. */
 export type ConformanceGroup =
   | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
-  | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-attach" | "pin" | "fd-modes" | "ids"
+  | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-attach" | "pin" | "fd-modes" | "dup" | "ids"
   | "rename" | "info" | "safety" | "unprivileged";
 
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
-  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "rename", "fd-modes", "ids", "info", "safety",
+  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "rename", "fd-modes", "dup", "ids", "info", "safety",
   "unprivileged",
 ];
 

@@ -3,6 +3,7 @@ import type { ConformanceCase } from "../types.js";
 import { arrayCases } from "./array.js";
 import { batchCases } from "./batch.js";
 import { createCases, unprivilegedCases } from "./create.js";
+import { dupCases } from "./dup.js";
 import { elementCases } from "./elements.js";
 import { hashCases } from "./hash.js";
 import { lpmCases } from "./lpm.js";
@@ -19,7 +20,7 @@ import { safetyCases } from "./safety.js";
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
-  ...idCases, ...infoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
+  ...dupCases, ...idCases, ...infoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 
 {
