@@ -3,7 +3,7 @@
 // so two instances — two drivers, two roots, a test and the code under test — never share any.
 import { checkOrMountFs, DEFAULT_FALLBACK_MAP_ROOT } from "./bpffs.js";
 import { BPF_ANY, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_PROG_ARRAY, keylessMapTypeName } from "./constants.js";
-import { assertDriver } from "./driver-contract.js";
+import { assertDriver, isNegErrno } from "./driver-contract.js";
 import { type Driver, RLIM_INFINITY } from "./driver.js";
 import type { Codec } from "./codec.js";
 import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.js";
@@ -774,6 +774,75 @@ export class Bpf implements sys.SyscallContext {
     }
     return this.#adoptFd(op, fd, name, { map: name },
       (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs, access));
+  }
+
+  /**
+   * cilium/ebpf's NewMapFromFD: a BpfMap over `fd`, a map fd the caller already has (inherited
+   * from a parent, received over a unix socket with SCM_RIGHTS, or made by another library). The
+   * BpfMap takes it over, not a copy of it: its `close()` closes `fd`, so the caller must not close
+   * it, nor hand it to another BpfMap (`clone()` makes a second handle). Codecs as `openMapById`'s:
+   * without them raw bytes that refuse dumps and iteration, or given or chosen codecs that fit.
+   * The map is named `id:<id>` in errors, with no pin path (`path()` is ""), not in the registry,
+   * and held by that fd alone, as a map opened by id: what needs a pin refuses with EINVAL and
+   * leaves it open, and after `close()` every operation is EBADF. Its metrics are labelled by its
+   * kernel name (`by-fd` when it has none).
+   *
+   * `options` are the caller's word for the fd's access mode, which was fixed when the fd was
+   * opened and which no dup or adoption changes: `{ readOnly: true }` for a BPF_F_RDONLY fd,
+   * `{ writeOnly: true }` for a BPF_F_WRONLY one. They are not checked (the Driver has no fdinfo
+   * to read them from, and a simulated or remote driver has no /proc), and they need not be: the
+   * kernel refuses what the fd's real mode forbids whatever is said here. What they change is
+   * this object's: EPERM is explained as the mode's, and a read-only map takes no `withCache()`.
+   *
+   * What is not a map fd is refused before the BpfMap takes it, and then the fd stays the
+   * caller's (open, as it was; cilium/ebpf closes it): a negative or fractional number, or no
+   * number, is a RangeError or TypeError; a closed fd is BpfError EBADF; a program's, a link's or
+   * any other file's fd is EINVAL saying what it is; a map whose type or key size reads as 0, or
+   * codecs that do not fit, are refused as by `openMapById`. Every error names `newMapFromFd`
+   * and the fd (or, once its id is known, the map).
+   */
+  newMapFromFd(fd: number, codecs?: undefined, options?: OpenMapOptions): BpfMap<Uint8Array, Uint8Array>;
+  newMapFromFd<K, V>(fd: number, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>, options?: OpenMapOptions): BpfMap<K, V>;
+  newMapFromFd<K, V>(fd: number, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>,
+    options?: OpenMapOptions): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
+    const op = "newMapFromFd";
+    if (typeof fd !== "number") throw new TypeError(`${op}: fd must be a number, got ${fd === null ? "null" : typeof fd}`);
+    if (!Number.isInteger(fd)) throw new TypeError(`${op}: fd ${fd} is not an integer`);
+    if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`${op}: fd ${fd} is not a file descriptor (0..2^31−1)`);
+    const what = `fd ${fd}`;
+    assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `${op} ${what}`, "codecs");
+    assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${what}`, "options");
+    const access = accessFlags(options, `${op} ${what}`);
+    // A closed fd: the kernel's info call says EBADFD (6.18), which reads like a broken fd, not a
+    // missing one; the host knows.
+    const kind = this.driver.host.objKind?.(fd);
+    if (typeof kind === "number" && isNegErrno(kind)) {
+      throw new BpfError({ errno: -kind, op, message: `${op} ${what}: ${kind === -Errno.EBADF ? "the fd is not open" : errnoText(-kind)}` });
+    }
+    if (typeof kind === "object" && kind !== null && kind.kind !== "map") {
+      const it = kind.kind === "link" ? `a BPF link (${kind.linkType}), not a map` : kind.kind === "prog" ? "a BPF program, not a map"
+        : "not a BPF object, so no map";
+      throw new BpfError({ errno: Errno.EINVAL, op, message: `${op} ${what}: it is ${it}` });
+    }
+    let info: BpfMapInfo;
+    try {
+      info = sys.getMapInfoByFd(this, fd);
+    } catch (e) {
+      if (e instanceof BpfError) {
+        const errno = e.errno === Errno.EBADFD ? Errno.EBADF : e.errno;
+        throw new BpfError({ errno, op, message: `${op} ${what}: ${e.message}`, cause: e });
+      }
+      throw e;
+    }
+    const name = idMapName(info.id);
+    if (info.type === 0) throw new BpfError({ errno: Errno.EINVAL, op, map: name, message: `${op} ${what}: Unable to determine map type of ${name}` });
+    if (info.keySize === 0) {
+      const keyless = keylessMapTypeName(info.type);
+      const why = keyless !== undefined ? `: a ${keyless} map has no keys, and a BpfMap needs them` : "";
+      throw new BpfError({ errno: Errno.EINVAL, op, map: name, message: `${op} ${what}: Unable to determine map key size of ${name}${why}` });
+    }
+    // Only now, with nothing left to refuse, is the fd this BpfMap's.
+    return BpfMap.fromFd<K, V>(this, info.id, fd, sys.seedMapInfo(info), info.name, codecs, access);
   }
 
   /**

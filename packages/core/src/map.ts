@@ -26,6 +26,7 @@ import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { lpmKeyId } from "./lpm-order.js";
 import { assertKernelName } from "./kernel-name.js";
+import { heldClosed, heldCodecless, heldNoPin, type Held } from "./held-map.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapIncompatibleError, mapDifferences, type WantedMapProperties } from "./map-compat.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
@@ -45,9 +46,13 @@ export interface BpfMapInternal {
   valueSize?: number;
   /**
    * An already open map (`bpf.openMap`); `codecless` when it was opened without codecs. A map
-   * opened by id (`bpf.openMapById`) has `path` "" and its `id`, and `kernelName` labels its metrics.
+   * held only by its fd (`bpf.openMapById`, `bpf.newMapFromFd`, `clone()`) says how in `held`;
+   * `kernelName` labels its metrics, unless `metricName` (a clone's: its original's) is given.
    */
-  opened?: { path: string; fd: number; info: MapInfo; codecless: boolean; id?: number; kernelName?: string; access?: AccessFlags };
+  opened?: {
+    path: string; fd: number; info: MapInfo; codecless: boolean; held?: Held; kernelName?: string;
+    metricName?: string; access?: AccessFlags;
+  };
   /** The public function that made the map, which the spec's errors name (default `newMap`). */
   op?: string;
 }
@@ -187,8 +192,11 @@ export class BpfMap<K, V> {
   #inParallelMode = false;
   /** False once created without a pin: after close() there is nothing to open again. */
   #reopenable = true;
-  /** The kernel id it was opened by (`bpf.openMapById`): no pin path, never opened again. */
-  readonly #byId: number | undefined;
+  /**
+   * How a map held only by its fd came (openMapById, newMapFromFd, clone): it is never opened,
+   * created or replaced at a pin, and once closed it stays closed.
+   */
+  readonly #held: Held | undefined;
   /** The fd's access mode (openMap's options): every open of the pin asks for it again. */
   readonly #access: AccessFlags;
   #closedForGood = false;
@@ -256,17 +264,17 @@ export class BpfMap<K, V> {
     this.#keyBuf = new Uint8Array(spec.key.size);
     this.#nextKeyBuf = new Uint8Array(spec.key.size);
     this.#valueBuf = new Uint8Array(readValueSize);
-    this.#byId = internal.opened?.id;
+    this.#held = internal.opened?.held;
     this.#access = internal.opened?.access ?? 0;
     if (internal.opened !== undefined) {
-      const { path, fd, info } = internal.opened;
+      const { path, fd, info, held, metricName } = internal.opened;
       this.#path = path;
       this.#fd = fd;
-      if (this.#byId !== undefined) {
+      if (held !== undefined) {
         this.#reopenable = false;
         // One series per kernel name, not per id: inner maps come and go with new ids.
         const kernelName = internal.opened.kernelName ?? "";
-        this.#commonName = kernelName !== "" ? extractCommonName(kernelName) : "by-id";
+        this.#commonName = metricName ?? (kernelName !== "" ? extractCommonName(kernelName) : held.by === "newMapFromFd" ? "by-fd" : "by-id");
       }
       Object.assign(this.#info, info);
       this.#info.readValueSize = readValueSize;
@@ -299,8 +307,80 @@ export class BpfMap<K, V> {
     const name = idMapName(id);
     const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `openMapById ${name}`);
     return new BpfMap<K, V>(bpf, spec, {
-      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, id, kernelName, access },
+      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, held: { by: "openMapById", id }, kernelName, access },
     });
+  }
+
+  /**
+   * For `bpf.newMapFromFd`: the map with kernel id `id` behind `fd`, which the caller had and this
+   * object now owns. As `fromId` (named `id:<id>`, no pin path, not registered), but its errors
+   * say it was adopted, and a map without a kernel name is labelled `by-fd` in metrics.
+   */
+  static fromFd<K = Uint8Array, V = Uint8Array>(bpf: Bpf, id: number, fd: number, info: MapInfo, kernelName: string,
+    codecs?: OpenCodecs<K, V>, access: AccessFlags = 0): BpfMap<K, V> {
+    const name = idMapName(id);
+    const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `newMapFromFd ${name}`);
+    return new BpfMap<K, V>(bpf, spec, {
+      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, held: { by: "newMapFromFd", id }, kernelName, access },
+    });
+  }
+
+  /**
+   * cilium/ebpf's Map.Clone: a new BpfMap over a dup of this map's fd (Driver.dup, the kernel's
+   * F_DUPFD_CLOEXEC), the same map and not another one made or opened at the pin. The clone has
+   * this map's name, path, codecs, access mode and metrics label, and its own fd: close either
+   * and the other works on. Like a map opened by id it is held by that fd alone: it never
+   * opens, creates, replaces or unpins anything at a pin (those refuse with EINVAL and leave
+   * it open), and once closed every operation is EBADF. It is not in the registry (`getMap`
+   * still gives this map), and it starts without this map's cache (`withCache()` it for one:
+   * a cache holds what one object wrote, for its resolver to write again) and pressure metric.
+   *
+   * This map must be open: a closed one, or one not opened yet, is EBADF naming the map and
+   * `clone` (open() it first: a clone of a pinned map is of the handle, not of the pin). On a
+   * driver without `dup`, or whose dup answers ENOSYS, it is BpfError ENOSYS saying the driver
+   * cannot dup; `bpf.openMapById(id)` gives another handle there.
+   */
+  clone(): BpfMap<K, V> {
+    const op = "clone";
+    if (this.#fd < 0) {
+      const why = this.#held !== undefined ? heldClosed(this.#held)
+        : this.#closedForGood ? "it was created without a pin, so it cannot be opened again"
+        : "clone duplicates an open map's fd: open() it first";
+      throw new BpfError({ errno: Errno.EBADF, op, map: this.#name, path: this.#path || undefined,
+        message: `${op} ${this.#name}: the map is not open (${why})` });
+    }
+    const fd = this.#fd;
+    const driver = this.#driver;
+    const r = driver.dup === undefined ? -Errno.ENOSYS : driver.dup(fd);
+    if (!isNegErrno(r) && !(Number.isInteger(r) && r >= 0)) throw driverContractError(driver, "dup", r, "an fd");
+    if (r === -Errno.ENOSYS) {
+      throw new BpfError({ errno: Errno.ENOSYS, op, map: this.#name, path: this.#path || undefined,
+        message: `${op} ${this.#name}: the driver ${JSON.stringify(driver.kind)} cannot dup an fd (${driver.dup === undefined ? "it has no dup method" : "its dup answers ENOSYS"}), ` +
+          "so there is no second handle on this map to give; bpf.openMapById(id) opens another" });
+    }
+    if (r < 0) {
+      throw new BpfError({ errno: -r, op, map: this.#name, path: this.#path || undefined,
+        message: `${op} ${this.#name}: Unable to duplicate file descriptor ${fd}: ${errnoText(-r)}` });
+    }
+    try {
+      const spec: MapSpec<K, V> = {
+        name: this.#name, type: this.#info.mapType, key: this.#key, value: this.#value, maxEntries: this.#info.maxEntries,
+        flags: this.#specFlags, dumpParser: this.#dumpParser,
+        ...(this.#info.innerId !== 0 ? { innerId: this.#info.innerId } : {}),
+        ...(this.#kernelName !== "" ? { kernelName: this.#kernelName } : {}),
+      };
+      const info: MapInfo = { ...this.#info, mapType: this.#kernelType, maxEntries: this.#kernelMaxEntries };
+      return new BpfMap<K, V>(this.#bpf, spec, {
+        op, valueSize: this.#info.valueSize,
+        opened: {
+          path: this.#path, fd: r, info, codecless: this.#codecless, held: { by: "clone", id: this.#held?.id },
+          metricName: this.#commonName ?? extractCommonName(this.#name), access: this.#access,
+        },
+      });
+    } catch (e) {
+      driver.close(r);
+      throw e;
+    }
   }
 
   // ---- accessors
@@ -311,10 +391,11 @@ export class BpfMap<K, V> {
 
   /**
    * The pin path, resolved through `bpf.mapPath(name)` on first use (which locks the root down).
-   * "" for a map opened by id (`bpf.openMapById`), which has no pin path.
+   * "" for a map opened by id (`bpf.openMapById`) or adopted from an fd (`bpf.newMapFromFd`),
+   * which have no pin path; a clone has its original's.
    */
   path(): string {
-    if (this.#path === "" && this.#byId === undefined) this.#path = this.#bpf.mapPath(this.#name);
+    if (this.#path === "" && this.#held === undefined) this.#path = this.#bpf.mapPath(this.#name);
     return this.#path;
   }
 
@@ -337,7 +418,7 @@ export class BpfMap<K, V> {
    * OBJ_GET_INFO_BY_FD on both fds).
    */
   isPinned(): boolean {
-    if (this.#fd < 0 || this.#byId !== undefined) return false;
+    if (this.#fd < 0 || (this.#held !== undefined && this.#path === "")) return false;
     const bpf = this.#bpf;
     let pinned: number;
     try {
@@ -577,7 +658,7 @@ export class BpfMap<K, V> {
   /** The open fd, opening lazily as the seed does (`Open()` first). */
   #fdFor(op: string): number {
     if (this.#fd >= 0) return this.#fd;
-    if (this.#byId !== undefined) throw this.#closedById(op);
+    if (this.#held !== undefined) throw this.#closedHeld(op);
     if (this.#closedForGood) {
       throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
         message: `${op} ${this.#name}: the map is closed, and it was created without a pin, so it cannot be opened again` });
@@ -594,21 +675,21 @@ export class BpfMap<K, V> {
     return this.#fd;
   }
 
-  /** A map opened by id, once closed: nothing can open it again but another openMapById. */
-  #closedById(op: string): BpfError {
+  /** A map held by its fd, once closed: nothing opens it again but the call that made it. */
+  #closedHeld(op: string): BpfError {
     return new BpfError({ errno: Errno.EBADF, op, map: this.#name,
-      message: `${op} ${this.#name}: the map is closed (it was opened by id ${this.#byId}: bpf.openMapById(${this.#byId}) opens it again)` });
+      message: `${op} ${this.#name}: the map is closed (${heldClosed(this.#held!)})` });
   }
 
   /**
-   * Throws, for an operation on the pin, when this map was opened by id and has none: EINVAL
-   * while it is open (it stays open), the closed map's EBADF after close().
+   * Throws, for an operation on the pin, when this map is held by its fd alone (opened by id,
+   * adopted, a clone): EINVAL while it is open (it stays open), the closed map's EBADF after close().
    */
   #requirePin(op: string): void {
-    if (this.#byId === undefined) return;
-    if (this.#fd < 0) throw this.#closedById(op);
-    throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name,
-      message: `${op} ${this.#name}: the map was opened by id (bpf.openMapById) and has no pin path; it stays open` });
+    if (this.#held === undefined) return;
+    if (this.#fd < 0) throw this.#closedHeld(op);
+    throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path: this.#path || undefined,
+      message: `${op} ${this.#name}: ${heldNoPin(this.#held, op)}` });
   }
 
   /**
@@ -925,7 +1006,7 @@ export class BpfMap<K, V> {
 
   /** For the *IfExists dumps: the pin exists; a map opened by id exists as long as it is held. */
   #pinned(): boolean {
-    return this.#byId !== undefined || this.#exists(this.path());
+    return this.#held !== undefined || this.#exists(this.path());
   }
 
   /**
@@ -1011,7 +1092,7 @@ export class BpfMap<K, V> {
     let fd = this.#fd;
     let borrowed = -1;
     if (fd < 0) {
-      if (this.#byId !== undefined || this.#closedForGood) fd = this.#fdFor(op); // throws the closed map's EBADF
+      if (this.#held !== undefined || this.#closedForGood) fd = this.#fdFor(op); // throws the closed map's EBADF
       else {
         try {
           borrowed = fd = bpf.objGet(this.path(), this.#access);
@@ -1304,10 +1385,7 @@ export class BpfMap<K, V> {
   }
 
   #requireCodecs(op: string): void {
-    if (this.#codecless && this.#byId !== undefined) {
-      throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMapById without key and value codecs, ` +
-        `so its elements cannot be decoded; open it with bpf.openMapById(${this.#byId}, { key, value }), or with rawCodecs for bytes, to dump it`);
-    }
+    if (this.#codecless && this.#held !== undefined) throw new TypeError(`${op} ${this.#name}: ${heldCodecless(this.#held)}`);
     if (this.#codecless) {
       throw new TypeError(`${op} ${this.#name}: the map was opened by bpf.openMap without key and value codecs, ` +
         "so its elements cannot be decoded; open it with bpf.openMap(name, { key, value }), or with rawCodecs for bytes, to dump it");
