@@ -1,7 +1,7 @@
 // Driver.dup on the kernel (fcntl F_DUPFD_CLOEXEC through koffi): the copy is a map the shape
 // table knows from its first call, so the element hot path checks its buffers as it does the
 // source's, whatever the number held before. The conformance group `dup` holds the kernel rules.
-import { closeSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { expect, it } from "vitest";
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, Errno, ProgType } from "@bpfkit/core";
 import { shapeIndex, shapes, STRIDE } from "../src/fd-shapes.js";
@@ -35,6 +35,32 @@ describeKernel("kernel driver: dup", () => {
       const out = new Uint8Array(8);
       expect(d.mapLookupElem(src, u32(1), out)).toBe(0);
       expect(out).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+    } finally {
+      d.close(src);
+      d.close(copy);
+    }
+  });
+
+  it("a copy past the table's size grows the table and still takes the source's row", () => {
+    const { d } = k;
+    const src = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 24, maxEntries: 2 });
+    // Hold every free number below 600 (/dev/null), so the copy lands past the table's rows.
+    const held: number[] = [];
+    for (let fd = openSync("/dev/null", "r"); ; fd = openSync("/dev/null", "r")) {
+      held.push(fd);
+      if (fd >= 599) break;
+    }
+    let copy = -1;
+    try {
+      copy = dup(src);
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
+    try {
+      expect(copy).toBeGreaterThanOrEqual(600);
+      expect(row(copy)).toEqual(row(src));
+      expect(() => d.mapLookupElem(copy, u32(1), new Uint8Array(8))).toThrow(/needs 24/);
+      expect(d.mapUpdateElem(copy, u32(1), new Uint8Array(24).fill(2))).toBe(0);
     } finally {
       d.close(src);
       d.close(copy);
