@@ -9,6 +9,7 @@ import type { Codec } from "./codec.js";
 import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, errnoOf, isNotExist } from "./errors.js";
+import { getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { BpfMapInfo } from "./info.js";
 import { beforeCreate } from "./inner-template.js";
 import { assertKernelName } from "./kernel-name.js";
@@ -615,6 +616,16 @@ export class Bpf implements sys.SyscallContext {
   /** Everything bpf_map_info says, including the id and the name. */
   getMapInfoByFd(fd: number): BpfMapInfo {
     return sys.getMapInfoByFd(this, fd);
+  }
+
+  /**
+   * What the map's fdinfo says and bpf_map_info does not: frozen, memlock, and a PROG_ARRAY's
+   * owner program type and JIT flag (cilium/ebpf's MapInfo.Frozen and Memlock). Read through the
+   * driver's optional mapFdInfo: a BpfError EOPNOTSUPP naming the driver where it has none, EBADF
+   * for an fd that is not open, EINVAL for one that is no map.
+   */
+  getMapFdInfo(fd: number): MapFdInfo {
+    return getMapFdInfo(this.driver, fd);
   }
 
   /** The seed's GetProgNextID; BpfError ENOENT (isNotExist) after the last program. */

@@ -6,8 +6,8 @@ import type { BatchResult, Driver } from "./driver.js";
 
 /**
  * Throws a TypeError naming `where` and everything `d` lacks of a Driver: a `kind` string, a
- * positive integer `possibleCpus`, each method and each host service but the optional ones (an
- * optional one that is there must be a function).
+ * positive integer `possibleCpus`, each method but the optional ones (which, when present, must
+ * be functions), and each host service but the optional ones.
  */
 export function assertDriver(d: unknown, where: string): asserts d is Driver {
   if (d === null || typeof d !== "object") throw new TypeError(`${where} must be a Driver`);
@@ -17,9 +17,12 @@ export function assertDriver(d: unknown, where: string): asserts d is Driver {
   if (!Number.isInteger(o.possibleCpus) || (o.possibleCpus as number) < 1) {
     problems.push(`possibleCpus is ${String(o.possibleCpus)}, not a positive integer (per-CPU values are sized by it)`);
   }
-  const missing = driverMethodNames.filter((m) => typeof o[m] !== "function" &&
-    !(optionalDriverMethodNames.includes(m) && o[m] === undefined));
+  const missing = driverMethodNames.filter((m) => typeof o[m] !== "function");
   if (missing.length > 0) problems.push(`no ${missing.join(", ")} method${missing.length > 1 ? "s" : ""}`);
+  // An optional method may be absent, but not something else under its name.
+  for (const m of optionalDriverMethodNames) {
+    if (o[m] !== undefined && typeof o[m] !== "function") problems.push(`${m} is ${typeof o[m]}, not a method (leave it out if the driver has none)`);
+  }
   const host = o.host as Record<string, unknown> | null | undefined;
   if (host === null || typeof host !== "object") {
     problems.push("no host services (host)");

@@ -4,23 +4,29 @@
 import type { Driver, HostServices } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
 
-/** The syscall-level methods of a Driver. */
-export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host">;
+/** The optional methods of a Driver: core has a fallback for each, or says it is missing. */
+export type OptionalDriverMethodName = "dup" | "mapFdInfo";
+
+/** The syscall-level methods every Driver has. */
+export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host" | OptionalDriverMethodName>;
 
 /**
- * Every syscall-level method a Driver may have, for decorators that wrap them all. `dup` is
- * optional: see optionalDriverMethodNames.
+ * Every syscall-level method a Driver must have, for decorators that wrap them all (with
+ * optionalDriverMethodNames, those it may have).
  */
 export const driverMethodNames: readonly DriverMethodName[] = [
   "mapCreate", "mapLookupElem", "mapUpdateElem", "mapDeleteElem", "mapGetNextKey",
   "mapLookupAndDeleteElem", "mapFreeze", "mapLookupBatch", "mapLookupAndDeleteBatch",
   "mapUpdateBatch", "mapDeleteBatch", "objPin", "objGet", "mapGetNextId", "progGetNextId",
   "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
-  "dup",
 ];
 
-/** The methods a driver may leave out (written before they existed); core says what needs them. */
-export const optionalDriverMethodNames: readonly DriverMethodName[] = ["dup"];
+/**
+ * The methods a Driver may leave out, written before they existed (`dup`, `mapFdInfo`): a
+ * decorator that wraps every call should wrap these where the inner driver has them, and leave
+ * them absent where it does not.
+ */
+export const optionalDriverMethodNames: readonly OptionalDriverMethodName[] = ["dup", "mapFdInfo"];
 
 /**
  * Every host service a Driver's `host` may have, for decorators that wrap them all (a logger, a
@@ -34,11 +40,16 @@ export const hostServiceNames: readonly (keyof HostServices)[] = [
 /** The host services a driver may leave out; core has a fallback for each. */
 export const optionalHostServiceNames: readonly (keyof HostServices)[] = ["objKind", "rename"];
 
-const OVERRIDE_KEYS: readonly string[] = [...driverMethodNames, "kind", "host"];
+const OVERRIDE_KEYS: readonly string[] = [...driverMethodNames, ...optionalDriverMethodNames, "kind", "host"];
 
-export type DriverOverrides = Partial<Pick<Driver, Exclude<DriverMethodName, "dup">>> & {
-  /** `null` drops it: a driver written before dup, to test what core says without it. */
-  dup?: NonNullable<Driver["dup"]> | null;
+export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
+  /** Replaces the inner driver's dup, or gives one to a driver without it; `null` drops it. */
+  dup?: Driver["dup"] | null;
+  /**
+   * Replaces the inner driver's mapFdInfo, or gives one to a driver without it; `null` drops it
+   * (a driver written before mapFdInfo, to test what core and the CLI do without it).
+   */
+  mapFdInfo?: Driver["mapFdInfo"] | null;
   /** Default: the inner driver's kind. */
   kind?: string;
   /**
@@ -73,13 +84,18 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
       continue;
     }
     const base = inner[name] as unknown;
-    // An optional method (dup) the inner driver lacks stays absent unless overridden.
-    if (base === undefined && optionalDriverMethodNames.includes(name)) continue;
     // A driver written before a method existed (progGetMapIds) would fail later, obscurely.
     if (typeof base !== "function") {
       throw new TypeError(`wrapDriver: the inner driver ${JSON.stringify(inner.kind)} has no ${name} method: give one in overrides, or add it to the driver`);
     }
     wrapped[name] = base.bind(inner);
+  }
+  for (const name of optionalDriverMethodNames) {
+    const own = overrides[name];
+    if (own === null) continue;
+    const base = inner[name] as ((...a: unknown[]) => unknown) | undefined;
+    const chosen = own ?? (typeof base === "function" ? base.bind(inner) : undefined);
+    if (chosen !== undefined) wrapped[name] = chosen;
   }
   if (overrides.host === undefined) {
     wrapped.host = inner.host;

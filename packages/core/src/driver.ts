@@ -1,6 +1,7 @@
 // The one seam: a synchronous Driver for every bpf(2) operation bpfkit uses, plus the host
 // services pkg/bpf needs (bpffs, mounts, clock, rlimit). Core calls nothing else, so the same
 // code runs over the real kernel and over the simulator.
+import type { MapFdInfo } from "./fdinfo.js";
 
 /** BPF_MAP_CREATE's attributes, as `Driver.mapCreate` takes them. */
 export interface MapCreateAttr {
@@ -176,4 +177,12 @@ export interface Driver {
    * the driver cannot dup. A driver that has it but cannot offer it returns -ENOSYS, alike.
    */
   dup?(fd: number): number;
+  /**
+   * What /proc/self/fdinfo/<fd> says of a map that bpf_map_info does not: `frozen`, `memlock`
+   * and, for a PROG_ARRAY a program has met, `owner_prog_type`/`owner_jited`; a field the
+   * kernel does not print is undefined. -EBADF for an fd that is not open, -EINVAL for an open
+   * fd that is no map. Optional: a driver written before it keeps working, and core says where
+   * it is missing (`BpfMap.fdInfo`, the CLI falls back to probing FROZEN).
+   */
+  mapFdInfo?(fd: number): MapFdInfo | number;
 }

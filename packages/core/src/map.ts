@@ -22,6 +22,7 @@ import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, DeleteAllAbortedError, errnoOf, isNotExist, type RawElement } from "./errors.js";
+import { getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { lpmKeyId } from "./lpm-order.js";
@@ -457,6 +458,22 @@ export class BpfMap<K, V> {
       return this.#bpf.getMapInfoByFd(fd);
     } catch (e) {
       throw this.#named("info", e);
+    }
+  }
+
+  /**
+   * What the kernel's fdinfo says of the map and bpf_map_info does not (cilium/ebpf's
+   * MapInfo.Frozen and Memlock): whether it is frozen, the bytes it is charged (`memlock`, which
+   * grows with the elements of a NO_PREALLOC hash or an LPM trie), and for a PROG_ARRAY the owner
+   * program's type and JIT flag. No syscall: the driver's optional mapFdInfo reads it (a BpfError
+   * EOPNOTSUPP naming the driver where it has none). A pinned map not open yet is opened first.
+   */
+  fdInfo(): MapFdInfo {
+    const fd = this.#fdFor("fdInfo");
+    try {
+      return getMapFdInfo(this.#bpf.driver, fd);
+    } catch (e) {
+      throw this.#named("fdInfo", e);
     }
   }
 
