@@ -18,7 +18,7 @@ const CLOCK_MONOTONIC = 1;
 const STATFS_BYTES = 120;
 
 /** -errno from a node:fs error (its `errno` is already negative on Linux). */
-function fsErrno(e: unknown): number {
+export function fsErrno(e: unknown): number {
   const n = (e as { errno?: unknown }).errno;
   return typeof n === "number" && n !== 0 ? -Math.abs(n) : -Errno.EIO;
 }

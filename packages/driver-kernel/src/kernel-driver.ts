@@ -7,10 +7,11 @@ import {
   assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32,
   BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
   PROG_ATTACH_ATTR, PROG_LOAD_ATTR,
-  type BatchResult, type Driver, type HostServices, type MapCreateAttr, type ProgLoadAttr,
+  type BatchResult, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
+import { readMapFdInfo } from "./map-fdinfo.js";
 import type { Libc } from "./native.js";
 import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
 
@@ -781,6 +782,11 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(A.attach_type, type, true);
     dv.setUint32(A.attach_flags, f, true);
     return this.bpf(BpfCmd.PROG_ATTACH, PROG_ATTACH_ATTR.size);
+  }
+
+  /** /proc/self/fdinfo/<fd>: frozen, memlock and a PROG_ARRAY's owner (map-fdinfo.ts). */
+  mapFdInfo(fd: number): MapFdInfo | number {
+    return readMapFdInfo(fd);
   }
 
   close(fd: number): number {
