@@ -11,13 +11,14 @@ import {
   assertU32, encodeMapInfo, encodeStruct,
 } from "@bpfkit/core";
 import type {
-  BatchResult, Driver, HostServices, MapCreateAttr, ProgLoadAttr,
+  BatchResult, Driver, HostServices, MapCreateAttr, MapFdInfo, ProgLoadAttr,
 } from "@bpfkit/core";
 import type { EngineExports } from "./engine-abi.js";
 import { FdTable } from "./fd-table.js";
 import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
+import { mapMemlock } from "./map-memlock.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
 import { progAttach } from "./prog-attach.js";
@@ -114,6 +115,8 @@ export interface SimDriver extends Driver {
   liveMapIds(): number[];
   /** Optional on a Driver; the simulator always has it. */
   dup(fd: number): number;
+  /** The kernel's fdinfo fields of a map fd (always there in the simulator). */
+  mapFdInfo(fd: number): MapFdInfo | number;
 }
 
 const INT_MAX = 0x7fffffff;
@@ -940,6 +943,34 @@ export class SimDriverImpl implements SimDriver {
     const len = Math.min(full.length, info.length);
     info.set(full.subarray(0, len));
     return len;
+  }
+
+  /**
+   * bpf_map_show_fdinfo's fields. Not a syscall (a procfs read): no hook, no fault, no clock
+   * tick. memlock is the kernel's arithmetic (map-memlock.ts); the owner is always JITed, as
+   * on x86-64 with the JIT on.
+   */
+  mapFdInfo(fd: number): MapFdInfo | number {
+    assertFd(fd, "mapFdInfo");
+    if (this.broken !== null) throw this.broken;
+    const e = fd < 0 ? undefined : this.fds.get(fd);
+    if (e === undefined) return -Errno.EBADF;
+    if (e.obj.kind !== "map") return -Errno.EINVAL;
+    const m = e.obj;
+    let count: number;
+    try {
+      count = this.engine.mapCount(m.handle);
+    } catch (err) {
+      throw this.trapped(err, "mapFdInfo");
+    }
+    const info: MapFdInfo = { frozen: m.frozen };
+    const memlock = mapMemlock(m, count, this.possibleCpus);
+    if (memlock !== undefined) info.memlock = memlock;
+    if (m.progOwner !== null) {
+      info.ownerProgType = m.progOwner.progType;
+      info.ownerJited = true;
+    }
+    return info;
   }
 
   progGetMapIds(fd: number, ids: Uint32Array): number {
