@@ -20,5 +20,5 @@ defineConformanceTests({ describe, it }, "conformance: sim without capabilities"
 const sim3 = simUnderTest({ possibleCpus: 3 });
 defineConformanceTests({ describe, it }, "conformance: sim with 3 possible CPUs", () => sim3.create(), {
   exactLru: true,
-  groups: ["create", "percpu", "lru", "lru-exact", "batch", "info", "safety"],
+  groups: ["create", "percpu", "lru", "lru-exact", "batch", "info", "fdinfo", "safety"],
 });

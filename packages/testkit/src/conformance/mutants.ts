@@ -284,6 +284,30 @@ export const mutants: readonly Mutant[] = [
       },
     }),
   },
+  {
+    name: "fdinfo frozen stays 0 after BPF_MAP_FREEZE",
+    caughtBy: ["fdinfo: frozen is 0, then 1"],
+    wrap: (d) => wrapDriver(d, {
+      mapFdInfo(fd) {
+        const r = d.mapFdInfo!(fd);
+        return typeof r === "number" ? r : { ...r, frozen: false };
+      },
+    }),
+  },
+  {
+    name: "fdinfo memlock is the footprint kernels before 6.4 printed: round_up(max_entries × round_up(key + value, 8), PAGE_SIZE)",
+    caughtBy: ["fdinfo: memlock per type"],
+    wrap: (d) => wrapDriver(d, {
+      mapFdInfo(fd) {
+        const r = d.mapFdInfo!(fd);
+        const i = infoOf(d, fd);
+        if (typeof r === "number" || i === undefined) return r;
+        const valueSize = isPerCpuMapType(i.type) ? perCpuSlotSize(i.valueSize) * d.possibleCpus : i.valueSize;
+        const size = Math.ceil((i.keySize + valueSize) / 8) * 8;
+        return { ...r, memlock: Math.ceil((i.maxEntries * size) / 4096) * 4096 };
+      },
+    }),
+  },
 ];
 
 /** The inner driver's dup, or ENOSYS (38) for one without it. */

@@ -6,11 +6,11 @@ import type { CaseContext } from "./context.js";
 export type ConformanceGroup =
   | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
   | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-attach" | "pin" | "fd-modes" | "dup" | "ids"
-  | "rename" | "info" | "safety" | "unprivileged";
+  | "rename" | "info" | "fdinfo" | "safety" | "unprivileged";
 
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
-  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "rename", "fd-modes", "dup", "ids", "info", "safety",
+  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "rename", "fd-modes", "dup", "ids", "info", "fdinfo", "safety",
   "unprivileged",
 ];
 

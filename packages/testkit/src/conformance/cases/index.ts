@@ -5,6 +5,7 @@ import { batchCases } from "./batch.js";
 import { createCases, unprivilegedCases } from "./create.js";
 import { dupCases } from "./dup.js";
 import { elementCases } from "./elements.js";
+import { fdInfoCases } from "./fdinfo.js";
 import { hashCases } from "./hash.js";
 import { lpmCases } from "./lpm.js";
 import { lruCases } from "./lru.js";
@@ -20,7 +21,7 @@ import { safetyCases } from "./safety.js";
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
-  ...dupCases, ...idCases, ...infoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
+  ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 
 {
