@@ -1,6 +1,9 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
-import { BPF_EXIST, BPF_FS_MAGIC, BPF_NOEXIST, BpfError, Errno, isPerCpuMapType, mapIds, perCpuSlotSize, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import {
+  BPF_EXIST, BPF_FS_MAGIC, BPF_NOEXIST, BpfError, Errno, getMapFdInfo, isPerCpuMapType, mapIds, perCpuSlotSize, decodeMapInfo,
+  MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver, type MapFdInfo,
+} from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
 import { describeKind, objectKind } from "./object-kind.js";
 
@@ -55,14 +58,40 @@ export function mapInfo(driver: Driver, fd: number): BpfMapInfo {
 
 const INFO_SIZE = Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE);
 
+/**
+ * What the map's fdinfo says (frozen, memlock, a PROG_ARRAY's owner) when the driver reads it
+ * (the optional Driver.mapFdInfo; any fd mode will do), else undefined: the caller falls back to
+ * the update probe for FROZEN and knows no memlock.
+ */
+export function mapFdFacts(driver: Driver, fd: number): MapFdInfo | undefined {
+  if (typeof driver.mapFdInfo !== "function") return undefined;
+  try {
+    return getMapFdInfo(driver, fd);
+  } catch (e) {
+    // An fd this command holds is a map: only a broken driver gets here, and it is not trusted.
+    if (e instanceof BpfError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Whether the map is frozen: fdinfo's `frozen` when the driver reads it, else the update probe
+ * (mapFrozen), for which `fd` must be read-write.
+ */
+export function frozenOf(driver: Driver, fd: number, info: BpfMapInfo): boolean | undefined {
+  return mapFdFacts(driver, fd)?.frozen ?? mapFrozen(driver, fd, info);
+}
+
 /** Types whose update refuses BPF_NOEXIST|BPF_EXIST with EINVAL, after the frozen check and before any write. */
 const FREEZE_PROBED = new Set([1, 2, 3, 5, 6, 9, 10, 11, 12, 13]);
 
 /**
- * Whether a map is frozen (bpftool reads `frozen:` from /proc/self/fdinfo, which no driver
- * offers). map_update_elem refuses a write to a frozen map with EPERM before it reads the flags;
- * BPF_NOEXIST|BPF_EXIST is then refused (EINVAL) by every type in FREEZE_PROBED, so the probe
- * writes nothing. `fd` must be read-write (bpfkit opens maps so). Undefined for other types.
+ * Whether a map is frozen, for a driver without mapFdInfo (bpftool reads `frozen:` from
+ * /proc/self/fdinfo). map_update_elem refuses a write to a frozen map with EPERM before it reads
+ * the flags; BPF_NOEXIST|BPF_EXIST is then refused (EINVAL) by every type in FREEZE_PROBED, so
+ * the probe writes nothing. But the kernel counts it as a write while it runs, so a concurrent
+ * BPF_MAP_FREEZE may meet it as EBUSY: fdinfo is preferred. `fd` must be read-write. Undefined
+ * for other types.
  */
 export function mapFrozen(driver: Driver, fd: number, info: BpfMapInfo): boolean | undefined {
   if (!FREEZE_PROBED.has(info.type)) return undefined;

@@ -123,6 +123,8 @@ describe("map show", () => {
       "max entries: 16",
       "flags:       no_prealloc",
       "frozen:      no",
+      // An empty NO_PREALLOC hash: sizeof(bpf_htab) + 16 buckets + 8 lock counters per CPU.
+      `memlock:     ${832 + 16 * 16 + 4 * 8 * d.possibleCpus} bytes`,
       "pinned:      /sys/fs/bpf/shown",
       "",
     ].join("\n"));
@@ -440,13 +442,15 @@ describe("progress lines", () => {
 
 describe("tables for people", () => {
   it("right-align the number columns, as bpftool does", () =>
-    withSimMaps(Array.from({ length: 10 }, (_, i) => ({ ...HASH, maxEntries: i === 9 ? 1000 : 8 })), async ({ bpfkit }) => {
+    withSimMaps(Array.from({ length: 10 }, (_, i) => ({ ...HASH, maxEntries: i === 9 ? 1000 : 8 })), async ({ d, bpfkit }) => {
       const r = await bpfkit("maps");
       expect(r.code, r.err).toBe(0);
       const lines = r.out.split("\n");
-      expect(lines[0]).toBe("ID  TYPE  NAME  KEY  VALUE   MAX  FLAGS  FROZEN");
-      expect(lines[1]).toBe(" 1  hash  -       4      4     8  0      no");
-      expect(lines[10]).toBe("10  hash  -       4      4  1000  0      no");
+      // Pre-allocated hashes of 64-byte elements (the 4-byte key and value each take 8), a spare one per CPU (htab_map_mem_usage).
+      const memlock = (max: number, buckets: number) => `${832 + 16 * buckets + 32 * d.possibleCpus + 64 * (max + d.possibleCpus) + 8 * d.possibleCpus}B`;
+      expect(lines[0]).toBe("ID  TYPE  NAME  KEY  VALUE   MAX  FLAGS  FROZEN  MEMLOCK");
+      expect(lines[1]).toBe(` 1  hash  -       4      4     8  0      no      ${memlock(8, 8).padStart(7)}`);
+      expect(lines[10]).toBe(`10  hash  -       4      4  1000  0      no      ${memlock(1000, 1024).padStart(7)}`);
     }));
 });
 

@@ -7,6 +7,9 @@ import { BPF_F_RDONLY, Errno, wrapDriver, type Driver } from "@bpfkit/core";
 import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
 import { cliOver, createPinned, SOCKET_FILTER_INSNS, type PinnedMap, type Run, u32le } from "./helpers.js";
 
+/** memlock of the pre-allocated hash k4 v4 max 8 these cases make (htab_map_mem_usage: 64-byte elements, one spare per CPU). */
+const hashMemlock = (d: Driver): number => 832 + 16 * 8 + 32 * d.possibleCpus + 64 * (8 + d.possibleCpus) + 8 * d.possibleCpus;
+
 for (const dut of driversUnderTest()) {
   describe.skipIf(dut.unavailable !== undefined)(`read-only commands on a pin readable only, on ${dut.name}`, () => {
     let d: Driver;
@@ -14,6 +17,8 @@ for (const dut of driversUnderTest()) {
     const fds: number[] = [];
     let m: PinnedMap;
     let bpfkit: (...argv: string[]) => Promise<Run>;
+    /** The same, over a driver without mapFdInfo (one written before it). */
+    let bpfkitOld: (...argv: string[]) => Promise<Run>;
     const opens: number[] = [];
 
     beforeAll(() => {
@@ -30,6 +35,7 @@ for (const dut of driversUnderTest()) {
         },
       });
       bpfkit = cliOver(readableOnly);
+      bpfkitOld = cliOver(wrapDriver(readableOnly, { mapFdInfo: null }));
     });
     afterAll(() => {
       for (const fd of fds) d.close(fd);
@@ -39,8 +45,12 @@ for (const dut of driversUnderTest()) {
     it("map show, dump, lookup and next open it read-only and succeed", async () => {
       const show = await bpfkit("map", "show", m.path, "--json");
       expect(show.code, show.err).toBe(0);
-      // Whether it is frozen needs a read-write fd, which this pin does not give: not known.
-      expect(JSON.parse(show.out)).toMatchObject({ id: m.id, type: "hash", pinned: m.path, frozen: null });
+      // fdinfo says whether it is frozen through the read-only fd.
+      expect(JSON.parse(show.out)).toMatchObject({ id: m.id, type: "hash", pinned: m.path, frozen: false, memlock: hashMemlock(d) });
+      // Without fdinfo, that needs a read-write fd, which this pin does not give: not known.
+      const old = await bpfkitOld("map", "show", m.path, "--json");
+      expect(old.code, old.err).toBe(0);
+      expect(JSON.parse(old.out)).toMatchObject({ id: m.id, type: "hash", pinned: m.path, frozen: null, memlock: null });
       const dump = await bpfkit("map", "dump", m.path, "--key-type", "u32", "--value-type", "u32", "--json");
       expect(dump.code, dump.err).toBe(0);
       expect(JSON.parse(dump.out)).toEqual([{ key: 7, value: 70 }]);
@@ -75,6 +85,7 @@ for (const dut of driversUnderTest()) {
     const fds: number[] = [];
     let m: PinnedMap;
     let bpfkit: (...argv: string[]) => Promise<Run>;
+    let bpfkitOld: (...argv: string[]) => Promise<Run>;
 
     beforeAll(() => {
       d = dut.create();
@@ -87,6 +98,7 @@ for (const dut of driversUnderTest()) {
         mapGetFdById: (id, flags) => (id === m.id && flags !== BPF_F_RDONLY ? -Errno.EACCES : d.mapGetFdById(id, flags)),
       });
       bpfkit = cliOver(readableOnly, { BPFKIT_MAP_ROOT: fs.path });
+      bpfkitOld = cliOver(wrapDriver(readableOnly, { mapFdInfo: null }), { BPFKIT_MAP_ROOT: fs.path });
     });
     afterAll(() => {
       for (const fd of fds) d.close(fd);
@@ -96,7 +108,15 @@ for (const dut of driversUnderTest()) {
     it("map show id, map lookup name, map dump of a bare pin name and map next of a bare kernel name open it read-only", async () => {
       const show = await bpfkit("map", "show", "id", String(m.id), "--json");
       expect(show.code, show.err).toBe(0);
-      expect(JSON.parse(show.out)).toMatchObject({ id: m.id, name: "ro_named", frozen: null });
+      expect(JSON.parse(show.out)).toMatchObject({ id: m.id, name: "ro_named", frozen: false, memlock: hashMemlock(d) });
+      const old = await bpfkitOld("map", "show", "id", String(m.id), "--json");
+      expect(old.code, old.err).toBe(0);
+      expect(JSON.parse(old.out)).toMatchObject({ id: m.id, name: "ro_named", frozen: null, memlock: null });
+      // maps opens every map read-only: this one is listed with what its fdinfo says.
+      const listed = JSON.parse((await bpfkit("maps", "--json")).out) as Array<Record<string, unknown>>;
+      expect(listed.find((x) => x.id === m.id)).toMatchObject({ frozen: false, memlock: hashMemlock(d) });
+      const listedOld = JSON.parse((await bpfkitOld("maps", "--json")).out) as Array<Record<string, unknown>>;
+      expect(listedOld.find((x) => x.id === m.id)).toMatchObject({ frozen: null, memlock: null });
       const lookup = await bpfkit("map", "lookup", "name", "ro_named", "key", "7", "--key-type", "u32", "--value-type", "u32", "--json");
       expect(lookup.code, lookup.err).toBe(0);
       expect(JSON.parse(lookup.out)).toEqual({ key: 7, value: 70 });
@@ -108,7 +128,7 @@ for (const dut of driversUnderTest()) {
       expect(JSON.parse(next.out).next).toBe(7);
     });
   });
-  describe.skipIf(dut.unavailable !== undefined)(`map show's frozen check through a second, read-write fd, on ${dut.name}`, () => {
+  describe.skipIf(dut.unavailable !== undefined)(`map show's frozen check through a second, read-write fd, for a driver without mapFdInfo, on ${dut.name}`, () => {
     let d: Driver;
     let fs: PrivateBpffs;
     const fds: number[] = [];
@@ -130,6 +150,7 @@ for (const dut of driversUnderTest()) {
       d = dut.create();
       fs = mountPrivateBpffs(d);
       bpfkit = cliOver(wrapDriver(d, {
+        mapFdInfo: null,
         objGet: (path, flags) => {
           if (path === swap.path && (flags ?? 0) === 0 && swap.then !== undefined) {
             const then = swap.then;
@@ -186,6 +207,100 @@ for (const dut of driversUnderTest()) {
         expect(r.code, r.err).toBe(0);
         expect(JSON.parse(r.out)).toMatchObject({ id: first.id, frozen: null });
       }
+    });
+  });
+}
+
+for (const dut of driversUnderTest()) {
+  describe.skipIf(dut.unavailable !== undefined)(`maps and map show read frozen and memlock from fdinfo through a read-only fd, on ${dut.name}`, () => {
+    let d: Driver;
+    let fs: PrivateBpffs;
+    const fds: number[] = [];
+    /** Every open's access flags and every update, through the CLI's driver. */
+    const calls: string[] = [];
+    const spied = (inner: Driver) => wrapDriver(inner, {
+      mapGetFdById: (id, flags) => {
+        calls.push(`byId ${flags ?? 0}`);
+        return inner.mapGetFdById(id, flags);
+      },
+      objGet: (path, flags) => {
+        calls.push(`objGet ${flags ?? 0}`);
+        return inner.objGet(path, flags);
+      },
+      mapUpdateElem: (fd, key, value, flags) => {
+        calls.push("update");
+        return inner.mapUpdateElem(fd, key, value, flags);
+      },
+    });
+
+    beforeAll(() => {
+      d = dut.create();
+      fs = mountPrivateBpffs(d);
+    });
+    afterAll(() => {
+      for (const fd of fds) d.close(fd);
+      fs.dispose();
+    });
+
+    it("opens every map BPF_F_RDONLY and writes nothing, so it never meets a BPF_MAP_FREEZE as a write", async () => {
+      const m = createPinned(d, fs.path, fds, { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8 }, "fdinfo_ro");
+      expect(d.mapFreeze(m.fd)).toBe(0);
+      calls.length = 0;
+      const listed = await cliOver(spied(d))("maps", "--json");
+      expect(listed.code, listed.err).toBe(0);
+      expect((JSON.parse(listed.out) as Array<Record<string, unknown>>).find((x) => x.id === m.id)).toMatchObject({ frozen: true, memlock: hashMemlock(d) });
+      expect(calls.length).toBeGreaterThan(0);
+      expect(calls.filter((c) => c !== `byId ${BPF_F_RDONLY}`)).toEqual([]);
+      calls.length = 0;
+      for (const ref of [[m.path], ["id", String(m.id)]]) {
+        const show = await cliOver(spied(d))("map", "show", ...ref, "--json");
+        expect(show.code, show.err).toBe(0);
+        expect(JSON.parse(show.out)).toMatchObject({ id: m.id, frozen: true, memlock: hashMemlock(d) });
+      }
+      expect(calls).toEqual([`objGet ${BPF_F_RDONLY}`, `byId ${BPF_F_RDONLY}`]);
+    });
+
+    it("without mapFdInfo, maps still lists read-only and probes FROZEN through a second, read-write fd", async () => {
+      const m = createPinned(d, fs.path, fds, { mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }, "fdinfo_old");
+      calls.length = 0;
+      const listed = await cliOver(wrapDriver(spied(d), { mapFdInfo: null }))("maps", "--json");
+      expect(listed.code, listed.err).toBe(0);
+      expect((JSON.parse(listed.out) as Array<Record<string, unknown>>).find((x) => x.id === m.id)).toMatchObject({ frozen: false, memlock: null });
+      // Per map: the read-only open, then the probe's read-write open and its refused update.
+      const firstRw = calls.indexOf("byId 0");
+      expect(calls[0]).toBe(`byId ${BPF_F_RDONLY}`);
+      expect(calls.slice(firstRw, firstRw + 2)).toEqual(["byId 0", "update"]);
+    });
+
+    it("a write refused EPERM on a map fdinfo says is not frozen is not blamed on a freeze", async () => {
+      const m = createPinned(d, fs.path, fds, { mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }, "fdinfo_lsm");
+      // An LSM that refuses this map's writes to this process, whatever the fd.
+      const lsm = wrapDriver(d, { mapUpdateElem: () => -Errno.EPERM });
+      const r = await cliOver(lsm)("map", "update", m.path, "key", "0", "value", "1", "--key-type", "u32", "--value-type", "u32");
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("operation not permitted: the map is not frozen, so something refuses this fd writes (an LSM, or a read-only fd)");
+      // Without fdinfo the probe is refused as well and reads as a freeze: only fdinfo tells them apart.
+      const old = await cliOver(wrapDriver(lsm, { mapFdInfo: null }))("map", "update", m.path, "key", "0", "value", "1", "--key-type", "u32", "--value-type", "u32");
+      expect(old.err).toContain("operation not permitted: the map is frozen (BPF_MAP_FREEZE), so user space may only read it\n");
+    });
+
+    it("the table has MEMLOCK, which grows with a NO_PREALLOC hash's elements; `?` without mapFdInfo", async () => {
+      const m = createPinned(d, fs.path, fds, { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: 1 }, "fdinfo_grow");
+      const row = async (bpfkit: (...argv: string[]) => Promise<Run>) => {
+        const r = await bpfkit("maps");
+        expect(r.code, r.err).toBe(0);
+        expect(r.out.split("\n")[0]).toMatch(/ FROZEN +MEMLOCK$/);
+        return r.out.split("\n").find((l) => l.trim().startsWith(`${m.id} `))!.trim().split(/\s+/);
+      };
+      const empty = 832 + 16 * 8 + 32 * d.possibleCpus;
+      expect((await row(cliOver(d))).slice(-2)).toEqual(["no", `${empty}B`]);
+      expect(d.mapUpdateElem(m.fd, u32le(1), u32le(1), 0)).toBe(0);
+      // One element: htab_elem (48) + key (8) + value (8) + an llist_node (8).
+      expect((await row(cliOver(d))).slice(-2)).toEqual(["no", `${empty + 72}B`]);
+      const shown = await cliOver(d)("map", "show", m.path);
+      expect(shown.out).toContain(`\nmemlock:     ${empty + 72} bytes\n`);
+      expect((await row(cliOver(wrapDriver(d, { mapFdInfo: null })))).slice(-2)).toEqual(["no", "?"]);
+      expect((await cliOver(wrapDriver(d, { mapFdInfo: null }))("map", "show", m.path)).out).toContain("\nmemlock:     ?\n");
     });
   });
 }

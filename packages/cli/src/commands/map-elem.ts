@@ -9,7 +9,7 @@ import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
 import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields } from "../format.js";
-import { MAP_REF_USAGE, mapFrozen, mapFrozenReadOnly, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
+import { MAP_REF_USAGE, frozenOf, mapFdFacts, mapFrozen, mapFrozenReadOnly, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
 import { pinPathProblem } from "../pin-path.js";
 import { describeKind, objectKind } from "../object-kind.js";
@@ -102,9 +102,14 @@ function updateFlags(word: string | undefined): number {
   }
 }
 
-/** Reads `map show` facts of a map opened read-only. */
+/**
+ * Reads `map show` facts of a map opened read-only: frozen and memlock from its fdinfo, or, for a
+ * driver that cannot read fdinfo, frozen through a second, read-write fd and no memlock.
+ */
 function showMap(ctx: Ctx, d: Driver, m: OpenedMap): void {
-  const frozen = mapFrozenReadOnly(d, m);
+  const facts = mapFdFacts(d, m.fd);
+  const frozen = facts?.frozen ?? mapFrozenReadOnly(d, m);
+  const memlock = facts?.memlock;
   ctx.emit(
     () => fields([
       ["id", String(m.info.id)],
@@ -115,20 +120,23 @@ function showMap(ctx: Ctx, d: Driver, m: OpenedMap): void {
       ["max entries", String(m.info.maxEntries)],
       ["flags", mapFlagsText(m.info.mapFlags)],
       ["frozen", frozenText(frozen)],
+      ["memlock", memlock === undefined ? "?" : `${memlock} bytes`],
       // bpftool's btf_id, only for a map created with BTF: `bpftool btf dump id N` reads its types.
       ...(m.info.btfId !== 0 ? [["btf id", String(m.info.btfId)] as const] : []),
       ...(m.path !== undefined ? [["pinned", m.path] as const] : []),
     ]),
-    () => ({ ...mapJson(m.info, frozen ?? null), ...(m.path !== undefined ? { pinned: m.path } : {}) }),
+    () => ({ ...mapJson(m.info, frozen ?? null, memlock ?? null), ...(m.path !== undefined ? { pinned: m.path } : {}) }),
   );
 }
 
 export const mapShowCommand: Command = {
   name: "map show",
-  summary: "one map's id, type, sizes, max entries, flags, whether it is frozen, its BTF id, and its pin when MAP is given by its pin",
+  summary: "one map's id, type, sizes, max entries, flags, whether it is frozen, its memlock, its BTF id, and its pin when MAP is given by its pin",
   usage: "map show MAP [--json]",
   details: `${MAP_REF_USAGE}.\nA map given by \`id N\` or \`name NAME\` shows no pin: \`bpfkit maps --pins\` lists every pin of every map.\n` +
-    `${READ_ONLY_NOTE}\nWhether it is frozen is read through a second, read-write fd: \`?\` (null) when that is refused.`,
+    `${READ_ONLY_NOTE}\nWhether it is frozen and its memlock (the bytes the kernel charges for it) are read from its fdinfo.\n` +
+    "A driver that cannot read fdinfo shows memlock `?` (null), and tells frozen through a second, read-write fd:\n" +
+    "`?` (null) when that is refused.",
   options: {},
   examples: ["bpfkit map show id 12", "bpfkit map show /sys/fs/bpf/tc/globals/cilium_ct4_global", "bpfkit map show cilium_lxc"],
   async run(ctx, args) {
@@ -222,13 +230,18 @@ export const mapUpdateCommand: Command = {
 
 /**
  * EPERM on a write through an fd this command just opened read-write: privileges were enough to
- * open it, so the map is frozen (or the fd read-only). Exit 1, not 3: no sudo will help.
+ * open it, so the map is frozen (or the fd may not write). Exit 1, not 3: no sudo will help.
  */
 function writeRefused(op: string, d: Driver, m: OpenedMap): CliError {
-  // The frozen probe tells the two apart where it can; where it cannot, both are named.
-  const why = mapFrozen(d, m.fd, m.info) === true
+  // fdinfo tells the two apart. The frozen probe of a driver without it is itself a write, so
+  // it cannot clear the map: it says frozen where it can and both where it cannot.
+  const facts = mapFdFacts(d, m.fd);
+  const frozen = facts?.frozen ?? mapFrozen(d, m.fd, m.info);
+  const why = frozen === true
     ? "the map is frozen (BPF_MAP_FREEZE), so user space may only read it"
-    : "the map is frozen (BPF_MAP_FREEZE), so user space may only read it, or this fd is read-only";
+    : facts?.frozen === false
+      ? "the map is not frozen, so something refuses this fd writes (an LSM, or a read-only fd)"
+      : "the map is frozen (BPF_MAP_FREEZE), so user space may only read it, or this fd is read-only";
   return new CliError(`${op} ${m.label}: operation not permitted: ${why}`, ExitCode.failure);
 }
 
@@ -367,7 +380,7 @@ export const mapFreezeCommand: Command = {
       const r = d.mapFreeze(m.fd);
       // A frozen map is no longer writable, so a second freeze is EPERM (kernel-maps.md §4.2).
       if (r === -1) {
-        const frozen = mapFrozen(d, m.fd, m.info) === true;
+        const frozen = frozenOf(d, m.fd, m.info) === true;
         throw new CliError(`freeze ${m.label}: not permitted: ${frozen ? "the map is already frozen (there is no unfreeze)" : "the map is already frozen, or this fd cannot write it"}`, ExitCode.failure);
       }
       if (r === -16) throw new CliError(`freeze ${m.label}: busy: already frozen, or mapped writable`, ExitCode.failure);

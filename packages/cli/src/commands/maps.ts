@@ -3,23 +3,32 @@ import { BPF_F_RDONLY, mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
-import { mapFrozen, mapInfo } from "../map-ref.js";
+import { mapFdFacts, mapFrozenReadOnly, mapInfo, mapLabel } from "../map-ref.js";
 import { mapFlagNames, mapFlagsText, mapTypeKernelName } from "../names.js";
 import { objectKind } from "../object-kind.js";
 
-/** A map's info and whether it is frozen (undefined where bpfkit cannot tell). */
-export type ListedMap = BpfMapInfo & { frozen: boolean | undefined };
+/**
+ * A map's info, whether it is frozen and the bytes the kernel charges for it (bpftool's
+ * `memlock`), each undefined where bpfkit cannot tell.
+ */
+export type ListedMap = BpfMapInfo & { frozen: boolean | undefined; memlock: number | undefined };
 
-/** Every loaded map's info, by id; maps that vanish while listed are skipped. */
+/**
+ * Every loaded map's info, by id; maps that vanish while listed are skipped. Each is opened
+ * read-only, as bpftool's map show: frozen and memlock come from its fdinfo where the driver
+ * reads it. A driver without mapFdInfo has FROZEN probed through a second, read-write fd.
+ */
 export function listMaps(driver: Driver): ListedMap[] {
   const out: ListedMap[] = [];
   for (const id of mapIds({ driver, metrics: undefined })) {
-    const fd = driver.mapGetFdById(id);
+    const fd = driver.mapGetFdById(id, BPF_F_RDONLY);
     if (fd === -2) continue; // freed between MAP_GET_NEXT_ID and MAP_GET_FD_BY_ID
     must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
     try {
       const info = mapInfo(driver, fd);
-      out.push({ ...info, frozen: mapFrozen(driver, fd, info) });
+      const facts = mapFdFacts(driver, fd);
+      const frozen = facts?.frozen ?? mapFrozenReadOnly(driver, { fd, info, path: undefined, label: mapLabel(info) });
+      out.push({ ...info, frozen, memlock: facts?.memlock });
     } finally {
       driver.close(fd);
     }
@@ -66,12 +75,16 @@ export function mapPins(driver: Driver): Map<number, string[]> {
   return pins;
 }
 
-/** `frozen` only where it is known: a map just created has not been frozen yet, so callers may leave it out. */
-export function mapJson(m: BpfMapInfo, frozen?: boolean | null): Record<string, unknown> {
+/**
+ * `frozen` and `memlock` only where asked for (null: asked, not known): a map just created has
+ * not been frozen yet, so callers may leave them out.
+ */
+export function mapJson(m: BpfMapInfo, frozen?: boolean | null, memlock?: number | null): Record<string, unknown> {
   return {
     id: m.id, type: mapTypeKernelName(m.type), typeId: m.type, name: m.name, keySize: m.keySize,
     valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.mapFlags, flagNames: mapFlagNames(m.mapFlags), btfId: m.btfId,
     ...(frozen !== undefined ? { frozen } : {}),
+    ...(memlock !== undefined ? { memlock } : {}),
   };
 }
 
@@ -80,13 +93,21 @@ export function frozenText(frozen: boolean | undefined): string {
   return frozen === undefined ? "?" : frozen ? "yes" : "no";
 }
 
+/** bpftool's `memlock 2320B`, or `?` where the driver cannot read fdinfo. */
+export function memlockText(memlock: number | undefined): string {
+  return memlock === undefined ? "?" : `${memlock}B`;
+}
+
 export const mapsCommand: Command = {
   name: "maps",
   summary: "list the maps loaded on this host (like bpftool map show)",
   usage: "maps [--pins] [--json]",
-  details: "Walks BPF_MAP_GET_NEXT_ID, opens each map by id, reads its info and closes it again.\n" +
-    "FROZEN (bpftool's `frozen`): whether BPF_MAP_FREEZE made the map read-only for user space; bpfkit\n" +
-    "tells by an update the kernel refuses before writing (EPERM when frozen), for the types it models, else `?` (null).\n" +
+  details: "Walks BPF_MAP_GET_NEXT_ID, opens each map read-only by id, reads its info and fdinfo and closes it again.\n" +
+    "FROZEN (bpftool's `frozen`): whether BPF_MAP_FREEZE made the map read-only for user space, from the map's fdinfo.\n" +
+    "MEMLOCK (bpftool's `memlock`): the bytes the kernel charges for the map, from its fdinfo; it grows with the\n" +
+    "elements of a NO_PREALLOC hash or an LPM trie. A driver that cannot read fdinfo shows MEMLOCK `?` (null), and\n" +
+    "FROZEN is then told by an update the kernel refuses before writing, through a second, read-write fd (EPERM when\n" +
+    "frozen), for the types bpfkit models, else `?` (null).\n" +
     "--pins also walks every bpffs mount and shows where each map is pinned (like bpftool map show -f;\n" +
     "each pin is opened read-only, so one readable only is listed too;\n" +
     "with --json, every path under \"pins\", where map show, map create and map pin give the one path as \"pinned\").",
@@ -106,11 +127,12 @@ export const mapsCommand: Command = {
         { title: "MAX", get: (m) => String(m.maxEntries), right: true },
         { title: "FLAGS", get: (m) => mapFlagsText(m.mapFlags) },
         { title: "FROZEN", get: (m) => frozenText(m.frozen) },
+        { title: "MEMLOCK", get: (m) => memlockText(m.memlock), right: true },
         ...(pins ? [{ title: "PINNED", get: (m: ListedMap) => (pins.get(m.id) ?? []).join(" ") || "-" }] : []),
       ]),
       // `pins`, every path the map is pinned at; `pinned` (map show, create, pin) is the one path used.
       () => maps.map((m) => {
-        const j = mapJson(m, m.frozen ?? null);
+        const j = mapJson(m, m.frozen ?? null, m.memlock ?? null);
         return pins ? { ...j, pins: pins.get(m.id) ?? [] } : j;
       }),
     );
