@@ -2,7 +2,7 @@
 // (kernel/bpf/syscall.c bpf_map_show_fdinfo), as 6.18 x86-64 prints them. The method is
 // optional: a driver without it has these cases skipped, saying so.
 import { type MapCreateAttr, type MapFdInfo } from "@bpfkit/core";
-import { CaseSkipped, expectEqual, expectResult, fail, show } from "../assert.js";
+import { CaseSkipped, expectEqual, expectResult, expectThrows, fail, show } from "../assert.js";
 import type { CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import {
@@ -21,14 +21,14 @@ function fdInfoOf(ctx: CaseContext): ReadFdInfo {
 }
 
 /** mapFdInfo of a map fd, which must answer. */
-function read(ctx: CaseContext, fdInfo: ReadFdInfo, fd: number, what: string): MapFdInfo {
+function read(fdInfo: ReadFdInfo, fd: number, what: string): MapFdInfo {
   const r = fdInfo(fd);
   if (typeof r === "number") fail(`${what}: mapFdInfo(${fd}) failed with ${show(r)}`);
   return r;
 }
 
-function memlockOf(ctx: CaseContext, fdInfo: ReadFdInfo, fd: number, what: string): number {
-  const m = read(ctx, fdInfo, fd, what).memlock;
+function memlockOf(fdInfo: ReadFdInfo, fd: number, what: string): number {
+  const m = read(fdInfo, fd, what).memlock;
   if (typeof m !== "number") fail(`${what}: no memlock`);
   return m;
 }
@@ -103,12 +103,12 @@ export const fdInfoCases: ConformanceCase[] = [
     run(ctx) {
       const fdInfo = fdInfoOf(ctx);
       const fd = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
-      expectEqual(read(ctx, fdInfo, fd, "before freeze").frozen, false, "frozen before BPF_MAP_FREEZE");
+      expectEqual(read(fdInfo, fd, "before freeze").frozen, false, "frozen before BPF_MAP_FREEZE");
       expectResult(ctx.driver.mapFreeze(fd), "OK", "BPF_MAP_FREEZE");
       const ro = ctx.own(ctx.driver.mapGetFdById(ctx.id(fd), F.RDONLY));
       expectResult(ro, "OK", "MAP_GET_FD_BY_ID read-only");
-      expectEqual(read(ctx, fdInfo, fd, "after freeze").frozen, true, "frozen after BPF_MAP_FREEZE");
-      expectEqual(read(ctx, fdInfo, ro, "read-only fd").frozen, true, "frozen through another, read-only fd");
+      expectEqual(read(fdInfo, fd, "after freeze").frozen, true, "frozen after BPF_MAP_FREEZE");
+      expectEqual(read(fdInfo, ro, "read-only fd").frozen, true, "frozen through another, read-only fd");
     },
   },
   {
@@ -119,7 +119,7 @@ export const fdInfoCases: ConformanceCase[] = [
       const c = new Checks("memlock");
       for (const a of SHAPES) {
         const fd = ctx.create(a, label(a));
-        c.equal(memlockOf(ctx, fdInfo, fd, label(a)), expectedMemlock(a, ctx.cpus, 0), `${label(a)} empty`);
+        c.equal(memlockOf(fdInfo, fd, label(a)), expectedMemlock(a, ctx.cpus, 0), `${label(a)} empty`);
         ctx.close(fd);
       }
       c.done();
@@ -138,7 +138,7 @@ export const fdInfoCases: ConformanceCase[] = [
         for (let i = 0; i < n; i++) c.result(ctx.driver.mapUpdateElem(fd, keyOf(a, i), value, 0), "OK", `${label(a)} insert ${i}`);
         // An update in place allocates a new element and frees the old: the count stays.
         c.result(ctx.driver.mapUpdateElem(fd, keyOf(a, 0), value, 0), "OK", `${label(a)} update 0`);
-        c.equal(memlockOf(ctx, fdInfo, fd, label(a)), expectedMemlock(a, ctx.cpus, n), `${label(a)} with ${n} elements`);
+        c.equal(memlockOf(fdInfo, fd, label(a)), expectedMemlock(a, ctx.cpus, n), `${label(a)} with ${n} elements`);
         ctx.close(fd);
       }
       c.done();
@@ -159,7 +159,7 @@ export const fdInfoCases: ConformanceCase[] = [
         const fd = ctx.create(a, label(a));
         for (let i = 0; i < 2; i++) c.result(ctx.driver.mapUpdateElem(fd, u32(i), u32(inner), 0), "OK", `${label(a)} insert ${i}`);
         const count = a.mapType === HASH_OF_MAPS ? 2 : 0;
-        c.equal(memlockOf(ctx, fdInfo, fd, label(a)), expectedMemlock(a, ctx.cpus, count), `${label(a)} with 2 inner maps`);
+        c.equal(memlockOf(fdInfo, fd, label(a)), expectedMemlock(a, ctx.cpus, count), `${label(a)} with 2 inner maps`);
         ctx.close(fd);
       }
       c.done();
@@ -171,24 +171,25 @@ export const fdInfoCases: ConformanceCase[] = [
     run(ctx) {
       const fdInfo = fdInfoOf(ctx);
       const pa = ctx.create({ mapType: PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 });
-      const before = read(ctx, fdInfo, pa, "empty PROG_ARRAY");
+      const before = read(fdInfo, pa, "empty PROG_ARRAY");
       expectEqual(before.ownerProgType, undefined, "owner_prog_type of a PROG_ARRAY no program met");
       expectEqual(before.ownerJited, undefined, "owner_jited of a PROG_ARRAY no program met");
       const prog = ctx.prog();
       expectResult(ctx.driver.mapUpdateElem(pa, u32(0), u32(prog), 0), "OK", "store the socket filter");
-      const after = read(ctx, fdInfo, pa, "owned PROG_ARRAY");
+      const after = read(fdInfo, pa, "owned PROG_ARRAY");
       expectEqual(after.ownerProgType, 1, "owner_prog_type (SOCKET_FILTER)");
       expectEqual(after.ownerJited, true, "owner_jited (x86-64 JITs every program)");
       // The owner stays when the program leaves.
       expectResult(ctx.driver.mapDeleteElem(pa, u32(0)), "OK", "delete the program");
-      expectEqual(read(ctx, fdInfo, pa, "emptied PROG_ARRAY").ownerProgType, 1, "owner_prog_type after the delete");
+      expectEqual(read(fdInfo, pa, "emptied PROG_ARRAY").ownerProgType, 1, "owner_prog_type after the delete");
     },
   },
   {
-    name: "fdinfo: EBADF for an fd that is not open, EINVAL for a program's fd and for stdin",
+    name: "fdinfo: EBADF for an fd that is not open, EINVAL for a program's fd and for stdin, TypeError for an fd that is no integer",
     group: "fdinfo",
     run(ctx) {
       const fdInfo = fdInfoOf(ctx);
+      for (const bad of [1.5, Number.NaN, "3", null]) expectThrows(() => fdInfo(bad as number), TypeError, `fdinfo of fd ${String(bad)}`);
       const answer = (fd: number) => {
         const r = fdInfo(fd);
         return typeof r === "number" ? r : 0;
