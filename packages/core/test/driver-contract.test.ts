@@ -140,7 +140,9 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
   const sim = createSimDriver({ possibleCpus: 2 });
   const without = (...names: string[]): Driver => {
     const d: Record<string, unknown> = { kind: "old", possibleCpus: 2, host: sim.host };
-    for (const m of driverMethodNames) if (!names.includes(m)) d[m] = (sim[m] as (...a: unknown[]) => unknown).bind(sim);
+    for (const m of [...driverMethodNames, ...optionalDriverMethodNames]) {
+      if (!names.includes(m)) d[m] = (sim[m] as (...a: unknown[]) => unknown).bind(sim);
+    }
     return d as unknown as Driver;
   };
 
@@ -172,7 +174,7 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(() => createBpf({ driver: old, logger: memoryLogger() })).not.toThrow();
     expect("dup" in wrapDriver(old, {})).toBe(false);
     expect(() => createBpf({ driver: { ...without(), dup: 1 } as never })).toThrow(new TypeError(
-      'createBpf: options.driver "old" breaks the Driver contract: no dup method'));
+      'createBpf: options.driver "old" breaks the Driver contract: dup is number, not a method (leave it out if the driver has none)'));
     // The inner driver's dup goes through; an override replaces it; null drops it.
     const fd = sim.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });
     const through = wrapDriver(without(), {});
@@ -184,11 +186,13 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(sim.close(fd)).toBe(0);
   });
 
-  it("driverMethodNames lists every method a shipped driver has; dup is the optional one", () => {
+  it("driverMethodNames and optionalDriverMethodNames list every method a shipped driver has, each once", () => {
     const proto = Object.getPrototypeOf(sim) as object;
     const methods = Object.getOwnPropertyNames(proto).filter((k) => !k.startsWith("#") && k !== "constructor");
     expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
-    expect(optionalDriverMethodNames).toEqual(["dup"]);
+    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo"]);
+    expect(optionalDriverMethodNames.every((m) => methods.includes(m))).toBe(true);
+    expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
   });
 
   it("hostServiceNames lists every host service a shipped driver has", () => {
