@@ -44,3 +44,12 @@ export function accessRefusal(access: AccessFlags, errno: number): string | unde
 export function accessName(access: AccessFlags): string {
   return access === BPF_F_RDONLY ? "read-only" : access === BPF_F_WRONLY ? "write-only" : "read-write";
 }
+
+/** O_ACCMODE of an open file's f_flags: O_RDONLY 0, O_WRONLY 1, O_RDWR 2. */
+const O_ACCMODE = 3;
+
+/** The access mode of an fd whose f_flags (MapFdInfo.fileFlags) are `fileFlags`. */
+export function accessOfFileFlags(fileFlags: number): AccessFlags {
+  const mode = fileFlags & O_ACCMODE;
+  return mode === 0 ? BPF_F_RDONLY : mode === 1 ? BPF_F_WRONLY : 0;
+}

@@ -14,7 +14,7 @@ import type { BpfMapInfo } from "./info.js";
 import { beforeCreate } from "./inner-template.js";
 import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
-import { accessFlags, type OpenMapOptions } from "./access-mode.js";
+import { accessFlags, accessName, accessOfFileFlags, type AccessFlags, type OpenMapOptions } from "./access-mode.js";
 import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS, OPEN_MAP_OPTIONS_KEYS } from "./option-keys.js";
 import { BpfMap, idMapName } from "./map.js";
 import { mapDifferences, type MapDifference } from "./map-compat.js";
@@ -798,12 +798,13 @@ export class Bpf implements sys.SyscallContext {
    * leaves it open, and after `close()` every operation is EBADF. Its metrics are labelled by its
    * kernel name (`by-fd` when it has none).
    *
-   * `options` are the caller's word for the fd's access mode, which was fixed when the fd was
-   * opened and which no dup or adoption changes: `{ readOnly: true }` for a BPF_F_RDONLY fd,
-   * `{ writeOnly: true }` for a BPF_F_WRONLY one. They are not checked (the Driver has no fdinfo
-   * to read them from, and a simulated or remote driver has no /proc), and they need not be: the
-   * kernel refuses what the fd's real mode forbids whatever is said here. What they change is
-   * this object's: EPERM is explained as the mode's, and a read-only map takes no `withCache()`.
+   * The fd's access mode was fixed when it was opened, and no dup or adoption changes it. Where
+   * the driver reads fdinfo (`mapFdInfo`: the kernel's and the simulator's do) the map takes the
+   * fd's own mode from it, and `options` (`{ readOnly: true }`, `{ writeOnly: true }`) that name
+   * another mode are EINVAL. With a driver that cannot tell, `options` are the caller's word,
+   * unchecked; the kernel refuses what the fd's real mode forbids whatever is said. The mode
+   * changes this object's answers: EPERM is explained as the mode's, and a read-only map takes
+   * no `withCache()`.
    *
    * What is not a map fd is refused before the BpfMap takes it, and then the fd stays the
    * caller's (open, as it was; cilium/ebpf closes it): a negative or fractional number, or no
@@ -852,8 +853,32 @@ export class Bpf implements sys.SyscallContext {
       const why = keyless !== undefined ? `: a ${keyless} map has no keys, and a BpfMap needs them` : "";
       throw new BpfError({ errno: Errno.EINVAL, op, map: name, message: `${op} ${what}: Unable to determine map key size of ${name}${why}` });
     }
+    const mode = this.#fdAccess(fd, access, `${op} ${what}`, name);
     // Only now, with nothing left to refuse, is the fd this BpfMap's.
-    return BpfMap.fromFd<K, V>(this, info.id, fd, sys.seedMapInfo(info), info.name, codecs, access);
+    return BpfMap.fromFd<K, V>(this, info.id, fd, sys.seedMapInfo(info), info.name, codecs, mode);
+  }
+
+  /**
+   * The access mode of an fd newMapFromFd adopts: the fd's own, from its fdinfo where the driver
+   * reads that (a read-only fd from a parent then explains its EPERMs without being told), else
+   * `asked`, the caller's word. Asked for a mode the fd does not have, EINVAL: the map would
+   * explain the kernel's answers by a mode that is not the fd's.
+   */
+  #fdAccess(fd: number, asked: AccessFlags, where: string, name: string): AccessFlags {
+    if (typeof this.driver.mapFdInfo !== "function") return asked;
+    let flags: number | undefined;
+    try {
+      flags = getMapFdInfo(this.driver, fd).fileFlags;
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+    }
+    if (flags === undefined) return asked;
+    const real = accessOfFileFlags(flags);
+    if (asked !== 0 && asked !== real) {
+      throw new BpfError({ errno: Errno.EINVAL, op: "newMapFromFd", map: name,
+        message: `${where}: the fd is ${accessName(real)}, not ${accessName(asked)} as the options say` });
+    }
+    return real;
   }
 
   /**

@@ -19,6 +19,13 @@ export interface MapFdInfo {
   ownerProgType?: number;
   /** `owner_jited:` — whether that owner was JIT-compiled; only with ownerProgType. */
   ownerJited?: boolean;
+  /**
+   * `flags:` — the open file's f_flags, which the kernel prints in octal: O_ACCMODE (O_RDONLY 0,
+   * O_WRONLY 1, O_RDWR 2) is the fd's access mode (BPF_F_RDONLY or BPF_F_WRONLY when it was
+   * opened or created; accessOfFileFlags reads it), and O_CLOEXEC (0o2000000) is set on every
+   * bpf(2) fd and on a dup made with F_DUPFD_CLOEXEC.
+   */
+  fileFlags?: number;
 }
 
 /** The value of `name:\t<decimal>` in an fdinfo text, or undefined when the line is missing or no decimal. */
@@ -44,6 +51,8 @@ export function parseMapFdInfo(text: string): MapFdInfo | undefined {
   if (owner !== undefined) out.ownerProgType = owner;
   const jited = decimalField(text, "owner_jited");
   if (jited !== undefined) out.ownerJited = jited !== 0;
+  const flags = /^flags:[ \t]*([0-7]+)[ \t]*$/m.exec(text);
+  if (flags !== null) out.fileFlags = parseInt(flags[1]!, 8);
   return out;
 }
 
@@ -59,7 +68,7 @@ export function mapFdInfoProblem(r: unknown): string | undefined {
   for (const k of ["frozen", "ownerJited"] as const) {
     if (o[k] !== undefined && typeof o[k] !== "boolean") bad.push(`${k} is ${typeof o[k]}, not a boolean`);
   }
-  for (const k of ["memlock", "ownerProgType"] as const) {
+  for (const k of ["memlock", "ownerProgType", "fileFlags"] as const) {
     const v = o[k];
     if (v !== undefined && !(typeof v === "number" && Number.isSafeInteger(v) && v >= 0)) bad.push(`${k} is ${String(v)}, not a non-negative integer`);
   }
@@ -96,5 +105,6 @@ export function getMapFdInfo(driver: Driver, fd: number): MapFdInfo {
   if (i.memlock !== undefined) out.memlock = i.memlock;
   if (i.ownerProgType !== undefined) out.ownerProgType = i.ownerProgType;
   if (i.ownerJited !== undefined) out.ownerJited = i.ownerJited;
+  if (i.fileFlags !== undefined) out.fileFlags = i.fileFlags;
   return out;
 }

@@ -22,7 +22,7 @@ export { allowsPreallocation, requiresPreallocation, preAllocateMapFlags } from 
 export { driverProber, MapTypeProbes, type MapTypeProber } from "./probes.js";
 export { DEFAULT_FALLBACK_MAP_ROOT, isMountFs, hasMultipleMounts } from "./bpffs.js";
 export { DUMMY_PROG_INSNS, getProgMapIds, type ProgInfo } from "./prog.js";
-export { type AccessFlags, type OpenMapOptions } from "./access-mode.js";
+export { accessOfFileFlags, type AccessFlags, type OpenMapOptions } from "./access-mode.js";
 export { rawCodecs, type OpenedMapShape, type OpenMapCodecChooser } from "./opened-codecs.js";
 export { getMapNextId, getProgNextId, mapIds, progIds } from "./object-ids.js";
 export { MapRegistry } from "./registry.js";

@@ -148,9 +148,12 @@ describe("parseMapFdInfo", () => {
     "max_entries:\t4\nmap_flags:\t0x0\nmap_extra:\t0x0\nmemlock:\t344\nmap_id:\t3623115\nfrozen:\t0\n" +
     "owner_prog_type:\t1\nowner_jited:\t1\n";
 
-  it("reads frozen, memlock and the owner of a map's fdinfo as 6.18 prints it", () => {
-    expect(parseMapFdInfo(text)).toEqual({ frozen: false, memlock: 344, ownerProgType: 1, ownerJited: true });
-    expect(parseMapFdInfo(text.replace("frozen:\t0", "frozen:\t1").replace(/owner.*\n/g, ""))).toEqual({ frozen: true, memlock: 344 });
+  it("reads frozen, memlock, the owner and the file's flags (octal) of a map's fdinfo as 6.18 prints it", () => {
+    expect(parseMapFdInfo(text)).toEqual({ frozen: false, memlock: 344, ownerProgType: 1, ownerJited: true, fileFlags: 0o2000002 });
+    expect(parseMapFdInfo(text.replace("frozen:\t0", "frozen:\t1").replace(/owner.*\n/g, "").replace("02000002", "02000000")))
+      .toEqual({ frozen: true, memlock: 344, fileFlags: 0o2000000 });
+    // map_flags is the map's, not the file's; an fdinfo without flags: has no fileFlags.
+    expect(parseMapFdInfo("map_type:\t1\nmap_flags:\t0x1\n")).toEqual({});
   });
 
   it("leaves out what an older kernel does not print, and is undefined for anything but a map", () => {

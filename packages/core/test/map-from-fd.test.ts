@@ -1,10 +1,10 @@
 // bpf.newMapFromFd (cilium/ebpf's NewMapFromFD): a BpfMap that takes over a map fd the caller
 // already has. The fd is owned, not copied (close() closes it); what is not a map fd is refused
 // before anything is taken, and the fd stays the caller's; the map is held by that fd alone, as a
-// map opened by id is; readOnly/writeOnly are the caller's word for the fd's mode.
+// map opened by id is; its access mode is the fd's, read from fdinfo where the driver can.
 import { expect, it } from "vitest";
 import {
-  BPF_F_RDONLY, Errno, MapType, createBpf, memoryLogger, rawCodecs, u16, u32, u64, wrapDriver,
+  BPF_F_RDONLY, BPF_F_WRONLY, Errno, MapType, createBpf, memoryLogger, rawCodecs, u16, u32, u64, wrapDriver,
   type BpfMap, type Driver,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
@@ -215,22 +215,61 @@ eachDriver("newMapFromFd", (get) => {
     }
   });
 
-  it("readOnly is the caller's word for a BPF_F_RDONLY fd: writes are the kernel's EPERM explained as the mode's, and withCache refuses", () => {
+  it("an adopted fd keeps its own access mode, read from its fdinfo: a BPF_F_RDONLY fd, unsaid, explains its EPERMs as read-only and refuses withCache", () => {
     const env = get();
     const made = pinned(env);
     made.update(1, 10n);
-    const m = env.track(env.bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_RDONLY), { key: u32, value: u64 }, { readOnly: true }));
-    expect(m.lookup(1)).toBe(10n);
-    const e = thrownBpfError(() => m.update(2, 2n));
-    expect(e.code).toBe("EPERM");
-    expect(e.message).toContain("the map was opened read-only (BPF_F_RDONLY)");
-    expect(thrownBpfError(() => m.withCache()).code).toBe("EPERM");
-    // Unsaid, the same kind of fd is still read-only: the kernel holds the fd's real mode.
-    const unsaid = env.track(env.bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_RDONLY), { key: u32, value: u64 }));
-    const plain = thrownBpfError(() => unsaid.update(2, 2n));
-    expect(plain.code).toBe("EPERM");
-    expect(plain.message).not.toContain("read-only");
+    for (const options of [undefined, { readOnly: true }]) {
+      const m = env.track(env.bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_RDONLY), { key: u32, value: u64 }, options));
+      expect(m.lookup(1)).toBe(10n);
+      const e = thrownBpfError(() => m.update(2, 2n));
+      expect(e.code).toBe("EPERM");
+      expect(e.message).toContain("the map was opened read-only (BPF_F_RDONLY)");
+      expect(thrownBpfError(() => m.withCache()).code).toBe("EPERM");
+    }
+    const w = env.track(env.bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_WRONLY), { key: u32, value: u64 }));
+    w.update(3, 3n);
+    expect(thrownBpfError(() => w.lookup(3)).message).toContain("the map was opened write-only (BPF_F_WRONLY)");
     expect(made.lookup(2)).toBeUndefined();
+    expect(made.lookup(3)).toBe(3n);
+  });
+
+  it("options naming another mode than the fd's are EINVAL saying both, and the fd stays the caller's", () => {
+    const env = get();
+    const made = pinned(env);
+    const cases = [
+      [0, { readOnly: true }, "the fd is read-write, not read-only as the options say"],
+      [BPF_F_RDONLY, { writeOnly: true }, "the fd is read-only, not write-only as the options say"],
+      [BPF_F_WRONLY, { readOnly: true }, "the fd is write-only, not read-only as the options say"],
+    ] as const;
+    for (const [flags, options, says] of cases) {
+      const fd = env.driver.objGet(made.path(), flags);
+      try {
+        const e = thrownBpfError(() => env.bpf.newMapFromFd(fd, { key: u32, value: u64 }, options));
+        expect([e.code, e.op, e.message]).toEqual(["EINVAL", "newMapFromFd", `newMapFromFd fd ${fd}: ${says}`]);
+        expect(isOpenFd(env.driver, fd)).toBe(true);
+      } finally {
+        env.driver.close(fd);
+      }
+    }
+  });
+
+  it("with a driver that cannot read fdinfo, readOnly is the caller's word: said, EPERM is explained as the mode's; unsaid, it is the kernel's bare EPERM", () => {
+    const env = get();
+    const made = pinned(env);
+    const bpf = createBpf({ driver: wrapDriver(env.driver, { mapFdInfo: null }), mapRoot: env.root, logger: memoryLogger() });
+    const said = bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_RDONLY), { key: u32, value: u64 }, { readOnly: true });
+    const unsaid = bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_RDONLY), { key: u32, value: u64 });
+    try {
+      expect(thrownBpfError(() => said.update(2, 2n)).message).toContain("the map was opened read-only (BPF_F_RDONLY)");
+      expect(thrownBpfError(() => said.withCache()).code).toBe("EPERM");
+      const plain = thrownBpfError(() => unsaid.update(2, 2n));
+      expect(plain.code).toBe("EPERM");
+      expect(plain.message).not.toContain("read-only");
+    } finally {
+      said.close();
+      unsaid.close();
+    }
   });
 
   it("metrics are labelled by the kernel name's common name, or by-fd for a map without one", () => {

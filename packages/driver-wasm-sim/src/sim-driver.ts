@@ -134,6 +134,9 @@ const SCRATCH_KEEP = 1 << 20;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** f_flags bits an fdinfo's `flags:` shows. */
+const O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CLOEXEC = 0o2000000;
+
 /** A u64 flags argument given as a JS number: a non-negative safe integer, default 0. */
 function flagsArg(v: unknown, op: string): number {
   if (v === undefined) return 0;
@@ -963,7 +966,9 @@ export class SimDriverImpl implements SimDriver {
     } catch (err) {
       throw this.trapped(err, "mapFdInfo");
     }
-    const info: MapFdInfo = { frozen: m.frozen };
+    // f_flags: O_CLOEXEC, which every bpf(2) fd and every dup here has, and the access mode.
+    const accmode = e.mode === FMODE_RDWR ? O_RDWR : e.mode === FMODE_WRITE ? O_WRONLY : O_RDONLY;
+    const info: MapFdInfo = { frozen: m.frozen, fileFlags: O_CLOEXEC | accmode };
     const memlock = mapMemlock(m, count, this.possibleCpus);
     if (memlock !== undefined) info.memlock = memlock;
     if (m.progOwner !== null) {

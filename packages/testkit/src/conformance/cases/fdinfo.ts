@@ -185,6 +185,25 @@ export const fdInfoCases: ConformanceCase[] = [
     },
   },
   {
+    name: "fdinfo: flags is the fd's f_flags: O_CLOEXEC and the access mode it was created or opened with (O_RDWR, O_RDONLY, O_WRONLY)",
+    group: "fdinfo",
+    run(ctx) {
+      const fdInfo = fdInfoOf(ctx);
+      const O_CLOEXEC = 0o2000000;
+      const c = new Checks("fdinfo flags");
+      const rw = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+      c.equal(read(fdInfo, rw, "created").fileFlags, O_CLOEXEC | 2, "a created map's fd: O_CLOEXEC|O_RDWR");
+      const createdRo = ctx.create({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: F.RDONLY });
+      c.equal(read(fdInfo, createdRo, "created read-only").fileFlags, O_CLOEXEC | 0, "created with BPF_F_RDONLY: O_CLOEXEC|O_RDONLY");
+      for (const [flag, accmode, what] of [[F.RDONLY, 0, "O_RDONLY"], [F.WRONLY, 1, "O_WRONLY"], [0, 2, "O_RDWR"]] as const) {
+        const fd = ctx.own(ctx.driver.mapGetFdById(ctx.id(rw), flag));
+        expectResult(fd, "OK", `MAP_GET_FD_BY_ID open_flags ${flag}`);
+        c.equal(read(fdInfo, fd, what).fileFlags, O_CLOEXEC | accmode, `opened by id with open_flags ${flag}: O_CLOEXEC|${what}`);
+      }
+      c.done();
+    },
+  },
+  {
     name: "fdinfo: EBADF for an fd that is not open, EINVAL for a program's fd and for stdin, TypeError for an fd that is no integer",
     group: "fdinfo",
     run(ctx) {
