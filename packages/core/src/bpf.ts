@@ -608,9 +608,16 @@ export class Bpf implements sys.SyscallContext {
     return sys.mapFdFromId(this, id);
   }
 
-  /** The seed's GetMapInfo (through OBJ_GET_INFO_BY_FD; no pid argument). */
+  /**
+   * The seed's GetMapInfo (through OBJ_GET_INFO_BY_FD; no pid argument). The seed reads fdinfo,
+   * so its OwnerProgType is a PROG_ARRAY's owner: so is `ownerProgType` here where the driver
+   * reads fdinfo (`mapFdInfo`), else 0. A map opened or created keeps 0 in its own `mapInfo`.
+   */
   getMapInfo(fd: number): MapInfo {
-    return sys.getMapInfo(this, fd);
+    const info = sys.getMapInfo(this, fd);
+    if (typeof this.driver.mapFdInfo !== "function") return info;
+    const owner = getMapFdInfo(this.driver, fd).ownerProgType;
+    return owner === undefined ? info : { ...info, ownerProgType: owner };
   }
 
   /** Everything bpf_map_info says, including the id and the name. */

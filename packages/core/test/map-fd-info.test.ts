@@ -83,6 +83,28 @@ eachDriver("BpfMap.fdInfo", (get) => {
     }
   });
 
+  it("Bpf.getMapInfo (the seed's GetMapInfo, which reads fdinfo) gives a PROG_ARRAY's owner type once a program is stored, 0 before and without mapFdInfo", () => {
+    const env = get();
+    const d = env.driver;
+    const insns = new Uint8Array(16);
+    insns[0] = 0xb7;
+    insns[8] = 0x95;
+    const prog = d.progLoad({ progType: 1, insns, license: "GPL" });
+    const pa = d.mapCreate({ mapType: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const { bpf: old } = bpfWith(env, { kind: "old", mapFdInfo: null });
+    try {
+      expect(env.bpf.getMapInfo(pa).ownerProgType).toBe(0);
+      const v = new Uint8Array(4);
+      new DataView(v.buffer).setUint32(0, prog, true);
+      expect(d.mapUpdateElem(pa, new Uint8Array(4), v, 0)).toBe(0);
+      expect(env.bpf.getMapInfo(pa)).toMatchObject({ mapType: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, ownerProgType: 1 });
+      expect(old.getMapInfo(pa).ownerProgType).toBe(0);
+    } finally {
+      d.close(pa);
+      d.close(prog);
+    }
+  });
+
   it("a driver without mapFdInfo: EOPNOTSUPP naming the driver, and everything else still works", () => {
     const env = get();
     const { driver, bpf } = bpfWith(env, { kind: "old", mapFdInfo: null });
