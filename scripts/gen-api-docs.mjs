@@ -2,7 +2,9 @@
 // Writes docs/api/<package>.md from the TSDoc of each package's public exports, with the
 // TypeScript compiler API (no typedoc): every name `src/index.ts` exports, its declaration
 // as written (bodies left out), and its doc comment. Run: node scripts/gen-api-docs.mjs
-// (`--check` exits 1 when a file would change, for CI).
+// (`--check` exits 1 when a file would change, for CI, or when an export, or a public member of an
+// exported class or interface, has no doc comment: its summary would be empty on the API page and
+// in the editor's hover.)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -16,6 +18,8 @@ mkdirSync(outDir, { recursive: true });
 
 const kindOrder = ["function", "class", "interface", "type", "const", "enum", "namespace"];
 let stale = 0;
+/** `file:line: name` of every export and public member without a doc comment. */
+const undocumented = [];
 
 for (const pkg of packages) {
   const entry = join(root, "packages", pkg, "src", "index.ts");
@@ -37,15 +41,23 @@ for (const pkg of packages) {
     const decl = decls[0];
     const file = decl.getSourceFile();
     if (file.isDeclarationFile) continue; // re-exports of dependencies
+    const members = membersOf(decl, checker);
+    const where = (node) => `${relative(root, file.fileName)}:${file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1}`;
+    const doc = docOf(sym, checker);
+    if (firstSentence(doc) === "") undocumented.push(`${where(decl)}: ${exp.getName()}`);
+    for (const m of members) if (m.doc === "") undocumented.push(`${where(m.node)}: ${exp.getName()}.${m.name}`);
+    if (ts.isInterfaceDeclaration(decl)) {
+      for (const m of interfaceMembersOf(decl, checker)) undocumented.push(`${where(m.node)}: ${exp.getName()}.${m.name}`);
+    }
     entries.push({
       name: exp.getName(),
       kind: kindOf(decl),
       file: relative(root, file.fileName),
-      doc: docOf(sym, checker),
+      doc,
       // Overloads: every declaration without a body, else the one implementation.
       signature: (decls.length > 1 ? decls.filter((d) => !ts.isFunctionDeclaration(d) || d.body === undefined) : decls)
         .map((d) => signatureOf(d)).filter(Boolean).join("\n"),
-      members: membersOf(decl, checker),
+      members,
     });
   }
   entries.sort((a, b) => kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind) || a.name.localeCompare(b.name));
@@ -60,10 +72,9 @@ for (const pkg of packages) {
 }
 writeIndex();
 await writeCliReference();
-if (check && stale > 0) {
-  process.stderr.write(`gen-api-docs: ${stale} file(s) out of date; run node scripts/gen-api-docs.mjs\n`);
-  process.exit(1);
-}
+for (const u of undocumented) process.stderr.write(`gen-api-docs: ${u} has no doc comment (no summary)\n`);
+if (check && stale > 0) process.stderr.write(`gen-api-docs: ${stale} file(s) out of date; run node scripts/gen-api-docs.mjs\n`);
+if (check && (stale > 0 || undocumented.length > 0)) process.exit(1);
 
 function kindOf(d) {
   if (ts.isFunctionDeclaration(d)) return "function";
@@ -129,8 +140,24 @@ function membersOf(d, checker) {
       sig = m.getText(sf).replace(/\s*=[\s\S]*$/, "").replace(/;$/, "");
     }
     const sym = m.name ? checker.getSymbolAtLocation(m.name) : undefined;
-    const doc = sym ? ts.displayPartsToString(sym.getDocumentationComment(checker)).trim() : "";
-    out.push({ sig: sig.replace(/\s+/g, " "), doc });
+    // A constructor has no name: its doc comment belongs to its signature.
+    const parts = sym ? sym.getDocumentationComment(checker)
+      : ts.isConstructorDeclaration(m) ? checker.getSignatureFromDeclaration(m)?.getDocumentationComment(checker) ?? [] : [];
+    const doc = ts.displayPartsToString(parts).trim();
+    out.push({ sig: sig.replace(/\s+/g, " "), doc, name: m.name ? m.name.getText(sf) : "constructor", node: m });
+  }
+  return out;
+}
+
+/** The members of an interface that have no doc comment (index and call signatures aside). */
+function interfaceMembersOf(d, checker) {
+  const sf = d.getSourceFile();
+  const out = [];
+  for (const m of d.members) {
+    if (!m.name) continue;
+    const sym = checker.getSymbolAtLocation(m.name);
+    if (sym && ts.displayPartsToString(sym.getDocumentationComment(checker)).trim() !== "") continue;
+    out.push({ name: m.name.getText(sf), node: m });
   }
   return out;
 }
