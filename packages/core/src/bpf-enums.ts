@@ -9,7 +9,9 @@
  * value: BPF_PROG_RUN is BPF_PROG_TEST_RUN) and the `__MAX_*` bound included.
  */
 export interface BtfEnum {
+  /** The enum's name without `enum` (`bpf_cmd`, `bpf_map_type`, …). */
   readonly name: string;
+  /** Every constant's name and value, in the kernel's declaration order. */
   readonly values: readonly (readonly [name: string, value: number])[];
 }
 

@@ -37,10 +37,15 @@ export type { ElemAttr, MapInfo } from "./syscalls.js";
 
 /** Cilium's defaults (pkg/defaults). */
 export const DEFAULT_MAP_ROOT = "/sys/fs/bpf";
+/**
+ * Cilium's default map directory under the bpffs root (`tc/globals`), where pins go unless `mapPrefix` says
+ * otherwise.
+ */
 export const DEFAULT_MAP_PREFIX = "tc/globals";
 
 /** `createBpf`'s options: the driver, and what the seed kept in package globals (docs/bpf-instance-and-codecs.md). */
 export interface BpfOptions {
+  /** The driver every call goes through: the kernel's (`@bpfkit/driver-kernel`), the simulator's, or your own. */
   driver: Driver;
   /**
    * The bpffs root. Without it the root is found when first read: `/sys/fs/bpf` when a bpffs is
@@ -126,7 +131,9 @@ const MISMATCH_MESSAGES: Record<MapDifference["field"], string> = {
  * RangeError for bad arguments found before any syscall.
  */
 export class Bpf implements sys.SyscallContext {
+  /** The driver this instance was created with: every syscall and host service goes through it. */
   readonly driver: Driver;
+  /** The logger this instance logs to, wrapped so that an exception it throws is dropped. */
   readonly logger: Logger;
   /** The options' hooks as this instance calls them: each wrapped so that it cannot throw. */
   readonly metrics: MetricsHook | undefined;
@@ -140,6 +147,10 @@ export class Bpf implements sys.SyscallContext {
   readonly #probes: MapTypeProbes;
   readonly #registry: MapRegistry<BpfMap<any, any>>;
 
+  /**
+   * What `createBpf(options)` calls: the same options and checks (a TypeError for a bad option, before any
+   * syscall).
+   */
   constructor(options: BpfOptions) {
     if (options === null || typeof options !== "object") throw new TypeError("createBpf: options must be an object");
     assertOptionKeys(options, BPF_OPTIONS_KEYS, "createBpf", "options");
@@ -236,6 +247,7 @@ export class Bpf implements sys.SyscallContext {
     return localMapName(name, id);
   }
 
+  /** The pin path of `localMapName(name, id)` under the map directory (locks the root down). */
   localMapPath(name: string, id: number): string {
     return this.mapPath(localMapName(name, id));
   }

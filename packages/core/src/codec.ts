@@ -24,7 +24,9 @@ export interface FieldCodec<T> extends Codec<T> {
   readonly name: string;
   /** C alignment in bytes. */
   readonly align: number;
+  /** Writes exactly `size` bytes of `value` at `offset` in `out`. */
   encodeAt(value: T, out: Uint8Array, offset: number): void;
+  /** Returns a new value from the `size` bytes at `offset`. */
   decodeAt(bytes: Uint8Array, offset: number): T;
   format(value: T): string;
 }
@@ -64,6 +66,7 @@ export function encodeAt<T>(c: Codec<T>, value: T, out: Uint8Array, offset: numb
   else c.encode(value, out.subarray(offset, offset + c.size));
 }
 
+/** Decodes a value at an offset, through `decodeAt` when the codec has it (no subarray). */
 export function decodeAt<T>(c: Codec<T>, bytes: Uint8Array, offset: number): T {
   return isField(c) ? c.decodeAt(bytes, offset) : c.decode(bytes.subarray(offset, offset + c.size));
 }
@@ -209,17 +212,25 @@ function int64Codec(name: string, signed: boolean, littleEndian: boolean): Field
 const LE = hostIsLittleEndian;
 /** Host-order integers, as `__u8`, `__u16`, `__u32`, `__s32`… in the datapath's C. */
 export const u8: FieldCodec<number> = intCodec("u8", 1, false, LE);
+/** Host-order `__u16`, alignment 2. */
 export const u16: FieldCodec<number> = intCodec("u16", 2, false, LE);
+/** Host-order `__u32`, alignment 4. */
 export const u32: FieldCodec<number> = intCodec("u32", 4, false, LE);
+/** Host-order `__s8`, alignment 1. */
 export const i8: FieldCodec<number> = intCodec("i8", 1, true, LE);
+/** Host-order `__s16`, alignment 2. */
 export const i16: FieldCodec<number> = intCodec("i16", 2, true, LE);
+/** Host-order `__s32`, alignment 4. */
 export const i32: FieldCodec<number> = intCodec("i32", 4, true, LE);
 /** 64-bit integers are bigints (numbers above 2^53 lose bits); encode also takes safe integers. */
 export const u64: FieldCodec<bigint> = int64Codec("u64", false, LE);
+/** Host-order `__s64` as a bigint, alignment 8; encode also takes safe integers. */
 export const i64: FieldCodec<bigint> = int64Codec("i64", true, LE);
 /** Network byte order (`__be16`, `__be32`, `__be64`): ports, addresses in Cilium's maps. */
 export const be16: FieldCodec<number> = intCodec("be16", 2, false, false);
+/** Network byte order `__be32` (an IPv4 address as a number, for one), alignment 4. */
 export const be32: FieldCodec<number> = intCodec("be32", 4, false, false);
+/** Network byte order `__be64` as a bigint, alignment 8. */
 export const be64: FieldCodec<bigint> = int64Codec("be64", false, false);
 
 // ---- bytes, arrays, padding ----
@@ -259,9 +270,11 @@ export function array<T>(element: Codec<T>, n: number): FieldCodec<T[]> {
 
 /** Explicit padding (`__u8 pad[n]`): written as zeros, left out of decoded structs. */
 export interface PadCodec extends FieldCodec<undefined> {
+  /** Marks the codec as padding, which struct() leaves out of decoded values. */
   readonly isPadding: true;
 }
 
+/** Explicit padding of `n` bytes (`__u8 pad[n]`): written as zeros, left out of decoded structs. */
 export function pad(n: number): PadCodec {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`pad(${n}): size must be a non-negative integer`);
   const base = field<undefined>(`pad(${n})`, n, 1, (_v, out, o) => { out.fill(0, o, o + n); }, () => undefined, () => "");
@@ -289,12 +302,17 @@ export type StructType<F extends FieldMap> = {
   [K in keyof F as F[K] extends PadCodec ? never : K]: CodecType<F[K]>;
 };
 
+/** One field of a struct codec: its name, byte offset and codec. */
 export interface StructField {
+  /** The field's name, as given to `struct()`. */
   readonly name: string;
+  /** Bytes from the start of the struct (`offsetof`). */
   readonly offset: number;
+  /** The field's codec. */
   readonly codec: Codec<unknown>;
 }
 
+/** A codec for a C struct made by `struct()`: its fields laid out as gcc would, with their offsets. */
 export interface StructCodec<T> extends FieldCodec<T> {
   /** Every field (padding too) in declaration order, with its offset. */
   readonly fields: readonly StructField[];
@@ -302,6 +320,7 @@ export interface StructCodec<T> extends FieldCodec<T> {
   readonly offsets: Readonly<Record<string, number>>;
 }
 
+/** How `struct()` lays out its fields, and the name it gives the codec. */
 export interface StructOptions {
   /** `__attribute__((packed))`: no padding and alignment 1. */
   packed?: boolean;
@@ -434,7 +453,9 @@ export const ipv6: FieldCodec<string> = field<string>("ipv6", 16, 4,
 
 /** An LPM trie key: `struct bpf_lpm_trie_key { __u32 prefixlen; __u8 data[]; }`. */
 export interface LpmKey<T> {
+  /** `prefixlen`: how many leading bits of `data` the key matches. */
   prefixLen: number;
+  /** The address (or other data) the prefix is taken from. */
   data: T;
 }
 

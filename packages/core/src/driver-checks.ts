@@ -4,8 +4,11 @@ import { batchTokenSize, userValueSize } from "./constants.js";
 
 /** What a driver must know of a map fd to size-check buffers: learned at create/get/info. */
 export interface MapShape {
+  /** The map type (`BPF_MAP_TYPE_*`). */
   mapType: number;
+  /** Bytes of a key (0 for the keyless types). */
   keySize: number;
+  /** The kernel's value_size: one CPU's value on a per-CPU map. */
   valueSize: number;
   /** Bytes of one user-space value: per-CPU maps hold `roundUp(valueSize, 8) * cpus`. */
   userValueSize: number;

@@ -42,6 +42,7 @@ export const optionalHostServiceNames: readonly (keyof HostServices)[] = ["objKi
 
 const OVERRIDE_KEYS: readonly string[] = [...driverMethodNames, ...optionalDriverMethodNames, "kind", "host"];
 
+/** What `wrapDriver` replaces: any syscall method, the kind, and some host services. */
 export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   /** Replaces the inner driver's dup, or gives one to a driver without it; `null` drops it. */
   dup?: Driver["dup"] | null;

@@ -5,13 +5,19 @@ import type { MapFdInfo } from "./fdinfo.js";
 
 /** BPF_MAP_CREATE's attributes, as `Driver.mapCreate` takes them. */
 export interface MapCreateAttr {
+  /** `map_type`: a `BPF_MAP_TYPE_*` number. */
   mapType: number;
+  /** `key_size` in bytes (0 for queues, stacks and the other keyless types). */
   keySize: number;
+  /** `value_size` in bytes, of one CPU's value for per-CPU types. */
   valueSize: number;
+  /** `max_entries`: how many elements the map holds at most (for arrays, its length). */
   maxEntries: number;
+  /** `map_flags`: `BPF_F_*` map flags such as `BPF_F_NO_PREALLOC`; 0 when left out. */
   mapFlags?: number;
   /** fd of the template inner map, for ARRAY_OF_MAPS and HASH_OF_MAPS; ignored by others. */
   innerMapFd?: number;
+  /** `numa_node`: the NUMA node to allocate on, read only with `BPF_F_NUMA_NODE`. */
   numaNode?: number;
   /** At most 15 bytes of `[A-Za-z0-9_.]`; the kernel checks it (EINVAL). */
   mapName?: string;
@@ -19,44 +25,62 @@ export interface MapCreateAttr {
 
 /** BPF_PROG_LOAD's attributes, as `Driver.progLoad` takes them. */
 export interface ProgLoadAttr {
+  /** `prog_type`: a program type number (`ProgType`). */
   progType: number;
   /** 8-byte instructions, packed. */
   insns: Uint8Array;
+  /** `license`, such as `"GPL"`: GPL-only helpers need a GPL-compatible one. */
   license: string;
+  /** `expected_attach_type`, which some program types must give at load time. */
   expectedAttachType?: number;
+  /** `prog_name`: at most 15 bytes, shown by bpftool and in `bpf_prog_info.name`. */
   progName?: string;
 }
 
 /** errno 0 on success, else a positive errno; count is always what the kernel wrote back. */
 export interface BatchResult {
+  /** 0 when the batch went through, else the positive errno (ENOENT: no more elements). */
   errno: number;
+  /** Elements the kernel processed (its `batch.count` written back), also on failure. */
   count: number;
 }
 
 /** A `/proc/self/mountinfo` line. */
 export interface MountInfo {
+  /** The mount's unique id (mountinfo's first field). */
   mountId: number;
+  /** The id of the mount it sits on (mountinfo's second field). */
   parentId: number;
   /** The root of the mount within its filesystem (`/` for whole mounts). */
   root: string;
+  /** Where it is mounted, as this process sees it. */
   mountPoint: string;
+  /** The filesystem type (`bpf`, `tmpfs`, …). */
   fsType: string;
+  /** The mount's source (`bpf`, a device, `none`, …). */
   source: string;
 }
 
 /** What stat(2) says of a path: errno 0 and its kind, or a positive errno. */
 export interface PathStat {
+  /** 0 when stat(2) succeeded, else a positive errno (ENOENT: no such path). */
   errno: number;
+  /** Whether the path is a directory (false on error). */
   isDirectory: boolean;
+  /** Whether the path is a regular file (false on error; a bpffs pin is one). */
   isFile: boolean;
 }
 
 /** RLIMIT_MEMLOCK; `RLIM_INFINITY` is 2^64 − 1. */
 export interface Rlimit {
+  /** 0 when getrlimit(2) succeeded, else a positive errno. */
   errno: number;
+  /** The soft limit in bytes. */
   cur: bigint;
+  /** The hard limit in bytes. */
   max: bigint;
 }
+/** The rlimit value that means no limit (2^64 − 1). */
 export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 
 /**
@@ -76,17 +100,23 @@ export type BpfObjKind =
 export interface HostServices {
   /** statfs(2) `f_type` of the filesystem holding `path` (bpffs: 0xCAFE4A11), or -errno. */
   statfsType(path: string): number;
+  /** stat(2) of a path, following symlinks. */
   stat(path: string): PathStat;
   /** Entry names in a directory, or -errno. */
   readdir(path: string): string[] | number;
+  /** mkdir(2) with a mode: 0 or -errno (EEXIST when the path exists). */
   mkdir(path: string, mode: number): number;
   /** mkdir -p: 0 when it exists already as a directory. */
   mkdirAll(path: string, mode: number): number;
+  /** unlink(2) of a file or pin: 0 or -errno. */
   unlink(path: string): number;
+  /** rmdir(2) of an empty directory: 0 or -errno (ENOTEMPTY when it has entries). */
   rmdir(path: string): number;
   /** rm -rf: 0 when the path is missing. */
   removeAll(path: string): number;
+  /** mount(2): 0 or -errno; `flags` are the `MS_*` flags, `data` the options string. */
   mount(source: string, target: string, fsType: string, flags?: number, data?: string): number;
+  /** umount(2) of a mount point: 0 or -errno. */
   umount(target: string): number;
   /** This process's mount table, or -errno. */
   mountInfo(): MountInfo[] | number;
@@ -109,7 +139,9 @@ export interface HostServices {
   rename?(from: string, to: string, flags?: number): number;
   /** CLOCK_MONOTONIC in nanoseconds, as `ktime_get_ns()` reads it. */
   monotonicNs(): bigint;
+  /** getrlimit(2) of RLIMIT_MEMLOCK, the cap on locked memory older kernels charged maps to. */
   getRlimitMemlock(): Rlimit;
+  /** setrlimit(2) of RLIMIT_MEMLOCK: 0 or -errno (EPERM to raise the hard limit unprivileged). */
   setRlimitMemlock(cur: bigint, max: bigint): number;
 }
 
@@ -125,15 +157,22 @@ export interface Driver {
   readonly kind: string;
   /** What per-CPU values are sized by: the CPUs in the host's possible mask. */
   readonly possibleCpus: number;
+  /** The host services the driver offers: files, mounts, clock and rlimit. */
   readonly host: HostServices;
 
+  /** BPF_MAP_CREATE: a new map's fd, or -errno (EINVAL for attributes the map type refuses). */
   mapCreate(attr: MapCreateAttr): number;
+  /** BPF_MAP_LOOKUP_ELEM: copies the value under `key` into `value`; 0 or -errno (ENOENT when absent). */
   mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number;
+  /** BPF_MAP_UPDATE_ELEM with `BPF_ANY`, `BPF_NOEXIST` or `BPF_EXIST` (and `BPF_F_LOCK`): 0 or -errno. */
   mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number;
+  /** BPF_MAP_DELETE_ELEM: 0 or -errno (ENOENT when absent; arrays refuse with EINVAL). */
   mapDeleteElem(fd: number, key: Uint8Array): number;
   /** `key` null asks for the first key. */
   mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number;
+  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM: copies the value under `key` and removes it; 0 or -errno. */
   mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number;
+  /** BPF_MAP_FREEZE: makes the map read-only to bpf(2) for good; 0 or -errno. */
   mapFreeze(fd: number): number;
 
   /**
@@ -142,18 +181,29 @@ export interface Driver {
    */
   mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
     keys: Uint8Array, values: Uint8Array, count: number): BatchResult;
+  /** BPF_MAP_LOOKUP_AND_DELETE_BATCH: like `mapLookupBatch`, removing what it copies. */
   mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
     keys: Uint8Array, values: Uint8Array, count: number): BatchResult;
+  /** BPF_MAP_UPDATE_BATCH: writes `count` packed keys and values with `elemFlags`. */
   mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number,
     elemFlags?: number): BatchResult;
+  /** BPF_MAP_DELETE_BATCH: removes `count` packed keys. */
   mapDeleteBatch(fd: number, keys: Uint8Array, count: number): BatchResult;
 
+  /** BPF_OBJ_PIN: pins the object behind `fd` at a bpffs path; 0 or -errno (EEXIST when the path is taken). */
   objPin(fd: number, path: string): number;
   /** `fileFlags`: 0, BPF_F_RDONLY or BPF_F_WRONLY. Returns an fd. */
   objGet(path: string, fileFlags?: number): number;
+  /** BPF_MAP_GET_NEXT_ID: the id of the first map after `startId` (0 starts), or -errno (ENOENT at the end). */
   mapGetNextId(startId: number): number;
+  /** BPF_PROG_GET_NEXT_ID: the id of the first program after `startId` (0 starts), or -errno (ENOENT at the end). */
   progGetNextId(startId: number): number;
+  /** BPF_MAP_GET_FD_BY_ID: an fd to the map with that id, or -errno (ENOENT when gone; EPERM without CAP_SYS_ADMIN). */
   mapGetFdById(id: number, openFlags?: number): number;
+  /**
+   * BPF_PROG_GET_FD_BY_ID: an fd to the program with that id, or -errno (ENOENT when gone; EPERM without
+   * CAP_SYS_ADMIN).
+   */
   progGetFdById(id: number, openFlags?: number): number;
   /** Fills the kernel's bpf_map_info / bpf_prog_info layout; returns the bytes written. */
   objGetInfoByFd(fd: number, info: Uint8Array): number;
@@ -165,8 +215,11 @@ export interface Driver {
    * would fill that object's own info, in which the ids' count is just the caller's bytes.
    */
   progGetMapIds(fd: number, ids: Uint32Array): number;
+  /** BPF_PROG_LOAD: a verified program's fd, or -errno (EINVAL or EACCES when the verifier refuses it). */
   progLoad(attr: ProgLoadAttr): number;
+  /** BPF_PROG_ATTACH of a program to a target fd (a cgroup, a socket map, …): 0 or -errno. */
   progAttach(targetFd: number, progFd: number, attachType: number, flags?: number): number;
+  /** close(2) of an fd the driver gave out: 0 or -errno (EBADF when not open). */
   close(fd: number): number;
   /**
    * `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a new fd, the lowest free one, for the object `fd` refers

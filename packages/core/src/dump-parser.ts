@@ -4,7 +4,9 @@ import type { Codec } from "./codec.js";
 
 /** One decoded entry; a dump may hand the same object to the parser for every entry. */
 export interface KeyValue<K, V> {
+  /** The decoded key. */
   key: K;
+  /** The decoded value. */
   value: V;
 }
 
@@ -23,6 +25,7 @@ export type DumpParser<K = any, V = any> = (
 
 /** A parse failure: `Unable to convert key: …` / `Unable to convert value: …`. */
 export class ConvertError extends Error {
+  /** Makes the error for the part (`key` or `value`) that failed, with the codec's error as `cause`. */
   constructor(what: "key" | "value", cause: unknown) {
     const text = cause instanceof Error ? cause.message : String(cause);
     super(`Unable to convert ${what}: ${text}`, { cause });

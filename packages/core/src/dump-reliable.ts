@@ -46,9 +46,13 @@ import { copyBytes } from "./small-bytes.js";
 
 /** What the dump algorithms need of an open map. */
 export interface DumpTarget {
+  /** The driver to make the calls through (with the syscall hook, if any). */
   readonly driver: Driver;
+  /** The open map's fd. */
   readonly fd: number;
+  /** The map's type, which decides the batch token's size and how a walk resumes (arrays, LPM tries). */
   readonly mapType: number;
+  /** Bytes of one key. */
   readonly keySize: number;
   /** Bytes of one user-space value (per-CPU: every CPU's slot). */
   readonly valueSize: number;
@@ -186,9 +190,13 @@ export class BatchScratch {
   /** Elements one LOOKUP_BATCH call may return. */
   capacity = 0;
   // Annotated: inferred, the .d.ts would say Uint8Array<ArrayBuffer>, which TS < 5.7 rejects.
+  /** Room for `capacity` packed keys. */
   keys: Uint8Array = new Uint8Array(0);
+  /** Room for `capacity` packed values. */
   values: Uint8Array = new Uint8Array(0);
+  /** The batch token the next call resumes from. */
   inToken: Uint8Array = new Uint8Array(0);
+  /** Where the kernel writes the token to resume after this call. */
   outToken: Uint8Array = new Uint8Array(0);
   /** undefined until the first try; false once the kernel said it has no LOOKUP_BATCH here. */
   supported: boolean | undefined = undefined;
@@ -208,6 +216,7 @@ export class BatchScratch {
     }
   }
 
+  /** Allocates the key and value buffers anew for `capacity` elements of `target`. */
   resize(target: DumpTarget, capacity: number): void {
     this.capacity = capacity;
     this.keys = new Uint8Array(capacity * target.keySize);

@@ -4,16 +4,24 @@ import { hostIsLittleEndian as le, type FieldCodec } from "./codec.js";
 import { EndpointKeyIPv4, EndpointKeyIPv6 } from "./constants.js";
 import { formatIp, isIpv4Mapped, parseIp } from "./ip.js";
 
+/** Bytes of Cilium's `struct endpoint_key`: 16 of address, family, key, and 2 of padding. */
 export const ENDPOINT_KEY_SIZE = 20;
 
 /** Cilium's 20-byte `struct endpoint_key`: an IPv4 or IPv6 address, its family and a key (`newEndpointKey(ip)`). */
 export class EndpointKey {
   /** IPv6, or IPv4 in bytes 0..3 with the rest zero. */
   readonly ip: Uint8Array;
+  /** `EndpointKeyIPv4` (1), `EndpointKeyIPv6` (2), or 0 for none (byte 16). */
   family: number;
+  /** The sub-key, a u8 the datapath keys endpoint entries by beside the address (byte 17). */
   key: number;
+  /** The trailing u16 of padding (the C struct's `pad5`), which the datapath keeps zero. */
   pad2: number;
 
+  /**
+   * Makes a key from its fields as they are (the ip array is kept, not copied); `newEndpointKey(ip)` makes one
+   * from an address.
+   */
   constructor(ip: Uint8Array = new Uint8Array(16), family = 0, key = 0, pad2 = 0) {
     if (!(ip instanceof Uint8Array) || ip.length !== 16) throw new TypeError("EndpointKey: ip must be 16 bytes");
     this.ip = ip;
@@ -49,6 +57,7 @@ export class EndpointKey {
     return new EndpointKey(this.ip.slice(), this.family, this.key, this.pad2);
   }
 
+  /** Whether the two keys have the same 20 bytes: address, family, key and padding. */
   equals(other: EndpointKey): boolean {
     if (this.family !== other.family || this.key !== other.key || this.pad2 !== other.pad2) return false;
     for (let i = 0; i < 16; i++) if (this.ip[i] !== other.ip[i]) return false;

@@ -58,6 +58,7 @@ export const Errno = Object.freeze(Object.fromEntries(table.map(([n, name]) => [
   readonly ENOTEMPTY: 39; readonly ELOOP: 40; readonly EOVERFLOW: 75; readonly EBADFD: 77; readonly EOPNOTSUPP: 95;
   readonly ETIMEDOUT: 110; readonly ENOTSUPP: 524;
 };
+/** The name of an errno bpfkit knows (`ENOENT`, `EPERM`, …), as in `Errno`. */
 export type ErrnoName = keyof typeof Errno;
 
 const names = new Map<number, string>();

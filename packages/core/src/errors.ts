@@ -1,5 +1,6 @@
 import { errnoName, errnoText } from "./errno.js";
 
+/** What a `BpfError` is made from: the errno, the operation, and the path or map it concerns. */
 export interface BpfErrorInit {
   /** Positive errno. */
   errno: number;
@@ -11,6 +12,7 @@ export interface BpfErrorInit {
   map?: string;
   /** Full message; by default `<op> <path>: <errno text>`. */
   message?: string;
+  /** The error that led to this one, kept as the `cause`. */
   cause?: unknown;
   /**
    * The errno is an element operation's answer about its key (ENOENT: not in the map; EEXIST:
@@ -24,10 +26,15 @@ export interface BpfErrorInit {
  * `errno` stays comparable (`err.code === "ENOENT"`) through every layer that wraps it.
  */
 export class BpfError extends Error {
+  /** The positive errno (2 for ENOENT). */
   readonly errno: number;
+  /** The errno's name (`ENOENT`, `EPERM`, …), as Node's own errors give it. */
   readonly code: string;
+  /** The bpf command or operation that failed (`BPF_OBJ_GET`, `lookup`, …). */
   readonly op: string;
+  /** The pin or map path involved, or undefined. */
   readonly path: string | undefined;
+  /** The name of the map involved, or undefined. */
   readonly map: string | undefined;
   /**
    * True when an element operation (update, delete, their batches and the seed's *Element
@@ -38,6 +45,7 @@ export class BpfError extends Error {
    */
   readonly aboutKey: boolean;
 
+  /** Makes the error; the message defaults to `<op> <path>: <errno text>`. */
   constructor(init: BpfErrorInit) {
     const errno = Math.abs(init.errno);
     const where = init.path !== undefined && init.path !== "" ? ` ${init.path}` : "";
@@ -87,6 +95,7 @@ export function errnoOf(err: unknown): number | undefined {
 
 /** The seed's ErrMaxLookup: the reliable dump gave up after its lookup budget. */
 export class MaxLookupError extends Error {
+  /** Makes the error with the seed's message, "maximum number of lookups reached". */
   constructor() {
     super("maximum number of lookups reached");
     this.name = "MaxLookupError";
@@ -99,6 +108,7 @@ export class IterationAbortedError extends Error {
   readonly restarts: number;
   /** Keys that vanished in a row before they could be read, when that ended the walk; else 0. */
   readonly vanishedInRow: number;
+  /** Makes the error for `what` (the operation and map), with the restarts and vanished keys that ended it. */
   constructor(what: string, restarts: number, vanishedInRow = 0) {
     super(vanishedInRow > 0
       ? `${what}: iteration aborted: ${vanishedInRow} keys in a row vanished before they could be read`
@@ -119,6 +129,7 @@ export class DeleteAllAbortedError extends Error {
   readonly map: string;
   /** Keys deleted (or found gone) before it gave up: the budget, 4 × max_entries. */
   readonly deleted: number;
+  /** Makes the error for a map after `deleted` deletes, with the map's max_entries for the message. */
   constructor(map: string, deleted: number, maxEntries: number) {
     super(`deleteAll ${map}: gave up after ${deleted} deletes (4 × max_entries ${maxEntries}): ` +
       "the map kept filling while it was emptied");
@@ -130,12 +141,17 @@ export class DeleteAllAbortedError extends Error {
 
 /** The raw bytes of one element a call took out of the map. */
 export interface RawElement {
+  /** The element's key bytes. */
   key: Uint8Array;
+  /** The element's value bytes (all CPUs' slots for a per-CPU map). */
   value: Uint8Array;
 }
 
+/** What a `DecodeError` is made from: the operation and map, what failed to decode, and its bytes. */
 export interface DecodeErrorInit {
+  /** The operation that read the bytes (`lookup`, `lookupBatch`, …). */
   op: string;
+  /** The name of the map the bytes came from. */
   map: string;
   /** What the codec failed on: a key, a value, or a whole element (a DumpParser). */
   what: "key" | "value" | "element";
@@ -148,6 +164,7 @@ export interface DecodeErrorInit {
   batch?: RawElement[];
   /** True when the call deleted `batch` from the map (lookupAndDeleteBatch). */
   deleted?: boolean;
+  /** The error the codec (or DumpParser) threw. */
   cause: unknown;
 }
 
@@ -156,13 +173,26 @@ export interface DecodeErrorInit {
  * the `cause`; this one says which map, which operation and which bytes.
  */
 export class DecodeError extends Error {
+  /** The operation that read the bytes (`lookup`, `lookupBatch`, …). */
   readonly op: string;
+  /** The name of the map the bytes came from. */
   readonly map: string;
+  /** Whether the codec failed on a key, a value, or a whole element (a DumpParser). */
   readonly what: "key" | "value" | "element";
+  /** A copy of the bytes the codec was given (for an element, the key's bytes then the value's). */
   readonly bytes: Uint8Array;
+  /** For lookupBatch and lookupAndDeleteBatch, every element the call returned, raw; otherwise undefined. */
   readonly batch: RawElement[] | undefined;
+  /**
+   * True when the call removed `batch` from the map (lookupAndDeleteBatch), so the raw bytes are all that is
+   * left of it.
+   */
   readonly deleted: boolean;
 
+  /**
+   * Makes the error, its message naming the map, the operation and the part that failed; `init.cause` becomes
+   * its `cause`.
+   */
   constructor(init: DecodeErrorInit) {
     const c = init.cause;
     const text = c instanceof Error ? c.message : String(c);

@@ -116,6 +116,7 @@ export function isIpv4Mapped(b: Uint8Array): boolean {
   return true;
 }
 
+/** The dotted-quad text of the 4 bytes at `at` (`10.0.0.1`). */
 export function formatIpv4(b: Uint8Array, at = 0): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }

@@ -22,6 +22,10 @@ export interface IterateOptions {
   maxRestarts?: number;
 }
 
+/**
+ * How many times an iteration starts again from the first key before it gives up, unless `maxRestarts` says
+ * otherwise.
+ */
 export const DEFAULT_MAX_RESTARTS = 16;
 
 /** `step` is the failing command ("lookup", "get next key"), named after the call that made it. */

@@ -2,20 +2,30 @@
 // Drivers take offsets from here (`ELEM_ATTR.off.key`); the simulator encodes info structs with
 // `encodeStruct`, and core decodes them with `decodeStruct`.
 
+/** How a field is stored: an unsigned or signed integer of a width, a user-space pointer (8 bytes), or a byte array. */
 export type FieldKind = "u8" | "u16" | "u32" | "s32" | "u64" | "ptr" | "bytes";
 
+/** One field of a kernel struct: its name, byte offset, size and how it is stored. */
 export interface Field {
+  /** The kernel's name of the field (`key_size`, `map_flags`, …). */
   readonly name: string;
+  /** Bytes from the start of the struct. */
   readonly offset: number;
+  /** Bytes the field takes. */
   readonly size: number;
+  /** How the field's bytes are read and written. */
   readonly kind: FieldKind;
 }
 
+/** A kernel struct or attr as data: its size, its fields, and each field's offset by name. */
 export interface Layout<N extends string> {
+  /** The struct's name, for messages (`map_create`, `bpf_map_info`, …). */
   readonly name: string;
   /** sizeof the struct (info) or the bytes the command uses (attr): every byte after must be 0. */
   readonly size: number;
+  /** The fields in the order the kernel declares them. */
   readonly fields: readonly Field[];
+  /** Each field's byte offset by name (`MAP_CREATE_ATTR.off.key_size`). */
   readonly off: { readonly [K in N]: number };
 }
 
@@ -34,6 +44,7 @@ function layout<N extends string>(name: string, size: number, spec: Spec<N>): La
 
 // ---- union bpf_attr, per command ----
 
+/** The BPF_MAP_CREATE part of `union bpf_attr`. */
 export const MAP_CREATE_ATTR = layout("map_create", 92, [
   ["map_type", 0, "u32"], ["key_size", 4, "u32"], ["value_size", 8, "u32"],
   ["max_entries", 12, "u32"], ["map_flags", 16, "u32"], ["inner_map_fd", 20, "u32"],
@@ -49,11 +60,13 @@ export const ELEM_ATTR = layout("map_elem", 32, [
   ["map_fd", 0, "u32"], ["key", 8, "ptr"], ["value", 16, "ptr"], ["flags", 24, "u64"],
 ]);
 
+/** The part of `union bpf_attr` the BPF_MAP_*_BATCH commands read (`attr.batch`). */
 export const BATCH_ATTR = layout("batch", 56, [
   ["in_batch", 0, "ptr"], ["out_batch", 8, "ptr"], ["keys", 16, "ptr"], ["values", 24, "ptr"],
   ["count", 32, "u32"], ["map_fd", 36, "u32"], ["elem_flags", 40, "u64"], ["flags", 48, "u64"],
 ]);
 
+/** The BPF_OBJ_PIN and BPF_OBJ_GET part of `union bpf_attr`. */
 export const OBJ_ATTR = layout("obj_pin_get", 20, [
   ["pathname", 0, "ptr"], ["bpf_fd", 8, "u32"], ["file_flags", 12, "u32"], ["path_fd", 16, "s32"],
 ]);
@@ -63,10 +76,12 @@ export const ID_ATTR = layout("get_id", 16, [
   ["start_id", 0, "u32"], ["next_id", 4, "u32"], ["open_flags", 8, "u32"], ["fd_by_id_token_fd", 12, "s32"],
 ]);
 
+/** The BPF_OBJ_GET_INFO_BY_FD part of `union bpf_attr` (`attr.info`). */
 export const INFO_ATTR = layout("info", 16, [
   ["bpf_fd", 0, "u32"], ["info_len", 4, "u32"], ["info", 8, "ptr"],
 ]);
 
+/** The BPF_PROG_LOAD part of `union bpf_attr`, up to `expected_attach_type`. */
 export const PROG_LOAD_ATTR = layout("prog_load", 72, [
   ["prog_type", 0, "u32"], ["insn_cnt", 4, "u32"], ["insns", 8, "ptr"], ["license", 16, "ptr"],
   ["log_level", 24, "u32"], ["log_size", 28, "u32"], ["log_buf", 32, "ptr"],
@@ -74,6 +89,7 @@ export const PROG_LOAD_ATTR = layout("prog_load", 72, [
   ["prog_ifindex", 64, "u32"], ["expected_attach_type", 68, "u32"],
 ]);
 
+/** The BPF_PROG_ATTACH and BPF_PROG_DETACH part of `union bpf_attr`, up to `replace_bpf_fd`. */
 export const PROG_ATTACH_ATTR = layout("prog_attach", 20, [
   ["target_fd", 0, "u32"], ["attach_bpf_fd", 4, "u32"], ["attach_type", 8, "u32"],
   ["attach_flags", 12, "u32"], ["replace_bpf_fd", 16, "u32"],
@@ -81,6 +97,7 @@ export const PROG_ATTACH_ATTR = layout("prog_attach", 20, [
 
 // ---- info structs ----
 
+/** The kernel's `struct bpf_map_info`, which OBJ_GET_INFO_BY_FD fills for a map. */
 export const BPF_MAP_INFO = layout("bpf_map_info", 104, [
   ["type", 0, "u32"], ["id", 4, "u32"], ["key_size", 8, "u32"], ["value_size", 12, "u32"],
   ["max_entries", 16, "u32"], ["map_flags", 20, "u32"], ["name", 24, "bytes", 16],
@@ -90,6 +107,7 @@ export const BPF_MAP_INFO = layout("bpf_map_info", 104, [
   ["hash", 88, "u64"], ["hash_size", 96, "u32"],
 ]);
 
+/** The kernel's `struct bpf_prog_info`, which OBJ_GET_INFO_BY_FD fills for a program. */
 export const BPF_PROG_INFO = layout("bpf_prog_info", 232, [
   ["type", 0, "u32"], ["id", 4, "u32"], ["tag", 8, "bytes", 8], ["jited_prog_len", 16, "u32"],
   ["xlated_prog_len", 20, "u32"], ["jited_prog_insns", 24, "u64"], ["xlated_prog_insns", 32, "u64"],
@@ -106,6 +124,7 @@ export const BPF_PROG_INFO = layout("bpf_prog_info", 232, [
   ["attach_btf_obj_id", 220, "u32"], ["attach_btf_id", 224, "u32"],
 ]);
 
+/** A value `encodeStruct` writes into a field: a number, a bigint, or a string or bytes for byte arrays. */
 export type FieldValue = number | bigint | string | Uint8Array;
 
 /**
@@ -135,6 +154,7 @@ export function encodeStruct<N extends string>(layout: Layout<N>, out: Uint8Arra
   }
 }
 
+/** What `decodeStruct` reads: each field by name, u64 and pointers as bigint, byte arrays as bytes. */
 export type Decoded<N extends string> = { [K in N]: number | bigint | Uint8Array };
 
 /**

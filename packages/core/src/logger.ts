@@ -3,9 +3,13 @@
 
 /** Where a Bpf's warnings and notes go (`createBpf({ logger })`); `silentLogger` and `memoryLogger()` are two. */
 export interface Logger {
+  /** Detail for debugging (opens, resolver runs); the default logger drops it. */
   debug(msg: string, fields?: Record<string, unknown>): void;
+  /** A note on normal operation (a bpffs found or mounted); the default logger drops it. */
   info(msg: string, fields?: Record<string, unknown>): void;
+  /** Something a user should see, such as a map re-created for a property change (which loses its data). */
   warn(msg: string, fields?: Record<string, unknown>): void;
+  /** A failure to report; core itself logs none at this level today, but a logger must take it. */
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -32,8 +36,11 @@ export const defaultLogger: Logger = Object.freeze({
 
 /** One record kept by `memoryLogger`. */
 export interface LogRecord {
+  /** The logger method that was called. */
   level: "debug" | "info" | "warn" | "error";
+  /** The message. */
   msg: string;
+  /** The structured fields logged with it (map, path, error, …), or undefined. */
   fields: Record<string, unknown> | undefined;
 }
 

@@ -12,7 +12,9 @@ import type { DumpTarget } from "./dump-reliable.js";
 
 /** A batch that stopped part-way: `count` elements were applied (or read) before `errno`. */
 export class BatchError extends BpfError {
+  /** Elements applied (or read) before the error. */
   readonly count: number;
+  /** Makes the error from a BpfError's fields and the count applied before it. */
   constructor(init: BpfErrorInit & { count: number }) {
     super(init);
     this.name = "BatchError";
@@ -31,10 +33,13 @@ export class BatchCursor {
   done = false;
 }
 
+/** What one batch lookup call returned: `count` packed keys and values. */
 export interface RawBatch {
   /** Elements in `keys`/`values`. */
   count: number;
+  /** The keys, packed: `count` × key size bytes are meaningful. */
   keys: Uint8Array;
+  /** The values, packed: `count` × value size bytes are meaningful (per-CPU: every CPU's slot). */
   values: Uint8Array;
 }
 

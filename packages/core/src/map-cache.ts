@@ -8,6 +8,10 @@
 // resolver re-inserted what it had just deleted.
 import type { Logger } from "./logger.js";
 
+/**
+ * What the cache wants done with an entry, as in the seed: `OK` (in sync with the map), `Insert` (a write to
+ * retry) or `Delete` (a delete to retry).
+ */
 export const DesiredAction = Object.freeze({ OK: 0, Insert: 1, Delete: 2 } as const);
 export type DesiredAction = (typeof DesiredAction)[keyof typeof DesiredAction];
 
@@ -28,21 +32,34 @@ export const ERROR_RESOLVER_INTERVAL_MS = 5_000;
 /** Cilium's errorResolverSchedulerDelay: the first run comes this long after an error. */
 export const ERROR_RESOLVER_DELAY_MS = 200;
 
+/**
+ * One entry of a map's cache: the key and value as the agent wrote them, their bytes, and whether the kernel has
+ * them yet.
+ */
 export interface CacheEntry<K, V> {
+  /** The key as the agent passed it. */
   key: K;
+  /** The value as the agent last wrote it; undefined when a failed delete of a key the cache did not hold made the entry. */
   value: V | undefined;
   /** The key's bytes as written to the kernel: the resolver retries with these. */
   keyBytes: Uint8Array;
+  /** The value's bytes as written to the kernel: the resolver retries with these. */
   valueBytes: Uint8Array | undefined;
+  /** Whether the entry is in the map (`OK`) or still to be written or deleted there. */
   desiredAction: DesiredAction;
+  /** The error of the last failed attempt, until one succeeds. */
   lastError: Error | undefined;
 }
 
 /** One row of `getModel().cache`. */
 export interface BpfMapEntryModel {
+  /** The key as the map's codec formats it. */
   key: string;
+  /** The value as the map's codec formats it; absent when the entry has none. */
   value?: string;
+  /** The seed's string for the entry's state: `sync`, `to-be-inserted` or `to-be-deleted`. */
   desiredAction: "sync" | "to-be-inserted" | "to-be-deleted" | "unknown";
+  /** The message of the last failed attempt, while the entry is not in sync. */
   lastError?: string;
 }
 
@@ -50,9 +67,13 @@ export interface BpfMapEntryModel {
 export interface ResolverClock {
   /** Milliseconds, monotonic. */
   now(): number;
+  /** Runs `fn` once after `ms` milliseconds; the handle goes to `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a `setTimeout`. */
   clearTimeout(handle: unknown): void;
+  /** Runs `fn` every `ms` milliseconds; the handle goes to `clearInterval`. */
   setInterval(fn: () => void, ms: number): unknown;
+  /** Cancels a `setInterval`. */
   clearInterval(handle: unknown): void;
 }
 
@@ -90,13 +111,22 @@ export interface CacheOwner {
   countsKeys?(): boolean;
 }
 
+/** Counts from one run of the cache's error resolver (`resolveErrors`). */
 export interface ResolverRun {
+  /** Entries the run looked at (it stops once more than `MAX_SYNC_ERRORS` retries have failed). */
   scanned: number;
+  /** Entries it wrote or deleted in the map, so now in sync. */
   resolved: number;
+  /** Retries that failed again. */
   errors: number;
+  /** Entries still out of sync when the run ended. */
   remaining: number;
 }
 
+/**
+ * The user-space cache of a map (`withCache()`): the entries the agent wants, and the background resolver that
+ * retries failed writes and deletes.
+ */
 export class MapCache<K, V> {
   /** Keyed by the kernel's identity of a key (its bytes in hex; an LPM trie's masked past the prefix), whatever format() says. */
   readonly entries = new Map<string, CacheEntry<K, V>>();
@@ -114,6 +144,10 @@ export class MapCache<K, V> {
    */
   readonly values: boolean;
 
+  /**
+   * Makes the cache of `owner`'s map; `clock` drives the resolver's timers; `values` false keeps keys alone, for
+   * a pressure metric.
+   */
   constructor(owner: CacheOwner, clock: ResolverClock = systemClock, values = true) {
     this.#owner = owner;
     this.#clock = clock;
@@ -284,6 +318,7 @@ export class MapCache<K, V> {
     this.#lastScheduled = Number.NEGATIVE_INFINITY;
   }
 
+  /** The cache's entries as `getModel().cache` rows, with the key and value in the given formats. */
   model(formatKey: (e: CacheEntry<K, V>) => string, formatValue: (e: CacheEntry<K, V>) => string): BpfMapEntryModel[] {
     const out: BpfMapEntryModel[] = [];
     for (const e of this.entries.values()) {

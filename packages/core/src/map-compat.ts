@@ -6,9 +6,13 @@ import type { MapInfo } from "./syscalls.js";
 
 /** The properties a live map is compared on (the seed's MapInfo fields objCheck reads). */
 export interface WantedMapProperties {
+  /** The map type (`BPF_MAP_TYPE_*`) as the map would be created. */
   mapType: number;
+  /** The key size in bytes. */
   keySize: number;
+  /** The value size in bytes (one CPU's value for per-CPU types). */
   valueSize: number;
+  /** The max_entries asked for, before the kernel's rounding. */
   maxEntries: number;
   /** Creation flags as the map would be created with them (the pre-allocation flag included). */
   flags: number;
@@ -16,6 +20,7 @@ export interface WantedMapProperties {
 
 /** One property in which the live map differs from what is wanted. */
 export interface MapDifference {
+  /** The property that differs. */
   field: "mapType" | "keySize" | "valueSize" | "maxEntries" | "flags";
   /** What the live map has. */
   map: number;
@@ -67,7 +72,9 @@ export class MapIncompatibleError extends Error {
   readonly map: string;
   /** Its pin path ("" for a map opened by id). */
   readonly path: string;
+  /** Every property in which the live map differs from the spec, in objCheck's order. */
   readonly differences: readonly MapDifference[];
+  /** Makes the error for `op` on `map`, its message listing each difference. */
   constructor(op: string, map: string, path: string, differences: MapDifference[]) {
     const where = path !== "" ? `the map pinned at ${path}` : "the map";
     super(`${op} ${map}: ${where} is incompatible with the spec: ${differences.map(describe).join("; ")}`);

@@ -14,8 +14,11 @@ export interface MapSpec<K, V> {
   name: string;
   /** A `BPF_MAP_TYPE_*`; normalised through `bpf.getMapType` when the map is opened. */
   type: number;
+  /** The key's codec; its size is the map's key_size. */
   key: Codec<K>;
+  /** The value's codec; its size is the map's value_size. */
   value: Codec<V>;
+  /** `max_entries`: how many elements the map holds at most (for arrays, its length). */
   maxEntries: number;
   /** Creation flags; the pre-allocation flag is added when the map is opened. */
   flags?: number;
@@ -45,7 +48,9 @@ export interface MapSpec<K, V> {
  * `perCpuValues`).
  */
 export interface OpenMapCodecs<K, V> {
+  /** The key's codec, which must be the map's key_size. */
   key: Codec<K>;
+  /** The value's codec, which must be the map's value_size (per-CPU maps: every CPU's slot). */
   value: Codec<V>;
   /** How dumps turn bytes into the callback's key and value (default: the codecs). */
   dumpParser?: DumpParser<K, V>;
@@ -76,6 +81,7 @@ export type DumpAlgorithmChoice = "walk" | "batch" | "auto";
 
 /** Options of the dumps (`dump`, `dumpWithCallback`, `dumpReliablyWithCallback`, …). */
 export interface DumpOptions {
+  /** How to read the map: `walk`, `batch`, or `auto` (the default), as `DumpAlgorithmChoice` says. */
   algorithm?: DumpAlgorithmChoice;
   /** Elements per LOOKUP_BATCH call (default: about 128 KiB of keys and values, at most maxEntries). */
   batchSize?: number;

@@ -63,13 +63,19 @@ const PARALLEL_TRIES = 8;
 
 /** What `checkAndUpgrade` compares against (the seed passes a *MapInfo). */
 export interface DesiredMapInfo {
+  /** The map type wanted (`BPF_MAP_TYPE_*`), compared after normalisation. */
   mapType: number;
+  /** The key size wanted, in bytes. */
   keySize: number;
+  /** The value size wanted, in bytes (one CPU's value for per-CPU types). */
   valueSize: number;
+  /** The max_entries wanted. */
   maxEntries: number;
+  /** The creation flags wanted (0 when left out), with the pre-allocation flag added as a create would. */
   flags?: number;
 }
 
+/** Options of `withCache()`. */
 export interface WithCacheOptions {
   /** Timers for the error resolver (tests pass a manual clock). */
   clock?: ResolverClock;
@@ -214,6 +220,10 @@ export class BpfMap<K, V> {
   readonly #valueBuf: Uint8Array;
   readonly #batch = new BatchScratch();
 
+  /**
+   * Makes the map object from a spec without touching the kernel (the seed's NewMap); open it with
+   * `openOrCreate` or `open`.
+   */
   constructor(bpf: Bpf, spec: MapSpec<K, V>, internal: BpfMapInternal = {}) {
     const op = internal.op ?? "newMap";
     if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
@@ -386,6 +396,7 @@ export class BpfMap<K, V> {
 
   // ---- accessors
 
+  /** The map's name: the pin's base name under the map directory. */
   name(): string {
     return this.#name;
   }
@@ -405,6 +416,7 @@ export class BpfMap<K, V> {
     return this.#fd;
   }
 
+  /** Whether the map holds an open fd now. */
   isOpen(): boolean {
     return this.#fd >= 0;
   }
@@ -482,18 +494,22 @@ export class BpfMap<K, V> {
     return { ...this.#info };
   }
 
+  /** True after `withNonPersistent()`: every openOrCreate removes the old pin first (the seed's NonPersistent). */
   get nonPersistent(): boolean {
     return this.#nonPersistent;
   }
 
+  /** True from a successful `openParallel()` until `endParallelMode()`. */
   get inParallelMode(): boolean {
     return this.#inParallelMode;
   }
 
+  /** The codec the map encodes and decodes its keys with. */
   get keyCodec(): Codec<K> {
     return this.#key;
   }
 
+  /** The codec the map encodes and decodes its values with. */
   get valueCodec(): Codec<V> {
     return this.#value;
   }
@@ -977,6 +993,7 @@ export class BpfMap<K, V> {
     return true;
   }
 
+  /** Ends parallel mode (the seed's EndParallelMode); the map stays open and pinned as it is. */
   endParallelMode(): void {
     if (!this.#inParallelMode) return;
     this.#inParallelMode = false;
@@ -999,6 +1016,7 @@ export class BpfMap<K, V> {
     if (this.#path !== "") this.#bpf.unregisterMap(this.#path, this);
   }
 
+  /** Calls `close()`, so `using m = …` closes the map at the end of its block. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -1039,6 +1057,7 @@ export class BpfMap<K, V> {
     }
   }
 
+  /** Like `unpin()`, doing nothing when nothing is pinned at the map's path; EINVAL for a map opened by id. */
   unpinIfExists(): void {
     this.#requirePin("unpinIfExists");
     if (this.#exists(this.path())) this.unpin();
@@ -1150,6 +1169,7 @@ export class BpfMap<K, V> {
     return true;
   }
 
+  /** The map as the seed's API serves it (models.BPFMap): its path and, with `withCache()`, the cache's entries. */
   getModel(): BpfMapModel {
     const model: BpfMapModel = { path: this.#path };
     if (this.#cache?.values === true) {

@@ -5,6 +5,7 @@ import type { BatchResult, Driver } from "./driver.js";
 import { wrapDriver } from "./driver-wrap.js";
 import type { Logger } from "./logger.js";
 
+/** The outcome label of Cilium's BPF metrics: `success` or `fail`. */
 export type Outcome = "success" | "fail";
 
 /**

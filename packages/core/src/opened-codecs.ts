@@ -9,14 +9,19 @@ import type { OpenMapCodecs } from "./map-spec.js";
 export interface OpenedMapShape {
   /** The map's kernel name (bpf_map_info.name); "" when it has none. */
   name: string;
+  /** The map type (`bpf_map_info.type`). */
   type: number;
+  /** The key size in bytes (`bpf_map_info.key_size`). */
   keySize: number;
   /** The kernel's value_size: one CPU's value on a per-CPU map. */
   valueSize: number;
   /** A value's bytes in user space: valueSize, or on a per-CPU map one 8-byte slot per possible CPU. */
   userValueSize: number;
+  /** The CPUs a per-CPU value has slots for (the driver's `possibleCpus`). */
   possibleCpus: number;
+  /** `bpf_map_info.max_entries`. */
   maxEntries: number;
+  /** The map's creation flags (`bpf_map_info.map_flags`). */
   flags: number;
 }
 

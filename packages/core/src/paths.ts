@@ -27,6 +27,10 @@ export function joinPath(...parts: string[]): string {
   return kept.length === 0 ? "" : cleanPath(kept.join("/"));
 }
 
+/**
+ * Everything before the last `/`, cleaned, as Go's `path.Dir`: `.` when there is no `/`, `/` for a path in the
+ * root.
+ */
 export function dirname(p: string): string {
   const i = p.lastIndexOf("/");
   if (i < 0) return ".";

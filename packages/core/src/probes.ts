@@ -95,10 +95,12 @@ export class MapTypeProbes {
   readonly #prober: MapTypeProber;
   readonly #known = new Map<number, boolean>();
 
+  /** Makes the cache over `prober`, with nothing probed yet. */
   constructor(prober: MapTypeProber) {
     this.#prober = prober;
   }
 
+  /** Whether the driver can create maps of the type: asks the prober the first time, the cache after. */
   have(mapType: number): boolean {
     let v = this.#known.get(mapType);
     if (v === undefined) {

@@ -16,8 +16,11 @@ import { type SyscallContext, timeEnd, timeStart } from "./syscalls.js";
  * only the first).
  */
 export interface ProgInfo extends Omit<BpfProgInfo, "type" | "ifindex"> {
+  /** The program type (`bpf_prog_info.type`; the seed's ProgType). */
   progType: number;
+  /** The network device the program is offloaded to (`bpf_prog_info.ifindex`), 0 when it is not. */
   ifIndex: number;
+  /** The ids of the maps the program uses, in the order the verifier met them. */
   mapIds: number[];
 }
 

@@ -5,11 +5,13 @@
 // slot while the first was still open; here each path keeps its open objects, newest last.
 import type { Logger } from "./logger.js";
 
+/** The open maps of one Bpf instance by pin path (the seed's map registry), which `getMap` and `getOpenMaps` read. */
 export class MapRegistry<M> {
   /** Per path, the objects registered there and not yet unregistered, in registration order. */
   readonly #maps = new Map<string, M[]>();
   readonly #logger: Logger;
 
+  /** Makes an empty registry that logs (de)registrations to `logger` at debug level. */
   constructor(logger: Logger) {
     this.#logger = logger;
   }

@@ -14,7 +14,9 @@ import { probeTellsMapType } from "./probes.js";
 
 /** What the functions here need from a Bpf instance. */
 export interface SyscallContext {
+  /** The driver the functions make their calls through. */
   readonly driver: Driver;
+  /** The hook the syscall-duration metric goes to, or undefined for none. */
   readonly metrics: MetricsHook | undefined;
   /** Whether the driver has a map type at all (Bpf.haveMapType), to explain a create's EINVAL. */
   haveMapType?(mapType: number): boolean;
@@ -22,23 +24,39 @@ export interface SyscallContext {
 
 /** The seed's MapInfo: what a map is, as OpenMap and objCheck compare it. */
 export interface MapInfo {
+  /** The map type (`BPF_MAP_TYPE_*`), normalised once opened. */
   mapType: number;
+  /** The key size in bytes. */
   keySize: number;
+  /** The value size in bytes (one CPU's value for per-CPU types). */
   valueSize: number;
   /** Bytes of a value buffer for reads (per-CPU maps: slot × CPUs); GetMapInfo sets valueSize. */
   readValueSize: number;
+  /** `max_entries`: how many elements the map holds at most. */
   maxEntries: number;
+  /** The creation flags (`BPF_F_*`). */
   flags: number;
+  /**
+   * The inner-map template fd of a map of maps (the seed calls it an ID); 0 otherwise and for maps read back
+   * from the kernel.
+   */
   innerId: number;
+  /**
+   * The seed's OwnerProgType, the program type owning a PROG_ARRAY; bpf_map_info has no such field, so it is
+   * always 0 (Unspec) here.
+   */
   ownerProgType: number;
 }
 
 /** An element attr for the `*FromPointers` variants (see Bpf.lookupElementFromPointers). */
 export interface ElemAttr {
+  /** The fd of the map to act on. */
   mapFd: number;
+  /** The key, or null (getNextKey: start from the first key). */
   key: Uint8Array | null;
   /** The value for lookup/update, the next key for getNextKey. */
   value: Uint8Array;
+  /** The command's flags (`BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`); 0 when left out. */
   flags?: number;
 }
 
