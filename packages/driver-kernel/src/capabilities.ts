@@ -5,8 +5,11 @@ import { readFileSync } from "node:fs";
 
 /** Capability numbers from include/uapi/linux/capability.h. */
 export const CAP_NET_ADMIN = 12;
+/** `CAP_SYS_ADMIN`: needed to mount bpffs, for BPF_*_GET_FD_BY_ID and for `BPF_F_ZERO_SEED`. */
 export const CAP_SYS_ADMIN = 21;
+/** `CAP_PERFMON`: with CAP_BPF, lets programs read kernel memory and use the tracing helpers. */
 export const CAP_PERFMON = 38;
+/** `CAP_BPF`: lets bpf(2) create maps and load programs (since Linux 5.8; CAP_SYS_ADMIN before). */
 export const CAP_BPF = 39;
 
 /** The effective capability set, or undefined where /proc/self/status has none (not Linux). */

@@ -127,6 +127,10 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   private hotKs = 0;
   private hotVs = 0;
 
+  /**
+   * Makes a driver over the loaded libc bindings; use `createKernelDriver()`, which checks the platform and
+   * reads the possible CPUs first.
+   */
   constructor(
     private readonly libc: Libc,
     readonly possibleCpus: number,
