@@ -39,6 +39,7 @@ export interface EngineExports {
    */
   mapCreate(mapType: number, keySize: number, valueSize: number, maxEntries: number,
     mapFlags: number, ncpus: number, seed: number): number;
+  /** Frees the map behind handle `h`; the handle is not used again. */
   mapFree(h: number): void;
   /** Elements present (hash, LRU, LPM), or occupied slots (PROG_ARRAY, ARRAY_OF_MAPS); 0 for arrays. */
   mapCount(h: number): number;
@@ -49,22 +50,34 @@ export interface EngineExports {
   // the driver has done fd, permission, frozen and F_LOCK checks. Values are user-space
   // values: per-CPU maps take and give ncpus × roundUp(valueSize, 8) bytes, padding kept.
   // Map-in-map and PROG_ARRAY values are u32 ids (the driver translates fds).
+  /** Copies the value under the key at `keyPtr` to `valuePtr`: 0 or -errno (ENOENT when absent). */
   mapLookup(h: number, keyPtr: number, valuePtr: number): number;
+  /** Writes the key and value at the pointers with the update `flags`: 0 or -errno. */
   mapUpdate(h: number, keyPtr: number, valuePtr: number, flags: number): number;
+  /** Removes the key at `keyPtr`: 0 or -errno (ENOENT when absent). */
   mapDelete(h: number, keyPtr: number): number;
   /** keyPtr 0 = NULL (first key). */
   mapGetNextKey(h: number, keyPtr: number, nextKeyPtr: number): number;
+  /**
+   * Copies the value under the key at `keyPtr` to `valuePtr` and removes the key: 0 or -errno (ENOTSUPP but for
+   * the hash family).
+   */
   mapLookupAndDelete(h: number, keyPtr: number, valuePtr: number): number;
 
   // ---- batches (kernel-maps.md §10). Return 0 or -errno; the count the kernel would write
   // back is in batchCount(). inPtr 0 = NULL. Tokens are a u32 bucket for the hash family and a
   // key for the others. `del` 1 = LOOKUP_AND_DELETE_BATCH.
+  /**
+   * LOOKUP_BATCH, or LOOKUP_AND_DELETE_BATCH with `del` 1: up to `count` elements from the token at `inPtr` (0:
+   * the start).
+   */
   mapLookupBatch(h: number, inPtr: number, outPtr: number, keysPtr: number, valuesPtr: number,
     count: number, del: number): number;
   /** Generic update batch: BPF_ANY each, stops at the first error. */
   mapUpdateBatch(h: number, keysPtr: number, valuesPtr: number, count: number): number;
   /** Generic delete batch: stops at the first error. */
   mapDeleteBatch(h: number, keysPtr: number, count: number): number;
+  /** The count the last batch call would write back to user space. */
   batchCount(): number;
 
   // ---- the datapath: what a BPF program running on `cpu` does (kernel-maps.md §6, §7.1).
@@ -73,5 +86,6 @@ export interface EngineExports {
   datapathLookup(h: number, keyPtr: number, valuePtr: number, cpu: number): number;
   /** A new per-CPU element writes `cpu`'s slot and zeroes the others; an existing one only `cpu`'s. */
   datapathUpdate(h: number, keyPtr: number, valuePtr: number, flags: number, cpu: number): number;
+  /** bpf_map_delete_elem from a program on `cpu`: 0 or -errno. */
   datapathDelete(h: number, keyPtr: number, cpu: number): number;
 }

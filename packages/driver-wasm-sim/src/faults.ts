@@ -10,6 +10,7 @@ export const SIM_SYSCALLS = [
   "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
   "dup",
 ] as const;
+/** The name of a syscall-level Driver method that faults and the interleaving hook can aim at (`mapLookupElem`, …). */
 export type SimSyscall = (typeof SIM_SYSCALLS)[number];
 
 const known = new Set<string>(SIM_SYSCALLS);
@@ -56,6 +57,7 @@ export class SimFaults {
     return (this.pendingByOp.get(op) ?? []).reduce((n, f) => n + f.left, 0);
   }
 
+  /** Drops the faults still queued for `op`, or for every operation when it is left out. */
   clear(op?: SimSyscall): void {
     if (op === undefined) {
       this.pendingByOp.clear();

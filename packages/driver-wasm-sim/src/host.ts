@@ -7,7 +7,9 @@ import type { Vfs } from "./vfs.js";
 
 /** The virtual CLOCK_MONOTONIC. */
 export interface SimClock {
+  /** The virtual CLOCK_MONOTONIC now, in nanoseconds. */
   now(): bigint;
+  /** Moves the clock `ns` nanoseconds forward. */
   advance(ns: number | bigint): void;
   /** Moves the clock to `ns`; it never goes backwards (RangeError). */
   set(ns: number | bigint): void;

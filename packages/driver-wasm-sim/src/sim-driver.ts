@@ -70,6 +70,7 @@ export interface SimDatapath {
   lookup(map: SimMapRef, key: Uint8Array, value: Uint8Array, cpu?: number): number;
   /** bpf_map_update_elem on `cpu`: a new per-CPU element writes this CPU's slot and zeroes the others. */
   update(map: SimMapRef, key: Uint8Array, value: Uint8Array, flags?: number, cpu?: number): number;
+  /** bpf_map_delete_elem from a program on `cpu`: 0 or -errno (ENOENT when absent). */
   delete(map: SimMapRef, key: Uint8Array, cpu?: number): number;
 }
 
@@ -96,10 +97,15 @@ export type SimInterleavingHook = (op: SimSyscall, call: SimCallInfo) => void;
 /** A simulated host's Driver, with what tests need beyond bpf(2): the datapath, the hook, faults, the clock. */
 export interface SimDriver extends Driver {
   readonly kind: "sim";
+  /** The seed the driver was created with, from which each map's hash seed is derived. */
   readonly seed: number;
+  /** Whether the simulated process holds CAP_BPF, CAP_SYS_ADMIN and CAP_NET_ADMIN. */
   readonly privileged: boolean;
+  /** What a BPF program does to the maps between two syscalls: lookups, updates and deletes on a CPU. */
   readonly datapath: SimDatapath;
+  /** Fault injection: make the next calls of a Driver method fail with a chosen errno. */
   readonly faults: SimFaults;
+  /** The virtual CLOCK_MONOTONIC that `host.monotonicNs()` reads; each syscall moves it. */
   readonly clock: SimClock;
   /**
    * Runs `hook` before every syscall-level call (null removes it), with the call's name and the

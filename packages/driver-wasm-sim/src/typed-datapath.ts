@@ -6,10 +6,15 @@ import type { SimDriver } from "./sim-driver.js";
 
 /** The parts of a BpfMap the typed datapath reads. */
 export interface DatapathMap<K, V> {
+  /** The map's open fd. */
   getFd(): number;
+  /** The map's name, for messages. */
   name(): string;
+  /** The codec keys are encoded with. */
   readonly keyCodec: Codec<K>;
+  /** The codec values are encoded and decoded with (one CPU's value for per-CPU maps). */
   readonly valueCodec: Codec<V>;
+  /** The map's type and value size, which tell a per-CPU map. */
   readonly mapInfo: { readonly mapType: number; readonly valueSize: number };
 }
 
