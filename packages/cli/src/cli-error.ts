@@ -17,9 +17,13 @@ export const ExitCode = {
   divergence: 5,
 } as const;
 
+/** An error the CLI reports in one line on standard error and exits with `exitCode` for. */
 export class CliError extends Error {
+  /** The process exit code (`ExitCode`): 2 bad command line, 3 privileges, 4 not found, …. */
   readonly exitCode: number;
+  /** A line of advice printed after the message (what to run or check), if any. */
   readonly hint: string | undefined;
+  /** Makes the error with its message, exit code (default 1, failure) and optional hint. */
   constructor(message: string, exitCode: number = ExitCode.failure, hint?: string) {
     super(message);
     this.name = "CliError";

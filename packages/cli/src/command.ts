@@ -2,27 +2,37 @@
 import { usageError } from "./cli-error.js";
 import type { Ctx } from "./context.js";
 
+/** One command-line option: how it is parsed and how `--help` shows it. */
 export interface OptionSpec {
+  /** Whether the option takes a value (`string`) or is a switch (`boolean`). */
   type: "string" | "boolean";
+  /** The one-letter form (`-k`), if any. */
   short?: string;
+  /** Whether the option may be given more than once, collecting its values. */
   multiple?: boolean;
   /** Shown in --help, e.g. `--key-type TYPE  how to read keys`. */
   help: string;
+  /** The name of the option's value in `--help` (`TYPE`, `PATH`). */
   arg?: string;
 }
 
 export type OptionValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
+/** One `bpfkit` command: its words, help text, options, and what it runs. */
 export interface Command {
   /** `maps`, `map dump`, `fuzz diff`. */
   readonly name: string;
+  /** One line, lower case and without a full stop, for `bpfkit --help`'s command list. */
   readonly summary: string;
   /** Usage line after `bpfkit `. */
   readonly usage: string;
   /** Paragraphs after the usage line. */
   readonly details?: string;
+  /** The command's own options by long name, for `parseArgs` and `--help`. */
   readonly options: Record<string, OptionSpec>;
+  /** Command lines shown under `examples:` in `--help`. */
   readonly examples?: readonly string[];
+  /** Runs the command with its positional arguments and parsed options; resolves to the exit code. */
   run(ctx: Ctx, args: readonly string[], opts: OptionValues): Promise<number>;
 }
 

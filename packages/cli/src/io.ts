@@ -2,8 +2,10 @@
 // output and a prepared simulator, and the bin passes the real process streams.
 import type { Driver } from "@bpfkit/core";
 
+/** Which bpf(2) a command runs over: the real kernel's or the simulator's. */
 export type DriverKind = "kernel" | "sim";
 
+/** Where a command reads its environment and writes its output, and how it gets a driver. */
 export interface CliIo {
   /** Writes to standard output (no newline added). */
   stdout(text: string): void;
@@ -13,6 +15,7 @@ export interface CliIo {
   readonly stdoutIsTty: boolean;
   /** Standard error is a terminal: progress lines for long dumps. */
   readonly stderrIsTty: boolean;
+  /** The environment variables the CLI reads (`BPFKIT_DRIVER`, `BPFKIT_MAP_ROOT`, `BPFKIT_DEBUG`). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
    * Makes the driver a command runs over. The default loads `@bpfkit/driver-kernel` or
@@ -44,12 +47,20 @@ export function processIo(): CliIo {
 
 /** An io that collects everything written, for tests and for embedding. */
 export interface CapturedIo extends CliIo {
+  /** Every piece written to standard output, in order. */
   readonly out: string[];
+  /** Every piece written to standard error, in order. */
   readonly err: string[];
+  /** All of standard output as one string. */
   text(): string;
+  /** All of standard error as one string. */
   errText(): string;
 }
 
+/**
+ * An io that keeps what commands write instead of printing it, with no terminal and an empty environment unless
+ * `overrides` say otherwise.
+ */
 export function captureIo(overrides: Partial<CliIo> = {}): CapturedIo {
   const out: string[] = [];
   const err: string[] = [];

@@ -10,6 +10,7 @@ import { parseDriverChoice } from "./driver-select.js";
 import { processIo, type CliIo } from "./io.js";
 import { COMMANDS } from "./commands/index.js";
 
+/** The version `bpfkit --version` prints. */
 export const VERSION = "0.1.0";
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
@@ -164,6 +165,7 @@ function optionLines(specs: Record<string, OptionSpec>): string {
   return rows.map(([l, h]) => `  ${l.padEnd(w)}  ${h}`).join("\n");
 }
 
+/** The `--help` text of one command: usage, summary, details, its options and the global ones, examples. */
 export function commandHelp(c: Command): string {
   return [
     `usage: bpfkit ${c.usage}`,
@@ -179,6 +181,10 @@ export function commandHelp(c: Command): string {
   ].join("\n");
 }
 
+/**
+ * The `bpfkit --help` text (or `bpfkit <group> --help` for a group such as `map`): every command with its
+ * summary, the global options and the exit codes.
+ */
 export function overview(group?: string): string {
   const cmds = group ? COMMANDS.filter((c) => c.name.startsWith(`${group} `)) : COMMANDS;
   const w = Math.max(...cmds.map((c) => c.name.length));

@@ -9,9 +9,14 @@ import {
 import { usageError } from "./cli-error.js";
 import { hex } from "./format.js";
 
+/**
+ * A key or value type as the command line names it (`u32`, `ipv4`, `struct{…}`): its codec, and how to parse and
+ * print it.
+ */
 export interface ValueType {
   /** The spec text, normalised. */
   readonly spec: string;
+  /** Bytes of the type. */
   readonly size: number;
   /** C alignment. */
   readonly align: number;
@@ -19,7 +24,9 @@ export interface ValueType {
   readonly codec: FieldCodec<any>;
   /** Writes exactly `size` bytes at `off`; throws a usage error naming what was wrong. */
   parse(text: string, out: Uint8Array, off: number): void;
+  /** The value at `off` in `bytes` as text, for table output. */
   format(bytes: Uint8Array, off: number): string;
+  /** The value at `off` in `bytes` as a JSON value, for `--json` output. */
   json(bytes: Uint8Array, off: number): unknown;
 }
 

@@ -12,6 +12,7 @@ import {
 import { probeCommand } from "./probe.js";
 import { progsCommand } from "./progs.js";
 
+/** Every command of `bpfkit`, in the order `bpfkit --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   demoCommand,
   mapsCommand,

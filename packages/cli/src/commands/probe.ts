@@ -31,27 +31,44 @@ function probeAttr(t: number): MapCreateAttr {
 
 export type Support = "yes" | "no" | `${string}`;
 
+/** What `bpfkit probe` found out about one map type. */
 export interface TypeProbe {
+  /** The map type's number. */
   typeId: number;
+  /** The kernel's name of the map type (`hash`, `lru_hash`, …). */
   type: string;
   /** "yes", or the errno the kernel answered (or why it was not tried). */
   create: Support;
+  /** Whether BPF_MAP_LOOKUP_BATCH works on the type ("no" only for ENOTSUPP); absent when no map could be made. */
   lookupBatch?: Support;
+  /** Whether BPF_MAP_LOOKUP_AND_DELETE_BATCH works on the type; absent when no map could be made. */
   lookupAndDeleteBatch?: Support;
+  /** Whether BPF_MAP_UPDATE_BATCH works on the type; absent when no map could be made. */
   updateBatch?: Support;
+  /** Whether BPF_MAP_DELETE_BATCH works on the type; absent when no map could be made. */
   deleteBatch?: Support;
 }
 
+/** What `bpfkit probe` found out about a driver. */
 export interface ProbeReport {
+  /** The driver's kind (`kernel`, `sim`). */
   driver: string;
   /** What the seed's GetMapType would use for LRU_HASH and LPM_TRIE here (HASH where missing). */
   getMapType: { lruHash: string; lpmTrie: string };
+  /** The host's kernel release (`uname -r`), whichever driver was probed. */
   kernelRelease: string;
+  /** The CPUs per-CPU values are sized by. */
   possibleCpus: number;
+  /** Whether a hash map can be created with `BPF_F_ZERO_SEED` (CAP_SYS_ADMIN), or the errno. */
   zeroSeed: Support;
+  /** One probe for each map type number from 1 to `MAX_BPF_MAP_TYPE` − 1. */
   types: TypeProbe[];
 }
 
+/**
+ * What the driver's kernel supports (`bpfkit probe`): each map type's create and batch commands,
+ * BPF_F_ZERO_SEED, and the possible CPUs.
+ */
 export function probeDriver(d: Driver): ProbeReport {
   const types: TypeProbe[] = [];
   for (let t = 1; t < MAX_BPF_MAP_TYPE; t++) types.push(probeType(d, t));

@@ -8,6 +8,7 @@ import { progTypeKernelName } from "../names.js";
 /** A program's info and the ids of the maps it uses. */
 export type ListedProg = BpfProgInfo & { mapIds: number[] };
 
+/** Every program loaded on the host, with its info and the ids of the maps it uses (`bpfkit progs`). */
 export function listProgs(driver: Driver): ListedProg[] {
   const out: ListedProg[] = [];
   const buf = new Uint8Array(PROG_INFO_SIZE);
