@@ -8,8 +8,11 @@ import { BpfError, errnoName, type Driver, type MountInfo } from "@bpfkit/core";
 
 /** A mounted private bpffs: its `path`, and `dispose()` to unmount it and remove the directory. */
 export interface PrivateBpffs {
+  /** The directory the bpffs is mounted on (`/tmp/bpfkit-test-<pid>-…`). */
   readonly path: string;
+  /** Unmounts the bpffs and removes its directory; a second call does nothing, and a failed umount throws. */
   dispose(): void;
+  /** Calls `dispose()`, so `using fs = mountPrivateBpffs(d)` unmounts at the end of its block. */
   [Symbol.dispose](): void;
 }
 

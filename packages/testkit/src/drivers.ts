@@ -7,9 +7,11 @@ import { createSimDriver, type SimDriverOptions } from "@bpfkit/driver-wasm-sim"
 
 /** A driver a suite runs over, by name: `unavailable` says why it cannot run here, else `create()` makes one. */
 export interface DriverUnderTest {
+  /** Which driver it is: the simulator or the kernel. */
   readonly name: "sim" | "kernel";
   /** Undefined when usable, else why not. */
   readonly unavailable: string | undefined;
+  /** Makes a new driver of this kind; call it only when `unavailable` is undefined. */
   create(): Driver;
 }
 

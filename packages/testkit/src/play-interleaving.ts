@@ -8,6 +8,7 @@ import type { DatapathOp, InterleavingStep } from "./arbitraries/interleaving.js
 
 /** The syscall a step runs before: its Driver method and what it names (the hook's SimCallInfo). */
 export interface ScheduledCall extends SimCallInfo {
+  /** The Driver method about to run (`mapGetNextKey`, `mapLookupElem`, …). */
   readonly op: SimSyscall;
   /** Its index among the syscalls since the schedule was attached (0-based): the step's `at`. */
   readonly at: number;
@@ -24,6 +25,7 @@ export interface InterleavingPlay {
    * leaves in place; later syscalls run nothing of this play.
    */
   detach(): void;
+  /** Calls `detach()`, so `using play = playInterleaving(…)` removes the hook at the end of its block. */
   [Symbol.dispose](): void;
 }
 

@@ -4,6 +4,7 @@
 import { assertOptionKeys, optionKeys } from "@bpfkit/core";
 import fc from "fast-check";
 
+/** One map operation a simulated BPF program performs: update, delete or lookup of a key, on a CPU. */
 export interface DatapathOp {
   /** update is BPF_ANY (insert or replace); lookup marks LRU elements referenced. */
   readonly kind: "update" | "delete" | "lookup";
@@ -18,15 +19,19 @@ export interface DatapathOp {
   readonly recent?: 0 | 1 | undefined;
 }
 
+/** Datapath operations to run just before one of the code's syscalls. */
 export interface InterleavingStep {
   /** Runs before the dump's `at`-th syscall (0-based). */
   readonly at: number;
+  /** The operations, run in order. */
   readonly ops: readonly DatapathOp[];
 }
 
+/** What `interleavingArb` draws: the keys and CPUs, how late and how many steps. */
 export interface InterleavingOptions {
   /** Keys the datapath may touch: indexes in [0, keys). */
   keys: number;
+  /** The CPUs an operation may run on: indexes in [0, possibleCpus). */
   possibleCpus: number;
   /** Latest syscall index a step may name. Default 48. */
   maxAt?: number;

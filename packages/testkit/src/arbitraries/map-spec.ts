@@ -23,6 +23,7 @@ export interface MapSpec extends MapCreateAttr {
 /** Map-in-map types: values are inner-map fds on update and ids on lookup (kernel-maps.md §11). */
 export const MAP_IN_MAP_TYPES: readonly number[] = [BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS];
 
+/** Whether the type is a map of maps (ARRAY_OF_MAPS or HASH_OF_MAPS). */
 export function isMapInMapType(t: number): boolean {
   return t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS;
 }
@@ -36,6 +37,10 @@ export const SPEC_MAP_TYPES: readonly number[] = [
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE,
 ];
 
+/**
+ * What `mapSpecArb` draws: the map types, the largest sizes, which flags, and whether to break create rules or
+ * go wide.
+ */
 export interface MapSpecOptions {
   /**
    * Map types to draw from; the first is where shrinking goes. Default SPEC_MAP_TYPES; add
@@ -84,6 +89,7 @@ export const SPEC_MUTATIONS = {
   perCpuValueTooBig: "E2BIG",
   badName: "EINVAL",
 } as const;
+/** The name of a create rule an invalid spec breaks (`keySizeZero`, `lruNoPrealloc`, …), as in `SPEC_MUTATIONS`. */
 export type SpecMutation = keyof typeof SPEC_MUTATIONS;
 
 const ACCESS = [BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG];

@@ -13,6 +13,10 @@ import { type MapSpec, type MapSpecOptions, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
 import { type WideDraw, insertWideOps, wideDrawArb } from "./wide-ops.js";
 
+/**
+ * One step of a differential program: a Driver call (or a short sequence, such as a whole walk) on the program's
+ * map, with its arguments.
+ */
 export type Op =
   | { kind: "update"; key: Uint8Array; value: Uint8Array; flags: number }
   | { kind: "lookup"; key: Uint8Array; flags: number }
@@ -42,14 +46,19 @@ export type Op =
   /** Maps of maps and PROG_ARRAY: update a second map of the same spec (sharing the inner maps or programs), then look the key up there. */
   | { kind: "otherUpdate"; key: Uint8Array; value: Uint8Array };
 
+/** A random program for the differential runner: a map to create and the operations to run on it. */
 export interface Program {
+  /** The map the program creates first. */
   readonly spec: MapSpec;
   /** Per-CPU values are sized for this many CPUs: the drivers compared must agree. */
   readonly possibleCpus: number;
+  /** The operations, run in order, each answer compared between the drivers. */
   readonly ops: readonly Op[];
 }
 
+/** What `programArb` draws: the map shapes (as `MapSpecOptions`), the CPUs, and the programs' length and mix. */
 export interface ProgramOptions extends MapSpecOptions {
+  /** The CPUs per-CPU values are sized for: both drivers' possible CPUs. */
   possibleCpus: number;
   /** Longest op list. Default 40. */
   maxOps?: number;

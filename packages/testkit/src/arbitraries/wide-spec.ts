@@ -39,6 +39,7 @@ const flagDrawArb: fc.Arbitrary<FlagDraw> = fc.oneof(
  * LPM, allocates nothing up front).
  */
 export const SIZE_EDGES = ["wideKey", "percpuSlot", "kmalloc", "hugeMax", "manyEntries"] as const;
+/** One of `SIZE_EDGES`: a kernel size limit a wide spec's sizes are moved to. */
 export type SizeEdge = (typeof SIZE_EDGES)[number];
 
 const isPerCpuType = (t: number) => t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
@@ -111,7 +112,12 @@ export interface InnerDraw {
   /** Candidates beyond the template's two twins and its value + 4 one. */
   variants: InnerVariant[];
 }
+/**
+ * How an inner-map candidate may differ from its outer map's template: one more max_entries, a bigger key, other
+ * flags, another type, or an INNER_MAP template's larger max_entries.
+ */
 export const INNER_VARIANTS = ["max+1", "key+4", "flags", "otherType", "innerMapMax+4"] as const;
+/** One of `INNER_VARIANTS`. */
 export type InnerVariant = (typeof INNER_VARIANTS)[number];
 
 const INNER_TYPES = [BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LPM_TRIE];

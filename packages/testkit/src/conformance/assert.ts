@@ -2,12 +2,18 @@
 import { errnoName } from "@bpfkit/core";
 import { hex } from "./models/htab.js";
 
+/**
+ * A conformance case found the driver breaking a kernel rule; the message says what the kernel does and what the
+ * driver did.
+ */
 export class ConformanceError extends Error {
+  /** Always `ConformanceError`. */
   override readonly name = "ConformanceError";
 }
 
 /** A case that cannot run on this driver (it lacks something), with the reason. */
 export class CaseSkipped extends Error {
+  /** Always `CaseSkipped`. */
   override readonly name = "CaseSkipped";
 }
 

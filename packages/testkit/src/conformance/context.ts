@@ -43,7 +43,12 @@ export function pattern(n: number, start: number): Uint8Array {
   return b;
 }
 
+/**
+ * What a conformance case works with: the driver, helpers that create, walk and check maps, and the cleanup of
+ * every fd and mount it made.
+ */
 export class CaseContext {
+  /** The driver's possible CPUs, which per-CPU values are sized by. */
   readonly cpus: number;
   private readonly fds = new Set<number>();
   private mount: { path: string; dispose(): void } | undefined;
@@ -53,6 +58,7 @@ export class CaseContext {
   private pins: string[] = [];
   private mountDirs: string[] = [];
 
+  /** Makes the context of one case over `driver`, with the suite's options. */
   constructor(readonly driver: Driver, readonly options: ConformanceOptions) {
     this.cpus = driver.possibleCpus;
   }
@@ -83,6 +89,7 @@ export class CaseContext {
     return r;
   }
 
+  /** Closes an fd the case opened, failing the case when close does not succeed. */
   close(fd: number): void {
     this.fds.delete(fd);
     const r = this.driver.close(fd);
@@ -105,6 +112,7 @@ export class CaseContext {
     return fd;
   }
 
+  /** The map's `bpf_map_info`, failing the case when OBJ_GET_INFO_BY_FD does not succeed. */
   info(fd: number): BpfMapInfo {
     const buf = new Uint8Array(MAP_INFO_SIZE);
     const r = this.driver.objGetInfoByFd(fd, buf);
@@ -112,6 +120,7 @@ export class CaseContext {
     return decodeMapInfo(buf);
   }
 
+  /** The map's id, from its info. */
   id(fd: number): number {
     return this.info(fd).id;
   }
@@ -131,10 +140,12 @@ export class CaseContext {
     }
   }
 
+  /** Every key of the map by GET_NEXT_KEY from NULL, in hex. */
   walkHex(fd: number, keySize: number): string[] {
     return this.walk(fd, keySize).map(hex);
   }
 
+  /** Every key of a map with u32 keys by GET_NEXT_KEY from NULL, as numbers. */
   walkU32(fd: number): number[] {
     return this.walk(fd, 4).map((k) => readU32(k));
   }
@@ -211,6 +222,10 @@ export class CaseContext {
     return dir;
   }
 
+  /**
+   * Closes every fd the case left open, removes its pins and unmounts what it mounted; returns what went wrong
+   * doing so.
+   */
   cleanup(): string[] {
     const problems: string[] = [];
     for (const fd of this.fds) {

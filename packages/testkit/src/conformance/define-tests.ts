@@ -6,7 +6,9 @@ import type { ConformanceOptions } from "./types.js";
 
 /** The parts of a test framework used: vitest and jest both fit. */
 export interface TestApi {
+  /** Groups the tests `fn` registers under `name`. */
   describe(name: string, fn: () => void): void;
+  /** Registers one test; `timeout` is in milliseconds. */
   it(name: string, fn: (...args: unknown[]) => void, timeout?: number): void;
 }
 

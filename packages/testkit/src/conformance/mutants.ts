@@ -7,11 +7,13 @@ import {
 } from "@bpfkit/core";
 import { hex } from "./models/htab.js";
 
+/** A driver wrapper that breaks exactly one kernel rule, and the conformance cases that must notice. */
 export interface Mutant {
   /** The rule it breaks, in the kernel's words. */
   readonly name: string;
   /** Substrings of the case names that must catch it (ConformanceOptions.only). */
   readonly caughtBy: readonly string[];
+  /** The given driver with the rule broken; every other call goes through unchanged. */
   wrap(driver: Driver): Driver;
 }
 
@@ -42,6 +44,7 @@ function dumpAll(d: Driver, fd: number, i: BpfMapInfo): [Uint8Array, Uint8Array]
   }
 }
 
+/** The suite's mutants: drivers that each break one kernel rule, with the cases that must catch it. */
 export const mutants: readonly Mutant[] = [
   {
     name: "next-key on a missing key ends (ENOENT) instead of restarting",

@@ -8,15 +8,18 @@ export type ConformanceGroup =
   | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-attach" | "pin" | "fd-modes" | "dup" | "ids"
   | "rename" | "info" | "fdinfo" | "safety" | "unprivileged";
 
+/** Every conformance group: the names `groups` may list. */
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
   "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "rename", "fd-modes", "dup", "ids", "info", "fdinfo", "safety",
   "unprivileged",
 ];
 
+/** One rule of the kernel-maps spec, checked on a driver: its name, group, and the check. */
 export interface ConformanceCase {
   /** Starts with the spec section it checks: `§5.3 hash: walk of u32 0..15 …`. */
   readonly name: string;
+  /** The spec area the case belongs to, which `groups` selects by. */
   readonly group: ConformanceGroup;
   /** Throws (an `AssertionError` or anything) when the driver breaks the rule. */
   run(ctx: CaseContext): void;
@@ -54,8 +57,11 @@ export interface ConformanceOptions {
   privileged?: boolean;
 }
 
+/** A conformance case that failed: its name and what differed. */
 export interface CaseFailure {
+  /** The case's name, starting with the spec section it checks. */
   name: string;
+  /** What differed from the spec (or the exception the case threw). */
   message: string;
   /**
    * The call stack of what the case threw, when it was no rule's mismatch but an exception (from
@@ -64,8 +70,11 @@ export interface CaseFailure {
   stack?: string;
 }
 
+/** A conformance case that was not run, and why. */
 export interface CaseSkip {
+  /** The case's name, starting with the spec section it checks. */
   name: string;
+  /** Why it was skipped (`excluded: <reason>`, the group needs privileges, …). */
   reason: string;
 }
 
@@ -75,8 +84,11 @@ export interface ConformanceReport {
   driver: string;
   /** Number of cases that passed. */
   passed: number;
+  /** The names of the cases that passed. */
   passedNames: string[];
+  /** The cases that failed, each with what differed. */
   failed: CaseFailure[];
+  /** The cases not run, each with why (excluded, not privileged, no exact LRU, …). */
   skipped: CaseSkip[];
   /** Wall time of the run, ms. */
   ms: number;

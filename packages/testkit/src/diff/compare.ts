@@ -3,12 +3,15 @@ import type { Program } from "../arbitraries/program.js";
 import { formatOp } from "../arbitraries/program.js";
 import type { ProgramTrace } from "./run-program.js";
 
+/** The first step where two drivers answered a program differently, and what each said. */
 export interface Divergence {
   /** 0 = create, 1 = map info, 1 + i = the i-th op (1-based), ops + 2 = the final walk. */
   readonly step: number;
   /** The step as the program says it. */
   readonly what: string;
+  /** What the left driver answered at that step, as its trace line. */
   readonly left: string;
+  /** What the right driver answered at that step, as its trace line. */
   readonly right: string;
 }
 

@@ -4,11 +4,16 @@
 import type { Driver } from "@bpfkit/core";
 import { createModelDriver } from "../model/model-driver.js";
 
+/** A driver a runner can make by name: the simulator, the kernel, or testkit's TypeScript model. */
 export type DriverName = "sim" | "kernel" | "model";
+/** Which driver a runner uses: a Driver, a function that makes one, or a `DriverName`. */
 export type DriverChoice = Driver | (() => Driver) | DriverName;
 
+/** A driver together with the name runners report it by. */
 export interface ResolvedDriver {
+  /** The name reports use: the driver's kind, with ` (left)` or ` (right)` added when both sides have the same. */
   readonly name: string;
+  /** The driver itself. */
   readonly driver: Driver;
 }
 

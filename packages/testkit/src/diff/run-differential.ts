@@ -12,6 +12,7 @@ import { type DriverChoice, type ResolvedDriver, resolvePair } from "./driver-ch
 import { type RunProgramOptions, runProgram } from "./run-program.js";
 import { type PrivateBpffs, mountPrivateBpffs } from "../bpffs.js";
 
+/** How far a differential run has got, as `onProgress` is told after each program. */
 export interface DifferentialProgress {
   /** Programs run so far, shrink attempts included. */
   readonly run: number;
@@ -55,30 +56,41 @@ export interface DifferentialOptions {
   shrink?: boolean;
 }
 
+/** How many calls one driver answered in a differential run, and how fast. */
 export interface DriverThroughput {
+  /** The driver's name, as in the summary's `left` or `right`. */
   readonly name: string;
   /** Driver calls made. */
   readonly ops: number;
   /** Seconds spent inside the driver. */
   readonly seconds: number;
+  /** Driver calls per second spent inside the driver. */
   readonly opsPerSecond: number;
 }
 
+/** A program on which the two drivers answered differently, shrunk, and how to replay it. */
 export interface Counterexample {
   /** The minimal program after shrinking. */
   readonly program: Program;
   /** Where the two drivers first answer differently. */
   readonly divergence: Divergence;
+  /** The seed to replay it with. */
   readonly seed: number;
+  /** fast-check's counterexample path: with `seed`, it replays exactly this program. */
   readonly path: string;
+  /** How many times fast-check made the program smaller. */
   readonly shrinks: number;
 }
 
 /** What `runDifferential` found: `ok`, the counts, each driver's throughput, the shrunk counterexamples, and `report` in words. */
 export interface DifferentialSummary {
+  /** True when the drivers agreed on every program. */
   readonly ok: boolean;
+  /** The name of the left driver (`sim`, `kernel`, `model`, …). */
   readonly left: string;
+  /** The name of the right driver. */
   readonly right: string;
+  /** The seed used: pass it (with a counterexample's `path`) to replay. */
   readonly seed: number;
   /** Programs run before stopping (a difference stops the run). */
   readonly runs: number;
@@ -86,7 +98,9 @@ export interface DifferentialSummary {
   readonly skipped: number;
   /** Driver calls, both drivers. */
   readonly ops: number;
+  /** Wall-clock seconds the whole run took. */
   readonly seconds: number;
+  /** Each driver's calls and time, left then right. */
   readonly drivers: readonly [DriverThroughput, DriverThroughput];
   /** Empty when the drivers agreed on every program; else the shrunk counterexample's. */
   readonly divergences: readonly Counterexample[];

@@ -13,6 +13,7 @@ import { NotModelledError } from "../model/create-check.js";
 import { type MapSpec, isMapInMapType } from "../arbitraries/map-spec.js";
 import { type Op, type Program, isOrderFree } from "../arbitraries/program.js";
 
+/** What one driver answered to a program, line by line, with its call count and time. */
 export interface ProgramTrace {
   /** One line per step: `create`, `info`, each op, then `final`. */
   readonly lines: string[];
@@ -28,6 +29,7 @@ const CLOSED_FD = 0x7ffffff0;
 const filled = (n: number) => new Uint8Array(n).fill(FILL);
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 
+/** Options of `runProgram`: where wide programs may pin. */
 export interface RunProgramOptions {
   /**
    * A bpffs directory for the `pin` and `objGet` ops of wide programs, which pin at a path of

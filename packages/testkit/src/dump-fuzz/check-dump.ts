@@ -22,8 +22,14 @@ import type { KeyUniverse } from "./universe.js";
  */
 export type DumpFuzzAlgorithm = "walk" | "walk-once" | "batch" | "map";
 
+/** One element a dump handed to its sink: the key, and what its value's slots say was written. */
 export interface Delivery {
+  /** The key's bytes, as delivered. */
   readonly key: Uint8Array;
+  /**
+   * The value decoded per CPU slot: which key and version wrote it, undefined for a zero slot, or "torn" for
+   * bytes no write made.
+   */
   readonly slots: ReturnType<KeyUniverse["decode"]>;
   /**
    * Where the datapath is deterministic (the simulator): what the key held when the dump read
@@ -37,17 +43,28 @@ export interface Delivery {
   readonly atLeast?: number;
 }
 
+/**
+ * Everything `checkDump` needs of one dump: the keys before and after, what the datapath did, and what the dump
+ * delivered, counted and threw.
+ */
 export interface DumpRun {
+  /** The dump algorithm that ran. */
   readonly algorithm: DumpFuzzAlgorithm;
+  /** The keys and values the case draws from, which decode what was delivered. */
   readonly universe: KeyUniverse;
   /** Keys present just before the dump, and just after it. */
   readonly before: ReadonlySet<number>;
+  /** Keys present just after the dump. */
   readonly after: ReadonlySet<number>;
+  /** What the datapath did while the dump ran. */
   readonly record: DatapathRecord;
+  /** The elements the dump delivered, in order. */
   readonly deliveries: readonly Delivery[];
   /** What the dump threw, or undefined. */
   readonly error: unknown;
+  /** The DumpStats the dump kept, checked against `calls`. */
   readonly stats: DumpStats;
+  /** The driver calls the dump really made. */
   readonly calls: DumpCalls;
   /**
    * The dump ran on the kernel through a GET_NEXT_KEY that races with concurrent writes

@@ -1,6 +1,10 @@
 // What the concurrent datapath did during one dump: enough to know which keys were present for
 // the whole dump (never touched) and which values a dump may legitimately read.
 
+/**
+ * What the concurrent datapath did during one dump: the keys it touched, deleted and wrote, and the versions it
+ * wrote.
+ */
 export interface DatapathRecord {
   /** Keys the datapath updated or deleted successfully (from just before the dump to its end). */
   readonly touched: Set<number>;

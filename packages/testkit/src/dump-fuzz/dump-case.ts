@@ -10,12 +10,21 @@ import { type InterleavingStep, formatInterleaving, interleavingArb } from "../a
 import { type MapSpec } from "../arbitraries/map-spec.js";
 import { formatSpec } from "../arbitraries/program.js";
 
+/**
+ * The map types the dump fuzzer draws from unless `types` says otherwise: the hash family (LRU and per-CPU too),
+ * the arrays and the LPM trie.
+ */
 export const DUMP_FUZZ_MAP_TYPES: readonly number[] = [
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LPM_TRIE,
 ];
 
+/**
+ * One dump-fuzz case: the map, the keys before the dump and those only the datapath adds, the budget, the batch
+ * size and the datapath's moves.
+ */
 export interface DumpCase {
+  /** The map the case creates. */
   readonly spec: MapSpec;
   /** Universe keys 0 … initial−1 are in the map before the dump (arrays: every slot). */
   readonly initial: number;
@@ -31,8 +40,11 @@ export interface DumpCase {
   readonly seed: number;
 }
 
+/** What `dumpCaseArb` draws: the CPUs values are sized for, the map types, and the largest max_entries. */
 export interface DumpCaseOptions {
+  /** The CPUs per-CPU values and datapath moves are drawn for: the driver's possible CPUs. */
   possibleCpus: number;
+  /** The map types to draw from (default `DUMP_FUZZ_MAP_TYPES`). */
   types?: readonly number[];
   /** Largest max_entries. Default 48. */
   maxEntries?: number;

@@ -35,10 +35,15 @@ export const CORE_DUMPS: Record<Exclude<DumpFuzzAlgorithm, "map">, DumpImplement
   },
 };
 
+/** How far a dump fuzz run has got, as `onProgress` is told after each case. */
 export interface DumpFuzzProgress {
+  /** Cases run so far, shrinking runs included. */
   readonly run: number;
+  /** Cases asked for (`runs`). */
   readonly runs: number;
+  /** Dumps made so far (one per case and algorithm). */
   readonly dumps: number;
+  /** True once a case has failed: fast-check is now looking for a smaller one. */
   readonly shrinking: boolean;
 }
 
@@ -55,6 +60,10 @@ export interface DumpFuzzOptions {
   driver?: DriverChoice;
   /** Cases to run (each dumped once per algorithm). Default 100. */
   runs?: number;
+  /**
+   * fast-check's seed: the same seed draws the same cases (default: from the clock and pid, printed in the
+   * summary).
+   */
   seed?: number;
   /** With `seed`, replays one counterexample path a summary printed. */
   path?: string;
@@ -72,14 +81,21 @@ export interface DumpFuzzOptions {
    * replacement (your own dump, or a deliberately broken one) gets the same checks.
    */
   implementations?: Partial<Record<Exclude<DumpFuzzAlgorithm, "map">, DumpImplementation>>;
+  /** Called after each case (shrinking runs included), to show progress. */
   onProgress?: (p: DumpFuzzProgress) => void;
 }
 
+/** One broken invariant: the minimal case, the algorithm, what was wrong, and how to replay it. */
 export interface DumpFuzzViolation {
+  /** The map and datapath moves of the smallest case found that breaks the invariant. */
   readonly case: DumpCase;
+  /** The dump algorithm that broke it. */
   readonly algorithm: DumpFuzzAlgorithm;
+  /** What was wrong, one line per broken invariant. */
   readonly messages: readonly string[];
+  /** The seed to replay it with. */
   readonly seed: number;
+  /** fast-check's counterexample path: with `seed`, it replays exactly this case. */
   readonly path: string;
   /**
    * On the simulator, what the dump did in this case, line by line: each syscall (`#N`, numbered
@@ -92,17 +108,25 @@ export interface DumpFuzzViolation {
 
 /** What `runDumpFuzz` found: `ok`, the counts, the violations with their minimal cases, and `report` in words. */
 export interface DumpFuzzSummary {
+  /** True when every invariant held on every dump. */
   readonly ok: boolean;
+  /** The kind of the driver the dumps ran over. */
   readonly driver: string;
+  /** The seed used: pass it (with a violation's `path`) to replay. */
   readonly seed: number;
+  /** Cases run up to the first failure, or all of them (fast-check's numRuns; shrinking runs not counted). */
   readonly runs: number;
+  /** Dumps made over all cases and algorithms. */
   readonly dumps: number;
   /** Dumps that completed, and that gave up with MaxLookupError. */
   readonly completed: number;
+  /** Dumps that gave up with MaxLookupError. */
   readonly maxLookup: number;
   /** Walk disturbances summed over the dumps: how much the datapath got in the way. */
   readonly lookupFailed: number;
+  /** Times a walk fell back to its previous confirmed key, summed over the dumps. */
   readonly keyFallback: number;
+  /** Times a dump lost its place and went on from a key that may restart the map, summed over the dumps. */
   readonly interrupted: number;
   /**
    * Keys present throughout, untouched, that the kernel's GET_NEXT_KEY races (LPM, hash walks) skipped
@@ -113,12 +137,17 @@ export interface DumpFuzzSummary {
   readonly racyReads: number;
   /** Driver calls the dumps made, and their rate. */
   readonly dumpCalls: number;
+  /** Driver calls per second of dump time. */
   readonly dumpCallsPerSecond: number;
   /** Datapath operations, and their rate. */
   readonly datapathOps: number;
+  /** Datapath operations per second of datapath time. */
   readonly datapathOpsPerSecond: number;
+  /** Wall-clock seconds the whole run took. */
   readonly seconds: number;
+  /** The broken invariants, each with the minimal case fast-check shrank it to. */
   readonly violations: readonly DumpFuzzViolation[];
+  /** The summary in words, as `bpfkit fuzz dump` prints it. */
   readonly report: string;
 }
 

@@ -8,7 +8,9 @@ import type { EngineExports, SimDriver, SimDriverOptions } from "@bpfkit/driver-
 
 /** What it needs of @bpfkit/driver-wasm-sim (imported lazily by its callers). */
 export interface SimModule {
+  /** `@bpfkit/driver-wasm-sim`'s createSimDriver. */
   createSimDriver(options?: SimDriverOptions): SimDriver;
+  /** `@bpfkit/driver-wasm-sim`'s instantiateEngine: a new wasm engine, with its own memory. */
   instantiateEngine(): EngineExports;
 }
 

@@ -7,14 +7,17 @@ import type { MapSpec } from "../arbitraries/map-spec.js";
 
 /** The keys a dump-fuzz case may use, and the self-describing values written to them. */
 export class KeyUniverse {
+  /** The bytes of each key, by universe index. */
   readonly keys: Uint8Array[];
   private readonly ids = new Map<string, number>();
   /** Bytes between two CPUs' values in a user-space value. */
   readonly slot: number;
+  /** The slots a value has: the possible CPUs for a per-CPU map, else 1. */
   readonly cpus: number;
   /** Bytes of a user-space value. */
   readonly userValueSize: number;
 
+  /** Makes the `size` keys of `spec`'s map, with values sized for `possibleCpus`. */
   constructor(readonly spec: MapSpec, size: number, possibleCpus: number) {
     this.keys = Array.from({ length: size }, (_, i) => keyBytes(spec, i));
     this.keys.forEach((k, i) => this.ids.set(hex(k), i));
@@ -24,6 +27,7 @@ export class KeyUniverse {
     this.userValueSize = this.slot * this.cpus;
   }
 
+  /** How many keys the universe has. */
   get size(): number {
     return this.keys.length;
   }

@@ -6,6 +6,7 @@ import type { ModelTable } from "./table.js";
 
 /** ARRAY and PERCPU_ARRAY: fixed, zeroed slots. */
 export class ArrayTable implements ModelTable {
+  /** Each index's value, zeroed at creation. */
   readonly slots: Uint8Array[];
   readonly batchOps = { lookupAndDelete: false, delete: false };
 

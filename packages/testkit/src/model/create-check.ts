@@ -17,6 +17,7 @@ export const MODELLED_MAP_TYPES: readonly number[] = [
 
 /** Thrown when a program asks the model for something it does not cover (not a kernel errno). */
 export class NotModelledError extends Error {
+  /** Makes the error for `what` the model does not cover (`LRU eviction`, `pins`, …). */
   constructor(what: string) {
     super(`the reference model does not cover ${what}`);
     this.name = "NotModelledError";

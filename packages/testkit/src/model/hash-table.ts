@@ -32,18 +32,22 @@ const HASH_TABLE_OPTIONS_KEYS = optionKeys<HashTableOptions>({
 
 /** The hash family's table: buckets of hex keys, head first, and the values. */
 export class HashTable implements ModelTable {
+  /** The bucket count: max_entries rounded up to a power of two, as the kernel's `n_buckets`. */
   readonly nBuckets: number;
   /** Each bucket holds hex keys, head first. */
   readonly buckets: string[][];
+  /** The value of each key present, by the key's hex. */
   readonly values: Map<string, Uint8Array> = new Map();
   readonly batchOps = { lookupAndDelete: true, delete: true };
 
+  /** Makes an empty table of `opts.maxEntries` elements (a TypeError for an unknown option). */
   constructor(readonly opts: HashTableOptions) {
     assertOptionKeys(opts, HASH_TABLE_OPTIONS_KEYS, "HashTable", "options");
     this.nBuckets = roundUpPow2(opts.maxEntries);
     this.buckets = Array.from({ length: this.nBuckets }, () => []);
   }
 
+  /** The bucket the key hashes to: jhash of its bytes with the table's seed, masked to `nBuckets`. */
   bucketOf(key: Uint8Array): number {
     return jhash(key, this.opts.seed) & (this.nBuckets - 1);
   }

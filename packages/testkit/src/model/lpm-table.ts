@@ -35,10 +35,16 @@ export function lpmCompare(a: Uint8Array, b: Uint8Array): number {
 
 /** LPM_TRIE as entries kept in the kernel's walk order. */
 export class LpmTable implements ModelTable {
+  /** The entries in the kernel's walk order (§9.3). */
   readonly entries: Entry[] = [];
+  /** The longest prefix a key may have: 8 × (key size − 4) bits. */
   readonly maxPrefixlen: number;
   readonly batchOps = { lookupAndDelete: false, delete: true };
 
+  /**
+   * Makes an empty trie for keys of `keySize` bytes (4 of prefix length, then the data), holding at most
+   * `maxEntries`.
+   */
   constructor(keySize: number, readonly maxEntries: number) {
     this.maxPrefixlen = 8 * (keySize - 4);
   }

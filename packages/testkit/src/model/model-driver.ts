@@ -29,6 +29,7 @@ interface ModelFd {
   readonly write: boolean;
 }
 
+/** Options of `createModelDriver`: the possible CPUs and the hash seed. */
 export interface ModelDriverOptions {
   /** CPUs per-CPU values are sized by; match the driver you compare with. Default 2. */
   possibleCpus?: number;
@@ -36,6 +37,7 @@ export interface ModelDriverOptions {
   hashSeed?: number;
 }
 
+/** testkit's reference model as a Driver (`createModelDriver`), with a look at the table behind an fd. */
 export interface ModelDriver extends Driver {
   readonly kind: "model";
   /** The table behind an fd, for tests that want to look inside. */

@@ -18,6 +18,7 @@ import { renameCases } from "./rename.js";
 import { progInfoCases, progLoadCases, progRewriteCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
+/** Every case of the conformance suite, in spec order: what `runConformance` selects from and runs. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,

@@ -22,8 +22,11 @@ export function unhex(s: string): Uint8Array {
 
 export type HtabResult = "OK" | "EEXIST" | "ENOENT" | "E2BIG";
 
+/** The order a hash map keeps its keys in (BPF_F_ZERO_SEED, or a given seed): what its walk and batches must give. */
 export class HtabModel {
+  /** The bucket count: max_entries rounded up to a power of two (`n_buckets`). */
   readonly nBuckets: number;
+  /** Each bucket's keys in hex, head first. */
   readonly buckets: string[][];
 
   /** `movesToHead`: HASH, LRU_HASH, HASH_OF_MAPS re-link an updated key at the head (§5.2). */
@@ -32,16 +35,19 @@ export class HtabModel {
     this.buckets = Array.from({ length: this.nBuckets }, () => []);
   }
 
+  /** The bucket the key hashes to: jhash with the model's seed, masked to `nBuckets`. */
   bucketOf(key: Uint8Array): number {
     return jhash(key, this.seed) & (this.nBuckets - 1);
   }
 
+  /** Keys present. */
   count(): number {
     let n = 0;
     for (const b of this.buckets) n += b.length;
     return n;
   }
 
+  /** Whether the key is present. */
   has(key: Uint8Array): boolean {
     return this.buckets[this.bucketOf(key)]!.includes(hex(key));
   }
@@ -63,6 +69,7 @@ export class HtabModel {
     return "OK";
   }
 
+  /** Removes the key: "OK", or "ENOENT" when absent. */
   delete(key: Uint8Array): "OK" | "ENOENT" {
     const b = this.buckets[this.bucketOf(key)]!;
     const i = b.indexOf(hex(key));
@@ -71,6 +78,7 @@ export class HtabModel {
     return "OK";
   }
 
+  /** Every key in hex in the kernel's walk order: bucket by bucket, head to tail. */
   order(): string[] {
     return this.buckets.flat();
   }
