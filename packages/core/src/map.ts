@@ -396,7 +396,10 @@ export class BpfMap<K, V> {
 
   // ---- accessors
 
-  /** The map's name: the pin's base name under the map directory. */
+  /**
+   * The map's name: the pin's base name under the map directory, or `id:<id>` for a map held only
+   * by its fd (openMapById, newMapFromFd, clone).
+   */
   name(): string {
     return this.#name;
   }
@@ -1057,7 +1060,7 @@ export class BpfMap<K, V> {
     }
   }
 
-  /** Like `unpin()`, doing nothing when nothing is pinned at the map's path; EINVAL for a map opened by id. */
+  /** Like `unpin()`, doing nothing when nothing is pinned at the map's path; EINVAL for a map held only by its fd. */
   unpinIfExists(): void {
     this.#requirePin("unpinIfExists");
     if (this.#exists(this.path())) this.unpin();
