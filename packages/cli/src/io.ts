@@ -15,7 +15,10 @@ export interface CliIo {
   readonly stdoutIsTty: boolean;
   /** Standard error is a terminal: progress lines for long dumps. */
   readonly stderrIsTty: boolean;
-  /** The environment variables the CLI reads (`BPFKIT_DRIVER`, `BPFKIT_MAP_ROOT`, `BPFKIT_DEBUG`). */
+  /**
+   * The environment the CLI reads: `BPFKIT_DRIVER`, `BPFKIT_MAP_ROOT`, `BPFKIT_DEBUG`, and npm's
+   * variables for the demo's hint.
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
    * Makes the driver a command runs over. The default loads `@bpfkit/driver-kernel` or

@@ -292,7 +292,10 @@ export const BPF_EXIST = 2;
 export const BPF_F_LOCK = 4;
 
 // MAP_CREATE flags.
-/** Map flag: allocate elements on update rather than all at creation (every hash map but the LRU ones, which refuse it with ENOTSUPP; LPM tries require it). */
+/**
+ * Map flag: allocate elements on update rather than all at creation (every hash map but the LRU ones,
+ * which refuse it with ENOTSUPP; LPM tries require it).
+ */
 export const BPF_F_NO_PREALLOC = 1 << 0;
 /** Map flag: give each CPU its own LRU list (LRU hashes). */
 export const BPF_F_NO_COMMON_LRU = 1 << 1;

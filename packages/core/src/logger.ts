@@ -9,7 +9,7 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   /** Something a user should see, such as a map re-created for a property change (which loses its data). */
   warn(msg: string, fields?: Record<string, unknown>): void;
-  /** A failure to report; core itself logs none at this level today, but a logger must take it. */
+  /** A failure to report; the default logger prints it with `console.warn`. */
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 

@@ -39,7 +39,10 @@ export const ERROR_RESOLVER_DELAY_MS = 200;
 export interface CacheEntry<K, V> {
   /** The key as the agent passed it. */
   key: K;
-  /** The value as the agent last wrote it; undefined when a failed delete of a key the cache did not hold made the entry. */
+  /**
+   * The value as the agent last wrote it; undefined when a failed delete of a key the cache did
+   * not hold made the entry.
+   */
   value: V | undefined;
   /** The key's bytes as written to the kernel: the resolver retries with these. */
   keyBytes: Uint8Array;
