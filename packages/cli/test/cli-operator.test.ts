@@ -173,6 +173,23 @@ for (const dut of driversUnderTest()) {
       expect(d.host.stat(p).errno).toBe(2);
     });
 
+    it("map create of a type the kernel makes only with BTF (local storages, struct_ops) says so, not that the sizes are wrong", async () => {
+      const p = `${fs.path}/op_btf`;
+      for (const [type, args] of [
+        ["sk_storage", ["--key-size", "4", "--value-size", "8", "--max-entries", "0", "--flags", "no_prealloc"]],
+        ["inode_storage", ["--key-size", "4", "--value-size", "8", "--max-entries", "0", "--flags", "no_prealloc"]],
+        ["task_storage", ["--key-size", "4", "--value-size", "8", "--max-entries", "0", "--flags", "no_prealloc"]],
+        ["cgrp_storage", ["--key-size", "4", "--value-size", "8", "--max-entries", "0", "--flags", "no_prealloc"]],
+        ["struct_ops", ["--key-size", "4", "--value-size", "64", "--max-entries", "1"]],
+      ] as const) {
+        const r = await bpfkit("map", "create", p, "--type", type, ...args);
+        expect(r.code, type).toBe(ExitCode.failure);
+        expect(r.err, type).toContain(`create ${type} map: EINVAL (a ${type} map needs BTF type information, which bpfkit map create cannot give)\n`);
+        expect(r.err, type).not.toContain("rejects these attributes");
+        expect(d.host.stat(p).errno, type).toBe(2);
+      }
+    });
+
     // The simulator models no queue, stack or ring buffer (it refuses to create them), so this
     // case exists on the kernel only rather than as a skip on the simulator.
     if (dut.name === "kernel") it("a queue or ring buffer is named as keyless, not answered with EINVAL or 'unknown error 524'", async () => {

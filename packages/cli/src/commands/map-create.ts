@@ -189,7 +189,11 @@ export const mapCreateCommand: Command = {
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
       const sizeHint = fd === -22 ? sizeProblem(mapType, keySize, valueSize, Number(maxText)) : undefined;
       const missing = missingType(d, mapType, fd);
-      const why = missing ?? (fd === -22 ? "the kernel rejects these attributes for this type" : undefined);
+      // The local storages and struct_ops are made only with their BTF type ids, which a create
+      // from sizes cannot give: their EINVAL is that, whatever the sizes.
+      const btf = fd === -22 && NEEDS_BTF.has(mapType)
+        ? `a ${mapTypeKernelName(mapType)} map needs BTF type information, which bpfkit map create cannot give` : undefined;
+      const why = missing ?? btf ?? (fd === -22 ? "the kernel rejects these attributes for this type" : undefined);
       throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${why !== undefined ? ` (${why})` : ""}`,
         fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? permissionHint(Errno.EPERM, d) : missing !== undefined ? undefined : sizeHint ?? lpmHint);
     }
