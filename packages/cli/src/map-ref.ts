@@ -1,9 +1,10 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
 import {
-  BPF_EXIST, BPF_FS_MAGIC, BPF_NOEXIST, BpfError, Errno, getMapFdInfo, isPerCpuMapType, mapIds, perCpuSlotSize, decodeMapInfo,
+  BPF_EXIST, BPF_FS_MAGIC, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, BpfError, Errno, getMapFdInfo, isPerCpuMapType, mapIds, perCpuSlotSize, decodeMapInfo,
   MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver, type MapFdInfo,
 } from "@bpfkit/core";
+import { ByIdCloser } from "./by-id-close.js";
 import { CliError, ExitCode, must, usageError } from "./cli-error.js";
 import { describeKind, objectKind } from "./object-kind.js";
 
@@ -220,8 +221,11 @@ function withInfo(driver: Driver, fd: number, path: string | undefined): OpenedM
 
 function openByKernelName(driver: Driver, name: string, openFlags: number): OpenedMap {
   const found: OpenedMap[] = [];
+  // Maps not wanted are closed as by-id-close.ts says: a PROG_ARRAY only at the walk's end.
+  const closer = new ByIdCloser(driver);
   try {
     for (const id of mapIds({ driver, metrics: undefined })) {
+      const openedAt = performance.now();
       const fd = driver.mapGetFdById(id, openFlags);
       if (fd === -Errno.ENOENT) continue; // gone since the id was listed
       must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
@@ -229,18 +233,22 @@ function openByKernelName(driver: Driver, name: string, openFlags: number): Open
       try {
         info = mapInfo(driver, fd);
       } catch (e) {
-        driver.close(fd);
+        closer.close(fd, BPF_MAP_TYPE_PROG_ARRAY, openedAt);
         throw e;
       }
       if (info.name === name) found.push({ fd, info, path: undefined, label: mapLabel(info) });
-      else driver.close(fd);
+      else closer.close(fd, info.type, openedAt);
     }
   } catch (e) {
-    for (const m of found) driver.close(m.fd);
+    for (const m of found) closer.close(m.fd, m.info.type, performance.now());
     throw e;
+  } finally {
+    closer.flush();
   }
   if (found.length === 1) return found[0]!;
-  for (const m of found) driver.close(m.fd);
+  const extra = new ByIdCloser(driver);
+  for (const m of found) extra.close(m.fd, m.info.type, performance.now());
+  extra.flush();
   if (found.length === 0) throw new CliError(`no loaded map is named ${name}`, ExitCode.notFound, "list maps with `bpfkit maps`");
   throw usageError(`${found.length} maps are named ${name} (ids ${found.map((m) => m.info.id).join(", ")})`, "name one with `id N`");
 }

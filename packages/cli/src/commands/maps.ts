@@ -1,5 +1,6 @@
 // `bpfkit maps`: every map the host has loaded, like `bpftool map show`.
-import { BPF_F_RDONLY, mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BPF_F_RDONLY, BPF_MAP_TYPE_PROG_ARRAY, mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { ByIdCloser } from "../by-id-close.js";
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
@@ -20,18 +21,27 @@ export type ListedMap = BpfMapInfo & { frozen: boolean | undefined; memlock: num
  */
 export function listMaps(driver: Driver): ListedMap[] {
   const out: ListedMap[] = [];
-  for (const id of mapIds({ driver, metrics: undefined })) {
-    const fd = driver.mapGetFdById(id, BPF_F_RDONLY);
-    if (fd === -2) continue; // freed between MAP_GET_NEXT_ID and MAP_GET_FD_BY_ID
-    must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
-    try {
-      const info = mapInfo(driver, fd);
-      const facts = mapFdFacts(driver, fd);
-      const frozen = facts?.frozen ?? mapFrozenReadOnly(driver, { fd, info, path: undefined, label: mapLabel(info) });
-      out.push({ ...info, frozen, memlock: facts?.memlock });
-    } finally {
-      driver.close(fd);
+  // PROG_ARRAYs are closed at the end, once the clear their owner may have queued has run.
+  const closer = new ByIdCloser(driver);
+  try {
+    for (const id of mapIds({ driver, metrics: undefined })) {
+      const openedAt = performance.now();
+      const fd = driver.mapGetFdById(id, BPF_F_RDONLY);
+      if (fd === -2) continue; // freed between MAP_GET_NEXT_ID and MAP_GET_FD_BY_ID
+      must(fd, "BPF_MAP_GET_FD_BY_ID", `id ${id}`);
+      let type = BPF_MAP_TYPE_PROG_ARRAY; // held unless known to be another type
+      try {
+        const info = mapInfo(driver, fd);
+        type = info.type;
+        const facts = mapFdFacts(driver, fd);
+        const frozen = facts?.frozen ?? mapFrozenReadOnly(driver, { fd, info, path: undefined, label: mapLabel(info) });
+        out.push({ ...info, frozen, memlock: facts?.memlock });
+      } finally {
+        closer.close(fd, type, openedAt);
+      }
     }
+  } finally {
+    closer.flush();
   }
   return out;
 }
