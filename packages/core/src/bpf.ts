@@ -780,6 +780,11 @@ export class Bpf implements sys.SyscallContext {
    * id no map has is BpfError ENOENT (isNotExist); EPERM says that CAP_SYS_ADMIN is missing.
    * Codecs that do not fit are a RangeError. The fd is closed when anything fails. `options`
    * open it read-only or write-only (GET_FD_BY_ID's open_flags), as for `openMap`.
+   *
+   * A PROG_ARRAY whose owner has just closed it may still be found by id for a few microseconds;
+   * opening and closing it then makes the kernel (6.18) leak it for good. A walk over every map
+   * should close the PROG_ARRAYs it opened only some milliseconds later, as `bpfkit maps` does
+   * (docs/kernel-notes.md).
    */
   openMapById(id: number, codecs?: undefined, options?: OpenMapOptions): BpfMap<Uint8Array, Uint8Array>;
   openMapById<K, V>(id: number, codecs: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>, options?: OpenMapOptions): BpfMap<K, V>;
