@@ -623,12 +623,21 @@ export class Bpf implements sys.SyscallContext {
   /**
    * The seed's GetMapInfo (through OBJ_GET_INFO_BY_FD; no pid argument). The seed reads fdinfo,
    * so its OwnerProgType is a PROG_ARRAY's owner: so is `ownerProgType` here where the driver
-   * reads fdinfo (`mapFdInfo`), else 0. A map opened or created keeps 0 in its own `mapInfo`.
+   * reads fdinfo (`mapFdInfo`), else 0 (also where fdinfo cannot be read, as without procfs). A
+   * map opened or created keeps 0 in its own `mapInfo`.
    */
   getMapInfo(fd: number): MapInfo {
     const info = sys.getMapInfo(this, fd);
-    if (typeof this.driver.mapFdInfo !== "function") return info;
-    const owner = getMapFdInfo(this.driver, fd).ownerProgType;
+    // Only a PROG_ARRAY has an owner, so no other type pays for the procfs read. Every open()
+    // checks sizes through here: an fdinfo that cannot be read (no procfs) leaves the owner 0
+    // rather than failing the open. A driver outside the contract still throws.
+    if (info.mapType !== BPF_MAP_TYPE_PROG_ARRAY || typeof this.driver.mapFdInfo !== "function") return info;
+    let owner: number | undefined;
+    try {
+      owner = getMapFdInfo(this.driver, fd).ownerProgType;
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+    }
     return owner === undefined ? info : { ...info, ownerProgType: owner };
   }
 

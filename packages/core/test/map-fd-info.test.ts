@@ -105,6 +105,29 @@ eachDriver("BpfMap.fdInfo", (get) => {
     }
   });
 
+  it("Bpf.getMapInfo reads fdinfo for a PROG_ARRAY only, and one that cannot be read leaves the owner 0: open() and checkCompatible, which read it, still work", () => {
+    const env = get();
+    const made = env.map({ name: "fdinfo_noproc", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 4 });
+    made.openOrCreate();
+    const asked: number[] = [];
+    // No procfs: every fdinfo read fails (the kernel driver says EBADF when /proc/self/fdinfo has no such file).
+    const { bpf } = bpfWith(env, { mapFdInfo: (fd) => (asked.push(fd), -Errno.EBADF) });
+    const m = env.track(bpf.newMap({ name: "fdinfo_noproc", type: BPF_MAP_TYPE_HASH, key: u32, value: u32, maxEntries: 4 }));
+    m.open();
+    m.checkCompatible();
+    expect(bpf.getMapInfo(m.getFd())).toMatchObject({ mapType: BPF_MAP_TYPE_HASH, ownerProgType: 0 });
+    expect(asked).toEqual([]);
+    const pa = env.driver.mapCreate({ mapType: BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      expect(bpf.getMapInfo(pa)).toMatchObject({ mapType: BPF_MAP_TYPE_PROG_ARRAY, ownerProgType: 0 });
+      expect(asked).toEqual([pa]);
+      // A driver outside the contract is still a TypeError, not a reading of 0.
+      expect(() => bpfWith(env, { kind: "liar", mapFdInfo: () => 22 }).bpf.getMapInfo(pa)).toThrow(TypeError);
+    } finally {
+      env.driver.close(pa);
+    }
+  });
+
   it("a driver without mapFdInfo: EOPNOTSUPP naming the driver, and everything else still works", () => {
     const env = get();
     const { driver, bpf } = bpfWith(env, { kind: "old", mapFdInfo: null });
