@@ -49,10 +49,11 @@ export interface BpfMapInternal {
    * An already open map (`bpf.openMap`); `codecless` when it was opened without codecs. A map
    * held only by its fd (`bpf.openMapById`, `bpf.newMapFromFd`, `clone()`) says how in `held`;
    * `kernelName` labels its metrics, unless `metricName` (a clone's: its original's) is given.
+   * `kernelType` and `kernelMaxEntries` are the kernel's where `info` gives the spec's (a clone's).
    */
   opened?: {
     path: string; fd: number; info: MapInfo; codecless: boolean; held?: Held; kernelName?: string;
-    metricName?: string; access?: AccessFlags;
+    metricName?: string; access?: AccessFlags; kernelType?: number; kernelMaxEntries?: number;
   };
   /** The public function that made the map, which the spec's errors name (default `newMap`). */
   op?: string;
@@ -289,8 +290,8 @@ export class BpfMap<K, V> {
       }
       Object.assign(this.#info, info);
       this.#info.readValueSize = readValueSize;
-      this.#kernelType = this.#info.mapType;
-      this.#kernelMaxEntries = this.#info.maxEntries;
+      this.#kernelType = internal.opened.kernelType ?? this.#info.mapType;
+      this.#kernelMaxEntries = internal.opened.kernelMaxEntries ?? this.#info.maxEntries;
     }
   }
 
@@ -380,12 +381,14 @@ export class BpfMap<K, V> {
         ...(this.#info.innerId !== 0 ? { innerId: this.#info.innerId } : {}),
         ...(this.#kernelName !== "" ? { kernelName: this.#kernelName } : {}),
       };
-      const info: MapInfo = { ...this.#info, mapType: this.#kernelType, maxEntries: this.#kernelMaxEntries };
       return new BpfMap<K, V>(this.#bpf, spec, {
         op, valueSize: this.#info.valueSize,
         opened: {
-          path: this.#path, fd: r, info, codecless: this.#codecless, held: { by: "clone", id: this.#held?.id },
+          // The original's info (its spec's type and size where they differ from the pin's),
+          // and the kernel's own, which the clone's refusals name as the original's do.
+          path: this.#path, fd: r, info: { ...this.#info }, codecless: this.#codecless, held: { by: "clone", id: this.#held?.id },
           metricName: this.#commonName ?? extractCommonName(this.#name), access: this.#access,
+          kernelType: this.#kernelType, kernelMaxEntries: this.#kernelMaxEntries,
         },
       });
     } catch (e) {

@@ -162,6 +162,25 @@ eachDriver("clone", (get) => {
     expect(without.lookup(1)).toBe(1n);
   });
 
+  it("a clone of a map opened by a spec other than its pin's has the original's mapInfo, and names the kernel's type and size in refusals as the original does", () => {
+    const env = get();
+    const made = env.map({ ...hashSpec, name: "clone_other", maxEntries: 4 });
+    made.openOrCreate();
+    for (let k = 1; k <= 4; k++) made.update(k, BigInt(k));
+    // open() checks the key and value sizes only: an ARRAY spec of 2 entries opens the pinned HASH of 4.
+    const m = env.map({ ...hashSpec, name: "clone_other", type: MapType.Array, maxEntries: 2 });
+    m.open();
+    const c = env.track(m.clone());
+    expect(c.mapInfo).toEqual(m.mapInfo);
+    expect(c.mapInfo).toMatchObject({ mapType: MapType.Array, maxEntries: 2 });
+    expect(c.deepEquals(m)).toBe(true);
+    for (const h of [m, c]) {
+      const full = thrownBpfError(() => h.update(5, 5n));
+      expect([full.code, full.message]).toEqual(["E2BIG", "update clone_other: argument list too long (the map is full: max_entries 4)"]);
+      expect(thrownBpfError(() => h.delete(9)).message).toBe("delete clone_other: no such file or directory (the key is not in the map)");
+    }
+  });
+
   it("a clone shares no cache: the original's cache keeps what the original wrote; the clone takes its own withCache()", () => {
     const env = get();
     const m = pinned(env).withCache();
