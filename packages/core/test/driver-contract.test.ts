@@ -175,6 +175,11 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect("dup" in wrapDriver(old, {})).toBe(false);
     expect(() => createBpf({ driver: { ...without(), dup: 1 } as never })).toThrow(new TypeError(
       'createBpf: options.driver "old" breaks the Driver contract: dup is number, not a method (leave it out if the driver has none)'));
+    // Whatever else stands under the name, null included: only a missing method is a driver without it.
+    for (const [dup, what] of [["yes", "string"], [null, "object"], [{}, "object"]] as const) {
+      expect(() => createBpf({ driver: { ...without(), dup } as never })).toThrow(new TypeError(
+        `createBpf: options.driver "old" breaks the Driver contract: dup is ${what}, not a method (leave it out if the driver has none)`));
+    }
     // The inner driver's dup goes through; an override replaces it; null drops it.
     const fd = sim.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });
     const through = wrapDriver(without(), {});

@@ -5,7 +5,7 @@
 // it stays closed. It shares no cache and is not in the registry.
 import { expect, it } from "vitest";
 import {
-  BatchCursor, Errno, MapType, createBpf, memoryLogger, perCpuValues, u32, u64, wrapDriver, type BpfMap,
+  BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BatchCursor, Errno, MapType, createBpf, memoryLogger, perCpuValues, u32, u64, wrapDriver, type BpfMap,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, type Env } from "./support/env.js";
@@ -101,7 +101,7 @@ eachDriver("clone", (get) => {
     c.close();
     expect(c.isOpen()).toBe(false);
     for (const [op, call] of [["lookup", () => c.lookup(1)], ["update", () => c.update(1, 1n)], ["open", () => c.open()],
-      ["openOrCreate", () => c.openOrCreate()], ["entries", () => [...c.entries()]]] as const) {
+      ["openOrCreate", () => c.openOrCreate()], ["entries", () => [...c.entries()]], ["checkCompatible", () => c.checkCompatible()]] as const) {
       const e = thrownBpfError(call);
       expect([e.code, e.op, e.message]).toEqual(["EBADF", op,
         `${op} clone_hash: the map is closed (it was a clone, whose fd is closed: clone() an open handle of the map for another)`]);
@@ -162,6 +162,51 @@ eachDriver("clone", (get) => {
     expect(without.lookup(1)).toBe(1n);
   });
 
+  it("dup's answer is taken at its word at the edges: 0 is an fd (stdin was closed), -1 is EPERM", () => {
+    const env = get();
+    pinned(env);
+    const closed: number[] = [];
+    const on = (dup: (fd: number) => number) => {
+      const driver = wrapDriver(env.driver, {
+        kind: "edge", dup,
+        // fd 0 is this process's stdin: the clone's close is only recorded.
+        close: (fd) => (fd === 0 ? (closed.push(fd), 0) : env.driver.close(fd)),
+      });
+      return env.track(createBpf({ driver, mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() })
+        .openMap("clone_hash", { key: u32, value: u64 }));
+    };
+    const zero = on(() => 0).clone();
+    expect([zero.getFd(), zero.isOpen()]).toEqual([0, true]);
+    zero.close();
+    expect(closed).toEqual([0]);
+    const refused = on(() => -Errno.EPERM);
+    const e = thrownBpfError(() => refused.clone());
+    expect([e.code, e.op, e.message]).toEqual(["EPERM", "clone",
+      `clone clone_hash: Unable to duplicate file descriptor ${refused.getFd()}: operation not permitted`]);
+  });
+
+  it("a clone keeps the spec's flags for checkCompatible and its dumpParser for dumps", () => {
+    const env = get();
+    const m = env.map({
+      // NO_PREALLOC alone the clone would want anyway (openOrCreate adds it to a hash); ZERO_SEED only the spec gives.
+      name: "clone_parsed", type: MapType.Hash, key: u32, value: u64, maxEntries: 16, flags: BPF_F_NO_PREALLOC | BPF_F_ZERO_SEED,
+      dumpParser: (k, v, kc, vc, out) => {
+        out.key = kc.decode(k) + 1000;
+        out.value = vc.decode(v);
+        return out;
+      },
+    });
+    m.openOrCreate();
+    m.update(1, 10n);
+    const c = env.track(m.clone());
+    expect(() => m.checkCompatible()).not.toThrow();
+    expect(() => c.checkCompatible()).not.toThrow();
+    expect(c.dump()).toEqual(m.dump());
+    const got: Array<[number, bigint]> = [];
+    c.dumpWithCallback((k, v) => got.push([k, v]));
+    expect(got).toEqual([[1001, 10n]]);
+  });
+
   it("a clone of a map opened by a spec other than its pin's has the original's mapInfo, and names the kernel's type and size in refusals as the original does", () => {
     const env = get();
     const made = env.map({ ...hashSpec, name: "clone_other", maxEntries: 4 });
@@ -179,6 +224,19 @@ eachDriver("clone", (get) => {
       expect([full.code, full.message]).toEqual(["E2BIG", "update clone_other: argument list too long (the map is full: max_entries 4)"]);
       expect(thrownBpfError(() => h.delete(9)).message).toBe("delete clone_other: no such file or directory (the key is not in the map)");
     }
+  });
+
+  it("a clone holds its map: its *IfExists dumps read it after the pin is gone", () => {
+    const env = get();
+    const m = pinned(env);
+    m.update(1, 10n);
+    const c = env.track(m.clone());
+    m.unpin();
+    expect(env.driver.host.stat(m.path()).errno).not.toBe(0);
+    const got: Array<[number, bigint]> = [];
+    expect(c.dumpWithCallbackIfExists((k, v) => got.push([k, v]))).toBeDefined();
+    expect(got).toEqual([[1, 10n]]);
+    expect(c.dumpIfExists().size).toBe(1);
   });
 
   it("a clone shares no cache: the original's cache keeps what the original wrote; the clone takes its own withCache()", () => {

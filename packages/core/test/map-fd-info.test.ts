@@ -152,6 +152,9 @@ eachDriver("BpfMap.fdInfo", (get) => {
         [{ frozen: 1 }, "mapFdInfo returned frozen is number, not a boolean"],
         [{ memlock: -1 }, "mapFdInfo returned memlock is -1, not a non-negative integer"],
         [{ memlock: 1.5, ownerJited: "yes" }, "mapFdInfo returned ownerJited is string, not a boolean; memlock is 1.5, not a non-negative integer"],
+        [[], "mapFdInfo returned an array"],
+        [{ fileFlags: "2" }, "mapFdInfo returned fileFlags is 2, not a non-negative integer"],
+        [{ ownerProgType: 2 ** 53 }, `mapFdInfo returned ownerProgType is ${2 ** 53}, not a non-negative integer`],
       ];
       for (const [answer, says] of bad) {
         const { bpf } = bpfWith(env, { kind: "liar", mapFdInfo: () => answer as number });
@@ -161,6 +164,9 @@ eachDriver("BpfMap.fdInfo", (get) => {
       // Fields core does not know are not passed on.
       const { bpf } = bpfWith(env, { mapFdInfo: () => ({ frozen: true, extra: 1 }) as never });
       expect(bpf.getMapFdInfo(fd)).toEqual({ frozen: true });
+      // 0 is a reading: no memory charged yet, or an O_RDONLY fd without O_CLOEXEC.
+      const zeros = { frozen: false, memlock: 0, ownerProgType: 0, ownerJited: false, fileFlags: 0 };
+      expect(bpfWith(env, { mapFdInfo: () => ({ ...zeros }) }).bpf.getMapFdInfo(fd)).toEqual(zeros);
     } finally {
       env.driver.close(fd);
     }
@@ -207,6 +213,9 @@ describe("parseMapFdInfo", () => {
     expect(parseMapFdInfo("pos:\t0\nflags:\t02\n")).toBeUndefined();
     // A field is a whole line: prog_jited and a memlock without digits are not read.
     expect(parseMapFdInfo("map_type:\t1\nmemlock:\tlots\nxfrozen:\t1\n")).toEqual({});
+    // Nor a number followed by more, nor map_flags: for the file's flags:, nor a number past 2^53.
+    expect(parseMapFdInfo("map_type:\t1\nmemlock:\t344 kB\nfrozen:\t0x1\nmap_flags:\t0\n")).toEqual({});
+    expect(parseMapFdInfo("map_type:\t1\nmemlock:\t18446744073709551615\n")).toEqual({});
   });
 });
 

@@ -2,10 +2,10 @@
 // already has. The fd is owned, not copied (close() closes it); what is not a map fd is refused
 // before anything is taken, and the fd stays the caller's; the map is held by that fd alone, as a
 // map opened by id is; its access mode is the fd's, read from fdinfo where the driver can.
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  BPF_F_RDONLY, BPF_F_WRONLY, Errno, MapType, createBpf, memoryLogger, rawCodecs, u16, u32, u64, wrapDriver,
-  type BpfMap, type Driver,
+  BPF_F_RDONLY, BPF_F_WRONLY, Errno, MapType, accessOfFileFlags, createBpf, memoryLogger, rawCodecs, u16, u32, u64, wrapDriver,
+  type BpfMap, type Driver, type DriverOverrides,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, type Env } from "./support/env.js";
@@ -142,6 +142,8 @@ eachDriver("newMapFromFd", (get) => {
     try {
       expect(() => bpf.newMapFromFd(fd, { key: u32, value: u32 }, { readOnly: true, writeOnly: true })).toThrow(TypeError);
       expect(() => bpf.newMapFromFd(fd, { key: u32, value: u32, kee: 1 } as never)).toThrow(/unknown codecs key "kee"/);
+      expect(() => bpf.newMapFromFd(fd, { key: u32, value: u32 }, { readonly: true } as never))
+        .toThrow(new RegExp(`^newMapFromFd fd ${fd}: unknown options key "readonly"`));
       expect(calls).toBe(0);
       expect(isOpenFd(env.driver, fd)).toBe(true);
     } finally {
@@ -168,6 +170,28 @@ eachDriver("newMapFromFd", (get) => {
       env.driver.close(prog);
     }
     expect(fds()).toBe(before);
+  });
+
+  it("the last fd number, 2^31−1, is a file descriptor: not open, so EBADF, not a RangeError", () => {
+    const env = get();
+    const e = thrownBpfError(() => env.bpf.newMapFromFd(0x7fff_ffff));
+    expect([e.code, e.op, e.message]).toEqual(["EBADF", "newMapFromFd", `newMapFromFd fd ${0x7fff_ffff}: the fd is not open`]);
+  });
+
+  it("what host.objKind says of the fd is named: a BPF link is a link, another errno is that errno; the fd stays the caller's", () => {
+    const env = get();
+    const fd = env.driver.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const over = (objKind: NonNullable<Driver["host"]["objKind"]>) =>
+      createBpf({ driver: wrapDriver(env.driver, { host: { objKind } }), mapRoot: env.root, logger: memoryLogger() });
+    try {
+      const link = thrownBpfError(() => over(() => ({ kind: "link", linkType: "xdp" })).newMapFromFd(fd));
+      expect([link.code, link.op, link.message]).toEqual(["EINVAL", "newMapFromFd", `newMapFromFd fd ${fd}: it is a BPF link (xdp), not a map`]);
+      const denied = thrownBpfError(() => over(() => -Errno.EACCES).newMapFromFd(fd));
+      expect([denied.code, denied.op, denied.message]).toEqual(["EACCES", "newMapFromFd", `newMapFromFd fd ${fd}: permission denied`]);
+      expect(isOpenFd(env.driver, fd)).toBe(true);
+    } finally {
+      env.driver.close(fd);
+    }
   });
 
   it("without host.objKind: a closed fd is still EBADF (not the info call's EBADFD) and a program's fd still refused", () => {
@@ -209,6 +233,18 @@ eachDriver("newMapFromFd", (get) => {
       const e = thrownBpfError(() => bpf.newMapFromFd(fd));
       expect([e.code, e.op, e.map, e.message]).toEqual(["EINVAL", "newMapFromFd", `id:${id}`,
         `newMapFromFd fd ${fd}: Unable to determine map key size of id:${id}: a queue map has no keys, and a BpfMap needs them`]);
+      expect(isOpenFd(env.driver, fd)).toBe(true);
+      // Info that says no type (type 0, BPF_MAP_TYPE_UNSPEC) is refused as well, before the fd is taken.
+      const untyped = wrapDriver(env.driver, {
+        objGetInfoByFd: (f, info) => {
+          const r = env.driver.objGetInfoByFd(f, info);
+          info.fill(0, 0, 4);
+          return r;
+        },
+      });
+      const t = thrownBpfError(() => createBpf({ driver: untyped, mapRoot: env.root, logger: memoryLogger() }).newMapFromFd(fd, { key: u32, value: u64 }));
+      expect([t.code, t.op, t.map, t.message]).toEqual(["EINVAL", "newMapFromFd", `id:${id}`,
+        `newMapFromFd fd ${fd}: Unable to determine map type of id:${id}`]);
       expect(isOpenFd(env.driver, fd)).toBe(true);
     } finally {
       env.driver.close(fd);
@@ -272,6 +308,35 @@ eachDriver("newMapFromFd", (get) => {
     }
   });
 
+  it("an fdinfo that cannot be read, or that has no flags: line, leaves the mode the caller's word; one outside the contract is a TypeError and takes nothing", () => {
+    const env = get();
+    const made = pinned(env);
+    made.update(1, 10n);
+    const on = (mapFdInfo: DriverOverrides["mapFdInfo"]) =>
+      createBpf({ driver: wrapDriver(env.driver, { kind: "odd", mapFdInfo }), mapRoot: env.root, logger: memoryLogger() });
+    // No procfs to read (EACCES), or a driver that reads fdinfo but gives no file flags.
+    for (const mapFdInfo of [() => -Errno.EACCES, () => ({ frozen: false })]) {
+      const bpf = on(mapFdInfo);
+      const rw = env.track(bpf.newMapFromFd(env.driver.objGet(made.path()), { key: u32, value: u64 }));
+      rw.update(2, 20n);
+      expect(rw.lookup(2)).toBe(20n);
+      const said = env.track(bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_RDONLY), { key: u32, value: u64 }, { readOnly: true }));
+      expect(thrownBpfError(() => said.update(3, 3n)).message).toContain("the map was opened read-only (BPF_F_RDONLY)");
+      const unsaid = env.track(bpf.newMapFromFd(env.driver.objGet(made.path(), BPF_F_RDONLY), { key: u32, value: u64 }));
+      const plain = thrownBpfError(() => unsaid.update(3, 3n));
+      expect(plain.code).toBe("EPERM");
+      expect(plain.message).not.toContain("read-only");
+    }
+    const fd = env.driver.objGet(made.path());
+    try {
+      expect(() => on(() => ({ fileFlags: -1 })).newMapFromFd(fd, { key: u32, value: u64 })).toThrow(new TypeError(
+        'driver "odd" broke the Driver contract: mapFdInfo returned fileFlags is -1, not a non-negative integer, where it returns a MapFdInfo or -errno'));
+      expect(isOpenFd(env.driver, fd)).toBe(true);
+    } finally {
+      env.driver.close(fd);
+    }
+  });
+
   it("metrics are labelled by the kernel name's common name, or by-fd for a map without one", () => {
     const env = get();
     const named = env.track(env.bpf.newMapFromFd(
@@ -294,5 +359,16 @@ eachDriver("newMapFromFd", (get) => {
     } finally {
       env.driver.close(fd);
     }
+  });
+});
+
+describe("accessOfFileFlags", () => {
+  it("reads an fd's access mode from the O_ACCMODE bits of fdinfo's flags:, whatever else is set", () => {
+    const O_CLOEXEC = 0o2000000;
+    const O_NONBLOCK = 0o4000;
+    expect([0, 1, 2].map((mode) => accessOfFileFlags(mode))).toEqual([BPF_F_RDONLY, BPF_F_WRONLY, 0]);
+    expect([0, 1, 2].map((mode) => accessOfFileFlags(mode | O_CLOEXEC | O_NONBLOCK))).toEqual([BPF_F_RDONLY, BPF_F_WRONLY, 0]);
+    // O_ACCMODE 3 (an open for ioctls only) is no mode a BPF fd has: it reads as read-write, so no EPERM is explained by a mode.
+    expect(accessOfFileFlags(3 | O_CLOEXEC)).toBe(0);
   });
 });
