@@ -284,6 +284,40 @@ for (const dut of driversUnderTest()) {
       expect(old.err).toContain("operation not permitted: the map is frozen (BPF_MAP_FREEZE), so user space may only read it\n");
     });
 
+    it("an fdinfo that cannot be read (no procfs) falls back as a driver without mapFdInfo does; one outside the contract fails the command", async () => {
+      const m = createPinned(d, fs.path, fds, { mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }, "fdinfo_noproc");
+      expect(d.mapFreeze(m.fd)).toBe(0);
+      const noProc = cliOver(wrapDriver(d, { mapFdInfo: () => -Errno.EBADF }));
+      const listed = await noProc("maps", "--json");
+      expect(listed.code, listed.err).toBe(0);
+      expect((JSON.parse(listed.out) as Array<Record<string, unknown>>).find((x) => x.id === m.id)).toMatchObject({ frozen: true, memlock: null });
+      const show = await noProc("map", "show", m.path, "--json");
+      expect(show.code, show.err).toBe(0);
+      expect(JSON.parse(show.out)).toMatchObject({ id: m.id, frozen: true, memlock: null });
+      const liar = cliOver(wrapDriver(d, { kind: "liar", mapFdInfo: () => ({ frozen: 1 }) as never }));
+      for (const argv of [["maps"], ["map", "show", m.path]]) {
+        const r = await liar(...argv);
+        expect(r.code, argv.join(" ")).not.toBe(0);
+        expect(r.err).toContain('driver "liar" broke the Driver contract: mapFdInfo returned frozen is number, not a boolean');
+      }
+    });
+
+    it("a refused freeze is blamed on a freeze only where the map is frozen: fdinfo, or without it the probe, tells", async () => {
+      const m = createPinned(d, fs.path, fds, { mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }, "fdinfo_refreeze");
+      // An LSM that refuses this process every write and freeze: the probe's update is refused too.
+      const lsm = wrapDriver(d, { mapUpdateElem: () => -Errno.EPERM, mapFreeze: () => -Errno.EPERM });
+      const refused = await cliOver(lsm)("map", "freeze", m.path);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain("not permitted: the map is already frozen, or this fd cannot write it\n");
+      // Frozen for real, a second freeze says so, with fdinfo and, through the probe, without it.
+      expect(d.mapFreeze(m.fd)).toBe(0);
+      for (const driver of [d, wrapDriver(d, { mapFdInfo: null })]) {
+        const again = await cliOver(driver)("map", "freeze", m.path);
+        expect(again.code).toBe(1);
+        expect(again.err).toContain("not permitted: the map is already frozen (there is no unfreeze)\n");
+      }
+    });
+
     it("the table has MEMLOCK, which grows with a NO_PREALLOC hash's elements; `?` without mapFdInfo", async () => {
       const m = createPinned(d, fs.path, fds, { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: 1 }, "fdinfo_grow");
       const row = async (bpfkit: (...argv: string[]) => Promise<Run>) => {
