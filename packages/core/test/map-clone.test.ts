@@ -120,7 +120,8 @@ eachDriver("clone", (get) => {
       "clone clone_fresh: the map is not open (clone duplicates an open map's fd: open() it first)"]);
     const m = pinned(env);
     m.close();
-    expect(thrownBpfError(() => m.clone()).message).toBe("clone clone_hash: the map is not open (clone duplicates an open map's fd: open() it first)");
+    const e3 = thrownBpfError(() => m.clone());
+    expect([e3.path, e3.message]).toEqual([m.path(), "clone clone_hash: the map is not open (clone duplicates an open map's fd: open() it first)"]);
     const unpinned = env.map({ ...hashSpec, name: "clone_gone" });
     unpinned.openOrCreateUnpinned();
     unpinned.close();
@@ -148,13 +149,13 @@ eachDriver("clone", (get) => {
     };
     const without = on(null);
     const e = thrownBpfError(() => without.clone());
-    expect([e.code, e.errno, e.op, e.map, e.message]).toEqual(["ENOSYS", Errno.ENOSYS, "clone", "clone_hash",
+    expect([e.code, e.errno, e.op, e.map, e.path, e.message]).toEqual(["ENOSYS", Errno.ENOSYS, "clone", "clone_hash", made.path(),
       'clone clone_hash: the driver "nodup" cannot dup an fd (it has no dup method), so there is no second handle on this map to give; ' +
       "bpf.openMapById(id) opens another"]);
     expect(thrownBpfError(() => on(() => -Errno.ENOSYS).clone()).message).toContain("(its dup answers ENOSYS)");
     const crowded = on(() => -Errno.EMFILE);
     const full = thrownBpfError(() => crowded.clone());
-    expect([full.code, full.op, full.message]).toEqual(["EMFILE", "clone",
+    expect([full.code, full.op, full.path, full.message]).toEqual(["EMFILE", "clone", made.path(),
       `clone clone_hash: Unable to duplicate file descriptor ${crowded.getFd()}: too many open files`]);
     expect(thrown(() => on(() => 24.5).clone())).toEqual(new TypeError(
       'driver "nodup" broke the Driver contract: dup returned 24.5, where it returns an fd or -errno'));
