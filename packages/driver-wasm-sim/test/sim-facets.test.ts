@@ -322,6 +322,39 @@ describe("dup (fcntl F_DUPFD_CLOEXEC) in the simulator", () => {
   });
 });
 
+describe("mapFdInfo in the simulator (a procfs read, not a syscall)", () => {
+  it("moves no clock and calls no hook", () => {
+    const d = sim();
+    const map = d.mapCreate(attr(HASH));
+    const seen: string[] = [];
+    d.setInterleavingHook((op) => seen.push(op));
+    const t0 = d.host.monotonicNs();
+    expect(d.mapFdInfo(map)).toMatchObject({ frozen: false });
+    expect(d.host.monotonicNs()).toBe(t0);
+    d.setInterleavingHook(null);
+    expect(seen).toEqual([]);
+  });
+
+  it("an engine trap in it breaks the driver, naming mapFdInfo; the broken driver's mapFdInfo then throws too", () => {
+    let trap = false;
+    const engine = (): EngineExports => {
+      const real = instantiateEngine();
+      return { ...real, memory: real.memory, mapCount: (h) => {
+        if (trap) throw new WebAssembly.RuntimeError("unreachable");
+        return real.mapCount(h);
+      } };
+    };
+    const d = sim({ engine });
+    const fd = d.mapCreate(attr(HASH, { mapFlags: NO_PREALLOC }));
+    expect(d.mapFdInfo(fd)).toMatchObject({ frozen: false });
+    trap = true;
+    expect(() => d.mapFdInfo(fd)).toThrow(/broken.*mapFdInfo.*unreachable/);
+    trap = false;
+    expect(() => d.mapFdInfo(fd)).toThrow(/broken.*mapFdInfo/);
+    expect(() => d.dup(fd)).toThrow(/broken.*mapFdInfo/);
+  });
+});
+
 describe("PROG_ATTACH of a flow dissector (not run on the kernel: it would change the host's network namespace)", () => {
   it("takes target fd 0 and no flags, and the same program twice is EEXIST", () => {
     const d = sim();
