@@ -107,6 +107,25 @@ describeKernel("kernel driver: dup", () => {
     }
   });
 
+  it("a program's copy that lands on a number the driver knew as a map (closed behind its back) has no row left", () => {
+    const { d } = k;
+    const prog = d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL" });
+    const stale = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+    // Now the hot path and the row say key 4, value 8 for this number.
+    expect(d.mapLookupElem(stale, new Uint8Array(4), new Uint8Array(8))).toBe(0);
+    closeSync(stale);
+    const copy = dup(prog);
+    try {
+      expect(copy).toBe(stale);
+      expect(shapeIndex(copy)).toBe(-1);
+      // No stale shape to check a buffer against: the kernel answers, as for any program fd.
+      expect(d.mapLookupElem(copy, new Uint8Array(4), new Uint8Array(4))).toBe(-Errno.EINVAL);
+    } finally {
+      d.close(prog);
+      d.close(copy);
+    }
+  });
+
   it("the copy of a map the driver never saw (made with a bare bpf(2)) is learnt; a program's copy has no row", () => {
     const { d } = k;
     const foreign = createBehindTheDriver(16);

@@ -205,6 +205,26 @@ describeKernel("kernel driver: every pointer has room for what the kernel uses t
     });
   }
 
+  it("a dup of a map another driver made takes its shape from the table (no bpf(2)) and fits this driver's regions at once", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 72, valueSize: 264, maxEntries: 4 }));
+      const a = auditedDriver(d);
+      const copy = keep(a.d.dup!(fd));
+      expect(copy).toBeGreaterThan(2);
+      // The source's row is copied: no OBJ_GET_INFO_BY_FD (nor any other bpf(2)) to learn it.
+      expect([...a.seen.keys()]).toEqual([]);
+      // The regions are grown by the dup, so the first element call is already the hot one.
+      const inside = a.d as unknown as Inside;
+      expect([inside.keyCap >= 72, inside.valueCap >= 264]).toEqual([true, true]);
+      const key = pattern(72, 1), out = new Uint8Array(264);
+      expect(a.d.mapUpdateElem(copy, key, pattern(264, 2))).toBe(0);
+      expect(a.d.mapLookupElem(copy, key, out)).toBe(0);
+      expect(out).toEqual(pattern(264, 2));
+      expect(a.problems).toEqual([]);
+    });
+  });
+
   it("batches of many counts, each op the first call of a fresh driver, with 12-byte values", () => {
     const { d } = k;
     withFds(d, (keep) => {
