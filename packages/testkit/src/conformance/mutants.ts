@@ -17,7 +17,9 @@ export interface Mutant {
   wrap(driver: Driver): Driver;
 }
 
-const ENOENT = 2, E2BIG = 7, EEXIST = 17, ENOSPC = 28;
+const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EINVAL = 22, ENOSPC = 28;
+/** f_flags' access mode bits, and the read-write mode. */
+const O_ACCMODE = 3, O_RDWR = 2;
 const HASH = 1, ARRAY = 2, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
 const NO_PREALLOC = 1, RDONLY = 8, NOEXIST = 1;
 
@@ -308,6 +310,50 @@ export const mutants: readonly Mutant[] = [
         const valueSize = isPerCpuMapType(i.type) ? perCpuSlotSize(i.valueSize) * d.possibleCpus : i.valueSize;
         const size = Math.ceil((i.keySize + valueSize) / 8) * 8;
         return { ...r, memlock: Math.ceil((i.maxEntries * size) / 4096) * 4096 };
+      },
+    }),
+  },
+  {
+    name: "fdinfo memlock stays what it was when the map was created (a NO_PREALLOC map's elements not counted)",
+    caughtBy: ["fdinfo: memlock follows the elements"],
+    wrap(d) {
+      const atCreate = new Map<number, number>(); // fd → memlock of the empty map
+      return wrapDriver(d, {
+        mapCreate(a) {
+          const fd = d.mapCreate(a);
+          const r = fd >= 0 ? d.mapFdInfo!(fd) : undefined;
+          if (typeof r === "object" && r.memlock !== undefined) atCreate.set(fd, r.memlock);
+          return fd;
+        },
+        mapFdInfo(fd) {
+          const r = d.mapFdInfo!(fd);
+          const m = atCreate.get(fd);
+          return typeof r === "number" || m === undefined ? r : { ...r, memlock: m };
+        },
+        close(fd) {
+          atCreate.delete(fd);
+          return d.close(fd);
+        },
+      });
+    },
+  },
+  {
+    name: "fdinfo flags: every fd reads O_RDWR (the fd's own access mode dropped)",
+    caughtBy: ["fdinfo: flags is the fd's f_flags"],
+    wrap: (d) => wrapDriver(d, {
+      mapFdInfo(fd) {
+        const r = d.mapFdInfo!(fd);
+        return typeof r === "number" || r.fileFlags === undefined ? r : { ...r, fileFlags: (r.fileFlags & ~O_ACCMODE) | O_RDWR };
+      },
+    }),
+  },
+  {
+    name: "fdinfo of an open fd that is no map says EBADF, not EINVAL",
+    caughtBy: ["fdinfo: EBADF for an fd that is not open, EINVAL for"],
+    wrap: (d) => wrapDriver(d, {
+      mapFdInfo: (fd) => {
+        const r = d.mapFdInfo!(fd);
+        return r === -EINVAL ? -EBADF : r;
       },
     }),
   },
