@@ -57,6 +57,28 @@ describe("runConformance", () => {
     expect(r.skipped.map((s) => s.reason)).toContain("remote's host.mount answers ENOSYS, so the case cannot mount on a directory of its own");
   });
 
+  it("a driver without the optional dup and mapFdInfo skips their cases, saying which method it lacks; a dup answering ENOSYS skips too", () => {
+    const dupNames = selectCases({ groups: ["dup"] }).map((c) => c.name);
+    const fdInfoNames = selectCases({ groups: ["fdinfo"] }).map((c) => c.name);
+    const bare = () => {
+      const w = wrapDriver(sim.create(), { kind: "remote" }) as { -readonly [K in keyof Driver]: Driver[K] };
+      delete w.dup;
+      delete w.mapFdInfo;
+      return w as Driver;
+    };
+    const r = runConformance(bare, { groups: ["dup", "fdinfo"] });
+    expect(r.failed).toEqual([]);
+    expect(r.passed).toBe(0);
+    const reasons = new Map(r.skipped.map((s) => [s.name, s.reason]));
+    expect(reasons).toEqual(new Map([
+      ...dupNames.map((n) => [n, "remote has no dup (optional)"] as const),
+      ...fdInfoNames.map((n) => [n, "remote has no mapFdInfo (optional)"] as const),
+    ]));
+    const enosys = runConformance(() => wrapDriver(sim.create(), { kind: "remote", dup: () => -Errno.ENOSYS }), { groups: ["dup"] });
+    expect(enosys.failed).toEqual([]);
+    expect(enosys.skipped).toEqual(dupNames.map((name) => ({ name, reason: "remote's dup answers ENOSYS (not offered)" })));
+  });
+
   it("a driver that throws: the failure keeps the stack, which names the driver call of the case", () => {
     const dies = () => wrapDriver(sim.create(), { kind: "proxy", mapDeleteElem: function helperDied() { throw new Error("helper process died"); } });
     const r = runConformance(dies, { only: ["§4.1 elements HASH: errnos"] });
