@@ -20,7 +20,7 @@ export interface Mutant {
 const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EINVAL = 22, ENOSPC = 28;
 /** f_flags' access mode bits, and the read-write mode. */
 const O_ACCMODE = 3, O_RDWR = 2;
-const HASH = 1, ARRAY = 2, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
+const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
 const NO_PREALLOC = 1, RDONLY = 8, NOEXIST = 1;
 
 function infoOf(d: Driver, fd: number): BpfMapInfo | undefined {
@@ -355,6 +355,47 @@ export const mutants: readonly Mutant[] = [
         const r = d.mapFdInfo!(fd);
         return r === -EINVAL ? -EBADF : r;
       },
+    }),
+  },
+  {
+    name: "fdinfo frozen reads 1 before any BPF_MAP_FREEZE",
+    caughtBy: ["fdinfo: frozen is 0, then 1"],
+    wrap: (d) => wrapDriver(d, {
+      mapFdInfo(fd) {
+        const r = d.mapFdInfo!(fd);
+        return typeof r === "number" ? r : { ...r, frozen: true };
+      },
+    }),
+  },
+  {
+    name: "a PROG_ARRAY's fdinfo owner is forgotten when a program is deleted from it",
+    caughtBy: ["fdinfo: a PROG_ARRAY has no owner until"],
+    wrap(d) {
+      const emptied = new Set<number>(); // PROG_ARRAY fds a delete went through
+      return wrapDriver(d, {
+        mapDeleteElem(fd, k) {
+          const r = d.mapDeleteElem(fd, k);
+          if (r === 0 && infoOf(d, fd)?.type === PROG_ARRAY) emptied.add(fd);
+          return r;
+        },
+        mapFdInfo(fd) {
+          const r = d.mapFdInfo!(fd);
+          if (typeof r === "number" || !emptied.has(fd)) return r;
+          const { ownerProgType: _t, ownerJited: _j, ...rest } = r;
+          return rest;
+        },
+        close(fd) {
+          emptied.delete(fd);
+          return d.close(fd);
+        },
+      });
+    },
+  },
+  {
+    name: "mapFdInfo of an fd that is no integer answers EBADF instead of throwing a TypeError",
+    caughtBy: ["fdinfo: EBADF for an fd that is not open, EINVAL for"],
+    wrap: (d) => wrapDriver(d, {
+      mapFdInfo: (fd) => (Number.isInteger(fd) ? d.mapFdInfo!(fd) : -EBADF),
     }),
   },
 ];
