@@ -201,6 +201,8 @@ describe("mapFdInfo memlock on other CPU counts (the kernel's formulas, by hand)
   it("per-CPU hash and array: a value slot per CPU", () => {
     // 832 + 256 + 32·cpus + (64 + 8·cpus) × 16: no spare elements, a pointer in each element
     expect([1, 4].map((c) => at(c, { ...hash, mapType: BPF_MAP_TYPE_PERCPU_HASH }))).toEqual([2272, 2752]);
+    // NO_PREALLOC: 832 + 256 + 32·cpus, then per element (64 + 8) + (8 + 8) + 8·cpus, its value slots
+    expect([1, 4].map((c) => at(c, { ...hash, mapType: BPF_MAP_TYPE_PERCPU_HASH, mapFlags: BPF_F_NO_PREALLOC }, 3))).toEqual([1408, 1576]);
     // 312 + 16 × (8 + 8·cpus)
     expect([1, 4].map((c) => at(c, { mapType: BPF_MAP_TYPE_PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 16 }))).toEqual([568, 952]);
   });
