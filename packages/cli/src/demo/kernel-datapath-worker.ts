@@ -35,6 +35,8 @@ while (Atomics.load(control, CONTROL.STOP) === 0) {
     if (r === 0) Atomics.add(control, CONTROL.INSERTS, 1);
     present[i - from] = 1;
   }
+  Atomics.add(control, CONTROL.STEPS, 1);
+  Atomics.notify(control, CONTROL.STEPS);
   // A flow the GC removed, or a full table, is the datapath's daily life; anything else is a bug
   // the main thread reports when it stops this one.
   if (r < 0 && r !== -Errno.ENOENT && r !== -Errno.EEXIST && r !== -Errno.E2BIG) {

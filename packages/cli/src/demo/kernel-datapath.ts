@@ -7,8 +7,14 @@ import { errnoName, errnoText } from "@bpfkit/core";
 import { CliError, ExitCode } from "../cli-error.js";
 import type { ChurnPool, DatapathCounts, DemoDatapath } from "./datapath.js";
 
-/** Control words: [0] run (1) / pause (0), [1] stop, [2] ready, [3] inserts, [4] deletes, [5] failed. */
-const RUN = 0, STOP = 1, READY = 2, INSERTS = 3, DELETES = 4, FAILED = 5;
+/**
+ * Control words: [0] run (1) / pause (0), [1] stop, [2] ready, [3] inserts, [4] deletes,
+ * [5] failed, [6] steps (every update or delete tried, whatever its answer).
+ */
+const RUN = 0, STOP = 1, READY = 2, INSERTS = 3, DELETES = 4, FAILED = 5, STEPS = 6;
+
+/** How long a pass waits for the thread's first step: on a loaded machine it may not be running yet. */
+const FIRST_STEP_MS = 2000;
 
 export interface KernelDatapathOptions {
   /** The map's fd, open in this thread until close() has returned. */
@@ -28,7 +34,7 @@ function workerUrl(): URL {
 }
 
 export async function startKernelDatapath(o: KernelDatapathOptions): Promise<DemoDatapath> {
-  const control = new Int32Array(new SharedArrayBuffer(6 * 4));
+  const control = new Int32Array(new SharedArrayBuffer(7 * 4));
   const presentSab = new SharedArrayBuffer(o.pool.present.length);
   const present = new Int8Array(presentSab);
   present.set(o.pool.present);
@@ -54,6 +60,13 @@ export async function startKernelDatapath(o: KernelDatapathOptions): Promise<Dem
     during<T>(fn: () => T): T {
       Atomics.store(control, RUN, 1);
       Atomics.notify(control, RUN);
+      // The pass starts once the thread has taken a step, so that it races the dump rather than
+      // waking when a short pass is already over (bounded: a stuck thread is reported at close).
+      const before = Atomics.load(control, STEPS);
+      const until = Date.now() + FIRST_STEP_MS;
+      while (Atomics.load(control, STEPS) === before && Atomics.load(control, FAILED) === 0 && Date.now() < until) {
+        Atomics.wait(control, STEPS, before, 1);
+      }
       try {
         return fn();
       } finally {
@@ -74,4 +87,4 @@ export async function startKernelDatapath(o: KernelDatapathOptions): Promise<Dem
   };
 }
 
-export const CONTROL = { RUN, STOP, READY, INSERTS, DELETES, FAILED } as const;
+export const CONTROL = { RUN, STOP, READY, INSERTS, DELETES, FAILED, STEPS } as const;
