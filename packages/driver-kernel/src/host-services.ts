@@ -187,16 +187,8 @@ export class KernelHostServices implements HostServices {
 
   objKind(fd: number): BpfObjKind | number {
     assertFd(fd, "host.objKind");
-    if (fd < 0) return -Errno.EBADF;
-    let text: string;
-    try {
-      text = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
-    } catch (e) {
-      // ENOENT: no such fd in this process.
-      const r = fsErrno(e);
-      return r === -Errno.ENOENT ? -Errno.EBADF : r;
-    }
-    return parseFdinfoKind(text);
+    const text = readOwnFdinfo(fd);
+    return typeof text === "number" ? text : parseFdinfoKind(text);
   }
 
   monotonicNs(): bigint {
@@ -215,5 +207,17 @@ export class KernelHostServices implements HostServices {
     this.dv.setBigUint64(16, rlimitArg(cur, "cur"), true);
     this.dv.setBigUint64(24, rlimitArg(max, "max"), true);
     return this.libc.prlimit(0, RLIMIT_MEMLOCK, this.base + 16, 0) < 0 ? this.errno() : 0;
+  }
+}
+
+/** /proc/self/fdinfo/<fd> of this process, or -EBADF for an fd that is not open (a negative one too). */
+export function readOwnFdinfo(fd: number): string | number {
+  if (fd < 0) return -Errno.EBADF;
+  try {
+    return readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
+  } catch (e) {
+    // ENOENT: no such fd in this process.
+    const r = fsErrno(e);
+    return r === -Errno.ENOENT ? -Errno.EBADF : r;
   }
 }
