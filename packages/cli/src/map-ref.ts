@@ -1,7 +1,7 @@
 // How a command names a map: `id 12`, `pinned /sys/fs/bpf/tc/globals/cilium_ct4`, an absolute
 // path, `name cilium_ct4` (the kernel's map name), or a bare name pinned under the map root.
 import {
-  BPF_EXIST, BPF_FS_MAGIC, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, BpfError, Errno, getMapFdInfo, isPerCpuMapType, mapIds, perCpuSlotSize, decodeMapInfo,
+  BPF_EXIST, BPF_FS_MAGIC, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, BpfError, Errno, mapFdInfoIfReadable, isPerCpuMapType, mapIds, perCpuSlotSize, decodeMapInfo,
   MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfMapInfo, type Driver, type MapFdInfo,
 } from "@bpfkit/core";
 import { ByIdCloser } from "./by-id-close.js";
@@ -65,14 +65,8 @@ const INFO_SIZE = Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE);
  * the update probe for FROZEN and knows no memlock.
  */
 export function mapFdFacts(driver: Driver, fd: number): MapFdInfo | undefined {
-  if (typeof driver.mapFdInfo !== "function") return undefined;
-  try {
-    return getMapFdInfo(driver, fd);
-  } catch (e) {
-    // An fd this command holds is a map: only a broken driver gets here, and it is not trusted.
-    if (e instanceof BpfError) return undefined;
-    throw e;
-  }
+  // An fd this command holds is a map: an errno here comes from a broken driver, not trusted.
+  return mapFdInfoIfReadable(driver, fd);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Codec } from "./codec.js";
 import { convertKeyValue, type DumpParser, type KeyValue } from "./dump-parser.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, errnoOf, isNotExist } from "./errors.js";
-import { getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
+import { getMapFdInfo, mapFdInfoIfReadable, type MapFdInfo } from "./fdinfo.js";
 import type { BpfMapInfo } from "./info.js";
 import { beforeCreate } from "./inner-template.js";
 import { assertKernelName } from "./kernel-name.js";
@@ -631,13 +631,8 @@ export class Bpf implements sys.SyscallContext {
     // Only a PROG_ARRAY has an owner, so no other type pays for the procfs read. Every open()
     // checks sizes through here: an fdinfo that cannot be read (no procfs) leaves the owner 0
     // rather than failing the open. A driver outside the contract still throws.
-    if (info.mapType !== BPF_MAP_TYPE_PROG_ARRAY || typeof this.driver.mapFdInfo !== "function") return info;
-    let owner: number | undefined;
-    try {
-      owner = getMapFdInfo(this.driver, fd).ownerProgType;
-    } catch (e) {
-      if (!(e instanceof BpfError)) throw e;
-    }
+    if (info.mapType !== BPF_MAP_TYPE_PROG_ARRAY) return info;
+    const owner = mapFdInfoIfReadable(this.driver, fd)?.ownerProgType;
     return owner === undefined ? info : { ...info, ownerProgType: owner };
   }
 
@@ -898,13 +893,7 @@ export class Bpf implements sys.SyscallContext {
    * explain the kernel's answers by a mode that is not the fd's.
    */
   #fdAccess(fd: number, asked: AccessFlags, where: string, name: string): AccessFlags {
-    if (typeof this.driver.mapFdInfo !== "function") return asked;
-    let flags: number | undefined;
-    try {
-      flags = getMapFdInfo(this.driver, fd).fileFlags;
-    } catch (e) {
-      if (!(e instanceof BpfError)) throw e;
-    }
+    const flags = mapFdInfoIfReadable(this.driver, fd)?.fileFlags;
     if (flags === undefined) return asked;
     const real = accessOfFileFlags(flags);
     if (asked !== 0 && asked !== real) {

@@ -108,3 +108,18 @@ export function getMapFdInfo(driver: Driver, fd: number): MapFdInfo {
   if (i.fileFlags !== undefined) out.fileFlags = i.fileFlags;
   return out;
 }
+
+/**
+ * The driver's mapFdInfo for `fd`, checked as getMapFdInfo does, or undefined where it cannot be
+ * had: a driver without the method, or one answering an errno (no procfs). An answer outside
+ * the Driver contract still throws its TypeError.
+ */
+export function mapFdInfoIfReadable(driver: Driver, fd: number): MapFdInfo | undefined {
+  if (typeof driver.mapFdInfo !== "function") return undefined;
+  try {
+    return getMapFdInfo(driver, fd);
+  } catch (e) {
+    if (e instanceof BpfError) return undefined;
+    throw e;
+  }
+}

@@ -5,7 +5,7 @@ export * from "./errors.js";
 export * from "./driver.js";
 export * from "./layout.js";
 export * from "./info.js";
-export { getMapFdInfo, parseMapFdInfo, type MapFdInfo } from "./fdinfo.js";
+export { getMapFdInfo, mapFdInfoIfReadable, parseMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 export * from "./driver-checks.js";
 // core-a: the Bpf instance, the seed's functions, codecs, programs.
 export * from "./bpf.js";
