@@ -69,14 +69,6 @@ export function mapFdFacts(driver: Driver, fd: number): MapFdInfo | undefined {
   return mapFdInfoIfReadable(driver, fd);
 }
 
-/**
- * Whether the map is frozen: fdinfo's `frozen` when the driver reads it, else the update probe
- * (mapFrozen), for which `fd` must be read-write.
- */
-export function frozenOf(driver: Driver, fd: number, info: BpfMapInfo): boolean | undefined {
-  return mapFdFacts(driver, fd)?.frozen ?? mapFrozen(driver, fd, info);
-}
-
 /** Types whose update refuses BPF_NOEXIST|BPF_EXIST with EINVAL, after the frozen check and before any write. */
 const FREEZE_PROBED = new Set([1, 2, 3, 5, 6, 9, 10, 11, 12, 13]);
 

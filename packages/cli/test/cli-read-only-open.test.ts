@@ -308,7 +308,15 @@ for (const dut of driversUnderTest()) {
       const lsm = wrapDriver(d, { mapUpdateElem: () => -Errno.EPERM, mapFreeze: () => -Errno.EPERM });
       const refused = await cliOver(lsm)("map", "freeze", m.path);
       expect(refused.code).toBe(1);
-      expect(refused.err).toContain("not permitted: the map is already frozen, or this fd cannot write it\n");
+      expect(refused.err).toContain("not permitted: the map is not frozen, so something refuses this fd writes (an LSM, or a read-only fd)\n");
+      // Without fdinfo the probe is refused as well and reads as a freeze: only fdinfo tells them apart.
+      const old = await cliOver(wrapDriver(lsm, { mapFdInfo: null }))("map", "freeze", m.path);
+      expect(old.code).toBe(1);
+      expect(old.err).toContain("not permitted: the map is already frozen (there is no unfreeze)\n");
+      // A driver that neither reads fdinfo nor can probe the type says both.
+      const blind = await cliOver(wrapDriver(lsm, { mapFdInfo: null, mapUpdateElem: () => 0 }))("map", "freeze", m.path);
+      expect(blind.code).toBe(1);
+      expect(blind.err).toContain("not permitted: the map is already frozen (there is no unfreeze), or this fd is read-only\n");
       // Frozen for real, a second freeze says so, with fdinfo and, through the probe, without it.
       expect(d.mapFreeze(m.fd)).toBe(0);
       for (const driver of [d, wrapDriver(d, { mapFdInfo: null })]) {

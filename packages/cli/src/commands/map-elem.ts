@@ -9,7 +9,7 @@ import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
 import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields } from "../format.js";
-import { MAP_REF_USAGE, frozenOf, mapFdFacts, mapFrozen, mapFrozenReadOnly, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
+import { MAP_REF_USAGE, mapFdFacts, mapFrozen, mapFrozenReadOnly, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
 import { pinPathProblem } from "../pin-path.js";
 import { describeKind, objectKind } from "../object-kind.js";
@@ -233,16 +233,22 @@ export const mapUpdateCommand: Command = {
  * open it, so the map is frozen (or the fd may not write). Exit 1, not 3: no sudo will help.
  */
 function writeRefused(op: string, d: Driver, m: OpenedMap): CliError {
-  // fdinfo tells the two apart. The frozen probe of a driver without it is itself a write, so
-  // it cannot clear the map: it says frozen where it can and both where it cannot.
-  const facts = mapFdFacts(d, m.fd);
-  const frozen = facts?.frozen ?? mapFrozen(d, m.fd, m.info);
-  const why = frozen === true
-    ? "the map is frozen (BPF_MAP_FREEZE), so user space may only read it"
-    : facts?.frozen === false
-      ? "the map is not frozen, so something refuses this fd writes (an LSM, or a read-only fd)"
-      : "the map is frozen (BPF_MAP_FREEZE), so user space may only read it, or this fd is read-only";
+  const why = whyWriteRefused(d, m, "the map is frozen (BPF_MAP_FREEZE), so user space may only read it");
   return new CliError(`${op} ${m.label}: operation not permitted: ${why}`, ExitCode.failure);
+}
+
+/**
+ * Why the kernel refused this fd a write or a freeze with EPERM: the map is frozen (`frozen`
+ * says so in the caller's words) or something refuses this fd writes. fdinfo tells the two
+ * apart. The frozen probe of a driver without it is itself a write, so it cannot clear the map:
+ * it says frozen where it can and both where it cannot.
+ */
+function whyWriteRefused(d: Driver, m: OpenedMap, frozen: string): string {
+  const facts = mapFdFacts(d, m.fd);
+  const isFrozen = facts?.frozen ?? mapFrozen(d, m.fd, m.info);
+  if (isFrozen === true) return frozen;
+  if (facts?.frozen === false) return "the map is not frozen, so something refuses this fd writes (an LSM, or a read-only fd)";
+  return `${frozen}, or this fd is read-only`;
 }
 
 function indexOutOfRange(op: string, m: OpenedMap, key: Uint8Array): CliError {
@@ -380,8 +386,8 @@ export const mapFreezeCommand: Command = {
       const r = d.mapFreeze(m.fd);
       // A frozen map is no longer writable, so a second freeze is EPERM (kernel-maps.md §4.2).
       if (r === -1) {
-        const frozen = frozenOf(d, m.fd, m.info) === true;
-        throw new CliError(`freeze ${m.label}: not permitted: ${frozen ? "the map is already frozen (there is no unfreeze)" : "the map is already frozen, or this fd cannot write it"}`, ExitCode.failure);
+        const why = whyWriteRefused(d, m, "the map is already frozen (there is no unfreeze)");
+        throw new CliError(`freeze ${m.label}: not permitted: ${why}`, ExitCode.failure);
       }
       if (r === -16) throw new CliError(`freeze ${m.label}: busy: already frozen, or mapped writable`, ExitCode.failure);
       must(r, `freeze ${m.label}`);
