@@ -2,14 +2,15 @@
 // OBJ_GET_INFO_BY_FD cannot say (a link's info reads as a map's). The driver's host service
 // `objKind` answers (the kernel driver reads /proc/self/fdinfo); a driver without it is told
 // by the info's length, which separates programs from maps only.
-import { MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfObjKind, type Driver } from "@bpfkit/core";
+import { Errno, MAP_INFO_SIZE, PROG_INFO_SIZE, type BpfObjKind, type Driver } from "@bpfkit/core";
 
 const INFO_SIZE = Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE);
 
 /** The kind of the object `fd` refers to, or -errno. */
 export function objectKind(driver: Driver, fd: number): BpfObjKind | number {
   const kind = driver.host.objKind?.(fd);
-  if (kind !== undefined) return kind;
+  // ENOSYS: the host cannot tell any fd (no procfs), so go by the info as without objKind.
+  if (kind !== undefined && kind !== -Errno.ENOSYS) return kind;
   const r = driver.objGetInfoByFd(fd, new Uint8Array(INFO_SIZE));
   if (r < 0) return r;
   return r >= PROG_INFO_SIZE ? { kind: "prog" } : { kind: "map" };

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BpfError, wrapDriver } from "@bpfkit/core";
+import { BpfError, Errno, wrapDriver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { captureIo, ExitCode, main } from "../src/index.js";
 import { describeError } from "../src/cli-error.js";
@@ -160,6 +160,26 @@ describe("a pin that holds a program", () => {
       expect(r.err).toContain("/sys/fs/bpf/p is not a map: it is a program");
     } finally {
       sim.close(prog);
+    }
+  });
+
+  it("is named a program on a driver whose host.objKind can tell no fd (ENOSYS: no procfs), and a map pin is shown", async () => {
+    const sim = createSimDriver();
+    const d = wrapDriver(sim, { host: { objKind: () => -Errno.ENOSYS } });
+    const prog = sim.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL" });
+    const map = sim.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      expect(sim.objPin(prog, "/sys/fs/bpf/p")).toBe(0);
+      expect(sim.objPin(map, "/sys/fs/bpf/m")).toBe(0);
+      const r = await cliOver(d)("map", "show", "/sys/fs/bpf/p");
+      expect(r.code).toBe(ExitCode.failure);
+      expect(r.err).toContain("/sys/fs/bpf/p is not a map: it is a program");
+      const shown = await cliOver(d)("map", "show", "/sys/fs/bpf/m", "--json");
+      expect(shown.code, shown.err).toBe(0);
+      expect(JSON.parse(shown.out)).toMatchObject({ type: "hash", keySize: 4 });
+    } finally {
+      sim.close(prog);
+      sim.close(map);
     }
   });
 });

@@ -854,9 +854,9 @@ export class Bpf implements sys.SyscallContext {
     assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${what}`, "options");
     const access = accessFlags(options, `${op} ${what}`);
     // A closed fd: the kernel's info call says EBADFD (6.18), which reads like a broken fd, not a
-    // missing one; the host knows.
+    // missing one; the host knows, unless it cannot tell any fd (ENOSYS: no procfs).
     const kind = this.driver.host.objKind?.(fd);
-    if (typeof kind === "number" && isNegErrno(kind)) {
+    if (typeof kind === "number" && isNegErrno(kind) && kind !== -Errno.ENOSYS) {
       throw new BpfError({ errno: -kind, op, message: `${op} ${what}: ${kind === -Errno.EBADF ? "the fd is not open" : errnoText(-kind)}` });
     }
     if (typeof kind === "object" && kind !== null && kind.kind !== "map") {

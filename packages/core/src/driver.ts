@@ -124,7 +124,8 @@ export interface HostServices {
    * What `fd` refers to, or -errno (EBADF when it is not open). OBJ_GET_INFO_BY_FD cannot say:
    * the kernel's map, program and link info all start with a type and an id, so a pinned link
    * read as a map looks like one. Optional: without it, core tells a program from a map by the
-   * info's length and cannot tell a link.
+   * info's length and cannot tell a link. -ENOSYS where it cannot be told for any fd (the
+   * kernel driver without procfs): core then does as without it.
    */
   objKind?(fd: number): BpfObjKind | number;
   /**
@@ -234,8 +235,9 @@ export interface Driver {
    * What /proc/self/fdinfo/<fd> says of a map that bpf_map_info does not: `frozen`, `memlock`
    * and, for a PROG_ARRAY a program has met, `owner_prog_type`/`owner_jited`; a field the
    * kernel does not print is undefined. -EBADF for an fd that is not open, -EINVAL for an open
-   * fd that is no map. Optional: a driver written before it keeps working, and core says where
-   * it is missing (`BpfMap.fdInfo`, the CLI falls back to probing FROZEN).
+   * fd that is no map, -ENOSYS where no fd's can be read (the kernel driver without procfs).
+   * Optional: a driver written before it keeps working, and core says where it is missing
+   * (`BpfMap.fdInfo`, the CLI falls back to probing FROZEN).
    */
   mapFdInfo?(fd: number): MapFdInfo | number;
 }

@@ -212,6 +212,21 @@ eachDriver("newMapFromFd", (get) => {
     }
   });
 
+  it("a host.objKind that can tell no fd (ENOSYS: no procfs) is as none: a map fd is adopted, a closed fd is still EBADF", () => {
+    const env = get();
+    const bpf = createBpf({ driver: wrapDriver(env.driver, { host: { objKind: () => -Errno.ENOSYS } }), mapRoot: env.root, logger: memoryLogger() });
+    const fd = env.driver.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 1 });
+    const m = bpf.newMapFromFd(fd, { key: u32, value: u64 });
+    try {
+      m.update(7, 70n);
+      expect(m.lookup(7)).toBe(70n);
+    } finally {
+      m.close();
+    }
+    const closed = thrownBpfError(() => bpf.newMapFromFd(fd));
+    expect([closed.code, closed.op]).toEqual(["EBADF", "newMapFromFd"]);
+  });
+
   it("codecs that do not fit, or a keyless map, are refused naming the map, and the fd stays the caller's", () => {
     const env = get();
     const made = pinned(env);

@@ -1,7 +1,7 @@
 // The host services of the kernel driver: the real filesystem (node:fs, errors as -errno),
 // statfs/mount/umount2/renameat2/clock_gettime/prlimit through koffi, and /proc/self/mountinfo.
 import {
-  mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync,
+  existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync,
 } from "node:fs";
 import {
   assertFd, assertPath, assertU32, Errno, RLIM_INFINITY,
@@ -210,14 +210,19 @@ export class KernelHostServices implements HostServices {
   }
 }
 
-/** /proc/self/fdinfo/<fd> of this process, or -EBADF for an fd that is not open (a negative one too). */
+/**
+ * /proc/self/fdinfo/<fd> of this process, -EBADF for an fd that is not open (a negative one
+ * too), or -ENOSYS where procfs is not mounted: then no fd can be told, and an open one must
+ * not read as closed.
+ */
 export function readOwnFdinfo(fd: number): string | number {
   if (fd < 0) return -Errno.EBADF;
   try {
     return readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
   } catch (e) {
-    // ENOENT: no such fd in this process.
+    // ENOENT: no such fd in this process, or no procfs at all.
     const r = fsErrno(e);
-    return r === -Errno.ENOENT ? -Errno.EBADF : r;
+    if (r !== -Errno.ENOENT) return r;
+    return existsSync("/proc/self/fdinfo") ? -Errno.EBADF : -Errno.ENOSYS;
   }
 }
