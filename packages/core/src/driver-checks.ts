@@ -42,6 +42,14 @@ export function assertU32(v: unknown, what: string, op: string): asserts v is nu
   if (v < 0 || v > 0xffffffff) throw new RangeError(`${op}: ${what} ${v} is not a u32`);
 }
 
+/** An optional u64 given as a bigint (`MapCreateAttr.mapExtra`): TypeError for a non-bigint, RangeError outside 0..2^64−1; default 0n. */
+export function optU64Bigint(v: unknown, what: string, op: string): bigint {
+  if (v === undefined) return 0n;
+  if (typeof v !== "bigint") throw new TypeError(`${op}: ${what} must be a bigint, got ${describe(v)}`);
+  if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${op}: ${what} ${v} is not a u64`);
+  return v;
+}
+
 /** A Uint8Array of any length (sizes are checked with assertSize); TypeError otherwise. */
 export function assertBytes(buf: unknown, what: string, op: string): asserts buf is Uint8Array {
   if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describe(buf)}`);

@@ -21,6 +21,12 @@ export interface MapCreateAttr {
   numaNode?: number;
   /** At most 15 bytes of `[A-Za-z0-9_.]`; the kernel checks it (EINVAL). */
   mapName?: string;
+  /**
+   * `map_extra` (u64): a bloom filter's number of hash functions in its low 4 bits (0 means 5;
+   * any higher bit is EINVAL). Types that do not read it refuse anything but 0 with EINVAL.
+   * 0n when left out.
+   */
+  mapExtra?: bigint;
 }
 
 /** BPF_PROG_LOAD's attributes, as `Driver.progLoad` takes them. */

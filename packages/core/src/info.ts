@@ -107,11 +107,11 @@ export function decodeMapInfo(bytes: Uint8Array): BpfMapInfo {
 }
 
 /** Fills a bpf_map_info image (the simulator answers OBJ_GET_INFO_BY_FD with this). */
-export function encodeMapInfo(info: Pick<BpfMapInfo, "type" | "id" | "keySize" | "valueSize" | "maxEntries" | "mapFlags" | "name">, out: Uint8Array): void {
+export function encodeMapInfo(info: Pick<BpfMapInfo, "type" | "id" | "keySize" | "valueSize" | "maxEntries" | "mapFlags" | "name"> & Partial<Pick<BpfMapInfo, "mapExtra">>, out: Uint8Array): void {
   out.fill(0, 0, Math.min(out.length, BPF_MAP_INFO.size));
   encodeStruct(BPF_MAP_INFO, out, {
     type: info.type, id: info.id, key_size: info.keySize, value_size: info.valueSize,
-    max_entries: info.maxEntries, map_flags: info.mapFlags, name: info.name,
+    max_entries: info.maxEntries, map_flags: info.mapFlags, name: info.name, map_extra: info.mapExtra ?? 0n,
   });
 }
 

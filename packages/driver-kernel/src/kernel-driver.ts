@@ -4,7 +4,7 @@
 // so the kernel never reads or writes more than the caller handed over.
 import { readlinkSync } from "node:fs";
 import {
-  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32,
+  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, optU64Bigint,
   BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
   PROG_ATTACH_ATTR, PROG_LOAD_ATTR,
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
@@ -585,6 +585,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const inner = attr.innerMapFd ?? 0;
     assertFd(inner, op);
     const name = cStringArg(attr.mapName, "mapName", op);
+    const mapExtra = optU64Bigint(attr.mapExtra, "mapExtra", op);
     const dv = this.attr(MAP_CREATE_ATTR.size);
     dv.setUint32(C.map_type, mapType, true);
     dv.setUint32(C.key_size, keySize, true);
@@ -593,6 +594,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(C.map_flags, mapFlags, true);
     dv.setUint32(C.inner_map_fd, inner >>> 0, true);
     dv.setUint32(C.numa_node, numaNode, true);
+    dv.setBigUint64(C.map_extra, mapExtra, true);
     // Cut to the field: a 16-byte name has no NUL and the kernel says EINVAL, as it should.
     putName(this.u8, C.map_name, name);
     return this.adopt(this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size), (fd) => this.remember(fd, mapType, keySize, valueSize));
