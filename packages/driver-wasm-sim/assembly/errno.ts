@@ -7,4 +7,5 @@ export const ENOMEM: i32 = 12;
 export const EEXIST: i32 = 17;
 export const EINVAL: i32 = 22;
 export const ENOSPC: i32 = 28;
+export const EOPNOTSUPP: i32 = 95;
 export const ENOTSUPP: i32 = 524;

@@ -5,7 +5,8 @@ import * as mem from "./alloc";
 import { jhash as jhashBytes } from "./jhash";
 import {
   MapHdr, hdr, lookupHandle, newHandle, releaseHandle, roundUp8,
-  KIND_HASH, KIND_ARRAY, KIND_FD_ARRAY, KIND_LPM,
+  KIND_HASH, KIND_ARRAY, KIND_FD_ARRAY, KIND_LPM, KIND_QUEUE_STACK, KIND_BLOOM,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
@@ -13,6 +14,8 @@ import {
 import { htabInit, htabRelease, htabClear, htabLookupBatch, batchTotal } from "./hashtab";
 import { arrayInit, arrayRelease, arrayClear } from "./array";
 import { lpmInit, lpmRelease, lpmClear } from "./lpm";
+import { queueStackInit, queueStackRelease, queueStackClear } from "./queue-stack";
+import { bloomInit, bloomRelease, bloomClear } from "./bloom";
 import {
   mapLookupOp, mapUpdateOp, mapDeleteOp, mapGetNextKeyOp, mapLookupAndDeleteOp,
   datapathLookupOp, datapathUpdateOp,
@@ -55,6 +58,11 @@ function kindOf(mapType: u32): u32 {
       return KIND_FD_ARRAY;
     case BPF_MAP_TYPE_LPM_TRIE:
       return KIND_LPM;
+    case BPF_MAP_TYPE_QUEUE:
+    case BPF_MAP_TYPE_STACK:
+      return KIND_QUEUE_STACK;
+    case BPF_MAP_TYPE_BLOOM_FILTER:
+      return KIND_BLOOM;
   }
   return 0;
 }
@@ -65,15 +73,20 @@ function release(m: MapHdr): void {
   const k = m.kind;
   if (k == KIND_HASH) htabRelease(m);
   else if (k == KIND_LPM) lpmRelease(m);
+  else if (k == KIND_QUEUE_STACK) queueStackRelease(m);
+  else if (k == KIND_BLOOM) bloomRelease(m);
   else arrayRelease(m);
   mem.free(changetype<usize>(m), HDR_SIZE);
 }
 
 export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries: u32,
-  mapFlags: u32, ncpus: u32, seed: u32): i32 {
+  mapFlags: u32, ncpus: u32, seed: u32, extra: u32): i32 {
   const kind = kindOf(mapType);
   if (kind == 0) return -EINVAL;
-  if (keySize == 0 || valueSize == 0 || maxEntries == 0 || ncpus == 0 || ncpus > 0xffff) return -EINVAL;
+  // Queues, stacks and bloom filters are keyless; every other kind has a key.
+  const keyless = kind == KIND_QUEUE_STACK || kind == KIND_BLOOM;
+  if (keyless != (keySize == 0) || extra > 15 || (extra != 0 && kind != KIND_BLOOM)) return -EINVAL;
+  if (valueSize == 0 || maxEntries == 0 || ncpus == 0 || ncpus > 0xffff) return -EINVAL;
   // The driver validates attrs (§3.3); these guards only keep a bad call from corrupting memory.
   if ((kind == KIND_ARRAY || kind == KIND_FD_ARRAY) && keySize != 4) return -EINVAL;
   if (kind == KIND_FD_ARRAY && valueSize != 4) return -EINVAL;
@@ -104,6 +117,8 @@ export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries
   let r: i32;
   if (kind == KIND_HASH) r = htabInit(m);
   else if (kind == KIND_LPM) r = lpmInit(m);
+  else if (kind == KIND_QUEUE_STACK) r = queueStackInit(m);
+  else if (kind == KIND_BLOOM) r = bloomInit(m, extra);
   else r = arrayInit(m);
   if (r < 0) {
     release(m);
@@ -137,6 +152,8 @@ export function mapClear(h: i32): void {
   const k = m.kind;
   if (k == KIND_HASH) htabClear(m);
   else if (k == KIND_LPM) lpmClear(m);
+  else if (k == KIND_QUEUE_STACK) queueStackClear(m);
+  else if (k == KIND_BLOOM) bloomClear(m);
   else arrayClear(m);
 }
 
@@ -176,6 +193,10 @@ export function mapLookupAndDelete(h: i32, keyPtr: usize, valuePtr: usize): i32 
 
 let lastBatchCount: u32 = 0;
 
+function noBatches(m: MapHdr): bool {
+  return m.type == BPF_MAP_TYPE_PROG_ARRAY || m.kind == KIND_QUEUE_STACK || m.kind == KIND_BLOOM;
+}
+
 export function batchCount(): u32 {
   return lastBatchCount;
 }
@@ -186,8 +207,9 @@ export function mapLookupBatch(h: i32, inPtr: usize, outPtr: usize, keysPtr: usi
   const p = lookupHandle(h);
   if (p == 0) return -EBADF;
   const m = hdr(p);
-  // §10.3: PROG_ARRAY has no batches; only the hash family has LOOKUP_AND_DELETE_BATCH.
-  if (m.type == BPF_MAP_TYPE_PROG_ARRAY) return -ENOTSUPP;
+  // §10.3: PROG_ARRAY and the keyless maps have no batches; only the hash family has
+  // LOOKUP_AND_DELETE_BATCH.
+  if (noBatches(m)) return -ENOTSUPP;
   if (del != 0 && m.kind != KIND_HASH) return -ENOTSUPP;
   if (count == 0) return 0;
   if (m.kind == KIND_HASH) {
@@ -205,7 +227,7 @@ export function mapUpdateBatch(h: i32, keysPtr: usize, valuesPtr: usize, count: 
   const p = lookupHandle(h);
   if (p == 0) return -EBADF;
   const m = hdr(p);
-  if (m.type == BPF_MAP_TYPE_PROG_ARRAY) return -ENOTSUPP;
+  if (noBatches(m)) return -ENOTSUPP;
   if (count == 0) return 0;
   const r = genericUpdateBatch(m, keysPtr, valuesPtr, count);
   lastBatchCount = genericCount;
@@ -217,7 +239,7 @@ export function mapDeleteBatch(h: i32, keysPtr: usize, count: u32): i32 {
   const p = lookupHandle(h);
   if (p == 0) return -EBADF;
   const m = hdr(p);
-  if (m.kind == KIND_ARRAY || m.kind == KIND_FD_ARRAY) return -ENOTSUPP;
+  if (m.kind == KIND_ARRAY || m.kind == KIND_FD_ARRAY || noBatches(m)) return -ENOTSUPP;
   if (count == 0) return 0;
   const r = genericDeleteBatch(m, keysPtr, count);
   lastBatchCount = genericCount;

@@ -11,6 +11,9 @@ export const BPF_MAP_TYPE_LRU_PERCPU_HASH: u32 = 10;
 export const BPF_MAP_TYPE_LPM_TRIE: u32 = 11;
 export const BPF_MAP_TYPE_ARRAY_OF_MAPS: u32 = 12;
 export const BPF_MAP_TYPE_HASH_OF_MAPS: u32 = 13;
+export const BPF_MAP_TYPE_QUEUE: u32 = 22;
+export const BPF_MAP_TYPE_STACK: u32 = 23;
+export const BPF_MAP_TYPE_BLOOM_FILTER: u32 = 30;
 
 export const BPF_F_NO_PREALLOC: u32 = 0x1;
 export const BPF_F_NO_COMMON_LRU: u32 = 0x2;
@@ -23,6 +26,10 @@ export const KIND_HASH: u32 = 1;
 export const KIND_ARRAY: u32 = 2;
 export const KIND_FD_ARRAY: u32 = 3;
 export const KIND_LPM: u32 = 4;
+/** QUEUE and STACK: a ring of max_entries + 1 values (queue-stack.ts). */
+export const KIND_QUEUE_STACK: u32 = 5;
+/** BLOOM_FILTER: a bitset (bloom.ts). */
+export const KIND_BLOOM: u32 = 6;
 
 @unmanaged
 export class MapHdr {
@@ -70,6 +77,13 @@ export class MapHdr {
   lruBytes: usize;
   // ---- LPM trie root node index
   root: u32;
+  // ---- QUEUE/STACK ring over `data`: head is the next slot pushed, tail the oldest; size = max + 1
+  head: u32;
+  tail: u32;
+  ringSize: u32;
+  // ---- BLOOM_FILTER bitset over `data`
+  bitsetMask: u32;
+  nrHashFuncs: u32;
 }
 
 /** KMALLOC_MAX_SIZE on x86-64 (4 KiB pages, MAX_PAGE_ORDER 10): the largest kmalloc. */

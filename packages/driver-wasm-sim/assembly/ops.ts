@@ -1,8 +1,10 @@
 // Element operations dispatched on the map's kind: the syscall's "map operation" step
 // (kernel-maps.md §4 step 8), plus the datapath variants.
-import { ENOTSUPP } from "./errno";
+import { EINVAL, EOPNOTSUPP, ENOTSUPP } from "./errno";
 import { alloc, free } from "./alloc";
-import { MapHdr, KIND_HASH, KIND_LPM } from "./map";
+import { MapHdr, KIND_HASH, KIND_LPM, KIND_QUEUE_STACK, KIND_BLOOM } from "./map";
+import { queueStackPush, queueStackGet } from "./queue-stack";
+import { bloomPush, bloomPeek } from "./bloom";
 import { htabLookup, htabUpdate, htabDelete, htabGetNextKey, htabLookupAndDelete } from "./hashtab";
 import { arrayLookup, arrayUpdate, arrayDelete, arrayGetNextKey } from "./array";
 import { lpmLookup, lpmUpdate, lpmDelete, lpmGetNextKey } from "./lpm";
@@ -11,6 +13,9 @@ export function mapLookupOp(m: MapHdr, key: usize, value: usize): i32 {
   const k = m.kind;
   if (k == KIND_HASH) return htabLookup(m, key, value, false, 0);
   if (k == KIND_LPM) return lpmLookup(m, key, value);
+  // Keyless maps: a lookup is map_peek_elem (a bloom filter reads the value, writes nothing).
+  if (k == KIND_QUEUE_STACK) return queueStackGet(m, value, false);
+  if (k == KIND_BLOOM) return bloomPeek(m, value);
   return arrayLookup(m, key, value, false, 0);
 }
 
@@ -18,6 +23,9 @@ export function mapUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32): i3
   const k = m.kind;
   if (k == KIND_HASH) return htabUpdate(m, key, value, flags, false, 0);
   if (k == KIND_LPM) return lpmUpdate(m, key, value, flags);
+  // Keyless maps: an update is map_push_elem.
+  if (k == KIND_QUEUE_STACK) return queueStackPush(m, value, flags);
+  if (k == KIND_BLOOM) return bloomPush(m, value, flags);
   return arrayUpdate(m, key, value, flags, false, 0);
 }
 
@@ -25,6 +33,9 @@ export function mapDeleteOp(m: MapHdr, key: usize): i32 {
   const k = m.kind;
   if (k == KIND_HASH) return htabDelete(m, key);
   if (k == KIND_LPM) return lpmDelete(m, key);
+  // Queues and stacks refuse with EINVAL; a bloom filter has no delete op (EOPNOTSUPP).
+  if (k == KIND_QUEUE_STACK) return -EINVAL;
+  if (k == KIND_BLOOM) return -EOPNOTSUPP;
   return arrayDelete(m, key);
 }
 
@@ -32,11 +43,14 @@ export function mapGetNextKeyOp(m: MapHdr, key: usize, nextKey: usize): i32 {
   const k = m.kind;
   if (k == KIND_HASH) return htabGetNextKey(m, key, nextKey);
   if (k == KIND_LPM) return lpmGetNextKey(m, key, nextKey);
+  if (k == KIND_QUEUE_STACK) return -EINVAL;
+  if (k == KIND_BLOOM) return -EOPNOTSUPP;
   return arrayGetNextKey(m, key, nextKey);
 }
 
 export function mapLookupAndDeleteOp(m: MapHdr, key: usize, value: usize): i32 {
-  // Arrays, fd arrays and LPM have no map_lookup_and_delete_elem.
+  // Queues and stacks pop; arrays, fd arrays, LPM and bloom filters have no lookup-and-delete.
+  if (m.kind == KIND_QUEUE_STACK) return queueStackGet(m, value, true);
   if (m.kind != KIND_HASH) return -ENOTSUPP;
   return htabLookupAndDelete(m, key, value);
 }
@@ -45,6 +59,7 @@ export function datapathLookupOp(m: MapHdr, key: usize, value: usize, cpu: u32):
   const k = m.kind;
   if (k == KIND_HASH) return htabLookup(m, key, value, true, cpu);
   if (k == KIND_LPM) return lpmLookup(m, key, value);
+  if (k == KIND_QUEUE_STACK || k == KIND_BLOOM) return mapLookupOp(m, key, value);
   return arrayLookup(m, key, value, true, cpu);
 }
 
@@ -52,6 +67,7 @@ export function datapathUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32
   const k = m.kind;
   if (k == KIND_HASH) return htabUpdate(m, key, value, flags, true, cpu);
   if (k == KIND_LPM) return lpmUpdate(m, key, value, flags);
+  if (k == KIND_QUEUE_STACK || k == KIND_BLOOM) return mapUpdateOp(m, key, value, flags);
   return arrayUpdate(m, key, value, flags, true, cpu);
 }
 

@@ -34,14 +34,17 @@ export interface EngineExports {
   /**
    * A map whose attributes the driver has already validated. `maxEntries` is the effective max
    * (NO_COMMON_LRU already rounded to a multiple of ncpus). `seed` is the jhash seed: the driver
-   * passes 0 for BPF_F_ZERO_SEED. Returns a handle >= 1, or -ENOMEM over the memory limit
-   * (-EINVAL/-E2BIG only for attributes the driver should already have refused).
+   * passes 0 for BPF_F_ZERO_SEED. `extra` is a BLOOM_FILTER's hash count (map_extra, 0..15, 0
+   * meaning 5) and 0 for every other type; an older caller that leaves it out passes 0. Returns a
+   * handle >= 1, or -ENOMEM over the memory limit (-EINVAL/-E2BIG only for attributes the driver
+   * should already have refused). QUEUE, STACK and BLOOM_FILTER take keySize 0; their lookup is
+   * a peek (a bloom filter's reads the value at `valuePtr`), update a push, lookup-and-delete a pop.
    */
   mapCreate(mapType: number, keySize: number, valueSize: number, maxEntries: number,
-    mapFlags: number, ncpus: number, seed: number): number;
+    mapFlags: number, ncpus: number, seed: number, extra?: number): number;
   /** Frees the map behind handle `h`; the handle is not used again. */
   mapFree(h: number): void;
-  /** Elements present (hash, LRU, LPM), or occupied slots (PROG_ARRAY, ARRAY_OF_MAPS); 0 for arrays. */
+  /** Elements present (hash, LRU, LPM, queue, stack), or occupied slots (PROG_ARRAY, ARRAY_OF_MAPS); 0 for arrays and bloom filters. */
   mapCount(h: number): number;
   /** Empties the map (PROG_ARRAY when its last user reference goes). */
   mapClear(h: number): void;

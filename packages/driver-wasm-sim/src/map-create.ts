@@ -9,7 +9,8 @@ import {
   BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
-  BPF_F_TOKEN_FD, BPF_MAP_TYPE_PROG_ARRAY, Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
+  BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK,
+  Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
 } from "@bpfkit/core";
 import type { InnerMeta, SimMap } from "./objects.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE } from "./objects.js";
@@ -18,6 +19,8 @@ const ACCESS_MASK = BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRON
 const HTAB_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | ACCESS_MASK | BPF_F_ZERO_SEED;
 const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
 const LPM_FLAGS = BPF_F_NUMA_NODE | BPF_F_NO_PREALLOC | ACCESS_MASK;
+const QUEUE_STACK_FLAGS = BPF_F_NUMA_NODE | ACCESS_MASK;
+const BLOOM_FLAGS = BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | ACCESS_MASK;
 /** KMALLOC_MAX_SIZE on x86-64 (4 MiB); htab elements and LPM nodes must fit in one kmalloc. */
 const KMALLOC_MAX_SIZE = 4 << 20;
 /** sizeof(struct htab_elem) on 6.18 x86-64. */
@@ -35,6 +38,7 @@ const MODELLED = new Set([
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
 ]);
 
 export interface CreateRequest {
@@ -47,6 +51,8 @@ export interface CreateRequest {
   numaNode: number;
   /** The name as the 16 bytes of `map_name` would carry it. */
   nameBytes: Uint8Array;
+  /** `map_extra`: a bloom filter's hash count in its low 4 bits; 0 for every other type. */
+  mapExtra: bigint;
 }
 
 export interface CreateContext {
@@ -75,6 +81,8 @@ export interface CreatePlan {
   /** 0, or the EINVAL the name check gives after allocation. */
   nameErrno: number;
   name: string;
+  /** `map_extra` as given (bpf_map_info reads it back unchanged: 0 stays 0, not 5). */
+  mapExtra: bigint;
 }
 
 /** NUMA_NO_NODE, as the u32 `numa_node` field carries -1. */
@@ -95,6 +103,7 @@ function roundupPowOfTwo(n: number): number {
   return p;
 }
 
+const isKeyless = (t: number) => t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK || t === BPF_MAP_TYPE_BLOOM_FILTER;
 const isLru = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
 const accessOk = (f: number) => (f & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
 
@@ -143,6 +152,15 @@ function allocCheck(r: CreateRequest, ctx: CreateContext): number {
       if (r.valueSize !== 4) return Errno.EINVAL;
       if ((r.mapFlags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== 0) return Errno.EINVAL;
       return arrayAllocCheck(r);
+    case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK:
+      // queue_stack_map_alloc_check: the capability first, then the attributes.
+      if (!ctx.privileged) return Errno.EPERM;
+      if (r.maxEntries === 0 || r.keySize !== 0 || r.valueSize === 0 || (r.mapFlags & ~QUEUE_STACK_FLAGS) !== 0 ||
+        !accessOk(r.mapFlags)) return Errno.EINVAL;
+      return r.valueSize > KMALLOC_MAX_SIZE ? Errno.E2BIG : 0;
+    case BPF_MAP_TYPE_BLOOM_FILTER:
+      // bloom_map_alloc_check sees only the value size; bloom_map_alloc checks the rest.
+      return r.valueSize > KMALLOC_MAX_SIZE ? Errno.E2BIG : 0;
     default:
       return 0; // LPM_TRIE has no alloc-check: trie_alloc checks after the capability gate.
   }
@@ -177,7 +195,9 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
   const tokenFlag = (request.mapFlags & BPF_F_TOKEN_FD) !== 0;
   const r = { ...request, mapFlags: request.mapFlags & ~BPF_F_TOKEN_FD };
   const t = r.mapType;
-  // map_create's generic checks (btf ids and map_extra have no API field here).
+  // map_create's generic checks (btf ids have no API field here). Only BLOOM_FILTER and ARENA
+  // read map_extra; any other type refuses a non-zero one before its type is even looked up.
+  if (r.mapExtra !== 0n && t !== BPF_MAP_TYPE_BLOOM_FILTER && t !== BPF_MAP_TYPE_ARENA) return Errno.EINVAL;
   if ((r.mapFlags & BPF_F_RDONLY) !== 0 && (r.mapFlags & BPF_F_WRONLY) !== 0) return Errno.EINVAL;
   const node = numaNodeOf(r);
   if (node !== NUMA_NO_NODE && node !== 0) return Errno.EINVAL; // one online node, 0
@@ -189,7 +209,7 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
     if (errno !== 0) return errno;
   }
   // The capability gate: unprivileged_bpf_disabled, then the privileged map types.
-  if (!ctx.privileged && (ctx.unprivilegedBpfDisabled !== 0 || isLru(t) || t === BPF_MAP_TYPE_LPM_TRIE)) return Errno.EPERM;
+  if (!ctx.privileged && (ctx.unprivilegedBpfDisabled !== 0 || isLru(t) || t === BPF_MAP_TYPE_LPM_TRIE || isKeyless(t))) return Errno.EPERM;
 
   // ---- the type's allocation ----
   let maxEntries = r.maxEntries;
@@ -198,6 +218,11 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
     if (r.maxEntries === 0 || (r.mapFlags & BPF_F_NO_PREALLOC) === 0 || (r.mapFlags & ~LPM_FLAGS) !== 0 ||
       !accessOk(r.mapFlags) || r.keySize < LPM_KEY_SIZE_MIN || r.keySize > LPM_KEY_SIZE_MAX ||
       r.valueSize < 1 || r.valueSize > LPM_VAL_SIZE_MAX) return Errno.EINVAL;
+  }
+  if (t === BPF_MAP_TYPE_BLOOM_FILTER) {
+    // bloom_map_alloc: the low 4 bits of map_extra are the hash count; any other bit is EINVAL.
+    if (r.keySize !== 0 || r.valueSize === 0 || r.maxEntries === 0 || (r.mapFlags & ~BLOOM_FLAGS) !== 0 ||
+      !accessOk(r.mapFlags) || (r.mapExtra & ~0xfn) !== 0n) return Errno.EINVAL;
   }
   if (t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS) {
     const meta = innerMetaFor(r, ctx);
@@ -224,7 +249,7 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
   const fdMode = (r.mapFlags & BPF_F_RDONLY) !== 0 ? FMODE_READ : (r.mapFlags & BPF_F_WRONLY) !== 0 ? FMODE_WRITE : FMODE_RDWR;
   return {
     mapType: t, keySize: r.keySize, valueSize: r.valueSize, maxEntries,
-    storedFlags: r.mapFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY), fdMode, innerMeta, nameErrno, name,
+    storedFlags: r.mapFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY), fdMode, innerMeta, nameErrno, name, mapExtra: r.mapExtra,
   };
 }
 

@@ -1,13 +1,15 @@
 // The `memlock:` figure of a map's fdinfo: bpf_map_memory_usage, which asks the type's
 // map_mem_usage (kernel/bpf/hashtab.c htab_map_mem_usage, arraymap.c array_map_mem_usage,
-// lpm_trie.c trie_mem_usage; map-in-map and PROG_ARRAY use the hash's and the array's). It is
+// lpm_trie.c trie_mem_usage, queue_stack_maps.c queue_stack_map_mem_usage, bloom_filter.c
+// bloom_map_mem_usage; map-in-map and PROG_ARRAY use the hash's and the array's). It is
 // arithmetic on the map's attributes, the possible CPUs and, for NO_PREALLOC hashes and LPM
 // tries, the element count; the struct sizes are 6.18 x86-64's, each checked against the
 // kernel (packages/driver-wasm-sim/test/sim-memlock.test.ts).
 import {
   BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
 } from "@bpfkit/core";
 
 /** sizeof(struct bpf_htab) on 6.18 x86-64. */
@@ -27,6 +29,10 @@ const PTR_SIZE = 8;
 /** sizeof(struct lpm_trie_node): the header before the prefix bytes and the value. */
 const LPM_NODE_SIZE = 24;
 const PAGE_SIZE = 4096;
+/** sizeof(struct bpf_queue_stack): the header before the ring of values. */
+const BPF_QUEUE_STACK_SIZE = 312;
+/** sizeof(struct bpf_bloom_filter): the header before the bitset. */
+const BPF_BLOOM_FILTER_SIZE = 312;
 
 /** What map_mem_usage reads of a map. */
 export interface MemlockShape {
@@ -36,6 +42,8 @@ export interface MemlockShape {
   /** The effective max_entries (NO_COMMON_LRU already rounded to a multiple of the CPUs). */
   readonly maxEntries: number;
   readonly mapFlags: number;
+  /** `map_extra`: a bloom filter's hash count (0 means 5); 0n or absent for the other types. */
+  readonly mapExtra?: bigint;
 }
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
@@ -61,9 +69,27 @@ export function mapMemlock(m: MemlockShape, count: number, possibleCpus: number)
     case BPF_MAP_TYPE_LPM_TRIE:
       // Only the elements: intermediate nodes are not counted, nor the trie itself.
       return (LPM_NODE_SIZE + (m.keySize - 4) + m.valueSize) * count;
+    case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK:
+      // The ring has one slot more than max_entries, values packed at value_size.
+      return BPF_QUEUE_STACK_SIZE + (m.maxEntries + 1) * m.valueSize;
+    case BPF_MAP_TYPE_BLOOM_FILTER:
+      return BPF_BLOOM_FILTER_SIZE + bloomBitsetBytes(m.maxEntries, Number((m.mapExtra ?? 0n) & 0xfn));
     default:
       return undefined;
   }
+}
+
+/**
+ * bloom_map_alloc's bitset: max_entries × hashes / 5 × 7 bits (u32 arithmetic; an overflow or
+ * more than 2^31 bits gives 2^32 bits), at least 64, a power of two, in whole u64 words.
+ */
+export function bloomBitsetBytes(maxEntries: number, extra: number): number {
+  const k = extra === 0 ? 5 : extra;
+  const prod = maxEntries * k;
+  const bits = Math.floor(prod / 5) * 7;
+  if (prod > 0xffffffff || bits > 0xffffffff || bits > 2 ** 31) return 2 ** 29;
+  const n = bits <= 64 ? 64 : roundupPowOfTwo(bits);
+  return roundUp(n / 8, 8);
 }
 
 function htabMemUsage(m: MemlockShape, count: number, cpus: number): number {

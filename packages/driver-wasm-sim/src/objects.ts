@@ -2,7 +2,10 @@
 // "other files" that fds 0–2 stand for. Reference counts follow kernel/bpf/syscall.c: `refcnt`
 // counts every holder (fds, pins, outer-map slots, programs using the map); `usercnt` only
 // fds and pins, whose last drop clears a PROG_ARRAY (kernel-maps.md §11, §13).
-import { isFdValueMapType, isHashMapType, userValueSize, batchTokenSize } from "@bpfkit/core";
+import {
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, batchTokenSize, isFdValueMapType, isHashMapType,
+  userValueSize,
+} from "@bpfkit/core";
 import type { ProgOwner } from "./prog-map-compat.js";
 
 /** What an inner map must match (bpf_map_meta_equal, array_map_meta_equal). */
@@ -25,6 +28,10 @@ export class SimMap {
    * (prog-map-compat.ts); null until then.
    */
   progOwner: ProgOwner | null = null;
+  /** `map_extra` as MAP_CREATE gave it (a bloom filter's hash count; 0n for the other types). */
+  mapExtra = 0n;
+  /** QUEUE, STACK or BLOOM_FILTER: key_size 0, and element calls are push, peek and pop. */
+  readonly isKeyless: boolean;
   readonly userValueSize: number;
   readonly tokenSize: number;
   readonly isHash: boolean;
@@ -48,6 +55,7 @@ export class SimMap {
     this.tokenSize = batchTokenSize(mapType, keySize);
     this.isHash = isHashMapType(mapType);
     this.isFdValue = isFdValueMapType(mapType);
+    this.isKeyless = mapType === BPF_MAP_TYPE_QUEUE || mapType === BPF_MAP_TYPE_STACK || mapType === BPF_MAP_TYPE_BLOOM_FILTER;
   }
 }
 

@@ -4,7 +4,8 @@
 // PROG_ARRAY values — and leaves map contents and semantics to the engine (engine-abi.ts).
 import {
   BPF_F_LOCK, BPF_F_PATH_FD, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
-  BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, optU64Bigint,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
   Errno, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize,
@@ -72,6 +73,18 @@ export interface SimDatapath {
   update(map: SimMapRef, key: Uint8Array, value: Uint8Array, flags?: number, cpu?: number): number;
   /** bpf_map_delete_elem from a program on `cpu`: 0 or -errno (ENOENT when absent). */
   delete(map: SimMapRef, key: Uint8Array, cpu?: number): number;
+  /**
+   * bpf_map_push_elem on a QUEUE, STACK or BLOOM_FILTER: 0 or -errno (E2BIG when full;
+   * BPF_EXIST drops the oldest element to make room).
+   */
+  push(map: SimMapRef, value: Uint8Array, flags?: number, cpu?: number): number;
+  /** bpf_map_pop_elem on a QUEUE or STACK: fills `value`, 0 or -errno (ENOENT when empty). */
+  pop(map: SimMapRef, value: Uint8Array, cpu?: number): number;
+  /**
+   * bpf_map_peek_elem: a QUEUE's or STACK's next value into `value`; for a BLOOM_FILTER, 0 when
+   * `value` may be present and -ENOENT when it is not.
+   */
+  peek(map: SimMapRef, value: Uint8Array, cpu?: number): number;
 }
 
 /**
@@ -444,17 +457,21 @@ export class SimDriverImpl implements SimDriver {
     assertFd(innerMapFd, op);
     const numaNode = optU32(attr.numaNode, "numaNode", op);
     const name = optString(attr.mapName, "mapName", op);
+    const mapExtra = optU64Bigint(attr.mapExtra, "mapExtra", op);
     const f = this.enter(op);
     if (f !== 0) return -f;
     try {
       const plan = planMapCreate(
-        { mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize, maxEntries: attr.maxEntries, mapFlags, innerMapFd, numaNode, nameBytes: nameBytes(name) },
+        { mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize, maxEntries: attr.maxEntries, mapFlags, innerMapFd, numaNode, nameBytes: nameBytes(name), mapExtra },
         { possibleCpus: this.possibleCpus, privileged: this.privileged, unprivilegedBpfDisabled: this.unprivilegedBpfDisabled, resolveMap: this.resolveMapFd, tokenErrno: this.tokenErrno },
       );
       if (typeof plan === "number") return -plan;
       const id = this.nextMapId;
+      // A hash's hashrnd and a bloom filter's hash_seed (get_random_u32 in the kernel) come from
+      // the simulator's own random source: the driver's seed mixed with the map's id.
       const seed = (mapFlags & BPF_F_ZERO_SEED) !== 0 ? 0 : deriveSeed(this.seed, id);
-      const h = this.engine.mapCreate(plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, this.possibleCpus, seed);
+      const extra = plan.mapType === BPF_MAP_TYPE_BLOOM_FILTER ? Number(plan.mapExtra) : 0;
+      const h = this.engine.mapCreate(plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, this.possibleCpus, seed, extra);
       if (h < 0) return h;
       if (h === 0) return -Errno.ENOMEM;
       if (plan.nameErrno !== 0) {
@@ -464,6 +481,7 @@ export class SimDriverImpl implements SimDriver {
       // Ids come from a counter that is never reused (idr_alloc_cyclic from 1).
       this.nextMapId = id >= INT_MAX - 1 ? 1 : id + 1;
       const m = new SimMap(id, h, plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, plan.name, plan.innerMeta, this.possibleCpus);
+      m.mapExtra = plan.mapExtra;
       this.mapsById.set(id, m);
       const fd = this.fds.install({ obj: m, mode: plan.fdMode });
       if (fd < 0) {
@@ -499,6 +517,11 @@ export class SimDriverImpl implements SimDriver {
       if (base === 0) return -Errno.ENOMEM;
       const vPtr = base + align8(m.keySize);
       this.copyIn(key, base);
+      // A bloom filter's lookup asks about the value it is given, and writes nothing back.
+      if (m.mapType === BPF_MAP_TYPE_BLOOM_FILTER) {
+        this.copyIn(value, vPtr);
+        return this.engine.mapLookup(m.handle, base, vPtr);
+      }
       const r = this.engine.mapLookup(m.handle, base, vPtr);
       if (r >= 0) this.copyOut(vPtr, value, 0, m.userValueSize);
       return r;
@@ -639,7 +662,9 @@ export class SimDriverImpl implements SimDriver {
       const p = this.perms(e, m);
       if ((p & FMODE_READ) === 0 || (p & FMODE_WRITE) === 0) return -Errno.EPERM;
       const t = m.mapType;
-      if (t !== BPF_MAP_TYPE_HASH && t !== BPF_MAP_TYPE_PERCPU_HASH && t !== BPF_MAP_TYPE_LRU_HASH && t !== BPF_MAP_TYPE_LRU_PERCPU_HASH) {
+      // The hash family deletes what it found; queues and stacks pop (map_pop_elem).
+      if (t !== BPF_MAP_TYPE_HASH && t !== BPF_MAP_TYPE_PERCPU_HASH && t !== BPF_MAP_TYPE_LRU_HASH && t !== BPF_MAP_TYPE_LRU_PERCPU_HASH &&
+        t !== BPF_MAP_TYPE_QUEUE && t !== BPF_MAP_TYPE_STACK) {
         return -Errno.ENOTSUPP;
       }
       const base = this.scratch(align8(m.keySize) + m.userValueSize);
@@ -745,8 +770,8 @@ export class SimDriverImpl implements SimDriver {
       const m = this.batchMap(fd, true, del, count);
       if (!(m instanceof SimMap)) return m;
       const t = m.mapType;
-      // Support matrix (§10.3): PROG_ARRAY has no batches; only the hash family deletes.
-      if (t === BPF_MAP_TYPE_PROG_ARRAY || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
+      // Support matrix (§10.3): PROG_ARRAY and the keyless maps have no batches; only the hash family deletes.
+      if (t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
       if (count === 0) return { errno: 0, count: 0 };
       const ts = align8(m.tokenSize), ks = m.keySize, vs = m.userValueSize;
       const base = this.scratch(2 * ts + count * ks + count * vs);
@@ -785,7 +810,7 @@ export class SimDriverImpl implements SimDriver {
     try {
       const m = this.batchMap(fd, false, true, count);
       if (!(m instanceof SimMap)) return m;
-      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY) return { errno: Errno.ENOTSUPP, count };
+      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless) return { errno: Errno.ENOTSUPP, count };
       // Only BPF_F_LOCK may be given, and only with a spin-lock value: batch updates are BPF_ANY.
       if (ef !== 0) return { errno: Errno.EINVAL, count };
       if (count === 0) return { errno: 0, count: 0 };
@@ -827,7 +852,7 @@ export class SimDriverImpl implements SimDriver {
       const m = this.batchMap(fd, false, true, count);
       if (!(m instanceof SimMap)) return m;
       const t = m.mapType;
-      if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY) {
+      if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless) {
         return { errno: Errno.ENOTSUPP, count };
       }
       if (count === 0) return { errno: 0, count: 0 };
@@ -1018,7 +1043,7 @@ export class SimDriverImpl implements SimDriver {
   private infoStruct(obj: SimMap | SimProg): Uint8Array {
     if (obj.kind === "map") {
       const full = new Uint8Array(BPF_MAP_INFO.size);
-      encodeMapInfo({ type: obj.mapType, id: obj.id, keySize: obj.keySize, valueSize: obj.valueSize, maxEntries: obj.maxEntries, mapFlags: obj.mapFlags, name: obj.name }, full);
+      encodeMapInfo({ type: obj.mapType, id: obj.id, keySize: obj.keySize, valueSize: obj.valueSize, maxEntries: obj.maxEntries, mapFlags: obj.mapFlags, name: obj.name, mapExtra: obj.mapExtra }, full);
       return full;
     }
     const full = new Uint8Array(BPF_PROG_INFO.size);
@@ -1194,10 +1219,43 @@ export class SimDriverImpl implements SimDriver {
       if (base !== 0) this.copyIn(key, base);
       return { m, c, base, vPtr: base + align8(m.keySize) };
     };
+    // The verifier lets a program call lookup, update and delete on keyed maps only, and push,
+    // pop (not on a bloom filter) and peek on keyless ones: any other pairing never loads (EINVAL).
+    const helperFits = (m: SimMap, op: string) =>
+      m.isKeyless ? op === "push" || op === "peek" || (op === "pop" && m.mapType !== BPF_MAP_TYPE_BLOOM_FILTER)
+        : op === "lookup" || op === "update" || op === "delete";
+    const keyless = (op: "push" | "pop" | "peek", ref: SimMapRef, value: Uint8Array, flags: unknown, cpu: unknown): number => {
+      const fl = op === "push" ? flagsArg(flags, "datapath.push") : 0;
+      assertBytes(value, "value", `datapath.${op}`);
+      const m = this.datapathMap(ref, op);
+      this.datapathCpu(cpu, op);
+      if (typeof m === "number") return m;
+      assertSize(value, m.valueSize, "value", `datapath.${op}`, m.id);
+      if (!helperFits(m, op)) return -Errno.EINVAL;
+      // record_func_map: push and pop write the map, which BPF_F_RDONLY_PROG forbids.
+      if (op !== "peek" && (m.mapFlags & BPF_F_RDONLY_PROG) !== 0) return -Errno.EACCES;
+      const base = this.scratch(align8(m.valueSize));
+      if (base === 0) return -Errno.ENOMEM;
+      if (fl > 0xffffffff) return -Errno.EINVAL;
+      try {
+        if (op === "push" || m.mapType === BPF_MAP_TYPE_BLOOM_FILTER) this.copyIn(value, base);
+        const r = op === "push" ? this.engine.mapUpdate(m.handle, base, base, fl)
+          : op === "pop" ? this.engine.mapLookupAndDelete(m.handle, base, base)
+          : this.engine.mapLookup(m.handle, base, base);
+        if (r >= 0 && op !== "push" && m.mapType !== BPF_MAP_TYPE_BLOOM_FILTER) this.copyOut(base, value, 0, m.valueSize);
+        return r;
+      } catch (e) {
+        throw this.trapped(e, `datapath.${op}`);
+      }
+    };
     return {
+      push: (ref, value, flags, cpu) => keyless("push", ref, value, flags, cpu),
+      pop: (ref, value, cpu) => keyless("pop", ref, value, undefined, cpu),
+      peek: (ref, value, cpu) => keyless("peek", ref, value, undefined, cpu),
       lookup: (ref, key, value, cpu) => {
         const { m, c, base, vPtr } = prepare("lookup", ref, key, value, cpu);
         if (typeof m === "number") return m;
+        if (!helperFits(m, "lookup")) return -Errno.EINVAL;
         if ((m.mapFlags & BPF_F_WRONLY_PROG) !== 0 || m.mapType === BPF_MAP_TYPE_PROG_ARRAY) return -Errno.EACCES;
         if (base === 0) return -Errno.ENOMEM;
         try {
@@ -1212,6 +1270,7 @@ export class SimDriverImpl implements SimDriver {
         const fl = flagsArg(flags, "datapath.update");
         const { m, c, base, vPtr } = prepare("update", ref, key, value, cpu);
         if (typeof m === "number") return m;
+        if (!helperFits(m, "update")) return -Errno.EINVAL;
         // Programs may not write RDONLY_PROG maps, nor update map-in-map or PROG_ARRAY slots.
         if ((m.mapFlags & BPF_F_RDONLY_PROG) !== 0 || m.isFdValue) return -Errno.EACCES;
         if (base === 0) return -Errno.ENOMEM;
@@ -1226,6 +1285,7 @@ export class SimDriverImpl implements SimDriver {
       delete: (ref, key, cpu) => {
         const { m, c, base } = prepare("delete", ref, key, null, cpu);
         if (typeof m === "number") return m;
+        if (!helperFits(m, "delete")) return -Errno.EINVAL;
         if ((m.mapFlags & BPF_F_RDONLY_PROG) !== 0 || m.isFdValue) return -Errno.EACCES;
         if (base === 0) return -Errno.ENOMEM;
         try {

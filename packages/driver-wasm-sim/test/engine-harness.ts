@@ -38,6 +38,8 @@ export function hex(b: Uint8Array): string {
 export interface MapSpec {
   type: number; keySize: number; valueSize: number; maxEntries: number; flags?: number;
   ncpus?: number; seed?: number;
+  /** map_extra: a bloom filter's hash count (0 = 5). */
+  extra?: number;
 }
 
 export class EngineMap {
@@ -168,8 +170,8 @@ export class Engine {
   }
   /** Creates a map, or returns the positive errno. */
   tryCreate(spec: MapSpec): EngineMap | number {
-    const full: Required<MapSpec> = { flags: 0, ncpus: 2, seed: 0, ...spec };
-    const h = this.x.mapCreate(full.type, full.keySize, full.valueSize, full.maxEntries, full.flags, full.ncpus, full.seed);
+    const full: Required<MapSpec> = { flags: 0, ncpus: 2, seed: 0, extra: 0, ...spec };
+    const h = this.x.mapCreate(full.type, full.keySize, full.valueSize, full.maxEntries, full.flags, full.ncpus, full.seed, full.extra);
     return h > 0 ? new EngineMap(this, h, full) : -h;
   }
   create(spec: MapSpec): EngineMap {
