@@ -5,7 +5,8 @@ import { ConformanceError, fail, show, type Expect, errnoOf } from "../assert.js
 import type { CaseContext } from "../context.js";
 
 export const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9,
-  LRU_PERCPU_HASH = 10, LPM_TRIE = 11, ARRAY_OF_MAPS = 12, HASH_OF_MAPS = 13;
+  LRU_PERCPU_HASH = 10, LPM_TRIE = 11, ARRAY_OF_MAPS = 12, HASH_OF_MAPS = 13, QUEUE = 22, STACK = 23,
+  BLOOM_FILTER = 30;
 
 export const F = {
   NO_PREALLOC: 0x1, NO_COMMON_LRU: 0x2, NUMA_NODE: 0x4, RDONLY: 0x8, WRONLY: 0x10,
@@ -17,7 +18,8 @@ export const ANY = 0, NOEXIST = 1, EXIST = 2, F_LOCK = 4;
 
 export const typeNames: Record<number, string> = {
   1: "HASH", 2: "ARRAY", 3: "PROG_ARRAY", 5: "PERCPU_HASH", 6: "PERCPU_ARRAY", 9: "LRU_HASH",
-  10: "LRU_PERCPU_HASH", 11: "LPM_TRIE", 12: "ARRAY_OF_MAPS", 13: "HASH_OF_MAPS",
+  10: "LRU_PERCPU_HASH", 11: "LPM_TRIE", 12: "ARRAY_OF_MAPS", 13: "HASH_OF_MAPS", 22: "QUEUE", 23: "STACK",
+  30: "BLOOM_FILTER",
 };
 
 export const hashTypes = [HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH] as const;

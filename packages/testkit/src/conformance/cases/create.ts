@@ -7,7 +7,7 @@ import { effectiveLruMax } from "../models/lru.js";
 import type { ConformanceCase } from "../types.js";
 import {
   ARRAY, ARRAY_OF_MAPS, arrayTemplate, Checks, F, HASH, HASH_OF_MAPS, LPM_TRIE, LRU_HASH, LRU_PERCPU_HASH,
-  PERCPU_ARRAY, PERCPU_HASH, PROG_ARRAY, typeNames,
+  PERCPU_ARRAY, PERCPU_HASH, PROG_ARRAY, typeNames, QUEUE, STACK, BLOOM_FILTER,
 } from "./common.js";
 
 /** [label, change to the base attr, expected, reported max_entries/map_flags when OK]. */
@@ -112,6 +112,14 @@ export const unprivilegedCases: ConformanceCase[] = [
         ["LPM without NO_PREALLOC (checked at allocation, after the gate)", { mapType: LPM_TRIE, keySize: 8 }, "EPERM"],
         ["map_type=1000", { mapType: 1000 }, "EINVAL"],
         ["ARRAY k4 v4", { mapType: ARRAY }, "EPERM"],
+        // queue_stack_map_alloc_check asks for CAP_BPF before it looks at the attributes.
+        ["QUEUE k0 v4", { mapType: QUEUE, keySize: 0 }, "EPERM"],
+        ["QUEUE key_size=4 (EPERM before the alloc-check's EINVAL)", { mapType: QUEUE }, "EPERM"],
+        ["STACK value_size=0", { mapType: STACK, keySize: 0, valueSize: 0 }, "EPERM"],
+        // bloom_map_alloc_check only bounds value_size; bloom_map_alloc checks the rest after the gate.
+        ["BLOOM_FILTER value_size=4 MiB+1 (alloc-check E2BIG before the gate)", { mapType: BLOOM_FILTER, keySize: 0, valueSize: (4 << 20) + 1 }, "E2BIG"],
+        ["BLOOM_FILTER key_size=4 (checked at allocation, after the gate)", { mapType: BLOOM_FILTER }, "EPERM"],
+        ["QUEUE map_extra=1 (map_create's generic EINVAL first)", { mapType: QUEUE, keySize: 0, mapExtra: 1n }, "EINVAL"],
       ]);
     },
   },

@@ -13,6 +13,8 @@ import { mapInMapCases } from "./map-in-map.js";
 import { memAllocCases } from "./mem-alloc.js";
 import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
 import { perCpuCases } from "./percpu.js";
+import { queueStackCases } from "./queue-stack.js";
+import { bloomCases } from "./bloom.js";
 import { progAttachCases } from "./prog-attach.js";
 import { renameCases } from "./rename.js";
 import { progInfoCases, progLoadCases, progRewriteCases } from "./programs.js";
@@ -21,7 +23,7 @@ import { safetyCases } from "./safety.js";
 /** Every case of the conformance suite, in spec order: what `runConformance` selects from and runs. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
-  ...arrayCases, ...lpmCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
+  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 
