@@ -21,6 +21,8 @@ const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EINVAL = 22, ENOSPC = 28;
 /** f_flags' access mode bits, and the read-write mode. */
 const O_ACCMODE = 3, O_RDWR = 2;
 const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
+const QUEUE = 22, STACK = 23, BLOOM_FILTER = 30, BPF_EXIST = 2;
+const NO_KEY = new Uint8Array(0);
 const NO_PREALLOC = 1, RDONLY = 8, NOEXIST = 1;
 
 function infoOf(d: Driver, fd: number): BpfMapInfo | undefined {
@@ -388,6 +390,90 @@ export const mutants: readonly Mutant[] = [
           emptied.delete(fd);
           return d.close(fd);
         },
+      });
+    },
+  },
+  {
+    name: "a full queue or stack refuses BPF_EXIST (E2BIG) instead of dropping its oldest value",
+    caughtBy: ["queue_stack_maps.c QUEUE: pop order", "queue_stack_maps.c STACK: pop order"],
+    wrap: (d) => wrapDriver(d, {
+      mapUpdateElem(fd, k, v, flags) {
+        const t = flags === BPF_EXIST ? infoOf(d, fd)?.type : undefined;
+        return d.mapUpdateElem(fd, k, v, t === QUEUE || t === STACK ? 0 : flags);
+      },
+    }),
+  },
+  {
+    name: "a stack pops its oldest value, as a queue does",
+    caughtBy: ["queue_stack_maps.c STACK: pop order", "queue_stack_maps.c STACK: push, peek"],
+    wrap: (d) => wrapDriver(d, {
+      mapLookupAndDeleteElem(fd, k, v) {
+        const i = infoOf(d, fd);
+        if (i?.type !== STACK) return d.mapLookupAndDeleteElem(fd, k, v);
+        // Pop everything (newest first), answer the oldest, push the rest back in their order.
+        const all: Uint8Array[] = [];
+        for (let b = new Uint8Array(i.valueSize); d.mapLookupAndDeleteElem(fd, NO_KEY, b) === 0; b = new Uint8Array(i.valueSize)) all.push(b);
+        if (all.length === 0) return -ENOENT;
+        v.set(all.pop()!);
+        for (const b of all.reverse()) d.mapUpdateElem(fd, NO_KEY, b, 0);
+        return 0;
+      },
+    }),
+  },
+  {
+    name: "a queue or stack accepts key_size 4 (as if it were 0)",
+    caughtBy: ["queue_stack_maps.c QUEUE: create checks"],
+    wrap: (d) => wrapDriver(d, {
+      mapCreate: (attr) => d.mapCreate(attr.mapType === QUEUE || attr.mapType === STACK ? { ...attr, keySize: 0 } : attr),
+    }),
+  },
+  {
+    name: "map_extra dropped at create (a bloom filter always hashes 5 times)",
+    caughtBy: ["bloom_filter.c BLOOM_FILTER: create checks", "bloom_filter.c BLOOM_FILTER: under BPF_F_ZERO_SEED"],
+    wrap: (d) => wrapDriver(d, {
+      mapCreate(attr) {
+        if (attr.mapType !== BLOOM_FILTER || (attr.mapExtra ?? 0n) > 15n) return d.mapCreate(attr);
+        const { mapExtra: _e, ...rest } = attr;
+        return d.mapCreate(rest);
+      },
+    }),
+  },
+  {
+    name: "a bloom filter without false positives (lookup finds only the values pushed)",
+    caughtBy: ["bloom_filter.c BLOOM_FILTER: under BPF_F_ZERO_SEED"],
+    wrap: (d) => {
+      const pushed = new Map<number, Set<string>>();
+      return wrapDriver(d, {
+        mapUpdateElem(fd, k, v, flags) {
+          const r = d.mapUpdateElem(fd, k, v, flags);
+          if (r === 0 && infoOf(d, fd)?.type === BLOOM_FILTER) {
+            if (!pushed.has(fd)) pushed.set(fd, new Set());
+            pushed.get(fd)!.add(hex(v));
+          }
+          return r;
+        },
+        mapLookupElem(fd, k, v, flags) {
+          const r = d.mapLookupElem(fd, k, v, flags);
+          if (r !== 0 || infoOf(d, fd)?.type !== BLOOM_FILTER) return r;
+          return pushed.get(fd)?.has(hex(v)) === true ? 0 : -ENOENT;
+        },
+        close(fd) {
+          pushed.delete(fd);
+          return d.close(fd);
+        },
+      });
+    },
+  },
+  {
+    name: "batches on a keyless map answer EINVAL instead of ENOTSUPP",
+    caughtBy: ["queue_stack_maps.c QUEUE: push, peek", "bloom_filter.c BLOOM_FILTER: push and lookup errnos"],
+    wrap: (d) => {
+      const keyless = (fd: number) => [QUEUE, STACK, BLOOM_FILTER].includes(infoOf(d, fd)?.type ?? 0);
+      const einval = (fd: number, r: BatchResult): BatchResult => (r.errno === 524 && keyless(fd) ? { errno: EINVAL, count: r.count } : r);
+      return wrapDriver(d, {
+        mapLookupBatch: (fd, i, o, k, v, n) => einval(fd, d.mapLookupBatch(fd, i, o, k, v, n)),
+        mapUpdateBatch: (fd, k, v, n, f) => einval(fd, d.mapUpdateBatch(fd, k, v, n, f)),
+        mapDeleteBatch: (fd, k, n) => einval(fd, d.mapDeleteBatch(fd, k, n)),
       });
     },
   },
