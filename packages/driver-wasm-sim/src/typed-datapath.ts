@@ -26,6 +26,14 @@ export interface TypedDatapath<K, V> {
   update(key: K, value: V, flags?: number, cpu?: number): number;
   /** bpf_map_delete_elem on `cpu`: 0 or -errno. */
   delete(key: K, cpu?: number): number;
+  /** bpf_map_push_elem on `cpu` (QUEUE, STACK, BLOOM_FILTER): 0 or -errno (E2BIG when full). */
+  push(value: V, flags?: number, cpu?: number): number;
+  /** bpf_map_pop_elem on `cpu` (QUEUE, STACK): the value, or undefined when the map is empty. */
+  pop(cpu?: number): V | undefined;
+  /** bpf_map_peek_elem on `cpu` (QUEUE, STACK): the next value pop would give, or undefined. */
+  peek(cpu?: number): V | undefined;
+  /** bpf_map_peek_elem on a BLOOM_FILTER: whether `value` may be present (false: it is not). */
+  mayContain(value: V, cpu?: number): boolean;
 }
 
 /**
@@ -73,6 +81,31 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
     },
     delete(key, cpu = 0) {
       return sim.datapath.delete(ref(), encodeKey(key), cpu);
+    },
+    push(v, flags = 0, cpu = 0) {
+      valueBuf.fill(0);
+      codec.encode(v, valueBuf);
+      return sim.datapath.push(ref(), valueBuf, flags, cpu);
+    },
+    pop(cpu = 0) {
+      const r = sim.datapath.pop(ref(), valueBuf, cpu);
+      if (r === -Errno.ENOENT) return undefined;
+      if (r < 0) throw new Error(`${where}: pop: ${errnoName(r)}`);
+      return codec.decode(valueBuf);
+    },
+    peek(cpu = 0) {
+      const r = sim.datapath.peek(ref(), valueBuf, cpu);
+      if (r === -Errno.ENOENT) return undefined;
+      if (r < 0) throw new Error(`${where}: peek: ${errnoName(r)}`);
+      return codec.decode(valueBuf);
+    },
+    mayContain(v, cpu = 0) {
+      valueBuf.fill(0);
+      codec.encode(v, valueBuf);
+      const r = sim.datapath.peek(ref(), valueBuf, cpu);
+      if (r === -Errno.ENOENT) return false;
+      if (r < 0) throw new Error(`${where}: peek: ${errnoName(r)}`);
+      return true;
     },
   };
 }
