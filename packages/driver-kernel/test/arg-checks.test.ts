@@ -3,7 +3,7 @@
 // Without them each would reach the attr as another number (2^64 → 0, -1 → 0xffffffff,
 // 0.5 → 0): a call the caller did not ask for, which the kernel may well accept.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_HASH, Errno } from "@bpfkit/core";
+import { BPF_MAP_TYPE_HASH, decodeMapInfo, Errno, MAP_INFO_SIZE } from "@bpfkit/core";
 import { describeKernel, kernelForFile, u32, walkKeys, withFds } from "./helpers.js";
 
 const k = kernelForFile();
@@ -38,6 +38,22 @@ describeKernel("kernel driver: flags and u32 fields are checked before bpf(2)", 
     expect(() => d.mapGetFdById(1, 2 ** 32)).toThrow(RangeError);
     expect(() => d.progAttach(0, 0, -1)).toThrow(RangeError);
     expect(() => d.progAttach(0, 0, 0, 0.5)).toThrow(TypeError);
+  });
+
+  it("mapExtra: a bigint u64; a number, a negative or a value past 2^64 throws before bpf(2), and 2^32 reaches the kernel whole", () => {
+    const { d } = k;
+    const bloom = (mapExtra: unknown) => ({ mapType: 30, keySize: 0, valueSize: 4, maxEntries: 4, mapExtra }) as never;
+    expect(() => d.mapCreate(bloom(3))).toThrow(TypeError);
+    expect(() => d.mapCreate(bloom(-1n))).toThrow(RangeError);
+    expect(() => d.mapCreate(bloom(1n << 64n))).toThrow(RangeError);
+    // The high word reaches map_extra: a bloom filter refuses any bit past the low 4 (truncated, it would be 0 and OK).
+    expect(d.mapCreate(bloom(1n << 32n))).toBe(-Errno.EINVAL);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(bloom(7n)));
+      const info = new Uint8Array(MAP_INFO_SIZE);
+      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+      expect(decodeMapInfo(info).mapExtra).toBe(7n);
+    });
   });
 
   it("every op that takes an fd refuses a fractional, non-number or out-of-range one before bpf(2)", () => {
