@@ -10,7 +10,7 @@ import type { ConformanceCase } from "../types.js";
 import { ANY, ARRAY_OF_MAPS, Checks, EXIST, F, F_LOCK, HASH_OF_MAPS, NOEXIST, QUEUE, STACK, typeNames } from "./common.js";
 
 /** The empty key every call on a keyless map takes (the kernel driver passes NULL for it). */
-export const NO_KEY = new Uint8Array(0);
+export const NO_KEY: Uint8Array = new Uint8Array(0);
 const KMALLOC_MAX_SIZE = 4 << 20;
 
 /** [label, change to the base attr, expected]. */
