@@ -274,6 +274,36 @@ export const queueStackCases: ConformanceCase[] = [
     },
   },
   {
+    name: "queue_stack_maps.c QUEUE, bloom_filter.c BLOOM_FILTER: pinned and reopened by OBJ_GET, the fd works keyless and info keeps map_extra",
+    group: "queue-stack",
+    run(ctx) {
+      const d = ctx.driver;
+      const c = new Checks("keyless maps through OBJ_GET");
+      const q = qs(ctx, QUEUE, 3);
+      ctx.put(q, NO_KEY, u32(5));
+      const qp = ctx.pinPath("queue");
+      c.result(d.objPin(q, qp), "OK", "pin the queue");
+      const g = ctx.own(d.objGet(qp));
+      if (c.result(g, "OK", "OBJ_GET the queue")) {
+        const v = new Uint8Array(4);
+        if (c.result(d.mapLookupAndDeleteElem(g, NO_KEY, v), "OK", "pop through the new fd")) c.step(() => expectBytes(v, u32(5), "the value pushed through the first fd"));
+        c.result(d.mapUpdateElem(g, NO_KEY, u32(6)), "OK", "push through the new fd");
+      }
+      const b = ctx.create({ mapType: 30, keySize: 0, valueSize: 4, maxEntries: 3, mapFlags: F.ZERO_SEED, mapExtra: 2n });
+      ctx.put(b, NO_KEY, u32(9));
+      const bp = ctx.pinPath("bloom");
+      c.result(d.objPin(b, bp), "OK", "pin the bloom filter");
+      const gb = ctx.own(d.objGet(bp, F.RDONLY));
+      if (c.result(gb, "OK", "OBJ_GET the bloom filter read-only")) {
+        c.result(d.mapLookupElem(gb, NO_KEY, u32(9)), "OK", "lookup of the pushed value");
+        c.result(d.mapLookupElem(gb, NO_KEY, u32(10)), "ENOENT", "lookup of a value not pushed");
+        c.result(d.mapUpdateElem(gb, NO_KEY, u32(1)), "EPERM", "push through the read-only fd");
+        c.equal(ctx.info(gb).mapExtra, 2n, "info map_extra through the new fd");
+      }
+      c.done();
+    },
+  },
+  {
     name: "queue_stack_maps.c QUEUE/STACK: fdinfo memlock is sizeof(bpf_queue_stack) + (max_entries + 1) × value_size",
     group: "queue-stack",
     run(ctx) {
