@@ -8,7 +8,7 @@ import type { ModelTable } from "./table.js";
 export class ArrayTable implements ModelTable {
   /** Each index's value, zeroed at creation. */
   readonly slots: Uint8Array[];
-  readonly batchOps = { lookupAndDelete: false, delete: false };
+  readonly batchOps = { lookup: true, lookupAndDelete: false, update: true, delete: false };
 
   /** `valueSize`: bytes of a user-space value (per-CPU: every CPU's 8-aligned slot). */
   constructor(readonly maxEntries: number, readonly valueSize: number) {

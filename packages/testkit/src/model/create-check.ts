@@ -1,10 +1,11 @@
 // MAP_CREATE validation for the modelled map types, in the kernel's order (kernel-maps.md §3.1,
 // §3.3): generic checks in map_create(), then the type's alloc-check (htab_map_alloc_check,
-// array_map_alloc_check), then allocation (trie_alloc's checks), then the name.
+// array_map_alloc_check, queue_stack_map_alloc_check, bloom_map_alloc_check), then allocation
+// (trie_alloc's and bloom_map_alloc's checks), then the name.
 import {
   BPF_F_INNER_MAP, BPF_F_MMAPABLE, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE,
   BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED,
-  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, Errno,
   MAX_BPF_MAP_TYPE, type MapCreateAttr, perCpuSlotSize,
 } from "@bpfkit/core";
@@ -13,7 +14,18 @@ import {
 export const MODELLED_MAP_TYPES: readonly number[] = [
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
 ];
+
+/**
+ * `map_extra` of a MAP_CREATE: a bloom filter's hash count (its low 4 bits), 0 for every other
+ * type. MapCreateAttr has no `mapExtra` yet, so this is 0 and bloom filters get the default 5.
+ */
+export function mapExtraOf(_attr: MapCreateAttr): bigint {
+  // MAP_EXTRA: once MapCreateAttr has `mapExtra?: bigint`, this line becomes `return _attr.mapExtra ?? 0n;`
+  // (the checks and BloomTable's hash count already follow what it returns).
+  return 0n;
+}
 
 /** Thrown when a program asks the model for something it does not cover (not a kernel errno). */
 export class NotModelledError extends Error {
@@ -33,6 +45,8 @@ const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESE
 const LPM_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS_MASK;
 const LPM_DATA_SIZE_MAX = 256;
 const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - 24;
+const QUEUE_STACK_FLAGS = BPF_F_NUMA_NODE | ACCESS_MASK;
+const BLOOM_FLAGS = BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | ACCESS_MASK;
 
 const isPerCpu = (t: number) => t === BPF_MAP_TYPE_PERCPU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH || t === BPF_MAP_TYPE_PERCPU_ARRAY;
 const isLru = (t: number) => t === BPF_MAP_TYPE_LRU_HASH || t === BPF_MAP_TYPE_LRU_PERCPU_HASH;
@@ -45,7 +59,9 @@ export function checkMapCreate(attr: MapCreateAttr): number {
   const k = attr.keySize;
   const v = attr.valueSize;
   const max = attr.maxEntries;
-  // map_create(): bpf_get_file_flag, then the NUMA node, then the type table.
+  const extra = mapExtraOf(attr);
+  // map_create(): map_extra is for bloom filters and arenas only; then bpf_get_file_flag, then the NUMA node, then the type table.
+  if (t !== BPF_MAP_TYPE_BLOOM_FILTER && t !== BPF_MAP_TYPE_ARENA && extra !== 0n) return -Errno.EINVAL;
   if ((f & BPF_F_RDONLY) && (f & BPF_F_WRONLY)) return -Errno.EINVAL;
   // bpf_map_attr_numa_node: node 0xffffffff is NUMA_NO_NODE (-1), so the flag with it asks for
   // no node and passes every per-type NUMA check.
@@ -54,7 +70,15 @@ export function checkMapCreate(attr: MapCreateAttr): number {
   if (t <= 0 || t >= MAX_BPF_MAP_TYPE) return -Errno.EINVAL;
   if (!MODELLED_MAP_TYPES.includes(t)) throw new NotModelledError(`map type ${t}`);
 
-  if (t === BPF_MAP_TYPE_LPM_TRIE) {
+  if (t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK) {
+    // queue_stack_map_alloc_check(): keyless, and E2BIG only once the rest is sane.
+    if (max === 0 || k !== 0 || v === 0 || (f & ~QUEUE_STACK_FLAGS) || !accessOk(f)) return -Errno.EINVAL;
+    if (v > KMALLOC_MAX_SIZE) return -Errno.E2BIG;
+  } else if (t === BPF_MAP_TYPE_BLOOM_FILTER) {
+    // bloom_map_alloc_check() sees only the value size; bloom_map_alloc() the rest.
+    if (v > KMALLOC_MAX_SIZE) return -Errno.E2BIG;
+    if (k !== 0 || v === 0 || max === 0 || (f & ~BLOOM_FLAGS) || !accessOk(f) || (extra & ~0xfn) !== 0n) return -Errno.EINVAL;
+  } else if (t === BPF_MAP_TYPE_LPM_TRIE) {
     // trie_alloc() (no alloc-check): NO_PREALLOC is required.
     if (max === 0 || !(f & BPF_F_NO_PREALLOC) || (f & ~LPM_FLAGS) || !accessOk(f) ||
       k < 5 || k > 4 + LPM_DATA_SIZE_MAX || v < 1 || v > LPM_VAL_SIZE_MAX) return -Errno.EINVAL;

@@ -38,7 +38,7 @@ export class HashTable implements ModelTable {
   readonly buckets: string[][];
   /** The value of each key present, by the key's hex. */
   readonly values: Map<string, Uint8Array> = new Map();
-  readonly batchOps = { lookupAndDelete: true, delete: true };
+  readonly batchOps = { lookup: true, lookupAndDelete: true, update: true, delete: true };
 
   /** Makes an empty table of `opts.maxEntries` elements (a TypeError for an unknown option). */
   constructor(readonly opts: HashTableOptions) {

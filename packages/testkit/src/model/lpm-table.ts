@@ -39,7 +39,7 @@ export class LpmTable implements ModelTable {
   readonly entries: Entry[] = [];
   /** The longest prefix a key may have: 8 × (key size − 4) bits. */
   readonly maxPrefixlen: number;
-  readonly batchOps = { lookupAndDelete: false, delete: true };
+  readonly batchOps = { lookup: true, lookupAndDelete: false, update: true, delete: true };
 
   /**
    * Makes an empty trie for keys of `keySize` bytes (4 of prefix length, then the data), holding at most

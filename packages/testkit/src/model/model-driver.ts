@@ -3,15 +3,17 @@
 // TypeScript, so a program runs unchanged on the model, the simulator and the kernel. It covers
 // map contents only: pins, programs and host services throw NotModelledError.
 import {
-  BPF_F_LOCK, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY,
-  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_F_LOCK, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
   type BatchResult, type Driver, Errno, type HostServices, type MapCreateAttr, type MapShape,
   assertBatchBuffer, assertFd, assertSize, assertOptionKeys, encodeMapInfo, mapShape, optionKeys,
 } from "@bpfkit/core";
 import { ArrayTable } from "./array-table.js";
-import { NotModelledError, checkMapCreate, effectiveMaxEntries } from "./create-check.js";
+import { BloomTable } from "./bloom-table.js";
+import { NotModelledError, checkMapCreate, effectiveMaxEntries, mapExtraOf } from "./create-check.js";
 import { HashTable } from "./hash-table.js";
 import { LpmTable } from "./lpm-table.js";
+import { QueueStackTable } from "./queue-stack-table.js";
 import type { ModelTable } from "./table.js";
 
 interface ModelMap {
@@ -33,7 +35,7 @@ interface ModelFd {
 export interface ModelDriverOptions {
   /** CPUs per-CPU values are sized by; match the driver you compare with. Default 2. */
   possibleCpus?: number;
-  /** jhash seed of maps created without BPF_F_ZERO_SEED (the kernel's is random). Default 0. */
+  /** jhash seed of hash maps and bloom filters created without BPF_F_ZERO_SEED (the kernel's is random). Default 0. */
   hashSeed?: number;
 }
 
@@ -52,8 +54,8 @@ const MODEL_DRIVER_OPTIONS_KEYS = optionKeys<ModelDriverOptions>({ possibleCpus:
 
 /**
  * The reference model as a Driver: map contents and the syscall layer for HASH, PERCPU_HASH,
- * LRU_HASH and LRU_PERCPU_HASH (below eviction), ARRAY, PERCPU_ARRAY and LPM_TRIE, with ids and
- * map info. Everything else (other map types, pins, programs, host services) throws
+ * LRU_HASH and LRU_PERCPU_HASH (below eviction), ARRAY, PERCPU_ARRAY, LPM_TRIE, QUEUE, STACK and
+ * BLOOM_FILTER, with ids and map info. Everything else (other map types, pins, programs, host services) throws
  * NotModelledError rather than guess.
  */
 export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver {
@@ -84,6 +86,12 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
     const flags = attr.mapFlags ?? 0;
     if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY) return new ArrayTable(attr.maxEntries, shape.userValueSize);
     if (t === BPF_MAP_TYPE_LPM_TRIE) return new LpmTable(attr.keySize, attr.maxEntries);
+    if (t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK) return new QueueStackTable(attr.maxEntries, t === BPF_MAP_TYPE_STACK);
+    if (t === BPF_MAP_TYPE_BLOOM_FILTER) {
+      // map_extra's low 4 bits are the hash count; 0 means bloom_map_alloc()'s default of 5.
+      const k = Number(mapExtraOf(attr) & 0xfn);
+      return new BloomTable(attr.maxEntries, k === 0 ? 5 : k, flags & BPF_F_ZERO_SEED ? 0 : (options.hashSeed ?? 0));
+    }
     return new HashTable({
       keySize: attr.keySize,
       maxEntries: effectiveMaxEntries(attr, possibleCpus),
@@ -228,6 +236,7 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
       assertBatchBuffer(keys, count, keySize, "keys", op, fd);
       assertBatchBuffer(values, count, userValueSize, "values", op, fd);
       if (!canWrite(f)) return { errno: Errno.EPERM, count };
+      if (!f.map.table.batchOps.update) return { errno: Errno.ENOTSUPP, count };
       // Only F_LOCK is an element flag here, and it needs a spin lock: batches are BPF_ANY (§10).
       if (elemFlags !== 0) return { errno: Errno.EINVAL, count };
       if (count === 0) return { errno: 0, count: 0 };
@@ -314,7 +323,7 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
     assertBatchBuffer(keys, count, keySize, "keys", op, fd);
     assertBatchBuffer(values, count, userValueSize, "values", op, fd);
     if (!f.read || (del && !canWrite(f))) return { errno: Errno.EPERM, count };
-    if (del && !f.map.table.batchOps.lookupAndDelete) return { errno: Errno.ENOTSUPP, count };
+    if (!(del ? f.map.table.batchOps.lookupAndDelete : f.map.table.batchOps.lookup)) return { errno: Errno.ENOTSUPP, count };
     if (count === 0) return { errno: 0, count: 0 };
     const t = f.map.table;
     if (t.bucketBatch !== undefined) return t.bucketBatch(inBatch, outBatch, keys, values, count, del);

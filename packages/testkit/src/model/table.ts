@@ -10,9 +10,12 @@ import type { BatchResult } from "@bpfkit/core";
 export interface ModelTable {
   /** Elements present (arrays: every slot). */
   count(): number;
-  /** Copies the value under `key` into `value`: 0, or -ENOENT when absent. */
+  /**
+   * Copies the value under `key` into `value`: 0, or -ENOENT when absent. Keyless types ignore
+   * the key: queues and stacks peek, a bloom filter reads `value` as its query.
+   */
   lookup(key: Uint8Array, value: Uint8Array): number;
-  /** Writes `value` under `key` with the update flags (`BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`): 0 or -errno. */
+  /** Writes `value` under `key` with the update flags (`BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`): 0 or -errno (keyless: a push). */
   update(key: Uint8Array, value: Uint8Array, flags: number): number;
   /** Removes `key`: 0 or -errno (-ENOENT when absent; arrays refuse with -EINVAL). */
   delete(key: Uint8Array): number;
@@ -27,5 +30,5 @@ export interface ModelTable {
   bucketBatch?(inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array,
     count: number, del: boolean): BatchResult;
   /** Which batch commands the type has (§10.3); the others give ENOTSUPP. */
-  readonly batchOps: { lookupAndDelete: boolean; delete: boolean };
+  readonly batchOps: { lookup: boolean; lookupAndDelete: boolean; update: boolean; delete: boolean };
 }
