@@ -4,8 +4,8 @@ export * from "./drivers.js";
 
 // ---- arbitraries, reference model, differential runner, dump-reliability fuzzer
 export {
-  type MapSpec, type MapSpecOptions, type SpecMutation, FD_VALUE_MAP_TYPES, MAP_IN_MAP_TYPES, SPEC_MAP_TYPES, SPEC_MUTATIONS, breakSpec,
-  isMapInMapType, mapSpecArb,
+  type MapSpec, type MapSpecOptions, type SpecMutation, FD_VALUE_MAP_TYPES, KEYLESS_MAP_TYPES, MAP_IN_MAP_TYPES, SPEC_MAP_TYPES,
+  SPEC_MUTATIONS, breakSpec, isKeylessMapType, isMapInMapType, mapSpecArb,
 } from "./arbitraries/map-spec.js";
 export { INNER_VARIANTS, type InnerVariant, NUMA_NO_NODE, SIZE_EDGES, type SizeEdge } from "./arbitraries/wide-spec.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
@@ -13,11 +13,13 @@ export {
   type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,
 } from "./arbitraries/program.js";
 export { jhash } from "./model/jhash.js";
-export { MODELLED_MAP_TYPES, NotModelledError, checkMapCreate, effectiveMaxEntries } from "./model/create-check.js";
+export { MODELLED_MAP_TYPES, NotModelledError, checkMapCreate, effectiveMaxEntries, mapExtraOf } from "./model/create-check.js";
 export type { ModelTable } from "./model/table.js";
 export { HashTable, roundUpPow2 } from "./model/hash-table.js";
 export { ArrayTable } from "./model/array-table.js";
 export { LpmTable, lpmCompare } from "./model/lpm-table.js";
+export { QueueStackTable } from "./model/queue-stack-table.js";
+export { BloomTable, bloomBitsetMask } from "./model/bloom-table.js";
 export { type ModelDriver, type ModelDriverOptions, createModelDriver } from "./model/model-driver.js";
 export { type ProgramTrace, type RunProgramOptions, runProgram } from "./diff/run-program.js";
 export { type Divergence, firstDivergence, formatDivergence } from "./diff/compare.js";

@@ -3,13 +3,16 @@
 // still passed. These tests sample each arbitrary and check that everything promised turns up.
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
-  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_NUMA_NODE, BPF_F_MMAPABLE, BPF_F_INNER_MAP, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, isHashMapType, isPerCpuMapType,
+  BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_NUMA_NODE, BPF_F_MMAPABLE, BPF_F_INNER_MAP, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_NOEXIST, Errno, isHashMapType, isPerCpuMapType,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { interleavingArb } from "../src/arbitraries/interleaving.js";
 import { dumpCaseArb } from "../src/dump-fuzz/dump-case.js";
-import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES, isMapInMapType, mapSpecArb } from "../src/arbitraries/map-spec.js";
+import { FD_VALUE_MAP_TYPES, KEYLESS_MAP_TYPES, SPEC_MAP_TYPES, isKeylessMapType, isMapInMapType, mapSpecArb } from "../src/arbitraries/map-spec.js";
+import { type Program } from "../src/arbitraries/program.js";
+import { runProgram } from "../src/diff/run-program.js";
+import { createModelDriver } from "../src/model/model-driver.js";
 import { type Op, formatOp, formatProgram, formatSpec, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
 import { NUMA_NO_NODE } from "../src/arbitraries/wide-spec.js";
 import { valueFromSeed } from "../src/arbitraries/keys.js";
@@ -69,7 +72,8 @@ describe("program arbitrary: every op and flag it promises turns up", () => {
   const ops: Op[] = fc.sample(programArb({ possibleCpus: 2 }), { numRuns: 400, seed: 34 }).flatMap((p) => [...p.ops]);
 
   it("every op kind", () => {
-    expect(set(ops.map((o) => o.kind))).toEqual(set(["update", "lookup", "delete", "nextKey", "lookupAndDelete", "lookupBatch", "updateBatch", "deleteBatch", "walk", "freeze", "reopen"]));
+    expect(set(ops.map((o) => o.kind))).toEqual(set(["update", "lookup", "delete", "nextKey", "lookupAndDelete", "lookupBatch", "updateBatch", "deleteBatch", "walk", "freeze", "reopen",
+      "push", "peek", "pop", "query"]));
     const noFreeze = fc.sample(programArb({ possibleCpus: 2, freeze: false }), { numRuns: 200, seed: 35 }).flatMap((p) => [...p.ops]);
     expect(noFreeze.some((o) => o.kind === "freeze")).toBe(false);
   });
@@ -91,6 +95,86 @@ describe("program arbitrary: every op and flag it promises turns up", () => {
       expect(b.values.length).toBe(b.keys.length);
       expect(b.values[1]![0]).toBe((b.values[0]![0]! + 1) & 0xff);
     }
+  });
+});
+
+describe("keyless programs: queues and stacks fill, overwrite, wrap and drain; bloom filters meet values added and not", () => {
+  const programs = fc.sample(programArb({ possibleCpus: 2, types: KEYLESS_MAP_TYPES, zeroSeed: "sometimes" }), { numRuns: 600, seed: 42 });
+  /** Each op of each program with the model's answer to it (the model answers as the kernel does). */
+  const answered = programs.map((p) => {
+    const lines = runProgram(createModelDriver(), p).lines;
+    return { p, steps: p.ops.map((op, i) => ({ op, line: lines[2 + i] ?? "" })), final: lines[lines.length - 1]! };
+  });
+  const ofType = (t: number) => answered.filter((a) => a.p.spec.mapType === t);
+  const queues = answered.filter((a) => a.p.spec.mapType !== BPF_MAP_TYPE_BLOOM_FILTER);
+
+  it("every keyless type, keyless specs (key 0), queues and stacks of 1 to 8, bloom filters of 1 to 16 with ZERO_SEED set and clear", () => {
+    expect(set(programs.map((p) => p.spec.mapType))).toEqual(set(KEYLESS_MAP_TYPES));
+    expect(set(programs.map((p) => p.spec.keySize))).toEqual([0]);
+    expect(set(queues.map((a) => a.p.spec.maxEntries))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const blooms = ofType(BPF_MAP_TYPE_BLOOM_FILTER).map((a) => a.p.spec);
+    // 64 bits up to 9 entries, 128 from 10 (bloomBitsetMask).
+    expect([Math.min(...blooms.map((s) => s.maxEntries)), Math.max(...blooms.map((s) => s.maxEntries))]).toEqual([1, 16]);
+    expect(set(blooms.map((s) => (s.mapFlags & BPF_F_ZERO_SEED) !== 0))).toEqual([false, true]);
+  });
+
+  it("the keyless ops, every push flag, and the refused commands (delete, next-key, batches, walks) too", () => {
+    const kinds = answered.flatMap((a) => a.steps.map((s) => s.op.kind));
+    expect(set(kinds)).toEqual(set(["push", "peek", "pop", "query", "delete", "nextKey", "lookupBatch", "updateBatch", "deleteBatch", "walk", "freeze", "reopen"]));
+    const pushFlags = answered.flatMap((a) => a.steps.flatMap((s) => (s.op.kind === "push" ? [s.op.flags] : [])));
+    expect(set(pushFlags)).toEqual(set([BPF_ANY, BPF_NOEXIST, BPF_EXIST, 3, BPF_F_LOCK, 8]));
+    // Pops outnumber nothing-doing refusals on queues and stacks, so programs drain as they fill.
+    const q = queues.flatMap((a) => a.steps.map((s) => s.op.kind));
+    expect(q.filter((k) => k === "pop").length).toBeGreaterThan(q.filter((k) => k === "delete" || k === "nextKey").length);
+  });
+
+  it("queues and stacks get full (E2BIG), overwrite their oldest (EXIST on a full map), wrap their ring and drain to ENOENT", () => {
+    const full = (a: (typeof answered)[number]) => a.steps.some((s) => s.op.kind === "push" && s.line === "E2BIG");
+    // A push with BPF_EXIST that succeeded right after one that found the map full.
+    const overwrite = (a: (typeof answered)[number]) => a.steps.some((s, i) => s.op.kind === "push" && s.op.flags === BPF_EXIST && s.line === "ok" &&
+      a.steps.slice(0, i).reverse().find((t) => t.op.kind === "push" || t.op.kind === "pop")?.line === "E2BIG");
+    // The ring has max_entries + 1 slots: that many pushes take its head round.
+    const wrap = (a: (typeof answered)[number]) => a.steps.filter((s) => s.op.kind === "push" && s.line === "ok").length > a.p.spec.maxEntries;
+    const drained = (a: (typeof answered)[number]) => a.steps.some((s, i) => s.op.kind === "pop" && s.line.startsWith("ENOENT") && a.steps.slice(0, i).some((t) => t.op.kind === "pop" && t.line.startsWith("ok")));
+    for (const t of [BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK]) {
+      const of = ofType(t);
+      expect([of.some(full), of.some(overwrite), of.some(wrap), of.some(drained)], `type ${t}`).toEqual([true, true, true, true]);
+      // And the final drain hands back what is left, in order.
+      expect(of.some((a) => /pops \[\w+ \w+.*\] ENOENT$/.test(a.final)), `type ${t}`).toBe(true);
+    }
+  });
+
+  it("bloom filters query values they added and values they did not, with answers both ways under ZERO_SEED", () => {
+    const zero = ofType(BPF_MAP_TYPE_BLOOM_FILTER).filter((a) => a.p.spec.mapFlags & BPF_F_ZERO_SEED);
+    const hex = (v: Uint8Array) => Buffer.from(v).toString("hex");
+    let withFalsePositives = 0;
+    const queries = zero.flatMap((a) => {
+      const added = new Set<string>();
+      const during = a.steps.flatMap((s) => {
+        if (s.op.kind === "push" && s.line === "ok") added.add(hex(s.op.value));
+        return s.op.kind === "query" ? [`${added.has(hex(s.op.value)) ? "added" : "never added"} ${s.line}`] : [];
+      });
+      // The final line queries the program's values and values 0 to 31 after every add.
+      const final = [...a.final.matchAll(/(\w+)=(\w+)/g)].map(([, v, r]) => `${added.has(v!) ? "added" : "never added"} ${r} at the end`);
+      if (final.includes("never added ok at the end")) withFalsePositives++;
+      return [...during, ...final];
+    });
+    // (Besides EINVAL for bad flags and EPERM through write-only fds.)
+    expect(set(queries)).toEqual(expect.arrayContaining(["added ok", "never added ENOENT", "added ok at the end", "never added ENOENT at the end", "never added ok at the end"]));
+    // False positives, the answers that show the hash, in one program in twenty and more.
+    expect(withFalsePositives).toBeGreaterThan(zero.length / 20);
+    expect(queries.filter((q) => q.startsWith("added ENOENT"))).toEqual([]);
+    // With a random seed, a never-added value's answer is not compared (either is right) and says so.
+    const random = ofType(BPF_MAP_TYPE_BLOOM_FILTER).filter((a) => !(a.p.spec.mapFlags & BPF_F_ZERO_SEED));
+    expect(random.some((a) => a.steps.some((s) => s.op.kind === "query" && s.line.startsWith("ok or ENOENT (never added")))).toBe(true);
+    expect(random.some((a) => a.steps.some((s) => s.op.kind === "query" && s.line === "ok"))).toBe(true);
+  });
+
+  it("keyless types get a fifth of the default programs: the keyed ones keep most of the runs", () => {
+    const all: Program[] = fc.sample(programArb({ possibleCpus: 2 }), { numRuns: 1000, seed: 43 });
+    const share = all.filter((p) => isKeylessMapType(p.spec.mapType)).length / all.length;
+    expect(share).toBeGreaterThan(0.12);
+    expect(share).toBeLessThan(0.28);
   });
 });
 
@@ -192,7 +276,7 @@ describe("wide programs: where the plain draws never go turns up", () => {
 
   it("ops: u32-edge indexes and prefix lengths, flags past u32, batches past 12, pins, bad open flags, foreign tokens, map fds as values", () => {
     expect(set(ops.map((o) => o.kind))).toEqual(set(["update", "lookup", "delete", "nextKey", "lookupAndDelete", "lookupBatch", "updateBatch", "deleteBatch", "walk", "freeze", "reopen",
-      "pin", "objGet", "freezeOther", "foreignToken", "fdValue", "otherUpdate"]));
+      "push", "peek", "pop", "query", "pin", "objGet", "freezeOther", "foreignToken", "fdValue", "otherUpdate"]));
     const keyed = ops.filter((o): o is Extract<Op, { key: Uint8Array | null }> => "key" in o && o.key !== null && o.key.length >= 4);
     expect(keyed.some((o) => u32At0(o.key!) === 0xffffffff)).toBe(true);
     expect(keyed.some((o) => u32At0(o.key!) === 0x80000000)).toBe(true);

@@ -1,10 +1,12 @@
 // fast-check arbitraries for map specs: a map type and the sizes and flags of one MAP_CREATE.
 // Valid specs are built by fixing up independent draws per type (never `chain`), so every part
-// shrinks on its own: toward HASH, small sizes, max_entries 1, no flags.
+// shrinks on its own: toward HASH, small sizes, max_entries 1, no flags. Keyless types (queue,
+// stack, bloom filter) are drawn a fifth of the time when the list mixes them with keyed ones.
 import {
   BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY,
   BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS,
-  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_PROG_ARRAY,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_PROG_ARRAY,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, assertOptionKeys, isHashMapType, optionKeys,
 } from "@bpfkit/core";
@@ -31,10 +33,21 @@ export function isMapInMapType(t: number): boolean {
 /** Map types whose values are fds in and ids out: maps of maps and PROG_ARRAY. */
 export const FD_VALUE_MAP_TYPES: readonly number[] = [...MAP_IN_MAP_TYPES, BPF_MAP_TYPE_PROG_ARRAY];
 
+/**
+ * Keyless map types (key_size 0): UPDATE pushes or adds, LOOKUP peeks or tests, LOOKUP_AND_DELETE
+ * pops; no GET_NEXT_KEY, no batches.
+ */
+export const KEYLESS_MAP_TYPES: readonly number[] = [BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER];
+
+/** Whether the type is keyless (QUEUE, STACK or BLOOM_FILTER). */
+export function isKeylessMapType(t: number): boolean {
+  return t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK || t === BPF_MAP_TYPE_BLOOM_FILTER;
+}
+
 /** The map types the arbitraries (and the reference model) cover. */
 export const SPEC_MAP_TYPES: readonly number[] = [
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE, ...KEYLESS_MAP_TYPES,
 ];
 
 /**
@@ -56,7 +69,8 @@ export interface MapSpecOptions {
   maxEntries?: number;
   /**
    * BPF_F_ZERO_SEED on hash maps: "always" (default) makes walks and batches comparable with the
-   * kernel, whose other seeds are random; "sometimes"; "never".
+   * kernel, whose other seeds are random; "sometimes"; "never". Bloom filters take it half the
+   * time unless "never": with a random seed only lookups of values never added go uncompared.
    */
   zeroSeed?: "always" | "sometimes" | "never";
   /** Draw BPF_F_RDONLY/WRONLY/RDONLY_PROG/WRONLY_PROG now and then. Default true. */
@@ -88,6 +102,7 @@ export const SPEC_MUTATIONS = {
   lpmKeyTooSmall: "EINVAL",
   perCpuValueTooBig: "E2BIG",
   badName: "EINVAL",
+  keylessWithKey: "EINVAL",
 } as const;
 /** The name of a create rule an invalid spec breaks (`keySizeZero`, `lruNoPrealloc`, …), as in `SPEC_MUTATIONS`. */
 export type SpecMutation = keyof typeof SPEC_MUTATIONS;
@@ -118,6 +133,14 @@ function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
   if (t === BPF_MAP_TYPE_LPM_TRIE) {
     keySize = 4 + Math.min(d.keySize, o.maxKeySize);
     flags |= BPF_F_NO_PREALLOC;
+  }
+  if (isKeylessMapType(t)) {
+    keySize = 0;
+    // Queues and stacks of 1 to 8 fill, overwrite and wrap their ring within one program. Bloom
+    // filters of 1 to 16 have 64 or 128 bits, which a program's adds fill enough for false
+    // positives: only those tell a wrong hash from the kernel's (added values answer 0 anyway).
+    maxEntries = 1 + ((maxEntries - 1) % (t === BPF_MAP_TYPE_BLOOM_FILTER ? 16 : 8));
+    if (t === BPF_MAP_TYPE_BLOOM_FILTER && o.zeroSeed !== "never" && d.zeroSeed) flags |= BPF_F_ZERO_SEED;
   }
   if (isHashMapType(t)) {
     const zero = o.zeroSeed === "always" || (o.zeroSeed === "sometimes" && d.zeroSeed);
@@ -166,7 +189,8 @@ export function breakSpec(s: MapSpec, m: SpecMutation): MapSpec {
   const r: MapSpec = { ...s };
   brokenBy.set(r, m);
   switch (m) {
-    case "keySizeZero": r.keySize = 0; break;
+    // A keyless map's key rule is the other way round: any key at all is EINVAL.
+    case "keySizeZero": r.keySize = isKeylessMapType(r.mapType) ? 4 : 0; break;
     case "valueSizeZero": r.valueSize = 0; break;
     case "maxEntriesZero": r.maxEntries = 0; break;
     case "arrayKeySizeNot4": r.mapType = BPF_MAP_TYPE_ARRAY; r.keySize = 8; r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
@@ -182,6 +206,7 @@ export function breakSpec(s: MapSpec, m: SpecMutation): MapSpec {
     case "lpmKeyTooSmall": r.mapType = BPF_MAP_TYPE_LPM_TRIE; r.keySize = 4; r.mapFlags = (r.mapFlags & ~(BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU)) | BPF_F_NO_PREALLOC; break;
     case "perCpuValueTooBig": r.mapType = BPF_MAP_TYPE_PERCPU_ARRAY; r.keySize = 4; r.valueSize = 32769; r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
     case "badName": r.mapName = "fuzz-map"; break;
+    case "keylessWithKey": r.mapType = BPF_MAP_TYPE_QUEUE; r.keySize = Math.max(4, r.keySize); r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
   }
   return r;
 }
@@ -207,8 +232,13 @@ export function mapSpecArb(options: MapSpecOptions = {}): fc.Arbitrary<MapSpec> 
 }
 
 function plainSpecArb(o: Required<MapSpecOptions>): fc.Arbitrary<MapSpec> {
+  const keyed = o.types.filter((t) => !isKeylessMapType(t));
+  const keyless = o.types.filter(isKeylessMapType);
+  // The keyed types keep most of the runs: their programs exercise far more of a driver.
+  const type = keyed.length === 0 || keyless.length === 0 ? fc.constantFrom(...o.types)
+    : fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...keyed) }, { weight: 1, arbitrary: fc.constantFrom(...keyless) });
   const draw = fc.record({
-    type: fc.constantFrom(...o.types),
+    type,
     keySize: fc.integer({ min: 1, max: o.maxKeySize }),
     valueSize: fc.integer({ min: 1, max: o.maxValueSize }),
     maxEntries: fc.integer({ min: 1, max: o.maxEntries }),

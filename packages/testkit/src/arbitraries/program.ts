@@ -2,14 +2,14 @@
 // recipes (key-pool indexes, value numbers) and resolved into concrete bytes, so fast-check
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_NOEXIST, assertOptionKeys, mapTypeName, optionKeys, userValueSize,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { brief as hex } from "../model/bytes.js";
 import { effectiveMaxEntries } from "../model/create-check.js";
 import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
-import { type MapSpec, type MapSpecOptions, mapSpecArb } from "./map-spec.js";
+import { type MapSpec, type MapSpecOptions, isKeylessMapType, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
 import { type WideDraw, insertWideOps, wideDrawArb } from "./wide-ops.js";
 
@@ -29,6 +29,15 @@ export type Op =
   | { kind: "deleteBatch"; keys: Uint8Array[] }
   /** A whole GET_NEXT_KEY walk from NULL. */
   | { kind: "walk" }
+  // Keyless maps (queue, stack, bloom filter), whose commands take no key:
+  /** UPDATE: a queue or stack pushes `value`, a bloom filter adds it. */
+  | { kind: "push"; value: Uint8Array; flags: number }
+  /** LOOKUP of a queue or stack: the value a pop would give, left in place. */
+  | { kind: "peek"; flags: number }
+  /** LOOKUP_AND_DELETE of a queue or stack (a bloom filter refuses it). */
+  | { kind: "pop" }
+  /** LOOKUP of a bloom filter: is `value` (perhaps) in it? */
+  | { kind: "query"; value: Uint8Array; flags: number }
   | { kind: "freeze" }
   /** Go on through a new fd from MAP_GET_FD_BY_ID with these open flags (0, RDONLY, WRONLY; wide: any). */
   | { kind: "reopen"; openFlags: number }
@@ -139,7 +148,7 @@ function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material
   // Without BPF_F_ZERO_SEED the kernel's hash seed is random: only next-key from NULL (empty or
   // not) and unordered walks compare; batches that follow an order become walks.
   const free = isOrderFree(spec);
-  const ops = recipes.map((r): Op => {
+  const ops = isKeylessMapType(spec.mapType) ? recipes.flatMap((r) => keylessOps(r, spec, pool.length, value)) : recipes.map((r): Op => {
     if (free && r.kind === "nextKey") return { kind: "nextKey", key: null };
     if (free && r.kind === "lookupBatch") return { kind: "walk" };
     switch (r.kind) {
@@ -156,6 +165,38 @@ function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material
   });
   if (wide !== null) insertWideOps(ops, wide.ops, { spec, possibleCpus, key, value, lruEviction });
   return withToString({ spec, possibleCpus, ops });
+}
+
+const NO_KEY = new Uint8Array(0);
+
+/**
+ * A recipe on a keyless map. GET_NEXT_KEY, DELETE and the batches are only ever refused there, so
+ * two in three of the delete and next-key recipes become pops (queue, stack) or adds (bloom
+ * filter) instead: queues and stacks drain as they fill, and meet a full map, BPF_EXIST's
+ * overwrite of the oldest value and the ring's wrap. A bloom filter adds values from a pool
+ * three times the key pool's size and queries from one twice that, so queries meet values
+ * added, values never added, and (its bits filling up) false positives.
+ */
+function keylessOps(r: OpRecipe, spec: MapSpec, poolSize: number, value: (n: number) => Uint8Array): Op[] {
+  const bloom = spec.mapType === BPF_MAP_TYPE_BLOOM_FILTER;
+  const member = (k: number) => value(k % (3 * poolSize));
+  const probe = (k: number, flags = 0): Op => ({ kind: "query", value: value(k % (6 * poolSize)), flags });
+  // What a refused-anyway recipe becomes: a pop, or for a bloom filter an add (its bits must fill).
+  const spare = (k: number): Op => (bloom ? { kind: "push", value: member(k), flags: BPF_ANY } : { kind: "pop" });
+  switch (r.kind) {
+    case "update": return [{ kind: "push", value: bloom ? member(r.k) : value(r.v), flags: r.flags }];
+    case "lookup": return [bloom ? probe(r.k, r.flags) : { kind: "peek", flags: r.flags }];
+    case "lookupAndDelete": return [{ kind: "pop" }];
+    case "delete": return [r.k % 3 === 0 ? { kind: "delete", key: NO_KEY } : spare(r.k)];
+    case "nextKey": return [r.k === null || r.k % 3 === 0 ? { kind: "nextKey", key: r.k === null ? null : NO_KEY } : spare(r.k)];
+    case "lookupBatch": return [bloom && r.count % 3 !== 0 ? spare(r.count) : { kind: "lookupBatch", count: r.count, restart: r.restart, del: r.del }];
+    case "updateBatch":
+      // A bloom filter needs a dozen adds and more before its 64 bits give false positives.
+      if (bloom && r.v % 3 !== 0) return r.ks.map(spare);
+      return [{ kind: "updateBatch", keys: r.ks.map(() => NO_KEY), values: r.ks.map((_, i) => value(r.v + i)), elemFlags: r.elemFlags }];
+    case "deleteBatch": return [{ kind: "deleteBatch", keys: r.ks.map(() => NO_KEY) }];
+    default: return [r];
+  }
 }
 
 const PROGRAM_OPTIONS_KEYS = optionKeys<ProgramOptions>({
@@ -191,6 +232,10 @@ const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST",
 const MAX_VALUE_BYTES = 8 << 20;
 const flagName = (f: number) => FLAG_NAMES[f] ?? `flags=${f}`;
 
+/** The seed's map type names lack the keyless types: cilium/ebpf's names for them. */
+const KEYLESS_NAMES: Record<number, string> = { 22: "Queue", 23: "Stack", 30: "BloomFilter" };
+const typeName = (t: number) => KEYLESS_NAMES[t] ?? mapTypeName(t);
+
 /** `HASH key 4 value 8 max 3 flags 0x40 name "fuzz_map"`. */
 export function formatSpec(spec: MapSpec): string {
   const name = spec.mapName !== undefined ? ` name ${JSON.stringify(spec.mapName)}` : "";
@@ -198,21 +243,27 @@ export function formatSpec(spec: MapSpec): string {
   const variants = spec.innerVariants !== undefined ? spec.innerVariants.map((v, i) => `, inner${i + 3} ${v}`).join("") : "";
   const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4${variants})`
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? " (values: prog0, prog1, a map fd, a closed fd)" : "";
-  return `${mapTypeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${numa}${name}${inner}`;
+  return `${typeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${numa}${name}${inner}`;
 }
 
 /** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */
 export function formatOp(op: Op): string {
+  const keyText = (k: Uint8Array) => (k.length === 0 ? "(no key)" : hex(k));
+  const keysText = (ks: readonly Uint8Array[]) => (ks.length > 0 && ks[0]!.length === 0 ? `${ks.length} × no key` : ks.map(hex).join(" "));
   switch (op.kind) {
     case "update": return `update ${hex(op.key)} = ${hex(op.value)} ${flagName(op.flags)}`;
     case "lookup": return `lookup ${hex(op.key)}${op.flags ? ` ${flagName(op.flags)}` : ""}`;
-    case "delete": return `delete ${hex(op.key)}`;
-    case "nextKey": return `next-key ${op.key === null ? "NULL" : hex(op.key)}`;
+    case "delete": return `delete ${keyText(op.key)}`;
+    case "nextKey": return `next-key ${op.key === null ? "NULL" : keyText(op.key)}`;
     case "lookupAndDelete": return `lookup-and-delete ${hex(op.key)}`;
     case "lookupBatch": return `${op.del ? "lookup-and-delete-batch" : "lookup-batch"} count ${op.count} ${op.restart ? "from NULL" : "from last token"}`;
-    case "updateBatch": return `update-batch [${op.keys.map(hex).join(" ")}]${op.elemFlags ? ` elem_flags ${op.elemFlags}` : ""}`;
-    case "deleteBatch": return `delete-batch [${op.keys.map(hex).join(" ")}]`;
+    case "updateBatch": return `update-batch [${keysText(op.keys)}]${op.elemFlags ? ` elem_flags ${op.elemFlags}` : ""}`;
+    case "deleteBatch": return `delete-batch [${keysText(op.keys)}]`;
     case "walk": return "walk";
+    case "push": return `push ${hex(op.value)} ${flagName(op.flags)}`;
+    case "peek": return `peek${op.flags ? ` ${flagName(op.flags)}` : ""}`;
+    case "pop": return "pop";
+    case "query": return `query ${hex(op.value)}${op.flags ? ` ${flagName(op.flags)}` : ""}`;
     case "freeze": return "freeze";
     case "reopen": return `reopen by id${op.openFlags === 0 ? "" : op.openFlags === BPF_F_RDONLY ? " read-only" : op.openFlags === BPF_F_WRONLY ? " write-only" : ` flags 0x${op.openFlags.toString(16)}`}`;
     case "pin": return "pin";

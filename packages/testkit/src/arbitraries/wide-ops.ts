@@ -5,14 +5,14 @@
 // frozen through another fd, a batch token from another map, and map fds as values: the map's
 // own, a second outer map's, and inner maps shared between two outer maps.
 import {
-  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY,
   userValueSize,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { putU32le } from "../model/bytes.js";
 import { keyFromMaterial } from "./keys.js";
-import { FD_VALUE_MAP_TYPES, type MapSpec } from "./map-spec.js";
+import { FD_VALUE_MAP_TYPES, type MapSpec, isKeylessMapType } from "./map-spec.js";
 import { type Op, isOrderFree } from "./program.js";
 import { type WideSpecDraw, wideSpecDrawArb } from "./wide-spec.js";
 
@@ -123,6 +123,10 @@ function wideOps(r: WideRecipe, c: Resolving): Op[] {
       return [];
     }
     case "bigFlags":
+      if (isKeylessMapType(t) && r.op !== "updateBatch") {
+        if (r.op === "update") return [{ kind: "push", value: c.value(r.v), flags: r.flags }];
+        return [t === BPF_MAP_TYPE_BLOOM_FILTER ? { kind: "query", value: c.value(r.v), flags: r.flags } : { kind: "peek", flags: r.flags }];
+      }
       switch (r.op) {
         case "update": return [{ kind: "update", key: c.key(r.k), value: c.value(r.v), flags: r.flags }];
         case "lookup": return [{ kind: "lookup", key: c.key(r.k), flags: r.flags }];

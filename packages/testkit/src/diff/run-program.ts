@@ -2,15 +2,21 @@
 // one readable line per step: results, the bytes written into every output buffer (pre-filled
 // with 0xaa, so "not written" is visible too), batch counts and tokens, whole walks, and the
 // map's final contents. Two drivers agree on a program when their lines are equal.
+//
+// Keyless maps have no walk: a queue's or stack's final contents are drained by pops, a bloom
+// filter's are queried value by value. A bloom filter without BPF_F_ZERO_SEED hashes with a
+// random seed, so a query of a value this driver never added may answer either way: such a line
+// reads "ok or ENOENT" whichever of the two it got (any other answer is printed as it is).
 import {
-  BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PROG_ARRAY, DUMMY_PROG_INSNS, type Driver, Errno,
+  BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PROG_ARRAY, DUMMY_PROG_INSNS, type Driver, Errno,
   MAP_INFO_SIZE, type MapCreateAttr, PROG_INFO_SIZE, ProgType, assertOptionKeys, batchTokenSize, decodeMapInfo,
   decodeProgInfo, errnoName, isHashMapType, optionKeys, userValueSize,
 } from "@bpfkit/core";
 import { type InnerVariant, innerVariant } from "../arbitraries/wide-spec.js";
-import { brief, hex, putU32le, u32le } from "../model/bytes.js";
+import { valueFromSeed } from "../arbitraries/keys.js";
+import { brief, bytesEqual, hex, putU32le, u32le } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
-import { type MapSpec, isMapInMapType } from "../arbitraries/map-spec.js";
+import { type MapSpec, isKeylessMapType, isMapInMapType } from "../arbitraries/map-spec.js";
 import { type Op, type Program, isOrderFree } from "../arbitraries/program.js";
 
 /** What one driver answered to a program, line by line, with its call count and time. */
@@ -27,6 +33,11 @@ const FILL = 0xaa;
 /** An fd no test opens: a value naming it must get EBADF. */
 const CLOSED_FD = 0x7ffffff0;
 const filled = (n: number) => new Uint8Array(n).fill(FILL);
+const NO_KEY = new Uint8Array(0);
+/** What a query of a never-added value prints under a random bloom seed, for either answer. */
+export const BLOOM_EITHER = "ok or ENOENT (never added, random seed: either is right)";
+/** How many numbered values a bloom filter's final line queries besides the program's own. */
+const BLOOM_PROBES = 32;
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 
 /** Options of `runProgram`: where wide programs may pin. */
@@ -130,6 +141,41 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
     return `[${seen.join(" ")}] does not end`;
   };
 
+  // Bloom filters: the values this driver added, and every value the program adds or queries.
+  const added = new Set<string>();
+  const loose = spec.mapType === BPF_MAP_TYPE_BLOOM_FILTER && (spec.mapFlags & BPF_F_ZERO_SEED) === 0;
+  const queried = new Map<string, Uint8Array>();
+  for (const op of program.ops) if (op.kind === "push" || op.kind === "query") queried.set(hex(op.value), op.value);
+  // And values 0 to 31, mostly never added: under ZERO_SEED their false positives are the kernel's
+  // hash at work, which added values (always 0) cannot show.
+  if (spec.mapType === BPF_MAP_TYPE_BLOOM_FILTER && valueSize <= 1 << 16) {
+    for (let n = 0; n < BLOOM_PROBES; n++) {
+      const v = valueFromSeed(spec, driver.possibleCpus, n);
+      queried.set(hex(v), v);
+    }
+  }
+  const query = (value: Uint8Array, flags: number, via = fd): string => {
+    const v = value.slice();
+    const r = timed(() => driver.mapLookupElem(via, NO_KEY, v, flags));
+    // A bloom lookup reads the value and writes nothing back.
+    const wrote = bytesEqual(v, value) ? "" : ` wrote ${brief(v)}`;
+    if (loose && !added.has(hex(value)) && (r === 0 || r === -Errno.ENOENT)) return `${BLOOM_EITHER}${wrote}`;
+    return `${res(r)}${wrote}`;
+  };
+  /** A queue's or stack's contents, by pops until it is empty (or refuses), after a peek. */
+  const drain = (via: number): string => {
+    const v = filled(valueSize);
+    const peek = timed(() => driver.mapLookupElem(via, NO_KEY, v));
+    const out: string[] = [];
+    for (let i = 0; i < spec.maxEntries + 2; i++) {
+      const p = filled(valueSize);
+      const r = timed(() => driver.mapLookupAndDeleteElem(via, NO_KEY, p));
+      if (r < 0) return `peek ${res(peek)} ${show(v)}, pops [${out.join(" ")}] ${res(r)}`;
+      out.push(show(p));
+    }
+    return `peek ${res(peek)} ${show(v)}, pops [${out.join(" ")}] do not end`;
+  };
+
   const step = (op: Op): string => {
     switch (op.kind) {
       case "update": return res(timed(() => driver.mapUpdateElem(fd, op.key, toDriver(op.value), op.flags)));
@@ -185,6 +231,22 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
         return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count}`;
       }
       case "walk": return walk(false);
+      case "push": {
+        const r = timed(() => driver.mapUpdateElem(fd, NO_KEY, op.value, op.flags));
+        if (r === 0) added.add(hex(op.value));
+        return res(r);
+      }
+      case "peek": {
+        const v = filled(valueSize);
+        const r = timed(() => driver.mapLookupElem(fd, NO_KEY, v, op.flags));
+        return `${res(r)} ${show(v)}`;
+      }
+      case "pop": {
+        const v = filled(valueSize);
+        const r = timed(() => driver.mapLookupAndDeleteElem(fd, NO_KEY, v));
+        return `${res(r)} ${show(v)}`;
+      }
+      case "query": return query(op.value, op.flags);
       case "freeze": return res(timed(() => driver.mapFreeze(fd)));
       case "reopen": {
         const r = timed(() => driver.mapGetFdById(info.id, op.openFlags));
@@ -260,7 +322,13 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
         lines.push(`final ${res(reader)}`);
       } else {
         extraFds.push(reader);
-        lines.push(`final ${walk(true, reader)}`);
+        let final = walk(true, reader);
+        if (isKeylessMapType(spec.mapType)) {
+          final += spec.mapType === BPF_MAP_TYPE_BLOOM_FILTER
+            ? `; queries [${[...queried].map(([h, v]) => `${h}=${query(v, 0, reader)}`).join(" ")}]`
+            : `; ${drain(reader)}`;
+        }
+        lines.push(`final ${final}`);
       }
     } catch (e) {
       if (e instanceof NotModelledError) throw e;

@@ -26,6 +26,7 @@ export function bloomBitsetMask(maxEntries: number, nrHashFuncs: number): number
 export class BloomTable implements ModelTable {
   /** The bits set so far (a map of max_entries 2^32 − 1 has 2^32 of them: a set, not an array). */
   readonly bits = new Set<number>();
+  /** The bitset's size less one: a hash is masked to a bit number with it. */
   readonly mask: number;
   readonly batchOps = { lookup: false, lookupAndDelete: false, update: false, delete: false };
 
