@@ -2,6 +2,7 @@
 // kernel) and the dump fuzzer (sim, kernel) over BPFKIT_SOAK_RUNS cases each, seeds from
 // BPFKIT_SOAK_SEED on. Prints every summary with its throughput; fails on any difference.
 import { describe, expect, it } from "vitest";
+import { KEYLESS_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { runDifferential } from "../src/diff/run-differential.js";
 import { runDumpFuzz } from "../src/dump-fuzz/run-dump-fuzz.js";
 import { driversUnderTest } from "../src/drivers.js";
@@ -20,6 +21,16 @@ const progress = (what: string) => (p: { run: number; runs: number }) => {
 describe(`soak: ${runs} cases per run, seed ${seed}`, () => {
   it.runIf(useKernel)("model vs kernel", async () => {
     const s = await runDifferential({ left: "model", right: "kernel", runs, seed, onProgress: progress("model vs kernel") });
+    console.log(s.report);
+    expect(s.ok).toBe(true);
+  });
+  it.runIf(useKernel)("model vs kernel, queues, stacks and bloom filters (ZERO_SEED and random seeds)", async () => {
+    const s = await runDifferential({ left: "model", right: "kernel", runs, seed, program: { types: KEYLESS_MAP_TYPES, zeroSeed: "sometimes" } });
+    console.log(s.report);
+    expect(s.ok).toBe(true);
+  });
+  it.runIf(useKernel && sim !== undefined)("sim vs kernel, queues, stacks and bloom filters", async () => {
+    const s = await runDifferential({ left: "sim", right: "kernel", runs, seed, program: { types: KEYLESS_MAP_TYPES, zeroSeed: "sometimes" } });
     console.log(s.report);
     expect(s.ok).toBe(true);
   });

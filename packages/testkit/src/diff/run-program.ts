@@ -35,7 +35,7 @@ const CLOSED_FD = 0x7ffffff0;
 const filled = (n: number) => new Uint8Array(n).fill(FILL);
 const NO_KEY = new Uint8Array(0);
 /** What a query of a never-added value prints under a random bloom seed, for either answer. */
-export const BLOOM_EITHER = "ok or ENOENT (never added, random seed: either is right)";
+const BLOOM_EITHER = "ok or ENOENT (never added, random seed: either is right)";
 /** How many numbered values a bloom filter's final line queries besides the program's own. */
 const BLOOM_PROBES = 32;
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
