@@ -261,6 +261,10 @@ describe("wide programs: where the plain draws never go turns up", () => {
     expect(kmallocd.filter((s) => element(s) <= 4 << 20)).toEqual([]);
     expect(kmallocd.some((s) => element(s) === (4 << 20) + 1)).toBe(true);
     expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_LPM_TRIE && s.maxEntries === 0xffffffff)).toBe(true);
+    // Keyless values only past the limit, where the create is E2BIG before anything is allocated.
+    const keyless = specs.filter((s) => isKeylessMapType(s.mapType) && s.valueSize > 64);
+    expect(set(keyless.map((s) => s.valueSize))).toEqual([(4 << 20) + 1, (4 << 20) + 8]);
+    expect(keyless.filter((s) => checkMapCreate(s) !== -Errno.E2BIG && checkMapCreate(s) !== -Errno.EINVAL)).toEqual([]);
     expect(specs.some((s) => s.mapType === BPF_MAP_TYPE_ARRAY && s.maxEntries === 1024)).toBe(true);
     // Never a map of more than a few MiB: only creates that fail, or allocate nothing up front, are bigger.
     const big = specs.filter((s) => s.maxEntries * (s.keySize + s.valueSize) > 8 << 20);

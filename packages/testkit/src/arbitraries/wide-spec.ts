@@ -8,7 +8,7 @@ import {
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, isHashMapType,
 } from "@bpfkit/core";
 import fc from "fast-check";
-import { type MapSpec, type SpecMutation, SPEC_MUTATIONS, breakSpec, isMapInMapType, mutationOf } from "./map-spec.js";
+import { type MapSpec, type SpecMutation, SPEC_MUTATIONS, breakSpec, isKeylessMapType, isMapInMapType, mutationOf } from "./map-spec.js";
 
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 const KMALLOC_MAX_SIZE = 4 << 20;
@@ -81,6 +81,11 @@ export function sizeAtEdge(s: MapSpec, e: SizeEdge, n: number): MapSpec {
         r.maxEntries = 1;
       } else if (t === BPF_MAP_TYPE_ARRAY) {
         r.valueSize = pick([KMALLOC_MAX_SIZE, 0x80000000, 0xffffffff]);
+        r.maxEntries = 1;
+      } else if (isKeylessMapType(t)) {
+        // A queue's, stack's or bloom filter's value past kmalloc's limit is E2BIG at create
+        // (their alloc-checks); never one at the limit: a queue of it is max_entries + 1 of them.
+        r.valueSize = KMALLOC_MAX_SIZE + pick([1, 8]);
         r.maxEntries = 1;
       }
       break;
