@@ -264,7 +264,8 @@ export class SimDriverImpl implements SimDriver {
 
   /** A scratch region of `bytes`, or 0 when the engine has no memory for it. */
   private scratch(bytes: number): number {
-    if (bytes <= this.scratchSize) return this.scratchPtr;
+    // Zero bytes (a keyless map's key) still need a region: 0 is the engine's NULL.
+    if (bytes <= this.scratchSize && this.scratchPtr !== 0) return this.scratchPtr;
     const size = Math.max(align8(bytes), this.scratchSize * 2, 256);
     const ptr = this.engine.scratch(size);
     if (ptr <= 0) {

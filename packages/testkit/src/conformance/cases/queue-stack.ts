@@ -7,7 +7,7 @@ import { CaseSkipped, expectBatch, expectBytes, expectList, expectResult, show, 
 import { readU32, u32, type CaseContext } from "../context.js";
 import { Prng } from "../prng.js";
 import type { ConformanceCase } from "../types.js";
-import { ANY, ARRAY_OF_MAPS, Checks, EXIST, F, F_LOCK, HASH_OF_MAPS, NOEXIST, QUEUE, STACK, typeNames } from "./common.js";
+import { ANY, ARRAY_OF_MAPS, BLOOM_FILTER, Checks, EXIST, F, F_LOCK, HASH_OF_MAPS, NOEXIST, QUEUE, STACK, typeNames } from "./common.js";
 
 /** The empty key every call on a keyless map takes (the kernel driver passes NULL for it). */
 export const NO_KEY: Uint8Array = new Uint8Array(0);
@@ -239,6 +239,20 @@ function accessCase(t: number): ConformanceCase {
 
 export const queueStackCases: ConformanceCase[] = [
   ...[QUEUE, STACK].flatMap((t) => [createCase(t), errnoCase(t), orderCase(t), accessCase(t)]),
+  {
+    // A driver's first call may be the one that asks its buffers for zero bytes: the
+    // simulator once answered ENOMEM here, having no scratch region yet.
+    name: "queue_stack_maps.c QUEUE/STACK, bloom_filter.c BLOOM_FILTER: next_key(NULL) as a fresh driver's first element call",
+    group: "queue-stack",
+    run(ctx) {
+      const c = new Checks("next_key first");
+      for (const [t, want] of [[QUEUE, "EINVAL"], [STACK, "EINVAL"], [BLOOM_FILTER, "EOPNOTSUPP"]] as const) {
+        const fd = ctx.create({ mapType: t, keySize: 0, valueSize: 4, maxEntries: 2 });
+        c.result(ctx.driver.mapGetNextKey(fd, null, new Uint8Array(0)), want, `${typeNames[t]} next_key(NULL)`);
+      }
+      c.done();
+    },
+  },
   {
     name: "queue_stack_maps.c QUEUE/STACK: an odd value_size (3) round-trips exactly",
     group: "queue-stack",
