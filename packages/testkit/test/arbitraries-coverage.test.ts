@@ -108,14 +108,16 @@ describe("keyless programs: queues and stacks fill, overwrite, wrap and drain; b
   const ofType = (t: number) => answered.filter((a) => a.p.spec.mapType === t);
   const queues = answered.filter((a) => a.p.spec.mapType !== BPF_MAP_TYPE_BLOOM_FILTER);
 
-  it("every keyless type, keyless specs (key 0), queues and stacks of 1 to 8, bloom filters of 1 to 16 with ZERO_SEED set and clear", () => {
+  it("every keyless type, keyless specs (key 0), queues and stacks of 1 to 8, bloom filters of 1 to 16 with ZERO_SEED set and clear and 1 to 7 hashes", () => {
     expect(set(programs.map((p) => p.spec.mapType))).toEqual(set(KEYLESS_MAP_TYPES));
     expect(set(programs.map((p) => p.spec.keySize))).toEqual([0]);
     expect(set(queues.map((a) => a.p.spec.maxEntries))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const blooms = ofType(BPF_MAP_TYPE_BLOOM_FILTER).map((a) => a.p.spec);
-    // 64 bits up to 9 entries, 128 from 10 (bloomBitsetMask).
+    // 64 to 256 bits (bloomBitsetMask: entries × hashes × 7/5).
     expect([Math.min(...blooms.map((s) => s.maxEntries)), Math.max(...blooms.map((s) => s.maxEntries))]).toEqual([1, 16]);
     expect(set(blooms.map((s) => (s.mapFlags & BPF_F_ZERO_SEED) !== 0))).toEqual([false, true]);
+    // Every hash count from 1 to 7 in map_extra, and none given (the kernel's 5).
+    expect(set(blooms.map((s) => String(s.mapExtra ?? "none")))).toEqual(["1", "2", "3", "4", "5", "6", "7", "none"]);
   });
 
   it("the keyless ops, every push flag, and the refused commands (delete, next-key, batches, walks) too", () => {

@@ -4,7 +4,7 @@
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG,
   BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK,
-  BPF_NOEXIST, type Driver, type MapCreateAttr, errnoName,
+  BPF_NOEXIST, MAP_INFO_SIZE, type Driver, type MapCreateAttr, decodeMapInfo, errnoName,
 } from "@bpfkit/core";
 import { describe, expect, it } from "vitest";
 import { KEYLESS_MAP_TYPES } from "../src/arbitraries/map-spec.js";
@@ -172,6 +172,22 @@ describe("model: bloom filters as the kernel answers them", () => {
     });
   }
 
+  it.runIf(kernel.unavailable === undefined)("takes its hash count from map_extra: under ZERO_SEED its answers and map_extra's read-back are the kernel's for 1 to 7 hashes", () => {
+    // No answers are written down here: each hash count's must match the kernel's, and the
+    // counts must not all answer alike (else map_extra would be ignored unseen).
+    const run = (d: Driver, k: number) => onMap(d, { mapType: BPF_MAP_TYPE_BLOOM_FILTER, keySize: 0, valueSize: 4, maxEntries: 4, mapFlags: BPF_F_ZERO_SEED, mapExtra: BigInt(k) }, (fd) => {
+      for (const n of [1, 2, 3, 4]) expect(d.mapUpdateElem(fd, NO_KEY, new Uint8Array([n, 0, 0, 0]), BPF_ANY)).toBe(0);
+      const info = new Uint8Array(MAP_INFO_SIZE);
+      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+      const answers = Array.from({ length: 256 }, (_, n) => res(d.mapLookupElem(fd, NO_KEY, new Uint8Array([n, 0, 0, 0]))));
+      return { extra: decodeMapInfo(info).mapExtra, maybe: answers.flatMap((a, n) => (a === "ok" ? [n] : [])) };
+    });
+    const k = kernel.create();
+    const seen = [1, 2, 3, 4, 5, 6, 7].map((h) => ({ model: run(createModelDriver(), h), kernel: run(k, h) }));
+    for (const [i, s] of seen.entries()) expect(s.model, `${i + 1} hashes`).toEqual(s.kernel);
+    expect(new Set(seen.map((s) => s.kernel.maybe.join())).size).toBeGreaterThan(1);
+  });
+
   it("refuses delete and next-key with EOPNOTSUPP, a pop with ENOTSUPP, every batch with ENOTSUPP; frozen, adds are EPERM and lookups answer", () => {
     for (const d of drivers()) {
       const seen = onMap(d, { mapType: BPF_MAP_TYPE_BLOOM_FILTER, keySize: 0, valueSize: 2, maxEntries: 8, mapFlags: BPF_F_ZERO_SEED }, (fd) => {
@@ -213,6 +229,10 @@ for (const [t, name] of [[BPF_MAP_TYPE_QUEUE, "QUEUE"], [BPF_MAP_TYPE_STACK, "ST
     // The queue checks the key first, the bloom filter the value size (in its alloc-check).
     [`${name} with a key and a value past kmalloc's limit`, { ...base, keySize: 4, valueSize: (4 << 20) + 1, maxEntries: 1 }, bloom ? "E2BIG" : "EINVAL"],
     [`${name} named badly`, { ...base, mapName: "bad-name" }, "EINVAL"],
+    // map_extra is a bloom filter's hash count (low 4 bits; 0 means 5); no other type has one.
+    [`${name} map_extra 1`, { ...base, mapExtra: 1n }, bloom ? "OK" : "EINVAL"],
+    [`${name} map_extra 15`, { ...base, mapExtra: 15n }, bloom ? "OK" : "EINVAL"],
+    [`${name} map_extra 16`, { ...base, mapExtra: 16n }, "EINVAL"],
   );
 }
 

@@ -103,6 +103,7 @@ export const SPEC_MUTATIONS = {
   perCpuValueTooBig: "E2BIG",
   badName: "EINVAL",
   keylessWithKey: "EINVAL",
+  badMapExtra: "EINVAL",
 } as const;
 /** The name of a create rule an invalid spec breaks (`keySizeZero`, `lruNoPrealloc`, …), as in `SPEC_MUTATIONS`. */
 export type SpecMutation = keyof typeof SPEC_MUTATIONS;
@@ -137,7 +138,7 @@ function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
   if (isKeylessMapType(t)) {
     keySize = 0;
     // Queues and stacks of 1 to 8 fill, overwrite and wrap their ring within one program. Bloom
-    // filters of 1 to 16 have 64 or 128 bits, which a program's adds fill enough for false
+    // filters of 1 to 16 with 1 to 7 hashes have 64 to 256 bits, which a program's adds fill enough for false
     // positives: only those tell a wrong hash from the kernel's (added values answer 0 anyway).
     maxEntries = 1 + ((maxEntries - 1) % (t === BPF_MAP_TYPE_BLOOM_FILTER ? 16 : 8));
     if (t === BPF_MAP_TYPE_BLOOM_FILTER && o.zeroSeed !== "never" && d.zeroSeed) flags |= BPF_F_ZERO_SEED;
@@ -174,6 +175,9 @@ function validSpec(d: SpecDraw, o: Required<MapSpecOptions>): MapSpec {
   const spec: MapSpec = { mapType: t, keySize, valueSize, maxEntries, mapFlags: flags };
   if (inner !== undefined) spec.inner = inner;
   if (d.named) spec.mapName = "fuzz_map";
+  // A bloom filter's hash count (map_extra) from the key size it has no use for: 1 to 7, or
+  // left out (the kernel's default of 5) when that is a multiple of 8.
+  if (t === BPF_MAP_TYPE_BLOOM_FILTER && d.keySize % 8 !== 0) spec.mapExtra = BigInt(d.keySize % 8);
   return spec;
 }
 
@@ -206,6 +210,8 @@ export function breakSpec(s: MapSpec, m: SpecMutation): MapSpec {
     case "lpmKeyTooSmall": r.mapType = BPF_MAP_TYPE_LPM_TRIE; r.keySize = 4; r.mapFlags = (r.mapFlags & ~(BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU)) | BPF_F_NO_PREALLOC; break;
     case "perCpuValueTooBig": r.mapType = BPF_MAP_TYPE_PERCPU_ARRAY; r.keySize = 4; r.valueSize = 32769; r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
     case "badName": r.mapName = "fuzz-map"; break;
+    // map_extra is a bloom filter's (at most 15 hashes) or an arena's; any other type's is EINVAL.
+    case "badMapExtra": r.mapExtra = r.mapType === BPF_MAP_TYPE_BLOOM_FILTER ? 16n : 1n; break;
     case "keylessWithKey": r.mapType = BPF_MAP_TYPE_QUEUE; r.keySize = Math.max(4, r.keySize); r.mapFlags &= ~(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU); break;
   }
   return r;

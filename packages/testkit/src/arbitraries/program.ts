@@ -243,7 +243,8 @@ export function formatSpec(spec: MapSpec): string {
   const variants = spec.innerVariants !== undefined ? spec.innerVariants.map((v, i) => `, inner${i + 3} ${v}`).join("") : "";
   const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4${variants})`
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? " (values: prog0, prog1, a map fd, a closed fd)" : "";
-  return `${typeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${numa}${name}${inner}`;
+  const extra = spec.mapExtra !== undefined ? ` map_extra ${spec.mapExtra}` : "";
+  return `${typeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${extra}${numa}${name}${inner}`;
 }
 
 /** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */
@@ -283,10 +284,15 @@ export function formatProgram(p: Program): string {
 }
 
 /** fast-check prints a program as its lines; JSON (the CLI's --json) carries the lines too. */
+function jsonSpec(spec: MapSpec): unknown {
+  return spec.mapExtra === undefined ? spec : { ...spec, mapExtra: String(spec.mapExtra) };
+}
+
 function withToString(p: Program): Program {
   Object.defineProperty(p, fc.toStringMethod, { value: () => `\n${formatProgram(p)}`, enumerable: false });
   Object.defineProperty(p, "toJSON", {
-    value: () => ({ spec: p.spec, possibleCpus: p.possibleCpus, ops: p.ops.map(formatOp) }), enumerable: false,
+    // map_extra is a bigint, which JSON cannot carry: its decimal text instead.
+    value: () => ({ spec: jsonSpec(p.spec), possibleCpus: p.possibleCpus, ops: p.ops.map(formatOp) }), enumerable: false,
   });
   return p;
 }

@@ -104,11 +104,11 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
     return i >= 0 ? `${inner.name}${i}` : hex(v);
   };
   // What the map says of itself (the id aside, which differs between drivers): the effective
-  // max_entries, the flags less the fd's RDONLY/WRONLY, the name.
+  // max_entries, the flags less the fd's RDONLY/WRONLY, the name, and map_extra where it is set.
   const infoBytes = new Uint8Array(MAP_INFO_SIZE);
   const ir = timed(() => driver.objGetInfoByFd(created, infoBytes));
   const info = decodeMapInfo(infoBytes);
-  lines.push(ir < 0 ? `info ${res(ir)}` : `info ${ir} bytes: type ${info.type} key ${info.keySize} value ${info.valueSize} max ${info.maxEntries} flags 0x${info.mapFlags.toString(16)} name ${JSON.stringify(info.name)}`);
+  lines.push(ir < 0 ? `info ${res(ir)}` : `info ${ir} bytes: type ${info.type} key ${info.keySize} value ${info.valueSize} max ${info.maxEntries} flags 0x${info.mapFlags.toString(16)} name ${JSON.stringify(info.name)}${info.mapExtra !== 0n ? ` map_extra ${info.mapExtra}` : ""}`);
 
   let cursor: Uint8Array | null = null;
   const orderFree = isOrderFree(spec);

@@ -18,13 +18,11 @@ export const MODELLED_MAP_TYPES: readonly number[] = [
 ];
 
 /**
- * `map_extra` of a MAP_CREATE: a bloom filter's hash count (its low 4 bits), 0 for every other
- * type. MapCreateAttr has no `mapExtra` yet, so this is 0 and bloom filters get the default 5.
+ * `map_extra` of a MAP_CREATE (`attr.mapExtra`, 0 when left out): a bloom filter's hash count in
+ * its low 4 bits (0 meaning 5); any other type but an arena must leave it 0.
  */
-export function mapExtraOf(_attr: MapCreateAttr): bigint {
-  // MAP_EXTRA: once MapCreateAttr has `mapExtra?: bigint`, this line becomes `return _attr.mapExtra ?? 0n;`
-  // (the checks and BloomTable's hash count already follow what it returns).
-  return 0n;
+export function mapExtraOf(attr: MapCreateAttr): bigint {
+  return attr.mapExtra ?? 0n;
 }
 
 /** Thrown when a program asks the model for something it does not cover (not a kernel errno). */

@@ -18,7 +18,7 @@ import type { ModelTable } from "./table.js";
 
 interface ModelMap {
   readonly id: number;
-  readonly attr: Required<Pick<MapCreateAttr, "mapType" | "keySize" | "valueSize" | "maxEntries" | "mapFlags">> & { mapName: string };
+  readonly attr: Required<Pick<MapCreateAttr, "mapType" | "keySize" | "valueSize" | "maxEntries" | "mapFlags" | "mapExtra">> & { mapName: string };
   readonly shape: MapShape;
   readonly table: ModelTable;
   frozen: boolean;
@@ -156,6 +156,7 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
         attr: {
           mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize,
           maxEntries: effectiveMaxEntries(attr, possibleCpus), mapFlags: flags, mapName: attr.mapName ?? "",
+          mapExtra: mapExtraOf(attr),
         },
         shape, table: makeTable(attr, shape), frozen: false, refs: 0,
       };
@@ -295,7 +296,7 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
       const full = new Uint8Array(104);
       encodeMapInfo({
         type: a.mapType, id: f.map.id, keySize: a.keySize, valueSize: a.valueSize, maxEntries: a.maxEntries,
-        mapFlags: a.mapFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY), name: a.mapName,
+        mapFlags: a.mapFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY), name: a.mapName, mapExtra: a.mapExtra,
       }, full);
       const n = Math.min(info.byteLength, full.byteLength);
       info.set(full.subarray(0, n));
