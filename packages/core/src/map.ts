@@ -5,7 +5,7 @@
 // [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
 /// <reference lib="esnext.disposable" preserve="true" />
 import "./dispose-symbol.js"; // before the class below takes [Symbol.dispose] as a key
-import { accessName, accessRefusal, type AccessFlags } from "./access-mode.js";
+import { accessRefusal, type AccessFlags } from "./access-mode.js";
 import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
@@ -21,13 +21,17 @@ import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
-import { BpfError, DecodeError, DeleteAllAbortedError, errnoOf, isNotExist, type RawElement } from "./errors.js";
+import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
 import { getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { lpmKeyId } from "./lpm-order.js";
 import { assertKernelName } from "./kernel-name.js";
-import { heldClosed, heldCodecless, heldNoPin, type Held } from "./held-map.js";
+import { heldClosed, heldCodecless, type Held } from "./held-map.js";
+import {
+  checkPinned, closedHeldError, closedUnpinnedError, createdAs, isPinnedNow, mapOpError, namedError, notPinnedYet,
+  reportMapOp, requireFullAccess, requirePin, unpinPath, type MapOwner,
+} from "./map-lifecycle.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapIncompatibleError, mapDifferences, type WantedMapProperties } from "./map-compat.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
@@ -39,7 +43,7 @@ import { beforeCreate, InnerTemplate } from "./inner-template.js";
 import { specMapName } from "./paths.js";
 import { keptPin, PIN_CHANGED, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
-import { offBpffs, removePin } from "./unpin.js";
+import { offBpffs } from "./unpin.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
 export interface BpfMapInternal {
@@ -104,16 +108,6 @@ function assertCodecs(key: unknown, value: unknown, where: string): void {
  * in another map of the same token size it would be taken silently and mean nothing.
  */
 const cursorOwners = new WeakMap<BatchCursor, object>();
-
-/**
- * The type and flags a create asks the kernel for: the type after the map-type probes (an LRU the
- * kernel lacks is a HASH), with the pre-allocation flag that type takes added. What openOrCreate
- * makes, and so what the compatibility checks compare a live map with.
- */
-function createdAs(bpf: Bpf, mapType: number, flags: number): { mapType: number; flags: number } {
-  const t = bpf.getMapType(mapType);
-  return { mapType: t, flags: (flags | bpf.getPreAllocateMapFlags(t)) >>> 0 };
-}
 
 function isUint(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
@@ -437,31 +431,8 @@ export class BpfMap<K, V> {
    * OBJ_GET_INFO_BY_FD on both fds).
    */
   isPinned(): boolean {
-    if (this.#fd < 0 || (this.#held !== undefined && this.#path === "")) return false;
-    const bpf = this.#bpf;
-    let pinned: number;
-    try {
-      pinned = bpf.objGet(this.path(), this.#access);
-    } catch (e) {
-      if (isNotExist(e)) return false;
-      throw this.#named("isPinned", e);
-    }
-    try {
-      const here = bpf.getMapInfoByFd(this.#fd).id;
-      let there: number;
-      try {
-        there = bpf.getMapInfoByFd(pinned).id;
-      } catch (e) {
-        // A program or link pinned at the path is not this map.
-        if (errnoOf(e) === Errno.EINVAL) return false;
-        throw e;
-      }
-      return here === there;
-    } catch (e) {
-      throw this.#named("isPinned", e);
-    } finally {
-      this.#driver.close(pinned);
-    }
+    if (this.#fd < 0) return false;
+    return isPinnedNow(this.#bpf, { ...this.#owner(), path: this.#held !== undefined ? this.#path : this.path() }, this.#fd);
   }
 
   /**
@@ -609,8 +580,12 @@ export class BpfMap<K, V> {
 
   /** `aboutKey`: the errno is an element call's answer about its key (isKeyNotExist, isKeyExist). */
   #error(op: string, errno: number, why: string | undefined = accessRefusal(this.#access, errno), aboutKey = false): BpfError {
-    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined, aboutKey,
-      message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
+    return mapOpError(this.#owner(), op, errno, why, aboutKey);
+  }
+
+  /** What the shared lifecycle functions (map-lifecycle.ts) read of this map. */
+  #owner(): MapOwner {
+    return { name: this.#name, path: this.#path, held: this.#held, access: this.#access };
   }
 
   /** The reading of an update's or delete's errno on this map (elem-refusal.ts). */
@@ -660,10 +635,9 @@ export class BpfMap<K, V> {
   }
 
   #metric(op: string, ok: boolean): void {
-    const hook = this.#metrics?.mapOp;
-    if (hook === undefined) return;
+    if (this.#metrics?.mapOp === undefined) return;
     this.#commonName ??= extractCommonName(this.#name);
-    hook.call(this.#metrics, this.#commonName, op, ok ? "success" : "fail");
+    reportMapOp(this.#metrics, this.#commonName, op, ok);
   }
 
   // The buffers are zeroed first: a codec that leaves a byte unwritten must not leak the last
@@ -697,56 +671,29 @@ export class BpfMap<K, V> {
   /** The open fd, opening lazily as the seed does (`Open()` first). */
   #fdFor(op: string): number {
     if (this.#fd >= 0) return this.#fd;
-    if (this.#held !== undefined) throw this.#closedHeld(op);
-    if (this.#closedForGood) {
-      throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
-        message: `${op} ${this.#name}: the map is closed, and it was created without a pin, so it cannot be opened again` });
-    }
+    if (this.#held !== undefined) throw closedHeldError(this.#owner(), op);
+    if (this.#closedForGood) throw closedUnpinnedError(this.#owner(), op);
     try {
       this.#open(op);
     } catch (e) {
-      // The seed opens lazily, so forgetting openOrCreate() surfaces here as a bare ENOENT from
-      // OBJ_GET that reads like a filesystem problem: say what is missing and what creates it.
-      if (!(e instanceof BpfError) || e.errno !== Errno.ENOENT || e.map !== this.#name) throw e;
-      throw new BpfError({ errno: e.errno, op: e.op, map: e.map, path: e.path, cause: e,
-        message: `${e.message} (the map is not open and nothing is pinned there: openOrCreate() creates it)` });
+      throw notPinnedYet(this.#owner(), e);
     }
     return this.#fd;
   }
 
-  /** A map held by its fd, once closed: nothing opens it again but the call that made it. */
-  #closedHeld(op: string): BpfError {
-    return new BpfError({ errno: Errno.EBADF, op, map: this.#name,
-      message: `${op} ${this.#name}: the map is closed (${heldClosed(this.#held!)})` });
-  }
-
-  /**
-   * Throws, for an operation on the pin, when this map is held by its fd alone (opened by id,
-   * adopted, a clone): EINVAL while it is open (it stays open), the closed map's EBADF after close().
-   */
+  /** EINVAL (EBADF once closed) for `op` on the pin when this map is held by its fd alone. */
   #requirePin(op: string): void {
-    if (this.#held === undefined) return;
-    if (this.#fd < 0) throw this.#closedHeld(op);
-    throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path: this.#path || undefined,
-      message: `${op} ${this.#name}: ${heldNoPin(this.#held, op)}` });
+    requirePin(this.#owner(), this.#fd >= 0, op);
   }
 
-  /**
-   * Throws EPERM for `op`, which creates or replaces the pinned map, when this map was opened
-   * read-only or write-only: what it made would be read-write, and the caller asked for less.
-   */
+  /** EPERM for `op`, which may create or replace the pin, on a map opened read-only or write-only. */
   #requireFullAccess(op: string): void {
-    if (this.#access === 0) return;
-    const mode = accessName(this.#access);
-    throw new BpfError({ errno: Errno.EPERM, op, map: this.#name, path: this.#path || undefined,
-      message: `${op} ${this.#name}: the map was opened ${mode}, and ${op} may create or replace it; open() opens the pin again ${mode}` });
+    requireFullAccess(this.#owner(), op);
   }
 
-  /** `e` as a BpfError of `op` on this map (the errno, so isNotExist, stays as it was). */
+  /** `e` as a BpfError of `op` on this map. */
   #named(op: string, e: unknown): unknown {
-    if (!(e instanceof BpfError) || e.map === this.#name) return e;
-    return new BpfError({ errno: e.errno, op, map: this.#name, path: e.path ?? (this.#path || undefined),
-      message: `${op} ${this.#name}: ${e.message}`, cause: e });
+    return namedError(this.#owner(), op, e);
   }
 
   /** The driver, timed through the syscall hook when there is one (made once, no closure per call). */
@@ -884,27 +831,16 @@ export class BpfMap<K, V> {
    * Returns the kernel's map type.
    */
   #checkSizes(op: string, path: string, fd: number): number {
-    let info: MapInfo;
-    try {
-      info = this.#bpf.getMapInfo(fd);
-    } catch (e) {
-      this.#driver.close(fd);
-      throw this.#named(op, e);
-    }
-    const refuse = (why: string): never => {
-      this.#driver.close(fd);
-      throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path, message: `${op} ${this.#name}: the map pinned at ${path} ${why}` });
-    };
-    if (info.keySize !== this.#info.keySize || info.valueSize !== this.#info.valueSize) {
-      refuse(`has key size ${info.keySize} and value size ${info.valueSize}, ` +
-        `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}`);
-    }
-    const pinnedBytes = userValueSize(info.mapType, info.valueSize, this.#driver.possibleCpus);
-    if (pinnedBytes !== this.#info.readValueSize) {
-      const perCpu = isPerCpuMapType(info.mapType);
-      refuse(`is ${perCpu ? "a" : "not a"} per-CPU map (type ${info.mapType}), so its values are ${pinnedBytes} bytes ` +
-        `in user space; this map's value codec is ${this.#info.readValueSize}`);
-    }
+    const info = checkPinned(this.#bpf, this.#owner(), op, path, fd, (pinned) => {
+      if (pinned.keySize !== this.#info.keySize || pinned.valueSize !== this.#info.valueSize) {
+        return `has key size ${pinned.keySize} and value size ${pinned.valueSize}, ` +
+          `this map's codecs need ${this.#info.keySize} and ${this.#info.valueSize}`;
+      }
+      const pinnedBytes = userValueSize(pinned.mapType, pinned.valueSize, this.#driver.possibleCpus);
+      if (pinnedBytes === this.#info.readValueSize) return undefined;
+      return `is ${isPerCpuMapType(pinned.mapType) ? "a" : "not a"} per-CPU map (type ${pinned.mapType}), so its values are ${pinnedBytes} bytes ` +
+        `in user space; this map's value codec is ${this.#info.readValueSize}`;
+    });
     this.#kernelMaxEntries = info.maxEntries;
     return info.mapType;
   }
@@ -1056,11 +992,7 @@ export class BpfMap<K, V> {
    */
   unpin(): void {
     this.#requirePin("unpin");
-    const path = this.path();
-    const r = removePin(this.#driver.host, path);
-    if (r.errno !== 0) {
-      throw new BpfError({ errno: r.errno, op: "unpin", map: this.#name, path, message: `unpin ${this.#name} ${path}: ${r.refused ?? errnoText(r.errno)}` });
-    }
+    unpinPath(this.#bpf, { ...this.#owner(), path: this.path() });
   }
 
   /** Like `unpin()`, doing nothing when nothing is pinned at the map's path; EINVAL for a map held only by its fd. */
