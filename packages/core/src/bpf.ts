@@ -16,8 +16,12 @@ import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { accessFlags, accessName, accessOfFileFlags, type AccessFlags, type OpenMapOptions } from "./access-mode.js";
 import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS, OPEN_MAP_OPTIONS_KEYS } from "./option-keys.js";
+import { BLOOM_KIND, BpfBloomFilter, type BloomFilterSpec } from "./bloom-filter.js";
+import { bytes } from "./codec.js";
+import { mapKindName, type KeylessKind, type KeylessMap, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
+import { BpfQueueMap, QUEUE_KIND, type QueueMapSpec } from "./queue-map.js";
 import { BpfMap, idMapName } from "./map.js";
-import { mapDifferences, type MapDifference } from "./map-compat.js";
+import { mapDifferences, sameMapExtra, type MapDifference } from "./map-compat.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import type { OpenMapCodecChooser } from "./opened-codecs.js";
 import { isolatedHook, type MetricsHook } from "./metrics.js";
@@ -96,6 +100,13 @@ export interface CreateMapOptions {
    * by it: one with another name is opened as it is.
    */
   kernelName?: string;
+  /**
+   * bpf_attr's `map_extra` (a u64 as a bigint): a BLOOM_FILTER's number of hash functions in the
+   * low 4 bits (0 means 5); the kernel refuses it (EINVAL) on the types that take none. Default
+   * none (0). Given, an existing pin is compared by it too (a bloom filter's 0 and 5 are one
+   * count), and one with another is re-created.
+   */
+  mapExtra?: bigint;
 }
 
 type CoreCreateMapOptions = CreateMapOptions & { [beforeCreate]?: () => void };
@@ -145,7 +156,7 @@ export class Bpf implements sys.SyscallContext {
   readonly #fallbackRoot: string;
   #preAllocSetting: number;
   readonly #probes: MapTypeProbes;
-  readonly #registry: MapRegistry<BpfMap<any, any>>;
+  readonly #registry: MapRegistry<BpfMap<any, any> | KeylessMap<any>>;
 
   /**
    * What `createBpf(options)` calls: the same options and checks (a TypeError for a bad option, before any
@@ -345,9 +356,9 @@ export class Bpf implements sys.SyscallContext {
    */
   createMap(mapType: number, keySize: number, valueSize: number, maxEntries: number, flags: number,
     innerId: number, path: string, options?: CreateMapOptions): number {
-    const name = kernelNameOption(options, `createMap ${path}`);
+    const { name, mapExtra } = createOptions(options, `createMap ${path}`);
     beforeCreateOption(options)?.();
-    return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
+    return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name, mapExtra);
   }
 
   /**
@@ -384,7 +395,7 @@ export class Bpf implements sys.SyscallContext {
   openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
     flags: number, innerId: number, pin: boolean, options?: CreateMapOptions): { fd: number; isNew: boolean } {
     checkPath(path, "path", "openOrCreateMap");
-    const name = kernelNameOption(options, `openOrCreateMap ${path}`);
+    const { name, mapExtra } = createOptions(options, `openOrCreateMap ${path}`);
     const before = beforeCreateOption(options);
     // A pin is a file: with a trailing slash, dirname() would be the path itself, and the mkdir
     // below would make a directory there that no map could ever be pinned at.
@@ -402,7 +413,7 @@ export class Bpf implements sys.SyscallContext {
           if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
         }
         before?.();
-        const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
+        const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name, mapExtra);
         if (pin) {
           try {
             sys.objPin(this, fd, path);
@@ -432,10 +443,18 @@ export class Bpf implements sys.SyscallContext {
         this.driver.close(old);
         throw e;
       }
-      if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return { fd: old, isNew: false };
+      let upgrade: boolean;
+      try {
+        upgrade = this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags) ||
+          (options?.mapExtra !== undefined && this.#extraDiffers(old, info, path, mapType, options.mapExtra));
+      } catch (e) {
+        this.driver.close(old);
+        throw e;
+      }
+      if (!upgrade) return { fd: old, isNew: false };
       let fd: number | typeof PIN_CHANGED;
       try {
-        fd = this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, name, before);
+        fd = this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, { name, mapExtra }, before);
       } finally {
         this.driver.close(old);
       }
@@ -451,11 +470,11 @@ export class Bpf implements sys.SyscallContext {
 
   /** A map made to replace the one pinned at `path` (open as `old`), pinned in its place when `pin`. */
   #upgrade(old: number, path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
-    flags: number, innerId: number, pin: boolean, name: string, before: (() => void) | undefined): number | typeof PIN_CHANGED {
+    flags: number, innerId: number, pin: boolean, created: { name: string; mapExtra: bigint }, before: (() => void) | undefined): number | typeof PIN_CHANGED {
     let fd: number;
     try {
       before?.();
-      fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name);
+      fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, created.name, created.mapExtra);
     } catch (e) {
       throw keptPin(e, path);
     }
@@ -527,6 +546,17 @@ export class Bpf implements sys.SyscallContext {
     const differences = mapDifferences(info, { mapType, keySize, valueSize, maxEntries, flags }, this.driver.possibleCpus);
     for (const d of differences) this.logger.warn(MISMATCH_MESSAGES[d.field], { old: d.map, new: d.spec, path });
     return differences.length > 0 && info.mapType !== BPF_MAP_TYPE_PROG_ARRAY;
+  }
+
+  /**
+   * Whether the map pinned at `path` (open as `fd`, its info `info`) has another map_extra than
+   * `want` (logged as objCheck logs its differences); a PROG_ARRAY is never re-created.
+   */
+  #extraDiffers(fd: number, info: MapInfo, path: string, mapType: number, want: bigint): boolean {
+    const have = sys.getMapInfoByFd(this, fd).mapExtra;
+    if (sameMapExtra(mapType, have, want)) return false;
+    this.logger.warn("Map extra mismatch for BPF map", { old: have, new: want, path });
+    return info.mapType !== BPF_MAP_TYPE_PROG_ARRAY;
   }
 
   /** The seed's ObjPin: EEXIST when `path` exists, ENOENT when its directory does not. */
@@ -729,6 +759,83 @@ export class Bpf implements sys.SyscallContext {
   }
 
   /**
+   * A queue (BPF_MAP_TYPE_QUEUE, the default type) or stack (BPF_MAP_TYPE_STACK) object, not yet
+   * opened (no syscall): push, pop, peek and drain values; `openOrCreate()` pins it under the map
+   * directory as newMap's maps are. A bad spec is a TypeError or RangeError naming `newQueueMap`.
+   */
+  newQueueMap<V>(spec: QueueMapSpec<V>): BpfQueueMap<V> {
+    return new BpfQueueMap<V>(this, spec);
+  }
+
+  /**
+   * A bloom filter object (BPF_MAP_TYPE_BLOOM_FILTER), not yet opened (no syscall): add values and
+   * ask whether one may be there. `spec.hashFunctions` (1..15, default 5) is checked here.
+   */
+  newBloomFilter<V>(spec: BloomFilterSpec<V>): BpfBloomFilter<V> {
+    return new BpfBloomFilter<V>(this, spec);
+  }
+
+  /**
+   * An existing queue or stack as a BpfQueueMap, as `openMap` opens a keyed map: `ref` is a pin (a
+   * path, or a name in the map directory; the object is registered there), `{ id }` (as
+   * `openMapById`) or `{ fd }` (as `newMapFromFd`: the object takes the fd over). Without `value`
+   * its values are bytes of the map's value size; a codec of another size is a RangeError. A map
+   * of another type is EINVAL naming the call that opens it (bpf.openMap for a keyed map).
+   * `options` open it read-only or write-only (a write-only queue cannot pop or peek: EPERM).
+   * Its fd is closed when anything fails (a `{ fd }` stays the caller's).
+   */
+  openQueueMap(ref: KeylessMapRef, value?: undefined, options?: OpenMapOptions): BpfQueueMap<Uint8Array>;
+  openQueueMap<V>(ref: KeylessMapRef, value: Codec<V>, options?: OpenMapOptions): BpfQueueMap<V>;
+  openQueueMap<V>(ref: KeylessMapRef, value?: Codec<V>, options?: OpenMapOptions): BpfQueueMap<V> | BpfQueueMap<Uint8Array> {
+    return this.#openKeyless("openQueueMap", ref, value, options, QUEUE_KIND,
+      (spec, opened, op) => new BpfQueueMap(this, spec, opened, op));
+  }
+
+  /** An existing bloom filter as a BpfBloomFilter, opened as `openQueueMap` opens a queue. */
+  openBloomFilter(ref: KeylessMapRef, value?: undefined, options?: OpenMapOptions): BpfBloomFilter<Uint8Array>;
+  openBloomFilter<V>(ref: KeylessMapRef, value: Codec<V>, options?: OpenMapOptions): BpfBloomFilter<V>;
+  openBloomFilter<V>(ref: KeylessMapRef, value?: Codec<V>, options?: OpenMapOptions): BpfBloomFilter<V> | BpfBloomFilter<Uint8Array> {
+    return this.#openKeyless("openBloomFilter", ref, value, options, BLOOM_KIND,
+      (spec, opened, op) => new BpfBloomFilter(this, spec, opened, op));
+  }
+
+  #openKeyless<V, M>(op: string, ref: KeylessMapRef, value: Codec<V> | undefined, options: OpenMapOptions | undefined,
+    kind: KeylessKind, make: (spec: KeylessMapSpec<any>, opened: KeylessOpened, op: string) => M): M {
+    const spec = (info: BpfMapInfo, name: string): KeylessMapSpec<any> => {
+      if (value !== undefined && (value === null || typeof value !== "object" || !Number.isInteger(value.size))) {
+        throw new TypeError(`${op} ${name}: value must be a Codec (size, encode, decode)`);
+      }
+      if (value !== undefined && value.size !== info.valueSize) {
+        throw new RangeError(`${op} ${name}: the value codec is ${value.size} bytes, the map's values are ${info.valueSize}`);
+      }
+      return { name, type: info.type, value: value ?? bytes(info.valueSize), maxEntries: info.maxEntries, flags: info.mapFlags } as KeylessMapSpec<any>;
+    };
+    if (typeof ref === "string") {
+      assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${ref}`, "options");
+      const access = accessFlags(options, `${op} ${ref}`);
+      const { path, fd } = this.#pinnedFd(op, ref, access);
+      return this.#adoptFd(op, fd, path, { path }, (info) => make(spec(info, basename(path)), { path, fd, info, access }, op), kind);
+    }
+    if (ref === null || typeof ref !== "object" || (("id" in ref) === ("fd" in ref))) {
+      throw new TypeError(`${op}: the map must be a pin (a name or path), { id } or { fd }, got ${ref === null ? "null" : typeof ref}`);
+    }
+    if ("id" in ref) {
+      const id = ref.id;
+      assertMapId(op, id);
+      const name = idMapName(id);
+      assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${name}`, "options");
+      const access = accessFlags(options, `${op} ${name}`);
+      const fd = this.#idFd(op, id, access);
+      return this.#adoptFd(op, fd, name, { map: name },
+        (info) => make(spec(info, name), { path: "", fd, info, access, held: { by: "openMapById", id } }, op), kind);
+    }
+    const fd = ref.fd;
+    assertFdNumber(op, fd);
+    const { info, mode } = this.#adoptableFd(op, fd, options, kind);
+    return make(spec(info, idMapName(info.id)), { path: "", fd, info, access: mode, held: { by: "newMapFromFd", id: info.id } }, op);
+  }
+
+  /**
    * The seed's OpenMap: the map pinned at `name` (a path, or a name under the map directory),
    * with raw byte keys and values and no dump parser; or, given codecs that fit the map's key
    * and value sizes, typed (and dumpable) like a map from `newMap`. The codecs may be a function
@@ -750,19 +857,23 @@ export class Bpf implements sys.SyscallContext {
     assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `openMap ${String(name)}`, "codecs");
     assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `openMap ${String(name)}`, "options");
     const access = accessFlags(options, `openMap ${String(name)}`);
-    const path = this.#resolve(name, "openMap");
-    let fd: number;
-    try {
-      fd = sys.objGet(this, path, access);
-    } catch (e) {
-      // The seed's words name the pin; say which call asked, as every later failure here does.
-      const named = e instanceof BpfError ? renamed(e, "openMap", path, { path }) : e;
-      if (access !== 0 && errnoOf(e) === Errno.EINVAL) this.#notOpenedInMode(path, named);
-      throw named;
-    }
+    const { path, fd } = this.#pinnedFd("openMap", name, access);
     // fromOpened registers the map under `path`.
     return this.#adoptFd("openMap", fd, path, { path },
       (info) => BpfMap.fromOpened<K, V>(this, basename(path), path, fd, sys.seedMapInfo(info), codecs, info.name, access));
+  }
+
+  /** The map pinned at `name` (a path, or a name in the map directory) opened with `access`, for `op`. */
+  #pinnedFd(op: string, name: string, access: AccessFlags): { path: string; fd: number } {
+    const path = this.#resolve(name, op);
+    try {
+      return { path, fd: sys.objGet(this, path, access) };
+    } catch (e) {
+      // The seed's words name the pin; say which call asked, as every later failure here does.
+      const named = e instanceof BpfError ? renamed(e, op, path, { path }) : e;
+      if (access !== 0 && errnoOf(e) === Errno.EINVAL) this.#notOpenedInMode(path, named);
+      throw named;
+    }
   }
 
   /**
@@ -795,15 +906,21 @@ export class Bpf implements sys.SyscallContext {
   openMapById<K, V>(id: number, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>,
     options?: OpenMapOptions): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     const op = "openMapById";
-    if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${id === null ? "null" : typeof id}`);
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${op}: id ${id} is not a u32`);
+    assertMapId(op, id);
     assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `${op} ${idMapName(id)}`, "codecs");
     assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${idMapName(id)}`, "options");
     const access = accessFlags(options, `${op} ${idMapName(id)}`);
     const name = idMapName(id);
-    let fd: number;
+    const fd = this.#idFd(op, id, access);
+    return this.#adoptFd(op, fd, name, { map: name },
+      (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs, access));
+  }
+
+  /** An fd of the map with kernel id `id` (a u32, checked), opened with `access`, for `op`. */
+  #idFd(op: string, id: number, access: AccessFlags): number {
+    const name = idMapName(id);
     try {
-      fd = sys.mapFdFromId(this, id, access);
+      return sys.mapFdFromId(this, id, access);
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       // The kernel gives GET_FD_BY_ID to CAP_SYS_ADMIN only: with CAP_BPF alone maps can be made
@@ -811,8 +928,6 @@ export class Bpf implements sys.SyscallContext {
       const why = e.errno === Errno.EPERM ? " (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)" : "";
       throw renamed(e, op, name, { map: name }, why);
     }
-    return this.#adoptFd(op, fd, name, { map: name },
-      (info) => BpfMap.fromId<K, V>(this, id, fd, sys.seedMapInfo(info), info.name, codecs, access));
   }
 
   /**
@@ -846,21 +961,30 @@ export class Bpf implements sys.SyscallContext {
   newMapFromFd<K, V>(fd: number, codecs?: OpenMapCodecs<K, V> | OpenMapCodecChooser<K, V>,
     options?: OpenMapOptions): BpfMap<K, V> | BpfMap<Uint8Array, Uint8Array> {
     const op = "newMapFromFd";
-    if (typeof fd !== "number") throw new TypeError(`${op}: fd must be a number, got ${fd === null ? "null" : typeof fd}`);
-    if (!Number.isInteger(fd)) throw new TypeError(`${op}: fd ${fd} is not an integer`);
-    if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`${op}: fd ${fd} is not a file descriptor (0..2^31−1)`);
+    assertFdNumber(op, fd);
+    assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `${op} fd ${fd}`, "codecs");
+    const { info, mode } = this.#adoptableFd(op, fd, options);
+    // Only now, with nothing left to refuse, is the fd this BpfMap's.
+    return BpfMap.fromFd<K, V>(this, info.id, fd, sys.seedMapInfo(info), info.name, codecs, mode);
+  }
+
+  /**
+   * What newMapFromFd (and the keyless maps' `{ fd }` opens, `kind` their types) checks before
+   * it takes `fd`, a u32 checked by the caller: that it is an open map fd of a fitting shape,
+   * opened in the mode the options say. Refused, the fd stays the caller's, open.
+   */
+  #adoptableFd(op: string, fd: number, options: OpenMapOptions | undefined, kind?: KeylessKind): { info: BpfMapInfo; mode: AccessFlags } {
     const what = `fd ${fd}`;
-    assertOptionKeys(codecs, OPEN_MAP_CODECS_KEYS, `${op} ${what}`, "codecs");
     assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${what}`, "options");
     const access = accessFlags(options, `${op} ${what}`);
     // A closed fd: the kernel's info call says EBADFD (6.18), which reads like a broken fd, not a
     // missing one; the host knows, unless it cannot tell any fd (ENOSYS: no procfs).
-    const kind = this.driver.host.objKind?.(fd);
-    if (typeof kind === "number" && isNegErrno(kind) && kind !== -Errno.ENOSYS) {
-      throw new BpfError({ errno: -kind, op, message: `${op} ${what}: ${kind === -Errno.EBADF ? "the fd is not open" : errnoText(-kind)}` });
+    const kind0 = this.driver.host.objKind?.(fd);
+    if (typeof kind0 === "number" && isNegErrno(kind0) && kind0 !== -Errno.ENOSYS) {
+      throw new BpfError({ errno: -kind0, op, message: `${op} ${what}: ${kind0 === -Errno.EBADF ? "the fd is not open" : errnoText(-kind0)}` });
     }
-    if (typeof kind === "object" && kind !== null && kind.kind !== "map") {
-      const it = kind.kind === "link" ? `a BPF link (${kind.linkType}), not a map` : kind.kind === "prog" ? "a BPF program, not a map"
+    if (typeof kind0 === "object" && kind0 !== null && kind0.kind !== "map") {
+      const it = kind0.kind === "link" ? `a BPF link (${kind0.linkType}), not a map` : kind0.kind === "prog" ? "a BPF program, not a map"
         : "not a BPF object, so no map";
       throw new BpfError({ errno: Errno.EINVAL, op, message: `${op} ${what}: it is ${it}` });
     }
@@ -875,15 +999,9 @@ export class Bpf implements sys.SyscallContext {
       throw e;
     }
     const name = idMapName(info.id);
-    if (info.type === 0) throw new BpfError({ errno: Errno.EINVAL, op, map: name, message: `${op} ${what}: Unable to determine map type of ${name}` });
-    if (info.keySize === 0) {
-      const keyless = keylessMapTypeName(info.type);
-      const why = keyless !== undefined ? `: a ${keyless} map has no keys, and a BpfMap needs them` : "";
-      throw new BpfError({ errno: Errno.EINVAL, op, map: name, message: `${op} ${what}: Unable to determine map key size of ${name}${why}` });
-    }
-    const mode = this.#fdAccess(fd, access, `${op} ${what}`, name);
-    // Only now, with nothing left to refuse, is the fd this BpfMap's.
-    return BpfMap.fromFd<K, V>(this, info.id, fd, sys.seedMapInfo(info), info.name, codecs, mode);
+    const why = shapeRefusal(info, name, kind);
+    if (why !== undefined) throw new BpfError({ errno: Errno.EINVAL, op, map: name, message: `${op} ${what}: ${why}` });
+    return { info, mode: this.#fdAccess(fd, access, `${op} ${what}`, name, op) };
   }
 
   /**
@@ -892,12 +1010,12 @@ export class Bpf implements sys.SyscallContext {
    * `asked`, the caller's word. Asked for a mode the fd does not have, EINVAL: the map would
    * explain the kernel's answers by a mode that is not the fd's.
    */
-  #fdAccess(fd: number, asked: AccessFlags, where: string, name: string): AccessFlags {
+  #fdAccess(fd: number, asked: AccessFlags, where: string, name: string, op: string): AccessFlags {
     const flags = mapFdInfoIfReadable(this.driver, fd)?.fileFlags;
     if (flags === undefined) return asked;
     const real = accessOfFileFlags(flags);
     if (asked !== 0 && asked !== real) {
-      throw new BpfError({ errno: Errno.EINVAL, op: "newMapFromFd", map: name,
+      throw new BpfError({ errno: Errno.EINVAL, op, map: name,
         message: `${where}: the fd is ${accessName(real)}, not ${accessName(asked)} as the options say` });
     }
     return real;
@@ -926,16 +1044,11 @@ export class Bpf implements sys.SyscallContext {
    * anything fails `fd` is closed, and an error that names only the fd names `what` instead.
    */
   #adoptFd<M>(op: string, fd: number, what: string, where: { path?: string; map?: string },
-    make: (info: BpfMapInfo) => M): M {
+    make: (info: BpfMapInfo) => M, kind?: KeylessKind): M {
     try {
       const info = sys.getMapInfoByFd(this, fd);
-      if (info.type === 0) throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map type of ${what}` });
-      if (info.keySize === 0) {
-        // The seed's words, and for a map type that never has keys, why: BpfMap is keyed.
-        const keyless = keylessMapTypeName(info.type);
-        const why = keyless !== undefined ? `: a ${keyless} map has no keys, and a BpfMap needs them` : "";
-        throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: `Unable to determine map key size of ${what}${why}` });
-      }
+      const why = shapeRefusal(info, what, kind);
+      if (why !== undefined) throw new BpfError({ errno: Errno.EINVAL, op, ...where, message: kind !== undefined ? `${op} ${why}` : why });
       return make(info);
     } catch (e) {
       this.driver.close(fd);
@@ -954,28 +1067,73 @@ export class Bpf implements sys.SyscallContext {
     return this.mapPath(name);
   }
 
-  /** The registered map for a name or an absolute path. */
+  /**
+   * The registered BpfMap for a name or an absolute path (a queue, stack or bloom filter open
+   * there is not a BpfMap: it is listed by getOpenMaps only).
+   */
   getMap(name: string): BpfMap<any, any> | undefined {
-    return this.#registry.get(this.#resolve(name, "getMap"));
+    const m = this.#registry.get(this.#resolve(name, "getMap"));
+    return m instanceof BpfMap ? m : undefined;
   }
 
-  /** Models of every open map (in no set order). */
+  /** Models of every open map, keyless ones included (in no set order). */
   getOpenMaps(): BpfMapModel[] {
     return this.#registry.all().map((m) => m.getModel());
   }
 
   /**
    * Records `m` as the open map at `path`, ahead of any other object open there, which getMap
-   * gives again once `m` is unregistered. BpfMap calls this.
+   * gives again once `m` is unregistered. BpfMap and the keyless maps call this.
    */
-  registerMap(path: string, m: BpfMap<any, any>): void {
+  registerMap(path: string, m: BpfMap<any, any> | KeylessMap<any>): void {
     this.#registry.register(path, m);
   }
 
   /** Removes `m` from `path`, never another object open there (API.md §4.7). */
-  unregisterMap(path: string, m: BpfMap<any, any>): void {
+  unregisterMap(path: string, m: BpfMap<any, any> | KeylessMap<any>): void {
     this.#registry.unregister(path, m);
   }
+}
+
+/** A TypeError or RangeError naming `op` unless `id` is a u32. */
+function assertMapId(op: string, id: unknown): asserts id is number {
+  if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${id === null ? "null" : typeof id}`);
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${op}: id ${id} is not a u32`);
+}
+
+/** A TypeError or RangeError naming `op` unless `fd` is a file descriptor number. */
+function assertFdNumber(op: string, fd: unknown): asserts fd is number {
+  if (typeof fd !== "number") throw new TypeError(`${op}: fd must be a number, got ${fd === null ? "null" : typeof fd}`);
+  if (!Number.isInteger(fd)) throw new TypeError(`${op}: fd ${fd} is not an integer`);
+  if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`${op}: fd ${fd} is not a file descriptor (0..2^31−1)`);
+}
+
+/**
+ * Why a map whose info is `info` cannot be adopted by a BpfMap (or, given `kind`, by that keyless
+ * class), in the seed's words where it has them; undefined when it can. `what` names it.
+ */
+function shapeRefusal(info: BpfMapInfo, what: string, kind: KeylessKind | undefined): string | undefined {
+  if (info.type === 0) return `Unable to determine map type of ${what}`;
+  if (kind !== undefined) {
+    if (kind.types.includes(info.type)) return undefined;
+    const keyless = keylessClassFor(info.type);
+    const use = keyless !== undefined ? `${keyless.open} opens it` : info.keySize === 0 ? "bpfkit has no class for it" : "bpf.openMap opens it";
+    return `${what} is a ${mapKindName(info.type)} map (type ${info.type}), not ${kind.what}: ${use}`;
+  }
+  if (info.keySize !== 0) return undefined;
+  // The seed's words, and for a map type that never has keys, why: BpfMap is keyed.
+  const keyless = keylessMapTypeName(info.type);
+  const cls = keylessClassFor(info.type);
+  const why = keyless === undefined ? "" : `: a ${keyless} map has no keys, and a BpfMap needs them` +
+    (cls !== undefined ? `; open it as a ${cls.name} with ${cls.open}` : "");
+  return `Unable to determine map key size of ${what}${why}`;
+}
+
+/** The bpfkit class for a keyless map type, and the Bpf method that opens one. */
+function keylessClassFor(t: number): { name: string; open: string } | undefined {
+  if (QUEUE_KIND.types.includes(t)) return { name: "BpfQueueMap", open: "bpf.openQueueMap" };
+  if (BLOOM_KIND.types.includes(t)) return { name: "BpfBloomFilter", open: "bpf.openBloomFilter" };
+  return undefined;
 }
 
 /** `e` as `op` on `what` (a path, `id:12`) reports it: `op what: e's message why`, `e` the cause. */
@@ -983,15 +1141,21 @@ function renamed(e: BpfError, op: string, what: string, where: { path?: string; 
   return new BpfError({ errno: e.errno, op, ...where, message: `${op} ${what}: ${e.message}${why}`, cause: e });
 }
 
-/** The kernel name in `options` ("" for none), or a TypeError/RangeError naming `where`. */
-function kernelNameOption(options: CreateMapOptions | undefined, where: string): string {
-  if (options === undefined) return "";
-  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName? }`);
+/**
+ * The kernel name ("" for none) and map_extra (0 for none) in `options`, or a TypeError/RangeError
+ * naming `where`.
+ */
+function createOptions(options: CreateMapOptions | undefined, where: string): { name: string; mapExtra: bigint } {
+  if (options === undefined) return { name: "", mapExtra: 0n };
+  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName?, mapExtra? }`);
   assertOptionKeys(options, CREATE_MAP_OPTIONS_KEYS, where, "options");
-  const name = options.kernelName;
-  if (name === undefined) return "";
-  assertKernelName(name, where);
-  return name;
+  const { kernelName, mapExtra } = options;
+  if (kernelName !== undefined) assertKernelName(kernelName, where);
+  if (mapExtra !== undefined) {
+    if (typeof mapExtra !== "bigint") throw new TypeError(`${where}: options.mapExtra must be a bigint, got ${typeof mapExtra}`);
+    if (mapExtra < 0n || mapExtra > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${where}: options.mapExtra ${mapExtra} is not a u64`);
+  }
+  return { name: kernelName ?? "", mapExtra: mapExtra ?? 0n };
 }
 
 function assertAttr(attr: ElemAttr, op: string): void {

@@ -42,6 +42,13 @@ export { countCpuList, parseCpuList } from "./cpu-list.js";
 export { iterateMap, DEFAULT_MAX_RESTARTS, type IterateOptions } from "./iterate.js";
 export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw, type RawBatch } from "./map-batch.js";
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";
+// Keyless maps: queue, stack and bloom filter.
+export { KeylessMap, type KeylessMapRef, type KeylessMapSpec } from "./keyless-map.js";
+export { BpfQueueMap, type PushOptions, type QueueMapSpec } from "./queue-map.js";
+export {
+  BpfBloomFilter, bloomHashFunctions, DEFAULT_BLOOM_HASH_FUNCTIONS, MAX_BLOOM_HASH_FUNCTIONS, type BloomFilterSpec,
+} from "./bloom-filter.js";
+export { sameMapExtra } from "./map-compat.js";
 export * from "./driver-wrap.js";
 export { assertOptionKeys, optionKeys } from "./option-keys.js";
 export { editDistance } from "./edit-distance.js";

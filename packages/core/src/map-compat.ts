@@ -1,7 +1,7 @@
 // Whether a live map is what a spec asks for, without touching it: cilium/ebpf's
 // MapSpec.Compatible and ErrMapIncompatible. The rules are the seed's objCheck (what makes
 // openOrCreate re-create a pin), so "compatible" means "openOrCreate would open it as it is".
-import { BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, isLruMapType, mapTypeName } from "./constants.js";
+import { BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, isLruMapType, mapTypeName } from "./constants.js";
 import type { MapInfo } from "./syscalls.js";
 
 /** The properties a live map is compared on (the seed's MapInfo fields objCheck reads). */
@@ -51,6 +51,16 @@ export function mapDifferences(info: MapInfo, want: WantedMapProperties, possibl
     if (have !== wanted[field]) out.push({ field, map: have, spec: wanted[field] });
   }
   return out;
+}
+
+/**
+ * Whether two map_extra values make the same map of type `mapType`: a bloom filter's hash count is
+ * the low 4 bits, 0 meaning 5 (kernel/bpf/bloom_filter.c), so 0 and 5 are one count.
+ */
+export function sameMapExtra(mapType: number, a: bigint, b: bigint): boolean {
+  if (mapType !== BPF_MAP_TYPE_BLOOM_FILTER) return a === b;
+  const hashes = (x: bigint) => ((x & 0xfn) === 0n ? 5n : x & 0xfn);
+  return hashes(a) === hashes(b) && (a & ~0xfn) === (b & ~0xfn);
 }
 
 function describe(d: MapDifference): string {

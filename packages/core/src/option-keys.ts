@@ -78,7 +78,7 @@ export const BPF_OPTIONS_KEYS = optionKeys<BpfOptions>({
   driver: true, mapRoot: true, mapPrefix: true, logger: true, metrics: true, probe: true, fallbackMapRoot: true,
   preAllocateMaps: true,
 });
-export const CREATE_MAP_OPTIONS_KEYS = optionKeys<CreateMapOptions>({ kernelName: true });
+export const CREATE_MAP_OPTIONS_KEYS = optionKeys<CreateMapOptions>({ kernelName: true, mapExtra: true });
 export const DUMP_OPTIONS_KEYS = optionKeys<DumpOptions>({ algorithm: true, batchSize: true });
 export const ITERATE_OPTIONS_KEYS = optionKeys<IterateOptions>({ maxRestarts: true });
 export const WITH_CACHE_OPTIONS_KEYS = optionKeys<WithCacheOptions>({ clock: true });

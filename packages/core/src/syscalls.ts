@@ -94,10 +94,11 @@ function dotName(errno: number, path: string): string {
 /**
  * The seed's CreateMap: BPF_MAP_CREATE with no NUMA node, and no name unless `mapName` is one
  * (checked by the caller; "" is none); `innerId` is really the fd of a template inner map
- * (map-in-map only). `path` is only for the message.
+ * (map-in-map only); `mapExtra` is bpf_attr's map_extra (0: none, as the seed). `path` is only
+ * for the message.
  */
 export function createMap(ctx: SyscallContext, mapType: number, keySize: number, valueSize: number,
-  maxEntries: number, flags: number, innerId: number, path: string, mapName = ""): number {
+  maxEntries: number, flags: number, innerId: number, path: string, mapName = "", mapExtra = 0n): number {
   const op = "Unable to create map";
   assertU32(mapType, "mapType", `${op} ${path}`);
   assertU32(keySize, "keySize", `${op} ${path}`);
@@ -107,7 +108,8 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   assertU32(innerId, "innerId", `${op} ${path}`);
   const t0 = timeStart(ctx);
   // Without a name the attr is the seed's: no map_name at all.
-  const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId, ...(mapName !== "" ? { mapName } : {}) });
+  const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId,
+    ...(mapName !== "" ? { mapName } : {}), ...(mapExtra !== 0n ? { mapExtra } : {}) });
   timeEnd(ctx, MetricOp.create, fd, t0);
   if (fd < 0) {
     const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || missingTypeHint(ctx, mapType, -fd);

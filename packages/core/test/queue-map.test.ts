@@ -1,0 +1,236 @@
+// BpfQueueMap: queues and stacks through core, pinned as BpfMaps are, on both drivers.
+import { expect, it } from "vitest";
+import {
+  BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BpfError, BpfQueueMap,
+  DecodeError, Errno, u32, type Codec, type QueueMapSpec,
+} from "@bpfkit/core";
+import { openFdsOf } from "./support/bpf-world.js";
+import { eachDriver, testMapSpec } from "./support/env.js";
+import { thrown, thrownBpfError } from "./support/thrown.js";
+
+function queueSpec(type = BPF_MAP_TYPE_QUEUE, maxEntries = 3, name = "cilium_q"): QueueMapSpec<number> {
+  return { name, type, value: u32, maxEntries };
+}
+
+eachDriver("BpfQueueMap", (get) => {
+  it("a queue pops in push order, a stack in reverse; peek leaves the value; empty is undefined", () => {
+    const env = get();
+    for (const [type, order] of [[BPF_MAP_TYPE_QUEUE, [1, 2, 3]], [BPF_MAP_TYPE_STACK, [3, 2, 1]]] as const) {
+      const q = env.track(env.bpf.newQueueMap(queueSpec(type, 3, `q${type}`)));
+      expect(q.openOrCreate()).toBe(true);
+      expect([q.pop(), q.peek()]).toEqual([undefined, undefined]);
+      for (const v of [1, 2, 3]) q.push(v);
+      expect(q.peek()).toBe(order[0]);
+      expect(q.peek()).toBe(order[0]);
+      expect([q.pop(), q.pop(), q.pop(), q.pop()]).toEqual([...order, undefined]);
+    }
+  });
+
+  it("the type defaults to QUEUE; maps of the pin are in getOpenMaps, not getMap (which gives BpfMaps)", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap({ name: "cilium_q", value: u32, maxEntries: 2 }));
+    q.openOrCreate();
+    expect(q.mapType).toBe(BPF_MAP_TYPE_QUEUE);
+    expect(q.info()).toMatchObject({ type: BPF_MAP_TYPE_QUEUE, keySize: 0, valueSize: 4, maxEntries: 2 });
+    expect(env.bpf.getOpenMaps()).toEqual([{ path: q.path() }]);
+    expect(env.bpf.getMap("cilium_q")).toBeUndefined();
+    q.close();
+    expect(env.bpf.getOpenMaps()).toEqual([]);
+  });
+
+  it("a push to a full map is E2BIG naming the map and push; { overwrite: true } drops the oldest instead", () => {
+    const env = get();
+    for (const [type, after] of [[BPF_MAP_TYPE_QUEUE, [2, 3, 4]], [BPF_MAP_TYPE_STACK, [4, 3, 2]]] as const) {
+      const q = env.track(env.bpf.newQueueMap(queueSpec(type, 3, `full${type}`)));
+      q.openOrCreate();
+      for (const v of [1, 2, 3]) q.push(v);
+      const e = thrownBpfError(() => q.push(9));
+      expect([e.errno, e.op, e.map]).toEqual([Errno.E2BIG, "push", `full${type}`]);
+      expect(e.message).toMatch(/is full \(3 values\).*overwrite: true/);
+      q.push(4, { overwrite: true });
+      expect([...q.drain()]).toEqual(after);
+    }
+  });
+
+  it("drain pops everything lazily and leaves the map empty; a pinned map opens at the first element call", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    q.openOrCreate();
+    q.push(5);
+    q.push(6);
+    q.close();
+    const it = q.drain();
+    expect(q.isOpen()).toBe(false);
+    expect([...it]).toEqual([5, 6]);
+    expect(q.isOpen()).toBe(true);
+    expect(q.pop()).toBeUndefined();
+  });
+
+  it("bad input and bad specs are refused before any syscall, naming the map and operation", () => {
+    const env = get();
+    const before = openFdsOf(env.driver);
+    expect(() => env.bpf.newQueueMap({ ...queueSpec(), maxEntries: 0 })).toThrow(/newQueueMap cilium_q: maxEntries must be a u32 of at least 1/);
+    expect(() => env.bpf.newQueueMap({ ...queueSpec(), type: BPF_MAP_TYPE_HASH })).toThrow(TypeError);
+    expect(() => env.bpf.newQueueMap({ ...queueSpec(), key: u32 } as never)).toThrow(/spec/);
+    expect(() => env.bpf.newQueueMap({ ...queueSpec(), kernelName: "no-dash" })).toThrow(/newQueueMap cilium_q/);
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    expect(() => q.push(-1)).toThrow(/push cilium_q: bad value/);
+    expect(() => q.push(1, { overwrite: 1 } as never)).toThrow(/push cilium_q: options.overwrite must be a boolean/);
+    expect(() => q.push(1, { overwite: true } as never)).toThrow(/overwite/);
+    expect(q.isOpen()).toBe(false);
+    expect(openFdsOf(env.driver)).toBe(before);
+  });
+
+  it("an element call before openOrCreate says nothing is pinned; a closed unpinned map is EBADF", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    const e = thrownBpfError(() => q.pop());
+    expect([e.errno, e.map]).toEqual([Errno.ENOENT, "cilium_q"]);
+    expect(e.message).toMatch(/openOrCreate\(\) creates it/);
+    const loose = env.track(env.bpf.newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 3, "loose")));
+    expect(loose.openOrCreateUnpinned()).toBe(true);
+    expect(loose.isPinned()).toBe(false);
+    loose.push(1);
+    loose.close();
+    const c = thrownBpfError(() => loose.push(2));
+    expect([c.errno, c.op, c.map]).toEqual([Errno.EBADF, "push", "loose"]);
+  });
+
+  it("opens an existing pin with bpf.openQueueMap (bytes without a codec), by id and by fd", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    q.openOrCreate();
+    q.push(7);
+    const raw = env.track(env.bpf.openQueueMap("cilium_q"));
+    expect(raw).toBeInstanceOf(BpfQueueMap);
+    expect(raw.peek()).toEqual(new Uint8Array([7, 0, 0, 0]));
+    expect(raw.isPinned()).toBe(true);
+    const typed = env.track(env.bpf.openQueueMap(q.path(), u32));
+    expect(typed.peek()).toBe(7);
+    const byId = env.track(env.bpf.openQueueMap({ id: q.info().id }, u32));
+    expect([byId.name(), byId.path(), byId.pop()]).toEqual([`id:${q.info().id}`, "", 7]);
+    expect(thrownBpfError(() => byId.unpin()).errno).toBe(Errno.EINVAL);
+    byId.close();
+    const closed = thrownBpfError(() => byId.pop());
+    expect([closed.errno, closed.op]).toEqual([Errno.EBADF, "pop"]);
+    const fd = env.driver.objGet(q.path());
+    const byFd = env.track(env.bpf.openQueueMap({ fd }, u32));
+    byFd.push(8);
+    expect(q.pop()).toBe(8);
+    byFd.close();
+    expect(env.driver.close(fd)).toBe(-Errno.EBADF); // the object took the fd over
+  });
+
+  it("openQueueMap refuses a codec of another size, a keyed map and a bloom filter, closing its fd", () => {
+    const env = get();
+    env.track(env.bpf.newQueueMap(queueSpec())).openOrCreate();
+    env.map(testMapSpec("cilium_h")).openOrCreate();
+    env.track(env.bpf.newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 8 })).openOrCreate();
+    const before = openFdsOf(env.driver);
+    const u8: Codec<number> = { size: 1, encode: (v, o) => void (o[0] = v), decode: (b) => b[0]! };
+    expect(() => env.bpf.openQueueMap("cilium_q", u8)).toThrow(/openQueueMap cilium_q: the value codec is 1 bytes, the map's values are 4/);
+    const keyed = thrownBpfError(() => env.bpf.openQueueMap("cilium_h"));
+    expect([keyed.errno, keyed.op]).toEqual([Errno.EINVAL, "openQueueMap"]);
+    expect(keyed.message).toMatch(/is a Hash map \(type 1\), not a queue or stack: bpf.openMap opens it/);
+    expect(thrownBpfError(() => env.bpf.openQueueMap("cilium_b")).message).toMatch(/bpf.openBloomFilter opens it/);
+    expect(() => env.bpf.openQueueMap({ id: 1, fd: 2 } as never)).toThrow(TypeError);
+    expect(openFdsOf(env.driver)).toBe(before);
+  });
+
+  it("bpf.openMap of a queue pin still refuses, naming the class and call that open it", () => {
+    const env = get();
+    env.track(env.bpf.newQueueMap(queueSpec(BPF_MAP_TYPE_STACK))).openOrCreate();
+    const e = thrownBpfError(() => env.bpf.openMap("cilium_q"));
+    expect(e.errno).toBe(Errno.EINVAL);
+    expect(e.message).toMatch(/a stack map has no keys, and a BpfMap needs them; open it as a BpfQueueMap with bpf.openQueueMap/);
+  });
+
+  it("a write-only queue cannot pop or peek (EPERM naming write-only), a read-only one cannot push", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    q.openOrCreate();
+    q.push(1);
+    const w = env.track(env.bpf.openQueueMap("cilium_q", u32, { writeOnly: true }));
+    w.push(2);
+    for (const f of [() => w.pop(), () => w.peek(), () => [...w.drain()]]) {
+      const e = thrownBpfError(f);
+      expect([e.errno, e.map]).toEqual([Errno.EPERM, "cilium_q"]);
+      expect(e.message).toMatch(/write-only/);
+    }
+    expect(thrownBpfError(() => w.pop()).op).toBe("pop");
+    const r = env.track(env.bpf.openQueueMap("cilium_q", u32, { readOnly: true }));
+    expect(thrownBpfError(() => r.push(3)).message).toMatch(/^push cilium_q: .*read-only/);
+    expect(r.peek()).toBe(1);
+    r.close();
+    expect(thrownBpfError(() => r.openOrCreate()).errno).toBe(Errno.EPERM);
+  });
+
+  it("a map created with BPF_F_WRONLY in its flags explains its EPERM the same way", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap({ ...queueSpec(), flags: BPF_F_WRONLY }));
+    q.openOrCreate();
+    q.push(1);
+    expect(thrownBpfError(() => q.pop()).message).toMatch(/write-only/);
+  });
+
+  it("openOrCreate re-creates a pin whose properties changed and opens one that fits; open() refuses another type", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    q.openOrCreate();
+    q.push(1);
+    const same = env.track(env.bpf.newQueueMap(queueSpec()));
+    expect(same.openOrCreate()).toBe(false);
+    expect(same.pop()).toBe(1);
+    const bigger = env.track(env.otherBpf().newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 5)));
+    expect(bigger.openOrCreate()).toBe(true);
+    expect(bigger.info().maxEntries).toBe(5);
+    expect(q.isPinned()).toBe(false);
+    const stack = env.track(env.otherBpf().newQueueMap(queueSpec(BPF_MAP_TYPE_STACK, 5)));
+    const e = thrownBpfError(() => stack.open());
+    expect([e.errno, e.op]).toEqual([Errno.EINVAL, "open"]);
+    expect(e.message).toMatch(/the map pinned at .* is a queue .*not a stack/);
+    expect(stack.openOrCreate()).toBe(true);
+    expect(stack.info().type).toBe(BPF_MAP_TYPE_STACK);
+  });
+
+  it("unpin, isPinned and using: the fd outlives the pin; the block's end closes it", () => {
+    const env = get();
+    let fd = -1;
+    {
+      using q = env.bpf.newQueueMap(queueSpec());
+      q.openOrCreate();
+      fd = q.getFd();
+      expect(q.isPinned()).toBe(true);
+      q.unpin();
+      expect(q.isPinned()).toBe(false);
+      q.push(3);
+      expect(q.pop()).toBe(3);
+      q.unpinIfExists();
+    }
+    expect(env.driver.close(fd)).toBe(-Errno.EBADF);
+  });
+
+  it("reports push, pop and peek to the metrics hook; an empty pop is a success", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 1)));
+    q.openOrCreate();
+    q.push(1);
+    expect(() => q.push(2)).toThrow(BpfError);
+    q.peek();
+    q.pop();
+    q.pop();
+    expect(env.ops).toEqual(["q push success", "q push fail", "q peek success", "q pop success", "q pop success"]);
+  });
+
+  it("a value the codec cannot decode is a DecodeError naming the map and pop", () => {
+    const env = get();
+    const picky: Codec<number> = { size: 4, encode: (v, o) => u32.encode(v, o), decode: () => { throw new RangeError("no"); } };
+    const q = env.track(env.bpf.newQueueMap({ ...queueSpec(), value: picky }));
+    q.openOrCreate();
+    q.push(1);
+    const e = thrown(() => q.pop());
+    expect(e).toBeInstanceOf(DecodeError);
+    expect(e.message).toMatch(/pop cilium_q/);
+    expect(BPF_MAP_TYPE_BLOOM_FILTER).toBe(30);
+  });
+});
