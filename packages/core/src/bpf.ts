@@ -808,7 +808,9 @@ export class Bpf implements sys.SyscallContext {
       if (value !== undefined && value.size !== info.valueSize) {
         throw new RangeError(`${op} ${name}: the value codec is ${value.size} bytes, the map's values are ${info.valueSize}`);
       }
-      return { name, type: info.type, value: value ?? bytes(info.valueSize), maxEntries: info.maxEntries, flags: info.mapFlags } as KeylessMapSpec<any>;
+      // A bloom filter's spec has no type (there is one); a queue's says which of the two.
+      return { name, ...(kind === QUEUE_KIND ? { type: info.type } : {}), value: value ?? bytes(info.valueSize),
+        maxEntries: info.maxEntries, flags: info.mapFlags };
     };
     if (typeof ref === "string") {
       assertOptionKeys(options, OPEN_MAP_OPTIONS_KEYS, `${op} ${ref}`, "options");
