@@ -1,6 +1,8 @@
 // How a command reads and prints one map's keys and values: the declared types (--key-type,
 // --value-type) or the map's own sizes, per-CPU slots, and ids for map-in-map/PROG_ARRAY values.
-import { isFdValueMapType, isPerCpuMapType, perCpuSlotSize, type BpfMapInfo } from "@bpfkit/core";
+import {
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isFdValueMapType, isPerCpuMapType, perCpuSlotSize, type BpfMapInfo,
+} from "@bpfkit/core";
 import { str, type OptionSpec, type OptionValues } from "./command.js";
 import { CliError, ExitCode, usageError } from "./cli-error.js";
 import { mapTypeKernelName } from "./names.js";
@@ -55,7 +57,8 @@ export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: nu
   // Queues, stacks, bloom filters, ring buffers: the kernel walks none of them by key (EINVAL or
   // ENOTSUPP from GET_NEXT_KEY), so say so before a syscall answers with a bare errno.
   if (info.keySize === 0) {
-    throw new CliError(`${label} is a ${mapTypeKernelName(info.type)} map: it has no keys, so it cannot be dumped, walked or used by key`, ExitCode.failure);
+    const use = isKeylessValueMap(info.type) ? `; \`bpfkit map ${info.type === BPF_MAP_TYPE_BLOOM_FILTER ? "push|peek" : "push|pop|peek"}\` use it by value` : "";
+    throw new CliError(`${label} is a ${mapTypeKernelName(info.type)} map: it has no keys, so it cannot be dumped, walked or used by key${use}`, ExitCode.failure);
   }
   const keySpec = typeOption(opts, "key-type", "key");
   const valueSpec = typeOption(opts, "value-type", "value");
@@ -65,15 +68,39 @@ export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: nu
   if (key.size !== info.keySize) {
     throw usageError(`--key-type ${key.spec} is ${key.size} bytes, ${label} has ${info.keySize}-byte keys`);
   }
-  const value = valueSpec !== undefined ? parseType(valueSpec) : fdValue ? parseType("u32") : bytesType(info.valueSize);
-  if (value.size !== info.valueSize) {
-    throw usageError(`--value-type ${value.spec} is ${value.size} bytes, ${label} has ${info.valueSize}-byte values`);
-  }
+  const value = valueType(info, valueSpec ?? (fdValue ? "u32" : undefined), label);
   const slot = perCpu ? perCpuSlotSize(info.valueSize) : info.valueSize;
   return {
     key, value, keySize: info.keySize, perCpu, slot, cpus: possibleCpus, fdValue,
     userValueSize: perCpu ? slot * possibleCpus : info.valueSize,
   };
+}
+
+/** The value type `spec` names (default: hex bytes), which must be the map's value size. */
+function valueType(info: BpfMapInfo, spec: string | undefined, label: string): ValueType {
+  const value = spec !== undefined ? parseType(spec) : bytesType(info.valueSize);
+  if (value.size !== info.valueSize) {
+    throw usageError(`--value-type ${value.spec} is ${value.size} bytes, ${label} has ${info.valueSize}-byte values`);
+  }
+  return value;
+}
+
+/** The keyless types used value by value (`map push|pop|peek`): queue, stack and bloom filter. */
+export function isKeylessValueMap(t: number): boolean {
+  return t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK || t === BPF_MAP_TYPE_BLOOM_FILTER;
+}
+
+/**
+ * How `map push|pop|peek` read and print a queue's, stack's or bloom filter's values; a map of
+ * another type is refused, saying what uses it. `op` names the command in the message.
+ */
+export function keylessTypes(info: BpfMapInfo, opts: OptionValues, label: string, op: string): ElemTypes {
+  if (!isKeylessValueMap(info.type)) {
+    const use = info.keySize !== 0 ? "it has keys: `bpfkit map lookup|update|delete` use it by key" : "bpfkit has no element commands for it";
+    throw new CliError(`${op} ${label}: a ${mapTypeKernelName(info.type)} map is no queue, stack or bloom filter; ${use}`, ExitCode.failure);
+  }
+  const value = valueType(info, typeOption(opts, "value-type", "value"), label);
+  return { key: bytesType(0), value, keySize: 0, perCpu: false, slot: info.valueSize, cpus: 1, fdValue: false, userValueSize: info.valueSize };
 }
 
 /** LPM tries with IPv4/IPv6-sized keys read and print prefixes; anything else is hex. */

@@ -9,6 +9,7 @@ import { mapDumpCommand } from "./map-dump.js";
 import {
   mapDeleteCommand, mapFreezeCommand, mapLookupCommand, mapNextCommand, mapPinCommand, mapShowCommand, mapUpdateCommand,
 } from "./map-elem.js";
+import { mapDequeueCommand, mapEnqueueCommand, mapPeekCommand, mapPopCommand, mapPushCommand } from "./map-queue.js";
 import { probeCommand } from "./probe.js";
 import { progsCommand } from "./progs.js";
 
@@ -24,6 +25,11 @@ export const COMMANDS: readonly Command[] = [
   mapNextCommand,
   mapPinCommand,
   mapFreezeCommand,
+  mapPushCommand,
+  mapPopCommand,
+  mapPeekCommand,
+  mapEnqueueCommand,
+  mapDequeueCommand,
   mapCreateCommand,
   progsCommand,
   probeCommand,

@@ -1,11 +1,13 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
 import {
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
+  MAX_BLOOM_HASH_FUNCTIONS,
   type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import { freshSimNote, isFreshSim } from "../driver-select.js";
+import { isKeylessValueMap } from "../elem-types.js";
 import { MAP_REF_USAGE, mapInfo, mapLabel, openMapRef, parseMapRef } from "../map-ref.js";
 import { pinPathProblem } from "../pin-path.js";
 import { closest } from "../did-you-mean.js";
@@ -84,7 +86,7 @@ function unknownFlag(option: string, text: string) {
 export const mapCreateCommand: Command = {
   name: "map create",
   summary: "create a map and pin it",
-  usage: "map create PATH --type TYPE --key-size N --value-size N --max-entries N [--flags F] [--name NAME]",
+  usage: "map create PATH --type TYPE --key-size N --value-size N --max-entries N [--flags F] [--name NAME] [--hash-funcs N]",
   details: "TYPE is a kernel name (hash, array, lru_hash, percpu_hash, lpm_trie, …) or number.\n" +
     "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
     "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number; without --flags, an lpm_trie gets\n" +
@@ -96,7 +98,9 @@ export const mapCreateCommand: Command = {
     "Map-in-map types take their inner template from --inner-type/--inner-key-size/--inner-value-size/--inner-max-entries/--inner-flags\n" +
     "(default: a 1-entry 4/4 array; an lpm_trie template gets no_prealloc), or from an existing map with --inner-map MAP\n" +
     "(bpftool's inner_map MAP; MAP as for map show, quoted: --inner-map 'id 12').\n" +
-    "Inner maps stored later must match the template's type, sizes, max entries and flags.",
+    "Inner maps stored later must match the template's type, sizes, max entries and flags.\n" +
+    "A queue, stack or bloom_filter has no keys: --key-size defaults to 0 for them. A bloom_filter takes --hash-funcs N\n" +
+    "(1 to 15, its map_extra; default the kernel's 5).",
   options: {
     type: { type: "string", arg: "TYPE", help: "map type" },
     "key-size": { type: "string", arg: "N", help: "key bytes" },
@@ -112,10 +116,13 @@ export const mapCreateCommand: Command = {
     "inner-max-entries": { type: "string", arg: "N", help: "inner template capacity (default 1)" },
     "inner-flags": { type: "string", arg: "FLAGS", help: "inner template creation flags (default as for --flags)" },
     "inner-map": { type: "string", arg: "MAP", help: "an existing map as the inner template (instead of the other --inner-* options)" },
+    "hash-funcs": { type: "string", arg: "N", help: "a bloom_filter's number of hash functions, 1 to 15 (map_extra; default 5)" },
   },
   examples: [
     "bpfkit map create /sys/fs/bpf/ct --type lru_hash --key-type 'struct{src:ipv4,dst:ipv4,sport:be16,dport:be16,proto:u8}' --value-size 16 --max-entries 65536",
     "bpfkit map create /sys/fs/bpf/routes --type lpm_trie --key-type lpm4 --value-size 4 --max-entries 1024",
+    "bpfkit map create /sys/fs/bpf/events --type queue --value-type u32 --max-entries 64",
+    "bpfkit map create /sys/fs/bpf/seen --type bloom_filter --value-type ipv4 --max-entries 4096 --hash-funcs 3",
   ],
   async run(ctx, args, opts) {
     const path = args[0];
@@ -164,7 +171,17 @@ export const mapCreateCommand: Command = {
     }
     // Read before the driver is made: a missing size or a bad type is exit 2, never exit 3 for
     // want of bpf(2) or exit 1 for a taken path.
-    const keySize = size(opts, "key-size", "key-type");
+    // A queue, stack or bloom filter has no keys: its key size is 0 unless given.
+    const keySize = isKeylessValueMap(mapType) && str(opts, "key-size") === undefined && str(opts, "key-type") === undefined
+      ? 0 : size(opts, "key-size", "key-type");
+    const hashFuncsText = str(opts, "hash-funcs");
+    let mapExtra: bigint | undefined;
+    if (hashFuncsText !== undefined) {
+      if (mapType !== BPF_MAP_TYPE_BLOOM_FILTER) throw usageError(`--hash-funcs is for bloom_filter only (its map_extra), not ${mapTypeKernelName(mapType)}`);
+      const n = count(hashFuncsText, "hash-funcs");
+      if (n < 1 || n > MAX_BLOOM_HASH_FUNCTIONS) throw usageError(`--hash-funcs ${hashFuncsText}: a bloom filter takes 1 to ${MAX_BLOOM_HASH_FUNCTIONS} hash functions (map_extra's low 4 bits)`);
+      mapExtra = BigInt(n);
+    }
     const valueSize = size(opts, "value-size", "value-type");
     const d = await ctx.driver();
     // Checked before the map exists: a map made for a taken path was only freed again. The pin
@@ -179,6 +196,7 @@ export const mapCreateCommand: Command = {
       fd = d.mapCreate({
         mapType, keySize, valueSize,
         maxEntries: Number(maxText), mapFlags, ...(inner >= 0 ? { innerMapFd: inner } : {}), ...(name !== undefined ? { mapName: name } : {}),
+        ...(mapExtra !== undefined ? { mapExtra } : {}),
       });
     } finally {
       if (inner >= 0) d.close(inner);

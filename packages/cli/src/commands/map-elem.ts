@@ -1,7 +1,7 @@
 // `bpfkit map show|lookup|update|delete|pin|freeze`: one map, one element at a time.
 import {
   BPF_ANY, BPF_EXIST, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, errnoText, type Driver,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, bloomHashFunctions, errnoText, type Driver,
 } from "@bpfkit/core";
 import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
@@ -119,6 +119,8 @@ function showMap(ctx: Ctx, d: Driver, m: OpenedMap): void {
       ["value", `${m.info.valueSize} bytes`],
       ["max entries", String(m.info.maxEntries)],
       ["flags", mapFlagsText(m.info.mapFlags)],
+      ...(m.info.type === BPF_MAP_TYPE_BLOOM_FILTER
+        ? [["hash funcs", `${bloomHashFunctions(m.info.mapExtra)} (map_extra ${m.info.mapExtra})`] as const] : []),
       ["frozen", frozenText(frozen)],
       ["memlock", memlock === undefined ? "?" : `${memlock} bytes`],
       // bpftool's btf_id, only for a map created with BTF: `bpftool btf dump id N` reads its types.
@@ -232,7 +234,7 @@ export const mapUpdateCommand: Command = {
  * EPERM on a write through an fd this command just opened read-write: privileges were enough to
  * open it, so the map is frozen (or the fd may not write). Exit 1, not 3: no sudo will help.
  */
-function writeRefused(op: string, d: Driver, m: OpenedMap): CliError {
+export function writeRefused(op: string, d: Driver, m: OpenedMap): CliError {
   const why = whyWriteRefused(d, m, "the map is frozen (BPF_MAP_FREEZE), so user space may only read it");
   return new CliError(`${op} ${m.label}: operation not permitted: ${why}`, ExitCode.failure);
 }

@@ -1,5 +1,5 @@
 // `bpfkit maps`: every map the host has loaded, like `bpftool map show`.
-import { BPF_F_RDONLY, BPF_MAP_TYPE_PROG_ARRAY, mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core";
+import { BPF_F_RDONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, bloomHashFunctions, mapIds, type BpfMapInfo, type Driver } from "@bpfkit/core";
 import { ByIdCloser } from "../by-id-close.js";
 import { must } from "../cli-error.js";
 import { noArgs, type Command } from "../command.js";
@@ -93,6 +93,8 @@ export function mapJson(m: BpfMapInfo, frozen?: boolean | null, memlock?: number
   return {
     id: m.id, type: mapTypeKernelName(m.type), typeId: m.type, name: m.name, keySize: m.keySize,
     valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.mapFlags, flagNames: mapFlagNames(m.mapFlags), btfId: m.btfId,
+    // A bloom filter's map_extra is its hash count (0: the kernel's 5).
+    ...(m.type === BPF_MAP_TYPE_BLOOM_FILTER ? { mapExtra: Number(m.mapExtra), hashFuncs: bloomHashFunctions(m.mapExtra) } : {}),
     ...(frozen !== undefined ? { frozen } : {}),
     ...(memlock !== undefined ? { memlock } : {}),
   };
