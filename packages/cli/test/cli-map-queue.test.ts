@@ -73,13 +73,16 @@ for (const dut of driversUnderTest()) {
     });
 
     it("refuses bad command lines (exit 2) before any map is opened, and --hash-funcs off 1..15 or off a bloom filter", async () => {
-      expect((await bpfkit("map", "push", "id", "999999")).code).toBe(ExitCode.usage);
+      const noValue = await bpfkit("map", "push", "id", "999999");
+      expect([noValue.code, noValue.err]).toEqual([ExitCode.usage, expect.stringContaining("the value is missing")]);
       expect((await bpfkit("map", "push", "id", "999999", "value", "1", "--value-type", "nope")).code).toBe(ExitCode.usage);
-      expect((await bpfkit("map", "pop", "id", "999999", "value", "1")).code).toBe(ExitCode.usage);
-      for (const [type, n] of [["bloom_filter", "0"], ["bloom_filter", "16"], ["queue", "3"]] as const) {
+      const popValue = await bpfkit("map", "pop", "id", "999999", "value", "1");
+      expect([popValue.code, popValue.err]).toEqual([ExitCode.usage, expect.stringContaining("this command takes nothing after the map")]);
+      for (const [type, n, why] of [["bloom_filter", "0", "takes 1 to 15 hash functions"], ["bloom_filter", "16", "takes 1 to 15 hash functions"],
+        ["queue", "3", "--hash-funcs is for bloom_filter only"]] as const) {
         const r = await bpfkit("map", "create", at("x"), "--type", type, "--value-size", "4", "--max-entries", "4", "--hash-funcs", n);
         expect(r.code, `${type} ${n}`).toBe(ExitCode.usage);
-        expect(r.err).toContain("--hash-funcs");
+        expect(r.err).toContain(why);
       }
     });
 
