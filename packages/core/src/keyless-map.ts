@@ -328,6 +328,16 @@ export abstract class KeylessMap<V> {
     if (this.#driver.host.stat(this.path()).errno === 0) this.unpin();
   }
 
+  /**
+   * Makes the map read-only for user space (BPF_MAP_FREEZE), as BpfMap.freeze: later pushes, pops
+   * and adds through any fd are EPERM, while peeks and `has` still answer and programs may still
+   * write it. Freezing it again is EPERM.
+   */
+  freeze(): void {
+    const r = this.elemCall("freeze", (d, fd) => d.mapFreeze(fd));
+    if (r < 0) throw this.opError("freeze", -r);
+  }
+
   // ---- for the element methods of the subclasses
 
   #owner(): MapOwner {

@@ -193,6 +193,23 @@ eachDriver("BpfQueueMap", (get) => {
     expect(stack.info().type).toBe(BPF_MAP_TYPE_STACK);
   });
 
+  it("freeze: push and pop are EPERM, peek still reads; a bloom filter still answers has", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    q.openOrCreate();
+    q.push(4);
+    q.freeze();
+    for (const f of [() => q.push(5), () => q.pop()]) expect(thrownBpfError(f).errno).toBe(Errno.EPERM);
+    expect(q.peek()).toBe(4);
+    expect(thrownBpfError(() => q.freeze()).op).toBe("freeze");
+    const b = env.track(env.bpf.newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 8 }));
+    b.openOrCreate();
+    b.add(1);
+    b.freeze();
+    expect(thrownBpfError(() => b.add(2)).errno).toBe(Errno.EPERM);
+    expect(b.has(1)).toBe(true);
+  });
+
   it("unpin, isPinned and using: the fd outlives the pin; the block's end closes it", () => {
     const env = get();
     let fd = -1;
