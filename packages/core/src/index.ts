@@ -43,7 +43,7 @@ export { iterateMap, DEFAULT_MAX_RESTARTS, type IterateOptions } from "./iterate
 export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw, type RawBatch } from "./map-batch.js";
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";
 // Keyless maps: queue, stack and bloom filter.
-export { KeylessMap, type KeylessMapRef, type KeylessMapSpec } from "./keyless-map.js";
+export { KeylessMap, type KeylessKind, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
 export { BpfQueueMap, type PushOptions, type QueueMapSpec } from "./queue-map.js";
 export {
   BpfBloomFilter, bloomHashFunctions, DEFAULT_BLOOM_HASH_FUNCTIONS, MAX_BLOOM_HASH_FUNCTIONS, type BloomFilterSpec,

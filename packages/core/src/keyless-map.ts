@@ -52,10 +52,13 @@ const NO_KEY = new Uint8Array(0);
 export interface KeylessOpened {
   /** The pin path ("" for a map held only by its fd). */
   path: string;
+  /** The open fd, which the object now owns. */
   fd: number;
+  /** What the kernel says of the map (its type, value size, max entries, flags, map_extra). */
   info: BpfMapInfo;
   /** How a map held only by its fd came (opened by id, adopted from an fd). */
   held?: Held;
+  /** The fd's access mode: 0 (read-write), BPF_F_RDONLY or BPF_F_WRONLY. */
   access: AccessFlags;
 }
 
