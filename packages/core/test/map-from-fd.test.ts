@@ -247,7 +247,7 @@ eachDriver("newMapFromFd", (get) => {
       const bpf = createBpf({ driver: keyless, mapRoot: env.root, logger: memoryLogger() });
       const e = thrownBpfError(() => bpf.newMapFromFd(fd));
       expect([e.code, e.op, e.map, e.message]).toEqual(["EINVAL", "newMapFromFd", `id:${id}`,
-        `newMapFromFd fd ${fd}: Unable to determine map key size of id:${id}: a queue map has no keys, and a BpfMap needs them`]);
+        `newMapFromFd fd ${fd}: Unable to determine map key size of id:${id}: a queue map has no keys, and a BpfMap needs them; open it as a BpfQueueMap with bpf.openQueueMap`]);
       expect(isOpenFd(env.driver, fd)).toBe(true);
       // Info that says no type (type 0, BPF_MAP_TYPE_UNSPEC) is refused as well, before the fd is taken.
       const untyped = wrapDriver(env.driver, {

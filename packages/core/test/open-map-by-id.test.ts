@@ -320,8 +320,10 @@ eachDriver("openMapById", (get) => {
     const made = hash(env);
     const id = idOf(made);
     // Every type the kernel makes only with key_size 0 (include/uapi/linux/bpf.h numbers).
-    for (const [type, name] of [[22, "queue"], [23, "stack"], [27, "ring buffer"], [30, "bloom filter"], [31, "user ring buffer"],
-      [33, "arena"]] as const) {
+    // The ones bpfkit has a class for are named with it.
+    const queue = "; open it as a BpfQueueMap with bpf.openQueueMap";
+    for (const [type, name, use] of [[22, "queue", queue], [23, "stack", queue], [27, "ring buffer", ""],
+      [30, "bloom filter", "; open it as a BpfBloomFilter with bpf.openBloomFilter"], [31, "user ring buffer", ""], [33, "arena", ""]] as const) {
       // Their info as the kernel gives it: the type, and key_size 0.
       const keyless = wrapDriver(env.driver, {
         objGetInfoByFd: (fd, info) => {
@@ -334,9 +336,9 @@ eachDriver("openMapById", (get) => {
       const bpf = createBpf({ driver: keyless, mapRoot: env.root, logger: memoryLogger() });
       const before = fds();
       const e = thrownBpfError(() => bpf.openMapById(id));
-      expect([e.code, e.message]).toEqual(["EINVAL", `Unable to determine map key size of id:${id}: a ${name} map has no keys, and a BpfMap needs them`]);
+      expect([e.code, e.message]).toEqual(["EINVAL", `Unable to determine map key size of id:${id}: a ${name} map has no keys, and a BpfMap needs them${use}`]);
       const p = thrownBpfError(() => bpf.openMap(made.path()));
-      expect(p.message).toBe(`Unable to determine map key size of ${made.path()}: a ${name} map has no keys, and a BpfMap needs them`);
+      expect(p.message).toBe(`Unable to determine map key size of ${made.path()}: a ${name} map has no keys, and a BpfMap needs them${use}`);
       expect(fds()).toBe(before);
     }
   });
