@@ -47,14 +47,15 @@ describe("a map's element types", () => {
     ({ type: 1, id: 7, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0, name: "", ifindex: 0, btfId: 0, mapExtra: 0n, ...over });
 
   it("a keyless map (queue, stack, bloom filter, ring buffer) is named as such before any syscall", () => {
-    for (const [type, name] of [[22, "queue"], [23, "stack"], [30, "bloom_filter"], [27, "ringbuf"]] as const) {
+    for (const [type, name, use] of [[22, "queue", "; `bpfkit map push|pop|peek` use it by value"], [23, "stack", "; `bpfkit map push|pop|peek` use it by value"],
+      [30, "bloom_filter", "; `bpfkit map push|peek` use it by value"], [27, "ringbuf", ""]] as const) {
       let err: unknown;
       try {
         elemTypes(info({ type, keySize: 0 }), {}, 2, "map 7");
       } catch (e) {
         err = e;
       }
-      expect(err, name).toMatchObject({ exitCode: ExitCode.failure, message: `map 7 is a ${name} map: it has no keys, so it cannot be dumped, walked or used by key` });
+      expect(err, name).toMatchObject({ exitCode: ExitCode.failure, message: `map 7 is a ${name} map: it has no keys, so it cannot be dumped, walked or used by key${use}` });
     }
   });
 });

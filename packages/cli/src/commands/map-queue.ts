@@ -37,7 +37,7 @@ function emitValue(ctx: Ctx, t: ElemTypes, bytes: Uint8Array): void {
   ctx.emit(() => `value: ${v.value}\n`, () => ({ value: v.json }));
 }
 
-function pushCommand(name: string, summary: string): Command {
+function pushCommand(name: string, summary: string, examples: readonly string[]): Command {
   const usage = `map ${name} MAP value VALUE… [--overwrite] [--value-type T]`;
   return {
     name: `map ${name}`,
@@ -47,7 +47,7 @@ function pushCommand(name: string, summary: string): Command {
       "A full queue or stack refuses (exit 1) unless --overwrite (BPF_EXIST), which drops its oldest value to make room.\n" +
       "VALUE is hex bytes, or text for --value-type (u32, be16, ipv4, struct{…}, …).",
     options: { ...VALUE_TYPE_OPTIONS, overwrite: { type: "boolean", help: "when full, drop the oldest value (BPF_EXIST; queue and stack)" } },
-    examples: [`bpfkit map ${name} /sys/fs/bpf/tc/globals/events value 2a 00 00 00`, `bpfkit map ${name} id 12 value 10.0.0.1 --value-type ipv4`],
+    examples,
     async run(ctx, args, opts) {
       checkTypeOptions(opts);
       const overwrite = opts.overwrite === true;
@@ -128,8 +128,13 @@ function peek(ctx: Ctx, d: Driver, m: OpenedMap, opts: OptionValues, text: strin
   return 0;
 }
 
-export const mapPushCommand = pushCommand("push", "push a value onto a queue or stack, or add one to a bloom filter");
-export const mapEnqueueCommand = pushCommand("enqueue", "bpftool's name for map push, for a queue");
+export const mapPushCommand = pushCommand("push", "push a value onto a queue or stack, or add one to a bloom filter", [
+  "bpfkit map push /sys/fs/bpf/tc/globals/events value 2a 00 00 00",
+  "bpfkit map push /sys/fs/bpf/tc/globals/seen value 10.0.0.1 --value-type ipv4",
+]);
+export const mapEnqueueCommand = pushCommand("enqueue", "bpftool's name for map push, for a queue", [
+  "bpfkit map enqueue /sys/fs/bpf/tc/globals/events value 7 --value-type u32",
+]);
 export const mapPopCommand = popCommand("pop", "take the next value off a queue (its oldest) or stack (its newest)");
 export const mapDequeueCommand = popCommand("dequeue", "bpftool's name for map pop, for a queue");
 
@@ -141,7 +146,7 @@ export const mapPeekCommand: Command = {
     "A bloom filter, given VALUE: exit 0 when VALUE may be in it (bloom filters have false positives), exit code 4\n" +
     `when it is surely not (bpftool's peek, as BPF_MAP_LOOKUP_ELEM reading the value).\n${READ_ONLY_NOTE}`,
   options: { ...VALUE_TYPE_OPTIONS },
-  examples: ["bpfkit map peek /sys/fs/bpf/tc/globals/events --value-type u32", "bpfkit map peek id 14 value 10.0.0.1 --value-type ipv4"],
+  examples: ["bpfkit map peek /sys/fs/bpf/tc/globals/events --value-type u32", "bpfkit map peek /sys/fs/bpf/tc/globals/seen value 10.0.0.1 --value-type ipv4"],
   async run(ctx, args, opts) {
     checkTypeOptions(opts);
     return withMap(ctx, args, (rest) => valueWords(rest, "optional", this.usage), (d, m, text) => peek(ctx, d, m, opts, text), BPF_F_RDONLY);
