@@ -829,12 +829,12 @@ export class Bpf implements sys.SyscallContext {
       const access = accessFlags(options, `${op} ${name}`);
       const fd = this.#idFd(op, id, access);
       return this.#adoptFd(op, fd, name, { map: name },
-        (info) => make(spec(info, name), { path: "", fd, info, access, held: { by: "openMapById", id } }, op), kind);
+        (info) => make(spec(info, name), { path: "", fd, info, access, held: { by: "openMapById", id, opener: `bpf.${op}` } }, op), kind);
     }
     const fd = ref.fd;
     assertFdNumber(op, fd);
     const { info, mode } = this.#adoptableFd(op, fd, options, kind);
-    return make(spec(info, idMapName(info.id)), { path: "", fd, info, access: mode, held: { by: "newMapFromFd", id: info.id } }, op);
+    return make(spec(info, idMapName(info.id)), { path: "", fd, info, access: mode, held: { by: "newMapFromFd", id: info.id, opener: `bpf.${op}` } }, op);
   }
 
   /**

@@ -8,6 +8,16 @@ export interface Held {
   readonly by: "openMapById" | "newMapFromFd" | "clone";
   /** The kernel id, for the hints: known to openMapById and newMapFromFd, and their clones. */
   readonly id?: number;
+  /**
+   * The call that opens such a map by `{ id }` or `{ fd }` when it is not a BpfMap's
+   * (`bpf.openQueueMap`, `bpf.openBloomFilter`), for the hints; undefined for a BpfMap.
+   */
+  readonly opener?: string;
+}
+
+/** The call that opens the map with `held.id` again. */
+function openById(held: Held): string {
+  return held.opener !== undefined ? `${held.opener}({ id: ${held.id} })` : `bpf.openMapById(${held.id})`;
 }
 
 /** Why an operation after close() cannot open the map again. */
@@ -15,9 +25,9 @@ export function heldClosed(held: Held): string {
   const id = held.id;
   switch (held.by) {
     case "openMapById":
-      return `it was opened by id ${id}: bpf.openMapById(${id}) opens it again`;
+      return `it was opened by id ${id}: ${openById(held)} opens it again`;
     case "newMapFromFd":
-      return `it was adopted from an fd by bpf.newMapFromFd, and its fd is closed: bpf.openMapById(${id}) opens it again while it lives`;
+      return `it was adopted from an fd by ${held.opener !== undefined ? `${held.opener}({ fd })` : "bpf.newMapFromFd"}, and its fd is closed: ${openById(held)} opens it again while it lives`;
     case "clone":
       return "it was a clone, whose fd is closed: clone() an open handle of the map for another";
   }
@@ -27,9 +37,9 @@ export function heldClosed(held: Held): string {
 export function heldNoPin(held: Held, op: string): string {
   switch (held.by) {
     case "openMapById":
-      return "the map was opened by id (bpf.openMapById) and has no pin path; it stays open";
+      return `the map was opened by id (${held.opener ?? "bpf.openMapById"}) and has no pin path; it stays open`;
     case "newMapFromFd":
-      return "the map was adopted from an fd (bpf.newMapFromFd) and has no pin path; it stays open";
+      return `the map was adopted from an fd (${held.opener ?? "bpf.newMapFromFd"}) and has no pin path; it stays open`;
     case "clone":
       return `a clone holds the map by its fd and never opens, creates, replaces or unpins it at a pin (call ${op} on the map it was cloned from); it stays open`;
   }

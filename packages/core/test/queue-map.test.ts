@@ -109,15 +109,19 @@ eachDriver("BpfQueueMap", (get) => {
     expect(typed.peek()).toBe(7);
     const byId = env.track(env.bpf.openQueueMap({ id: q.info().id }, u32));
     expect([byId.name(), byId.path(), byId.pop()]).toEqual([`id:${q.info().id}`, "", 7]);
-    expect(thrownBpfError(() => byId.unpin()).errno).toBe(Errno.EINVAL);
+    const id = q.info().id;
+    const noPin = thrownBpfError(() => byId.unpin());
+    expect([noPin.errno, noPin.message]).toEqual([Errno.EINVAL, `unpin id:${id}: the map was opened by id (bpf.openQueueMap) and has no pin path; it stays open`]);
     byId.close();
     const closed = thrownBpfError(() => byId.pop());
-    expect([closed.errno, closed.op]).toEqual([Errno.EBADF, "pop"]);
+    expect([closed.errno, closed.op, closed.message]).toEqual([Errno.EBADF, "pop",
+      `pop id:${id}: the map is closed (it was opened by id ${id}: bpf.openQueueMap({ id: ${id} }) opens it again)`]);
     const fd = env.driver.objGet(q.path());
     const byFd = env.track(env.bpf.openQueueMap({ fd }, u32));
     byFd.push(8);
     expect(q.pop()).toBe(8);
     byFd.close();
+    expect(thrownBpfError(() => byFd.peek()).message).toMatch(/adopted from an fd by bpf.openQueueMap\(\{ fd \}\), and its fd is closed: bpf.openQueueMap\(\{ id: \d+ \}\) opens it again/);
     expect(env.driver.close(fd)).toBe(-Errno.EBADF); // the object took the fd over
   });
 
