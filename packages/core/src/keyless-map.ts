@@ -18,7 +18,7 @@ import type { BpfMapInfo } from "./info.js";
 import { assertKernelName } from "./kernel-name.js";
 import {
   checkPinned, closedHeldError, closedUnpinnedError, createdAs, isPinnedNow, mapOpError, namedError, notPinnedYet,
-  reportMapOp, requireFullAccess, requirePin, unpinPath, type MapOwner,
+  requireFullAccess, requirePin, unpinPath, type MapOwner,
 } from "./map-lifecycle.js";
 import type { BpfMapModel } from "./map-spec.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
@@ -383,9 +383,10 @@ export abstract class KeylessMap<V> {
     const driver = this.#metrics?.syscall === undefined ? this.#driver : (this.#metered ??= meteredDriver(this.#driver, this.#metrics));
     const r = call(driver, fd, NO_KEY, this.#valueBuf);
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, op, r, "0");
-    if (this.#metrics?.mapOp !== undefined) {
+    const hook = this.#metrics?.mapOp;
+    if (hook !== undefined) {
       this.#commonName ??= extractCommonName(this.#name);
-      reportMapOp(this.#metrics, this.#commonName, op, countsAsOk(r));
+      hook.call(this.#metrics, this.#commonName, op, countsAsOk(r) ? "success" : "fail");
     }
     return r;
   }

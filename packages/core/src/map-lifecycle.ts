@@ -1,14 +1,14 @@
 // The lifecycle pieces every map object shares, whatever its elements: BpfMap (keyed) and the
 // keyless maps (queue, stack, bloom filter) both name their errors, refuse pin operations on a
-// map held by its fd, check a pin they open, ask whether their map is still the pinned one,
-// unpin, and report to the metrics hook, in the same words. Each function takes what it needs
-// of the object (`MapOwner`) rather than the object, so neither class exposes its fields.
+// map held by its fd, check a pin they open, ask whether their map is still the pinned one and
+// unpin, in the same words. Each function takes what it needs of the object (`MapOwner`) rather
+// than the object, so neither class exposes its fields. (BpfMap's element calls and metric, its
+// hot paths, stay its own.)
 import { accessName, accessRefusal, type AccessFlags } from "./access-mode.js";
 import type { Bpf, MapInfo } from "./bpf.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, errnoOf, isNotExist } from "./errors.js";
 import { heldClosed, heldNoPin, type Held } from "./held-map.js";
-import type { MetricsHook } from "./metrics.js";
 import { removePin } from "./unpin.js";
 
 /** What the lifecycle functions read of a map object: its name, path, how it is held and its fd's mode. */
@@ -152,11 +152,4 @@ export function unpinPath(bpf: Bpf, m: MapOwner): void {
   if (r.errno !== 0) {
     throw new BpfError({ errno: r.errno, op: "unpin", map: m.name, path: m.path, message: `unpin ${m.name} ${m.path}: ${r.refused ?? errnoText(r.errno)}` });
   }
-}
-
-/** Reports one map operation to the metrics hook, labelled by the map's common name. */
-export function reportMapOp(metrics: MetricsHook | undefined, commonName: string, op: string, ok: boolean): void {
-  const hook = metrics?.mapOp;
-  if (hook === undefined) return;
-  hook.call(metrics, commonName, op, ok ? "success" : "fail");
 }

@@ -30,7 +30,7 @@ import { assertKernelName } from "./kernel-name.js";
 import { heldClosed, heldCodecless, type Held } from "./held-map.js";
 import {
   checkPinned, closedHeldError, closedUnpinnedError, createdAs, isPinnedNow, mapOpError, namedError, notPinnedYet,
-  reportMapOp, requireFullAccess, requirePin, unpinPath, type MapOwner,
+  requireFullAccess, requirePin, unpinPath, type MapOwner,
 } from "./map-lifecycle.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapIncompatibleError, mapDifferences, type WantedMapProperties } from "./map-compat.js";
@@ -635,9 +635,10 @@ export class BpfMap<K, V> {
   }
 
   #metric(op: string, ok: boolean): void {
-    if (this.#metrics?.mapOp === undefined) return;
+    const hook = this.#metrics?.mapOp;
+    if (hook === undefined) return;
     this.#commonName ??= extractCommonName(this.#name);
-    reportMapOp(this.#metrics, this.#commonName, op, ok);
+    hook.call(this.#metrics, this.#commonName, op, ok ? "success" : "fail");
   }
 
   // The buffers are zeroed first: a codec that leaves a byte unwritten must not leak the last
