@@ -1,29 +1,16 @@
 // `bpfkit map push|pop|peek|enqueue|dequeue` and `map create`/`map show` of queues, stacks and
 // bloom filters, on each driver: maps made by the command on a private bpffs, read back through it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Driver } from "@bpfkit/core";
-import { driversUnderTest, mountPrivateBpffs, type PrivateBpffs } from "@bpfkit/testkit";
+import { describe, expect, it } from "vitest";
+import { driversUnderTest } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
-import { cliOver, createPinned, type Run } from "./helpers.js";
+import { createPinned, suiteWorld } from "./helpers.js";
 
 for (const dut of driversUnderTest()) {
   describe.skipIf(dut.unavailable !== undefined)(`bpfkit map push|pop|peek on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
-    let d: Driver;
-    let fs: PrivateBpffs;
-    let bpfkit: (...argv: string[]) => Promise<Run>;
-    const fds: number[] = [];
-    const at = (name: string) => `${fs.path}/${name}`;
+    const world = suiteWorld(dut);
+    const { bpfkit } = world;
+    const at = (name: string) => `${world.fs.path}/${name}`;
     const u32 = ["--value-type", "u32"];
-
-    beforeAll(() => {
-      d = dut.create();
-      fs = mountPrivateBpffs(d);
-      bpfkit = cliOver(d);
-    });
-    afterAll(() => {
-      for (const fd of fds) d.close(fd);
-      fs.dispose();
-    });
 
     it("map create makes a queue without --key-size; push, peek and pop go in FIFO order; an empty pop is exit 4", async () => {
       const c = await bpfkit("map", "create", at("q"), "--type", "queue", "--value-type", "u32", "--max-entries", "2");
@@ -87,7 +74,7 @@ for (const dut of driversUnderTest()) {
     });
 
     it("a keyed map is refused by push/pop/peek, and a queue by lookup, each naming the commands that fit", async () => {
-      const h = createPinned(d, fs.path, fds, { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, "h");
+      const h = createPinned(world.d, world.fs.path, world.fds, { mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 }, "h");
       const r = await bpfkit("map", "pop", h.path);
       expect(r.code).toBe(ExitCode.failure);
       expect(r.err).toContain("is no queue, stack or bloom filter; it has keys: `bpfkit map lookup|update|delete` use it by key");

@@ -1,7 +1,8 @@
 // Runs the real `bpfkit` command in-process over a given driver, capturing what it prints.
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { decodeMapInfo, MAP_INFO_SIZE, type Driver, type MapCreateAttr } from "@bpfkit/core";
 import { createSimDriver, type SimDriver } from "@bpfkit/driver-wasm-sim";
+import { mountPrivateBpffs, type DriverUnderTest, type PrivateBpffs } from "@bpfkit/testkit";
 import { captureIo, main, parseType } from "../src/index.js";
 
 export interface Run {
@@ -96,4 +97,42 @@ export function createPinned(d: Driver, dir: string, fds: number[], attr: Parame
   const path = `${dir}/${pin}`;
   expect(d.objPin(fd, path)).toBe(0);
   return { fd, id: decodeMapInfo(info).id, path };
+}
+
+/** What `suiteWorld` sets up for a suite: read its fields inside tests and hooks, not before. */
+export interface SuiteWorld {
+  /** The suite's driver of the kind under test. */
+  readonly d: Driver;
+  /** A private bpffs on it, removed after the suite. */
+  readonly fs: PrivateBpffs;
+  /** Fds the tests open (createPinned pushes there), closed after the suite. */
+  readonly fds: number[];
+  /** `bpfkit` over `d`. */
+  bpfkit(...argv: string[]): Promise<Run>;
+}
+
+/**
+ * For a describe block: a driver of `dut`, a private bpffs and `bpfkit` over them, made before
+ * its tests and closed and unmounted after them.
+ */
+export function suiteWorld(dut: DriverUnderTest): SuiteWorld {
+  let d: Driver | undefined;
+  let fs: PrivateBpffs | undefined;
+  let run: ((...argv: string[]) => Promise<Run>) | undefined;
+  const fds: number[] = [];
+  beforeAll(() => {
+    d = dut.create();
+    fs = mountPrivateBpffs(d);
+    run = cliOver(d);
+  });
+  afterAll(() => {
+    for (const fd of fds) d?.close(fd);
+    fs?.dispose();
+  });
+  return {
+    get d() { return d!; },
+    get fs() { return fs!; },
+    fds,
+    bpfkit: (...argv) => run!(...argv),
+  };
 }
