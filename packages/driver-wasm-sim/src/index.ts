@@ -5,7 +5,7 @@ export type {
 } from "./sim-driver.js";
 export { SIM_SYSCALLS, SimFaults } from "./faults.js";
 export { typedDatapath } from "./typed-datapath.js";
-export type { DatapathMap, TypedDatapath } from "./typed-datapath.js";
+export type { DatapathMap, KeylessDatapathMap, TypedDatapath } from "./typed-datapath.js";
 export type { FaultSpec, SimSyscall } from "./faults.js";
 export type { EngineExports } from "./engine-abi.js";
 export { instantiateEngine } from "./engine.js";

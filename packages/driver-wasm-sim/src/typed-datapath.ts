@@ -1,6 +1,7 @@
 // The datapath facet in a map's own types: what a BPF program's bpf_map_*_elem calls do, with
 // the test's keys and values instead of bytes. It takes any object shaped like a BpfMap (its fd,
-// codecs and info), so core needs no knowledge of the simulator.
+// codecs and info) or like a queue, stack or bloom filter (its fd, value codec and type), so core
+// needs no knowledge of the simulator.
 import { Errno, errnoName, isPerCpuMapType, type Codec } from "@bpfkit/core";
 import type { SimDriver } from "./sim-driver.js";
 
@@ -16,6 +17,21 @@ export interface DatapathMap<K, V> {
   readonly valueCodec: Codec<V>;
   /** The map's type and value size, which tell a per-CPU map. */
   readonly mapInfo: { readonly mapType: number; readonly valueSize: number };
+}
+
+/**
+ * The parts of a BpfQueueMap or BpfBloomFilter the typed datapath reads: they have no key codec,
+ * and their value codec is the program's value.
+ */
+export interface KeylessDatapathMap<V> {
+  /** The map's open fd. */
+  getFd(): number;
+  /** The map's name, for messages. */
+  name(): string;
+  /** The codec values are encoded and decoded with. */
+  readonly valueCodec: Codec<V>;
+  /** The map type (QUEUE, STACK or BLOOM_FILTER). */
+  readonly mapType: number;
 }
 
 /** A program's view of one map: the helpers' answers, in the map's types. */
@@ -36,6 +52,9 @@ export interface TypedDatapath<K, V> {
   mayContain(value: V, cpu?: number): boolean;
 }
 
+/** The key of a map without keys: no bytes. */
+const NO_KEY: Codec<never> = { size: 0, encode: () => {}, decode: () => undefined as never, format: () => "" } as unknown as Codec<never>;
+
 /**
  * `sim.datapath` for `map`, encoding keys with its key codec and values with `value` (default:
  * its value codec). A program sees one CPU's slot of a per-CPU map, so for those `value` is
@@ -43,9 +62,18 @@ export interface TypedDatapath<K, V> {
  */
 export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, V>): TypedDatapath<K, V>;
 export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>, value: Codec<V>): TypedDatapath<K, V>;
-export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>, value?: Codec<V>): TypedDatapath<K, V> {
+/**
+ * A queue, stack or bloom filter (`bpf.newQueueMap`, `bpf.newBloomFilter`): `push`, `pop`, `peek`
+ * and `mayContain` in its value's type. It has no keys, so `lookup`, `update` and `delete` take none.
+ */
+export function typedDatapath<V>(sim: SimDriver, map: KeylessDatapathMap<V>): TypedDatapath<never, V>;
+export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown> | KeylessDatapathMap<unknown>, value?: Codec<V>): TypedDatapath<K, V> {
   const where = `typedDatapath(${map.name()})`;
-  const { mapType, valueSize } = map.mapInfo;
+  // A keyless map has no key codec and no seed MapInfo: its key is empty, its value its codec's.
+  const keyed = "mapInfo" in map && map.mapInfo !== undefined;
+  const { mapType, valueSize } = keyed ? (map as DatapathMap<K, unknown>).mapInfo
+    : { mapType: (map as KeylessDatapathMap<unknown>).mapType, valueSize: map.valueCodec.size };
+  const keyCodec = keyed ? (map as DatapathMap<K, unknown>).keyCodec : NO_KEY;
   if (value === undefined && isPerCpuMapType(mapType)) {
     throw new TypeError(`${where}: a program sees one CPU's value of a per-CPU map: pass that value's codec (typedDatapath(sim, map, u64))`);
   }
@@ -53,7 +81,7 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
   if (codec.size !== valueSize) {
     throw new RangeError(`${where}: the value codec is ${codec.size} bytes, a program's value of this map is ${valueSize}`);
   }
-  const keyBuf = new Uint8Array(map.keyCodec.size);
+  const keyBuf = new Uint8Array(keyCodec.size);
   const valueBuf = new Uint8Array(valueSize);
   // The fd is read at each call: the map may have been opened, closed or reopened since.
   const ref = () => {
@@ -63,7 +91,7 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
   };
   const encodeKey = (key: K) => {
     keyBuf.fill(0);
-    map.keyCodec.encode(key, keyBuf);
+    keyCodec.encode(key, keyBuf);
     return keyBuf;
   };
   return {

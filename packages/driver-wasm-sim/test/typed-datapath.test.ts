@@ -1,7 +1,7 @@
 // typedDatapath: sim.datapath in a BpfMap's own types. What it writes, the map's syscalls read
 // back (and the reverse); a per-CPU map's program value is one CPU's slot; misuse is named.
 import { afterEach, describe, expect, it } from "vitest";
-import { BPF_NOEXIST, createBpf, Errno, lpmKey, ipv4, MapType, newPerCpuMap, struct, u16, u32, u64, type BpfMap } from "@bpfkit/core";
+import { BPF_EXIST, BPF_MAP_TYPE_STACK, BPF_NOEXIST, createBpf, Errno, lpmKey, ipv4, MapType, newPerCpuMap, struct, u16, u32, u64, type BpfMap } from "@bpfkit/core";
 import { createSimDriver, typedDatapath } from "@bpfkit/driver-wasm-sim";
 
 const opened: Array<BpfMap<any, any>> = [];
@@ -72,5 +72,48 @@ describe("typedDatapath", () => {
     open(later);
     expect(dp.update(1, 1)).toBe(0);
     expect(later.lookup(1)).toBe(1);
+  });
+
+  it("takes a BpfQueueMap or BpfBloomFilter itself: the program pushes, pops and asks in the value's type", () => {
+    const { sim, bpf } = setup();
+    const event = struct({ ts: u64, saddr: ipv4 });
+    const events = bpf.newQueueMap({ name: "events", value: event, maxEntries: 2 });
+    const prog = typedDatapath(sim, events);
+    expect(() => prog.push({ ts: 1n, saddr: "10.0.0.1" })).toThrow("typedDatapath(events): the map is not open");
+    events.openOrCreateUnpinned();
+    try {
+      expect(prog.push({ ts: 1n, saddr: "10.0.0.1" })).toBe(0);
+      expect(prog.push({ ts: 2n, saddr: "10.0.0.2" })).toBe(0);
+      expect(prog.push({ ts: 3n, saddr: "10.0.0.3" })).toBe(-Errno.E2BIG);
+      expect(prog.peek()).toEqual({ ts: 1n, saddr: "10.0.0.1" });
+      expect(events.pop()).toEqual({ ts: 1n, saddr: "10.0.0.1" });
+      expect(prog.push({ ts: 3n, saddr: "10.0.0.3" }, BPF_EXIST)).toBe(0);
+      expect(prog.pop()).toEqual({ ts: 2n, saddr: "10.0.0.2" });
+      expect([...events.drain()]).toEqual([{ ts: 3n, saddr: "10.0.0.3" }]);
+      expect(prog.pop()).toBeUndefined();
+    } finally {
+      events.close();
+    }
+    const stack = bpf.newQueueMap({ name: "undo", type: BPF_MAP_TYPE_STACK, value: u32, maxEntries: 4 });
+    stack.openOrCreateUnpinned();
+    try {
+      stack.push(1);
+      const sp = typedDatapath(sim, stack);
+      expect(sp.push(2)).toBe(0);
+      expect([sp.pop(), stack.pop(), sp.pop()]).toEqual([2, 1, undefined]);
+    } finally {
+      stack.close();
+    }
+    const seen = bpf.newBloomFilter({ name: "seen", value: struct({ addr: ipv4, port: u16 }), maxEntries: 64, hashFunctions: 3 });
+    seen.openOrCreateUnpinned();
+    try {
+      const bp = typedDatapath(sim, seen);
+      expect(bp.push({ addr: "10.0.0.1", port: 443 })).toBe(0);
+      expect(seen.has({ addr: "10.0.0.1", port: 443 })).toBe(true);
+      seen.add({ addr: "10.0.0.2", port: 80 });
+      expect(bp.mayContain({ addr: "10.0.0.2", port: 80 })).toBe(true);
+    } finally {
+      seen.close();
+    }
   });
 });
