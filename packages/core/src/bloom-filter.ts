@@ -20,7 +20,7 @@ export interface BloomFilterSpec<V> extends KeylessMapSpec<V> {
 const BLOOM_SPEC_KEYS = optionKeys<BloomFilterSpec<unknown>>({ name: true, value: true, maxEntries: true, flags: true, kernelName: true, hashFunctions: true });
 
 /** The map type a BpfBloomFilter handles. */
-export const BLOOM_KIND: KeylessKind = { types: [BPF_MAP_TYPE_BLOOM_FILTER], what: "a bloom filter" };
+export const BLOOM_KIND: KeylessKind = { types: [BPF_MAP_TYPE_BLOOM_FILTER], what: "a bloom filter", readsMapExtra: true };
 
 /** The most hash functions map_extra can ask for (its low 4 bits). */
 export const MAX_BLOOM_HASH_FUNCTIONS = 15;
@@ -38,7 +38,7 @@ export function bloomHashFunctions(mapExtra: bigint): number {
  * and has `map peek`.
  */
 export class BpfBloomFilter<V> extends KeylessMap<V> {
-  readonly #hashFunctions: number;
+  readonly #specHashFunctions: number;
 
   /**
    * Makes the object from a spec without touching the kernel (as `bpf.newBloomFilter`); open it
@@ -58,12 +58,16 @@ export class BpfBloomFilter<V> extends KeylessMap<V> {
       }
     }
     super(bpf, spec === null || typeof spec !== "object" ? spec : { ...spec, type: BPF_MAP_TYPE_BLOOM_FILTER }, BLOOM_KIND, op, extra, opened);
-    this.#hashFunctions = opened !== undefined ? bloomHashFunctions(opened.info.mapExtra) : spec.hashFunctions ?? DEFAULT_BLOOM_HASH_FUNCTIONS;
+    this.#specHashFunctions = spec.hashFunctions ?? DEFAULT_BLOOM_HASH_FUNCTIONS;
   }
 
-  /** How many hash functions the filter uses: the spec's (default 5), or the map's for one opened. */
+  /**
+   * How many hash functions the filter uses: the map's once it has been opened (a pin opened by a
+   * spec without `hashFunctions` keeps its own count), the spec's (default 5) before.
+   */
   get hashFunctions(): number {
-    return this.#hashFunctions;
+    const extra = this.openMapExtra;
+    return extra !== undefined ? bloomHashFunctions(extra) : this.#specHashFunctions;
   }
 
   /** Adds `value` (BPF_MAP_UPDATE_ELEM); a filter opened read-only, or frozen, is EPERM. */

@@ -68,6 +68,11 @@ export interface KeylessKind {
   readonly types: readonly number[];
   /** What it is called in errors: `a queue or stack`, `a bloom filter`. */
   readonly what: string;
+  /**
+   * Whether an opened pin's map_extra is read (a bloom filter's hash count, which a spec without
+   * one does not compare, so the pin's may differ from the spec's).
+   */
+  readonly readsMapExtra?: boolean;
 }
 
 /** A map type as errors say it: `queue`, `stack`, `bloom filter`, else the seed's name (`Hash`). */
@@ -97,6 +102,9 @@ export abstract class KeylessMap<V> {
   readonly #flags: number;
   /** bpf_attr's map_extra at create (a bloom filter's hash count), undefined for none. */
   readonly #mapExtra: bigint | undefined;
+  readonly #readsMapExtra: boolean;
+  /** map_extra of the map this object opened or created last; undefined before the first open. */
+  #openMapExtra: bigint | undefined;
   readonly #held: Held | undefined;
   readonly #access: AccessFlags;
   readonly #valueBuf: Uint8Array;
@@ -143,6 +151,8 @@ export abstract class KeylessMap<V> {
     this.#maxEntries = spec.maxEntries;
     this.#flags = spec.flags ?? 0;
     this.#mapExtra = mapExtra;
+    this.#readsMapExtra = kind.readsMapExtra === true;
+    this.#openMapExtra = opened?.info.mapExtra;
     this.#held = opened?.held;
     this.#access = opened?.access ?? 0;
     this.#fdMode = this.#access;
@@ -257,6 +267,7 @@ export abstract class KeylessMap<V> {
     }
     // A PROG_ARRAY pinned there is never re-created: refuse it as open() does.
     if (!opened.isNew) this.#check(op, path, opened.fd);
+    else this.#openMapExtra = this.#mapExtra ?? 0n;
     this.#adopt(path, opened.fd, pin || !opened.isNew, opened.isNew ? (flags & (BPF_F_RDONLY | BPF_F_WRONLY)) as AccessFlags : 0);
     return opened.isNew;
   }
@@ -291,6 +302,13 @@ export abstract class KeylessMap<V> {
       }
       return undefined;
     });
+    if (!this.#readsMapExtra) return;
+    try {
+      this.#openMapExtra = this.#bpf.getMapInfoByFd(fd).mapExtra;
+    } catch (e) {
+      this.#driver.close(fd);
+      throw namedError(this.#owner(), op, e);
+    }
   }
 
   #adopt(path: string, fd: number, reopenable: boolean, mode: AccessFlags): void {
@@ -342,6 +360,14 @@ export abstract class KeylessMap<V> {
   }
 
   // ---- for the element methods of the subclasses
+
+  /**
+   * map_extra of the map this object opened or created last (for a kind that reads it, and for
+   * one opened by `bpf.open*`); undefined before the first open.
+   */
+  protected get openMapExtra(): bigint | undefined {
+    return this.#openMapExtra;
+  }
 
   #owner(): MapOwner {
     return { name: this.#name, path: this.#path, held: this.#held, access: this.#access };

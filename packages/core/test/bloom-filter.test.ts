@@ -63,6 +63,28 @@ eachDriver("BpfBloomFilter", (get) => {
     expect(any.info().mapExtra).toBe(4n);
   });
 
+  it("hashFunctions is the map's once open: a spec without a count, or open() of a pin with another, says the pin's", () => {
+    const env = get();
+    const three = env.track(env.bpf.newBloomFilter(bloomSpec(3)));
+    three.openOrCreate();
+    three.close();
+    const any = env.track(env.otherBpf().newBloomFilter(bloomSpec()));
+    expect(any.hashFunctions).toBe(5);
+    expect(any.openOrCreate()).toBe(false);
+    expect(any.hashFunctions).toBe(3);
+    const seven = env.track(env.otherBpf().newBloomFilter(bloomSpec(7)));
+    seven.open();
+    expect(seven.hashFunctions).toBe(3);
+    // The first element call opens the pin lazily, and reads the count as open() does.
+    const lazy = env.track(env.otherBpf().newBloomFilter(bloomSpec(7)));
+    expect(lazy.has(1)).toBe(false);
+    expect(lazy.hashFunctions).toBe(3);
+    // One created here has the spec's count, the kernel's default 5 without one.
+    const fresh = env.track(env.bpf.newBloomFilter(bloomSpec(undefined, "cilium_b2")));
+    expect(fresh.openOrCreate()).toBe(true);
+    expect(fresh.hashFunctions).toBe(5);
+  });
+
   it("a read-only filter cannot add, a write-only one cannot tell (EPERM naming the mode and the op)", () => {
     const env = get();
     const b = env.track(env.bpf.newBloomFilter(bloomSpec()));
