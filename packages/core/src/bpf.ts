@@ -18,7 +18,7 @@ import { accessFlags, accessName, accessOfFileFlags, type AccessFlags, type Open
 import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS, OPEN_MAP_OPTIONS_KEYS } from "./option-keys.js";
 import { BLOOM_KIND, BpfBloomFilter, type BloomFilterSpec } from "./bloom-filter.js";
 import { bytes } from "./codec.js";
-import { mapKindName, type KeylessKind, type KeylessMap, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
+import { keylessClassFor, mapKindName, type KeylessKind, type KeylessMap, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
 import { BpfQueueMap, QUEUE_KIND, type QueueMapSpec } from "./queue-map.js";
 import { BpfMap, idMapName } from "./map.js";
 import { mapDifferences, sameMapExtra, type MapDifference } from "./map-compat.js";
@@ -1131,12 +1131,6 @@ function shapeRefusal(info: BpfMapInfo, what: string, kind: KeylessKind | undefi
   return `Unable to determine map key size of ${what}${why}`;
 }
 
-/** The bpfkit class for a keyless map type, and the Bpf method that opens one. */
-function keylessClassFor(t: number): { name: string; open: string } | undefined {
-  if (QUEUE_KIND.types.includes(t)) return { name: "BpfQueueMap", open: "bpf.openQueueMap" };
-  if (BLOOM_KIND.types.includes(t)) return { name: "BpfBloomFilter", open: "bpf.openBloomFilter" };
-  return undefined;
-}
 
 /** `e` as `op` on `what` (a path, `id:12`) reports it: `op what: e's message why`, `e` the cause. */
 function renamed(e: BpfError, op: string, what: string, where: { path?: string; map?: string }, why = ""): BpfError {

@@ -9,7 +9,10 @@ import { accessRefusal, type AccessFlags } from "./access-mode.js";
 import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import type { Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
-import { BPF_F_RDONLY, BPF_F_WRONLY, isPerCpuMapType, keylessMapTypeName, mapTypeName } from "./constants.js";
+import {
+  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isPerCpuMapType,
+  keylessMapTypeName, mapTypeName,
+} from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
 import { BpfError, DecodeError } from "./errors.js";
@@ -78,6 +81,13 @@ export interface KeylessKind {
 /** A map type as errors say it: `queue`, `stack`, `bloom filter`, else the seed's name (`Hash`). */
 export function mapKindName(t: number): string {
   return keylessMapTypeName(t) ?? mapTypeName(t);
+}
+
+/** The bpfkit class for a keyless map type, and the Bpf calls that make and open one; undefined for none. */
+export function keylessClassFor(t: number): { name: string; make: string; open: string } | undefined {
+  if (t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK) return { name: "BpfQueueMap", make: "bpf.newQueueMap", open: "bpf.openQueueMap" };
+  if (t === BPF_MAP_TYPE_BLOOM_FILTER) return { name: "BpfBloomFilter", make: "bpf.newBloomFilter", open: "bpf.openBloomFilter" };
+  return undefined;
 }
 
 function isUint(v: unknown): v is number {

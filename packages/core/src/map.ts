@@ -12,7 +12,7 @@ import { extractCommonName } from "./common-name.js";
 import {
   BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType, isMapOfMapsType,
-  isIndexedMapType, isLruMapType, isPerCpuMapType, userValueSize,
+  isIndexedMapType, isLruMapType, isPerCpuMapType, keylessMapTypeName, userValueSize,
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
@@ -25,6 +25,7 @@ import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawEleme
 import { getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
+import { keylessClassFor } from "./keyless-map.js";
 import { lpmKeyId } from "./lpm-order.js";
 import { assertKernelName } from "./kernel-name.js";
 import { heldClosed, heldCodecless, type Held } from "./held-map.js";
@@ -245,6 +246,13 @@ export class BpfMap<K, V> {
     const cpus = bpf.driver.possibleCpus;
     const valueSize = internal.valueSize ?? spec.value.size;
     const readValueSize = userValueSize(spec.type, valueSize, cpus);
+    // A BpfMap is keyed; a type without keys would fail at create with a bare EINVAL.
+    const keyless = keylessMapTypeName(spec.type);
+    if (keyless !== undefined) {
+      const cls = keylessClassFor(spec.type);
+      throw new TypeError(`${op} ${name}: a ${keyless} map has no keys, and a BpfMap needs them` +
+        (cls !== undefined ? `; make it with ${cls.make} (a ${cls.name})` : "; bpfkit has no class for it"));
+    }
     if (internal.valueSize === undefined && isPerCpuMapType(spec.type)) {
       throw new TypeError(`${op} ${name}: per-CPU map values are one per CPU; use bpf.newPerCpuMap (any per-CPU type) or bpf.newPerCpuHashMap`);
     }

@@ -1,7 +1,7 @@
 // BpfQueueMap: queues and stacks through core, pinned as BpfMaps are, on both drivers.
 import { expect, it } from "vitest";
 import {
-  BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BpfError, BpfQueueMap,
+  BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BpfError, BpfQueueMap,
   DecodeError, Errno, u32, type Codec, type QueueMapSpec,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
@@ -147,6 +147,21 @@ eachDriver("BpfQueueMap", (get) => {
     const e = thrownBpfError(() => env.bpf.openMap("cilium_q"));
     expect(e.errno).toBe(Errno.EINVAL);
     expect(e.message).toMatch(/a stack map has no keys, and a BpfMap needs them; open it as a BpfQueueMap with bpf.openQueueMap/);
+  });
+
+  it("bpf.newMap of a queue, stack or bloom filter is a TypeError naming the call that makes one, before any syscall", () => {
+    const env = get();
+    const before = openFdsOf(env.driver);
+    for (const [type, word, make] of [[BPF_MAP_TYPE_QUEUE, "queue", "bpf.newQueueMap (a BpfQueueMap)"],
+      [BPF_MAP_TYPE_STACK, "stack", "bpf.newQueueMap (a BpfQueueMap)"], [BPF_MAP_TYPE_BLOOM_FILTER, "bloom filter", "bpf.newBloomFilter (a BpfBloomFilter)"],
+      [BPF_MAP_TYPE_RINGBUF, "ring buffer", undefined]] as const) {
+      const e = thrown(() => env.bpf.newMap({ name: "cilium_q", type, key: u32, value: u32, maxEntries: 4 }));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toBe(`newMap cilium_q: a ${word} map has no keys, and a BpfMap needs them` +
+        (make !== undefined ? `; make it with ${make}` : "; bpfkit has no class for it"));
+    }
+    expect(openFdsOf(env.driver)).toBe(before);
+    expect(env.driver.host.stat(env.bpf.mapPath("cilium_q")).errno).toBe(Errno.ENOENT);
   });
 
   it("a write-only queue cannot pop or peek (EPERM naming write-only), a read-only one cannot push", () => {
