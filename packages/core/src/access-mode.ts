@@ -40,6 +40,19 @@ export function accessRefusal(access: AccessFlags, errno: number): string | unde
   return undefined;
 }
 
+/**
+ * As accessRefusal, in the words of a queue, stack or bloom filter (`kind`), which are pushed,
+ * popped, peeked or asked, and never walked or dumped.
+ */
+export function keylessAccessRefusal(access: AccessFlags, errno: number, kind: string): string | undefined {
+  if (errno !== Errno.EPERM || access === 0) return undefined;
+  const bloom = kind === "bloom filter";
+  if (access === BPF_F_RDONLY) {
+    return `the map was opened read-only (BPF_F_RDONLY): a ${kind} opened so can be ${bloom ? "asked (has), not added to" : "peeked, not pushed to or popped"}`;
+  }
+  return `the map was opened write-only (BPF_F_WRONLY): a ${kind} opened so can be ${bloom ? "added to, not asked (has)" : "pushed to, not popped or peeked"}`;
+}
+
 /** The mode as the errors and docs name it. */
 export function accessName(access: AccessFlags): string {
   return access === BPF_F_RDONLY ? "read-only" : access === BPF_F_WRONLY ? "write-only" : "read-write";

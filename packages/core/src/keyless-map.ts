@@ -5,7 +5,7 @@
 // (map-lifecycle.ts); BpfQueueMap and BpfBloomFilter add the elements.
 /// <reference lib="esnext.disposable" preserve="true" />
 import "./dispose-symbol.js"; // before the class below takes [Symbol.dispose] as a key
-import { accessRefusal, type AccessFlags } from "./access-mode.js";
+import { keylessAccessRefusal, type AccessFlags } from "./access-mode.js";
 import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import type { Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
@@ -437,7 +437,7 @@ export abstract class KeylessMap<V> {
   }
 
   /** `op` failed with `errno`; `why` explains it (default: the fd's access mode). */
-  protected opError(op: string, errno: number, why: string | undefined = accessRefusal(this.#fdMode, errno)): BpfError {
+  protected opError(op: string, errno: number, why: string | undefined = keylessAccessRefusal(this.#fdMode, errno, mapKindName(this.#type))): BpfError {
     return mapOpError(this.#owner(), op, errno, why);
   }
 }

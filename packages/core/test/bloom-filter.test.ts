@@ -98,6 +98,11 @@ eachDriver("BpfBloomFilter", (get) => {
     const w = env.track(env.bpf.openBloomFilter("cilium_b", u32, { writeOnly: true }));
     w.add(2);
     expect(thrownBpfError(() => w.has(2)).message).toMatch(/^has cilium_b: .*write-only/);
+    // In a bloom filter's words: it is never walked or dumped.
+    expect(e.message).toBe("add cilium_b: operation not permitted (the map was opened read-only (BPF_F_RDONLY): " +
+      "a bloom filter opened so can be asked (has), not added to)");
+    expect(thrownBpfError(() => w.has(2)).message).toBe("has cilium_b: operation not permitted (the map was opened write-only " +
+      "(BPF_F_WRONLY): a bloom filter opened so can be added to, not asked (has))");
     expect(b.has(2)).toBe(true);
   });
 

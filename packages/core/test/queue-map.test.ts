@@ -176,9 +176,14 @@ eachDriver("BpfQueueMap", (get) => {
       expect([e.errno, e.map]).toEqual([Errno.EPERM, "cilium_q"]);
       expect(e.message).toMatch(/write-only/);
     }
+    // In a queue's words: it is never walked or dumped.
+    expect(thrownBpfError(() => w.pop()).message).toBe("pop cilium_q: operation not permitted (the map was opened write-only " +
+      "(BPF_F_WRONLY): a queue opened so can be pushed to, not popped or peeked)");
     expect(thrownBpfError(() => w.pop()).op).toBe("pop");
     const r = env.track(env.bpf.openQueueMap("cilium_q", u32, { readOnly: true }));
     expect(thrownBpfError(() => r.push(3)).message).toMatch(/^push cilium_q: .*read-only/);
+    expect(thrownBpfError(() => r.pop()).message).toBe("pop cilium_q: operation not permitted (the map was opened read-only " +
+      "(BPF_F_RDONLY): a queue opened so can be peeked, not pushed to or popped)");
     expect(r.peek()).toBe(1);
     r.close();
     expect(thrownBpfError(() => r.openOrCreate()).errno).toBe(Errno.EPERM);
