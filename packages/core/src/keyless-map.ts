@@ -15,7 +15,9 @@ import {
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
+import { Errno } from "./errno.js";
 import { BpfError, DecodeError } from "./errors.js";
+import { mapFdInfoIfReadable } from "./fdinfo.js";
 import type { Held } from "./held-map.js";
 import type { BpfMapInfo } from "./info.js";
 import { assertKernelName } from "./kernel-name.js";
@@ -437,7 +439,20 @@ export abstract class KeylessMap<V> {
   }
 
   /** `op` failed with `errno`; `why` explains it (default: the fd's access mode). */
-  protected opError(op: string, errno: number, why: string | undefined = keylessAccessRefusal(this.#fdMode, errno, mapKindName(this.#type))): BpfError {
+  protected opError(op: string, errno: number, why: string | undefined = this.#refusal(op, errno)): BpfError {
     return mapOpError(this.#owner(), op, errno, why);
+  }
+
+  /**
+   * Why an element call was refused: the fd's access mode, or, for an EPERM through a read-write
+   * fd, a frozen map (its fdinfo says so; the kernel's bare EPERM reads like a missing capability).
+   */
+  #refusal(op: string, errno: number): string | undefined {
+    const kind = mapKindName(this.#type);
+    const mode = keylessAccessRefusal(this.#fdMode, errno, kind);
+    if (mode !== undefined || errno !== Errno.EPERM || this.#fd < 0) return mode;
+    if (mapFdInfoIfReadable(this.#driver, this.#fd)?.frozen !== true) return undefined;
+    if (op === "freeze") return "the map is frozen already (BPF_MAP_FREEZE)";
+    return `the map is frozen (BPF_MAP_FREEZE): user space may ${kind === "bloom filter" ? "ask it (has), not add to it" : "peek it, not push or pop"}; programs may still write it`;
   }
 }

@@ -224,13 +224,20 @@ eachDriver("BpfQueueMap", (get) => {
     q.push(4);
     q.freeze();
     for (const f of [() => q.push(5), () => q.pop()]) expect(thrownBpfError(f).errno).toBe(Errno.EPERM);
+    // Said, not left to the kernel's bare EPERM, which reads like a missing capability.
+    expect(thrownBpfError(() => q.push(5)).message).toBe("push cilium_q: operation not permitted (the map is frozen " +
+      "(BPF_MAP_FREEZE): user space may peek it, not push or pop; programs may still write it)");
+    expect(thrownBpfError(() => [...q.drain()]).message).toMatch(/^drain cilium_q: operation not permitted \(the map is frozen/);
     expect(q.peek()).toBe(4);
     expect(thrownBpfError(() => q.freeze()).op).toBe("freeze");
+    expect(thrownBpfError(() => q.freeze()).message).toBe("freeze cilium_q: operation not permitted (the map is frozen already (BPF_MAP_FREEZE))");
     const b = env.track(env.bpf.newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 8 }));
     b.openOrCreate();
     b.add(1);
     b.freeze();
     expect(thrownBpfError(() => b.add(2)).errno).toBe(Errno.EPERM);
+    expect(thrownBpfError(() => b.add(2)).message).toBe("add cilium_b: operation not permitted (the map is frozen " +
+      "(BPF_MAP_FREEZE): user space may ask it (has), not add to it; programs may still write it)");
     expect(b.has(1)).toBe(true);
   });
 
