@@ -111,6 +111,8 @@ export abstract class KeylessMap<V> {
   readonly #type: number;
   readonly #value: Codec<V>;
   readonly #maxEntries: number;
+  /** max_entries of the map this object opened or created last; undefined before the first open. */
+  #openMaxEntries: number | undefined;
   readonly #flags: number;
   /** bpf_attr's map_extra at create (a bloom filter's hash count), undefined for none. */
   readonly #mapExtra: bigint | undefined;
@@ -165,6 +167,7 @@ export abstract class KeylessMap<V> {
     this.#mapExtra = mapExtra;
     this.#readsMapExtra = kind.readsMapExtra === true;
     this.#openMapExtra = opened?.info.mapExtra;
+    this.#openMaxEntries = opened?.info.maxEntries;
     this.#held = opened?.held;
     this.#access = opened?.access ?? 0;
     this.#fdMode = this.#access;
@@ -209,9 +212,12 @@ export abstract class KeylessMap<V> {
     return this.#type;
   }
 
-  /** `max_entries` of the spec (of the map, for one opened by `bpf.open*`). */
+  /**
+   * `max_entries` of the map once it has been opened (`open()` and the lazy open of the first
+   * element call take a pin of any size), of the spec before.
+   */
   get maxEntries(): number {
-    return this.#maxEntries;
+    return this.#openMaxEntries ?? this.#maxEntries;
   }
 
   /** The codec the map encodes and decodes its values with. */
@@ -278,8 +284,12 @@ export abstract class KeylessMap<V> {
       throw namedError(this.#owner(), op, e);
     }
     // A PROG_ARRAY pinned there is never re-created: refuse it as open() does.
-    if (!opened.isNew) this.#check(op, path, opened.fd);
-    else this.#openMapExtra = this.#mapExtra ?? 0n;
+    if (!opened.isNew) {
+      this.#check(op, path, opened.fd);
+    } else {
+      this.#openMapExtra = this.#mapExtra ?? 0n;
+      this.#openMaxEntries = this.#maxEntries;
+    }
     this.#adopt(path, opened.fd, pin || !opened.isNew, opened.isNew ? (flags & (BPF_F_RDONLY | BPF_F_WRONLY)) as AccessFlags : 0);
     return opened.isNew;
   }
@@ -305,7 +315,7 @@ export abstract class KeylessMap<V> {
 
   /** Refuses (EINVAL, `fd` closed) a pin whose type or sizes are not this map's. */
   #check(op: string, path: string, fd: number): void {
-    checkPinned(this.#bpf, this.#owner(), op, path, fd, (info: MapInfo) => {
+    const info = checkPinned(this.#bpf, this.#owner(), op, path, fd, (info: MapInfo) => {
       if (info.mapType !== this.#type) {
         return `is a ${mapKindName(info.mapType)} map (type ${info.mapType}), not a ${mapKindName(this.#type)} (${this.#type})`;
       }
@@ -314,6 +324,7 @@ export abstract class KeylessMap<V> {
       }
       return undefined;
     });
+    this.#openMaxEntries = info.maxEntries;
     if (!this.#readsMapExtra) return;
     try {
       this.#openMapExtra = this.#bpf.getMapInfoByFd(fd).mapExtra;

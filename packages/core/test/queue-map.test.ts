@@ -164,6 +164,24 @@ eachDriver("BpfQueueMap", (get) => {
     expect(env.driver.host.stat(env.bpf.mapPath("cilium_q")).errno).toBe(Errno.ENOENT);
   });
 
+  it("maxEntries is the map's once open: open() and the lazy open of a pin of another size say its size, in E2BIG too", () => {
+    const env = get();
+    env.track(env.bpf.newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 2))).openOrCreate();
+    const lazy = env.track(env.otherBpf().newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 8)));
+    expect(lazy.maxEntries).toBe(8);
+    lazy.push(1);
+    lazy.push(2);
+    expect(lazy.maxEntries).toBe(2);
+    expect(thrownBpfError(() => lazy.push(3)).message).toMatch(/the queue is full \(2 values\)/);
+    const opened = env.track(env.otherBpf().newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 8)));
+    opened.open();
+    expect(opened.maxEntries).toBe(2);
+    // openOrCreate still compares the spec's: it re-creates the pin with 8.
+    opened.close();
+    expect(opened.openOrCreate()).toBe(true);
+    expect([opened.maxEntries, opened.info().maxEntries]).toEqual([8, 8]);
+  });
+
   it("a write-only queue cannot pop or peek (EPERM naming write-only), a read-only one cannot push", () => {
     const env = get();
     const q = env.track(env.bpf.newQueueMap(queueSpec()));
