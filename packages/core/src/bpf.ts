@@ -781,7 +781,7 @@ export class Bpf implements sys.SyscallContext {
    * `openMapById`) or `{ fd }` (as `newMapFromFd`: the object takes the fd over). Without `value`
    * its values are bytes of the map's value size; a codec of another size is a RangeError. A map
    * of another type is EINVAL naming the call that opens it (bpf.openMap for a keyed map).
-   * `options` open it read-only or write-only (a write-only queue cannot pop or peek: EPERM).
+   * `options` open it read-only or write-only (a write-only queue can only push, a read-only one only peek, since a pop is a write: EPERM).
    * Its fd is closed when anything fails (a `{ fd }` stays the caller's).
    */
   openQueueMap(ref: KeylessMapRef, value?: undefined, options?: OpenMapOptions): BpfQueueMap<Uint8Array>;
