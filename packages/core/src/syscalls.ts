@@ -2,7 +2,10 @@
 // use, each throwing a BpfError with the seed's message, each timed for the syscall-duration
 // metric when a hook is set. The element helpers allocate nothing on success: they are what
 // BpfMap's hot paths call.
-import { isMapOfMapsType, mapTypeName } from "./constants.js";
+import {
+  BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isMapOfMapsType, keylessMapTypeName, mapTypeName,
+} from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
@@ -112,7 +115,8 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
     ...(mapName !== "" ? { mapName } : {}), ...(mapExtra !== 0n ? { mapExtra } : {}) });
   timeEnd(ctx, MetricOp.create, fd, t0);
   if (fd < 0) {
-    const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || missingTypeHint(ctx, mapType, -fd);
+    const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || keylessFlagsHint(mapType, flags, -fd) ||
+      missingTypeHint(ctx, mapType, -fd);
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
@@ -132,6 +136,26 @@ function innerTemplateHint(ctx: SyscallContext, mapType: number, innerId: number
   if (typeof kind !== "object" || kind.kind === "map") return ""; // a map: the EINVAL has another cause
   const what = kind.kind === "prog" ? "a program's fd" : kind.kind === "link" ? "a BPF link's fd" : "an fd that is no BPF map";
   return ` (innerId ${innerId} is ${what}; ${takes})`;
+}
+
+/**
+ * Why a queue, stack or bloom filter was refused, when its flags hold one its type takes no part
+ * in (queue_stack_map_alloc_check, bloom_map_alloc): the kernel's bare EINVAL reads like a bad size,
+ * and BPF_F_NO_PREALLOC, which a hash map takes, is the usual one.
+ */
+function keylessFlagsHint(mapType: number, flags: number, errno: number): string {
+  if (errno !== Errno.EINVAL) return "";
+  const access: Array<[number, string]> = [[BPF_F_NUMA_NODE, "BPF_F_NUMA_NODE"], [BPF_F_RDONLY, "BPF_F_RDONLY"],
+    [BPF_F_WRONLY, "BPF_F_WRONLY"], [BPF_F_RDONLY_PROG, "BPF_F_RDONLY_PROG"], [BPF_F_WRONLY_PROG, "BPF_F_WRONLY_PROG"]];
+  let takes: Array<[number, string]>;
+  if (mapType === BPF_MAP_TYPE_QUEUE || mapType === BPF_MAP_TYPE_STACK) takes = access;
+  else if (mapType === BPF_MAP_TYPE_BLOOM_FILTER) takes = [...access, [BPF_F_ZERO_SEED, "BPF_F_ZERO_SEED"]];
+  else return "";
+  const extra = (flags >>> 0) & ~takes.reduce((m, [bit]) => m | bit, 0);
+  if (extra === 0) return "";
+  const names = takes.map(([, n]) => n);
+  return ` (a ${keylessMapTypeName(mapType)} takes no flag but ${names.slice(0, -1).join(", ")} and ${names.at(-1)}: ` +
+    `0x${extra.toString(16)} is none of them${extra & 1 ? "; BPF_F_NO_PREALLOC is for hash maps" : ""})`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // BpfQueueMap: queues and stacks through core, pinned as BpfMaps are, on both drivers.
 import { expect, it } from "vitest";
 import {
-  BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BpfError, BpfQueueMap,
+  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_WRONLY, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BpfError, BpfQueueMap,
   DecodeError, Errno, u32, type Codec, type QueueMapSpec,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
@@ -162,6 +162,21 @@ eachDriver("BpfQueueMap", (get) => {
     }
     expect(openFdsOf(env.driver)).toBe(before);
     expect(env.driver.host.stat(env.bpf.mapPath("cilium_q")).errno).toBe(Errno.ENOENT);
+  });
+
+  it("flags a queue, stack or bloom filter takes no part in: the create's EINVAL names the flags it takes", () => {
+    const env = get();
+    const np = env.track(env.bpf.newQueueMap({ ...queueSpec(), flags: BPF_F_NO_PREALLOC }));
+    const e = thrownBpfError(() => np.openOrCreate());
+    expect([e.errno, e.op, e.map]).toEqual([Errno.EINVAL, "openOrCreate", "cilium_q"]);
+    expect(e.message).toBe(`openOrCreate cilium_q: Unable to create map ${env.bpf.mapPath("cilium_q")}: invalid argument ` +
+      "(a queue takes no flag but BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG: " +
+      "0x1 is none of them; BPF_F_NO_PREALLOC is for hash maps)");
+    const seeded = env.track(env.bpf.newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 4, flags: BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU }));
+    expect(thrownBpfError(() => seeded.openOrCreate()).message).toMatch(
+      /invalid argument \(a bloom filter takes no flag but .* and BPF_F_ZERO_SEED: 0x2 is none of them\)$/);
+    const fine = env.track(env.bpf.newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 4, flags: BPF_F_ZERO_SEED }));
+    expect(fine.openOrCreate()).toBe(true);
   });
 
   it("maxEntries is the map's once open: open() and the lazy open of a pin of another size say its size, in E2BIG too", () => {
