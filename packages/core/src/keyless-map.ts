@@ -17,7 +17,7 @@ import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
 import { Errno } from "./errno.js";
 import { BpfError, DecodeError } from "./errors.js";
-import { mapFdInfoIfReadable } from "./fdinfo.js";
+import { getMapFdInfo, mapFdInfoIfReadable, type MapFdInfo } from "./fdinfo.js";
 import type { Held } from "./held-map.js";
 import type { BpfMapInfo } from "./info.js";
 import { assertKernelName } from "./kernel-name.js";
@@ -242,6 +242,20 @@ export abstract class KeylessMap<V> {
       return this.#bpf.getMapInfoByFd(fd);
     } catch (e) {
       throw namedError(this.#owner(), "info", e);
+    }
+  }
+
+  /**
+   * What the kernel's fdinfo says of the map and bpf_map_info does not, as BpfMap.fdInfo: whether
+   * it is frozen, and the bytes it is charged (`memlock`). No syscall: the driver's optional
+   * mapFdInfo reads it (EOPNOTSUPP naming the driver where it has none). Opens a pinned map first.
+   */
+  fdInfo(): MapFdInfo {
+    const fd = this.fdFor("fdInfo");
+    try {
+      return getMapFdInfo(this.#driver, fd);
+    } catch (e) {
+      throw namedError(this.#owner(), "fdInfo", e);
     }
   }
 

@@ -255,7 +255,10 @@ eachDriver("BpfQueueMap", (get) => {
     const q = env.track(env.bpf.newQueueMap(queueSpec()));
     q.openOrCreate();
     q.push(4);
+    expect(q.fdInfo()).toMatchObject({ frozen: false });
+    expect(q.fdInfo().memlock).toBeGreaterThan(0);
     q.freeze();
+    expect(q.fdInfo().frozen).toBe(true);
     for (const f of [() => q.push(5), () => q.pop()]) expect(thrownBpfError(f).errno).toBe(Errno.EPERM);
     // Said, not left to the kernel's bare EPERM, which reads like a missing capability.
     expect(thrownBpfError(() => q.push(5)).message).toBe("push cilium_q: operation not permitted (the map is frozen " +
@@ -268,6 +271,8 @@ eachDriver("BpfQueueMap", (get) => {
     b.openOrCreate();
     b.add(1);
     b.freeze();
+    // Read through another object's fd, opened lazily: frozen is the map's, not the fd's.
+    expect(env.track(env.otherBpf().openBloomFilter("cilium_b", u32)).fdInfo().frozen).toBe(true);
     expect(thrownBpfError(() => b.add(2)).errno).toBe(Errno.EPERM);
     expect(thrownBpfError(() => b.add(2)).message).toBe("add cilium_b: operation not permitted (the map is frozen " +
       "(BPF_MAP_FREEZE): user space may ask it (has), not add to it; programs may still write it)");
