@@ -133,7 +133,7 @@ export function createBpf(options: BpfOptions): Bpf {
 const MISMATCH_MESSAGES: Record<MapDifference["field"], string> = {
   mapType: "Map type mismatch for BPF map", keySize: "Key-size mismatch for BPF map",
   valueSize: "Value-size mismatch for BPF map", maxEntries: "Max entries mismatch for BPF map",
-  flags: "Flags mismatch for BPF map",
+  flags: "Flags mismatch for BPF map", mapExtra: "Map extra mismatch for BPF map",
 };
 
 /**

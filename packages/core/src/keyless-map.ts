@@ -26,6 +26,7 @@ import {
   requireFullAccess, requirePin, unpinPath, type MapOwner,
 } from "./map-lifecycle.js";
 import type { BpfMapModel } from "./map-spec.js";
+import { MapIncompatibleError, mapDifferences, sameMapExtra } from "./map-compat.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { specMapName } from "./paths.js";
 import { zeroBytes } from "./small-bytes.js";
@@ -257,6 +258,46 @@ export abstract class KeylessMap<V> {
     } catch (e) {
       throw namedError(this.#owner(), "fdInfo", e);
     }
+  }
+
+  /**
+   * cilium/ebpf's MapSpec.Compatible for this object's spec: throws MapIncompatibleError, listing
+   * each difference, when the live map's type, value size, max entries, flags or (for a spec with
+   * `hashFunctions`) hash count are not the spec's, that is when `openOrCreate()` would re-create
+   * it. An agent restarted with another spec asks this first, since the re-created map is not the
+   * one a loaded program writes to. Changes nothing: a map not open stays closed (its pin is read
+   * through a short-lived fd); nothing pinned is a BpfError ENOENT.
+   */
+  checkCompatible(): void {
+    const op = "checkCompatible";
+    let fd = this.#fd;
+    let borrowed = -1;
+    if (fd < 0) {
+      if (this.#held !== undefined || this.#closedForGood) fd = this.fdFor(op); // the closed map's EBADF
+      else {
+        try {
+          borrowed = fd = this.#bpf.objGet(this.path(), this.#access);
+        } catch (e) {
+          throw namedError(this.#owner(), op, e);
+        }
+      }
+    }
+    let info: BpfMapInfo;
+    try {
+      info = this.#bpf.getMapInfoByFd(fd);
+    } catch (e) {
+      throw namedError(this.#owner(), op, e);
+    } finally {
+      if (borrowed >= 0) this.#driver.close(borrowed);
+    }
+    const want = { ...createdAs(this.#bpf, this.#type, this.#flags), keySize: 0, valueSize: this.#valueBuf.length, maxEntries: this.#maxEntries };
+    const live = { mapType: info.type, keySize: info.keySize, valueSize: info.valueSize, readValueSize: info.valueSize,
+      maxEntries: info.maxEntries, flags: info.mapFlags, innerId: 0, ownerProgType: 0 };
+    const differences = mapDifferences(live, want, this.#driver.possibleCpus);
+    if (this.#mapExtra !== undefined && !sameMapExtra(this.#type, info.mapExtra, this.#mapExtra)) {
+      differences.push({ field: "mapExtra", map: Number(info.mapExtra), spec: Number(this.#mapExtra) });
+    }
+    if (differences.length > 0) throw new MapIncompatibleError(op, this.#name, this.#held !== undefined ? this.#path : this.path(), differences);
   }
 
   /** The map as `bpf.getOpenMaps()` lists it: its pin path. */

@@ -1,7 +1,9 @@
 // Whether a live map is what a spec asks for, without touching it: cilium/ebpf's
 // MapSpec.Compatible and ErrMapIncompatible. The rules are the seed's objCheck (what makes
 // openOrCreate re-create a pin), so "compatible" means "openOrCreate would open it as it is".
-import { BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, isLruMapType, mapTypeName } from "./constants.js";
+import {
+  BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, isLruMapType, keylessMapTypeName, mapTypeName,
+} from "./constants.js";
 import type { MapInfo } from "./syscalls.js";
 
 /** The properties a live map is compared on (the seed's MapInfo fields objCheck reads). */
@@ -20,8 +22,8 @@ export interface WantedMapProperties {
 
 /** One property in which the live map differs from what is wanted. */
 export interface MapDifference {
-  /** The property that differs. */
-  field: "mapType" | "keySize" | "valueSize" | "maxEntries" | "flags";
+  /** The property that differs (`mapExtra`: a bloom filter's hash count, compared by KeylessMap.checkCompatible). */
+  field: "mapType" | "keySize" | "valueSize" | "maxEntries" | "flags" | "mapExtra";
   /** What the live map has. */
   map: number;
   /** What the spec wants (max entries as the kernel would round them). */
@@ -41,7 +43,7 @@ export function mapDifferences(info: MapInfo, want: WantedMapProperties, possibl
   if (isLruMapType(want.mapType) && (want.flags & BPF_F_NO_COMMON_LRU) !== 0) {
     maxEntries = Math.ceil(want.maxEntries / possibleCpus) * possibleCpus;
   }
-  const wanted: Record<MapDifference["field"], number> = {
+  const wanted: Record<Exclude<MapDifference["field"], "mapExtra">, number> = {
     mapType: want.mapType, keySize: want.keySize, valueSize: want.valueSize, maxEntries,
     flags: (want.flags & ~ACCESS_FLAGS) >>> 0,
   };
@@ -63,19 +65,25 @@ export function sameMapExtra(mapType: number, a: bigint, b: bigint): boolean {
   return hashes(a) === hashes(b) && (a & ~0xfn) === (b & ~0xfn);
 }
 
+/** The seed's name of a type (`Hash`), or what a keyless one is called (`queue`: the seed has no name for it). */
+function typeName(t: number): string {
+  return keylessMapTypeName(t) ?? mapTypeName(t);
+}
+
 function describe(d: MapDifference): string {
   switch (d.field) {
-    case "mapType": return `type ${mapTypeName(d.map)} (${d.map}), the spec wants ${mapTypeName(d.spec)} (${d.spec})`;
+    case "mapType": return `type ${typeName(d.map)} (${d.map}), the spec wants ${typeName(d.spec)} (${d.spec})`;
     case "keySize": return `key size ${d.map}, the spec wants ${d.spec}`;
     case "valueSize": return `value size ${d.map}, the spec wants ${d.spec}`;
     case "maxEntries": return `max entries ${d.map}, the spec wants ${d.spec}`;
     case "flags": return `flags 0x${d.map.toString(16)}, the spec wants 0x${d.spec.toString(16)}`;
+    case "mapExtra": return `map_extra ${d.map}, the spec wants ${d.spec}`;
   }
 }
 
 /**
  * A live map is not what the spec asks for (cilium/ebpf's ErrMapIncompatible). Thrown by
- * `BpfMap.checkCompatible`, which changes nothing: the map stays pinned and open as it was.
+ * `BpfMap.checkCompatible` and `KeylessMap.checkCompatible`, which change nothing: the map stays pinned and open as it was.
  */
 export class MapIncompatibleError extends Error {
   /** The map's name, as BpfError's `map`. */

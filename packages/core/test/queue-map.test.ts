@@ -2,7 +2,7 @@
 import { expect, it } from "vitest";
 import {
   BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_WRONLY, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BpfError, BpfQueueMap,
-  DecodeError, Errno, u32, type Codec, type QueueMapSpec,
+  DecodeError, Errno, MapIncompatibleError, u32, type Codec, type QueueMapSpec,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -177,6 +177,29 @@ eachDriver("BpfQueueMap", (get) => {
       /invalid argument \(a bloom filter takes no flag but .* and BPF_F_ZERO_SEED: 0x2 is none of them\)$/);
     const fine = env.track(env.bpf.newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 4, flags: BPF_F_ZERO_SEED }));
     expect(fine.openOrCreate()).toBe(true);
+  });
+
+  it("checkCompatible says, before openOrCreate re-creates a pin, how it differs from the spec, and changes nothing", () => {
+    const env = get();
+    const first = env.track(env.bpf.newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 2)));
+    first.openOrCreate();
+    const id = first.info().id;
+    env.track(env.otherBpf().newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 2))).checkCompatible();
+    const bigger = env.track(env.otherBpf().newQueueMap(queueSpec(BPF_MAP_TYPE_STACK, 8)));
+    const e = thrown(() => bigger.checkCompatible());
+    expect(e).toBeInstanceOf(MapIncompatibleError);
+    expect(e.message).toBe(`checkCompatible cilium_q: the map pinned at ${env.bpf.mapPath("cilium_q")} is incompatible with the spec: ` +
+      "type queue (22), the spec wants stack (23); max entries 2, the spec wants 8");
+    expect(bigger.isOpen()).toBe(false);
+    expect(env.track(env.otherBpf().openQueueMap("cilium_q")).info().id).toBe(id);
+    const b = env.track(env.bpf.newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 8, hashFunctions: 3 }));
+    b.openOrCreate();
+    b.checkCompatible();
+    const four = env.track(env.otherBpf().newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 8, hashFunctions: 4 }));
+    expect((thrown(() => four.checkCompatible()) as MapIncompatibleError).differences).toEqual([{ field: "mapExtra", map: 3, spec: 4 }]);
+    env.track(env.otherBpf().newBloomFilter({ name: "cilium_b", value: u32, maxEntries: 8 })).checkCompatible();
+    const none = env.track(env.bpf.newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 2, "cilium_none")));
+    expect(thrownBpfError(() => none.checkCompatible()).errno).toBe(Errno.ENOENT);
   });
 
   it("maxEntries is the map's once open: open() and the lazy open of a pin of another size say its size, in E2BIG too", () => {
