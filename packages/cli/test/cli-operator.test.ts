@@ -154,6 +154,24 @@ for (const dut of driversUnderTest()) {
       }
     });
 
+    it("map create of a queue, stack or bloom filter names what its type takes no part in: a key, a zero size, a flag", async () => {
+      const p = `${fs.path}/op_keyless`;
+      const cases: Array<[string[], string]> = [
+        [["queue", "--key-size", "4", "--value-size", "4", "--max-entries", "2"], "a queue has no keys: --key-size 0 (or leave it out), not 4"],
+        [["stack", "--value-size", "4", "--max-entries", "0"], "a stack needs --value-size and --max-entries of at least 1"],
+        [["queue", "--value-size", "4", "--max-entries", "2", "--flags", "no_prealloc"], "a queue takes no flags but numa_node, rdonly, wronly, rdonly_prog, wronly_prog"],
+        [["bloom_filter", "--value-size", "4", "--max-entries", "2", "--flags", "zero_seed,no_common_lru"],
+          "a bloom_filter takes no flags but numa_node, rdonly, wronly, rdonly_prog, wronly_prog, zero_seed"],
+      ];
+      for (const [args, hint] of cases) {
+        const r = await bpfkit("map", "create", p, "--type", ...args);
+        expect(r.code, hint).toBe(ExitCode.failure);
+        expect(r.err, hint).toContain("EINVAL (the kernel rejects these attributes for this type)\n");
+        expect(r.err, hint).toContain(`\n  ${hint}`);
+        expect(d.host.stat(p).errno, hint).toBe(2);
+      }
+    });
+
     it("map create says when the driver has no maps of the type at all, and gives no size hint where the type's sizes may be 0", async () => {
       const p = `${fs.path}/op_missing`;
       const create = (...a: string[]) => bpfkit("map", "create", p, "--type", ...a);

@@ -1,7 +1,7 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
 import {
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
   MAX_BLOOM_HASH_FUNCTIONS,
   type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
@@ -66,6 +66,21 @@ function sizeProblem(mapType: number, keySize: number, valueSize: number, maxEnt
   if (mapType === BPF_MAP_TYPE_LPM_TRIE && (keySize < 5 || keySize > 260)) {
     return `lpm_trie keys are a u32 prefix length and 1 to 256 bytes of data: --key-size 5 to 260 (8 for IPv4, --key-type lpm4; 20 for IPv6), not ${keySize}`;
   }
+  return undefined;
+}
+
+/**
+ * What a queue, stack or bloom filter refused with EINVAL was given that its type takes no part in
+ * (queue_stack_map_alloc_check, bloom_map_alloc): a key, a zero size, or a flag.
+ */
+function keylessProblem(mapType: number, keySize: number, valueSize: number, maxEntries: number, flags: number): string | undefined {
+  if (mapType !== BPF_MAP_TYPE_QUEUE && mapType !== BPF_MAP_TYPE_STACK && mapType !== BPF_MAP_TYPE_BLOOM_FILTER) return undefined;
+  const name = mapTypeKernelName(mapType);
+  if (keySize !== 0) return `a ${name} has no keys: --key-size 0 (or leave it out), not ${keySize}`;
+  if (valueSize === 0 || maxEntries === 0) return `a ${name} needs --value-size and --max-entries of at least 1`;
+  const takes = ["numa_node", "rdonly", "wronly", "rdonly_prog", "wronly_prog", ...(mapType === BPF_MAP_TYPE_BLOOM_FILTER ? ["zero_seed"] : [])];
+  const mask = takes.reduce((m, f) => m | (1 << MAP_FLAG_NAMES.indexOf(f)), 0);
+  if (((flags >>> 0) & ~mask) !== 0) return `a ${name} takes no flags but ${takes.join(", ")}`;
   return undefined;
 }
 
@@ -205,7 +220,9 @@ export const mapCreateCommand: Command = {
       // Flags given without no_prealloc: the kernel has no preallocated trie (trie_alloc).
       const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
-      const sizeHint = fd === -22 ? sizeProblem(mapType, keySize, valueSize, Number(maxText)) : undefined;
+      const sizeHint = fd === -22
+        ? keylessProblem(mapType, keySize, valueSize, Number(maxText), mapFlags) ?? sizeProblem(mapType, keySize, valueSize, Number(maxText))
+        : undefined;
       const missing = missingType(d, mapType, fd);
       // The local storages and struct_ops are made only with their BTF type ids, which a create
       // from sizes cannot give: their EINVAL is that, whatever the sizes.
