@@ -123,3 +123,14 @@ export function mapFdInfoIfReadable(driver: Driver, fd: number): MapFdInfo | und
     throw e;
   }
 }
+
+/**
+ * The reading of an EPERM to a write through read-write fd `fd` (or to a second freeze, `op`
+ * "freeze"): the map is frozen, where its fdinfo says so, else undefined. The kernel's bare EPERM
+ * reads like a missing capability. `still` is what user space may still do with the map.
+ */
+export function frozenRefusal(driver: Driver, fd: number, errno: number, op: string, still: string): string | undefined {
+  if (errno !== Errno.EPERM || fd < 0 || mapFdInfoIfReadable(driver, fd)?.frozen !== true) return undefined;
+  if (op === "freeze") return "the map is frozen already (BPF_MAP_FREEZE)";
+  return `the map is frozen (BPF_MAP_FREEZE): user space may ${still}; programs may still write it`;
+}

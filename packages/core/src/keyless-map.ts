@@ -15,9 +15,8 @@ import {
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
-import { Errno } from "./errno.js";
 import { BpfError, DecodeError } from "./errors.js";
-import { getMapFdInfo, mapFdInfoIfReadable, type MapFdInfo } from "./fdinfo.js";
+import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { Held } from "./held-map.js";
 import type { BpfMapInfo } from "./info.js";
 import { assertKernelName } from "./kernel-name.js";
@@ -516,9 +515,7 @@ export abstract class KeylessMap<V> {
   #refusal(op: string, errno: number): string | undefined {
     const kind = mapKindName(this.#type);
     const mode = keylessAccessRefusal(this.#fdMode, errno, kind);
-    if (mode !== undefined || errno !== Errno.EPERM || this.#fd < 0) return mode;
-    if (mapFdInfoIfReadable(this.#driver, this.#fd)?.frozen !== true) return undefined;
-    if (op === "freeze") return "the map is frozen already (BPF_MAP_FREEZE)";
-    return `the map is frozen (BPF_MAP_FREEZE): user space may ${kind === "bloom filter" ? "ask it (has), not add to it" : "peek it, not push or pop"}; programs may still write it`;
+    return mode ?? frozenRefusal(this.#driver, this.#fd, errno, op,
+      kind === "bloom filter" ? "ask it (has), not add to it" : "peek it, not push or pop");
   }
 }

@@ -22,7 +22,7 @@ import { newDumpStats, type DumpStats } from "./dump-stats.js";
 import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
-import { getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
+import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { keylessClassFor } from "./keyless-map.js";
@@ -598,10 +598,15 @@ export class BpfMap<K, V> {
 
   /** The reading of an update's or delete's errno on this map (elem-refusal.ts). */
   #refusal(op: "update" | "delete", errno: number, flags: number = BPF_ANY): string | undefined {
-    const mode = accessRefusal(this.#access, errno);
+    const mode = accessRefusal(this.#access, errno) ?? this.#frozen(op, errno);
     if (mode !== undefined) return mode;
     return op === "update" ? updateRefusal(this.#kernelType, errno, flags, this.#kernelMaxEntries)
       : deleteRefusal(this.#kernelType, errno, this.#kernelMaxEntries);
+  }
+
+  /** For an EPERM to a write or a second freeze: the map is frozen, where its fdinfo says so. */
+  #frozen(op: string, errno: number): string | undefined {
+    return frozenRefusal(this.#driver, this.#fd, errno, op, "look it up, walk and dump it, not update or delete");
   }
 
   /**
@@ -1191,7 +1196,7 @@ export class BpfMap<K, V> {
     const r = this.#measured().mapLookupAndDeleteElem(fd, kb, vb);
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapLookupAndDeleteElem", r, "0");
     this.#metric("lookupAndDelete", r >= 0);
-    if (r < 0 && r !== -Errno.ENOENT) throw this.#error("lookupAndDelete", -r);
+    if (r < 0 && r !== -Errno.ENOENT) throw this.#error("lookupAndDelete", -r, accessRefusal(this.#access, -r) ?? this.#frozen("lookupAndDelete", -r));
     // Gone either way: the cache must not keep a key the kernel no longer has.
     this.#cache?.recordDelete(this.#cacheId(kb), key, kb.slice(), undefined);
     return r === -Errno.ENOENT ? undefined : this.#decode(this.#value, vb, "lookupAndDelete", "value");
@@ -1200,14 +1205,15 @@ export class BpfMap<K, V> {
   /**
    * Makes the map read-only for user space (BPF_MAP_FREEZE): later updates and deletes through
    * any fd are EPERM, while programs may still write it. Freezing it again is EPERM too (the
-   * kernel asks for write access first), and EBUSY while a writable mmap of it exists.
+   * kernel asks for write access first), and EBUSY while a writable mmap of it exists. Where the
+   * driver reads fdinfo, those EPERMs say the map is frozen.
    */
   freeze(): void {
     const fd = this.#fdFor("freeze");
     const r = this.#measured().mapFreeze(fd);
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapFreeze", r, "0");
     this.#metric("freeze", r >= 0);
-    if (r < 0) throw this.#error("freeze", -r);
+    if (r < 0) throw this.#error("freeze", -r, accessRefusal(this.#access, -r) ?? this.#frozen("freeze", -r));
   }
 
   /** Deletes `key`; throws a BpfError (`code` "ENOENT" when the key is missing). */

@@ -1,7 +1,7 @@
 // BpfMap.lookupAndDelete and BpfMap.freeze, beyond the seed (cilium/ebpf's Map.LookupAndDelete
 // and Map.Freeze): one syscall each, on both drivers, with the cache and the metrics kept right.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LRU_HASH, newPerCpuMap, u32, u64 } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LRU_HASH, createBpf, memoryLogger, newPerCpuMap, u32, u64, wrapDriver } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrownBpfError } from "./support/thrown.js";
 
@@ -66,13 +66,26 @@ eachDriver("BpfMap.lookupAndDelete and freeze", (get) => {
     m.openOrCreate();
     m.update(1, 10);
     m.freeze();
-    expect(thrownBpfError(() => m.update(2, 20)).code).toBe("EPERM");
-    expect(thrownBpfError(() => m.delete(1)).code).toBe("EPERM");
-    expect(thrownBpfError(() => m.lookupAndDelete(1)).code).toBe("EPERM");
+    // Each EPERM says the map is frozen (its fdinfo tells), not a bare "operation not permitted".
+    const frozen = "the map is frozen (BPF_MAP_FREEZE): user space may look it up, walk and dump it, not update or delete; programs may still write it";
+    for (const [op, call] of [["update", () => m.update(2, 20)], ["delete", () => m.delete(1)], ["lookupAndDelete", () => m.lookupAndDelete(1)]] as const) {
+      const e = thrownBpfError(call);
+      expect([e.code, e.op, e.message]).toEqual(["EPERM", op, `${op} cilium_test: operation not permitted (${frozen})`]);
+    }
     expect(m.lookup(1)).toBe(10);
     // map_freeze asks for write access first, and a frozen map's fds have none.
     const again = thrownBpfError(() => m.freeze());
-    expect([again.code, again.op, again.message]).toEqual(["EPERM", "freeze", "freeze cilium_test: operation not permitted"]);
+    expect([again.code, again.op, again.message]).toEqual(["EPERM", "freeze", "freeze cilium_test: operation not permitted (the map is frozen already (BPF_MAP_FREEZE))"]);
     expect(env.ops.filter((o) => o.includes("freeze"))).toEqual(["test freeze success", "test freeze fail"]);
+  });
+
+  it("without fdinfo (a driver without mapFdInfo), a frozen map's EPERM stays the kernel's, claiming nothing", () => {
+    const env = get();
+    const bpf = createBpf({ driver: wrapDriver(env.driver, { mapFdInfo: null }), mapRoot: env.root, logger: memoryLogger() });
+    const m = env.track(bpf.newMap(testMapSpec("blind_frozen")));
+    m.openOrCreate();
+    m.freeze();
+    const e = thrownBpfError(() => m.update(1, 1));
+    expect([e.code, e.message]).toEqual(["EPERM", "update blind_frozen: operation not permitted"]);
   });
 });
