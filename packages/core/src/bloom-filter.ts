@@ -73,7 +73,7 @@ export class BpfBloomFilter<V> extends KeylessMap<V> {
   /** Adds `value` (BPF_MAP_UPDATE_ELEM); a filter opened read-only, or frozen, is EPERM. */
   add(value: V): void {
     this.encodeValue(value, "add");
-    const r = this.elemCall("add", (d, fd, key, vb) => d.mapUpdateElem(fd, key, vb, BPF_ANY));
+    const r = this.elemCall("add", "mapUpdateElem", (d, fd, key, vb) => d.mapUpdateElem(fd, key, vb, BPF_ANY));
     if (r < 0) throw this.opError("add", -r);
   }
 
@@ -83,7 +83,7 @@ export class BpfBloomFilter<V> extends KeylessMap<V> {
    */
   has(value: V): boolean {
     this.encodeValue(value, "has");
-    const r = this.elemCall("has", (d, fd, key, vb) => d.mapLookupElem(fd, key, vb), (r) => r >= 0 || r === -Errno.ENOENT);
+    const r = this.elemCall("has", "mapLookupElem", (d, fd, key, vb) => d.mapLookupElem(fd, key, vb), (r) => r >= 0 || r === -Errno.ENOENT);
     if (r === -Errno.ENOENT) return false;
     if (r < 0) throw this.opError("has", -r);
     return true;

@@ -432,7 +432,7 @@ export abstract class KeylessMap<V> {
    * write it. Freezing it again is EPERM.
    */
   freeze(): void {
-    const r = this.elemCall("freeze", (d, fd) => d.mapFreeze(fd));
+    const r = this.elemCall("freeze", "mapFreeze", (d, fd) => d.mapFreeze(fd));
     if (r < 0) throw this.opError("freeze", -r);
   }
 
@@ -477,15 +477,17 @@ export abstract class KeylessMap<V> {
   }
 
   /**
-   * One element call (`call` gets the driver, the fd, the empty key and the value buffer):
-   * its answer, 0 or a negative errno (`call` decides which it throws), reported to the metrics hook.
+   * One element call (`call` gets the driver, the fd, the empty key and the value buffer, and
+   * calls the driver's `method`): its answer, 0 or a negative errno (`call` decides which it
+   * throws), reported to the metrics hook. A driver's answer outside its contract names `method`,
+   * as BpfMap's do: the driver broke it, not `op`.
    */
-  protected elemCall(op: string, call: (d: Driver, fd: number, key: Uint8Array, value: Uint8Array) => number,
+  protected elemCall(op: string, method: string, call: (d: Driver, fd: number, key: Uint8Array, value: Uint8Array) => number,
     countsAsOk: (r: number) => boolean = (r) => r >= 0): number {
     const fd = this.fdFor(op);
     const driver = this.#metrics?.syscall === undefined ? this.#driver : (this.#metered ??= meteredDriver(this.#driver, this.#metrics));
     const r = call(driver, fd, NO_KEY, this.#valueBuf);
-    if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, op, r, "0");
+    if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, method, r, "0");
     const hook = this.#metrics?.mapOp;
     if (hook !== undefined) {
       this.#commonName ??= extractCommonName(this.#name);

@@ -66,7 +66,7 @@ export class BpfQueueMap<V> extends KeylessMap<V> {
     }
     const flags = options?.overwrite === true ? BPF_EXIST : BPF_ANY;
     this.encodeValue(value, op);
-    const r = this.elemCall(op, (d, fd, key, vb) => d.mapUpdateElem(fd, key, vb, flags));
+    const r = this.elemCall(op, "mapUpdateElem", (d, fd, key, vb) => d.mapUpdateElem(fd, key, vb, flags));
     if (r === -Errno.E2BIG) {
       throw this.opError(op, Errno.E2BIG, `the ${this.#kind()} is full (${this.maxEntries} values): pop first, or push with { overwrite: true } to drop the oldest`);
     }
@@ -85,7 +85,8 @@ export class BpfQueueMap<V> extends KeylessMap<V> {
 
   #read(op: string, take: boolean): V | undefined {
     // An empty map is an answer, not a failed operation.
-    const r = this.elemCall(op, (d, fd, key, vb) => (take ? d.mapLookupAndDeleteElem(fd, key, vb) : d.mapLookupElem(fd, key, vb)),
+    const r = this.elemCall(op, take ? "mapLookupAndDeleteElem" : "mapLookupElem",
+      (d, fd, key, vb) => (take ? d.mapLookupAndDeleteElem(fd, key, vb) : d.mapLookupElem(fd, key, vb)),
       (r) => r >= 0 || r === -Errno.ENOENT);
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) throw this.opError(op, -r);
