@@ -44,7 +44,7 @@ export { BatchCursor, BatchError, lookupBatchRaw, updateBatchRaw, deleteBatchRaw
 export { newPerCpuHashMap, newPerCpuMap, perCpuValues, type PerCpuMapSpec } from "./percpu.js";
 // Keyless maps: queue, stack and bloom filter.
 export { KeylessMap, type KeylessKind, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
-export { BpfQueueMap, type PushOptions, type QueueMapSpec } from "./queue-map.js";
+export { BpfQueueMap, type DrainOptions, type PushOptions, type QueueMapSpec } from "./queue-map.js";
 export {
   BpfBloomFilter, bloomHashFunctions, DEFAULT_BLOOM_HASH_FUNCTIONS, MAX_BLOOM_HASH_FUNCTIONS, type BloomFilterSpec,
 } from "./bloom-filter.js";

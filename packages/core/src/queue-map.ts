@@ -22,7 +22,17 @@ export interface PushOptions {
   overwrite?: boolean;
 }
 
+/** Options of `BpfQueueMap.drain`. */
+export interface DrainOptions {
+  /**
+   * Take at most this many values (an integer ≥ 0), then stop though more may be there: a loop
+   * beside a program that keeps pushing ends. Default: until the map is empty.
+   */
+  max?: number;
+}
+
 const PUSH_OPTIONS_KEYS = optionKeys<PushOptions>({ overwrite: true });
+const DRAIN_OPTIONS_KEYS = optionKeys<DrainOptions>({ max: true });
 const QUEUE_SPEC_KEYS = optionKeys<QueueMapSpec<unknown>>({ name: true, type: true, value: true, maxEntries: true, flags: true, kernelName: true });
 
 /** The map types a BpfQueueMap handles. */
@@ -94,13 +104,25 @@ export class BpfQueueMap<V> extends KeylessMap<V> {
   }
 
   /**
-   * Pops every value, lazily (the map opens on the first `next()`), until the map is empty. Values
-   * pushed meanwhile (by a program) are popped too, so against a producer that never stops it
-   * never ends: stop the loop yourself. A value that cannot be decoded has already been taken:
-   * its DecodeError holds the bytes.
+   * Pops every value, lazily (the map opens on the first `next()`), until the map is empty or
+   * `max` values are taken. Values pushed meanwhile (by a program) are popped too, so against a
+   * producer that never stops only `max` (or leaving the loop) ends it. A value that cannot be
+   * decoded has already been taken: its DecodeError holds the bytes. Bad options are refused at
+   * the call, before any pop.
    */
-  *drain(): Generator<V, void, undefined> {
-    for (;;) {
+  drain(options?: DrainOptions): Generator<V, void, undefined> {
+    const where = `drain ${this.name()}`;
+    if (options !== undefined && (options === null || typeof options !== "object")) throw new TypeError(`${where}: options must be { max? }`);
+    assertOptionKeys(options, DRAIN_OPTIONS_KEYS, where, "options");
+    const max = options?.max;
+    if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 0)) {
+      throw new RangeError(`${where}: options.max must be an integer of at least 0, got ${String(max)}`);
+    }
+    return this.#drain(max ?? Infinity);
+  }
+
+  *#drain(max: number): Generator<V, void, undefined> {
+    for (let taken = 0; taken < max; taken++) {
       const v = this.#read("drain", true);
       if (v === undefined) return;
       yield v;

@@ -66,6 +66,25 @@ eachDriver("BpfQueueMap", (get) => {
     expect(q.pop()).toBeUndefined();
   });
 
+  it("drain({ max }) takes at most max values and leaves the rest, in order; bad options are refused at the call, before any pop", () => {
+    const env = get();
+    const q = env.track(env.bpf.newQueueMap(queueSpec()));
+    q.openOrCreate();
+    for (const v of [1, 2, 3]) q.push(v);
+    expect([...q.drain({ max: 2 })]).toEqual([1, 2]);
+    expect([...q.drain({ max: 0 })]).toEqual([]);
+    q.push(4);
+    q.push(5);
+    expect([...q.drain({ max: 10 })]).toEqual([3, 4, 5]);
+    q.push(6);
+    for (const bad of [{ max: -1 }, { max: 1.5 }, { max: "2" }]) {
+      expect(() => q.drain(bad as never)).toThrow(/^drain cilium_q: options.max must be an integer of at least 0/);
+    }
+    expect(() => q.drain({ maxx: 1 } as never)).toThrow(/maxx/);
+    expect(() => q.drain(3 as never)).toThrow(TypeError);
+    expect(q.peek()).toBe(6);
+  });
+
   it("bad input and bad specs are refused before any syscall, naming the map and operation", () => {
     const env = get();
     const before = openFdsOf(env.driver);
