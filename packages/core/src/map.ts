@@ -161,6 +161,9 @@ function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, given: OpenCode
   };
 }
 
+/** The batch calls that write, which a frozen map refuses (EPERM) as it does update and delete. */
+const WRITE_BATCH_OPS = new Set(["updateBatch", "deleteBatch", "lookupAndDeleteBatch"]);
+
 /**
  * A map as Cilium's pkg/bpf has it: made by `bpf.newMap`/`openMap`/`openMapById`, typed by its
  * codecs, opened lazily, with the seed's dumps, cache and pressure metric.
@@ -722,7 +725,8 @@ export class BpfMap<K, V> {
     return {
       driver: this.#measured(), fd, mapType: this.#kernelType, keySize: this.#info.keySize,
       valueSize: this.#info.readValueSize, name: this.#name, op, maxEntries: this.#kernelMaxEntries,
-      explain: this.#access !== 0 ? (errno) => accessRefusal(this.#access, errno) : undefined,
+      explain: WRITE_BATCH_OPS.has(op) ? (errno) => accessRefusal(this.#access, errno) ?? this.#frozen(op, errno)
+        : this.#access !== 0 ? (errno) => accessRefusal(this.#access, errno) : undefined,
       checkOpen: () => {
         if (this.#fd !== fd) {
           throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,

@@ -1,7 +1,7 @@
 // BpfMap.lookupAndDelete and BpfMap.freeze, beyond the seed (cilium/ebpf's Map.LookupAndDelete
 // and Map.Freeze): one syscall each, on both drivers, with the cache and the metrics kept right.
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LRU_HASH, createBpf, memoryLogger, newPerCpuMap, u32, u64, wrapDriver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LRU_HASH, BatchCursor, createBpf, memoryLogger, newPerCpuMap, u32, u64, wrapDriver } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrownBpfError } from "./support/thrown.js";
 
@@ -77,6 +77,26 @@ eachDriver("BpfMap.lookupAndDelete and freeze", (get) => {
     const again = thrownBpfError(() => m.freeze());
     expect([again.code, again.op, again.message]).toEqual(["EPERM", "freeze", "freeze cilium_test: operation not permitted (the map is frozen already (BPF_MAP_FREEZE))"]);
     expect(env.ops.filter((o) => o.includes("freeze"))).toEqual(["test freeze success", "test freeze fail"]);
+  });
+
+  it("the batch calls that write say a frozen map is frozen too; a batch lookup still answers", () => {
+    const env = get();
+    const m = env.map(testMapSpec());
+    m.openOrCreate();
+    m.update(1, 10);
+    m.freeze();
+    const frozen = "the map is frozen (BPF_MAP_FREEZE): user space may look it up, walk and dump it, not update or delete; programs may still write it";
+    for (const [op, call] of [
+      ["updateBatch", () => m.updateBatch([2], [20])],
+      ["deleteBatch", () => m.deleteBatch([1])],
+      ["lookupAndDeleteBatch", () => m.lookupAndDeleteBatch(new BatchCursor())],
+    ] as const) {
+      const e = thrownBpfError(call);
+      expect([e.code, e.op], op).toEqual(["EPERM", op]);
+      expect(e.message, op).toMatch(new RegExp(`^${op} cilium_test: operation not permitted \\(`));
+      expect(e.message, op).toContain(frozen);
+    }
+    expect(m.lookupBatch(new BatchCursor())).toEqual([[1, 10]]);
   });
 
   it("without fdinfo (a driver without mapFdInfo), a frozen map's EPERM stays the kernel's, claiming nothing", () => {
