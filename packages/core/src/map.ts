@@ -321,11 +321,7 @@ export class BpfMap<K, V> {
    */
   static fromId<K = Uint8Array, V = Uint8Array>(bpf: Bpf, id: number, fd: number, info: MapInfo, kernelName: string,
     codecs?: OpenCodecs<K, V>, access: AccessFlags = 0): BpfMap<K, V> {
-    const name = idMapName(id);
-    const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `openMapById ${name}`);
-    return new BpfMap<K, V>(bpf, spec, {
-      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, held: { by: "openMapById", id }, kernelName, access },
-    });
+    return BpfMap.#fromHeld<K, V>("openMapById", bpf, id, fd, info, kernelName, codecs, access);
   }
 
   /**
@@ -335,10 +331,16 @@ export class BpfMap<K, V> {
    */
   static fromFd<K = Uint8Array, V = Uint8Array>(bpf: Bpf, id: number, fd: number, info: MapInfo, kernelName: string,
     codecs?: OpenCodecs<K, V>, access: AccessFlags = 0): BpfMap<K, V> {
+    return BpfMap.#fromHeld<K, V>("newMapFromFd", bpf, id, fd, info, kernelName, codecs, access);
+  }
+
+  /** fromId and fromFd: a map held only by `fd`, which came by `by`. */
+  static #fromHeld<K, V>(by: "openMapById" | "newMapFromFd", bpf: Bpf, id: number, fd: number, info: MapInfo,
+    kernelName: string, codecs: OpenCodecs<K, V> | undefined, access: AccessFlags): BpfMap<K, V> {
     const name = idMapName(id);
-    const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `newMapFromFd ${name}`);
+    const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `${by} ${name}`);
     return new BpfMap<K, V>(bpf, spec, {
-      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, held: { by: "newMapFromFd", id }, kernelName, access },
+      valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, held: { by, id }, kernelName, access },
     });
   }
 
