@@ -4,19 +4,10 @@ import { BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, type Dr
 import { describe, expect, it } from "vitest";
 import { createModelDriver } from "../src/model/model-driver.js";
 import { kernelUnderTest } from "../src/drivers.js";
+import { onMap } from "./support/on-map.js";
 
 const kernel = kernelUnderTest();
 const NO_KEY = new Uint8Array(0);
-
-function onMap<T>(d: Driver, attr: MapCreateAttr, body: (fd: number) => T): T {
-  const fd = d.mapCreate(attr);
-  expect(fd, `${d.kind} create`).toBeGreaterThanOrEqual(0);
-  try {
-    return body(fd);
-  } finally {
-    d.close(fd);
-  }
-}
 
 describe("model: keyless edges", () => {
   it("a push keeps a copy of the value: the caller's buffer, reused, changes nothing in the map", () => {

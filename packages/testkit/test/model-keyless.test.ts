@@ -12,6 +12,7 @@ import { runDifferential } from "../src/diff/run-differential.js";
 import { bloomBitsetMask } from "../src/model/bloom-table.js";
 import { createModelDriver } from "../src/model/model-driver.js";
 import { kernelUnderTest } from "../src/drivers.js";
+import { onMap } from "./support/on-map.js";
 
 const kernel = kernelUnderTest();
 const NO_KEY = new Uint8Array(0);
@@ -19,17 +20,6 @@ const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 const u8 = (...b: number[]) => Uint8Array.from(b);
 /** The drivers each example runs on: the model, and the kernel when it is there. */
 const drivers = (): Driver[] => [createModelDriver(), ...(kernel.unavailable === undefined ? [kernel.create()] : [])];
-
-/** Runs `body` on a fresh map of `attr` and closes it; `body` returns what it saw. */
-function onMap<T>(d: Driver, attr: MapCreateAttr, body: (fd: number) => T): T {
-  const fd = d.mapCreate(attr);
-  expect(fd, `${d.kind} create`).toBeGreaterThanOrEqual(0);
-  try {
-    return body(fd);
-  } finally {
-    d.close(fd);
-  }
-}
 
 /** Pops until the map refuses: each value as its first byte, then the errno that ended it. */
 function drain(d: Driver, fd: number): string[] {
