@@ -23,6 +23,12 @@ export function assertDriver(d: unknown, where: string): asserts d is Driver {
   for (const m of optionalDriverMethodNames) {
     if (o[m] !== undefined && typeof o[m] !== "function") problems.push(`${m} is ${typeof o[m]}, not a method (leave it out if the driver has none)`);
   }
+  // Core maps memory through all four or none: a mapping it could not read or release would leak.
+  const mmapGroup = ["mapMmap", "mmapRead", "mmapWrite", "munmap"];
+  const had = mmapGroup.filter((m) => typeof o[m] === "function");
+  if (had.length > 0 && had.length < mmapGroup.length) {
+    problems.push(`${had.join(", ")} without ${mmapGroup.filter((m) => !had.includes(m)).join(", ")} (a driver maps memory with all four or none)`);
+  }
   const host = o.host as Record<string, unknown> | null | undefined;
   if (host === null || typeof host !== "object") {
     problems.push("no host services (host)");

@@ -5,7 +5,7 @@ import type { Driver, HostServices } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
 
 /** The optional methods of a Driver: core has a fallback for each, or says it is missing. */
-export type OptionalDriverMethodName = "dup" | "mapFdInfo";
+export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap";
 
 /** The syscall-level methods every Driver has. */
 export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host" | OptionalDriverMethodName>;
@@ -26,7 +26,9 @@ export const driverMethodNames: readonly DriverMethodName[] = [
  * decorator that wraps every call should wrap these where the inner driver has them, and leave
  * them absent where it does not.
  */
-export const optionalDriverMethodNames: readonly OptionalDriverMethodName[] = ["dup", "mapFdInfo"];
+export const optionalDriverMethodNames: readonly OptionalDriverMethodName[] = [
+  "dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap",
+];
 
 /**
  * Every host service a Driver's `host` may have, for decorators that wrap them all (a logger, a
@@ -51,6 +53,14 @@ export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
    * (a driver written before mapFdInfo, to test what core and the CLI do without it).
    */
   mapFdInfo?: Driver["mapFdInfo"] | null;
+  /** Replaces the inner driver's mapMmap; `null` drops it (drop the other three with it). */
+  mapMmap?: Driver["mapMmap"] | null;
+  /** Replaces the inner driver's mmapRead; `null` drops it. */
+  mmapRead?: Driver["mmapRead"] | null;
+  /** Replaces the inner driver's mmapWrite; `null` drops it. */
+  mmapWrite?: Driver["mmapWrite"] | null;
+  /** Replaces the inner driver's munmap; `null` drops it. */
+  munmap?: Driver["munmap"] | null;
   /** Default: the inner driver's kind. */
   kind?: string;
   /**

@@ -246,4 +246,32 @@ export interface Driver {
    * (`BpfMap.fdInfo`, the CLI falls back to probing FROZEN).
    */
   mapFdInfo?(fd: number): MapFdInfo | number;
+  /**
+   * mmap(2), MAP_SHARED, of a `BPF_F_MMAPABLE` ARRAY's values: `length` bytes (the kernel rounds
+   * up to whole pages) from byte `offset` (a multiple of the page size; default 0), PROT_READ, and
+   * PROT_WRITE when `writable`. Value `i` sits at `i * roundUp(valueSize, 8)`. Returns a mapping
+   * handle `>= 0` for mmapRead, mmapWrite and munmap, or -errno as the kernel answers: EINVAL for
+   * an array without BPF_F_MMAPABLE, a range past the values' pages, a length of 0 or an offset
+   * off a page; ENOTSUPP for a map type that cannot be mapped; EACCES for an fd that cannot read,
+   * or, writable, for an fd that cannot write or a map made with BPF_F_RDONLY_PROG; EPERM writable
+   * on a frozen map; EBADF for an fd that is not open. The mapping holds the map as an fd does:
+   * it lives on, with its id, after its fds are closed, until munmap. While a writable mapping
+   * exists, BPF_MAP_FREEZE is EBUSY. Optional, for drivers written before it: without it core
+   * says the driver cannot map memory.
+   */
+  mapMmap?(fd: number, length: number, writable: boolean, offset?: number): number;
+  /**
+   * Copies `dst.length` bytes of a mapping, from byte `offset` of it, into `dst`: 0, or -EBADF for
+   * a handle that is not mapped. A range past the `length` the mapping was made with is a
+   * RangeError, before any memory is touched. Present exactly when mapMmap is.
+   */
+  mmapRead?(mapping: number, offset: number, dst: Uint8Array): number;
+  /**
+   * Copies `src` into a mapping at byte `offset`: 0, or -EBADF for a handle that is not mapped,
+   * -EACCES for a mapping made read-only. A range past the mapping's `length` is a RangeError.
+   * What a program or a syscall reads next sees the bytes at once: they are the map's values.
+   */
+  mmapWrite?(mapping: number, offset: number, src: Uint8Array): number;
+  /** munmap(2) of a mapping: 0, or -EBADF for a handle that is not mapped (twice, or never). */
+  munmap?(mapping: number): number;
 }
