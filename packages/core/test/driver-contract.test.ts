@@ -191,11 +191,19 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(sim.close(fd)).toBe(0);
   });
 
+  it("the four mmap methods come together: a driver with some of them is refused, naming the others", () => {
+    expect(() => createBpf({ driver: without("mapMmap", "mmapRead", "mmapWrite", "munmap"), logger: memoryLogger() })).not.toThrow();
+    expect(() => createBpf({ driver: without("munmap") })).toThrow(new TypeError(
+      'createBpf: options.driver "old" breaks the Driver contract: mapMmap, mmapRead, mmapWrite without munmap (a driver maps memory with all four or none)'));
+    expect(() => createBpf({ driver: without("mmapRead", "mmapWrite") })).toThrow(/: mapMmap, munmap without mmapRead, mmapWrite \(/);
+    expect("mapMmap" in wrapDriver(without(), { mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null })).toBe(false);
+  });
+
   it("driverMethodNames and optionalDriverMethodNames list every method a shipped driver has, each once", () => {
     const proto = Object.getPrototypeOf(sim) as object;
     const methods = Object.getOwnPropertyNames(proto).filter((k) => !k.startsWith("#") && k !== "constructor");
     expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
-    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo"]);
+    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap"]);
     expect(optionalDriverMethodNames.every((m) => methods.includes(m))).toBe(true);
     expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
   });
