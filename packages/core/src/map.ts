@@ -12,7 +12,7 @@ import { extractCommonName } from "./common-name.js";
 import {
   BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType, isMapOfMapsType,
-  isIndexedMapType, isLruMapType, isPerCpuMapType, keylessMapTypeName, userValueSize,
+  isIndexedMapType, isLruMapType, isPerCpuMapType, keylessMapTypeName, perCpuSlotSize, userValueSize,
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
@@ -23,6 +23,7 @@ import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
 import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
+import { MapMemory, memoryWish, mmapRefusal, type MapMemoryOptions } from "./map-memory.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { keylessClassFor } from "./keyless-map.js";
@@ -1220,6 +1221,57 @@ export class BpfMap<K, V> {
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapFreeze", r, "0");
     this.#metric("freeze", r >= 0);
     if (r < 0) throw this.#error("freeze", -r, accessRefusal(this.#access, -r) ?? this.#frozen("freeze", -r));
+  }
+
+  /**
+   * Maps the values of a `BPF_F_MMAPABLE` ARRAY into the process (mmap(2), cilium/ebpf's
+   * Map.Memory): `load(i)`, `store(i, v)`, `readAt` and `writeAt` with no syscall, seen at once
+   * by programs and by `lookup`. Writable where the kernel allows, else read-only (a frozen map,
+   * BPF_F_RDONLY_PROG, a read-only fd); `{ writable }` insists either way. The memory holds the
+   * map until its own `close()`, whatever this object does; while a writable one exists the map
+   * cannot be frozen (EBUSY). Any other map type is refused with the kernel's errno, explained.
+   */
+  memory(options?: MapMemoryOptions): MapMemory<V> {
+    const op = "memory";
+    const wish = memoryWish(options, `${op} ${this.#name}`);
+    const fd = this.#fdFor(op);
+    const d = this.#driver;
+    if (typeof d.mapMmap !== "function") {
+      throw new BpfError({ errno: Errno.EOPNOTSUPP, op, map: this.#name, path: this.#path || undefined,
+        message: `${op} ${this.#name}: driver ${JSON.stringify(d.kind)} cannot map memory (it has no mapMmap, an optional Driver method)` });
+    }
+    const length = this.#kernelMaxEntries * perCpuSlotSize(this.#info.valueSize);
+    let writable = wish !== false;
+    let h = d.mapMmap(fd, length, writable);
+    // cilium/ebpf's fallback: a map that may not be mapped writable is still worth reading.
+    if (wish === undefined && (h === -Errno.EPERM || h === -Errno.EACCES)) {
+      writable = false;
+      h = d.mapMmap(fd, length, false);
+    }
+    if (h < 0 || !Number.isInteger(h)) {
+      if (!isNegErrno(h)) throw driverContractError(d, "mapMmap", h, "a mapping handle >= 0");
+      this.#metric(op, false);
+      throw this.#error(op, -h, this.#mmapRefusal(fd, -h, writable));
+    }
+    this.#metric(op, true);
+    return new MapMemory<V>({
+      driver: d, handle: h, writable, name: this.#name, path: this.#path, valueSize: this.#info.valueSize,
+      maxEntries: this.#kernelMaxEntries,
+      encode: (v, o, out) => void this.#encodeValue(v, o, out),
+      decode: (bytes, o) => this.#decode(this.#value, bytes, o, "value"),
+    });
+  }
+
+  #mmapRefusal(fd: number, errno: number, writable: boolean): string | undefined {
+    let kernel: { type: number; flags: number } | undefined;
+    try {
+      const i = this.#bpf.getMapInfoByFd(fd);
+      kernel = { type: i.type, flags: i.mapFlags };
+    } catch {
+      kernel = undefined;
+    }
+    return mmapRefusal(errno, { kernel, access: this.#access, writable,
+      frozen: frozenRefusal(this.#driver, fd, errno, "memory", "look it up") });
   }
 
   /** Deletes `key`; throws a BpfError (`code` "ENOENT" when the key is missing). */

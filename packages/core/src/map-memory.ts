@@ -1,0 +1,226 @@
+// An mmapable ARRAY's values mapped into the process (cilium/ebpf's Map.Memory, libbpf's
+// skeleton .data): reads and writes with no syscall, seen at once by programs and by lookups.
+// Everything goes through the driver's copies (mmapRead, mmapWrite), never a view of the pages:
+// a view kept after munmap would crash the process at its next touch.
+import { BpfError } from "./errors.js";
+import { Errno, errnoText } from "./errno.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
+import type { Driver } from "./driver.js";
+import { assertOptionKeys } from "./option-keys.js";
+import { BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARRAY, mapTypeName } from "./constants.js";
+import type { AccessFlags } from "./access-mode.js";
+
+/** How `BpfMap.memory` maps the values. */
+export interface MapMemoryOptions {
+  /**
+   * true: writable, or an error saying why not; false: read-only. Left out: writable where the
+   * kernel allows it, else read-only (a frozen map, one made with BPF_F_RDONLY_PROG, or an fd
+   * opened read-only), as cilium/ebpf does.
+   */
+  writable?: boolean;
+}
+
+/** What `BpfMap.memory()` gives a MapMemory: the mapping, and the map's name, sizes and codec. */
+export interface MapMemoryInit<V> {
+  /** The driver that made the mapping, which reads, writes and unmaps it. */
+  driver: Driver;
+  /** `Driver.mapMmap`'s handle for the values. */
+  handle: number;
+  /** Whether it was mapped with PROT_WRITE. */
+  writable: boolean;
+  /** The map's name, for errors. */
+  name: string;
+  /** The map's pin path ("" when none), for errors. */
+  path: string;
+  /** The map's value size. */
+  valueSize: number;
+  /** The map's max_entries as the kernel has it: the array's length. */
+  maxEntries: number;
+  /** Encodes a value into `out` (zeroed, `valueSize` bytes), throwing an error naming `op`. */
+  encode(value: V, op: string, out: Uint8Array): void;
+  /** Decodes a value's bytes, throwing an error naming `op`. */
+  decode(bytes: Uint8Array, op: string): V;
+}
+
+const OPTION_KEYS = ["writable"] as const;
+
+/** The options `memory` was given, checked: the writable wish, or undefined for "where allowed". */
+export function memoryWish(options: MapMemoryOptions | undefined, where: string): boolean | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object ({ writable })`);
+  assertOptionKeys(options, OPTION_KEYS, where, "options");
+  if (options.writable !== undefined && typeof options.writable !== "boolean") {
+    throw new TypeError(`${where}: options.writable must be a boolean, got ${String(options.writable)}`);
+  }
+  return options.writable;
+}
+
+/** What a refused mmap knows of its map, for mmapRefusal. */
+export interface MmapRefused {
+  /** The map's type and flags as the kernel has them, or undefined where they cannot be read. */
+  kernel: { type: number; flags: number } | undefined;
+  /** The fd's access mode. */
+  access: AccessFlags;
+  /** Whether the mapping asked for PROT_WRITE. */
+  writable: boolean;
+  /** The kernel's answer on a frozen map for `errno`, where fdinfo says it is frozen (frozenRefusal). */
+  frozen: string | undefined;
+}
+
+/** Why the kernel refused to map a map's values with `errno`, or undefined where it cannot be told. */
+export function mmapRefusal(errno: number, r: MmapRefused): string | undefined {
+  const only = "only an ARRAY made with BPF_F_MMAPABLE can be mapped";
+  if (errno === Errno.EACCES) {
+    // do_mmap's own checks come first: the open file must be readable, and writable for PROT_WRITE.
+    if (r.access === BPF_F_WRONLY) return "the map was opened write-only (BPF_F_WRONLY): mapping its memory needs read access";
+    if (r.access === BPF_F_RDONLY && r.writable) return "the map was opened read-only (BPF_F_RDONLY): map its memory with { writable: false }";
+    if (r.kernel !== undefined && (r.kernel.flags & BPF_F_RDONLY_PROG) !== 0 && r.writable) {
+      return "the map was made with BPF_F_RDONLY_PROG: user space may map it read-only ({ writable: false }), never writable";
+    }
+    return undefined;
+  }
+  if (errno === Errno.EPERM && r.writable && r.frozen !== undefined) {
+    return "the map is frozen (BPF_MAP_FREEZE): its memory can be mapped read-only ({ writable: false }), not writable";
+  }
+  if (r.kernel === undefined) return undefined;
+  if (errno === Errno.ENOTSUPP) return `${only}; this map is a ${mapTypeName(r.kernel.type)}`;
+  if (errno === Errno.EINVAL && r.kernel.type === BPF_MAP_TYPE_ARRAY && (r.kernel.flags & BPF_F_MMAPABLE) === 0) {
+    return `${only}; this one was made without it`;
+  }
+  return undefined;
+}
+
+/** A mapping lost without close() is unmapped when its MapMemory is collected: nothing else can reach it. */
+const unmapLost = new FinalizationRegistry<{ driver: Driver; handle: number }>(({ driver, handle }) => {
+  driver.munmap!(handle);
+});
+
+/**
+ * The values of a `BPF_F_MMAPABLE` ARRAY, mapped (from `BpfMap.memory()`): value `i` is the
+ * `valueSize` bytes at `i * stride`. Reads and writes are copies, with no syscall, and as atomic
+ * as a copy is: a program writing a value at the same moment may be seen half-written. It holds
+ * the map as an fd does: it outlives `close()` of the BpfMap, until its own `close()` (or until it
+ * is garbage-collected). While a writable one exists the map cannot be frozen (EBUSY).
+ */
+export class MapMemory<V> implements Disposable {
+  /** Bytes of the values: `maxEntries * stride`. */
+  readonly size: number;
+  /** Bytes from one value to the next: the value size rounded up to 8, as the kernel lays them. */
+  readonly stride: number;
+  /** The value size of the map. */
+  readonly valueSize: number;
+  /** Whether writes are allowed (mapped with PROT_WRITE). */
+  readonly writable: boolean;
+  readonly #driver: Driver;
+  readonly #name: string;
+  readonly #path: string;
+  readonly #maxEntries: number;
+  readonly #encode: MapMemoryInit<V>["encode"];
+  readonly #decode: MapMemoryInit<V>["decode"];
+  readonly #scratch: Uint8Array;
+  #handle: number;
+
+  /** Made by `BpfMap.memory()`, which maps the pages first. */
+  constructor(init: MapMemoryInit<V>) {
+    this.#driver = init.driver;
+    this.#handle = init.handle;
+    this.writable = init.writable;
+    this.#name = init.name;
+    this.#path = init.path;
+    this.valueSize = init.valueSize;
+    this.#maxEntries = init.maxEntries;
+    this.stride = Math.ceil(init.valueSize / 8) * 8;
+    this.size = init.maxEntries * this.stride;
+    this.#encode = init.encode;
+    this.#decode = init.decode;
+    this.#scratch = new Uint8Array(init.valueSize);
+    unmapLost.register(this, { driver: init.driver, handle: init.handle }, this);
+  }
+
+  /** False once closed. */
+  isOpen(): boolean {
+    return this.#handle >= 0;
+  }
+
+  /** Copies `dst.length` bytes from byte `offset` of the values into `dst`. */
+  readAt(offset: number, dst: Uint8Array): void {
+    this.#range("readAt", offset, dst, "dst");
+    this.#check("mmapRead", this.#driver.mmapRead!(this.#live("readAt"), offset, dst), "readAt");
+  }
+
+  /** Copies `src` into the values at byte `offset`; programs and lookups see it at once. */
+  writeAt(offset: number, src: Uint8Array): void {
+    this.#range("writeAt", offset, src, "src");
+    this.#writeChecked("writeAt", offset, src);
+  }
+
+  /** Value `index`, decoded with the map's value codec. */
+  load(index: number): V {
+    this.#index("load", index);
+    const h = this.#live("load");
+    this.#check("mmapRead", this.#driver.mmapRead!(h, index * this.stride, this.#scratch), "load");
+    return this.#decode(this.#scratch, "load");
+  }
+
+  /** Writes value `index`, encoded with the map's value codec (bytes it leaves out are zero). */
+  store(index: number, value: V): void {
+    this.#index("store", index);
+    this.#live("store");
+    const out = this.#scratch;
+    out.fill(0);
+    this.#encode(value, "store", out);
+    this.#writeChecked("store", index * this.stride, out);
+  }
+
+  /** Unmaps the values (munmap); later calls throw. Closing twice is a no-op. */
+  close(): void {
+    const h = this.#handle;
+    if (h < 0) return;
+    this.#handle = -1;
+    unmapLost.unregister(this);
+    this.#check("munmap", this.#driver.munmap!(h), "close");
+  }
+
+  /** `using mem = map.memory()` unmaps at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #writeChecked(op: string, offset: number, src: Uint8Array): void {
+    const h = this.#live(op);
+    if (!this.writable) {
+      throw this.#error(op, Errno.EACCES, "the memory is mapped read-only: map it with memory({ writable: true }), where the map allows it");
+    }
+    this.#check("mmapWrite", this.#driver.mmapWrite!(h, offset, src), op);
+  }
+
+  #live(op: string): number {
+    if (this.#handle < 0) throw this.#error(op, Errno.EBADF, "the memory is unmapped: close() was called");
+    return this.#handle;
+  }
+
+  #range(op: string, offset: number, bytes: Uint8Array, what: string): void {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`${op} ${this.#name}: ${what} must be a Uint8Array`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + bytes.length > this.size) {
+      throw new RangeError(`${op} ${this.#name}: bytes ${String(offset)}..${String(offset + bytes.length)} are outside the ` +
+        `${this.size} bytes of the values (${this.#maxEntries} × ${this.stride})`);
+    }
+  }
+
+  #index(op: string, index: number): void {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.#maxEntries) {
+      throw new RangeError(`${op} ${this.#name}: index ${String(index)} is outside the array (0..${this.#maxEntries - 1})`);
+    }
+  }
+
+  #check(method: string, r: number, op: string): void {
+    if (r === 0) return;
+    if (!isNegErrno(r)) throw driverContractError(this.#driver, method, r, "0");
+    throw this.#error(op, -r);
+  }
+
+  #error(op: string, errno: number, why?: string): BpfError {
+    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
+      message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
+  }
+}

@@ -1,0 +1,225 @@
+// BpfMap.memory(): a BPF_F_MMAPABLE array's values mapped into the process (cilium/ebpf's
+// Map.Memory). What is stored through the memory is what lookup reads and the reverse, at the
+// kernel's layout (value i at i × round_up(value_size, 8)); refusals are the kernel's errnos,
+// explained; the memory holds the map until its own close().
+import { expect, it } from "vitest";
+import {
+  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, bytes, createBpf, Errno, memoryLogger,
+  u32, u64, wrapDriver, type MapSpec,
+} from "@bpfkit/core";
+import { eachDriver } from "./support/env.js";
+import { thrown, thrownBpfError } from "./support/thrown.js";
+
+const arraySpec = (name: string, flags = BPF_F_MMAPABLE, maxEntries = 4): MapSpec<number, bigint> =>
+  ({ name, type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries, flags });
+
+eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
+  it("a store is what lookup reads, an update is what load reads, value i at 8i", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_rw"));
+    m.openOrCreate();
+    using mem = m.memory();
+    expect([mem.writable, mem.size, mem.stride, mem.valueSize]).toEqual([true, 32, 8, 8]);
+    mem.store(2, 0x1122334455667788n);
+    expect(m.lookup(2)).toBe(0x1122334455667788n);
+    m.update(3, 42n);
+    expect(mem.load(3)).toBe(42n);
+    const raw = new Uint8Array(32);
+    mem.readAt(0, raw);
+    expect([...raw.subarray(16, 24)]).toEqual([0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+    expect(raw[24]).toBe(42);
+    mem.writeAt(8, Uint8Array.of(7, 0, 0, 0, 0, 0, 0, 1));
+    expect(m.lookup(1)).toBe(0x0100000000000007n);
+    expect(env.ops).toContain("mm_rw memory success");
+  });
+
+  it("a 12-byte value strides 16: the padding reads zero and value i sits at 16i", () => {
+    const env = get();
+    const m = env.map({ name: "mm_pad", type: BPF_MAP_TYPE_ARRAY, key: u32, value: bytes(12), maxEntries: 3, flags: BPF_F_MMAPABLE });
+    m.openOrCreate();
+    using mem = m.memory();
+    expect([mem.size, mem.stride]).toEqual([48, 16]);
+    const v = Uint8Array.from({ length: 12 }, (_, i) => i + 1);
+    m.update(1, v);
+    const raw = new Uint8Array(48);
+    mem.readAt(0, raw);
+    expect([...raw.subarray(16, 28)]).toEqual([...v]);
+    expect([...raw.subarray(28, 32)]).toEqual([0, 0, 0, 0]);
+    expect([...mem.load(1)]).toEqual([...v]);
+    mem.store(2, Uint8Array.of(9));
+    expect([...m.lookup(2)!]).toEqual([9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it("freeze is EBUSY while a writable memory exists, and goes through once it is closed", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_busy"));
+    m.openOrCreate();
+    const mem = m.memory();
+    expect(thrownBpfError(() => m.freeze()).code).toBe("EBUSY");
+    mem.close();
+    expect(mem.isOpen()).toBe(false);
+    m.freeze();
+    // A read-only memory does not stand in the way of a freeze.
+    const m2 = env.map(arraySpec("mm_busy2"));
+    m2.openOrCreate();
+    using ro = m2.memory({ writable: false });
+    expect(ro.writable).toBe(false);
+    m2.freeze();
+  });
+
+  it("a frozen map maps read-only when left to choose, and { writable: true } is EPERM saying why", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_frozen"));
+    m.openOrCreate();
+    m.update(0, 5n);
+    m.freeze();
+    using mem = m.memory();
+    expect(mem.writable).toBe(false);
+    expect(mem.load(0)).toBe(5n);
+    const e = thrownBpfError(() => m.memory({ writable: true }));
+    expect([e.code, e.op, e.map]).toEqual(["EPERM", "memory", "mm_frozen"]);
+    expect(e.message).toContain("the map is frozen (BPF_MAP_FREEZE): its memory can be mapped read-only ({ writable: false }), not writable");
+    // A write through read-only memory is refused before the driver, and nothing changes.
+    const w = thrownBpfError(() => mem.store(0, 6n));
+    expect([w.code, w.op]).toEqual(["EACCES", "store"]);
+    expect(w.message).toContain("mapped read-only");
+    expect(thrownBpfError(() => mem.writeAt(0, new Uint8Array(1))).op).toBe("writeAt");
+    expect(m.lookup(0)).toBe(5n);
+  });
+
+  it("BPF_F_RDONLY_PROG: writable is EACCES, explained; left to choose it maps read-only", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_rdprog", BPF_F_MMAPABLE | BPF_F_RDONLY_PROG));
+    m.openOrCreate();
+    const e = thrownBpfError(() => m.memory({ writable: true }));
+    expect(e.code).toBe("EACCES");
+    expect(e.message).toContain("made with BPF_F_RDONLY_PROG");
+    using mem = m.memory();
+    expect(mem.writable).toBe(false);
+  });
+
+  it("an fd opened read-only maps read-only; a write-only one cannot map at all; both explained", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_modes"));
+    m.openOrCreate();
+    m.update(1, 9n);
+    const ro = env.track(env.bpf.openMap(m.path(), { key: u32, value: u64 }, { readOnly: true }));
+    using mem = ro.memory();
+    expect([mem.writable, mem.load(1)]).toEqual([false, 9n]);
+    expect(thrownBpfError(() => ro.memory({ writable: true })).message).toContain("opened read-only (BPF_F_RDONLY)");
+    const wo = env.track(env.bpf.openMap(m.path(), { key: u32, value: u64 }, { writeOnly: true }));
+    const e = thrownBpfError(() => wo.memory());
+    expect(e.code).toBe("EACCES");
+    expect(e.message).toContain("opened write-only (BPF_F_WRONLY): mapping its memory needs read access");
+  });
+
+  it("only an mmapable ARRAY maps: a hash is ENOTSUPP and a plain array EINVAL, each explained", () => {
+    const env = get();
+    const h = env.map({ name: "mm_hash", type: BPF_MAP_TYPE_HASH, key: u32, value: u64, maxEntries: 4 });
+    h.openOrCreate();
+    const e = thrownBpfError(() => h.memory());
+    expect([e.errno, e.op, e.map]).toEqual([Errno.ENOTSUPP, "memory", "mm_hash"]);
+    expect(e.message).toContain("only an ARRAY made with BPF_F_MMAPABLE can be mapped; this map is a Hash");
+    const a = env.map(arraySpec("mm_plain", 0));
+    a.openOrCreate();
+    const p = thrownBpfError(() => a.memory());
+    expect(p.code).toBe("EINVAL");
+    expect(p.message).toContain("this one was made without it");
+    expect(env.ops).toContain("mm_plain memory fail");
+  });
+
+  it("the memory outlives close() of the map; after its own close every call is EBADF, and close again does nothing", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_outlive"));
+    m.openOrCreateUnpinned();
+    m.update(0, 77n);
+    const mem = m.memory();
+    m.close();
+    expect(mem.load(0)).toBe(77n);
+    mem.store(1, 78n);
+    expect(mem.load(1)).toBe(78n);
+    mem.close();
+    mem.close();
+    for (const call of [() => mem.load(0), () => mem.store(0, 1n), () => mem.readAt(0, new Uint8Array(1)), () => mem.writeAt(0, new Uint8Array(1))]) {
+      const e = thrownBpfError(call);
+      expect(e.code).toBe("EBADF");
+      expect(e.message).toContain("mm_outlive");
+      expect(e.message).toContain("close() was called");
+    }
+  });
+
+  it("indexes and ranges outside the values are RangeErrors naming the map, and options are checked", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_bounds", BPF_F_MMAPABLE, 3));
+    m.openOrCreate();
+    using mem = m.memory();
+    expect(thrown(() => mem.load(3))).toEqual(new RangeError("load mm_bounds: index 3 is outside the array (0..2)"));
+    for (const i of [-1, 1.5, Number.NaN]) expect(thrown(() => mem.store(i, 1n))).toBeInstanceOf(RangeError);
+    expect(thrown(() => mem.readAt(20, new Uint8Array(5)))).toEqual(
+      new RangeError("readAt mm_bounds: bytes 20..25 are outside the 24 bytes of the values (3 × 8)"));
+    expect(thrown(() => mem.writeAt(-1, new Uint8Array(1)))).toBeInstanceOf(RangeError);
+    expect(thrown(() => mem.readAt(0, [1, 2] as never))).toEqual(new TypeError("readAt mm_bounds: dst must be a Uint8Array"));
+    mem.readAt(24, new Uint8Array(0));
+    expect(thrown(() => m.memory({ writable: 1 } as never))).toEqual(new TypeError("memory mm_bounds: options.writable must be a boolean, got 1"));
+    expect(thrown(() => m.memory({ writeable: true } as never))).toBeInstanceOf(TypeError);
+  });
+
+  it("a value the codec refuses names the map and store, and writes nothing", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_codec"));
+    m.openOrCreate();
+    m.update(0, 3n);
+    using mem = m.memory();
+    const e = thrown(() => mem.store(0, "x" as never));
+    expect(e.message).toMatch(/^store mm_codec: bad value: /);
+    expect(m.lookup(0)).toBe(3n);
+  });
+
+  it("a driver without mapMmap: EOPNOTSUPP naming the driver; `using` unmaps at the block's end", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_nodrv"));
+    m.openOrCreate();
+    const old = createBpf({ driver: wrapDriver(env.driver, { kind: "old", mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null }),
+      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const o = old.openMap(m.path(), { key: u32, value: u64 });
+    try {
+      const e = thrownBpfError(() => o.memory());
+      expect(e.code).toBe("EOPNOTSUPP");
+      expect(e.message).toBe('memory mm_nodrv: driver "old" cannot map memory (it has no mapMmap, an optional Driver method)');
+    } finally {
+      o.close();
+    }
+    const unmapped: number[] = [];
+    const spied = createBpf({ driver: wrapDriver(env.driver, { munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)) }),
+      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const s = spied.openMap(m.path(), { key: u32, value: u64 });
+    try {
+      {
+        using mem = s.memory();
+        mem.store(0, 1n);
+        expect(unmapped).toEqual([]);
+      }
+      expect(unmapped.length).toBe(1);
+      // The handle is gone from the driver: a second munmap of it is EBADF.
+      expect(env.driver.munmap!(unmapped[0]!)).toBe(-Errno.EBADF);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("a driver's mapMmap that answers outside the contract is a TypeError naming it", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_contract"));
+    m.openOrCreate();
+    const careless = createBpf({ driver: wrapDriver(env.driver, { kind: "careless", mapMmap: () => Errno.EINVAL }),
+      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const c = careless.openMap(m.path(), { key: u32, value: u64 });
+    try {
+      const e = thrown(() => c.memory());
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(/^driver "careless" broke the Driver contract: mapMmap returned 22/);
+    } finally {
+      c.close();
+    }
+  });
+});
