@@ -282,7 +282,7 @@ describe("wide programs: where the plain draws never go turns up", () => {
 
   it("ops: u32-edge indexes and prefix lengths, flags past u32, batches past 12, pins, bad open flags, foreign tokens, map fds as values", () => {
     expect(set(ops.map((o) => o.kind))).toEqual(set(["update", "lookup", "delete", "nextKey", "lookupAndDelete", "lookupBatch", "updateBatch", "deleteBatch", "walk", "freeze", "reopen",
-      "push", "peek", "pop", "query", "pin", "objGet", "freezeOther", "foreignToken", "fdValue", "otherUpdate"]));
+      "push", "peek", "pop", "query", "pin", "objGet", "freezeOther", "foreignToken", "fdValue", "otherUpdate", "mmap"]));
     const keyed = ops.filter((o): o is Extract<Op, { key: Uint8Array | null }> => "key" in o && o.key !== null && o.key.length >= 4);
     expect(keyed.some((o) => u32At0(o.key!) === 0xffffffff)).toBe(true);
     expect(keyed.some((o) => u32At0(o.key!) === 0x80000000)).toBe(true);
@@ -293,6 +293,11 @@ describe("wide programs: where the plain draws never go turns up", () => {
     expect(ops.some((o) => o.kind === "updateBatch" && o.keys.length > 12)).toBe(true);
     expect(set(ops.filter((o) => o.kind === "reopen").map((o) => (o as { openFlags: number }).openFlags)).length).toBeGreaterThan(3);
     expect(ops.filter((o) => o.kind === "objGet").some((o) => (o as { fileFlags: number }).fileFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY))).toBe(true);
+    // mmap: of an mmapable array, writable and kept (a later freeze meets it), and every range of mmapRange.
+    const maps = wide.flatMap((p) => p.ops.filter((o) => o.kind === "mmap").map((o) => ({ spec: p.spec, o: o as Extract<Op, { kind: "mmap" }> })));
+    expect(maps.some(({ spec, o }) => spec.mapType === BPF_MAP_TYPE_ARRAY && (spec.mapFlags & BPF_F_MMAPABLE) !== 0 && o.writable && o.keep)).toBe(true);
+    expect(set(maps.map(({ o }) => o.offset)).sort()).toEqual([0, 1, 4096]);
+    expect(maps.some(({ o }) => o.length === 0)).toBe(true);
   });
 
   it("underneath, the plain program the seed always gave: wide draws come after all the plain ones", () => {

@@ -11,7 +11,7 @@ import { effectiveMaxEntries } from "../model/create-check.js";
 import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
 import { type MapSpec, type MapSpecOptions, isKeylessMapType, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
-import { type WideDraw, insertWideOps, wideDrawArb } from "./wide-ops.js";
+import { type WideDraw, insertWideOps, mmapableFor, wideDrawArb } from "./wide-ops.js";
 
 /**
  * One step of a differential program: a Driver call (or a short sequence, such as a whole walk) on the program's
@@ -53,7 +53,13 @@ export type Op =
   /** Maps of maps and PROG_ARRAY: a map fd as the value, the map's own or a second outer map's. */
   | { kind: "fdValue"; key: Uint8Array; which: "self" | "other" }
   /** Maps of maps and PROG_ARRAY: update a second map of the same spec (sharing the inner maps or programs), then look the key up there. */
-  | { kind: "otherUpdate"; key: Uint8Array; value: Uint8Array };
+  | { kind: "otherUpdate"; key: Uint8Array; value: Uint8Array }
+  /**
+   * mmap of `length` bytes from `offset` through the fd ops go through, writable or not; where it
+   * maps, `value` written at byte `at` (when writable and it fits), the mapping read back, then
+   * unmapped, or kept to the end (so a later freeze meets a writable mapping).
+   */
+  | { kind: "mmap"; length: number; offset: number; writable: boolean; at: number; value: Uint8Array; keep: boolean };
 
 /** A random program for the differential runner: a map to create and the operations to run on it. */
 export interface Program {
@@ -136,7 +142,7 @@ export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = 
 }
 
 function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean, wide: WideDraw | null): Program {
-  if (wide !== null) spec = widenSpec(spec, wide.spec);
+  if (wide !== null) spec = mmapableFor(widenSpec(spec, wide.spec), wide.ops);
   // LPM pool keys all branch off one root (keyFromMaterial): independent random keys seldom
   // share leading bits, so lookups never met a shorter covering prefix nor the trie's glue nodes.
   const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m, root));
@@ -273,6 +279,8 @@ export function formatOp(op: Op): string {
     case "foreignToken": return `lookup-batch count ${op.count} on another map (its token is the next "last token")`;
     case "fdValue": return `update ${hex(op.key)} = ${op.which === "self" ? "the map's own fd" : "the other map's fd"}`;
     case "otherUpdate": return `update the other map ${hex(op.key)} = ${hex(op.value)}`;
+    case "mmap": return `mmap ${op.length} bytes from ${op.offset}${op.writable ? " writable" : " read-only"}` +
+      `${op.writable ? `, write ${hex(op.value)} at ${op.at}` : ""}, read back${op.keep ? ", keep it mapped" : ", munmap"}`;
   }
 }
 

@@ -5,7 +5,7 @@
 // frozen through another fd, a batch token from another map, and map fds as values: the map's
 // own, a second outer map's, and inner maps shared between two outer maps.
 import {
-  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY,
   userValueSize,
 } from "@bpfkit/core";
@@ -32,7 +32,9 @@ export type WideRecipe =
   | { kind: "freezeOther" }
   | { kind: "foreignToken"; count: number; then: number }
   | { kind: "fdValue"; k: number; which: "self" | "other" }
-  | { kind: "otherUpdate"; k: number; v: number };
+  | { kind: "otherUpdate"; k: number; v: number }
+  /** mmap of one of `mmapRange`'s ranges, a value written at index `k`, kept or unmapped. */
+  | { kind: "mmap"; range: number; writable: boolean; k: number; v: number; keep: boolean; mmapable: boolean };
 
 /** A program's wide draws: over its spec, and the extra ops with where each goes. */
 export interface WideDraw {
@@ -59,7 +61,34 @@ const wideRecipeArb: fc.Arbitrary<WideRecipe> = fc.oneof(
   weighted(3, fc.record({ kind: fc.constant("foreignToken" as const), count: fc.integer({ min: 1, max: 30 }), then: fc.integer({ min: 0, max: 12 }) })),
   weighted(2, fc.record({ kind: fc.constant("fdValue" as const), k: keyIndex, which: fc.constantFrom("self" as const, "other" as const) })),
   weighted(2, fc.record({ kind: fc.constant("otherUpdate" as const), k: keyIndex, v: valueSeed })),
+  weighted(3, fc.record({ kind: fc.constant("mmap" as const), range: fc.nat(7), writable: fc.boolean(), k: keyIndex, v: valueSeed, keep: fc.boolean(),
+    mmapable: fc.oneof(weighted(3, fc.constant(true)), weighted(1, fc.constant(false))) })),
 );
+
+/**
+ * `spec`, with BPF_F_MMAPABLE where it is an ARRAY and one of the mmap draws asks for it: the
+ * plain and wide spec draws seldom make one, and mapping anything else only meets refusals.
+ */
+export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[]): MapSpec {
+  if (spec.mapType !== BPF_MAP_TYPE_ARRAY || !draws.some((d) => d.r.kind === "mmap" && d.r.mmapable)) return spec;
+  return { ...spec, mapFlags: spec.mapFlags | BPF_F_MMAPABLE };
+}
+
+/** x86-64's page, which the runs compared here map in (an mmap offset must be a multiple of it). */
+const PAGE = 4096;
+
+/**
+ * The range `range` picks for an mmap of `spec`'s values (max_entries × round_up(value_size, 8)):
+ * the values, their whole pages, a page past them, the second page, nothing, an offset off a
+ * page, a single byte, and the values from the second page on.
+ */
+export function mmapRange(spec: MapSpec, range: number): { offset: number; length: number } {
+  const values = spec.maxEntries * Math.ceil(spec.valueSize / 8) * 8;
+  const pages = Math.ceil(values / PAGE) * PAGE;
+  const ranges = [[0, values], [0, pages], [0, pages + PAGE], [PAGE, PAGE], [0, 0], [1, values], [0, 1], [PAGE, values]] as const;
+  const [offset, length] = ranges[range % ranges.length]!;
+  return { offset, length };
+}
 
 /** The wide draws of a program of at most `maxOps` plain ops; most programs get one to four extra ops. */
 export function wideDrawArb(maxOps: number): fc.Arbitrary<WideDraw> {
@@ -153,6 +182,11 @@ function wideOps(r: WideRecipe, c: Resolving): Op[] {
     case "foreignToken": return isOrderFree(spec) ? [] : [{ kind: "foreignToken", count: r.count }, { kind: "lookupBatch", count: r.then, restart: false, del: false }];
     case "fdValue": return fdValued ? [{ kind: "fdValue", key: c.key(r.k), which: r.which }] : [];
     case "otherUpdate": return fdValued ? [{ kind: "otherUpdate", key: c.key(r.k), value: c.value(r.v) }] : [];
+    case "mmap": {
+      const { offset, length } = mmapRange(spec, r.range);
+      const stride = Math.ceil(spec.valueSize / 8) * 8;
+      return [{ kind: "mmap", offset, length, writable: r.writable, at: (r.k % Math.max(1, spec.maxEntries)) * stride, value: c.value(r.v), keep: r.keep }];
+    }
   }
 }
 

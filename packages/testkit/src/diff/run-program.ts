@@ -39,6 +39,8 @@ const BLOOM_EITHER = "ok or ENOENT (never added, random seed: either is right)";
 /** How many numbered values a bloom filter's final line queries besides the program's own. */
 const BLOOM_PROBES = 32;
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
+/** The most of a mapping an `mmap` line reads back (a wide spec's values may be megabytes). */
+const MMAP_READ_CAP = 1 << 16;
 
 /** Options of `runProgram`: where wide programs may pin. */
 export interface RunProgramOptions {
@@ -116,6 +118,8 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   const pinPath = options.bpffs === undefined ? undefined : `${options.bpffs}/fuzz-${process.pid}-${pinSerial++}`;
   let pinned = false;
   let tokenMap: number | undefined;
+  /** mmap handles kept to the end, unmapped before the fds are closed. */
+  const mappings: number[] = [];
   let otherMap: number | undefined;
   const newFd = (r: number): number => {
     if (r >= 0) extraFds.push(r);
@@ -302,6 +306,24 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
         const l = timed(() => driver.mapLookupElem(m, op.key, v));
         return `${res(r)}, lookup ${res(l)} ${show(v)}`;
       }
+      case "mmap": {
+        // The model keeps no memory to map: such a program is one it does not cover.
+        if (typeof driver.mapMmap !== "function") throw new NotModelledError("mmap");
+        const h = timed(() => driver.mapMmap!(fd, op.length, op.writable, op.offset));
+        if (h < 0) return `mmap ${res(h)}`;
+        mappings.push(h);
+        let line = "mmap ok";
+        if (op.writable && op.at + op.value.length <= op.length) {
+          line += `, write ${res(timed(() => driver.mmapWrite!(h, op.at, op.value)))}`;
+        }
+        const seen = filled(Math.min(op.length, MMAP_READ_CAP));
+        line += `, read ${res(timed(() => driver.mmapRead!(h, 0, seen)))} ${brief(seen)}`;
+        if (!op.keep) {
+          mappings.pop();
+          line += `, munmap ${res(timed(() => driver.munmap!(h)))}`;
+        }
+        return line;
+      }
     }
   };
 
@@ -335,6 +357,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
       lines.push(`final throws ${(e as Error).name}`);
     }
   } finally {
+    for (const h of mappings) timed(() => driver.munmap!(h));
     if (pinned && pinPath !== undefined) driver.host.unlink(pinPath);
     for (const f of [created, ...extraFds]) timed(() => driver.close(f));
   }
