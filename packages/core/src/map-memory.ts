@@ -14,8 +14,8 @@ import type { AccessFlags } from "./access-mode.js";
 export interface MapMemoryOptions {
   /**
    * true: writable, or an error saying why not; false: read-only. Left out: writable where the
-   * kernel allows it, else read-only (a frozen map, one made with BPF_F_RDONLY_PROG, or an fd
-   * opened read-only), as cilium/ebpf does.
+   * kernel allows it, else read-only (a frozen map, or one made with BPF_F_RDONLY_PROG), as
+   * cilium/ebpf does.
    */
   writable?: boolean;
 }
@@ -70,10 +70,15 @@ export interface MmapRefused {
 /** Why the kernel refused to map a map's values with `errno`, or undefined where it cannot be told. */
 export function mmapRefusal(errno: number, r: MmapRefused): string | undefined {
   const only = "only an ARRAY made with BPF_F_MMAPABLE can be mapped";
+  // do_mmap makes a MAP_SHARED mapping of a file that cannot write a private one, which
+  // bpf_map_mmap refuses (EINVAL): a read-only fd maps nothing, not even read-only.
+  if (r.access === BPF_F_RDONLY && (errno === Errno.EACCES || errno === Errno.EINVAL)) {
+    return "the map was opened read-only (BPF_F_RDONLY), and the kernel maps a map's memory only through an fd that can write: " +
+      "open it read-write, and map it with { writable: false } to only read";
+  }
   if (errno === Errno.EACCES) {
     // do_mmap's own checks come first: the open file must be readable, and writable for PROT_WRITE.
     if (r.access === BPF_F_WRONLY) return "the map was opened write-only (BPF_F_WRONLY): mapping its memory needs read access";
-    if (r.access === BPF_F_RDONLY && r.writable) return "the map was opened read-only (BPF_F_RDONLY): map its memory with { writable: false }";
     if (r.kernel !== undefined && (r.kernel.flags & BPF_F_RDONLY_PROG) !== 0 && r.writable) {
       return "the map was made with BPF_F_RDONLY_PROG: user space may map it read-only ({ writable: false }), never writable";
     }

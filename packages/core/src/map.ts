@@ -1227,7 +1227,8 @@ export class BpfMap<K, V> {
    * Maps the values of a `BPF_F_MMAPABLE` ARRAY into the process (mmap(2), cilium/ebpf's
    * Map.Memory): `load(i)`, `store(i, v)`, `readAt` and `writeAt` with no syscall, seen at once
    * by programs and by `lookup`. Writable where the kernel allows, else read-only (a frozen map,
-   * BPF_F_RDONLY_PROG, a read-only fd); `{ writable }` insists either way. The memory holds the
+   * BPF_F_RDONLY_PROG); `{ writable }` insists either way. Only a read-write fd maps at all (the
+   * kernel's rule): a map opened read-only or write-only is refused, saying so. The memory holds the
    * map until its own `close()`, whatever this object does; while a writable one exists the map
    * cannot be frozen (EBUSY). Any other map type is refused with the kernel's errno, explained.
    */

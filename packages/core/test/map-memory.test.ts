@@ -2,6 +2,8 @@
 // Map.Memory). What is stored through the memory is what lookup reads and the reverse, at the
 // kernel's layout (value i at i × round_up(value_size, 8)); refusals are the kernel's errnos,
 // explained; the memory holds the map until its own close().
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
 import {
   BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, bytes, createBpf, Errno, memoryLogger,
@@ -46,8 +48,10 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     expect([...raw.subarray(16, 28)]).toEqual([...v]);
     expect([...raw.subarray(28, 32)]).toEqual([0, 0, 0, 0]);
     expect([...mem.load(1)]).toEqual([...v]);
-    mem.store(2, Uint8Array.of(9));
-    expect([...m.lookup(2)!]).toEqual([9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    mem.store(2, v.map((b) => b + 100));
+    expect([...m.lookup(2)!]).toEqual([...v.map((b) => b + 100)]);
+    mem.readAt(0, raw);
+    expect([...raw.subarray(44, 48)]).toEqual([0, 0, 0, 0]);
   });
 
   it("freeze is EBUSY while a writable memory exists, and goes through once it is closed", () => {
@@ -98,15 +102,20 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     expect(mem.writable).toBe(false);
   });
 
-  it("an fd opened read-only maps read-only; a write-only one cannot map at all; both explained", () => {
+  it("only a read-write fd maps: one opened read-only or write-only is refused, even read-only, saying why", () => {
     const env = get();
     const m = env.map(arraySpec("mm_modes"));
     m.openOrCreate();
     m.update(1, 9n);
     const ro = env.track(env.bpf.openMap(m.path(), { key: u32, value: u64 }, { readOnly: true }));
-    using mem = ro.memory();
+    // do_mmap turns a shared mapping of a file that cannot write into a private one: EINVAL.
+    for (const options of [undefined, { writable: false }, { writable: true }]) {
+      const e = thrownBpfError(() => ro.memory(options));
+      expect(e.code).toBe(options?.writable === true ? "EACCES" : "EINVAL");
+      expect(e.message).toContain("the map was opened read-only (BPF_F_RDONLY), and the kernel maps a map's memory only through an fd that can write");
+    }
+    using mem = m.memory({ writable: false });
     expect([mem.writable, mem.load(1)]).toEqual([false, 9n]);
-    expect(thrownBpfError(() => ro.memory({ writable: true })).message).toContain("opened read-only (BPF_F_RDONLY)");
     const wo = env.track(env.bpf.openMap(m.path(), { key: u32, value: u64 }, { writeOnly: true }));
     const e = thrownBpfError(() => wo.memory());
     expect(e.code).toBe("EACCES");
@@ -207,17 +216,40 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     }
   });
 
+  it("a MapMemory dropped without close() is unmapped once the garbage collector takes it", async () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_lost"));
+    m.openOrCreate();
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const unmapped: number[] = [];
+    const spied = createBpf({ driver: wrapDriver(env.driver, { munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)) }),
+      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const s = env.track(spied.openMap(m.path(), { key: u32, value: u64 }));
+    const lose = (): void => void s.memory().store(0, 5n);
+    lose();
+    for (let i = 0; i < 50 && unmapped.length === 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(unmapped.length).toBe(1);
+    expect(env.driver.munmap!(unmapped[0]!)).toBe(-Errno.EBADF);
+    // The map, which the mapping held, freezes now: no writable mapping is left.
+    m.freeze();
+    expect(m.lookup(0)).toBe(5n);
+  });
+
   it("a driver's mapMmap that answers outside the contract is a TypeError naming it", () => {
     const env = get();
     const m = env.map(arraySpec("mm_contract"));
     m.openOrCreate();
-    const careless = createBpf({ driver: wrapDriver(env.driver, { kind: "careless", mapMmap: () => Errno.EINVAL }),
+    const careless = createBpf({ driver: wrapDriver(env.driver, { kind: "careless", mapMmap: () => 1.5 }),
       mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
     const c = careless.openMap(m.path(), { key: u32, value: u64 });
     try {
       const e = thrown(() => c.memory());
       expect(e).toBeInstanceOf(TypeError);
-      expect(e.message).toMatch(/^driver "careless" broke the Driver contract: mapMmap returned 22/);
+      expect(e.message).toMatch(/^driver "careless" broke the Driver contract: mapMmap returned 1\.5, where it returns a mapping handle >= 0/);
     } finally {
       c.close();
     }
