@@ -12,6 +12,7 @@ import {
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
 import { readMapFdInfo } from "./map-fdinfo.js";
+import { MmapTable, mmapTables } from "./mmap.js";
 import type { Libc } from "./native.js";
 import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
 
@@ -126,6 +127,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   hotFd = -1;
   private hotKs = 0;
   private hotVs = 0;
+  /** This driver's mmap(2) mappings (mmap.ts), by handle. */
+  private readonly mappings: MmapTable;
 
   /**
    * Makes a driver over the loaded libc bindings; use `createKernelDriver()`, which checks the platform and
@@ -139,6 +142,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     super(libc);
     this.sys = libc.syscall;
     this.nr = libc.nrBpf;
+    this.mappings = new MmapTable(libc);
+    mmapTables.register(this, this.mappings);
     watch(this);
   }
 
@@ -793,6 +798,24 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   /** /proc/self/fdinfo/<fd>: frozen, memlock and a PROG_ARRAY's owner (map-fdinfo.ts). */
   mapFdInfo(fd: number): MapFdInfo | number {
     return readMapFdInfo(fd);
+  }
+
+  // ---- mmap of BPF_F_MMAPABLE arrays (mmap.ts) ----
+
+  mapMmap(fd: number, length: number, writable: boolean, offset?: number): number {
+    return this.mappings.map(fd, length, writable, offset);
+  }
+
+  mmapRead(mapping: number, offset: number, dst: Uint8Array): number {
+    return this.mappings.read(mapping, offset, dst);
+  }
+
+  mmapWrite(mapping: number, offset: number, src: Uint8Array): number {
+    return this.mappings.write(mapping, offset, src);
+  }
+
+  munmap(mapping: number): number {
+    return this.mappings.unmap(mapping);
   }
 
   close(fd: number): number {

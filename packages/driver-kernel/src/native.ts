@@ -24,6 +24,12 @@ export interface Libc {
   /** The scratch block's guard page. */
   readonly mprotect: (addr: number, length: number, prot: number) => number;
   readonly getpagesize: () => number;
+  /**
+   * mmap(2) of a map fd (mmap.ts). A pointer comes back as koffi's pointer object, which
+   * koffi.view accepts; MAP_FAILED is the pointer whose address is 2^64 - 1.
+   */
+  readonly mmap: (addr: null, length: number, prot: number, flags: number, fd: number, offset: number) => unknown;
+  readonly munmap: (addr: unknown, length: number) => number;
   /** `__NR_bpf` for this architecture. */
   readonly nrBpf: number;
 }
@@ -83,6 +89,8 @@ export function loadLibc(): Libc {
     prlimit: f("int prlimit(int pid, int resource, uintptr_t new_limit, uintptr_t old_limit)"),
     mprotect: f("int mprotect(uintptr_t addr, size_t length, int prot)"),
     getpagesize: f("int getpagesize()"),
+    mmap: f("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)"),
+    munmap: f("int munmap(void *addr, size_t length)"),
   };
   return libc;
 }

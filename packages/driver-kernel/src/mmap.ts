@@ -1,0 +1,156 @@
+// The Driver's mmap four over libc's mmap(2)/munmap(2): a BPF_F_MMAPABLE array's values mapped
+// MAP_SHARED into this process. JS never sees the mapped memory: each mapping's koffi.view lives
+// in this table only, and every read or write is a copy checked against the mapping first, so a
+// handle used after munmap (or a range past the mapping) is an errno or a RangeError, never a
+// fault. libc's mmap, not the raw syscall: koffi hands its `void *` back as a pointer object
+// that koffi.view takes as it is, and glibc refuses an offset off a page (EINVAL) as the kernel does.
+import { assertBytes, assertFd, Errno } from "@bpfkit/core";
+import type { Libc } from "./native.js";
+
+const PROT_READ = 0x1, PROT_WRITE = 0x2, MAP_SHARED = 0x01;
+/** (void *)-1, as koffi.address reads it. */
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap" } as const;
+
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
+
+/** A Uint8Array's real length, which a subclass or an own property cannot override. */
+const byteLengthOf = (b: Uint8Array): number => typedArrayByteLength.call(b) as number;
+
+/** One live mapping: what munmap needs, and the private view every copy goes through. */
+interface Mapping {
+  readonly addr: unknown;
+  readonly length: number;
+  readonly writable: boolean;
+  readonly bytes: Uint8Array;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "number") return String(v);
+  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
+  return typeof v;
+}
+
+/** A byte count or offset: TypeError for a non-integer, RangeError below 0 or past 2^53. */
+function assertCount(v: unknown, what: string, op: string): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describe(v)}`);
+  if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: ${what} ${v} is not a non-negative byte count`);
+}
+
+/** A mapping handle: an integer (any integer; one not in the table is EBADF). */
+function assertHandle(v: unknown, op: string): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: mapping must be an integer handle, got ${describe(v)}`);
+}
+
+/**
+ * A driver's mappings by handle (small integers, the lowest free one first, as fds are). Kept
+ * apart from the driver so that a finalizer can unmap what a dropped driver left mapped: a
+ * mapping holds its map alive, as an fd does.
+ */
+export class MmapTable {
+  private readonly slots: (Mapping | undefined)[] = [];
+  private live = 0;
+
+  constructor(private readonly libc: Libc) {}
+
+  /** How many mappings are live (tests count leaks with it). */
+  get size(): number {
+    return this.live;
+  }
+
+  map(fd: number, length: number, writable: boolean, offset?: number): number {
+    assertFd(fd, OP.mmap);
+    assertCount(length, "length", OP.mmap);
+    if (typeof writable !== "boolean") throw new TypeError(`${OP.mmap}: writable must be a boolean, got ${describe(writable)}`);
+    const off = offset === undefined ? 0 : offset;
+    assertCount(off, "offset", OP.mmap);
+    const { koffi } = this.libc;
+    const prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+    // Length 0, an offset off a page and every map-side refusal are the kernel's to answer.
+    const addr = this.libc.mmap(null, length, prot, MAP_SHARED, fd, off);
+    if (addr === null || koffi.address(addr) === MAP_FAILED) return -koffi.errno();
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(koffi.view(addr, length));
+    } catch (e) {
+      // A mapping koffi cannot view (past its ArrayBuffer limit) is given back at once.
+      this.libc.munmap(addr, length);
+      throw new RangeError(`${OP.mmap}: ${length} bytes mapped but cannot be viewed: ${(e as Error).message}`, { cause: e });
+    }
+    let h = this.slots.indexOf(undefined);
+    if (h < 0) h = this.slots.length;
+    this.slots[h] = { addr, length, writable, bytes };
+    this.live++;
+    return h;
+  }
+
+  /** The mapping behind `h`, or undefined (EBADF) for a handle not mapped. */
+  private get(h: number): Mapping | undefined {
+    return h >= 0 && h < this.slots.length ? this.slots[h] : undefined;
+  }
+
+  /** `n` bytes from `offset` must lie within the mapping's length: else a RangeError naming `op`. */
+  private checkRange(m: Mapping, h: number, offset: number, n: number, op: string): void {
+    if (offset + n > m.length) {
+      throw new RangeError(`${op}: ${n} bytes at offset ${offset} run past mapping ${h}, which is ${m.length} bytes`);
+    }
+  }
+
+  read(h: number, offset: number, dst: Uint8Array): number {
+    assertHandle(h, OP.read);
+    assertCount(offset, "offset", OP.read);
+    assertBytes(dst, "dst", OP.read);
+    const m = this.get(h);
+    if (m === undefined) return -Errno.EBADF;
+    const n = byteLengthOf(dst);
+    this.checkRange(m, h, offset, n, OP.read);
+    dst.set(m.bytes.subarray(offset, offset + n));
+    return 0;
+  }
+
+  write(h: number, offset: number, src: Uint8Array): number {
+    assertHandle(h, OP.write);
+    assertCount(offset, "offset", OP.write);
+    assertBytes(src, "src", OP.write);
+    const m = this.get(h);
+    if (m === undefined) return -Errno.EBADF;
+    const n = byteLengthOf(src);
+    this.checkRange(m, h, offset, n, OP.write);
+    // The page is mapped PROT_READ: a store would be SIGSEGV, which takes the whole process.
+    if (!m.writable) return -Errno.EACCES;
+    m.bytes.set(src, offset);
+    return 0;
+  }
+
+  unmap(h: number): number {
+    assertHandle(h, OP.munmap);
+    const m = this.get(h);
+    if (m === undefined) return -Errno.EBADF;
+    // Forgotten first: from here no copy can reach the pages, whatever munmap answers.
+    this.slots[h] = undefined;
+    this.live--;
+    return this.release(m);
+  }
+
+  /** munmap(2) of one mapping: 0 or -errno. */
+  private release(m: Mapping): number {
+    const r = this.libc.munmap(m.addr, m.length);
+    return r < 0 ? -this.libc.koffi.errno() : 0;
+  }
+
+  /** Unmaps everything still mapped: the finalizer of a driver dropped with mappings live. */
+  releaseAll(): void {
+    for (let h = 0; h < this.slots.length; h++) {
+      const m = this.slots[h];
+      if (m === undefined) continue;
+      this.slots[h] = undefined;
+      this.live--;
+      this.release(m);
+    }
+  }
+}
+
+/** A dropped driver's mappings are unmapped, so the maps they hold can go. */
+export const mmapTables = new FinalizationRegistry<MmapTable>((t) => t.releaseAll());

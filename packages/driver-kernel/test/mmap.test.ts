@@ -1,0 +1,191 @@
+// The kernel driver's mmap four (src/mmap.ts): the checks that keep JS off memory that is not
+// mapped, or not mapped writable. Each would otherwise be a SIGSEGV, which no try/catch survives;
+// the process living on through every call here is the point. The kernel's own answers are the
+// conformance group `mmap`'s (testkit).
+import { readFileSync } from "node:fs";
+import { expect, it } from "vitest";
+import { BPF_MAP_TYPE_ARRAY, Errno, type Driver } from "@bpfkit/core";
+import { describeKernel, kernelForFile, u32, withFds } from "./helpers.js";
+
+const k = kernelForFile(); // the fd count after the file equals the count before
+const MMAPABLE = 0x400;
+const PAGE = 4096;
+type Mmap = Required<Pick<Driver, "mapMmap" | "mmapRead" | "mmapWrite" | "munmap">>;
+const mm = (d: Driver) => d as Driver & Mmap;
+const mmapable = (maxEntries = 4, valueSize = 8) => ({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize, maxEntries, mapFlags: MMAPABLE });
+
+/** This process's mappings of BPF maps, as /proc/self/maps lists them. */
+function bpfMappings(): number {
+  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.includes("bpf-map")).length;
+}
+
+describeKernel("kernel driver: mmap of a BPF_F_MMAPABLE array", () => {
+  it("reads and writes go to the map's values; every mapping made is gone after munmap", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      const before = bpfMappings();
+      const h = d.mapMmap(fd, PAGE, true);
+      expect(h).toBeGreaterThanOrEqual(0);
+      expect(bpfMappings()).toBe(before + 1);
+      expect(d.mmapWrite(h, 8, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))).toBe(0);
+      const v = new Uint8Array(8);
+      expect(d.mapLookupElem(fd, u32(1), v)).toBe(0);
+      expect(v).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+      expect(d.mapUpdateElem(fd, u32(3), new Uint8Array(8).fill(9))).toBe(0);
+      const got = new Uint8Array(8);
+      expect(d.mmapRead(h, 24, got)).toBe(0);
+      expect(got).toEqual(new Uint8Array(8).fill(9));
+      expect(d.munmap(h)).toBe(0);
+      expect(bpfMappings()).toBe(before);
+    });
+  });
+
+  it("handles are small integers, the lowest free one reused", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      const a = d.mapMmap(fd, 8, false), b = d.mapMmap(fd, 8, false);
+      expect(b).toBe(a + 1);
+      expect(d.munmap(a)).toBe(0);
+      const c = d.mapMmap(fd, 8, false);
+      expect(c).toBe(a);
+      expect(d.munmap(b)).toBe(0);
+      expect(d.munmap(c)).toBe(0);
+    });
+  });
+
+  it("a range past the mapping's length is a RangeError naming the call, before any copy", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      // 32 bytes asked for: the kernel maps the whole page, but the mapping is what was asked.
+      const h = d.mapMmap(fd, 32, true);
+      try {
+        const dst = new Uint8Array(8).fill(0xee);
+        expect(() => d.mmapRead(h, 25, dst)).toThrow(/^mmapRead: 8 bytes at offset 25 run past mapping \d+, which is 32 bytes$/);
+        expect(dst).toEqual(new Uint8Array(8).fill(0xee));
+        expect(() => d.mmapRead(h, 33, new Uint8Array(0))).toThrow(RangeError);
+        expect(() => d.mmapRead(h, -1, new Uint8Array(1))).toThrow(/^mmapRead: offset -1/);
+        expect(() => d.mmapWrite(h, 32, new Uint8Array(1))).toThrow(/^mmapWrite: 1 bytes at offset 32 run past/);
+        expect(() => d.mmapWrite(h, 0, new Uint8Array(33))).toThrow(RangeError);
+        expect(() => d.mmapWrite(h, -8, new Uint8Array(1))).toThrow(RangeError);
+        // Nothing was written by the refused writes; the edges themselves are fine.
+        const all = new Uint8Array(32);
+        expect(d.mmapRead(h, 0, all)).toBe(0);
+        expect(all).toEqual(new Uint8Array(32));
+        expect(d.mmapRead(h, 32, new Uint8Array(0))).toBe(0);
+        expect(d.mmapWrite(h, 24, new Uint8Array(8).fill(1))).toBe(0);
+      } finally {
+        expect(d.munmap(h)).toBe(0);
+      }
+    });
+  });
+
+  it("after munmap the handle is EBADF for every call, and a second munmap too; the process lives on", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      const h = d.mapMmap(fd, PAGE, true);
+      expect(d.munmap(h)).toBe(0);
+      expect(d.mmapRead(h, 0, new Uint8Array(8))).toBe(-Errno.EBADF);
+      expect(d.mmapWrite(h, 0, new Uint8Array(8))).toBe(-Errno.EBADF);
+      expect(d.munmap(h)).toBe(-Errno.EBADF);
+      // EBADF comes before the range: an unmapped handle has no length to check against.
+      expect(d.mmapRead(h, 1 << 30, new Uint8Array(8))).toBe(-Errno.EBADF);
+      for (const never of [-1, 1000, 2 ** 31]) {
+        expect(d.mmapRead(never, 0, new Uint8Array(1))).toBe(-Errno.EBADF);
+        expect(d.munmap(never)).toBe(-Errno.EBADF);
+      }
+    });
+  });
+
+  it("a write through a read-only mapping is EACCES, not a fault; the bytes stay", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      expect(d.mapUpdateElem(fd, u32(0), new Uint8Array(8).fill(5))).toBe(0);
+      const h = d.mapMmap(fd, PAGE, false);
+      try {
+        expect(d.mmapWrite(h, 0, new Uint8Array(8))).toBe(-Errno.EACCES);
+        const v = new Uint8Array(8);
+        expect(d.mmapRead(h, 0, v)).toBe(0);
+        expect(v).toEqual(new Uint8Array(8).fill(5));
+      } finally {
+        expect(d.munmap(h)).toBe(0);
+      }
+    });
+  });
+
+  it("no mapping is left by refused calls, nor by many made and unmapped", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      const plain = keep(d.mapCreate({ ...mmapable(), mapFlags: 0 }));
+      const before = bpfMappings();
+      expect(d.mapMmap(plain, PAGE, false)).toBe(-Errno.EINVAL);
+      expect(d.mapMmap(fd, PAGE + 1, false)).toBe(-Errno.EINVAL);
+      expect(d.mapMmap(fd, 0, false)).toBe(-Errno.EINVAL);
+      const handles: number[] = [];
+      for (let i = 0; i < 64; i++) handles.push(d.mapMmap(fd, PAGE, i % 2 === 0));
+      expect(bpfMappings()).toBe(before + 64);
+      for (const h of handles) expect(d.munmap(h)).toBe(0);
+      expect(bpfMappings()).toBe(before);
+      // The table reuses its slots: the next handle is the first again.
+      const again = d.mapMmap(fd, 8, false);
+      expect(again).toBe(handles[0]);
+      expect(d.munmap(again)).toBe(0);
+    });
+  });
+
+  it("argument checks: TypeErrors and RangeErrors naming the call, before mmap(2)", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      const before = bpfMappings();
+      const call = (...a: unknown[]) => () => (d.mapMmap as (...x: unknown[]) => number)(...a);
+      expect(call(0.5, PAGE, false)).toThrow(/^mmap: fd must be an integer, got 0.5$/);
+      expect(call("3", PAGE, false)).toThrow(TypeError);
+      expect(call(fd, 1.5, false)).toThrow(/^mmap: length must be an integer, got 1.5$/);
+      expect(call(fd, "4096", false)).toThrow(TypeError);
+      expect(call(fd, -1, false)).toThrow(RangeError);
+      expect(call(fd, PAGE, 1)).toThrow(/^mmap: writable must be a boolean, got 1$/);
+      expect(call(fd, PAGE, undefined)).toThrow(TypeError);
+      expect(call(fd, PAGE, false, 0.5)).toThrow(/^mmap: offset must be an integer/);
+      expect(call(fd, PAGE, false, null)).toThrow(TypeError);
+      expect(call(fd, PAGE, false, -PAGE)).toThrow(RangeError);
+      expect(bpfMappings()).toBe(before);
+      const h = d.mapMmap(fd, PAGE, true);
+      try {
+        const read = (...a: unknown[]) => () => (d.mmapRead as (...x: unknown[]) => number)(...a);
+        const write = (...a: unknown[]) => () => (d.mmapWrite as (...x: unknown[]) => number)(...a);
+        expect(read(h, 0, [0, 0])).toThrow(/^mmapRead: dst must be a Uint8Array, got Array$/);
+        expect(read(h, 0.5, new Uint8Array(1))).toThrow(/^mmapRead: offset must be an integer/);
+        expect(read("0", 0, new Uint8Array(1))).toThrow(/^mmapRead: mapping must be an integer handle/);
+        expect(write(h, 0, new DataView(new ArrayBuffer(1)))).toThrow(/^mmapWrite: src must be a Uint8Array/);
+        expect(write(h, undefined, new Uint8Array(1))).toThrow(TypeError);
+        expect(() => (d.munmap as (x: unknown) => number)(null)).toThrow(/^munmap: mapping must be an integer handle, got null$/);
+        expect(() => (d.munmap as (x: unknown) => number)(0.5)).toThrow(TypeError);
+      } finally {
+        expect(d.munmap(h)).toBe(0);
+      }
+    });
+  });
+
+  it("a subarray's own bytes only: a view into a bigger buffer copies its length, at its offset", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      const h = d.mapMmap(fd, 32, true);
+      try {
+        const backing = new Uint8Array(64).map((_, i) => i);
+        expect(d.mmapWrite(h, 0, backing.subarray(40, 48))).toBe(0);
+        const out = new Uint8Array(16).fill(0xff);
+        expect(d.mmapRead(h, 0, out.subarray(4, 12))).toBe(0);
+        expect([...out]).toEqual([255, 255, 255, 255, 40, 41, 42, 43, 44, 45, 46, 47, 255, 255, 255, 255]);
+      } finally {
+        expect(d.munmap(h)).toBe(0);
+      }
+    });
+  });
+});
