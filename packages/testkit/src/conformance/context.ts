@@ -51,6 +51,8 @@ export class CaseContext {
   /** The driver's possible CPUs, which per-CPU values are sized by. */
   readonly cpus: number;
   private readonly fds = new Set<number>();
+  /** Mapping handles from mmap(), unmapped after the case before its fds are closed. */
+  private readonly mappings = new Set<number>();
   private mount: { path: string; dispose(): void } | undefined;
   /** The case's bpffs, once asked for. */
   private fs: string | undefined;
@@ -87,6 +89,27 @@ export class CaseContext {
   own(r: number): number {
     if (r >= 0) this.fds.add(r);
     return r;
+  }
+
+  /**
+   * The driver's mapMmap, raw (a handle or -errno); a mapping it returns is unmapped after the
+   * case. A driver without the optional mmap methods skips the case, saying so.
+   */
+  mmap(fd: number, length: number, writable: boolean, offset?: number): number {
+    const d = this.driver;
+    if (typeof d.mapMmap !== "function") {
+      throw new CaseSkipped(`${d.kind} has no mapMmap (optional: a driver written before the mmap methods cannot map BPF_F_MMAPABLE arrays)`);
+    }
+    const h = offset === undefined ? d.mapMmap(fd, length, writable) : d.mapMmap(fd, length, writable, offset);
+    if (typeof h === "number" && h >= 0) this.mappings.add(h);
+    return h;
+  }
+
+  /** munmap of a mapping the case made, failing the case when it does not succeed. */
+  munmap(h: number): void {
+    this.mappings.delete(h);
+    const r = this.driver.munmap!(h);
+    if (r < 0) fail(`munmap(${h}) failed with ${show(r)}`);
   }
 
   /** Closes an fd the case opened, failing the case when close does not succeed. */
@@ -228,6 +251,15 @@ export class CaseContext {
    */
   cleanup(): string[] {
     const problems: string[] = [];
+    for (const h of this.mappings) {
+      try {
+        const r = this.driver.munmap!(h);
+        if (r < 0) problems.push(`munmap(${h}): ${show(r)}`);
+      } catch (e) {
+        problems.push(`munmap(${h}): ${(e as Error).message}`);
+      }
+    }
+    this.mappings.clear();
     for (const fd of this.fds) {
       try {
         this.driver.close(fd);

@@ -11,6 +11,7 @@ import { lpmCases } from "./lpm.js";
 import { lruCases } from "./lru.js";
 import { mapInMapCases } from "./map-in-map.js";
 import { memAllocCases } from "./mem-alloc.js";
+import { mmapCases } from "./mmap.js";
 import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
 import { perCpuCases } from "./percpu.js";
 import { queueStackCases } from "./queue-stack.js";
@@ -23,7 +24,7 @@ import { safetyCases } from "./safety.js";
 /** Every case of the conformance suite, in spec order: what `runConformance` selects from and runs. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
-  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
+  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 
