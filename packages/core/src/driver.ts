@@ -250,11 +250,14 @@ export interface Driver {
    * mmap(2), MAP_SHARED, of a `BPF_F_MMAPABLE` ARRAY's values: `length` bytes (the kernel rounds
    * up to whole pages) from byte `offset` (a multiple of the page size; default 0), PROT_READ, and
    * PROT_WRITE when `writable`. Value `i` sits at `i * roundUp(valueSize, 8)`. Returns a mapping
-   * handle `>= 0` for mmapRead, mmapWrite and munmap, or -errno as the kernel answers: EINVAL for
-   * an array without BPF_F_MMAPABLE, a range past the values' pages, a length of 0 or an offset
-   * off a page; ENOTSUPP for a map type that cannot be mapped; EACCES for an fd that cannot read,
-   * or, writable, for an fd that cannot write or a map made with BPF_F_RDONLY_PROG; EPERM writable
-   * on a frozen map; EBADF for an fd that is not open. The mapping holds the map as an fd does:
+   * handle `>= 0` for mmapRead, mmapWrite and munmap, or -errno as the kernel answers, in this
+   * order (6.18): EINVAL for an offset off a page; EBADF for an fd that is not open; EINVAL for a
+   * length of 0; EACCES for an fd that cannot read, or, writable, for an fd that cannot write;
+   * ENODEV for an fd that is no map (a program); ENOTSUPP for a map type that cannot be mapped;
+   * EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file not open for
+   * writing, so such an fd maps nothing); EPERM writable on a frozen map; EACCES writable on a map
+   * made with BPF_F_RDONLY_PROG; EINVAL for an array without BPF_F_MMAPABLE or a range past the
+   * pages of `maxEntries * roundUp(valueSize, 8)` bytes. The mapping holds the map as an fd does:
    * it lives on, with its id, after its fds are closed, until munmap. While a writable mapping
    * exists, BPF_MAP_FREEZE is EBUSY. Optional, for drivers written before it: without it core
    * says the driver cannot map memory.
