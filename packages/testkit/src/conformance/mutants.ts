@@ -3,7 +3,7 @@
 // and on the unmutated driver (all must pass), so "caught" means the suite saw the rule.
 import {
   decodeMapInfo, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, perCpuSlotSize, RENAME_NOREPLACE, userValueSize, wrapDriver,
-  type BatchResult, type BpfMapInfo, type Driver,
+  type BatchResult, type BpfMapInfo, type Driver, type OptionalDriverMethodName,
 } from "@bpfkit/core";
 import { hex } from "./models/htab.js";
 
@@ -15,9 +15,14 @@ export interface Mutant {
   readonly caughtBy: readonly string[];
   /** The given driver with the rule broken; every other call goes through unchanged. */
   wrap(driver: Driver): Driver;
+  /**
+   * Optional Driver methods the broken rule lives in: on a driver without them the catching
+   * cases skip, so there is nothing to catch (the mutant tests skip it, saying so).
+   */
+  readonly needs?: readonly OptionalDriverMethodName[];
 }
 
-const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EINVAL = 22, ENOSPC = 28;
+const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EBUSY = 16, EINVAL = 22, ENOSPC = 28, EPERM = 1;
 /** f_flags' access mode bits, and the read-write mode. */
 const O_ACCMODE = 3, O_RDWR = 2;
 const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
@@ -47,6 +52,9 @@ function dumpAll(d: Driver, fd: number, i: BpfMapInfo): [Uint8Array, Uint8Array]
     prev = k;
   }
 }
+
+/** The optional methods the mmap mutants break a rule of. */
+const MMAP: readonly OptionalDriverMethodName[] = ["mapMmap", "mmapRead", "mmapWrite", "munmap"];
 
 /** The suite's mutants: drivers that each break one kernel rule, with the cases that must catch it. */
 export const mutants: readonly Mutant[] = [
@@ -482,6 +490,51 @@ export const mutants: readonly Mutant[] = [
     caughtBy: ["fdinfo: EBADF for an fd that is not open, EINVAL for"],
     wrap: (d) => wrapDriver(d, {
       mapFdInfo: (fd) => (Number.isInteger(fd) ? d.mapFdInfo!(fd) : -EBADF),
+    }),
+  },
+  {
+    name: "MAP_FREEZE succeeds under a writable mapping (the mapping can still change a frozen map)",
+    caughtBy: ["syscall.c map_freeze: EBUSY while any writable mapping exists"],
+    needs: MMAP,
+    wrap: (d) => wrapDriver(d, {
+      mapFreeze(fd) {
+        const r = d.mapFreeze(fd);
+        return r === -EBUSY ? 0 : r;
+      },
+    }),
+  },
+  {
+    name: "a read-only mapping is mapped writable (a write through it is accepted, and it blocks MAP_FREEZE)",
+    caughtBy: ["Driver mmap contract", "syscall.c map_freeze: EBUSY while any writable mapping exists"],
+    needs: MMAP,
+    wrap: (d) => wrapDriver(d, {
+      mapMmap(fd, length, writable, offset) {
+        const h = d.mapMmap!(fd, length, true, offset);
+        return h >= 0 ? h : d.mapMmap!(fd, length, writable, offset);
+      },
+    }),
+  },
+  {
+    name: "a frozen map mapped writable is given a read-only mapping instead of EPERM",
+    caughtBy: ["syscall.c bpf_map_mmap: a frozen map maps read-only only"],
+    needs: MMAP,
+    wrap: (d) => wrapDriver(d, {
+      mapMmap(fd, length, writable, offset) {
+        const h = d.mapMmap!(fd, length, writable, offset);
+        return h === -EPERM && writable ? d.mapMmap!(fd, length, false, offset) : h;
+      },
+    }),
+  },
+  {
+    name: "the mmap range is checked against max_entries × value_size, not the pages they take (the last page's tail refused)",
+    caughtBy: ["syscall.c bpf_map_mmap: length 0 and an offset off a page"],
+    needs: MMAP,
+    wrap: (d) => wrapDriver(d, {
+      mapMmap(fd, length, writable, offset = 0) {
+        const i = infoOf(d, fd);
+        if (i !== undefined && offset + length > i.maxEntries * Math.ceil(i.valueSize / 8) * 8 && length > 0 && offset % 4096 === 0) return -EINVAL;
+        return d.mapMmap!(fd, length, writable, offset);
+      },
     }),
   },
 ];

@@ -254,6 +254,9 @@ export const mmapCases: ConformanceCase[] = [
       c.result(d.mapFreeze(plain), "OK", "freeze of an ARRAY without BPF_F_MMAPABLE");
       c.result(ctx.mmap(plain, PAGE, true), "EPERM", "frozen ARRAY without BPF_F_MMAPABLE, writable (frozen first)");
       c.result(ctx.mmap(plain, PAGE, false), "EINVAL", "frozen ARRAY without BPF_F_MMAPABLE, read-only");
+      const plainRdonlyProg = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: F.RDONLY_PROG });
+      c.result(ctx.mmap(plainRdonlyProg, PAGE, true), "EACCES", "RDONLY_PROG ARRAY without BPF_F_MMAPABLE, writable (RDONLY_PROG first)");
+      c.result(ctx.mmap(plainRdonlyProg, PAGE, false), "EINVAL", "RDONLY_PROG ARRAY without BPF_F_MMAPABLE, read-only");
       const ro = ctx.own(d.mapGetFdById(ctx.id(fd), F.RDONLY));
       c.result(ctx.mmap(ro, PAGE, true), "EACCES", "frozen, through a read-only fd, writable (the fd's mode first)");
       c.result(ctx.mmap(ro, PAGE, false), "EINVAL", "frozen, through a read-only fd, read-only");
