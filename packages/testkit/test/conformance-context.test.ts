@@ -89,6 +89,52 @@ describe("CaseContext cleanup", () => {
   });
 });
 
+describe("CaseContext mappings", () => {
+  /** The simulator with a fake mmap four that logs the order of mmap, munmap and close. */
+  function fakeMmap(log: string[], munmapAnswer = 0) {
+    const sim = createSimDriver();
+    let next = 0;
+    return wrapDriver(sim, {
+      mapMmap: (fd, length) => (length === 0 ? -Errno.EINVAL : (log.push(`mmap ${fd}`), next++)),
+      mmapRead: () => 0,
+      mmapWrite: () => 0,
+      munmap: (h) => (log.push(`munmap ${h}`), munmapAnswer),
+      close: (fd) => (log.push(`close ${fd}`), sim.close(fd)),
+    });
+  }
+
+  it("every mapping a case made and left is unmapped after it, before its fds are closed; a refused mmap is not tracked", () => {
+    const log: string[] = [];
+    const ctx = new CaseContext(fakeMmap(log), {});
+    const fd = ctx.create(HASH);
+    const a = ctx.mmap(fd, 4096, true);
+    const b = ctx.mmap(fd, 4096, false, 0);
+    expect(ctx.mmap(fd, 0, false)).toBe(-Errno.EINVAL);
+    ctx.munmap(a);
+    expect(ctx.cleanup()).toEqual([]);
+    expect(log).toEqual([`mmap ${fd}`, `mmap ${fd}`, `munmap ${a}`, `munmap ${b}`, `close ${fd}`]);
+  });
+
+  it("a munmap that fails fails the case (by ctx.munmap) or its cleanup", () => {
+    const ctx = new CaseContext(fakeMmap([], -Errno.EBADF), {});
+    const fd = ctx.create(HASH);
+    const a = ctx.mmap(fd, 4096, true), b = ctx.mmap(fd, 4096, true);
+    expect(() => ctx.munmap(a)).toThrow(`munmap(${a}) failed with EBADF`);
+    expect(ctx.cleanup()).toEqual([`munmap(${b}): EBADF`]);
+  });
+
+  it("a driver without mapMmap skips the case, saying so", () => {
+    const ctx = new CaseContext(createSimDriver(), {});
+    const sim = new CaseContext(wrapDriver(createSimDriver(), { mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null }), {});
+    for (const c of [ctx, sim]) {
+      if (typeof c.driver.mapMmap === "function") continue;
+      expect(() => c.mmap(3, 4096, false)).toThrow(CaseSkipped);
+      expect(() => c.mmap(3, 4096, false)).toThrow(/^sim has no mapMmap \(optional/);
+    }
+    expect(sim.cleanup()).toEqual([]);
+  });
+});
+
 describe("runCase: outcomes", () => {
   const sim = () => createSimDriver();
   const unprivileged = { name: "x", group: "unprivileged" as const, run: () => {} };
