@@ -3,8 +3,12 @@
 // the process living on through every call here is the point. The kernel's own answers are the
 // conformance group `mmap`'s (testkit).
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, Errno, type Driver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, Errno, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { createKernelDriver } from "@bpfkit/driver-kernel";
 import { describeKernel, kernelForFile, u32, withFds } from "./helpers.js";
 
 const k = kernelForFile(); // the fd count after the file equals the count before
@@ -187,5 +191,28 @@ describeKernel("kernel driver: mmap of a BPF_F_MMAPABLE array", () => {
         expect(d.munmap(h)).toBe(0);
       }
     });
+  });
+
+  it("a driver dropped with a mapping live unmaps it when collected, and the map it held goes", async () => {
+    // gc() without --expose-gc on the command line: a context made after the flag is set has it.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const before = bpfMappings();
+    const id = (() => {
+      const d = mm(createKernelDriver());
+      const fd = d.mapCreate(mmapable());
+      const info = new Uint8Array(MAP_INFO_SIZE);
+      expect(d.objGetInfoByFd(fd, info)).toBeGreaterThan(0);
+      expect(d.mapMmap(fd, PAGE, true)).toBeGreaterThanOrEqual(0);
+      expect(d.close(fd)).toBe(0);
+      return decodeMapInfo(info).id;
+    })();
+    expect(bpfMappings()).toBe(before + 1);
+    for (let i = 0; i < 100 && bpfMappings() > before; i++) {
+      gc();
+      await sleep(10);
+    }
+    expect(bpfMappings()).toBe(before);
+    expect(k.d.mapGetFdById(id)).toBe(-Errno.ENOENT);
   });
 });
