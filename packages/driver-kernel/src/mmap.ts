@@ -51,14 +51,8 @@ function assertHandle(v: unknown, op: string): asserts v is number {
  */
 export class MmapTable {
   private readonly slots: (Mapping | undefined)[] = [];
-  private live = 0;
 
   constructor(private readonly libc: Libc) {}
-
-  /** How many mappings are live (tests count leaks with it). */
-  get size(): number {
-    return this.live;
-  }
 
   map(fd: number, length: number, writable: boolean, offset?: number): number {
     assertFd(fd, OP.mmap);
@@ -82,7 +76,6 @@ export class MmapTable {
     let h = this.slots.indexOf(undefined);
     if (h < 0) h = this.slots.length;
     this.slots[h] = { addr, length, writable, bytes };
-    this.live++;
     return h;
   }
 
@@ -130,7 +123,6 @@ export class MmapTable {
     if (m === undefined) return -Errno.EBADF;
     // Forgotten first: from here no copy can reach the pages, whatever munmap answers.
     this.slots[h] = undefined;
-    this.live--;
     return this.release(m);
   }
 
@@ -146,7 +138,6 @@ export class MmapTable {
       const m = this.slots[h];
       if (m === undefined) continue;
       this.slots[h] = undefined;
-      this.live--;
       this.release(m);
     }
   }
