@@ -526,7 +526,10 @@ export class Bpf implements sys.SyscallContext {
     let info: MapInfo;
     try {
       info = sys.getMapInfo(this, fd);
-    } catch {
+    } catch (e) {
+      // Only the kernel's refusal is the seed's "no upgrade": a driver's exception (a test hook's
+      // failed assertion) is the caller's.
+      if (!(e instanceof BpfError)) throw e;
       return false;
     }
     if (!this.#needsUpgrade(info, path, mapType, keySize, valueSize, maxEntries, flags)) return false;
@@ -1032,7 +1035,8 @@ export class Bpf implements sys.SyscallContext {
     let fd: number;
     try {
       fd = sys.objGet(this, path);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
       throw refusal;
     }
     return this.#adoptFd("openMap", fd, path, { path }, () => {

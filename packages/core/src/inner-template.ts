@@ -52,10 +52,12 @@ export class InnerTemplate {
   }
 }
 
+/** The template's shape, or undefined when the kernel will not say (a driver's exception is thrown on). */
 function readShape(ctx: SyscallContext, fd: number): BpfMapInfo | undefined {
   try {
     return getMapInfoByFd(ctx, fd);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof BpfError)) throw e;
     return undefined;
   }
 }

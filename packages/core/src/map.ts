@@ -624,7 +624,8 @@ export class BpfMap<K, V> {
     if (!isFdValueMapType(t)) return this.#error(op, Errno.EBADF);
     try {
       this.#bpf.getMapInfoByFd(fd);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
       return this.#error(op, Errno.EBADF);
     }
     const valueFd = new Uint32Array(valueBytes.slice(0, 4).buffer)[0];
