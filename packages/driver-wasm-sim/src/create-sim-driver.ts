@@ -11,6 +11,9 @@ const SIM_DRIVER_OPTIONS_KEYS = optionKeys<SimDriverOptions>({
   syscallNs: true, memlock: true, engine: true,
 });
 
+/** Two wasm pages: the engine's own (its static data) and one for maps. */
+const MIN_MEMORY_LIMIT = 2 * 65536;
+
 function checkOptions(o: SimDriverOptions): void {
   const int = (v: unknown, what: string, min: number, max: number) => {
     if (v === undefined) return;
@@ -23,6 +26,12 @@ function checkOptions(o: SimDriverOptions): void {
   int(o.seed, "seed", 0, 0xffffffff);
   int(o.unprivilegedBpfDisabled, "unprivilegedBpfDisabled", 0, 2);
   int(o.memoryLimit, "memoryLimit", 1, 0xffffffff);
+  if (o.memoryLimit !== undefined && o.memoryLimit < MIN_MEMORY_LIMIT) {
+    // Read as "bytes maps may use", a small limit booted a simulator where every map was ENOMEM.
+    throw new RangeError(`createSimDriver: memoryLimit ${o.memoryLimit} leaves no room for any map: it caps the ` +
+      `simulator's whole wasm memory in 64 KiB pages (rounded down), and the first page is the engine's own; ` +
+      `give at least ${MIN_MEMORY_LIMIT}`);
+  }
   int(o.syscallNs, "syscallNs", 0, 1e12);
   if (o.privileged !== undefined && typeof o.privileged !== "boolean") throw new TypeError("createSimDriver: privileged must be a boolean");
   if (o.bpffsMount !== undefined && o.bpffsMount !== null && (typeof o.bpffsMount !== "string" || !o.bpffsMount.startsWith("/"))) {

@@ -50,8 +50,11 @@ export interface SimDriverOptions {
   /** Where bpffs is mounted at boot (default `/sys/fs/bpf`); null boots without one. */
   bpffsMount?: string | null;
   /**
-   * Bytes of wasm memory maps may use. Past it, creating a preallocated map (array, hash, LRU)
-   * is ENOMEM, as is an insert into a NO_PREALLOC hash or an LPM trie. Default: the engine's maximum.
+   * A cap on the simulator's whole wasm memory (`memoryUsage().wasmBytes`), in bytes, rounded
+   * down to 64 KiB pages: the engine's first page (its own data), maps and batch staging all count.
+   * At least 128 KiB; each small size class takes pages of its own, so even a small hash needs
+   * three pages: a coarse cap for testing ENOMEM paths, not a byte budget. Past it, creating a preallocated map (array, hash, LRU) is ENOMEM, as is an
+   * insert into a NO_PREALLOC hash or an LPM trie. Default: the engine's maximum.
    */
   memoryLimit?: number;
   /** How far the virtual monotonic clock moves per syscall, in ns (default 1000). */

@@ -7,7 +7,7 @@ import type { EngineExports, SimSyscall } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
 import { errName, hex, mapInfo, readU32, sim, u32 } from "./sim-helpers.js";
 
-const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9;
+const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9, LPM_TRIE = 11;
 const NO_PREALLOC = 0x1, ZERO_SEED = 0x40, RDONLY_PROG = 0x80;
 const attr = (t: number, more: Partial<MapCreateAttr> = {}): MapCreateAttr => ({ mapType: t, keySize: 4, valueSize: 4, maxEntries: 8, ...more });
 
@@ -490,6 +490,21 @@ describe("options", () => {
     const fd = d.mapCreate(attr(HASH));
     expect(fd).toBe(3);
     expect(d.mapUpdateElem(fd, u32(1), u32(1))).toBe(0);
+  });
+
+  it("memoryLimit caps the whole wasm memory, the engine's first page included: below two pages it is refused, not a host where every map is ENOMEM", () => {
+    for (const limit of [1, 65536, 131071]) {
+      expect(() => sim({ memoryLimit: limit })).toThrow(
+        new RangeError(`createSimDriver: memoryLimit ${limit} leaves no room for any map: it caps the simulator's whole ` +
+          "wasm memory in 64 KiB pages (rounded down), and the first page is the engine's own; give at least 131072"));
+    }
+    // Two pages hold a map whose parts fit one small size class's page (an LPM trie's), no more:
+    // each size class takes pages of its own, so even a small hash needs three.
+    const d = sim({ memoryLimit: 131072 });
+    expect(d.mapCreate(attr(LPM_TRIE, { keySize: 8, mapFlags: NO_PREALLOC }))).toBe(3);
+    expect(errName(d.mapCreate(attr(HASH)))).toBe("ENOMEM");
+    expect(d.memoryUsage().wasmBytes).toBe(131072);
+    expect(sim({ memoryLimit: 3 * 65536 }).mapCreate(attr(HASH))).toBe(3);
   });
 
   it("memoryLimit: a preallocated map is ENOMEM at creation, never at an insert, as in the kernel", () => {
