@@ -59,6 +59,8 @@ const NO_KEY: Codec<never> = { size: 0, encode: () => {}, decode: () => undefine
  * `sim.datapath` for `map`, encoding keys with its key codec and values with `value` (default:
  * its value codec). A program sees one CPU's slot of a per-CPU map, so for those `value` is
  * required: the one-CPU codec given to newPerCpuMap (`u64`, not the map's array of them).
+ * `sim` must be the simulator the map was made on: the map is found by its fd there, and an fd
+ * that simulator does not know is an Error saying so.
  */
 export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, V>): TypedDatapath<K, V>;
 export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>, value: Codec<V>): TypedDatapath<K, V>;
@@ -84,10 +86,18 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
   const keyBuf = new Uint8Array(keyCodec.size);
   const valueBuf = new Uint8Array(valueSize);
   // The fd is read at each call: the map may have been opened, closed or reopened since.
+  let fd = -1;
   const ref = () => {
-    const fd = map.getFd();
+    fd = map.getFd();
     if (fd < 0) throw new Error(`${where}: the map is not open`);
     return { fd };
+  };
+  // An open map's fd that this simulator does not know: the map was made on another one (a test's
+  // second createSimDriver()). No program meets EBADF, so it is thrown rather than answered.
+  const known = (op: string, r: number): number => {
+    if (r !== -Errno.EBADF) return r;
+    throw new Error(`${where}: ${op}: fd ${fd} is not open in this simulator: ` +
+      "the map was made on another one (pass typedDatapath the simulator its Bpf was created with)");
   };
   const encodeKey = (key: K) => {
     keyBuf.fill(0);
@@ -96,7 +106,7 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
   };
   return {
     lookup(key, cpu = 0) {
-      const r = sim.datapath.lookup(ref(), encodeKey(key), valueBuf, cpu);
+      const r = known("lookup", sim.datapath.lookup(ref(), encodeKey(key), valueBuf, cpu));
       if (r === -Errno.ENOENT) return undefined;
       if (r < 0) throw new Error(`${where}: lookup: ${errnoName(r)}`);
       return codec.decode(valueBuf);
@@ -105,24 +115,24 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
       const k = encodeKey(key);
       valueBuf.fill(0);
       codec.encode(v, valueBuf);
-      return sim.datapath.update(ref(), k, valueBuf, flags, cpu);
+      return known("update", sim.datapath.update(ref(), k, valueBuf, flags, cpu));
     },
     delete(key, cpu = 0) {
-      return sim.datapath.delete(ref(), encodeKey(key), cpu);
+      return known("delete", sim.datapath.delete(ref(), encodeKey(key), cpu));
     },
     push(v, flags = 0, cpu = 0) {
       valueBuf.fill(0);
       codec.encode(v, valueBuf);
-      return sim.datapath.push(ref(), valueBuf, flags, cpu);
+      return known("push", sim.datapath.push(ref(), valueBuf, flags, cpu));
     },
     pop(cpu = 0) {
-      const r = sim.datapath.pop(ref(), valueBuf, cpu);
+      const r = known("pop", sim.datapath.pop(ref(), valueBuf, cpu));
       if (r === -Errno.ENOENT) return undefined;
       if (r < 0) throw new Error(`${where}: pop: ${errnoName(r)}`);
       return codec.decode(valueBuf);
     },
     peek(cpu = 0) {
-      const r = sim.datapath.peek(ref(), valueBuf, cpu);
+      const r = known("peek", sim.datapath.peek(ref(), valueBuf, cpu));
       if (r === -Errno.ENOENT) return undefined;
       if (r < 0) throw new Error(`${where}: peek: ${errnoName(r)}`);
       return codec.decode(valueBuf);
@@ -130,7 +140,7 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
     mayContain(v, cpu = 0) {
       valueBuf.fill(0);
       codec.encode(v, valueBuf);
-      const r = sim.datapath.peek(ref(), valueBuf, cpu);
+      const r = known("peek", sim.datapath.peek(ref(), valueBuf, cpu));
       if (r === -Errno.ENOENT) return false;
       if (r < 0) throw new Error(`${where}: peek: ${errnoName(r)}`);
       return true;

@@ -74,6 +74,22 @@ describe("typedDatapath", () => {
     expect(later.lookup(1)).toBe(1);
   });
 
+  it("a map made on another simulator is named as such, not answered EBADF as if a program could meet it", () => {
+    const a = setup(), b = setup();
+    const ct = a.open(a.bpf.newMap({ name: "ct", type: MapType.Hash, key: u32, value: u64, maxEntries: 8 }));
+    const fd = ct.getFd();
+    const says = (op: string) => `typedDatapath(ct): ${op}: fd ${fd} is not open in this simulator: the map was made ` +
+      "on another one (pass typedDatapath the simulator its Bpf was created with)";
+    const wrong = typedDatapath(b.sim, ct);
+    expect(() => wrong.update(1, 1n)).toThrow(new Error(says("update")));
+    expect(() => wrong.lookup(1)).toThrow(new Error(says("lookup")));
+    expect(() => wrong.delete(1)).toThrow(new Error(says("delete")));
+    expect(typedDatapath(a.sim, ct).update(1, 1n)).toBe(0);
+    using q = a.bpf.newQueueMap({ name: "q", value: u32, maxEntries: 4 });
+    q.openOrCreateUnpinned();
+    expect(() => typedDatapath(b.sim, q).push(1)).toThrow(/^typedDatapath\(q\): push: fd \d+ is not open in this simulator/);
+  });
+
   it("takes a BpfQueueMap or BpfBloomFilter itself: the program pushes, pops and asks in the value's type", () => {
     const { sim, bpf } = setup();
     const event = struct({ ts: u64, saddr: ipv4 });
