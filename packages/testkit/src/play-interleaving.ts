@@ -3,7 +3,7 @@
 // the shrunk counterexample says and what ran.
 // [Symbol.dispose] in the .d.ts needs this lib where a consumer has neither esnext nor @types/node.
 /// <reference lib="esnext.disposable" preserve="true" />
-import type { SimCallInfo, SimDriver, SimSyscall } from "@bpfkit/driver-wasm-sim";
+import type { SimCallInfo, SimDriver, SimInterleavingHook, SimSyscall } from "@bpfkit/driver-wasm-sim";
 import type { DatapathOp, InterleavingStep } from "./arbitraries/interleaving.js";
 
 /** The syscall a step runs before: its Driver method and what it names (the hook's SimCallInfo). */
@@ -29,14 +29,18 @@ export interface InterleavingPlay {
   [Symbol.dispose](): void;
 }
 
+/** The hooks plays set, told from a test's own, each with the test's hook it replaced (or null). */
+const playHooks = new WeakMap<object, SimInterleavingHook | null>();
+
 /**
  * Sets `sim`'s interleaving hook to run `steps`: before the `at`-th syscall from now (0-based,
  * every syscall-level call counted), `apply(op, call)` runs for each operation of each step at or
  * before it, in order. `apply` does what a BPF program would (usually through `sim.datapath` or
  * `typedDatapath`), mapping `op.key` to a key of your own; `call` is the syscall about to run,
  * whose `key` is the target for an op with `recent` set (for a walk's lookup, the key its
- * GET_NEXT_KEY just returned). Steps need not be sorted. It replaces any hook already set; with
- * `using`, or `detach()` in a `finally`, the hook goes when the code under test returns or throws.
+ * GET_NEXT_KEY just returned). Steps need not be sorted. It replaces any hook already set while
+ * it plays; with `using`, or `detach()` in a `finally`, it goes when the code under test returns
+ * or throws, and a hook of the test's own that it replaced is set again (another play's is not).
  */
 export function playInterleaving(sim: SimDriver, steps: readonly InterleavingStep[],
   apply: (op: DatapathOp, call: ScheduledCall) => void): InterleavingPlay {
@@ -64,12 +68,17 @@ export function playInterleaving(sim: SimDriver, steps: readonly InterleavingSte
       next++;
     }
   };
+  // A test's own hook (one checking every syscall) comes back after the play; dropping it for
+  // the rest of the test went unnoticed. Another play's does not: it was detached, or will be.
+  const before = sim.getInterleavingHook();
+  const restore = before === null ? null : playHooks.has(before) ? playHooks.get(before)! : before;
+  playHooks.set(hook, restore);
   sim.setInterleavingHook(hook);
   const detach = (): void => {
     if (!attached) return;
     attached = false;
     // A hook set since (another play's, a test's own) is not this play's to remove.
-    if (sim.getInterleavingHook() === hook) sim.setInterleavingHook(null);
+    if (sim.getInterleavingHook() === hook) sim.setInterleavingHook(restore);
   };
   return { syscalls: () => n, applied: () => done, detach, [Symbol.dispose]: detach };
 }

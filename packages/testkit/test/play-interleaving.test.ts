@@ -66,6 +66,26 @@ describe("playInterleaving", () => {
     expect(sim.getInterleavingHook()).toBeNull();
   });
 
+  it("a test's own hook is set again once the play is detached, another play's is not", () => {
+    const { sim, m } = table();
+    const own: string[] = [];
+    const mine = (op: string) => void own.push(op);
+    sim.setInterleavingHook(mine);
+    {
+      using _play = playInterleaving(sim, [], () => {});
+      m.lookup(0);
+    }
+    expect(sim.getInterleavingHook()).toBe(mine);
+    m.lookup(0);
+    expect(own).toEqual(["mapLookupElem"]);
+    const a = playInterleaving(sim, [], () => {});
+    const b = playInterleaving(sim, [], () => {});
+    b.detach();
+    expect(sim.getInterleavingHook()).toBe(mine);
+    a.detach();
+    expect(sim.getInterleavingHook()).toBe(mine);
+  });
+
   it("refuses what is not a schedule", () => {
     const { sim } = table();
     const notStep = "playInterleaving: each step must be { at: a non-negative integer, ops: DatapathOp[] }";
