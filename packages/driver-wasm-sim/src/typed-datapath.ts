@@ -99,31 +99,36 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
     throw new Error(`${where}: ${op}: fd ${fd} is not open in this simulator: ` +
       "the map was made on another one (pass typedDatapath the simulator its Bpf was created with)");
   };
-  const encodeKey = (key: K) => {
-    keyBuf.fill(0);
-    keyCodec.encode(key, keyBuf);
-    return keyBuf;
+  // What a codec refuses is named as a BpfMap names it (`update ct: bad key: …`), with the
+  // call it came from; a bare codec message did not say which map or which datapath call.
+  const encode = <T>(op: string, what: "key" | "value", c: Codec<T>, v: T, buf: Uint8Array): Uint8Array => {
+    buf.fill(0);
+    try {
+      c.encode(v, buf);
+    } catch (e) {
+      const Ctor = e instanceof RangeError ? RangeError : TypeError;
+      throw new Ctor(`${where}: ${op}: bad ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    return buf;
   };
+  const encodeKey = (op: string, key: K) => encode(op, "key", keyCodec, key, keyBuf);
+  const encodeValue = (op: string, v: V) => encode(op, "value", codec, v, valueBuf);
   return {
     lookup(key, cpu = 0) {
-      const r = known("lookup", sim.datapath.lookup(ref(), encodeKey(key), valueBuf, cpu));
+      const r = known("lookup", sim.datapath.lookup(ref(), encodeKey("lookup", key), valueBuf, cpu));
       if (r === -Errno.ENOENT) return undefined;
       if (r < 0) throw new Error(`${where}: lookup: ${errnoName(r)}`);
       return codec.decode(valueBuf);
     },
     update(key, v, flags = 0, cpu = 0) {
-      const k = encodeKey(key);
-      valueBuf.fill(0);
-      codec.encode(v, valueBuf);
-      return known("update", sim.datapath.update(ref(), k, valueBuf, flags, cpu));
+      const k = encodeKey("update", key);
+      return known("update", sim.datapath.update(ref(), k, encodeValue("update", v), flags, cpu));
     },
     delete(key, cpu = 0) {
-      return known("delete", sim.datapath.delete(ref(), encodeKey(key), cpu));
+      return known("delete", sim.datapath.delete(ref(), encodeKey("delete", key), cpu));
     },
     push(v, flags = 0, cpu = 0) {
-      valueBuf.fill(0);
-      codec.encode(v, valueBuf);
-      return known("push", sim.datapath.push(ref(), valueBuf, flags, cpu));
+      return known("push", sim.datapath.push(ref(), encodeValue("push", v), flags, cpu));
     },
     pop(cpu = 0) {
       const r = known("pop", sim.datapath.pop(ref(), valueBuf, cpu));
@@ -138,9 +143,7 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
       return codec.decode(valueBuf);
     },
     mayContain(v, cpu = 0) {
-      valueBuf.fill(0);
-      codec.encode(v, valueBuf);
-      const r = known("peek", sim.datapath.peek(ref(), valueBuf, cpu));
+      const r = known("peek", sim.datapath.peek(ref(), encodeValue("mayContain", v), cpu));
       if (r === -Errno.ENOENT) return false;
       if (r < 0) throw new Error(`${where}: peek: ${errnoName(r)}`);
       return true;

@@ -74,6 +74,22 @@ describe("typedDatapath", () => {
     expect(later.lookup(1)).toBe(1);
   });
 
+  it("a key or value its codec refuses is named with the map and the call, as BpfMap names it", () => {
+    const { sim, bpf, open } = setup();
+    const ct = open(bpf.newMap({ name: "ct", type: MapType.Hash, key: struct({ addr: ipv4, port: u16 }), value: u64, maxEntries: 8 }));
+    const dp = typedDatapath(sim, ct);
+    expect(() => dp.update({ addr: "10.0.0", port: 1 }, 1n)).toThrow(new TypeError(
+      'typedDatapath(ct): update: bad key: struct{addr,port}.addr: ipv4: "10.0.0" is not an IPv4 address'));
+    expect(() => dp.lookup({ addr: "10.0.0.1", port: 70000 })).toThrow(new RangeError(
+      "typedDatapath(ct): lookup: bad key: struct{addr,port}.port: u16: 70000 is outside [0, 65535]"));
+    expect(() => dp.update({ addr: "10.0.0.1", port: 1 }, 1.5 as unknown as bigint)).toThrow(new TypeError(
+      "typedDatapath(ct): update: bad value: u64: expected a bigint (or a safe integer), got 1.5"));
+    using q = bpf.newQueueMap({ name: "q", value: u16, maxEntries: 2 });
+    q.openOrCreateUnpinned();
+    expect(() => typedDatapath(sim, q).push(-1)).toThrow(new RangeError("typedDatapath(q): push: bad value: u16: -1 is outside [0, 65535]"));
+    expect(ct.lookup({ addr: "10.0.0.1", port: 1 })).toBeUndefined();
+  });
+
   it("a map made on another simulator is named as such, not answered EBADF as if a program could meet it", () => {
     const a = setup(), b = setup();
     const ct = a.open(a.bpf.newMap({ name: "ct", type: MapType.Hash, key: u32, value: u64, maxEntries: 8 }));
