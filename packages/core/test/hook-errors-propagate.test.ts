@@ -2,7 +2,8 @@
 // fails in it) fails the syscall it ran before, and that the error comes out of the caller's
 // bpfkit call. So no step of core may take a driver call's exception for an errno answer: an
 // `idOf` that caught everything turned a failed assertion during a property upgrade into "the pin
-// changed", and the upgrade went round again and succeeded, the assertion lost.
+// changed", and the upgrade went round again and succeeded, the assertion lost. Nor may such an
+// exception leave the path's replace lock pinned: the next upgrade of it waited a second for it.
 import { describe, expect, it } from "vitest";
 import { BatchCursor, createBpf, Errno, MapType, memoryLogger, newDumpStats, u32, u64, type Bpf } from "@bpfkit/core";
 import { createSimDriver, type SimDriver } from "@bpfkit/driver-wasm-sim";
@@ -115,6 +116,10 @@ describe("an exception thrown by the interleaving hook comes out of the bpfkit c
         s.sim.setInterleavingHook(null);
         if (calls < nth) break;                       // the call is done before the nth syscall
         if (got !== boom) swallowed.push(`${thrownAt} (syscall ${nth}): ${got === undefined ? "returned" : String(got)}`);
+        // Nor may it leave a replace lock or a swap pin behind, which the next upgrade would wait on.
+        const dir = s.sim.host.readdir("/sys/fs/bpf/tc/globals");
+        const left = typeof dir === "number" ? [] : dir.filter((n) => n.startsWith(":bpfkit-"));
+        if (left.length > 0) swallowed.push(`${thrownAt} (syscall ${nth}) left ${left.join(", ")}`);
         expect(nth).toBeLessThan(200);
       }
       expect(swallowed).toEqual([]);
