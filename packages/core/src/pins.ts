@@ -115,12 +115,16 @@ function lockPin(ctx: SyscallContext, path: string, newFd: number, oldFd: number
 
 const LOCK_PREFIX = ":bpfkit-lock-";
 
-/** Waits until the lock pin at `lock` goes; removes one held longer than LOCK_WAIT_MS. */
+/**
+ * Waits until the lock pin at `lock` goes; removes one held longer than LOCK_WAIT_MS. The slept
+ * milliseconds bound it too: a test's fake timers (vitest's freeze Date, performance and hrtime
+ * alike) held the clock still, and the wait with it, for ever.
+ */
 function waitForUnlock(ctx: SyscallContext, lock: string): void {
   const holder = pinnedId(ctx, lock);
   const until = Date.now() + LOCK_WAIT_MS;
-  while (ctx.driver.host.stat(lock).errno === 0) {
-    if (Date.now() > until) {
+  for (let slept = 0; ctx.driver.host.stat(lock).errno === 0; slept++) {
+    if (Date.now() > until || slept >= LOCK_WAIT_MS) {
       // Still the same lock: its process died between its lock and its unlock.
       if (holder !== undefined && pinnedId(ctx, lock) === holder) ctx.driver.host.unlink(lock);
       return;
@@ -137,9 +141,10 @@ function sleep1ms(): void {
     sleeper ??= new Int32Array(new SharedArrayBuffer(4));
     Atomics.wait(sleeper, 0, 0, 1);
   } catch {
-    // No SharedArrayBuffer, or a browser's main thread, which may not block.
+    // No SharedArrayBuffer, or a browser's main thread, which may not block. Bounded by a count
+    // too, for a clock that fake timers hold still.
     const end = Date.now() + 1;
-    while (Date.now() < end);
+    for (let spins = 0; Date.now() < end && spins < 1_000_000; spins++);
   }
 }
 

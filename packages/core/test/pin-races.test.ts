@@ -245,6 +245,25 @@ forEachDriver("another process on the same pin", (d) => {
     }
   });
 
+  it("the killed process's lock is removed under a test's fake timers too, which freeze Date, performance and hrtime", () => {
+    // The wait counted Date.now() to a second; frozen, it never got there and the test hung.
+    const small = pinSmall();
+    const lock = w.bpf.mapPath(":bpfkit-lock-shared");
+    w.bpf.objPin(w.track(w.bpf.createMap(MapType.Hash, 4, 4, 8, 0, 0, lock)), lock);
+    const mine = w.bpf.newMap(shared);
+    const t0 = Date.now();
+    vi.useFakeTimers();
+    try {
+      expect(mine.openOrCreate()).toBe(true);
+    } finally {
+      vi.useRealTimers();
+      mine.close();
+    }
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(pinnedId("shared")).not.toBe(small);
+    expect(entries()).toEqual(["shared"]);
+  });
+
   it("checkAndUpgrade of a map another process has upgraded since leaves that process's pin and says to reopen", () => {
     pinSmall();
     // The old agent still holds the 4-entry map; the new one has upgraded the pin to 8.
