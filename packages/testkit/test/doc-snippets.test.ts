@@ -99,6 +99,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/testing.md", holds: "e instanceof IterationAbortedError" },
   { file: "docs/testing.md", holds: "closed.push(flows.keyCodec.decode(call.key))" },
   { file: "docs/testing.md", holds: "frees 64 / 4 / 2 = 8 at once" },
+  { file: "docs/testing.md", holds: "const openMapFds = (sim: SimDriver)" },
   { file: "docs/testing.md", holds: "using _play = playInterleaving(sim, steps" },
   { file: "docs/testing.md", holds: "implementations: { walk: myWalk } });" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
