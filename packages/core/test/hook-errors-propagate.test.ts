@@ -92,6 +92,7 @@ const cases: Array<[string, () => Setup, (s: Setup) => unknown]> = [
     inner.close();
     outer.update(2, fd);              // a closed fd: EBADF, explained after a look at the fd
   }],
+  ["memory() of a hash: ENOTSUPP, explained after a look at the map", pinned, ({ bpf }) => bpf.newMap(spec()).memory()],
 ];
 
 describe("an exception thrown by the interleaving hook comes out of the bpfkit call (simulator)", () => {
