@@ -3,11 +3,13 @@
 import { ENOENT, EEXIST, E2BIG, EINVAL, ENOMEM } from "./errno";
 import { allocZeroed, free } from "./alloc";
 import { MapHdr, KIND_FD_ARRAY, roundUp8, BPF_ANY, BPF_EXIST, BPF_NOEXIST, copyBytes } from "./map";
+import { mmapRegionBytes } from "./mmap";
 
 export function arrayInit(m: MapHdr): i32 {
   // array_map_alloc: elem_size = round_up(value_size, 8); per-CPU arrays hold ncpus slots.
   m.stride = m.kind == KIND_FD_ARRAY ? 4 : m.percpu ? m.userValue : roundUp8(m.valueSize);
-  const bytes = <u64>m.maxEntries * m.stride;
+  // An mmapable array owns whole pages (bpf_map_area_mmapable_alloc): the tail is the map's too.
+  const bytes = mmapRegionBytes(m, <u64>m.maxEntries * m.stride);
   if (bytes > 0xffff0000) return -ENOMEM;
   m.dataBytes = <usize>bytes;
   m.data = allocZeroed(m.dataBytes);

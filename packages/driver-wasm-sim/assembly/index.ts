@@ -20,6 +20,7 @@ import {
   mapLookupOp, mapUpdateOp, mapDeleteOp, mapGetNextKeyOp, mapLookupAndDeleteOp,
   datapathLookupOp, datapathUpdateOp,
 } from "./ops";
+import { mmapable, MMAP_PAGE } from "./mmap";
 import { genericLookupBatch, genericUpdateBatch, genericDeleteBatch, genericCount } from "./batch";
 
 export function scratch(bytes: u32): usize {
@@ -155,6 +156,25 @@ export function mapClear(h: i32): void {
   else if (k == KIND_QUEUE_STACK) queueStackClear(m);
   else if (k == KIND_BLOOM) bloomClear(m);
   else arrayClear(m);
+}
+
+// ---- mmap (mmap.ts): the driver reads and writes an mmapable array's region in place.
+
+/** Pages of the map's mmapable region: -EBADF for no map, -EINVAL for a map that has none. */
+export function mapMmapPages(h: i32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (!mmapable(m)) return -EINVAL;
+  return <i32>(m.dataBytes / MMAP_PAGE);
+}
+
+/** Where the map's mmapable region starts in memory; 0 for no map or a map without one. */
+export function mapMmapBase(h: i32): usize {
+  const p = lookupHandle(h);
+  if (p == 0) return 0;
+  const m = hdr(p);
+  return mmapable(m) ? m.data : 0;
 }
 
 // ---- element operations. An unknown handle is -EBADF (the driver should never pass one).

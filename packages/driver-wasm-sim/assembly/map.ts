@@ -17,6 +17,7 @@ export const BPF_MAP_TYPE_BLOOM_FILTER: u32 = 30;
 
 export const BPF_F_NO_PREALLOC: u32 = 0x1;
 export const BPF_F_NO_COMMON_LRU: u32 = 0x2;
+export const BPF_F_MMAPABLE: u32 = 0x400;
 
 export const BPF_ANY: u32 = 0;
 export const BPF_NOEXIST: u32 = 1;

@@ -49,6 +49,14 @@ export interface EngineExports {
   /** Empties the map (PROG_ARRAY when its last user reference goes). */
   mapClear(h: number): void;
 
+  // ---- mmap of a BPF_F_MMAPABLE ARRAY: its values are a region of whole 4 KiB pages (value i
+  // at i × roundUp(valueSize, 8), the tail zeroed), which the driver reads and writes in place.
+  // The region never moves while the map lives; memory growth only detaches JS views of it.
+  /** The region's pages: -EBADF for an unknown handle, -EINVAL for a map that has no region. */
+  mapMmapPages(h: number): number;
+  /** The region's first byte in `memory` (u32); 0 for an unknown handle or a map without one. */
+  mapMmapBase(h: number): number;
+
   // ---- element operations, as the syscall's "map operation" step (kernel-maps.md §4 step 8):
   // the driver has done fd, permission, frozen and F_LOCK checks. Values are user-space
   // values: per-CPU maps take and give ncpus × roundUp(valueSize, 8) bytes, padding kept.

@@ -77,6 +77,7 @@ export function instantiateEngine(): EngineExports {
   const rawScratch = raw.scratch;
   const rawUsed = raw.memoryUsed;
   const rawJhash = raw.jhash;
+  const rawMmapBase = raw.mapMmapBase;
   return Object.freeze({
     ...raw,
     memory: raw.memory,
@@ -89,6 +90,9 @@ export function instantiateEngine(): EngineExports {
     },
     jhash(keyPtr: number, length: number, seed: number): number {
       return rawJhash(keyPtr, length, seed) >>> 0;
+    },
+    mapMmapBase(h: number): number {
+      return rawMmapBase(h) >>> 0;
     },
   }) as EngineExports;
 }
