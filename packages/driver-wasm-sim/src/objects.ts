@@ -23,6 +23,8 @@ export class SimMap {
   usercnt = 0;
   frozen = false;
   freed = false;
+  /** Writable mmaps of the map (the kernel's writecnt): while any exists, BPF_MAP_FREEZE is EBUSY. */
+  writecnt = 0;
   /**
    * PROG_ARRAY: the first program stored in it or loaded referencing it, fixed for good
    * (prog-map-compat.ts); null until then.

@@ -20,6 +20,8 @@ import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
+import { MmapTable, assertByteCount, assertInMapping, mmapErrno } from "./map-mmap.js";
+import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
 import { progAttach } from "./prog-attach.js";
@@ -97,7 +99,8 @@ export interface SimDatapath {
 export interface SimCallInfo {
   /**
    * The fd the call names (the map's for element and batch calls); undefined for calls that name
-   * none (mapCreate, objGet, the id walks and by-id opens, progLoad) and for progAttach, which names two.
+   * none (mapCreate, objGet, the id walks and by-id opens, progLoad, munmap) and for progAttach,
+   * which names two.
    */
   readonly fd?: number;
   /**
@@ -139,6 +142,14 @@ export interface SimDriver extends Driver {
   dup(fd: number): number;
   /** The kernel's fdinfo fields of a map fd (always there in the simulator). */
   mapFdInfo(fd: number): MapFdInfo | number;
+  /** mmap of a BPF_F_MMAPABLE array's values (always there in the simulator). */
+  mapMmap(fd: number, length: number, writable: boolean, offset?: number): number;
+  /** Copies bytes out of a mapping: memory reads, so no hook, fault or clock tick. */
+  mmapRead(mapping: number, offset: number, dst: Uint8Array): number;
+  /** Copies bytes into a mapping: memory writes, so no hook, fault or clock tick. */
+  mmapWrite(mapping: number, offset: number, src: Uint8Array): number;
+  /** munmap(2) of a mapping: a syscall, which the hook and faults see. */
+  munmap(mapping: number): number;
 }
 
 const INT_MAX = 0x7fffffff;
@@ -211,6 +222,7 @@ export class SimDriverImpl implements SimDriver {
   private readonly unprivilegedBpfDisabled: number;
   private readonly syscallNs: number;
   private readonly fds = new FdTable();
+  private readonly mappings = new MmapTable();
   private readonly vfs: Vfs<SimMap | SimProg>;
   private readonly mapsById = new Map<number, SimMap>();
   private readonly progsById = new Map<number, SimProg>();
@@ -694,6 +706,8 @@ export class SimDriverImpl implements SimDriver {
     const m = e.obj;
     // A frozen map is not writable from the syscall side, so a second freeze is EPERM.
     if ((this.perms(e, m) & FMODE_WRITE) === 0) return -Errno.EPERM;
+    // bpf_map_write_active: a writable mmap could change the values after the freeze.
+    if (m.writecnt > 0) return -Errno.EBUSY;
     m.frozen = true;
     return 0;
   }
@@ -1163,6 +1177,74 @@ export class SimDriverImpl implements SimDriver {
     if (e === undefined) return -Errno.EBADF;
     try {
       return this.installFd(e);
+    } catch (err) {
+      throw this.trapped(err, op);
+    }
+  }
+
+  // ---------------------------------------------------------------- mmap (map-mmap.ts)
+
+  mapMmap(fd: number, length: number, writable: boolean, offset?: number): number {
+    const op = "mapMmap";
+    assertFd(fd, op);
+    assertByteCount(length, "length", op);
+    if (typeof writable !== "boolean") throw new TypeError(`${op}: writable must be a boolean, got ${writable === null ? "null" : typeof writable}`);
+    const off = offset ?? 0;
+    assertByteCount(off, "offset", op);
+    const f = this.enter(op, fd);
+    if (f !== 0) return -f;
+    const e = this.fds.get(fd);
+    try {
+      const r = mmapErrno(e, length, writable, off, (m) => this.engine.mapMmapPages(m.handle));
+      if (r !== 0) return -r;
+      const m = e!.obj as SimMap;
+      // The mapping holds the map's file, as an fd does; a writable one counts in writecnt.
+      this.mapGetUref(m);
+      if (writable) m.writecnt++;
+      return this.mappings.add({ map: m, base: this.engine.mapMmapBase(m.handle) + off, offset: off, length, writable });
+    } catch (err) {
+      throw this.trapped(err, op);
+    }
+  }
+
+  /** The mapping behind a handle for mmapRead and mmapWrite, after their argument checks. */
+  private mapping(handle: number, offset: number, bytes: Uint8Array, what: string, op: string): SimMapping | undefined {
+    if (typeof handle !== "number" || !Number.isInteger(handle)) throw new TypeError(`${op}: mapping must be an integer, got ${handle === null ? "null" : typeof handle}`);
+    assertByteCount(offset, "offset", op);
+    assertBytes(bytes, what, op);
+    if (this.broken !== null) throw this.broken;
+    const mp = this.mappings.get(handle);
+    if (mp !== undefined) assertInMapping(mp, handle, offset, bytes.length, op);
+    return mp;
+  }
+
+  mmapRead(mapping: number, offset: number, dst: Uint8Array): number {
+    const mp = this.mapping(mapping, offset, dst, "dst", "mmapRead");
+    if (mp === undefined) return -Errno.EBADF;
+    // heap() re-reads memory.buffer after a growth: the region stays where it was.
+    this.copyOut(mp.base + offset, dst, 0, dst.length);
+    return 0;
+  }
+
+  mmapWrite(mapping: number, offset: number, src: Uint8Array): number {
+    const mp = this.mapping(mapping, offset, src, "src", "mmapWrite");
+    if (mp === undefined) return -Errno.EBADF;
+    if (!mp.writable) return -Errno.EACCES;
+    this.copyIn(src, mp.base + offset);
+    return 0;
+  }
+
+  munmap(mapping: number): number {
+    const op = "munmap";
+    if (typeof mapping !== "number" || !Number.isInteger(mapping)) throw new TypeError(`${op}: mapping must be an integer, got ${mapping === null ? "null" : typeof mapping}`);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    const mp = this.mappings.remove(mapping);
+    if (mp === undefined) return -Errno.EBADF;
+    try {
+      if (mp.writable) mp.map.writecnt--;
+      this.mapPutUref(mp.map);
+      return 0;
     } catch (err) {
       throw this.trapped(err, op);
     }

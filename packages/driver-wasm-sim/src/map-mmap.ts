@@ -1,0 +1,93 @@
+// mmap(2) of a BPF_F_MMAPABLE ARRAY: the kernel's checks in its order, and the process's table of
+// mappings. A mapping holds the map's file, so the map (and its id) outlive every fd until munmap;
+// the driver takes and drops that reference. Reads and writes copy through the engine's memory.
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, Errno } from "@bpfkit/core";
+import { FMODE_READ, FMODE_WRITE } from "./objects.js";
+import type { FdEntry, SimMap } from "./objects.js";
+
+/** x86-64's page: what mmap rounds lengths to, and what an offset must be a multiple of. */
+export const MMAP_PAGE = 4096;
+/**
+ * Past this page-rounded length no hole in the process's address space is large enough, and
+ * get_unmapped_area answers ENOMEM before the file is looked at. The kernel's limit depends on
+ * the layout (2^46 mapped on this machine, 2^47 and 0x6000_0000_0000 did not): this is the
+ * simulator's fixed stand-in.
+ */
+export const MMAP_MAX_LENGTH = 2 ** 46;
+
+const roundUpPage = (n: number) => Math.ceil(n / MMAP_PAGE) * MMAP_PAGE;
+
+/** One mapping: `length` bytes of `map`'s region from byte `offset`, the region at `base` in wasm memory. */
+export interface SimMapping {
+  readonly map: SimMap;
+  readonly base: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly writable: boolean;
+}
+
+/** Handles are small integers, lowest free first, as fds are. */
+export class MmapTable {
+  private readonly slots: (SimMapping | undefined)[] = [];
+
+  get(handle: number): SimMapping | undefined {
+    return handle >= 0 ? this.slots[handle] : undefined;
+  }
+
+  add(mapping: SimMapping): number {
+    let h = 0;
+    while (this.slots[h] !== undefined) h++;
+    this.slots[h] = mapping;
+    return h;
+  }
+
+  remove(handle: number): SimMapping | undefined {
+    const m = this.get(handle);
+    if (m !== undefined) this.slots[handle] = undefined;
+    return m;
+  }
+}
+
+/** A non-negative safe integer byte count or offset: TypeError for a non-integer, RangeError below 0. */
+export function assertByteCount(v: unknown, what: string, op: string): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${v === null ? "null" : typeof v === "number" ? v : typeof v}`);
+  if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: ${what} ${v} is not a byte count this driver can pass`);
+}
+
+/**
+ * The errno mmap(fd, length, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, offset)
+ * answers, or 0, in the kernel's order (checked on 6.18): the offset (x86-64's sys_mmap, before
+ * the fd), the fd, do_mmap's length and file-mode checks, the file's mmap (ENODEV for a file
+ * without one), then bpf_map_mmap and array_map_mmap. `pages` is the map's region in pages.
+ */
+export function mmapErrno(e: FdEntry | undefined, length: number, writable: boolean, offset: number,
+  pages: (m: SimMap) => number): number {
+  if (offset % MMAP_PAGE !== 0) return Errno.EINVAL;
+  if (e === undefined) return Errno.EBADF;
+  if (length === 0) return Errno.EINVAL;
+  if (roundUpPage(length) > MMAP_MAX_LENGTH) return Errno.ENOMEM;
+  // MAP_SHARED: writing needs a file open for writing, and every mapping one open for reading.
+  if (writable && (e.mode & FMODE_WRITE) === 0) return Errno.EACCES;
+  if ((e.mode & FMODE_READ) === 0) return Errno.EACCES;
+  if (e.obj.kind !== "map") return Errno.ENODEV;
+  const m = e.obj;
+  if (m.mapType !== BPF_MAP_TYPE_ARRAY) return Errno.ENOTSUPP;
+  // do_mmap drops VM_SHARED for a file not open for writing, and bpf_map_mmap maps only shared:
+  // a read-only fd cannot be mapped at all, even PROT_READ.
+  if ((e.mode & FMODE_WRITE) === 0) return Errno.EINVAL;
+  if (writable) {
+    if (m.frozen) return Errno.EPERM;
+    // A writable mapping would let user space change what the verifier took as constant.
+    if ((m.mapFlags & BPF_F_RDONLY_PROG) !== 0) return Errno.EACCES;
+  }
+  if ((m.mapFlags & BPF_F_MMAPABLE) === 0) return Errno.EINVAL;
+  if (offset + roundUpPage(length) > pages(m) * MMAP_PAGE) return Errno.EINVAL;
+  return 0;
+}
+
+/** A range of a mapping must lie within the length it was made with: RangeError otherwise. */
+export function assertInMapping(mp: SimMapping, handle: number, offset: number, n: number, op: string): void {
+  if (offset + n > mp.length) {
+    throw new RangeError(`${op}: bytes ${offset}..${offset + n} are past the ${mp.length} bytes of mapping ${handle} (map id ${mp.map.id})`);
+  }
+}
