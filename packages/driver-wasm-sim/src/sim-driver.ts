@@ -20,7 +20,7 @@ import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
-import { MmapTable, assertByteCount, assertInMapping, mmapErrno } from "./map-mmap.js";
+import { MmapTable, assertByteCount, assertInMapping, mmapErrno, realByteLength } from "./map-mmap.js";
 import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
@@ -1214,7 +1214,7 @@ export class SimDriverImpl implements SimDriver {
     assertBytes(bytes, what, op);
     if (this.broken !== null) throw this.broken;
     const mp = this.mappings.get(handle);
-    if (mp !== undefined) assertInMapping(mp, handle, offset, bytes.length, op);
+    if (mp !== undefined) assertInMapping(mp, handle, offset, realByteLength(bytes), op);
     return mp;
   }
 
@@ -1222,7 +1222,7 @@ export class SimDriverImpl implements SimDriver {
     const mp = this.mapping(mapping, offset, dst, "dst", "mmapRead");
     if (mp === undefined) return -Errno.EBADF;
     // heap() re-reads memory.buffer after a growth: the region stays where it was.
-    this.copyOut(mp.base + offset, dst, 0, dst.length);
+    this.copyOut(mp.base + offset, dst, 0, realByteLength(dst));
     return 0;
   }
 

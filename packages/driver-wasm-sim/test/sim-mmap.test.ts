@@ -232,6 +232,23 @@ describe("mmapRead, mmapWrite and munmap", () => {
     expect(d.munmap(m)).toBe(0);
   });
 
+  it("checks a buffer's real length, which a subclass cannot misreport: a write never runs past the mapping", () => {
+    const d = sim();
+    const a = d.mapCreate(arr({ maxEntries: 1 }));
+    const m = d.mapMmap(a, 8, true);
+    class Short extends Uint8Array {
+      override get length(): number { return 1; }
+      override get byteLength(): number { return 1; }
+    }
+    expect(() => d.mmapWrite(m, 0, new Short(16).fill(0xff))).toThrow(new RangeError(`mmapWrite: bytes 0..16 are past the 8 bytes of mapping ${m} (map id ${mapInfo(d, a).id})`));
+    const tail = new Uint8Array(8);
+    const whole = d.mapMmap(a, PAGE, false);
+    expect(d.mmapRead(whole, 8, tail)).toBe(0);
+    expect(hex(tail)).toBe("0000000000000000");
+    expect(() => d.mmapRead(m, 4, new Short(8))).toThrow(RangeError);
+    expect(d.munmap(m) + d.munmap(whole)).toBe(0);
+  });
+
   it("a handle that is not mapped is -EBADF (never made, unmapped, unmapped twice); a read-only mapping's write -EACCES", () => {
     const d = sim();
     const a = d.mapCreate(arr());
