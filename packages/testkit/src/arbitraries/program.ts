@@ -2,14 +2,14 @@
 // recipes (key-pool indexes, value numbers) and resolved into concrete bytes, so fast-check
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_NOEXIST, assertOptionKeys, mapTypeName, optionKeys, userValueSize,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { brief as hex } from "../model/bytes.js";
 import { effectiveMaxEntries } from "../model/create-check.js";
 import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
-import { type MapSpec, type MapSpecOptions, isKeylessMapType, mapSpecArb } from "./map-spec.js";
+import { type MapSpec, type MapSpecOptions, SPEC_MAP_TYPES, isKeylessMapType, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
 import { type WideDraw, insertWideOps, mmapableFor, wideDrawArb } from "./wide-ops.js";
 
@@ -141,8 +141,9 @@ export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = 
   return Math.max(1, Math.floor(reach / 4));
 }
 
-function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean, wide: WideDraw | null): Program {
-  if (wide !== null) spec = mmapableFor(widenSpec(spec, wide.spec), wide.ops);
+function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean,
+  wide: WideDraw | null, arrayAllowed: boolean): Program {
+  if (wide !== null) spec = mmapableFor(widenSpec(spec, wide.spec), wide.ops, arrayAllowed);
   // LPM pool keys all branch off one root (keyFromMaterial): independent random keys seldom
   // share leading bits, so lookups never met a shorter covering prefix nor the trie's glue nodes.
   const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m, root));
@@ -230,7 +231,8 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
     root: fc.uint8Array({ maxLength: materialLength, size: "max" }),
     // Wide draws last of all, so that underneath a wide program lies the plain one the seed gave.
     wide: options.wide === true ? wideDrawArb(options.maxOps ?? 40) : fc.constant(null),
-  }).map(({ spec, root, material, recipes, wide }) => resolve(spec, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide));
+  }).map(({ spec, root, material, recipes, wide }) => resolve(spec, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide,
+    (options.types ?? SPEC_MAP_TYPES).includes(BPF_MAP_TYPE_ARRAY)));
 }
 
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };

@@ -5,7 +5,7 @@
 // frozen through another fd, a batch token from another map, and map fds as values: the map's
 // own, a second outer map's, and inner maps shared between two outer maps.
 import {
-  BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY,
   userValueSize,
 } from "@bpfkit/core";
@@ -34,7 +34,7 @@ export type WideRecipe =
   | { kind: "fdValue"; k: number; which: "self" | "other" }
   | { kind: "otherUpdate"; k: number; v: number }
   /** mmap of one of `mmapRange`'s ranges, a value written at index `k`, kept or unmapped. */
-  | { kind: "mmap"; range: number; writable: boolean; k: number; v: number; keep: boolean; mmapable: boolean };
+  | { kind: "mmap"; range: number; writable: boolean; k: number; v: number; keep: boolean; mmapable: boolean; retype: boolean };
 
 /** A program's wide draws: over its spec, and the extra ops with where each goes. */
 export interface WideDraw {
@@ -62,16 +62,28 @@ const wideRecipeArb: fc.Arbitrary<WideRecipe> = fc.oneof(
   weighted(2, fc.record({ kind: fc.constant("fdValue" as const), k: keyIndex, which: fc.constantFrom("self" as const, "other" as const) })),
   weighted(2, fc.record({ kind: fc.constant("otherUpdate" as const), k: keyIndex, v: valueSeed })),
   weighted(3, fc.record({ kind: fc.constant("mmap" as const), range: fc.nat(7), writable: fc.boolean(), k: keyIndex, v: valueSeed, keep: fc.boolean(),
-    mmapable: fc.oneof(weighted(3, fc.constant(true)), weighted(1, fc.constant(false))) })),
+    mmapable: fc.oneof(weighted(3, fc.constant(true)), weighted(1, fc.constant(false))),
+    retype: fc.oneof(weighted(2, fc.constant(false)), weighted(1, fc.constant(true))) })),
 );
 
 /**
- * `spec`, with BPF_F_MMAPABLE where it is an ARRAY and one of the mmap draws asks for it: the
- * plain and wide spec draws seldom make one, and mapping anything else only meets refusals.
+ * `spec`, made mappable where one of the mmap draws asks for it (`mmapable`): an ARRAY gains
+ * BPF_F_MMAPABLE, and, where the draw says `retype` and ARRAY is among the types the caller
+ * allows, another map becomes an mmapable ARRAY of its value size (up to 256 bytes) and access
+ * flags, with up to 1100 entries (several pages of 8-byte values). The spec draws alone seldom
+ * make one, and mapping anything else only meets refusals.
  */
-export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[]): MapSpec {
-  if (spec.mapType !== BPF_MAP_TYPE_ARRAY || !draws.some((d) => d.r.kind === "mmap" && d.r.mmapable)) return spec;
-  return { ...spec, mapFlags: spec.mapFlags | BPF_F_MMAPABLE };
+export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[], arrayAllowed: boolean): MapSpec {
+  const ask = draws.find((d): d is { r: Extract<WideRecipe, { kind: "mmap" }> } => d.r.kind === "mmap" && d.r.mmapable);
+  if (ask === undefined) return spec;
+  // Bit 31 may be set among the flags: OR in JS is signed, the flags are not.
+  if (spec.mapType === BPF_MAP_TYPE_ARRAY) return { ...spec, mapFlags: (spec.mapFlags | BPF_F_MMAPABLE) >>> 0 };
+  if (!ask.r.retype || !arrayAllowed) return spec;
+  const access = spec.mapFlags & (BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+  return {
+    mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: spec.valueSize >= 1 && spec.valueSize <= 256 ? spec.valueSize : 8,
+    maxEntries: Math.min(Math.max(spec.maxEntries, 1), 1100), mapFlags: (access | BPF_F_MMAPABLE) >>> 0,
+  };
 }
 
 /** x86-64's page, which the runs compared here map in (an mmap offset must be a multiple of it). */
