@@ -252,7 +252,8 @@ export interface Driver {
    * PROT_WRITE when `writable`. Value `i` sits at `i * roundUp(valueSize, 8)`. Returns a mapping
    * handle `>= 0` for mmapRead, mmapWrite and munmap, or -errno as the kernel answers, in this
    * order (6.18): EINVAL for an offset off a page; EBADF for an fd that is not open; EINVAL for a
-   * length of 0; EACCES for an fd that cannot read, or, writable, for an fd that cannot write;
+   * length of 0; ENOMEM for a length no hole in the address space holds (the simulator: past
+   * 2^46 bytes); EACCES for an fd that cannot read, or, writable, for an fd that cannot write;
    * ENODEV for an fd that is no map (a program); ENOTSUPP for a map type that cannot be mapped;
    * EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file not open for
    * writing, so such an fd maps nothing); EPERM writable on a frozen map; EACCES writable on a map
