@@ -7,7 +7,9 @@ import { Errno, errnoText } from "./errno.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
-import { BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARRAY, mapTypeName } from "./constants.js";
+import {
+  BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, mapTypeName,
+} from "./constants.js";
 import type { AccessFlags } from "./access-mode.js";
 
 /** How `BpfMap.memory` maps the values. */
@@ -28,6 +30,8 @@ export interface MapMemoryInit<V> {
   handle: number;
   /** Whether it was mapped with PROT_WRITE. */
   writable: boolean;
+  /** Why it is read-only, where the kernel refused it writable (readOnlyFallback); said by a refused write. */
+  readOnlyWhy?: string;
   /** The map's name, for errors. */
   name: string;
   /** The map's pin path ("" when none), for errors. */
@@ -95,6 +99,36 @@ export function mmapRefusal(errno: number, r: MmapRefused): string | undefined {
   return undefined;
 }
 
+/**
+ * Why BPF_MAP_FREEZE said EBUSY: map_freeze refuses while the map has writers, and a writable
+ * mapping of its values is one for as long as it exists (a write syscall only while it runs).
+ */
+export function freezeBusyRefusal(errno: number): string | undefined {
+  if (errno !== Errno.EBUSY) return undefined;
+  return "a writable mapping of its memory exists (memory(), here or in another process): " +
+    "close it, or map with { writable: false }, before freezing";
+}
+
+/**
+ * Why `memory()` mapped read-only when left to choose: the kernel refused PROT_WRITE on a
+ * read-write fd, EPERM for a frozen map, EACCES for one made with BPF_F_RDONLY_PROG (bpf_map_mmap).
+ * A later write's error says it, where "mapped read-only" alone would send the user to retry.
+ */
+export function readOnlyFallback(errno: number): string {
+  const made = errno === Errno.EPERM ? "the map is frozen (BPF_MAP_FREEZE)" : "the map was made with BPF_F_RDONLY_PROG";
+  return `memory() mapped it read-only because ${made}, and the kernel maps such a map writable for no one`;
+}
+
+/**
+ * Why a create with BPF_F_MMAPABLE was refused, when the type is one that takes no such flag: the
+ * kernel's bare EINVAL reads like a bad size, and a per-CPU array is the usual try for counters.
+ */
+export function mmapableFlagHint(mapType: number, flags: number, errno: number): string {
+  if (errno !== Errno.EINVAL || (flags & BPF_F_MMAPABLE) === 0) return "";
+  if (mapType === BPF_MAP_TYPE_ARRAY || mapType === BPF_MAP_TYPE_ARENA) return "";
+  return ` (BPF_F_MMAPABLE is taken by an ARRAY (and an ARENA) only, not by a ${mapTypeName(mapType)})`;
+}
+
 /** A mapping lost without close() is unmapped when its MapMemory is collected: nothing else can reach it. */
 const unmapLost = new FinalizationRegistry<{ driver: Driver; handle: number }>(({ driver, handle }) => {
   driver.munmap!(handle);
@@ -123,6 +157,7 @@ export class MapMemory<V> implements Disposable {
   readonly #encode: MapMemoryInit<V>["encode"];
   readonly #decode: MapMemoryInit<V>["decode"];
   readonly #scratch: Uint8Array;
+  readonly #readOnlyWhy: string | undefined;
   #handle: number;
 
   /** Made by `BpfMap.memory()`, which maps the pages first. */
@@ -130,6 +165,7 @@ export class MapMemory<V> implements Disposable {
     this.#driver = init.driver;
     this.#handle = init.handle;
     this.writable = init.writable;
+    this.#readOnlyWhy = init.readOnlyWhy;
     this.#name = init.name;
     this.#path = init.path;
     this.valueSize = init.valueSize;
@@ -194,7 +230,8 @@ export class MapMemory<V> implements Disposable {
   #writeChecked(op: string, offset: number, src: Uint8Array): void {
     const h = this.#live(op);
     if (!this.writable) {
-      throw this.#error(op, Errno.EACCES, "the memory is mapped read-only: map it with memory({ writable: true }), where the map allows it");
+      throw this.#error(op, Errno.EACCES, this.#readOnlyWhy !== undefined ? `the memory is mapped read-only: ${this.#readOnlyWhy}`
+        : "the memory is mapped read-only: map it with memory({ writable: true }), where the map allows it");
     }
     this.#check("mmapWrite", this.#driver.mmapWrite!(h, offset, src), op);
   }

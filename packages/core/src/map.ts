@@ -23,7 +23,7 @@ import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
 import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
-import { MapMemory, memoryWish, mmapRefusal, type MapMemoryOptions } from "./map-memory.js";
+import { freezeBusyRefusal, MapMemory, memoryWish, mmapRefusal, readOnlyFallback, type MapMemoryOptions } from "./map-memory.js";
 import type { BpfMapInfo } from "./info.js";
 import { iterateMap, type IterateOptions } from "./iterate.js";
 import { keylessClassFor } from "./keyless-map.js";
@@ -1213,15 +1213,15 @@ export class BpfMap<K, V> {
   /**
    * Makes the map read-only for user space (BPF_MAP_FREEZE): later updates and deletes through
    * any fd are EPERM, while programs may still write it. Freezing it again is EPERM too (the
-   * kernel asks for write access first), and EBUSY while a writable mmap of it exists. Where the
-   * driver reads fdinfo, those EPERMs say the map is frozen.
+   * kernel asks for write access first), and EBUSY while a writable mmap of it exists, which the
+   * error says. Where the driver reads fdinfo, those EPERMs say the map is frozen.
    */
   freeze(): void {
     const fd = this.#fdFor("freeze");
     const r = this.#measured().mapFreeze(fd);
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapFreeze", r, "0");
     this.#metric("freeze", r >= 0);
-    if (r < 0) throw this.#error("freeze", -r, accessRefusal(this.#access, -r) ?? this.#frozen("freeze", -r));
+    if (r < 0) throw this.#error("freeze", -r, accessRefusal(this.#access, -r) ?? this.#frozen("freeze", -r) ?? freezeBusyRefusal(-r));
   }
 
   /**
@@ -1245,8 +1245,10 @@ export class BpfMap<K, V> {
     const length = this.#kernelMaxEntries * perCpuSlotSize(this.#info.valueSize);
     let writable = wish !== false;
     let h = d.mapMmap(fd, length, writable);
+    let readOnlyWhy: string | undefined;
     // cilium/ebpf's fallback: a map that may not be mapped writable is still worth reading.
     if (wish === undefined && (h === -Errno.EPERM || h === -Errno.EACCES)) {
+      readOnlyWhy = readOnlyFallback(-h);
       writable = false;
       h = d.mapMmap(fd, length, false);
     }
@@ -1257,7 +1259,7 @@ export class BpfMap<K, V> {
     }
     this.#metric(op, true);
     return new MapMemory<V>({
-      driver: d, handle: h, writable, name: this.#name, path: this.#path, valueSize: this.#info.valueSize,
+      driver: d, handle: h, writable, readOnlyWhy, name: this.#name, path: this.#path, valueSize: this.#info.valueSize,
       maxEntries: this.#kernelMaxEntries,
       encode: (v, o, out) => void this.#encodeValue(v, o, out),
       decode: (bytes, o) => this.#decode(this.#value, bytes, o, "value"),

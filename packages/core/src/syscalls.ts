@@ -12,6 +12,7 @@ import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
+import { mmapableFlagHint } from "./map-memory.js";
 import { MetricOp, type MetricsHook, nowMs, reportSyscall } from "./metrics.js";
 import { probeTellsMapType } from "./probes.js";
 
@@ -116,7 +117,7 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   timeEnd(ctx, MetricOp.create, fd, t0);
   if (fd < 0) {
     const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || keylessFlagsHint(mapType, flags, -fd) ||
-      missingTypeHint(ctx, mapType, -fd);
+      missingTypeHint(ctx, mapType, -fd) || mmapableFlagHint(mapType, flags, -fd);
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
