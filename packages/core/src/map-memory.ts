@@ -11,6 +11,8 @@ import {
   BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, mapTypeName,
 } from "./constants.js";
 import type { AccessFlags } from "./access-mode.js";
+import type { Codec, PadCodec, StructCodec, StructField } from "./codec.js";
+import { nearKey } from "./option-keys.js";
 
 /** How `BpfMap.memory` maps the values. */
 export interface MapMemoryOptions {
@@ -44,6 +46,20 @@ export interface MapMemoryInit<V> {
   encode(value: V, op: string, out: Uint8Array): void;
   /** Decodes a value's bytes, throwing an error naming `op`. */
   decode(bytes: Uint8Array, op: string): V;
+  /** The value codec, whose fields (a `struct()`'s) loadField and storeField reach. */
+  codec?: Codec<V>;
+}
+
+/** The names of a struct value's fields (none for any other value): what loadField and storeField take. */
+export type MemoryFieldName<V> = V extends bigint | number | string | boolean | Uint8Array ? never : keyof V & string;
+
+/** A struct codec's fields that hold values (padding left out), by name; undefined for any other codec. */
+function valueFieldsOf(c: Codec<unknown> | undefined): Map<string, StructField> | undefined {
+  const fields = (c as Partial<StructCodec<unknown>> | undefined)?.fields;
+  if (!Array.isArray(fields)) return undefined;
+  const out = new Map<string, StructField>();
+  for (const f of fields as readonly StructField[]) if ((f.codec as Partial<PadCodec>).isPadding !== true) out.set(f.name, f);
+  return out;
 }
 
 const OPTION_KEYS = ["writable"] as const;
@@ -158,6 +174,7 @@ export class MapMemory<V> implements Disposable {
   readonly #decode: MapMemoryInit<V>["decode"];
   readonly #scratch: Uint8Array;
   readonly #readOnlyWhy: string | undefined;
+  readonly #fields: Map<string, StructField> | undefined;
   #handle: number;
 
   /** Made by `BpfMap.memory()`, which maps the pages first. */
@@ -166,6 +183,7 @@ export class MapMemory<V> implements Disposable {
     this.#handle = init.handle;
     this.writable = init.writable;
     this.#readOnlyWhy = init.readOnlyWhy;
+    this.#fields = valueFieldsOf(init.codec);
     this.#name = init.name;
     this.#path = init.path;
     this.valueSize = init.valueSize;
@@ -213,6 +231,37 @@ export class MapMemory<V> implements Disposable {
     this.#writeChecked("store", index * this.stride, out);
   }
 
+  /**
+   * Field `name` of value `index`, where the value codec is a `struct()`: only that field's bytes
+   * are read (cilium/ebpf's Variable.Get, for one variable of a `.bss`-like struct).
+   */
+  loadField<F extends MemoryFieldName<V>>(index: number, name: F): V[F] {
+    const f = this.#field("loadField", index, name);
+    const h = this.#live("loadField");
+    const b = new Uint8Array(f.codec.size);
+    this.#check("mmapRead", this.#driver.mmapRead!(h, index * this.stride + f.offset, b), "loadField");
+    return f.codec.decode(b) as V[F];
+  }
+
+  /**
+   * Writes field `name` of value `index` alone, where the value codec is a `struct()`; the other
+   * fields' bytes are not touched, so a counter a program bumps beside it is never written back
+   * stale, as `store` of the whole value (after a `load`) would (cilium/ebpf's Variable.Set).
+   */
+  storeField<F extends MemoryFieldName<V>>(index: number, name: F, value: V[F]): void {
+    const f = this.#field("storeField", index, name);
+    this.#live("storeField");
+    const b = new Uint8Array(f.codec.size);
+    try {
+      f.codec.encode(value, b);
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      const Ctor = err instanceof RangeError ? RangeError : TypeError;
+      throw new Ctor(`storeField ${this.#name}: bad value for field "${name}": ${err.message}`, { cause: e });
+    }
+    this.#writeChecked("storeField", index * this.stride + f.offset, b);
+  }
+
   /** Unmaps the values (munmap); later calls throw. Closing twice is a no-op. */
   close(): void {
     const h = this.#handle;
@@ -247,6 +296,21 @@ export class MapMemory<V> implements Disposable {
       throw new RangeError(`${op} ${this.#name}: bytes ${String(offset)}..${String(offset + bytes.length)} are outside the ` +
         `${this.size} bytes of the values (${this.#maxEntries} × ${this.stride})`);
     }
+  }
+
+  #field(op: string, index: number, name: string): StructField {
+    if (this.#fields === undefined) {
+      throw new TypeError(`${op} ${this.#name}: the value codec is not a struct(), so its values have no fields: use load and store`);
+    }
+    const f = this.#fields.get(name);
+    if (f === undefined) {
+      const known = [...this.#fields.keys()];
+      const near = typeof name === "string" ? nearKey(name, known) : undefined;
+      throw new TypeError(`${op} ${this.#name}: the value has no field ${JSON.stringify(name)} ` +
+        `(${near !== undefined ? `did you mean "${near}"?` : `fields: ${known.join(", ")}`})`);
+    }
+    this.#index(op, index);
+    return f;
   }
 
   #index(op: string, index: number): void {

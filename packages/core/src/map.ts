@@ -1263,6 +1263,7 @@ export class BpfMap<K, V> {
       maxEntries: this.#kernelMaxEntries,
       encode: (v, o, out) => void this.#encodeValue(v, o, out),
       decode: (bytes, o) => this.#decode(this.#value, bytes, o, "value"),
+      codec: this.#value,
     });
   }
 

@@ -40,7 +40,7 @@ export function assertOptionKeys(obj: unknown, allowed: readonly string[], where
  * The allowed key equal to `k` but for case, else the one at edit distance ≤ 2 (short keys: 1).
  * Two edits must keep the first letter: `unprivileged` is not a typo of `privileged`.
  */
-function nearKey(k: string, allowed: readonly string[]): string | undefined {
+export function nearKey(k: string, allowed: readonly string[]): string | undefined {
   const lower = k.toLowerCase();
   const caseOnly = allowed.find((a) => a.toLowerCase() === lower);
   if (caseOnly !== undefined) return caseOnly;
