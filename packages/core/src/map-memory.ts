@@ -6,13 +6,12 @@ import { BpfError } from "./errors.js";
 import { Errno, errnoText } from "./errno.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
-import { assertOptionKeys } from "./option-keys.js";
+import { assertOptionKeys, nearKey } from "./option-keys.js";
 import {
   BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, mapTypeName,
 } from "./constants.js";
 import type { AccessFlags } from "./access-mode.js";
 import type { Codec, PadCodec, StructCodec, StructField } from "./codec.js";
-import { nearKey } from "./option-keys.js";
 
 /** How `BpfMap.memory` maps the values. */
 export interface MapMemoryOptions {
@@ -240,7 +239,11 @@ export class MapMemory<V> implements Disposable {
     const h = this.#live("loadField");
     const b = new Uint8Array(f.codec.size);
     this.#check("mmapRead", this.#driver.mmapRead!(h, index * this.stride + f.offset, b), "loadField");
-    return f.codec.decode(b) as V[F];
+    try {
+      return f.codec.decode(b) as V[F];
+    } catch (e) {
+      throw this.#fieldError("loadField", `field "${name}" cannot be decoded`, e);
+    }
   }
 
   /**
@@ -255,9 +258,7 @@ export class MapMemory<V> implements Disposable {
     try {
       f.codec.encode(value, b);
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      const Ctor = err instanceof RangeError ? RangeError : TypeError;
-      throw new Ctor(`storeField ${this.#name}: bad value for field "${name}": ${err.message}`, { cause: e });
+      throw this.#fieldError("storeField", `bad value for field "${name}"`, e);
     }
     this.#writeChecked("storeField", index * this.stride + f.offset, b);
   }
@@ -311,6 +312,13 @@ export class MapMemory<V> implements Disposable {
     }
     this.#index(op, index);
     return f;
+  }
+
+  /** A codec's error for one field, named by the map and op, of the same class (RangeError or TypeError). */
+  #fieldError(op: string, what: string, e: unknown): Error {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const Ctor = err instanceof RangeError ? RangeError : TypeError;
+    return new Ctor(`${op} ${this.#name}: ${what}: ${err.message}`, { cause: e });
   }
 
   #index(op: string, index: number): void {

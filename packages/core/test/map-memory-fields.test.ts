@@ -57,6 +57,18 @@ eachDriver("MapMemory.loadField / storeField", (get) => {
     // @ts-expect-error a bigint value has no fields
     expect(thrown(() => pm.loadField(0, "x")).message).toBe("loadField mmf_u64: the value codec is not a struct(), so its values have no fields: use load and store");
 
+    // A field codec that refuses the bytes it reads: named by the map, the op and the field.
+    const picky = struct({ tag: { size: 4, encode: (v: number, out: Uint8Array) => void out.set([v, 0, 0, 0]),
+      decode: (b: Uint8Array) => { if (b[0] !== 1) throw new RangeError(`tag ${b[0]} is unknown`); return 1; } } });
+    const pm2 = env.map({ name: "mmf_picky", type: BPF_MAP_TYPE_ARRAY, key: u32, value: picky, maxEntries: 1, flags: BPF_F_MMAPABLE });
+    pm2.openOrCreate();
+    using pk = pm2.memory();
+    const d = thrown(() => pk.loadField(0, "tag"));
+    expect(d).toBeInstanceOf(RangeError);
+    expect(d.message).toBe('loadField mmf_picky: field "tag" cannot be decoded: tag 0 is unknown');
+    pk.storeField(0, "tag", 1);
+    expect(pk.loadField(0, "tag")).toBe(1);
+
     using ro = m.memory({ writable: false });
     expect(ro.loadField(0, "enabled")).toBe(0);
     expect(thrownBpfError(() => ro.storeField(0, "enabled", 1)).code).toBe("EACCES");
