@@ -196,6 +196,8 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(() => createBpf({ driver: without("munmap") })).toThrow(new TypeError(
       'createBpf: options.driver "old" breaks the Driver contract: mapMmap, mmapRead, mmapWrite without munmap (a driver maps memory with all four or none)'));
     expect(() => createBpf({ driver: without("mmapRead", "mmapWrite") })).toThrow(/: mapMmap, munmap without mmapRead, mmapWrite \(/);
+    // One of four is as broken as three: core could map and never read or release.
+    expect(() => createBpf({ driver: without("mmapRead", "mmapWrite", "munmap") })).toThrow(/: mapMmap without mmapRead, mmapWrite, munmap \(/);
     expect("mapMmap" in wrapDriver(without(), { mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null })).toBe(false);
   });
 

@@ -30,6 +30,9 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     mem.readAt(0, raw);
     expect([...raw.subarray(16, 24)]).toEqual([0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
     expect(raw[24]).toBe(42);
+    const two = new Uint8Array(8);
+    mem.readAt(16, two);
+    expect(two).toEqual(raw.subarray(16, 24));
     mem.writeAt(8, Uint8Array.of(7, 0, 0, 0, 0, 0, 0, 1));
     expect(m.lookup(1)).toBe(0x0100000000000007n);
     expect(env.ops).toContain("mm_rw memory success");
@@ -149,7 +152,8 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     expect(mem.load(1)).toBe(78n);
     mem.close();
     mem.close();
-    for (const call of [() => mem.load(0), () => mem.store(0, 1n), () => mem.readAt(0, new Uint8Array(1)), () => mem.writeAt(0, new Uint8Array(1))]) {
+    // Closed first: a store of a value the codec would refuse is still "unmapped", not "bad value".
+    for (const call of [() => mem.load(0), () => mem.store(0, 1n), () => mem.store(0, "x" as never), () => mem.readAt(0, new Uint8Array(1)), () => mem.writeAt(0, new Uint8Array(1))]) {
       const e = thrownBpfError(call);
       expect(e.code).toBe("EBADF");
       expect(e.message).toContain("mm_outlive");
@@ -166,11 +170,20 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     for (const i of [-1, 1.5, Number.NaN]) expect(thrown(() => mem.store(i, 1n))).toBeInstanceOf(RangeError);
     expect(thrown(() => mem.readAt(20, new Uint8Array(5)))).toEqual(
       new RangeError("readAt mm_bounds: bytes 20..25 are outside the 24 bytes of the values (3 × 8)"));
-    expect(thrown(() => mem.writeAt(-1, new Uint8Array(1)))).toBeInstanceOf(RangeError);
+    // Core refuses these itself, naming the map: the driver's own checks would name only mmapWrite.
+    expect(thrown(() => mem.writeAt(20, new Uint8Array(5)))).toEqual(
+      new RangeError("writeAt mm_bounds: bytes 20..25 are outside the 24 bytes of the values (3 × 8)"));
+    expect(thrown(() => mem.writeAt(-1, new Uint8Array(1)))).toEqual(
+      new RangeError("writeAt mm_bounds: bytes -1..0 are outside the 24 bytes of the values (3 × 8)"));
+    expect(thrown(() => mem.readAt(1.5, new Uint8Array(1)))).toEqual(
+      new RangeError("readAt mm_bounds: bytes 1.5..2.5 are outside the 24 bytes of the values (3 × 8)"));
     expect(thrown(() => mem.readAt(0, [1, 2] as never))).toEqual(new TypeError("readAt mm_bounds: dst must be a Uint8Array"));
     mem.readAt(24, new Uint8Array(0));
     expect(thrown(() => m.memory({ writable: 1 } as never))).toEqual(new TypeError("memory mm_bounds: options.writable must be a boolean, got 1"));
     expect(thrown(() => m.memory({ writeable: true } as never))).toBeInstanceOf(TypeError);
+    for (const bad of [true, 1, "rw", null]) {
+      expect(thrown(() => m.memory(bad as never))).toEqual(new TypeError("memory mm_bounds: options must be an object ({ writable })"));
+    }
   });
 
   it("a value the codec refuses names the map and store, and writes nothing", () => {
@@ -252,6 +265,91 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
       expect(e.message).toMatch(/^driver "careless" broke the Driver contract: mapMmap returned 1\.5, where it returns a mapping handle >= 0/);
     } finally {
       c.close();
+    }
+  });
+
+  it("a closed MapMemory's finalizer is gone: collecting it never unmaps the mapping that took its handle", async () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_reuse"));
+    m.openOrCreate();
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const unmapped: number[] = [];
+    const spied = createBpf({ driver: wrapDriver(env.driver, { munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)) }),
+      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const s = env.track(spied.openMap(m.path(), { key: u32, value: u64 }));
+    let collected = false;
+    const watch = new FinalizationRegistry<void>(() => (collected = true));
+    const first = (): number => {
+      const mem = s.memory();
+      mem.close();
+      watch.register(mem, undefined);
+      return unmapped[0]!;
+    };
+    const h = first();
+    // Handles are reused lowest first, as fds are: the second memory gets the first one's.
+    using second = s.memory();
+    second.store(1, 6n);
+    for (let i = 0; i < 50 && !collected; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(collected).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(unmapped).toEqual([h]);
+    expect(second.load(1)).toBe(6n);
+  });
+
+  it("a driver's mmapRead or mmapWrite that answers outside the contract is a TypeError naming it", () => {
+    const env = get();
+    const m = env.map(arraySpec("mm_contract2"));
+    m.openOrCreate();
+    const careless = createBpf({ driver: wrapDriver(env.driver, { kind: "careless", mmapRead: () => 3, mmapWrite: () => 1 }),
+      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const c = careless.openMap(m.path(), { key: u32, value: u64 });
+    try {
+      using mem = c.memory();
+      for (const [call, method] of [[() => mem.load(0), "mmapRead"], [() => mem.readAt(0, new Uint8Array(1)), "mmapRead"],
+        [() => mem.store(0, 1n), "mmapWrite"], [() => mem.writeAt(0, new Uint8Array(1)), "mmapWrite"]] as const) {
+        const e = thrown(call);
+        expect(e).toBeInstanceOf(TypeError);
+        expect(e.message).toMatch(new RegExp(`^driver "careless" broke the Driver contract: ${method} returned \\d, where it returns 0`));
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  it("a refusal the map's state does not explain (an LSM's EACCES or EPERM, EINVAL of a hash) is given plain, with no wrong reason", () => {
+    const env = get();
+    const refuse = (errno: number) => createBpf({ driver: wrapDriver(env.driver, { kind: "lsm", mapMmap: () => -errno }),
+      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const rdprog = env.map(arraySpec("mm_lsm_rdprog", BPF_F_MMAPABLE | BPF_F_RDONLY_PROG));
+    rdprog.openOrCreate();
+    const plain = env.map(arraySpec("mm_lsm_plain"));
+    plain.openOrCreate();
+    const hash = env.map({ name: "mm_lsm_hash", type: BPF_MAP_TYPE_HASH, key: u32, value: u64, maxEntries: 4 });
+    hash.openOrCreate();
+    const cases: Array<[errno: number, map: typeof plain | typeof hash, options: { writable: boolean }]> = [
+      // Read-only, BPF_F_RDONLY_PROG is no reason to refuse.
+      [Errno.EACCES, rdprog, { writable: false }],
+      // Writable on a map that is not frozen: EPERM is someone else's.
+      [Errno.EPERM, plain, { writable: true }],
+      // EINVAL of a map that is no ARRAY: not "made without BPF_F_MMAPABLE".
+      [Errno.EINVAL, hash, { writable: false }],
+    ];
+    for (const [errno, map, options] of cases) {
+      const o = refuse(errno).openMap(map.path(), { key: u32, value: u64 });
+      try {
+        const e = thrownBpfError(() => o.memory(options));
+        expect(e.errno).toBe(errno);
+        expect(e.message).not.toContain("(");
+      } finally {
+        o.close();
+      }
     }
   });
 });
