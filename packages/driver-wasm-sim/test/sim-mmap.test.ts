@@ -5,8 +5,8 @@
 // scripts/probe-mmap.py (mmap(2) on bpf fds from Python).
 import { BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, createBpf, Errno, MapType, u32 as u32Codec, u64 as u64Codec } from "@bpfkit/core";
 import type { MapCreateAttr } from "@bpfkit/core";
-import { typedDatapath } from "@bpfkit/driver-wasm-sim";
-import type { SimSyscall } from "@bpfkit/driver-wasm-sim";
+import { instantiateEngine, typedDatapath } from "@bpfkit/driver-wasm-sim";
+import type { EngineExports, SimSyscall } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
 import { errName, hex, mapInfo, sim, u32 } from "./sim-helpers.js";
 
@@ -115,7 +115,13 @@ describe("mapMmap: the kernel's checks, in its order", () => {
     expect(() => d.mapMmap(a, PAGE, false, -PAGE)).toThrow(new RangeError(`mapMmap: offset ${-PAGE} is not a byte count this driver can pass`));
     expect(() => d.mapMmap("3" as unknown as number, PAGE, false)).toThrow(TypeError);
     const m = d.mapMmap(a, PAGE, true);
-    expect(() => d.mmapRead(m, 0, [0] as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => d.mmapRead(m, 0, [0] as unknown as Uint8Array)).toThrow(new TypeError("mmapRead: dst must be a Uint8Array, got Array"));
+    expect(() => d.mmapWrite(m, 0, new Uint16Array(1) as unknown as Uint8Array)).toThrow(new TypeError("mmapWrite: src must be a Uint8Array, got Uint16Array"));
+    // A handle that is no integer is the caller's mistake, not a handle that happens to be unmapped.
+    for (const h of [1.5, "0", null, -0.5]) {
+      expect(() => d.mmapRead(h as unknown as number, 0, new Uint8Array(1))).toThrow(/^mmapRead: mapping must be an integer, got /);
+      expect(() => d.mmapWrite(h as unknown as number, 0, new Uint8Array(1))).toThrow(/^mmapWrite: mapping must be an integer, got /);
+    }
     expect(() => d.mmapWrite(m, 0.5, new Uint8Array(1))).toThrow(TypeError);
     expect(() => d.munmap(null as unknown as number)).toThrow(TypeError);
     expect(d.munmap(m)).toBe(0);
@@ -372,5 +378,27 @@ describe("the simulator's facets", () => {
     // The same header; 8 bytes of values take a 16-byte block, the mmapable region a page.
     expect(used() - u1 - (u1 - u0)).toBe(PAGE - 16);
     expect(d.close(plain) + d.close(a) + d.close(warm)).toBe(0);
+  });
+});
+
+describe("an engine that trapped", () => {
+  it("leaves no mapping usable: mmapRead and mmapWrite say the driver is broken, as every call does", () => {
+    let trap = false;
+    const engine = (): EngineExports => {
+      const real = instantiateEngine();
+      return { ...real, memory: real.memory, mapUpdate: (h, k, v, f) => {
+        if (trap) throw new WebAssembly.RuntimeError("unreachable");
+        return real.mapUpdate(h, k, v, f);
+      } };
+    };
+    const d = sim({ engine });
+    const a = d.mapCreate(arr());
+    const m = d.mapMmap(a, PAGE, true);
+    expect(d.mmapWrite(m, 0, bytes(1))).toBe(0);
+    trap = true;
+    expect(() => d.mapUpdateElem(a, u32(1), new Uint8Array(8))).toThrow(/broken.*mapUpdateElem.*unreachable/);
+    expect(() => d.mmapRead(m, 0, new Uint8Array(1))).toThrow(/broken/);
+    expect(() => d.mmapWrite(m, 0, bytes(2))).toThrow(/broken/);
+    expect(() => d.munmap(m)).toThrow(/broken/);
   });
 });
