@@ -286,6 +286,14 @@ export const mmapCases: ConformanceCase[] = [
       const r = ctx.mmap(other, PAGE, false);
       expectResult(r, "OK", "read-only mapping");
       c.result(d.mapFreeze(other), "OK", "freeze under a read-only mapping");
+      // Only a writable mapping's munmap gives back what it took of writecnt.
+      const third = mmapable(ctx, 8, 4);
+      const w = ctx.mmap(third, PAGE, true);
+      const ro = ctx.mmap(third, PAGE, false);
+      expectResult(w, "OK", "writable mapping of a third map");
+      expectResult(ro, "OK", "read-only mapping of it");
+      ctx.munmap(ro);
+      c.result(d.mapFreeze(third), "EBUSY", "freeze after the read-only mapping's munmap, the writable one left");
       c.step(() => expectBytes(readAt(ctx, r, 0, 8, "read after the freeze"), new Uint8Array(8), "the read-only mapping still reads"));
       c.done();
     },
@@ -330,9 +338,17 @@ export const mmapCases: ConformanceCase[] = [
       c.step(() => expectThrows(() => d.mmapRead!(r, 17, new Uint8Array(0)), RangeError, "read of 0 bytes at 17 of 16"));
       c.step(() => expectThrows(() => d.mmapRead!(r, -1, new Uint8Array(1)), RangeError, "read at -1"));
       c.result(d.mmapRead!(r, 16, new Uint8Array(0)), "OK", "read of 0 bytes at the end");
+      c.step(() => expectThrows(() => d.mmapWrite!(r, 8, new Uint8Array(9)), RangeError, "write of 9 bytes at 8 through the read-only 16 (the range before the mode)"));
+      // A subclass may misreport its length; the copy moves its real bytes, so the check counts those.
+      class Short extends Uint8Array {
+        override get length(): number { return 1; }
+        override get byteLength(): number { return 1; }
+      }
+      c.step(() => expectThrows(() => d.mmapRead!(r, 12, new Short(8)), RangeError, "read of a subclass's 8 real bytes at 12 of 16 (its byteLength says 1)"));
       const w = ctx.mmap(fd, 16, true);
       expectResult(w, "OK", "writable mapping of 16 bytes");
       c.step(() => expectThrows(() => d.mmapWrite!(w, 8, new Uint8Array(9)), RangeError, "write of 9 bytes at 8 of 16"));
+      c.step(() => expectThrows(() => d.mmapWrite!(w, 12, new Short(8).fill(0x77)), RangeError, "write of a subclass's 8 real bytes at 12 of 16"));
       c.step(() => expectBytes(ctx.get(fd, u32(1), 8), new Uint8Array(8), "value 1 after the refused write"));
       ctx.munmap(w);
       c.result(d.mmapRead!(w, 0, new Uint8Array(8)), "EBADF", "read through an unmapped handle");
