@@ -16,6 +16,7 @@ import { createModelDriver } from "../src/model/model-driver.js";
 import { type Op, formatOp, formatProgram, formatSpec, keyPoolLimit, programArb } from "../src/arbitraries/program.js";
 import { NUMA_NO_NODE } from "../src/arbitraries/wide-spec.js";
 import { valueFromSeed } from "../src/arbitraries/keys.js";
+import { mmapableFor, mmapRange } from "../src/arbitraries/wide-ops.js";
 import { checkMapCreate } from "../src/model/create-check.js";
 
 const set = <T>(xs: Iterable<T>) => [...new Set(xs)].sort();
@@ -317,5 +318,31 @@ describe("wide programs: where the plain draws never go turns up", () => {
         j++;
       }
     });
+  });
+});
+
+describe("the mmap draw's ranges and mappable specs", () => {
+  type Spec = Parameters<typeof mmapRange>[0];
+  const ask = (retype: boolean) => [{ r: { kind: "mmap" as const, range: 0, writable: true, k: 0, v: 0, keep: true, mmapable: true, retype } }];
+
+  it("mmapRange: the values, their whole pages, a page past them, the second page, nothing, off a page, one byte, from the second page", () => {
+    // 300 values of 12 bytes stride 16: 4800 bytes, two pages.
+    const spec = { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 12, maxEntries: 300, mapFlags: BPF_F_MMAPABLE } as Spec;
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map((r) => mmapRange(spec, r))).toEqual([
+      { offset: 0, length: 4800 }, { offset: 0, length: 8192 }, { offset: 0, length: 12288 }, { offset: 4096, length: 4096 },
+      { offset: 0, length: 0 }, { offset: 1, length: 4800 }, { offset: 0, length: 1 }, { offset: 4096, length: 4800 },
+      { offset: 0, length: 4800 },
+    ]);
+  });
+
+  it("mmapableFor: an ARRAY gains BPF_F_MMAPABLE with its flags unsigned; another map becomes an ARRAY only where asked and allowed", () => {
+    const array = { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0x8000_0000 } as Spec;
+    expect(mmapableFor(array, ask(false), true).mapFlags).toBe(0x8000_0400);
+    const hash = { mapType: 1, keySize: 8, valueSize: 300, maxEntries: 5000, mapFlags: BPF_F_RDONLY | 0x1 } as Spec;
+    expect(mmapableFor(hash, ask(true), true)).toEqual(
+      { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1100, mapFlags: BPF_F_RDONLY | BPF_F_MMAPABLE });
+    expect(mmapableFor(hash, ask(true), false)).toBe(hash);
+    expect(mmapableFor(hash, ask(false), true)).toBe(hash);
+    expect(mmapableFor(hash, [], true)).toBe(hash);
   });
 });

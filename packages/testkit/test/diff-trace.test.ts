@@ -2,7 +2,7 @@
 // driver gives. A trace that drops an errno, a value, a key, a count or a token would let two
 // drivers that answer differently "agree". Each test wraps the model so that exactly one answer
 // differs and checks that the comparison names that very step.
-import { BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, type Driver, Errno, mapTypeName, userValueSize, wrapDriver } from "@bpfkit/core";
+import { BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, type Driver, Errno, mapTypeName, userValueSize, wrapDriver } from "@bpfkit/core";
 import { FD_VALUE_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { describe, expect, it } from "vitest";
 import type { Op, Program } from "../src/arbitraries/program.js";
@@ -260,5 +260,22 @@ describe("differential trace: fd values and what the model does not cover", () =
     const lru = { mapType: BPF_MAP_TYPE_LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_ZERO_SEED };
     const overfull: Program = { spec: lru, possibleCpus: 2, ops: Array.from({ length: 9 }, (_, i): Op => ({ kind: "update", key: k(i), value: v(i), flags: 0 })) };
     expect(() => runProgram(createModelDriver(), overfull)).toThrow(NotModelledError);
+  });
+
+  it("an mmap line writes a value that ends the mapping and reads it back; a kept mapping is unmapped at the end; the model covers no mmap", () => {
+    const arr = { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 2, mapFlags: BPF_F_MMAPABLE };
+    const sim = createSimDriver({ possibleCpus: 1 });
+    const unmapped: number[] = [];
+    const d = wrapDriver(sim, { munmap: (h) => (unmapped.push(h), sim.munmap(h)) });
+    const p: Program = { spec: arr, possibleCpus: 1, ops: [
+      // Value 1 is the last 8 of the mapping's 16 bytes: the write fits exactly.
+      { kind: "mmap", offset: 0, length: 16, writable: true, at: 8, value: new Uint8Array(8).fill(7), keep: true },
+      { kind: "lookup", key: k(1), flags: 0 },
+    ] };
+    const lines = runProgram(d, p).lines;
+    expect(lines.find((l) => l.startsWith("mmap"))).toMatch(/^mmap ok, write ok, read ok /);
+    expect(lines.some((l) => l.includes("0707070707070707"))).toBe(true);
+    expect(unmapped).toHaveLength(1);
+    expect(() => runProgram(createModelDriver(), p)).toThrow(NotModelledError);
   });
 });
