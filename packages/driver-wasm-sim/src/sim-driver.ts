@@ -928,7 +928,8 @@ export class SimDriverImpl implements SimDriver {
     if ((ff & BPF_F_PATH_FD) !== 0 && !path.startsWith("/")) return -Errno.ENOTDIR;
     const obj = this.vfs.getPin(path);
     if (typeof obj === "number") return obj;
-    const mode = (ff & BPF_F_RDONLY) !== 0 ? FMODE_READ : (ff & BPF_F_WRONLY) !== 0 ? FMODE_WRITE : FMODE_RDWR;
+    // bpf_obj_get_user: a map gets the mode asked; a program is opened read-write whatever file_flags say.
+    const mode = obj.kind === "prog" ? FMODE_RDWR : (ff & BPF_F_RDONLY) !== 0 ? FMODE_READ : (ff & BPF_F_WRONLY) !== 0 ? FMODE_WRITE : FMODE_RDWR;
     return this.installFd({ obj, mode });
   }
 

@@ -162,6 +162,16 @@ export const mmapCases: ConformanceCase[] = [
       const prog = ctx.prog();
       c.result(ctx.mmap(prog, PAGE, false), "ENODEV", "a program fd (no mmap of its own)");
       c.result(ctx.mmap(prog, 0, false), "EINVAL", "a program fd, length 0");
+      // bpf_obj_get_user opens a program read-write whatever file_flags ask (bpf_prog_new_fd): such
+      // an fd passes mmap(2)'s mode checks and meets the missing mmap, where a map fd of that mode would not.
+      const path = ctx.pinPath("mmap-prog");
+      c.result(d.objPin(prog, path), "OK", "pin of the program");
+      for (const [name, flags] of [["RDONLY", F.RDONLY], ["WRONLY", F.WRONLY]] as const) {
+        const got = ctx.own(d.objGet(path, flags));
+        if (c.result(got, "OK", `OBJ_GET ${name} of the program`)) {
+          c.result(ctx.mmap(got, PAGE, true), "ENODEV", `a program fd got with ${name}, writable`);
+        }
+      }
       c.done();
     },
   },
