@@ -299,6 +299,10 @@ describe("wide programs: where the plain draws never go turns up", () => {
     expect(maps.some(({ spec, o }) => spec.mapType === BPF_MAP_TYPE_ARRAY && (spec.mapFlags & BPF_F_MMAPABLE) !== 0 && o.writable && o.keep)).toBe(true);
     expect(set(maps.map(({ o }) => o.offset)).sort()).toEqual([0, 1, 4096]);
     expect(maps.some(({ o }) => o.length === 0)).toBe(true);
+    // Some map at the second page of a map that has one: else no mapping at an offset ever succeeds.
+    const pagesOf = (spec: (typeof maps)[number]["spec"]) => Math.ceil((spec.maxEntries * Math.ceil(spec.valueSize / 8) * 8) / 4096) * 4096;
+    expect(maps.some(({ spec, o }) => spec.mapType === BPF_MAP_TYPE_ARRAY && (spec.mapFlags & BPF_F_MMAPABLE) !== 0 &&
+      o.offset === 4096 && o.length > 0 && o.offset + Math.ceil(o.length / 4096) * 4096 <= pagesOf(spec))).toBe(true);
   });
 
   it("underneath, the plain program the seed always gave: wide draws come after all the plain ones", () => {

@@ -66,12 +66,20 @@ const wideRecipeArb: fc.Arbitrary<WideRecipe> = fc.oneof(
     retype: fc.oneof(weighted(2, fc.constant(false)), weighted(1, fc.constant(true))) })),
 );
 
+/** x86-64's page, which the runs compared here map in (an mmap offset must be a multiple of it). */
+const PAGE = 4096;
+/** How many ranges mmapRange has, and which of them start at the second page. */
+const MMAP_RANGES = 8;
+const SECOND_PAGE_RANGES: readonly number[] = [3, 7];
+
 /**
  * `spec`, made mappable where one of the mmap draws asks for it (`mmapable`): an ARRAY gains
  * BPF_F_MMAPABLE, and, where the draw says `retype` and ARRAY is among the types the caller
  * allows, another map becomes an mmapable ARRAY of its value size (up to 256 bytes) and access
- * flags, with up to 1100 entries (several pages of 8-byte values). The spec draws alone seldom
- * make one, and mapping anything else only meets refusals.
+ * flags, with up to 1100 entries (several pages of 8-byte values), and at least two pages of
+ * values where the draw's range starts at the second page. The spec draws alone seldom make one,
+ * and mapping anything else only meets refusals; without the two pages no mapping at an offset
+ * ever succeeded (a simulator that ignored the offset agreed with the kernel on every run).
  */
 export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[], arrayAllowed: boolean): MapSpec {
   const ask = draws.find((d): d is { r: Extract<WideRecipe, { kind: "mmap" }> } => d.r.kind === "mmap" && d.r.mmapable);
@@ -80,14 +88,15 @@ export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[], 
   if (spec.mapType === BPF_MAP_TYPE_ARRAY) return { ...spec, mapFlags: (spec.mapFlags | BPF_F_MMAPABLE) >>> 0 };
   if (!ask.r.retype || !arrayAllowed) return spec;
   const access = spec.mapFlags & (BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+  const valueSize = spec.valueSize >= 1 && spec.valueSize <= 256 ? spec.valueSize : 8;
+  // 2 pages are at most 1024 values (8-byte ones): within the 1100.
+  const least = SECOND_PAGE_RANGES.includes(ask.r.range % MMAP_RANGES) ? Math.ceil((2 * PAGE) / (Math.ceil(valueSize / 8) * 8)) : 1;
   return {
-    mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: spec.valueSize >= 1 && spec.valueSize <= 256 ? spec.valueSize : 8,
-    maxEntries: Math.min(Math.max(spec.maxEntries, 1), 1100), mapFlags: (access | BPF_F_MMAPABLE) >>> 0,
+    mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize,
+    maxEntries: Math.min(Math.max(spec.maxEntries, least), 1100), mapFlags: (access | BPF_F_MMAPABLE) >>> 0,
   };
 }
 
-/** x86-64's page, which the runs compared here map in (an mmap offset must be a multiple of it). */
-const PAGE = 4096;
 
 /**
  * The range `range` picks for an mmap of `spec`'s values (max_entries × round_up(value_size, 8)):
@@ -98,7 +107,7 @@ export function mmapRange(spec: MapSpec, range: number): { offset: number; lengt
   const values = spec.maxEntries * Math.ceil(spec.valueSize / 8) * 8;
   const pages = Math.ceil(values / PAGE) * PAGE;
   const ranges = [[0, values], [0, pages], [0, pages + PAGE], [PAGE, PAGE], [0, 0], [1, values], [0, 1], [PAGE, values]] as const;
-  const [offset, length] = ranges[range % ranges.length]!;
+  const [offset, length] = ranges[range % MMAP_RANGES]!;
   return { offset, length };
 }
 
