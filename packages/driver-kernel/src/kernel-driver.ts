@@ -128,7 +128,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   private hotKs = 0;
   private hotVs = 0;
   /** This driver's mmap(2) mappings (mmap.ts), by handle. */
-  private readonly mappings: MmapTable;
+  private mappings: MmapTable | undefined = undefined;
 
   /**
    * Makes a driver over the loaded libc bindings; use `createKernelDriver()`, which checks the platform and
@@ -142,9 +142,16 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     super(libc);
     this.sys = libc.syscall;
     this.nr = libc.nrBpf;
-    this.mappings = new MmapTable(libc);
-    mmapTables.register(this, this.mappings);
     watch(this);
+  }
+
+  /** The mapping table, made at the first mmap: a driver that never maps keeps its old shape. */
+  private table(): MmapTable {
+    if (this.mappings === undefined) {
+      this.mappings = new MmapTable(this.libc);
+      mmapTables.register(this, this.mappings);
+    }
+    return this.mappings;
   }
 
   // ---- the syscall ----
@@ -803,19 +810,19 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   // ---- mmap of BPF_F_MMAPABLE arrays (mmap.ts) ----
 
   mapMmap(fd: number, length: number, writable: boolean, offset?: number): number {
-    return this.mappings.map(fd, length, writable, offset);
+    return this.table().map(fd, length, writable, offset);
   }
 
   mmapRead(mapping: number, offset: number, dst: Uint8Array): number {
-    return this.mappings.read(mapping, offset, dst);
+    return this.table().read(mapping, offset, dst);
   }
 
   mmapWrite(mapping: number, offset: number, src: Uint8Array): number {
-    return this.mappings.write(mapping, offset, src);
+    return this.table().write(mapping, offset, src);
   }
 
   munmap(mapping: number): number {
-    return this.mappings.unmap(mapping);
+    return this.table().unmap(mapping);
   }
 
   close(fd: number): number {
