@@ -50,6 +50,17 @@ export function optU64Bigint(v: unknown, what: string, op: string): bigint {
   return v;
 }
 
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
+
+/**
+ * A Uint8Array's real byte length, which a subclass's getter or an own property cannot
+ * misreport: a driver that copies that many bytes must check that many, or a copy could run
+ * past the region it was checked against.
+ */
+export function realByteLength(b: Uint8Array): number {
+  return typedArrayByteLength.call(b) as number;
+}
+
 /** A Uint8Array of any length (sizes are checked with assertSize); TypeError otherwise. */
 export function assertBytes(buf: unknown, what: string, op: string): asserts buf is Uint8Array {
   if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describe(buf)}`);

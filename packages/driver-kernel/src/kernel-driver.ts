@@ -4,7 +4,7 @@
 // so the kernel never reads or writes more than the caller handed over.
 import { readlinkSync } from "node:fs";
 import {
-  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, optU64Bigint,
+  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, optU64Bigint, realByteLength,
   BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
   PROG_ATTACH_ATTR, PROG_LOAD_ATTR,
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
@@ -42,10 +42,6 @@ const NAME_BYTES = 16;
 /** Arithmetic, not `& ~7`: a batch of 2 GiB or more would turn negative in 32-bit bitwise ops. */
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
-const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
-
-/** A Uint8Array's real length, which a subclass or an own property cannot override. */
-const byteLengthOf = (b: Uint8Array): number => typedArrayByteLength.call(b) as number;
 
 /**
  * A map or program name into its 16-byte attr field at `at`, as the UTF-8 bytes cut at the
@@ -490,7 +486,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       assertBytes(keys, "keys", op);
       assertBytes(values, "values", op);
       // Not a map: only in_batch is staged (the kernel may read it); outputs go as NULL.
-      tokenSize = inBatch === null ? 0 : byteLengthOf(inBatch);
+      tokenSize = inBatch === null ? 0 : realByteLength(inBatch);
       keySize = valueSize = 0;
     }
     const t8 = align8(tokenSize);
@@ -671,7 +667,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     assertBytes(info, "info", OP.info);
     // The struct goes in zeroed, not as the caller's bytes: bpf_prog_info holds pointers
     // (map_ids, jited_prog_insns, …) the kernel would write through.
-    const infoBytes = byteLengthOf(info);
+    const infoBytes = realByteLength(info);
     const stage = Math.min(infoBytes, MAX_INFO_STAGE);
     this.ensure(0, 0, stage, OP.info);
     this.u8.fill(0, this.auxOff, this.auxOff + stage);
@@ -747,7 +743,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     // what was staged and threw after the load, leaking the program's fd.
     const insns = attr.insns;
     assertBytes(insns, "insns", op);
-    const insnBytes = byteLengthOf(insns);
+    const insnBytes = realByteLength(insns);
     if (insnBytes % 8 !== 0) {
       throw new RangeError(`${op}: insns is ${insnBytes} bytes, not a whole number of 8-byte instructions`);
     }
@@ -761,7 +757,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     let logBytes = 0;
     if (log !== null) {
       assertBytes(log, "log", op);
-      logBytes = byteLengthOf(log);
+      logBytes = realByteLength(log);
       if (logBytes > 0xffff_ffff) throw new RangeError(`${op}: log is ${logBytes} bytes, more than log_size can say`);
     }
     const licenseAt = align8(insnBytes);

@@ -4,7 +4,7 @@
 // handle used after munmap (or a range past the mapping) is an errno or a RangeError, never a
 // fault. libc's mmap, not the raw syscall: koffi hands its `void *` back as a pointer object
 // that koffi.view takes as it is, and glibc refuses an offset off a page (EINVAL) as the kernel does.
-import { assertBytes, assertFd, Errno } from "@bpfkit/core";
+import { assertBytes, assertFd, Errno, realByteLength } from "@bpfkit/core";
 import type { Libc } from "./native.js";
 
 const PROT_READ = 0x1, PROT_WRITE = 0x2, MAP_SHARED = 0x01;
@@ -13,10 +13,6 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap" } as const;
 
-const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
-
-/** A Uint8Array's real length, which a subclass or an own property cannot override. */
-const byteLengthOf = (b: Uint8Array): number => typedArrayByteLength.call(b) as number;
 
 /** One live mapping: what munmap needs, and the private view every copy goes through. */
 interface Mapping {
@@ -97,7 +93,7 @@ export class MmapTable {
     assertBytes(dst, "dst", OP.read);
     const m = this.get(h);
     if (m === undefined) return -Errno.EBADF;
-    const n = byteLengthOf(dst);
+    const n = realByteLength(dst);
     this.checkRange(m, h, offset, n, OP.read);
     dst.set(m.bytes.subarray(offset, offset + n));
     return 0;
@@ -109,7 +105,7 @@ export class MmapTable {
     assertBytes(src, "src", OP.write);
     const m = this.get(h);
     if (m === undefined) return -Errno.EBADF;
-    const n = byteLengthOf(src);
+    const n = realByteLength(src);
     this.checkRange(m, h, offset, n, OP.write);
     // The page is mapped PROT_READ: a store would be SIGSEGV, which takes the whole process.
     if (!m.writable) return -Errno.EACCES;

@@ -85,13 +85,6 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
   return 0;
 }
 
-const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
-
-/**
- * A Uint8Array's real length, which a subclass's getter cannot misreport: the copy moves that
- * many bytes, so the range check must see them, or a write could run past the map's region.
- */
-export const realByteLength = (b: Uint8Array): number => typedArrayByteLength.call(b) as number;
 
 /** A range of a mapping must lie within the length it was made with: RangeError otherwise. */
 export function assertInMapping(mp: SimMapping, handle: number, offset: number, n: number, op: string): void {

@@ -9,7 +9,7 @@ import {
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
   Errno, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize,
-  assertU32, encodeMapInfo, encodeStruct,
+  assertU32, encodeMapInfo, encodeStruct, realByteLength,
 } from "@bpfkit/core";
 import type {
   BatchResult, Driver, HostServices, MapCreateAttr, MapFdInfo, ProgLoadAttr,
@@ -20,7 +20,7 @@ import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
-import { MmapTable, assertByteCount, assertInMapping, mmapErrno, realByteLength } from "./map-mmap.js";
+import { MmapTable, assertByteCount, assertInMapping, mmapErrno } from "./map-mmap.js";
 import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
