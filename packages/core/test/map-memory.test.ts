@@ -7,13 +7,30 @@ import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
 import {
   BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, bytes, createBpf, Errno, memoryLogger,
-  u32, u64, wrapDriver, type MapSpec,
+  u32, u64, wrapDriver, type Bpf, type BpfMap, type MapSpec,
 } from "@bpfkit/core";
-import { eachDriver } from "./support/env.js";
+import { eachDriver, type Env } from "./support/env.js";
 import { thrown, thrownBpfError } from "./support/thrown.js";
 
 const arraySpec = (name: string, flags = BPF_F_MMAPABLE, maxEntries = 4): MapSpec<number, bigint> =>
   ({ name, type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries, flags });
+
+/** A Bpf over the environment's driver with `overrides`, at the same map root. */
+const overDriver = (env: Env, overrides: Parameters<typeof wrapDriver>[1]): Bpf =>
+  createBpf({ driver: wrapDriver(env.driver, overrides), mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+
+/** `m`'s pin opened through a driver that records the handles it unmaps. */
+function openSpied(env: Env, m: BpfMap<number, bigint>): { s: BpfMap<number, bigint>; unmapped: number[] } {
+  const unmapped: number[] = [];
+  const s = env.track(overDriver(env, { munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)) }).openMap(m.path(), { key: u32, value: u64 }));
+  return { s, unmapped };
+}
+
+/** V8's gc(), for what a collection unmaps. */
+function gcFunction(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
 
 eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
   it("a store is what lookup reads, an update is what load reads, value i at 8i", () => {
@@ -201,8 +218,7 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     const env = get();
     const m = env.map(arraySpec("mm_nodrv"));
     m.openOrCreate();
-    const old = createBpf({ driver: wrapDriver(env.driver, { kind: "old", mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null }),
-      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const old = overDriver(env, { kind: "old", mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null });
     const o = old.openMap(m.path(), { key: u32, value: u64 });
     try {
       const e = thrownBpfError(() => o.memory());
@@ -211,34 +227,23 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     } finally {
       o.close();
     }
-    const unmapped: number[] = [];
-    const spied = createBpf({ driver: wrapDriver(env.driver, { munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)) }),
-      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
-    const s = spied.openMap(m.path(), { key: u32, value: u64 });
-    try {
-      {
-        using mem = s.memory();
-        mem.store(0, 1n);
-        expect(unmapped).toEqual([]);
-      }
-      expect(unmapped.length).toBe(1);
-      // The handle is gone from the driver: a second munmap of it is EBADF.
-      expect(env.driver.munmap!(unmapped[0]!)).toBe(-Errno.EBADF);
-    } finally {
-      s.close();
+    const { s, unmapped } = openSpied(env, m);
+    {
+      using mem = s.memory();
+      mem.store(0, 1n);
+      expect(unmapped).toEqual([]);
     }
+    expect(unmapped.length).toBe(1);
+    // The handle is gone from the driver: a second munmap of it is EBADF.
+    expect(env.driver.munmap!(unmapped[0]!)).toBe(-Errno.EBADF);
   });
 
   it("a MapMemory dropped without close() is unmapped once the garbage collector takes it", async () => {
     const env = get();
     const m = env.map(arraySpec("mm_lost"));
     m.openOrCreate();
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    const unmapped: number[] = [];
-    const spied = createBpf({ driver: wrapDriver(env.driver, { munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)) }),
-      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
-    const s = env.track(spied.openMap(m.path(), { key: u32, value: u64 }));
+    const gc = gcFunction();
+    const { s, unmapped } = openSpied(env, m);
     const lose = (): void => void s.memory().store(0, 5n);
     lose();
     for (let i = 0; i < 50 && unmapped.length === 0; i++) {
@@ -256,8 +261,7 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     const env = get();
     const m = env.map(arraySpec("mm_contract"));
     m.openOrCreate();
-    const careless = createBpf({ driver: wrapDriver(env.driver, { kind: "careless", mapMmap: () => 1.5 }),
-      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const careless = overDriver(env, { kind: "careless", mapMmap: () => 1.5 });
     const c = careless.openMap(m.path(), { key: u32, value: u64 });
     try {
       const e = thrown(() => c.memory());
@@ -272,12 +276,8 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     const env = get();
     const m = env.map(arraySpec("mm_reuse"));
     m.openOrCreate();
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    const unmapped: number[] = [];
-    const spied = createBpf({ driver: wrapDriver(env.driver, { munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)) }),
-      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
-    const s = env.track(spied.openMap(m.path(), { key: u32, value: u64 }));
+    const gc = gcFunction();
+    const { s, unmapped } = openSpied(env, m);
     let collected = false;
     const watch = new FinalizationRegistry<void>(() => (collected = true));
     const first = (): number => {
@@ -307,8 +307,7 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     const env = get();
     const m = env.map(arraySpec("mm_contract2"));
     m.openOrCreate();
-    const careless = createBpf({ driver: wrapDriver(env.driver, { kind: "careless", mmapRead: () => 3, mmapWrite: () => 1 }),
-      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const careless = overDriver(env, { kind: "careless", mmapRead: () => 3, mmapWrite: () => 1 });
     const c = careless.openMap(m.path(), { key: u32, value: u64 });
     try {
       using mem = c.memory();
@@ -325,8 +324,7 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
 
   it("a refusal the map's state does not explain (an LSM's EACCES or EPERM, EINVAL of a hash) is given plain, with no wrong reason", () => {
     const env = get();
-    const refuse = (errno: number) => createBpf({ driver: wrapDriver(env.driver, { kind: "lsm", mapMmap: () => -errno }),
-      mapRoot: env.root, mapPrefix: "tc/globals", logger: memoryLogger() });
+    const refuse = (errno: number) => overDriver(env, { kind: "lsm", mapMmap: () => -errno });
     const rdprog = env.map(arraySpec("mm_lsm_rdprog", BPF_F_MMAPABLE | BPF_F_RDONLY_PROG));
     rdprog.openOrCreate();
     const plain = env.map(arraySpec("mm_lsm_plain"));
