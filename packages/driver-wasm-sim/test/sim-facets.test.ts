@@ -5,7 +5,7 @@ import type { MapCreateAttr } from "@bpfkit/core";
 import { instantiateEngine } from "@bpfkit/driver-wasm-sim";
 import type { EngineExports, SimSyscall } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
-import { errName, hex, mapInfo, readU32, sim, u32 } from "./sim-helpers.js";
+import { errName, hex, mapInfo, readU32, sim, trappingEngine, u32 } from "./sim-helpers.js";
 
 const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9, LPM_TRIE = 11;
 const NO_PREALLOC = 0x1, ZERO_SEED = 0x40, RDONLY_PROG = 0x80;
@@ -385,20 +385,13 @@ describe("the fd table", () => {
 
 describe("engine traps", () => {
   it("become a clear error, and the driver then says it is broken on every call", () => {
-    let trap = false;
-    const engine = (): EngineExports => {
-      const real = instantiateEngine();
-      return { ...real, memory: real.memory, mapUpdate: (h, k, v, f) => {
-        if (trap) throw new WebAssembly.RuntimeError("unreachable");
-        return real.mapUpdate(h, k, v, f);
-      } };
-    };
-    const d = sim({ engine });
+    const trap = { on: false };
+    const d = sim({ engine: trappingEngine(trap) });
     const fd = d.mapCreate(attr(HASH));
     expect(d.mapUpdateElem(fd, u32(1), u32(1))).toBe(0);
-    trap = true;
+    trap.on = true;
     expect(() => d.mapUpdateElem(fd, u32(2), u32(2))).toThrow(/broken.*mapUpdateElem.*unreachable/);
-    trap = false;
+    trap.on = false;
     expect(() => d.mapLookupElem(fd, u32(1), new Uint8Array(4))).toThrow(/broken/);
     expect(() => d.close(fd)).toThrow(/broken/);
     expect(() => d.datapath.lookup({ fd }, u32(1), new Uint8Array(4))).toThrow(/broken/);

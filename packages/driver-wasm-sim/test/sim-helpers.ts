@@ -5,7 +5,8 @@ import { errnoName, type Driver } from "@bpfkit/core";
 import { expect } from "vitest";
 import { kernelUnderTest, mountPrivateBpffs } from "@bpfkit/testkit";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-import type { SimDriver, SimDriverOptions } from "@bpfkit/driver-wasm-sim";
+import { instantiateEngine } from "@bpfkit/driver-wasm-sim";
+import type { EngineExports, SimDriver, SimDriverOptions } from "@bpfkit/driver-wasm-sim";
 
 export const kernel = kernelUnderTest();
 if (kernel.unavailable !== undefined) console.log(`kernel comparisons skipped: ${kernel.unavailable}`);
@@ -19,6 +20,20 @@ export function kernelDriver(): Driver {
 
 export function sim(options?: SimDriverOptions): SimDriver {
   return createSimDriver({ possibleCpus: 2, ...options });
+}
+
+/**
+ * An engine factory whose mapUpdate traps (WebAssembly's "unreachable") once `trap.on` is set,
+ * for tests of what the driver does after its engine broke.
+ */
+export function trappingEngine(trap: { on: boolean }): () => EngineExports {
+  return () => {
+    const real = instantiateEngine();
+    return { ...real, memory: real.memory, mapUpdate: (h, k, v, f) => {
+      if (trap.on) throw new WebAssembly.RuntimeError("unreachable");
+      return real.mapUpdate(h, k, v, f);
+    } };
+  };
 }
 
 export const u32 = (n: number): Uint8Array => {

@@ -5,10 +5,10 @@
 // scripts/probe-mmap.py (mmap(2) on bpf fds from Python).
 import { BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, createBpf, Errno, MapType, u32 as u32Codec, u64 as u64Codec } from "@bpfkit/core";
 import type { MapCreateAttr } from "@bpfkit/core";
-import { instantiateEngine, typedDatapath } from "@bpfkit/driver-wasm-sim";
-import type { EngineExports, SimSyscall } from "@bpfkit/driver-wasm-sim";
+import { typedDatapath } from "@bpfkit/driver-wasm-sim";
+import type { SimSyscall } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
-import { errName, hex, mapInfo, sim, u32 } from "./sim-helpers.js";
+import { errName, hex, mapInfo, sim, trappingEngine, u32 } from "./sim-helpers.js";
 
 const HASH = 1, ARRAY = 2, PERCPU_ARRAY = 6;
 const PAGE = 4096;
@@ -383,19 +383,12 @@ describe("the simulator's facets", () => {
 
 describe("an engine that trapped", () => {
   it("leaves no mapping usable: mmapRead and mmapWrite say the driver is broken, as every call does", () => {
-    let trap = false;
-    const engine = (): EngineExports => {
-      const real = instantiateEngine();
-      return { ...real, memory: real.memory, mapUpdate: (h, k, v, f) => {
-        if (trap) throw new WebAssembly.RuntimeError("unreachable");
-        return real.mapUpdate(h, k, v, f);
-      } };
-    };
-    const d = sim({ engine });
+    const trap = { on: false };
+    const d = sim({ engine: trappingEngine(trap) });
     const a = d.mapCreate(arr());
     const m = d.mapMmap(a, PAGE, true);
     expect(d.mmapWrite(m, 0, bytes(1))).toBe(0);
-    trap = true;
+    trap.on = true;
     expect(() => d.mapUpdateElem(a, u32(1), new Uint8Array(8))).toThrow(/broken.*mapUpdateElem.*unreachable/);
     expect(() => d.mmapRead(m, 0, new Uint8Array(1))).toThrow(/broken/);
     expect(() => d.mmapWrite(m, 0, bytes(2))).toThrow(/broken/);
