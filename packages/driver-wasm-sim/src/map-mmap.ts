@@ -17,11 +17,10 @@ export const MMAP_MAX_LENGTH = 2 ** 46;
 
 const roundUpPage = (n: number) => Math.ceil(n / MMAP_PAGE) * MMAP_PAGE;
 
-/** One mapping: `length` bytes of `map`'s region from byte `offset`, the region at `base` in wasm memory. */
+/** One mapping: `length` bytes of `map`'s region, the first of them at `base` in wasm memory (the mmap offset included). */
 export interface SimMapping {
   readonly map: SimMap;
   readonly base: number;
-  readonly offset: number;
   readonly length: number;
   readonly writable: boolean;
 }

@@ -1202,7 +1202,7 @@ export class SimDriverImpl implements SimDriver {
       // The mapping holds the map's file, as an fd does; a writable one counts in writecnt.
       this.mapGetUref(m);
       if (writable) m.writecnt++;
-      return this.mappings.add({ map: m, base: this.engine.mapMmapBase(m.handle) + off, offset: off, length, writable });
+      return this.mappings.add({ map: m, base: this.engine.mapMmapBase(m.handle) + off, length, writable });
     } catch (err) {
       throw this.trapped(err, op);
     }
