@@ -142,11 +142,12 @@ function makeContext(baseline) {
     import: (name) => import(pathToFileURL(join(root, "packages", name, "dist", "index.js")).href),
     /**
      * Runs the C baseline: `mode` is lookup | update | walk | batch-dump | dump-1m | getppid;
-     * args { entries, rounds, batch }. Returns its rounds
+     * args { entries, rounds, batch, flags (the hash's map_flags; 0, pre-allocated, by default) }.
+     * Returns its rounds
      * ({ mode, round, ops, ns_per_op, cpu_ns_per_op }).
      */
     cBaseline(mode, args = {}) {
-      const argv = [mode, String(args.entries ?? (mode === "dump-1m" ? 1_000_000 : 100_000)), String(args.rounds ?? 5), String(args.batch ?? 8192)];
+      const argv = [mode, String(args.entries ?? (mode === "dump-1m" ? 1_000_000 : 100_000)), String(args.rounds ?? 5), String(args.batch ?? 8192), String(args.flags ?? 0)];
       const out = execFileSync(baseline, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
       return out.trim().split("\n").map((line) => JSON.parse(line));
     },

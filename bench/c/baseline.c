@@ -4,7 +4,9 @@
 // a shared, loaded machine disturbs far less). Prints one JSON line per round:
 //   {"mode":"lookup","round":0,"ops":100000,"ns_per_op":1234.5,"cpu_ns_per_op":1200.1}
 //
-// usage: baseline MODE [entries] [rounds] [batch]
+// usage: baseline MODE [entries] [rounds] [batch] [map_flags]
+//   map_flags   the hash's BPF_MAP_CREATE flags (default 0, pre-allocated): a caller comparing
+//               itself with this baseline passes its own map's flags, so both do the same work
 //   lookup      single BPF_MAP_LOOKUP_ELEM over every key of a full hash (key 4, value 8)
 //   update      single BPF_MAP_UPDATE_ELEM (BPF_ANY) over every existing key
 //   walk        BPF_MAP_GET_NEXT_KEY + BPF_MAP_LOOKUP_ELEM over the whole map, per key
@@ -48,13 +50,14 @@ static void die(const char *what) {
   exit(1);
 }
 
-static int map_create(uint32_t entries) {
+static int map_create(uint32_t entries, uint32_t flags) {
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.map_type = BPF_MAP_TYPE_HASH;
   a.key_size = 4;
   a.value_size = 8;
   a.max_entries = entries;
+  a.map_flags = flags;
   int fd = (int)sys_bpf(BPF_MAP_CREATE, &a, CREATE_ATTR_SZ);
   if (fd < 0) die("BPF_MAP_CREATE");
   return fd;
@@ -175,7 +178,7 @@ static long run_batch(int fd, uint32_t batch, uint32_t *keys, uint64_t *values) 
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s lookup|update|walk|batch-dump|dump-1m|getppid|lookup-touch [entries] [rounds] [batch]\n", argv[0]);
+    fprintf(stderr, "usage: %s lookup|update|walk|batch-dump|dump-1m|getppid|lookup-touch [entries] [rounds] [batch] [map_flags]\n", argv[0]);
     return 2;
   }
   const char *mode = argv[1];
@@ -183,7 +186,8 @@ int main(int argc, char **argv) {
   uint32_t n = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : (big ? 1000000u : 100000u);
   int rounds = argc > 3 ? atoi(argv[3]) : 5;
   uint32_t batch = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 8192u;
-  int fd = map_create(n);
+  uint32_t flags = argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 0) : 0u;
+  int fd = map_create(n, flags);
   populate(fd, n);
   uint32_t *keys = malloc((size_t)batch * 4);
   uint64_t *values = malloc((size_t)batch * 8);
