@@ -43,6 +43,42 @@ export interface ProgLoadAttr {
   progName?: string;
 }
 
+/**
+ * BPF_PROG_TEST_RUN's input, as `Driver.progTestRun` takes it. Every buffer is optional; the
+ * driver hands the kernel exactly each buffer's length (an absent or empty output buffer is
+ * passed as none, so the kernel writes nothing back into it).
+ */
+export interface ProgTestRunAttr {
+  /** `data_in`: the packet the program runs on (a socket filter's or XDP's needs at least 14 bytes). */
+  dataIn?: Uint8Array;
+  /** `data_out`: room for the packet as the program left it; the kernel fills at most its length. */
+  dataOut?: Uint8Array;
+  /** `ctx_in`: the program's context (such as a `__sk_buff`), for types that take one. */
+  ctxIn?: Uint8Array;
+  /** `ctx_out`: room for the context as the program left it. */
+  ctxOut?: Uint8Array;
+  /** `repeat`: runs, at least one (0 means 1). */
+  repeat?: number;
+  /** `flags`: `BPF_F_TEST_*` flags; 0 when left out. */
+  flags?: number;
+  /** `cpu`: the CPU to run on, read only with `BPF_F_TEST_RUN_ON_CPU`. */
+  cpu?: number;
+}
+
+/** What BPF_PROG_TEST_RUN wrote back. */
+export interface ProgTestRunResult {
+  /** 0 when the run went through, else the positive errno (ENOSPC: `dataOut` or `ctxOut` too short). */
+  errno: number;
+  /** The program's return value (`retval`, a u32). */
+  retval: number;
+  /** `duration`: the mean time of one run, in ns. */
+  duration: number;
+  /** `data_size_out`: the packet's size after the run (more than `dataOut` holds with ENOSPC). */
+  dataSizeOut: number;
+  /** `ctx_size_out`: the context's size after the run. */
+  ctxSizeOut: number;
+}
+
 /** errno 0 on success, else a positive errno; count is always what the kernel wrote back. */
 export interface BatchResult {
   /** 0 when the batch went through, else the positive errno (ENOENT: no more elements). */
@@ -247,19 +283,24 @@ export interface Driver {
    */
   mapFdInfo?(fd: number): MapFdInfo | number;
   /**
-   * mmap(2), MAP_SHARED, of a `BPF_F_MMAPABLE` ARRAY's values: `length` bytes (the kernel rounds
-   * up to whole pages) from byte `offset` (a multiple of the page size; default 0), PROT_READ, and
-   * PROT_WRITE when `writable`. Value `i` sits at `i * roundUp(valueSize, 8)`. Returns a mapping
-   * handle `>= 0` for mmapRead, mmapWrite and munmap, or -errno as the kernel answers, in this
-   * order (6.18): EINVAL for an offset off a page; EBADF for an fd that is not open; EINVAL for a
-   * length of 0; ENOMEM for a length no hole in the address space holds (the simulator: past
-   * 2^46 bytes); EACCES for an fd that cannot read, or, writable, for an fd that cannot write;
-   * ENODEV for an fd that is no map (a program); ENOTSUPP for a map type that cannot be mapped;
-   * EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file not open for
-   * writing, so such an fd maps nothing); EPERM writable on a frozen map; EACCES writable on a map
-   * made with BPF_F_RDONLY_PROG; EINVAL for an array without BPF_F_MMAPABLE or a range past the
-   * pages of `maxEntries * roundUp(valueSize, 8)` bytes. The mapping holds the map as an fd does:
-   * it lives on, with its id, after its fds are closed, until munmap. While a writable mapping
+   * mmap(2), MAP_SHARED, of a map's memory: `length` bytes (the kernel rounds up to whole pages)
+   * from byte `offset` (a multiple of the page size; default 0), PROT_READ, and PROT_WRITE when
+   * `writable`. Two kinds of map can be mapped:
+   * - a `BPF_F_MMAPABLE` ARRAY's values: value `i` sits at `i * roundUp(valueSize, 8)`;
+   * - a RINGBUF's pages: the consumer position (u64) at 0, on the only page that may be mapped
+   *   writable; the producer position (u64) at one page; then the data, `maxEntries` bytes, from
+   *   two pages on, mapped twice in a row, so that a record that wraps reads straight on.
+   * Returns a mapping handle `>= 0` for mmapRead, mmapWrite and munmap, or -errno as the kernel
+   * answers, in this order (6.18): EINVAL for an offset off a page; EBADF for an fd that is not
+   * open; EINVAL for a length of 0; ENOMEM for a length no hole in the address space holds (the
+   * simulator: past 2^46 bytes); EACCES for an fd that cannot read, or, writable, for an fd that
+   * cannot write; ENODEV for an fd that is no map (a program); ENOTSUPP for a map type that
+   * cannot be mapped; EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file
+   * not open for writing, so such an fd maps nothing); EPERM writable on a frozen map; EACCES
+   * writable on a map made with BPF_F_RDONLY_PROG; for an ARRAY, EINVAL without BPF_F_MMAPABLE or
+   * for a range past the pages of `maxEntries * roundUp(valueSize, 8)` bytes; for a RINGBUF, what
+   * its own checks answer (see docs/kernel-notes.md). The mapping holds the map as an fd does: it
+   * lives on, with its id, after its fds are closed, until munmap. While a writable mapping
    * exists, BPF_MAP_FREEZE is EBUSY. Optional, for drivers written before it: without it core
    * says the driver cannot map memory.
    */
@@ -278,4 +319,12 @@ export interface Driver {
   mmapWrite?(mapping: number, offset: number, src: Uint8Array): number;
   /** munmap(2) of a mapping: 0, or -EBADF for a handle that is not mapped (twice, or never). */
   munmap?(mapping: number): number;
+  /**
+   * BPF_PROG_TEST_RUN: runs a loaded program once (or `repeat` times) on the given packet and
+   * context, as the kernel's test harness does, and returns what it wrote back; a refusal is the
+   * result's `errno` (EINVAL for a program type without a test run or a packet too short for it,
+   * EBADF for an fd that is not open, ENOSPC when an output buffer is too short). A buffer that is
+   * not a Uint8Array is a TypeError before the call. Optional: the simulator runs no programs.
+   */
+  progTestRun?(fd: number, attr: ProgTestRunAttr): ProgTestRunResult;
 }

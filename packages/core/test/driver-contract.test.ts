@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import {
   BatchCursor, BPF_F_NO_PREALLOC, createBpf, driverMethodNames, Errno, hostServiceNames, MapType, memoryLogger,
-  optionalDriverMethodNames, optionalHostServiceNames, u32, u64, wrapDriver, type Driver,
+  optionalDriverMethodNames, optionalHostServiceNames, u32, u64, wrapDriver, type Driver, type ProgTestRunResult,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { eachDriver } from "./support/env.js";
@@ -141,7 +141,8 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
   const without = (...names: string[]): Driver => {
     const d: Record<string, unknown> = { kind: "old", possibleCpus: 2, host: sim.host };
     for (const m of [...driverMethodNames, ...optionalDriverMethodNames]) {
-      if (!names.includes(m)) d[m] = (sim[m] as (...a: unknown[]) => unknown).bind(sim);
+      const f = sim[m] as ((...a: unknown[]) => unknown) | undefined;
+      if (!names.includes(m) && f !== undefined) d[m] = f.bind(sim);
     }
     return d as unknown as Driver;
   };
@@ -201,12 +202,24 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect("mapMmap" in wrapDriver(without(), { mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null })).toBe(false);
   });
 
+  it("progTestRun is optional: wrapDriver gives one to a driver without it, passes one on, and drops it with null", () => {
+    const run = (): ProgTestRunResult => ({ errno: 0, retval: 7, duration: 0, dataSizeOut: 0, ctxSizeOut: 0 });
+    expect("progTestRun" in without()).toBe(false);
+    expect(() => createBpf({ driver: without(), logger: memoryLogger() })).not.toThrow();
+    const given = wrapDriver(without(), { progTestRun: run });
+    expect(given.progTestRun?.(3, {}).retval).toBe(7);
+    expect(wrapDriver(given, {}).progTestRun?.(3, {}).retval).toBe(7);
+    expect("progTestRun" in wrapDriver(given, { progTestRun: null })).toBe(false);
+    expect(() => createBpf({ driver: { ...without(), progTestRun: 1 } as never })).toThrow(/progTestRun is number, not a method/);
+  });
+
   it("driverMethodNames and optionalDriverMethodNames list every method a shipped driver has, each once", () => {
     const proto = Object.getPrototypeOf(sim) as object;
     const methods = Object.getOwnPropertyNames(proto).filter((k) => !k.startsWith("#") && k !== "constructor");
     expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
-    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap"]);
-    expect(optionalDriverMethodNames.every((m) => methods.includes(m))).toBe(true);
+    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "progTestRun"]);
+    // The simulator runs no programs: BPF_PROG_TEST_RUN is the kernel driver's alone.
+    expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap"]);
     expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
   });
 
