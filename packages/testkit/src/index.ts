@@ -42,3 +42,6 @@ export {
 
 // ---- the driver conformance suite and its mutants
 export * from "./conformance/index.js";
+
+// ---- a ring buffer producer on either driver, for testing readers
+export { type RingbufProducer, ringbufProducerFor } from "./ringbuf/producer.js";
