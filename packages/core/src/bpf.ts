@@ -20,6 +20,7 @@ import { BLOOM_KIND, BpfBloomFilter, type BloomFilterSpec } from "./bloom-filter
 import { bytes } from "./codec.js";
 import { keylessClassFor, mapKindName, type KeylessKind, type KeylessMap, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
 import { BpfQueueMap, QUEUE_KIND, type QueueMapSpec } from "./queue-map.js";
+import { BpfRingBuf, RINGBUF_KIND, type RingBufSpec } from "./ringbuf.js";
 import { BpfMap, idMapName } from "./map.js";
 import { mapDifferences, sameMapExtra, type MapDifference } from "./map-compat.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
@@ -779,6 +780,15 @@ export class Bpf implements sys.SyscallContext {
   }
 
   /**
+   * A ring buffer object (BPF_MAP_TYPE_RINGBUF), not yet opened (no syscall): programs write
+   * records into it, `reader()` reads them. `spec.maxEntries` is the ring's size in bytes, a power
+   * of 2 and a multiple of the page (a RangeError here otherwise).
+   */
+  newRingBuf(spec: RingBufSpec): BpfRingBuf {
+    return new BpfRingBuf(this, spec);
+  }
+
+  /**
    * An existing queue or stack as a BpfQueueMap, as `openMap` opens a keyed map: `ref` is a pin (a
    * path, or a name in the map directory; the object is registered there), `{ id }` (as
    * `openMapById`) or `{ fd }` (as `newMapFromFd`: the object takes the fd over). Without `value`
@@ -800,6 +810,17 @@ export class Bpf implements sys.SyscallContext {
   openBloomFilter<V>(ref: KeylessMapRef, value?: Codec<V>, options?: OpenMapOptions): BpfBloomFilter<V> | BpfBloomFilter<Uint8Array> {
     return this.#openKeyless("openBloomFilter", ref, value, options, BLOOM_KIND,
       (spec, opened, op) => new BpfBloomFilter(this, spec, opened, op));
+  }
+
+  /**
+   * An existing ring buffer as a BpfRingBuf, opened as `openQueueMap` opens a queue: a pin (a
+   * path, or a name in the map directory), `{ id }` or `{ fd }`. A read-only or write-only open
+   * succeeds, but its `reader()` is refused: the kernel maps a map only through an fd that can
+   * read and write.
+   */
+  openRingBuf(ref: KeylessMapRef, options?: OpenMapOptions): BpfRingBuf {
+    return this.#openKeyless("openRingBuf", ref, undefined, options, RINGBUF_KIND,
+      ({ name, maxEntries, flags }, opened, op) => new BpfRingBuf(this, { name, maxEntries, ...(flags !== undefined ? { flags } : {}) }, opened, op));
   }
 
   #openKeyless<V, M>(op: string, ref: KeylessMapRef, value: Codec<V> | undefined, options: OpenMapOptions | undefined,

@@ -49,6 +49,12 @@ export { BpfQueueMap, type DrainOptions, type PushOptions, type QueueMapSpec } f
 export {
   BpfBloomFilter, bloomHashFunctions, DEFAULT_BLOOM_HASH_FUNCTIONS, MAX_BLOOM_HASH_FUNCTIONS, type BloomFilterSpec,
 } from "./bloom-filter.js";
+// Ring buffers: records from programs, read through the map's pages.
+export { BpfRingBuf, type RingBufSpec } from "./ringbuf.js";
+export {
+  BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
+  type RingBufWaitOptions,
+} from "./ringbuf-reader.js";
 export { sameMapExtra } from "./map-compat.js";
 export * from "./driver-wrap.js";
 export { assertOptionKeys, optionKeys } from "./option-keys.js";

@@ -10,7 +10,7 @@ import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import type { Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
-  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isPerCpuMapType,
+  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, isPerCpuMapType,
   keylessMapTypeName, mapTypeName,
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
@@ -78,6 +78,8 @@ export interface KeylessKind {
    * one does not compare, so the pin's may differ from the spec's).
    */
   readonly readsMapExtra?: boolean;
+  /** A map with no values either (a ring buffer: value_size 0); its spec's value is a 0-byte codec. */
+  readonly valueless?: boolean;
 }
 
 /** A map type as errors say it: `queue`, `stack`, `bloom filter`, else the seed's name (`Hash`). */
@@ -89,6 +91,7 @@ export function mapKindName(t: number): string {
 export function keylessClassFor(t: number): { name: string; make: string; open: string } | undefined {
   if (t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK) return { name: "BpfQueueMap", make: "bpf.newQueueMap", open: "bpf.openQueueMap" };
   if (t === BPF_MAP_TYPE_BLOOM_FILTER) return { name: "BpfBloomFilter", make: "bpf.newBloomFilter", open: "bpf.openBloomFilter" };
+  if (t === BPF_MAP_TYPE_RINGBUF) return { name: "BpfRingBuf", make: "bpf.newRingBuf", open: "bpf.openRingBuf" };
   return undefined;
 }
 
@@ -149,7 +152,7 @@ export abstract class KeylessMap<V> {
       throw new TypeError(`${where}: value must be a Codec (size, encode, decode)`);
     }
     // The kernel's EINVAL, said before any syscall: a keyless map holds values, not nothing.
-    if (value.size === 0) throw new RangeError(`${where}: the value codec is 0 bytes; ${kind.what} holds values of at least 1 byte`);
+    if (value.size === 0 && kind.valueless !== true) throw new RangeError(`${where}: the value codec is 0 bytes; ${kind.what} holds values of at least 1 byte`);
     if (!isUint(spec.maxEntries) || spec.maxEntries === 0) {
       throw new RangeError(`${where}: maxEntries must be a u32 of at least 1, got ${String(spec.maxEntries)}`);
     }
@@ -437,6 +440,16 @@ export abstract class KeylessMap<V> {
   }
 
   // ---- for the element methods of the subclasses
+
+  /** The driver the map's calls go through. */
+  protected get driver(): Driver {
+    return this.#driver;
+  }
+
+  /** The fd's access mode (0 read-write, BPF_F_RDONLY, BPF_F_WRONLY), which explains a refusal. */
+  protected get fdMode(): AccessFlags {
+    return this.#fdMode;
+  }
 
   /**
    * map_extra of the map this object opened or created last (for a kind that reads it, and for

@@ -173,7 +173,7 @@ eachDriver("BpfQueueMap", (get) => {
     const before = openFdsOf(env.driver);
     for (const [type, word, make] of [[BPF_MAP_TYPE_QUEUE, "queue", "bpf.newQueueMap (a BpfQueueMap)"],
       [BPF_MAP_TYPE_STACK, "stack", "bpf.newQueueMap (a BpfQueueMap)"], [BPF_MAP_TYPE_BLOOM_FILTER, "bloom filter", "bpf.newBloomFilter (a BpfBloomFilter)"],
-      [BPF_MAP_TYPE_RINGBUF, "ring buffer", undefined]] as const) {
+      [BPF_MAP_TYPE_RINGBUF, "ring buffer", "bpf.newRingBuf (a BpfRingBuf)"]] as const) {
       const e = thrown(() => env.bpf.newMap({ name: "cilium_q", type, key: u32, value: u32, maxEntries: 4 }));
       expect(e).toBeInstanceOf(TypeError);
       expect(e.message).toBe(`newMap cilium_q: a ${word} map has no keys, and a BpfMap needs them` +

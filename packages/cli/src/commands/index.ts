@@ -10,6 +10,7 @@ import {
   mapDeleteCommand, mapFreezeCommand, mapLookupCommand, mapNextCommand, mapPinCommand, mapShowCommand, mapUpdateCommand,
 } from "./map-elem.js";
 import { mapDequeueCommand, mapEnqueueCommand, mapPeekCommand, mapPopCommand, mapPushCommand } from "./map-queue.js";
+import { mapConsumeCommand } from "./map-consume.js";
 import { probeCommand } from "./probe.js";
 import { progsCommand } from "./progs.js";
 
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   mapPushCommand,
   mapPopCommand,
   mapPeekCommand,
+  mapConsumeCommand,
   mapEnqueueCommand,
   mapDequeueCommand,
   mapCreateCommand,

@@ -1,0 +1,76 @@
+// `bpfkit map consume`: takes the records programs wrote into a ring buffer (BPF_MAP_TYPE_RINGBUF)
+// and prints them, through core's RingBufReader: the map's pages are mapped and read, since the
+// kernel answers no element call on a ring buffer. Taking is consuming: a record printed here
+// is gone for the program's own reader, so this is for a ring nothing else reads, or for a look
+// while the agent that reads it is stopped.
+import { BPF_MAP_TYPE_RINGBUF, createBpf, type Logger } from "@bpfkit/core";
+import { CliError, ExitCode, usageError } from "../cli-error.js";
+import { str, type Command } from "../command.js";
+import { hex, hexCompact } from "../format.js";
+import { mapTypeKernelName } from "../names.js";
+import { nothingAfterMap, withMap } from "./map-elem.js";
+
+const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A whole number ≥ `min` from `--name`'s text, or a usage error. */
+function wholeOption(text: string | undefined, name: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) {
+    throw usageError(`--${name} ${text}: expected a whole number of at least ${min}`);
+  }
+  return Number(text);
+}
+
+export const mapConsumeCommand: Command = {
+  name: "map consume",
+  summary: "take the records programs wrote into a ring buffer, and print them",
+  usage: "map consume MAP [--count N] [--wait MS]",
+  details: "MAP is a ring buffer (BPF_MAP_TYPE_RINGBUF): a pinned path, a name under the map root, or `id N`.\n" +
+    "Prints each record that is ready, oldest first, as hex bytes (`--json`: a list of { size, bytes }), and\n" +
+    "gives its room back to the programs: a record taken here is gone for any other reader of the ring.\n" +
+    "--count stops after N records; --wait waits up to MS milliseconds for the first one when none is ready.\n" +
+    "Exit code 4 when no record was taken. A record a program has reserved and not yet submitted holds\n" +
+    "up those behind it, as for any reader.",
+  options: {
+    count: { type: "string", arg: "N", help: "take at most N records (default: every record that is ready)" },
+    wait: { type: "string", arg: "MS", help: "when none is ready, wait up to MS milliseconds for one" },
+  },
+  examples: ["bpfkit map consume /sys/fs/bpf/tc/globals/rb_events", "bpfkit map consume rb_events --count 1 --wait 5000 --json"],
+  async run(ctx, args, opts) {
+    const count = wholeOption(str(opts, "count"), "count", 1) ?? Number.POSITIVE_INFINITY;
+    const wait = wholeOption(str(opts, "wait"), "wait", 0);
+    // withMap closes the fd when its callback returns; the reader's mappings hold the map after.
+    const reader = await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
+      if (m.info.type !== BPF_MAP_TYPE_RINGBUF) {
+        throw new CliError(`consume ${m.label}: a ${mapTypeKernelName(m.info.type)} map has no records to consume: only a ring buffer has`,
+          ExitCode.failure, m.info.keySize === 0 ? "`bpfkit map pop` takes a queue's or stack's values" : "`bpfkit map dump` reads a map's entries");
+      }
+      // The ring object takes over an fd of its own (a dup, else one by id) and is closed at once.
+      const bpf = createBpf({ driver: d, logger: quietLogger });
+      const fd = d.dup !== undefined ? d.dup(m.fd) : -1;
+      const rb = fd >= 0 ? bpf.openRingBuf({ fd }) : bpf.openRingBuf({ id: m.info.id });
+      try {
+        return rb.reader();
+      } finally {
+        rb.close();
+      }
+    });
+    const records: Uint8Array[] = [];
+    try {
+      reader.drain((s) => records.push(s), { max: count });
+      if (records.length === 0 && wait !== undefined) {
+        const first = await reader.next({ timeoutMs: wait, pollMs: Math.max(1, Math.min(10, wait)) });
+        if (first !== undefined) {
+          records.push(first);
+          if (records.length < count) reader.drain((s) => records.push(s), { max: count - records.length });
+        }
+      }
+    } finally {
+      reader.close();
+    }
+    if (records.length === 0) throw new CliError(`consume ${args.join(" ")}: no record is ready${wait !== undefined ? ` after ${wait} ms` : ""}`, ExitCode.notFound);
+    ctx.emit(() => records.map((r) => `record (${r.length} bytes): ${hex(r)}\n`).join(""),
+      () => records.map((r) => ({ size: r.length, bytes: hexCompact(r) })));
+    return 0;
+  },
+};

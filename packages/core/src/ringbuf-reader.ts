@@ -1,0 +1,288 @@
+// A BPF_MAP_TYPE_RINGBUF read from user space, as libbpf's ring_buffer__consume and cilium/ebpf's
+// ringbuf.Reader read one (kernel/bpf/ringbuf.c): two mappings, the consumer position's page
+// (the only writable one) and the producer position's page followed by the data, which the kernel
+// maps twice in a row so that a record that wraps reads straight on. Records are taken in order;
+// a BUSY one (reserved, not yet submitted) holds up those behind it; a discarded one is skipped;
+// the consumer position is written back after each, which gives its room back to the programs.
+// Every access is a copy through the driver (mmapRead, mmapWrite), never a view of the pages.
+import { BpfError } from "./errors.js";
+import { Errno, errnoText } from "./errno.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
+import type { Driver } from "./driver.js";
+import { assertOptionKeys } from "./option-keys.js";
+
+/** A record's header: `len` (with the two bits below) then `pg_off`, 8 bytes before its sample. */
+export const BPF_RINGBUF_HDR_SZ = 8;
+/** In a header's `len`: the record is reserved and not yet submitted or discarded. */
+export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
+/** In a header's `len`: the record was discarded; a reader skips it. */
+export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
+
+/**
+ * The page size the ring's layout is in: the consumer page, the producer page, then the data.
+ * x86-64's and most arm64 kernels'; a 16 or 64 KiB-page kernel is not supported yet.
+ */
+export const RINGBUF_PAGE_SIZE = 4096;
+
+/** Options of `RingBufReader.next` and its async iteration. */
+export interface RingBufWaitOptions {
+  /** Give up after this many ms and resolve undefined. Default: wait until a record comes or the reader is closed. */
+  timeoutMs?: number;
+  /**
+   * How often to look for a record while none is there, in ms (default 10). bpfkit has no epoll
+   * wait on the map's fd yet, so waiting is polling: a smaller interval answers sooner and wakes
+   * the process more often.
+   */
+  pollMs?: number;
+  /** Stops the wait: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** What `BpfRingBuf.reader()` hands a RingBufReader: the two mappings and the map's name. */
+export interface RingBufReaderInit {
+  /** The driver that made the mappings. */
+  driver: Driver;
+  /** `mapMmap`'s handle for the consumer position's page (offset 0, one page, writable). */
+  consumer: number;
+  /** `mapMmap`'s handle for the producer position's page and the data twice (from one page on). */
+  data: number;
+  /** The data's size in bytes: the map's max_entries, a power of 2. */
+  size: number;
+  /** The map's name, for errors. */
+  name: string;
+  /** The map's pin path ("" for none), for errors. */
+  path: string;
+}
+
+const WAIT_OPTION_KEYS = ["timeoutMs", "pollMs", "signal"] as const;
+const DEFAULT_POLL_MS = 10;
+
+/** A reader lost without close() is unmapped when collected: nothing else can reach its mappings. */
+const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; data: number }>(({ driver, consumer, data }) => {
+  driver.munmap!(consumer);
+  driver.munmap!(data);
+});
+
+/**
+ * Reads the records programs write into a ring buffer (from `BpfRingBuf.reader()`). `read()`
+ * takes the next record's sample (a copy) or says there is none yet; `drain()` takes all that are
+ * ready; `next()` and `for await` wait for them. A ring buffer has one consumer: two readers (in
+ * this process or another) take records from each other. The reader holds the map as an fd does,
+ * until `close()`.
+ */
+export class RingBufReader implements Disposable {
+  /** The data's size in bytes (max_entries). */
+  readonly size: number;
+  readonly #driver: Driver;
+  readonly #mask: bigint;
+  readonly #name: string;
+  readonly #path: string;
+  readonly #pos = new Uint8Array(8);
+  readonly #posView = new DataView(this.#pos.buffer);
+  #consumer: number;
+  #data: number;
+
+  /** Made by `BpfRingBuf.reader()`, which maps the pages first. */
+  constructor(init: RingBufReaderInit) {
+    this.#driver = init.driver;
+    this.#consumer = init.consumer;
+    this.#data = init.data;
+    this.size = init.size;
+    this.#mask = BigInt(init.size - 1);
+    this.#name = init.name;
+    this.#path = init.path;
+    unmapLost.register(this, { driver: init.driver, consumer: init.consumer, data: init.data }, this);
+  }
+
+  /** False once closed. */
+  isOpen(): boolean {
+    return this.#consumer >= 0;
+  }
+
+  /**
+   * Bytes between the consumer and the producer position: records ready, records still BUSY and
+   * discarded ones, with their headers (the kernel's BPF_RB_AVAIL_DATA).
+   */
+  available(): number {
+    const op = "available";
+    this.#live(op);
+    return this.#avail(op, this.#readPos(op, this.#consumer), this.#readPos(op, this.#data));
+  }
+
+  /**
+   * The next record's sample, a copy the caller keeps, and the record's room given back to the
+   * programs; undefined when there is none yet (the ring is empty, or its next record is still
+   * being written: BUSY). Discarded records are passed over.
+   */
+  read(): Uint8Array | undefined {
+    let out: Uint8Array | undefined;
+    this.#consume("read", 1, (s) => { out = s; });
+    return out;
+  }
+
+  /**
+   * Calls `onSample` with each record that is ready, in order (at most `max`), and returns how many
+   * it took. A record's room goes back to the programs before its callback runs: a callback that
+   * throws has had its record, and the error comes out of drain.
+   */
+  drain(onSample: (sample: Uint8Array) => void, options?: { max?: number }): number {
+    const op = "drain";
+    if (typeof onSample !== "function") throw new TypeError(`${op} ${this.#name}: onSample must be a function`);
+    let max = Number.POSITIVE_INFINITY;
+    if (options !== undefined) {
+      if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.#name}: options must be { max? }`);
+      assertOptionKeys(options, ["max"], `${op} ${this.#name}`, "options");
+      if (options.max !== undefined) {
+        if (!Number.isSafeInteger(options.max) || options.max < 0) throw new RangeError(`${op} ${this.#name}: options.max must be an integer ≥ 0, got ${String(options.max)}`);
+        max = options.max;
+      }
+    }
+    return this.#consume(op, max, onSample);
+  }
+
+  /**
+   * The next record's sample, waiting for it (by polling: see `pollMs`); undefined after
+   * `timeoutMs`, or when the reader is closed meanwhile.
+   */
+  async next(options?: RingBufWaitOptions): Promise<Uint8Array | undefined> {
+    const op = "next";
+    const { timeoutMs, pollMs, signal } = waitOptions(options, `${op} ${this.#name}`);
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (!this.isOpen()) return undefined;
+      const s = this.read();
+      if (s !== undefined) return s;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      await sleep(Math.min(pollMs, left), signal);
+    }
+  }
+
+  /** `for await (const sample of reader)`: every record as it comes, until the reader is closed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    for (;;) {
+      const s = await this.next();
+      if (s === undefined) return;
+      yield s;
+    }
+  }
+
+  /** Unmaps the ring (munmap of both mappings); later calls throw EBADF. Closing twice is a no-op. */
+  close(): void {
+    const c = this.#consumer, d = this.#data;
+    if (c < 0) return;
+    this.#consumer = this.#data = -1;
+    unmapLost.unregister(this);
+    const rc = this.#driver.munmap!(c);
+    this.#check("munmap", this.#driver.munmap!(d), "close");
+    this.#check("munmap", rc, "close");
+  }
+
+  /** `using reader = ring.reader()` unmaps at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Takes up to `max` ready records, calling `deliver` with each sample; how many it took. */
+  #consume(op: string, max: number, deliver: (sample: Uint8Array) => void): number {
+    const d = this.#driver;
+    const consumer = this.#live(op), data = this.#data;
+    let cons = this.#readPos(op, consumer);
+    let avail = this.#avail(op, cons, this.#readPos(op, data));
+    const header = new Uint8Array(BPF_RINGBUF_HDR_SZ);
+    const hv = new DataView(header.buffer);
+    let taken = 0;
+    while (taken < max && avail > 0) {
+      // The data starts one page into the data mapping (after the producer's page).
+      const at = RINGBUF_PAGE_SIZE + Number(cons & this.#mask);
+      this.#check("mmapRead", d.mmapRead!(data, at, header), op);
+      const len = hv.getUint32(0, true);
+      if ((len & BPF_RINGBUF_BUSY_BIT) !== 0) break;
+      const sampleLen = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+      const total = Math.ceil((sampleLen + BPF_RINGBUF_HDR_SZ) / 8) * 8;
+      if (total > avail) throw this.#corrupt(op, `a record of ${sampleLen} bytes at position ${cons} runs past the producer position (${avail} bytes ahead)`);
+      let sample: Uint8Array | undefined;
+      if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
+        sample = new Uint8Array(sampleLen);
+        this.#check("mmapRead", d.mmapRead!(data, at + BPF_RINGBUF_HDR_SZ, sample), op);
+      }
+      cons += BigInt(total);
+      avail -= total;
+      this.#posView.setBigUint64(0, cons, true);
+      this.#check("mmapWrite", d.mmapWrite!(consumer, 0, this.#pos), op);
+      if (sample !== undefined) {
+        taken++;
+        deliver(sample);
+      }
+    }
+    return taken;
+  }
+
+  /** The u64 position at the start of a mapping (the consumer's or the producer's page). */
+  #readPos(op: string, mapping: number): bigint {
+    this.#check("mmapRead", this.#driver.mmapRead!(mapping, 0, this.#pos), op);
+    return this.#posView.getBigUint64(0, true);
+  }
+
+  /** Bytes from `cons` to `prod`, which the kernel keeps at most the data's size apart. */
+  #avail(op: string, cons: bigint, prod: bigint): number {
+    const ahead = prod - cons;
+    if (ahead < 0n || ahead > BigInt(this.size)) {
+      throw this.#corrupt(op, `the producer position ${prod} is ${ahead < 0n ? "behind" : "more than the ring's size ahead of"} the consumer position ${cons}`);
+    }
+    return Number(ahead);
+  }
+
+  /** The positions make no sense: another writer of the consumer page, or not a ring buffer's pages. */
+  #corrupt(op: string, what: string): BpfError {
+    return this.#error(op, Errno.EINVAL, `${what}: the consumer position was written by something else than a reader of this ring`);
+  }
+
+  #live(op: string): number {
+    if (this.#consumer < 0) throw this.#error(op, Errno.EBADF, "the reader is closed: close() was called");
+    return this.#consumer;
+  }
+
+  #check(method: string, r: number, op: string): void {
+    if (r === 0) return;
+    if (!isNegErrno(r)) throw driverContractError(this.#driver, method, r, "0");
+    throw this.#error(op, -r);
+  }
+
+  #error(op: string, errno: number, why?: string): BpfError {
+    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
+      message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
+  }
+}
+
+/** `options` of next(), checked, with the defaults filled in. */
+function waitOptions(options: RingBufWaitOptions | undefined, where: string): { timeoutMs?: number; pollMs: number; signal?: AbortSignal } {
+  if (options === undefined) return { pollMs: DEFAULT_POLL_MS };
+  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { timeoutMs?, pollMs?, signal? }`);
+  assertOptionKeys(options, WAIT_OPTION_KEYS, where, "options");
+  const { timeoutMs, pollMs = DEFAULT_POLL_MS, signal } = options;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs >= 0))) {
+    throw new RangeError(`${where}: options.timeoutMs must be a number ≥ 0, got ${String(timeoutMs)}`);
+  }
+  if (typeof pollMs !== "number" || !(pollMs > 0) || !Number.isFinite(pollMs)) {
+    throw new RangeError(`${where}: options.pollMs must be a number > 0, got ${String(pollMs)}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${where}: options.signal must be an AbortSignal`);
+  return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), pollMs, ...(signal !== undefined ? { signal } : {}) };
+}
+
+/** A timer of `ms`, cut short (rejecting) by `signal`. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

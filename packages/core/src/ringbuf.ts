@@ -1,0 +1,117 @@
+// BPF_MAP_TYPE_RINGBUF (kernel/bpf/ringbuf.c): programs write records into it with
+// bpf_ringbuf_output or reserve/submit, and user space reads them through its pages (mmap): no
+// element syscall answers on it. BpfRingBuf is its lifecycle (a KeylessMap: pinned, opened,
+// checked, re-created as the others are) and `reader()` maps it for RingBufReader.
+import type { Bpf } from "./bpf.js";
+import type { Codec } from "./codec.js";
+import { BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_RINGBUF } from "./constants.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
+import { Errno } from "./errno.js";
+import { BpfError } from "./errors.js";
+import { mapFdInfoIfReadable } from "./fdinfo.js";
+import { KeylessMap, type KeylessKind, type KeylessOpened } from "./keyless-map.js";
+import { assertOptionKeys, optionKeys } from "./option-keys.js";
+import { RINGBUF_PAGE_SIZE, RingBufReader } from "./ringbuf-reader.js";
+
+/** `bpf.newRingBuf`'s spec. */
+export interface RingBufSpec {
+  /** The pin's base name under the map directory, as MapSpec.name (no `/`, NUL, `.` or `..`). */
+  name: string;
+  /** The data's size in bytes (`max_entries`): a power of 2 and a multiple of the page size (4096 here). */
+  maxEntries: number;
+  /** Creation flags (`BPF_F_*`): the kernel takes only BPF_F_NUMA_NODE. */
+  flags?: number;
+  /** The map's name in the kernel (bpftool's), at most 15 bytes of A-Z a-z 0-9 _ . , as MapSpec.kernelName. */
+  kernelName?: string;
+}
+
+/** The map type a BpfRingBuf handles. */
+export const RINGBUF_KIND: KeylessKind = { types: [BPF_MAP_TYPE_RINGBUF], what: "a ring buffer", valueless: true };
+
+const RINGBUF_SPEC_KEYS = optionKeys<RingBufSpec>({ name: true, maxEntries: true, flags: true, kernelName: true });
+
+/** A ring buffer has no values: what KeylessMap keeps as its value codec. */
+const NO_VALUE: Codec<never> = {
+  size: 0,
+  encode: () => { throw new TypeError("a ring buffer has no values"); },
+  decode: () => { throw new TypeError("a ring buffer has no values"); },
+};
+
+/**
+ * A BPF ring buffer: programs write records into it (bpf_ringbuf_output, bpf_ringbuf_reserve and
+ * submit), `reader()` reads them (cilium/ebpf's `ringbuf.NewReader`, libbpf's
+ * `ring_buffer__new`). Made by `bpf.newRingBuf` (opened lazily, pinned under the map directory
+ * as the other maps) or opened by `bpf.openRingBuf`. No element call works on it: the kernel
+ * answers them all with ENOTSUPP or EINVAL.
+ */
+export class BpfRingBuf extends KeylessMap<never> {
+  /**
+   * Makes the object from a spec without touching the kernel (as `bpf.newRingBuf`); open it with
+   * `openOrCreate()`. `opened` is for `bpf.openRingBuf`: an fd already open.
+   */
+  constructor(bpf: Bpf, spec: RingBufSpec, opened?: KeylessOpened, op = "newRingBuf") {
+    if (spec !== null && typeof spec === "object") {
+      const where = `${op} ${String(spec.name)}`;
+      assertOptionKeys(spec, RINGBUF_SPEC_KEYS, where, "spec");
+      const n = spec.maxEntries;
+      // ringbuf_map_alloc's EINVAL, said before any syscall with the rule it broke.
+      if (opened === undefined && typeof n === "number" && Number.isInteger(n) && n > 0 &&
+        ((n & (n - 1)) !== 0 || n % RINGBUF_PAGE_SIZE !== 0)) {
+        throw new RangeError(`${where}: maxEntries is the ring's size in bytes, a power of 2 and a multiple of the page size (${RINGBUF_PAGE_SIZE}), got ${n}`);
+      }
+    }
+    super(bpf, spec === null || typeof spec !== "object" ? spec : { ...spec, value: NO_VALUE, type: BPF_MAP_TYPE_RINGBUF },
+      RINGBUF_KIND, op, undefined, opened);
+  }
+
+  /**
+   * Maps the ring and returns its reader: the consumer position's page writable, the producer's
+   * page and the data read-only (the kernel refuses the rest writable). The reader holds the map
+   * as an fd does, until its `close()`. Refused: a driver without mmap (EOPNOTSUPP), a map opened
+   * read-only or write-only (the kernel maps a map only through an fd that reads and writes).
+   */
+  reader(): RingBufReader {
+    const op = "reader";
+    const fd = this.fdFor(op);
+    const d = this.driver;
+    if (typeof d.mapMmap !== "function") {
+      throw new BpfError({ errno: Errno.EOPNOTSUPP, op, map: this.name(), path: this.path() || undefined,
+        message: `${op} ${this.name()}: driver ${JSON.stringify(d.kind)} cannot map memory (it has no mapMmap, an optional Driver method)` });
+    }
+    const size = this.maxEntries;
+    const consumer = this.#map(op, fd, RINGBUF_PAGE_SIZE, true, 0);
+    let data: number;
+    try {
+      data = this.#map(op, fd, RINGBUF_PAGE_SIZE + 2 * size, false, RINGBUF_PAGE_SIZE);
+    } catch (e) {
+      d.munmap!(consumer);
+      throw e;
+    }
+    return new RingBufReader({ driver: d, consumer, data, size, name: this.name(), path: this.path() });
+  }
+
+  /** One mapping of the ring, or the kernel's refusal explained. */
+  #map(op: string, fd: number, length: number, writable: boolean, offset: number): number {
+    const d = this.driver;
+    const h = d.mapMmap!(fd, length, writable, offset);
+    if (h >= 0 && Number.isInteger(h)) return h;
+    if (!isNegErrno(h)) throw driverContractError(d, "mapMmap", h, "a mapping handle >= 0");
+    throw this.opError(op, -h, this.#refusal(fd, -h));
+  }
+
+  /** Why the kernel would not map the ring for a reader, where it can be told. */
+  #refusal(fd: number, errno: number): string | undefined {
+    const mode = this.fdMode;
+    // A reader writes the consumer position, and the kernel maps a map only through an fd that
+    // reads and writes (a read-only fd maps nothing, not even read-only: see map-memory.ts).
+    if (mode === BPF_F_RDONLY || mode === BPF_F_WRONLY) {
+      return `the ring buffer was opened ${mode === BPF_F_RDONLY ? "read-only (BPF_F_RDONLY)" : "write-only (BPF_F_WRONLY)"}: ` +
+        "a reader maps its pages, which the kernel allows only through an fd that reads and writes; open it read-write";
+    }
+    if (errno === Errno.EPERM && mapFdInfoIfReadable(this.driver, fd)?.frozen === true) {
+      return "the ring buffer is frozen (BPF_MAP_FREEZE): the kernel maps no page of a frozen map writable, " +
+        "and a reader must write the consumer position";
+    }
+    return undefined;
+  }
+}
