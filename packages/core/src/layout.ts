@@ -95,6 +95,17 @@ export const PROG_ATTACH_ATTR = layout("prog_attach", 20, [
   ["attach_flags", 12, "u32"], ["replace_bpf_fd", 16, "u32"],
 ]);
 
+/**
+ * The BPF_PROG_TEST_RUN part of `union bpf_attr` (`attr.test`), through `batch_size`, its last
+ * field on 6.18. `retval`, `duration`, `data_size_out` and `ctx_size_out` are written back.
+ */
+export const PROG_TEST_RUN_ATTR = layout("test", 76, [
+  ["prog_fd", 0, "u32"], ["retval", 4, "u32"], ["data_size_in", 8, "u32"], ["data_size_out", 12, "u32"],
+  ["data_in", 16, "ptr"], ["data_out", 24, "ptr"], ["repeat", 32, "u32"], ["duration", 36, "u32"],
+  ["ctx_size_in", 40, "u32"], ["ctx_size_out", 44, "u32"], ["ctx_in", 48, "ptr"], ["ctx_out", 56, "ptr"],
+  ["flags", 64, "u32"], ["cpu", 68, "u32"], ["batch_size", 72, "u32"],
+]);
+
 // ---- info structs ----
 
 /** The kernel's `struct bpf_map_info`, which OBJ_GET_INFO_BY_FD fills for a map. */

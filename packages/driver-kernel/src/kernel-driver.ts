@@ -6,8 +6,9 @@ import { readlinkSync } from "node:fs";
 import {
   assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, optU64Bigint, realByteLength,
   BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
-  PROG_ATTACH_ATTR, PROG_LOAD_ATTR,
+  PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
+  type ProgTestRunAttr, type ProgTestRunResult,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
@@ -24,6 +25,7 @@ const I = ID_ATTR.off;
 const N = INFO_ATTR.off;
 const P = PROG_LOAD_ATTR.off;
 const A = PROG_ATTACH_ATTR.off;
+const T = PROG_TEST_RUN_ATTR.off;
 const MI = BPF_MAP_INFO.off;
 const PI = BPF_PROG_INFO.off;
 /** bpf_prog_info's bytes through map_ids, the pointer the kernel writes the ids through. */
@@ -62,7 +64,8 @@ const OP = {
   deleteBatch: "BPF_MAP_DELETE_BATCH", create: "BPF_MAP_CREATE", pin: "BPF_OBJ_PIN", get: "BPF_OBJ_GET",
   mapNextId: "BPF_MAP_GET_NEXT_ID", progNextId: "BPF_PROG_GET_NEXT_ID",
   mapFdById: "BPF_MAP_GET_FD_BY_ID", progFdById: "BPF_PROG_GET_FD_BY_ID",
-  info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH", close: "close",
+  info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH",
+  testRun: "BPF_PROG_TEST_RUN", close: "close",
   dup: "fcntl(F_DUPFD_CLOEXEC)",
 } as const;
 
@@ -105,6 +108,13 @@ function copyIn(dst: Uint8Array, at: number, src: Uint8Array, n: number): void {
 function copyOut(dst: Uint8Array, src: Uint8Array, at: number, n: number): void {
   if (n <= SMALL_COPY) for (let i = 0; i < n; i++) dst[i] = src[at + i]!;
   else dst.set(src.subarray(at, at + n));
+}
+
+/** An optional test-run buffer: null when absent (undefined or null), else it must be a Uint8Array. */
+function testBuffer(b: unknown, what: string, op: string): Uint8Array | null {
+  if (b === undefined || b === null) return null;
+  assertBytes(b, what, op);
+  return b;
 }
 
 /**
@@ -796,6 +806,64 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(A.attach_type, type, true);
     dv.setUint32(A.attach_flags, f, true);
     return this.bpf(BpfCmd.PROG_ATTACH, PROG_ATTACH_ATTR.size);
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN. Each buffer is staged in the scratch block at its exact length, and each
+   * size field is that length. An absent or empty buffer goes as pointer 0 and size 0: with
+   * data_out set and data_size_out 0, bpf_test_finish copies the whole packet, whatever its size.
+   * The output regions start as the caller's bytes and are copied back whole, so a byte the kernel
+   * did not write (past the packet, or every byte when it wrote none) comes back as it was.
+   */
+  progTestRun(fd: number, attr: ProgTestRunAttr): ProgTestRunResult {
+    const op = OP.testRun;
+    assertFd(fd, op);
+    if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
+    // Each field read once: a getter cannot hand the checks one buffer and the copies another.
+    const dataIn = testBuffer(attr.dataIn, "dataIn", op);
+    const dataOut = testBuffer(attr.dataOut, "dataOut", op);
+    const ctxIn = testBuffer(attr.ctxIn, "ctxIn", op);
+    const ctxOut = testBuffer(attr.ctxOut, "ctxOut", op);
+    const repeat = u32Arg(attr.repeat, "repeat", op);
+    const flags = u32Arg(attr.flags, "flags", op);
+    const cpu = u32Arg(attr.cpu, "cpu", op);
+    const sizes = [dataIn, dataOut, ctxIn, ctxOut].map((b) => (b === null ? 0 : realByteLength(b)));
+    for (const [i, what] of ["dataIn", "dataOut", "ctxIn", "ctxOut"].entries()) {
+      if (sizes[i]! > 0xffff_ffff) throw new RangeError(`${op}: ${what} is ${sizes[i]} bytes, more than a u32 size can say`);
+    }
+    const [inBytes, outBytes, ctxInBytes, ctxOutBytes] = sizes as [number, number, number, number];
+    const inAt = 0, outAt = align8(inBytes), ctxInAt = outAt + align8(outBytes), ctxOutAt = ctxInAt + align8(ctxInBytes);
+    this.ensure(0, 0, ctxOutAt + ctxOutBytes, op);
+    const aux = this.auxOff;
+    if (inBytes > 0) copyIn(this.u8, aux + inAt, dataIn!, inBytes);
+    if (outBytes > 0) copyIn(this.u8, aux + outAt, dataOut!, outBytes);
+    if (ctxInBytes > 0) copyIn(this.u8, aux + ctxInAt, ctxIn!, ctxInBytes);
+    if (ctxOutBytes > 0) copyIn(this.u8, aux + ctxOutAt, ctxOut!, ctxOutBytes);
+    const dv = this.attr(PROG_TEST_RUN_ATTR.size);
+    dv.setUint32(T.prog_fd, fd >>> 0, true);
+    dv.setUint32(T.data_size_in, inBytes, true);
+    dv.setUint32(T.data_size_out, outBytes, true);
+    this.setPtr(T.data_in, inBytes > 0 ? aux + inAt : NULL);
+    this.setPtr(T.data_out, outBytes > 0 ? aux + outAt : NULL);
+    dv.setUint32(T.repeat, repeat, true);
+    dv.setUint32(T.ctx_size_in, ctxInBytes, true);
+    dv.setUint32(T.ctx_size_out, ctxOutBytes, true);
+    this.setPtr(T.ctx_in, ctxInBytes > 0 ? aux + ctxInAt : NULL);
+    this.setPtr(T.ctx_out, ctxOutBytes > 0 ? aux + ctxOutAt : NULL);
+    dv.setUint32(T.flags, flags, true);
+    dv.setUint32(T.cpu, cpu, true);
+    const r = this.bpf(BpfCmd.PROG_TEST_RUN, PROG_TEST_RUN_ATTR.size);
+    const result: ProgTestRunResult = {
+      errno: r < 0 ? -r : 0,
+      retval: dv.getUint32(T.retval, true),
+      duration: dv.getUint32(T.duration, true),
+      dataSizeOut: dv.getUint32(T.data_size_out, true),
+      ctxSizeOut: dv.getUint32(T.ctx_size_out, true),
+    };
+    if (outBytes > 0) dataOut!.set(this.u8.subarray(aux + outAt, aux + outAt + outBytes));
+    if (ctxOutBytes > 0) ctxOut!.set(this.u8.subarray(aux + ctxOutAt, aux + ctxOutAt + ctxOutBytes));
+    this.trimAux();
+    return result;
   }
 
   /** /proc/self/fdinfo/<fd>: frozen, memlock and a PROG_ARRAY's owner (map-fdinfo.ts). */

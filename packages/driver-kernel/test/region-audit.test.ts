@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import {
   BATCH_ATTR, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_PROG_INFO, BpfCmd, countCpuList, decodeMapInfo,
-  ELEM_ATTR, Errno, INFO_ATTR, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, OBJ_ATTR, PROG_LOAD_ATTR, ProgType,
+  ELEM_ATTR, Errno, INFO_ATTR, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, OBJ_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR, ProgType,
   type Driver,
 } from "@bpfkit/core";
 import { createKernelDriver, type KernelDriver } from "@bpfkit/driver-kernel";
@@ -137,6 +137,17 @@ function auditedDriver(oracle: Driver): Audit {
           const lic = ptr(P.license) - blk.base;
           room("license", ptr(P.license), blk.u8.indexOf(0, lic) - lic + 1);
           room("log_buf", ptr(P.log_buf), dv.getUint32(P.log_size, true));
+          break;
+        }
+        case BpfCmd.PROG_TEST_RUN: {
+          const T = PROG_TEST_RUN_ATTR.off;
+          for (const [what, p, size] of [["data_in", T.data_in, T.data_size_in], ["data_out", T.data_out, T.data_size_out],
+            ["ctx_in", T.ctx_in, T.ctx_size_in], ["ctx_out", T.ctx_out, T.ctx_size_out]] as const) {
+            const bytes = dv.getUint32(size, true);
+            room(what, ptr(p), bytes);
+            // bpf_test_finish copies the whole packet through a data_out whose size is 0.
+            if (ptr(p) !== 0 && bytes === 0) problems.push(`cmd ${cmd}: ${what} is set with size 0`);
+          }
           break;
         }
       }
@@ -284,6 +295,32 @@ describeKernel("kernel driver: every pointer has room for what the kernel uses t
       expect([...a.problems, ...p.problems]).toEqual([]);
       expect(a.seen.get(BpfCmd.PROG_LOAD)).toBe(4);
       expect(p.seen.get(BpfCmd.OBJ_GET)).toBe(2);
+    });
+  });
+
+  it("a test run's four buffers, each the first call of a fresh driver, and none set with size 0", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      const fd = keep(d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL" }));
+      const problems: string[] = [];
+      let runs = 0;
+      const first = (attr: Parameters<NonNullable<Driver["progTestRun"]>>[1]) => {
+        const a = auditedDriver(d);
+        const r = a.d.progTestRun(fd, attr);
+        problems.push(...a.problems);
+        runs += a.seen.get(BpfCmd.PROG_TEST_RUN) ?? 0;
+        return r.errno;
+      };
+      // 4096 bytes fill the first aux region exactly; 4097 and 3000 (+ 1100 more) go past it.
+      expect(first({ dataIn: pattern(14, 1) })).toBe(0);
+      expect(first({ dataIn: pattern(14, 1), dataOut: new Uint8Array(0) })).toBe(0);
+      expect(first({ dataIn: pattern(14, 1), dataOut: new Uint8Array(4) })).toBe(Errno.ENOSPC);
+      expect(first({ dataIn: pattern(3000, 1), dataOut: new Uint8Array(3000), ctxIn: new Uint8Array(0), ctxOut: new Uint8Array(192) })).toBe(0);
+      expect(first({ dataIn: pattern(14, 1), dataOut: new Uint8Array(4096 - 16 - 192), ctxIn: new Uint8Array(8), ctxOut: new Uint8Array(192) })).toBe(0);
+      expect(first({ dataIn: pattern(14, 1), ctxOut: new Uint8Array(0) })).toBe(0);
+      expect(first({ dataIn: new Uint8Array(0), dataOut: new Uint8Array(5000) })).toBe(Errno.EINVAL);
+      expect(problems).toEqual([]);
+      expect(runs).toBe(7);
     });
   });
 });
