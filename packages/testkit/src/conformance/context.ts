@@ -6,6 +6,7 @@ import {
   decodeMapInfo, Errno, errnoOf, MAP_INFO_SIZE, userValueSize, type BpfMapInfo, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import { mountPrivateBpffs, mountsBelow, unmountBelow } from "../bpffs.js";
+import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
 import { CaseSkipped, fail, show } from "./assert.js";
 import { hex } from "./models/htab.js";
 import type { ConformanceOptions } from "./types.js";
@@ -54,6 +55,8 @@ export class CaseContext {
   /** Mapping handles from mmap(), unmapped after the case before its fds are closed. */
   private readonly mappings = new Set<number>();
   private mount: { path: string; dispose(): void } | undefined;
+  /** The case's ring buffer producer, once asked for; closed after the case. */
+  private producer: RingbufProducer | undefined;
   /** The case's bpffs, once asked for. */
   private fs: string | undefined;
   private mountsBefore = new Set<number>();
@@ -103,6 +106,22 @@ export class CaseContext {
     const h = offset === undefined ? d.mapMmap(fd, length, writable) : d.mapMmap(fd, length, writable, offset);
     if (typeof h === "number" && h >= 0) this.mappings.add(h);
     return h;
+  }
+
+  /**
+   * Something that writes records into a RINGBUF as a program would (`ringbufProducerFor`: the
+   * kernel's test-run programs, the simulator's datapath), closed after the case. A driver with
+   * none skips the case, saying so.
+   */
+  ringbuf(): RingbufProducer {
+    if (this.producer === undefined) {
+      const p = ringbufProducerFor(this.driver);
+      if (p === undefined) {
+        throw new CaseSkipped(`${this.driver.kind} has no ring buffer producer (ringbufProducerFor gives one for a driver with progTestRun, or the simulator)`);
+      }
+      this.producer = p;
+    }
+    return this.producer;
   }
 
   /** munmap of a mapping the case made, failing the case when it does not succeed. */
@@ -260,6 +279,14 @@ export class CaseContext {
       }
     }
     this.mappings.clear();
+    if (this.producer !== undefined) {
+      try {
+        this.producer.close();
+      } catch (e) {
+        problems.push(`ring buffer producer close: ${(e as Error).message}`);
+      }
+      this.producer = undefined;
+    }
     for (const fd of this.fds) {
       try {
         this.driver.close(fd);

@@ -18,13 +18,14 @@ import { queueStackCases } from "./queue-stack.js";
 import { bloomCases } from "./bloom.js";
 import { progAttachCases } from "./prog-attach.js";
 import { renameCases } from "./rename.js";
+import { ringbufCases } from "./ringbuf.js";
 import { progInfoCases, progLoadCases, progRewriteCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
 /** Every case of the conformance suite, in spec order: what `runConformance` selects from and runs. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
-  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
+  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 
