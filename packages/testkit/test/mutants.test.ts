@@ -7,10 +7,15 @@ import type { Driver } from "@bpfkit/core";
 import { formatReport, mutants, onCpu0, runConformance } from "../src/conformance/index.js";
 import { kernelUnderTest, simUnderTest } from "../src/drivers.js";
 
-function mutantTests(title: string, make: () => Driver, pinCpu?: <T>(fn: () => T) => T): void {
+function mutantTests(title: string, make: () => Driver, pinCpu?: <T>(fn: () => T) => T, noRingbuf = false): void {
   describe(title, () => {
     for (const m of mutants) {
       it(`caught: ${m.name}`, (t) => {
+        // Until the simulator has BPF_MAP_TYPE_RINGBUF (helper hsrb): drop this then.
+        if (noRingbuf && m.caughtBy.every((c) => c.startsWith("ringbuf.c "))) {
+          t.skip("the simulator has no RINGBUF yet");
+          return;
+        }
         const lacks = (m.needs ?? []).filter((n) => typeof make()[n] !== "function");
         if (lacks.length > 0) {
           t.skip(`the driver has no ${lacks.join(", ")}: the cases that catch it skip`);
@@ -35,7 +40,7 @@ it("there are at least 10 mutants, each with cases that should catch it", () => 
 });
 
 const sim = simUnderTest();
-mutantTests("conformance mutants around the simulator", () => sim.create());
+mutantTests("conformance mutants around the simulator", () => sim.create(), undefined, true);
 
 const kernel = kernelUnderTest();
 if (kernel.unavailable === undefined) {

@@ -26,7 +26,8 @@ const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EBUSY = 16, EINVAL = 22, EN
 /** f_flags' access mode bits, and the read-write mode. */
 const O_ACCMODE = 3, O_RDWR = 2;
 const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
-const QUEUE = 22, STACK = 23, BLOOM_FILTER = 30, BPF_EXIST = 2;
+const QUEUE = 22, STACK = 23, RINGBUF = 27, BLOOM_FILTER = 30, BPF_EXIST = 2;
+const PAGE = 4096;
 const NO_KEY = new Uint8Array(0);
 const NO_PREALLOC = 1, RDONLY = 8, NOEXIST = 1;
 
@@ -537,9 +538,98 @@ export const mutants: readonly Mutant[] = [
       },
     }),
   },
+  {
+    name: "a RINGBUF's producer page and data map writable (only the consumer page may: EPERM), as read-only pages",
+    caughtBy: ["ringbuf.c ringbuf_map_mmap_kern: only the consumer page maps writable"],
+    needs: MMAP,
+    wrap: (d) => wrapDriver(d, {
+      mapMmap(fd, length, writable, offset = 0) {
+        const h = d.mapMmap!(fd, length, writable, offset);
+        return h === -EPERM && writable && isRing(d, fd) ? d.mapMmap!(fd, length, false, offset) : h;
+      },
+    }),
+  },
+  {
+    name: "a RINGBUF maps its data once (2 pages + size), not twice, so a range into the second copy is EINVAL",
+    caughtBy: ["ringbuf.c ringbuf_map_mmap_kern: read-only maps any range", "ringbuf.c data pages mapped twice"],
+    needs: MMAP,
+    wrap: (d) => wrapDriver(d, {
+      mapMmap(fd, length, writable, offset = 0) {
+        const i = infoOf(d, fd);
+        if (i?.type === RINGBUF && length > 0 && offset % PAGE === 0 && offset + length > 2 * PAGE + i.maxEntries) return -EINVAL;
+        return d.mapMmap!(fd, length, writable, offset);
+      },
+    }),
+  },
+  {
+    name: "a RINGBUF's second copy of the data reads as zeros (the pages are not mapped twice), so a wrapped record reads wrong",
+    caughtBy: ["ringbuf.c data pages mapped twice"],
+    needs: MMAP,
+    wrap: (d) => ringMappings(d, (rings) => ({
+      mmapRead(h, offset, dst) {
+        const r = d.mmapRead!(h, offset, dst);
+        const ring = rings.get(h);
+        if (r !== 0 || ring === undefined) return r;
+        const second = 2 * PAGE + ring.size - ring.offset;
+        for (let i = Math.max(0, second - offset); i < dst.length; i++) dst[i] = 0;
+        return r;
+      },
+    })),
+  },
+  {
+    name: "a consumer position written through a RINGBUF's mapping never reaches the producer (a private copy), so a full ring stays full",
+    caughtBy: ["ringbuf.c __bpf_ringbuf_reserve reads the consumer position", "ringbuf.c __bpf_ringbuf_reserve: EAGAIN exactly"],
+    needs: [...MMAP, "progTestRun"],
+    wrap: (d) => ringMappings(d, (rings) => ({
+      mmapWrite: (h, offset, src) => (rings.has(h) ? 0 : d.mmapWrite!(h, offset, src)),
+    })),
+  },
+  {
+    name: "a RINGBUF's element syscalls answer EINVAL (as for a bad key) rather than the ops' ENOTSUPP",
+    caughtBy: ["ringbuf.c ops: every element syscall is ENOTSUPP"],
+    wrap: (d) => wrapDriver(d, {
+      mapLookupElem: (fd, k, v) => (isRing(d, fd) ? -EINVAL : d.mapLookupElem(fd, k, v)),
+      mapGetNextKey: (fd, k, n) => (isRing(d, fd) ? -EINVAL : d.mapGetNextKey(fd, k, n)),
+    }),
+  },
+  {
+    name: "a RINGBUF's max_entries needs only be whole pages, not a power of 2 (rounded up to one)",
+    caughtBy: ["ringbuf.c ringbuf_map_alloc"],
+    wrap: (d) => wrapDriver(d, {
+      mapCreate(attr) {
+        const n = attr.maxEntries;
+        if (attr.mapType !== RINGBUF || n <= 0 || n % PAGE !== 0) return d.mapCreate(attr);
+        return d.mapCreate({ ...attr, maxEntries: 2 ** Math.ceil(Math.log2(n)) });
+      },
+    }),
+  },
 ];
 
-/** The inner driver's dup, or ENOSYS (38) for one without it. */
+/** Whether `fd` is a BPF_MAP_TYPE_RINGBUF's. */
+const isRing = (d: Driver, fd: number) => infoOf(d, fd)?.type === RINGBUF;
+
+/**
+ * A driver whose RINGBUF mappings are tracked by handle, with the ring's size: the ring mutants
+ * below break a rule of those mappings only.
+ */
+function ringMappings(d: Driver, overrides: (rings: Map<number, { size: number; offset: number }>) => Parameters<typeof wrapDriver>[1]): Driver {
+  const rings = new Map<number, { size: number; offset: number }>();
+  const given = overrides(rings);
+  return wrapDriver(d, {
+    ...given,
+    mapMmap(fd, length, writable, offset = 0) {
+      const h = (given.mapMmap ?? d.mapMmap!.bind(d))(fd, length, writable, offset);
+      if (typeof h === "number" && h >= 0) {
+        const i = infoOf(d, fd);
+        if (i?.type === RINGBUF) rings.set(h, { size: i.maxEntries, offset });
+        else rings.delete(h);
+      }
+      return h;
+    },
+  });
+}
+
+/** The inner driver's dup, or ENOSYS (38) for one without it. *//** The inner driver's dup, or ENOSYS (38) for one without it. */
 function dupOrEnosys(d: Driver, fd: number): number {
   return d.dup === undefined ? -38 : d.dup(fd);
 }
