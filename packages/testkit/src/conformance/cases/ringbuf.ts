@@ -133,7 +133,7 @@ export const ringbufCases: ConformanceCase[] = [
     },
   },
   {
-    name: "syscall.c bpf_map_get_info_by_fd: a ring's bpf_map_info is type 27, key and value 0, max_entries its size, its flags",
+    name: "ringbuf.c, syscall.c bpf_map_get_info_by_fd: a ring's bpf_map_info is type 27, key and value 0, max_entries its size, its flags",
     group: "ringbuf",
     run(ctx) {
       const fd = ring(ctx, 8192, F.NUMA_NODE);
@@ -206,7 +206,7 @@ export const ringbufCases: ConformanceCase[] = [
     },
   },
   {
-    name: "syscall.c bpf_map_mmap and map_freeze on a ring: a read-only fd maps nothing (EINVAL; writable EACCES); frozen, the consumer page is EPERM writable; a writable mapping makes freeze EBUSY",
+    name: "ringbuf.c, syscall.c bpf_map_mmap and map_freeze on a ring: a read-only fd maps nothing (EINVAL; writable EACCES); frozen, the consumer page is EPERM writable; a writable mapping makes freeze EBUSY",
     group: "ringbuf",
     run(ctx) {
       const d = ctx.driver;
