@@ -137,6 +137,37 @@ describe("CaseContext mappings", () => {
   });
 });
 
+describe("CaseContext ring buffer producer", () => {
+  /** A wrapped simulator (no datapath facet) with a progTestRun: the kernel's producer over it. */
+  const withTestRun = () => wrapDriver(createSimDriver(), {
+    progTestRun: () => ({ errno: 0, retval: 0, duration: 0, dataSizeOut: 14, ctxSizeOut: 0 }),
+  });
+
+  it("ringbuf() gives one producer for the case, closed after it", () => {
+    const ctx = new CaseContext(withTestRun(), {});
+    const p = ctx.ringbuf();
+    expect(ctx.ringbuf()).toBe(p);
+    expect(ctx.cleanup()).toEqual([]);
+    expect(() => p.output(3, Uint8Array.of(1))).toThrow("bpf_ringbuf_output: the producer is closed");
+    // The next case gets a new one.
+    expect(ctx.ringbuf()).not.toBe(p);
+    expect(ctx.cleanup()).toEqual([]);
+  });
+
+  it("a producer whose close throws is a cleanup problem, and a driver with no producer skips the case, saying so", () => {
+    const ctx = new CaseContext(withTestRun(), {});
+    const p = ctx.ringbuf();
+    p.close = () => {
+      throw new Error("boom");
+    };
+    expect(ctx.cleanup()).toEqual(["ring buffer producer close: boom"]);
+    const none = new CaseContext(wrapDriver(createSimDriver(), { kind: "plain" }), {});
+    expect(() => none.ringbuf()).toThrow(CaseSkipped);
+    expect(() => none.ringbuf()).toThrow(/^plain has no ring buffer producer \(ringbufProducerFor gives one for a driver with progTestRun, or the simulator\)$/);
+    expect(none.cleanup()).toEqual([]);
+  });
+});
+
 describe("runCase: outcomes", () => {
   const sim = () => createSimDriver();
   const unprivileged = { name: "x", group: "unprivileged" as const, run: () => {} };
