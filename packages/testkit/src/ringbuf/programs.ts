@@ -43,28 +43,41 @@ function ldImm64(dst: number, value: bigint, src = 0): number[] {
 
 const loadMap = (mapFd: number) => ldImm64(R1, BigInt(mapFd), 1);
 
+/** A store's offset is an s16: past this the base register moves on. */
+const MAX_OFF = 0x7ff8;
+
 /**
  * Stores of `data` at `reg + base`: a doubleword (BPF_ST | BPF_MEM | BPF_DW, its immediate
  * sign-extended) where the 8 bytes allow it, else words, then a half-word and a byte for the tail.
+ * Offsets are s16, so for a sample past 32 KiB `reg` is moved on (by 32 KiB at a time) and must
+ * be a copy the caller may change.
  */
 function storeBytes(reg: number, base: number, data: Uint8Array): number[] {
   const out: number[] = [];
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let moved = 0;
+  const at = (i: number, n: number) => {
+    while (base + i + n - moved > MAX_OFF) {
+      out.push(...add(reg, 0x8000));
+      moved += 0x8000;
+    }
+    return base + i - moved;
+  };
   let i = 0;
   for (; i + 8 <= data.length; i += 8) {
     const lo = dv.getInt32(i, true), hi = dv.getInt32(i + 4, true);
-    if (hi === (lo < 0 ? -1 : 0)) out.push(...insn(0x7a, reg, 0, base + i, lo));
-    else out.push(...insn(0x62, reg, 0, base + i, lo), ...insn(0x62, reg, 0, base + i + 4, hi));
+    if (hi === (lo < 0 ? -1 : 0)) out.push(...insn(0x7a, reg, 0, at(i, 8), lo));
+    else out.push(...insn(0x62, reg, 0, at(i, 8), lo), ...insn(0x62, reg, 0, at(i, 8) + 4, hi));
   }
   if (i + 4 <= data.length) {
-    out.push(...insn(0x62, reg, 0, base + i, dv.getInt32(i, true)));
+    out.push(...insn(0x62, reg, 0, at(i, 4), dv.getInt32(i, true)));
     i += 4;
   }
   if (i + 2 <= data.length) {
-    out.push(...insn(0x6a, reg, 0, base + i, dv.getInt16(i, true)));
+    out.push(...insn(0x6a, reg, 0, at(i, 2), dv.getInt16(i, true)));
     i += 2;
   }
-  if (i < data.length) out.push(...insn(0x72, reg, 0, base + i, data[i]!));
+  if (i < data.length) out.push(...insn(0x72, reg, 0, at(i, 1), data[i]!));
   return out;
 }
 
@@ -96,7 +109,8 @@ export function reserveProgram(mapFd: number, size: number, data: Uint8Array | n
     ...jne0(R0, 2),
     ...mov(R0, -EAGAIN),
     ...exit(),
-    ...(data === null ? [] : storeBytes(R0, 0, data)),
+    // The stores go through a copy (r2): submit and discard want the sample's own pointer.
+    ...(data === null ? [] : [...movReg(R2, R0), ...storeBytes(R2, 0, data)]),
     ...movReg(R1, R0),
     ...ldImm64(R2, flags),
     ...call(commit === "submit" ? RINGBUF_SUBMIT : RINGBUF_DISCARD),
