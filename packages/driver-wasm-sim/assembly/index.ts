@@ -5,8 +5,8 @@ import * as mem from "./alloc";
 import { jhash as jhashBytes } from "./jhash";
 import {
   MapHdr, hdr, lookupHandle, newHandle, releaseHandle, roundUp8,
-  KIND_HASH, KIND_ARRAY, KIND_FD_ARRAY, KIND_LPM, KIND_QUEUE_STACK, KIND_BLOOM,
-  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
+  KIND_HASH, KIND_ARRAY, KIND_FD_ARRAY, KIND_LPM, KIND_QUEUE_STACK, KIND_BLOOM, KIND_RINGBUF,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
@@ -16,6 +16,7 @@ import { arrayInit, arrayRelease, arrayClear } from "./array";
 import { lpmInit, lpmRelease, lpmClear } from "./lpm";
 import { queueStackInit, queueStackRelease, queueStackClear } from "./queue-stack";
 import { bloomInit, bloomRelease, bloomClear } from "./bloom";
+import { ringbufInit, ringbufRelease, ringbufReserve as rbReserve, ringbufCommit as rbCommit, ringbufQuery as rbQuery } from "./ringbuf";
 import {
   mapLookupOp, mapUpdateOp, mapDeleteOp, mapGetNextKeyOp, mapLookupAndDeleteOp,
   datapathLookupOp, datapathUpdateOp,
@@ -64,6 +65,8 @@ function kindOf(mapType: u32): u32 {
       return KIND_QUEUE_STACK;
     case BPF_MAP_TYPE_BLOOM_FILTER:
       return KIND_BLOOM;
+    case BPF_MAP_TYPE_RINGBUF:
+      return KIND_RINGBUF;
   }
   return 0;
 }
@@ -76,6 +79,7 @@ function release(m: MapHdr): void {
   else if (k == KIND_LPM) lpmRelease(m);
   else if (k == KIND_QUEUE_STACK) queueStackRelease(m);
   else if (k == KIND_BLOOM) bloomRelease(m);
+  else if (k == KIND_RINGBUF) ringbufRelease(m);
   else arrayRelease(m);
   mem.free(changetype<usize>(m), HDR_SIZE);
 }
@@ -84,10 +88,11 @@ export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries
   mapFlags: u32, ncpus: u32, seed: u32, extra: u32): i32 {
   const kind = kindOf(mapType);
   if (kind == 0) return -EINVAL;
-  // Queues, stacks and bloom filters are keyless; every other kind has a key.
-  const keyless = kind == KIND_QUEUE_STACK || kind == KIND_BLOOM;
+  // Queues, stacks, bloom filters and ring buffers are keyless; every other kind has a key. A
+  // ring buffer alone has no value either.
+  const keyless = kind == KIND_QUEUE_STACK || kind == KIND_BLOOM || kind == KIND_RINGBUF;
   if (keyless != (keySize == 0) || extra > 15 || (extra != 0 && kind != KIND_BLOOM)) return -EINVAL;
-  if (valueSize == 0 || maxEntries == 0 || ncpus == 0 || ncpus > 0xffff) return -EINVAL;
+  if ((kind == KIND_RINGBUF) != (valueSize == 0) || maxEntries == 0 || ncpus == 0 || ncpus > 0xffff) return -EINVAL;
   // The driver validates attrs (§3.3); these guards only keep a bad call from corrupting memory.
   if ((kind == KIND_ARRAY || kind == KIND_FD_ARRAY) && keySize != 4) return -EINVAL;
   if (kind == KIND_FD_ARRAY && valueSize != 4) return -EINVAL;
@@ -120,6 +125,7 @@ export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries
   else if (kind == KIND_LPM) r = lpmInit(m);
   else if (kind == KIND_QUEUE_STACK) r = queueStackInit(m);
   else if (kind == KIND_BLOOM) r = bloomInit(m, extra);
+  else if (kind == KIND_RINGBUF) r = ringbufInit(m);
   else r = arrayInit(m);
   if (r < 0) {
     release(m);
@@ -155,17 +161,21 @@ export function mapClear(h: i32): void {
   else if (k == KIND_LPM) lpmClear(m);
   else if (k == KIND_QUEUE_STACK) queueStackClear(m);
   else if (k == KIND_BLOOM) bloomClear(m);
+  else if (k == KIND_RINGBUF) return; // nothing empties a ring buffer but its consumer
   else arrayClear(m);
 }
 
 // ---- mmap (mmap.ts): the driver reads and writes an mmapable array's region in place.
 
-/** Pages of the map's mmapable region: -EBADF for no map, -EINVAL for a map that has none. */
+/**
+ * Pages of the map's mmapable region (a ring buffer's: the two position pages and the data once):
+ * -EBADF for no map, -EINVAL for a map that has none.
+ */
 export function mapMmapPages(h: i32): i32 {
   const p = lookupHandle(h);
   if (p == 0) return -EBADF;
   const m = hdr(p);
-  if (!mmapable(m)) return -EINVAL;
+  if (!mmapable(m) && m.kind != KIND_RINGBUF) return -EINVAL;
   return <i32>(m.dataBytes / MMAP_PAGE);
 }
 
@@ -174,7 +184,38 @@ export function mapMmapBase(h: i32): usize {
   const p = lookupHandle(h);
   if (p == 0) return 0;
   const m = hdr(p);
-  return mmapable(m) ? m.data : 0;
+  return mmapable(m) || m.kind == KIND_RINGBUF ? m.data : 0;
+}
+
+// ---- ring buffers (ringbuf.ts): what a program's bpf_ringbuf_* helpers do.
+
+/**
+ * bpf_ringbuf_reserve's work: the new record's header offset in the data (>= 0, BUSY), -E2BIG
+ * for a size the ring can never hold, -EAGAIN for no room, -EINVAL for a map that is no ring.
+ */
+export function ringbufReserve(h: i32, size: u64): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (m.kind != KIND_RINGBUF) return -EINVAL;
+  return rbReserve(m, size);
+}
+
+/** bpf_ringbuf_submit (`discard` 0) or bpf_ringbuf_discard (1) of the record at `hdrOff`. */
+export function ringbufCommit(h: i32, hdrOff: u32, discard: u32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  const m = hdr(p);
+  if (m.kind != KIND_RINGBUF) return -EINVAL;
+  return rbCommit(m, hdrOff, discard != 0);
+}
+
+/** bpf_ringbuf_query; 0 for no ring, as for an unknown flag. */
+export function ringbufQuery(h: i32, flags: u64): u64 {
+  const p = lookupHandle(h);
+  if (p == 0) return 0;
+  const m = hdr(p);
+  return m.kind == KIND_RINGBUF ? rbQuery(m, flags) : 0;
 }
 
 // ---- element operations. An unknown handle is -EBADF (the driver should never pass one).
@@ -214,7 +255,7 @@ export function mapLookupAndDelete(h: i32, keyPtr: usize, valuePtr: usize): i32 
 let lastBatchCount: u32 = 0;
 
 function noBatches(m: MapHdr): bool {
-  return m.type == BPF_MAP_TYPE_PROG_ARRAY || m.kind == KIND_QUEUE_STACK || m.kind == KIND_BLOOM;
+  return m.type == BPF_MAP_TYPE_PROG_ARRAY || m.kind == KIND_QUEUE_STACK || m.kind == KIND_BLOOM || m.kind == KIND_RINGBUF;
 }
 
 export function batchCount(): u32 {

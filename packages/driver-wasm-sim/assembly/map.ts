@@ -13,6 +13,7 @@ export const BPF_MAP_TYPE_ARRAY_OF_MAPS: u32 = 12;
 export const BPF_MAP_TYPE_HASH_OF_MAPS: u32 = 13;
 export const BPF_MAP_TYPE_QUEUE: u32 = 22;
 export const BPF_MAP_TYPE_STACK: u32 = 23;
+export const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 export const BPF_MAP_TYPE_BLOOM_FILTER: u32 = 30;
 
 export const BPF_F_NO_PREALLOC: u32 = 0x1;
@@ -31,6 +32,8 @@ export const KIND_LPM: u32 = 4;
 export const KIND_QUEUE_STACK: u32 = 5;
 /** BLOOM_FILTER: a bitset (bloom.ts). */
 export const KIND_BLOOM: u32 = 6;
+/** RINGBUF: position pages and data (ringbuf.ts); key and value size 0. */
+export const KIND_RINGBUF: u32 = 7;
 
 @unmanaged
 export class MapHdr {
@@ -85,6 +88,8 @@ export class MapHdr {
   // ---- BLOOM_FILTER bitset over `data`
   bitsetMask: u32;
   nrHashFuncs: u32;
+  // ---- RINGBUF: the oldest record that may still be BUSY (the kernel's pending_pos)
+  pendingPos: u64;
 }
 
 /** KMALLOC_MAX_SIZE on x86-64 (4 KiB pages, MAX_PAGE_ORDER 10): the largest kmalloc. */

@@ -2,7 +2,7 @@
 // (kernel-maps.md §4 step 8), plus the datapath variants.
 import { EINVAL, EOPNOTSUPP, ENOTSUPP } from "./errno";
 import { alloc, free } from "./alloc";
-import { MapHdr, KIND_HASH, KIND_LPM, KIND_QUEUE_STACK, KIND_BLOOM } from "./map";
+import { MapHdr, KIND_HASH, KIND_LPM, KIND_QUEUE_STACK, KIND_BLOOM, KIND_RINGBUF } from "./map";
 import { queueStackPush, queueStackGet } from "./queue-stack";
 import { bloomPush, bloomPeek } from "./bloom";
 import { htabLookup, htabUpdate, htabDelete, htabGetNextKey, htabLookupAndDelete } from "./hashtab";
@@ -11,6 +11,8 @@ import { lpmLookup, lpmUpdate, lpmDelete, lpmGetNextKey } from "./lpm";
 
 export function mapLookupOp(m: MapHdr, key: usize, value: usize): i32 {
   const k = m.kind;
+  // A ring buffer has no elements: every element op is ENOTSUPP (ringbuf.c).
+  if (k == KIND_RINGBUF) return -ENOTSUPP;
   if (k == KIND_HASH) return htabLookup(m, key, value, false, 0);
   if (k == KIND_LPM) return lpmLookup(m, key, value);
   // Keyless maps: a lookup is map_peek_elem (a bloom filter reads the value, writes nothing).
@@ -21,6 +23,7 @@ export function mapLookupOp(m: MapHdr, key: usize, value: usize): i32 {
 
 export function mapUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32): i32 {
   const k = m.kind;
+  if (k == KIND_RINGBUF) return -ENOTSUPP;
   if (k == KIND_HASH) return htabUpdate(m, key, value, flags, false, 0);
   if (k == KIND_LPM) return lpmUpdate(m, key, value, flags);
   // Keyless maps: an update is map_push_elem.
@@ -31,6 +34,7 @@ export function mapUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32): i3
 
 export function mapDeleteOp(m: MapHdr, key: usize): i32 {
   const k = m.kind;
+  if (k == KIND_RINGBUF) return -ENOTSUPP;
   if (k == KIND_HASH) return htabDelete(m, key);
   if (k == KIND_LPM) return lpmDelete(m, key);
   // Queues and stacks refuse with EINVAL; a bloom filter has no delete op (EOPNOTSUPP).
@@ -41,6 +45,7 @@ export function mapDeleteOp(m: MapHdr, key: usize): i32 {
 
 export function mapGetNextKeyOp(m: MapHdr, key: usize, nextKey: usize): i32 {
   const k = m.kind;
+  if (k == KIND_RINGBUF) return -ENOTSUPP;
   if (k == KIND_HASH) return htabGetNextKey(m, key, nextKey);
   if (k == KIND_LPM) return lpmGetNextKey(m, key, nextKey);
   if (k == KIND_QUEUE_STACK) return -EINVAL;
@@ -57,6 +62,7 @@ export function mapLookupAndDeleteOp(m: MapHdr, key: usize, value: usize): i32 {
 
 export function datapathLookupOp(m: MapHdr, key: usize, value: usize, cpu: u32): i32 {
   const k = m.kind;
+  if (k == KIND_RINGBUF) return -ENOTSUPP;
   if (k == KIND_HASH) return htabLookup(m, key, value, true, cpu);
   if (k == KIND_LPM) return lpmLookup(m, key, value);
   if (k == KIND_QUEUE_STACK || k == KIND_BLOOM) return mapLookupOp(m, key, value);
@@ -65,6 +71,7 @@ export function datapathLookupOp(m: MapHdr, key: usize, value: usize, cpu: u32):
 
 export function datapathUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32, cpu: u32): i32 {
   const k = m.kind;
+  if (k == KIND_RINGBUF) return -ENOTSUPP;
   if (k == KIND_HASH) return htabUpdate(m, key, value, flags, true, cpu);
   if (k == KIND_LPM) return lpmUpdate(m, key, value, flags);
   if (k == KIND_QUEUE_STACK || k == KIND_BLOOM) return mapUpdateOp(m, key, value, flags);

@@ -99,4 +99,20 @@ export interface EngineExports {
   datapathUpdate(h: number, keyPtr: number, valuePtr: number, flags: number, cpu: number): number;
   /** bpf_map_delete_elem from a program on `cpu`: 0 or -errno. */
   datapathDelete(h: number, keyPtr: number, cpu: number): number;
+
+  // ---- ring buffers (BPF_MAP_TYPE_RINGBUF): the region mapMmapBase names is the consumer
+  // position's page (u64 at 0), the producer position's page (u64 at 4096), then maxEntries
+  // bytes of data; mapMmapPages counts them once. Records: an 8-byte header (u32 len with
+  // BUSY bit 31 and DISCARD bit 30, u32 pg_off), then the sample, padded to 8; a sample may wrap
+  // past the data's end to its start, which the driver copies in two pieces.
+  /**
+   * __bpf_ringbuf_reserve: the header's offset in the data (>= 0; the record is BUSY), or
+   * -E2BIG for a size no record of this ring can have, -EAGAIN for no room (the consumer
+   * position or the oldest BUSY record is too close), -EINVAL for a map that is no ring buffer.
+   */
+  ringbufReserve(h: number, size: bigint): number;
+  /** Submits (`discard` 0) or discards (1) the BUSY record at `hdrOff`: 0, or -EINVAL if it is not BUSY. */
+  ringbufCommit(h: number, hdrOff: number, discard: number): number;
+  /** bpf_ringbuf_query: AVAIL_DATA 0, RING_SIZE 1, CONS_POS 2, PROD_POS 3; 0n for any other flag. */
+  ringbufQuery(h: number, flags: bigint): bigint;
 }

@@ -9,7 +9,7 @@ import {
   BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
-  BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK,
+  BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK,
   Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
 } from "@bpfkit/core";
 import type { InnerMeta, SimMap } from "./objects.js";
@@ -21,6 +21,9 @@ const ARRAY_FLAGS = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | ACCESS_MASK | BPF_F_PRESE
 const LPM_FLAGS = BPF_F_NUMA_NODE | BPF_F_NO_PREALLOC | ACCESS_MASK;
 const QUEUE_STACK_FLAGS = BPF_F_NUMA_NODE | ACCESS_MASK;
 const BLOOM_FLAGS = BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | ACCESS_MASK;
+/** RINGBUF_CREATE_FLAG_MASK: not even the access flags. */
+const RINGBUF_FLAGS = BPF_F_NUMA_NODE;
+const PAGE_SIZE = 4096;
 /** KMALLOC_MAX_SIZE on x86-64 (4 MiB); htab elements and LPM nodes must fit in one kmalloc. */
 const KMALLOC_MAX_SIZE = 4 << 20;
 /** sizeof(struct htab_elem) on 6.18 x86-64. */
@@ -38,7 +41,7 @@ const MODELLED = new Set([
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
-  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF,
 ]);
 
 export interface CreateRequest {
@@ -223,6 +226,13 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
     // bloom_map_alloc: the low 4 bits of map_extra are the hash count; any other bit is EINVAL.
     if (r.keySize !== 0 || r.valueSize === 0 || r.maxEntries === 0 || (r.mapFlags & ~BLOOM_FLAGS) !== 0 ||
       !accessOk(r.mapFlags) || (r.mapExtra & ~0xfn) !== 0n) return Errno.EINVAL;
+  }
+  if (t === BPF_MAP_TYPE_RINGBUF) {
+    // ringbuf_map_alloc: the flags, then no key or value and max_entries a power of 2 and a
+    // multiple of the page. Its E2BIG (past 64 GiB of data) is beyond a u32 max_entries.
+    if ((r.mapFlags & ~RINGBUF_FLAGS) !== 0) return Errno.EINVAL;
+    const n = r.maxEntries;
+    if (r.keySize !== 0 || r.valueSize !== 0 || n === 0 || (n & (n - 1)) !== 0 || n % PAGE_SIZE !== 0) return Errno.EINVAL;
   }
   if (t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS) {
     const meta = innerMetaFor(r, ctx);

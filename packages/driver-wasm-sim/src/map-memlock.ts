@@ -1,15 +1,15 @@
 // The `memlock:` figure of a map's fdinfo: bpf_map_memory_usage, which asks the type's
 // map_mem_usage (kernel/bpf/hashtab.c htab_map_mem_usage, arraymap.c array_map_mem_usage,
 // lpm_trie.c trie_mem_usage, queue_stack_maps.c queue_stack_map_mem_usage, bloom_filter.c
-// bloom_map_mem_usage; map-in-map and PROG_ARRAY use the hash's and the array's). It is
-// arithmetic on the map's attributes, the possible CPUs and, for NO_PREALLOC hashes and LPM
-// tries, the element count; the struct sizes are 6.18 x86-64's, each checked against the
-// kernel (packages/driver-wasm-sim/test/sim-memlock.test.ts).
+// bloom_map_mem_usage, ringbuf.c ringbuf_map_mem_usage; map-in-map and PROG_ARRAY use the
+// hash's and the array's). It is arithmetic on the map's attributes, the possible CPUs and,
+// for NO_PREALLOC hashes and LPM tries, the element count; the struct sizes are 6.18
+// x86-64's, each checked against the kernel (packages/driver-wasm-sim/test/sim-memlock.test.ts).
 import {
   BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE,
-  BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF,
 } from "@bpfkit/core";
 
 /** sizeof(struct bpf_htab) on 6.18 x86-64. */
@@ -33,6 +33,11 @@ const PAGE_SIZE = 4096;
 const BPF_QUEUE_STACK_SIZE = 312;
 /** sizeof(struct bpf_bloom_filter): the header before the bitset. */
 const BPF_BLOOM_FILTER_SIZE = 312;
+
+/** sizeof(struct bpf_ringbuf_map): the map and a pointer to its pages. */
+const BPF_RINGBUF_MAP_SIZE = 304;
+/** The pages before a ring buffer's data: one never mapped (RINGBUF_PGOFF), the two positions'. */
+const RINGBUF_NR_META_PAGES = 3;
 
 /** What map_mem_usage reads of a map. */
 export interface MemlockShape {
@@ -72,6 +77,11 @@ export function mapMemlock(m: MemlockShape, count: number, possibleCpus: number)
     case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK:
       // The ring has one slot more than max_entries, values packed at value_size.
       return BPF_QUEUE_STACK_SIZE + (m.maxEntries + 1) * m.valueSize;
+    case BPF_MAP_TYPE_RINGBUF: {
+      // ringbuf_map_mem_usage: the pages, and the page pointers of the double mapping.
+      const data = m.maxEntries / PAGE_SIZE;
+      return BPF_RINGBUF_MAP_SIZE + (RINGBUF_NR_META_PAGES + data) * PAGE_SIZE + (RINGBUF_NR_META_PAGES + 2 * data) * PTR_SIZE;
+    }
     case BPF_MAP_TYPE_BLOOM_FILTER:
       return BPF_BLOOM_FILTER_SIZE + bloomBitsetBytes(m.maxEntries, Number((m.mapExtra ?? 0n) & 0xfn));
     default:

@@ -1,7 +1,7 @@
-// mmap(2) of a BPF_F_MMAPABLE ARRAY: the kernel's checks in its order, and the process's table of
-// mappings. A mapping holds the map's file, so the map (and its id) outlive every fd until munmap;
+// mmap(2) of a BPF_F_MMAPABLE ARRAY or a RINGBUF: the kernel's checks in its order, and the
+// process's table of mappings. A mapping holds the map's file, so the map (and its id) outlive every fd until munmap;
 // the driver takes and drops that reference. Reads and writes copy through the engine's memory.
-import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, Errno } from "@bpfkit/core";
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF, Errno } from "@bpfkit/core";
 import { FMODE_READ, FMODE_WRITE } from "./objects.js";
 import type { FdEntry, SimMap } from "./objects.js";
 
@@ -23,7 +23,28 @@ export interface SimMapping {
   readonly base: number;
   readonly length: number;
   readonly writable: boolean;
+  /**
+   * A ring buffer's: where its data ends in wasm memory, and its size. The kernel maps the data
+   * twice in a row, so a byte at or past `dataEnd` is the one `ring` bytes before it. 0 for an array.
+   */
+  readonly dataEnd: number;
+  readonly ring: number;
 }
+
+/**
+ * The pieces of wasm memory that bytes offset..offset+n of a mapping are: one for an array, two
+ * for a ring buffer's range that runs from the data's first copy into its second.
+ */
+export function mappedPieces(mp: SimMapping, offset: number, n: number): Array<[addr: number, len: number]> {
+  const start = mp.base + offset;
+  if (mp.ring === 0 || start + n <= mp.dataEnd) return [[start, n]];
+  if (start >= mp.dataEnd) return [[start - mp.ring, n]];
+  const first = mp.dataEnd - start;
+  return [[start, first], [mp.dataEnd - mp.ring, n - first]];
+}
+
+/** A ring buffer's consumer and producer pages, before its data. */
+export const RINGBUF_POS_PAGES = 2;
 
 /** Handles are small integers, lowest free first, as fds are. */
 export class MmapTable {
@@ -57,7 +78,8 @@ export function assertByteCount(v: unknown, what: string, op: string): asserts v
  * The errno mmap(fd, length, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, offset)
  * answers, or 0, in the kernel's order (checked on 6.18): the offset (x86-64's sys_mmap, before
  * the fd), the fd, do_mmap's length and file-mode checks, the file's mmap (ENODEV for a file
- * without one), then bpf_map_mmap and array_map_mmap. `pages` is the map's region in pages.
+ * without one), then bpf_map_mmap and array_map_mmap or ringbuf_map_mmap_kern. `pages` is an
+ * array's region in pages.
  */
 export function mmapErrno(e: FdEntry | undefined, length: number, writable: boolean, offset: number,
   pages: (m: SimMap) => number): number {
@@ -70,7 +92,7 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
   if ((e.mode & FMODE_READ) === 0) return Errno.EACCES;
   if (e.obj.kind !== "map") return Errno.ENODEV;
   const m = e.obj;
-  if (m.mapType !== BPF_MAP_TYPE_ARRAY) return Errno.ENOTSUPP;
+  if (m.mapType !== BPF_MAP_TYPE_ARRAY && m.mapType !== BPF_MAP_TYPE_RINGBUF) return Errno.ENOTSUPP;
   // do_mmap drops VM_SHARED for a file not open for writing, and bpf_map_mmap maps only shared:
   // a read-only fd cannot be mapped at all, even PROT_READ.
   if ((e.mode & FMODE_WRITE) === 0) return Errno.EINVAL;
@@ -78,6 +100,13 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
     if (m.frozen) return Errno.EPERM;
     // A writable mapping would let user space change what the verifier took as constant.
     if ((m.mapFlags & BPF_F_RDONLY_PROG) !== 0) return Errno.EACCES;
+  }
+  if (m.mapType === BPF_MAP_TYPE_RINGBUF) {
+    // ringbuf_map_mmap_kern: only the consumer's page may be written, and only alone. Then
+    // remap_vmalloc_range: within the position pages and the data's two copies.
+    if (writable && (offset !== 0 || roundUpPage(length) !== MMAP_PAGE)) return Errno.EPERM;
+    if (offset + roundUpPage(length) > RINGBUF_POS_PAGES * MMAP_PAGE + 2 * m.maxEntries) return Errno.EINVAL;
+    return 0;
   }
   if ((m.mapFlags & BPF_F_MMAPABLE) === 0) return Errno.EINVAL;
   if (offset + roundUpPage(length) > pages(m) * MMAP_PAGE) return Errno.EINVAL;

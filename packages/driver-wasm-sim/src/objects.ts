@@ -3,7 +3,7 @@
 // counts every holder (fds, pins, outer-map slots, programs using the map); `usercnt` only
 // fds and pins, whose last drop clears a PROG_ARRAY (kernel-maps.md §11, §13).
 import {
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, batchTokenSize, isFdValueMapType, isHashMapType,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, batchTokenSize, isFdValueMapType, isHashMapType,
   userValueSize,
 } from "@bpfkit/core";
 import type { ProgOwner } from "./prog-map-compat.js";
@@ -34,6 +34,8 @@ export class SimMap {
   mapExtra = 0n;
   /** QUEUE, STACK or BLOOM_FILTER: key_size 0, and element calls are push, peek and pop. */
   readonly isKeyless: boolean;
+  /** RINGBUF: no key, no value, no element call; programs reserve and submit records. */
+  readonly isRingbuf: boolean;
   readonly userValueSize: number;
   readonly tokenSize: number;
   readonly isHash: boolean;
@@ -57,6 +59,7 @@ export class SimMap {
     this.tokenSize = batchTokenSize(mapType, keySize);
     this.isHash = isHashMapType(mapType);
     this.isFdValue = isFdValueMapType(mapType);
+    this.isRingbuf = mapType === BPF_MAP_TYPE_RINGBUF;
     this.isKeyless = mapType === BPF_MAP_TYPE_QUEUE || mapType === BPF_MAP_TYPE_STACK || mapType === BPF_MAP_TYPE_BLOOM_FILTER;
   }
 }

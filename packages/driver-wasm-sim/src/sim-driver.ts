@@ -20,7 +20,8 @@ import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
-import { MmapTable, assertByteCount, assertInMapping, mmapErrno } from "./map-mmap.js";
+import { MmapTable, RINGBUF_POS_PAGES, assertByteCount, assertInMapping, mappedPieces, mmapErrno, MMAP_PAGE } from "./map-mmap.js";
+import { BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, RINGBUF_DATA_OFF, RingbufSamples, ringCopyIn } from "./ringbuf-samples.js";
 import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
@@ -90,6 +91,39 @@ export interface SimDatapath {
    * `value` may be present and -ENOENT when it is not.
    */
   peek(map: SimMapRef, value: Uint8Array, cpu?: number): number;
+  /**
+   * bpf_ringbuf_output on a RINGBUF: one record holding `data`, submitted at once. 0, or -errno:
+   * -EINVAL for flags other than BPF_RB_NO_WAKEUP (1) and BPF_RB_FORCE_WAKEUP (2), -EAGAIN when
+   * the reserve finds no room or `data` could never fit (the kernel's NULL reserve); -EINVAL for
+   * a map that is no ring buffer (a program calling it would not load).
+   */
+  ringbufOutput(map: SimMapRef, data: Uint8Array, flags?: number, cpu?: number): number;
+  /**
+   * bpf_ringbuf_reserve: a sample handle (>= 0) whose record is BUSY until ringbufSubmit or
+   * ringbufDiscard, however many calls later (a program on another CPU still writing it: readers
+   * stop there, and no later record's room passes it). Where the kernel returns NULL this says
+   * why: -EINVAL for flags other than 0, -E2BIG for a size no record of this ring can ever have
+   * (past UINT_MAX / 4, or whose record, the 8-byte header and the size rounded up to 8, is not
+   * smaller than the ring), -EAGAIN for no room now; -EINVAL for a map that is no ring buffer. The sample starts with whatever
+   * bytes the ring held there (the kernel does not zero it).
+   */
+  ringbufReserve(map: SimMapRef, size: number, flags?: number, cpu?: number): number;
+  /** Writes `bytes` into a reserved sample at `offset`; a range past the sample's size is a RangeError. */
+  ringbufWrite(sample: number, offset: number, bytes: Uint8Array): void;
+  /**
+   * bpf_ringbuf_submit: the record is no longer BUSY, and readers see it. `flags` (wake-ups,
+   * which the simulator has no waiters for) are not checked, as the kernel does not.
+   */
+  ringbufSubmit(sample: number, flags?: number): void;
+  /** bpf_ringbuf_discard: as submit, with the record marked DISCARD, which readers skip. */
+  ringbufDiscard(sample: number, flags?: number): void;
+  /**
+   * bpf_ringbuf_query: BPF_RB_AVAIL_DATA (0) producer less consumer position (u64, so a
+   * consumer position written past the producer's wraps), BPF_RB_RING_SIZE (1), BPF_RB_CONS_POS
+   * (2), BPF_RB_PROD_POS (3); 0n for any other flag. For a map that is no ring buffer or not
+   * found, the negative -errno as a bigint (-EINVAL, -EBADF, -ENOENT), which no answer can be.
+   */
+  ringbufQuery(map: SimMapRef, flags: number): bigint;
 }
 
 /**
@@ -142,7 +176,7 @@ export interface SimDriver extends Driver {
   dup(fd: number): number;
   /** The kernel's fdinfo fields of a map fd (always there in the simulator). */
   mapFdInfo(fd: number): MapFdInfo | number;
-  /** mmap of a BPF_F_MMAPABLE array's values (always there in the simulator). */
+  /** mmap of a BPF_F_MMAPABLE array's values or a ring buffer's pages (always there in the simulator). */
   mapMmap(fd: number, length: number, writable: boolean, offset?: number): number;
   /** Copies bytes out of a mapping: memory reads, so no hook, fault or clock tick. */
   mmapRead(mapping: number, offset: number, dst: Uint8Array): number;
@@ -223,6 +257,7 @@ export class SimDriverImpl implements SimDriver {
   private readonly syscallNs: number;
   private readonly fds = new FdTable();
   private readonly mappings = new MmapTable();
+  private readonly samples = new RingbufSamples();
   private readonly vfs: Vfs<SimMap | SimProg>;
   private readonly mapsById = new Map<number, SimMap>();
   private readonly progsById = new Map<number, SimProg>();
@@ -576,7 +611,8 @@ export class SimDriverImpl implements SimDriver {
   private updateAt(m: SimMap, tmp: number, kPtr: number, vPtr: number, flags: number): number {
     // The engine takes u32 flags; anything past them is invalid for every type. HASH_OF_MAPS
     // resolves the fd first (bpf_fd_htab_map_update_elem), so it checks them below.
-    if (!m.isFdValue) return flags > 0xffffffff ? -Errno.EINVAL : this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
+    // A ring buffer's update is ENOTSUPP whatever the flags.
+    if (!m.isFdValue) return flags > 0xffffffff && !m.isRingbuf ? -Errno.EINVAL : this.engine.mapUpdate(m.handle, kPtr, vPtr, flags & 0xffffffff);
     const ufd = this.readU32(vPtr);
     if (m.mapType !== BPF_MAP_TYPE_HASH_OF_MAPS) {
       // bpf_fd_array_map_update_elem: only BPF_ANY, the index, then the fd.
@@ -789,7 +825,7 @@ export class SimDriverImpl implements SimDriver {
       if (!(m instanceof SimMap)) return m;
       const t = m.mapType;
       // Support matrix (§10.3): PROG_ARRAY and the keyless maps have no batches; only the hash family deletes.
-      if (t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
+      if (t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
       if (count === 0) return { errno: 0, count: 0 };
       const ts = align8(m.tokenSize), ks = m.keySize, vs = m.userValueSize;
       const base = this.scratch(2 * ts + count * ks + count * vs);
@@ -828,7 +864,7 @@ export class SimDriverImpl implements SimDriver {
     try {
       const m = this.batchMap(fd, false, true, count);
       if (!(m instanceof SimMap)) return m;
-      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless) return { errno: Errno.ENOTSUPP, count };
+      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf) return { errno: Errno.ENOTSUPP, count };
       // Only BPF_F_LOCK may be given, and only with a spin-lock value: batch updates are BPF_ANY.
       if (ef !== 0) return { errno: Errno.EINVAL, count };
       if (count === 0) return { errno: 0, count: 0 };
@@ -870,7 +906,7 @@ export class SimDriverImpl implements SimDriver {
       const m = this.batchMap(fd, false, true, count);
       if (!(m instanceof SimMap)) return m;
       const t = m.mapType;
-      if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless) {
+      if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf) {
         return { errno: Errno.ENOTSUPP, count };
       }
       if (count === 0) return { errno: 0, count: 0 };
@@ -1202,7 +1238,11 @@ export class SimDriverImpl implements SimDriver {
       // The mapping holds the map's file, as an fd does; a writable one counts in writecnt.
       this.mapGetUref(m);
       if (writable) m.writecnt++;
-      return this.mappings.add({ map: m, base: this.engine.mapMmapBase(m.handle) + off, length, writable });
+      const region = this.engine.mapMmapBase(m.handle);
+      // A ring's data is mapped twice in a row: reads past its end continue from its start.
+      const ring = m.isRingbuf ? m.maxEntries : 0;
+      const dataEnd = m.isRingbuf ? region + RINGBUF_POS_PAGES * MMAP_PAGE + ring : 0;
+      return this.mappings.add({ map: m, base: region + off, length, writable, dataEnd, ring });
     } catch (err) {
       throw this.trapped(err, op);
     }
@@ -1223,7 +1263,11 @@ export class SimDriverImpl implements SimDriver {
     const mp = this.mapping(mapping, offset, dst, "dst", "mmapRead");
     if (mp === undefined) return -Errno.EBADF;
     // heap() re-reads memory.buffer after a growth: the region stays where it was.
-    this.copyOut(mp.base + offset, dst, 0, realByteLength(dst));
+    let at = 0;
+    for (const [addr, len] of mappedPieces(mp, offset, realByteLength(dst))) {
+      this.copyOut(addr, dst, at, len);
+      at += len;
+    }
     return 0;
   }
 
@@ -1231,6 +1275,7 @@ export class SimDriverImpl implements SimDriver {
     const mp = this.mapping(mapping, offset, src, "src", "mmapWrite");
     if (mp === undefined) return -Errno.EBADF;
     if (!mp.writable) return -Errno.EACCES;
+    // Only an array's mapping or a ring's consumer page is writable: one piece.
     this.copyIn(src, mp.base + offset);
     return 0;
   }
@@ -1309,7 +1354,8 @@ export class SimDriverImpl implements SimDriver {
     // The verifier lets a program call lookup, update and delete on keyed maps only, and push,
     // pop (not on a bloom filter) and peek on keyless ones: any other pairing never loads (EINVAL).
     const helperFits = (m: SimMap, op: string) =>
-      m.isKeyless ? op === "push" || op === "peek" || (op === "pop" && m.mapType !== BPF_MAP_TYPE_BLOOM_FILTER)
+      m.isRingbuf ? false
+        : m.isKeyless ? op === "push" || op === "peek" || (op === "pop" && m.mapType !== BPF_MAP_TYPE_BLOOM_FILTER)
         : op === "lookup" || op === "update" || op === "delete";
     const keyless = (op: "push" | "pop" | "peek", ref: SimMapRef, value: Uint8Array, flags: unknown, cpu: unknown): number => {
       const fl = op === "push" ? flagsArg(flags, "datapath.push") : 0;
@@ -1336,6 +1382,7 @@ export class SimDriverImpl implements SimDriver {
       }
     };
     return {
+      ...this.ringbufDatapath(),
       push: (ref, value, flags, cpu) => keyless("push", ref, value, flags, cpu),
       pop: (ref, value, cpu) => keyless("pop", ref, value, undefined, cpu),
       peek: (ref, value, cpu) => keyless("peek", ref, value, undefined, cpu),
@@ -1384,6 +1431,114 @@ export class SimDriverImpl implements SimDriver {
     };
   }
 
+  // ---------------------------------------------------------------- ring buffers (ringbuf-samples.ts)
+
+  /** The ring buffer a datapath call names, or -errno: not found, or a map no ringbuf helper takes (the verifier's EINVAL). */
+  private ringbufMap(ref: SimMapRef, op: string): SimMap | number {
+    const m = this.datapathMap(ref, op);
+    if (typeof m === "number") return m;
+    return m.isRingbuf ? m : -Errno.EINVAL;
+  }
+
+  /** The sample behind a handle; a handle not reserved (or already committed) is a RangeError. */
+  private ringbufSample(sample: unknown, op: string) {
+    if (typeof sample !== "number" || !Number.isInteger(sample)) throw new TypeError(`datapath.${op}: sample must be an integer, got ${sample === null ? "null" : typeof sample}`);
+    if (this.broken !== null) throw this.broken;
+    const s = this.samples.get(sample);
+    if (s === undefined) throw new RangeError(`datapath.${op}: sample ${sample} is not reserved (never, or already submitted or discarded)`);
+    return s;
+  }
+
+  /** Reserves a record of `size` in `m`: its header offset, or the engine's -errno. */
+  private ringbufReserveAt(m: SimMap, size: number, op: string): number {
+    try {
+      return this.engine.ringbufReserve(m.handle, BigInt(size));
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  /** Copies `bytes` into the sample of the record at `hdrOff`, from byte `offset`, wrapping at the data's end. */
+  private ringbufFill(m: SimMap, hdrOff: number, offset: number, bytes: Uint8Array): void {
+    const data = this.engine.mapMmapBase(m.handle) + RINGBUF_DATA_OFF;
+    ringCopyIn(this.heap(), data, m.maxEntries, hdrOff + BPF_RINGBUF_HDR_SZ + offset, bytes);
+  }
+
+  private ringbufCommit(sample: number, flags: unknown, discard: boolean): void {
+    const op = discard ? "ringbufDiscard" : "ringbufSubmit";
+    flagsArg(flags, `datapath.${op}`);
+    const s = this.ringbufSample(sample, op);
+    try {
+      const r = this.engine.ringbufCommit(s.map.handle, s.hdrOff, discard ? 1 : 0);
+      if (r < 0) throw new Error(`the record at ${s.hdrOff} of map ${s.map.id} was not BUSY`);
+    } catch (e) {
+      throw this.trapped(e, `datapath.${op}`);
+    }
+    this.samples.remove(sample);
+    // The program is done with the map it held.
+    this.mapPut(s.map);
+  }
+
+  private ringbufDatapath(): Pick<SimDatapath, "ringbufOutput" | "ringbufReserve" | "ringbufWrite" | "ringbufSubmit" | "ringbufDiscard" | "ringbufQuery"> {
+    return {
+      ringbufOutput: (ref, data, flags, cpu) => {
+        const op = "ringbufOutput";
+        const fl = flagsArg(flags, `datapath.${op}`);
+        assertBytes(data, "data", `datapath.${op}`);
+        const m = this.ringbufMap(ref, op);
+        this.datapathCpu(cpu, op);
+        if (typeof m === "number") return m;
+        if ((fl & ~BPF_RB_WAKEUP_FLAGS) !== 0) return -Errno.EINVAL;
+        const hdrOff = this.ringbufReserveAt(m, realByteLength(data), op);
+        // Every NULL reserve is EAGAIN to the program.
+        if (hdrOff < 0) return -Errno.EAGAIN;
+        this.ringbufFill(m, hdrOff, 0, data);
+        try {
+          this.engine.ringbufCommit(m.handle, hdrOff, 0);
+        } catch (e) {
+          throw this.trapped(e, `datapath.${op}`);
+        }
+        return 0;
+      },
+      ringbufReserve: (ref, size, flags, cpu) => {
+        const op = "ringbufReserve";
+        assertByteCount(size, "size", `datapath.${op}`);
+        const fl = flagsArg(flags, `datapath.${op}`);
+        const m = this.ringbufMap(ref, op);
+        this.datapathCpu(cpu, op);
+        if (typeof m === "number") return m;
+        if (fl !== 0) return -Errno.EINVAL;
+        const hdrOff = this.ringbufReserveAt(m, size, op);
+        if (hdrOff < 0) return hdrOff;
+        // The program holds its map while it holds the sample.
+        this.mapGet(m);
+        return this.samples.add({ map: m, hdrOff, size });
+      },
+      ringbufWrite: (sample, offset, bytes) => {
+        const op = "ringbufWrite";
+        assertByteCount(offset, "offset", `datapath.${op}`);
+        assertBytes(bytes, "bytes", `datapath.${op}`);
+        const s = this.ringbufSample(sample, op);
+        const n = realByteLength(bytes);
+        if (offset + n > s.size) throw new RangeError(`datapath.${op}: bytes ${offset}..${offset + n} are past the ${s.size} bytes of sample ${sample} (map id ${s.map.id})`);
+        this.ringbufFill(s.map, s.hdrOff, offset, bytes);
+      },
+      ringbufSubmit: (sample, flags) => this.ringbufCommit(sample, flags, false),
+      ringbufDiscard: (sample, flags) => this.ringbufCommit(sample, flags, true),
+      ringbufQuery: (ref, flags) => {
+        const op = "ringbufQuery";
+        if (flags === undefined) throw new TypeError(`datapath.${op}: flags must be an integer, got undefined`);
+        const fl = flagsArg(flags, `datapath.${op}`);
+        const m = this.ringbufMap(ref, op);
+        if (typeof m === "number") return BigInt(m);
+        try {
+          return this.engine.ringbufQuery(m.handle, BigInt(fl));
+        } catch (e) {
+          throw this.trapped(e, `datapath.${op}`);
+        }
+      },
+    };
+  }
 }
 
 /**
