@@ -1,7 +1,30 @@
-// The simulator's ring buffer producer: its datapath facet.
+// The simulator's ring buffer producer: its datapath facet, each call one program's run.
+import { Errno } from "@bpfkit/core";
 import type { SimDriver } from "@bpfkit/driver-wasm-sim";
 import type { RingbufProducer } from "./producer.js";
 
-export function simRingbufProducer(_sim: SimDriver): RingbufProducer {
-  throw new Error("simRingbufProducer: being built (helper hsrb)");
+/** A reserve's failure as the program sees it: any NULL reserve (no room, or too big) is -EAGAIN. */
+const asProgramSees = (r: number) => (r === -Errno.E2BIG ? -Errno.EAGAIN : r);
+
+export function simRingbufProducer(sim: SimDriver): RingbufProducer {
+  const dp = sim.datapath;
+  return {
+    output: (mapFd, data, flags) => dp.ringbufOutput({ fd: mapFd }, data, flags),
+    reserveSubmit: (mapFd, data, flags) => {
+      const sample = dp.ringbufReserve({ fd: mapFd }, data.length);
+      if (sample < 0) return asProgramSees(sample);
+      dp.ringbufWrite(sample, 0, data);
+      dp.ringbufSubmit(sample, flags);
+      return 0;
+    },
+    reserveDiscard: (mapFd, size, flags) => {
+      const sample = dp.ringbufReserve({ fd: mapFd }, size);
+      if (sample < 0) return asProgramSees(sample);
+      dp.ringbufDiscard(sample, flags);
+      return 0;
+    },
+    query: (mapFd, flags) => dp.ringbufQuery({ fd: mapFd }, flags),
+    // The simulator's programs hold nothing between runs.
+    close: () => {},
+  };
 }
