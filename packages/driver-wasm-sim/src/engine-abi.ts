@@ -113,6 +113,9 @@ export interface EngineExports {
   ringbufReserve(h: number, size: bigint): number;
   /** Submits (`discard` 0) or discards (1) the BUSY record at `hdrOff`: 0, or -EINVAL if it is not BUSY. */
   ringbufCommit(h: number, hdrOff: number, discard: number): number;
-  /** bpf_ringbuf_query: AVAIL_DATA 0, RING_SIZE 1, CONS_POS 2, PROD_POS 3; 0n for any other flag. */
+  /**
+   * bpf_ringbuf_query: AVAIL_DATA 0, RING_SIZE 1, CONS_POS 2, PROD_POS 3; 0n for any other flag.
+   * A u64 that JS reads as wasm's signed i64: the driver takes BigInt.asUintN(64, …).
+   */
   ringbufQuery(h: number, flags: bigint): bigint;
 }

@@ -1532,7 +1532,8 @@ export class SimDriverImpl implements SimDriver {
         const m = this.ringbufMap(ref, op);
         if (typeof m === "number") return BigInt(m);
         try {
-          return this.engine.ringbufQuery(m.handle, BigInt(fl));
+          // wasm's i64 comes back signed: the kernel's answer is a u64.
+          return BigInt.asUintN(64, this.engine.ringbufQuery(m.handle, BigInt(fl)));
         } catch (e) {
           throw this.trapped(e, `datapath.${op}`);
         }
