@@ -5,7 +5,7 @@
 import { BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG } from "@bpfkit/core";
 import type { MapCreateAttr } from "@bpfkit/core";
 import { describe, expect, it } from "vitest";
-import { check, errName, mapInfo, onBoth, sim, u32 } from "./sim-helpers.js";
+import { check, errName, mapInfo, onBoth, progUsingMap, sim, u32 } from "./sim-helpers.js";
 
 const RINGBUF = 27, ARRAY_OF_MAPS = 12, HASH_OF_MAPS = 13;
 const PAGE = 4096;
@@ -50,6 +50,25 @@ describe("RINGBUF MAP_CREATE", () => {
     const d = sim();
     const fi = d.mapFdInfo(d.mapCreate(rb(1 << 20)));
     expect(typeof fi === "number" ? fi : fi.memlock).toBe(1065288);
+  });
+});
+
+describe("RINGBUF and the capability gate", () => {
+  it("is an unprivileged type, behind unprivileged_bpf_disabled, whose own checks come after the gate", () => {
+    const open = sim({ privileged: false, unprivilegedBpfDisabled: 0 });
+    expect(open.mapCreate(rb())).toBeGreaterThanOrEqual(3);
+    expect(errName(open.mapCreate(rb(4095)))).toBe("EINVAL");
+    const gated = sim({ privileged: false });
+    expect(errName(gated.mapCreate(rb()))).toBe("EPERM");
+    expect(errName(gated.mapCreate(rb(4095)))).toBe("EPERM");
+  });
+
+  it("is a map a program may reference", () => {
+    const r = onBoth((s) => {
+      const fd = s.keep(s.d.mapCreate(rb()));
+      s.keep(s.rec("load", s.d.progLoad({ progType: 1, insns: progUsingMap(fd), license: "GPL" }), "fd"));
+    });
+    check(r, [["load", "fd"]]);
   });
 });
 
