@@ -104,8 +104,8 @@ export interface SimDatapath {
    * stop there, and no later record's room passes it). Where the kernel returns NULL this says
    * why: -EINVAL for flags other than 0, -E2BIG for a size no record of this ring can ever have
    * (past UINT_MAX / 4, or whose record, the 8-byte header and the size rounded up to 8, is not
-   * smaller than the ring), -EAGAIN for no room now; -EINVAL for a map that is no ring buffer. The sample starts with whatever
-   * bytes the ring held there (the kernel does not zero it).
+   * smaller than the ring), -EAGAIN for no room now; -EINVAL for a map that is no ring buffer.
+   * The sample starts with whatever bytes the ring held there (the kernel does not zero it).
    */
   ringbufReserve(map: SimMapRef, size: number, flags?: number, cpu?: number): number;
   /** Writes `bytes` into a reserved sample at `offset`; a range past the sample's size is a RangeError. */
@@ -611,8 +611,9 @@ export class SimDriverImpl implements SimDriver {
   private updateAt(m: SimMap, tmp: number, kPtr: number, vPtr: number, flags: number): number {
     // The engine takes u32 flags; anything past them is invalid for every type. HASH_OF_MAPS
     // resolves the fd first (bpf_fd_htab_map_update_elem), so it checks them below.
-    // A ring buffer's update is ENOTSUPP whatever the flags.
-    if (!m.isFdValue) return flags > 0xffffffff && !m.isRingbuf ? -Errno.EINVAL : this.engine.mapUpdate(m.handle, kPtr, vPtr, flags & 0xffffffff);
+    // A ring buffer's update is ENOTSUPP whatever the flags, which the engine answers.
+    if (m.isRingbuf) return this.engine.mapUpdate(m.handle, kPtr, vPtr, 0);
+    if (!m.isFdValue) return flags > 0xffffffff ? -Errno.EINVAL : this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
     const ufd = this.readU32(vPtr);
     if (m.mapType !== BPF_MAP_TYPE_HASH_OF_MAPS) {
       // bpf_fd_array_map_update_elem: only BPF_ANY, the index, then the fd.
@@ -1488,7 +1489,8 @@ export class SimDriverImpl implements SimDriver {
         const m = this.ringbufMap(ref, op);
         this.datapathCpu(cpu, op);
         if (typeof m === "number") return m;
-        if ((fl & ~BPF_RB_WAKEUP_FLAGS) !== 0) return -Errno.EINVAL;
+        // Any bit but the two wake-up bits (compared, not masked: flags are a u64 past JS's 32-bit &).
+        if (fl > BPF_RB_WAKEUP_FLAGS) return -Errno.EINVAL;
         const hdrOff = this.ringbufReserveAt(m, realByteLength(data), op);
         // Every NULL reserve is EAGAIN to the program.
         if (hdrOff < 0) return -Errno.EAGAIN;

@@ -86,6 +86,7 @@ describe("ringbuf datapath: what 6.18 answered", () => {
     // Output's flags: only the two wake-up bits.
     expect(dp.ringbufOutput(r.ref, new Uint8Array(8), 3)).toBe(0);
     expect(dp.ringbufOutput(r.ref, new Uint8Array(8), 4)).toBe(-Errno.EINVAL);
+    expect(dp.ringbufOutput(r.ref, new Uint8Array(8), 2 ** 32)).toBe(-Errno.EINVAL); // a u64 bit past 31
     expect(dp.ringbufOutput(r.ref, new Uint8Array(8), 1)).toBe(0);
     expect(r.prodPos()).toBe(64n);
     // Reserve's flags: any is the kernel's NULL.
