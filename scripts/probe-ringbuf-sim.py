@@ -181,25 +181,20 @@ out('reserve flags 1 (NULL→1)', reserve_commit(fd, 8, rflags=1))
 out('reserve+discard 5', reserve_commit(fd, 5, discard=True)); p = pos()[1]; out('pos', pos()); out('hdr of discarded', hdr(p - 16))
 out('reserve+submit flags 0xff', reserve_commit(fd, 8, flags=0xff)); out('pos', pos())
 out('query AVAIL', query(fd, AVAIL_DATA)); out('query RING_SIZE', query(fd, RING_SIZE)); out('query CONS', query(fd, CONS_POS)); out('query PROD', query(fd, PROD_POS)); out('query 4', query(fd, 4))
-# fill: the ring refuses at cons + 4095
-def out_big(fd, size):
-    # reserve/commit, for sizes past the stack
-    return reserve_commit(fd, size)
-out('reserve 4088 (len 4096 = size)', out_big(fd, 4088)); out('reserve 4089 (len > size)', out_big(fd, 4089))
+# fill: at most size - 1 bytes are ever in the ring
+out('reserve 4088 (record 4096 = the ring)', reserve_commit(fd, 4088)); out('reserve 4089 (record past the ring)', reserve_commit(fd, 4089))
 c, pr = pos(); out('pos before fill', (c, pr))
 room = 4095 - (pr - c)
-out(f'room {room}: reserve {room - 8 - 7}', out_big(fd, (room - 8) & ~7 if ((room - 8) & ~7) + 8 <= room else 0))
-out('pos', pos()); out('reserve 0 when full?', out_big(fd, 0)); out('avail', query(fd, AVAIL_DATA))
+out(f'room {room}: reserve {room - 8 - 7} (the last whole record)', reserve_commit(fd, (room - 8) & ~7))
+out('pos', pos()); out('reserve 0 when full (NULL→1)', reserve_commit(fd, 0)); out('avail', query(fd, AVAIL_DATA))
 # consume all by writing cons = prod, then wrap
 struct.pack_into('<Q', cons, 0, pos()[1]); out('after cons=prod pos', pos()); out('query CONS', query(fd, CONS_POS))
-out('output 400 wraps?', output(fd, 400, 0, 7)); c, pr = pos(); out('pos', (c, pr)); out('hdr', hdr(c))
-out('record bytes at data end..start', (ro[2 * PAGE + (c & 4095) + 8: 2 * PAGE + (c & 4095) + 16].hex(), ro[3 * PAGE + ((c + 8) & 4095):3 * PAGE + ((c + 8) & 4095) + 8].hex() if True else ''))
-wrap_off = (c & 4095) + 8
-second = bytes(ro[2 * PAGE + wrap_off: 2 * PAGE + wrap_off + 400]) if wrap_off + 400 <= 2 * PAGE else None
-first = ro[2 * PAGE + wrap_off:2 * PAGE + 2 * 4096][:400]
-out('wrapped record via double mapping ok', bytes(first[:400]) == bytes(((7 + i) & 0xff) for i in range(400)))
+out('output 400 at 4088 (wraps)', output(fd, 400, 0, 7)); c, pr = pos(); out('pos', (c, pr)); out('hdr', hdr(c))
+at = 2 * PAGE + (c & 4095) + 8
+out('wrapped record read straight on through the second copy', bytes(ro[at:at + 400]) == bytes(((7 + i) & 0xff) for i in range(400)))
+out('second copy equals the first', bytes(ro[3 * PAGE:4 * PAGE]) == bytes(ro[2 * PAGE:3 * PAGE]))
 # consumer position far ahead or behind
-struct.pack_into('<Q', cons, 0, pos()[1] + 100); out('cons=prod+100: output 8', output(fd, 8)); out('avail (u64)', query(fd, AVAIL_DATA))
+struct.pack_into('<Q', cons, 0, pos()[1] + 100); out('cons=prod+100: output 8', output(fd, 8)); out('avail (low 32 bits of the u64)', query(fd, AVAIL_DATA))
 struct.pack_into('<Q', cons, 0, 0); out('cons=0 (behind): output 8', output(fd, 8)); out('pos', pos())
 # pg_off on a bigger ring
 fd2 = mk(16384); ro2 = mmap.mmap(fd2, 2 * PAGE + 2 * 16384, mmap.MAP_SHARED, R)
