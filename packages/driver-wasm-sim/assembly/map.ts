@@ -88,8 +88,6 @@ export class MapHdr {
   // ---- BLOOM_FILTER bitset over `data`
   bitsetMask: u32;
   nrHashFuncs: u32;
-  // ---- RINGBUF: the oldest record that may still be BUSY (the kernel's pending_pos)
-  pendingPos: u64;
 }
 
 /** KMALLOC_MAX_SIZE on x86-64 (4 KiB pages, MAX_PAGE_ORDER 10): the largest kmalloc. */

@@ -1,5 +1,7 @@
 // BPF_MAP_TYPE_RINGBUF (kernel/bpf/ringbuf.c): whole 4 KiB pages, the consumer position (u64)
-// on the first, the producer position (u64) on the second, then max_entries bytes of data. The
+// on the first, the producer position (u64) on the second, followed there by pending_pos (u64,
+// the oldest record that may still be BUSY: the struct's next field, so user space sees it too),
+// then max_entries bytes of data. The
 // driver maps these pages; the kernel's second mapping of the data (a record that wraps reads
 // straight on) is the driver's to give, by copying. Records are an 8-byte header, u32 len (bit
 // 31 BUSY, bit 30 DISCARD) and u32 pg_off, then the sample, padded to 8.
@@ -36,7 +38,6 @@ export function ringbufInit(m: MapHdr): i32 {
   if (bytes > 0xffff0000) return -ENOMEM;
   m.dataBytes = <usize>bytes;
   m.data = allocZeroed(m.dataBytes);
-  m.pendingPos = 0;
   return m.data == 0 ? -ENOMEM : 0;
 }
 
@@ -51,6 +52,11 @@ export function ringbufRelease(m: MapHdr): void {
 
 @inline function prodPos(m: MapHdr): u64 {
   return load<u64>(m.data + MMAP_PAGE);
+}
+
+/** pending_pos: after producer_pos in struct bpf_ringbuf, on the producer's page. */
+@inline function pendingPosAt(m: MapHdr): usize {
+  return m.data + MMAP_PAGE + 8;
 }
 
 @inline function mask(m: MapHdr): u64 {
@@ -70,23 +76,23 @@ export function ringbufRelease(m: MapHdr): void {
 export function ringbufReserve(m: MapHdr, size: u64): i32 {
   if (size > RINGBUF_MAX_RECORD_SZ) return -E2BIG;
   const len = <u32>((size + BPF_RINGBUF_HDR_SZ + 7) & ~7);
-  // The kernel refuses a record larger than the ring here; one of exactly the ring's size passes
-  // this check but never the room check below (at most size - 1 bytes are ever free), so both
-  // are a record this ring can never hold. Stepping pending_pos early, as the kernel then does,
-  // changes nothing: the next reserve steps it to the same place.
-  if (<u64>len > mask(m)) return -E2BIG;
+  // A record larger than the ring: refused before the lock, pending_pos untouched.
+  if (<u64>len > <u64>m.maxEntries) return -E2BIG;
   const cons = consPos(m);
   const prod = prodPos(m);
   const newProd = prod + len;
   // Step pending_pos past every record committed since: it stops at the first BUSY one.
-  let pend = m.pendingPos;
+  let pend = load<u64>(pendingPosAt(m));
   while (pend < prod) {
     const hlen = load<u32>(hdrAt(m, pend));
     if ((hlen & BPF_RINGBUF_BUSY_BIT) != 0) break;
     const sz = ((hlen & ~BPF_RINGBUF_DISCARD_BIT) + BPF_RINGBUF_HDR_SZ + 7) & ~7;
     pend += sz;
   }
-  m.pendingPos = pend;
+  store<u64>(pendingPosAt(m), pend);
+  // One of exactly the ring's size got this far, but no room check passes it (at most size - 1
+  // bytes are ever free): a record this ring can never hold, as the one above.
+  if (<u64>len > mask(m)) return -E2BIG;
   // Unsigned: a consumer position user space set past the producer leaves no room at all.
   if (newProd - cons > mask(m) || newProd - pend > mask(m)) return -EAGAIN;
   const h = hdrAt(m, prod);

@@ -29,6 +29,8 @@ function ring(d: SimDriver, size = PAGE) {
     fd, size, ref: { fd },
     consPos: () => u64At(0),
     prodPos: () => u64At(PAGE),
+    /** The kernel's pending_pos, the u64 after the producer position on its page. */
+    pendingPos: () => u64At(PAGE + 8),
     setCons: (v: bigint) => {
       const b = new Uint8Array(8);
       new DataView(b.buffer).setBigUint64(0, v, true);
@@ -101,6 +103,8 @@ describe("ringbuf datapath: what 6.18 answered", () => {
     const t = dp.ringbufReserve(r.ref, 8);
     dp.ringbufSubmit(t, 0xff);
     expect(r.prodPos()).toBe(96n);
+    // Each reserve stepped pending_pos over the committed records before it: to the last one's start.
+    expect(r.pendingPos()).toBe(80n);
     expect([AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS, 4].map((f) => dp.ringbufQuery(r.ref, f))).toEqual([96n, 4096n, 0n, 96n, 0n]);
   });
 
@@ -180,6 +184,7 @@ describe("ringbuf datapath: what 6.18 answered", () => {
     const a = dp.ringbufReserve(r.ref, 2000);
     expect(a).toBeGreaterThanOrEqual(0);
     expect(dp.ringbufReserve(r.ref, 2500)).toBe(-Errno.EAGAIN);
+    expect(r.pendingPos()).toBe(0n);
     const b = dp.ringbufReserve(r.ref, 1000);
     expect(b).toBeGreaterThanOrEqual(0);
     dp.ringbufDiscard(b);
@@ -188,7 +193,26 @@ describe("ringbuf datapath: what 6.18 answered", () => {
     // Once the old record is committed, the room is the consumer's again: 5528 - 2008 <= 4095.
     const c = dp.ringbufReserve(r.ref, 2500);
     expect(c).toBeGreaterThanOrEqual(0);
+    expect(r.pendingPos()).toBe(3016n);
     dp.ringbufSubmit(c);
+  });
+
+  it("shows pending_pos on the producer page, stepped by each reserve, as 6.18 did", () => {
+    const d = sim();
+    const r = ring(d);
+    const dp = d.datapath;
+    r.setCons(2008n);
+    const a = dp.ringbufReserve(r.ref, 2000);
+    expect(dp.ringbufReserve(r.ref, 2500)).toBe(-Errno.EAGAIN);
+    dp.ringbufDiscard(a);
+    expect([r.prodPos(), r.pendingPos()]).toEqual([2008n, 0n]);
+    expect(dp.ringbufOutput(r.ref, new Uint8Array(8))).toBe(0);
+    expect(r.pendingPos()).toBe(2008n);
+    // A record larger than the ring is refused before pending_pos is stepped; one of its exact size after.
+    expect(dp.ringbufReserve(r.ref, 4089)).toBe(-Errno.E2BIG);
+    expect(r.pendingPos()).toBe(2008n);
+    expect(dp.ringbufReserve(r.ref, 4088)).toBe(-Errno.E2BIG);
+    expect(r.pendingPos()).toBe(2024n);
   });
 });
 
