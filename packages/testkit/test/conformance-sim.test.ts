@@ -9,8 +9,6 @@ const sim = simUnderTest();
 defineConformanceTests({ describe, it }, "conformance: sim", () => sim.create(), {
   exactLru: true,
   groups: allGroups.filter((g) => g !== "unprivileged"),
-  // Until the simulator has BPF_MAP_TYPE_RINGBUF and its producer (helper hsrb): drop this then.
-  exclude: [{ match: "ringbuf.c", reason: "the simulator has no RINGBUF yet" }],
 });
 
 const nobody = simUnderTest({ privileged: false });
