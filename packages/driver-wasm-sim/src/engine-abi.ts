@@ -101,10 +101,11 @@ export interface EngineExports {
   datapathDelete(h: number, keyPtr: number, cpu: number): number;
 
   // ---- ring buffers (BPF_MAP_TYPE_RINGBUF): the region mapMmapBase names is the consumer
-  // position's page (u64 at 0), the producer position's page (u64 at 4096), then maxEntries
-  // bytes of data; mapMmapPages counts them once. Records: an 8-byte header (u32 len with
-  // BUSY bit 31 and DISCARD bit 30, u32 pg_off), then the sample, padded to 8; a sample may wrap
-  // past the data's end to its start, which the driver copies in two pieces.
+  // position's page (u64 at 0), the producer position's page (u64 at 4096, the kernel's
+  // pending_pos after it at 4104), then maxEntries bytes of data; mapMmapPages counts them
+  // once. Records: an 8-byte header (u32 len with BUSY bit 31 and DISCARD bit 30, u32 pg_off),
+  // then the sample, padded to 8; a sample may wrap past the data's end to its start, which the
+  // driver copies in two pieces.
   /**
    * __bpf_ringbuf_reserve: the header's offset in the data (>= 0; the record is BUSY), or
    * -E2BIG for a size no record of this ring can have, -EAGAIN for no room (the consumer
