@@ -1,0 +1,244 @@
+// BpfRingBuf and RingBufReader: records a program writes (on the kernel, a program run by
+// BPF_PROG_TEST_RUN; on the simulator, its datapath) come out of the reader in order, whole,
+// across the end of the ring, with discarded ones passed over and the room given back; refusals
+// are the kernel's errnos, explained.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  BPF_MAP_TYPE_RINGBUF, BpfError, BpfRingBuf, createBpf, Errno, memoryLogger, u32, wrapDriver, type RingBufReader,
+} from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { ringbufProducerFor, type RingbufProducer } from "@bpfkit/testkit";
+import { openFdsOf } from "./support/bpf-world.js";
+import { eachDriver, type Env } from "./support/env.js";
+import { thrown, thrownBpfError } from "./support/thrown.js";
+
+/** `n` bytes counting up from `from`: each record tells itself from its neighbours. */
+const bytesFrom = (n: number, from: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
+
+eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
+  let producer: RingbufProducer;
+  beforeEach(() => {
+    const p = ringbufProducerFor(get().driver);
+    if (p === undefined) throw new Error(`no ring buffer producer for the ${get().kind} driver`);
+    producer = p;
+  });
+  afterEach(() => producer.close());
+
+  /** A fresh 4 KiB ring (pinned) and its reader, both closed after the test. */
+  function ring(env: Env, name = "rb_events", size = 4096): { rb: BpfRingBuf; r: RingBufReader } {
+    const rb = env.track(env.bpf.newRingBuf({ name, maxEntries: size }));
+    expect(rb.openOrCreate()).toBe(true);
+    return { rb, r: env.track(rb.reader()) };
+  }
+
+  it("records come out in order, each its own bytes, then undefined; the room goes back", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    expect(rb.info()).toMatchObject({ type: BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
+    expect([r.read(), r.available(), r.size]).toEqual([undefined, 0, 4096]);
+    const fd = rb.getFd();
+    for (const [n, from] of [[1, 10], [8, 20], [13, 30]] as const) expect(producer.output(fd, bytesFrom(n, from))).toBe(0);
+    // Each record is an 8-byte header and its sample, rounded up to 8: 16 + 16 + 24.
+    expect(r.available()).toBe(56);
+    expect(r.read()).toEqual(bytesFrom(1, 10));
+    expect(r.available()).toBe(40);
+    expect(r.read()).toEqual(bytesFrom(8, 20));
+    expect(r.read()).toEqual(bytesFrom(13, 30));
+    expect([r.read(), r.available()]).toEqual([undefined, 0]);
+    expect(producer.query(fd, 2 /* BPF_RB_CONS_POS */)).toBe(56n);
+  });
+
+  it("a discarded record is passed over; a reserved-then-submitted one reads as an output one", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    const fd = rb.getFd();
+    expect(producer.output(fd, bytesFrom(4, 1))).toBe(0);
+    expect(producer.reserveDiscard(fd, 24)).toBe(0);
+    expect(producer.reserveSubmit(fd, bytesFrom(5, 2))).toBe(0);
+    const got: Uint8Array[] = [];
+    expect(r.drain((s) => got.push(s))).toBe(2);
+    expect(got).toEqual([bytesFrom(4, 1), bytesFrom(5, 2)]);
+    expect(r.available()).toBe(0);
+  });
+
+  it("across the end of the ring, records read whole, many times over", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    const fd = rb.getFd();
+    // 8 + 200 bytes a record: 4096 is no multiple of 208, so records straddle the end.
+    for (let i = 0; i < 60; i++) {
+      expect(producer.output(fd, bytesFrom(200, i))).toBe(0);
+      if (i % 3 === 2) {
+        const got: Uint8Array[] = [];
+        expect(r.drain((s) => got.push(s))).toBe(3);
+        expect(got).toEqual([bytesFrom(200, i - 2), bytesFrom(200, i - 1), bytesFrom(200, i)]);
+      }
+    }
+    expect(producer.query(fd, 3 /* BPF_RB_PROD_POS */)).toBe(60n * 208n);
+  });
+
+  it("a full ring refuses the program (EAGAIN) until the reader takes a record", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    const fd = rb.getFd();
+    let n = 0;
+    while (producer.output(fd, bytesFrom(504, n)) === 0) n++;
+    // The producer never comes a whole ring ahead of the consumer: 7 records of 512 fit in 4096.
+    expect(n).toBe(7);
+    expect(producer.output(fd, bytesFrom(504, 99))).toBe(-Errno.EAGAIN);
+    expect(r.read()).toEqual(bytesFrom(504, 0));
+    expect(producer.output(fd, bytesFrom(504, 7))).toBe(0);
+    expect(producer.output(fd, bytesFrom(504, 99))).toBe(-Errno.EAGAIN);
+    const got: Uint8Array[] = [];
+    expect(r.drain((s) => got.push(s), { max: 3 })).toBe(3);
+    expect(got).toEqual([1, 2, 3].map((i) => bytesFrom(504, i)));
+    expect(r.available()).toBe(4 * 512);
+  });
+
+  it("drain's callback that throws has had its record: the next drain starts after it", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    for (let i = 0; i < 3; i++) producer.output(rb.getFd(), bytesFrom(3, i));
+    const boom = new Error("callback");
+    expect(() => r.drain(() => { throw boom; })).toThrow(boom);
+    const rest: Uint8Array[] = [];
+    expect(r.drain((s) => rest.push(s))).toBe(2);
+    expect(rest).toEqual([bytesFrom(3, 1), bytesFrom(3, 2)]);
+  });
+
+  it("next() waits for a record and resolves undefined after its timeout; for await ends when the reader closes", async () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    const fd = rb.getFd();
+    expect(await r.next({ timeoutMs: 20, pollMs: 5 })).toBeUndefined();
+    setTimeout(() => producer.output(fd, bytesFrom(6, 7)), 15);
+    expect(await r.next({ pollMs: 2 })).toEqual(bytesFrom(6, 7));
+    const abort = new AbortController();
+    const waiting = r.next({ signal: abort.signal });
+    abort.abort(new Error("stop"));
+    await expect(waiting).rejects.toThrow("stop");
+    producer.output(fd, bytesFrom(2, 1));
+    producer.output(fd, bytesFrom(2, 2));
+    const seen: Uint8Array[] = [];
+    for await (const s of r) {
+      seen.push(s);
+      if (seen.length === 2) setTimeout(() => r.close(), 5);
+    }
+    expect(seen).toEqual([bytesFrom(2, 1), bytesFrom(2, 2)]);
+    expect(r.isOpen()).toBe(false);
+  });
+
+  it("the reader holds the map: after the ring's close() it still reads what programs wrote", () => {
+    const env = get();
+    const rb = env.track(env.bpf.newRingBuf({ name: "rb_held", maxEntries: 8192 }));
+    rb.openOrCreateUnpinned();
+    const fd = rb.getFd();
+    const id = rb.info().id;
+    const r = env.track(rb.reader());
+    expect(producer.output(fd, bytesFrom(9, 3))).toBe(0);
+    rb.close();
+    expect(r.read()).toEqual(bytesFrom(9, 3));
+    const again = env.driver.mapGetFdById(id);
+    expect(again).toBeGreaterThanOrEqual(0);
+    env.driver.close(again);
+    r.close();
+    r.close();
+    const e = thrownBpfError(() => r.read());
+    expect([e.errno, e.op, e.map]).toEqual([Errno.EBADF, "read", "rb_held"]);
+  });
+
+  it("openRingBuf opens the pin; a read-only open maps nothing, and says why", () => {
+    const env = get();
+    const { rb } = ring(env, "rb_pin");
+    const same = env.track(env.otherBpf().openRingBuf("rb_pin"));
+    expect(same.maxEntries).toBe(4096);
+    using r2 = same.reader();
+    producer.output(rb.getFd(), bytesFrom(3, 3));
+    expect(r2.read()).toEqual(bytesFrom(3, 3));
+    const ro = env.track(env.otherBpf().openRingBuf("rb_pin", { readOnly: true }));
+    const e = thrownBpfError(() => ro.reader());
+    expect([e.op, e.map]).toEqual(["reader", "rb_pin"]);
+    expect(e.message).toMatch(/: permission denied \(the ring buffer was opened read-only \(BPF_F_RDONLY\): a reader maps its pages, which the kernel allows only through an fd that reads and writes; open it read-write\)$/);
+  });
+
+  it("a frozen ring maps no reader: the kernel maps no page of a frozen map writable, and the error says why", () => {
+    const env = get();
+    const rb = env.track(env.bpf.newRingBuf({ name: "rb_frozen", maxEntries: 4096 }));
+    rb.openOrCreate();
+    rb.freeze();
+    const before = openFdsOf(env.driver);
+    const e = thrownBpfError(() => rb.reader());
+    expect([e.errno, e.op, e.map]).toEqual([Errno.EPERM, "reader", "rb_frozen"]);
+    expect(e.message).toBe("reader rb_frozen: operation not permitted (the ring buffer is frozen (BPF_MAP_FREEZE): " +
+      "the kernel maps no page of a frozen map writable, and a reader must write the consumer position)");
+    expect(openFdsOf(env.driver)).toBe(before);
+  });
+
+  it("positions no reader wrote are refused by name: EINVAL, nothing read", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    producer.output(rb.getFd(), bytesFrom(3, 3));
+    // Another writer of the consumer page moves it past the producer.
+    const h = env.driver.mapMmap!(rb.getFd(), 4096, true, 0);
+    expect(h).toBeGreaterThanOrEqual(0);
+    try {
+      expect(env.driver.mmapWrite!(h, 0, Uint8Array.of(64, 0, 0, 0, 0, 0, 0, 0))).toBe(0);
+      const e = thrownBpfError(() => r.read());
+      expect([e.errno, e.op, e.map]).toEqual([Errno.EINVAL, "read", "rb_events"]);
+      expect(e.message).toMatch(/the producer position 16 is behind the consumer position 64/);
+    } finally {
+      env.driver.munmap!(h);
+    }
+  });
+});
+
+eachDriver("BpfRingBuf: bad specs and drivers", (get) => {
+  it("a size that is no power of 2 or no multiple of the page is a RangeError before any syscall", () => {
+    const env = get();
+    const before = openFdsOf(env.driver);
+    for (const n of [4095, 6144, 2048]) {
+      const e = thrown(() => env.bpf.newRingBuf({ name: "rb_bad", maxEntries: n }));
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.message).toBe(`newRingBuf rb_bad: maxEntries is the ring's size in bytes, a power of 2 and a multiple of the page size (4096), got ${n}`);
+    }
+    expect(thrown(() => env.bpf.newRingBuf({ name: "rb_bad", maxEntries: 4096, value: u32 } as never)).message).toMatch(/^newRingBuf rb_bad: unknown spec key "value"/);
+    expect(openFdsOf(env.driver)).toBe(before);
+  });
+
+  it("a driver that cannot map memory: EOPNOTSUPP naming the driver", () => {
+    const env = get();
+    const bpf = createBpf({ driver: wrapDriver(env.driver, { kind: "old", mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null }),
+      mapRoot: env.root, logger: memoryLogger() });
+    const rb = env.track(bpf.newRingBuf({ name: "rb_old", maxEntries: 4096 }));
+    rb.openOrCreate();
+    const e = thrownBpfError(() => rb.reader());
+    expect(e).toBeInstanceOf(BpfError);
+    expect([e.errno, e.message]).toEqual([Errno.EOPNOTSUPP,
+      'reader rb_old: driver "old" cannot map memory (it has no mapMmap, an optional Driver method)']);
+  });
+});
+
+// A record reserved and not yet submitted (a program on another CPU still writing it) cannot be
+// held across a BPF_PROG_TEST_RUN on the kernel; the simulator's datapath holds one.
+describe("BpfRingBuf on the simulator: a BUSY record holds up the ones behind it", () => {
+  it("read() stops at it, then takes it and the rest once it is submitted; a discarded one is passed over", () => {
+    const sim = createSimDriver();
+    const rb = createBpf({ driver: sim, logger: memoryLogger() }).newRingBuf({ name: "busy", maxEntries: 4096 });
+    rb.openOrCreateUnpinned();
+    using r = rb.reader();
+    const ring = { fd: rb.getFd() };
+    const first = sim.datapath.ringbufReserve(ring, 5);
+    const second = sim.datapath.ringbufReserve(ring, 3);
+    expect(sim.datapath.ringbufOutput(ring, Uint8Array.of(9))).toBe(0);
+    expect([r.read(), r.available()]).toEqual([undefined, 16 + 16 + 16]);
+    sim.datapath.ringbufDiscard(second);
+    expect(r.read()).toBeUndefined();
+    sim.datapath.ringbufWrite(first, 0, bytesFrom(5, 1));
+    sim.datapath.ringbufSubmit(first);
+    const got: Uint8Array[] = [];
+    expect(r.drain((s) => got.push(s))).toBe(2);
+    expect(got).toEqual([bytesFrom(5, 1), Uint8Array.of(9)]);
+    expect(r.available()).toBe(0);
+    rb.close();
+  });
+});
