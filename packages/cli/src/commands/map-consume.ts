@@ -37,7 +37,7 @@ export const mapConsumeCommand: Command = {
   },
   examples: ["bpfkit map consume /sys/fs/bpf/tc/globals/rb_events", "bpfkit map consume rb_events --count 1 --wait 5000 --json"],
   async run(ctx, args, opts) {
-    const count = wholeOption(str(opts, "count"), "count", 1) ?? Number.POSITIVE_INFINITY;
+    const count = wholeOption(str(opts, "count"), "count", 1);
     const wait = wholeOption(str(opts, "wait"), "wait", 0);
     // withMap closes the fd when its callback returns; the reader's mappings hold the map after.
     const reader = await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
@@ -57,12 +57,14 @@ export const mapConsumeCommand: Command = {
     });
     const records: Uint8Array[] = [];
     try {
-      reader.drain((s) => records.push(s), { max: count });
+      reader.drain((s) => records.push(s), count !== undefined ? { max: count } : undefined);
       if (records.length === 0 && wait !== undefined) {
         const first = await reader.next({ timeoutMs: wait, pollMs: Math.max(1, Math.min(10, wait)) });
         if (first !== undefined) {
           records.push(first);
-          if (records.length < count) reader.drain((s) => records.push(s), { max: count - records.length });
+          if (count === undefined || records.length < count) {
+            reader.drain((s) => records.push(s), count !== undefined ? { max: count - records.length } : undefined);
+          }
         }
       }
     } finally {

@@ -1,7 +1,7 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
 import {
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
   MAX_BLOOM_HASH_FUNCTIONS,
   type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
@@ -84,6 +84,20 @@ function keylessProblem(mapType: number, keySize: number, valueSize: number, max
   return undefined;
 }
 
+/** The ring buffers: no keys, no values, max_entries their size in bytes (ringbuf_map_alloc). */
+const RING_TYPES = new Set([BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF]);
+
+/** What a ring buffer refused with EINVAL was given that it takes no part in: sizes, or a size in bytes it cannot have. */
+function ringProblem(mapType: number, keySize: number, valueSize: number, maxEntries: number): string | undefined {
+  if (!RING_TYPES.has(mapType)) return undefined;
+  const name = mapTypeKernelName(mapType);
+  if (keySize !== 0 || valueSize !== 0) return `a ${name} has no keys or values: leave out --key-size and --value-size (0), and give its size in bytes as --max-entries`;
+  if ((maxEntries & (maxEntries - 1)) !== 0 || maxEntries % 4096 !== 0) {
+    return `a ${name}'s --max-entries is its size in bytes: a power of 2 and a multiple of the page (4096), not ${maxEntries}`;
+  }
+  return undefined;
+}
+
 /** `--type hsh`: the type it most likely mistypes, else every type's name, as bpftool's help lists them. */
 function notAMapType(option: string, text: string) {
   const names = mapTypeNames();
@@ -104,6 +118,8 @@ export const mapCreateCommand: Command = {
   usage: "map create PATH --type TYPE --key-size N --value-size N --max-entries N [--flags F] [--name NAME] [--hash-funcs N]",
   details: "TYPE is a kernel name (hash, array, lru_hash, percpu_hash, lpm_trie, …) or number.\n" +
     "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
+    "A queue, stack or bloom filter takes no --key-size; a ringbuf neither --key-size nor --value-size: its\n" +
+    "--max-entries is its size in bytes (a power of 2 and a multiple of the page).\n" +
     "FLAGS: names joined by commas (no_prealloc,zero_seed) or a number; without --flags, an lpm_trie gets\n" +
     "no_prealloc (the kernel has no preallocated trie) and every other type 0.\n" +
     "PATH is taken as given: a relative one is from the current directory, not under the map root (only MAP's bare\n" +
@@ -138,6 +154,7 @@ export const mapCreateCommand: Command = {
     "bpfkit map create /sys/fs/bpf/routes --type lpm_trie --key-type lpm4 --value-size 4 --max-entries 1024",
     "bpfkit map create /sys/fs/bpf/events --type queue --value-type u32 --max-entries 64",
     "bpfkit map create /sys/fs/bpf/seen --type bloom_filter --value-type ipv4 --max-entries 4096 --hash-funcs 3",
+    "bpfkit map create /sys/fs/bpf/events_rb --type ringbuf --max-entries 65536",
   ],
   async run(ctx, args, opts) {
     const path = args[0];
@@ -186,8 +203,10 @@ export const mapCreateCommand: Command = {
     }
     // Read before the driver is made: a missing size or a bad type is exit 2, never exit 3 for
     // want of bpf(2) or exit 1 for a taken path.
-    // A queue, stack or bloom filter has no keys: its key size is 0 unless given.
-    const keySize = isKeylessValueMap(mapType) && str(opts, "key-size") === undefined && str(opts, "key-type") === undefined
+    // A queue, stack or bloom filter has no keys, a ring buffer neither keys nor values: their
+    // sizes are 0 unless given.
+    const ring = RING_TYPES.has(mapType);
+    const keySize = (isKeylessValueMap(mapType) || ring) && str(opts, "key-size") === undefined && str(opts, "key-type") === undefined
       ? 0 : size(opts, "key-size", "key-type");
     const hashFuncsText = str(opts, "hash-funcs");
     let mapExtra: bigint | undefined;
@@ -197,7 +216,8 @@ export const mapCreateCommand: Command = {
       if (n < 1 || n > MAX_BLOOM_HASH_FUNCTIONS) throw usageError(`--hash-funcs ${hashFuncsText}: a bloom filter takes 1 to ${MAX_BLOOM_HASH_FUNCTIONS} hash functions (map_extra's low 4 bits)`);
       mapExtra = BigInt(n);
     }
-    const valueSize = size(opts, "value-size", "value-type");
+    const valueSize = ring && str(opts, "value-size") === undefined && str(opts, "value-type") === undefined
+      ? 0 : size(opts, "value-size", "value-type");
     const d = await ctx.driver();
     // Checked before the map exists: a map made for a taken path was only freed again. The pin
     // below still answers EEXIST when the path is taken in between, and the map is freed then.
@@ -221,7 +241,8 @@ export const mapCreateCommand: Command = {
       const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
       const sizeHint = fd === -22
-        ? keylessProblem(mapType, keySize, valueSize, Number(maxText), mapFlags) ?? sizeProblem(mapType, keySize, valueSize, Number(maxText))
+        ? keylessProblem(mapType, keySize, valueSize, Number(maxText), mapFlags) ?? ringProblem(mapType, keySize, valueSize, Number(maxText)) ??
+          sizeProblem(mapType, keySize, valueSize, Number(maxText))
         : undefined;
       const missing = missingType(d, mapType, fd);
       // The local storages and struct_ops are made only with their BTF type ids, which a create
