@@ -2,9 +2,9 @@
 // skeleton .data): reads and writes with no syscall, seen at once by programs and by lookups.
 // Everything goes through the driver's copies (mmapRead, mmapWrite), never a view of the pages:
 // a view kept after munmap would crash the process at its next touch.
-import { BpfError } from "./errors.js";
-import { Errno, errnoText } from "./errno.js";
-import { driverContractError, isNegErrno } from "./driver-contract.js";
+import type { BpfError } from "./errors.js";
+import { Errno } from "./errno.js";
+import { checkMappingCall, mappingError } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys, nearKey } from "./option-keys.js";
 import {
@@ -328,13 +328,10 @@ export class MapMemory<V> implements Disposable {
   }
 
   #check(method: string, r: number, op: string): void {
-    if (r === 0) return;
-    if (!isNegErrno(r)) throw driverContractError(this.#driver, method, r, "0");
-    throw this.#error(op, -r);
+    checkMappingCall(this.#driver, { name: this.#name, path: this.#path }, method, r, op);
   }
 
   #error(op: string, errno: number, why?: string): BpfError {
-    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
-      message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
+    return mappingError({ name: this.#name, path: this.#path }, op, errno, why);
   }
 }

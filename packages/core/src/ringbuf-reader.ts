@@ -5,9 +5,9 @@
 // a BUSY one (reserved, not yet submitted) holds up those behind it; a discarded one is skipped;
 // the consumer position is written back after each, which gives its room back to the programs.
 // Every access is a copy through the driver (mmapRead, mmapWrite), never a view of the pages.
-import { BpfError } from "./errors.js";
-import { Errno, errnoText } from "./errno.js";
-import { driverContractError, isNegErrno } from "./driver-contract.js";
+import type { BpfError } from "./errors.js";
+import { Errno } from "./errno.js";
+import { checkMappingCall, mappingError } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
 
@@ -245,14 +245,11 @@ export class RingBufReader implements Disposable {
   }
 
   #check(method: string, r: number, op: string): void {
-    if (r === 0) return;
-    if (!isNegErrno(r)) throw driverContractError(this.#driver, method, r, "0");
-    throw this.#error(op, -r);
+    checkMappingCall(this.#driver, { name: this.#name, path: this.#path }, method, r, op);
   }
 
   #error(op: string, errno: number, why?: string): BpfError {
-    return new BpfError({ errno, op, map: this.#name, path: this.#path || undefined,
-      message: `${op} ${this.#name}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
+    return mappingError({ name: this.#name, path: this.#path }, op, errno, why);
   }
 }
 

@@ -9,23 +9,13 @@ import { join } from "node:path";
 import { expect, it } from "vitest";
 import { BPF_MAP_TYPE_ARRAY, Errno, PROG_TEST_RUN_ATTR, ProgType, type Driver } from "@bpfkit/core";
 import { describeKernel, kernelForFile, readU64, u32, withFds } from "./helpers.js";
+import { insn } from "../../testkit/src/ringbuf/programs.js";
 
 const k = kernelForFile();
 const run = (d: Driver) => d.progTestRun!.bind(d);
 
 /** r0 = 7; exit. */
 const RET7 = new Uint8Array([0xb7, 0, 0, 0, 7, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-
-/** One instruction: opcode, dst and src registers, offset, immediate. */
-function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  b[0] = code;
-  b[1] = (src << 4) | dst;
-  dv.setInt16(2, off, true);
-  dv.setInt32(4, imm, true);
-  return [...b];
-}
 
 /** A socket filter that adds 1 to value 0 of the ARRAY `mapFd` (u64 values) each run, and returns 0. */
 function counterProg(d: Driver, mapFd: number): number {

@@ -16,7 +16,7 @@ export const MAX_OUTPUT_SAMPLE = 512;
 const EAGAIN = 11;
 
 /** One 8-byte instruction: opcode, destination and source registers, offset, immediate. */
-function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
+export function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
   const b = new Uint8Array(8);
   const dv = new DataView(b.buffer);
   b[0] = code;
