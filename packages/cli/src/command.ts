@@ -49,3 +49,18 @@ export function str(opts: OptionValues, name: string): string | undefined {
 export function flag(opts: OptionValues, name: string): boolean {
   return opts[name] === true;
 }
+
+/**
+ * `--name N` as a whole number from `min` up (to `max` where given), or undefined when the option
+ * is absent; anything else is a usage error naming the option and the range.
+ */
+export function intOption(opts: OptionValues, name: string, min: number, max?: number): number | undefined {
+  const v = str(opts, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max !== undefined ? `an integer in [${min}, ${max}]` : min === 1 ? "a positive integer" : `an integer of at least ${min}`;
+    throw usageError(`--${name} ${v}: expected ${range}`);
+  }
+  return n;
+}

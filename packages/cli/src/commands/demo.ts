@@ -2,20 +2,13 @@
 // flows, and Cilium's garbage collector dumping the table reliably while that happens.
 import { createBpf, type Driver, type Logger } from "@bpfkit/core";
 import { ExitCode, usageError } from "../cli-error.js";
-import { noArgs, str, type Command, type OptionValues } from "../command.js";
+import { intOption, noArgs, str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { DEMO_BPFFS_BASE, DEMO_BPFFS_NAME, mountDemoBpffs } from "../demo/demo-bpffs.js";
 import { formatDemo, demoPassed } from "../demo/format-demo.js";
 import { startKernelDatapath } from "../demo/kernel-datapath.js";
 import { DEFAULT_DEMO, runDemo, type DemoConfig } from "../demo/run-demo.js";
 import { startSimDatapath } from "../demo/sim-datapath.js";
-
-function intOpt(opts: OptionValues, name: string, dflt: number, min: number, max: number): number {
-  const v = str(opts, name);
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw usageError(`--${name} ${v}: expected an integer in [${min}, ${max}]`);
-  return Number(v);
-}
 
 export const demoCommand: Command = {
   name: "demo",
@@ -39,10 +32,10 @@ export const demoCommand: Command = {
     noArgs(this, args);
     const cfg: DemoConfig = {
       ...DEFAULT_DEMO,
-      seed: intOpt(opts, "seed", DEFAULT_DEMO.seed, 0, 0xffffffff),
-      flows: intOpt(opts, "flows", DEFAULT_DEMO.flows, 1, 30000),
-      churn: intOpt(opts, "churn", DEFAULT_DEMO.churn, 1, 30000),
-      batchSize: intOpt(opts, "batch", DEFAULT_DEMO.batchSize, 1, 1 << 20),
+      seed: intOption(opts, "seed", 0, 0xffffffff) ?? DEFAULT_DEMO.seed,
+      flows: intOption(opts, "flows", 1, 30000) ?? DEFAULT_DEMO.flows,
+      churn: intOption(opts, "churn", 1, 30000) ?? DEFAULT_DEMO.churn,
+      batchSize: intOption(opts, "batch", 1, 1 << 20) ?? DEFAULT_DEMO.batchSize,
     };
     const rateText = str(opts, "rate");
     // Number("") is 0: an empty --rate would silently stop the datapath.

@@ -4,16 +4,9 @@ import type { Driver } from "@bpfkit/core";
 import { sysAdminMissing } from "@bpfkit/driver-kernel";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { kernelUnavailableReason } from "../driver-select.js";
-import { flag, str, type Command, type OptionValues } from "../command.js";
+import { flag, intOption, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
 import { loadImplementations } from "../dump-implementations.js";
-
-function count(opts: OptionValues, name: string, dflt: number): number {
-  const v = str(opts, name);
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw usageError(`--${name} ${v}: expected a positive integer`);
-  return Number(v);
-}
 
 function seedOpt(opts: OptionValues): number | undefined {
   const v = str(opts, "seed");
@@ -80,7 +73,7 @@ export const fuzzDiffCommand: Command = {
     const left = side(opts, "left", "sim");
     const right = side(opts, "right", "kernel");
     // A bad --runs is exit 2 before the kernel is asked about (not exit 3 on a host without it).
-    const runs = count(opts, "runs", 100);
+    const runs = intOption(opts, "runs", 1) ?? 100;
     if (left === "kernel" || right === "kernel") {
       // With CAP_BPF alone the kernel works but refuses the BPF_F_ZERO_SEED and open-by-id its
       // programs use, which the simulator (as root) allows: every run would be a false difference.
@@ -160,7 +153,7 @@ export const fuzzDumpCommand: Command = {
     const seed = seedOpt(opts);
     const path = pathOpt(opts, seed);
     // Read before the driver is made: a bad --runs is exit 2 whatever the driver.
-    const runs = count(opts, "runs", 100);
+    const runs = intOption(opts, "runs", 1) ?? 100;
     const { runDumpFuzz } = await import("@bpfkit/testkit");
     const driver = await ctx.driver();
     // Its datapath thread opens the map by id, which CAP_BPF alone may not do.

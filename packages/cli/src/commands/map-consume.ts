@@ -4,22 +4,13 @@
 // is gone for the program's own reader, so this is for a ring nothing else reads, or for a look
 // while the agent that reads it is stopped.
 import { BPF_MAP_TYPE_RINGBUF, createBpf, type Logger } from "@bpfkit/core";
-import { CliError, ExitCode, usageError } from "../cli-error.js";
-import { str, type Command } from "../command.js";
+import { CliError, ExitCode } from "../cli-error.js";
+import { intOption, type Command } from "../command.js";
 import { hex, hexCompact } from "../format.js";
 import { mapTypeKernelName } from "../names.js";
 import { nothingAfterMap, withMap } from "./map-elem.js";
 
 const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** A whole number ≥ `min` from `--name`'s text, or a usage error. */
-function wholeOption(text: string | undefined, name: string, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) {
-    throw usageError(`--${name} ${text}: expected a whole number of at least ${min}`);
-  }
-  return Number(text);
-}
 
 export const mapConsumeCommand: Command = {
   name: "map consume",
@@ -37,8 +28,8 @@ export const mapConsumeCommand: Command = {
   },
   examples: ["bpfkit map consume /sys/fs/bpf/tc/globals/rb_events", "bpfkit map consume rb_events --count 1 --wait 5000 --json"],
   async run(ctx, args, opts) {
-    const count = wholeOption(str(opts, "count"), "count", 1);
-    const wait = wholeOption(str(opts, "wait"), "wait", 0);
+    const count = intOption(opts, "count", 1);
+    const wait = intOption(opts, "wait", 0);
     // withMap closes the fd when its callback returns; the reader's mappings hold the map after.
     const reader = await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
       if (m.info.type !== BPF_MAP_TYPE_RINGBUF) {

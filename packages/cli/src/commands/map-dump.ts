@@ -4,7 +4,7 @@ import {
   BPF_F_RDONLY, BatchScratch, batchDump, dumpDuration, newDumpStats, walkDump, type DumpStats, type RawSink,
 } from "@bpfkit/core";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
-import { flag, str, type Command } from "../command.js";
+import { flag, intOption, str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { checkTypeOptions, decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields, jsonValue, toJson } from "../format.js";
@@ -99,9 +99,7 @@ export const mapDumpCommand: Command = {
   async run(ctx, args, opts) {
     const alg = str(opts, "algorithm") ?? (flag(opts, "reliable") ? "walk" : "auto");
     if (alg !== "walk" && alg !== "batch" && alg !== "auto") throw usageError(`--algorithm ${alg}: expected walk, batch or auto`);
-    const batchText = str(opts, "batch");
-    if (batchText !== undefined && (!/^\d+$/.test(batchText) || Number(batchText) < 1)) throw usageError(`--batch ${batchText}: expected a positive integer`);
-    const batchSize = batchText !== undefined ? Number(batchText) : undefined;
+    const batchSize = intOption(opts, "batch", 1);
     checkTypeOptions(opts);
     return withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
       const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
