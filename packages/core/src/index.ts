@@ -52,7 +52,7 @@ export {
 // Ring buffers: records from programs, read through the map's pages.
 export { BpfRingBuf, type RingBufSpec } from "./ringbuf.js";
 export {
-  BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
+  type AbortSignalLike, BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
   type RingBufWaitOptions,
 } from "./ringbuf-reader.js";
 export { sameMapExtra } from "./map-compat.js";

@@ -24,6 +24,21 @@ export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
  */
 export const RINGBUF_PAGE_SIZE = 4096;
 
+/**
+ * What `next()` needs of an AbortSignal (Node's and the DOM's are both one), declared here so that
+ * the published types need neither Node's nor the DOM's library.
+ */
+export interface AbortSignalLike {
+  /** Whether abort() was called. */
+  readonly aborted: boolean;
+  /** What abort() was given: what the wait rejects with. */
+  readonly reason: unknown;
+  /** Adds the "abort" listener. */
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  /** Removes it. */
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 /** Options of `RingBufReader.next` and its async iteration. */
 export interface RingBufWaitOptions {
   /** Give up after this many ms and resolve undefined. Default: wait until a record comes or the reader is closed. */
@@ -34,8 +49,8 @@ export interface RingBufWaitOptions {
    * the process more often.
    */
   pollMs?: number;
-  /** Stops the wait: the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
+  /** Stops the wait (an AbortController's signal): the promise rejects with the signal's reason. */
+  signal?: AbortSignalLike;
 }
 
 /** What `BpfRingBuf.reader()` hands a RingBufReader: the two mappings and the map's name. */
@@ -149,7 +164,7 @@ export class RingBufReader implements Disposable {
     const { timeoutMs, pollMs, signal } = waitOptions(options, `${op} ${this.#name}`);
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
     for (;;) {
-      signal?.throwIfAborted();
+      if (signal?.aborted === true) throw signal.reason;
       if (!this.isOpen()) return undefined;
       const s = this.read();
       if (s !== undefined) return s;
@@ -254,7 +269,7 @@ export class RingBufReader implements Disposable {
 }
 
 /** `options` of next(), checked, with the defaults filled in. */
-function waitOptions(options: RingBufWaitOptions | undefined, where: string): { timeoutMs?: number; pollMs: number; signal?: AbortSignal } {
+function waitOptions(options: RingBufWaitOptions | undefined, where: string): { timeoutMs?: number; pollMs: number; signal?: AbortSignalLike } {
   if (options === undefined) return { pollMs: DEFAULT_POLL_MS };
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { timeoutMs?, pollMs?, signal? }`);
   assertOptionKeys(options, WAIT_OPTION_KEYS, where, "options");
@@ -265,12 +280,15 @@ function waitOptions(options: RingBufWaitOptions | undefined, where: string): { 
   if (typeof pollMs !== "number" || !(pollMs > 0) || !Number.isFinite(pollMs)) {
     throw new RangeError(`${where}: options.pollMs must be a number > 0, got ${String(pollMs)}`);
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${where}: options.signal must be an AbortSignal`);
+  if (signal !== undefined && (signal === null || typeof signal !== "object" || typeof signal.aborted !== "boolean" ||
+    typeof signal.addEventListener !== "function" || typeof signal.removeEventListener !== "function")) {
+    throw new TypeError(`${where}: options.signal must be an AbortSignal`);
+  }
   return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), pollMs, ...(signal !== undefined ? { signal } : {}) };
 }
 
 /** A timer of `ms`, cut short (rejecting) by `signal`. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(t);

@@ -113,6 +113,9 @@ eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
     expect(await r.next({ timeoutMs: 20, pollMs: 5 })).toBeUndefined();
     setTimeout(() => producer.output(fd, bytesFrom(6, 7)), 15);
     expect(await r.next({ pollMs: 2 })).toEqual(bytesFrom(6, 7));
+    await expect(r.next({ signal: {} as never })).rejects.toThrow(new TypeError("next rb_events: options.signal must be an AbortSignal"));
+    await expect(r.next({ pollMs: 0 })).rejects.toThrow(RangeError);
+    await expect(r.next({ timeoutMs: -1 })).rejects.toThrow(RangeError);
     const abort = new AbortController();
     const waiting = r.next({ signal: abort.signal });
     abort.abort(new Error("stop"));

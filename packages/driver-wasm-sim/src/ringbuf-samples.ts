@@ -2,14 +2,15 @@
 // discarded. The simulator's programs run between syscalls, so a sample outlives the call that
 // reserved it, as a record does while a program on another CPU still writes it: it stays BUSY,
 // and holds its map, until ringbufSubmit or ringbufDiscard.
+import { BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE } from "@bpfkit/core";
 import type { SimMap } from "./objects.js";
+
+export { BPF_RINGBUF_HDR_SZ };
 
 /** bpf_ringbuf_output's and bpf_ringbuf_submit's flags: BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP. */
 export const BPF_RB_WAKEUP_FLAGS = 0x3;
-/** The record header before each sample: u32 len (BUSY bit 31, DISCARD bit 30), u32 pg_off. */
-export const BPF_RINGBUF_HDR_SZ = 8;
 /** The ring's data starts after the consumer and producer pages. */
-export const RINGBUF_DATA_OFF = 2 * 4096;
+export const RINGBUF_DATA_OFF = 2 * RINGBUF_PAGE_SIZE;
 
 export interface RingbufSample {
   readonly map: SimMap;

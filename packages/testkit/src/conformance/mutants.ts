@@ -579,7 +579,7 @@ export const mutants: readonly Mutant[] = [
   {
     name: "a consumer position written through a RINGBUF's mapping never reaches the producer (a private copy), so a full ring stays full",
     caughtBy: ["ringbuf.c __bpf_ringbuf_reserve reads the consumer position", "ringbuf.c __bpf_ringbuf_reserve: EAGAIN exactly"],
-    needs: [...MMAP, "progTestRun"],
+    needs: MMAP,
     wrap: (d) => ringMappings(d, (rings) => ({
       mmapWrite: (h, offset, src) => (rings.has(h) ? 0 : d.mmapWrite!(h, offset, src)),
     })),
