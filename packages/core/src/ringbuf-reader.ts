@@ -96,6 +96,8 @@ export class RingBufReader implements Disposable {
   readonly #posView = new DataView(this.#pos.buffer);
   #consumer: number;
   #data: number;
+  /** Writes of the consumer position so far: a drain callback that changes it has taken records itself. */
+  #moves = 0;
 
   /** Made by `BpfRingBuf.reader()`, which maps the pages first. */
   constructor(init: RingBufReaderInit) {
@@ -138,7 +140,8 @@ export class RingBufReader implements Disposable {
   /**
    * Calls `onSample` with each record that is ready, in order (at most `max`), and returns how many
    * it took. A record's room goes back to the programs before its callback runs: a callback that
-   * throws has had its record, and the error comes out of drain.
+   * throws has had its record, and the error comes out of drain. The callback may take records
+   * itself (`read()`, `drain()`: drain goes on after them) or `close()` the reader (drain returns).
    */
   drain(onSample: (sample: Uint8Array) => void, options?: { max?: number }): number {
     const op = "drain";
@@ -226,9 +229,17 @@ export class RingBufReader implements Disposable {
       avail -= total;
       this.#posView.setBigUint64(0, cons, true);
       this.#check("mmapWrite", d.mmapWrite!(consumer, 0, this.#pos), op);
+      const moves = ++this.#moves;
       if (sample !== undefined) {
         taken++;
         deliver(sample);
+        // The callback closed the reader, or took records itself (read, drain): stop, or go on
+        // from where it left the consumer position, so that no record comes out twice.
+        if (this.#consumer < 0) break;
+        if (this.#moves !== moves) {
+          cons = this.#readPos(op, consumer);
+          avail = this.#avail(op, cons, this.#readPos(op, data));
+        }
       }
     }
     return taken;

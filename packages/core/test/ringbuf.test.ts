@@ -106,6 +106,26 @@ eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
     expect(rest).toEqual([bytesFrom(3, 1), bytesFrom(3, 2)]);
   });
 
+  it("drain's callback that takes records itself (read, drain) or closes the reader: no record twice, no EBADF", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    const fd = rb.getFd();
+    for (let i = 0; i < 6; i++) expect(producer.output(fd, bytesFrom(3, i))).toBe(0);
+    // A two-record message: the callback reads the second half itself; then a nested drain.
+    const seen: Uint8Array[] = [];
+    expect(r.drain((s) => {
+      seen.push(s);
+      if (seen.length === 1) seen.push(r.read()!);
+      if (seen.length === 3) expect(r.drain((t) => seen.push(t), { max: 2 })).toBe(2);
+    })).toBe(3);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5].map((i) => bytesFrom(3, i)));
+    expect([r.available(), producer.query(fd, 2 /* BPF_RB_CONS_POS */)]).toEqual([0, 6n * 16n]);
+    // Shutting down from the callback: drain returns what it took, the rest stays in the ring.
+    for (let i = 0; i < 3; i++) expect(producer.output(fd, bytesFrom(3, i))).toBe(0);
+    expect(r.drain(() => r.close())).toBe(1);
+    expect(producer.query(fd, 2 /* BPF_RB_CONS_POS */)).toBe(7n * 16n);
+  });
+
   it("next() waits for a record and resolves undefined after its timeout; for await ends when the reader closes", async () => {
     const env = get();
     const { rb, r } = ring(env);
