@@ -160,7 +160,7 @@ export class RingBufReader implements Disposable {
 
   /**
    * The next record's sample, waiting for it (by polling: see `pollMs`); undefined after
-   * `timeoutMs`, or when the reader is closed meanwhile.
+   * `timeoutMs`, or when the reader is closed (before the call or meanwhile: a `for await` ends).
    */
   async next(options?: RingBufWaitOptions): Promise<Uint8Array | undefined> {
     const op = "next";
@@ -177,7 +177,11 @@ export class RingBufReader implements Disposable {
     }
   }
 
-  /** `for await (const sample of reader)`: every record as it comes, until the reader is closed. */
+  /**
+   * `for await (const sample of reader)`: every record as it comes, until the reader is closed
+   * (which, from an AbortSignal's "abort" listener, is how to stop the loop). `break` leaves the
+   * reader open.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
     for (;;) {
       const s = await this.next();
