@@ -44,9 +44,9 @@ export interface RingBufWaitOptions {
   /** Give up after this many ms and resolve undefined. Default: wait until a record comes or the reader is closed. */
   timeoutMs?: number;
   /**
-   * How often to look for a record while none is there, in ms (default 10). bpfkit has no epoll
-   * wait on the map's fd yet, so waiting is polling: a smaller interval answers sooner and wakes
-   * the process more often.
+   * How often to look for a record while none is there, in ms (default 10, at most 2^31-1,
+   * setTimeout's longest). bpfkit has no epoll wait on the map's fd yet, so waiting is polling:
+   * a smaller interval answers sooner and wakes the process more often.
    */
   pollMs?: number;
   /** Stops the wait (an AbortController's signal): the promise rejects with the signal's reason. */
@@ -71,6 +71,8 @@ export interface RingBufReaderInit {
 
 const WAIT_OPTION_KEYS = ["timeoutMs", "pollMs", "signal"] as const;
 const DEFAULT_POLL_MS = 10;
+/** The longest delay setTimeout keeps (a signed 32-bit count of ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A reader lost without close() is unmapped when collected: nothing else can reach its mappings. */
 const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; data: number }>(({ driver, consumer, data }) => {
@@ -292,8 +294,9 @@ function waitOptions(options: RingBufWaitOptions | undefined, where: string): { 
   if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs >= 0))) {
     throw new RangeError(`${where}: options.timeoutMs must be a number ≥ 0, got ${String(timeoutMs)}`);
   }
-  if (typeof pollMs !== "number" || !(pollMs > 0) || !Number.isFinite(pollMs)) {
-    throw new RangeError(`${where}: options.pollMs must be a number > 0, got ${String(pollMs)}`);
+  // setTimeout takes at most 2^31-1 ms: a longer interval would fire after 1 ms, every time.
+  if (typeof pollMs !== "number" || !(pollMs > 0) || !(pollMs <= MAX_TIMER_MS)) {
+    throw new RangeError(`${where}: options.pollMs must be a number > 0 and ≤ ${MAX_TIMER_MS}, got ${String(pollMs)}`);
   }
   if (signal !== undefined && (signal === null || typeof signal !== "object" || typeof signal.aborted !== "boolean" ||
     typeof signal.addEventListener !== "function" || typeof signal.removeEventListener !== "function")) {

@@ -135,6 +135,8 @@ eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
     expect(await r.next({ pollMs: 2 })).toEqual(bytesFrom(6, 7));
     await expect(r.next({ signal: {} as never })).rejects.toThrow(new TypeError("next rb_events: options.signal must be an AbortSignal"));
     await expect(r.next({ pollMs: 0 })).rejects.toThrow(RangeError);
+    // Past setTimeout's longest delay a timer fires after 1 ms: refused, not polled every 1 ms.
+    await expect(r.next({ pollMs: 2 ** 31, timeoutMs: 5 })).rejects.toThrow(new RangeError(`next rb_events: options.pollMs must be a number > 0 and ≤ ${2 ** 31 - 1}, got ${2 ** 31}`));
     await expect(r.next({ timeoutMs: -1 })).rejects.toThrow(RangeError);
     const abort = new AbortController();
     const waiting = r.next({ signal: abort.signal });
