@@ -96,6 +96,8 @@ export class RingBufReader implements Disposable {
   readonly #path: string;
   readonly #pos = new Uint8Array(8);
   readonly #posView = new DataView(this.#pos.buffer);
+  readonly #header = new Uint8Array(BPF_RINGBUF_HDR_SZ);
+  readonly #headerView = new DataView(this.#header.buffer);
   #consumer: number;
   #data: number;
   /** Writes of the consumer position so far: a drain callback that changes it has taken records itself. */
@@ -214,14 +216,13 @@ export class RingBufReader implements Disposable {
     const consumer = this.#live(op), data = this.#data;
     let cons = this.#readPos(op, consumer);
     let avail = this.#avail(op, cons, this.#readPos(op, data));
-    const header = new Uint8Array(BPF_RINGBUF_HDR_SZ);
-    const hv = new DataView(header.buffer);
+    const header = this.#header;
     let taken = 0;
     while (taken < max && avail > 0) {
       // The data starts one page into the data mapping (after the producer's page).
       const at = RINGBUF_PAGE_SIZE + Number(cons & this.#mask);
       this.#check("mmapRead", d.mmapRead!(data, at, header), op);
-      const len = hv.getUint32(0, true);
+      const len = this.#headerView.getUint32(0, true);
       if ((len & BPF_RINGBUF_BUSY_BIT) !== 0) break;
       const sampleLen = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
       const total = Math.ceil((sampleLen + BPF_RINGBUF_HDR_SZ) / 8) * 8;

@@ -46,28 +46,6 @@ export function mappedPieces(mp: SimMapping, offset: number, n: number): Array<[
 /** A ring buffer's consumer and producer pages, before its data. */
 export const RINGBUF_POS_PAGES = 2;
 
-/** Handles are small integers, lowest free first, as fds are. */
-export class MmapTable {
-  private readonly slots: (SimMapping | undefined)[] = [];
-
-  get(handle: number): SimMapping | undefined {
-    return handle >= 0 ? this.slots[handle] : undefined;
-  }
-
-  add(mapping: SimMapping): number {
-    let h = 0;
-    while (this.slots[h] !== undefined) h++;
-    this.slots[h] = mapping;
-    return h;
-  }
-
-  remove(handle: number): SimMapping | undefined {
-    const m = this.get(handle);
-    if (m !== undefined) this.slots[handle] = undefined;
-    return m;
-  }
-}
-
 /** A non-negative safe integer byte count or offset: TypeError for a non-integer, RangeError below 0. */
 export function assertByteCount(v: unknown, what: string, op: string): asserts v is number {
   if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${v === null ? "null" : typeof v === "number" ? v : typeof v}`);

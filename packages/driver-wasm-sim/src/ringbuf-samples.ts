@@ -2,7 +2,8 @@
 // discarded. The simulator's programs run between syscalls, so a sample outlives the call that
 // reserved it, as a record does while a program on another CPU still writes it: it stays BUSY,
 // and holds its map, until ringbufSubmit or ringbufDiscard.
-import { BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE } from "@bpfkit/core";
+import { BPF_RINGBUF_HDR_SZ } from "@bpfkit/core";
+import { MMAP_PAGE, RINGBUF_POS_PAGES } from "./map-mmap.js";
 import type { SimMap } from "./objects.js";
 
 export { BPF_RINGBUF_HDR_SZ };
@@ -10,7 +11,7 @@ export { BPF_RINGBUF_HDR_SZ };
 /** bpf_ringbuf_output's and bpf_ringbuf_submit's flags: BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP. */
 export const BPF_RB_WAKEUP_FLAGS = 0x3;
 /** The ring's data starts after the consumer and producer pages. */
-export const RINGBUF_DATA_OFF = 2 * RINGBUF_PAGE_SIZE;
+export const RINGBUF_DATA_OFF = RINGBUF_POS_PAGES * MMAP_PAGE;
 
 export interface RingbufSample {
   readonly map: SimMap;
@@ -18,26 +19,6 @@ export interface RingbufSample {
   readonly hdrOff: number;
   /** Bytes of the sample, as reserved. */
   readonly size: number;
-}
-
-/** Handles are small integers, lowest free first. */
-export class RingbufSamples {
-  private readonly slots: (RingbufSample | undefined)[] = [];
-
-  get(handle: number): RingbufSample | undefined {
-    return handle >= 0 ? this.slots[handle] : undefined;
-  }
-
-  add(sample: RingbufSample): number {
-    let h = 0;
-    while (this.slots[h] !== undefined) h++;
-    this.slots[h] = sample;
-    return h;
-  }
-
-  remove(handle: number): void {
-    this.slots[handle] = undefined;
-  }
 }
 
 /**

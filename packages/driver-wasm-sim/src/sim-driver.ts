@@ -20,8 +20,9 @@ import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
-import { MmapTable, RINGBUF_POS_PAGES, assertByteCount, assertInMapping, mappedPieces, mmapErrno, MMAP_PAGE } from "./map-mmap.js";
-import { BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, RINGBUF_DATA_OFF, RingbufSamples, ringCopyIn } from "./ringbuf-samples.js";
+import { assertByteCount, assertInMapping, mappedPieces, mmapErrno } from "./map-mmap.js";
+import { BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, RINGBUF_DATA_OFF, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
+import { HandleTable } from "./handle-table.js";
 import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
 import type { FdEntry } from "./objects.js";
@@ -256,8 +257,8 @@ export class SimDriverImpl implements SimDriver {
   private readonly unprivilegedBpfDisabled: number;
   private readonly syscallNs: number;
   private readonly fds = new FdTable();
-  private readonly mappings = new MmapTable();
-  private readonly samples = new RingbufSamples();
+  private readonly mappings = new HandleTable<SimMapping>();
+  private readonly samples = new HandleTable<RingbufSample>();
   private readonly vfs: Vfs<SimMap | SimProg>;
   private readonly mapsById = new Map<number, SimMap>();
   private readonly progsById = new Map<number, SimProg>();
@@ -1242,7 +1243,7 @@ export class SimDriverImpl implements SimDriver {
       const region = this.engine.mapMmapBase(m.handle);
       // A ring's data is mapped twice in a row: reads past its end continue from its start.
       const ring = m.isRingbuf ? m.maxEntries : 0;
-      const dataEnd = m.isRingbuf ? region + RINGBUF_POS_PAGES * MMAP_PAGE + ring : 0;
+      const dataEnd = m.isRingbuf ? region + RINGBUF_DATA_OFF + ring : 0;
       return this.mappings.add({ map: m, base: region + off, length, writable, dataEnd, ring });
     } catch (err) {
       throw this.trapped(err, op);
