@@ -1,5 +1,6 @@
 // Argument checks every driver makes before it touches the kernel (or the model): a buffer of
 // the wrong size would let bpf(2) read or write past it, so it is a RangeError, never a syscall.
+import { isAbortSignalLike, type AbortSignalLike } from "./abort-signal.js";
 import { batchTokenSize, userValueSize } from "./constants.js";
 
 /** What a driver must know of a map fd to size-check buffers: learned at create/get/info. */
@@ -34,6 +35,23 @@ export function assertFd(fd: unknown, op: string): asserts fd is number {
     throw new TypeError(`${op}: fd must be an integer, got ${describe(fd)}`);
   }
   if (fd > 0x7fffffff || fd < -0x80000000) throw new RangeError(`${op}: fd ${fd} is out of range`);
+}
+
+/** The longest wait a timer keeps (setTimeout's signed 32-bit count of ms). */
+export const MAX_POLL_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * mapPoll's arguments: an fd as assertFd wants it, a timeout in whole ms from 0 to
+ * MAX_POLL_TIMEOUT_MS or Infinity (RangeError; a non-number is a TypeError), and a signal that is
+ * absent or an AbortSignal (TypeError).
+ */
+export function assertPollArgs(fd: unknown, timeoutMs: unknown, signal: unknown, op: string): asserts signal is AbortSignalLike | undefined {
+  assertFd(fd, op);
+  if (typeof timeoutMs !== "number") throw new TypeError(`${op}: timeoutMs must be a number of ms, got ${describe(timeoutMs)}`);
+  if (timeoutMs !== Number.POSITIVE_INFINITY && !(Number.isInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_POLL_TIMEOUT_MS)) {
+    throw new RangeError(`${op}: timeoutMs must be a whole number of ms from 0 to ${MAX_POLL_TIMEOUT_MS}, or Infinity, got ${timeoutMs}`);
+  }
+  if (signal !== undefined && !isAbortSignalLike(signal)) throw new TypeError(`${op}: signal must be an AbortSignal, got ${describe(signal)}`);
 }
 
 /** An integer in 0..2^32−1 (flags, ids, modes): TypeError for a non-integer, RangeError outside. */

@@ -5,7 +5,7 @@ import type { Driver, HostServices } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
 
 /** The optional methods of a Driver: core has a fallback for each, or says it is missing. */
-export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "progTestRun";
+export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "progTestRun" | "mapPoll";
 
 /** The syscall-level methods every Driver has. */
 export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host" | OptionalDriverMethodName>;
@@ -27,7 +27,7 @@ export const driverMethodNames: readonly DriverMethodName[] = [
  * them absent where it does not.
  */
 export const optionalDriverMethodNames: readonly OptionalDriverMethodName[] = [
-  "dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "progTestRun",
+  "dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "progTestRun", "mapPoll",
 ];
 
 /**
@@ -63,6 +63,8 @@ export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   munmap?: Driver["munmap"] | null;
   /** Replaces the inner driver's progTestRun, or gives one to a driver without it; `null` drops it. */
   progTestRun?: Driver["progTestRun"] | null;
+  /** Replaces the inner driver's mapPoll, or gives one to a driver without it; `null` drops it (waits poll by timer). */
+  mapPoll?: Driver["mapPoll"] | null;
   /** Default: the inner driver's kind. */
   kind?: string;
   /**

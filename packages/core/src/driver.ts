@@ -1,6 +1,7 @@
 // The one seam: a synchronous Driver for every bpf(2) operation bpfkit uses, plus the host
 // services pkg/bpf needs (bpffs, mounts, clock, rlimit). Core calls nothing else, so the same
 // code runs over the real kernel and over the simulator.
+import type { AbortSignalLike } from "./abort-signal.js";
 import type { MapFdInfo } from "./fdinfo.js";
 
 /** BPF_MAP_CREATE's attributes, as `Driver.mapCreate` takes them. */
@@ -327,4 +328,25 @@ export interface Driver {
    * not a Uint8Array is a TypeError before the call. Optional: the simulator runs no programs.
    */
   progTestRun?(fd: number, attr: ProgTestRunAttr): ProgTestRunResult;
+  /**
+   * Waits, without blocking the event loop, until poll(2) finds `fd` readable: the one
+   * asynchronous Driver method (the kernel driver waits in epoll_wait on a worker thread, one
+   * for all its waits). Resolves:
+   * - 1 when the fd is readable, at once if it already is;
+   * - 0 when `timeoutMs` passes first (0: only look; Infinity: no timeout), or when `signal` aborts
+   *   (before the call, or meanwhile): the caller reads the signal's reason;
+   * - -EBADF for an fd that is not open, or that the driver's `close` closes during the wait;
+   * - -EINVAL for a map whose type has no poll (the kernel's EPOLLERR: every type but RINGBUF
+   *   and USER_RINGBUF).
+   *
+   * A RINGBUF is readable while its consumer position is behind its producer position (records
+   * ready, still BUSY, or discarded). A wait that found it empty ends only when a program's
+   * commit wakes it (bpf_ringbuf_commit: with BPF_RB_FORCE_WAKEUP; or, without
+   * BPF_RB_NO_WAKEUP, when the record committed is the one the consumer position points at), so
+   * a record committed without a wake-up leaves the wait to time out. A program's fd, which has
+   * no poll of its own, is always readable. A timeoutMs that is not 0..2^31-1 or Infinity, or a
+   * signal that is no AbortSignal, is a RangeError/TypeError thrown before any wait. Optional:
+   * without it core polls by timer.
+   */
+  mapPoll?(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number>;
 }

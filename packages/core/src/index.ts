@@ -3,6 +3,7 @@ export * from "./bpf-enums.js";
 export * from "./errno.js";
 export * from "./errors.js";
 export * from "./driver.js";
+export { type AbortSignalLike, isAbortSignalLike } from "./abort-signal.js";
 export * from "./layout.js";
 export * from "./info.js";
 export { getMapFdInfo, mapFdInfoIfReadable, parseMapFdInfo, type MapFdInfo } from "./fdinfo.js";
@@ -52,7 +53,7 @@ export {
 // Ring buffers: records from programs, read through the map's pages.
 export { BpfRingBuf, type RingBufSpec } from "./ringbuf.js";
 export {
-  type AbortSignalLike, BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
+  BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
   type RingBufWaitOptions,
 } from "./ringbuf-reader.js";
 export { sameMapExtra } from "./map-compat.js";

@@ -5,6 +5,7 @@
 // a BUSY one (reserved, not yet submitted) holds up those behind it; a discarded one is skipped;
 // the consumer position is written back after each, which gives its room back to the programs.
 // Every access is a copy through the driver (mmapRead, mmapWrite), never a view of the pages.
+import { isAbortSignalLike, type AbortSignalLike } from "./abort-signal.js";
 import type { BpfError } from "./errors.js";
 import { Errno } from "./errno.js";
 import { checkMappingCall, mappingError } from "./mapping-errors.js";
@@ -23,21 +24,6 @@ export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
  * x86-64's and most arm64 kernels'; a 16 or 64 KiB-page kernel is not supported yet.
  */
 export const RINGBUF_PAGE_SIZE = 4096;
-
-/**
- * What `next()` needs of an AbortSignal (Node's and the DOM's are both one), declared here so that
- * the published types need neither Node's nor the DOM's library.
- */
-export interface AbortSignalLike {
-  /** Whether abort() was called. */
-  readonly aborted: boolean;
-  /** What abort() was given: what the wait rejects with. */
-  readonly reason: unknown;
-  /** Adds the "abort" listener. */
-  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
-  /** Removes it. */
-  removeEventListener(type: "abort", listener: () => void): void;
-}
 
 /** Options of `RingBufReader.next` and its async iteration. */
 export interface RingBufWaitOptions {
@@ -299,8 +285,7 @@ function waitOptions(options: RingBufWaitOptions | undefined, where: string): { 
   if (typeof pollMs !== "number" || !(pollMs > 0) || !(pollMs <= MAX_TIMER_MS)) {
     throw new RangeError(`${where}: options.pollMs must be a number > 0 and ≤ ${MAX_TIMER_MS}, got ${String(pollMs)}`);
   }
-  if (signal !== undefined && (signal === null || typeof signal !== "object" || typeof signal.aborted !== "boolean" ||
-    typeof signal.addEventListener !== "function" || typeof signal.removeEventListener !== "function")) {
+  if (signal !== undefined && !isAbortSignalLike(signal)) {
     throw new TypeError(`${where}: options.signal must be an AbortSignal`);
   }
   return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), pollMs, ...(signal !== undefined ? { signal } : {}) };
