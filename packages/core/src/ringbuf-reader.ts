@@ -5,9 +5,13 @@
 // a BUSY one (reserved, not yet submitted) holds up those behind it; a discarded one is skipped;
 // the consumer position is written back after each, which gives its room back to the programs.
 // Every access is a copy through the driver (mmapRead, mmapWrite), never a view of the pages.
+// Waiting is the driver's mapPoll on the reader's own fd (epoll on the kernel), or, for a driver
+// without it, a look every `pollMs`.
 import { isAbortSignalLike, type AbortSignalLike } from "./abort-signal.js";
+import { MAX_POLL_TIMEOUT_MS } from "./driver-checks.js";
 import type { BpfError } from "./errors.js";
 import { Errno } from "./errno.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { checkMappingCall, mappingError } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
@@ -31,8 +35,9 @@ export interface RingBufWaitOptions {
   timeoutMs?: number;
   /**
    * How often to look for a record while none is there, in ms (default 10, at most 2^31-1,
-   * setTimeout's longest). bpfkit has no epoll wait on the map's fd yet, so waiting is polling:
-   * a smaller interval answers sooner and wakes the process more often.
+   * setTimeout's longest), where the reader cannot sleep until a program wakes it: a driver
+   * without `mapPoll`, or a record still BUSY at the head of the ring (a program on another CPU
+   * between reserve and submit: the ring stays readable, so only time tells when it is done).
    */
   pollMs?: number;
   /** Stops the wait (an AbortController's signal): the promise rejects with the signal's reason. */
@@ -49,6 +54,11 @@ export interface RingBufReaderInit {
   data: number;
   /** The data's size in bytes: the map's max_entries, a power of 2. */
   size: number;
+  /**
+   * The reader's own fd of the ring, which `next()` waits on through `driver.mapPoll` and
+   * `close()` closes; -1 (or absent) for none: waits look every `pollMs`.
+   */
+  pollFd?: number;
   /** The map's name, for errors. */
   name: string;
   /** The map's pin path ("" for none), for errors. */
@@ -57,13 +67,12 @@ export interface RingBufReaderInit {
 
 const WAIT_OPTION_KEYS = ["timeoutMs", "pollMs", "signal"] as const;
 const DEFAULT_POLL_MS = 10;
-/** The longest delay setTimeout keeps (a signed 32-bit count of ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A reader lost without close() is unmapped when collected: nothing else can reach its mappings. */
-const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; data: number }>(({ driver, consumer, data }) => {
+/** A reader lost without close() is unmapped (and its fd closed) when collected: nothing else can reach them. */
+const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; data: number; pollFd: number }>(({ driver, consumer, data, pollFd }) => {
   driver.munmap!(consumer);
   driver.munmap!(data);
+  if (pollFd >= 0) driver.close(pollFd);
 });
 
 /**
@@ -86,6 +95,7 @@ export class RingBufReader implements Disposable {
   readonly #headerView = new DataView(this.#header.buffer);
   #consumer: number;
   #data: number;
+  #pollFd: number;
   /** Writes of the consumer position so far: a drain callback that changes it has taken records itself. */
   #moves = 0;
 
@@ -94,11 +104,12 @@ export class RingBufReader implements Disposable {
     this.#driver = init.driver;
     this.#consumer = init.consumer;
     this.#data = init.data;
+    this.#pollFd = init.pollFd ?? -1;
     this.size = init.size;
     this.#mask = BigInt(init.size - 1);
     this.#name = init.name;
     this.#path = init.path;
-    unmapLost.register(this, { driver: init.driver, consumer: init.consumer, data: init.data }, this);
+    unmapLost.register(this, { driver: init.driver, consumer: init.consumer, data: init.data, pollFd: this.#pollFd }, this);
   }
 
   /** False once closed. */
@@ -149,13 +160,19 @@ export class RingBufReader implements Disposable {
   }
 
   /**
-   * The next record's sample, waiting for it (by polling: see `pollMs`); undefined after
-   * `timeoutMs`, or when the reader is closed (before the call or meanwhile: a `for await` ends).
+   * The next record's sample, waiting for it; undefined after `timeoutMs`, or when the reader is
+   * closed (before the call or meanwhile: a `for await` ends). The wait sleeps until a program's
+   * commit wakes the ring (the driver's `mapPoll`: epoll on the kernel), as libbpf's
+   * ring_buffer__poll does, so a record submitted with BPF_RB_NO_WAKEUP waits for the next wake-up
+   * or the timeout; without `mapPoll`, it looks every `pollMs`.
    */
   async next(options?: RingBufWaitOptions): Promise<Uint8Array | undefined> {
     const op = "next";
     const { timeoutMs, pollMs, signal } = waitOptions(options, `${op} ${this.#name}`);
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+    // The ring was readable but held no record to take: its head is BUSY, and no wake-up will say
+    // when it is submitted (the ring stays readable), so look again after pollMs.
+    let stalled = false;
     for (;;) {
       if (signal?.aborted === true) throw signal.reason;
       if (!this.isOpen()) return undefined;
@@ -163,7 +180,17 @@ export class RingBufReader implements Disposable {
       if (s !== undefined) return s;
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
-      await sleep(Math.min(pollMs, left), signal);
+      if (this.#pollFd < 0 || stalled) {
+        stalled = false;
+        await sleep(Math.min(pollMs, left), signal);
+        continue;
+      }
+      const wait = left === Number.POSITIVE_INFINITY ? left : Math.min(Math.ceil(left), MAX_POLL_TIMEOUT_MS);
+      const r = await this.#driver.mapPoll!(this.#pollFd, wait, signal);
+      if (r !== 0 && r !== 1 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapPoll", r, "1, 0 or -errno");
+      // After close() (which closes the fd: EBADF) the loop ends at isOpen().
+      if (r < 0 && this.isOpen()) throw this.#error(op, -r, "waiting on the ring's fd (mapPoll)");
+      stalled = r === 1;
     }
   }
 
@@ -180,15 +207,21 @@ export class RingBufReader implements Disposable {
     }
   }
 
-  /** Unmaps the ring (munmap of both mappings); later calls throw EBADF. Closing twice is a no-op. */
+  /**
+   * Unmaps the ring (munmap of both mappings) and closes the reader's fd, which ends a wait in
+   * `next()` (it resolves undefined); later calls throw EBADF. Closing twice is a no-op.
+   */
   close(): void {
-    const c = this.#consumer, d = this.#data;
+    const c = this.#consumer, d = this.#data, p = this.#pollFd;
     if (c < 0) return;
-    this.#consumer = this.#data = -1;
+    this.#consumer = this.#data = this.#pollFd = -1;
     unmapLost.unregister(this);
     const rc = this.#driver.munmap!(c);
-    this.#check("munmap", this.#driver.munmap!(d), "close");
+    const rd = this.#driver.munmap!(d);
+    const rp = p >= 0 ? this.#driver.close(p) : 0;
+    this.#check("munmap", rd, "close");
     this.#check("munmap", rc, "close");
+    this.#check("close", rp, "close");
   }
 
   /** `using reader = ring.reader()` unmaps at the end of the block. */
@@ -282,8 +315,8 @@ function waitOptions(options: RingBufWaitOptions | undefined, where: string): { 
     throw new RangeError(`${where}: options.timeoutMs must be a number ≥ 0, got ${String(timeoutMs)}`);
   }
   // setTimeout takes at most 2^31-1 ms: a longer interval would fire after 1 ms, every time.
-  if (typeof pollMs !== "number" || !(pollMs > 0) || !(pollMs <= MAX_TIMER_MS)) {
-    throw new RangeError(`${where}: options.pollMs must be a number > 0 and ≤ ${MAX_TIMER_MS}, got ${String(pollMs)}`);
+  if (typeof pollMs !== "number" || !(pollMs > 0) || !(pollMs <= MAX_POLL_TIMEOUT_MS)) {
+    throw new RangeError(`${where}: options.pollMs must be a number > 0 and ≤ ${MAX_POLL_TIMEOUT_MS}, got ${String(pollMs)}`);
   }
   if (signal !== undefined && !isAbortSignalLike(signal)) {
     throw new TypeError(`${where}: options.signal must be an AbortSignal`);

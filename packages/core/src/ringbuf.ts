@@ -87,7 +87,18 @@ export class BpfRingBuf extends KeylessMap<never> {
       d.munmap!(consumer);
       throw e;
     }
-    return new RingBufReader({ driver: d, consumer, data, size, name: this.name(), path: this.path() });
+    // The reader's own fd, for the driver's mapPoll: it outlives the map's close() as the mappings do.
+    let pollFd = -1;
+    if (typeof d.mapPoll === "function" && typeof d.dup === "function") {
+      pollFd = d.dup(fd);
+      if (!(pollFd >= 0 && Number.isInteger(pollFd))) {
+        d.munmap!(consumer);
+        d.munmap!(data);
+        if (!isNegErrno(pollFd)) throw driverContractError(d, "dup", pollFd, "an fd >= 0");
+        throw this.opError(op, -pollFd, "the reader's own fd of the ring, which it waits on, could not be made (dup)");
+      }
+    }
+    return new RingBufReader({ driver: d, consumer, data, size, pollFd, name: this.name(), path: this.path() });
   }
 
   /** One mapping of the ring, or the kernel's refusal explained. */

@@ -213,13 +213,23 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(() => createBpf({ driver: { ...without(), progTestRun: 1 } as never })).toThrow(/progTestRun is number, not a method/);
   });
 
+  it("mapPoll is optional: wrapDriver gives one to a driver without it, passes one on, and drops it with null", async () => {
+    const poll = (): Promise<number> => Promise.resolve(1);
+    expect("mapPoll" in without("mapPoll")).toBe(false);
+    const given = wrapDriver(without("mapPoll"), { mapPoll: poll });
+    expect(await given.mapPoll?.(3, 0)).toBe(1);
+    expect(await wrapDriver(given, {}).mapPoll?.(3, 0)).toBe(1);
+    expect("mapPoll" in wrapDriver(given, { mapPoll: null })).toBe(false);
+    expect(() => createBpf({ driver: { ...without("mapPoll"), mapPoll: {} } as never })).toThrow(/mapPoll is object, not a method/);
+  });
+
   it("driverMethodNames and optionalDriverMethodNames list every method a shipped driver has, each once", () => {
     const proto = Object.getPrototypeOf(sim) as object;
     const methods = Object.getOwnPropertyNames(proto).filter((k) => !k.startsWith("#") && k !== "constructor");
     expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
-    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "progTestRun"]);
+    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "progTestRun", "mapPoll"]);
     // The simulator runs no programs: BPF_PROG_TEST_RUN is the kernel driver's alone.
-    expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap"]);
+    expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mapPoll"]);
     expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
   });
 

@@ -8,11 +8,12 @@ import {
   BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
   PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
-  type ProgTestRunAttr, type ProgTestRunResult,
+  type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
 import { readMapFdInfo } from "./map-fdinfo.js";
+import { epollWaits, epollWaitsIfAny } from "./map-poll.js";
 import { MmapTable, mmapTables } from "./mmap.js";
 import type { Libc } from "./native.js";
 import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
@@ -889,9 +890,16 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     return this.table().unmap(mapping);
   }
 
+  /** poll(2) of the fd, waiting in the process's one epoll_wait on a worker thread (map-poll.ts). */
+  mapPoll(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number> {
+    return epollWaits(this.libc).wait(fd, timeoutMs, signal);
+  }
+
   close(fd: number): number {
     assertFd(fd, OP.close);
     forget(fd);
+    // A wait on the fd ends (EBADF) and leaves the epoll set while the fd still names the file.
+    epollWaitsIfAny()?.forget(fd);
     const r = this.libc.close(fd);
     return r < 0 ? -this.libc.koffi.errno() : r;
   }

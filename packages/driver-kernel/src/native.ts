@@ -30,8 +30,27 @@ export interface Libc {
    */
   readonly mmap: (addr: null, length: number, prot: number, flags: number, fd: number, offset: number) => unknown;
   readonly munmap: (addr: unknown, length: number) => number;
+  /** poll(2) of `struct pollfd` entries in `fds`; map-poll.ts only looks (timeout 0). */
+  readonly poll: (fds: Uint8Array, nfds: number, timeout: number) => number;
+  readonly epollCreate1: (flags: number) => number;
+  /** `struct epoll_event` in `event` (null for EPOLL_CTL_DEL). */
+  readonly epollCtl: (epfd: number, op: number, fd: number, event: Uint8Array | null) => number;
+  /** epoll_wait(2); map-poll.ts calls it only through `.async`, on a libuv worker thread. */
+  readonly epollWait: AsyncCall<[epfd: number, events: Uint8Array, maxEvents: number, timeout: number]>;
+  readonly eventfd: (initval: number, flags: number) => number;
+  readonly read: (fd: number, buf: Uint8Array, count: number) => number;
+  readonly write: (fd: number, buf: Uint8Array, count: number) => number;
   /** `__NR_bpf` for this architecture. */
   readonly nrBpf: number;
+}
+
+/**
+ * A koffi function that may also run on a libuv worker thread: `.async(...args, callback)` calls
+ * it there and hands its result (or koffi's error) to `callback` on the event loop.
+ */
+export interface AsyncCall<A extends unknown[]> {
+  (...args: A): number;
+  async(...args: [...A, (err: unknown, result: number) => void]): void;
 }
 
 /** The part of koffi's API used here (its own typings are not imported: koffi loads lazily). */
@@ -91,6 +110,13 @@ export function loadLibc(): Libc {
     getpagesize: f("int getpagesize()"),
     mmap: f("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)"),
     munmap: f("int munmap(void *addr, size_t length)"),
+    poll: f("int poll(void *fds, unsigned long nfds, int timeout)"),
+    epollCreate1: f("int epoll_create1(int flags)"),
+    epollCtl: f("int epoll_ctl(int epfd, int op, int fd, void *event)"),
+    epollWait: f("int epoll_wait(int epfd, void *events, int maxevents, int timeout)"),
+    eventfd: f("int eventfd(unsigned int initval, int flags)"),
+    read: f("long read(int fd, void *buf, unsigned long count)"),
+    write: f("long write(int fd, const void *buf, unsigned long count)"),
   };
   return libc;
 }
