@@ -6,22 +6,11 @@
 import { readdirSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BpfError, createBpf, Errno, memoryLogger, wrapDriver, type Bpf, type BpfRingBuf, type Driver, type RingBufReader } from "@bpfkit/core";
-import { ringbufProducerFor, type RingbufProducer } from "@bpfkit/testkit";
+import { ringbufProducerFor, settledWithin, type RingbufProducer } from "@bpfkit/testkit";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, type Env } from "./support/env.js";
 
 const BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2;
-
-/** What `p` settled to within `ms` of real time, or "pending". */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | "pending"> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"pending">((resolve) => { t = setTimeout(() => resolve("pending"), ms); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(t);
-  }
-}
 
 const later = (ms: number, fn: () => void) => setTimeout(fn, ms);
 
@@ -62,27 +51,27 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     const { r, fd } = ring(get());
     // Polling would look once, after min(pollMs, timeoutMs) = 10 s.
     later(20, () => producer.output(fd, Uint8Array.of(1, 2)));
-    expect(await within(r.next({ pollMs: 60_000, timeoutMs: 10_000 }), 3000)).toEqual(Uint8Array.of(1, 2));
+    expect(await settledWithin(r.next({ pollMs: 60_000, timeoutMs: 10_000 }), 3000)).toEqual(Uint8Array.of(1, 2));
     later(20, () => producer.reserveSubmit(fd, Uint8Array.of(3)));
-    expect(await within(r.next({ pollMs: 60_000 }), 3000)).toEqual(Uint8Array.of(3));
+    expect(await settledWithin(r.next({ pollMs: 60_000 }), 3000)).toEqual(Uint8Array.of(3));
   });
 
   it("a record committed with BPF_RB_NO_WAKEUP waits for the next wake-up, or the timeout's last look", async () => {
     const { r, fd } = ring(get());
     let p = r.next({ pollMs: 60_000, timeoutMs: 200 });
     later(10, () => producer.output(fd, Uint8Array.of(4), BPF_RB_NO_WAKEUP));
-    expect(await within(p, 100)).toBe("pending");
+    expect(await settledWithin(p, 100)).toBe("pending");
     // At the timeout next() looks once more and finds it.
-    expect(await within(p, 3000)).toEqual(Uint8Array.of(4));
+    expect(await settledWithin(p, 3000)).toEqual(Uint8Array.of(4));
     p = r.next({ pollMs: 60_000 });
     later(10, () => {
       producer.output(fd, Uint8Array.of(5), BPF_RB_NO_WAKEUP);
       // Not the record the consumer points at: no wake-up without FORCE.
       producer.output(fd, Uint8Array.of(6));
     });
-    expect(await within(p, 100)).toBe("pending");
+    expect(await settledWithin(p, 100)).toBe("pending");
     producer.output(fd, Uint8Array.of(7), BPF_RB_FORCE_WAKEUP);
-    expect(await within(p, 3000)).toEqual(Uint8Array.of(5));
+    expect(await settledWithin(p, 3000)).toEqual(Uint8Array.of(5));
     const rest: Uint8Array[] = [];
     r.drain((s) => rest.push(s));
     expect(rest).toEqual([Uint8Array.of(6), Uint8Array.of(7)]);
@@ -93,10 +82,10 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     const ac = new AbortController();
     const aborted = r.next({ signal: ac.signal, pollMs: 60_000 });
     later(10, () => ac.abort(new Error("stop")));
-    await expect(within(aborted, 3000)).rejects.toThrow("stop");
+    await expect(settledWithin(aborted, 3000)).rejects.toThrow("stop");
     const waiting = r.next({ pollMs: 60_000 });
     later(10, () => r.close());
-    expect(await within(waiting, 3000)).toBeUndefined();
+    expect(await settledWithin(waiting, 3000)).toBeUndefined();
   });
 
   it("the reader waits on its own fd: it lives on after the map's close(), and its close() gives it back", async () => {
@@ -108,7 +97,7 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     const again = env.track(env.bpf.openRingBuf(rb.path()));
     rb.close();
     later(20, () => producer.output(again.getFd(), Uint8Array.of(8)));
-    expect(await within(r.next({ pollMs: 60_000 }), 3000)).toEqual(Uint8Array.of(8));
+    expect(await settledWithin(r.next({ pollMs: 60_000 }), 3000)).toEqual(Uint8Array.of(8));
     again.close();
     expect(mapFds(env)).toBe(before + 1);
     r.close();
@@ -125,7 +114,7 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     expect(mapFds(env)).toBe(before);
     later(20, () => producer.output(rb.getFd(), Uint8Array.of(9), BPF_RB_NO_WAKEUP));
     // No wake-up: only the look every 5 ms finds it.
-    expect(await within(r.next({ pollMs: 5 }), 3000)).toEqual(Uint8Array.of(9));
+    expect(await settledWithin(r.next({ pollMs: 5 }), 3000)).toEqual(Uint8Array.of(9));
     r.close();
   });
 

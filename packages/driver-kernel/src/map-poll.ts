@@ -44,7 +44,8 @@ export class EpollWaits {
   #failures = 0;
   #nextTag = 1;
   readonly #watched = new Map<number, Watched>();
-  readonly #events = new Uint8Array(MAX_EVENTS * EVENT_SIZE);
+  /** The worker's epoll_wait writes here: an ArrayBuffer's own memory, which V8 never moves. */
+  readonly #events = new Uint8Array(new ArrayBuffer(MAX_EVENTS * EVENT_SIZE));
   readonly #event = new Uint8Array(EVENT_SIZE);
   readonly #pollfd = new Uint8Array(8);
   readonly #word = new Uint8Array(8);

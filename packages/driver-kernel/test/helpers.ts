@@ -64,18 +64,27 @@ export function readU64(b: Uint8Array, at = 0): bigint {
 /** r0 = 0; exit: the smallest socket filter (kernel-maps.md §2). */
 export const RET0_INSNS = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 
-/** Runs `fn` with fds it registers, closing them all afterwards, even when it throws. */
+/** Runs `fn` with fds it registers, closing them all afterwards (after an async `fn` settles), even when it throws. */
 export function withFds<T>(d: Driver, fn: (keep: (fd: number) => number) => T): T {
   const fds: number[] = [];
+  const closeAll = () => {
+    for (const fd of fds.reverse()) d.close(fd);
+  };
+  let result: T;
   try {
-    return fn((fd) => {
+    result = fn((fd) => {
       expect(fd, "a new fd").toBeGreaterThanOrEqual(0);
       fds.push(fd);
       return fd;
     });
-  } finally {
-    for (const fd of fds.reverse()) d.close(fd);
+  } catch (e) {
+    closeAll();
+    throw e;
   }
+  // An async body keeps its fds until it settles.
+  if (result instanceof Promise) return result.finally(closeAll) as T;
+  closeAll();
+  return result;
 }
 
 /** Every key of a map by GET_NEXT_KEY from NULL. */

@@ -6,8 +6,9 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { expect, it } from "vitest";
 import { BPF_MAP_TYPE_RINGBUF } from "@bpfkit/core";
-import { describeKernel, kernelForFile } from "./helpers.js";
+import { describeKernel, kernelForFile, withFds } from "./helpers.js";
 import { kernelRingbufProducer } from "../../testkit/src/ringbuf/producer-kernel.js";
+import { settledWithin } from "../../testkit/src/settled-within.js";
 
 const k = kernelForFile();
 
@@ -41,36 +42,12 @@ async function idle(): Promise<string[]> {
   return driverEpollFds();
 }
 
-/** `fn` with a `keep` that checks and remembers each new fd, closed after `fn` settles. */
-async function withFdsAsync(fn: (keep: (fd: number) => number) => Promise<void>): Promise<void> {
-  const fds: number[] = [];
-  try {
-    await fn((fd) => {
-      expect(fd, "a new fd").toBeGreaterThanOrEqual(0);
-      fds.push(fd);
-      return fd;
-    });
-  } finally {
-    for (const fd of fds.reverse()) k.d.close(fd);
-  }
-}
-
-async function within<T>(p: Promise<T>, ms: number): Promise<T | "pending"> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"pending">((resolve) => { t = setTimeout(() => resolve("pending"), ms); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
 describeKernel("kernel driver: mapPoll's one epoll instance", () => {
   it("sixteen waits hold one worker thread: fs reads still run while they wait", async () => {
     const d = k.d;
     const producer = kernelRingbufProducer(d);
     try {
-      await withFdsAsync(async (keep) => {
+      await withFds(d, async (keep) => {
         expect(await idle()).toEqual([]);
         const rings = Array.from({ length: 16 }, () => keep(d.mapCreate({ mapType: BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 })));
         const waits = rings.map((fd) => d.mapPoll!(fd, Number.POSITIVE_INFINITY));
@@ -78,10 +55,10 @@ describeKernel("kernel driver: mapPoll's one epoll instance", () => {
         expect(driverEpollFds()).toEqual(["anon_inode:[eventfd]", "anon_inode:[eventpoll]"]);
         // A thread per wait would leave fs none of libuv's 4: these reads would never run.
         const reads = Array.from({ length: 8 }, () => readFile("/proc/self/status", "utf8"));
-        expect(await within(Promise.all(reads), 3000)).not.toBe("pending");
-        expect(await within(Promise.race(waits), 50)).toBe("pending");
+        expect(await settledWithin(Promise.all(reads), 3000)).not.toBe("pending");
+        expect(await settledWithin(Promise.race(waits), 50)).toBe("pending");
         for (const fd of rings) expect(producer.output(fd, Uint8Array.of(1))).toBe(0);
-        expect(await within(Promise.all(waits), 3000)).toEqual(rings.map(() => 1));
+        expect(await settledWithin(Promise.all(waits), 3000)).toEqual(rings.map(() => 1));
         expect(await idle(), "the instance closes after the last wait").toEqual([]);
       });
     } finally {
@@ -91,7 +68,7 @@ describeKernel("kernel driver: mapPoll's one epoll instance", () => {
 
   it("a wait that times out, one aborted and one closed each leave no epoll fd behind", async () => {
     const d = k.d;
-    await withFdsAsync(async (keep) => {
+    await withFds(d, async (keep) => {
       const fd = keep(d.mapCreate({ mapType: BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 }));
       expect(await d.mapPoll!(fd, 20)).toBe(0);
       expect(await idle()).toEqual([]);

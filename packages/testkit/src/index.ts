@@ -45,3 +45,4 @@ export * from "./conformance/index.js";
 
 // ---- a ring buffer producer on either driver, for testing readers
 export { type RingbufProducer, ringbufProducerFor } from "./ringbuf/producer.js";
+export { settledWithin } from "./settled-within.js";

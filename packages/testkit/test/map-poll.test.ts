@@ -10,23 +10,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Errno, type Driver } from "@bpfkit/core";
 import { driversUnderTest } from "../src/drivers.js";
 import { ringbufProducerFor, type RingbufProducer } from "../src/ringbuf/producer.js";
+import { settledWithin } from "../src/settled-within.js";
 
 const RINGBUF = 27, HASH = 1, PAGE = 4096;
 const BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2;
 const BPF_RB_CONS_POS = 2, BPF_RB_PROD_POS = 3;
 /** r0 = 0; exit: the smallest socket filter. */
 const RETURN_0 = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
-
-/** "pending" when `p` has not settled within `ms` (real time: a kernel wake-up comes from irq_work). */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | "pending"> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"pending">((resolve) => { t = setTimeout(() => resolve("pending"), ms); });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(t);
-  }
-}
 
 const openFds = () => readdirSync("/proc/self/fd").length;
 
@@ -83,7 +73,7 @@ for (const under of driversUnderTest()) {
       const fd = ring();
       expect(producer.output(fd, Uint8Array.of(1, 2, 3), BPF_RB_NO_WAKEUP)).toBe(0);
       expect(await poll(fd, 0)).toBe(1);
-      expect(await within(poll(fd, Number.POSITIVE_INFINITY), 2000)).toBe(1);
+      expect(await settledWithin(poll(fd, Number.POSITIVE_INFINITY), 2000)).toBe(1);
       // A discarded record still counts: the consumer position is behind the producer's.
       const other = ring();
       expect(producer.reserveDiscard(other, 8, BPF_RB_NO_WAKEUP)).toBe(0);
@@ -94,18 +84,18 @@ for (const under of driversUnderTest()) {
       const fd = ring();
       let w = poll(fd, 10_000);
       expect(producer.output(fd, Uint8Array.of(7))).toBe(0);
-      expect(await within(w, 2000)).toBe(1);
+      expect(await settledWithin(w, 2000)).toBe(1);
       // After a reader took it, the next record is the one the consumer points at again: submit
       // and discard commit the same way.
       consumeAll(fd);
       expect(await poll(fd, 0)).toBe(0);
       w = poll(fd, 10_000);
       expect(producer.reserveSubmit(fd, Uint8Array.of(8, 9))).toBe(0);
-      expect(await within(w, 2000)).toBe(1);
+      expect(await settledWithin(w, 2000)).toBe(1);
       consumeAll(fd);
       w = poll(fd, 10_000);
       expect(producer.reserveDiscard(fd, 16)).toBe(0);
-      expect(await within(w, 2000)).toBe(1);
+      expect(await settledWithin(w, 2000)).toBe(1);
       expect(producer.query(fd, BPF_RB_CONS_POS)).toBe(32n);
     });
 
@@ -115,9 +105,9 @@ for (const under of driversUnderTest()) {
       expect(producer.output(fd, Uint8Array.of(1), BPF_RB_NO_WAKEUP)).toBe(0);
       // The consumer points at the first record, not at this one: no wake-up without FORCE.
       expect(producer.output(fd, Uint8Array.of(2))).toBe(0);
-      expect(await within(w, 60)).toBe("pending");
+      expect(await settledWithin(w, 60)).toBe("pending");
       expect(producer.output(fd, Uint8Array.of(3), BPF_RB_FORCE_WAKEUP)).toBe(0);
-      expect(await within(w, 2000)).toBe(1);
+      expect(await settledWithin(w, 2000)).toBe(1);
     });
 
     it("a wait with records there but no wake-up times out with 0", async () => {
@@ -134,24 +124,24 @@ for (const under of driversUnderTest()) {
       const waits = [poll(a, 10_000), poll(a, 10_000), poll(dupA, 10_000)];
       const other = poll(b, 10_000);
       expect(producer.output(a, Uint8Array.of(5))).toBe(0);
-      expect(await within(Promise.all(waits), 2000)).toEqual([1, 1, 1]);
-      expect(await within(other, 60)).toBe("pending");
+      expect(await settledWithin(Promise.all(waits), 2000)).toEqual([1, 1, 1]);
+      expect(await settledWithin(other, 60)).toBe("pending");
       expect(producer.output(b, Uint8Array.of(6))).toBe(0);
-      expect(await within(other, 2000)).toBe(1);
+      expect(await settledWithin(other, 2000)).toBe(1);
     });
 
     it("an abort ends the wait with 0; a signal aborted before the call answers 0", async () => {
       const fd = ring();
       const ac = new AbortController();
       const w = poll(fd, Number.POSITIVE_INFINITY, ac.signal);
-      expect(await within(w, 30)).toBe("pending");
+      expect(await settledWithin(w, 30)).toBe("pending");
       ac.abort(new Error("stop"));
-      expect(await within(w, 2000)).toBe(0);
-      expect(await within(poll(fd, 10_000, ac.signal), 2000)).toBe(0);
+      expect(await settledWithin(w, 2000)).toBe(0);
+      expect(await settledWithin(poll(fd, 10_000, ac.signal), 2000)).toBe(0);
       // The ring was never woken: a record now still wakes a new wait.
       const again = poll(fd, 10_000);
       expect(producer.output(fd, Uint8Array.of(1))).toBe(0);
-      expect(await within(again, 2000)).toBe(1);
+      expect(await settledWithin(again, 2000)).toBe(1);
     });
 
     it("close() of the fd during a wait ends it with -EBADF; a wait through a dup lives on", async () => {
@@ -161,11 +151,11 @@ for (const under of driversUnderTest()) {
       const w = poll(fd, Number.POSITIVE_INFINITY);
       const viaDup = dup >= 0 ? poll(dup, 10_000) : undefined;
       expect(d.close(fd)).toBe(0);
-      expect(await within(w, 2000)).toBe(-Errno.EBADF);
+      expect(await settledWithin(w, 2000)).toBe(-Errno.EBADF);
       if (viaDup !== undefined) {
-        expect(await within(viaDup, 30)).toBe("pending");
+        expect(await settledWithin(viaDup, 30)).toBe("pending");
         expect(producer.output(dup, Uint8Array.of(1))).toBe(0);
-        expect(await within(viaDup, 2000)).toBe(1);
+        expect(await settledWithin(viaDup, 2000)).toBe(1);
       }
     });
 
@@ -176,7 +166,7 @@ for (const under of driversUnderTest()) {
       expect(await poll(9999, 10_000)).toBe(-Errno.EBADF);
       expect(await poll(-1, 10_000)).toBe(-Errno.EBADF);
       const prog = track(d.progLoad({ progType: 1, insns: RETURN_0, license: "GPL" }));
-      expect(await within(poll(prog, 10_000), 2000)).toBe(1);
+      expect(await settledWithin(poll(prog, 10_000), 2000)).toBe(1);
     });
 
     it("bad arguments throw before any wait: the fd, the timeout, the signal", () => {
