@@ -201,7 +201,10 @@ export function ringbufReserve(h: i32, size: u64): i32 {
   return rbReserve(m, size);
 }
 
-/** bpf_ringbuf_submit (`discard` 0) or bpf_ringbuf_discard (1) of the record at `hdrOff`. */
+/**
+ * bpf_ringbuf_submit (`discard` 0) or bpf_ringbuf_discard (1) of the record at `hdrOff`: 1 when
+ * the consumer position points at it (a wake-up, unless the flags forbid it), else 0.
+ */
 export function ringbufCommit(h: i32, hdrOff: u32, discard: u32): i32 {
   const p = lookupHandle(h);
   if (p == 0) return -EBADF;

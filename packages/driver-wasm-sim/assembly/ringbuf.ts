@@ -103,8 +103,11 @@ export function ringbufReserve(m: MapHdr, size: u64): i32 {
 }
 
 /**
- * bpf_ringbuf_commit: clears BUSY (and sets DISCARD for a discard). Wake-ups have no model. The
- * driver commits only what it reserved; a header that is not BUSY is -EINVAL, a guard.
+ * bpf_ringbuf_commit: clears BUSY (and sets DISCARD for a discard). Then 1 when the consumer
+ * position (read after the header is written, as the kernel does) points at this record: the
+ * consumer has caught up to it, which wakes the ring's waiters unless the flags say
+ * BPF_RB_NO_WAKEUP (the driver weighs the flags); else 0. The driver commits only what it
+ * reserved; a header that is not BUSY is -EINVAL, a guard.
  */
 export function ringbufCommit(m: MapHdr, hdrOff: u32, discard: bool): i32 {
   if (<u64>hdrOff > mask(m) || (hdrOff & 7) != 0) return -EINVAL;
@@ -112,7 +115,7 @@ export function ringbufCommit(m: MapHdr, hdrOff: u32, discard: bool): i32 {
   const len = load<u32>(h);
   if ((len & BPF_RINGBUF_BUSY_BIT) == 0) return -EINVAL;
   store<u32>(h, (len ^ BPF_RINGBUF_BUSY_BIT) | (discard ? BPF_RINGBUF_DISCARD_BIT : 0));
-  return 0;
+  return (consPos(m) & mask(m)) == <u64>hdrOff ? 1 : 0;
 }
 
 /** bpf_ringbuf_query: 0 for an unknown flag, as the kernel answers. */

@@ -112,7 +112,11 @@ export interface EngineExports {
    * position or the oldest BUSY record is too close), -EINVAL for a map that is no ring buffer.
    */
   ringbufReserve(h: number, size: bigint): number;
-  /** Submits (`discard` 0) or discards (1) the BUSY record at `hdrOff`: 0, or -EINVAL if it is not BUSY. */
+  /**
+   * Submits (`discard` 0) or discards (1) the BUSY record at `hdrOff`: 1 when the consumer
+   * position (masked) then points at the record, the kernel's wake-up condition short of the
+   * flags; else 0; -EINVAL if it is not BUSY.
+   */
   ringbufCommit(h: number, hdrOff: number, discard: number): number;
   /**
    * bpf_ringbuf_query: AVAIL_DATA 0, RING_SIZE 1, CONS_POS 2, PROD_POS 3; 0n for any other flag.

@@ -8,8 +8,12 @@ import type { SimMap } from "./objects.js";
 
 export { BPF_RINGBUF_HDR_SZ };
 
+/** A commit that wakes no waiter, even when the consumer has caught up to its record. */
+export const BPF_RB_NO_WAKEUP = 0x1;
+/** A commit that wakes the ring's waiters whatever the consumer position. */
+export const BPF_RB_FORCE_WAKEUP = 0x2;
 /** bpf_ringbuf_output's and bpf_ringbuf_submit's flags: BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP. */
-export const BPF_RB_WAKEUP_FLAGS = 0x3;
+export const BPF_RB_WAKEUP_FLAGS = BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP;
 /** The ring's data starts after the consumer and producer pages. */
 export const RINGBUF_DATA_OFF = RINGBUF_POS_PAGES * MMAP_PAGE;
 

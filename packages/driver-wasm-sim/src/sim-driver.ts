@@ -8,11 +8,11 @@ import {
   BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, optU64Bigint,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
-  Errno, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize,
+  Errno, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
   assertU32, encodeMapInfo, encodeStruct, realByteLength,
 } from "@bpfkit/core";
 import type {
-  BatchResult, Driver, HostServices, MapCreateAttr, MapFdInfo, ProgLoadAttr,
+  AbortSignalLike, BatchResult, Driver, HostServices, MapCreateAttr, MapFdInfo, ProgLoadAttr,
 } from "@bpfkit/core";
 import type { EngineExports } from "./engine-abi.js";
 import { FdTable } from "./fd-table.js";
@@ -21,7 +21,8 @@ import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
 import { assertByteCount, assertInMapping, mappedPieces, mmapErrno } from "./map-mmap.js";
-import { BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, RINGBUF_DATA_OFF, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
+import { MapPollWaits } from "./map-poll.js";
+import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, RINGBUF_DATA_OFF, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
 import { HandleTable } from "./handle-table.js";
 import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
@@ -93,7 +94,8 @@ export interface SimDatapath {
    */
   peek(map: SimMapRef, value: Uint8Array, cpu?: number): number;
   /**
-   * bpf_ringbuf_output on a RINGBUF: one record holding `data`, submitted at once. 0, or -errno:
+   * bpf_ringbuf_output on a RINGBUF: one record holding `data`, submitted at once, which wakes
+   * the ring's mapPoll waits as ringbufSubmit does. 0, or -errno:
    * -EINVAL for flags other than BPF_RB_NO_WAKEUP (1) and BPF_RB_FORCE_WAKEUP (2), -EAGAIN when
    * the reserve finds no room or `data` could never fit (the kernel's NULL reserve); -EINVAL for
    * a map that is no ring buffer (a program calling it would not load).
@@ -112,11 +114,13 @@ export interface SimDatapath {
   /** Writes `bytes` into a reserved sample at `offset`; a range past the sample's size is a RangeError. */
   ringbufWrite(sample: number, offset: number, bytes: Uint8Array): void;
   /**
-   * bpf_ringbuf_submit: the record is no longer BUSY, and readers see it. `flags` (wake-ups,
-   * which the simulator has no waiters for) are not checked, as the kernel does not.
+   * bpf_ringbuf_submit: the record is no longer BUSY, and readers see it. It wakes the ring's
+   * mapPoll waits (bpf_ringbuf_commit) with BPF_RB_FORCE_WAKEUP (2) in `flags`, or, without
+   * BPF_RB_NO_WAKEUP (1), when the consumer position points at this record; any other bit is
+   * ignored, as the kernel does.
    */
   ringbufSubmit(sample: number, flags?: number): void;
-  /** bpf_ringbuf_discard: as submit, with the record marked DISCARD, which readers skip. */
+  /** bpf_ringbuf_discard: as submit (wake-ups too), with the record marked DISCARD, which readers skip. */
   ringbufDiscard(sample: number, flags?: number): void;
   /**
    * bpf_ringbuf_query: BPF_RB_AVAIL_DATA (0) producer less consumer position (u64, so a
@@ -175,6 +179,11 @@ export interface SimDriver extends Driver {
   liveMapIds(): number[];
   /** Optional on a Driver; the simulator always has it. */
   dup(fd: number): number;
+  /**
+   * poll(2) of a map's fd (always there in the simulator): a ring buffer's waits end at the
+   * datapath's commits that wake it, a timeout (setTimeout), an abort, or close() of their fd.
+   */
+  mapPoll(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number>;
   /** The kernel's fdinfo fields of a map fd (always there in the simulator). */
   mapFdInfo(fd: number): MapFdInfo | number;
   /** mmap of a BPF_F_MMAPABLE array's values or a ring buffer's pages (always there in the simulator). */
@@ -259,6 +268,7 @@ export class SimDriverImpl implements SimDriver {
   private readonly fds = new FdTable();
   private readonly mappings = new HandleTable<SimMapping>();
   private readonly samples = new HandleTable<RingbufSample>();
+  private readonly polls = new MapPollWaits<SimMap>();
   private readonly vfs: Vfs<SimMap | SimProg>;
   private readonly mapsById = new Map<number, SimMap>();
   private readonly progsById = new Map<number, SimProg>();
@@ -1193,6 +1203,8 @@ export class SimDriverImpl implements SimDriver {
     if (f !== 0) return -f;
     const e = this.fds.remove(fd);
     if (e === undefined) return -Errno.EBADF;
+    // The driver's own rule (the kernel's epoll would keep the file): waits through this fd end.
+    this.polls.closeFd(fd, -Errno.EBADF);
     try {
       if (e.obj.kind === "map") this.mapPutUref(e.obj);
       else if (e.obj.kind === "prog") this.progPut(e.obj);
@@ -1219,6 +1231,28 @@ export class SimDriverImpl implements SimDriver {
     } catch (err) {
       throw this.trapped(err, op);
     }
+  }
+
+  // ---------------------------------------------------------------- poll (map-poll.ts)
+
+  /**
+   * ringbuf_map_poll_kern's readiness, else a wait on the ring (map-poll.ts). Not a syscall the
+   * faults or the hook see: no errno a fault could give would be the kernel's poll's.
+   */
+  mapPoll(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number> {
+    // Not async: bad arguments throw here, not as a rejection.
+    assertPollArgs(fd, timeoutMs, signal, "mapPoll");
+    if (this.broken !== null) throw this.broken;
+    if (signal?.aborted === true) return Promise.resolve(0);
+    const e = this.fds.get(fd);
+    if (e === undefined) return Promise.resolve(-Errno.EBADF);
+    // A program's file has no poll of its own: the VFS's default mask, always readable.
+    if (e.obj.kind === "prog") return Promise.resolve(1);
+    // bpf_map_poll's EPOLLERR for a map type without map_poll; fds 0-2 have no poll modelled.
+    if (e.obj.kind !== "map" || !e.obj.isRingbuf) return Promise.resolve(-Errno.EINVAL);
+    if (this.ringbufReadable(e.obj, "mapPoll")) return Promise.resolve(1);
+    if (timeoutMs === 0) return Promise.resolve(0);
+    return this.polls.wait(e.obj, fd, timeoutMs, signal);
   }
 
   // ---------------------------------------------------------------- mmap (map-mmap.ts)
@@ -1466,17 +1500,40 @@ export class SimDriverImpl implements SimDriver {
     ringCopyIn(this.heap(), data, m.maxEntries, hdrOff + BPF_RINGBUF_HDR_SZ + offset, bytes);
   }
 
+  /** ringbuf_avail_data_sz: the consumer position is not the producer's (BUSY and discarded records count). */
+  private ringbufReadable(m: SimMap, op: string): boolean {
+    try {
+      return this.engine.ringbufQuery(m.handle, 0n /* BPF_RB_AVAIL_DATA */) !== 0n;
+    } catch (e) {
+      throw this.trapped(e, op);
+    }
+  }
+
+  /**
+   * bpf_ringbuf_commit's wake-up: FORCE_WAKEUP always; else, without NO_WAKEUP, when the
+   * engine found the consumer position at the record (`caughtUp`). The waits end if the ring is
+   * readable now, as epoll's poll again finds it.
+   */
+  private ringbufWake(m: SimMap, caughtUp: boolean, flags: number, op: string): void {
+    // flags is a safe integer: & keeps its low 32 bits exactly, so the two bits are right.
+    if ((flags & BPF_RB_FORCE_WAKEUP) === 0 && (!caughtUp || (flags & BPF_RB_NO_WAKEUP) !== 0)) return;
+    this.polls.wake(m, () => this.ringbufReadable(m, op));
+  }
+
   private ringbufCommit(sample: number, flags: unknown, discard: boolean): void {
     const op = discard ? "ringbufDiscard" : "ringbufSubmit";
-    flagsArg(flags, `datapath.${op}`);
+    const fl = flagsArg(flags, `datapath.${op}`);
     const s = this.ringbufSample(sample, op);
+    let r: number;
     try {
-      const r = this.engine.ringbufCommit(s.map.handle, s.hdrOff, discard ? 1 : 0);
+      r = this.engine.ringbufCommit(s.map.handle, s.hdrOff, discard ? 1 : 0);
       if (r < 0) throw new Error(`the record at ${s.hdrOff} of map ${s.map.id} was not BUSY`);
     } catch (e) {
       throw this.trapped(e, `datapath.${op}`);
     }
     this.samples.remove(sample);
+    // Before the put: the map is still the sample's to name.
+    this.ringbufWake(s.map, r === 1, fl, `datapath.${op}`);
     // The program is done with the map it held.
     this.mapPut(s.map);
   }
@@ -1496,11 +1553,13 @@ export class SimDriverImpl implements SimDriver {
         // Every NULL reserve is EAGAIN to the program.
         if (hdrOff < 0) return -Errno.EAGAIN;
         this.ringbufFill(m, hdrOff, 0, data);
+        let r: number;
         try {
-          this.engine.ringbufCommit(m.handle, hdrOff, 0);
+          r = this.engine.ringbufCommit(m.handle, hdrOff, 0);
         } catch (e) {
           throw this.trapped(e, `datapath.${op}`);
         }
+        this.ringbufWake(m, r === 1, fl, `datapath.${op}`);
         return 0;
       },
       ringbufReserve: (ref, size, flags, cpu) => {
