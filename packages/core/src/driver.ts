@@ -334,7 +334,8 @@ export interface Driver {
    * for all its waits). Resolves:
    * - 1 when the fd is readable, at once if it already is;
    * - 0 when `timeoutMs` passes first (0: only look; Infinity: no timeout), or when `signal` aborts
-   *   (before the call, or meanwhile): the caller reads the signal's reason;
+   *   (meanwhile, or before the call: then 0 comes first, whatever the fd): the caller reads the
+   *   signal's reason;
    * - -EBADF for an fd that is not open, or that the driver's `close` closes during the wait;
    * - -EINVAL for a map whose type has no poll (the kernel's EPOLLERR: every type but RINGBUF
    *   and USER_RINGBUF).

@@ -55,9 +55,11 @@ export class EpollWaits {
   /** Driver.mapPoll: see its contract in @bpfkit/core's driver.ts. */
   wait(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number> {
     assertPollArgs(fd, timeoutMs, signal, OP);
+    // An aborted signal answers first, whatever the fd, as the simulator does.
+    if (signal?.aborted === true) return Promise.resolve(0);
     if (fd < 0) return Promise.resolve(-Errno.EBADF);
     const now = this.#pollNow(fd);
-    if (now !== 0 || timeoutMs === 0 || signal?.aborted === true) return Promise.resolve(now);
+    if (now !== 0 || timeoutMs === 0) return Promise.resolve(now);
     const watched = this.#watch(fd);
     if (typeof watched === "number") return Promise.resolve(watched);
     return new Promise<number>((resolve) => {

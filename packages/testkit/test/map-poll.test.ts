@@ -131,13 +131,16 @@ for (const under of driversUnderTest()) {
     });
 
     it("an abort ends the wait with 0; a signal aborted before the call answers 0", async () => {
-      const fd = ring();
+      const fd = ring(), other = ring();
       const ac = new AbortController();
       const w = poll(fd, Number.POSITIVE_INFINITY, ac.signal);
       expect(await settledWithin(w, 30)).toBe("pending");
       ac.abort(new Error("stop"));
       expect(await settledWithin(w, 2000)).toBe(0);
       expect(await settledWithin(poll(fd, 10_000, ac.signal), 2000)).toBe(0);
+      // It answers first, whatever the fd: one with a record, one not open.
+      expect(producer.output(other, Uint8Array.of(2))).toBe(0);
+      expect([await poll(other, 0, ac.signal), await poll(9999, 0, ac.signal)]).toEqual([0, 0]);
       // The ring was never woken: a record now still wakes a new wait.
       const again = poll(fd, 10_000);
       expect(producer.output(fd, Uint8Array.of(1))).toBe(0);
