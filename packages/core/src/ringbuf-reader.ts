@@ -139,6 +139,20 @@ export class RingBufReader implements Disposable {
   }
 
   /**
+   * As `read()`, into `dst` instead of a new array (cilium/ebpf's `ReadInto`): the sample's length
+   * (its bytes are `dst.subarray(0, n)`), or undefined when there is none yet. A `dst` shorter
+   * than the next sample is a RangeError that takes nothing, so a caller can grow its buffer
+   * and call again; a ring's samples are at most `size - 16` bytes.
+   */
+  readInto(dst: Uint8Array): number | undefined {
+    const op = "readInto";
+    if (!(dst instanceof Uint8Array)) throw new TypeError(`${op} ${this.#name}: dst must be a Uint8Array`);
+    let n: number | undefined;
+    this.#consume(op, 1, (s) => { n = s.length; }, dst);
+    return n;
+  }
+
+  /**
    * Calls `onSample` with each record that is ready, in order (at most `max`), and returns how many
    * it took. A record's room goes back to the programs before its callback runs: a callback that
    * throws has had its record, and the error comes out of drain. The callback may take records
@@ -229,8 +243,11 @@ export class RingBufReader implements Disposable {
     this.close();
   }
 
-  /** Takes up to `max` ready records, calling `deliver` with each sample; how many it took. */
-  #consume(op: string, max: number, deliver: (sample: Uint8Array) => void): number {
+  /**
+   * Takes up to `max` ready records, calling `deliver` with each sample (a new array, or the
+   * start of `into`); how many it took.
+   */
+  #consume(op: string, max: number, deliver: (sample: Uint8Array) => void, into?: Uint8Array): number {
     const d = this.#driver;
     const consumer = this.#live(op), data = this.#data;
     let cons = this.#readPos(op, consumer);
@@ -248,7 +265,10 @@ export class RingBufReader implements Disposable {
       if (total > avail) throw this.#corrupt(op, `a record of ${sampleLen} bytes at position ${cons} runs past the producer position (${avail} bytes ahead)`);
       let sample: Uint8Array | undefined;
       if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
-        sample = new Uint8Array(sampleLen);
+        if (into !== undefined && into.length < sampleLen) {
+          throw new RangeError(`${op} ${this.#name}: the next sample is ${sampleLen} bytes and dst holds ${into.length}: nothing was taken`);
+        }
+        sample = into !== undefined ? into.subarray(0, sampleLen) : new Uint8Array(sampleLen);
         this.#check("mmapRead", d.mmapRead!(data, at + BPF_RINGBUF_HDR_SZ, sample), op);
       }
       cons += BigInt(total);

@@ -48,6 +48,32 @@ eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
     expect(producer.query(fd, 2 /* BPF_RB_CONS_POS */)).toBe(56n);
   });
 
+  it("readInto fills the caller's buffer; one too short is a RangeError that takes nothing", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    const fd = rb.getFd();
+    for (const [n, from] of [[3, 1], [9, 2], [0, 3]] as const) expect(producer.output(fd, bytesFrom(n, from))).toBe(0);
+    expect(producer.reserveDiscard(fd, 4)).toBe(0);
+    expect(producer.output(fd, bytesFrom(5, 4))).toBe(0);
+    const buf = new Uint8Array(8).fill(0xee);
+    expect(r.readInto(buf)).toBe(3);
+    expect(buf).toEqual(Uint8Array.of(...bytesFrom(3, 1), 0xee, 0xee, 0xee, 0xee, 0xee));
+    const left = r.available();
+    expect(() => r.readInto(buf)).toThrow(new RangeError("readInto rb_events: the next sample is 9 bytes and dst holds 8: nothing was taken"));
+    expect(r.available()).toBe(left);
+    const big = new Uint8Array(16);
+    expect(r.readInto(big)).toBe(9);
+    expect(big.subarray(0, 9)).toEqual(bytesFrom(9, 2));
+    expect(r.readInto(new Uint8Array(0))).toBe(0);
+    // The discarded record is passed over, as read() does.
+    expect(r.readInto(big)).toBe(5);
+    expect(big.subarray(0, 5)).toEqual(bytesFrom(5, 4));
+    expect([r.readInto(big), r.available()]).toEqual([undefined, 0]);
+    expect(() => r.readInto([1, 2] as never)).toThrow(new TypeError("readInto rb_events: dst must be a Uint8Array"));
+    r.close();
+    expect(thrownBpfError(() => r.readInto(big)).errno).toBe(Errno.EBADF);
+  });
+
   it("a discarded record is passed over; a reserved-then-submitted one reads as an output one", () => {
     const env = get();
     const { rb, r } = ring(env);
