@@ -12,6 +12,9 @@ export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from
 export {
   type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,
 } from "./arbitraries/program.js";
+export {
+  type RingConsume, type RingMutation, type RingOp, type RingSize, RING_MUTATIONS, RING_SIZES, formatRingOp, isRingOp, ringMmapRange,
+} from "./arbitraries/ring-ops.js";
 export { jhash } from "./model/jhash.js";
 export { MODELLED_MAP_TYPES, NotModelledError, checkMapCreate, effectiveMaxEntries, mapExtraOf } from "./model/create-check.js";
 export type { ModelTable } from "./model/table.js";

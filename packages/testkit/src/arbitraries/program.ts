@@ -12,6 +12,7 @@ import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
 import { type MapSpec, type MapSpecOptions, SPEC_MAP_TYPES, isKeylessMapType, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
 import { type WideDraw, insertWideOps, mmapableFor, wideDrawArb } from "./wide-ops.js";
+import { BPF_MAP_TYPE_RINGBUF, type RingDraw, type RingOp, formatRingOp, isRingOp, ringDrawArb, ringOps, ringSpec } from "./ring-ops.js";
 
 /**
  * One step of a differential program: a Driver call (or a short sequence, such as a whole walk) on the program's
@@ -59,7 +60,9 @@ export type Op =
    * maps, `value` written at byte `at` (when writable and it fits), the mapping read back, then
    * unmapped, or kept to the end (so a later freeze meets a writable mapping).
    */
-  | { kind: "mmap"; length: number; offset: number; writable: boolean; at: number; value: Uint8Array; keep: boolean };
+  | { kind: "mmap"; length: number; offset: number; writable: boolean; at: number; value: Uint8Array; keep: boolean }
+  // Ring buffers (BPF_MAP_TYPE_RINGBUF): a program's helpers and a reader's step (ring-ops.ts).
+  | RingOp;
 
 /** A random program for the differential runner: a map to create and the operations to run on it. */
 export interface Program {
@@ -75,6 +78,12 @@ export interface Program {
 export interface ProgramOptions extends MapSpecOptions {
   /** The CPUs per-CPU values are sized for: both drivers' possible CPUs. */
   possibleCpus: number;
+  /**
+   * Besides MapSpecOptions' types, BPF_MAP_TYPE_RINGBUF: ring programs (ring-ops.ts), one in eight
+   * among other types, or all of them alone. Neither the model nor a driver without a ring
+   * buffer producer (testkit's ringbufProducerFor) runs them.
+   */
+  types?: readonly number[];
   /** Longest op list. Default 40. */
   maxOps?: number;
   /** Largest key pool. Default 12. */
@@ -220,19 +229,40 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
   assertOptionKeys(options, PROGRAM_OPTIONS_KEYS, "programArb", "options");
   // mapSpecArb refuses keys it does not know: hand it only the spec's.
   const { possibleCpus: _c, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, wide: _w, ...specOptions } = options;
+  // Ring buffers are drawn apart (ring-ops.ts): mapSpecArb draws the other types.
+  const types = options.types ?? SPEC_MAP_TYPES;
+  const rings = types.includes(BPF_MAP_TYPE_RINGBUF);
+  const ringOnly = rings && types.every((t) => t === BPF_MAP_TYPE_RINGBUF);
+  if (rings && !ringOnly) specOptions.types = types.filter((t) => t !== BPF_MAP_TYPE_RINGBUF);
+  const maxOps = options.maxOps ?? 40;
   // Material for the widest key: LPM takes a prefixlen and a split byte before the data.
   const materialLength = Math.max(20, (options.maxKeySize ?? 16) + 2);
+  const ringDraw = ringDrawArb(maxOps, options.invalid ?? "never");
   return fc.record({
-    spec: mapSpecArb(specOptions),
-    material: fc.array(keyMaterialArb(materialLength), { minLength: 1, maxLength: options.maxKeys ?? 12 }),
-    recipes: fc.array(opRecipeArb(options.freeze ?? true), { maxLength: options.maxOps ?? 40, size: "medium" }),
+    spec: ringOnly ? fc.constant(null) : mapSpecArb(specOptions),
+    material: fc.array(keyMaterialArb(materialLength), { minLength: 1, maxLength: ringOnly ? 1 : options.maxKeys ?? 12 }),
+    recipes: ringOnly ? fc.constant<OpRecipe[]>([]) : fc.array(opRecipeArb(options.freeze ?? true), { maxLength: maxOps, size: "medium" }),
     // Drawn last, so programs of other map types are the ones the same seed always gave.
     // At any length, so that wide keys' late data bytes are drawn too (material seldom reaches them).
     root: fc.uint8Array({ maxLength: materialLength, size: "max" }),
     // Wide draws last of all, so that underneath a wide program lies the plain one the seed gave.
-    wide: options.wide === true ? wideDrawArb(options.maxOps ?? 40) : fc.constant(null),
-  }).map(({ spec, root, material, recipes, wide }) => resolve(spec, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide,
-    (options.types ?? SPEC_MAP_TYPES).includes(BPF_MAP_TYPE_ARRAY)));
+    wide: options.wide === true && !ringOnly ? wideDrawArb(maxOps) : fc.constant(null),
+    // After those: a ring program stands in for one program in RING_SHARE; the others are the
+    // programs the seed gave before rings were drawn.
+    ring: !rings ? fc.constant(null) : ringOnly ? ringDraw : fc.oneof(weighted(RING_SHARE - 1, fc.constant(null)), weighted(1, ringDraw)),
+  }).map(({ spec, root, material, recipes, wide, ring }) => {
+    if (ring !== null) return resolveRing(ring, options.possibleCpus);
+    return resolve(spec!, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide,
+      types.includes(BPF_MAP_TYPE_ARRAY));
+  });
+}
+
+/** Among mixed types, one program in this many is a ring buffer's (each costs the kernel a program load per op). */
+const RING_SHARE = 8;
+
+function resolveRing(d: RingDraw, possibleCpus: number): Program {
+  const spec = ringSpec(d);
+  return withToString({ spec, possibleCpus, ops: ringOps(spec, d.ops) });
 }
 
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };
@@ -241,7 +271,7 @@ const MAX_VALUE_BYTES = 8 << 20;
 const flagName = (f: number) => FLAG_NAMES[f] ?? `flags=${f}`;
 
 /** The seed's map type names lack the keyless types: cilium/ebpf's names for them. */
-const KEYLESS_NAMES: Record<number, string> = { 22: "Queue", 23: "Stack", 30: "BloomFilter" };
+const KEYLESS_NAMES: Record<number, string> = { 22: "Queue", 23: "Stack", 27: "RingBuf", 30: "BloomFilter" };
 const typeName = (t: number) => KEYLESS_NAMES[t] ?? mapTypeName(t);
 
 /** `HASH key 4 value 8 max 3 flags 0x40 name "fuzz_map"`. */
@@ -257,6 +287,7 @@ export function formatSpec(spec: MapSpec): string {
 
 /** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */
 export function formatOp(op: Op): string {
+  if (isRingOp(op)) return formatRingOp(op);
   const keyText = (k: Uint8Array) => (k.length === 0 ? "(no key)" : hex(k));
   const keysText = (ks: readonly Uint8Array[]) => (ks.length > 0 && ks[0]!.length === 0 ? `${ks.length} × no key` : ks.map(hex).join(" "));
   switch (op.kind) {

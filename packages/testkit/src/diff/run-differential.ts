@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, assertOptionKeys, optionKeys } from "@bpfkit/core";
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES } from "../arbitraries/map-spec.js";
 import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
+import { BPF_MAP_TYPE_RINGBUF } from "../arbitraries/ring-ops.js";
 import { canPinCpu, onCpu0 } from "../conformance/pin-cpu.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type Divergence, firstDivergence, formatDivergence } from "./compare.js";
@@ -133,9 +134,9 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const runs = options.runs ?? 100;
   const lruEviction = options.lruEviction ?? false;
   if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
-  // Maps of maps and PROG_ARRAY too, unless the model (which does not cover them) takes part.
+  // Maps of maps, PROG_ARRAY and ring buffers too, unless the model (which does not cover them) takes part.
   const withModel = left.driver.kind === "model" || right.driver.kind === "model";
-  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES]);
+  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, BPF_MAP_TYPE_RINGBUF]);
   // Eviction needs more distinct keys than an LRU map holds: with the default pool of 12 and
   // LRU maps of 8 to 64 entries, almost no program evicted (mutation testing found a wrong
   // victim in 1 seed of 5). Under lruEviction maps are small and the pool large.

@@ -18,6 +18,9 @@ import { brief, bytesEqual, hex, putU32le, u32le } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type MapSpec, isKeylessMapType, isMapInMapType } from "../arbitraries/map-spec.js";
 import { type Op, type Program, isOrderFree } from "../arbitraries/program.js";
+import { BPF_MAP_TYPE_RINGBUF, isRingOp } from "../arbitraries/ring-ops.js";
+import { ringbufProducerFor } from "../ringbuf/producer.js";
+import { type RingRunner, ringRunner } from "./run-ring.js";
 
 /** What one driver answered to a program, line by line, with its call count and time. */
 export interface ProgramTrace {
@@ -76,6 +79,11 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
     }
   };
 
+  // A ring's ops need its mapping and a producer: a driver without them does not run ring programs.
+  const isRing = spec.mapType === BPF_MAP_TYPE_RINGBUF;
+  if (isRing && (typeof driver.mapMmap !== "function" || ringbufProducerFor(driver) === undefined)) {
+    throw new NotModelledError(`ring buffers on ${driver.kind}, which has no mmap or no ring buffer producer`);
+  }
   const extraFds: number[] = [];
   const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, spec.innerVariants ?? [], timed)
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? makePrograms(driver, timed) : undefined;
@@ -120,6 +128,12 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   let tokenMap: number | undefined;
   /** mmap handles kept to the end, unmapped before the fds are closed. */
   const mappings: number[] = [];
+  // A ring's whole mapping, made now; whether it mapped goes on the info line.
+  let ring: RingRunner | undefined;
+  if (isRing) {
+    ring = ringRunner(driver, created, spec.maxEntries, timed, (h) => mappings.push(h));
+    lines[1] += `; ${ring.viewLine}`;
+  }
   let otherMap: number | undefined;
   const newFd = (r: number): number => {
     if (r >= 0) extraFds.push(r);
@@ -181,6 +195,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   };
 
   const step = (op: Op): string => {
+    if (isRingOp(op)) return ring === undefined ? "not a ring" : ring.step(op, fd);
     switch (op.kind) {
       case "update": return res(timed(() => driver.mapUpdateElem(fd, op.key, toDriver(op.value), op.flags)));
       case "lookup": {
@@ -350,6 +365,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
             ? `; queries [${[...queried].map(([h, v]) => `${h}=${query(v, 0, reader)}`).join(" ")}]`
             : `; ${drain(reader)}`;
         }
+        if (ring !== undefined) final += `; ${ring.final()}`;
         lines.push(`final ${final}`);
       }
     } catch (e) {
