@@ -52,7 +52,10 @@ export const fuzzDiffCommand: Command = {
     "pinned to CPU 0 (the kernel evicts deterministically only on one CPU; Linux with taskset).\n" +
     "Unless the model takes part, programs are wide: map flags, two create faults at once, sizes at the limits, varied\n" +
     "inner maps, u32-edge keys, flags past u32, big batches, pins, foreign batch tokens, map fds as values. --plain\n" +
-    "leaves those out and draws the programs a seed drew before they came (to replay such a seed and path).",
+    "leaves those out and draws the programs a seed drew before they came (to replay such a seed and path).\n" +
+    "Unless the model takes part, one program in eight is a ring buffer's: outputs, reserves (submitted or discarded)\n" +
+    "and queries run as a program's helpers (on the kernel by BPF_PROG_TEST_RUN), and reader steps that move the\n" +
+    "consumer position, each compared by the positions and the record headers and samples.",
   options: {
     runs: { type: "string", arg: "N", help: "programs to run (default 100)" },
     seed: { type: "string", arg: "S", help: "fast-check seed (default random; the summary prints it)" },
