@@ -48,4 +48,5 @@ export * from "./conformance/index.js";
 
 // ---- a ring buffer producer on either driver, for testing readers
 export { type RingbufProducer, ringbufProducerFor } from "./ringbuf/producer.js";
+export type { PairCommit } from "./ringbuf/programs.js";
 export { settledWithin } from "./settled-within.js";

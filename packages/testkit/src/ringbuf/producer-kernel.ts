@@ -2,7 +2,7 @@
 // helpers on the map (programs.ts), runs it once by BPF_PROG_TEST_RUN on a 14-byte packet (nothing
 // is attached to the host), closes it, and returns the helper's answer from the run's retval.
 import { assertBytes, assertFd, BpfError, errnoName, type Driver } from "@bpfkit/core";
-import { MAX_OUTPUT_SAMPLE, outputProgram, queryProgram, reserveProgram } from "./programs.js";
+import { MAX_OUTPUT_SAMPLE, type PairCommit, outputProgram, queryProgram, reservePairProgram, reserveProgram } from "./programs.js";
 import type { RingbufProducer } from "./producer.js";
 
 /** A socket filter's smallest packet: an Ethernet header (ETH_HLEN). */
@@ -92,6 +92,16 @@ export function kernelRingbufProducer(driver: Driver): RingbufProducer {
       if (size < 0 || size > MAX_RESERVE) throw new RangeError(`${op}: size ${size} is not a reserve a program can ask (0..2^31 - 1)`);
       const f = flagsArg(flags, op);
       return runOnce(op, mapFd, reserveProgram(mapFd, size, null, "discard", f)) | 0;
+    },
+    reservePair(mapFd, first, second, commit: PairCommit, flags) {
+      const op = "bpf_ringbuf_reserve twice, then submit or discard";
+      assertFd(mapFd, op);
+      for (const [what, size] of [["first", first], ["second", second]] as const) {
+        if (typeof size !== "number" || !Number.isInteger(size)) throw new TypeError(`${op}: the ${what} size must be an integer, got ${describe(size)}`);
+        if (size < 0 || size > MAX_RESERVE) throw new RangeError(`${op}: the ${what} size ${size} is not a reserve a program can ask (0..2^31 - 1)`);
+      }
+      const f = flagsArg(flags, op);
+      return runOnce(op, mapFd, reservePairProgram(mapFd, first, second, commit, f)) | 0;
     },
     query(mapFd, flags) {
       const op = "bpf_ringbuf_query";

@@ -23,6 +23,24 @@ export function simRingbufProducer(sim: SimDriver): RingbufProducer {
       dp.ringbufDiscard(sample, flags);
       return 0;
     },
+    reservePair: (mapFd, first, second, commit, flags) => {
+      const a = dp.ringbufReserve({ fd: mapFd }, first);
+      if (a < 0) return asProgramSees(a);
+      const done = (sample: number, how: "submit" | "discard") => (how === "submit" ? dp.ringbufSubmit(sample, flags) : dp.ringbufDiscard(sample, flags));
+      const b = dp.ringbufReserve({ fd: mapFd }, second);
+      if (b < 0) {
+        done(a, commit.first);
+        return 1;
+      }
+      if (commit.secondFirst) {
+        done(b, commit.second);
+        done(a, commit.first);
+      } else {
+        done(a, commit.first);
+        done(b, commit.second);
+      }
+      return 0;
+    },
     query: (mapFd, flags) => dp.ringbufQuery({ fd: mapFd }, flags),
     // The simulator's programs hold nothing between runs.
     close: () => {},

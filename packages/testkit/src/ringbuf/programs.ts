@@ -26,7 +26,7 @@ export function insn(code: number, dst: number, src: number, off: number, imm: n
   return [...b];
 }
 
-const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R10 = 10;
+const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R6 = 6, R7 = 7, R10 = 10;
 const mov = (dst: number, imm: number) => insn(0xb7, dst, 0, 0, imm); // BPF_ALU64 | BPF_MOV | BPF_K
 const movReg = (dst: number, src: number) => insn(0xbf, dst, src, 0, 0); // BPF_ALU64 | BPF_MOV | BPF_X
 const add = (dst: number, imm: number) => insn(0x07, dst, 0, 0, imm); // BPF_ALU64 | BPF_ADD | BPF_K
@@ -114,6 +114,43 @@ export function reserveProgram(mapFd: number, size: number, data: Uint8Array | n
     ...movReg(R1, R0),
     ...ldImm64(R2, flags),
     ...call(commit === "submit" ? RINGBUF_SUBMIT : RINGBUF_DISCARD),
+    ...mov(R0, 0),
+    ...exit(),
+  ]);
+}
+
+/** How a reservePairProgram commits its two samples, and in which order. */
+export interface PairCommit {
+  /** The first sample reserved: submitted or discarded. */
+  first: "submit" | "discard";
+  /** The second sample reserved: submitted or discarded. */
+  second: "submit" | "discard";
+  /** Commit the second before the first (the first stays BUSY meanwhile either way). */
+  secondFirst: boolean;
+}
+
+/**
+ * Two reservations held at once: r6 = bpf_ringbuf_reserve(map, first, 0), r7 =
+ * bpf_ringbuf_reserve(map, second, 0) while the first is still BUSY, then both committed as
+ * `commit` says, each with `flags`. Returns 0; 1 when the second reserve was NULL (the first is then
+ * committed alone); -EAGAIN when the first was. The samples are not written.
+ */
+export function reservePairProgram(mapFd: number, first: number, second: number, commit: PairCommit, flags: bigint): Uint8Array {
+  const helper = (how: "submit" | "discard") => (how === "submit" ? RINGBUF_SUBMIT : RINGBUF_DISCARD);
+  const release = (reg: number, how: "submit" | "discard") => [...movReg(R1, reg), ...ldImm64(R2, flags), ...call(helper(how))];
+  const both = commit.secondFirst ? [...release(R7, commit.second), ...release(R6, commit.first)] : [...release(R6, commit.first), ...release(R7, commit.second)];
+  return Uint8Array.from([
+    ...loadMap(mapFd), ...mov(R2, first), ...mov(R3, 0), ...call(RINGBUF_RESERVE),
+    ...jne0(R0, 2),
+    ...mov(R0, -EAGAIN),
+    ...exit(),
+    ...movReg(R6, R0),
+    ...loadMap(mapFd), ...mov(R2, second), ...mov(R3, 0), ...call(RINGBUF_RESERVE),
+    // The second NULL: release the first (6 slots: ld_imm64 takes two), return 1.
+    ...jne0(R0, 6),
+    ...release(R6, commit.first), ...mov(R0, 1), ...exit(),
+    ...movReg(R7, R0),
+    ...both,
     ...mov(R0, 0),
     ...exit(),
   ]);
