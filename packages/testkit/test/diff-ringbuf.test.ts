@@ -48,13 +48,14 @@ describe("programArb draws ring buffer programs", () => {
         if (o.kind === "rbReserve") seen.add(o.discard ? "discard" : "submit");
       }
       if (o.kind === "rbQuery" && o.flags > 3) seen.add("query bad flag");
+      if (o.kind === "rbPair" && o.first.of === "room" && o.second.of === "room") seen.add("pair at the room");
       if (o.kind === "rbConsume") seen.add(`consume ${o.to.by}${o.to.by === "producer" && o.to.lessRing ? " less a ring" : ""}`);
     }
     for (const o of ops) if (!isRingOp(o)) seen.add(o.kind);
     expect([...seen].sort()).toEqual([
       "consume at", "consume producer", "consume producer less a ring", "consume records", "delete", "deleteBatch", "discard", "freeze",
-      "lookupBatch", "mmap", "nextKey", "peek", "pop", "push", "query bad flag", "rbConsume", "rbOutput", "rbOutput bad flags", "rbOutput bytes", "rbOutput ring",
-      "rbOutput room", "rbQuery", "rbReserve", "rbReserve bad flags", "rbReserve bytes", "rbReserve ring", "rbReserve room", "reopen",
+      "lookupBatch", "mmap", "nextKey", "pair at the room", "peek", "pop", "push", "query bad flag", "rbConsume", "rbOutput", "rbOutput bad flags", "rbOutput bytes", "rbOutput ring",
+      "rbOutput room", "rbPair", "rbQuery", "rbReserve", "rbReserve bad flags", "rbReserve bytes", "rbReserve ring", "rbReserve room", "reopen",
       "submit", "updateBatch",
     ]);
   });

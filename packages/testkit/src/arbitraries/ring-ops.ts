@@ -37,6 +37,11 @@ export type RingOp =
   | { kind: "rbOutput"; size: RingSize; fill: number; flags: number }
   /** bpf_ringbuf_reserve of `size`, then submit (the sample filled from `fill`) or discard, with `flags`. */
   | { kind: "rbReserve"; size: RingSize; fill: number; flags: number; discard: boolean }
+  /**
+   * One program holding two reservations (`second`'s "room" is what the first leaves), both then
+   * submitted or discarded with `flags`, the second first or not: the second meets the first BUSY.
+   */
+  | { kind: "rbPair"; first: RingSize; second: RingSize; discardFirst: boolean; discardSecond: boolean; secondFirst: boolean; flags: number }
   /** bpf_ringbuf_query with `flags` (0..3, or one that is none). */
   | { kind: "rbQuery"; flags: number }
   /** A reader: writes the consumer position through the consumer page mapped writable, then reads the ring. */
@@ -44,7 +49,7 @@ export type RingOp =
 
 /** Whether an op is one of the ring's own. */
 export function isRingOp(op: { kind: string }): op is RingOp {
-  return op.kind === "rbOutput" || op.kind === "rbReserve" || op.kind === "rbQuery" || op.kind === "rbConsume";
+  return op.kind === "rbOutput" || op.kind === "rbReserve" || op.kind === "rbPair" || op.kind === "rbQuery" || op.kind === "rbConsume";
 }
 
 /** A ring's sizes: powers of 2 and whole pages, small enough that programs fill and wrap them. */
@@ -99,12 +104,20 @@ function ringRecipeArb(): fc.Arbitrary<RingRecipe> {
       kind: fc.constant("rbReserve" as const), size: sizeArb(fc.oneof(fc.nat(64), fc.integer({ min: 65, max: 3000 }), fc.constant(0x7fffffff))), fill, flags: producerFlags,
       discard: fc.constant(true),
     })),
+    weighted(6, fc.record({
+      kind: fc.constant("rbPair" as const), first: sizeArb(fc.oneof(fc.nat(64), fc.integer({ min: 65, max: 3000 }))),
+      second: sizeArb(fc.oneof(fc.nat(64), fc.integer({ min: 65, max: 3000 }))), discardFirst: fc.boolean(), discardSecond: fc.boolean(),
+      secondFirst: fc.boolean(), flags: producerFlags,
+    })),
     weighted(3, fc.record({ kind: fc.constant("rbQuery" as const), flags: fc.oneof(weighted(6, fc.constantFrom(0, 1, 2, 3)), weighted(1, fc.constantFrom(4, 0xff, 2 ** 32))) })),
     weighted(8, fc.record({
       kind: fc.constant("rbConsume" as const),
       to: fc.oneof(
         weighted(6, fc.oneof(fc.nat(4), fc.constant(1000)).map((n) => ({ by: "records" as const, n }))),
         weighted(2, fc.constantFrom(0, 8, 16, 4096, -8).map((d) => ({ by: "producer" as const, d, lessRing: false }))),
+        // Half a ring ahead of the producer: a record BUSY at the producer position then bounds
+        // a second reserve more tightly than the consumer position does (pending_pos).
+        weighted(2, fc.constantFrom(2048, 8192).map((d) => ({ by: "producer" as const, d, lessRing: false }))),
         weighted(1, fc.constantFrom(-8, 0, 8, 16).map((d) => ({ by: "producer" as const, d, lessRing: true }))),
         weighted(1, fc.constantFrom(0, 3, 8, 4096).map((pos) => ({ by: "at" as const, pos }))),
       ),
@@ -202,6 +215,12 @@ export function formatRingOp(op: RingOp): string {
   switch (op.kind) {
     case "rbOutput": return `ringbuf output ${sizeText(op.size)} bytes (fill ${op.fill.toString(16)})${flagsText(op.flags)}`;
     case "rbReserve": return `ringbuf reserve ${sizeText(op.size)} bytes, ${op.discard ? "discard" : `fill ${op.fill.toString(16)}, submit`}${flagsText(op.flags)}`;
+    case "rbPair": {
+      const how = (discard: boolean) => (discard ? "discard" : "submit");
+      const order = op.secondFirst ? `${how(op.discardSecond)} the second, ${how(op.discardFirst)} the first`
+        : `${how(op.discardFirst)} the first, ${how(op.discardSecond)} the second`;
+      return `ringbuf reserve ${sizeText(op.first)} bytes and ${sizeText(op.second)} more, ${order}${flagsText(op.flags)}`;
+    }
     case "rbQuery": return `ringbuf query flags ${op.flags}`;
     case "rbConsume":
       switch (op.to.by) {

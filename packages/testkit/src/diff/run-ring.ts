@@ -87,8 +87,9 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
     const largestRecord = Math.floor((size - 1 - Number(used)) / 8) * 8;
     return Math.max(0, largestRecord - 8);
   };
-  const sizeOf = (s: RingSize, cap: number): number => {
-    const n = s.of === "bytes" ? s.n : s.of === "ring" ? size + s.d : room() + s.d;
+  /** `s` in bytes, at most `cap`; `taken` bytes of records already held come off the room. */
+  const sizeOf = (s: RingSize, cap: number, taken = 0): number => {
+    const n = s.of === "bytes" ? s.n : s.of === "ring" ? size + s.d : Math.max(0, room() - taken) + s.d;
     return Math.min(Math.max(0, n), cap);
   };
   /** After a producer op: its answer, the size it asked, the positions, and the record it wrote. */
@@ -114,6 +115,23 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
           const before = positions().prod;
           const r = timed(() => (op.discard ? producer.reserveDiscard(fd, n, op.flags) : producer.reserveSubmit(fd, ringSample(n, op.fill), op.flags)));
           return produced(r, n, before);
+        }
+        case "rbPair": {
+          const first = sizeOf(op.first, size + 8);
+          const second = sizeOf(op.second, size + 8, (first + 8 + 7) & ~7);
+          const before = positions().prod;
+          const how = (discard: boolean) => (discard ? "discard" as const : "submit" as const);
+          const r = timed(() => producer.reservePair(fd, first, second, { first: how(op.discardFirst), second: how(op.discardSecond), secondFirst: op.secondFirst }, op.flags));
+          const after = positions().prod;
+          const wrote: string[] = [];
+          for (let pos = before; pos < after && wrote.length < 2;) {
+            const rec = record(pos);
+            wrote.push(rec.text);
+            if (rec.busy || rec.len > size - 8) break;
+            pos += BigInt((rec.len + 8 + 7) & ~7);
+          }
+          const answer = r === 0 ? "both" : r === 1 ? "the first only" : res(r);
+          return `${answer} ${first}+${second} bytes; ${posText()}${wrote.length > 0 ? `; wrote ${wrote.join(", ")}` : ""}`;
         }
         case "rbQuery": return `${timed(() => producer.query(fd, op.flags))}`;
         case "rbConsume": {
