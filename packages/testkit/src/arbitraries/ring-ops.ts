@@ -60,7 +60,7 @@ export const RING_MUTATIONS = ["size12288", "size2048", "size0", "key4", "value8
 /** The name of a ring create rule a broken spec breaks, as in `RING_MUTATIONS`. */
 export type RingMutation = (typeof RING_MUTATIONS)[number];
 
-/** What `ringProgramArb` draws: a ring spec and its ops. */
+/** What `ringDrawArb` draws: a ring spec and its ops. */
 export interface RingDraw {
   size: number;
   numa: boolean;
@@ -77,9 +77,6 @@ export type RingRecipe =
   | { kind: "mmap"; range: number; writable: boolean; at: number; keep: boolean };
 
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
-
-/** bpf_ringbuf_output's stack sample: at most MAX_BPF_STACK (the kernel producer's limit). */
-export const MAX_OUTPUT_SAMPLE = 512;
 
 function sizeArb(bytes: fc.Arbitrary<number>): fc.Arbitrary<RingSize> {
   return fc.oneof(

@@ -6,10 +6,11 @@
 // the records between them. Producer ops run as programs would (ringbufProducerFor: a socket
 // filter run by BPF_PROG_TEST_RUN on the kernel, the datapath facet on the simulator).
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, type Driver, errnoName } from "@bpfkit/core";
-import { MAX_OUTPUT_SAMPLE, RING_PAGE, type RingOp, type RingSize, ringSample } from "../arbitraries/ring-ops.js";
+import { RING_PAGE, type RingOp, type RingSize, ringSample } from "../arbitraries/ring-ops.js";
 import { brief } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type RingbufProducer, ringbufProducerFor } from "../ringbuf/producer.js";
+import { MAX_OUTPUT_SAMPLE } from "../ringbuf/programs.js";
 
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 const U64 = (1n << 64n) - 1n;
