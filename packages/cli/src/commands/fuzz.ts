@@ -53,7 +53,8 @@ export const fuzzDiffCommand: Command = {
     "Unless the model takes part, programs are wide: map flags, two create faults at once, sizes at the limits, varied\n" +
     "inner maps, u32-edge keys, flags past u32, big batches, pins, foreign batch tokens, map fds as values. --plain\n" +
     "leaves those out and draws the programs a seed drew before they came (to replay such a seed and path).\n" +
-    "Unless the model takes part, one program in eight is a ring buffer's: outputs, reserves (submitted or discarded)\n" +
+    "Unless the model takes part, one program in eight is a ring buffer's, in place of the one the seed drew before\n" +
+    "(with --plain too): outputs, reserves (submitted or discarded, one or two held at once)\n" +
     "and queries run as a program's helpers (on the kernel by BPF_PROG_TEST_RUN), and reader steps that move the\n" +
     "consumer position, each compared by the positions and the record headers and samples.",
   options: {
@@ -63,7 +64,7 @@ export const fuzzDiffCommand: Command = {
     left: { type: "string", arg: "DRIVER", help: "default sim" },
     right: { type: "string", arg: "DRIVER", help: "default kernel" },
     "lru-eviction": { type: "boolean", help: "LRU programs that evict, pinned to CPU 0" },
-    plain: { type: "boolean", help: "no wide programs: what seeds drew before them" },
+    plain: { type: "boolean", help: "no wide programs: what seeds drew before them (but for the ring programs)" },
   },
   examples: ["bpfkit fuzz diff --runs 500", "bpfkit fuzz diff --left model --right kernel --seed 42", "bpfkit fuzz diff --lru-eviction --runs 1000"],
   async run(ctx, args, opts) {
