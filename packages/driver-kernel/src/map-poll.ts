@@ -1,8 +1,15 @@
-// Driver.mapPoll over epoll(7). Every wait in the process shares one epoll instance, watched by a
-// single epoll_wait on a libuv worker thread (koffi's async call): waits block neither the event
-// loop nor more than one thread of the pool (4 by default, shared with fs and dns), however many
-// there are. The epoll fd and an eventfd, which ends the worker's wait when the last wait goes,
-// exist only while some wait does: an idle process holds no fd and no thread for them.
+// Driver.mapPoll over epoll(7). Every wait of a thread (the main one, or a worker_threads
+// thread, which has its own module instance) shares one epoll instance, watched by a single
+// epoll_wait on a thread of libuv's pool (koffi's async call): waits block neither the event
+// loop nor more than one thread of the pool (4 by default, for the whole process, shared with fs
+// and dns), however many there are. The epoll fd and an eventfd, which ends the pool thread's
+// epoll_wait when the last wait goes, exist only while some wait does: an idle process holds no
+// fd and no thread for them.
+// Node joins libuv's threads when a process exits (and a worker's teardown waits for its thread
+// pool calls to return), so an epoll_wait still blocked would hang process.exit() for ever: the
+// process's "exit" event wakes it through the eventfd, and a worker_threads thread, which a
+// terminate() ends with no event, waits in slices of WORKER_SLICE_MS.
+import { isMainThread } from "node:worker_threads";
 import { assertPollArgs, Errno, type AbortSignalLike } from "@bpfkit/core";
 import type { Libc } from "./native.js";
 
@@ -15,6 +22,8 @@ const POLLIN = 0x1, POLLERR = 0x8, POLLNVAL = 0x20;
 const MAX_EVENTS = 32;
 /** Failed epoll_waits in a row before the waits are ended (EINTR is the only expected failure). */
 const MAX_FAILURES = 3;
+/** A worker thread's epoll_wait timeout: how long worker.terminate() may wait for it to return. */
+const WORKER_SLICE_MS = 200;
 /**
  * struct epoll_event: `u32 events` then `u64 data`, packed on x86-64 (12 bytes) and naturally
  * aligned elsewhere (16, data at 8).
@@ -49,6 +58,7 @@ export class EpollWaits {
   readonly #event = new Uint8Array(EVENT_SIZE);
   readonly #pollfd = new Uint8Array(8);
   readonly #word = new Uint8Array(8);
+  #exitHooked = false;
 
   constructor(private readonly libc: Libc) {}
 
@@ -172,7 +182,15 @@ export class EpollWaits {
   #run(): void {
     if (this.#watching || this.#epfd < 0) return;
     this.#watching = true;
-    this.libc.epollWait.async(this.#epfd, this.#events, MAX_EVENTS, -1, (err, n) => this.#woke(err, n));
+    if (!this.#exitHooked) {
+      this.#exitHooked = true;
+      // Once per thread, for good: the listener holds nothing but this object.
+      process.on("exit", () => {
+        if (this.#watching) this.#kick();
+      });
+    }
+    const timeout = isMainThread ? -1 : WORKER_SLICE_MS;
+    this.libc.epollWait.async(this.#epfd, this.#events, MAX_EVENTS, timeout, (err, n) => this.#woke(err, n));
   }
 
   /** The worker's epoll_wait returned: end the waits of every fd it found ready, then wait again or close. */
@@ -221,6 +239,11 @@ export class EpollWaits {
       this.#close();
       return;
     }
+    this.#kick();
+  }
+
+  /** Makes the worker's epoll_wait return (its eventfd becomes readable). */
+  #kick(): void {
     new DataView(this.#word.buffer).setBigUint64(0, 1n, true);
     this.libc.write(this.#evfd, this.#word, 8);
   }
