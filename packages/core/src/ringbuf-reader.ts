@@ -177,8 +177,9 @@ export class RingBufReader implements Disposable {
    * The next record's sample, waiting for it; undefined after `timeoutMs`, or when the reader is
    * closed (before the call or meanwhile: a `for await` ends). The wait sleeps until a program's
    * commit wakes the ring (the driver's `mapPoll`: epoll on the kernel), as libbpf's
-   * ring_buffer__poll does, so a record submitted with BPF_RB_NO_WAKEUP waits for the next wake-up
-   * or the timeout; without `mapPoll`, it looks every `pollMs`.
+   * ring_buffer__poll does, so a record submitted with BPF_RB_NO_WAKEUP waits for a commit with
+   * BPF_RB_FORCE_WAKEUP or the timeout (plain commits behind it wake no one: the kernel wakes for
+   * one only when the reader has caught up to it); without `mapPoll`, it looks every `pollMs`.
    */
   async next(options?: RingBufWaitOptions): Promise<Uint8Array | undefined> {
     const op = "next";
