@@ -77,6 +77,16 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     expect(rest).toEqual([Uint8Array.of(6), Uint8Array.of(7)]);
   });
 
+  it("a discarded record that wakes the wait is passed over, and the wait goes back to sleep in mapPoll, not by timer", async () => {
+    const { r, fd } = ring(get());
+    const p = r.next({ pollMs: 60_000 });
+    // The discard's commit wakes the ring (the consumer points at it); the reader skips it and
+    // finds the ring empty: nothing is BUSY, so the record after it must come without a timer.
+    later(10, () => producer.reserveDiscard(fd, 8));
+    later(60, () => producer.output(fd, Uint8Array.of(8)));
+    expect(await settledWithin(p, 3000)).toEqual(Uint8Array.of(8));
+  });
+
   it("close() ends a wait at once with undefined; an abort at once with its reason", async () => {
     const { r } = ring(get());
     const ac = new AbortController();
