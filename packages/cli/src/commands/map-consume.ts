@@ -19,7 +19,9 @@ export const mapConsumeCommand: Command = {
   details: "MAP is a ring buffer (BPF_MAP_TYPE_RINGBUF): a pinned path, a name under the map root, or `id N`.\n" +
     "Prints each record that is ready, oldest first, as hex bytes (`--json`: a list of { size, bytes }), and\n" +
     "gives its room back to the programs: a record taken here is gone for any other reader of the ring.\n" +
-    "--count stops after N records; --wait waits up to MS milliseconds for the first one when none is ready.\n" +
+    "--count stops after N records; --wait waits up to MS milliseconds for the first one when none is ready\n" +
+    "(asleep until a program's commit wakes the ring: one committed with BPF_RB_NO_WAKEUP is seen at a later\n" +
+    "BPF_RB_FORCE_WAKEUP, or when MS is up).\n" +
     "Exit code 4 when no record was taken. A record a program has reserved and not yet submitted holds\n" +
     "up those behind it, as for any reader.",
   options: {
