@@ -1,5 +1,6 @@
 export { runConformance, runCase, selectCases, skipReason, formatReport } from "./run.js";
 export { defineConformanceTests, type TestApi } from "./define-tests.js";
+export { defineMapPollTests, mapPollCases, type PollCase, type PollWorld } from "./map-poll-tests.js";
 export { conformanceCases } from "./cases/index.js";
 export { CaseContext } from "./context.js";
 export { ConformanceError, CaseSkipped } from "./assert.js";
