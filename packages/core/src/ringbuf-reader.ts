@@ -214,13 +214,31 @@ export class RingBufReader implements Disposable {
   }
 
   /**
-   * `for await (const sample of reader)`: every record as it comes, until the reader is closed
-   * (which, from an AbortSignal's "abort" listener, is how to stop the loop). `break` leaves the
-   * reader open.
+   * `for await (const sample of reader)`: every record as it comes, until the reader is closed.
+   * `break` leaves the reader open; `records({ signal })` stops on an AbortSignal.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    return this.records();
+  }
+
+  /**
+   * `for await (const sample of reader.records({ signal }))`: every record as it comes, until the
+   * reader is closed, or until `signal` aborts, which rejects the loop's wait with the signal's
+   * reason (as Node's `events.on` does) and leaves the reader open. `pollMs` is next()'s.
+   */
+  records(options?: Omit<RingBufWaitOptions, "timeoutMs">): AsyncGenerator<Uint8Array, void, undefined> {
+    const where = `records ${this.#name}`;
+    if (options !== undefined && options !== null && typeof options === "object" && "timeoutMs" in options) {
+      throw new TypeError(`${where}: options.timeoutMs has no meaning here: a loop waits for each record as long as it takes (use next({ timeoutMs }))`);
+    }
+    // Checked now, not at the loop's first step.
+    const { pollMs, signal } = waitOptions(options, where);
+    return this.#records({ pollMs, ...(signal !== undefined ? { signal } : {}) });
+  }
+
+  async *#records(wait: RingBufWaitOptions): AsyncGenerator<Uint8Array, void, undefined> {
     for (;;) {
-      const s = await this.next();
+      const s = await this.next(wait);
       if (s === undefined) return;
       yield s;
     }

@@ -114,6 +114,32 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     expect(mapFds(env)).toBe(before);
   });
 
+  it("records({ signal }): a loop that an abort ends with its reason, leaving the reader open", async () => {
+    const { r, fd } = ring(get());
+    const ac = new AbortController();
+    const seen: number[] = [];
+    later(10, () => {
+      producer.output(fd, Uint8Array.of(1));
+      producer.output(fd, Uint8Array.of(2));
+    });
+    const loop = (async () => {
+      for await (const s of r.records({ signal: ac.signal })) {
+        seen.push(s[0]!);
+        if (seen.length === 2) later(10, () => ac.abort(new Error("done")));
+      }
+    })();
+    await expect(settledWithin(loop, 3000)).rejects.toThrow("done");
+    expect(seen).toEqual([1, 2]);
+    expect(r.isOpen()).toBe(true);
+    expect(producer.output(fd, Uint8Array.of(3))).toBe(0);
+    expect(r.read()).toEqual(Uint8Array.of(3));
+    // Options are checked when the loop is made, not at its first step.
+    expect(() => r.records({ timeoutMs: 5 } as never)).toThrow(TypeError);
+    expect(() => r.records({ pollMs: 0 })).toThrow(RangeError);
+    expect(() => r.records({ signal: {} as never })).toThrow(TypeError);
+    expect(() => r.records({ bogus: 1 } as never)).toThrow(TypeError);
+  });
+
   it("a driver without mapPoll: next() looks every pollMs, and the reader holds no fd", async () => {
     const env = get();
     const d = wrapDriver(env.driver, { mapPoll: null });
