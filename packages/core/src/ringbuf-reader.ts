@@ -185,17 +185,16 @@ export class RingBufReader implements Disposable {
     const op = "next";
     const { timeoutMs, pollMs, signal } = waitOptions(options, `${op} ${this.#name}`);
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
-    // mapPoll found the ring readable; if read() then takes nothing and bytes remain, its head is
-    // BUSY, and no wake-up will say when it is submitted (the ring stays readable): look again
-    // after pollMs.
+    // Set when mapPoll found the ring readable. If read() then takes nothing while bytes remain,
+    // the head is BUSY, and no wake-up will say when it is submitted (the ring stays readable):
+    // look again after pollMs. If none remain, read() passed over discarded records only, and
+    // the next commit will wake the ring: the wait is mapPoll's again.
     let stalled = false;
     for (;;) {
       if (signal?.aborted === true) throw signal.reason;
       if (!this.isOpen()) return undefined;
       const s = this.read();
       if (s !== undefined) return s;
-      // Readable yet nothing taken: a BUSY head, or only discarded records, which read() passed
-      // over, leaving the ring empty: then a commit will wake it, and the wait is mapPoll's again.
       if (stalled) stalled = this.available() > 0;
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
