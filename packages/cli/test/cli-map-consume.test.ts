@@ -56,6 +56,21 @@ for (const dut of driversUnderTest()) {
       expect(none.err).toContain("no record is ready after 20 ms");
     });
 
+    it("--follow prints each record as a program writes it, until --count; --json gives a JSON object a line", async () => {
+      const fd = await ring("rbf");
+      expect(producer.output(fd, Uint8Array.of(1))).toBe(0);
+      setTimeout(() => producer.output(fd, Uint8Array.of(2, 2)), 20);
+      setTimeout(() => producer.output(fd, Uint8Array.of(3)), 40);
+      const r = await bpfkit("map", "consume", at("rbf"), "--follow", "--count", "3");
+      expect([r.code, r.out]).toEqual([0, "record (1 bytes): 01\nrecord (2 bytes): 02 02\nrecord (1 bytes): 03\n"]);
+      setTimeout(() => producer.output(fd, Uint8Array.of(4, 5)), 20);
+      const j = await bpfkit("map", "consume", at("rbf"), "--follow", "--count", "1", "--json");
+      expect([j.code, j.out]).toEqual([0, '{"size":2,"bytes":"0405"}\n']);
+      const both = await bpfkit("map", "consume", at("rbf"), "--follow", "--wait", "10");
+      expect(both.code).toBe(ExitCode.usage);
+      expect(both.err).toContain("--wait and --follow do not go together");
+    });
+
     it("map create of a ringbuf takes no sizes; a size in bytes it cannot have, or a value size, is named", async () => {
       const odd = await bpfkit("map", "create", at("rb_odd"), "--type", "ringbuf", "--max-entries", "6144");
       expect(odd.code).toBe(ExitCode.failure);

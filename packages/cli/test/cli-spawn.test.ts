@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { kernelUnderTest, mountPrivateBpffs } from "@bpfkit/testkit";
+import { kernelUnderTest, mountPrivateBpffs, ringbufProducerFor } from "@bpfkit/testkit";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const bin = join(root, "packages", "cli", "bin", "bpfkit.js");
@@ -168,5 +168,42 @@ describe("the bpfkit bin", () => {
     const mine = `/bpfkit-demo-${r.pid}-`;
     expect(demoMounts().filter((l) => l.includes(mine))).toEqual([]);
     expect(readdirSync("/tmp").filter((n) => `/${n}`.startsWith(mine))).toEqual([]);
+  });
+});
+
+// Ctrl-C is a real signal to a real process: `map consume --follow` stops taking records, closes
+// the reader and exits 0, with every record it took printed.
+describe.skipIf(kernelUnderTest().unavailable !== undefined)("bpfkit map consume --follow, stopped by a signal", () => {
+  it("prints records as a program writes them, then SIGINT ends it with exit 0", async () => {
+    const k = kernelUnderTest();
+    const d = k.create();
+    const fs = mountPrivateBpffs(d);
+    const producer = ringbufProducerFor(d)!;
+    const pin = join(fs.path, "rb_follow");
+    try {
+      const made = bpfkit("map", "create", pin, "--type", "ringbuf", "--max-entries", "4096", "--driver", "kernel", "-q");
+      expect(made.code, made.err).toBe(0);
+      const fd = d.objGet(pin);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      const child = spawn(process.execPath, [bin, "map", "consume", pin, "--follow", "--driver", "kernel", "-q"], { cwd: root });
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => { out += b.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const until = async (cond: () => boolean) => {
+        for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      // The first record may come before the child maps the ring: it is printed all the same.
+      expect(producer.output(fd, Uint8Array.of(0xab))).toBe(0);
+      await until(() => out.includes("ab"));
+      expect(producer.output(fd, Uint8Array.of(0xcd, 0xef))).toBe(0);
+      await until(() => out.includes("cd ef"));
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(out).toBe("record (1 bytes): ab\nrecord (2 bytes): cd ef\n");
+      d.close(fd);
+    } finally {
+      producer.close();
+      fs.dispose();
+    }
   });
 });

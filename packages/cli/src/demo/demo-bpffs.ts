@@ -3,6 +3,7 @@
 // Ctrl-C too; one a killed run left is swept by the next (see commands/demo.ts).
 import type { Driver } from "@bpfkit/core";
 import { CliError, ExitCode } from "../cli-error.js";
+import { STOP_SIGNALS } from "../signals.js";
 
 export interface DemoBpffs {
   path: string;
@@ -38,7 +39,6 @@ export function mountDemoBpffs(d: Driver): DemoBpffs {
   throw new CliError(`mount -t bpf bpf ${path}: errno ${-r}`, ExitCode.failure);
 }
 
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * `cleanup`, run once: by the returned dispose, or on a signal before it, after which the signal
@@ -50,7 +50,7 @@ function untilSignal(cleanup: () => void): () => void {
   const once = () => {
     if (done) return;
     done = true;
-    for (const s of SIGNALS) process.off(s, onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     cleanup();
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -59,6 +59,6 @@ function untilSignal(cleanup: () => void): () => void {
     // in-process) decides itself, and would count a second delivery as a second Ctrl-C.
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
-  for (const s of SIGNALS) process.on(s, onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   return once;
 }
