@@ -44,16 +44,16 @@ interface Watched {
   readonly waiters: Set<Waiter>;
 }
 
-/** The process's waits (one per libc: one per process). */
+/** A JS thread's waits: one per module instance (the main thread's, or a worker_threads thread's). */
 export class EpollWaits {
   #epfd = -1;
   #evfd = -1;
-  /** An epoll_wait is running on the worker: #events is its, and the instance must stay open. */
+  /** An epoll_wait is running on a pool thread: #events is its, and the instance must stay open. */
   #watching = false;
   #failures = 0;
   #nextTag = 1;
   readonly #watched = new Map<number, Watched>();
-  /** The worker's epoll_wait writes here: an ArrayBuffer's own memory, which V8 never moves. */
+  /** The pool thread's epoll_wait writes here: an ArrayBuffer's own memory, which V8 never moves. */
   readonly #events = new Uint8Array(new ArrayBuffer(MAX_EVENTS * EVENT_SIZE));
   readonly #event = new Uint8Array(EVENT_SIZE);
   readonly #pollfd = new Uint8Array(8);
@@ -178,7 +178,7 @@ export class EpollWaits {
     return r < 0 ? -this.libc.koffi.errno() : 0;
   }
 
-  /** Starts the worker's epoll_wait unless one is running. */
+  /** Starts the pool thread's epoll_wait unless one is running. */
   #run(): void {
     if (this.#watching || this.#epfd < 0) return;
     this.#watching = true;
@@ -193,7 +193,7 @@ export class EpollWaits {
     this.libc.epollWait.async(this.#epfd, this.#events, MAX_EVENTS, timeout, (err, n) => this.#woke(err, n));
   }
 
-  /** The worker's epoll_wait returned: end the waits of every fd it found ready, then wait again or close. */
+  /** The pool thread's epoll_wait returned: end the waits of every fd it found ready, then wait again or close. */
   #woke(err: unknown, n: number): void {
     this.#watching = false;
     if (err !== null && err !== undefined) n = -1;
@@ -232,7 +232,7 @@ export class EpollWaits {
     else this.#close();
   }
 
-  /** No wait left: end the worker's epoll_wait (the eventfd), which then closes the instance. */
+  /** No wait left: end the pool thread's epoll_wait (the eventfd), which then closes the instance. */
   #stopIfIdle(): void {
     if (this.#watched.size > 0 || this.#epfd < 0) return;
     if (!this.#watching) {
@@ -242,7 +242,7 @@ export class EpollWaits {
     this.#kick();
   }
 
-  /** Makes the worker's epoll_wait return (its eventfd becomes readable). */
+  /** Makes the pool thread's epoll_wait return (its eventfd becomes readable). */
   #kick(): void {
     new DataView(this.#word.buffer).setBigUint64(0, 1n, true);
     this.libc.write(this.#evfd, this.#word, 8);
@@ -258,12 +258,12 @@ export class EpollWaits {
 
 let waits: EpollWaits | undefined;
 
-/** The process's EpollWaits, made on first use. */
+/** This JS thread's EpollWaits, made on first use. */
 export function epollWaits(libc: Libc): EpollWaits {
   return (waits ??= new EpollWaits(libc));
 }
 
-/** The process's EpollWaits if any wait was ever made (close() has nothing to tell otherwise). */
+/** This JS thread's EpollWaits if any wait was ever made (close() has nothing to tell otherwise). */
 export function epollWaitsIfAny(): EpollWaits | undefined {
   return waits;
 }
