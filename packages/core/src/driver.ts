@@ -330,8 +330,8 @@ export interface Driver {
   progTestRun?(fd: number, attr: ProgTestRunAttr): ProgTestRunResult;
   /**
    * Waits, without blocking the event loop, until poll(2) finds `fd` readable: the one
-   * asynchronous Driver method (the kernel driver waits in epoll_wait on a worker thread, one
-   * for all its waits). Resolves:
+   * asynchronous Driver method (the kernel driver waits in epoll_wait on a libuv pool thread,
+   * one for all the waits of a JS thread). Resolves:
    * - 1 when the fd is readable, at once if it already is;
    * - 0 when `timeoutMs` passes first (0: only look; Infinity: no timeout), or when `signal` aborts
    *   (meanwhile, or before the call: then 0 comes first, whatever the fd): the caller reads the

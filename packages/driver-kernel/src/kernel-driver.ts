@@ -890,7 +890,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     return this.table().unmap(mapping);
   }
 
-  /** poll(2) of the fd, waiting in the process's one epoll_wait on a worker thread (map-poll.ts). */
+  /** poll(2) of the fd, waiting in this JS thread's one epoll_wait on a libuv pool thread (map-poll.ts). */
   mapPoll(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number> {
     return epollWaits(this.libc).wait(fd, timeoutMs, signal);
   }
