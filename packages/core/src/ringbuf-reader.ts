@@ -36,8 +36,9 @@ export interface RingBufWaitOptions {
   /**
    * How often to look for a record while none is there, in ms (default 10, at most 2^31-1,
    * setTimeout's longest), where the reader cannot sleep until a program wakes it: a driver
-   * without `mapPoll`, or a record still BUSY at the head of the ring (a program on another CPU
-   * between reserve and submit: the ring stays readable, so only time tells when it is done).
+   * without `mapPoll`; and, at most this often, a record still BUSY at the head of the ring (a
+   * program on another CPU between reserve and submit: the ring stays readable, so only time
+   * tells when it is done), looked at again at once, then after 1, 2, 4, … ms.
    */
   pollMs?: number;
   /** Stops the wait (an AbortController's signal): the promise rejects with the signal's reason. */
@@ -187,22 +188,31 @@ export class RingBufReader implements Disposable {
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
     // Set when mapPoll found the ring readable. If read() then takes nothing while bytes remain,
     // the head is BUSY, and no wake-up will say when it is submitted (the ring stays readable):
-    // look again after pollMs. If none remain, read() passed over discarded records only, and
-    // the next commit will wake the ring: the wait is mapPoll's again.
+    // look again soon, then less often, up to every pollMs (a program holds a reservation for
+    // microseconds; libbpf spins there). If none remain, read() passed over discarded records
+    // only, and the next commit will wake the ring: the wait is mapPoll's again.
     let stalled = false;
+    let stalls = 0;
     for (;;) {
       if (signal?.aborted === true) throw signal.reason;
       if (!this.isOpen()) return undefined;
       const s = this.read();
       if (s !== undefined) return s;
-      if (stalled) stalled = this.available() > 0;
+      if (stalled && this.available() === 0) stalled = false;
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
-      if (this.#pollFd < 0 || stalled) {
-        stalled = false;
+      if (this.#pollFd < 0) {
         await sleep(Math.min(pollMs, left), signal);
         continue;
       }
+      if (stalled) {
+        // 0, 1, 2, 4, … ms, at most pollMs.
+        const ms = Math.min(pollMs, stalls === 0 ? 0 : 2 ** (stalls - 1));
+        stalls++;
+        await sleep(Math.min(ms, left), signal);
+        continue;
+      }
+      stalls = 0;
       const wait = left === Number.POSITIVE_INFINITY ? left : Math.min(Math.ceil(left), MAX_POLL_TIMEOUT_MS);
       const r = await this.#driver.mapPoll!(this.#pollFd, wait, signal);
       if (r !== 0 && r !== 1 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapPoll", r, "1, 0 or -errno");

@@ -2,7 +2,7 @@
 // BPF_PROG_TEST_RUN; on the simulator, its datapath) come out of the reader in order, whole,
 // across the end of the ring, with discarded ones passed over and the room given back; refusals
 // are the kernel's errnos, explained.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   BPF_MAP_TYPE_RINGBUF, BpfError, BpfRingBuf, createBpf, Errno, memoryLogger, u32, wrapDriver, type RingBufReader,
 } from "@bpfkit/core";
@@ -272,6 +272,43 @@ eachDriver("BpfRingBuf: bad specs and drivers", (get) => {
 // A record reserved and not yet submitted (a program on another CPU still writing it) cannot be
 // held across a BPF_PROG_TEST_RUN on the kernel; the simulator's datapath holds one.
 describe("BpfRingBuf on the simulator: a BUSY record holds up the ones behind it", () => {
+  it("next() behind a BUSY head looks again at once, then less often, at most every pollMs", async () => {
+    vi.useFakeTimers();
+    try {
+      const sim = createSimDriver();
+      const rb = createBpf({ driver: sim, logger: memoryLogger() }).newRingBuf({ name: "busy_wait", maxEntries: 4096 });
+      rb.openOrCreateUnpinned();
+      using r = rb.reader();
+      const ring = { fd: rb.getFd() };
+      let got: Uint8Array | undefined | "pending" = "pending";
+      const take = () => r.next({ pollMs: 1000 }).then((s) => { got = s; });
+      // Held for a moment, as by a program on another CPU: the record comes within a few ms.
+      let held = sim.datapath.ringbufReserve(ring, 2);
+      let p = take();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(got).toBe("pending");
+      sim.datapath.ringbufWrite(held, 0, Uint8Array.of(6, 6));
+      sim.datapath.ringbufSubmit(held);
+      await vi.advanceTimersByTimeAsync(5);
+      expect(got).toEqual(Uint8Array.of(6, 6));
+      await p;
+      // Held for 5 s: the looks have slowed to pollMs, and no slower.
+      got = "pending";
+      held = sim.datapath.ringbufReserve(ring, 1);
+      p = take();
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(got).toBe("pending");
+      sim.datapath.ringbufWrite(held, 0, Uint8Array.of(7));
+      sim.datapath.ringbufSubmit(held);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(got).toEqual(Uint8Array.of(7));
+      await p;
+      rb.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("read() stops at it, then takes it and the rest once it is submitted; a discarded one is passed over", () => {
     const sim = createSimDriver();
     const rb = createBpf({ driver: sim, logger: memoryLogger() }).newRingBuf({ name: "busy", maxEntries: 4096 });
