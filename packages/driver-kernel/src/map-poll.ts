@@ -55,9 +55,15 @@ export class EpollWaits {
   readonly #watched = new Map<number, Watched>();
   /** The pool thread's epoll_wait writes here: an ArrayBuffer's own memory, which V8 never moves. */
   readonly #events = new Uint8Array(new ArrayBuffer(MAX_EVENTS * EVENT_SIZE));
+  readonly #eventsView = new DataView(this.#events.buffer);
   readonly #event = new Uint8Array(EVENT_SIZE);
+  readonly #eventView = new DataView(this.#event.buffer);
   readonly #pollfd = new Uint8Array(8);
+  readonly #pollfdView = new DataView(this.#pollfd.buffer);
+  /** What a read of the eventfd resets it into. */
   readonly #word = new Uint8Array(8);
+  /** What a kick writes to the eventfd: a u64 count of 1. */
+  readonly #one = Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0);
   #exitHooked = false;
 
   constructor(private readonly libc: Libc) {}
@@ -105,7 +111,7 @@ export class EpollWaits {
   /** poll(2) with no timeout: 1 readable, 0 not, -EBADF for an fd not open, -EINVAL for EPOLLERR (a map type with no poll). */
   #pollNow(fd: number): number {
     const p = this.#pollfd;
-    const dv = new DataView(p.buffer);
+    const dv = this.#pollfdView;
     dv.setInt32(0, fd, true);
     dv.setInt16(4, POLLIN, true);
     dv.setInt16(6, 0, true);
@@ -170,7 +176,7 @@ export class EpollWaits {
   }
 
   #ctl(op: number, fd: number, events: number, tag: number): number {
-    const dv = new DataView(this.#event.buffer);
+    const dv = this.#eventView;
     dv.setUint32(0, events, true);
     dv.setUint32(DATA_AT, fd, true);
     dv.setUint32(DATA_AT + 4, tag, true);
@@ -210,7 +216,7 @@ export class EpollWaits {
     } else {
       this.#failures = 0;
     }
-    const dv = new DataView(this.#events.buffer);
+    const dv = this.#eventsView;
     for (let i = 0; i < n; i++) {
       const at = i * EVENT_SIZE;
       const events = dv.getUint32(at, true);
@@ -244,8 +250,7 @@ export class EpollWaits {
 
   /** Makes the pool thread's epoll_wait return (its eventfd becomes readable). */
   #kick(): void {
-    new DataView(this.#word.buffer).setBigUint64(0, 1n, true);
-    this.libc.write(this.#evfd, this.#word, 8);
+    this.libc.write(this.#evfd, this.#one, 8);
   }
 
   #close(): void {

@@ -13,6 +13,16 @@ export interface TestApi {
 }
 
 /**
+ * Skips the running test with `reason` through the framework's test context (`args[0]`) when it
+ * has `skip` (vitest); under one without it (jest), the test passes after printing the reason.
+ */
+export function skipTest(args: unknown[], name: string, reason: string): void {
+  const tctx = args[0] as { skip?: (note?: string) => void } | undefined;
+  if (tctx?.skip) tctx.skip(reason);
+  else console.warn(`skipped ${name}: ${reason}`);
+}
+
+/**
  * Registers one test per conformance case under `describe(title)`. A case the options cannot
  * run (exact LRU without `exactLru`) calls the framework's `skip(reason)` when it has one, so
  * the reason shows; under a framework without it, the test passes after printing the reason.
@@ -22,7 +32,6 @@ export function defineConformanceTests(t: TestApi, title: string, makeDriver: ()
     for (const c of selectCases(options)) {
       // A rest parameter keeps fn.length at 0: jest reads a declared parameter as `done`.
       t.it(c.name, (...args: unknown[]) => {
-        const tctx = args[0] as { skip?: (note?: string) => void } | undefined;
         const o = runCase(c, makeDriver, options);
         if (o.status === "failed") {
           const e = new Error(o.message);
@@ -30,10 +39,7 @@ export function defineConformanceTests(t: TestApi, title: string, makeDriver: ()
           if (o.stack !== undefined) e.stack = `Error: ${o.message}\n    ${o.stack.replace(/\n/g, "\n    ")}`;
           throw e;
         }
-        if (o.status === "skipped") {
-          if (tctx?.skip) tctx.skip(o.reason);
-          else console.warn(`skipped ${c.name}: ${o.reason}`);
-        }
+        if (o.status === "skipped") skipTest(args, c.name, o.reason);
       }, 60_000);
     }
   });

@@ -10,7 +10,7 @@ import type { Driver } from "@bpfkit/core";
 import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
 import { settledWithin } from "../settled-within.js";
 import { CaseSkipped, expectEqual, expectList, expectResult, fail } from "./assert.js";
-import type { TestApi } from "./define-tests.js";
+import { skipTest, type TestApi } from "./define-tests.js";
 
 const RINGBUF = 27, HASH = 1, PAGE = 4096;
 const BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2;
@@ -215,15 +215,13 @@ export function defineMapPollTests(t: TestApi, title: string, makeDriver: () => 
     for (const c of mapPollCases) {
       // A rest parameter keeps fn.length at 0: jest reads a declared parameter as `done`.
       t.it(c.name, async (...args: unknown[]) => {
-        const tctx = args[0] as { skip?: (note?: string) => void } | undefined;
         const d = makeDriver();
         const producer = typeof d.mapPoll === "function" ? ringbufProducerFor(d) : undefined;
         if (producer === undefined) {
           const reason = typeof d.mapPoll !== "function"
             ? `${d.kind} has no mapPoll (an optional Driver method)`
             : `${d.kind} has no ring buffer producer (ringbufProducerFor gives one for a driver with progTestRun, or the simulator)`;
-          if (tctx?.skip) tctx.skip(reason);
-          else console.warn(`skipped ${c.name}: ${reason}`);
+          skipTest(args, c.name, reason);
           return;
         }
         const fds: number[] = [];
@@ -250,8 +248,7 @@ export function defineMapPollTests(t: TestApi, title: string, makeDriver: () => 
           await c.run(world);
         } catch (e) {
           if (!(e instanceof CaseSkipped)) throw e;
-          if (tctx?.skip) tctx.skip(e.message);
-          else console.warn(`skipped ${c.name}: ${e.message}`);
+          skipTest(args, c.name, e.message);
         } finally {
           producer.close();
           for (const fd of fds) d.close(fd);
