@@ -3,6 +3,7 @@
 // of a missing key would hand back whatever the value buffer held.
 import { driverMethodNames, hostServiceNames, optionalDriverMethodNames, optionalHostServiceNames } from "./driver-wrap.js";
 import type { BatchResult, Driver } from "./driver.js";
+import { isPageSize } from "./page-size.js";
 
 /**
  * Throws a TypeError naming `where` and everything `d` lacks of a Driver: a `kind` string, a
@@ -16,6 +17,10 @@ export function assertDriver(d: unknown, where: string): asserts d is Driver {
   if (typeof o.kind !== "string") problems.push(`kind is ${typeof o.kind}, not a string`);
   if (!Number.isInteger(o.possibleCpus) || (o.possibleCpus as number) < 1) {
     problems.push(`possibleCpus is ${String(o.possibleCpus)}, not a positive integer (per-CPU values are sized by it)`);
+  }
+  // A ring's layout and size rule come from it: a wrong one would read another page as data.
+  if (o.pageSize !== undefined && !isPageSize(o.pageSize)) {
+    problems.push(`pageSize is ${String(o.pageSize)}, not a power of 2 of at least 4096 (leave it out for 4096)`);
   }
   const missing = driverMethodNames.filter((m) => typeof o[m] !== "function");
   if (missing.length > 0) problems.push(`no ${missing.join(", ")} method${missing.length > 1 ? "s" : ""}`);

@@ -8,7 +8,7 @@ import { assertOptionKeys } from "./option-keys.js";
 export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "progTestRun" | "mapPoll";
 
 /** The syscall-level methods every Driver has. */
-export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "host" | OptionalDriverMethodName>;
+export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "pageSize" | "host" | OptionalDriverMethodName>;
 
 /**
  * Every syscall-level method a Driver must have, for decorators that wrap them all (with
@@ -91,6 +91,7 @@ export function wrapDriver(inner: Driver, overrides: DriverOverrides): Driver {
     kind: overrides.kind ?? inner.kind,
     possibleCpus: inner.possibleCpus,
   };
+  if (inner.pageSize !== undefined) wrapped.pageSize = inner.pageSize;
   for (const name of driverMethodNames) {
     const own = overrides[name] as ((...a: unknown[]) => unknown) | null | undefined;
     if (own === null) continue;

@@ -201,6 +201,12 @@ export interface Driver {
   readonly kind: string;
   /** What per-CPU values are sized by: the CPUs in the host's possible mask. */
   readonly possibleCpus: number;
+  /**
+   * The host's page size in bytes (getpagesize(); 4096 on x86-64, 4096, 16384 or 65536 on arm64):
+   * the unit mapMmap maps in, where a ring buffer's data starts (two pages in) and what its size
+   * must be a multiple of. Optional, for drivers written before it: core takes 4096 without it.
+   */
+  readonly pageSize?: number;
   /** The host services the driver offers: files, mounts, clock and rlimit. */
   readonly host: HostServices;
 

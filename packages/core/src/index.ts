@@ -56,6 +56,7 @@ export {
   BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
   type RingBufWaitOptions,
 } from "./ringbuf-reader.js";
+export { DEFAULT_PAGE_SIZE, driverPageSize, isPageSize } from "./page-size.js";
 export { sameMapExtra } from "./map-compat.js";
 export * from "./driver-wrap.js";
 export { assertOptionKeys, optionKeys } from "./option-keys.js";

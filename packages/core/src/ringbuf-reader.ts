@@ -24,8 +24,8 @@ export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
 export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
 
 /**
- * The page size the ring's layout is in: the consumer page, the producer page, then the data.
- * x86-64's and most arm64 kernels'; a 16 or 64 KiB-page kernel is not supported yet.
+ * x86-64's page size, which a ring's layout (the consumer page, the producer page, then the data)
+ * is in there. A reader goes by its driver's `pageSize` (`driverPageSize`), which is this by default.
  */
 export const RINGBUF_PAGE_SIZE = 4096;
 
