@@ -315,13 +315,18 @@ export interface Driver {
   /**
    * Copies `dst.length` bytes of a mapping, from byte `offset` of it, into `dst`: 0, or -EBADF for
    * a handle that is not mapped. A range past the `length` the mapping was made with is a
-   * RangeError, before any memory is touched. Present exactly when mapMmap is.
+   * RangeError, before any memory is touched. Present exactly when mapMmap is. Eight bytes at an
+   * offset that is a multiple of 8 are read as one load with acquire ordering (the kernel's
+   * smp_load_acquire): a ring's reader reads the producer position and each record's header so,
+   * and on arm64 a plain copy could see a record committed and still read its older bytes.
    */
   mmapRead?(mapping: number, offset: number, dst: Uint8Array): number;
   /**
    * Copies `src` into a mapping at byte `offset`: 0, or -EBADF for a handle that is not mapped,
    * -EACCES for a mapping made read-only. A range past the mapping's `length` is a RangeError.
    * What a program or a syscall reads next sees the bytes at once: they are the map's values.
+   * Eight bytes at an offset that is a multiple of 8 are one store with release ordering (the
+   * kernel's smp_store_release), as a ring's reader moves the consumer position.
    */
   mmapWrite?(mapping: number, offset: number, src: Uint8Array): number;
   /** munmap(2) of a mapping: 0, or -EBADF for a handle that is not mapped (twice, or never). */

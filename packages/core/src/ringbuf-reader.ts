@@ -15,6 +15,7 @@ import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { checkMappingCall, mappingError } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
+import { driverPageSize } from "./page-size.js";
 
 /** A record's header: `len` (with the two bits below) then `pg_off`, 8 bytes before its sample. */
 export const BPF_RINGBUF_HDR_SZ = 8;
@@ -55,6 +56,8 @@ export interface RingBufReaderInit {
   data: number;
   /** The data's size in bytes: the map's max_entries, a power of 2. */
   size: number;
+  /** The page size the mappings are in (the data starts one page into `data`); default: the driver's. */
+  pageSize?: number;
   /**
    * The reader's own fd of the ring, which `next()` waits on through `driver.mapPoll` and
    * `close()` closes; -1 (or absent) for none: waits look every `pollMs`.
@@ -88,6 +91,8 @@ export class RingBufReader implements Disposable {
   readonly size: number;
   readonly #driver: Driver;
   readonly #mask: bigint;
+  /** Where the data starts in the data mapping: after the producer position's page. */
+  readonly #dataOff: number;
   readonly #name: string;
   readonly #path: string;
   readonly #pos = new Uint8Array(8);
@@ -108,6 +113,7 @@ export class RingBufReader implements Disposable {
     this.#pollFd = init.pollFd ?? -1;
     this.size = init.size;
     this.#mask = BigInt(init.size - 1);
+    this.#dataOff = init.pageSize ?? driverPageSize(init.driver);
     this.#name = init.name;
     this.#path = init.path;
     unmapLost.register(this, { driver: init.driver, consumer: init.consumer, data: init.data, pollFd: this.#pollFd }, this);
@@ -287,8 +293,7 @@ export class RingBufReader implements Disposable {
     const header = this.#header;
     let taken = 0;
     while (taken < max && avail > 0) {
-      // The data starts one page into the data mapping (after the producer's page).
-      const at = RINGBUF_PAGE_SIZE + Number(cons & this.#mask);
+      const at = this.#dataOff + Number(cons & this.#mask);
       this.#check("mmapRead", d.mmapRead!(data, at, header), op);
       const len = this.#headerView.getUint32(0, true);
       if ((len & BPF_RINGBUF_BUSY_BIT) !== 0) break;

@@ -11,13 +11,17 @@ import { BpfError } from "./errors.js";
 import { mapFdInfoIfReadable } from "./fdinfo.js";
 import { KeylessMap, type KeylessKind, type KeylessOpened } from "./keyless-map.js";
 import { assertOptionKeys, optionKeys } from "./option-keys.js";
-import { RINGBUF_PAGE_SIZE, RingBufReader } from "./ringbuf-reader.js";
+import { DEFAULT_PAGE_SIZE, driverPageSize } from "./page-size.js";
+import { RingBufReader } from "./ringbuf-reader.js";
 
 /** `bpf.newRingBuf`'s spec. */
 export interface RingBufSpec {
   /** The pin's base name under the map directory, as MapSpec.name (no `/`, NUL, `.` or `..`). */
   name: string;
-  /** The data's size in bytes (`max_entries`): a power of 2 and a multiple of the page size (4096 here). */
+  /**
+   * The data's size in bytes (`max_entries`): a power of 2 and a multiple of the page size (the
+   * driver's `pageSize`: 4096 on x86-64, 4096, 16384 or 65536 on arm64).
+   */
   maxEntries: number;
   /** Creation flags (`BPF_F_*`): the kernel takes only BPF_F_NUMA_NODE. */
   flags?: number;
@@ -54,10 +58,13 @@ export class BpfRingBuf extends KeylessMap<never> {
       const where = `${op} ${String(spec.name)}`;
       assertOptionKeys(spec, RINGBUF_SPEC_KEYS, where, "spec");
       const n = spec.maxEntries;
+      // A bad `bpf` is KeylessMap's to refuse, by name.
+      const driver = (bpf as Partial<Bpf> | null)?.driver;
+      const page = driver !== undefined ? driverPageSize(driver) : DEFAULT_PAGE_SIZE;
       // ringbuf_map_alloc's EINVAL, said before any syscall with the rule it broke.
       if (opened === undefined && typeof n === "number" && Number.isInteger(n) && n > 0 &&
-        ((n & (n - 1)) !== 0 || n % RINGBUF_PAGE_SIZE !== 0)) {
-        throw new RangeError(`${where}: maxEntries is the ring's size in bytes, a power of 2 and a multiple of the page size (${RINGBUF_PAGE_SIZE}), got ${n}`);
+        ((n & (n - 1)) !== 0 || n % page !== 0)) {
+        throw new RangeError(`${where}: maxEntries is the ring's size in bytes, a power of 2 and a multiple of the page size (${page}), got ${n}`);
       }
     }
     super(bpf, spec === null || typeof spec !== "object" ? spec : { ...spec, value: NO_VALUE, type: BPF_MAP_TYPE_RINGBUF },
@@ -79,10 +86,11 @@ export class BpfRingBuf extends KeylessMap<never> {
         message: `${op} ${this.name()}: driver ${JSON.stringify(d.kind)} cannot map memory (it has no mapMmap, an optional Driver method)` });
     }
     const size = this.maxEntries;
-    const consumer = this.#map(op, fd, RINGBUF_PAGE_SIZE, true, 0);
+    const page = driverPageSize(d);
+    const consumer = this.#map(op, fd, page, true, 0);
     let data: number;
     try {
-      data = this.#map(op, fd, RINGBUF_PAGE_SIZE + 2 * size, false, RINGBUF_PAGE_SIZE);
+      data = this.#map(op, fd, page + 2 * size, false, page);
     } catch (e) {
       d.munmap!(consumer);
       throw e;
@@ -98,7 +106,7 @@ export class BpfRingBuf extends KeylessMap<never> {
         throw this.opError(op, -pollFd, "the reader's own fd of the ring, which it waits on, could not be made (dup)");
       }
     }
-    return new RingBufReader({ driver: d, consumer, data, size, pollFd, name: this.name(), path: this.path() });
+    return new RingBufReader({ driver: d, consumer, data, size, pageSize: page, pollFd, name: this.name(), path: this.path() });
   }
 
   /** One mapping of the ring, or the kernel's refusal explained. */

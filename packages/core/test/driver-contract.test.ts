@@ -192,6 +192,17 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(sim.close(fd)).toBe(0);
   });
 
+  it("pageSize is optional; when given it must be a power of 2 of at least 4096 (a ring's layout is counted in it)", () => {
+    expect(() => createBpf({ driver: without(), logger: memoryLogger() })).not.toThrow();
+    for (const pageSize of [4096, 16384, 65536]) {
+      expect(() => createBpf({ driver: { ...without(), pageSize } as Driver, logger: memoryLogger() })).not.toThrow();
+    }
+    for (const pageSize of [0, 2048, 6144, 4096.5, "4096", null, 2 ** 31]) {
+      expect(() => createBpf({ driver: { ...without(), pageSize } as never })).toThrow(new TypeError(
+        `createBpf: options.driver "old" breaks the Driver contract: pageSize is ${String(pageSize)}, not a power of 2 of at least 4096 (leave it out for 4096)`));
+    }
+  });
+
   it("the four mmap methods come together: a driver with some of them is refused, naming the others", () => {
     expect(() => createBpf({ driver: without("mapMmap", "mmapRead", "mmapWrite", "munmap"), logger: memoryLogger() })).not.toThrow();
     expect(() => createBpf({ driver: without("munmap") })).toThrow(new TypeError(

@@ -25,3 +25,10 @@ it("a host service set to null is absent, and one the inner driver lacks stays a
   // Overriding brings one back.
   expect(wrapDriver(old, { host: { rename: () => 0 } }).host.rename!("/a", "/b")).toBe(0);
 });
+
+it("pageSize is the inner driver's, and absent when the inner driver has none", () => {
+  // wrapDriver's result has every method as its own property, so a spread keeps them.
+  const { pageSize: _p, ...old } = wrapDriver(createSimDriver(), {});
+  expect("pageSize" in wrapDriver(old as never, {})).toBe(false);
+  expect(wrapDriver({ ...old, pageSize: 65536 } as never, {}).pageSize).toBe(65536);
+});

@@ -16,6 +16,7 @@ export type { KernelDriver, KernelProgLoadAttr } from "./kernel-driver.js";
 interface Process {
   libc: Libc;
   possibleCpus: number;
+  pageSize: number;
 }
 let proc: Process | undefined;
 /** The probe's verdict, once bpf(2) has answered: undefined = usable, else why not. */
@@ -24,7 +25,7 @@ let verdict: { error: BpfError | undefined } | undefined;
 function processState(): Process {
   if (proc === undefined) {
     const libc = loadLibc();
-    proc = { libc, possibleCpus: readPossibleCpus() };
+    proc = { libc, possibleCpus: readPossibleCpus(), pageSize: libc.getpagesize() };
   }
   return proc;
 }
@@ -82,7 +83,7 @@ function check(): Process {
  */
 export function createKernelDriver(): KernelDriver {
   const p = check();
-  return new KernelDriver(p.libc, p.possibleCpus, new KernelHostServices(p.libc));
+  return new KernelDriver(p.libc, p.possibleCpus, new KernelHostServices(p.libc), p.pageSize);
 }
 
 /** True when bpf(2) can create a map here (Linux, koffi, privilege). Cached per process. */

@@ -145,6 +145,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     private readonly libc: Libc,
     readonly possibleCpus: number,
     readonly host: HostServices,
+    /** getpagesize(): what a ring's layout and mmap offsets are counted in (16 or 64 KiB on some arm64 kernels). */
+    readonly pageSize: number,
   ) {
     super(libc);
     this.sys = libc.syscall;

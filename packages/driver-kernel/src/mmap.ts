@@ -14,13 +14,25 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap" } as const;
 
 
-/** One live mapping: what munmap needs, and the private view every copy goes through. */
+/** One live mapping: what munmap needs, and the private views every copy goes through. */
 interface Mapping {
   readonly addr: unknown;
   readonly length: number;
   readonly writable: boolean;
   readonly bytes: Uint8Array;
+  /** The same memory as aligned u64 words, for the one-load and one-store copies of 8 bytes. */
+  readonly words: BigUint64Array;
 }
+
+/**
+ * Where an aligned 8-byte copy passes through: Atomics gives and takes a bigint, and a DataView
+ * on each `dst` would be an allocation per read.
+ */
+const word = new BigUint64Array(1);
+const wordBytes = new Uint8Array(word.buffer);
+
+/** An 8-byte range on an 8-byte boundary: a ring's position or a record's header. */
+const isWord = (offset: number, n: number) => n === 8 && (offset & 7) === 0;
 
 function describe(v: unknown): string {
   if (v === null) return "null";
@@ -61,9 +73,11 @@ export class MmapTable {
     // Length 0, an offset off a page and every map-side refusal are the kernel's to answer.
     const addr = this.libc.mmap(null, length, prot, MAP_SHARED, fd, off);
     if (addr === null || koffi.address(addr) === MAP_FAILED) return -koffi.errno();
-    let bytes: Uint8Array;
+    let bytes: Uint8Array, words: BigUint64Array;
     try {
-      bytes = new Uint8Array(koffi.view(addr, length));
+      const view = koffi.view(addr, length);
+      bytes = new Uint8Array(view);
+      words = new BigUint64Array(view, 0, Math.floor(length / 8));
     } catch (e) {
       // A mapping koffi cannot view (past its ArrayBuffer limit) is given back at once.
       this.libc.munmap(addr, length);
@@ -71,7 +85,7 @@ export class MmapTable {
     }
     let h = this.slots.indexOf(undefined);
     if (h < 0) h = this.slots.length;
-    this.slots[h] = { addr, length, writable, bytes };
+    this.slots[h] = { addr, length, writable, bytes, words };
     return h;
   }
 
@@ -95,7 +109,15 @@ export class MmapTable {
     if (m === undefined) return -Errno.EBADF;
     const n = realByteLength(dst);
     this.checkRange(m, h, offset, n, OP.read);
-    dst.set(m.bytes.subarray(offset, offset + n));
+    // smp_load_acquire, as libbpf reads a ring's producer position and a record's header: on
+    // arm64 a plain copy may see the header's BUSY bit clear and still read the record's older
+    // bytes after it (x86-64 orders loads anyway, and Atomics.load is a plain load there).
+    if (isWord(offset, n)) {
+      word[0] = Atomics.load(m.words, offset >>> 3);
+      dst.set(wordBytes);
+    } else {
+      dst.set(m.bytes.subarray(offset, offset + n));
+    }
     return 0;
   }
 
@@ -109,7 +131,14 @@ export class MmapTable {
     this.checkRange(m, h, offset, n, OP.write);
     // The page is mapped PROT_READ: a store would be SIGSEGV, which takes the whole process.
     if (!m.writable) return -Errno.EACCES;
-    m.bytes.set(src, offset);
+    // smp_store_release, as libbpf moves a ring's consumer position: the record's bytes are read
+    // before the producer can see its room free again and write over them.
+    if (isWord(offset, n)) {
+      wordBytes.set(src);
+      Atomics.store(m.words, offset >>> 3, word[0]!);
+    } else {
+      m.bytes.set(src, offset);
+    }
     return 0;
   }
 

@@ -2,11 +2,12 @@
 // mapped, or not mapped writable. Each would otherwise be a SIGSEGV, which no try/catch survives;
 // the process living on through every call here is the point. The kernel's own answers are the
 // conformance group `mmap`'s (testkit).
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, Errno, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { createKernelDriver } from "@bpfkit/driver-kernel";
 import { describeKernel, kernelForFile, u32, withFds } from "./helpers.js";
@@ -190,6 +191,62 @@ describeKernel("kernel driver: mmap of a BPF_F_MMAPABLE array", () => {
       } finally {
         expect(d.munmap(h)).toBe(0);
       }
+    });
+  });
+
+  it("8 bytes on an 8-byte boundary are one atomic load or store of the word (a ring's positions and headers); the rest are plain copies", () => {
+    // On arm64 only the acquire and release order of these accesses keeps a reader from seeing a
+    // record committed before its bytes: x86-64 cannot show a reordering, so the test looks at
+    // which accesses are atomic, and at their values.
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const fd = keep(d.mapCreate(mmapable()));
+      const h = d.mapMmap(fd, 32, true);
+      const load = vi.spyOn(Atomics, "load"), store = vi.spyOn(Atomics, "store");
+      try {
+        const w = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 0x88);
+        expect(d.mmapWrite(h, 16, w)).toBe(0);
+        expect(store).toHaveBeenCalledTimes(1);
+        expect(store.mock.calls[0]![1]).toBe(2);
+        expect(store.mock.calls[0]![2]).toBe(0x8807060504030201n);
+        const got = new Uint8Array(8);
+        expect(d.mmapRead(h, 16, got)).toBe(0);
+        expect(load).toHaveBeenCalledTimes(1);
+        expect(load.mock.results[0]!.value).toBe(0x8807060504030201n);
+        expect(got).toEqual(w);
+        // Off the boundary, shorter or longer: copies, with the same bytes.
+        expect(d.mmapWrite(h, 4, Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9))).toBe(0);
+        expect(d.mmapWrite(h, 24, Uint8Array.of(5, 5, 5, 5))).toBe(0);
+        const all = new Uint8Array(32);
+        expect(d.mmapRead(h, 0, all)).toBe(0);
+        expect(d.mmapRead(h, 8, new Uint8Array(4))).toBe(0);
+        expect(store).toHaveBeenCalledTimes(1);
+        expect(load).toHaveBeenCalledTimes(1);
+        expect([...all]).toEqual([0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 0x88, 5, 5, 5, 5, 0, 0, 0, 0]);
+      } finally {
+        load.mockRestore();
+        store.mockRestore();
+        expect(d.munmap(h)).toBe(0);
+      }
+    });
+  });
+
+  it("pageSize is the host's (getconf PAGESIZE): a mapping of one page more than a page's values reaches the second page", () => {
+    const page = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }).trim());
+    expect(k.d.pageSize).toBe(page);
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      // Two pages of u64 values: the second page's first value is at pageSize.
+      const fd = keep(d.mapCreate(mmapable((2 * page) / 8, 8)));
+      expect(d.mapUpdateElem(fd, u32(page / 8), Uint8Array.of(7, 0, 0, 0, 0, 0, 0, 0))).toBe(0);
+      const h = d.mapMmap(fd, 8, false, page);
+      expect(h).toBeGreaterThanOrEqual(0);
+      const got = new Uint8Array(8);
+      expect(d.mmapRead(h, 0, got)).toBe(0);
+      expect(got[0]).toBe(7);
+      expect(d.munmap(h)).toBe(0);
+      // Half a page in is off a page: the kernel's EINVAL.
+      expect(d.mapMmap(fd, 8, false, page / 2)).toBe(-Errno.EINVAL);
     });
   });
 

@@ -1,7 +1,7 @@
 // `bpfkit map create`: a map from the command line, pinned so it outlives the command.
 import {
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, BPF_F_NO_PREALLOC, driverProber, Errno, errnoName, kernelNameProblem,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, BPF_F_NO_PREALLOC, driverPageSize, driverProber, Errno, errnoName, kernelNameProblem,
   MAX_BLOOM_HASH_FUNCTIONS,
   type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
@@ -88,12 +88,12 @@ function keylessProblem(mapType: number, keySize: number, valueSize: number, max
 const RING_TYPES = new Set([BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF]);
 
 /** What a ring buffer refused with EINVAL was given that it takes no part in: sizes, or a size in bytes it cannot have. */
-function ringProblem(mapType: number, keySize: number, valueSize: number, maxEntries: number): string | undefined {
+function ringProblem(mapType: number, keySize: number, valueSize: number, maxEntries: number, page: number): string | undefined {
   if (!RING_TYPES.has(mapType)) return undefined;
   const name = mapTypeKernelName(mapType);
   if (keySize !== 0 || valueSize !== 0) return `a ${name} has no keys or values: leave out --key-size and --value-size (0), and give its size in bytes as --max-entries`;
-  if ((maxEntries & (maxEntries - 1)) !== 0 || maxEntries % 4096 !== 0) {
-    return `a ${name}'s --max-entries is its size in bytes: a power of 2 and a multiple of the page (4096), not ${maxEntries}`;
+  if ((maxEntries & (maxEntries - 1)) !== 0 || maxEntries % page !== 0) {
+    return `a ${name}'s --max-entries is its size in bytes: a power of 2 and a multiple of the page (${page}), not ${maxEntries}`;
   }
   return undefined;
 }
@@ -241,7 +241,7 @@ export const mapCreateCommand: Command = {
       const lpmHint = fd === -22 && mapType === BPF_MAP_TYPE_LPM_TRIE && (mapFlags & BPF_F_NO_PREALLOC) === 0
         ? "an lpm_trie needs --flags no_prealloc" : undefined;
       const sizeHint = fd === -22
-        ? keylessProblem(mapType, keySize, valueSize, Number(maxText), mapFlags) ?? ringProblem(mapType, keySize, valueSize, Number(maxText)) ??
+        ? keylessProblem(mapType, keySize, valueSize, Number(maxText), mapFlags) ?? ringProblem(mapType, keySize, valueSize, Number(maxText), driverPageSize(d)) ??
           sizeProblem(mapType, keySize, valueSize, Number(maxText))
         : undefined;
       const missing = missingType(d, mapType, fd);

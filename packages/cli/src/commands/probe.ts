@@ -3,7 +3,7 @@
 import { release } from "node:os";
 import {
   BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
-  batchTokenSize, createBpf, errnoName, MAX_BPF_MAP_TYPE,
+  batchTokenSize, createBpf, driverPageSize, errnoName, MAX_BPF_MAP_TYPE,
   userValueSize, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import { noArgs, type Command } from "../command.js";
@@ -16,14 +16,14 @@ const ENOTSUPP = 524;
 export const NEEDS_BTF: ReadonlySet<number> = new Set([24, 26, 28, 29, 32]);
 
 /** The smallest valid attributes for a type (key, value, max entries, flags). */
-function probeAttr(t: number): MapCreateAttr {
+function probeAttr(t: number, page: number): MapCreateAttr {
   const a: MapCreateAttr = { mapType: t, keySize: 4, valueSize: 4, maxEntries: 1 };
   switch (t) {
     case 7: a.valueSize = 8; break; // stack_trace: value is a multiple of 8
     case 11: a.keySize = 8; a.mapFlags = BPF_F_NO_PREALLOC; break; // lpm_trie
     case 19: case 21: a.keySize = 8; a.maxEntries = 0; break; // cgroup storages
     case 22: case 23: case 30: a.keySize = 0; break; // queue, stack, bloom_filter
-    case 27: case 31: a.keySize = 0; a.valueSize = 0; a.maxEntries = 4096; break; // ring buffers
+    case 27: case 31: a.keySize = 0; a.valueSize = 0; a.maxEntries = page; break; // ring buffers: one page
     case 33: a.keySize = 0; a.valueSize = 0; a.mapFlags = BPF_F_MMAPABLE; break; // arena
   }
   return a;
@@ -91,7 +91,7 @@ function probeType(d: Driver, t: number): TypeProbe {
     p.create = "needs BTF (not probed)";
     return p;
   }
-  const attr = probeAttr(t);
+  const attr = probeAttr(t, driverPageSize(d));
   let inner = -1;
   if (t === 12 || t === 13) {
     inner = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
