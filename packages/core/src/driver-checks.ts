@@ -2,6 +2,7 @@
 // the wrong size would let bpf(2) read or write past it, so it is a RangeError, never a syscall.
 import { isAbortSignalLike, type AbortSignalLike } from "./abort-signal.js";
 import { batchTokenSize, userValueSize } from "./constants.js";
+import { MMAP_ATOMIC_OPS, type MmapAtomicOp } from "./driver.js";
 
 /** What a driver must know of a map fd to size-check buffers: learned at create/get/info. */
 export interface MapShape {
@@ -52,6 +53,29 @@ export function assertPollArgs(fd: unknown, timeoutMs: unknown, signal: unknown,
     throw new RangeError(`${op}: timeoutMs must be a whole number of ms from 0 to ${MAX_POLL_TIMEOUT_MS}, or Infinity, got ${timeoutMs}`);
   }
   if (signal !== undefined && !isAbortSignalLike(signal)) throw new TypeError(`${op}: signal must be an AbortSignal, got ${describe(signal)}`);
+}
+
+/**
+ * mmapAtomic's arguments, for every driver: the op, the size, the operand and `expected` (bigints
+ * in range), and the offset (an integer, a multiple of `size`); the handle and the mapping's
+ * length are the driver's to check.
+ */
+export function assertAtomicArgs(offset: unknown, size: unknown, op: unknown, operand: unknown, expected: unknown, where: string): asserts op is MmapAtomicOp {
+  if (typeof op !== "string" || !(MMAP_ATOMIC_OPS as readonly string[]).includes(op)) {
+    throw new TypeError(`${where}: op must be one of ${MMAP_ATOMIC_OPS.join(", ")}, got ${describe(op)}`);
+  }
+  if (size !== 4 && size !== 8) throw new RangeError(`${where}: size must be 4 or 8 (a u32 or a u64 word), got ${describe(size)}`);
+  if (typeof offset !== "number" || !Number.isInteger(offset)) throw new TypeError(`${where}: offset must be an integer, got ${describe(offset)}`);
+  if (offset < 0 || offset > Number.MAX_SAFE_INTEGER || offset % size !== 0) {
+    throw new RangeError(`${where}: offset ${offset} is not a multiple of ${size}: an atomic word must be naturally aligned`);
+  }
+  const max = size === 4 ? 0xffff_ffffn : 0xffff_ffff_ffff_ffffn;
+  const word = (v: unknown, what: string) => {
+    if (typeof v !== "bigint") throw new TypeError(`${where}: ${what} must be a bigint, got ${describe(v)}`);
+    if (v < 0n || v > max) throw new RangeError(`${where}: ${what} ${v} does not fit a u${8 * size}`);
+  };
+  if (op !== "load") word(operand, "operand");
+  if (op === "compareExchange") word(expected, "expected");
 }
 
 /** An integer in 0..2^32−1 (flags, ids, modes): TypeError for a non-integer, RangeError outside. */

@@ -5,7 +5,7 @@ import type { Driver, HostServices } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
 
 /** The optional methods of a Driver: core has a fallback for each, or says it is missing. */
-export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "progTestRun" | "mapPoll";
+export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "mmapAtomic" | "progTestRun" | "mapPoll";
 
 /** The syscall-level methods every Driver has. */
 export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "pageSize" | "host" | OptionalDriverMethodName>;
@@ -27,7 +27,7 @@ export const driverMethodNames: readonly DriverMethodName[] = [
  * them absent where it does not.
  */
 export const optionalDriverMethodNames: readonly OptionalDriverMethodName[] = [
-  "dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "progTestRun", "mapPoll",
+  "dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll",
 ];
 
 /**
@@ -61,6 +61,8 @@ export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   mmapWrite?: Driver["mmapWrite"] | null;
   /** Replaces the inner driver's munmap; `null` drops it. */
   munmap?: Driver["munmap"] | null;
+  /** Replaces the inner driver's mmapAtomic; `null` drops it (core then has no atomic words). */
+  mmapAtomic?: Driver["mmapAtomic"] | null;
   /** Replaces the inner driver's progTestRun, or gives one to a driver without it; `null` drops it. */
   progTestRun?: Driver["progTestRun"] | null;
   /** Replaces the inner driver's mapPoll, or gives one to a driver without it; `null` drops it (waits poll by timer). */

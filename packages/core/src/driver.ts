@@ -190,6 +190,15 @@ export interface HostServices {
 }
 
 /**
+ * What `Driver.mmapAtomic` does to a word of mapped memory: JavaScript's `Atomics` operations, by
+ * their names (`store` is `exchange`, whose old value is the answer).
+ */
+export type MmapAtomicOp = "load" | "add" | "sub" | "and" | "or" | "xor" | "exchange" | "compareExchange";
+
+/** Every MmapAtomicOp, for checks and decorators. */
+export const MMAP_ATOMIC_OPS: readonly MmapAtomicOp[] = ["load", "add", "sub", "and", "or", "xor", "exchange", "compareExchange"];
+
+/**
  * Every bpf(2) command bpfkit uses. Methods return `>= 0` on success and `-errno` on failure
  * (Linux x86-64 numbers everywhere, ENOTSUPP = 524), never throwing for a kernel error. They
  * throw before any syscall for caller misuse: RangeError when a buffer is not exactly what the
@@ -331,6 +340,21 @@ export interface Driver {
   mmapWrite?(mapping: number, offset: number, src: Uint8Array): number;
   /** munmap(2) of a mapping: 0, or -EBADF for a handle that is not mapped (twice, or never). */
   munmap?(mapping: number): number;
+  /**
+   * One atomic operation on the `size`-byte word (4 or 8, host byte order) at byte `offset` of a
+   * mapping, as a program's BPF_ATOMIC instructions (`__sync_fetch_and_add`, `xchg`, `cmpxchg`)
+   * do on the same memory, so that neither loses the other's change: `load`; `add`, `sub`,
+   * `and`, `or`, `xor` of `operand` (wrapping); `exchange` for `operand`; `compareExchange`,
+   * which writes `operand` only where the word equals `expected`. Every one is sequentially
+   * consistent. Returns the word's value before it (a bigint), or -errno (a number): -EBADF for a
+   * handle that is not mapped, -EACCES for any but `load` through a mapping made read-only.
+   * Before any memory is touched: an offset that is not a multiple of `size` or a word past the
+   * mapping's `length` is a RangeError; an `op` not in the list, an operand that is no bigint (or
+   * an `expected` that is none, for compareExchange) a TypeError; an operand outside 0..2^(8·size)−1
+   * a RangeError. Optional, with the four mmap methods: without it core says the driver cannot
+   * change mapped memory atomically.
+   */
+  mmapAtomic?(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number;
   /**
    * BPF_PROG_TEST_RUN: runs a loaded program once (or `repeat` times) on the given packet and
    * context, as the kernel's test harness does, and returns what it wrote back; a refusal is the

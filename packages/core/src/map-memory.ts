@@ -1,9 +1,11 @@
 // An mmapable ARRAY's values mapped into the process (cilium/ebpf's Map.Memory, libbpf's
 // skeleton .data): reads and writes with no syscall, seen at once by programs and by lookups.
-// Everything goes through the driver's copies (mmapRead, mmapWrite), never a view of the pages:
-// a view kept after munmap would crash the process at its next touch.
+// Everything goes through the driver's copies (mmapRead, mmapWrite) and atomics (mmapAtomic),
+// never a view of the pages: a view kept after munmap would crash the process at its next touch.
 import type { BpfError } from "./errors.js";
 import { Errno } from "./errno.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
+import { MappedWord } from "./mapped-word.js";
 import { checkMappingCall, mappingError } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys, nearKey } from "./option-keys.js";
@@ -152,7 +154,8 @@ const unmapLost = new FinalizationRegistry<{ driver: Driver; handle: number }>((
 /**
  * The values of a `BPF_F_MMAPABLE` ARRAY, mapped (from `BpfMap.memory()`): value `i` is the
  * `valueSize` bytes at `i * stride`. Reads and writes are copies, with no syscall, and as atomic
- * as a copy is: a program writing a value at the same moment may be seen half-written. It holds
+ * as a copy is: a program writing a value at the same moment may be seen half-written; `word()`
+ * gives one u32 or u64 to change atomically, as programs do. It holds
  * the map as an fd does: it outlives `close()` of the BpfMap, until its own `close()` (or until it
  * is garbage-collected). While a writable one exists the map cannot be frozen (EBUSY).
  */
@@ -263,6 +266,45 @@ export class MapMemory<V> implements Disposable {
     this.#writeChecked("storeField", index * this.stride + f.offset, b);
   }
 
+  /**
+   * Value `index` as an atomic word (its value codec 4 or 8 bytes: a u32 or u64), or its field
+   * `field` where the codec is a `struct()` (a 4- or 8-byte field on a multiple of its size). Each
+   * of the word's methods is one atomic instruction, so nothing a program adds with
+   * `__sync_fetch_and_add` at the same moment is lost: `word(0, "packets").exchange(0)` reads a
+   * counter and resets it. Needs a driver with `mmapAtomic` (both shipped drivers).
+   */
+  word<F extends MemoryFieldName<V>>(index: number, field?: F): MappedWord {
+    const op = "word";
+    let offset: number, size: number, what: string;
+    if (field === undefined) {
+      this.#index(op, index);
+      [offset, size, what] = [index * this.stride, this.valueSize, `value ${index}`];
+    } else {
+      const f = this.#field(op, index, field);
+      [offset, size, what] = [index * this.stride + f.offset, f.codec.size, `value ${index} field "${field}"`];
+    }
+    if (size !== 4 && size !== 8) {
+      throw new TypeError(`${op} ${this.#name}: ${what} is ${size} bytes; an atomic word is 4 (a u32) or 8 (a u64)`);
+    }
+    if (offset % size !== 0) {
+      throw new RangeError(`${op} ${this.#name}: ${what} is at byte ${offset % this.stride} of the value, not a multiple of its ${size} bytes: ` +
+        "an atomic word must be naturally aligned (as the kernel's BPF_ATOMIC wants it)");
+    }
+    return this.#word(op, offset, size, what);
+  }
+
+  /** The u32 (`size` 4) or u64 (`size` 8) at byte `offset` of the values (a multiple of `size`) as an atomic word; see `word`. */
+  wordAt(offset: number, size: 4 | 8): MappedWord {
+    const op = "wordAt";
+    if (size !== 4 && size !== 8) throw new TypeError(`${op} ${this.#name}: size must be 4 or 8, got ${String(size)}`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + size > this.size) {
+      throw new RangeError(`${op} ${this.#name}: bytes ${String(offset)}..${String(offset + size)} are outside the ` +
+        `${this.size} bytes of the values (${this.#maxEntries} × ${this.stride})`);
+    }
+    if (offset % size !== 0) throw new RangeError(`${op} ${this.#name}: offset ${offset} is not a multiple of ${size}: an atomic word must be naturally aligned`);
+    return this.#word(op, offset, size, `bytes ${offset}..${offset + size}`);
+  }
+
   /** Unmaps the values (munmap); later calls throw. Closing twice is a no-op. */
   close(): void {
     const h = this.#handle;
@@ -279,11 +321,30 @@ export class MapMemory<V> implements Disposable {
 
   #writeChecked(op: string, offset: number, src: Uint8Array): void {
     const h = this.#live(op);
-    if (!this.writable) {
-      throw this.#error(op, Errno.EACCES, this.#readOnlyWhy !== undefined ? `the memory is mapped read-only: ${this.#readOnlyWhy}`
-        : "the memory is mapped read-only: map it with memory({ writable: true }), where the map allows it");
-    }
+    if (!this.writable) throw this.#readOnly(op);
     this.#check("mmapWrite", this.#driver.mmapWrite!(h, offset, src), op);
+  }
+
+  #readOnly(op: string): BpfError {
+    return this.#error(op, Errno.EACCES, this.#readOnlyWhy !== undefined ? `the memory is mapped read-only: ${this.#readOnlyWhy}`
+      : "the memory is mapped read-only: map it with memory({ writable: true }), where the map allows it");
+  }
+
+  /** A MappedWord over `size` bytes at `offset`, checked by the caller; refused without the driver's mmapAtomic. */
+  #word(op: string, offset: number, size: 4 | 8, what: string): MappedWord {
+    this.#live(op);
+    const d = this.#driver;
+    if (typeof d.mmapAtomic !== "function") {
+      throw this.#error(op, Errno.EOPNOTSUPP, `driver ${JSON.stringify(d.kind)} has no mmapAtomic (an optional Driver method), so it cannot change mapped memory atomically`);
+    }
+    return new MappedWord(offset, size, (method, atomicOp, operand, expected) => {
+      const h = this.#live(method);
+      if (atomicOp !== "load" && !this.writable) throw this.#readOnly(method);
+      const r = d.mmapAtomic!(h, offset, size, atomicOp, operand, expected);
+      if (typeof r === "bigint") return r;
+      if (!isNegErrno(r)) throw driverContractError(d, "mmapAtomic", r, "a bigint");
+      throw this.#error(method, -r);
+    }, `${this.#name} ${what}`);
   }
 
   #live(op: string): number {

@@ -238,9 +238,9 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     const proto = Object.getPrototypeOf(sim) as object;
     const methods = Object.getOwnPropertyNames(proto).filter((k) => !k.startsWith("#") && k !== "constructor");
     expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
-    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "progTestRun", "mapPoll"]);
+    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll"]);
     // The simulator runs no programs: BPF_PROG_TEST_RUN is the kernel driver's alone.
-    expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mapPoll"]);
+    expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "mapPoll"]);
     expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
   });
 

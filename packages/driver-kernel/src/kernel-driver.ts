@@ -8,7 +8,7 @@ import {
   BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
   PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
-  type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike,
+  type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
@@ -890,6 +890,11 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
 
   munmap(mapping: number): number {
     return this.table().unmap(mapping);
+  }
+
+  /** An Atomics operation on a word of a mapping (mmap.ts): what a program's BPF_ATOMIC does to it. */
+  mmapAtomic(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number {
+    return this.table().atomic(mapping, offset, size, op, operand, expected);
   }
 
   /** poll(2) of the fd, waiting in this JS thread's one epoll_wait on a libuv pool thread (map-poll.ts). */

@@ -4,14 +4,14 @@
 // handle used after munmap (or a range past the mapping) is an errno or a RangeError, never a
 // fault. libc's mmap, not the raw syscall: koffi hands its `void *` back as a pointer object
 // that koffi.view takes as it is, and glibc refuses an offset off a page (EINVAL) as the kernel does.
-import { assertBytes, assertFd, Errno, realByteLength } from "@bpfkit/core";
+import { assertAtomicArgs, assertBytes, assertFd, Errno, realByteLength, type MmapAtomicOp } from "@bpfkit/core";
 import type { Libc } from "./native.js";
 
 const PROT_READ = 0x1, PROT_WRITE = 0x2, MAP_SHARED = 0x01;
 /** (void *)-1, as koffi.address reads it. */
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
-const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap" } as const;
+const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap", atomic: "mmapAtomic" } as const;
 
 
 /** One live mapping: what munmap needs, and the private views every copy goes through. */
@@ -20,8 +20,10 @@ interface Mapping {
   readonly length: number;
   readonly writable: boolean;
   readonly bytes: Uint8Array;
-  /** The same memory as aligned u64 words, for the one-load and one-store copies of 8 bytes. */
+  /** The same memory as aligned u64 words, for the one-load and one-store copies of 8 bytes and mmapAtomic. */
   readonly words: BigUint64Array;
+  /** And as u32 words, for mmapAtomic of 4 bytes. */
+  readonly halves: Uint32Array;
 }
 
 /**
@@ -73,11 +75,12 @@ export class MmapTable {
     // Length 0, an offset off a page and every map-side refusal are the kernel's to answer.
     const addr = this.libc.mmap(null, length, prot, MAP_SHARED, fd, off);
     if (addr === null || koffi.address(addr) === MAP_FAILED) return -koffi.errno();
-    let bytes: Uint8Array, words: BigUint64Array;
+    let bytes: Uint8Array, words: BigUint64Array, halves: Uint32Array;
     try {
       const view = koffi.view(addr, length);
       bytes = new Uint8Array(view);
       words = new BigUint64Array(view, 0, Math.floor(length / 8));
+      halves = new Uint32Array(view, 0, Math.floor(length / 4));
     } catch (e) {
       // A mapping koffi cannot view (past its ArrayBuffer limit) is given back at once.
       this.libc.munmap(addr, length);
@@ -85,7 +88,7 @@ export class MmapTable {
     }
     let h = this.slots.indexOf(undefined);
     if (h < 0) h = this.slots.length;
-    this.slots[h] = { addr, length, writable, bytes, words };
+    this.slots[h] = { addr, length, writable, bytes, words, halves };
     return h;
   }
 
@@ -142,6 +145,22 @@ export class MmapTable {
     return 0;
   }
 
+  atomic(h: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand: bigint | undefined, expected: bigint | undefined): bigint | number {
+    assertHandle(h, OP.atomic);
+    assertAtomicArgs(offset, size, op, operand, expected, OP.atomic);
+    const m = this.get(h);
+    if (m === undefined) return -Errno.EBADF;
+    this.checkRange(m, h, offset, size, OP.atomic);
+    if (op !== "load" && !m.writable) return -Errno.EACCES;
+    // The mapping starts on a page, so an offset aligned in it is an address aligned in memory:
+    // Atomics are lock-prefixed instructions on x86-64 and ldaxr/stlxr loops (or LSE) on arm64,
+    // the same the kernel's atomic64_* and a JITed BPF_ATOMIC use on this memory.
+    return size === 8
+      ? atomicWord(m.words, offset >>> 3, op, operand, expected)
+      : BigInt(atomicWord(m.halves, offset >>> 2, op, operand === undefined ? undefined : Number(operand),
+        expected === undefined ? undefined : Number(expected)));
+  }
+
   unmap(h: number): number {
     assertHandle(h, OP.munmap);
     const m = this.get(h);
@@ -166,6 +185,16 @@ export class MmapTable {
       this.release(m);
     }
   }
+}
+
+/** Atomics by the op's name (MmapAtomicOp's names are Atomics' own). */
+const ATOMICS = Atomics as unknown as Record<MmapAtomicOp, (ta: BigUint64Array | Uint32Array, i: number, ...v: (bigint | number | undefined)[]) => bigint | number>;
+
+/** One Atomics call on word `i` of `ta`: the word's value before it. */
+function atomicWord(ta: BigUint64Array | Uint32Array, i: number, op: MmapAtomicOp, operand: bigint | number | undefined,
+  expected: bigint | number | undefined): bigint | number {
+  if (op === "load") return ATOMICS.load(ta, i);
+  return op === "compareExchange" ? ATOMICS.compareExchange(ta, i, expected, operand) : ATOMICS[op](ta, i, operand);
 }
 
 /** A dropped driver's mappings are unmapped, so the maps they hold can go. */

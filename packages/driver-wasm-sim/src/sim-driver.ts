@@ -8,11 +8,11 @@ import {
   BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, optU64Bigint,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
-  Errno, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
+  Errno, assertAtomicArgs, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
   assertU32, encodeMapInfo, encodeStruct, realByteLength,
 } from "@bpfkit/core";
 import type {
-  AbortSignalLike, BatchResult, Driver, HostServices, MapCreateAttr, MapFdInfo, ProgLoadAttr,
+  AbortSignalLike, BatchResult, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, ProgLoadAttr,
 } from "@bpfkit/core";
 import type { EngineExports } from "./engine-abi.js";
 import { FdTable } from "./fd-table.js";
@@ -22,6 +22,7 @@ import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
 import { assertByteCount, assertInMapping, mappedPieces, mmapErrno } from "./map-mmap.js";
 import { MapPollWaits } from "./map-poll.js";
+import { applyAtomic } from "./mmap-atomic.js";
 import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, RINGBUF_DATA_OFF, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
 import { HandleTable } from "./handle-table.js";
 import type { SimMapping } from "./map-mmap.js";
@@ -194,6 +195,8 @@ export interface SimDriver extends Driver {
   mmapWrite(mapping: number, offset: number, src: Uint8Array): number;
   /** munmap(2) of a mapping: a syscall, which the hook and faults see. */
   munmap(mapping: number): number;
+  /** An atomic operation on a word of a mapping: a memory access, so no hook, fault or clock tick. */
+  mmapAtomic(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number;
 }
 
 const INT_MAX = 0x7fffffff;
@@ -1314,6 +1317,20 @@ export class SimDriverImpl implements SimDriver {
     // Only an array's mapping or a ring's consumer page is writable: one piece.
     this.copyIn(src, mp.base + offset);
     return 0;
+  }
+
+  mmapAtomic(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number {
+    const where = "mmapAtomic";
+    if (typeof mapping !== "number" || !Number.isInteger(mapping)) throw new TypeError(`${where}: mapping must be an integer, got ${mapping === null ? "null" : typeof mapping}`);
+    assertAtomicArgs(offset, size, op, operand, expected, where);
+    if (this.broken !== null) throw this.broken;
+    const mp = this.mappings.get(mapping);
+    if (mp === undefined) return -Errno.EBADF;
+    assertInMapping(mp, mapping, offset, size, where);
+    if (op !== "load" && !mp.writable) return -Errno.EACCES;
+    // An aligned word never straddles a ring's two data copies: one piece.
+    const [[addr]] = mappedPieces(mp, offset, size) as [[number, number]];
+    return applyAtomic(this.heap(), addr, size, op, operand, expected);
   }
 
   munmap(mapping: number): number {

@@ -22,7 +22,7 @@ export interface Mutant {
   readonly needs?: readonly OptionalDriverMethodName[];
 }
 
-const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EBUSY = 16, EINVAL = 22, ENOSPC = 28, EPERM = 1;
+const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EBUSY = 16, EINVAL = 22, ENOSPC = 28, EPERM = 1, EACCES = 13;
 /** f_flags' access mode bits, and the read-write mode. */
 const O_ACCMODE = 3, O_RDWR = 2;
 const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
@@ -56,6 +56,9 @@ function dumpAll(d: Driver, fd: number, i: BpfMapInfo): [Uint8Array, Uint8Array]
 
 /** The optional methods the mmap mutants break a rule of. */
 const MMAP: readonly OptionalDriverMethodName[] = ["mapMmap", "mmapRead", "mmapWrite", "munmap"];
+
+/** What the mmapAtomic mutants need: the mappings and the atomics on them. */
+const ATOMIC: readonly OptionalDriverMethodName[] = [...MMAP, "mmapAtomic"];
 
 /** The suite's mutants: drivers that each break one kernel rule, with the cases that must catch it. */
 export const mutants: readonly Mutant[] = [
@@ -600,6 +603,28 @@ export const mutants: readonly Mutant[] = [
         const n = attr.maxEntries;
         if (attr.mapType !== RINGBUF || n <= 0 || n % PAGE !== 0) return d.mapCreate(attr);
         return d.mapCreate({ ...attr, maxEntries: 2 ** Math.ceil(Math.log2(n)) });
+      },
+    }),
+  },
+  {
+    name: "mmapAtomic answers the word's value after the operation, not before (Atomics' add-and-fetch instead of fetch-and-add)",
+    caughtBy: ["mmapAtomic: each op answers the word's value before it"],
+    needs: ATOMIC,
+    wrap: (d) => wrapDriver(d, {
+      mmapAtomic(h, offset, size, op, operand, expected) {
+        const r = d.mmapAtomic!(h, offset, size, op, operand, expected);
+        return typeof r === "bigint" ? d.mmapAtomic!(h, offset, size, "load") : r;
+      },
+    }),
+  },
+  {
+    name: "mmapAtomic through a read-only mapping answers the word's value as if it had worked, instead of EACCES",
+    caughtBy: ["mmapAtomic: a read-only mapping answers load and refuses the rest with EACCES"],
+    needs: ATOMIC,
+    wrap: (d) => wrapDriver(d, {
+      mmapAtomic(h, offset, size, op, operand, expected) {
+        const r = d.mmapAtomic!(h, offset, size, op, operand, expected);
+        return r === -EACCES ? d.mmapAtomic!(h, offset, size, "load") : r;
       },
     }),
   },

@@ -12,6 +12,7 @@ import { lruCases } from "./lru.js";
 import { mapInMapCases } from "./map-in-map.js";
 import { memAllocCases } from "./mem-alloc.js";
 import { mmapCases } from "./mmap.js";
+import { mmapAtomicCases } from "./mmap-atomic.js";
 import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./objects.js";
 import { perCpuCases } from "./percpu.js";
 import { queueStackCases } from "./queue-stack.js";
@@ -25,7 +26,7 @@ import { safetyCases } from "./safety.js";
 /** Every case of the conformance suite, in spec order: what `runConformance` selects from and runs. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
-  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
+  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...mmapAtomicCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
 ];
 

@@ -1,0 +1,171 @@
+// MapMemory.word / wordAt: a u32 or u64 of mapped values changed by one atomic instruction, as a
+// program's `__sync_fetch_and_add` changes it (cilium/ebpf's VariablePointer with sync/atomic).
+// The point is what a plain read-then-write loses: on the kernel a program on the other CPU adds
+// to the word while the test resets it with exchange(0), and not one of its adds goes missing.
+import { expect, it } from "vitest";
+import {
+  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, Errno, MappedWord, ProgType, pad, struct, u16, u32, u64, u8, wrapDriver,
+  createBpf, memoryLogger,
+} from "@bpfkit/core";
+import { eachDriver } from "./support/env.js";
+import { thrown, thrownBpfError } from "./support/thrown.js";
+import { koffiFrom, startWorker } from "./support/worker.js";
+
+// hits at 8 (u64), threshold at 16 (u32), mode at 2 (u16): stride 24.
+const bss = struct({ enabled: u8, mode: u16, hits: u64, threshold: u32, _p: pad(4) }, { name: "bss" });
+const packed = struct({ flag: u8, count: u32 }, { name: "packed", packed: true });
+
+/** One 8-byte instruction. */
+function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
+  const b = new Uint8Array(8), dv = new DataView(b.buffer);
+  b[0] = code;
+  b[1] = (src << 4) | dst;
+  dv.setInt16(2, off, true);
+  dv.setInt32(4, imm, true);
+  return [...b];
+}
+
+/** A socket filter doing `lock *(u64 *)&value[0] += 1` on the array `mapFd` (BPF_ATOMIC | BPF_ADD). */
+function atomicAddProgram(mapFd: number): Uint8Array {
+  return Uint8Array.from([
+    ...insn(0x62, 10, 0, -4, 0), // *(u32 *)(r10 - 4) = 0: the key
+    ...insn(0xbf, 2, 10, 0, 0), // r2 = r10
+    ...insn(0x07, 2, 0, 0, -4), // r2 += -4
+    ...insn(0x18, 1, 1, 0, mapFd), ...insn(0, 0, 0, 0, 0), // r1 = the map (BPF_PSEUDO_MAP_FD)
+    ...insn(0x85, 0, 0, 0, 1), // call bpf_map_lookup_elem
+    ...insn(0x15, 0, 0, 2, 0), // if r0 == 0 goto +2
+    ...insn(0xb7, 1, 0, 0, 1), // r1 = 1
+    ...insn(0xdb, 0, 1, 0, 0), // lock *(u64 *)(r0 + 0) += r1
+    ...insn(0xb7, 0, 0, 0, 0), // r0 = 0
+    ...insn(0x95, 0, 0, 0, 0), // exit
+  ]);
+}
+
+eachDriver("MapMemory.word / wordAt", (get, kind) => {
+  it("each op is the word's value before it; lookups see the word after; a u32 word leaves its neighbours alone", () => {
+    const env = get();
+    const m = env.map({ name: "mmw_ops", type: BPF_MAP_TYPE_ARRAY, key: u32, value: bss, maxEntries: 2, flags: BPF_F_MMAPABLE });
+    m.openOrCreate();
+    using mem = m.memory();
+    m.update(1, { enabled: 1, mode: 7, hits: 5n, threshold: 0xffff_ffff });
+    const hits = mem.word(1, "hits");
+    expect(hits).toBeInstanceOf(MappedWord);
+    expect([hits.offset, hits.size]).toEqual([24 + 8, 8]);
+    expect(hits.add(3)).toBe(5n);
+    expect(hits.sub(10n)).toBe(8n);
+    expect(hits.load()).toBe(0xffff_ffff_ffff_fffen);
+    expect(hits.add(2n)).toBe(0xffff_ffff_ffff_fffen);
+    expect(hits.or(0b1100)).toBe(0n);
+    expect(hits.and(0b0110)).toBe(0b1100n);
+    expect(hits.xor(0b0101)).toBe(0b0100n);
+    expect(hits.compareExchange(0, 42)).toBe(0b0001n);
+    expect(hits.compareExchange(1, 42)).toBe(1n);
+    expect(hits.exchange(0)).toBe(42n);
+    const threshold = mem.word(1, "threshold");
+    expect(threshold.size).toBe(4);
+    expect(threshold.add(1)).toBe(0xffff_ffffn);
+    expect(m.lookup(1)).toEqual({ enabled: 1, mode: 7, hits: 0n, threshold: 0 });
+    expect(m.lookup(0)).toEqual({ enabled: 0, mode: 0, hits: 0n, threshold: 0 });
+    // wordAt reaches the same word by offset.
+    expect(mem.wordAt(24 + 16, 4).exchange(9)).toBe(0n);
+    expect(m.lookup(1)?.threshold).toBe(9);
+    // A plain u64 value is a word itself.
+    const plain = env.map({ name: "mmw_u64", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 3, flags: BPF_F_MMAPABLE });
+    plain.openOrCreate();
+    using pm = plain.memory();
+    expect(pm.word(2).add(7n)).toBe(0n);
+    expect(plain.lookup(2)).toBe(7n);
+  });
+
+  it("a word that is no u32 or u64, off its alignment or out of range, a bad operand: refused naming the map, nothing written", () => {
+    const env = get();
+    const m = env.map({ name: "mmw_bad", type: BPF_MAP_TYPE_ARRAY, key: u32, value: bss, maxEntries: 2, flags: BPF_F_MMAPABLE });
+    m.openOrCreate();
+    using mem = m.memory();
+    expect(thrown(() => mem.word(0, "mode")).message).toBe('word mmw_bad: value 0 field "mode" is 2 bytes; an atomic word is 4 (a u32) or 8 (a u64)');
+    expect(thrown(() => mem.word(0))).toBeInstanceOf(TypeError); // the whole 24-byte struct
+    // @ts-expect-error not a field of the struct
+    expect(thrown(() => mem.word(0, "hitz")).message).toBe('word mmw_bad: the value has no field "hitz" (did you mean "hits"?)');
+    expect(thrown(() => mem.word(2, "hits"))).toBeInstanceOf(RangeError);
+    expect(thrown(() => mem.wordAt(4, 8)).message).toBe("wordAt mmw_bad: offset 4 is not a multiple of 8: an atomic word must be naturally aligned");
+    expect(thrown(() => mem.wordAt(44, 8))).toBeInstanceOf(RangeError);
+    expect(thrown(() => mem.wordAt(0, 2 as never))).toBeInstanceOf(TypeError);
+    const hits = mem.word(0, "hits");
+    expect(thrown(() => hits.add(-1)).message).toBe('add mmw_bad value 0 field "hits": operand -1 does not fit the u64 word (sub its magnitude instead)');
+    expect(thrown(() => hits.add(1.5))).toBeInstanceOf(TypeError);
+    expect(thrown(() => mem.word(0, "threshold").exchange(2 ** 32))).toBeInstanceOf(RangeError);
+    expect(thrown(() => hits.compareExchange(1n << 64n, 0))).toBeInstanceOf(RangeError);
+    expect(m.lookup(0)).toEqual({ enabled: 0, mode: 0, hits: 0n, threshold: 0 });
+    // A packed struct's u32 at byte 1 is off its alignment: the kernel's atomics refuse such a word too.
+    const p = env.map({ name: "mmw_packed", type: BPF_MAP_TYPE_ARRAY, key: u32, value: packed, maxEntries: 1, flags: BPF_F_MMAPABLE });
+    p.openOrCreate();
+    using pmem = p.memory();
+    expect(thrown(() => pmem.word(0, "count")).message).toMatch(/^word mmw_packed: value 0 field "count" is at byte 1 of the value, not a multiple of its 4 bytes/);
+  });
+
+  it("read-only memory answers load and refuses the rest with EACCES saying why; after close every op is EBADF", () => {
+    const env = get();
+    const m = env.map({ name: "mmw_ro", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 1, flags: BPF_F_MMAPABLE | BPF_F_RDONLY_PROG });
+    m.openOrCreate();
+    m.update(0, 4n);
+    const mem = m.memory({ writable: false });
+    const w = mem.word(0);
+    expect(w.load()).toBe(4n);
+    const e = thrownBpfError(() => w.exchange(0));
+    expect([e.errno, e.op, e.map]).toEqual([Errno.EACCES, "exchange", "mmw_ro"]);
+    expect(e.message).toMatch(/^exchange mmw_ro: permission denied \(the memory is mapped read-only: /);
+    expect(m.lookup(0)).toBe(4n);
+    mem.close();
+    expect(thrownBpfError(() => w.load()).errno).toBe(Errno.EBADF);
+    expect(thrownBpfError(() => mem.word(0)).errno).toBe(Errno.EBADF);
+  });
+
+  it("a driver without mmapAtomic: word() is EOPNOTSUPP naming the driver; load and store still work", () => {
+    const env = get();
+    const bpf = createBpf({ driver: wrapDriver(env.driver, { kind: "old", mmapAtomic: null }), mapRoot: env.root, logger: memoryLogger() });
+    const m = env.track(bpf.newMap({ name: "mmw_old", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 1, flags: BPF_F_MMAPABLE }));
+    m.openOrCreateUnpinned();
+    using mem = m.memory();
+    const e = thrownBpfError(() => mem.word(0));
+    expect([e.errno, e.op]).toEqual([Errno.EOPNOTSUPP, "word"]);
+    expect(e.message).toBe('word mmw_old: operation not supported (driver "old" has no mmapAtomic (an optional Driver method), so it cannot change mapped memory atomically)');
+    mem.store(0, 3n);
+    expect(mem.load(0)).toBe(3n);
+  });
+
+  if (kind === "kernel") {
+    it("exchange(0) loses nothing a program on the other CPU adds meanwhile (lock add through BPF_PROG_TEST_RUN)", async () => {
+      const env = get();
+      const m = env.map({ name: "mmw_race", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 1, flags: BPF_F_MMAPABLE });
+      m.openOrCreate();
+      using mem = m.memory();
+      const prog = env.driver.progLoad({ progType: ProgType.SocketFilter, insns: atomicAddProgram(m.getFd()), license: "GPL" });
+      expect(prog).toBeGreaterThanOrEqual(0);
+      const counter = new SharedArrayBuffer(8);
+      const shared = new Int32Array(counter);
+      const repeat = 1000;
+      try {
+        const worker = await startWorker(new URL("./support/atomic-add-worker.mjs", import.meta.url),
+          { koffiFrom, progFd: prog, repeat, counter }, () => Atomics.load(shared, 0) > 0, "the atomic-add worker");
+        const w = mem.word(0);
+        let taken = 0n, takes = 0;
+        // Reset the counter and keep what it held, until 50 resets have found the program's adds
+        // (the two threads share the CPUs with whatever else runs) and it has run 200,000 times.
+        const t0 = Date.now();
+        while ((takes < 50 || Atomics.load(shared, 0) < 200) && Date.now() - t0 < 30_000) {
+          const got = w.exchange(0);
+          if (got !== 0n) takes++;
+          taken += got;
+        }
+        Atomics.store(shared, 1, 1);
+        await worker.join();
+        taken += w.exchange(0);
+        expect(taken).toBe(BigInt(Atomics.load(shared, 0) * repeat));
+        // The resets did fall between the program's adds, many times over.
+        expect(takes).toBeGreaterThanOrEqual(50);
+      } finally {
+        env.driver.close(prog);
+      }
+    }, 60_000);
+  }
+});
