@@ -273,9 +273,25 @@ describe("differential trace: fd values and what the model does not cover", () =
       { kind: "lookup", key: k(1), flags: 0 },
     ] };
     const lines = runProgram(d, p).lines;
-    expect(lines.find((l) => l.startsWith("mmap"))).toMatch(/^mmap ok, write ok, read ok /);
+    // The value's first byte picks the atomic op (7: compareExchange), its second whether it
+    // expects the operand (odd: one more, so nothing is written).
+    expect(lines.find((l) => l.startsWith("mmap"))).toMatch(/^mmap ok, write ok, atomic compareExchange u64 was 707070707070707, read ok /);
     expect(lines.some((l) => l.includes("0707070707070707"))).toBe(true);
     expect(unmapped).toHaveLength(1);
     expect(() => runProgram(createModelDriver(), p)).toThrow(NotModelledError);
+  });
+
+  it("an mmap line's atomic op comes from the written value: add of 1 to a u64 of 1, a u32 for a 4-byte value, EACCES read-only", () => {
+    const sim = createSimDriver({ possibleCpus: 1 });
+    const run = (valueSize: number, writable: boolean, value: Uint8Array) => runProgram(sim, {
+      spec: { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize, maxEntries: 2, mapFlags: BPF_F_MMAPABLE }, possibleCpus: 1,
+      ops: [{ kind: "mmap", offset: 0, length: 16, writable, at: 8, value, keep: false }, { kind: "lookup", key: k(1), flags: 0 }],
+    }).lines.slice(1); // after "create ok"
+    const [add, after] = run(8, true, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0));
+    expect(add).toMatch(/^mmap ok, write ok, atomic add u64 was 1, read ok /);
+    expect(after).toContain("0200000000000000");
+    expect(run(4, true, Uint8Array.of(6, 0, 0, 0))[0]).toMatch(/, atomic exchange u32 was 6, /);
+    expect(run(8, false, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0))[0]).toMatch(/^mmap ok, atomic add u64 EACCES, read ok /);
+    expect(run(2, true, Uint8Array.of(1, 0))[0]).not.toContain("atomic");
   });
 });

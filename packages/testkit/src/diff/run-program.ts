@@ -10,7 +10,7 @@
 import {
   BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PROG_ARRAY, DUMMY_PROG_INSNS, type Driver, Errno,
   MAP_INFO_SIZE, type MapCreateAttr, PROG_INFO_SIZE, ProgType, assertOptionKeys, batchTokenSize, decodeMapInfo,
-  decodeProgInfo, errnoName, isHashMapType, optionKeys, userValueSize,
+  decodeProgInfo, errnoName, isHashMapType, MMAP_ATOMIC_OPS, optionKeys, userValueSize,
 } from "@bpfkit/core";
 import { type InnerVariant, innerVariant } from "../arbitraries/wide-spec.js";
 import { valueFromSeed } from "../arbitraries/keys.js";
@@ -44,6 +44,29 @@ const BLOOM_PROBES = 32;
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 /** The most of a mapping an `mmap` line reads back (a wide spec's values may be megabytes). */
 const MMAP_READ_CAP = 1 << 16;
+
+/**
+ * An mmapAtomic on the word at `at` (a value's start, so aligned) after an mmap op's write: its
+ * op and operand from the value's bytes (the draws are the mmap op's own, so a seed draws the
+ * programs it drew before), a u64 where the value has 8 bytes, else a u32; compareExchange
+ * expects the operand itself or one more, as value[1] says. Read-only mappings and words past a
+ * short mapping are answered too (EACCES, RangeError). "" for a value under 4 bytes.
+ */
+function mmapAtomicStep(driver: Driver, h: number, at: number, value: Uint8Array, timed: <T>(f: () => T) => T): string {
+  if (value.length < 4) return "";
+  if (typeof driver.mmapAtomic !== "function") return ", atomic: no mmapAtomic";
+  const size = value.length >= 8 ? 8 : 4;
+  const op = MMAP_ATOMIC_OPS[value[0]! % MMAP_ATOMIC_OPS.length]!;
+  const dv = new DataView(value.buffer, value.byteOffset, size);
+  const operand = size === 8 ? dv.getBigUint64(0, true) : BigInt(dv.getUint32(0, true));
+  const expected = value[1]! % 2 === 0 ? operand : BigInt.asUintN(8 * size, operand + 1n);
+  try {
+    const r = timed(() => driver.mmapAtomic!(h, at, size, op, op === "load" ? undefined : operand, op === "compareExchange" ? expected : undefined));
+    return `, atomic ${op} u${8 * size} ${typeof r === "bigint" ? `was ${r.toString(16)}` : res(r)}`;
+  } catch (e) {
+    return `, atomic ${op} u${8 * size} throws ${(e as Error).name}`;
+  }
+}
 
 /** Options of `runProgram`: where wide programs may pin. */
 export interface RunProgramOptions {
@@ -331,6 +354,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
         if (op.writable && op.at + op.value.length <= op.length) {
           line += `, write ${res(timed(() => driver.mmapWrite!(h, op.at, op.value)))}`;
         }
+        line += mmapAtomicStep(driver, h, op.at, op.value, timed);
         const seen = filled(Math.min(op.length, MMAP_READ_CAP));
         line += `, read ${res(timed(() => driver.mmapRead!(h, 0, seen)))} ${brief(seen)}`;
         if (!op.keep) {
