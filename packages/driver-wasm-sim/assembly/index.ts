@@ -1,6 +1,6 @@
 // The engine's exports: exactly the ABI in src/engine-abi.ts. Every i32 result is >= 0 or -errno;
 // bad input and exhaustion give -errno, never a trap.
-import { EINVAL, EBADF, ENOMEM, ENOTSUPP } from "./errno";
+import { EINVAL, EBADF, EBUSY, ENOMEM, ENOTSUPP } from "./errno";
 import * as mem from "./alloc";
 import { jhash as jhashBytes } from "./jhash";
 import {
@@ -21,7 +21,7 @@ import {
   mapLookupOp, mapUpdateOp, mapDeleteOp, mapGetNextKeyOp, mapLookupAndDeleteOp,
   datapathLookupOp, datapathUpdateOp,
 } from "./ops";
-import { mmapable, MMAP_PAGE } from "./mmap";
+import { mmapable, pageShift, setPage, MIN_PAGE_SHIFT, MAX_PAGE_SHIFT } from "./mmap";
 import { genericLookupBatch, genericUpdateBatch, genericDeleteBatch, genericCount } from "./batch";
 
 export function scratch(bytes: u32): usize {
@@ -42,6 +42,22 @@ export function memoryUsed(): usize {
 
 export function jhash(keyPtr: usize, length: u32, seed: u32): u32 {
   return jhashBytes(keyPtr, length, seed);
+}
+
+/** Maps created and not yet freed: the page size may change only while there are none. */
+let liveMaps: u32 = 0;
+
+/**
+ * The simulated kernel's PAGE_SHIFT (12 to 16: 4 to 64 KiB pages), which ring buffers' layout and
+ * mmapable regions follow: 0, -EINVAL out of range, -EBUSY while a map lives (its layout was
+ * made with the old page).
+ */
+export function setPageShift(shift: u32): i32 {
+  if (shift < MIN_PAGE_SHIFT || shift > MAX_PAGE_SHIFT) return -EINVAL;
+  if (shift == pageShift) return 0;
+  if (liveMaps != 0) return -EBUSY;
+  setPage(shift);
+  return 0;
 }
 
 function kindOf(mapType: u32): u32 {
@@ -136,6 +152,7 @@ export function mapCreate(mapType: u32, keySize: u32, valueSize: u32, maxEntries
     release(m);
     return -ENOMEM;
   }
+  liveMaps++;
   return h;
 }
 
@@ -144,6 +161,7 @@ export function mapFree(h: i32): void {
   if (p == 0) return;
   release(hdr(p));
   releaseHandle(h);
+  liveMaps--;
 }
 
 export function mapCount(h: i32): i32 {
@@ -176,7 +194,7 @@ export function mapMmapPages(h: i32): i32 {
   if (p == 0) return -EBADF;
   const m = hdr(p);
   if (!mmapable(m) && m.kind != KIND_RINGBUF) return -EINVAL;
-  return <i32>(m.dataBytes / MMAP_PAGE);
+  return <i32>(m.dataBytes >> pageShift);
 }
 
 /** Where the map's mmapable region starts in memory; 0 for no map or a map without one. */

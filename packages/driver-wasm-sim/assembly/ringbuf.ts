@@ -1,4 +1,4 @@
-// BPF_MAP_TYPE_RINGBUF (kernel/bpf/ringbuf.c): whole 4 KiB pages, the consumer position (u64)
+// BPF_MAP_TYPE_RINGBUF (kernel/bpf/ringbuf.c): whole pages (mmap.ts's pageSize, PAGE_SIZE), the consumer position (u64)
 // on the first, the producer position (u64) on the second, followed there by pending_pos (u64,
 // the oldest record that may still be BUSY: the struct's next field, so user space sees it too),
 // then max_entries bytes of data. The
@@ -8,7 +8,7 @@
 import { E2BIG, EAGAIN, EINVAL, ENOMEM } from "./errno";
 import { allocZeroed, free } from "./alloc";
 import { MapHdr } from "./map";
-import { MMAP_PAGE } from "./mmap";
+import { pageShift, pageSize } from "./mmap";
 
 export const BPF_RINGBUF_BUSY_BIT: u32 = 1 << 31;
 export const BPF_RINGBUF_DISCARD_BIT: u32 = 1 << 30;
@@ -18,12 +18,16 @@ export const RINGBUF_MAX_RECORD_SZ: u64 = 0xffffffff / 4;
 /**
  * The pages before the data in the kernel's struct bpf_ringbuf: one it never maps (the wait
  * queue, the irq work, the lock: RINGBUF_PGOFF), then the two position pages. A header's pg_off
- * counts from the struct's start, so the data's first page is 3 (checked on 6.18).
+ * counts from the struct's start, so the data's first page is 3 (checked on 6.18). The fields
+ * before consumer_pos (aligned to PAGE_SIZE) fit in one page of any size, so RINGBUF_PGOFF is 1
+ * at every page size.
  */
 const RINGBUF_PGOFF: u32 = 1;
 const RINGBUF_POS_PAGES: u32 = 2;
-/** Where the data starts in the region: after the consumer and producer pages. */
-export const RINGBUF_DATA_OFF: usize = <usize>RINGBUF_POS_PAGES * MMAP_PAGE;
+/** Where the data starts in the region: after the consumer and producer pages (log2 of the count is 1). */
+@inline export function ringbufDataOff(): usize {
+  return pageSize << 1;
+}
 
 const BPF_RB_AVAIL_DATA: u64 = 0;
 const BPF_RB_RING_SIZE: u64 = 1;
@@ -33,8 +37,8 @@ const BPF_RB_PROD_POS: u64 = 3;
 /** The driver has checked max_entries: a power of 2 and a multiple of the page. */
 export function ringbufInit(m: MapHdr): i32 {
   const size = m.maxEntries;
-  if (size < <u32>MMAP_PAGE || (size & (size - 1)) != 0) return -EINVAL;
-  const bytes = <u64>RINGBUF_DATA_OFF + size;
+  if (<usize>size < pageSize || (size & (size - 1)) != 0) return -EINVAL;
+  const bytes = <u64>ringbufDataOff() + size;
   if (bytes > 0xffff0000) return -ENOMEM;
   m.dataBytes = <usize>bytes;
   m.data = allocZeroed(m.dataBytes);
@@ -51,12 +55,12 @@ export function ringbufRelease(m: MapHdr): void {
 }
 
 @inline function prodPos(m: MapHdr): u64 {
-  return load<u64>(m.data + MMAP_PAGE);
+  return load<u64>(m.data + pageSize);
 }
 
 /** pending_pos: after producer_pos in struct bpf_ringbuf, on the producer's page. */
 @inline function pendingPosAt(m: MapHdr): usize {
-  return m.data + MMAP_PAGE + 8;
+  return m.data + pageSize + 8;
 }
 
 @inline function mask(m: MapHdr): u64 {
@@ -64,7 +68,7 @@ export function ringbufRelease(m: MapHdr): void {
 }
 
 @inline function hdrAt(m: MapHdr, pos: u64): usize {
-  return m.data + RINGBUF_DATA_OFF + <usize>(pos & mask(m));
+  return m.data + ringbufDataOff() + <usize>(pos & mask(m));
 }
 
 /**
@@ -97,8 +101,9 @@ export function ringbufReserve(m: MapHdr, size: u64): i32 {
   if (newProd - cons > mask(m) || newProd - pend > mask(m)) return -EAGAIN;
   const h = hdrAt(m, prod);
   store<u32>(h, <u32>size | BPF_RINGBUF_BUSY_BIT);
-  store<u32>(h + 4, RINGBUF_PGOFF + RINGBUF_POS_PAGES + <u32>((prod & mask(m)) >> 12));
-  store<u64>(m.data + MMAP_PAGE, newProd);
+  // bpf_ringbuf_rec_pg_off: the header's distance from the struct, >> PAGE_SHIFT.
+  store<u32>(h + 4, RINGBUF_PGOFF + RINGBUF_POS_PAGES + <u32>((prod & mask(m)) >> <u64>pageShift));
+  store<u64>(m.data + pageSize, newProd);
   return <i32>(prod & mask(m));
 }
 
@@ -111,7 +116,7 @@ export function ringbufReserve(m: MapHdr, size: u64): i32 {
  */
 export function ringbufCommit(m: MapHdr, hdrOff: u32, discard: bool): i32 {
   if (<u64>hdrOff > mask(m) || (hdrOff & 7) != 0) return -EINVAL;
-  const h = m.data + RINGBUF_DATA_OFF + <usize>hdrOff;
+  const h = m.data + ringbufDataOff() + <usize>hdrOff;
   const len = load<u32>(h);
   if ((len & BPF_RINGBUF_BUSY_BIT) == 0) return -EINVAL;
   store<u32>(h, (len ^ BPF_RINGBUF_BUSY_BIT) | (discard ? BPF_RINGBUF_DISCARD_BIT : 0));

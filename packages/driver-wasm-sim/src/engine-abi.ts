@@ -30,6 +30,12 @@ export interface EngineExports {
   memoryUsed(): number;
   /** The kernel's jhash of `length` bytes at `keyPtr` (u32), for tests and tools (§5.1). */
   jhash(keyPtr: number, length: number, seed: number): number;
+  /**
+   * The simulated kernel's PAGE_SHIFT, 12 (the default) to 16: the page a ring buffer's layout
+   * and an mmapable array's region are counted in. 0, -EINVAL out of range, -EBUSY while the
+   * engine holds a map. Optional: an engine without it (a loader of an older build) has 4 KiB pages.
+   */
+  setPageShift?(shift: number): number;
 
   /**
    * A map whose attributes the driver has already validated. `maxEntries` is the effective max
@@ -49,8 +55,8 @@ export interface EngineExports {
   /** Empties the map (PROG_ARRAY when its last user reference goes). */
   mapClear(h: number): void;
 
-  // ---- mmap of a BPF_F_MMAPABLE ARRAY: its values are a region of whole 4 KiB pages (value i
-  // at i × roundUp(valueSize, 8), the tail zeroed), which the driver reads and writes in place.
+  // ---- mmap of a BPF_F_MMAPABLE ARRAY: its values are a region of whole pages (setPageShift's;
+  // value i at i × roundUp(valueSize, 8), the tail zeroed), which the driver reads and writes in place.
   // The region never moves while the map lives; memory growth only detaches JS views of it.
   /** The region's pages: -EBADF for an unknown handle, -EINVAL for a map that has no region. */
   mapMmapPages(h: number): number;
@@ -101,11 +107,11 @@ export interface EngineExports {
   datapathDelete(h: number, keyPtr: number, cpu: number): number;
 
   // ---- ring buffers (BPF_MAP_TYPE_RINGBUF): the region mapMmapBase names is the consumer
-  // position's page (u64 at 0), the producer position's page (u64 at 4096, the kernel's
-  // pending_pos after it at 4104), then maxEntries bytes of data; mapMmapPages counts them
-  // once. Records: an 8-byte header (u32 len with BUSY bit 31 and DISCARD bit 30, u32 pg_off),
-  // then the sample, padded to 8; a sample may wrap past the data's end to its start, which the
-  // driver copies in two pieces.
+  // position's page (u64 at 0), the producer position's page (u64 at one page, 4096 by default,
+  // the kernel's pending_pos 8 bytes after it), then maxEntries bytes of data from two pages on;
+  // mapMmapPages counts them once. Records: an 8-byte header (u32 len with BUSY bit 31 and
+  // DISCARD bit 30, u32 pg_off: 3 + the header's data page), then the sample, padded to 8; a
+  // sample may wrap past the data's end to its start, which the driver copies in two pieces.
   /**
    * __bpf_ringbuf_reserve: the header's offset in the data (>= 0; the record is BUSY), or
    * -E2BIG for a size no record of this ring can have, -EAGAIN for no room (the consumer
