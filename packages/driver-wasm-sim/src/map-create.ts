@@ -23,13 +23,15 @@ const QUEUE_STACK_FLAGS = BPF_F_NUMA_NODE | ACCESS_MASK;
 const BLOOM_FLAGS = BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | ACCESS_MASK;
 /** RINGBUF_CREATE_FLAG_MASK: not even the access flags. */
 const RINGBUF_FLAGS = BPF_F_NUMA_NODE;
-const PAGE_SIZE = 4096;
 /** KMALLOC_MAX_SIZE on x86-64 (4 MiB); htab elements and LPM nodes must fit in one kmalloc. */
 const KMALLOC_MAX_SIZE = 4 << 20;
 /** sizeof(struct htab_elem) on 6.18 x86-64. */
 const HTAB_ELEM_SIZE = 48;
-/** PCPU_MIN_UNIT_SIZE: the largest per-CPU value slot. */
-const PCPU_MIN_UNIT_SIZE = 32768;
+/**
+ * PCPU_MIN_UNIT_SIZE, the largest per-CPU value slot: PFN_ALIGN(32 << 10), so a whole page
+ * where the page is larger (64 KiB on an arm64 kernel with 64 KiB pages).
+ */
+const pcpuMinUnitSize = (page: number) => Math.max(32768, page);
 /** sizeof(struct bucket): n_buckets beyond U32_MAX / 16 is E2BIG. */
 const BUCKET_SIZE = 16;
 const LPM_KEY_SIZE_MIN = 4 + 1;
@@ -60,6 +62,8 @@ export interface CreateRequest {
 
 export interface CreateContext {
   possibleCpus: number;
+  /** PAGE_SIZE of the simulated kernel: a ring's size rule and PCPU_MIN_UNIT_SIZE follow it. */
+  pageSize: number;
   /** CAP_BPF and CAP_SYS_ADMIN (root). */
   privileged: boolean;
   unprivilegedBpfDisabled: number;
@@ -125,11 +129,11 @@ function htabAllocCheck(r: CreateRequest, ctx: CreateContext): number {
   if (numa && (percpu || percpuLru)) return Errno.EINVAL;
   if (r.maxEntries === 0 || r.keySize === 0 || r.valueSize === 0) return Errno.EINVAL;
   if (r.keySize + r.valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) return Errno.E2BIG;
-  if (percpu && perCpuSlotSize(r.valueSize) > PCPU_MIN_UNIT_SIZE) return Errno.E2BIG;
+  if (percpu && perCpuSlotSize(r.valueSize) > pcpuMinUnitSize(ctx.pageSize)) return Errno.E2BIG;
   return 0;
 }
 
-function arrayAllocCheck(r: CreateRequest): number {
+function arrayAllocCheck(r: CreateRequest, ctx: CreateContext): number {
   const percpu = r.mapType === BPF_MAP_TYPE_PERCPU_ARRAY;
   const numa = numaNodeOf(r) !== NUMA_NO_NODE;
   if (r.maxEntries === 0 || r.keySize !== 4 || r.valueSize === 0 || (r.mapFlags & ~ARRAY_FLAGS) !== 0 ||
@@ -138,7 +142,7 @@ function arrayAllocCheck(r: CreateRequest): number {
   // PRESERVE_ELEMS is for PERF_EVENT_ARRAY only.
   if ((r.mapFlags & BPF_F_PRESERVE_ELEMS) !== 0) return Errno.EINVAL;
   if (r.valueSize > 0x7fffffff) return Errno.E2BIG;
-  if (percpu && perCpuSlotSize(r.valueSize) > PCPU_MIN_UNIT_SIZE) return Errno.E2BIG;
+  if (percpu && perCpuSlotSize(r.valueSize) > pcpuMinUnitSize(ctx.pageSize)) return Errno.E2BIG;
   return 0;
 }
 
@@ -149,12 +153,12 @@ function allocCheck(r: CreateRequest, ctx: CreateContext): number {
     case BPF_MAP_TYPE_HASH_OF_MAPS:
       return r.valueSize !== 4 ? Errno.EINVAL : htabAllocCheck(r, ctx);
     case BPF_MAP_TYPE_ARRAY: case BPF_MAP_TYPE_PERCPU_ARRAY:
-      return arrayAllocCheck(r);
+      return arrayAllocCheck(r, ctx);
     case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_ARRAY_OF_MAPS:
       // Only fds can be stored; program read-only/write-only is not for these maps.
       if (r.valueSize !== 4) return Errno.EINVAL;
       if ((r.mapFlags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== 0) return Errno.EINVAL;
-      return arrayAllocCheck(r);
+      return arrayAllocCheck(r, ctx);
     case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK:
       // queue_stack_map_alloc_check: the capability first, then the attributes.
       if (!ctx.privileged) return Errno.EPERM;
@@ -229,10 +233,11 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
   }
   if (t === BPF_MAP_TYPE_RINGBUF) {
     // ringbuf_map_alloc: the flags, then no key or value and max_entries a power of 2 and a
-    // multiple of the page. Its E2BIG (past 64 GiB of data) is beyond a u32 max_entries.
+    // multiple of the page. Its E2BIG (past 2^24 - 3 pages of data: 64 GiB with 4 KiB pages) is
+    // beyond a u32 max_entries at every page size.
     if ((r.mapFlags & ~RINGBUF_FLAGS) !== 0) return Errno.EINVAL;
     const n = r.maxEntries;
-    if (r.keySize !== 0 || r.valueSize !== 0 || n === 0 || (n & (n - 1)) !== 0 || n % PAGE_SIZE !== 0) return Errno.EINVAL;
+    if (r.keySize !== 0 || r.valueSize !== 0 || n === 0 || (n & (n - 1)) !== 0 || n % ctx.pageSize !== 0) return Errno.EINVAL;
   }
   if (t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_HASH_OF_MAPS) {
     const meta = innerMetaFor(r, ctx);

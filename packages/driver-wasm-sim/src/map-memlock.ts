@@ -5,8 +5,9 @@
 // hash's and the array's). It is arithmetic on the map's attributes, the possible CPUs and,
 // for NO_PREALLOC hashes and LPM tries, the element count; the struct sizes are 6.18
 // x86-64's, each checked against the kernel (packages/driver-wasm-sim/test/sim-memlock.test.ts).
+// The page-rounded terms (a ring's pages, an mmapable array's) go by the simulated PAGE_SIZE.
 import {
-  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
+  DEFAULT_PAGE_SIZE, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF,
@@ -28,7 +29,6 @@ const LLIST_NODE_SIZE = 8;
 const PTR_SIZE = 8;
 /** sizeof(struct lpm_trie_node): the header before the prefix bytes and the value. */
 const LPM_NODE_SIZE = 24;
-const PAGE_SIZE = 4096;
 /** sizeof(struct bpf_queue_stack): the header before the ring of values. */
 const BPF_QUEUE_STACK_SIZE = 312;
 /** sizeof(struct bpf_bloom_filter): the header before the bitset. */
@@ -61,16 +61,17 @@ function roundupPowOfTwo(n: number): number {
 
 /**
  * The kernel's memlock figure for a map of `m`'s shape holding `count` elements (only NO_PREALLOC
- * hashes and LPM tries read it), with `possibleCpus` CPUs. Undefined for a type not modelled here.
+ * hashes and LPM tries read it), with `possibleCpus` CPUs and pages of `pageSize` bytes. Undefined
+ * for a type not modelled here.
  */
-export function mapMemlock(m: MemlockShape, count: number, possibleCpus: number): number | undefined {
+export function mapMemlock(m: MemlockShape, count: number, possibleCpus: number, pageSize = DEFAULT_PAGE_SIZE): number | undefined {
   switch (m.mapType) {
     case BPF_MAP_TYPE_HASH: case BPF_MAP_TYPE_PERCPU_HASH: case BPF_MAP_TYPE_LRU_HASH:
     case BPF_MAP_TYPE_LRU_PERCPU_HASH: case BPF_MAP_TYPE_HASH_OF_MAPS:
       return htabMemUsage(m, count, possibleCpus);
     case BPF_MAP_TYPE_ARRAY: case BPF_MAP_TYPE_PERCPU_ARRAY: case BPF_MAP_TYPE_PROG_ARRAY:
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
-      return arrayMemUsage(m, possibleCpus);
+      return arrayMemUsage(m, possibleCpus, pageSize);
     case BPF_MAP_TYPE_LPM_TRIE:
       // Only the elements: intermediate nodes are not counted, nor the trie itself.
       return (LPM_NODE_SIZE + (m.keySize - 4) + m.valueSize) * count;
@@ -79,8 +80,8 @@ export function mapMemlock(m: MemlockShape, count: number, possibleCpus: number)
       return BPF_QUEUE_STACK_SIZE + (m.maxEntries + 1) * m.valueSize;
     case BPF_MAP_TYPE_RINGBUF: {
       // ringbuf_map_mem_usage: the pages, and the page pointers of the double mapping.
-      const data = m.maxEntries / PAGE_SIZE;
-      return BPF_RINGBUF_MAP_SIZE + (RINGBUF_NR_META_PAGES + data) * PAGE_SIZE + (RINGBUF_NR_META_PAGES + 2 * data) * PTR_SIZE;
+      const data = m.maxEntries / pageSize;
+      return BPF_RINGBUF_MAP_SIZE + (RINGBUF_NR_META_PAGES + data) * pageSize + (RINGBUF_NR_META_PAGES + 2 * data) * PTR_SIZE;
     }
     case BPF_MAP_TYPE_BLOOM_FILTER:
       return BPF_BLOOM_FILTER_SIZE + bloomBitsetBytes(m.maxEntries, Number((m.mapExtra ?? 0n) & 0xfn));
@@ -124,12 +125,12 @@ function htabMemUsage(m: MemlockShape, count: number, cpus: number): number {
   return usage;
 }
 
-function arrayMemUsage(m: MemlockShape, cpus: number): number {
+function arrayMemUsage(m: MemlockShape, cpus: number, page: number): number {
   const elemSize = roundUp(m.valueSize, 8);
   if (m.mapType === BPF_MAP_TYPE_PERCPU_ARRAY) return BPF_ARRAY_SIZE + m.maxEntries * (PTR_SIZE + elemSize * cpus);
   // An mmapable array's values start on their own page, after the header's.
   if (m.mapType === BPF_MAP_TYPE_ARRAY && (m.mapFlags & BPF_F_MMAPABLE) !== 0) {
-    return roundUp(BPF_ARRAY_SIZE, PAGE_SIZE) + roundUp(m.maxEntries * elemSize, PAGE_SIZE);
+    return roundUp(BPF_ARRAY_SIZE, page) + roundUp(m.maxEntries * elemSize, page);
   }
   return BPF_ARRAY_SIZE + m.maxEntries * elemSize;
 }

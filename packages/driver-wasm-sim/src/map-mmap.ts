@@ -5,8 +5,6 @@ import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RIN
 import { FMODE_READ, FMODE_WRITE } from "./objects.js";
 import type { FdEntry, SimMap } from "./objects.js";
 
-/** x86-64's page: what mmap rounds lengths to, and what an offset must be a multiple of. */
-export const MMAP_PAGE = 4096;
 /**
  * Past this page-rounded length no hole in the process's address space is large enough, and
  * get_unmapped_area answers ENOMEM before the file is looked at. The kernel's limit depends on
@@ -15,7 +13,8 @@ export const MMAP_PAGE = 4096;
  */
 export const MMAP_MAX_LENGTH = 2 ** 46;
 
-const roundUpPage = (n: number) => Math.ceil(n / MMAP_PAGE) * MMAP_PAGE;
+/** `n` rounded up to whole pages of `page` bytes (PAGE_ALIGN). */
+const roundUpPage = (n: number, page: number) => Math.ceil(n / page) * page;
 
 /** One mapping: `length` bytes of `map`'s region, the first of them at `base` in wasm memory (the mmap offset included). */
 export interface SimMapping {
@@ -46,6 +45,11 @@ export function mappedPieces(mp: SimMapping, offset: number, n: number): Array<[
 /** A ring buffer's consumer and producer pages, before its data. */
 export const RINGBUF_POS_PAGES = 2;
 
+/** Where a ring buffer's data starts in its mapping: after the two position pages. */
+export function ringbufDataOff(page: number): number {
+  return RINGBUF_POS_PAGES * page;
+}
+
 /** A non-negative safe integer byte count or offset: TypeError for a non-integer, RangeError below 0. */
 export function assertByteCount(v: unknown, what: string, op: string): asserts v is number {
   if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${v === null ? "null" : typeof v === "number" ? v : typeof v}`);
@@ -55,16 +59,18 @@ export function assertByteCount(v: unknown, what: string, op: string): asserts v
 /**
  * The errno mmap(fd, length, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, offset)
  * answers, or 0, in the kernel's order (checked on 6.18): the offset (x86-64's sys_mmap, before
- * the fd), the fd, do_mmap's length and file-mode checks, the file's mmap (ENODEV for a file
- * without one), then bpf_map_mmap and array_map_mmap or ringbuf_map_mmap_kern. `pages` is an
- * array's region in pages.
+ * the fd; arm64's checks the same, offset_in_page), the fd, do_mmap's length and file-mode
+ * checks, the file's mmap (ENODEV for a file without one), then bpf_map_mmap and array_map_mmap
+ * or ringbuf_map_mmap_kern. `pages` is an array's region in pages of `page` bytes, the
+ * simulated kernel's PAGE_SIZE, which lengths are rounded to and offsets counted in.
  */
 export function mmapErrno(e: FdEntry | undefined, length: number, writable: boolean, offset: number,
-  pages: (m: SimMap) => number): number {
-  if (offset % MMAP_PAGE !== 0) return Errno.EINVAL;
+  pages: (m: SimMap) => number, page: number): number {
+  if (offset % page !== 0) return Errno.EINVAL;
   if (e === undefined) return Errno.EBADF;
   if (length === 0) return Errno.EINVAL;
-  if (roundUpPage(length) > MMAP_MAX_LENGTH) return Errno.ENOMEM;
+  const mapped = roundUpPage(length, page);
+  if (mapped > MMAP_MAX_LENGTH) return Errno.ENOMEM;
   // MAP_SHARED: writing needs a file open for writing, and every mapping one open for reading.
   if (writable && (e.mode & FMODE_WRITE) === 0) return Errno.EACCES;
   if ((e.mode & FMODE_READ) === 0) return Errno.EACCES;
@@ -82,12 +88,12 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
   if (m.mapType === BPF_MAP_TYPE_RINGBUF) {
     // ringbuf_map_mmap_kern: only the consumer's page may be written, and only alone. Then
     // remap_vmalloc_range: within the position pages and the data's two copies.
-    if (writable && (offset !== 0 || roundUpPage(length) !== MMAP_PAGE)) return Errno.EPERM;
-    if (offset + roundUpPage(length) > RINGBUF_POS_PAGES * MMAP_PAGE + 2 * m.maxEntries) return Errno.EINVAL;
+    if (writable && (offset !== 0 || mapped !== page)) return Errno.EPERM;
+    if (offset + mapped > ringbufDataOff(page) + 2 * m.maxEntries) return Errno.EINVAL;
     return 0;
   }
   if ((m.mapFlags & BPF_F_MMAPABLE) === 0) return Errno.EINVAL;
-  if (offset + roundUpPage(length) > pages(m) * MMAP_PAGE) return Errno.EINVAL;
+  if (offset + mapped > pages(m) * page) return Errno.EINVAL;
   return 0;
 }
 

@@ -3,7 +3,6 @@
 // reserved it, as a record does while a program on another CPU still writes it: it stays BUSY,
 // and holds its map, until ringbufSubmit or ringbufDiscard.
 import { BPF_RINGBUF_HDR_SZ } from "@bpfkit/core";
-import { MMAP_PAGE, RINGBUF_POS_PAGES } from "./map-mmap.js";
 import type { SimMap } from "./objects.js";
 
 export { BPF_RINGBUF_HDR_SZ };
@@ -14,8 +13,6 @@ export const BPF_RB_NO_WAKEUP = 0x1;
 export const BPF_RB_FORCE_WAKEUP = 0x2;
 /** bpf_ringbuf_output's and bpf_ringbuf_submit's flags: BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP. */
 export const BPF_RB_WAKEUP_FLAGS = BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP;
-/** The ring's data starts after the consumer and producer pages. */
-export const RINGBUF_DATA_OFF = RINGBUF_POS_PAGES * MMAP_PAGE;
 
 export interface RingbufSample {
   readonly map: SimMap;

@@ -20,10 +20,10 @@ import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
-import { assertByteCount, assertInMapping, mappedPieces, mmapErrno } from "./map-mmap.js";
+import { assertByteCount, assertInMapping, mappedPieces, mmapErrno, ringbufDataOff } from "./map-mmap.js";
 import { MapPollWaits } from "./map-poll.js";
 import { applyAtomic } from "./mmap-atomic.js";
-import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, RINGBUF_DATA_OFF, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
+import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
 import { HandleTable } from "./handle-table.js";
 import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
@@ -65,6 +65,14 @@ export interface SimDriverOptions {
   memoryLimit?: number;
   /** How far the virtual monotonic clock moves per syscall, in ns (default 1000). */
   syscallNs?: number;
+  /**
+   * The simulated kernel's PAGE_SIZE: 4096 (default, x86-64's), 16384 or 65536 as arm64 kernels
+   * are built (any power of 2 from 4096 to 65536). A ring buffer's layout and size rule, an
+   * mmapable array's region, mmap offsets and lengths, memlock's page-rounded terms,
+   * PCPU_MIN_UNIT_SIZE, the info_len cap and the mount data copied all follow it; the driver
+   * reports it as `pageSize`.
+   */
+  pageSize?: number;
   /** RLIMIT_MEMLOCK at boot, in bytes (default 8 MiB for both soft and hard). */
   memlock?: bigint;
   /** Makes the engine: the default loads the bundled wasm. A seam for other loaders and tests. */
@@ -156,6 +164,8 @@ export type SimInterleavingHook = (op: SimSyscall, call: SimCallInfo) => void;
 /** A simulated host's Driver, with what tests need beyond bpf(2): the datapath, the hook, faults, the clock. */
 export interface SimDriver extends Driver {
   readonly kind: "sim";
+  /** The simulated kernel's PAGE_SIZE (`SimDriverOptions.pageSize`, 4096 by default). */
+  readonly pageSize: number;
   /** The seed the driver was created with, from which each map's hash seed is derived. */
   readonly seed: number;
   /** Whether the simulated process holds CAP_BPF, CAP_SYS_ADMIN and CAP_NET_ADMIN. */
@@ -200,8 +210,6 @@ export interface SimDriver extends Driver {
 }
 
 const INT_MAX = 0x7fffffff;
-/** x86-64's page: the longest attr or info the kernel takes before E2BIG. */
-const PAGE_SIZE = 4096;
 /** RLIMIT_MEMLOCK at boot: 8 MiB soft and hard, as on this machine. */
 const DEFAULT_MEMLOCK = 8n << 20n;
 const BOOT_NS = 10_000_000_000;
@@ -258,6 +266,7 @@ function nameBytes(name: string): Uint8Array {
 export class SimDriverImpl implements SimDriver {
   readonly kind = "sim" as const;
   readonly possibleCpus: number;
+  readonly pageSize: number;
   readonly seed: number;
   readonly privileged: boolean;
   readonly host: HostServices;
@@ -288,15 +297,16 @@ export class SimDriverImpl implements SimDriver {
   private scratchSize = 0;
   private heapU8 = new Uint8Array(0);
 
-  constructor(engine: EngineExports, options: SimDriverOptions, possibleCpus: number) {
+  constructor(engine: EngineExports, options: SimDriverOptions, possibleCpus: number, pageSize: number) {
     this.engine = engine;
     this.possibleCpus = possibleCpus;
+    this.pageSize = pageSize;
     this.seed = options.seed ?? 0;
     this.privileged = options.privileged ?? true;
     this.unprivilegedBpfDisabled = options.unprivilegedBpfDisabled ?? 2;
     this.syscallNs = options.syscallNs ?? 1000;
     if (options.memoryLimit !== undefined) engine.setMemoryLimit(options.memoryLimit >>> 0 === options.memoryLimit ? options.memoryLimit : 0);
-    this.vfs = new Vfs<SimMap | SimProg>((obj) => (obj.kind === "map" ? this.mapPutUref(obj) : this.progPut(obj)));
+    this.vfs = new Vfs<SimMap | SimProg>((obj) => (obj.kind === "map" ? this.mapPutUref(obj) : this.progPut(obj)), pageSize);
     this.vfs.boot();
     const bpffs = options.bpffsMount === undefined ? "/sys/fs/bpf" : options.bpffsMount;
     if (bpffs !== null) {
@@ -528,7 +538,7 @@ export class SimDriverImpl implements SimDriver {
     try {
       const plan = planMapCreate(
         { mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize, maxEntries: attr.maxEntries, mapFlags, innerMapFd, numaNode, nameBytes: nameBytes(name), mapExtra },
-        { possibleCpus: this.possibleCpus, privileged: this.privileged, unprivilegedBpfDisabled: this.unprivilegedBpfDisabled, resolveMap: this.resolveMapFd, tokenErrno: this.tokenErrno },
+        { possibleCpus: this.possibleCpus, pageSize: this.pageSize, privileged: this.privileged, unprivilegedBpfDisabled: this.unprivilegedBpfDisabled, resolveMap: this.resolveMapFd, tokenErrno: this.tokenErrno },
       );
       if (typeof plan === "number") return -plan;
       const id = this.nextMapId;
@@ -1041,8 +1051,8 @@ export class SimDriverImpl implements SimDriver {
     if (f !== 0) return -f;
     const obj = this.infoObject(fd);
     if (typeof obj === "number") return obj;
-    // bpf_check_uarg_tail_zero: a buffer longer than a page is E2BIG, whatever its bytes.
-    if (info.length > PAGE_SIZE) return -Errno.E2BIG;
+    // bpf_check_uarg_tail_zero: a buffer longer than a page (PAGE_SIZE) is E2BIG, whatever its bytes.
+    if (info.length > this.pageSize) return -Errno.E2BIG;
     const full = this.infoStruct(obj);
     const len = Math.min(full.length, info.length);
     info.set(full.subarray(0, len));
@@ -1070,7 +1080,7 @@ export class SimDriverImpl implements SimDriver {
     // f_flags: O_CLOEXEC, which every bpf(2) fd and every dup here has, and the access mode.
     const accmode = e.mode === FMODE_RDWR ? O_RDWR : e.mode === FMODE_WRITE ? O_WRONLY : O_RDONLY;
     const info: MapFdInfo = { frozen: m.frozen, fileFlags: O_CLOEXEC | accmode };
-    const memlock = mapMemlock(m, count, this.possibleCpus);
+    const memlock = mapMemlock(m, count, this.possibleCpus, this.pageSize);
     if (memlock !== undefined) info.memlock = memlock;
     if (m.progOwner !== null) {
       info.ownerProgType = m.progOwner.progType;
@@ -1271,7 +1281,7 @@ export class SimDriverImpl implements SimDriver {
     if (f !== 0) return -f;
     const e = this.fds.get(fd);
     try {
-      const r = mmapErrno(e, length, writable, off, (m) => this.engine.mapMmapPages(m.handle));
+      const r = mmapErrno(e, length, writable, off, (m) => this.engine.mapMmapPages(m.handle), this.pageSize);
       if (r !== 0) return -r;
       const m = e!.obj as SimMap;
       // The mapping holds the map's file, as an fd does; a writable one counts in writecnt.
@@ -1280,7 +1290,7 @@ export class SimDriverImpl implements SimDriver {
       const region = this.engine.mapMmapBase(m.handle);
       // A ring's data is mapped twice in a row: reads past its end continue from its start.
       const ring = m.isRingbuf ? m.maxEntries : 0;
-      const dataEnd = m.isRingbuf ? region + RINGBUF_DATA_OFF + ring : 0;
+      const dataEnd = m.isRingbuf ? region + ringbufDataOff(this.pageSize) + ring : 0;
       return this.mappings.add({ map: m, base: region + off, length, writable, dataEnd, ring });
     } catch (err) {
       throw this.trapped(err, op);
@@ -1513,7 +1523,7 @@ export class SimDriverImpl implements SimDriver {
 
   /** Copies `bytes` into the sample of the record at `hdrOff`, from byte `offset`, wrapping at the data's end. */
   private ringbufFill(m: SimMap, hdrOff: number, offset: number, bytes: Uint8Array): void {
-    const data = this.engine.mapMmapBase(m.handle) + RINGBUF_DATA_OFF;
+    const data = this.engine.mapMmapBase(m.handle) + ringbufDataOff(this.pageSize);
     ringCopyIn(this.heap(), data, m.maxEntries, hdrOff + BPF_RINGBUF_HDR_SZ + offset, bytes);
   }
 

@@ -60,8 +60,6 @@ type Node = Dir | File<unknown>;
 
 /** PATH_MAX: a path of this many bytes or more has no room for its NUL (ENAMETOOLONG). */
 const PATH_MAX = 4096;
-/** x86-64's page: how much mount data the kernel copies in. */
-const PAGE_SIZE = 4096;
 /** NAME_MAX: bpffs and tmpfs (simple_lookup) and ext4 refuse a longer component. */
 const NAME_MAX = 255;
 const utf8 = new TextEncoder();
@@ -134,12 +132,13 @@ function parseMountData(fsType: string, data: string): { readOnly: boolean } | n
 }
 
 /**
- * The mount data as the filesystem reads it: copy_mount_options copies one page, and the legacy
- * parser reads it as a string, so bytes past PAGE_SIZE - 1 are cut (an option may end mid-way).
+ * The mount data as the filesystem reads it: copy_mount_options copies one page (PAGE_SIZE,
+ * `page`), and the legacy parser reads it as a string, so bytes past page - 1 are cut (an option
+ * may end mid-way).
  */
-function pageOfData(data: string): string {
+function pageOfData(data: string, page: number): string {
   const bytes = utf8.encode(data);
-  return bytes.length < PAGE_SIZE ? data : fromUtf8.decode(bytes.subarray(0, PAGE_SIZE - 1));
+  return bytes.length < page ? data : fromUtf8.decode(bytes.subarray(0, page - 1));
 }
 
 /**
@@ -225,7 +224,8 @@ export class Vfs<P> {
   private readonly mounts: Mount[] = [];
   private readonly rootMount: Mount;
 
-  constructor(private readonly release: (pin: P) => void) {
+  /** `pageSize`: the simulated kernel's PAGE_SIZE, how much mount data is copied in. */
+  constructor(private readonly release: (pin: P) => void, private readonly pageSize: number) {
     const root = new Dir(null, 0o755);
     this.rootMount = { id: this.nextMountId++, parent: null, fsType: "ext4", source: "/dev/root", root, covered: null, mountPoint: "/", readOnly: false };
     (root as { mnt: Mount | null }).mnt = this.rootMount;
@@ -557,7 +557,7 @@ export class Vfs<P> {
     if (w.trailingSlash && w.node.kind !== "dir") return -Errno.ENOTDIR;
     if (!mayMount) return -Errno.EPERM;
     if (FS_MAGIC[fsType] === undefined) return -Errno.ENODEV;
-    const opts = parseMountData(fsType, pageOfData(data));
+    const opts = parseMountData(fsType, pageOfData(data, this.pageSize));
     if (typeof opts === "number") return -opts;
     if (fsType === "ext4") return -this.blockDeviceErrno(source);
     if (w.node.kind !== "dir") return -Errno.ENOTDIR;

@@ -25,14 +25,15 @@ describe("createSimDriver options", () => {
     expect(e.message).toBe('createSimDriver: unknown options key "possiblecpus" (did you mean "possibleCpus"?)');
     expect(thrownBy(() => createSimDriver({ bpffsMount: null, verbose: true, engine } as never)).message)
       .toBe('createSimDriver: unknown options key "verbose" (known: possibleCpus, seed, privileged, unprivilegedBpfDisabled, ' +
-        "bpffsMount, memoryLimit, syscallNs, memlock, engine)");
+        "bpffsMount, memoryLimit, syscallNs, memlock, engine, pageSize)");
     expect(engines).toBe(0);
     // Every declared option is still taken.
     const d = createSimDriver({
       possibleCpus: 2, seed: 1, privileged: true, unprivilegedBpfDisabled: 2, bpffsMount: "/sys/fs/bpf",
-      memoryLimit: 1 << 24, syscallNs: 1000, memlock: 8n << 20n, engine,
+      memoryLimit: 1 << 24, syscallNs: 1000, memlock: 8n << 20n, engine, pageSize: 16384,
     });
     expect(d.possibleCpus).toBe(2);
+    expect(d.pageSize).toBe(16384);
     expect(engines).toBe(1);
   });
 });
