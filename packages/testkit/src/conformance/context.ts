@@ -3,7 +3,7 @@
 // private bpffs it mounts is unmounted with whatever the case mounted below it, so cases never
 // leak into each other or onto the host.
 import {
-  decodeMapInfo, Errno, errnoOf, MAP_INFO_SIZE, userValueSize, type BpfMapInfo, type Driver, type MapCreateAttr,
+  decodeMapInfo, driverPageSize, Errno, errnoOf, MAP_INFO_SIZE, userValueSize, type BpfMapInfo, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import { mountPrivateBpffs, mountsBelow, unmountBelow } from "../bpffs.js";
 import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
@@ -51,6 +51,11 @@ export function pattern(n: number, start: number): Uint8Array {
 export class CaseContext {
   /** The driver's possible CPUs, which per-CPU values are sized by. */
   readonly cpus: number;
+  /**
+   * The driver's page size (`driverPageSize`: 4096 unless it says otherwise), which a ring
+   * buffer's layout, an mmapable array's region, mmap offsets and other page-sized limits go by.
+   */
+  readonly page: number;
   private readonly fds = new Set<number>();
   /** Mapping handles from mmap(), unmapped after the case before its fds are closed. */
   private readonly mappings = new Set<number>();
@@ -66,6 +71,7 @@ export class CaseContext {
   /** Makes the context of one case over `driver`, with the suite's options. */
   constructor(readonly driver: Driver, readonly options: ConformanceOptions) {
     this.cpus = driver.possibleCpus;
+    this.page = driverPageSize(driver);
   }
 
   /** Bytes of a user-space value for this map type (§6). */

@@ -6,13 +6,13 @@
 // bpf_map_poll answers EPOLLERR for a map type without poll. The driver's own: the answers as
 // numbers, the timeout, the signal, and close() ending a wait on its fd with EBADF. The
 // conformance cases are synchronous, and a wait is not, so these are registered apart.
-import type { Driver } from "@bpfkit/core";
+import { driverPageSize, type Driver } from "@bpfkit/core";
 import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
 import { settledWithin } from "../settled-within.js";
 import { CaseSkipped, expectEqual, expectList, expectResult, fail } from "./assert.js";
 import { skipTest, type TestApi } from "./define-tests.js";
 
-const RINGBUF = 27, HASH = 1, PAGE = 4096;
+const RINGBUF = 27, HASH = 1;
 const BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2;
 const BPF_RB_CONS_POS = 2, BPF_RB_PROD_POS = 3;
 const EBADF = 9, EINVAL = 22;
@@ -166,7 +166,7 @@ export const mapPollCases: readonly PollCase[] = [
   {
     name: "close() of the fd during a wait ends it with -EBADF; a wait through a dup lives on",
     async run({ d, track, poll, producer }) {
-      const fd = d.mapCreate({ mapType: RINGBUF, keySize: 0, valueSize: 0, maxEntries: PAGE });
+      const fd = d.mapCreate({ mapType: RINGBUF, keySize: 0, valueSize: 0, maxEntries: driverPageSize(d) });
       expectResult(fd, "OK", "create a RINGBUF");
       const dup = typeof d.dup === "function" ? track(d.dup(fd)) : -1;
       const w = poll(fd, Number.POSITIVE_INFINITY);
@@ -232,10 +232,10 @@ export function defineMapPollTests(t: TestApi, title: string, makeDriver: () => 
         };
         const world: PollWorld = {
           d, producer, track,
-          ring: () => track(d.mapCreate({ mapType: RINGBUF, keySize: 0, valueSize: 0, maxEntries: PAGE })),
+          ring: () => track(d.mapCreate({ mapType: RINGBUF, keySize: 0, valueSize: 0, maxEntries: driverPageSize(d) })),
           poll: (fd, timeoutMs, signal) => d.mapPoll!(fd, timeoutMs, signal),
           consumeAll(fd) {
-            const cons = d.mapMmap?.(fd, PAGE, true);
+            const cons = d.mapMmap?.(fd, driverPageSize(d), true);
             if (cons === undefined) throw new CaseSkipped(`${d.kind} cannot map memory, so no consumer position can be written`);
             expectResult(cons, "OK", "writable mmap of the consumer page");
             const b = new Uint8Array(8);

@@ -16,6 +16,14 @@ export const F = {
 
 export const ANY = 0, NOEXIST = 1, EXIST = 2, F_LOCK = 4;
 
+/**
+ * PCPU_MIN_UNIT_SIZE, the largest per-CPU value slot: PFN_ALIGN(32 KiB), so 32768 with 4 or 16 KiB
+ * pages and a whole page (65536) with 64 KiB ones.
+ */
+export function pcpuMinUnitSize(ctx: CaseContext): number {
+  return Math.max(32768, ctx.page);
+}
+
 export const typeNames: Record<number, string> = {
   1: "HASH", 2: "ARRAY", 3: "PROG_ARRAY", 5: "PERCPU_HASH", 6: "PERCPU_ARRAY", 9: "LRU_HASH",
   10: "LRU_PERCPU_HASH", 11: "LPM_TRIE", 12: "ARRAY_OF_MAPS", 13: "HASH_OF_MAPS", 22: "QUEUE", 23: "STACK",

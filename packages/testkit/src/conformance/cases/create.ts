@@ -7,7 +7,7 @@ import { effectiveLruMax } from "../models/lru.js";
 import type { ConformanceCase } from "../types.js";
 import {
   ARRAY, ARRAY_OF_MAPS, arrayTemplate, Checks, F, HASH, HASH_OF_MAPS, LPM_TRIE, LRU_HASH, LRU_PERCPU_HASH,
-  PERCPU_ARRAY, PERCPU_HASH, PROG_ARRAY, typeNames, QUEUE, STACK, BLOOM_FILTER,
+  PERCPU_ARRAY, PERCPU_HASH, PROG_ARRAY, typeNames, QUEUE, STACK, BLOOM_FILTER, pcpuMinUnitSize,
 } from "./common.js";
 
 /** [label, change to the base attr, expected, reported max_entries/map_flags when OK]. */
@@ -38,6 +38,7 @@ function hashRows(t: number, ctx: CaseContext): Row[] {
   const percpu = t === PERCPU_HASH || t === LRU_PERCPU_HASH;
   const lru = t === LRU_HASH || t === LRU_PERCPU_HASH;
   const big: Expect = percpu ? "E2BIG" : "OK";
+  const unit = pcpuMinUnitSize(ctx);
   return [
     ["k4 v4 max1", {}, "OK"],
     ["max_entries=0", { maxEntries: 0 }, "EINVAL"],
@@ -45,8 +46,8 @@ function hashRows(t: number, ctx: CaseContext): Row[] {
     ["value_size=0", { valueSize: 0 }, "EINVAL"],
     ["key_size=513 (no 512-byte limit)", { keySize: 513 }, "OK"],
     ["key_size=65536", { keySize: 65536 }, "OK"],
-    ["value_size=32768", { valueSize: 32768 }, "OK"],
-    ["value_size=32769", { valueSize: 32769 }, big],
+    [`value_size=${unit}`, { valueSize: unit }, "OK"],
+    [`value_size=${unit + 1}`, { valueSize: unit + 1 }, big],
     ["value_size=1<<20", { valueSize: 1 << 20 }, big],
     ["value_size=1<<22", { valueSize: 1 << 22 }, "E2BIG"],
     ["value_size=0xffffffff", { valueSize: 0xffffffff }, "E2BIG"],
@@ -131,13 +132,14 @@ export const createCases: ConformanceCase[] = [
     name: "§3.3 create HASH: key+value must stay under 4 MiB − 48 (E2BIG past it)",
     group: "create",
     run(ctx) {
+      const unit = pcpuMinUnitSize(ctx);
       runRows(ctx, "create HASH bounds", { mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1 }, [
         ["k4 v4194251", { valueSize: 4194251 }, "OK"],
         ["k4 v4194252", { valueSize: 4194252 }, "E2BIG"],
         ["v4 k4194251", { keySize: 4194251 }, "OK"],
         ["v4 k4194252", { keySize: 4194252 }, "E2BIG"],
-        ["PERCPU_HASH v32768", { mapType: PERCPU_HASH, valueSize: 32768 }, "OK"],
-        ["PERCPU_HASH v32769", { mapType: PERCPU_HASH, valueSize: 32769 }, "E2BIG"],
+        [`PERCPU_HASH v${unit}`, { mapType: PERCPU_HASH, valueSize: unit }, "OK"],
+        [`PERCPU_HASH v${unit + 1}`, { mapType: PERCPU_HASH, valueSize: unit + 1 }, "E2BIG"],
         ["NO_PREALLOC max_entries=2^31", { mapFlags: F.NO_PREALLOC, maxEntries: 2 ** 31 }, "E2BIG"],
         ["NO_PREALLOC max_entries=2^27+1 (2^28 buckets)", { mapFlags: F.NO_PREALLOC, maxEntries: 2 ** 27 + 1 }, "E2BIG"],
       ]);
@@ -177,14 +179,15 @@ export const createCases: ConformanceCase[] = [
     name: "§3.3 create PERCPU_ARRAY: per-type matrix",
     group: "create",
     run(ctx) {
+      const unit = pcpuMinUnitSize(ctx);
       runRows(ctx, "create PERCPU_ARRAY", { mapType: PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }, [
         ["k4 v4 max1", {}, "OK"],
         ["key_size=8", { keySize: 8 }, "EINVAL"],
         ["key_size=0", { keySize: 0 }, "EINVAL"],
         ["value_size=0", { valueSize: 0 }, "EINVAL"],
         ["max_entries=0", { maxEntries: 0 }, "EINVAL"],
-        ["value_size=32768", { valueSize: 32768 }, "OK"],
-        ["value_size=32769", { valueSize: 32769 }, "E2BIG"],
+        [`value_size=${unit}`, { valueSize: unit }, "OK"],
+        [`value_size=${unit + 1}`, { valueSize: unit + 1 }, "E2BIG"],
         ["value_size=0x80000000", { valueSize: 0x80000000 }, "E2BIG"],
         ["NO_PREALLOC", { mapFlags: F.NO_PREALLOC }, "EINVAL"],
         ["ZERO_SEED", { mapFlags: F.ZERO_SEED }, "EINVAL"],
@@ -345,12 +348,14 @@ export const createCases: ConformanceCase[] = [
       // map_create clears the flag before ops->map_alloc_check and reads map_token_fd (0: the
       // Driver has no field for it) only after, so the type's own errors come first.
       const T = F.TOKEN_FD;
+      const unit = pcpuMinUnitSize(ctx);
       runRows(ctx, "create with TOKEN_FD", { mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: T }, [
         ["LRU_HASH NO_PREALLOC → ENOTSUPP, not the flag's EINVAL", { mapType: LRU_HASH, mapFlags: T | F.NO_PREALLOC }, "ENOTSUPP"],
         ["HASH value_size=1<<22 → E2BIG", { valueSize: 1 << 22 }, "E2BIG"],
-        ["PERCPU_HASH value_size=32769 → E2BIG", { mapType: PERCPU_HASH, valueSize: 32769 }, "E2BIG"],
+        [`PERCPU_HASH value_size=${unit + 1} → E2BIG`, { mapType: PERCPU_HASH, valueSize: unit + 1 }, "E2BIG"],
         ["ARRAY value_size=0x80000000 → E2BIG", { mapType: ARRAY, valueSize: 0x80000000 }, "E2BIG"],
-        ["PERCPU_ARRAY value_size=40000 → E2BIG", { mapType: PERCPU_ARRAY, valueSize: 40000 }, "E2BIG"],
+        // 40000 with 4 KiB pages: past the per-CPU unit, not just at it.
+        [`PERCPU_ARRAY value_size=${unit + 7232} → E2BIG`, { mapType: PERCPU_ARRAY, valueSize: unit + 7232 }, "E2BIG"],
         ["HASH RDONLY|WRONLY → EINVAL", { mapFlags: T | F.RDONLY | F.WRONLY }, "EINVAL"],
       ]);
       // A request that passes every check then needs a token at fd 0, which is never one: EINVAL

@@ -4,13 +4,13 @@
 // checks), then kernel/bpf/syscall.c bpf_map_mmap (map_mmap present, VM_SHARED, frozen +
 // writable, RDONLY_PROG + writable), then arraymap.c array_map_mmap (BPF_F_MMAPABLE, the range
 // within the values' pages), and map_freeze's writecnt. Every answer checked on 6.18 through the
-// kernel driver, with 4 KiB pages (x86-64; the simulator's page too).
+// kernel driver, with 4 KiB pages (x86-64; the simulator's by default). Lengths, offsets and the
+// values that fill a page are in the driver's pages (`ctx.page`), so every case holds on a kernel
+// with 16 or 64 KiB pages too and means at 4 KiB what it always did.
 import { expectBytes, expectResult, expectThrows } from "../assert.js";
 import { pattern, u32, type CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import { ARRAY, Checks, F, HASH, LRU_HASH, PERCPU_ARRAY, QUEUE, typeNames } from "./common.js";
-
-const PAGE = 4096;
 
 /** An mmapable ARRAY (u32 keys); `flags` are added to BPF_F_MMAPABLE. */
 function mmapable(ctx: CaseContext, valueSize: number, maxEntries: number, flags = 0, what = "BPF_F_MMAPABLE array"): number {
@@ -40,9 +40,10 @@ export const mmapCases: ConformanceCase[] = [
     name: "arraymap.c mmap: value i sits at i × round_up(value_size, 8); a syscall and the mapping see each other's bytes at once",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const d = ctx.driver;
       const fd = mmapable(ctx, 12, 5);
-      const h = ctx.mmap(fd, PAGE, true);
+      const h = ctx.mmap(fd, page, true);
       expectResult(h, "OK", "mmap of one page, writable");
       const c = new Checks("values through the mapping");
       c.result(d.mapUpdateElem(fd, u32(2), pattern(12, 0x20)), "OK", "update of value 2");
@@ -60,33 +61,36 @@ export const mmapCases: ConformanceCase[] = [
     },
   },
   {
-    name: "arraymap.c mmap: an offset maps from that page on (value 512 of 8-byte values at byte 0 of a mapping at offset 4096)",
+    name: "arraymap.c mmap: an offset maps from that page on (value page/8 of 8-byte values, 512 with 4 KiB pages, at byte 0 of a mapping at offset one page)",
     group: "mmap",
     run(ctx) {
-      const fd = mmapable(ctx, 8, 1024);
-      ctx.put(fd, u32(512), pattern(8, 0x70));
-      ctx.put(fd, u32(511), pattern(8, 0x60));
-      const h = ctx.mmap(fd, PAGE, false, PAGE);
+      const page = ctx.page;
+      const perPage = page / 8;
+      const fd = mmapable(ctx, 8, 2 * perPage);
+      ctx.put(fd, u32(perPage), pattern(8, 0x70));
+      ctx.put(fd, u32(perPage - 1), pattern(8, 0x60));
+      const h = ctx.mmap(fd, page, false, page);
       expectResult(h, "OK", "mmap of the second page");
-      expectBytes(readAt(ctx, h, 0, 8, "read at 0"), pattern(8, 0x70), "value 512 at byte 0 of the second page");
-      const whole = ctx.mmap(fd, 2 * PAGE, false);
+      expectBytes(readAt(ctx, h, 0, 8, "read at 0"), pattern(8, 0x70), `value ${perPage} at byte 0 of the second page`);
+      const whole = ctx.mmap(fd, 2 * page, false);
       expectResult(whole, "OK", "mmap of both pages");
-      expectBytes(readAt(ctx, whole, PAGE - 8, 16, "read across the pages"), Uint8Array.of(...pattern(8, 0x60), ...pattern(8, 0x70)), "values 511 and 512 across the page boundary");
+      expectBytes(readAt(ctx, whole, page - 8, 16, "read across the pages"), Uint8Array.of(...pattern(8, 0x60), ...pattern(8, 0x70)), `values ${perPage - 1} and ${perPage} across the page boundary`);
     },
   },
   {
     name: "arraymap.c mmap: the last page past the values is the map's, zeroed and writable; no value sees it",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const d = ctx.driver;
       const fd = mmapable(ctx, 12, 5);
-      const h = ctx.mmap(fd, PAGE, true);
+      const h = ctx.mmap(fd, page, true);
       expectResult(h, "OK", "mmap of the one page");
-      expectBytes(readAt(ctx, h, 0, PAGE, "read of the page"), new Uint8Array(PAGE), "a fresh map's page");
+      expectBytes(readAt(ctx, h, 0, page, "read of the page"), new Uint8Array(page), "a fresh map's page");
       const c = new Checks("past the values");
       c.result(d.mmapWrite!(h, 80, pattern(16, 0x90)), "OK", "write just past value 4 (bytes 80..95)");
-      c.result(d.mmapWrite!(h, PAGE - 1, Uint8Array.of(0x99)), "OK", "write of the page's last byte");
-      c.step(() => expectBytes(readAt(ctx, h, PAGE - 1, 1, "read of the last byte"), Uint8Array.of(0x99), "the page's last byte"));
+      c.result(d.mmapWrite!(h, page - 1, Uint8Array.of(0x99)), "OK", "write of the page's last byte");
+      c.step(() => expectBytes(readAt(ctx, h, page - 1, 1, "read of the last byte"), Uint8Array.of(0x99), "the page's last byte"));
       for (let i = 0; i < 5; i++) c.step(() => expectBytes(ctx.get(fd, u32(i), 12), new Uint8Array(12), `value ${i} by lookup`));
       c.result(d.mapLookupElem(fd, u32(5), new Uint8Array(12)), "ENOENT", "lookup of index 5 (past max_entries, though its bytes are mapped)");
       c.done();
@@ -96,35 +100,38 @@ export const mmapCases: ConformanceCase[] = [
     name: "syscall.c bpf_map_mmap: length 0 and an offset off a page are EINVAL; a range past the values' pages EINVAL; a closed fd EBADF (after the page check)",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const one = mmapable(ctx, 8, 4, 0, "a one-page map");
-      const two = mmapable(ctx, 8, 1024, 0, "a two-page map");
-      const odd = mmapable(ctx, 12, 300, 0, "4800 bytes of values (two pages)");
+      const two = mmapable(ctx, 8, page / 4, 0, "a two-page map");
+      // 12-byte values (16 apart) a page and 704 bytes long: 300 values, 4800 bytes, with 4 KiB pages.
+      const oddBytes = page + 704;
+      const odd = mmapable(ctx, 12, oddBytes / 16, 0, `${oddBytes} bytes of values (two pages)`);
       const tiny = mmapable(ctx, 1, 1, 0, "one 1-byte value");
       const closed = ctx.closedFd();
       const rows: Array<[what: string, fd: number, length: number, writable: boolean, offset: number, want: "OK" | "EINVAL" | "EBADF"]> = [
         ["length 0", one, 0, false, 0, "EINVAL"],
         ["length 0, writable", one, 0, true, 0, "EINVAL"],
-        ["offset 1", one, PAGE, false, 1, "EINVAL"],
-        ["offset 2048", two, PAGE, false, 2048, "EINVAL"],
+        ["offset 1", one, page, false, 1, "EINVAL"],
+        [`offset ${page / 2}`, two, page, false, page / 2, "EINVAL"],
         ["length 0, offset 1", one, 0, false, 1, "EINVAL"],
         ["length 1", one, 1, false, 0, "OK"],
         ["length 32 (the values), writable", one, 32, true, 0, "OK"],
-        ["length 4096 (the page)", one, PAGE, true, 0, "OK"],
-        ["length 4097 of one page", one, PAGE + 1, false, 0, "EINVAL"],
-        ["offset 4096 of one page", one, 1, false, PAGE, "EINVAL"],
-        ["length 8192 of two pages", two, 2 * PAGE, true, 0, "OK"],
-        ["offset 4096, length 4096 of two pages", two, PAGE, false, PAGE, "OK"],
-        ["offset 4096, length 4097 of two pages", two, PAGE + 1, false, PAGE, "EINVAL"],
-        ["offset 8192 of two pages", two, 1, false, 2 * PAGE, "EINVAL"],
-        ["length 8192 of 4800 bytes", odd, 2 * PAGE, false, 0, "OK"],
-        ["length 8193 of 4800 bytes", odd, 2 * PAGE + 1, false, 0, "EINVAL"],
-        ["length 4096 of 1 byte", tiny, PAGE, true, 0, "OK"],
-        ["length 4097 of 1 byte", tiny, PAGE + 1, true, 0, "EINVAL"],
+        [`length ${page} (the page)`, one, page, true, 0, "OK"],
+        [`length ${page + 1} of one page`, one, page + 1, false, 0, "EINVAL"],
+        [`offset ${page} of one page`, one, 1, false, page, "EINVAL"],
+        [`length ${2 * page} of two pages`, two, 2 * page, true, 0, "OK"],
+        [`offset ${page}, length ${page} of two pages`, two, page, false, page, "OK"],
+        [`offset ${page}, length ${page + 1} of two pages`, two, page + 1, false, page, "EINVAL"],
+        [`offset ${2 * page} of two pages`, two, 1, false, 2 * page, "EINVAL"],
+        [`length ${2 * page} of ${oddBytes} bytes`, odd, 2 * page, false, 0, "OK"],
+        [`length ${2 * page + 1} of ${oddBytes} bytes`, odd, 2 * page + 1, false, 0, "EINVAL"],
+        [`length ${page} of 1 byte`, tiny, page, true, 0, "OK"],
+        [`length ${page + 1} of 1 byte`, tiny, page + 1, true, 0, "EINVAL"],
         ["length 2^30 of 1 byte", tiny, 2 ** 30, false, 0, "EINVAL"],
-        ["a closed fd", closed, PAGE, false, 0, "EBADF"],
+        ["a closed fd", closed, page, false, 0, "EBADF"],
         ["a closed fd, length 0", closed, 0, false, 0, "EBADF"],
-        ["a closed fd, offset 1 (the syscall's page check first)", closed, PAGE, false, 1, "EINVAL"],
-        ["fd -1", -1, PAGE, false, 0, "EBADF"],
+        ["a closed fd, offset 1 (the syscall's page check first)", closed, page, false, 1, "EINVAL"],
+        ["fd -1", -1, page, false, 0, "EBADF"],
       ];
       const c = new Checks("mmap length, offset and fd");
       for (const [what, fd, length, writable, offset, want] of rows) {
@@ -138,29 +145,30 @@ export const mmapCases: ConformanceCase[] = [
     name: "syscall.c bpf_map_mmap: an ARRAY without BPF_F_MMAPABLE is EINVAL; map types without map_mmap ENOTSUPP (after mmap(2)'s own checks); a program fd ENODEV",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const d = ctx.driver;
       const c = new Checks("what can be mapped");
       const plain = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 });
-      c.result(ctx.mmap(plain, PAGE, false), "EINVAL", "ARRAY without BPF_F_MMAPABLE, read-only");
-      c.result(ctx.mmap(plain, PAGE, true), "EINVAL", "ARRAY without BPF_F_MMAPABLE, writable");
+      c.result(ctx.mmap(plain, page, false), "EINVAL", "ARRAY without BPF_F_MMAPABLE, read-only");
+      c.result(ctx.mmap(plain, page, true), "EINVAL", "ARRAY without BPF_F_MMAPABLE, writable");
       const types: Array<[number, number, number]> = [[HASH, 4, 8], [PERCPU_ARRAY, 4, 8], [LRU_HASH, 4, 8], [QUEUE, 0, 8]];
       for (const [t, keySize, valueSize] of types) {
         const fd = ctx.create({ mapType: t, keySize, valueSize, maxEntries: 4 });
         const name = typeNames[t];
-        c.result(ctx.mmap(fd, PAGE, false), "ENOTSUPP", `${name}, read-only`);
-        c.result(ctx.mmap(fd, PAGE, true), "ENOTSUPP", `${name}, writable`);
+        c.result(ctx.mmap(fd, page, false), "ENOTSUPP", `${name}, read-only`);
+        c.result(ctx.mmap(fd, page, true), "ENOTSUPP", `${name}, writable`);
         c.result(ctx.mmap(fd, 2 ** 30, false), "ENOTSUPP", `${name}, length 2^30 (no range check before the type's)`);
         c.result(ctx.mmap(fd, 0, false), "EINVAL", `${name}, length 0 (mmap(2) refuses it first)`);
-        c.result(ctx.mmap(fd, PAGE, false, 1), "EINVAL", `${name}, offset 1`);
+        c.result(ctx.mmap(fd, page, false, 1), "EINVAL", `${name}, offset 1`);
       }
       const hash = ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 4 });
       const id = ctx.id(hash);
-      c.result(ctx.mmap(ctx.own(d.mapGetFdById(id, F.RDONLY)), PAGE, false), "ENOTSUPP", "HASH through a read-only fd, read-only (the type before VM_SHARED)");
-      c.result(ctx.mmap(ctx.own(d.mapGetFdById(id, F.WRONLY)), PAGE, false), "EACCES", "HASH through a write-only fd (mmap(2)'s FMODE_READ check first)");
+      c.result(ctx.mmap(ctx.own(d.mapGetFdById(id, F.RDONLY)), page, false), "ENOTSUPP", "HASH through a read-only fd, read-only (the type before VM_SHARED)");
+      c.result(ctx.mmap(ctx.own(d.mapGetFdById(id, F.WRONLY)), page, false), "EACCES", "HASH through a write-only fd (mmap(2)'s FMODE_READ check first)");
       c.result(d.mapFreeze(hash), "OK", "freeze of the HASH");
-      c.result(ctx.mmap(hash, PAGE, true), "ENOTSUPP", "a frozen HASH, writable (the type before frozen)");
+      c.result(ctx.mmap(hash, page, true), "ENOTSUPP", "a frozen HASH, writable (the type before frozen)");
       const prog = ctx.prog();
-      c.result(ctx.mmap(prog, PAGE, false), "ENODEV", "a program fd (no mmap of its own)");
+      c.result(ctx.mmap(prog, page, false), "ENODEV", "a program fd (no mmap of its own)");
       c.result(ctx.mmap(prog, 0, false), "EINVAL", "a program fd, length 0");
       // bpf_obj_get_user opens a program read-write whatever file_flags ask (bpf_prog_new_fd): such
       // an fd passes mmap(2)'s mode checks and meets the missing mmap, where a map fd of that mode would not.
@@ -169,7 +177,7 @@ export const mmapCases: ConformanceCase[] = [
       for (const [name, flags] of [["RDONLY", F.RDONLY], ["WRONLY", F.WRONLY]] as const) {
         const got = ctx.own(d.objGet(path, flags));
         if (c.result(got, "OK", `OBJ_GET ${name} of the program`)) {
-          c.result(ctx.mmap(got, PAGE, true), "ENODEV", `a program fd got with ${name}, writable`);
+          c.result(ctx.mmap(got, page, true), "ENODEV", `a program fd got with ${name}, writable`);
         }
       }
       c.done();
@@ -179,6 +187,7 @@ export const mmapCases: ConformanceCase[] = [
     name: "arraymap.c alloc: BPF_F_MMAPABLE with other flags (ACCESS, RDONLY_PROG, INNER_MAP, NUMA_NODE yes; NO_PREALLOC, ZERO_SEED, PRESERVE_ELEMS, other types no) and what each maps",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const c = new Checks("BPF_F_MMAPABLE with other flags");
       const base = { mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 };
       // [flags, create, mmap read-only, mmap writable]: a map created RDONLY or WRONLY hands
@@ -194,9 +203,9 @@ export const mmapCases: ConformanceCase[] = [
       for (const [name, flags, ro, rw] of rows) {
         const fd = ctx.tryCreate({ ...base, mapFlags: F.MMAPABLE | flags });
         if (!c.result(fd, "OK", `create ARRAY MMAPABLE|${name}`)) continue;
-        const a = ctx.mmap(fd, PAGE, false);
+        const a = ctx.mmap(fd, page, false);
         if (c.result(a, ro, `MMAPABLE|${name}, read-only`) && a >= 0) ctx.munmap(a);
-        const b = ctx.mmap(fd, PAGE, true);
+        const b = ctx.mmap(fd, page, true);
         if (c.result(b, rw, `MMAPABLE|${name}, writable`) && b >= 0) ctx.munmap(b);
       }
       for (const [name, flags] of [["NO_PREALLOC", F.NO_PREALLOC], ["ZERO_SEED", F.ZERO_SEED], ["PRESERVE_ELEMS", F.PRESERVE_ELEMS]] as const) {
@@ -212,6 +221,7 @@ export const mmapCases: ConformanceCase[] = [
     name: "syscall.c bpf_map_mmap: a read-only fd maps nothing (writable EACCES; read-only EINVAL: mmap(2) drops VM_SHARED), a write-only fd EACCES; mode before range",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const d = ctx.driver;
       const fd = mmapable(ctx, 8, 4);
       const id = ctx.id(fd);
@@ -225,16 +235,16 @@ export const mmapCases: ConformanceCase[] = [
       expectResult(pinnedRo, "OK", "OBJ_GET RDONLY");
       const c = new Checks("fd modes");
       for (const [name, rofd] of [["by id", ro], ["by pin", pinnedRo]] as const) {
-        c.result(ctx.mmap(rofd, PAGE, false), "EINVAL", `read-only fd (${name}), read-only mapping`);
-        c.result(ctx.mmap(rofd, PAGE, true), "EACCES", `read-only fd (${name}), writable mapping`);
+        c.result(ctx.mmap(rofd, page, false), "EINVAL", `read-only fd (${name}), read-only mapping`);
+        c.result(ctx.mmap(rofd, page, true), "EACCES", `read-only fd (${name}), writable mapping`);
       }
       c.result(ctx.mmap(ro, 0, true), "EINVAL", "read-only fd, writable, length 0 (the length first)");
-      c.result(ctx.mmap(ro, 2 * PAGE, true), "EACCES", "read-only fd, writable, past the values (the mode before the range)");
-      c.result(ctx.mmap(wo, PAGE, false), "EACCES", "write-only fd, read-only mapping");
-      c.result(ctx.mmap(wo, PAGE, true), "EACCES", "write-only fd, writable mapping");
+      c.result(ctx.mmap(ro, 2 * page, true), "EACCES", "read-only fd, writable, past the values (the mode before the range)");
+      c.result(ctx.mmap(wo, page, false), "EACCES", "write-only fd, read-only mapping");
+      c.result(ctx.mmap(wo, page, true), "EACCES", "write-only fd, writable mapping");
       c.result(ctx.mmap(wo, 0, false), "EINVAL", "write-only fd, length 0 (the length first)");
-      c.result(ctx.mmap(wo, 2 * PAGE, false), "EACCES", "write-only fd, past the values");
-      const h = ctx.mmap(fd, PAGE, true);
+      c.result(ctx.mmap(wo, 2 * page, false), "EACCES", "write-only fd, past the values");
+      const h = ctx.mmap(fd, page, true);
       if (c.result(h, "OK", "the read-write fd, writable")) ctx.munmap(h);
       c.done();
     },
@@ -243,33 +253,34 @@ export const mmapCases: ConformanceCase[] = [
     name: "syscall.c bpf_map_mmap: a frozen map maps read-only only (writable EPERM, before RDONLY_PROG's EACCES, BPF_F_MMAPABLE's and the range's EINVAL)",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const d = ctx.driver;
       const c = new Checks("frozen");
       const fd = mmapable(ctx, 8, 4);
       ctx.put(fd, u32(1), pattern(8, 0x11));
       c.result(d.mapFreeze(fd), "OK", "freeze");
-      c.result(ctx.mmap(fd, PAGE, true), "EPERM", "frozen, writable");
-      c.result(ctx.mmap(fd, 2 * PAGE, true), "EPERM", "frozen, writable, past the values");
-      const h = ctx.mmap(fd, PAGE, false);
+      c.result(ctx.mmap(fd, page, true), "EPERM", "frozen, writable");
+      c.result(ctx.mmap(fd, 2 * page, true), "EPERM", "frozen, writable, past the values");
+      const h = ctx.mmap(fd, page, false);
       if (c.result(h, "OK", "frozen, read-only")) {
         c.step(() => expectBytes(readAt(ctx, h, 8, 8, "read of value 1"), pattern(8, 0x11), "value 1 through the frozen map's mapping"));
         ctx.munmap(h);
       }
       const rdonlyProg = mmapable(ctx, 8, 4, F.RDONLY_PROG);
-      c.result(ctx.mmap(rdonlyProg, PAGE, true), "EACCES", "RDONLY_PROG, writable");
-      c.result(ctx.mmap(rdonlyProg, 2 * PAGE, true), "EACCES", "RDONLY_PROG, writable, past the values");
+      c.result(ctx.mmap(rdonlyProg, page, true), "EACCES", "RDONLY_PROG, writable");
+      c.result(ctx.mmap(rdonlyProg, 2 * page, true), "EACCES", "RDONLY_PROG, writable, past the values");
       c.result(d.mapFreeze(rdonlyProg), "OK", "freeze of the RDONLY_PROG map");
-      c.result(ctx.mmap(rdonlyProg, PAGE, true), "EPERM", "frozen RDONLY_PROG, writable (frozen first)");
+      c.result(ctx.mmap(rdonlyProg, page, true), "EPERM", "frozen RDONLY_PROG, writable (frozen first)");
       const plain = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 });
       c.result(d.mapFreeze(plain), "OK", "freeze of an ARRAY without BPF_F_MMAPABLE");
-      c.result(ctx.mmap(plain, PAGE, true), "EPERM", "frozen ARRAY without BPF_F_MMAPABLE, writable (frozen first)");
-      c.result(ctx.mmap(plain, PAGE, false), "EINVAL", "frozen ARRAY without BPF_F_MMAPABLE, read-only");
+      c.result(ctx.mmap(plain, page, true), "EPERM", "frozen ARRAY without BPF_F_MMAPABLE, writable (frozen first)");
+      c.result(ctx.mmap(plain, page, false), "EINVAL", "frozen ARRAY without BPF_F_MMAPABLE, read-only");
       const plainRdonlyProg = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: F.RDONLY_PROG });
-      c.result(ctx.mmap(plainRdonlyProg, PAGE, true), "EACCES", "RDONLY_PROG ARRAY without BPF_F_MMAPABLE, writable (RDONLY_PROG first)");
-      c.result(ctx.mmap(plainRdonlyProg, PAGE, false), "EINVAL", "RDONLY_PROG ARRAY without BPF_F_MMAPABLE, read-only");
+      c.result(ctx.mmap(plainRdonlyProg, page, true), "EACCES", "RDONLY_PROG ARRAY without BPF_F_MMAPABLE, writable (RDONLY_PROG first)");
+      c.result(ctx.mmap(plainRdonlyProg, page, false), "EINVAL", "RDONLY_PROG ARRAY without BPF_F_MMAPABLE, read-only");
       const ro = ctx.own(d.mapGetFdById(ctx.id(fd), F.RDONLY));
-      c.result(ctx.mmap(ro, PAGE, true), "EACCES", "frozen, through a read-only fd, writable (the fd's mode first)");
-      c.result(ctx.mmap(ro, PAGE, false), "EINVAL", "frozen, through a read-only fd, read-only");
+      c.result(ctx.mmap(ro, page, true), "EACCES", "frozen, through a read-only fd, writable (the fd's mode first)");
+      c.result(ctx.mmap(ro, page, false), "EINVAL", "frozen, through a read-only fd, read-only");
       c.done();
     },
   },
@@ -277,10 +288,11 @@ export const mmapCases: ConformanceCase[] = [
     name: "syscall.c map_freeze: EBUSY while any writable mapping exists, OK once the last is unmapped; a read-only mapping does not stop it",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const d = ctx.driver;
       const c = new Checks("freeze and mappings");
       const fd = mmapable(ctx, 8, 4);
-      const w1 = ctx.mmap(fd, PAGE, true);
+      const w1 = ctx.mmap(fd, page, true);
       const w2 = ctx.mmap(fd, 8, true);
       expectResult(w1, "OK", "first writable mapping");
       expectResult(w2, "OK", "second writable mapping");
@@ -293,13 +305,13 @@ export const mmapCases: ConformanceCase[] = [
       c.result(d.mapFreeze(fd), "OK", "freeze after the last writable mapping was unmapped");
       c.result(d.mapUpdateElem(fd, u32(1), pattern(8, 0x55)), "EPERM", "update after the freeze");
       const other = mmapable(ctx, 8, 4);
-      const r = ctx.mmap(other, PAGE, false);
+      const r = ctx.mmap(other, page, false);
       expectResult(r, "OK", "read-only mapping");
       c.result(d.mapFreeze(other), "OK", "freeze under a read-only mapping");
       // Only a writable mapping's munmap gives back what it took of writecnt.
       const third = mmapable(ctx, 8, 4);
-      const w = ctx.mmap(third, PAGE, true);
-      const ro = ctx.mmap(third, PAGE, false);
+      const w = ctx.mmap(third, page, true);
+      const ro = ctx.mmap(third, page, false);
       expectResult(w, "OK", "writable mapping of a third map");
       expectResult(ro, "OK", "read-only mapping of it");
       ctx.munmap(ro);
@@ -312,10 +324,11 @@ export const mmapCases: ConformanceCase[] = [
     name: "syscall.c bpf_map_mmap: a mapping holds the map as an fd does (id listed, GET_FD_BY_ID, its values) after every fd is closed; munmap of the last lets it go",
     group: "mmap",
     run(ctx) {
+      const page = ctx.page;
       const d = ctx.driver;
       const fd = mmapable(ctx, 8, 4);
       const id = ctx.id(fd);
-      const h = ctx.mmap(fd, PAGE, true);
+      const h = ctx.mmap(fd, page, true);
       expectResult(h, "OK", "writable mapping");
       ctx.close(fd);
       const c = new Checks("a map held by its mapping");

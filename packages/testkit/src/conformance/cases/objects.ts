@@ -443,14 +443,19 @@ export const pinCases: ConformanceCase[] = [
         c.equal(got(r), want, `mount -t ext4 ${data === undefined ? "" : `-o ${data} `}${JSON.stringify(source)} on ${target}`);
         if (r >= 0) h.umount(target);
       }
-      // The data is copied in as one page and read as a string of at most 4095 bytes: an
-      // option cut at that byte is parsed as what is left of it.
-      const uids = "uid=0,".repeat(682); // 4092 bytes
+      // The data is copied in as one page (copy_mount_options, PAGE_SIZE) and read as a string
+      // of at most a page less a byte (4095 with 4 KiB pages): an option cut at that byte is
+      // parsed as what is left of it.
+      const pageSize = ctx.page;
+      // A page less 4 bytes of "uid=0," (4092 bytes, 682 of them, with 4 KiB pages); where 6
+      // does not divide that, some are "uid=00," (octal 0 too).
+      const reps = Math.floor((pageSize - 4) / 6), extra = pageSize - 4 - 6 * reps;
+      const uids = "uid=00,".repeat(extra) + "uid=0,".repeat(reps - extra);
       // Exactly a page: its last byte is cut too, so "mode=08" is read as "mode=0".
-      const page = `${"uid=0,".repeat(681)}a=,mode=08`; // 4096 bytes
+      const page = `${uids.slice(0, pageSize - 10)}a=,mode=08`;
       for (const [data, want] of [[`${uids}rw,uid=abc`, "OK"], [`${uids}uid=0`, "EINVAL"], [`${uids}rw`, "OK"], [page, "OK"]] as const) {
         const r = h.mount("bpf", sub, "bpf", 0, data);
-        c.equal(got(r), want, `mount -o <${data.length} bytes ending ${JSON.stringify(data.slice(4090, 4100))}…> on sub`);
+        c.equal(got(r), want, `mount -o <${data.length} bytes ending ${JSON.stringify(data.slice(pageSize - 6, pageSize + 4))}…> on sub`);
         if (r >= 0) h.umount(sub);
       }
       // A read-only filesystem may be mounted on: mount writes nothing to it. Its own entries
@@ -724,11 +729,12 @@ export const infoCases: ConformanceCase[] = [
       const dirty = new Uint8Array(MAP_INFO_SIZE).fill(0xff);
       expectEqual(d.objGetInfoByFd(fd, dirty), MAP_INFO_SIZE, "bytes written into a buffer of stale bytes");
       expectBytes(dirty, full, "the struct read into a buffer of stale bytes");
-      // bpf_check_uarg_tail_zero: up to a page is fine, one byte more is E2BIG.
-      expectEqual(d.objGetInfoByFd(fd, new Uint8Array(4096)), MAP_INFO_SIZE, "bytes written for info_len 4096");
-      expectResult(d.objGetInfoByFd(fd, new Uint8Array(4097)), "E2BIG", "info_len of a page and a byte");
+      // bpf_check_uarg_tail_zero: up to a page (PAGE_SIZE) is fine, one byte more is E2BIG.
+      const page = ctx.page;
+      expectEqual(d.objGetInfoByFd(fd, new Uint8Array(page)), MAP_INFO_SIZE, `bytes written for info_len ${page}`);
+      expectResult(d.objGetInfoByFd(fd, new Uint8Array(page + 1)), "E2BIG", "info_len of a page and a byte");
       // Only a BPF object's info is sized: stdin is EINVAL whatever the buffer.
-      expectResult(d.objGetInfoByFd(0, new Uint8Array(4097)), "EINVAL", "info of stdin with info_len of a page and a byte");
+      expectResult(d.objGetInfoByFd(0, new Uint8Array(page + 1)), "EINVAL", "info of stdin with info_len of a page and a byte");
       // 6.18's bpf_obj_get_info_by_fd answers an empty fd with EBADFD (77), not EBADF (probed).
       expectResult(d.objGetInfoByFd(ctx.closedFd(), full), "EBADFD", "info of a closed fd");
     },
