@@ -102,6 +102,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/testing.md", holds: "const openMapFds = (sim: SimDriver)" },
   { file: "docs/testing.md", holds: "using _play = playInterleaving(sim, steps" },
   { file: "docs/testing.md", holds: "implementations: { walk: myWalk } });" },
+  { file: "docs/testing.md", holds: "createSimDriver({ pageSize: 65536 })" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "type: MapType.HashOfMaps" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "kernelName: \"ct4_global\"" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "progName: \"uses_counts\"" },
