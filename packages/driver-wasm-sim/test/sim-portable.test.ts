@@ -64,7 +64,10 @@ let prev = null; const next = new Uint8Array(4);
 while (d.mapGetNextKey(fd, prev, next) === 0) { order.push(new DataView(next.buffer).getUint32(0, true)); prev = next.slice(); }
 const pin = d.objPin(fd, "/sys/fs/bpf/m");
 const again = d.objGet("/sys/fs/bpf/m");
-console.log(JSON.stringify({ kernel, koffi, fd, order, pin, again, cpus: d.possibleCpus, kind: d.kind }));
+// An arm64 kernel's 64 KiB page, reported and followed (a 4 KiB ring is below a page: EINVAL).
+const arm = createSimDriver({ pageSize: 65536 });
+const rings = [4096, 65536].map((maxEntries) => arm.mapCreate({ mapType: 27, keySize: 0, valueSize: 0, maxEntries }));
+console.log(JSON.stringify({ kernel, koffi, fd, order, pin, again, cpus: d.possibleCpus, kind: d.kind, page: d.pageSize, armPage: arm.pageSize, rings }));
 `;
 
 /**
@@ -88,7 +91,7 @@ describe("the simulator without the kernel driver, koffi or node: imports", () =
     expect(got).toEqual({
       kernel: "ERR_MODULE_NOT_FOUND", koffi: "ERR_MODULE_NOT_FOUND", fd: 3,
       order: [10, 4, 15, 5, 0, 14, 7, 2, 13, 1, 8, 12, 11, 9, 6, 3], // kernel-maps.md §5.3
-      pin: 0, again: 4, cpus: hostCpus(), kind: "sim",
+      pin: 0, again: 4, cpus: hostCpus(), kind: "sim", page: 4096, armPage: 65536, rings: [-22, 3],
     });
   });
 
