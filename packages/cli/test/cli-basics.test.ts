@@ -187,6 +187,21 @@ describe("bpfkit help and usage", () => {
     expect(JSON.parse(hash.out)).toMatchObject({ type: "hash", flags: 0 });
   });
 
+  it("map create and consume of a ringbuf go by the driver's page: on a 16 KiB-page kernel 4096 bytes is too small, named with the page", async () => {
+    const d = createSimDriver({ pageSize: 16384 });
+    const ring = (size: number) => ["map", "create", "/sys/fs/bpf/rb", "--type", "ringbuf", "--max-entries", String(size), "--driver", "sim"];
+    const small = await cliOver(d)(...ring(4096));
+    expect(small.code).toBe(ExitCode.failure);
+    expect(small.err).toContain("a ringbuf's --max-entries is its size in bytes: a power of 2 and a multiple of the page (16384), not 4096");
+    const ok = await cliOver(d)(...ring(16384));
+    expect(ok.code, ok.err).toBe(0);
+    const fd = d.objGet("/sys/fs/bpf/rb");
+    expect(d.datapath.ringbufOutput({ fd }, Uint8Array.of(7, 8))).toBe(0);
+    const r = await cliOver(d)("map", "consume", "/sys/fs/bpf/rb", "--driver", "sim");
+    expect([r.code, r.out]).toEqual([0, "record (2 bytes): 07 08\n"]);
+    expect(d.close(fd)).toBe(0);
+  });
+
   it("-q says in every help what it leaves on stderr", async () => {
     for (const argv of [["--help"], ["map", "dump", "--help"], ["mount", "--help"]]) {
       expect((await run(argv)).out, argv.join(" ")).toMatch(/-q, --quiet +no notes or progress on stderr \(errors, warnings, and what --stats or --warn ask for still print\)\n/);
