@@ -2,7 +2,7 @@
 // driver gives. A trace that drops an errno, a value, a key, a count or a token would let two
 // drivers that answer differently "agree". Each test wraps the model so that exactly one answer
 // differs and checks that the comparison names that very step.
-import { BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, type Driver, Errno, mapTypeName, userValueSize, wrapDriver } from "@bpfkit/core";
+import { BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_RINGBUF, type Driver, Errno, mapTypeName, userValueSize, wrapDriver } from "@bpfkit/core";
 import { FD_VALUE_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { describe, expect, it } from "vitest";
 import type { Op, Program } from "../src/arbitraries/program.js";
@@ -186,6 +186,28 @@ describe("differential drivers: per-CPU values compare only between drivers of o
     expect(model.ok).toBe(true);
     await expect(runDifferential({ left: () => createModelDriver({ possibleCpus: 2 }), right: () => createSimDriver({ possibleCpus: 3 }), runs: 1 }))
       .rejects.toThrow("drivers disagree on possible CPUs: model has 2, sim has 3; per-CPU values would not compare");
+  });
+});
+
+describe("differential drivers: mappings and rings compare only between drivers of one page size", () => {
+  it("a named simulator takes the page of a driver given beside it; two fixed pages that differ are refused; no ring programs past 4 KiB pages", async () => {
+    const made: number[] = [];
+    const big = () => {
+      const d = createSimDriver({ pageSize: 65536 });
+      return wrapDriver(d, {
+        mapCreate(attr) {
+          made.push(attr.mapType);
+          return d.mapCreate(attr);
+        },
+      });
+    };
+    // The named simulator is made with 64 KiB pages too: the wide programs' mmap ops agree.
+    const s = await runDifferential({ left: big, right: "sim", runs: 120, seed: 2204 });
+    expect([s.ok, s.left, s.right]).toEqual([true, "sim (left)", "sim (right)"]);
+    expect(made.length).toBeGreaterThan(100);
+    expect(made.includes(BPF_MAP_TYPE_RINGBUF)).toBe(false);
+    await expect(runDifferential({ left: () => createSimDriver({ pageSize: 16384 }), right: () => createSimDriver(), runs: 1 }))
+      .rejects.toThrow("drivers disagree on the page size: sim (left) has 16384, sim (right) has 4096; mappings and ring buffers would not compare");
   });
 });
 

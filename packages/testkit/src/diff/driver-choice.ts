@@ -1,7 +1,7 @@
 // How a runner is told which drivers to use: a Driver, a factory, or a name the CLI can pass
 // straight through. Names load their package lazily, so a runner imports neither koffi nor the
 // simulator until it is asked for one.
-import type { Driver } from "@bpfkit/core";
+import { DEFAULT_PAGE_SIZE, driverPageSize, type Driver } from "@bpfkit/core";
 import { createModelDriver } from "../model/model-driver.js";
 
 /** A driver a runner can make by name: the simulator, the kernel, or testkit's TypeScript model. */
@@ -17,8 +17,11 @@ export interface ResolvedDriver {
   readonly driver: Driver;
 }
 
-/** A DriverChoice as a named Driver; a named simulator or model gets `possibleCpus` when given. */
-export async function resolveDriver(choice: DriverChoice, possibleCpus?: number): Promise<ResolvedDriver> {
+/**
+ * A DriverChoice as a named Driver; a named simulator or model gets `possibleCpus` when given,
+ * and a named simulator `pageSize` (an arm64 kernel's 16 or 64 KiB, say).
+ */
+export async function resolveDriver(choice: DriverChoice, possibleCpus?: number, pageSize?: number): Promise<ResolvedDriver> {
   if (typeof choice === "function") {
     const driver = choice();
     return { name: driver.kind, driver };
@@ -31,7 +34,10 @@ export async function resolveDriver(choice: DriverChoice, possibleCpus?: number)
     }
     case "sim": {
       const { createSimDriver } = await import("@bpfkit/driver-wasm-sim");
-      return { name: "sim", driver: createSimDriver(possibleCpus !== undefined ? { possibleCpus } : undefined) };
+      return { name: "sim", driver: createSimDriver({
+        ...(possibleCpus !== undefined ? { possibleCpus } : {}),
+        ...(pageSize !== undefined && pageSize !== DEFAULT_PAGE_SIZE ? { pageSize } : {}),
+      }) };
     }
     case "model":
       return { name: "model", driver: createModelDriver(possibleCpus !== undefined ? { possibleCpus } : {}) };
@@ -43,17 +49,22 @@ export async function resolveDriver(choice: DriverChoice, possibleCpus?: number)
 const rank = (c: DriverChoice) => (typeof c !== "string" ? 0 : c === "kernel" ? 1 : c === "sim" ? 2 : 3);
 
 /**
- * Resolves two choices so that they agree on possible CPUs: the one with a fixed count (a given
- * Driver, then the kernel) goes first, and a named simulator or model takes its count.
+ * Resolves two choices so that they agree on possible CPUs and the page size: the one with fixed
+ * ones (a given Driver, then the kernel) goes first, and a named simulator or model takes its
+ * count (and a simulator its page). Two that still disagree are a RangeError: per-CPU values, or
+ * mappings and ring buffers, would not compare.
  */
 export async function resolvePair(left: DriverChoice, right: DriverChoice): Promise<[ResolvedDriver, ResolvedDriver]> {
   const swap = rank(right) < rank(left);
   const a = await resolveDriver(swap ? right : left);
-  const b = await resolveDriver(swap ? left : right, a.driver.possibleCpus);
-  const [l, r] = swap ? [b, a] : [a, b];
+  const b = await resolveDriver(swap ? left : right, a.driver.possibleCpus, driverPageSize(a.driver));
+  let [l, r] = swap ? [b, a] : [a, b];
+  if (l.name === r.name) [l, r] = [{ ...l, name: `${l.name} (left)` }, { ...r, name: `${r.name} (right)` }];
   if (l.driver.possibleCpus !== r.driver.possibleCpus) {
     throw new RangeError(`drivers disagree on possible CPUs: ${l.name} has ${l.driver.possibleCpus}, ${r.name} has ${r.driver.possibleCpus}; per-CPU values would not compare`);
   }
-  if (l.name === r.name) return [{ ...l, name: `${l.name} (left)` }, { ...r, name: `${r.name} (right)` }];
+  if (driverPageSize(l.driver) !== driverPageSize(r.driver)) {
+    throw new RangeError(`drivers disagree on the page size: ${l.name} has ${driverPageSize(l.driver)}, ${r.name} has ${driverPageSize(r.driver)}; mappings and ring buffers would not compare`);
+  }
   return [l, r];
 }

@@ -2,7 +2,7 @@
 // difference fast-check shrinks the program to a minimal one, and the summary carries it, the
 // first step where the drivers part, and the seed and path that replay it.
 import fc from "fast-check";
-import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, assertOptionKeys, optionKeys } from "@bpfkit/core";
+import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, DEFAULT_PAGE_SIZE, assertOptionKeys, driverPageSize, optionKeys } from "@bpfkit/core";
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES } from "../arbitraries/map-spec.js";
 import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
 import { BPF_MAP_TYPE_RINGBUF } from "../arbitraries/ring-ops.js";
@@ -134,9 +134,12 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const runs = options.runs ?? 100;
   const lruEviction = options.lruEviction ?? false;
   if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
-  // Maps of maps, PROG_ARRAY and ring buffers too, unless the model (which does not cover them) takes part.
+  // Maps of maps, PROG_ARRAY and ring buffers too, unless the model (which does not cover them)
+  // takes part; ring programs are drawn in 4 KiB pages (their sizes, offsets and positions), so
+  // not where both drivers have larger ones (an arm64 kernel and the simulator matched to it).
   const withModel = left.driver.kind === "model" || right.driver.kind === "model";
-  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, BPF_MAP_TYPE_RINGBUF]);
+  const rings = driverPageSize(left.driver) === DEFAULT_PAGE_SIZE ? [BPF_MAP_TYPE_RINGBUF] : [];
+  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, ...rings]);
   // Eviction needs more distinct keys than an LRU map holds: with the default pool of 12 and
   // LRU maps of 8 to 64 entries, almost no program evicted (mutation testing found a wrong
   // victim in 1 seed of 5). Under lruEviction maps are small and the pool large.
