@@ -2,8 +2,8 @@
 // skeleton .data): reads and writes with no syscall, seen at once by programs and by lookups.
 // Everything goes through the driver's copies (mmapRead, mmapWrite) and atomics (mmapAtomic),
 // never a view of the pages: a view kept after munmap would crash the process at its next touch.
-import type { BpfError } from "./errors.js";
-import { Errno } from "./errno.js";
+import { BpfError } from "./errors.js";
+import { Errno, errnoText } from "./errno.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { MappedWord } from "./mapped-word.js";
 import { checkMappingCall, mappingError } from "./mapping-errors.js";
@@ -13,7 +13,7 @@ import {
   BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, mapTypeName,
 } from "./constants.js";
 import type { AccessFlags } from "./access-mode.js";
-import type { Codec, PadCodec, StructCodec, StructField } from "./codec.js";
+import { hostIsLittleEndian, type Codec, type FieldCodec, type PadCodec, type StructCodec, type StructField } from "./codec.js";
 
 /** How `BpfMap.memory` maps the values. */
 export interface MapMemoryOptions {
@@ -54,6 +54,29 @@ export interface MapMemoryInit<V> {
 /** The names of a struct value's fields (none for any other value): what loadField and storeField take. */
 export type MemoryFieldName<V> = V extends bigint | number | string | boolean | Uint8Array ? never : keyof V & string;
 
+/**
+ * What `MapMemory.word` takes after the index: a struct value's field name, required (the struct
+ * as a whole is no word); nothing for any other value.
+ */
+export type WordFieldArgs<V> = 0 extends 1 & V ? [field?: string]
+  : [MemoryFieldName<V>] extends [never] ? [] : [field: MemoryFieldName<V>];
+
+/**
+ * Whether a word's codec is signed (i32, i64: true), unsigned (u32, u64, raw bytes, a codec of
+ * the user's own: false), or what it is where it is no host-order integer (a string): a program's
+ * atomic add on a big-endian or array field would garble it, so no MappedWord is made of one.
+ */
+function wordKind(c: Codec<unknown> | undefined): boolean | string {
+  if (c === undefined) return false;
+  const name = (c as Partial<FieldCodec<unknown>>).name;
+  if (Array.isArray((c as Partial<StructCodec<unknown>>).fields)) return `struct (${String(name)})`;
+  if (typeof name !== "string") return false;
+  if (/^be(16|32|64)$/.test(name) && hostIsLittleEndian) return `${name} (big-endian)`;
+  if (name === "ipv4") return "ipv4 (an address in network byte order)";
+  if (name.endsWith("]")) return `${name} (an array)`;
+  return name === "i32" || name === "i64";
+}
+
 /** A struct codec's fields that hold values (padding left out), by name; undefined for any other codec. */
 function valueFieldsOf(c: Codec<unknown> | undefined): Map<string, StructField> | undefined {
   const fields = (c as Partial<StructCodec<unknown>> | undefined)?.fields;
@@ -64,6 +87,9 @@ function valueFieldsOf(c: Codec<unknown> | undefined): Map<string, StructField> 
 }
 
 const OPTION_KEYS = ["writable"] as const;
+
+/** Why a closed MapMemory refuses everything. */
+const UNMAPPED = "the memory is unmapped: close() was called";
 
 /** The options `memory` was given, checked: the writable wish, or undefined for "where allowed". */
 export function memoryWish(options: MapMemoryOptions | undefined, where: string): boolean | undefined {
@@ -177,6 +203,7 @@ export class MapMemory<V> implements Disposable {
   readonly #scratch: Uint8Array;
   readonly #readOnlyWhy: string | undefined;
   readonly #fields: Map<string, StructField> | undefined;
+  readonly #codec: Codec<unknown> | undefined;
   #handle: number;
 
   /** Made by `BpfMap.memory()`, which maps the pages first. */
@@ -186,6 +213,7 @@ export class MapMemory<V> implements Disposable {
     this.writable = init.writable;
     this.#readOnlyWhy = init.readOnlyWhy;
     this.#fields = valueFieldsOf(init.codec);
+    this.#codec = init.codec;
     this.#name = init.name;
     this.#path = init.path;
     this.valueSize = init.valueSize;
@@ -268,29 +296,44 @@ export class MapMemory<V> implements Disposable {
 
   /**
    * Value `index` as an atomic word (its value codec 4 or 8 bytes: a u32 or u64), or its field
-   * `field` where the codec is a `struct()` (a 4- or 8-byte field on a multiple of its size). Each
-   * of the word's methods is one atomic instruction, so nothing a program adds with
-   * `__sync_fetch_and_add` at the same moment is lost: `word(0, "packets").exchange(0)` reads a
-   * counter and resets it. Needs a driver with `mmapAtomic` (both shipped drivers).
+   * `field` where the codec is a `struct()` (a 4- or 8-byte field on a multiple of its size; a
+   * struct value's word is always one of its fields, named). Each of the word's methods is one
+   * atomic instruction, so nothing a program adds with `__sync_fetch_and_add` at the same moment is
+   * lost: `word(0, "packets").exchange(0)` reads a counter and resets it. An `i32` or `i64` gives a
+   * signed word; a big-endian (`be32`, `be64`, `ipv4`) or array field is refused, since a program's
+   * atomics add in host byte order (`wordAt` takes its bytes as a host-order word anyway). Needs a
+   * driver with `mmapAtomic` (both shipped drivers).
    */
-  word<F extends MemoryFieldName<V>>(index: number, field?: F): MappedWord {
+  word(index: number, ...field: WordFieldArgs<V>): MappedWord {
     const op = "word";
-    let offset: number, size: number, what: string;
-    if (field === undefined) {
+    const name = field[0];
+    let offset: number, codec: Codec<unknown> | undefined, what: string;
+    if (name === undefined) {
       this.#index(op, index);
-      [offset, size, what] = [index * this.stride, this.valueSize, `value ${index}`];
+      [offset, codec, what] = [index * this.stride, this.#codec, `value ${index}`];
+      if (this.#fields !== undefined) {
+        const names = [...this.#fields.keys()];
+        throw new TypeError(`${op} ${this.#name}: ${what} is a struct (${names.join(", ")}): name the field to take as a word, ` +
+          `word(${index}, ${JSON.stringify(names[0] ?? "field")})`);
+      }
     } else {
-      const f = this.#field(op, index, field);
-      [offset, size, what] = [index * this.stride + f.offset, f.codec.size, `value ${index} field "${field}"`];
+      const f = this.#field(op, index, name);
+      [offset, codec, what] = [index * this.stride + f.offset, f.codec, `value ${index} field "${name}"`];
     }
+    const size = codec?.size ?? this.valueSize;
     if (size !== 4 && size !== 8) {
       throw new TypeError(`${op} ${this.#name}: ${what} is ${size} bytes; an atomic word is 4 (a u32) or 8 (a u64)`);
+    }
+    const kind = wordKind(codec);
+    if (typeof kind === "string") {
+      throw new TypeError(`${op} ${this.#name}: ${what} is a ${kind}, not a host-order integer: a program's atomics add to a ` +
+        `u32 or u64 (i32, i64) in host byte order, so an atomic op on it would garble it (wordAt(${offset}, ${size}) takes its bytes as one anyway)`);
     }
     if (offset % size !== 0) {
       throw new RangeError(`${op} ${this.#name}: ${what} is at byte ${offset % this.stride} of the value, not a multiple of its ${size} bytes: ` +
         "an atomic word must be naturally aligned (as the kernel's BPF_ATOMIC wants it)");
     }
-    return this.#word(op, offset, size, what);
+    return this.#word(op, offset, size, what, kind);
   }
 
   /** The u32 (`size` 4) or u64 (`size` 8) at byte `offset` of the values (a multiple of `size`) as an atomic word; see `word`. */
@@ -302,7 +345,7 @@ export class MapMemory<V> implements Disposable {
         `${this.size} bytes of the values (${this.#maxEntries} × ${this.stride})`);
     }
     if (offset % size !== 0) throw new RangeError(`${op} ${this.#name}: offset ${offset} is not a multiple of ${size}: an atomic word must be naturally aligned`);
-    return this.#word(op, offset, size, `bytes ${offset}..${offset + size}`);
+    return this.#word(op, offset, size, `bytes ${offset}..${offset + size}`, false);
   }
 
   /** Unmaps the values (munmap); later calls throw. Closing twice is a no-op. */
@@ -326,29 +369,40 @@ export class MapMemory<V> implements Disposable {
   }
 
   #readOnly(op: string): BpfError {
-    return this.#error(op, Errno.EACCES, this.#readOnlyWhy !== undefined ? `the memory is mapped read-only: ${this.#readOnlyWhy}`
-      : "the memory is mapped read-only: map it with memory({ writable: true }), where the map allows it");
+    return this.#error(op, Errno.EACCES, this.#readOnlyWhyText());
   }
 
-  /** A MappedWord over `size` bytes at `offset`, checked by the caller; refused without the driver's mmapAtomic. */
-  #word(op: string, offset: number, size: 4 | 8, what: string): MappedWord {
+  #readOnlyWhyText(): string {
+    return this.#readOnlyWhy !== undefined ? `the memory is mapped read-only: ${this.#readOnlyWhy}`
+      : "the memory is mapped read-only: map it with memory({ writable: true }), where the map allows it";
+  }
+
+  /**
+   * A MappedWord over `size` bytes at `offset` (`what` to errors: "value 2 field \"hits\""),
+   * checked by the caller; refused without the driver's mmapAtomic.
+   */
+  #word(op: string, offset: number, size: 4 | 8, what: string, signed: boolean): MappedWord {
     this.#live(op);
     const d = this.#driver;
     if (typeof d.mmapAtomic !== "function") {
       throw this.#error(op, Errno.EOPNOTSUPP, `driver ${JSON.stringify(d.kind)} has no mmapAtomic (an optional Driver method), so it cannot change mapped memory atomically`);
     }
+    // A word's errors say which word, as its TypeErrors do: an agent may hold dozens of them.
+    const fail = (method: string, errno: number, why?: string) => new BpfError({ errno, op: method, map: this.#name,
+      path: this.#path || undefined, message: `${method} ${this.#name} ${what}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
     return new MappedWord(offset, size, (method, atomicOp, operand, expected) => {
-      const h = this.#live(method);
-      if (atomicOp !== "load" && !this.writable) throw this.#readOnly(method);
+      const h = this.#handle;
+      if (h < 0) throw fail(method, Errno.EBADF, UNMAPPED);
+      if (atomicOp !== "load" && !this.writable) throw fail(method, Errno.EACCES, this.#readOnlyWhyText());
       const r = d.mmapAtomic!(h, offset, size, atomicOp, operand, expected);
       if (typeof r === "bigint") return r;
       if (!isNegErrno(r)) throw driverContractError(d, "mmapAtomic", r, "a bigint");
-      throw this.#error(method, -r);
-    }, `${this.#name} ${what}`);
+      throw fail(method, -r);
+    }, `${this.#name} ${what}`, signed);
   }
 
   #live(op: string): number {
-    if (this.#handle < 0) throw this.#error(op, Errno.EBADF, "the memory is unmapped: close() was called");
+    if (this.#handle < 0) throw this.#error(op, Errno.EBADF, UNMAPPED);
     return this.#handle;
   }
 

@@ -4,7 +4,8 @@
 // to the word while the test resets it with exchange(0), and not one of its adds goes missing.
 import { expect, it } from "vitest";
 import {
-  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, Errno, MappedWord, ProgType, pad, struct, u16, u32, u64, u8, wrapDriver,
+  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, Errno, MappedWord, ProgType, array, be32, be64, i32, i64, ipv4, pad, struct,
+  u16, u32, u64, u8, wrapDriver,
   createBpf, memoryLogger,
 } from "@bpfkit/core";
 import { eachDriver } from "./support/env.js";
@@ -83,7 +84,8 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     m.openOrCreate();
     using mem = m.memory();
     expect(thrown(() => mem.word(0, "mode")).message).toBe('word mmw_bad: value 0 field "mode" is 2 bytes; an atomic word is 4 (a u32) or 8 (a u64)');
-    expect(thrown(() => mem.word(0))).toBeInstanceOf(TypeError); // the whole 24-byte struct
+    // @ts-expect-error a struct value's word is one of its fields, named
+    expect(thrown(() => mem.word(0)).message).toBe('word mmw_bad: value 0 is a struct (enabled, mode, hits, threshold): name the field to take as a word, word(0, "enabled")');
     // @ts-expect-error not a field of the struct
     expect(thrown(() => mem.word(0, "hitz")).message).toBe('word mmw_bad: the value has no field "hitz" (did you mean "hits"?)');
     expect(thrown(() => mem.word(2, "hits"))).toBeInstanceOf(RangeError);
@@ -103,6 +105,74 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     expect(thrown(() => pmem.word(0, "count")).message).toMatch(/^word mmw_packed: value 0 field "count" is at byte 1 of the value, not a multiple of its 4 bytes/);
   });
 
+  it("an i32 or i64 word is signed: answers as loadField gives them, negative operands, the same bits a program's add makes", () => {
+    const env = get();
+    const gauge = struct({ inflight: i64, delta: i32, n: u32 }, { name: "gauge" });
+    const m = env.map({ name: "mmw_signed", type: BPF_MAP_TYPE_ARRAY, key: u32, value: gauge, maxEntries: 1, flags: BPF_F_MMAPABLE });
+    m.openOrCreate();
+    using mem = m.memory();
+    m.update(0, { inflight: -1n, delta: -5, n: 0xffff_ffff });
+    const inflight = mem.word(0, "inflight"), delta = mem.word(0, "delta"), n = mem.word(0, "n");
+    expect([inflight.signed, delta.signed, n.signed]).toEqual([true, true, false]);
+    expect(inflight.load()).toBe(-1n);
+    expect(inflight.add(-1)).toBe(-1n);
+    expect(inflight.sub(-10n)).toBe(-2n);
+    expect(inflight.load()).toBe(8n);
+    expect(inflight.exchange(-(1n << 63n))).toBe(8n);
+    expect(inflight.sub(1)).toBe(-(1n << 63n)); // wraps to the largest i64, as the program's add would
+    expect(inflight.compareExchange((1n << 63n) - 1n, -3)).toBe((1n << 63n) - 1n);
+    expect(delta.add(10)).toBe(-5n);
+    expect(delta.compareExchange(5, -7)).toBe(5n);
+    expect(delta.xor(-1)).toBe(-7n);
+    expect(n.load()).toBe(0xffff_ffffn);
+    expect(m.lookup(0)).toEqual({ inflight: -3n, delta: 6, n: 0xffff_ffff });
+    expect(mem.loadField(0, "inflight")).toBe(inflight.load());
+    // Past the i64's range either way: refused, nothing written.
+    expect(thrown(() => inflight.add(-(1n << 63n) - 1n)).message).toBe(
+      'add mmw_signed value 0 field "inflight": operand -9223372036854775809 does not fit the i64 word');
+    expect(thrown(() => n.add(-1)).message).toBe('add mmw_signed value 0 field "n": operand -1 does not fit the u32 word (sub its magnitude instead)');
+    // wordAt knows no codec: the same bits, unsigned.
+    expect(mem.wordAt(0, 8).load()).toBe(0xffff_ffff_ffff_fffdn);
+  });
+
+  it("a big-endian, address or array field is no word (a program's atomic add would garble it); wordAt still takes its bytes", () => {
+    const env = get();
+    const wire = struct({ saddr: ipv4, seq: be32, bytes: be64, ports: array(u32, 2) }, { name: "wire" });
+    const m = env.map({ name: "mmw_wire", type: BPF_MAP_TYPE_ARRAY, key: u32, value: wire, maxEntries: 1, flags: BPF_F_MMAPABLE });
+    m.openOrCreate();
+    using mem = m.memory();
+    m.update(0, { saddr: "10.0.0.1", seq: 1, bytes: 2n, ports: [3, 4] });
+    const refusal = (f: "saddr" | "seq" | "bytes" | "ports") => thrown(() => mem.word(0, f));
+    expect(refusal("seq")).toBeInstanceOf(TypeError);
+    expect(refusal("seq").message).toBe('word mmw_wire: value 0 field "seq" is a be32 (big-endian), not a host-order integer: ' +
+      "a program's atomics add to a u32 or u64 (i32, i64) in host byte order, so an atomic op on it would garble it " +
+      "(wordAt(4, 4) takes its bytes as one anyway)");
+    expect(refusal("saddr").message).toMatch(/^word mmw_wire: value 0 field "saddr" is a ipv4 \(an address in network byte order\), not a host-order integer/);
+    expect(refusal("bytes").message).toMatch(/^word mmw_wire: value 0 field "bytes" is a be64 \(big-endian\)/);
+    expect(refusal("ports").message).toMatch(/^word mmw_wire: value 0 field "ports" is a u32\[2\] \(an array\)/);
+    // The bytes as they lie, host order: be32 1 is 0x01000000 on this little-endian host.
+    expect(mem.wordAt(4, 4).load()).toBe(0x0100_0000n);
+    expect(m.lookup(0)).toEqual({ saddr: "10.0.0.1", seq: 1, bytes: 2n, ports: [3, 4] });
+  });
+
+  it("a frozen map's memory: load answers, the rest are EACCES naming the word and saying the map is frozen", () => {
+    const env = get();
+    const m = env.map({ name: "mmw_frozen", type: BPF_MAP_TYPE_ARRAY, key: u32, value: bss, maxEntries: 2, flags: BPF_F_MMAPABLE });
+    m.openOrCreate();
+    m.update(1, { enabled: 1, mode: 0, hits: 9n, threshold: 3 });
+    m.freeze();
+    using mem = m.memory();
+    expect(mem.writable).toBe(false);
+    const hits = mem.word(1, "hits");
+    expect(hits.load()).toBe(9n);
+    const e = thrownBpfError(() => hits.exchange(0));
+    expect([e.errno, e.op, e.map]).toEqual([Errno.EACCES, "exchange", "mmw_frozen"]);
+    expect(e.message).toBe('exchange mmw_frozen value 1 field "hits": permission denied (the memory is mapped read-only: ' +
+      "memory() mapped it read-only because the map is frozen (BPF_MAP_FREEZE), and the kernel maps such a map writable for no one)");
+    expect(thrownBpfError(() => mem.wordAt(24 + 16, 4).or(1)).message).toMatch(/^or mmw_frozen bytes 40\.\.44: permission denied /);
+    expect(m.lookup(1)?.hits).toBe(9n);
+  });
+
   it("read-only memory answers load and refuses the rest with EACCES saying why; after close every op is EBADF", () => {
     const env = get();
     const m = env.map({ name: "mmw_ro", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 1, flags: BPF_F_MMAPABLE | BPF_F_RDONLY_PROG });
@@ -113,10 +183,13 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     expect(w.load()).toBe(4n);
     const e = thrownBpfError(() => w.exchange(0));
     expect([e.errno, e.op, e.map]).toEqual([Errno.EACCES, "exchange", "mmw_ro"]);
-    expect(e.message).toMatch(/^exchange mmw_ro: permission denied \(the memory is mapped read-only: /);
+    // The word is named, as its TypeErrors name it: an agent holds many.
+    expect(e.message).toMatch(/^exchange mmw_ro value 0: permission denied \(the memory is mapped read-only: /);
     expect(m.lookup(0)).toBe(4n);
     mem.close();
-    expect(thrownBpfError(() => w.load()).errno).toBe(Errno.EBADF);
+    const closed = thrownBpfError(() => w.load());
+    expect([closed.errno, closed.op, closed.map]).toEqual([Errno.EBADF, "load", "mmw_ro"]);
+    expect(closed.message).toBe("load mmw_ro value 0: bad file descriptor (the memory is unmapped: close() was called)");
     expect(thrownBpfError(() => mem.word(0)).errno).toBe(Errno.EBADF);
   });
 
@@ -167,5 +240,6 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
         env.driver.close(prog);
       }
     }, 60_000);
+
   }
 });
