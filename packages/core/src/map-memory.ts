@@ -10,7 +10,7 @@ import { checkMappingCall, mappingError } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys, nearKey } from "./option-keys.js";
 import {
-  BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, mapTypeName,
+  BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, isPerCpuMapType, mapTypeName,
 } from "./constants.js";
 import type { AccessFlags } from "./access-mode.js";
 import { hostIsLittleEndian, type Codec, type FieldCodec, type PadCodec, type StructCodec, type StructField } from "./codec.js";
@@ -135,7 +135,12 @@ export function mmapRefusal(errno: number, r: MmapRefused): string | undefined {
     return "the map is frozen (BPF_MAP_FREEZE): its memory can be mapped read-only ({ writable: false }), not writable";
   }
   if (r.kernel === undefined) return undefined;
-  if (errno === Errno.ENOTSUPP) return `${only}; this map is a ${mapTypeName(r.kernel.type)}`;
+  if (errno === Errno.ENOTSUPP) {
+    // The usual try for a counter programs bump: its values need no shared word at all.
+    const perCpu = isPerCpuMapType(r.kernel.type) ? "; a per-CPU map has no shared word to map or change atomically: " +
+      "each CPU's program adds to its own slot with no atomics, and lookup gives every CPU's value to sum" : "";
+    return `${only}; this map is a ${mapTypeName(r.kernel.type)}${perCpu}`;
+  }
   if (errno === Errno.EINVAL && r.kernel.type === BPF_MAP_TYPE_ARRAY && (r.kernel.flags & BPF_F_MMAPABLE) === 0) {
     return `${only}; this one was made without it`;
   }

@@ -4,7 +4,7 @@
 // to the word while the test resets it with exchange(0), and not one of its adds goes missing.
 import { expect, it } from "vitest";
 import {
-  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, Errno, MappedWord, ProgType, array, be32, be64, i32, i64, ipv4, pad, struct,
+  BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, Errno, MappedWord, ProgType, array, be32, be64, i32, i64, ipv4, pad, struct,
   u16, u32, u64, u8, wrapDriver,
   createBpf, memoryLogger,
 } from "@bpfkit/core";
@@ -191,6 +191,17 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     expect([closed.errno, closed.op, closed.map]).toEqual([Errno.EBADF, "load", "mmw_ro"]);
     expect(closed.message).toBe("load mmw_ro value 0: bad file descriptor (the memory is unmapped: close() was called)");
     expect(thrownBpfError(() => mem.word(0)).errno).toBe(Errno.EBADF);
+  });
+
+  it("a per-CPU array has no memory, so no word: the refusal says its counters need none and how to read them", () => {
+    const env = get();
+    const p = env.track(env.bpf.newPerCpuMap({ name: "mmw_pcpu", type: BPF_MAP_TYPE_PERCPU_ARRAY, key: u32, value: u64, maxEntries: 1 }));
+    p.openOrCreate();
+    const e = thrownBpfError(() => p.memory());
+    expect([e.errno, e.op, e.map]).toEqual([Errno.ENOTSUPP, "memory", "mmw_pcpu"]);
+    expect(e.message).toBe("memory mmw_pcpu: operation not supported by this map type or kernel (ENOTSUPP, 524) (only an ARRAY made with " +
+      "BPF_F_MMAPABLE can be mapped; this map is a PerCPUArray; a per-CPU map has no shared word to map or change atomically: " +
+      "each CPU's program adds to its own slot with no atomics, and lookup gives every CPU's value to sum)");
   });
 
   it("a driver without mmapAtomic: word() is EOPNOTSUPP naming the driver; load and store still work", () => {
