@@ -8,6 +8,7 @@ import {
   u16, u32, u64, u8, wrapDriver,
   createBpf, memoryLogger,
 } from "@bpfkit/core";
+import { createSimDriver, typedDatapath } from "@bpfkit/driver-wasm-sim";
 import { eachDriver } from "./support/env.js";
 import { thrown, thrownBpfError } from "./support/thrown.js";
 import { koffiFrom, startWorker } from "./support/worker.js";
@@ -26,17 +27,21 @@ function insn(code: number, dst: number, src: number, off: number, imm: number):
   return [...b];
 }
 
-/** A socket filter doing `lock *(u64 *)&value[0] += 1` on the array `mapFd` (BPF_ATOMIC | BPF_ADD). */
-function atomicAddProgram(mapFd: number): Uint8Array {
+/**
+ * A socket filter doing `lock *(uN *)&value0[off] += 1` for each `[size, off]` of `adds` (BPF_ATOMIC |
+ * BPF_ADD, BPF_W or BPF_DW) on the array `mapFd`: by default the u64 at byte 0.
+ */
+function atomicAddProgram(mapFd: number, adds: ReadonlyArray<readonly [4 | 8, number]> = [[8, 0]]): Uint8Array {
   return Uint8Array.from([
     ...insn(0x62, 10, 0, -4, 0), // *(u32 *)(r10 - 4) = 0: the key
     ...insn(0xbf, 2, 10, 0, 0), // r2 = r10
     ...insn(0x07, 2, 0, 0, -4), // r2 += -4
     ...insn(0x18, 1, 1, 0, mapFd), ...insn(0, 0, 0, 0, 0), // r1 = the map (BPF_PSEUDO_MAP_FD)
     ...insn(0x85, 0, 0, 0, 1), // call bpf_map_lookup_elem
-    ...insn(0x15, 0, 0, 2, 0), // if r0 == 0 goto +2
+    ...insn(0x15, 0, 0, 1 + adds.length, 0), // if r0 == 0 goto exit
     ...insn(0xb7, 1, 0, 0, 1), // r1 = 1
-    ...insn(0xdb, 0, 1, 0, 0), // lock *(u64 *)(r0 + 0) += r1
+    // lock *(u64 *)(r0 + off) += r1 (0xdb), or *(u32 *) (0xc3)
+    ...adds.flatMap(([size, off]) => insn(size === 8 ? 0xdb : 0xc3, 0, 1, off, 0)),
     ...insn(0xb7, 0, 0, 0, 0), // r0 = 0
     ...insn(0x95, 0, 0, 0, 0), // exit
   ]);
@@ -204,6 +209,23 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
       "each CPU's program adds to its own slot with no atomics, and lookup gives every CPU's value to sum)");
   });
 
+  it("the BpfMap closed, the pin reopened in another Bpf: words of both mappings are the one counter", () => {
+    const env = get();
+    const spec = { name: "mmw_pin", type: BPF_MAP_TYPE_ARRAY, key: u32, value: bss, maxEntries: 4, flags: BPF_F_MMAPABLE } as const;
+    const m = env.map(spec);
+    m.openOrCreate();
+    using first = m.memory();
+    const hits = first.word(3, "hits");
+    m.close();
+    expect(hits.add(5)).toBe(0n); // the mapping holds the map
+    const again = env.track(env.otherBpf().newMap(spec));
+    again.openOrCreate();
+    expect(again.lookup(3)?.hits).toBe(5n);
+    using second = again.memory();
+    expect(second.word(3, "hits").add(1)).toBe(5n);
+    expect(hits.load()).toBe(6n);
+  });
+
   it("a driver without mmapAtomic: word() is EOPNOTSUPP naming the driver; load and store still work", () => {
     const env = get();
     const bpf = createBpf({ driver: wrapDriver(env.driver, { kind: "old", mmapAtomic: null }), mapRoot: env.root, logger: memoryLogger() });
@@ -252,5 +274,73 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
       }
     }, 60_000);
 
+    it("a .bss of counters: the program's lock adds to a u32 and a u64 field lose nothing to a compareExchange drain, an exchange(0) and or/and on the flags beside them", async () => {
+      const env = get();
+      // flags and count share one 8-byte word: a u32 op done as a wider read-then-write would lose the program's adds.
+      const counters = struct({ flags: u32, count: u32, hits: u64 }, { name: "counters" });
+      const m = env.map({ name: "mmw_bss", type: BPF_MAP_TYPE_ARRAY, key: u32, value: counters, maxEntries: 1, flags: BPF_F_MMAPABLE });
+      m.openOrCreate();
+      using mem = m.memory();
+      const prog = env.driver.progLoad({ progType: ProgType.SocketFilter, insns: atomicAddProgram(m.getFd(), [[4, 4], [8, 8]]), license: "GPL" });
+      expect(prog).toBeGreaterThanOrEqual(0);
+      const shared = new Int32Array(new SharedArrayBuffer(8));
+      const repeat = 1000;
+      try {
+        const worker = await startWorker(new URL("./support/atomic-add-worker.mjs", import.meta.url),
+          { koffiFrom, progFd: prog, repeat, counter: shared.buffer }, () => Atomics.load(shared, 0) > 0, "the atomic-add worker");
+        const flags = mem.word(0, "flags"), count = mem.word(0, "count"), hits = mem.word(0, "hits");
+        // A lock-free drain of the u32: take what it holds only if no add came in between, else try again.
+        const drain = () => {
+          for (;;) {
+            const seen = count.load();
+            if (count.compareExchange(seen, 0) === seen) return seen;
+          }
+        };
+        let fromCount = 0n, fromHits = 0n, rounds = 0;
+        const t0 = Date.now();
+        while ((rounds < 2000 || Atomics.load(shared, 0) < 100) && Date.now() - t0 < 30_000) {
+          expect(flags.or(1 << (rounds % 31))).toBe(0n);
+          expect(flags.and(0)).toBe(BigInt(1 << (rounds % 31)) & 0xffff_ffffn);
+          fromCount += drain();
+          fromHits += hits.exchange(0);
+          rounds++;
+        }
+        Atomics.store(shared, 1, 1);
+        await worker.join();
+        fromCount += drain();
+        fromHits += hits.exchange(0);
+        const adds = BigInt(Atomics.load(shared, 0) * repeat);
+        expect([fromCount, fromHits]).toEqual([adds, adds]);
+        expect(m.lookup(0)).toEqual({ flags: 0, count: 0, hits: 0n });
+      } finally {
+        env.driver.close(prog);
+      }
+    }, 60_000);
+  }
+});
+
+it("on the simulator, a compareExchange loop tries again when the program (typedDatapath) bumps the word between its load and its swap", () => {
+  const sim = createSimDriver();
+  const m = createBpf({ driver: sim }).newMap({ name: "mmw_cas", type: BPF_MAP_TYPE_ARRAY, key: u32, value: bss, maxEntries: 1, flags: BPF_F_MMAPABLE });
+  m.openOrCreate();
+  try {
+    using mem = m.memory();
+    const prog = typedDatapath(sim, m);
+    const bump = () => {
+      const v = prog.lookup(0)!;
+      expect(prog.update(0, { ...v, hits: v.hits + 1n })).toBe(0);
+    };
+    const hits = mem.word(0, "hits");
+    bump();
+    // Halve the counter lock-free; the program runs once between the first try's load and swap.
+    let tries = 0;
+    for (;;) {
+      const seen = hits.load();
+      if (tries++ === 0) bump();
+      if (hits.compareExchange(seen, seen / 2n) === seen) break;
+    }
+    expect([tries, hits.load(), mem.loadField(0, "hits")]).toEqual([2, 1n, 1n]);
+  } finally {
+    m.close();
   }
 });
