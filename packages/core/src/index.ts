@@ -30,7 +30,7 @@ export { MapRegistry } from "./registry.js";
 export type { SyscallContext } from "./syscalls.js";
 // core-b: the map object, dumps, the cache, iterators, batches, per-CPU maps.
 export { BpfMap, type BpfMapInternal, type DesiredMapInfo, type WithCacheOptions } from "./map.js";
-export { MapMemory, type MapMemoryInit, type MapMemoryOptions, type MemoryFieldName, type WordFieldArgs } from "./map-memory.js";
+export { MapMemory, type MapMemoryInit, type MapMemoryOptions, type MemoryFieldName, type WordFieldArgs, type WordFieldName } from "./map-memory.js";
 export { MappedWord, type WordAtomic } from "./mapped-word.js";
 export { MapIncompatibleError, mapDifferences, type MapDifference, type WantedMapProperties } from "./map-compat.js";
 export { type BpfMapModel, type CompatibleSpec, type DumpAlgorithmChoice, type DumpCallback, type DumpOptions, type MapSpec, type MapValidator, type OpenMapCodecs } from "./map-spec.js";

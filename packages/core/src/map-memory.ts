@@ -55,11 +55,17 @@ export interface MapMemoryInit<V> {
 export type MemoryFieldName<V> = V extends bigint | number | string | boolean | Uint8Array ? never : keyof V & string;
 
 /**
+ * The fields of a struct value that may be words: those holding a number or bigint (an address,
+ * an array, bytes or a nested struct never is; a u8 or be32 one is refused when word() runs).
+ */
+export type WordFieldName<V> = { [K in MemoryFieldName<V>]: V[K & keyof V] extends number | bigint ? K : never }[MemoryFieldName<V>];
+
+/**
  * What `MapMemory.word` takes after the index: a struct value's field name, required (the struct
  * as a whole is no word); nothing for any other value.
  */
 export type WordFieldArgs<V> = 0 extends 1 & V ? [field?: string]
-  : [MemoryFieldName<V>] extends [never] ? [] : [field: MemoryFieldName<V>];
+  : [MemoryFieldName<V>] extends [never] ? [] : [field: WordFieldName<V>];
 
 /**
  * Whether a word's codec is signed (i32, i64: true), unsigned (u32, u64, raw bytes, a codec of

@@ -147,14 +147,17 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     m.openOrCreate();
     using mem = m.memory();
     m.update(0, { saddr: "10.0.0.1", seq: 1, bytes: 2n, ports: [3, 4] });
-    const refusal = (f: "saddr" | "seq" | "bytes" | "ports") => thrown(() => mem.word(0, f));
+    const refusal = (f: "seq" | "bytes") => thrown(() => mem.word(0, f));
     expect(refusal("seq")).toBeInstanceOf(TypeError);
     expect(refusal("seq").message).toBe('word mmw_wire: value 0 field "seq" is a be32 (big-endian), not a host-order integer: ' +
       "a program's atomics add to a u32 or u64 (i32, i64) in host byte order, so an atomic op on it would garble it " +
       "(wordAt(4, 4) takes its bytes as one anyway)");
-    expect(refusal("saddr").message).toMatch(/^word mmw_wire: value 0 field "saddr" is a ipv4 \(an address in network byte order\), not a host-order integer/);
     expect(refusal("bytes").message).toMatch(/^word mmw_wire: value 0 field "bytes" is a be64 \(big-endian\)/);
-    expect(refusal("ports").message).toMatch(/^word mmw_wire: value 0 field "ports" is a u32\[2\] \(an array\)/);
+    // An address (a string) and an array are no words to TypeScript either.
+    // @ts-expect-error an ipv4 field holds a string
+    expect(thrown(() => mem.word(0, "saddr")).message).toMatch(/^word mmw_wire: value 0 field "saddr" is a ipv4 \(an address in network byte order\), not a host-order integer/);
+    // @ts-expect-error an array field holds an array
+    expect(thrown(() => mem.word(0, "ports")).message).toMatch(/^word mmw_wire: value 0 field "ports" is a u32\[2\] \(an array\)/);
     // The bytes as they lie, host order: be32 1 is 0x01000000 on this little-endian host.
     expect(mem.wordAt(4, 4).load()).toBe(0x0100_0000n);
     expect(m.lookup(0)).toEqual({ saddr: "10.0.0.1", seq: 1, bytes: 2n, ports: [3, 4] });
