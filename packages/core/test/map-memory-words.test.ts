@@ -138,6 +138,12 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     expect(thrown(() => n.add(-1)).message).toBe('add mmw_signed value 0 field "n": operand -1 does not fit the u32 word (sub its magnitude instead)');
     // wordAt knows no codec: the same bits, unsigned.
     expect(mem.wordAt(0, 8).load()).toBe(0xffff_ffff_ffff_fffdn);
+    // An i64 value is a signed word itself.
+    const plain = env.map({ name: "mmw_i64", type: BPF_MAP_TYPE_ARRAY, key: u32, value: i64, maxEntries: 1, flags: BPF_F_MMAPABLE });
+    plain.openOrCreate();
+    using pm = plain.memory();
+    expect(pm.word(0).add(-1)).toBe(0n);
+    expect([pm.word(0).load(), plain.lookup(0)]).toEqual([-1n, -1n]);
   });
 
   it("a big-endian, address or array field is no word (a program's atomic add would garble it); wordAt still takes its bytes", () => {
