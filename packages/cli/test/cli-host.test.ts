@@ -1,6 +1,7 @@
 // probe, progs and mount on each driver; probe's answers compared between the simulator and the
 // kernel for the map types the simulator models.
 import { beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, wrapDriver, type Driver } from "@bpfkit/core";
 import { driversUnderTest, kernelUnderTest, simUnderTest } from "@bpfkit/testkit";
@@ -18,9 +19,11 @@ for (const dut of driversUnderTest()) {
     it("probe: hash maps have every batch command, arrays no LOOKUP_AND_DELETE_BATCH, PROG_ARRAY none", async () => {
       const r = await cliOver(d)("probe", "--json");
       expect(r.code).toBe(0);
-      const j = JSON.parse(r.out) as { driver: string; possibleCpus: number; zeroSeed: string; getMapType: unknown; types: Array<Record<string, string>> };
+      const j = JSON.parse(r.out) as { driver: string; possibleCpus: number; pageSize: number; zeroSeed: string; getMapType: unknown; types: Array<Record<string, string>> };
       expect(j.driver).toBe(dut.name);
       expect(j.possibleCpus).toBe(d.possibleCpus);
+      // This host's page, which the kernel driver reads and the simulator models by default.
+      expect(j.pageSize).toBe(Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }).trim()));
       expect(j.zeroSeed).toBe("yes");
       expect(j.getMapType).toEqual({ lruHash: "lru_hash", lpmTrie: "lpm_trie" });
       const t = (name: string) => j.types.find((x) => x.type === name)!;
@@ -131,6 +134,14 @@ describe("bpfkit closes every fd it opens", () => {
 });
 
 describe("probe: the simulator answers as the kernel does", () => {
+  it("probe of a simulator modelling 64 KiB pages says so, and sizes its ring buffer probe by it", async () => {
+    const r = await cliOver(createSimDriver({ pageSize: 65536 }))("probe", "--json");
+    const j = JSON.parse(r.out) as { pageSize: number; types: Array<Record<string, string>> };
+    expect(j.pageSize).toBe(65536);
+    expect(j.types.find((x) => x.type === "ringbuf")!.create).toBe("yes");
+    expect((await cliOver(createSimDriver({ pageSize: 65536 }))("probe")).out).toContain("\npage size:       65536 (ring buffers are a power of 2 of at least this many bytes)\n");
+  });
+
   const k = kernelUnderTest();
   it.skipIf(k.unavailable !== undefined)(`for the ${MODELLED.length} modelled map types, creation and every batch command`, () => {
     const pick = (d: Driver) => probeDriver(d).types.filter((t) => MODELLED.includes(t.type));

@@ -59,6 +59,8 @@ export interface ProbeReport {
   kernelRelease: string;
   /** The CPUs per-CPU values are sized by. */
   possibleCpus: number;
+  /** The page size a ring buffer's size and layout and mmap offsets go by (4096 on x86-64; 16 or 64 KiB on some arm64 kernels). */
+  pageSize: number;
   /** Whether a hash map can be created with `BPF_F_ZERO_SEED` (CAP_SYS_ADMIN), or the errno. */
   zeroSeed: Support;
   /** One probe for each map type number from 1 to `MAX_BPF_MAP_TYPE` − 1. */
@@ -67,7 +69,7 @@ export interface ProbeReport {
 
 /**
  * What the driver's kernel supports (`bpfkit probe`): each map type's create and batch commands,
- * BPF_F_ZERO_SEED, and the possible CPUs.
+ * BPF_F_ZERO_SEED, the possible CPUs and the page size.
  */
 export function probeDriver(d: Driver): ProbeReport {
   const types: TypeProbe[] = [];
@@ -80,6 +82,7 @@ export function probeDriver(d: Driver): ProbeReport {
     getMapType: { lruHash: mapTypeKernelName(bpf.getMapType(BPF_MAP_TYPE_LRU_HASH)), lpmTrie: mapTypeKernelName(bpf.getMapType(BPF_MAP_TYPE_LPM_TRIE)) },
     kernelRelease: release(),
     possibleCpus: d.possibleCpus,
+    pageSize: driverPageSize(d),
     zeroSeed: zs >= 0 ? "yes" : `no (${errnoName(zs)})`,
     types,
   };
@@ -150,6 +153,7 @@ export const probeCommand: Command = {
         // On the simulator the host's release says nothing (on macOS or Windows, not even Linux).
         ["kernel", r.driver === "kernel" ? r.kernelRelease : "simulated (models Linux 6.18)"],
         ["possible CPUs", String(r.possibleCpus)],
+        ["page size", `${r.pageSize} (ring buffers are a power of 2 of at least this many bytes)`],
         ["BPF_F_ZERO_SEED", r.zeroSeed],
         ["getMapType", `lru_hash → ${r.getMapType.lruHash}, lpm_trie → ${r.getMapType.lpmTrie} (Cilium's fallback to hash where a type is missing)`],
       ]) + "\n" + table(shown, [
