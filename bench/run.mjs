@@ -274,7 +274,8 @@ async function main() {
         `## ${name}`, "",
         `Measured ${started.toISOString()} by \`bench/sections/${file}\`${quick ? " with BENCH_QUICK=1 (reduced work)" : ""}; load average (1/5/15 min) ${load(loadBefore)} before, ${load(loadAfter)} after.`,
         "",
-        ...(mod.about ? [mod.about, ""] : []),
+        // A file that writes several sections may say what each is (about: { [section]: text }).
+        ...((typeof mod.about === "string" ? mod.about : mod.about?.[name]) ? [typeof mod.about === "string" ? mod.about : mod.about[name], ""] : []),
         table(sectionRows), "",
       ].join("\n"));
     }
