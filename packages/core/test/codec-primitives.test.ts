@@ -71,6 +71,17 @@ describe("64-bit codecs", () => {
       expect(() => encodeToBytes(c, 0.5 as unknown as bigint)).toThrow(TypeError);
     });
   }
+  it("u64 decodes values under 2^32 (its fast path) and just past it exactly, at any offset", () => {
+    const edges = [0n, 1n, 255n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 32n + 1n, 0x1_0000_00ffn, 0xff_0000_0000n, 2n ** 63n];
+    for (const x of edges) expect(roundTrip(u64, x)).toBe(x);
+    // Values near the boundary, where the high half is or is not zero, at an odd offset.
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 34n }), fc.nat(5), (x, at) => {
+      const b = new Uint8Array(16).fill(0xee);
+      u64.encodeAt(x, b, at);
+      return u64.decodeAt(b, at) === x;
+    }));
+  });
+
   it("u64 takes safe integers too and gives bigints back", () => {
     expect(u64.decode(encodeToBytes(u64, 42 as unknown as bigint))).toBe(42n);
     expect(i64.decode(encodeToBytes(i64, -(2 ** 53 - 1) as unknown as bigint))).toBe(-(2n ** 53n - 1n));
