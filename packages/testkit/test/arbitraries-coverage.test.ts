@@ -17,6 +17,7 @@ import { type Op, formatOp, formatProgram, formatSpec, keyPoolLimit, programArb 
 import { NUMA_NO_NODE } from "../src/arbitraries/wide-spec.js";
 import { valueFromSeed } from "../src/arbitraries/keys.js";
 import { mmapableFor, mmapRange } from "../src/arbitraries/wide-ops.js";
+import { type RingDraw, ringOps, ringSpec } from "../src/arbitraries/ring-ops.js";
 import { checkMapCreate } from "../src/model/create-check.js";
 
 const set = <T>(xs: Iterable<T>) => [...new Set(xs)].sort();
@@ -336,6 +337,39 @@ describe("the mmap draw's ranges and mappable specs", () => {
       { offset: 0, length: 4800 }, { offset: 0, length: 8192 }, { offset: 0, length: 12288 }, { offset: 4096, length: 4096 },
       { offset: 0, length: 0 }, { offset: 1, length: 4800 }, { offset: 0, length: 1 }, { offset: 4096, length: 4800 },
       { offset: 0, length: 4800 },
+    ]);
+  });
+
+  it("with 64 KiB pages (an arm64 kernel) the ranges and the second page's values are counted in them", () => {
+    const spec = { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 12, maxEntries: 300, mapFlags: BPF_F_MMAPABLE } as Spec;
+    const P = 65536;
+    expect([1, 2, 3, 7].map((r) => mmapRange(spec, r, P))).toEqual([
+      { offset: 0, length: P }, { offset: 0, length: 2 * P }, { offset: P, length: P }, { offset: P, length: 4800 },
+    ]);
+    // A hash retyped for a range at the second page gets two 64 KiB pages of 8-byte values.
+    const secondPage = [{ r: { kind: "mmap" as const, range: 3, writable: true, k: 0, v: 0, keep: true, mmapable: true, retype: true } }];
+    const hash = { mapType: 1, keySize: 8, valueSize: 8, maxEntries: 5, mapFlags: 0 } as Spec;
+    expect(mmapableFor(hash, secondPage, true, P).maxEntries).toBe((2 * P) / 8);
+    expect(mmapableFor(hash, secondPage, true).maxEntries).toBe((2 * 4096) / 8);
+  });
+
+  it("a ring program's sizes and ring-sized reader steps scale with the page; record-sized ones stay", () => {
+    const P = 65536, k = P / 4096;
+    const draw = (broken: RingDraw["broken"]): RingDraw => ({ size: 8192, numa: false, broken, ops: [] });
+    expect([null, "size12288", "size2048"].map((b) => ringSpec(draw(b as RingDraw["broken"]), P).maxEntries)).toEqual([8192 * k, 12288 * k, 2048 * k]);
+    expect(ringSpec(draw(null)).maxEntries).toBe(8192);
+    const spec = ringSpec(draw(null), P);
+    const ops = ringOps(spec, [
+      { kind: "rbConsume", to: { by: "producer", d: 4096, lessRing: false } },
+      { kind: "rbConsume", to: { by: "producer", d: -8, lessRing: true } },
+      { kind: "rbConsume", to: { by: "at", pos: 4096 } },
+      { kind: "rbConsume", to: { by: "at", pos: 3 } },
+      { kind: "rbConsume", to: { by: "records", n: 2 } },
+      { kind: "mmap", range: 3, writable: false, at: 0, keep: false },
+    ], P);
+    expect(ops.map((o) => (o.kind === "rbConsume" ? o.to : o.kind === "mmap" ? [o.offset, o.length] : o.kind))).toEqual([
+      { by: "producer", d: 4096 * k, lessRing: false }, { by: "producer", d: -8, lessRing: true },
+      { by: "at", pos: P }, { by: "at", pos: 3 }, { by: "records", n: 2 }, [P, P],
     ]);
   });
 

@@ -12,7 +12,7 @@ import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
 import { type MapSpec, type MapSpecOptions, SPEC_MAP_TYPES, isKeylessMapType, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
 import { type WideDraw, insertWideOps, mmapableFor, wideDrawArb } from "./wide-ops.js";
-import { BPF_MAP_TYPE_RINGBUF, type RingDraw, type RingOp, formatRingOp, isRingOp, ringDrawArb, ringOps, ringSpec } from "./ring-ops.js";
+import { BPF_MAP_TYPE_RINGBUF, RING_PAGE, type RingDraw, type RingOp, formatRingOp, isRingOp, ringDrawArb, ringOps, ringSpec } from "./ring-ops.js";
 
 /**
  * One step of a differential program: a Driver call (or a short sequence, such as a whole walk) on the program's
@@ -78,6 +78,12 @@ export interface Program {
 export interface ProgramOptions extends MapSpecOptions {
   /** The CPUs per-CPU values are sized for: both drivers' possible CPUs. */
   possibleCpus: number;
+  /**
+   * The page both drivers map in (`driverPageSize`), default 4096: a ring's size, its mappings and
+   * a reader's ring-sized steps, and an mmapable array's ranges, are drawn in 4 KiB pages and
+   * scaled to it, so a seed draws the same programs at every page size.
+   */
+  pageSize?: number;
   /**
    * Besides MapSpecOptions' types, BPF_MAP_TYPE_RINGBUF: ring programs (ring-ops.ts), one in eight
    * among other types, or all of them alone. Neither the model nor a driver without a ring
@@ -151,8 +157,8 @@ export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = 
 }
 
 function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean,
-  wide: WideDraw | null, arrayAllowed: boolean): Program {
-  if (wide !== null) spec = mmapableFor(widenSpec(spec, wide.spec), wide.ops, arrayAllowed);
+  wide: WideDraw | null, arrayAllowed: boolean, page: number): Program {
+  if (wide !== null) spec = mmapableFor(widenSpec(spec, wide.spec), wide.ops, arrayAllowed, page);
   // LPM pool keys all branch off one root (keyFromMaterial): independent random keys seldom
   // share leading bits, so lookups never met a shorter covering prefix nor the trie's glue nodes.
   const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m, root));
@@ -179,7 +185,7 @@ function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material
       default: return r;
     }
   });
-  if (wide !== null) insertWideOps(ops, wide.ops, { spec, possibleCpus, key, value, lruEviction });
+  if (wide !== null) insertWideOps(ops, wide.ops, { spec, possibleCpus, page, key, value, lruEviction });
   return withToString({ spec, possibleCpus, ops });
 }
 
@@ -217,7 +223,7 @@ function keylessOps(r: OpRecipe, spec: MapSpec, poolSize: number, value: (n: num
 
 const PROGRAM_OPTIONS_KEYS = optionKeys<ProgramOptions>({
   types: true, maxKeySize: true, maxValueSize: true, maxEntries: true, zeroSeed: true, accessFlags: true, invalid: true,
-  possibleCpus: true, maxOps: true, maxKeys: true, freeze: true, lruEviction: true, wide: true,
+  possibleCpus: true, pageSize: true, maxOps: true, maxKeys: true, freeze: true, lruEviction: true, wide: true,
 });
 
 /**
@@ -228,7 +234,8 @@ const PROGRAM_OPTIONS_KEYS = optionKeys<ProgramOptions>({
 export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
   assertOptionKeys(options, PROGRAM_OPTIONS_KEYS, "programArb", "options");
   // mapSpecArb refuses keys it does not know: hand it only the spec's.
-  const { possibleCpus: _c, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, wide: _w, ...specOptions } = options;
+  const { possibleCpus: _c, pageSize: _p, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, wide: _w, ...specOptions } = options;
+  const page = options.pageSize ?? RING_PAGE;
   // Ring buffers are drawn apart (ring-ops.ts): mapSpecArb draws the other types.
   const types = options.types ?? SPEC_MAP_TYPES;
   const rings = types.includes(BPF_MAP_TYPE_RINGBUF);
@@ -251,18 +258,18 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
     // programs the seed gave before rings were drawn.
     ring: !rings ? fc.constant(null) : ringOnly ? ringDraw : fc.oneof(weighted(RING_SHARE - 1, fc.constant(null)), weighted(1, ringDraw)),
   }).map(({ spec, root, material, recipes, wide, ring }) => {
-    if (ring !== null) return resolveRing(ring, options.possibleCpus);
+    if (ring !== null) return resolveRing(ring, options.possibleCpus, page);
     return resolve(spec!, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide,
-      types.includes(BPF_MAP_TYPE_ARRAY));
+      types.includes(BPF_MAP_TYPE_ARRAY), page);
   });
 }
 
 /** Among mixed types, one program in this many is a ring buffer's (each costs the kernel a program load per op). */
 const RING_SHARE = 8;
 
-function resolveRing(d: RingDraw, possibleCpus: number): Program {
-  const spec = ringSpec(d);
-  return withToString({ spec, possibleCpus, ops: ringOps(spec, d.ops) });
+function resolveRing(d: RingDraw, possibleCpus: number, page: number): Program {
+  const spec = ringSpec(d, page);
+  return withToString({ spec, possibleCpus, ops: ringOps(spec, d.ops, page) });
 }
 
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };

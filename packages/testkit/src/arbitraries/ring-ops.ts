@@ -14,8 +14,16 @@ import type { Op } from "./program.js";
 /** RINGBUF's map type number, for `types`. */
 export { BPF_MAP_TYPE_RINGBUF };
 
-/** The page the ring's mappings are made of (x86-64's, where the runs compared here are). */
+/**
+ * The page the draws count in (x86-64's). A draw's ring sizes and the distances a reader step
+ * moves by are in these units; on a kernel with larger pages (arm64's 16 or 64 KiB) they are
+ * scaled by `page / RING_PAGE` when the program is made (`ringSpec`, `ringOps`), so that a seed
+ * draws the same programs at every page size, only larger.
+ */
 export const RING_PAGE = 4096;
+
+/** How many draw pages a `page`-byte page is: 1, 4 or 16. */
+const pagesOf = (page: number) => page / RING_PAGE;
 
 /**
  * A sample's size: `bytes` as it is; `room` the largest sample the ring has room for when the op
@@ -139,17 +147,22 @@ export function ringDrawArb(maxOps: number, invalid: "never" | "sometimes" | "al
   });
 }
 
-/** The spec a draw stands for: a ring of `size`, NUMA node 0 or not, with its one rule broken. */
-export function ringSpec(d: RingDraw): MapSpec {
-  const s: MapSpec = { mapType: BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: d.size, mapFlags: 0 };
+/**
+ * The spec a draw stands for on a kernel of `page`-byte pages: a ring of `size` (scaled to the
+ * page), NUMA node 0 or not, with its one rule broken (`size12288` is three pages, `size2048`
+ * half of one, as they are in 4 KiB pages).
+ */
+export function ringSpec(d: RingDraw, page = RING_PAGE): MapSpec {
+  const k = pagesOf(page);
+  const s: MapSpec = { mapType: BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: d.size * k, mapFlags: 0 };
   if (d.numa) {
     s.mapFlags |= BPF_F_NUMA_NODE;
     s.numaNode = 0;
   }
   switch (d.broken) {
     case null: break;
-    case "size12288": s.maxEntries = 12288; break;
-    case "size2048": s.maxEntries = 2048; break;
+    case "size12288": s.maxEntries = 12288 * k; break;
+    case "size2048": s.maxEntries = 2048 * k; break;
     case "size0": s.maxEntries = 0; break;
     case "key4": s.keySize = 4; break;
     case "value8": s.valueSize = 8; break;
@@ -170,10 +183,10 @@ const NO_KEY = new Uint8Array(0);
  * position pages and the data twice), a page past that, the second copy of the data alone, and an
  * offset off a page.
  */
-export function ringMmapRange(size: number, range: number): { offset: number; length: number } {
-  const whole = 2 * RING_PAGE + 2 * size;
-  const ranges = [[0, RING_PAGE], [0, 1], [0, 2 * RING_PAGE], [RING_PAGE, RING_PAGE], [0, whole], [0, whole + RING_PAGE],
-    [2 * RING_PAGE + size, size], [1, RING_PAGE]] as const;
+export function ringMmapRange(size: number, range: number, page = RING_PAGE): { offset: number; length: number } {
+  const whole = 2 * page + 2 * size;
+  const ranges = [[0, page], [0, 1], [0, 2 * page], [page, page], [0, whole], [0, whole + page],
+    [2 * page + size, size], [1, page]] as const;
   const [offset, length] = ranges[range % RING_RANGES]!;
   return { offset, length };
 }
@@ -189,13 +202,25 @@ const ELEM_OPS: Record<Extract<RingRecipe, { kind: "elem" }>["which"], Op> = {
   deleteBatch: { kind: "deleteBatch", keys: [NO_KEY] },
 };
 
-/** The ops a draw stands for on `spec`: the element calls a ring refuses, as their keyless forms. */
-export function ringOps(spec: MapSpec, recipes: readonly RingRecipe[]): Op[] {
+/**
+ * The ops a draw stands for on `spec` with `page`-byte pages: the element calls a ring refuses, as
+ * their keyless forms; a reader step's ring-sized distances (a page, half a ring) scaled to the page.
+ */
+export function ringOps(spec: MapSpec, recipes: readonly RingRecipe[], page = RING_PAGE): Op[] {
+  const k = pagesOf(page);
+  // The drawn distances of 2048 bytes or more are fractions of a 4 KiB-page ring; the small ones
+  // (0, 3, 8, 16) are about records and stay.
+  const scaled = (v: number) => (Math.abs(v) >= 2048 ? v * k : v);
   return recipes.map((r): Op => {
     switch (r.kind) {
       case "elem": return ELEM_OPS[r.which];
+      case "rbConsume": {
+        const to = r.to;
+        if (k === 1 || to.by === "records") return r;
+        return { ...r, to: to.by === "at" ? { ...to, pos: scaled(to.pos) } : { ...to, d: scaled(to.d) } };
+      }
       case "mmap": {
-        const { offset, length } = ringMmapRange(spec.maxEntries, r.range);
+        const { offset, length } = ringMmapRange(spec.maxEntries, r.range, page);
         // At 0, the u64 written is the consumer position itself (8).
         return { kind: "mmap", offset, length, writable: r.writable, at: r.at, value: Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0), keep: r.keep };
       }

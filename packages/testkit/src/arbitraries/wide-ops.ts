@@ -66,7 +66,7 @@ const wideRecipeArb: fc.Arbitrary<WideRecipe> = fc.oneof(
     retype: fc.oneof(weighted(2, fc.constant(false)), weighted(1, fc.constant(true))) })),
 );
 
-/** x86-64's page, which the runs compared here map in (an mmap offset must be a multiple of it). */
+/** x86-64's page: what the drivers map in unless they say otherwise (`pageSize`). */
 const PAGE = 4096;
 /** How many ranges mmapRange has, and which of them start at the second page. */
 const MMAP_RANGES = 8;
@@ -81,7 +81,7 @@ const SECOND_PAGE_RANGES: readonly number[] = [3, 7];
  * and mapping anything else only meets refusals; without the two pages no mapping at an offset
  * ever succeeded (a simulator that ignored the offset agreed with the kernel on every run).
  */
-export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[], arrayAllowed: boolean): MapSpec {
+export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[], arrayAllowed: boolean, page = PAGE): MapSpec {
   const ask = draws.find((d): d is { r: Extract<WideRecipe, { kind: "mmap" }> } => d.r.kind === "mmap" && d.r.mmapable);
   if (ask === undefined) return spec;
   // Bit 31 may be set among the flags: OR in JS is signed, the flags are not.
@@ -89,11 +89,12 @@ export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[], 
   if (!ask.r.retype || !arrayAllowed) return spec;
   const access = spec.mapFlags & (BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
   const valueSize = spec.valueSize >= 1 && spec.valueSize <= 256 ? spec.valueSize : 8;
-  // 2 pages are at most 1024 values (8-byte ones): within the 1100.
-  const least = SECOND_PAGE_RANGES.includes(ask.r.range % MMAP_RANGES) ? Math.ceil((2 * PAGE) / (Math.ceil(valueSize / 8) * 8)) : 1;
+  // 2 pages are at most 1024 values (8-byte ones) of 4 KiB pages: within the 1100 (16384 of
+  // 64 KiB ones: the cap grows with the page).
+  const least = SECOND_PAGE_RANGES.includes(ask.r.range % MMAP_RANGES) ? Math.ceil((2 * page) / (Math.ceil(valueSize / 8) * 8)) : 1;
   return {
     mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize,
-    maxEntries: Math.min(Math.max(spec.maxEntries, least), 1100), mapFlags: (access | BPF_F_MMAPABLE) >>> 0,
+    maxEntries: Math.min(Math.max(spec.maxEntries, least), 1100 * (page / PAGE)), mapFlags: (access | BPF_F_MMAPABLE) >>> 0,
   };
 }
 
@@ -103,10 +104,10 @@ export function mmapableFor(spec: MapSpec, draws: readonly { r: WideRecipe }[], 
  * the values, their whole pages, a page past them, the second page, nothing, an offset off a
  * page, a single byte, and the values from the second page on.
  */
-export function mmapRange(spec: MapSpec, range: number): { offset: number; length: number } {
+export function mmapRange(spec: MapSpec, range: number, page = PAGE): { offset: number; length: number } {
   const values = spec.maxEntries * Math.ceil(spec.valueSize / 8) * 8;
-  const pages = Math.ceil(values / PAGE) * PAGE;
-  const ranges = [[0, values], [0, pages], [0, pages + PAGE], [PAGE, PAGE], [0, 0], [1, values], [0, 1], [PAGE, values]] as const;
+  const pages = Math.ceil(values / page) * page;
+  const ranges = [[0, values], [0, pages], [0, pages + page], [page, page], [0, 0], [1, values], [0, 1], [page, values]] as const;
   const [offset, length] = ranges[range % MMAP_RANGES]!;
   return { offset, length };
 }
@@ -122,6 +123,8 @@ export function wideDrawArb(maxOps: number): fc.Arbitrary<WideDraw> {
 interface Resolving {
   spec: MapSpec;
   possibleCpus: number;
+  /** The drivers' page: mmap ranges are counted in it. */
+  page: number;
   key: (i: number) => Uint8Array;
   value: (n: number) => Uint8Array;
   lruEviction: boolean;
@@ -204,7 +207,7 @@ function wideOps(r: WideRecipe, c: Resolving): Op[] {
     case "fdValue": return fdValued ? [{ kind: "fdValue", key: c.key(r.k), which: r.which }] : [];
     case "otherUpdate": return fdValued ? [{ kind: "otherUpdate", key: c.key(r.k), value: c.value(r.v) }] : [];
     case "mmap": {
-      const { offset, length } = mmapRange(spec, r.range);
+      const { offset, length } = mmapRange(spec, r.range, c.page);
       const stride = Math.ceil(spec.valueSize / 8) * 8;
       return [{ kind: "mmap", offset, length, writable: r.writable, at: (r.k % Math.max(1, spec.maxEntries)) * stride, value: c.value(r.v), keep: r.keep }];
     }

@@ -2,7 +2,7 @@
 // difference fast-check shrinks the program to a minimal one, and the summary carries it, the
 // first step where the drivers part, and the seed and path that replay it.
 import fc from "fast-check";
-import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, DEFAULT_PAGE_SIZE, assertOptionKeys, driverPageSize, optionKeys } from "@bpfkit/core";
+import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, assertOptionKeys, driverPageSize, optionKeys } from "@bpfkit/core";
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES } from "../arbitraries/map-spec.js";
 import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
 import { BPF_MAP_TYPE_RINGBUF } from "../arbitraries/ring-ops.js";
@@ -46,7 +46,7 @@ export interface DifferentialOptions {
    * create faults, limit sizes, varied inner maps, edge keys and flags, big batches, pins,
    * foreign tokens, map fds as values; the runner then mounts a private bpffs per driver.
    */
-  program?: Partial<Omit<ProgramOptions, "possibleCpus" | "lruEviction">>;
+  program?: Partial<Omit<ProgramOptions, "possibleCpus" | "pageSize" | "lruEviction">>;
   /**
    * Let LRU programs evict. The kernel's eviction is exact only with every syscall on one CPU
    * (kernel-maps.md §7.4), so the run is pinned to CPU 0 (Linux, `taskset`). The model does not
@@ -134,18 +134,16 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const runs = options.runs ?? 100;
   const lruEviction = options.lruEviction ?? false;
   if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
-  // Maps of maps, PROG_ARRAY and ring buffers too, unless the model (which does not cover them)
-  // takes part; ring programs are drawn in 4 KiB pages (their sizes, offsets and positions), so
-  // not where both drivers have larger ones (an arm64 kernel and the simulator matched to it).
+  // Maps of maps, PROG_ARRAY and ring buffers too, unless the model (which does not cover them) takes part.
   const withModel = left.driver.kind === "model" || right.driver.kind === "model";
-  const rings = driverPageSize(left.driver) === DEFAULT_PAGE_SIZE ? [BPF_MAP_TYPE_RINGBUF] : [];
-  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, ...rings]);
+  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, BPF_MAP_TYPE_RINGBUF]);
   // Eviction needs more distinct keys than an LRU map holds: with the default pool of 12 and
   // LRU maps of 8 to 64 entries, almost no program evicted (mutation testing found a wrong
   // victim in 1 seed of 5). Under lruEviction maps are small and the pool large.
   const evicting = lruEviction ? { maxKeys: EVICTING.maxKeys, maxEntries: EVICTING.maxEntries } : {};
   const wide = options.program?.wide ?? (!withModel && !lruEviction);
-  const arb = programArb({ ...evicting, ...options.program, types, wide, possibleCpus: left.driver.possibleCpus, lruEviction });
+  // Ring sizes, mappings and reader steps are scaled to the pair's page (resolvePair made it one).
+  const arb = programArb({ ...evicting, ...options.program, types, wide, possibleCpus: left.driver.possibleCpus, pageSize: driverPageSize(left.driver), lruEviction });
   // Wide programs pin: a private bpffs per driver, or none for either (their pin ops then say so).
   const mounts = wide ? mountBoth(left, right) : [];
   try {

@@ -5,8 +5,8 @@
 // producer position on its page) and the record it wrote; a reader line shows the positions and
 // the records between them. Producer ops run as programs would (ringbufProducerFor: a socket
 // filter run by BPF_PROG_TEST_RUN on the kernel, the datapath facet on the simulator).
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, type Driver, errnoName } from "@bpfkit/core";
-import { RING_PAGE, type RingOp, type RingSize, ringSample } from "../arbitraries/ring-ops.js";
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, type Driver, driverPageSize, errnoName } from "@bpfkit/core";
+import { type RingOp, type RingSize, ringSample } from "../arbitraries/ring-ops.js";
 import { brief } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type RingbufProducer, ringbufProducerFor } from "../ringbuf/producer.js";
@@ -35,7 +35,9 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
   if (typeof driver.mapMmap !== "function") throw new NotModelledError("ring buffers without mmap");
   const producer: RingbufProducer | undefined = ringbufProducerFor(driver);
   if (producer === undefined) throw new NotModelledError(`ring buffers on ${driver.kind}, which has no ring buffer producer`);
-  const whole = 2 * RING_PAGE + 2 * size;
+  // The driver's page: the producer position one page in, the data two (16 or 64 KiB on arm64).
+  const page = driverPageSize(driver);
+  const whole = 2 * page + 2 * size;
   const view = timed(() => driver.mapMmap!(created, whole, false, 0));
   if (view >= 0) keep(view);
   const mask = BigInt(size - 1);
@@ -47,14 +49,14 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
     return b;
   };
   const u64 = (off: number) => new DataView(read(off, 8).buffer).getBigUint64(0, true);
-  const positions = () => ({ cons: u64(0), prod: u64(RING_PAGE), pending: u64(RING_PAGE + 8) });
+  const positions = () => ({ cons: u64(0), prod: u64(page), pending: u64(page + 8) });
   const posText = () => {
     const p = positions();
     return `cons ${p.cons} prod ${p.prod} pending ${p.pending}`;
   };
   /** The record at `pos`: its header and, committed and not discarded, its sample (read on into the second copy). */
   const record = (pos: bigint): { text: string; len: number; busy: boolean; discard: boolean } => {
-    const at = 2 * RING_PAGE + Number(pos & mask);
+    const at = 2 * page + Number(pos & mask);
     const hdr = new DataView(read(at, 8).buffer);
     const word = hdr.getUint32(0, true);
     const pgOff = hdr.getUint32(4, true);
@@ -152,7 +154,7 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
             case "producer": to = (prod + BigInt(op.to.d) - (op.to.lessRing ? BigInt(size) : 0n)) & U64; break;
             case "at": to = BigInt(op.to.pos); break;
           }
-          const h = timed(() => driver.mapMmap!(fd, RING_PAGE, true, 0));
+          const h = timed(() => driver.mapMmap!(fd, page, true, 0));
           if (h < 0) return `consumer page ${res(h)}; ${posText()}`;
           const bytes = new Uint8Array(8);
           new DataView(bytes.buffer).setBigUint64(0, to, true);
@@ -164,7 +166,7 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
     },
     final() {
       if (view < 0) return "no view of the ring";
-      const data = read(2 * RING_PAGE, 2 * size);
+      const data = read(2 * page, 2 * size);
       let h = 0x811c9dc5;
       for (let i = 0; i < size; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
       let twice = true;
