@@ -38,6 +38,10 @@ export {
   DesiredAction, desiredActionString, MapCache, systemClock, MAX_SYNC_ERRORS, ERROR_RESOLVER_DELAY_MS,
   ERROR_RESOLVER_INTERVAL_MS, type BpfMapEntryModel, type CacheEntry, type ResolverClock, type ResolverRun,
 } from "./map-cache.js";
+export {
+  DEFAULT_EVENTS_MAX_SIZE, type EventClock, type MapEvent, type MapEventAction, type MapEventCallback, type MapEventOp,
+  type SubscribeEventsOptions, type Unsubscribe, type WithEventsOptions,
+} from "./map-events.js";
 export { newDumpStats, dumpDuration, type DumpAlgorithm, type DumpStats } from "./dump-stats.js";
 export { walkDump, batchDump, BatchScratch, lookupBudget, type DumpTarget, type RawSink } from "./dump-reliable.js";
 export { lpmKeyOrder } from "./lpm-order.js";

@@ -112,6 +112,8 @@ export interface CacheOwner {
    * map lives, and their count is not its pressure anyway (updatePressureMetricWithSize is).
    */
   countsKeys?(): boolean;
+  /** A retry the resolver made (the map's event buffer records it); `err` undefined when it resolved the entry. */
+  retried?(action: "update" | "delete", entry: CacheEntry<unknown, unknown>, err: Error | undefined): void;
 }
 
 /** Counts from one run of the cache's error resolver (`resolveErrors`). */
@@ -276,16 +278,19 @@ export class MapCache<K, V> {
           e.lastError = owner.opError("update", -r);
           stats.errors++;
         }
+        owner.retried?.("update", e, e.lastError);
       } else if (e.desiredAction === DesiredAction.Delete) {
         const r = owner.resolveDelete(e.keyBytes);
         owner.metric("delete", r >= 0);
-        if (r >= 0 || r === -2 /* ENOENT: already gone is what we wanted */) {
+        const resolved = r >= 0 || r === -2; /* ENOENT: already gone is what we wanted */
+        if (resolved) {
           this.#remove(id);
           stats.resolved++;
         } else {
           e.lastError = owner.opError("delete", -r);
           stats.errors++;
         }
+        owner.retried?.("delete", e, resolved ? undefined : e.lastError);
       }
       if (stats.errors > MAX_SYNC_ERRORS) break;
     }

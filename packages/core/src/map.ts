@@ -37,10 +37,17 @@ import {
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapIncompatibleError, mapDifferences, type WantedMapProperties } from "./map-compat.js";
 import { MapCache, type CacheEntry, type CacheOwner, type ResolverClock, type ResolverRun } from "./map-cache.js";
+import {
+  eventsConfig, MapEvents, type MapEvent, type MapEventCallback, type MapEventOp, type SubscribeEventsOptions, type Unsubscribe,
+  type WithEventsOptions,
+} from "./map-events.js";
 import { type BpfMapModel, type CompatibleSpec, type DumpCallback, type DumpOptions, type MapSpec, type OpenMapCodecs } from "./map-spec.js";
 import { type OpenMapCodecChooser, openedMapShape } from "./opened-codecs.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
-import { assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, OPEN_MAP_CODECS_KEYS, WITH_CACHE_OPTIONS_KEYS } from "./option-keys.js";
+import {
+  assertOptionKeys, DUMP_OPTIONS_KEYS, ITERATE_OPTIONS_KEYS, MAP_SPEC_KEYS, OPEN_MAP_CODECS_KEYS, SUBSCRIBE_EVENTS_OPTIONS_KEYS,
+  WITH_CACHE_OPTIONS_KEYS, WITH_EVENTS_OPTIONS_KEYS,
+} from "./option-keys.js";
 import { beforeCreate, InnerTemplate } from "./inner-template.js";
 import { specMapName } from "./paths.js";
 import { keptPin, PIN_CHANGED, replacePin, type PinKept } from "./pins.js";
@@ -208,6 +215,8 @@ export class BpfMap<K, V> {
   readonly #access: AccessFlags;
   #closedForGood = false;
   #cache: MapCache<K, V> | undefined;
+  /** The event buffer, once withEvents(): undefined keeps every write's cost to this one check. */
+  #events: MapEvents<K, V> | undefined;
   /** The pressure gauge's label (Cilium's NonPrefixedName) once withPressureMetric() is on. */
   #pressureName: string | undefined;
   #commonName: string | undefined;
@@ -549,6 +558,82 @@ export class BpfMap<K, V> {
     if (this.#cache === undefined) this.#cache = new MapCache<K, V>(this.#cacheOwner(), undefined, false);
     else this.#cachePressure(this.#cache.entries.size);
     return this;
+  }
+
+  /**
+   * Cilium's WithEvents: keeps the last `maxSize` (default 128) writes this object made to the
+   * map in a buffer, each with its time, key, value and error, for `events()` and
+   * `subscribeEvents()`. Recorded, successful or not: `update`, `delete`, `deleteWithErrno`,
+   * `lookupAndDelete` (a `delete` with the value it took), `deleteAll` (one `delete-all` event
+   * with the count deleted, as Cilium folds it), `updateBatch`, `deleteBatch` and
+   * `lookupAndDeleteBatch` (one batch event each), and the cache resolver's retries. Not
+   * recorded: reads, input refused before the map is touched (a bad key, a TypeError), and
+   * writes made otherwise (a `memory()` mapping, programs, other processes). `ttlMs` drops
+   * events that old, when the buffer is next written or read (no timer). Calling it again
+   * changes the options and keeps the events and subscribers. `close()` keeps both too: the
+   * object reopens on its next operation, as its cache does; a `clone()` starts without events.
+   */
+  withEvents(options: WithEventsOptions = {}): this {
+    const where = `withEvents ${this.#name}`;
+    if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object`);
+    assertOptionKeys(options, WITH_EVENTS_OPTIONS_KEYS, where, "options");
+    const config = eventsConfig(options, where);
+    if (this.#events === undefined) this.#events = new MapEvents<K, V>(config, this.#name, this.#bpf.logger);
+    else this.#events.configure(config);
+    return this;
+  }
+
+  /** Whether `withEvents()` is on (Cilium's IsEventsEnabled). */
+  get eventsEnabled(): boolean {
+    return this.#events !== undefined;
+  }
+
+  /**
+   * The events kept (`withEvents()`), oldest first, those past the TTL dropped: a new array each
+   * call, of frozen events. Empty without `withEvents()`.
+   */
+  events(): Array<MapEvent<K, V>> {
+    return this.#events?.list() ?? [];
+  }
+
+  /**
+   * Calls `cb` with each event from now on, in order, synchronously inside the operation that
+   * made it (`withEvents()` first: without it, a TypeError naming the map). With `replay`, it is
+   * first called with the events kept (Cilium's DumpAndSubscribe). A callback that throws is
+   * logged (its first exception, as a warning) and stays subscribed; the operation goes on as if
+   * nothing happened. A write the callback makes is delivered after the current event, to every
+   * subscriber. Returns the function that ends the subscription, also usable with `using`.
+   */
+  subscribeEvents(cb: MapEventCallback<K, V>, options: SubscribeEventsOptions = {}): Unsubscribe {
+    const where = `subscribeEvents ${this.#name}`;
+    if (typeof cb !== "function") throw new TypeError(`${where}: the callback must be a function, got ${cb === null ? "null" : typeof cb}`);
+    if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object`);
+    assertOptionKeys(options, SUBSCRIBE_EVENTS_OPTIONS_KEYS, where, "options");
+    const replay = options.replay ?? false;
+    if (typeof replay !== "boolean") throw new TypeError(`${where}: options.replay must be a boolean, got ${typeof replay}`);
+    if (this.#events === undefined) throw new TypeError(`${where}: map events are not enabled for this map; call withEvents() first`);
+    return this.#events.subscribe(cb, replay);
+  }
+
+  /** Records one element write (update, delete) with copies of its bytes. */
+  #recordElem(ev: MapEvents<K, V>, op: MapEventOp, key: K, kb: Uint8Array, value: V | undefined, vb: Uint8Array | undefined,
+    error: Error | undefined, action: "update" | "delete" = op === "update" ? "update" : "delete"): void {
+    const e: { -readonly [P in keyof MapEvent<K, V>]: MapEvent<K, V>[P] } = { action, op, time: ev.now(), key, keyBytes: kb.slice() };
+    if (value !== undefined) e.value = value;
+    if (vb !== undefined) e.valueBytes = vb.slice();
+    if (error !== undefined) e.error = error;
+    ev.record(e);
+  }
+
+  /** Records one batch call's event. */
+  #recordBatch(ev: MapEvents<K, V>, op: MapEventOp, keys: readonly K[], values: readonly V[] | undefined, count: number,
+    error: Error | undefined): void {
+    const e: { -readonly [P in keyof MapEvent<K, V>]: MapEvent<K, V>[P] } = {
+      action: op === "updateBatch" ? "batch-update" : "batch-delete", op, time: ev.now(), keys: Object.freeze(keys.slice()), count,
+    };
+    if (values !== undefined) e.values = Object.freeze(values.slice());
+    if (error !== undefined) e.error = error;
+    ev.record(e);
   }
 
   /**
@@ -1188,6 +1273,7 @@ export class BpfMap<K, V> {
     if (this.#cache !== undefined && (err === undefined || flags === BPF_ANY)) {
       this.#cache.recordUpdate(this.#cacheId(kb), key, value, kb.slice(), vb.slice(), err);
     }
+    if (this.#events !== undefined) this.#recordElem(this.#events, "update", key, kb, value, vb, err);
     if (err !== undefined) throw err;
   }
 
@@ -1199,15 +1285,39 @@ export class BpfMap<K, V> {
    */
   lookupAndDelete(key: K): V | undefined {
     const kb = this.#encodeKey(key, "lookupAndDelete");
-    const fd = this.#fdFor("lookupAndDelete");
+    const ev = this.#events;
+    let fd: number;
+    try {
+      fd = this.#fdFor("lookupAndDelete");
+    } catch (e) {
+      if (ev !== undefined && e instanceof BpfError) this.#recordElem(ev, "lookupAndDelete", key, kb, undefined, undefined, e);
+      throw e;
+    }
     const vb = this.#valueBuf;
     const r = this.#measured().mapLookupAndDeleteElem(fd, kb, vb);
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapLookupAndDeleteElem", r, "0");
     this.#metric("lookupAndDelete", r >= 0);
-    if (r < 0 && r !== -Errno.ENOENT) throw this.#error("lookupAndDelete", -r, accessRefusal(this.#access, -r) ?? this.#frozen("lookupAndDelete", -r));
+    if (r < 0 && r !== -Errno.ENOENT) {
+      const err = this.#error("lookupAndDelete", -r, accessRefusal(this.#access, -r) ?? this.#frozen("lookupAndDelete", -r));
+      if (ev !== undefined) this.#recordElem(ev, "lookupAndDelete", key, kb, undefined, undefined, err);
+      throw err;
+    }
     // Gone either way: the cache must not keep a key the kernel no longer has.
     this.#cache?.recordDelete(this.#cacheId(kb), key, kb.slice(), undefined);
-    return r === -Errno.ENOENT ? undefined : this.#decode(this.#value, vb, "lookupAndDelete", "value");
+    if (r === -Errno.ENOENT) {
+      // Not there, so nothing taken: an event with no value, as the call returns none.
+      if (ev !== undefined) this.#recordElem(ev, "lookupAndDelete", key, kb, undefined, undefined, undefined);
+      return undefined;
+    }
+    if (ev === undefined) return this.#decode(this.#value, vb, "lookupAndDelete", "value");
+    // The kernel has deleted it whether or not the value decodes: the event has its bytes either way.
+    let v: V | undefined;
+    try {
+      v = this.#decode(this.#value, vb, "lookupAndDelete", "value");
+    } finally {
+      this.#recordElem(ev, "lookupAndDelete", key, kb, v, vb, undefined);
+    }
+    return v;
   }
 
   /**
@@ -1283,7 +1393,7 @@ export class BpfMap<K, V> {
 
   /** Deletes `key`; throws a BpfError (`code` "ENOENT" when the key is missing). */
   delete(key: K): void {
-    const error = this.#deleteOne(key);
+    const error = this.#deleteOne(key, "delete");
     if (error !== undefined) throw error;
   }
 
@@ -1293,14 +1403,14 @@ export class BpfMap<K, V> {
    * schedules the resolver (API.md §4.1).
    */
   deleteWithErrno(key: K): { error?: BpfError; errno: number } {
-    const error = this.#deleteOne(key);
+    const error = this.#deleteOne(key, "deleteWithErrno");
     return error === undefined ? { errno: 0 } : { error, errno: this.#deleteErrno };
   }
 
   /** The errno of the last #deleteOne (0 when it failed before the syscall). */
   #deleteErrno = 0;
 
-  #deleteOne(key: K): BpfError | undefined {
+  #deleteOne(key: K, op: "delete" | "deleteWithErrno"): BpfError | undefined {
     const kb = this.#encodeKey(key, "delete");
     let error: BpfError | undefined;
     this.#deleteErrno = 0;
@@ -1318,6 +1428,7 @@ export class BpfMap<K, V> {
       error = e;
     }
     this.#cache?.recordDelete(this.#cacheId(kb), key, kb.slice(), error);
+    if (this.#events !== undefined) this.#recordElem(this.#events, op, key, kb, undefined, undefined, error);
     return error;
   }
 
@@ -1333,8 +1444,27 @@ export class BpfMap<K, V> {
    * Beyond the seed, whose loop runs for as long as a datapath inserts as fast as it deletes:
    * after 4 × max_entries deletes (the dump's budget; without inserts it needs at most
    * max_entries) it throws DeleteAllAbortedError, the map possibly not empty.
+   *
+   * With `withEvents()` it records one `delete-all` event, with the count deleted and the error
+   * that stopped it, not one per key (Cilium folds it so, not to flood the buffer).
    */
   deleteAll(): void {
+    const ev = this.#events;
+    if (ev === undefined) return this.#deleteAll(undefined);
+    const tally = { deleted: 0 };
+    let error: Error | undefined;
+    try {
+      this.#deleteAll(tally);
+    } catch (e) {
+      error = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    } finally {
+      ev.record({ action: "delete-all", op: "deleteAll", time: ev.now(), count: tally.deleted, ...(error !== undefined ? { error } : {}) });
+    }
+  }
+
+  /** deleteAll's walk; `tally.deleted` counts the keys deleted (or found gone), for its event. */
+  #deleteAll(tally: { deleted: number } | undefined): void {
     this.#bpf.logger.debug("deleting all entries in map", { name: this.#name });
     const cache = this.#cache;
     cache?.markAllDeletePending();
@@ -1360,6 +1490,7 @@ export class BpfMap<K, V> {
         // Deleted by another process between the walk and the delete: gone, as wanted. (The
         // seed returns the ENOENT, so a deleteAll beside a service's own deletes failed at random.)
         if (d === -Errno.ENOENT && done === undefined) d = 0;
+        if (d >= 0 && tally !== undefined) tally.deleted++;
         // An fd array's empty slot is already what deleteAll wants: not a failed delete.
         this.#metric("delete", d >= 0 || (done !== undefined && d === emptySlot));
         if (done !== undefined) {
@@ -1674,7 +1805,15 @@ export class BpfMap<K, V> {
     // The buffers are sized by the count: no call returns more than the map holds (a larger
     // hash bucket grows them on ENOSPC).
     const count = Math.min(maxCount, Math.max(1, this.#info.maxEntries));
-    const raw = lookupBatchRaw(this.#target(op), cursor, count, del);
+    // Only a delete batch is recorded (withEvents): a lookup batch writes nothing.
+    const ev = del ? this.#events : undefined;
+    let raw;
+    try {
+      raw = lookupBatchRaw(this.#target(op), cursor, count, del);
+    } catch (e) {
+      if (ev !== undefined && e instanceof BpfError) this.#recordBatch(ev, "lookupAndDeleteBatch", [], [], 0, e);
+      throw e;
+    }
     const ks = this.#info.keySize;
     const vs = this.#info.readValueSize;
     const keyAt = (i: number) => raw.keys.subarray(i * ks, (i + 1) * ks);
@@ -1694,9 +1833,14 @@ export class BpfMap<K, V> {
         // The cursor has moved past the batch (and a delete batch exists nowhere else now):
         // the error carries every element of it, raw.
         const batch = Array.from({ length: raw.count }, (_, j) => ({ key: keyAt(j).slice(), value: valueAt(j).slice() }));
-        throw this.#undecodable(op, what, what === "key" ? keyAt(i) : valueAt(i), e, batch, del);
+        const err = this.#undecodable(op, what, what === "key" ? keyAt(i) : valueAt(i), e, batch, del);
+        // Deleted all the same; the error holds the raw elements.
+        if (ev !== undefined) this.#recordBatch(ev, "lookupAndDeleteBatch", [], [], raw.count, err);
+        throw err;
       }
     }
+    // A drain that finds the map empty takes nothing: no event, or polling would flood the buffer.
+    if (ev !== undefined && raw.count > 0) this.#recordBatch(ev, "lookupAndDeleteBatch", out.map((kv) => kv[0]), out.map((kv) => kv[1]), raw.count, undefined);
     return out;
   }
 
@@ -1740,6 +1884,7 @@ export class BpfMap<K, V> {
           i < done ? undefined : err);
       }
     }
+    if (this.#events !== undefined) this.#recordBatch(this.#events, op, keys, values, done, err);
     if (err !== undefined) throw err;
     return n;
   }
@@ -1774,6 +1919,7 @@ export class BpfMap<K, V> {
         this.#cache.recordDelete(this.#cacheId(k), keys[i] as K, k, i < done ? undefined : err);
       }
     }
+    if (this.#events !== undefined) this.#recordBatch(this.#events, op, keys, undefined, done, err);
     if (err !== undefined) throw err;
     return n;
   }
@@ -1811,6 +1957,13 @@ export class BpfMap<K, V> {
       metric: (op, ok) => this.#metric(op, ok),
       sizeChanged: (size) => this.#cachePressure(size),
       countsKeys: () => !this.#evicts(),
+      retried: (action, e, err) => {
+        const ev = this.#events;
+        if (ev === undefined) return;
+        const entry = e as CacheEntry<K, V>;
+        this.#recordElem(ev, "resolveErrors", entry.key, entry.keyBytes, action === "update" ? entry.value : undefined,
+          action === "update" ? entry.valueBytes : undefined, err, action);
+      },
     };
   }
 }

@@ -8,6 +8,7 @@ import type { StructOptions } from "./codec.js";
 import { editDistance } from "./edit-distance.js";
 import type { IterateOptions } from "./iterate.js";
 import type { WithCacheOptions } from "./map.js";
+import type { SubscribeEventsOptions, WithEventsOptions } from "./map-events.js";
 import type { DumpOptions, MapSpec, OpenMapCodecs } from "./map-spec.js";
 import type { PerCpuMapSpec } from "./percpu.js";
 
@@ -82,4 +83,6 @@ export const CREATE_MAP_OPTIONS_KEYS = optionKeys<CreateMapOptions>({ kernelName
 export const DUMP_OPTIONS_KEYS = optionKeys<DumpOptions>({ algorithm: true, batchSize: true });
 export const ITERATE_OPTIONS_KEYS = optionKeys<IterateOptions>({ maxRestarts: true });
 export const WITH_CACHE_OPTIONS_KEYS = optionKeys<WithCacheOptions>({ clock: true });
+export const WITH_EVENTS_OPTIONS_KEYS = optionKeys<WithEventsOptions>({ maxSize: true, ttlMs: true, clock: true });
+export const SUBSCRIBE_EVENTS_OPTIONS_KEYS = optionKeys<SubscribeEventsOptions>({ replay: true });
 export const STRUCT_OPTIONS_KEYS = optionKeys<StructOptions>({ packed: true, name: true });
