@@ -91,6 +91,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   },
   { file: "packages/core/README.md", holds: "counts.update(443, 1n);" },
   { file: "docs/bpf-instance-and-codecs.md", holds: ".withPressureMetric();" },
+  { file: "docs/bpf-instance-and-codecs.md", holds: ".withEvents({ maxSize: 128, ttlMs: 60_000 });" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "cilium_lxc:pending" },
   { file: "docs/writing-a-driver.md", holds: "counted(createSimDriver(), counts)" },
   { file: "packages/cli/README.md", holds: "await main([\"probe\"" },
