@@ -3,7 +3,7 @@
 // subscribers (order, replay, unsubscribe, one that throws, one that writes), and the option checks.
 import { expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, BatchCursor, BatchError, BpfError, createBpf, DEFAULT_EVENTS_MAX_SIZE, DeleteAllAbortedError,
+  BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, BatchCursor, BatchError, BpfError, createBpf, DecodeError, DEFAULT_EVENTS_MAX_SIZE, DeleteAllAbortedError,
   ERROR_RESOLVER_DELAY_MS, silentLogger, u32, wrapDriver, type MapEvent,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -114,6 +114,36 @@ eachDriver("map events (withEvents)", (get) => {
     expect(ev[1]!.valueBytes).toEqual(u32Bytes(10));
   });
 
+  it("a refused lookupAndDelete or delete batch keeps its error; an undecodable value still leaves its event", () => {
+    const env = get();
+    const a = env.map({ ...testMapSpec("cilium_events_array"), type: BPF_MAP_TYPE_ARRAY, flags: 0 }).withEvents();
+    a.openOrCreate();
+    const one = thrown(() => a.lookupAndDelete(0));
+    const batch = thrown(() => a.lookupAndDeleteBatch(new BatchCursor()));
+    expect(a.events().map((e) => `${e.action} ${e.op} ${e.error === undefined ? "-" : "error"} n=${e.count}`))
+      .toEqual(["delete lookupAndDelete error n=undefined", "batch-delete lookupAndDeleteBatch error n=0"]);
+    expect(a.events()[0]!.error).toBe(one);
+    expect(a.events()[1]!.error).toBe(batch);
+    // A value codec that refuses 13: the kernel deleted it all the same, and the event says so.
+    const picky = { size: 4, encode: u32.encode.bind(u32), decode: (b: Uint8Array) => {
+      const v = u32.decode(b);
+      if (v === 13) throw new RangeError("13 is refused");
+      return v;
+    } };
+    const h = env.map({ ...testMapSpec("cilium_events_picky"), value: picky }).withEvents();
+    h.openOrCreate();
+    h.update(1, 13);
+    h.update(2, 13);
+    expect(() => h.lookupAndDelete(1)).toThrow(DecodeError);
+    const ev = h.events().at(-1)!;
+    expect(gist(ev)).toBe("delete lookupAndDelete k=1");
+    expect(ev.valueBytes).toEqual(u32Bytes(13));
+    const undecodable = thrown(() => h.lookupAndDeleteBatch(new BatchCursor()));
+    expect(undecodable).toBeInstanceOf(DecodeError);
+    expect(gist(h.events().at(-1)!)).toBe("batch-delete lookupAndDeleteBatch ks= vs= n=1 err=DecodeError");
+    expect(h.lookup(2)).toBeUndefined();
+  });
+
   it("the batch writes are one event each, with their keys, values and the count done", () => {
     const { m } = setup(3);
     expect(m.updateBatch([1, 2, 3], [10, 20, 30])).toBe(3);
@@ -146,7 +176,9 @@ eachDriver("map events (withEvents)", (get) => {
     const m = env.map(testMapSpec("cilium_events_nopin")).withEvents();
     const e = thrown(() => m.update(1, 1));
     expect(m.delete.bind(m, 1)).toThrow(BpfError);
-    expect(m.events().map(gist)).toEqual(["update update k=1 v=1 err=ENOENT", "delete delete k=1 err=ENOENT"]);
+    expect(m.lookupAndDelete.bind(m, 1)).toThrow(BpfError);
+    expect(m.events().map(gist)).toEqual(["update update k=1 v=1 err=ENOENT", "delete delete k=1 err=ENOENT",
+      "delete lookupAndDelete k=1 err=ENOENT"]);
     expect(m.events()[0]!.error).toBe(e);
   });
 
