@@ -15,6 +15,7 @@ import {
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
+import { Errno } from "./errno.js";
 import { BpfError, DecodeError } from "./errors.js";
 import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { Held } from "./held-map.js";
@@ -415,6 +416,25 @@ export abstract class KeylessMap<V> {
   /** Calls `close()`, so `using q = …` closes the map at the end of its block. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * close(), then open() the pin, as BpfMap.reopen: the object then holds the map pinned there
+   * now, with its `maxEntries` (and a bloom filter's hash count), opened in the same access mode.
+   * A map created without a pin has no pin to open again, and its fd is all that keeps it: reopen
+   * refuses (EINVAL) and leaves it open; one held by its fd refuses as unpin does (EINVAL while
+   * open, EBADF once closed). A ring buffer's readers hold their own fd and mappings: they read on
+   * from the ring they mapped.
+   */
+  reopen(): void {
+    const op = "reopen";
+    requirePin(this.#owner(), this.#fd >= 0, op);
+    if (this.#fd >= 0 && !this.#reopenable) {
+      throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path: this.#path || undefined,
+        message: `${op} ${this.#name}: the map was created without a pin, so it cannot be opened again; it stays open` });
+    }
+    this.close();
+    this.#open(op);
   }
 
   /** Removes the pin (rm -rf; a missing pin is fine); the open fd stays usable. EINVAL for a map held by its fd. */

@@ -74,7 +74,7 @@ export class BpfRingBuf extends KeylessMap<never> {
   /**
    * Maps the ring and returns its reader: the consumer position's page writable, the producer's
    * page and the data read-only (the kernel refuses the rest writable). The reader holds the map
-   * as an fd does, until its `close()`. Refused: a driver without mmap (EOPNOTSUPP), a map opened
+   * as an fd does, until its `close()`: the ring's close() or reopen() leaves it reading. Refused: a driver without mmap (EOPNOTSUPP), a map opened
    * read-only or write-only (the kernel maps a map only through an fd that reads and writes).
    */
   reader(): RingBufReader {
