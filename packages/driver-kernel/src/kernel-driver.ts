@@ -39,8 +39,6 @@ const NULL = -1;
 const SLOW = -0x4000_0000;
 /** Up to this many bytes a loop copies faster than a TypedArray builtin call. */
 const SMALL_COPY = 64;
-/** The kernel refuses info_len above PAGE_SIZE (bpf_check_uarg_tail_zero): never stage more. */
-const MAX_INFO_STAGE = 4096;
 const NAME_BYTES = 16;
 /** Arithmetic, not `& ~7`: a batch of 2 GiB or more would turn negative in 32-bit bitwise ops. */
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
@@ -680,8 +678,11 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     assertBytes(info, "info", OP.info);
     // The struct goes in zeroed, not as the caller's bytes: bpf_prog_info holds pointers
     // (map_ids, jited_prog_insns, …) the kernel would write through.
+    // The kernel takes info_len up to PAGE_SIZE (bpf_check_uarg_tail_zero) and reads all of it,
+    // the tail past its struct being zero: stage that much (16 or 64 KiB on some arm64 kernels),
+    // never more. A staged 4096 let a 64 KiB-page kernel read the block's other bytes as the tail.
     const infoBytes = realByteLength(info);
-    const stage = Math.min(infoBytes, MAX_INFO_STAGE);
+    const stage = Math.min(infoBytes, this.pageSize);
     this.ensure(0, 0, stage, OP.info);
     this.u8.fill(0, this.auxOff, this.auxOff + stage);
     const dv = this.attr(INFO_ATTR.size);
