@@ -66,9 +66,8 @@ export function assertAtomicArgs(offset: unknown, size: unknown, op: unknown, op
   }
   if (size !== 4 && size !== 8) throw new RangeError(`${where}: size must be 4 or 8 (a u32 or a u64 word), got ${describe(size)}`);
   if (typeof offset !== "number" || !Number.isInteger(offset)) throw new TypeError(`${where}: offset must be an integer, got ${describe(offset)}`);
-  if (offset < 0 || offset > Number.MAX_SAFE_INTEGER || offset % size !== 0) {
-    throw new RangeError(`${where}: offset ${offset} is not a multiple of ${size}: an atomic word must be naturally aligned`);
-  }
+  if (offset < 0 || offset > Number.MAX_SAFE_INTEGER) throw new RangeError(`${where}: offset ${offset} is not a byte offset in the mapping (0 or more)`);
+  if (offset % size !== 0) throw new RangeError(`${where}: offset ${offset} is not a multiple of ${size}: an atomic word must be naturally aligned`);
   const max = size === 4 ? 0xffff_ffffn : 0xffff_ffff_ffff_ffffn;
   const word = (v: unknown, what: string) => {
     if (typeof v !== "bigint") throw new TypeError(`${where}: ${what} must be a bigint, got ${describe(v)}`);

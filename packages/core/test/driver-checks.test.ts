@@ -1,7 +1,7 @@
 // The argument checks every driver makes before a syscall (driver-checks.ts), at their edges:
 // what passes here reaches bpf(2) as an int fd, a u32, or a buffer the kernel reads or writes.
 import { describe, expect, it } from "vitest";
-import { assertBatchBuffer, assertFd, assertPath, assertSize, assertU32 } from "@bpfkit/core";
+import { assertAtomicArgs, assertBatchBuffer, assertFd, assertPath, assertSize, assertU32 } from "@bpfkit/core";
 import { thrown } from "./support/thrown.js";
 
 describe("driver argument checks", () => {
@@ -21,6 +21,16 @@ describe("driver argument checks", () => {
     expect(thrown(() => assertU32(-1, "flags", "op"))).toEqual(new RangeError("op: flags -1 is not a u32"));
     expect(thrown(() => assertU32(2 ** 32, "flags", "op"))).toEqual(new RangeError(`op: flags ${2 ** 32} is not a u32`));
     expect(thrown(() => assertU32(null, "flags", "op"))).toEqual(new TypeError("op: flags must be an integer, got null"));
+  });
+
+  it("an atomic word's offset: a negative or unsafe one is said to be so, an unaligned one not a multiple of the size", () => {
+    for (const offset of [0, 8, 2 ** 40]) expect(() => assertAtomicArgs(offset, 8, "load", undefined, undefined, "op")).not.toThrow();
+    expect(thrown(() => assertAtomicArgs(-8, 8, "load", undefined, undefined, "op")))
+      .toEqual(new RangeError("op: offset -8 is not a byte offset in the mapping (0 or more)"));
+    expect(thrown(() => assertAtomicArgs(2 ** 53, 8, "load", undefined, undefined, "op")))
+      .toEqual(new RangeError(`op: offset ${2 ** 53} is not a byte offset in the mapping (0 or more)`));
+    expect(thrown(() => assertAtomicArgs(4, 8, "load", undefined, undefined, "op")))
+      .toEqual(new RangeError("op: offset 4 is not a multiple of 8: an atomic word must be naturally aligned"));
   });
 
   it("a key or value buffer is exactly its size; a batch buffer holds count elements at least", () => {
