@@ -427,7 +427,9 @@ export class MapMemory<V> implements Disposable {
 
   #field(op: string, index: number, name: string): StructField {
     if (this.#fields === undefined) {
-      throw new TypeError(`${op} ${this.#name}: the value codec is not a struct(), so its values have no fields: use load and store`);
+      // word() of such a value takes the value itself; loadField and storeField have load and store.
+      const instead = op === "word" ? `word(${String(index)}) takes the value itself as the word` : "use load and store";
+      throw new TypeError(`${op} ${this.#name}: the value codec is not a struct(), so its values have no fields: ${instead}`);
     }
     const f = this.#fields.get(name);
     if (f === undefined) {

@@ -110,6 +110,20 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     expect(thrown(() => pmem.word(0, "count")).message).toMatch(/^word mmw_packed: value 0 field "count" is at byte 1 of the value, not a multiple of its 4 bytes/);
   });
 
+  it("a field named where the value is no struct: the error points at word(index), the value itself, not at load and store", () => {
+    const env = get();
+    const m = env.map({ name: "mmw_nofields", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u64, maxEntries: 2, flags: BPF_F_MMAPABLE });
+    m.openOrCreate();
+    using mem = m.memory();
+    // @ts-expect-error a u64 value has no fields
+    const e = thrown(() => mem.word(1, "hits"));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe("word mmw_nofields: the value codec is not a struct(), so its values have no fields: word(1) takes the value itself as the word");
+    // loadField's own advice stays load and store.
+    // @ts-expect-error a u64 value has no fields
+    expect(thrown(() => mem.loadField(1, "hits")).message).toBe("loadField mmw_nofields: the value codec is not a struct(), so its values have no fields: use load and store");
+  });
+
   it("an i32 or i64 word is signed: answers as loadField gives them, negative operands, the same bits a program's add makes", () => {
     const env = get();
     const gauge = struct({ inflight: i64, delta: i32, n: u32 }, { name: "gauge" });
