@@ -104,8 +104,9 @@ export interface EventsConfig {
 }
 
 /** `options` checked and with their defaults; throws a TypeError or RangeError naming `where`. */
-export function eventsConfig(options: WithEventsOptions, where: string): EventsConfig {
-  const { maxSize = DEFAULT_EVENTS_MAX_SIZE, ttlMs = 0, clock = wallClock } = options;
+export function eventsConfig(options: WithEventsOptions, where: string, current?: EventsConfig): EventsConfig {
+  // A second withEvents() changes what it names: a test's clock or a TTL given before stays.
+  const { maxSize = current?.maxSize ?? DEFAULT_EVENTS_MAX_SIZE, ttlMs = current?.ttlMs ?? 0, clock = current?.clock ?? wallClock } = options;
   if (typeof maxSize !== "number" || !Number.isSafeInteger(maxSize) || maxSize < 1) {
     throw new RangeError(`${where}: options.maxSize must be a positive integer, got ${String(maxSize)}`);
   }
@@ -144,6 +145,11 @@ export class MapEvents<K, V> {
    * New options (a second `withEvents()`): the events kept and the subscribers stay, the oldest
    * dropped beyond the new size or age.
    */
+  /** The options in force: what a later withEvents() keeps where it names none. */
+  get config(): EventsConfig {
+    return this.#config;
+  }
+
   configure(config: EventsConfig): void {
     this.#config = config;
     const excess = this.size - config.maxSize;

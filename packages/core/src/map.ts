@@ -570,14 +570,14 @@ export class BpfMap<K, V> {
    * recorded: reads, input refused before the map is touched (a bad key, a TypeError), and
    * writes made otherwise (a `memory()` mapping, programs, other processes). `ttlMs` drops
    * events that old, when the buffer is next written or read (no timer). Calling it again
-   * changes the options and keeps the events and subscribers. `close()` keeps both too: the
+   * changes the options it names (the others stay as they were) and keeps the events and subscribers. `close()` keeps both too: the
    * object reopens on its next operation, as its cache does; a `clone()` starts without events.
    */
   withEvents(options: WithEventsOptions = {}): this {
     const where = `withEvents ${this.#name}`;
     if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object`);
     assertOptionKeys(options, WITH_EVENTS_OPTIONS_KEYS, where, "options");
-    const config = eventsConfig(options, where);
+    const config = eventsConfig(options, where, this.#events?.config);
     if (this.#events === undefined) this.#events = new MapEvents<K, V>(config, this.#name, this.#bpf.logger);
     else this.#events.configure(config);
     return this;

@@ -15,7 +15,7 @@ import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { checkMappingCall, mappingError } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
-import { driverPageSize } from "./page-size.js";
+import { driverPageSize, isPageSize } from "./page-size.js";
 
 /** A record's header: `len` (with the two bits below) then `pg_off`, 8 bytes before its sample. */
 export const BPF_RINGBUF_HDR_SZ = 8;
@@ -113,6 +113,9 @@ export class RingBufReader implements Disposable {
     this.#pollFd = init.pollFd ?? -1;
     this.size = init.size;
     this.#mask = BigInt(init.size - 1);
+    if (init.pageSize !== undefined && !isPageSize(init.pageSize)) {
+      throw new RangeError(`RingBufReader ${init.name}: pageSize must be a power of 2 of at least 4096, got ${String(init.pageSize)}`);
+    }
     this.#dataOff = init.pageSize ?? driverPageSize(init.driver);
     this.#name = init.name;
     this.#path = init.path;

@@ -384,6 +384,18 @@ eachDriver("map events (withEvents)", (get) => {
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
+  it("withEvents again keeps the options it does not name: the test's clock and the TTL stay", () => {
+    const { clock, m } = setup(16, { ttlMs: 100 });
+    m.update(1, 1);
+    m.withEvents({ maxSize: 4 });
+    expect(m.events()[0]!.time).toBe(1000);
+    m.update(2, 2);
+    // Still the manual clock (Date.now would stamp today), and still the 100 ms TTL.
+    expect(m.events().map((e) => e.time)).toEqual([1000, 1000]);
+    clock.advance(101);
+    expect(m.events()).toEqual([]);
+  });
+
   it("close() keeps the events and the subscribers; the reopened map goes on recording", () => {
     const { m } = setup();
     const seen: number[] = [];

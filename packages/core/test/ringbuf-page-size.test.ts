@@ -3,7 +3,7 @@
 // finds records there, across the ring's end too. A reader that counted in 4 KiB pages mapped the
 // data at an offset off a page (EINVAL) or read the producer's page as records.
 import { describe, expect, it } from "vitest";
-import { createBpf, driverPageSize, memoryLogger } from "@bpfkit/core";
+import { createBpf, driverPageSize, memoryLogger, RingBufReader } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { thrown } from "./support/thrown.js";
 
@@ -59,3 +59,13 @@ for (const pageSize of [16384, 65536]) {
     });
   });
 }
+
+describe("RingBufReader's pageSize", () => {
+  it("a page size no kernel has is a RangeError naming the ring, before anything is read", () => {
+    const sim = createSimDriver();
+    for (const pageSize of [0, 1000, 6144]) {
+      expect(() => new RingBufReader({ driver: sim, consumer: 0, data: 1, size: 4096, pageSize, name: "rb", path: "" }))
+        .toThrow(new RangeError(`RingBufReader rb: pageSize must be a power of 2 of at least 4096, got ${pageSize}`));
+    }
+  });
+});

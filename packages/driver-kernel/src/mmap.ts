@@ -33,7 +33,10 @@ interface Mapping {
 const word = new BigUint64Array(1);
 const wordBytes = new Uint8Array(word.buffer);
 
-/** An 8-byte range on an 8-byte boundary: a ring's position or a record's header. */
+/**
+ * An 8-byte range on an 8-byte boundary: a ring's position or a record's header. (`& 7` reads the
+ * low bits right past 2^32 too; the word index is `offset / 8`, which a shift would wrap there.)
+ */
 const isWord = (offset: number, n: number) => n === 8 && (offset & 7) === 0;
 
 function describe(v: unknown): string {
@@ -116,7 +119,7 @@ export class MmapTable {
     // arm64 a plain copy may see the header's BUSY bit clear and still read the record's older
     // bytes after it (x86-64 orders loads anyway, and Atomics.load is a plain load there).
     if (isWord(offset, n)) {
-      word[0] = Atomics.load(m.words, offset >>> 3);
+      word[0] = Atomics.load(m.words, offset / 8);
       dst.set(wordBytes);
     } else {
       dst.set(m.bytes.subarray(offset, offset + n));
@@ -138,7 +141,7 @@ export class MmapTable {
     // before the producer can see its room free again and write over them.
     if (isWord(offset, n)) {
       wordBytes.set(src);
-      Atomics.store(m.words, offset >>> 3, word[0]!);
+      Atomics.store(m.words, offset / 8, word[0]!);
     } else {
       m.bytes.set(src, offset);
     }
@@ -156,8 +159,8 @@ export class MmapTable {
     // Atomics are lock-prefixed instructions on x86-64 and ldaxr/stlxr loops (or LSE) on arm64,
     // the same the kernel's atomic64_* and a JITed BPF_ATOMIC use on this memory.
     return size === 8
-      ? atomicWord(m.words, offset >>> 3, op, operand, expected)
-      : BigInt(atomicWord(m.halves, offset >>> 2, op, operand === undefined ? undefined : Number(operand),
+      ? atomicWord(m.words, offset / 8, op, operand, expected)
+      : BigInt(atomicWord(m.halves, offset / 4, op, operand === undefined ? undefined : Number(operand),
         expected === undefined ? undefined : Number(expected)));
   }
 

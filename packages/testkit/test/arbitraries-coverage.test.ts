@@ -353,6 +353,13 @@ describe("the mmap draw's ranges and mappable specs", () => {
     expect(mmapableFor(hash, secondPage, true).maxEntries).toBe((2 * 4096) / 8);
   });
 
+  it("programArb refuses a pageSize no kernel has (its draws would scale to fractional rings)", () => {
+    for (const pageSize of [1000, 2048, 6144]) {
+      expect(() => programArb({ possibleCpus: 2, pageSize })).toThrow(`programArb: options.pageSize must be a power of 2 of at least 4096, got ${pageSize}`);
+    }
+    expect(() => programArb({ possibleCpus: 2, pageSize: 16384 })).not.toThrow();
+  });
+
   it("a ring program's sizes and ring-sized reader steps scale with the page; record-sized ones stay", () => {
     const P = 65536, k = P / 4096;
     const draw = (broken: RingDraw["broken"]): RingDraw => ({ size: 8192, numa: false, broken, ops: [] });

@@ -3,7 +3,7 @@
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
   BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  BPF_NOEXIST, assertOptionKeys, mapTypeName, optionKeys, userValueSize,
+  BPF_NOEXIST, assertOptionKeys, isPageSize, mapTypeName, optionKeys, userValueSize,
 } from "@bpfkit/core";
 import fc from "fast-check";
 import { brief as hex } from "../model/bytes.js";
@@ -236,6 +236,8 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
   // mapSpecArb refuses keys it does not know: hand it only the spec's.
   const { possibleCpus: _c, pageSize: _p, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, wide: _w, ...specOptions } = options;
   const page = options.pageSize ?? RING_PAGE;
+  // Draws scale by page / 4096: anything but a page a kernel can have makes fractional rings.
+  if (!isPageSize(page)) throw new RangeError(`programArb: options.pageSize must be a power of 2 of at least 4096, got ${String(page)}`);
   // Ring buffers are drawn apart (ring-ops.ts): mapSpecArb draws the other types.
   const types = options.types ?? SPEC_MAP_TYPES;
   const rings = types.includes(BPF_MAP_TYPE_RINGBUF);
