@@ -141,15 +141,15 @@ export class MapEvents<K, V> {
     this.#logger = logger;
   }
 
-  /**
-   * New options (a second `withEvents()`): the events kept and the subscribers stay, the oldest
-   * dropped beyond the new size or age.
-   */
   /** The options in force: what a later withEvents() keeps where it names none. */
   get config(): EventsConfig {
     return this.#config;
   }
 
+  /**
+   * New options (a second `withEvents()`): the events kept and the subscribers stay, the oldest
+   * dropped beyond the new size or age.
+   */
   configure(config: EventsConfig): void {
     this.#config = config;
     const excess = this.size - config.maxSize;
