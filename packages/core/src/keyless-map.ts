@@ -15,7 +15,6 @@ import {
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
-import { Errno } from "./errno.js";
 import { BpfError, DecodeError } from "./errors.js";
 import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 import type { Held } from "./held-map.js";
@@ -23,7 +22,7 @@ import type { BpfMapInfo } from "./info.js";
 import { assertKernelName } from "./kernel-name.js";
 import {
   checkPinned, closedHeldError, closedUnpinnedError, createdAs, isPinnedNow, mapOpError, namedError, notPinnedYet,
-  requireFullAccess, requirePin, unpinPath, type MapOwner,
+  requireFullAccess, requirePin, unpinnedReopenError, unpinPath, type MapOwner,
 } from "./map-lifecycle.js";
 import type { BpfMapModel } from "./map-spec.js";
 import { MapIncompatibleError, mapDifferences, sameMapExtra } from "./map-compat.js";
@@ -429,10 +428,7 @@ export abstract class KeylessMap<V> {
   reopen(): void {
     const op = "reopen";
     requirePin(this.#owner(), this.#fd >= 0, op);
-    if (this.#fd >= 0 && !this.#reopenable) {
-      throw new BpfError({ errno: Errno.EINVAL, op, map: this.#name, path: this.#path || undefined,
-        message: `${op} ${this.#name}: the map was created without a pin, so it cannot be opened again; it stays open` });
-    }
+    if (this.#fd >= 0 && !this.#reopenable) throw unpinnedReopenError(this.#owner());
     this.close();
     this.#open(op);
   }

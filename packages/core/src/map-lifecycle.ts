@@ -52,6 +52,12 @@ export function closedHeldError(m: MapOwner, op: string): BpfError {
   return new BpfError({ errno: Errno.EBADF, op, map: m.name, message: `${op} ${m.name}: the map is closed (${heldClosed(m.held!)})` });
 }
 
+/** reopen() of a map created without a pin and still open: its fd is all that keeps it, so it stays open. */
+export function unpinnedReopenError(m: MapOwner): BpfError {
+  return new BpfError({ errno: Errno.EINVAL, op: "reopen", map: m.name, path: m.path || undefined,
+    message: `reopen ${m.name}: the map was created without a pin, so it cannot be opened again; it stays open` });
+}
+
 /** A map created without a pin, once closed: its fd was all that kept it. */
 export function closedUnpinnedError(m: MapOwner, op: string): BpfError {
   return new BpfError({ errno: Errno.EBADF, op, map: m.name,

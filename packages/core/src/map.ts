@@ -32,7 +32,7 @@ import { assertKernelName } from "./kernel-name.js";
 import { heldClosed, heldCodecless, type Held } from "./held-map.js";
 import {
   checkPinned, closedHeldError, closedUnpinnedError, createdAs, isPinnedNow, mapOpError, namedError, notPinnedYet,
-  requireFullAccess, requirePin, unpinPath, type MapOwner,
+  requireFullAccess, requirePin, unpinnedReopenError, unpinPath, type MapOwner,
 } from "./map-lifecycle.js";
 import { BatchCursor, BatchError, deleteBatchRaw, lookupBatchRaw, updateBatchRaw } from "./map-batch.js";
 import { MapIncompatibleError, mapDifferences, type WantedMapProperties } from "./map-compat.js";
@@ -1076,10 +1076,7 @@ export class BpfMap<K, V> {
    */
   reopen(): void {
     this.#requirePin("reopen");
-    if (this.#fd >= 0 && !this.#reopenable) {
-      throw new BpfError({ errno: Errno.EINVAL, op: "reopen", map: this.#name, path: this.#path || undefined,
-        message: `reopen ${this.#name}: the map was created without a pin, so it cannot be opened again; it stays open` });
-    }
+    if (this.#fd >= 0 && !this.#reopenable) throw unpinnedReopenError(this.#owner());
     this.close();
     this.#open("reopen");
   }
