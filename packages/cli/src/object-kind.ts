@@ -22,6 +22,7 @@ export function describeKind(k: BpfObjKind): string {
     case "map": return "a map";
     case "prog": return "a program";
     case "link": return `a BPF link (${k.linkType})`;
+    case "btf": return "a BTF object";
     case "other": return "a BPF object that is neither a map, a program nor a link";
   }
 }

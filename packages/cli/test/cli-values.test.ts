@@ -44,7 +44,7 @@ describe("raw keys and values (no type given)", () => {
 
 describe("a map's element types", () => {
   const info = (over: Partial<BpfMapInfo>): BpfMapInfo =>
-    ({ type: 1, id: 7, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0, name: "", ifindex: 0, btfId: 0, mapExtra: 0n, ...over });
+    ({ type: 1, id: 7, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0, name: "", ifindex: 0, btfId: 0, btfKeyTypeId: 0, btfValueTypeId: 0, mapExtra: 0n, ...over });
 
   it("a keyless map (queue, stack, bloom filter, ring buffer) is named as such before any syscall", () => {
     for (const [type, name, use] of [[22, "queue", "; `bpfkit map push|pop|peek` use it by value"], [23, "stack", "; `bpfkit map push|pop|peek` use it by value"],

@@ -5,6 +5,11 @@ import { driverMethodNames, hostServiceNames, optionalDriverMethodNames, optiona
 import type { BatchResult, Driver } from "./driver.js";
 import { isPageSize } from "./page-size.js";
 
+const METHOD_GROUPS: readonly (readonly [readonly string[], string])[] = [
+  [["mapMmap", "mmapRead", "mmapWrite", "munmap"], "a driver maps memory with all four or none"],
+  [["btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo"], "a driver has all four btf methods or none"],
+];
+
 /**
  * Throws a TypeError naming `where` and everything `d` lacks of a Driver: a `kind` string, a
  * positive integer `possibleCpus`, each method but the optional ones (which, when present, must
@@ -29,10 +34,12 @@ export function assertDriver(d: unknown, where: string): asserts d is Driver {
     if (o[m] !== undefined && typeof o[m] !== "function") problems.push(`${m} is ${typeof o[m]}, not a method (leave it out if the driver has none)`);
   }
   // Core maps memory through all four or none: a mapping it could not read or release would leak.
-  const mmapGroup = ["mapMmap", "mmapRead", "mmapWrite", "munmap"];
-  const had = mmapGroup.filter((m) => typeof o[m] === "function");
-  if (had.length > 0 && had.length < mmapGroup.length) {
-    problems.push(`${had.join(", ")} without ${mmapGroup.filter((m) => !had.includes(m)).join(", ")} (a driver maps memory with all four or none)`);
+  // BTF alike: an object it could load but not find again by id, or not read back, is half a feature.
+  for (const [group, why] of METHOD_GROUPS) {
+    const had = group.filter((m) => typeof o[m] === "function");
+    if (had.length > 0 && had.length < group.length) {
+      problems.push(`${had.join(", ")} without ${group.filter((m) => !had.includes(m)).join(", ")} (${why})`);
+    }
   }
   const host = o.host as Record<string, unknown> | null | undefined;
   if (host === null || typeof host !== "object") {

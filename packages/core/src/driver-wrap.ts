@@ -5,7 +5,8 @@ import type { Driver, HostServices } from "./driver.js";
 import { assertOptionKeys } from "./option-keys.js";
 
 /** The optional methods of a Driver: core has a fallback for each, or says it is missing. */
-export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "mmapAtomic" | "progTestRun" | "mapPoll";
+export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "mmapAtomic" | "progTestRun" | "mapPoll"
+  | "btfLoad" | "btfGetFdById" | "btfGetNextId" | "btfGetInfo";
 
 /** The syscall-level methods every Driver has. */
 export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "pageSize" | "host" | OptionalDriverMethodName>;
@@ -28,6 +29,7 @@ export const driverMethodNames: readonly DriverMethodName[] = [
  */
 export const optionalDriverMethodNames: readonly OptionalDriverMethodName[] = [
   "dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll",
+  "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo",
 ];
 
 /**
@@ -67,6 +69,14 @@ export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   progTestRun?: Driver["progTestRun"] | null;
   /** Replaces the inner driver's mapPoll, or gives one to a driver without it; `null` drops it (waits poll by timer). */
   mapPoll?: Driver["mapPoll"] | null;
+  /** Replaces the inner driver's btfLoad, or gives one to a driver without it; `null` drops it (drop the other btf methods with it). */
+  btfLoad?: Driver["btfLoad"] | null;
+  /** Replaces the inner driver's btfGetFdById; `null` drops it. */
+  btfGetFdById?: Driver["btfGetFdById"] | null;
+  /** Replaces the inner driver's btfGetNextId; `null` drops it. */
+  btfGetNextId?: Driver["btfGetNextId"] | null;
+  /** Replaces the inner driver's btfGetInfo; `null` drops it. */
+  btfGetInfo?: Driver["btfGetInfo"] | null;
   /** Default: the inner driver's kind. */
   kind?: string;
   /**

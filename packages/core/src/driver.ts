@@ -28,6 +28,46 @@ export interface MapCreateAttr {
    * 0n when left out.
    */
   mapExtra?: bigint;
+  /**
+   * `btf_fd`: a loaded BTF object (`Driver.btfLoad`) that describes the key and the value; 0 or
+   * left out: the map has no BTF. Read only with `btfValueTypeId`.
+   */
+  btfFd?: number;
+  /** `btf_key_type_id`: the key's type in that BTF (0 for a keyless map). */
+  btfKeyTypeId?: number;
+  /**
+   * `btf_value_type_id`: the value's type in that BTF. With it the kernel checks both types'
+   * sizes against key_size and value_size, and finds special fields such as a
+   * `struct bpf_spin_lock` in the value. A key type without a value type is EINVAL.
+   */
+  btfValueTypeId?: number;
+}
+
+/** BPF_BTF_LOAD's attributes, as `Driver.btfLoad` takes them. */
+export interface BtfLoadAttr {
+  /** `btf`/`btf_size`: the raw BTF, a `struct btf_header`, its type section and its string section. */
+  btf: Uint8Array;
+  /**
+   * `btf_log_buf`/`btf_log_size`: where the checker writes its log, NUL-terminated. A buffer
+   * needs a level, and over UINT_MAX >> 2 bytes is EINVAL; a level without a buffer is allowed
+   * (the log is then lost, and a load that would write one answers ENOSPC). The text is the
+   * kernel's own on the kernel driver; a simulator's may differ, its errno may not.
+   */
+  logBuf?: Uint8Array;
+  /** `btf_log_level`: 0 (no log, the default), 1 (the failing type), 2 (every type). */
+  logLevel?: number;
+}
+
+/** What OBJ_GET_INFO_BY_FD says of a BTF object (`struct bpf_btf_info`). */
+export interface BtfInfo {
+  /** `id`: the BTF object's id, unique while it lives (maps and programs hold theirs). */
+  id: number;
+  /** `btf_size`: the size of its raw data in bytes. */
+  btfSize: number;
+  /** `name`: "vmlinux" or a module's name for kernel BTF, "" for BTF user space loaded. */
+  name: string;
+  /** `kernel_btf`: whether the kernel's own (vmlinux or a module's). */
+  kernelBtf: boolean;
 }
 
 /** BPF_PROG_LOAD's attributes, as `Driver.progLoad` takes them. */
@@ -128,12 +168,13 @@ export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 
 /**
  * What a file descriptor refers to: a BPF map, program or link (with the kernel's name for the
- * link's type: `cgroup`, `xdp`, …), or anything else (BTF, a plain file).
+ * link's type: `cgroup`, `xdp`, …), a BTF object, or anything else (a plain file).
  */
 export type BpfObjKind =
   | { kind: "map" }
   | { kind: "prog" }
   | { kind: "link"; linkType: string }
+  | { kind: "btf" }
   | { kind: "other" };
 
 /**
@@ -385,4 +426,24 @@ export interface Driver {
    * without it core polls by timer.
    */
   mapPoll?(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number>;
+  /**
+   * BPF_BTF_LOAD: checks the raw BTF as the kernel's btf_parse does and answers the new BTF
+   * object's fd, or -errno: EINVAL for BTF the checker refuses (the log says why), E2BIG for
+   * data over BTF_MAX_SIZE (16 MiB) or a header longer than the kernel knows with a non-zero
+   * tail, ENOSPC for a log too short for what it had to say, EPERM without CAP_BPF. A `btf` or
+   * `logBuf` that is not a Uint8Array is a TypeError before the call. Optional, with the other
+   * three btf methods: without them core creates maps without BTF and says so where asked.
+   */
+  btfLoad?(attr: BtfLoadAttr): number;
+  /** BPF_BTF_GET_FD_BY_ID: an fd to the BTF object with that id, or -errno (ENOENT when gone; EPERM without CAP_SYS_ADMIN). */
+  btfGetFdById?(id: number): number;
+  /** BPF_BTF_GET_NEXT_ID: the id of the first BTF object after `startId` (0 starts), or -errno (ENOENT at the end). */
+  btfGetNextId?(startId: number): number;
+  /**
+   * OBJ_GET_INFO_BY_FD on a BTF fd (`struct bpf_btf_info`): its id, size, name and whether it
+   * is the kernel's, or -errno (EBADF for an fd that is not open, EINVAL for an fd of another
+   * kind). With `data`, the first min(data.length, btfSize) bytes of the raw BTF are copied into
+   * it; a shorter `data` is not an error (ask with null first to learn the size).
+   */
+  btfGetInfo?(fd: number, data: Uint8Array | null): BtfInfo | number;
 }

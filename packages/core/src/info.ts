@@ -21,6 +21,10 @@ export interface BpfMapInfo {
   ifindex: number;
   /** `bpf_map_info.btf_id`: the id of the map's BTF, 0 when it has none. */
   btfId: number;
+  /** `bpf_map_info.btf_key_type_id`: the key's type in that BTF, 0 when none was given. */
+  btfKeyTypeId: number;
+  /** `bpf_map_info.btf_value_type_id`: the value's type in that BTF, 0 when it has none. */
+  btfValueTypeId: number;
   /** `bpf_map_info.map_extra`: a type's extra attribute (a bloom filter's hash count, an arena's address). */
   mapExtra: bigint;
 }
@@ -102,16 +106,19 @@ export function decodeMapInfo(bytes: Uint8Array): BpfMapInfo {
     type: d.type as number, id: d.id as number, keySize: d.key_size as number,
     valueSize: d.value_size as number, maxEntries: d.max_entries as number,
     mapFlags: d.map_flags as number, name: cString(d.name as Uint8Array),
-    ifindex: d.ifindex as number, btfId: d.btf_id as number, mapExtra: d.map_extra as bigint,
+    ifindex: d.ifindex as number, btfId: d.btf_id as number,
+    btfKeyTypeId: d.btf_key_type_id as number, btfValueTypeId: d.btf_value_type_id as number,
+    mapExtra: d.map_extra as bigint,
   };
 }
 
 /** Fills a bpf_map_info image (the simulator answers OBJ_GET_INFO_BY_FD with this). */
-export function encodeMapInfo(info: Pick<BpfMapInfo, "type" | "id" | "keySize" | "valueSize" | "maxEntries" | "mapFlags" | "name"> & Partial<Pick<BpfMapInfo, "mapExtra">>, out: Uint8Array): void {
+export function encodeMapInfo(info: Pick<BpfMapInfo, "type" | "id" | "keySize" | "valueSize" | "maxEntries" | "mapFlags" | "name"> & Partial<Pick<BpfMapInfo, "mapExtra" | "btfId" | "btfKeyTypeId" | "btfValueTypeId">>, out: Uint8Array): void {
   out.fill(0, 0, Math.min(out.length, BPF_MAP_INFO.size));
   encodeStruct(BPF_MAP_INFO, out, {
     type: info.type, id: info.id, key_size: info.keySize, value_size: info.valueSize,
     max_entries: info.maxEntries, map_flags: info.mapFlags, name: info.name, map_extra: info.mapExtra ?? 0n,
+    btf_id: info.btfId ?? 0, btf_key_type_id: info.btfKeyTypeId ?? 0, btf_value_type_id: info.btfValueTypeId ?? 0,
   });
 }
 

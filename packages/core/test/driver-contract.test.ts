@@ -213,6 +213,20 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect("mapMmap" in wrapDriver(without(), { mapMmap: null, mmapRead: null, mmapWrite: null, munmap: null })).toBe(false);
   });
 
+  it("the four btf methods come together: a driver with some of them is refused, naming the others", () => {
+    const fn = () => -Errno.ENOSYS;
+    const withBtf = (...names: string[]): Driver => {
+      const d = without("btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo") as unknown as Record<string, unknown>;
+      for (const n of names) d[n] = fn;
+      return d as unknown as Driver;
+    };
+    expect(() => createBpf({ driver: withBtf(), logger: memoryLogger() })).not.toThrow();
+    expect(() => createBpf({ driver: withBtf("btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo"), logger: memoryLogger() })).not.toThrow();
+    expect(() => createBpf({ driver: withBtf("btfLoad") })).toThrow(new TypeError(
+      'createBpf: options.driver "old" breaks the Driver contract: btfLoad without btfGetFdById, btfGetNextId, btfGetInfo (a driver has all four btf methods or none)'));
+    expect(() => createBpf({ driver: withBtf("btfLoad", "btfGetInfo", "btfGetNextId") })).toThrow(/: btfLoad, btfGetNextId, btfGetInfo without btfGetFdById \(/);
+  });
+
   it("progTestRun is optional: wrapDriver gives one to a driver without it, passes one on, and drops it with null", () => {
     const run = (): ProgTestRunResult => ({ errno: 0, retval: 7, duration: 0, dataSizeOut: 0, ctxSizeOut: 0 });
     expect("progTestRun" in without()).toBe(false);
@@ -238,7 +252,8 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     const proto = Object.getPrototypeOf(sim) as object;
     const methods = Object.getOwnPropertyNames(proto).filter((k) => !k.startsWith("#") && k !== "constructor");
     expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
-    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll"]);
+    expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll",
+      "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo"]);
     // The simulator runs no programs: BPF_PROG_TEST_RUN is the kernel driver's alone.
     expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "mapPoll"]);
     expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
