@@ -9,8 +9,12 @@ export const BtfKind = {
   RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19,
 } as const;
 
-/** BTF_INT_SIGNED, BTF_INT_CHAR, BTF_INT_BOOL: the encoding bits of an INT. */
-export const BTF_INT_SIGNED = 1, BTF_INT_CHAR = 2, BTF_INT_BOOL = 4;
+/** An INT's encoding bit: signed. */
+export const BTF_INT_SIGNED = 1;
+/** An INT's encoding bit: a char (printed as one). */
+export const BTF_INT_CHAR = 2;
+/** An INT's encoding bit: a bool. */
+export const BTF_INT_BOOL = 4;
 
 /** The header's magic (0xeB9F, little-endian on the hosts bpfkit runs on). */
 export const BTF_MAGIC = 0xeb9f;
@@ -74,8 +78,11 @@ export interface BtfBlobParts {
   types: readonly number[];
   /** The string section. */
   strings: Uint8Array;
+  /** Default 0xeB9F. */
   magic?: number;
+  /** Default 1. */
   version?: number;
+  /** Default 0. */
   flags?: number;
   /** Default 24; more puts `tail` (zeros by default) between the 24 header bytes and the sections. */
   hdrLen?: number;
@@ -83,8 +90,11 @@ export interface BtfBlobParts {
   tail?: Uint8Array;
   /** Offsets are from the end of the header (hdr_len); default: types at 0, strings right after. */
   typeOff?: number;
+  /** Default: the type words' bytes. */
   typeLen?: number;
+  /** Default: right after the type section. */
   strOff?: number;
+  /** Default: the string section's bytes. */
   strLen?: number;
 }
 
