@@ -15,7 +15,7 @@ import { beforeCreate } from "./inner-template.js";
 import { assertKernelName } from "./kernel-name.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { accessFlags, accessName, accessOfFileFlags, type AccessFlags, type OpenMapOptions } from "./access-mode.js";
-import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, OPEN_MAP_CODECS_KEYS, OPEN_MAP_OPTIONS_KEYS } from "./option-keys.js";
+import { assertOptionKeys, BPF_OPTIONS_KEYS, CREATE_MAP_OPTIONS_KEYS, MAP_BTF_KEYS, OPEN_MAP_CODECS_KEYS, OPEN_MAP_OPTIONS_KEYS } from "./option-keys.js";
 import { BLOOM_KIND, BpfBloomFilter, type BloomFilterSpec } from "./bloom-filter.js";
 import { bytes } from "./codec.js";
 import { keylessClassFor, mapKindName, type KeylessKind, type KeylessMap, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
@@ -32,6 +32,7 @@ import { keptPin, PIN_CHANGED, replacePin, unpinIfStill, type PinKept } from "./
 import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getMapNextId, getProgNextId, mapIds, progIds } from "./object-ids.js";
+import { BtfHandle, btfIds, loadBtf, openBtfById, type LoadBtfOptions } from "./btf-objects.js";
 import { getProgFdById, getProgInfoByFd, type ProgInfo, testDummyProg } from "./prog.js";
 import { MapRegistry } from "./registry.js";
 import * as sys from "./syscalls.js";
@@ -108,6 +109,23 @@ export interface CreateMapOptions {
    * count), and one with another is re-created.
    */
   mapExtra?: bigint;
+  /**
+   * The BTF that describes the key and the value (`bpf.loadBtf`, and the two types' ids in it).
+   * The kernel checks the types' sizes against the key and value sizes (EINVAL) and finds
+   * special fields such as a `struct bpf_spin_lock`; bpftool then prints the map's elements by
+   * their types. Default none, as the seed. A pinned map is not compared by it.
+   */
+  btf?: MapBtf;
+}
+
+/** A map's BTF at creation: bpf_attr's btf_fd, btf_key_type_id and btf_value_type_id. */
+export interface MapBtf {
+  /** The loaded BTF: a handle or its fd. The map holds the object; the handle may be closed after. */
+  fd: number | BtfHandle;
+  /** The key's type id (0 for a keyless map). */
+  keyTypeId: number;
+  /** The value's type id. */
+  valueTypeId: number;
 }
 
 type CoreCreateMapOptions = CreateMapOptions & { [beforeCreate]?: () => void };
@@ -357,9 +375,9 @@ export class Bpf implements sys.SyscallContext {
    */
   createMap(mapType: number, keySize: number, valueSize: number, maxEntries: number, flags: number,
     innerId: number, path: string, options?: CreateMapOptions): number {
-    const { name, mapExtra } = createOptions(options, `createMap ${path}`);
+    const created = createOptions(options, `createMap ${path}`);
     beforeCreateOption(options)?.();
-    return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name, mapExtra);
+    return sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, created);
   }
 
   /**
@@ -396,7 +414,7 @@ export class Bpf implements sys.SyscallContext {
   openOrCreateMap(path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
     flags: number, innerId: number, pin: boolean, options?: CreateMapOptions): { fd: number; isNew: boolean } {
     checkPath(path, "path", "openOrCreateMap");
-    const { name, mapExtra } = createOptions(options, `openOrCreateMap ${path}`);
+    const created = createOptions(options, `openOrCreateMap ${path}`);
     const before = beforeCreateOption(options);
     // A pin is a file: with a trailing slash, dirname() would be the path itself, and the mkdir
     // below would make a directory there that no map could ever be pinned at.
@@ -414,7 +432,7 @@ export class Bpf implements sys.SyscallContext {
           if (r < 0) throw new BpfError({ errno: -r, op: "Unable create map base directory", path });
         }
         before?.();
-        const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, name, mapExtra);
+        const fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, created);
         if (pin) {
           try {
             sys.objPin(this, fd, path);
@@ -455,7 +473,7 @@ export class Bpf implements sys.SyscallContext {
       if (!upgrade) return { fd: old, isNew: false };
       let fd: number | typeof PIN_CHANGED;
       try {
-        fd = this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, { name, mapExtra }, before);
+        fd = this.#upgrade(old, path, mapType, keySize, valueSize, maxEntries, flags, innerId, pin, created, before);
       } finally {
         this.driver.close(old);
       }
@@ -471,11 +489,11 @@ export class Bpf implements sys.SyscallContext {
 
   /** A map made to replace the one pinned at `path` (open as `old`), pinned in its place when `pin`. */
   #upgrade(old: number, path: string, mapType: number, keySize: number, valueSize: number, maxEntries: number,
-    flags: number, innerId: number, pin: boolean, created: { name: string; mapExtra: bigint }, before: (() => void) | undefined): number | typeof PIN_CHANGED {
+    flags: number, innerId: number, pin: boolean, created: sys.CreateAttrs, before: (() => void) | undefined): number | typeof PIN_CHANGED {
     let fd: number;
     try {
       before?.();
-      fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, created.name, created.mapExtra);
+      fd = sys.createMap(this, mapType, keySize, valueSize, maxEntries, flags, innerId, path, created);
     } catch (e) {
       throw keptPin(e, path);
     }
@@ -709,6 +727,27 @@ export class Bpf implements sys.SyscallContext {
   /** Every program id, ascending, as `mapIds` walks maps; open one with `getProgFdById`. */
   progIds(): Generator<number, void, undefined> {
     return progIds(this);
+  }
+
+  /**
+   * BPF_BTF_LOAD: loads raw BTF (a `BtfBuilder`'s `encode()`, a file's `.BTF` section) and gives a
+   * handle on the new BTF object, to create maps with (`createMap`'s `btf` option). A refusal is a
+   * `BtfLoadError`: the load is made again with the kernel checker's log on, and the error quotes
+   * its last lines (`log` holds it all; `options.logSize` 0 skips the second load). A driver
+   * without the BTF methods (optional) is BpfError EOPNOTSUPP naming it.
+   */
+  loadBtf(raw: Uint8Array, options?: LoadBtfOptions): BtfHandle {
+    return loadBtf(this, raw, options);
+  }
+
+  /** BPF_BTF_GET_FD_BY_ID: a handle on the BTF object with that id (a map's `btfId`, vmlinux's). */
+  openBtfById(id: number): BtfHandle {
+    return openBtfById(this, id);
+  }
+
+  /** Every BTF object's id, ascending (the kernel's own and its modules' first), as `mapIds` walks maps. */
+  btfIds(): Generator<number, void, undefined> {
+    return btfIds(this);
   }
 
   /** The seed's GetProgFDByID. */
@@ -1166,17 +1205,30 @@ function renamed(e: BpfError, op: string, what: string, where: { path?: string; 
  * The kernel name ("" for none) and map_extra (0 for none) in `options`, or a TypeError/RangeError
  * naming `where`.
  */
-function createOptions(options: CreateMapOptions | undefined, where: string): { name: string; mapExtra: bigint } {
+function createOptions(options: CreateMapOptions | undefined, where: string): sys.CreateAttrs {
   if (options === undefined) return { name: "", mapExtra: 0n };
-  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName?, mapExtra? }`);
+  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { kernelName?, mapExtra?, btf? }`);
   assertOptionKeys(options, CREATE_MAP_OPTIONS_KEYS, where, "options");
-  const { kernelName, mapExtra } = options;
+  const { kernelName, mapExtra, btf } = options;
   if (kernelName !== undefined) assertKernelName(kernelName, where);
   if (mapExtra !== undefined) {
     if (typeof mapExtra !== "bigint") throw new TypeError(`${where}: options.mapExtra must be a bigint, got ${typeof mapExtra}`);
     if (mapExtra < 0n || mapExtra > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${where}: options.mapExtra ${mapExtra} is not a u64`);
   }
-  return { name: kernelName ?? "", mapExtra: mapExtra ?? 0n };
+  return { name: kernelName ?? "", mapExtra: mapExtra ?? 0n, ...(btf !== undefined ? { btf: mapBtf(btf, where) } : {}) };
+}
+
+/** `btf` as bpf_attr's three numbers, or a TypeError/RangeError naming `where`. */
+function mapBtf(btf: MapBtf, where: string): sys.MapBtfAttr {
+  if (btf === null || typeof btf !== "object") throw new TypeError(`${where}: options.btf must be { fd, keyTypeId, valueTypeId }`);
+  assertOptionKeys(btf, MAP_BTF_KEYS, where, "options.btf");
+  const fd = btf.fd instanceof BtfHandle ? btf.fd.fd : btf.fd;
+  if (btf.fd instanceof BtfHandle && fd < 0) throw new TypeError(`${where}: options.btf.fd is a closed BTF handle (id ${btf.fd.id})`);
+  const u32 = (v: unknown, name: string): number => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new RangeError(`${where}: options.btf.${name} ${String(v)} is not a u32`);
+    return v;
+  };
+  return { fd: u32(fd, "fd"), keyTypeId: u32(btf.keyTypeId, "keyTypeId"), valueTypeId: u32(btf.valueTypeId, "valueTypeId") };
 }
 
 function assertAttr(attr: ElemAttr, op: string): void {

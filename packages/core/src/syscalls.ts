@@ -95,14 +95,31 @@ function dotName(errno: number, path: string): string {
 
 // ---- maps ----
 
+/** A map's BTF as bpf_attr takes it: btf_fd, btf_key_type_id, btf_value_type_id. */
+export interface MapBtfAttr {
+  fd: number;
+  keyTypeId: number;
+  valueTypeId: number;
+}
+
+/** What a create sets beyond the seed's attrs: the kernel name ("" none), map_extra (0 none), BTF. */
+export interface CreateAttrs {
+  name: string;
+  mapExtra: bigint;
+  btf?: MapBtfAttr;
+}
+
+const NO_CREATE_ATTRS: CreateAttrs = { name: "", mapExtra: 0n };
+
 /**
- * The seed's CreateMap: BPF_MAP_CREATE with no NUMA node, and no name unless `mapName` is one
- * (checked by the caller; "" is none); `innerId` is really the fd of a template inner map
- * (map-in-map only); `mapExtra` is bpf_attr's map_extra (0: none, as the seed). `path` is only
- * for the message.
+ * The seed's CreateMap: BPF_MAP_CREATE with no NUMA node, and no name unless `created.name` is
+ * one (checked by the caller; "" is none); `innerId` is really the fd of a template inner map
+ * (map-in-map only); `created.mapExtra` is bpf_attr's map_extra (0: none, as the seed), and
+ * `created.btf` its BTF (none, as the seed). `path` is only for the message.
  */
 export function createMap(ctx: SyscallContext, mapType: number, keySize: number, valueSize: number,
-  maxEntries: number, flags: number, innerId: number, path: string, mapName = "", mapExtra = 0n): number {
+  maxEntries: number, flags: number, innerId: number, path: string, created: CreateAttrs = NO_CREATE_ATTRS): number {
+  const { name: mapName, mapExtra, btf } = created;
   const op = "Unable to create map";
   assertU32(mapType, "mapType", `${op} ${path}`);
   assertU32(keySize, "keySize", `${op} ${path}`);
@@ -113,7 +130,8 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   const t0 = timeStart(ctx);
   // Without a name the attr is the seed's: no map_name at all.
   const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId,
-    ...(mapName !== "" ? { mapName } : {}), ...(mapExtra !== 0n ? { mapExtra } : {}) });
+    ...(mapName !== "" ? { mapName } : {}), ...(mapExtra !== 0n ? { mapExtra } : {}),
+    ...(btf !== undefined ? { btfFd: btf.fd, btfKeyTypeId: btf.keyTypeId, btfValueTypeId: btf.valueTypeId } : {}) });
   timeEnd(ctx, MetricOp.create, fd, t0);
   if (fd < 0) {
     const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || keylessFlagsHint(mapType, flags, -fd) ||

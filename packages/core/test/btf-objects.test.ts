@@ -1,0 +1,178 @@
+// Bpf's BTF objects: loadBtf, openBtfById, btfIds and BtfHandle, and createMap's `btf` option,
+// on each driver; and core's own handling of a refusal (the second load with the log on) over a
+// driver whose answers the test chooses.
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BPF_MAP_TYPE_HASH, BpfError, BtfHandle, BtfLoadError, createBpf, Errno, memoryLogger, wrapDriver,
+  type BtfLoadAttr, type Driver,
+} from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { eachDriver } from "./support/env.js";
+
+/** Raw BTF of one type, `int` (id 1: 4 bytes, signed, 32 bits), as clang would emit it. */
+function intBtf(): Uint8Array {
+  const strings = new TextEncoder().encode("\0int\0");
+  const types = new Uint32Array([1, 0x0100_0000, 4, 0x0100_0020]);
+  const out = new Uint8Array(24 + types.byteLength + strings.length);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, 0xeb9f, true);
+  v.setUint8(2, 1);
+  v.setUint32(4, 24, true);
+  v.setUint32(8, 0, true);
+  v.setUint32(12, types.byteLength, true);
+  v.setUint32(16, types.byteLength, true);
+  v.setUint32(20, strings.length, true);
+  out.set(new Uint8Array(types.buffer), 24);
+  out.set(strings, 24 + types.byteLength);
+  return out;
+}
+
+/** `intBtf` with its type's kind made 31, which no kernel has: the checker refuses it. */
+function badKindBtf(): Uint8Array {
+  const b = intBtf();
+  new DataView(b.buffer).setUint32(24 + 4, 0x1f00_0000, true);
+  return b;
+}
+
+eachDriver("BTF objects", (env) => {
+  const handles: BtfHandle[] = [];
+  afterEach(() => { for (const h of handles.splice(0)) h.close(); });
+  const load = (raw: Uint8Array) => { const h = env().bpf.loadBtf(raw); handles.push(h); return h; };
+
+  it("loadBtf gives a handle whose info is the object's: an id, the raw size, no name, not the kernel's", () => {
+    const raw = intBtf();
+    const h = load(raw);
+    expect(h.fd).toBeGreaterThan(0);
+    expect(h.id).toBeGreaterThan(0);
+    expect(h).toMatchObject({ size: raw.length, name: "", kernelBtf: false });
+    expect(h.raw()).toEqual(raw);
+  });
+
+  it("openBtfById opens the same object; btfIds lists it, ascending", () => {
+    const h = load(intBtf());
+    const again = env().bpf.openBtfById(h.id);
+    handles.push(again);
+    expect(again.fd).not.toBe(h.fd);
+    expect(again).toMatchObject({ id: h.id, size: h.size });
+    const ids = [...env().bpf.btfIds()];
+    expect(ids).toContain(h.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it("a closed handle refuses raw() with EBADF naming the id, and close() again does nothing", () => {
+    const h = load(intBtf());
+    h.close();
+    expect(h.fd).toBe(-1);
+    expect(() => h.raw()).toThrow(new BpfError({ errno: Errno.EBADF, op: "raw", message: `raw BTF id ${h.id}: the handle is closed` }));
+    expect(() => h.close()).not.toThrow();
+  });
+
+  it("a map created with BTF holds it: the info names it, and it outlives its handle until the map goes", () => {
+    const h = load(intBtf());
+    const fd = env().bpf.createMap(BPF_MAP_TYPE_HASH, 4, 4, 8, 0, 0, "btf_map", { btf: { fd: h, keyTypeId: 1, valueTypeId: 1 } });
+    try {
+      expect(env().bpf.getMapInfoByFd(fd)).toMatchObject({ btfId: h.id, btfKeyTypeId: 1, btfValueTypeId: 1 });
+      h.close();
+      const held = env().bpf.openBtfById(env().bpf.getMapInfoByFd(fd).btfId);
+      expect(held.raw()).toEqual(intBtf());
+      held.close();
+    } finally {
+      env().driver.close(fd);
+    }
+  });
+
+  it("a map whose BTF types do not match its sizes is EINVAL from the kernel, named as createMap's error", () => {
+    const h = load(intBtf());
+    expect(() => env().bpf.createMap(BPF_MAP_TYPE_HASH, 8, 4, 8, 0, 0, "btf_map", { btf: { fd: h.fd, keyTypeId: 1, valueTypeId: 1 } }))
+      .toThrow(expect.objectContaining({ errno: Errno.EINVAL, op: "Unable to create map" }));
+  });
+
+  it("BTF the checker refuses is a BtfLoadError EINVAL quoting the log, which it keeps whole", () => {
+    let err: unknown;
+    try { load(badKindBtf()); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(BtfLoadError);
+    const e = err as BtfLoadError;
+    expect(e).toMatchObject({ errno: Errno.EINVAL, op: "BPF_BTF_LOAD" });
+    expect(e.log).not.toBe("");
+    expect(e.message).toContain("Unable to load BTF: invalid argument (the kernel's checker: ");
+    // logSize 0: one load, the errno alone.
+    expect(() => env().bpf.loadBtf(badKindBtf(), { logSize: 0 })).toThrow(new BtfLoadError(Errno.EINVAL, ""));
+  });
+
+  it("openBtfById of an id no object has is ENOENT", () => {
+    const last = [...env().bpf.btfIds()].at(-1) ?? 0;
+    expect(() => env().bpf.openBtfById(last + 1000)).toThrow(expect.objectContaining({ errno: Errno.ENOENT, op: "BPF_BTF_GET_FD_BY_ID" }));
+  });
+});
+
+describe("BTF objects: core's part, over answers chosen by the test", () => {
+  const sim = () => createSimDriver({ possibleCpus: 2 });
+  const logger = memoryLogger();
+
+  it("a driver without the BTF methods is EOPNOTSUPP naming it", () => {
+    const d = wrapDriver(sim(), { kind: "old", btfLoad: null, btfGetFdById: null, btfGetNextId: null, btfGetInfo: null });
+    const bpf = createBpf({ driver: d, logger });
+    expect(() => bpf.loadBtf(intBtf())).toThrow(new BpfError({ errno: Errno.EOPNOTSUPP, op: "loadBtf",
+      message: 'loadBtf: driver "old" has no BTF methods (btfLoad and the others are optional Driver methods)' }));
+    expect(() => [...bpf.btfIds()]).toThrow(/btfIds: driver "old" has no BTF methods/);
+  });
+
+  /** A driver whose btfLoad refuses with `errno`, writing `log` where it is given a buffer. */
+  function refusing(errno: number, log: string, second = errno): { driver: Driver; calls: BtfLoadAttr[] } {
+    const calls: BtfLoadAttr[] = [];
+    const driver = wrapDriver(sim(), {
+      btfLoad(attr) {
+        calls.push(attr);
+        if (attr.logBuf === undefined) return -errno;
+        // As the kernel: truncated to the buffer, always NUL-terminated.
+        attr.logBuf.set(new TextEncoder().encode(log).subarray(0, attr.logBuf.length - 1));
+        attr.logBuf[Math.min(log.length, attr.logBuf.length - 1)] = 0;
+        return -second;
+      },
+      btfGetFdById: () => -Errno.ENOENT, btfGetNextId: () => -Errno.ENOENT, btfGetInfo: () => -Errno.EBADF,
+    });
+    return { driver, calls };
+  }
+
+  it("an EINVAL is loaded again with the log at level 1 in a buffer of logSize, and its last three lines quoted", () => {
+    const { driver, calls } = refusing(Errno.EINVAL, "magic: 0xeb9f\nversion: 1\n\n[1] INT int size=4\nInvalid kind\n");
+    const bpf = createBpf({ driver, logger });
+    expect(() => bpf.loadBtf(intBtf(), { logSize: 1000 })).toThrow(expect.objectContaining({ errno: Errno.EINVAL, op: "BPF_BTF_LOAD" }));
+    expect(calls.map((c) => [c.logLevel, c.logBuf?.length])).toEqual([[undefined, undefined], [1, 1000]]);
+    let e: BtfLoadError | undefined;
+    try { bpf.loadBtf(intBtf()); } catch (x) { e = x as BtfLoadError; }
+    expect(e?.message).toBe("Unable to load BTF: invalid argument (the kernel's checker: version: 1 / [1] INT int size=4 / Invalid kind)");
+    expect(e?.log).toBe("magic: 0xeb9f\nversion: 1\n\n[1] INT int size=4\nInvalid kind\n");
+    expect(calls.at(-1)?.logBuf?.length).toBe(64 * 1024);
+  });
+
+  it("E2BIG and EPERM are not loaded again; a log that outgrew its buffer (ENOSPC) keeps the first errno", () => {
+    for (const errno of [Errno.E2BIG, Errno.EPERM]) {
+      const { driver, calls } = refusing(errno, "unused");
+      expect(() => createBpf({ driver, logger }).loadBtf(intBtf())).toThrow(new BtfLoadError(errno, ""));
+      expect(calls).toHaveLength(1);
+    }
+    const { driver } = refusing(Errno.EINVAL, "a long log", Errno.ENOSPC);
+    expect(() => createBpf({ driver, logger }).loadBtf(intBtf(), { logSize: 4 })).toThrow(
+      expect.objectContaining({ errno: Errno.EINVAL, log: "a l" }));
+  });
+
+  it("a bad raw or logSize is a TypeError or RangeError before any load", () => {
+    const { driver, calls } = refusing(Errno.EINVAL, "");
+    const bpf = createBpf({ driver, logger });
+    expect(() => bpf.loadBtf([1, 2] as never)).toThrow(new TypeError("loadBtf: raw must be a Uint8Array of BTF, got object"));
+    for (const logSize of [-1, 1.5, 2 ** 30, Number.NaN]) {
+      expect(() => bpf.loadBtf(intBtf(), { logSize })).toThrow(RangeError);
+    }
+    expect(() => bpf.openBtfById(-1)).toThrow(new RangeError("openBtfById: id -1 is not a u32"));
+    expect(calls).toHaveLength(0);
+  });
+
+  it("createMap's btf option is checked before any syscall: unknown keys, non-u32 ids, a closed handle", () => {
+    const bpf = createBpf({ driver: sim(), logger });
+    const create = (btf: unknown) => bpf.createMap(BPF_MAP_TYPE_HASH, 4, 4, 8, 0, 0, "m", { btf } as never);
+    expect(() => create({ fd: 3, keyTypeId: 1, valueTypeId: 1, keyType: 1 })).toThrow(/createMap m: .*keyType/);
+    expect(() => create({ fd: 3, keyTypeId: -1, valueTypeId: 1 })).toThrow(new RangeError("createMap m: options.btf.keyTypeId -1 is not a u32"));
+    expect(() => create(null)).toThrow(new TypeError("createMap m: options.btf must be { fd, keyTypeId, valueTypeId }"));
+  });
+});
