@@ -1,5 +1,6 @@
 // Every command, in the order `bpfkit --help` lists them.
 import type { Command } from "../command.js";
+import { btfListCommand } from "./btf.js";
 import { demoCommand } from "./demo.js";
 import { fuzzDiffCommand, fuzzDumpCommand } from "./fuzz.js";
 import { mapsCommand } from "./maps.js";
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   mapDequeueCommand,
   mapCreateCommand,
   progsCommand,
+  btfListCommand,
   probeCommand,
   mountCommand,
   fuzzDiffCommand,
