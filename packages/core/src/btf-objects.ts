@@ -154,8 +154,10 @@ export function loadBtf(ctx: SyscallContext, raw: Uint8Array, options: LoadBtfOp
   let fd = checkedFd(driver, "btfLoad", driver.btfLoad({ btf: raw }));
   if (fd < 0) {
     const errno = -fd;
-    // E2BIG and EPERM say all there is; a refusal of the content has a log worth a second load.
-    if (logSize === 0 || errno !== Errno.EINVAL) throw new BtfLoadError(errno, "");
+    // E2BIG (the size), EPERM (privilege) and ENOMEM say all there is. A refusal of the content
+    // (EINVAL; ENOTSUPP for a version, flag or encoding; EEXIST for a type loop) has a log
+    // worth a second load.
+    if (logSize === 0 || errno === Errno.E2BIG || errno === Errno.EPERM || errno === Errno.ENOMEM) throw new BtfLoadError(errno, "");
     const logBuf = new Uint8Array(logSize);
     fd = checkedFd(driver, "btfLoad", driver.btfLoad({ btf: raw, logBuf, logLevel: 1 }));
     // ENOSPC: the log outgrew its buffer; the first refusal's errno is the answer.

@@ -99,6 +99,21 @@ eachDriver("BTF objects", (env) => {
     expect(() => env().bpf.loadBtf(badKindBtf(), { logSize: 0 })).toThrow(new BtfLoadError(Errno.EINVAL, ""));
   });
 
+  it("a version the kernel does not know is ENOTSUPP, and a type that is its own typedef EEXIST, each with the log", () => {
+    const v2 = intBtf();
+    v2[2] = 2;
+    expect(() => load(v2)).toThrow(expect.objectContaining({ errno: Errno.ENOTSUPP, log: expect.stringMatching(/\S/) }));
+    // [1] typedef loop -> 1: the strings "\0int\0" give the name "int".
+    const loop = intBtf();
+    const v = new DataView(loop.buffer);
+    v.setUint32(24 + 4, 0x0800_0000, true); // TYPEDEF
+    v.setUint32(24 + 8, 1, true); // -> itself
+    v.setUint32(12, 12, true); // type_len: a typedef has no trailing word
+    v.setUint32(16, 12, true); // str_off
+    loop.copyWithin(24 + 12, 24 + 16);
+    expect(() => load(loop.subarray(0, loop.length - 4))).toThrow(expect.objectContaining({ errno: Errno.EEXIST, log: expect.stringMatching(/\S/) }));
+  });
+
   it("openBtfById of an id no object has is ENOENT", () => {
     const last = [...env().bpf.btfIds()].at(-1) ?? 0;
     expect(() => env().bpf.openBtfById(last + 1000)).toThrow(expect.objectContaining({ errno: Errno.ENOENT, op: "BPF_BTF_GET_FD_BY_ID" }));
@@ -146,8 +161,8 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
     expect(calls.at(-1)?.logBuf?.length).toBe(64 * 1024);
   });
 
-  it("E2BIG and EPERM are not loaded again; a log that outgrew its buffer (ENOSPC) keeps the first errno", () => {
-    for (const errno of [Errno.E2BIG, Errno.EPERM]) {
+  it("E2BIG, EPERM and ENOMEM are not loaded again; a log that outgrew its buffer (ENOSPC) keeps the first errno", () => {
+    for (const errno of [Errno.E2BIG, Errno.EPERM, Errno.ENOMEM]) {
       const { driver, calls } = refusing(errno, "unused");
       expect(() => createBpf({ driver, logger }).loadBtf(intBtf())).toThrow(new BtfLoadError(errno, ""));
       expect(calls).toHaveLength(1);
