@@ -58,6 +58,9 @@ export interface CreateRequest {
   nameBytes: Uint8Array;
   /** `map_extra`: a bloom filter's hash count in its low 4 bits; 0 for every other type. */
   mapExtra: bigint;
+  /** `btf_key_type_id` and `btf_value_type_id` (0: none). */
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
 }
 
 export interface CreateContext {
@@ -202,8 +205,10 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
   const tokenFlag = (request.mapFlags & BPF_F_TOKEN_FD) !== 0;
   const r = { ...request, mapFlags: request.mapFlags & ~BPF_F_TOKEN_FD };
   const t = r.mapType;
-  // map_create's generic checks (btf ids have no API field here). Only BLOOM_FILTER and ARENA
-  // read map_extra; any other type refuses a non-zero one before its type is even looked up.
+  // map_create's generic checks: a key type needs a value type (btf_vmlinux_value_type_id, for
+  // STRUCT_OPS, has no Driver field). Only BLOOM_FILTER and ARENA read map_extra; any other type
+  // refuses a non-zero one before its type is even looked up.
+  if (r.btfKeyTypeId !== 0 && r.btfValueTypeId === 0) return Errno.EINVAL;
   if (r.mapExtra !== 0n && t !== BPF_MAP_TYPE_BLOOM_FILTER && t !== BPF_MAP_TYPE_ARENA) return Errno.EINVAL;
   if ((r.mapFlags & BPF_F_RDONLY) !== 0 && (r.mapFlags & BPF_F_WRONLY) !== 0) return Errno.EINVAL;
   const node = numaNodeOf(r);
