@@ -17,6 +17,7 @@ import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./object
 import { perCpuCases } from "./percpu.js";
 import { queueStackCases } from "./queue-stack.js";
 import { bloomCases } from "./bloom.js";
+import { btfCheckCases } from "./btf-checks.js";
 import { progAttachCases } from "./prog-attach.js";
 import { renameCases } from "./rename.js";
 import { ringbufCases } from "./ringbuf.js";
@@ -28,6 +29,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...mmapAtomicCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
+  ...btfCheckCases,
 ];
 
 {
