@@ -136,3 +136,33 @@ def lad(k):
     a = bytearray(168); struct.pack_into('<IIQQQ', a, 0, h, 0, bb.ptr(k), ctypes.addressof(out), 0)
     B.bpf(21, a); return out.raw[:8].hex()
 q('lookup-and-delete', lambda: lad(struct.pack('<I', 2)))
+# map-in-map: the inner template's record (special fields) must equal an inner map's
+tmpl = mk(1, 4, 8, 4, 1, 3)
+outer = B.map_create(12, 4, 4, 2, 0, tmpl)
+same = mk(1, 4, 8, 4, 1, 3)
+other_btf = btf_fd(blob(TYPES, S))
+same_layout = mk(1, 4, 8, 4, 1, 3, fd=other_btf)
+plain_h = B.map_create(1, 4, 8, 4)
+nolock = mk(1, 4, 8, 4, 1, 7)
+q('inner: same BTF, spin lock', lambda: B.update(outer, struct.pack('<I', 0), struct.pack('<I', same)))
+q('inner: another BTF, same layout', lambda: B.update(outer, struct.pack('<I', 0), struct.pack('<I', same_layout)))
+q('inner: no BTF', lambda: B.update(outer, struct.pack('<I', 0), struct.pack('<I', plain_h)))
+q('inner: BTF without special fields', lambda: B.update(outer, struct.pack('<I', 0), struct.pack('<I', nolock)))
+outer2 = B.map_create(12, 4, 4, 2, 0, plain_h)
+q('plain template, spin-lock inner', lambda: B.update(outer2, struct.pack('<I', 0), struct.pack('<I', same)))
+q('plain template, BTF inner without fields', lambda: B.update(outer2, struct.pack('<I', 0), struct.pack('<I', nolock)))
+# does the outer map hold its template's BTF (bpf_map_meta_alloc's btf_get)?
+def btf_id_of(fd):
+    bb = B.Buf(); out = bb.out(32)
+    a = bytearray(168); struct.pack_into('<IIQ', a, 0, fd, 32, ctypes.addressof(out)); B.bpf(15, a)
+    return struct.unpack_from('<I', out.raw, 12)[0]
+b3 = btf_fd(blob(TYPES, S)); bid = btf_id_of(b3)
+t3 = mk(1, 4, 8, 4, 1, 3, fd=b3)
+o3 = B.map_create(12, 4, 4, 2, 0, t3)
+os.close(t3); os.close(b3)
+def by_id(i):
+    a = bytearray(168); struct.pack_into('<I', a, 0, i); return B.bpf(19, a)
+q('template BTF id with only the outer map left', lambda: os.close(by_id(bid)))
+os.close(o3)
+import time; time.sleep(0.2)
+q('after the outer map too', lambda: os.close(by_id(bid)))

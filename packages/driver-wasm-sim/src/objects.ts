@@ -17,6 +17,9 @@ export interface InnerMeta {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly mapFlags: number;
+  /** The template's special fields (btf_record_dup), which an inner map's must equal; and its BTF, which a kptr's record names. */
+  readonly record: BtfRecord | null;
+  readonly btf: SimBtf | null;
 }
 
 export class SimMap {

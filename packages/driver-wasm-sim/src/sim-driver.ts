@@ -489,6 +489,7 @@ export class SimDriverImpl implements SimDriver {
     if (m.isFdValue) this.releaseSlots(m, false);
     this.engine.mapFree(m.handle);
     if (m.btf !== null) this.btfPut(m.btf);
+    if (m.innerMeta?.btf) this.btfPut(m.innerMeta.btf);
   }
 
   /** btf_put: the last holder (an fd or a map) gone, the id goes with it. */
@@ -603,6 +604,8 @@ export class SimDriverImpl implements SimDriver {
       this.nextMapId = id >= INT_MAX - 1 ? 1 : id + 1;
       const m = new SimMap(id, h, plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, plan.name, plan.innerMeta, this.possibleCpus);
       m.mapExtra = plan.mapExtra;
+      // bpf_map_meta_alloc: a map-in-map holds its template's BTF (its record points into it).
+      if (plan.innerMeta?.btf) plan.innerMeta.btf.refcnt++;
       if (btf !== null) {
         btf.refcnt++;
         m.btf = btf;

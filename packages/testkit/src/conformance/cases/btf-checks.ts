@@ -542,6 +542,51 @@ export const btfCheckCases: ConformanceCase[] = [
     },
   },
   {
+    name: "§btf-check.10 map-in-map with BTF: an inner map's special fields must be the template's (bpf_map_meta_equal), and the outer map holds the template's BTF",
+    group: "btf",
+    run(ctx) {
+      const d = btfOf(ctx);
+      const b1 = ctx.own(d.btfLoad({ btf: btfBlob(LOCK_TYPES) }));
+      const b2 = ctx.own(d.btfLoad({ btf: btfBlob(LOCK_TYPES) }));
+      expectResult(b1, "OK", "load");
+      const lockHash = (b: number, valueId = 3) => ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 4, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: valueId });
+      const plainHash = () => ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 4 });
+      const tmpl = lockHash(b1);
+      const outer = ctx.create({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: tmpl });
+      const c = new Checks("inner maps");
+      const slot = (o: number, inner: number, what: string, want: Expect) => c.result(d.mapUpdateElem(o, u32(0), u32(inner)), want, what);
+      slot(outer, lockHash(b1), "a spin-lock inner map of the same BTF", "OK");
+      slot(outer, lockHash(b2), "of another BTF with the same layout", "OK");
+      slot(outer, plainHash(), "an inner map without BTF", "EINVAL");
+      slot(outer, lockHash(b1, 7), "a BTF value without special fields", "EINVAL");
+      const outer2 = ctx.create({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: plainHash() });
+      slot(outer2, lockHash(b1), "a plain template, a spin-lock inner map", "EINVAL");
+      slot(outer2, lockHash(b1, 7), "a plain template, a BTF inner map without fields", "OK");
+      c.done();
+      // The outer map keeps the template's BTF: its id outlives the template and every fd.
+      const b3 = ctx.own(d.btfLoad({ btf: btfBlob(LOCK_TYPES) }));
+      const info = d.btfGetInfo(b3, null);
+      if (typeof info === "number") fail(`btfGetInfo: ${show(info)}`);
+      const t3 = lockHash(b3);
+      const o3 = ctx.create({ mapType: 12, keySize: 4, valueSize: 4, maxEntries: 2, innerMapFd: t3 });
+      ctx.close(t3);
+      ctx.close(b3);
+      const held = ctx.own(d.btfGetFdById(info.id));
+      expectResult(held, "OK", "the template's BTF by id while only the outer map holds it");
+      ctx.close(held);
+      ctx.close(o3);
+      // The kernel frees a map in a work item after its last reference (the simulator at once): poll.
+      let r = d.btfGetFdById(info.id);
+      for (let i = 0; i < 200 && r >= 0; i++) {
+        d.close(r);
+        sleepMs(5);
+        r = d.btfGetFdById(info.id);
+      }
+      if (r >= 0) d.close(r);
+      expectResult(r, "ENOENT", "the template's BTF id once the outer map is gone");
+    },
+  },
+  {
     name: "§btf-check.9 mutated blobs (a property: for each blob the driver answers what 6.18 answered, errno for errno)",
     group: "btf",
     run(ctx) {
@@ -559,3 +604,8 @@ export const btfCheckCases: ConformanceCase[] = [
     },
   },
 ];
+
+/** Blocks for `ms` (the cases are synchronous): the kernel's deferred frees take a few ms. */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
