@@ -8,7 +8,7 @@ describe("info structs", () => {
     const buf = new Uint8Array(MAP_INFO_SIZE).fill(0xaa);
     encodeMapInfo({ type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: "cilium_ct4" }, buf);
     expect(decodeMapInfo(buf)).toEqual({
-      type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: "cilium_ct4", ifindex: 0, btfId: 0, mapExtra: 0n,
+      type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: "cilium_ct4", ifindex: 0, btfId: 0, btfKeyTypeId: 0, btfValueTypeId: 0, mapExtra: 0n,
     });
     // bpf_map_info.key_size is at offset 8, the name at 24 (16 bytes).
     expect(new DataView(buf.buffer).getUint32(8, true)).toBe(4);

@@ -33,8 +33,9 @@ export class BtfData {
   readonly dv: DataView;
   /** Types by id: types[0] is void. */
   readonly types: BtfType[] = [VOID];
-  resolvedIds = new Uint32Array(0);
-  resolvedSizes = new Uint32Array(0);
+  /** What resolution recorded per type id (btf->resolved_ids, resolved_sizes). */
+  resolvedIds: Uint32Array = new Uint32Array(0);
+  resolvedSizes: Uint32Array = new Uint32Array(0);
 
   constructor(
     /** The raw BTF as loaded (a copy: the caller's buffer may change). */
