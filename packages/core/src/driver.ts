@@ -435,15 +435,18 @@ export interface Driver {
    * three btf methods: without them core creates maps without BTF and says so where asked.
    */
   btfLoad?(attr: BtfLoadAttr): number;
-  /** BPF_BTF_GET_FD_BY_ID: an fd to the BTF object with that id, or -errno (ENOENT when gone; EPERM without CAP_SYS_ADMIN). */
+  /** BPF_BTF_GET_FD_BY_ID: an fd to the BTF object with that id, or -errno (ENOENT when gone, and for id 0; EPERM without CAP_SYS_ADMIN). */
   btfGetFdById?(id: number): number;
   /** BPF_BTF_GET_NEXT_ID: the id of the first BTF object after `startId` (0 starts), or -errno (ENOENT at the end). */
   btfGetNextId?(startId: number): number;
   /**
    * OBJ_GET_INFO_BY_FD on a BTF fd (`struct bpf_btf_info`): its id, size, name and whether it
-   * is the kernel's, or -errno (EBADF for an fd that is not open, EINVAL for an fd of another
-   * kind). With `data`, the first min(data.length, btfSize) bytes of the raw BTF are copied into
-   * it; a shorter `data` is not an error (ask with null first to learn the size).
+   * is the kernel's, or -errno (EBADFD for an fd that is not open, as 6.18 answers any info call;
+   * EINVAL for an fd of another kind, a map's, program's or link's too, whose own info the
+   * kernel would give). With `data`, the first min(data.length, btfSize) bytes of the raw BTF
+   * are copied into it and the rest of `data` is left as it was; a shorter `data` is not an
+   * error (ask with null first to learn the size). `data` neither a Uint8Array nor null is a
+   * TypeError.
    */
   btfGetInfo?(fd: number, data: Uint8Array | null): BtfInfo | number;
 }

@@ -106,6 +106,15 @@ export const PROG_TEST_RUN_ATTR = layout("test", 76, [
   ["flags", 64, "u32"], ["cpu", 68, "u32"], ["batch_size", 72, "u32"],
 ]);
 
+/**
+ * The BPF_BTF_LOAD part of `union bpf_attr`, through `btf_token_fd`. `btf_log_true_size` is
+ * written back: the bytes the whole log needed, NUL included.
+ */
+export const BTF_LOAD_ATTR = layout("btf_load", 40, [
+  ["btf", 0, "ptr"], ["btf_log_buf", 8, "ptr"], ["btf_size", 16, "u32"], ["btf_log_size", 20, "u32"],
+  ["btf_log_level", 24, "u32"], ["btf_log_true_size", 28, "u32"], ["btf_flags", 32, "u32"], ["btf_token_fd", 36, "s32"],
+]);
+
 // ---- info structs ----
 
 /** The kernel's `struct bpf_map_info`, which OBJ_GET_INFO_BY_FD fills for a map. */
@@ -134,6 +143,22 @@ export const BPF_PROG_INFO = layout("bpf_prog_info", 232, [
   ["run_cnt", 200, "u64"], ["recursion_misses", 208, "u64"], ["verified_insns", 216, "u32"],
   ["attach_btf_obj_id", 220, "u32"], ["attach_btf_id", 224, "u32"],
 ]);
+
+/**
+ * The kernel's `struct bpf_btf_info`, which OBJ_GET_INFO_BY_FD fills for a BTF object: `btf` and
+ * `btf_size` point at a buffer for the raw data (min of both sizes is copied, btf_size is then
+ * the whole size), `name` and `name_len` at one for the name (a short one is ENOSPC).
+ */
+export const BPF_BTF_INFO = layout("bpf_btf_info", 32, [
+  ["btf", 0, "ptr"], ["btf_size", 8, "u32"], ["id", 12, "u32"], ["name", 16, "ptr"],
+  ["name_len", 24, "u32"], ["kernel_btf", 28, "u32"],
+]);
+
+/** sizeof(struct bpf_btf_info) on 6.18. */
+export const BTF_INFO_SIZE = BPF_BTF_INFO.size;
+
+/** MODULE_NAME_LEN on 64-bit: room for any BTF object's name (a module's, or "vmlinux") and its NUL. */
+export const BTF_NAME_LEN = 56;
 
 /** A value `encodeStruct` writes into a field: a number, a bigint, or a string or bytes for byte arrays. */
 export type FieldValue = number | bigint | string | Uint8Array;

@@ -8,11 +8,20 @@ describe("info structs", () => {
     const buf = new Uint8Array(MAP_INFO_SIZE).fill(0xaa);
     encodeMapInfo({ type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: "cilium_ct4" }, buf);
     expect(decodeMapInfo(buf)).toEqual({
-      type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: "cilium_ct4", ifindex: 0, btfId: 0, btfKeyTypeId: 0, btfValueTypeId: 0, mapExtra: 0n,
+      type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: "cilium_ct4", ifindex: 0, btfId: 0,
+      btfKeyTypeId: 0, btfValueTypeId: 0, mapExtra: 0n,
     });
     // bpf_map_info.key_size is at offset 8, the name at 24 (16 bytes).
     expect(new DataView(buf.buffer).getUint32(8, true)).toBe(4);
     expect(new TextDecoder().decode(buf.subarray(24, 34))).toBe("cilium_ct4");
+  });
+
+  it("a map's BTF ids round-trip at bpf_map_info's btf_id, btf_key_type_id and btf_value_type_id (64, 68, 72)", () => {
+    const buf = new Uint8Array(MAP_INFO_SIZE).fill(0xaa);
+    encodeMapInfo({ type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 0, name: "m", btfId: 9, btfKeyTypeId: 1, btfValueTypeId: 2 }, buf);
+    expect(decodeMapInfo(buf)).toMatchObject({ btfId: 9, btfKeyTypeId: 1, btfValueTypeId: 2 });
+    const dv = new DataView(buf.buffer);
+    expect([dv.getUint32(64, true), dv.getUint32(68, true), dv.getUint32(72, true)]).toEqual([9, 1, 2]);
   });
 
   it("a program's info round-trips its license flag, name and lengths", () => {

@@ -25,13 +25,15 @@ export function fsErrno(e: unknown): number {
 
 /**
  * The kind of BPF object an fdinfo text describes: the kernel prints map_type:, prog_type: or
- * link_type: (links since 5.7) for its own files, and none of them for anything else.
+ * link_type: (links since 5.7), or a BTF object's btf_id:, for its own files, and none of them
+ * for anything else.
  */
 export function parseFdinfoKind(text: string): BpfObjKind {
   if (/^map_type:/m.test(text)) return { kind: "map" };
   if (/^prog_type:/m.test(text)) return { kind: "prog" };
   const link = /^link_type:\s*(\S+)/m.exec(text);
   if (link) return { kind: "link", linkType: link[1]! };
+  if (/^btf_id:/m.test(text)) return { kind: "btf" };
   return { kind: "other" };
 }
 

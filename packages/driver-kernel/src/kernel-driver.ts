@@ -5,9 +5,9 @@
 import { readlinkSync } from "node:fs";
 import {
   assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, optU64Bigint, realByteLength,
-  BATCH_ATTR, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, ELEM_ATTR, Errno, ID_ATTR, INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR,
-  PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
-  type BatchResult, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
+  BATCH_ATTR, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
+  INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
+  type BatchResult, type BtfInfo, type BtfLoadAttr, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
   type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
@@ -29,6 +29,13 @@ const A = PROG_ATTACH_ATTR.off;
 const T = PROG_TEST_RUN_ATTR.off;
 const MI = BPF_MAP_INFO.off;
 const PI = BPF_PROG_INFO.off;
+const L = BTF_LOAD_ATTR.off;
+const BI = BPF_BTF_INFO.off;
+/**
+ * The OBJ_GET_INFO_BY_FD probe before a BTF info: 8 bytes, where bpf_btf_info has the `btf`
+ * pointer (0 in, 0 out) and every other info struct its type and id (never both 0).
+ */
+const KIND_PROBE = 8;
 /** bpf_prog_info's bytes through map_ids, the pointer the kernel writes the ids through. */
 const PROG_INFO_TO_MAP_IDS = PI.map_ids + 8;
 /** The verifier's MAX_USED_MAPS. */
@@ -65,6 +72,7 @@ const OP = {
   mapFdById: "BPF_MAP_GET_FD_BY_ID", progFdById: "BPF_PROG_GET_FD_BY_ID",
   info: "BPF_OBJ_GET_INFO_BY_FD", progLoad: "BPF_PROG_LOAD", progAttach: "BPF_PROG_ATTACH",
   testRun: "BPF_PROG_TEST_RUN", close: "close",
+  btfLoad: "BPF_BTF_LOAD", btfFdById: "BPF_BTF_GET_FD_BY_ID", btfNextId: "BPF_BTF_GET_NEXT_ID",
   dup: "fcntl(F_DUPFD_CLOEXEC)",
 } as const;
 
@@ -605,6 +613,11 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     assertFd(inner, op);
     const name = cStringArg(attr.mapName, "mapName", op);
     const mapExtra = optU64Bigint(attr.mapExtra, "mapExtra", op);
+    // BTF changes no size the driver checks buffers by: the kernel holds key_size and
+    // value_size to the types' sizes, and a value's spin lock or timer is inside value_size.
+    const btfFd = u32Arg(attr.btfFd, "btfFd", op);
+    const btfKey = u32Arg(attr.btfKeyTypeId, "btfKeyTypeId", op);
+    const btfValue = u32Arg(attr.btfValueTypeId, "btfValueTypeId", op);
     const dv = this.attr(MAP_CREATE_ATTR.size);
     dv.setUint32(C.map_type, mapType, true);
     dv.setUint32(C.key_size, keySize, true);
@@ -614,6 +627,9 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(C.inner_map_fd, inner >>> 0, true);
     dv.setUint32(C.numa_node, numaNode, true);
     dv.setBigUint64(C.map_extra, mapExtra, true);
+    dv.setUint32(C.btf_fd, btfFd, true);
+    dv.setUint32(C.btf_key_type_id, btfKey, true);
+    dv.setUint32(C.btf_value_type_id, btfValue, true);
     // Cut to the field: a 16-byte name has no NUL and the kernel says EINVAL, as it should.
     putName(this.u8, C.map_name, name);
     return this.adopt(this.bpf(BpfCmd.MAP_CREATE, MAP_CREATE_ATTR.size), (fd) => this.remember(fd, mapType, keySize, valueSize));
@@ -739,6 +755,113 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     this.setPtr(N.info, this.auxOff);
     const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
     return r < 0 ? r : info.getUint32(PI.nr_map_ids, true);
+  }
+
+  // ---- BTF ----
+
+  /**
+   * BPF_BTF_LOAD. The blob is staged at its exact length (btf_size) and the log buffer after
+   * it, zeroed, at its exact length (btf_log_size); the checker writes its log on success and
+   * failure alike, and it comes back into `attr.logBuf` whole. An empty blob goes too: the
+   * kernel's EINVAL is the answer.
+   */
+  btfLoad(attr: BtfLoadAttr): number {
+    const op = OP.btfLoad;
+    if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
+    // Each field read once, each length through the intrinsic getter (as progLoad does).
+    const btf = attr.btf;
+    assertBytes(btf, "btf", op);
+    const btfBytes = realByteLength(btf);
+    if (btfBytes > 0xffff_ffff) throw new RangeError(`${op}: btf is ${btfBytes} bytes, more than btf_size can say`);
+    const logLevel = u32Arg(attr.logLevel, "logLevel", op);
+    const log = attr.logBuf ?? null;
+    let logBytes = 0;
+    if (log !== null) {
+      assertBytes(log, "logBuf", op);
+      logBytes = realByteLength(log);
+      if (logBytes > 0xffff_ffff) throw new RangeError(`${op}: logBuf is ${logBytes} bytes, more than btf_log_size can say`);
+    }
+    const logAt = align8(btfBytes);
+    this.ensure(0, 0, logAt + logBytes, op);
+    copyIn(this.u8, this.auxOff, btf, btfBytes);
+    if (logBytes > 0) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + logBytes);
+    const dv = this.attr(BTF_LOAD_ATTR.size);
+    this.setPtr(L.btf, this.auxOff);
+    dv.setUint32(L.btf_size, btfBytes, true);
+    // A buffer of 0 bytes is still a buffer: the kernel says EINVAL (a pointer without a size).
+    this.setPtr(L.btf_log_buf, log === null ? NULL : this.auxOff + logAt);
+    dv.setUint32(L.btf_log_size, logBytes, true);
+    dv.setUint32(L.btf_log_level, logLevel, true);
+    const fd = this.bpf(BpfCmd.BTF_LOAD, BTF_LOAD_ATTR.size);
+    if (logBytes > 0) log!.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + logBytes));
+    this.trimAux();
+    return this.adopt(fd);
+  }
+
+  btfGetFdById(id: number): number {
+    return this.adopt(this.fdById(BpfCmd.BTF_GET_FD_BY_ID, OP.btfFdById, id, undefined));
+  }
+
+  btfGetNextId(startId: number): number {
+    return this.nextId(BpfCmd.BTF_GET_NEXT_ID, OP.btfNextId, startId);
+  }
+
+  /**
+   * OBJ_GET_INFO_BY_FD with a `bpf_btf_info`: its `btf` pointer at a region of `data`'s length,
+   * its `name` at one of MODULE_NAME_LEN bytes (so ENOSPC never comes from our buffer). A map's,
+   * program's or link's fd is EINVAL before the call: the kernel would fill that object's info
+   * into our struct, reading its pointers as other fields (a program's jited_prog_insns).
+   */
+  btfGetInfo(fd: number, data: Uint8Array | null): BtfInfo | number {
+    const op = OP.info;
+    assertFd(fd, op);
+    if (data !== null) assertBytes(data, "data", op);
+    const dataBytes = data === null ? 0 : realByteLength(data);
+    if (dataBytes > 0xffff_ffff) throw new RangeError(`${op}: data is ${dataBytes} bytes, more than btf_size can say`);
+    const nameAt = BPF_BTF_INFO.size, dataAt = nameAt + BTF_NAME_LEN;
+    this.ensure(0, 0, dataAt + dataBytes, op);
+    const aux = this.auxOff;
+    // What the fd is, from the kernel (procfs may be absent): 8 zero bytes of info come back
+    // zero from a BTF object only. An fd that is not open, or not BPF, answers here (EBADF, EINVAL).
+    this.u8.fill(0, aux, aux + KIND_PROBE);
+    let dv = this.attr(INFO_ATTR.size);
+    dv.setUint32(N.bpf_fd, fd, true);
+    dv.setUint32(N.info_len, KIND_PROBE, true);
+    this.setPtr(N.info, aux);
+    const probed = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
+    const notBtf = probed >= 0 && (dv.getUint32(aux, true) !== 0 || dv.getUint32(aux + 4, true) !== 0);
+    if (probed < 0 || notBtf) {
+      this.trimAux();
+      return notBtf ? -Errno.EINVAL : probed;
+    }
+    this.u8.fill(0, aux, aux + dataAt);
+    const info = new DataView(this.u8.buffer, this.u8.byteOffset + aux, dataAt);
+    if (dataBytes > 0) this.setPtr(aux + BI.btf, aux + dataAt);
+    info.setUint32(BI.btf_size, dataBytes, true);
+    this.setPtr(aux + BI.name, aux + nameAt);
+    info.setUint32(BI.name_len, BTF_NAME_LEN, true);
+    dv = this.attr(INFO_ATTR.size);
+    dv.setUint32(N.bpf_fd, fd, true);
+    dv.setUint32(N.info_len, BPF_BTF_INFO.size, true);
+    this.setPtr(N.info, aux);
+    const r = this.bpf(BpfCmd.OBJ_GET_INFO_BY_FD, INFO_ATTR.size);
+    if (r < 0) {
+      this.trimAux();
+      return r;
+    }
+    const btfSize = info.getUint32(BI.btf_size, true);
+    const nameLen = Math.min(info.getUint32(BI.name_len, true), BTF_NAME_LEN - 1);
+    const result: BtfInfo = {
+      id: info.getUint32(BI.id, true),
+      btfSize,
+      name: Buffer.from(this.u8.buffer, this.u8.byteOffset + aux + nameAt, nameLen).toString("utf8"),
+      kernelBtf: info.getUint32(BI.kernel_btf, true) !== 0,
+    };
+    // Only what the kernel wrote: bytes of `data` past the raw BTF stay as they were.
+    const copied = Math.min(dataBytes, btfSize);
+    if (copied > 0) copyOut(data!, this.u8, aux + dataAt, copied);
+    this.trimAux();
+    return result;
   }
 
   // ---- programs ----

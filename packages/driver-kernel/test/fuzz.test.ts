@@ -17,6 +17,7 @@ import {
 } from "@bpfkit/core";
 import { readPossibleCpus } from "@bpfkit/driver-kernel";
 import { mountPrivateBpffs, type PrivateBpffs } from "../../testkit/src/bpffs.js";
+import { pairBlob } from "../../testkit/src/conformance/btf-blob.js";
 import { describeKernel, kernelForFile, kernelUnavailable, RET0_INSNS } from "./helpers.js";
 
 const k = kernelForFile();
@@ -28,6 +29,8 @@ const owned: number[] = [];
 /** Fds opened here without the driver: a dup of a map, /dev/null. */
 const foreign: number[] = [];
 const ownedIds: number[] = [];
+/** The ids of this file's BTF objects: the only ones the fuzzer opens by id. */
+const ownedBtfIds: number[] = [];
 let fdPool: number[] = [];
 /** Key, user value and batch token bytes of the pool's maps: "fitting" calls use exactly these. */
 const shapeByFd = new Map<number, { key: number; value: number; token: number }>();
@@ -75,6 +78,13 @@ beforeAll(() => {
   const user = d.progLoad({ progType: ProgType.SocketFilter, insns: usingMaps, license: "GPL" });
   expect(user).toBeGreaterThan(0);
   owned.push(user);
+  // A BTF object (int, struct pair of two ints): btfGetInfo, and map creates that name it.
+  const btf = d.btfLoad!({ btf: pairBlob() });
+  expect(btf).toBeGreaterThan(0);
+  owned.push(btf);
+  const btfInfo = d.btfGetInfo!(btf, null);
+  if (typeof btfInfo === "number") throw new Error(`btfGetInfo: errno ${-btfInfo}`);
+  ownedBtfIds.push(btfInfo.id);
   const closed = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
   d.close(closed);
   fdPool = [...owned, ...foreign, closed, -1, -100, 0, 1, 2, 9999, 0x7fffffff];
@@ -229,6 +239,22 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
   fc.tuple(anyNumber, anyNumber, anyNumber, anyNumber, flags, name).map(([mapType, keySize, valueSize, maxEntries, mapFlags, mapName]): Call => (d, keep) =>
     // Sizes are kept small when valid so a create cannot ask for gigabytes.
     keepFd(d.mapCreate({ mapType, keySize: keySize % 4097, valueSize: valueSize % 4097, maxEntries: maxEntries % 65, mapFlags: mapFlags as number, mapName }), keep)),
+  // BTF: blobs valid, cut or of random bytes, logs of any size and shape, levels in and out of range.
+  fc.tuple(fc.oneof(fc.constant(pairBlob()), fc.integer({ min: 0, max: 120 }).map((n) => pairBlob().subarray(0, n)), bytes.map((b) => b())),
+    fc.option(bytes, { nil: undefined }), fc.constantFrom<unknown>(undefined, 0, 1, 2, 3, 4, 8, 16, -1, 0.5, 2 ** 32))
+    .map(([btf, log, logLevel]): Call => (d, keep) => keepFd(d.btfLoad!({ btf, logBuf: log?.(), logLevel: logLevel as number }), keep)),
+  // Only this file's BTF ids, or ids none has: never another process's BTF.
+  fc.oneof(fc.constant(0).map(() => ownedBtfIds[0]!), fc.constantFrom(0, -1, 0x7fffffff, 2 ** 32, 0.5))
+    .map((id): Call => (d, keep) => keepFd(d.btfGetFdById!(id), keep)),
+  anyNumber.map((id): Call => (d) => d.btfGetNextId!(id)),
+  fc.tuple(fdArb, maybeBytes).map(([fd, data]): Call => (d) => {
+    const r = d.btfGetInfo!(fd, make(data));
+    if (typeof r === "number") return r;
+    expect(r.btfSize).toBeGreaterThan(0);
+    return 0;
+  }),
+  fc.tuple(fdArb, anyNumber, anyNumber, fc.constantFrom(4, 8, 12)).map(([btfFd, key, value, valueSize]): Call => (d, keep) =>
+    keepFd(d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize, maxEntries: 2, btfFd, btfKeyTypeId: key % 4, btfValueTypeId: value % 4 }), keep)),
   // Not the pool's maps: frozen, they would refuse every update for the rest of the run.
   fdArb.filter((fd) => !shapeByFd.has(fd)).map((fd): Call => (d) => d.mapFreeze(fd)),
   // Closes the newest fd this sequence made: the next create takes its number, and the driver

@@ -8,6 +8,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { Errno } from "@bpfkit/core";
+import { pairBlob } from "../../testkit/src/conformance/btf-blob.js";
 import { transpileForChild } from "./child-copy.js";
 import { describeKernel } from "./helpers.js";
 
@@ -32,6 +33,12 @@ describeKernel("kernel driver: without procfs", () => {
       const fd = d.mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 4 });
       out.mapFdInfo = d.mapFdInfo(fd);
       out.objKind = d.host.objKind(fd);
+      // btfGetInfo tells a BTF fd from a map's by the kernel's answer, not by fdinfo.
+      const btf = d.btfLoad({ btf: new Uint8Array(${JSON.stringify([...pairBlob()])}) });
+      const info = d.btfGetInfo(btf, null);
+      out.btfInfo = typeof info === "object" && info.id > 0 ? info.btfSize : info;
+      out.btfInfoOfMap = d.btfGetInfo(fd, null);
+      d.close(btf);
       const bpf = createBpf({ driver: d, mapRoot: "/nonexistent", logger: silentLogger });
       const m = bpf.newMapFromFd(fd, { key: u32, value: u32 });
       m.update(1, 11);
@@ -46,6 +53,7 @@ describeKernel("kernel driver: without procfs", () => {
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       proc: false, mapFdInfo: -Errno.ENOSYS, objKind: -Errno.ENOSYS, lookup: 11, fdInfo: "ENOSYS", closed: "EBADF",
+      btfInfo: pairBlob().length, btfInfoOfMap: -Errno.EINVAL,
     });
   });
 });

@@ -8,11 +8,12 @@
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import {
-  BATCH_ATTR, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_PROG_INFO, BpfCmd, countCpuList, decodeMapInfo,
-  ELEM_ATTR, Errno, INFO_ATTR, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, OBJ_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR, ProgType,
+  BATCH_ATTR, BPF_BTF_INFO, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_PROG_INFO, BpfCmd, countCpuList, decodeMapInfo,
+  BTF_INFO_SIZE, BTF_LOAD_ATTR, ELEM_ATTR, Errno, INFO_ATTR, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, OBJ_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR, ProgType,
   type Driver,
 } from "@bpfkit/core";
 import { createKernelDriver, type KernelDriver } from "@bpfkit/driver-kernel";
+import { btfBlob, btfInt, btfStrings } from "../../testkit/src/conformance/btf-blob.js";
 import { describeKernel, kernelForFile, RET0_INSNS, withFds } from "./helpers.js";
 
 const k = kernelForFile();
@@ -121,6 +122,13 @@ function auditedDriver(oracle: Driver): Audit {
           if (len > 4096) break;
           room("info", ptr(N.info), len);
           const info = ptr(N.info) - blk.base;
+          const kind = oracle.host.objKind?.(dv.getUint32(N.bpf_fd, true));
+          if (len === BTF_INFO_SIZE && typeof kind === "object" && kind.kind === "btf") {
+            const bdv = new DataView(blk.u8.buffer, blk.u8.byteOffset + info, len);
+            const BI = BPF_BTF_INFO.off;
+            room("btf_info.btf", Number(bdv.getBigUint64(BI.btf, true)), bdv.getUint32(BI.btf_size, true));
+            room("btf_info.name", Number(bdv.getBigUint64(BI.name, true)), bdv.getUint32(BI.name_len, true));
+          }
           if (len >= BPF_PROG_INFO.off.map_ids + 8) {
             const idv = new DataView(blk.u8.buffer, blk.u8.byteOffset + info, len);
             room("map_ids", Number(idv.getBigUint64(BPF_PROG_INFO.off.map_ids, true)), 4 * idv.getUint32(BPF_PROG_INFO.off.nr_map_ids, true));
@@ -137,6 +145,12 @@ function auditedDriver(oracle: Driver): Audit {
           const lic = ptr(P.license) - blk.base;
           room("license", ptr(P.license), blk.u8.indexOf(0, lic) - lic + 1);
           room("log_buf", ptr(P.log_buf), dv.getUint32(P.log_size, true));
+          break;
+        }
+        case BpfCmd.BTF_LOAD: {
+          const L = BTF_LOAD_ATTR.off;
+          room("btf", ptr(L.btf), dv.getUint32(L.btf_size, true));
+          room("btf_log_buf", ptr(L.btf_log_buf), dv.getUint32(L.btf_log_size, true));
           break;
         }
         case BpfCmd.PROG_TEST_RUN: {
@@ -215,6 +229,33 @@ describeKernel("kernel driver: every pointer has room for what the kernel uses t
       });
     });
   }
+
+  it("BTF: a blob and its log, and bpf_btf_info's data and name, each have their room, around the first block's 4 KiB of aux", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      for (const pad of [0, 3900, 4050, 8000]) {
+        // An INT named by a long string: the blob is 40 + pad bytes or so.
+        const s = btfStrings(`i${"x".repeat(pad)}`);
+        const blob = btfBlob({ types: btfInt(1, 4, 32), strings: s.bytes });
+        // Room for the level-1 log, which names the type (the long string) too.
+        for (const logBytes of [0, pad + 512, pad + 5000]) {
+          const a = auditedDriver(d);
+          const fd = keep(a.d.btfLoad({ btf: blob, ...(logBytes > 0 ? { logBuf: new Uint8Array(logBytes), logLevel: 1 } : {}) }));
+          for (const n of [0, 10, blob.length, blob.length + 100, 5000]) {
+            const b = auditedDriver(d);
+            const data = new Uint8Array(n);
+            const got = b.d.btfGetInfo(fd, data);
+            expect(typeof got === "object" && got.btfSize).toBe(blob.length);
+            expect(data.subarray(0, Math.min(n, blob.length))).toEqual(blob.subarray(0, n));
+            a.problems.push(...b.problems);
+            expect(b.seen.get(BpfCmd.OBJ_GET_INFO_BY_FD)).toBe(2);
+          }
+          expect(a.seen.get(BpfCmd.BTF_LOAD)).toBe(1);
+          expect(a.problems).toEqual([]);
+        }
+      }
+    });
+  });
 
   it("a dup of a map another driver made takes its shape from the table (no bpf(2)) and fits this driver's regions at once", () => {
     const { d } = k;

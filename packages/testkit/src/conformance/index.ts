@@ -10,6 +10,11 @@ export { mutants, type Mutant } from "./mutants.js";
 export { HtabModel } from "./models/htab.js";
 export { lpmMatch } from "./models/lpm.js";
 export { commonLruLive, perCpuLruLive } from "./models/lru.js";
+// The raw BTF writer the `btf` cases build their blobs with, malformed ones too.
+export {
+  BTF_HDR_LEN, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_MAGIC, btfArray, btfBlob, btfEnum, btfFuncProto, btfInfo, btfInt,
+  BtfKind, btfRef, btfStrings, btfStruct, pairBlob, type BtfBlobParts,
+} from "./btf-blob.js";
 export {
   allGroups, type ConformanceCase, type ConformanceGroup, type ConformanceOptions, type ConformanceReport,
   type CaseFailure, type CaseSkip, type CaseOutcome,

@@ -57,8 +57,85 @@ function dumpAll(d: Driver, fd: number, i: BpfMapInfo): [Uint8Array, Uint8Array]
 /** The optional methods the mmap mutants break a rule of. */
 const MMAP: readonly OptionalDriverMethodName[] = ["mapMmap", "mmapRead", "mmapWrite", "munmap"];
 
+/** The optional methods the BTF mutants break a rule of. */
+const BTF: readonly OptionalDriverMethodName[] = ["btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo"];
+
 /** What the mmapAtomic mutants need: the mappings and the atomics on them. */
 const ATOMIC: readonly OptionalDriverMethodName[] = [...MMAP, "mmapAtomic"];
+
+// ---- BTF (group btf), around a driver with the btf methods ----
+const btfMutants: readonly Mutant[] = [
+  {
+    name: "bpf_btf_info writes all of data, zeroing the bytes past btf_size",
+    caughtBy: ["btf.c BTF_LOAD: a valid blob"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      btfGetInfo(fd, data) {
+        const r = d.btfGetInfo!(fd, data);
+        if (typeof r === "object" && data !== null) data.fill(0, Math.min(r.btfSize, data.length));
+        return r;
+      },
+    }),
+  },
+  {
+    name: "BTF_LOAD ignores a longer header's tail (a non-zero tail loads instead of E2BIG)",
+    caughtBy: ["btf.c btf_parse_hdr"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      btfLoad(attr) {
+        const b = attr.btf;
+        const hdrLen = b.length >= 8 ? new DataView(b.buffer, b.byteOffset, b.length).getUint32(4, true) : 0;
+        if (hdrLen <= 24 || hdrLen > b.length) return d.btfLoad!(attr);
+        const copy = b.slice();
+        copy.fill(0, 24, hdrLen);
+        return d.btfLoad!({ ...attr, btf: copy });
+      },
+    }),
+  },
+  {
+    name: "BTF_LOAD's log is not copied back into logBuf",
+    caughtBy: ["btf.c btf_parse, log.c"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      btfLoad: (attr) => d.btfLoad!(attr.logBuf === undefined ? attr : { ...attr, logBuf: new Uint8Array(attr.logBuf.length) }),
+    }),
+  },
+  {
+    name: "bpf_btf_info of a map's fd answers (the map's own info read as BTF info) instead of EINVAL",
+    caughtBy: ["syscall.c bpf_obj_get_info_by_fd with bpf_btf_info"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      btfGetInfo(fd, data) {
+        const i = infoOf(d, fd);
+        return i === undefined ? d.btfGetInfo!(fd, data) : { id: i.id, btfSize: i.keySize, name: i.name, kernelBtf: false };
+      },
+    }),
+  },
+  {
+    name: "MAP_CREATE drops btf_fd and the type ids (every map made without BTF)",
+    caughtBy: ["syscall.c map_create with BTF", "syscall.c map_create, map_check_btf"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      mapCreate: (attr) => d.mapCreate({ ...attr, btfFd: 0, btfKeyTypeId: 0, btfValueTypeId: 0 }),
+    }),
+  },
+  {
+    name: "a map does not hold its BTF: the BTF id is gone once its fd is closed",
+    caughtBy: ["btf.c btf_put: a map holds its BTF"],
+    needs: BTF,
+    wrap: (d) => {
+      const heldByMap = new Set<number>();
+      return wrapDriver(d, {
+        btfGetFdById: (id) => (heldByMap.has(id) ? -ENOENT : d.btfGetFdById!(id)),
+        close(fd) {
+          const r = d.btfGetInfo!(fd, null);
+          if (typeof r === "object") heldByMap.add(r.id);
+          return d.close(fd);
+        },
+      });
+    },
+  },
+];
 
 /** The suite's mutants: drivers that each break one kernel rule, with the cases that must catch it. */
 export const mutants: readonly Mutant[] = [
@@ -628,6 +705,7 @@ export const mutants: readonly Mutant[] = [
       },
     }),
   },
+  ...btfMutants,
 ];
 
 /** Whether `fd` is a BPF_MAP_TYPE_RINGBUF's. */

@@ -2,6 +2,7 @@
 import type { ConformanceCase } from "../types.js";
 import { arrayCases } from "./array.js";
 import { batchCases } from "./batch.js";
+import { btfCases } from "./btf.js";
 import { createCases, unprivilegedCases } from "./create.js";
 import { dupCases } from "./dup.js";
 import { elementCases } from "./elements.js";
@@ -28,7 +29,7 @@ import { safetyCases } from "./safety.js";
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...mmapAtomicCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
-  ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...safetyCases, ...unprivilegedCases,
+  ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...btfCases, ...safetyCases, ...unprivilegedCases,
   ...btfCheckCases,
 ];
 
