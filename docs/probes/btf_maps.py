@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""MAP_CREATE with BTF on this kernel: which errno each key/value type and map type gets, and
-what BPF_F_LOCK lookups and updates do on a value with a bpf_spin_lock. Prints one line per
-question; the answers are the conformance cases in btf-checks.ts (group btf)."""
+"""MAP_CREATE with BTF on this kernel: which errno each key/value type and map type gets, what
+BPF_F_LOCK lookups and updates do on a value with a bpf_spin_lock, loads refused for their
+special fields, map-in-map templates with BTF. Prints one line per question; the answers are
+the conformance cases in btf-checks.ts (group btf). Run as root; it closes what it opens at exit."""
 import ctypes, os, struct, sys
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '../../../work/shared/spec/kernel-probes'))
-sys.path.insert(0, '/work/shared/spec/kernel-probes')
+sys.path.insert(0, '/work/shared/spec/kernel-probes')  # bpfsys.py, the project's bpf(2) wrapper
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfsys as B
 from btf_load import load as _load
 
