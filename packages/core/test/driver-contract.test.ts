@@ -255,7 +255,8 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll",
       "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo"]);
     // The simulator runs no programs: BPF_PROG_TEST_RUN is the kernel driver's alone.
-    expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "mapPoll"]);
+    expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "mapPoll",
+      "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo"]);
     expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
   });
 

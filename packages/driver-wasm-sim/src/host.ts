@@ -23,7 +23,7 @@ export interface HostState {
   setNowNs(ns: number): void;
   readonly memlock: { cur: bigint; max: bigint };
   /** What the process's fd refers to, or undefined when it is not open. */
-  objectAt(fd: number): { readonly kind: "map" | "prog" | "other" } | undefined;
+  objectAt(fd: number): { readonly kind: "map" | "prog" | "btf" | "other" } | undefined;
 }
 
 export function createClock(state: HostState): SimClock {

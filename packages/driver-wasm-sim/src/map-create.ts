@@ -12,6 +12,7 @@ import {
   BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK,
   Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
 } from "@bpfkit/core";
+import { FIELD_KPTR, Field } from "./btf/btf-fields.js";
 import type { InnerMeta, SimMap } from "./objects.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE } from "./objects.js";
 
@@ -58,6 +59,9 @@ export interface CreateRequest {
   nameBytes: Uint8Array;
   /** `map_extra`: a bloom filter's hash count in its low 4 bits; 0 for every other type. */
   mapExtra: bigint;
+  /** `btf_key_type_id` and `btf_value_type_id` (0: none). */
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
 }
 
 export interface CreateContext {
@@ -91,6 +95,9 @@ export interface CreatePlan {
   /** `map_extra` as given (bpf_map_info reads it back unchanged: 0 stays 0, not 5). */
   mapExtra: bigint;
 }
+
+/** Fields whose record names the BTF (kptrs, uptr, graph roots). */
+const KPTR_FIELDS = FIELD_KPTR | Field.UPTR | Field.LIST_HEAD | Field.RB_ROOT;
 
 /** NUMA_NO_NODE, as the u32 `numa_node` field carries -1. */
 const NUMA_NO_NODE = 0xffffffff;
@@ -179,7 +186,10 @@ function innerMetaFor(r: CreateRequest, ctx: CreateContext): InnerMeta | number 
   if (typeof inner === "number") return inner;
   if (inner.innerMeta !== null) return -Errno.EINVAL;
   if (inner.mapType === BPF_MAP_TYPE_PROG_ARRAY) return -Errno.ENOTSUPP;
-  return { mapType: inner.mapType, keySize: inner.keySize, valueSize: inner.valueSize, maxEntries: inner.maxEntries, mapFlags: inner.mapFlags };
+  return {
+    mapType: inner.mapType, keySize: inner.keySize, valueSize: inner.valueSize, maxEntries: inner.maxEntries, mapFlags: inner.mapFlags,
+    record: inner.record, btf: inner.btf,
+  };
 }
 
 /** bpf_obj_name_cpy: a NUL within the 16 bytes, and only [A-Za-z0-9_.] before it. */
@@ -202,8 +212,10 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
   const tokenFlag = (request.mapFlags & BPF_F_TOKEN_FD) !== 0;
   const r = { ...request, mapFlags: request.mapFlags & ~BPF_F_TOKEN_FD };
   const t = r.mapType;
-  // map_create's generic checks (btf ids have no API field here). Only BLOOM_FILTER and ARENA
-  // read map_extra; any other type refuses a non-zero one before its type is even looked up.
+  // map_create's generic checks: a key type needs a value type (btf_vmlinux_value_type_id, for
+  // STRUCT_OPS, has no Driver field). Only BLOOM_FILTER and ARENA read map_extra; any other type
+  // refuses a non-zero one before its type is even looked up.
+  if (r.btfKeyTypeId !== 0 && r.btfValueTypeId === 0) return Errno.EINVAL;
   if (r.mapExtra !== 0n && t !== BPF_MAP_TYPE_BLOOM_FILTER && t !== BPF_MAP_TYPE_ARENA) return Errno.EINVAL;
   if ((r.mapFlags & BPF_F_RDONLY) !== 0 && (r.mapFlags & BPF_F_WRONLY) !== 0) return Errno.EINVAL;
   const node = numaNodeOf(r);
@@ -268,9 +280,25 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
   };
 }
 
+/**
+ * btf_record_equal: the same special fields at the same offsets; a kptr's record also names its
+ * BTF, so two kptr records are equal only within one BTF object.
+ */
+function recordsEqual(meta: InnerMeta, m: SimMap): boolean {
+  const a = meta.record, b = m.record;
+  if (a === null || b === null) return a === b;
+  if (a.fields.length !== b.fields.length) return false;
+  for (let i = 0; i < a.fields.length; i++) {
+    const x = a.fields[i]!, y = b.fields[i]!;
+    if (x.type !== y.type || x.offset !== y.offset || x.size !== y.size || x.valueId !== y.valueId) return false;
+  }
+  return (a.mask & KPTR_FIELDS) === 0 || meta.btf === m.btf;
+}
+
 /** bpf_map_meta_equal, and array_map_meta_equal's max_entries rule for ARRAY (kernel-maps.md §11). */
 export function innerMapCompatible(meta: InnerMeta, m: SimMap): boolean {
   if (meta.mapType !== m.mapType || meta.keySize !== m.keySize || meta.valueSize !== m.valueSize || meta.mapFlags !== m.mapFlags) return false;
+  if (!recordsEqual(meta, m)) return false;
   if (meta.mapType === BPF_MAP_TYPE_ARRAY && (meta.mapFlags & BPF_F_INNER_MAP) === 0) return meta.maxEntries === m.maxEntries;
   return true;
 }

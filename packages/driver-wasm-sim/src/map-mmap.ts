@@ -76,7 +76,8 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
   if ((e.mode & FMODE_READ) === 0) return Errno.EACCES;
   if (e.obj.kind !== "map") return Errno.ENODEV;
   const m = e.obj;
-  if (m.mapType !== BPF_MAP_TYPE_ARRAY && m.mapType !== BPF_MAP_TYPE_RINGBUF) return Errno.ENOTSUPP;
+  // bpf_map_mmap: a value with special fields (a bpf_spin_lock, …) is never mapped.
+  if ((m.mapType !== BPF_MAP_TYPE_ARRAY && m.mapType !== BPF_MAP_TYPE_RINGBUF) || m.record !== null) return Errno.ENOTSUPP;
   // do_mmap drops VM_SHARED for a file not open for writing, and bpf_map_mmap maps only shared:
   // a read-only fd cannot be mapped at all, even PROT_READ.
   if ((e.mode & FMODE_WRITE) === 0) return Errno.EINVAL;

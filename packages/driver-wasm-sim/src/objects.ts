@@ -6,6 +6,8 @@ import {
   BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, batchTokenSize, isFdValueMapType, isHashMapType,
   userValueSize,
 } from "@bpfkit/core";
+import type { BtfRecord } from "./btf/btf-fields.js";
+import type { SimBtf } from "./btf/sim-btf.js";
 import type { ProgOwner } from "./prog-map-compat.js";
 
 /** What an inner map must match (bpf_map_meta_equal, array_map_meta_equal). */
@@ -15,6 +17,9 @@ export interface InnerMeta {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly mapFlags: number;
+  /** The template's special fields (btf_record_dup), which an inner map's must equal; and its BTF, which a kptr's record names. */
+  readonly record: BtfRecord | null;
+  readonly btf: SimBtf | null;
 }
 
 export class SimMap {
@@ -32,6 +37,12 @@ export class SimMap {
   progOwner: ProgOwner | null = null;
   /** `map_extra` as MAP_CREATE gave it (a bloom filter's hash count; 0n for the other types). */
   mapExtra = 0n;
+  /** The BTF the map was created with (held while the map lives), and the key's and value's type ids in it. */
+  btf: SimBtf | null = null;
+  btfKeyTypeId = 0;
+  btfValueTypeId = 0;
+  /** The value's special fields (a bpf_spin_lock, …): lookups read them as zeros; null without any. */
+  record: BtfRecord | null = null;
   /** QUEUE, STACK or BLOOM_FILTER: key_size 0, and element calls are push, peek and pop. */
   readonly isKeyless: boolean;
   /** RINGBUF: no key, no value, no element call; programs reserve and submit records. */
@@ -95,7 +106,7 @@ export class OtherFile {
   constructor(readonly what: string) {}
 }
 
-export type SimObject = SimMap | SimProg | OtherFile;
+export type SimObject = SimMap | SimProg | SimBtf | OtherFile;
 
 /** f_mode bits: what the fd allows from the syscall side. */
 export const FMODE_READ = 1;

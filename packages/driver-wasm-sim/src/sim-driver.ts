@@ -12,8 +12,12 @@ import {
   assertU32, encodeMapInfo, encodeStruct, realByteLength,
 } from "@bpfkit/core";
 import type {
-  AbortSignalLike, BatchResult, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, ProgLoadAttr,
+  AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, ProgLoadAttr,
 } from "@bpfkit/core";
+import { loadBtf } from "./btf/btf-load.js";
+import { checkMapBtf } from "./btf/map-btf.js";
+import { hasSpinLock, zeroSpecialFields } from "./btf/special-values.js";
+import { SimBtf } from "./btf/sim-btf.js";
 import type { EngineExports } from "./engine-abi.js";
 import { FdTable } from "./fd-table.js";
 import { SimFaults } from "./faults.js";
@@ -207,9 +211,19 @@ export interface SimDriver extends Driver {
   munmap(mapping: number): number;
   /** An atomic operation on a word of a mapping: a memory access, so no hook, fault or clock tick. */
   mmapAtomic(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number;
+  /** BPF_BTF_LOAD through the simulator's own checker (btf/): always there in the simulator. */
+  btfLoad(attr: BtfLoadAttr): number;
+  /** BPF_BTF_GET_FD_BY_ID over the simulator's BTF ids (no vmlinux or module BTF among them). */
+  btfGetFdById(id: number): number;
+  /** BPF_BTF_GET_NEXT_ID over the simulator's BTF ids. */
+  btfGetNextId(startId: number): number;
+  /** OBJ_GET_INFO_BY_FD on a BTF fd: id, size, name "" and kernelBtf false; a prefix of the raw data into `data`. */
+  btfGetInfo(fd: number, data: Uint8Array | null): BtfInfo | number;
 }
 
 const INT_MAX = 0x7fffffff;
+/** sizeof(struct bpf_btf_info) on 6.18. */
+const BPF_BTF_INFO_SIZE = 32;
 /** RLIMIT_MEMLOCK at boot: 8 MiB soft and hard, as on this machine. */
 const DEFAULT_MEMLOCK = 8n << 20n;
 const BOOT_NS = 10_000_000_000;
@@ -284,8 +298,11 @@ export class SimDriverImpl implements SimDriver {
   private readonly vfs: Vfs<SimMap | SimProg>;
   private readonly mapsById = new Map<number, SimMap>();
   private readonly progsById = new Map<number, SimProg>();
+  /** BTF objects by id: their own id space (btf_idr), without the kernel's vmlinux and module BTF. */
+  private readonly btfsById = new Map<number, SimBtf>();
   private nextMapId = 1;
   private nextProgId = 1;
+  private nextBtfId = 1;
   private nowNs = BOOT_NS;
   private hook: SimInterleavingHook | null = null;
   private inHook = false;
@@ -471,6 +488,15 @@ export class SimDriverImpl implements SimDriver {
     this.mapsById.delete(m.id);
     if (m.isFdValue) this.releaseSlots(m, false);
     this.engine.mapFree(m.handle);
+    if (m.btf !== null) this.btfPut(m.btf);
+    if (m.innerMeta?.btf) this.btfPut(m.innerMeta.btf);
+  }
+
+  /** btf_put: the last holder (an fd or a map) gone, the id goes with it. */
+  private btfPut(b: SimBtf): void {
+    if (--b.refcnt !== 0) return;
+    b.freed = true;
+    this.btfsById.delete(b.id);
   }
 
   /** The ids an fd-valued map holds, by walking it in the engine. */
@@ -514,6 +540,7 @@ export class SimDriverImpl implements SimDriver {
     if (fd < 0) return -Errno.EMFILE;
     if (entry.obj.kind === "map") this.mapGetUref(entry.obj);
     else if (entry.obj.kind === "prog") this.progGet(entry.obj);
+    else if (entry.obj.kind === "btf") entry.obj.refcnt++;
     return fd;
   }
 
@@ -533,11 +560,15 @@ export class SimDriverImpl implements SimDriver {
     const numaNode = optU32(attr.numaNode, "numaNode", op);
     const name = optString(attr.mapName, "mapName", op);
     const mapExtra = optU64Bigint(attr.mapExtra, "mapExtra", op);
+    const btfFd = attr.btfFd ?? 0;
+    assertFd(btfFd, op);
+    const btfKeyTypeId = optU32(attr.btfKeyTypeId, "btfKeyTypeId", op);
+    const btfValueTypeId = optU32(attr.btfValueTypeId, "btfValueTypeId", op);
     const f = this.enter(op);
     if (f !== 0) return -f;
     try {
       const plan = planMapCreate(
-        { mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize, maxEntries: attr.maxEntries, mapFlags, innerMapFd, numaNode, nameBytes: nameBytes(name), mapExtra },
+        { mapType: attr.mapType, keySize: attr.keySize, valueSize: attr.valueSize, maxEntries: attr.maxEntries, mapFlags, innerMapFd, numaNode, nameBytes: nameBytes(name), mapExtra, btfKeyTypeId, btfValueTypeId },
         { possibleCpus: this.possibleCpus, pageSize: this.pageSize, privileged: this.privileged, unprivilegedBpfDisabled: this.unprivilegedBpfDisabled, resolveMap: this.resolveMapFd, tokenErrno: this.tokenErrno },
       );
       if (typeof plan === "number") return -plan;
@@ -553,10 +584,35 @@ export class SimDriverImpl implements SimDriver {
         this.engine.mapFree(h);
         return -plan.nameErrno;
       }
+      // After the name, as map_create: the BTF fd (read only with a type id), then map_check_btf.
+      let btf: SimBtf | null = null;
+      let record = null;
+      if (btfKeyTypeId !== 0 || btfValueTypeId !== 0) {
+        const be = this.fds.get(btfFd);
+        const err = be === undefined ? Errno.EBADF : be.obj.kind !== "btf" ? Errno.EINVAL : 0;
+        const checked = err !== 0 ? err : checkMapBtf(
+          { mapType: plan.mapType, keySize: plan.keySize, valueSize: plan.valueSize, maxEntries: plan.maxEntries, mapFlags: plan.storedFlags },
+          be!.obj as SimBtf, btfKeyTypeId, btfValueTypeId, this.privileged);
+        if (typeof checked === "number") {
+          this.engine.mapFree(h);
+          return -checked;
+        }
+        btf = be!.obj as SimBtf;
+        record = checked;
+      }
       // Ids come from a counter that is never reused (idr_alloc_cyclic from 1).
       this.nextMapId = id >= INT_MAX - 1 ? 1 : id + 1;
       const m = new SimMap(id, h, plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, plan.name, plan.innerMeta, this.possibleCpus);
       m.mapExtra = plan.mapExtra;
+      // bpf_map_meta_alloc: a map-in-map holds its template's BTF (its record points into it).
+      if (plan.innerMeta?.btf) plan.innerMeta.btf.refcnt++;
+      if (btf !== null) {
+        btf.refcnt++;
+        m.btf = btf;
+        m.btfKeyTypeId = btfKeyTypeId;
+        m.btfValueTypeId = btfValueTypeId;
+        m.record = record;
+      }
       this.mapsById.set(id, m);
       const fd = this.fds.install({ obj: m, mode: plan.fdMode });
       if (fd < 0) {
@@ -587,7 +643,7 @@ export class SimDriverImpl implements SimDriver {
       if (e.obj.kind !== "map") return -Errno.EINVAL;
       const m = e.obj;
       if ((this.perms(e, m) & FMODE_READ) === 0) return -Errno.EPERM;
-      if (fl !== 0) return -Errno.EINVAL; // BPF_F_LOCK needs a bpf_spin_lock in the value (BTF)
+      if (fl !== 0 && !hasSpinLock(m)) return -Errno.EINVAL; // BPF_F_LOCK needs a bpf_spin_lock in the value
       const base = this.scratch(align8(m.keySize) + m.userValueSize);
       if (base === 0) return -Errno.ENOMEM;
       const vPtr = base + align8(m.keySize);
@@ -598,7 +654,11 @@ export class SimDriverImpl implements SimDriver {
         return this.engine.mapLookup(m.handle, base, vPtr);
       }
       const r = this.engine.mapLookup(m.handle, base, vPtr);
-      if (r >= 0) this.copyOut(vPtr, value, 0, m.userValueSize);
+      if (r >= 0) {
+        this.copyOut(vPtr, value, 0, m.userValueSize);
+        // bpf_map_copy_value: check_and_init_map_value zeroes a copied value's special fields.
+        if (m.record !== null) zeroSpecialFields(m, value, 1);
+      }
       return r;
     } catch (e) {
       throw this.trapped(e, op);
@@ -619,7 +679,7 @@ export class SimDriverImpl implements SimDriver {
       if (e.obj.kind !== "map") return -Errno.EINVAL;
       const m = e.obj;
       if ((this.perms(e, m) & FMODE_WRITE) === 0) return -Errno.EPERM;
-      if ((fl & BPF_F_LOCK) !== 0) return -Errno.EINVAL;
+      if ((fl & BPF_F_LOCK) !== 0 && !hasSpinLock(m)) return -Errno.EINVAL;
       const base = this.scratch(8 + align8(m.keySize) + m.userValueSize);
       if (base === 0) return -Errno.ENOMEM;
       const kPtr = base + 8, vPtr = kPtr + align8(m.keySize);
@@ -637,7 +697,14 @@ export class SimDriverImpl implements SimDriver {
     // resolves the fd first (bpf_fd_htab_map_update_elem), so it checks them below.
     // A ring buffer's update is ENOTSUPP whatever the flags, which the engine answers.
     if (m.isRingbuf) return this.engine.mapUpdate(m.handle, kPtr, vPtr, 0);
-    if (!m.isFdValue) return flags > 0xffffffff ? -Errno.EINVAL : this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
+    if (!m.isFdValue) {
+      if (flags > 0xffffffff) return -Errno.EINVAL;
+      // BPF_F_LOCK (refused before for a value without a spin lock) updates in place under the
+      // lock: to user space the same update. The special fields' bytes stored are never read
+      // back: every copy out zeroes them, as check_and_init_map_value does.
+      if (hasSpinLock(m)) flags = (flags & ~BPF_F_LOCK) >>> 0;
+      return this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
+    }
     const ufd = this.readU32(vPtr);
     if (m.mapType !== BPF_MAP_TYPE_HASH_OF_MAPS) {
       // bpf_fd_array_map_update_elem: only BPF_ANY, the index, then the fd.
@@ -749,7 +816,10 @@ export class SimDriverImpl implements SimDriver {
       const vPtr = base + align8(m.keySize);
       this.copyIn(key, base);
       const r = this.engine.mapLookupAndDelete(m.handle, base, vPtr);
-      if (r >= 0) this.copyOut(vPtr, value, 0, m.userValueSize);
+      if (r >= 0) {
+        this.copyOut(vPtr, value, 0, m.userValueSize);
+        if (m.record !== null) zeroSpecialFields(m, value, 1);
+      }
       return r;
     } catch (e) {
       throw this.trapped(e, op);
@@ -863,6 +933,7 @@ export class SimDriverImpl implements SimDriver {
       if (n > 0) {
         this.copyOut(kPtr, keys, 0, n * ks);
         this.copyOut(vPtr, values, 0, n * vs);
+        if (m.record !== null) zeroSpecialFields(m, values, n);
       }
       this.copyOut(outPtr, outBatch, 0, m.tokenSize);
       if (del && t === BPF_MAP_TYPE_HASH_OF_MAPS && n > 0) {
@@ -890,8 +961,9 @@ export class SimDriverImpl implements SimDriver {
       const m = this.batchMap(fd, false, true, count);
       if (!(m instanceof SimMap)) return m;
       if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf) return { errno: Errno.ENOTSUPP, count };
-      // Only BPF_F_LOCK may be given, and only with a spin-lock value: batch updates are BPF_ANY.
-      if (ef !== 0) return { errno: Errno.EINVAL, count };
+      // generic_map_update_batch: only BPF_F_LOCK may be given, and only with a spin-lock value;
+      // with it each update is BPF_ANY under the lock, to user space a plain BPF_ANY.
+      if (ef !== 0 && (ef !== BPF_F_LOCK || !hasSpinLock(m))) return { errno: Errno.EINVAL, count };
       if (count === 0) return { errno: 0, count: 0 };
       const ks = m.keySize, vs = m.userValueSize;
       if (m.isFdValue) {
@@ -967,8 +1039,9 @@ export class SimDriverImpl implements SimDriver {
     const f = this.enter(op, fd);
     if (f !== 0) return -f;
     // bpf_fd_probe_obj: an fd that is not open or not a BPF object is EINVAL here, not EBADF.
+    // A BTF fd is none of map, program, link: EINVAL too (BTF cannot be pinned).
     const e = this.fds.get(fd);
-    if (e === undefined || e.obj.kind === "other") return -Errno.EINVAL;
+    if (e === undefined || e.obj.kind === "other" || e.obj.kind === "btf") return -Errno.EINVAL;
     const obj = e.obj;
     const r = this.vfs.pin(path, obj);
     if (r < 0) return r;
@@ -1041,6 +1114,62 @@ export class SimDriverImpl implements SimDriver {
     return this.installFd({ obj: p, mode: FMODE_RDWR });
   }
 
+  // ---------------------------------------------------------------- BTF (btf/)
+
+  btfLoad(attr: BtfLoadAttr): number {
+    const op = "btfLoad";
+    if (typeof attr !== "object" || attr === null) throw new TypeError(`${op}: attr must be an object`);
+    assertBytes(attr.btf, "btf", op);
+    const logBuf = attr.logBuf ?? null;
+    if (logBuf !== null) assertBytes(logBuf, "logBuf", op);
+    const logLevel = optU32(attr.logLevel, "logLevel", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    const loaded = loadBtf({ data: attr.btf, logBuf, logLevel, privileged: this.privileged });
+    if (typeof loaded === "number") return -loaded;
+    // btf_alloc_id: idr_alloc_cyclic from 1, as the map and program ids.
+    const b = new SimBtf(this.nextBtfId, loaded.parsed, loaded.metas);
+    this.nextBtfId = b.id >= INT_MAX - 1 ? 1 : b.id + 1;
+    this.btfsById.set(b.id, b);
+    const fd = this.installFd({ obj: b, mode: FMODE_READ });
+    if (fd < 0) this.btfsById.delete(b.id);
+    return fd;
+  }
+
+  btfGetFdById(id: number): number {
+    const op = "btfGetFdById";
+    assertU32(id, "id", op);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (!this.privileged) return -Errno.EPERM;
+    const b = this.btfsById.get(id);
+    if (b === undefined) return -Errno.ENOENT;
+    return this.installFd({ obj: b, mode: FMODE_READ });
+  }
+
+  btfGetNextId(startId: number): number {
+    return this.nextId("btfGetNextId", startId, this.btfsById.keys());
+  }
+
+  /**
+   * OBJ_GET_INFO_BY_FD on a BTF fd (btf_get_info_by_fd): the first min(data.length, btf_size)
+   * bytes of the raw BTF into `data`. EBADFD for an fd not open (as the generic call), EINVAL for
+   * one that is no BTF.
+   */
+  btfGetInfo(fd: number, data: Uint8Array | null): BtfInfo | number {
+    const op = "btfGetInfo";
+    assertFd(fd, op);
+    if (data !== null) assertBytes(data, "data", op);
+    const f = this.enter(op, fd);
+    if (f !== 0) return -f;
+    const e = this.fds.get(fd);
+    if (e === undefined) return -Errno.EBADFD;
+    if (e.obj.kind !== "btf") return -Errno.EINVAL;
+    const b = e.obj;
+    if (data !== null) data.set(b.parsed.data.subarray(0, Math.min(realByteLength(data), b.size)));
+    return { id: b.id, btfSize: b.size, name: "", kernelBtf: false };
+  }
+
   // ---------------------------------------------------------------- OBJ_GET_INFO_BY_FD
 
   objGetInfoByFd(fd: number, info: Uint8Array): number {
@@ -1097,8 +1226,8 @@ export class SimDriverImpl implements SimDriver {
     if (f !== 0) return -f;
     const obj = this.infoObject(fd);
     if (typeof obj === "number") return obj;
-    // The Driver's rule, not the kernel's: a map has no map ids (the kernel would fill its info).
-    if (obj.kind === "map") return -Errno.EINVAL;
+    // The Driver's rule, not the kernel's: a map or BTF has no map ids (the kernel would fill its info).
+    if (obj.kind === "map" || obj.kind === "btf") return -Errno.EINVAL;
     // bpf_prog_get_info_by_fd writes min(nr_map_ids asked, used_map_cnt) ids, reports the count.
     const used = obj.usedMaps;
     for (let i = 0; i < Math.min(ids.length, used.length); i++) ids[i] = used[i]!.id;
@@ -1106,7 +1235,7 @@ export class SimDriverImpl implements SimDriver {
   }
 
   /** The fd's map or program, or the kernel's -errno for OBJ_GET_INFO_BY_FD on it. */
-  private infoObject(fd: number): SimMap | SimProg | number {
+  private infoObject(fd: number): SimMap | SimProg | SimBtf | number {
     // bpf_obj_get_info_by_fd: an fd that is not open is EBADFD here, not EBADF.
     const e = this.fds.get(fd);
     if (e === undefined) return -Errno.EBADFD;
@@ -1120,10 +1249,21 @@ export class SimDriverImpl implements SimDriver {
    * through. So the kernel's E2BIG for a dirty tail past the struct, and its map-hash and
    * pointer fields, never arise.
    */
-  private infoStruct(obj: SimMap | SimProg): Uint8Array {
+  private infoStruct(obj: SimMap | SimProg | SimBtf): Uint8Array {
     if (obj.kind === "map") {
       const full = new Uint8Array(BPF_MAP_INFO.size);
-      encodeMapInfo({ type: obj.mapType, id: obj.id, keySize: obj.keySize, valueSize: obj.valueSize, maxEntries: obj.maxEntries, mapFlags: obj.mapFlags, name: obj.name, mapExtra: obj.mapExtra }, full);
+      encodeMapInfo({
+        type: obj.mapType, id: obj.id, keySize: obj.keySize, valueSize: obj.valueSize, maxEntries: obj.maxEntries, mapFlags: obj.mapFlags,
+        name: obj.name, mapExtra: obj.mapExtra, btfId: obj.btf?.id ?? 0, btfKeyTypeId: obj.btfKeyTypeId, btfValueTypeId: obj.btfValueTypeId,
+      }, full);
+      return full;
+    }
+    if (obj.kind === "btf") {
+      // struct bpf_btf_info with the caller's pointers taken as 0: nothing copied, name "" (name_len 0).
+      const full = new Uint8Array(BPF_BTF_INFO_SIZE);
+      const dv = new DataView(full.buffer);
+      dv.setUint32(8, obj.size, true);
+      dv.setUint32(12, obj.id, true);
       return full;
     }
     const full = new Uint8Array(BPF_PROG_INFO.size);
@@ -1221,6 +1361,7 @@ export class SimDriverImpl implements SimDriver {
     try {
       if (e.obj.kind === "map") this.mapPutUref(e.obj);
       else if (e.obj.kind === "prog") this.progPut(e.obj);
+      else if (e.obj.kind === "btf") this.btfPut(e.obj);
       return 0;
     } catch (err) {
       throw this.trapped(err, op);
@@ -1259,8 +1400,8 @@ export class SimDriverImpl implements SimDriver {
     if (signal?.aborted === true) return Promise.resolve(0);
     const e = this.fds.get(fd);
     if (e === undefined) return Promise.resolve(-Errno.EBADF);
-    // A program's file has no poll of its own: the VFS's default mask, always readable.
-    if (e.obj.kind === "prog") return Promise.resolve(1);
+    // A program's or BTF's file has no poll of its own: the VFS's default mask, always readable.
+    if (e.obj.kind === "prog" || e.obj.kind === "btf") return Promise.resolve(1);
     // bpf_map_poll's EPOLLERR for a map type without map_poll; fds 0-2 have no poll modelled.
     if (e.obj.kind !== "map" || !e.obj.isRingbuf) return Promise.resolve(-Errno.EINVAL);
     if (this.ringbufReadable(e.obj, "mapPoll")) return Promise.resolve(1);
@@ -1457,7 +1598,11 @@ export class SimDriverImpl implements SimDriver {
         if (base === 0) return -Errno.ENOMEM;
         try {
           const r = this.engine.datapathLookup(m.handle, base, vPtr, c);
-          if (r >= 0) this.copyOut(vPtr, value, 0, dpValueSize(m));
+          if (r >= 0) {
+            this.copyOut(vPtr, value, 0, dpValueSize(m));
+            // A program cannot read a special field (the verifier refuses it): zeros stand for it.
+            if (m.record !== null) zeroSpecialFields(m, value, 1, true);
+          }
           return r;
         } catch (e) {
           throw this.trapped(e, "datapath.lookup");

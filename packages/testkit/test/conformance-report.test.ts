@@ -120,6 +120,8 @@ describe("runConformance", () => {
         progGetFdById: (id, f) => track(d.progGetFdById(id, f)),
         progLoad: (a) => track(d.progLoad(a)),
         dup: (fd) => track(d.dup!(fd)),
+        btfLoad: (a) => track(d.btfLoad!(a)),
+        btfGetFdById: (id) => track(d.btfGetFdById!(id)),
         close: (fd) => { const r = d.close(fd); if (r >= 0) open--; return r; },
       });
     };

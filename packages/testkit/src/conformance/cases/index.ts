@@ -18,6 +18,7 @@ import { fdModeCases, freezeCases, idCases, infoCases, pinCases } from "./object
 import { perCpuCases } from "./percpu.js";
 import { queueStackCases } from "./queue-stack.js";
 import { bloomCases } from "./bloom.js";
+import { btfCheckCases } from "./btf-checks.js";
 import { progAttachCases } from "./prog-attach.js";
 import { renameCases } from "./rename.js";
 import { ringbufCases } from "./ringbuf.js";
@@ -29,6 +30,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...mmapAtomicCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...btfCases, ...safetyCases, ...unprivilegedCases,
+  ...btfCheckCases,
 ];
 
 {
