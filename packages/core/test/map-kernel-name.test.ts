@@ -225,7 +225,7 @@ eachDriver("map kernel name", (get) => {
     expect(e).toBeInstanceOf(RangeError);
     expect(e.message).toBe(`openOrCreateMap ${path}: kernelName "${"x".repeat(16)}" is 16 bytes; a kernel map name is ${RULE}`);
     expect(() => bpf.createMap(BPF_MAP_TYPE_HASH, 4, 4, 4, 0, 0, "raw", null as never))
-      .toThrow(new TypeError("createMap raw: options must be { kernelName?, mapExtra? }"));
+      .toThrow(new TypeError("createMap raw: options must be { kernelName?, mapExtra?, btf? }"));
     expect(calls).toEqual([]);
   });
 });

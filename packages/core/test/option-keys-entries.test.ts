@@ -113,7 +113,7 @@ eachDriver("unknown option keys", (get) => {
     expectTypeError(() => bpf.createMap(BPF_MAP_TYPE_HASH, 4, 4, 4, 0, 0, path, { kernelname: "raw" } as never),
       `createMap ${path}: unknown options key "kernelname" (did you mean "kernelName"?)`);
     expectTypeError(() => bpf.openOrCreateMap(path, BPF_MAP_TYPE_HASH, 4, 4, 4, 0, 0, true, { name: "raw" } as never),
-      `openOrCreateMap ${path}: unknown options key "name" (known: kernelName, mapExtra)`);
+      `openOrCreateMap ${path}: unknown options key "name" (known: kernelName, mapExtra, btf)`);
     expect(calls).toEqual([]);
     expect(tree(env)).toEqual(before);
   });

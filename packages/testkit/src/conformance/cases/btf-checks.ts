@@ -7,7 +7,7 @@ import { CaseSkipped, expectEqual, expectResult, fail, show, type Expect } from 
 import type { CaseContext } from "../context.js";
 import { readU32, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
-import { ANY, ARRAY, Checks, EXIST, F, F_LOCK, HASH, NOEXIST } from "./common.js";
+import { ANY, ARRAY, Checks, EXIST, F, F_LOCK, HASH, NOEXIST, openUntilGone } from "./common.js";
 
 type BtfDriver = Driver & Required<Pick<Driver, "btfLoad" | "btfGetFdById" | "btfGetNextId" | "btfGetInfo">>;
 
@@ -447,7 +447,7 @@ export const btfCheckCases: ConformanceCase[] = [
       expectResult(held, "OK", "GET_FD_BY_ID while only the map holds it");
       ctx.close(held);
       ctx.close(m);
-      expectResult(d.btfGetFdById(full.id), "ENOENT", "the id after the map and every fd are gone");
+      expectResult(openUntilGone(d, () => d.btfGetFdById(full.id)), "ENOENT", "the id after the map and every fd are gone");
     },
   },
   {
@@ -575,15 +575,7 @@ export const btfCheckCases: ConformanceCase[] = [
       expectResult(held, "OK", "the template's BTF by id while only the outer map holds it");
       ctx.close(held);
       ctx.close(o3);
-      // The kernel frees a map in a work item after its last reference (the simulator at once): poll.
-      let r = d.btfGetFdById(info.id);
-      for (let i = 0; i < 200 && r >= 0; i++) {
-        d.close(r);
-        sleepMs(5);
-        r = d.btfGetFdById(info.id);
-      }
-      if (r >= 0) d.close(r);
-      expectResult(r, "ENOENT", "the template's BTF id once the outer map is gone");
+      expectResult(openUntilGone(d, () => d.btfGetFdById(info.id)), "ENOENT", "the template's BTF id once the outer map is gone");
     },
   },
   {
@@ -604,8 +596,3 @@ export const btfCheckCases: ConformanceCase[] = [
     },
   },
 ];
-
-/** Blocks for `ms` (the cases are synchronous): the kernel's deferred frees take a few ms. */
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}

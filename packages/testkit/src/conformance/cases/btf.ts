@@ -3,7 +3,7 @@
 // bpf_btf_info, and BPF_MAP_CREATE with BTF (syscall.c map_create, map_check_btf). Every
 // expected answer was probed on 6.18 through the kernel driver. A driver without btfLoad skips
 // the whole group. The blobs are written word by word (../btf-blob.ts), malformed ones too.
-import { Errno, errnoName, type BtfInfo, type Driver } from "@bpfkit/core";
+import { type BtfInfo, type Driver } from "@bpfkit/core";
 import { CaseSkipped, expectBytes, fail, show, type Expect } from "../assert.js";
 import {
   BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, btfArray, btfBlob, btfEnum, btfFuncProto, btfInfo, btfInt, BtfKind, btfRef,
@@ -11,7 +11,7 @@ import {
 } from "../btf-blob.js";
 import type { CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
-import { ARRAY, Checks, EXIST, F_LOCK, HASH, LPM_TRIE, LRU_HASH, NOEXIST, PERCPU_HASH } from "./common.js";
+import { ARRAY, Checks, EXIST, F_LOCK, HASH, LPM_TRIE, LRU_HASH, NOEXIST, openUntilGone, PERCPU_HASH } from "./common.js";
 
 type BtfDriver = Driver & Required<Pick<Driver, "btfLoad" | "btfGetFdById" | "btfGetNextId" | "btfGetInfo">>;
 
@@ -45,16 +45,6 @@ function btfInfoOf(ctx: CaseContext, fd: number, data: Uint8Array | null = null)
   return r;
 }
 
-/** Waits up to `ms` of real time for `cond`: a map's BTF is put by the kernel's deferred map free. */
-function within(ms: number, cond: () => boolean): boolean {
-  const end = Date.now() + ms;
-  const cell = new Int32Array(new SharedArrayBuffer(4));
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    Atomics.wait(cell, 0, 0, 5);
-  }
-  return true;
-}
 
 /** Names used by the type rows: string offsets in `S.bytes`. */
 const S = btfStrings("int", "pair", "a", "b", "1abc", "t", "f", "e", "x", "_ok.name", "ok_name", "long");
@@ -476,13 +466,7 @@ export const btfCases: ConformanceCase[] = [
       c.equal(ctx.info(m).btfId, id, "the map's btf_id");
       ctx.close(m);
       // The kernel frees a map (and puts its BTF) in deferred work: the id goes soon after.
-      let last = 0;
-      const gone = within(5000, () => {
-        last = d.btfGetFdById(id);
-        if (last >= 0) d.close(last);
-        return last === -Errno.ENOENT;
-      });
-      c.equal(gone, true, `BTF_GET_FD_BY_ID(${id}) is ENOENT within 5 s of the map's close (last: ${last >= 0 ? "OK" : errnoName(-last)})`);
+      c.result(openUntilGone(d, () => d.btfGetFdById(id)), "ENOENT", `BTF_GET_FD_BY_ID(${id}) within 5 s of the map's close`);
       c.done();
     },
   },

@@ -71,3 +71,25 @@ export function createWith(ctx: CaseContext, base: MapCreateAttr, change: Partia
 export function arrayTemplate(ctx: CaseContext, maxEntries = 1, flags = 0): number {
   return ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries, mapFlags: flags }, "inner template");
 }
+
+/** Blocks for `ms` (the cases are synchronous): the kernel's deferred frees take a few ms. */
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Opens an object by id (`open`: mapGetFdById, btfGetFdById, …) until it is gone, for up to
+ * `ms`, closing each fd it gets; returns the last answer (-ENOENT once gone). The kernel frees
+ * a map or program in a work item or after an RCU grace period (bpf_map_free_in_work,
+ * bpf_prog_free_deferred), and only then drops what it held; the simulator at once.
+ */
+export function openUntilGone(d: { close(fd: number): number }, open: () => number, ms = 5000): number {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = open();
+    if (r < 0) return r;
+    d.close(r);
+    if (Date.now() > end) return r;
+    sleepMs(5);
+  }
+}

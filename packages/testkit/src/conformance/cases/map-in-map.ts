@@ -6,7 +6,7 @@ import { readU32, SOCKET_FILTER_INSNS, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import {
   ANY, ARRAY, ARRAY_OF_MAPS, arrayTemplate, Checks, EXIST, F, HASH, HASH_OF_MAPS, LPM_TRIE, LRU_HASH,
-  NOEXIST, PERCPU_ARRAY, PROG_ARRAY,
+  NOEXIST, openUntilGone, PERCPU_ARRAY, PROG_ARRAY, sleepMs,
 } from "./common.js";
 
 export const mapInMapCases: ConformanceCase[] = [
@@ -255,16 +255,7 @@ export const mapInMapCases: ConformanceCase[] = [
       // Each holder's own id goes at once (bpf_map_free_id, bpf_prog_free_id), but the kernel
       // drops what it held from a work item or after an RCU grace period (bpf_map_free_in_work,
       // bpf_prog_free_deferred): ~20 ms here. The simulator releases at once, so poll.
-      const gone = (byId: () => number, what: string) => {
-        let r = byId();
-        for (let i = 0; i < 200 && r >= 0; i++) {
-          d.close(r);
-          sleepMs(5);
-          r = byId();
-        }
-        if (r >= 0) d.close(r);
-        c.result(r, "ENOENT", what);
-      };
+      const gone = (byId: () => number, what: string) => c.result(openUntilGone(d, byId, 1000), "ENOENT", what);
       // A program referencing a map (used_maps).
       const used = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
       const usedId = ctx.id(used);
@@ -319,8 +310,4 @@ function retInsns(imm: number): Uint8Array {
   new DataView(b.buffer).setInt32(4, imm, true);
   b[8] = 0x95;
   return b;
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
