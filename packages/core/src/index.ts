@@ -67,3 +67,4 @@ export { sameMapExtra } from "./map-compat.js";
 export * from "./driver-wrap.js";
 export { assertOptionKeys, optionKeys } from "./option-keys.js";
 export { editDistance } from "./edit-distance.js";
+export * from "./btf/index.js";
