@@ -4,6 +4,7 @@
 // structs (natural alignment, padding zeroed), because the kernel hashes and compares the raw
 // key bytes: garbage in a padding byte is a different key.
 import { formatIpv4, formatIpv6, parseIpv4Into, parseIpv6 } from "./ip.js";
+import { recordShape } from "./codec-shape.js";
 import { assertOptionKeys, STRUCT_OPTIONS_KEYS } from "./option-keys.js";
 
 /** How a key or value is laid out in the map's bytes: its size, and how to encode, decode and print it. */
@@ -244,14 +245,14 @@ export const be64: FieldCodec<bigint> = int64Codec("be64", false, false);
 export function bytes(n: number): FieldCodec<Uint8Array> {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`bytes(${n}): size must be a non-negative integer`);
   const name = `bytes(${n})`;
-  return field<Uint8Array>(name, n, 1,
+  return recordShape(field<Uint8Array>(name, n, 1,
     (v, out, o) => {
       if (!(v instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array, got ${describe(v)}`);
       if (v.length !== n) throw new RangeError(`${name}: expected ${n} bytes, got ${v.length}`);
       out.set(v, o);
     },
     (b, o) => b.slice(o, o + n),
-    (v) => hex(v));
+    (v) => hex(v)), { kind: "bytes" });
 }
 
 /** A fixed C array `T x[n]` (alignment of T); values are JS arrays of length n. */
@@ -259,7 +260,7 @@ export function array<T>(element: Codec<T>, n: number): FieldCodec<T[]> {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`array(${nameOf(element)}, ${n}): length must be a non-negative integer`);
   const es = element.size;
   const name = `${nameOf(element)}[${n}]`;
-  return field<T[]>(name, es * n, alignOf(element),
+  return recordShape(field<T[]>(name, es * n, alignOf(element),
     (v, out, o) => {
       if (!Array.isArray(v)) throw new TypeError(`${name}: expected an array, got ${describe(v)}`);
       if (v.length !== n) throw new RangeError(`${name}: expected ${n} elements, got ${v.length}`);
@@ -270,7 +271,7 @@ export function array<T>(element: Codec<T>, n: number): FieldCodec<T[]> {
       for (let i = 0; i < n; i++) a[i] = decodeAt(element, b, o + i * es);
       return a;
     },
-    (v) => `[${v.map((x) => formatWith(element, x)).join(" ")}]`);
+    (v) => `[${v.map((x) => formatWith(element, x)).join(" ")}]`), { kind: "array", element: element as Codec<unknown>, length: n });
 }
 
 /** Explicit padding (`__u8 pad[n]`): written as zeros, left out of decoded structs. */
@@ -295,8 +296,8 @@ export function aligned<T>(c: Codec<T>, align: number): FieldCodec<T> {
   if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
     throw new RangeError(`aligned(${nameOf(c)}, ${align}): alignment must be a power of two`);
   }
-  return field<T>(nameOf(c), c.size, align,
-    (v, out, o) => encodeAt(c, v, out, o), (b, o) => decodeAt(c, b, o), (v) => formatWith(c, v));
+  return recordShape(field<T>(nameOf(c), c.size, align,
+    (v, out, o) => encodeAt(c, v, out, o), (b, o) => decodeAt(c, b, o), (v) => formatWith(c, v)), { kind: "aligned", inner: c as Codec<unknown> });
 }
 
 // ---- structs ----
@@ -472,7 +473,7 @@ export interface LpmKey<T> {
 export function lpmKey<T>(data: Codec<T>): FieldCodec<LpmKey<T>> {
   const maxBits = data.size * 8;
   const name = `lpmKey(${nameOf(data)})`;
-  return field<LpmKey<T>>(name, 4 + data.size, 4,
+  return recordShape(field<LpmKey<T>>(name, 4 + data.size, 4,
     (v, out, o) => {
       if (v === null || typeof v !== "object") throw new TypeError(`${name}: expected { prefixLen, data }, got ${describe(v)}`);
       const p = v.prefixLen;
@@ -485,5 +486,5 @@ export function lpmKey<T>(data: Codec<T>): FieldCodec<LpmKey<T>> {
       encodeAt(data, v.data, out, o + 4);
     },
     (b, o) => ({ prefixLen: u32.decodeAt(b, o), data: decodeAt(data, b, o + 4) }),
-    (v) => `${formatWith(data, v.data)}/${v.prefixLen}`);
+    (v) => `${formatWith(data, v.data)}/${v.prefixLen}`), { kind: "lpmKey", data: data as Codec<unknown> });
 }

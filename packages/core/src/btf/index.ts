@@ -2,3 +2,4 @@
 export * from "./btf-format.js";
 export * from "./btf-parse.js";
 export * from "./btf-builder.js";
+export * from "./btf-codec.js";
