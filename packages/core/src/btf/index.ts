@@ -3,3 +3,4 @@ export * from "./btf-format.js";
 export * from "./btf-parse.js";
 export * from "./btf-builder.js";
 export * from "./btf-codec.js";
+export * from "./btf-value.js";

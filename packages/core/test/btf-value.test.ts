@@ -1,0 +1,121 @@
+// formatBtfValue / formatBtfJson against what bpftool printed for the same BTF and bytes
+// (fixtures/btf-bpftool-formatted.json, recorded by scripts/btf-bpftool-oracle.py from the cases
+// in support/btf-cases.ts), and properties: any bytes of the right size format, and unsigned
+// integers read as the codec decodes them.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  array, btfForMap, BtfBuilder, BtfError, BtfIntEncoding, formatBtfJson, formatBtfValue, parseBtf, struct, u16, u32, u64, u8,
+  type Btf,
+} from "@bpfkit/core";
+import { btfCases, ctKey, mixed, oracleInput } from "./support/btf-cases.js";
+
+const fixture = JSON.parse(readFileSync(new URL("./fixtures/btf-bpftool-formatted.json", import.meta.url), "utf8")) as { cases: Record<string, string> };
+
+/** The "formatted" object bpftool writes for one entry, as text. */
+function formatted(btf: Btf, keyTypeId: number, valueTypeId: number, key: Uint8Array, value: Uint8Array): string {
+  return `"formatted":{"key":${formatBtfJson(btf, keyTypeId, key)},"value":${formatBtfJson(btf, valueTypeId, value)}}`;
+}
+
+// bpftool's json_writer writes a backslash inside a string as `\n` (jsonw_puts); we write `\\`.
+const bpftoolEscapes = (s: string): string => s.replaceAll("\\\\", "\\n");
+
+function expectLikeBpftool(stdout: string): void {
+  for (const c of btfCases()) {
+    const btf = parseBtf(c.btf);
+    for (const [k, v] of c.entries) {
+      const ours = formatted(btf, c.keyTypeId, c.valueTypeId, k, v);
+      expect(stdout.includes(ours) || stdout.includes(bpftoolEscapes(ours)), `${c.name}: bpftool printed ${ours}`).toBe(true);
+    }
+  }
+}
+
+describe("formatBtfJson prints what bpftool -j map dump prints under \"formatted\"", () => {
+  for (const c of btfCases()) {
+    it(c.name, () => {
+      const stdout = fixture.cases[c.name];
+      expect(stdout, `a recorded dump for ${c.name}`).toBeDefined();
+      const btf = parseBtf(c.btf);
+      for (const [k, v] of c.entries) {
+        const ours = formatted(btf, c.keyTypeId, c.valueTypeId, k, v);
+        expect(stdout!.includes(ours) || stdout!.includes(bpftoolEscapes(ours)), `bpftool printed ${ours}`).toBe(true);
+      }
+    });
+  }
+
+  const root = process.getuid?.() === 0;
+  const why = !existsSync("/usr/sbin/bpftool") ? "/usr/sbin/bpftool is absent" : !root ? "not root (BPF_BTF_LOAD needs CAP_BPF)" : undefined;
+  if (why !== undefined) console.log(`btf-value: skipping the live bpftool comparison: ${why}`);
+  it.skipIf(why !== undefined)("and so does this machine's bpftool, live (the cases loaded and dumped now)", () => {
+    const out = JSON.parse(execFileSync("python3", [new URL("../../../scripts/btf-bpftool-oracle.py", import.meta.url).pathname], {
+      input: oracleInput(btfCases()), encoding: "utf8",
+    })) as { name: string; stdout: string }[];
+    expectLikeBpftool(out.map((o) => o.stdout).join("\n"));
+  });
+});
+
+describe("formatBtfValue", () => {
+  const { btf: raw, keyTypeId, valueTypeId } = btfForMap(ctKey, mixed);
+  const btf = parseBtf(raw);
+
+  it("gives numbers, a bigint past 2^53, strings for bitfields and char arrays, enum names", () => {
+    const c = btfCases().find((x) => x.name === "hand-built struct")!;
+    const hb = parseBtf(c.btf);
+    const v = formatBtfValue(hb, c.valueTypeId, c.entries[1]![1]) as Record<string, unknown>;
+    expect(v).toMatchObject({
+      name: "hello", raw: [65, 1, 66, 0], c1: "A", c2: "\u0001", flag: true, e: "MINUS", e2: 7, e3: "ALL", e64: "HI",
+      e64b: -9223372036854775807n, ptr: 18446612682070037044n, grid: [[0, 1000, 2000], [3000, 4000, 5000]],
+      i128: "0xffffffffffffffffffffffffffffffff", u128: "0x10000000000001234", cv: 4000000000, "": { w: 65538, h: 2 }, k: -2,
+    });
+    expect(formatBtfValue(btf, valueTypeId, new Uint8Array(mixed.size)))
+      .toEqual({ a: 0, b: 0, c: 0, d: 0, e: [0, 0, 0], f: [0, 0, 0], p: [0], g: new Array(16).fill(0), h: 0 });
+  });
+
+  it("formats any bytes of the right size without throwing, and its JSON text parses", () => {
+    const hb = btfCases().find((x) => x.name === "hand-built struct")!;
+    const cases: [Btf, number, number][] = [[btf, keyTypeId, ctKey.size], [btf, valueTypeId, mixed.size], [parseBtf(hb.btf), hb.valueTypeId, 128]];
+    for (const [b, id, size] of cases) {
+      fc.assert(fc.property(fc.uint8Array({ minLength: size, maxLength: size }), (bytes) => {
+        formatBtfValue(b, id, bytes);
+        JSON.parse(formatBtfJson(b, id, bytes));
+      }), { numRuns: 200 });
+    }
+  });
+
+  it("reads unsigned integers as the codecs decode them", () => {
+    const value = struct({ a: u8, b: u16, c: u32, d: u64, e: array(u32, 2) });
+    const m = btfForMap(null, value);
+    const b = parseBtf(m.btf);
+    fc.assert(fc.property(fc.uint8Array({ minLength: value.size, maxLength: value.size }), (bytes) => {
+      const decoded = value.decode(bytes);
+      const shown = formatBtfValue(b, m.valueTypeId, bytes) as { d: number | bigint };
+      expect(shown).toEqual({ ...decoded, d: shown.d });
+      expect(BigInt(shown.d)).toBe(decoded.d);
+      expect(typeof shown.d === "number").toBe(decoded.d <= BigInt(Number.MAX_SAFE_INTEGER));
+    }));
+  });
+
+  it("refuses bytes shorter than the type, and a type no value can be, naming both", () => {
+    expect(() => formatBtfValue(btf, valueTypeId, new Uint8Array(3))).toThrow(new RangeError(`formatBtfValue: type ${valueTypeId} is ${mixed.size} bytes, got 3`));
+    const b = new BtfBuilder();
+    const fwd = b.fwd("x");
+    const fp = b.funcProto(0, []);
+    const p = parseBtf(b.encode());
+    expect(() => formatBtfValue(p, fwd, new Uint8Array(8))).toThrow(BtfError);
+    expect(() => formatBtfJson(p, fp, new Uint8Array(8))).toThrow(/type 2 \(FUNC_PROTO\) has no size/);
+    expect(() => formatBtfValue(p, 0, new Uint8Array(8))).toThrow(/type 0 \(UNKN\) has no size/);
+  });
+
+  it("prints FLOAT as its number (bpftool stops at FLOAT) and a CHAR `\"` as valid JSON", () => {
+    const b = new BtfBuilder();
+    const f = b.float("double", 8);
+    const c = b.int("c", 1, BtfIntEncoding.CHAR);
+    const p = parseBtf(b.encode());
+    const bytes = new Uint8Array(new Float64Array([1.5]).buffer);
+    expect(formatBtfValue(p, f, bytes)).toBe(1.5);
+    expect(formatBtfJson(p, c, new Uint8Array([0x22]))).toBe(`"\\""`);
+    expect(formatBtfJson(p, c, new Uint8Array([0x80]))).toBe(`"\\u0080"`);
+  });
+});
