@@ -3,8 +3,8 @@
 
 Reads JSON cases from stdin ([{name, btf, keyTypeId, valueTypeId, keySize, valueSize, entries:
 [[keyHex, valueHex], ...]}]), and for each loads the BTF (BPF_BTF_LOAD), creates a small HASH map
-with it, fills it, runs `bpftool -j map dump id N`, and closes both fds. Writes
-[{name, stdout}] as JSON. Needs root, bpf(2) and bpftool; attaches nothing, pins nothing.
+with it, fills it, runs `bpftool -j map dump id N` and `bpftool map dump id N`, and closes both fds.
+Writes [{name, stdout, plain}] as JSON: the -j output and the plain one. Needs root, bpf(2) and bpftool; attaches nothing, pins nothing.
 """
 import ctypes, json, os, struct, subprocess, sys
 
@@ -53,8 +53,8 @@ def run(case):
             struct.pack_into("<IIQ", a, 0, map_fd, len(info), addr(info))
             bpf(OBJ_GET_INFO_BY_FD, a)
             map_id = struct.unpack_from("<I", info, 4)[0]
-            out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)], capture_output=True, text=True, check=True)
-            return out.stdout
+            dump = lambda *opts: subprocess.run(["bpftool", *opts, "map", "dump", "id", str(map_id)], capture_output=True, text=True, check=True).stdout
+            return {"stdout": dump("-j"), "plain": dump()}
         finally:
             os.close(map_fd)
     finally:
@@ -62,5 +62,5 @@ def run(case):
 
 if __name__ == "__main__":
     cases = json.load(sys.stdin)
-    json.dump([{"name": c["name"], "stdout": run(c)} for c in cases], sys.stdout, indent=1)
+    json.dump([{"name": c["name"], **run(c)} for c in cases], sys.stdout, indent=1)
     print()

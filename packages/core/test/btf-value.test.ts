@@ -1,4 +1,4 @@
-// formatBtfValue / formatBtfJson against what bpftool printed for the same BTF and bytes
+// formatBtfValue / formatBtfJson / formatBtfText against what bpftool printed for the same BTF and bytes
 // (fixtures/btf-bpftool-formatted.json, recorded by scripts/btf-bpftool-oracle.py from the cases
 // in support/btf-cases.ts), and properties: any bytes of the right size format, and unsigned
 // integers read as the codec decodes them.
@@ -7,12 +7,14 @@ import { existsSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  array, btfForMap, BtfBuilder, BtfError, BtfIntEncoding, formatBtfJson, formatBtfValue, parseBtf, struct, u16, u32, u64, u8,
+  array, btfForMap, BtfBuilder, BtfError, BtfIntEncoding, formatBtfJson, formatBtfText, formatBtfValue, parseBtf, struct, u16, u32, u64, u8,
   type Btf,
 } from "@bpfkit/core";
 import { btfCases, ctKey, mixed, oracleInput } from "./support/btf-cases.js";
 
-const fixture = JSON.parse(readFileSync(new URL("./fixtures/btf-bpftool-formatted.json", import.meta.url), "utf8")) as { cases: Record<string, string> };
+const fixture = JSON.parse(readFileSync(new URL("./fixtures/btf-bpftool-formatted.json", import.meta.url), "utf8")) as {
+  cases: Record<string, string>; plain: Record<string, string>;
+};
 
 /** The "formatted" object bpftool writes for one entry, as text. */
 function formatted(btf: Btf, keyTypeId: number, valueTypeId: number, key: Uint8Array, value: Uint8Array): string {
@@ -22,12 +24,19 @@ function formatted(btf: Btf, keyTypeId: number, valueTypeId: number, key: Uint8A
 // bpftool's json_writer writes a backslash inside a string as `\n` (jsonw_puts); we write `\\`.
 const bpftoolEscapes = (s: string): string => s.replaceAll("\\\\", "\\n");
 
-function expectLikeBpftool(stdout: string): void {
+/** One entry as `bpftool map dump` (plain) prints it inside its list. */
+function plainEntry(btf: Btf, keyTypeId: number, valueTypeId: number, key: Uint8Array, value: Uint8Array): string {
+  return `{\n        "key": ${formatBtfText(btf, keyTypeId, key, 2)},\n        "value": ${formatBtfText(btf, valueTypeId, value, 2)}\n    }`;
+}
+
+function expectLikeBpftool(stdout: string, plain: string): void {
   for (const c of btfCases()) {
     const btf = parseBtf(c.btf);
     for (const [k, v] of c.entries) {
       const ours = formatted(btf, c.keyTypeId, c.valueTypeId, k, v);
       expect(stdout.includes(ours) || stdout.includes(bpftoolEscapes(ours)), `${c.name}: bpftool printed ${ours}`).toBe(true);
+      const text = plainEntry(btf, c.keyTypeId, c.valueTypeId, k, v);
+      expect(plain.includes(text) || plain.includes(bpftoolEscapes(text)), `${c.name}: bpftool printed\n${text}`).toBe(true);
     }
   }
 }
@@ -43,6 +52,15 @@ describe("formatBtfJson prints what bpftool -j map dump prints under \"formatted
         expect(stdout!.includes(ours) || stdout!.includes(bpftoolEscapes(ours)), `bpftool printed ${ours}`).toBe(true);
       }
     });
+    it(`${c.name}, in bpftool map dump's plain form (formatBtfText)`, () => {
+      const plain = fixture.plain[c.name];
+      expect(plain, `a recorded plain dump for ${c.name}`).toBeDefined();
+      const btf = parseBtf(c.btf);
+      for (const [k, v] of c.entries) {
+        const text = plainEntry(btf, c.keyTypeId, c.valueTypeId, k, v);
+        expect(plain!.includes(text) || plain!.includes(bpftoolEscapes(text)), `bpftool printed\n${text}`).toBe(true);
+      }
+    });
   }
 
   const root = process.getuid?.() === 0;
@@ -51,8 +69,8 @@ describe("formatBtfJson prints what bpftool -j map dump prints under \"formatted
   it.skipIf(why !== undefined)("and so does this machine's bpftool, live (the cases loaded and dumped now)", () => {
     const out = JSON.parse(execFileSync("python3", [new URL("../../../scripts/btf-bpftool-oracle.py", import.meta.url).pathname], {
       input: oracleInput(btfCases()), encoding: "utf8",
-    })) as { name: string; stdout: string }[];
-    expectLikeBpftool(out.map((o) => o.stdout).join("\n"));
+    })) as { name: string; stdout: string; plain: string }[];
+    expectLikeBpftool(out.map((o) => o.stdout).join("\n"), out.map((o) => o.plain).join("\n"));
   });
 });
 
@@ -79,6 +97,7 @@ describe("formatBtfValue", () => {
     for (const [b, id, size] of cases) {
       fc.assert(fc.property(fc.uint8Array({ minLength: size, maxLength: size }), (bytes) => {
         formatBtfValue(b, id, bytes);
+        formatBtfText(b, id, bytes, 2);
         JSON.parse(formatBtfJson(b, id, bytes));
       }), { numRuns: 200 });
     }
@@ -117,5 +136,16 @@ describe("formatBtfValue", () => {
     expect(formatBtfValue(p, f, bytes)).toBe(1.5);
     expect(formatBtfJson(p, c, new Uint8Array([0x22]))).toBe(`"\\""`);
     expect(formatBtfJson(p, c, new Uint8Array([0x80]))).toBe(`"\\u0080"`);
+  });
+
+  it("formatBtfText: a null pointer as glibc's %p prints it, empty containers on one line", () => {
+    const b = new BtfBuilder();
+    const uint = b.int("unsigned int", 4);
+    const s = b.struct("s", 8, [{ name: "p", type: b.ptr(0), bitOffset: 0 }, { name: "none", type: b.array(uint, uint, 0), bitOffset: 64 }, { name: "e", type: b.struct("", 0, []), bitOffset: 64 }]);
+    const p = parseBtf(b.encode());
+    expect(formatBtfText(p, s, new Uint8Array(8))).toBe(`{\n    "p": (nil),\n    "none": [],\n    "e": {}\n}`);
+    expect(formatBtfText(p, s, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]), 1)).toBe(`{\n        "p": 0x1,\n        "none": [],\n        "e": {}\n    }`);
+    expect(formatBtfJson(p, s, new Uint8Array(8))).toBe(`{"p":0,"none":[],"e":{}}`);
+    expect(() => formatBtfText(p, s, new Uint8Array(8), -1)).toThrow(RangeError);
   });
 });

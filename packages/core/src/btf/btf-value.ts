@@ -8,11 +8,14 @@
 import { BtfError, BtfIntEncoding, BtfKind, btfKindName, type BtfInt, type BtfType } from "./btf-format.js";
 import type { Btf } from "./btf-parse.js";
 
-// What the walk makes: JSON with exact integers. A `Raw` is a string whose JSON text is given
-// (a non-printable CHAR, which bpftool writes as "\u00xx" for any byte).
+// What the walk makes: JSON with exact integers. A `Raw` is printed differently in JSON and in
+// bpftool's plain text: bitfields and __int128 ("0x5" and 0x5), a non-printable CHAR ("\u0001"
+// and 0x1), a pointer (a number and %p).
 type Node = number | bigint | boolean | string | Raw | Node[] | Obj;
-class Raw { constructor(readonly value: string, readonly text: string) {} }
+class Raw { constructor(readonly value: unknown, readonly json: string, readonly plain: string) {} }
 class Obj { constructor(readonly entries: [string, Node][]) {} }
+
+const hexRaw = (v: bigint): Raw => new Raw(`0x${v.toString(16)}`, `"0x${v.toString(16)}"`, `0x${v.toString(16)}`);
 
 const MAX_DEPTH = 64;
 
@@ -66,7 +69,10 @@ class Walker {
         const hit = t.values.find((e) => BigInt.asUintN(64, e.value) === u);
         return hit !== undefined ? hit.name : BigInt.asIntN(64, u); // jsonw_int: signed
       }
-      case BtfKind.PTR: return this.u64(at);
+      case BtfKind.PTR: {
+        const p = this.u64(at);
+        return new Raw(p, String(p), p === 0n ? "(nil)" : `0x${p.toString(16)}`); // glibc's %p
+      }
       case BtfKind.TYPEDEF: case BtfKind.VOLATILE: case BtfKind.CONST: case BtfKind.RESTRICT: case BtfKind.TYPE_TAG:
         return this.type(t.target, bitOffset, at, depth + 1);
       case BtfKind.VAR: return new Obj([[t.name, this.type(t.type, bitOffset, at, depth + 1)]]);
@@ -74,7 +80,7 @@ class Walker {
       case BtfKind.FLOAT:
         if (t.size === 4) return this.inBounds(at, 4) ? this.dv.getFloat32(at, true) : 0;
         if (t.size === 8) return this.inBounds(at, 8) ? this.dv.getFloat64(at, true) : 0;
-        return `0x${this.le(at, t.size).toString(16)}`;
+        return hexRaw(this.le(at, t.size));
       default:
         throw new BtfError(`type ${id} is a ${btfKindName(t.kind)}, which a value cannot be`);
     }
@@ -83,7 +89,7 @@ class Walker {
   // btf_dumper_int
   private int(t: BtfInt, bitOffset: number, at: number): Node {
     if (bitOffset !== 0 || t.bitOffset !== 0 || (t.bits & 7) !== 0) return this.intBits(t, bitOffset, at);
-    if (t.bits === 128) return `0x${this.le(at, 16).toString(16)}`;
+    if (t.bits === 128) return hexRaw(this.le(at, 16));
     switch (t.encoding) {
       case BtfIntEncoding.NONE: case BtfIntEncoding.SIGNED: {
         const signed = t.encoding === BtfIntEncoding.SIGNED;
@@ -98,7 +104,7 @@ class Walker {
       case BtfIntEncoding.CHAR: {
         const c = this.byte(at);
         if (c >= 0x20 && c <= 0x7e) return String.fromCharCode(c);
-        return new Raw(String.fromCharCode(c), `"\\u00${c.toString(16).padStart(2, "0")}"`);
+        return new Raw(String.fromCharCode(c), `"\\u00${c.toString(16).padStart(2, "0")}"`, `0x${c.toString(16)}`);
       }
       case BtfIntEncoding.BOOL: return this.le(at, Math.min(t.size, 16)) !== 0n;
       default: throw new BtfError(`INT ${JSON.stringify(t.name)} has encoding ${t.encoding}, which is none of SIGNED, CHAR, BOOL`);
@@ -106,16 +112,15 @@ class Walker {
   }
 
   // btf_dumper_int_bits: an INT that is not whole bytes, or not at a byte boundary.
-  private intBits(t: BtfInt, bitOffset: number, at: number): string {
+  private intBits(t: BtfInt, bitOffset: number, at: number): Raw {
     const total = bitOffset + t.bitOffset;
     return this.bitfield(t.bits, total & 7, at + (total >>> 3));
   }
 
   // btf_dumper_bitfield: `bits` bits from `bitOffset` in the bytes at `at`, zero-extended, in hex.
-  private bitfield(bits: number, bitOffset: number, at: number): string {
+  private bitfield(bits: number, bitOffset: number, at: number): Raw {
     const n = Math.ceil((bitOffset + bits) / 8);
-    const v = (this.le(at, Math.min(n, 16)) >> BigInt(bitOffset)) & ((1n << BigInt(Math.min(bits, 128))) - 1n);
-    return `0x${v.toString(16)}`;
+    return hexRaw((this.le(at, Math.min(n, 16)) >> BigInt(bitOffset)) & ((1n << BigInt(Math.min(bits, 128))) - 1n));
   }
 
   // bpftool's is_str_array: an array of a 1-byte INT that is CHAR-encoded or named "char"
@@ -158,7 +163,7 @@ function walk(btf: Btf, typeId: number, bytes: Uint8Array, what: string): Node {
 
 function toValue(n: Node): unknown {
   if (typeof n === "bigint") return Number.isSafeInteger(Number(n)) && BigInt(Number(n)) === n ? Number(n) : n;
-  if (n instanceof Raw) return n.value;
+  if (n instanceof Raw) return typeof n.value === "bigint" ? toValue(n.value) : n.value;
   if (Array.isArray(n)) return n.map(toValue);
   if (n instanceof Obj) {
     const o: Record<string, unknown> = {};
@@ -171,9 +176,47 @@ function toValue(n: Node): unknown {
 function toJson(n: Node): string {
   if (typeof n === "bigint" || typeof n === "number" || typeof n === "boolean") return String(n);
   if (typeof n === "string") return JSON.stringify(n);
-  if (n instanceof Raw) return n.text;
+  if (n instanceof Raw) return n.json;
   if (Array.isArray(n)) return `[${n.map(toJson).join(",")}]`;
   return `{${n.entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(",")}}`;
+}
+
+// bpftool's json_writer in pretty mode, which `bpftool map dump` uses for BTF values: a name
+// starts a new line indented four spaces a level, array elements do not, and a closing bracket
+// goes on its own line unless the container is empty.
+class PrettyWriter {
+  text = "";
+  private sep = "";
+  constructor(private depth: number) {}
+  node(n: Node): void {
+    if (Array.isArray(n)) {
+      this.begin("[");
+      for (const e of n) this.node(e);
+      this.end("]");
+    } else if (n instanceof Obj) {
+      this.begin("{");
+      for (const [k, v] of n.entries) {
+        this.text += this.sep;
+        this.eol();
+        this.sep = "";
+        this.text += `${JSON.stringify(k)}: `;
+        this.node(v);
+      }
+      this.end("}");
+    } else {
+      this.text += this.sep;
+      this.text += n instanceof Raw ? n.plain : typeof n === "string" ? JSON.stringify(n) : String(n);
+      this.sep = ",";
+    }
+  }
+  private begin(c: string): void { this.text += this.sep + c; this.depth++; this.sep = ""; }
+  private end(c: string): void {
+    this.depth--;
+    if (this.sep !== "") this.eol();
+    this.text += c;
+    this.sep = ",";
+  }
+  private eol(): void { this.text += `\n${"    ".repeat(this.depth)}`; }
 }
 
 /**
@@ -195,4 +238,17 @@ export function formatBtfValue(btf: Btf, typeId: number, bytes: Uint8Array): unk
  */
 export function formatBtfJson(btf: Btf, typeId: number, bytes: Uint8Array): string {
   return toJson(walk(btf, typeId, bytes, "formatBtfJson"));
+}
+
+/**
+ * The same in `bpftool map dump`'s plain form (no -j): json_writer's pretty layout with bitfields
+ * and __int128 as bare 0x… numbers, a non-printable CHAR as 0x…, a pointer as %p. `depth` is how
+ * many levels deep bpftool would print it (2 for an entry's "key" and "value"), which sets the
+ * indentation of the lines after the first.
+ */
+export function formatBtfText(btf: Btf, typeId: number, bytes: Uint8Array, depth = 0): string {
+  if (!Number.isInteger(depth) || depth < 0) throw new RangeError(`formatBtfText: depth ${depth} is not a non-negative integer`);
+  const w = new PrettyWriter(depth);
+  w.node(walk(btf, typeId, bytes, "formatBtfText"));
+  return w.text;
 }
