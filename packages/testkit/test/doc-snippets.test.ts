@@ -117,6 +117,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/bpf-instance-and-codecs.md", holds: "sim.datapath.ringbufSubmit(held);" },
   { file: "docs/coming-from-cilium-ebpf.md", holds: "counts.checkCompatible(spec);" },
   { file: "docs/coming-from-cilium-ebpf.md", holds: "nothing pinned yet: openOrCreate creates it" },
+  { file: "docs/btf.md", holds: "btfForMap(ctKey, u64)" },
 ];
 
 function findOne(all: Snippet[], file: string, holds: string): Snippet {
