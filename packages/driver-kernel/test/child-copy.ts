@@ -20,10 +20,12 @@ export function transpileForChild(prefix: string, { koffi }: { koffi: boolean })
     const out = join(dir, pkg);
     mkdirSync(out, { mode: 0o755 });
     const src = join(packages, pkg, "src");
-    for (const file of readdirSync(src).filter((f) => f.endsWith(".ts"))) {
+    // Sub-folders too (core's btf/), each file at the same relative path.
+    for (const file of readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"))) {
       const js = ts.transpileModule(readFileSync(join(src, file), "utf8"), {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
       }).outputText.replaceAll('"@bpfkit/core"', '"../core/index.js"');
+      mkdirSync(dirname(join(out, file)), { recursive: true, mode: 0o755 });
       writeFileSync(join(out, file.replace(/\.ts$/, ".js")), js, { mode: 0o644 });
     }
   }
