@@ -14,6 +14,10 @@ describe("info structs", () => {
     // bpf_map_info.key_size is at offset 8, the name at 24 (16 bytes).
     expect(new DataView(buf.buffer).getUint32(8, true)).toBe(4);
     expect(new TextDecoder().decode(buf.subarray(24, 34))).toBe("cilium_ct4");
+    // The BTF ids round-trip, at bpf_map_info's offsets 64, 68 and 72.
+    encodeMapInfo({ type: 1, id: 7, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 0, name: "m", btfId: 3, btfKeyTypeId: 9, btfValueTypeId: 11 }, buf);
+    expect(decodeMapInfo(buf)).toMatchObject({ btfId: 3, btfKeyTypeId: 9, btfValueTypeId: 11 });
+    expect([64, 68, 72].map((o) => new DataView(buf.buffer).getUint32(o, true))).toEqual([3, 9, 11]);
   });
 
   it("a map's BTF ids round-trip at bpf_map_info's btf_id, btf_key_type_id and btf_value_type_id (64, 68, 72)", () => {
