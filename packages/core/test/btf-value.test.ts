@@ -138,6 +138,18 @@ describe("formatBtfValue", () => {
     expect(formatBtfJson(p, c, new Uint8Array([0x80]))).toBe(`"\\u0080"`);
   });
 
+  it("prints a long C string in a char array, and refuses a huge array of empty elements", () => {
+    const b = new BtfBuilder();
+    const uint = b.int("unsigned int", 4);
+    const text = b.array(b.int("char", 1, BtfIntEncoding.SIGNED), uint, 200_000);
+    const empty = b.array(b.struct("", 0, []), uint, 0xffff_ffff);
+    const p = parseBtf(b.encode());
+    const bytes = new Uint8Array(200_000).fill(0x61);
+    bytes[199_999] = 0;
+    expect(formatBtfValue(p, text, bytes)).toBe("a".repeat(199_999));
+    expect(() => formatBtfValue(p, empty, new Uint8Array(0))).toThrow(/4294967295 elements of 0 bytes/);
+  });
+
   it("formatBtfText: a null pointer as glibc's %p prints it, empty containers on one line", () => {
     const b = new BtfBuilder();
     const uint = b.int("unsigned int", 4);

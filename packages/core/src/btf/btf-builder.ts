@@ -32,9 +32,9 @@ export class BtfBuilder {
   /** An empty BTF (only void), or split BTF on `options.base`. */
   constructor(options: BtfBuilderOptions = {}) {
     this.nextId = options.base === undefined ? 1 : options.base.types.length;
+    // Split BTF's strings continue after the base's; its own section still starts with a NUL
+    // (as libbpf writes it), and "" is the base's offset 0.
     this.stringBase = options.base === undefined ? 0 : options.base.stringEnd;
-    // Split BTF's own string section starts with its own empty string too (libbpf does the same).
-    if (options.base !== undefined) this.stringOffsets.set("", 0);
   }
 
   /** The id the next type added gets. */

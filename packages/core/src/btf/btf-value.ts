@@ -18,6 +18,8 @@ class Obj { constructor(readonly entries: [string, Node][]) {} }
 const hexRaw = (v: bigint): Raw => new Raw(`0x${v.toString(16)}`, `"0x${v.toString(16)}"`, `0x${v.toString(16)}`);
 
 const MAX_DEPTH = 64;
+const MAX_EMPTY_ELEMENTS = 1 << 16;
+const ascii = new TextDecoder();
 
 class Walker {
   private readonly dv: DataView;
@@ -41,11 +43,13 @@ class Walker {
       }
       case BtfKind.ARRAY: {
         if (this.isString(t.elem, t.nelems, at)) {
-          const end = this.bytes.indexOf(0, at);
-          return String.fromCharCode(...this.bytes.subarray(at, end));
+          // Bytes 0x20..0x7e up to the NUL: ASCII, so one decode (no spread of a long array).
+          return ascii.decode(this.bytes.subarray(at, this.bytes.indexOf(0, at)));
         }
         const size = this.btf.sizeOf(t.elem);
         if (size === null) throw new BtfError(`type ${id}: an ARRAY of ${btfKindName(this.btf.typeById(this.btf.resolve(t.elem)).kind)}, which has no size`);
+        // Zero-sized elements fit any bytes, so the size check above does not bound the count.
+        if (size === 0 && t.nelems > MAX_EMPTY_ELEMENTS) throw new BtfError(`type ${id}: ${t.nelems} elements of 0 bytes, over ${MAX_EMPTY_ELEMENTS}`);
         const out: Node[] = new Array(t.nelems);
         for (let i = 0; i < t.nelems; i++) out[i] = this.type(t.elem, 0, at + i * size, depth + 1);
         return out;
