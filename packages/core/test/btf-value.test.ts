@@ -64,7 +64,9 @@ describe("formatBtfJson prints what bpftool -j map dump prints under \"formatted
   }
 
   const root = process.getuid?.() === 0;
-  const why = !existsSync("/usr/sbin/bpftool") ? "/usr/sbin/bpftool is absent" : !root ? "not root (BPF_BTF_LOAD needs CAP_BPF)" : undefined;
+  const hasPython = (() => { try { execFileSync("python3", ["--version"], { stdio: "ignore" }); return true; } catch { return false; } })();
+  const why = !existsSync("/usr/sbin/bpftool") ? "/usr/sbin/bpftool is absent" : !root ? "not root (BPF_BTF_LOAD needs CAP_BPF)"
+    : !hasPython ? "python3 (which runs scripts/btf-bpftool-oracle.py) is absent" : undefined;
   if (why !== undefined) console.log(`btf-value: skipping the live bpftool comparison: ${why}`);
   it.skipIf(why !== undefined)("and so does this machine's bpftool, live (the cases loaded and dumped now)", () => {
     const out = JSON.parse(execFileSync("python3", [new URL("../../../scripts/btf-bpftool-oracle.py", import.meta.url).pathname], {
