@@ -33,6 +33,7 @@ import { preAllocateMapFlags } from "./prealloc.js";
 import { driverProber, type MapTypeProber, MapTypeProbes } from "./probes.js";
 import { getMapNextId, getProgNextId, mapIds, progIds } from "./object-ids.js";
 import { BtfHandle, btfIds, loadBtf, openBtfById, type LoadBtfOptions } from "./btf-objects.js";
+import type { MapBtf } from "./btf/btf-codec.js";
 import { getProgFdById, getProgInfoByFd, type ProgInfo, testDummyProg } from "./prog.js";
 import { MapRegistry } from "./registry.js";
 import * as sys from "./syscalls.js";
@@ -110,16 +111,18 @@ export interface CreateMapOptions {
    */
   mapExtra?: bigint;
   /**
-   * The BTF that describes the key and the value (`bpf.loadBtf`, and the two types' ids in it).
-   * The kernel checks the types' sizes against the key and value sizes (EINVAL) and finds
-   * special fields such as a `struct bpf_spin_lock`; bpftool then prints the map's elements by
-   * their types. Default none, as the seed. A pinned map is not compared by it.
+   * The BTF that describes the key and the value, and the two types' ids in it: raw BTF
+   * (`btfForMap(keyCodec, valueCodec)`, loaded for the create and closed after it), or BTF
+   * already loaded (`bpf.loadBtf`). The kernel checks the types' sizes against the key and value
+   * sizes (EINVAL) and finds special fields such as a `struct bpf_spin_lock`; bpftool and
+   * `bpfkit map dump` then print the map's elements by their types. Default none, as the seed.
+   * A pinned map is not compared by it.
    */
-  btf?: MapBtf;
+  btf?: MapBtf | LoadedMapBtf;
 }
 
-/** A map's BTF at creation: bpf_attr's btf_fd, btf_key_type_id and btf_value_type_id. */
-export interface MapBtf {
+/** A map's BTF at creation, loaded already: bpf_attr's btf_fd, btf_key_type_id and btf_value_type_id. */
+export interface LoadedMapBtf {
   /** The loaded BTF: a handle or its fd. The map holds the object; the handle may be closed after. */
   fd: number | BtfHandle;
   /** The key's type id (0 for a keyless map). */
@@ -1218,17 +1221,25 @@ function createOptions(options: CreateMapOptions | undefined, where: string): sy
   return { name: kernelName ?? "", mapExtra: mapExtra ?? 0n, ...(btf !== undefined ? { btf: mapBtf(btf, where) } : {}) };
 }
 
-/** `btf` as bpf_attr's three numbers, or a TypeError/RangeError naming `where`. */
-function mapBtf(btf: MapBtf, where: string): sys.MapBtfAttr {
-  if (btf === null || typeof btf !== "object") throw new TypeError(`${where}: options.btf must be { fd, keyTypeId, valueTypeId }`);
+/** `btf` as what a create passes (an fd or raw BTF, and two type ids), or a TypeError/RangeError naming `where`. */
+function mapBtf(btf: MapBtf | LoadedMapBtf, where: string): sys.MapBtfAttr {
+  const shape = "options.btf must be { btf, keyTypeId, valueTypeId } (raw BTF, as btfForMap gives) or { fd, keyTypeId, valueTypeId } (loaded)";
+  if (btf === null || typeof btf !== "object") throw new TypeError(`${where}: ${shape}`);
   assertOptionKeys(btf, MAP_BTF_KEYS, where, "options.btf");
-  const fd = btf.fd instanceof BtfHandle ? btf.fd.fd : btf.fd;
-  if (btf.fd instanceof BtfHandle && fd < 0) throw new TypeError(`${where}: options.btf.fd is a closed BTF handle (id ${btf.fd.id})`);
   const u32 = (v: unknown, name: string): number => {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new RangeError(`${where}: options.btf.${name} ${String(v)} is not a u32`);
     return v;
   };
-  return { fd: u32(fd, "fd"), keyTypeId: u32(btf.keyTypeId, "keyTypeId"), valueTypeId: u32(btf.valueTypeId, "valueTypeId") };
+  const ids = { keyTypeId: u32(btf.keyTypeId, "keyTypeId"), valueTypeId: u32(btf.valueTypeId, "valueTypeId") };
+  const raw = (btf as Partial<MapBtf>).btf, loaded = (btf as Partial<LoadedMapBtf>).fd;
+  if ((raw === undefined) === (loaded === undefined)) throw new TypeError(`${where}: ${shape}, with one of btf and fd`);
+  if (raw !== undefined) {
+    if (!(raw instanceof Uint8Array)) throw new TypeError(`${where}: options.btf.btf must be a Uint8Array of raw BTF, got ${typeof raw}`);
+    return { raw, ...ids };
+  }
+  const fd = loaded instanceof BtfHandle ? loaded.fd : loaded;
+  if (loaded instanceof BtfHandle && fd! < 0) throw new TypeError(`${where}: options.btf.fd is a closed BTF handle (id ${loaded.id})`);
+  return { fd: u32(fd, "fd"), ...ids };
 }
 
 function assertAttr(attr: ElemAttr, op: string): void {

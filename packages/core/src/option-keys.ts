@@ -3,7 +3,8 @@
 // meant to change (`kernelname: "x"` creates a nameless map). Each public entry that takes such
 // an object checks its keys once per call, before anything is done.
 import type { OpenMapOptions } from "./access-mode.js";
-import type { BpfOptions, CreateMapOptions, MapBtf } from "./bpf.js";
+import type { BpfOptions, CreateMapOptions, LoadedMapBtf } from "./bpf.js";
+import type { MapBtf } from "./btf/btf-codec.js";
 import type { StructOptions } from "./codec.js";
 import { editDistance } from "./edit-distance.js";
 import type { IterateOptions } from "./iterate.js";
@@ -80,8 +81,8 @@ export const BPF_OPTIONS_KEYS = optionKeys<BpfOptions>({
   preAllocateMaps: true,
 });
 export const CREATE_MAP_OPTIONS_KEYS = optionKeys<CreateMapOptions>({ kernelName: true, mapExtra: true, btf: true });
-/** MapBtf's keys. */
-export const MAP_BTF_KEYS = optionKeys<MapBtf>({ fd: true, keyTypeId: true, valueTypeId: true });
+/** The keys of createMap's `btf` option, raw (MapBtf) or loaded (LoadedMapBtf). */
+export const MAP_BTF_KEYS = optionKeys<MapBtf & LoadedMapBtf>({ btf: true, fd: true, keyTypeId: true, valueTypeId: true });
 export const DUMP_OPTIONS_KEYS = optionKeys<DumpOptions>({ algorithm: true, batchSize: true });
 export const ITERATE_OPTIONS_KEYS = optionKeys<IterateOptions>({ maxRestarts: true });
 export const WITH_CACHE_OPTIONS_KEYS = optionKeys<WithCacheOptions>({ clock: true });

@@ -11,6 +11,7 @@ import type { Driver } from "./driver.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
+import { loadBtf } from "./btf-objects.js";
 import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
 import { mmapableFlagHint } from "./map-memory.js";
 import { MetricOp, type MetricsHook, nowMs, reportSyscall } from "./metrics.js";
@@ -95,12 +96,8 @@ function dotName(errno: number, path: string): string {
 
 // ---- maps ----
 
-/** A map's BTF as bpf_attr takes it: btf_fd, btf_key_type_id, btf_value_type_id. */
-export interface MapBtfAttr {
-  fd: number;
-  keyTypeId: number;
-  valueTypeId: number;
-}
+/** A map's BTF for a create: loaded (btf_fd) or raw (loaded for the create), and the two type ids. */
+export type MapBtfAttr = ({ fd: number } | { raw: Uint8Array }) & { keyTypeId: number; valueTypeId: number };
 
 /** What a create sets beyond the seed's attrs: the kernel name ("" none), map_extra (0 none), BTF. */
 export interface CreateAttrs {
@@ -127,12 +124,20 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   assertU32(maxEntries, "maxEntries", `${op} ${path}`);
   assertU32(flags, "flags", `${op} ${path}`);
   assertU32(innerId, "innerId", `${op} ${path}`);
-  const t0 = timeStart(ctx);
-  // Without a name the attr is the seed's: no map_name at all.
-  const fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId,
-    ...(mapName !== "" ? { mapName } : {}), ...(mapExtra !== 0n ? { mapExtra } : {}),
-    ...(btf !== undefined ? { btfFd: btf.fd, btfKeyTypeId: btf.keyTypeId, btfValueTypeId: btf.valueTypeId } : {}) });
-  timeEnd(ctx, MetricOp.create, fd, t0);
+  // Raw BTF is loaded for this create alone: the map holds the object, so the fd goes after it.
+  const loaded = btf !== undefined && "raw" in btf ? loadBtf(ctx, btf.raw) : undefined;
+  let fd: number;
+  try {
+    const btfFd = btf === undefined ? undefined : loaded !== undefined ? loaded.fd : (btf as { fd: number }).fd;
+    const t0 = timeStart(ctx);
+    // Without a name the attr is the seed's: no map_name at all.
+    fd = ctx.driver.mapCreate({ mapType, keySize, valueSize, maxEntries, mapFlags: flags, innerMapFd: innerId,
+      ...(mapName !== "" ? { mapName } : {}), ...(mapExtra !== 0n ? { mapExtra } : {}),
+      ...(btf !== undefined ? { btfFd, btfKeyTypeId: btf.keyTypeId, btfValueTypeId: btf.valueTypeId } : {}) });
+    timeEnd(ctx, MetricOp.create, fd, t0);
+  } finally {
+    loaded?.close();
+  }
   if (fd < 0) {
     const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || keylessFlagsHint(mapType, flags, -fd) ||
       missingTypeHint(ctx, mapType, -fd) || mmapableFlagHint(mapType, flags, -fd);

@@ -3,10 +3,11 @@
 // driver whose answers the test chooses.
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_HASH, BpfError, BtfHandle, BtfLoadError, createBpf, Errno, memoryLogger, wrapDriver,
+  BPF_MAP_TYPE_HASH, BpfError, BtfHandle, btfForMap, BtfLoadError, createBpf, Errno, memoryLogger, struct, u32, u64, wrapDriver,
   type BtfLoadAttr, type Driver,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver } from "./support/env.js";
 
 /** Raw BTF of one type, `int` (id 1: 4 bytes, signed, 32 bits), as clang would emit it. */
@@ -79,6 +80,28 @@ eachDriver("BTF objects", (env) => {
     } finally {
       env().driver.close(fd);
     }
+  });
+
+  it("raw BTF (btfForMap of the codecs) is loaded for the create and its fd closed after: the map alone holds it", () => {
+    const value = struct({ packets: u64, bytes: u64, flags: u32 });
+    const raw = btfForMap(u32, value);
+    const openFds = () => openFdsOf(env().driver);
+    const fdsBefore = openFds();
+    const fd = env().bpf.createMap(BPF_MAP_TYPE_HASH, 4, value.size, 8, 0, 0, "btf_raw", { btf: raw });
+    try {
+      expect(openFds()).toBe(fdsBefore + 1);
+      const info = env().bpf.getMapInfoByFd(fd);
+      expect(info).toMatchObject({ btfKeyTypeId: raw.keyTypeId, btfValueTypeId: raw.valueTypeId });
+      using h = env().bpf.openBtfById(info.btfId);
+      expect(h.raw()).toEqual(raw.btf);
+    } finally {
+      env().driver.close(fd);
+    }
+    // BTF the kernel refuses never reaches the create: the load's error, with its log.
+    const bad = { ...raw, btf: badKindBtf() };
+    expect(() => env().bpf.createMap(BPF_MAP_TYPE_HASH, 4, value.size, 8, 0, 0, "btf_raw", { btf: bad }))
+      .toThrow(expect.objectContaining({ name: "BtfLoadError", errno: Errno.EINVAL }));
+    expect(openFds()).toBe(fdsBefore);
   });
 
   it("a map whose BTF types do not match its sizes is EINVAL from the kernel, named as createMap's error", () => {
@@ -188,6 +211,10 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
     const create = (btf: unknown) => bpf.createMap(BPF_MAP_TYPE_HASH, 4, 4, 8, 0, 0, "m", { btf } as never);
     expect(() => create({ fd: 3, keyTypeId: 1, valueTypeId: 1, keyType: 1 })).toThrow(/createMap m: .*keyType/);
     expect(() => create({ fd: 3, keyTypeId: -1, valueTypeId: 1 })).toThrow(new RangeError("createMap m: options.btf.keyTypeId -1 is not a u32"));
-    expect(() => create(null)).toThrow(new TypeError("createMap m: options.btf must be { fd, keyTypeId, valueTypeId }"));
+    const shape = "createMap m: options.btf must be { btf, keyTypeId, valueTypeId } (raw BTF, as btfForMap gives) or { fd, keyTypeId, valueTypeId } (loaded)";
+    expect(() => create(null)).toThrow(new TypeError(shape));
+    expect(() => create({ keyTypeId: 1, valueTypeId: 1 })).toThrow(new TypeError(`${shape}, with one of btf and fd`));
+    expect(() => create({ fd: 3, btf: intBtf(), keyTypeId: 1, valueTypeId: 1 })).toThrow(new TypeError(`${shape}, with one of btf and fd`));
+    expect(() => create({ btf: [1], keyTypeId: 1, valueTypeId: 1 })).toThrow(new TypeError("createMap m: options.btf.btf must be a Uint8Array of raw BTF, got object"));
   });
 });
