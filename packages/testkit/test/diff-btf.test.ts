@@ -7,25 +7,12 @@
 // Runs where the kernel driver has the BTF methods.
 import { describe, expect, it } from "vitest";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-import { btfBlob, btfMutations } from "../src/conformance/cases/btf-checks.js";
+import { btfBlob, btfMutations, xorshift32 as prng } from "../src/conformance/cases/btf-checks.js";
+import { btfInfo as info } from "../src/conformance/btf-blob.js";
 import { kernelUnderTest } from "../src/drivers.js";
 
 const kernel = kernelUnderTest();
 
-/** xorshift32. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
-const info = (kind: number, vlen = 0, kflag = false) => ((kflag ? 0x8000_0000 : 0) | (kind << 24) | vlen) >>> 0;
 const NAMES = ["a", "b", "int", "s", "bpf_spin_lock", "bpf_timer", "kptr", "contains:s:a", ".sec", "t"];
 const STRINGS = (() => {
   let text = "\0";

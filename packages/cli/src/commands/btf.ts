@@ -1,10 +1,10 @@
 // `bpfkit btf list`: every BTF object the host has loaded, like `bpftool btf list`, with the
 // maps and programs that hold each.
-import { btfIds, decodeProgInfo, openBtfById, progIds, PROG_INFO_SIZE, type Driver } from "@bpfkit/core";
-import { must } from "../cli-error.js";
+import { btfIds, openBtfById, type Driver } from "@bpfkit/core";
 import { noArgs, type Command } from "../command.js";
 import { table } from "../format.js";
 import { listMaps } from "./maps.js";
+import { listProgs } from "./progs.js";
 
 /** One BTF object: its info, and who holds it. */
 export interface ListedBtf {
@@ -16,32 +16,13 @@ export interface ListedBtf {
   progIds: number[];
 }
 
-/** The ids of the programs that hold each BTF id (a program's bpf_prog_info.btf_id). */
-function progsByBtf(driver: Driver): Map<number, number[]> {
-  const by = new Map<number, number[]>();
-  const buf = new Uint8Array(PROG_INFO_SIZE);
-  for (const id of progIds({ driver, metrics: undefined })) {
-    const fd = driver.progGetFdById(id);
-    if (fd === -2) continue; // unloaded since its id was listed
-    must(fd, "BPF_PROG_GET_FD_BY_ID", `id ${id}`);
-    try {
-      buf.fill(0);
-      must(driver.objGetInfoByFd(fd, buf), "BPF_OBJ_GET_INFO_BY_FD", `prog ${id}`);
-      const btf = decodeProgInfo(buf).btfId;
-      if (btf !== 0) by.set(btf, [...(by.get(btf) ?? []), id]);
-    } finally {
-      driver.close(fd);
-    }
-  }
-  return by;
-}
-
 /** Every BTF object loaded on the host, ascending by id; ones freed while listed are skipped. */
 export function listBtf(driver: Driver): ListedBtf[] {
   const ctx = { driver, metrics: undefined };
   const maps = new Map<number, number[]>();
   for (const m of listMaps(driver)) if (m.btfId !== 0) maps.set(m.btfId, [...(maps.get(m.btfId) ?? []), m.id]);
-  const progs = progsByBtf(driver);
+  const progs = new Map<number, number[]>();
+  for (const p of listProgs(driver)) if (p.btfId !== 0) progs.set(p.btfId, [...(progs.get(p.btfId) ?? []), p.id]);
   const out: ListedBtf[] = [];
   for (const id of btfIds(ctx)) {
     let h;

@@ -7,6 +7,7 @@ import { CaseSkipped, expectEqual, expectResult, fail, show, type Expect } from 
 import type { CaseContext } from "../context.js";
 import { readU32, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
+import { btfInfo, BtfKind } from "../btf-blob.js";
 import { ANY, ARRAY, Checks, EXIST, F, F_LOCK, HASH, NOEXIST, openUntilGone } from "./common.js";
 
 type BtfDriver = Driver & Required<Pick<Driver, "btfLoad" | "btfGetFdById" | "btfGetNextId" | "btfGetInfo">>;
@@ -22,11 +23,8 @@ function btfOf(ctx: CaseContext): BtfDriver {
 
 // ------------------------------------------------------------------ raw BTF
 
-/** BTF_KIND_*. */
-const K = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 } as const;
-
-/** `struct btf_type`'s info: vlen bits 0-15, kind 24-28, kind_flag 31. */
-const info = (kind: number, vlen = 0, kflag = false) => ((kflag ? 0x8000_0000 : 0) | (kind << 24) | vlen) >>> 0;
+const K = BtfKind;
+const info = btfInfo;
 
 /** The string section of the cases: "\0" then these names; `S.name` is a name's offset. */
 const NAMES = ["int", "long", "bpf_spin_lock", "val", "lock", "x", "k", ".data", "v", "bpf_timer", "t", "tag", "kptr", "f", "a", "p", "e", "E1"];
@@ -47,7 +45,11 @@ interface Hdr {
   tail?: Uint8Array;
 }
 
-/** A blob: the header (each field overridable), the type words, the strings. */
+/**
+ * A blob: the header (each field overridable), the type words, the strings — the sections always
+ * where a valid header would put them, whatever the header says (btf-blob.ts's `btfBlob` puts
+ * them where the header says instead): a header that lies about them is what these cases test.
+ */
 export function btfBlob(words: readonly number[], strings: Uint8Array = STRINGS.bytes, h: Hdr = {}): Uint8Array {
   const types = new Uint8Array(words.length * 4);
   const tv = new DataView(types.buffer);
@@ -125,7 +127,7 @@ function loadTable(ctx: CaseContext, title: string, rows: readonly Row[]): void 
 // ------------------------------------------------------------------ mutations (the property)
 
 /** xorshift32: the mutations are the same on every driver and every run. */
-function prng(seed: number): () => number {
+export function xorshift32(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13;
@@ -142,7 +144,7 @@ function prng(seed: number): () => number {
  * changes each (a bit flipped, a byte set, a header length moved by -4..4, the blob cut short).
  */
 export function btfMutations(count = MUTATION_ERRNOS.length, seed = 2026): Uint8Array[] {
-  const r = prng(seed);
+  const r = xorshift32(seed);
   const bases = [btfBlob(RICH_TYPES), btfBlob(LOCK_TYPES)];
   const out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
