@@ -736,7 +736,7 @@ export class Bpf implements sys.SyscallContext {
    * BPF_BTF_LOAD: loads raw BTF (a `BtfBuilder`'s `encode()`, a file's `.BTF` section) and gives a
    * handle on the new BTF object, to create maps with (`createMap`'s `btf` option). A refusal is a
    * `BtfLoadError`: the load is made again with the kernel checker's log on, and the error quotes
-   * its last lines (`log` holds it all; `options.logSize` 0 skips the second load). A driver
+   * its last two lines, the type at fault and why (`log` holds it all; `options.logSize` 0 skips the second load). A driver
    * without the BTF methods (optional) is BpfError EOPNOTSUPP naming it.
    */
   loadBtf(raw: Uint8Array, options?: LoadBtfOptions): BtfHandle {

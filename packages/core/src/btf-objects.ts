@@ -13,13 +13,14 @@ export const DEFAULT_BTF_LOG_SIZE = 64 * 1024;
 /** The kernel's bound on a log buffer (bpf_verifier_log_attr_valid: UINT_MAX >> 2). */
 const MAX_BTF_LOG_SIZE = 0x3fff_ffff;
 /** How many of the log's last lines a refusal's message quotes; `BtfLoadError.log` has it all. */
-const QUOTED_LOG_LINES = 3;
+const QUOTED_LOG_LINES = 2;
 
 /** Options of `bpf.loadBtf`. */
 export interface LoadBtfOptions {
   /**
    * Bytes of the kernel checker's log to keep when it refuses the BTF (the load is then made a
-   * second time with the log on, as libbpf does, so a load that succeeds pays nothing for it).
+   * second time with the log on, as libbpf does, so a load that succeeds pays nothing for it;
+   * the error quotes its last two lines: the type at fault and why).
    * 0: no second load, and the error says only the errno. Default `DEFAULT_BTF_LOG_SIZE`.
    */
   logSize?: number;

@@ -118,6 +118,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/coming-from-cilium-ebpf.md", holds: "counts.checkCompatible(spec);" },
   { file: "docs/coming-from-cilium-ebpf.md", holds: "nothing pinned yet: openOrCreate creates it" },
   { file: "docs/btf.md", holds: "btfForMap(ctKey, u64)" },
+  { file: "docs/btf.md", holds: "btfForMap(u32, counters)" },
 ];
 
 function findOne(all: Snippet[], file: string, holds: string): Snippet {
