@@ -68,3 +68,4 @@ export * from "./driver-wrap.js";
 export { assertOptionKeys, optionKeys } from "./option-keys.js";
 export { editDistance } from "./edit-distance.js";
 export * from "./btf/index.js";
+export { bpfSpinLock, type SpinLockCodec } from "./spin-lock.js";
