@@ -15,9 +15,17 @@ export interface BloomFilterSpec<V> extends KeylessMapSpec<V> {
    * cost more per call.
    */
   hashFunctions?: number;
+  /**
+   * Whether the map this object creates carries BTF of its value (`btfForMap(null, value)`: a
+   * bloom filter has no key type), as MapSpec.btf: bpftool then prints its values by field.
+   * Default false. Built once, when the object is made; a pin with other BTF is opened as it is.
+   */
+  btf?: boolean;
 }
 
-const BLOOM_SPEC_KEYS = optionKeys<BloomFilterSpec<unknown>>({ name: true, value: true, maxEntries: true, flags: true, kernelName: true, hashFunctions: true });
+const BLOOM_SPEC_KEYS = optionKeys<BloomFilterSpec<unknown>>({
+  name: true, value: true, maxEntries: true, flags: true, kernelName: true, hashFunctions: true, btf: true,
+});
 
 /** The map type a BpfBloomFilter handles. */
 export const BLOOM_KIND: KeylessKind = { types: [BPF_MAP_TYPE_BLOOM_FILTER], what: "a bloom filter", readsMapExtra: true };

@@ -30,6 +30,7 @@ export { BtfHandle, btfIds, BtfLoadError, DEFAULT_BTF_LOG_SIZE, loadBtf, openBtf
 export { MapRegistry } from "./registry.js";
 export type { SyscallContext } from "./syscalls.js";
 // core-b: the map object, dumps, the cache, iterators, batches, per-CPU maps.
+export { type MapBtfInfo } from "./map-btf.js";
 export { BpfMap, type BpfMapInternal, type DesiredMapInfo, type WithCacheOptions } from "./map.js";
 export { MapMemory, type MapMemoryInit, type MapMemoryOptions, type MemoryFieldName, type WordFieldArgs, type WordFieldName } from "./map-memory.js";
 export { MappedWord, type WordAtomic } from "./mapped-word.js";

@@ -27,6 +27,8 @@ import {
 import type { BpfMapModel } from "./map-spec.js";
 import { MapIncompatibleError, mapDifferences, sameMapExtra } from "./map-compat.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
+import { readMapBtf, specBtf, type MapBtfInfo } from "./map-btf.js";
+import type { MapBtf } from "./btf/btf-codec.js";
 import { specMapName } from "./paths.js";
 import { zeroBytes } from "./small-bytes.js";
 
@@ -120,6 +122,8 @@ export abstract class KeylessMap<V> {
   /** bpf_attr's map_extra at create (a bloom filter's hash count), undefined for none. */
   readonly #mapExtra: bigint | undefined;
   readonly #readsMapExtra: boolean;
+  /** With a bloom filter spec's `btf: true`: the BTF every map this object creates carries, built once. */
+  readonly #btf: MapBtf | undefined;
   /** map_extra of the map this object opened or created last; undefined before the first open. */
   #openMapExtra: bigint | undefined;
   readonly #held: Held | undefined;
@@ -138,7 +142,7 @@ export abstract class KeylessMap<V> {
   #metered: Driver | undefined;
 
   /** For subclasses: checks `spec` (naming `op`) against `kind` and makes the object, opening nothing. */
-  protected constructor(bpf: Bpf, spec: KeylessMapSpec<V> & { type: number }, kind: KeylessKind, op: string,
+  protected constructor(bpf: Bpf, spec: KeylessMapSpec<V> & { type: number; btf?: boolean }, kind: KeylessKind, op: string,
     mapExtra: bigint | undefined, opened?: KeylessOpened) {
     if (spec === null || typeof spec !== "object") throw new TypeError(`${op}: spec must be an object`);
     const name = specMapName(spec.name, () => bpf.mapPrefixPath(), op);
@@ -158,6 +162,9 @@ export abstract class KeylessMap<V> {
     }
     if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${where}: flags must be a u32, got ${String(spec.flags)}`);
     if (spec.kernelName !== undefined) assertKernelName(spec.kernelName, where);
+    if (spec.btf !== undefined && typeof spec.btf !== "boolean") throw new TypeError(`${where}: btf must be a boolean, got ${typeof spec.btf}`);
+    // A map opened by path, id or fd is never created by this object: its BTF is the pin's.
+    this.#btf = spec.btf === true && opened === undefined ? specBtf(null, spec.value, where) : undefined;
     this.#bpf = bpf;
     this.#driver = bpf.driver;
     this.#metrics = bpf.metrics;
@@ -302,6 +309,19 @@ export abstract class KeylessMap<V> {
     if (differences.length > 0) throw new MapIncompatibleError(op, this.#name, this.#held !== undefined ? this.#path : this.path(), differences);
   }
 
+  /**
+   * The map's BTF, or null when it has none, as BpfMap.btf: the object's id, size and name, its
+   * types parsed, and the value's type id (the key's is 0). Opens a pinned map first.
+   */
+  btf(): MapBtfInfo | null {
+    const fd = this.fdFor("btf");
+    try {
+      return readMapBtf(this.#bpf, fd);
+    } catch (e) {
+      throw namedError(this.#owner(), "btf", e);
+    }
+  }
+
   /** The map as `bpf.getOpenMaps()` lists it: its pin path. */
   getModel(): BpfMapModel {
     return { path: this.#path };
@@ -333,6 +353,7 @@ export abstract class KeylessMap<V> {
     const options: CreateMapOptions = {
       ...(this.#kernelName !== "" ? { kernelName: this.#kernelName } : {}),
       ...(this.#mapExtra !== undefined ? { mapExtra: this.#mapExtra } : {}),
+      ...(this.#btf !== undefined ? { btf: this.#btf } : {}),
     };
     let opened: { fd: number; isNew: boolean };
     try {

@@ -40,6 +40,19 @@ export interface MapSpec<K, V> {
    * and deepEquals does not compare it.
    */
   kernelName?: string;
+  /**
+   * Whether the maps this object creates carry BTF made from its codecs (`btfForMap(key, value)`;
+   * a per-CPU map's value type is one CPU's value), so that `bpftool map dump` and
+   * `bpfkit map dump` print their elements by field, and a value with a `bpfSpinLock` field takes
+   * BPF_F_LOCK. Default false, as the seed: no BTF. Every create of this object has it
+   * (openOrCreate, openOrCreateUnpinned, the re-create of a pin whose properties changed,
+   * openParallel); the BTF is built once, when the object is made, and a codec it cannot
+   * describe is a TypeError then. Like the kernel name it is not a property: a pinned map with
+   * other BTF, or none, is opened as it is and not re-created. A driver without the BTF methods
+   * answers EOPNOTSUPP at the create. A map of maps takes no BTF (the kernel's ENOTSUPP): a
+   * TypeError here.
+   */
+  btf?: boolean;
 }
 
 /**
@@ -89,9 +102,9 @@ export interface DumpOptions {
 
 /**
  * What `BpfMap.checkCompatible` compares a live map with: a MapSpec, or a PerCpuMapSpec with its
- * type (its value is one CPU's value). The name, kernel name, inner map and parser are not compared.
+ * type (its value is one CPU's value). The name, kernel name, BTF, inner map and parser are not compared.
  */
 export type CompatibleSpec = Pick<MapSpec<any, any>, "type" | "maxEntries" | "flags"> & {
   key: { readonly size: number };
   value: { readonly size: number };
-} & Partial<Pick<MapSpec<any, any>, "name" | "innerId" | "dumpParser" | "kernelName">>;
+} & Partial<Pick<MapSpec<any, any>, "name" | "innerId" | "dumpParser" | "kernelName" | "btf">>;

@@ -49,6 +49,8 @@ import {
   WITH_CACHE_OPTIONS_KEYS, WITH_EVENTS_OPTIONS_KEYS,
 } from "./option-keys.js";
 import { beforeCreate, InnerTemplate } from "./inner-template.js";
+import { readMapBtf, specBtf, type MapBtfInfo } from "./map-btf.js";
+import type { MapBtf } from "./btf/btf-codec.js";
 import { specMapName } from "./paths.js";
 import { keptPin, PIN_CHANGED, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
@@ -70,6 +72,8 @@ export interface BpfMapInternal {
   };
   /** The public function that made the map, which the spec's errors name (default `newMap`). */
   op?: string;
+  /** The value codec BTF describes, where the spec's covers more (per-CPU: one CPU's value). */
+  btfValue?: Codec<unknown>;
 }
 
 /** How often openParallel replaces the pin again when another process replaced it meanwhile. */
@@ -182,6 +186,8 @@ export class BpfMap<K, V> {
   readonly #name: string;
   /** The spec's kernelName, given to every map this object creates ("": none, the seed's). */
   readonly #kernelName: string;
+  /** With the spec's `btf: true`: the BTF every map this object creates carries, built once. */
+  readonly #btf: MapBtf | undefined;
   #path = "";
   #fd = -1;
   /**
@@ -272,12 +278,19 @@ export class BpfMap<K, V> {
     if (spec.value.size !== readValueSize) {
       throw new RangeError(`${op} ${name}: the value codec is ${spec.value.size} bytes, the map's values are ${readValueSize}`);
     }
+    if (spec.btf !== undefined && typeof spec.btf !== "boolean") throw new TypeError(`${op} ${name}: btf must be a boolean, got ${typeof spec.btf}`);
+    // A map opened (by path, id or fd) is never created by this object: its BTF is the pin's.
+    const wantsBtf = spec.btf === true && internal.opened === undefined;
+    if (wantsBtf && isMapOfMapsType(spec.type)) {
+      throw new TypeError(`${op} ${name}: a map of maps takes no BTF (the kernel answers ENOTSUPP): leave btf out; its inner maps may have theirs`);
+    }
 
     this.#bpf = bpf;
     this.#driver = bpf.driver;
     this.#metrics = bpf.metrics;
     this.#name = name;
     this.#kernelName = spec.kernelName ?? "";
+    this.#btf = wantsBtf ? specBtf(spec.key, internal.btfValue ?? spec.value, `${op} ${name}`) : undefined;
     this.#key = spec.key;
     this.#value = spec.value;
     this.#dumpParser = spec.dumpParser;
@@ -486,6 +499,23 @@ export class BpfMap<K, V> {
       return getMapFdInfo(this.#bpf.driver, fd);
     } catch (e) {
       throw this.#named("fdInfo", e);
+    }
+  }
+
+  /**
+   * The map's BTF, or null when it has none (cilium/ebpf's MapInfo.BTF): the object's id, size and
+   * name, its types parsed (`spec`), and the key's and value's type ids in them, as the kernel
+   * has them in bpf_map_info. Enough to print a map someone else made by field:
+   * `formatBtfValue(b.spec, b.valueTypeId, bytes)`. Reads the BTF object by id (CAP_SYS_ADMIN),
+   * each call afresh; a driver without the BTF methods answers EOPNOTSUPP for a map that has BTF.
+   * A pinned map not open yet is opened first.
+   */
+  btf(): MapBtfInfo | null {
+    const fd = this.#fdFor("btf");
+    try {
+      return readMapBtf(this.#bpf, fd);
+    } catch (e) {
+      throw this.#named("btf", e);
     }
   }
 
@@ -874,11 +904,13 @@ export class BpfMap<K, V> {
   }
 
   /**
-   * What every create of this map passes: the kernel name, when the spec gave one, and for a map
-   * of maps the check that its template is still the one first seen (read now, if not yet).
+   * What every create of this map passes: the kernel name and the BTF, when the spec asked for
+   * them, and for a map of maps the check that its template is still the one first seen (read now, if not yet).
    */
   #createOptions(path: string): CreateMapOptions | undefined {
-    const named = this.#kernelName !== "" ? { kernelName: this.#kernelName } : undefined;
+    const named = this.#kernelName !== "" || this.#btf !== undefined
+      ? { ...(this.#kernelName !== "" ? { kernelName: this.#kernelName } : {}), ...(this.#btf !== undefined ? { btf: this.#btf } : {}) }
+      : undefined;
     const template = this.#innerTemplate;
     if (template === undefined) return named;
     template.note(this.#bpf);

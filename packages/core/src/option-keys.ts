@@ -64,15 +64,15 @@ export function nearKey(k: string, allowed: readonly string[]): string | undefin
 
 export const MAP_SPEC_KEYS = optionKeys<MapSpec<unknown, unknown>>({
   name: true, type: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true,
-  kernelName: true,
+  kernelName: true, btf: true,
 });
 export const PER_CPU_MAP_SPEC_KEYS = optionKeys<PerCpuMapSpec<unknown, unknown>>({
   name: true, type: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true,
-  kernelName: true,
+  kernelName: true, btf: true,
 });
 /** newPerCpuHashMap sets the type itself. */
 export const PER_CPU_HASH_MAP_SPEC_KEYS = optionKeys<Omit<PerCpuMapSpec<unknown, unknown>, "type">>({
-  name: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true, kernelName: true,
+  name: true, key: true, value: true, maxEntries: true, flags: true, innerId: true, dumpParser: true, kernelName: true, btf: true,
 });
 export const OPEN_MAP_OPTIONS_KEYS = optionKeys<OpenMapOptions>({ readOnly: true, writeOnly: true });
 export const OPEN_MAP_CODECS_KEYS = optionKeys<OpenMapCodecs<unknown, unknown>>({ key: true, value: true, dumpParser: true });

@@ -74,7 +74,7 @@ function perCpuMap<K, V>(bpf: Bpf, spec: PerCpuMapSpec<K, V>, op: string): BpfMa
   }
   const { value, ...rest } = spec;
   return new BpfMap<K, V[]>(bpf, { ...rest, type, value: perCpuValues(value, bpf.driver.possibleCpus) },
-    { valueSize: value.size, op });
+    { valueSize: value.size, op, btfValue: value });
 }
 
 /** The seed's NewPerCPUHashMap; the CPU count is the driver's `possibleCpus`. */

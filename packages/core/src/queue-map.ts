@@ -5,6 +5,7 @@ import type { Bpf } from "./bpf.js";
 import { BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK } from "./constants.js";
 import { Errno } from "./errno.js";
 import { KeylessMap, type KeylessKind, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
+import { refuseBtf } from "./map-btf.js";
 import { assertOptionKeys, optionKeys } from "./option-keys.js";
 
 /** `bpf.newQueueMap`'s spec: a KeylessMapSpec with the type. */
@@ -50,7 +51,14 @@ export class BpfQueueMap<V> extends KeylessMap<V> {
    * `openOrCreate()`. `opened` is for `bpf.openQueueMap`: an fd already open.
    */
   constructor(bpf: Bpf, spec: QueueMapSpec<V>, opened?: KeylessOpened, op = "newQueueMap") {
-    if (spec !== null && typeof spec === "object") assertOptionKeys(spec, QUEUE_SPEC_KEYS, `${op} ${String(spec.name)}`, "spec");
+    if (spec !== null && typeof spec === "object") {
+      const where = `${op} ${String(spec.name)}`;
+      // The kernel takes a keyless map's BTF only where the type has a check of its own (a bloom
+      // filter's); a queue or stack with a value type and no key type is EINVAL. libbpf and
+      // cilium/ebpf leave their BTF out.
+      refuseBtf(spec, where, "a queue or stack takes no BTF (the kernel wants a key type with it, and a queue has no key: EINVAL)");
+      assertOptionKeys(spec, QUEUE_SPEC_KEYS, where, "spec");
+    }
     super(bpf, spec === null || typeof spec !== "object" ? spec : { ...spec, type: spec.type ?? BPF_MAP_TYPE_QUEUE },
       QUEUE_KIND, op, undefined, opened);
   }

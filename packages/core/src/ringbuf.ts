@@ -13,6 +13,7 @@ import { KeylessMap, type KeylessKind, type KeylessOpened } from "./keyless-map.
 import { assertOptionKeys, optionKeys } from "./option-keys.js";
 import { DEFAULT_PAGE_SIZE, driverPageSize } from "./page-size.js";
 import { RingBufReader } from "./ringbuf-reader.js";
+import { refuseBtf } from "./map-btf.js";
 
 /** `bpf.newRingBuf`'s spec. */
 export interface RingBufSpec {
@@ -56,6 +57,7 @@ export class BpfRingBuf extends KeylessMap<never> {
   constructor(bpf: Bpf, spec: RingBufSpec, opened?: KeylessOpened, op = "newRingBuf") {
     if (spec !== null && typeof spec === "object") {
       const where = `${op} ${String(spec.name)}`;
+      refuseBtf(spec, where, "a ring buffer takes no BTF: it has no key or value for BTF to describe");
       assertOptionKeys(spec, RINGBUF_SPEC_KEYS, where, "spec");
       const n = spec.maxEntries;
       // A bad `bpf` is KeylessMap's to refuse, by name.

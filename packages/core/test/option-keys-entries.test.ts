@@ -90,7 +90,7 @@ eachDriver("unknown option keys", (get) => {
       'newPerCpuHashMap cilium_pcpu: unknown spec key "maxentries" (did you mean "maxEntries"?)');
     // It sets the type itself: a type passed to it was silently replaced.
     expectTypeError(() => bpf.newPerCpuHashMap({ ...spec, type: BPF_MAP_TYPE_PERCPU_HASH } as never),
-      'newPerCpuHashMap cilium_pcpu: unknown spec key "type" (known: name, key, value, maxEntries, flags, innerId, dumpParser, kernelName)');
+      'newPerCpuHashMap cilium_pcpu: unknown spec key "type" (known: name, key, value, maxEntries, flags, innerId, dumpParser, kernelName, btf)');
     expectTypeError(() => newPerCpuMap(bpf, { ...spec, kernalName: "pcpu" } as never),
       'newPerCpuMap cilium_pcpu: unknown spec key "kernalName" (did you mean "kernelName"?)');
     // A misspelt value is the typo it is, not "value must be a Codec".
