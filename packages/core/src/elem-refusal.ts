@@ -5,7 +5,7 @@
 // The rules are the kernel's (kernel-maps.md §4.1, §11): htab_map_update_elem's check_flags,
 // array_map_update_elem, the fd arrays' BPF_ANY-only update, trie_update_elem's ENOSPC.
 import {
-  BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_NOEXIST, isFdValueMapType, isHashMapType, isIndexedMapType,
 } from "./constants.js";
 import { Errno } from "./errno.js";
@@ -15,9 +15,27 @@ function isPlainArray(t: number): boolean {
   return t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY;
 }
 
+/**
+ * What BPF_F_LOCK asks of a map, said with the EINVAL of a lookup or update that passed it: the
+ * kernel checks that the value has a lock before anything else, and says only EINVAL.
+ */
+const LOCK_NEEDS = "BPF_F_LOCK needs a value holding a struct bpf_spin_lock, which the kernel finds by the map's BTF: " +
+  "a bpfSpinLock field in the value's struct() and the map created with btf: true (HASH or ARRAY)";
+
+/** Why MAP_LOOKUP_ELEM answered `errno` given `flags`, or undefined where its text says it. */
+export function lookupRefusal(errno: number, flags: number): string | undefined {
+  if (errno !== Errno.EINVAL || flags === 0) return undefined;
+  if ((flags & ~BPF_F_LOCK) !== 0) return "a lookup takes no flag but BPF_F_LOCK";
+  return LOCK_NEEDS;
+}
+
 /** Why MAP_UPDATE_ELEM answered `errno` on a map of type `t`, or undefined where its text says it. */
 export function updateRefusal(t: number, errno: number, flags: number, maxEntries: number): string | undefined {
   const max = `max_entries ${maxEntries}`;
+  const lock = (flags & BPF_F_LOCK) !== 0;
+  if (errno === Errno.EINVAL && lock && (flags & ~BPF_F_LOCK) <= BPF_EXIST) return LOCK_NEEDS;
+  // BPF_F_LOCK changes how the value is written, not what NOEXIST and EXIST ask.
+  flags = flags & ~BPF_F_LOCK;
   if (errno === Errno.EINVAL && isIndexedMapType(t) && isFdValueMapType(t) && flags !== BPF_ANY) {
     return `${t === BPF_MAP_TYPE_ARRAY_OF_MAPS ? "an array of maps" : "a program array"} takes no update flag but BPF_ANY`;
   }

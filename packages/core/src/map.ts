@@ -19,7 +19,7 @@ import type { Driver } from "./driver.js";
 import type { DumpParser, KeyValue } from "./dump-parser.js";
 import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from "./dump-reliable.js";
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
-import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
+import { deleteRefusal, lookupRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
 import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
@@ -1263,22 +1263,31 @@ export class BpfMap<K, V> {
 
   // ---- elements
 
-  /** The value for `key`, or undefined when the key is not in the map. */
-  lookup(key: K): V | undefined {
+  /**
+   * The value for `key`, or undefined when the key is not in the map. `flags` is the lookup's
+   * (cilium/ebpf's LookupWithFlags): 0, or `BPF_F_LOCK` to copy a value holding a `bpfSpinLock`
+   * under its lock, so that it is never read half-written by a program or another process
+   * updating it with BPF_F_LOCK. The kernel answers EINVAL for BPF_F_LOCK on a map whose value
+   * has no lock, and for any other flag.
+   */
+  lookup(key: K, flags = 0): V | undefined {
+    if (flags !== 0 && !isUint(flags)) throw new TypeError(`lookup ${this.#name}: flags must be a u32, got ${String(flags)}`);
     const kb = this.#encodeKey(key, "lookup");
     const fd = this.#fd >= 0 ? this.#fd : this.#fdFor("lookup");
     const vb = this.#valueBuf;
-    const r = this.#measured().mapLookupElem(fd, kb, vb);
+    const r = this.#measured().mapLookupElem(fd, kb, vb, flags);
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapLookupElem", r, "0");
     if (r < 0) {
       if (r === -Errno.ENOENT) return undefined;
-      throw this.#error("lookup", -r);
+      throw this.#error("lookup", -r, accessRefusal(this.#access, -r) ?? lookupRefusal(-r, flags));
     }
     return this.#decode(this.#value, vb, "lookup", "value");
   }
 
   /**
-   * Writes `key` → `value` (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST). With a cache, a failure
+   * Writes `key` → `value` (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST, each optionally with
+   * `BPF_F_LOCK`, cilium/ebpf's UpdateLock: the value, which must hold a `bpfSpinLock`, is
+   * written under its lock; its other flags mean what they do without it). With a cache, a failure
    * is kept as to-be-inserted and retried by the resolver, as in the seed; a failed update with
    * other flags than BPF_ANY leaves the cache as it was (the resolver writes with BPF_ANY, which
    * would do what NOEXIST or EXIST refused). On a map-in-map or PROG_ARRAY, whose values are
