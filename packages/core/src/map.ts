@@ -503,7 +503,7 @@ export class BpfMap<K, V> {
   }
 
   /**
-   * The map's BTF, or null when it has none (cilium/ebpf's MapInfo.BTF): the object's id, size and
+   * The map's BTF, or null when it has none (cilium/ebpf's MapInfo.BTFID and btf.NewHandleFromID): the object's id, size and
    * name, its types parsed (`spec`), and the key's and value's type ids in them, as the kernel
    * has them in bpf_map_info. Enough to print a map someone else made by field:
    * `formatBtfValue(b.spec, b.valueTypeId, bytes)`. Reads the BTF object by id (CAP_SYS_ADMIN),

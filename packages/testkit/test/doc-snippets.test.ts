@@ -119,6 +119,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/coming-from-cilium-ebpf.md", holds: "nothing pinned yet: openOrCreate creates it" },
   { file: "docs/btf.md", holds: "btfForMap(ctKey, u64)" },
   { file: "docs/btf.md", holds: "btfForMap(u32, counters)" },
+  { file: "docs/btf.md", holds: "flows.lookup(7, BPF_F_LOCK)" },
 ];
 
 function findOne(all: Snippet[], file: string, holds: string): Snippet {
