@@ -140,10 +140,21 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   }
   if (fd < 0) {
     const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || keylessFlagsHint(mapType, flags, -fd) ||
-      missingTypeHint(ctx, mapType, -fd) || mmapableFlagHint(mapType, flags, -fd);
+      missingTypeHint(ctx, mapType, -fd) || mmapableFlagHint(mapType, flags, -fd) || btfFieldHint(mapType, btf, -fd);
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
+}
+
+/**
+ * Why a create with BTF answered EOPNOTSUPP: map_check_btf found a special field in the value
+ * (btf_parse_fields) that the map type may not hold. The kernel says only "operation not
+ * supported", which reads like the map type itself.
+ */
+function btfFieldHint(mapType: number, btf: MapBtfAttr | undefined, errno: number): string {
+  if (btf === undefined || errno !== Errno.EOPNOTSUPP) return "";
+  return ` (the value's BTF holds a special field, such as a struct bpf_spin_lock or a bpf_timer, that a ${mapTypeName(mapType)} map ` +
+    "cannot hold: a spin lock goes only in a HASH or an ARRAY)";
 }
 
 /**

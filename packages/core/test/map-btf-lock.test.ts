@@ -4,7 +4,7 @@
 // never sees a value half-written by another thread writing under it.
 import { expect, it } from "vitest";
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_NOEXIST, BpfError, bpfSpinLock, Errno, struct, u32, u64,
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_NOEXIST, BpfError, bpfSpinLock, Errno, struct, u32, u64,
 } from "@bpfkit/core";
 import { thrown } from "./support/thrown.js";
 import { koffiFrom, startWorker } from "./support/worker.js";
@@ -72,6 +72,20 @@ eachDriver("BPF_F_LOCK", (env, kind) => {
       expect(m.lookup(1)).toEqual(m === noLock ? 1n : { a: 1n, b: 1n });
     }
     expect(BPF_ANY).toBe(0);
+  });
+
+  it("a lock in a per-CPU or LRU map is the kernel's EOPNOTSUPP at the create, saying the lock is why; nothing pinned", () => {
+    const { bpf, driver } = env();
+    const pcpu = env().track(bpf.newPerCpuHashMap({ name: "lock_pcpu", key: u32, value: counters, maxEntries: 4, btf: true }));
+    const lru = env().map({ name: "lock_lru", type: BPF_MAP_TYPE_LRU_HASH, key: u32, value: counters, maxEntries: 4, btf: true });
+    for (const m of [pcpu, lru]) {
+      const e = thrown(() => m.openOrCreate()) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect(e.errno).toBe(Errno.EOPNOTSUPP);
+      expect(e.message).toMatch(new RegExp(`^openOrCreate ${m.name()}: .*special field, such as a struct bpf_spin_lock.*only in a HASH or an ARRAY`));
+      expect(m.isOpen()).toBe(false);
+      expect(driver.host.stat(m.path()).errno).toBe(Errno.ENOENT);
+    }
   });
 
   // The simulator is one thread: there is nothing to race there.
