@@ -4,7 +4,7 @@
 // BpfMap's hot paths call.
 import {
   BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER,
-  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isMapOfMapsType, keylessMapTypeName, mapTypeName,
+  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isMapOfMapsType, keylessMapTypeName, mapTypeName,
 } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
@@ -152,7 +152,15 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
  * supported", which reads like the map type itself.
  */
 function btfFieldHint(mapType: number, btf: MapBtfAttr | undefined, errno: number): string {
-  if (btf === undefined || errno !== Errno.EOPNOTSUPP) return "";
+  if (btf === undefined) return "";
+  // The types' own map_check_btf: array_map_check_btf and trie_check_btf.
+  if (errno === Errno.EINVAL && (mapType === BPF_MAP_TYPE_ARRAY || mapType === BPF_MAP_TYPE_PERCPU_ARRAY) && btf.keyTypeId !== 0) {
+    return " (with BTF, the key and value types must have the map's sizes, and an array's key type must be a 4-byte integer, as the u32 and i32 codecs are)";
+  }
+  if (errno === Errno.EINVAL && mapType === BPF_MAP_TYPE_LPM_TRIE) {
+    return " (with BTF, the key and value types must have the map's sizes, and an LPM trie's key type must be a struct, as lpmKey's is)";
+  }
+  if (errno !== Errno.EOPNOTSUPP) return "";
   return ` (the value's BTF holds a special field, such as a struct bpf_spin_lock or a bpf_timer, that a ${mapTypeName(mapType)} map ` +
     "cannot hold: a spin lock goes only in a HASH or an ARRAY)";
 }

@@ -4,10 +4,11 @@
 // the BTF methods, an upgrade of the pin, and no fd left behind.
 import { expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_STACK, BpfError,
-  btfForMap, createBpf, Errno, formatBtfValue, ipv4, parseBtf, rawCodecs, struct, u16, u32, u64, wrapDriver, type Codec,
+  BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_STACK, BpfError,
+  btfForMap, bytes, createBpf, lpmKey, Errno, formatBtfValue, ipv4, parseBtf, rawCodecs, struct, u16, u32, u64, wrapDriver, type Codec,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
+import { thrownBpfError } from "./support/thrown.js";
 import { eachDriver } from "./support/env.js";
 
 const ctKey = struct({ addr: ipv4, port: u16 }, { name: "ct_key" });
@@ -165,5 +166,26 @@ eachDriver("MapSpec.btf", (env) => {
     m.close();
     m.unpin();
     expect(() => m.btf()).toThrow(/btf btf_fds: /);
+  });
+});
+
+eachDriver("MapSpec.btf and the map types' own rules", (env) => {
+  it("an LPM trie with an lpmKey and an array with a u32 key take it; the kernel's EINVAL for other keys says the rule", () => {
+    const trie = env().map({ name: "btf_lpm", type: BPF_MAP_TYPE_LPM_TRIE, key: lpmKey(ipv4), value: u32, maxEntries: 4,
+      flags: BPF_F_NO_PREALLOC, btf: true });
+    trie.openOrCreate();
+    expect(trie.btf()!.spec.sizeOf(trie.btf()!.keyTypeId)).toBe(8);
+    const arr = env().map({ name: "btf_arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: ctValue, maxEntries: 4, btf: true });
+    arr.openOrCreate();
+    expect(arr.info().btfId).toBeGreaterThan(0);
+    const badArr = env().map({ name: "btf_arr_bytes", type: BPF_MAP_TYPE_ARRAY, key: bytes(4), value: u32, maxEntries: 4, btf: true });
+    const e1 = thrownBpfError(() => badArr.openOrCreate());
+    expect(e1.errno).toBe(Errno.EINVAL);
+    expect(e1.message).toMatch(/^openOrCreate btf_arr_bytes: .*an array's key type must be a 4-byte integer/);
+    const badTrie = env().map({ name: "btf_lpm_bytes", type: BPF_MAP_TYPE_LPM_TRIE, key: bytes(8), value: u32, maxEntries: 4,
+      flags: BPF_F_NO_PREALLOC, btf: true });
+    const e2 = thrownBpfError(() => badTrie.openOrCreate());
+    expect(e2.errno).toBe(Errno.EINVAL);
+    expect(e2.message).toMatch(/^openOrCreate btf_lpm_bytes: .*an LPM trie's key type must be a struct/);
   });
 });
