@@ -503,9 +503,9 @@ export class BpfMap<K, V> {
   }
 
   /**
-   * The map's BTF, or null when it has none (cilium/ebpf's MapInfo.BTFID and btf.NewHandleFromID): the object's id, size and
-   * name, its types parsed (`spec`), and the key's and value's type ids in them, as the kernel
-   * has them in bpf_map_info. Enough to print a map someone else made by field:
+   * The map's BTF, or null when it has none (cilium/ebpf's MapInfo.BTFID and btf.NewHandleFromID):
+   * the object's id, size and name, its types parsed (`spec`), and the key's and value's type ids
+   * in them, as the kernel has them in bpf_map_info. Enough to print a map someone else made by field:
    * `formatBtfValue(b.spec, b.valueTypeId, bytes)`. Reads the BTF object by id (CAP_SYS_ADMIN),
    * each call afresh; a driver without the BTF methods answers EOPNOTSUPP for a map that has BTF.
    * A pinned map not open yet is opened first.
@@ -905,7 +905,8 @@ export class BpfMap<K, V> {
 
   /**
    * What every create of this map passes: the kernel name and the BTF, when the spec asked for
-   * them, and for a map of maps the check that its template is still the one first seen (read now, if not yet).
+   * them, and for a map of maps the check that its template is still the one first seen (read
+   * now, if not yet).
    */
   #createOptions(path: string): CreateMapOptions | undefined {
     const named = this.#kernelName !== "" || this.#btf !== undefined
