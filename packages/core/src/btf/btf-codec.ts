@@ -20,7 +20,7 @@ export interface BtfTypedCodec {
 export interface MapBtf {
   /** The raw BTF holding both types. */
   btf: Uint8Array;
-  /** The key's type id; 0 for a keyless map (queue, stack, bloom filter). */
+  /** The key's type id; 0 for a keyless map (a bloom filter: queues and stacks take no BTF). */
   keyTypeId: number;
   /** The value's type id. */
   valueTypeId: number;
