@@ -1,25 +1,55 @@
 // How a command reads and prints one map's keys and values: the declared types (--key-type,
-// --value-type) or the map's own sizes, per-CPU slots, and ids for map-in-map/PROG_ARRAY values.
+// --value-type), else the map's BTF, else the map's own sizes; per-CPU slots, and ids for
+// map-in-map/PROG_ARRAY values.
 import {
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isFdValueMapType, isPerCpuMapType, perCpuSlotSize, type BpfMapInfo,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isFdValueMapType, isPerCpuMapType, perCpuSlotSize, type BpfMapInfo, type Driver,
 } from "@bpfkit/core";
-import { str, type OptionSpec, type OptionValues } from "./command.js";
+import { mapBtfTypes, type MapBtfTypes } from "./btf-types.js";
+import { flag, str, type OptionSpec, type OptionValues } from "./command.js";
 import { CliError, ExitCode, usageError } from "./cli-error.js";
 import { mapTypeKernelName } from "./names.js";
 import { bytesType, parseType, type ValueType } from "./types.js";
 
 /** For commands that read and print keys only (`map delete`, `map next`). */
 export const KEY_TYPE_OPTIONS: Record<string, OptionSpec> = {
-  "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes; lpm4 or lpm6 on an LPM trie of 8- or 20-byte keys)" },
+  "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes; lpm4 or lpm6 on an LPM trie of 8- or 20-byte keys), or the map's BTF key type where it has one" },
   key: { type: "string", arg: "TYPE", help: "same as --key-type" },
+  raw: { type: "boolean", help: "print keys and values as hex bytes, not by the map's BTF types" },
 };
 
 export const TYPE_OPTIONS: Record<string, OptionSpec> = {
   "key-type": KEY_TYPE_OPTIONS["key-type"]!,
-  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value; default: hex bytes, ids for map-in-map and PROG_ARRAY)" },
+  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value; default: hex bytes, ids for map-in-map and PROG_ARRAY), or the map's BTF value type where it has one" },
   key: KEY_TYPE_OPTIONS.key!,
   value: { type: "string", arg: "TYPE", help: "same as --value-type" },
+  raw: KEY_TYPE_OPTIONS.raw!,
 };
+
+/** How a map created with BTF prints, for the help of every command that prints keys or values. */
+export const BTF_NOTE = "A map created with BTF prints its keys and values by their BTF types, as bpftool does (text: bpftool's\n" +
+  "plain form; --json: what bpftool shows as \"formatted\"), per-CPU values per CPU, unless --key-type/--value-type\n" +
+  "name them or --raw asks for hex. Keys and values are still read as hex bytes (or by --key-type/--value-type):\n" +
+  "BTF says how to print a value, not how to write one.";
+
+/** The same for the commands that read and print keys only (`map delete`, `map next`). */
+export const KEY_BTF_NOTE = "A map created with BTF prints its keys by their BTF type, as bpftool does, unless --key-type names it\n" +
+  "or --raw asks for hex. Keys are still read as hex bytes (or by --key-type).";
+
+/**
+ * Where a command may read the map's BTF from: its driver, and where to say that the BTF could
+ * not be read (the map then prints as hex).
+ */
+export interface BtfSource {
+  driver: Driver;
+  warn(line: string): void;
+}
+
+/** The map's BTF types, unless --raw, or unless there is nowhere to read them from. */
+function btfTypesOf(info: BpfMapInfo, opts: OptionValues, label: string, perCpu: boolean, from: BtfSource | undefined): MapBtfTypes {
+  if (from === undefined || flag(opts, "raw")) return { key: undefined, value: undefined };
+  // A per-CPU value prints after `  cpu N: `, so its lines are one level in.
+  return mapBtfTypes(from.driver, info, label, perCpu ? 1 : 0, (l) => from.warn(l));
+}
 
 export interface ElemTypes {
   key: ValueType;
@@ -53,7 +83,11 @@ export function checkTypeOptions(opts: OptionValues): void {
   }
 }
 
-export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: number, label: string): ElemTypes {
+/**
+ * The map's key and value types: --key-type/--value-type where given, else (with `btf`, and
+ * without --raw) the map's BTF types, else hex bytes (LPM prefixes, ids of fds).
+ */
+export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: number, label: string, btf?: BtfSource): ElemTypes {
   // Queues, stacks, bloom filters, ring buffers: the kernel walks none of them by key (EINVAL or
   // ENOTSUPP from GET_NEXT_KEY), so say so before a syscall answers with a bare errno.
   if (info.keySize === 0) {
@@ -64,11 +98,15 @@ export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: nu
   const valueSpec = typeOption(opts, "value-type", "value");
   const perCpu = isPerCpuMapType(info.type);
   const fdValue = isFdValueMapType(info.type);
-  const key = keySpec !== undefined ? parseType(keySpec) : defaultKeyType(info);
+  // Only what no option names is read from BTF; a map-in-map's values stay ids.
+  const fromBtf = keySpec !== undefined && (valueSpec !== undefined || fdValue)
+    ? { key: undefined, value: undefined } : btfTypesOf(info, opts, label, perCpu, btf);
+  const key = keySpec !== undefined ? parseType(keySpec) : fromBtf.key ?? defaultKeyType(info);
   if (key.size !== info.keySize) {
     throw usageError(`--key-type ${key.spec} is ${key.size} bytes, ${label} has ${info.keySize}-byte keys`);
   }
-  const value = valueType(info, valueSpec ?? (fdValue ? "u32" : undefined), label);
+  const btfValue = valueSpec === undefined && !fdValue ? fromBtf.value : undefined;
+  const value = btfValue ?? valueType(info, valueSpec ?? (fdValue ? "u32" : undefined), label);
   const slot = perCpu ? perCpuSlotSize(info.valueSize) : info.valueSize;
   return {
     key, value, keySize: info.keySize, perCpu, slot, cpus: possibleCpus, fdValue,
@@ -185,4 +223,9 @@ export function entryJson(t: ElemTypes, key: Uint8Array, v: ShownValue): Record<
   const k = t.key.json(key, 0);
   if (v.perCpu) return { key: k, values: v.perCpu.map((c) => ({ cpu: c.cpu, value: c.json })) };
   return { key: k, value: v.json };
+}
+
+/** The BTF source of a command on `driver`: a BTF that cannot be read is a warning (even with -q) and hex. */
+export function btfSource(ctx: { io: { stderr(text: string): void } }, driver: Driver): BtfSource {
+  return { driver, warn: (line) => ctx.io.stderr(`bpfkit: warning: ${line}\n`) };
 }

@@ -6,7 +6,7 @@ import {
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { flag, intOption, str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
-import { checkTypeOptions, decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
+import { BTF_NOTE, btfSource, checkTypeOptions, decodeValue, elemTypes, entryJson, formatEntry, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields, jsonValue, toJson } from "../format.js";
 import { MAP_REF_USAGE } from "../map-ref.js";
 import { OutputSpool } from "../output-spool.js";
@@ -70,7 +70,7 @@ const PROGRESS_EVERY = 65536;
 export const mapDumpCommand: Command = {
   name: "map dump",
   summary: "print every element (batch lookups where the kernel has them)",
-  usage: "map dump MAP [--reliable] [--stats] [--algorithm walk|batch|auto] [--batch N] [--key-type T] [--value-type T]",
+  usage: "map dump MAP [--reliable] [--stats] [--algorithm walk|batch|auto] [--batch N] [--key-type T] [--value-type T] [--raw]",
   details: `${MAP_REF_USAGE}.\n` +
     "--reliable is Cilium's DumpReliablyWithCallback: when a key vanishes mid-walk it falls back to the last\n" +
     "confirmed key instead of restarting, within 4 × max_entries lookups (else it fails: maximum number of\n" +
@@ -83,6 +83,7 @@ export const mapDumpCommand: Command = {
     "Arrays of fds (PROG_ARRAY, ARRAY_OF_MAPS, …) are walked slot by slot, skipping empty slots.\n" +
     "Map-in-map and PROG_ARRAY values print as the inner map's (program's) id, `id N` ({\"id\": N} in JSON),\n" +
     "where bpftool prints the id's bytes.\n" +
+    `${BTF_NOTE}\n` +
     "Output: text streams as entries are read, and ends with a count line; a dump that fails part-way\n" +
     "leaves the entries read so far on stdout, no count line, and the error on stderr. --json writes one\n" +
     "complete document once the dump has finished (held in memory, past 8 Mi characters in an unlinked\n" +
@@ -102,7 +103,7 @@ export const mapDumpCommand: Command = {
     const batchSize = intOption(opts, "batch", 1);
     checkTypeOptions(opts);
     return withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
-      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label, btfSource(ctx, d));
       const out = new DumpWriter(ctx, t, flag(opts, "stats"));
       try {
         const stats = dumpFd(

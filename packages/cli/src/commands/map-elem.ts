@@ -7,7 +7,7 @@ import { CliError, ExitCode, must, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
 import { FRESH_SIM_HINT, isFreshSim } from "../driver-select.js";
-import { checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
+import { BTF_NOTE, btfSource, KEY_BTF_NOTE, checkTypeOptions, decodeValue, elemTypes, encodeKey, encodeValue, entryJson, formatEntry, KEY_TYPE_OPTIONS, TYPE_OPTIONS, type ElemTypes } from "../elem-types.js";
 import { fields } from "../format.js";
 import { MAP_REF_USAGE, mapFdFacts, mapFrozen, mapFrozenReadOnly, objGetProblem, openMapRef, parseMapRef, type OpenedMap } from "../map-ref.js";
 import { mapFlagsText, mapTypeKernelName } from "../names.js";
@@ -151,18 +151,18 @@ export const mapShowCommand: Command = {
 export const mapLookupCommand: Command = {
   name: "map lookup",
   summary: "look one key up",
-  usage: "map lookup MAP key KEY… [--key-type T] [--value-type T]",
+  usage: "map lookup MAP key KEY… [--key-type T] [--value-type T] [--raw]",
   details: `${MAP_REF_USAGE}.\nKEY is hex bytes ('0a 00 00 01' or 0x0a000001), an IP or prefix (10.0.0.0/8 on an LPM trie, whose keys\nare printed so; its hex bytes are taken too), or text for --key-type.\n${HEX_NOTE}\n` +
     "Map-in-map and PROG_ARRAY values print as `id N` ({\"id\": N} in JSON), where bpftool prints the id's bytes.\n" +
     "On an LPM trie the lookup is a longest-prefix match: the value is the longest stored prefix's that holds KEY,\n" +
     "and the key printed is KEY as given (an address as /32 or /128), not that prefix (`map dump` shows the prefixes).\n" +
-    `Exit code 4 when the key is not in the map (on an LPM trie: when no stored prefix holds KEY).\n${READ_ONLY_NOTE}`,
+    `Exit code 4 when the key is not in the map (on an LPM trie: when no stored prefix holds KEY).\n${BTF_NOTE}\n${READ_ONLY_NOTE}`,
   options: { ...TYPE_OPTIONS },
   examples: ["bpfkit map lookup id 12 key 0a 00 00 01", "bpfkit map lookup id 12 key 10.0.0.1 --key-type ipv4 --value-type u64", "bpfkit map lookup id 7 key 10.1.0.0/16"],
   async run(ctx, args, opts) {
     checkTypeOptions(opts);
     return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
-      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label, btfSource(ctx, d));
       const key = encodeKey(t, kv.key, `lookup ${m.label}`);
       const value = new Uint8Array(t.userValueSize);
       const r = d.mapLookupElem(m.fd, key, value);
@@ -178,8 +178,8 @@ export const mapLookupCommand: Command = {
 export const mapUpdateCommand: Command = {
   name: "map update",
   summary: "create or replace one element",
-  usage: "map update MAP key KEY… value VALUE… [any|noexist|exist] [--key-type T] [--value-type T]",
-  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nPer-CPU maps: the one value is written to every CPU's slot.\nMap-in-map and PROG_ARRAY values: \`id N\` or a pinned path of the inner map (program).`,
+  usage: "map update MAP key KEY… value VALUE… [any|noexist|exist] [--key-type T] [--value-type T] [--raw]",
+  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nPer-CPU maps: the one value is written to every CPU's slot.\n${BTF_NOTE}\nMap-in-map and PROG_ARRAY values: \`id N\` or a pinned path of the inner map (program).`,
   options: { ...TYPE_OPTIONS, flags: { type: "string", arg: "any|noexist|exist", help: "BPF_ANY (default), BPF_NOEXIST or BPF_EXIST" } },
   examples: ["bpfkit map update id 12 key 0a 00 00 01 value 01 00 00 00 00 00 00 00", "bpfkit map update /sys/fs/bpf/ct key 10.0.0.1 80 value 1 --key-type 'struct{ip:ipv4,port:be16}' --value-type u64 noexist"],
   async run(ctx, args, opts) {
@@ -195,7 +195,7 @@ export const mapUpdateCommand: Command = {
       return { ...kv, flagText, flags: updateFlags(flagText) };
     };
     return withMap(ctx, args, parseRest, (d, m, kv) => {
-      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label, btfSource(ctx, d));
       const flags = kv.flags;
       const key = encodeKey(t, kv.key, `update ${m.label}`);
       const ref = t.fdValue ? openValueRef(d, m, kv.value!) : undefined;
@@ -303,13 +303,13 @@ function openValueRef(d: Driver, m: OpenedMap, text: string): number {
 export const mapDeleteCommand: Command = {
   name: "map delete",
   summary: "delete one key",
-  usage: "map delete MAP key KEY… [--key-type T]",
-  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nExit code 4 when the key is not in the map.`,
+  usage: "map delete MAP key KEY… [--key-type T] [--raw]",
+  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nExit code 4 when the key is not in the map.\n${KEY_BTF_NOTE}`,
   options: { ...KEY_TYPE_OPTIONS },
   async run(ctx, args, opts) {
     checkTypeOptions(opts);
     return withMap(ctx, args, (rest) => keyValueArgs(rest, false, this.usage), (d, m, kv) => {
-      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label, btfSource(ctx, d));
       const key = encodeKey(t, kv.key, `delete ${m.label}`);
       const r = d.mapDeleteElem(m.fd, key);
       if (r === -2) throw new CliError(`delete ${m.label}: key ${t.key.format(key, 0)} not found`, ExitCode.notFound);
@@ -357,15 +357,15 @@ export const mapPinCommand: Command = {
 export const mapNextCommand: Command = {
   name: "map next",
   summary: "the key after KEY (or the first key), as BPF_MAP_GET_NEXT_KEY answers",
-  usage: "map next MAP [key KEY…] [--key-type T]",
-  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.\n${READ_ONLY_NOTE}`,
+  usage: "map next MAP [key KEY…] [--key-type T] [--raw]",
+  details: `${MAP_REF_USAGE}.\n${HEX_NOTE}\nWithout a key: the first key. A key that is not in the map gives the first key again on hash maps and LPM\ntries (the kernel restarts), index 0 on arrays. Exit code 4 after the last key.\n${KEY_BTF_NOTE}\n${READ_ONLY_NOTE}`,
   options: { ...KEY_TYPE_OPTIONS },
   examples: ["bpfkit map next id 12", "bpfkit map next id 12 key 0a 00 00 01"],
   async run(ctx, args, opts) {
     checkTypeOptions(opts);
     const keyText = (rest: readonly string[]) => (rest.length === 0 ? null : keyValueArgs(rest, false, this.usage).key);
     return withMap(ctx, args, keyText, (d, m, text) => {
-      const t = elemTypes(m.info, opts, d.possibleCpus, m.label);
+      const t = elemTypes(m.info, opts, d.possibleCpus, m.label, btfSource(ctx, d));
       const key = text === null ? null : encodeKey(t, text, `next key ${m.label}`);
       const next = new Uint8Array(t.keySize);
       const r = d.mapGetNextKey(m.fd, key, next);
