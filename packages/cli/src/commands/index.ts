@@ -1,6 +1,7 @@
 // Every command, in the order `bpfkit --help` lists them.
 import type { Command } from "../command.js";
 import { btfListCommand } from "./btf.js";
+import { btfDumpCommand } from "./btf-dump.js";
 import { demoCommand } from "./demo.js";
 import { fuzzDiffCommand, fuzzDumpCommand } from "./fuzz.js";
 import { mapsCommand } from "./maps.js";
@@ -36,6 +37,7 @@ export const COMMANDS: readonly Command[] = [
   mapCreateCommand,
   progsCommand,
   btfListCommand,
+  btfDumpCommand,
   probeCommand,
   mountCommand,
   fuzzDiffCommand,
