@@ -2,10 +2,10 @@
 import {
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, BPF_F_NO_PREALLOC, driverPageSize, driverProber, Errno, errnoName, kernelNameProblem,
-  MAX_BLOOM_HASH_FUNCTIONS,
+  MAX_BLOOM_HASH_FUNCTIONS, btfForMap, bytes, loadBtf, type MapBtf,
   type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
-import { str, type Command } from "../command.js";
+import { flag, str, type Command } from "../command.js";
 import { freshSimNote, isFreshSim } from "../driver-select.js";
 import { isKeylessValueMap } from "../elem-types.js";
 import { MAP_REF_USAGE, mapInfo, mapLabel, openMapRef, parseMapRef } from "../map-ref.js";
@@ -115,7 +115,7 @@ function unknownFlag(option: string, text: string) {
 export const mapCreateCommand: Command = {
   name: "map create",
   summary: "create a map and pin it",
-  usage: "map create PATH --type TYPE --key-size N --value-size N --max-entries N [--flags F] [--name NAME] [--hash-funcs N]",
+  usage: "map create PATH --type TYPE --key-size N --value-size N --max-entries N [--flags F] [--name NAME] [--hash-funcs N] [--btf]",
   details: "TYPE is a kernel name (hash, array, lru_hash, percpu_hash, lpm_trie, …) or number.\n" +
     "Sizes may come from types instead: --key-type 'struct{ip:ipv4,port:be16}' --value-type u64.\n" +
     "A queue, stack or bloom filter takes no --key-size; a ringbuf neither --key-size nor --value-size: its\n" +
@@ -131,7 +131,12 @@ export const mapCreateCommand: Command = {
     "(bpftool's inner_map MAP; MAP as for map show, quoted: --inner-map 'id 12').\n" +
     "Inner maps stored later must match the template's type, sizes, max entries and flags.\n" +
     "A queue, stack or bloom_filter has no keys: --key-size defaults to 0 for them. A bloom_filter takes --hash-funcs N\n" +
-    "(1 to 15, its map_extra; default the kernel's 5).",
+    "(1 to 15, its map_extra; default the kernel's 5).\n" +
+    "--btf creates the map with BTF describing its key and value as --key-type/--value-type declare them (a struct's\n" +
+    "fields by name, integers as __u32, __be16, …; a size without a type is __u8[N]), so that `bpfkit map dump` and\n" +
+    "bpftool print its elements by field. bpftool's map create gives no BTF, and neither does bpfkit without --btf.\n" +
+    "The kernel checks the BTF against the map type: a queue or stack takes none (EINVAL), nor a map of maps or a\n" +
+    "perf event array (ENOTSUPP), and an lpm_trie's key must be a struct (--key-type lpm4 or lpm6).",
   options: {
     type: { type: "string", arg: "TYPE", help: "map type" },
     "key-size": { type: "string", arg: "N", help: "key bytes" },
@@ -148,6 +153,7 @@ export const mapCreateCommand: Command = {
     "inner-flags": { type: "string", arg: "FLAGS", help: "inner template creation flags (default as for --flags)" },
     "inner-map": { type: "string", arg: "MAP", help: "an existing map as the inner template (instead of the other --inner-* options)" },
     "hash-funcs": { type: "string", arg: "N", help: "a bloom_filter's number of hash functions, 1 to 15 (map_extra; default 5)" },
+    btf: { type: "boolean", help: "create the map with BTF of its --key-type and --value-type, so that it dumps by field" },
   },
   examples: [
     "bpfkit map create /sys/fs/bpf/ct --type lru_hash --key-type 'struct{src:ipv4,dst:ipv4,sport:be16,dport:be16,proto:u8}' --value-size 16 --max-entries 65536",
@@ -155,6 +161,7 @@ export const mapCreateCommand: Command = {
     "bpfkit map create /sys/fs/bpf/events --type queue --value-type u32 --max-entries 64",
     "bpfkit map create /sys/fs/bpf/seen --type bloom_filter --value-type ipv4 --max-entries 4096 --hash-funcs 3",
     "bpfkit map create /sys/fs/bpf/events_rb --type ringbuf --max-entries 65536",
+    "bpfkit map create /sys/fs/bpf/flows --type hash --key-type 'struct{ip:ipv4,port:be16}' --value-type 'struct{packets:u64,bytes:u64}' --max-entries 1024 --btf",
   ],
   async run(ctx, args, opts) {
     const path = args[0];
@@ -218,6 +225,7 @@ export const mapCreateCommand: Command = {
     }
     const valueSize = ring && str(opts, "value-size") === undefined && str(opts, "value-type") === undefined
       ? 0 : size(opts, "value-size", "value-type");
+    const btf = flag(opts, "btf") ? mapBtfOf(opts, mapType, keySize, valueSize) : undefined;
     const d = await ctx.driver();
     // Checked before the map exists: a map made for a taken path was only freed again. The pin
     // below still answers EEXIST when the path is taken in between, and the map is freed then.
@@ -227,14 +235,19 @@ export const mapCreateCommand: Command = {
     if (innerRef !== undefined) inner = openMapRef(d, innerRef.ref, ctx.mapRoot(d)).fd;
     else if (isMapInMap) inner = must(d.mapCreate(innerAttr), "create inner template map");
     let fd: number;
+    let btfFd = -1;
     try {
+      // The map holds the BTF object; this fd is only for the create.
+      if (btf !== undefined) btfFd = loadBtf({ driver: d, metrics: undefined }, btf.btf).fd;
       fd = d.mapCreate({
         mapType, keySize, valueSize,
         maxEntries: Number(maxText), mapFlags, ...(inner >= 0 ? { innerMapFd: inner } : {}), ...(name !== undefined ? { mapName: name } : {}),
         ...(mapExtra !== undefined ? { mapExtra } : {}),
+        ...(btf !== undefined ? { btfFd, btfKeyTypeId: btf.keyTypeId, btfValueTypeId: btf.valueTypeId } : {}),
       });
     } finally {
       if (inner >= 0) d.close(inner);
+      if (btfFd >= 0) d.close(btfFd);
     }
     if (fd < 0) {
       // Flags given without no_prealloc: the kernel has no preallocated trie (trie_alloc).
@@ -247,9 +260,12 @@ export const mapCreateCommand: Command = {
       const missing = missingType(d, mapType, fd);
       // The local storages and struct_ops are made only with their BTF type ids, which a create
       // from sizes cannot give: their EINVAL is that, whatever the sizes.
-      const btf = fd === -22 && NEEDS_BTF.has(mapType)
+      const btfNeeded = fd === -22 && NEEDS_BTF.has(mapType)
         ? `a ${mapTypeKernelName(mapType)} map needs BTF type information, which bpfkit map create cannot give` : undefined;
-      const why = missing ?? btf ?? (fd === -22 ? "the kernel rejects these attributes for this type" : undefined);
+      const btfWhy = btf === undefined ? undefined
+        : fd === -524 ? `${article(mapTypeKernelName(mapType))} map takes no BTF: leave out --btf`
+        : fd === -22 ? `the kernel rejects these attributes, or the BTF, for this type${mapType === BPF_MAP_TYPE_QUEUE || mapType === BPF_MAP_TYPE_STACK ? ` (a ${mapTypeKernelName(mapType)} takes no BTF: leave out --btf)` : mapType === BPF_MAP_TYPE_LPM_TRIE ? " (with --btf, an lpm_trie's key must be a struct: --key-type lpm4 or lpm6)" : ""}` : undefined;
+      const why = missing ?? btfNeeded ?? btfWhy ?? (fd === -22 ? "the kernel rejects these attributes for this type" : undefined);
       throw new CliError(`create ${mapTypeKernelName(mapType)} map: ${errnoName(fd)}${why !== undefined ? ` (${why})` : ""}`,
         fd === -1 ? ExitCode.permission : ExitCode.failure, fd === -1 ? permissionHint(Errno.EPERM, d) : missing !== undefined ? undefined : sizeHint ?? lpmHint);
     }
@@ -268,6 +284,24 @@ export const mapCreateCommand: Command = {
     return 0;
   },
 };
+
+/** `a hash`, `an array_of_maps`. */
+function article(name: string): string {
+  return `${/^[aeiou]/.test(name) ? "an" : "a"} ${name}`;
+}
+
+/**
+ * `--btf`: the key and value as BTF, from --key-type/--value-type (raw bytes, `__u8[N]`, where only
+ * a size was given). A map with no values (a ring buffer) has nothing to describe.
+ */
+function mapBtfOf(opts: Record<string, unknown>, mapType: number, keySize: number, valueSize: number): MapBtf {
+  if (valueSize === 0) throw usageError(`--btf: ${article(mapTypeKernelName(mapType))} map has no keys or values for BTF to describe`);
+  const typed = (name: string, n: number) => {
+    const spec = opts[name];
+    return typeof spec === "string" ? parseType(spec).codec : bytes(n);
+  };
+  return btfForMap(keySize === 0 ? null : typed("key-type", keySize), typed("value-type", valueSize));
+}
 
 /**
  * Why a create failed when the driver has no maps of the type at all: the kernel (or the
