@@ -28,12 +28,12 @@ export const TYPE_OPTIONS: Record<string, OptionSpec> = {
 /** How a map created with BTF prints, for the help of every command that prints keys or values. */
 export const BTF_NOTE = "A map created with BTF prints its keys and values by their BTF types, as bpftool does (text: bpftool's\n" +
   "plain form; --json: what bpftool shows as \"formatted\"), per-CPU values per CPU, unless --key-type/--value-type\n" +
-  "name them or --raw asks for hex. Keys and values are still read as hex bytes (or by --key-type/--value-type):\n" +
-  "BTF says how to print a value, not how to write one.";
+  "name them or --raw asks for hex. Keys and values are still read as without BTF (hex bytes, a prefix on an LPM\n" +
+  "trie, or by --key-type/--value-type): BTF says how to print a value, not how to write one.";
 
 /** The same for the commands that read and print keys only (`map delete`, `map next`). */
 export const KEY_BTF_NOTE = "A map created with BTF prints its keys by their BTF type, as bpftool does, unless --key-type names it\n" +
-  "or --raw asks for hex. Keys are still read as hex bytes (or by --key-type).";
+  "or --raw asks for hex. Keys are still read as without BTF (hex bytes, a prefix on an LPM trie, or by --key-type).";
 
 /**
  * Where a command may read the map's BTF from: its driver, and where to say that the BTF could
@@ -101,7 +101,10 @@ export function elemTypes(info: BpfMapInfo, opts: OptionValues, possibleCpus: nu
   // Only what no option names is read from BTF; a map-in-map's values stay ids.
   const fromBtf = keySpec !== undefined && (valueSpec !== undefined || fdValue)
     ? { key: undefined, value: undefined } : btfTypesOf(info, opts, label, perCpu, btf);
-  const key = keySpec !== undefined ? parseType(keySpec) : fromBtf.key ?? defaultKeyType(info);
+  // A BTF key prints by its type and is read as the default reads it: an LPM trie's as a
+  // prefix or hex bytes, any other as hex bytes.
+  const key = keySpec !== undefined ? parseType(keySpec)
+    : fromBtf.key !== undefined ? { ...fromBtf.key, parse: defaultKeyType(info).parse } : defaultKeyType(info);
   if (key.size !== info.keySize) {
     throw usageError(`--key-type ${key.spec} is ${key.size} bytes, ${label} has ${info.keySize}-byte keys`);
   }

@@ -3,7 +3,7 @@
 // explicit --key-type/--value-type wins, --raw prints hex, a map without BTF is unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, be16, btfForMap, decodeMapInfo, encodeToBytes, ipv4, MAP_INFO_SIZE,
+  BPF_F_NO_PREALLOC, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_HASH, be16, lpmKey, btfForMap, decodeMapInfo, encodeToBytes, ipv4, MAP_INFO_SIZE,
   perCpuSlotSize, struct, u32, u64, u8, type Codec, type Driver,
 } from "@bpfkit/core";
 import { driversUnderTest } from "@bpfkit/testkit";
@@ -28,12 +28,12 @@ for (const dut of driversUnderTest()) {
     afterAll(() => { for (const fd of fds) d.close(fd); });
 
     /** A map of `mapType` created with the BTF of `key` and `value` (BTF loaded, then its fd closed); its id. */
-    function btfMap(mapType: number, key: Codec<unknown> | null, value: Codec<unknown>, maxEntries = 4): { fd: number; id: number } {
+    function btfMap(mapType: number, key: Codec<unknown> | null, value: Codec<unknown>, maxEntries = 4, mapFlags = 0): { fd: number; id: number } {
       const b = btfForMap(key, value);
       const btf = d.btfLoad!({ btf: b.btf });
       expect(btf).toBeGreaterThan(0);
       try {
-        const fd = d.mapCreate({ mapType, keySize: key?.size ?? 0, valueSize: value.size, maxEntries, btfFd: btf, btfKeyTypeId: b.keyTypeId, btfValueTypeId: b.valueTypeId });
+        const fd = d.mapCreate({ mapType, keySize: key?.size ?? 0, valueSize: value.size, maxEntries, mapFlags, btfFd: btf, btfKeyTypeId: b.keyTypeId, btfValueTypeId: b.valueTypeId });
         expect(fd).toBeGreaterThan(0);
         fds.push(fd);
         return { fd, id: idOf(fd) };
@@ -110,6 +110,19 @@ for (const dut of driversUnderTest()) {
       expect(bad.code).toBe(2);
       expect(bad.err).toContain(`update map ${id}`);
       expect((await bpfkit("map", "lookup", "id", String(id), "key", hexOf(KEY), "--json")).out).toContain('"packets": 1');
+      const del = await bpfkit("map", "delete", "id", String(id), "key", hexOf(KEY), "--json");
+      expect(JSON.parse(del.out)).toEqual({ deleted: true, key: KEY_JSON });
+    });
+
+    it("an LPM trie's BTF key prints by field and is still read as a prefix", async () => {
+      const { fd, id } = btfMap(BPF_MAP_TYPE_LPM_TRIE, lpmKey(ipv4), u32, 4, BPF_F_NO_PREALLOC);
+      expect(d.mapUpdateElem(fd, Uint8Array.of(16, 0, 0, 0, 10, 1, 0, 0), encodeToBytes(u32, 7), 0)).toBe(0);
+      const r = await bpfkit("map", "lookup", "id", String(id), "key", "10.1.2.3", "--json");
+      expect(r.code, r.err).toBe(0);
+      // The key printed is the one given, as an address is looked up (/32).
+      expect(JSON.parse(r.out)).toEqual({ key: { prefixlen: 32, data: 0x0302010a }, value: 7 });
+      const dump = await bpfkit("map", "dump", "id", String(id), "--json");
+      expect(JSON.parse(dump.out)).toEqual([{ key: { prefixlen: 16, data: 0x0000010a }, value: 7 }]);
     });
 
     it("a map without BTF prints hex as before", async () => {
