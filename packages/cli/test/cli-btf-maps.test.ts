@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BPF_F_NO_PREALLOC, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_HASH, be16, lpmKey, btfForMap, decodeMapInfo, encodeToBytes, ipv4, MAP_INFO_SIZE,
-  perCpuSlotSize, struct, u32, u64, u8, type Codec, type Driver,
+  perCpuSlotSize, struct, u32, u64, u8, wrapDriver, type Codec, type Driver,
 } from "@bpfkit/core";
 import { driversUnderTest } from "@bpfkit/testkit";
 import { cliOver } from "./helpers.js";
@@ -123,6 +123,17 @@ for (const dut of driversUnderTest()) {
       expect(JSON.parse(r.out)).toEqual({ key: { prefixlen: 32, data: 0x0302010a }, value: 7 });
       const dump = await bpfkit("map", "dump", "id", String(id), "--json");
       expect(JSON.parse(dump.out)).toEqual([{ key: { prefixlen: 16, data: 0x0000010a }, value: 7 }]);
+    });
+
+    it("a map whose BTF cannot be read prints hex, with a warning naming the map and why", async () => {
+      const { fd, id } = btfMap(BPF_MAP_TYPE_HASH, ctKey, ctVal);
+      expect(d.mapUpdateElem(fd, KEY, VAL, 0)).toBe(0);
+      const old = wrapDriver(d, { kind: "old", btfLoad: null, btfGetFdById: null, btfGetNextId: null, btfGetInfo: null });
+      const r = await cliOver(old)("map", "dump", "id", String(id), "-q");
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(`key: ${hexOf(KEY)}  value: ${hexOf(VAL)}\n1 entry\n`);
+      expect(r.err).toContain(`bpfkit: warning: map ${id}: its BTF (id `);
+      expect(r.err).toContain('driver "old" has no BTF methods');
     });
 
     it("a map without BTF prints hex as before", async () => {
