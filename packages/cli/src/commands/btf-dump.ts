@@ -83,8 +83,9 @@ export const btfDumpCommand: Command = {
     `${MAP_REF_USAGE}.\n` +
     "The listing is bpftool's `format raw` to the byte ([1] INT 'int' size=4 bits_offset=0 nr_bits=32\n" +
     "encoding=SIGNED, members on tab-indented lines); --json is bpftool -j's {\"types\": [...]}, except that an\n" +
-    "unsigned enum's values past 2^31 are their u32 (bpftool's are sign-extended to 64 bits). bpftool's\n" +
-    "`format c` is not made: --format c is refused. An ELF file is no raw BTF: extract its .BTF section first.\n" +
+    "unsigned enum's values past 2^31 are their u32 (bpftool's are sign-extended to 64 bits), and values past\n" +
+    "2^53 are decimal strings, as everywhere in bpfkit's JSON. bpftool's `format c` is not made: --format c is\n" +
+    "refused. An ELF file is no raw BTF: extract its .BTF section first.\n" +
     "No such id: exit 4; a file that is not BTF: exit 1, naming the byte where reading stopped.\n" +
     "Also: `bpfkit btf dump 1`, `bpfkit btf dump map id 12 --json`.",
   options: {
