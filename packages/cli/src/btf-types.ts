@@ -16,7 +16,7 @@ const NONE: MapBtfTypes = { key: undefined, value: undefined };
 /**
  * The map's BTF types, read from the kernel (or the simulator) by the map's btf_id. A map without
  * BTF has none; one whose BTF cannot be read or parsed (a split BTF, a driver without the BTF
- * methods) prints as hex, with `warn` told why. `depth` indents a per-CPU value's lines one level.
+ * methods) prints as hex, with `warn` told why. `valueDepth` 1 indents a per-CPU value's lines a level.
  */
 export function mapBtfTypes(d: Driver, info: BpfMapInfo, label: string, valueDepth: number, warn: (line: string) => void): MapBtfTypes {
   if (info.btfId === 0 || (info.btfKeyTypeId === 0 && info.btfValueTypeId === 0)) return NONE;
