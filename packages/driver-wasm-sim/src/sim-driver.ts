@@ -835,6 +835,9 @@ export class SimDriverImpl implements SimDriver {
     if (e === undefined) return -Errno.EBADF;
     if (e.obj.kind !== "map") return -Errno.EINVAL;
     const m = e.obj;
+    // map_freeze: a value with special fields (a bpf_spin_lock, a timer, …) is never frozen,
+    // before the fd's mode is looked at.
+    if (m.record !== null) return -Errno.ENOTSUPP;
     // A frozen map is not writable from the syscall side, so a second freeze is EPERM.
     if ((this.perms(e, m) & FMODE_WRITE) === 0) return -Errno.EPERM;
     // bpf_map_write_active: a writable mmap could change the values after the freeze.

@@ -502,7 +502,7 @@ export const btfCheckCases: ConformanceCase[] = [
     },
   },
   {
-    name: "§btf-check.8 BPF_F_LOCK on a value with a bpf_spin_lock: lookups read the lock as zeros, updates keep their flags' meaning; a mmapable array of it cannot be mapped",
+    name: "§btf-check.8 BPF_F_LOCK on a value with a bpf_spin_lock: lookups read the lock as zeros, updates keep their flags' meaning; a mmapable array of it cannot be mapped, nor the map frozen",
     group: "btf",
     run(ctx) {
       const d = btfOf(ctx);
@@ -540,6 +540,12 @@ export const btfCheckCases: ConformanceCase[] = [
       c.equal(hex(d.mapLookupAndDeleteElem(h, u32(2), out2), out2), "0000000002000000", "lookup-and-delete reads the lock as 0");
       const mm = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 512, mapFlags: F.MMAPABLE, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 3 });
       if (d.mapMmap !== undefined) c.result(ctx.mmap(mm, ctx.page, false), "ENOTSUPP", "mmap of a mmapable array with a spin lock");
+      // map_freeze refuses a value with special fields before it looks at the fd's mode.
+      c.result(d.mapFreeze(h), "ENOTSUPP", "freeze of a hash with a spin lock");
+      const ro = ctx.own(d.mapGetFdById(ctx.info(h).id, F.RDONLY));
+      c.result(d.mapFreeze(ro), "ENOTSUPP", "freeze through a read-only fd of it");
+      c.result(d.mapUpdateElem(h, u32(3), val(0, 3), ANY), "OK", "an update after the refused freeze");
+      c.result(d.mapFreeze(noLock), "OK", "freeze of a BTF value without special fields");
       c.done();
     },
   },
