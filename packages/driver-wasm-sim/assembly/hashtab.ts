@@ -161,7 +161,12 @@ export function htabLookup(m: MapHdr, key: usize, value: usize, datapath: bool, 
   return 0;
 }
 
-export function htabUpdate(m: MapHdr, key: usize, value: usize, flags: u32, datapath: bool, cpu: u32): i32 {
+/**
+ * `inPlace`: BPF_F_LOCK on a value with a bpf_spin_lock (the driver has checked both). The
+ * kernel then copies into the element it found, which keeps its place in the bucket, where a
+ * plain update links a new element at the head.
+ */
+export function htabUpdate(m: MapHdr, key: usize, value: usize, flags: u32, datapath: bool, cpu: u32, inPlace: bool = false): i32 {
   if (flags > BPF_EXIST) return -EINVAL;
   const hash = hashOf(m, key);
   if (m.isLru) return m.percpu
@@ -174,7 +179,7 @@ export function htabUpdate(m: MapHdr, key: usize, value: usize, flags: u32, data
     writeValue(m, elemAt(m, i), value, datapath, cpu, false);
     // HASH links a new element at the head and unlinks the old one (§5.2); the per-CPU maps
     // and HASH_OF_MAPS (measured on 6.18) update in place.
-    if (m.movesToHead && foundPrev != 0) {
+    if (m.movesToHead && foundPrev != 0 && !inPlace) {
       unlink(m, bp, i, foundPrev);
       linkHead(m, bp, i);
     }

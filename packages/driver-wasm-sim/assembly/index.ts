@@ -18,7 +18,7 @@ import { queueStackInit, queueStackRelease, queueStackClear } from "./queue-stac
 import { bloomInit, bloomRelease, bloomClear } from "./bloom";
 import { ringbufInit, ringbufRelease, ringbufReserve as rbReserve, ringbufCommit as rbCommit, ringbufQuery as rbQuery } from "./ringbuf";
 import {
-  mapLookupOp, mapUpdateOp, mapDeleteOp, mapGetNextKeyOp, mapLookupAndDeleteOp,
+  mapLookupOp, mapUpdateOp, mapUpdateLockedOp, mapDeleteOp, mapGetNextKeyOp, mapLookupAndDeleteOp,
   datapathLookupOp, datapathUpdateOp,
 } from "./ops";
 import { mmapable, pageShift, setPage, MIN_PAGE_SHIFT, MAX_PAGE_SHIFT } from "./mmap";
@@ -251,6 +251,12 @@ export function mapUpdate(h: i32, keyPtr: usize, valuePtr: usize, flags: u32): i
   const p = lookupHandle(h);
   if (p == 0) return -EBADF;
   return mapUpdateOp(hdr(p), keyPtr, valuePtr, flags);
+}
+
+export function mapUpdateLocked(h: i32, keyPtr: usize, valuePtr: usize, flags: u32): i32 {
+  const p = lookupHandle(h);
+  if (p == 0) return -EBADF;
+  return mapUpdateLockedOp(hdr(p), keyPtr, valuePtr, flags);
 }
 
 export function mapDelete(h: i32, keyPtr: usize): i32 {

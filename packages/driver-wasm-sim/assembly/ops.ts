@@ -32,6 +32,12 @@ export function mapUpdateOp(m: MapHdr, key: usize, value: usize, flags: u32): i3
   return arrayUpdate(m, key, value, flags, false, 0);
 }
 
+/** An update with BPF_F_LOCK (`flags` without it) of a HASH or ARRAY whose value has a spin lock. */
+export function mapUpdateLockedOp(m: MapHdr, key: usize, value: usize, flags: u32): i32 {
+  if (m.kind == KIND_HASH) return htabUpdate(m, key, value, flags, false, 0, true);
+  return mapUpdateOp(m, key, value, flags);
+}
+
 export function mapDeleteOp(m: MapHdr, key: usize): i32 {
   const k = m.kind;
   if (k == KIND_RINGBUF) return -ENOTSUPP;

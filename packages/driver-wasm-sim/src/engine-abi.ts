@@ -71,6 +71,12 @@ export interface EngineExports {
   mapLookup(h: number, keyPtr: number, valuePtr: number): number;
   /** Writes the key and value at the pointers with the update `flags`: 0 or -errno. */
   mapUpdate(h: number, keyPtr: number, valuePtr: number, flags: number): number;
+  /**
+   * An update with BPF_F_LOCK (`flags` without it) of a value with a bpf_spin_lock: as
+   * `mapUpdate`, but a HASH element that is there is written in place, keeping its place in its
+   * bucket (htab_map_update_elem's copy_map_value_locked), where a plain update moves it to the head.
+   */
+  mapUpdateLocked(h: number, keyPtr: number, valuePtr: number, flags: number): number;
   /** Removes the key at `keyPtr`: 0 or -errno (ENOENT when absent). */
   mapDelete(h: number, keyPtr: number): number;
   /** keyPtr 0 = NULL (first key). */

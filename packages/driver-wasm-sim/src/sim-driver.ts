@@ -700,9 +700,10 @@ export class SimDriverImpl implements SimDriver {
     if (!m.isFdValue) {
       if (flags > 0xffffffff) return -Errno.EINVAL;
       // BPF_F_LOCK (refused before for a value without a spin lock) updates in place under the
-      // lock: to user space the same update. The special fields' bytes stored are never read
-      // back: every copy out zeroes them, as check_and_init_map_value does.
-      if (hasSpinLock(m)) flags = (flags & ~BPF_F_LOCK) >>> 0;
+      // lock: the other flags mean what they did, and a hash element found keeps its place in
+      // its bucket. The special fields' bytes stored are never read back: every copy out zeroes
+      // them, as check_and_init_map_value does.
+      if (hasSpinLock(m) && (flags & BPF_F_LOCK) !== 0) return this.engine.mapUpdateLocked(m.handle, kPtr, vPtr, (flags & ~BPF_F_LOCK) >>> 0);
       return this.engine.mapUpdate(m.handle, kPtr, vPtr, flags);
     }
     const ufd = this.readU32(vPtr);
@@ -965,19 +966,20 @@ export class SimDriverImpl implements SimDriver {
       if (!(m instanceof SimMap)) return m;
       if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf) return { errno: Errno.ENOTSUPP, count };
       // generic_map_update_batch: only BPF_F_LOCK may be given, and only with a spin-lock value;
-      // with it each update is BPF_ANY under the lock, to user space a plain BPF_ANY.
+      // with it each update is BPF_ANY under the lock (in place, as a single F_LOCK update).
       if (ef !== 0 && (ef !== BPF_F_LOCK || !hasSpinLock(m))) return { errno: Errno.EINVAL, count };
       if (count === 0) return { errno: 0, count: 0 };
       const ks = m.keySize, vs = m.userValueSize;
-      if (m.isFdValue) {
-        // Each value is an fd to translate: the generic batch is a loop of single updates.
-        const base = this.scratch(8 + align8(ks) + 8);
+      if (m.isFdValue || ef !== 0) {
+        // Each value is an fd to translate, or updated under the lock: the generic batch is a
+        // loop of single updates.
+        const base = this.scratch(8 + align8(ks) + align8(vs));
         if (base === 0) return { errno: Errno.ENOMEM, count };
         const kPtr = base + 8, vPtr = kPtr + align8(ks);
         for (let i = 0; i < count; i++) {
           this.copyIn(keys.subarray(i * ks, (i + 1) * ks), kPtr);
           this.copyIn(values.subarray(i * vs, (i + 1) * vs), vPtr);
-          const r = this.updateAt(m, base, kPtr, vPtr, 0);
+          const r = this.updateAt(m, base, kPtr, vPtr, ef);
           if (r < 0) return { errno: -r, count: i };
         }
         return { errno: 0, count };

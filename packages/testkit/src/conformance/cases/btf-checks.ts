@@ -502,7 +502,7 @@ export const btfCheckCases: ConformanceCase[] = [
     },
   },
   {
-    name: "§btf-check.8 BPF_F_LOCK on a value with a bpf_spin_lock: lookups read the lock as zeros, updates keep their flags' meaning; a mmapable array of it cannot be mapped, nor the map frozen",
+    name: "§btf-check.8 BPF_F_LOCK on a value with a bpf_spin_lock: lookups read the lock as zeros, updates keep their flags' meaning; an F_LOCK update of a hash element keeps its place in the bucket; a mmapable array of it cannot be mapped, nor the map frozen",
     group: "btf",
     run(ctx) {
       const d = btfOf(ctx);
@@ -540,6 +540,23 @@ export const btfCheckCases: ConformanceCase[] = [
       c.equal(hex(d.mapLookupAndDeleteElem(h, u32(2), out2), out2), "0000000002000000", "lookup-and-delete reads the lock as 0");
       const mm = ctx.create({ mapType: ARRAY, keySize: 4, valueSize: 8, maxEntries: 512, mapFlags: F.MMAPABLE, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 3 });
       if (d.mapMmap !== undefined) c.result(ctx.mmap(mm, ctx.page, false), "ENOTSUPP", "mmap of a mmapable array with a spin lock");
+      // htab_map_update_elem: with BPF_F_LOCK an element that is there is written in place and
+      // keeps its place in its bucket; a plain update links a new element at the bucket's head.
+      // Keys 0 and 0xb7 share a bucket of a ZERO_SEED hash of 2 (found by the differential fuzzer).
+      const z = ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 2, mapFlags: F.ZERO_SEED, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 3 });
+      const [first, second] = [u32(0xb7), u32(0)];
+      ctx.put(z, first, val(0, 1));
+      ctx.put(z, second, val(0, 2));
+      const order = () => ctx.walkHex(z, 4).join(" ");
+      c.equal(order(), "00000000 b7000000", "one bucket: the key added last walks first");
+      c.result(d.mapUpdateElem(z, first, val(0, 3), F_LOCK), "OK", "F_LOCK update of the key walked second");
+      c.equal(order(), "00000000 b7000000", "the order after it (in place)");
+      const zb = d.mapUpdateBatch(z, first, val(0, 4), 1, F_LOCK);
+      c.result(zb.errno === 0 ? 0 : -zb.errno, "OK", "update batch of it with F_LOCK");
+      c.equal(order(), "00000000 b7000000", "the order after the F_LOCK batch (in place)");
+      c.equal(hex(d.mapLookupElem(z, first, out2), out2), "0000000004000000", "the value the F_LOCK batch wrote");
+      c.result(d.mapUpdateElem(z, first, val(0, 5), ANY), "OK", "a plain update of it");
+      c.equal(order(), "b7000000 00000000", "the order after the plain update (moved to the head)");
       // map_freeze refuses a value with special fields before it looks at the fd's mode.
       c.result(d.mapFreeze(h), "ENOTSUPP", "freeze of a hash with a spin lock");
       const ro = ctx.own(d.mapGetFdById(ctx.info(h).id, F.RDONLY));
