@@ -8,6 +8,7 @@ export {
   SPEC_MUTATIONS, breakSpec, isKeylessMapType, isMapInMapType, mapSpecArb,
 } from "./arbitraries/map-spec.js";
 export { INNER_VARIANTS, type InnerVariant, NUMA_NO_NODE, SIZE_EDGES, type SizeEdge } from "./arbitraries/wide-spec.js";
+export { type SpecBtf, specBtfBlob } from "./arbitraries/btf-spec.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
 export {
   type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,

@@ -71,11 +71,16 @@ describe("programArb draws ring buffer programs", () => {
     const n = 400;
     const without = fc.sample(programArb({ possibleCpus: 2, types: MIXED_TYPES, wide: true }), { numRuns: n, seed: 14 });
     const withRings = fc.sample(programArb({ possibleCpus: 2, types: [...MIXED_TYPES, BPF_MAP_TYPE_RINGBUF], wide: true }), { numRuns: n, seed: 14 });
-    let rings = 0;
+    let rings = 0, compared = 0;
     withRings.forEach((p, i) => {
       if (isRing(p)) rings++;
-      else expect(formatProgram(p)).toBe(formatProgram(without[i]!));
+      // The BTF value draw comes after the ring's, so whether a program gets one may differ.
+      else if (p.spec.btf === undefined && without[i]!.spec.btf === undefined) {
+        expect(formatProgram(p)).toBe(formatProgram(without[i]!));
+        compared++;
+      }
     });
+    expect(compared).toBeGreaterThan(n / 2);
     expect(rings).toBeGreaterThan(n / 16);
     expect(rings).toBeLessThan(n / 5);
   });

@@ -11,6 +11,7 @@ import {
   BPF_MAP_TYPE_PERCPU_HASH, MAX_BPF_MAP_TYPE, type MapCreateAttr, assertOptionKeys, isHashMapType, optionKeys,
 } from "@bpfkit/core";
 import fc from "fast-check";
+import type { SpecBtf } from "./btf-spec.js";
 import { type InnerVariant, wideSpecDrawArb, widenSpec } from "./wide-spec.js";
 
 /** One MAP_CREATE: `MapCreateAttr` with the flags spelled out. */
@@ -20,6 +21,8 @@ export interface MapSpec extends MapCreateAttr {
   inner?: MapSpec;
   /** Inner maps a runner creates besides the template's two twins and its value + 4 one. */
   innerVariants?: InnerVariant[];
+  /** Wide programs: BTF a runner loads and creates the map with (btf-spec.ts), a value with a spin lock or a timer. */
+  btf?: SpecBtf;
 }
 
 /** Map-in-map types: values are inner-map fds on update and ids on lookup (kernel-maps.md §11). */

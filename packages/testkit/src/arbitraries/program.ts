@@ -11,6 +11,7 @@ import { effectiveMaxEntries } from "../model/create-check.js";
 import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
 import { type MapSpec, type MapSpecOptions, SPEC_MAP_TYPES, isKeylessMapType, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
+import { type BtfDraw, btfDrawArb, formatSpecBtf, lockOp, withBtf } from "./btf-spec.js";
 import { type WideDraw, insertWideOps, mmapableFor, wideDrawArb } from "./wide-ops.js";
 import { BPF_MAP_TYPE_RINGBUF, RING_PAGE, type RingDraw, type RingOp, formatRingOp, isRingOp, ringDrawArb, ringOps, ringSpec } from "./ring-ops.js";
 
@@ -157,8 +158,9 @@ export function keyPoolLimit(spec: MapSpec, possibleCpus: number, lruEviction = 
 }
 
 function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material: Uint8Array[], recipes: OpRecipe[], lruEviction: boolean,
-  wide: WideDraw | null, arrayAllowed: boolean, page: number): Program {
-  if (wide !== null) spec = mmapableFor(widenSpec(spec, wide.spec), wide.ops, arrayAllowed, page);
+  wide: WideDraw | null, types: readonly number[], page: number, btf: BtfDraw | null): Program {
+  if (wide !== null) spec = mmapableFor(widenSpec(spec, wide.spec), wide.ops, types.includes(BPF_MAP_TYPE_ARRAY), page);
+  if (btf !== null) spec = withBtf(spec, btf, types);
   // LPM pool keys all branch off one root (keyFromMaterial): independent random keys seldom
   // share leading bits, so lookups never met a shorter covering prefix nor the trie's glue nodes.
   const pool = material.slice(0, keyPoolLimit(spec, possibleCpus, lruEviction)).map((m) => keyFromMaterial(spec, m, root));
@@ -185,8 +187,10 @@ function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material
       default: return r;
     }
   });
-  if (wide !== null) insertWideOps(ops, wide.ops, { spec, possibleCpus, page, key, value, lruEviction });
-  return withToString({ spec, possibleCpus, ops });
+  // BPF_F_LOCK on the plain ops the draw picks, before the wide ones go in among them.
+  const locked = btf === null ? ops : ops.map((op) => lockOp(op, btf));
+  if (wide !== null) insertWideOps(locked, wide.ops, { spec, possibleCpus, page, key, value, lruEviction });
+  return withToString({ spec, possibleCpus, ops: locked });
 }
 
 const NO_KEY = new Uint8Array(0);
@@ -259,15 +263,21 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
     // After those: a ring program stands in for one program in RING_SHARE; the others are the
     // programs the seed gave before rings were drawn.
     ring: !rings ? fc.constant(null) : ringOnly ? ringDraw : fc.oneof(weighted(RING_SHARE - 1, fc.constant(null)), weighted(1, ringDraw)),
-  }).map(({ spec, root, material, recipes, wide, ring }) => {
+    // Last of all: one wide program in BTF_SHARE gets a value with special fields (btf-spec.ts);
+    // the others are the programs the seed gave before. Not under lruEviction (LRU maps take no lock).
+    btf: options.wide === true && !ringOnly && options.lruEviction !== true
+      ? fc.oneof(weighted(BTF_SHARE - 1, fc.constant(null)), weighted(1, btfDrawArb())) : fc.constant(null),
+  }).map(({ spec, root, material, recipes, wide, ring, btf }) => {
     if (ring !== null) return resolveRing(ring, options.possibleCpus, page);
     return resolve(spec!, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide,
-      types.includes(BPF_MAP_TYPE_ARRAY), page);
+      types, page, btf);
   });
 }
 
 /** Among mixed types, one program in this many is a ring buffer's (each costs the kernel a program load per op). */
 const RING_SHARE = 8;
+/** One wide program in this many has a value with a spin lock or a timer. */
+const BTF_SHARE = 5;
 
 function resolveRing(d: RingDraw, possibleCpus: number, page: number): Program {
   const spec = ringSpec(d, page);
@@ -277,7 +287,8 @@ function resolveRing(d: RingDraw, possibleCpus: number, page: number): Program {
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };
 /** Values of more bytes than this are not built (their specs' creates fail first). */
 const MAX_VALUE_BYTES = 8 << 20;
-const flagName = (f: number) => FLAG_NAMES[f] ?? `flags=${f}`;
+const flagName = (f: number) => FLAG_NAMES[f] ??
+  (Number.isInteger(f) && f > 4 && f < 8 && FLAG_NAMES[f & ~4] !== undefined ? `${FLAG_NAMES[f & ~4]!}|F_LOCK` : `flags=${f}`);
 
 /** The seed's map type names lack the keyless types: cilium/ebpf's names for them. */
 const KEYLESS_NAMES: Record<number, string> = { 22: "Queue", 23: "Stack", 27: "RingBuf", 30: "BloomFilter" };
@@ -291,7 +302,7 @@ export function formatSpec(spec: MapSpec): string {
   const inner = spec.inner !== undefined ? ` inner (${formatSpec(spec.inner)}; inner0, inner1 alike, inner2 value +4${variants})`
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? " (values: prog0, prog1, a map fd, a closed fd)" : "";
   const extra = spec.mapExtra !== undefined ? ` map_extra ${spec.mapExtra}` : "";
-  return `${typeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${extra}${numa}${name}${inner}`;
+  return `${typeName(spec.mapType)} key ${spec.keySize} value ${spec.valueSize} max ${spec.maxEntries} flags 0x${spec.mapFlags.toString(16)}${extra}${numa}${name}${inner}${formatSpecBtf(spec)}`;
 }
 
 /** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */

@@ -44,7 +44,8 @@ export interface DifferentialOptions {
    * maps of maps and PROG_ARRAY when no side is the model. `wide` (default: true when no side is
    * the model and without lruEviction) adds what the plain draws never reach: map flags, double
    * create faults, limit sizes, varied inner maps, edge keys and flags, big batches, pins,
-   * foreign tokens, map fds as values; the runner then mounts a private bpffs per driver.
+   * foreign tokens, map fds as values, values with a bpf_spin_lock or a bpf_timer (created with
+   * BTF) and BPF_F_LOCK on their ops; the runner then mounts a private bpffs per driver.
    */
   program?: Partial<Omit<ProgramOptions, "possibleCpus" | "pageSize" | "lruEviction">>;
   /**

@@ -14,6 +14,7 @@ import {
 } from "@bpfkit/core";
 import { type InnerVariant, innerVariant } from "../arbitraries/wide-spec.js";
 import { valueFromSeed } from "../arbitraries/keys.js";
+import { specBtfBlob } from "../arbitraries/btf-spec.js";
 import { brief, bytesEqual, hex, putU32le, u32le } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type MapSpec, isKeylessMapType, isMapInMapType } from "../arbitraries/map-spec.js";
@@ -111,12 +112,26 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, spec.innerVariants ?? [], timed)
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? makePrograms(driver, timed) : undefined;
   if (inner !== undefined) extraFds.push(...[inner.template, ...inner.fds].filter((f) => f !== CLOSED_FD));
+  // A value with special fields: each driver loads the same BTF; a refused load leaves the map without it.
+  let btfAttr: Pick<MapCreateAttr, "btfFd" | "btfKeyTypeId" | "btfValueTypeId"> = {};
+  let btfNote = "";
+  if (spec.btf !== undefined) {
+    if (typeof driver.btfLoad !== "function") throw new NotModelledError(`BTF on ${driver.kind}, which has no btfLoad`);
+    const b = specBtfBlob(spec);
+    const loaded = timed(() => driver.btfLoad!({ btf: b.blob }));
+    if (loaded >= 0) {
+      extraFds.push(loaded);
+      btfAttr = { btfFd: loaded, btfKeyTypeId: b.keyTypeId, btfValueTypeId: b.valueTypeId };
+    } else {
+      btfNote = ` (btf load ${res(loaded)}: created without it)`;
+    }
+  }
   const attr = (): MapCreateAttr => {
-    const { inner: _i, innerVariants: _v, ...a } = spec;
-    return inner === undefined || spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? a : { ...a, innerMapFd: inner.template };
+    const { inner: _i, innerVariants: _v, btf: _b, ...a } = spec;
+    return inner === undefined || spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? { ...a, ...btfAttr } : { ...a, ...btfAttr, innerMapFd: inner.template };
   };
   const created = timed(() => driver.mapCreate(attr()));
-  lines.push(`create ${res(created)}${inner?.refused?.length ? ` (refused: ${inner.refused.join(", ")})` : ""}`);
+  lines.push(`create ${res(created)}${inner?.refused?.length ? ` (refused: ${inner.refused.join(", ")})` : ""}${btfNote}`);
   if (created < 0) {
     for (const f of extraFds) timed(() => driver.close(f));
     return { lines, calls, seconds: Number(ns) / 1e9 };
@@ -141,7 +156,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   const infoBytes = new Uint8Array(MAP_INFO_SIZE);
   const ir = timed(() => driver.objGetInfoByFd(created, infoBytes));
   const info = decodeMapInfo(infoBytes);
-  lines.push(ir < 0 ? `info ${res(ir)}` : `info ${ir} bytes: type ${info.type} key ${info.keySize} value ${info.valueSize} max ${info.maxEntries} flags 0x${info.mapFlags.toString(16)} name ${JSON.stringify(info.name)}${info.mapExtra !== 0n ? ` map_extra ${info.mapExtra}` : ""}`);
+  lines.push(ir < 0 ? `info ${res(ir)}` : `info ${ir} bytes: type ${info.type} key ${info.keySize} value ${info.valueSize} max ${info.maxEntries} flags 0x${info.mapFlags.toString(16)} name ${JSON.stringify(info.name)}${info.mapExtra !== 0n ? ` map_extra ${info.mapExtra}` : ""}${info.btfValueTypeId !== 0 ? ` btf key ${info.btfKeyTypeId} value ${info.btfValueTypeId}` : ""}`);
 
   let cursor: Uint8Array | null = null;
   const orderFree = isOrderFree(spec);
