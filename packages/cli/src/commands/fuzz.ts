@@ -51,7 +51,8 @@ export const fuzzDiffCommand: Command = {
     "--lru-eviction compares LRU eviction: LRU maps of at most 8 entries, programs that outgrow them, the process\n" +
     "pinned to CPU 0 (the kernel evicts deterministically only on one CPU; Linux with taskset).\n" +
     "Unless the model takes part, programs are wide: map flags, two create faults at once, sizes at the limits, varied\n" +
-    "inner maps, u32-edge keys, flags past u32, big batches, pins, foreign batch tokens, map fds as values. --plain\n" +
+    "inner maps, u32-edge keys, flags past u32, big batches, pins, foreign batch tokens, map fds as values, and (one\n" +
+    "in five) a map created with BTF whose value holds a bpf_spin_lock or a bpf_timer, its ops taking BPF_F_LOCK. --plain\n" +
     "leaves those out and draws the programs a seed drew before they came (to replay such a seed and path).\n" +
     "Unless the model takes part, one program in eight is a ring buffer's, in place of the one the seed drew before\n" +
     "(with --plain too): outputs, reserves (submitted or discarded, one or two held at once)\n" +
