@@ -31,12 +31,16 @@ export class BtfLoadError extends BpfError {
   /** The kernel checker's whole log, as it wrote it (NUL and what follows cut off). */
   readonly log: string;
 
-  /** Makes the error from the refusal's errno, the log, and the message it quotes. */
-  constructor(errno: number, log: string) {
+  /**
+   * Makes the error from the refusal's errno, the log, and the message it quotes. `path`: the map
+   * whose create loaded the BTF (createMap's raw `btf`), which the message then names first.
+   */
+  constructor(errno: number, log: string, path?: string) {
     const lines = log.split("\n").filter((l) => l.trim() !== "");
     const quoted = lines.slice(-QUOTED_LOG_LINES).join(" / ");
-    super({ errno, op: "BPF_BTF_LOAD",
-      message: `Unable to load BTF: ${errnoText(errno)}${quoted !== "" ? ` (the kernel's checker: ${quoted})` : ""}` });
+    const what = path !== undefined ? `Unable to create map ${path}: Unable to load its BTF` : "Unable to load BTF";
+    super({ errno, op: "BPF_BTF_LOAD", ...(path !== undefined ? { path } : {}),
+      message: `${what}: ${errnoText(errno)}${quoted !== "" ? ` (the kernel's checker: ${quoted})` : ""}` });
     this.name = "BtfLoadError";
     this.log = log;
   }

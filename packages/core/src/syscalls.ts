@@ -11,7 +11,7 @@ import type { Driver } from "./driver.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
-import { loadBtf } from "./btf-objects.js";
+import { BtfLoadError, loadBtf, type BtfHandle } from "./btf-objects.js";
 import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
 import { mmapableFlagHint } from "./map-memory.js";
 import { MetricOp, type MetricsHook, nowMs, reportSyscall } from "./metrics.js";
@@ -125,7 +125,7 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   assertU32(flags, "flags", `${op} ${path}`);
   assertU32(innerId, "innerId", `${op} ${path}`);
   // Raw BTF is loaded for this create alone: the map holds the object, so the fd goes after it.
-  const loaded = btf !== undefined && "raw" in btf ? loadBtf(ctx, btf.raw) : undefined;
+  const loaded = btf !== undefined && "raw" in btf ? loadForCreate(ctx, btf.raw, path) : undefined;
   let fd: number;
   try {
     const btfFd = btf === undefined ? undefined : loaded !== undefined ? loaded.fd : (btf as { fd: number }).fd;
@@ -144,6 +144,22 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
+}
+
+/**
+ * Raw BTF loaded for the create of `path`. Its refusal (a BtfLoadError with the checker's log, a
+ * driver without the BTF methods) names the map, as the create's own errors do.
+ */
+function loadForCreate(ctx: SyscallContext, raw: Uint8Array, path: string): BtfHandle {
+  try {
+    return loadBtf(ctx, raw);
+  } catch (e) {
+    if (e instanceof BtfLoadError) throw new BtfLoadError(e.errno, e.log, path);
+    if (e instanceof BpfError) {
+      throw new BpfError({ errno: e.errno, op: e.op, path, message: `Unable to create map ${path}: ${e.message}`, cause: e });
+    }
+    throw e;
+  }
 }
 
 /**

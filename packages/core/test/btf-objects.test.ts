@@ -100,7 +100,8 @@ eachDriver("BTF objects", (env) => {
     // BTF the kernel refuses never reaches the create: the load's error, with its log.
     const bad = { ...raw, btf: badKindBtf() };
     expect(() => env().bpf.createMap(BPF_MAP_TYPE_HASH, 4, value.size, 8, 0, 0, "btf_raw", { btf: bad }))
-      .toThrow(expect.objectContaining({ name: "BtfLoadError", errno: Errno.EINVAL }));
+      .toThrow(expect.objectContaining({ name: "BtfLoadError", errno: Errno.EINVAL, op: "BPF_BTF_LOAD", path: "btf_raw",
+        message: expect.stringMatching(/^Unable to create map btf_raw: Unable to load its BTF: invalid argument \(the kernel's checker: .+\)$/) }));
     expect(openFds()).toBe(fdsBefore);
   });
 
@@ -153,6 +154,10 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
     expect(() => bpf.loadBtf(intBtf())).toThrow(new BpfError({ errno: Errno.EOPNOTSUPP, op: "loadBtf",
       message: 'loadBtf: driver "old" has no BTF methods (btfLoad and the others are optional Driver methods)' }));
     expect(() => [...bpf.btfIds()]).toThrow(/btfIds: driver "old" has no BTF methods/);
+    // Raw BTF for a create: the error names the map, as the create's own do.
+    expect(() => bpf.createMap(BPF_MAP_TYPE_HASH, 4, 8, 8, 0, 0, "btf_old", { btf: btfForMap(u32, u64) })).toThrow(
+      expect.objectContaining({ errno: Errno.EOPNOTSUPP, path: "btf_old",
+        message: 'Unable to create map btf_old: loadBtf: driver "old" has no BTF methods (btfLoad and the others are optional Driver methods)' }));
   });
 
   /** A driver whose btfLoad refuses with `errno`, writing `log` where it is given a buffer. */
