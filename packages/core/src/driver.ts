@@ -49,12 +49,16 @@ export interface BtfLoadAttr {
   btf: Uint8Array;
   /**
    * `btf_log_buf`/`btf_log_size`: where the checker writes its log, NUL-terminated. A buffer
-   * needs a level, and over UINT_MAX >> 2 bytes is EINVAL; a level without a buffer is allowed
-   * (the log is then lost, and a load that would write one answers ENOSPC). The text is the
-   * kernel's own on the kernel driver; a simulator's may differ, its errno may not.
+   * needs a level, and over UINT_MAX >> 2 bytes is EINVAL; a level without a buffer loads (the
+   * log is lost). A buffer too short for the log is ENOSPC, for BTF that loads too (the log then
+   * holds its end). The text is the kernel's own on the kernel driver; a simulator's may differ,
+   * its errno may not.
    */
   logBuf?: Uint8Array;
-  /** `btf_log_level`: 0 (no log, the default), 1 (the failing type), 2 (every type). */
+  /**
+   * `btf_log_level`: 0 (no log, the default), or 1 or 2, at which the BTF checker logs alike: the
+   * header, then each type it checked, up to the one at fault and why.
+   */
   logLevel?: number;
 }
 
