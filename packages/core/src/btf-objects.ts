@@ -26,6 +26,14 @@ export interface LoadBtfOptions {
   logSize?: number;
 }
 
+/**
+ * What an E2BIG from BPF_BTF_LOAD means. The checker logs nothing for its last cause (btf_parse's
+ * struct metas: a kind of special field a struct may hold once, found twice), which a value
+ * struct with two `bpfSpinLock` fields meets.
+ */
+const E2BIG_WHY = " (BTF over 16 MiB, a header longer than the kernel's with non-zero bytes past it, or a struct holding two " +
+  "special fields of a kind it may hold once, such as two bpf_spin_locks)";
+
 /** BPF_BTF_LOAD refused the BTF: the errno, and the checker's log (`""` when none was asked). */
 export class BtfLoadError extends BpfError {
   /** The kernel checker's whole log, as it wrote it (NUL and what follows cut off). */
@@ -40,7 +48,7 @@ export class BtfLoadError extends BpfError {
     const quoted = lines.slice(-QUOTED_LOG_LINES).join(" / ");
     const what = path !== undefined ? `Unable to create map ${path}: Unable to load its BTF` : "Unable to load BTF";
     super({ errno, op: "BPF_BTF_LOAD", ...(path !== undefined ? { path } : {}),
-      message: `${what}: ${errnoText(errno)}${quoted !== "" ? ` (the kernel's checker: ${quoted})` : ""}` });
+      message: `${what}: ${errnoText(errno)}${errno === Errno.E2BIG ? E2BIG_WHY : ""}${quoted !== "" ? ` (the kernel's checker: ${quoted})` : ""}` });
     this.name = "BtfLoadError";
     this.log = log;
   }

@@ -90,6 +90,16 @@ eachDriver("BPF_F_LOCK", (env, kind) => {
     }
   });
 
+  it("a value with two bpfSpinLock fields: the load's E2BIG, which the kernel's checker logs no reason for, says why", () => {
+    const two = struct({ lock: bpfSpinLock, again: bpfSpinLock, a: u64 }, { name: "two_locks" });
+    const m = env().map({ name: "lock_two", type: BPF_MAP_TYPE_HASH, key: u32, value: two, maxEntries: 4, btf: true });
+    const e = thrown(() => m.openOrCreate()) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.errno).toBe(Errno.E2BIG);
+    expect(e.message).toMatch(/^openOrCreate lock_two: .*Unable to load its BTF: .*two special fields of a kind it may hold once, such as two bpf_spin_locks/);
+    expect(m.isOpen()).toBe(false);
+  });
+
   // The simulator is one thread: there is nothing to race there. The value is wide (4 KiB of one
   // byte, new each write) so that a copy made without the lock is caught torn within the run: with
   // two u64s, as the other cases have, an unlocked copy was never seen torn on this host.
