@@ -101,7 +101,14 @@ export class BtfHandle implements Disposable {
 
   /** Takes `fd` (closing it if its info cannot be read). Use `bpf.loadBtf` or `bpf.openBtfById`. */
   constructor(driver: BtfDriver, fd: number, what: string) {
-    const info = readInfo(driver, fd, null);
+    let info: BtfInfo | number;
+    try {
+      info = readInfo(driver, fd, null);
+    } catch (e) {
+      // A driver that broke its contract: the fd is still ours to give back.
+      driver.close(fd);
+      throw e;
+    }
     if (typeof info === "number") {
       driver.close(fd);
       throw new BpfError({ errno: -info, op: "BPF_OBJ_GET_INFO_BY_FD", message: `Unable to read the info of ${what}: ${errnoText(-info)}` });

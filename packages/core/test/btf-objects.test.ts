@@ -200,6 +200,20 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
       expect.objectContaining({ errno: Errno.EINVAL, log: "a l" }));
   });
 
+  it("a btfGetInfo that breaks the contract after a load or an open: the contract's error, and the fd given back", () => {
+    const inner = sim();
+    const d = wrapDriver(inner, { btfGetInfo: () => "not an info" as never });
+    const bpf = createBpf({ driver: d, logger });
+    const before = openFdsOf(inner);
+    expect(() => bpf.loadBtf(intBtf())).toThrow(/btfGetInfo/);
+    expect(openFdsOf(inner)).toBe(before);
+    const fd = inner.btfLoad({ btf: intBtf() });
+    const id = (inner.btfGetInfo(fd, null) as { id: number }).id;
+    expect(() => bpf.openBtfById(id)).toThrow(/btfGetInfo/);
+    expect(openFdsOf(inner)).toBe(before + 1);
+    inner.close(fd);
+  });
+
   it("a bad raw or logSize is a TypeError or RangeError before any load", () => {
     const { driver, calls } = refusing(Errno.EINVAL, "");
     const bpf = createBpf({ driver, logger });
