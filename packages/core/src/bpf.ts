@@ -116,7 +116,8 @@ export interface CreateMapOptions {
    * already loaded (`bpf.loadBtf`). The kernel checks the types' sizes against the key and value
    * sizes (EINVAL) and finds special fields such as a `struct bpf_spin_lock`; bpftool and
    * `bpfkit map dump` then print the map's elements by their types. Default none, as the seed.
-   * A pinned map is not compared by it.
+   * A pinned map is not compared by it. A driver without the BTF methods is BpfError EOPNOTSUPP
+   * naming the map, before any create.
    */
   btf?: MapBtf | LoadedMapBtf;
 }

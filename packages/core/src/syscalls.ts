@@ -11,7 +11,7 @@ import type { Driver } from "./driver.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
-import { BtfLoadError, loadBtf, type BtfHandle } from "./btf-objects.js";
+import { btfDriver, BtfLoadError, loadBtf, type BtfHandle } from "./btf-objects.js";
 import { type BpfMapInfo, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE } from "./info.js";
 import { mmapableFlagHint } from "./map-memory.js";
 import { MetricOp, type MetricsHook, nowMs, reportSyscall } from "./metrics.js";
@@ -124,6 +124,9 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   assertU32(maxEntries, "maxEntries", `${op} ${path}`);
   assertU32(flags, "flags", `${op} ${path}`);
   assertU32(innerId, "innerId", `${op} ${path}`);
+  // A driver without the BTF methods may not know MapCreateAttr's btf fields either: it would
+  // create the map without BTF, and say nothing.
+  if (btf !== undefined && "fd" in btf) btfCapable(ctx, path);
   // Raw BTF is loaded for this create alone: the map holds the object, so the fd goes after it.
   const loaded = btf !== undefined && "raw" in btf ? loadForCreate(ctx, btf.raw, path) : undefined;
   let fd: number;
@@ -144,6 +147,16 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
+}
+
+/** A BpfError EOPNOTSUPP naming the map at `path` when the driver has no BTF methods. */
+function btfCapable(ctx: SyscallContext, path: string): void {
+  try {
+    btfDriver(ctx.driver, "createMap");
+  } catch (e) {
+    const err = e as BpfError;
+    throw new BpfError({ errno: err.errno, op: err.op, path, message: `Unable to create map ${path}: ${err.message}`, cause: e });
+  }
 }
 
 /**

@@ -154,6 +154,13 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
     expect(() => bpf.loadBtf(intBtf())).toThrow(new BpfError({ errno: Errno.EOPNOTSUPP, op: "loadBtf",
       message: 'loadBtf: driver "old" has no BTF methods (btfLoad and the others are optional Driver methods)' }));
     expect(() => [...bpf.btfIds()]).toThrow(/btfIds: driver "old" has no BTF methods/);
+    // BTF loaded elsewhere, by its fd: refused too, before a create that would leave it out.
+    let creates = 0;
+    const counted = wrapDriver(d, { mapCreate: (attr) => { creates++; return d.mapCreate(attr); } });
+    expect(() => createBpf({ driver: counted, logger }).createMap(BPF_MAP_TYPE_HASH, 4, 4, 8, 0, 0, "btf_old_fd", { btf: { fd: 3, keyTypeId: 1, valueTypeId: 1 } }))
+      .toThrow(new BpfError({ errno: Errno.EOPNOTSUPP, op: "createMap", path: "btf_old_fd",
+        message: 'Unable to create map btf_old_fd: createMap: driver "old" has no BTF methods (btfLoad and the others are optional Driver methods)' }));
+    expect(creates).toBe(0);
     // Raw BTF for a create: the error names the map, as the create's own do.
     expect(() => bpf.createMap(BPF_MAP_TYPE_HASH, 4, 8, 8, 0, 0, "btf_old", { btf: btfForMap(u32, u64) })).toThrow(
       expect.objectContaining({ errno: Errno.EOPNOTSUPP, path: "btf_old",
