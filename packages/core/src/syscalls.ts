@@ -176,9 +176,10 @@ function loadForCreate(ctx: SyscallContext, raw: Uint8Array, path: string): BtfH
 }
 
 /**
- * Why a create with BTF answered EOPNOTSUPP: map_check_btf found a special field in the value
- * (btf_parse_fields) that the map type may not hold. The kernel says only "operation not
- * supported", which reads like the map type itself.
+ * Why a create with BTF was refused, where the kernel's errno alone misleads: EOPNOTSUPP when
+ * map_check_btf found a special field in the value (btf_parse_fields) that the map type may not
+ * hold ("operation not supported" reads like the map type itself); ENOTSUPP from a type that
+ * takes no BTF at all; EINVAL from an array's or LPM trie's own key rule.
  */
 function btfFieldHint(mapType: number, btf: MapBtfAttr | undefined, errno: number): string {
   if (btf === undefined) return "";
@@ -189,6 +190,8 @@ function btfFieldHint(mapType: number, btf: MapBtfAttr | undefined, errno: numbe
   if (errno === Errno.EINVAL && mapType === BPF_MAP_TYPE_LPM_TRIE) {
     return " (with BTF, the key and value types must have the map's sizes, and an LPM trie's key type must be a struct, as lpmKey's is)";
   }
+  // map_check_no_btf: maps of maps, perf event and cgroup arrays, stack traces, … take none.
+  if (errno === Errno.ENOTSUPP) return ` (the ${mapTypeName(mapType)} type takes no BTF: leave btf out)`;
   if (errno !== Errno.EOPNOTSUPP) return "";
   return ` (the value's BTF holds a special field, such as a struct bpf_spin_lock or a bpf_timer, that a ${mapTypeName(mapType)} map ` +
     "cannot hold: a spin lock goes only in a HASH or an ARRAY)";

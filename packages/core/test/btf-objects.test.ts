@@ -3,7 +3,7 @@
 // driver whose answers the test chooses.
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_HASH, BpfError, BtfHandle, btfForMap, BtfLoadError, createBpf, Errno, memoryLogger, struct, u32, u64, wrapDriver,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BpfError, BtfHandle, btfForMap, BtfLoadError, createBpf, Errno, errnoText, memoryLogger, struct, u32, u64, wrapDriver,
   type BtfLoadAttr, type Driver,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
@@ -109,6 +109,18 @@ eachDriver("BTF objects", (env) => {
     const h = load(intBtf());
     expect(() => env().bpf.createMap(BPF_MAP_TYPE_HASH, 8, 4, 8, 0, 0, "btf_map", { btf: { fd: h.fd, keyTypeId: 1, valueTypeId: 1 } }))
       .toThrow(expect.objectContaining({ errno: Errno.EINVAL, op: "Unable to create map" }));
+  });
+
+  it("a map type that takes no BTF (an array of maps) is the kernel's ENOTSUPP, saying so", () => {
+    const { bpf, driver } = env();
+    const inner = bpf.createMap(BPF_MAP_TYPE_HASH, 4, 4, 1, 0, 0, "btf_inner");
+    try {
+      expect(() => bpf.createMap(BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 1, 0, inner, "btf_outer", { btf: btfForMap(u32, u32) }))
+        .toThrow(new BpfError({ errno: Errno.ENOTSUPP, op: "Unable to create map",
+          message: `Unable to create map btf_outer: ${errnoText(Errno.ENOTSUPP)} (the ArrayOfMaps type takes no BTF: leave btf out)`, path: "btf_outer" }));
+    } finally {
+      driver.close(inner);
+    }
   });
 
   it("BTF the checker refuses is a BtfLoadError EINVAL quoting the log, which it keeps whole", () => {
