@@ -6,6 +6,7 @@ import { driverContractError, isNegErrno } from "./driver-contract.js";
 import "./dispose-symbol.js"; // before the class below takes [Symbol.dispose] as a key
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
+import { btfObjectIds } from "./object-ids.js";
 import { type SyscallContext } from "./syscalls.js";
 
 /** The log kept of a refused load when `loadBtf` is given no `logSize`: libbpf's first size. */
@@ -201,12 +202,7 @@ export function openBtfById(ctx: SyscallContext, id: number): BtfHandle {
 }
 
 /** Every BTF object's id, ascending (the kernel's own first), as `mapIds` walks maps. */
-export function* btfIds(ctx: SyscallContext): Generator<number, void, undefined> {
-  const driver = btfDriver(ctx.driver, "btfIds");
-  let r = driver.btfGetNextId(0);
-  for (; r > 0; r = driver.btfGetNextId(r)) yield r;
-  if (r !== -Errno.ENOENT) {
-    const why = r === -Errno.EPERM ? " (listing ids needs CAP_SYS_ADMIN)" : "";
-    throw new BpfError({ errno: -r, op: "BPF_BTF_GET_NEXT_ID", message: `BPF_BTF_GET_NEXT_ID: ${errnoText(-r)}${why}` });
-  }
+export function btfIds(ctx: SyscallContext): Generator<number, void, undefined> {
+  btfDriver(ctx.driver, "btfIds");
+  return btfObjectIds(ctx);
 }

@@ -51,8 +51,8 @@ export interface BtfLoadAttr {
    * `btf_log_buf`/`btf_log_size`: where the checker writes its log, NUL-terminated. A buffer
    * needs a level, and over UINT_MAX >> 2 bytes is EINVAL; a level without a buffer loads (the
    * log is lost). A buffer too short for the log is ENOSPC, for BTF that loads too (the log then
-   * holds its end). The text is the kernel's own on the kernel driver; a simulator's may differ,
-   * its errno may not.
+   * holds its end). The kernel driver gives the kernel's own text and the simulator the same
+   * (docs/simulator-exactness.md); another driver's text may differ, its errno may not.
    */
   logBuf?: Uint8Array;
   /**

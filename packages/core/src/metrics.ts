@@ -56,6 +56,7 @@ export const MetricOp = {
   lookupAndDelete: "lookupAndDelete",
   freeze: "freeze",
   mapGetNextID: "mapGetNextID",
+  btfGetNextID: "btfGetNextID",
 } as const;
 
 /**

@@ -2,20 +2,30 @@
 // seed's GetProgNextID, its map twin, and generators over every id. Ids are handed out in
 // increasing order and never reused until they wrap, so a walk from 0 meets each object that
 // lives through it once, in the order it was made.
+import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { MetricOp } from "./metrics.js";
 import { type SyscallContext, timeEnd, timeStart } from "./syscalls.js";
 
-type IdKind = { op: "BPF_MAP_GET_NEXT_ID" | "BPF_PROG_GET_NEXT_ID"; metric: string; next: "mapGetNextId" | "progGetNextId" };
+type IdKind = {
+  op: "BPF_MAP_GET_NEXT_ID" | "BPF_PROG_GET_NEXT_ID" | "BPF_BTF_GET_NEXT_ID";
+  metric: string;
+  next: "mapGetNextId" | "progGetNextId" | "btfGetNextId";
+};
 
 const MAPS: IdKind = { op: "BPF_MAP_GET_NEXT_ID", metric: MetricOp.mapGetNextID, next: "mapGetNextId" };
 const PROGS: IdKind = { op: "BPF_PROG_GET_NEXT_ID", metric: MetricOp.progGetNextID, next: "progGetNextId" };
+const BTFS: IdKind = { op: "BPF_BTF_GET_NEXT_ID", metric: MetricOp.btfGetNextID, next: "btfGetNextId" };
 
-/** The next id after `current`, or the negative errno (ENOENT after the last); the driver checks `current`. */
+/**
+ * The next id after `current`, or the negative errno (ENOENT after the last); the driver checks
+ * `current`. BTF's method is optional: its caller has checked that the driver has it.
+ */
 function nextId(ctx: SyscallContext, kind: IdKind, current: number): number {
   const t0 = timeStart(ctx);
-  const r = ctx.driver[kind.next](current);
+  const r = ctx.driver[kind.next]!(current);
+  if (!isNegErrno(r) && !(Number.isInteger(r) && r > 0)) throw driverContractError(ctx.driver, kind.next, r, "an id");
   timeEnd(ctx, kind.metric, r, t0);
   return r;
 }
@@ -58,4 +68,9 @@ export function mapIds(ctx: SyscallContext): Generator<number, void, undefined> 
 /** Every program id, ascending; a BpfError for anything but the ENOENT that ends the walk. */
 export function progIds(ctx: SyscallContext): Generator<number, void, undefined> {
   return ids(ctx, PROGS);
+}
+
+/** Every BTF object id, ascending; the caller has checked that the driver has btfGetNextId. */
+export function btfObjectIds(ctx: SyscallContext): Generator<number, void, undefined> {
+  return ids(ctx, BTFS);
 }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { createBpf, DUMMY_PROG_INSNS, Errno, isNotExist, mapIds, MapType, memoryLogger, ProgType, wrapDriver } from "@bpfkit/core";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
 import { thrownBpfError } from "./support/thrown.js";
+import { pairBlob } from "@bpfkit/testkit";
 
 forEachDriver("map and program ids", (d) => {
   let w: World;
@@ -92,5 +93,38 @@ forEachDriver("map and program ids", (d) => {
     // One call per id, and the last one's ENOENT.
     expect(ops.filter((o) => o === "mapGetNextID:success").length).toBe(n);
     expect(ops.filter((o) => o === "mapGetNextID:fail")).toEqual(["mapGetNextID:fail"]);
+  });
+});
+
+forEachDriver("BTF object ids", (d) => {
+  let w: World;
+  beforeEach(() => {
+    w = makeWorld(d);
+  });
+  afterEach(() => w.dispose());
+
+  it("btfIds() steps are reported to the syscall metric as btfGetNextID, the last one's ENOENT as a failure", () => {
+    const h = w.bpf.loadBtf(pairBlob());
+    try {
+      const ops: string[] = [];
+      const bpf = createBpf({
+        driver: w.driver, mapRoot: w.fs.path, logger: memoryLogger(),
+        metrics: { syscall: (op, outcome) => ops.push(`${op}:${outcome}`) },
+      });
+      const ids = [...bpf.btfIds()];
+      expect(ids).toContain(h.id);
+      expect(ops.filter((o) => o === "btfGetNextID:success").length).toBe(ids.length);
+      expect(ops.filter((o) => o === "btfGetNextID:fail")).toEqual(["btfGetNextID:fail"]);
+    } finally {
+      h.close();
+    }
+  });
+
+  it("a driver whose btfGetNextId answers neither an id nor -errno breaks the contract, named", () => {
+    for (const bad of [0, 1.5, "3"]) {
+      const driver = wrapDriver(w.driver, { kind: "odd", btfGetNextId: () => bad as never });
+      expect(() => [...createBpf({ driver, logger: memoryLogger() }).btfIds()]).toThrow(new TypeError(
+        `driver "odd" broke the Driver contract: btfGetNextId returned ${typeof bad === "number" ? bad : "string"}, where it returns an id or -errno`));
+    }
   });
 });
