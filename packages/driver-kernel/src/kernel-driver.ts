@@ -818,6 +818,25 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     if (data !== null) assertBytes(data, "data", op);
     const dataBytes = data === null ? 0 : realByteLength(data);
     if (dataBytes > 0xffff_ffff) throw new RangeError(`${op}: data is ${dataBytes} bytes, more than btf_size can say`);
+    // The probe and the query go to a private dup: another thread could close `fd` between them
+    // and its number go to a link, whose info would read our pointers as other fields (a
+    // kprobe_multi link's count as name_len) and write past the name buffer. A dup holds one
+    // object for both calls. A number that is not open is the info call's EBADFD, as without it.
+    if (fd < 0) return -Errno.EBADFD;
+    const own = this.libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+      const e = this.libc.koffi.errno();
+      return e === Errno.EBADF ? -Errno.EBADFD : -e;
+    }
+    try {
+      return this.#btfInfoOf(own, data, dataBytes, op);
+    } finally {
+      this.libc.close(own);
+    }
+  }
+
+  /** btfGetInfo on an fd no other thread can close meanwhile. */
+  #btfInfoOf(fd: number, data: Uint8Array | null, dataBytes: number, op: string): BtfInfo | number {
     const nameAt = BPF_BTF_INFO.size, dataAt = nameAt + BTF_NAME_LEN;
     this.ensure(0, 0, dataAt + dataBytes, op);
     const aux = this.auxOff;
