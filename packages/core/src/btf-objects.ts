@@ -100,8 +100,13 @@ export class BtfHandle implements Disposable {
   /** Whether it is the kernel's own (vmlinux or a module's). */
   readonly kernelBtf: boolean;
 
-  /** Takes `fd` (closing it if its info cannot be read). Use `bpf.loadBtf` or `bpf.openBtfById`. */
-  constructor(driver: BtfDriver, fd: number, what: string) {
+  /**
+   * Takes `fd`, a BTF object's, from `driver` (closing it if its info cannot be read); a driver
+   * without the BTF methods is EOPNOTSUPP. `what` names the object in errors. Usually made by
+   * `bpf.loadBtf` or `bpf.openBtfById`.
+   */
+  constructor(anyDriver: Driver, fd: number, what: string) {
+    const driver = btfDriver(anyDriver, "BtfHandle");
     let info: BtfInfo | number;
     try {
       info = readInfo(driver, fd, null);
