@@ -1624,6 +1624,9 @@ export class SimDriverImpl implements SimDriver {
         if (fl > 0xffffffff) return -Errno.EINVAL;
         this.copyIn(value, vPtr);
         try {
+          // A program's BPF_F_LOCK is the syscall's: htab_map_update_elem and array_map_update_elem
+          // take it alike, an update in place under the value's lock (EINVAL without one, below).
+          if (hasSpinLock(m) && (fl & BPF_F_LOCK) !== 0) return this.engine.mapUpdateLocked(m.handle, base, vPtr, (fl & ~BPF_F_LOCK) >>> 0);
           return this.engine.datapathUpdate(m.handle, base, vPtr, fl, c);
         } catch (e) {
           throw this.trapped(e, "datapath.update");
