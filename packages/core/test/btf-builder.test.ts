@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BTF_MAGIC, BtfBuilder, BtfIntEncoding, BtfKind, parseBtf, type BtfType } from "@bpfkit/core";
+import { BTF_MAGIC, BtfBuilder, BtfKind, parseBtf, type BtfType } from "@bpfkit/core";
+import { addBtfKindSample } from "@bpfkit/testkit";
 
 const BPFTOOL = "/usr/sbin/bpftool";
 const hasBpftool = existsSync(BPFTOOL);
@@ -125,23 +126,7 @@ describe("parseBtf(builder.encode())", () => {
 describe.skipIf(!hasBpftool)("bpftool btf dump file reads what the builder wrote", () => {
   it("every kind, as `format raw` prints it", () => {
     const b = new BtfBuilder();
-    const uint = b.int("unsigned int", 4);
-    const chr = b.int("char", 1, BtfIntEncoding.SIGNED);
-    const u32 = b.typedef("__u32", uint);
-    const arr = b.array(chr, uint, 16);
-    const s = b.struct("key", 24, [{ name: "a", type: u32, bitOffset: 0 }, { name: "name", type: arr, bitOffset: 32 }, { name: "f", type: uint, bitOffset: 160, bitfieldSize: 3 }]);
-    b.enum("e", 4, [{ name: "A", value: -1n }, { name: "B", value: 2n }], true);
-    b.enum64("e64", 8, [{ name: "C", value: 1n << 40n }]);
-    b.fwd("fw", true);
-    const fp = b.funcProto(uint, [{ name: "x", type: u32 }, { name: "", type: 0 }]);
-    b.func("fn", fp, 1);
-    const v = b.var("gv", uint, 1);
-    b.datasec(".data", 4, [{ type: v, offset: 0, size: 4 }]);
-    b.float("double", 8);
-    b.declTag("tag", s, 1);
-    b.typeTag("user", uint);
-    b.ptr(s); b.const(uint); b.volatile(uint); b.restrict(b.ptr(0));
-    b.union("u", 8, [{ name: "x", type: uint, bitOffset: 0 }]);
+    addBtfKindSample(b);
     const dir = mkdtempSync(join(tmpdir(), "bpfkit-btf-"));
     try {
       writeFileSync(join(dir, "t.btf"), b.encode());

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Errno } from "@bpfkit/core";
+import { btfBlob } from "@bpfkit/testkit";
 import { sim, u32 } from "./sim-helpers.js";
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
@@ -40,16 +41,7 @@ const LOCK_BTF = (() => {
     s("bpf_spin_lock"), 0x04000001, 4, s("val"), 1, 0,
     s("val"), 0x04000002, 8, s("lock"), 2, 0, s("x"), 1, 32,
   ];
-  const out = Buffer.alloc(24 + w.length * 4 + strings.length);
-  out.writeUInt16LE(0xeb9f, 0);
-  out[2] = 1;
-  out.writeUInt32LE(24, 4);
-  out.writeUInt32LE(w.length * 4, 12);
-  out.writeUInt32LE(w.length * 4, 16);
-  out.writeUInt32LE(strings.length, 20);
-  w.forEach((v, i) => out.writeUInt32LE(v, 24 + i * 4));
-  out.write(strings, 24 + w.length * 4, "latin1");
-  return new Uint8Array(out);
+  return btfBlob({ types: w, strings: new Uint8Array(Buffer.from(strings, "latin1")) });
 })();
 
 describe("the simulator's BTF checker", () => {
@@ -180,17 +172,8 @@ describe("special fields in the simulator's values", () => {
       0, 0x02000000, 3, // 4 ptr
       s("val"), 0x04000002, 16, s("p"), 4, 0, s("x"), 1, 64, // 5 struct val { struct k __kptr *p; int x }
     ];
-    const out = Buffer.alloc(24 + w.length * 4 + strings.length);
-    out.writeUInt16LE(0xeb9f, 0);
-    out[2] = 1;
-    out.writeUInt32LE(24, 4);
-    out.writeUInt32LE(w.length * 4, 12);
-    out.writeUInt32LE(w.length * 4, 16);
-    out.writeUInt32LE(strings.length, 20);
-    w.forEach((v, i) => out.writeUInt32LE(v, 24 + i * 4));
-    out.write(strings, 24 + w.length * 4, "latin1");
     const d = sim({ possibleCpus: 2 });
-    const b = d.btfLoad({ btf: new Uint8Array(out) });
+    const b = d.btfLoad({ btf: btfBlob({ types: w, strings: new Uint8Array(Buffer.from(strings, "latin1")) }) });
     expect(b).toBeGreaterThan(0);
     const m = d.mapCreate({ mapType: 5, keySize: 4, valueSize: 16, maxEntries: 2, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 5 });
     expect(m).toBeGreaterThan(0);

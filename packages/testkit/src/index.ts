@@ -9,6 +9,7 @@ export {
 } from "./arbitraries/map-spec.js";
 export { INNER_VARIANTS, type InnerVariant, NUMA_NO_NODE, SIZE_EDGES, type SizeEdge } from "./arbitraries/wide-spec.js";
 export { type SpecBtf, specBtfBlob } from "./arbitraries/btf-spec.js";
+export { addBtfKindSample, type BtfKindSampleIds } from "./btf-kind-sample.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
 export {
   type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,

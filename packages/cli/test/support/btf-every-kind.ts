@@ -4,26 +4,11 @@
 // loads (it refuses an extern VAR: "Linkage not supported", so there is none).
 // fixtures/btf-every-kind.bpftool.txt and .json are bpftool's listing of it.
 import { BtfBuilder, BtfIntEncoding } from "@bpfkit/core";
+import { addBtfKindSample } from "@bpfkit/testkit";
 
 export function everyKindBtf(): Uint8Array {
   const b = new BtfBuilder();
-  const uint = b.int("unsigned int", 4);
-  const chr = b.int("char", 1, BtfIntEncoding.SIGNED);
-  const u32 = b.typedef("__u32", uint);
-  const arr = b.array(chr, uint, 16);
-  const s = b.struct("key", 24, [{ name: "a", type: u32, bitOffset: 0 }, { name: "name", type: arr, bitOffset: 32 }, { name: "f", type: uint, bitOffset: 160, bitfieldSize: 3 }]);
-  b.enum("e", 4, [{ name: "A", value: -1n }, { name: "B", value: 2n }], true);
-  b.enum64("e64", 8, [{ name: "C", value: 1n << 40n }]);
-  b.fwd("fw", true);
-  const fp = b.funcProto(uint, [{ name: "x", type: u32 }, { name: "", type: 0 }]);
-  b.func("fn", fp, 1);
-  const v = b.var("gv", uint, 1);
-  b.datasec(".data", 4, [{ type: v, offset: 0, size: 4 }]);
-  b.float("double", 8);
-  b.declTag("tag", s, 1);
-  b.typeTag("user", uint);
-  b.ptr(s); b.const(uint); b.volatile(uint); b.restrict(b.ptr(0));
-  b.union("u", 8, [{ name: "x", type: uint, bitOffset: 0 }]);
+  const { uint, key: s, proto: fp } = addBtfKindSample(b);
   b.enum("ue", 4, [{ name: "U", value: 4000000000n }], false);
   b.enum64("se64", 8, [{ name: "N", value: -5n }], true);
   b.int("_Bool", 1, BtfIntEncoding.BOOL);
