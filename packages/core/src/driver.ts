@@ -274,20 +274,28 @@ export interface Driver {
   mapDeleteElem(fd: number, key: Uint8Array): number;
   /** `key` null asks for the first key. */
   mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number;
-  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM: copies the value under `key` and removes it; 0 or -errno. */
-  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number;
+  /**
+   * BPF_MAP_LOOKUP_AND_DELETE_ELEM: copies the value under `key` and removes it; 0 or -errno.
+   * `flags` is 0 or `BPF_F_LOCK` (a hash whose value holds a `bpf_spin_lock`: the copy is taken
+   * under it); any other bit, `BPF_F_LOCK` on a value without a lock, or any flag on a queue or
+   * stack is EINVAL. Optional for drivers written before it, which take no flags.
+   */
+  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number;
   /** BPF_MAP_FREEZE: makes the map read-only to bpf(2) for good; 0 or -errno. */
   mapFreeze(fd: number): number;
 
   /**
    * Batches: `keys`/`values` hold `count` packed elements; `inBatch` null starts; the token is
-   * 4 bytes for the hash family (a bucket index) and `keySize` for the others.
+   * 4 bytes for the hash family (a bucket index) and `keySize` for the others. `elemFlags` is 0
+   * or `BPF_F_LOCK` (each value copied under its `bpf_spin_lock`); any other bit, or the lock on
+   * a value without one, is EINVAL. A parameter added after the first drivers: an older driver
+   * ignores it.
    */
   mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
-    keys: Uint8Array, values: Uint8Array, count: number): BatchResult;
+    keys: Uint8Array, values: Uint8Array, count: number, elemFlags?: number): BatchResult;
   /** BPF_MAP_LOOKUP_AND_DELETE_BATCH: like `mapLookupBatch`, removing what it copies. */
   mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
-    keys: Uint8Array, values: Uint8Array, count: number): BatchResult;
+    keys: Uint8Array, values: Uint8Array, count: number, elemFlags?: number): BatchResult;
   /** BPF_MAP_UPDATE_BATCH: writes `count` packed keys and values with `elemFlags`. */
   mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number,
     elemFlags?: number): BatchResult;

@@ -460,13 +460,14 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     return r;
   }
 
-  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number {
-    const fast = this.fastOut(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, undefined);
+  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
+    const fast = this.fastOut(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, flags);
     if (fast !== SLOW) return fast;
     if (value === null) assertBytes(value, "value", OP.lookupAndDelete);
     const at = this.shapeOf(fd, OP.lookupAndDelete);
+    const f = flags === undefined || flags === 0 ? 0 : u64Arg(flags, "flags", OP.lookupAndDelete);
     this.stage(at, fd, OP.lookupAndDelete, key, value, false);
-    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, this.keyArg(at), at >= 0 ? this.valueOff : NULL, 0);
+    const r = this.elem(BpfCmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, this.keyArg(at), at >= 0 ? this.valueOff : NULL, f);
     if (r >= 0 && at >= 0) copyOut(value, this.u8, this.valueOff, value.byteLength);
     return r;
   }
@@ -479,17 +480,21 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
 
   // ---- batches ----
 
-  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
-    return this.lookupBatch(BpfCmd.MAP_LOOKUP_BATCH, OP.lookupBatch, fd, inBatch, outBatch, keys, values, count);
+  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number,
+    elemFlags?: number): BatchResult {
+    return this.lookupBatch(BpfCmd.MAP_LOOKUP_BATCH, OP.lookupBatch, fd, inBatch, outBatch, keys, values, count, elemFlags);
   }
 
-  mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
-    return this.lookupBatch(BpfCmd.MAP_LOOKUP_AND_DELETE_BATCH, OP.lookupAndDeleteBatch, fd, inBatch, outBatch, keys, values, count);
+  mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number,
+    elemFlags?: number): BatchResult {
+    return this.lookupBatch(BpfCmd.MAP_LOOKUP_AND_DELETE_BATCH, OP.lookupAndDeleteBatch, fd, inBatch, outBatch, keys, values, count, elemFlags);
   }
 
-  private lookupBatch(cmd: number, op: string, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+  private lookupBatch(cmd: number, op: string, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number,
+    elemFlags: number | undefined): BatchResult {
     const at = this.shapeOf(fd, op);
     assertU32(count, "count", op);
+    const f = u64Arg(elemFlags, "elemFlags", op);
     let tokenSize: number, keySize: number, valueSize: number;
     if (at >= 0) {
       tokenSize = shapes[at + TOKEN]!;
@@ -522,6 +527,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     this.setPtr(B.values, at >= 0 ? valuesOff : NULL);
     dv.setUint32(B.count, count, true);
     dv.setUint32(B.map_fd, fd, true);
+    this.setU64(B.elem_flags, f);
     const r = this.bpf(cmd, BATCH_ATTR.size);
     const got = dv.getUint32(B.count, true);
     if (at >= 0) {

@@ -792,14 +792,17 @@ export class SimDriverImpl implements SimDriver {
     }
   }
 
-  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array): number {
+  mapLookupAndDeleteElem(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): number {
     const op = "mapLookupAndDeleteElem";
     assertFd(fd, op);
+    const fl = flagsArg(flags, op);
     this.checkKeyValue(fd, key, value, op);
     const f = this.enter(op, fd, key);
     if (f !== 0) return -f;
     if (this.hook !== null) this.checkKeyValue(fd, key, value, op);
     try {
+      // map_lookup_and_delete_elem: the flag bits before the fd, the lock's presence after the mode.
+      if (fl !== 0 && fl !== BPF_F_LOCK) return -Errno.EINVAL;
       const e = this.fds.get(fd);
       if (e === undefined) return -Errno.EBADF;
       if (e.obj.kind !== "map") return -Errno.EINVAL;
@@ -807,6 +810,8 @@ export class SimDriverImpl implements SimDriver {
       const p = this.perms(e, m);
       if ((p & FMODE_READ) === 0 || (p & FMODE_WRITE) === 0) return -Errno.EPERM;
       const t = m.mapType;
+      if (fl !== 0 && (t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK)) return -Errno.EINVAL;
+      if (fl !== 0 && !hasSpinLock(m)) return -Errno.EINVAL;
       // The hash family deletes what it found; queues and stacks pop (map_pop_elem).
       if (t !== BPF_MAP_TYPE_HASH && t !== BPF_MAP_TYPE_PERCPU_HASH && t !== BPF_MAP_TYPE_LRU_HASH && t !== BPF_MAP_TYPE_LRU_PERCPU_HASH &&
         t !== BPF_MAP_TYPE_QUEUE && t !== BPF_MAP_TYPE_STACK) {
@@ -899,16 +904,19 @@ export class SimDriverImpl implements SimDriver {
     return e.obj;
   }
 
-  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
-    return this.lookupBatch("mapLookupBatch", false, fd, inBatch, outBatch, keys, values, count);
+  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number,
+    elemFlags?: number): BatchResult {
+    return this.lookupBatch("mapLookupBatch", false, fd, inBatch, outBatch, keys, values, count, elemFlags);
   }
 
-  mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
-    return this.lookupBatch("mapLookupAndDeleteBatch", true, fd, inBatch, outBatch, keys, values, count);
+  mapLookupAndDeleteBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number,
+    elemFlags?: number): BatchResult {
+    return this.lookupBatch("mapLookupAndDeleteBatch", true, fd, inBatch, outBatch, keys, values, count, elemFlags);
   }
 
   private lookupBatch(op: SimSyscall, del: boolean, fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array,
-    keys: Uint8Array, values: Uint8Array, count: number): BatchResult {
+    keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number | undefined): BatchResult {
+    const ef = flagsArg(elemFlags, op);
     // null starts the walk; anything else must be a buffer (undefined too, as the kernel driver).
     // checkBatch takes undefined for "not this command's", so the lookup buffers are checked here:
     // a missing one would otherwise fail inside the engine call and break the simulator.
@@ -925,6 +933,9 @@ export class SimDriverImpl implements SimDriver {
       const t = m.mapType;
       // Support matrix (§10.3): PROG_ARRAY and the keyless maps have no batches; only the hash family deletes.
       if (t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
+      // elem_flags: only BPF_F_LOCK, and only on a value with a lock (the copies are then taken
+      // under it; a syscall here is atomic anyway), checked before a count of 0.
+      if (ef !== 0 && (ef !== BPF_F_LOCK || !hasSpinLock(m))) return { errno: Errno.EINVAL, count };
       if (count === 0) return { errno: 0, count: 0 };
       const ts = align8(m.tokenSize), ks = m.keySize, vs = m.userValueSize;
       const base = this.scratch(2 * ts + count * ks + count * vs);

@@ -135,6 +135,16 @@ const btfMutants: readonly Mutant[] = [
       });
     },
   },
+  {
+    name: "lookup-and-delete and the lookup batches drop their flags (BPF_F_LOCK and stray bits passed as 0)",
+    caughtBy: ["§btf-check.11"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      mapLookupAndDeleteElem: (fd, k, v) => d.mapLookupAndDeleteElem(fd, k, v, 0),
+      mapLookupBatch: (fd, i, o, k, v, n) => d.mapLookupBatch(fd, i, o, k, v, n, 0),
+      mapLookupAndDeleteBatch: (fd, i, o, k, v, n) => d.mapLookupAndDeleteBatch(fd, i, o, k, v, n, 0),
+    }),
+  },
 ];
 
 /** The suite's mutants: drivers that each break one kernel rule, with the cases that must catch it. */

@@ -50,10 +50,10 @@ export function countingDriver(inner: Driver, onNextKey?: (key: Uint8Array) => v
       if (r === -Errno.ENOENT) calls.lookupFailed++;
       return r;
     },
-    mapLookupBatch(f, inBatch, outBatch, keys, values, count) {
+    mapLookupBatch(f, inBatch, outBatch, keys, values, count, elemFlags) {
       calls.batch++;
       beforeRead?.();
-      const r = inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count);
+      const r = inner.mapLookupBatch(f, inBatch, outBatch, keys, values, count, elemFlags);
       const ok = r.errno === 0 || r.errno === Errno.ENOENT;
       if (trace !== undefined) {
         const size = count > 0 ? keys.byteLength / count : 0;

@@ -203,12 +203,15 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
       return f.map.table.nextKey(key, nextKey);
     },
 
-    mapLookupAndDeleteElem(fd, key, value) {
+    mapLookupAndDeleteElem(fd, key, value, flags = 0) {
+      // The flag bits come before the fd; BPF_F_LOCK after the mode, and no model value has a lock.
+      if (flags !== 0 && flags !== BPF_F_LOCK) return -Errno.EINVAL;
       const f = resolve(fd, "BPF_MAP_LOOKUP_AND_DELETE_ELEM");
       if (typeof f === "number") return f;
       assertSize(key, f.map.shape.keySize, "key", "BPF_MAP_LOOKUP_AND_DELETE_ELEM", fd);
       assertSize(value, f.map.shape.userValueSize, "value", "BPF_MAP_LOOKUP_AND_DELETE_ELEM", fd);
       if (!f.read || !canWrite(f)) return -Errno.EPERM;
+      if (flags !== 0) return -Errno.EINVAL;
       return f.map.table.lookupAndDelete(key, value);
     },
 
@@ -221,12 +224,12 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
       return 0;
     },
 
-    mapLookupBatch(fd, inBatch, outBatch, keys, values, count) {
-      return batchLookup(fd, inBatch, outBatch, keys, values, count, false);
+    mapLookupBatch(fd, inBatch, outBatch, keys, values, count, elemFlags = 0) {
+      return batchLookup(fd, inBatch, outBatch, keys, values, count, false, elemFlags);
     },
 
-    mapLookupAndDeleteBatch(fd, inBatch, outBatch, keys, values, count) {
-      return batchLookup(fd, inBatch, outBatch, keys, values, count, true);
+    mapLookupAndDeleteBatch(fd, inBatch, outBatch, keys, values, count, elemFlags = 0) {
+      return batchLookup(fd, inBatch, outBatch, keys, values, count, true, elemFlags);
     },
 
     mapUpdateBatch(fd, keys, values, count, elemFlags = 0) {
@@ -314,7 +317,7 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
   };
 
   function batchLookup(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array,
-    values: Uint8Array, count: number, del: boolean): BatchResult {
+    values: Uint8Array, count: number, del: boolean, elemFlags: number): BatchResult {
     const op = del ? "BPF_MAP_LOOKUP_AND_DELETE_BATCH" : "BPF_MAP_LOOKUP_BATCH";
     const f = resolve(fd, op);
     if (typeof f === "number") return { errno: -f, count };
@@ -325,6 +328,8 @@ export function createModelDriver(options: ModelDriverOptions = {}): ModelDriver
     assertBatchBuffer(values, count, userValueSize, "values", op, fd);
     if (!f.read || (del && !canWrite(f))) return { errno: Errno.EPERM, count };
     if (!(del ? f.map.table.batchOps.lookupAndDelete : f.map.table.batchOps.lookup)) return { errno: Errno.ENOTSUPP, count };
+    // elem_flags may only be BPF_F_LOCK on a value with a lock, which no model value has.
+    if (elemFlags !== 0) return { errno: Errno.EINVAL, count };
     if (count === 0) return { errno: 0, count: 0 };
     const t = f.map.table;
     if (t.bucketBatch !== undefined) return t.bucketBatch(inBatch, outBatch, keys, values, count, del);

@@ -8,7 +8,7 @@ import type { CaseContext } from "../context.js";
 import { readU32, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import { btfInfo, BtfKind } from "../btf-blob.js";
-import { ANY, ARRAY, Checks, EXIST, F, F_LOCK, HASH, NOEXIST, openUntilGone } from "./common.js";
+import { ANY, ARRAY, Checks, EXIST, F, F_LOCK, HASH, NOEXIST, QUEUE, openUntilGone } from "./common.js";
 
 type BtfDriver = Driver & Required<Pick<Driver, "btfLoad" | "btfGetFdById" | "btfGetNextId" | "btfGetInfo">>;
 
@@ -601,6 +601,74 @@ export const btfCheckCases: ConformanceCase[] = [
       ctx.close(held);
       ctx.close(o3);
       expectResult(openUntilGone(d, () => d.btfGetFdById(info.id)), "ENOENT", "the template's BTF id once the outer map is gone");
+    },
+  },
+  {
+    name: "§btf-check.11 BPF_F_LOCK on lookup-and-delete and on the lookup batches: the lock reads as zeros; another flag bit, the lock on a value without one, or any flag on a queue is EINVAL, each at its place among the fd, mode and type checks",
+    group: "btf",
+    run(ctx) {
+      const d = btfOf(ctx);
+      const b = ctx.own(d.btfLoad({ btf: btfBlob(LOCK_TYPES) }));
+      expectResult(b, "OK", "load");
+      const c = new Checks("F_LOCK reads");
+      const val = (lock: number, x: number) => new Uint8Array([...u32(lock), ...u32(x)]);
+      const hex = (v: Uint8Array) => Buffer.from(v).toString("hex");
+      const batch = (r: { errno: number; count: number }) => `${r.errno === 0 ? "OK" : show(-r.errno)} count ${r.count}`;
+      const lockMap = (t: number) => ctx.create({ mapType: t, keySize: 4, valueSize: 8, maxEntries: 4, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 3 });
+      // ZERO_SEED, so that both drivers walk the hash in one order.
+      const h = ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: F.ZERO_SEED, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 3 });
+      const noLock = ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 4, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 7 });
+      for (let k = 1; k <= 3; k++) {
+        ctx.put(h, u32(k), val(0xaabbccdd, k));
+        ctx.put(noLock, u32(k), val(0xaabbccdd, k));
+      }
+      // map_lookup_and_delete_elem: flag bits first (before the fd), then the fd and its mode,
+      // then a queue's flags and the lock's presence, then the key.
+      const out = new Uint8Array(8);
+      c.result(d.mapLookupAndDeleteElem(h, u32(1), out, F_LOCK), "OK", "lookup-and-delete with F_LOCK");
+      c.equal(hex(out), "0000000001000000", "its value, the lock read as zeros");
+      c.result(d.mapLookupElem(h, u32(1), out), "ENOENT", "the key is gone after it");
+      c.result(d.mapLookupAndDeleteElem(h, u32(1), out, F_LOCK), "ENOENT", "F_LOCK on a missing key");
+      c.result(d.mapLookupAndDeleteElem(h, u32(2), out, 8), "EINVAL", "flag 8");
+      c.result(d.mapLookupAndDeleteElem(h, u32(2), out, F_LOCK | 8), "EINVAL", "F_LOCK|8");
+      c.result(d.mapLookupAndDeleteElem(noLock, u32(2), out, F_LOCK), "EINVAL", "F_LOCK on a value without a lock");
+      c.result(d.mapLookupElem(noLock, u32(2), out), "OK", "…which deleted nothing");
+      const ro = ctx.own(d.mapGetFdById(ctx.info(h).id, F.RDONLY));
+      c.result(d.mapLookupAndDeleteElem(ro, u32(2), out, F_LOCK), "EPERM", "F_LOCK through a read-only fd (the mode before the lock)");
+      c.result(d.mapLookupAndDeleteElem(ro, u32(2), out, 8), "EINVAL", "flag 8 through a read-only fd (the bits before the mode)");
+      const arr = lockMap(ARRAY);
+      c.result(d.mapLookupAndDeleteElem(arr, u32(0), out, F_LOCK), "ENOTSUPP", "F_LOCK on an array with a lock (the type after the lock)");
+      c.result(d.mapLookupAndDeleteElem(arr, u32(0), out, 8), "EINVAL", "flag 8 on an array");
+      const q = ctx.create({ mapType: QUEUE, keySize: 0, valueSize: 4, maxEntries: 2 });
+      c.result(d.mapUpdateElem(q, new Uint8Array(0), u32(7), ANY), "OK", "push onto a queue");
+      const qv = new Uint8Array(4);
+      c.result(d.mapLookupAndDeleteElem(q, new Uint8Array(0), qv, F_LOCK), "EINVAL", "pop with F_LOCK");
+      c.result(d.mapLookupAndDeleteElem(q, new Uint8Array(0), qv, 0), "OK", "pop without flags, the value still there");
+      c.equal(hex(qv), "07000000", "the popped value");
+      const gone = ctx.create({ mapType: HASH, keySize: 4, valueSize: 8, maxEntries: 1 });
+      ctx.close(gone);
+      c.result(d.mapLookupAndDeleteElem(gone, u32(2), out, 8), "EINVAL", "flag 8 on a closed fd (the bits before the fd)");
+      c.result(d.mapLookupAndDeleteElem(gone, u32(2), out, F_LOCK), "EBADF", "F_LOCK on a closed fd");
+      // The lookup batches (generic_map_lookup_batch, htab's): elem_flags after the command's
+      // support, before a count of 0.
+      const keys = new Uint8Array(16), vals = new Uint8Array(32), tok = new Uint8Array(4);
+      c.equal(batch(d.mapLookupBatch(h, null, tok, keys, vals, 4, F_LOCK)), "ENOENT count 2", "hash lookup batch with F_LOCK");
+      c.equal(hex(vals.subarray(0, 16)), "00000000020000000000000003000000", "its values, the locks read as zeros");
+      c.equal(batch(d.mapLookupBatch(h, null, tok, keys, vals, 4, 8)), "EINVAL count 4", "hash lookup batch with flag 8");
+      c.equal(batch(d.mapLookupBatch(h, null, tok, keys, vals, 0, 8)), "EINVAL count 0", "flag 8 with count 0");
+      c.equal(batch(d.mapLookupBatch(noLock, null, tok, keys, vals, 4, F_LOCK)), "EINVAL count 4", "F_LOCK on a value without a lock");
+      c.equal(batch(d.mapLookupBatch(noLock, null, tok, keys, vals, 0, F_LOCK)), "EINVAL count 0", "…with count 0");
+      ctx.put(arr, u32(1), val(0xaabbccdd, 9));
+      const ak = new Uint8Array(16), atok = new Uint8Array(4);
+      c.equal(batch(d.mapLookupBatch(arr, null, atok, ak, vals, 4, F_LOCK)), "OK count 4", "array lookup batch with F_LOCK");
+      c.equal(hex(vals.subarray(8, 16)), "0000000009000000", "element 1, the lock read as zeros");
+      c.equal(batch(d.mapLookupBatch(arr, null, atok, ak, vals, 4, 8)), "EINVAL count 4", "array lookup batch with flag 8");
+      c.equal(batch(d.mapLookupAndDeleteBatch(arr, null, atok, ak, vals, 4, 8)), "ENOTSUPP count 4", "array lookup-and-delete batch, flag 8 (no such command first)");
+      c.equal(batch(d.mapLookupAndDeleteBatch(h, null, tok, keys, vals, 4, 8)), "EINVAL count 4", "hash lookup-and-delete batch with flag 8");
+      c.equal(batch(d.mapLookupAndDeleteBatch(h, null, tok, keys, vals, 4, F_LOCK)), "ENOENT count 2", "hash lookup-and-delete batch with F_LOCK");
+      c.equal(hex(vals.subarray(0, 16)), "00000000020000000000000003000000", "its values");
+      c.result(d.mapGetNextKey(h, null, new Uint8Array(4)), "ENOENT", "the hash is empty after it");
+      c.done();
     },
   },
   {
