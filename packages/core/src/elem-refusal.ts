@@ -22,10 +22,13 @@ function isPlainArray(t: number): boolean {
 const LOCK_NEEDS = "BPF_F_LOCK needs a value holding a struct bpf_spin_lock, which the kernel finds by the map's BTF: " +
   "a bpfSpinLock field in the value's struct() and the map created with btf: true (HASH or ARRAY)";
 
-/** Why MAP_LOOKUP_ELEM answered `errno` given `flags`, or undefined where its text says it. */
-export function lookupRefusal(errno: number, flags: number): string | undefined {
+/**
+ * Why MAP_LOOKUP_ELEM (or `what`: a lookup-and-delete, a lookup batch's elem_flags) answered
+ * `errno` given `flags`, or undefined where its text says it.
+ */
+export function lookupRefusal(errno: number, flags: number, what = "a lookup"): string | undefined {
   if (errno !== Errno.EINVAL || flags === 0) return undefined;
-  if ((flags & ~BPF_F_LOCK) !== 0) return "a lookup takes no flag but BPF_F_LOCK";
+  if (flags !== BPF_F_LOCK) return `${what} takes no flag but BPF_F_LOCK`;
   return LOCK_NEEDS;
 }
 

@@ -5,7 +5,7 @@
 // reported on the error (`BatchError.count`).
 import { batchTokenSize, isHashMapType } from "./constants.js";
 import { checkBatchResult } from "./driver-contract.js";
-import { deleteRefusal, updateRefusal } from "./elem-refusal.js";
+import { deleteRefusal, lookupRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, type BpfErrorInit } from "./errors.js";
 import type { DumpTarget } from "./dump-reliable.js";
@@ -55,7 +55,7 @@ function batchError(target: DumpTarget, op: string, errno: number, count: number
  * One LOOKUP_BATCH (or LOOKUP_AND_DELETE_BATCH) call from `cursor`, for up to `maxCount`
  * elements; more when one hash bucket holds more (buckets come whole). Advances the cursor.
  */
-export function lookupBatchRaw(target: DumpTarget, cursor: BatchCursor, maxCount: number, del: boolean): RawBatch {
+export function lookupBatchRaw(target: DumpTarget, cursor: BatchCursor, maxCount: number, del: boolean, elemFlags = 0): RawBatch {
   const op = del ? "lookupAndDeleteBatch" : "lookupBatch";
   if (!Number.isInteger(maxCount) || maxCount < 1 || maxCount > 0xffffffff) {
     throw new RangeError(`${op} ${target.name}: count must be a positive integer (at most 2^32-1), got ${maxCount}`);
@@ -71,8 +71,8 @@ export function lookupBatchRaw(target: DumpTarget, cursor: BatchCursor, maxCount
     const keys = new Uint8Array(capacity * target.keySize);
     const values = new Uint8Array(capacity * target.valueSize);
     const res = del
-      ? target.driver.mapLookupAndDeleteBatch(target.fd, cursor.token, out, keys, values, capacity)
-      : target.driver.mapLookupBatch(target.fd, cursor.token, out, keys, values, capacity);
+      ? target.driver.mapLookupAndDeleteBatch(target.fd, cursor.token, out, keys, values, capacity, elemFlags)
+      : target.driver.mapLookupBatch(target.fd, cursor.token, out, keys, values, capacity, elemFlags);
     checkBatchResult(target.driver, del ? "mapLookupAndDeleteBatch" : "mapLookupBatch", res, capacity);
     if (res.errno === Errno.ENOSPC && res.count === 0 && isHashMapType(target.mapType) &&
       capacity < MAX_BATCH_GROWTH) {
@@ -81,7 +81,9 @@ export function lookupBatchRaw(target: DumpTarget, cursor: BatchCursor, maxCount
     }
     // Nothing is handed out on an error, so the count reported is 0 (the kernel also leaves
     // `count` as it was on early errors such as EPERM or ENOTSUPP).
-    if (res.errno !== 0 && res.errno !== Errno.ENOENT) throw batchError(target, op, res.errno, 0);
+    if (res.errno !== 0 && res.errno !== Errno.ENOENT) {
+      throw batchError(target, op, res.errno, 0, lookupRefusal(res.errno, elemFlags, `a ${op === "lookupBatch" ? "lookup" : "lookup-and-delete"} batch`) ?? target.explain?.(res.errno));
+    }
     if (res.errno === Errno.ENOENT) cursor.done = true;
     else if (res.count > 0 || isHashMapType(target.mapType)) cursor.token = out;
     return { count: res.count, keys, values };

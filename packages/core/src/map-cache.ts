@@ -52,6 +52,11 @@ export interface CacheEntry<K, V> {
   desiredAction: DesiredAction;
   /** The error of the last failed attempt, until one succeeds. */
   lastError: Error | undefined;
+  /**
+   * Whether the agent wrote the value with BPF_F_LOCK (under its `bpf_spin_lock`): the resolver
+   * writes it again the same way, so a program reading under the lock never sees it half-written.
+   */
+  locked?: boolean;
 }
 
 /** One row of `getModel().cache`. */
@@ -98,8 +103,8 @@ export const systemClock: ResolverClock = {
 export interface CacheOwner {
   readonly mapName: string;
   readonly logger: Logger;
-  /** 0 or -errno. */
-  resolveUpdate(keyBytes: Uint8Array, valueBytes: Uint8Array): number;
+  /** 0 or -errno; `locked`: write with BPF_F_LOCK, as the agent did. */
+  resolveUpdate(keyBytes: Uint8Array, valueBytes: Uint8Array, locked: boolean): number;
   /** 0 or -errno. */
   resolveDelete(keyBytes: Uint8Array): number;
   opError(op: string, errno: number): Error;
@@ -185,13 +190,15 @@ export class MapCache<K, V> {
   }
 
   /** Update's cache effect (§7.6): the entry is replaced; a failure schedules the resolver. */
-  recordUpdate(id: string, key: K, value: V, keyBytes: Uint8Array, valueBytes: Uint8Array, err: Error | undefined): void {
+  recordUpdate(id: string, key: K, value: V, keyBytes: Uint8Array, valueBytes: Uint8Array, err: Error | undefined,
+    locked = false): void {
     if (!this.values && (err !== undefined || this.#owner.countsKeys?.() === false)) return;
     const old = this.entries.get(id);
     if (old !== undefined && old.desiredAction !== DesiredAction.OK) this.#outstanding--;
     const e: CacheEntry<K, V> = {
       key, value, keyBytes, valueBytes, desiredAction: DesiredAction.OK, lastError: err,
     };
+    if (locked) e.locked = true;
     this.entries.set(id, e);
     if (old === undefined) this.#owner.sizeChanged?.(this.entries.size);
     this.#setAction(e, err === undefined ? DesiredAction.OK : DesiredAction.Insert);
@@ -268,7 +275,7 @@ export class MapCache<K, V> {
     for (const [id, e] of this.entries) {
       stats.scanned++;
       if (e.desiredAction === DesiredAction.Insert) {
-        const r = owner.resolveUpdate(e.keyBytes, e.valueBytes as Uint8Array);
+        const r = owner.resolveUpdate(e.keyBytes, e.valueBytes as Uint8Array, e.locked === true);
         owner.metric("update", r >= 0);
         if (r >= 0) {
           e.lastError = undefined;

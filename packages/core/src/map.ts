@@ -10,7 +10,7 @@ import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import { bytes, decodeAt, formatWith, hex, type Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
-  BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_ANY, BPF_F_LOCK, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_SOCKMAP, isFdValueMapType, isHashMapType, isMapOfMapsType,
   isIndexedMapType, isLruMapType, isPerCpuMapType, keylessMapTypeName, perCpuSlotSize, userValueSize,
 } from "./constants.js";
@@ -1290,9 +1290,10 @@ export class BpfMap<K, V> {
    * `BPF_F_LOCK`, cilium/ebpf's UpdateLock: the value, which must hold a `bpfSpinLock`, is
    * written under its lock; its other flags mean what they do without it). With a cache, a failure
    * is kept as to-be-inserted and retried by the resolver, as in the seed; a failed update with
-   * other flags than BPF_ANY leaves the cache as it was (the resolver writes with BPF_ANY, which
-   * would do what NOEXIST or EXIST refused). On a map-in-map or PROG_ARRAY, whose values are
-   * fds, an EBADF that is not the map's own fd says that the value is the bad one.
+   * NOEXIST or EXIST leaves the cache as it was (the resolver writes with BPF_ANY, which would do
+   * what they refused). The resolver writes a value given with BPF_F_LOCK under the lock again.
+   * On a map-in-map or PROG_ARRAY, whose values are fds, an EBADF that is not the map's own fd
+   * says that the value is the bad one.
    */
   update(key: K, value: V, flags: number = BPF_ANY): void {
     if (!isUint(flags)) throw new TypeError(`update ${this.#name}: flags must be a u32, got ${String(flags)}`);
@@ -1309,8 +1310,8 @@ export class BpfMap<K, V> {
       if (!(e instanceof BpfError)) throw e;
       err = e;
     }
-    if (this.#cache !== undefined && (err === undefined || flags === BPF_ANY)) {
-      this.#cache.recordUpdate(this.#cacheId(kb), key, value, kb.slice(), vb.slice(), err);
+    if (this.#cache !== undefined && (err === undefined || (flags & ~BPF_F_LOCK) === BPF_ANY)) {
+      this.#cache.recordUpdate(this.#cacheId(kb), key, value, kb.slice(), vb.slice(), err, (flags & BPF_F_LOCK) !== 0);
     }
     if (this.#events !== undefined) this.#recordElem(this.#events, "update", key, kb, value, vb, err);
     if (err !== undefined) throw err;
@@ -1320,9 +1321,11 @@ export class BpfMap<K, V> {
    * Removes `key` and returns the value it had, in one syscall (BPF_MAP_LOOKUP_AND_DELETE_ELEM),
    * or undefined when the key is not in the map. The kernel offers it for the hash family
    * (HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH; not maps of maps); elsewhere it throws its
-   * ENOTSUPP or EINVAL. With a cache the entry is dropped, as after a delete.
+   * ENOTSUPP or EINVAL. With a cache the entry is dropped, as after a delete. `flags` is 0, or
+   * `BPF_F_LOCK` to copy a value holding a `bpfSpinLock` under its lock (as `lookup` does).
    */
-  lookupAndDelete(key: K): V | undefined {
+  lookupAndDelete(key: K, flags = 0): V | undefined {
+    if (flags !== 0 && !isUint(flags)) throw new TypeError(`lookupAndDelete ${this.#name}: flags must be a u32, got ${String(flags)}`);
     const kb = this.#encodeKey(key, "lookupAndDelete");
     const ev = this.#events;
     let fd: number;
@@ -1333,11 +1336,12 @@ export class BpfMap<K, V> {
       throw e;
     }
     const vb = this.#valueBuf;
-    const r = this.#measured().mapLookupAndDeleteElem(fd, kb, vb);
+    const r = this.#measured().mapLookupAndDeleteElem(fd, kb, vb, flags);
     if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapLookupAndDeleteElem", r, "0");
     this.#metric("lookupAndDelete", r >= 0);
     if (r < 0 && r !== -Errno.ENOENT) {
-      const err = this.#error("lookupAndDelete", -r, accessRefusal(this.#access, -r) ?? this.#frozen("lookupAndDelete", -r));
+      const err = this.#error("lookupAndDelete", -r, accessRefusal(this.#access, -r) ?? this.#frozen("lookupAndDelete", -r) ??
+        lookupRefusal(-r, flags, "a lookup-and-delete"));
       if (ev !== undefined) this.#recordElem(ev, "lookupAndDelete", key, kb, undefined, undefined, err);
       throw err;
     }
@@ -1822,19 +1826,22 @@ export class BpfMap<K, V> {
    * One BPF_MAP_LOOKUP_BATCH from `cursor` (a new BatchCursor starts at the beginning): up to
    * `maxCount` elements, more when one hash bucket is larger (buckets come whole). `cursor.done`
    * turns true at the end of the map; the last call may still return elements. A cursor belongs
-   * to the map it was first used with; another map refuses it (RangeError).
+   * to the map it was first used with; another map refuses it (RangeError). `elemFlags` is 0, or
+   * `BPF_F_LOCK` to copy each value holding a `bpfSpinLock` under its lock (cilium/ebpf's
+   * `BatchOptions.ElemFlags`).
    */
-  lookupBatch(cursor: BatchCursor, maxCount = 256): Array<[K, V]> {
-    return this.#lookupBatch("lookupBatch", cursor, maxCount, false);
+  lookupBatch(cursor: BatchCursor, maxCount = 256, elemFlags = 0): Array<[K, V]> {
+    return this.#lookupBatch("lookupBatch", cursor, maxCount, false, elemFlags);
   }
 
   /** As lookupBatch, deleting what it returns (hash family only; others ENOTSUPP). */
-  lookupAndDeleteBatch(cursor: BatchCursor, maxCount = 256): Array<[K, V]> {
-    return this.#lookupBatch("lookupAndDeleteBatch", cursor, maxCount, true);
+  lookupAndDeleteBatch(cursor: BatchCursor, maxCount = 256, elemFlags = 0): Array<[K, V]> {
+    return this.#lookupBatch("lookupAndDeleteBatch", cursor, maxCount, true, elemFlags);
   }
 
-  #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean): Array<[K, V]> {
+  #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean, elemFlags: number): Array<[K, V]> {
     if (!(cursor instanceof BatchCursor)) throw new TypeError(`${op} ${this.#name}: cursor must be a BatchCursor`);
+    if (!isUint(elemFlags)) throw new TypeError(`${op} ${this.#name}: elemFlags must be a u32, got ${String(elemFlags)}`);
     const owner = cursorOwners.get(cursor);
     if (owner === undefined) cursorOwners.set(cursor, this);
     else if (owner !== this) throw new RangeError(`${op} ${this.#name}: the cursor belongs to another map; start a new BatchCursor`);
@@ -1848,7 +1855,7 @@ export class BpfMap<K, V> {
     const ev = del ? this.#events : undefined;
     let raw;
     try {
-      raw = lookupBatchRaw(this.#target(op), cursor, count, del);
+      raw = lookupBatchRaw(this.#target(op), cursor, count, del, elemFlags);
     } catch (e) {
       if (ev !== undefined && e instanceof BpfError) this.#recordBatch(ev, "lookupAndDeleteBatch", [], [], 0, e);
       throw e;
@@ -1887,11 +1894,14 @@ export class BpfMap<K, V> {
    * BPF_MAP_UPDATE_BATCH (always BPF_ANY in the kernel). Returns the count written; a failure
    * throws BatchError whose `count` says how many were written before it. Bad keys or values are
    * refused before anything is written; a map that cannot be opened throws that BpfError. With a
-   * cache, every pair not written waits for the resolver, as after update().
+   * cache, every pair not written waits for the resolver, as after update(). `elemFlags` is 0, or
+   * `BPF_F_LOCK` to write each value holding a `bpfSpinLock` under its lock (the kernel takes no
+   * other flag here).
    */
-  updateBatch(keys: readonly K[], values: readonly V[]): number {
+  updateBatch(keys: readonly K[], values: readonly V[], elemFlags = 0): number {
     const op = "updateBatch";
     if (!Array.isArray(keys) || !Array.isArray(values)) throw new TypeError(`${op} ${this.#name}: keys and values must be arrays`);
+    if (!isUint(elemFlags)) throw new TypeError(`${op} ${this.#name}: elemFlags must be a u32, got ${String(elemFlags)}`);
     if (keys.length !== values.length) throw new RangeError(`${op} ${this.#name}: ${keys.length} keys but ${values.length} values`);
     const n = keys.length;
     const ks = this.#info.keySize;
@@ -1909,7 +1919,7 @@ export class BpfMap<K, V> {
     let target: DumpTarget | undefined;
     try {
       target = this.#target(op);
-      updateBatchRaw(target, kb, vb, n, 0);
+      updateBatchRaw(target, kb, vb, n, elemFlags);
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
       err = e;
@@ -1920,7 +1930,7 @@ export class BpfMap<K, V> {
       for (let i = 0; i < n; i++) {
         const k = kb.slice(i * ks, (i + 1) * ks);
         this.#cache.recordUpdate(this.#cacheId(k), keys[i] as K, values[i] as V, k, vb.slice(i * vs, (i + 1) * vs),
-          i < done ? undefined : err);
+          i < done ? undefined : err, (elemFlags & BPF_F_LOCK) !== 0);
       }
     }
     if (this.#events !== undefined) this.#recordBatch(this.#events, op, keys, values, done, err);
@@ -1990,7 +2000,7 @@ export class BpfMap<K, V> {
     return {
       mapName: this.#name,
       logger: this.#bpf.logger,
-      resolveUpdate: (kb, vb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapUpdateElem(this.#fd, kb, vb, BPF_ANY),
+      resolveUpdate: (kb, vb, locked) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapUpdateElem(this.#fd, kb, vb, locked ? BPF_F_LOCK : BPF_ANY),
       resolveDelete: (kb) => this.#fd < 0 ? -Errno.EBADF : this.#measured().mapDeleteElem(this.#fd, kb),
       opError: (op, errno) => this.#error(op, errno, op === "update" || op === "delete" ? this.#refusal(op, errno) : undefined),
       metric: (op, ok) => this.#metric(op, ok),

@@ -4,8 +4,10 @@
 // never sees a value half-written by another thread writing under it.
 import { expect, it } from "vitest";
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_NOEXIST, BpfError, bpfSpinLock, bytes, Errno, struct, u32, u64,
+  BatchCursor, BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_NOEXIST, BpfError, bpfSpinLock, bytes,
+  createBpf, Errno, ERROR_RESOLVER_DELAY_MS, struct, u32, u64, wrapDriver,
 } from "@bpfkit/core";
+import { ManualClock } from "./support/manual-clock.js";
 import { thrown } from "./support/thrown.js";
 import { koffiFrom, startWorker } from "./support/worker.js";
 import { eachDriver } from "./support/env.js";
@@ -74,6 +76,71 @@ eachDriver("BPF_F_LOCK", (env, kind) => {
       expect(m.lookup(1)).toEqual(m === noLock ? 1n : { a: 1n, b: 1n });
     }
     expect(BPF_ANY).toBe(0);
+  });
+
+  it("lookupAndDelete, the lookup batches and updateBatch take BPF_F_LOCK too, and refuse it where the value has no lock", () => {
+    const h = locked("lock_more");
+    h.openOrCreate();
+    expect(h.updateBatch([1, 2, 3], [{ a: 1n, b: 1n }, { a: 2n, b: 2n }, { a: 3n, b: 3n }], BPF_F_LOCK)).toBe(3);
+    const got = h.lookupBatch(new BatchCursor(), 8, BPF_F_LOCK).sort((x, y) => x[0] - y[0]);
+    expect(got).toEqual([[1, { a: 1n, b: 1n }], [2, { a: 2n, b: 2n }], [3, { a: 3n, b: 3n }]]);
+    expect(h.lookupAndDelete(1, BPF_F_LOCK)).toEqual({ a: 1n, b: 1n });
+    expect(h.lookupAndDelete(1, BPF_F_LOCK)).toBeUndefined();
+    const drained = h.lookupAndDeleteBatch(new BatchCursor(), 8, BPF_F_LOCK).map(([k]) => k).sort();
+    expect(drained).toEqual([2, 3]);
+    expect(h.lookup(2)).toBeUndefined();
+
+    const noLock = env().map({ name: "lock_more_none", type: BPF_MAP_TYPE_HASH, key: u32, value: u64, maxEntries: 4, btf: true });
+    noLock.openOrCreate();
+    noLock.update(1, 1n);
+    const refusals: Array<[string, () => unknown]> = [
+      ["lookupAndDelete", () => noLock.lookupAndDelete(1, BPF_F_LOCK)],
+      ["lookupBatch", () => noLock.lookupBatch(new BatchCursor(), 4, BPF_F_LOCK)],
+      ["lookupAndDeleteBatch", () => noLock.lookupAndDeleteBatch(new BatchCursor(), 4, BPF_F_LOCK)],
+      ["updateBatch", () => noLock.updateBatch([2], [2n], BPF_F_LOCK)],
+    ];
+    for (const [op, call] of refusals) {
+      const e = thrown(call) as BpfError;
+      expect(e, op).toBeInstanceOf(BpfError);
+      expect(e.errno, op).toBe(Errno.EINVAL);
+      expect(e.message, op).toMatch(new RegExp(`^${op} lock_more_none: .*BPF_F_LOCK needs a value holding a struct bpf_spin_lock`));
+    }
+    // Nothing was taken or written by the refused calls.
+    expect(noLock.lookup(1)).toBe(1n);
+    expect(noLock.lookup(2)).toBeUndefined();
+    const stray = thrown(() => h.lookupBatch(new BatchCursor(), 4, BPF_NOEXIST)) as BpfError;
+    expect(stray.errno).toBe(Errno.EINVAL);
+    expect(stray.message).toMatch(/^lookupBatch lock_more: .*a lookup batch takes no flag but BPF_F_LOCK/);
+    expect((thrown(() => h.lookupAndDelete(1, BPF_NOEXIST)) as BpfError).message).toMatch(/a lookup-and-delete takes no flag but BPF_F_LOCK/);
+    expect(() => h.lookupBatch(new BatchCursor(), 4, -1)).toThrow(/lookupBatch lock_more: elemFlags must be a u32/);
+    expect(() => h.updateBatch([], [], 0.5)).toThrow(/updateBatch lock_more: elemFlags must be a u32/);
+    expect(() => h.lookupAndDelete(1, -1)).toThrow(/lookupAndDelete lock_more: flags must be a u32/);
+  });
+
+  it("with a cache, a failed update given BPF_F_LOCK is retried by the resolver, under the lock again", () => {
+    const { driver, root } = env();
+    const flagsSeen: number[] = [];
+    const recording = wrapDriver(driver, {
+      mapUpdateElem(fd, k, v, flags) {
+        flagsSeen.push(flags ?? 0);
+        return driver.mapUpdateElem(fd, k, v, flags);
+      },
+    });
+    const clock = new ManualClock();
+    const bpf = createBpf({ driver: recording, mapRoot: root, mapPrefix: "lock_cache" });
+    const m = env().track(bpf.newMap({ name: "lock_cached", type: BPF_MAP_TYPE_HASH, key: u32, value: counters, maxEntries: 2, btf: true }))
+      .withCache({ clock });
+    m.openOrCreate();
+    m.update(1, { a: 1n, b: 1n }, BPF_F_LOCK);
+    m.update(2, { a: 2n, b: 2n }, BPF_F_LOCK);
+    expect((thrown(() => m.update(3, { a: 3n, b: 3n }, BPF_F_LOCK)) as BpfError).errno).toBe(Errno.E2BIG);
+    expect(m.outstandingErrors).toBe(1);
+    m.delete(1);
+    flagsSeen.length = 0;
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect(m.lookup(3, BPF_F_LOCK)).toEqual({ a: 3n, b: 3n });
+    expect(flagsSeen).toEqual([BPF_F_LOCK]);
+    expect(m.outstandingErrors).toBe(0);
   });
 
   it("a lock in a per-CPU or LRU map is the kernel's EOPNOTSUPP at the create, saying the lock is why; nothing pinned", () => {
