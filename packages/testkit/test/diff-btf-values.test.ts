@@ -46,12 +46,19 @@ describe("BTF values in wide programs: what the draw promises turns up", () => {
     }
   });
 
-  it("BPF_F_LOCK on updates (with each other flag), lookups and update batches", () => {
+  it("BPF_F_LOCK on updates (with each other flag), lookups, lookups-and-deletes, update batches and both lookup batches", () => {
     const ops = withBtf.flatMap((p) => p.ops);
     const updates = set(ops.flatMap((o) => (o.kind === "update" && (o.flags & BPF_F_LOCK) !== 0 ? [o.flags] : [])));
     expect(updates).toEqual(expect.arrayContaining([4, 5, 6]));
     expect(ops.some((o) => o.kind === "lookup" && o.flags === BPF_F_LOCK)).toBe(true);
     expect(ops.some((o) => o.kind === "updateBatch" && o.elemFlags === BPF_F_LOCK && o.keys.length > 0)).toBe(true);
+    expect(ops.some((o) => o.kind === "lookupAndDelete" && o.flags === BPF_F_LOCK)).toBe(true);
+    expect(ops.some((o) => o.kind === "lookupAndDelete" && o.flags === undefined)).toBe(true);
+    expect(ops.some((o) => o.kind === "lookupBatch" && !o.del && o.elemFlags === BPF_F_LOCK && o.count > 0)).toBe(true);
+    expect(ops.some((o) => o.kind === "lookupBatch" && o.del && o.elemFlags === BPF_F_LOCK && o.count > 0)).toBe(true);
+    // Plain programs never carry them.
+    const plainOps = programs.filter((p) => p.spec.btf === undefined).flatMap((p) => p.ops);
+    expect(plainOps.some((o) => (o.kind === "lookupAndDelete" && o.flags !== undefined) || (o.kind === "lookupBatch" && o.elemFlags !== undefined))).toBe(false);
     // Programs without the draw keep the plain draws' F_LOCK, and no more of it.
     const plainLocked = programs.filter((p) => p.spec.btf === undefined).flatMap((p) => p.ops)
       .flatMap((o) => (o.kind === "update" && o.flags >= 0 && o.flags < 8 && (o.flags & BPF_F_LOCK) !== 0 ? [o.flags] : []));
@@ -165,6 +172,18 @@ describe("differential runner: simulators that get the spin lock wrong are caugh
         mapUpdateElem: (fd, key, value, flags = 0) => ((flags & BPF_F_LOCK) !== 0 && t.locks(fd).length > 0 ? -Errno.EINVAL : d.mapUpdateElem(fd, key, value, flags)),
       });
     }, /^op \d+: update .*F_LOCK$/],
+    // The same refusal on the reads that delete, and on the lookup batches.
+    "a lookup-and-delete or lookup batch with F_LOCK refused": [() => {
+      const d = sim();
+      const t = lockOffsets(d);
+      const locked = (fd: number, flags = 0) => (flags & BPF_F_LOCK) !== 0 && t.locks(fd).length > 0;
+      return wrapDriver(d, {
+        btfLoad: t.btfLoad, mapCreate: t.mapCreate, kind: "mutant",
+        mapLookupAndDeleteElem: (fd, key, value, flags) => (locked(fd, flags) ? -Errno.EINVAL : d.mapLookupAndDeleteElem(fd, key, value, flags)),
+        mapLookupBatch: (fd, i, o, k, v, n, ef) => (locked(fd, ef) ? { errno: Errno.EINVAL, count: n } : d.mapLookupBatch(fd, i, o, k, v, n, ef)),
+        mapLookupAndDeleteBatch: (fd, i, o, k, v, n, ef) => (locked(fd, ef) ? { errno: Errno.EINVAL, count: n } : d.mapLookupAndDeleteBatch(fd, i, o, k, v, n, ef)),
+      });
+    }, /^op \d+: (lookup-and-delete .*F_LOCK|lookup(-and-delete)?-batch .* elem_flags 4)$/],
   };
   for (const [name, [mutant, step]] of Object.entries(mutants)) {
     it(`finds ${name} within 300 programs, which plain programs never do`, async () => {

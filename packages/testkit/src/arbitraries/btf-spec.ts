@@ -106,17 +106,20 @@ function lockSlot(kind: string, keys: readonly Uint8Array[], flags: number): num
   return (h >>> 0) % LOCK_SLOTS;
 }
 
-/** `op` with BPF_F_LOCK where the draw's bit for it says so: updates, lookups and update batches. */
+/**
+ * `op` with BPF_F_LOCK where the draw's bit for it says so: updates, lookups, lookups-and-deletes,
+ * update batches and lookup batches.
+ */
 export function lockOp<T extends { kind: string }>(op: T, d: BtfDraw): T {
-  const o = op as unknown as { kind: string; key?: Uint8Array; keys?: Uint8Array[]; flags?: number; elemFlags?: number };
-  if (o.kind !== "update" && o.kind !== "lookup" && o.kind !== "updateBatch") return op;
+  const o = op as unknown as { kind: string; key?: Uint8Array; keys?: Uint8Array[]; flags?: number; elemFlags?: number; count?: number };
+  const k = o.kind;
+  if (k !== "update" && k !== "lookup" && k !== "updateBatch" && k !== "lookupAndDelete" && k !== "lookupBatch") return op;
   const keys = o.keys ?? (o.key !== undefined ? [o.key] : []);
-  if (!d.lockOps[lockSlot(o.kind, keys, o.flags ?? o.elemFlags ?? 0)]) return op;
+  if (!d.lockOps[lockSlot(k, keys, o.flags ?? o.elemFlags ?? o.count ?? 0)]) return op;
   // Bit 2 of a u64: OR is safe on flags below 2^31 (the plain draws); others are left alone.
   const or = (f: number) => (f >= 0 && f < 2 ** 31 ? (f | BPF_F_LOCK) >>> 0 : f);
-  if (o.kind === "update" || o.kind === "lookup") return { ...op, flags: or(o.flags ?? 0) };
-  if (o.kind === "updateBatch") return { ...op, elemFlags: or(o.elemFlags ?? 0) };
-  return op;
+  if (k === "update" || k === "lookup" || k === "lookupAndDelete") return { ...op, flags: or(o.flags ?? 0) };
+  return { ...op, elemFlags: or(o.elemFlags ?? 0) };
 }
 
 /** The raw BTF of `spec.btf` and the type ids MAP_CREATE names: the same bytes for every driver. */

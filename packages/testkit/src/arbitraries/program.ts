@@ -24,9 +24,13 @@ export type Op =
   | { kind: "lookup"; key: Uint8Array; flags: number }
   | { kind: "delete"; key: Uint8Array }
   | { kind: "nextKey"; key: Uint8Array | null }
-  | { kind: "lookupAndDelete"; key: Uint8Array }
-  /** `restart` starts from NULL; otherwise it goes on from the last batch's out token. */
-  | { kind: "lookupBatch"; count: number; restart: boolean; del: boolean }
+  /** `flags` (BPF_F_LOCK) only in programs whose value has BTF. */
+  | { kind: "lookupAndDelete"; key: Uint8Array; flags?: number }
+  /**
+   * `restart` starts from NULL; otherwise it goes on from the last batch's out token.
+   * `elemFlags` (BPF_F_LOCK) only in programs whose value has BTF.
+   */
+  | { kind: "lookupBatch"; count: number; restart: boolean; del: boolean; elemFlags?: number }
   | { kind: "updateBatch"; keys: Uint8Array[]; values: Uint8Array[]; elemFlags: number }
   | { kind: "deleteBatch"; keys: Uint8Array[] }
   /** A whole GET_NEXT_KEY walk from NULL. */
@@ -315,8 +319,9 @@ export function formatOp(op: Op): string {
     case "lookup": return `lookup ${hex(op.key)}${op.flags ? ` ${flagName(op.flags)}` : ""}`;
     case "delete": return `delete ${keyText(op.key)}`;
     case "nextKey": return `next-key ${op.key === null ? "NULL" : keyText(op.key)}`;
-    case "lookupAndDelete": return `lookup-and-delete ${hex(op.key)}`;
-    case "lookupBatch": return `${op.del ? "lookup-and-delete-batch" : "lookup-batch"} count ${op.count} ${op.restart ? "from NULL" : "from last token"}`;
+    case "lookupAndDelete": return `lookup-and-delete ${hex(op.key)}${op.flags ? ` ${flagName(op.flags)}` : ""}`;
+    case "lookupBatch": return `${op.del ? "lookup-and-delete-batch" : "lookup-batch"} count ${op.count} ${op.restart ? "from NULL" : "from last token"}` +
+      `${op.elemFlags ? ` elem_flags ${op.elemFlags}` : ""}`;
     case "updateBatch": return `update-batch [${keysText(op.keys)}]${op.elemFlags ? ` elem_flags ${op.elemFlags}` : ""}`;
     case "deleteBatch": return `delete-batch [${keysText(op.keys)}]`;
     case "walk": return "walk";

@@ -250,7 +250,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
       }
       case "lookupAndDelete": {
         const v = filled(valueSize);
-        const r = timed(() => driver.mapLookupAndDeleteElem(fd, op.key, v));
+        const r = timed(() => driver.mapLookupAndDeleteElem(fd, op.key, v, op.flags));
         return `${res(r)} ${show(v)}`;
       }
       case "lookupBatch": {
@@ -260,8 +260,8 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
         const out = filled(tokenSize);
         const inBatch = op.restart ? null : cursor;
         const r = timed(() => op.del
-          ? driver.mapLookupAndDeleteBatch(fd, inBatch, out, keys, values, n)
-          : driver.mapLookupBatch(fd, inBatch, out, keys, values, n));
+          ? driver.mapLookupAndDeleteBatch(fd, inBatch, out, keys, values, n, op.elemFlags)
+          : driver.mapLookupBatch(fd, inBatch, out, keys, values, n, op.elemFlags));
         // The kernel hands back only `count` elements; bytes past them are not its answer.
         const got = Math.min(r.count, n);
         const elems: string[] = [];
