@@ -6,7 +6,7 @@ import { assertOptionKeys } from "./option-keys.js";
 
 /** The optional methods of a Driver: core has a fallback for each, or says it is missing. */
 export type OptionalDriverMethodName = "dup" | "mapFdInfo" | "mapMmap" | "mmapRead" | "mmapWrite" | "munmap" | "mmapAtomic" | "progTestRun" | "mapPoll"
-  | "btfLoad" | "btfGetFdById" | "btfGetNextId" | "btfGetInfo";
+  | "btfLoad" | "btfGetFdById" | "btfGetNextId" | "btfGetInfo" | "perfEventOpen";
 
 /** The syscall-level methods every Driver has. */
 export type DriverMethodName = Exclude<keyof Driver, "kind" | "possibleCpus" | "pageSize" | "host" | OptionalDriverMethodName>;
@@ -29,7 +29,7 @@ export const driverMethodNames: readonly DriverMethodName[] = [
  */
 export const optionalDriverMethodNames: readonly OptionalDriverMethodName[] = [
   "dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll",
-  "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo",
+  "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo", "perfEventOpen",
 ];
 
 /**
@@ -77,6 +77,8 @@ export type DriverOverrides = Partial<Pick<Driver, DriverMethodName>> & {
   btfGetNextId?: Driver["btfGetNextId"] | null;
   /** Replaces the inner driver's btfGetInfo; `null` drops it. */
   btfGetInfo?: Driver["btfGetInfo"] | null;
+  /** Replaces the inner driver's perfEventOpen, or gives one to a driver without it; `null` drops it. */
+  perfEventOpen?: Driver["perfEventOpen"] | null;
   /** Default: the inner driver's kind. */
   kind?: string;
   /**

@@ -110,6 +110,24 @@ export interface ProgTestRunAttr {
   cpu?: number;
 }
 
+/**
+ * perf_event_open(2) of the event a BPF_MAP_TYPE_PERF_EVENT_ARRAY slot holds, as
+ * `Driver.perfEventOpen` takes it: a software event, PERF_COUNT_SW_BPF_OUTPUT, counting every
+ * task (pid -1) on one CPU, sampling PERF_SAMPLE_RAW with a period of 1, so that each
+ * `bpf_perf_event_output` of a program on that CPU is one PERF_RECORD_SAMPLE in its ring.
+ */
+export interface PerfEventOpenAttr {
+  /** The CPU: a program's output on it lands in this event's ring. */
+  cpu: number;
+  /**
+   * `wakeup_events`: a poll of the event wakes after this many samples (default 1). Left out
+   * when `wakeupWatermark` is given.
+   */
+  wakeupEvents?: number;
+  /** `wakeup_watermark` (and the `watermark` bit): a poll wakes once this many bytes wait. */
+  wakeupWatermark?: number;
+}
+
 /** What BPF_PROG_TEST_RUN wrote back. */
 export interface ProgTestRunResult {
   /** 0 when the run went through, else the positive errno (ENOSPC: `dataOut` or `ctxOut` too short). */
@@ -359,6 +377,7 @@ export interface Driver {
    * - a RINGBUF's pages: the consumer position (u64) at 0, on the only page that may be mapped
    *   writable; the producer position (u64) at one page; then the data, `maxEntries` bytes, from
    *   two pages on, mapped twice in a row, so that a record that wraps reads straight on.
+   * A perf event's fd (from `perfEventOpen`) maps its ring too: see there.
    * Returns a mapping handle `>= 0` for mmapRead, mmapWrite and munmap, or -errno as the kernel
    * answers, in this order (6.18): EINVAL for an offset off a page; EBADF for an fd that is not
    * open; EINVAL for a length of 0; ENOMEM for a length no hole in the address space holds (the
@@ -438,6 +457,18 @@ export interface Driver {
    * without it core polls by timer.
    */
   mapPoll?(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number>;
+  /**
+   * perf_event_open(2) of a BPF output event on `attr.cpu` (PerfEventOpenAttr), close-on-exec:
+   * a new fd, or -errno as the kernel answers (EINVAL for a CPU that is not online, E2BIG or
+   * EINVAL for attributes it refuses, EACCES or EPERM without privilege, EMFILE). The fd is what
+   * a PERF_EVENT_ARRAY's slot takes as its value (MAP_UPDATE_ELEM of the index → the fd), what
+   * `mapMmap` maps (the event's ring: a `perf_event_mmap_page` header page, `data_head` a u64 at
+   * byte 1024 and `data_tail` at 1032, then 2^n data pages of records, `length` (1 + 2^n) pages
+   * from offset 0) and what `mapPoll` waits on (readable once the wake-up the attributes ask for
+   * has come); `close` closes it. Optional: without it core says the driver cannot read perf
+   * event arrays.
+   */
+  perfEventOpen?(attr: PerfEventOpenAttr): number;
   /**
    * BPF_BTF_LOAD: checks the raw BTF as the kernel's btf_parse does and answers the new BTF
    * object's fd, or -errno: EINVAL for BTF the checker refuses (the log says why), E2BIG for

@@ -8,7 +8,7 @@ import {
   BATCH_ATTR, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
   INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type BtfInfo, type BtfLoadAttr, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
-  type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp,
+  type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp, type PerfEventOpenAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
@@ -16,6 +16,7 @@ import { readMapFdInfo } from "./map-fdinfo.js";
 import { epollWaits, epollWaitsIfAny } from "./map-poll.js";
 import { MmapTable, mmapTables } from "./mmap.js";
 import type { Libc } from "./native.js";
+import { PERF_ATTR_SIZE, PERF_FLAG_FD_CLOEXEC, perfEventConfig, writePerfEventAttr } from "./perf-event.js";
 import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
 
 const E = ELEM_ATTR.off;
@@ -1044,6 +1045,17 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   /** An Atomics operation on a word of a mapping (mmap.ts): what a program's BPF_ATOMIC does to it. */
   mmapAtomic(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number {
     return this.table().atomic(mapping, offset, size, op, operand, expected);
+  }
+
+  /**
+   * perf_event_open(2) of a PERF_COUNT_SW_BPF_OUTPUT event on one CPU (perf-event.ts lays out
+   * its attributes in the scratch block's attr area), close-on-exec.
+   */
+  perfEventOpen(attr: PerfEventOpenAttr): number {
+    const { cpu, config } = perfEventConfig(attr);
+    writePerfEventAttr(this.attr(PERF_ATTR_SIZE), config);
+    const r = this.libc.perfEventOpen(this.libc.nrPerfEventOpen, this.base, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    return r < 0 ? -this.libc.koffi.errno() : this.adopt(r);
   }
 
   /** poll(2) of the fd, waiting in this JS thread's one epoll_wait on a libuv pool thread (map-poll.ts). */

@@ -42,6 +42,13 @@ export interface Libc {
   readonly write: (fd: number, buf: Uint8Array, count: number) => number;
   /** `__NR_bpf` for this architecture. */
   readonly nrBpf: number;
+  /**
+   * `long syscall(long nr, uintptr_t attr, int pid, int cpu, int group_fd, unsigned long flags)`:
+   * perf_event_open(2), which glibc does not wrap, with its five arguments fixed.
+   */
+  readonly perfEventOpen: (nr: number, attr: number, pid: number, cpu: number, groupFd: number, flags: number) => number;
+  /** `__NR_perf_event_open` for this architecture. */
+  readonly nrPerfEventOpen: number;
 }
 
 /**
@@ -65,6 +72,8 @@ export interface Koffi {
 
 /** `__NR_bpf` by `process.arch`: x86-64 and arm64 are the architectures bpfkit supports. */
 export const NR_BPF: Readonly<Record<string, number>> = { x64: 321, arm64: 280 };
+/** `__NR_perf_event_open` by `process.arch`. */
+export const NR_PERF_EVENT_OPEN: Readonly<Record<string, number>> = { x64: 298, arm64: 241 };
 
 let libc: Libc | undefined;
 
@@ -97,7 +106,9 @@ export function loadLibc(): Libc {
   libc = {
     koffi,
     nrBpf,
+    nrPerfEventOpen: NR_PERF_EVENT_OPEN[process.arch]!,
     syscall: f("long syscall(long nr, int cmd, uintptr_t attr, unsigned int size)"),
+    perfEventOpen: f("long syscall(long nr, uintptr_t attr, int pid, int cpu, int group_fd, unsigned long flags)"),
     close: f("int close(int fd)"),
     fcntl: f("int fcntl(int fd, int cmd, int arg)"),
     statfs: f("int statfs(const char *path, uintptr_t buf)"),
