@@ -111,6 +111,18 @@ const LOCK_TYPES: readonly number[] = [
   S.t!, info(K.STRUCT, 2), 24, S.t!, 11, 0, S.x!, 5, 128, // 12 struct t { struct bpf_timer t; long x }
 ];
 
+/**
+ * What the BPF_F_LOCK cases start from: LOCK_TYPES loaded (type 3 is `struct val { lock; int x }`,
+ * 7 the same layout without a lock), their checks, and a value of `val`'s layout.
+ */
+function lockedCase(ctx: CaseContext, title: string) {
+  const d = btfOf(ctx);
+  const b = ctx.own(d.btfLoad({ btf: btfBlob(LOCK_TYPES) }));
+  expectResult(b, "OK", "load");
+  const val = (lock: number, x: number) => new Uint8Array([...u32(lock), ...u32(x)]);
+  return { d, b, c: new Checks(title), val };
+}
+
 type Row = readonly [what: string, blob: Uint8Array, want: Expect];
 
 /** Loads each blob (no log) and checks the errno; a blob that loads is closed. */
@@ -505,11 +517,7 @@ export const btfCheckCases: ConformanceCase[] = [
     name: "§btf-check.8 BPF_F_LOCK on a value with a bpf_spin_lock: lookups read the lock as zeros, updates keep their flags' meaning; an F_LOCK update of a hash element keeps its place in the bucket; a mmapable array of it cannot be mapped, nor the map frozen",
     group: "btf",
     run(ctx) {
-      const d = btfOf(ctx);
-      const b = ctx.own(d.btfLoad({ btf: btfBlob(LOCK_TYPES) }));
-      expectResult(b, "OK", "load");
-      const c = new Checks("F_LOCK");
-      const val = (lock: number, x: number) => new Uint8Array([...u32(lock), ...u32(x)]);
+      const { d, b, c, val } = lockedCase(ctx, "F_LOCK");
       const hex = (r: number, v: Uint8Array) => (r < 0 ? show(r) : Buffer.from(v).toString("hex"));
       for (const [name, t] of [["hash", HASH], ["array", ARRAY]] as const) {
         const m = ctx.create({ mapType: t, keySize: 4, valueSize: 8, maxEntries: 4, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 3 });
@@ -607,11 +615,7 @@ export const btfCheckCases: ConformanceCase[] = [
     name: "§btf-check.11 BPF_F_LOCK on lookup-and-delete and on the lookup batches: the lock reads as zeros; another flag bit, the lock on a value without one, or any flag on a queue is EINVAL, each at its place among the fd, mode and type checks",
     group: "btf",
     run(ctx) {
-      const d = btfOf(ctx);
-      const b = ctx.own(d.btfLoad({ btf: btfBlob(LOCK_TYPES) }));
-      expectResult(b, "OK", "load");
-      const c = new Checks("F_LOCK reads");
-      const val = (lock: number, x: number) => new Uint8Array([...u32(lock), ...u32(x)]);
+      const { d, b, c, val } = lockedCase(ctx, "F_LOCK reads");
       const hex = (v: Uint8Array) => Buffer.from(v).toString("hex");
       const batch = (r: { errno: number; count: number }) => `${r.errno === 0 ? "OK" : show(-r.errno)} count ${r.count}`;
       const lockMap = (t: number) => ctx.create({ mapType: t, keySize: 4, valueSize: 8, maxEntries: 4, btfFd: b, btfKeyTypeId: 1, btfValueTypeId: 3 });
