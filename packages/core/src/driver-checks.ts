@@ -107,6 +107,41 @@ export function assertBytes(buf: unknown, what: string, op: string): asserts buf
   if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describe(buf)}`);
 }
 
+/** A PROG_LOAD record array (`funcInfo`, `lineInfo`) with its record size and count. */
+export interface InfoRecords {
+  /** The records, or null when none were given. */
+  bytes: Uint8Array | null;
+  /** Their real byte length: count × recSize. */
+  byteLength: number;
+  /** `*_rec_size`: as given, or the kernel struct's size when left out. */
+  recSize: number;
+  /** `*_cnt`: byteLength / recSize. */
+  count: number;
+}
+
+/**
+ * `funcInfo` or `lineInfo` with its record size (`what` names the array, `what + "RecSize"` the
+ * size, `defaultRecSize` the kernel struct's). TypeError for a non-Uint8Array or non-integer
+ * size, RangeError for a size that is no u32 or a length that is no whole number of records
+ * (a size of 0 with records too): a count cannot be derived, so nothing reaches the kernel.
+ */
+export function infoRecordsArg(buf: unknown, recSize: unknown, what: string, defaultRecSize: number, op: string): InfoRecords {
+  let rec = defaultRecSize;
+  if (recSize !== undefined) {
+    assertU32(recSize, `${what}RecSize`, op);
+    rec = recSize;
+  }
+  if (buf === undefined || buf === null) return { bytes: null, byteLength: 0, recSize: rec, count: 0 };
+  assertBytes(buf, what, op);
+  const n = realByteLength(buf);
+  if (n > 0 && (rec === 0 || n % rec !== 0)) {
+    throw new RangeError(`${op}: ${what} is ${n} bytes, not a whole number of ${rec}-byte records (${what}RecSize)`);
+  }
+  const count = n === 0 ? 0 : n / rec;
+  if (count > 0xffffffff) throw new RangeError(`${op}: ${what} holds ${count} records, more than a u32 count can say`);
+  return { bytes: buf, byteLength: n, recSize: rec, count };
+}
+
 /** progGetMapIds's output: a Uint32Array; TypeError otherwise (a Uint8Array too). */
 export function assertIds(ids: unknown, op: string): asserts ids is Uint32Array {
   if (!(ids instanceof Uint32Array)) throw new TypeError(`${op}: ids must be a Uint32Array, got ${describe(ids)}`);

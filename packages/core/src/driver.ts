@@ -86,6 +86,31 @@ export interface ProgLoadAttr {
   expectedAttachType?: number;
   /** `prog_name`: at most 15 bytes, shown by bpftool and in `bpf_prog_info.name`. */
   progName?: string;
+  /**
+   * `prog_btf_fd`: the BTF object (a `btfLoad` fd) whose types `funcInfo` and `lineInfo` name.
+   * The kernel reads it only when either array has a record; the program then holds that BTF
+   * for its life (`bpf_prog_info.btf_id`), so the fd may be closed after the load. 0 when left out.
+   */
+  progBtfFd?: number;
+  /**
+   * `func_info`: packed `struct bpf_func_info` records (`insn_off`, `type_id`: u32 each), one per
+   * function of the program, the main program's first at insn_off 0, in rising insn_off, each
+   * naming a BTF_KIND_FUNC. `func_info_cnt` is `funcInfo.byteLength / funcInfoRecSize`: a length
+   * that is no whole number of records is a RangeError before any syscall. A program that calls
+   * a BPF function (BPF_PSEUDO_CALL) or passes one as a callback (BPF_PSEUDO_FUNC) needs it.
+   */
+  funcInfo?: Uint8Array;
+  /** `func_info_rec_size`: bytes of one `funcInfo` record; 8 (`sizeof(struct bpf_func_info)`) when left out. */
+  funcInfoRecSize?: number;
+  /**
+   * `line_info`: packed `struct bpf_line_info` records (`insn_off`, `file_name_off`,
+   * `line_off`, `line_col`: u32 each; the offsets point into the BTF's strings), in rising
+   * insn_off, the first at 0. `line_info_cnt` is `lineInfo.byteLength / lineInfoRecSize`, a
+   * RangeError when not whole. Needs `funcInfo` too.
+   */
+  lineInfo?: Uint8Array;
+  /** `line_info_rec_size`: bytes of one `lineInfo` record; 16 (`sizeof(struct bpf_line_info)`) when left out. */
+  lineInfoRecSize?: number;
 }
 
 /**

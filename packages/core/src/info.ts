@@ -81,8 +81,12 @@ export interface BpfProgInfo {
    * (0 when none).
    */
   jitedFuncLens: bigint;
-  /** `bpf_prog_info.btf_id`: the id of the program's BTF, 0 when it has none. */
+  /** `bpf_prog_info.btf_id`: the id of the BTF the program was loaded with (`prog_btf_fd`), 0 when it has none. */
   btfId: number;
+  /** `bpf_prog_info.nr_func_info`: how many `bpf_func_info` records it was loaded with (0 without BTF). */
+  nrFuncInfo: number;
+  /** `bpf_prog_info.nr_line_info`: how many `bpf_line_info` records it was loaded with. */
+  nrLineInfo: number;
   /**
    * `bpf_prog_info.run_time_ns`: total nanoseconds spent running, counted only while `kernel.bpf_stats_enabled`
    * is on.
@@ -135,7 +139,8 @@ export function decodeProgInfo(bytes: Uint8Array): BpfProgInfo {
     netnsDev: d.netns_dev as bigint, netnsIno: d.netns_ino as bigint,
     nrJitedKsyms: d.nr_jited_ksyms as number, nrJitedFuncLens: d.nr_jited_func_lens as number,
     jitedKsyms: d.jited_ksyms as bigint, jitedFuncLens: d.jited_func_lens as bigint,
-    btfId: d.btf_id as number, runTimeNs: d.run_time_ns as bigint, runCnt: d.run_cnt as bigint,
+    btfId: d.btf_id as number, nrFuncInfo: d.nr_func_info as number, nrLineInfo: d.nr_line_info as number,
+    runTimeNs: d.run_time_ns as bigint, runCnt: d.run_cnt as bigint,
     verifiedInsns: d.verified_insns as number,
   };
 }
@@ -147,6 +152,6 @@ export function encodeProgInfo(info: Partial<BpfProgInfo> & Pick<BpfProgInfo, "t
     type: info.type, id: info.id, tag: info.tag, jited_prog_len: info.jitedProgLen,
     xlated_prog_len: info.xlatedProgLen, load_time: info.loadTime, created_by_uid: info.createdByUid,
     nr_map_ids: info.nrMapIds, name: info.name, gpl_compatible: info.gplCompatible ? 1 : undefined,
-    verified_insns: info.verifiedInsns,
+    verified_insns: info.verifiedInsns, btf_id: info.btfId, nr_func_info: info.nrFuncInfo, nr_line_info: info.nrLineInfo,
   });
 }

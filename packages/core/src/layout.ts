@@ -81,12 +81,19 @@ export const INFO_ATTR = layout("info", 16, [
   ["bpf_fd", 0, "u32"], ["info_len", 4, "u32"], ["info", 8, "ptr"],
 ]);
 
-/** The BPF_PROG_LOAD part of `union bpf_attr`, up to `expected_attach_type`. */
-export const PROG_LOAD_ATTR = layout("prog_load", 72, [
+/**
+ * The BPF_PROG_LOAD part of `union bpf_attr`, through `line_info_cnt`. The kernel writes
+ * `func_info_rec_size` (or `line_info_rec_size`) back when a record's tail past its own struct
+ * is not zero (E2BIG): the size it knows, so a loader can retry with that.
+ */
+export const PROG_LOAD_ATTR = layout("prog_load", 108, [
   ["prog_type", 0, "u32"], ["insn_cnt", 4, "u32"], ["insns", 8, "ptr"], ["license", 16, "ptr"],
   ["log_level", 24, "u32"], ["log_size", 28, "u32"], ["log_buf", 32, "ptr"],
   ["kern_version", 40, "u32"], ["prog_flags", 44, "u32"], ["prog_name", 48, "bytes", 16],
   ["prog_ifindex", 64, "u32"], ["expected_attach_type", 68, "u32"],
+  ["prog_btf_fd", 72, "u32"], ["func_info_rec_size", 76, "u32"], ["func_info", 80, "ptr"],
+  ["func_info_cnt", 88, "u32"], ["line_info_rec_size", 92, "u32"], ["line_info", 96, "ptr"],
+  ["line_info_cnt", 104, "u32"],
 ]);
 
 /** The BPF_PROG_ATTACH and BPF_PROG_DETACH part of `union bpf_attr`, up to `replace_bpf_fd`. */
@@ -113,6 +120,19 @@ export const PROG_TEST_RUN_ATTR = layout("test", 76, [
 export const BTF_LOAD_ATTR = layout("btf_load", 40, [
   ["btf", 0, "ptr"], ["btf_log_buf", 8, "ptr"], ["btf_size", 16, "u32"], ["btf_log_size", 20, "u32"],
   ["btf_log_level", 24, "u32"], ["btf_log_true_size", 28, "u32"], ["btf_flags", 32, "u32"], ["btf_token_fd", 36, "s32"],
+]);
+
+// ---- PROG_LOAD's BTF records ----
+
+/** `struct bpf_func_info`: one function of a program, from its first instruction, and its BTF FUNC. */
+export const BPF_FUNC_INFO = layout("bpf_func_info", 8, [["insn_off", 0, "u32"], ["type_id", 4, "u32"]]);
+
+/**
+ * `struct bpf_line_info`: a source line from an instruction on. `file_name_off` and `line_off`
+ * index the BTF's strings; `line_col` is the line number << 10 | the column.
+ */
+export const BPF_LINE_INFO = layout("bpf_line_info", 16, [
+  ["insn_off", 0, "u32"], ["file_name_off", 4, "u32"], ["line_off", 8, "u32"], ["line_col", 12, "u32"],
 ]);
 
 // ---- info structs ----

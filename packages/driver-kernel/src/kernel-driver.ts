@@ -4,8 +4,8 @@
 // so the kernel never reads or writes more than the caller handed over.
 import { readlinkSync } from "node:fs";
 import {
-  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, optU64Bigint, realByteLength,
-  BATCH_ATTR, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
+  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, infoRecordsArg, optU64Bigint, realByteLength,
+  BATCH_ATTR, BPF_FUNC_INFO, BPF_LINE_INFO, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
   INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type BtfInfo, type BtfLoadAttr, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
   type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp, type PerfEventOpenAttr,
@@ -895,6 +895,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   /**
    * PROG_LOAD. Beyond the Driver's ProgLoadAttr, a `log` buffer and `logLevel` (1 or 2) ask for
    * the verifier's log: the kernel writes at most `log.byteLength` bytes, NUL-terminated.
+   * `funcInfo` and `lineInfo` are staged whole (count × rec size, the bytes the kernel reads),
+   * and an absent or empty one goes as pointer 0, count 0.
    */
   progLoad(attr: KernelProgLoadAttr): number {
     const op = OP.progLoad;
@@ -923,12 +925,19 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       logBytes = realByteLength(log);
       if (logBytes > 0xffff_ffff) throw new RangeError(`${op}: log is ${logBytes} bytes, more than log_size can say`);
     }
+    const btfFd = u32Arg(attr.progBtfFd, "progBtfFd", op);
+    const func = infoRecordsArg(attr.funcInfo, attr.funcInfoRecSize, "funcInfo", BPF_FUNC_INFO.size, op);
+    const line = infoRecordsArg(attr.lineInfo, attr.lineInfoRecSize, "lineInfo", BPF_LINE_INFO.size, op);
     const licenseAt = align8(insnBytes);
     const logAt = licenseAt + align8(Buffer.byteLength(license) + 1);
-    this.ensure(0, 0, logAt + logBytes, op);
+    const funcAt = logAt + align8(logBytes);
+    const lineAt = funcAt + align8(func.byteLength);
+    this.ensure(0, 0, lineAt + line.byteLength, op);
     this.putCString(license, licenseAt, op);
     copyIn(this.u8, this.auxOff, insns, insnBytes);
     if (log !== null) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + logBytes);
+    if (func.count > 0) copyIn(this.u8, this.auxOff + funcAt, func.bytes!, func.byteLength);
+    if (line.count > 0) copyIn(this.u8, this.auxOff + lineAt, line.bytes!, line.byteLength);
     const dv = this.attr(PROG_LOAD_ATTR.size);
     dv.setUint32(P.prog_type, progType, true);
     dv.setUint32(P.insn_cnt, insnBytes / 8, true);
@@ -939,6 +948,13 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     this.setPtr(P.log_buf, log === null ? NULL : this.auxOff + logAt);
     dv.setUint32(P.expected_attach_type, expected, true);
     putName(this.u8, P.prog_name, name);
+    dv.setUint32(P.prog_btf_fd, btfFd, true);
+    dv.setUint32(P.func_info_rec_size, func.recSize, true);
+    this.setPtr(P.func_info, func.count > 0 ? this.auxOff + funcAt : NULL);
+    dv.setUint32(P.func_info_cnt, func.count, true);
+    dv.setUint32(P.line_info_rec_size, line.recSize, true);
+    this.setPtr(P.line_info, line.count > 0 ? this.auxOff + lineAt : NULL);
+    dv.setUint32(P.line_info_cnt, line.count, true);
     const fd = this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size);
     // The verifier writes its log on success and on failure alike.
     if (log !== null && logBytes > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + logBytes));

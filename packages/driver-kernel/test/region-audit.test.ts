@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import {
   BATCH_ATTR, BPF_BTF_INFO, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_PROG_INFO, BpfCmd, countCpuList, decodeMapInfo,
-  BTF_INFO_SIZE, BTF_LOAD_ATTR, ELEM_ATTR, Errno, INFO_ATTR, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, OBJ_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR, ProgType,
+  BtfBuilder, BtfIntEncoding, BTF_INFO_SIZE, BTF_LOAD_ATTR, ELEM_ATTR, Errno, INFO_ATTR, isHashMapType, isPerCpuMapType, MAP_INFO_SIZE, OBJ_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR, ProgType,
   type Driver,
 } from "@bpfkit/core";
 import { createKernelDriver, type KernelDriver } from "@bpfkit/driver-kernel";
@@ -145,6 +145,12 @@ function auditedDriver(oracle: Driver): Audit {
           const lic = ptr(P.license) - blk.base;
           room("license", ptr(P.license), blk.u8.indexOf(0, lic) - lic + 1);
           room("log_buf", ptr(P.log_buf), dv.getUint32(P.log_size, true));
+          room("func_info", ptr(P.func_info), dv.getUint32(P.func_info_cnt, true) * dv.getUint32(P.func_info_rec_size, true));
+          room("line_info", ptr(P.line_info), dv.getUint32(P.line_info_cnt, true) * dv.getUint32(P.line_info_rec_size, true));
+          // A count without records would have the kernel read from address 0 on.
+          for (const [what, at, cnt] of [["func_info", P.func_info, P.func_info_cnt], ["line_info", P.line_info, P.line_info_cnt]] as const) {
+            if (ptr(at) === 0 && dv.getUint32(cnt, true) !== 0) problems.push(`cmd ${cmd}: ${what} is 0 with a count`);
+          }
           break;
         }
         case BpfCmd.BTF_LOAD: {
@@ -336,6 +342,39 @@ describeKernel("kernel driver: every pointer has room for what the kernel uses t
       expect([...a.problems, ...p.problems]).toEqual([]);
       expect(a.seen.get(BpfCmd.PROG_LOAD)).toBe(4);
       expect(p.seen.get(BpfCmd.OBJ_GET)).toBe(2);
+    });
+  });
+
+  it("a program's func_info and line_info, at their full length around the first block's 4 KiB of aux; a RangeError makes no syscall", () => {
+    const { d } = k;
+    withFds(d, (keep) => {
+      // One function: one func_info record. line_info records all at insn 0: one loads, more are
+      // EINVAL at the second (a repeated insn_off); the room is checked for every record given.
+      const b = new BtfBuilder();
+      const int = b.int("int", 4, BtfIntEncoding.SIGNED);
+      const main = b.func("main", b.funcProto(int, []));
+      const btf = keep(d.btfLoad!({ btf: b.encode() }));
+      const func = (rec: number) => { const r = new Uint8Array(rec); new DataView(r.buffer).setUint32(4, main, true); return r; };
+      let loads = 0;
+      for (const [funcRec, logBytes] of [[8, 0], [252, 0], [8, 4000], [252, 3900]] as const) {
+        for (const lines of [0, 1, 200, 300]) {
+          const a = auditedDriver(d);
+          const lineInfo = new Uint8Array(16 * lines);
+          const r = a.d.progLoad({
+            progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", progBtfFd: btf, funcInfo: func(funcRec), funcInfoRecSize: funcRec,
+            lineInfo, ...(logBytes > 0 ? { logLevel: 1, log: new Uint8Array(logBytes) } : {}),
+          });
+          if (lines <= 1) keep(r);
+          else expect(r).toBe(-Errno.EINVAL);
+          loads += a.seen.get(BpfCmd.PROG_LOAD) ?? 0;
+          expect(a.problems).toEqual([]);
+        }
+      }
+      expect(loads).toBe(16);
+      const a = auditedDriver(d);
+      expect(() => a.d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", progBtfFd: btf, funcInfo: new Uint8Array(9) })).toThrow(RangeError);
+      expect(() => a.d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", progBtfFd: btf, funcInfo: func(8), lineInfo: new Uint8Array(17) })).toThrow(RangeError);
+      expect([...a.seen.keys()]).toEqual([]);
     });
   });
 

@@ -9,7 +9,7 @@ import {
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
   Errno, assertAtomicArgs, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
-  assertU32, encodeMapInfo, encodeStruct, realByteLength,
+  assertU32, BPF_FUNC_INFO, BPF_LINE_INFO, encodeMapInfo, encodeStruct, infoRecordsArg, realByteLength,
 } from "@bpfkit/core";
 import type {
   AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, ProgLoadAttr,
@@ -1309,6 +1309,10 @@ export class SimDriverImpl implements SimDriver {
     const license = optString(attr.license, "license", op);
     const expected0 = optU32(attr.expectedAttachType, "expectedAttachType", op);
     const progName = optString(attr.progName, "progName", op);
+    // Checked as the kernel driver checks them; the verifier's use of them comes with its BTF checks.
+    optU32(attr.progBtfFd, "progBtfFd", op);
+    infoRecordsArg(attr.funcInfo, attr.funcInfoRecSize, "funcInfo", BPF_FUNC_INFO.size, op);
+    infoRecordsArg(attr.lineInfo, attr.lineInfoRecSize, "lineInfo", BPF_LINE_INFO.size, op);
     const f = this.enter(op);
     if (f !== 0) return -f;
     try {
