@@ -97,6 +97,11 @@ export class SimProg {
     readonly verifiedInsns: number,
     /** The verifier found an r0 that binds the expected attach type (cgroup_skb egress returning 2 or 3). */
     readonly enforceExpectedAttachType = false,
+    /** prog->aux->btf: the BTF given with func_info or line_info, held until the program is freed. */
+    readonly btf: SimBtf | null = null,
+    /** func_info_cnt and nr_linfo, for bpf_prog_info. */
+    readonly nrFuncInfo = 0,
+    readonly nrLineInfo = 0,
   ) {}
 }
 

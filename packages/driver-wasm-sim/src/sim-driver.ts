@@ -446,6 +446,14 @@ export class SimDriverImpl implements SimDriver {
     return e.obj;
   };
 
+  /** btf_get_by_fd: EBADF for no fd, EINVAL for one that is not a BTF object. */
+  private resolveBtfFd = (fd: number): SimBtf | number => {
+    const e = this.fds.get(fd);
+    if (e === undefined) return -Errno.EBADF;
+    if (e.obj.kind !== "btf") return -Errno.EINVAL;
+    return e.obj;
+  };
+
   /** bpf_token_get_from_fd: no fd is a BPF token here (BPF_TOKEN_CREATE is not modelled). */
   private tokenErrno = (fd: number): number => (this.fds.get(fd) === undefined ? Errno.EBADF : Errno.EINVAL);
 
@@ -480,6 +488,7 @@ export class SimDriverImpl implements SimDriver {
     p.freed = true;
     this.progsById.delete(p.id);
     for (const m of p.usedMaps) this.mapPut(m);
+    if (p.btf !== null) this.btfPut(p.btf);
   }
 
   private mapFree(m: SimMap): void {
@@ -492,7 +501,7 @@ export class SimDriverImpl implements SimDriver {
     if (m.innerMeta?.btf) this.btfPut(m.innerMeta.btf);
   }
 
-  /** btf_put: the last holder (an fd or a map) gone, the id goes with it. */
+  /** btf_put: the last holder (an fd, a map or a program) gone, the id goes with it. */
   private btfPut(b: SimBtf): void {
     if (--b.refcnt !== 0) return;
     b.freed = true;
@@ -1293,6 +1302,8 @@ export class SimDriverImpl implements SimDriver {
       // interpreted program: the x86-64 image's size depends on the CPU's mitigations and the
       // kernel config (docs/simulator-exactness.md).
       func_info_rec_size: 8, line_info_rec_size: 16, jited_line_info_rec_size: 8,
+      // A JITed program reports a jited line per line_info record (nr_jited_line_info).
+      btf_id: obj.btf?.id ?? 0, nr_func_info: obj.nrFuncInfo, nr_line_info: obj.nrLineInfo, nr_jited_line_info: obj.nrLineInfo,
     });
     return full;
   }
@@ -1309,10 +1320,9 @@ export class SimDriverImpl implements SimDriver {
     const license = optString(attr.license, "license", op);
     const expected0 = optU32(attr.expectedAttachType, "expectedAttachType", op);
     const progName = optString(attr.progName, "progName", op);
-    // Checked as the kernel driver checks them; the verifier's use of them comes with its BTF checks.
-    optU32(attr.progBtfFd, "progBtfFd", op);
-    infoRecordsArg(attr.funcInfo, attr.funcInfoRecSize, "funcInfo", BPF_FUNC_INFO.size, op);
-    infoRecordsArg(attr.lineInfo, attr.lineInfoRecSize, "lineInfo", BPF_LINE_INFO.size, op);
+    const progBtfFd = optU32(attr.progBtfFd, "progBtfFd", op);
+    const func = infoRecordsArg(attr.funcInfo, attr.funcInfoRecSize, "funcInfo", BPF_FUNC_INFO.size, op);
+    const line = infoRecordsArg(attr.lineInfo, attr.lineInfoRecSize, "lineInfo", BPF_LINE_INFO.size, op);
     const f = this.enter(op);
     if (f !== 0) return -f;
     try {
@@ -1327,13 +1337,18 @@ export class SimDriverImpl implements SimDriver {
       const { errno: nameErrno, name } = checkName(nameBytes(progName));
       if (nameErrno !== 0) return -nameErrno;
       const gpl = licenseIsGplCompatible(license);
-      const v = verifyProgram(attr.insns, { progType: t, expectedAttachType: expected, gplCompatible: gpl, resolveMap: this.resolveMapFd });
+      const v = verifyProgram(attr.insns, {
+        progType: t, expectedAttachType: expected, gplCompatible: gpl, resolveMap: this.resolveMapFd,
+        btf: { progBtfFd, func, line, resolveBtf: this.resolveBtfFd },
+      });
       if (v.errno !== 0) return -v.errno;
       const tailCall = checkTailCall(v.usedMaps, { progType: t, expectedAttachType: expected });
       if (tailCall !== 0) return -tailCall;
       const tag = sha256(tagInput(attr.insns)).subarray(0, 8);
-      const p = new SimProg(this.nextProgId, t, expected, tag, v.xlatedInsns, name, gpl, BigInt(this.nowNs), v.usedMaps, v.verifiedInsns, v.enforceExpectedAttachType);
+      const p = new SimProg(this.nextProgId, t, expected, tag, v.xlatedInsns, name, gpl, BigInt(this.nowNs), v.usedMaps, v.verifiedInsns,
+        v.enforceExpectedAttachType, v.btf, v.nrFuncInfo, v.nrLineInfo);
       for (const m of v.usedMaps) this.mapGet(m);
+      if (v.btf !== null) v.btf.refcnt++;
       this.nextProgId = p.id >= INT_MAX - 1 ? 1 : p.id + 1;
       this.progsById.set(p.id, p);
       const fd = this.installFd({ obj: p, mode: FMODE_RDWR });

@@ -1,7 +1,7 @@
 // A loaded BTF object: its id (from the BTF id space, btf_idr), the raw data as loaded (which
 // BTF_GET_INFO copies back), what the checker parsed, and the records of its own structs.
-// Reference counts as kernel/bpf/btf.c's refcnt: each fd and each map created with it holds one;
-// the id goes when the last is dropped.
+// Reference counts as kernel/bpf/btf.c's refcnt: each fd, each map created with it and each
+// program loaded with it (prog_btf_fd) holds one; the id goes when the last is dropped.
 import type { BtfData } from "./btf-types.js";
 import type { BtfRecord } from "./btf-fields.js";
 

@@ -2,7 +2,8 @@
 // 6.18 verifier does (bpf_check, kernel/bpf/verifier.c) for a loader with CAP_BPF, CAP_PERFMON
 // and CAP_NET_ADMIN. It runs the kernel's passes in the kernel's order:
 //
-//   check_subprogs → resolve_pseudo_ldimm64 → check_cfg → check_attach_btf_id →
+//   check_btf_info_early → add_subprog_and_kfunc → check_subprogs → check_btf_info →
+//   resolve_pseudo_ldimm64 → check_cfg → check_attach_btf_id →
 //   compute_live_registers → do_check → the dead-code and nop passes → do_misc_fixups
 //
 // and models what they do for ALU and ALU32 instructions (with the kernel's tnum and bounds
@@ -16,9 +17,13 @@
 // subprograms, ld_imm64 of a function or BTF id), memory access (LDX, ST, STX, atomics and the
 // legacy packet loads), may_goto, and loops (a jump that closes a cycle). A path that reaches
 // one is refused there; errors the kernel finds before it come out as the kernel's. Loads
-// without privilege are verified as root's would be.
+// without privilege are verified as root's would be. Without subprograms a program's func_info
+// has one record and its line_info starts at insn 0 (btf-info.ts); the BTF checks that come
+// before add_subprog_and_kfunc answer as the kernel's for programs with calls too.
 import { Errno } from "@bpfkit/core";
 import type { SimMap } from "../objects.js";
+import type { SimBtf } from "../btf/sim-btf.js";
+import { checkBtfInfo, checkBtfInfoEarly, type ProgBtfAttr } from "./btf-info.js";
 import { checkCfg, checkSubprogs } from "./cfg.js";
 import { doCheck } from "./do-check.js";
 import { CLS, decode, JOP, LD_IMM64, PSEUDO } from "./insn.js";
@@ -33,6 +38,8 @@ export interface VerifyInput {
   gplCompatible: boolean;
   /** An fd of the loading process: its map, or -EBADF / -EINVAL. */
   resolveMap(fd: number): SimMap | number;
+  /** prog_btf_fd, func_info and line_info; left out, the program has none. */
+  btf?: ProgBtfAttr;
 }
 
 export interface VerifyResult {
@@ -43,6 +50,11 @@ export interface VerifyResult {
   /** The program after the verifier's rewrites, in insns (xlated_prog_len / 8). */
   xlatedInsns: number;
   enforceExpectedAttachType: boolean;
+  /** The BTF the program holds from its load (prog->aux->btf), null without func_info or line_info. */
+  btf: SimBtf | null;
+  /** nr_func_info and nr_line_info in its info. */
+  nrFuncInfo: number;
+  nrLineInfo: number;
 }
 
 /** check_attach_btf_id for a program loaded without BTF, prog_flags or attach_btf_id. */
@@ -61,10 +73,17 @@ function hasCallsOrFuncs(insns: ReturnType<typeof decode>): boolean {
 }
 
 export function verifyProgram(bytes: Uint8Array, input: VerifyInput): VerifyResult {
-  const fail = (errno: number): VerifyResult => ({ errno, usedMaps: [], verifiedInsns: 0, xlatedInsns: 0, enforceExpectedAttachType: false });
+  const fail = (errno: number): VerifyResult => ({
+    errno, usedMaps: [], verifiedInsns: 0, xlatedInsns: 0, enforceExpectedAttachType: false, btf: null, nrFuncInfo: 0, nrLineInfo: 0,
+  });
   const insns = decode(bytes);
+  const early = input.btf === undefined ? { btf: null, funcs: [] } : checkBtfInfoEarly(input.btf);
+  if (typeof early === "number") return fail(early);
   if (hasCallsOrFuncs(insns)) return fail(Errno.EINVAL);
   let err = checkSubprogs(insns);
+  if (err !== 0) return fail(err);
+  // One function, starting at insn 0 (calls were refused above).
+  if (input.btf !== undefined) err = checkBtfInfo(input.btf, early, insns, [0]);
   if (err !== 0) return fail(err);
   const resolved = resolvePseudoLdimm64(insns, input.resolveMap);
   if (typeof resolved === "number") return fail(resolved);
@@ -81,5 +100,6 @@ export function verifyProgram(bytes: Uint8Array, input: VerifyInput): VerifyResu
   return {
     errno: 0, usedMaps: resolved.usedMaps, verifiedInsns: r.insnProcessed,
     xlatedInsns: xlatedInsnCount(insns, r.seen), enforceExpectedAttachType: r.enforceExpectedAttachType,
+    btf: early.btf, nrFuncInfo: input.btf?.func.count ?? 0, nrLineInfo: input.btf?.line.count ?? 0,
   };
 }

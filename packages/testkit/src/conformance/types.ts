@@ -5,13 +5,13 @@ import type { CaseContext } from "./context.js";
 /** The spec areas the suite covers; each case belongs to one. */
 export type ConformanceGroup =
   | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
-  | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-attach" | "pin" | "fd-modes" | "dup" | "ids"
+  | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-btf" | "prog-attach" | "pin" | "fd-modes" | "dup" | "ids"
   | "rename" | "info" | "fdinfo" | "safety" | "unprivileged" | "queue-stack" | "bloom" | "mmap" | "ringbuf" | "btf";
 
 /** Every conformance group: the names `groups` may list. */
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
-  "map-in-map", "prog-array", "prog-load", "prog-attach", "pin", "rename", "fd-modes", "dup", "ids", "info", "fdinfo", "safety",
+  "map-in-map", "prog-array", "prog-load", "prog-btf", "prog-attach", "pin", "rename", "fd-modes", "dup", "ids", "info", "fdinfo", "safety",
   "unprivileged", "queue-stack", "bloom", "mmap", "ringbuf", "btf",
 ];
 

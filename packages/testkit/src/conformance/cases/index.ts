@@ -22,6 +22,7 @@ import { btfCheckCases } from "./btf-checks.js";
 import { progAttachCases } from "./prog-attach.js";
 import { renameCases } from "./rename.js";
 import { ringbufCases } from "./ringbuf.js";
+import { progBtfCases } from "./prog-btf.js";
 import { progInfoCases, progLoadCases, progRewriteCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
@@ -29,7 +30,7 @@ import { safetyCases } from "./safety.js";
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
   ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...mmapAtomicCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
-  ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progAttachCases, ...btfCases, ...safetyCases, ...unprivilegedCases,
+  ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progBtfCases, ...progAttachCases, ...btfCases, ...safetyCases, ...unprivilegedCases,
   ...btfCheckCases,
 ];
 
