@@ -147,6 +147,109 @@ const btfMutants: readonly Mutant[] = [
   },
 ];
 
+// ---- program BTF (group prog-btf), around a driver with the btf methods ----
+
+/** `attr` with each record of `recs` (at `at` in it, `rec` bytes each) passed through `edit`. */
+function editRecords(recs: Uint8Array | undefined, recSize: number | undefined, known: number, edit: (copy: Uint8Array, at: number, i: number) => void): Uint8Array | undefined {
+  if (recs === undefined) return undefined;
+  const rec = recSize ?? known;
+  if (rec === 0 || recs.length % rec !== 0) return recs;
+  const copy = recs.slice();
+  for (let i = 0; i * rec < copy.length; i++) edit(copy, i * rec, i);
+  return copy;
+}
+
+const progBtfMutants: readonly Mutant[] = [
+  {
+    name: "PROG_LOAD drops prog_btf_fd, func_info and line_info (every program loaded without BTF)",
+    caughtBy: ["syscall.c bpf_prog_get_info_by_fd: btf_id", "verifier.c check_btf_func_early: func_info_rec_size"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      progLoad: ({ progBtfFd: _f, funcInfo: _fi, funcInfoRecSize: _fr, lineInfo: _li, lineInfoRecSize: _lr, ...rest }) => d.progLoad(rest),
+    }),
+  },
+  {
+    name: "func_info's bytes past struct bpf_func_info are not checked (a nonzero tail loads instead of E2BIG)",
+    caughtBy: ["verifier.c check_btf_func_early: func_info_rec_size"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      progLoad: (attr) => d.progLoad({ ...attr, funcInfo: editRecords(attr.funcInfo, attr.funcInfoRecSize, 8, (c, at) => c.fill(0, at + 8, at + (attr.funcInfoRecSize ?? 8))) }),
+    }),
+  },
+  {
+    name: "the first func_info record may start past insn 0",
+    caughtBy: ["verifier.c check_btf_func_early and check_btf_func"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      progLoad: (attr) => d.progLoad({ ...attr, funcInfo: editRecords(attr.funcInfo, attr.funcInfoRecSize, 8, (c, at, i) => { if (i === 0) c.fill(0, at, at + 4); }) }),
+    }),
+  },
+  {
+    name: "line_info may name an ld_imm64's second half (its records there are dropped instead of EINVAL)",
+    caughtBy: ["verifier.c check_btf_line"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      progLoad(attr) {
+        const rec = attr.lineInfoRecSize ?? 16;
+        const li = attr.lineInfo;
+        if (li === undefined || rec < 4 || li.length % rec !== 0) return d.progLoad(attr);
+        const dv = new DataView(li.buffer, li.byteOffset, li.length);
+        const kept: Uint8Array[] = [];
+        for (let at = 0; at < li.length; at += rec) {
+          const off = dv.getUint32(at, true);
+          if (!(8 * off < attr.insns.length && attr.insns[8 * off] === 0)) kept.push(li.subarray(at, at + rec));
+        }
+        const out = new Uint8Array(kept.length * rec);
+        kept.forEach((k, i) => out.set(k, i * rec));
+        return d.progLoad({ ...attr, lineInfo: out });
+      },
+    }),
+  },
+  {
+    name: "the instructions are checked before the program's BTF (check_btf_info_early after add_subprog_and_kfunc and resolve_pseudo_ldimm64)",
+    caughtBy: ["verifier.c bpf_check: the BTF checks' place", "verifier.c check_btf_info_early"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      progLoad(attr) {
+        if (attr.funcInfo === undefined && attr.lineInfo === undefined) return d.progLoad(attr);
+        const bare = d.progLoad({ progType: attr.progType, insns: attr.insns, license: attr.license, expectedAttachType: attr.expectedAttachType });
+        if (bare < 0) return bare;
+        d.close(bare);
+        return d.progLoad(attr);
+      },
+    }),
+  },
+  {
+    name: "bpf_prog_info's btf_id reads 0",
+    caughtBy: ["syscall.c bpf_prog_get_info_by_fd: btf_id"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      objGetInfoByFd(fd, info) {
+        const r = d.objGetInfoByFd(fd, info);
+        const kind = d.host.objKind?.(fd);
+        if (r >= 132 && typeof kind === "object" && kind.kind === "prog") info.fill(0, 128, 132);
+        return r;
+      },
+    }),
+  },
+  {
+    name: "a program does not hold its BTF: the BTF id is gone once its fd is closed",
+    caughtBy: ["btf.c btf_put: a program holds its BTF"],
+    needs: BTF,
+    wrap: (d) => {
+      const closed = new Set<number>();
+      return wrapDriver(d, {
+        btfGetFdById: (id) => (closed.has(id) ? -ENOENT : d.btfGetFdById!(id)),
+        close(fd) {
+          const r = d.btfGetInfo!(fd, null);
+          if (typeof r === "object") closed.add(r.id);
+          return d.close(fd);
+        },
+      });
+    },
+  },
+];
+
 /** The suite's mutants: drivers that each break one kernel rule, with the cases that must catch it. */
 export const mutants: readonly Mutant[] = [
   {
@@ -716,6 +819,7 @@ export const mutants: readonly Mutant[] = [
     }),
   },
   ...btfMutants,
+  ...progBtfMutants,
 ];
 
 /** Whether `fd` is a BPF_MAP_TYPE_RINGBUF's. */
