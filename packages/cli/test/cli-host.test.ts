@@ -3,7 +3,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, wrapDriver, type Driver } from "@bpfkit/core";
+import {
+  BPF_MAP_TYPE_ARRAY, BtfBuilder, BtfIntEncoding, decodeMapInfo, encodeFuncInfo, MAP_INFO_SIZE, PROG_INFO_SIZE, wrapDriver, type Driver,
+} from "@bpfkit/core";
 import { driversUnderTest, kernelUnderTest, simUnderTest } from "@bpfkit/testkit";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { probeDriver } from "../src/index.js";
@@ -80,6 +82,37 @@ for (const dut of driversUnderTest()) {
         expect(s.filter((p) => p.name === "cli_maps")).toMatchObject([{ nrMapIds: 2, mapIds: ids }]);
       } finally {
         for (const f of [fd, a, b]) if (f >= 0) d.close(f);
+      }
+    });
+
+    it("progs shows the BTF a program was loaded with (btf_id), - for none, as btf list shows the program", async () => {
+      const b = new BtfBuilder();
+      const main = b.func("main", b.funcProto(b.int("int", 4, BtfIntEncoding.SIGNED), []));
+      const btf = d.btfLoad!({ btf: b.encode() });
+      expect(btf).toBeGreaterThanOrEqual(0);
+      const fd = d.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL", progName: "cli_btf", progBtfFd: btf, funcInfo: encodeFuncInfo([{ insnOff: 0, typeId: main }]) });
+      try {
+        expect(fd).toBeGreaterThanOrEqual(0);
+        const id = (d.btfGetInfo!(btf, null) as { id: number }).id;
+        const j = JSON.parse((await cliOver(d)("progs", "--json")).out) as Array<Record<string, unknown>>;
+        expect(j.filter((p) => p.name === "cli_btf")).toMatchObject([{ btfId: id }]);
+        const [header, ...rows] = (await cliOver(d)("progs")).out.split("\n");
+        const col = (name: string) => rows.find((l) => l.includes(name))!.slice(header!.indexOf("MAP_IDS")).split(/\s+/)[1];
+        expect(col("cli_btf")).toBe(String(id));
+        const listed = JSON.parse((await cliOver(d)("btf", "list", "--json")).out) as Array<{ id: number; progIds: number[] }>;
+        const info = new Uint8Array(PROG_INFO_SIZE);
+        d.objGetInfoByFd(fd, info);
+        expect(listed.find((x) => x.id === id)?.progIds).toEqual([new DataView(info.buffer).getUint32(4, true)]);
+        const plain = d.progLoad({ progType: 1, insns: SOCKET_FILTER_INSNS, license: "GPL", progName: "cli_nobtf" });
+        try {
+          const rows2 = (await cliOver(d)("progs")).out.split("\n");
+          expect(rows2.find((l) => l.includes("cli_nobtf"))!.slice(rows2[0]!.indexOf("MAP_IDS")).split(/\s+/)[1]).toBe("-");
+        } finally {
+          d.close(plain);
+        }
+      } finally {
+        if (fd >= 0) d.close(fd);
+        d.close(btf);
       }
     });
 

@@ -383,7 +383,8 @@ describe("progs --help", () => {
   it("says what it shows less than bpftool prog show, and what loadTimeNs counts from", async () => {
     const help = (await cliOver(createSimDriver())("progs", "--help")).out.replace(/\s+/g, " ");
     expect(help).toContain("with the ids of the maps it uses (bpftool's map_ids)");
-    expect(help).toContain("there is no memlock, btf_id or pids");
+    expect(help).toContain("the BTF it was loaded with (btf_id, - for none)");
+    expect(help).toContain("there is no memlock or pids");
     expect(help).toContain("loadTimeNs is bpf_prog_info.load_time, nanoseconds since boot");
   });
 });

@@ -35,8 +35,9 @@ export const progsCommand: Command = {
   summary: "list the programs loaded on this host (like bpftool prog show)",
   usage: "progs [--json]",
   details: "Walks BPF_PROG_GET_NEXT_ID and reads each program's info, with the ids of the maps it uses (bpftool's\n" +
-    "map_ids). Unlike bpftool prog show there is no memlock, btf_id or pids; --json's loadTimeNs is\n" +
-    "bpf_prog_info.load_time, nanoseconds since boot, where bpftool's loaded_at is a wall-clock time.",
+    "map_ids) and the BTF it was loaded with (btf_id, - for none). Unlike bpftool prog show there is no\n" +
+    "memlock or pids; --json's loadTimeNs is bpf_prog_info.load_time, nanoseconds since boot, where\n" +
+    "bpftool's loaded_at is a wall-clock time.",
   options: {},
   async run(ctx, args) {
     noArgs(this, args);
@@ -52,12 +53,13 @@ export const progsCommand: Command = {
         { title: "XLATED", get: (p) => String(p.xlatedProgLen), right: true },
         { title: "JITED", get: (p) => String(p.jitedProgLen), right: true },
         { title: "MAP_IDS", get: (p) => p.mapIds.join(",") || "-" },
+        { title: "BTF_ID", get: (p) => (p.btfId === 0 ? "-" : String(p.btfId)), right: true },
         { title: "UID", get: (p) => String(p.createdByUid), right: true },
       ]),
       () => progs.map((p) => ({
         id: p.id, type: progTypeKernelName(p.type), typeId: p.type, name: p.name, tag: hexCompact(p.tag),
         gplCompatible: p.gplCompatible, xlatedBytes: p.xlatedProgLen, jitedBytes: p.jitedProgLen,
-        nrMapIds: p.nrMapIds, mapIds: p.mapIds, createdByUid: p.createdByUid, loadTimeNs: p.loadTime,
+        nrMapIds: p.nrMapIds, mapIds: p.mapIds, btfId: p.btfId, createdByUid: p.createdByUid, loadTimeNs: p.loadTime,
         runCnt: p.runCnt, runTimeNs: p.runTimeNs, verifiedInsns: p.verifiedInsns,
       })),
     );
