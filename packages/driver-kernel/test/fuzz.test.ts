@@ -235,6 +235,12 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
       // The kernel driver's extension: a verifier log buffer of any size and shape.
       keepFd(d.progLoad({ progType: type, insns: RET0_INSNS.length === n ? RET0_INSNS : new Uint8Array(n), license, progName,
         logLevel, log: log?.() } as ProgLoadAttr), keep)),
+  // Program BTF: any fd as prog_btf_fd, record arrays of any size and shape, record sizes in and out of range.
+  fc.tuple(fdArb, fc.option(bytes, { nil: undefined }), fc.constantFrom<unknown>(undefined, 0, 4, 8, 12, 252, 256, -1, 0.5),
+    fc.option(bytes, { nil: undefined }), fc.constantFrom<unknown>(undefined, 0, 8, 16, 20, 2 ** 32))
+    .map(([progBtfFd, fi, funcInfoRecSize, li, lineInfoRecSize]): Call => (d, keep) =>
+      keepFd(d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", progBtfFd, funcInfo: fi?.(),
+        funcInfoRecSize, lineInfo: li?.(), lineInfoRecSize } as ProgLoadAttr), keep)),
   fc.tuple(fdArb, fdArb, anyNumber, flags).map(([t, p, type, f]): Call => (d) => d.progAttach(t, p, type, f)),
   fc.tuple(anyNumber, anyNumber, anyNumber, anyNumber, flags, name).map(([mapType, keySize, valueSize, maxEntries, mapFlags, mapName]): Call => (d, keep) =>
     // Sizes are kept small when valid so a create cannot ask for gigabytes.
