@@ -73,5 +73,20 @@ ask("line string past the end", { progBtfFd: btf, funcInfo: F([0, main]), lineIn
 ask("line_info alone", { progBtfFd: btf, lineInfo: L([0, file, text, 1 << 10]) });
 ask("jump out of range, func tail", { insns: [...insn(0x05, 0, 0, 5, 0), ...EXIT], progBtfFd: btf, funcInfo: records([[0, main, 1]], 12), funcInfoRecSize: 12 });
 ask("map fd not open, line tail", { insns: [...insn(0x18, 1, 1, 0, 0x3ffffff0), ...insn(0, 0, 0, 0, 0), ...RET0], progBtfFd: btf, funcInfo: F([0, main]), lineInfo: records([[0, file, text, 1 << 10, 1]], 20), lineInfoRecSize: 20 });
+// Programs of several functions, each after an ld_imm64 of a map fd that is not open (EBADF
+// when nothing before resolve_pseudo_ldimm64 refuses it).
+const NOMAP = [...insn(0x18, 1, 1, 0, 0x3ffffff0), ...insn(0, 0, 0, 0, 0)];
+const withSub = (...body) => [...NOMAP, ...insn(0x85, 0, 1, 0, 1), ...EXIT, ...body.flat(), ...RET0];
+const tail = insn(0x85, 0, 0, 0, 12);
+ask("call, no map", { insns: withSub() });
+ask("call past the end", { insns: [...NOMAP, ...insn(0x85, 0, 1, 0, 9), ...EXIT] });
+ask("jump from main into sub", { insns: [...NOMAP, ...insn(0x85, 0, 1, 0, 2), ...insn(0x05, 0, 0, 1, 0), ...EXIT, ...RET0] });
+ask("tail call in sub, no BTF", { insns: withSub(tail) });
+ask("tail call in sub returning int", { insns: withSub(tail), progBtfFd: btf, funcInfo: F([0, main], [4, sub]) });
+ask("LD_ABS in sub, no BTF", { insns: withSub(insn(0x20, 0, 0, 0, 0)) });
+const many = (n) => [...Array.from({ length: n }, (_, i) => insn(0x85, 0, 1, 0, n - i + 2 * i)).flat(), ...EXIT, ...Array.from({ length: n }, () => RET0).flat()];
+ask("255 functions besides main", { insns: many(255) });
+ask("256 functions besides main", { insns: many(256) });
+ask("a call to itself", { insns: [...insn(0x85, 0, 1, 0, -1), ...EXIT] });
 d.close(map);
 d.close(btf);

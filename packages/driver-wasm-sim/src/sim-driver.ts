@@ -1339,7 +1339,7 @@ export class SimDriverImpl implements SimDriver {
       const gpl = licenseIsGplCompatible(license);
       const v = verifyProgram(attr.insns, {
         progType: t, expectedAttachType: expected, gplCompatible: gpl, resolveMap: this.resolveMapFd,
-        btf: { progBtfFd, func, line, resolveBtf: this.resolveBtfFd },
+        btf: { progBtfFd, func, line, resolveBtf: this.resolveBtfFd }, bpfCapable: this.privileged,
       });
       if (v.errno !== 0) return -v.errno;
       const tailCall = checkTailCall(v.usedMaps, { progType: t, expectedAttachType: expected });

@@ -1,12 +1,14 @@
 // A program's BTF as the verifier takes it (kernel/bpf/verifier.c): check_btf_info_early, which
 // takes the BTF by prog_btf_fd and reads func_info (check_btf_func_early), runs before the
-// subprograms are known; check_btf_info, which matches func_info (check_btf_func) and line_info
-// (check_btf_line) against them, after check_subprogs. Errnos are the kernel's; the simulator
+// functions are known; check_btf_info, which matches func_info (check_btf_func) and line_info
+// (check_btf_line) against them, after check_subprogs, and without records refuses tail calls
+// and legacy packet loads outside the main program. Errnos are the kernel's; the simulator
 // keeps no verifier log, so the kernel's lines are named in comments only.
 import { Errno, type InfoRecords } from "@bpfkit/core";
 import type { SimBtf } from "../btf/sim-btf.js";
-import { isFunc, isFuncProto } from "../btf/btf-types.js";
+import { BTF_KIND, isFunc, isFuncProto, isInt, skipModifiers } from "../btf/btf-types.js";
 import type { Insn } from "./insn.js";
+import type { Subprog } from "./subprogs.js";
 
 /** MIN_BPF_FUNCINFO_SIZE, sizeof(struct bpf_func_info). */
 const FUNC_REC = 8;
@@ -73,20 +75,40 @@ function checkBtfFuncEarly(f: InfoRecords, btf: SimBtf): number | EarlyBtf["func
   return out;
 }
 
-/** check_btf_info after check_subprogs: 0 or an errno. `subprogStarts` holds each function's first insn. */
-export function checkBtfInfo(a: ProgBtfAttr, early: EarlyBtf, insns: readonly Insn[], subprogStarts: readonly number[]): number {
-  if (a.func.count === 0 && a.line.count === 0) return 0;
-  const err = checkBtfFunc(early.funcs, subprogStarts);
-  return err !== 0 ? err : checkBtfLine(a.line, early.btf!, insns, subprogStarts);
+/**
+ * check_abnormal_return: without func_info, a function other than the main one may hold no tail
+ * call ("tail_call is not allowed in subprogs without BTF") and no legacy packet load ("LD_ABS
+ * is not allowed in subprogs without BTF").
+ */
+function checkAbnormalReturn(subs: readonly Subprog[]): number {
+  return subs.slice(1).some((s) => s.hasLdAbs || s.hasTailCall) ? Errno.EINVAL : 0;
 }
 
-function checkBtfFunc(funcs: EarlyBtf["funcs"], starts: readonly number[]): number {
-  if (funcs.length === 0) return 0;
+/** check_btf_info after check_subprogs: 0 or an errno. */
+export function checkBtfInfo(a: ProgBtfAttr | undefined, early: EarlyBtf, insns: readonly Insn[], subs: readonly Subprog[]): number {
+  if (a === undefined || (a.func.count === 0 && a.line.count === 0)) return checkAbnormalReturn(subs);
+  const err = checkBtfFunc(early, subs);
+  const starts = subs.map((s) => s.start);
+  return err !== 0 ? err : checkBtfLine(a.line, early.btf!, insns, starts);
+}
+
+function checkBtfFunc(early: EarlyBtf, subs: readonly Subprog[]): number {
+  const funcs = early.funcs;
+  if (funcs.length === 0) return checkAbnormalReturn(subs);
   // "number of funcs in func_info doesn't match number of subprogs"
-  if (funcs.length !== starts.length) return Errno.EINVAL;
-  // "func_info BTF section doesn't match subprog layout in BPF program". The LD_ABS and tail
-  // call rules for subprograms returning no int need subprograms, which the simulator refuses.
-  for (let i = 0; i < funcs.length; i++) if (funcs[i]!.insnOff !== starts[i]) return Errno.EINVAL;
+  if (funcs.length !== subs.length) return Errno.EINVAL;
+  const btf = early.btf!.parsed;
+  for (let i = 0; i < funcs.length; i++) {
+    // "func_info BTF section doesn't match subprog layout in BPF program"
+    if (funcs[i]!.insnOff !== subs[i]!.start) return Errno.EINVAL;
+    // A function other than the main one with a tail call or a legacy packet load must return
+    // a scalar: an INT of at most 8 bytes or an enum, through modifiers ("… is only allowed in
+    // functions that return 'int'.").
+    const proto = btf.byId(btf.byId(funcs[i]!.typeId)!.sizeType)!;
+    const ret = skipModifiers(btf, proto.sizeType).t;
+    const scalar = ret !== null && ((isInt(ret) && ret.sizeType <= 8) || ret.kind === BTF_KIND.ENUM || ret.kind === BTF_KIND.ENUM64);
+    if (i > 0 && !scalar && (subs[i]!.hasLdAbs || subs[i]!.hasTailCall)) return Errno.EINVAL;
+  }
   return 0;
 }
 

@@ -1,6 +1,6 @@
-// The verifier's passes over the control-flow graph before it walks any path: check_subprogs
-// (jumps stay inside, the last insn ends the program), check_cfg (every insn reachable, no jump
-// into an ld_imm64; prune and jump-history points) and compute_live_registers.
+// The verifier's passes over the control-flow graph before it walks any path: check_cfg (every
+// insn reachable, no jump into an ld_imm64; prune and jump-history points) and
+// compute_live_registers. check_subprogs is in subprogs.ts.
 import { Errno } from "@bpfkit/core";
 import { CLS, cls, isJmpClass, JOP, jumpOff, LD_IMM64, op, isX } from "./insn.js";
 import type { Insn } from "./insn.js";
@@ -14,22 +14,6 @@ export interface Cfg {
   backEdges: Set<string>;
   /** live_regs_before per insn: a bit per register read before it is written. */
   liveRegsBefore: number[];
-}
-
-/** check_subprogs for a program of one function: 0 or EINVAL. */
-export function checkSubprogs(insns: readonly Insn[]): number {
-  const n = insns.length;
-  for (let i = 0; i < n; i++) {
-    const code = insns[i]!.code;
-    if (isJmpClass(code) && op(code) !== JOP.EXIT && op(code) !== JOP.CALL) {
-      const to = i + jumpOff(insns[i]!) + 1;
-      if (to < 0 || to >= n) return Errno.EINVAL; // "jump out of range"
-    }
-    if (i === n - 1 && code !== (CLS.JMP | JOP.EXIT) && code !== (CLS.JMP32 | JOP.JA) && code !== (CLS.JMP | JOP.JA)) {
-      return Errno.EINVAL; // "last insn is not an exit or jmp"
-    }
-  }
-  return 0;
 }
 
 const DISCOVERED = 0x10, EXPLORED = 0x20, FALLTHROUGH = 1, BRANCH = 2;

@@ -13,21 +13,24 @@
 // with the kernel's checkpoints, precision marks and liveness, so verified_insns, the dead code
 // removed and xlated_prog_len are the kernel's.
 //
-// Not modelled, answering EINVAL where the kernel would go on: calls (helpers, kfuncs,
-// subprograms, ld_imm64 of a function or BTF id), memory access (LDX, ST, STX, atomics and the
-// legacy packet loads), may_goto, and loops (a jump that closes a cycle). A path that reaches
-// one is refused there; errors the kernel finds before it come out as the kernel's. Loads
-// without privilege are verified as root's would be. Without subprograms a program's func_info
-// has one record and its line_info starts at insn 0 (btf-info.ts); the BTF checks that come
-// before add_subprog_and_kfunc answer as the kernel's for programs with calls too.
+// Programs of several functions (BPF_PSEUDO_CALL, and callbacks by ld_imm64 BPF_PSEUDO_FUNC)
+// go through the passes up to resolve_pseudo_ldimm64 as the kernel's (subprogs.ts, with the
+// program's BTF in btf-info.ts), and are refused (EINVAL) before check_cfg: the walk has one
+// frame. Not modelled either, answering EINVAL where the kernel would go on: helper calls,
+// kfuncs (refused in add_subprog_and_kfunc, which needs the kernel's BTF), ld_imm64 of a BTF
+// id, memory access (LDX, ST, STX, atomics and the legacy packet loads), may_goto, and loops (a
+// jump that closes a cycle). A path that reaches one is refused there; errors the kernel finds
+// before it come out as the kernel's. Loads without privilege are verified as root's would be,
+// but for add_subprog_and_kfunc's EPERM.
 import { Errno } from "@bpfkit/core";
 import type { SimMap } from "../objects.js";
 import type { SimBtf } from "../btf/sim-btf.js";
 import { checkBtfInfo, checkBtfInfoEarly, type ProgBtfAttr } from "./btf-info.js";
-import { checkCfg, checkSubprogs } from "./cfg.js";
+import { checkCfg } from "./cfg.js";
 import { doCheck } from "./do-check.js";
-import { CLS, decode, JOP, LD_IMM64, PSEUDO } from "./insn.js";
+import { decode } from "./insn.js";
 import { resolvePseudoLdimm64 } from "./ldimm64.js";
+import { addSubprogs, checkSubprogs, namesFunction } from "./subprogs.js";
 import { xlatedInsnCount } from "./rewrite.js";
 import { enforceAttachTypeRange, PROG, returnRange } from "../prog-load.js";
 
@@ -40,6 +43,8 @@ export interface VerifyInput {
   resolveMap(fd: number): SimMap | number;
   /** prog_btf_fd, func_info and line_info; left out, the program has none. */
   btf?: ProgBtfAttr;
+  /** env->bpf_capable: CAP_BPF, without which a program may name no function (EPERM). */
+  bpfCapable: boolean;
 }
 
 export interface VerifyResult {
@@ -67,11 +72,6 @@ function checkAttachBtfId(progType: number, gplCompatible: boolean): number {
   }
 }
 
-/** add_subprog_and_kfunc: subprograms and kernel functions are not modelled. */
-function hasCallsOrFuncs(insns: ReturnType<typeof decode>): boolean {
-  return insns.some((i) => (i.code === (CLS.JMP | JOP.CALL) && (i.src === 1 || i.src === 2)) || (i.code === LD_IMM64 && i.src === PSEUDO.FUNC));
-}
-
 export function verifyProgram(bytes: Uint8Array, input: VerifyInput): VerifyResult {
   const fail = (errno: number): VerifyResult => ({
     errno, usedMaps: [], verifiedInsns: 0, xlatedInsns: 0, enforceExpectedAttachType: false, btf: null, nrFuncInfo: 0, nrLineInfo: 0,
@@ -79,14 +79,16 @@ export function verifyProgram(bytes: Uint8Array, input: VerifyInput): VerifyResu
   const insns = decode(bytes);
   const early = input.btf === undefined ? { btf: null, funcs: [] } : checkBtfInfoEarly(input.btf);
   if (typeof early === "number") return fail(early);
-  if (hasCallsOrFuncs(insns)) return fail(Errno.EINVAL);
-  let err = checkSubprogs(insns);
-  if (err !== 0) return fail(err);
-  // One function, starting at insn 0 (calls were refused above).
-  if (input.btf !== undefined) err = checkBtfInfo(input.btf, early, insns, [0]);
+  const starts = addSubprogs(insns, input.bpfCapable);
+  if (typeof starts === "number") return fail(starts);
+  const subs = checkSubprogs(insns, starts);
+  if (typeof subs === "number") return fail(subs);
+  let err = checkBtfInfo(input.btf, early, insns, subs);
   if (err !== 0) return fail(err);
   const resolved = resolvePseudoLdimm64(insns, input.resolveMap);
   if (typeof resolved === "number") return fail(resolved);
+  // BPF-to-BPF calls and callbacks are not walked: refused where check_cfg would take them on.
+  if (insns.some(namesFunction)) return fail(Errno.EINVAL);
   const cfg = checkCfg(insns);
   if (typeof cfg === "number") return fail(cfg);
   err = checkAttachBtfId(input.progType, input.gplCompatible);

@@ -51,8 +51,10 @@ export function resolvePseudoLdimm64(insns: readonly Insn[], resolveMap: (fd: nu
     i++;
     if (insn.src === 0) continue;
     const kind = insn.src;
-    // A map by fd or fd_array index keeps the second half's imm 0; BTF ids and functions are
-    // not modelled (they need BTF and subprograms).
+    // A function's address (a callback): nothing to resolve; check_cfg and the walk take it on.
+    if (kind === PSEUDO.FUNC) continue;
+    // A map by fd or fd_array index keeps the second half's imm 0; BTF ids are not modelled
+    // (they need the kernel's BTF).
     if (kind === PSEUDO.MAP_FD || kind === PSEUDO.MAP_IDX) {
       if (second.imm !== 0) return Errno.EINVAL;
     } else if (kind !== PSEUDO.MAP_VALUE && kind !== PSEUDO.MAP_IDX_VALUE) {

@@ -22,13 +22,20 @@ function btfDriver(ctx: CaseContext): BtfDriver {
   return d as BtfDriver;
 }
 
-const S = btfStrings("int", "main", "sub", "prog.c", "return 0;");
-/** [1] int, [2] int (void), [3] FUNC main, [4] FUNC sub (static), and the strings line_info names. */
+const S = btfStrings("int", "main", "sub", "prog.c", "return 0;", "myint", "tsub", "vsub");
+/**
+ * [1] int, [2] int (void), [3] FUNC main, [4] FUNC sub (static), [5] typedef myint, [6] myint
+ * (void), [7] FUNC tsub, [8] void (void), [9] FUNC vsub, and the strings line_info names.
+ */
 const TYPES = [
   ...btfInt(S.off.int!, 4, 32, BTF_INT_SIGNED), ...btfFuncProto(1, []),
   ...btfRef(BtfKind.FUNC, S.off.main!, 2), ...btfRef(BtfKind.FUNC, S.off.sub!, 2),
+  ...btfRef(BtfKind.TYPEDEF, S.off.myint!, 1), ...btfFuncProto(5, []), ...btfRef(BtfKind.FUNC, S.off.tsub!, 6),
+  ...btfFuncProto(0, []), ...btfRef(BtfKind.FUNC, S.off.vsub!, 8),
 ];
-const INT = 1, MAIN = 3, SUB = 4;
+const INT = 1, MAIN = 3, SUB = 4, TYPEDEF_SUB = 7, VOID_SUB = 9;
+/** One past the last type id. */
+const PAST_TYPES = 10;
 const FILE = S.off["prog.c"]!, LINE = S.off["return 0;"]!;
 /** One past the string section's last byte: no string starts there. */
 const PAST_STRINGS = S.bytes.length;
@@ -43,6 +50,12 @@ const LDIMM = [...ldImm64(0, 0, 0), ...EXIT];
 const JUMP_OUT = [...insn(0x05, 0, 0, 5), ...EXIT];
 /** ld_imm64 r1 = map fd `fd`; r0 = 0; exit. */
 const usingMap = (fd: number) => [...ldImm64(1, 1, fd), ...RET0];
+/** `n` calls, each to a function of its own (r0 = 0; exit), then exit. */
+function manyFunctions(n: number): number[] {
+  const calls: number[] = [];
+  for (let i = 0; i < n; i++) calls.push(...insn(0x85, 0, 1, 0, n - i + 2 * i));
+  return [...calls, ...EXIT, ...Array.from({ length: n }, () => RET0).flat()];
+}
 
 /** Packed records of `recSize` bytes: each row's u32 words from its record's start (those that fit), the rest 0. */
 export function records(rows: readonly (readonly number[])[], recSize: number): Uint8Array {
@@ -154,7 +167,7 @@ export const progBtfCases: ConformanceCase[] = [
         ["type INT", f([0, INT]), "EINVAL"],
         ["type 2, the FUNC_PROTO", f([0, 2]), "EINVAL"],
         ["type 0 (void)", f([0, 0]), "EINVAL"],
-        ["type 5, past the last", f([0, 5]), "EINVAL"],
+        ["type 10, past the last", f([0, PAST_TYPES]), "EINVAL"],
         ["two records at 0", f([0, MAIN], [0, SUB]), "EINVAL"],
         ["two records, rising, for one function", f([0, MAIN], [1, SUB]), "EINVAL"],
         ["a program with a call, first insn_off 1", { insns: TWO_FUNCS, ...f([1, MAIN], [2, SUB]) }, "EINVAL"],
@@ -210,6 +223,46 @@ export const progBtfCases: ConformanceCase[] = [
         ["a map fd not open, good BTF", { insns: usingMap(noMap), progBtfFd: btf, funcInfo: funcs([0, MAIN]) }, "EBADF"],
         ["a jump out of range, func_info with a tail", { insns: JUMP_OUT, progBtfFd: btf, funcInfo: tail(1), funcInfoRecSize: 12 }, "E2BIG"],
         ["a jump out of range, line_info with a tail", { insns: JUMP_OUT, progBtfFd: btf, funcInfo: funcs([0, MAIN]), lineInfo: lineTail(), lineInfoRecSize: 20 }, "EINVAL"],
+      ]);
+    },
+  },
+  {
+    name: "verifier.c add_subprog_and_kfunc, check_subprogs, check_btf_info: a program of several functions, up to resolve_pseudo_ldimm64",
+    group: "prog-btf",
+    run(ctx) {
+      const btf = progBtf(ctx);
+      // Each program starts with an ld_imm64 of a map fd that is not open: EBADF is the
+      // answer of resolve_pseudo_ldimm64, so an earlier pass's refusal shows as another errno.
+      const noMap = ldImm64(1, 1, ctx.closedFd());
+      const call = (to: number) => insn(0x85, 0, 1, 0, to);
+      /** noMap; call sub; exit; sub (insn 4): `body`; r0 = 0; exit. */
+      const withSub = (...body: number[][]) => [...noMap, ...call(1), ...EXIT, ...body.flat(), ...RET0];
+      const tailCall = insn(0x85, 0, 0, 0, 12), ldAbs = insn(0x20);
+      const f = (...r: (readonly number[])[]) => ({ progBtfFd: btf, funcInfo: funcs(...r) });
+      rows(ctx, "functions", [
+        ["a call, the map fd", { insns: withSub() }, "EBADF"],
+        ["a call, func_info for both", { insns: withSub(), ...f([0, MAIN], [4, SUB]) }, "EBADF"],
+        ["a call, one func_info record", { insns: withSub(), ...f([0, MAIN]) }, "EINVAL"],
+        ["a call, sub's record at 5", { insns: withSub(), ...f([0, MAIN], [5, SUB]) }, "EINVAL"],
+        ["a call, a line for each function", { insns: withSub(), ...f([0, MAIN], [4, SUB]), lineInfo: lines([0, FILE, LINE, 1 << 10], [4, FILE, LINE, 2 << 10]) }, "EBADF"],
+        ["a call, no line for sub", { insns: withSub(), ...f([0, MAIN], [4, SUB]), lineInfo: lines([0, FILE, LINE, 1 << 10]) }, "EINVAL"],
+        ["a call, a line with a tail", { insns: withSub(), ...f([0, MAIN], [4, SUB]), lineInfo: records([[0, FILE, LINE, 1 << 10, 1], [4, FILE, LINE, 1 << 10]], 20), lineInfoRecSize: 20 }, "E2BIG"],
+        ["a call past the end", { insns: [...noMap, ...call(5), ...EXIT] }, "EINVAL"],
+        ["a call before the start", { insns: [...noMap, ...call(-5), ...EXIT] }, "EINVAL"],
+        ["a jump from main into sub", { insns: [...noMap, ...call(2), ...insn(0x05, 0, 0, 1), ...EXIT, ...RET0] }, "EINVAL"],
+        ["main not ending in exit", { insns: [...noMap, ...call(1), ...insn(0xb7), ...RET0] }, "EINVAL"],
+        ["a tail call in sub, no BTF", { insns: withSub(tailCall) }, "EINVAL"],
+        ["a tail call in main, no BTF", { insns: [...noMap, ...tailCall, ...call(1), ...EXIT, ...RET0] }, "EBADF"],
+        ["a tail call in sub returning int", { insns: withSub(tailCall), ...f([0, MAIN], [4, SUB]) }, "EBADF"],
+        ["a tail call in sub returning a typedef of int", { insns: withSub(tailCall), ...f([0, MAIN], [4, TYPEDEF_SUB]) }, "EBADF"],
+        ["a tail call in sub returning void", { insns: withSub(tailCall), ...f([0, MAIN], [4, VOID_SUB]) }, "EINVAL"],
+        ["an LD_ABS in sub, no BTF", { insns: withSub(ldAbs) }, "EINVAL"],
+        ["an LD_ABS in sub returning void", { insns: withSub(ldAbs), ...f([0, MAIN], [4, VOID_SUB]) }, "EINVAL"],
+        ["a callback (ld_imm64 BPF_PSEUDO_FUNC) past the end", { insns: [...noMap, ...ldImm64(2, 4, 50), ...RET0] }, "EINVAL"],
+        ["a callback to a function of its own", { insns: [...noMap, ...ldImm64(2, 4, 3), ...RET0, ...RET0] }, "EBADF"],
+        // BPF_MAX_SUBPROGS is 256, the main program one of them (255 besides it load on the kernel).
+        ["256 functions besides main", { insns: manyFunctions(256) }, "E2BIG"],
+        ["256 functions besides main, prog_btf_fd not open", { insns: manyFunctions(256), progBtfFd: ctx.closedFd(), funcInfo: funcs([0, MAIN]) }, "EBADF"],
       ]);
     },
   },
