@@ -220,6 +220,23 @@ const progBtfMutants: readonly Mutant[] = [
     }),
   },
   {
+    name: "a tail call outside the main program is let through without BTF (check_abnormal_return skipped)",
+    caughtBy: ["verifier.c add_subprog_and_kfunc, check_subprogs, check_btf_info"],
+    needs: BTF,
+    wrap: (d) => wrapDriver(d, {
+      progLoad(attr) {
+        if (attr.funcInfo !== undefined && attr.funcInfo.length > 0) return d.progLoad(attr);
+        // Each bpf_tail_call (call of helper 12) becomes r0 = 0: no function holds one any more.
+        const insns = attr.insns.slice();
+        for (let at = 0; at + 8 <= insns.length; at += 8) {
+          const imm = new DataView(insns.buffer, at + 4, 4).getInt32(0, true);
+          if (insns[at] === 0x85 && insns[at + 1] === 0 && imm === 12) insns.set([0xb7, 0, 0, 0, 0, 0, 0, 0], at);
+        }
+        return d.progLoad({ ...attr, insns });
+      },
+    }),
+  },
+  {
     name: "bpf_prog_info's btf_id reads 0",
     caughtBy: ["syscall.c bpf_prog_get_info_by_fd: btf_id"],
     needs: BTF,
