@@ -58,7 +58,7 @@ function manyFunctions(n: number): number[] {
 }
 
 /** Packed records of `recSize` bytes: each row's u32 words from its record's start (those that fit), the rest 0. */
-export function records(rows: readonly (readonly number[])[], recSize: number): Uint8Array {
+function records(rows: readonly (readonly number[])[], recSize: number): Uint8Array {
   const out = new Uint8Array(rows.length * recSize);
   const dv = new DataView(out.buffer);
   rows.forEach((row, i) => row.forEach((w, j) => { if (4 * j + 4 <= recSize) dv.setUint32(i * recSize + 4 * j, w >>> 0, true); }));
