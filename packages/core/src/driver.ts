@@ -461,7 +461,8 @@ export interface Driver {
    */
   progTestRun?(fd: number, attr: ProgTestRunAttr): ProgTestRunResult;
   /**
-   * Waits, without blocking the event loop, until poll(2) finds `fd` readable: the one
+   * Waits, without blocking the event loop, until poll(2) finds `fd` ready (readable; for a
+   * USER_RINGBUF, whose poll answers EPOLLOUT only, writable): the one
    * asynchronous Driver method (the kernel driver waits in epoll_wait on a libuv pool thread,
    * one for all the waits of a JS thread). Resolves:
    * - 1 when the fd is readable, at once if it already is;
@@ -477,7 +478,11 @@ export interface Driver {
    * commit wakes it (bpf_ringbuf_commit: with BPF_RB_FORCE_WAKEUP; or, without
    * BPF_RB_NO_WAKEUP, when the record committed is the one the consumer position points at), so
    * a record committed without a wake-up leaves the wait to time out. A program's fd, which has
-   * no poll of its own, is always readable. A timeoutMs that is not 0..2^31-1 or Infinity, or a
+   * no poll of its own, is always readable. A USER_RINGBUF is ready while its producer position
+   * less its consumer position (u64, so a producer behind the consumer is no room) is below its
+   * size (ringbuf_map_poll_user: the writer has room); a wait that found it full ends when a
+   * program's bpf_user_ringbuf_drain wakes it (one that took records, without BPF_RB_NO_WAKEUP;
+   * or with BPF_RB_FORCE_WAKEUP). A timeoutMs that is not 0..2^31-1 or Infinity, or a
    * signal that is no AbortSignal, is a RangeError/TypeError thrown before any wait. Optional:
    * without it core polls by timer.
    */

@@ -16,8 +16,13 @@ import type { Libc } from "./native.js";
 const OP = "mapPoll";
 const EPOLL_CLOEXEC = 0o2000000, EFD_CLOEXEC = 0o2000000, EFD_NONBLOCK = 0o4000;
 const EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
-const EPOLLIN = 0x1, EPOLLERR = 0x8;
-const POLLIN = 0x1, POLLERR = 0x8, POLLNVAL = 0x20;
+const EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8;
+const POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLNVAL = 0x20;
+/**
+ * What a wait asks for: readable or writable. A RINGBUF's poll answers only EPOLLIN (records to
+ * read) and a USER_RINGBUF's only EPOLLOUT (room to write), so one wait serves both rings.
+ */
+const READY = POLLIN | POLLOUT;
 /** Events one epoll_wait hands back; more ready fds come in the next round. */
 const MAX_EVENTS = 32;
 /** Failed epoll_waits in a row before the waits are ended (EINTR is the only expected failure). */
@@ -108,19 +113,19 @@ export class EpollWaits {
     this.#stopIfIdle();
   }
 
-  /** poll(2) with no timeout: 1 readable, 0 not, -EBADF for an fd not open, -EINVAL for EPOLLERR (a map type with no poll). */
+  /** poll(2) with no timeout: 1 ready (readable, or a USER_RINGBUF writable), 0 not, -EBADF for an fd not open, -EINVAL for EPOLLERR (a map type with no poll). */
   #pollNow(fd: number): number {
     const p = this.#pollfd;
     const dv = this.#pollfdView;
     dv.setInt32(0, fd, true);
-    dv.setInt16(4, POLLIN, true);
+    dv.setInt16(4, READY, true);
     dv.setInt16(6, 0, true);
     const r = this.libc.poll(p, 1, 0);
     if (r < 0) return -this.libc.koffi.errno();
     const revents = dv.getInt16(6, true);
     if ((revents & POLLNVAL) !== 0) return -Errno.EBADF;
     if ((revents & POLLERR) !== 0) return -Errno.EINVAL;
-    return (revents & POLLIN) !== 0 ? 1 : 0;
+    return (revents & READY) !== 0 ? 1 : 0;
   }
 
   /** Puts `fd` in the epoll set (opening the instance first): its entry, or -errno. */
@@ -131,7 +136,7 @@ export class EpollWaits {
     if (opened < 0) return opened;
     const tag = this.#nextTag;
     this.#nextTag = (tag % 0xffff_ffff) + 1;
-    const r = this.#ctl(EPOLL_CTL_ADD, fd, EPOLLIN, tag);
+    const r = this.#ctl(EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLOUT, tag);
     if (r < 0) {
       this.#stopIfIdle();
       return r;

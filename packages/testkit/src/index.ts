@@ -51,4 +51,8 @@ export * from "./conformance/index.js";
 // ---- a ring buffer producer on either driver, for testing readers
 export { type RingbufProducer, ringbufProducerFor } from "./ringbuf/producer.js";
 export type { PairCommit } from "./ringbuf/programs.js";
+export {
+  DRAIN_STOP_VALUE, type RawUserRecord, runUserRingDrainCase, simUserRingDrain, USER_RING_DRAIN_CASES, type UserRingDrain,
+  type UserRingDrainCase, type UserRingDrainOutcome, UserRingWriter,
+} from "./ringbuf/user-ring-writer.js";
 export { settledWithin } from "./settled-within.js";

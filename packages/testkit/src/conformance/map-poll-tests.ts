@@ -8,11 +8,12 @@
 // conformance cases are synchronous, and a wait is not, so these are registered apart.
 import { driverPageSize, type Driver } from "@bpfkit/core";
 import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
+import { UserRingWriter } from "../ringbuf/user-ring-writer.js";
 import { settledWithin } from "../settled-within.js";
 import { CaseSkipped, expectEqual, expectList, expectResult, fail } from "./assert.js";
 import { skipTest, type TestApi } from "./define-tests.js";
 
-const RINGBUF = 27, HASH = 1;
+const RINGBUF = 27, USER_RINGBUF = 31, HASH = 1;
 const BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2;
 const BPF_RB_CONS_POS = 2, BPF_RB_PROD_POS = 3;
 const EBADF = 9, EINVAL = 22;
@@ -177,6 +178,29 @@ export const mapPollCases: readonly PollCase[] = [
         await endsWith(viaDup, "pending", "the wait through the dup", 30);
         expectResult(producer.output(dup, Uint8Array.of(1)), "OK", "output through the dup");
         await endsWith(viaDup, 1, "the wait through the dup, after an output");
+      }
+    },
+  },
+  {
+    name: "a USER_RINGBUF is ready (EPOLLOUT) while producer less consumer position is below its size",
+    async run({ d, track, poll }) {
+      const page = driverPageSize(d);
+      const fd = track(d.mapCreate({ mapType: USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: page }));
+      expectEqual(await poll(fd, 0), 1, "poll(empty USER_RINGBUF, 0)");
+      await endsWith(poll(fd, 10_000), 1, "poll(empty USER_RINGBUF, 10 s)");
+      const w = new UserRingWriter(d, fd, page);
+      try {
+        w.setProducerPos(BigInt(page - 8));
+        expectEqual(await poll(fd, 0), 1, "poll(USER_RINGBUF with 8 bytes of room, 0)");
+        w.setProducerPos(BigInt(page));
+        expectEqual(await poll(fd, 0), 0, "poll(full USER_RINGBUF, 0)");
+        expectEqual(await poll(fd, 20), 0, "poll(full USER_RINGBUF, 20 ms)");
+        // ringbuf_avail_data_sz is an unsigned long: a producer position behind the consumer's is no room.
+        w.setProducerPos(2n ** 64n - 8n);
+        expectEqual(await poll(fd, 0), 0, "poll(USER_RINGBUF, producer behind the consumer)");
+        w.setProducerPos(0n);
+      } finally {
+        w.close();
       }
     },
   },

@@ -1,0 +1,176 @@
+// Raw records in a USER_RINGBUF through any driver's mmap, for the cases core's producer would
+// never write: a header with any bits, a length past the producer position or the ring, a
+// producer position that is no multiple of 8 or behind the consumer's. The kernel checks each
+// record before a drain's callback sees it; the simulator must answer the same (the drain cases
+// below run on both and are compared).
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, type Driver } from "@bpfkit/core";
+
+/** One record to write: its sample's length (the header's low 30 bits) and state. */
+export interface RawUserRecord {
+  /** The sample's bytes; the first 8 (when there are 8) are `value` as a little-endian u64. */
+  len: number;
+  /** `value` in the sample's first u64 (default: the record's index + 1). */
+  value?: bigint;
+  /** Left BUSY (reserved, never submitted) or marked DISCARD; default neither. */
+  state?: "busy" | "discard";
+  /** The header's len word as written, instead of `len` with the state's bits (a malformed record). */
+  rawLen?: number;
+}
+
+/** A USER_RINGBUF's mappings as a producer has them: the consumer page read-only, the producer page and data writable. */
+export class UserRingWriter {
+  readonly page: number;
+  readonly #d: Driver;
+  readonly #cons: number;
+  readonly #prod: number;
+  readonly #size: number;
+  readonly #u64 = new Uint8Array(8);
+  readonly #u64View = new DataView(this.#u64.buffer);
+
+  constructor(d: Driver, fd: number, size: number) {
+    this.#d = d;
+    this.#size = size;
+    this.page = driverPageSize(d);
+    const cons = d.mapMmap!(fd, this.page, false, 0);
+    if (cons < 0) throw new Error(`UserRingWriter: mmap of the consumer page: ${cons}`);
+    const prod = d.mapMmap!(fd, this.page + 2 * size, true, this.page);
+    if (prod < 0) {
+      d.munmap!(cons);
+      throw new Error(`UserRingWriter: mmap of the producer page and data: ${prod}`);
+    }
+    this.#cons = cons;
+    this.#prod = prod;
+  }
+
+  consumerPos(): bigint {
+    this.#d.mmapRead!(this.#cons, 0, this.#u64);
+    return this.#u64View.getBigUint64(0, true);
+  }
+
+  producerPos(): bigint {
+    this.#d.mmapRead!(this.#prod, 0, this.#u64);
+    return this.#u64View.getBigUint64(0, true);
+  }
+
+  setProducerPos(pos: bigint): void {
+    this.#u64View.setBigUint64(0, BigInt.asUintN(64, pos), true);
+    this.#d.mmapWrite!(this.#prod, 0, this.#u64);
+  }
+
+  /**
+   * Writes `records` from the producer position on (headers and samples; a sample may wrap
+   * through the second mapping of the data), then moves the producer position past them. `extra`
+   * is added to the new position (an odd one makes it no multiple of 8).
+   */
+  write(records: readonly RawUserRecord[], extra = 0): void {
+    let pos = this.producerPos();
+    const mask = BigInt(this.#size - 1);
+    records.forEach((r, i) => {
+      const off = this.page + Number(pos & mask);
+      const bits = r.state === "busy" ? BPF_RINGBUF_BUSY_BIT : r.state === "discard" ? BPF_RINGBUF_DISCARD_BIT : 0;
+      const hdr = new Uint8Array(BPF_RINGBUF_HDR_SZ);
+      new DataView(hdr.buffer).setUint32(0, (r.rawLen ?? (r.len | bits)) >>> 0, true);
+      // Only as much of the sample as the ring holds (a malformed record's length may pass it).
+      const n = Math.min(r.len, this.#size - BPF_RINGBUF_HDR_SZ);
+      const sample = new Uint8Array(n);
+      if (n >= 8) new DataView(sample.buffer).setBigUint64(0, r.value ?? BigInt(i + 1), true);
+      this.#d.mmapWrite!(this.#prod, off + BPF_RINGBUF_HDR_SZ, sample);
+      this.#d.mmapWrite!(this.#prod, off, hdr);
+      pos += BigInt(Math.ceil((r.len + BPF_RINGBUF_HDR_SZ) / 8) * 8);
+    });
+    this.setProducerPos(pos + BigInt(extra));
+  }
+
+  close(): void {
+    this.#d.munmap!(this.#cons);
+    this.#d.munmap!(this.#prod);
+  }
+}
+
+/** One drain case: records written, then two drains (a bad record answers every drain the same). */
+export interface UserRingDrainCase {
+  name: string;
+  /** The ring's size (max_entries); default 4096. */
+  size?: number;
+  /** Records drained and the positions moved before the case's own records (to make them wrap). */
+  before?: readonly RawUserRecord[];
+  records: readonly RawUserRecord[];
+  /** Added to the producer position after the records. */
+  extra?: number;
+  /** The producer position set outright after the records (a position behind the consumer's). */
+  producerPos?: bigint;
+  /** The drain's flags. */
+  flags?: number;
+}
+
+/** What a drain did: its answer, the sum of the first u64s and the count its callback saw, the consumer position after it. */
+export interface UserRingDrainOutcome {
+  ret: number;
+  sum: bigint;
+  count: number;
+  consumerPos: bigint;
+}
+
+/** A record whose first u64 is this makes the drain programs' callback answer 1 (stop). */
+export const DRAIN_STOP_VALUE = 1_000_000n;
+
+/** Cases of the kernel's record checks (__bpf_user_ringbuf_peek) and the drain's answers. */
+export const USER_RING_DRAIN_CASES: readonly UserRingDrainCase[] = [
+  { name: "an empty ring drains nothing", records: [] },
+  { name: "three records, in order", records: [{ len: 8 }, { len: 16, value: 40n }, { len: 13, value: 2n }] },
+  { name: "a discarded record is skipped and not counted", records: [{ len: 8 }, { len: 8, state: "discard", value: 99n }, { len: 8, value: 5n }] },
+  { name: "a BUSY record stops the drain before it", records: [{ len: 8 }, { len: 8, state: "busy" }, { len: 8, value: 7n }] },
+  { name: "a record shorter than 8 bytes reaches the callback (its read fails, nothing is added)", records: [{ len: 3 }, { len: 8, value: 9n }] },
+  { name: "the callback's 1 stops after its record", records: [{ len: 8 }, { len: 8, value: DRAIN_STOP_VALUE }, { len: 8, value: 3n }] },
+  { name: "a producer position that is no multiple of 8 is EINVAL before any record", records: [{ len: 8 }], extra: 4 },
+  { name: "a record running past the producer position is EINVAL, after the good ones", records: [{ len: 8 }, { len: 8, rawLen: 64 }] },
+  { name: "a record longer than the ring is E2BIG", records: [{ len: 8, rawLen: 8192 }], producerPos: 0x10000n },
+  { name: "a producer position behind the consumer's is an empty ring", before: [{ len: 8 }], records: [{ len: 8 }], producerPos: 8n },
+  { name: "a record that wraps round the data's end reads straight on", before: [{ len: 4072 }], records: [{ len: 24, value: 77n }] },
+  { name: "BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP drain as 0 does", records: [{ len: 8 }, { len: 8 }], flags: 3 },
+  { name: "flags past the two wake-up bits are EINVAL, nothing taken", records: [{ len: 8 }], flags: 4 },
+];
+
+/** A drain of a USER_RINGBUF as a program runs it: its answer, and what its callback summed and counted. */
+export type UserRingDrain = (fd: number, flags: number) => { ret: number; sum: bigint; count: number };
+
+/**
+ * Runs a case on `d`: creates the ring, writes the case's records, drains twice with `drain`
+ * (the kernel's program or the simulator's datapath), and answers both outcomes. Every fd and
+ * mapping it made is closed.
+ */
+export function runUserRingDrainCase(d: Driver, c: UserRingDrainCase, drain: UserRingDrain): UserRingDrainOutcome[] {
+  const size = c.size ?? 4096;
+  const fd = d.mapCreate({ mapType: 31, keySize: 0, valueSize: 0, maxEntries: size });
+  if (fd < 0) throw new Error(`runUserRingDrainCase ${c.name}: mapCreate: ${fd}`);
+  const w = new UserRingWriter(d, fd, size);
+  try {
+    if (c.before !== undefined) {
+      w.write(c.before);
+      drain(fd, 0);
+    }
+    w.write(c.records, c.extra ?? 0);
+    if (c.producerPos !== undefined) w.setProducerPos(c.producerPos);
+    const out: UserRingDrainOutcome[] = [];
+    for (let i = 0; i < 2; i++) out.push({ ...drain(fd, c.flags ?? 0), consumerPos: w.consumerPos() });
+    return out;
+  } finally {
+    w.close();
+    d.close(fd);
+  }
+}
+
+/** The simulator's drain, with the callback the kernel's drain program has (user-ring-drain-program.ts). */
+export function simUserRingDrain(d: { datapath: { userRingbufDrain(map: { fd: number }, cb: (s: Uint8Array) => number | void, flags?: number): number } }): UserRingDrain {
+  return (fd, flags) => {
+    let sum = 0n, count = 0;
+    const ret = d.datapath.userRingbufDrain({ fd }, (s) => {
+      count++;
+      // bpf_dynptr_read of 8 bytes fails on a shorter sample: the program adds nothing.
+      const v = s.length >= 8 ? new DataView(s.buffer, s.byteOffset, 8).getBigUint64(0, true) : 0n;
+      sum += v;
+      return v === DRAIN_STOP_VALUE ? 1 : 0;
+    }, flags);
+    return { ret, sum, count };
+  };
+}
