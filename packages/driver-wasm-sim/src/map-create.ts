@@ -9,7 +9,7 @@ import {
   BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
-  BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK,
+  BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF,
   Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
 } from "@bpfkit/core";
 import { FIELD_KPTR, Field } from "./btf/btf-fields.js";
@@ -44,7 +44,7 @@ const MODELLED = new Set([
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
-  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF,
 ]);
 
 export interface CreateRequest {
@@ -243,8 +243,8 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
     if (r.keySize !== 0 || r.valueSize === 0 || r.maxEntries === 0 || (r.mapFlags & ~BLOOM_FLAGS) !== 0 ||
       !accessOk(r.mapFlags) || (r.mapExtra & ~0xfn) !== 0n) return Errno.EINVAL;
   }
-  if (t === BPF_MAP_TYPE_RINGBUF) {
-    // ringbuf_map_alloc: the flags, then no key or value and max_entries a power of 2 and a
+  if (t === BPF_MAP_TYPE_RINGBUF || t === BPF_MAP_TYPE_USER_RINGBUF) {
+    // ringbuf_map_alloc (USER_RINGBUF's too): the flags, then no key or value and max_entries a power of 2 and a
     // multiple of the page. Its E2BIG (past 2^24 - 3 pages of data: 64 GiB with 4 KiB pages) is
     // beyond a u32 max_entries at every page size.
     if ((r.mapFlags & ~RINGBUF_FLAGS) !== 0) return Errno.EINVAL;

@@ -10,7 +10,7 @@ import {
   DEFAULT_PAGE_SIZE, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE,
-  BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF,
+  BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF,
 } from "@bpfkit/core";
 
 /** sizeof(struct bpf_htab) on 6.18 x86-64. */
@@ -78,7 +78,7 @@ export function mapMemlock(m: MemlockShape, count: number, possibleCpus: number,
     case BPF_MAP_TYPE_QUEUE: case BPF_MAP_TYPE_STACK:
       // The ring has one slot more than max_entries, values packed at value_size.
       return BPF_QUEUE_STACK_SIZE + (m.maxEntries + 1) * m.valueSize;
-    case BPF_MAP_TYPE_RINGBUF: {
+    case BPF_MAP_TYPE_RINGBUF: case BPF_MAP_TYPE_USER_RINGBUF: {
       // ringbuf_map_mem_usage: the pages, and the page pointers of the double mapping.
       const data = m.maxEntries / pageSize;
       return BPF_RINGBUF_MAP_SIZE + (RINGBUF_NR_META_PAGES + data) * pageSize + (RINGBUF_NR_META_PAGES + 2 * data) * PTR_SIZE;

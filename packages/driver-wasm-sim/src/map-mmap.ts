@@ -1,7 +1,7 @@
 // mmap(2) of a BPF_F_MMAPABLE ARRAY or a RINGBUF: the kernel's checks in its order, and the
 // process's table of mappings. A mapping holds the map's file, so the map (and its id) outlive every fd until munmap;
 // the driver takes and drops that reference. Reads and writes copy through the engine's memory.
-import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF, Errno } from "@bpfkit/core";
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, Errno } from "@bpfkit/core";
 import { FMODE_READ, FMODE_WRITE } from "./objects.js";
 import type { FdEntry, SimMap } from "./objects.js";
 
@@ -77,7 +77,7 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
   if (e.obj.kind !== "map") return Errno.ENODEV;
   const m = e.obj;
   // bpf_map_mmap: a value with special fields (a bpf_spin_lock, …) is never mapped.
-  if ((m.mapType !== BPF_MAP_TYPE_ARRAY && m.mapType !== BPF_MAP_TYPE_RINGBUF) || m.record !== null) return Errno.ENOTSUPP;
+  if ((m.mapType !== BPF_MAP_TYPE_ARRAY && !m.isRingbuf) || m.record !== null) return Errno.ENOTSUPP;
   // do_mmap drops VM_SHARED for a file not open for writing, and bpf_map_mmap maps only shared:
   // a read-only fd cannot be mapped at all, even PROT_READ.
   if ((e.mode & FMODE_WRITE) === 0) return Errno.EINVAL;
@@ -86,10 +86,13 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
     // A writable mapping would let user space change what the verifier took as constant.
     if ((m.mapFlags & BPF_F_RDONLY_PROG) !== 0) return Errno.EACCES;
   }
-  if (m.mapType === BPF_MAP_TYPE_RINGBUF) {
-    // ringbuf_map_mmap_kern: only the consumer's page may be written, and only alone. Then
+  if (m.isRingbuf) {
+    // ringbuf_map_mmap_kern: only the consumer's page may be written, and only alone;
+    // ringbuf_map_mmap_user (USER_RINGBUF, whose producer is user space): anything but the
+    // consumer's page, so a writable mapping from offset 0 is refused whatever its length. Then
     // remap_vmalloc_range: within the position pages and the data's two copies.
-    if (writable && (offset !== 0 || mapped !== page)) return Errno.EPERM;
+    if (writable && m.mapType === BPF_MAP_TYPE_RINGBUF && (offset !== 0 || mapped !== page)) return Errno.EPERM;
+    if (writable && m.mapType === BPF_MAP_TYPE_USER_RINGBUF && offset === 0) return Errno.EPERM;
     if (offset + mapped > ringbufDataOff(page) + 2 * m.maxEntries) return Errno.EINVAL;
     return 0;
   }

@@ -3,7 +3,7 @@
 // counts every holder (fds, pins, outer-map slots, programs using the map); `usercnt` only
 // fds and pins, whose last drop clears a PROG_ARRAY (kernel-maps.md §11, §13).
 import {
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, batchTokenSize, isFdValueMapType, isHashMapType,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, batchTokenSize, isFdValueMapType, isHashMapType,
   userValueSize,
 } from "@bpfkit/core";
 import type { BtfRecord } from "./btf/btf-fields.js";
@@ -45,8 +45,10 @@ export class SimMap {
   record: BtfRecord | null = null;
   /** QUEUE, STACK or BLOOM_FILTER: key_size 0, and element calls are push, peek and pop. */
   readonly isKeyless: boolean;
-  /** RINGBUF: no key, no value, no element call; programs reserve and submit records. */
+  /** A RINGBUF or a USER_RINGBUF: the same pages, element calls and mmap layout. */
   readonly isRingbuf: boolean;
+  /** A USER_RINGBUF: user space produces, a program's bpf_user_ringbuf_drain consumes. */
+  readonly isUserRingbuf: boolean;
   readonly userValueSize: number;
   readonly tokenSize: number;
   readonly isHash: boolean;
@@ -70,7 +72,8 @@ export class SimMap {
     this.tokenSize = batchTokenSize(mapType, keySize);
     this.isHash = isHashMapType(mapType);
     this.isFdValue = isFdValueMapType(mapType);
-    this.isRingbuf = mapType === BPF_MAP_TYPE_RINGBUF;
+    this.isUserRingbuf = mapType === BPF_MAP_TYPE_USER_RINGBUF;
+    this.isRingbuf = mapType === BPF_MAP_TYPE_RINGBUF || this.isUserRingbuf;
     this.isKeyless = mapType === BPF_MAP_TYPE_QUEUE || mapType === BPF_MAP_TYPE_STACK || mapType === BPF_MAP_TYPE_BLOOM_FILTER;
   }
 }

@@ -5,7 +5,7 @@
 import {
   BPF_F_LOCK, BPF_F_PATH_FD, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
   BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER,
-  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, optU64Bigint,
+  BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, optU64Bigint,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
   Errno, assertAtomicArgs, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
@@ -28,6 +28,7 @@ import { assertByteCount, assertInMapping, mappedPieces, mmapErrno, ringbufDataO
 import { MapPollWaits } from "./map-poll.js";
 import { applyAtomic } from "./mmap-atomic.js";
 import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
+import { BPF_MAX_USER_RINGBUF_SAMPLES, ENODATA, userRingbufPeek, userRingbufRelease, userRingbufSample, userRingbufWritable, type UserRingLayout } from "./user-ringbuf.js";
 import { HandleTable } from "./handle-table.js";
 import type { SimMapping } from "./map-mmap.js";
 import { FMODE_READ, FMODE_RDWR, FMODE_WRITE, SimMap, SimProg } from "./objects.js";
@@ -142,6 +143,24 @@ export interface SimDatapath {
    * found, the negative -errno as a bigint (-EINVAL, -EBADF, -ENOENT), which no answer can be.
    */
   ringbufQuery(map: SimMapRef, flags: number): bigint;
+  /**
+   * bpf_user_ringbuf_drain on a USER_RINGBUF: calls `callback` with each record user space has
+   * submitted, in order (a copy of its sample: what bpf_dynptr_read gives the program), at most
+   * BPF_MAX_USER_RINGBUF_SAMPLES (131072) records, discarded ones included; a callback returning 1
+   * stops after its record, 0 (or nothing) goes on. Each record's room goes back to user space
+   * once its callback returns, and the ring's mapPoll waits (writers waiting for room) are woken
+   * after the drain when it looked at any record, unless `flags` has BPF_RB_NO_WAKEUP (1), or
+   * always with BPF_RB_FORCE_WAKEUP (2). Answers the records it called back for, or -errno as the
+   * kernel does: -EINVAL for other flags, for a map that is no USER_RINGBUF (a program calling it
+   * would not load), for a producer position that is no multiple of 8 or a record that runs past
+   * it; -E2BIG for a record larger than the ring (or than a dynptr, 2^24 - 1 bytes); -EBUSY from
+   * inside another drain of the same ring. A bad record stops the drain where it is: the
+   * records before it are taken, it stays at the consumer position, and every later drain
+   * answers the same until user space fixes it. A callback answering anything but 0, 1 or
+   * undefined is a RangeError (the verifier refuses such a callback); one that throws ends the
+   * drain with its record not taken.
+   */
+  userRingbufDrain(map: SimMapRef, callback: (sample: Uint8Array) => number | void, flags?: number): number;
 }
 
 /**
@@ -295,6 +314,8 @@ export class SimDriverImpl implements SimDriver {
   private readonly mappings = new HandleTable<SimMapping>();
   private readonly samples = new HandleTable<RingbufSample>();
   private readonly polls = new MapPollWaits<SimMap>();
+  /** USER_RINGBUFs a drain is running on (the kernel's rb->busy): a drain from its callback is EBUSY. */
+  private readonly draining = new Set<SimMap>();
   private readonly vfs: Vfs<SimMap | SimProg>;
   private readonly mapsById = new Map<number, SimMap>();
   private readonly progsById = new Map<number, SimProg>();
@@ -586,7 +607,9 @@ export class SimDriverImpl implements SimDriver {
       // the simulator's own random source: the driver's seed mixed with the map's id.
       const seed = (mapFlags & BPF_F_ZERO_SEED) !== 0 ? 0 : deriveSeed(this.seed, id);
       const extra = plan.mapType === BPF_MAP_TYPE_BLOOM_FILTER ? Number(plan.mapExtra) : 0;
-      const h = this.engine.mapCreate(plan.mapType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, this.possibleCpus, seed, extra);
+      // ringbuf_map_alloc makes both ring types alike: the engine knows one.
+      const engineType = plan.mapType === BPF_MAP_TYPE_USER_RINGBUF ? BPF_MAP_TYPE_RINGBUF : plan.mapType;
+      const h = this.engine.mapCreate(engineType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, this.possibleCpus, seed, extra);
       if (h < 0) return h;
       if (h === 0) return -Errno.ENOMEM;
       if (plan.nameErrno !== 0) {
@@ -1439,7 +1462,8 @@ export class SimDriverImpl implements SimDriver {
     if (e.obj.kind === "prog" || e.obj.kind === "btf") return Promise.resolve(1);
     // bpf_map_poll's EPOLLERR for a map type without map_poll; fds 0-2 have no poll modelled.
     if (e.obj.kind !== "map" || !e.obj.isRingbuf) return Promise.resolve(-Errno.EINVAL);
-    if (this.ringbufReadable(e.obj, "mapPoll")) return Promise.resolve(1);
+    // ringbuf_map_poll_user: a USER_RINGBUF is ready for its writer (EPOLLOUT) while it has room.
+    if (this.ringReady(e.obj, "mapPoll")) return Promise.resolve(1);
     if (timeoutMs === 0) return Promise.resolve(0);
     return this.polls.wait(e.obj, fd, timeoutMs, signal);
   }
@@ -1683,7 +1707,25 @@ export class SimDriverImpl implements SimDriver {
   private ringbufMap(ref: SimMapRef, op: string): SimMap | number {
     const m = this.datapathMap(ref, op);
     if (typeof m === "number") return m;
-    return m.isRingbuf ? m : -Errno.EINVAL;
+    return m.isRingbuf && !m.isUserRingbuf ? m : -Errno.EINVAL;
+  }
+
+  /** A ring's words and data in wasm memory. */
+  private ringLayout(m: SimMap): UserRingLayout {
+    const consAt = this.engine.mapMmapBase(m.handle);
+    return { consAt, prodAt: consAt + this.pageSize, dataAt: consAt + ringbufDataOff(this.pageSize), size: m.maxEntries };
+  }
+
+  /** What poll answers on a ring: a RINGBUF readable, a USER_RINGBUF writable. */
+  private ringReady(m: SimMap, op: string): boolean {
+    if (!m.isUserRingbuf) return this.ringbufReadable(m, op);
+    return userRingbufWritable(this.heapView(), this.ringLayout(m));
+  }
+
+  /** A DataView over wasm memory as it is now (a growth replaces the buffer). */
+  private heapView(): DataView {
+    const h = this.heap();
+    return new DataView(h.buffer, h.byteOffset, h.byteLength);
   }
 
   /** The sample behind a handle; a handle not reserved (or already committed) is a RangeError. */
@@ -1748,7 +1790,53 @@ export class SimDriverImpl implements SimDriver {
     this.mapPut(s.map);
   }
 
-  private ringbufDatapath(): Pick<SimDatapath, "ringbufOutput" | "ringbufReserve" | "ringbufWrite" | "ringbufSubmit" | "ringbufDiscard" | "ringbufQuery"> {
+  /** bpf_user_ringbuf_drain (user-ringbuf.ts): see SimDatapath.userRingbufDrain. */
+  private userRingbufDrain(ref: SimMapRef, callback: (sample: Uint8Array) => number | void, flags: unknown): number {
+    const op = "userRingbufDrain";
+    const where = `datapath.${op}`;
+    if (typeof callback !== "function") throw new TypeError(`${where}: callback must be a function`);
+    const fl = flagsArg(flags, where);
+    const m = this.datapathMap(ref, op);
+    if (typeof m === "number") return m;
+    // check_map_func_compatibility: the helper takes a USER_RINGBUF and nothing else.
+    if (!m.isUserRingbuf) return -Errno.EINVAL;
+    if (fl > BPF_RB_WAKEUP_FLAGS) return -Errno.EINVAL;
+    if (this.draining.has(m)) return -Errno.EBUSY;
+    this.draining.add(m);
+    const r = this.ringLayout(m);
+    let samples = 0, discarded = 0, ret = 0;
+    try {
+      for (; samples < BPF_MAX_USER_RINGBUF_SAMPLES && ret === 0; samples++) {
+        // Re-read each time: a callback may grow wasm memory (a datapath update), which moves the buffer.
+        const peeked = userRingbufPeek(this.heapView(), r);
+        if (peeked === -ENODATA) break;
+        if (peeked === -Errno.EAGAIN) {
+          discarded++;
+          continue;
+        }
+        if (typeof peeked === "number") {
+          ret = peeked;
+          break;
+        }
+        const answer = callback(userRingbufSample(this.heap(), r, peeked.off, peeked.len));
+        if (answer !== undefined && answer !== 0 && answer !== 1) {
+          throw new RangeError(`${where}: the callback answered ${String(answer)}: a drain callback returns 0 (go on) or 1 (stop), as the verifier requires`);
+        }
+        ret = answer ?? 0;
+        userRingbufRelease(this.heapView(), r, peeked.len);
+      }
+      if (ret >= 0) ret = samples - discarded;
+    } finally {
+      this.draining.delete(m);
+    }
+    // The drain's irq_work: writers waiting for room poll the ring again.
+    if ((fl & BPF_RB_FORCE_WAKEUP) !== 0 || ((fl & BPF_RB_NO_WAKEUP) === 0 && samples > 0)) {
+      this.polls.wake(m, () => this.ringReady(m, where));
+    }
+    return ret;
+  }
+
+  private ringbufDatapath(): Pick<SimDatapath, "ringbufOutput" | "ringbufReserve" | "ringbufWrite" | "ringbufSubmit" | "ringbufDiscard" | "ringbufQuery" | "userRingbufDrain"> {
     return {
       ringbufOutput: (ref, data, flags, cpu) => {
         const op = "ringbufOutput";
@@ -1797,6 +1885,7 @@ export class SimDriverImpl implements SimDriver {
       },
       ringbufSubmit: (sample, flags) => this.ringbufCommit(sample, flags, false),
       ringbufDiscard: (sample, flags) => this.ringbufCommit(sample, flags, true),
+      userRingbufDrain: (ref, callback, flags) => this.userRingbufDrain(ref, callback, flags),
       ringbufQuery: (ref, flags) => {
         const op = "ringbufQuery";
         if (flags === undefined) throw new TypeError(`datapath.${op}: flags must be an integer, got undefined`);
