@@ -1,0 +1,137 @@
+// The kernel's USER_RINGBUF consumer: a socket filter that calls bpf_user_ringbuf_drain (helper
+// 209) with a callback, run once by BPF_PROG_TEST_RUN on a 14-byte packet (nothing is attached to
+// the host). The callback reads each sample's first u64 with bpf_dynptr_read and adds it, and 1,
+// into an ARRAY's one 16-byte value (sum, count); it answers 1 (stop) for DRAIN_STOP_VALUE. The
+// program returns the drain's answer. The callback is passed by ld_imm64 src_reg BPF_PSEUDO_FUNC,
+// which the verifier takes only with BTF func_info naming both functions (the callback static).
+import { BtfBuilder, BtfIntEncoding, BpfError, errnoName, type Driver } from "@bpfkit/core";
+import { insn } from "./programs.js";
+import type { KernelProgLoadAttr } from "@bpfkit/driver-kernel";
+import { DRAIN_STOP_VALUE, type UserRingDrain } from "./user-ring-writer.js";
+
+const SOCKET_FILTER = 1, ARRAY = 2;
+const PACKET = new Uint8Array(14);
+/** Helper ids (include/uapi/linux/bpf.h). */
+const MAP_LOOKUP_ELEM = 1, DYNPTR_READ = 201, USER_RINGBUF_DRAIN = 209;
+const BPF_PSEUDO_MAP_FD = 1, BPF_PSEUDO_FUNC = 4;
+const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R6 = 6, R7 = 7, R10 = 10;
+
+const mov = (dst: number, imm: number) => insn(0xb7, dst, 0, 0, imm);
+const movReg = (dst: number, src: number) => insn(0xbf, dst, src, 0, 0);
+const addImm = (dst: number, imm: number) => insn(0x07, dst, 0, 0, imm);
+const call = (helper: number) => insn(0x85, 0, 0, 0, helper);
+const exit = () => insn(0x95, 0, 0, 0, 0);
+const ldImm64 = (dst: number, src: number, imm: number) => [...insn(0x18, dst, src, 0, imm), ...insn(0, 0, 0, 0, 0)];
+
+/** Where the callback starts: after the main function's 8 slots. */
+export const DRAIN_CALLBACK_AT = 8;
+
+/** The program's instructions: main (drain with `flags`), then the callback. */
+export function userRingDrainProgram(ringFd: number, arrayFd: number, flags: number): Uint8Array {
+  const main = [
+    ...ldImm64(R1, BPF_PSEUDO_MAP_FD, ringFd),
+    // imm: the callback's distance from the instruction after this ld_imm64's first slot.
+    ...ldImm64(R2, BPF_PSEUDO_FUNC, DRAIN_CALLBACK_AT - 3),
+    ...mov(R3, 0),
+    ...mov(R4, flags),
+    ...call(USER_RINGBUF_DRAIN),
+    ...exit(),
+  ];
+  const callback = [
+    ...movReg(R6, R1),
+    ...insn(0x7a, R10, 0, -8, 0), // *(u64 *)(r10 - 8) = 0
+    ...movReg(R1, R10), ...addImm(R1, -8),
+    ...mov(R2, 8),
+    ...movReg(R3, R6),
+    ...mov(R4, 0),
+    ...mov(R5, 0),
+    ...call(DYNPTR_READ),
+    ...insn(0x79, R7, R10, -8, 0), // r7 = *(u64 *)(r10 - 8): 0 when the read failed
+    ...insn(0x62, R10, 0, -16, 0), // *(u32 *)(r10 - 16) = 0: the key
+    ...ldImm64(R1, BPF_PSEUDO_MAP_FD, arrayFd),
+    ...movReg(R2, R10), ...addImm(R2, -16),
+    ...call(MAP_LOOKUP_ELEM),
+    ...insn(0x15, R0, 0, 3, 0), // if r0 == 0 goto +3
+    ...insn(0xdb, R0, R7, 0, 0), // lock *(u64 *)(r0 + 0) += r7
+    ...mov(R1, 1),
+    ...insn(0xdb, R0, R1, 8, 0), // lock *(u64 *)(r0 + 8) += r1
+    ...mov(R0, 0),
+    ...insn(0x55, R7, 0, 1, Number(DRAIN_STOP_VALUE)), // if r7 != STOP goto +1
+    ...mov(R0, 1),
+    ...exit(),
+  ];
+  if (main.length !== DRAIN_CALLBACK_AT * 8) throw new Error("userRingDrainProgram: the main function's length changed");
+  return Uint8Array.from([...main, ...callback]);
+}
+
+/** BTF naming the two functions (`int main(void)`, static `int cb(void)`), and their func_info records. */
+export function userRingDrainBtf(): { blob: Uint8Array; funcInfo: Uint8Array } {
+  const b = new BtfBuilder();
+  const int = b.int("int", 4, BtfIntEncoding.SIGNED);
+  const proto = b.funcProto(int, []);
+  const main = b.func("drain_main", proto);
+  const cb = b.func("drain_cb", proto);
+  const funcInfo = new Uint8Array(16);
+  const dv = new DataView(funcInfo.buffer);
+  dv.setUint32(0, 0, true);
+  dv.setUint32(4, main, true);
+  dv.setUint32(8, DRAIN_CALLBACK_AT, true);
+  dv.setUint32(12, cb, true);
+  return { blob: b.encode(), funcInfo };
+}
+
+/** A kernel drain: the program and its ARRAY, made once; `close()` closes them. */
+export interface KernelUserRingDrainer {
+  drain: UserRingDrain;
+  close(): void;
+}
+
+/**
+ * A UserRingDrain over a driver with progLoad, progTestRun and btfLoad (the kernel driver). Each
+ * drain loads the program for the ring (its fd goes into the instructions), zeroes the ARRAY,
+ * runs the program once and reads the sum and count back. A load the verifier refuses is a
+ * BpfError with the verifier's log.
+ */
+export function kernelUserRingDrainer(d: Driver): KernelUserRingDrainer {
+  if (typeof d.progTestRun !== "function" || typeof d.btfLoad !== "function") {
+    throw new TypeError(`kernelUserRingDrainer: ${d.kind} has no progTestRun or btfLoad`);
+  }
+  const { blob, funcInfo } = userRingDrainBtf();
+  const btf = d.btfLoad({ btf: blob });
+  if (btf < 0) throw new BpfError({ errno: -btf, op: "btfLoad", message: `kernelUserRingDrainer: BTF_LOAD: ${errnoName(-btf)}` });
+  const array = d.mapCreate({ mapType: ARRAY, keySize: 4, valueSize: 16, maxEntries: 1 });
+  if (array < 0) {
+    d.close(btf);
+    throw new BpfError({ errno: -array, op: "mapCreate", message: `kernelUserRingDrainer: the ARRAY: ${errnoName(-array)}` });
+  }
+  const key = new Uint8Array(4), value = new Uint8Array(16);
+  const dv = new DataView(value.buffer);
+  const drain: UserRingDrain = (ringFd, flags) => {
+    value.fill(0);
+    if (d.mapUpdateElem(array, key, value, 0) !== 0) throw new Error("kernelUserRingDrainer: zeroing the ARRAY failed");
+    const log = new Uint8Array(1 << 16);
+    const fd = d.progLoad({
+      progType: SOCKET_FILTER, insns: userRingDrainProgram(ringFd, array, flags), license: "GPL", progName: "bpfkit_urbdrain",
+      progBtfFd: btf, funcInfo, logLevel: 1, log,
+    } as KernelProgLoadAttr);
+    if (fd < 0) {
+      const text = Buffer.from(log.subarray(0, Math.max(0, log.indexOf(0)))).toString("latin1").trim().split("\n").slice(-6).join(" | ");
+      throw new BpfError({ errno: -fd, op: "progLoad", message: `bpf_user_ringbuf_drain on map fd ${ringFd}: the verifier refused the program (${errnoName(-fd)}): ${text}` });
+    }
+    try {
+      const r = d.progTestRun!(fd, { dataIn: PACKET });
+      if (r.errno !== 0) throw new BpfError({ errno: r.errno, op: "progTestRun", message: `bpf_user_ringbuf_drain on map fd ${ringFd}: BPF_PROG_TEST_RUN failed (${errnoName(r.errno)})` });
+      if (d.mapLookupElem(array, key, value) !== 0) throw new Error("kernelUserRingDrainer: reading the ARRAY failed");
+      return { ret: r.retval | 0, sum: dv.getBigUint64(0, true), count: Number(dv.getBigUint64(8, true)) };
+    } finally {
+      d.close(fd);
+    }
+  };
+  return {
+    drain,
+    close() {
+      d.close(array);
+      d.close(btf);
+    },
+  };
+}
