@@ -21,6 +21,7 @@ import { bytes } from "./codec.js";
 import { keylessClassFor, mapKindName, type KeylessKind, type KeylessMap, type KeylessMapRef, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
 import { BpfQueueMap, QUEUE_KIND, type QueueMapSpec } from "./queue-map.js";
 import { BpfRingBuf, RINGBUF_KIND, type RingBufSpec } from "./ringbuf.js";
+import { BpfUserRingBuf, USER_RINGBUF_KIND, type UserRingBufSpec } from "./user-ringbuf.js";
 import { BpfMap, idMapName } from "./map.js";
 import { mapDifferences, sameMapExtra, type MapDifference } from "./map-compat.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
@@ -832,6 +833,15 @@ export class Bpf implements sys.SyscallContext {
   }
 
   /**
+   * A user ring buffer object (BPF_MAP_TYPE_USER_RINGBUF, kernel 6.1+), not yet opened (no
+   * syscall): `producer()` writes records into it, programs drain them with
+   * bpf_user_ringbuf_drain. `spec` is a ring's, as newRingBuf's.
+   */
+  newUserRingBuf(spec: UserRingBufSpec): BpfUserRingBuf {
+    return new BpfUserRingBuf(this, spec);
+  }
+
+  /**
    * An existing queue or stack as a BpfQueueMap, as `openMap` opens a keyed map: `ref` is a pin (a
    * path, or a name in the map directory; the object is registered there), `{ id }` (as
    * `openMapById`) or `{ fd }` (as `newMapFromFd`: the object takes the fd over). Without `value`
@@ -864,6 +874,17 @@ export class Bpf implements sys.SyscallContext {
   openRingBuf(ref: KeylessMapRef, options?: OpenMapOptions): BpfRingBuf {
     return this.#openKeyless("openRingBuf", ref, undefined, options, RINGBUF_KIND,
       ({ name, maxEntries, flags }, opened, op) => new BpfRingBuf(this, { name, maxEntries, ...(flags !== undefined ? { flags } : {}) }, opened, op));
+  }
+
+  /**
+   * An existing user ring buffer as a BpfUserRingBuf, opened as `openRingBuf` opens a ring: a pin
+   * (a path, or a name in the map directory), `{ id }` or `{ fd }`. A read-only or write-only
+   * open succeeds, but its `producer()` is refused: the kernel maps a map only through an fd
+   * that can read and write.
+   */
+  openUserRingBuf(ref: KeylessMapRef, options?: OpenMapOptions): BpfUserRingBuf {
+    return this.#openKeyless("openUserRingBuf", ref, undefined, options, USER_RINGBUF_KIND,
+      ({ name, maxEntries, flags }, opened, op) => new BpfUserRingBuf(this, { name, maxEntries, ...(flags !== undefined ? { flags } : {}) }, opened, op));
   }
 
   #openKeyless<V, M>(op: string, ref: KeylessMapRef, value: Codec<V> | undefined, options: OpenMapOptions | undefined,

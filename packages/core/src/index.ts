@@ -59,6 +59,11 @@ export {
 } from "./bloom-filter.js";
 // Ring buffers: records from programs, read through the map's pages.
 export { BpfRingBuf, type RingBufSpec } from "./ringbuf.js";
+export { BpfUserRingBuf, type UserRingBufSpec } from "./user-ringbuf.js";
+export {
+  USER_RINGBUF_MAX_SAMPLE, UserRingBufProducer, type UserRingBufProducerInit, UserRingBufSample, type UserRingBufSampleHost,
+  type UserRingBufWaitOptions,
+} from "./user-ringbuf-producer.js";
 export {
   BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
   type RingBufWaitOptions,

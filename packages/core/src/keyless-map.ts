@@ -10,7 +10,7 @@ import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import type { Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
-  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, isPerCpuMapType,
+  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, isPerCpuMapType,
   keylessMapTypeName, mapTypeName,
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
@@ -94,6 +94,7 @@ export function keylessClassFor(t: number): { name: string; make: string; open: 
   if (t === BPF_MAP_TYPE_QUEUE || t === BPF_MAP_TYPE_STACK) return { name: "BpfQueueMap", make: "bpf.newQueueMap", open: "bpf.openQueueMap" };
   if (t === BPF_MAP_TYPE_BLOOM_FILTER) return { name: "BpfBloomFilter", make: "bpf.newBloomFilter", open: "bpf.openBloomFilter" };
   if (t === BPF_MAP_TYPE_RINGBUF) return { name: "BpfRingBuf", make: "bpf.newRingBuf", open: "bpf.openRingBuf" };
+  if (t === BPF_MAP_TYPE_USER_RINGBUF) return { name: "BpfUserRingBuf", make: "bpf.newUserRingBuf", open: "bpf.openUserRingBuf" };
   return undefined;
 }
 

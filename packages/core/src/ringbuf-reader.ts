@@ -365,8 +365,8 @@ export class RingBufReader implements Disposable {
   }
 }
 
-/** `options` of next(), checked, with the defaults filled in. */
-function waitOptions(options: RingBufWaitOptions | undefined, where: string): { timeoutMs?: number; pollMs: number; signal?: AbortSignalLike } {
+/** `options` of next() (and of a user ring's reserveBlocking), checked, with the defaults filled in. */
+export function waitOptions(options: RingBufWaitOptions | undefined, where: string): { timeoutMs?: number; pollMs: number; signal?: AbortSignalLike } {
   if (options === undefined) return { pollMs: DEFAULT_POLL_MS };
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { timeoutMs?, pollMs?, signal? }`);
   assertOptionKeys(options, WAIT_OPTION_KEYS, where, "options");
@@ -385,7 +385,7 @@ function waitOptions(options: RingBufWaitOptions | undefined, where: string): { 
 }
 
 /** A timer of `ms`, cut short (rejecting) by `signal`. */
-function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(t);

@@ -43,6 +43,27 @@ const NO_VALUE: Codec<never> = {
 };
 
 /**
+ * A ring's spec checked as ringbuf_map_alloc checks it (both ring types'), before any syscall,
+ * as KeylessMap's spec: no values, the map type set. A spec that is no object is KeylessMap's to refuse.
+ */
+export function ringSpec(bpf: Bpf, spec: RingBufSpec, opened: KeylessOpened | undefined, op: string, type: number): RingBufSpec & { value: Codec<never>; type: number } {
+  if (spec === null || typeof spec !== "object") return spec;
+  const where = `${op} ${String(spec.name)}`;
+  refuseBtf(spec, where, "a ring buffer takes no BTF: it has no key or value for BTF to describe");
+  assertOptionKeys(spec, RINGBUF_SPEC_KEYS, where, "spec");
+  const n = spec.maxEntries;
+  // A bad `bpf` is KeylessMap's to refuse, by name.
+  const driver = (bpf as Partial<Bpf> | null)?.driver;
+  const page = driver !== undefined ? driverPageSize(driver) : DEFAULT_PAGE_SIZE;
+  // ringbuf_map_alloc's EINVAL, said before any syscall with the rule it broke.
+  if (opened === undefined && typeof n === "number" && Number.isInteger(n) && n > 0 &&
+    ((n & (n - 1)) !== 0 || n % page !== 0)) {
+    throw new RangeError(`${where}: maxEntries is the ring's size in bytes, a power of 2 and a multiple of the page size (${page}), got ${n}`);
+  }
+  return { ...spec, value: NO_VALUE, type };
+}
+
+/**
  * A BPF ring buffer: programs write records into it (bpf_ringbuf_output, bpf_ringbuf_reserve and
  * submit), `reader()` reads them (cilium/ebpf's `ringbuf.NewReader`, libbpf's
  * `ring_buffer__new`). Made by `bpf.newRingBuf` (opened lazily, pinned under the map directory
@@ -55,22 +76,7 @@ export class BpfRingBuf extends KeylessMap<never> {
    * `openOrCreate()`. `opened` is for `bpf.openRingBuf`: an fd already open.
    */
   constructor(bpf: Bpf, spec: RingBufSpec, opened?: KeylessOpened, op = "newRingBuf") {
-    if (spec !== null && typeof spec === "object") {
-      const where = `${op} ${String(spec.name)}`;
-      refuseBtf(spec, where, "a ring buffer takes no BTF: it has no key or value for BTF to describe");
-      assertOptionKeys(spec, RINGBUF_SPEC_KEYS, where, "spec");
-      const n = spec.maxEntries;
-      // A bad `bpf` is KeylessMap's to refuse, by name.
-      const driver = (bpf as Partial<Bpf> | null)?.driver;
-      const page = driver !== undefined ? driverPageSize(driver) : DEFAULT_PAGE_SIZE;
-      // ringbuf_map_alloc's EINVAL, said before any syscall with the rule it broke.
-      if (opened === undefined && typeof n === "number" && Number.isInteger(n) && n > 0 &&
-        ((n & (n - 1)) !== 0 || n % page !== 0)) {
-        throw new RangeError(`${where}: maxEntries is the ring's size in bytes, a power of 2 and a multiple of the page size (${page}), got ${n}`);
-      }
-    }
-    super(bpf, spec === null || typeof spec !== "object" ? spec : { ...spec, value: NO_VALUE, type: BPF_MAP_TYPE_RINGBUF },
-      RINGBUF_KIND, op, undefined, opened);
+    super(bpf, ringSpec(bpf, spec, opened, op, BPF_MAP_TYPE_RINGBUF), RINGBUF_KIND, op, undefined, opened);
   }
 
   /**

@@ -323,7 +323,7 @@ eachDriver("openMapById", (get) => {
     // The ones bpfkit has a class for are named with it.
     const queue = "; open it as a BpfQueueMap with bpf.openQueueMap";
     for (const [type, name, use] of [[22, "queue", queue], [23, "stack", queue], [27, "ring buffer", "; open it as a BpfRingBuf with bpf.openRingBuf"],
-      [30, "bloom filter", "; open it as a BpfBloomFilter with bpf.openBloomFilter"], [31, "user ring buffer", ""], [33, "arena", ""]] as const) {
+      [30, "bloom filter", "; open it as a BpfBloomFilter with bpf.openBloomFilter"], [31, "user ring buffer", "; open it as a BpfUserRingBuf with bpf.openUserRingBuf"], [33, "arena", ""]] as const) {
       // Their info as the kernel gives it: the type, and key_size 0.
       const keyless = wrapDriver(env.driver, {
         objGetInfoByFd: (fd, info) => {

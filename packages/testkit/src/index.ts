@@ -55,5 +55,5 @@ export {
   DRAIN_STOP_VALUE, type RawUserRecord, runUserRingDrainCase, simUserRingDrain, USER_RING_DRAIN_CASES, type UserRingDrain,
   type UserRingDrainCase, type UserRingDrainOutcome, UserRingWriter,
 } from "./ringbuf/user-ring-writer.js";
-export { kernelUserRingDrainer, type KernelUserRingDrainer, userRingDrainBtf, userRingDrainProgram } from "./ringbuf/user-ring-drain-program.js";
+export { kernelUserRingDrainer, type KernelUserRingDrainer, userRingDrainBtf, userRingDrainerFor, userRingDrainProgram } from "./ringbuf/user-ring-drain-program.js";
 export { settledWithin } from "./settled-within.js";

@@ -7,7 +7,7 @@
 import { BtfBuilder, BtfIntEncoding, BpfError, errnoName, type Driver } from "@bpfkit/core";
 import { insn } from "./programs.js";
 import type { KernelProgLoadAttr } from "@bpfkit/driver-kernel";
-import { DRAIN_STOP_VALUE, type UserRingDrain } from "./user-ring-writer.js";
+import { DRAIN_STOP_VALUE, simUserRingDrain, type UserRingDrain } from "./user-ring-writer.js";
 
 const SOCKET_FILTER = 1, ARRAY = 2;
 const PACKET = new Uint8Array(14);
@@ -82,7 +82,9 @@ export function userRingDrainBtf(): { blob: Uint8Array; funcInfo: Uint8Array } {
 
 /** A kernel drain: the program and its ARRAY, made once; `close()` closes them. */
 export interface KernelUserRingDrainer {
+  /** Drains a USER_RINGBUF by its fd as the program does. */
   drain: UserRingDrain;
+  /** Frees what the drainer holds (the kernel's ARRAY and BTF). */
   close(): void;
 }
 
@@ -134,4 +136,18 @@ export function kernelUserRingDrainer(d: Driver): KernelUserRingDrainer {
       d.close(btf);
     },
   };
+}
+
+/**
+ * A drain for `d`'s USER_RINGBUFs as a program runs it: the simulator's datapath, or the kernel's
+ * program (loaded per drain); undefined for a driver that can run neither. `close()` frees what
+ * the kernel's holds.
+ */
+export function userRingDrainerFor(d: Driver): KernelUserRingDrainer | undefined {
+  const sim = d as Partial<{ kind: string; datapath: { userRingbufDrain?: unknown } }>;
+  if (d.kind === "sim" && typeof sim.datapath?.userRingbufDrain === "function") {
+    return { drain: simUserRingDrain(d as unknown as Parameters<typeof simUserRingDrain>[0]), close() {} };
+  }
+  if (typeof d.progTestRun === "function" && typeof d.btfLoad === "function") return kernelUserRingDrainer(d);
+  return undefined;
 }

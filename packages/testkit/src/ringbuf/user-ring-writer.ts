@@ -19,6 +19,7 @@ export interface RawUserRecord {
 
 /** A USER_RINGBUF's mappings as a producer has them: the consumer page read-only, the producer page and data writable. */
 export class UserRingWriter {
+  /** The driver's page size: where the data starts in the producer's mapping. */
   readonly page: number;
   readonly #d: Driver;
   readonly #cons: number;
@@ -27,6 +28,7 @@ export class UserRingWriter {
   readonly #u64 = new Uint8Array(8);
   readonly #u64View = new DataView(this.#u64.buffer);
 
+  /** Maps the ring behind `fd` (its size is `size`, max_entries) through `d`; throws when either mapping is refused. */
   constructor(d: Driver, fd: number, size: number) {
     this.#d = d;
     this.#size = size;
@@ -42,16 +44,19 @@ export class UserRingWriter {
     this.#prod = prod;
   }
 
+  /** The consumer position, as the kernel's drain last stored it. */
   consumerPos(): bigint {
     this.#d.mmapRead!(this.#cons, 0, this.#u64);
     return this.#u64View.getBigUint64(0, true);
   }
 
+  /** The producer position. */
   producerPos(): bigint {
     this.#d.mmapRead!(this.#prod, 0, this.#u64);
     return this.#u64View.getBigUint64(0, true);
   }
 
+  /** Stores `pos` (taken mod 2^64) as the producer position, whatever the records say. */
   setProducerPos(pos: bigint): void {
     this.#u64View.setBigUint64(0, BigInt.asUintN(64, pos), true);
     this.#d.mmapWrite!(this.#prod, 0, this.#u64);
@@ -81,6 +86,7 @@ export class UserRingWriter {
     this.setProducerPos(pos + BigInt(extra));
   }
 
+  /** Unmaps both mappings. */
   close(): void {
     this.#d.munmap!(this.#cons);
     this.#d.munmap!(this.#prod);
@@ -89,11 +95,13 @@ export class UserRingWriter {
 
 /** One drain case: records written, then two drains (a bad record answers every drain the same). */
 export interface UserRingDrainCase {
+  /** What the case shows, as a test's name. */
   name: string;
   /** The ring's size (max_entries); default 4096. */
   size?: number;
   /** Records drained and the positions moved before the case's own records (to make them wrap). */
   before?: readonly RawUserRecord[];
+  /** The records the two drains meet. */
   records: readonly RawUserRecord[];
   /** Added to the producer position after the records. */
   extra?: number;
@@ -105,9 +113,13 @@ export interface UserRingDrainCase {
 
 /** What a drain did: its answer, the sum of the first u64s and the count its callback saw, the consumer position after it. */
 export interface UserRingDrainOutcome {
+  /** bpf_user_ringbuf_drain's answer: the records called back for, or -errno. */
   ret: number;
+  /** The first u64s of the samples the callback saw (0 for one shorter than 8 bytes). */
   sum: bigint;
+  /** How many times the callback ran. */
   count: number;
+  /** The consumer position after the drain. */
   consumerPos: bigint;
 }
 

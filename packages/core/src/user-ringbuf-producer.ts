@@ -1,0 +1,364 @@
+// A BPF_MAP_TYPE_USER_RINGBUF written from user space, as libbpf's user_ring_buffer__reserve,
+// __submit and __discard write one (kernel/bpf/ringbuf.c is the reader: __bpf_user_ringbuf_peek).
+// Two mappings: the consumer position's page, read-only (the kernel moves it as a program drains),
+// and the producer position's page followed by the data, mapped twice in a row so that a record
+// that wraps is written straight on. A reservation writes the record's header BUSY and moves the
+// producer position past it (a release store, so the kernel never sees the position before the
+// header); submit writes the sample, then the header without BUSY (again a release store, which
+// the kernel's smp_load_acquire of the header pairs with). Every access is a copy through the
+// driver (mmapRead, mmapWrite). One producer per ring, as libbpf's: the producer position is
+// only ever written here.
+import type { AbortSignalLike } from "./abort-signal.js";
+import { MAX_POLL_TIMEOUT_MS } from "./driver-checks.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
+import type { Driver } from "./driver.js";
+import { Errno } from "./errno.js";
+import type { BpfError } from "./errors.js";
+import { checkMappingCall, mappingError } from "./mapping-errors.js";
+import { driverPageSize } from "./page-size.js";
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, sleep, waitOptions, type RingBufReaderInit } from "./ringbuf-reader.js";
+
+/**
+ * The largest sample a drain hands a program: a dynptr's size is 24 bits (DYNPTR_MAX_SIZE), and
+ * the kernel's drain answers E2BIG for a longer one, for ever (it never moves past it).
+ */
+export const USER_RINGBUF_MAX_SAMPLE = (1 << 24) - 1;
+
+/** What `BpfUserRingBuf.producer()` hands a UserRingBufProducer: the reader's init, its mappings the other way round. */
+export interface UserRingBufProducerInit extends Omit<RingBufReaderInit, "consumer" | "data"> {
+  /** `mapMmap`'s handle for the consumer position's page (offset 0, one page, read-only). */
+  consumer: number;
+  /** `mapMmap`'s handle for the producer position's page and the data twice (from one page on, writable). */
+  data: number;
+}
+
+/** Options of `reserveBlocking`. */
+export interface UserRingBufWaitOptions {
+  /** Give up after this many ms and resolve undefined. Default: wait until there is room or the producer is closed. */
+  timeoutMs?: number;
+  /**
+   * How often to look for room, in ms (default 10, at most 2^31-1), where the producer cannot
+   * sleep until a drain wakes it: a driver without `mapPoll`; and, at most this often, a ring
+   * with some room but not enough (the kernel reports it writable, so only time tells when a
+   * drain made more), looked at again at once, then after 1, 2, 4, … ms.
+   */
+  pollMs?: number;
+  /** Stops the wait (an AbortController's signal): the promise rejects with the signal's reason. */
+  signal?: AbortSignalLike;
+}
+
+
+/** A producer lost without close() is unmapped (and its fd closed) when collected. */
+const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; data: number; pollFd: number }>(({ driver, consumer, data, pollFd }) => {
+  driver.munmap!(consumer);
+  driver.munmap!(data);
+  if (pollFd >= 0) driver.close(pollFd);
+});
+
+/** A record's size in the ring: its header and sample, rounded up to 8. */
+const recordBytes = (size: number) => Math.ceil((size + BPF_RINGBUF_HDR_SZ) / 8) * 8;
+
+/** What a sample asks of its producer: its commit, and errors that name the map. */
+export interface UserRingBufSampleHost {
+  /** Writes the sample (unless discarded) and its header without BUSY. */
+  commit(op: string, data: Uint8Array, discard: boolean): void;
+  /** `op`'s error, naming the map. */
+  error(op: string, errno: number, why: string): BpfError;
+}
+
+/**
+ * A record reserved in a user ring buffer (from `UserRingBufProducer.reserve`): fill `data`, then
+ * `submit()` it, or `discard()` it. Until then it is BUSY: a program's drain stops at it, so
+ * records reserved after it wait for it too.
+ */
+export class UserRingBufSample {
+  /** The sample's bytes, zeroed at reserve: what submit() copies into the ring. */
+  readonly data: Uint8Array;
+  readonly #host: UserRingBufSampleHost;
+  #state: "reserved" | "submitted" | "discarded" | "closed" = "reserved";
+
+  /** Made by `UserRingBufProducer.reserve`. */
+  constructor(host: UserRingBufSampleHost, size: number) {
+    this.#host = host;
+    this.data = new Uint8Array(size);
+  }
+
+  /** The sample's size in bytes. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Still reserved: neither submitted nor discarded (nor dropped by the producer's close()). */
+  isPending(): boolean {
+    return this.#state === "reserved";
+  }
+
+  /** Copies `data` into the ring and clears BUSY: the next drain hands the record to the program. */
+  submit(): void {
+    this.#commit("submit", false);
+  }
+
+  /** Marks the record DISCARD: drains pass over it (the kernel counts it in neither the answer nor the callbacks). */
+  discard(): void {
+    this.#commit("discard", true);
+  }
+
+  #commit(op: "submit" | "discard", discard: boolean): void {
+    const state = this.#state;
+    if (state !== "reserved") {
+      const was = state === "closed" ? "discarded by the producer's close()" : state;
+      throw this.#host.error(op, state === "closed" ? Errno.EBADF : Errno.EINVAL,
+        `the sample was already ${was}: a reservation is submitted or discarded once`);
+    }
+    this.#host.commit(op, this.data, discard);
+    this.#state = discard ? "discarded" : "submitted";
+  }
+
+  /** The producer's close(): the record was discarded for it. */
+  dropped(): void {
+    this.#state = "closed";
+  }
+}
+
+/**
+ * Writes records into a user ring buffer for programs to drain (from `BpfUserRingBuf.producer()`).
+ * `reserve(size)` gives a sample to fill and submit (or undefined when the ring has no room now);
+ * `reserveBlocking` waits for room; `write(bytes)` reserves, fills and submits in one call. Records
+ * reach the program in the order reserved. The producer holds the map as an fd does, until
+ * `close()`.
+ */
+export class UserRingBufProducer implements Disposable {
+  /** The data's size in bytes (max_entries). */
+  readonly size: number;
+  readonly #driver: Driver;
+  readonly #mask: bigint;
+  /** Where the data starts in the data mapping: after the producer position's page. */
+  readonly #dataOff: number;
+  readonly #name: string;
+  readonly #path: string;
+  readonly #pos = new Uint8Array(8);
+  readonly #posView = new DataView(this.#pos.buffer);
+  readonly #header = new Uint8Array(BPF_RINGBUF_HDR_SZ);
+  readonly #headerView = new DataView(this.#header.buffer);
+  /** Samples reserved and not yet committed: close() discards them, or every drain would stop at them. */
+  readonly #pending = new Map<bigint, UserRingBufSample>();
+  #consumer: number;
+  #data: number;
+  #pollFd: number;
+
+  /** Made by `BpfUserRingBuf.producer()`, which maps the pages first. */
+  constructor(init: UserRingBufProducerInit) {
+    this.#driver = init.driver;
+    this.#consumer = init.consumer;
+    this.#data = init.data;
+    this.#pollFd = init.pollFd ?? -1;
+    this.size = init.size;
+    this.#mask = BigInt(init.size - 1);
+    this.#dataOff = init.pageSize ?? driverPageSize(init.driver);
+    this.#name = init.name;
+    this.#path = init.path;
+    unmapLost.register(this, { driver: init.driver, consumer: init.consumer, data: init.data, pollFd: this.#pollFd }, this);
+  }
+
+  /** False once closed. */
+  isOpen(): boolean {
+    return this.#consumer >= 0;
+  }
+
+  /**
+   * Bytes a reservation can take now: the ring's size less what lies between the consumer and
+   * the producer position (records not yet drained, BUSY ones included). A record takes its
+   * sample's size plus an 8-byte header, rounded up to 8.
+   */
+  room(): number {
+    const op = "room";
+    this.#live(op);
+    const { cons, prod } = this.#positions(op);
+    return this.size - this.#used(op, cons, prod);
+  }
+
+  /**
+   * Reserves a record of `size` bytes (libbpf's user_ring_buffer__reserve): its sample, BUSY
+   * until submitted or discarded, or undefined when the ring has no room for it now. `size` is
+   * 1 to 2^24 - 1 (a dynptr's largest: the kernel's drain refuses a longer one with E2BIG) and
+   * its record, with the 8-byte header and rounded up to 8, must fit in the ring: a RangeError
+   * otherwise, before the ring is touched.
+   */
+  reserve(size: number): UserRingBufSample | undefined {
+    return this.#reserve("reserve", size);
+  }
+
+  /**
+   * As `reserve`, waiting for room: the sample, or undefined after `timeoutMs` or when the
+   * producer is closed meanwhile. The wait sleeps until a program's drain wakes the ring (the
+   * driver's `mapPoll`, epoll's EPOLLOUT on the kernel), as libbpf's
+   * user_ring_buffer__reserve_blocking does; without `mapPoll` it looks every `pollMs`.
+   */
+  async reserveBlocking(size: number, options?: UserRingBufWaitOptions): Promise<UserRingBufSample | undefined> {
+    const op = "reserveBlocking";
+    // Bad sizes throw now, not after a wait.
+    this.#checkSize(op, size);
+    const { timeoutMs, pollMs, signal } = waitOptions(options, `${op} ${this.#name}`);
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+    // Set when mapPoll found room but too little: the ring stays writable, so no wake-up says
+    // when a drain made more. Look again soon, then less often, up to every pollMs.
+    let short = false;
+    let shorts = 0;
+    for (;;) {
+      if (signal?.aborted === true) throw signal.reason;
+      if (!this.isOpen()) return undefined;
+      const s = this.#reserve(op, size);
+      if (s !== undefined) return s;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      if (this.#pollFd < 0) {
+        await sleep(Math.min(pollMs, left), signal);
+        continue;
+      }
+      if (short) {
+        const ms = Math.min(pollMs, shorts === 0 ? 0 : 2 ** (shorts - 1));
+        shorts++;
+        await sleep(Math.min(ms, left), signal);
+        short = this.isOpen() && this.room() > 0;
+        continue;
+      }
+      shorts = 0;
+      const wait = left === Number.POSITIVE_INFINITY ? left : Math.min(Math.ceil(left), MAX_POLL_TIMEOUT_MS);
+      const r = await this.#driver.mapPoll!(this.#pollFd, wait, signal);
+      if (r !== 0 && r !== 1 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapPoll", r, "1, 0 or -errno");
+      if (r < 0 && this.isOpen()) throw this.#error(op, -r, "waiting on the ring's fd (mapPoll)");
+      short = r === 1;
+    }
+  }
+
+  /**
+   * Reserves a record for `bytes`, copies them in and submits it: true, or false when the ring
+   * has no room for it now (nothing written). The size rules are reserve's.
+   */
+  write(bytes: Uint8Array): boolean {
+    const op = "write";
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`${op} ${this.#name}: bytes must be a Uint8Array`);
+    const s = this.#reserve(op, bytes.length);
+    if (s === undefined) return false;
+    s.data.set(bytes);
+    s.submit();
+    return true;
+  }
+
+  /**
+   * Discards every sample still reserved (a BUSY record would stop every later drain), unmaps the
+   * ring and closes the producer's fd, which ends a wait in `reserveBlocking` (it resolves
+   * undefined); later calls throw EBADF. Closing twice is a no-op.
+   */
+  close(): void {
+    const c = this.#consumer, d = this.#data, p = this.#pollFd;
+    if (c < 0) return;
+    let discardError: unknown;
+    for (const [pos, s] of this.#pending) {
+      try {
+        this.#commit("close", pos, s.data, true);
+      } catch (e) {
+        discardError ??= e;
+      }
+      s.dropped();
+    }
+    this.#pending.clear();
+    this.#consumer = this.#data = this.#pollFd = -1;
+    unmapLost.unregister(this);
+    const rc = this.#driver.munmap!(c);
+    const rd = this.#driver.munmap!(d);
+    const rp = p >= 0 ? this.#driver.close(p) : 0;
+    if (discardError !== undefined) throw discardError;
+    this.#check("munmap", rd, "close");
+    this.#check("munmap", rc, "close");
+    this.#check("close", rp, "close");
+  }
+
+  /** `using producer = ring.producer()` closes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * A sample's submit or discard: the sample's bytes (not for a discard), then its header
+   * without BUSY in one release store.
+   */
+  #commit(op: string, pos: bigint, data: Uint8Array, discard: boolean): void {
+    const d = this.#driver;
+    const mapping = this.#live(op);
+    if (!discard) this.#check("mmapWrite", d.mmapWrite!(mapping, this.#dataOff + Number((pos + BigInt(BPF_RINGBUF_HDR_SZ)) & this.#mask), data), op);
+    this.#headerView.setUint32(0, (data.length | (discard ? BPF_RINGBUF_DISCARD_BIT : 0)) >>> 0, true);
+    this.#headerView.setUint32(4, 0, true);
+    this.#check("mmapWrite", d.mmapWrite!(mapping, this.#dataOff + Number(pos & this.#mask), this.#header), op);
+    this.#pending.delete(pos);
+  }
+
+  #checkSize(op: string, size: unknown): asserts size is number {
+    if (typeof size !== "number" || !Number.isInteger(size)) {
+      throw new TypeError(`${op} ${this.#name}: size must be an integer, got ${size === null ? "null" : typeof size === "number" ? size : typeof size}`);
+    }
+    if (size < 1) throw new RangeError(`${op} ${this.#name}: size must be at least 1 byte, got ${size}`);
+    if (size > USER_RINGBUF_MAX_SAMPLE) {
+      throw new RangeError(`${op} ${this.#name}: a sample of ${size} bytes is more than a drain hands a program ` +
+        `(${USER_RINGBUF_MAX_SAMPLE}, a dynptr's largest: the kernel would answer every drain E2BIG)`);
+    }
+    if (recordBytes(size) > this.size) {
+      throw new RangeError(`${op} ${this.#name}: a sample of ${size} bytes takes ${recordBytes(size)} with its 8-byte header, ` +
+        `more than the ring's ${this.size}: it can never fit`);
+    }
+  }
+
+  #reserve(op: string, size: number): UserRingBufSample | undefined {
+    this.#checkSize(op, size);
+    const d = this.#driver;
+    const mapping = this.#live(op);
+    const { cons, prod } = this.#positions(op);
+    const total = recordBytes(size);
+    if (this.size - this.#used(op, cons, prod) < total) return undefined;
+    // The header first, BUSY, then the position past it: the kernel reads the position before the header.
+    this.#headerView.setUint32(0, (size | BPF_RINGBUF_BUSY_BIT) >>> 0, true);
+    this.#headerView.setUint32(4, 0, true);
+    this.#check("mmapWrite", d.mmapWrite!(mapping, this.#dataOff + Number(prod & this.#mask), this.#header), op);
+    this.#posView.setBigUint64(0, BigInt.asUintN(64, prod + BigInt(total)), true);
+    this.#check("mmapWrite", d.mmapWrite!(mapping, 0, this.#pos), op);
+    const s = new UserRingBufSample({
+      commit: (cop, data, discard) => this.#commit(cop, prod, data, discard),
+      error: (eop, errno, why) => this.#error(eop, errno, why),
+    }, size);
+    this.#pending.set(prod, s);
+    return s;
+  }
+
+  /** Both positions: the consumer's with acquire ordering (a drain's room), the producer's (this producer's own). */
+  #positions(op: string): { cons: bigint; prod: bigint } {
+    const d = this.#driver;
+    this.#check("mmapRead", d.mmapRead!(this.#consumer, 0, this.#pos), op);
+    const cons = this.#posView.getBigUint64(0, true);
+    this.#check("mmapRead", d.mmapRead!(this.#data, 0, this.#pos), op);
+    const prod = this.#posView.getBigUint64(0, true);
+    return { cons, prod };
+  }
+
+  /** Bytes from `cons` to `prod`: at most the ring's size, and `prod` a multiple of 8, or someone else wrote the positions. */
+  #used(op: string, cons: bigint, prod: bigint): number {
+    const ahead = prod - cons;
+    if (ahead < 0n || ahead > BigInt(this.size) || prod % 8n !== 0n) {
+      throw this.#error(op, Errno.EINVAL, `the producer position ${prod} is ${prod % 8n !== 0n ? "no multiple of 8" : ahead < 0n ? "behind" : "more than the ring's size ahead of"} ` +
+        `the consumer position ${cons}: the producer position was written by something else than this ring's producer`);
+    }
+    return Number(ahead);
+  }
+
+  #live(op: string): number {
+    if (this.#consumer < 0) throw this.#error(op, Errno.EBADF, "the producer is closed: close() was called");
+    return this.#data;
+  }
+
+  #check(method: string, r: number, op: string): void {
+    checkMappingCall(this.#driver, { name: this.#name, path: this.#path }, method, r, op);
+  }
+
+  #error(op: string, errno: number, why?: string): BpfError {
+    return mappingError({ name: this.#name, path: this.#path }, op, errno, why);
+  }
+}
