@@ -7,6 +7,8 @@ import {
 } from "@bpfkit/core";
 import { mountPrivateBpffs, mountsBelow, unmountBelow } from "../bpffs.js";
 import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
+import { userRingDrainerFor, type KernelUserRingDrainer } from "../ringbuf/user-ring-drain-program.js";
+import type { UserRingDrain } from "../ringbuf/user-ring-writer.js";
 import { CaseSkipped, fail, show } from "./assert.js";
 import { hex } from "./models/htab.js";
 import type { ConformanceOptions } from "./types.js";
@@ -62,6 +64,8 @@ export class CaseContext {
   private mount: { path: string; dispose(): void } | undefined;
   /** The case's ring buffer producer, once asked for; closed after the case. */
   private producer: RingbufProducer | undefined;
+  /** The case's USER_RINGBUF drain, once asked for; closed after the case. */
+  private drainer: KernelUserRingDrainer | undefined;
   /** The case's bpffs, once asked for. */
   private fs: string | undefined;
   private mountsBefore = new Set<number>();
@@ -128,6 +132,22 @@ export class CaseContext {
       this.producer = p;
     }
     return this.producer;
+  }
+
+  /**
+   * A program's bpf_user_ringbuf_drain on a USER_RINGBUF (`userRingDrainerFor`: the kernel's
+   * test-run program, the simulator's datapath), freed after the case. A driver with none skips
+   * the case, saying so.
+   */
+  userRingDrain(): UserRingDrain {
+    if (this.drainer === undefined) {
+      const dr = userRingDrainerFor(this.driver);
+      if (dr === undefined) {
+        throw new CaseSkipped(`${this.driver.kind} has no USER_RINGBUF drain (userRingDrainerFor gives one for a driver with progTestRun and btfLoad, or the simulator)`);
+      }
+      this.drainer = dr;
+    }
+    return this.drainer.drain;
   }
 
   /** munmap of a mapping the case made, failing the case when it does not succeed. */
@@ -292,6 +312,14 @@ export class CaseContext {
         problems.push(`ring buffer producer close: ${(e as Error).message}`);
       }
       this.producer = undefined;
+    }
+    if (this.drainer !== undefined) {
+      try {
+        this.drainer.close();
+      } catch (e) {
+        problems.push(`USER_RINGBUF drain close: ${(e as Error).message}`);
+      }
+      this.drainer = undefined;
     }
     for (const fd of this.fds) {
       try {

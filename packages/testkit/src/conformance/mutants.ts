@@ -26,7 +26,7 @@ const ENOENT = 2, EBADF = 9, E2BIG = 7, EEXIST = 17, EBUSY = 16, EINVAL = 22, EN
 /** f_flags' access mode bits, and the read-write mode. */
 const O_ACCMODE = 3, O_RDWR = 2;
 const HASH = 1, ARRAY = 2, PROG_ARRAY = 3, PERCPU_ARRAY = 6, LRU_HASH = 9, LRU_PERCPU_HASH = 10, LPM_TRIE = 11;
-const QUEUE = 22, STACK = 23, RINGBUF = 27, BLOOM_FILTER = 30, BPF_EXIST = 2;
+const QUEUE = 22, STACK = 23, RINGBUF = 27, BLOOM_FILTER = 30, USER_RINGBUF = 31, BPF_EXIST = 2;
 const PAGE = 4096;
 const NO_KEY = new Uint8Array(0);
 const NO_PREALLOC = 1, RDONLY = 8, NOEXIST = 1;
@@ -812,6 +812,35 @@ export const mutants: readonly Mutant[] = [
         return d.mapCreate({ ...attr, maxEntries: 2 ** Math.ceil(Math.log2(n)) });
       },
     }),
+  },
+  {
+    name: "a USER_RINGBUF maps as a RINGBUF does: the producer page and the data refused writable (EPERM), so user space cannot write records",
+    caughtBy: ["ringbuf.c ringbuf_map_mmap_user"],
+    needs: MMAP,
+    wrap: (d) => wrapDriver(d, {
+      mapMmap(fd, length, writable, offset = 0) {
+        if (writable && offset !== 0 && infoOf(d, fd)?.type === USER_RINGBUF) return -EPERM;
+        return d.mapMmap!(fd, length, writable, offset);
+      },
+    }),
+  },
+  {
+    name: "a USER_RINGBUF's producer position written through its mapping never reaches the kernel (a private copy), so a drain finds nothing",
+    caughtBy: ["ringbuf.c bpf_user_ringbuf_drain"],
+    needs: MMAP,
+    wrap: (d) => {
+      // The producer page's mappings (from offset one page), whose first u64 is the position.
+      const producerPages = new Set<number>();
+      return wrapDriver(d, {
+        mapMmap(fd, length, writable, offset = 0) {
+          const h = d.mapMmap!(fd, length, writable, offset);
+          if (h >= 0 && offset === PAGE && infoOf(d, fd)?.type === USER_RINGBUF) producerPages.add(h);
+          else producerPages.delete(h);
+          return h;
+        },
+        mmapWrite: (h, offset, src) => (producerPages.has(h) && offset === 0 ? 0 : d.mmapWrite!(h, offset, src)),
+      });
+    },
   },
   {
     name: "mmapAtomic answers the word's value after the operation, not before (Atomics' add-and-fetch instead of fetch-and-add)",

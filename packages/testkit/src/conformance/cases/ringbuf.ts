@@ -13,6 +13,7 @@ import { CaseSkipped, expectBatch, expectBytes, expectEqual, expectResult, fail,
 import { pattern, readU32, readU64, u64, type CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
 import { Checks, F } from "./common.js";
+import { userRingbufCases } from "./user-ringbuf.js";
 
 const RINGBUF = 27;
 /** Bit 31 of a record's len: reserved, not yet committed. Bit 30: discarded. */
@@ -429,4 +430,6 @@ export const ringbufCases: ConformanceCase[] = [
       expectEqual(q(), `${2n ** 64n - 52n} ${size} 100 48 0 0`, "a consumer position past the producer's");
     },
   },
+  // USER_RINGBUF, RINGBUF's mirror (user-ringbuf.ts).
+  ...userRingbufCases,
 ];

@@ -1,0 +1,107 @@
+// BPF_MAP_TYPE_USER_RINGBUF (kernel/bpf/ringbuf.c, group ringbuf): RINGBUF's allocation and ops,
+// its own mmap (ringbuf_map_mmap_user: the roles swapped) and bpf_user_ringbuf_drain's answers
+// on raw records (__bpf_user_ringbuf_peek's checks), drained by the context's drain (on the
+// kernel, a socket filter run by BPF_PROG_TEST_RUN). Poll readiness (ringbuf_map_poll_user) is
+// asynchronous: it is in map-poll-tests.ts. Every answer checked on 6.18 x86-64
+// (docs/probes/user_ringbuf.py, packages/testkit/test/user-ringbuf-drain.test.ts).
+import { show } from "../assert.js";
+import type { CaseContext } from "../context.js";
+import type { ConformanceCase } from "../types.js";
+import { DRAIN_STOP_VALUE, runUserRingDrainCase, USER_RING_DRAIN_CASES } from "../../ringbuf/user-ring-writer.js";
+import { Checks, F } from "./common.js";
+
+const USER_RINGBUF = 31;
+const EINVAL = 22, E2BIG = 7;
+
+function userRing(ctx: CaseContext, size = ctx.page): number {
+  return ctx.create({ mapType: USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: size }, `USER_RINGBUF of ${size} bytes`);
+}
+
+/** Each drain case's two drains: [answer, sum of first u64s, callbacks, consumer position after]. */
+const DRAINS: Record<string, Array<[number, bigint, number, bigint]>> = {
+  "an empty ring drains nothing": [[0, 0n, 0, 0n], [0, 0n, 0, 0n]],
+  "three records, in order": [[3, 43n, 3, 64n], [0, 0n, 0, 64n]],
+  "a discarded record is skipped and not counted": [[2, 6n, 2, 48n], [0, 0n, 0, 48n]],
+  "a BUSY record stops the drain before it": [[1, 1n, 1, 16n], [0, 0n, 0, 16n]],
+  "a record shorter than 8 bytes reaches the callback (its read fails, nothing is added)": [[2, 9n, 2, 32n], [0, 0n, 0, 32n]],
+  "the callback's 1 stops after its record": [[2, 1n + DRAIN_STOP_VALUE, 2, 32n], [1, 3n, 1, 48n]],
+  "a producer position that is no multiple of 8 is EINVAL before any record": [[-EINVAL, 0n, 0, 0n], [-EINVAL, 0n, 0, 0n]],
+  "a record running past the producer position is EINVAL, after the good ones": [[-EINVAL, 1n, 1, 16n], [-EINVAL, 0n, 0, 16n]],
+  "a record longer than the ring is E2BIG": [[-E2BIG, 0n, 0, 0n], [-E2BIG, 0n, 0, 0n]],
+  "a producer position behind the consumer's is an empty ring": [[0, 0n, 0, 16n], [0, 0n, 0, 16n]],
+  "a record that wraps round the data's end reads straight on": [[1, 77n, 1, 4112n], [0, 0n, 0, 4112n]],
+  "BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP drain as 0 does": [[2, 3n, 2, 32n], [0, 0n, 0, 32n]],
+  "flags past the two wake-up bits are EINVAL, nothing taken": [[-EINVAL, 0n, 0, 0n], [-EINVAL, 0n, 0, 0n]],
+};
+
+export const userRingbufCases: ConformanceCase[] = [
+  {
+    name: "ringbuf.c ringbuf_map_alloc for USER_RINGBUF: RINGBUF's rules (key and value 0, a power of 2 of whole pages, only BPF_F_NUMA_NODE); its memlock is RINGBUF's",
+    group: "ringbuf",
+    run(ctx) {
+      const page = ctx.page;
+      const c = new Checks("USER_RINGBUF create");
+      const rows: Array<[what: string, key: number, value: number, max: number, flags: number, want: "OK" | "EINVAL"]> = [
+        [`${page} (a page)`, 0, 0, page, 0, "OK"],
+        ["BPF_F_NUMA_NODE, node 0", 0, 0, page, F.NUMA_NODE, "OK"],
+        ["key_size 4", 4, 0, page, 0, "EINVAL"],
+        ["value_size 4", 0, 4, page, 0, "EINVAL"],
+        [`max_entries ${page - 1}`, 0, 0, page - 1, 0, "EINVAL"],
+        [`max_entries ${3 * page} (whole pages, no power of 2)`, 0, 0, 3 * page, 0, "EINVAL"],
+        ["BPF_F_RDONLY", 0, 0, page, F.RDONLY, "EINVAL"],
+        ["BPF_F_MMAPABLE", 0, 0, page, F.MMAPABLE, "EINVAL"],
+      ];
+      for (const [what, keySize, valueSize, maxEntries, mapFlags, want] of rows) {
+        const fd = ctx.tryCreate({ mapType: USER_RINGBUF, keySize, valueSize, maxEntries, mapFlags, numaNode: 0 });
+        if (c.result(fd, want, what) && fd >= 0) ctx.close(fd);
+      }
+      const d = ctx.driver;
+      if (typeof d.mapFdInfo === "function") {
+        const info = d.mapFdInfo(userRing(ctx));
+        c.equal(typeof info === "number" ? show(info) : info.memlock, 304 + 4 * page + 5 * 8, "memlock of a one-page USER_RINGBUF (ringbuf_map_mem_usage)");
+      }
+      c.done();
+    },
+  },
+  {
+    name: "ringbuf.c ringbuf_map_mmap_user: every range but one from offset 0 maps writable (the producer page and the data twice); offset 0 writable EPERM; past the pages EINVAL",
+    group: "ringbuf",
+    run(ctx) {
+      const page = ctx.page;
+      const fd = userRing(ctx);
+      const c = new Checks("USER_RINGBUF mappings");
+      const rows: Array<[what: string, length: number, writable: boolean, offset: number, want: "OK" | "EPERM" | "EINVAL"]> = [
+        ["the consumer page, writable", page, true, 0, "EPERM"],
+        ["the consumer and producer pages, writable", 2 * page, true, 0, "EPERM"],
+        ["the consumer page, read-only", page, false, 0, "OK"],
+        ["the producer page, writable", page, true, page, "OK"],
+        ["the producer page and the data twice, writable", 3 * page, true, page, "OK"],
+        ["the data twice, writable", 2 * page, true, 2 * page, "OK"],
+        ["the producer page, the data twice and a page more, writable", 4 * page, true, page, "EINVAL"],
+        ["all 4 pages, read-only", 4 * page, false, 0, "OK"],
+        ["5 pages, read-only", 5 * page, false, 0, "EINVAL"],
+      ];
+      for (const [what, length, writable, offset, want] of rows) {
+        const h = ctx.mmap(fd, length, writable, offset);
+        if (c.result(h, want, `${what} (length ${length}, offset ${offset})`) && h >= 0) ctx.munmap(h);
+      }
+      c.done();
+    },
+  },
+  {
+    name: "ringbuf.c bpf_user_ringbuf_drain: records in order, DISCARD skipped, BUSY stops, the callback's 1 stops; a bad producer position or record EINVAL or E2BIG, the same at every drain",
+    group: "ringbuf",
+    run(ctx) {
+      if (ctx.page !== 4096) return; // the cases' sizes are in bytes of a 4 KiB ring
+      const drain = ctx.userRingDrain();
+      const c = new Checks("USER_RINGBUF drains");
+      for (const dc of USER_RING_DRAIN_CASES) {
+        c.step(() => {
+          const got = runUserRingDrainCase(ctx.driver, dc, drain).map((o) => [o.ret, o.sum, o.count, o.consumerPos]);
+          c.equal(got.map((r) => r.join(" ")).join(", "), DRAINS[dc.name]!.map((r) => r.join(" ")).join(", "), `${dc.name}: [answer, sum, callbacks, consumer position] of two drains`);
+        });
+      }
+      c.done();
+    },
+  },
+];
