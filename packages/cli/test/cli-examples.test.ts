@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { BPF_F_NO_PREALLOC, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, decodeMapInfo, MAP_INFO_SIZE, MapType, type Driver } from "@bpfkit/core";
+import { BPF_F_NO_PREALLOC, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, decodeMapInfo, MAP_INFO_SIZE, MapType, type Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { canPinCpu, kernelUnderTest } from "@bpfkit/testkit";
 import { captureIo, COMMANDS, main } from "../src/index.js";
@@ -94,6 +94,8 @@ function exampleHost(): Driver {
   // rb_events: a ring buffer holding two records (for consume).
   const rb = createPinned(d, "/sys/fs/bpf/tc/globals", fds, { mapType: BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 }, "rb_events");
   for (const r of [u32le(7), u64le(9n)]) expect(d.datapath.ringbufOutput({ fd: rb.fd }, r)).toBe(0);
+  // urb_cmds: an empty user ring buffer (for produce).
+  createPinned(d, "/sys/fs/bpf/tc/globals", fds, { mapType: BPF_MAP_TYPE_USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 }, "urb_cmds");
   // /sys/fs/bpf/ct: struct{ip:ipv4,port:be16} keys (8 bytes), u64 values.
   createPinned(d, "/sys/fs/bpf", fds, { mapType: MapType.LRUHash, keySize: 8, valueSize: 8, maxEntries: 64 }, "ct");
   return d;

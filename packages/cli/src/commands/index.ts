@@ -13,6 +13,7 @@ import {
 } from "./map-elem.js";
 import { mapDequeueCommand, mapEnqueueCommand, mapPeekCommand, mapPopCommand, mapPushCommand } from "./map-queue.js";
 import { mapConsumeCommand } from "./map-consume.js";
+import { mapProduceCommand } from "./map-produce.js";
 import { probeCommand } from "./probe.js";
 import { progsCommand } from "./progs.js";
 
@@ -32,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   mapPopCommand,
   mapPeekCommand,
   mapConsumeCommand,
+  mapProduceCommand,
   mapEnqueueCommand,
   mapDequeueCommand,
   mapCreateCommand,

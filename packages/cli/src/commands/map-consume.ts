@@ -3,7 +3,7 @@
 // kernel answers no element call on a ring buffer. Taking is consuming: a record printed here
 // is gone for the program's own reader, so this is for a ring nothing else reads, or for a look
 // while the agent that reads it is stopped.
-import { BPF_MAP_TYPE_RINGBUF, createBpf, type Logger, type RingBufReader } from "@bpfkit/core";
+import { BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, createBpf, type Logger, type RingBufReader } from "@bpfkit/core";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { intOption, type Command } from "../command.js";
 import type { Ctx } from "../context.js";
@@ -49,7 +49,8 @@ export const mapConsumeCommand: Command = {
     const reader = await withMap(ctx, args, nothingAfterMap(this.usage), (d, m) => {
       if (m.info.type !== BPF_MAP_TYPE_RINGBUF) {
         throw new CliError(`consume ${m.label}: a ${mapTypeKernelName(m.info.type)} map has no records to consume: only a ring buffer has`,
-          ExitCode.failure, m.info.keySize === 0 ? "`bpfkit map pop` takes a queue's or stack's values" : "`bpfkit map dump` reads a map's entries");
+          ExitCode.failure, m.info.type === BPF_MAP_TYPE_USER_RINGBUF ? "programs drain a user ring buffer; `bpfkit map produce` writes into it"
+            : m.info.keySize === 0 ? "`bpfkit map pop` takes a queue's or stack's values" : "`bpfkit map dump` reads a map's entries");
       }
       // The ring object takes over an fd of its own (a dup, else one by id) and is closed at once.
       const bpf = createBpf({ driver: d, logger: quietLogger });
