@@ -215,7 +215,8 @@ export interface SimDriver extends Driver {
   dup(fd: number): number;
   /**
    * poll(2) of a map's fd (always there in the simulator): a ring buffer's waits end at the
-   * datapath's commits that wake it, a timeout (setTimeout), an abort, or close() of their fd.
+   * datapath's commits that wake it (a user ring buffer's, at its drains), a timeout
+   * (setTimeout), an abort, or close() of their fd.
    */
   mapPoll(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number>;
   /** The kernel's fdinfo fields of a map fd (always there in the simulator). */
@@ -1448,7 +1449,8 @@ export class SimDriverImpl implements SimDriver {
   // ---------------------------------------------------------------- poll (map-poll.ts)
 
   /**
-   * ringbuf_map_poll_kern's readiness, else a wait on the ring (map-poll.ts). Not a syscall the
+   * ringbuf_map_poll_kern's readiness (ringbuf_map_poll_user's for a USER_RINGBUF), else a wait
+   * on the ring (map-poll.ts). Not a syscall the
    * faults or the hook see: no errno a fault could give would be the kernel's poll's.
    */
   mapPoll(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number> {
