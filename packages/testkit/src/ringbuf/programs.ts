@@ -36,7 +36,7 @@ const exit = () => insn(0x95, 0, 0, 0, 0); // BPF_JMP | BPF_EXIT
 const jne0 = (reg: number, skip: number) => insn(0x55, reg, 0, skip, 0); // BPF_JMP | BPF_JNE | BPF_K
 
 /** ld_imm64 of a 64-bit value (two instruction slots); `src` 1 makes it BPF_PSEUDO_MAP_FD. */
-function ldImm64(dst: number, value: bigint, src = 0): number[] {
+export function ldImm64(dst: number, value: bigint, src = 0): number[] {
   const lo = Number(BigInt.asUintN(32, value)), hi = Number(BigInt.asUintN(32, value >> 32n));
   return [...insn(0x18, dst, src, 0, lo), ...insn(0, 0, 0, 0, hi)];
 }
@@ -52,7 +52,7 @@ const MAX_OFF = 0x7ff8;
  * Offsets are s16, so for a sample past 32 KiB `reg` is moved on (by 32 KiB at a time) and must
  * be a copy the caller may change.
  */
-function storeBytes(reg: number, base: number, data: Uint8Array): number[] {
+export function storeBytes(reg: number, base: number, data: Uint8Array): number[] {
   const out: number[] = [];
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let moved = 0;
