@@ -182,10 +182,10 @@ for (const dut of driversUnderTest()) {
       // The simulator models queues, so both drivers refuse max_entries 0 as the kernel does.
       expect(q.err).toContain("create queue map: EINVAL (the kernel rejects these attributes for this type)\n");
       if (dut.name === "sim") {
-        const pe = await create("perf_event_array", "--key-size", "4", "--value-size", "4", "--max-entries", "4");
-        expect(pe.code).toBe(ExitCode.failure);
-        expect(pe.err).toContain("bpfkit: create perf_event_array map: EINVAL (the simulator has no perf_event_array maps: a one-entry map of the type is refused too)\n");
-        expect(pe.err).not.toContain("\n  ");
+        const cg = await create("cgroup_array", "--key-size", "4", "--value-size", "4", "--max-entries", "4");
+        expect(cg.code).toBe(ExitCode.failure);
+        expect(cg.err).toContain("bpfkit: create cgroup_array map: EINVAL (the simulator has no cgroup_array maps: a one-entry map of the type is refused too)\n");
+        expect(cg.err).not.toContain("\n  ");
       }
       expect(d.host.stat(p).errno).toBe(2);
     });

@@ -254,10 +254,9 @@ describe("driver contract: the shape createBpf and wrapDriver take", () => {
     expect(driverMethodNames.every((m) => methods.includes(m))).toBe(true);
     expect(optionalDriverMethodNames).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "progTestRun", "mapPoll",
       "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo", "perfEventOpen"]);
-    // The simulator runs no programs: BPF_PROG_TEST_RUN is the kernel driver's alone. (Its perf
-    // events are being built: perfEventOpen is the kernel driver's until then.)
+    // The simulator runs no programs: BPF_PROG_TEST_RUN is the kernel driver's alone.
     expect(optionalDriverMethodNames.filter((m) => methods.includes(m))).toEqual(["dup", "mapFdInfo", "mapMmap", "mmapRead", "mmapWrite", "munmap", "mmapAtomic", "mapPoll",
-      "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo"]);
+      "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo", "perfEventOpen"]);
     expect(driverMethodNames.filter((m) => (optionalDriverMethodNames as readonly string[]).includes(m))).toEqual([]);
   });
 

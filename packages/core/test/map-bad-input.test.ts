@@ -294,13 +294,16 @@ eachDriver("BpfMap bad input", (get) => {
       `(the ${kind} driver has no type(200) maps: a one-entry map of the type is refused too)`);
     expect(thrown(() => env.bpf.createMap(200, 4, 4, 1, 0, 0, "raw")).message).toBe(
       `Unable to create map raw: invalid argument (the ${kind} driver has no type(200) maps: a one-entry map of the type is refused too)`);
-    // The simulator has no perf event arrays (docs/simulator-exactness.md); the kernel does.
-    const events = env.map({ name: "cilium_events", type: MapType.PerfEventArray, key: u32, value: u32, maxEntries: env.driver.possibleCpus });
+    // The simulator has no cgroup arrays (docs/simulator-exactness.md); the kernel does. Both
+    // have perf event arrays.
+    const cgroups = env.map({ name: "cilium_cgroups", type: MapType.CgroupArray, key: u32, value: u32, maxEntries: 4 });
     if (kind === "sim") {
-      expect(thrown(() => events.openOrCreate()).message).toMatch(/invalid argument \(the sim driver has no PerfEventArray maps: /);
+      expect(thrown(() => cgroups.openOrCreate()).message).toMatch(/invalid argument \(the sim driver has no CgroupArray maps: /);
     } else {
-      expect(events.openOrCreate()).toBe(true);
+      expect(cgroups.openOrCreate()).toBe(true);
     }
+    const events = env.map({ name: "cilium_events", type: MapType.PerfEventArray, key: u32, value: u32, maxEntries: env.driver.possibleCpus });
+    expect(events.openOrCreate()).toBe(true);
     // A type the driver has, refused for its sizes: no hint.
     expect(thrown(() => env.bpf.createMap(MapType.Hash, 0, 4, 1, 0, 0, "raw")).message).toBe("Unable to create map raw: invalid argument");
     // SK_STORAGE needs BTF, which no Driver passes: its probe says nothing, so no hint either.

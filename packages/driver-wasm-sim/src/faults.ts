@@ -8,7 +8,7 @@ export const SIM_SYSCALLS = [
   "mapLookupAndDeleteElem", "mapFreeze", "mapLookupBatch", "mapLookupAndDeleteBatch",
   "mapUpdateBatch", "mapDeleteBatch", "objPin", "objGet", "mapGetNextId", "progGetNextId",
   "mapGetFdById", "progGetFdById", "objGetInfoByFd", "progGetMapIds", "progLoad", "progAttach", "close",
-  "dup", "mapMmap", "munmap", "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo",
+  "dup", "mapMmap", "munmap", "btfLoad", "btfGetFdById", "btfGetNextId", "btfGetInfo", "perfEventOpen",
 ] as const;
 /** The name of a syscall-level Driver method that faults and the interleaving hook can aim at (`mapLookupElem`, …). */
 export type SimSyscall = (typeof SIM_SYSCALLS)[number];

@@ -9,7 +9,7 @@ import {
   BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
-  BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF,
+  BPF_F_TOKEN_FD, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF,
   Errno, MAX_BPF_MAP_TYPE, perCpuSlotSize,
 } from "@bpfkit/core";
 import { FIELD_KPTR, Field } from "./btf/btf-fields.js";
@@ -41,7 +41,7 @@ const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - 256 - 24;
 
 /** The types the simulator models. Other valid kernel types answer EINVAL, as a kernel without them would. */
 const MODELLED = new Set([
-  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
   BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF,
@@ -147,7 +147,7 @@ function arrayAllocCheck(r: CreateRequest, ctx: CreateContext): number {
     !accessOk(r.mapFlags) || (percpu && numa)) return Errno.EINVAL;
   if (r.mapType !== BPF_MAP_TYPE_ARRAY && (r.mapFlags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP)) !== 0) return Errno.EINVAL;
   // PRESERVE_ELEMS is for PERF_EVENT_ARRAY only.
-  if ((r.mapFlags & BPF_F_PRESERVE_ELEMS) !== 0) return Errno.EINVAL;
+  if (r.mapType !== BPF_MAP_TYPE_PERF_EVENT_ARRAY && (r.mapFlags & BPF_F_PRESERVE_ELEMS) !== 0) return Errno.EINVAL;
   if (r.valueSize > 0x7fffffff) return Errno.E2BIG;
   if (percpu && perCpuSlotSize(r.valueSize) > pcpuMinUnitSize(ctx.pageSize)) return Errno.E2BIG;
   return 0;
@@ -161,7 +161,7 @@ function allocCheck(r: CreateRequest, ctx: CreateContext): number {
       return r.valueSize !== 4 ? Errno.EINVAL : htabAllocCheck(r, ctx);
     case BPF_MAP_TYPE_ARRAY: case BPF_MAP_TYPE_PERCPU_ARRAY:
       return arrayAllocCheck(r, ctx);
-    case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_ARRAY_OF_MAPS: case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
       // Only fds can be stored; program read-only/write-only is not for these maps.
       if (r.valueSize !== 4) return Errno.EINVAL;
       if ((r.mapFlags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== 0) return Errno.EINVAL;
@@ -267,7 +267,7 @@ export function planMapCreate(request: CreateRequest, ctx: CreateContext): Creat
     if (roundupPowOfTwo(maxEntries) > Math.floor(0xffffffff / BUCKET_SIZE)) return Errno.E2BIG;
   }
   if (!ctx.privileged && (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY ||
-    t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS)) {
+    t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PERF_EVENT_ARRAY)) {
     // Without CAP_PERFMON (bypass_spec_v1) arrays are padded to a power of two against
     // speculation; a max_entries whose round-up overflows u32 is E2BIG.
     if (roundupPowOfTwo(r.maxEntries) > 0xffffffff) return Errno.E2BIG;

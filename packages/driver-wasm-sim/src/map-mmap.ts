@@ -103,8 +103,10 @@ export function mmapErrno(e: FdEntry | undefined, length: number, writable: bool
 
 
 /** A range of a mapping must lie within the length it was made with: RangeError otherwise. */
-export function assertInMapping(mp: SimMapping, handle: number, offset: number, n: number, op: string): void {
+export function assertInMapping(mp: SimMapping | { readonly length: number; readonly event: { readonly cpu: number } }, handle: number,
+  offset: number, n: number, op: string): void {
   if (offset + n > mp.length) {
-    throw new RangeError(`${op}: bytes ${offset}..${offset + n} are past the ${mp.length} bytes of mapping ${handle} (map id ${mp.map.id})`);
+    const of = "map" in mp ? `map id ${mp.map.id}` : `the ring of a perf event on CPU ${mp.event.cpu}`;
+    throw new RangeError(`${op}: bytes ${offset}..${offset + n} are past the ${mp.length} bytes of mapping ${handle} (${of})`);
   }
 }

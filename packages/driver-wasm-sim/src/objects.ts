@@ -3,12 +3,13 @@
 // counts every holder (fds, pins, outer-map slots, programs using the map); `usercnt` only
 // fds and pins, whose last drop clears a PROG_ARRAY (kernel-maps.md §11, §13).
 import {
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, batchTokenSize, isFdValueMapType, isHashMapType,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, batchTokenSize, isFdValueMapType, isHashMapType,
   userValueSize,
 } from "@bpfkit/core";
 import type { BtfRecord } from "./btf/btf-fields.js";
 import type { SimBtf } from "./btf/sim-btf.js";
 import type { ProgOwner } from "./prog-map-compat.js";
+import type { SimPerfEvent } from "./perf-event.js";
 
 /** What an inner map must match (bpf_map_meta_equal, array_map_meta_equal). */
 export interface InnerMeta {
@@ -43,6 +44,12 @@ export class SimMap {
   btfValueTypeId = 0;
   /** The value's special fields (a bpf_spin_lock, …): lookups read them as zeros; null without any. */
   record: BtfRecord | null = null;
+  /**
+   * PERF_EVENT_ARRAY: each filled slot's event and the map file (fd entry) whose update put it
+   * there, which clears it when released (perf_event_fd_array_release). The engine's array
+   * holds the event's id, so that its walks and deletes answer as for any fd array.
+   */
+  readonly perfSlots: Map<number, { event: SimPerfEvent; file: FdEntry }> | null;
   /** QUEUE, STACK or BLOOM_FILTER: key_size 0, and element calls are push, peek and pop. */
   readonly isKeyless: boolean;
   /** A RINGBUF or a USER_RINGBUF: the same pages, element calls and mmap layout. */
@@ -71,9 +78,11 @@ export class SimMap {
     this.userValueSize = userValueSize(mapType, valueSize, possibleCpus);
     this.tokenSize = batchTokenSize(mapType, keySize);
     this.isHash = isHashMapType(mapType);
-    this.isFdValue = isFdValueMapType(mapType);
+    // A PERF_EVENT_ARRAY's value is a perf event's fd too (user space never reads one back).
+    this.isFdValue = isFdValueMapType(mapType) || mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY;
     this.isUserRingbuf = mapType === BPF_MAP_TYPE_USER_RINGBUF;
     this.isRingbuf = mapType === BPF_MAP_TYPE_RINGBUF || this.isUserRingbuf;
+    this.perfSlots = mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY ? new Map() : null;
     this.isKeyless = mapType === BPF_MAP_TYPE_QUEUE || mapType === BPF_MAP_TYPE_STACK || mapType === BPF_MAP_TYPE_BLOOM_FILTER;
   }
 }

@@ -3,16 +3,16 @@
 // access modes, ids, reference counts, freeze, pins, fd→id translation of map-in-map and
 // PROG_ARRAY values — and leaves map contents and semantics to the engine (engine-abi.ts).
 import {
-  BPF_F_LOCK, BPF_F_PATH_FD, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
+  BPF_F_LOCK, BPF_F_PATH_FD, BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
   BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER,
   BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, optU64Bigint,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
+  BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
   Errno, assertAtomicArgs, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
   assertU32, BPF_FUNC_INFO, BPF_LINE_INFO, encodeMapInfo, encodeStruct, infoRecordsArg, realByteLength,
 } from "@bpfkit/core";
 import type {
-  AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, ProgLoadAttr,
+  AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, PerfEventOpenAttr, ProgLoadAttr,
 } from "@bpfkit/core";
 import { loadBtf } from "./btf/btf-load.js";
 import { checkMapBtf } from "./btf/map-btf.js";
@@ -24,9 +24,11 @@ import { SimFaults } from "./faults.js";
 import type { SimSyscall } from "./faults.js";
 import { checkName, innerMapCompatible, planMapCreate } from "./map-create.js";
 import { mapMemlock } from "./map-memlock.js";
-import { assertByteCount, assertInMapping, mappedPieces, mmapErrno, ringbufDataOff } from "./map-mmap.js";
+import { MMAP_MAX_LENGTH, assertByteCount, assertInMapping, mappedPieces, mmapErrno, ringbufDataOff } from "./map-mmap.js";
 import { MapPollWaits } from "./map-poll.js";
 import { applyAtomic } from "./mmap-atomic.js";
+import { BPF_F_CURRENT_CPU, BPF_F_INDEX_MASK, PerfRing, SimPerfEvent, perfEventAttr, perfMmapErrno } from "./perf-event.js";
+import type { PerfMapping } from "./perf-event.js";
 import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
 import { BPF_MAX_USER_RINGBUF_SAMPLES, ENODATA, userRingbufPeek, userRingbufRelease, userRingbufSample, userRingbufWritable, type UserRingLayout } from "./user-ringbuf.js";
 import { HandleTable } from "./handle-table.js";
@@ -161,6 +163,18 @@ export interface SimDatapath {
    * drain with its record not taken.
    */
   userRingbufDrain(map: SimMapRef, callback: (sample: Uint8Array) => number | void, flags?: number): number;
+  /**
+   * bpf_perf_event_output from a program on `cpu` (default 0) into a PERF_EVENT_ARRAY: `flags`
+   * holds the slot's index, or BPF_F_CURRENT_CPU (0xffffffff) for slot `cpu`. The event there
+   * gets a PERF_RECORD_SAMPLE of `data` in its ring (the u32 raw size, the bytes, zeros to an
+   * 8-byte end, counted in the raw size), preceded by a PERF_RECORD_LOST when samples were
+   * dropped since the last; it wakes the event's mapPoll waits as its wakeup_events or
+   * watermark says. 0, or -errno: -EINVAL for flags past BPF_F_INDEX_MASK, -E2BIG for an index
+   * past max_entries, -ENOENT for an empty slot, -EOPNOTSUPP for an event of another CPU,
+   * -ENOSPC when the ring has no room (the sample is counted lost) or the event is not mapped;
+   * -EINVAL for a map that is no PERF_EVENT_ARRAY (a program calling it would not load).
+   */
+  perfEventOutput(map: SimMapRef, data: Uint8Array, flags?: number, cpu?: number): number;
 }
 
 /**
@@ -231,6 +245,13 @@ export interface SimDriver extends Driver {
   munmap(mapping: number): number;
   /** An atomic operation on a word of a mapping: a memory access, so no hook, fault or clock tick. */
   mmapAtomic(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number;
+  /**
+   * perf_event_open(2) of a BPF output event (always there in the simulator): an fd that a
+   * PERF_EVENT_ARRAY slot takes, `mapMmap` maps (its ring) and `mapPoll` waits on. EINVAL for a
+   * CPU not below possibleCpus, EACCES without privilege (perf_event_paranoid 2 wants
+   * CAP_PERFMON for a CPU-wide event).
+   */
+  perfEventOpen(attr: PerfEventOpenAttr): number;
   /** BPF_BTF_LOAD through the simulator's own checker (btf/): always there in the simulator. */
   btfLoad(attr: BtfLoadAttr): number;
   /** BPF_BTF_GET_FD_BY_ID over the simulator's BTF ids (no vmlinux or module BTF among them). */
@@ -312,9 +333,9 @@ export class SimDriverImpl implements SimDriver {
   private readonly unprivilegedBpfDisabled: number;
   private readonly syscallNs: number;
   private readonly fds = new FdTable();
-  private readonly mappings = new HandleTable<SimMapping>();
+  private readonly mappings = new HandleTable<SimMapping | PerfMapping>();
   private readonly samples = new HandleTable<RingbufSample>();
-  private readonly polls = new MapPollWaits<SimMap>();
+  private readonly polls = new MapPollWaits<SimMap | SimPerfEvent>();
   /** USER_RINGBUFs a drain is running on (the kernel's rb->busy): a drain from its callback is EBUSY. */
   private readonly draining = new Set<SimMap>();
   private readonly vfs: Vfs<SimMap | SimProg>;
@@ -325,6 +346,8 @@ export class SimDriverImpl implements SimDriver {
   private nextMapId = 1;
   private nextProgId = 1;
   private nextBtfId = 1;
+  /** perf_event ids (primary_event_id), from one counter as the kernel's perf_event_id. */
+  private nextPerfEventId = 1;
   private nowNs = BOOT_NS;
   private hook: SimInterleavingHook | null = null;
   private inHook = false;
@@ -517,7 +540,9 @@ export class SimDriverImpl implements SimDriver {
     m.freed = true;
     // The id vanishes at once (kernel-maps.md §13); what the slots held is released after.
     this.mapsById.delete(m.id);
-    if (m.isFdValue) this.releaseSlots(m, false);
+    // A PERF_EVENT_ARRAY's slots hold perf files, not ids of bpf objects.
+    if (m.perfSlots !== null) m.perfSlots.clear();
+    else if (m.isFdValue) this.releaseSlots(m, false);
     this.engine.mapFree(m.handle);
     if (m.btf !== null) this.btfPut(m.btf);
     if (m.innerMeta?.btf) this.btfPut(m.innerMeta.btf);
@@ -608,8 +633,10 @@ export class SimDriverImpl implements SimDriver {
       // the simulator's own random source: the driver's seed mixed with the map's id.
       const seed = (mapFlags & BPF_F_ZERO_SEED) !== 0 ? 0 : deriveSeed(this.seed, id);
       const extra = plan.mapType === BPF_MAP_TYPE_BLOOM_FILTER ? Number(plan.mapExtra) : 0;
-      // ringbuf_map_alloc makes both ring types alike: the engine knows one.
-      const engineType = plan.mapType === BPF_MAP_TYPE_USER_RINGBUF ? BPF_MAP_TYPE_RINGBUF : plan.mapType;
+      // ringbuf_map_alloc makes both ring types alike: the engine knows one. It keeps a
+      // PERF_EVENT_ARRAY as the fd array it is: a PROG_ARRAY's slots of u32 ids.
+      const engineType = plan.mapType === BPF_MAP_TYPE_USER_RINGBUF ? BPF_MAP_TYPE_RINGBUF
+        : plan.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY ? BPF_MAP_TYPE_PROG_ARRAY : plan.mapType;
       const h = this.engine.mapCreate(engineType, plan.keySize, plan.valueSize, plan.maxEntries, plan.storedFlags, this.possibleCpus, seed, extra);
       if (h < 0) return h;
       if (h === 0) return -Errno.ENOMEM;
@@ -677,6 +704,8 @@ export class SimDriverImpl implements SimDriver {
       const m = e.obj;
       if ((this.perms(e, m) & FMODE_READ) === 0) return -Errno.EPERM;
       if (fl !== 0 && !hasSpinLock(m)) return -Errno.EINVAL; // BPF_F_LOCK needs a bpf_spin_lock in the value
+      // bpf_fd_array_map_lookup_elem: no map_fd_sys_lookup_elem, whatever the index.
+      if (m.perfSlots !== null) return -Errno.ENOTSUPP;
       const base = this.scratch(align8(m.keySize) + m.userValueSize);
       if (base === 0) return -Errno.ENOMEM;
       const vPtr = base + align8(m.keySize);
@@ -718,14 +747,17 @@ export class SimDriverImpl implements SimDriver {
       const kPtr = base + 8, vPtr = kPtr + align8(m.keySize);
       this.copyIn(key, kPtr);
       this.copyIn(value, vPtr);
-      return this.updateAt(m, base, kPtr, vPtr, fl);
+      return this.updateAt(m, base, kPtr, vPtr, fl, e);
     } catch (e) {
       throw this.trapped(e, op);
     }
   }
 
-  /** The map operation of an update, with key and value already in scratch; `tmp` is 8 free bytes. */
-  private updateAt(m: SimMap, tmp: number, kPtr: number, vPtr: number, flags: number): number {
+  /**
+   * The map operation of an update, with key and value already in scratch; `tmp` is 8 free
+   * bytes, `file` the map fd's entry the update came through (a PERF_EVENT_ARRAY remembers it).
+   */
+  private updateAt(m: SimMap, tmp: number, kPtr: number, vPtr: number, flags: number, file?: FdEntry): number {
     // The engine takes u32 flags; anything past them is invalid for every type. HASH_OF_MAPS
     // resolves the fd first (bpf_fd_htab_map_update_elem), so it checks them below.
     // A ring buffer's update is ENOTSUPP whatever the flags, which the engine answers.
@@ -747,6 +779,7 @@ export class SimDriverImpl implements SimDriver {
     }
     const e = this.fds.get(ufd | 0);
     if (e === undefined) return -Errno.EBADF;
+    if (m.perfSlots !== null) return this.perfSlotUpdate(m, kPtr, vPtr, e, file!);
     let newId: number;
     if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY) {
       if (e.obj.kind !== "prog" || !progMapCompatible(m, e.obj)) return -Errno.EINVAL;
@@ -790,7 +823,25 @@ export class SimDriverImpl implements SimDriver {
     }
   }
 
+  /**
+   * perf_event_fd_array_get_ptr: the fd must be a perf event's (perf_event_get: EBADF for any
+   * other file); the slot then holds it and remembers the map file the update came through.
+   */
+  private perfSlotUpdate(m: SimMap, kPtr: number, vPtr: number, e: FdEntry, file: FdEntry): number {
+    if (!(e.obj instanceof SimPerfEvent)) return -Errno.EBADF;
+    this.writeU32(vPtr, e.obj.id);
+    const r = this.engine.mapUpdate(m.handle, kPtr, vPtr, 0);
+    if (r < 0) return r;
+    m.perfSlots!.set(this.readU32(kPtr), { event: e.obj, file });
+    return r;
+  }
+
   private deleteAt(m: SimMap, tmp: number, kPtr: number): number {
+    if (m.perfSlots !== null) {
+      const r = this.engine.mapDelete(m.handle, kPtr);
+      if (r === 0) m.perfSlots.delete(this.readU32(kPtr));
+      return r;
+    }
     if (!m.isFdValue) return this.engine.mapDelete(m.handle, kPtr);
     const oldId = this.engine.mapLookup(m.handle, kPtr, tmp) === 0 ? this.readU32(tmp) : 0;
     const r = this.engine.mapDelete(m.handle, kPtr);
@@ -965,7 +1016,7 @@ export class SimDriverImpl implements SimDriver {
       if (!(m instanceof SimMap)) return m;
       const t = m.mapType;
       // Support matrix (§10.3): PROG_ARRAY and the keyless maps have no batches; only the hash family deletes.
-      if (t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
+      if (t === BPF_MAP_TYPE_PROG_ARRAY || t === BPF_MAP_TYPE_PERF_EVENT_ARRAY || m.isKeyless || m.isRingbuf || (del && !m.isHash)) return { errno: Errno.ENOTSUPP, count };
       // elem_flags: only BPF_F_LOCK, and only on a value with a lock (the copies are then taken
       // under it; a syscall here is atomic anyway), checked before a count of 0.
       if (ef !== 0 && (ef !== BPF_F_LOCK || !hasSpinLock(m))) return { errno: Errno.EINVAL, count };
@@ -1008,7 +1059,7 @@ export class SimDriverImpl implements SimDriver {
     try {
       const m = this.batchMap(fd, false, true, count);
       if (!(m instanceof SimMap)) return m;
-      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf) return { errno: Errno.ENOTSUPP, count };
+      if (m.mapType === BPF_MAP_TYPE_PROG_ARRAY || m.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY || m.isKeyless || m.isRingbuf) return { errno: Errno.ENOTSUPP, count };
       // generic_map_update_batch: only BPF_F_LOCK may be given, and only with a spin-lock value;
       // with it each update is BPF_ANY under the lock (in place, as a single F_LOCK update).
       if (ef !== 0 && (ef !== BPF_F_LOCK || !hasSpinLock(m))) return { errno: Errno.EINVAL, count };
@@ -1052,7 +1103,8 @@ export class SimDriverImpl implements SimDriver {
       const m = this.batchMap(fd, false, true, count);
       if (!(m instanceof SimMap)) return m;
       const t = m.mapType;
-      if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY || m.isKeyless || m.isRingbuf) {
+      if (t === BPF_MAP_TYPE_ARRAY || t === BPF_MAP_TYPE_PERCPU_ARRAY || t === BPF_MAP_TYPE_ARRAY_OF_MAPS || t === BPF_MAP_TYPE_PROG_ARRAY ||
+        t === BPF_MAP_TYPE_PERF_EVENT_ARRAY || m.isKeyless || m.isRingbuf) {
         return { errno: Errno.ENOTSUPP, count };
       }
       if (count === 0) return { errno: 0, count: 0 };
@@ -1164,6 +1216,27 @@ export class SimDriverImpl implements SimDriver {
   }
 
   // ---------------------------------------------------------------- BTF (btf/)
+
+  // ---------------------------------------------------------------- perf events (perf-event.ts)
+
+  /**
+   * perf_event_open(2) of a BPF output event on `attr.cpu`, for every task (pid -1): a new fd
+   * (close-on-exec, read-write), EACCES without privilege (perf_event_paranoid 2: a CPU-wide
+   * event wants CAP_PERFMON), EINVAL for a CPU not below possibleCpus (all of them online).
+   */
+  perfEventOpen(attr: PerfEventOpenAttr): number {
+    const op = "perfEventOpen";
+    const { cpu, wakeup } = perfEventAttr(attr);
+    const f = this.enter(op);
+    if (f !== 0) return -f;
+    if (!this.privileged) return -Errno.EACCES;
+    if (cpu >= this.possibleCpus) return -Errno.EINVAL;
+    const ev = new SimPerfEvent(this.nextPerfEventId, cpu, wakeup, this.nowNs);
+    const fd = this.fds.install({ obj: ev, mode: FMODE_RDWR });
+    if (fd < 0) return -Errno.EMFILE;
+    this.nextPerfEventId++;
+    return fd;
+  }
 
   btfLoad(attr: BtfLoadAttr): number {
     const op = "btfLoad";
@@ -1418,12 +1491,31 @@ export class SimDriverImpl implements SimDriver {
     // The driver's own rule (the kernel's epoll would keep the file): waits through this fd end.
     this.polls.closeFd(fd, -Errno.EBADF);
     try {
+      if (e.obj.kind === "map" && e.obj.perfSlots !== null) this.perfFileRelease(e.obj, e);
       if (e.obj.kind === "map") this.mapPutUref(e.obj);
       else if (e.obj.kind === "prog") this.progPut(e.obj);
       else if (e.obj.kind === "btf") this.btfPut(e.obj);
       return 0;
     } catch (err) {
       throw this.trapped(err, op);
+    }
+  }
+
+  /**
+   * perf_event_fd_array_release: when the last fd of a PERF_EVENT_ARRAY's file goes (a dup's
+   * close leaves the file open), the slots whose update came through that file are emptied,
+   * unless the map was made with BPF_F_PRESERVE_ELEMS.
+   */
+  private perfFileRelease(m: SimMap, file: FdEntry): void {
+    if ((m.mapFlags & BPF_F_PRESERVE_ELEMS) !== 0 || m.perfSlots!.size === 0) return;
+    if (this.fds.entries().some(([, other]) => other === file)) return;
+    const kPtr = this.scratch(8);
+    if (kPtr === 0) throw new Error("no scratch room to clear a PERF_EVENT_ARRAY slot");
+    for (const [index, slot] of [...m.perfSlots!]) {
+      if (slot.file !== file) continue;
+      this.writeU32(kPtr, index);
+      this.engine.mapDelete(m.handle, kPtr);
+      m.perfSlots!.delete(index);
     }
   }
 
@@ -1462,12 +1554,27 @@ export class SimDriverImpl implements SimDriver {
     if (e === undefined) return Promise.resolve(-Errno.EBADF);
     // A program's or BTF's file has no poll of its own: the VFS's default mask, always readable.
     if (e.obj.kind === "prog" || e.obj.kind === "btf") return Promise.resolve(1);
+    if (e.obj instanceof SimPerfEvent) {
+      // perf_poll: the wake-ups since the last poll, taken (rb->poll exchanged for 0); an event
+      // with no ring never wakes.
+      if (this.perfPollTake(e.obj)) return Promise.resolve(1);
+      if (timeoutMs === 0) return Promise.resolve(0);
+      return this.polls.wait(e.obj, fd, timeoutMs, signal);
+    }
     // bpf_map_poll's EPOLLERR for a map type without map_poll; fds 0-2 have no poll modelled.
     if (e.obj.kind !== "map" || !e.obj.isRingbuf) return Promise.resolve(-Errno.EINVAL);
     // ringbuf_map_poll_user: a USER_RINGBUF is ready for its writer (EPOLLOUT) while it has room.
     if (this.ringReady(e.obj, "mapPoll")) return Promise.resolve(1);
     if (timeoutMs === 0) return Promise.resolve(0);
     return this.polls.wait(e.obj, fd, timeoutMs, signal);
+  }
+
+  /** perf_poll's atomic_xchg(&rb->poll, 0): whether a wake-up was waiting. */
+  private perfPollTake(ev: SimPerfEvent): boolean {
+    const ring = ev.ring;
+    if (ring === null || !ring.poll) return false;
+    ring.poll = false;
+    return true;
   }
 
   // ---------------------------------------------------------------- mmap (map-mmap.ts)
@@ -1482,6 +1589,7 @@ export class SimDriverImpl implements SimDriver {
     const f = this.enter(op, fd);
     if (f !== 0) return -f;
     const e = this.fds.get(fd);
+    if (e !== undefined && e.obj instanceof SimPerfEvent) return this.perfMmap(e, length, writable, off);
     try {
       const r = mmapErrno(e, length, writable, off, (m) => this.engine.mapMmapPages(m.handle), this.pageSize);
       if (r !== 0) return -r;
@@ -1499,8 +1607,29 @@ export class SimDriverImpl implements SimDriver {
     }
   }
 
+  /**
+   * perf_mmap of an event's ring, after mmap's own checks (an offset off a page, a length of 0,
+   * one no hole holds; the event's file is open for reading and writing). The first mapping
+   * makes the ring, read-only making it overwrite old records; later ones share it.
+   */
+  private perfMmap(e: FdEntry, length: number, writable: boolean, offset: number): number {
+    const page = this.pageSize;
+    const ev = e.obj as SimPerfEvent;
+    if (offset % page !== 0 || length === 0) return -Errno.EINVAL;
+    const pages = Math.ceil(length / page);
+    if (pages * page > MMAP_MAX_LENGTH) return -Errno.ENOMEM;
+    const r = perfMmapErrno(ev, pages, offset);
+    if (r !== 0) return -r;
+    if (ev.ring === null) {
+      const dataSize = (pages - 1) * page;
+      ev.ring = new PerfRing(page, pages - 1, !writable, ev.watermarkFor(dataSize), BigInt(this.nowNs - ev.openNs));
+    }
+    ev.ring.mmapCount++;
+    return this.mappings.add({ event: ev, ring: ev.ring, length, writable });
+  }
+
   /** The mapping behind a handle for mmapRead and mmapWrite, after their argument checks. */
-  private mapping(handle: number, offset: number, bytes: Uint8Array, what: string, op: string): SimMapping | undefined {
+  private mapping(handle: number, offset: number, bytes: Uint8Array, what: string, op: string): SimMapping | PerfMapping | undefined {
     if (typeof handle !== "number" || !Number.isInteger(handle)) throw new TypeError(`${op}: mapping must be an integer, got ${handle === null ? "null" : typeof handle}`);
     assertByteCount(offset, "offset", op);
     assertBytes(bytes, what, op);
@@ -1513,6 +1642,10 @@ export class SimDriverImpl implements SimDriver {
   mmapRead(mapping: number, offset: number, dst: Uint8Array): number {
     const mp = this.mapping(mapping, offset, dst, "dst", "mmapRead");
     if (mp === undefined) return -Errno.EBADF;
+    if ("event" in mp) {
+      dst.set(mp.ring.bytes.subarray(offset, offset + realByteLength(dst)));
+      return 0;
+    }
     // heap() re-reads memory.buffer after a growth: the region stays where it was.
     let at = 0;
     for (const [addr, len] of mappedPieces(mp, offset, realByteLength(dst))) {
@@ -1526,6 +1659,10 @@ export class SimDriverImpl implements SimDriver {
     const mp = this.mapping(mapping, offset, src, "src", "mmapWrite");
     if (mp === undefined) return -Errno.EBADF;
     if (!mp.writable) return -Errno.EACCES;
+    if ("event" in mp) {
+      mp.ring.bytes.set(src, offset);
+      return 0;
+    }
     // Only an array's mapping or a ring's consumer page is writable: one piece.
     this.copyIn(src, mp.base + offset);
     return 0;
@@ -1540,6 +1677,7 @@ export class SimDriverImpl implements SimDriver {
     if (mp === undefined) return -Errno.EBADF;
     assertInMapping(mp, mapping, offset, size, where);
     if (op !== "load" && !mp.writable) return -Errno.EACCES;
+    if ("event" in mp) return applyAtomic(mp.ring.bytes, offset, size, op, operand, expected);
     // An aligned word never straddles a ring's two data copies: one piece.
     const [[addr]] = mappedPieces(mp, offset, size) as [[number, number]];
     return applyAtomic(this.heap(), addr, size, op, operand, expected);
@@ -1552,6 +1690,11 @@ export class SimDriverImpl implements SimDriver {
     if (f !== 0) return -f;
     const mp = this.mappings.remove(mapping);
     if (mp === undefined) return -Errno.EBADF;
+    if ("event" in mp) {
+      // perf_mmap_close: the last mapping detaches the ring; a new mmap makes a fresh one.
+      if (--mp.ring.mmapCount === 0 && mp.event.ring === mp.ring) mp.event.ring = null;
+      return 0;
+    }
     try {
       if (mp.writable) mp.map.writecnt--;
       this.mapPutUref(mp.map);
@@ -1619,7 +1762,7 @@ export class SimDriverImpl implements SimDriver {
     // The verifier lets a program call lookup, update and delete on keyed maps only, and push,
     // pop (not on a bloom filter) and peek on keyless ones: any other pairing never loads (EINVAL).
     const helperFits = (m: SimMap, op: string) =>
-      m.isRingbuf ? false
+      m.isRingbuf || m.perfSlots !== null ? false
         : m.isKeyless ? op === "push" || op === "peek" || (op === "pop" && m.mapType !== BPF_MAP_TYPE_BLOOM_FILTER)
         : op === "lookup" || op === "update" || op === "delete";
     const keyless = (op: "push" | "pop" | "peek", ref: SimMapRef, value: Uint8Array, flags: unknown, cpu: unknown): number => {
@@ -1648,6 +1791,7 @@ export class SimDriverImpl implements SimDriver {
     };
     return {
       ...this.ringbufDatapath(),
+      perfEventOutput: (ref, data, flags, cpu) => this.perfEventOutput(ref, data, flags, cpu),
       push: (ref, value, flags, cpu) => keyless("push", ref, value, flags, cpu),
       pop: (ref, value, cpu) => keyless("pop", ref, value, undefined, cpu),
       peek: (ref, value, cpu) => keyless("peek", ref, value, undefined, cpu),
@@ -1701,6 +1845,31 @@ export class SimDriverImpl implements SimDriver {
         }
       },
     };
+  }
+
+  /** bpf_perf_event_output (SimDatapath.perfEventOutput), in __bpf_perf_event_output's order. */
+  private perfEventOutput(ref: SimMapRef, data: Uint8Array, flags: unknown, cpu: unknown): number {
+    const op = "perfEventOutput";
+    const fl = flagsArg(flags, `datapath.${op}`);
+    assertBytes(data, "data", `datapath.${op}`);
+    const m = this.datapathMap(ref, op);
+    const c = this.datapathCpu(cpu, op);
+    if (typeof m === "number") return m;
+    // The verifier lets only a PERF_EVENT_ARRAY reach the helper.
+    if (m.perfSlots === null) return -Errno.EINVAL;
+    if (fl > BPF_F_INDEX_MASK) return -Errno.EINVAL;
+    const index = fl === BPF_F_CURRENT_CPU ? c : fl;
+    if (index >= m.maxEntries) return -Errno.E2BIG;
+    const slot = m.perfSlots.get(index);
+    if (slot === undefined) return -Errno.ENOENT;
+    const ev = slot.event;
+    if (ev.cpu !== c) return -Errno.EOPNOTSUPP;
+    // perf_output_begin: no ring mapped, no room.
+    if (ev.ring === null) return -Errno.ENOSPC;
+    const { r, woke } = ev.ring.output(ev, data.length === realByteLength(data) ? data : data.slice());
+    // perf_output_wakeup: epoll polls again, and takes the wake-up for every wait on the event.
+    if (woke) this.polls.wake(ev, () => this.perfPollTake(ev));
+    return r;
   }
 
   // ---------------------------------------------------------------- ring buffers (ringbuf-samples.ts)

@@ -5,7 +5,7 @@
 import {
   BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_PERCPU_HASH, Errno,
+  BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERF_EVENT_ARRAY, Errno,
 } from "@bpfkit/core";
 import { FIELD_KPTR, Field, checkGraphOwnership, parseFields } from "./btf-fields.js";
 import type { BtfRecord } from "./btf-fields.js";
@@ -67,8 +67,8 @@ function typeCheck(mapType: number): ((m: MapShape, btf: SimBtf, key: BtfType | 
     case BPF_MAP_TYPE_BLOOM_FILTER:
       // bloom_map_check_btf: a bloom filter has no key.
       return (_m, _btf, key) => (key === null ? 0 : Errno.EINVAL);
-    case BPF_MAP_TYPE_ARRAY_OF_MAPS: case BPF_MAP_TYPE_HASH_OF_MAPS:
-      // map_check_no_btf: a map-in-map takes no BTF.
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS: case BPF_MAP_TYPE_HASH_OF_MAPS: case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+      // map_check_no_btf: a map-in-map or a PERF_EVENT_ARRAY takes no BTF.
       return () => Errno.ENOTSUPP;
     default:
       // The hash family, PROG_ARRAY, QUEUE, STACK and RINGBUF have no check of their own (so
