@@ -50,6 +50,7 @@ export * from "./conformance/index.js";
 
 // ---- a ring buffer producer on either driver, for testing readers
 export { type RingbufProducer, ringbufProducerFor } from "./ringbuf/producer.js";
+export { type PerfProducer, perfProducerFor } from "./perf/producer.js";
 export type { PairCommit } from "./ringbuf/programs.js";
 export {
   DRAIN_STOP_VALUE, type RawUserRecord, runUserRingDrainCase, simUserRingDrain, USER_RING_DRAIN_CASES, type UserRingDrain,

@@ -4,7 +4,7 @@ export { defineMapPollTests, mapPollCases, type PollCase, type PollWorld } from 
 export { conformanceCases } from "./cases/index.js";
 export { CaseContext } from "./context.js";
 export { ConformanceError, CaseSkipped } from "./assert.js";
-export { onCpu0, canPinCpu } from "./pin-cpu.js";
+export { onCpu0, onCpu, canPinCpu } from "./pin-cpu.js";
 export { mutants, type Mutant } from "./mutants.js";
 // The suite's own models (kernel-maps.md §5, §7, §9), for users who want to predict a driver.
 export { HtabModel } from "./models/htab.js";

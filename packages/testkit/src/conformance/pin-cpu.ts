@@ -1,5 +1,6 @@
 // Running syscalls on one CPU, for the kernel's exact LRU sequences (kernel-maps.md §7.2/§7.3
-// hold only when every bpf(2) call runs on CPU 0). bpf(2) runs on Node's main thread, and
+// hold only when every bpf(2) call runs on CPU 0) and for programs whose perf event output must
+// land on a chosen CPU's event. bpf(2) runs on Node's main thread, and
 // `taskset -p` sets the affinity of exactly that thread (its tid is the pid), so the process
 // needs no native helper; the old mask is put back afterwards.
 import { execFileSync } from "node:child_process";
@@ -24,8 +25,17 @@ export function canPinCpu(): boolean {
 
 /** Runs `fn` with the main thread pinned to CPU 0, then restores the previous mask. */
 export function onCpu0<T>(fn: () => T): T {
+  return onCpu(0, fn);
+}
+
+/**
+ * Runs `fn` with the main thread pinned to `cpu`, then restores the previous mask: a program
+ * run by BPF_PROG_TEST_RUN from this thread runs there (what a perf event of that CPU needs).
+ */
+export function onCpu<T>(cpu: number, fn: () => T): T {
+  if (!Number.isInteger(cpu) || cpu < 0) throw new RangeError(`onCpu: ${cpu} is not a CPU number`);
   const before = affinity();
-  execFileSync("taskset", ["-p", "1", String(process.pid)], { stdio: "ignore" });
+  execFileSync("taskset", ["-p", (1n << BigInt(cpu)).toString(16), String(process.pid)], { stdio: "ignore" });
   try {
     return fn();
   } finally {
