@@ -122,6 +122,7 @@ describe("runConformance", () => {
         dup: (fd) => track(d.dup!(fd)),
         btfLoad: (a) => track(d.btfLoad!(a)),
         btfGetFdById: (id) => track(d.btfGetFdById!(id)),
+        perfEventOpen: (a) => track(d.perfEventOpen!(a)),
         close: (fd) => { const r = d.close(fd); if (r >= 0) open--; return r; },
       });
     };

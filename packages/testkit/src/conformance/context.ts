@@ -9,6 +9,7 @@ import { mountPrivateBpffs, mountsBelow, unmountBelow } from "../bpffs.js";
 import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
 import { userRingDrainerFor, type KernelUserRingDrainer } from "../ringbuf/user-ring-drain-program.js";
 import type { UserRingDrain } from "../ringbuf/user-ring-writer.js";
+import { perfProducerFor, type PerfProducer } from "../perf/producer.js";
 import { CaseSkipped, fail, show } from "./assert.js";
 import { hex } from "./models/htab.js";
 import type { ConformanceOptions } from "./types.js";
@@ -66,6 +67,8 @@ export class CaseContext {
   private producer: RingbufProducer | undefined;
   /** The case's USER_RINGBUF drain, once asked for; closed after the case. */
   private drainer: KernelUserRingDrainer | undefined;
+  /** The case's perf producer, once asked for; closed after the case. */
+  private perfProducer: PerfProducer | undefined;
   /** The case's bpffs, once asked for. */
   private fs: string | undefined;
   private mountsBefore = new Set<number>();
@@ -148,6 +151,32 @@ export class CaseContext {
       this.drainer = dr;
     }
     return this.drainer.drain;
+  }
+
+  /**
+   * perf_event_open of a BPF output event on `cpu` (Driver.perfEventOpen), raw: an fd, closed
+   * after the case, or -errno. A driver without the optional method skips the case, saying so.
+   */
+  perfEvent(cpu: number, attr: { wakeupEvents?: number; wakeupWatermark?: number } = {}): number {
+    const d = this.driver;
+    if (typeof d.perfEventOpen !== "function") throw new CaseSkipped(`${d.kind} has no perfEventOpen (optional: it cannot open the events a PERF_EVENT_ARRAY holds)`);
+    return this.own(d.perfEventOpen({ cpu, ...attr }));
+  }
+
+  /**
+   * Something that calls bpf_perf_event_output as a program on a given CPU would
+   * (`perfProducerFor`: the kernel's test-run programs, the simulator's datapath), closed after
+   * the case. A driver with none skips the case, saying so.
+   */
+  perf(): PerfProducer {
+    if (this.perfProducer === undefined) {
+      const p = perfProducerFor(this.driver);
+      if (p === undefined) {
+        throw new CaseSkipped(`${this.driver.kind} has no perf producer (perfProducerFor gives one for a driver with progTestRun, or the simulator)`);
+      }
+      this.perfProducer = p;
+    }
+    return this.perfProducer;
   }
 
   /** munmap of a mapping the case made, failing the case when it does not succeed. */
@@ -320,6 +349,14 @@ export class CaseContext {
         problems.push(`USER_RINGBUF drain close: ${(e as Error).message}`);
       }
       this.drainer = undefined;
+    }
+    if (this.perfProducer !== undefined) {
+      try {
+        this.perfProducer.close();
+      } catch (e) {
+        problems.push(`perf producer close: ${(e as Error).message}`);
+      }
+      this.perfProducer = undefined;
     }
     for (const fd of this.fds) {
       try {

@@ -1,6 +1,7 @@
 export { runConformance, runCase, selectCases, skipReason, formatReport } from "./run.js";
 export { defineConformanceTests, type TestApi } from "./define-tests.js";
 export { defineMapPollTests, mapPollCases, type PollCase, type PollWorld } from "./map-poll-tests.js";
+export { definePerfPollTests, perfPollCases, type PerfPollCase, type PerfPollWorld } from "./perf-poll-tests.js";
 export { conformanceCases } from "./cases/index.js";
 export { CaseContext } from "./context.js";
 export { ConformanceError, CaseSkipped } from "./assert.js";

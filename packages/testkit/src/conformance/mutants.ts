@@ -6,6 +6,7 @@ import {
   type BatchResult, type BpfMapInfo, type Driver, type OptionalDriverMethodName,
 } from "@bpfkit/core";
 import { hex } from "./models/htab.js";
+import { perfMutants } from "./mutants-perf.js";
 
 /** A driver wrapper that breaks exactly one kernel rule, and the conformance cases that must notice. */
 export interface Mutant {
@@ -866,6 +867,7 @@ export const mutants: readonly Mutant[] = [
   },
   ...btfMutants,
   ...progBtfMutants,
+  ...perfMutants,
 ];
 
 /** Whether `fd` is a BPF_MAP_TYPE_RINGBUF's. */

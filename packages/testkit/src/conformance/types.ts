@@ -6,13 +6,13 @@ import type { CaseContext } from "./context.js";
 export type ConformanceGroup =
   | "create" | "elements" | "freeze" | "hash" | "percpu" | "lru" | "lru-exact" | "array" | "lpm"
   | "batch" | "map-in-map" | "prog-array" | "prog-load" | "prog-btf" | "prog-attach" | "pin" | "fd-modes" | "dup" | "ids"
-  | "rename" | "info" | "fdinfo" | "safety" | "unprivileged" | "queue-stack" | "bloom" | "mmap" | "ringbuf" | "btf";
+  | "rename" | "info" | "fdinfo" | "safety" | "unprivileged" | "queue-stack" | "bloom" | "mmap" | "ringbuf" | "perf" | "btf";
 
 /** Every conformance group: the names `groups` may list. */
 export const allGroups: readonly ConformanceGroup[] = [
   "create", "elements", "freeze", "hash", "percpu", "lru", "lru-exact", "array", "lpm", "batch",
   "map-in-map", "prog-array", "prog-load", "prog-btf", "prog-attach", "pin", "rename", "fd-modes", "dup", "ids", "info", "fdinfo", "safety",
-  "unprivileged", "queue-stack", "bloom", "mmap", "ringbuf", "btf",
+  "unprivileged", "queue-stack", "bloom", "mmap", "ringbuf", "perf", "btf",
 ];
 
 /** One rule of the kernel-maps spec, checked on a driver: its name, group, and the check. */

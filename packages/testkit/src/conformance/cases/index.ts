@@ -23,13 +23,14 @@ import { progAttachCases } from "./prog-attach.js";
 import { renameCases } from "./rename.js";
 import { ringbufCases } from "./ringbuf.js";
 import { progBtfCases } from "./prog-btf.js";
+import { perfCases } from "./perf.js";
 import { progInfoCases, progLoadCases, progRewriteCases } from "./programs.js";
 import { safetyCases } from "./safety.js";
 
 /** Every case of the conformance suite, in spec order: what `runConformance` selects from and runs. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...createCases, ...elementCases, ...memAllocCases, ...freezeCases, ...hashCases, ...perCpuCases, ...lruCases,
-  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...mmapAtomicCases, ...ringbufCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
+  ...arrayCases, ...lpmCases, ...queueStackCases, ...bloomCases, ...mmapCases, ...mmapAtomicCases, ...ringbufCases, ...perfCases, ...batchCases, ...mapInMapCases, ...pinCases, ...renameCases, ...fdModeCases,
   ...dupCases, ...idCases, ...infoCases, ...fdInfoCases, ...progInfoCases, ...progLoadCases, ...progRewriteCases, ...progBtfCases, ...progAttachCases, ...btfCases, ...safetyCases, ...unprivilegedCases,
   ...btfCheckCases,
 ];
