@@ -118,7 +118,8 @@ export class PerfRing {
     // No data pages: the ring is paused, and nothing is counted.
     if (this.dataSize === 0) return { r: -Errno.ENOSPC, woke: false };
     // perf_prepare_sample: the u32 size and the data, padded so the record ends 8-aligned, the
-    // padding counted in the raw size. header.size is a u16: past 64 KiB it wraps, and the
+    // padding counted in the raw size; perf_output_sample skips the padding (__output_skip), so
+    // it holds whatever the ring held there. header.size is a u16: past 64 KiB it wraps, and the
     // reservation with it, though every byte is still written (as the kernel does).
     const raw = Math.ceil((data.length + 4) / 8) * 8;
     const total = 8 + raw;
@@ -150,7 +151,7 @@ export class PerfRing {
       this.put(pos, lost);
       pos += PERF_LOST_RECORD_SIZE;
     }
-    const rec = new Uint8Array(total);
+    const rec = new Uint8Array(12 + data.length);
     const dv = new DataView(rec.buffer);
     dv.setUint32(0, PERF_RECORD_SAMPLE, true);
     dv.setUint16(4, PERF_RECORD_MISC_KERNEL, true);

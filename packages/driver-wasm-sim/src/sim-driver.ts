@@ -166,8 +166,8 @@ export interface SimDatapath {
   /**
    * bpf_perf_event_output from a program on `cpu` (default 0) into a PERF_EVENT_ARRAY: `flags`
    * holds the slot's index, or BPF_F_CURRENT_CPU (0xffffffff) for slot `cpu`. The event there
-   * gets a PERF_RECORD_SAMPLE of `data` in its ring (the u32 raw size, the bytes, zeros to an
-   * 8-byte end, counted in the raw size), preceded by a PERF_RECORD_LOST when samples were
+   * gets a PERF_RECORD_SAMPLE of `data` in its ring (the u32 raw size, the bytes, padding to an
+   * 8-byte end, counted in the raw size and never written: it holds what the ring held), preceded by a PERF_RECORD_LOST when samples were
    * dropped since the last; it wakes the event's mapPoll waits as its wakeup_events or
    * watermark says. 0, or -errno: -EINVAL for flags past BPF_F_INDEX_MASK, -E2BIG for an index
    * past max_entries, -ENOENT for an empty slot, -EOPNOTSUPP for an event of another CPU,

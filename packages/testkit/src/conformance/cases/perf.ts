@@ -298,7 +298,7 @@ export const perfCases: ConformanceCase[] = [
     },
   },
   {
-    name: "core.c perf_prepare_sample, bpf_trace.c bpf_perf_event_output: a PERF_RECORD_SAMPLE is the header (type 9, misc KERNEL, size), the u32 raw size, the bytes, then zeros to an 8-byte end counted in the raw size; data_head moves past it",
+    name: "core.c perf_prepare_sample, bpf_trace.c bpf_perf_event_output: a PERF_RECORD_SAMPLE is the header (type 9, misc KERNEL, size), the u32 raw size, the bytes, then padding to an 8-byte end counted in the raw size (zeros in a fresh ring); data_head moves past it",
     group: "perf",
     run(ctx) {
       const r = ring(ctx);
@@ -313,6 +313,33 @@ export const perfCases: ConformanceCase[] = [
         pos += want.length;
       }
       c.done();
+    },
+  },
+  {
+    name: "core.c perf_output_sample: the padding after a sample is skipped, not written: once the ring wrapped it holds the bytes of the records it overwrote",
+    group: "perf",
+    run(ctx) {
+      const page = ctx.page;
+      const r = ring(ctx);
+      // Fill the data with 24-byte records (8 bytes of 0xa5 each), then take them.
+      const fill = new Uint8Array(8).fill(0xa5);
+      const fit = Math.floor((page - 1) / 24);
+      for (let i = 0; i < fit; i++) expectResult(r.out(fill), "OK", `filling sample ${i}`);
+      r.setTail(r.head());
+      const c = new Checks("padding");
+      let sawOld = false;
+      // Each 1-byte sample is a 16-byte record: 3 bytes of padding over what was there.
+      for (let i = 0; i < 8; i++) {
+        const head = r.head();
+        const before = r.at(head + 13, 3);
+        sawOld ||= before.some((b) => b !== 0);
+        c.result(r.out(Uint8Array.of(i)), "OK", `sample ${i} of 1 byte`);
+        c.equal(hex(r.at(head + 8, 4)), "04000000", `sample ${i}: the raw size, padding counted`);
+        c.equal(hex(r.at(head + 13, 3)), hex(before), `sample ${i}: the padding is the ring's old bytes`);
+        c.equal(r.head(), head + 16, `sample ${i}: data_head`);
+      }
+      c.done();
+      if (!sawOld) fail("the old bytes under every padding were zeros: the case shows nothing");
     },
   },
   {
