@@ -22,6 +22,7 @@ import { keylessClassFor, mapKindName, type KeylessKind, type KeylessMap, type K
 import { BpfQueueMap, QUEUE_KIND, type QueueMapSpec } from "./queue-map.js";
 import { BpfRingBuf, RINGBUF_KIND, type RingBufSpec } from "./ringbuf.js";
 import { BpfUserRingBuf, USER_RINGBUF_KIND, type UserRingBufSpec } from "./user-ringbuf.js";
+import { BpfPerfEventArray, PERF_EVENT_ARRAY_KIND, type PerfEventArraySpec } from "./perf-event-array.js";
 import { BpfMap, idMapName } from "./map.js";
 import { mapDifferences, sameMapExtra, type MapDifference } from "./map-compat.js";
 import type { BpfMapModel, MapSpec, OpenMapCodecs } from "./map-spec.js";
@@ -842,6 +843,15 @@ export class Bpf implements sys.SyscallContext {
   }
 
   /**
+   * A perf event array object (BPF_MAP_TYPE_PERF_EVENT_ARRAY), not yet opened (no syscall):
+   * programs send samples through it with bpf_perf_event_output, `reader()` reads them
+   * (cilium/ebpf's perf.NewReader). `spec.maxEntries` defaults to the driver's possible CPUs.
+   */
+  newPerfEventArray(spec: PerfEventArraySpec): BpfPerfEventArray {
+    return new BpfPerfEventArray(this, spec);
+  }
+
+  /**
    * An existing queue or stack as a BpfQueueMap, as `openMap` opens a keyed map: `ref` is a pin (a
    * path, or a name in the map directory; the object is registered there), `{ id }` (as
    * `openMapById`) or `{ fd }` (as `newMapFromFd`: the object takes the fd over). Without `value`
@@ -885,6 +895,16 @@ export class Bpf implements sys.SyscallContext {
   openUserRingBuf(ref: KeylessMapRef, options?: OpenMapOptions): BpfUserRingBuf {
     return this.#openKeyless("openUserRingBuf", ref, undefined, options, USER_RINGBUF_KIND,
       ({ name, maxEntries, flags }, opened, op) => new BpfUserRingBuf(this, { name, maxEntries, ...(flags !== undefined ? { flags } : {}) }, opened, op));
+  }
+
+  /**
+   * An existing perf event array (Cilium's cilium_events) as a BpfPerfEventArray, opened as
+   * `openQueueMap` opens a queue: a pin (a path, or a name in the map directory), `{ id }` or
+   * `{ fd }`. Its `reader()` fills the slots through an fd that can write them: open it read-write.
+   */
+  openPerfEventArray(ref: KeylessMapRef, options?: OpenMapOptions): BpfPerfEventArray {
+    return this.#openKeyless("openPerfEventArray", ref, undefined, options, PERF_EVENT_ARRAY_KIND,
+      ({ name, maxEntries, flags }, opened, op) => new BpfPerfEventArray(this, { name, maxEntries, ...(flags !== undefined ? { flags } : {}) }, opened, op));
   }
 
   #openKeyless<V, M>(op: string, ref: KeylessMapRef, value: Codec<V> | undefined, options: OpenMapOptions | undefined,

@@ -68,6 +68,12 @@ export {
   BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
   type RingBufWaitOptions,
 } from "./ringbuf-reader.js";
+// Perf event arrays: samples from programs, read through a perf event per CPU.
+export {
+  BpfPerfEventArray, canReadPerfEvents, DEFAULT_PERF_BUFFER, type PerfEventArraySpec, type PerfReaderOptions,
+} from "./perf-event-array.js";
+export { PerfReader, type PerfReaderInit, type PerfReaderSlot, type PerfReadOptions } from "./perf-reader.js";
+export { PERF_RECORD_LOST, PERF_RECORD_SAMPLE, type PerfRecord } from "./perf-ring.js";
 export { DEFAULT_PAGE_SIZE, driverPageSize, isPageSize } from "./page-size.js";
 export { sameMapExtra } from "./map-compat.js";
 export * from "./driver-wrap.js";

@@ -10,8 +10,8 @@ import type { Bpf, CreateMapOptions, MapInfo } from "./bpf.js";
 import type { Codec } from "./codec.js";
 import { extractCommonName } from "./common-name.js";
 import {
-  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, isPerCpuMapType,
-  keylessMapTypeName, mapTypeName,
+  BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF,
+  isPerCpuMapType, keylessMapTypeName, mapTypeName,
 } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
@@ -82,6 +82,11 @@ export interface KeylessKind {
   readonly readsMapExtra?: boolean;
   /** A map with no values either (a ring buffer: value_size 0); its spec's value is a 0-byte codec. */
   readonly valueless?: boolean;
+  /**
+   * The key size the type has: 0 (the default) for the maps without keys; a PERF_EVENT_ARRAY's
+   * 4 (a CPU's slot), whose elements no user of the object reads or writes as keys and values.
+   */
+  readonly keySize?: number;
 }
 
 /** A map type as errors say it: `queue`, `stack`, `bloom filter`, else the seed's name (`Hash`). */
@@ -95,6 +100,7 @@ export function keylessClassFor(t: number): { name: string; make: string; open: 
   if (t === BPF_MAP_TYPE_BLOOM_FILTER) return { name: "BpfBloomFilter", make: "bpf.newBloomFilter", open: "bpf.openBloomFilter" };
   if (t === BPF_MAP_TYPE_RINGBUF) return { name: "BpfRingBuf", make: "bpf.newRingBuf", open: "bpf.openRingBuf" };
   if (t === BPF_MAP_TYPE_USER_RINGBUF) return { name: "BpfUserRingBuf", make: "bpf.newUserRingBuf", open: "bpf.openUserRingBuf" };
+  if (t === BPF_MAP_TYPE_PERF_EVENT_ARRAY) return { name: "BpfPerfEventArray", make: "bpf.newPerfEventArray", open: "bpf.openPerfEventArray" };
   return undefined;
 }
 
@@ -123,6 +129,8 @@ export abstract class KeylessMap<V> {
   /** bpf_attr's map_extra at create (a bloom filter's hash count), undefined for none. */
   readonly #mapExtra: bigint | undefined;
   readonly #readsMapExtra: boolean;
+  /** The type's key size (KeylessKind.keySize): 0 but for a PERF_EVENT_ARRAY. */
+  readonly #keySize: number;
   /** With a bloom filter spec's `btf: true`: the BTF every map this object creates carries, built once. */
   readonly #btf: MapBtf | undefined;
   /** map_extra of the map this object opened or created last; undefined before the first open. */
@@ -177,6 +185,7 @@ export abstract class KeylessMap<V> {
     this.#flags = spec.flags ?? 0;
     this.#mapExtra = mapExtra;
     this.#readsMapExtra = kind.readsMapExtra === true;
+    this.#keySize = kind.keySize ?? 0;
     this.#openMapExtra = opened?.info.mapExtra;
     this.#openMaxEntries = opened?.info.maxEntries;
     this.#held = opened?.held;
@@ -300,7 +309,7 @@ export abstract class KeylessMap<V> {
     } finally {
       if (borrowed >= 0) this.#driver.close(borrowed);
     }
-    const want = { ...createdAs(this.#bpf, this.#type, this.#flags), keySize: 0, valueSize: this.#valueBuf.length, maxEntries: this.#maxEntries };
+    const want = { ...createdAs(this.#bpf, this.#type, this.#flags), keySize: this.#keySize, valueSize: this.#valueBuf.length, maxEntries: this.#maxEntries };
     const live = { mapType: info.type, keySize: info.keySize, valueSize: info.valueSize, readValueSize: info.valueSize,
       maxEntries: info.maxEntries, flags: info.mapFlags, innerId: 0, ownerProgType: 0 };
     const differences = mapDifferences(live, want, this.#driver.possibleCpus);
@@ -358,7 +367,7 @@ export abstract class KeylessMap<V> {
     };
     let opened: { fd: number; isNew: boolean };
     try {
-      opened = bpf.openOrCreateMap(path, mapType, 0, this.#valueBuf.length, this.#maxEntries, flags, 0, pin, options);
+      opened = bpf.openOrCreateMap(path, mapType, this.#keySize, this.#valueBuf.length, this.#maxEntries, flags, 0, pin, options);
     } catch (e) {
       throw namedError(this.#owner(), op, e);
     }
@@ -398,8 +407,8 @@ export abstract class KeylessMap<V> {
       if (info.mapType !== this.#type) {
         return `is a ${mapKindName(info.mapType)} map (type ${info.mapType}), not a ${mapKindName(this.#type)} (${this.#type})`;
       }
-      if (info.keySize !== 0 || info.valueSize !== this.#valueBuf.length || isPerCpuMapType(info.mapType)) {
-        return `has key size ${info.keySize} and value size ${info.valueSize}, this map's value codec needs 0 and ${this.#valueBuf.length}`;
+      if (info.keySize !== this.#keySize || info.valueSize !== this.#valueBuf.length || isPerCpuMapType(info.mapType)) {
+        return `has key size ${info.keySize} and value size ${info.valueSize}, this map's value codec needs ${this.#keySize} and ${this.#valueBuf.length}`;
       }
       return undefined;
     });
@@ -478,6 +487,11 @@ export abstract class KeylessMap<V> {
   }
 
   // ---- for the element methods of the subclasses
+
+  /** The Bpf the map belongs to: its logger and metrics hooks. */
+  protected get bpf(): Bpf {
+    return this.#bpf;
+  }
 
   /** The driver the map's calls go through. */
   protected get driver(): Driver {

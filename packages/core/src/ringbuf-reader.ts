@@ -365,7 +365,7 @@ export class RingBufReader implements Disposable {
   }
 }
 
-/** `options` of next() (and of a user ring's reserveBlocking), checked, with the defaults filled in. */
+/** `options` of next() (and of a user ring's reserveBlocking and PerfReader.read()), checked, with the defaults filled in. */
 export function waitOptions(options: RingBufWaitOptions | undefined, where: string): { timeoutMs?: number; pollMs: number; signal?: AbortSignalLike } {
   if (options === undefined) return { pollMs: DEFAULT_POLL_MS };
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be { timeoutMs?, pollMs?, signal? }`);

@@ -63,11 +63,12 @@ export function makeEnv(d: DriverUnderTest): { env: Env; dispose(): void } {
 }
 
 /**
- * `describe` per driver. Where a driver is unavailable (the kernel without bpf(2)) the suite is
+ * `describe` per driver (`drivers`, default both). Where a driver is unavailable (the kernel without bpf(2)) the suite is
  * reported as skipped with the reason printed; on this machine both run.
  */
-export function eachDriver(title: string, body: (get: () => Env, kind: "sim" | "kernel") => void): void {
-  for (const d of driversUnderTest()) {
+export function eachDriver(title: string, body: (get: () => Env, kind: "sim" | "kernel") => void,
+  drivers: readonly DriverUnderTest[] = driversUnderTest()): void {
+  for (const d of drivers) {
     describe.skipIf(d.unavailable !== undefined)(`${title} [${d.name}]`, () => {
       if (d.unavailable !== undefined) console.warn(`${title} [${d.name}] not run: ${d.unavailable}`);
       let current: { env: Env; dispose(): void } | undefined;

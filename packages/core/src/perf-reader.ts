@@ -1,0 +1,355 @@
+// Reads what programs send through a BPF_MAP_TYPE_PERF_EVENT_ARRAY with bpf_perf_event_output,
+// as cilium/ebpf's perf.Reader does: one BPF output event per CPU, each in the array's slot of its
+// CPU (a program's output lands in the event of the CPU it runs on; the helper refuses another
+// CPU's), each with its own ring (perf-ring.ts). Records come one at a time from the CPUs in turn;
+// a wait sleeps in the driver's mapPoll on every CPU's event at once, or, for a driver without it,
+// looks every `pollMs`. The reader holds its own fd of the array, so it reads on after the map
+// object is closed, and its close() clears the slots it filled and frees the rest.
+import { type AbortSignalLike } from "./abort-signal.js";
+import { MAX_POLL_TIMEOUT_MS } from "./driver-checks.js";
+import { driverContractError, isNegErrno } from "./driver-contract.js";
+import type { Driver } from "./driver.js";
+import { Errno } from "./errno.js";
+import type { BpfError } from "./errors.js";
+import { mappingError, type MappedFrom } from "./mapping-errors.js";
+import { meteredDriver, type MetricsHook } from "./metrics.js";
+import { PerfRing, type PerfRecord } from "./perf-ring.js";
+import { sleep, waitOptions, type RingBufWaitOptions } from "./ringbuf-reader.js";
+
+/** Options of `PerfReader.read` and its async iteration: those of RingBufReader.next. */
+export type PerfReadOptions = RingBufWaitOptions;
+
+/** One CPU as a reader holds it: its event's fd (in the array's slot `cpu`) and its ring's mapping. */
+export interface PerfReaderSlot {
+  /** The CPU, which is also the slot's index. */
+  cpu: number;
+  /** The event's fd (Driver.perfEventOpen), which the reader closes. */
+  eventFd: number;
+  /** mapMmap's handle of the event's ring (header page and data, writable), which the reader unmaps. */
+  mapping: number;
+}
+
+/** What `BpfPerfEventArray.reader()` hands a PerfReader once every slot is filled. */
+export interface PerfReaderInit {
+  /** The driver that opened the events and mapped the rings. */
+  driver: Driver;
+  /** The reader's own fd of the array (a dup), through which it clears and fills the slots; closed by close(). */
+  arrayFd: number;
+  /** The CPUs, each with its event in its slot, in ascending order. */
+  slots: readonly PerfReaderSlot[];
+  /** Each ring's data size in bytes: a power of 2 of pages. */
+  dataSize: number;
+  /** The page size the rings are mapped in: the data starts one page in. */
+  pageSize: number;
+  /** The array's name, for errors. */
+  name: string;
+  /** The array's pin path ("" for none), for errors. */
+  path: string;
+  /** The Bpf's metrics hooks: `mapOp` for pause, resume and close, `syscall` for each slot's update or delete. */
+  metrics?: MetricsHook;
+  /** The name `mapOp` reports the array by (Cilium's common name). */
+  commonName?: string;
+}
+
+/** A reader lost without close(): its slots cleared, its rings unmapped and its fds closed when collected. */
+const freeLost = new FinalizationRegistry<{ driver: Driver; arrayFd: number; slots: readonly PerfReaderSlot[]; paused: { v: boolean } }>(
+  ({ driver, arrayFd, slots, paused }) => {
+    const key = new Uint8Array(4);
+    for (const s of slots) {
+      if (!paused.v) {
+        new DataView(key.buffer).setUint32(0, s.cpu, true);
+        driver.mapDeleteElem(arrayFd, key);
+      }
+      driver.munmap!(s.mapping);
+      driver.close(s.eventFd);
+    }
+    driver.close(arrayFd);
+  });
+
+/** An AbortSignal of the reader's own, which ends the waits on the other CPUs once one is readable. */
+class WaitEnd implements AbortSignalLike {
+  aborted = false;
+  readonly reason = undefined;
+  readonly #listeners = new Set<() => void>();
+  addEventListener(_type: "abort", listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+  removeEventListener(_type: "abort", listener: () => void): void {
+    this.#listeners.delete(listener);
+  }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    for (const l of [...this.#listeners]) l();
+    this.#listeners.clear();
+  }
+}
+
+/**
+ * Reads the records programs send through a perf event array (from `BpfPerfEventArray.reader()`,
+ * cilium/ebpf's `perf.NewReader`). `readRecord()` takes the next record of any CPU, or says there
+ * is none; `read()` and `for await` wait for one. A record is a sample (`rawSample`) or a count
+ * of samples lost to a full ring (`lostSamples`). `pause()` empties the slots (programs' output
+ * is then -ENOENT, as cilium/ebpf's Pause), `resume()` fills them again; `close()` frees it all.
+ */
+export class PerfReader implements Disposable {
+  /** Each CPU's ring's data size in bytes (cilium/ebpf's BufferSize). */
+  readonly bufferSize: number;
+  /** The CPUs read, in ascending order: the slots the reader fills. */
+  readonly cpus: readonly number[];
+  readonly #driver: Driver;
+  readonly #slotDriver: Driver;
+  readonly #from: MappedFrom;
+  readonly #slots: readonly PerfReaderSlot[];
+  readonly #rings: readonly PerfRing[];
+  readonly #metrics: MetricsHook | undefined;
+  readonly #commonName: string;
+  readonly #key = new Uint8Array(4);
+  readonly #keyView = new DataView(this.#key.buffer);
+  readonly #value = new Uint8Array(4);
+  readonly #valueView = new DataView(this.#value.buffer);
+  /** Shared with the finalizer: a paused reader's slots are empty already. */
+  readonly #paused = { v: false };
+  #arrayFd: number;
+  /** The ring readRecord() looks at first: the one after the last that gave a record. */
+  #cursor = 0;
+
+  /** Made by `BpfPerfEventArray.reader()`, which opens the events, maps them and fills the slots first. */
+  constructor(init: PerfReaderInit) {
+    this.#driver = init.driver;
+    this.#metrics = init.metrics;
+    this.#slotDriver = init.metrics?.syscall !== undefined ? meteredDriver(init.driver, init.metrics) : init.driver;
+    this.#commonName = init.commonName ?? init.name;
+    this.#arrayFd = init.arrayFd;
+    this.#from = { name: init.name, path: init.path };
+    this.#slots = init.slots.map((s) => ({ ...s }));
+    this.cpus = Object.freeze(this.#slots.map((s) => s.cpu));
+    this.bufferSize = init.dataSize;
+    this.#rings = this.#slots.map((s) => new PerfRing({ driver: init.driver, cpu: s.cpu, mapping: s.mapping,
+      dataOffset: init.pageSize, dataSize: init.dataSize, from: this.#from }));
+    freeLost.register(this, { driver: init.driver, arrayFd: init.arrayFd, slots: this.#slots, paused: this.#paused }, this);
+  }
+
+  /** False once closed. */
+  isOpen(): boolean {
+    return this.#arrayFd >= 0;
+  }
+
+  /** True between pause() and resume(). */
+  isPaused(): boolean {
+    return this.#paused.v;
+  }
+
+  /** Bytes waiting in the rings, all CPUs together (records not yet read, with their headers). */
+  available(): number {
+    const op = "available";
+    this.#live(op);
+    let n = 0;
+    for (const r of this.#rings) n += r.available(op);
+    return n;
+  }
+
+  /**
+   * The next record of any CPU, or undefined when every ring is empty; its room goes back to the
+   * programs at once. The CPUs take turns, a record each, so a busy one does not starve the others
+   * (records of one CPU come in the order they were written; across CPUs there is no order).
+   */
+  readRecord(): PerfRecord | undefined {
+    const op = "readRecord";
+    this.#live(op);
+    const rings = this.#rings;
+    for (let i = 0; i < rings.length; i++) {
+      const at = (this.#cursor + i) % rings.length;
+      const rec = rings[at]!.next(op);
+      if (rec !== undefined) {
+        this.#cursor = (at + 1) % rings.length;
+        return rec;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The next record, waiting for one (cilium/ebpf's Read); undefined after `timeoutMs`, or when
+   * the reader is closed (before the call or meanwhile: a `for await` ends). The wait sleeps until
+   * a CPU's event wakes, which is after each sample by default, or, with the reader's `watermark`
+   * or `wakeupEvents`, once that many bytes or samples wait in one ring; when the timeout comes
+   * the rings are looked at once more, so records below the watermark are not left behind. An
+   * aborted `signal` rejects with its reason.
+   */
+  async read(options?: PerfReadOptions): Promise<PerfRecord | undefined> {
+    const op = "read";
+    const { timeoutMs, pollMs, signal } = waitOptions(options, `${op} ${this.#from.name}`);
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
+    for (;;) {
+      if (signal?.aborted === true) throw signal.reason;
+      if (!this.isOpen()) return undefined;
+      const rec = this.readRecord();
+      if (rec !== undefined) return rec;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      if (typeof this.#driver.mapPoll !== "function") {
+        await sleep(Math.min(pollMs, left), signal);
+        continue;
+      }
+      const wait = left === Number.POSITIVE_INFINITY ? left : Math.min(Math.ceil(left), MAX_POLL_TIMEOUT_MS);
+      await this.#waitAny(op, wait, signal);
+    }
+  }
+
+  /** Waits on every CPU's event until one is readable, the time is up, `signal` aborts or the reader closes. */
+  async #waitAny(op: string, wait: number, signal: AbortSignalLike | undefined): Promise<void> {
+    const end = new WaitEnd();
+    const onAbort = (): void => end.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const d = this.#driver;
+      const polls = this.#slots.map((s) => d.mapPoll!(s.eventFd, wait, end));
+      await Promise.race(polls);
+      end.abort();
+      for (const r of await Promise.all(polls)) {
+        if (r !== 0 && r !== 1 && !isNegErrno(r)) throw driverContractError(d, "mapPoll", r, "1, 0 or -errno");
+        // After close() (which closes the events: EBADF) read() ends at isOpen().
+        if (r < 0 && this.isOpen()) throw this.#error(op, -r, "waiting on the CPUs' perf events (mapPoll)");
+      }
+    } finally {
+      end.abort();
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * `for await (const rec of reader)`: every record as it comes, until the reader is closed.
+   * `break` leaves the reader open; `records({ signal })` stops on an AbortSignal.
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<PerfRecord, void, undefined> {
+    return this.records();
+  }
+
+  /**
+   * `for await (const rec of reader.records({ signal }))`: every record as it comes, until the
+   * reader is closed, or until `signal` aborts, which rejects the loop's wait with the signal's
+   * reason and leaves the reader open.
+   */
+  records(options?: Omit<PerfReadOptions, "timeoutMs">): AsyncGenerator<PerfRecord, void, undefined> {
+    const where = `records ${this.#from.name}`;
+    if (options !== undefined && options !== null && typeof options === "object" && "timeoutMs" in options) {
+      throw new TypeError(`${where}: options.timeoutMs has no meaning here: a loop waits for each record as long as it takes (use read({ timeoutMs }))`);
+    }
+    const { pollMs, signal } = waitOptions(options, where);
+    return this.#records({ pollMs, ...(signal !== undefined ? { signal } : {}) });
+  }
+
+  async *#records(wait: PerfReadOptions): AsyncGenerator<PerfRecord, void, undefined> {
+    for (;;) {
+      const rec = await this.read(wait);
+      if (rec === undefined) return;
+      yield rec;
+    }
+  }
+
+  /**
+   * Empties the reader's slots of the array (cilium/ebpf's Pause): programs' bpf_perf_event_output
+   * answers -ENOENT until resume(), and nothing wakes a wait. Records already in the rings are
+   * still read. Pausing a paused reader does nothing.
+   */
+  pause(): void {
+    const op = "pause";
+    this.#live(op);
+    if (this.#paused.v) return;
+    let failed: BpfError | undefined;
+    for (const s of this.#slots) {
+      const r = this.#clearSlot(s.cpu);
+      if (r < 0 && r !== -Errno.ENOENT) failed ??= this.#error(op, -r, `clearing CPU ${s.cpu}'s slot`);
+    }
+    this.#paused.v = true;
+    this.#report(op, failed === undefined);
+    if (failed !== undefined) throw failed;
+  }
+
+  /** Puts each CPU's event back in its slot (cilium/ebpf's Resume), over whatever another reader put there meanwhile. */
+  resume(): void {
+    const op = "resume";
+    this.#live(op);
+    if (!this.#paused.v) return;
+    for (const s of this.#slots) {
+      const r = this.#setSlot(s.cpu, s.eventFd);
+      if (r < 0) {
+        // Nothing half-done: the slots filled so far are emptied again, and the reader stays paused.
+        for (const t of this.#slots) {
+          if (t === s) break;
+          this.#clearSlot(t.cpu);
+        }
+        this.#report(op, false);
+        throw this.#error(op, -r, `putting CPU ${s.cpu}'s event in its slot`);
+      }
+    }
+    this.#paused.v = false;
+    this.#report(op, true);
+  }
+
+  /**
+   * Empties the slots (unless paused), unmaps the rings and closes the events and the reader's fd
+   * of the array, which ends a wait in `read()` (it resolves undefined); later calls throw EBADF.
+   * Everything is freed even when a step fails (the first failure is thrown). Closing twice is a no-op.
+   */
+  close(): void {
+    const op = "close";
+    const arrayFd = this.#arrayFd;
+    if (arrayFd < 0) return;
+    freeLost.unregister(this);
+    let failed: BpfError | TypeError | undefined;
+    const check = (method: string, r: number, what: string): void => {
+      if (r === 0 || failed !== undefined) return;
+      failed = isNegErrno(r) ? this.#error(op, -r, what) : driverContractError(this.#driver, method, r, "0");
+    };
+    if (!this.#paused.v) {
+      for (const s of this.#slots) {
+        const r = this.#clearSlot(s.cpu);
+        if (r !== -Errno.ENOENT) check("mapDeleteElem", r, `clearing CPU ${s.cpu}'s slot`);
+      }
+    }
+    this.#arrayFd = -1;
+    const d = this.#driver;
+    for (const s of this.#slots) {
+      check("munmap", d.munmap!(s.mapping), `unmapping CPU ${s.cpu}'s ring`);
+      check("close", d.close(s.eventFd), `closing CPU ${s.cpu}'s event`);
+    }
+    check("close", d.close(arrayFd), "closing the reader's fd of the array");
+    this.#report(op, failed === undefined);
+    if (failed !== undefined) throw failed;
+  }
+
+  /** `using reader = events.reader()` closes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #setSlot(cpu: number, eventFd: number): number {
+    this.#keyView.setUint32(0, cpu, true);
+    this.#valueView.setUint32(0, eventFd, true);
+    return this.#slotCall("mapUpdateElem", this.#slotDriver.mapUpdateElem(this.#arrayFd, this.#key, this.#value, 0));
+  }
+
+  #clearSlot(cpu: number): number {
+    this.#keyView.setUint32(0, cpu, true);
+    return this.#slotCall("mapDeleteElem", this.#slotDriver.mapDeleteElem(this.#arrayFd, this.#key));
+  }
+
+  #slotCall(method: string, r: number): number {
+    if (r !== 0 && !isNegErrno(r)) throw driverContractError(this.#driver, method, r, "0");
+    return r;
+  }
+
+  #report(op: string, ok: boolean): void {
+    this.#metrics?.mapOp?.(this.#commonName, op, ok ? "success" : "fail");
+  }
+
+  #live(op: string): void {
+    if (this.#arrayFd < 0) throw this.#error(op, Errno.EBADF, "the reader is closed: close() was called");
+  }
+
+  #error(op: string, errno: number, why?: string): BpfError {
+    return mappingError(this.#from, op, errno, why);
+  }
+}

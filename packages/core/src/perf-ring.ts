@@ -1,0 +1,175 @@
+// One CPU's perf event ring, as user space reads it (kernel/events/ring_buffer.c): the mapping's
+// first page is the event's perf_event_mmap_page, whose data_head the kernel moves on as it
+// writes records and whose data_tail user space moves on as it takes them; 2^n data pages follow.
+// Unlike a RINGBUF's, the data is mapped once, so a record that runs past the end is read in two
+// copies. data_head is read with acquire ordering and data_tail written with release ordering
+// (the driver's mmapRead/mmapWrite of 8 aligned bytes), as perf_output_put_handle pairs them:
+// the bytes of a record are read only after the head that covers them, and the kernel overwrites
+// them only after the tail that frees them.
+import type { Driver } from "./driver.js";
+import type { BpfError } from "./errors.js";
+import { Errno } from "./errno.js";
+import { checkMappingCall, mappingError, type MappedFrom } from "./mapping-errors.js";
+
+/** A record's type (perf_event_header.type): samples lost since the last record that got room. */
+export const PERF_RECORD_LOST = 2;
+/** A record's type: one sample, here a program's bpf_perf_event_output (PERF_SAMPLE_RAW). */
+export const PERF_RECORD_SAMPLE = 9;
+
+/** perf_event_mmap_page's data_head, a u64 the kernel writes. */
+const DATA_HEAD = 1024;
+/** perf_event_mmap_page's data_tail, a u64 the reader writes. */
+const DATA_TAIL = 1032;
+/** struct perf_event_header: u32 type, u16 misc, u16 size (of the whole record). */
+const HEADER = 8;
+/** A LOST record: the header, u64 id, u64 lost. */
+const LOST_SIZE = HEADER + 16;
+/** A SAMPLE's raw data starts after the header and its u32 size. */
+const RAW_AT = HEADER + 4;
+
+/**
+ * What a perf reader hands back, as cilium/ebpf's perf.Record: a sample, or the count of samples
+ * the kernel could not write because the ring was full.
+ */
+export interface PerfRecord {
+  /** The CPU whose ring the record was in: the one the program ran on. */
+  cpu: number;
+  /**
+   * The bytes the program passed to bpf_perf_event_output, a copy the caller keeps; empty for a
+   * lost-samples record. The kernel pads a sample so that its record ends 8-byte aligned and
+   * counts the padding in the raw size: a sample of n bytes comes back with (n + 4) rounded up
+   * to 8, minus 4, bytes (0 to 7 more, which hold whatever the kernel's padding holds).
+   */
+  rawSample: Uint8Array;
+  /** Samples the kernel dropped since the last record it wrote here (PERF_RECORD_LOST); 0 for a sample. */
+  lostSamples: number;
+  /** Bytes still waiting in this CPU's ring after this record (as far as the reader last looked). */
+  remaining: number;
+}
+
+/** What a PerfRing needs: the driver and the mapping of the event's ring. */
+export interface PerfRingInit {
+  driver: Driver;
+  /** The CPU the event counts on. */
+  cpu: number;
+  /** mapMmap's handle of the ring: the header page then the data, mapped writable from offset 0. */
+  mapping: number;
+  /** Where the data starts in the mapping: one page. */
+  dataOffset: number;
+  /** The data's size in bytes: a power of 2 of pages. */
+  dataSize: number;
+  /** Whom errors name. */
+  from: MappedFrom;
+}
+
+/** One CPU's ring: takes the records in order, freeing each one's room as it goes. */
+export class PerfRing {
+  readonly cpu: number;
+  readonly mapping: number;
+  readonly #driver: Driver;
+  readonly #dataOffset: number;
+  readonly #dataSize: number;
+  readonly #mask: bigint;
+  readonly #from: MappedFrom;
+  readonly #word = new Uint8Array(8);
+  readonly #wordView = new DataView(this.#word.buffer);
+  readonly #head = new Uint8Array(LOST_SIZE);
+  readonly #headView = new DataView(this.#head.buffer);
+  /** The reader's position: where the next record starts. */
+  #tail: bigint;
+  /** data_head as last read: records up to it are complete. */
+  #seen: bigint;
+
+  constructor(init: PerfRingInit) {
+    this.cpu = init.cpu;
+    this.mapping = init.mapping;
+    this.#driver = init.driver;
+    this.#dataOffset = init.dataOffset;
+    this.#dataSize = init.dataSize;
+    this.#mask = BigInt(init.dataSize - 1);
+    this.#from = init.from;
+    // A new event's tail is 0; a ring mapped again goes on from where its last reader stopped.
+    this.#tail = this.#readWord("reader", DATA_TAIL);
+    this.#seen = this.#tail;
+  }
+
+  /** Bytes between the reader's position and data_head, read now. */
+  available(op: string): number {
+    this.#seen = this.#loadHead(op);
+    return Number(this.#seen - this.#tail);
+  }
+
+  /**
+   * The next record, or undefined when the ring holds none. Records of other types (a BPF output
+   * event writes only SAMPLE and LOST) are passed over.
+   */
+  next(op: string): PerfRecord | undefined {
+    for (;;) {
+      if (this.#tail === this.#seen) {
+        this.#seen = this.#loadHead(op);
+        if (this.#tail === this.#seen) return undefined;
+      }
+      const avail = Number(this.#seen - this.#tail);
+      const head = this.#head;
+      const first = Math.min(avail, LOST_SIZE);
+      this.#copy(op, this.#tail, head.subarray(0, first));
+      const type = this.#headView.getUint32(0, true);
+      const size = this.#headView.getUint16(6, true);
+      if (size < HEADER || size % 8 !== 0 || size > avail) {
+        throw this.#corrupt(op, `a record of ${size} bytes at position ${this.#tail} (${avail} bytes up to data_head)`);
+      }
+      let record: PerfRecord | undefined;
+      if (type === PERF_RECORD_SAMPLE) {
+        const raw = size >= RAW_AT ? this.#headView.getUint32(HEADER, true) : -1;
+        if (raw < 0 || RAW_AT + raw > size) throw this.#corrupt(op, `a sample of ${raw} raw bytes in a record of ${size} at position ${this.#tail}`);
+        const sample = new Uint8Array(raw);
+        this.#copy(op, this.#tail + BigInt(RAW_AT), sample);
+        record = { cpu: this.cpu, rawSample: sample, lostSamples: 0, remaining: 0 };
+      } else if (type === PERF_RECORD_LOST) {
+        if (size < LOST_SIZE) throw this.#corrupt(op, `a lost-samples record of ${size} bytes at position ${this.#tail}`);
+        record = { cpu: this.cpu, rawSample: new Uint8Array(0), lostSamples: Number(this.#headView.getBigUint64(HEADER + 8, true)), remaining: 0 };
+      }
+      this.#tail += BigInt(size);
+      // Release: the record's bytes are read before the kernel may write over them.
+      this.#wordView.setBigUint64(0, this.#tail, true);
+      checkMappingCall(this.#driver, this.#from, "mmapWrite", this.#driver.mmapWrite!(this.mapping, DATA_TAIL, this.#word), op);
+      if (record !== undefined) {
+        record.remaining = Number(this.#seen - this.#tail);
+        return record;
+      }
+    }
+  }
+
+  /** data_head, with acquire ordering, checked against the reader's position. */
+  #loadHead(op: string): bigint {
+    const head = this.#readWord(op, DATA_HEAD);
+    const ahead = head - this.#tail;
+    if (ahead < 0n || ahead > BigInt(this.#dataSize)) {
+      throw this.#corrupt(op, `data_head ${head} is ${ahead < 0n ? "behind" : "more than the ring's size ahead of"} the reader's position ${this.#tail}`);
+    }
+    return head;
+  }
+
+  #readWord(op: string, at: number): bigint {
+    checkMappingCall(this.#driver, this.#from, "mmapRead", this.#driver.mmapRead!(this.mapping, at, this.#word), op);
+    return this.#wordView.getBigUint64(0, true);
+  }
+
+  /** `dst.length` bytes of the data from position `pos`, in two copies where they run past the end. */
+  #copy(op: string, pos: bigint, dst: Uint8Array): void {
+    if (dst.length === 0) return;
+    const at = Number(pos & this.#mask);
+    const first = Math.min(dst.length, this.#dataSize - at);
+    const d = this.#driver;
+    checkMappingCall(d, this.#from, "mmapRead", d.mmapRead!(this.mapping, this.#dataOffset + at, dst.subarray(0, first)), op);
+    if (first < dst.length) {
+      checkMappingCall(d, this.#from, "mmapRead", d.mmapRead!(this.mapping, this.#dataOffset, dst.subarray(first)), op);
+    }
+  }
+
+  /** The ring makes no sense: data_tail written by something else, or not a perf event's ring. */
+  #corrupt(op: string, what: string): BpfError {
+    return mappingError(this.#from, op, Errno.EINVAL,
+      `CPU ${this.cpu}'s perf ring: ${what}: data_tail was written by something else than this reader`);
+  }
+}

@@ -1,0 +1,297 @@
+// PerfReader over a BPF_MAP_TYPE_PERF_EVENT_ARRAY, as cilium/ebpf's perf.Reader: an event per
+// CPU in its slot, its ring mapped; records come back with their CPU, the raw sample as the
+// kernel padded it, the samples a full ring lost, and what remains; a record that runs past the
+// ring's end is read whole; pause() empties the slots, close() frees everything it made.
+import { readdirSync, readlinkSync } from "node:fs";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { BpfError, createBpf, Errno, memoryLogger, u32, wrapDriver, type BpfPerfEventArray, type PerfReader, type PerfRecord } from "@bpfkit/core";
+import { onCpu0, settledWithin } from "@bpfkit/testkit";
+import { kernelUnderTest } from "../../testkit/src/drivers.js";
+import { eachDriver, type Env } from "./support/env.js";
+import { perfOutputFor, type PerfOutput } from "./support/perf-producer.js";
+import { thrown } from "./support/thrown.js";
+
+const PAGE = 4096;
+
+/** fds of this process by what they are: perf events, BPF maps, all. */
+function fds(): { perf: number; maps: number; all: number } {
+  let perf = 0, maps = 0, all = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const l = readlinkSync(`/proc/self/fd/${fd}`);
+      all++;
+      if (l === "anon_inode:[perf_event]") perf++;
+      if (l === "anon_inode:bpf-map") maps++;
+    } catch {
+      // readdir's own fd, gone by now
+    }
+  }
+  return { perf, maps, all };
+}
+
+const u32At = (b: Uint8Array, at = 0) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
+
+function drain(r: PerfReader): PerfRecord[] {
+  const out: PerfRecord[] = [];
+  for (let rec = r.readRecord(); rec !== undefined; rec = r.readRecord()) out.push(rec);
+  return out;
+}
+
+eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (get) => {
+  let out: PerfOutput;
+  beforeEach(() => {
+    out = perfOutputFor(get().driver)!;
+    expect(out, "a producer of samples on this driver").toBeDefined();
+  });
+  afterEach(() => out.close());
+
+  function events(env: Env, name = "cilium_events"): { arr: BpfPerfEventArray; fd: number } {
+    const arr = env.track(env.bpf.newPerfEventArray({ name }));
+    expect(arr.openOrCreate()).toBe(true);
+    expect(arr.maxEntries).toBe(env.driver.possibleCpus);
+    return { arr, fd: arr.getFd() };
+  }
+
+  it("fills a slot per CPU; a program's output comes back as one record of its CPU, the raw sample padded as the kernel pads it", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
+    expect(r.cpus).toEqual(Array.from({ length: env.driver.possibleCpus }, (_, i) => i));
+    expect(r.bufferSize).toBe(PAGE);
+    expect(r.readRecord()).toBeUndefined();
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))).toBe(0);
+    const rec = r.readRecord()!;
+    expect(rec.cpu).toBeGreaterThanOrEqual(0);
+    expect(rec.cpu).toBeLessThan(env.driver.possibleCpus);
+    // 8 header bytes, the u32 size, 8 bytes and 4 of padding: the raw size says 12.
+    expect(rec.rawSample.length).toBe(12);
+    expect(rec.rawSample.subarray(0, 8)).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+    expect(rec.lostSamples).toBe(0);
+    expect(rec.remaining).toBe(0);
+    expect(r.readRecord()).toBeUndefined();
+    // 4 bytes need no padding; 5 take 7 more (4 + 5 rounds up to 16).
+    out.output(fd, Uint8Array.of(9, 9, 9, 9));
+    out.output(fd, Uint8Array.of(1, 2, 3, 4, 5));
+    const two = drain(r).map((x) => x.rawSample.length).sort();
+    expect(two).toEqual([12, 4]);
+    expect(r.available()).toBe(0);
+  });
+
+  it("a record that runs past the ring's end is read whole, and records of one CPU come in order", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
+    // 24-byte records (a 12-byte sample): the 171st starts 16 bytes before the end of 4096.
+    const got: number[] = [];
+    onCpu0(() => {
+      for (let round = 0; round < 3; round++) {
+        expect(out.output(fd, new Uint8Array(12).fill(0xaa), { count: true, repeat: 100 })).toBe(0);
+        for (const rec of drain(r)) {
+          expect(rec.cpu).toBe(0);
+          expect(rec.rawSample.length).toBe(12);
+          expect(rec.rawSample.subarray(4)).toEqual(new Uint8Array(8).fill(0xaa));
+          got.push(u32At(rec.rawSample));
+        }
+      }
+    });
+    expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+
+  it("a full ring loses samples: a lost-samples record says how many, before the next sample that found room; remaining counts down", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: 100 }));
+    expect(r.bufferSize, "rounded up to a page").toBe(PAGE);
+    onCpu0(() => {
+      // 170 records of 24 bytes fill 4080 of 4096 bytes; the other 30 find no room.
+      out.output(fd, new Uint8Array(12), { count: true, repeat: 200 });
+      const first = r.readRecord()!;
+      expect(first.remaining).toBe(169 * 24);
+      const rest = drain(r);
+      expect(rest.length).toBe(169);
+      expect(rest.at(-1)!.remaining).toBe(0);
+      expect(u32At(rest.at(-1)!.rawSample)).toBe(170);
+      expect(rest.every((x) => x.lostSamples === 0)).toBe(true);
+      out.output(fd, new Uint8Array(12), { count: true });
+    });
+    const [lost, next] = drain(r);
+    expect(lost).toEqual({ cpu: 0, rawSample: new Uint8Array(0), lostSamples: 30, remaining: 24 });
+    expect(u32At(next!.rawSample)).toBe(201);
+  });
+
+  it("pause() empties the slots (the program's output is -ENOENT), resume() fills them again; records already there are read", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4))).toBe(0);
+    r.pause();
+    expect(r.isPaused()).toBe(true);
+    r.pause();
+    expect(out.output(fd, Uint8Array.of(5, 6, 7, 8))).toBe(-Errno.ENOENT);
+    expect(drain(r).map((x) => [...x.rawSample])).toEqual([[1, 2, 3, 4]]);
+    r.resume();
+    expect(r.isPaused()).toBe(false);
+    expect(out.output(fd, Uint8Array.of(9, 9, 9, 9))).toBe(0);
+    expect(drain(r).map((x) => [...x.rawSample])).toEqual([[9, 9, 9, 9]]);
+    expect(env.ops.filter((o) => / (reader|pause|resume|close) /.test(o))).toEqual(
+      ["events reader success", "events pause success", "events resume success"]);
+    r.close();
+    expect(env.ops.at(-1)).toBe("events close success");
+  });
+
+  it("close() empties the slots, unmaps the rings and closes every fd it opened; later calls are EBADF naming the map and the call", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const before = fds();
+    const r = arr.reader({ perCpuBuffer: 2 * PAGE });
+    const during = fds();
+    expect(during.perf - before.perf, "an event per CPU").toBe(env.driver.possibleCpus);
+    expect(during.maps - before.maps, "the reader's own fd of the array").toBe(1);
+    r.close();
+    expect(fds()).toEqual(before);
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4)), "the slots are empty").toBe(-Errno.ENOENT);
+    r.close();
+    const e = thrown(() => r.readRecord()) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.errno).toBe(Errno.EBADF);
+    expect(e.message).toBe("readRecord cilium_events: bad file descriptor (the reader is closed: close() was called)");
+    expect((thrown(() => r.pause()) as BpfError).op).toBe("pause");
+    // A paused reader's close() has no slots to empty.
+    const p = arr.reader({ perCpuBuffer: PAGE });
+    p.pause();
+    p.close();
+    expect(fds()).toEqual(before);
+  });
+
+  it("the reader holds its own fd of the array: it reads on after the map object is closed", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
+    const prog = out;
+    // The program holds the map by the fd it was loaded with: load it before the close.
+    const keep = env.driver.dup!(fd);
+    try {
+      arr.close();
+      expect(prog.output(keep, Uint8Array.of(4, 3, 2, 1))).toBe(0);
+      expect([...r.readRecord()!.rawSample]).toEqual([4, 3, 2, 1]);
+    } finally {
+      env.driver.close(keep);
+    }
+  });
+
+  it("read() waits on every CPU's event: a record comes as it is written; undefined at the timeout or on close(); an abort rejects", async () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
+    setTimeout(() => out.output(fd, Uint8Array.of(7, 7, 7, 7)), 20);
+    const rec = await settledWithin(r.read({ timeoutMs: 10_000, pollMs: 60_000 }), 3000);
+    expect(rec === "pending" ? rec : [...rec!.rawSample]).toEqual([7, 7, 7, 7]);
+    const t0 = performance.now();
+    expect(await r.read({ timeoutMs: 50 })).toBeUndefined();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    const ac = new AbortController();
+    const aborted = r.read({ signal: ac.signal });
+    setTimeout(() => ac.abort(new Error("stop")), 20);
+    await expect(settledWithin(aborted, 3000)).rejects.toThrow("stop");
+    const closing = r.read();
+    setTimeout(() => r.close(), 20);
+    expect(await settledWithin(closing, 3000)).toBeUndefined();
+    expect(await r.read()).toBeUndefined();
+    // A driver without mapPoll: the reader looks every pollMs.
+    const polling = createBpf({ driver: wrapDriver(env.driver, { mapPoll: null }), mapRoot: env.root, logger: memoryLogger() });
+    const pr = env.track(env.track(polling.openPerfEventArray(arr.path())).reader({ perCpuBuffer: PAGE }));
+    setTimeout(() => out.output(fd, Uint8Array.of(6, 6, 6, 6)), 20);
+    const polled = await settledWithin(pr.read({ pollMs: 5, timeoutMs: 10_000 }), 3000);
+    expect(polled === "pending" ? polled : [...polled!.rawSample]).toEqual([6, 6, 6, 6]);
+  });
+
+  it("a watermark holds the wake-up until that many bytes wait; the timeout's last look still finds what is there", async () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE, watermark: 100 }));
+    const p = r.read({ timeoutMs: 400, pollMs: 60_000 });
+    await new Promise((res) => setTimeout(res, 20));
+    onCpu0(() => out.output(fd, new Uint8Array(12)));
+    expect(await settledWithin(p, 150)).toBe("pending");
+    expect((await settledWithin(p, 3000) as PerfRecord).rawSample.length).toBe(12);
+    // Five records of 24 bytes pass 100: the wait ends long before its timeout.
+    const q = r.read({ timeoutMs: 60_000, pollMs: 60_000 });
+    await new Promise((res) => setTimeout(res, 20));
+    onCpu0(() => out.output(fd, new Uint8Array(12), { repeat: 5 }));
+    expect(await settledWithin(q, 3000)).not.toBe("pending");
+    expect(drain(r).length).toBe(4);
+  });
+
+  it("for await reads every record until the reader is closed", async () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
+    onCpu0(() => out.output(fd, new Uint8Array(4), { count: true, repeat: 3 }));
+    const seen: number[] = [];
+    for await (const rec of r) {
+      seen.push(u32At(rec.rawSample));
+      if (seen.length === 3) setTimeout(() => r.close(), 10);
+    }
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it("cpus chooses the slots; perCpuBuffer rounds up to a power of 2 of pages", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: 3 * PAGE + 1, cpus: [0] }));
+    expect(r.cpus).toEqual([0]);
+    expect(r.bufferSize).toBe(4 * PAGE);
+    let ok = 0, enoent = 0;
+    onCpu0(() => {
+      ok = out.output(fd, Uint8Array.of(1, 1, 1, 1));
+      // Only CPU 0's slot is filled: asking for CPU 1's slot from CPU 0 finds it empty.
+      if (env.driver.possibleCpus > 1) enoent = out.output(fd, Uint8Array.of(1, 1, 1, 1), { flags: 1n });
+    });
+    expect(ok).toBe(0);
+    if (env.driver.possibleCpus > 1) expect(enoent).toBe(-Errno.ENOENT);
+    expect(drain(r).length).toBe(1);
+  });
+
+  it("bad options, a map of another type and a driver without perf events are refused, naming the map and the call, with nothing left open", () => {
+    const env = get();
+    const { arr } = events(env);
+    const before = fds();
+    const cpus = env.driver.possibleCpus;
+    for (const [opts, re] of [
+      [{ perCpuBuffer: 0 }, /reader cilium_events: options.perCpuBuffer must be a number of bytes from 1 to 2\^30, got 0/],
+      [{ perCpuBuffer: 1.5 }, /perCpuBuffer/],
+      [{ perCpuBuffer: PAGE, watermark: PAGE }, /options.watermark must be a number of bytes from 1 to less than the ring's 4096, got 4096/],
+      [{ watermark: 8, wakeupEvents: 2 }, /not both/],
+      [{ wakeupEvents: 0 }, /wakeupEvents must be a u32 of at least 1/],
+      [{ cpus: [] }, /options.cpus is empty/],
+      [{ cpus: [0, 0] }, /holds CPU 0 twice/],
+      [{ cpus: [cpus] }, new RegExp(`CPU ${cpus} is not a possible CPU`)],
+      [{ cpus: [-1] }, /not a CPU number/],
+      [{ perCpuBufer: 4096 }, /perCpuBufer/],
+    ] as const) {
+      expect(() => arr.reader(opts as never), JSON.stringify(opts)).toThrow(re);
+    }
+    expect(fds()).toEqual(before);
+    const small = env.track(env.bpf.newPerfEventArray({ name: "small_events", maxEntries: 1 }));
+    small.openOrCreate();
+    if (cpus > 1) expect(() => small.reader({ cpus: [1] })).toThrow(/CPU 1 has no slot: the array has 1 \(maxEntries\)/);
+    expect(env.track(small.reader({ perCpuBuffer: PAGE })).cpus).toEqual([0]);
+    const hash = env.map({ name: "not_events", type: 1, key: u32, value: u32, maxEntries: 1 });
+    hash.openOrCreate();
+    const e = thrown(() => env.bpf.openPerfEventArray("not_events")) as BpfError;
+    expect(e.errno).toBe(Errno.EINVAL);
+    expect(e.message).toMatch(/^openPerfEventArray .*not_events is a .* map \(type 1\), not a perf event array: bpf.openMap opens it/);
+    const pinned = env.track(env.bpf.openPerfEventArray("cilium_events"));
+    expect(pinned.maxEntries).toBe(cpus);
+    expect(() => env.bpf.newPerfEventArray({ name: "x", maxEntries: 0 })).toThrow(/maxEntries must be a u32 of at least 1/);
+    expect(() => env.bpf.newPerfEventArray({ name: "x", btf: true } as never)).toThrow(/btf/);
+    const bare = createBpf({ driver: wrapDriver(env.driver, { perfEventOpen: null }), mapRoot: env.root, logger: memoryLogger() });
+    const other = env.track(bare.openPerfEventArray(arr.path()));
+    other.open();
+    const held = fds();
+    const refused = thrown(() => other.reader()) as BpfError;
+    expect(refused.errno).toBe(Errno.EOPNOTSUPP);
+    expect(refused.message).toMatch(/^reader cilium_events: driver "\w+" cannot read perf event arrays \(it has no perfEventOpen, an optional Driver method\)$/);
+    expect(fds()).toEqual(held);
+  });
+}, [kernelUnderTest()]); // The simulator has no perf events yet.
