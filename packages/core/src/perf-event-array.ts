@@ -53,6 +53,12 @@ export interface PerfReaderOptions {
    * opened: ENODEV, which a CPU asked for here is).
    */
   cpus?: readonly number[];
+  /**
+   * The slot to put the event in, for a reader of one CPU (`cpus: [n]`): bpftool's `cpu N index M`,
+   * for a program that outputs to slot M explicitly (its output reaches the event only while it
+   * runs on CPU N: the helper answers -EOPNOTSUPP on another). Default: the CPU's own slot.
+   */
+  index?: number;
 }
 
 /** The map type a BpfPerfEventArray handles: keys and values are u32 (a slot, an event's fd). */
@@ -64,7 +70,7 @@ export const DEFAULT_PERF_BUFFER = 64 * 1024;
 const MAX_PERF_BUFFER = 2 ** 30;
 
 const SPEC_KEYS = optionKeys<PerfEventArraySpec>({ name: true, maxEntries: true, flags: true, kernelName: true });
-const READER_KEYS = optionKeys<PerfReaderOptions>({ perCpuBuffer: true, watermark: true, wakeupEvents: true, cpus: true });
+const READER_KEYS = optionKeys<PerfReaderOptions>({ perCpuBuffer: true, watermark: true, wakeupEvents: true, cpus: true, index: true });
 
 /**
  * A BPF perf event array: programs send samples through it (bpf_perf_event_output), `reader()`
@@ -114,8 +120,11 @@ export class BpfPerfEventArray extends KeylessMap<number> {
     if (cpus !== undefined) {
       for (const c of cpus) {
         if (c >= d.possibleCpus) throw new RangeError(`${where}: CPU ${c} is not a possible CPU (there are ${d.possibleCpus})`);
-        if (c >= this.maxEntries) throw new RangeError(`${where}: CPU ${c} has no slot: the array has ${this.maxEntries} (maxEntries)`);
+        if (c >= this.maxEntries && o.index === undefined) throw new RangeError(`${where}: CPU ${c} has no slot: the array has ${this.maxEntries} (maxEntries)`);
       }
+    }
+    if (o.index !== undefined && o.index >= this.maxEntries) {
+      throw new RangeError(`${where}: options.index ${o.index} is past the array's ${this.maxEntries} slots (maxEntries)`);
     }
     const optional = cpus === undefined;
     cpus ??= Array.from({ length: slotsHere }, (_, i) => i);
@@ -146,19 +155,20 @@ export class BpfPerfEventArray extends KeylessMap<number> {
           throw this.opError(op, -m, `mapping CPU ${cpu}'s ring of ${o.dataSize / page} pages and its header page` +
             (m === -Errno.EPERM || m === -Errno.ENOMEM ? ": past the perf_event_mlock_kb limit without CAP_IPC_LOCK? A smaller perCpuBuffer needs less" : ""));
         }
-        slots.push({ cpu, eventFd: ev, mapping: m });
-        new DataView(key.buffer).setUint32(0, cpu, true);
+        const index = o.index ?? cpu;
+        slots.push({ cpu, index, eventFd: ev, mapping: m });
+        new DataView(key.buffer).setUint32(0, index, true);
         new DataView(value.buffer).setUint32(0, ev, true);
         const r = slotDriver.mapUpdateElem(arrayFd, key, value, BPF_ANY);
         if (r !== 0 && !isNegErrno(r)) throw driverContractError(d, "mapUpdateElem", r, "0");
-        if (r < 0) throw this.opError(op, -r, `putting CPU ${cpu}'s event in its slot`);
+        if (r < 0) throw this.opError(op, -r, `putting CPU ${cpu}'s event in slot ${index}`);
         filled++;
       }
       if (slots.length === 0) throw this.opError(op, Errno.ENODEV, "no CPU the array has a slot for is online");
     } catch (e) {
       for (const [i, s] of slots.entries()) {
         if (i < filled) {
-          new DataView(key.buffer).setUint32(0, s.cpu, true);
+          new DataView(key.buffer).setUint32(0, s.index, true);
           slotDriver.mapDeleteElem(arrayFd, key);
         }
         d.munmap!(s.mapping);
@@ -176,12 +186,12 @@ export class BpfPerfEventArray extends KeylessMap<number> {
 
 /** `reader`'s options checked, the ring's size worked out: all before any syscall. */
 function readerOptions(options: PerfReaderOptions | undefined, where: string, page: number):
-  { dataSize: number; wake: Omit<PerfEventOpenAttr, "cpu">; cpus: number[] | undefined } {
+  { dataSize: number; wake: Omit<PerfEventOpenAttr, "cpu">; cpus: number[] | undefined; index: number | undefined } {
   if (options !== undefined && (options === null || typeof options !== "object")) {
     throw new TypeError(`${where}: options must be { perCpuBuffer?, watermark?, wakeupEvents?, cpus? }`);
   }
   if (options !== undefined) assertOptionKeys(options, READER_KEYS, where, "options");
-  const { perCpuBuffer = DEFAULT_PERF_BUFFER, watermark, wakeupEvents, cpus } = options ?? {};
+  const { perCpuBuffer = DEFAULT_PERF_BUFFER, watermark, wakeupEvents, cpus, index } = options ?? {};
   if (typeof perCpuBuffer !== "number" || !Number.isInteger(perCpuBuffer) || perCpuBuffer < 1 || perCpuBuffer > MAX_PERF_BUFFER) {
     throw new RangeError(`${where}: options.perCpuBuffer must be a number of bytes from 1 to 2^30, got ${String(perCpuBuffer)}`);
   }
@@ -216,7 +226,13 @@ function readerOptions(options: PerfReaderOptions | undefined, where: string, pa
     }
     list = [...seen].sort((a, b) => a - b);
   }
-  return { dataSize, wake, cpus: list };
+  if (index !== undefined) {
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > 0xffff_ffff) {
+      throw new TypeError(`${where}: options.index must be a slot number (a u32), got ${String(index)}`);
+    }
+    if (list?.length !== 1) throw new TypeError(`${where}: options.index needs exactly one CPU in options.cpus: it is the slot of that CPU's event`);
+  }
+  return { dataSize, wake, cpus: list, index };
 }
 
 /** The driver's perf support, for a caller that asks before it builds a reader. */

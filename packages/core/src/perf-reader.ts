@@ -21,8 +21,10 @@ export type PerfReadOptions = RingBufWaitOptions;
 
 /** One CPU as a reader holds it: its event's fd (in the array's slot `cpu`) and its ring's mapping. */
 export interface PerfReaderSlot {
-  /** The CPU, which is also the slot's index. */
+  /** The CPU the event counts on. */
   cpu: number;
+  /** The array's slot it is in: the CPU's number, unless the reader was asked for another (bpftool's `cpu N index M`). */
+  index: number;
   /** The event's fd (Driver.perfEventOpen), which the reader closes. */
   eventFd: number;
   /** mapMmap's handle of the event's ring (header page and data, writable), which the reader unmaps. */
@@ -57,7 +59,7 @@ const freeLost = new FinalizationRegistry<{ driver: Driver; arrayFd: number; slo
     const key = new Uint8Array(4);
     for (const s of slots) {
       if (!paused.v) {
-        new DataView(key.buffer).setUint32(0, s.cpu, true);
+        new DataView(key.buffer).setUint32(0, s.index, true);
         driver.mapDeleteElem(arrayFd, key);
       }
       driver.munmap!(s.mapping);
@@ -95,8 +97,10 @@ class WaitEnd implements AbortSignalLike {
 export class PerfReader implements Disposable {
   /** Each CPU's ring's data size in bytes (cilium/ebpf's BufferSize). */
   readonly bufferSize: number;
-  /** The CPUs read, in ascending order: the slots the reader fills. */
+  /** The CPUs read, in ascending order. */
   readonly cpus: readonly number[];
+  /** The slots the reader fills, one per CPU of `cpus` (the same numbers, unless it was given an `index`). */
+  readonly indexes: readonly number[];
   readonly #driver: Driver;
   readonly #slotDriver: Driver;
   readonly #from: MappedFrom;
@@ -124,8 +128,9 @@ export class PerfReader implements Disposable {
     this.#from = { name: init.name, path: init.path };
     this.#slots = init.slots.map((s) => ({ ...s }));
     this.cpus = Object.freeze(this.#slots.map((s) => s.cpu));
+    this.indexes = Object.freeze(this.#slots.map((s) => s.index));
     this.bufferSize = init.dataSize;
-    this.#rings = this.#slots.map((s) => new PerfRing({ driver: init.driver, cpu: s.cpu, mapping: s.mapping,
+    this.#rings = this.#slots.map((s) => new PerfRing({ driver: init.driver, cpu: s.cpu, index: s.index, mapping: s.mapping,
       dataOffset: init.pageSize, dataSize: init.dataSize, from: this.#from }));
     freeLost.register(this, { driver: init.driver, arrayFd: init.arrayFd, slots: this.#slots, paused: this.#paused }, this);
   }
@@ -259,8 +264,8 @@ export class PerfReader implements Disposable {
     if (this.#paused.v) return;
     let failed: BpfError | undefined;
     for (const s of this.#slots) {
-      const r = this.#clearSlot(s.cpu);
-      if (r < 0 && r !== -Errno.ENOENT) failed ??= this.#error(op, -r, `clearing CPU ${s.cpu}'s slot`);
+      const r = this.#clearSlot(s.index);
+      if (r < 0 && r !== -Errno.ENOENT) failed ??= this.#error(op, -r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
     }
     this.#paused.v = true;
     this.#report(op, failed === undefined);
@@ -273,15 +278,15 @@ export class PerfReader implements Disposable {
     this.#live(op);
     if (!this.#paused.v) return;
     for (const s of this.#slots) {
-      const r = this.#setSlot(s.cpu, s.eventFd);
+      const r = this.#setSlot(s.index, s.eventFd);
       if (r < 0) {
         // Nothing half-done: the slots filled so far are emptied again, and the reader stays paused.
         for (const t of this.#slots) {
           if (t === s) break;
-          this.#clearSlot(t.cpu);
+          this.#clearSlot(t.index);
         }
         this.#report(op, false);
-        throw this.#error(op, -r, `putting CPU ${s.cpu}'s event in its slot`);
+        throw this.#error(op, -r, `putting CPU ${s.cpu}'s event in slot ${s.index}`);
       }
     }
     this.#paused.v = false;
@@ -305,8 +310,8 @@ export class PerfReader implements Disposable {
     };
     if (!this.#paused.v) {
       for (const s of this.#slots) {
-        const r = this.#clearSlot(s.cpu);
-        if (r !== -Errno.ENOENT) check("mapDeleteElem", r, `clearing CPU ${s.cpu}'s slot`);
+        const r = this.#clearSlot(s.index);
+        if (r !== -Errno.ENOENT) check("mapDeleteElem", r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
       }
     }
     this.#arrayFd = -1;
@@ -325,14 +330,14 @@ export class PerfReader implements Disposable {
     this.close();
   }
 
-  #setSlot(cpu: number, eventFd: number): number {
-    this.#keyView.setUint32(0, cpu, true);
+  #setSlot(index: number, eventFd: number): number {
+    this.#keyView.setUint32(0, index, true);
     this.#valueView.setUint32(0, eventFd, true);
     return this.#slotCall("mapUpdateElem", this.#slotDriver.mapUpdateElem(this.#arrayFd, this.#key, this.#value, 0));
   }
 
-  #clearSlot(cpu: number): number {
-    this.#keyView.setUint32(0, cpu, true);
+  #clearSlot(index: number): number {
+    this.#keyView.setUint32(0, index, true);
     return this.#slotCall("mapDeleteElem", this.#slotDriver.mapDeleteElem(this.#arrayFd, this.#key));
   }
 

@@ -34,6 +34,8 @@ const RAW_AT = HEADER + 4;
 export interface PerfRecord {
   /** The CPU whose ring the record was in: the one the program ran on. */
   cpu: number;
+  /** The array's slot that CPU's event is in (the CPU's number, but for a reader given an `index`). */
+  index: number;
   /**
    * The bytes the program passed to bpf_perf_event_output, a copy the caller keeps; empty for a
    * lost-samples record. The kernel pads a sample so that its record ends 8-byte aligned and
@@ -52,6 +54,8 @@ export interface PerfRingInit {
   driver: Driver;
   /** The CPU the event counts on. */
   cpu: number;
+  /** The array's slot the event is in. */
+  index: number;
   /** mapMmap's handle of the ring: the header page then the data, mapped writable from offset 0. */
   mapping: number;
   /** Where the data starts in the mapping: one page. */
@@ -65,6 +69,7 @@ export interface PerfRingInit {
 /** One CPU's ring: takes the records in order, freeing each one's room as it goes. */
 export class PerfRing {
   readonly cpu: number;
+  readonly index: number;
   readonly mapping: number;
   readonly #driver: Driver;
   readonly #dataOffset: number;
@@ -82,6 +87,7 @@ export class PerfRing {
 
   constructor(init: PerfRingInit) {
     this.cpu = init.cpu;
+    this.index = init.index;
     this.mapping = init.mapping;
     this.#driver = init.driver;
     this.#dataOffset = init.dataOffset;
@@ -124,10 +130,10 @@ export class PerfRing {
         if (raw < 0 || RAW_AT + raw > size) throw this.#corrupt(op, `a sample of ${raw} raw bytes in a record of ${size} at position ${this.#tail}`);
         const sample = new Uint8Array(raw);
         this.#copy(op, this.#tail + BigInt(RAW_AT), sample);
-        record = { cpu: this.cpu, rawSample: sample, lostSamples: 0, remaining: 0 };
+        record = { cpu: this.cpu, index: this.index, rawSample: sample, lostSamples: 0, remaining: 0 };
       } else if (type === PERF_RECORD_LOST) {
         if (size < LOST_SIZE) throw this.#corrupt(op, `a lost-samples record of ${size} bytes at position ${this.#tail}`);
-        record = { cpu: this.cpu, rawSample: new Uint8Array(0), lostSamples: Number(this.#headView.getBigUint64(HEADER + 8, true)), remaining: 0 };
+        record = { cpu: this.cpu, index: this.index, rawSample: new Uint8Array(0), lostSamples: Number(this.#headView.getBigUint64(HEADER + 8, true)), remaining: 0 };
       }
       this.#tail += BigInt(size);
       // Release: the record's bytes are read before the kernel may write over them.

@@ -115,7 +115,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
       out.output(fd, new Uint8Array(12), { count: true });
     });
     const [lost, next] = drain(r);
-    expect(lost).toEqual({ cpu: 0, rawSample: new Uint8Array(0), lostSamples: 30, remaining: 24 });
+    expect(lost).toEqual({ cpu: 0, index: 0, rawSample: new Uint8Array(0), lostSamples: 30, remaining: 24 });
     expect(u32At(next!.rawSample)).toBe(201);
   });
 
@@ -250,6 +250,22 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(ok).toBe(0);
     if (env.driver.possibleCpus > 1) expect(enoent).toBe(-Errno.ENOENT);
     expect(drain(r).length).toBe(1);
+  });
+
+  it("index puts one CPU's event in another slot (bpftool's cpu N index M): a program that outputs to that slot reaches it", () => {
+    const env = get();
+    const arr = env.track(env.bpf.newPerfEventArray({ name: "indexed", maxEntries: 2 }));
+    arr.openOrCreate();
+    const fd = arr.getFd();
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0], index: 1 }));
+    expect([r.cpus, r.indexes]).toEqual([[0], [1]]);
+    const answers = onCpu0(() => [out.output(fd, Uint8Array.of(1, 2, 3, 4), { flags: 1n }), out.output(fd, Uint8Array.of(5, 6, 7, 8))]);
+    expect(answers, "slot 1 holds CPU 0's event; slot 0 is empty").toEqual([0, -Errno.ENOENT]);
+    expect(drain(r).map((x) => [x.cpu, x.index, ...x.rawSample])).toEqual([[0, 1, 1, 2, 3, 4]]);
+    r.close();
+    expect(onCpu0(() => out.output(fd, Uint8Array.of(1, 2, 3, 4), { flags: 1n })), "close() emptied slot 1").toBe(-Errno.ENOENT);
+    expect(() => arr.reader({ index: 1 })).toThrow(/options.index needs exactly one CPU in options.cpus/);
+    expect(() => arr.reader({ cpus: [0], index: 2 })).toThrow(/options.index 2 is past the array's 2 slots/);
   });
 
   it("bad options, a map of another type and a driver without perf events are refused, naming the map and the call, with nothing left open", () => {
