@@ -14,6 +14,7 @@ import {
 import { mapDequeueCommand, mapEnqueueCommand, mapPeekCommand, mapPopCommand, mapPushCommand } from "./map-queue.js";
 import { mapConsumeCommand } from "./map-consume.js";
 import { mapProduceCommand } from "./map-produce.js";
+import { mapEventPipeCommand } from "./map-event-pipe.js";
 import { probeCommand } from "./probe.js";
 import { progsCommand } from "./progs.js";
 
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   mapPeekCommand,
   mapConsumeCommand,
   mapProduceCommand,
+  mapEventPipeCommand,
   mapEnqueueCommand,
   mapDequeueCommand,
   mapCreateCommand,
