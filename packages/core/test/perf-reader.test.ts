@@ -2,20 +2,21 @@
 // CPU in its slot, its ring mapped; records come back with their CPU, the raw sample as the
 // kernel padded it, the samples a full ring lost, and what remains; a record that runs past the
 // ring's end is read whole; pause() empties the slots, close() frees everything it made.
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BpfError, createBpf, Errno, memoryLogger, u32, wrapDriver, type BpfPerfEventArray, type PerfReader, type PerfRecord } from "@bpfkit/core";
 import { onCpu0, settledWithin } from "@bpfkit/testkit";
 import { kernelUnderTest } from "../../testkit/src/drivers.js";
 import { eachDriver, type Env } from "./support/env.js";
-import { perfOutputFor, type PerfOutput } from "./support/perf-producer.js";
+import { onCpu, perfOutputFor, type PerfOutput } from "./support/perf-producer.js";
 import { thrown } from "./support/thrown.js";
 
 const PAGE = 4096;
 
-/** fds of this process by what they are: perf events, BPF maps, all. */
-function fds(): { perf: number; maps: number; all: number } {
+/** fds of this process by what they are (perf events, BPF maps, all), and its mappings of perf event rings. */
+function fds(): { perf: number; maps: number; all: number; rings: number } {
   let perf = 0, maps = 0, all = 0;
+  const rings = readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.endsWith("anon_inode:[perf_event]")).length;
   for (const fd of readdirSync("/proc/self/fd")) {
     try {
       const l = readlinkSync(`/proc/self/fd/${fd}`);
@@ -26,7 +27,7 @@ function fds(): { perf: number; maps: number; all: number } {
       // readdir's own fd, gone by now
     }
   }
-  return { perf, maps, all };
+  return { perf, maps, all, rings };
 }
 
 const u32At = (b: Uint8Array, at = 0) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
@@ -97,6 +98,19 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 
+  it("the CPUs take turns, a record each, so a busy CPU does not hold up the others", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
+    const cpus = Math.min(env.driver.possibleCpus, 3);
+    // Three records from each CPU in turn: CPU c's counters are 3c+1, 3c+2, 3c+3.
+    for (let c = 0; c < cpus; c++) onCpu(c, () => out.output(fd, new Uint8Array(4), { count: true, repeat: 3 }));
+    const got = drain(r).map((x) => [x.cpu, u32At(x.rawSample)]);
+    expect(got.map(([c]) => c)).toEqual([0, 1, 2].flatMap(() => Array.from({ length: cpus }, (_, c) => c)));
+    // Each CPU's own records in the order it wrote them.
+    for (let c = 0; c < cpus; c++) expect(got.filter(([x]) => x === c).map(([, n]) => n)).toEqual([1, 2, 3].map((i) => c * 3 + i));
+  });
+
   it("a full ring loses samples: a lost-samples record says how many, before the next sample that found room; remaining counts down", () => {
     const env = get();
     const { arr, fd } = events(env);
@@ -147,6 +161,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const during = fds();
     expect(during.perf - before.perf, "an event per CPU").toBe(env.driver.possibleCpus);
     expect(during.maps - before.maps, "the reader's own fd of the array").toBe(1);
+    expect(during.rings - before.rings, "a ring per CPU").toBe(env.driver.possibleCpus);
     r.close();
     expect(fds()).toEqual(before);
     expect(out.output(fd, Uint8Array.of(1, 2, 3, 4)), "the slots are empty").toBe(-Errno.ENOENT);
@@ -160,6 +175,25 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const p = arr.reader({ perCpuBuffer: PAGE });
     p.pause();
     p.close();
+    expect(fds()).toEqual(before);
+  });
+
+  it("a reader that fails half-way leaves nothing behind: the slots it filled are emptied, its events, rings and fd closed", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const last = env.driver.possibleCpus - 1;
+    const before = fds();
+    const failing = (overrides: Parameters<typeof wrapDriver>[1]) =>
+      env.track(createBpf({ driver: wrapDriver(env.driver, overrides), mapRoot: env.root, logger: memoryLogger() }).openPerfEventArray(arr.path()));
+    const busy = failing({ mapUpdateElem: (f, k, v, fl) => (k[0] === last ? -Errno.EBUSY : env.driver.mapUpdateElem(f, k, v, fl)) });
+    const e = thrown(() => busy.reader({ perCpuBuffer: PAGE })) as BpfError;
+    expect([e.errno, e.message]).toEqual([Errno.EBUSY, `reader cilium_events: device or resource busy (putting CPU ${last}'s event in slot ${last})`]);
+    const full = failing({ perfEventOpen: (a) => (a.cpu === last ? -Errno.EMFILE : env.driver.perfEventOpen!(a)) });
+    expect((thrown(() => full.reader({ perCpuBuffer: PAGE })) as BpfError).message).toMatch(new RegExp(`\\(opening CPU ${last}'s perf event \\(perf_event_open\\)\\)$`));
+    // Before the arrays' close(), which would have the kernel empty the slots filled through them.
+    expect(onCpu0(() => out.output(fd, Uint8Array.of(1, 2, 3, 4))), "CPU 0's slot was emptied again").toBe(-Errno.ENOENT);
+    busy.close();
+    full.close();
     expect(fds()).toEqual(before);
   });
 
@@ -238,9 +272,9 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
   it("cpus chooses the slots; perCpuBuffer rounds up to a power of 2 of pages", () => {
     const env = get();
     const { arr, fd } = events(env);
-    const r = env.track(arr.reader({ perCpuBuffer: 3 * PAGE + 1, cpus: [0] }));
+    const r = env.track(arr.reader({ perCpuBuffer: 4 * PAGE + 1, cpus: [0] }));
     expect(r.cpus).toEqual([0]);
-    expect(r.bufferSize).toBe(4 * PAGE);
+    expect(r.bufferSize).toBe(8 * PAGE);
     let ok = 0, enoent = 0;
     onCpu0(() => {
       ok = out.output(fd, Uint8Array.of(1, 1, 1, 1));

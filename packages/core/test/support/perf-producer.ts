@@ -1,6 +1,7 @@
 // Something that sends samples through a PERF_EVENT_ARRAY as a program would, for the perf
 // reader's tests: on the kernel a socket filter calling bpf_perf_event_output, run by
 // BPF_PROG_TEST_RUN (nothing is attached to the host); on the simulator its datapath facet.
+import { execFileSync } from "node:child_process";
 import { BPF_MAP_TYPE_ARRAY, type Driver } from "@bpfkit/core";
 import { insn } from "../../../testkit/src/ringbuf/programs.js";
 
@@ -72,4 +73,16 @@ export function kernelPerfOutput(d: Driver): PerfOutput {
 export function perfOutputFor(d: Driver): PerfOutput | undefined {
   if (d.kind !== "sim" && typeof d.progTestRun === "function") return kernelPerfOutput(d);
   return undefined;
+}
+
+/** Runs `fn` with the main thread pinned to `cpu` (taskset, as testkit's onCpu0), then restores the mask. */
+export function onCpu<T>(cpu: number, fn: () => T): T {
+  const pid = String(process.pid);
+  const before = /:\s*([0-9a-fA-F,]+)\s*$/.exec(execFileSync("taskset", ["-p", pid], { encoding: "utf8" }).trim())![1]!;
+  execFileSync("taskset", ["-p", (1n << BigInt(cpu)).toString(16), pid], { stdio: "ignore" });
+  try {
+    return fn();
+  } finally {
+    execFileSync("taskset", ["-p", before, pid], { stdio: "ignore" });
+  }
 }
