@@ -3,7 +3,7 @@
 // printed as they come until --count; the slots it filled are empty again afterwards.
 import { describe, expect, it } from "vitest";
 import { Errno } from "@bpfkit/core";
-import { kernelUnderTest, onCpu0 } from "@bpfkit/testkit";
+import { kernelUnderTest } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
 import { kernelPerfOutput, type PerfOutput } from "../../core/test/support/perf-producer.js";
 import { suiteWorld } from "./helpers.js";
@@ -34,7 +34,7 @@ describe.skipIf(dut.unavailable !== undefined)(`bpfkit map event-pipe on ${dut.n
       let i = 0, tries = 0;
       const tick = (): void => {
         try {
-          const r = onCpu0(() => out.output(fd, samples[i]!, flags !== undefined ? { flags } : {}));
+          const r = out.output(fd, samples[i]!, { cpu: 0, ...(flags !== undefined ? { flags } : {}) });
           if (r === 0) i++;
           else if (r !== -Errno.ENOENT || ++tries > 500) throw new Error(`bpf_perf_event_output answered ${r}`);
           if (i === samples.length) resolve();
@@ -57,7 +57,7 @@ describe.skipIf(dut.unavailable !== undefined)(`bpfkit map event-pipe on ${dut.n
       expect(r.code, r.err).toBe(0);
       // The second sample is padded: 8 bytes and 4 of padding.
       expect(r.out).toBe("== CPU: 0 index: 0 ==\n01 02 03 04\n== CPU: 0 index: 0 ==\n05 06 07 08 09 0a 0b 0c 00 00 00 00\n");
-      expect(onCpu0(() => out.output(fd, Uint8Array.of(1, 2, 3, 4))), "the slot is empty again").toBe(-Errno.ENOENT);
+      expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 }), "the slot is empty again").toBe(-Errno.ENOENT);
     } finally {
       out.close();
     }

@@ -5,10 +5,10 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BpfError, createBpf, Errno, memoryLogger, u32, wrapDriver, type BpfPerfEventArray, type PerfReader, type PerfRecord } from "@bpfkit/core";
-import { onCpu0, settledWithin } from "@bpfkit/testkit";
+import { settledWithin } from "@bpfkit/testkit";
 import { kernelUnderTest } from "../../testkit/src/drivers.js";
 import { eachDriver, type Env } from "./support/env.js";
-import { onCpu, perfOutputFor, type PerfOutput } from "./support/perf-producer.js";
+import { perfOutputFor, type PerfOutput } from "./support/perf-producer.js";
 import { thrown } from "./support/thrown.js";
 
 const PAGE = 4096;
@@ -84,17 +84,15 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
     // 24-byte records (a 12-byte sample): the 171st starts 16 bytes before the end of 4096.
     const got: number[] = [];
-    onCpu0(() => {
-      for (let round = 0; round < 3; round++) {
-        expect(out.output(fd, new Uint8Array(12).fill(0xaa), { count: true, repeat: 100 })).toBe(0);
-        for (const rec of drain(r)) {
-          expect(rec.cpu).toBe(0);
-          expect(rec.rawSample.length).toBe(12);
-          expect(rec.rawSample.subarray(4)).toEqual(new Uint8Array(8).fill(0xaa));
-          got.push(u32At(rec.rawSample));
-        }
+    for (let round = 0; round < 3; round++) {
+      expect(out.output(fd, new Uint8Array(12).fill(0xaa), { cpu: 0, count: true, repeat: 100 })).toBe(0);
+      for (const rec of drain(r)) {
+        expect(rec.cpu).toBe(0);
+        expect(rec.rawSample.length).toBe(12);
+        expect(rec.rawSample.subarray(4)).toEqual(new Uint8Array(8).fill(0xaa));
+        got.push(u32At(rec.rawSample));
       }
-    });
+    }
     expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 
@@ -104,7 +102,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
     const cpus = Math.min(env.driver.possibleCpus, 3);
     // Three records from each CPU in turn: CPU c's counters are 3c+1, 3c+2, 3c+3.
-    for (let c = 0; c < cpus; c++) onCpu(c, () => out.output(fd, new Uint8Array(4), { count: true, repeat: 3 }));
+    for (let c = 0; c < cpus; c++) out.output(fd, new Uint8Array(4), { cpu: c, count: true, repeat: 3 });
     const got = drain(r).map((x) => [x.cpu, u32At(x.rawSample)]);
     expect(got.map(([c]) => c)).toEqual([0, 1, 2].flatMap(() => Array.from({ length: cpus }, (_, c) => c)));
     // Each CPU's own records in the order it wrote them.
@@ -116,18 +114,16 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const { arr, fd } = events(env);
     const r = env.track(arr.reader({ perCpuBuffer: 100 }));
     expect(r.bufferSize, "rounded up to a page").toBe(PAGE);
-    onCpu0(() => {
-      // 170 records of 24 bytes fill 4080 of 4096 bytes; the other 30 find no room.
-      out.output(fd, new Uint8Array(12), { count: true, repeat: 200 });
-      const first = r.readRecord()!;
-      expect(first.remaining).toBe(169 * 24);
-      const rest = drain(r);
-      expect(rest.length).toBe(169);
-      expect(rest.at(-1)!.remaining).toBe(0);
-      expect(u32At(rest.at(-1)!.rawSample)).toBe(170);
-      expect(rest.every((x) => x.lostSamples === 0)).toBe(true);
-      out.output(fd, new Uint8Array(12), { count: true });
-    });
+    // 170 records of 24 bytes fill 4080 of 4096 bytes; the other 30 find no room.
+    out.output(fd, new Uint8Array(12), { cpu: 0, count: true, repeat: 200 });
+    const first = r.readRecord()!;
+    expect(first.remaining).toBe(169 * 24);
+    const rest = drain(r);
+    expect(rest.length).toBe(169);
+    expect(rest.at(-1)!.remaining).toBe(0);
+    expect(u32At(rest.at(-1)!.rawSample)).toBe(170);
+    expect(rest.every((x) => x.lostSamples === 0)).toBe(true);
+    out.output(fd, new Uint8Array(12), { cpu: 0, count: true });
     const [lost, next] = drain(r);
     expect(lost).toEqual({ cpu: 0, index: 0, rawSample: new Uint8Array(0), lostSamples: 30, remaining: 24 });
     expect(u32At(next!.rawSample)).toBe(201);
@@ -190,8 +186,21 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect([e.errno, e.message]).toEqual([Errno.EBUSY, `reader cilium_events: device or resource busy (putting CPU ${last}'s event in slot ${last})`]);
     const full = failing({ perfEventOpen: (a) => (a.cpu === last ? -Errno.EMFILE : env.driver.perfEventOpen!(a)) });
     expect((thrown(() => full.reader({ perCpuBuffer: PAGE })) as BpfError).message).toMatch(new RegExp(`\\(opening CPU ${last}'s perf event \\(perf_event_open\\)\\)$`));
+    // A CPU that is not online (ENODEV) is left out, and logged, unless it was asked for.
+    const logger = memoryLogger();
+    const offline = env.track(createBpf({ driver: wrapDriver(env.driver, { perfEventOpen: (a) => (a.cpu === last && last > 0 ? -Errno.ENODEV : env.driver.perfEventOpen!(a)) }),
+      mapRoot: env.root, logger }).openPerfEventArray(arr.path()));
+    if (last > 0) {
+      const some = offline.reader({ perCpuBuffer: PAGE });
+      expect(some.cpus).toEqual(Array.from({ length: last }, (_, i) => i));
+      expect(logger.records.filter((r) => r.level !== "debug").map((r) => [r.level, r.msg, r.fields])).toEqual([
+        ["info", "CPU is not online: its perf event cannot be opened, and the reader leaves its slot empty", { map: "cilium_events", cpu: last }]]);
+      some.close();
+      expect((thrown(() => offline.reader({ cpus: [last] })) as BpfError).errno).toBe(Errno.ENODEV);
+    }
+    offline.close();
     // Before the arrays' close(), which would have the kernel empty the slots filled through them.
-    expect(onCpu0(() => out.output(fd, Uint8Array.of(1, 2, 3, 4))), "CPU 0's slot was emptied again").toBe(-Errno.ENOENT);
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 }), "CPU 0's slot was emptied again").toBe(-Errno.ENOENT);
     busy.close();
     full.close();
     expect(fds()).toEqual(before);
@@ -245,13 +254,13 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const r = env.track(arr.reader({ perCpuBuffer: PAGE, watermark: 100 }));
     const p = r.read({ timeoutMs: 400, pollMs: 60_000 });
     await new Promise((res) => setTimeout(res, 20));
-    onCpu0(() => out.output(fd, new Uint8Array(12)));
+    out.output(fd, new Uint8Array(12), { cpu: 0 });
     expect(await settledWithin(p, 150)).toBe("pending");
     expect((await settledWithin(p, 3000) as PerfRecord).rawSample.length).toBe(12);
     // Five records of 24 bytes pass 100: the wait ends long before its timeout.
     const q = r.read({ timeoutMs: 60_000, pollMs: 60_000 });
     await new Promise((res) => setTimeout(res, 20));
-    onCpu0(() => out.output(fd, new Uint8Array(12), { repeat: 5 }));
+    out.output(fd, new Uint8Array(12), { cpu: 0, repeat: 5 });
     expect(await settledWithin(q, 3000)).not.toBe("pending");
     expect(drain(r).length).toBe(4);
   });
@@ -260,7 +269,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const env = get();
     const { arr, fd } = events(env);
     const r = env.track(arr.reader({ perCpuBuffer: PAGE }));
-    onCpu0(() => out.output(fd, new Uint8Array(4), { count: true, repeat: 3 }));
+    out.output(fd, new Uint8Array(4), { cpu: 0, count: true, repeat: 3 });
     const seen: number[] = [];
     for await (const rec of r) {
       seen.push(u32At(rec.rawSample));
@@ -275,14 +284,9 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const r = env.track(arr.reader({ perCpuBuffer: 4 * PAGE + 1, cpus: [0] }));
     expect(r.cpus).toEqual([0]);
     expect(r.bufferSize).toBe(8 * PAGE);
-    let ok = 0, enoent = 0;
-    onCpu0(() => {
-      ok = out.output(fd, Uint8Array.of(1, 1, 1, 1));
-      // Only CPU 0's slot is filled: asking for CPU 1's slot from CPU 0 finds it empty.
-      if (env.driver.possibleCpus > 1) enoent = out.output(fd, Uint8Array.of(1, 1, 1, 1), { flags: 1n });
-    });
-    expect(ok).toBe(0);
-    if (env.driver.possibleCpus > 1) expect(enoent).toBe(-Errno.ENOENT);
+    expect(out.output(fd, Uint8Array.of(1, 1, 1, 1), { cpu: 0 })).toBe(0);
+    // Only CPU 0's slot is filled: asking for CPU 1's slot from CPU 0 finds it empty.
+    if (env.driver.possibleCpus > 1) expect(out.output(fd, Uint8Array.of(1, 1, 1, 1), { cpu: 0, flags: 1n })).toBe(-Errno.ENOENT);
     expect(drain(r).length).toBe(1);
   });
 
@@ -293,11 +297,11 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const fd = arr.getFd();
     const r = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0], index: 1 }));
     expect([r.cpus, r.indexes]).toEqual([[0], [1]]);
-    const answers = onCpu0(() => [out.output(fd, Uint8Array.of(1, 2, 3, 4), { flags: 1n }), out.output(fd, Uint8Array.of(5, 6, 7, 8))]);
+    const answers = [out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0, flags: 1n }), out.output(fd, Uint8Array.of(5, 6, 7, 8), { cpu: 0 })];
     expect(answers, "slot 1 holds CPU 0's event; slot 0 is empty").toEqual([0, -Errno.ENOENT]);
     expect(drain(r).map((x) => [x.cpu, x.index, ...x.rawSample])).toEqual([[0, 1, 1, 2, 3, 4]]);
     r.close();
-    expect(onCpu0(() => out.output(fd, Uint8Array.of(1, 2, 3, 4), { flags: 1n })), "close() emptied slot 1").toBe(-Errno.ENOENT);
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0, flags: 1n }), "close() emptied slot 1").toBe(-Errno.ENOENT);
     expect(() => arr.reader({ index: 1 })).toThrow(/options.index needs exactly one CPU in options.cpus/);
     expect(() => arr.reader({ cpus: [0], index: 2 })).toThrow(/options.index 2 is past the array's 2 slots/);
   });

@@ -12,9 +12,10 @@ export interface PerfOutput {
   /**
    * `repeat` runs of bpf_perf_event_output(ctx, map, flags, data, data.length) (default: the
    * current CPU's slot); with `count`, the sample's first u32 is 1, 2, 3, … over the producer's
-   * life. The helper's answer of the last run: 0 or -errno (-ENOENT for an empty slot).
+   * life; on `cpu` (the kernel's runs: wherever the scheduler puts them unless it is given). The
+   * helper's answer of the last run: 0 or -errno (-ENOENT for an empty slot).
    */
-  output(mapFd: number, data: Uint8Array, options?: { repeat?: number; count?: boolean; flags?: bigint }): number;
+  output(mapFd: number, data: Uint8Array, options?: { repeat?: number; count?: boolean; flags?: bigint; cpu?: number }): number;
   close(): void;
 }
 
@@ -51,6 +52,10 @@ export function kernelPerfOutput(d: Driver): PerfOutput {
       if (options.count === true && counter < 0) {
         counter = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
         if (counter < 0) throw new Error(`kernelPerfOutput: counter map: errno ${-counter}`);
+      }
+      if (options.cpu !== undefined) {
+        const cpu = options.cpu;
+        return onCpu(cpu, () => this.output(mapFd, data, { ...options, cpu: undefined }));
       }
       const prog = d.progLoad({ progType: 1, insns: program(mapFd, options.count === true ? counter : -1, data, options.flags ?? BPF_F_CURRENT_CPU), license: "GPL" });
       if (prog < 0) throw new Error(`kernelPerfOutput: the verifier refused the program: errno ${-prog}`);
