@@ -1,8 +1,9 @@
 // Something that sends samples through a PERF_EVENT_ARRAY as a program would, for the perf
 // reader's tests: on the kernel a socket filter calling bpf_perf_event_output, run by
 // BPF_PROG_TEST_RUN (nothing is attached to the host); on the simulator its datapath facet.
-import { execFileSync } from "node:child_process";
 import { BPF_MAP_TYPE_ARRAY, type Driver } from "@bpfkit/core";
+import type { SimDriver } from "@bpfkit/driver-wasm-sim";
+import { onCpu } from "../../../testkit/src/conformance/pin-cpu.js";
 import { insn } from "../../../testkit/src/ringbuf/programs.js";
 
 /** BPF_F_CURRENT_CPU: the slot of the CPU the program runs on. */
@@ -74,20 +75,26 @@ export function kernelPerfOutput(d: Driver): PerfOutput {
   };
 }
 
-/** The producer for `d`; undefined where it has none yet. */
-export function perfOutputFor(d: Driver): PerfOutput | undefined {
-  if (d.kind !== "sim" && typeof d.progTestRun === "function") return kernelPerfOutput(d);
-  return undefined;
+/** The simulator's producer: its datapath's bpf_perf_event_output, each run on `cpu` (default 0). */
+export function simPerfOutput(sim: SimDriver): PerfOutput {
+  let counter = 0;
+  return {
+    output(mapFd, data, options = {}) {
+      let r = 0;
+      for (let i = 0; i < (options.repeat ?? 1); i++) {
+        const sample = data.slice();
+        if (options.count === true) new DataView(sample.buffer).setUint32(0, ++counter, true);
+        r = sim.datapath.perfEventOutput({ fd: mapFd }, sample, Number(options.flags ?? BPF_F_CURRENT_CPU), options.cpu ?? 0);
+      }
+      return r;
+    },
+    close() {},
+  };
 }
 
-/** Runs `fn` with the main thread pinned to `cpu` (taskset, as testkit's onCpu0), then restores the mask. */
-export function onCpu<T>(cpu: number, fn: () => T): T {
-  const pid = String(process.pid);
-  const before = /:\s*([0-9a-fA-F,]+)\s*$/.exec(execFileSync("taskset", ["-p", pid], { encoding: "utf8" }).trim())![1]!;
-  execFileSync("taskset", ["-p", (1n << BigInt(cpu)).toString(16), pid], { stdio: "ignore" });
-  try {
-    return fn();
-  } finally {
-    execFileSync("taskset", ["-p", before, pid], { stdio: "ignore" });
-  }
+/** The producer for `d`: the simulator's datapath, or the kernel's programs. */
+export function perfOutputFor(d: Driver): PerfOutput | undefined {
+  if (d.kind === "sim") return simPerfOutput(d as SimDriver);
+  if (typeof d.progTestRun === "function") return kernelPerfOutput(d);
+  return undefined;
 }
