@@ -1,17 +1,16 @@
 // `bpfkit map event-pipe`: bpftool's `map event_pipe`. A perf event array made by `map create`,
-// samples sent by a real program's bpf_perf_event_output (run by BPF_PROG_TEST_RUN on CPU 0),
-// printed as they come until --count; the slots it filled are empty again afterwards.
+// samples sent on CPU 0 by a real program's bpf_perf_event_output (run by BPF_PROG_TEST_RUN) on
+// the kernel, by the datapath on the simulator, printed as they come until --count; the slots it
+// filled are empty again afterwards.
 import { describe, expect, it } from "vitest";
 import { Errno } from "@bpfkit/core";
-import { kernelUnderTest } from "@bpfkit/testkit";
+import { driversUnderTest } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
-import { kernelPerfOutput, type PerfOutput } from "../../core/test/support/perf-producer.js";
+import { perfOutputFor, type PerfOutput } from "../../core/test/support/perf-producer.js";
+import { eventLines } from "../src/commands/map-event-pipe.js";
 import { suiteWorld } from "./helpers.js";
 
-const dut = kernelUnderTest();
-
-// The simulator has no perf events yet: the command is the kernel's.
-describe.skipIf(dut.unavailable !== undefined)(`bpfkit map event-pipe on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
+for (const dut of driversUnderTest()) describe.skipIf(dut.unavailable !== undefined)(`bpfkit map event-pipe on ${dut.name}${dut.unavailable ? ` (skipped: ${dut.unavailable})` : ""}`, () => {
   const world = suiteWorld(dut);
   const { bpfkit } = world;
   const at = (name: string) => `${world.fs.path}/${name}`;
@@ -49,7 +48,7 @@ describe.skipIf(dut.unavailable !== undefined)(`bpfkit map event-pipe on ${dut.n
 
   it("prints each sample as it comes, bpftool's way, until --count, then empties the slots", async () => {
     const fd = await events("ev1");
-    const out = kernelPerfOutput(world.d);
+    const out = perfOutputFor(world.d)!;
     try {
       const sent = sendWhenReady(out, fd, [Uint8Array.of(1, 2, 3, 4), Uint8Array.of(5, 6, 7, 8, 9, 10, 11, 12)]);
       const r = await bpfkit("map", "event-pipe", at("ev1"), "--count", "2", "--buffer", "4096");
@@ -65,7 +64,7 @@ describe.skipIf(dut.unavailable !== undefined)(`bpfkit map event-pipe on ${dut.n
 
   it("--json prints an object a line; cpu N index M reads one CPU's event through slot M", async () => {
     const fd = await events("ev2", 4);
-    const out = kernelPerfOutput(world.d);
+    const out = perfOutputFor(world.d)!;
     try {
       const sent = sendWhenReady(out, fd, [Uint8Array.of(0xaa, 0xbb, 0xcc, 0xdd)], 3n);
       const r = await bpfkit("map", "event-pipe", at("ev2"), "cpu", "0", "index", "3", "--count", "1", "--json");
@@ -91,5 +90,13 @@ describe.skipIf(dut.unavailable !== undefined)(`bpfkit map event-pipe on ${dut.n
     expect(far.err).toContain("options.index 2 is past the array's 2 slots (maxEntries)");
     expect((await bpfkit("map", "event-pipe", at("ev3"), "--count", "0")).code).toBe(ExitCode.usage);
     expect((await bpfkit("map", "event-pipe", at("ev3"), "cpu", "x", "index", "0")).code).toBe(ExitCode.usage);
+  });
+});
+
+describe("bpfkit map event-pipe's lines", () => {
+  it("a lost-samples record is bpftool's `lost N events`, or { lost } in JSON", () => {
+    const lost = { cpu: 1, index: 1, rawSample: new Uint8Array(0), lostSamples: 30, remaining: 24 };
+    expect(eventLines(lost, false)).toBe("== CPU: 1 index: 1 ==\nlost 30 events\n");
+    expect(eventLines(lost, true)).toBe('{"cpu":1,"index":1,"lost":30}\n');
   });
 });

@@ -36,9 +36,9 @@ function cpuIndex(rest: readonly string[]): { cpu: number; index: number } | und
   return { cpu: got.cpu, index: got.index };
 }
 
-/** One record as a line or a JSON object: bpftool's `== CPU: N index: M ==` and hex, or `lost N events`. */
-function line(ctx: Ctx, r: PerfRecord): string {
-  if (ctx.json) {
+/** One record as lines, or a JSON object (`json`): bpftool's `== CPU: N index: M ==` and hex, or `lost N events`. */
+export function eventLines(r: PerfRecord, json: boolean): string {
+  if (json) {
     return `${JSON.stringify(r.lostSamples > 0 ? { cpu: r.cpu, index: r.index, lost: r.lostSamples }
       : { cpu: r.cpu, index: r.index, size: r.rawSample.length, bytes: hexCompact(r.rawSample) })}\n`;
   }
@@ -99,7 +99,7 @@ async function pipe(ctx: Ctx, reader: PerfReader, count: number | undefined): Pr
   let taken = 0;
   try {
     for await (const r of reader.records({ signal: stop.signal })) {
-      ctx.io.stdout(line(ctx, r));
+      ctx.io.stdout(eventLines(r, ctx.json));
       if (count !== undefined && ++taken >= count) break;
     }
   } catch (e) {
