@@ -115,6 +115,7 @@ const RUNS: { file: string; holds: string; swap?: [string, string] }[] = [
   { file: "docs/bpf-instance-and-codecs.md", holds: "mem.storeField(0, \"sampleRate\", 100);" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "rodata.freeze();" },
   { file: "docs/bpf-instance-and-codecs.md", holds: "sim.datapath.ringbufSubmit(held);" },
+  { file: "docs/bpf-instance-and-codecs.md", holds: "sim.datapath.perfEventOutput(" },
   { file: "docs/coming-from-cilium-ebpf.md", holds: "counts.checkCompatible(spec);" },
   { file: "docs/coming-from-cilium-ebpf.md", holds: "nothing pinned yet: openOrCreate creates it" },
   { file: "docs/btf.md", holds: "btfForMap(ctKey, u64)" },
