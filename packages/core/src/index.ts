@@ -70,7 +70,7 @@ export {
 } from "./ringbuf-reader.js";
 // Perf event arrays: samples from programs, read through a perf event per CPU.
 export {
-  BpfPerfEventArray, canReadPerfEvents, DEFAULT_PERF_BUFFER, type PerfEventArraySpec, type PerfReaderOptions,
+  BpfPerfEventArray, DEFAULT_PERF_BUFFER, type PerfEventArraySpec, type PerfReaderOptions,
 } from "./perf-event-array.js";
 export { PerfReader, type PerfReaderInit, type PerfReaderSlot, type PerfReadOptions } from "./perf-reader.js";
 export { PERF_RECORD_LOST, PERF_RECORD_SAMPLE, type PerfRecord } from "./perf-ring.js";

@@ -5,9 +5,9 @@
 // events of this process for PerfReader (cilium/ebpf's perf.NewReader).
 import type { Bpf } from "./bpf.js";
 import { u32 } from "./codec.js";
-import { BPF_ANY, BPF_MAP_TYPE_PERF_EVENT_ARRAY } from "./constants.js";
+import { BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE_PERF_EVENT_ARRAY } from "./constants.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
-import type { Driver, PerfEventOpenAttr } from "./driver.js";
+import type { PerfEventOpenAttr } from "./driver.js";
 import { extractCommonName } from "./common-name.js";
 import { Errno } from "./errno.js";
 import { BpfError } from "./errors.js";
@@ -161,7 +161,7 @@ export class BpfPerfEventArray extends KeylessMap<number> {
         new DataView(value.buffer).setUint32(0, ev, true);
         const r = slotDriver.mapUpdateElem(arrayFd, key, value, BPF_ANY);
         if (r !== 0 && !isNegErrno(r)) throw driverContractError(d, "mapUpdateElem", r, "0");
-        if (r < 0) throw this.opError(op, -r, `putting CPU ${cpu}'s event in slot ${index}`);
+        if (r < 0) throw this.opError(op, -r, `putting CPU ${cpu}'s event in slot ${index}` + this.#modeRefusal(-r));
         filled++;
       }
       if (slots.length === 0) throw this.opError(op, Errno.ENODEV, "no CPU the array has a slot for is online");
@@ -181,6 +181,12 @@ export class BpfPerfEventArray extends KeylessMap<number> {
     bpf.metrics?.mapOp?.(commonName, op, "success");
     return new PerfReader({ driver: d, arrayFd, slots, dataSize: o.dataSize, pageSize: page, name: this.name(), path: this.path(),
       ...(bpf.metrics !== undefined ? { metrics: bpf.metrics } : {}), commonName });
+  }
+
+  /** Why the kernel would not let the reader write a slot, where the fd's mode tells. */
+  #modeRefusal(errno: number): string {
+    if (errno !== Errno.EPERM || (this.fdMode & BPF_F_RDONLY) === 0) return "";
+    return ": the array was opened read-only (BPF_F_RDONLY), and a reader writes its slots; open it read-write";
   }
 }
 
@@ -233,9 +239,4 @@ function readerOptions(options: PerfReaderOptions | undefined, where: string, pa
     if (list?.length !== 1) throw new TypeError(`${where}: options.index needs exactly one CPU in options.cpus: it is the slot of that CPU's event`);
   }
   return { dataSize, wake, cpus: list, index };
-}
-
-/** The driver's perf support, for a caller that asks before it builds a reader. */
-export function canReadPerfEvents(d: Driver): boolean {
-  return typeof d.perfEventOpen === "function" && typeof d.mapMmap === "function" && typeof d.dup === "function";
 }

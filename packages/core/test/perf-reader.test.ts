@@ -348,6 +348,11 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(pinned.maxEntries).toBe(cpus);
     expect(() => env.bpf.newPerfEventArray({ name: "x", maxEntries: 0 })).toThrow(/maxEntries must be a u32 of at least 1/);
     expect(() => env.bpf.newPerfEventArray({ name: "x", btf: true } as never)).toThrow(/btf/);
+    // A read-only fd writes no slot: the kernel's EPERM, explained.
+    const ro = env.track(env.bpf.openPerfEventArray(arr.path(), { readOnly: true }));
+    const denied = thrown(() => ro.reader({ perCpuBuffer: PAGE })) as BpfError;
+    expect([denied.errno, denied.message]).toEqual([Errno.EPERM, "reader cilium_events: operation not permitted (putting CPU 0's event in slot 0: " +
+      "the array was opened read-only (BPF_F_RDONLY), and a reader writes its slots; open it read-write)"]);
     const bare = createBpf({ driver: wrapDriver(env.driver, { perfEventOpen: null }), mapRoot: env.root, logger: memoryLogger() });
     const other = env.track(bare.openPerfEventArray(arr.path()));
     other.open();
