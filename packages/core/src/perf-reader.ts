@@ -160,12 +160,28 @@ export class PerfReader implements Disposable {
    * (records of one CPU come in the order they were written; across CPUs there is no order).
    */
   readRecord(): PerfRecord | undefined {
-    const op = "readRecord";
+    return this.#next("readRecord", undefined);
+  }
+
+  /**
+   * As `readRecord()`, into `rec` (cilium/ebpf's ReadInto): its fields are overwritten, and the
+   * sample goes into the memory of `rec.rawSample` where that holds it (a new view of it, from
+   * its start), else into a new array, which later calls then reuse; so a loop that passes the
+   * same record allocates no sample memory once it has seen its largest. True when a record was
+   * read, false (and `rec` untouched) when every ring is empty.
+   */
+  readRecordInto(rec: PerfRecord): boolean {
+    const op = "readRecordInto";
+    if (rec === null || typeof rec !== "object") throw new TypeError(`${op} ${this.#from.name}: rec must be a PerfRecord to fill`);
+    return this.#next(op, rec) !== undefined;
+  }
+
+  #next(op: string, into: PerfRecord | undefined): PerfRecord | undefined {
     this.#live(op);
     const rings = this.#rings;
     for (let i = 0; i < rings.length; i++) {
       const at = (this.#cursor + i) % rings.length;
-      const rec = rings[at]!.next(op);
+      const rec = rings[at]!.next(op, into);
       if (rec !== undefined) {
         this.#cursor = (at + 1) % rings.length;
         return rec;

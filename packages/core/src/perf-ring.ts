@@ -107,9 +107,10 @@ export class PerfRing {
 
   /**
    * The next record, or undefined when the ring holds none. Records of other types (a BPF output
-   * event writes only SAMPLE and LOST) are passed over.
+   * event writes only SAMPLE and LOST) are passed over. With `into`, the record is written there
+   * and its sample into `into.rawSample`'s memory where that holds it (cilium/ebpf's ReadInto).
    */
-  next(op: string): PerfRecord | undefined {
+  next(op: string, into?: PerfRecord): PerfRecord | undefined {
     for (;;) {
       if (this.#tail === this.#seen) {
         this.#seen = this.#loadHead(op);
@@ -128,12 +129,12 @@ export class PerfRing {
       if (type === PERF_RECORD_SAMPLE) {
         const raw = size >= RAW_AT ? this.#headView.getUint32(HEADER, true) : -1;
         if (raw < 0 || RAW_AT + raw > size) throw this.#corrupt(op, `a sample of ${raw} raw bytes in a record of ${size} at position ${this.#tail}`);
-        const sample = new Uint8Array(raw);
+        const sample = reuse(into?.rawSample, raw);
         this.#copy(op, this.#tail + BigInt(RAW_AT), sample);
-        record = { cpu: this.cpu, index: this.index, rawSample: sample, lostSamples: 0, remaining: 0 };
+        record = this.#fill(into, sample, 0);
       } else if (type === PERF_RECORD_LOST) {
         if (size < LOST_SIZE) throw this.#corrupt(op, `a lost-samples record of ${size} bytes at position ${this.#tail}`);
-        record = { cpu: this.cpu, index: this.index, rawSample: new Uint8Array(0), lostSamples: Number(this.#headView.getBigUint64(HEADER + 8, true)), remaining: 0 };
+        record = this.#fill(into, reuse(into?.rawSample, 0), Number(this.#headView.getBigUint64(HEADER + 8, true)));
       }
       this.#tail += BigInt(size);
       // Release: the record's bytes are read before the kernel may write over them.
@@ -144,6 +145,15 @@ export class PerfRing {
         return record;
       }
     }
+  }
+
+  #fill(into: PerfRecord | undefined, rawSample: Uint8Array, lostSamples: number): PerfRecord {
+    if (into === undefined) return { cpu: this.cpu, index: this.index, rawSample, lostSamples, remaining: 0 };
+    into.cpu = this.cpu;
+    into.index = this.index;
+    into.rawSample = rawSample;
+    into.lostSamples = lostSamples;
+    return into;
   }
 
   /** data_head, with acquire ordering, checked against the reader's position. */
@@ -178,4 +188,10 @@ export class PerfRing {
     return mappingError(this.#from, op, Errno.EINVAL,
       `CPU ${this.cpu}'s perf ring: ${what}: data_tail was written by something else than this reader`);
   }
+}
+
+/** `n` bytes over the memory of `old` where it has room (from its start), else a new array. */
+function reuse(old: Uint8Array | undefined, n: number): Uint8Array {
+  if (old instanceof Uint8Array && old.buffer.byteLength - old.byteOffset >= n) return new Uint8Array(old.buffer, old.byteOffset, n);
+  return new Uint8Array(n);
 }

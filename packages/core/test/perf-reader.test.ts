@@ -83,6 +83,25 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(r.available()).toBe(0);
   });
 
+  it("readRecordInto fills the caller's record, its sample in the memory of the last one where it fits (cilium/ebpf's ReadInto)", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0] }));
+    const rec: PerfRecord = { cpu: -1, index: -1, rawSample: new Uint8Array(0), lostSamples: 9, remaining: -1 };
+    expect(r.readRecordInto(rec)).toBe(false);
+    expect(rec.cpu, "untouched").toBe(-1);
+    out.output(fd, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), { cpu: 0 });
+    out.output(fd, Uint8Array.of(9, 9, 9, 9), { cpu: 0 });
+    expect(r.readRecordInto(rec)).toBe(true);
+    expect(rec).toEqual({ cpu: 0, index: 0, rawSample: rec.rawSample, lostSamples: 0, remaining: 16 });
+    expect([...rec.rawSample.subarray(0, 8)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const memory = rec.rawSample.buffer;
+    expect(r.readRecordInto(rec)).toBe(true);
+    expect([...rec.rawSample]).toEqual([9, 9, 9, 9]);
+    expect(rec.rawSample.buffer, "the smaller sample reuses the larger one's memory").toBe(memory);
+    expect(() => r.readRecordInto(null as never)).toThrow(/rec must be a PerfRecord/);
+  });
+
   it("a record that runs past the ring's end is read whole, and records of one CPU come in order", () => {
     const env = get();
     const { arr, fd } = events(env);
