@@ -58,6 +58,7 @@ export {
   BpfBloomFilter, bloomHashFunctions, DEFAULT_BLOOM_HASH_FUNCTIONS, MAX_BLOOM_HASH_FUNCTIONS, type BloomFilterSpec,
 } from "./bloom-filter.js";
 // Ring buffers: records from programs, read through the map's pages.
+export { RingMap, type RingSide } from "./ring-map.js";
 export { BpfRingBuf, type RingBufSpec } from "./ringbuf.js";
 export { BpfUserRingBuf, type UserRingBufSpec } from "./user-ringbuf.js";
 export {

@@ -4,14 +4,11 @@
 // checked, re-created as the others are) and `reader()` maps it for RingBufReader.
 import type { Bpf } from "./bpf.js";
 import type { Codec } from "./codec.js";
-import { BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_RINGBUF } from "./constants.js";
-import { driverContractError, isNegErrno } from "./driver-contract.js";
-import { Errno } from "./errno.js";
-import { BpfError } from "./errors.js";
-import { mapFdInfoIfReadable } from "./fdinfo.js";
-import { KeylessMap, type KeylessKind, type KeylessOpened } from "./keyless-map.js";
+import { BPF_MAP_TYPE_RINGBUF } from "./constants.js";
+import type { KeylessKind, KeylessOpened } from "./keyless-map.js";
 import { assertOptionKeys, optionKeys } from "./option-keys.js";
 import { DEFAULT_PAGE_SIZE, driverPageSize } from "./page-size.js";
+import { RingMap, type RingSide } from "./ring-map.js";
 import { RingBufReader } from "./ringbuf-reader.js";
 import { refuseBtf } from "./map-btf.js";
 
@@ -29,6 +26,9 @@ export interface RingBufSpec {
   /** The map's name in the kernel (bpftool's), at most 15 bytes of A-Z a-z 0-9 _ . , as MapSpec.kernelName. */
   kernelName?: string;
 }
+
+/** A RINGBUF's reader writes the consumer position and reads the rest. */
+const READER: RingSide = { role: "reader", what: "ring buffer", writesConsumer: true, writes: "the consumer position" };
 
 /** The map type a BpfRingBuf handles. */
 export const RINGBUF_KIND: KeylessKind = { types: [BPF_MAP_TYPE_RINGBUF], what: "a ring buffer", valueless: true };
@@ -70,7 +70,7 @@ export function ringSpec(bpf: Bpf, spec: RingBufSpec, opened: KeylessOpened | un
  * as the other maps) or opened by `bpf.openRingBuf`. No element call works on it: the kernel
  * answers them all with ENOTSUPP or EINVAL.
  */
-export class BpfRingBuf extends KeylessMap<never> {
+export class BpfRingBuf extends RingMap {
   /**
    * Makes the object from a spec without touching the kernel (as `bpf.newRingBuf`); open it with
    * `openOrCreate()`. `opened` is for `bpf.openRingBuf`: an fd already open.
@@ -86,59 +86,6 @@ export class BpfRingBuf extends KeylessMap<never> {
    * read-only or write-only (the kernel maps a map only through an fd that reads and writes).
    */
   reader(): RingBufReader {
-    const op = "reader";
-    const fd = this.fdFor(op);
-    const d = this.driver;
-    if (typeof d.mapMmap !== "function") {
-      throw new BpfError({ errno: Errno.EOPNOTSUPP, op, map: this.name(), path: this.path() || undefined,
-        message: `${op} ${this.name()}: driver ${JSON.stringify(d.kind)} cannot map memory (it has no mapMmap, an optional Driver method)` });
-    }
-    const size = this.maxEntries;
-    const page = driverPageSize(d);
-    const consumer = this.#map(op, fd, page, true, 0);
-    let data: number;
-    try {
-      data = this.#map(op, fd, page + 2 * size, false, page);
-    } catch (e) {
-      d.munmap!(consumer);
-      throw e;
-    }
-    // The reader's own fd, for the driver's mapPoll: it outlives the map's close() as the mappings do.
-    let pollFd = -1;
-    if (typeof d.mapPoll === "function" && typeof d.dup === "function") {
-      pollFd = d.dup(fd);
-      if (!(pollFd >= 0 && Number.isInteger(pollFd))) {
-        d.munmap!(consumer);
-        d.munmap!(data);
-        if (!isNegErrno(pollFd)) throw driverContractError(d, "dup", pollFd, "an fd >= 0");
-        throw this.opError(op, -pollFd, "the reader's own fd of the ring, which it waits on, could not be made (dup)");
-      }
-    }
-    return new RingBufReader({ driver: d, consumer, data, size, pageSize: page, pollFd, name: this.name(), path: this.path() });
-  }
-
-  /** One mapping of the ring, or the kernel's refusal explained. */
-  #map(op: string, fd: number, length: number, writable: boolean, offset: number): number {
-    const d = this.driver;
-    const h = d.mapMmap!(fd, length, writable, offset);
-    if (h >= 0 && Number.isInteger(h)) return h;
-    if (!isNegErrno(h)) throw driverContractError(d, "mapMmap", h, "a mapping handle >= 0");
-    throw this.opError(op, -h, this.#refusal(fd, -h));
-  }
-
-  /** Why the kernel would not map the ring for a reader, where it can be told. */
-  #refusal(fd: number, errno: number): string | undefined {
-    const mode = this.fdMode;
-    // A reader writes the consumer position, and the kernel maps a map only through an fd that
-    // reads and writes (a read-only fd maps nothing, not even read-only: see map-memory.ts).
-    if (mode === BPF_F_RDONLY || mode === BPF_F_WRONLY) {
-      return `the ring buffer was opened ${mode === BPF_F_RDONLY ? "read-only (BPF_F_RDONLY)" : "write-only (BPF_F_WRONLY)"}: ` +
-        "a reader maps its pages, which the kernel allows only through an fd that reads and writes; open it read-write";
-    }
-    if (errno === Errno.EPERM && mapFdInfoIfReadable(this.driver, fd)?.frozen === true) {
-      return "the ring buffer is frozen (BPF_MAP_FREEZE): the kernel maps no page of a frozen map writable, " +
-        "and a reader must write the consumer position";
-    }
-    return undefined;
+    return new RingBufReader(this.mapSide("reader", READER));
   }
 }
