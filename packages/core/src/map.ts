@@ -1894,7 +1894,8 @@ export class BpfMap<K, V> {
    * BPF_MAP_UPDATE_BATCH (always BPF_ANY in the kernel). Returns the count written; a failure
    * throws BatchError whose `count` says how many were written before it. Bad keys or values are
    * refused before anything is written; a map that cannot be opened throws that BpfError. With a
-   * cache, every pair not written waits for the resolver, as after update(). `elemFlags` is 0, or
+   * cache, every pair not written waits for the resolver, as after update(), unless `elemFlags`
+   * held a flag the kernel refuses here (the resolver would write it anyway). `elemFlags` is 0, or
    * `BPF_F_LOCK` to write each value holding a `bpfSpinLock` under its lock (the kernel takes no
    * other flag here).
    */
@@ -1927,7 +1928,11 @@ export class BpfMap<K, V> {
     }
     if (target !== undefined) this.#metric("update", err === undefined);
     if (this.#cache !== undefined) {
+      // As update(): a pair the kernel refused for a flag it takes no other (only BPF_F_LOCK is
+      // taken here) is not kept, or the resolver's plain write would do what the call could not.
+      const retry = (elemFlags & ~BPF_F_LOCK) === 0;
       for (let i = 0; i < n; i++) {
+        if (i >= done && !retry) break;
         const k = kb.slice(i * ks, (i + 1) * ks);
         this.#cache.recordUpdate(this.#cacheId(k), keys[i] as K, values[i] as V, k, vb.slice(i * vs, (i + 1) * vs),
           i < done ? undefined : err, (elemFlags & BPF_F_LOCK) !== 0);

@@ -71,6 +71,18 @@ eachDriver("map cache and error resolver", (get) => {
     expect(m.getModel().cache!.find((e) => e.key === "2")).toEqual({ key: "2", value: "22", desiredAction: "sync" });
   });
 
+  it("a batch write refused for its elemFlags leaves the cache alone: the resolver never writes what the kernel refused", () => {
+    const { clock, m } = setup(4);
+    m.update(1, 10);
+    for (const flags of [BPF_NOEXIST, BPF_EXIST]) {
+      expect(() => m.updateBatch([2, 3], [20, 30], flags)).toThrow(expect.objectContaining({ code: "EINVAL", op: "updateBatch", map: "cilium_test" }));
+    }
+    expect(m.outstandingErrors).toBe(0);
+    expect(m.getModel().cache).toEqual([{ key: "1", value: "10", desiredAction: "sync" }]);
+    clock.advance(ERROR_RESOLVER_INTERVAL_MS * 3);
+    expect([m.lookup(2), m.lookup(3)]).toEqual([undefined, undefined]);
+  });
+
   it("delete failure marks to-be-deleted and schedules (API.md §4.1); the resolver does not re-insert it (§4.2)", () => {
     const { env, clock, m } = setup(4);
     m.update(1, 10);
