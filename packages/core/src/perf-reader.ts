@@ -167,7 +167,8 @@ export class PerfReader implements Disposable {
    * As `readRecord()`, into `rec` (cilium/ebpf's ReadInto): its fields are overwritten, and the
    * sample goes into the memory of `rec.rawSample` where that holds it (a new view of it, from
    * its start), else into a new array, which later calls then reuse; so a loop that passes the
-   * same record allocates no sample memory once it has seen its largest. True when a record was
+   * same record allocates no sample memory once it has seen its largest. A `rawSample` of yours
+   * is written only within its own bytes, never past them into the buffer it views. True when a record was
    * read, false (and `rec` untouched) when every ring is empty.
    */
   readRecordInto(rec: PerfRecord): boolean {

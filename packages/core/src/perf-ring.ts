@@ -190,8 +190,21 @@ export class PerfRing {
   }
 }
 
-/** `n` bytes over the memory of `old` where it has room (from its start), else a new array. */
+/** The memory of samples the readers made: theirs to write whole, where a caller's is not. */
+const ownSamples = new WeakSet<ArrayBufferLike>();
+
+/**
+ * `n` bytes over the memory of `old` where it has room (from its start), else a new array. The
+ * room is `old` itself, or, for memory a reader made, up to its end (a smaller sample's view of
+ * it grows back): a caller's view of a larger buffer (a pooled Node Buffer, a slice of its own)
+ * is never written past its end.
+ */
 function reuse(old: Uint8Array | undefined, n: number): Uint8Array {
-  if (old instanceof Uint8Array && old.buffer.byteLength - old.byteOffset >= n) return new Uint8Array(old.buffer, old.byteOffset, n);
-  return new Uint8Array(n);
+  if (old instanceof Uint8Array) {
+    const room = ownSamples.has(old.buffer) ? old.buffer.byteLength - old.byteOffset : old.byteLength;
+    if (room >= n) return new Uint8Array(old.buffer, old.byteOffset, n);
+  }
+  const fresh = new Uint8Array(n);
+  ownSamples.add(fresh.buffer);
+  return fresh;
 }

@@ -102,6 +102,24 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(() => r.readRecordInto(null as never)).toThrow(/rec must be a PerfRecord/);
   });
 
+  it("readRecordInto writes a sample into the caller's rawSample only within it, never past its end into the buffer under it", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0] }));
+    // The caller's view of 4 bytes at the start of its own 64 (as a pooled Node Buffer is).
+    const pool = new Uint8Array(64).fill(0xee);
+    const rec: PerfRecord = { cpu: -1, index: -1, rawSample: pool.subarray(0, 4), lostSamples: 0, remaining: 0 };
+    out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 });
+    out.output(fd, Uint8Array.of(5, 6, 7, 8, 9, 10, 11, 12), { cpu: 0 });
+    expect(r.readRecordInto(rec)).toBe(true);
+    expect(rec.rawSample.buffer, "a sample that fits goes into the caller's view").toBe(pool.buffer);
+    expect([...pool.subarray(0, 4)]).toEqual([1, 2, 3, 4]);
+    expect(r.readRecordInto(rec)).toBe(true);
+    expect([...rec.rawSample.subarray(0, 8)]).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(rec.rawSample.buffer, "a larger one gets memory of its own").not.toBe(pool.buffer);
+    expect([...pool.subarray(4)], "the bytes past the caller's view").toEqual(new Array(60).fill(0xee));
+  });
+
   it("a record that runs past the ring's end is read whole, and records of one CPU come in order", () => {
     const env = get();
     const { arr, fd } = events(env);
