@@ -158,6 +158,8 @@ export class PerfReader implements Disposable {
    * The next record of any CPU, or undefined when every ring is empty; its room goes back to the
    * programs at once. The CPUs take turns, a record each, so a busy one does not starve the others
    * (records of one CPU come in the order they were written; across CPUs there is no order).
+   * A sample past 64 KiB, which the kernel cannot size in a perf record (its u16 size wraps), is
+   * a BpfError E2BIG, and passed over: the next call reads on after it.
    */
   readRecord(): PerfRecord | undefined {
     return this.#next("readRecord", undefined);

@@ -128,7 +128,8 @@ export class PerfRing {
       let record: PerfRecord | undefined;
       if (type === PERF_RECORD_SAMPLE) {
         const raw = size >= RAW_AT ? this.#headView.getUint32(HEADER, true) : -1;
-        if (raw < 0 || RAW_AT + raw > size) throw this.#corrupt(op, `a sample of ${raw} raw bytes in a record of ${size} at position ${this.#tail}`);
+        if (raw < 0) throw this.#corrupt(op, `a sample record of ${size} bytes at position ${this.#tail}`);
+        if (RAW_AT + raw > size) throw this.#passOver(op, raw, size);
         const sample = reuse(into?.rawSample, raw);
         this.#copy(op, this.#tail + BigInt(RAW_AT), sample);
         record = this.#fill(into, sample, 0);
@@ -181,6 +182,22 @@ export class PerfRing {
     if (first < dst.length) {
       checkMappingCall(d, this.#from, "mmapRead", d.mmapRead!(this.mapping, this.#dataOffset, dst.subarray(first)), op);
     }
+  }
+
+  /**
+   * A sample longer than its record: the kernel's header.size is a u16, so a program's sample
+   * past 64 KiB wraps it, and data_head moves by the wrapped size, where the next record goes.
+   * The record is passed over as the kernel counted it, so the records after it are read, and
+   * the error says why this one was not.
+   */
+  #passOver(op: string, raw: number, size: number): BpfError {
+    const at = this.#tail;
+    this.#tail += BigInt(size);
+    this.#wordView.setBigUint64(0, this.#tail, true);
+    checkMappingCall(this.#driver, this.#from, "mmapWrite", this.#driver.mmapWrite!(this.mapping, DATA_TAIL, this.#word), op);
+    return mappingError(this.#from, op, Errno.E2BIG,
+      `CPU ${this.cpu}'s perf ring: a sample of ${raw} raw bytes in a record of ${size} at position ${at}: a program sent a sample ` +
+      `past 64 KiB, more than a perf record's u16 size holds (the kernel wrapped it); the record was passed over`);
   }
 
   /** The ring makes no sense: data_tail written by something else, or not a perf event's ring. */

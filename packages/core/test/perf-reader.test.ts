@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BpfError, createBpf, Errno, memoryLogger, u32, wrapDriver, type BpfPerfEventArray, type PerfReader, type PerfRecord } from "@bpfkit/core";
-import { settledWithin } from "@bpfkit/testkit";
+import { perfProducerFor, settledWithin } from "@bpfkit/testkit";
 import { eachDriver, type Env } from "./support/env.js";
 import { perfOutputFor, type PerfOutput } from "./support/perf-producer.js";
 import { thrown } from "./support/thrown.js";
@@ -118,6 +118,27 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect([...rec.rawSample.subarray(0, 8)]).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
     expect(rec.rawSample.buffer, "a larger one gets memory of its own").not.toBe(pool.buffer);
     expect([...pool.subarray(4)], "the bytes past the caller's view").toEqual(new Array(60).fill(0xee));
+  });
+
+  it("a sample past 64 KiB (its u16 record size wrapped by the kernel) is an E2BIG naming the map, passed over: the reader goes on", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const producer = perfProducerFor(env.driver)!;
+    try {
+      const r = env.track(arr.reader({ perCpuBuffer: 256 * 1024, cpus: [0] }));
+      // 66000 bytes: a record of 66016, whose header says 480, and data_head moves by 480.
+      expect(producer.output(fd, 0, new Uint8Array(66000).fill(7))).toBe(0);
+      expect(producer.output(fd, 0, Uint8Array.of(1, 2, 3, 4))).toBe(0);
+      const e = thrown(() => r.readRecord()) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect([e.errno, e.op, e.map]).toEqual([Errno.E2BIG, "readRecord", "cilium_events"]);
+      expect(e.message).toMatch(/CPU 0's perf ring: a sample of 66004 raw bytes in a record of 480 at position 0: a program sent a sample past 64 KiB/);
+      const next = r.readRecord()!;
+      expect([...next.rawSample]).toEqual([1, 2, 3, 4]);
+      expect(r.readRecord()).toBeUndefined();
+    } finally {
+      producer.close();
+    }
   });
 
   it("a record that runs past the ring's end is read whole, and records of one CPU come in order", () => {
