@@ -281,10 +281,11 @@ export class PerfReader implements Disposable {
     const op = "pause";
     this.#live(op);
     if (this.#paused.v) return;
-    let failed: BpfError | undefined;
+    let failed: BpfError | TypeError | undefined;
     for (const s of this.#slots) {
-      const r = this.#clearSlot(s.index);
-      if (r < 0 && r !== -Errno.ENOENT) failed ??= this.#error(op, -r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
+      const r = this.#tryClearSlot(s.index);
+      if (typeof r !== "number") failed ??= r;
+      else if (r < 0 && r !== -Errno.ENOENT) failed ??= this.#error(op, -r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
     }
     this.#paused.v = true;
     this.#report(op, failed === undefined);
@@ -329,8 +330,9 @@ export class PerfReader implements Disposable {
     };
     if (!this.#paused.v) {
       for (const s of this.#slots) {
-        const r = this.#clearSlot(s.index);
-        if (r !== -Errno.ENOENT) check("mapDeleteElem", r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
+        const r = this.#tryClearSlot(s.index);
+        if (typeof r !== "number") failed ??= r;
+        else if (r !== -Errno.ENOENT) check("mapDeleteElem", r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
       }
     }
     this.#arrayFd = -1;
@@ -358,6 +360,16 @@ export class PerfReader implements Disposable {
   #clearSlot(index: number): number {
     this.#keyView.setUint32(0, index, true);
     return this.#slotCall("mapDeleteElem", this.#slotDriver.mapDeleteElem(this.#arrayFd, this.#key));
+  }
+
+  /** #clearSlot, its driver-contract TypeError handed back rather than thrown: pause and close go on to the other slots. */
+  #tryClearSlot(index: number): number | TypeError {
+    try {
+      return this.#clearSlot(index);
+    } catch (e) {
+      if (e instanceof TypeError) return e;
+      throw e;
+    }
   }
 
   #slotCall(method: string, r: number): number {

@@ -240,6 +240,27 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(fds(env)).toEqual(before);
   });
 
+  it("pause() and close() go on past a driver breaking its contract on one slot: every slot is tried, close() frees all, the first failure is thrown", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const broken = env.track(createBpf({
+      driver: wrapDriver(env.driver, { mapDeleteElem: (f, k) => (k[0] === 0 ? 1 : env.driver.mapDeleteElem(f, k)) }), mapRoot: env.root, logger: memoryLogger(),
+    }).openPerfEventArray(arr.path()));
+    const before = fds(env);
+    const contract = /broke the Driver contract: mapDeleteElem returned 1/;
+    const last = env.driver.possibleCpus - 1;
+    const p = broken.reader({ perCpuBuffer: PAGE });
+    expect(() => p.pause()).toThrow(contract);
+    if (last > 0) expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: last }), "the other slots were emptied").toBe(-Errno.ENOENT);
+    p.close();
+    expect(fds(env)).toEqual(before);
+    const r = broken.reader({ perCpuBuffer: PAGE });
+    expect(() => r.close()).toThrow(contract);
+    expect(r.isOpen()).toBe(false);
+    expect(fds(env), "the rings unmapped, the events and the reader's fd closed").toEqual(before);
+    if (last > 0) expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: last })).toBe(-Errno.ENOENT);
+  });
+
   it("a reader that fails half-way leaves nothing behind: the slots it filled are emptied, its events, rings and fd closed", () => {
     const env = get();
     const { arr, fd } = events(env);
