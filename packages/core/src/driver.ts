@@ -489,7 +489,8 @@ export interface Driver {
   mapPoll?(fd: number, timeoutMs: number, signal?: AbortSignalLike): Promise<number>;
   /**
    * perf_event_open(2) of a BPF output event on `attr.cpu` (PerfEventOpenAttr), close-on-exec:
-   * a new fd, or -errno as the kernel answers (EINVAL for a CPU that is not online, E2BIG or
+   * a new fd, or -errno as the kernel answers (EINVAL for a CPU past the possible ones, ENODEV
+   * for one that is possible but not online, which a reader leaves out, E2BIG or
    * EINVAL for attributes it refuses, EACCES or EPERM without privilege, EMFILE). The fd is what
    * a PERF_EVENT_ARRAY's slot takes as its value (MAP_UPDATE_ELEM of the index → the fd), what
    * `mapMmap` maps (the event's ring: a `perf_event_mmap_page` header page, `data_head` a u64 at
