@@ -11,14 +11,14 @@
 // with EFAULT). It never reaches memory that is not the driver's.
 import type { Koffi, Libc } from "./native.js";
 
-/** Bytes reserved for the attrs (`union bpf_attr` is 168 on 6.18; bpfkit's largest is 92). */
+/** Bytes reserved for the attrs (`union bpf_attr` is 168 on 6.18; bpfkit's largest is PROG_LOAD's 108). */
 export const ATTR_BYTES = 256;
 /**
  * Two pre-filled 32-byte element attrs at the end of the attr region: key → key region and
  * value → value region (lookup, update, lookup-and-delete), and key → key region and value →
  * next-key region (get-next-key). Their pointers are written once per block, so the hot path
  * writes only the fd and the flags and reads no pointer fields. The general attr at 0 never
- * reaches them: every attr(size) is ≤ 92 bytes.
+ * reaches them: every attr(size) is ≤ 108 bytes (PROG_LOAD through line_info_cnt).
  */
 export const KV_ATTR = 192;
 export const KN_ATTR = 224;
