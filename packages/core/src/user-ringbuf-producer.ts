@@ -55,6 +55,17 @@ const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; d
   if (pollFd >= 0) driver.close(pollFd);
 });
 
+/**
+ * A sample lost while still reserved (never submitted, discarded or closed) is discarded when
+ * collected: its BUSY record would otherwise stop every drain of the ring for good, and a pinned
+ * ring outlives this process. The held value holds the producer (the sample held it anyway).
+ */
+const discardLost = new FinalizationRegistry<{ producer: UserRingBufProducer; pos: bigint }>(({ producer, pos }) => {
+  discardLostSample(producer, pos);
+});
+/** The producer's private discard of a lost sample, given to the registry by the class. */
+let discardLostSample: (producer: UserRingBufProducer, pos: bigint) => void;
+
 /** A record's size in the ring: its header and sample, rounded up to 8. */
 const recordBytes = (size: number) => Math.ceil((size + BPF_RINGBUF_HDR_SZ) / 8) * 8;
 
@@ -69,7 +80,8 @@ export interface UserRingBufSampleHost {
 /**
  * A record reserved in a user ring buffer (from `UserRingBufProducer.reserve`): fill `data`, then
  * `submit()` it, or `discard()` it. Until then it is BUSY: a program's drain stops at it, so
- * records reserved after it wait for it too.
+ * records reserved after it wait for it too. One dropped unsubmitted is discarded when the
+ * garbage collector takes it.
  */
 export class UserRingBufSample {
   /** The sample's bytes, zeroed at reserve: what submit() copies into the ring. */
@@ -140,8 +152,12 @@ export class UserRingBufProducer implements Disposable {
   readonly #posView = new DataView(this.#pos.buffer);
   readonly #header = new Uint8Array(BPF_RINGBUF_HDR_SZ);
   readonly #headerView = new DataView(this.#header.buffer);
-  /** Samples reserved and not yet committed: close() discards them, or every drain would stop at them. */
-  readonly #pending = new Map<bigint, UserRingBufSample>();
+  /**
+   * Samples reserved and not yet committed, by position: close() discards them, or every drain
+   * would stop at them. Weakly held, with their sizes: a sample lost unsubmitted is collected
+   * and discarded (discardLost).
+   */
+  readonly #pending = new Map<bigint, { size: number; sample: WeakRef<UserRingBufSample> }>();
   #consumer: number;
   #data: number;
   #pollFd: number;
@@ -254,13 +270,17 @@ export class UserRingBufProducer implements Disposable {
     const c = this.#consumer, d = this.#data, p = this.#pollFd;
     if (c < 0) return;
     let discardError: unknown;
-    for (const [pos, s] of this.#pending) {
+    for (const [pos, { size, sample }] of this.#pending) {
+      const s = sample.deref();
       try {
-        this.#commit("close", pos, s.data, true);
+        this.#commit("close", pos, s?.data ?? new Uint8Array(size), true);
       } catch (e) {
         discardError ??= e;
       }
-      s.dropped();
+      if (s !== undefined) {
+        s.dropped();
+        discardLost.unregister(s);
+      }
     }
     this.#pending.clear();
     this.#consumer = this.#data = this.#pollFd = -1;
@@ -277,6 +297,24 @@ export class UserRingBufProducer implements Disposable {
   /** `using producer = ring.producer()` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  static {
+    discardLostSample = (producer, pos) => producer.#discardLost(pos);
+  }
+
+  /**
+   * For the collector: the sample reserved at `pos` was lost unsubmitted; its record is marked
+   * DISCARD so that drains pass over it. Nothing when it was committed or the producer closed.
+   */
+  #discardLost(pos: bigint): void {
+    const p = this.#pending.get(pos);
+    if (p === undefined || !this.isOpen()) return;
+    try {
+      this.#commit("discard", pos, new Uint8Array(p.size), true);
+    } catch {
+      // A finalizer has no caller to tell: the record stays BUSY, as it was.
+    }
   }
 
   /**
@@ -321,11 +359,15 @@ export class UserRingBufProducer implements Disposable {
     this.#check("mmapWrite", d.mmapWrite!(mapping, this.#dataOff + Number(prod & this.#mask), this.#header), op);
     this.#posView.setBigUint64(0, BigInt.asUintN(64, prod + BigInt(total)), true);
     this.#check("mmapWrite", d.mmapWrite!(mapping, 0, this.#pos), op);
-    const s = new UserRingBufSample({
-      commit: (cop, data, discard) => this.#commit(cop, prod, data, discard),
+    const s: UserRingBufSample = new UserRingBufSample({
+      commit: (cop, data, discard) => {
+        this.#commit(cop, prod, data, discard);
+        discardLost.unregister(s);
+      },
       error: (eop, errno, why) => this.#error(eop, errno, why),
     }, size);
-    this.#pending.set(prod, s);
+    this.#pending.set(prod, { size, sample: new WeakRef(s) });
+    discardLost.register(s, { producer: this, pos: prod }, s);
     return s;
   }
 

@@ -3,6 +3,8 @@
 // simulator, its datapath) in order, whole, across the end of the ring, discarded ones passed
 // over; BUSY ones hold the drain up; the room comes back as the program drains; a writer waits
 // for it through mapPoll; bad input and misuse are errors naming the map and the call.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
   BPF_MAP_TYPE_USER_RINGBUF, BpfError, BpfUserRingBuf, Errno, USER_RINGBUF_MAX_SAMPLE, type UserRingBufProducer,
@@ -123,6 +125,32 @@ eachDriver("BpfUserRingBuf: records from user space to a program's drain", (get)
     using p2 = rb.producer();
     expect(p2.write(sample(9))).toBe(true);
     expect(drain()).toEqual({ ret: 2, sum: 9n, count: 2 });
+  });
+
+  it("a sample lost while reserved is discarded once collected: its BUSY record does not stop every later drain", async () => {
+    const env = get();
+    const { p, drain } = ring(env);
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    // Reserved and dropped, never submitted: a BUSY record ahead of the next one.
+    ((): void => void p.reserve(16))();
+    expect(p.write(sample(6))).toBe(true);
+    expect(drain(), "held up by the BUSY record").toEqual({ ret: 0, sum: 0n, count: 0 });
+    let got = drain();
+    for (let i = 0; i < 50 && got.ret === 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 5));
+      got = drain();
+    }
+    expect(got).toEqual({ ret: 1, sum: 6n, count: 1 });
+    expect(p.room()).toBe(4096);
+    // A sample kept and submitted is not touched by the collector.
+    const kept = p.reserve(8)!;
+    kept.data.set(sample(9));
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+    kept.submit();
+    expect(drain()).toEqual({ ret: 1, sum: 9n, count: 1 });
   });
 
   it("reserveBlocking waits for a drain to make room; it times out with undefined, and an abort rejects", async () => {
