@@ -66,9 +66,9 @@ export {
   type UserRingBufWaitOptions,
 } from "./user-ringbuf-producer.js";
 export {
-  BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingBufReader, type RingBufReaderInit,
-  type RingBufWaitOptions,
-} from "./ringbuf-reader.js";
+  BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_PAGE_SIZE, RingPages, type RingPagesInit, type RingBufWaitOptions,
+} from "./ring-pages.js";
+export { RingBufReader, type RingBufReaderInit } from "./ringbuf-reader.js";
 // Perf event arrays: samples from programs, read through a perf event per CPU.
 export {
   BpfPerfEventArray, DEFAULT_PERF_BUFFER, type PerfEventArraySpec, type PerfReaderOptions,

@@ -14,7 +14,7 @@ import type { BpfError } from "./errors.js";
 import { mappingError, type MappedFrom } from "./mapping-errors.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { PerfRing, type PerfRecord } from "./perf-ring.js";
-import { sleep, waitOptions, type RingBufWaitOptions } from "./ringbuf-reader.js";
+import { sleep, waitOptions, type RingBufWaitOptions } from "./ring-pages.js";
 
 /** Options of `PerfReader.read` and its async iteration: those of RingBufReader.next. */
 export type PerfReadOptions = RingBufWaitOptions;

@@ -9,7 +9,7 @@ import { BpfError } from "./errors.js";
 import { mapFdInfoIfReadable } from "./fdinfo.js";
 import { KeylessMap } from "./keyless-map.js";
 import { driverPageSize } from "./page-size.js";
-import type { RingBufReaderInit } from "./ringbuf-reader.js";
+import type { RingPagesInit } from "./ring-pages.js";
 
 /** The side user space plays on a ring, and how its errors name it. */
 export interface RingSide {
@@ -31,7 +31,7 @@ export abstract class RingMap extends KeylessMap<never> {
    * driver has mapPoll: what a RingBufReader or a UserRingBufProducer is made from. Nothing is
    * left mapped or open when it throws.
    */
-  protected mapSide(op: string, side: RingSide): RingBufReaderInit {
+  protected mapSide(op: string, side: RingSide): RingPagesInit {
     const fd = this.fdFor(op);
     const d = this.driver;
     if (typeof d.mapMmap !== "function") {

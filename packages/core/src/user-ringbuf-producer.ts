@@ -9,14 +9,9 @@
 // driver (mmapRead, mmapWrite). One producer per ring, as libbpf's: the producer position is
 // only ever written here.
 import type { AbortSignalLike } from "./abort-signal.js";
-import { MAX_POLL_TIMEOUT_MS } from "./driver-checks.js";
-import { driverContractError, isNegErrno } from "./driver-contract.js";
-import type { Driver } from "./driver.js";
 import { Errno } from "./errno.js";
 import type { BpfError } from "./errors.js";
-import { checkMappingCall, mappingError } from "./mapping-errors.js";
-import { driverPageSize } from "./page-size.js";
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, sleep, waitOptions, type RingBufReaderInit } from "./ringbuf-reader.js";
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RingPages, type RingPagesInit } from "./ring-pages.js";
 
 /**
  * The largest sample a drain hands a program: a dynptr's size is 24 bits (DYNPTR_MAX_SIZE), and
@@ -25,7 +20,7 @@ import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, slee
 export const USER_RINGBUF_MAX_SAMPLE = (1 << 24) - 1;
 
 /** What `BpfUserRingBuf.producer()` hands a UserRingBufProducer: the reader's init, its mappings the other way round. */
-export interface UserRingBufProducerInit extends Omit<RingBufReaderInit, "consumer" | "data"> {
+export interface UserRingBufProducerInit extends Omit<RingPagesInit, "consumer" | "data"> {
   /** `mapMmap`'s handle for the consumer position's page (offset 0, one page, read-only). */
   consumer: number;
   /** `mapMmap`'s handle for the producer position's page and the data twice (from one page on, writable). */
@@ -47,13 +42,6 @@ export interface UserRingBufWaitOptions {
   signal?: AbortSignalLike;
 }
 
-
-/** A producer lost without close() is unmapped (and its fd closed) when collected. */
-const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; data: number; pollFd: number }>(({ driver, consumer, data, pollFd }) => {
-  driver.munmap!(consumer);
-  driver.munmap!(data);
-  if (pollFd >= 0) driver.close(pollFd);
-});
 
 /**
  * A sample lost while still reserved (never submitted, discarded or closed) is discarded when
@@ -139,46 +127,17 @@ export class UserRingBufSample {
  * reach the program in the order reserved. The producer holds the map as an fd does, until
  * `close()`.
  */
-export class UserRingBufProducer implements Disposable {
-  /** The data's size in bytes (max_entries). */
-  readonly size: number;
-  readonly #driver: Driver;
-  readonly #mask: bigint;
-  /** Where the data starts in the data mapping: after the producer position's page. */
-  readonly #dataOff: number;
-  readonly #name: string;
-  readonly #path: string;
-  readonly #pos = new Uint8Array(8);
-  readonly #posView = new DataView(this.#pos.buffer);
-  readonly #header = new Uint8Array(BPF_RINGBUF_HDR_SZ);
-  readonly #headerView = new DataView(this.#header.buffer);
+export class UserRingBufProducer extends RingPages {
   /**
    * Samples reserved and not yet committed, by position: close() discards them, or every drain
    * would stop at them. Weakly held, with their sizes: a sample lost unsubmitted is collected
    * and discarded (discardLost).
    */
   readonly #pending = new Map<bigint, { size: number; sample: WeakRef<UserRingBufSample> }>();
-  #consumer: number;
-  #data: number;
-  #pollFd: number;
 
   /** Made by `BpfUserRingBuf.producer()`, which maps the pages first. */
   constructor(init: UserRingBufProducerInit) {
-    this.#driver = init.driver;
-    this.#consumer = init.consumer;
-    this.#data = init.data;
-    this.#pollFd = init.pollFd ?? -1;
-    this.size = init.size;
-    this.#mask = BigInt(init.size - 1);
-    this.#dataOff = init.pageSize ?? driverPageSize(init.driver);
-    this.#name = init.name;
-    this.#path = init.path;
-    unmapLost.register(this, { driver: init.driver, consumer: init.consumer, data: init.data, pollFd: this.#pollFd }, this);
-  }
-
-  /** False once closed. */
-  isOpen(): boolean {
-    return this.#consumer >= 0;
+    super(init, "producer", "UserRingBufProducer");
   }
 
   /**
@@ -188,7 +147,7 @@ export class UserRingBufProducer implements Disposable {
    */
   room(): number {
     const op = "room";
-    this.#live(op);
+    this.live(op);
     const { cons, prod } = this.#positions(op);
     return this.size - this.#used(op, cons, prod);
   }
@@ -214,37 +173,9 @@ export class UserRingBufProducer implements Disposable {
     const op = "reserveBlocking";
     // Bad sizes throw now, not after a wait.
     this.#checkSize(op, size);
-    const { timeoutMs, pollMs, signal } = waitOptions(options, `${op} ${this.#name}`);
-    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
-    // Set when mapPoll found room but too little: the ring stays writable, so no wake-up says
-    // when a drain made more. Look again soon, then less often, up to every pollMs.
-    let short = false;
-    let shorts = 0;
-    for (;;) {
-      if (signal?.aborted === true) throw signal.reason;
-      if (!this.isOpen()) return undefined;
-      const s = this.#reserve(op, size);
-      if (s !== undefined) return s;
-      const left = deadline - performance.now();
-      if (left <= 0) return undefined;
-      if (this.#pollFd < 0) {
-        await sleep(Math.min(pollMs, left), signal);
-        continue;
-      }
-      if (short) {
-        const ms = Math.min(pollMs, shorts === 0 ? 0 : 2 ** (shorts - 1));
-        shorts++;
-        await sleep(Math.min(ms, left), signal);
-        short = this.isOpen() && this.room() > 0;
-        continue;
-      }
-      shorts = 0;
-      const wait = left === Number.POSITIVE_INFINITY ? left : Math.min(Math.ceil(left), MAX_POLL_TIMEOUT_MS);
-      const r = await this.#driver.mapPoll!(this.#pollFd, wait, signal);
-      if (r !== 0 && r !== 1 && !isNegErrno(r)) throw driverContractError(this.#driver, "mapPoll", r, "1, 0 or -errno");
-      if (r < 0 && this.isOpen()) throw this.#error(op, -r, "waiting on the ring's fd (mapPoll)");
-      short = r === 1;
-    }
+    // Stalled while there is room, but too little: the ring stays writable, so no wake-up says
+    // when a drain made more.
+    return this.waitFor(op, options, () => this.#reserve(op, size), () => this.room() > 0);
   }
 
   /**
@@ -253,7 +184,7 @@ export class UserRingBufProducer implements Disposable {
    */
   write(bytes: Uint8Array): boolean {
     const op = "write";
-    if (!(bytes instanceof Uint8Array)) throw new TypeError(`${op} ${this.#name}: bytes must be a Uint8Array`);
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`${op} ${this.mapName}: bytes must be a Uint8Array`);
     const s = this.#reserve(op, bytes.length);
     if (s === undefined) return false;
     s.data.set(bytes);
@@ -266,9 +197,12 @@ export class UserRingBufProducer implements Disposable {
    * ring and closes the producer's fd, which ends a wait in `reserveBlocking` (it resolves
    * undefined); later calls throw EBADF. Closing twice is a no-op.
    */
-  close(): void {
-    const c = this.#consumer, d = this.#data, p = this.#pollFd;
-    if (c < 0) return;
+  override close(): void {
+    super.close();
+  }
+
+  /** close()'s first step: every sample still reserved is discarded while the ring is mapped. */
+  protected override closing(): unknown {
     let discardError: unknown;
     for (const [pos, { size, sample }] of this.#pending) {
       const s = sample.deref();
@@ -283,20 +217,7 @@ export class UserRingBufProducer implements Disposable {
       }
     }
     this.#pending.clear();
-    this.#consumer = this.#data = this.#pollFd = -1;
-    unmapLost.unregister(this);
-    const rc = this.#driver.munmap!(c);
-    const rd = this.#driver.munmap!(d);
-    const rp = p >= 0 ? this.#driver.close(p) : 0;
-    if (discardError !== undefined) throw discardError;
-    this.#check("munmap", rd, "close");
-    this.#check("munmap", rc, "close");
-    this.#check("close", rp, "close");
-  }
-
-  /** `using producer = ring.producer()` closes it at the end of the block. */
-  [Symbol.dispose](): void {
-    this.close();
+    return discardError;
   }
 
   static {
@@ -322,49 +243,51 @@ export class UserRingBufProducer implements Disposable {
    * without BUSY in one release store.
    */
   #commit(op: string, pos: bigint, data: Uint8Array, discard: boolean): void {
-    const d = this.#driver;
-    const mapping = this.#live(op);
-    if (!discard) this.#check("mmapWrite", d.mmapWrite!(mapping, this.#dataOff + Number((pos + BigInt(BPF_RINGBUF_HDR_SZ)) & this.#mask), data), op);
-    this.#headerView.setUint32(0, (data.length | (discard ? BPF_RINGBUF_DISCARD_BIT : 0)) >>> 0, true);
-    this.#headerView.setUint32(4, 0, true);
-    this.#check("mmapWrite", d.mmapWrite!(mapping, this.#dataOff + Number(pos & this.#mask), this.#header), op);
+    const d = this.driver;
+    this.live(op);
+    const mapping = this.dataMapping;
+    if (!discard) this.check("mmapWrite", d.mmapWrite!(mapping, this.dataOff + Number((pos + BigInt(BPF_RINGBUF_HDR_SZ)) & this.mask), data), op);
+    this.headerView.setUint32(0, (data.length | (discard ? BPF_RINGBUF_DISCARD_BIT : 0)) >>> 0, true);
+    this.headerView.setUint32(4, 0, true);
+    this.check("mmapWrite", d.mmapWrite!(mapping, this.dataOff + Number(pos & this.mask), this.header), op);
     this.#pending.delete(pos);
   }
 
   #checkSize(op: string, size: unknown): asserts size is number {
     if (typeof size !== "number" || !Number.isInteger(size)) {
-      throw new TypeError(`${op} ${this.#name}: size must be an integer, got ${size === null ? "null" : typeof size === "number" ? size : typeof size}`);
+      throw new TypeError(`${op} ${this.mapName}: size must be an integer, got ${size === null ? "null" : typeof size === "number" ? size : typeof size}`);
     }
-    if (size < 1) throw new RangeError(`${op} ${this.#name}: size must be at least 1 byte, got ${size}`);
+    if (size < 1) throw new RangeError(`${op} ${this.mapName}: size must be at least 1 byte, got ${size}`);
     if (size > USER_RINGBUF_MAX_SAMPLE) {
-      throw new RangeError(`${op} ${this.#name}: a sample of ${size} bytes is more than a drain hands a program ` +
+      throw new RangeError(`${op} ${this.mapName}: a sample of ${size} bytes is more than a drain hands a program ` +
         `(${USER_RINGBUF_MAX_SAMPLE}, a dynptr's largest: the kernel would answer every drain E2BIG)`);
     }
     if (recordBytes(size) > this.size) {
-      throw new RangeError(`${op} ${this.#name}: a sample of ${size} bytes takes ${recordBytes(size)} with its 8-byte header, ` +
+      throw new RangeError(`${op} ${this.mapName}: a sample of ${size} bytes takes ${recordBytes(size)} with its 8-byte header, ` +
         `more than the ring's ${this.size}: it can never fit`);
     }
   }
 
   #reserve(op: string, size: number): UserRingBufSample | undefined {
     this.#checkSize(op, size);
-    const d = this.#driver;
-    const mapping = this.#live(op);
+    const d = this.driver;
+    this.live(op);
+    const mapping = this.dataMapping;
     const { cons, prod } = this.#positions(op);
     const total = recordBytes(size);
     if (this.size - this.#used(op, cons, prod) < total) return undefined;
     // The header first, BUSY, then the position past it: the kernel reads the position before the header.
-    this.#headerView.setUint32(0, (size | BPF_RINGBUF_BUSY_BIT) >>> 0, true);
-    this.#headerView.setUint32(4, 0, true);
-    this.#check("mmapWrite", d.mmapWrite!(mapping, this.#dataOff + Number(prod & this.#mask), this.#header), op);
-    this.#posView.setBigUint64(0, BigInt.asUintN(64, prod + BigInt(total)), true);
-    this.#check("mmapWrite", d.mmapWrite!(mapping, 0, this.#pos), op);
+    this.headerView.setUint32(0, (size | BPF_RINGBUF_BUSY_BIT) >>> 0, true);
+    this.headerView.setUint32(4, 0, true);
+    this.check("mmapWrite", d.mmapWrite!(mapping, this.dataOff + Number(prod & this.mask), this.header), op);
+    this.posView.setBigUint64(0, BigInt.asUintN(64, prod + BigInt(total)), true);
+    this.check("mmapWrite", d.mmapWrite!(mapping, 0, this.pos), op);
     const s: UserRingBufSample = new UserRingBufSample({
       commit: (cop, data, discard) => {
         this.#commit(cop, prod, data, discard);
         discardLost.unregister(s);
       },
-      error: (eop, errno, why) => this.#error(eop, errno, why),
+      error: (eop, errno, why) => this.error(eop, errno, why),
     }, size);
     this.#pending.set(prod, { size, sample: new WeakRef(s) });
     discardLost.register(s, { producer: this, pos: prod }, s);
@@ -373,34 +296,16 @@ export class UserRingBufProducer implements Disposable {
 
   /** Both positions: the consumer's with acquire ordering (a drain's room), the producer's (this producer's own). */
   #positions(op: string): { cons: bigint; prod: bigint } {
-    const d = this.#driver;
-    this.#check("mmapRead", d.mmapRead!(this.#consumer, 0, this.#pos), op);
-    const cons = this.#posView.getBigUint64(0, true);
-    this.#check("mmapRead", d.mmapRead!(this.#data, 0, this.#pos), op);
-    const prod = this.#posView.getBigUint64(0, true);
-    return { cons, prod };
+    return { cons: this.readPos(op, this.consumerMapping), prod: this.readPos(op, this.dataMapping) };
   }
 
   /** Bytes from `cons` to `prod`: at most the ring's size, and `prod` a multiple of 8, or someone else wrote the positions. */
   #used(op: string, cons: bigint, prod: bigint): number {
     const ahead = prod - cons;
     if (ahead < 0n || ahead > BigInt(this.size) || prod % 8n !== 0n) {
-      throw this.#error(op, Errno.EINVAL, `the producer position ${prod} is ${prod % 8n !== 0n ? "no multiple of 8" : ahead < 0n ? "behind" : "more than the ring's size ahead of"} ` +
+      throw this.error(op, Errno.EINVAL, `the producer position ${prod} is ${prod % 8n !== 0n ? "no multiple of 8" : ahead < 0n ? "behind" : "more than the ring's size ahead of"} ` +
         `the consumer position ${cons}: the producer position was written by something else than this ring's producer`);
     }
     return Number(ahead);
-  }
-
-  #live(op: string): number {
-    if (this.#consumer < 0) throw this.#error(op, Errno.EBADF, "the producer is closed: close() was called");
-    return this.#data;
-  }
-
-  #check(method: string, r: number, op: string): void {
-    checkMappingCall(this.#driver, { name: this.#name, path: this.#path }, method, r, op);
-  }
-
-  #error(op: string, errno: number, why?: string): BpfError {
-    return mappingError({ name: this.#name, path: this.#path }, op, errno, why);
   }
 }
