@@ -99,10 +99,10 @@ export abstract class RingPages implements Disposable {
   /** "reader" or "producer", for errors. */
   readonly #role: string;
   /** A position's 8 bytes, and a record header's, for the copies. */
-  protected readonly pos = new Uint8Array(8);
-  protected readonly posView = new DataView(this.pos.buffer);
-  protected readonly header = new Uint8Array(BPF_RINGBUF_HDR_SZ);
-  protected readonly headerView = new DataView(this.header.buffer);
+  protected readonly pos: Uint8Array = new Uint8Array(8);
+  protected readonly posView: DataView = new DataView(this.pos.buffer);
+  protected readonly header: Uint8Array = new Uint8Array(BPF_RINGBUF_HDR_SZ);
+  protected readonly headerView: DataView = new DataView(this.header.buffer);
   #consumer: number;
   #data: number;
   #pollFd: number;
