@@ -4,7 +4,7 @@
 // so the kernel never reads or writes more than the caller handed over.
 import { readlinkSync } from "node:fs";
 import {
-  assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, infoRecordsArg, optU64Bigint, realByteLength,
+  assertBatchBuffer, checkPerfEventOpenAttr, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, infoRecordsArg, optU64Bigint, realByteLength,
   BATCH_ATTR, BPF_FUNC_INFO, BPF_LINE_INFO, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
   INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type BtfInfo, type BtfLoadAttr, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
@@ -16,7 +16,7 @@ import { readMapFdInfo } from "./map-fdinfo.js";
 import { epollWaits, epollWaitsIfAny } from "./map-poll.js";
 import { MmapTable, mmapTables } from "./mmap.js";
 import type { Libc } from "./native.js";
-import { PERF_ATTR_SIZE, PERF_FLAG_FD_CLOEXEC, perfEventConfig, writePerfEventAttr } from "./perf-event.js";
+import { PERF_ATTR_SIZE, PERF_FLAG_FD_CLOEXEC, writePerfEventAttr } from "./perf-event.js";
 import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
 
 const E = ELEM_ATTR.off;
@@ -1068,8 +1068,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
    * its attributes in the scratch block's attr area), close-on-exec.
    */
   perfEventOpen(attr: PerfEventOpenAttr): number {
-    const { cpu, config } = perfEventConfig(attr);
-    writePerfEventAttr(this.attr(PERF_ATTR_SIZE), config);
+    const { cpu, wakeup } = checkPerfEventOpenAttr(attr);
+    writePerfEventAttr(this.attr(PERF_ATTR_SIZE), wakeup);
     const r = this.libc.perfEventOpen(this.libc.nrPerfEventOpen, this.base, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
     return r < 0 ? -this.libc.koffi.errno() : this.adopt(r);
   }

@@ -4,7 +4,7 @@
 // bpf_perf_event_output writes (kernel/trace/bpf_trace.c). Held to 6.18 by
 // docs/probes/perf_event_array.mjs. The ring lives in JS memory: no program reads it but the
 // datapath, which is the simulator's own.
-import { Errno, type PerfEventOpenAttr } from "@bpfkit/core";
+import { Errno, type PerfWakeup } from "@bpfkit/core";
 import { OtherFile } from "./objects.js";
 
 /** Byte offsets in `struct perf_event_mmap_page`. */
@@ -27,32 +27,6 @@ export const PERF_LOST_RECORD_SIZE = 24;
 /** BPF_F_INDEX_MASK, and BPF_F_CURRENT_CPU which fills it. */
 export const BPF_F_INDEX_MASK = 0xffff_ffff;
 export const BPF_F_CURRENT_CPU = BPF_F_INDEX_MASK;
-
-/** The wake-up rule of perf_event_attr: `wakeup_events`, or with `watermark` set `wakeup_watermark`. */
-export interface PerfWakeup {
-  readonly wakeup: number;
-  readonly watermark: boolean;
-}
-
-function u32(v: unknown, what: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`perfEventOpen: ${what} must be an integer, got ${v === null ? "null" : typeof v}`);
-  if (v < 0 || v > 0xffff_ffff) throw new RangeError(`perfEventOpen: ${what} ${v} is not a u32`);
-  return v;
-}
-
-/** The CPU and wake-up rule of `attr`: TypeError or RangeError for what no perf_event_attr says (as the kernel driver). */
-export function perfEventAttr(attr: PerfEventOpenAttr): { cpu: number; wakeup: PerfWakeup } {
-  if (attr === null || typeof attr !== "object") throw new TypeError("perfEventOpen: attr must be an object");
-  const cpu = attr.cpu;
-  if (typeof cpu !== "number" || !Number.isInteger(cpu)) throw new TypeError(`perfEventOpen: cpu must be an integer, got ${cpu === null ? "null" : typeof cpu}`);
-  if (cpu < 0 || cpu > 0x7fff_ffff) throw new RangeError(`perfEventOpen: cpu ${cpu} is not a CPU number`);
-  if (attr.wakeupWatermark !== undefined) {
-    if (attr.wakeupEvents !== undefined) throw new TypeError("perfEventOpen: give wakeupEvents or wakeupWatermark, not both (one field of perf_event_attr holds either)");
-    return { cpu, wakeup: { wakeup: u32(attr.wakeupWatermark, "wakeupWatermark", 0), watermark: true } };
-  }
-  return { cpu, wakeup: { wakeup: u32(attr.wakeupEvents, "wakeupEvents", 1), watermark: false } };
-}
 
 /**
  * A perf event's ring (struct perf_buffer): the header page and 2^n data pages, made by the
