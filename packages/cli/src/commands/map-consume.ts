@@ -3,13 +3,12 @@
 // kernel answers no element call on a ring buffer. Taking is consuming: a record printed here
 // is gone for the program's own reader, so this is for a ring nothing else reads, or for a look
 // while the agent that reads it is stopped.
-import { BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, createBpf, type Logger, type RingBufReader } from "@bpfkit/core";
+import { BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, createBpf, type Logger } from "@bpfkit/core";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { intOption, type Command } from "../command.js";
-import type { Ctx } from "../context.js";
 import { hex, hexCompact } from "../format.js";
 import { mapTypeKernelName } from "../names.js";
-import { STOP_SIGNALS } from "../signals.js";
+import { followUntilStopped } from "../signals.js";
 import { nothingAfterMap, withMap } from "./map-elem.js";
 
 const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -62,7 +61,10 @@ export const mapConsumeCommand: Command = {
         rb.close();
       }
     });
-    if (follow) return followRecords(ctx, reader, count);
+    if (follow) {
+      return followUntilStopped((signal) => reader.records({ signal }), (r) => ctx.io.stdout(ctx.json
+        ? `${JSON.stringify({ size: r.length, bytes: hexCompact(r) })}\n` : `record (${r.length} bytes): ${hex(r)}\n`), count, reader);
+    }
     const records: Uint8Array[] = [];
     try {
       reader.drain((s) => records.push(s), count !== undefined ? { max: count } : undefined);
@@ -85,25 +87,3 @@ export const mapConsumeCommand: Command = {
   },
 };
 
-/**
- * Prints each record as it comes, a line each, until `count` records or a stop signal, which
- * ends the reader's wait at once; the reader is closed either way. Exit 0.
- */
-async function followRecords(ctx: Ctx, reader: RingBufReader, count: number | undefined): Promise<number> {
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  let taken = 0;
-  try {
-    for await (const r of reader.records({ signal: stop.signal })) {
-      ctx.io.stdout(ctx.json ? `${JSON.stringify({ size: r.length, bytes: hexCompact(r) })}\n` : `record (${r.length} bytes): ${hex(r)}\n`);
-      if (count !== undefined && ++taken >= count) break;
-    }
-  } catch (e) {
-    if (!stop.signal.aborted) throw e;
-  } finally {
-    for (const s of STOP_SIGNALS) process.off(s, onSignal);
-    reader.close();
-  }
-  return 0;
-}

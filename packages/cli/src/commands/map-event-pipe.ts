@@ -3,13 +3,12 @@
 // programs send through it with bpf_perf_event_output, through core's PerfReader, until --count
 // records or Ctrl-C; the slots are emptied on the way out. As bpftool warns, this replaces the
 // events another reader put there: the agent that reads the array stops getting them meanwhile.
-import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, createBpf, type Logger, type PerfReader, type PerfRecord } from "@bpfkit/core";
+import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, createBpf, type Logger, type PerfRecord } from "@bpfkit/core";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { intOption, type Command } from "../command.js";
-import type { Ctx } from "../context.js";
 import { hex, hexCompact } from "../format.js";
 import { mapTypeKernelName } from "../names.js";
-import { STOP_SIGNALS } from "../signals.js";
+import { followUntilStopped } from "../signals.js";
 import { withMap } from "./map-elem.js";
 
 const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -87,26 +86,7 @@ export const mapEventPipeCommand: Command = {
         arr.close();
       }
     });
-    return pipe(ctx, reader, count);
+    return followUntilStopped((signal) => reader.records({ signal }), (r) => ctx.io.stdout(eventLines(r, ctx.json)), count, reader);
   },
 };
 
-/** Prints each record as it comes until `count` or a stop signal; the reader is closed either way. Exit 0. */
-async function pipe(ctx: Ctx, reader: PerfReader, count: number | undefined): Promise<number> {
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  let taken = 0;
-  try {
-    for await (const r of reader.records({ signal: stop.signal })) {
-      ctx.io.stdout(eventLines(r, ctx.json));
-      if (count !== undefined && ++taken >= count) break;
-    }
-  } catch (e) {
-    if (!stop.signal.aborted) throw e;
-  } finally {
-    for (const s of STOP_SIGNALS) process.off(s, onSignal);
-    reader.close();
-  }
-  return 0;
-}
