@@ -337,6 +337,25 @@ export const BPF_F_NO_USER_CONV = 1 << 18;
 /** PROG_QUERY flag, with the seed's (upstream) misspelling kept. */
 export const BPF_F_QUERY_EFFECTVE = 1 << 0;
 
+// The flags programs pass the ring helpers: what the simulator's datapath facet and testkit's
+// producers take where they play a program.
+/** bpf_ringbuf_output, _submit and _discard: wake no reader, even one the record would wake. */
+export const BPF_RB_NO_WAKEUP = 1 << 0;
+/** bpf_ringbuf_output, _submit and _discard: wake the ring's readers whatever the consumer position. */
+export const BPF_RB_FORCE_WAKEUP = 1 << 1;
+/** bpf_ringbuf_query: the bytes written and not yet consumed. */
+export const BPF_RB_AVAIL_DATA = 0;
+/** bpf_ringbuf_query: the ring's data size. */
+export const BPF_RB_RING_SIZE = 1;
+/** bpf_ringbuf_query: the consumer position. */
+export const BPF_RB_CONS_POS = 2;
+/** bpf_ringbuf_query: the producer position. */
+export const BPF_RB_PROD_POS = 3;
+/** bpf_perf_event_output's flags: the index of the slot whose event takes the sample. */
+export const BPF_F_INDEX_MASK = 0xffff_ffff;
+/** bpf_perf_event_output's index for the slot of the CPU the program runs on. */
+export const BPF_F_CURRENT_CPU = BPF_F_INDEX_MASK;
+
 /** `EndpointKey` family of an IPv4 address (`ENDPOINT_KEY_IPV4` in Cilium's datapath). */
 export const EndpointKeyIPv4 = 1;
 /** `EndpointKey` family of an IPv6 address (`ENDPOINT_KEY_IPV6`). */

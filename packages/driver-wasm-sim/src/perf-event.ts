@@ -24,10 +24,6 @@ const PERF_RECORD_MISC_KERNEL = 1;
 /** sizeof(struct perf_event_header) + u64 id + u64 lost. */
 export const PERF_LOST_RECORD_SIZE = 24;
 
-/** BPF_F_INDEX_MASK, and BPF_F_CURRENT_CPU which fills it. */
-export const BPF_F_INDEX_MASK = 0xffff_ffff;
-export const BPF_F_CURRENT_CPU = BPF_F_INDEX_MASK;
-
 /**
  * A perf event's ring (struct perf_buffer): the header page and 2^n data pages, made by the
  * first mmap and gone with the last munmap.

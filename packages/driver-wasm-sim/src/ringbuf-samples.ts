@@ -2,15 +2,9 @@
 // discarded. The simulator's programs run between syscalls, so a sample outlives the call that
 // reserved it, as a record does while a program on another CPU still writes it: it stays BUSY,
 // and holds its map, until ringbufSubmit or ringbufDiscard.
-import { BPF_RINGBUF_HDR_SZ } from "@bpfkit/core";
+import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP } from "@bpfkit/core";
 import type { SimMap } from "./objects.js";
 
-export { BPF_RINGBUF_HDR_SZ };
-
-/** A commit that wakes no waiter, even when the consumer has caught up to its record. */
-export const BPF_RB_NO_WAKEUP = 0x1;
-/** A commit that wakes the ring's waiters whatever the consumer position. */
-export const BPF_RB_FORCE_WAKEUP = 0x2;
 /** bpf_ringbuf_output's and bpf_ringbuf_submit's flags: BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP. */
 export const BPF_RB_WAKEUP_FLAGS = BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP;
 

@@ -3,7 +3,8 @@
 // access modes, ids, reference counts, freeze, pins, fd→id translation of map-in-map and
 // PROG_ARRAY values — and leaves map contents and semantics to the engine (engine-abi.ts).
 import {
-  checkPerfEventOpenAttr, BPF_F_LOCK, BPF_F_PATH_FD, BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
+  checkPerfEventOpenAttr, BPF_F_CURRENT_CPU, BPF_F_INDEX_MASK, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RINGBUF_HDR_SZ,
+  BPF_F_LOCK, BPF_F_PATH_FD, BPF_F_PRESERVE_ELEMS, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
   BPF_F_ZERO_SEED, BPF_MAP_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_BLOOM_FILTER,
   BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, optU64Bigint,
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
@@ -27,9 +28,9 @@ import { mapMemlock } from "./map-memlock.js";
 import { MMAP_MAX_LENGTH, assertByteCount, assertInMapping, mappedPieces, mmapErrno, ringbufDataOff } from "./map-mmap.js";
 import { MapPollWaits } from "./map-poll.js";
 import { applyAtomic } from "./mmap-atomic.js";
-import { BPF_F_CURRENT_CPU, BPF_F_INDEX_MASK, PerfRing, SimPerfEvent, perfMmapErrno } from "./perf-event.js";
+import { PerfRing, SimPerfEvent, perfMmapErrno } from "./perf-event.js";
 import type { PerfMapping } from "./perf-event.js";
-import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_WAKEUP_FLAGS, BPF_RINGBUF_HDR_SZ, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
+import { BPF_RB_WAKEUP_FLAGS, ringCopyIn, type RingbufSample } from "./ringbuf-samples.js";
 import { BPF_MAX_USER_RINGBUF_SAMPLES, ENODATA, userRingbufPeek, userRingbufRelease, userRingbufSample, userRingbufWritable, type UserRingLayout } from "./user-ringbuf.js";
 import { HandleTable } from "./handle-table.js";
 import type { SimMapping } from "./map-mmap.js";
