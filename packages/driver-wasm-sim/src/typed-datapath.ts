@@ -1,8 +1,11 @@
 // The datapath facet in a map's own types: what a BPF program's bpf_map_*_elem calls do, with
 // the test's keys and values instead of bytes. It takes any object shaped like a BpfMap (its fd,
-// codecs and info) or like a queue, stack or bloom filter (its fd, value codec and type), so core
-// needs no knowledge of the simulator.
-import { Errno, errnoName, isPerCpuMapType, type Codec } from "@bpfkit/core";
+// codecs and info) or like a queue, stack, bloom filter or ring (its fd, value codec and type), so
+// core needs no knowledge of the simulator.
+import {
+  BPF_F_CURRENT_CPU, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, Errno, errnoName,
+  isPerCpuMapType, type Codec,
+} from "@bpfkit/core";
 import type { SimDriver } from "./sim-driver.js";
 
 /** The parts of a BpfMap the typed datapath reads. */
@@ -20,8 +23,9 @@ export interface DatapathMap<K, V> {
 }
 
 /**
- * The parts of a BpfQueueMap or BpfBloomFilter the typed datapath reads: they have no key codec,
- * and their value codec is the program's value.
+ * The parts of a BpfQueueMap, BpfBloomFilter or ring (BpfRingBuf, BpfUserRingBuf,
+ * BpfPerfEventArray) the typed datapath reads: they have no key codec. A queue's or bloom
+ * filter's value codec is the program's value; a ring's records are the codec passed with it.
  */
 export interface KeylessDatapathMap<V> {
   /** The map's open fd. */
@@ -30,7 +34,7 @@ export interface KeylessDatapathMap<V> {
   name(): string;
   /** The codec values are encoded and decoded with. */
   readonly valueCodec: Codec<V>;
-  /** The map type (QUEUE, STACK or BLOOM_FILTER). */
+  /** The map type (QUEUE, STACK, BLOOM_FILTER, RINGBUF, USER_RINGBUF or PERF_EVENT_ARRAY). */
   readonly mapType: number;
 }
 
@@ -50,7 +54,24 @@ export interface TypedDatapath<K, V> {
   peek(cpu?: number): V | undefined;
   /** bpf_map_peek_elem on a BLOOM_FILTER: whether `value` may be present (false: it is not). */
   mayContain(value: V, cpu?: number): boolean;
+  /**
+   * A program's record of `value` on `cpu` (default 0): bpf_ringbuf_output on a RINGBUF (`flags`
+   * BPF_RB_NO_WAKEUP or BPF_RB_FORCE_WAKEUP; -EAGAIN without room), bpf_perf_event_output on a
+   * PERF_EVENT_ARRAY (`flags` the slot's index, by default BPF_F_CURRENT_CPU: the slot of `cpu`;
+   * -ENOENT for an empty slot, -ENOSPC for a full ring). 0 or -errno, as the helper returns.
+   */
+  output(value: V, flags?: number, cpu?: number): number;
+  /**
+   * bpf_user_ringbuf_drain on a USER_RINGBUF: `callback` gets each record user space submitted,
+   * decoded (`undefined` when the sample is shorter than the codec, where the program's
+   * bpf_dynptr_read of it fails; a longer one is decoded from its start) and the sample's bytes;
+   * 1 stops after it. The records called back for, or -errno as the helper answers.
+   */
+  drain(callback: (value: V | undefined, sample: Uint8Array) => number | void, flags?: number): number;
 }
+
+/** The maps whose program side writes or takes records rather than elements. */
+const RING_TYPES: readonly number[] = [BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, BPF_MAP_TYPE_PERF_EVENT_ARRAY];
 
 /** The key of a map without keys: no bytes. */
 const NO_KEY: Codec<never> = { size: 0, encode: () => {}, decode: () => undefined as never, format: () => "" } as unknown as Codec<never>;
@@ -69,17 +90,29 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
  * and `mayContain` in its value's type. It has no keys, so `lookup`, `update` and `delete` take none.
  */
 export function typedDatapath<V>(sim: SimDriver, map: KeylessDatapathMap<V>): TypedDatapath<never, V>;
+/**
+ * A ring buffer, user ring buffer or perf event array (`bpf.newRingBuf`, `newUserRingBuf`,
+ * `newPerfEventArray`) with `event`, the codec of its records: `output` writes one as a program
+ * does, `drain` takes them as a program does, in that type.
+ */
+export function typedDatapath<V>(sim: SimDriver, map: KeylessDatapathMap<unknown>, event: Codec<V>): TypedDatapath<never, V>;
 export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown> | KeylessDatapathMap<unknown>, value?: Codec<V>): TypedDatapath<K, V> {
   const where = `typedDatapath(${map.name()})`;
   // A keyless map has no key codec and no seed MapInfo: its key is empty, its value its codec's.
   const keyed = "mapInfo" in map && map.mapInfo !== undefined;
-  const { mapType, valueSize } = keyed ? (map as DatapathMap<K, unknown>).mapInfo
+  const { mapType, valueSize: mapValueSize } = keyed ? (map as DatapathMap<K, unknown>).mapInfo
     : { mapType: (map as KeylessDatapathMap<unknown>).mapType, valueSize: map.valueCodec.size };
   const keyCodec = keyed ? (map as DatapathMap<K, unknown>).keyCodec : NO_KEY;
   if (value === undefined && isPerCpuMapType(mapType)) {
     throw new TypeError(`${where}: a program sees one CPU's value of a per-CPU map: pass that value's codec (typedDatapath(sim, map, u64))`);
   }
+  // A ring's map value (none, or a perf event's fd) is not what programs write: its records are.
+  const ring = RING_TYPES.includes(mapType);
+  if (ring && (value === null || typeof value !== "object" || typeof value.encode !== "function" || typeof value.decode !== "function")) {
+    throw new TypeError(`${where}: a ring's records are the program's own type: pass their codec (typedDatapath(sim, ring, event))`);
+  }
   const codec = value ?? (map.valueCodec as Codec<V>);
+  const valueSize = ring ? codec.size : mapValueSize;
   if (codec.size !== valueSize) {
     throw new RangeError(`${where}: the value codec is ${codec.size} bytes, a program's value of this map is ${valueSize}`);
   }
@@ -147,6 +180,19 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
       if (r === -Errno.ENOENT) return false;
       if (r < 0) throw new Error(`${where}: peek: ${errnoName(r)}`);
       return true;
+    },
+    output(v, flags, cpu = 0) {
+      const data = encodeValue("output", v);
+      if (mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+        return known("output", sim.datapath.perfEventOutput(ref(), data, flags ?? BPF_F_CURRENT_CPU, cpu));
+      }
+      return known("output", sim.datapath.ringbufOutput(ref(), data, flags ?? 0, cpu));
+    },
+    drain(callback, flags = 0) {
+      if (typeof callback !== "function") throw new TypeError(`${where}: drain: callback must be a function`);
+      const take = (sample: Uint8Array) =>
+        callback(sample.length < codec.size ? undefined : codec.decode(sample.length === codec.size ? sample : sample.slice(0, codec.size)), sample);
+      return known("drain", sim.datapath.userRingbufDrain(ref(), take, flags));
     },
   };
 }

@@ -1,7 +1,7 @@
 // typedDatapath: sim.datapath in a BpfMap's own types. What it writes, the map's syscalls read
 // back (and the reverse); a per-CPU map's program value is one CPU's slot; misuse is named.
 import { afterEach, describe, expect, it } from "vitest";
-import { BPF_EXIST, BPF_MAP_TYPE_STACK, BPF_NOEXIST, createBpf, Errno, lpmKey, ipv4, MapType, newPerCpuMap, struct, u16, u32, u64, type BpfMap } from "@bpfkit/core";
+import { BPF_EXIST, BPF_MAP_TYPE_STACK, BPF_NOEXIST, BPF_RB_FORCE_WAKEUP, createBpf, Errno, lpmKey, ipv4, MapType, newPerCpuMap, struct, u16, u32, u64, type BpfMap } from "@bpfkit/core";
 import { createSimDriver, typedDatapath } from "@bpfkit/driver-wasm-sim";
 
 const opened: Array<BpfMap<any, any>> = [];
@@ -147,5 +147,94 @@ describe("typedDatapath", () => {
     } finally {
       seen.close();
     }
+  });
+
+  it("writes a ring buffer's records in the event's type: the reader reads them back; no room is -EAGAIN, a bad flag -EINVAL", () => {
+    const { sim, bpf } = setup();
+    const event = struct({ ts: u64, saddr: ipv4, port: u16 });
+    using ring = bpf.newRingBuf({ name: "events", maxEntries: 4096 });
+    ring.openOrCreateUnpinned();
+    const prog = typedDatapath(sim, ring, event);
+    using reader = ring.reader();
+    expect(prog.output({ ts: 1n, saddr: "10.0.0.1", port: 443 })).toBe(0);
+    expect(prog.output({ ts: 2n, saddr: "10.0.0.2", port: 80 }, BPF_RB_FORCE_WAKEUP, 1)).toBe(0);
+    expect(prog.output({ ts: 3n, saddr: "10.0.0.3", port: 1 }, 4)).toBe(-Errno.EINVAL);
+    const got: unknown[] = [];
+    expect(reader.drain((s) => got.push(event.decode(s)))).toBe(2);
+    expect(got).toEqual([{ ts: 1n, saddr: "10.0.0.1", port: 443 }, { ts: 2n, saddr: "10.0.0.2", port: 80 }]);
+    // A record takes its 8-byte header and 16 bytes (14 rounded up): 170 fill the 4096 bytes.
+    let written = 0;
+    while (prog.output({ ts: BigInt(written), saddr: "10.0.0.9", port: 9 }) === 0) written++;
+    expect(written).toBe(4096 / 24 | 0);
+    expect(prog.output({ ts: 0n, saddr: "10.0.0.9", port: 9 })).toBe(-Errno.EAGAIN);
+    expect(reader.drain(() => {})).toBe(written);
+  });
+
+  it("writes a perf event array's samples to the slot of the program's CPU, or the slot it names", () => {
+    const { sim, bpf } = setup();
+    const event = struct({ ifindex: u32, len: u16 });
+    using events = bpf.newPerfEventArray({ name: "cilium_events" });
+    events.openOrCreateUnpinned();
+    const prog = typedDatapath(sim, events, event);
+    // No reader yet: every slot is empty, as a program meets it.
+    expect(prog.output({ ifindex: 1, len: 60 })).toBe(-Errno.ENOENT);
+    using reader = events.reader({ perCpuBuffer: 4096 });
+    const last = sim.possibleCpus - 1;
+    expect(prog.output({ ifindex: 2, len: 1500 }, undefined, last)).toBe(0);
+    let rec = reader.readRecord()!;
+    expect(rec.cpu).toBe(last);
+    // The raw sample holds the padding the kernel adds (4 + 8 rounds up to 16): decode its start.
+    expect(rec.rawSample.length).toBe(12);
+    expect(event.decode(rec.rawSample.subarray(0, event.size))).toEqual({ ifindex: 2, len: 1500 });
+    // A program on CPU `last` naming its own slot by index; another CPU's slot is EOPNOTSUPP.
+    expect(prog.output({ ifindex: 3, len: 40 }, last, last)).toBe(0);
+    rec = reader.readRecord()!;
+    expect([rec.cpu, event.decode(rec.rawSample.subarray(0, event.size))]).toEqual([last, { ifindex: 3, len: 40 }]);
+    if (last > 0) expect(prog.output({ ifindex: 4, len: 40 }, 0, last)).toBe(-Errno.EOPNOTSUPP);
+    expect(reader.readRecord()).toBeUndefined();
+  });
+
+  it("drains a user ring buffer in the event's type: a sample shorter than the event is undefined, a longer one decoded from its start", () => {
+    const { sim, bpf } = setup();
+    const cmd = struct({ op: u32, arg: u64 });
+    using cmds = bpf.newUserRingBuf({ name: "cmds", maxEntries: 4096 });
+    cmds.openOrCreateUnpinned();
+    using producer = cmds.producer();
+    const sample = (v: { op: number; arg: bigint }, extra = 0) => {
+      const b = new Uint8Array(cmd.size + extra).fill(0xee);
+      cmd.encode(v, b);
+      return b;
+    };
+    expect(producer.write(sample({ op: 1, arg: 10n }))).toBe(true);
+    expect(producer.write(Uint8Array.of(1, 2, 3))).toBe(true);
+    expect(producer.write(sample({ op: 2, arg: 20n }, 5))).toBe(true);
+    const prog = typedDatapath(sim, cmds, cmd);
+    const seen: Array<[unknown, number]> = [];
+    expect(prog.drain((v, raw) => { seen.push([v, raw.length]); })).toBe(3);
+    expect(seen).toEqual([[{ op: 1, arg: 10n }, 16], [undefined, 3], [{ op: 2, arg: 20n }, 21]]);
+    // The callback's 1 stops after its record, as the program's does; the rest waits for the next drain.
+    producer.write(sample({ op: 3, arg: 30n }));
+    producer.write(sample({ op: 4, arg: 40n }));
+    const ops: number[] = [];
+    expect(prog.drain((v) => { ops.push((v as { op: number }).op); return 1; })).toBe(1);
+    expect(prog.drain((v) => { ops.push((v as { op: number }).op); })).toBe(1);
+    expect(ops).toEqual([3, 4]);
+    expect(prog.drain(() => {}, 4)).toBe(-Errno.EINVAL);
+  });
+
+  it("a ring needs its records' codec; output and drain on the wrong map answer as the helpers do", () => {
+    const a = setup(), b = setup();
+    using ring = a.bpf.newRingBuf({ name: "rb", maxEntries: 4096 });
+    ring.openOrCreateUnpinned();
+    expect(() => typedDatapath(a.sim, ring)).toThrow(new TypeError(
+      "typedDatapath(rb): a ring's records are the program's own type: pass their codec (typedDatapath(sim, ring, event))"));
+    const prog = typedDatapath(a.sim, ring, u32);
+    // A ring buffer has no user-space producer to drain, and a hash map takes no records.
+    expect(prog.drain(() => {})).toBe(-Errno.EINVAL);
+    expect(() => prog.drain(undefined as unknown as () => void)).toThrow(new TypeError("typedDatapath(rb): drain: callback must be a function"));
+    const ct = a.open(a.bpf.newMap({ name: "ct", type: MapType.Hash, key: u32, value: u32, maxEntries: 4 }));
+    expect(typedDatapath(a.sim, ct).output(1)).toBe(-Errno.EINVAL);
+    expect(() => prog.output(-1)).toThrow(new RangeError("typedDatapath(rb): output: bad value: u32: -1 is outside [0, 4294967295]"));
+    expect(() => typedDatapath(b.sim, ring, u32).output(1)).toThrow(/^typedDatapath\(rb\): output: fd \d+ is not open in this simulator/);
   });
 });
