@@ -23,6 +23,15 @@ const LOCK_NEEDS = "BPF_F_LOCK needs a value holding a struct bpf_spin_lock, whi
   "a bpfSpinLock field in the value's struct() and the map created with btf: true (HASH or ARRAY)";
 
 /**
+ * Whether `err` is the kernel's refusal of BPF_F_LOCK in `flags`: an update given it answered
+ * EINVAL, which syscall.c says before anything else when the value holds no lock. It answers the
+ * same every time, so a cache does not keep such a write for its resolver to retry.
+ */
+export function lockRefused(err: { readonly errno: number } | undefined, flags: number): boolean {
+  return err !== undefined && err.errno === Errno.EINVAL && (flags & BPF_F_LOCK) !== 0;
+}
+
+/**
  * Why MAP_LOOKUP_ELEM (or `what`: a lookup-and-delete, a lookup batch's elem_flags) answered
  * `errno` given `flags`, or undefined where its text says it.
  */

@@ -19,7 +19,7 @@ import type { Driver } from "./driver.js";
 import type { DumpParser, KeyValue } from "./dump-parser.js";
 import { BatchScratch, batchDump, walkDump, type DumpTarget, type RawSink } from "./dump-reliable.js";
 import { newDumpStats, type DumpStats } from "./dump-stats.js";
-import { deleteRefusal, lookupRefusal, updateRefusal } from "./elem-refusal.js";
+import { deleteRefusal, lockRefused, lookupRefusal, updateRefusal } from "./elem-refusal.js";
 import { Errno, errnoText } from "./errno.js";
 import { BpfError, DecodeError, DeleteAllAbortedError, isNotExist, type RawElement } from "./errors.js";
 import { frozenRefusal, getMapFdInfo, type MapFdInfo } from "./fdinfo.js";
@@ -1291,7 +1291,8 @@ export class BpfMap<K, V> {
    * written under its lock; its other flags mean what they do without it). With a cache, a failure
    * is kept as to-be-inserted and retried by the resolver, as in the seed; a failed update with
    * NOEXIST or EXIST leaves the cache as it was (the resolver writes with BPF_ANY, which would do
-   * what they refused). The resolver writes a value given with BPF_F_LOCK under the lock again.
+   * what they refused), as does BPF_F_LOCK's EINVAL (a value without a lock: no retry can pass).
+   * The resolver writes a value given with BPF_F_LOCK under the lock again.
    * On a map-in-map or PROG_ARRAY, whose values are fds, an EBADF that is not the map's own fd
    * says that the value is the bad one.
    */
@@ -1310,7 +1311,7 @@ export class BpfMap<K, V> {
       if (!(e instanceof BpfError)) throw e;
       err = e;
     }
-    if (this.#cache !== undefined && (err === undefined || (flags & ~BPF_F_LOCK) === BPF_ANY)) {
+    if (this.#cache !== undefined && (err === undefined || ((flags & ~BPF_F_LOCK) === BPF_ANY && !lockRefused(err, flags)))) {
       this.#cache.recordUpdate(this.#cacheId(kb), key, value, kb.slice(), vb.slice(), err, (flags & BPF_F_LOCK) !== 0);
     }
     if (this.#events !== undefined) this.#recordElem(this.#events, "update", key, kb, value, vb, err);
@@ -1929,8 +1930,9 @@ export class BpfMap<K, V> {
     if (target !== undefined) this.#metric("update", err === undefined);
     if (this.#cache !== undefined) {
       // As update(): a pair the kernel refused for a flag it takes no other (only BPF_F_LOCK is
-      // taken here) is not kept, or the resolver's plain write would do what the call could not.
-      const retry = (elemFlags & ~BPF_F_LOCK) === 0;
+      // taken here) is not kept, or the resolver's plain write would do what the call could not;
+      // nor is one refused BPF_F_LOCK, which no retry can pass.
+      const retry = (elemFlags & ~BPF_F_LOCK) === 0 && !lockRefused(err, elemFlags);
       for (let i = 0; i < n; i++) {
         if (i >= done && !retry) break;
         const k = kb.slice(i * ks, (i + 1) * ks);

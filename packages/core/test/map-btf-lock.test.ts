@@ -143,6 +143,24 @@ eachDriver("BPF_F_LOCK", (env, kind) => {
     expect(m.outstandingErrors).toBe(0);
   });
 
+  it("with a cache, BPF_F_LOCK refused for a value without a lock is not kept to retry: the resolver would meet the same EINVAL for ever", () => {
+    const clock = new ManualClock();
+    const { driver, root } = env();
+    const bpf = createBpf({ driver, mapRoot: root, mapPrefix: "lock_cache_none" });
+    const m = env().track(bpf.newMap({ name: "lock_cached_none", type: BPF_MAP_TYPE_HASH, key: u32, value: u64, maxEntries: 4, btf: true }))
+      .withCache({ clock });
+    m.openOrCreate();
+    m.update(1, 1n);
+    expect((thrown(() => m.update(1, 2n, BPF_F_LOCK)) as BpfError).errno).toBe(Errno.EINVAL);
+    expect((thrown(() => m.update(2, 2n, BPF_F_LOCK)) as BpfError).errno).toBe(Errno.EINVAL);
+    expect((thrown(() => m.updateBatch([3], [3n], BPF_F_LOCK)) as BpfError).errno).toBe(Errno.EINVAL);
+    expect(m.outstandingErrors).toBe(0);
+    // The cache still holds what the map holds: the refused writes did not reach either.
+    expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`)).toEqual(["1:sync"]);
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect([m.lookup(1), m.lookup(2), m.lookup(3)]).toEqual([1n, undefined, undefined]);
+  });
+
   it("a lock in a per-CPU or LRU map is the kernel's EOPNOTSUPP at the create, saying the lock is why; nothing pinned", () => {
     const { bpf, driver } = env();
     const pcpu = env().track(bpf.newPerCpuHashMap({ name: "lock_pcpu", key: u32, value: counters, maxEntries: 4, btf: true }));
