@@ -159,7 +159,11 @@ export class PerfReader implements Disposable {
    * programs at once. The CPUs take turns, a record each, so a busy one does not starve the others
    * (records of one CPU come in the order they were written; across CPUs there is no order).
    * A sample past 64 KiB, which the kernel cannot size in a perf record (its u16 size wraps), is
-   * a BpfError E2BIG, and passed over: the next call reads on after it.
+   * a BpfError E2BIG, and passed over: the next call reads on after it. A ring that makes no sense
+   * at the reader's position (a record's size or data_head impossible there: its data_tail was
+   * written by something else) is a BpfError EINVAL saying how many bytes were dropped: the
+   * reader moves on to data_head, where the kernel's next record starts, and the next call goes
+   * on with that CPU and the others.
    */
   readRecord(): PerfRecord | undefined {
     return this.#next("readRecord", undefined);
@@ -184,7 +188,14 @@ export class PerfReader implements Disposable {
     const rings = this.#rings;
     for (let i = 0; i < rings.length; i++) {
       const at = (this.#cursor + i) % rings.length;
-      const rec = rings[at]!.next(op, into);
+      let rec: PerfRecord | undefined;
+      try {
+        rec = rings[at]!.next(op, into);
+      } catch (e) {
+        // A ring that failed (and passed over what failed) has had its turn: the others go first.
+        this.#cursor = (at + 1) % rings.length;
+        throw e;
+      }
       if (rec !== undefined) {
         this.#cursor = (at + 1) % rings.length;
         return rec;

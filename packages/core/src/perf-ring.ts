@@ -137,10 +137,7 @@ export class PerfRing {
         if (size < LOST_SIZE) throw this.#corrupt(op, `a lost-samples record of ${size} bytes at position ${this.#tail}`);
         record = this.#fill(into, reuse(into?.rawSample, 0), Number(this.#headView.getBigUint64(HEADER + 8, true)));
       }
-      this.#tail += BigInt(size);
-      // Release: the record's bytes are read before the kernel may write over them.
-      this.#wordView.setBigUint64(0, this.#tail, true);
-      checkMappingCall(this.#driver, this.#from, "mmapWrite", this.#driver.mmapWrite!(this.mapping, DATA_TAIL, this.#word), op);
+      this.#moveTail(op, this.#tail + BigInt(size));
       if (record !== undefined) {
         record.remaining = Number(this.#seen - this.#tail);
         return record;
@@ -192,18 +189,41 @@ export class PerfRing {
    */
   #passOver(op: string, raw: number, size: number): BpfError {
     const at = this.#tail;
-    this.#tail += BigInt(size);
-    this.#wordView.setBigUint64(0, this.#tail, true);
-    checkMappingCall(this.#driver, this.#from, "mmapWrite", this.#driver.mmapWrite!(this.mapping, DATA_TAIL, this.#word), op);
+    this.#moveTail(op, at + BigInt(size));
     return mappingError(this.#from, op, Errno.E2BIG,
       `CPU ${this.cpu}'s perf ring: a sample of ${raw} raw bytes in a record of ${size} at position ${at}: a program sent a sample ` +
       `past 64 KiB, more than a perf record's u16 size holds (the kernel wrapped it); the record was passed over`);
   }
 
-  /** The ring makes no sense: data_tail written by something else, or not a perf event's ring. */
+  /** The reader's position moves to `pos`, and data_tail with it (release: the bytes before it are read before the kernel may write over them). */
+  #moveTail(op: string, pos: bigint): void {
+    this.#tail = pos;
+    this.#wordView.setBigUint64(0, pos, true);
+    checkMappingCall(this.#driver, this.#from, "mmapWrite", this.#driver.mmapWrite!(this.mapping, DATA_TAIL, this.#word), op);
+  }
+
+  /**
+   * The ring makes no sense at the reader's position: data_tail was written by something else (a
+   * second mapping of the event, another process), or this is not a perf event's ring. The reader
+   * resyncs: the kernel publishes data_head only at a record's end (perf_output_put_handle), so
+   * data_head is the one position known to start a record, and the reader moves there, dropping
+   * what lies between, and says so once; the next read goes on with this CPU and the others.
+   * libbpf's perf_event_read_simple trusts header.size (a size of 0 never moves on, and
+   * perf_buffer stops at an unknown type with data_tail left before it, so every poll stops there
+   * again), and cilium/ebpf's reader parses by type, never by size, reaching data_head only when a
+   * sample's size runs past it; a reader that kept its position would fail at every read and hold
+   * up the other CPUs, which the reader asks in turn.
+   */
   #corrupt(op: string, what: string): BpfError {
+    const at = this.#tail;
+    const head = this.#readWord(op, DATA_HEAD);
+    this.#moveTail(op, head);
+    this.#seen = head;
+    const dropped = head >= at
+      ? `the reader dropped the ${head - at} bytes from there up to data_head ${head}`
+      : `the reader moved back to data_head ${head}, dropping nothing`;
     return mappingError(this.#from, op, Errno.EINVAL,
-      `CPU ${this.cpu}'s perf ring: ${what}: data_tail was written by something else than this reader`);
+      `CPU ${this.cpu}'s perf ring: ${what}: data_tail was written by something else than this reader; ${dropped} and reads on from there`);
   }
 }
 

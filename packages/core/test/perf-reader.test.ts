@@ -1,7 +1,9 @@
 // PerfReader over a BPF_MAP_TYPE_PERF_EVENT_ARRAY, as cilium/ebpf's perf.Reader: an event per
 // CPU in its slot, its ring mapped; records come back with their CPU, the raw sample as the
 // kernel padded it, the samples a full ring lost, and what remains; a record that runs past the
-// ring's end is read whole; pause() empties the slots, close() frees everything it made.
+// ring's end is read whole; a ring whose data_tail something else moved is resynced at
+// data_head, once, while the other CPUs read on; pause() empties the slots, close() frees
+// everything it made.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BpfError, createBpf, Errno, memoryLogger, u32, wrapDriver, type BpfPerfEventArray, type PerfReader, type PerfRecord } from "@bpfkit/core";
@@ -138,6 +140,107 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
       expect(r.readRecord()).toBeUndefined();
     } finally {
       producer.close();
+    }
+  });
+
+  /**
+   * A reader over `arr` whose events the test can reach: `ring(cpu)` maps that CPU's ring a second
+   * time, writable, as something other than the reader would (`moveTail()` writes data_tail =
+   * data_head through it, freeing the ring's room for the kernel behind the reader's back).
+   */
+  function readerWithRings(env: Env, arr: BpfPerfEventArray, cpus: number[]): { r: PerfReader; moveTail(cpu: number): void; close(): void } {
+    const eventFds = new Map<number, number>();
+    const spy = env.track(createBpf({
+      driver: wrapDriver(env.driver, { perfEventOpen: (a) => {
+        const fd = env.driver.perfEventOpen!(a);
+        if (fd >= 0) eventFds.set(a.cpu, fd);
+        return fd;
+      } }), mapRoot: env.root, logger: memoryLogger(),
+    }).openPerfEventArray(arr.path()));
+    const r = spy.reader({ perCpuBuffer: PAGE, cpus });
+    const mappings = new Map<number, number>();
+    const word = new Uint8Array(8);
+    return {
+      r,
+      moveTail(cpu) {
+        let m = mappings.get(cpu);
+        if (m === undefined) {
+          m = env.driver.mapMmap!(eventFds.get(cpu)!, 2 * PAGE, true);
+          expect(m, "a second writable mapping of the ring").toBeGreaterThanOrEqual(0);
+          mappings.set(cpu, m);
+        }
+        expect(env.driver.mmapRead!(m, 1024, word)).toBe(0);
+        expect(env.driver.mmapWrite!(m, 1032, word)).toBe(0);
+      },
+      close() {
+        for (const m of mappings.values()) expect(env.driver.munmap!(m)).toBe(0);
+        r.close();
+      },
+    };
+  }
+
+  it("data_head more than a ring ahead (data_tail moved by something else): one EINVAL saying what was dropped, then the reader goes on, the other CPUs too", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const two = env.driver.possibleCpus > 1;
+    const { r, moveTail, close } = readerWithRings(env, arr, two ? [0, 1] : [0]);
+    try {
+      // 16 records of 272 bytes (a 256-byte sample): 4352 bytes past the reader, which read none,
+      // the kernel finding room for each because data_tail is moved up to data_head after it.
+      for (let i = 0; i < 16; i++) {
+        expect(out.output(fd, new Uint8Array(256).fill(i), { cpu: 0 })).toBe(0);
+        moveTail(0);
+      }
+      const e = thrown(() => r.readRecord()) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect([e.errno, e.op, e.map]).toEqual([Errno.EINVAL, "readRecord", "cilium_events"]);
+      expect(e.message).toBe("readRecord cilium_events: invalid argument (CPU 0's perf ring: data_head 4352 is more than the ring's size ahead of the reader's " +
+        "position 0: data_tail was written by something else than this reader; the reader dropped the 4352 bytes from there up to data_head 4352 and reads on from there)");
+      if (two) expect(out.output(fd, Uint8Array.of(1, 1, 1, 1), { cpu: 1 })).toBe(0);
+      expect(out.output(fd, Uint8Array.of(2, 2, 2, 2), { cpu: 0 })).toBe(0);
+      // CPU 0 had its turn in the failed read: CPU 1 goes first.
+      expect(drain(r).map((x) => [x.cpu, [...x.rawSample]])).toEqual([...(two ? [[1, [1, 1, 1, 1]]] : []), [0, [2, 2, 2, 2]]]);
+    } finally {
+      close();
+    }
+  });
+
+  it("a record whose size makes no sense where the reader stands: one EINVAL saying what was dropped, the other CPUs read meanwhile, then the reader goes on", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const two = env.driver.possibleCpus > 1;
+    const { r, moveTail, close } = readerWithRings(env, arr, two ? [0, 1] : [0]);
+    try {
+      // Two 24-byte records; the reader takes the first, and knows the second ends at data_head 48.
+      out.output(fd, new Uint8Array(12), { cpu: 0, repeat: 2 });
+      expect(r.readRecord()!.cpu).toBe(0);
+      // Something else frees the ring, and the kernel's next lap writes over the second record at
+      // ring offset 24: 14 records of 272 bytes (to 3856), one of 16 (to 3872), and one of 272
+      // whose sample, from 3884, puts at 4120 (offset 24) a header of a SAMPLE of 5 bytes.
+      moveTail(0);
+      for (let i = 0; i < 14; i++) {
+        out.output(fd, new Uint8Array(256), { cpu: 0 });
+        moveTail(0);
+      }
+      out.output(fd, new Uint8Array(4), { cpu: 0 });
+      moveTail(0);
+      const sample = new Uint8Array(256);
+      new DataView(sample.buffer).setUint32(4120 - 3884, 9, true);
+      new DataView(sample.buffer).setUint16(4120 - 3884 + 6, 5, true);
+      out.output(fd, sample, { cpu: 0 });
+      if (two) expect(out.output(fd, Uint8Array.of(1, 1, 1, 1), { cpu: 1 })).toBe(0);
+      // The CPUs take turns: CPU 1's record first, then CPU 0's ring fails, once.
+      if (two) expect(r.readRecord()!.cpu).toBe(1);
+      const e = thrown(() => r.readRecord()) as BpfError;
+      expect([e.errno, e.op, e.map]).toEqual([Errno.EINVAL, "readRecord", "cilium_events"]);
+      expect(e.message).toMatch(/\(CPU 0's perf ring: a record of 5 bytes at position 24 \(24 bytes up to data_head\): data_tail was written by something else than this reader; the reader dropped the 4120 bytes from there up to data_head 4144 and reads on from there\)$/);
+      expect(r.readRecord(), "nothing after data_head").toBeUndefined();
+      if (two) expect(out.output(fd, Uint8Array.of(1, 1, 1, 1), { cpu: 1 })).toBe(0);
+      expect(out.output(fd, Uint8Array.of(2, 2, 2, 2), { cpu: 0 })).toBe(0);
+      expect(drain(r).map((x) => [x.cpu, [...x.rawSample]]).sort()).toEqual([...(two ? [[1, [1, 1, 1, 1]]] : []), [0, [2, 2, 2, 2]]].sort());
+      expect(r.available()).toBe(0);
+    } finally {
+      close();
     }
   });
 
