@@ -53,18 +53,29 @@ export interface PerfReaderInit {
   commonName?: string;
 }
 
+/**
+ * What a reader knows of its slots, shared with the finalizer: whether pause() was asked (until
+ * resume()), and, slot by slot, whether the slot may still hold the reader's event (false once a
+ * delete emptied it or found it empty). A pause() that could not empty a slot leaves it marked,
+ * so a second pause() and close() try it again.
+ */
+interface SlotState {
+  paused: boolean;
+  readonly filled: boolean[];
+}
+
 /** A reader lost without close(): its slots cleared, its rings unmapped and its fds closed when collected. */
-const freeLost = new FinalizationRegistry<{ driver: Driver; arrayFd: number; slots: readonly PerfReaderSlot[]; paused: { v: boolean } }>(
-  ({ driver, arrayFd, slots, paused }) => {
+const freeLost = new FinalizationRegistry<{ driver: Driver; arrayFd: number; slots: readonly PerfReaderSlot[]; state: SlotState }>(
+  ({ driver, arrayFd, slots, state }) => {
     const key = new Uint8Array(4);
-    for (const s of slots) {
-      if (!paused.v) {
+    slots.forEach((s, i) => {
+      if (state.filled[i]) {
         new DataView(key.buffer).setUint32(0, s.index, true);
         driver.mapDeleteElem(arrayFd, key);
       }
       driver.munmap!(s.mapping);
       driver.close(s.eventFd);
-    }
+    });
     driver.close(arrayFd);
   });
 
@@ -112,8 +123,8 @@ export class PerfReader implements Disposable {
   readonly #keyView = new DataView(this.#key.buffer);
   readonly #value = new Uint8Array(4);
   readonly #valueView = new DataView(this.#value.buffer);
-  /** Shared with the finalizer: a paused reader's slots are empty already. */
-  readonly #paused = { v: false };
+  /** Shared with the finalizer: which slots may still hold the reader's events. */
+  readonly #state: SlotState;
   #arrayFd: number;
   /** The ring readRecord() looks at first: the one after the last that gave a record. */
   #cursor = 0;
@@ -127,12 +138,13 @@ export class PerfReader implements Disposable {
     this.#arrayFd = init.arrayFd;
     this.#from = { name: init.name, path: init.path };
     this.#slots = init.slots.map((s) => ({ ...s }));
+    this.#state = { paused: false, filled: this.#slots.map(() => true) };
     this.cpus = Object.freeze(this.#slots.map((s) => s.cpu));
     this.indexes = Object.freeze(this.#slots.map((s) => s.index));
     this.bufferSize = init.dataSize;
     this.#rings = this.#slots.map((s) => new PerfRing({ driver: init.driver, cpu: s.cpu, index: s.index, mapping: s.mapping,
       dataOffset: init.pageSize, dataSize: init.dataSize, from: this.#from }));
-    freeLost.register(this, { driver: init.driver, arrayFd: init.arrayFd, slots: this.#slots, paused: this.#paused }, this);
+    freeLost.register(this, { driver: init.driver, arrayFd: init.arrayFd, slots: this.#slots, state: this.#state }, this);
   }
 
   /** False once closed. */
@@ -140,9 +152,9 @@ export class PerfReader implements Disposable {
     return this.#arrayFd >= 0;
   }
 
-  /** True between pause() and resume(). */
+  /** True between pause() and resume(), also after a pause() that threw (pause() again retries the slots it could not empty). */
   isPaused(): boolean {
-    return this.#paused.v;
+    return this.#state.paused;
   }
 
   /** Bytes waiting in the rings, all CPUs together (records not yet read, with their headers). */
@@ -286,19 +298,17 @@ export class PerfReader implements Disposable {
   /**
    * Empties the reader's slots of the array (cilium/ebpf's Pause): programs' bpf_perf_event_output
    * answers -ENOENT until resume(), and nothing wakes a wait. Records already in the rings are
-   * still read. Pausing a paused reader does nothing.
+   * still read. Every slot is tried; when one cannot be emptied the first failure is thrown, the
+   * reader is paused all the same (resume() fills every slot), and that slot is tried again by
+   * the next pause() and by close(). Pausing a reader whose slots are all empty does nothing.
    */
   pause(): void {
     const op = "pause";
     this.#live(op);
-    if (this.#paused.v) return;
-    let failed: BpfError | TypeError | undefined;
-    for (const s of this.#slots) {
-      const r = this.#tryClearSlot(s.index);
-      if (typeof r !== "number") failed ??= r;
-      else if (r < 0 && r !== -Errno.ENOENT) failed ??= this.#error(op, -r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
-    }
-    this.#paused.v = true;
+    const { filled } = this.#state;
+    if (this.#state.paused && !filled.includes(true)) return;
+    this.#state.paused = true;
+    const failed = this.#emptySlots(op);
     this.#report(op, failed === undefined);
     if (failed !== undefined) throw failed;
   }
@@ -307,25 +317,26 @@ export class PerfReader implements Disposable {
   resume(): void {
     const op = "resume";
     this.#live(op);
-    if (!this.#paused.v) return;
-    for (const s of this.#slots) {
+    const state = this.#state;
+    if (!state.paused) return;
+    for (const [i, s] of this.#slots.entries()) {
       const r = this.#setSlot(s.index, s.eventFd);
       if (r < 0) {
         // Nothing half-done: the slots filled so far are emptied again, and the reader stays paused.
-        for (const t of this.#slots) {
-          if (t === s) break;
-          this.#clearSlot(t.index);
+        for (let j = 0; j < i; j++) {
+          if (this.#clearSlot(this.#slots[j]!.index) === 0) state.filled[j] = false;
         }
         this.#report(op, false);
         throw this.#error(op, -r, `putting CPU ${s.cpu}'s event in slot ${s.index}`);
       }
+      state.filled[i] = true;
     }
-    this.#paused.v = false;
+    state.paused = false;
     this.#report(op, true);
   }
 
   /**
-   * Empties the slots (unless paused), unmaps the rings and closes the events and the reader's fd
+   * Empties the slots that may still hold the reader's events (all but those pause() emptied), unmaps the rings and closes the events and the reader's fd
    * of the array, which ends a wait in `read()` (it resolves undefined); later calls throw EBADF.
    * Everything is freed even when a step fails (the first failure is thrown). Closing twice is a no-op.
    */
@@ -334,18 +345,11 @@ export class PerfReader implements Disposable {
     const arrayFd = this.#arrayFd;
     if (arrayFd < 0) return;
     freeLost.unregister(this);
-    let failed: BpfError | TypeError | undefined;
+    let failed = this.#emptySlots(op);
     const check = (method: string, r: number, what: string): void => {
       if (r === 0 || failed !== undefined) return;
       failed = isNegErrno(r) ? this.#error(op, -r, what) : driverContractError(this.#driver, method, r, "0");
     };
-    if (!this.#paused.v) {
-      for (const s of this.#slots) {
-        const r = this.#tryClearSlot(s.index);
-        if (typeof r !== "number") failed ??= r;
-        else if (r !== -Errno.ENOENT) check("mapDeleteElem", r, `clearing CPU ${s.cpu}'s slot ${s.index}`);
-      }
-    }
     this.#arrayFd = -1;
     const d = this.#driver;
     for (const s of this.#slots) {
@@ -366,6 +370,22 @@ export class PerfReader implements Disposable {
     this.#keyView.setUint32(0, index, true);
     this.#valueView.setUint32(0, eventFd, true);
     return this.#slotCall("mapUpdateElem", this.#slotDriver.mapUpdateElem(this.#arrayFd, this.#key, this.#value, 0));
+  }
+
+  /**
+   * Deletes every slot that may still hold the reader's event, going on past a failure (the first
+   * is handed back); a slot found empty (ENOENT) counts as emptied, one that failed stays marked.
+   */
+  #emptySlots(op: string): BpfError | TypeError | undefined {
+    const { filled } = this.#state;
+    let failed: BpfError | TypeError | undefined;
+    for (const [i, s] of this.#slots.entries()) {
+      if (!filled[i]) continue;
+      const r = this.#tryClearSlot(s.index);
+      if (r === 0 || r === -Errno.ENOENT) filled[i] = false;
+      else failed ??= typeof r === "number" ? this.#error(op, -r, `clearing CPU ${s.cpu}'s slot ${s.index}`) : r;
+    }
+    return failed;
   }
 
   #clearSlot(index: number): number {

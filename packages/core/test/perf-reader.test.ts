@@ -355,13 +355,54 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const p = broken.reader({ perCpuBuffer: PAGE });
     expect(() => p.pause()).toThrow(contract);
     if (last > 0) expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: last }), "the other slots were emptied").toBe(-Errno.ENOENT);
-    p.close();
+    expect(() => p.close(), "close() tries again the slot pause() could not empty").toThrow(contract);
     expect(fds(env)).toEqual(before);
     const r = broken.reader({ perCpuBuffer: PAGE });
     expect(() => r.close()).toThrow(contract);
     expect(r.isOpen()).toBe(false);
     expect(fds(env), "the rings unmapped, the events and the reader's fd closed").toEqual(before);
     if (last > 0) expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: last })).toBe(-Errno.ENOENT);
+  });
+
+  it("a slot pause() could not empty stays the reader's to empty: a second pause() and close() try it again; resume() fills every slot", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const last = env.driver.possibleCpus - 1;
+    // Slot 0's delete is EBUSY once after each arm().
+    let busy = false;
+    const ops: string[] = [];
+    const flaky = env.track(createBpf({
+      driver: wrapDriver(env.driver, { mapDeleteElem: (f, k) => {
+        if (k[0] === 0 && busy) {
+          busy = false;
+          return -Errno.EBUSY;
+        }
+        return env.driver.mapDeleteElem(f, k);
+      } }), mapRoot: env.root, logger: memoryLogger(), metrics: { mapOp: (name, op, outcome) => ops.push(`${name} ${op} ${outcome}`) },
+    }).openPerfEventArray(arr.path()));
+    const arm = (): void => {
+      busy = true;
+    };
+    const r = flaky.reader({ perCpuBuffer: PAGE });
+    arm();
+    const e = thrown(() => r.pause()) as BpfError;
+    expect([e.errno, e.op, e.message]).toEqual([Errno.EBUSY, "pause", "pause cilium_events: device or resource busy (clearing CPU 0's slot 0)"]);
+    expect(r.isPaused()).toBe(true);
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 }), "slot 0 still holds the event").toBe(0);
+    if (last > 0) expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: last })).toBe(-Errno.ENOENT);
+    r.pause();
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 }), "the second pause() emptied it").toBe(-Errno.ENOENT);
+    r.pause();
+    r.resume();
+    expect(r.isPaused()).toBe(false);
+    for (const cpu of new Set([0, last])) expect(out.output(fd, Uint8Array.of(5, 6, 7, 8), { cpu })).toBe(0);
+    expect(drain(r).map((x) => [x.cpu, x.rawSample[0]]).sort()).toEqual([[0, 1], [0, 5], ...(last > 0 ? [[last, 5]] : [])]);
+    arm();
+    expect(() => r.pause()).toThrow(/clearing CPU 0's slot 0/);
+    r.close();
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 }), "close() emptied what pause() could not").toBe(-Errno.ENOENT);
+    expect(ops.filter((o) => / (pause|resume|close) /.test(o))).toEqual(
+      ["events pause fail", "events pause success", "events resume success", "events pause fail", "events close success"]);
   });
 
   it("a reader that fails half-way leaves nothing behind: the slots it filled are emptied, its events, rings and fd closed", () => {
