@@ -1,13 +1,15 @@
 // The kernel's USER_RINGBUF consumer: a socket filter that calls bpf_user_ringbuf_drain (helper
 // 209) with a callback, run once by BPF_PROG_TEST_RUN on a 14-byte packet (nothing is attached to
 // the host). The callback reads each sample's first u64 with bpf_dynptr_read and adds it, and 1,
-// into an ARRAY's one 16-byte value (sum, count); it answers 1 (stop) for DRAIN_STOP_VALUE. The
+// into an ARRAY's one 16-byte value (sum, count); a sample too short for the read adds nothing,
+// unless a 1-byte read fails too (an empty dynptr), which adds DRAIN_EMPTY_VALUE, so a drain's
+// sum shows the callback ran on a 0-byte sample. It answers 1 (stop) for DRAIN_STOP_VALUE. The
 // program returns the drain's answer. The callback is passed by ld_imm64 src_reg BPF_PSEUDO_FUNC,
 // which the verifier takes only with BTF func_info naming both functions (the callback static).
 import { BtfBuilder, BtfIntEncoding, BpfError, errnoName, type Driver } from "@bpfkit/core";
 import { insn } from "./programs.js";
 import type { KernelProgLoadAttr } from "@bpfkit/driver-kernel";
-import { DRAIN_STOP_VALUE, simUserRingDrain, type UserRingDrain } from "./user-ring-writer.js";
+import { DRAIN_EMPTY_VALUE, DRAIN_STOP_VALUE, simUserRingDrain, type UserRingDrain } from "./user-ring-writer.js";
 
 const SOCKET_FILTER = 1, ARRAY = 2;
 const PACKET = new Uint8Array(14);
@@ -46,7 +48,18 @@ export function userRingDrainProgram(ringFd: number, arrayFd: number, flags: num
     ...mov(R4, 0),
     ...mov(R5, 0),
     ...call(DYNPTR_READ),
-    ...insn(0x79, R7, R10, -8, 0), // r7 = *(u64 *)(r10 - 8): 0 when the read failed
+    ...insn(0x15, R0, 0, 10, 0), // if r0 == 0 goto +10: the u64 was read
+    // Shorter than 8 bytes: 0 is added, unless not even a byte is there.
+    ...movReg(R1, R10), ...addImm(R1, -24),
+    ...mov(R2, 1),
+    ...movReg(R3, R6),
+    ...mov(R4, 0),
+    ...mov(R5, 0),
+    ...call(DYNPTR_READ),
+    ...insn(0x15, R0, 0, 2, 0), // if r0 == 0 goto +2
+    ...mov(R1, Number(DRAIN_EMPTY_VALUE)),
+    ...insn(0x7b, R10, R1, -8, 0), // *(u64 *)(r10 - 8) = r1
+    ...insn(0x79, R7, R10, -8, 0), // r7 = *(u64 *)(r10 - 8): 0 when the read failed, DRAIN_EMPTY_VALUE for an empty sample
     ...insn(0x62, R10, 0, -16, 0), // *(u32 *)(r10 - 16) = 0: the key
     ...ldImm64(R1, BPF_PSEUDO_MAP_FD, arrayFd),
     ...movReg(R2, R10), ...addImm(R2, -16),

@@ -125,6 +125,8 @@ export interface UserRingDrainOutcome {
 
 /** A record whose first u64 is this makes the drain programs' callback answer 1 (stop). */
 export const DRAIN_STOP_VALUE = 1_000_000n;
+/** What the drain programs' callback adds for an empty (0-byte) sample, where a shorter one adds 0. */
+export const DRAIN_EMPTY_VALUE = 1n << 30n;
 
 /** Cases of the kernel's record checks (__bpf_user_ringbuf_peek) and the drain's answers. */
 export const USER_RING_DRAIN_CASES: readonly UserRingDrainCase[] = [
@@ -133,6 +135,8 @@ export const USER_RING_DRAIN_CASES: readonly UserRingDrainCase[] = [
   { name: "a discarded record is skipped and not counted", records: [{ len: 8 }, { len: 8, state: "discard", value: 99n }, { len: 8, value: 5n }] },
   { name: "a BUSY record stops the drain before it", records: [{ len: 8 }, { len: 8, state: "busy" }, { len: 8, value: 7n }] },
   { name: "a record shorter than 8 bytes reaches the callback (its read fails, nothing is added)", records: [{ len: 3 }, { len: 8, value: 9n }] },
+  { name: "a 0-byte record reaches the callback as an empty dynptr, and is counted; the next one follows 8 bytes on", records: [{ len: 0 }, { len: 8, value: 9n }, { len: 0 }] },
+  { name: "a 0-byte record discarded or BUSY is passed over or waited for as any other", records: [{ len: 0, state: "discard" }, { len: 8, value: 9n }, { len: 0, state: "busy" }, { len: 8, value: 5n }] },
   { name: "the callback's 1 stops after its record", records: [{ len: 8 }, { len: 8, value: DRAIN_STOP_VALUE }, { len: 8, value: 3n }] },
   { name: "a producer position that is no multiple of 8 is EINVAL before any record", records: [{ len: 8 }], extra: 4 },
   { name: "a record running past the producer position is EINVAL, after the good ones", records: [{ len: 8 }, { len: 8, rawLen: 64 }] },
@@ -178,8 +182,9 @@ export function simUserRingDrain(d: { datapath: { userRingbufDrain(map: { fd: nu
     let sum = 0n, count = 0;
     const ret = d.datapath.userRingbufDrain({ fd }, (s) => {
       count++;
-      // bpf_dynptr_read of 8 bytes fails on a shorter sample: the program adds nothing.
-      const v = s.length >= 8 ? new DataView(s.buffer, s.byteOffset, 8).getBigUint64(0, true) : 0n;
+      // bpf_dynptr_read of 8 bytes fails on a shorter sample: the program adds nothing, or
+      // DRAIN_EMPTY_VALUE when a 1-byte read fails too.
+      const v = s.length >= 8 ? new DataView(s.buffer, s.byteOffset, 8).getBigUint64(0, true) : s.length === 0 ? DRAIN_EMPTY_VALUE : 0n;
       sum += v;
       return v === DRAIN_STOP_VALUE ? 1 : 0;
     }, flags);

@@ -7,7 +7,7 @@
 import { show } from "../assert.js";
 import type { CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
-import { DRAIN_STOP_VALUE, runUserRingDrainCase, USER_RING_DRAIN_CASES } from "../../ringbuf/user-ring-writer.js";
+import { DRAIN_EMPTY_VALUE, DRAIN_STOP_VALUE, runUserRingDrainCase, USER_RING_DRAIN_CASES } from "../../ringbuf/user-ring-writer.js";
 import { Checks, F } from "./common.js";
 
 const USER_RINGBUF = 31;
@@ -24,6 +24,8 @@ const DRAINS: Record<string, Array<[number, bigint, number, bigint]>> = {
   "a discarded record is skipped and not counted": [[2, 6n, 2, 48n], [0, 0n, 0, 48n]],
   "a BUSY record stops the drain before it": [[1, 1n, 1, 16n], [0, 0n, 0, 16n]],
   "a record shorter than 8 bytes reaches the callback (its read fails, nothing is added)": [[2, 9n, 2, 32n], [0, 0n, 0, 32n]],
+  "a 0-byte record reaches the callback as an empty dynptr, and is counted; the next one follows 8 bytes on": [[3, 2n * DRAIN_EMPTY_VALUE + 9n, 3, 32n], [0, 0n, 0, 32n]],
+  "a 0-byte record discarded or BUSY is passed over or waited for as any other": [[1, 9n, 1, 24n], [0, 0n, 0, 24n]],
   "the callback's 1 stops after its record": [[2, 1n + DRAIN_STOP_VALUE, 2, 32n], [1, 3n, 1, 48n]],
   "a producer position that is no multiple of 8 is EINVAL before any record": [[-EINVAL, 0n, 0, 0n], [-EINVAL, 0n, 0, 0n]],
   "a record running past the producer position is EINVAL, after the good ones": [[-EINVAL, 1n, 1, 16n], [-EINVAL, 0n, 0, 16n]],
