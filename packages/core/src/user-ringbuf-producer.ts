@@ -155,9 +155,10 @@ export class UserRingBufProducer extends RingPages {
   /**
    * Reserves a record of `size` bytes (libbpf's user_ring_buffer__reserve): its sample, BUSY
    * until submitted or discarded, or undefined when the ring has no room for it now. `size` is
-   * 1 to 2^24 - 1 (a dynptr's largest: the kernel's drain refuses a longer one with E2BIG) and
+   * 0 to 2^24 - 1 (a dynptr's largest: the kernel's drain refuses a longer one with E2BIG) and
    * its record, with the 8-byte header and rounded up to 8, must fit in the ring: a RangeError
-   * otherwise, before the ring is touched.
+   * otherwise, before the ring is touched. A 0-byte record, as libbpf's and the kernel's take it,
+   * is its header alone: the drain calls the program back with an empty dynptr (6.18).
    */
   reserve(size: number): UserRingBufSample | undefined {
     return this.#reserve("reserve", size);
@@ -246,7 +247,9 @@ export class UserRingBufProducer extends RingPages {
     const d = this.driver;
     this.live(op);
     const mapping = this.dataMapping;
-    if (!discard) this.check("mmapWrite", d.mmapWrite!(mapping, this.dataOff + Number((pos + BigInt(BPF_RINGBUF_HDR_SZ)) & this.mask), data), op);
+    if (!discard && data.length > 0) {
+      this.check("mmapWrite", d.mmapWrite!(mapping, this.dataOff + Number((pos + BigInt(BPF_RINGBUF_HDR_SZ)) & this.mask), data), op);
+    }
     this.headerView.setUint32(0, (data.length | (discard ? BPF_RINGBUF_DISCARD_BIT : 0)) >>> 0, true);
     this.headerView.setUint32(4, 0, true);
     this.check("mmapWrite", d.mmapWrite!(mapping, this.dataOff + Number(pos & this.mask), this.header), op);
@@ -257,7 +260,7 @@ export class UserRingBufProducer extends RingPages {
     if (typeof size !== "number" || !Number.isInteger(size)) {
       throw new TypeError(`${op} ${this.mapName}: size must be an integer, got ${size === null ? "null" : typeof size === "number" ? size : typeof size}`);
     }
-    if (size < 1) throw new RangeError(`${op} ${this.mapName}: size must be at least 1 byte, got ${size}`);
+    if (size < 0) throw new RangeError(`${op} ${this.mapName}: size must be 0 or more bytes, got ${size}`);
     if (size > USER_RINGBUF_MAX_SAMPLE) {
       throw new RangeError(`${op} ${this.mapName}: a sample of ${size} bytes is more than a drain hands a program ` +
         `(${USER_RINGBUF_MAX_SAMPLE}, a dynptr's largest: the kernel would answer every drain E2BIG)`);

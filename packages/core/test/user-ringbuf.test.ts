@@ -9,7 +9,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import {
   BPF_MAP_TYPE_USER_RINGBUF, BpfError, BpfUserRingBuf, Errno, USER_RINGBUF_MAX_SAMPLE, type UserRingBufProducer,
 } from "@bpfkit/core";
-import { userRingDrainerFor, type KernelUserRingDrainer } from "@bpfkit/testkit";
+import { DRAIN_EMPTY_VALUE, userRingDrainerFor, type KernelUserRingDrainer } from "@bpfkit/testkit";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, type Env } from "./support/env.js";
 import { thrown, thrownBpfError } from "./support/thrown.js";
@@ -89,14 +89,28 @@ eachDriver("BpfUserRingBuf: records from user space to a program's drain", (get)
     }
   });
 
+  it("a 0-byte record (libbpf's and the kernel's take it) is its header alone: the program is called back for it with an empty sample", () => {
+    const env = get();
+    const { p, drain } = ring(env);
+    const s = p.reserve(0)!;
+    expect([s.size, s.data.length, p.room()]).toEqual([0, 0, 4096 - 8]);
+    s.submit();
+    expect(p.write(new Uint8Array(0))).toBe(true);
+    p.reserve(0)!.discard();
+    expect(p.write(sample(9))).toBe(true);
+    expect(p.room()).toBe(4096 - 40);
+    // Two callbacks on an empty dynptr (DRAIN_EMPTY_VALUE each) and one on 9; the discarded one passed over.
+    expect(drain()).toEqual({ ret: 3, sum: 2n * DRAIN_EMPTY_VALUE + 9n, count: 3 });
+    expect(p.room()).toBe(4096);
+  });
+
   it("bad sizes are RangeErrors and TypeErrors naming the map and the call, before the ring is touched", () => {
     const env = get();
     const { p } = ring(env);
-    expect(() => p.reserve(0)).toThrow(new RangeError("reserve urb_events: size must be at least 1 byte, got 0"));
+    expect(() => p.reserve(-1)).toThrow(new RangeError("reserve urb_events: size must be 0 or more bytes, got -1"));
     expect(() => p.reserve(1.5)).toThrow(new TypeError("reserve urb_events: size must be an integer, got 1.5"));
     expect(() => p.reserve(4089)).toThrow(new RangeError("reserve urb_events: a sample of 4089 bytes takes 4104 with its 8-byte header, more than the ring's 4096: it can never fit"));
     expect(() => p.reserve(USER_RINGBUF_MAX_SAMPLE + 1)).toThrow(/^reserve urb_events: a sample of 16777216 bytes is more than a drain hands a program \(16777215/);
-    expect(() => p.write(new Uint8Array(0))).toThrow(new RangeError("write urb_events: size must be at least 1 byte, got 0"));
     expect(() => p.write([1] as never)).toThrow(new TypeError("write urb_events: bytes must be a Uint8Array"));
     expect(p.reserve(4088)).toBeDefined();
     expect(p.room()).toBe(0);
@@ -169,7 +183,7 @@ eachDriver("BpfUserRingBuf: records from user space to a program's drain", (get)
     ac.abort(new Error("stop"));
     await expect(aborted).rejects.toThrow("stop");
     // Bad input throws before any wait.
-    await expect(p.reserveBlocking(0)).rejects.toThrow(RangeError);
+    await expect(p.reserveBlocking(-8)).rejects.toThrow(RangeError);
     await expect(p.reserveBlocking(8, { timeoutMs: -1 })).rejects.toThrow(RangeError);
     // close() ends a wait: it resolves undefined.
     const closed = p.reserveBlocking(8);
