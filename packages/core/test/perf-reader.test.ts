@@ -144,11 +144,14 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
   });
 
   /**
-   * A reader over `arr` whose events the test can reach: `ring(cpu)` maps that CPU's ring a second
-   * time, writable, as something other than the reader would (`moveTail()` writes data_tail =
-   * data_head through it, freeing the ring's room for the kernel behind the reader's back).
+   * A reader of CPU 0 and, where there is one, CPU 1 (`two`), whose events the test can reach:
+   * `moveTail(cpu)` maps that CPU's ring a second time, writable, as something other than the
+   * reader would, and writes data_tail = data_head through it, freeing the ring's room for the
+   * kernel behind the reader's back.
    */
-  function readerWithRings(env: Env, arr: BpfPerfEventArray, cpus: number[]): { r: PerfReader; moveTail(cpu: number): void; close(): void } {
+  function readerWithRings(env: Env): { fd: number; r: PerfReader; two: boolean; moveTail(cpu: number): void; close(): void } {
+    const { arr, fd } = events(env);
+    const two = env.driver.possibleCpus > 1;
     const eventFds = new Map<number, number>();
     const spy = env.track(createBpf({
       driver: wrapDriver(env.driver, { perfEventOpen: (a) => {
@@ -157,11 +160,11 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
         return fd;
       } }), mapRoot: env.root, logger: memoryLogger(),
     }).openPerfEventArray(arr.path()));
-    const r = spy.reader({ perCpuBuffer: PAGE, cpus });
+    const r = spy.reader({ perCpuBuffer: PAGE, cpus: two ? [0, 1] : [0] });
     const mappings = new Map<number, number>();
     const word = new Uint8Array(8);
     return {
-      r,
+      fd, r, two,
       moveTail(cpu) {
         let m = mappings.get(cpu);
         if (m === undefined) {
@@ -180,10 +183,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
   }
 
   it("data_head more than a ring ahead (data_tail moved by something else): one EINVAL saying what was dropped, then the reader goes on, the other CPUs too", () => {
-    const env = get();
-    const { arr, fd } = events(env);
-    const two = env.driver.possibleCpus > 1;
-    const { r, moveTail, close } = readerWithRings(env, arr, two ? [0, 1] : [0]);
+    const { fd, r, two, moveTail, close } = readerWithRings(get());
     try {
       // 16 records of 272 bytes (a 256-byte sample): 4352 bytes past the reader, which read none,
       // the kernel finding room for each because data_tail is moved up to data_head after it.
@@ -206,10 +206,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
   });
 
   it("a record whose size makes no sense where the reader stands: one EINVAL saying what was dropped, the other CPUs read meanwhile, then the reader goes on", () => {
-    const env = get();
-    const { arr, fd } = events(env);
-    const two = env.driver.possibleCpus > 1;
-    const { r, moveTail, close } = readerWithRings(env, arr, two ? [0, 1] : [0]);
+    const { fd, r, two, moveTail, close } = readerWithRings(get());
     try {
       // Two 24-byte records; the reader takes the first, and knows the second ends at data_head 48.
       out.output(fd, new Uint8Array(12), { cpu: 0, repeat: 2 });

@@ -25,6 +25,10 @@ const call = (helper: number) => insn(0x85, 0, 0, 0, helper);
 const exit = () => insn(0x95, 0, 0, 0, 0);
 const ldImm64 = (dst: number, src: number, imm: number) => [...insn(0x18, dst, src, 0, imm), ...insn(0, 0, 0, 0, 0)];
 
+/** bpf_dynptr_read(r10 + at, len, the callback's dynptr (r6), 0, 0): 7 instructions. */
+const dynptrRead = (at: number, len: number) =>
+  [...movReg(R1, R10), ...addImm(R1, at), ...mov(R2, len), ...movReg(R3, R6), ...mov(R4, 0), ...mov(R5, 0), ...call(DYNPTR_READ)];
+
 /** Where the callback starts: after the main function's 8 slots. */
 export const DRAIN_CALLBACK_AT = 8;
 
@@ -42,20 +46,10 @@ export function userRingDrainProgram(ringFd: number, arrayFd: number, flags: num
   const callback = [
     ...movReg(R6, R1),
     ...insn(0x7a, R10, 0, -8, 0), // *(u64 *)(r10 - 8) = 0
-    ...movReg(R1, R10), ...addImm(R1, -8),
-    ...mov(R2, 8),
-    ...movReg(R3, R6),
-    ...mov(R4, 0),
-    ...mov(R5, 0),
-    ...call(DYNPTR_READ),
+    ...dynptrRead(-8, 8),
     ...insn(0x15, R0, 0, 10, 0), // if r0 == 0 goto +10: the u64 was read
     // Shorter than 8 bytes: 0 is added, unless not even a byte is there.
-    ...movReg(R1, R10), ...addImm(R1, -24),
-    ...mov(R2, 1),
-    ...movReg(R3, R6),
-    ...mov(R4, 0),
-    ...mov(R5, 0),
-    ...call(DYNPTR_READ),
+    ...dynptrRead(-24, 1),
     ...insn(0x15, R0, 0, 2, 0), // if r0 == 0 goto +2
     ...mov(R1, Number(DRAIN_EMPTY_VALUE)),
     ...insn(0x7b, R10, R1, -8, 0), // *(u64 *)(r10 - 8) = r1
