@@ -336,9 +336,10 @@ export class PerfReader implements Disposable {
   }
 
   /**
-   * Empties the slots that may still hold the reader's events (all but those pause() emptied), unmaps the rings and closes the events and the reader's fd
-   * of the array, which ends a wait in `read()` (it resolves undefined); later calls throw EBADF.
-   * Everything is freed even when a step fails (the first failure is thrown). Closing twice is a no-op.
+   * Empties the slots that may still hold the reader's events (all but those pause() emptied),
+   * unmaps the rings and closes the events and the reader's fd of the array, which ends a wait in
+   * `read()` (it resolves undefined); later calls throw EBADF. Everything is freed even when a
+   * step fails (the first failure is thrown). Closing twice is a no-op.
    */
   close(): void {
     const op = "close";
