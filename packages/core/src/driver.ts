@@ -429,7 +429,9 @@ export interface Driver {
   mmapRead?(mapping: number, offset: number, dst: Uint8Array): number;
   /**
    * Copies `src` into a mapping at byte `offset`: 0, or -EBADF for a handle that is not mapped,
-   * -EACCES for a mapping made read-only. A range past the mapping's `length` is a RangeError.
+   * -EACCES for a mapping made read-only, and for bytes past the header page of a perf event's
+   * ring, which the kernel keeps read-only in a writable mapping (a store there is SIGBUS). A
+   * range past the mapping's `length` is a RangeError.
    * What a program or a syscall reads next sees the bytes at once: they are the map's values.
    * Eight bytes at an offset that is a multiple of 8 are one store with release ordering (the
    * kernel's smp_store_release), as a ring's reader moves the consumer position.
@@ -444,7 +446,8 @@ export interface Driver {
    * `and`, `or`, `xor` of `operand` (wrapping); `exchange` for `operand`; `compareExchange`,
    * which writes `operand` only where the word equals `expected`. Every one is sequentially
    * consistent. Returns the word's value before it (a bigint), or -errno (a number): -EBADF for a
-   * handle that is not mapped, -EACCES for any but `load` through a mapping made read-only.
+   * handle that is not mapped, -EACCES for any but `load` through a mapping made read-only or on
+   * a perf event ring's data (as mmapWrite).
    * Before any memory is touched: an offset that is not a multiple of `size` or a word past the
    * mapping's `length` is a RangeError; an `op` not in the list, an operand that is no bigint (or
    * an `expected` that is none, for compareExchange) a TypeError; an operand outside 0..2^(8·size)−1

@@ -164,7 +164,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   /** The mapping table, made at the first mmap: a driver that never maps keeps its old shape. */
   private table(): MmapTable {
     if (this.mappings === undefined) {
-      this.mappings = new MmapTable(this.libc);
+      this.mappings = new MmapTable(this.libc, this.pageSize);
       mmapTables.register(this, this.mappings);
     }
     return this.mappings;
@@ -1043,7 +1043,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   // ---- mmap of BPF_F_MMAPABLE arrays (mmap.ts) ----
 
   mapMmap(fd: number, length: number, writable: boolean, offset?: number): number {
-    return this.table().map(fd, length, writable, offset);
+    return this.table().map(fd, length, writable, offset, (f) => this.shapeOf(f, "mapMmap") >= 0);
   }
 
   mmapRead(mapping: number, offset: number, dst: Uint8Array): number {

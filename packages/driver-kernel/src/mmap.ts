@@ -18,7 +18,12 @@ const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap
 interface Mapping {
   readonly addr: unknown;
   readonly length: number;
-  readonly writable: boolean;
+  /**
+   * Bytes from the start that a store may reach: 0 for a read-only mapping, all of a map's, and
+   * only the first page of anything else: a perf event's ring, whose data perf_mmap_fault keeps
+   * read-only in a writable mapping (a store there is SIGBUS).
+   */
+  readonly writableTo: number;
   readonly bytes: Uint8Array;
   /** The same memory as aligned u64 words, for the one-load and one-store copies of 8 bytes and mmapAtomic. */
   readonly words: BigUint64Array;
@@ -65,9 +70,13 @@ function assertHandle(v: unknown, op: string): asserts v is number {
 export class MmapTable {
   private readonly slots: (Mapping | undefined)[] = [];
 
-  constructor(private readonly libc: Libc) {}
+  constructor(private readonly libc: Libc, private readonly pageSize: number) {}
 
-  map(fd: number, length: number, writable: boolean, offset?: number): number {
+  /**
+   * `isMap(fd)` tells a BPF map's fd (the driver's shape table knows), asked after a writable
+   * mapping: passed per call, as a table that held the driver would keep it from its finalizer.
+   */
+  map(fd: number, length: number, writable: boolean, offset: number | undefined, isMap: (fd: number) => boolean): number {
     assertFd(fd, OP.mmap);
     assertCount(length, "length", OP.mmap);
     if (typeof writable !== "boolean") throw new TypeError(`${OP.mmap}: writable must be a boolean, got ${describe(writable)}`);
@@ -91,7 +100,8 @@ export class MmapTable {
     }
     let h = this.slots.indexOf(undefined);
     if (h < 0) h = this.slots.length;
-    this.slots[h] = { addr, length, writable, bytes, words, halves };
+    const writableTo = !writable ? 0 : isMap(fd) ? length : Math.min(length, this.pageSize);
+    this.slots[h] = { addr, length, writableTo, bytes, words, halves };
     return h;
   }
 
@@ -135,8 +145,9 @@ export class MmapTable {
     if (m === undefined) return -Errno.EBADF;
     const n = realByteLength(src);
     this.checkRange(m, h, offset, n, OP.write);
-    // The page is mapped PROT_READ: a store would be SIGSEGV, which takes the whole process.
-    if (!m.writable) return -Errno.EACCES;
+    // A page mapped PROT_READ, or a perf ring's data: a store would be SIGSEGV or SIGBUS, which
+    // takes the whole process.
+    if (offset + n > m.writableTo) return -Errno.EACCES;
     // smp_store_release, as libbpf moves a ring's consumer position: the record's bytes are read
     // before the producer can see its room free again and write over them.
     if (isWord(offset, n)) {
@@ -154,7 +165,7 @@ export class MmapTable {
     const m = this.get(h);
     if (m === undefined) return -Errno.EBADF;
     this.checkRange(m, h, offset, size, OP.atomic);
-    if (op !== "load" && !m.writable) return -Errno.EACCES;
+    if (op !== "load" && offset + size > m.writableTo) return -Errno.EACCES;
     // The mapping starts on a page, so an offset aligned in it is an address aligned in memory:
     // Atomics are lock-prefixed instructions on x86-64 and ldaxr/stlxr loops (or LSE) on arm64,
     // the same the kernel's atomic64_* and a JITed BPF_ATOMIC use on this memory.

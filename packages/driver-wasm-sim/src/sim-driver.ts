@@ -1661,6 +1661,9 @@ export class SimDriverImpl implements SimDriver {
     if (mp === undefined) return -Errno.EBADF;
     if (!mp.writable) return -Errno.EACCES;
     if ("event" in mp) {
+      // perf_mmap_fault makes only the header page writable: a store to the data is SIGBUS, which
+      // the kernel driver refuses as EACCES, so the simulator does too.
+      if (offset + realByteLength(src) > mp.ring.pageSize) return -Errno.EACCES;
       mp.ring.bytes.set(src, offset);
       return 0;
     }
@@ -1678,7 +1681,10 @@ export class SimDriverImpl implements SimDriver {
     if (mp === undefined) return -Errno.EBADF;
     assertInMapping(mp, mapping, offset, size, where);
     if (op !== "load" && !mp.writable) return -Errno.EACCES;
-    if ("event" in mp) return applyAtomic(mp.ring.bytes, offset, size, op, operand, expected);
+    if ("event" in mp) {
+      if (op !== "load" && offset + size > mp.ring.pageSize) return -Errno.EACCES;
+      return applyAtomic(mp.ring.bytes, offset, size, op, operand, expected);
+    }
     // An aligned word never straddles a ring's two data copies: one piece.
     const [[addr]] = mappedPieces(mp, offset, size) as [[number, number]];
     return applyAtomic(this.heap(), addr, size, op, operand, expected);

@@ -275,6 +275,32 @@ export const perfCases: ConformanceCase[] = [
     },
   },
   {
+    name: "core.c perf_mmap_fault: a writable mapping of a ring writes its header page only (data_tail); the data is the kernel's, where a store is SIGBUS, so a write or atomic reaching it is EACCES and the ring stays as it was",
+    group: "perf",
+    run(ctx) {
+      const d = ctx.driver;
+      const page = ctx.page;
+      const r = ring(ctx, 3);
+      const c = new Checks("stores into a perf ring");
+      c.result(d.mmapWrite!(r.h, TAIL, u64(0n)), "OK", "data_tail, on the header page");
+      c.result(d.mmapWrite!(r.h, page - 1, Uint8Array.of(0)), "OK", "the header page's last byte");
+      c.result(d.mmapWrite!(r.h, page, Uint8Array.of(1)), "EACCES", "the data's first byte");
+      c.result(d.mmapWrite!(r.h, page - 4, new Uint8Array(8).fill(1)), "EACCES", "8 bytes across the header page's end");
+      c.result(d.mmapWrite!(r.h, 3 * page - 8, new Uint8Array(8).fill(1)), "EACCES", "the data's last 8 bytes");
+      if (typeof d.mmapAtomic === "function") {
+        c.result(d.mmapAtomic(r.h, page, 8, "add", 1n) as number, "EACCES", "an atomic add on the data");
+        c.equal(typeof d.mmapAtomic(r.h, page, 8, "load"), "bigint", "an atomic load of the data");
+        c.equal(d.mmapAtomic(r.h, TAIL, 8, "add", 0n), 0n, "an atomic add of 0 on data_tail");
+      }
+      // Nothing reached the data: the first sample lands on zeros, as in a fresh ring.
+      const data = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+      expectResult(r.out(data), "OK", "an output after the refusals");
+      c.equal(hex(r.at(0, 24)), hex(sampleRecord(data)), "the first record");
+      c.equal(r.head(), 24, "data_head");
+      c.done();
+    },
+  },
+  {
     name: "core.c perf_event_init_userpage: the header page says version 0, a seqcount, cap_bit0_is_deprecated (no rdpmc), size 96, data_offset one page and data_size the data; data_head and data_tail 0",
     group: "perf",
     run(ctx) {
