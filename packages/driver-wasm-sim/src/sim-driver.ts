@@ -1667,8 +1667,13 @@ export class SimDriverImpl implements SimDriver {
       mp.ring.bytes.set(src, offset);
       return 0;
     }
-    // Only an array's mapping or a ring's consumer page is writable: one piece.
-    this.copyIn(src, mp.base + offset);
+    // A USER_RINGBUF's writable mapping holds its data twice: a write past the first copy lands
+    // in the same pages (the record a writer wraps round the data's end).
+    let at = 0;
+    for (const [addr, len] of mappedPieces(mp, offset, realByteLength(src))) {
+      this.copyIn(src.subarray(at, at + len), addr);
+      at += len;
+    }
     return 0;
   }
 

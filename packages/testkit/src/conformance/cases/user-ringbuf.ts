@@ -91,6 +91,31 @@ export const userRingbufCases: ConformanceCase[] = [
     },
   },
   {
+    name: "ringbuf.c ringbuf_map_mmap_user: the data mapped twice is the same pages, so a write through the second copy reads back through the first, and a write across the end straight on",
+    group: "ringbuf",
+    run(ctx) {
+      const page = ctx.page;
+      const d = ctx.driver;
+      const fd = userRing(ctx);
+      const c = new Checks("USER_RINGBUF's two copies of the data");
+      const h = ctx.mmap(fd, 3 * page, true, page);
+      if (!c.result(h, "OK", "the producer page and the data twice, writable")) return c.done();
+      const bytes = (n: number, from: number) => Uint8Array.from({ length: n }, (_, i) => from + i);
+      const at = (off: number, n: number) => {
+        const b = new Uint8Array(n);
+        c.result(d.mmapRead!(h, off, b), "OK", `read of ${n} bytes at ${off}`);
+        return [...b].join(",");
+      };
+      // 16 bytes from the first copy's last 8: 8 land at the data's end, 8 at its start.
+      c.result(d.mmapWrite!(h, 2 * page - 8, bytes(16, 1)), "OK", "write across the first copy's end");
+      c.equal(at(page, 8), [...bytes(8, 9)].join(","), "the first copy's start holds the write's second half");
+      c.result(d.mmapWrite!(h, 2 * page + 100, bytes(4, 0x40)), "OK", "write inside the second copy");
+      c.equal(at(page + 100, 4), [...bytes(4, 0x40)].join(","), "the first copy holds it too");
+      c.equal(at(2 * page - 8, 16), [...bytes(8, 1), ...bytes(8, 9)].join(","), "and reads straight on across the end");
+      c.done();
+    },
+  },
+  {
     name: "ringbuf.c bpf_user_ringbuf_drain: records in order, DISCARD skipped, BUSY stops, the callback's 1 stops; a bad producer position or record EINVAL or E2BIG, the same at every drain",
     group: "ringbuf",
     run(ctx) {
