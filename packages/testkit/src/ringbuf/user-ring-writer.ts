@@ -4,6 +4,7 @@
 // record before a drain's callback sees it; the simulator must answer the same (the drain cases
 // below run on both and are compared).
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, type Driver } from "@bpfkit/core";
+import { ringSample } from "../arbitraries/ring-ops.js";
 
 /** One record to write: its sample's length (the header's low 30 bits) and state. */
 export interface RawUserRecord {
@@ -11,6 +12,8 @@ export interface RawUserRecord {
   len: number;
   /** `value` in the sample's first u64 (default: the record's index + 1). */
   value?: bigint;
+  /** The sample's bytes after the first u64 come from this (testkit's ringSample); default 0s. */
+  fill?: number;
   /** Left BUSY (reserved, never submitted) or marked DISCARD; default neither. */
   state?: "busy" | "discard";
   /** The header's len word as written, instead of `len` with the state's bits (a malformed record). */
@@ -77,13 +80,30 @@ export class UserRingWriter {
       new DataView(hdr.buffer).setUint32(0, (r.rawLen ?? (r.len | bits)) >>> 0, true);
       // Only as much of the sample as the ring holds (a malformed record's length may pass it).
       const n = Math.min(r.len, this.#size - BPF_RINGBUF_HDR_SZ);
-      const sample = new Uint8Array(n);
+      const sample = r.fill === undefined ? new Uint8Array(n) : ringSample(n, r.fill);
       if (n >= 8) new DataView(sample.buffer).setBigUint64(0, r.value ?? BigInt(i + 1), true);
       this.#d.mmapWrite!(this.#prod, off + BPF_RINGBUF_HDR_SZ, sample);
       this.#d.mmapWrite!(this.#prod, off, hdr);
       pos += BigInt(Math.ceil((r.len + BPF_RINGBUF_HDR_SZ) / 8) * 8);
     });
     this.setProducerPos(pos + BigInt(extra));
+  }
+
+  /**
+   * Commits the record at `pos` as a producer does (its header's BUSY bit cleared, DISCARD set
+   * for `discard`), whatever the header held: `len` is its sample's length.
+   */
+  commit(pos: bigint, len: number, discard: boolean): void {
+    const hdr = new Uint8Array(4);
+    new DataView(hdr.buffer).setUint32(0, (len | (discard ? BPF_RINGBUF_DISCARD_BIT : 0)) >>> 0, true);
+    this.#d.mmapWrite!(this.#prod, this.page + Number(pos & BigInt(this.#size - 1)), hdr);
+  }
+
+  /** `n` bytes of the data from ring position `pos` on (read on through the second mapping of the data). */
+  read(pos: bigint, n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    this.#d.mmapRead!(this.#prod, this.page + Number(pos & BigInt(this.#size - 1)), b);
+    return b;
   }
 
   /** Unmaps both mappings. */
@@ -147,8 +167,21 @@ export const USER_RING_DRAIN_CASES: readonly UserRingDrainCase[] = [
   { name: "flags past the two wake-up bits are EINVAL, nothing taken", records: [{ len: 8 }], flags: 4 },
 ];
 
-/** A drain of a USER_RINGBUF as a program runs it: its answer, and what its callback summed and counted. */
-export type UserRingDrain = (fd: number, flags: number) => { ret: number; sum: bigint; count: number };
+/** How many samples of one drain a drain program keeps (size, first and last u64). */
+export const DRAIN_SAMPLE_SLOTS = 32;
+
+/** A sample as a drain's callback saw it: its size, its first and last u64 (0 where it is under 8 bytes). */
+export interface DrainedSample {
+  size: number;
+  first: bigint;
+  last: bigint;
+}
+
+/**
+ * A drain of a USER_RINGBUF as a program runs it: its answer, what its callback summed and
+ * counted, and the first DRAIN_SAMPLE_SLOTS samples it saw.
+ */
+export type UserRingDrain = (fd: number, flags: number) => { ret: number; sum: bigint; count: number; samples: DrainedSample[] };
 
 /**
  * Runs a case on `d`: creates the ring, writes the case's records, drains twice with `drain`
@@ -180,14 +213,17 @@ export function runUserRingDrainCase(d: Driver, c: UserRingDrainCase, drain: Use
 export function simUserRingDrain(d: { datapath: { userRingbufDrain(map: { fd: number }, cb: (s: Uint8Array) => number | void, flags?: number): number } }): UserRingDrain {
   return (fd, flags) => {
     let sum = 0n, count = 0;
+    const samples: DrainedSample[] = [];
     const ret = d.datapath.userRingbufDrain({ fd }, (s) => {
       count++;
       // bpf_dynptr_read of 8 bytes fails on a shorter sample: the program adds nothing, or
-      // DRAIN_EMPTY_VALUE when a 1-byte read fails too.
-      const v = s.length >= 8 ? new DataView(s.buffer, s.byteOffset, 8).getBigUint64(0, true) : s.length === 0 ? DRAIN_EMPTY_VALUE : 0n;
+      // DRAIN_EMPTY_VALUE for an empty one (its size search finds 0).
+      const u64 = (at: number) => (s.length >= 8 ? new DataView(s.buffer, s.byteOffset + at, 8).getBigUint64(0, true) : 0n);
+      const v = s.length === 0 ? DRAIN_EMPTY_VALUE : u64(0);
       sum += v;
+      if (samples.length < DRAIN_SAMPLE_SLOTS) samples.push({ size: s.length, first: v, last: u64(s.length - 8) });
       return v === DRAIN_STOP_VALUE ? 1 : 0;
     }, flags);
-    return { ret, sum, count };
+    return { ret, sum, count, samples };
   };
 }
