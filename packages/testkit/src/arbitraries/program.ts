@@ -14,6 +14,8 @@ import { widenSpec } from "./wide-spec.js";
 import { type BtfDraw, btfDrawArb, formatSpecBtf, lockOp, withBtf } from "./btf-spec.js";
 import { type WideDraw, insertWideOps, mmapableFor, wideDrawArb } from "./wide-ops.js";
 import { BPF_MAP_TYPE_RINGBUF, RING_PAGE, type RingDraw, type RingOp, formatRingOp, isRingOp, ringDrawArb, ringOps, ringSpec } from "./ring-ops.js";
+import { BPF_MAP_TYPE_USER_RINGBUF, type UserRingDraw, type UserRingOp, formatUserRingOp, isUserRingOp, userRingDrawArb, userRingProgram } from "./user-ring-ops.js";
+import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, type PerfDraw, type PerfOp, formatPerfOp, isPerfOp, perfDrawArb, perfProgram } from "./perf-ops.js";
 
 /**
  * One step of a differential program: a Driver call (or a short sequence, such as a whole walk) on the program's
@@ -67,7 +69,11 @@ export type Op =
    */
   | { kind: "mmap"; length: number; offset: number; writable: boolean; at: number; value: Uint8Array; keep: boolean }
   // Ring buffers (BPF_MAP_TYPE_RINGBUF): a program's helpers and a reader's step (ring-ops.ts).
-  | RingOp;
+  | RingOp
+  // USER_RINGBUF: a writer's steps through its mapping, a program's drain, polls (user-ring-ops.ts).
+  | UserRingOp
+  // PERF_EVENT_ARRAY: events opened and mapped, slots set, a program's outputs, a reader's steps, polls (perf-ops.ts).
+  | PerfOp;
 
 /** A random program for the differential runner: a map to create and the operations to run on it. */
 export interface Program {
@@ -92,7 +98,11 @@ export interface ProgramOptions extends MapSpecOptions {
   /**
    * Besides MapSpecOptions' types, BPF_MAP_TYPE_RINGBUF: ring programs (ring-ops.ts), one in eight
    * among other types, or all of them alone. Neither the model nor a driver without a ring
-   * buffer producer (testkit's ringbufProducerFor) runs them.
+   * buffer producer (testkit's ringbufProducerFor) runs them. BPF_MAP_TYPE_USER_RINGBUF
+   * (user-ring-ops.ts) and BPF_MAP_TYPE_PERF_EVENT_ARRAY (perf-ops.ts) likewise, together one in
+   * EVENT_SHARE among other types (drawn after everything else, so that every other program is the
+   * one the seed drew without them), or shared evenly with RINGBUF when only these are given; a
+   * driver with no drain program or no perf events and producer does not run them.
    */
   types?: readonly number[];
   /** Longest op list. Default 40. */
@@ -246,15 +256,23 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
   const page = options.pageSize ?? RING_PAGE;
   // Draws scale by page / 4096: anything but a page a kernel can have makes fractional rings.
   if (!isPageSize(page)) throw new RangeError(`programArb: options.pageSize must be a power of 2 of at least 4096, got ${String(page)}`);
-  // Ring buffers are drawn apart (ring-ops.ts): mapSpecArb draws the other types.
+  // Ring buffers, user rings and perf event arrays are drawn apart (ring-ops.ts, user-ring-ops.ts,
+  // perf-ops.ts): mapSpecArb draws the other types.
   const types = options.types ?? SPEC_MAP_TYPES;
   const rings = types.includes(BPF_MAP_TYPE_RINGBUF);
-  const ringOnly = rings && types.every((t) => t === BPF_MAP_TYPE_RINGBUF);
-  if (rings && !ringOnly) specOptions.types = types.filter((t) => t !== BPF_MAP_TYPE_RINGBUF);
+  const eventKinds = EVENT_TYPES.filter((t) => types.includes(t));
+  const apart = types.filter((t) => t === BPF_MAP_TYPE_RINGBUF || EVENT_TYPES.includes(t));
+  const ringOnly = apart.length > 0 && apart.length === types.length;
+  if (apart.length > 0 && !ringOnly) specOptions.types = types.filter((t) => !apart.includes(t));
   const maxOps = options.maxOps ?? 40;
   // Material for the widest key: LPM takes a prefixlen and a split byte before the data.
   const materialLength = Math.max(20, (options.maxKeySize ?? 16) + 2);
   const ringDraw = ringDrawArb(maxOps, options.invalid ?? "never");
+  const eventDraw = eventDrawArb(eventKinds, maxOps, options.invalid ?? "never");
+  // Among other types one program in EVENT_SHARE; alone, as often as a ring's each.
+  const events: fc.Arbitrary<EventDraw | null> = eventDraw === null ? fc.constant(null)
+    : !ringOnly ? fc.oneof(weighted(EVENT_SHARE - 1, fc.constant(null)), weighted(1, eventDraw))
+    : rings ? fc.oneof(weighted(1, fc.constant(null)), weighted(eventKinds.length, eventDraw)) : eventDraw;
   return fc.record({
     spec: ringOnly ? fc.constant(null) : mapSpecArb(specOptions),
     material: fc.array(keyMaterialArb(materialLength), { minLength: 1, maxLength: ringOnly ? 1 : options.maxKeys ?? 12 }),
@@ -271,7 +289,10 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
     // the others are the programs the seed gave before. Not under lruEviction (LRU maps take no lock).
     btf: options.wide === true && !ringOnly && options.lruEviction !== true
       ? fc.oneof(weighted(BTF_SHARE - 1, fc.constant(null)), weighted(1, btfDrawArb())) : fc.constant(null),
-  }).map(({ spec, root, material, recipes, wide, ring, btf }) => {
+    // After all of those: a user ring's or perf event array's program stands in for the one drawn.
+    events,
+  }).map(({ spec, root, material, recipes, wide, ring, btf, events }) => {
+    if (events !== null) return resolveEvents(events, options.possibleCpus, page);
     if (ring !== null) return resolveRing(ring, options.possibleCpus, page);
     return resolve(spec!, options.possibleCpus, root, material, recipes, options.lruEviction ?? false, wide,
       types, page, btf);
@@ -288,6 +309,25 @@ function resolveRing(d: RingDraw, possibleCpus: number, page: number): Program {
   return withToString({ spec, possibleCpus, ops: ringOps(spec, d.ops, page) });
 }
 
+/** Among other types, one program in this many is a user ring's or a perf event array's (their kernel side loads a program per drain or output). */
+const EVENT_SHARE = 10;
+/** The types drawn as EventDraws. */
+const EVENT_TYPES: readonly number[] = [BPF_MAP_TYPE_USER_RINGBUF, BPF_MAP_TYPE_PERF_EVENT_ARRAY];
+type EventDraw = { kind: "userRing"; d: UserRingDraw } | { kind: "perf"; d: PerfDraw };
+
+/** A user ring's or perf event array's draw, among the kinds `types` holds; null for neither. */
+function eventDrawArb(types: readonly number[], maxOps: number, invalid: "never" | "sometimes" | "always"): fc.Arbitrary<EventDraw> | null {
+  const arms: fc.Arbitrary<EventDraw>[] = [];
+  if (types.includes(BPF_MAP_TYPE_USER_RINGBUF)) arms.push(userRingDrawArb(maxOps, invalid).map((d) => ({ kind: "userRing" as const, d })));
+  if (types.includes(BPF_MAP_TYPE_PERF_EVENT_ARRAY)) arms.push(perfDrawArb(maxOps, invalid).map((d) => ({ kind: "perf" as const, d })));
+  return arms.length === 0 ? null : arms.length === 1 ? arms[0]! : fc.oneof(...arms);
+}
+
+function resolveEvents(e: EventDraw, possibleCpus: number, page: number): Program {
+  const { spec, ops } = e.kind === "userRing" ? userRingProgram(e.d, page) : perfProgram(e.d, possibleCpus, page);
+  return withToString({ spec, possibleCpus, ops });
+}
+
 const FLAG_NAMES: Record<number, string> = { 0: "ANY", 1: "NOEXIST", 2: "EXIST", 4: "F_LOCK" };
 /** Values of more bytes than this are not built (their specs' creates fail first). */
 const MAX_VALUE_BYTES = 8 << 20;
@@ -295,7 +335,7 @@ const flagName = (f: number) => FLAG_NAMES[f] ??
   (Number.isInteger(f) && f > 4 && f < 8 && FLAG_NAMES[f & ~4] !== undefined ? `${FLAG_NAMES[f & ~4]!}|F_LOCK` : `flags=${f}`);
 
 /** The seed's map type names lack the keyless types: cilium/ebpf's names for them. */
-const KEYLESS_NAMES: Record<number, string> = { 22: "Queue", 23: "Stack", 27: "RingBuf", 30: "BloomFilter" };
+const KEYLESS_NAMES: Record<number, string> = { 22: "Queue", 23: "Stack", 27: "RingBuf", 30: "BloomFilter", 31: "UserRingBuf" };
 const typeName = (t: number) => KEYLESS_NAMES[t] ?? mapTypeName(t);
 
 /** `HASH key 4 value 8 max 3 flags 0x40 name "fuzz_map"`. */
@@ -312,6 +352,8 @@ export function formatSpec(spec: MapSpec): string {
 /** One op as a line: `update 01000000 = 0a0b0c0d NOEXIST`. */
 export function formatOp(op: Op): string {
   if (isRingOp(op)) return formatRingOp(op);
+  if (isUserRingOp(op)) return formatUserRingOp(op);
+  if (isPerfOp(op)) return formatPerfOp(op);
   const keyText = (k: Uint8Array) => (k.length === 0 ? "(no key)" : hex(k));
   const keysText = (ks: readonly Uint8Array[]) => (ks.length > 0 && ks[0]!.length === 0 ? `${ks.length} × no key` : ks.map(hex).join(" "));
   switch (op.kind) {

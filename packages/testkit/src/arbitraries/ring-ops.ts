@@ -86,7 +86,8 @@ export type RingRecipe =
 
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 
-function sizeArb(bytes: fc.Arbitrary<number>): fc.Arbitrary<RingSize> {
+/** A sample size: bytes drawn from `bytes`, or relative to the room or to the ring. */
+export function sizeArb(bytes: fc.Arbitrary<number>): fc.Arbitrary<RingSize> {
   return fc.oneof(
     weighted(4, bytes.map((n) => ({ of: "bytes" as const, n }))),
     weighted(3, fc.integer({ min: -9, max: 9 }).map((d) => ({ of: "room" as const, d }))),
@@ -127,15 +128,30 @@ function ringRecipeArb(): fc.Arbitrary<RingRecipe> {
         weighted(1, fc.constantFrom(0, 3, 8, 4096).map((pos) => ({ by: "at" as const, pos }))),
       ),
     })),
+    ...ringFileArms(),
+  );
+}
+
+/** What ring programs of both kinds do to the map besides their own ops: element calls, freeze, reopen, mmap. */
+export type RingFileRecipe = Extract<RingRecipe, { kind: "elem" | "freeze" | "reopen" | "mmap" }>;
+
+/** The draws of the element calls a ring refuses, freeze, reopen and mmap, with their weights among ring ops. */
+export function ringFileArms(): { weight: number; arbitrary: fc.Arbitrary<RingFileRecipe> }[] {
+  return [
     weighted(3, fc.record({ kind: fc.constant("elem" as const), which: fc.constantFrom("lookup" as const, "update" as const, "delete" as const, "nextKey" as const, "pop" as const, "lookupBatch" as const, "updateBatch" as const, "deleteBatch" as const) })),
     weighted(1, fc.constant({ kind: "freeze" as const })),
     weighted(1, fc.record({ kind: fc.constant("reopen" as const), openFlags: fc.constantFrom(0, BPF_F_RDONLY, BPF_F_WRONLY) })),
     weighted(2, fc.record({ kind: fc.constant("mmap" as const), range: fc.nat(RING_RANGES - 1), writable: fc.boolean(), at: fc.constantFrom(0, 64), keep: fc.boolean() })),
-  );
+  ];
 }
 
 /** A ring spec and up to `maxOps` ops; with `invalid`, now and then a broken spec. */
 export function ringDrawArb(maxOps: number, invalid: "never" | "sometimes" | "always"): fc.Arbitrary<RingDraw> {
+  return ringShapeArb(invalid, fc.array(ringRecipeArb(), { maxLength: maxOps, size: "medium" }));
+}
+
+/** A ring's size, NUMA flag and broken rule as ringDrawArb draws them, with `ops`. */
+export function ringShapeArb<T>(invalid: "never" | "sometimes" | "always", ops: fc.Arbitrary<T[]>): fc.Arbitrary<{ size: number; numa: boolean; broken: RingMutation | null; ops: T[] }> {
   const broken: fc.Arbitrary<RingMutation | null> = invalid === "never" ? fc.constant(null)
     : invalid === "always" ? fc.constantFrom(...RING_MUTATIONS)
     : fc.oneof(weighted(4, fc.constant(null)), weighted(1, fc.constantFrom(...RING_MUTATIONS)));
@@ -143,18 +159,19 @@ export function ringDrawArb(maxOps: number, invalid: "never" | "sometimes" | "al
     size: fc.constantFrom(...RING_SIZES),
     numa: fc.oneof(weighted(7, fc.constant(false)), weighted(1, fc.constant(true))),
     broken,
-    ops: fc.array(ringRecipeArb(), { maxLength: maxOps, size: "medium" }),
+    ops,
   });
 }
 
 /**
  * The spec a draw stands for on a kernel of `page`-byte pages: a ring of `size` (scaled to the
- * page), NUMA node 0 or not, with its one rule broken (`size12288` is three pages, `size2048`
+ * page; a RINGBUF, or `mapType`'s USER_RINGBUF, which ringbuf_map_alloc makes by the same rules),
+ * NUMA node 0 or not, with its one rule broken (`size12288` is three pages, `size2048`
  * half of one, as they are in 4 KiB pages).
  */
-export function ringSpec(d: RingDraw, page = RING_PAGE): MapSpec {
+export function ringSpec(d: Pick<RingDraw, "size" | "numa" | "broken">, page = RING_PAGE, mapType = BPF_MAP_TYPE_RINGBUF): MapSpec {
   const k = pagesOf(page);
-  const s: MapSpec = { mapType: BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: d.size * k, mapFlags: 0 };
+  const s: MapSpec = { mapType, keySize: 0, valueSize: 0, maxEntries: d.size * k, mapFlags: 0 };
   if (d.numa) {
     s.mapFlags |= BPF_F_NUMA_NODE;
     s.numaNode = 0;
@@ -213,20 +230,28 @@ export function ringOps(spec: MapSpec, recipes: readonly RingRecipe[], page = RI
   const scaled = (v: number) => (Math.abs(v) >= 2048 ? v * k : v);
   return recipes.map((r): Op => {
     switch (r.kind) {
-      case "elem": return ELEM_OPS[r.which];
+      case "elem": case "freeze": case "reopen": case "mmap": return ringFileOp(spec, r, page);
       case "rbConsume": {
         const to = r.to;
         if (k === 1 || to.by === "records") return r;
         return { ...r, to: to.by === "at" ? { ...to, pos: scaled(to.pos) } : { ...to, d: scaled(to.d) } };
       }
-      case "mmap": {
-        const { offset, length } = ringMmapRange(spec.maxEntries, r.range, page);
-        // At 0, the u64 written is the consumer position itself (8).
-        return { kind: "mmap", offset, length, writable: r.writable, at: r.at, value: Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0), keep: r.keep };
-      }
       default: return r;
     }
   });
+}
+
+/** The op a ring's element call, freeze, reopen or mmap recipe stands for on `spec` with `page`-byte pages. */
+export function ringFileOp(spec: MapSpec, r: RingFileRecipe, page = RING_PAGE): Op {
+  switch (r.kind) {
+    case "elem": return ELEM_OPS[r.which];
+    case "mmap": {
+      const { offset, length } = ringMmapRange(spec.maxEntries, r.range, page);
+      // At 0, the u64 written is the consumer position itself (8).
+      return { kind: "mmap", offset, length, writable: r.writable, at: r.at, value: Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0), keep: r.keep };
+    }
+    default: return r;
+  }
 }
 
 const sizeText = (s: RingSize) => (s.of === "bytes" ? `${s.n}` : `${s.of}${s.d < 0 ? "" : "+"}${s.d}`);

@@ -29,16 +29,35 @@ export function onCpu0<T>(fn: () => T): T {
 }
 
 /**
+ * Awaits `fn` with the main thread pinned to CPU 0, then restores the previous mask. Every
+ * bpf(2) call comes from the main thread, so what runs on it between awaits runs pinned too.
+ */
+export async function onCpu0Async<T>(fn: () => Promise<T>): Promise<T> {
+  const restore = pin(0);
+  try {
+    return await fn();
+  } finally {
+    restore();
+  }
+}
+
+/**
  * Runs `fn` with the main thread pinned to `cpu`, then restores the previous mask: a program
  * run by BPF_PROG_TEST_RUN from this thread runs there (what a perf event of that CPU needs).
  */
 export function onCpu<T>(cpu: number, fn: () => T): T {
-  if (!Number.isInteger(cpu) || cpu < 0) throw new RangeError(`onCpu: ${cpu} is not a CPU number`);
-  const before = affinity();
-  execFileSync("taskset", ["-p", (1n << BigInt(cpu)).toString(16), String(process.pid)], { stdio: "ignore" });
+  const restore = pin(cpu);
   try {
     return fn();
   } finally {
-    execFileSync("taskset", ["-p", before, String(process.pid)], { stdio: "ignore" });
+    restore();
   }
+}
+
+/** Pins the main thread to `cpu`; the function returned puts the previous mask back. */
+function pin(cpu: number): () => void {
+  if (!Number.isInteger(cpu) || cpu < 0) throw new RangeError(`onCpu: ${cpu} is not a CPU number`);
+  const before = affinity();
+  execFileSync("taskset", ["-p", (1n << BigInt(cpu)).toString(16), String(process.pid)], { stdio: "ignore" });
+  return () => execFileSync("taskset", ["-p", before, String(process.pid)], { stdio: "ignore" });
 }

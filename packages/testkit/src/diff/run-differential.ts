@@ -6,11 +6,13 @@ import { BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, assertOptionKeys, 
 import { FD_VALUE_MAP_TYPES, SPEC_MAP_TYPES } from "../arbitraries/map-spec.js";
 import { type Program, type ProgramOptions, formatProgram, programArb } from "../arbitraries/program.js";
 import { BPF_MAP_TYPE_RINGBUF } from "../arbitraries/ring-ops.js";
-import { canPinCpu, onCpu0 } from "../conformance/pin-cpu.js";
+import { BPF_MAP_TYPE_USER_RINGBUF } from "../arbitraries/user-ring-ops.js";
+import { BPF_MAP_TYPE_PERF_EVENT_ARRAY } from "../arbitraries/perf-ops.js";
+import { canPinCpu, onCpu0Async } from "../conformance/pin-cpu.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type Divergence, firstDivergence, formatDivergence } from "./compare.js";
 import { type DriverChoice, type ResolvedDriver, resolvePair } from "./driver-choice.js";
-import { type RunProgramOptions, runProgram } from "./run-program.js";
+import { type ProgramTrace, type RunProgramOptions, runProgram } from "./run-program.js";
 import { type PrivateBpffs, mountPrivateBpffs } from "../bpffs.js";
 
 /** How far a differential run has got, as `onProgress` is told after each program. */
@@ -135,9 +137,11 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const runs = options.runs ?? 100;
   const lruEviction = options.lruEviction ?? false;
   if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
-  // Maps of maps, PROG_ARRAY and ring buffers too, unless the model (which does not cover them) takes part.
+  // Maps of maps, PROG_ARRAY, ring buffers, user rings and perf event arrays too, unless the
+  // model (which does not cover them) takes part.
   const withModel = left.driver.kind === "model" || right.driver.kind === "model";
-  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, BPF_MAP_TYPE_RINGBUF]);
+  const types = options.program?.types ?? (lruEviction ? EVICTING.types : withModel ? SPEC_MAP_TYPES
+    : [...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, BPF_MAP_TYPE_PERF_EVENT_ARRAY]);
   // Eviction needs more distinct keys than an LRU map holds: with the default pool of 12 and
   // LRU maps of 8 to 64 entries, almost no program evicted (mutation testing found a wrong
   // victim in 1 seed of 5). Under lruEviction maps are small and the pool large.
@@ -175,7 +179,8 @@ async function differential(options: DifferentialOptions, left: ResolvedDriver, 
   // does not diverge again on replay, these say which step differed and what each driver said.
   const seen: { first?: string; last?: { program: Program; text: string } } = {};
 
-  const property = fc.property(arb, (program) => {
+  // Async only for the polls of user rings and perf events, whose answers come as promises.
+  const property = fc.asyncProperty(arb, async (program) => {
     const a = tryRun(left, program, envs[0]!);
     const b = tryRun(right, program, envs[1]!);
     tally.run++;
@@ -184,6 +189,7 @@ async function differential(options: DifferentialOptions, left: ResolvedDriver, 
       fc.pre(false);
       return true;
     }
+    await Promise.all([a.settled, b.settled]);
     tally.calls[0]! += a.calls;
     tally.calls[1]! += b.calls;
     tally.secs[0]! += a.seconds;
@@ -204,15 +210,15 @@ async function differential(options: DifferentialOptions, left: ResolvedDriver, 
     maxSkipsPerRun: 1000,
     endOnFailure: options.shrink === false,
   });
-  const details = lruEviction ? onCpu0(check) : check();
+  const details = await (lruEviction ? onCpu0Async(check) : check());
   const divergences: Counterexample[] = [];
   if (details.failed) {
     if (details.counterexample === null) throw details.errorInstance ?? new Error("the differential run failed without a counterexample");
     const program = details.counterexample[0];
     let d: Divergence | undefined;
     try {
-      const replay = () => firstDivergence(program, runProgram(left.driver, program, envs[0]), runProgram(right.driver, program, envs[1]));
-      d = lruEviction ? onCpu0(replay) : replay();
+      const replay = async () => firstDivergence(program, await settled(runProgram(left.driver, program, envs[0])), await settled(runProgram(right.driver, program, envs[1])));
+      d = await (lruEviction ? onCpu0Async(replay) : replay());
     } catch (e) {
       throw new Error(`replaying the minimal program threw: ${(e as Error).message}\n${formatProgram(program)}`, { cause: e });
     }
@@ -246,6 +252,12 @@ async function differential(options: DifferentialOptions, left: ResolvedDriver, 
   // A replay that agrees is said so: "agree on 1 programs" alone reads like a fresh run.
   if (options.path !== undefined && summary.ok) report += `\n  the program at path "${options.path}" did not reproduce: the drivers agree on it`;
   return { ...summary, report };
+}
+
+/** The trace once its polls' lines hold their answers. */
+async function settled(t: ProgramTrace): Promise<ProgramTrace> {
+  await t.settled;
+  return t;
 }
 
 function tryRun(r: ResolvedDriver, program: Program, env: RunProgramOptions) {

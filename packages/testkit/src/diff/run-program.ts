@@ -20,13 +20,28 @@ import { NotModelledError } from "../model/create-check.js";
 import { type MapSpec, isKeylessMapType, isMapInMapType } from "../arbitraries/map-spec.js";
 import { type Op, type Program, isOrderFree } from "../arbitraries/program.js";
 import { BPF_MAP_TYPE_RINGBUF, isRingOp } from "../arbitraries/ring-ops.js";
+import { BPF_MAP_TYPE_USER_RINGBUF, isUserRingOp } from "../arbitraries/user-ring-ops.js";
+import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, isPerfOp } from "../arbitraries/perf-ops.js";
 import { ringbufProducerFor } from "../ringbuf/producer.js";
-import { type RingRunner, ringRunner } from "./run-ring.js";
+import { userRingDrainKind } from "../ringbuf/user-ring-drain-program.js";
+import { perfProducerFor } from "../perf/producer.js";
+import { ringRunner } from "./run-ring.js";
+import { userRingRunner } from "./run-user-ring.js";
+import { perfRunner } from "./run-perf.js";
+import type { SideRunner } from "./side-runner.js";
 
 /** What one driver answered to a program, line by line, with its call count and time. */
 export interface ProgramTrace {
-  /** One line per step: `create`, `info`, each op, then `final`. */
+  /**
+   * One line per step: `create`, `info`, each op, then `final`. A poll's line reads `(pending)`
+   * until `settled` resolves.
+   */
   readonly lines: string[];
+  /**
+   * For a program with polls (user rings, perf events): resolves once their lines hold their
+   * answers (each taken when its op ran; mapPoll hands it back as a promise).
+   */
+  readonly settled?: Promise<void>;
   /** Driver calls made. */
   readonly calls: number;
   /** Seconds spent inside the driver. */
@@ -108,6 +123,12 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   if (isRing && (typeof driver.mapMmap !== "function" || ringbufProducerFor(driver) === undefined)) {
     throw new NotModelledError(`ring buffers on ${driver.kind}, which has no mmap or no ring buffer producer`);
   }
+  if (spec.mapType === BPF_MAP_TYPE_USER_RINGBUF && (typeof driver.mapMmap !== "function" || userRingDrainKind(driver) === undefined)) {
+    throw new NotModelledError(`user ring buffers on ${driver.kind}, which has no mmap or cannot drain one`);
+  }
+  if (spec.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY && (typeof driver.mapMmap !== "function" || typeof driver.perfEventOpen !== "function" || perfProducerFor(driver) === undefined)) {
+    throw new NotModelledError(`perf event arrays on ${driver.kind}, which has no mmap, perf events or perf producer`);
+  }
   const extraFds: number[] = [];
   const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, spec.innerVariants ?? [], timed)
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? makePrograms(driver, timed) : undefined;
@@ -166,12 +187,15 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   let tokenMap: number | undefined;
   /** mmap handles kept to the end, unmapped before the fds are closed. */
   const mappings: number[] = [];
-  // A ring's whole mapping, made now; whether it mapped goes on the info line.
-  let ring: RingRunner | undefined;
-  if (isRing) {
-    ring = ringRunner(driver, created, spec.maxEntries, timed, (h) => mappings.push(h));
-    lines[1] += `; ${ring.viewLine}`;
-  }
+  // A ring's whole mapping (and a user ring's writer), made now; whether it mapped goes on the
+  // info line. A perf event array's events come from its ops.
+  const keep = (h: number) => mappings.push(h);
+  const side: SideRunner<Op> | undefined = isRing ? ringRunner(driver, created, spec.maxEntries, timed, keep) as SideRunner<Op>
+    : spec.mapType === BPF_MAP_TYPE_USER_RINGBUF ? userRingRunner(driver, created, spec.maxEntries, timed, keep) as SideRunner<Op>
+    : spec.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY ? perfRunner(driver, timed) as SideRunner<Op> : undefined;
+  if (side !== undefined && side.viewLine !== "") lines[1] += `; ${side.viewLine}`;
+  const ring = isRing ? side : undefined;
+  const pending: Promise<void>[] = [];
   let otherMap: number | undefined;
   const newFd = (r: number): number => {
     if (r >= 0) extraFds.push(r);
@@ -232,8 +256,9 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
     return `peek ${res(peek)} ${show(v)}, pops [${out.join(" ")}] do not end`;
   };
 
-  const step = (op: Op): string => {
+  const step = (op: Op): string | Promise<string> => {
     if (isRingOp(op)) return ring === undefined ? "not a ring" : ring.step(op, fd);
+    if (isUserRingOp(op) || isPerfOp(op)) return side === undefined || ring !== undefined ? "not a user ring or perf event array" : side.step(op, fd);
     switch (op.kind) {
       case "update": return res(timed(() => driver.mapUpdateElem(fd, op.key, toDriver(op.value), op.flags)));
       case "lookup": {
@@ -384,7 +409,13 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   try {
     for (const op of program.ops) {
       try {
-        lines.push(step(op));
+        const line = step(op);
+        if (typeof line === "string") {
+          lines.push(line);
+        } else {
+          const at = lines.push("(pending)") - 1;
+          pending.push(line.then((l) => { lines[at] = l; }, (e: Error) => { lines[at] = `throws ${e.name}`; }));
+        }
       } catch (e) {
         if (e instanceof NotModelledError) throw e;
         // A driver that throws where the other answers is a difference, not a crash.
@@ -404,7 +435,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
             ? `; queries [${[...queried].map(([h, v]) => `${h}=${query(v, 0, reader)}`).join(" ")}]`
             : `; ${drain(reader)}`;
         }
-        if (ring !== undefined) final += `; ${ring.final()}`;
+        if (side !== undefined) final += `; ${side.final()}`;
         lines.push(`final ${final}`);
       }
     } catch (e) {
@@ -412,11 +443,12 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
       lines.push(`final throws ${(e as Error).name}`);
     }
   } finally {
+    side?.close();
     for (const h of mappings) timed(() => driver.munmap!(h));
     if (pinned && pinPath !== undefined) driver.host.unlink(pinPath);
     for (const f of [created, ...extraFds]) timed(() => driver.close(f));
   }
-  return { lines, calls, seconds: Number(ns) / 1e9 };
+  return { lines, calls, seconds: Number(ns) / 1e9, ...(pending.length > 0 ? { settled: Promise.all(pending).then(() => undefined) } : {}) };
 }
 
 const RUN_PROGRAM_OPTIONS_KEYS = optionKeys<RunProgramOptions>({ bpffs: true });

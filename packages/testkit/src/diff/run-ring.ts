@@ -1,31 +1,22 @@
 // The ring buffer's side of runProgram: runs ring-ops.ts's ops on one driver and writes what
-// each changed. The ring is read through one read-only mapping of all of it (the consumer page,
-// the producer page, the data twice), made after the create and kept to the end: each producer
-// line shows the positions after it (consumer, producer, and pending_pos, which follows the
-// producer position on its page) and the record it wrote; a reader line shows the positions and
-// the records between them. Producer ops run as programs would (ringbufProducerFor: a socket
+// each changed, read through one read-only mapping of the whole ring (ring-view.ts): each
+// producer line shows the positions after it (consumer, producer, and pending_pos, which follows
+// the producer position on its page) and the record it wrote; a reader line shows the positions
+// and the records between them. Producer ops run as programs would (ringbufProducerFor: a socket
 // filter run by BPF_PROG_TEST_RUN on the kernel, the datapath facet on the simulator).
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, type Driver, driverPageSize, errnoName } from "@bpfkit/core";
+import { type Driver, errnoName } from "@bpfkit/core";
 import { type RingOp, type RingSize, ringSample } from "../arbitraries/ring-ops.js";
-import { brief } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type RingbufProducer, ringbufProducerFor } from "../ringbuf/producer.js";
 import { MAX_OUTPUT_SAMPLE } from "../ringbuf/programs.js";
+import { ringView } from "./ring-view.js";
+import type { SideRunner } from "./side-runner.js";
 
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 const U64 = (1n << 64n) - 1n;
-/** How many records a reader line lists. */
-const LIST_MAX = 8;
 
 /** The ring's steps for one program on one driver. */
-export interface RingRunner {
-  /** What the info line adds: whether the whole ring mapped read-only. */
-  readonly viewLine: string;
-  /** Runs a ring op through `fd` (the fd ops go through) and returns its trace line. */
-  step(op: RingOp, fd: number): string;
-  /** The final line's ring part: positions, the records left, a digest of the data and whether its two copies agree. */
-  final(): string;
-}
+export type RingRunner = SideRunner<RingOp>;
 
 /**
  * A runner for the ring made as `created` with `size` bytes of data; `keep` takes the view's
@@ -35,53 +26,7 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
   if (typeof driver.mapMmap !== "function") throw new NotModelledError("ring buffers without mmap");
   const producer: RingbufProducer | undefined = ringbufProducerFor(driver);
   if (producer === undefined) throw new NotModelledError(`ring buffers on ${driver.kind}, which has no ring buffer producer`);
-  // The driver's page: the producer position one page in, the data two (16 or 64 KiB on arm64).
-  const page = driverPageSize(driver);
-  const whole = 2 * page + 2 * size;
-  const view = timed(() => driver.mapMmap!(created, whole, false, 0));
-  if (view >= 0) keep(view);
-  const mask = BigInt(size - 1);
-
-  const read = (off: number, n: number): Uint8Array => {
-    const b = new Uint8Array(n);
-    const r = timed(() => driver.mmapRead!(view, off, b));
-    if (r < 0) throw new Error(`reading the ring's mapping: ${errnoName(-r)}`);
-    return b;
-  };
-  const u64 = (off: number) => new DataView(read(off, 8).buffer).getBigUint64(0, true);
-  const positions = () => ({ cons: u64(0), prod: u64(page), pending: u64(page + 8) });
-  const posText = () => {
-    const p = positions();
-    return `cons ${p.cons} prod ${p.prod} pending ${p.pending}`;
-  };
-  /** The record at `pos`: its header and, committed and not discarded, its sample (read on into the second copy). */
-  const record = (pos: bigint): { text: string; len: number; busy: boolean; discard: boolean } => {
-    const at = 2 * page + Number(pos & mask);
-    const hdr = new DataView(read(at, 8).buffer);
-    const word = hdr.getUint32(0, true);
-    const pgOff = hdr.getUint32(4, true);
-    const busy = (word & BPF_RINGBUF_BUSY_BIT) !== 0;
-    const discard = (word & BPF_RINGBUF_DISCARD_BIT) !== 0;
-    const len = word & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-    let text = `${pos}:len ${len}${busy ? " BUSY" : ""}${discard ? " DISCARD" : ""} pg_off ${pgOff}`;
-    if (!busy && !discard && len <= size - 8) text += ` ${brief(read(at + 8, len))}`;
-    return { text, len, busy, discard };
-  };
-  /** The records from the consumer to the producer position, at most LIST_MAX, and where the walk stopped. */
-  const records = (): { list: string[]; end: bigint } => {
-    const { cons, prod } = positions();
-    const list: string[] = [];
-    let pos = cons;
-    // Past the producer (as a u64) or more than a ring behind it: no records to read.
-    if (((prod - cons) & U64) > BigInt(size)) return { list: ["(consumer not within a ring behind the producer)"], end: cons };
-    while (pos < prod && list.length < LIST_MAX) {
-      const r = record(pos);
-      list.push(r.text);
-      if (r.busy || r.len > size - 8) break;
-      pos += BigInt((r.len + 8 + 7) & ~7);
-    }
-    return { list, end: pos };
-  };
+  const { view, page, positions, posText, record, records, final } = ringView(driver, created, size, timed, keep);
   /** The largest sample the ring has room for now (0 when none fits). */
   const room = (): number => {
     const { cons, prod } = positions();
@@ -164,15 +109,7 @@ export function ringRunner(driver: Driver, created: number, size: number, timed:
         }
       }
     },
-    final() {
-      if (view < 0) return "no view of the ring";
-      const data = read(2 * page, 2 * size);
-      let h = 0x811c9dc5;
-      for (let i = 0; i < size; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
-      let twice = true;
-      for (let i = 0; i < size && twice; i++) twice = data[i] === data[size + i];
-      const { list } = records();
-      return `ring ${posText()}; records [${list.join(", ")}]; data fnv ${(h >>> 0).toString(16).padStart(8, "0")}, ${twice ? "mapped twice alike" : "THE TWO COPIES DIFFER"}`;
-    },
+    final,
+    close: () => producer.close(),
   };
 }

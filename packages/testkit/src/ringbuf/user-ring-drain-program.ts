@@ -181,10 +181,17 @@ export function kernelUserRingDrainer(d: Driver): KernelUserRingDrainer {
  * the kernel's holds.
  */
 export function userRingDrainerFor(d: Driver): KernelUserRingDrainer | undefined {
-  const sim = d as Partial<{ kind: string; datapath: { userRingbufDrain?: unknown } }>;
-  if (d.kind === "sim" && typeof sim.datapath?.userRingbufDrain === "function") {
-    return { drain: simUserRingDrain(d as unknown as Parameters<typeof simUserRingDrain>[0]), close() {} };
+  switch (userRingDrainKind(d)) {
+    case "sim": return { drain: simUserRingDrain(d as unknown as Parameters<typeof simUserRingDrain>[0]), close() {} };
+    case "program": return kernelUserRingDrainer(d);
+    case undefined: return undefined;
   }
-  if (typeof d.progTestRun === "function" && typeof d.btfLoad === "function") return kernelUserRingDrainer(d);
+}
+
+/** How `d` drains a USER_RINGBUF: the simulator's datapath, a program it loads and runs, or not at all. */
+export function userRingDrainKind(d: Driver): "sim" | "program" | undefined {
+  const sim = d as Partial<{ kind: string; datapath: { userRingbufDrain?: unknown } }>;
+  if (d.kind === "sim" && typeof sim.datapath?.userRingbufDrain === "function") return "sim";
+  if (typeof d.progTestRun === "function" && typeof d.btfLoad === "function") return "program";
   return undefined;
 }
