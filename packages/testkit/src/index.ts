@@ -53,8 +53,11 @@ export { type RingbufProducer, ringbufProducerFor } from "./ringbuf/producer.js"
 export { type PerfProducer, perfProducerFor } from "./perf/producer.js";
 export type { PairCommit } from "./ringbuf/programs.js";
 export {
-  DRAIN_EMPTY_VALUE, DRAIN_STOP_VALUE, type RawUserRecord, runUserRingDrainCase, simUserRingDrain, USER_RING_DRAIN_CASES, type UserRingDrain,
+  DRAIN_EMPTY_VALUE, DRAIN_SAMPLE_SLOTS, DRAIN_STOP_VALUE, type DrainedSample, type RawUserRecord, runUserRingDrainCase, simUserRingDrain,
+  USER_RING_DRAIN_CASES, type UserRingDrain,
   type UserRingDrainCase, type UserRingDrainOutcome, UserRingWriter,
 } from "./ringbuf/user-ring-writer.js";
-export { kernelUserRingDrainer, type KernelUserRingDrainer, userRingDrainBtf, userRingDrainerFor, userRingDrainProgram } from "./ringbuf/user-ring-drain-program.js";
+export {
+  kernelUserRingDrainer, type KernelUserRingDrainer, userRingDrainBtf, userRingDrainerFor, userRingDrainKind, userRingDrainProgram,
+} from "./ringbuf/user-ring-drain-program.js";
 export { settledWithin } from "./settled-within.js";

@@ -38,7 +38,10 @@ export type UserRingOp =
   | { kind: "urCommit"; which: number; discard: boolean }
   /** The writer writes each of `records` that fits from the producer position on and moves it past them, plus `extra` bytes; BUSY ones it holds. */
   | { kind: "urWrite"; records: UserRingRecord[]; extra: number }
-  /** The writer stores the consumer's or its own position plus `d` (a u64) as the producer position. */
+  /**
+   * The writer stores the consumer's or its own position plus `d` (a u64) as the producer
+   * position: behind the consumer's, off 8, or far ahead (where a header past the ring is E2BIG).
+   */
   | { kind: "urProducer"; from: "consumer" | "producer"; d: number }
   /** A program's bpf_user_ringbuf_drain with `flags`. */
   | { kind: "urDrain"; flags: number }
@@ -78,7 +81,7 @@ function userRingOpArb(): fc.Arbitrary<UserRingOp | RingFileRecipe> {
       kind: fc.constant("urWrite" as const), records: fc.array(recordArb, { minLength: 1, maxLength: 4 }),
       extra: fc.oneof(weighted(50, fc.constant(0)), weighted(1, fc.constantFrom(4, 8, 1))),
     })),
-    weighted(2, fc.record({ kind: fc.constant("urProducer" as const), from: fc.constantFrom("consumer" as const, "producer" as const), d: fc.constantFrom(-16, -8, -4, 0, 4, 8) })),
+    weighted(2, fc.record({ kind: fc.constant("urProducer" as const), from: fc.constantFrom("consumer" as const, "producer" as const), d: fc.constantFrom(-16, -8, -4, 0, 4, 8, 65536) })),
     weighted(9, fc.record({ kind: fc.constant("urDrain" as const), flags: fc.oneof(weighted(10, fc.constant(0)), weighted(3, fc.constantFrom(1, 2, 3)), weighted(1, fc.constantFrom(4, 8))) })),
     weighted(3, fc.constant({ kind: "urPoll" as const })),
     ...ringFileArms(),

@@ -128,7 +128,9 @@ export function userRingRunner(driver: Driver, created: number, size: number, ti
       }
       case "urPoll": {
         if (typeof driver.mapPoll !== "function") return "no mapPoll";
-        return timed(() => driver.mapPoll!(fd, 0)).then((r) => `poll ${r < 0 ? res(r) : r}; ${posText()}`);
+        // The positions now: the mapping is gone by the time the answer comes.
+        const where = posText();
+        return timed(() => driver.mapPoll!(fd, 0)).then((r) => `poll ${r < 0 ? res(r) : r}; ${where}`);
       }
     }
   };
