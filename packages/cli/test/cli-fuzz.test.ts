@@ -22,6 +22,18 @@ describe("bpfkit fuzz", () => {
     expect(j).toMatchObject({ ok: true, left: "model", right: "sim", seed: 7, runs: 5 });
   });
 
+  it("fuzz diff --types draws only the map types named (names as map create takes them, or numbers); an unknown one is a usage error", async () => {
+    const j = JSON.parse((await run(["fuzz", "diff", "--runs", "4", "--seed", "5", "--left", "sim", "--right", "sim", "--types", "user_ringbuf,4", "--json"])).out);
+    expect(j).toMatchObject({ ok: true, runs: 4 });
+    // The model runs neither: every program is skipped, and the error says why.
+    const model = await run(["fuzz", "diff", "--runs", "2", "--seed", "5", "--left", "model", "--right", "sim", "--types", "perf_event_array"]);
+    expect(model.code).toBe(1);
+    expect(model.err).toMatch(/programs skipped, .*perf event arrays on model/);
+    const bad = await run(["fuzz", "diff", "--runs", "4", "--left", "sim", "--right", "sim", "--types", "user_ringbuf,ringbuff"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--types user_ringbuf,ringbuff: "ringbuff" is no map type/);
+  });
+
   it("fuzz dump runs testkit's dump fuzzer over core's walk and batch dumps on the simulator", async () => {
     const r = await run(["fuzz", "dump", "--driver", "sim", "--runs", "10", "--seed", "3"]);
     expect(r.code, r.out + r.err).toBe(0);

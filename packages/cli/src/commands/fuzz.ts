@@ -7,6 +7,7 @@ import { kernelUnavailableReason } from "../driver-select.js";
 import { flag, intOption, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
 import { loadImplementations } from "../dump-implementations.js";
+import { parseMapType } from "../names.js";
 
 function seedOpt(opts: OptionValues): number | undefined {
   const v = str(opts, "seed");
@@ -22,6 +23,17 @@ function pathOpt(opts: OptionValues, seed: number | undefined): string | undefin
   if (!/^\d+(:\d+)*$/.test(v)) throw usageError(`--path ${JSON.stringify(v)}: expected the path a run printed, numbers joined by ':' (as 4:0:0:2)`);
   if (seed === undefined) throw usageError("--path needs the --seed it was printed with");
   return v;
+}
+
+/** `--types`: map types by name or number, comma-separated. */
+function typesOpt(opts: OptionValues): number[] | undefined {
+  const v = str(opts, "types");
+  if (v === undefined) return undefined;
+  return v.split(",").map((name) => {
+    const t = parseMapType(name.trim());
+    if (t === undefined || name.trim() === "") throw usageError(`--types ${v}: ${JSON.stringify(name)} is no map type (names as map create takes them, or numbers)`);
+    return t;
+  });
 }
 
 function side(opts: OptionValues, name: string, dflt: "sim" | "kernel" | "model"): "sim" | "kernel" | "model" {
@@ -44,7 +56,7 @@ function throttled(ctx: Ctx): (text: string) => void {
 export const fuzzDiffCommand: Command = {
   name: "fuzz diff",
   summary: "run the same random map programs on two drivers and compare every answer",
-  usage: "fuzz diff [--runs N] [--seed S] [--left sim|kernel|model] [--right sim|kernel|model] [--lru-eviction] [--plain] [--path P] [--json]",
+  usage: "fuzz diff [--runs N] [--seed S] [--left sim|kernel|model] [--right sim|kernel|model] [--types LIST] [--lru-eviction] [--plain] [--path P] [--json]",
   details: "testkit's differential runner: random operation programs (updates, lookups, deletes, next-key walks, batches)\n" +
     "over random maps, on both drivers; on a difference, fast-check shrinks it to a minimal program and prints it with\n" +
     "the seed and path that replay it. Exit code 5 when the drivers differ. The kernel side needs root (CAP_SYS_ADMIN).\n" +
@@ -57,7 +69,16 @@ export const fuzzDiffCommand: Command = {
     "Unless the model takes part, one program in eight is a ring buffer's, in place of the one the seed drew before\n" +
     "(with --plain too): outputs, reserves (submitted or discarded, one or two held at once)\n" +
     "and queries run as a program's helpers (on the kernel by BPF_PROG_TEST_RUN), and reader steps that move the\n" +
-    "consumer position, each compared by the positions and the record headers and samples.",
+    "consumer position, each compared by the positions and the record headers and samples.\n" +
+    "Unless the model takes part, one program in ten is a USER_RINGBUF's or a PERF_EVENT_ARRAY's, in place of the one\n" +
+    "the seed drew before (with --plain too). A user ring's writer reserves, commits, discards and writes records\n" +
+    "through its mapping where libbpf would find room (some malformed or left BUSY), a program drains it (each drain's\n" +
+    "answer and the size, first and last u64 of every sample it saw are compared) and polls ask for room. A perf\n" +
+    "event array's events are opened per CPU and mapped, its slots set and cleared, programs output samples on a\n" +
+    "CPU (its slot, a slot by index, past the map), a reader moves data_tail and polls; every record a reader may\n" +
+    "read is compared (a sample's padding, which the kernel never writes, and a lost record's event id are not).\n" +
+    "--types draws only the map types listed (names as map create takes them, or numbers), e.g.\n" +
+    "--types user_ringbuf,perf_event_array.",
   options: {
     runs: { type: "string", arg: "N", help: "programs to run (default 100)" },
     seed: { type: "string", arg: "S", help: "fast-check seed (default random; the summary prints it)" },
@@ -66,8 +87,12 @@ export const fuzzDiffCommand: Command = {
     right: { type: "string", arg: "DRIVER", help: "default kernel" },
     "lru-eviction": { type: "boolean", help: "LRU programs that evict, pinned to CPU 0" },
     plain: { type: "boolean", help: "no wide programs: what seeds drew before them (but for the ring programs)" },
+    types: { type: "string", arg: "LIST", help: "only these map types, comma-separated (ringbuf,user_ringbuf,perf_event_array, …)" },
   },
-  examples: ["bpfkit fuzz diff --runs 500", "bpfkit fuzz diff --left model --right kernel --seed 42", "bpfkit fuzz diff --lru-eviction --runs 1000"],
+  examples: [
+    "bpfkit fuzz diff --runs 500", "bpfkit fuzz diff --left model --right kernel --seed 42", "bpfkit fuzz diff --lru-eviction --runs 1000",
+    "bpfkit fuzz diff --types user_ringbuf,perf_event_array --runs 300",
+  ],
   async run(ctx, args, opts) {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
     const { runDifferential } = await import("@bpfkit/testkit");
@@ -87,9 +112,11 @@ export const fuzzDiffCommand: Command = {
         throw new CliError(`fuzz diff against the kernel: ${why}`, ExitCode.permission, "run as root, or compare the simulator with the reference model: --left model --right sim");
       }
     }
+    const types = typesOpt(opts);
+    const program = { ...(flag(opts, "plain") ? { wide: false } : {}), ...(types !== undefined ? { types } : {}) };
     const progress = throttled(ctx);
     const summary = await runDifferential({
-      left, right, runs, lruEviction: flag(opts, "lru-eviction"), ...(flag(opts, "plain") ? { program: { wide: false } } : {}),
+      left, right, runs, lruEviction: flag(opts, "lru-eviction"), ...(Object.keys(program).length > 0 ? { program } : {}),
       ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
       onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "program"} ${p.run}/${p.runs}, ${p.ops} ops…`),
     });

@@ -174,15 +174,18 @@ async function differential(options: DifferentialOptions, left: ResolvedDriver, 
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const envs = [0, 1].map((i) => (bpffs[i] === undefined ? {} : { bpffs: bpffs[i]! }));
   const t0 = performance.now();
-  const tally = { run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0] };
+  const tally: { run: number; skipped: number; failed: boolean; calls: number[]; secs: number[]; notModelled?: NotModelledError } = {
+    run: 0, skipped: 0, failed: false, calls: [0, 0], secs: [0, 0],
+  };
   // What the first failing run and the last (the minimal program) saw: if the minimal program
   // does not diverge again on replay, these say which step differed and what each driver said.
   const seen: { first?: string; last?: { program: Program; text: string } } = {};
 
   // Async only for the polls of user rings and perf events, whose answers come as promises.
   const property = fc.asyncProperty(arb, async (program) => {
-    const a = tryRun(left, program, envs[0]!);
-    const b = tryRun(right, program, envs[1]!);
+    const a = tryRun(left, program, envs[0]!, tally);
+    // A program the left driver cannot run is skipped without the right's run.
+    const b = a === undefined ? undefined : tryRun(right, program, envs[1]!, tally);
     tally.run++;
     if (a === undefined || b === undefined) {
       tally.skipped++;
@@ -213,7 +216,13 @@ async function differential(options: DifferentialOptions, left: ResolvedDriver, 
   const details = await (lruEviction ? onCpu0Async(check) : check());
   const divergences: Counterexample[] = [];
   if (details.failed) {
-    if (details.counterexample === null) throw details.errorInstance ?? new Error("the differential run failed without a counterexample");
+    if (details.counterexample === null) {
+      // fast-check gives up when (nearly) every program is skipped: say which driver could run none.
+      if (tally.notModelled !== undefined && tally.skipped >= tally.run - runs) {
+        throw new Error(`runDifferential: ${tally.skipped} of ${tally.run} programs skipped, ${tally.notModelled.message}: choose types both drivers run`, { cause: tally.notModelled });
+      }
+      throw details.errorInstance ?? new Error("the differential run failed without a counterexample");
+    }
     const program = details.counterexample[0];
     let d: Divergence | undefined;
     try {
@@ -260,11 +269,14 @@ async function settled(t: ProgramTrace): Promise<ProgramTrace> {
   return t;
 }
 
-function tryRun(r: ResolvedDriver, program: Program, env: RunProgramOptions) {
+function tryRun(r: ResolvedDriver, program: Program, env: RunProgramOptions, tally: { notModelled?: NotModelledError }) {
   try {
     return runProgram(r.driver, program, env);
   } catch (e) {
-    if (e instanceof NotModelledError) return undefined;
+    if (e instanceof NotModelledError) {
+      tally.notModelled = e;
+      return undefined;
+    }
     throw e;
   }
 }
