@@ -251,7 +251,7 @@ function program(spec: Program["spec"], ...ops: Op[]): Program {
 }
 
 /** `obj` with its method `name` replaced by what `make` builds from the real one. */
-function patched<T extends object>(obj: T, name: string, make: (real: (...a: never[]) => unknown) => unknown): T {
+function patched<T extends object>(obj: T, name: string, make: (real: (...a: unknown[]) => unknown) => unknown): T {
   return new Proxy(obj, {
     get: (o, p) => {
       const v = Reflect.get(o, p, o);

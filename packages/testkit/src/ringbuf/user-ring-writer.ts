@@ -99,13 +99,6 @@ export class UserRingWriter {
     this.#d.mmapWrite!(this.#prod, this.page + Number(pos & BigInt(this.#size - 1)), hdr);
   }
 
-  /** `n` bytes of the data from ring position `pos` on (read on through the second mapping of the data). */
-  read(pos: bigint, n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    this.#d.mmapRead!(this.#prod, this.page + Number(pos & BigInt(this.#size - 1)), b);
-    return b;
-  }
-
   /** Unmaps both mappings. */
   close(): void {
     this.#d.munmap!(this.#cons);
@@ -172,8 +165,11 @@ export const DRAIN_SAMPLE_SLOTS = 32;
 
 /** A sample as a drain's callback saw it: its size, its first and last u64 (0 where it is under 8 bytes). */
 export interface DrainedSample {
+  /** The sample's size in bytes, as the callback's dynptr has it. */
   size: number;
+  /** Its first u64 (0 for a sample under 8 bytes). */
   first: bigint;
+  /** Its last u64, the 8 bytes before its end (0 for a sample under 8 bytes). */
   last: bigint;
 }
 
