@@ -157,6 +157,7 @@ export const USER_RING_DRAIN_CASES: readonly UserRingDrainCase[] = [
   { name: "a producer position behind the consumer's is an empty ring", before: [{ len: 8 }], records: [{ len: 8 }], producerPos: 8n },
   { name: "a record that wraps round the data's end reads straight on", before: [{ len: 4072 }], records: [{ len: 24, value: 77n }] },
   { name: "BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP drain as 0 does", records: [{ len: 8 }, { len: 8 }], flags: 3 },
+  { name: "the program's sum of first u64s wraps as a u64", records: [{ len: 8, value: 1n << 63n }, { len: 8, value: (1n << 63n) + 5n }] },
   { name: "flags past the two wake-up bits are EINVAL, nothing taken", records: [{ len: 8 }], flags: 4 },
 ];
 
@@ -216,7 +217,8 @@ export function simUserRingDrain(d: { datapath: { userRingbufDrain(map: { fd: nu
       // DRAIN_EMPTY_VALUE for an empty one (its size search finds 0).
       const u64 = (at: number) => (s.length >= 8 ? new DataView(s.buffer, s.byteOffset + at, 8).getBigUint64(0, true) : 0n);
       const v = s.length === 0 ? DRAIN_EMPTY_VALUE : u64(0);
-      sum += v;
+      // The program adds in a u64, which wraps.
+      sum = BigInt.asUintN(64, sum + v);
       if (samples.length < DRAIN_SAMPLE_SLOTS) samples.push({ size: s.length, first: v, last: u64(s.length - 8) });
       return v === DRAIN_STOP_VALUE ? 1 : 0;
     }, flags);

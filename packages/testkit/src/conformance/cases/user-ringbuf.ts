@@ -33,6 +33,7 @@ const DRAINS: Record<string, Array<[number, bigint, number, bigint]>> = {
   "a producer position behind the consumer's is an empty ring": [[0, 0n, 0, 16n], [0, 0n, 0, 16n]],
   "a record that wraps round the data's end reads straight on": [[1, 77n, 1, 4112n], [0, 0n, 0, 4112n]],
   "BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP drain as 0 does": [[2, 3n, 2, 32n], [0, 0n, 0, 32n]],
+  "the program's sum of first u64s wraps as a u64": [[2, 5n, 2, 32n], [0, 0n, 0, 32n]],
   "flags past the two wake-up bits are EINVAL, nothing taken": [[-EINVAL, 0n, 0, 0n], [-EINVAL, 0n, 0, 0n]],
 };
 
