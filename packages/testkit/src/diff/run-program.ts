@@ -190,11 +190,12 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   // A ring's whole mapping (and a user ring's writer), made now; whether it mapped goes on the
   // info line. A perf event array's events come from its ops.
   const keep = (h: number) => mappings.push(h);
-  const side: SideRunner<Op> | undefined = isRing ? ringRunner(driver, created, spec.maxEntries, timed, keep) as SideRunner<Op>
-    : spec.mapType === BPF_MAP_TYPE_USER_RINGBUF ? userRingRunner(driver, created, spec.maxEntries, timed, keep) as SideRunner<Op>
-    : spec.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY ? perfRunner(driver, timed) as SideRunner<Op> : undefined;
+  const ring = isRing ? ringRunner(driver, created, spec.maxEntries, timed, keep) : undefined;
+  const userRing = spec.mapType === BPF_MAP_TYPE_USER_RINGBUF ? userRingRunner(driver, created, spec.maxEntries, timed, keep) : undefined;
+  const perf = spec.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY ? perfRunner(driver, timed) : undefined;
+  const side: SideRunner<never> | undefined = ring ?? userRing ?? perf;
   if (side !== undefined && side.viewLine !== "") lines[1] += `; ${side.viewLine}`;
-  const ring = isRing ? side : undefined;
+  /** Poll lines waiting for their answers. */
   const pending: Promise<void>[] = [];
   let otherMap: number | undefined;
   const newFd = (r: number): number => {
@@ -258,7 +259,8 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
 
   const step = (op: Op): string | Promise<string> => {
     if (isRingOp(op)) return ring === undefined ? "not a ring" : ring.step(op, fd);
-    if (isUserRingOp(op) || isPerfOp(op)) return side === undefined || ring !== undefined ? "not a user ring or perf event array" : side.step(op, fd);
+    if (isUserRingOp(op)) return userRing === undefined ? "not a user ring" : userRing.step(op, fd);
+    if (isPerfOp(op)) return perf === undefined ? "not a perf event array" : perf.step(op, fd);
     switch (op.kind) {
       case "update": return res(timed(() => driver.mapUpdateElem(fd, op.key, toDriver(op.value), op.flags)));
       case "lookup": {
