@@ -86,7 +86,7 @@ export const fuzzDiffCommand: Command = {
     left: { type: "string", arg: "DRIVER", help: "default sim" },
     right: { type: "string", arg: "DRIVER", help: "default kernel" },
     "lru-eviction": { type: "boolean", help: "LRU programs that evict, pinned to CPU 0" },
-    plain: { type: "boolean", help: "no wide programs: what seeds drew before them (but for the ring programs)" },
+    plain: { type: "boolean", help: "no wide programs: what seeds drew before them (but for the ring, user ring and perf programs)" },
     types: { type: "string", arg: "LIST", help: "only these map types, comma-separated (ringbuf,user_ringbuf,perf_event_array, …)" },
   },
   examples: [
