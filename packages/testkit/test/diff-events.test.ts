@@ -219,14 +219,14 @@ describe.runIf(kernel.unavailable === undefined)("USER_RINGBUF and PERF_EVENT_AR
   });
 
   it("property: random user ring programs (valid and broken specs) agree", async () => {
-    const s = await runDifferential({ left: "sim", right: "kernel", runs: 150, seed: 0x5301, program: { types: [BPF_MAP_TYPE_USER_RINGBUF], invalid: "sometimes" } });
+    const s = await runDifferential({ left: "sim", right: "kernel", runs: 100, seed: 0x5301, program: { types: [BPF_MAP_TYPE_USER_RINGBUF], invalid: "sometimes" } });
     if (!s.ok) console.log(s.report);
     expect(s.divergences.map((c) => c.divergence)).toEqual([]);
     expect(s.skipped).toBe(0);
   });
 
   it("property: random perf event array programs (valid and broken specs) agree", async () => {
-    const s = await runDifferential({ left: "sim", right: "kernel", runs: 60, seed: 0x5302, program: { types: [BPF_MAP_TYPE_PERF_EVENT_ARRAY], invalid: "sometimes" } });
+    const s = await runDifferential({ left: "sim", right: "kernel", runs: 30, seed: 0x5302, program: { types: [BPF_MAP_TYPE_PERF_EVENT_ARRAY], invalid: "sometimes" } });
     if (!s.ok) console.log(s.report);
     expect(s.divergences.map((c) => c.divergence)).toEqual([]);
     expect(s.skipped).toBe(0);
@@ -238,7 +238,7 @@ describe.runIf(kernel.unavailable === undefined)("USER_RINGBUF and PERF_EVENT_AR
       counts.set(a.mapType, (counts.get(a.mapType) ?? 0) + 1);
       return t.mapCreate(a);
     } : undefined));
-    const s = await runDifferential({ left: () => counting, right: "kernel", runs: 120, seed: 0x5303 });
+    const s = await runDifferential({ left: () => counting, right: "kernel", runs: 60, seed: 0x5303 });
     expect(s.divergences.map((c) => c.divergence)).toEqual([]);
     expect(counts.get(BPF_MAP_TYPE_USER_RINGBUF)).toBeGreaterThan(0);
     expect(counts.get(BPF_MAP_TYPE_PERF_EVENT_ARRAY)).toBeGreaterThan(0);
