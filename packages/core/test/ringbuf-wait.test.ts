@@ -5,12 +5,11 @@
 // the timeout; close() and an abort end a wait at once; the reader's own fd comes and goes with it.
 import { readdirSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { BpfError, createBpf, Errno, memoryLogger, wrapDriver, type Bpf, type BpfRingBuf, type Driver, type RingBufReader } from "@bpfkit/core";
+import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BpfError, createBpf, Errno, memoryLogger, wrapDriver, type Bpf, type BpfRingBuf, type Driver, type RingBufReader } from "@bpfkit/core";
 import { ringbufProducerFor, settledWithin, type RingbufProducer } from "@bpfkit/testkit";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, type Env } from "./support/env.js";
 
-const BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2;
 
 const later = (ms: number, fn: () => void) => setTimeout(fn, ms);
 

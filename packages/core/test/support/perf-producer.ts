@@ -1,13 +1,11 @@
 // Something that sends samples through a PERF_EVENT_ARRAY as a program would, for the perf
 // reader's tests: on the kernel a socket filter calling bpf_perf_event_output, run by
 // BPF_PROG_TEST_RUN (nothing is attached to the host); on the simulator its datapath facet.
-import { BPF_MAP_TYPE_ARRAY, type Driver } from "@bpfkit/core";
+import { BPF_F_CURRENT_CPU, BPF_MAP_TYPE_ARRAY, type Driver } from "@bpfkit/core";
 import type { SimDriver } from "@bpfkit/driver-wasm-sim";
 import { onCpu } from "../../../testkit/src/conformance/pin-cpu.js";
 import { insn } from "../../../testkit/src/ringbuf/programs.js";
 
-/** BPF_F_CURRENT_CPU: the slot of the CPU the program runs on. */
-export const BPF_F_CURRENT_CPU = 0xffff_ffffn;
 
 export interface PerfOutput {
   /**
@@ -58,7 +56,7 @@ export function kernelPerfOutput(d: Driver): PerfOutput {
         const cpu = options.cpu;
         return onCpu(cpu, () => this.output(mapFd, data, { ...options, cpu: undefined }));
       }
-      const prog = d.progLoad({ progType: 1, insns: program(mapFd, options.count === true ? counter : -1, data, options.flags ?? BPF_F_CURRENT_CPU), license: "GPL" });
+      const prog = d.progLoad({ progType: 1, insns: program(mapFd, options.count === true ? counter : -1, data, options.flags ?? BigInt(BPF_F_CURRENT_CPU)), license: "GPL" });
       if (prog < 0) throw new Error(`kernelPerfOutput: the verifier refused the program: errno ${-prog}`);
       try {
         const run = d.progTestRun!(prog, { dataIn: new Uint8Array(64), repeat: options.repeat ?? 1 });

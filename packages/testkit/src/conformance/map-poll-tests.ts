@@ -6,7 +6,7 @@
 // bpf_map_poll answers EPOLLERR for a map type without poll. The driver's own: the answers as
 // numbers, the timeout, the signal, and close() ending a wait on its fd with EBADF. The
 // conformance cases are synchronous, and a wait is not, so these are registered apart.
-import { driverPageSize, type Driver } from "@bpfkit/core";
+import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, driverPageSize, type Driver } from "@bpfkit/core";
 import { ringbufProducerFor, type RingbufProducer } from "../ringbuf/producer.js";
 import { UserRingWriter } from "../ringbuf/user-ring-writer.js";
 import { settledWithin } from "../settled-within.js";
@@ -14,7 +14,6 @@ import { CaseSkipped, expectEqual, expectList, expectResult, fail } from "./asse
 import { skipTest, type TestApi } from "./define-tests.js";
 
 const RINGBUF = 27, USER_RINGBUF = 31, HASH = 1;
-const BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2;
 const BPF_RB_CONS_POS = 2, BPF_RB_PROD_POS = 3;
 const EBADF = 9, EINVAL = 22;
 /** r0 = 0; exit: the smallest socket filter. */

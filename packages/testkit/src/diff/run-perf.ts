@@ -6,12 +6,12 @@
 // a sample's header, raw size and the bytes the program sent (never its padding, which the
 // kernel skips and so holds whatever the ring held), a PERF_RECORD_LOST's count (not its event
 // id, which is the kernel's global counter).
-import { type Driver, driverPageSize, errnoName } from "@bpfkit/core";
+import { BPF_F_CURRENT_CPU, type Driver, driverPageSize, errnoName } from "@bpfkit/core";
 import { PERF_WAKEUPS, type PerfOp } from "../arbitraries/perf-ops.js";
 import { ringSample } from "../arbitraries/ring-ops.js";
 import { brief } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
-import { BPF_F_CURRENT_CPU, perfProducerFor } from "../perf/producer.js";
+import { perfProducerFor } from "../perf/producer.js";
 import type { SideRunner } from "./side-runner.js";
 
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));

@@ -2,13 +2,11 @@
 // test can check a perf reader on either driver: on the kernel a real socket filter run by
 // BPF_PROG_TEST_RUN with this thread pinned to the CPU asked for (nothing is attached to the
 // host), on the simulator its datapath facet.
-import type { Driver } from "@bpfkit/core";
+import { BPF_F_CURRENT_CPU, type Driver } from "@bpfkit/core";
 import { isSimDriver } from "../dump-fuzz/sim-datapath.js";
 import { kernelPerfProducer } from "./producer-kernel.js";
 import { simPerfProducer } from "./producer-sim.js";
 
-/** BPF_F_CURRENT_CPU: the slot of the CPU the program runs on. */
-export const BPF_F_CURRENT_CPU = 0xffff_ffff;
 /**
  * BPF_F_CTXLEN_MASK: a socket filter's helper would append that many packet bytes; the
  * simulator has no packet, so both producers refuse these bits (RangeError).

@@ -10,6 +10,7 @@
 // chosen CPU). Every answer checked on 6.18 x86-64 through the kernel driver
 // (docs/probes/perf_event_array.mjs); sizes count in the driver's pages. poll's wake-ups are
 // asynchronous: perf-poll-tests.ts holds them.
+import { BPF_F_CURRENT_CPU } from "@bpfkit/core";
 import { expectBatch, expectEqual, expectResult, fail, show } from "../assert.js";
 import { pattern, readU32, readU64, u32, u64, type CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
@@ -19,7 +20,6 @@ const PEA = 4;
 const PERF_RECORD_LOST = 2, PERF_RECORD_SAMPLE = 9, PERF_RECORD_MISC_KERNEL = 1;
 /** Offsets in struct perf_event_mmap_page. */
 const HEAD = 1024, TAIL = 1032, DATA_OFFSET = 1040, DATA_SIZE = 1048;
-const CURRENT_CPU = 0xffff_ffff;
 
 /** A PERF_EVENT_ARRAY with a slot per CPU (or `max`), which must be created. */
 function array(ctx: CaseContext, flags = 0, max = ctx.cpus): number {
@@ -73,7 +73,7 @@ function ring(ctx: CaseContext, pages = 2, writable = true, cpu = 0): Ring {
     map, ev, h, data, read, at,
     head: () => Number(readU64(read(HEAD, 8))),
     setTail: (v) => expectResult(ctx.driver.mmapWrite!(h, TAIL, u64(BigInt(v))), "OK", `data_tail ← ${v}`),
-    out: (data, flags) => ctx.perf().output(map, cpu, data, flags ?? CURRENT_CPU),
+    out: (data, flags) => ctx.perf().output(map, cpu, data, flags ?? BPF_F_CURRENT_CPU),
   };
 }
 
