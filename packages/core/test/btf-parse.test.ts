@@ -82,6 +82,28 @@ describe.skipIf(!hasVmlinux)("parseBtf on /sys/kernel/btf/vmlinux", () => {
     }
   });
 
+  // The uapi numbers that live in anonymous enums (the ring helpers' flags, BPF_F_* helper flags,
+  // a ring record header's bits) are not in bpf-enums.ts's four: each flat BPF_* export that
+  // names a constant of any vmlinux enum must have its value, and the ring ones must be found.
+  it("every BPF_* constant core exports that a vmlinux enum names, anonymous ones included, has the kernel's value", async () => {
+    const core = await import("@bpfkit/core");
+    const kernel = new Map<string, bigint[]>();
+    for (const t of btf.types) {
+      if (t.kind !== BtfKind.ENUM && t.kind !== BtfKind.ENUM64) continue;
+      for (const v of t.values) kernel.set(v.name, [...(kernel.get(v.name) ?? []), BigInt(v.value)]);
+    }
+    const checked: string[] = [];
+    for (const [name, value] of Object.entries(core)) {
+      if (!/^BPF_/.test(name) || typeof value !== "number" || !kernel.has(name)) continue;
+      expect(kernel.get(name), name).toContain(BigInt(value));
+      checked.push(name);
+    }
+    for (const name of ["BPF_RB_NO_WAKEUP", "BPF_RB_FORCE_WAKEUP", "BPF_RB_AVAIL_DATA", "BPF_RB_RING_SIZE", "BPF_RB_CONS_POS",
+      "BPF_RB_PROD_POS", "BPF_F_INDEX_MASK", "BPF_F_CURRENT_CPU", "BPF_RINGBUF_BUSY_BIT", "BPF_RINGBUF_HDR_SZ", "BPF_F_LOCK", "BPF_NOEXIST"]) {
+      expect(checked, `${name} is checked against vmlinux`).toContain(name);
+    }
+  });
+
   it("reads split BTF on it: ids after the base's last, names from both string sections", () => {
     const b = new BtfBuilder({ base: btf });
     const mapInfo = btf.findByName("bpf_map_info", BtfKind.STRUCT)!;
