@@ -10,6 +10,7 @@ import { readPossibleCpus } from "./possible-cpus.js";
 export { readPossibleCpus, POSSIBLE_CPUS_PATH } from "./possible-cpus.js";
 export { parseMountInfo, unescapeMountField } from "./mountinfo.js";
 export { NR_BPF } from "./native.js";
+export { setThreadCpuAffinity, threadCpuAffinity } from "./cpu-affinity.js";
 export { CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN, effectiveCapabilities, hasCapability, sysAdminMissing } from "./capabilities.js";
 export type { KernelDriver, KernelProgLoadAttr } from "./kernel-driver.js";
 

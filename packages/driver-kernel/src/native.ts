@@ -40,6 +40,9 @@ export interface Libc {
   readonly eventfd: (initval: number, flags: number) => number;
   readonly read: (fd: number, buf: Uint8Array, count: number) => number;
   readonly write: (fd: number, buf: Uint8Array, count: number) => number;
+  /** sched_getaffinity(2) and sched_setaffinity(2) (cpu-affinity.ts): `pid` 0 is the calling thread. */
+  readonly schedGetaffinity: (pid: number, size: number, mask: Uint8Array) => number;
+  readonly schedSetaffinity: (pid: number, size: number, mask: Uint8Array) => number;
   /** `__NR_bpf` for this architecture. */
   readonly nrBpf: number;
   /**
@@ -128,6 +131,8 @@ export function loadLibc(): Libc {
     eventfd: f("int eventfd(unsigned int initval, int flags)"),
     read: f("long read(int fd, void *buf, unsigned long count)"),
     write: f("long write(int fd, const void *buf, unsigned long count)"),
+    schedGetaffinity: f("int sched_getaffinity(int pid, size_t size, void *mask)"),
+    schedSetaffinity: f("int sched_setaffinity(int pid, size_t size, const void *mask)"),
   };
   return libc;
 }
