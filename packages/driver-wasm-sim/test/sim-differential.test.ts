@@ -96,7 +96,7 @@ function runLru(d: Driver, c: LruCase): string[] {
 
 withKernel("LRU eviction, insert-only on CPU 0: simulator vs kernel (§7.2 common lists, §7.3 per-CPU lists)", () => {
   const pin = canPinCpu();
-  if (!pin) console.log("LRU differential: taskset is not available to pin this process to CPU 0");
+  if (!pin) console.log("LRU differential: this thread cannot be pinned to CPU 0 (sched_setaffinity needs Linux and koffi)");
   it.skipIf(!pin)("every insert's errno, the count after it and periodic batch dumps agree", () => {
     const k = kernelDriver();
     fc.assert(fc.property(lruCaseArb, (c) => {

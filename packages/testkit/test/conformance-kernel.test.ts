@@ -1,6 +1,6 @@
 // The conformance suite on the real kernel: one test per case. Runs for real here (root); the
-// exact single-CPU LRU cases run with the main thread pinned to CPU 0 (taskset), where every
-// bpf(2) call of this process happens.
+// exact single-CPU LRU cases run with this thread pinned to CPU 0 (sched_setaffinity), where
+// every bpf(2) call of this process happens.
 import { describe, expect, it } from "vitest";
 import { optionalDriverMethodNames } from "@bpfkit/core";
 import { allGroups, canPinCpu, defineConformanceTests, onCpu0 } from "../src/conformance/index.js";
@@ -13,7 +13,7 @@ if (kernel.unavailable !== undefined) {
   });
 } else {
   const pin = canPinCpu();
-  if (!pin) console.warn("conformance: kernel — taskset cannot pin this process; the exact LRU cases are skipped");
+  if (!pin) console.warn("conformance: kernel — this thread cannot be pinned to a CPU; the exact LRU cases are skipped");
   // This process is root: the capability-gate cases run on the simulator (the kernel's are in
   // driver-kernel's tests, as nobody in a child process).
   // A skip must not hide a kernel driver that lost an optional method: the groups that need one

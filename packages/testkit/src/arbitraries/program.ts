@@ -321,7 +321,7 @@ function eventDrawArb(types: readonly number[], maxOps: number, invalid: "never"
   if (types.includes(BPF_MAP_TYPE_USER_RINGBUF)) arms.push(userRingDrawArb(maxOps, invalid).map((d) => ({ kind: "userRing" as const, d })));
   if (types.includes(BPF_MAP_TYPE_PERF_EVENT_ARRAY)) arms.push(perfDrawArb(maxOps, invalid).map((d) => ({ kind: "perf" as const, d })));
   if (arms.length < 2) return arms[0] ?? null;
-  // A perf program costs the kernel two taskset runs per output (the producer pins the CPU): half as many.
+  // Perf programs are the rarer kind: each output loads and runs a program on the kernel, pinned to its CPU.
   return fc.oneof(weighted(2, arms[0]!), weighted(1, arms[1]!));
 }
 

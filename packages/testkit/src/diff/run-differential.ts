@@ -52,7 +52,7 @@ export interface DifferentialOptions {
   program?: Partial<Omit<ProgramOptions, "possibleCpus" | "pageSize" | "lruEviction">>;
   /**
    * Let LRU programs evict. The kernel's eviction is exact only with every syscall on one CPU
-   * (kernel-maps.md §7.4), so the run is pinned to CPU 0 (Linux, `taskset`). The model does not
+   * (kernel-maps.md §7.4), so the run is pinned to CPU 0 (Linux: sched_setaffinity). The model does not
    * evict early as the kernel does: compare the simulator with the kernel.
    */
   lruEviction?: boolean;
@@ -136,7 +136,7 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
   const runs = options.runs ?? 100;
   const lruEviction = options.lruEviction ?? false;
-  if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin the process to CPU 0 (Linux with taskset)");
+  if (lruEviction && !canPinCpu()) throw new Error("runDifferential: lruEviction needs to pin this thread to CPU 0 (Linux, with the kernel driver's koffi)");
   // Maps of maps, PROG_ARRAY, ring buffers, user rings and perf event arrays too, unless the
   // model (which does not cover them) takes part.
   const withModel = left.driver.kind === "model" || right.driver.kind === "model";

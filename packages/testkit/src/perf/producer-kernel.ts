@@ -1,6 +1,6 @@
 // The kernel's perf producer: each call loads a socket filter that calls bpf_perf_event_output
 // once (programs.ts) and runs it by BPF_PROG_TEST_RUN with this thread pinned to the CPU asked
-// for (taskset, as the exact LRU cases are), so BPF_F_CURRENT_CPU and the event's CPU check
+// for (sched_setaffinity, as the exact LRU cases are), so BPF_F_CURRENT_CPU and the event's CPU check
 // see that CPU; it returns the helper's answer from the run's retval. A sample up to 512 bytes
 // goes from the program's stack; a larger one from the value of an ARRAY the producer fills first.
 import { assertBytes, assertFd, BpfError, errnoName, type Driver } from "@bpfkit/core";
@@ -13,8 +13,8 @@ const PACKET = new Uint8Array(14);
 const SOCKET_FILTER = 1, ARRAY = 2;
 
 /**
- * A PerfProducer over a driver with progLoad and progTestRun (the kernel driver) on Linux with
- * `taskset`. Every call loads, runs and closes one program; a program the verifier refuses (the
+ * A PerfProducer over a driver with progLoad and progTestRun (the kernel driver) on Linux.
+ * Every call loads, runs and closes one program; a program the verifier refuses (the
  * fd is no PERF_EVENT_ARRAY, say) or a run that fails is a BpfError naming the map fd. The
  * helper's long comes back through the run's u32 retval, sign-extended (0 or -errno).
  */
