@@ -2,15 +2,14 @@
 // ids, bpf_btf_info (the raw data back, the kernel's own vmlinux BTF), maps created with BTF,
 // and fds of one kind never taken for another. Every fd is closed; the file ends with the fds
 // it started with (kernelForFile).
-import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { expect, it } from "vitest";
 import {
   BPF_BTF_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BTF_INFO_SIZE, BTF_LOAD_ATTR, decodeMapInfo, Errno, MAP_INFO_SIZE,
   ProgType, type BtfInfo, type Driver, type Layout,
 } from "@bpfkit/core";
 import { btfBlob, btfInt, btfStrings, btfStruct, pairBlob } from "../../testkit/src/conformance/btf-blob.js";
-import { describeKernel, kernelForFile, RET0_INSNS, u32, withFds } from "./helpers.js";
+import { describeKernel, kernelForFile, noVmlinuxBtf, RET0_INSNS, u32, vmlinuxStructs, withFds } from "./helpers.js";
 
 const k = kernelForFile();
 
@@ -50,27 +49,19 @@ function eventually(cond: () => boolean, ms = 5000): boolean {
   return true;
 }
 
-const BPFTOOL = "/usr/sbin/bpftool";
-/** Why the layout test cannot ask bpftool, or undefined. */
-const noBpftool = existsSync(BPFTOOL) && existsSync("/sys/kernel/btf/vmlinux") ? undefined : `${BPFTOOL} or /sys/kernel/btf/vmlinux is absent`;
-if (noBpftool !== undefined) console.warn(`BTF layout test skipped: ${noBpftool}`);
+if (noVmlinuxBtf !== undefined) console.warn(`BTF layout test skipped: ${noVmlinuxBtf}`);
 
 /**
  * "name offset" of each member of the running kernel's struct whose members are exactly
- * `names`, in order, then "size N" (bpftool's raw dump of /sys/kernel/btf/vmlinux): the anonymous
- * struct of `union bpf_attr` too, which a system header older than the kernel may lack.
+ * `names`, in order, then "size N".
  */
 function kernelStruct(names: readonly string[]): string[] {
-  const raw = execFileSync(BPFTOOL, ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "raw"], { encoding: "utf8", maxBuffer: 256 << 20 });
-  for (const m of raw.matchAll(/^\[\d+\] STRUCT '[^']*' size=(\d+) vlen=\d+\n((?:\t.*\n)*)/gm)) {
-    const members = [...m[2]!.matchAll(/^\t'([^']*)' type_id=\d+ bits_offset=(\d+)/gm)].map((x) => [x[1]!, Number(x[2]) / 8] as const);
-    if (members.map(([n]) => n).join() === names.join()) return [...members.map(([n, o]) => `${n} ${o}`), `size ${m[1]}`];
-  }
-  return [];
+  const s = vmlinuxStructs().find((x) => x.members.map((m) => m.slice(0, m.lastIndexOf(" "))).join() === names.join());
+  return s === undefined ? [] : [...s.members, `size ${s.size}`];
 }
 
 describeKernel("kernel driver: BTF", () => {
-  it.skipIf(noBpftool !== undefined)("BTF_LOAD_ATTR and BPF_BTF_INFO are the running kernel's attr.btf_* and struct bpf_btf_info", () => {
+  it.skipIf(noVmlinuxBtf !== undefined)("BTF_LOAD_ATTR and BPF_BTF_INFO are the running kernel's attr.btf_* and struct bpf_btf_info", () => {
     for (const l of [BTF_LOAD_ATTR, BPF_BTF_INFO] as Layout<string>[]) {
       expect(kernelStruct(l.fields.map((f) => f.name)), l.name).toEqual([...l.fields.map((f) => `${f.name} ${f.offset}`), `size ${l.size}`]);
     }

@@ -1,9 +1,9 @@
 // Shared by the kernel driver's tests: fd accounting, key/value bytes, and a driver that is
 // created once per test file (each file runs in its own process, see vitest.config.ts).
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, BpfCmd, MAP_CREATE_ATTR, type Driver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_ARRAY, BpfCmd, BtfKind, MAP_CREATE_ATTR, parseBtf, type Driver } from "@bpfkit/core";
 import { createKernelDriver, kernelDriverUnavailable, NR_BPF, sysAdminMissing } from "@bpfkit/driver-kernel";
 
 /**
@@ -116,4 +116,24 @@ export function createBehindTheDriver(valueSize: number): number {
   const fd = Number(syscall(NR_BPF[process.arch], BpfCmd.MAP_CREATE, attr, attr.length));
   if (fd < 0) throw new Error(`BPF_MAP_CREATE: errno ${koffi.errno()}`);
   return fd;
+}
+
+const VMLINUX = "/sys/kernel/btf/vmlinux";
+/** Why vmlinuxStructs() cannot answer here, or undefined. */
+export const noVmlinuxBtf: string | undefined = existsSync(VMLINUX) ? undefined : `${VMLINUX} is absent (a kernel without BTF)`;
+let structs: { members: string[]; size: number }[] | undefined;
+
+/**
+ * Every STRUCT of the running kernel's BTF (core's parseBtf of /sys/kernel/btf/vmlinux, which
+ * btf-parse.test.ts holds to the kernel): its members as "name byte-offset", in order, and its
+ * size. The anonymous structs of `union bpf_attr` too, which a system header older than the
+ * kernel may lack.
+ */
+export function vmlinuxStructs(): { members: string[]; size: number }[] {
+  if (structs === undefined) {
+    const btf = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
+    structs = btf.types.flatMap((t) => t.kind === BtfKind.STRUCT
+      ? [{ members: t.members.map((m) => `${m.name} ${m.bitOffset / 8}`), size: t.size }] : []);
+  }
+  return structs;
 }

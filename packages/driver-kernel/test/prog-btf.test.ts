@@ -1,20 +1,16 @@
 // Programs loaded with BTF on the real bpf(2): prog_btf_fd, func_info and line_info through the
 // kernel driver, the verifier's refusals as 6.18 words them, and bpf_prog_info's btf_id. Every
 // fd is closed; the file ends with the fds it started with (kernelForFile).
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { expect, it } from "vitest";
 import {
   BPF_FUNC_INFO, BPF_LINE_INFO, BtfBuilder, BtfIntEncoding, decodeProgInfo, Errno, PROG_INFO_SIZE, PROG_LOAD_ATTR, ProgType,
   type Driver, type Layout,
 } from "@bpfkit/core";
 import type { KernelProgLoadAttr } from "@bpfkit/driver-kernel";
-import { describeKernel, kernelForFile, withFds } from "./helpers.js";
+import { describeKernel, kernelForFile, noVmlinuxBtf, vmlinuxStructs, withFds } from "./helpers.js";
 
 const k = kernelForFile();
 
-const BPFTOOL = "/usr/sbin/bpftool";
-const noBpftool = existsSync(BPFTOOL) && existsSync("/sys/kernel/btf/vmlinux") ? undefined : `${BPFTOOL} or /sys/kernel/btf/vmlinux is absent`;
 
 /** One instruction: opcode, dst and src registers, offset, immediate. */
 function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
@@ -83,18 +79,13 @@ function progInfo(d: Driver, fd: number) {
   return decodeProgInfo(buf);
 }
 
-/** The members of the running kernel's anonymous struct that starts with `first` (bpftool's raw dump), with byte offsets. */
+/** The members of the running kernel's struct that starts with `first`, as "name byte-offset". */
 function kernelMembers(first: readonly string[]): string[] {
-  const raw = execFileSync(BPFTOOL, ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "raw"], { encoding: "utf8", maxBuffer: 256 << 20 });
-  for (const m of raw.matchAll(/^\[\d+\] STRUCT '[^']*' size=\d+ vlen=\d+\n((?:\t.*\n)*)/gm)) {
-    const members = [...m[1]!.matchAll(/^\t'([^']*)' type_id=\d+ bits_offset=(\d+)/gm)].map((x) => `${x[1]} ${Number(x[2]) / 8}`);
-    if (first.every((n, i) => members[i]?.startsWith(`${n} `))) return members;
-  }
-  return [];
+  return vmlinuxStructs().find((s) => first.every((n, i) => s.members[i]?.startsWith(`${n} `)))?.members ?? [];
 }
 
 describeKernel("kernel driver: programs with BTF (prog_btf_fd, func_info, line_info)", () => {
-  it.skipIf(noBpftool !== undefined)("PROG_LOAD_ATTR is the running kernel's BPF_PROG_LOAD struct through line_info_cnt; bpf_func_info and bpf_line_info its records", () => {
+  it.skipIf(noVmlinuxBtf !== undefined)("PROG_LOAD_ATTR is the running kernel's BPF_PROG_LOAD struct through line_info_cnt; bpf_func_info and bpf_line_info its records", () => {
     const names = PROG_LOAD_ATTR.fields.map((f) => f.name);
     expect(kernelMembers(names).slice(0, names.length)).toEqual(PROG_LOAD_ATTR.fields.map((f) => `${f.name} ${f.offset}`));
     for (const l of [BPF_FUNC_INFO, BPF_LINE_INFO] as Layout<string>[]) {
