@@ -407,8 +407,9 @@ export interface Driver {
    * answers, in this order (6.18): EINVAL for an offset off a page; EBADF for an fd that is not
    * open; EINVAL for a length of 0; ENOMEM for a length no hole in the address space holds (the
    * simulator: past 2^46 bytes); EACCES for an fd that cannot read, or, writable, for an fd that
-   * cannot write; ENODEV for an fd that is no map (a program); ENOTSUPP for a map type that
-   * cannot be mapped; EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file
+   * cannot write; ENODEV for an fd that is no map (a program; and, in the kernel driver, any fd
+   * but a map's or a perf event's, such as a file, whose pages past its end fault on a load);
+   * ENOTSUPP for a map type that cannot be mapped; EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file
    * not open for writing, so such an fd maps nothing); EPERM writable on a frozen map; EACCES
    * writable on a map made with BPF_F_RDONLY_PROG; for an ARRAY, EINVAL without BPF_F_MMAPABLE or
    * for a range past the pages of `maxEntries * roundUp(valueSize, 8)` bytes; for a RINGBUF, what

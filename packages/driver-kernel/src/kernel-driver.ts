@@ -14,7 +14,7 @@ import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
 import { readMapFdInfo } from "./map-fdinfo.js";
 import { epollWaits, epollWaitsIfAny } from "./map-poll.js";
-import { MmapTable, mmapTables } from "./mmap.js";
+import { type MappedKind, MmapTable, mmapTables } from "./mmap.js";
 import type { Libc } from "./native.js";
 import { PERF_ATTR_SIZE, PERF_FLAG_FD_CLOEXEC, writePerfEventAttr } from "./perf-event.js";
 import { KN_ATTR, KV_ATTR, Scratch } from "./scratch.js";
@@ -1043,7 +1043,25 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   // ---- mmap of BPF_F_MMAPABLE arrays (mmap.ts) ----
 
   mapMmap(fd: number, length: number, writable: boolean, offset?: number): number {
-    return this.table().map(fd, length, writable, offset, (f) => this.shapeOf(f, "mapMmap") >= 0);
+    return this.table().map(fd, length, writable, offset, (f) => this.mappedKind(f));
+  }
+
+  /**
+   * A map, a perf event (its ring), or ENODEV for any other fd mmap(2) took, as the kernel
+   * answers for a program: the Driver maps those two only, and a file's pages past its end are
+   * SIGBUS on a load.
+   */
+  private mappedKind(fd: number): MappedKind {
+    if (this.shapeOf(fd, "mapMmap") >= 0) return "map";
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // No procfs: nothing tells a perf event from a file. Mapped as a perf event's ring, as
+      // every fd that is no known map was, so that a reader still works there.
+      return "perf";
+    }
+    return link === "anon_inode:[perf_event]" ? "perf" : Errno.ENODEV;
   }
 
   mmapRead(mapping: number, offset: number, dst: Uint8Array): number {

@@ -14,6 +14,12 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap", atomic: "mmapAtomic" } as const;
 
 
+/**
+ * What a mapping is of: a BPF map's memory, a perf event's ring, or (a number) the errno that
+ * refuses it: a file's pages past its end fault on a load (SIGBUS), whatever the mapping.
+ */
+export type MappedKind = "map" | "perf" | number;
+
 /** One live mapping: what munmap needs, and the private views every copy goes through. */
 interface Mapping {
   readonly addr: unknown;
@@ -73,10 +79,12 @@ export class MmapTable {
   constructor(private readonly libc: Libc, private readonly pageSize: number) {}
 
   /**
-   * `isMap(fd)` tells a BPF map's fd (the driver's shape table knows), asked after a writable
-   * mapping: passed per call, as a table that held the driver would keep it from its finalizer.
+   * `kindOf(fd)` tells what a mapping of `fd` is, asked once mmap(2) took it (so that the
+   * kernel's own refusals keep their order): a BPF map's, a perf event's ring, or an errno the
+   * mapping is given back with, for memory a load or store could fault on. Passed per call, as a
+   * table that held the driver would keep it from its finalizer.
    */
-  map(fd: number, length: number, writable: boolean, offset: number | undefined, isMap: (fd: number) => boolean): number {
+  map(fd: number, length: number, writable: boolean, offset: number | undefined, kindOf: (fd: number) => MappedKind): number {
     assertFd(fd, OP.mmap);
     assertCount(length, "length", OP.mmap);
     if (typeof writable !== "boolean") throw new TypeError(`${OP.mmap}: writable must be a boolean, got ${describe(writable)}`);
@@ -87,6 +95,11 @@ export class MmapTable {
     // Length 0, an offset off a page and every map-side refusal are the kernel's to answer.
     const addr = this.libc.mmap(null, length, prot, MAP_SHARED, fd, off);
     if (addr === null || koffi.address(addr) === MAP_FAILED) return -koffi.errno();
+    const kind = kindOf(fd);
+    if (typeof kind === "number") {
+      this.libc.munmap(addr, length);
+      return -kind;
+    }
     let bytes: Uint8Array, words: BigUint64Array, halves: Uint32Array;
     try {
       const view = koffi.view(addr, length);
@@ -100,7 +113,7 @@ export class MmapTable {
     }
     let h = this.slots.indexOf(undefined);
     if (h < 0) h = this.slots.length;
-    const writableTo = !writable ? 0 : isMap(fd) ? length : Math.min(length, this.pageSize);
+    const writableTo = !writable ? 0 : kind === "map" ? length : Math.min(length, this.pageSize);
     this.slots[h] = { addr, length, writableTo, bytes, words, halves };
     return h;
   }

@@ -3,7 +3,9 @@
 // the process living on through every call here is the point. The kernel's own answers are the
 // conformance group `mmap`'s (testkit).
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -120,6 +122,29 @@ describeKernel("kernel driver: mmap of a BPF_F_MMAPABLE array", () => {
         expect(d.munmap(h)).toBe(0);
       }
     });
+  });
+
+  it("an fd that is neither a map nor a perf event (a file) is ENODEV, nothing left mapped: a load past a file's end would be SIGBUS", () => {
+    const d = mm(k.d);
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-mmap-"));
+    const path = join(dir, "empty");
+    writeFileSync(path, "");
+    const fd = openSync(path, "r+");
+    try {
+      const mapped = () => readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.endsWith(path)).length;
+      for (const writable of [false, true]) {
+        const h = d.mapMmap(fd, PAGE, writable);
+        // Before the fix the mapping was made, and this read was SIGBUS: the test process died.
+        if (h >= 0) d.mmapRead(h, 0, new Uint8Array(8));
+        expect(h, `writable ${writable}`).toBe(-Errno.ENODEV);
+        expect(mapped()).toBe(0);
+      }
+      // The kernel's own answers come first: an offset off a page is still EINVAL.
+      expect(d.mapMmap(fd, PAGE, false, 1)).toBe(-Errno.EINVAL);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it("no mapping is left by refused calls, nor by many made and unmapped", () => {
