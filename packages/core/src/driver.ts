@@ -409,7 +409,8 @@ export interface Driver {
    * simulator: past 2^46 bytes); EACCES for an fd that cannot read, or, writable, for an fd that
    * cannot write; ENODEV for an fd that is no map (a program; and, in the kernel driver, any fd
    * but a map's or a perf event's, such as a file, whose pages past its end fault on a load);
-   * ENOTSUPP for a map type that cannot be mapped; EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file
+   * ENOTSUPP for a map type that cannot be mapped (and, in the kernel driver, an ARENA made with
+   * BPF_F_SEGV_ON_FAULT, whose pages no program allocated fault on a load); EINVAL read-only through a read-only fd (mmap(2) drops VM_SHARED for a file
    * not open for writing, so such an fd maps nothing); EPERM writable on a frozen map; EACCES
    * writable on a map made with BPF_F_RDONLY_PROG; for an ARRAY, EINVAL without BPF_F_MMAPABLE or
    * for a range past the pages of `maxEntries * roundUp(valueSize, 8)` bytes; for a RINGBUF, what

@@ -5,13 +5,13 @@
 import { readlinkSync } from "node:fs";
 import {
   assertBatchBuffer, checkPerfEventOpenAttr, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, infoRecordsArg, optU64Bigint, realByteLength,
-  BATCH_ATTR, BPF_FUNC_INFO, BPF_LINE_INFO, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
+  BATCH_ATTR, BPF_F_SEGV_ON_FAULT, BPF_FUNC_INFO, BPF_MAP_TYPE_ARENA, BPF_LINE_INFO, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
   INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type BtfInfo, type BtfLoadAttr, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
   type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp, type PerfEventOpenAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
-import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
+import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, TYPE, VALUE, watch } from "./fd-shapes.js";
 import { readMapFdInfo } from "./map-fdinfo.js";
 import { epollWaits, epollWaitsIfAny } from "./map-poll.js";
 import { type MappedKind, MmapTable, mmapTables } from "./mmap.js";
@@ -1049,10 +1049,12 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   /**
    * A map, a perf event (its ring), or ENODEV for any other fd mmap(2) took, as the kernel
    * answers for a program: the Driver maps those two only, and a file's pages past its end are
-   * SIGBUS on a load.
+   * SIGBUS on a load. An ARENA made with BPF_F_SEGV_ON_FAULT is ENOTSUPP: arena_vm_fault answers
+   * SIGSEGV for a page no program allocated, and user space cannot tell which those are.
    */
   private mappedKind(fd: number): MappedKind {
-    if (this.shapeOf(fd, "mapMmap") >= 0) return "map";
+    const at = this.shapeOf(fd, "mapMmap");
+    if (at >= 0) return shapes[at + TYPE] === BPF_MAP_TYPE_ARENA && this.arenaFaults(fd) ? Errno.ENOTSUPP : "map";
     let link: string;
     try {
       link = readlinkSync(`/proc/self/fd/${fd}`);
@@ -1062,6 +1064,13 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       return "perf";
     }
     return link === "anon_inode:[perf_event]" ? "perf" : Errno.ENODEV;
+  }
+
+  /** Whether the ARENA `fd` was made with BPF_F_SEGV_ON_FAULT (or its info cannot say it was not). */
+  private arenaFaults(fd: number): boolean {
+    const info = new Uint8Array(BPF_MAP_INFO.size);
+    if (this.objGetInfoByFd(fd, info) < 0) return true;
+    return (new DataView(info.buffer).getUint32(MI.map_flags, true) & BPF_F_SEGV_ON_FAULT) !== 0;
   }
 
   mmapRead(mapping: number, offset: number, dst: Uint8Array): number {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { expect, it, vi } from "vitest";
-import { BPF_MAP_TYPE_ARRAY, decodeMapInfo, Errno, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
+import { BPF_F_SEGV_ON_FAULT, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, decodeMapInfo, Errno, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { createKernelDriver } from "@bpfkit/driver-kernel";
 import { describeKernel, kernelForFile, u32, withFds } from "./helpers.js";
 
@@ -145,6 +145,30 @@ describeKernel("kernel driver: mmap of a BPF_F_MMAPABLE array", () => {
       closeSync(fd);
       rmSync(dir, { recursive: true });
     }
+  });
+
+  it("an ARENA made with BPF_F_SEGV_ON_FAULT is ENOTSUPP, nothing left mapped: a load of a page no program allocated is SIGSEGV; one without it maps", () => {
+    const d = mm(k.d);
+    withFds(d, (keep) => {
+      const arena = (flags: number) => keep(d.mapCreate({ mapType: BPF_MAP_TYPE_ARENA, keySize: 0, valueSize: 0, maxEntries: 4, mapFlags: MMAPABLE | flags }));
+      const before = bpfMappings();
+      for (const writable of [false, true]) {
+        // A fresh one each: an arena maps at one address only, the first mmap's.
+        const h = d.mapMmap(arena(BPF_F_SEGV_ON_FAULT), 4 * PAGE, writable);
+        // Before the fix the mapping was made, and this read was SIGSEGV: the test process died.
+        if (h >= 0) d.mmapRead(h, 0, new Uint8Array(8));
+        expect(h, `writable ${writable}`).toBe(-Errno.ENOTSUPP);
+        expect(bpfMappings()).toBe(before);
+      }
+      // Without the flag a page user space touches is allocated then: it reads as zeros.
+      const plain = arena(0);
+      const h = d.mapMmap(plain, 4 * PAGE, true);
+      expect(h).toBeGreaterThanOrEqual(0);
+      const got = new Uint8Array(8).fill(1);
+      expect(d.mmapRead(h, PAGE, got)).toBe(0);
+      expect(got).toEqual(new Uint8Array(8));
+      expect(d.munmap(h)).toBe(0);
+    });
   });
 
   it("no mapping is left by refused calls, nor by many made and unmapped", () => {
