@@ -21,16 +21,26 @@ export function onCpu0<T>(fn: () => T): T {
   return onCpu(0, fn);
 }
 
+/** The awaited runs on CPU 0 not yet ended, and how to put back the mask from before the first. */
+const async0 = { runs: 0, restore: undefined as (() => void) | undefined };
+
 /**
  * Awaits `fn` with the calling thread pinned to CPU 0, then restores the previous mask. Every
- * bpf(2) call comes from this thread, so what runs on it between awaits runs pinned too.
+ * bpf(2) call comes from this thread, so what runs on it between awaits runs pinned too. Runs
+ * that overlap share the pin, and the last to end restores the mask from before the first: one
+ * restoring its own would unpin the others mid-run, or pin the thread for good.
  */
 export async function onCpu0Async<T>(fn: () => Promise<T>): Promise<T> {
-  const restore = pin(0);
+  if (async0.runs === 0) async0.restore = pin(0);
+  async0.runs++;
   try {
     return await fn();
   } finally {
-    restore();
+    if (--async0.runs === 0) {
+      const restore = async0.restore!;
+      async0.restore = undefined;
+      restore();
+    }
   }
 }
 
