@@ -11,7 +11,7 @@ import {
   type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp, type PerfEventOpenAttr,
 } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
-import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, TYPE, VALUE, watch } from "./fd-shapes.js";
+import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
 import { readMapFdInfo } from "./map-fdinfo.js";
 import { epollWaits, epollWaitsIfAny } from "./map-poll.js";
 import { type MappedKind, MmapTable, mmapTables } from "./mmap.js";
@@ -1050,27 +1050,28 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
    * A map, a perf event (its ring), or ENODEV for any other fd mmap(2) took, as the kernel
    * answers for a program: the Driver maps those two only, and a file's pages past its end are
    * SIGBUS on a load. An ARENA made with BPF_F_SEGV_ON_FAULT is ENOTSUPP: arena_vm_fault answers
-   * SIGSEGV for a page no program allocated, and user space cannot tell which those are.
+   * SIGSEGV for a page no program allocated, and user space cannot tell which those are. Asked
+   * of the fd as it is now, not of the shape table: a number closed behind the driver's back may
+   * name a file or another map since.
    */
   private mappedKind(fd: number): MappedKind {
-    const at = this.shapeOf(fd, "mapMmap");
-    if (at >= 0) return shapes[at + TYPE] === BPF_MAP_TYPE_ARENA && this.arenaFaults(fd) ? Errno.ENOTSUPP : "map";
-    let link: string;
+    let link: string | undefined;
     try {
       link = readlinkSync(`/proc/self/fd/${fd}`);
     } catch {
-      // No procfs: nothing tells a perf event from a file. Mapped as a perf event's ring, as
-      // every fd that is no known map was, so that a reader still works there.
-      return "perf";
+      // No procfs: OBJ_GET_INFO_BY_FD still tells a map (mmap(2) refused programs and BTF).
     }
-    return link === "anon_inode:[perf_event]" ? "perf" : Errno.ENODEV;
-  }
-
-  /** Whether the ARENA `fd` was made with BPF_F_SEGV_ON_FAULT (or its info cannot say it was not). */
-  private arenaFaults(fd: number): boolean {
+    if (link === "anon_inode:[perf_event]") return "perf";
+    if (link !== undefined && link !== "anon_inode:bpf-map") return Errno.ENODEV;
     const info = new Uint8Array(BPF_MAP_INFO.size);
-    if (this.objGetInfoByFd(fd, info) < 0) return true;
-    return (new DataView(info.buffer).getUint32(MI.map_flags, true) & BPF_F_SEGV_ON_FAULT) !== 0;
+    if (this.objGetInfoByFd(fd, info) < 0) {
+      // Without procfs nothing tells a perf event from a file: mapped as a perf event's ring, as
+      // every fd that was no map was before, so that a reader still works there.
+      return link === undefined ? "perf" : Errno.ENODEV;
+    }
+    const dv = new DataView(info.buffer);
+    const faults = dv.getUint32(MI.type, true) === BPF_MAP_TYPE_ARENA && (dv.getUint32(MI.map_flags, true) & BPF_F_SEGV_ON_FAULT) !== 0;
+    return faults ? Errno.ENOTSUPP : "map";
   }
 
   mmapRead(mapping: number, offset: number, dst: Uint8Array): number {

@@ -147,6 +147,27 @@ describeKernel("kernel driver: mmap of a BPF_F_MMAPABLE array", () => {
     }
   });
 
+  it("a map's fd closed behind the driver's back and reused by a file is ENODEV too: what the fd is now decides, not what the driver remembers", () => {
+    const d = mm(k.d);
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-mmap-"));
+    const path = join(dir, "empty");
+    writeFileSync(path, "");
+    const mapFd = d.mapCreate(mmapable());
+    expect(mapFd).toBeGreaterThanOrEqual(0);
+    closeSync(mapFd);
+    const fd = openSync(path, "r+");
+    try {
+      expect(fd, "the map's number, now a file's").toBe(mapFd);
+      const h = d.mapMmap(fd, PAGE, false);
+      // Before the fix the driver took it for the map it made, and this read was SIGBUS.
+      if (h >= 0) d.mmapRead(h, 0, new Uint8Array(8));
+      expect(h).toBe(-Errno.ENODEV);
+    } finally {
+      d.close(fd);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it("an ARENA made with BPF_F_SEGV_ON_FAULT is ENOTSUPP, nothing left mapped: a load of a page no program allocated is SIGSEGV; one without it maps", () => {
     const d = mm(k.d);
     withFds(d, (keep) => {
