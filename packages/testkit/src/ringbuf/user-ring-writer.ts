@@ -3,7 +3,7 @@
 // producer position that is no multiple of 8 or behind the consumer's. The kernel checks each
 // record before a drain's callback sees it; the simulator must answer the same (the drain cases
 // below run on both and are compared).
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, type Driver } from "@bpfkit/core";
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, Errno, type Driver } from "@bpfkit/core";
 import { ringSample } from "../arbitraries/ring-ops.js";
 
 /** One record to write: its sample's length (the header's low 30 bits) and state. */
@@ -122,6 +122,8 @@ export interface UserRingDrainCase {
   producerPos?: bigint;
   /** The drain's flags. */
   flags?: number;
+  /** What 6.18 answered to the two drains: [answer, sum of first u64s, callbacks, consumer position after]. */
+  drains: readonly (readonly [ret: number, sum: bigint, count: number, consumerPos: bigint])[];
 }
 
 /** What a drain did: its answer, the sum of the first u64s and the count its callback saw, the consumer position after it. */
@@ -143,22 +145,38 @@ export const DRAIN_EMPTY_VALUE = 1n << 30n;
 
 /** Cases of the kernel's record checks (__bpf_user_ringbuf_peek) and the drain's answers. */
 export const USER_RING_DRAIN_CASES: readonly UserRingDrainCase[] = [
-  { name: "an empty ring drains nothing", records: [] },
-  { name: "three records, in order", records: [{ len: 8 }, { len: 16, value: 40n }, { len: 13, value: 2n }] },
-  { name: "a discarded record is skipped and not counted", records: [{ len: 8 }, { len: 8, state: "discard", value: 99n }, { len: 8, value: 5n }] },
-  { name: "a BUSY record stops the drain before it", records: [{ len: 8 }, { len: 8, state: "busy" }, { len: 8, value: 7n }] },
-  { name: "a record shorter than 8 bytes reaches the callback (its read fails, nothing is added)", records: [{ len: 3 }, { len: 8, value: 9n }] },
-  { name: "a 0-byte record reaches the callback as an empty dynptr, and is counted; the next one follows 8 bytes on", records: [{ len: 0 }, { len: 8, value: 9n }, { len: 0 }] },
-  { name: "a 0-byte record discarded or BUSY is passed over or waited for as any other", records: [{ len: 0, state: "discard" }, { len: 8, value: 9n }, { len: 0, state: "busy" }, { len: 8, value: 5n }] },
-  { name: "the callback's 1 stops after its record", records: [{ len: 8 }, { len: 8, value: DRAIN_STOP_VALUE }, { len: 8, value: 3n }] },
-  { name: "a producer position that is no multiple of 8 is EINVAL before any record", records: [{ len: 8 }], extra: 4 },
-  { name: "a record running past the producer position is EINVAL, after the good ones", records: [{ len: 8 }, { len: 8, rawLen: 64 }] },
-  { name: "a record longer than the ring is E2BIG", records: [{ len: 8, rawLen: 8192 }], producerPos: 0x10000n },
-  { name: "a producer position behind the consumer's is an empty ring", before: [{ len: 8 }], records: [{ len: 8 }], producerPos: 8n },
-  { name: "a record that wraps round the data's end reads straight on", before: [{ len: 4072 }], records: [{ len: 24, value: 77n }] },
-  { name: "BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP drain as 0 does", records: [{ len: 8 }, { len: 8 }], flags: 3 },
-  { name: "the program's sum of first u64s wraps as a u64", records: [{ len: 8, value: 1n << 63n }, { len: 8, value: (1n << 63n) + 5n }] },
-  { name: "flags past the two wake-up bits are EINVAL, nothing taken", records: [{ len: 8 }], flags: 4 },
+  { name: "an empty ring drains nothing", records: [],
+    drains: [[0, 0n, 0, 0n], [0, 0n, 0, 0n]] },
+  { name: "three records, in order", records: [{ len: 8 }, { len: 16, value: 40n }, { len: 13, value: 2n }],
+    drains: [[3, 43n, 3, 64n], [0, 0n, 0, 64n]] },
+  { name: "a discarded record is skipped and not counted", records: [{ len: 8 }, { len: 8, state: "discard", value: 99n }, { len: 8, value: 5n }],
+    drains: [[2, 6n, 2, 48n], [0, 0n, 0, 48n]] },
+  { name: "a BUSY record stops the drain before it", records: [{ len: 8 }, { len: 8, state: "busy" }, { len: 8, value: 7n }],
+    drains: [[1, 1n, 1, 16n], [0, 0n, 0, 16n]] },
+  { name: "a record shorter than 8 bytes reaches the callback (its read fails, nothing is added)", records: [{ len: 3 }, { len: 8, value: 9n }],
+    drains: [[2, 9n, 2, 32n], [0, 0n, 0, 32n]] },
+  { name: "a 0-byte record reaches the callback as an empty dynptr, and is counted; the next one follows 8 bytes on", records: [{ len: 0 }, { len: 8, value: 9n }, { len: 0 }],
+    drains: [[3, 2n * DRAIN_EMPTY_VALUE + 9n, 3, 32n], [0, 0n, 0, 32n]] },
+  { name: "a 0-byte record discarded or BUSY is passed over or waited for as any other", records: [{ len: 0, state: "discard" }, { len: 8, value: 9n }, { len: 0, state: "busy" }, { len: 8, value: 5n }],
+    drains: [[1, 9n, 1, 24n], [0, 0n, 0, 24n]] },
+  { name: "the callback's 1 stops after its record", records: [{ len: 8 }, { len: 8, value: DRAIN_STOP_VALUE }, { len: 8, value: 3n }],
+    drains: [[2, 1n + DRAIN_STOP_VALUE, 2, 32n], [1, 3n, 1, 48n]] },
+  { name: "a producer position that is no multiple of 8 is EINVAL before any record", records: [{ len: 8 }], extra: 4,
+    drains: [[-Errno.EINVAL, 0n, 0, 0n], [-Errno.EINVAL, 0n, 0, 0n]] },
+  { name: "a record running past the producer position is EINVAL, after the good ones", records: [{ len: 8 }, { len: 8, rawLen: 64 }],
+    drains: [[-Errno.EINVAL, 1n, 1, 16n], [-Errno.EINVAL, 0n, 0, 16n]] },
+  { name: "a record longer than the ring is E2BIG", records: [{ len: 8, rawLen: 8192 }], producerPos: 0x10000n,
+    drains: [[-Errno.E2BIG, 0n, 0, 0n], [-Errno.E2BIG, 0n, 0, 0n]] },
+  { name: "a producer position behind the consumer's is an empty ring", before: [{ len: 8 }], records: [{ len: 8 }], producerPos: 8n,
+    drains: [[0, 0n, 0, 16n], [0, 0n, 0, 16n]] },
+  { name: "a record that wraps round the data's end reads straight on", before: [{ len: 4072 }], records: [{ len: 24, value: 77n }],
+    drains: [[1, 77n, 1, 4112n], [0, 0n, 0, 4112n]] },
+  { name: "BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP drain as 0 does", records: [{ len: 8 }, { len: 8 }], flags: 3,
+    drains: [[2, 3n, 2, 32n], [0, 0n, 0, 32n]] },
+  { name: "the program's sum of first u64s wraps as a u64", records: [{ len: 8, value: 1n << 63n }, { len: 8, value: (1n << 63n) + 5n }],
+    drains: [[2, 5n, 2, 32n], [0, 0n, 0, 32n]] },
+  { name: "flags past the two wake-up bits are EINVAL, nothing taken", records: [{ len: 8 }], flags: 4,
+    drains: [[-Errno.EINVAL, 0n, 0, 0n], [-Errno.EINVAL, 0n, 0, 0n]] },
 ];
 
 /** How many samples of one drain a drain program keeps (size, first and last u64). */

@@ -7,35 +7,15 @@
 import { show } from "../assert.js";
 import type { CaseContext } from "../context.js";
 import type { ConformanceCase } from "../types.js";
-import { DRAIN_EMPTY_VALUE, DRAIN_STOP_VALUE, runUserRingDrainCase, USER_RING_DRAIN_CASES } from "../../ringbuf/user-ring-writer.js";
+import { runUserRingDrainCase, USER_RING_DRAIN_CASES } from "../../ringbuf/user-ring-writer.js";
 import { Checks, F } from "./common.js";
 
 const USER_RINGBUF = 31;
-const EINVAL = 22, E2BIG = 7;
 
 function userRing(ctx: CaseContext, size = ctx.page): number {
   return ctx.create({ mapType: USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: size }, `USER_RINGBUF of ${size} bytes`);
 }
 
-/** Each drain case's two drains: [answer, sum of first u64s, callbacks, consumer position after]. */
-const DRAINS: Record<string, Array<[number, bigint, number, bigint]>> = {
-  "an empty ring drains nothing": [[0, 0n, 0, 0n], [0, 0n, 0, 0n]],
-  "three records, in order": [[3, 43n, 3, 64n], [0, 0n, 0, 64n]],
-  "a discarded record is skipped and not counted": [[2, 6n, 2, 48n], [0, 0n, 0, 48n]],
-  "a BUSY record stops the drain before it": [[1, 1n, 1, 16n], [0, 0n, 0, 16n]],
-  "a record shorter than 8 bytes reaches the callback (its read fails, nothing is added)": [[2, 9n, 2, 32n], [0, 0n, 0, 32n]],
-  "a 0-byte record reaches the callback as an empty dynptr, and is counted; the next one follows 8 bytes on": [[3, 2n * DRAIN_EMPTY_VALUE + 9n, 3, 32n], [0, 0n, 0, 32n]],
-  "a 0-byte record discarded or BUSY is passed over or waited for as any other": [[1, 9n, 1, 24n], [0, 0n, 0, 24n]],
-  "the callback's 1 stops after its record": [[2, 1n + DRAIN_STOP_VALUE, 2, 32n], [1, 3n, 1, 48n]],
-  "a producer position that is no multiple of 8 is EINVAL before any record": [[-EINVAL, 0n, 0, 0n], [-EINVAL, 0n, 0, 0n]],
-  "a record running past the producer position is EINVAL, after the good ones": [[-EINVAL, 1n, 1, 16n], [-EINVAL, 0n, 0, 16n]],
-  "a record longer than the ring is E2BIG": [[-E2BIG, 0n, 0, 0n], [-E2BIG, 0n, 0, 0n]],
-  "a producer position behind the consumer's is an empty ring": [[0, 0n, 0, 16n], [0, 0n, 0, 16n]],
-  "a record that wraps round the data's end reads straight on": [[1, 77n, 1, 4112n], [0, 0n, 0, 4112n]],
-  "BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP drain as 0 does": [[2, 3n, 2, 32n], [0, 0n, 0, 32n]],
-  "the program's sum of first u64s wraps as a u64": [[2, 5n, 2, 32n], [0, 0n, 0, 32n]],
-  "flags past the two wake-up bits are EINVAL, nothing taken": [[-EINVAL, 0n, 0, 0n], [-EINVAL, 0n, 0, 0n]],
-};
 
 export const userRingbufCases: ConformanceCase[] = [
   {
@@ -126,7 +106,7 @@ export const userRingbufCases: ConformanceCase[] = [
       for (const dc of USER_RING_DRAIN_CASES) {
         c.step(() => {
           const got = runUserRingDrainCase(ctx.driver, dc, drain).map((o) => [o.ret, o.sum, o.count, o.consumerPos]);
-          c.equal(got.map((r) => r.join(" ")).join(", "), DRAINS[dc.name]!.map((r) => r.join(" ")).join(", "), `${dc.name}: [answer, sum, callbacks, consumer position] of two drains`);
+          c.equal(got.map((r) => r.join(" ")).join(", "), dc.drains.map((r) => r.join(" ")).join(", "), `${dc.name}: [answer, sum, callbacks, consumer position] of two drains`);
         });
       }
       c.done();
