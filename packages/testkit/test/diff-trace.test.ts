@@ -2,7 +2,7 @@
 // driver gives. A trace that drops an errno, a value, a key, a count or a token would let two
 // drivers that answer differently "agree". Each test wraps the model so that exactly one answer
 // differs and checks that the comparison names that very step.
-import { BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_RINGBUF, type Driver, Errno, mapTypeName, userValueSize, wrapDriver } from "@bpfkit/core";
+import { BPF_F_LOCK, BPF_F_MMAPABLE, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, type Driver, Errno, mapTypeName, userValueSize, wrapDriver } from "@bpfkit/core";
 import { FD_VALUE_MAP_TYPES } from "../src/arbitraries/map-spec.js";
 import { describe, expect, it } from "vitest";
 import type { Op, Program } from "../src/arbitraries/program.js";
@@ -156,6 +156,22 @@ describe("differential trace: every answer is compared", () => {
       close: (fd) => { const r = d.close(fd); if (r === 0) open--; return r; },
     });
     runProgram(tracked, program({ kind: "reopen", openFlags: 0 }, { kind: "lookup", key: k(1), flags: 0 }));
+    expect(open).toBe(0);
+  });
+
+  it("a user ring whose drain cannot be set up throws, and closes the map it made first", () => {
+    let open = 0;
+    const d = createSimDriver();
+    // Without the simulator's datapath the drain is a program's, and its BTF is refused.
+    const tracked = wrapDriver(d, {
+      kind: "refusing",
+      mapCreate: (a) => { const fd = d.mapCreate(a); if (fd >= 0) open++; return fd; },
+      close: (fd) => { const r = d.close(fd); if (r === 0) open--; return r; },
+      btfLoad: () => -Errno.EPERM,
+      progTestRun: () => { throw new Error("no program runs: its BTF was refused"); },
+    });
+    const ring: Program = { spec: { mapType: BPF_MAP_TYPE_USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096, mapFlags: 0 }, possibleCpus: 1, ops: [] };
+    expect(() => runProgram(tracked, ring)).toThrow("kernelUserRingDrainer: BTF_LOAD: EPERM");
     expect(open).toBe(0);
   });
 });

@@ -4,7 +4,7 @@
 // BPF_PROG_TEST_RUN; the simulator's datapath drain answers the same on the same records.
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Errno } from "@bpfkit/core";
+import { Errno, wrapDriver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import {
   kernelUserRingDrainer, runUserRingDrainCase, simUserRingDrain, USER_RING_DRAIN_CASES, UserRingWriter,
@@ -57,6 +57,25 @@ describe.skipIf(kernel.unavailable !== undefined)("USER_RINGBUF drained by a rea
       w.close();
       d.close(fd);
       k.close();
+    }
+  });
+});
+
+describe("UserRingWriter", () => {
+  it("a store the mapping refuses throws, naming what was written and the errno, so no record is lost unseen", () => {
+    const sim = createSimDriver();
+    const d = wrapDriver(sim, { mmapWrite: (h, off, b) => (off >= PAGE + 8 ? -Errno.EACCES : sim.mmapWrite!(h, off, b)) });
+    const fd = d.mapCreate({ mapType: USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: PAGE });
+    const w = new UserRingWriter(d, fd, PAGE);
+    try {
+      expect(() => w.write([{ len: 16 }])).toThrow(`UserRingWriter: writing a sample at offset ${PAGE + 8}: EACCES`);
+      // The producer position was not moved past a record that is not there.
+      expect(w.producerPos()).toBe(0n);
+      expect(() => w.setProducerPos(8n)).not.toThrow();
+      expect(w.producerPos()).toBe(8n);
+    } finally {
+      w.close();
+      d.close(fd);
     }
   });
 });

@@ -19,9 +19,9 @@ import { brief, bytesEqual, hex, putU32le, u32le } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { type MapSpec, isKeylessMapType, isMapInMapType } from "../arbitraries/map-spec.js";
 import { type Op, type Program, isOrderFree } from "../arbitraries/program.js";
-import { BPF_MAP_TYPE_RINGBUF, isRingOp } from "../arbitraries/ring-ops.js";
-import { BPF_MAP_TYPE_USER_RINGBUF, isUserRingOp } from "../arbitraries/user-ring-ops.js";
-import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, isPerfOp } from "../arbitraries/perf-ops.js";
+import { BPF_MAP_TYPE_RINGBUF, isRingOp, type RingOp } from "../arbitraries/ring-ops.js";
+import { BPF_MAP_TYPE_USER_RINGBUF, isUserRingOp, type UserRingOp } from "../arbitraries/user-ring-ops.js";
+import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, isPerfOp, type PerfOp } from "../arbitraries/perf-ops.js";
 import { ringbufProducerFor } from "../ringbuf/producer.js";
 import { userRingDrainKind } from "../ringbuf/user-ring-drain-program.js";
 import { perfProducerFor } from "../perf/producer.js";
@@ -129,6 +129,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   if (spec.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY && (typeof driver.mapMmap !== "function" || typeof driver.perfEventOpen !== "function" || perfProducerFor(driver) === undefined)) {
     throw new NotModelledError(`perf event arrays on ${driver.kind}, which has no mmap, perf events or perf producer`);
   }
+  if (spec.btf !== undefined && typeof driver.btfLoad !== "function") throw new NotModelledError(`BTF on ${driver.kind}, which has no btfLoad`);
   const extraFds: number[] = [];
   const inner = spec.inner !== undefined && isMapInMapType(spec.mapType) ? makeInnerMaps(driver, spec.inner, spec.innerVariants ?? [], timed)
     : spec.mapType === BPF_MAP_TYPE_PROG_ARRAY ? makePrograms(driver, timed) : undefined;
@@ -137,7 +138,6 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   let btfAttr: Pick<MapCreateAttr, "btfFd" | "btfKeyTypeId" | "btfValueTypeId"> = {};
   let btfNote = "";
   if (spec.btf !== undefined) {
-    if (typeof driver.btfLoad !== "function") throw new NotModelledError(`BTF on ${driver.kind}, which has no btfLoad`);
     const b = specBtfBlob(spec);
     const loaded = timed(() => driver.btfLoad!({ btf: b.blob }));
     if (loaded >= 0) {
@@ -157,6 +157,18 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
     for (const f of extraFds) timed(() => driver.close(f));
     return { lines, calls, seconds: Number(ns) / 1e9 };
   }
+  /** mmap handles kept to the end, unmapped before the fds are closed. */
+  const mappings: number[] = [];
+  let pinPath: string | undefined;
+  let pinned = false;
+  let ring: SideRunner<RingOp> | undefined, userRing: SideRunner<UserRingOp> | undefined, perf: SideRunner<PerfOp> | undefined;
+  /** Frees all the program made: its side runner, mappings, pin and fds, in that order. */
+  const release = () => {
+    (ring ?? userRing ?? perf)?.close();
+    for (const h of mappings) timed(() => driver.munmap!(h));
+    if (pinned && pinPath !== undefined) driver.host.unlink(pinPath);
+    for (const f of [created, ...extraFds]) timed(() => driver.close(f));
+  };
   /** The fd ops go through: the created one, or the last `reopen`'s. */
   let fd = created;
   // Map-in-map and PROG_ARRAY values: a program's value picks an inner map or program (or a
@@ -182,17 +194,20 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   let cursor: Uint8Array | null = null;
   const orderFree = isOrderFree(spec);
   // Wide programs: the program's pin, and a second map made on first use.
-  const pinPath = options.bpffs === undefined ? undefined : `${options.bpffs}/fuzz-${process.pid}-${pinSerial++}`;
-  let pinned = false;
+  pinPath = options.bpffs === undefined ? undefined : `${options.bpffs}/fuzz-${process.pid}-${pinSerial++}`;
   let tokenMap: number | undefined;
-  /** mmap handles kept to the end, unmapped before the fds are closed. */
-  const mappings: number[] = [];
   // A ring's whole mapping (and a user ring's writer), made now; whether it mapped goes on the
-  // info line. A perf event array's events come from its ops.
+  // info line. A perf event array's events come from its ops. A runner that cannot set up (its
+  // drain program refused, say) leaves nothing behind.
   const keep = (h: number) => mappings.push(h);
-  const ring = isRing ? ringRunner(driver, created, spec.maxEntries, timed, keep) : undefined;
-  const userRing = spec.mapType === BPF_MAP_TYPE_USER_RINGBUF ? userRingRunner(driver, created, spec.maxEntries, timed, keep) : undefined;
-  const perf = spec.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY ? perfRunner(driver, timed) : undefined;
+  try {
+    if (isRing) ring = ringRunner(driver, created, spec.maxEntries, timed, keep);
+    if (spec.mapType === BPF_MAP_TYPE_USER_RINGBUF) userRing = userRingRunner(driver, created, spec.maxEntries, timed, keep);
+    if (spec.mapType === BPF_MAP_TYPE_PERF_EVENT_ARRAY) perf = perfRunner(driver, timed);
+  } catch (e) {
+    release();
+    throw e;
+  }
   const side: SideRunner<never> | undefined = ring ?? userRing ?? perf;
   if (side !== undefined && side.viewLine !== "") lines[1] += `; ${side.viewLine}`;
   /** Poll lines waiting for their answers. */
@@ -445,10 +460,7 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
       lines.push(`final throws ${(e as Error).name}`);
     }
   } finally {
-    side?.close();
-    for (const h of mappings) timed(() => driver.munmap!(h));
-    if (pinned && pinPath !== undefined) driver.host.unlink(pinPath);
-    for (const f of [created, ...extraFds]) timed(() => driver.close(f));
+    release();
   }
   return { lines, calls, seconds: Number(ns) / 1e9, ...(pending.length > 0 ? { settled: Promise.all(pending).then(() => undefined) } : {}) };
 }

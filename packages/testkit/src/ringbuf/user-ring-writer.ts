@@ -3,7 +3,7 @@
 // producer position that is no multiple of 8 or behind the consumer's. The kernel checks each
 // record before a drain's callback sees it; the simulator must answer the same (the drain cases
 // below run on both and are compared).
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, Errno, type Driver } from "@bpfkit/core";
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, Errno, errnoName, type Driver } from "@bpfkit/core";
 import { ringSample } from "../arbitraries/ring-ops.js";
 
 /** One record to write: its sample's length (the header's low 30 bits) and state. */
@@ -37,11 +37,11 @@ export class UserRingWriter {
     this.#size = size;
     this.page = driverPageSize(d);
     const cons = d.mapMmap!(fd, this.page, false, 0);
-    if (cons < 0) throw new Error(`UserRingWriter: mmap of the consumer page: ${cons}`);
+    if (cons < 0) throw new Error(`UserRingWriter: mmap of the consumer page: ${errnoName(-cons)}`);
     const prod = d.mapMmap!(fd, this.page + 2 * size, true, this.page);
     if (prod < 0) {
       d.munmap!(cons);
-      throw new Error(`UserRingWriter: mmap of the producer page and data: ${prod}`);
+      throw new Error(`UserRingWriter: mmap of the producer page and data: ${errnoName(-prod)}`);
     }
     this.#cons = cons;
     this.#prod = prod;
@@ -55,14 +55,15 @@ export class UserRingWriter {
 
   /** The producer position. */
   producerPos(): bigint {
-    this.#d.mmapRead!(this.#prod, 0, this.#u64);
+    const r = this.#d.mmapRead!(this.#prod, 0, this.#u64);
+    if (r < 0) throw new Error(`UserRingWriter: reading the producer position: ${errnoName(-r)}`);
     return this.#u64View.getBigUint64(0, true);
   }
 
   /** Stores `pos` (taken mod 2^64) as the producer position, whatever the records say. */
   setProducerPos(pos: bigint): void {
     this.#u64View.setBigUint64(0, BigInt.asUintN(64, pos), true);
-    this.#d.mmapWrite!(this.#prod, 0, this.#u64);
+    this.#store(0, this.#u64, "the producer position");
   }
 
   /**
@@ -82,8 +83,8 @@ export class UserRingWriter {
       const n = Math.min(r.len, this.#size - BPF_RINGBUF_HDR_SZ);
       const sample = r.fill === undefined ? new Uint8Array(n) : ringSample(n, r.fill);
       if (n >= 8) new DataView(sample.buffer).setBigUint64(0, r.value ?? BigInt(i + 1), true);
-      this.#d.mmapWrite!(this.#prod, off + BPF_RINGBUF_HDR_SZ, sample);
-      this.#d.mmapWrite!(this.#prod, off, hdr);
+      this.#store(off + BPF_RINGBUF_HDR_SZ, sample, "a sample");
+      this.#store(off, hdr, "a record header");
       pos += BigInt(Math.ceil((r.len + BPF_RINGBUF_HDR_SZ) / 8) * 8);
     });
     this.setProducerPos(pos + BigInt(extra));
@@ -96,7 +97,13 @@ export class UserRingWriter {
   commit(pos: bigint, len: number, discard: boolean): void {
     const hdr = new Uint8Array(4);
     new DataView(hdr.buffer).setUint32(0, (len | (discard ? BPF_RINGBUF_DISCARD_BIT : 0)) >>> 0, true);
-    this.#d.mmapWrite!(this.#prod, this.page + Number(pos & BigInt(this.#size - 1)), hdr);
+    this.#store(this.page + Number(pos & BigInt(this.#size - 1)), hdr, "a record header");
+  }
+
+  /** Stores `bytes` at `off` of the producer mapping; a refused store throws, so no write is lost unseen. */
+  #store(off: number, bytes: Uint8Array, what: string): void {
+    const r = this.#d.mmapWrite!(this.#prod, off, bytes);
+    if (r < 0) throw new Error(`UserRingWriter: writing ${what} at offset ${off}: ${errnoName(-r)}`);
   }
 
   /** Unmaps both mappings. */
