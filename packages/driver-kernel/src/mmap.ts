@@ -26,8 +26,9 @@ interface Mapping {
   readonly length: number;
   /**
    * Bytes from the start that a store may reach: 0 for a read-only mapping, all of a map's, and
-   * only the first page of anything else: a perf event's ring, whose data perf_mmap_fault keeps
-   * read-only in a writable mapping (a store there is SIGBUS).
+   * of anything else only file page 0, the one perf_mmap_fault makes writable: a perf event's
+   * ring keeps its data read-only in a writable mapping, and its AUX area (any mapping at a
+   * non-zero offset) all of it (a store there is SIGBUS).
    */
   readonly writableTo: number;
   readonly bytes: Uint8Array;
@@ -113,7 +114,7 @@ export class MmapTable {
     }
     let h = this.slots.indexOf(undefined);
     if (h < 0) h = this.slots.length;
-    const writableTo = !writable ? 0 : kind === "map" ? length : Math.min(length, this.pageSize);
+    const writableTo = !writable ? 0 : kind === "map" ? length : off === 0 ? Math.min(length, this.pageSize) : 0;
     this.slots[h] = { addr, length, writableTo, bytes, words, halves };
     return h;
   }

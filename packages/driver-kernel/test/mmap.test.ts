@@ -12,6 +12,8 @@ import { runInNewContext } from "node:vm";
 import { expect, it, vi } from "vitest";
 import { BPF_F_SEGV_ON_FAULT, BPF_MAP_TYPE_ARENA, BPF_MAP_TYPE_ARRAY, decodeMapInfo, Errno, MAP_INFO_SIZE, type Driver } from "@bpfkit/core";
 import { createKernelDriver } from "@bpfkit/driver-kernel";
+import { type MappedKind, MmapTable } from "../src/mmap.js";
+import { type Libc, loadLibc } from "../src/native.js";
 import { describeKernel, kernelForFile, u32, withFds } from "./helpers.js";
 
 const k = kernelForFile(); // the fd count after the file equals the count before
@@ -341,5 +343,34 @@ describeKernel("kernel driver: mmap of a BPF_F_MMAPABLE array", () => {
     }
     expect(bpfMappings()).toBe(before);
     expect(k.d.mapGetFdById(id)).toBe(-Errno.ENOENT);
+  });
+});
+
+describeKernel("kernel driver: which bytes of a writable mapping that is no map's take a store", () => {
+  // No PMU here has an AUX area, so a perf event's mapping at a non-zero offset cannot be made;
+  // the table is given shared anonymous memory in its place, and told what the fd is.
+  const libc = loadLibc();
+  const MAP_ANONYMOUS = 0x20;
+  const anon: Libc = { ...libc, mmap: (a, length, prot, flags) => libc.mmap(a, length, prot, flags | MAP_ANONYMOUS, -1, 0) };
+  const stores = (kind: MappedKind, offset: number): number[] => {
+    const t = new MmapTable(anon, PAGE);
+    const h = t.map(0, 3 * PAGE, true, offset, () => kind);
+    try {
+      return [0, PAGE - 8, PAGE, 2 * PAGE].map((at) => t.write(h, at, new Uint8Array(8)));
+    } finally {
+      t.unmap(h);
+    }
+  };
+
+  it("a perf event's ring at offset 0: its first page (the header perf_mmap_fault makes writable) only", () => {
+    expect(stores("perf", 0)).toEqual([0, 0, -Errno.EACCES, -Errno.EACCES]);
+  });
+
+  it("a perf event's AUX area (any other offset): none of it, as perf_mmap_fault makes no page of it writable", () => {
+    expect(stores("perf", PAGE)).toEqual([-Errno.EACCES, -Errno.EACCES, -Errno.EACCES, -Errno.EACCES]);
+  });
+
+  it("a map's mapping at any offset: all of it (the kernel refuses a writable mapping of a map's read-only pages)", () => {
+    expect(stores("map", PAGE)).toEqual([0, 0, 0, 0]);
   });
 });
