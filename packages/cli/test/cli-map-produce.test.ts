@@ -2,7 +2,7 @@
 // by the command and drained by a program (the kernel's test-run drain program, the simulator's
 // datapath), on each driver; a full ring, --wait, and the refusals.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driversUnderTest, userRingDrainerFor, type KernelUserRingDrainer } from "@bpfkit/testkit";
+import { DRAIN_EMPTY_VALUE, driversUnderTest, userRingDrainerFor, type KernelUserRingDrainer } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
 import { suiteWorld } from "./helpers.js";
 
@@ -36,6 +36,21 @@ for (const dut of driversUnderTest()) {
       expect(j.code, j.err).toBe(0);
       expect(JSON.parse(j.out)).toEqual({ produced: true, size: 9, bytes: "2000000000000000ff" });
       expect(drainer.drain(fd, 0)).toMatchObject({ ret: 2, sum: 0x25n, count: 2 });
+    });
+
+    it("--empty writes a record of no bytes, which the drain hands on as an empty sample and counts", async () => {
+      const fd = await ring("urb4");
+      const r = await bpfkit("map", "produce", at("urb4"), "--empty");
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(/produced a 0-byte record into map \d+ at .*\/urb4\n$/);
+      const j = await bpfkit("map", "produce", at("urb4"), "--empty", "--json");
+      expect(JSON.parse(j.out)).toEqual({ produced: true, size: 0, bytes: "" });
+      const d = drainer.drain(fd, 0);
+      expect(d).toMatchObject({ ret: 2, count: 2, sum: 2n * DRAIN_EMPTY_VALUE });
+      expect(d.samples.map((x) => x.size)).toEqual([0, 0]);
+      const both = await bpfkit("map", "produce", at("urb4"), "01", "--empty");
+      expect(both.code).toBe(ExitCode.usage);
+      expect(both.err).toContain("give BYTES or --empty, not both");
     });
 
     it("a full ring refuses (exit 1) saying how much is free; --wait waits for a drain", async () => {

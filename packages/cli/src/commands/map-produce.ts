@@ -17,24 +17,33 @@ const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 export const mapProduceCommand: Command = {
   name: "map produce",
   summary: "write a record into a user ring buffer, for programs to drain",
-  usage: "map produce MAP BYTES… [--wait MS]",
+  usage: "map produce MAP (BYTES… | --empty) [--wait MS]",
   details: "MAP is a user ring buffer (BPF_MAP_TYPE_USER_RINGBUF): a pinned path, a name under the map root, or `id N`.\n" +
     "BYTES are the record's sample as hex bytes ('01 02 ff', 0x0102ff, a leading `hex` taken), 1 to 2^24 - 1 of them,\n" +
-    "which with the 8-byte header must fit in the ring. The record is reserved, written and submitted: the next\n" +
+    "which with the 8-byte header must fit in the ring; --empty writes a record of no bytes (its header alone), which\n" +
+    "the drain hands to the callback as an empty sample. The record is reserved, written and submitted: the next\n" +
     "bpf_user_ringbuf_drain of a program hands it to its callback.\n" +
     "A full ring refuses (exit 1) unless --wait, which waits up to MS milliseconds for a drain to make room.\n" +
     "A ring has one producer: write here only to a ring nothing else writes.",
   options: {
     wait: { type: "string", arg: "MS", help: "when the ring has no room, wait up to MS milliseconds for a drain to make some" },
+    empty: { type: "boolean", help: "write a record of no bytes, in place of BYTES" },
   },
   examples: [
     "bpfkit map produce /sys/fs/bpf/tc/globals/urb_cmds 01 00 00 00 2a 00 00 00",
     "bpfkit map produce urb_cmds 0x010000002a000000 --wait 1000 --json",
+    "bpfkit map produce urb_cmds --empty",
   ],
   async run(ctx, args, opts) {
     const wait = intOption(opts, "wait", 0);
     const { p, bytes, label } = await withMap(ctx, args, (rest) => {
-      if (rest.length === 0) throw usageError("the record's bytes are missing: hex BYTES… after the map", `usage: bpfkit ${this.usage}`);
+      if (opts.empty === true) {
+        if (rest.length > 0) throw usageError("--empty writes a record of no bytes: give BYTES or --empty, not both", `usage: bpfkit ${this.usage}`);
+        return new Uint8Array(0);
+      }
+      if (rest.length === 0) {
+        throw usageError("the record's bytes are missing: hex BYTES… after the map (--empty for a record of none)", `usage: bpfkit ${this.usage}`);
+      }
       return parseHexBytes(rest.join(" "));
     }, (d, m, bytes): { p: UserRingBufProducer; bytes: Uint8Array; label: string } => {
       if (m.info.type !== BPF_MAP_TYPE_USER_RINGBUF) {
@@ -70,7 +79,7 @@ export const mapProduceCommand: Command = {
     } finally {
       p.close();
     }
-    if (!ctx.quiet && !ctx.json) ctx.io.stderr(`produced a ${bytes.length}-byte record into ${label}: ${hex(bytes)}\n`);
+    if (!ctx.quiet && !ctx.json) ctx.io.stderr(`produced a ${bytes.length}-byte record into ${label}${bytes.length > 0 ? `: ${hex(bytes)}` : ""}\n`);
     if (ctx.json) ctx.emit(() => "", () => ({ produced: true, size: bytes.length, bytes: hexCompact(bytes) }));
     return 0;
   },
