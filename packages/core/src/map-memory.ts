@@ -97,6 +97,13 @@ const OPTION_KEYS = ["writable"] as const;
 /** Why a closed MapMemory refuses everything. */
 const UNMAPPED = "the memory is unmapped: close() was called";
 
+/** An argument that is no number, as an error names it: a string is quoted, since "8" reads like 8. */
+function describeArg(v: unknown): string {
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  if (v === null || v === undefined) return String(v);
+  return typeof v === "object" ? (v as object).constructor?.name ?? "an object" : `a ${typeof v}`;
+}
+
 /** The options `memory` was given, checked: the writable wish, or undefined for "where allowed". */
 export function memoryWish(options: MapMemoryOptions | undefined, where: string): boolean | undefined {
   if (options === undefined) return undefined;
@@ -350,7 +357,10 @@ export class MapMemory<V> implements Disposable {
   /** The u32 (`size` 4) or u64 (`size` 8) at byte `offset` of the values (a multiple of `size`) as an atomic word; see `word`. */
   wordAt(offset: number, size: 4 | 8): MappedWord {
     const op = "wordAt";
-    if (size !== 4 && size !== 8) throw new TypeError(`${op} ${this.#name}: size must be 4 or 8, got ${String(size)}`);
+    if (size !== 4 && size !== 8) {
+      throw new TypeError(`${op} ${this.#name}: size must be 4 or 8, got ${typeof size === "number" ? size : describeArg(size)}`);
+    }
+    this.#isNumber(op, "offset", offset);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + size > this.size) {
       throw new RangeError(`${op} ${this.#name}: bytes ${String(offset)}..${String(offset + size)} are outside the ` +
         `${this.size} bytes of the values (${this.#maxEntries} × ${this.stride})`);
@@ -418,11 +428,17 @@ export class MapMemory<V> implements Disposable {
   }
 
   #range(op: string, offset: number, bytes: Uint8Array, what: string): void {
+    this.#isNumber(op, "offset", offset);
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`${op} ${this.#name}: ${what} must be a Uint8Array`);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + bytes.length > this.size) {
       throw new RangeError(`${op} ${this.#name}: bytes ${String(offset)}..${String(offset + bytes.length)} are outside the ` +
         `${this.size} bytes of the values (${this.#maxEntries} × ${this.stride})`);
     }
+  }
+
+  /** A TypeError for an argument that is no number, before any arithmetic can concatenate or mix it. */
+  #isNumber(op: string, what: string, v: unknown): void {
+    if (typeof v !== "number") throw new TypeError(`${op} ${this.#name}: ${what} must be a number, got ${describeArg(v)}`);
   }
 
   #field(op: string, index: number, name: string): StructField {
@@ -450,6 +466,7 @@ export class MapMemory<V> implements Disposable {
   }
 
   #index(op: string, index: number): void {
+    this.#isNumber(op, "index", index);
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.#maxEntries) {
       throw new RangeError(`${op} ${this.#name}: index ${String(index)} is outside the array (0..${this.#maxEntries - 1})`);
     }
