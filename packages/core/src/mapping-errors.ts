@@ -24,3 +24,41 @@ export function checkMappingCall(driver: Driver, from: MappedFrom, method: strin
   if (!isNegErrno(r)) throw driverContractError(driver, method, r, "0");
   throw mappingError(from, op, -r);
 }
+
+/** One thing a close() gives back: the driver call that frees it, what it is (for errors), and the call. */
+export interface Release {
+  /** The driver method, as errors name it: "munmap", "close". */
+  readonly call: string;
+  /** What it holds: "the consumer position's page, writable", "CPU 2's ring". */
+  readonly what: string;
+  /** The driver call: 0 or -errno. */
+  readonly run: () => number;
+}
+
+/**
+ * Runs every release, going on past a failure, so close() frees all it can. Answers which were
+ * kept (a -errno: still held) and the error to throw, or undefined: the first failure's errno
+ * with each failed call and what it holds named, then `kept` (what becomes of them, said for
+ * their count). An answer outside the Driver contract is that driver's TypeError, thrown before
+ * any errno; what it held counts as freed, since such an answer says nothing of it.
+ */
+export function releaseEach(driver: Driver, from: MappedFrom, op: string, steps: readonly Release[],
+  kept: (count: number) => string): { held: boolean[]; error: Error | undefined } {
+  const held = steps.map(() => false);
+  const failed: { step: Release; errno: number }[] = [];
+  let broken: TypeError | undefined;
+  steps.forEach((step, i) => {
+    const r = step.run();
+    if (r === 0) return;
+    if (!isNegErrno(r)) broken ??= driverContractError(driver, step.call, r, "0");
+    else {
+      held[i] = true;
+      failed.push({ step, errno: -r });
+    }
+  });
+  if (broken !== undefined) return { held, error: broken };
+  if (failed.length === 0) return { held, error: undefined };
+  const first = failed[0]!.errno;
+  const each = failed.map(({ step, errno }, i) => `${step.call} of ${step.what}${i > 0 && errno !== first ? `: ${errnoText(errno)}` : ""}`);
+  return { held, error: mappingError(from, op, first, `${each.join("; ")}; ${kept(failed.length)}`) };
+}

@@ -152,7 +152,8 @@ export class BpfPerfEventArray extends KeylessMap<number> {
         if (!(m >= 0 && Number.isInteger(m))) {
           d.close(ev);
           if (!isNegErrno(m)) throw driverContractError(d, "mapMmap", m, "a mapping handle >= 0");
-          throw this.opError(op, -m, `mapping CPU ${cpu}'s ring of ${o.dataSize / page} pages and its header page` +
+          const pages = o.dataSize / page;
+          throw this.opError(op, -m, `mmap of CPU ${cpu}'s ring, its header page and ${pages} page${pages === 1 ? "" : "s"} of data, writable` +
             (m === -Errno.EPERM || m === -Errno.ENOMEM ? ": past the perf_event_mlock_kb limit without CAP_IPC_LOCK? A smaller perCpuBuffer needs less" : ""));
         }
         const index = o.index ?? cpu;

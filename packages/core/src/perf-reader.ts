@@ -11,7 +11,7 @@ import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
 import { Errno } from "./errno.js";
 import type { BpfError } from "./errors.js";
-import { mappingError, type MappedFrom } from "./mapping-errors.js";
+import { mappingError, releaseEach, type MappedFrom, type Release } from "./mapping-errors.js";
 import { meteredDriver, type MetricsHook } from "./metrics.js";
 import { PerfRing, type PerfRecord } from "./perf-ring.js";
 import { sleep, waitOptions, type RingBufWaitOptions } from "./ring-pages.js";
@@ -57,26 +57,28 @@ export interface PerfReaderInit {
  * What a reader knows of its slots, shared with the finalizer: whether pause() was asked (until
  * resume()), and, slot by slot, whether the slot may still hold the reader's event (false once a
  * delete emptied it or found it empty). A pause() that could not empty a slot leaves it marked,
- * so a second pause() and close() try it again.
+ * so a second pause() and close() try it again. `arrayFd` is the reader's fd of the array until
+ * close() closes it (-1 then), as a slot's `mapping` and `eventFd` are until close() frees them.
  */
 interface SlotState {
   paused: boolean;
   readonly filled: boolean[];
+  arrayFd: number;
 }
 
-/** A reader lost without close(): its slots cleared, its rings unmapped and its fds closed when collected. */
-const freeLost = new FinalizationRegistry<{ driver: Driver; arrayFd: number; slots: readonly PerfReaderSlot[]; state: SlotState }>(
-  ({ driver, arrayFd, slots, state }) => {
+/** A reader lost without close() (or with a close() that failed): what it still holds is freed when collected. */
+const freeLost = new FinalizationRegistry<{ driver: Driver; slots: readonly PerfReaderSlot[]; state: SlotState }>(
+  ({ driver, slots, state }) => {
     const key = new Uint8Array(4);
     slots.forEach((s, i) => {
-      if (state.filled[i]) {
+      if (state.filled[i] && state.arrayFd >= 0) {
         new DataView(key.buffer).setUint32(0, s.index, true);
-        driver.mapDeleteElem(arrayFd, key);
+        driver.mapDeleteElem(state.arrayFd, key);
       }
-      driver.munmap!(s.mapping);
-      driver.close(s.eventFd);
+      if (s.mapping >= 0) driver.munmap!(s.mapping);
+      if (s.eventFd >= 0) driver.close(s.eventFd);
     });
-    driver.close(arrayFd);
+    if (state.arrayFd >= 0) driver.close(state.arrayFd);
   });
 
 /** An AbortSignal of the reader's own, which ends the waits on the other CPUs once one is readable. */
@@ -125,7 +127,7 @@ export class PerfReader implements Disposable {
   readonly #valueView = new DataView(this.#value.buffer);
   /** Shared with the finalizer: which slots may still hold the reader's events. */
   readonly #state: SlotState;
-  #arrayFd: number;
+  #open = true;
   /** The ring readRecord() looks at first: the one after the last that gave a record. */
   #cursor = 0;
 
@@ -135,21 +137,20 @@ export class PerfReader implements Disposable {
     this.#metrics = init.metrics;
     this.#slotDriver = init.metrics?.syscall !== undefined ? meteredDriver(init.driver, init.metrics) : init.driver;
     this.#commonName = init.commonName ?? init.name;
-    this.#arrayFd = init.arrayFd;
     this.#from = { name: init.name, path: init.path };
     this.#slots = init.slots.map((s) => ({ ...s }));
-    this.#state = { paused: false, filled: this.#slots.map(() => true) };
+    this.#state = { paused: false, filled: this.#slots.map(() => true), arrayFd: init.arrayFd };
     this.cpus = Object.freeze(this.#slots.map((s) => s.cpu));
     this.indexes = Object.freeze(this.#slots.map((s) => s.index));
     this.bufferSize = init.dataSize;
     this.#rings = this.#slots.map((s) => new PerfRing({ driver: init.driver, cpu: s.cpu, index: s.index, mapping: s.mapping,
       dataOffset: init.pageSize, dataSize: init.dataSize, from: this.#from }));
-    freeLost.register(this, { driver: init.driver, arrayFd: init.arrayFd, slots: this.#slots, state: this.#state }, this);
+    freeLost.register(this, { driver: init.driver, slots: this.#slots, state: this.#state }, this);
   }
 
   /** False once closed. */
   isOpen(): boolean {
-    return this.#arrayFd >= 0;
+    return this.#open;
   }
 
   /** True between pause() and resume(), also after a pause() that threw (pause() again retries the slots it could not empty). */
@@ -338,28 +339,36 @@ export class PerfReader implements Disposable {
   /**
    * Empties the slots that may still hold the reader's events (all but those pause() emptied),
    * unmaps the rings and closes the events and the reader's fd of the array, which ends a wait in
-   * `read()` (it resolves undefined); later calls throw EBADF. Everything is freed even when a
-   * step fails (the first failure is thrown). Closing twice is a no-op.
+   * `read()` (it resolves undefined); later calls throw EBADF. Every step is tried even when one
+   * fails (the first slot that could not be emptied is thrown, else every munmap and close that
+   * failed, named); a ring or fd that could not be given back stays held: close() again retries it
+   * again (as the collector does, for a reader dropped). Closing after everything was given back
+   * is a no-op.
    */
   close(): void {
     const op = "close";
-    const arrayFd = this.#arrayFd;
-    if (arrayFd < 0) return;
-    freeLost.unregister(this);
-    let failed = this.#emptySlots(op);
-    const check = (method: string, r: number, what: string): void => {
-      if (r === 0 || failed !== undefined) return;
-      failed = isNegErrno(r) ? this.#error(op, -r, what) : driverContractError(this.#driver, method, r, "0");
-    };
-    this.#arrayFd = -1;
+    const state = this.#state;
+    const slots = this.#slots;
+    if (!this.#open && state.arrayFd < 0 && slots.every((s) => s.mapping < 0 && s.eventFd < 0)) return;
+    this.#open = false;
+    const failed = state.arrayFd >= 0 ? this.#emptySlots(op) : undefined;
     const d = this.#driver;
-    for (const s of this.#slots) {
-      check("munmap", d.munmap!(s.mapping), `unmapping CPU ${s.cpu}'s ring`);
-      check("close", d.close(s.eventFd), `closing CPU ${s.cpu}'s event`);
+    const steps: (Release & { give: () => void })[] = [];
+    for (const s of slots) {
+      if (s.mapping >= 0) steps.push({ call: "munmap", what: `CPU ${s.cpu}'s ring`, run: () => d.munmap!(s.mapping), give: () => (s.mapping = -1) });
+      if (s.eventFd >= 0) steps.push({ call: "close", what: `CPU ${s.cpu}'s perf event`, run: () => d.close(s.eventFd), give: () => (s.eventFd = -1) });
     }
-    check("close", d.close(arrayFd), "closing the reader's fd of the array");
-    this.#report(op, failed === undefined);
+    // Closed even with a slot not emptied: the kernel empties the slots an fd filled when it is released.
+    if (state.arrayFd >= 0) {
+      steps.push({ call: "close", what: "the reader's fd of the array", run: () => d.close(state.arrayFd), give: () => (state.arrayFd = -1) });
+    }
+    const { held, error } = releaseEach(d, this.#from, op, steps,
+      (n) => (n === 1 ? "it stays held: close() again retries it" : "they stay held: close() again retries them"));
+    steps.forEach((s, i) => held[i] || s.give());
+    if (state.arrayFd < 0 && slots.every((s) => s.mapping < 0 && s.eventFd < 0)) freeLost.unregister(this);
+    this.#report(op, failed === undefined && error === undefined);
     if (failed !== undefined) throw failed;
+    if (error !== undefined) throw error;
   }
 
   /** `using reader = events.reader()` closes it at the end of the block. */
@@ -370,7 +379,7 @@ export class PerfReader implements Disposable {
   #setSlot(index: number, eventFd: number): number {
     this.#keyView.setUint32(0, index, true);
     this.#valueView.setUint32(0, eventFd, true);
-    return this.#slotCall("mapUpdateElem", this.#slotDriver.mapUpdateElem(this.#arrayFd, this.#key, this.#value, 0));
+    return this.#slotCall("mapUpdateElem", this.#slotDriver.mapUpdateElem(this.#state.arrayFd, this.#key, this.#value, 0));
   }
 
   /**
@@ -391,7 +400,7 @@ export class PerfReader implements Disposable {
 
   #clearSlot(index: number): number {
     this.#keyView.setUint32(0, index, true);
-    return this.#slotCall("mapDeleteElem", this.#slotDriver.mapDeleteElem(this.#arrayFd, this.#key));
+    return this.#slotCall("mapDeleteElem", this.#slotDriver.mapDeleteElem(this.#state.arrayFd, this.#key));
   }
 
   /** #clearSlot, its driver-contract TypeError handed back rather than thrown: pause and close go on to the other slots. */
@@ -414,7 +423,7 @@ export class PerfReader implements Disposable {
   }
 
   #live(op: string): void {
-    if (this.#arrayFd < 0) throw this.#error(op, Errno.EBADF, "the reader is closed: close() was called");
+    if (!this.#open) throw this.#error(op, Errno.EBADF, "the reader is closed: close() was called");
   }
 
   #error(op: string, errno: number, why?: string): BpfError {

@@ -9,7 +9,7 @@ import { BpfError } from "./errors.js";
 import { mapFdInfoIfReadable } from "./fdinfo.js";
 import { KeylessMap } from "./keyless-map.js";
 import { driverPageSize } from "./page-size.js";
-import type { RingPagesInit } from "./ring-pages.js";
+import { ringMappings, type RingPagesInit } from "./ring-pages.js";
 
 /** The side user space plays on a ring, and how its errors name it. */
 export interface RingSide {
@@ -40,10 +40,11 @@ export abstract class RingMap extends KeylessMap<never> {
     }
     const size = this.maxEntries;
     const page = driverPageSize(d);
-    const consumer = this.#map(op, fd, page, side.writesConsumer, 0, side);
+    const names = ringMappings(side.writesConsumer);
+    const consumer = this.#map(op, fd, page, side.writesConsumer, 0, side, names.consumer);
     let data: number;
     try {
-      data = this.#map(op, fd, page + 2 * size, !side.writesConsumer, page, side);
+      data = this.#map(op, fd, page + 2 * size, !side.writesConsumer, page, side, names.data);
     } catch (e) {
       d.munmap!(consumer);
       throw e;
@@ -62,13 +63,14 @@ export abstract class RingMap extends KeylessMap<never> {
     return { driver: d, consumer, data, size, pageSize: page, pollFd, name: this.name(), path: this.path() };
   }
 
-  /** One mapping of the ring, or the kernel's refusal explained. */
-  #map(op: string, fd: number, length: number, writable: boolean, offset: number, side: RingSide): number {
+  /** One mapping of the ring (`what`, for errors), or the kernel's refusal explained, naming which. */
+  #map(op: string, fd: number, length: number, writable: boolean, offset: number, side: RingSide, what: string): number {
     const d = this.driver;
     const h = d.mapMmap!(fd, length, writable, offset);
     if (h >= 0 && Number.isInteger(h)) return h;
     if (!isNegErrno(h)) throw driverContractError(d, "mapMmap", h, "a mapping handle >= 0");
-    throw this.opError(op, -h, this.#refusal(fd, -h, side));
+    const why = this.#refusal(fd, -h, side);
+    throw this.opError(op, -h, `mmap of ${what}${why !== undefined ? `: ${why}` : ""}`);
   }
 
   /** Why the kernel would not map the ring for `side`, where it can be told. */

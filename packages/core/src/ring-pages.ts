@@ -10,7 +10,7 @@ import { driverContractError, isNegErrno } from "./driver-contract.js";
 import type { Driver } from "./driver.js";
 import { Errno } from "./errno.js";
 import type { BpfError } from "./errors.js";
-import { checkMappingCall, mappingError } from "./mapping-errors.js";
+import { checkMappingCall, mappingError, releaseEach, type Release } from "./mapping-errors.js";
 import { assertOptionKeys } from "./option-keys.js";
 import { driverPageSize, isPageSize } from "./page-size.js";
 
@@ -73,11 +73,30 @@ export interface RingPagesInit {
 const WAIT_OPTION_KEYS = ["timeoutMs", "pollMs", "signal"] as const;
 const DEFAULT_POLL_MS = 10;
 
-/** A side lost without close() is unmapped (and its fd closed) when collected: nothing else can reach them. */
-const unmapLost = new FinalizationRegistry<{ driver: Driver; consumer: number; data: number; pollFd: number }>(({ driver, consumer, data, pollFd }) => {
-  driver.munmap!(consumer);
-  driver.munmap!(data);
-  if (pollFd >= 0) driver.close(pollFd);
+/**
+ * The two mappings of a ring as errors name them, for a side that writes the consumer position
+ * (a RINGBUF's reader) or the producer position and the data (a USER_RINGBUF's producer).
+ */
+export function ringMappings(writesConsumer: boolean): { consumer: string; data: string } {
+  const prot = (writable: boolean): string => (writable ? "writable" : "read-only");
+  return {
+    consumer: `the consumer position's page, ${prot(writesConsumer)}`,
+    data: `the producer position's page and the data, ${prot(!writesConsumer)}`,
+  };
+}
+
+/** What a side still holds: its two mappings and its fd, each -1 once given back. */
+interface Held {
+  consumer: number;
+  data: number;
+  pollFd: number;
+}
+
+/** A side lost without close() (or with a close() that failed) frees what it still holds when collected. */
+const unmapLost = new FinalizationRegistry<{ driver: Driver; held: Held }>(({ driver, held }) => {
+  if (held.consumer >= 0) driver.munmap!(held.consumer);
+  if (held.data >= 0) driver.munmap!(held.data);
+  if (held.pollFd >= 0) driver.close(held.pollFd);
 });
 
 /**
@@ -103,9 +122,10 @@ export abstract class RingPages implements Disposable {
   protected readonly posView: DataView = new DataView(this.pos.buffer);
   protected readonly header: Uint8Array = new Uint8Array(BPF_RINGBUF_HDR_SZ);
   protected readonly headerView: DataView = new DataView(this.header.buffer);
-  #consumer: number;
-  #data: number;
-  #pollFd: number;
+  readonly #mappings: { consumer: string; data: string };
+  /** Shared with the finalizer: what close() has not yet given back. */
+  readonly #held: Held;
+  #open = true;
 
   /** Takes over the mappings and the fd of `init` (made by `RingMap.mapSide`); `who` names the class in errors. */
   protected constructor(init: RingPagesInit, role: "reader" | "producer", who: string) {
@@ -113,51 +133,58 @@ export abstract class RingPages implements Disposable {
       throw new RangeError(`${who} ${init.name}: pageSize must be a power of 2 of at least 4096, got ${String(init.pageSize)}`);
     }
     this.driver = init.driver;
-    this.#consumer = init.consumer;
-    this.#data = init.data;
-    this.#pollFd = init.pollFd ?? -1;
+    this.#held = { consumer: init.consumer, data: init.data, pollFd: init.pollFd ?? -1 };
     this.size = init.size;
     this.mask = BigInt(init.size - 1);
     this.dataOff = init.pageSize ?? driverPageSize(init.driver);
     this.mapName = init.name;
     this.#path = init.path;
     this.#role = role;
-    unmapLost.register(this, { driver: init.driver, consumer: init.consumer, data: init.data, pollFd: this.#pollFd }, this);
+    this.#mappings = ringMappings(role === "reader");
+    unmapLost.register(this, { driver: init.driver, held: this.#held }, this);
   }
 
   /** False once closed. */
   isOpen(): boolean {
-    return this.#consumer >= 0;
+    return this.#open;
   }
 
   /** The consumer position's mapping (-1 once closed). */
   protected get consumerMapping(): number {
-    return this.#consumer;
+    return this.#open ? this.#held.consumer : -1;
   }
 
   /** The producer position's and the data's mapping (-1 once closed). */
   protected get dataMapping(): number {
-    return this.#data;
+    return this.#open ? this.#held.data : -1;
   }
 
   /**
    * Unmaps the ring (munmap of both mappings) and closes the side's fd, which ends a wait (it
-   * resolves undefined); later calls throw EBADF. Closing twice is a no-op. An error `closing()`
-   * returns is thrown once the ring is unmapped.
+   * resolves undefined); later calls throw EBADF. An error `closing()` returns is thrown once the
+   * ring is unmapped. Every step is tried; a munmap or close that fails is named in the error,
+   * and what it held stays held: close() again retries it (as the collector does, for a side
+   * dropped). Closing after everything was given back is a no-op.
    */
   close(): void {
-    if (this.#consumer < 0) return;
-    const closingError = this.closing();
-    const c = this.#consumer, d = this.#data, p = this.#pollFd;
-    this.#consumer = this.#data = this.#pollFd = -1;
-    unmapLost.unregister(this);
-    const rc = this.driver.munmap!(c);
-    const rd = this.driver.munmap!(d);
-    const rp = p >= 0 ? this.driver.close(p) : 0;
+    const held = this.#held;
+    let closingError: unknown;
+    if (this.#open) {
+      closingError = this.closing();
+      this.#open = false;
+    }
+    const d = this.driver;
+    const steps: (Release & { give: () => void })[] = [];
+    if (held.consumer >= 0) steps.push({ call: "munmap", what: this.#mappings.consumer, run: () => d.munmap!(held.consumer), give: () => (held.consumer = -1) });
+    if (held.data >= 0) steps.push({ call: "munmap", what: this.#mappings.data, run: () => d.munmap!(held.data), give: () => (held.data = -1) });
+    if (held.pollFd >= 0) steps.push({ call: "close", what: `the ${this.#role}'s fd of the ring`, run: () => d.close(held.pollFd), give: () => (held.pollFd = -1) });
+    if (steps.length === 0) return;
+    const { held: kept, error } = releaseEach(d, { name: this.mapName, path: this.#path }, "close", steps,
+      (n) => (n === 1 ? "it stays held: close() again retries it" : "they stay held: close() again retries them"));
+    steps.forEach((s, i) => kept[i] || s.give());
+    if (held.consumer < 0 && held.data < 0 && held.pollFd < 0) unmapLost.unregister(this);
     if (closingError !== undefined) throw closingError;
-    this.check("munmap", rd, "close");
-    this.check("munmap", rc, "close");
-    this.check("close", rp, "close");
+    if (error !== undefined) throw error;
   }
 
   /** `using` closes it at the end of the block. */
@@ -172,7 +199,7 @@ export abstract class RingPages implements Disposable {
 
   /** EBADF once closed. */
   protected live(op: string): void {
-    if (this.#consumer < 0) throw this.error(op, Errno.EBADF, `the ${this.#role} is closed: close() was called`);
+    if (!this.#open) throw this.error(op, Errno.EBADF, `the ${this.#role} is closed: close() was called`);
   }
 
   /** The u64 position at the start of a mapping (the consumer's or the producer's page), read with acquire ordering. */
@@ -202,7 +229,7 @@ export abstract class RingPages implements Disposable {
       if (ready) ready = stalled();
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
-      if (this.#pollFd < 0) {
+      if (this.#held.pollFd < 0) {
         await sleep(Math.min(pollMs, left), signal);
         continue;
       }
@@ -214,7 +241,7 @@ export abstract class RingPages implements Disposable {
       }
       stalls = 0;
       const wait = left === Number.POSITIVE_INFINITY ? left : Math.min(Math.ceil(left), MAX_POLL_TIMEOUT_MS);
-      const r = await this.driver.mapPoll!(this.#pollFd, wait, signal);
+      const r = await this.driver.mapPoll!(this.#held.pollFd, wait, signal);
       if (r !== 0 && r !== 1 && !isNegErrno(r)) throw driverContractError(this.driver, "mapPoll", r, "1, 0 or -errno");
       // After close() (which closes the fd: EBADF) the loop ends at isOpen().
       if (r < 0 && this.isOpen()) throw this.error(op, -r, "waiting on the ring's fd (mapPoll)");

@@ -361,6 +361,42 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     if (last > 0) expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: last })).toBe(-Errno.ENOENT);
   });
 
+  it("close() whose munmap of a ring fails names munmap and the CPU's ring, frees the rest, and close() again retries it", () => {
+    const env = get();
+    const { arr } = events(env);
+    let first = -1, failures = 1;
+    const unmapped: number[] = [];
+    const failing = env.track(createBpf({
+      driver: wrapDriver(env.driver, {
+        mapMmap: (f, length, writable, offset) => {
+          const h = env.driver.mapMmap!(f, length, writable, offset);
+          if (first < 0) first = h;
+          return h;
+        },
+        munmap: (h) => {
+          if (h === first && failures-- > 0) return -Errno.EIO;
+          unmapped.push(h);
+          return env.driver.munmap!(h);
+        },
+      }), mapRoot: env.root, logger: memoryLogger(),
+    }).openPerfEventArray(arr.path()));
+    const before = fds(env);
+    const r = failing.reader({ perCpuBuffer: PAGE, cpus: [0] });
+    const e = thrown(() => r.close()) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect([e.errno, e.op]).toEqual([Errno.EIO, "close"]);
+    expect(e.message).toBe("close cilium_events: input/output error (munmap of CPU 0's ring; it stays held: close() again retries it)");
+    expect(r.isOpen()).toBe(false);
+    expect(unmapped).toEqual([]);
+    // The event and the reader's fd of the array are closed all the same; the ring stays mapped.
+    expect({ ...fds(env), rings: 0 }).toEqual({ ...before, rings: 0 });
+    r.close();
+    expect(unmapped).toEqual([first]);
+    expect(fds(env)).toEqual(before);
+    r.close();
+    expect(unmapped).toEqual([first]);
+  });
+
   it("a slot pause() could not empty stays the reader's to empty: a second pause() and close() try it again; resume() fills every slot", () => {
     const env = get();
     const { arr, fd } = events(env);
@@ -417,6 +453,9 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const full = failing({ perfEventOpen: (a) => (a.cpu === last ? -Errno.EMFILE : env.driver.perfEventOpen!(a)) });
     expect((thrown(() => full.reader({ perCpuBuffer: PAGE })) as BpfError).message).toMatch(new RegExp(`\\(opening CPU ${last}'s perf event \\(perf_event_open\\)\\)$`));
     expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 })).toBe(-Errno.ENOENT);
+    const unmappable = failing({ mapMmap: () => -Errno.ENOMEM });
+    expect((thrown(() => unmappable.reader({ perCpuBuffer: PAGE, cpus: [0] })) as BpfError).message).toBe("reader cilium_events: cannot allocate memory " +
+      "(mmap of CPU 0's ring, its header page and 1 page of data, writable: past the perf_event_mlock_kb limit without CAP_IPC_LOCK? A smaller perCpuBuffer needs less)");
     // A CPU that is not online (ENODEV) is left out, and logged, unless it was asked for.
     const logger = memoryLogger();
     const offline = env.track(createBpf({ driver: wrapDriver(env.driver, { perfEventOpen: (a) => (a.cpu === last && last > 0 ? -Errno.ENODEV : env.driver.perfEventOpen!(a)) }),
@@ -432,6 +471,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     offline.close();
     busy.close();
     full.close();
+    unmappable.close();
     expect(fds(env)).toEqual(before);
   });
 

@@ -209,7 +209,7 @@ eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
     const ro = env.track(env.otherBpf().openRingBuf("rb_pin", { readOnly: true }));
     const e = thrownBpfError(() => ro.reader());
     expect([e.op, e.map]).toEqual(["reader", "rb_pin"]);
-    expect(e.message).toMatch(/: permission denied \(the ring buffer was opened read-only \(BPF_F_RDONLY\): a reader maps its pages, which the kernel allows only through an fd that reads and writes; open it read-write\)$/);
+    expect(e.message).toMatch(/: permission denied \(mmap of the consumer position's page, writable: the ring buffer was opened read-only \(BPF_F_RDONLY\): a reader maps its pages, which the kernel allows only through an fd that reads and writes; open it read-write\)$/);
   });
 
   it("a frozen ring maps no reader: the kernel maps no page of a frozen map writable, and the error says why", () => {
@@ -220,7 +220,7 @@ eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
     const before = openFdsOf(env.driver);
     const e = thrownBpfError(() => rb.reader());
     expect([e.errno, e.op, e.map]).toEqual([Errno.EPERM, "reader", "rb_frozen"]);
-    expect(e.message).toBe("reader rb_frozen: operation not permitted (the ring buffer is frozen (BPF_MAP_FREEZE): " +
+    expect(e.message).toBe("reader rb_frozen: operation not permitted (mmap of the consumer position's page, writable: the ring buffer is frozen (BPF_MAP_FREEZE): " +
       "the kernel maps no page of a frozen map writable, and a reader must write the consumer position)");
     expect(openFdsOf(env.driver)).toBe(before);
   });
@@ -267,6 +267,77 @@ eachDriver("BpfRingBuf: bad specs and drivers", (get) => {
     expect([e.errno, e.message]).toEqual([Errno.EOPNOTSUPP,
       'reader rb_old: driver "old" cannot map memory (it has no mapMmap, an optional Driver method)']);
   });
+
+  // A reader writes the consumer page and reads the rest; a producer the other way round.
+  const sides = [
+    { side: "reader", consumer: "the consumer position's page, writable", data: "the producer position's page and the data, read-only" },
+    { side: "producer", consumer: "the consumer position's page, read-only", data: "the producer position's page and the data, writable" },
+  ] as const;
+  /** A ring of `side`'s type over a driver wrapped with `overrides`, opened. */
+  const sideRing = (env: Env, side: "reader" | "producer", overrides: Parameters<typeof wrapDriver>[1]) => {
+    const bpf = createBpf({ driver: wrapDriver(env.driver, overrides), mapRoot: env.root, logger: memoryLogger() });
+    const spec = { name: `rb_${side}`, maxEntries: 4096 };
+    const rb = env.track(side === "reader" ? bpf.newRingBuf(spec) : bpf.newUserRingBuf(spec));
+    rb.openOrCreate();
+    return { rb, open: () => (rb instanceof BpfRingBuf ? rb.reader() : rb.producer()) };
+  };
+
+  for (const { side, consumer, data } of sides) {
+    it(`a ${side}'s refused mmap says which of its two mappings it was; nothing stays mapped`, () => {
+      const env = get();
+      for (const [refuse, what] of [[4096, data], [0, consumer]] as const) {
+        const mapped: number[] = [], unmapped: number[] = [];
+        const { open } = sideRing(env, side, {
+          mapMmap: (fd, length, writable, offset) => {
+            if (offset === refuse) return -Errno.ENOMEM;
+            const h = env.driver.mapMmap!(fd, length, writable, offset);
+            mapped.push(h);
+            return h;
+          },
+          munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)),
+        });
+        const before = openFdsOf(env.driver);
+        const e = thrownBpfError(open);
+        expect([e.errno, e.op]).toEqual([Errno.ENOMEM, side]);
+        expect(e.message).toBe(`${side} rb_${side}: cannot allocate memory (mmap of ${what})`);
+        expect(unmapped).toEqual(mapped);
+        expect(openFdsOf(env.driver)).toBe(before);
+      }
+    });
+
+    it(`a ${side}'s close() whose munmap fails names munmap and the mapping, frees the rest, and close() again retries it`, () => {
+      const env = get();
+      let consumerHandle = -1, failures = 1;
+      const unmapped: number[] = [];
+      const { open } = sideRing(env, side, {
+        mapMmap: (fd, length, writable, offset) => {
+          const h = env.driver.mapMmap!(fd, length, writable, offset);
+          if (offset === 0) consumerHandle = h;
+          return h;
+        },
+        munmap: (h) => {
+          if (h === consumerHandle && failures-- > 0) return -Errno.EIO;
+          unmapped.push(h);
+          return env.driver.munmap!(h);
+        },
+      });
+      const before = openFdsOf(env.driver);
+      const s = open();
+      const e = thrownBpfError(() => s.close());
+      expect([e.errno, e.op]).toEqual([Errno.EIO, "close"]);
+      expect(e.message).toBe(`close rb_${side}: input/output error (munmap of ${consumer}; it stays held: close() again retries it)`);
+      // The other mapping and the side's fd went; the side is closed to every other call.
+      expect(unmapped).toHaveLength(1);
+      expect(unmapped).not.toContain(consumerHandle);
+      expect(openFdsOf(env.driver)).toBe(before);
+      expect(s.isOpen()).toBe(false);
+      expect(thrownBpfError(() => ("available" in s ? s.available() : s.room())).errno).toBe(Errno.EBADF);
+      s.close();
+      expect(unmapped).toContain(consumerHandle);
+      s.close();
+      expect(unmapped).toHaveLength(2);
+    });
+  }
 });
 
 // A record reserved and not yet submitted (a program on another CPU still writing it) cannot be

@@ -208,7 +208,7 @@ eachDriver("BpfUserRingBuf: records from user space to a program's drain", (get)
     const ro = env.track(env.otherBpf().openUserRingBuf("urb_pin", { readOnly: true }));
     const e = thrownBpfError(() => ro.producer());
     expect([e.op, e.map]).toEqual(["producer", "urb_pin"]);
-    expect(e.message).toMatch(/\(the user ring buffer was opened read-only \(BPF_F_RDONLY\): a producer maps its pages, which the kernel allows only through an fd that reads and writes; open it read-write\)$/);
+    expect(e.message).toMatch(/\(mmap of the consumer position's page, read-only: the user ring buffer was opened read-only \(BPF_F_RDONLY\): a producer maps its pages, which the kernel allows only through an fd that reads and writes; open it read-write\)$/);
     ro.close();
     expect(openFdsOf(env.driver)).toBe(before);
     // Another type's open names this class; this one's refuses a RINGBUF.
