@@ -192,6 +192,34 @@ for (const [name, o] of Object.entries({
   out("header-only head/size", [u64at(rd(ring4, 1024, 8), 0), u64at(rd(ring4, 1048, 8), 0)]);
   d.munmap(ring4);
 }
+// ---- two mappings, either order: the ring's mode is fixed by the first (rb_alloc's RING_BUFFER_WRITABLE)
+for (const firstWritable of [false, true]) {
+  const m = keep(create({})), ev = keep(d.perfEventOpen({ cpu: 0 }));
+  const first = d.mapMmap(ev, 2 * PAGE, firstWritable);
+  const second = d.mapMmap(ev, 2 * PAGE, !firstWritable);
+  const rw = firstWritable ? first : second;
+  const tag = firstWritable ? "rw then ro" : "ro then rw";
+  out(`${tag}: both map`, [first >= 0 ? "ok" : first, second >= 0 ? "ok" : second]);
+  d.mapUpdateElem(m, u32(0), u32(ev));
+  const rs = []; for (let i = 0; i < 50; i++) rs.push(output(0, m, pat(84, i))); // 96-byte records, 4096 bytes of data
+  out(`${tag}: 50 outputs of 96-byte records`, rs.join(","));
+  out(`${tag}: head, tail (through either mapping)`, [u64at(rd(first, 1024, 8), 0), u64at(rd(second, 1032, 8), 0)]);
+  // data_tail written through the writable mapping, 480 bytes of room left: honoured (4 more fit) or ignored (all 10)?
+  const head = u64at(rd(rw, 1024, 8), 0);
+  const tailBytes = new Uint8Array(8); new DataView(tailBytes.buffer).setBigUint64(0, head - 4096n + 480n, true);
+  out(`${tag}: write data_tail = head - 4096 + 480`, d.mmapWrite(rw, 1032, tailBytes));
+  const rs2 = []; for (let i = 0; i < 10; i++) rs2.push(output(0, m, pat(84, 100 + i)));
+  out(`${tag}: then 10 outputs`, rs2.join(","));
+  out(`${tag}: head, tail after`, [u64at(rd(first, 1024, 8), 0), u64at(rd(first, 1032, 8), 0)]);
+  // The first mapping gone, the second alone: the ring (and its mode) is the same one.
+  d.munmap(first);
+  new DataView(tailBytes.buffer).setBigUint64(0, u64at(rd(second, 1024, 8), 0), true);
+  if (second === rw) d.mmapWrite(rw, 1032, tailBytes);
+  const rs3 = []; for (let i = 0; i < 50; i++) rs3.push(output(0, m, pat(84, 200 + i)));
+  out(`${tag}: first unmapped, 50 outputs through the second alone`, rs3.join(","));
+  out(`${tag}: head after`, u64at(rd(second, 1024, 8), 0));
+  d.munmap(second);
+}
 // ---- wake-ups
 {
   for (const attr of [{ wakeupEvents: 1 }, { wakeupEvents: 3 }, { wakeupEvents: 0 }, { wakeupWatermark: 200 }, { wakeupWatermark: 0 }]) {

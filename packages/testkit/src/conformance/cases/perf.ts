@@ -449,6 +449,47 @@ export const perfCases: ConformanceCase[] = [
     },
   },
   {
+    name: "core.c perf_mmap, ring_buffer.c rb_alloc: a ring's mode is its first mapping's; a second of the other mode shares it, and it stays when the first is unmapped: read-only first, data_tail written through a writable second is never read; writable first, it is honoured, and with only a read-only mapping left it cannot move",
+    group: "perf",
+    run(ctx) {
+      const page = ctx.page;
+      const tail = (v: number) => u64(BigInt(v));
+      for (const firstWritable of [false, true]) {
+        const r = ring(ctx, 2, firstWritable);
+        const mode = firstWritable ? "writable, then read-only" : "read-only, then writable";
+        const c = new Checks(`a ring mapped ${mode}`);
+        const second = ctx.mmap(r.ev, 2 * page, !firstWritable);
+        expectResult(second, "OK", `the second mapping, ${firstWritable ? "read-only" : "writable"}`);
+        const rw = firstWritable ? r.h : second;
+        const head = (h: number) => {
+          const b = new Uint8Array(8);
+          expectResult(ctx.driver.mmapRead!(h, HEAD, b), "OK", "a read of data_head");
+          return Number(readU64(b));
+        };
+        const outputs = (n: number, from: number) => Array.from({ length: n }, (_, i) => show(r.out(pattern(84, from + i)))).join(",");
+        // 96-byte records: `fit` fill the page of data to one byte short in a ring that reads data_tail.
+        const fit = Math.floor((page - 1) / 96), n = fit + 8;
+        const full = firstWritable ? [...Array<string>(fit).fill("OK(0)"), ...Array<string>(8).fill("ENOSPC")].join(",") : Array<string>(n).fill("OK(0)").join(",");
+        c.equal(outputs(n, 0), full, `the answers of ${n} samples`);
+        c.equal(head(second), (firstWritable ? fit : n) * 96, "data_head, read through the second mapping");
+        // 480 bytes of room, said through the writable mapping: 4 records (the first after the lost one) fit, or, never read, all 10.
+        const h0 = head(rw);
+        c.result(ctx.driver.mmapWrite!(rw, TAIL, tail(h0 - page + 480)), "OK", "data_tail ← 480 bytes of room");
+        c.equal(outputs(10, 100), firstWritable ? "OK(0),OK(0),OK(0),OK(0),ENOSPC,ENOSPC,ENOSPC,ENOSPC,ENOSPC,ENOSPC" : Array<string>(10).fill("OK(0)").join(","),
+          "the answers of 10 more");
+        // The first mapping gone: the second holds the same ring, in the same mode.
+        ctx.munmap(r.h);
+        const h1 = head(second);
+        if (!firstWritable) c.result(ctx.driver.mmapWrite!(second, TAIL, tail(h1 - page + 480)), "OK", "data_tail ← 480 bytes of room, the first unmapped");
+        c.equal(outputs(10, 200), firstWritable ? Array<string>(10).fill("ENOSPC").join(",") : Array<string>(10).fill("OK(0)").join(","),
+          "the answers of 10 more through the second mapping alone");
+        c.equal(head(second) - h1, firstWritable ? 0 : 960, "data_head's move");
+        ctx.munmap(second);
+        c.done();
+      }
+    },
+  },
+  {
     name: "core.c perf_prepare_header: header.size is a u16, so a record past 64 KiB wraps it, and the reservation with it, though every byte is written",
     group: "perf",
     run(ctx) {
