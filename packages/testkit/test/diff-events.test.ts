@@ -3,9 +3,10 @@
 // a seed draws; the model, which has neither, is never given them; on the kernel and the
 // simulator hand-written programs give the same trace, which shows a record wrapping round the
 // ring's end, a BUSY record holding a drain up, E2BIG, a full perf ring losing samples and the
-// PERF_RECORD_LOST after; random programs of both kinds agree; and planted simulator mutations
-// (a drain handing its callback samples a byte short, BPF_F_CURRENT_CPU taken as slot 0) are
-// caught and shrunk.
+// PERF_RECORD_LOST after, a read-only perf ring's records still whole once it wrapped; random
+// programs of both kinds agree; and planted simulator mutations (a drain handing its callback
+// samples a byte short, BPF_F_CURRENT_CPU taken as slot 0, an overwritten ring keeping only the
+// newer half of its data) are caught.
 import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF } from "@bpfkit/core";
 import { type SimDriver, createSimDriver } from "@bpfkit/driver-wasm-sim";
 import fc from "fast-check";
@@ -126,6 +127,50 @@ describe("planted simulator mutations are caught (against the simulator itself, 
     expect(c.divergence.what).toMatch(/^op \d+: bpf_perf_event_output of \d+ bytes \(fill [0-9a-f]+\) on cpu 1 to its CPU's slot$/);
     expect(c.program.ops.filter(isPerfOp).length).toBeLessThanOrEqual(6);
   });
+
+  it("a read-only (overwritten) ring that keeps only the newer half of its data: each output's records read right, the final line's whole records do not", async () => {
+    const PAGE = 4096;
+    const u64At = (t: SimDriver, h: number, at: number) => {
+      const b = new Uint8Array(8);
+      t.mmapRead(h, at, b);
+      return Number(new DataView(b.buffer).getBigUint64(0, true));
+    };
+    const halved = () => {
+      const readOnly = new Set<number>();
+      return proxySim(2, (t, prop) => {
+        if (prop === "mapMmap") {
+          return (fd: number, length: number, writable: boolean, offset?: number) => {
+            const h = t.mapMmap(fd, length, writable, offset);
+            if (h >= 0 && !writable) readOnly.add(h);
+            return h;
+          };
+        }
+        if (prop !== "mmapRead") return undefined;
+        return (h: number, offset: number, dst: Uint8Array) => {
+          const r = t.mmapRead(h, offset, dst);
+          if (r !== 0 || !readOnly.has(h) || offset < PAGE) return r;
+          const head = u64At(t, h, 1024), size = u64At(t, h, 1048);
+          dst.forEach((_, i) => {
+            // The byte's newest position: data_head − size ≤ it < data_head.
+            const at = head - 1 - ((head - 1 - (offset - PAGE + i)) % size + size) % size;
+            if (at < head - size / 2) dst[i] = 0;
+          });
+          return 0;
+        };
+      });
+    };
+    const p = program({ mapType: BPF_MAP_TYPE_PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, mapFlags: 0 },
+      { kind: "peOpen", cpu: 0, wakeup: 0, dataPages: 1, mapping: "ro" },
+      { kind: "peSet", slot: 0, event: 0 },
+      { kind: "peOutput", cpu: 0, to: "current", size: 2000, fill: 1 },
+      { kind: "peOutput", cpu: 0, to: "current", size: 1000, fill: 2 },
+    );
+    const a = runProgram(halved(), p), b = runProgram(createSimDriver({ possibleCpus: 2 }), p);
+    await Promise.all([a.settled, b.settled]);
+    const d = firstDivergence(p, a, b);
+    expect(d?.what).toBe("final walk with values");
+    expect(d?.left).toMatch(/events \[event 0 head 3032 tail 0 \(overwritten\) \[0:type 0 misc 0 size 0\]\]$/);
+  });
 });
 
 const kernel = kernelUnderTest();
@@ -216,6 +261,19 @@ describe.runIf(kernel.unavailable === undefined)("USER_RINGBUF and PERF_EVENT_AR
     // A program on CPU 1 whose slot holds CPU 0's event.
     expect(op(12)).toBe("ENOENT");
     expect(op(14)).toBe("EOPNOTSUPP");
+  });
+
+  it("a hand-written read-only ring: outputs overwrite the oldest record, and the final line lists the records still whole, never padding", async () => {
+    const out = (size: number): Op => ({ kind: "peOutput", cpu: 0, to: "current", size, fill: size & 0xff });
+    const lines = await both(program({ mapType: BPF_MAP_TYPE_PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, mapFlags: 0 },
+      { kind: "peOpen", cpu: 0, wakeup: 2, dataPages: 1, mapping: "ro" },
+      { kind: "peSet", slot: 0, event: 0 },
+      out(2000), out(13), out(2000), out(500),
+    ));
+    // 2016 + 32 + 2016 bytes, then 512 that run on over the first record's start: from 4576 − 4096 = 480 on, the 13-byte
+    // sample's record at 2016 is the oldest whole one. Its padding (raw 20) is never shown.
+    expect(lines.at(-1)).toMatch(new RegExp("events \\[event 0 head 4576 tail 0 \\(overwritten\\) \\[2016:type 9 misc 1 size 32 raw 20 [0-9a-f]{26}, " +
+      "2048:type 9 misc 1 size 2016 raw 2004 [0-9a-f]+…\\(2000 bytes, fnv [0-9a-f]{8}\\), 4064:type 9 misc 1 size 512 raw 500 [0-9a-f]{1000}\\]\\]$"));
   });
 
   it("property: random user ring programs (valid and broken specs) agree", async () => {

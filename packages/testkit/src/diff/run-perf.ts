@@ -5,7 +5,10 @@
 // for every mapped event whose data_head moved, the records it gained as a reader may read them:
 // a sample's header, raw size and the bytes the program sent (never its padding, which the
 // kernel skips and so holds whatever the ring held), a PERF_RECORD_LOST's count (not its event
-// id, which is the kernel's global counter).
+// id, which is the kernel's global counter). The final line lists, ring by ring, what a reader
+// may read in the same way: a writable ring's records from data_tail to data_head, a read-only
+// (overwritten) one's that are still whole, from the oldest the kernel wrote within the last
+// data size before data_head.
 import { BPF_F_CURRENT_CPU, type Driver, driverPageSize, errnoName } from "@bpfkit/core";
 import { PERF_WAKEUPS, type PerfOp } from "../arbitraries/perf-ops.js";
 import { ringSample } from "../arbitraries/ring-ops.js";
@@ -34,6 +37,8 @@ interface Event {
   dataSize: number;
   /** The sample lengths this program's outputs sent, by where their records start. */
   sent: Map<number, number>;
+  /** Where each record the kernel wrote starts, in order: an overwritten ring's reader needs a whole one to start from. */
+  starts: number[];
 }
 
 const u32le = (n: number) => Uint8Array.of(n, n >>> 8, n >>> 16, n >>> 24);
@@ -97,7 +102,7 @@ export function perfRunner(driver: Driver, timed: <T>(f: () => T) => T): SideRun
         if (events.length >= 4) return "four events open already";
         const f = timed(() => driver.perfEventOpen!({ cpu: op.cpu, ...PERF_WAKEUPS[op.wakeup]! }));
         if (f < 0) return `open ${res(f)}`;
-        const ev: Event = { fd: f, mapping: -1, writable: op.mapping === "rw", dataSize: op.dataPages * page, sent: new Map() };
+        const ev: Event = { fd: f, mapping: -1, writable: op.mapping === "rw", dataSize: op.dataPages * page, sent: new Map(), starts: [] };
         events.push(ev);
         if (op.mapping === "none") return "open ok, not mapped";
         ev.mapping = timed(() => driver.mapMmap!(f, (1 + op.dataPages) * page, ev.writable, 0));
@@ -122,6 +127,7 @@ export function perfRunner(driver: Driver, timed: <T>(f: () => T) => T): SideRun
           // known as the program's, its bytes are listed.
           const { starts } = records(ev, heads[i]!, head);
           if (r === 0 && starts.length > 0) ev.sent.set(starts.at(-1)!, op.size);
+          ev.starts.push(...starts);
           gained.push(`event ${i} head ${head} [${records(ev, heads[i]!, head).list.join(", ")}]`);
         });
         return `${res(r)}${gained.length > 0 ? `; ${gained.join("; ")}` : ""}`;
@@ -165,8 +171,13 @@ export function perfRunner(driver: Driver, timed: <T>(f: () => T) => T): SideRun
       const lines = events.map((ev, i) => {
         if (!mapped(ev)) return `event ${i} not mapped`;
         const head = u64(ev, HEAD), tail = u64(ev, TAIL);
-        // A read-only ring is overwritten (its tail says nothing): the output lines showed its records.
-        if (!ev.writable) return `event ${i} head ${head} tail ${tail} (overwritten)`;
+        if (!ev.writable) {
+          // An overwritten ring's tail says nothing: a reader may read the records still whole,
+          // from the oldest that starts within the last data size before the head.
+          const oldest = ev.starts.find((at) => at >= head - ev.dataSize);
+          const whole = oldest === undefined ? [] : records(ev, oldest, head).list;
+          return `event ${i} head ${head} tail ${tail} (overwritten) [${whole.join(", ")}]`;
+        }
         const list = head - tail > ev.dataSize || tail > head ? ["(tail not within a ring behind the head)"] : records(ev, tail, head).list;
         return `event ${i} head ${head} tail ${tail} [${list.join(", ")}]`;
       });
