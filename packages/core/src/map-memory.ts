@@ -6,7 +6,7 @@ import { BpfError } from "./errors.js";
 import { Errno, errnoText } from "./errno.js";
 import { driverContractError, isNegErrno } from "./driver-contract.js";
 import { MappedWord } from "./mapped-word.js";
-import { checkMappingCall, mappingError } from "./mapping-errors.js";
+import { checkMappingCall, mappingError, releaseEach } from "./mapping-errors.js";
 import type { Driver } from "./driver.js";
 import { assertOptionKeys, nearKey } from "./option-keys.js";
 import {
@@ -222,7 +222,9 @@ export class MapMemory<V> implements Disposable {
   readonly #readOnlyWhy: string | undefined;
   readonly #fields: Map<string, StructField> | undefined;
   readonly #codec: Codec<unknown> | undefined;
+  /** The mapping until close() unmaps it (-1 then); a failed munmap leaves it for close() again. */
   #handle: number;
+  #open = true;
 
   /** Made by `BpfMap.memory()`, which maps the pages first. */
   constructor(init: MapMemoryInit<V>) {
@@ -246,7 +248,7 @@ export class MapMemory<V> implements Disposable {
 
   /** False once closed. */
   isOpen(): boolean {
-    return this.#handle >= 0;
+    return this.#open;
   }
 
   /** Copies `dst.length` bytes from byte `offset` of the values into `dst`. */
@@ -369,13 +371,23 @@ export class MapMemory<V> implements Disposable {
     return this.#word(op, offset, size, `bytes ${offset}..${offset + size}`, false);
   }
 
-  /** Unmaps the values (munmap); later calls throw. Closing twice is a no-op. */
+  /**
+   * Unmaps the values (munmap); later calls throw. A munmap that fails is named in the error and
+   * the mapping stays held: close() again retries it (as the collector does, for a MapMemory
+   * dropped). Closing once it is unmapped is a no-op.
+   */
   close(): void {
     const h = this.#handle;
     if (h < 0) return;
-    this.#handle = -1;
-    unmapLost.unregister(this);
-    this.#check("munmap", this.#driver.munmap!(h), "close");
+    this.#open = false;
+    const error = releaseEach(this.#driver, { name: this.#name, path: this.#path }, "close", [{
+      call: "munmap", what: "the values", run: () => this.#driver.munmap!(h),
+      freed: () => {
+        this.#handle = -1;
+        unmapLost.unregister(this);
+      },
+    }]);
+    if (error !== undefined) throw error;
   }
 
   /** `using mem = map.memory()` unmaps at the end of the block. */
@@ -413,7 +425,7 @@ export class MapMemory<V> implements Disposable {
       path: this.#path || undefined, message: `${method} ${this.#name} ${what}: ${errnoText(errno)}${why !== undefined ? ` (${why})` : ""}` });
     return new MappedWord(offset, size, (method, atomicOp, operand, expected) => {
       const h = this.#handle;
-      if (h < 0) throw fail(method, Errno.EBADF, UNMAPPED);
+      if (!this.#open) throw fail(method, Errno.EBADF, UNMAPPED);
       if (atomicOp !== "load" && !this.writable) throw fail(method, Errno.EACCES, this.#readOnlyWhyText());
       const r = d.mmapAtomic!(h, offset, size, atomicOp, operand, expected);
       if (typeof r === "bigint") return r;
@@ -423,7 +435,7 @@ export class MapMemory<V> implements Disposable {
   }
 
   #live(op: string): number {
-    if (this.#handle < 0) throw this.#error(op, Errno.EBADF, UNMAPPED);
+    if (!this.#open) throw this.#error(op, Errno.EBADF, UNMAPPED);
     return this.#handle;
   }
 

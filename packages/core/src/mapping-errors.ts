@@ -33,32 +33,33 @@ export interface Release {
   readonly what: string;
   /** The driver call: 0 or -errno. */
   readonly run: () => number;
+  /** Forgets it, once freed; left alone while it is still held. */
+  readonly freed: () => void;
 }
 
 /**
- * Runs every release, going on past a failure, so close() frees all it can. Answers which were
- * kept (a -errno: still held) and the error to throw, or undefined: the first failure's errno
- * with each failed call and what it holds named, then `kept` (what becomes of them, said for
- * their count). An answer outside the Driver contract is that driver's TypeError, thrown before
- * any errno; what it held counts as freed, since such an answer says nothing of it.
+ * Runs every release, going on past a failure, so close() frees all it can: each freed one is
+ * forgotten (`freed`), each that failed with an errno stays held, for close() again to retry.
+ * Answers the error to throw, or undefined: the first failure's errno with each failed call and
+ * what it holds named. An answer outside the Driver contract is that driver's TypeError, thrown
+ * before any errno; what it held counts as freed, since such an answer says nothing of it.
  */
-export function releaseEach(driver: Driver, from: MappedFrom, op: string, steps: readonly Release[],
-  kept: (count: number) => string): { held: boolean[]; error: Error | undefined } {
-  const held = steps.map(() => false);
+export function releaseEach(driver: Driver, from: MappedFrom, op: string, steps: readonly Release[]): Error | undefined {
   const failed: { step: Release; errno: number }[] = [];
   let broken: TypeError | undefined;
-  steps.forEach((step, i) => {
+  for (const step of steps) {
     const r = step.run();
-    if (r === 0) return;
-    if (!isNegErrno(r)) broken ??= driverContractError(driver, step.call, r, "0");
-    else {
-      held[i] = true;
+    if (isNegErrno(r)) {
       failed.push({ step, errno: -r });
+      continue;
     }
-  });
-  if (broken !== undefined) return { held, error: broken };
-  if (failed.length === 0) return { held, error: undefined };
+    if (r !== 0) broken ??= driverContractError(driver, step.call, r, "0");
+    step.freed();
+  }
+  if (broken !== undefined) return broken;
+  if (failed.length === 0) return undefined;
   const first = failed[0]!.errno;
   const each = failed.map(({ step, errno }, i) => `${step.call} of ${step.what}${i > 0 && errno !== first ? `: ${errnoText(errno)}` : ""}`);
-  return { held, error: mappingError(from, op, first, `${each.join("; ")}; ${kept(failed.length)}`) };
+  const kept = failed.length === 1 ? "it stays held: close() again retries it" : "they stay held: close() again retries them";
+  return mappingError(from, op, first, `${each.join("; ")}; ${kept}`);
 }

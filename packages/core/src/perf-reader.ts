@@ -342,7 +342,7 @@ export class PerfReader implements Disposable {
    * `read()` (it resolves undefined); later calls throw EBADF. Every step is tried even when one
    * fails (the first slot that could not be emptied is thrown, else every munmap and close that
    * failed, named); a ring or fd that could not be given back stays held: close() again retries it
-   * again (as the collector does, for a reader dropped). Closing after everything was given back
+   * (as the collector does, for a reader dropped). Closing after everything was given back
    * is a no-op.
    */
   close(): void {
@@ -353,18 +353,16 @@ export class PerfReader implements Disposable {
     this.#open = false;
     const failed = state.arrayFd >= 0 ? this.#emptySlots(op) : undefined;
     const d = this.#driver;
-    const steps: (Release & { give: () => void })[] = [];
+    const steps: Release[] = [];
     for (const s of slots) {
-      if (s.mapping >= 0) steps.push({ call: "munmap", what: `CPU ${s.cpu}'s ring`, run: () => d.munmap!(s.mapping), give: () => (s.mapping = -1) });
-      if (s.eventFd >= 0) steps.push({ call: "close", what: `CPU ${s.cpu}'s perf event`, run: () => d.close(s.eventFd), give: () => (s.eventFd = -1) });
+      if (s.mapping >= 0) steps.push({ call: "munmap", what: `CPU ${s.cpu}'s ring`, run: () => d.munmap!(s.mapping), freed: () => (s.mapping = -1) });
+      if (s.eventFd >= 0) steps.push({ call: "close", what: `CPU ${s.cpu}'s perf event`, run: () => d.close(s.eventFd), freed: () => (s.eventFd = -1) });
     }
     // Closed even with a slot not emptied: the kernel empties the slots an fd filled when it is released.
     if (state.arrayFd >= 0) {
-      steps.push({ call: "close", what: "the reader's fd of the array", run: () => d.close(state.arrayFd), give: () => (state.arrayFd = -1) });
+      steps.push({ call: "close", what: "the reader's fd of the array", run: () => d.close(state.arrayFd), freed: () => (state.arrayFd = -1) });
     }
-    const { held, error } = releaseEach(d, this.#from, op, steps,
-      (n) => (n === 1 ? "it stays held: close() again retries it" : "they stay held: close() again retries them"));
-    steps.forEach((s, i) => held[i] || s.give());
+    const error = releaseEach(d, this.#from, op, steps);
     if (state.arrayFd < 0 && slots.every((s) => s.mapping < 0 && s.eventFd < 0)) freeLost.unregister(this);
     this.#report(op, failed === undefined && error === undefined);
     if (failed !== undefined) throw failed;

@@ -174,14 +174,12 @@ export abstract class RingPages implements Disposable {
       this.#open = false;
     }
     const d = this.driver;
-    const steps: (Release & { give: () => void })[] = [];
-    if (held.consumer >= 0) steps.push({ call: "munmap", what: this.#mappings.consumer, run: () => d.munmap!(held.consumer), give: () => (held.consumer = -1) });
-    if (held.data >= 0) steps.push({ call: "munmap", what: this.#mappings.data, run: () => d.munmap!(held.data), give: () => (held.data = -1) });
-    if (held.pollFd >= 0) steps.push({ call: "close", what: `the ${this.#role}'s fd of the ring`, run: () => d.close(held.pollFd), give: () => (held.pollFd = -1) });
+    const steps: Release[] = [];
+    if (held.consumer >= 0) steps.push({ call: "munmap", what: this.#mappings.consumer, run: () => d.munmap!(held.consumer), freed: () => (held.consumer = -1) });
+    if (held.data >= 0) steps.push({ call: "munmap", what: this.#mappings.data, run: () => d.munmap!(held.data), freed: () => (held.data = -1) });
+    if (held.pollFd >= 0) steps.push({ call: "close", what: `the ${this.#role}'s fd of the ring`, run: () => d.close(held.pollFd), freed: () => (held.pollFd = -1) });
     if (steps.length === 0) return;
-    const { held: kept, error } = releaseEach(d, { name: this.mapName, path: this.#path }, "close", steps,
-      (n) => (n === 1 ? "it stays held: close() again retries it" : "they stay held: close() again retries them"));
-    steps.forEach((s, i) => kept[i] || s.give());
+    const error = releaseEach(d, { name: this.mapName, path: this.#path }, "close", steps);
     if (held.consumer < 0 && held.data < 0 && held.pollFd < 0) unmapLost.unregister(this);
     if (closingError !== undefined) throw closingError;
     if (error !== undefined) throw error;

@@ -178,6 +178,28 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     }
   });
 
+  it("a close() whose munmap fails names munmap; the memory is closed, and close() again retries the mapping it still holds", () => {
+    const env = get();
+    let failures = 1;
+    const unmapped: number[] = [];
+    const m = env.track(overDriver(env, {
+      munmap: (h) => (failures-- > 0 ? -Errno.EIO : (unmapped.push(h), env.driver.munmap!(h))),
+    }).newMap(arraySpec("mm_unmap")));
+    m.openOrCreate();
+    const mem = m.memory();
+    const e = thrownBpfError(() => mem.close());
+    expect([e.errno, e.op]).toEqual([Errno.EIO, "close"]);
+    expect(e.message).toBe("close mm_unmap: input/output error (munmap of the values; it stays held: close() again retries it)");
+    expect(mem.isOpen()).toBe(false);
+    expect(thrownBpfError(() => mem.load(0)).code).toBe("EBADF");
+    expect(thrownBpfError(() => m.freeze()).code, "the writable mapping is still there").toBe("EBUSY");
+    mem.close();
+    expect(unmapped).toHaveLength(1);
+    m.freeze();
+    mem.close();
+    expect(unmapped).toHaveLength(1);
+  });
+
   it("indexes and ranges outside the values are RangeErrors naming the map, and options are checked", () => {
     const env = get();
     const m = env.map(arraySpec("mm_bounds", BPF_F_MMAPABLE, 3));
