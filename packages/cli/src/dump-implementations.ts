@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DumpImplementation } from "@bpfkit/testkit";
 import { CliError, ExitCode, usageError } from "./cli-error.js";
+import { describeValue } from "@bpfkit/core";
 
 export type ImplementedAlgorithm = "walk" | "walk-once" | "batch";
 export type Implementations = Partial<Record<ImplementedAlgorithm, DumpImplementation>>;
@@ -33,7 +34,7 @@ export async function loadImplementations(file: string, cwd: string): Promise<Im
   for (const [algorithm, name] of Object.entries(NAMED) as [ImplementedAlgorithm, string][]) {
     const v = mod[name] ?? dflt[algorithm] ?? dflt[name];
     if (v === undefined) continue;
-    if (typeof v !== "function") throw usageError(`--implementation ${file}: its ${name} is ${v === null ? "null" : typeof v}, not a function (a DumpImplementation)`);
+    if (typeof v !== "function") throw usageError(`--implementation ${file}: its ${name} is ${describeValue(v)}, not a function (a DumpImplementation)`);
     out[algorithm] = v as DumpImplementation;
   }
   if (Object.keys(out).length === 0) {

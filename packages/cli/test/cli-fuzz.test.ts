@@ -123,7 +123,7 @@ describe("bpfkit fuzz", () => {
       expect(none.err).toContain(`--implementation ${join(dir, "none.mjs")}: it exports none of walk, walkOnce and batch (each a DumpImplementation), nor a default object of them`);
       const notFn = await run(["fuzz", "dump", "--driver", "sim", "--implementation", join(dir, "notfn.mjs")]);
       expect(notFn.code).toBe(ExitCode.usage);
-      expect(notFn.err).toContain("its batch is string, not a function (a DumpImplementation)");
+      expect(notFn.err).toContain('its batch is "batchDump", not a function (a DumpImplementation)');
       const missing = await run(["fuzz", "dump", "--driver", "sim", "--implementation", join(dir, "nope.mjs")]);
       expect(missing.code).toBe(ExitCode.notFound);
       expect(missing.err).toContain(`--implementation ${join(dir, "nope.mjs")}: no such file`);

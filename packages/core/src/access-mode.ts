@@ -5,6 +5,7 @@
 // capability; the reading below says which mode it was.
 import { BPF_F_RDONLY, BPF_F_WRONLY } from "./constants.js";
 import { Errno } from "./errno.js";
+import { describeValue } from "./describe-value.js";
 
 /** How `bpf.openMap` and `bpf.openMapById` open the map (default: read-write). */
 export interface OpenMapOptions {
@@ -23,7 +24,7 @@ export function accessFlags(options: OpenMapOptions | undefined, where: string):
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object ({ readOnly } or { writeOnly })`);
   for (const k of ["readOnly", "writeOnly"] as const) {
     const v = options[k];
-    if (v !== undefined && typeof v !== "boolean") throw new TypeError(`${where}: options.${k} must be a boolean, got ${String(v)}`);
+    if (v !== undefined && typeof v !== "boolean") throw new TypeError(`${where}: options.${k} must be a boolean, got ${describeValue(v)}`);
   }
   // The kernel's EINVAL for both, said before any syscall.
   if (options.readOnly === true && options.writeOnly === true) {

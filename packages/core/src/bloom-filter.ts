@@ -6,6 +6,7 @@ import { BPF_ANY, BPF_MAP_TYPE_BLOOM_FILTER } from "./constants.js";
 import { Errno } from "./errno.js";
 import { KeylessMap, type KeylessKind, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
 import { assertOptionKeys, optionKeys } from "./option-keys.js";
+import { describeValue } from "./describe-value.js";
 
 /** `bpf.newBloomFilter`'s spec: a KeylessMapSpec (the type is BLOOM_FILTER) with the hash count. */
 export interface BloomFilterSpec<V> extends KeylessMapSpec<V> {
@@ -60,7 +61,7 @@ export class BpfBloomFilter<V> extends KeylessMap<V> {
       const n = spec.hashFunctions;
       if (n !== undefined) {
         if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_BLOOM_HASH_FUNCTIONS) {
-          throw new RangeError(`${where}: hashFunctions must be an integer from 1 to ${MAX_BLOOM_HASH_FUNCTIONS} (map_extra's low 4 bits), got ${String(n)}`);
+          throw new RangeError(`${where}: hashFunctions must be an integer from 1 to ${MAX_BLOOM_HASH_FUNCTIONS} (map_extra's low 4 bits), got ${describeValue(n)}`);
         }
         extra = BigInt(n);
       }

@@ -41,6 +41,7 @@ import { MapRegistry } from "./registry.js";
 import * as sys from "./syscalls.js";
 import type { ElemAttr, MapInfo } from "./syscalls.js";
 import { removePin } from "./unpin.js";
+import { describeValue } from "./describe-value.js";
 
 export type { ElemAttr, MapInfo } from "./syscalls.js";
 
@@ -927,7 +928,7 @@ export class Bpf implements sys.SyscallContext {
       return this.#adoptFd(op, fd, path, { path }, (info) => make(spec(info, basename(path)), { path, fd, info, access }, op), kind);
     }
     if (ref === null || typeof ref !== "object" || (("id" in ref) === ("fd" in ref))) {
-      throw new TypeError(`${op}: the map must be a pin (a name or path), { id } or { fd }, got ${ref === null ? "null" : typeof ref}`);
+      throw new TypeError(`${op}: the map must be a pin (a name or path), { id } or { fd }, got ${describeValue(ref)}`);
     }
     if ("id" in ref) {
       const id = ref.id;
@@ -1208,13 +1209,13 @@ export class Bpf implements sys.SyscallContext {
 
 /** A TypeError or RangeError naming `op` unless `id` is a u32. */
 function assertMapId(op: string, id: unknown): asserts id is number {
-  if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${id === null ? "null" : typeof id}`);
+  if (typeof id !== "number") throw new TypeError(`${op}: id must be a number, got ${describeValue(id)}`);
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${op}: id ${id} is not a u32`);
 }
 
 /** A TypeError or RangeError naming `op` unless `fd` is a file descriptor number. */
 function assertFdNumber(op: string, fd: unknown): asserts fd is number {
-  if (typeof fd !== "number") throw new TypeError(`${op}: fd must be a number, got ${fd === null ? "null" : typeof fd}`);
+  if (typeof fd !== "number") throw new TypeError(`${op}: fd must be a number, got ${describeValue(fd)}`);
   if (!Number.isInteger(fd)) throw new TypeError(`${op}: fd ${fd} is not an integer`);
   if (fd < 0 || fd > 0x7fffffff) throw new RangeError(`${op}: fd ${fd} is not a file descriptor (0..2^31−1)`);
 }
@@ -1257,7 +1258,7 @@ function createOptions(options: CreateMapOptions | undefined, where: string): sy
   const { kernelName, mapExtra, btf } = options;
   if (kernelName !== undefined) assertKernelName(kernelName, where);
   if (mapExtra !== undefined) {
-    if (typeof mapExtra !== "bigint") throw new TypeError(`${where}: options.mapExtra must be a bigint, got ${typeof mapExtra}`);
+    if (typeof mapExtra !== "bigint") throw new TypeError(`${where}: options.mapExtra must be a bigint, got ${describeValue(mapExtra)}`);
     if (mapExtra < 0n || mapExtra > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${where}: options.mapExtra ${mapExtra} is not a u64`);
   }
   return { name: kernelName ?? "", mapExtra: mapExtra ?? 0n, ...(btf !== undefined ? { btf: mapBtf(btf, where) } : {}) };
@@ -1276,7 +1277,7 @@ function mapBtf(btf: MapBtf | LoadedMapBtf, where: string): sys.MapBtfAttr {
   const raw = (btf as Partial<MapBtf>).btf, loaded = (btf as Partial<LoadedMapBtf>).fd;
   if ((raw === undefined) === (loaded === undefined)) throw new TypeError(`${where}: ${shape}, with one of btf and fd`);
   if (raw !== undefined) {
-    if (!(raw instanceof Uint8Array)) throw new TypeError(`${where}: options.btf.btf must be a Uint8Array of raw BTF, got ${typeof raw}`);
+    if (!(raw instanceof Uint8Array)) throw new TypeError(`${where}: options.btf.btf must be a Uint8Array of raw BTF, got ${describeValue(raw)}`);
     return { raw, ...ids };
   }
   const fd = loaded instanceof BtfHandle ? loaded.fd : loaded;

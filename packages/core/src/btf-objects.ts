@@ -8,6 +8,7 @@ import { Errno, errnoText } from "./errno.js";
 import { BpfError } from "./errors.js";
 import { btfObjectIds } from "./object-ids.js";
 import { type SyscallContext } from "./syscalls.js";
+import { describeValue } from "./describe-value.js";
 
 /** The log kept of a refused load when `loadBtf` is given no `logSize`: libbpf's first size. */
 export const DEFAULT_BTF_LOG_SIZE = 64 * 1024;
@@ -170,7 +171,7 @@ function logText(buf: Uint8Array): string {
 /** BPF_BTF_LOAD of `raw`: a handle, or a BtfLoadError with the checker's log. */
 export function loadBtf(ctx: SyscallContext, raw: Uint8Array, options: LoadBtfOptions = {}): BtfHandle {
   const op = "loadBtf";
-  if (!(raw instanceof Uint8Array)) throw new TypeError(`${op}: raw must be a Uint8Array of BTF, got ${raw === null ? "null" : typeof raw}`);
+  if (!(raw instanceof Uint8Array)) throw new TypeError(`${op}: raw must be a Uint8Array of BTF, got ${describeValue(raw)}`);
   if (options === null || typeof options !== "object") throw new TypeError(`${op}: options must be { logSize? }`);
   const logSize = options.logSize ?? DEFAULT_BTF_LOG_SIZE;
   if (!Number.isInteger(logSize) || logSize < 0 || logSize > MAX_BTF_LOG_SIZE) {

@@ -6,6 +6,7 @@
 import { formatIpv4, formatIpv6, parseIpv4Into, parseIpv6 } from "./ip.js";
 import { recordShape } from "./codec-shape.js";
 import { assertOptionKeys, STRUCT_OPTIONS_KEYS } from "./option-keys.js";
+import { describeValue } from "./describe-value.js";
 
 /** How a key or value is laid out in the map's bytes: its size, and how to encode, decode and print it. */
 export interface Codec<T> {
@@ -101,13 +102,6 @@ function checkIn(name: string, bytes: unknown, offset: number, size: number): vo
   }
 }
 
-function describe(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
-  if (typeof v === "bigint") return `${v}n`;
-  if (v === null || v === undefined || typeof v !== "object") return String(v);
-  return (v as object).constructor?.name ?? "object";
-}
-
 /** Builds a FieldCodec from its offset-taking halves. */
 function field<T>(name: string, size: number, align: number,
   enc: (value: T, out: Uint8Array, offset: number) => void,
@@ -171,7 +165,7 @@ function intCodec(name: string, size: 1 | 2 | 4, signed: boolean, littleEndian: 
   return field<number>(name, size, size,
     (v, out, o) => {
       if (typeof v !== "number" || !Number.isInteger(v)) {
-        throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
+        throw new TypeError(`${name}: expected an integer, got ${describeValue(v)}`);
       }
       if (v < min || v > max) throw new RangeError(`${name}: ${v} is outside [${min}, ${max}]`);
       write(v, out, o);
@@ -195,7 +189,7 @@ function int64Codec(name: string, signed: boolean, littleEndian: boolean): Field
       let x: bigint;
       if (typeof v === "bigint") x = v;
       else if (typeof v === "number" && Number.isSafeInteger(v)) x = BigInt(v);
-      else throw new TypeError(`${name}: expected a bigint (or a safe integer), got ${describe(v)}`);
+      else throw new TypeError(`${name}: expected a bigint (or a safe integer), got ${describeValue(v)}`);
       if (x < min || x > max) throw new RangeError(`${name}: ${x} is outside [${min}, ${max}]`);
       if (signed) scratchI64[0] = x;
       else scratchU64[0] = x;
@@ -247,7 +241,7 @@ export function bytes(n: number): FieldCodec<Uint8Array> {
   const name = `bytes(${n})`;
   return recordShape(field<Uint8Array>(name, n, 1,
     (v, out, o) => {
-      if (!(v instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array, got ${describe(v)}`);
+      if (!(v instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array, got ${describeValue(v)}`);
       if (v.length !== n) throw new RangeError(`${name}: expected ${n} bytes, got ${v.length}`);
       out.set(v, o);
     },
@@ -262,7 +256,7 @@ export function array<T>(element: Codec<T>, n: number): FieldCodec<T[]> {
   const name = `${nameOf(element)}[${n}]`;
   return recordShape(field<T[]>(name, es * n, alignOf(element),
     (v, out, o) => {
-      if (!Array.isArray(v)) throw new TypeError(`${name}: expected an array, got ${describe(v)}`);
+      if (!Array.isArray(v)) throw new TypeError(`${name}: expected an array, got ${describeValue(v)}`);
       if (v.length !== n) throw new RangeError(`${name}: expected ${n} elements, got ${v.length}`);
       for (let i = 0; i < n; i++) encodeAt(element, v[i] as T, out, o + i * es);
     },
@@ -386,7 +380,7 @@ export function struct<F extends FieldMap>(fieldMap: F, options: StructOptions =
   }
 
   const enc = (v: StructType<F>, out: Uint8Array, o: number): void => {
-    if (v === null || typeof v !== "object") throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
+    if (v === null || typeof v !== "object") throw new TypeError(`${name}: expected an object, got ${describeValue(v)}`);
     for (let i = 0; i < holes.length; i++) out[o + holes[i]!] = 0;
     const rec = v as Record<string, unknown>;
     for (let i = 0; i < count; i++) {
@@ -433,10 +427,10 @@ export function struct<F extends FieldMap>(fieldMap: F, options: StructOptions =
  */
 export const ipv4: FieldCodec<string> = field<string>("ipv4", 4, 4,
   (v, out, o) => {
-    if (typeof v !== "string") throw new TypeError(`ipv4: expected a dotted-quad string, got ${describe(v)}`);
+    if (typeof v !== "string") throw new TypeError(`ipv4: expected a dotted-quad string, got ${describeValue(v)}`);
     if (!parseIpv4Into(v, out, o)) {
       out.fill(0, o, o + 4);
-      throw new TypeError(`ipv4: ${describe(v)} is not an IPv4 address`);
+      throw new TypeError(`ipv4: ${describeValue(v)} is not an IPv4 address`);
     }
   },
   (b, o) => formatIpv4(b, o),
@@ -449,9 +443,9 @@ export const ipv4: FieldCodec<string> = field<string>("ipv4", 4, 4,
  */
 export const ipv6: FieldCodec<string> = field<string>("ipv6", 16, 4,
   (v, out, o) => {
-    if (typeof v !== "string") throw new TypeError(`ipv6: expected an IPv6 string, got ${describe(v)}`);
+    if (typeof v !== "string") throw new TypeError(`ipv6: expected an IPv6 string, got ${describeValue(v)}`);
     const b = parseIpv6(v);
-    if (b === undefined) throw new TypeError(`ipv6: ${describe(v)} is not an IPv6 address`);
+    if (b === undefined) throw new TypeError(`ipv6: ${describeValue(v)} is not an IPv6 address`);
     out.set(b, o);
   },
   (b, o) => formatIpv6(b, o),
@@ -475,12 +469,12 @@ export function lpmKey<T>(data: Codec<T>): FieldCodec<LpmKey<T>> {
   const name = `lpmKey(${nameOf(data)})`;
   return recordShape(field<LpmKey<T>>(name, 4 + data.size, 4,
     (v, out, o) => {
-      if (v === null || typeof v !== "object") throw new TypeError(`${name}: expected { prefixLen, data }, got ${describe(v)}`);
+      if (v === null || typeof v !== "object") throw new TypeError(`${name}: expected { prefixLen, data }, got ${describeValue(v)}`);
       const p = v.prefixLen;
       // A missing or non-number prefixLen is the wrong type; a number out of range, a RangeError.
-      if (typeof p !== "number") throw new TypeError(`${name}: prefixLen must be a number, got ${describe(p)}`);
+      if (typeof p !== "number") throw new TypeError(`${name}: prefixLen must be a number, got ${describeValue(p)}`);
       if (!Number.isInteger(p) || p < 0 || p > maxBits) {
-        throw new RangeError(`${name}: prefixLen ${describe(p)} is not an integer in [0, ${maxBits}]`);
+        throw new RangeError(`${name}: prefixLen ${describeValue(p)} is not an integer in [0, ${maxBits}]`);
       }
       u32.encodeAt(p, out, o);
       encodeAt(data, v.data, out, o + 4);

@@ -3,6 +3,7 @@
 import { isAbortSignalLike, type AbortSignalLike } from "./abort-signal.js";
 import { batchTokenSize, userValueSize } from "./constants.js";
 import { MMAP_ATOMIC_OPS, type MmapAtomicOp } from "./driver.js";
+import { describeValue } from "./describe-value.js";
 
 /** What a driver must know of a map fd to size-check buffers: learned at create/get/info. */
 export interface MapShape {
@@ -33,7 +34,7 @@ export function mapShape(mapType: number, keySize: number, valueSize: number, po
 /** A non-negative-or-negative integer fd; fractions, NaN and non-numbers are TypeErrors. */
 export function assertFd(fd: unknown, op: string): asserts fd is number {
   if (typeof fd !== "number" || !Number.isInteger(fd)) {
-    throw new TypeError(`${op}: fd must be an integer, got ${describe(fd)}`);
+    throw new TypeError(`${op}: fd must be an integer, got ${describeValue(fd)}`);
   }
   if (fd > 0x7fffffff || fd < -0x80000000) throw new RangeError(`${op}: fd ${fd} is out of range`);
 }
@@ -48,11 +49,11 @@ export const MAX_POLL_TIMEOUT_MS = 2 ** 31 - 1;
  */
 export function assertPollArgs(fd: unknown, timeoutMs: unknown, signal: unknown, op: string): asserts signal is AbortSignalLike | undefined {
   assertFd(fd, op);
-  if (typeof timeoutMs !== "number") throw new TypeError(`${op}: timeoutMs must be a number of ms, got ${describe(timeoutMs)}`);
+  if (typeof timeoutMs !== "number") throw new TypeError(`${op}: timeoutMs must be a number of ms, got ${describeValue(timeoutMs)}`);
   if (timeoutMs !== Number.POSITIVE_INFINITY && !(Number.isInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_POLL_TIMEOUT_MS)) {
     throw new RangeError(`${op}: timeoutMs must be a whole number of ms from 0 to ${MAX_POLL_TIMEOUT_MS}, or Infinity, got ${timeoutMs}`);
   }
-  if (signal !== undefined && !isAbortSignalLike(signal)) throw new TypeError(`${op}: signal must be an AbortSignal, got ${describe(signal)}`);
+  if (signal !== undefined && !isAbortSignalLike(signal)) throw new TypeError(`${op}: signal must be an AbortSignal, got ${describeValue(signal)}`);
 }
 
 /**
@@ -62,15 +63,15 @@ export function assertPollArgs(fd: unknown, timeoutMs: unknown, signal: unknown,
  */
 export function assertAtomicArgs(offset: unknown, size: unknown, op: unknown, operand: unknown, expected: unknown, where: string): asserts op is MmapAtomicOp {
   if (typeof op !== "string" || !(MMAP_ATOMIC_OPS as readonly string[]).includes(op)) {
-    throw new TypeError(`${where}: op must be one of ${MMAP_ATOMIC_OPS.join(", ")}, got ${describe(op)}`);
+    throw new TypeError(`${where}: op must be one of ${MMAP_ATOMIC_OPS.join(", ")}, got ${describeValue(op)}`);
   }
-  if (size !== 4 && size !== 8) throw new RangeError(`${where}: size must be 4 or 8 (a u32 or a u64 word), got ${describe(size)}`);
-  if (typeof offset !== "number" || !Number.isInteger(offset)) throw new TypeError(`${where}: offset must be an integer, got ${describe(offset)}`);
+  if (size !== 4 && size !== 8) throw new RangeError(`${where}: size must be 4 or 8 (a u32 or a u64 word), got ${describeValue(size)}`);
+  if (typeof offset !== "number" || !Number.isInteger(offset)) throw new TypeError(`${where}: offset must be an integer, got ${describeValue(offset)}`);
   if (offset < 0 || offset > Number.MAX_SAFE_INTEGER) throw new RangeError(`${where}: offset ${offset} is not a byte offset in the mapping (0 or more)`);
   if (offset % size !== 0) throw new RangeError(`${where}: offset ${offset} is not a multiple of ${size}: an atomic word must be naturally aligned`);
   const max = size === 4 ? 0xffff_ffffn : 0xffff_ffff_ffff_ffffn;
   const word = (v: unknown, what: string) => {
-    if (typeof v !== "bigint") throw new TypeError(`${where}: ${what} must be a bigint, got ${describe(v)}`);
+    if (typeof v !== "bigint") throw new TypeError(`${where}: ${what} must be a bigint, got ${describeValue(v)}`);
     if (v < 0n || v > max) throw new RangeError(`${where}: ${what} ${v} does not fit a u${8 * size}`);
   };
   if (op !== "load") word(operand, "operand");
@@ -79,14 +80,14 @@ export function assertAtomicArgs(offset: unknown, size: unknown, op: unknown, op
 
 /** An integer in 0..2^32−1 (flags, ids, modes): TypeError for a non-integer, RangeError outside. */
 export function assertU32(v: unknown, what: string, op: string): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describe(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > 0xffffffff) throw new RangeError(`${op}: ${what} ${v} is not a u32`);
 }
 
 /** An optional u64 given as a bigint (`MapCreateAttr.mapExtra`): TypeError for a non-bigint, RangeError outside 0..2^64−1; default 0n. */
 export function optU64Bigint(v: unknown, what: string, op: string): bigint {
   if (v === undefined) return 0n;
-  if (typeof v !== "bigint") throw new TypeError(`${op}: ${what} must be a bigint, got ${describe(v)}`);
+  if (typeof v !== "bigint") throw new TypeError(`${op}: ${what} must be a bigint, got ${describeValue(v)}`);
   if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${op}: ${what} ${v} is not a u64`);
   return v;
 }
@@ -104,7 +105,7 @@ export function realByteLength(b: Uint8Array): number {
 
 /** A Uint8Array of any length (sizes are checked with assertSize); TypeError otherwise. */
 export function assertBytes(buf: unknown, what: string, op: string): asserts buf is Uint8Array {
-  if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describe(buf)}`);
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describeValue(buf)}`);
 }
 
 /** A PROG_LOAD record array (`funcInfo`, `lineInfo`) with its record size and count. */
@@ -144,7 +145,7 @@ export function infoRecordsArg(buf: unknown, recSize: unknown, what: string, def
 
 /** progGetMapIds's output: a Uint32Array; TypeError otherwise (a Uint8Array too). */
 export function assertIds(ids: unknown, op: string): asserts ids is Uint32Array {
-  if (!(ids instanceof Uint32Array)) throw new TypeError(`${op}: ids must be a Uint32Array, got ${describe(ids)}`);
+  if (!(ids instanceof Uint32Array)) throw new TypeError(`${op}: ids must be a Uint32Array, got ${describeValue(ids)}`);
 }
 
 /** `buf` must be a Uint8Array of exactly `size` bytes. */
@@ -165,14 +166,8 @@ export function assertBatchBuffer(buf: unknown, count: number, size: number, wha
 
 /** A path for bpffs or the host: a string without NUL bytes. */
 export function assertPath(path: unknown, op: string): asserts path is string {
-  if (typeof path !== "string") throw new TypeError(`${op}: path must be a string, got ${describe(path)}`);
+  if (typeof path !== "string") throw new TypeError(`${op}: path must be a string, got ${describeValue(path)}`);
   if (path.includes("\0")) throw new TypeError(`${op}: path ${JSON.stringify(path)} holds a NUL byte`);
   if (path === "") throw new TypeError(`${op}: path is empty`);
 }
 
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "number") return String(v);
-  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
-  return typeof v;
-}

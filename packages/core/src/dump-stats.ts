@@ -1,5 +1,6 @@
 // The seed's DumpStats: what one reliable dump saw. Cilium's CT/NAT garbage collectors read these
 // counters to judge how much a concurrent datapath disturbed a walk.
+import { describeValue } from "./describe-value.js";
 
 /** Which algorithm produced a dump: the v1.7 next-key walk, or BPF_MAP_LOOKUP_BATCH. */
 export type DumpAlgorithm = "walk" | "batch";
@@ -41,7 +42,7 @@ export interface DumpStats {
 export function newDumpStats(map: { readonly mapInfo: { readonly maxEntries: number } } | number): DumpStats {
   const maxEntries = typeof map === "number" ? map : (map as { mapInfo?: { maxEntries?: unknown } } | null)?.mapInfo?.maxEntries;
   if (typeof maxEntries !== "number" || !Number.isInteger(maxEntries) || maxEntries < 0) {
-    throw new TypeError(`newDumpStats: map must be a BpfMap or a max entries count (a non-negative integer), got ${String(map)}`);
+    throw new TypeError(`newDumpStats: map must be a BpfMap or a max entries count (a non-negative integer), got ${describeValue(map)}`);
   }
   return {
     started: undefined, finished: undefined, lookup: 0, lookupFailed: 0, prevKeyUnavailable: 0,

@@ -8,6 +8,7 @@ export * from "./layout.js";
 export * from "./info.js";
 export { getMapFdInfo, mapFdInfoIfReadable, parseMapFdInfo, type MapFdInfo } from "./fdinfo.js";
 export * from "./driver-checks.js";
+export { describeValue } from "./describe-value.js";
 export { checkPerfEventOpenAttr, type PerfWakeup } from "./perf-event-attr.js";
 // core-a: the Bpf instance, the seed's functions, codecs, programs.
 export * from "./bpf.js";

@@ -1,6 +1,7 @@
 // A map's kernel name (bpf_attr.map_name), which bpftool and `bpfkit maps` list. It is opt-in:
 // the seed names no map. The kernel's bpf_obj_name_cpy takes at most BPF_OBJ_NAME_LEN - 1 bytes
 // of [A-Za-z0-9_.] and answers anything else with a bare EINVAL, so it is checked here first.
+import { describeValue } from "./describe-value.js";
 
 /** The longest kernel name: BPF_OBJ_NAME_LEN (16) less the NUL the field must hold. */
 const BPF_OBJ_NAME_MAX = 15;
@@ -10,7 +11,7 @@ const RULE = `at most ${BPF_OBJ_NAME_MAX} bytes of A-Z a-z 0-9 _ .`;
 
 /** Why `name` cannot be a map's kernel name, or undefined when the kernel takes it ("" included: no name). */
 export function kernelNameProblem(name: unknown): string | undefined {
-  if (typeof name !== "string") return `must be a string, got ${name === null ? "null" : typeof name}`;
+  if (typeof name !== "string") return `must be a string, got ${describeValue(name)}`;
   const bad = /[^A-Za-z0-9_.]/.exec(name);
   if (bad !== null) {
     const c = bad[0] === "\0" ? "a NUL byte" : JSON.stringify(String.fromCodePoint(name.codePointAt(bad.index)!));

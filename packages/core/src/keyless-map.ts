@@ -31,6 +31,7 @@ import { readMapBtf, specBtf, type MapBtfInfo } from "./map-btf.js";
 import type { MapBtf } from "./btf/btf-codec.js";
 import { specMapName } from "./paths.js";
 import { zeroBytes } from "./small-bytes.js";
+import { describeValue } from "./describe-value.js";
 
 /** What a keyless map is made from: a MapSpec without the key. */
 export interface KeylessMapSpec<V> {
@@ -157,7 +158,7 @@ export abstract class KeylessMap<V> {
     const name = specMapName(spec.name, () => bpf.mapPrefixPath(), op);
     const where = `${op} ${name}`;
     if (!kind.types.includes(spec.type)) {
-      throw new TypeError(`${where}: type must be ${kind.types.map((t) => `BPF_MAP_TYPE_${mapKindName(t).replace(" ", "_").toUpperCase()} (${t})`).join(" or ")}, got ${String(spec.type)}`);
+      throw new TypeError(`${where}: type must be ${kind.types.map((t) => `BPF_MAP_TYPE_${mapKindName(t).replace(" ", "_").toUpperCase()} (${t})`).join(" or ")}, got ${describeValue(spec.type)}`);
     }
     const value = spec.value as Partial<Codec<V>> | null;
     if (value === null || typeof value !== "object" || typeof value.encode !== "function" ||
@@ -167,11 +168,11 @@ export abstract class KeylessMap<V> {
     // The kernel's EINVAL, said before any syscall: a keyless map holds values, not nothing.
     if (value.size === 0 && kind.valueless !== true) throw new RangeError(`${where}: the value codec is 0 bytes; ${kind.what} holds values of at least 1 byte`);
     if (!isUint(spec.maxEntries) || spec.maxEntries === 0) {
-      throw new RangeError(`${where}: maxEntries must be a u32 of at least 1, got ${String(spec.maxEntries)}`);
+      throw new RangeError(`${where}: maxEntries must be a u32 of at least 1, got ${describeValue(spec.maxEntries)}`);
     }
-    if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${where}: flags must be a u32, got ${String(spec.flags)}`);
+    if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${where}: flags must be a u32, got ${describeValue(spec.flags)}`);
     if (spec.kernelName !== undefined) assertKernelName(spec.kernelName, where);
-    if (spec.btf !== undefined && typeof spec.btf !== "boolean") throw new TypeError(`${where}: btf must be a boolean, got ${typeof spec.btf}`);
+    if (spec.btf !== undefined && typeof spec.btf !== "boolean") throw new TypeError(`${where}: btf must be a boolean, got ${describeValue(spec.btf)}`);
     // A map opened by path, id or fd is never created by this object: its BTF is the pin's.
     this.#btf = spec.btf === true && opened === undefined ? specBtf(null, spec.value, where) : undefined;
     this.#bpf = bpf;

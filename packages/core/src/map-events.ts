@@ -9,6 +9,7 @@
 // is queued and delivered after the one being delivered, to every subscriber alike.
 import "./dispose-symbol.js"; // Symbol.dispose on Node 20.0–20.3, for the unsubscribe function's key
 import type { Logger } from "./logger.js";
+import { describeValue } from "./describe-value.js";
 
 /**
  * What an event records: Cilium's actions (`update`, `delete`, `delete-all`, `batch-update`) and
@@ -108,10 +109,10 @@ export function eventsConfig(options: WithEventsOptions, where: string, current?
   // A second withEvents() changes what it names: a test's clock or a TTL given before stays.
   const { maxSize = current?.maxSize ?? DEFAULT_EVENTS_MAX_SIZE, ttlMs = current?.ttlMs ?? 0, clock = current?.clock ?? wallClock } = options;
   if (typeof maxSize !== "number" || !Number.isSafeInteger(maxSize) || maxSize < 1) {
-    throw new RangeError(`${where}: options.maxSize must be a positive integer, got ${String(maxSize)}`);
+    throw new RangeError(`${where}: options.maxSize must be a positive integer, got ${describeValue(maxSize)}`);
   }
   if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs < 0) {
-    throw new RangeError(`${where}: options.ttlMs must be a non-negative number of milliseconds (0: no TTL), got ${String(ttlMs)}`);
+    throw new RangeError(`${where}: options.ttlMs must be a non-negative number of milliseconds (0: no TTL), got ${describeValue(ttlMs)}`);
   }
   if (clock === null || typeof clock !== "object" || typeof clock.now !== "function") {
     throw new TypeError(`${where}: options.clock must be an object with a now() method`);

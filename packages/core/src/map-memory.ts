@@ -14,6 +14,7 @@ import {
 } from "./constants.js";
 import type { AccessFlags } from "./access-mode.js";
 import { hostIsLittleEndian, type Codec, type FieldCodec, type PadCodec, type StructCodec, type StructField } from "./codec.js";
+import { describeValue } from "./describe-value.js";
 
 /** How `BpfMap.memory` maps the values. */
 export interface MapMemoryOptions {
@@ -97,20 +98,13 @@ const OPTION_KEYS = ["writable"] as const;
 /** Why a closed MapMemory refuses everything. */
 const UNMAPPED = "the memory is unmapped: close() was called";
 
-/** An argument that is no number, as an error names it: a string is quoted, since "8" reads like 8. */
-function describeArg(v: unknown): string {
-  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
-  if (v === null || v === undefined) return String(v);
-  return typeof v === "object" ? (v as object).constructor?.name ?? "an object" : `a ${typeof v}`;
-}
-
 /** The options `memory` was given, checked: the writable wish, or undefined for "where allowed". */
 export function memoryWish(options: MapMemoryOptions | undefined, where: string): boolean | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object ({ writable })`);
   assertOptionKeys(options, OPTION_KEYS, where, "options");
   if (options.writable !== undefined && typeof options.writable !== "boolean") {
-    throw new TypeError(`${where}: options.writable must be a boolean, got ${String(options.writable)}`);
+    throw new TypeError(`${where}: options.writable must be a boolean, got ${describeValue(options.writable)}`);
   }
   return options.writable;
 }
@@ -360,7 +354,7 @@ export class MapMemory<V> implements Disposable {
   wordAt(offset: number, size: 4 | 8): MappedWord {
     const op = "wordAt";
     if (size !== 4 && size !== 8) {
-      throw new TypeError(`${op} ${this.#name}: size must be 4 or 8, got ${typeof size === "number" ? size : describeArg(size)}`);
+      throw new TypeError(`${op} ${this.#name}: size must be 4 or 8, got ${describeValue(size)}`);
     }
     this.#isNumber(op, "offset", offset);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + size > this.size) {
@@ -450,7 +444,7 @@ export class MapMemory<V> implements Disposable {
 
   /** A TypeError for an argument that is no number, before any arithmetic can concatenate or mix it. */
   #isNumber(op: string, what: string, v: unknown): void {
-    if (typeof v !== "number") throw new TypeError(`${op} ${this.#name}: ${what} must be a number, got ${describeArg(v)}`);
+    if (typeof v !== "number") throw new TypeError(`${op} ${this.#name}: ${what} must be a number, got ${describeValue(v)}`);
   }
 
   #field(op: string, index: number, name: string): StructField {

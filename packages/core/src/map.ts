@@ -55,6 +55,7 @@ import { specMapName } from "./paths.js";
 import { keptPin, PIN_CHANGED, replacePin, type PinKept } from "./pins.js";
 import { zeroBytes } from "./small-bytes.js";
 import { offBpffs } from "./unpin.js";
+import { describeValue } from "./describe-value.js";
 
 /** Internal construction options: `newPerCpuMap` and `fromOpened` use them. */
 export interface BpfMapInternal {
@@ -246,15 +247,15 @@ export class BpfMap<K, V> {
     // One path element: a "/" or ".." would pin, unpin or rm -rf somewhere else entirely. A path
     // in the map directory is its base name, as the seed's NewMap took path.Base.
     const name = specMapName(spec.name, () => bpf.mapPrefixPath(), op);
-    if (!isUint(spec.type)) throw new TypeError(`${op} ${name}: type must be a BPF_MAP_TYPE_* number, got ${String(spec.type)}`);
+    if (!isUint(spec.type)) throw new TypeError(`${op} ${name}: type must be a BPF_MAP_TYPE_* number, got ${describeValue(spec.type)}`);
     assertCodecs(spec.key, spec.value, `${op} ${name}`);
-    if (!isUint(spec.maxEntries)) throw new TypeError(`${op} ${name}: maxEntries must be a u32, got ${String(spec.maxEntries)}`);
+    if (!isUint(spec.maxEntries)) throw new TypeError(`${op} ${name}: maxEntries must be a u32, got ${describeValue(spec.maxEntries)}`);
     if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${op} ${name}: flags must be a u32`);
     if (spec.innerId !== undefined && !isUint(spec.innerId)) {
       // -1 is what getFd() says of a template map that is not open yet.
       const why = typeof spec.innerId === "number" && spec.innerId < 0
         ? `, got ${spec.innerId}: it is the fd of an open map, the inner-map template (getFd() is -1 until the map is opened)`
-        : `, got ${String(spec.innerId)}`;
+        : `, got ${describeValue(spec.innerId)}`;
       throw new TypeError(`${op} ${name}: innerId must be a u32${why}`);
     }
     if (spec.dumpParser !== undefined && typeof spec.dumpParser !== "function") {
@@ -278,7 +279,7 @@ export class BpfMap<K, V> {
     if (spec.value.size !== readValueSize) {
       throw new RangeError(`${op} ${name}: the value codec is ${spec.value.size} bytes, the map's values are ${readValueSize}`);
     }
-    if (spec.btf !== undefined && typeof spec.btf !== "boolean") throw new TypeError(`${op} ${name}: btf must be a boolean, got ${typeof spec.btf}`);
+    if (spec.btf !== undefined && typeof spec.btf !== "boolean") throw new TypeError(`${op} ${name}: btf must be a boolean, got ${describeValue(spec.btf)}`);
     // A map opened (by path, id or fd) is never created by this object: its BTF is the pin's.
     const wantsBtf = spec.btf === true && internal.opened === undefined;
     if (wantsBtf && isMapOfMapsType(spec.type)) {
@@ -636,11 +637,11 @@ export class BpfMap<K, V> {
    */
   subscribeEvents(cb: MapEventCallback<K, V>, options: SubscribeEventsOptions = {}): Unsubscribe {
     const where = `subscribeEvents ${this.#name}`;
-    if (typeof cb !== "function") throw new TypeError(`${where}: the callback must be a function, got ${cb === null ? "null" : typeof cb}`);
+    if (typeof cb !== "function") throw new TypeError(`${where}: the callback must be a function, got ${describeValue(cb)}`);
     if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object`);
     assertOptionKeys(options, SUBSCRIBE_EVENTS_OPTIONS_KEYS, where, "options");
     const replay = options.replay ?? false;
-    if (typeof replay !== "boolean") throw new TypeError(`${where}: options.replay must be a boolean, got ${typeof replay}`);
+    if (typeof replay !== "boolean") throw new TypeError(`${where}: options.replay must be a boolean, got ${describeValue(replay)}`);
     if (this.#events === undefined) throw new TypeError(`${where}: map events are not enabled for this map; call withEvents() first`);
     return this.#events.subscribe(cb, replay);
   }
@@ -672,7 +673,7 @@ export class BpfMap<K, V> {
    */
   updatePressureMetricWithSize(size: number): void {
     if (!Number.isInteger(size) || size < 0) {
-      throw new RangeError(`updatePressureMetricWithSize ${this.#name}: size must be a non-negative integer, got ${String(size)}`);
+      throw new RangeError(`updatePressureMetricWithSize ${this.#name}: size must be a non-negative integer, got ${describeValue(size)}`);
     }
     const name = this.#pressureName;
     if (name === undefined) return;
@@ -1154,9 +1155,9 @@ export class BpfMap<K, V> {
     const op = `checkAndUpgrade ${this.#name}`;
     if (desired === null || typeof desired !== "object") throw new TypeError(`${op}: desired must be { mapType, keySize, valueSize, maxEntries, flags? }`);
     for (const f of ["mapType", "keySize", "valueSize", "maxEntries"] as const) {
-      if (!isUint(desired[f])) throw new TypeError(`${op}: desired.${f} must be a u32, got ${String(desired[f])}`);
+      if (!isUint(desired[f])) throw new TypeError(`${op}: desired.${f} must be a u32, got ${describeValue(desired[f])}`);
     }
-    if (desired.flags !== undefined && !isUint(desired.flags)) throw new TypeError(`${op}: desired.flags must be a u32, got ${String(desired.flags)}`);
+    if (desired.flags !== undefined && !isUint(desired.flags)) throw new TypeError(`${op}: desired.flags must be a u32, got ${describeValue(desired.flags)}`);
     // Its answer is "unpinned, so that the next open re-creates it": nothing a map without a pin can do.
     this.#requirePin("checkAndUpgrade");
     this.#requireFullAccess("checkAndUpgrade");
@@ -1189,13 +1190,13 @@ export class BpfMap<K, V> {
       const where = `${op} ${this.#name}`;
       if (spec === null || typeof spec !== "object") throw new TypeError(`${where}: spec must be an object (a MapSpec)`);
       assertOptionKeys(spec, MAP_SPEC_KEYS, where, "spec");
-      if (!isUint(spec.type)) throw new TypeError(`${where}: spec.type must be a BPF_MAP_TYPE_* number, got ${String(spec.type)}`);
+      if (!isUint(spec.type)) throw new TypeError(`${where}: spec.type must be a BPF_MAP_TYPE_* number, got ${describeValue(spec.type)}`);
       for (const c of ["key", "value"] as const) {
         const size = (spec[c] as { size?: unknown } | null | undefined)?.size;
-        if (!isUint(size)) throw new TypeError(`${where}: spec.${c} must be a codec with a size, got ${String(spec[c])}`);
+        if (!isUint(size)) throw new TypeError(`${where}: spec.${c} must be a codec with a size, got ${describeValue(spec[c])}`);
       }
-      if (!isUint(spec.maxEntries)) throw new TypeError(`${where}: spec.maxEntries must be a u32, got ${String(spec.maxEntries)}`);
-      if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${where}: spec.flags must be a u32, got ${String(spec.flags)}`);
+      if (!isUint(spec.maxEntries)) throw new TypeError(`${where}: spec.maxEntries must be a u32, got ${describeValue(spec.maxEntries)}`);
+      if (spec.flags !== undefined && !isUint(spec.flags)) throw new TypeError(`${where}: spec.flags must be a u32, got ${describeValue(spec.flags)}`);
       want = { ...createdAs(bpf, spec.type, spec.flags ?? 0), keySize: spec.key.size, valueSize: spec.value.size,
         maxEntries: spec.maxEntries };
     }
@@ -1272,7 +1273,7 @@ export class BpfMap<K, V> {
    * has no lock, and for any other flag.
    */
   lookup(key: K, flags = 0): V | undefined {
-    if (flags !== 0 && !isUint(flags)) throw new TypeError(`lookup ${this.#name}: flags must be a u32, got ${String(flags)}`);
+    if (flags !== 0 && !isUint(flags)) throw new TypeError(`lookup ${this.#name}: flags must be a u32, got ${describeValue(flags)}`);
     const kb = this.#encodeKey(key, "lookup");
     const fd = this.#fd >= 0 ? this.#fd : this.#fdFor("lookup");
     const vb = this.#valueBuf;
@@ -1297,7 +1298,7 @@ export class BpfMap<K, V> {
    * says that the value is the bad one.
    */
   update(key: K, value: V, flags: number = BPF_ANY): void {
-    if (!isUint(flags)) throw new TypeError(`update ${this.#name}: flags must be a u32, got ${String(flags)}`);
+    if (!isUint(flags)) throw new TypeError(`update ${this.#name}: flags must be a u32, got ${describeValue(flags)}`);
     const kb = this.#encodeKey(key, "update");
     const vb = this.#encodeValue(value, "update");
     let err: BpfError | undefined;
@@ -1326,7 +1327,7 @@ export class BpfMap<K, V> {
    * `BPF_F_LOCK` to copy a value holding a `bpfSpinLock` under its lock (as `lookup` does).
    */
   lookupAndDelete(key: K, flags = 0): V | undefined {
-    if (flags !== 0 && !isUint(flags)) throw new TypeError(`lookupAndDelete ${this.#name}: flags must be a u32, got ${String(flags)}`);
+    if (flags !== 0 && !isUint(flags)) throw new TypeError(`lookupAndDelete ${this.#name}: flags must be a u32, got ${describeValue(flags)}`);
     const kb = this.#encodeKey(key, "lookupAndDelete");
     const ev = this.#events;
     let fd: number;
@@ -1582,7 +1583,7 @@ export class BpfMap<K, V> {
 
   #checkCallback(op: string, cb: unknown): void {
     if (typeof cb === "function" || cb === undefined) return;
-    throw new TypeError(`${op} ${this.#name}: the callback must be a function or undefined, got ${cb === null ? "null" : typeof cb}`);
+    throw new TypeError(`${op} ${this.#name}: the callback must be a function or undefined, got ${describeValue(cb)}`);
   }
 
   #checkOut(op: string, out: unknown): void {
@@ -1596,11 +1597,11 @@ export class BpfMap<K, V> {
     assertOptionKeys(options, DUMP_OPTIONS_KEYS, `${op} ${this.#name}`, "options");
     const algorithm = options.algorithm;
     if (algorithm !== undefined && algorithm !== "auto" && algorithm !== "walk" && algorithm !== "batch") {
-      throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${String(algorithm)}`);
+      throw new TypeError(`${op} ${this.#name}: algorithm must be "auto", "walk" or "batch", got ${describeValue(algorithm)}`);
     }
     const batchSize = options.batchSize;
     if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 0xffffffff)) {
-      throw new RangeError(`${op} ${this.#name}: batchSize must be a positive integer, got ${String(batchSize)}`);
+      throw new RangeError(`${op} ${this.#name}: batchSize must be a positive integer, got ${describeValue(batchSize)}`);
     }
   }
 
@@ -1610,7 +1611,7 @@ export class BpfMap<K, V> {
     assertOptionKeys(options, ITERATE_OPTIONS_KEYS, `${op} ${this.#name}`, "options");
     const n = options.maxRestarts;
     if (n !== undefined && (typeof n !== "number" || !Number.isInteger(n) || n < 0)) {
-      throw new RangeError(`${op} ${this.#name}: maxRestarts must be a non-negative integer, got ${String(n)}`);
+      throw new RangeError(`${op} ${this.#name}: maxRestarts must be a non-negative integer, got ${describeValue(n)}`);
     }
   }
 
@@ -1656,7 +1657,7 @@ export class BpfMap<K, V> {
       try {
         kv = parser(keys.subarray(ko, ko + ks), values.subarray(vo, vo + vs), kc, vc, out);
         if (kv === null || typeof kv !== "object") {
-          throw new TypeError(`the dumpParser returned ${kv === null ? "null" : typeof kv}, not a { key, value } object`);
+          throw new TypeError(`the dumpParser returned ${describeValue(kv)}, not a { key, value } object`);
         }
       } catch (e) {
         stats.interrupted++;
@@ -1842,12 +1843,12 @@ export class BpfMap<K, V> {
 
   #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean, elemFlags: number): Array<[K, V]> {
     if (!(cursor instanceof BatchCursor)) throw new TypeError(`${op} ${this.#name}: cursor must be a BatchCursor`);
-    if (!isUint(elemFlags)) throw new TypeError(`${op} ${this.#name}: elemFlags must be a u32, got ${String(elemFlags)}`);
+    if (!isUint(elemFlags)) throw new TypeError(`${op} ${this.#name}: elemFlags must be a u32, got ${describeValue(elemFlags)}`);
     const owner = cursorOwners.get(cursor);
     if (owner === undefined) cursorOwners.set(cursor, this);
     else if (owner !== this) throw new RangeError(`${op} ${this.#name}: the cursor belongs to another map; start a new BatchCursor`);
     if (typeof maxCount !== "number" || !Number.isInteger(maxCount) || maxCount < 1 || maxCount > 0xffffffff) {
-      throw new RangeError(`${op} ${this.#name}: count must be a positive integer (at most 2^32-1), got ${String(maxCount)}`);
+      throw new RangeError(`${op} ${this.#name}: count must be a positive integer (at most 2^32-1), got ${describeValue(maxCount)}`);
     }
     // The buffers are sized by the count: no call returns more than the map holds (a larger
     // hash bucket grows them on ENOSPC).
@@ -1903,7 +1904,7 @@ export class BpfMap<K, V> {
   updateBatch(keys: readonly K[], values: readonly V[], elemFlags = 0): number {
     const op = "updateBatch";
     if (!Array.isArray(keys) || !Array.isArray(values)) throw new TypeError(`${op} ${this.#name}: keys and values must be arrays`);
-    if (!isUint(elemFlags)) throw new TypeError(`${op} ${this.#name}: elemFlags must be a u32, got ${String(elemFlags)}`);
+    if (!isUint(elemFlags)) throw new TypeError(`${op} ${this.#name}: elemFlags must be a u32, got ${describeValue(elemFlags)}`);
     if (keys.length !== values.length) throw new RangeError(`${op} ${this.#name}: ${keys.length} keys but ${values.length} values`);
     const n = keys.length;
     const ks = this.#info.keySize;

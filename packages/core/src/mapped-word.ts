@@ -3,6 +3,7 @@
 // sync/atomic. A plain read and write would lose what a program adds in between; each method here
 // is one atomic instruction on the word, through the driver's mmapAtomic.
 import type { MmapAtomicOp } from "./driver.js";
+import { describeValue } from "./describe-value.js";
 
 /** How a MappedWord reaches its memory: one checked mmapAtomic, `op` naming the method for errors. */
 export type WordAtomic = (op: string, atomicOp: MmapAtomicOp, operand?: bigint, expected?: bigint) => bigint;
@@ -89,7 +90,7 @@ export class MappedWord {
     let b: bigint;
     if (typeof v === "bigint") b = v;
     else if (typeof v === "number" && Number.isSafeInteger(v)) b = BigInt(v);
-    else throw new TypeError(`${op} ${this.#where}: ${what} must be a bigint or a safe integer, got ${typeof v === "number" ? v : typeof v}`);
+    else throw new TypeError(`${op} ${this.#where}: ${what} must be a bigint or a safe integer, got ${describeValue(v)}`);
     const min = this.signed ? -(1n << BigInt(bits - 1)) : 0n;
     if (b < min || b >= 1n << BigInt(bits)) {
       const hint = b < 0n && !this.signed && (op === "add" || op === "sub") ? ` (${op === "add" ? "sub" : "add"} its magnitude instead)` : "";

@@ -1,6 +1,7 @@
 // Pin paths. Joining is Go's path.Join/Clean (the seed uses filepath.Join), done here because
 // core runs outside Node. Map names are checked before they reach a path: a name with `/` or
 // `..` would pin outside the map directory, and NUL cuts the path the kernel sees.
+import { describeValue } from "./describe-value.js";
 
 /** Go's path.Clean: no `.`, resolved `..`, single slashes, no trailing slash (except `/`). */
 export function cleanPath(p: string): string {
@@ -51,7 +52,7 @@ export function isAbsolute(p: string): boolean {
 
 /** Why `name` cannot be a map's file name in the map directory, or undefined when it can. */
 export function mapNameProblem(name: unknown): string | undefined {
-  if (typeof name !== "string") return `must be a string, got ${name === null ? "null" : typeof name}`;
+  if (typeof name !== "string") return `must be a string, got ${describeValue(name)}`;
   if (name === "") return "must not be empty";
   if (name.includes("\0")) return "must not contain a NUL byte";
   if (name.includes("/")) return 'must not contain "/"';
@@ -111,7 +112,7 @@ export function specMapName(name: unknown, mapDir: () => string, op: string): st
 
 /** Throws a TypeError when `p` is not a usable path: a non-empty string without NUL. */
 export function checkPath(p: unknown, what: string, op: string): asserts p is string {
-  if (typeof p !== "string") throw new TypeError(`${op}: ${what} must be a string, got ${p === null ? "null" : typeof p}`);
+  if (typeof p !== "string") throw new TypeError(`${op}: ${what} must be a string, got ${describeValue(p)}`);
   if (p === "") throw new TypeError(`${op}: ${what} must not be empty`);
   if (p.includes("\0")) throw new TypeError(`${op}: ${what} ${JSON.stringify(p)} contains a NUL byte`);
 }

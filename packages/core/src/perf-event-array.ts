@@ -16,6 +16,7 @@ import { meteredDriver } from "./metrics.js";
 import { assertOptionKeys, optionKeys } from "./option-keys.js";
 import { driverPageSize } from "./page-size.js";
 import { PerfReader, type PerfReaderSlot } from "./perf-reader.js";
+import { describeValue } from "./describe-value.js";
 
 /** `bpf.newPerfEventArray`'s spec. */
 export interface PerfEventArraySpec {
@@ -200,7 +201,7 @@ function readerOptions(options: PerfReaderOptions | undefined, where: string, pa
   if (options !== undefined) assertOptionKeys(options, READER_KEYS, where, "options");
   const { perCpuBuffer = DEFAULT_PERF_BUFFER, watermark, wakeupEvents, cpus, index } = options ?? {};
   if (typeof perCpuBuffer !== "number" || !Number.isInteger(perCpuBuffer) || perCpuBuffer < 1 || perCpuBuffer > MAX_PERF_BUFFER) {
-    throw new RangeError(`${where}: options.perCpuBuffer must be a number of bytes from 1 to 2^30, got ${String(perCpuBuffer)}`);
+    throw new RangeError(`${where}: options.perCpuBuffer must be a number of bytes from 1 to 2^30, got ${describeValue(perCpuBuffer)}`);
   }
   // perf_mmap takes 2^n data pages.
   let pages = 1;
@@ -212,12 +213,12 @@ function readerOptions(options: PerfReaderOptions | undefined, where: string, pa
   let wake: Omit<PerfEventOpenAttr, "cpu"> = {};
   if (watermark !== undefined) {
     if (typeof watermark !== "number" || !Number.isInteger(watermark) || watermark < 1 || watermark >= dataSize) {
-      throw new RangeError(`${where}: options.watermark must be a number of bytes from 1 to less than the ring's ${dataSize}, got ${String(watermark)}`);
+      throw new RangeError(`${where}: options.watermark must be a number of bytes from 1 to less than the ring's ${dataSize}, got ${describeValue(watermark)}`);
     }
     wake = { wakeupWatermark: watermark };
   } else if (wakeupEvents !== undefined) {
     if (typeof wakeupEvents !== "number" || !Number.isInteger(wakeupEvents) || wakeupEvents < 1 || wakeupEvents > 0xffff_ffff) {
-      throw new RangeError(`${where}: options.wakeupEvents must be a u32 of at least 1, got ${String(wakeupEvents)}`);
+      throw new RangeError(`${where}: options.wakeupEvents must be a u32 of at least 1, got ${describeValue(wakeupEvents)}`);
     }
     wake = { wakeupEvents };
   }
@@ -235,7 +236,7 @@ function readerOptions(options: PerfReaderOptions | undefined, where: string, pa
   }
   if (index !== undefined) {
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > 0xffff_ffff) {
-      throw new TypeError(`${where}: options.index must be a slot number (a u32), got ${String(index)}`);
+      throw new TypeError(`${where}: options.index must be a slot number (a u32), got ${describeValue(index)}`);
     }
     if (list?.length !== 1) throw new TypeError(`${where}: options.index needs exactly one CPU in options.cpus: it is the slot of that CPU's event`);
   }

@@ -2,6 +2,7 @@
 // say is a TypeError or RangeError before any syscall, and the wake-up rule comes out as the
 // attr's one field holds it.
 import type { PerfEventOpenAttr } from "./driver.js";
+import { describeValue } from "./describe-value.js";
 
 /** The wake-up rule of perf_event_attr: `wakeup_events`, or with `watermark` set `wakeup_watermark`. */
 export interface PerfWakeup {
@@ -13,7 +14,7 @@ export interface PerfWakeup {
 
 function u32(v: unknown, what: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`perfEventOpen: ${what} must be an integer, got ${v === null ? "null" : typeof v}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`perfEventOpen: ${what} must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > 0xffff_ffff) throw new RangeError(`perfEventOpen: ${what} ${v} is not a u32`);
   return v;
 }
@@ -22,7 +23,7 @@ function u32(v: unknown, what: string, dflt: number): number {
 export function checkPerfEventOpenAttr(attr: PerfEventOpenAttr): { cpu: number; wakeup: PerfWakeup } {
   if (attr === null || typeof attr !== "object") throw new TypeError("perfEventOpen: attr must be an object");
   const cpu = attr.cpu;
-  if (typeof cpu !== "number" || !Number.isInteger(cpu)) throw new TypeError(`perfEventOpen: cpu must be an integer, got ${cpu === null ? "null" : typeof cpu}`);
+  if (typeof cpu !== "number" || !Number.isInteger(cpu)) throw new TypeError(`perfEventOpen: cpu must be an integer, got ${describeValue(cpu)}`);
   // The syscall takes an int; -1 (any CPU) needs a pid, which this event never has.
   if (cpu < 0 || cpu > 0x7fff_ffff) throw new RangeError(`perfEventOpen: cpu ${cpu} is not a CPU number`);
   if (attr.wakeupWatermark !== undefined) {

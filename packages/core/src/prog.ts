@@ -6,6 +6,7 @@ import { BpfError } from "./errors.js";
 import { type BpfProgInfo, decodeProgInfo, PROG_INFO_SIZE } from "./info.js";
 import { MetricOp, type MetricsHook } from "./metrics.js";
 import { type SyscallContext, timeEnd, timeStart } from "./syscalls.js";
+import { describeValue } from "./describe-value.js";
 
 /**
  * The seed's ProgInfo, decoded from the kernel's real `struct bpf_prog_info` (API.md §4.5; the
@@ -78,7 +79,7 @@ function refuseNonProgram(driver: Driver, fd: number, message: string): void {
  */
 export function getProgMapIds(driver: Driver, fd: number, nrMapIds: number, metrics?: MetricsHook): number[] {
   if (typeof nrMapIds !== "number") {
-    throw new TypeError(`getProgMapIds fd ${fd}: nrMapIds must be a number (the program's nr_map_ids, or 0), got ${typeof nrMapIds}`);
+    throw new TypeError(`getProgMapIds fd ${fd}: nrMapIds must be a number (the program's nr_map_ids, or 0), got ${describeValue(nrMapIds)}`);
   }
   if (!Number.isInteger(nrMapIds) || nrMapIds < 0 || nrMapIds > 0xffffffff) {
     throw new RangeError(`getProgMapIds fd ${fd}: nrMapIds ${nrMapIds} is not a u32`);

@@ -7,6 +7,7 @@ import { Errno } from "./errno.js";
 import { KeylessMap, type KeylessKind, type KeylessMapSpec, type KeylessOpened } from "./keyless-map.js";
 import { refuseBtf } from "./map-btf.js";
 import { assertOptionKeys, optionKeys } from "./option-keys.js";
+import { describeValue } from "./describe-value.js";
 
 /** `bpf.newQueueMap`'s spec: a KeylessMapSpec with the type. */
 export interface QueueMapSpec<V> extends KeylessMapSpec<V> {
@@ -79,7 +80,7 @@ export class BpfQueueMap<V> extends KeylessMap<V> {
       if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.name()}: options must be { overwrite? }`);
       assertOptionKeys(options, PUSH_OPTIONS_KEYS, `${op} ${this.name()}`, "options");
       if (options.overwrite !== undefined && typeof options.overwrite !== "boolean") {
-        throw new TypeError(`${op} ${this.name()}: options.overwrite must be a boolean, got ${String(options.overwrite)}`);
+        throw new TypeError(`${op} ${this.name()}: options.overwrite must be a boolean, got ${describeValue(options.overwrite)}`);
       }
     }
     const flags = options?.overwrite === true ? BPF_EXIST : BPF_ANY;
@@ -124,7 +125,7 @@ export class BpfQueueMap<V> extends KeylessMap<V> {
     assertOptionKeys(options, DRAIN_OPTIONS_KEYS, where, "options");
     const max = options?.max;
     if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 0)) {
-      throw new RangeError(`${where}: options.max must be an integer of at least 0, got ${String(max)}`);
+      throw new RangeError(`${where}: options.max must be an integer of at least 0, got ${describeValue(max)}`);
     }
     return this.#drain(max ?? Infinity);
   }

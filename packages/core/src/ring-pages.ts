@@ -13,6 +13,7 @@ import type { BpfError } from "./errors.js";
 import { checkMappingCall, mappingError, releaseEach, type Release } from "./mapping-errors.js";
 import { assertOptionKeys } from "./option-keys.js";
 import { driverPageSize, isPageSize } from "./page-size.js";
+import { describeValue } from "./describe-value.js";
 
 /** A record's header: `len` (with the two bits below) then `pg_off`, 8 bytes before its sample. */
 export const BPF_RINGBUF_HDR_SZ = 8;
@@ -130,7 +131,7 @@ export abstract class RingPages implements Disposable {
   /** Takes over the mappings and the fd of `init` (made by `RingMap.mapSide`); `who` names the class in errors. */
   protected constructor(init: RingPagesInit, role: "reader" | "producer", who: string) {
     if (init.pageSize !== undefined && !isPageSize(init.pageSize)) {
-      throw new RangeError(`${who} ${init.name}: pageSize must be a power of 2 of at least 4096, got ${String(init.pageSize)}`);
+      throw new RangeError(`${who} ${init.name}: pageSize must be a power of 2 of at least 4096, got ${describeValue(init.pageSize)}`);
     }
     this.driver = init.driver;
     this.#held = { consumer: init.consumer, data: init.data, pollFd: init.pollFd ?? -1 };
@@ -265,11 +266,11 @@ export function waitOptions(options: RingBufWaitOptions | undefined, where: stri
   assertOptionKeys(options, WAIT_OPTION_KEYS, where, "options");
   const { timeoutMs, pollMs = DEFAULT_POLL_MS, signal } = options;
   if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs >= 0))) {
-    throw new RangeError(`${where}: options.timeoutMs must be a number ≥ 0, got ${String(timeoutMs)}`);
+    throw new RangeError(`${where}: options.timeoutMs must be a number ≥ 0, got ${describeValue(timeoutMs)}`);
   }
   // setTimeout takes at most 2^31-1 ms: a longer interval would fire after 1 ms, every time.
   if (typeof pollMs !== "number" || !(pollMs > 0) || !(pollMs <= MAX_POLL_TIMEOUT_MS)) {
-    throw new RangeError(`${where}: options.pollMs must be a number > 0 and ≤ ${MAX_POLL_TIMEOUT_MS}, got ${String(pollMs)}`);
+    throw new RangeError(`${where}: options.pollMs must be a number > 0 and ≤ ${MAX_POLL_TIMEOUT_MS}, got ${describeValue(pollMs)}`);
   }
   if (signal !== undefined && !isAbortSignalLike(signal)) {
     throw new TypeError(`${where}: options.signal must be an AbortSignal`);

@@ -11,6 +11,7 @@ import type { BpfError } from "./errors.js";
 import { Errno } from "./errno.js";
 import { assertOptionKeys } from "./option-keys.js";
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RingPages, type RingBufWaitOptions, type RingPagesInit, waitOptions } from "./ring-pages.js";
+import { describeValue } from "./describe-value.js";
 
 /** What `BpfRingBuf.reader()` hands a RingBufReader: the two mappings (the consumer page writable) and the map's name. */
 export type RingBufReaderInit = RingPagesInit;
@@ -80,7 +81,7 @@ export class RingBufReader extends RingPages {
       if (options === null || typeof options !== "object") throw new TypeError(`${op} ${this.mapName}: options must be { max? }`);
       assertOptionKeys(options, ["max"], `${op} ${this.mapName}`, "options");
       if (options.max !== undefined) {
-        if (!Number.isSafeInteger(options.max) || options.max < 0) throw new RangeError(`${op} ${this.mapName}: options.max must be an integer ≥ 0, got ${String(options.max)}`);
+        if (!Number.isSafeInteger(options.max) || options.max < 0) throw new RangeError(`${op} ${this.mapName}: options.max must be an integer ≥ 0, got ${describeValue(options.max)}`);
         max = options.max;
       }
     }

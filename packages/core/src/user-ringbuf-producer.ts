@@ -12,6 +12,7 @@ import type { AbortSignalLike } from "./abort-signal.js";
 import { Errno } from "./errno.js";
 import type { BpfError } from "./errors.js";
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RingPages, type RingPagesInit } from "./ring-pages.js";
+import { describeValue } from "./describe-value.js";
 
 /**
  * The largest sample a drain hands a program: a dynptr's size is 24 bits (DYNPTR_MAX_SIZE), and
@@ -259,7 +260,7 @@ export class UserRingBufProducer extends RingPages {
 
   #checkSize(op: string, size: unknown): asserts size is number {
     if (typeof size !== "number" || !Number.isInteger(size)) {
-      throw new TypeError(`${op} ${this.mapName}: size must be an integer, got ${size === null ? "null" : typeof size === "number" ? size : typeof size}`);
+      throw new TypeError(`${op} ${this.mapName}: size must be an integer, got ${describeValue(size)}`);
     }
     if (size < 0) throw new RangeError(`${op} ${this.mapName}: size must be 0 or more bytes, got ${size}`);
     if (size > USER_RINGBUF_MAX_SAMPLE) {

@@ -236,7 +236,7 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
   it("a bad raw or logSize is a TypeError or RangeError before any load", () => {
     const { driver, calls } = refusing(Errno.EINVAL, "");
     const bpf = createBpf({ driver, logger });
-    expect(() => bpf.loadBtf([1, 2] as never)).toThrow(new TypeError("loadBtf: raw must be a Uint8Array of BTF, got object"));
+    expect(() => bpf.loadBtf([1, 2] as never)).toThrow(new TypeError("loadBtf: raw must be a Uint8Array of BTF, got Array"));
     for (const logSize of [-1, 1.5, 2 ** 30, Number.NaN]) {
       expect(() => bpf.loadBtf(intBtf(), { logSize })).toThrow(RangeError);
     }
@@ -253,6 +253,6 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
     expect(() => create(null)).toThrow(new TypeError(shape));
     expect(() => create({ keyTypeId: 1, valueTypeId: 1 })).toThrow(new TypeError(`${shape}, with one of btf and fd`));
     expect(() => create({ fd: 3, btf: intBtf(), keyTypeId: 1, valueTypeId: 1 })).toThrow(new TypeError(`${shape}, with one of btf and fd`));
-    expect(() => create({ btf: [1], keyTypeId: 1, valueTypeId: 1 })).toThrow(new TypeError("createMap m: options.btf.btf must be a Uint8Array of raw BTF, got object"));
+    expect(() => create({ btf: [1], keyTypeId: 1, valueTypeId: 1 })).toThrow(new TypeError("createMap m: options.btf.btf must be a Uint8Array of raw BTF, got Array"));
   });
 });

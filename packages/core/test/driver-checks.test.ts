@@ -13,7 +13,7 @@ describe("driver argument checks", () => {
       expect(e.message).toBe(`op: fd ${fd} is out of range`);
     }
     expect(thrown(() => assertFd(1.5, "op"))).toEqual(new TypeError("op: fd must be an integer, got 1.5"));
-    expect(thrown(() => assertFd("3", "op"))).toEqual(new TypeError("op: fd must be an integer, got string"));
+    expect(thrown(() => assertFd("3", "op"))).toEqual(new TypeError('op: fd must be an integer, got "3"'));
   });
 
   it("a u32 is 0 to 2^32-1", () => {

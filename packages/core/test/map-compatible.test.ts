@@ -128,7 +128,7 @@ eachDriver("BpfMap.checkCompatible", (get) => {
     expect(thrown(() => m.checkCompatible({ ...testMapSpec(), key: undefined } as never))).toBeInstanceOf(TypeError);
     expect(thrown(() => m.checkCompatible(null as never))).toBeInstanceOf(TypeError);
     expect(thrown(() => m.checkCompatible({ ...testMapSpec(), flags: "0x1" } as never)).message)
-      .toBe("checkCompatible cilium_test: spec.flags must be a u32, got 0x1");
+      .toBe('checkCompatible cilium_test: spec.flags must be a u32, got "0x1"');
     expect(thrown(() => m.checkCompatible({ ...testMapSpec(), flags: -1 }))).toBeInstanceOf(TypeError);
   });
 

@@ -426,7 +426,7 @@ eachDriver("map events (withEvents)", (get) => {
     for (const maxSize of [0, -1, 1.5, Number.NaN, Infinity, "8"]) {
       const e = thrown(() => m.withEvents({ maxSize } as never));
       expect(e).toBeInstanceOf(RangeError);
-      expect(e.message).toBe(`${where}: options.maxSize must be a positive integer, got ${String(maxSize)}`);
+      expect(e.message).toBe(`${where}: options.maxSize must be a positive integer, got ${typeof maxSize === "string" ? `"${maxSize}"` : String(maxSize)}`);
     }
     for (const ttlMs of [-1, Number.NaN, Infinity, "1"]) {
       expect(thrown(() => m.withEvents({ ttlMs } as never)).message).toContain(`${where}: options.ttlMs must be a non-negative number`);
@@ -436,8 +436,8 @@ eachDriver("map events (withEvents)", (get) => {
     expect(m.eventsEnabled).toBe(false);
     m.withEvents({ maxSize: 1, ttlMs: 0 });
     const sub = "subscribeEvents cilium_events_opts";
-    expect(thrown(() => m.subscribeEvents("f" as never))).toEqual(new TypeError(`${sub}: the callback must be a function, got string`));
-    expect(thrown(() => m.subscribeEvents(() => {}, { replay: 1 } as never))).toEqual(new TypeError(`${sub}: options.replay must be a boolean, got number`));
+    expect(thrown(() => m.subscribeEvents("f" as never))).toEqual(new TypeError(`${sub}: the callback must be a function, got "f"`));
+    expect(thrown(() => m.subscribeEvents(() => {}, { replay: 1 } as never))).toEqual(new TypeError(`${sub}: options.replay must be a boolean, got 1`));
     expect(thrown(() => m.subscribeEvents(() => {}, { repaly: true } as never)).message)
       .toBe(`${sub}: unknown options key "repaly" (did you mean "replay"?)`);
   });

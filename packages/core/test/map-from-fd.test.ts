@@ -135,7 +135,7 @@ eachDriver("newMapFromFd", (get) => {
       expect(() => bpf.newMapFromFd(bad)).toThrow(new RangeError(`newMapFromFd: fd ${bad} is not a file descriptor (0..2^31−1)`));
     }
     for (const bad of [1.5, NaN, Infinity]) expect(() => bpf.newMapFromFd(bad)).toThrow(new TypeError(`newMapFromFd: fd ${bad} is not an integer`));
-    for (const [bad, what] of [["3", "string"], [null, "null"], [undefined, "undefined"], [3n, "bigint"]] as const) {
+    for (const [bad, what] of [["3", '"3"'], [null, "null"], [undefined, "undefined"], [3n, "3n"]] as const) {
       expect(() => bpf.newMapFromFd(bad as never)).toThrow(new TypeError(`newMapFromFd: fd must be a number, got ${what}`));
     }
     const fd = env.driver.mapCreate({ mapType: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 1 });

@@ -53,7 +53,7 @@ it("kernelNameProblem is the kernel's bpf_obj_name_cpy rule", () => {
   // Not a byte count problem: é is two bytes, but no byte of it is in the set.
   expect(kernelNameProblem("caf\u00e9")).toBe(`holds "\u00e9"; a kernel map name is ${RULE}`);
   expect(kernelNameProblem("\u{1f600}")).toBe(`holds "\u{1f600}"; a kernel map name is ${RULE}`);
-  expect(kernelNameProblem(7)).toBe("must be a string, got number");
+  expect(kernelNameProblem(7)).toBe("must be a string, got 7");
   expect(kernelNameProblem(null)).toBe("must be a string, got null");
 });
 
@@ -128,7 +128,7 @@ eachDriver("map kernel name", (get) => {
       ["abcdefghijklmnop", RangeError, `newMap cilium_bad: kernelName "abcdefghijklmnop" is 16 bytes; a kernel map name is ${RULE}`],
       ["cilium-ct", TypeError, `newMap cilium_bad: kernelName "cilium-ct" holds "-"; a kernel map name is ${RULE}`],
       ["tc/ct", TypeError, `newMap cilium_bad: kernelName "tc/ct" holds "/"; a kernel map name is ${RULE}`],
-      [42, TypeError, "newMap cilium_bad: kernelName must be a string, got number"],
+      [42, TypeError, "newMap cilium_bad: kernelName must be a string, got 42"],
     ];
     for (const [kernelName, Ctor, message] of cases) {
       const e = thrown(() => bpf.newMap({ ...testMapSpec("cilium_bad"), kernelName: kernelName as string }));

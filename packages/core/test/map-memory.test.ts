@@ -232,14 +232,14 @@ eachDriver("BpfMap.memory: an mmapable array's values", (get) => {
     using mem = m.memory();
     const one = new Uint8Array(1);
     // "8" + 8 would be "88" and 8n + 8 a bare "Cannot mix BigInt": each is refused before either.
-    expect(thrown(() => mem.wordAt("8" as never, 8))).toEqual(new TypeError('wordAt mm_types: offset must be a number, got the string "8"'));
-    expect(thrown(() => mem.wordAt(8n as never, 8))).toEqual(new TypeError("wordAt mm_types: offset must be a number, got a bigint"));
-    expect(thrown(() => mem.readAt("8" as never, one))).toEqual(new TypeError('readAt mm_types: offset must be a number, got the string "8"'));
-    expect(thrown(() => mem.writeAt(8n as never, one))).toEqual(new TypeError("writeAt mm_types: offset must be a number, got a bigint"));
-    expect(thrown(() => mem.load("1" as never))).toEqual(new TypeError('load mm_types: index must be a number, got the string "1"'));
+    expect(thrown(() => mem.wordAt("8" as never, 8))).toEqual(new TypeError('wordAt mm_types: offset must be a number, got "8"'));
+    expect(thrown(() => mem.wordAt(8n as never, 8))).toEqual(new TypeError("wordAt mm_types: offset must be a number, got 8n"));
+    expect(thrown(() => mem.readAt("8" as never, one))).toEqual(new TypeError('readAt mm_types: offset must be a number, got "8"'));
+    expect(thrown(() => mem.writeAt(8n as never, one))).toEqual(new TypeError("writeAt mm_types: offset must be a number, got 8n"));
+    expect(thrown(() => mem.load("1" as never))).toEqual(new TypeError('load mm_types: index must be a number, got "1"'));
     expect(thrown(() => mem.store(null as never, 1n))).toEqual(new TypeError("store mm_types: index must be a number, got null"));
-    expect(thrown(() => mem.word(1n as never))).toEqual(new TypeError("word mm_types: index must be a number, got a bigint"));
-    expect(thrown(() => mem.wordAt(8, "8" as never))).toEqual(new TypeError('wordAt mm_types: size must be 4 or 8, got the string "8"'));
+    expect(thrown(() => mem.word(1n as never))).toEqual(new TypeError("word mm_types: index must be a number, got 1n"));
+    expect(thrown(() => mem.wordAt(8, "8" as never))).toEqual(new TypeError('wordAt mm_types: size must be 4 or 8, got "8"'));
     expect(m.lookup(0)).toBe(0n);
   });
 

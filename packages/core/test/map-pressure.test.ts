@@ -84,7 +84,7 @@ eachDriver("map pressure metric", (get) => {
     expect(() => lru.updatePressureMetricWithSize(-1)).toThrow(RangeError);
     for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, "3" as unknown as number]) {
       expect(() => lru.updatePressureMetricWithSize(bad), String(bad)).toThrow(
-        new RangeError(`updatePressureMetricWithSize cilium_ct4_global: size must be a non-negative integer, got ${String(bad)}`));
+        new RangeError(`updatePressureMetricWithSize cilium_ct4_global: size must be a non-negative integer, got ${typeof bad === "string" ? `"${bad}"` : String(bad)}`));
     }
   });
 

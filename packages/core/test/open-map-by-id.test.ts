@@ -243,7 +243,7 @@ eachDriver("openMapById", (get) => {
     for (const bad of [-1, 1.5, 2 ** 32, NaN, Infinity]) {
       expect(() => bpf.openMapById(bad)).toThrow(new RangeError(`openMapById: id ${bad} is not a u32`));
     }
-    expect(() => bpf.openMapById("7" as never)).toThrow(new TypeError("openMapById: id must be a number, got string"));
+    expect(() => bpf.openMapById("7" as never)).toThrow(new TypeError('openMapById: id must be a number, got "7"'));
     expect(calls).toBe(0);
 
     // 0 and 2^32 - 1 are u32s: the kernel is asked, and no map has them.

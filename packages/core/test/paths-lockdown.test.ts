@@ -37,7 +37,7 @@ describe("path helpers", () => {
     for (const bad of ["", ".", "..", "a/b", "/", "a\0b"]) expect(mapNameProblem(bad), bad).toBeDefined();
     expect(mapNameProblem("a\0b")).toBe("must not contain a NUL byte");
     expect(mapNameProblem("..")).toBe('must not be ".."');
-    expect(mapNameProblem(7)).toBe("must be a string, got number");
+    expect(mapNameProblem(7)).toBe("must be a string, got 7");
     expect(mapNameProblem("...")).toBeUndefined();
     // U+1F600 is 4 bytes (a surrogate pair), U+0800 is 3, U+07FF is 2.
     expect(mapNameProblem("\u{1F600}".repeat(63) + "yyy")).toBeUndefined();

@@ -8,8 +8,7 @@ import {
   BATCH_ATTR, BPF_F_SEGV_ON_FAULT, BPF_FUNC_INFO, BPF_MAP_TYPE_ARENA, BPF_LINE_INFO, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
   INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type BtfInfo, type BtfLoadAttr, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
-  type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp, type PerfEventOpenAttr,
-} from "@bpfkit/core";
+  type ProgTestRunAttr, type ProgTestRunResult, type AbortSignalLike, type MmapAtomicOp, type PerfEventOpenAttr, describeValue } from "@bpfkit/core";
 import { cStringArg, u32Arg, u64Arg } from "./args.js";
 import { forget, type HotFd, KEY, rememberCopy, rememberMap, shapeIndex, shapes, STRIDE, TOKEN, VALUE, watch } from "./fd-shapes.js";
 import { readMapFdInfo } from "./map-fdinfo.js";
@@ -913,7 +912,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       throw new RangeError(`${op}: insns is ${insnBytes} bytes, not a whole number of 8-byte instructions`);
     }
     const license = attr.license;
-    if (typeof license !== "string") throw new TypeError(`${op}: license must be a string, got ${license === null ? "null" : typeof license}`);
+    if (typeof license !== "string") throw new TypeError(`${op}: license must be a string, got ${describeValue(license)}`);
     cStringArg(license, "license", op);
     const expected = u32Arg(attr.expectedAttachType, "expectedAttachType", op);
     const name = cStringArg(attr.progName, "progName", op);

@@ -4,7 +4,7 @@
 // handle used after munmap (or a range past the mapping) is an errno or a RangeError, never a
 // fault. libc's mmap, not the raw syscall: koffi hands its `void *` back as a pointer object
 // that koffi.view takes as it is, and glibc refuses an offset off a page (EINVAL) as the kernel does.
-import { assertAtomicArgs, assertBytes, assertFd, Errno, realByteLength, type MmapAtomicOp } from "@bpfkit/core";
+import { assertAtomicArgs, assertBytes, assertFd, Errno, realByteLength, type MmapAtomicOp, describeValue } from "@bpfkit/core";
 import type { Libc } from "./native.js";
 
 const PROT_READ = 0x1, PROT_WRITE = 0x2, MAP_SHARED = 0x01;
@@ -12,7 +12,6 @@ const PROT_READ = 0x1, PROT_WRITE = 0x2, MAP_SHARED = 0x01;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 const OP = { mmap: "mmap", read: "mmapRead", write: "mmapWrite", munmap: "munmap", atomic: "mmapAtomic" } as const;
-
 
 /**
  * What a mapping is of: a BPF map's memory, a perf event's ring, or (a number) the errno that
@@ -51,22 +50,15 @@ const wordBytes = new Uint8Array(word.buffer);
  */
 const isWord = (offset: number, n: number) => n === 8 && (offset & 7) === 0;
 
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "number") return String(v);
-  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
-  return typeof v;
-}
-
 /** A byte count or offset: TypeError for a non-integer, RangeError below 0 or past 2^53. */
 function assertCount(v: unknown, what: string, op: string): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describe(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: ${what} ${v} is not a non-negative byte count`);
 }
 
 /** A mapping handle: an integer (any integer; one not in the table is EBADF). */
 function assertHandle(v: unknown, op: string): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: mapping must be an integer handle, got ${describe(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: mapping must be an integer handle, got ${describeValue(v)}`);
 }
 
 /**
@@ -88,7 +80,7 @@ export class MmapTable {
   map(fd: number, length: number, writable: boolean, offset: number | undefined, kindOf: (fd: number) => MappedKind): number {
     assertFd(fd, OP.mmap);
     assertCount(length, "length", OP.mmap);
-    if (typeof writable !== "boolean") throw new TypeError(`${OP.mmap}: writable must be a boolean, got ${describe(writable)}`);
+    if (typeof writable !== "boolean") throw new TypeError(`${OP.mmap}: writable must be a boolean, got ${describeValue(writable)}`);
     const off = offset === undefined ? 0 : offset;
     assertCount(off, "offset", OP.mmap);
     const { koffi } = this.libc;

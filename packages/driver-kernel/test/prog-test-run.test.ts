@@ -151,7 +151,7 @@ describeKernel("kernel driver: BPF_PROG_TEST_RUN", () => {
       [2 ** 31, { dataIn: pkt }, /fd 2147483648 is out of range/, RangeError],
       [closed, { dataIn: [1, 2, 3] }, /BPF_PROG_TEST_RUN: dataIn must be a Uint8Array, got Array/, TypeError],
       [closed, { dataIn: pkt, dataOut: new Uint16Array(8) }, /dataOut must be a Uint8Array, got Uint16Array/, TypeError],
-      [closed, { dataIn: pkt, ctxIn: "ctx" }, /ctxIn must be a Uint8Array, got string/, TypeError],
+      [closed, { dataIn: pkt, ctxIn: "ctx" }, /ctxIn must be a Uint8Array, got "ctx"/, TypeError],
       [closed, { dataIn: pkt, ctxOut: new DataView(new ArrayBuffer(8)) }, /ctxOut must be a Uint8Array, got DataView/, TypeError],
       [closed, { dataIn: pkt, repeat: -1 }, /BPF_PROG_TEST_RUN: repeat -1 is not a u32/, RangeError],
       [closed, { dataIn: pkt, repeat: 2 ** 32 }, /repeat 4294967296 is not a u32/, RangeError],
@@ -159,7 +159,7 @@ describeKernel("kernel driver: BPF_PROG_TEST_RUN", () => {
       [closed, { dataIn: pkt, flags: 2 ** 32 }, /flags 4294967296 is not a u32/, RangeError],
       [closed, { dataIn: pkt, cpu: 2 ** 40 }, /cpu 1099511627776 is not a u32/, RangeError],
       [closed, { dataIn: pkt, cpu: 0.5 }, /cpu must be an integer, got 0.5/, TypeError],
-      [closed, { dataIn: pkt, repeat: "1" }, /repeat must be an integer, got string/, TypeError],
+      [closed, { dataIn: pkt, repeat: "1" }, /repeat must be an integer, got "1"/, TypeError],
     ];
     for (const [fd, attr, message, type] of bad) {
       expect(() => run(d)(fd as number, attr as never), `${String(fd)} ${JSON.stringify(attr)}`).toThrow(type);

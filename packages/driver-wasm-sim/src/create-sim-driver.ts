@@ -1,6 +1,6 @@
 // createSimDriver: option checks and defaults, then a fresh engine instance per simulator, so
 // every simulator is its own world (its own maps, ids, fds, bpffs and clock).
-import { DEFAULT_PAGE_SIZE, assertOptionKeys, optionKeys } from "@bpfkit/core";
+import { DEFAULT_PAGE_SIZE, assertOptionKeys, optionKeys, describeValue } from "@bpfkit/core";
 import type { EngineExports } from "./engine-abi.js";
 import { instantiateEngine } from "./engine.js";
 import { hostPossibleCpus } from "./platform.js";
@@ -21,7 +21,7 @@ const MIN_MEMORY_LIMIT = 2 * 65536;
 function checkOptions(o: SimDriverOptions): void {
   const int = (v: unknown, what: string, min: number, max: number) => {
     if (v === undefined) return;
-    if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`createSimDriver: ${what} must be an integer, got ${typeof v}`);
+    if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`createSimDriver: ${what} must be an integer, got ${describeValue(v)}`);
     if (v < min || v > max) throw new RangeError(`createSimDriver: ${what} ${v} is outside [${min}, ${max}]`);
   };
   if (typeof o !== "object" || o === null) throw new TypeError("createSimDriver: options must be an object");
@@ -45,7 +45,7 @@ function checkOptions(o: SimDriverOptions): void {
   if (o.engine !== undefined && typeof o.engine !== "function") throw new TypeError("createSimDriver: engine must be a function returning the engine's exports");
   if (o.pageSize !== undefined) {
     const p = o.pageSize;
-    if (typeof p !== "number" || !Number.isInteger(p)) throw new TypeError(`createSimDriver: pageSize must be an integer, got ${p === null ? "null" : typeof p === "number" ? p : typeof p}`);
+    if (typeof p !== "number" || !Number.isInteger(p)) throw new TypeError(`createSimDriver: pageSize must be an integer, got ${describeValue(p)}`);
     if (p < DEFAULT_PAGE_SIZE || p > MAX_PAGE_SIZE || (p & (p - 1)) !== 0) {
       throw new RangeError(`createSimDriver: pageSize ${p} is not a page size a kernel has: give a power of 2 from ` +
         `${DEFAULT_PAGE_SIZE} to ${MAX_PAGE_SIZE} (4096, 16384 or 65536 as arm64 kernels are built), or leave it out for 4096`);

@@ -1,7 +1,7 @@
 // mmap(2) of a BPF_F_MMAPABLE ARRAY or a RINGBUF: the kernel's checks in its order, and the
 // process's table of mappings. A mapping holds the map's file, so the map (and its id) outlive every fd until munmap;
 // the driver takes and drops that reference. Reads and writes copy through the engine's memory.
-import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, Errno } from "@bpfkit/core";
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, Errno, describeValue } from "@bpfkit/core";
 import { FMODE_READ, FMODE_WRITE } from "./objects.js";
 import type { FdEntry, SimMap } from "./objects.js";
 
@@ -52,7 +52,7 @@ export function ringbufDataOff(page: number): number {
 
 /** A non-negative safe integer byte count or offset: TypeError for a non-integer, RangeError below 0. */
 export function assertByteCount(v: unknown, what: string, op: string): asserts v is number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${v === null ? "null" : typeof v === "number" ? v : typeof v}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: ${what} must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: ${what} ${v} is not a byte count this driver can pass`);
 }
 

@@ -10,8 +10,7 @@ import {
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
   Errno, assertAtomicArgs, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
-  assertU32, BPF_FUNC_INFO, BPF_LINE_INFO, encodeMapInfo, encodeStruct, infoRecordsArg, realByteLength,
-} from "@bpfkit/core";
+  assertU32, BPF_FUNC_INFO, BPF_LINE_INFO, encodeMapInfo, encodeStruct, infoRecordsArg, realByteLength, describeValue } from "@bpfkit/core";
 import type {
   AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, PerfEventOpenAttr, ProgLoadAttr,
 } from "@bpfkit/core";
@@ -284,7 +283,7 @@ const O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CLOEXEC = 0o2000000;
 /** A u64 flags argument given as a JS number: a non-negative safe integer, default 0. */
 function flagsArg(v: unknown, op: string): number {
   if (v === undefined) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: flags must be an integer, got ${v === null ? "null" : typeof v}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: flags must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: flags ${v} is not a u64 this driver can pass`);
   return v;
 }
@@ -297,7 +296,7 @@ function optU32(v: unknown, what: string, op: string): number {
 
 function optString(v: unknown, what: string, op: string): string {
   if (v === undefined) return "";
-  if (typeof v !== "string") throw new TypeError(`${op}: ${what} must be a string, got ${v === null ? "null" : typeof v}`);
+  if (typeof v !== "string") throw new TypeError(`${op}: ${what} must be a string, got ${describeValue(v)}`);
   if (v.includes("\0")) throw new TypeError(`${op}: ${what} ${JSON.stringify(v)} holds a NUL byte`);
   return v;
 }
@@ -1414,7 +1413,7 @@ export class SimDriverImpl implements SimDriver {
     assertU32(attr.progType, "progType", op);
     assertBytes(attr.insns, "insns", op);
     if (attr.insns.length % 8 !== 0) throw new RangeError(`${op}: insns is ${attr.insns.length} bytes, not a whole number of 8-byte instructions`);
-    if (typeof attr.license !== "string") throw new TypeError(`${op}: license must be a string, got ${attr.license === null ? "null" : typeof attr.license}`);
+    if (typeof attr.license !== "string") throw new TypeError(`${op}: license must be a string, got ${describeValue(attr.license)}`);
     const license = optString(attr.license, "license", op);
     const expected0 = optU32(attr.expectedAttachType, "expectedAttachType", op);
     const progName = optString(attr.progName, "progName", op);
@@ -1584,7 +1583,7 @@ export class SimDriverImpl implements SimDriver {
     const op = "mapMmap";
     assertFd(fd, op);
     assertByteCount(length, "length", op);
-    if (typeof writable !== "boolean") throw new TypeError(`${op}: writable must be a boolean, got ${writable === null ? "null" : typeof writable}`);
+    if (typeof writable !== "boolean") throw new TypeError(`${op}: writable must be a boolean, got ${describeValue(writable)}`);
     const off = offset ?? 0;
     assertByteCount(off, "offset", op);
     const f = this.enter(op, fd);
@@ -1631,7 +1630,7 @@ export class SimDriverImpl implements SimDriver {
 
   /** The mapping behind a handle for mmapRead and mmapWrite, after their argument checks. */
   private mapping(handle: number, offset: number, bytes: Uint8Array, what: string, op: string): SimMapping | PerfMapping | undefined {
-    if (typeof handle !== "number" || !Number.isInteger(handle)) throw new TypeError(`${op}: mapping must be an integer, got ${handle === null ? "null" : typeof handle}`);
+    if (typeof handle !== "number" || !Number.isInteger(handle)) throw new TypeError(`${op}: mapping must be an integer, got ${describeValue(handle)}`);
     assertByteCount(offset, "offset", op);
     assertBytes(bytes, what, op);
     if (this.broken !== null) throw this.broken;
@@ -1679,7 +1678,7 @@ export class SimDriverImpl implements SimDriver {
 
   mmapAtomic(mapping: number, offset: number, size: 4 | 8, op: MmapAtomicOp, operand?: bigint, expected?: bigint): bigint | number {
     const where = "mmapAtomic";
-    if (typeof mapping !== "number" || !Number.isInteger(mapping)) throw new TypeError(`${where}: mapping must be an integer, got ${mapping === null ? "null" : typeof mapping}`);
+    if (typeof mapping !== "number" || !Number.isInteger(mapping)) throw new TypeError(`${where}: mapping must be an integer, got ${describeValue(mapping)}`);
     assertAtomicArgs(offset, size, op, operand, expected, where);
     if (this.broken !== null) throw this.broken;
     const mp = this.mappings.get(mapping);
@@ -1697,7 +1696,7 @@ export class SimDriverImpl implements SimDriver {
 
   munmap(mapping: number): number {
     const op = "munmap";
-    if (typeof mapping !== "number" || !Number.isInteger(mapping)) throw new TypeError(`${op}: mapping must be an integer, got ${mapping === null ? "null" : typeof mapping}`);
+    if (typeof mapping !== "number" || !Number.isInteger(mapping)) throw new TypeError(`${op}: mapping must be an integer, got ${describeValue(mapping)}`);
     const f = this.enter(op);
     if (f !== 0) return -f;
     const mp = this.mappings.remove(mapping);
@@ -1913,7 +1912,7 @@ export class SimDriverImpl implements SimDriver {
 
   /** The sample behind a handle; a handle not reserved (or already committed) is a RangeError. */
   private ringbufSample(sample: unknown, op: string) {
-    if (typeof sample !== "number" || !Number.isInteger(sample)) throw new TypeError(`datapath.${op}: sample must be an integer, got ${sample === null ? "null" : typeof sample}`);
+    if (typeof sample !== "number" || !Number.isInteger(sample)) throw new TypeError(`datapath.${op}: sample must be an integer, got ${describeValue(sample)}`);
     if (this.broken !== null) throw this.broken;
     const s = this.samples.get(sample);
     if (s === undefined) throw new RangeError(`datapath.${op}: sample ${sample} is not reserved (never, or already submitted or discarded)`);

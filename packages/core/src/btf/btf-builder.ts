@@ -8,6 +8,7 @@ import {
   type BtfEnumValue, type BtfMember, type BtfParam, type BtfType, type BtfVarSecinfo,
 } from "./btf-format.js";
 import type { Btf } from "./btf-parse.js";
+import { describeValue } from "../describe-value.js";
 
 /** What a `BtfBuilder` starts from. */
 export interface BtfBuilderOptions {
@@ -234,7 +235,7 @@ export class BtfBuilder {
 }
 
 function checkName(s: unknown): void {
-  if (typeof s !== "string") throw new BtfError(`a name must be a string, got ${typeof s}`);
+  if (typeof s !== "string") throw new BtfError(`a name must be a string, got ${describeValue(s)}`);
   if (s.includes("\0")) throw new BtfError(`the name ${JSON.stringify(s)} holds a NUL`);
 }
 

@@ -4,6 +4,7 @@
 // 1023); what the verifier refuses (a first insn_off not 0, offsets not rising, a type that is
 // no FUNC) is the kernel's or the simulator's to say.
 import { BPF_FUNC_INFO, BPF_LINE_INFO } from "../layout.js";
+import { describeValue } from "../describe-value.js";
 
 /** One `struct bpf_func_info`: a function of the program from instruction `insnOff` on, and its BTF FUNC. */
 export interface BpfFuncInfo {
@@ -31,7 +32,7 @@ const MAX_LINE = (1 << 22) - 1;
 const MAX_COLUMN = 0x3ff;
 
 function checkU32(where: string, field: string, v: unknown, max = 0xffff_ffff): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${where}: ${field} must be an integer, got ${typeof v === "number" ? v : typeof v}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${where}: ${field} must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > max) throw new RangeError(`${where}: ${field} ${v} is not in [0, ${max}]`);
   return v;
 }

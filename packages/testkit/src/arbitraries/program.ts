@@ -3,8 +3,7 @@
 // shrinks the spec, the key pool and the op list independently and prints concrete programs.
 import {
   BPF_ANY, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_F_LOCK, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PROG_ARRAY, isHashMapType, BPF_F_NO_COMMON_LRU, BPF_F_RDONLY, BPF_F_WRONLY, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  BPF_NOEXIST, assertOptionKeys, isPageSize, mapTypeName, optionKeys, userValueSize,
-} from "@bpfkit/core";
+  BPF_NOEXIST, assertOptionKeys, isPageSize, mapTypeName, optionKeys, userValueSize, describeValue } from "@bpfkit/core";
 import fc from "fast-check";
 import { brief as hex } from "../model/bytes.js";
 import { effectiveMaxEntries } from "../model/create-check.js";
@@ -255,7 +254,7 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
   const { possibleCpus: _c, pageSize: _p, maxOps: _o, maxKeys: _k, freeze: _f, lruEviction: _l, wide: _w, ...specOptions } = options;
   const page = options.pageSize ?? RING_PAGE;
   // Draws scale by page / 4096: anything but a page a kernel can have makes fractional rings.
-  if (!isPageSize(page)) throw new RangeError(`programArb: options.pageSize must be a power of 2 of at least 4096, got ${String(page)}`);
+  if (!isPageSize(page)) throw new RangeError(`programArb: options.pageSize must be a power of 2 of at least 4096, got ${describeValue(page)}`);
   // Ring buffers, user rings and perf event arrays are drawn apart (ring-ops.ts, user-ring-ops.ts,
   // perf-ops.ts): mapSpecArb draws the other types.
   const types = options.types ?? SPEC_MAP_TYPES;

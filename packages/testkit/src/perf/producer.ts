@@ -2,7 +2,7 @@
 // test can check a perf reader on either driver: on the kernel a real socket filter run by
 // BPF_PROG_TEST_RUN with this thread pinned to the CPU asked for (nothing is attached to the
 // host), on the simulator its datapath facet.
-import { BPF_F_CURRENT_CPU, type Driver } from "@bpfkit/core";
+import { BPF_F_CURRENT_CPU, type Driver, describeValue } from "@bpfkit/core";
 import { isSimDriver } from "../dump-fuzz/sim-datapath.js";
 import { kernelPerfProducer } from "./producer-kernel.js";
 import { simPerfProducer } from "./producer-sim.js";
@@ -32,7 +32,7 @@ export const MAX_PERF_SAMPLE = 1 << 20;
 /** The checked flags (default BPF_F_CURRENT_CPU): TypeError or RangeError for what a producer cannot pass. */
 export function perfFlagsArg(v: unknown, op: string): number {
   if (v === undefined) return BPF_F_CURRENT_CPU;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: flags must be an integer, got ${v === null ? "null" : typeof v}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: flags must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: flags ${v} is not a u64 this producer can pass`);
   if (Math.floor(v / CTXLEN_LOW) % (CTXLEN_END / CTXLEN_LOW) !== 0) {
     throw new RangeError(`${op}: flags ${v} set BPF_F_CTXLEN_MASK bits (a socket filter's packet bytes), which no producer sends`);

@@ -1,7 +1,7 @@
 // The kernel's ring buffer producer: each call loads a small socket filter that calls the ringbuf
 // helpers on the map (programs.ts), runs it once by BPF_PROG_TEST_RUN on a 14-byte packet (nothing
 // is attached to the host), closes it, and returns the helper's answer from the run's retval.
-import { assertBytes, assertFd, BpfError, errnoName, type Driver } from "@bpfkit/core";
+import { assertBytes, assertFd, BpfError, errnoName, type Driver, describeValue } from "@bpfkit/core";
 import { MAX_OUTPUT_SAMPLE, type PairCommit, outputProgram, queryProgram, reservePairProgram, reserveProgram } from "./programs.js";
 import type { RingbufProducer } from "./producer.js";
 
@@ -11,17 +11,10 @@ const SOCKET_FILTER = 1;
 /** A reserve's size goes in a 32-bit immediate the verifier reads as signed. */
 const MAX_RESERVE = 0x7fff_ffff;
 
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "number") return String(v);
-  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
-  return typeof v;
-}
-
 /** Helper flags: a non-negative safe integer (the helpers take a u64), default 0. */
 function flagsArg(v: unknown, op: string): bigint {
   if (v === undefined) return 0n;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: flags must be an integer, got ${describe(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`${op}: flags must be an integer, got ${describeValue(v)}`);
   if (v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${op}: flags ${v} is not a u64 this producer can pass`);
   return BigInt(v);
 }
@@ -88,7 +81,7 @@ export function kernelRingbufProducer(driver: Driver): RingbufProducer {
     reserveDiscard(mapFd, size, flags) {
       const op = "bpf_ringbuf_reserve + bpf_ringbuf_discard";
       assertFd(mapFd, op);
-      if (typeof size !== "number" || !Number.isInteger(size)) throw new TypeError(`${op}: size must be an integer, got ${describe(size)}`);
+      if (typeof size !== "number" || !Number.isInteger(size)) throw new TypeError(`${op}: size must be an integer, got ${describeValue(size)}`);
       if (size < 0 || size > MAX_RESERVE) throw new RangeError(`${op}: size ${size} is not a reserve a program can ask (0..2^31 - 1)`);
       const f = flagsArg(flags, op);
       return runOnce(op, mapFd, reserveProgram(mapFd, size, null, "discard", f)) | 0;
@@ -97,7 +90,7 @@ export function kernelRingbufProducer(driver: Driver): RingbufProducer {
       const op = "bpf_ringbuf_reserve twice, then submit or discard";
       assertFd(mapFd, op);
       for (const [what, size] of [["first", first], ["second", second]] as const) {
-        if (typeof size !== "number" || !Number.isInteger(size)) throw new TypeError(`${op}: the ${what} size must be an integer, got ${describe(size)}`);
+        if (typeof size !== "number" || !Number.isInteger(size)) throw new TypeError(`${op}: the ${what} size must be an integer, got ${describeValue(size)}`);
         if (size < 0 || size > MAX_RESERVE) throw new RangeError(`${op}: the ${what} size ${size} is not a reserve a program can ask (0..2^31 - 1)`);
       }
       const f = flagsArg(flags, op);
@@ -106,7 +99,7 @@ export function kernelRingbufProducer(driver: Driver): RingbufProducer {
     query(mapFd, flags) {
       const op = "bpf_ringbuf_query";
       assertFd(mapFd, op);
-      if (typeof flags !== "number" || !Number.isInteger(flags)) throw new TypeError(`${op}: flags must be an integer, got ${describe(flags)}`);
+      if (typeof flags !== "number" || !Number.isInteger(flags)) throw new TypeError(`${op}: flags must be an integer, got ${describeValue(flags)}`);
       const f = flagsArg(flags, op);
       const lo = runOnce(op, mapFd, queryProgram(mapFd, f, false));
       const hi = runOnce(op, mapFd, queryProgram(mapFd, f, true));

@@ -1,0 +1,14 @@
+// How an error shows a value it refused: as the caller wrote it, so that a string "8" does not
+// read as the number 8, nor 8n as 8, nor a DataView as "[object DataView]".
+
+/** `v` as an argument error names it: a number as is, a string quoted (cut at 64), a bigint with its `n`, an object by its class. */
+export function describeValue(v: unknown): string {
+  switch (typeof v) {
+    case "string": return JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
+    case "bigint": return `${v}n`;
+    case "symbol": return v.toString();
+    case "function": return "a function";
+    case "object": return v === null ? "null" : (v as object).constructor?.name ?? "an object with no prototype";
+    default: return String(v);
+  }
+}
