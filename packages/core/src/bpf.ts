@@ -304,23 +304,31 @@ export class Bpf implements sys.SyscallContext {
 
   /**
    * The seed's CheckOrMountFS, once per instance: after it succeeded, later calls do nothing
-   * (even with other arguments); after it threw, a later call tries again. `root` "" checks the
-   * configured root (default /sys/fs/bpf) and falls back to `fallbackMapRoot` when another
-   * filesystem is there; a custom root becomes the map root. Throws BpfError; a mount that
-   * fails leaves no directory it made behind. Where it must change a root that was already read
+   * (even with other arguments); after it threw, the map root is what it was before, and a later
+   * call tries again. `root` "" checks the configured root (default /sys/fs/bpf) and falls back
+   * to `fallbackMapRoot` when another filesystem is there; a custom root becomes the map root.
+   * Throws BpfError; a mount that fails leaves no directory it made behind. Where it must change a root that was already read
    * (the fallback, or a custom root other than the one in use), it throws setMapRoot's Error.
    */
   checkOrMountFS(root = "", printWarning = false): void {
     if (this.#fsChecked) return;
     if (typeof root !== "string" || root.includes("\0")) throw new TypeError("checkOrMountFS: root must be a string without NUL");
     if (root !== "" && !isAbsolute(root)) throw new TypeError(`checkOrMountFS: root ${JSON.stringify(root)} must be absolute`);
-    checkOrMountFs({
-      host: this.driver.host,
-      logger: this.logger,
-      configuredRoot: () => (this.#lockedDown ? this.#root! : this.#configuredRoot()),
-      setMapRoot: (p) => this.setMapRoot(p),
-      fallbackRoot: this.#fallbackRoot,
-    }, root, printWarning === true);
+    // The seed sets the root before it mounts and exits when that fails; here the caller goes
+    // on after the throw, so a root that could not be mounted must not stay the map root.
+    const before = this.#root;
+    try {
+      checkOrMountFs({
+        host: this.driver.host,
+        logger: this.logger,
+        configuredRoot: () => (this.#lockedDown ? this.#root! : this.#configuredRoot()),
+        setMapRoot: (p) => this.setMapRoot(p),
+        fallbackRoot: this.#fallbackRoot,
+      }, root, printWarning === true);
+    } catch (e) {
+      if (!this.#lockedDown) this.#root = before;
+      throw e;
+    }
     // The checked root is the root from now on (no mount-table guessing later).
     if (!this.#lockedDown) this.#root ??= this.#configuredRoot();
     this.#fsChecked = true;

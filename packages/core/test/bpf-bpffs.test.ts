@@ -131,6 +131,16 @@ forEachDriver("checkOrMountFS", (d) => {
     expect(driver.host.statfsType(root)).toBe(BPF_FS_MAGIC);
   });
 
+  it("a call that throws leaves the map root as it was: only a successful one sets it", () => {
+    // A custom root that cannot be mounted: the root stays the one configured before (the
+    // fallback's case is below).
+    const full = freshDir();
+    expect(driver.host.mkdirAll(`${full}/keep`, 0o755)).toBe(0);
+    const bpf = createBpf({ driver, mapRoot: w.fs.path, logger: memoryLogger() });
+    expect(thrownBpfError(() => bpf.checkOrMountFS(full)).code).toBe("ENOTEMPTY");
+    expect(bpf.getMapRoot()).toBe(w.fs.path);
+  });
+
   it("a custom root that is a file is an error", () => {
     // A pin is a file: pin a map in the private bpffs and point the root at it.
     const fd = w.track(driver.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 }));
@@ -192,6 +202,8 @@ forEachDriver("checkOrMountFS", (d) => {
     }
     const bpf = createBpf({ driver, mapRoot: root, fallbackMapRoot: fallback, logger: memoryLogger() });
     expect(() => bpf.checkOrMountFS()).toThrow(`${fallback} is mounted but has a different filesystem than BPFFS`);
+    // The fallback it could not use is not left as the map root.
+    expect(bpf.getMapRoot()).toBe(root);
   });
 
   it("changing the root after it was read throws the lock-down error; re-checking the same root does not", () => {
