@@ -4,7 +4,8 @@
 // BpfMap's hot paths call.
 import {
   BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER,
-  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isMapOfMapsType, keylessMapTypeName, mapTypeName,
+  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isHashMapType, isMapOfMapsType,
+  keylessMapTypeName, mapTypeName,
 } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
@@ -143,7 +144,8 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   }
   if (fd < 0) {
     const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || keylessFlagsHint(mapType, flags, -fd) ||
-      missingTypeHint(ctx, mapType, -fd) || mmapableFlagHint(mapType, flags, -fd) || btfFieldHint(mapType, btf, -fd);
+      missingTypeHint(ctx, mapType, -fd) || mmapableFlagHint(mapType, flags, -fd) || btfFieldHint(mapType, btf, -fd) ||
+      zeroSeedHint(mapType, flags, -fd);
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
@@ -231,6 +233,16 @@ function keylessFlagsHint(mapType: number, flags: number, errno: number): string
   const names = takes.map(([, n]) => n);
   return ` (a ${keylessMapTypeName(mapType)} takes no flag but ${names.slice(0, -1).join(", ")} and ${names.at(-1)}: ` +
     `0x${extra.toString(16)} is none of them${extra & 1 ? "; BPF_F_NO_PREALLOC is for hash maps" : ""})`;
+}
+
+/**
+ * Why a hash map's create was EPERM with BPF_F_ZERO_SEED: htab_map_alloc_check wants
+ * CAP_SYS_ADMIN for it, so a service with CAP_BPF alone, which creates every other map, is
+ * refused this one with a bare EPERM (a bloom filter's zero seed needs no more than CAP_BPF).
+ */
+function zeroSeedHint(mapType: number, flags: number, errno: number): string {
+  if (errno !== Errno.EPERM || (flags & BPF_F_ZERO_SEED) === 0 || !isHashMapType(mapType)) return "";
+  return " (BPF_F_ZERO_SEED needs CAP_SYS_ADMIN, not only CAP_BPF)";
 }
 
 /**
