@@ -148,7 +148,11 @@ export class BpfPerfEventArray extends KeylessMap<number> {
           bpf.logger.info("CPU is not online: its perf event cannot be opened, and the reader leaves its slot empty", { map: this.name(), cpu });
           continue;
         }
-        if (ev < 0) throw this.opError(op, -ev, `opening CPU ${cpu}'s perf event (perf_event_open)`);
+        // perf_event_open's EACCES for a CPU-wide event is perf_event_paranoid's, which CAP_BPF does not pass.
+        if (ev < 0) {
+          throw this.opError(op, -ev, `opening CPU ${cpu}'s perf event (perf_event_open)` + (ev === -Errno.EACCES
+            ? ": a CPU-wide perf event needs CAP_PERFMON (or CAP_SYS_ADMIN) where kernel.perf_event_paranoid is above 0" : ""));
+        }
         const m = d.mapMmap!(ev, page + o.dataSize, true, 0);
         if (!(m >= 0 && Number.isInteger(m))) {
           d.close(ev);
