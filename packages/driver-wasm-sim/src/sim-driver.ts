@@ -1741,6 +1741,11 @@ export class SimDriverImpl implements SimDriver {
       assertFd(ref.fd, `datapath.${op}`);
       return this.resolveMapFd(ref.fd);
     }
+    // Passing the BpfMap itself is the likely slip; "id must be an integer" would name a key never given.
+    if (!("id" in ref)) {
+      throw new TypeError(`datapath.${op}: map must be { fd } or { id }, got an object with neither ` +
+        "(a BpfMap is { fd: map.getFd() }, or typedDatapath(sim, map))");
+    }
     assertU32(ref.id, "id", `datapath.${op}`);
     return this.mapsById.get(ref.id) ?? -Errno.ENOENT;
   }

@@ -54,6 +54,20 @@ describe("datapath facet", () => {
     expect(readU32(v)).toBe(5);
   });
 
+  it("a map given as neither { fd } nor { id } (a BpfMap itself, say) is a TypeError saying how to address it", () => {
+    const d = sim();
+    const fd = d.mapCreate(attr(HASH));
+    // What a BpfMap looks like here: getFd(), no fd or id property.
+    const bpfMapLike = { getFd: () => fd, name: () => "m" } as unknown as { fd: number };
+    const dp = d.datapath;
+    const want = /^datapath\.\w+: map must be \{ fd \} or \{ id \}, got an object with neither \(a BpfMap is \{ fd: map\.getFd\(\) \}, or typedDatapath\(sim, map\)\)$/;
+    expect(() => dp.update(bpfMapLike, u32(1), u32(1))).toThrow(want);
+    expect(() => dp.lookup(bpfMapLike, u32(1), new Uint8Array(4))).toThrow(want);
+    expect(() => dp.ringbufOutput(bpfMapLike, u32(1))).toThrow(want);
+    expect(() => dp.update({ fd, id: 1 } as { fd: number }, u32(1), u32(1))).not.toThrow();
+    expect(() => dp.update({ id: undefined } as unknown as { id: number }, u32(1), u32(1))).toThrow(/id must be an integer/);
+  });
+
   it("a per-CPU array slot is written for one CPU only", () => {
     const d = sim({ possibleCpus: 2 });
     const fd = d.mapCreate(attr(PERCPU_ARRAY, { valueSize: 8 }));
