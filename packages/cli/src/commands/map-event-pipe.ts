@@ -3,8 +3,8 @@
 // programs send through it with bpf_perf_event_output, through core's PerfReader, until --count
 // records or Ctrl-C; the slots are emptied on the way out. As bpftool warns, this replaces the
 // events another reader put there: the agent that reads the array stops getting them meanwhile.
-import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, createBpf, type Logger, type PerfRecord } from "@bpfkit/core";
-import { CliError, ExitCode, usageError } from "../cli-error.js";
+import { BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, BpfError, createBpf, Errno, type Logger, type PerfRecord } from "@bpfkit/core";
+import { CliError, ExitCode, permissionHint, usageError } from "../cli-error.js";
 import { intOption, type Command } from "../command.js";
 import { hex, hexCompact } from "../format.js";
 import { mapTypeKernelName } from "../names.js";
@@ -81,6 +81,11 @@ export const mapEventPipeCommand: Command = {
         });
       } catch (e) {
         if (e instanceof RangeError || e instanceof TypeError) throw new CliError(`event-pipe ${m.label}: ${e.message.replace(/^reader \S+: /, "")}`, ExitCode.failure);
+        // perf_event_open's EACCES is perf_event_paranoid's (CAP_PERFMON), not a file's owner or mode.
+        if (e instanceof BpfError && e.errno === Errno.EACCES) {
+          throw new CliError(`event-pipe ${m.label}: ${e.message.replace(/^reader \S+: /, "")}`, ExitCode.permission,
+            d.kind === "kernel" ? "run as root or with CAP_PERFMON, or on the simulator with --driver sim" : permissionHint(Errno.EACCES, d));
+        }
         throw e;
       } finally {
         arr.close();
