@@ -340,7 +340,10 @@ export class Bpf implements sys.SyscallContext {
   configureResourceLimits(): void {
     const r = this.driver.host.setRlimitMemlock(RLIM_INFINITY, RLIM_INFINITY);
     if (r < 0) {
-      throw new BpfError({ errno: -r, op: "setrlimit", message: `Unable to set memory resource limits: ${errnoText(-r)}` });
+      // The seed's agent stops here; on a 5.11+ kernel without CAP_SYS_RESOURCE it need not.
+      const why = r === -Errno.EPERM ? " (raising RLIMIT_MEMLOCK's hard limit needs CAP_SYS_RESOURCE; since Linux 5.11 BPF " +
+        "memory is charged to the memory cgroup, and the raise is not needed)" : "";
+      throw new BpfError({ errno: -r, op: "setrlimit", message: `Unable to set memory resource limits: ${errnoText(-r)}${why}` });
     }
   }
 

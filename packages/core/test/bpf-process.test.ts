@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BPF_F_NO_PREALLOC, BpfError, createBpf, MapType, memoryLogger, RLIM_INFINITY } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { forEachDriver, makeWorld, type World } from "./support/bpf-world.js";
 
 /** Whether this process may raise RLIMIT_MEMLOCK's hard limit: CAP_SYS_RESOURCE (bit 24). */
@@ -9,6 +10,10 @@ function haveCapSysResource(): boolean {
   const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
   return m !== null && ((BigInt(`0x${m[1]}`) >> 24n) & 1n) === 1n;
 }
+
+/** What a refused raise says: the capability, and that 5.11+ kernels do not need the raise. */
+const MEMLOCK_EPERM = "Unable to set memory resource limits: operation not permitted (raising RLIMIT_MEMLOCK's hard limit " +
+  "needs CAP_SYS_RESOURCE; since Linux 5.11 BPF memory is charged to the memory cgroup, and the raise is not needed)";
 
 forEachDriver("process helpers", (d) => {
   let w: World;
@@ -35,12 +40,18 @@ forEachDriver("process helpers", (d) => {
           err = e;
         }
         expect(err).toBeInstanceOf(BpfError);
-        expect((err as BpfError).message).toBe("Unable to set memory resource limits: operation not permitted");
+        expect((err as BpfError).message).toBe(MEMLOCK_EPERM);
         expect(host.getRlimitMemlock()).toEqual(before);
       }
     } finally {
       host.setRlimitMemlock(before.cur, before.max);
     }
+  });
+
+  // The simulated host without privilege refuses the raise as a process without CAP_SYS_RESOURCE.
+  it.runIf(d.name === "sim")("configureResourceLimits' EPERM says what is missing and when the raise is not needed at all", () => {
+    const bpf = createBpf({ driver: createSimDriver({ privileged: false }), logger: memoryLogger() });
+    expect(() => bpf.configureResourceLimits()).toThrow(MEMLOCK_EPERM);
   });
 
   it("getMtime is the driver's CLOCK_MONOTONIC in ns (the kernel's matches Node's hrtime)", () => {
