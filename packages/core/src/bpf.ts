@@ -1045,10 +1045,7 @@ export class Bpf implements sys.SyscallContext {
       return sys.mapFdFromId(this, id, access);
     } catch (e) {
       if (!(e instanceof BpfError)) throw e;
-      // The kernel gives GET_FD_BY_ID to CAP_SYS_ADMIN only: with CAP_BPF alone maps can be made
-      // and used by fd, so a bare EPERM here does not say what is missing.
-      const why = e.errno === Errno.EPERM ? " (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)" : "";
-      throw renamed(e, op, name, { map: name }, why);
+      throw renamed(e, op, name, { map: name });
     }
   }
 

@@ -25,8 +25,8 @@ export interface ProgInfo extends Omit<BpfProgInfo, "type" | "ifindex"> {
   mapIds: number[];
 }
 
-function fail(errno: number, op: string, message: string): BpfError {
-  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}` });
+function fail(errno: number, op: string, message: string, why = ""): BpfError {
+  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}${why}` });
 }
 
 /** The seed's GetProgFDByID. */
@@ -34,7 +34,10 @@ export function getProgFdById(ctx: SyscallContext, id: number): number {
   const t0 = timeStart(ctx);
   const r = ctx.driver.progGetFdById(id, 0);
   timeEnd(ctx, MetricOp.getFDByID, r, t0);
-  if (r < 0) throw fail(-r, "BPF_PROG_GET_FD_BY_ID", `Unable to get fd for program id ${id}`);
+  if (r < 0) {
+    const why = r === -Errno.EPERM ? " (opening a program by id needs CAP_SYS_ADMIN, not only CAP_BPF)" : "";
+    throw fail(-r, "BPF_PROG_GET_FD_BY_ID", `Unable to get fd for program id ${id}`, why);
+  }
   return r;
 }
 

@@ -353,7 +353,13 @@ export function mapFdFromId(ctx: SyscallContext, id: number, openFlags = 0): num
   const t0 = timeStart(ctx);
   const fd = ctx.driver.mapGetFdById(id, openFlags);
   timeEnd(ctx, MetricOp.getFDByID, fd, t0);
-  if (fd < 0) throw fail(-fd, "BPF_MAP_GET_FD_BY_ID", `Unable to get object fd from id ${id}`);
+  if (fd < 0) {
+    // The kernel gives GET_FD_BY_ID to CAP_SYS_ADMIN only: with CAP_BPF alone maps can be made
+    // and used by fd, so a bare EPERM here does not say what is missing.
+    const e = fail(-fd, "BPF_MAP_GET_FD_BY_ID", `Unable to get object fd from id ${id}`);
+    if (fd !== -Errno.EPERM) throw e;
+    throw new BpfError({ errno: e.errno, op: e.op, message: `${e.message} (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)` });
+  }
   return fd;
 }
 

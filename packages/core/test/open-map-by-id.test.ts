@@ -279,6 +279,16 @@ eachDriver("openMapById", (get) => {
     expect(fds()).toBe(before);
   });
 
+  it("the seed's raw forms, mapFdFromId and getProgFdById, say so too", () => {
+    const env = get();
+    const unprivileged = wrapDriver(env.driver, { mapGetFdById: () => -Errno.EPERM, progGetFdById: () => -Errno.EPERM });
+    const bpf = createBpf({ driver: unprivileged, mapRoot: env.root, logger: memoryLogger() });
+    expect(thrownBpfError(() => bpf.mapFdFromId(7)).message).toBe("Unable to get object fd from id 7: operation not permitted " +
+      "(opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)");
+    expect(thrownBpfError(() => bpf.getProgFdById(7)).message).toBe("Unable to get fd for program id 7: operation not permitted " +
+      "(opening a program by id needs CAP_SYS_ADMIN, not only CAP_BPF)");
+  });
+
   it("a map whose info cannot be read is refused naming the id, its fd closed", () => {
     const env = get();
     const id = idOf(hash(env));
