@@ -1245,7 +1245,11 @@ export class BpfMap<K, V> {
     return true;
   }
 
-  /** The map as the seed's API serves it (models.BPFMap): its path and, with `withCache()`, the cache's entries. */
+  /**
+   * The map as the seed's API serves it (models.BPFMap): its path and, with `withCache()`, the
+   * cache's entries, each key and value as its write sent them (a key or value object the caller
+   * changed afterwards, to reuse it, does not change them).
+   */
   getModel(): BpfMapModel {
     const model: BpfMapModel = { path: this.#path };
     if (this.#cache?.values === true) {
@@ -1254,12 +1258,16 @@ export class BpfMap<K, V> {
     return model;
   }
 
+  // The model shows the bytes each write sent, decoded again: the caller's key and value objects
+  // may have been changed since (one object reused for every write), and the entry holds them.
   #formatKey(e: CacheEntry<K, V>): string {
-    return typeof this.#key.format === "function" ? this.#key.format(e.key) : hex(e.keyBytes);
+    return typeof this.#key.format === "function" ? this.#key.format(decodedOr(this.#key, e.keyBytes, e.key)) : hex(e.keyBytes);
   }
 
   #formatValue(e: CacheEntry<K, V>): string {
-    if (typeof this.#value.format === "function") return this.#value.format(e.value as V);
+    if (typeof this.#value.format === "function") {
+      return this.#value.format(e.valueBytes !== undefined ? decodedOr(this.#value, e.valueBytes, e.value as V) : e.value as V);
+    }
     return e.valueBytes !== undefined ? hex(e.valueBytes) : "";
   }
 
@@ -2022,5 +2030,14 @@ export class BpfMap<K, V> {
           action === "update" ? entry.valueBytes : undefined, err, action);
       },
     };
+  }
+}
+
+/** `bytes` decoded by `codec`, or `fallback` when the codec refuses its own encoding. */
+function decodedOr<T>(codec: Codec<T>, bytes: Uint8Array, fallback: T): T {
+  try {
+    return codec.decode(bytes);
+  } catch {
+    return fallback;
   }
 }
