@@ -3,9 +3,9 @@
 // metric when a hook is set. The element helpers allocate nothing on success: they are what
 // BpfMap's hot paths call.
 import {
-  BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED, BPF_MAP_TYPE_BLOOM_FILTER,
-  BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, isHashMapType, isMapOfMapsType,
-  keylessMapTypeName, mapTypeName,
+  BPF_FS_MAGIC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_STACK, isHashMapType, isMapOfMapsType, keylessMapTypeName, mapTypeName,
 } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
 import type { Driver } from "./driver.js";
@@ -93,6 +93,17 @@ function dotName(errno: number, path: string): string {
   const last = path.replace(/\/+$/, "").split("/").pop() ?? "";
   return errno === Errno.EPERM && last.includes(".") && last !== "." && last !== ".."
     ? ` (bpffs refuses a name with a dot, as ${JSON.stringify(last)})` : "";
+}
+
+/**
+ * Why OBJ_GET said EACCES where no permission is missing: the kernel answers it, even to root,
+ * for anything that is not a pinned object, a directory on bpffs or any path off bpffs.
+ */
+function notAPin(ctx: SyscallContext, errno: number, path: string): string {
+  if (errno !== Errno.EACCES) return "";
+  const fsType = ctx.driver.host.statfsType(path);
+  if (fsType >= 0 && fsType !== BPF_FS_MAGIC) return " (it is not on a BPF filesystem, where pins live)";
+  return ctx.driver.host.stat(path).isDirectory ? " (it is a directory, not a pinned object)" : "";
 }
 
 // ---- maps ----
@@ -283,7 +294,7 @@ export function objGet(ctx: SyscallContext, path: string, fileFlags = 0): number
   const fd = ctx.driver.objGet(path, fileFlags);
   timeEnd(ctx, MetricOp.objGet, fd, t0);
   if (fd < 0) {
-    const hint = dotName(-fd, path);
+    const hint = dotName(-fd, path) || notAPin(ctx, -fd, path);
     throw new BpfError({ errno: -fd, op: "Unable to get object", path, ...(hint !== "" ? { message: `Unable to get object ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;

@@ -117,6 +117,24 @@ forEachDriver("element functions", (d) => {
     }
   });
 
+  it("EACCES for what is not a pinned object (a directory, a path off bpffs) says so, not only permission denied", () => {
+    const { bpf, fs } = w;
+    // The kernel answers EACCES, even to root, for a directory on bpffs and for anything off it.
+    expect(w.driver.host.mkdirAll(`${fs.path}/dir`, 0o755)).toBe(0);
+    const dir = thrownBpfError(() => bpf.objGet(`${fs.path}/dir`));
+    expect(dir.code).toBe("EACCES");
+    expect(dir.message).toBe(`Unable to get object ${fs.path}/dir: permission denied (it is a directory, not a pinned object)`);
+    const off = thrownBpfError(() => bpf.openMap("/tmp", { key: u32, value: u64 }));
+    expect(off.code).toBe("EACCES");
+    expect(off.message).toBe("openMap /tmp: Unable to get object /tmp: permission denied (it is not on a BPF filesystem, where pins live)");
+    // A pinned object that refuses this process (its mode) keeps the bare answer.
+    const denied = wrapDriver(w.driver, { objGet: () => -Errno.EACCES });
+    const fd = hash();
+    bpf.objPin(fd, `${fs.path}/pin`);
+    const b2 = createBpf({ driver: denied, mapRoot: fs.path, logger: memoryLogger() });
+    expect(thrownBpfError(() => b2.objGet(`${fs.path}/pin`)).message).toBe(`Unable to get object ${fs.path}/pin: permission denied`);
+  });
+
   it("objGet gives a second fd to the same map; objClose closes it and ignores fd 0", () => {
     const { bpf, fs } = w;
     const fd = hash();
