@@ -81,18 +81,33 @@ function elemFail(errno: number, op: string, message: string): BpfError {
   return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}`, aboutKey: true });
 }
 
-function fail(errno: number, op: string, message: string, path?: string): BpfError {
-  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}${path !== undefined ? dotName(errno, path) : ""}`, ...(path !== undefined ? { path } : {}) });
+function fail(errno: number, op: string, message: string, hint = ""): BpfError {
+  return new BpfError({ errno, op, message: `${message}: ${errnoText(errno)}${hint}` });
 }
 
 /**
  * Why bpffs said EPERM to root: it refuses every name with a dot (bpf_lookup keeps them for its
  * own files, as maps.debug). Without this, "operation not permitted" reads as missing privileges.
+ * bpffs looks up the names below its mount, so a dot in a directory there (a map prefix) is one
+ * too; where no bpffs mount holds the path, only its last name, a pin's, is taken for one.
  */
-function dotName(errno: number, path: string): string {
-  const last = path.replace(/\/+$/, "").split("/").pop() ?? "";
-  return errno === Errno.EPERM && last.includes(".") && last !== "." && last !== ".."
-    ? ` (bpffs refuses a name with a dot, as ${JSON.stringify(last)})` : "";
+function dotName(ctx: SyscallContext, errno: number, path: string): string {
+  if (errno !== Errno.EPERM) return "";
+  const names = namesBelowBpffs(ctx, path) ?? [path.replace(/\/+$/, "").split("/").pop() ?? ""];
+  const dotted = names.find((n) => n.includes(".") && n !== "." && n !== "..");
+  return dotted !== undefined ? ` (bpffs refuses a name with a dot, as ${JSON.stringify(dotted)})` : "";
+}
+
+/** The path's names below the deepest bpffs mount holding it, or undefined when none does. */
+function namesBelowBpffs(ctx: SyscallContext, path: string): string[] | undefined {
+  const mounts = ctx.driver.host.mountInfo();
+  if (typeof mounts === "number") return undefined;
+  let at: string | undefined;
+  for (const { fsType, mountPoint } of mounts) {
+    const under = path === mountPoint || path.startsWith(mountPoint.endsWith("/") ? mountPoint : `${mountPoint}/`);
+    if (fsType === "bpf" && under && (at === undefined || mountPoint.length > at.length)) at = mountPoint;
+  }
+  return at === undefined ? undefined : path.slice(at.length).split("/").filter((n) => n !== "");
 }
 
 /**
@@ -277,7 +292,8 @@ export function objPin(ctx: SyscallContext, fd: number, path: string): void {
   timeEnd(ctx, MetricOp.objPin, r, t0);
   if (r !== 0) {
     if (!isNegErrno(r)) throw driverContractError(ctx.driver, "objPin", r, "0");
-    throw fail(-r, "BPF_OBJ_PIN", `Unable to pin object with file descriptor ${fd} to ${path}`, path);
+    throw new BpfError({ errno: -r, op: "BPF_OBJ_PIN", path,
+      message: `Unable to pin object with file descriptor ${fd} to ${path}: ${errnoText(-r)}${dotName(ctx, -r, path)}` });
   }
 }
 
@@ -294,7 +310,7 @@ export function objGet(ctx: SyscallContext, path: string, fileFlags = 0): number
   const fd = ctx.driver.objGet(path, fileFlags);
   timeEnd(ctx, MetricOp.objGet, fd, t0);
   if (fd < 0) {
-    const hint = dotName(-fd, path) || notAPin(ctx, -fd, path);
+    const hint = dotName(ctx, -fd, path) || notAPin(ctx, -fd, path);
     throw new BpfError({ errno: -fd, op: "Unable to get object", path, ...(hint !== "" ? { message: `Unable to get object ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
@@ -367,9 +383,8 @@ export function mapFdFromId(ctx: SyscallContext, id: number, openFlags = 0): num
   if (fd < 0) {
     // The kernel gives GET_FD_BY_ID to CAP_SYS_ADMIN only: with CAP_BPF alone maps can be made
     // and used by fd, so a bare EPERM here does not say what is missing.
-    const e = fail(-fd, "BPF_MAP_GET_FD_BY_ID", `Unable to get object fd from id ${id}`);
-    if (fd !== -Errno.EPERM) throw e;
-    throw new BpfError({ errno: e.errno, op: e.op, message: `${e.message} (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)` });
+    const why = fd === -Errno.EPERM ? " (opening a map by id needs CAP_SYS_ADMIN, not only CAP_BPF)" : "";
+    throw fail(-fd, "BPF_MAP_GET_FD_BY_ID", `Unable to get object fd from id ${id}`, why);
   }
   return fd;
 }

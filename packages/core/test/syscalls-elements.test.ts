@@ -117,6 +117,14 @@ forEachDriver("element functions", (d) => {
     }
   });
 
+  it("EPERM names a dot in a directory below the bpffs mount too (a map prefix with a dot)", () => {
+    const bpf = createBpf({ driver: w.driver, mapRoot: w.fs.path, mapPrefix: "my.agent", logger: memoryLogger() });
+    const e = thrownBpfError(() => bpf.newMap({ name: "flows", type: MapType.Hash, key: u32, value: u64, maxEntries: 4 }).openOrCreate());
+    expect(e.code).toBe("EPERM");
+    expect(e.message).toBe(`openOrCreate flows: Unable to get object ${w.fs.path}/my.agent/flows: operation not permitted ` +
+      '(bpffs refuses a name with a dot, as "my.agent")');
+  });
+
   it("EACCES for what is not a pinned object (a directory, a path off bpffs) says so, not only permission denied", () => {
     const { bpf, fs } = w;
     // The kernel answers EACCES, even to root, for a directory on bpffs and for anything off it.
