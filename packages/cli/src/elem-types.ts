@@ -12,14 +12,14 @@ import { bytesType, parseType, type ValueType } from "./types.js";
 
 /** For commands that read and print keys only (`map delete`, `map next`). */
 export const KEY_TYPE_OPTIONS: Record<string, OptionSpec> = {
-  "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes; lpm4 or lpm6 on an LPM trie of 8- or 20-byte keys), or the map's BTF key type where it has one" },
+  "key-type": { type: "string", arg: "TYPE", help: "how to read and print keys: u32, be16, ipv4, lpm4, struct{ip:ipv4,port:be16}, … (default: hex bytes, lpm4 or lpm6 on an LPM trie of 8- or 20-byte keys; a map with BTF prints its keys by its BTF key type, but reads them as this default)" },
   key: { type: "string", arg: "TYPE", help: "same as --key-type" },
   raw: { type: "boolean", help: "print keys and values as hex bytes, not by the map's BTF types" },
 };
 
 export const TYPE_OPTIONS: Record<string, OptionSpec> = {
   "key-type": KEY_TYPE_OPTIONS["key-type"]!,
-  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value; default: hex bytes, ids for map-in-map and PROG_ARRAY), or the map's BTF value type where it has one" },
+  "value-type": { type: "string", arg: "TYPE", help: "how to read and print values (per-CPU maps: one CPU's value; default: hex bytes, ids for map-in-map and PROG_ARRAY; a map with BTF prints its values by its BTF value type, but reads them as this default)" },
   key: KEY_TYPE_OPTIONS.key!,
   value: { type: "string", arg: "TYPE", help: "same as --value-type" },
   raw: KEY_TYPE_OPTIONS.raw!,
