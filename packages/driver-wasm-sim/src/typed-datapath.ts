@@ -3,8 +3,8 @@
 // codecs and info) or like a queue, stack, bloom filter or ring (its fd, value codec and type), so
 // core needs no knowledge of the simulator.
 import {
-  BPF_F_CURRENT_CPU, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, Errno, errnoName,
-  isPerCpuMapType, type Codec,
+  BPF_F_CURRENT_CPU, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, decodeMapInfo, Errno, errnoName,
+  isPerCpuMapType, MAP_INFO_SIZE, mapTypeName, PROG_INFO_SIZE, type Codec,
 } from "@bpfkit/core";
 import type { SimDriver } from "./sim-driver.js";
 
@@ -81,7 +81,8 @@ const NO_KEY: Codec<never> = { size: 0, encode: () => {}, decode: () => undefine
  * its value codec). A program sees one CPU's slot of a per-CPU map, so for those `value` is
  * required: the one-CPU codec given to newPerCpuMap (`u64`, not the map's array of them).
  * `sim` must be the simulator the map was made on: the map is found by its fd there, and an fd
- * that simulator does not know is an Error saying so.
+ * that simulator does not know, or that names a map of another type or sizes there, is an Error
+ * saying so.
  */
 export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, V>): TypedDatapath<K, V>;
 export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>, value: Codec<V>): TypedDatapath<K, V>;
@@ -118,19 +119,41 @@ export function typedDatapath<K, V>(sim: SimDriver, map: DatapathMap<K, unknown>
   }
   const keyBuf = new Uint8Array(keyCodec.size);
   const valueBuf = new Uint8Array(valueSize);
+  const otherSim = "the map was made on another one (pass typedDatapath the simulator its Bpf was created with)";
   // The fd is read at each call: the map may have been opened, closed or reopened since.
   let fd = -1;
+  /** The last fd found to be a map of this one's shape here. */
+  let checked = -1;
   const ref = () => {
     fd = map.getFd();
     if (fd < 0) throw new Error(`${where}: the map is not open`);
+    if (fd !== checked) {
+      sameShape();
+      checked = fd;
+    }
     return { fd };
   };
-  // An open map's fd that this simulator does not know: the map was made on another one (a test's
-  // second createSimDriver()). No program meets EBADF, so it is thrown rather than answered.
+  // The fd of a map made on another simulator (a test's second createSimDriver()) may name a map
+  // here too, which the program would write without a word: one whose type or sizes differ is
+  // caught (one of the very same shape cannot be told apart).
+  // Room for a program's info too, so that a program's fd (which fills it) is not read as a map's.
+  const info = new Uint8Array(Math.max(MAP_INFO_SIZE, PROG_INFO_SIZE));
+  const sameShape = () => {
+    const r = sim.objGetInfoByFd(fd, info);
+    if (r < 0) return; // EBADF: `known` names it, on the call's own answer
+    const here = decodeMapInfo(info);
+    // A keyless object does not say its map's key size (a perf event array's is 4), nor a ring its value size.
+    const want = { type: mapType, keySize: keyed ? keyCodec.size : here.keySize, valueSize: ring ? here.valueSize : mapValueSize };
+    if (r === MAP_INFO_SIZE && here.type === want.type && here.keySize === want.keySize && here.valueSize === want.valueSize) return;
+    const shape = (t: number, k: number, v: number) => `type ${mapTypeName(t)}, key ${k}, value ${v} bytes`;
+    throw new Error(`${where}: fd ${fd} in this simulator is ${r === MAP_INFO_SIZE ? `another map (${shape(here.type, here.keySize, here.valueSize)})` : "no map"}, ` +
+      `not this one (${shape(want.type, want.keySize, want.valueSize)}): ${otherSim}`);
+  };
+  // An open map's fd that this simulator does not know: the map was made on another one. No
+  // program meets EBADF, so it is thrown rather than answered.
   const known = (op: string, r: number): number => {
     if (r !== -Errno.EBADF) return r;
-    throw new Error(`${where}: ${op}: fd ${fd} is not open in this simulator: ` +
-      "the map was made on another one (pass typedDatapath the simulator its Bpf was created with)");
+    throw new Error(`${where}: ${op}: fd ${fd} is not open in this simulator: ${otherSim}`);
   };
   // What a codec refuses is named as a BpfMap names it (`update ct: bad key: …`), with the
   // call it came from; a bare codec message did not say which map or which datapath call.

@@ -106,6 +106,22 @@ describe("typedDatapath", () => {
     expect(() => typedDatapath(b.sim, q).push(1)).toThrow(/^typedDatapath\(q\): push: fd \d+ is not open in this simulator/);
   });
 
+  it("a map made on another simulator whose fd names a map of another shape here is caught, not written without a word", () => {
+    const a = setup(), b = setup();
+    const ct = a.open(a.bpf.newMap({ name: "ct", type: MapType.Hash, key: u32, value: u64, maxEntries: 8 }));
+    const arr = b.open(b.bpf.newMap({ name: "arr", type: MapType.Array, key: u32, value: u32, maxEntries: 8 }));
+    expect(arr.getFd()).toBe(ct.getFd());
+    const says = `typedDatapath(ct): fd ${ct.getFd()} in this simulator is another map (type Array, key 4, value 4 bytes), ` +
+      "not this one (type Hash, key 4, value 8 bytes): the map was made on another one (pass typedDatapath the simulator its Bpf was created with)";
+    const wrong = typedDatapath(b.sim, ct);
+    expect(() => wrong.update(1, 7n)).toThrow(new Error(says));
+    expect(() => wrong.lookup(1)).toThrow(new Error(says));
+    // Nothing was written to the other simulator's array.
+    expect(arr.lookup(1)).toBe(0);
+    expect(typedDatapath(a.sim, ct).update(1, 7n)).toBe(0);
+    expect(ct.lookup(1)).toBe(7n);
+  });
+
   it("takes a BpfQueueMap or BpfBloomFilter itself: the program pushes, pops and asks in the value's type", () => {
     const { sim, bpf } = setup();
     const event = struct({ ts: u64, saddr: ipv4 });
