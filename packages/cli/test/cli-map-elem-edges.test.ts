@@ -411,7 +411,7 @@ describe("--key-type and --value-type help", () => {
   it("names every default: prefixes on an LPM trie, ids in arrays of maps and programs", async () => {
     for (const cmd of ["dump", "lookup", "next"]) {
       const help = (await cliOver(createSimDriver())("map", cmd, "--help")).out.replace(/\s+/g, " ");
-      expect(help, cmd).toContain("(default: hex bytes; lpm4 or lpm6 on an LPM trie of 8- or 20-byte keys)");
+      expect(help, cmd).toContain("(default: hex bytes, lpm4 or lpm6 on an LPM trie of 8- or 20-byte keys;");
     }
     expect((await cliOver(createSimDriver())("map", "dump", "--help")).out.replace(/\s+/g, " ")).toContain("default: hex bytes, ids for map-in-map and PROG_ARRAY");
   });

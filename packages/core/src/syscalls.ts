@@ -4,7 +4,8 @@
 // BpfMap's hot paths call.
 import {
   BPF_FS_MAGIC, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED,
-  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_STACK, isHashMapType, isMapOfMapsType, keylessMapTypeName, mapTypeName,
 } from "./constants.js";
 import { assertU32 } from "./driver-checks.js";
@@ -171,7 +172,7 @@ export function createMap(ctx: SyscallContext, mapType: number, keySize: number,
   if (fd < 0) {
     const hint = innerTemplateHint(ctx, mapType, innerId, -fd) || keylessFlagsHint(mapType, flags, -fd) ||
       missingTypeHint(ctx, mapType, -fd) || mmapableFlagHint(mapType, flags, -fd) || btfFieldHint(mapType, btf, -fd) ||
-      zeroSeedHint(mapType, flags, -fd);
+      zeroSeedHint(mapType, flags, -fd) || sizeHint(mapType, keySize, valueSize, maxEntries, -fd);
     throw new BpfError({ errno: -fd, op, path, ...(hint !== "" ? { message: `${op} ${path}: ${errnoText(-fd)}${hint}` } : {}) });
   }
   return fd;
@@ -259,6 +260,35 @@ function keylessFlagsHint(mapType: number, flags: number, errno: number): string
   const names = takes.map(([, n]) => n);
   return ` (a ${keylessMapTypeName(mapType)} takes no flag but ${names.slice(0, -1).join(", ")} and ${names.at(-1)}: ` +
     `0x${extra.toString(16)} is none of them${extra & 1 ? "; BPF_F_NO_PREALLOC is for hash maps" : ""})`;
+}
+
+/** The arrays array_map_alloc_check and fd_array_map_alloc_check admit: a u32 index for a key. */
+const ARRAY_TYPES = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+  BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS]);
+/** Of those, the ones whose values are fds (a u32). */
+const FD_ARRAY_TYPES = new Set([BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS]);
+
+/**
+ * Which size made a create EINVAL where that size alone does, for the hash maps
+ * (htab_map_alloc_check), the arrays (array_map_alloc_check) and the LPM trie (trie_alloc): a
+ * bare EINVAL did not say that a max_entries of 0 was the fault.
+ */
+function sizeHint(mapType: number, keySize: number, valueSize: number, maxEntries: number, errno: number): string {
+  if (errno !== Errno.EINVAL) return "";
+  const hash = isHashMapType(mapType), array = ARRAY_TYPES.has(mapType), lpm = mapType === BPF_MAP_TYPE_LPM_TRIE;
+  if (!hash && !array && !lpm) return "";
+  const kind = hash ? "a hash map" : array ? "an array" : "an LPM trie";
+  if (maxEntries === 0) return ` (max_entries 0: ${kind} holds at least one element)`;
+  if (array && keySize !== 4) return ` (an array's key is a u32 index: key_size 4, not ${keySize})`;
+  if (hash && keySize === 0) return " (key_size 0: a hash map's key is at least one byte)";
+  if (lpm && (keySize < 5 || keySize > 260)) {
+    return ` (an LPM trie's key is a u32 prefix length and 1 to 256 bytes of data: key_size 5 to 260, not ${keySize})`;
+  }
+  if ((FD_ARRAY_TYPES.has(mapType) || mapType === BPF_MAP_TYPE_HASH_OF_MAPS) && valueSize !== 4) {
+    return ` (${mapTypeName(mapType)} values are fds: value_size 4, not ${valueSize})`;
+  }
+  if (valueSize === 0) return ` (value_size 0: ${kind}'s value is at least one byte)`;
+  return "";
 }
 
 /**

@@ -99,7 +99,7 @@ eachDriver("BpfMap bad input", (get) => {
       const e = thrown(f) as BpfError;
       expect(e).toBeInstanceOf(BpfError);
       expect([e.op, e.map, e.code, e.path]).toEqual([op, "cilium_test_empty", "EINVAL", empty.path()]);
-      expect(e.message).toBe(`${op} cilium_test_empty: Unable to create map ${empty.path()}: invalid argument`);
+      expect(e.message).toBe(`${op} cilium_test_empty: Unable to create map ${empty.path()}: invalid argument (max_entries 0: a hash map holds at least one element)`);
     }
     expect(env.bpf.getOpenMaps()).toEqual([]);
   });
@@ -275,9 +275,9 @@ eachDriver("BpfMap bad input", (get) => {
           expect(low.message).toBe(`Unable to create map raw: ${why}`);
         }
       }
-      // A map as innerId that the kernel refuses for another reason gets no innerId hint.
+      // A map as innerId that the kernel refuses for another reason gets no innerId hint, only that reason's.
       const e = thrown(() => env.bpf.createMap(MapType.HashOfMaps, 4, 4, 0, 0, inner.getFd(), "raw"));
-      expect(e.message).toBe("Unable to create map raw: invalid argument");
+      expect(e.message).toBe("Unable to create map raw: invalid argument (max_entries 0: a hash map holds at least one element)");
     } finally {
       env.driver.close(prog);
     }
@@ -304,8 +304,9 @@ eachDriver("BpfMap bad input", (get) => {
     }
     const events = env.map({ name: "cilium_events", type: MapType.PerfEventArray, key: u32, value: u32, maxEntries: env.driver.possibleCpus });
     expect(events.openOrCreate()).toBe(true);
-    // A type the driver has, refused for its sizes: no hint.
-    expect(thrown(() => env.bpf.createMap(MapType.Hash, 0, 4, 1, 0, 0, "raw")).message).toBe("Unable to create map raw: invalid argument");
+    // A type the driver has, refused for its sizes: no missing-type hint, only the size's.
+    expect(thrown(() => env.bpf.createMap(MapType.Hash, 0, 4, 1, 0, 0, "raw")).message)
+      .toBe("Unable to create map raw: invalid argument (key_size 0: a hash map's key is at least one byte)");
     // SK_STORAGE needs BTF, which no Driver passes: its probe says nothing, so no hint either.
     expect(thrown(() => env.bpf.createMap(24, 4, 4, 0, 1, 0, "raw")).message).toBe("Unable to create map raw: invalid argument");
     // So do the other BTF-only types: STRUCT_OPS, INODE_STORAGE, TASK_STORAGE, CGRP_STORAGE.

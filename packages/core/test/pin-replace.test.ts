@@ -76,7 +76,7 @@ forEachDriver("replacing a pinned map", (d) => {
     const bad = w.bpf.newMap({ ...precious, maxEntries: 0 });
     const e = thrownBpfError(() => bad.openParallel());
     expect([e.op, e.map, e.path, e.code]).toEqual(["openParallel", "precious", bad.path(), "EINVAL"]);
-    expect(e.message).toBe(`openParallel precious: Unable to create map ${bad.path()}: invalid argument; the existing map pinned there was kept`);
+    expect(e.message).toBe(`openParallel precious: Unable to create map ${bad.path()}: invalid argument (max_entries 0: a hash map holds at least one element); the existing map pinned there was kept`);
     expect([bad.getFd(), bad.inParallelMode]).toEqual([-1, false]);
     expect(fds()).toBe(before);
     expect(pinned()).toBe(77);

@@ -78,7 +78,7 @@ forEachDriver("element functions", (d) => {
   it("createMap, objPin and objGet report what failed and where", () => {
     const { bpf, fs } = w;
     const e1 = thrownBpfError(() => bpf.createMap(MapType.Hash, 0, 8, 8, 0, 0, `${fs.path}/bad`));
-    expect(e1.message).toBe(`Unable to create map ${fs.path}/bad: invalid argument`);
+    expect(e1.message).toBe(`Unable to create map ${fs.path}/bad: invalid argument (key_size 0: a hash map's key is at least one byte)`);
     expect(e1.path).toBe(`${fs.path}/bad`);
     const fd = hash();
     bpf.objPin(fd, `${fs.path}/pinned`);
