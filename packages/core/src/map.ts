@@ -1850,7 +1850,9 @@ export class BpfMap<K, V> {
   }
 
   #lookupBatch(op: string, cursor: BatchCursor, maxCount: number, del: boolean, elemFlags: number): Array<[K, V]> {
-    if (!(cursor instanceof BatchCursor)) throw new TypeError(`${op} ${this.#name}: cursor must be a BatchCursor`);
+    if (!(cursor instanceof BatchCursor)) {
+      throw new TypeError(`${op} ${this.#name}: cursor must be a BatchCursor (new BatchCursor() starts at the first element), got ${describeValue(cursor)}`);
+    }
     if (!isUint(elemFlags)) throw new TypeError(`${op} ${this.#name}: elemFlags must be a u32, got ${describeValue(elemFlags)}`);
     const owner = cursorOwners.get(cursor);
     if (owner === undefined) cursorOwners.set(cursor, this);

@@ -99,7 +99,8 @@ eachDriver("batch helpers", (get) => {
     expect(() => m.updateBatch([1, 2, -3], [1, 2, 3])).toThrow(/updateBatch \[2\] cilium_test: bad key/);
     expect(m.getNextKey(null)).toBeUndefined();
     expect(() => m.lookupBatch(new BatchCursor(), 0)).toThrow(/count must be a positive integer/);
-    expect(() => m.lookupBatch({} as BatchCursor)).toThrow(/cursor must be a BatchCursor/);
+    expect(() => m.lookupBatch({} as BatchCursor)).toThrow(/cursor must be a BatchCursor \(new BatchCursor\(\) starts at the first element\), got Object$/);
+    expect(() => m.lookupBatch(undefined as never)).toThrow(/cursor must be a BatchCursor \(new BatchCursor\(\) starts at the first element\), got undefined$/);
   });
 });
 
