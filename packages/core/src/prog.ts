@@ -106,6 +106,21 @@ function readProgMapIds(ctx: SyscallContext, fd: number, nrMapIds: number): numb
   }
 }
 
+/**
+ * Program types a process with CAP_BPF alone may not load (bpf_prog_load's is_net_admin_prog_type
+ * and is_perfmon_prog_type), as 6.18 answered the dummy program under CAP_BPF, then with
+ * CAP_NET_ADMIN or CAP_PERFMON beside it (docs/kernel-notes.md).
+ */
+const NET_ADMIN_PROG_TYPES = new Set([3, 4, 6, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 22, 23, 25, 32]);
+const PERFMON_PROG_TYPES = new Set([2, 5, 7, 17, 24, 26, 27]);
+
+/** Why a load of `progType` was EPERM where CAP_BPF alone is not enough: a bare EPERM read as "no BPF at all". */
+function capabilityHint(progType: number, errno: number): string {
+  if (errno !== Errno.EPERM) return "";
+  const cap = NET_ADMIN_PROG_TYPES.has(progType) ? "CAP_NET_ADMIN" : PERFMON_PROG_TYPES.has(progType) ? "CAP_PERFMON" : undefined;
+  return cap === undefined ? "" : ` (this program type needs ${cap} as well as CAP_BPF, or CAP_SYS_ADMIN)`;
+}
+
 /** `r0 = 1` (BPF_ALU64|BPF_MOV|BPF_K) and `exit` (BPF_JMP|BPF_EXIT). */
 export const DUMMY_PROG_INSNS: Uint8Array = new Uint8Array([
   0xb7, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
@@ -144,7 +159,7 @@ export function testDummyProg(ctx: SyscallContext, progType: number, attachType:
       throw fail(-back, "setrlimit", "Unable to restore RLIMIT_MEMLOCK");
     }
   }
-  if (fd < 0) throw fail(-fd, "BPF_PROG_LOAD", `Unable to load test program of type ${progType}`);
+  if (fd < 0) throw fail(-fd, "BPF_PROG_LOAD", `Unable to load test program of type ${progType}`, capabilityHint(progType, -fd));
   try {
     const t0 = timeStart(ctx);
     const a = ctx.driver.progAttach(0, fd, attachType, 0);

@@ -48,6 +48,18 @@ forEachDriver("program helpers", (d) => {
     expect(w.driver.host.getRlimitMemlock()).toEqual(before);
   });
 
+  it("testDummyProg: an EPERM for a type CAP_BPF alone cannot load names the capability it also needs", () => {
+    // As root nothing refuses; the answer of a process with CAP_BPF alone is played by the driver.
+    const bpf = createBpf({ driver: wrapDriver(w.driver, { progLoad: () => -Errno.EPERM }), logger: memoryLogger() });
+    const message = (t: number) => thrownBpfError(() => bpf.testDummyProg(t, 0)).message;
+    expect(message(ProgType.Xdp)).toBe("Unable to load test program of type 6: operation not permitted " +
+      "(this program type needs CAP_NET_ADMIN as well as CAP_BPF, or CAP_SYS_ADMIN)");
+    expect(message(ProgType.Kprobe)).toBe("Unable to load test program of type 2: operation not permitted " +
+      "(this program type needs CAP_PERFMON as well as CAP_BPF, or CAP_SYS_ADMIN)");
+    // A socket filter needs only CAP_BPF: its EPERM is a want of that, and gets no hint.
+    expect(message(ProgType.SocketFilter)).toBe("Unable to load test program of type 1: operation not permitted");
+  });
+
   it("getProgInfoByFd decodes the kernel's layout: type, id, tag, name, lengths, load time, license", () => {
     const fd = load("bpfkit_info");
     const info = w.bpf.getProgInfoByFd(fd);
