@@ -4,7 +4,7 @@
 // are the kernel's errnos, explained.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
-  BPF_MAP_TYPE_RINGBUF, BpfError, BpfRingBuf, createBpf, Errno, memoryLogger, u32, wrapDriver, type RingBufReader,
+  BPF_MAP_TYPE_RINGBUF, BpfError, BpfRingBuf, createBpf, Errno, memoryLogger, u32, wrapDriver, type RingBufReader, type UserRingBufProducer,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { ringbufProducerFor, type RingbufProducer } from "@bpfkit/testkit";
@@ -241,13 +241,34 @@ eachDriver("BpfRingBuf: records from programs through the reader", (get) => {
       env.driver.munmap!(h);
     }
   });
+
+  it("a header whose length runs past the producer position is refused by name: EINVAL, nothing taken", () => {
+    const env = get();
+    const { rb, r } = ring(env);
+    const fd = rb.getFd();
+    // A 16-byte sample whose first 8 bytes read as the header of a 256-byte record.
+    expect(producer.output(fd, Uint8Array.of(0, 1, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9))).toBe(0);
+    // Another writer of the consumer page moves it into that sample.
+    const h = env.driver.mapMmap!(fd, 4096, true, 0);
+    expect(h).toBeGreaterThanOrEqual(0);
+    try {
+      expect(env.driver.mmapWrite!(h, 0, Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0))).toBe(0);
+      const e = thrownBpfError(() => r.read());
+      expect([e.errno, e.op, e.map]).toEqual([Errno.EINVAL, "read", "rb_events"]);
+      expect(e.message).toMatch(/a record of 256 bytes at position 8 runs past the producer position \(16 bytes ahead\)/);
+      // Nothing taken: the consumer position stays where the other writer put it.
+      expect([producer.query(fd, 2 /* BPF_RB_CONS_POS */), r.available()]).toEqual([8n, 16]);
+    } finally {
+      env.driver.munmap!(h);
+    }
+  });
 });
 
 eachDriver("BpfRingBuf: bad specs and drivers", (get) => {
   it("a size that is no power of 2 or no multiple of the page is a RangeError before any syscall", () => {
     const env = get();
     const before = openFdsOf(env.driver);
-    for (const n of [4095, 6144, 2048]) {
+    for (const n of [4095, 6144, 2048, 3 * 4096]) {
       const e = thrown(() => env.bpf.newRingBuf({ name: "rb_bad", maxEntries: n }));
       expect(e).toBeInstanceOf(RangeError);
       expect(e.message).toBe(`newRingBuf rb_bad: maxEntries is the ring's size in bytes, a power of 2 and a multiple of the page size (4096), got ${n}`);
@@ -337,7 +358,84 @@ eachDriver("BpfRingBuf: bad specs and drivers", (get) => {
       s.close();
       expect(unmapped).toHaveLength(2);
     });
+
+    it(`a ${side} whose own fd of the ring cannot be made (dup) says so, and leaves nothing mapped`, () => {
+      const env = get();
+      let refuse = false;
+      const mapped: number[] = [], unmapped: number[] = [];
+      const { open } = sideRing(env, side, {
+        mapMmap: (fd, length, writable, offset) => {
+          const h = env.driver.mapMmap!(fd, length, writable, offset);
+          mapped.push(h);
+          return h;
+        },
+        munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)),
+        dup: (fd) => (refuse ? -Errno.EMFILE : env.driver.dup!(fd)),
+      });
+      const before = openFdsOf(env.driver);
+      refuse = true;
+      const e = thrownBpfError(open);
+      expect([e.errno, e.op]).toEqual([Errno.EMFILE, side]);
+      expect(e.message).toMatch(new RegExp(`^${side} rb_${side}: .* \\(the ${side}'s own fd of the ring, which it waits on, could not be made \\(dup\\)\\)$`));
+      expect(mapped).toHaveLength(2);
+      expect(unmapped).toEqual(mapped);
+      expect(openFdsOf(env.driver)).toBe(before);
+    });
+
+    it(`a ${side}'s close() names every release that failed, with the first one's errno; an answer outside the contract is the driver's, and counts as freed`, () => {
+      const env = get();
+      let failing = true, broken = false;
+      const answers = [-Errno.EIO, -Errno.ENOMEM];
+      const unmapped: number[] = [];
+      const { open } = sideRing(env, side, {
+        munmap: (h) => {
+          if (broken) return (env.driver.munmap!(h), 1);
+          if (failing) return answers.shift()!;
+          unmapped.push(h);
+          return env.driver.munmap!(h);
+        },
+      });
+      const s = open();
+      const e = thrownBpfError(() => s.close());
+      expect([e.errno, e.op]).toEqual([Errno.EIO, "close"]);
+      expect(e.message).toBe(`close rb_${side}: input/output error (munmap of ${consumer}; munmap of ${data}: cannot allocate memory; they stay held: close() again retries them)`);
+      failing = false;
+      broken = true;
+      const t = thrown(() => s.close());
+      expect(t).toBeInstanceOf(TypeError);
+      expect(t.message).toMatch(/^driver "[^"]+" broke the Driver contract: munmap returned 1, where it returns 0/);
+      // What it held counts as freed: nothing is retried.
+      broken = false;
+      s.close();
+      expect(unmapped).toEqual([]);
+    });
   }
+
+  it("a producer's close() whose discard of a pending sample fails still unmaps the ring and closes its fd, then throws that failure", () => {
+    const env = get();
+    let fail = false;
+    const mapped: number[] = [], unmapped: number[] = [];
+    const { open } = sideRing(env, "producer", {
+      mapMmap: (fd, length, writable, offset) => {
+        const h = env.driver.mapMmap!(fd, length, writable, offset);
+        mapped.push(h);
+        return h;
+      },
+      mmapWrite: (h, off, src) => (fail ? -Errno.EIO : env.driver.mmapWrite!(h, off, src)),
+      munmap: (h) => (unmapped.push(h), env.driver.munmap!(h)),
+    });
+    const before = openFdsOf(env.driver);
+    const p = open() as UserRingBufProducer;
+    const s = p.reserve(8)!;
+    fail = true;
+    const e = thrownBpfError(() => p.close());
+    expect([e.errno, e.op, e.message]).toEqual([Errno.EIO, "close", "close rb_producer: input/output error"]);
+    expect([p.isOpen(), s.isPending()]).toEqual([false, false]);
+    expect(unmapped).toEqual(mapped);
+    expect(openFdsOf(env.driver)).toBe(before);
+    p.close();
+    expect(unmapped).toEqual(mapped);
+  });
 });
 
 // A record reserved and not yet submitted (a program on another CPU still writing it) cannot be
