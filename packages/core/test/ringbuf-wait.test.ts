@@ -3,6 +3,7 @@
 // than looking every pollMs. What that changes for a user, on both drivers: a record comes as it
 // is committed, whatever pollMs; a record committed with BPF_RB_NO_WAKEUP waits for a wake-up or
 // the timeout; close() and an abort end a wait at once; the reader's own fd comes and goes with it.
+import { getEventListeners } from "node:events";
 import { readdirSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BpfError, createBpf, Errno, memoryLogger, wrapDriver, type Bpf, type BpfRingBuf, type Driver, type RingBufReader } from "@bpfkit/core";
@@ -137,6 +138,26 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     expect(() => r.records({ pollMs: 0 })).toThrow(RangeError);
     expect(() => r.records({ signal: {} as never })).toThrow(TypeError);
     expect(() => r.records({ bogus: 1 } as never)).toThrow(TypeError);
+  });
+
+  it("timeoutMs 0 looks once without waiting: the record there, else undefined at once", async () => {
+    const { r, fd } = ring(get());
+    expect(await settledWithin(r.next({ timeoutMs: 0 }), 1000)).toBeUndefined();
+    expect(producer.output(fd, Uint8Array.of(4))).toBe(0);
+    expect(await settledWithin(r.next({ timeoutMs: 0 }), 1000)).toEqual(Uint8Array.of(4));
+  });
+
+  it("a wait leaves no listener on its signal once it ends, with mapPoll or looking every pollMs", async () => {
+    const env = get();
+    const { r } = ring(env);
+    const ac = new AbortController();
+    expect(await r.next({ signal: ac.signal, timeoutMs: 30, pollMs: 1 })).toBeUndefined();
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    const rb = env.track(bpfOver(env, wrapDriver(env.driver, { mapPoll: null })).newRingBuf({ name: "rb_nopoll", maxEntries: 4096 }));
+    rb.openOrCreateUnpinned();
+    using polled = rb.reader();
+    expect(await polled.next({ signal: ac.signal, timeoutMs: 30, pollMs: 1 })).toBeUndefined();
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 
   it("a driver without mapPoll: next() looks every pollMs, and the reader holds no fd", async () => {
