@@ -308,8 +308,8 @@ export class UserRingBufProducer extends RingPages {
   #used(op: string, cons: bigint, prod: bigint): number {
     const ahead = prod - cons;
     if (ahead < 0n || ahead > BigInt(this.size) || prod % 8n !== 0n) {
-      throw this.error(op, Errno.EINVAL, `the producer position ${prod} is ${prod % 8n !== 0n ? "no multiple of 8" : ahead < 0n ? "behind" : "more than the ring's size ahead of"} ` +
-        `the consumer position ${cons}: the producer position was written by something else than this ring's producer`);
+      const why = prod % 8n !== 0n ? "no multiple of 8" : `${ahead < 0n ? "behind" : "more than the ring's size ahead of"} the consumer position ${cons}`;
+      throw this.error(op, Errno.EINVAL, `the producer position ${prod} is ${why}: the producer position was written by something else than this ring's producer`);
     }
     return Number(ahead);
   }

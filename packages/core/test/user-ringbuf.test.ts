@@ -195,6 +195,27 @@ eachDriver("BpfUserRingBuf: records from user space to a program's drain", (get)
     expect(await closed).toBeUndefined();
   });
 
+  it("a producer position no producer wrote (no multiple of 8) is refused by name: EINVAL, nothing written", () => {
+    const env = get();
+    const { rb, p } = ring(env);
+    expect(p.write(sample(1))).toBe(true);
+    // Another writer of the producer page (writable to anyone who maps it) moves the position 4 bytes on.
+    const page = env.driver.pageSize ?? 4096;
+    const h = env.driver.mapMmap!(rb.getFd(), page, true, page);
+    expect(h).toBeGreaterThanOrEqual(0);
+    try {
+      expect(env.driver.mmapWrite!(h, 0, Uint8Array.of(20, 0, 0, 0, 0, 0, 0, 0))).toBe(0);
+      for (const [op, call] of [["reserve", () => p.reserve(8)], ["room", () => p.room()]] as const) {
+        const e = thrownBpfError(call);
+        expect([e.errno, e.op, e.map]).toEqual([Errno.EINVAL, op, "urb_events"]);
+        expect(e.message).toBe(`${op} urb_events: invalid argument (the producer position 20 is no multiple of 8: ` +
+          "the producer position was written by something else than this ring's producer)");
+      }
+    } finally {
+      env.driver.munmap!(h);
+    }
+  });
+
   it("openUserRingBuf opens the pin; a read-only open maps nothing, and says why; the spec's size is checked", () => {
     const env = get();
     const { p, drain } = ring(env, "urb_pin");
