@@ -7,7 +7,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_USER_RINGBUF, BpfError, BpfUserRingBuf, Errno, USER_RINGBUF_MAX_SAMPLE, type UserRingBufProducer,
+  BPF_MAP_TYPE_USER_RINGBUF, BpfError, BpfUserRingBuf, createBpf, Errno, memoryLogger, USER_RINGBUF_MAX_SAMPLE, wrapDriver, type UserRingBufProducer,
 } from "@bpfkit/core";
 import { DRAIN_EMPTY_VALUE, userRingDrainerFor, type KernelUserRingDrainer } from "@bpfkit/testkit";
 import { openFdsOf } from "./support/bpf-world.js";
@@ -195,6 +195,16 @@ eachDriver("BpfUserRingBuf: records from user space to a program's drain", (get)
     expect(await closed).toBeUndefined();
   });
 
+  it("the largest sample a drain hands a program (2^24 - 1 bytes, a dynptr's largest) is reserved, submitted and drained", () => {
+    const env = get();
+    const { p, drain } = ring(env, "urb_big", 2 ** 25);
+    const s = p.reserve(USER_RINGBUF_MAX_SAMPLE)!;
+    expect(s.size).toBe(USER_RINGBUF_MAX_SAMPLE);
+    s.data.set(sample(11));
+    s.submit();
+    expect(drain()).toEqual({ ret: 1, sum: 11n, count: 1 });
+  });
+
   it("a producer position no producer wrote (no multiple of 8) is refused by name: EINVAL, nothing written", () => {
     const env = get();
     const { rb, p } = ring(env);
@@ -214,6 +224,20 @@ eachDriver("BpfUserRingBuf: records from user space to a program's drain", (get)
     } finally {
       env.driver.munmap!(h);
     }
+  });
+
+  it("reserveBlocking with some room, but too little, does not spin on mapPoll (the ring stays writable): it looks again less and less often", async () => {
+    const env = get();
+    let polls = 0;
+    const d = wrapDriver(env.driver, { mapPoll: (fd, ms, signal) => (polls++, env.driver.mapPoll!(fd, ms, signal)) });
+    const rb = env.track(createBpf({ driver: d, mapRoot: env.root, logger: memoryLogger() }).newUserRingBuf({ name: "urb_spin", maxEntries: 4096 }));
+    rb.openOrCreateUnpinned();
+    using p = rb.producer();
+    expect(p.write(sample(1, 4096 - 8 - 112))).toBe(true);
+    expect(p.room()).toBe(112);
+    expect(await p.reserveBlocking(200, { timeoutMs: 100 })).toBeUndefined();
+    // One wait, which says the ring is writable; then looks at 0, 1, 2, 4, … ms, never mapPoll again.
+    expect(polls).toBe(1);
   });
 
   it("openUserRingBuf opens the pin; a read-only open maps nothing, and says why; the spec's size is checked", () => {
