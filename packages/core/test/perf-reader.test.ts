@@ -101,6 +101,10 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(r.readRecordInto(rec)).toBe(true);
     expect([...rec.rawSample]).toEqual([9, 9, 9, 9]);
     expect(rec.rawSample.buffer, "the smaller sample reuses the larger one's memory").toBe(memory);
+    out.output(fd, Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1), { cpu: 0 });
+    expect(r.readRecordInto(rec)).toBe(true);
+    expect([...rec.rawSample.subarray(0, 8)]).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(rec.rawSample.buffer, "a larger one grows back into that memory").toBe(memory);
     expect(() => r.readRecordInto(null as never)).toThrow(/rec must be a PerfRecord/);
   });
 
@@ -149,7 +153,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
    * reader would, and writes data_tail = data_head through it, freeing the ring's room for the
    * kernel behind the reader's back.
    */
-  function readerWithRings(env: Env): { fd: number; r: PerfReader; two: boolean; moveTail(cpu: number): void; close(): void } {
+  function readerWithRings(env: Env): { fd: number; r: PerfReader; two: boolean; moveTail(cpu: number): void; head(cpu: number): bigint; close(): void } {
     const { arr, fd } = events(env);
     const two = env.driver.possibleCpus > 1;
     const eventFds = new Map<number, number>();
@@ -163,17 +167,25 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     const r = spy.reader({ perCpuBuffer: PAGE, cpus: two ? [0, 1] : [0] });
     const mappings = new Map<number, number>();
     const word = new Uint8Array(8);
+    const mapped = (cpu: number): number => {
+      let m = mappings.get(cpu);
+      if (m === undefined) {
+        m = env.driver.mapMmap!(eventFds.get(cpu)!, 2 * PAGE, true);
+        expect(m, "a second writable mapping of the ring").toBeGreaterThanOrEqual(0);
+        mappings.set(cpu, m);
+      }
+      return m;
+    };
     return {
       fd, r, two,
       moveTail(cpu) {
-        let m = mappings.get(cpu);
-        if (m === undefined) {
-          m = env.driver.mapMmap!(eventFds.get(cpu)!, 2 * PAGE, true);
-          expect(m, "a second writable mapping of the ring").toBeGreaterThanOrEqual(0);
-          mappings.set(cpu, m);
-        }
+        const m = mapped(cpu);
         expect(env.driver.mmapRead!(m, 1024, word)).toBe(0);
         expect(env.driver.mmapWrite!(m, 1032, word)).toBe(0);
+      },
+      head(cpu) {
+        expect(env.driver.mmapRead!(mapped(cpu), 1024, word)).toBe(0);
+        return new DataView(word.buffer).getBigUint64(0, true);
       },
       close() {
         for (const m of mappings.values()) expect(env.driver.munmap!(m)).toBe(0);
@@ -236,6 +248,56 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
       expect(out.output(fd, Uint8Array.of(2, 2, 2, 2), { cpu: 0 })).toBe(0);
       expect(drain(r).map((x) => [x.cpu, [...x.rawSample]]).sort()).toEqual([...(two ? [[1, [1, 1, 1, 1]]] : []), [0, [2, 2, 2, 2]]].sort());
       expect(r.available()).toBe(0);
+    } finally {
+      close();
+    }
+  });
+
+  it("a record of another type is passed over; one whose size makes no sense for what it says it is is one EINVAL, and the reader goes on at data_head", () => {
+    const { fd, r, moveTail, head, close } = readerWithRings(get());
+    try {
+      // `error`: what the EINVAL says of the record, "@" where its position goes.
+      const cases: { type: number; size: number; error?: string }[] = [
+        // PERF_RECORD_COMM, say: not the BPF output event's, but whole.
+        { type: 3, size: 24 },
+        { type: 3, size: 20, error: "a record of 20 bytes @ (24 bytes up to data_head)" },
+        { type: 3, size: 0, error: "a record of 0 bytes @ (24 bytes up to data_head)" },
+        { type: 2 /* PERF_RECORD_LOST */, size: 16, error: "a lost-samples record of 16 bytes @" },
+        { type: 9 /* PERF_RECORD_SAMPLE */, size: 8, error: "a sample record of 8 bytes @" },
+      ];
+      for (const c of cases) {
+        const what = `type ${c.type}, size ${c.size}`;
+        // As in the test above: the reader takes the first of two 24-byte records, something else
+        // frees the ring, and the kernel's next lap puts, in a sample, at the second record's
+        // place, the header of this case; data_head ends a whole ring past the reader.
+        const at = head(0) + 24n;
+        out.output(fd, new Uint8Array(12), { cpu: 0, repeat: 2 });
+        expect(r.readRecord()!.cpu).toBe(0);
+        moveTail(0);
+        for (let i = 0; i < 14; i++) {
+          out.output(fd, new Uint8Array(256), { cpu: 0 });
+          moveTail(0);
+        }
+        out.output(fd, new Uint8Array(4), { cpu: 0 });
+        moveTail(0);
+        const sample = new Uint8Array(256).fill(0xcc);
+        new DataView(sample.buffer).setUint32(236, c.type, true);
+        new DataView(sample.buffer).setUint32(240, c.size << 16, true);
+        out.output(fd, sample, { cpu: 0 });
+        expect(head(0), what).toBe(at + 4120n);
+        if (c.error === undefined) {
+          // Passed over: the lap's 16 records follow, the last one the sample above.
+          const got = drain(r);
+          expect(got.map((x) => x.rawSample.length), what).toEqual([...new Array(14).fill(260), 4, 260]);
+          expect(got.at(-1)!.rawSample.subarray(0, 256), what).toEqual(sample);
+        } else {
+          const e = thrown(() => r.readRecord()) as BpfError;
+          expect([e.errno, e.op], what).toEqual([Errno.EINVAL, "readRecord"]);
+          expect(e.message, what).toBe(`readRecord cilium_events: invalid argument (CPU 0's perf ring: ${c.error.replace("@", `at position ${at}`)}: ` +
+            `data_tail was written by something else than this reader; the reader dropped the 4120 bytes from there up to data_head ${at + 4120n} and reads on from there)`);
+          expect(r.readRecord(), what).toBeUndefined();
+        }
+      }
     } finally {
       close();
     }
@@ -467,12 +529,90 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
         ["info", "CPU is not online: its perf event cannot be opened, and the reader leaves its slot empty", { map: "cilium_events", cpu: last }]]);
       some.close();
       expect((thrown(() => offline.reader({ cpus: [last] })) as BpfError).errno).toBe(Errno.ENODEV);
+      const asked = thrown(() => offline.reader({ cpus: [0, last] })) as BpfError;
+      expect([asked.errno, asked.message]).toEqual([Errno.ENODEV, `reader cilium_events: no such device (opening CPU ${last}'s perf event (perf_event_open))`]);
     }
     offline.close();
     busy.close();
     full.close();
     unmappable.close();
     expect(fds(env)).toEqual(before);
+  });
+
+  it("a resume() that cannot fill a slot empties again the slots it filled: nothing half-done, the reader stays paused", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const cpus = env.driver.possibleCpus > 1 ? [0, 1] : [0];
+    const failing = cpus.at(-1)!;
+    let refuse = false;
+    const flaky = env.track(createBpf({
+      driver: wrapDriver(env.driver, { mapUpdateElem: (f, k, v, flags) => (refuse && k[0] === failing ? -Errno.E2BIG : env.driver.mapUpdateElem(f, k, v, flags)) }),
+      mapRoot: env.root, logger: memoryLogger(),
+    }).openPerfEventArray(arr.path()));
+    const r = flaky.reader({ perCpuBuffer: PAGE, cpus });
+    r.pause();
+    refuse = true;
+    const e = thrown(() => r.resume()) as BpfError;
+    expect([e.errno, e.op]).toEqual([Errno.E2BIG, "resume"]);
+    expect(e.message).toMatch(new RegExp(`\\(putting CPU ${failing}'s event in slot ${failing}\\)$`));
+    expect(r.isPaused()).toBe(true);
+    for (const cpu of cpus) expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu }), `slot ${cpu} empty`).toBe(-Errno.ENOENT);
+    refuse = false;
+    r.resume();
+    for (const cpu of cpus) expect(out.output(fd, Uint8Array.of(5, 6, 7, 8), { cpu })).toBe(0);
+    expect(drain(r).map((x) => x.cpu).sort()).toEqual(cpus);
+    r.close();
+  });
+
+  it("a slot something else emptied counts as emptied: pause() and close() do not fail on it", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0] }));
+    const slot0 = new Uint8Array(4);
+    // bpftool map delete, say.
+    expect(env.driver.mapDeleteElem(fd, slot0)).toBe(0);
+    r.pause();
+    r.resume();
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 })).toBe(0);
+    expect(env.driver.mapDeleteElem(fd, slot0)).toBe(0);
+    r.close();
+    expect(env.ops.filter((o) => / (pause|resume|close) /.test(o))).toEqual(
+      ["events pause success", "events resume success", "events close success"]);
+  });
+
+  it("a paused reader's close() leaves alone the slots another reader filled meanwhile", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const paused = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0] }));
+    paused.pause();
+    const other = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0] }));
+    paused.close();
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 }), "the other reader's event is in slot 0").toBe(0);
+    expect([...other.readRecord()!.rawSample]).toEqual([1, 2, 3, 4]);
+  });
+  it("a reader whose slot cannot be filled leaves that slot as it was: another reader's event stays in it", () => {
+    const env = get();
+    const { arr, fd } = events(env);
+    const first = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [0] }));
+    const refusing = env.track(createBpf({ driver: wrapDriver(env.driver, { mapUpdateElem: () => -Errno.E2BIG }), mapRoot: env.root, logger: memoryLogger() })
+      .openPerfEventArray(arr.path()));
+    const e = thrown(() => refusing.reader({ perCpuBuffer: PAGE, cpus: [0] })) as BpfError;
+    expect([e.errno, e.op]).toEqual([Errno.E2BIG, "reader"]);
+    expect(out.output(fd, Uint8Array.of(1, 2, 3, 4), { cpu: 0 }), "the first reader's event is still in slot 0").toBe(0);
+    expect([...first.readRecord()!.rawSample]).toEqual([1, 2, 3, 4]);
+  });
+
+  it("a CPU past the array's slots is read through another slot given as index", () => {
+    const env = get();
+    const last = env.driver.possibleCpus - 1;
+    if (last === 0) return;
+    const arr = env.track(env.bpf.newPerfEventArray({ name: "narrow", maxEntries: 1 }));
+    arr.openOrCreate();
+    expect(() => arr.reader({ cpus: [last] })).toThrow(new RegExp(`CPU ${last} has no slot: the array has 1 \\(maxEntries\\)`));
+    const r = env.track(arr.reader({ perCpuBuffer: PAGE, cpus: [last], index: 0 }));
+    expect([r.cpus, r.indexes]).toEqual([[last], [0]]);
+    expect(out.output(arr.getFd(), Uint8Array.of(1, 2, 3, 4), { cpu: last, flags: 0n })).toBe(0);
+    expect(drain(r).map((x) => [x.cpu, x.index, ...x.rawSample])).toEqual([[last, 0, 1, 2, 3, 4]]);
   });
 
   it("the reader holds its own fd of the array: it reads on after the map object is closed", () => {
