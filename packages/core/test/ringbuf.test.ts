@@ -4,7 +4,7 @@
 // are the kernel's errnos, explained.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
-  BPF_MAP_TYPE_RINGBUF, BpfError, BpfRingBuf, createBpf, Errno, memoryLogger, u32, wrapDriver, type RingBufReader, type UserRingBufProducer,
+  BPF_MAP_TYPE_RINGBUF, BPF_RB_FORCE_WAKEUP, BpfError, BpfRingBuf, createBpf, Errno, memoryLogger, u32, wrapDriver, type RingBufReader, type UserRingBufProducer,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { ringbufProducerFor, type RingbufProducer } from "@bpfkit/testkit";
@@ -471,6 +471,54 @@ describe("BpfRingBuf on the simulator: a BUSY record holds up the ones behind it
       sim.datapath.ringbufSubmit(held);
       await vi.advanceTimersByTimeAsync(1000);
       expect(got).toEqual(Uint8Array.of(7));
+      await p;
+      rb.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("behind a BUSY head the looks come at once, then after 1, 2, 4, … ms; a real wait in between starts them over", async () => {
+    vi.useFakeTimers();
+    try {
+      const sim = createSimDriver();
+      // A look is a read of the head record's header (the data starts a page into its mapping).
+      let looks = 0;
+      const d = wrapDriver(sim, { mmapRead: (h, off, dst) => {
+        if (off >= 4096 && dst.length === 8) looks++;
+        return sim.mmapRead!(h, off, dst);
+      } });
+      const rb = createBpf({ driver: d, logger: memoryLogger() }).newRingBuf({ name: "busy_looks", maxEntries: 4096 });
+      rb.openOrCreateUnpinned();
+      using r = rb.reader();
+      const ring = { fd: rb.getFd() };
+      const first = sim.datapath.ringbufReserve(ring, 8);
+      let got: Uint8Array | undefined | "pending" = "pending";
+      const p = r.next({ pollMs: 1000 }).then((s) => { got = s; });
+      // The first look, the one after mapPoll said readable, and one at once; then 1, 2, 4, 8 ms apart.
+      const seen: number[] = [];
+      for (const step of [0, 1, 2, 4, 8]) {
+        await vi.advanceTimersByTimeAsync(step);
+        seen.push(looks);
+      }
+      expect(seen).toEqual([3, 4, 5, 6, 7]);
+      // Discarded: the next look passes over it and the wait goes back to mapPoll.
+      sim.datapath.ringbufDiscard(first);
+      await vi.advanceTimersByTimeAsync(16);
+      expect(looks).toBe(8);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect([looks, got]).toEqual([8, "pending"]);
+      // Another BUSY head, and a record behind it that wakes the ring: the looks start over.
+      const second = sim.datapath.ringbufReserve(ring, 1);
+      expect(sim.datapath.ringbufOutput(ring, Uint8Array.of(5), BPF_RB_FORCE_WAKEUP)).toBe(0);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(looks).toBe(10);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(looks).toBe(11);
+      sim.datapath.ringbufWrite(second, 0, Uint8Array.of(4));
+      sim.datapath.ringbufSubmit(second);
+      await vi.advanceTimersByTimeAsync(2);
+      expect(got).toEqual(Uint8Array.of(4));
       await p;
       rb.close();
     } finally {
