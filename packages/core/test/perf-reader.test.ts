@@ -153,7 +153,7 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
    * reader would, and writes data_tail = data_head through it, freeing the ring's room for the
    * kernel behind the reader's back.
    */
-  function readerWithRings(env: Env): { fd: number; r: PerfReader; two: boolean; moveTail(cpu: number): void; head(cpu: number): bigint; close(): void } {
+  function readerWithRings(env: Env): { fd: number; r: PerfReader; two: boolean; moveTail(cpu: number): void; head(cpu: number): bigint; lapOver(type: number, size: number): { at: bigint; sample: Uint8Array }; close(): void } {
     const { arr, fd } = events(env);
     const two = env.driver.possibleCpus > 1;
     const eventFds = new Map<number, number>();
@@ -187,6 +187,31 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
         expect(env.driver.mmapRead!(mapped(cpu), 1024, word)).toBe(0);
         return new DataView(word.buffer).getBigUint64(0, true);
       },
+      /**
+       * On CPU 0: two 24-byte records, of which the reader takes the first; then something else
+       * frees the ring, and the kernel's next lap writes over the second record (at `at`): 14
+       * records of 272 bytes, one of 16, and one of 272 (`sample`, 256 bytes of 0xcc) whose bytes
+       * 236 on land on `at` and hold a header of `type` and `size`. data_head ends at `at` + 4120,
+       * a whole ring past the reader's last look.
+       */
+      lapOver(type, size) {
+        const at = this.head(0) + 24n;
+        out.output(fd, new Uint8Array(12), { cpu: 0, repeat: 2 });
+        expect(r.readRecord()!.cpu).toBe(0);
+        this.moveTail(0);
+        for (let i = 0; i < 14; i++) {
+          out.output(fd, new Uint8Array(256), { cpu: 0 });
+          this.moveTail(0);
+        }
+        out.output(fd, new Uint8Array(4), { cpu: 0 });
+        this.moveTail(0);
+        const sample = new Uint8Array(256).fill(0xcc);
+        new DataView(sample.buffer).setUint32(236, type, true);
+        new DataView(sample.buffer).setUint32(240, size << 16, true);
+        out.output(fd, sample, { cpu: 0 });
+        expect(this.head(0)).toBe(at + 4120n);
+        return { at, sample };
+      },
       close() {
         for (const m of mappings.values()) expect(env.driver.munmap!(m)).toBe(0);
         r.close();
@@ -218,25 +243,12 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
   });
 
   it("a record whose size makes no sense where the reader stands: one EINVAL saying what was dropped, the other CPUs read meanwhile, then the reader goes on", () => {
-    const { fd, r, two, moveTail, close } = readerWithRings(get());
+    const rings = readerWithRings(get());
+    const { fd, r, two, close } = rings;
     try {
       // Two 24-byte records; the reader takes the first, and knows the second ends at data_head 48.
-      out.output(fd, new Uint8Array(12), { cpu: 0, repeat: 2 });
-      expect(r.readRecord()!.cpu).toBe(0);
-      // Something else frees the ring, and the kernel's next lap writes over the second record at
-      // ring offset 24: 14 records of 272 bytes (to 3856), one of 16 (to 3872), and one of 272
-      // whose sample, from 3884, puts at 4120 (offset 24) a header of a SAMPLE of 5 bytes.
-      moveTail(0);
-      for (let i = 0; i < 14; i++) {
-        out.output(fd, new Uint8Array(256), { cpu: 0 });
-        moveTail(0);
-      }
-      out.output(fd, new Uint8Array(4), { cpu: 0 });
-      moveTail(0);
-      const sample = new Uint8Array(256);
-      new DataView(sample.buffer).setUint32(4120 - 3884, 9, true);
-      new DataView(sample.buffer).setUint16(4120 - 3884 + 6, 5, true);
-      out.output(fd, sample, { cpu: 0 });
+      // The kernel's next lap, behind its back, puts there a header of a SAMPLE of 5 bytes.
+      rings.lapOver(9, 5);
       if (two) expect(out.output(fd, Uint8Array.of(1, 1, 1, 1), { cpu: 1 })).toBe(0);
       // The CPUs take turns: CPU 1's record first, then CPU 0's ring fails, once.
       if (two) expect(r.readRecord()!.cpu).toBe(1);
@@ -254,7 +266,8 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
   });
 
   it("a record of another type is passed over; one whose size makes no sense for what it says it is is one EINVAL, and the reader goes on at data_head", () => {
-    const { fd, r, moveTail, head, close } = readerWithRings(get());
+    const rings = readerWithRings(get());
+    const { r, close } = rings;
     try {
       // `error`: what the EINVAL says of the record, "@" where its position goes.
       const cases: { type: number; size: number; error?: string }[] = [
@@ -267,24 +280,8 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
       ];
       for (const c of cases) {
         const what = `type ${c.type}, size ${c.size}`;
-        // As in the test above: the reader takes the first of two 24-byte records, something else
-        // frees the ring, and the kernel's next lap puts, in a sample, at the second record's
-        // place, the header of this case; data_head ends a whole ring past the reader.
-        const at = head(0) + 24n;
-        out.output(fd, new Uint8Array(12), { cpu: 0, repeat: 2 });
-        expect(r.readRecord()!.cpu).toBe(0);
-        moveTail(0);
-        for (let i = 0; i < 14; i++) {
-          out.output(fd, new Uint8Array(256), { cpu: 0 });
-          moveTail(0);
-        }
-        out.output(fd, new Uint8Array(4), { cpu: 0 });
-        moveTail(0);
-        const sample = new Uint8Array(256).fill(0xcc);
-        new DataView(sample.buffer).setUint32(236, c.type, true);
-        new DataView(sample.buffer).setUint32(240, c.size << 16, true);
-        out.output(fd, sample, { cpu: 0 });
-        expect(head(0), what).toBe(at + 4120n);
+        // At the second of two records, the header of this case (see lapOver).
+        const { at, sample } = rings.lapOver(c.type, c.size);
         if (c.error === undefined) {
           // Passed over: the lap's 16 records follow, the last one the sample above.
           const got = drain(r);
