@@ -39,10 +39,13 @@ export interface Release {
 
 /**
  * Runs every release, going on past a failure, so close() frees all it can: each freed one is
- * forgotten (`freed`), each that failed with an errno stays held, for close() again to retry.
- * Answers the error to throw, or undefined: the first failure's errno with each failed call and
- * what it holds named. An answer outside the Driver contract is that driver's TypeError, thrown
- * before any errno; what it held counts as freed, since such an answer says nothing of it.
+ * forgotten (`freed`), each munmap that failed with an errno stays held, for close() again to
+ * retry. A close is forgotten whatever it answers: Linux releases the fd before the flush whose
+ * error close(2) reports, so the number may already name another file, which a retry (or the
+ * collector) would close. Answers the error to throw, or undefined: the first failure's errno
+ * with each failed call and what it holds named. An answer outside the Driver contract is that
+ * driver's TypeError, thrown before any errno; what it held counts as freed, since such an
+ * answer says nothing of it.
  */
 export function releaseEach(driver: Driver, from: MappedFrom, op: string, steps: readonly Release[]): Error | undefined {
   const failed: { step: Release; errno: number }[] = [];
@@ -51,6 +54,7 @@ export function releaseEach(driver: Driver, from: MappedFrom, op: string, steps:
     const r = step.run();
     if (isNegErrno(r)) {
       failed.push({ step, errno: -r });
+      if (step.call === "close") step.freed();
       continue;
     }
     if (r !== 0) broken ??= driverContractError(driver, step.call, r, "0");
@@ -59,7 +63,11 @@ export function releaseEach(driver: Driver, from: MappedFrom, op: string, steps:
   if (broken !== undefined) return broken;
   if (failed.length === 0) return undefined;
   const first = failed[0]!.errno;
-  const each = failed.map(({ step, errno }, i) => `${step.call} of ${step.what}${i > 0 && errno !== first ? `: ${errnoText(errno)}` : ""}`);
-  const kept = failed.length === 1 ? "it stays held: close() again retries it" : "they stay held: close() again retries them";
-  return mappingError(from, op, first, `${each.join("; ")}; ${kept}`);
+  const each = failed.map(({ step, errno }, i) => `${step.call} of ${step.what}${i > 0 && errno !== first ? `: ${errnoText(errno)}` : ""}` +
+    `${step.call === "close" ? ", which close(2) releases all the same" : ""}`);
+  const held = failed.filter(({ step }) => step.call !== "close").length;
+  const kept = held === 0 ? "" : held === failed.length
+    ? (held === 1 ? "; it stays held: close() again retries it" : "; they stay held: close() again retries them")
+    : (held === 1 ? "; the munmap stays held: close() again retries it" : "; the munmaps stay held: close() again retries them");
+  return mappingError(from, op, first, `${each.join("; ")}${kept}`);
 }

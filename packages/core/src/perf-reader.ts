@@ -341,9 +341,9 @@ export class PerfReader implements Disposable {
    * unmaps the rings and closes the events and the reader's fd of the array, which ends a wait in
    * `read()` (it resolves undefined); later calls throw EBADF. Every step is tried even when one
    * fails (the first slot that could not be emptied is thrown, else every munmap and close that
-   * failed, named); a ring or fd that could not be given back stays held: close() again retries it
-   * (as the collector does, for a reader dropped). Closing after everything was given back
-   * is a no-op.
+   * failed, named); a ring that could not be unmapped stays held: close() again retries it (as the
+   * collector does, for a reader dropped). An fd is not retried: close(2) released it whatever
+   * it answered. Closing after everything was given back is a no-op.
    */
   close(): void {
     const op = "close";

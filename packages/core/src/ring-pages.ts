@@ -163,9 +163,10 @@ export abstract class RingPages implements Disposable {
   /**
    * Unmaps the ring (munmap of both mappings) and closes the side's fd, which ends a wait (it
    * resolves undefined); later calls throw EBADF. An error `closing()` returns is thrown once the
-   * ring is unmapped. Every step is tried; a munmap or close that fails is named in the error,
-   * and what it held stays held: close() again retries it (as the collector does, for a side
-   * dropped). Closing after everything was given back is a no-op.
+   * ring is unmapped. Every step is tried; a munmap or close that fails is named in the error.
+   * A mapping a munmap could not give back stays held: close() again retries it (as the
+   * collector does, for a side dropped). The fd is not: close(2) released it whatever it
+   * answered. Closing after everything was given back is a no-op.
    */
   close(): void {
     const held = this.#held;

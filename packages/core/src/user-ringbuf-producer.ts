@@ -197,8 +197,8 @@ export class UserRingBufProducer extends RingPages {
   /**
    * Discards every sample still reserved (a BUSY record would stop every later drain), unmaps the
    * ring and closes the producer's fd, which ends a wait in `reserveBlocking` (it resolves
-   * undefined); later calls throw EBADF. A munmap or close that fails stays held, for close()
-   * again to retry (RingPages.close).
+   * undefined); later calls throw EBADF. A munmap that fails stays held, for close() again to
+   * retry (RingPages.close).
    */
   override close(): void {
     super.close();

@@ -456,6 +456,38 @@ eachDriver("PerfReader: a perf event array read as cilium/ebpf's perf.Reader", (
     expect(unmapped).toEqual([first]);
   });
 
+  it("close() whose close of the reader's fd of the array fails uses that number no more: close(2) released it whatever it answered", () => {
+    const env = get();
+    const { arr } = events(env);
+    let arrayFd = -1, failClose = false;
+    const calls: string[] = [];
+    const flaky = env.track(createBpf({
+      driver: wrapDriver(env.driver, {
+        dup: (f) => (arrayFd = env.driver.dup!(f)),
+        mapDeleteElem: (f, k) => (calls.push(`delete ${f}`), env.driver.mapDeleteElem(f, k)),
+        close: (f) => {
+          calls.push(`close ${f}`);
+          const r = env.driver.close(f);
+          // Linux frees the fd before the flush whose error close(2) reports.
+          return failClose && f === arrayFd ? -Errno.EIO : r;
+        },
+      }), mapRoot: env.root, logger: memoryLogger(),
+    }).openPerfEventArray(arr.path()));
+    const before = fds(env);
+    const r = flaky.reader({ perCpuBuffer: PAGE, cpus: [0] });
+    r.pause();
+    calls.length = 0;
+    failClose = true;
+    const e = thrown(() => r.close()) as BpfError;
+    expect([e.errno, e.op]).toEqual([Errno.EIO, "close"]);
+    expect(e.message).toBe("close cilium_events: input/output error (close of the reader's fd of the array, which close(2) releases all the same)");
+    expect(calls.at(-1)).toBe(`close ${arrayFd}`);
+    expect(fds(env)).toEqual(before);
+    calls.length = 0;
+    r.close();
+    expect(calls).toEqual([]);
+  });
+
   it("a slot pause() could not empty stays the reader's to empty: a second pause() and close() try it again; resume() fills every slot", () => {
     const env = get();
     const { arr, fd } = events(env);

@@ -409,6 +409,32 @@ eachDriver("BpfRingBuf: bad specs and drivers", (get) => {
       s.close();
       expect(unmapped).toEqual([]);
     });
+
+    it(`a ${side}'s close() whose close of its fd fails does not close that number again: close(2) released it whatever it answered`, () => {
+      const env = get();
+      let failing = true;
+      const closed: number[] = [];
+      const { rb, open } = sideRing(env, side, {
+        close: (fd) => {
+          closed.push(fd);
+          const r = env.driver.close(fd);
+          // Linux frees the fd before the flush whose error close(2) reports.
+          return failing ? (failing = false, -Errno.EIO) : r;
+        },
+      });
+      const s = open();
+      const before = closed.length;
+      const e = thrownBpfError(() => s.close());
+      expect([e.errno, e.op]).toEqual([Errno.EIO, "close"]);
+      expect(e.message).toBe(`close rb_${side}: input/output error (close of the ${side}'s fd of the ring, which close(2) releases all the same)`);
+      const pollFd = closed[before]!;
+      // The number is free: the next fd may take it, and a retry would close that one.
+      const reused = env.driver.dup!(rb.getFd());
+      s.close();
+      expect(closed.slice(before)).toEqual([pollFd]);
+      if (reused === pollFd) expect(env.driver.close(reused)).toBe(0);
+      else env.driver.close(reused);
+    });
   }
 
   it("a producer's close() whose discard of a pending sample fails still unmaps the ring and closes its fd, then throws that failure", () => {
