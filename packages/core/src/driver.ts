@@ -439,7 +439,11 @@ export interface Driver {
    * kernel's smp_store_release), as a ring's reader moves the consumer position.
    */
   mmapWrite?(mapping: number, offset: number, src: Uint8Array): number;
-  /** munmap(2) of a mapping: 0, or -EBADF for a handle that is not mapped (twice, or never). */
+  /**
+   * munmap(2) of a mapping: 0, or -EBADF for a handle that is not mapped (twice, or never). Any
+   * other -errno leaves the mapping mapped under its handle, as munmap(2) leaves the pages, so
+   * munmap again retries it (what a ring's or MapMemory's close() again does).
+   */
   munmap?(mapping: number): number;
   /**
    * One atomic operation on the `size`-byte word (4 or 8, host byte order) at byte `offset` of a

@@ -185,9 +185,11 @@ export class MmapTable {
     assertHandle(h, OP.munmap);
     const m = this.get(h);
     if (m === undefined) return -Errno.EBADF;
-    // Forgotten first: from here no copy can reach the pages, whatever munmap answers.
-    this.slots[h] = undefined;
-    return this.release(m);
+    const r = this.release(m);
+    // A refused munmap(2) leaves the pages mapped: the handle keeps them, for a retry, and is
+    // not given to the next mapping (which a retry would then unmap).
+    if (r === 0) this.slots[h] = undefined;
+    return r;
   }
 
   /** munmap(2) of one mapping: 0 or -errno. */

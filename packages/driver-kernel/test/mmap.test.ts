@@ -373,4 +373,24 @@ describeKernel("kernel driver: which bytes of a writable mapping that is no map'
   it("a map's mapping at any offset: all of it (the kernel refuses a writable mapping of a map's read-only pages)", () => {
     expect(stores("map", PAGE)).toEqual([0, 0, 0, 0]);
   });
+
+  it("a munmap(2) that fails keeps its mapping under its handle: the next mapping gets another, and unmap again frees it", () => {
+    // munmap(2) refused leaves the pages mapped; a handle given out again would have a retry
+    // (RingPages.close, MapMemory.close) unmap the next mapping instead.
+    let fail = true;
+    const koffi = Object.assign(Object.create(libc.koffi) as Libc["koffi"], { errno: () => Errno.ENOMEM });
+    const flaky: Libc = { ...anon, koffi, munmap: (addr, length) => (fail ? (fail = false, -1) : libc.munmap(addr, length)) };
+    const t = new MmapTable(flaky, PAGE);
+    const h = t.map(0, PAGE, true, 0, () => "map");
+    expect(t.write(h, 0, Uint8Array.of(7, 0, 0, 0, 0, 0, 0, 0))).toBe(0);
+    expect(t.unmap(h)).toBe(-Errno.ENOMEM);
+    const back = new Uint8Array(8);
+    expect(t.read(h, 0, back)).toBe(0);
+    expect(back[0]).toBe(7);
+    const next = t.map(0, PAGE, true, 0, () => "map");
+    expect(next).not.toBe(h);
+    expect(t.unmap(h)).toBe(0);
+    expect(t.unmap(h)).toBe(-Errno.EBADF);
+    expect(t.unmap(next)).toBe(0);
+  });
 });
