@@ -93,10 +93,24 @@ function fail(errno: number, op: string, message: string, hint = ""): BpfError {
  * too; where no bpffs mount holds the path, only its last name, a pin's, is taken for one.
  */
 function dotName(ctx: SyscallContext, errno: number, path: string): string {
-  if (errno !== Errno.EPERM) return "";
+  if (errno !== Errno.EPERM || parentOffBpffs(ctx, path)) return "";
   const names = namesBelowBpffs(ctx, path) ?? [path.replace(/\/+$/, "").split("/").pop() ?? ""];
   const dotted = names.find((n) => n.includes(".") && n !== "." && n !== "..");
   return dotted !== undefined ? ` (bpffs refuses a name with a dot, as ${JSON.stringify(dotted)})` : "";
+}
+
+/**
+ * Whether the directory `path` names its last entry in is on another filesystem than bpffs
+ * (statfs follows symlinks, as the kernel's walk does). bpffs looked up no name of such a path,
+ * so its EPERM is no dot's: for a pin it is bpf_obj_do_pin's, which refuses any directory off
+ * bpffs. False when it cannot be told (the directory is missing, or itself refused).
+ */
+function parentOffBpffs(ctx: SyscallContext, path: string): boolean {
+  const trimmed = path.replace(/\/+$/, "");
+  const slash = trimmed.lastIndexOf("/");
+  const dir = slash < 0 ? "." : trimmed.slice(0, slash) || "/";
+  const fsType = ctx.driver.host.statfsType(dir);
+  return fsType >= 0 && fsType !== BPF_FS_MAGIC;
 }
 
 /** The path's names below the deepest bpffs mount holding it, or undefined when none does. */
@@ -109,6 +123,12 @@ function namesBelowBpffs(ctx: SyscallContext, path: string): string[] | undefine
     if (fsType === "bpf" && under && (at === undefined || mountPoint.length > at.length)) at = mountPoint;
   }
   return at === undefined ? undefined : path.slice(at.length).split("/").filter((n) => n !== "");
+}
+
+/** Why OBJ_PIN said EPERM to root: a directory off bpffs, or a name with a dot. */
+function pinHint(ctx: SyscallContext, errno: number, path: string): string {
+  if (errno === Errno.EPERM && parentOffBpffs(ctx, path)) return " (it is not on a BPF filesystem, where pins live)";
+  return dotName(ctx, errno, path);
 }
 
 /**
@@ -323,7 +343,7 @@ export function objPin(ctx: SyscallContext, fd: number, path: string): void {
   if (r !== 0) {
     if (!isNegErrno(r)) throw driverContractError(ctx.driver, "objPin", r, "0");
     throw new BpfError({ errno: -r, op: "BPF_OBJ_PIN", path,
-      message: `Unable to pin object with file descriptor ${fd} to ${path}: ${errnoText(-r)}${dotName(ctx, -r, path)}` });
+      message: `Unable to pin object with file descriptor ${fd} to ${path}: ${errnoText(-r)}${pinHint(ctx, -r, path)}` });
   }
 }
 

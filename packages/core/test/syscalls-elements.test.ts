@@ -125,6 +125,18 @@ forEachDriver("element functions", (d) => {
       '(bpffs refuses a name with a dot, as "my.agent")');
   });
 
+  it("EPERM for a pin off bpffs is not blamed on a dot in its name: the kernel refuses every pin there", () => {
+    const fd = hash();
+    const path = `${w.fs.path.replace(/\/[^/]+$/, "")}/my.map`;
+    const e = thrownBpfError(() => w.bpf.objPin(fd, path));
+    expect(e.code).toBe("EPERM");
+    expect(e.message).toBe(`Unable to pin object with file descriptor ${fd} to ${path}: operation not permitted (it is not on a BPF filesystem, where pins live)`);
+    expect(w.driver.host.stat(path).isDirectory).toBe(false);
+    // A relative name's directory is the working one, off bpffs here too.
+    expect(thrownBpfError(() => w.bpf.objPin(fd, "my.map")).message)
+      .toBe(`Unable to pin object with file descriptor ${fd} to my.map: operation not permitted (it is not on a BPF filesystem, where pins live)`);
+  });
+
   it("EACCES for what is not a pinned object (a directory, a path off bpffs) says so, not only permission denied", () => {
     const { bpf, fs } = w;
     // The kernel answers EACCES, even to root, for a directory on bpffs and for anything off it.
