@@ -358,7 +358,9 @@ export class PerfReader implements Disposable {
       if (s.mapping >= 0) steps.push({ call: "munmap", what: `CPU ${s.cpu}'s ring`, run: () => d.munmap!(s.mapping), freed: () => (s.mapping = -1) });
       if (s.eventFd >= 0) steps.push({ call: "close", what: `CPU ${s.cpu}'s perf event`, run: () => d.close(s.eventFd), freed: () => (s.eventFd = -1) });
     }
-    // Closed even with a slot not emptied: the kernel empties the slots an fd filled when it is released.
+    // Closed even with a slot not emptied, which the kernel empties only once the array's file
+    // goes (perf_event_fd_array_release; never with BPF_F_PRESERVE_ELEMS): this fd is a dup, and
+    // the map's own fd holds that file.
     if (state.arrayFd >= 0) {
       steps.push({ call: "close", what: "the reader's fd of the array", run: () => d.close(state.arrayFd), freed: () => (state.arrayFd = -1) });
     }
