@@ -18,6 +18,8 @@ export default defineConfig({
     include: ["packages/*/test/**/*.test.ts"],
     // Builds dist/ once if it is missing (a bare vitest run on a clean tree).
     globalSetup: ["./scripts/vitest-build.mjs"],
+    // Fails, naming the test, a file whose event loop stops (see the file).
+    setupFiles: ["./scripts/vitest-watchdog.mjs"],
     // koffi is a native addon: separate processes keep each file's fds and mounts its own.
     pool: "forks",
     testTimeout: 60_000,

@@ -4,7 +4,8 @@
 // The whole suite (no arguments) first type-checks the tests (tsconfig.tests.json), since vitest
 // only strips their types; that check counts as one test.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { testToolingUnsupported } from "./node-support.mjs";
@@ -16,8 +17,10 @@ if (unsupported !== undefined) {
   console.log("0 passed, 1 failed");
   process.exit(1);
 }
-const report = join(root, ".vitest-report.json");
-rmSync(report, { force: true });
+// vitest's JSON report goes to a directory of this run's own, so that two runs (a test of this
+// script runs it inside the suite) never read each other's.
+const reportDir = mkdtempSync(join(tmpdir(), "bpfkit-test-report-"));
+const report = join(reportDir, "vitest.json");
 let typecheck;
 if (process.argv.length === 2) {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
@@ -34,11 +37,19 @@ let passed = 0, failed = 0, skipped = 0;
 if (existsSync(report)) {
   const j = JSON.parse(readFileSync(report, "utf8"));
   passed = j.numPassedTests ?? 0;
-  failed = (j.numFailedTests ?? 0) + (j.numRuntimeErrorTestSuites ?? 0);
+  failed = j.numFailedTests ?? 0;
   skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
-  // A file that fails to load has no tests to count; count it as one failure.
-  for (const s of j.testResults ?? []) if (s.status === "failed" && (s.assertionResults ?? []).length === 0) failed++;
+  // A file that fails with no failed test (it failed to load, or a beforeAll or afterAll hook
+  // threw, which vitest reports as its tests skipped) counts as one failure.
+  for (const s of j.testResults ?? []) if (s.status === "failed" && !(s.assertionResults ?? []).some((a) => a.status === "failed")) failed++;
 } else {
+  failed = 1;
+}
+rmSync(reportDir, { recursive: true, force: true });
+// vitest failed and nothing above counts it: an error outside any test, such as a test process
+// that died (the watchdog of scripts/vitest-watchdog.mjs kills one whose event loop stopped).
+if (r.status !== 0 && failed === 0) {
+  console.log("vitest failed outside any test (its errors are above): counted as one failure");
   failed = 1;
 }
 if (typecheck !== undefined) {
