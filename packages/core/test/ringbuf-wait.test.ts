@@ -87,6 +87,24 @@ eachDriver("RingBufReader.next: waiting on the ring's fd", (get) => {
     expect(await settledWithin(p, 3000)).toEqual(Uint8Array.of(8));
   });
 
+  it("ready records are handed out without the event loop turning; the loop turns once the ring is empty and the wait sleeps (docs: under a flood)", async () => {
+    const { r, fd } = ring(get());
+    for (let i = 0; i < 100; i++) producer.output(fd, Uint8Array.of(i));
+    let firedAt = -1;
+    let taken = 0;
+    setTimeout(() => (firedAt = taken), 0);
+    setImmediate(() => (firedAt = firedAt < 0 ? taken : firedAt));
+    for await (const sample of r) {
+      expect(sample).toEqual(Uint8Array.of(taken));
+      if (++taken === 100) break;
+    }
+    expect(firedAt).toBe(-1);
+    // The empty ring's wait sleeps in mapPoll: the timers run before a record comes.
+    later(20, () => producer.output(fd, Uint8Array.of(100)));
+    expect(await settledWithin(r.next({ pollMs: 60_000 }), 3000)).toEqual(Uint8Array.of(100));
+    expect(firedAt).toBe(100);
+  });
+
   it("close() ends a wait at once with undefined; an abort at once with its reason", async () => {
     const { r } = ring(get());
     const ac = new AbortController();
