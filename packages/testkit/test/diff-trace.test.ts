@@ -12,12 +12,15 @@ import { runDifferential } from "../src/diff/run-differential.js";
 import { NotModelledError } from "../src/model/create-check.js";
 import { createModelDriver } from "../src/model/model-driver.js";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { readdirSync, readlinkSync } from "node:fs";
+import { kernelUnderTest } from "../src/drivers.js";
 
 const k = (n: number) => new Uint8Array([n, 0, 0, 0]);
 const v = (n: number) => new Uint8Array([n, n + 1, n + 2, n + 3]);
 const spec = { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_ZERO_SEED };
 const fill: Op[] = [1, 2, 3].map((n) => ({ kind: "update", key: k(n), value: v(n), flags: 0 }));
 const program = (...ops: Op[]): Program => ({ spec, possibleCpus: 1, ops: [...fill, ...ops] });
+const kernel = kernelUnderTest();
 
 /** Where a model and `mutate(model)` first differ on `p`: the step number and its label. */
 function divergence(p: Program, mutate: (d: Driver) => Driver): { step: number; what: string } | undefined {
@@ -173,6 +176,30 @@ describe("differential trace: every answer is compared", () => {
     const ring: Program = { spec: { mapType: BPF_MAP_TYPE_USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096, mapFlags: 0 }, possibleCpus: 1, ops: [] };
     expect(() => runProgram(tracked, ring)).toThrow("kernelUserRingDrainer: BTF_LOAD: EPERM");
     expect(open).toBe(0);
+  });
+
+  it.skipIf(kernel.unavailable !== undefined)("a side runner whose close() throws still leaves its mapping, map and program fds freed, and the error is thrown (kernel)", () => {
+    const d = kernel.create();
+    const bpfFds = () => readdirSync("/proc/self/fd").filter((f) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${f}`).startsWith("anon_inode:bpf-");
+      } catch {
+        return false; // readdir's own fd, gone by now
+      }
+    }).length;
+    const before = bpfFds();
+    let munmaps = 0;
+    // The user ring's writer unmaps first, in the runner's close(): that first munmap throws.
+    const broken = wrapDriver(d, {
+      kind: d.kind,
+      munmap: (h) => {
+        if (munmaps++ === 0) throw new Error("munmap broke");
+        return d.munmap!(h);
+      },
+    });
+    const ring: Program = { spec: { mapType: BPF_MAP_TYPE_USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096, mapFlags: 0 }, possibleCpus: 1, ops: [] };
+    expect(() => runProgram(broken, ring)).toThrow("munmap broke");
+    expect(bpfFds()).toBe(before);
   });
 });
 

@@ -15,7 +15,7 @@ import { ringSample } from "../arbitraries/ring-ops.js";
 import { brief } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { perfProducerFor } from "../perf/producer.js";
-import type { SideRunner } from "./side-runner.js";
+import { releaseAll, type SideRunner } from "./side-runner.js";
 
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 /** An fd no test opens: a closed event's slot update names it (EBADF), never a reused number. */
@@ -184,11 +184,10 @@ export function perfRunner(driver: Driver, timed: <T>(f: () => T) => T): SideRun
       return `events [${lines.join("; ")}]`;
     },
     close() {
-      for (const ev of events) {
-        if (ev.mapping >= 0) driver.munmap!(ev.mapping);
-        if (ev.fd !== CLOSED_FD) driver.close(ev.fd);
-      }
-      producer.close();
+      releaseAll([
+        ...events.flatMap((ev) => [() => ev.mapping >= 0 && driver.munmap!(ev.mapping), () => ev.fd !== CLOSED_FD && driver.close(ev.fd)]),
+        () => producer.close(),
+      ]);
     },
   };
 }

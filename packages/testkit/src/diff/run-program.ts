@@ -28,7 +28,7 @@ import { perfProducerFor } from "../perf/producer.js";
 import { ringRunner } from "./run-ring.js";
 import { userRingRunner } from "./run-user-ring.js";
 import { perfRunner } from "./run-perf.js";
-import type { SideRunner } from "./side-runner.js";
+import { releaseAll, type SideRunner } from "./side-runner.js";
 
 /** What one driver answered to a program, line by line, with its call count and time. */
 export interface ProgramTrace {
@@ -162,13 +162,17 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   let pinPath: string | undefined;
   let pinned = false;
   let ring: SideRunner<RingOp> | undefined, userRing: SideRunner<UserRingOp> | undefined, perf: SideRunner<PerfOp> | undefined;
-  /** Frees all the program made: its side runner, mappings, pin and fds, in that order. */
-  const release = () => {
-    (ring ?? userRing ?? perf)?.close();
-    for (const h of mappings) timed(() => driver.munmap!(h));
-    if (pinned && pinPath !== undefined) driver.host.unlink(pinPath);
-    for (const f of [created, ...extraFds]) timed(() => driver.close(f));
-  };
+  /**
+   * Frees all the program made: its side runner, mappings, pin and fds, in that order. A step
+   * that throws (a broken driver's) does not keep the later ones from freeing theirs; the first
+   * error is thrown after them.
+   */
+  const release = () => releaseAll([
+    () => (ring ?? userRing ?? perf)?.close(),
+    ...mappings.map((h) => () => timed(() => driver.munmap!(h))),
+    () => pinned && pinPath !== undefined && driver.host.unlink(pinPath),
+    ...[created, ...extraFds].map((f) => () => timed(() => driver.close(f))),
+  ]);
   /** The fd ops go through: the created one, or the last `reopen`'s. */
   let fd = created;
   // Map-in-map and PROG_ARRAY values: a program's value picks an inner map or program (or a

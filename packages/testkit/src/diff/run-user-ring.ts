@@ -16,7 +16,7 @@ import { NotModelledError } from "../model/create-check.js";
 import { userRingDrainerFor } from "../ringbuf/user-ring-drain-program.js";
 import { DRAIN_STOP_VALUE, UserRingWriter } from "../ringbuf/user-ring-writer.js";
 import { ringView } from "./ring-view.js";
-import type { SideRunner } from "./side-runner.js";
+import { releaseAll, type SideRunner } from "./side-runner.js";
 
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 const U64 = (1n << 64n) - 1n;
@@ -144,8 +144,7 @@ export function userRingRunner(driver: Driver, created: number, size: number, ti
     },
     final,
     close() {
-      writer?.close();
-      drainer.close();
+      releaseAll([() => writer?.close(), () => drainer.close()]);
     },
   };
 }
