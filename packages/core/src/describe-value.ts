@@ -8,7 +8,15 @@ export function describeValue(v: unknown): string {
     case "bigint": return `${v}n`;
     case "symbol": return v.toString();
     case "function": return "a function";
-    case "object": return v === null ? "null" : (v as object).constructor?.name ?? "an object with no prototype";
+    case "object": {
+      if (v === null) return "null";
+      // The prototype's constructor, not a "constructor" field the object may carry itself.
+      const proto = Object.getPrototypeOf(v) as { constructor?: unknown } | null;
+      if (proto === null) return "an object with no prototype";
+      const name = typeof proto.constructor === "function" ? proto.constructor.name : "";
+      // An anonymous class's instance: its constructor's name is "".
+      return name !== "" ? name : "an object of an unnamed class";
+    }
     default: return String(v);
   }
 }

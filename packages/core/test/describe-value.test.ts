@@ -13,6 +13,11 @@ describe("describeValue", () => {
     expect(describeValue(() => 1)).toBe("a function");
     expect([[1], {}, new DataView(new ArrayBuffer(1)), new Uint8Array(1)].map(describeValue)).toEqual(["Array", "Object", "DataView", "Uint8Array"]);
     expect(describeValue(Object.create(null))).toBe("an object with no prototype");
+    // An anonymous class's instance has a constructor whose name is "", and a plain object may
+    // carry a "constructor" field of its own, which says nothing of its class.
+    expect(describeValue(new (class {})())).toBe("an object of an unnamed class");
+    expect(describeValue({ constructor: 8 })).toBe("Object");
+    expect(describeValue(new (class Endpoint { constructor() { Object.defineProperty(this, "constructor", { value: null }); } })())).toBe("Endpoint");
   });
 
   it("cuts a long string at 64 characters", () => {
