@@ -21,6 +21,7 @@ if (unsupported !== undefined) {
 // script runs it inside the suite) never read each other's.
 const reportDir = mkdtempSync(join(tmpdir(), "bpfkit-test-report-"));
 const report = join(reportDir, "vitest.json");
+const errorsFile = join(reportDir, "errors");
 let typecheck;
 if (process.argv.length === 2) {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
@@ -28,8 +29,10 @@ if (process.argv.length === 2) {
   console.log(typecheck.status === 0 ? "type check of the tests: ok" : "type check of the tests: FAILED");
 }
 const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
-const r = spawnSync(process.execPath, [vitest, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)], {
+const errorsReporter = join(root, "scripts", "vitest-unhandled-errors.mjs");
+const r = spawnSync(process.execPath, [vitest, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, `--reporter=${errorsReporter}`, ...process.argv.slice(2)], {
   cwd: root,
+  env: { ...process.env, BPFKIT_TEST_ERRORS_FILE: errorsFile },
   stdio: "inherit",
 });
 
@@ -45,9 +48,15 @@ if (existsSync(report)) {
 } else {
   failed = 1;
 }
+// Each error outside any test counts as one failure, whatever else failed: a test process that
+// died (vitest lists its file passed, its unfinished tests pending) or an unhandled rejection.
+const errors = existsSync(errorsFile) ? Number(readFileSync(errorsFile, "utf8")) : 0;
+if (errors > 0) {
+  console.log(`${errors} error${errors === 1 ? "" : "s"} outside any test (above: a test process that died, an unhandled rejection): counted as failures`);
+  failed += errors;
+}
 rmSync(reportDir, { recursive: true, force: true });
-// vitest failed and nothing above counts it: an error outside any test, such as a test process
-// that died (the watchdog of scripts/vitest-watchdog.mjs kills one whose event loop stopped).
+// vitest failed and nothing above counts it (it found no test file, say).
 if (r.status !== 0 && failed === 0) {
   console.log("vitest failed outside any test (its errors are above): counted as one failure");
   failed = 1;

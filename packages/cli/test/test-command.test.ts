@@ -66,11 +66,25 @@ describe("scripts/test.mjs", () => {
     const r = await testCommand(["passes.fixture.ts", "never-yields.fixture.ts"], 2_000);
     expect(r.output).toMatch(/bpfkit test watchdog: this test file's event loop has not turned for [23] s \(limit 2 s; BPFKIT_TEST_WATCHDOG_MS sets it\)/);
     expect(r.output).toContain("Running: never-yields.fixture.ts > a loop of settled promises > never yields");
-    expect(r.output).toContain("vitest failed outside any test (its errors are above): counted as one failure");
+    expect(r.output).toContain("1 error outside any test (above: a test process that died, an unhandled rejection): counted as failures");
     expect(lastLine(r.output)).toBe("1 passed, 1 failed");
     expect(r.status).not.toBe(0);
     // Killed near its limit, not by this test's own timeout.
     expect(r.ms).toBeLessThan(30_000);
+  });
+
+  it("counts a file whose process the watchdog killed as a failure beside another file's failure, where vitest reports its test pending and the file passed", async () => {
+    const r = await testCommand(["hook-throws.fixture.ts", "never-yields.fixture.ts"], 2_000);
+    expect(r.output).toContain("Running: never-yields.fixture.ts > a loop of settled promises > never yields");
+    expect(lastLine(r.output)).toBe("0 passed, 2 failed");
+    expect(r.status).not.toBe(0);
+  });
+
+  it("counts a file killed in its module code, before any test of it was collected, beside another file's failure", async () => {
+    const r = await testCommand(["hook-throws.fixture.ts", "module-hangs.fixture.ts"], 2_000);
+    expect(r.output).toContain("bpfkit test watchdog: this test file's event loop has not turned");
+    expect(lastLine(r.output)).toBe("0 passed, 2 failed");
+    expect(r.status).not.toBe(0);
   });
 });
 
