@@ -12,7 +12,7 @@ import { runDifferential } from "../src/diff/run-differential.js";
 import { NotModelledError } from "../src/model/create-check.js";
 import { createModelDriver } from "../src/model/model-driver.js";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { kernelUnderTest } from "../src/drivers.js";
 
 const k = (n: number) => new Uint8Array([n, 0, 0, 0]);
@@ -180,28 +180,42 @@ describe("differential trace: every answer is compared", () => {
 
   it.skipIf(kernel.unavailable !== undefined)("a side runner whose close() throws still leaves its mapping, map and program fds freed, and the error is thrown (kernel)", () => {
     const d = kernel.create();
-    const bpfFds = () => readdirSync("/proc/self/fd").filter((f) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${f}`).startsWith("anon_inode:bpf-");
-      } catch {
-        return false; // readdir's own fd, gone by now
-      }
-    }).length;
     const before = bpfFds();
+    const mappedBefore = bpfMappings();
     let munmaps = 0;
-    // The user ring's writer unmaps first, in the runner's close(): that first munmap throws.
+    // The user ring's writer unmaps first, in the runner's close(): that first munmap unmaps,
+    // then throws, so that every mapping left after the run is one a later step failed to free.
     const broken = wrapDriver(d, {
       kind: d.kind,
       munmap: (h) => {
+        const r = d.munmap!(h);
         if (munmaps++ === 0) throw new Error("munmap broke");
-        return d.munmap!(h);
+        return r;
       },
     });
     const ring: Program = { spec: { mapType: BPF_MAP_TYPE_USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096, mapFlags: 0 }, possibleCpus: 1, ops: [] };
     expect(() => runProgram(broken, ring)).toThrow("munmap broke");
     expect(bpfFds()).toBe(before);
+    expect(bpfMappings()).toBe(mappedBefore);
   });
 });
+
+/** This process's bpf fds (maps, programs, BTF). */
+function bpfFds(): number {
+  return readdirSync("/proc/self/fd").filter((f) => {
+    try {
+      const link = readlinkSync(`/proc/self/fd/${f}`);
+      return link.startsWith("anon_inode:bpf-") || link === "anon_inode:btf";
+    } catch {
+      return false; // readdir's own fd, gone by now
+    }
+  }).length;
+}
+
+/** This process's mappings of bpf maps: one holds its map in the kernel after the last fd closes. */
+function bpfMappings(): number {
+  return readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.includes("anon_inode:bpf")).length;
+}
 
 describe("differential summary: what a run reports", () => {
   it("a difference: DIFFER, the programs run before it, each driver's answer under its own name", async () => {

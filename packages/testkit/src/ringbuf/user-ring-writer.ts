@@ -5,6 +5,7 @@
 // below run on both and are compared).
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, Errno, errnoName, type Driver } from "@bpfkit/core";
 import { ringSample } from "../arbitraries/ring-ops.js";
+import { releaseAll } from "../diff/side-runner.js";
 
 /** One record to write: its sample's length (the header's low 30 bits) and state. */
 export interface RawUserRecord {
@@ -106,10 +107,9 @@ export class UserRingWriter {
     if (r < 0) throw new Error(`UserRingWriter: writing ${what} at offset ${off}: ${errnoName(-r)}`);
   }
 
-  /** Unmaps both mappings. */
+  /** Unmaps both mappings: the second even when the first munmap throws (which is then thrown). */
   close(): void {
-    this.#d.munmap!(this.#cons);
-    this.#d.munmap!(this.#prod);
+    releaseAll([() => this.#d.munmap!(this.#cons), () => this.#d.munmap!(this.#prod)]);
   }
 }
 
