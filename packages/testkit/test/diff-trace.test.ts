@@ -198,6 +198,28 @@ describe("differential trace: every answer is compared", () => {
     expect(bpfFds()).toBe(before);
     expect(bpfMappings()).toBe(mappedBefore);
   });
+
+  it.skipIf(kernel.unavailable !== undefined)("a user ring's drainer whose first close throws still closes its BTF (kernel)", () => {
+    const d = kernel.create();
+    const before = bpfFds();
+    let thrown = false;
+    // The drainer closes its ARRAY, then its BTF: closing the ARRAY closes it, then throws.
+    const broken = wrapDriver(d, {
+      kind: d.kind,
+      close: (fd) => {
+        const isArray = /^map_type:\s+2$/m.test(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"));
+        const r = d.close(fd);
+        if (isArray && !thrown) {
+          thrown = true;
+          throw new Error("close broke");
+        }
+        return r;
+      },
+    });
+    const ring: Program = { spec: { mapType: BPF_MAP_TYPE_USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096, mapFlags: 0 }, possibleCpus: 1, ops: [] };
+    expect(() => runProgram(broken, ring)).toThrow("close broke");
+    expect(bpfFds()).toBe(before);
+  });
 });
 
 /** This process's bpf fds (maps, programs, BTF). */
