@@ -6,8 +6,9 @@
 // gives from a timer; when the beat stops for BPFKIT_TEST_WATCHDOG_MS (default 180 s, three
 // times the test timeout, so a slow test still fails by its timeout first), it writes which test
 // was running to stderr and kills the process, which vitest reports as a failed file.
+import { relative } from "node:path";
 import { Worker } from "node:worker_threads";
-import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { BEAT_MS, watchdogLimitMs } from "./vitest-watchdog-limit.mjs";
 
 /** Bytes of the running test's name kept for the message. */
@@ -66,7 +67,9 @@ await new Promise((resolve, reject) => {
 setInterval(() => Atomics.add(words, 0, 1), BEAT_MS).unref();
 
 // Between tests the name says which file, and that a hook or the file's own code was running.
-let file = "(the file's module code)";
+// Until its first hook, the file's module code runs (imports, top-level awaits, describe bodies).
+let file = relative(process.cwd(), expect.getState().testPath ?? "") || "(the test file)";
+setRunning(`${file} (its module code, before its first test)`);
 beforeAll(({}, suite) => {
   file = suite.file?.name ?? suite.name;
   setRunning(`${file} (a hook)`);

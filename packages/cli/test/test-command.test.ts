@@ -80,9 +80,9 @@ describe("scripts/test.mjs", () => {
     expect(r.status).not.toBe(0);
   });
 
-  it("counts a file killed in its module code, before any test of it was collected, beside another file's failure", async () => {
+  it("counts a file killed in its module code, before any test of it was collected, beside another file's failure, and names the file", async () => {
     const r = await testCommand(["hook-throws.fixture.ts", "module-hangs.fixture.ts"], 2_000);
-    expect(r.output).toContain("bpfkit test watchdog: this test file's event loop has not turned");
+    expect(r.output).toMatch(/bpfkit test watchdog: this test file's event loop has not turned .* Running: \S*module-hangs\.fixture\.ts \(its module code, before its first test\)\n/);
     expect(lastLine(r.output)).toBe("0 passed, 2 failed");
     expect(r.status).not.toBe(0);
   });
