@@ -80,6 +80,13 @@ describe("scripts/test.mjs", () => {
     expect(r.status).not.toBe(0);
   });
 
+  it("counts an unhandled rejection as a failure beside another file's failure", async () => {
+    const r = await testCommand(["hook-throws.fixture.ts", "stray-rejection.fixture.ts"], 60_000);
+    expect(r.output).toContain("the fixture's stray rejection");
+    expect(lastLine(r.output)).toBe("1 passed, 2 failed");
+    expect(r.status).not.toBe(0);
+  });
+
   it("counts a file killed in its module code, before any test of it was collected, beside another file's failure, and names the file", async () => {
     const r = await testCommand(["hook-throws.fixture.ts", "module-hangs.fixture.ts"], 2_000);
     expect(r.output).toMatch(/bpfkit test watchdog: this test file's event loop has not turned .* Running: \S*module-hangs\.fixture\.ts \(its module code, before its first test\)\n/);
