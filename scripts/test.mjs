@@ -22,6 +22,8 @@ if (unsupported !== undefined) {
 const reportDir = mkdtempSync(join(tmpdir(), "bpfkit-test-report-"));
 const report = join(reportDir, "vitest.json");
 const errorsFile = join(reportDir, "errors");
+// Gone however this script ends, a throw included (a report cut short, say).
+process.on("exit", () => rmSync(reportDir, { recursive: true, force: true }));
 let typecheck;
 if (process.argv.length === 2) {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
@@ -55,7 +57,6 @@ if (errors > 0) {
   console.log(`${errors} error${errors === 1 ? "" : "s"} outside any test (above: a test process that died, an unhandled rejection): counted as failures`);
   failed += errors;
 }
-rmSync(reportDir, { recursive: true, force: true });
 // vitest failed and nothing above counts it (it found no test file, say).
 if (r.status !== 0 && failed === 0) {
   console.log("vitest failed outside any test (its errors are above): counted as one failure");

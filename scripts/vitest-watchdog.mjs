@@ -28,7 +28,8 @@ function setRunning(name) {
 }
 
 // The watcher: it sleeps in Atomics.wait (so it needs no event loop of its own to keep time)
-// and looks at the beat once a second.
+// and looks at the beat once a second, timing on the monotonic clock (a step of the wall clock
+// must not look like a stop).
 const watcher = `
 const { workerData } = require("node:worker_threads");
 const { writeSync } = require("node:fs");
@@ -36,11 +37,11 @@ const words = new Int32Array(workerData.shared, 0, 2);
 const nameBytes = new Uint8Array(workerData.shared, 8, ${NAME_BYTES});
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let last = Atomics.load(words, 0);
-let since = Date.now();
+let since = performance.now();
 for (;;) {
   Atomics.wait(sleeper, 0, 0, ${BEAT_MS});
   const beat = Atomics.load(words, 0);
-  const now = Date.now();
+  const now = performance.now();
   if (beat !== last) { last = beat; since = now; continue; }
   if (now - since < workerData.limitMs) continue;
   const len = Atomics.load(words, 1);

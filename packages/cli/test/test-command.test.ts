@@ -96,13 +96,13 @@ describe("scripts/test.mjs", () => {
 });
 
 describe("scripts/vitest-watchdog.mjs", () => {
-  it("waits three minutes by default, three times the suite's test timeout, and takes BPFKIT_TEST_WATCHDOG_MS in whole ms ≥ 1000", () => {
+  it("waits three minutes by default, three times the suite's test timeout, and takes BPFKIT_TEST_WATCHDOG_MS in whole ms ≥ 2000 (two beats)", () => {
     expect(watchdogLimitMs({})).toBe(180_000);
     expect(watchdogLimitMs({ BPFKIT_TEST_WATCHDOG_MS: "" })).toBe(180_000);
     expect(watchdogLimitMs({ BPFKIT_TEST_WATCHDOG_MS: "2500" })).toBe(2_500);
-    for (const bad of ["999", "2.5", "soon", "-1"]) {
+    for (const bad of ["1999", "1000", "2.5", "soon", "-1"]) {
       expect(() => watchdogLimitMs({ BPFKIT_TEST_WATCHDOG_MS: bad })).toThrow(
-        `BPFKIT_TEST_WATCHDOG_MS must be a whole number of ms ≥ 1000, got ${JSON.stringify(bad)}`);
+        `BPFKIT_TEST_WATCHDOG_MS must be a whole number of ms ≥ 2000, got ${JSON.stringify(bad)}`);
     }
   });
 });
