@@ -9,7 +9,7 @@
 // exited unexpectedly"; the file itself shows as passed, its tests pending), which
 // scripts/test.mjs counts as a failure.
 import { relative } from "node:path";
-import { Worker } from "node:worker_threads";
+import { isMainThread, Worker } from "node:worker_threads";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { BEAT_MS, watchdogLimitMs } from "./vitest-watchdog-limit.mjs";
 
@@ -53,21 +53,26 @@ for (;;) {
 }
 `;
 
-const limitMs = watchdogLimitMs();
-const worker = new Worker(watcher, {
-  eval: true,
-  workerData: { shared, limitMs },
-  stdout: false,
-  stderr: false,
-});
-// The watcher must not keep the process alive, and must be running (its thread and fds made)
-// before any test takes a count of open fds or threads.
-worker.unref();
-await new Promise((resolve, reject) => {
-  worker.once("online", resolve);
-  worker.once("error", reject);
-});
-setInterval(() => Atomics.add(words, 0, 1), BEAT_MS).unref();
+// Only in a process of the file's own (vitest's forks pool, as vitest.config.ts sets): under
+// --pool=threads the file runs in a worker thread of vitest's own process, which a kill would end
+// with every other file.
+if (isMainThread) {
+  const limitMs = watchdogLimitMs();
+  const worker = new Worker(watcher, {
+    eval: true,
+    workerData: { shared, limitMs },
+    stdout: false,
+    stderr: false,
+  });
+  // The watcher must not keep the process alive, and must be running (its thread and fds made)
+  // before any test takes a count of open fds or threads.
+  worker.unref();
+  await new Promise((resolve, reject) => {
+    worker.once("online", resolve);
+    worker.once("error", reject);
+  });
+  setInterval(() => Atomics.add(words, 0, 1), BEAT_MS).unref();
+}
 
 // Between tests the name says which file, and that a hook or the file's own code was running.
 // Until its first hook, the file's module code runs (imports, top-level awaits, describe bodies).
