@@ -13,9 +13,10 @@ export function describeValue(v: unknown): string {
       // The prototype's constructor, not a "constructor" field the object may carry itself.
       const proto = Object.getPrototypeOf(v) as { constructor?: unknown } | null;
       if (proto === null) return "an object with no prototype";
-      const name = typeof proto.constructor === "function" ? proto.constructor.name : "";
+      // A prototype with no constructor (Object.create of a null-prototype object) names no class.
+      if (typeof proto.constructor !== "function") return "an object of no class";
       // An anonymous class's instance: its constructor's name is "".
-      return name !== "" ? name : "an object of an unnamed class";
+      return proto.constructor.name !== "" ? proto.constructor.name : "an object of an unnamed class";
     }
     default: return String(v);
   }

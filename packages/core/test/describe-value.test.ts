@@ -17,6 +17,7 @@ describe("describeValue", () => {
     // carry a "constructor" field of its own, which says nothing of its class.
     expect(describeValue(new (class {})())).toBe("an object of an unnamed class");
     expect(describeValue({ constructor: 8 })).toBe("Object");
+    expect(describeValue(Object.create(Object.create(null)))).toBe("an object of no class");
     expect(describeValue(new (class Endpoint { constructor() { Object.defineProperty(this, "constructor", { value: null }); } })())).toBe("Endpoint");
   });
 
