@@ -7,6 +7,7 @@ import {
   BTF_ENUM_BPF_PROG_TYPE, Btf, BtfBuilder, BtfError, BtfIntEncoding, BtfKind, ELEM_ATTR, ID_ATTR, INFO_ATTR,
   MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR, parseBtf, type Layout,
 } from "@bpfkit/core";
+import { btfBlob, BtfKind as BlobKind, btfInt, btfRef, btfStrings } from "../../testkit/src/conformance/btf-blob.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 const hasVmlinux = existsSync(VMLINUX);
@@ -217,6 +218,22 @@ describe("parseBtf's byte order", () => {
   });
 });
 
+describe("split BTF's strings", () => {
+  it("names from the base's strings, and its own section need not start with the empty string", () => {
+    const bb = new BtfBuilder();
+    const uint = bb.int("unsigned int", 4);
+    const baseTd = bb.typedef("base_name", uint);
+    const base = parseBtf(bb.encode());
+    // By hand: the builder puts every split name in the split's own strings, after a NUL. The
+    // kernel and libbpf ask only base BTF's strings to start with one.
+    const types = [...btfRef(BlobKind.TYPEDEF, base.stringEnd, baseTd), ...btfRef(BlobKind.TYPEDEF, bb.addString("base_name"), uint)];
+    const raw = btfBlob({ types, strings: new TextEncoder().encode("own\0") });
+    const split = parseBtf(raw, { base });
+    expect([split.name(baseTd + 1), split.name(baseTd + 2)]).toEqual(["own", "base_name"]);
+    expect(split.stringEnd).toBe(base.stringEnd + 4);
+  });
+});
+
 describe("parseBtf refuses what it cannot read, naming the field and its byte", () => {
   const { raw } = small();
   const patched = (at: number, v: number, bytes: 1 | 2 | 4 = 4): Uint8Array => {
@@ -229,6 +246,7 @@ describe("parseBtf refuses what it cannot read, naming the field and its byte", 
   };
   const typeLen = new DataView(raw.buffer).getUint32(12, true);
   const strStart = 24 + typeLen;
+  const strLen = new DataView(raw.buffer).getUint32(20, true);
   const cases: [string, Uint8Array, RegExp, number][] = [
     ["a blob shorter than the header", raw.subarray(0, 23), /shorter than a btf_header/, 0],
     ["a wrong magic", patched(0, 0x1234, 2), /magic is 0x1234/, 0],
@@ -244,6 +262,8 @@ describe("parseBtf refuses what it cannot read, naming the field and its byte", 
     // INT 16 bytes, TYPEDEF 12, CONST 12, ARRAY 24: the struct's info is at 24 + 64 + 4.
     ["a struct's vlen past the section", patched(92, (4 << 24) | 1000), /type 5 \(STRUCT, vlen 1000\): needs 12000 more bytes/, 92],
     ["a type id past the last", patched(24 + 16 + 8, 99), /type 99 is past the last type \(11\)/, 24 + 16 + 8],
+    ["a type id just past the last", patched(24 + 16 + 8, 12), /type 12 is past the last type \(11\)/, 24 + 16 + 8],
+    ["a name_off at the end of the strings", patched(24, strLen), new RegExp(`name_off ${strLen} is past the string section`), 24],
     ["a string without its NUL", (() => { const r = raw.slice(); r[r.length - 1] = 0x41; return r; })(), /has no NUL/, 24 + 16 + 8 - 8],
   ];
   for (const [what, blob, message, offset] of cases) {
@@ -261,6 +281,34 @@ describe("parseBtf refuses what it cannot read, naming the field and its byte", 
     const r = raw.slice();
     new DataView(r.buffer).setUint32(12, typeLen - 2, true); // the last type loses 2 bytes
     expect(() => parseBtf(r)).toThrow(/needs 12 bytes, 10 are left|needs \d+ more bytes/);
+  });
+
+  it("a last string whose NUL lies just past the section, ASCII or not", () => {
+    for (const last of ["tail", "tä"]) {
+      const b = new BtfBuilder();
+      b.typedef(last, 0);
+      const r = b.encode();
+      const dv = new DataView(r.buffer);
+      dv.setUint32(20, dv.getUint32(20, true) - 1, true); // the NUL is still there, outside the section
+      expect(() => parseBtf(r), last).toThrow(/name_off 1: the string has no NUL before the end of the section/);
+    }
+  });
+
+  it("overlapping type and string sections", () => {
+    const s = btfStrings("int");
+    // The strings start 4 bytes into the type section (a 0 word there: the empty string).
+    const r = btfBlob({ types: [...btfInt(s.off.int!, 4, 32), ...btfRef(BlobKind.PTR, 0, 0)], strings: s.bytes, strOff: 16 + 4 });
+    expect(() => parseBtf(r)).toThrow(/the type and string sections overlap \(at byte 8\)/);
+  });
+
+  it("a type cut short where the blob ends (the type section last)", () => {
+    const s = btfStrings("int");
+    const types = [...btfInt(s.off.int!, 4, 32), ...btfRef(BlobKind.PTR, 0, 1)];
+    const strOff = 0, typeOff = 8; // the 5 bytes of strings, then the types at a 4-byte boundary
+    const whole = btfBlob({ types, strings: s.bytes, strOff, typeOff });
+    const r = whole.slice(0, whole.length - 2);
+    new DataView(r.buffer).setUint32(12, 4 * types.length - 2, true);
+    expect(() => parseBtf(r)).toThrow(/type 2: a btf_type needs 12 bytes, 10 are left in the type section \(at byte 48\)/);
   });
 
   it("not bytes, or a base that is not a Btf, is a TypeError", () => {
