@@ -52,6 +52,15 @@ describe("BtfBuilder.encode", () => {
     expect(() => b.typedef("a\0b", 0)).toThrow(/holds a NUL/);
     expect(() => b.declTag("t", 1, -2)).toThrow(/component_idx -2/);
     expect(() => b.funcProto(0, new Array(0x10000).fill({ name: "", type: 0 }))).toThrow(/65536 params, at most 65535/);
+    // Values the wire format would hold only by wrapping them into others.
+    expect(() => b.enum("e", 4, [{ name: "X", value: 1n << 31n }], true)).toThrow(/ENUM "e": X = 2147483648 is outside \[-2147483648, 2147483647\]/);
+    expect(() => b.enum("e", 4, [{ name: "X", value: -1n }])).toThrow(/ENUM "e": X = -1 is outside \[0, 4294967295\]/);
+    expect(() => b.enum64("e", 8, [{ name: "X", value: -(1n << 63n) - 1n }], true)).toThrow(/X = -9223372036854775809 is outside \[-9223372036854775808, 9223372036854775807\]/);
+    expect(() => b.enum64("e", 8, [{ name: "X", value: 1n << 63n }], true)).toThrow(/X = 9223372036854775808 is outside/);
+    expect(() => b.int("i", 4, 0, 32, 256)).toThrow(/"?i"?: INT bit offset 256/);
+    expect(() => b.int("i", 4, 16)).toThrow(/"?i"?: INT encoding 16/);
+    expect(() => b.struct("s", 2 ** 32, [])).toThrow(/s: size 4294967296 is not an integer/);
+    expect(() => b.declTag("t", 1, 2 ** 31)).toThrow(/component_idx 2147483648/);
     // A later member or value at fault: the earlier ones' names are not left in the strings.
     expect(() => b.struct("s", 8, [{ name: "ok", type: 0, bitOffset: 0 }, { name: "bad", type: -1, bitOffset: 0 }])).toThrow(/member "bad" -1/);
     expect(() => b.enum64("e", 8, [{ name: "ok", value: 1n }, { name: "bad", value: -1n }])).toThrow(/bad = -1 is outside/);
