@@ -124,6 +124,62 @@ function oldBitfields(): BtfCase {
   };
 }
 
+// What the cases above leave out: enums of 2 and 8 bytes (bpftool reads them signed), a signed
+// ENUM64's negative constant, the ends of the printable range in a char array, a char array
+// through a type tag (and one through a typedef, which bpftool does not take for a string),
+// INTs that start inside a byte (BTF_INT_OFFSET, a member's bit offset, a typedef's), a
+// bitfield across a byte boundary, and a DATASEC's variables at their offsets.
+function edges(): BtfCase[] {
+  const b = new BtfBuilder();
+  const uint = b.int("unsigned int", 4);
+  const chr = b.int("char", 1, BtfIntEncoding.SIGNED);
+  const e16 = b.enum("e16", 2, [{ name: "NEG", value: -2n }], true);
+  const wide = b.enum("wide", 8, [{ name: "W", value: 5n }]);
+  const s64 = b.enum64("s64", 8, [{ name: "MINUS_ONE", value: -1n }, { name: "MIN", value: -(1n << 63n) }], true);
+  const bits = b.struct("bits", 4, [{ name: "lo", type: uint, bitOffset: 4, bitfieldSize: 6 }]);
+  const s = b.struct("edges", 64, [
+    { name: "e16", type: e16, bitOffset: 0 },
+    { name: "e16b", type: e16, bitOffset: 16 },
+    { name: "wide", type: wide, bitOffset: 32 },
+    { name: "s64", type: s64, bitOffset: 96 },
+    { name: "s64b", type: s64, bitOffset: 160 },
+    { name: "printable", type: b.array(chr, uint, 4), bitOffset: 224 },
+    { name: "us", type: b.array(chr, uint, 4), bitOffset: 256 },
+    { name: "del", type: b.array(chr, uint, 4), bitOffset: 288 },
+    { name: "tagged", type: b.array(b.typeTag("user", chr), uint, 4), bitOffset: 320 },
+    { name: "off4", type: b.int("hi4", 1, BtfIntEncoding.NONE, 4, 4), bitOffset: 352 },
+    { name: "mid", type: b.int("unsigned char", 1), bitOffset: 364 },
+    { name: "n", type: b.typedef("nib_t", b.int("nibble", 1, BtfIntEncoding.NONE, 4)), bitOffset: 372 },
+    { name: "bits", type: bits, bitOffset: 384 },
+    { name: "td", type: b.array(b.typedef("char_t", chr), uint, 4), bitOffset: 416 },
+  ]);
+  const data = b.datasec(".data", 12, [
+    { type: b.var("counter", uint, 1), offset: 4, size: 4 }, { type: b.var("flags", b.int("unsigned short", 2), 1), offset: 8, size: 2 },
+  ]);
+  const v = new Uint8Array(64);
+  const dv = new DataView(v.buffer);
+  dv.setInt16(0, -2, true); dv.setInt16(2, -3, true);
+  dv.setBigInt64(4, -1n, true);
+  dv.setBigInt64(12, -1n, true); dv.setBigInt64(20, -5n, true);
+  v.set([0x20, 0x7e, 0x41, 0], 28); // printable: " ~A"
+  v.set([0x41, 0x1f, 0x42, 0], 32); // 0x1f: not a string
+  v.set([0x41, 0x7f, 0x42, 0], 36); // 0x7f: not a string
+  v.set([0x68, 0x69, 0, 0], 40);
+  v[44] = 0xa5; // off4: the high nibble, 0xa
+  v[45] = 0x7b; v[46] = 0x0c; // mid: bits 4..11 from byte 45, 0xc7; n: the high nibble of byte 46, 0
+  dv.setUint32(48, 0x3f << 4, true); // bits.lo: 6 bits across bytes 48 and 49
+  v.set([0x68, 0x69, 0, 0], 52); // td: a typedef of char is no char to bpftool, so numbers
+  const d = new Uint8Array(12);
+  new DataView(d.buffer).setUint32(4, 77, true);
+  new DataView(d.buffer).setUint16(8, 9, true);
+  const raw = b.encode();
+  const key = new Uint8Array([1, 0, 0, 0]);
+  return [
+    { name: "edges", btf: raw, keyTypeId: uint, valueTypeId: s, keySize: 4, valueSize: 64, entries: [[key, v]] },
+    { name: "datasec", btf: raw, keyTypeId: uint, valueTypeId: data, keySize: 4, valueSize: 12, entries: [[key, d]] },
+  ];
+}
+
 /** Every case, in a fixed order. */
 export function btfCases(): BtfCase[] {
   return [
@@ -139,6 +195,7 @@ export function btfCases(): BtfCase[] {
     handBuilt(),
     smallEnum(),
     oldBitfields(),
+    ...edges(),
   ];
 }
 
