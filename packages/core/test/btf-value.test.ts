@@ -140,6 +140,25 @@ describe("formatBtfValue", () => {
     expect(formatBtfJson(p, c, new Uint8Array([0x80]))).toBe(`"\\u0080"`);
   });
 
+  it("reads a 4-byte FLOAT as a float, a _Bool by its whole size, and through a type tag", () => {
+    const b = new BtfBuilder();
+    const f = b.float("float", 4);
+    const bool = b.int("_Bool", 2, BtfIntEncoding.BOOL);
+    const tagged = b.typeTag("user", b.int("unsigned int", 4));
+    const p = parseBtf(b.encode());
+    expect(formatBtfValue(p, f, new Uint8Array(new Float32Array([-2.5]).buffer))).toBe(-2.5);
+    expect(formatBtfValue(p, bool, new Uint8Array([0, 1]))).toBe(true);
+    expect(formatBtfValue(p, bool, new Uint8Array([0, 0]))).toBe(false);
+    expect(formatBtfJson(p, tagged, new Uint8Array([7, 0, 0, 0]))).toBe("7");
+  });
+
+  it("a char array that runs past a malformed struct's bytes is no string: its NUL is not in them", () => {
+    const b = new BtfBuilder();
+    const s = b.struct("short", 4, [{ name: "text", type: b.array(b.int("char", 1, BtfIntEncoding.SIGNED), b.int("unsigned int", 4), 8), bitOffset: 0 }]);
+    const p = parseBtf(b.encode());
+    expect(formatBtfValue(p, s, new TextEncoder().encode("abcd"))).toEqual({ text: [97, 98, 99, 100, 0, 0, 0, 0] });
+  });
+
   it("prints a long C string in a char array, and refuses a huge array of empty elements", () => {
     const b = new BtfBuilder();
     const uint = b.int("unsigned int", 4);
