@@ -38,6 +38,15 @@ it("what a record cannot hold is refused, naming the record and field; the decod
   expect(decodeFuncInfo(wide, 12)).toEqual([{ insnOff: 0, typeId: 0 }, { insnOff: 0, typeId: 5 }]);
 });
 
+it("the decoders read records that start inside a larger buffer, and every column", () => {
+  const whole = new Uint8Array(4 + 16 + 32);
+  whole.set(encodeFuncInfo([{ insnOff: 1, typeId: 2 }, { insnOff: 3, typeId: 4 }]), 4);
+  const lines = [{ insnOff: 0, fileNameOff: 1, lineOff: 2, line: 1, column: 1023 }, { insnOff: 5, fileNameOff: 6, lineOff: 7, line: (1 << 22) - 1, column: 256 }];
+  whole.set(encodeLineInfo(lines), 20);
+  expect(decodeFuncInfo(whole.subarray(4, 20))).toEqual([{ insnOff: 1, typeId: 2 }, { insnOff: 3, typeId: 4 }]);
+  expect(decodeLineInfo(whole.subarray(20))).toEqual(lines);
+});
+
 eachDriver("a program loaded with BtfBuilder's FUNC and encoded records", (env) => {
   it("loads, and its info gives the BTF's id and the record counts", () => {
     const { driver, bpf } = env();
