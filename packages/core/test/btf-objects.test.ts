@@ -208,15 +208,31 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
     expect(calls.at(-1)?.logBuf?.length).toBe(64 * 1024);
   });
 
-  it("E2BIG, EPERM and ENOMEM are not loaded again; a log that outgrew its buffer (ENOSPC) keeps the first errno", () => {
+  it("E2BIG, EPERM and ENOMEM are not loaded again, nor anything with logSize 0; a log that outgrew its buffer (ENOSPC) keeps the first errno", () => {
     for (const errno of [Errno.E2BIG, Errno.EPERM, Errno.ENOMEM]) {
       const { driver, calls } = refusing(errno, "unused");
       expect(() => createBpf({ driver, logger }).loadBtf(intBtf())).toThrow(new BtfLoadError(errno, ""));
       expect(calls).toHaveLength(1);
     }
+    // logSize 0: no second load, and nothing but the errno.
+    const once = refusing(Errno.EINVAL, "Invalid kind");
+    expect(() => createBpf({ driver: once.driver, logger }).loadBtf(intBtf(), { logSize: 0 })).toThrow(new BtfLoadError(Errno.EINVAL, ""));
+    expect(once.calls).toHaveLength(1);
     const { driver } = refusing(Errno.EINVAL, "a long log", Errno.ENOSPC);
     expect(() => createBpf({ driver, logger }).loadBtf(intBtf(), { logSize: 4 })).toThrow(
       expect.objectContaining({ errno: Errno.EINVAL, log: "a l" }));
+  });
+
+  it("a handle gives its fd back once: close() again, or disposing it after, closes nothing", () => {
+    const inner = sim();
+    const closed: number[] = [];
+    const d = wrapDriver(inner, { close: (fd) => { closed.push(fd); return inner.close(fd); } });
+    const h = createBpf({ driver: d, logger }).loadBtf(intBtf());
+    const fd = h.fd;
+    h.close();
+    h.close();
+    h[Symbol.dispose]();
+    expect(closed).toEqual([fd]);
   });
 
   it("a btfGetInfo that breaks the contract after a load or an open: the contract's error, and the fd given back", () => {
