@@ -218,7 +218,7 @@ describe("parseBtf's byte order", () => {
   });
 });
 
-describe("split BTF's strings", () => {
+describe("split BTF", () => {
   it("names from the base's strings, and its own section need not start with the empty string", () => {
     const bb = new BtfBuilder();
     const uint = bb.int("unsigned int", 4);
@@ -231,6 +231,26 @@ describe("split BTF's strings", () => {
     const split = parseBtf(raw, { base });
     expect([split.name(baseTd + 1), split.name(baseTd + 2)]).toEqual(["own", "base_name"]);
     expect(split.stringEnd).toBe(base.stringEnd + 4);
+  });
+
+  it("split on split BTF names a string of its base's base", () => {
+    const bb = new BtfBuilder();
+    const uint = bb.int("unsigned int", 4);
+    const base = parseBtf(bb.encode());
+    const mid = new BtfBuilder({ base });
+    const td = mid.typedef("mid_name", uint);
+    const middle = parseBtf(mid.encode(), { base });
+    const top = parseBtf(btfBlob({ types: btfRef(BlobKind.TYPEDEF, bb.addString("unsigned int"), td), strings: new Uint8Array(0) }), { base: middle });
+    expect(top.typeById(td + 1)).toEqual({ kind: BtfKind.TYPEDEF, name: "unsigned int", target: td });
+  });
+
+  it("split BTF in the other byte order than its base is refused", () => {
+    const bb = new BtfBuilder();
+    bb.int("unsigned int", 4);
+    const base = parseBtf(bb.encode());
+    const split = new BtfBuilder({ base });
+    split.ptr(1);
+    expect(() => parseBtf(toBigEndian(split.encode()), { base })).toThrow(/split BTF and its base differ in byte order/);
   });
 });
 
