@@ -3,10 +3,11 @@
 // driver whose answers the test chooses.
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BpfError, BtfHandle, btfForMap, BtfLoadError, createBpf, Errno, errnoText, memoryLogger, struct, u32, u64, wrapDriver,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH, BpfError, BtfHandle, btfForMap, BtfKind, BtfLoadError, createBpf, Errno, errnoText, memoryLogger, parseBtf, struct, u32, u64, wrapDriver,
   type BtfLoadAttr, type Driver,
 } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
+import { btfBlob, BtfKind as BlobKind, btfRef, btfStrings, pairBlob } from "../../testkit/src/conformance/btf-blob.js";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver } from "./support/env.js";
 
@@ -47,6 +48,15 @@ eachDriver("BTF objects", (env) => {
     expect(h.id).toBeGreaterThan(0);
     expect(h).toMatchObject({ size: raw.length, name: "", kernelBtf: false });
     expect(h.raw()).toEqual(raw);
+  });
+
+  it("a header longer than 24 bytes (zeros past them) loads, and its raw() parses by its hdr_len, as a split's base too", () => {
+    const h = load(pairBlob({ hdrLen: 32 }));
+    const back = parseBtf(h.raw());
+    expect(new DataView(back.raw.buffer, back.raw.byteOffset).getUint32(4, true)).toBe(32); // the kernel keeps the header as given
+    expect(back.types).toEqual(parseBtf(pairBlob()).types);
+    const split = parseBtf(btfBlob({ types: btfRef(BlobKind.TYPEDEF, btfStrings("int", "pair").off.pair!, 2), strings: new Uint8Array(0) }), { base: back });
+    expect(split.typeById(3)).toEqual({ kind: BtfKind.TYPEDEF, name: "pair", target: 2 });
   });
 
   it("openBtfById opens the same object; btfIds lists it, ascending", () => {
@@ -233,6 +243,24 @@ describe("BTF objects: core's part, over answers chosen by the test", () => {
     h.close();
     h[Symbol.dispose]();
     expect(closed).toEqual([fd]);
+  });
+
+  it("a refusal the second load (with the log) does not repeat is loaded: its handle is kept", () => {
+    const inner = sim();
+    let loads = 0;
+    const d = wrapDriver(inner, { btfLoad: (attr) => (++loads === 1 ? -Errno.EINVAL : inner.btfLoad(attr)) });
+    const before = openFdsOf(inner);
+    const h = createBpf({ driver: d, logger }).loadBtf(intBtf());
+    expect(loads).toBe(2);
+    expect(h.raw()).toEqual(intBtf());
+    h.close();
+    expect(openFdsOf(inner)).toBe(before);
+  });
+
+  it("openBtfById's EPERM says it needs CAP_SYS_ADMIN", () => {
+    const d = wrapDriver(sim(), { btfGetFdById: () => -Errno.EPERM });
+    expect(() => createBpf({ driver: d, logger }).openBtfById(1)).toThrow(new BpfError({ errno: Errno.EPERM, op: "BPF_BTF_GET_FD_BY_ID",
+      message: `Unable to open BTF id 1: ${errnoText(Errno.EPERM)} (opening by id needs CAP_SYS_ADMIN)` }));
   });
 
   it("a btfGetInfo that breaks the contract after a load or an open: the contract's error, and the fd given back", () => {
