@@ -89,6 +89,7 @@ describe("btfTypeOfCodec", () => {
     expect(spell(t.btf, t.id)).toBe("my_id -> int (signed)");
     const wrong: Codec<number> & BtfTypedCodec = { size: 4, encode: () => {}, decode: () => 0, btfType: (b) => b.int("char", 1) };
     expect(() => btfForMap(u32, wrong)).toThrow(new BtfError("the value's BTF type (id 3) is 1 bytes, its codec (unnamed) 4"));
+    expect(() => btfForMap(wrong, u32)).toThrow(new BtfError("the key's BTF type (id 1) is 1 bytes, its codec (unnamed) 4"));
   });
 
   it("refuses a struct field whose name the kernel would refuse, naming it", () => {

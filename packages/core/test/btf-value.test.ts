@@ -140,16 +140,18 @@ describe("formatBtfValue", () => {
     expect(formatBtfJson(p, c, new Uint8Array([0x80]))).toBe(`"\\u0080"`);
   });
 
-  it("reads a 4-byte FLOAT as a float, a _Bool by its whole size, and through a type tag", () => {
+  it("reads a 4-byte FLOAT as a float, a _Bool by its whole size, through a type tag, and a small pointer as a number", () => {
     const b = new BtfBuilder();
     const f = b.float("float", 4);
     const bool = b.int("_Bool", 2, BtfIntEncoding.BOOL);
     const tagged = b.typeTag("user", b.int("unsigned int", 4));
+    const ptr = b.ptr(0);
     const p = parseBtf(b.encode());
     expect(formatBtfValue(p, f, new Uint8Array(new Float32Array([-2.5]).buffer))).toBe(-2.5);
     expect(formatBtfValue(p, bool, new Uint8Array([0, 1]))).toBe(true);
     expect(formatBtfValue(p, bool, new Uint8Array([0, 0]))).toBe(false);
     expect(formatBtfJson(p, tagged, new Uint8Array([7, 0, 0, 0]))).toBe("7");
+    expect(formatBtfValue(p, ptr, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]))).toBe(1); // a pointer under 2^53 is a number
   });
 
   it("a char array that runs past a malformed struct's bytes is no string: its NUL is not in them", () => {
