@@ -161,6 +161,17 @@ describe("formatBtfValue", () => {
     expect(formatBtfValue(p, s, new TextEncoder().encode("abcd"))).toEqual({ text: [97, 98, 99, 100, 0, 0, 0, 0] });
   });
 
+  it("BTF that loops (parseBtf reads it; the kernel would refuse it) is a BtfError, not a stack overflow or a hang", () => {
+    const b = new BtfBuilder();
+    const uint = b.int("unsigned int", 4);
+    const self = b.struct("self", 4, [{ name: "again", type: b.nextTypeId, bitOffset: 0 }]);
+    const constLoop = b.const(b.nextTypeId);
+    const s = b.struct("holder", 8, [{ name: "text", type: b.array(constLoop, uint, 8), bitOffset: 0 }]);
+    const p = parseBtf(b.encode());
+    expect(() => formatBtfValue(p, self, new Uint8Array(4))).toThrow(/type \d+: nested more than 64 deep/);
+    expect(() => formatBtfValue(p, s, new Uint8Array(8))).toThrow(BtfError);
+  });
+
   it("prints a long C string in a char array, and refuses a huge array of empty elements", () => {
     const b = new BtfBuilder();
     const uint = b.int("unsigned int", 4);
