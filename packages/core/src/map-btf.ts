@@ -63,10 +63,12 @@ export function readMapBtf(bpf: Bpf, fd: number): MapBtfInfo | null {
 /**
  * A TypeError naming `where` when `spec` asks for BTF (`btf: true`, or anything but false) of a
  * map type that takes none, saying `why`: rather than the unknown-key error, or the kernel's
- * bare EINVAL at the create.
+ * bare EINVAL at the create. Returns the spec without a `btf: false`, which asks for what the
+ * type has anyway (so code that passes it to every spec is not refused an unknown key).
  */
-export function refuseBtf(spec: object, where: string, why: string): void {
-  const btf = (spec as { btf?: unknown }).btf;
-  if (btf === undefined || btf === false) return;
+export function refuseBtf<S extends object>(spec: S, where: string, why: string): S {
+  const { btf, ...rest } = spec as S & { btf?: unknown };
+  if (btf === false) return rest as S;
+  if (btf === undefined) return spec;
   throw new TypeError(`${where}: ${why}: leave btf out`);
 }

@@ -57,7 +57,7 @@ export class BpfQueueMap<V> extends KeylessMap<V> {
       // The kernel takes a keyless map's BTF only where the type has a check of its own (a bloom
       // filter's); a queue or stack with a value type and no key type is EINVAL. libbpf and
       // cilium/ebpf leave their BTF out.
-      refuseBtf(spec, where, "a queue or stack takes no BTF (the kernel wants a key type with it, and a queue has no key: EINVAL)");
+      spec = refuseBtf(spec, where, "a queue or stack takes no BTF (the kernel wants a key type with it, and a queue has no key: EINVAL)");
       assertOptionKeys(spec, QUEUE_SPEC_KEYS, where, "spec");
     }
     super(bpf, spec === null || typeof spec !== "object" ? spec : { ...spec, type: spec.type ?? BPF_MAP_TYPE_QUEUE },

@@ -49,7 +49,7 @@ const NO_VALUE: Codec<never> = {
 export function ringSpec(bpf: Bpf, spec: RingBufSpec, opened: KeylessOpened | undefined, op: string, type: number): RingBufSpec & { value: Codec<never>; type: number } {
   if (spec === null || typeof spec !== "object") return spec;
   const where = `${op} ${String(spec.name)}`;
-  refuseBtf(spec, where, "a ring buffer takes no BTF: it has no key or value for BTF to describe");
+  spec = refuseBtf(spec, where, "a ring buffer takes no BTF: it has no key or value for BTF to describe");
   assertOptionKeys(spec, RINGBUF_SPEC_KEYS, where, "spec");
   const n = spec.maxEntries;
   // A bad `bpf` is KeylessMap's to refuse, by name.

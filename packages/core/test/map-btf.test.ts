@@ -91,6 +91,13 @@ eachDriver("MapSpec.btf", (env) => {
     expect(() => bpf.newQueueMap({ ...queue, type: BPF_MAP_TYPE_STACK } as never)).toThrow(/newQueueMap btf_q: a queue or stack takes no BTF/);
     expect(() => bpf.newRingBuf({ name: "btf_rb", maxEntries: 4096, btf: true } as never))
       .toThrow(/newRingBuf btf_rb: a ring buffer takes no BTF: it has no key or value/);
+    // btf: false asks for no BTF, which these types have anyway: no unknown-key error.
+    const q = env().track(bpf.newQueueMap({ ...queue, name: "btf_q_no", btf: false } as never));
+    q.openOrCreate();
+    expect(q.info().btfId).toBe(0);
+    const rb = env().track(bpf.newRingBuf({ name: "btf_rb_no", maxEntries: 4096, btf: false } as never));
+    rb.openOrCreate();
+    expect(rb.info().btfId).toBe(0);
   });
 
   it("refuses, before any syscall, a codec BTF cannot describe, a map of maps, and a btf that is not a boolean", () => {
