@@ -17,8 +17,10 @@ export interface ParseBtfOptions {
 }
 
 const VOID: BtfVoid = Object.freeze({ kind: BtfKind.UNKN, name: "" as const });
-// How deep sizeOf and resolve follow typedefs and modifiers before calling it a loop (the
-// kernel's MAX_RESOLVE_DEPTH).
+// How deep sizeOf and resolve follow typedefs and modifiers before calling it a loop: libbpf's
+// MAX_RESOLVE_DEPTH (btf__resolve_size). The kernel's constant of that name bounds only its
+// resolve stack, so 6.18 loads a longer chain of types that each name one already resolved
+// (2000 typedefs, probed): such BTF is refused here as a loop.
 const MAX_RESOLVE_DEPTH = 32;
 const SIZED = new Set<number>([BtfKind.INT, BtfKind.STRUCT, BtfKind.UNION, BtfKind.ENUM, BtfKind.ENUM64, BtfKind.DATASEC, BtfKind.FLOAT]);
 const MODIFIERS = new Set<number>([BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE, BtfKind.RESTRICT, BtfKind.TYPE_TAG]);
