@@ -22,7 +22,8 @@ export interface LoadBtfOptions {
   /**
    * Bytes of the kernel checker's log to keep when it refuses the BTF (the load is then made a
    * second time with the log on, as libbpf does, so a load that succeeds pays nothing for it;
-   * the error quotes its last two lines: the type at fault and why).
+   * the error quotes its last two lines: usually the type at fault and why; for a check the
+   * kernel runs after listing every type, the last type listed and why).
    * 0: no second load, and the error says only the errno. Default `DEFAULT_BTF_LOG_SIZE`.
    */
   logSize?: number;
