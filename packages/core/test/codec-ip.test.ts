@@ -48,7 +48,9 @@ describe("IPv6 text", () => {
   it("rejects malformed text", () => {
     for (const bad of ["", ":", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "g::", "1:2:3:4:5:6:7", "1:", ":1",
       "1:2:3:4::5:6:7:8", "1:2:3:4:5:6:7:8::", "::1.2.3", "1.2.3.4::", "::1.2.3.4:5",
-      "::1.2.3.4:", "::1.2.3.:", "1::2:", "::1:", "a:b::c:d:"]) {
+      "::1.2.3.4:", "::1.2.3.:", "1::2:", "::1:", "a:b::c:d:",
+      // A trailing `:` after all eight groups: the parser stops at 16 bytes, so this is its own check.
+      "1:2:3:4:5:6:7:8:"]) {
       expect(parseIpv6(bad), bad).toBeUndefined();
     }
   });
@@ -87,7 +89,7 @@ describe("the parser against Node's own (differential)", () => {
   const chars = "0123456789abcdefABCDEF:.";
   const text = fc.oneof(
     fc.string({ unit: fc.constantFrom(...chars), maxLength: 45 }),
-    fc.ipV4(), fc.ipV4Extended(), fc.ipV6(), fc.ipV6().map((s) => s.replace(/:/, "::")),
+    fc.ipV4(), fc.ipV4Extended(), fc.ipV6(), fc.ipV6().map((s) => s.replace(/:/, "::")), fc.ipV6().map((s) => `${s}:`),
   );
   it("parseIp accepts exactly what node:net's isIP accepts (no zones)", () => {
     fc.assert(fc.property(text, (s) => (parseIp(s) !== undefined) === (isIP(s) !== 0)), { numRuns: 8_000 });
