@@ -37,6 +37,13 @@ describe("EndpointKey", () => {
     expect(newEndpointKey(null).family).toBe(EndpointKeyIPv6);
   });
 
+  it("a longer IP is family 2 with its first 16 bytes, as Go's copy into the [16]byte takes", () => {
+    const long = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
+    const k = newEndpointKey(long);
+    expect(k.family).toBe(EndpointKeyIPv6);
+    expect(hex(k.ip)).toBe(hex(long.subarray(0, 16)));
+  });
+
   it("text that is not an address is a TypeError", () => {
     expect(() => newEndpointKey("10.0.0")).toThrow(/newEndpointKey: "10.0.0" is not an IP address/);
   });
