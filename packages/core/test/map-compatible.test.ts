@@ -2,8 +2,9 @@
 // spec that changes nothing, where checkAndUpgrade and objCheck unpin what differs.
 import { expect, it } from "vitest";
 import {
-  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH,
-  BPF_MAP_TYPE_PERCPU_HASH, MapIncompatibleError, createBpf, isNotExist, mapDifferences, memoryLogger, newPerCpuMap, u16, u32, u64,
+  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH, MapIncompatibleError, createBpf, ipv4, isNotExist,
+  lpmKey, mapDifferences, memoryLogger, newPerCpuMap, u16, u32, u64,
 } from "@bpfkit/core";
 import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -44,11 +45,36 @@ eachDriver("BpfMap.checkCompatible", (get) => {
     m.openOrCreate();
     m.checkCompatible({ ...testMapSpec(), flags: 0 });
     m.checkCompatible({ ...testMapSpec(), flags: BPF_F_RDONLY });
+    m.checkCompatible({ ...testMapSpec(), flags: BPF_F_WRONLY });
     const a = env.map({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 4 });
     a.openOrCreate();
     a.checkCompatible();
     expect((thrown(() => a.checkCompatible({ name: "arr", type: BPF_MAP_TYPE_ARRAY, key: u32, value: u32, maxEntries: 4, flags: BPF_F_NO_PREALLOC })) as MapIncompatibleError)
       .differences).toEqual([{ field: "flags", map: 0, spec: BPF_F_NO_PREALLOC }]);
+  });
+
+  it("flags print in hex, the map's and the spec's: a flag past 9 (ZERO_SEED, 0x40) reads as the kernel header writes it", () => {
+    const env = get();
+    const seeded = { ...testMapSpec(), flags: BPF_F_NO_PREALLOC | BPF_F_ZERO_SEED };
+    const m = env.map(seeded);
+    m.openOrCreate();
+    const e = thrown(() => m.checkCompatible(testMapSpec())) as MapIncompatibleError;
+    expect(e.differences).toEqual([{ field: "flags", map: BPF_F_NO_PREALLOC | BPF_F_ZERO_SEED, spec: BPF_F_NO_PREALLOC }]);
+    expect(e.message).toMatch(/: flags 0x41, the spec wants 0x1$/);
+    const plain = env.map(testMapSpec("plain"));
+    plain.openOrCreate();
+    expect((thrown(() => plain.checkCompatible(seeded)) as MapIncompatibleError).message).toMatch(/: flags 0x1, the spec wants 0x41$/);
+  });
+
+  it("a max_entries of 2^31 or more is read as the u32 it is: an LPM trie of 0xffffffff (nodes come as they are added) is compatible with its spec", () => {
+    const env = get();
+    const spec = { name: "lpm_wide", type: BPF_MAP_TYPE_LPM_TRIE, key: lpmKey(ipv4), value: u32, maxEntries: 0xffffffff, flags: BPF_F_NO_PREALLOC };
+    const m = env.map(spec);
+    m.openOrCreate();
+    expect(env.bpf.getMapInfoByFd(m.getFd()).maxEntries).toBe(0xffffffff);
+    m.checkCompatible();
+    expect((thrown(() => m.checkCompatible({ ...spec, maxEntries: 0x7fffffff })) as MapIncompatibleError).differences)
+      .toEqual([{ field: "maxEntries", map: 0xffffffff, spec: 0x7fffffff }]);
   });
 
   it("an LRU with NO_COMMON_LRU is compatible though the kernel rounded its max entries to the CPUs", () => {
