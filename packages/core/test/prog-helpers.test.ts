@@ -34,6 +34,19 @@ forEachDriver("program helpers", (d) => {
     expect(after).toEqual(before); // raised for the load, then restored
   });
 
+  it("testDummyProg: a soft limit below the hard one comes back as it was, not raised to the hard one", () => {
+    const before = w.driver.host.getRlimitMemlock();
+    expect(before.errno).toBe(0);
+    const soft = { errno: 0, cur: before.max / 2n, max: before.max };
+    expect(w.driver.host.setRlimitMemlock(soft.cur, soft.max)).toBe(0);
+    try {
+      w.bpf.testDummyProg(ProgType.CgroupSkb, BPF_CGROUP_INET_INGRESS);
+      expect(w.driver.host.getRlimitMemlock()).toEqual(soft);
+    } finally {
+      w.driver.host.setRlimitMemlock(before.cur, before.max);
+    }
+  });
+
   it("testDummyProg: a socket filter loads, but cannot attach as a cgroup program: the attach errno is thrown", () => {
     const e = thrownBpfError(() => w.bpf.testDummyProg(ProgType.SocketFilter, BPF_CGROUP_INET_INGRESS));
     expect(e.op).toBe("BPF_PROG_ATTACH");
