@@ -81,4 +81,50 @@ describeKernel("kernel driver: without privilege", () => {
       missing: "without CAP_SYS_ADMIN (root has it) the kernel refuses mounting bpffs, opening maps and programs by id, and BPF_F_ZERO_SEED",
     });
   });
+
+  // testDummyProg's EPERM names the capability a type needs beside CAP_BPF, from a table: here
+  // the kernel says which, for every type 1..32, as the dummy program loads (or is refused for
+  // another reason than EPERM) once CAP_NET_ADMIN or CAP_PERFMON joins CAP_BPF.
+  it.skipIf(SETPRIV === undefined)("as nobody with CAP_BPF: testDummyProg's EPERM names the capability the kernel asks for, for each type", () => {
+    const root = dir ?? transpileForNobody();
+    const loadErrnos = (caps: string): { errnos: number[]; messages: string[] } => {
+      const script = `
+        import { createKernelDriver } from ${JSON.stringify(join(root, "driver-kernel", "index.js"))};
+        import { createBpf, DUMMY_PROG_INSNS } from ${JSON.stringify(join(root, "core", "index.js"))};
+        const d = createKernelDriver();
+        const bpf = createBpf({ driver: d, mapRoot: "/nonexistent" });
+        const errnos = [], messages = [];
+        for (let t = 1; t <= 32; t++) {
+          const fd = d.progLoad({ progType: t, insns: DUMMY_PROG_INSNS, license: "ASL2", expectedAttachType: 0 });
+          errnos.push(fd < 0 ? -fd : 0);
+          if (fd >= 0) d.close(fd);
+          try { bpf.testDummyProg(t, 0); messages.push(""); } catch (e) { messages.push(e.op === "BPF_PROG_LOAD" ? e.message : ""); }
+        }
+        console.log(JSON.stringify({ errnos, messages }));`;
+      const r = spawnSync(SETPRIV!, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", `--inh-caps=${caps}`, `--ambient-caps=${caps}`,
+        process.execPath, "--input-type=module", "-e", script], { cwd: root, encoding: "utf8", timeout: 30_000 });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const EPERM = 1;
+    const bpfOnly = loadErrnos("+bpf");
+    const netAdmin = loadErrnos("+bpf,+net_admin").errnos;
+    const perfmon = loadErrnos("+bpf,+perfmon").errnos;
+    const want: string[] = [];
+    const got: string[] = [];
+    const needs = new Set<string>();
+    bpfOnly.errnos.forEach((errno, i) => {
+      if (errno !== EPERM) return;
+      const t = i + 1;
+      const need = netAdmin[i] !== EPERM ? "CAP_NET_ADMIN" : perfmon[i] !== EPERM ? "CAP_PERFMON" : undefined;
+      if (need !== undefined) needs.add(need);
+      const hint = need === undefined ? "" : ` (this program type needs ${need} as well as CAP_BPF, or CAP_SYS_ADMIN)`;
+      want.push(`${t}: Unable to load test program of type ${t}: operation not permitted${hint}`);
+      got.push(`${t}: ${bpfOnly.messages[i]}`);
+    });
+    // Both capabilities turn some type's EPERM into something else, or the comparison says nothing.
+    expect([...needs].sort()).toEqual(["CAP_NET_ADMIN", "CAP_PERFMON"]);
+    expect(got).toEqual(want);
+  });
 });
