@@ -17,6 +17,10 @@ describe("extractCommonName", () => {
   it("names without the cilium_ prefix are returned unchanged", () => {
     expect(extractCommonName("my_map_12")).toBe("my_map_12");
     expect(extractCommonName("cilium_")).toBe("cilium_");
+    // The prefix counts only at the start: Cilium's patterns are anchored.
+    for (const name of ["my_cilium_events", "tc_cilium_policy_12", "x_cilium_policy_reserved_1"]) {
+      expect(extractCommonName(name)).toBe(name);
+    }
   });
   it("a _reserved_, _netdev_ns_ or _overlay_ suffix counts only with a number after it", () => {
     expect(extractCommonName("cilium_policy_reserved_")).toBe("policy_reserved_");
