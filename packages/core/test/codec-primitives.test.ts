@@ -65,7 +65,8 @@ describe("64-bit codecs", () => {
     it(`${c.name}: decode(encode(x)) = x for every bigint in range`, () => {
       fc.assert(fc.property(fc.bigInt({ min, max }), (x) => roundTrip(c, x) === x));
     });
-    it(`${c.name}: out of range is a RangeError, a float a TypeError`, () => {
+    it(`${c.name}: out of range is a RangeError, a float a TypeError; the ends themselves round-trip`, () => {
+      expect([roundTrip(c, min), roundTrip(c, max)]).toEqual([min, max]);
       expect(() => encodeToBytes(c, max + 1n)).toThrow(RangeError);
       expect(() => encodeToBytes(c, min - 1n)).toThrow(RangeError);
       expect(() => encodeToBytes(c, 0.5 as unknown as bigint)).toThrow(TypeError);
