@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeToBytes, formatIp, formatIpv6, hex, ipv4, ipv6, lpmKey, parseIp, parseIpv4, parseIpv6, u32 } from "@bpfkit/core";
+import { be16, bytes, encodeToBytes, formatIp, formatIpv6, hex, ipv4, ipv6, lpmKey, parseIp, parseIpv4, parseIpv6, u32 } from "@bpfkit/core";
 
 describe("IPv4 text", () => {
   it("decode(encode(x)) = x for every dotted quad", () => {
@@ -67,6 +67,14 @@ describe("lpmKey", () => {
     expect(k.size).toBe(8);
     expect(hex(encodeToBytes(k, { prefixLen: 24, data: "10.1.2.0" }))).toBe(hex(encodeToBytes(u32, 24)) + "0a010200");
     expect(k.format({ prefixLen: 8, data: "10.0.0.0" })).toBe("10.0.0.0/8");
+    // An IPv6 address goes at offset 4 too, all 16 bytes in network order.
+    const k6 = lpmKey(ipv6);
+    expect(hex(encodeToBytes(k6, { prefixLen: 64, data: "2001:db8::1" }))).toBe(hex(encodeToBytes(u32, 64)) + "20010db8" + "00".repeat(11) + "01");
+    expect(k6.decode(encodeToBytes(k6, { prefixLen: 64, data: "2001:db8::1" }))).toEqual({ prefixLen: 64, data: "2001:db8::1" });
+  });
+  it("its size is 4 + the data's, not rounded up: the kernel's key_size, and prefixLen's range, come from it", () => {
+    expect([lpmKey(be16).size, lpmKey(bytes(3)).size]).toEqual([6, 7]);
+    expect(() => encodeToBytes(lpmKey(bytes(3)), { prefixLen: 25, data: new Uint8Array(3) })).toThrow(/prefixLen 25 is not an integer in \[0, 24\]/);
   });
   it("decode(encode(x)) = x for every prefix and address", () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 32 }), fc.ipV4(), (p, ip) => {
