@@ -121,6 +121,21 @@ describe("struct encoding", () => {
     expect(hex(alone)).toBe("ff000000ff");
   });
 
+  it("each field is written and read at its own offset: ipv6, an aligned() field and a plain codec after others", () => {
+    // A plain codec whose decode reads every byte it is given, as a char[] name codec might.
+    const plain: Codec<number> = { size: 2, encode: (v, out) => out.fill(v, 0, 2), decode: (b) => b.length * 1000 + b[0]! };
+    const c = struct({ a: u8, ip: ipv6, b: u8, v4: aligned(ipv4, 1), p: plain, n: u16 });
+    expect(c.offsets).toEqual({ a: 0, ip: 4, b: 20, v4: 21, p: 25, n: 28 });
+    const v = { a: 1, ip: "2001:db8::2", b: 3, v4: "10.0.0.4", p: 5, n: 6 };
+    const out = encodeToBytes(c, v);
+    expect(hex(out)).toBe("01000000" + "20010db8" + "00".repeat(11) + "02" + "03" + "0a000004" + "0505" + "00" + hex(encodeToBytes(u16, 6)) + "0000");
+    expect(c.decode(out)).toEqual({ ...v, p: 2005 });
+  });
+
+  it("is named by its value fields: pad fields are left out", () => {
+    expect(struct({ a: u8, p: pad(3), b: u32 }).name).toBe("struct{a,b}");
+  });
+
   it("places fields at their offsets in network or host order", () => {
     const b = encodeToBytes(tuple, { ip: "10.0.0.1", port: 80, proto: 6 });
     expect(hex(b)).toBe("0a000001" + "0050" + "06" + "00");
