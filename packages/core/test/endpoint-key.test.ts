@@ -56,6 +56,17 @@ describe("EndpointKey", () => {
     expect(endpointKey.align).toBe(4);
   });
 
+  it("an IPv6-family key holding an IPv4-mapped address prints as Go's JoinHostPort does: no brackets round a dotted quad", () => {
+    expect(new EndpointKey(parseIp("::ffff:10.0.0.1")!, EndpointKeyIPv6, 2).toString()).toBe("10.0.0.1:2");
+  });
+
+  it("codec: decode gives a key of its own, not a view of the bytes it read (dumps reuse their buffers)", () => {
+    const b = newEndpointKey("f00d::1").toBytes();
+    const k = endpointKey.decode(b);
+    b.fill(0);
+    expect(k.toString()).toBe("[f00d::1]:0");
+  });
+
   it("codec: decode(encode(k)) equals k for any key", () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 255 }),
       fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 0xffff }), (ip, family, key, pad2) => {
