@@ -1,7 +1,10 @@
 // bpf_map_info and bpf_prog_info images: what encodeMapInfo/encodeProgInfo write, decodeMapInfo/
 // decodeProgInfo read back, at the kernel's offsets (6.18), with stale bytes in the buffer cleared.
 import { describe, expect, it } from "vitest";
-import { BPF_MAP_INFO, decodeMapInfo, decodeProgInfo, encodeMapInfo, encodeProgInfo, encodeStruct, MAP_INFO_SIZE, PROG_INFO_SIZE } from "@bpfkit/core";
+import {
+  BPF_MAP_INFO, BPF_PROG_INFO, decodeMapInfo, decodeProgInfo, encodeMapInfo, encodeProgInfo, encodeStruct, MAP_INFO_SIZE, PROG_INFO_SIZE,
+  type FieldValue, type Layout,
+} from "@bpfkit/core";
 
 describe("info structs", () => {
   it("a map's info round-trips, and the name stops at its NUL", () => {
@@ -57,6 +60,40 @@ describe("info structs", () => {
     const info = decodeProgInfo(buf);
     expect([info.type, info.id, [...info.tag], info.xlatedProgLen, info.loadTime, info.createdByUid, info.nrMapIds, info.name, info.ifindex,
       info.gplCompatible, info.verifiedInsns]).toEqual([15, 42, [1, 2, 3, 4, 5, 6, 7, 8], 16, 123456789n, 1000, 2, "sock_prog", 3, true, 2]);
+  });
+
+  // btf-parse.test.ts holds the layouts to the kernel's BTF; this holds each decoded field to the
+  // kernel field it names, so that two fields of one width cannot trade places unseen (run_cnt and
+  // run_time_ns, jited_prog_len and xlated_prog_len read the same on a program never run or jited).
+  it("each field decodeMapInfo and decodeProgInfo give comes from the bpf_*_info field of its name", () => {
+    const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const cases = [[BPF_MAP_INFO, decodeMapInfo], [BPF_PROG_INFO, decodeProgInfo]] as Array<[Layout<string>, (b: Uint8Array) => object]>;
+    for (const [layout, decode] of cases) {
+      // A value no other field has, the high half of the 64-bit ones too.
+      const values: Record<string, FieldValue> = {};
+      layout.fields.forEach((f, i) => {
+        values[f.name] = f.kind === "bytes" ? (f.name === "name" ? `n${i}` : Uint8Array.from({ length: f.size }, (_, j) => i + j))
+          : f.kind === "u64" || f.kind === "ptr" ? (BigInt(i + 1) << 32n) | BigInt(i + 100) : i + 1;
+      });
+      values.gpl_compatible = 1; // a one-bit field
+      const buf = new Uint8Array(layout.size);
+      encodeStruct(layout, buf, values);
+      for (const [key, got] of Object.entries(decode(buf))) {
+        const want = values[snake(key)];
+        expect(want, `${layout.name}: ${key}`).toBeDefined();
+        expect(got, `${layout.name}: ${key}`).toEqual(key === "gplCompatible" ? true : want);
+      }
+    }
+  });
+
+  it("encodeProgInfo writes every field it takes where decodeProgInfo reads it", () => {
+    const given = {
+      type: 3, id: 7, tag: Uint8Array.from([8, 7, 6, 5, 4, 3, 2, 1]), jitedProgLen: 40, xlatedProgLen: 16, loadTime: 5n << 40n,
+      createdByUid: 1000, nrMapIds: 2, name: "probe", gplCompatible: true, verifiedInsns: 9, btfId: 11, nrFuncInfo: 1, nrLineInfo: 4,
+    };
+    const buf = new Uint8Array(PROG_INFO_SIZE).fill(0xaa);
+    encodeProgInfo(given, buf);
+    expect(decodeProgInfo(buf)).toMatchObject(given);
   });
 
   it("encodeStruct clears the rest of a byte field: a shorter name leaves nothing of a longer one", () => {
