@@ -19,6 +19,10 @@ describe("parseCpuList", () => {
     expect(() => parseCpuList(text)).toThrow(SyntaxError);
   });
 
+  it("a list of only whitespace is empty, and says so rather than blaming a range", () => {
+    for (const text of ["", "\n", " \t"]) expect(() => parseCpuList(text)).toThrow(new SyntaxError("cpu list is empty"));
+  });
+
   it("a CPU number past 2^20 is refused, not expanded: a corrupt list must not build a huge array", () => {
     expect(() => parseCpuList("0-1048577")).toThrow(/bad range "0-1048577"/);
     expect(() => parseCpuList("4294967295")).toThrow(SyntaxError);
