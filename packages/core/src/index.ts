@@ -22,7 +22,7 @@ export * from "./common-name.js";
 export { cleanPath, joinPath, basename, dirname, mapNameProblem, assertMapName, localMapName } from "./paths.js";
 export { kernelNameProblem, assertKernelName } from "./kernel-name.js";
 export { allowsPreallocation, requiresPreallocation, preAllocateMapFlags } from "./prealloc.js";
-export { driverProber, MapTypeProbes, type MapTypeProber } from "./probes.js";
+export { driverProber, MapTypeProbes, probeTellsMapType, type MapTypeProber } from "./probes.js";
 export { DEFAULT_FALLBACK_MAP_ROOT, isMountFs, hasMultipleMounts } from "./bpffs.js";
 export { DUMMY_PROG_INSNS, getProgMapIds, type ProgInfo } from "./prog.js";
 export { accessOfFileFlags, type AccessFlags, type OpenMapOptions } from "./access-mode.js";

@@ -2,7 +2,7 @@
 import {
   BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_CGROUP_ARRAY, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_USER_RINGBUF, BPF_F_NO_PREALLOC, driverPageSize, driverProber, Errno, errnoName, kernelNameProblem,
-  MAX_BLOOM_HASH_FUNCTIONS, btfForMap, bytes, loadBtf, type MapBtf,
+  MAX_BLOOM_HASH_FUNCTIONS, btfForMap, bytes, loadBtf, probeTellsMapType, type MapBtf,
   type Driver } from "@bpfkit/core";
 import { CliError, ExitCode, must, permissionHint, usageError } from "../cli-error.js";
 import { flag, str, type Command } from "../command.js";
@@ -14,7 +14,6 @@ import { closest } from "../did-you-mean.js";
 import { MAP_FLAG_NAMES, mapTypeKernelName, mapTypeNames, parseMapFlags, parseMapType, unknownMapFlag } from "../names.js";
 import { parseType } from "../types.js";
 import { mapJson } from "./maps.js";
-import { NEEDS_BTF } from "./probe.js";
 
 function size(opts: Record<string, unknown>, name: string, typeOpt: string): number {
   const v = opts[name];
@@ -260,7 +259,7 @@ export const mapCreateCommand: Command = {
       const missing = missingType(d, mapType, fd);
       // The local storages and struct_ops are made only with their BTF type ids, which a create
       // from sizes cannot give: their EINVAL is that, whatever the sizes.
-      const btfNeeded = fd === -22 && NEEDS_BTF.has(mapType)
+      const btfNeeded = fd === -22 && !probeTellsMapType(mapType)
         ? `a ${mapTypeKernelName(mapType)} map needs BTF type information, which bpfkit map create cannot give` : undefined;
       const btfWhy = btf === undefined ? undefined
         : fd === -524 ? `${article(mapTypeKernelName(mapType))} map takes no BTF: leave out --btf`
@@ -311,6 +310,6 @@ function mapBtfOf(opts: Record<string, unknown>, mapType: number, keySize: numbe
  */
 function missingType(d: Driver, mapType: number, fd: number): string | undefined {
   if (fd !== -Errno.EINVAL && fd !== -Errno.ENOTSUPP && fd !== -Errno.EOPNOTSUPP) return undefined;
-  if (NEEDS_BTF.has(mapType) || driverProber(d)(mapType)) return undefined;
+  if (!probeTellsMapType(mapType) || driverProber(d)(mapType)) return undefined;
   return `the ${d.kind === "sim" ? "simulator" : `${d.kind} driver`} has no ${mapTypeKernelName(mapType)} maps: a one-entry map of the type is refused too`;
 }

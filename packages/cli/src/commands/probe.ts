@@ -4,16 +4,13 @@ import { release } from "node:os";
 import {
   BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_ZERO_SEED, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_LRU_HASH,
   batchTokenSize, createBpf, driverPageSize, errnoName, MAX_BPF_MAP_TYPE,
-  userValueSize, type Driver, type MapCreateAttr,
+  probeTellsMapType, userValueSize, type Driver, type MapCreateAttr,
 } from "@bpfkit/core";
 import { noArgs, type Command } from "../command.js";
 import { fields, table } from "../format.js";
 import { mapTypeKernelName } from "../names.js";
 
 const ENOTSUPP = 524;
-
-/** Types the kernel creates only with BTF type information, which a probe has none of. */
-export const NEEDS_BTF: ReadonlySet<number> = new Set([24, 26, 28, 29, 32]);
 
 /** The smallest valid attributes for a type (key, value, max entries, flags). */
 function probeAttr(t: number, page: number): MapCreateAttr {
@@ -90,7 +87,7 @@ export function probeDriver(d: Driver): ProbeReport {
 
 function probeType(d: Driver, t: number): TypeProbe {
   const p: TypeProbe = { typeId: t, type: mapTypeKernelName(t), create: "yes" };
-  if (NEEDS_BTF.has(t)) {
+  if (!probeTellsMapType(t)) {
     p.create = "needs BTF (not probed)";
     return p;
   }
