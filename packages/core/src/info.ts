@@ -145,7 +145,10 @@ export function decodeProgInfo(bytes: Uint8Array): BpfProgInfo {
   };
 }
 
-/** Fills a bpf_prog_info image (for the simulator). */
+/**
+ * Fills a bpf_prog_info image with the fields given (the rest zero): for a driver of one's own or
+ * a test. The simulator writes its own, with fields this does not take (record sizes, counts).
+ */
 export function encodeProgInfo(info: Partial<BpfProgInfo> & Pick<BpfProgInfo, "type" | "id">, out: Uint8Array): void {
   out.fill(0, 0, Math.min(out.length, BPF_PROG_INFO.size));
   encodeStruct(BPF_PROG_INFO, out, {
