@@ -15,7 +15,8 @@ import { ringSample } from "../arbitraries/ring-ops.js";
 import { brief } from "../model/bytes.js";
 import { NotModelledError } from "../model/create-check.js";
 import { perfProducerFor } from "../perf/producer.js";
-import { releaseAll, type SideRunner } from "./side-runner.js";
+import { releaseAll } from "../release-all.js";
+import type { SideRunner } from "./side-runner.js";
 
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 /** An fd no test opens: a closed event's slot update names it (EBADF), never a reused number. */

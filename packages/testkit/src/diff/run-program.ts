@@ -28,7 +28,8 @@ import { perfProducerFor } from "../perf/producer.js";
 import { ringRunner } from "./run-ring.js";
 import { userRingRunner } from "./run-user-ring.js";
 import { perfRunner } from "./run-perf.js";
-import { releaseAll, type SideRunner } from "./side-runner.js";
+import { releaseAll } from "../release-all.js";
+import type { SideRunner } from "./side-runner.js";
 
 /** What one driver answered to a program, line by line, with its call count and time. */
 export interface ProgramTrace {

@@ -16,7 +16,8 @@ import { NotModelledError } from "../model/create-check.js";
 import { userRingDrainerFor } from "../ringbuf/user-ring-drain-program.js";
 import { DRAIN_STOP_VALUE, UserRingWriter } from "../ringbuf/user-ring-writer.js";
 import { ringView } from "./ring-view.js";
-import { releaseAll, type SideRunner } from "./side-runner.js";
+import { releaseAll } from "../release-all.js";
+import type { SideRunner } from "./side-runner.js";
 
 const res = (r: number) => (r >= 0 ? "ok" : errnoName(-r));
 const U64 = (1n << 64n) - 1n;

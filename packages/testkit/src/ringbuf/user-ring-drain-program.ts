@@ -12,7 +12,7 @@ import { BtfBuilder, BtfIntEncoding, BpfError, errnoName, type Driver } from "@b
 import { insn } from "./programs.js";
 import type { KernelProgLoadAttr } from "@bpfkit/driver-kernel";
 import { DRAIN_EMPTY_VALUE, DRAIN_SAMPLE_SLOTS, DRAIN_STOP_VALUE, simUserRingDrain, type UserRingDrain } from "./user-ring-writer.js";
-import { releaseAll } from "../diff/side-runner.js";
+import { releaseAll } from "../release-all.js";
 
 const SOCKET_FILTER = 1, ARRAY = 2;
 const PACKET = new Uint8Array(14);

@@ -5,7 +5,7 @@
 // below run on both and are compared).
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, driverPageSize, Errno, errnoName, type Driver } from "@bpfkit/core";
 import { ringSample } from "../arbitraries/ring-ops.js";
-import { releaseAll } from "../diff/side-runner.js";
+import { releaseAll } from "../release-all.js";
 
 /** One record to write: its sample's length (the header's low 30 bits) and state. */
 export interface RawUserRecord {
