@@ -1,7 +1,9 @@
 // The BTF checker's log (kernel/bpf/log.c as BPF_BTF_LOAD uses it): a level of 0 writes nothing,
-// any other level writes everything the checker says. The text is kept whole; what the caller's
-// buffer gets, and whether the load answers ENOSPC, is decided at the end (bpf_vlog_finalize):
-// a buffer shorter than the whole log and its NUL is ENOSPC, whatever the load's own result.
+// any other level writes everything the checker says. What the caller's buffer gets, and whether
+// the load answers ENOSPC, is decided at the end (bpf_vlog_finalize): a buffer shorter than the
+// whole log and its NUL is ENOSPC, whatever the load's own result. Only what the buffer can take
+// is kept (its start, or its end for the rotating log) and the rest counted: a blob of a million
+// types logs tens of megabytes.
 import { Errno } from "@bpfkit/core";
 
 /** BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS | BPF_LOG_FIXED: any other bit of the level is EINVAL. */
@@ -12,9 +14,19 @@ const BPF_LOG_FIXED = 8;
 const LOG_SIZE_MAX = 0x3fffffff;
 
 export class BtfLog {
+  /** The kept text: the log's start (BPF_LOG_FIXED) or its end, in parts from `first` on. */
   private readonly parts: string[] = [];
+  private first = 0;
+  private keptLength = 0;
+  /** The whole log's length in bytes (one per char: names are latin1 strings here). */
+  private length = 0;
+  private readonly room: number;
+  private readonly fixed: boolean;
 
-  constructor(readonly level: number, private readonly buf: Uint8Array | null) {}
+  constructor(readonly level: number, private readonly buf: Uint8Array | null) {
+    this.room = buf === null ? 0 : Math.max(buf.length - 1, 0);
+    this.fixed = (level & BPF_LOG_FIXED) !== 0;
+  }
 
   /** bpf_verifier_log_attr_valid: 0, or EINVAL. */
   static attrErrno(level: number, buf: Uint8Array | null): number {
@@ -32,11 +44,26 @@ export class BtfLog {
   }
 
   write(text: string): void {
-    if (this.level !== 0) this.parts.push(text);
-  }
-
-  text(): string {
-    return this.parts.join("");
+    if (this.level === 0) return;
+    this.length += text.length;
+    if (this.fixed) {
+      if (this.keptLength < this.room) {
+        this.parts.push(text);
+        this.keptLength += text.length;
+      }
+      return;
+    }
+    this.parts.push(text);
+    this.keptLength += text.length;
+    // Drop whole parts from the front while the rest still fills the buffer.
+    while (this.keptLength - this.parts[this.first]!.length >= this.room && this.first < this.parts.length - 1) {
+      this.keptLength -= this.parts[this.first]!.length;
+      this.first++;
+    }
+    if (this.first > 1024 && this.first * 2 > this.parts.length) {
+      this.parts.splice(0, this.first);
+      this.first = 0;
+    }
   }
 
   /**
@@ -45,20 +72,11 @@ export class BtfLog {
    */
   finalize(): number {
     if (this.level === 0 || this.buf === null) return 0;
-    // One byte per char: names are copied from the BTF as bytes (latin1 strings here).
-    const text = this.text();
-    const bytes = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
-    const room = this.buf.length - 1;
-    if (bytes.length <= room) {
-      this.buf.set(bytes);
-      this.buf[bytes.length] = 0;
-      return 0;
-    }
-    // The fixed log keeps its start; the rotating one its end.
-    const kept = (this.level & BPF_LOG_FIXED) !== 0 ? bytes.subarray(0, room) : bytes.subarray(bytes.length - room);
-    this.buf.set(kept);
-    this.buf[room] = 0;
-    return Errno.ENOSPC;
+    const text = this.parts.slice(this.first).join("");
+    // The kept text holds the whole log, or at least `room` bytes of its start or end.
+    const kept = this.length <= this.room ? text : this.fixed ? text.slice(0, this.room) : text.slice(text.length - this.room);
+    for (let i = 0; i < kept.length; i++) this.buf[i] = kept.charCodeAt(i) & 0xff;
+    this.buf[kept.length] = 0;
+    return this.length <= this.room ? 0 : Errno.ENOSPC;
   }
 }
