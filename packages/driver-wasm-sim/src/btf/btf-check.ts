@@ -331,8 +331,19 @@ class Checker {
     const t: BtfType = { at, nameOff, info, kind, vlen: info & 0xffff, kflag: (info >>> 31) === 1, sizeType: b.u32(at + 8) };
     const extra = this.kindMeta(t, left - 12);
     if (extra < 0) return extra;
-    b.types.push(t);
+    this.addType(t);
     return 12 + extra;
+  }
+
+  /**
+   * btf_add_type: the table holds BTF_MAX_TYPE entries, void's among them, so ids up to 0xffffe.
+   * A type past it is logged (without a newline) and dropped, and btf_check_all_metas goes on
+   * regardless: the load succeeds unless something refers to a dropped type (Invalid type_id).
+   */
+  private addType(t: BtfType): void {
+    const b = this.btf;
+    if (b.types.length === BTF_MAX_TYPE) this.say("Exceeded max num of types");
+    else b.types.push(t);
   }
 
   private metaShort(t: BtfType, left: number, needed: number): boolean {

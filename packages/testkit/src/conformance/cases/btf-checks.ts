@@ -692,4 +692,39 @@ export const btfCheckCases: ConformanceCase[] = [
       expectEqual(Errno.EINVAL, 22, "errno numbering");
     },
   },
+  {
+    name: "§btf-check.12 btf_add_type's table: ids up to 0xffffe; a type past it is checked, logged (\"Exceeded max num of types\") and dropped, and the load goes on, so only a reference to a dropped type fails",
+    group: "btf",
+    run(ctx) {
+      const d = btfOf(ctx);
+      const c = new Checks("btf_add_type");
+      // 0x100000 PTRs, the smallest type (12 MiB, under BTF_MAX_SIZE): the table holds
+      // BTF_MAX_TYPE entries with void's, so ids 0xfffff and 0x100000 are dropped.
+      const ptrs = (firstTarget: number) => {
+        const words = new Array<number>(3 * 0x100000);
+        for (let i = 0; i < 0x100000; i++) {
+          words[3 * i] = 0;
+          words[3 * i + 1] = info(K.PTR);
+          words[3 * i + 2] = i === 0 ? firstTarget : 0;
+        }
+        return btfBlob(words);
+      };
+      const kept = ctx.own(d.btfLoad({ btf: ptrs(0xffffe) }));
+      c.result(kept, "OK", "type 1 points at 0xffffe, the last id kept");
+      if (kept >= 0) {
+        const map = (keyId: number, valueId: number) =>
+          ctx.tryCreate({ mapType: HASH, keySize: 8, valueSize: 8, maxEntries: 1, btfFd: kept, btfKeyTypeId: keyId, btfValueTypeId: valueId });
+        c.result(map(0xffffe, 0xffffe), "OK", "a map of type 0xffffe");
+        c.result(map(0xffffe, 0xfffff), "EINVAL", "a map of type 0xfffff (dropped)");
+      }
+      const dropped = ptrs(0xfffff);
+      c.result(ctx.own(d.btfLoad({ btf: dropped })), "EINVAL", "type 1 points at 0xfffff (dropped)");
+      const want = "[1048575] PTR (anon) type_id=0\nExceeded max num of types[1048576] PTR (anon) type_id=0\n" +
+        "Exceeded max num of types[1] PTR (anon) type_id=1048575 Invalid type_id\n";
+      const log = new Uint8Array(want.length + 1);
+      c.result(ctx.own(d.btfLoad({ btf: dropped, logBuf: log, logLevel: 1 })), "ENOSPC", "the same with a short log");
+      c.equal(new TextDecoder().decode(log.subarray(0, want.length)), want, "the log's end");
+      c.done();
+    },
+  },
 ];
