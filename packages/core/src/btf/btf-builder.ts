@@ -226,7 +226,9 @@ export class BtfBuilder {
 
   private type(kind: BtfKind, name: string, vlen: number, kflag: boolean, sizeOrType: number, rest: readonly number[]): number {
     if (vlen > BTF_MAX_VLEN) throw new BtfError(`${btfKindName(kind)} ${JSON.stringify(name)}: ${vlen} entries, at most ${BTF_MAX_VLEN}`);
-    if (this.nextId > BTF_MAX_TYPE) throw new BtfError(`more than ${BTF_MAX_TYPE} types`);
+    // The kernel's table holds BTF_MAX_TYPE entries, void's among them: it loads a type of id
+    // BTF_MAX_TYPE but drops it ("Exceeded max num of types"), so nothing may refer to it.
+    if (this.nextId >= BTF_MAX_TYPE) throw new BtfError(`more than ${BTF_MAX_TYPE - 1} types (the kernel keeps ids below BTF_MAX_TYPE)`);
     const nameOff = this.addString(name);
     this.words.push(nameOff, ((kflag ? 1 << 31 : 0) | (kind << 24) | vlen) >>> 0, sizeOrType >>> 0);
     for (const w of rest) this.words.push(w);

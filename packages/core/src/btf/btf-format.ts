@@ -10,7 +10,10 @@ export const BTF_VERSION = 1;
 export const BTF_HEADER_SIZE = 24;
 /** `BTF_MAX_VLEN`: the most members, params, values or vars one type may have (vlen is 16 bits). */
 export const BTF_MAX_VLEN = 0xffff;
-/** The highest type id BTF can hold (`BTF_MAX_TYPE`, 2^20 - 1). */
+/**
+ * The highest type id BTF's format can name (`BTF_MAX_TYPE`, 2^20 - 1). The kernel keeps types
+ * only below it: its table of BTF_MAX_TYPE entries holds void too, and a type past it is dropped.
+ */
 export const BTF_MAX_TYPE = 0x000f_ffff;
 
 /** `BTF_KIND_*`: a type's kind, bits 24-28 of `btf_type.info`. UNKN (0) is only void, id 0. */
