@@ -218,6 +218,20 @@ describe("parseBtf's byte order", () => {
   });
 });
 
+describe("parseBtf on as many types as the kernel loads", () => {
+  // The kernel loads a blob of any count of types up to BTF_MAX_SIZE, keeping ids below
+  // BTF_MAX_TYPE and dropping the rest (conformance §btf-check.12): its raw bytes read back
+  // whole, so the reader takes every type, as libbpf does.
+  it("reads 0x100000 types, past BTF_MAX_TYPE, whole", () => {
+    const n = 0x100000;
+    const types: number[] = [];
+    for (let i = 0; i < n; i++) types.push(...btfRef(BlobKind.PTR, 0, i === n - 1 ? 1 : 0));
+    const btf = parseBtf(btfBlob({ types, strings: btfStrings().bytes }));
+    expect(btf.types.length).toBe(n + 1);
+    expect(btf.typeById(n)).toEqual({ kind: BtfKind.PTR, name: "", target: 1 });
+  });
+});
+
 describe("split BTF", () => {
   it("names from the base's strings, and its own section need not start with the empty string", () => {
     const bb = new BtfBuilder();

@@ -3,7 +3,7 @@
 // cannot read without guessing (a bad header, a section or record past the end, an unknown kind,
 // a name or type id that points nowhere), so that what it returns is never a misreading.
 import {
-  BTF_HEADER_SIZE, BTF_MAGIC, BTF_MAX_TYPE, BTF_VERSION, BtfError, BtfKind, btfKindName,
+  BTF_HEADER_SIZE, BTF_MAGIC, BTF_VERSION, BtfError, BtfKind, btfKindName,
   type BtfMember, type BtfType, type BtfVoid,
 } from "./btf-format.js";
 
@@ -169,7 +169,6 @@ export function parseBtf(raw: Uint8Array, options: ParseBtfOptions = {}): Btf {
   while (p < typeEnd) {
     const at = p;
     const id = types.length;
-    if (id > BTF_MAX_TYPE) throw new BtfError(`more than ${BTF_MAX_TYPE} types`, at);
     if (at + 12 > typeEnd) throw new BtfError(`type ${id}: a btf_type needs 12 bytes, ${typeEnd - at} are left in the type section`, at);
     const info = u32(at + 4);
     const vlen = info & 0xffff;
