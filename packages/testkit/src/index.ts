@@ -33,6 +33,12 @@ export {
   type Counterexample, type DifferentialOptions, type DifferentialProgress, type DifferentialSummary,
   type DriverThroughput, formatSummary, runDifferential,
 } from "./diff/run-differential.js";
+export {
+  type BtfCase, type BtfCounterexample, type BtfDifferentialOptions, type BtfDifferentialProgress, type BtfDifferentialSummary,
+  type BtfDivergence, type BtfLogDraw, type BtfMapDraw, type BtfTrace, BTF_FUZZ_MAP_TYPES, btfCaseArb, formatBtfCase, formatBtfSummary,
+  runBtfCase, runBtfDifferential,
+} from "./diff/run-btf.js";
+export { type BtfFault, type BtfGraph, type BtfRef, type BtfTypeDraw, type BtfWord, type AutoWord, btfGraphArb, btfGraphTypeSize, encodeBtfGraph, formatBtfGraph } from "./arbitraries/btf-graph.js";
 export { type DatapathOp, type InterleavingOptions, type InterleavingStep, datapathOpArb, formatInterleaving, interleavingArb } from "./arbitraries/interleaving.js";
 export { type InterleavingPlay, type ScheduledCall, playInterleaving } from "./play-interleaving.js";
 export { DUMP_FUZZ_MAP_TYPES, type DumpCase, type DumpCaseOptions, dumpCaseArb, formatDumpCase } from "./dump-fuzz/dump-case.js";

@@ -3,7 +3,7 @@ import type { Command } from "../command.js";
 import { btfListCommand } from "./btf.js";
 import { btfDumpCommand } from "./btf-dump.js";
 import { demoCommand } from "./demo.js";
-import { fuzzDiffCommand, fuzzDumpCommand } from "./fuzz.js";
+import { fuzzBtfCommand, fuzzDiffCommand, fuzzDumpCommand } from "./fuzz.js";
 import { mapsCommand } from "./maps.js";
 import { mountCommand } from "./mount.js";
 import { mapCreateCommand } from "./map-create.js";
@@ -45,5 +45,6 @@ export const COMMANDS: readonly Command[] = [
   probeCommand,
   mountCommand,
   fuzzDiffCommand,
+  fuzzBtfCommand,
   fuzzDumpCommand,
 ];

@@ -1,0 +1,460 @@
+// Random BTF blobs for the BPF_BTF_LOAD differential: a graph of types over every kind the
+// checker knows, drawn so that most blobs load or fail deep in btf_parse (members that fit
+// their struct, references mostly backwards, offsets in order), with faults drawn on top (a
+// word changed, a name past the strings, a header field, the string section's edges) and now
+// and then raw byte changes. Written word by word, not by core's BtfBuilder, which refuses
+// the bad names and shapes the checker must answer.
+import fc from "fast-check";
+import { BTF_HDR_LEN, BTF_MAGIC, BtfKind, btfInfo } from "../conformance/btf-blob.js";
+
+const K = BtfKind;
+
+/** A type id as drawn: relative to the type that names it, absolute, or one of the edges. */
+export type BtfRef =
+  | { readonly back: number } // the type `back + 1` before this one (void before the first)
+  | { readonly id: number } // this id, maybe forward, itself, or past the end
+  | { readonly edge: "void" | "end" | "max" | "past-max" | "u32" }
+  | { readonly last: BtfCategory; readonly skip: number }; // the nearest earlier type of a category (skipping some), else void
+
+/** What a clean reference looks for: any type, an INT, a type with a size, a FUNC_PROTO, a VAR, what a DECL_TAG may name. */
+export type BtfCategory = "any" | "int" | "sized" | "proto" | "var" | "taggable";
+
+/** One word of a type: a number, a type id to resolve, or a name to place in the strings. */
+export type BtfWord = number | { readonly ref: BtfRef } | { readonly name: string } | { readonly auto: AutoWord };
+
+/**
+ * A word the encoder fills in once every type is placed: a struct's size past its last member,
+ * a DATASEC's size past its last variable, a variable's offset after the one before, its size.
+ */
+export type AutoWord = "struct-size" | "sec-size" | "var-off" | "var-size";
+
+/** One drawn type: its kind (for the listing), and its words (name_off, info, size/type, then the kind's own). */
+export interface BtfTypeDraw {
+  readonly kind: number;
+  readonly words: readonly BtfWord[];
+}
+
+/** A fault applied to the encoded blob. */
+export type BtfFault =
+  | { readonly f: "word"; readonly at: number; readonly how: "zero" | "ones" | "inc" | "dec" | "bit"; readonly bit: number }
+  | { readonly f: "name-off"; readonly type: number; readonly where: "str-len" | "last" | "huge" | "mid" }
+  | { readonly f: "vlen"; readonly type: number; readonly delta: 1 | -1 }
+  | { readonly f: "header"; readonly field: HeaderField; readonly value: number }
+  | { readonly f: "hdr-tail"; readonly extra: number; readonly nonZero: boolean }
+  | { readonly f: "strings"; readonly how: "no-final-nul" | "first-not-nul" | "empty" | "append" }
+  | { readonly f: "byte"; readonly at: number; readonly xor: number }
+  | { readonly f: "cut"; readonly keep: number };
+
+type HeaderField = "magic" | "version" | "flags" | "hdr_len" | "type_off" | "type_len" | "str_off" | "str_len";
+
+/** A whole blob as drawn: the types and the faults, in the order applied. */
+export interface BtfGraph {
+  readonly types: readonly BtfTypeDraw[];
+  readonly faults: readonly BtfFault[];
+}
+
+const KIND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(K).map(([n, k]) => [k, n]));
+
+/** Names that are C identifiers, special struct names, tag values, and names the checker refuses. */
+const IDENTS = ["a", "b", "x", "val", "int", "long", "char", "u32", "__u64", "pair", "node", "_", "A1", ".data", "\xe9t\xe9"];
+const SPECIAL = ["bpf_spin_lock", "bpf_res_spin_lock", "bpf_timer", "bpf_wq", "bpf_task_work", "bpf_list_head", "bpf_list_node",
+  "bpf_rb_root", "bpf_rb_node", "bpf_refcount"];
+const TAGS = ["kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu", "user", "contains:pair:node", "contains:node:a", "contains:", "tag"];
+const BAD = ["1a", "a-b", "a b", "a.b.", "\x7f", "a\x01", "..", "x".repeat(128), "y".repeat(511), "z".repeat(512)];
+/** Each special struct's size (btf_parse_fields wants exactly it). */
+const SPECIAL_SIZE: Record<string, number> = { bpf_spin_lock: 4, bpf_res_spin_lock: 4, bpf_timer: 16, bpf_wq: 16, bpf_task_work: 8,
+  bpf_list_head: 16, bpf_list_node: 24, bpf_rb_root: 16, bpf_rb_node: 32, bpf_refcount: 4 };
+
+const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+/** `clean` when the graph is drawn to load, else one in `odds` draws `wild`. */
+const mostly = <T>(wild: boolean, clean: fc.Arbitrary<T>, odd: fc.Arbitrary<T>, odds = 4) =>
+  wild ? fc.oneof(weighted(odds, clean), weighted(1, odd)) : clean;
+
+/**
+ * The draws of one graph. Clean graphs name types by category (the nearest earlier int, sized
+ * type, prototype, …) and keep every field in range, so most load and their maps go through
+ * map_check_btf; wild ones draw every field from its edges too, and references anywhere.
+ */
+function draws(wild: boolean) {
+  const name = (anon: number) => {
+    const ok = fc.oneof(weighted(anon, fc.constant("")), weighted(8, fc.constantFrom(...IDENTS)), weighted(1, fc.constantFrom(...SPECIAL)));
+    return mostly(wild, ok, fc.oneof(fc.constantFrom(...BAD),
+      fc.string({ unit: fc.constantFrom("a", "_", "1", ".", "-", " ", ":", "\xe9", "\xff", "\t"), minLength: 1, maxLength: 6 })), 8)
+      .map((n): BtfWord => ({ name: n }));
+  };
+  const ident = mostly(wild, fc.constantFrom(...IDENTS), fc.constantFrom("", ...BAD), 8).map((n): BtfWord => ({ name: n }));
+  const anon = mostly(wild, fc.constant(""), fc.constantFrom(...IDENTS), 12).map((n): BtfWord => ({ name: n }));
+  const anyRef: fc.Arbitrary<BtfRef> = fc.oneof(
+    weighted(8, fc.nat(6).map((back) => ({ back }))),
+    weighted(3, fc.nat(24).map((id) => ({ id }))),
+    weighted(2, fc.constant({ edge: "void" as const })),
+    weighted(1, fc.constantFrom<BtfRef>({ edge: "end" }, { edge: "max" }, { edge: "past-max" }, { edge: "u32" })),
+  );
+  const ref = (cat: BtfCategory) => mostly(wild, fc.nat(3).map((skip): BtfRef => ({ last: cat, skip })), anyRef, 6).map((r): BtfWord => ({ ref: r }));
+  const kf = mostly(wild, fc.constant(false), fc.constant(true), 10);
+  const u32 = fc.oneof(weighted(6, fc.nat(64)), weighted(1, fc.constantFrom(0x7fffffff, 0x80000000, 0xffffffff, 0x10000000, 0xffff)));
+  const head = (kind: number, nm: fc.Arbitrary<BtfWord>, third: fc.Arbitrary<BtfWord>, vlen: fc.Arbitrary<number> = fc.constant(0), flag = kf) =>
+    fc.tuple(nm, flag, third, vlen).map(([n, f, t, v]) => [n, btfInfo(kind, v, f), t] as BtfWord[]);
+  const one = (kind: number, words: fc.Arbitrary<BtfWord[]>) => words.map((w): BtfTypeDraw[] => [{ kind, words: w }]);
+
+  const int = fc.tuple(
+    head(K.INT, name(1), mostly(wild, fc.constantFrom(1, 2, 4, 8, 16), fc.constantFrom(0, 3, 32))),
+    mostly(wild, fc.constantFrom(0, 0, 1, 1, 2, 4), fc.constantFrom(3, 8, 15)),
+    mostly(wild, fc.constant(0), fc.nat(130), 6),
+    mostly(wild, fc.oneof(weighted(6, fc.constant(-1)), weighted(1, fc.nat(7).map((b) => -2 - b))), fc.nat(129)),
+  ).map(([h, enc, off, bits]) => {
+    const size = h[2] as number;
+    // -1: every bit of the size; -2 and below: that many bits fewer.
+    const nr = bits < 0 ? Math.max(1, Math.min(8 * size, 128) + 1 + bits) : bits;
+    return [...h, ((enc << 24) | (off << 16) | nr) >>> 0] as BtfWord[];
+  });
+
+  /** Pointers and modifiers are anonymous, typedefs and type tags named. */
+  const refKind = fc.constantFrom(K.PTR, K.PTR, K.TYPEDEF, K.TYPEDEF, K.VOLATILE, K.CONST, K.RESTRICT, K.TYPE_TAG).chain((kind) => {
+    const nm = kind === K.TYPEDEF ? ident : kind === K.TYPE_TAG ? mostly(wild, fc.constantFrom(...TAGS), fc.constant("")).map((n): BtfWord => ({ name: n })) : anon;
+    const target = kind === K.PTR ? ref("any") : ref("sized");
+    return one(kind, head(kind, nm, target));
+  });
+
+  const array = fc.tuple(head(K.ARRAY, anon, mostly(wild, fc.constant(0), fc.constant(4), 10)), ref("sized"), ref("int"),
+    mostly(wild, fc.constantFrom(0, 1, 2, 4, 16), u32)).map(([h, elem, index, n]) => [...h, elem, index, n]);
+
+  /** STRUCT/UNION members at rising offsets (bits; bitfield size and offset with kind_flag); size "auto" fits them. */
+  const composite = fc.tuple(
+    fc.constantFrom(K.STRUCT, K.STRUCT, K.UNION), name(3), mostly(wild, fc.constant(false), fc.constant(true), 6),
+    mostly(wild, fc.oneof(weighted(8, fc.constant(-1)), weighted(1, fc.constantFrom(0, 1, 4, 8, 16, 64))), u32),
+    fc.array(fc.tuple(name(2), ref("sized"), mostly(wild, fc.constantFrom(0, 8, 32, 64), fc.nat(70)), mostly(wild, fc.nat(8), fc.nat(40))), { maxLength: 5 }),
+  ).map(([kind, n, flag, size, ms]): BtfTypeDraw[] => {
+    let off = 0;
+    const members: BtfWord[] = [];
+    for (const [mn, mt, delta, bits] of ms) {
+      if (kind === K.STRUCT) off += delta;
+      members.push(mn, mt, flag ? ((bits << 24) | (off & 0xffffff)) >>> 0 : off);
+    }
+    // -1: room for the members as laid out (the encoder adds the last member's size).
+    return [{ kind, words: [n, btfInfo(kind, ms.length, flag), size < 0 ? { auto: "struct-size" } : size, ...members] }];
+  });
+
+  const enums = fc.tuple(fc.boolean(), name(2), fc.boolean(), mostly(wild, fc.constantFrom(4, 8, 1, 2), fc.constantFrom(0, 3, 16)),
+    fc.array(fc.tuple(ident, fc.oneof(fc.nat(8), fc.constantFrom(-1, 0x7fffffff, -0x80000000)), fc.constantFrom(0, 1, 0xffffffff)), { maxLength: 4 }))
+    .map(([wide, n, flag, size, vs]): BtfTypeDraw[] => {
+      const kind = wide ? K.ENUM64 : K.ENUM;
+      return [{ kind, words: [n, btfInfo(kind, vs.length, flag), size, ...vs.flatMap(([vn, v, hi]) => (wide ? [vn, v >>> 0, hi] : [vn, v >>> 0]))] }];
+    });
+
+  const fwd = one(K.FWD, head(K.FWD, ident, mostly(wild, fc.constant(0), fc.constant(4), 10), fc.constant(0), fc.boolean()));
+  const float = one(K.FLOAT, head(K.FLOAT, ident, mostly(wild, fc.constantFrom(2, 4, 8, 12, 16), fc.constantFrom(0, 1, 3, 32))));
+
+  /** A FUNC_PROTO and, mostly, a FUNC of it right after (linkage in vlen). */
+  const func = fc.tuple(ref("sized"), fc.array(fc.tuple(mostly(wild, ident, anon, 6), ref("sized")), { maxLength: 4 }), fc.boolean(), fc.nat(3), ident,
+    mostly(wild, fc.constantFrom(0, 1), fc.constantFrom(2, 3), 8), kf, mostly(wild, fc.constant(false), fc.constant(true), 6))
+    .map(([ret, params, varargs, withFunc, fname, linkage, flag, voidRet]): BtfTypeDraw[] => {
+      const ps: BtfWord[] = params.flatMap(([n, t]) => [n, t]);
+      if (varargs) ps.push(0, 0);
+      const n = params.length + (varargs ? 1 : 0);
+      const proto: BtfTypeDraw = { kind: K.FUNC_PROTO, words: [0, btfInfo(K.FUNC_PROTO, n), voidRet ? 0 : ret, ...ps] };
+      return withFunc > 0 ? [proto, { kind: K.FUNC, words: [fname, btfInfo(K.FUNC, linkage, flag), { ref: { back: 0 } }] }] : [proto];
+    });
+  const lonelyFunc = one(K.FUNC, head(K.FUNC, ident, ref("proto"), mostly(wild, fc.constantFrom(0, 1), fc.constantFrom(2, 3))));
+
+  const variable = fc.tuple(ident, ref("sized"), mostly(wild, fc.constantFrom(0, 1), fc.constantFrom(2, 3)), kf).map(([n, t, linkage, flag]): BtfTypeDraw[] =>
+    [{ kind: K.VAR, words: [n, btfInfo(K.VAR, 0, flag), t, linkage] }]);
+  /** A DATASEC of the vars before it (clean: its own, just before it), packed one after the other unless drawn otherwise. */
+  const datasec = fc.tuple(fc.array(variable, { minLength: wild ? 0 : 1, maxLength: wild ? 0 : 3 }), mostly(wild, fc.constantFrom(".data", ".bss", ".rodata", "license", ".data.x y"), fc.constantFrom("", "\x01")), kf,
+    mostly(wild, fc.constant(-1), u32),
+    fc.array(fc.tuple(ref("var"), mostly(wild, fc.constant(-1), fc.nat(16)), mostly(wild, fc.constant(-1), fc.nat(16))), { minLength: 0, maxLength: 3 }))
+    .map(([own, n, flag, size, drawn]): BtfTypeDraw[] => {
+      const vs = wild ? drawn : own.map((_, i) => drawn[i] ?? [{ ref: { last: "var" as const, skip: 0 } }, -1, -1] as const);
+      const words: BtfWord[] = [{ name: n }, btfInfo(K.DATASEC, vs.length, flag), size < 0 ? { auto: "sec-size" } : size];
+      vs.forEach(([t, off, sz], i) => {
+        // Each variable a different one, in the order declared, unless wild.
+        const r = typeof t !== "number" && "ref" in t && "last" in t.ref ? { ref: { last: "var" as const, skip: vs.length - 1 - i } } : t;
+        words.push(r, off < 0 ? { auto: "var-off" } : off, sz < 0 ? { auto: "var-size" } : sz);
+      });
+      return [...own.flat(), { kind: K.DATASEC, words }];
+    });
+
+  /** A DECL_TAG (clean: on a struct of its own just before it, the whole or a member). */
+  const declTag = fc.tuple(head(K.DECL_TAG, fc.oneof(fc.constantFrom(...TAGS).map((n): BtfWord => ({ name: n })), ident), wild ? ref("taggable") : fc.constant({ ref: { back: 0 } })),
+    mostly(wild, fc.oneof(weighted(3, fc.constant(-1)), weighted(2, fc.nat(4))), fc.constantFrom(2, 100, 0x7fffffff, -2)), composite)
+    .map(([h, idx, target]): BtfTypeDraw[] => {
+      if (wild) return [{ kind: K.DECL_TAG, words: [...h, idx >>> 0] }];
+      const vlen = (target[0]!.words[1] as number) & 0xffff;
+      return [...target, { kind: K.DECL_TAG, words: [...h, (idx < 0 || vlen === 0 ? -1 : idx % vlen) >>> 0] }];
+    });
+
+  /** A struct the checker knows by name, at its size or not, with an int member or none, and a struct holding it. */
+  const special = fc.tuple(fc.constantFrom(...SPECIAL), mostly(wild, fc.constant(-1), fc.constantFrom(0, 4, 8, 12, 16, 24, 32)), fc.boolean(),
+    fc.constantFrom(0, 0, 4, 8, 6))
+    .map(([n, size, member, at]): BtfTypeDraw[] => {
+      const s = size < 0 ? SPECIAL_SIZE[n]! : size;
+      const int: BtfTypeDraw = { kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] };
+      const struct: BtfTypeDraw = member ? { kind: K.STRUCT, words: [{ name: n }, btfInfo(K.STRUCT, 1), s, { name: "val" }, { ref: { back: 0 } }, 0] }
+        : { kind: K.STRUCT, words: [{ name: n }, btfInfo(K.STRUCT), s] };
+      const holder: BtfTypeDraw = { kind: K.STRUCT, words: [{ name: "pair" }, btfInfo(K.STRUCT, 2), { auto: "struct-size" },
+        { name: "a" }, { ref: { last: "int", skip: 0 } }, 0, { name: "b" }, { ref: { back: 0 } }, 8 * at] };
+      return [int, struct, holder];
+    });
+
+  /** 28 to 36 CONSTs and VOLATILEs in a row, each on the one before: past MAX_RESOLVE_DEPTH (32) or just under. */
+  const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.boolean()).map(([n, vol]): BtfTypeDraw[] => {
+    const out: BtfTypeDraw[] = [{ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] }];
+    for (let i = 0; i < n; i++) {
+      const kind = vol && i % 2 === 1 ? K.VOLATILE : K.CONST;
+      out.push({ kind, words: [0, btfInfo(kind), { ref: { back: 0 } }] });
+    }
+    return out;
+  });
+
+  /** A kind number no kernel knows (0, 20, 31), with a few words. */
+  const unknownKind = fc.constantFrom(0, 20, 31).map((kind): BtfTypeDraw[] => [{ kind, words: [0, btfInfo(kind), 4] }]);
+
+  return fc.oneof(
+    weighted(8, one(K.INT, int)),
+    weighted(6, refKind),
+    weighted(3, one(K.ARRAY, array)),
+    weighted(6, composite),
+    weighted(2, enums),
+    weighted(1, fwd),
+    weighted(1, float),
+    weighted(3, func),
+    weighted(2, variable),
+    weighted(2, datasec),
+    weighted(2, declTag),
+    weighted(wild ? 1 : 0, lonelyFunc),
+    weighted(2, special),
+    weighted(1, chain),
+    weighted(wild ? 1 : 0, unknownKind),
+  );
+}
+
+const headerFieldArb: fc.Arbitrary<{ field: HeaderField; value: number }> = fc.oneof(
+  fc.constantFrom(0xeb9e, 0x9feb, 0).map((value) => ({ field: "magic" as const, value })),
+  fc.constantFrom(0, 2).map((value) => ({ field: "version" as const, value })),
+  fc.constantFrom(1, 0x80).map((value) => ({ field: "flags" as const, value })),
+  fc.constantFrom(0, 8, 23, 25, 0xffffffff).map((value) => ({ field: "hdr_len" as const, value })),
+  fc.tuple(fc.constantFrom<HeaderField>("type_off", "type_len", "str_off", "str_len"), fc.constantFrom(-4, -1, 1, 4, 0x1000000, -0x1000)).map(([field, value]) => ({ field, value })),
+);
+
+const faultArb: fc.Arbitrary<BtfFault> = fc.oneof(
+  weighted(8, fc.record({ f: fc.constant("word" as const), at: fc.nat(400), how: fc.constantFrom("zero" as const, "ones" as const, "inc" as const, "dec" as const, "bit" as const), bit: fc.nat(31) })),
+  weighted(2, fc.record({ f: fc.constant("name-off" as const), type: fc.nat(30), where: fc.constantFrom("str-len" as const, "last" as const, "huge" as const, "mid" as const) })),
+  weighted(3, fc.record({ f: fc.constant("vlen" as const), type: fc.nat(30), delta: fc.constantFrom(1 as const, -1 as const) })),
+  weighted(1, headerFieldArb.map((h) => ({ f: "header" as const, ...h }))),
+  weighted(1, fc.record({ f: fc.constant("hdr-tail" as const), extra: fc.constantFrom(4, 8, 1), nonZero: fc.boolean() })),
+  weighted(1, fc.record({ f: fc.constant("strings" as const), how: fc.constantFrom("no-final-nul" as const, "first-not-nul" as const, "empty" as const, "append" as const) })),
+  weighted(2, fc.record({ f: fc.constant("byte" as const), at: fc.nat(600), xor: fc.integer({ min: 1, max: 255 }) })),
+  weighted(1, fc.record({ f: fc.constant("cut" as const), keep: fc.nat(600) })),
+);
+
+const FIRST_INT: BtfTypeDraw = { kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, (1 << 24) | 32] };
+
+/** Random BTF graphs: up to `maxGroups` groups of types (a group is one type, a FUNC_PROTO and its FUNC, a chain, …), then faults. */
+export function btfGraphArb(maxGroups = 10): fc.Arbitrary<BtfGraph> {
+  return fc.record({
+    // Three graphs in four drawn to load (at least one type), the rest wild.
+    types: fc.oneof(
+      // A clean graph starts with an int, so that what looks for one earlier finds it.
+      weighted(3, fc.array(draws(false), { maxLength: maxGroups }).map((gs) => [FIRST_INT, ...gs.flat()])),
+      weighted(1, fc.array(draws(true), { maxLength: maxGroups }).map((gs) => gs.flat())),
+    ),
+    // Half the blobs as drawn, the rest with one to three faults.
+    faults: fc.oneof(weighted(5, fc.constant([])), weighted(4, fc.array(faultArb, { minLength: 1, maxLength: 1 })), weighted(1, fc.array(faultArb, { minLength: 2, maxLength: 3 }))),
+  });
+}
+
+const CATEGORY: Record<BtfCategory, readonly number[]> = {
+  any: Object.values(K),
+  int: [K.INT],
+  sized: [K.INT, K.INT, K.PTR, K.STRUCT, K.UNION, K.ENUM, K.ENUM64, K.ARRAY, K.TYPEDEF, K.FLOAT],
+  proto: [K.FUNC_PROTO],
+  var: [K.VAR],
+  taggable: [K.STRUCT, K.UNION, K.VAR, K.FUNC, K.TYPEDEF],
+};
+
+/** Type ids as the encoder resolves them for the type at `self` (1-based) of `kinds.length`. */
+function resolveRef(r: BtfRef, self: number, kinds: readonly number[]): number {
+  const count = kinds.length;
+  if ("back" in r) return Math.max(0, self - 1 - r.back);
+  if ("last" in r) {
+    const want = CATEGORY[r.last];
+    const found: number[] = [];
+    for (let id = self - 1; id >= 1; id--) if (want.includes(kinds[id - 1]!)) found.push(id);
+    return found.length === 0 ? 0 : found[r.skip % found.length]!;
+  }
+  if ("id" in r) return r.id;
+  switch (r.edge) {
+    case "void": return 0;
+    case "end": return count + 1;
+    case "max": return 0xffffe;
+    case "past-max": return 0xfffff;
+    case "u32": return 0xffffffff;
+  }
+}
+
+/** The size a type has as far as the encoder can tell (for "auto" sizes), or undefined. */
+function sizeOf(types: readonly number[][], id: number, depth = 0): number | undefined {
+  const t = types[id - 1];
+  if (t === undefined || depth > 40) return undefined;
+  const kind = (t[1]! >>> 24) & 0x1f;
+  switch (kind) {
+    case K.INT: case K.ENUM: case K.ENUM64: case K.STRUCT: case K.UNION: case K.FLOAT: case K.DATASEC: return t[2];
+    case K.PTR: return 8;
+    case K.TYPEDEF: case K.VOLATILE: case K.CONST: case K.RESTRICT: case K.TYPE_TAG: case K.VAR: return sizeOf(types, t[2]!, depth + 1);
+    case K.ARRAY: {
+      const e = sizeOf(types, t[3]!, depth + 1);
+      return e === undefined ? undefined : Math.min(e * t[5]!, 0xffffffff);
+    }
+    default: return undefined;
+  }
+}
+
+/** The blob's parts before the faults: type words and the string section (Latin-1 names). */
+function encodeTypes(types: readonly BtfTypeDraw[]): { words: number[][]; strings: number[] } {
+  const strings: number[] = [0];
+  const offsets = new Map<string, number>([["", 0]]);
+  const nameOff = (s: string) => {
+    let off = offsets.get(s);
+    if (off === undefined) {
+      off = strings.length;
+      offsets.set(s, off);
+      for (let i = 0; i < s.length; i++) strings.push(s.charCodeAt(i) & 0xff);
+      strings.push(0);
+    }
+    return off;
+  };
+  const kinds = types.map((t) => t.kind);
+  const out: number[][] = [];
+  types.forEach((t, i) => {
+    const self = i + 1;
+    // Auto sizes last: they need the sizes of the types they name, which may come later.
+    out.push(t.words.map((w) => (typeof w === "number" ? w >>> 0 : "ref" in w ? resolveRef(w.ref, self, kinds) : "auto" in w ? 0 : nameOff(w.name))));
+  });
+  types.forEach((t, i) => {
+    const words = out[i]!;
+    let secOff = 0;
+    t.words.forEach((w, j) => {
+      if (typeof w === "number" || !("auto" in w)) return;
+      if (w.auto === "struct-size") {
+        // A struct's size: past its last member (bits at the member's offset word, plus its type's size).
+        const vlen = words[1]! & 0xffff;
+        const flag = (words[1]! >>> 31) !== 0;
+        let end = 0;
+        for (let m = 0; m < vlen; m++) {
+          const off = words[3 + 3 * m + 2]!;
+          const bits = flag ? off & 0xffffff : off;
+          const sz = sizeOf(out, words[3 + 3 * m + 1]!) ?? 4;
+          end = Math.max(end, Math.ceil(bits / 8) + sz);
+        }
+        words[j] = Math.min(end, 0xffffffff) >>> 0;
+      } else if (w.auto === "var-size") {
+        words[j] = (sizeOf(out, words[j - 2]!) ?? 4) >>> 0;
+      } else if (w.auto === "var-off") {
+        words[j] = secOff;
+        secOff += sizeOf(out, words[j - 1]!) ?? 4;
+      }
+    });
+    t.words.forEach((w, j) => {
+      if (typeof w !== "number" && "auto" in w && w.auto === "sec-size") {
+        let end = 0;
+        for (let v = 0; v < (words[1]! & 0xffff); v++) end = Math.max(end, words[3 + 3 * v + 1]! + words[3 + 3 * v + 2]!);
+        words[j] = end >>> 0;
+      }
+    });
+  });
+  return { words: out, strings };
+}
+
+/** The raw blob of a graph, faults applied. */
+export function encodeBtfGraph(g: BtfGraph): Uint8Array {
+  const { words, strings: strList } = encodeTypes(g.types);
+  let strings = Uint8Array.from(strList);
+  let flat = words.flat();
+  let hdrLen = BTF_HDR_LEN;
+  let tail: Uint8Array = new Uint8Array(0);
+  const header: Partial<Record<HeaderField, number>> = {};
+  const typeStart = (type: number) => {
+    let at = 0;
+    for (let i = 0; i < type && i < words.length; i++) at += words[i]!.length;
+    return at;
+  };
+  const post: BtfFault[] = [];
+  for (const f of g.faults) {
+    switch (f.f) {
+      case "word": {
+        if (flat.length === 0) break;
+        const at = f.at % flat.length;
+        const w = flat[at]!;
+        flat = [...flat];
+        flat[at] = (f.how === "zero" ? 0 : f.how === "ones" ? 0xffffffff : f.how === "inc" ? w + 1 : f.how === "dec" ? w - 1 : w ^ (1 << f.bit)) >>> 0;
+        break;
+      }
+      case "name-off": {
+        if (words.length === 0) break;
+        const at = typeStart(f.type % words.length);
+        flat = [...flat];
+        flat[at] = f.where === "str-len" ? strings.length : f.where === "last" ? strings.length - 1 : f.where === "huge" ? 0x7fffffff : Math.max(0, strings.length >> 1);
+        break;
+      }
+      case "vlen": {
+        if (words.length === 0) break;
+        const at = typeStart(f.type % words.length) + 1;
+        flat = [...flat];
+        const info = flat[at]!;
+        flat[at] = ((info & 0xffff0000) | ((info + f.delta) & 0xffff)) >>> 0;
+        break;
+      }
+      case "header": header[f.field] = f.value; break;
+      case "hdr-tail":
+        hdrLen = BTF_HDR_LEN + f.extra;
+        tail = new Uint8Array(f.extra).fill(f.nonZero ? 1 : 0);
+        break;
+      case "strings":
+        if (f.how === "no-final-nul") strings = Uint8Array.from([...strings, 0x61]);
+        else if (f.how === "first-not-nul") strings = Uint8Array.from([0x61, ...strings.subarray(1)]);
+        else if (f.how === "empty") strings = new Uint8Array(0);
+        else strings = Uint8Array.from([...strings, 0x62, 0]);
+        break;
+      default: post.push(f);
+    }
+  }
+  const typeBytes = flat.length * 4;
+  const out = new Uint8Array(hdrLen + typeBytes + strings.length);
+  const dv = new DataView(out.buffer);
+  const rel = (field: HeaderField, base: number) => (header[field] === undefined ? base : (base + header[field]!) >>> 0);
+  dv.setUint16(0, header.magic ?? BTF_MAGIC, true);
+  out[2] = header.version ?? 1;
+  out[3] = header.flags ?? 0;
+  dv.setUint32(4, header.hdr_len ?? hdrLen, true);
+  dv.setUint32(8, rel("type_off", 0), true);
+  dv.setUint32(12, rel("type_len", typeBytes), true);
+  dv.setUint32(16, rel("str_off", typeBytes), true);
+  dv.setUint32(20, rel("str_len", strings.length), true);
+  out.set(tail, BTF_HDR_LEN);
+  flat.forEach((w, i) => dv.setUint32(hdrLen + 4 * i, w >>> 0, true));
+  out.set(strings, hdrLen + typeBytes);
+  let blob = out;
+  for (const f of post) {
+    if (f.f === "byte" && blob.length > 0) {
+      blob = blob.slice();
+      blob[f.at % blob.length] ^= f.xor;
+    } else if (f.f === "cut") blob = blob.slice(0, f.keep % (blob.length + 1));
+  }
+  return blob;
+}
+
+/** The size of type `id` of a graph (before its faults) as far as the encoder can tell: a map's key or value size for it. */
+export function btfGraphTypeSize(g: BtfGraph, id: number): number | undefined {
+  return sizeOf(encodeTypes(g.types).words, id);
+}
+/** A graph as readable lines: each type's id, kind and words (names quoted), then the faults. */
+export function formatBtfGraph(g: BtfGraph): string {
+  const kinds = g.types.map((t) => t.kind);
+  const lines = g.types.map((t, i) => {
+    const words = t.words.map((w) => (typeof w === "number" ? `${w >>> 0}` : "ref" in w ? `->${resolveRef(w.ref, i + 1, kinds)}`
+      : "auto" in w ? `(${w.auto})` : JSON.stringify(w.name)));
+    return `[${i + 1}] ${KIND_NAMES[t.kind] ?? `kind ${t.kind}`} ${words.join(" ")}`;
+  });
+  for (const f of g.faults) lines.push(`fault ${JSON.stringify(f)}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,324 @@
+// The BTF differential: random BTF blobs (arbitraries/btf-graph.ts) loaded on two drivers with
+// a log, the errno and every byte of the log buffer compared; for a blob that loads, a few maps
+// created with drawn key and value type ids, their answers compared too. On a difference
+// fast-check shrinks the case, and the summary carries the blob, where the drivers part, and the
+// seed and path that replay it.
+import fc from "fast-check";
+import {
+  BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE,
+  BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_STACK, type Driver, assertOptionKeys, errnoName, mapTypeName, optionKeys,
+} from "@bpfkit/core";
+import { type BtfGraph, btfGraphArb, btfGraphTypeSize, encodeBtfGraph, formatBtfGraph } from "../arbitraries/btf-graph.js";
+import { type DriverChoice, resolvePair } from "./driver-choice.js";
+import { BtfKind } from "../conformance/btf-blob.js";
+
+/** BPF_LOG_FIXED: the log keeps its start rather than its end. */
+const BPF_LOG_FIXED = 8;
+
+/** How a case loads its blob: the log level (with BPF_LOG_FIXED or not) and the buffer's size (0: none). */
+export interface BtfLogDraw {
+  readonly level: number;
+  readonly size: number;
+}
+
+/** A map created on the loaded BTF: its type, the type ids, and the sizes ("type": the size of the type named). */
+export interface BtfMapDraw {
+  readonly mapType: number;
+  /** Type ids as drawn: 0 (none), the n-th type of a kind with a size (modulo their count), or an id modulo the types + 2 (one past the end too). */
+  readonly key: BtfMapTypeDraw;
+  readonly value: BtfMapTypeDraw;
+  readonly keySize: number | "type";
+  readonly valueSize: number | "type";
+  readonly flags: number;
+}
+
+/** A map's key or value type id as drawn. */
+export type BtfMapTypeDraw = { readonly sized: number } | { readonly id: number };
+
+/** One case: a blob, how it is loaded, and the maps made on it when it loads. */
+export interface BtfCase {
+  readonly graph: BtfGraph;
+  readonly log: BtfLogDraw;
+  readonly maps: readonly BtfMapDraw[];
+}
+
+const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+
+/** The map types whose map_check_btf rules the simulator models (the BTF-only storage types are not). */
+export const BTF_FUZZ_MAP_TYPES: readonly number[] = [
+  BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
+];
+const KEYLESS = new Set([BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER]);
+
+const logArb: fc.Arbitrary<BtfLogDraw> = fc.record({
+  level: fc.oneof(weighted(8, fc.constantFrom(1, 2)), weighted(3, fc.constantFrom(1 | BPF_LOG_FIXED, 2 | BPF_LOG_FIXED)), weighted(1, fc.constantFrom(0, 3, 4, 8, 15))),
+  size: fc.oneof(weighted(8, fc.constant(1 << 16)), weighted(2, fc.constantFrom(1, 2, 24, 100, 256, 1024)), weighted(1, fc.constant(0))),
+});
+
+const mapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
+  mapType: fc.constantFrom(...BTF_FUZZ_MAP_TYPES),
+  key: fc.oneof(weighted(2, fc.constant({ id: 0 })), weighted(6, fc.nat(40).map((sized) => ({ sized }))), weighted(1, fc.nat(40).map((id) => ({ id })))),
+  value: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(8, fc.nat(40).map((sized) => ({ sized }))), weighted(1, fc.nat(40).map((id) => ({ id })))),
+  keySize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
+  valueSize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
+  flags: fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constant(BPF_F_RDONLY_PROG))),
+});
+
+/** The cases the BTF differential draws. */
+export function btfCaseArb(): fc.Arbitrary<BtfCase> {
+  return fc.record({ graph: btfGraphArb(), log: logArb, maps: fc.array(mapArb, { maxLength: 3 }) });
+}
+
+/** A case as readable lines: the log draw, the types and faults, the maps. */
+export function formatBtfCase(c: BtfCase): string {
+  const lines = [`log level ${c.log.level}, buffer ${c.log.size} bytes`, formatBtfGraph(c.graph)];
+  for (const m of c.maps) lines.push(`map ${describeMap(c, m)}`);
+  return lines.filter((l) => l !== "").join("\n");
+}
+
+/** What one driver answered for a case: the load's line, then one line per map. */
+export interface BtfTrace {
+  readonly lines: readonly string[];
+  /** The load's errno (0: loaded). */
+  readonly errno: number;
+  /** Each map's errno (0: created). */
+  readonly mapErrnos: readonly number[];
+  readonly calls: number;
+  readonly seconds: number;
+}
+
+/** The kinds a map's key or value may be: they have a size. */
+const SIZED = new Set([BtfKind.INT, BtfKind.PTR, BtfKind.ARRAY, BtfKind.STRUCT, BtfKind.UNION, BtfKind.ENUM, BtfKind.ENUM64,
+  BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.FLOAT, BtfKind.DATASEC]);
+
+function mapIds(c: BtfCase, m: BtfMapDraw) {
+  const types = c.graph.types;
+  const sized: number[] = [];
+  types.forEach((t, i) => { if (SIZED.has(t.kind as never)) sized.push(i + 1); });
+  const id = (d: BtfMapTypeDraw) => ("id" in d ? d.id % (types.length + 2) : sized.length === 0 ? 0 : sized[d.sized % sized.length]!);
+  // A keyless map names no key type (its own check, where it has one, wants 0): a drawn id still may.
+  return { key: KEYLESS.has(m.mapType) && "sized" in m.key ? 0 : id(m.key), value: id(m.value) };
+}
+
+function mapSizes(c: BtfCase, m: BtfMapDraw) {
+  const { key, value } = mapIds(c, m);
+  const size = (s: number | "type", id: number, keyless: boolean) => (s !== "type" ? s : keyless ? 0 : btfGraphTypeSize(c.graph, id) ?? 4);
+  return { keySize: size(m.keySize, key, KEYLESS.has(m.mapType)), valueSize: size(m.valueSize, value, false) };
+}
+
+function describeMap(c: BtfCase, m: BtfMapDraw): string {
+  const { key, value } = mapIds(c, m);
+  const { keySize, valueSize } = mapSizes(c, m);
+  return `${mapTypeName(m.mapType)} key type ${key} (${keySize} B) value type ${value} (${valueSize} B)${m.flags !== 0 ? ` flags ${m.flags}` : ""}`;
+}
+
+const answer = (r: number) => (r >= 0 ? "OK" : `${errnoName(-r)} (${-r})`);
+
+/** Latin-1 text of the log buffer up to its first NUL, and what lies past it if any byte there changed. */
+function logText(buf: Uint8Array): string {
+  const nul = buf.indexOf(0);
+  const end = nul < 0 ? buf.length : nul;
+  let text = JSON.stringify(String.fromCharCode(...buf.subarray(0, Math.min(end, 1 << 16))));
+  if (nul < 0) text += " (no NUL)";
+  // The buffer starts zeroed (the kernel driver stages it zeroed and copies it all back): a
+  // byte past the NUL that is not zero was written there.
+  else {
+    let written = 0;
+    for (let i = nul + 1; i < buf.length; i++) if (buf[i] !== 0) written++;
+    if (written > 0) text += ` (+${written} bytes written past the NUL)`;
+  }
+  return text;
+}
+
+/** Loads the case's blob on `d` and makes its maps: every answer as a line. */
+export function runBtfCase(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGraph(c.graph)): BtfTrace {
+  if (d.btfLoad === undefined) throw new Error(`${d.kind} has no btfLoad: the BTF differential needs both drivers' BTF methods`);
+  const t0 = performance.now();
+  const logBuf = c.log.size > 0 ? new Uint8Array(c.log.size) : undefined;
+  const fd = d.btfLoad({ btf: blob, ...(logBuf !== undefined ? { logBuf } : {}), logLevel: c.log.level });
+  let calls = 1;
+  const mapErrnos: number[] = [];
+  const lines = [`load: ${answer(fd)}${logBuf !== undefined ? ` log ${logText(logBuf)}` : ""}`];
+  if (fd >= 0) {
+    try {
+      for (const m of c.maps) {
+        const { key, value } = mapIds(c, m);
+        const { keySize, valueSize } = mapSizes(c, m);
+        const r = d.mapCreate({
+          mapType: m.mapType, keySize, valueSize, maxEntries: 4, mapFlags: m.flags | (m.mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0),
+          btfFd: fd, btfKeyTypeId: key, btfValueTypeId: value,
+        });
+        calls++;
+        mapErrnos.push(r >= 0 ? 0 : -r);
+        if (r >= 0) d.close(r);
+        lines.push(`map ${describeMap(c, m)}: ${answer(r)}`);
+      }
+    } finally {
+      d.close(fd);
+    }
+  }
+  return { lines, errno: fd >= 0 ? 0 : -fd, mapErrnos, calls, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** How far a BTF differential run has got, as `onProgress` is told after each case. */
+export interface BtfDifferentialProgress {
+  readonly run: number;
+  readonly runs: number;
+  readonly shrinking: boolean;
+}
+
+/** `runBtfDifferential`'s options; any other key is a TypeError. */
+export interface BtfDifferentialOptions {
+  /** Default "sim". */
+  left?: DriverChoice;
+  /** Default "kernel". */
+  right?: DriverChoice;
+  /** Cases to run. Default 100. */
+  runs?: number;
+  /** fast-check seed; the summary reports the one used. Default: random. */
+  seed?: number;
+  /** With `seed`, replays one counterexample path a summary printed. */
+  path?: string;
+  /** Called after every case (including shrink attempts). */
+  onProgress?: (p: BtfDifferentialProgress) => void;
+  /** Shrink a counterexample (default true); false reports the first one found, as found. */
+  shrink?: boolean;
+}
+
+/** Where two drivers first answered a case differently. */
+export interface BtfDivergence {
+  /** "load", or "map i" (1-based). */
+  readonly what: string;
+  readonly left: string;
+  readonly right: string;
+}
+
+/** A case on which the two drivers answered differently, shrunk, and how to replay it. */
+export interface BtfCounterexample {
+  readonly case: BtfCase;
+  /** The blob as loaded, in hex. */
+  readonly blob: string;
+  readonly divergence: BtfDivergence;
+  readonly seed: number;
+  readonly path: string;
+  readonly shrinks: number;
+}
+
+/** What `runBtfDifferential` found. */
+export interface BtfDifferentialSummary {
+  /** True when the drivers agreed on every case. */
+  readonly ok: boolean;
+  readonly left: string;
+  readonly right: string;
+  readonly seed: number;
+  /** Cases run before stopping (a difference stops the run). */
+  readonly runs: number;
+  /** Blobs that loaded (on the left driver), and the maps created on them. */
+  readonly loaded: number;
+  readonly maps: number;
+  /** How the left driver answered the loads: errno name (or OK) to count. */
+  readonly answers: Readonly<Record<string, number>>;
+  /** How it answered the map creations, the same way. */
+  readonly mapAnswers: Readonly<Record<string, number>>;
+  /** Driver calls, both drivers. */
+  readonly ops: number;
+  readonly seconds: number;
+  /** Empty when the drivers agreed; else the shrunk counterexample's. */
+  readonly divergences: readonly BtfCounterexample[];
+  /** The summary in words, and the counterexample if any. */
+  readonly report: string;
+}
+
+const OPTION_KEYS = optionKeys<BtfDifferentialOptions>({ left: true, right: true, runs: true, seed: true, path: true, onProgress: true, shrink: true });
+
+function firstBtfDivergence(a: BtfTrace, b: BtfTrace): BtfDivergence | undefined {
+  const n = Math.max(a.lines.length, b.lines.length);
+  for (let i = 0; i < n; i++) {
+    const l = a.lines[i] ?? "(nothing)";
+    const r = b.lines[i] ?? "(nothing)";
+    if (l !== r) return { what: i === 0 ? "load" : `map ${i}`, left: l, right: r };
+  }
+  return undefined;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+
+/**
+ * Loads `runs` random BTF blobs on two drivers, with a log, and compares the errno and the log's
+ * bytes, then the answers of maps created on each blob that loads; on a difference, shrinks to a
+ * minimal case, printed in `report` with the seed and path that replay it.
+ */
+export async function runBtfDifferential(options: BtfDifferentialOptions = {}): Promise<BtfDifferentialSummary> {
+  assertOptionKeys(options, OPTION_KEYS, "runBtfDifferential", "options");
+  const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
+  const runs = options.runs ?? 100;
+  const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
+  const t0 = performance.now();
+  const tally = { run: 0, failed: false, loaded: 0, maps: 0, calls: 0, answers: {} as Record<string, number>, mapAnswers: {} as Record<string, number> };
+  const count = (to: Record<string, number>, errno: number) => {
+    const name = errno === 0 ? "OK" : errnoName(errno);
+    to[name] = (to[name] ?? 0) + 1;
+  };
+  const property = fc.property(btfCaseArb(), (c) => {
+    const blob = encodeBtfGraph(c.graph);
+    const a = runBtfCase(left.driver, c, blob);
+    const b = runBtfCase(right.driver, c, blob);
+    tally.run++;
+    tally.calls += a.calls + b.calls;
+    const d = firstBtfDivergence(a, b);
+    if (d !== undefined) tally.failed = true;
+    else if (!tally.failed) {
+      count(tally.answers, a.errno);
+      for (const e of a.mapErrnos) count(tally.mapAnswers, e);
+      if (a.errno === 0) tally.loaded++;
+      tally.maps += a.mapErrnos.length;
+    }
+    options.onProgress?.({ run: tally.run, runs, shrinking: tally.failed });
+    return d === undefined;
+  });
+  const details = fc.check(property, {
+    numRuns: runs, seed, ...(options.path !== undefined ? { path: options.path } : {}), endOnFailure: options.shrink === false,
+  });
+  const divergences: BtfCounterexample[] = [];
+  if (details.failed) {
+    if (details.counterexample === null) throw details.errorInstance ?? new Error("the BTF differential failed without a counterexample");
+    const c = details.counterexample[0];
+    const blob = encodeBtfGraph(c.graph);
+    const d = firstBtfDivergence(runBtfCase(left.driver, c, blob), runBtfCase(right.driver, c, blob));
+    if (d === undefined) {
+      throw new Error(`the minimal BTF case diverged once but not on replay (a driver is not deterministic; seed ${details.seed}, path "${details.counterexamplePath ?? ""}"):\n${formatBtfCase(c)}`);
+    }
+    divergences.push({ case: c, blob: hex(blob), divergence: d, seed: details.seed, path: details.counterexamplePath ?? "", shrinks: details.numShrinks });
+  }
+  const summary = {
+    ok: divergences.length === 0, left: left.name, right: right.name, seed, runs: details.numRuns, loaded: tally.loaded, maps: tally.maps,
+    answers: tally.answers, mapAnswers: tally.mapAnswers, ops: tally.calls, seconds: (performance.now() - t0) / 1000, divergences,
+  };
+  let report = formatBtfSummary(summary);
+  if (options.path !== undefined && summary.ok) report += `\n  the case at path "${options.path}" did not reproduce: the drivers agree on it`;
+  return { ...summary, report };
+}
+
+/** The summary as readable lines: the verdict, how the loads went, the counterexample. */
+export function formatBtfSummary(s: Omit<BtfDifferentialSummary, "report">): string {
+  const tally = (t: Readonly<Record<string, number>>) => Object.entries(t).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(", ");
+  const answers = tally(s.answers);
+  const maps = tally(s.mapAnswers);
+  const lines = [
+    `${s.left} vs ${s.right}: ${s.ok ? "agree" : "DIFFER"} on ${s.runs} BTF blobs (${s.loaded} loaded, ${s.maps} maps), ${s.ops} ops in ${s.seconds.toFixed(2)} s, seed ${s.seed}`,
+  ];
+  if (answers !== "") lines.push(`  loads: ${answers}`);
+  if (maps !== "") lines.push(`  maps: ${maps}`);
+  for (const c of s.divergences) {
+    lines.push(`minimal counterexample after ${c.shrinks} shrinks (replay: seed ${c.seed}, path "${c.path}"):`);
+    lines.push(formatBtfCase(c.case).replace(/^/gm, "  "));
+    lines.push(`  blob ${c.blob}`);
+    lines.push(`  first difference at ${c.divergence.what}`);
+    const w = Math.max(s.left.length, s.right.length);
+    lines.push(`    ${s.left.padEnd(w)}  ${c.divergence.left}`);
+    lines.push(`    ${s.right.padEnd(w)}  ${c.divergence.right}`);
+  }
+  return lines.join("\n");
+}
