@@ -100,7 +100,7 @@ function draws(wild: boolean) {
   const int = fc.tuple(
     head(K.INT, name(1), mostly(wild, fc.constantFrom(1, 2, 4, 8, 16), fc.constantFrom(0, 3, 32))),
     mostly(wild, fc.constantFrom(0, 0, 1, 1, 2, 4), fc.constantFrom(3, 8, 15)),
-    mostly(wild, fc.constant(0), fc.nat(130), 6),
+    mostly(wild, fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.nat(16))), fc.nat(130), 6),
     mostly(wild, fc.oneof(weighted(6, fc.constant(-1)), weighted(1, fc.nat(7).map((b) => -2 - b))), fc.nat(129)),
   ).map(([h, enc, off, bits]) => {
     const size = h[2] as number;
@@ -121,9 +121,10 @@ function draws(wild: boolean) {
 
   /** STRUCT/UNION members at rising offsets (bits; bitfield size and offset with kind_flag); size "auto" fits them. */
   const composite = fc.tuple(
-    fc.constantFrom(K.STRUCT, K.STRUCT, K.UNION), name(3), mostly(wild, fc.constant(false), fc.constant(true), 6),
+    fc.constantFrom(K.STRUCT, K.STRUCT, K.UNION), name(3), fc.oneof(weighted(3, fc.constant(false)), weighted(1, fc.constant(true))),
     mostly(wild, fc.oneof(weighted(8, fc.constant(-1)), weighted(1, fc.constantFrom(0, 1, 4, 8, 16, 64))), u32),
-    fc.array(fc.tuple(name(2), ref("sized"), mostly(wild, fc.constantFrom(0, 8, 32, 64), fc.nat(70)), mostly(wild, fc.nat(8), fc.nat(40))), { maxLength: 5 }),
+    fc.array(fc.tuple(name(2), ref("sized"), mostly(wild, fc.oneof(weighted(4, fc.constantFrom(0, 8, 32, 64)), weighted(1, fc.nat(33))), fc.nat(70)),
+      mostly(wild, fc.oneof(weighted(2, fc.constant(0)), weighted(1, fc.nat(33))), fc.nat(40))), { maxLength: 5 }),
   ).map(([kind, n, flag, size, ms]): BtfTypeDraw[] => {
     let off = 0;
     const members: BtfWord[] = [];
@@ -197,11 +198,17 @@ function draws(wild: boolean) {
     });
 
   /** 28 to 36 CONSTs and VOLATILEs in a row, each on the one before: past MAX_RESOLVE_DEPTH (32) or just under. */
-  const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.boolean()).map(([n, vol]): BtfTypeDraw[] => {
+  const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom("const", "volatile", "typedef", "struct", "array", "ptr")).map(([n, how]): BtfTypeDraw[] => {
     const out: BtfTypeDraw[] = [{ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] }];
     for (let i = 0; i < n; i++) {
-      const kind = vol && i % 2 === 1 ? K.VOLATILE : K.CONST;
-      out.push({ kind, words: [0, btfInfo(kind), { ref: { back: 0 } }] });
+      const on = { ref: { back: 0 } };
+      if (how === "struct") out.push({ kind: K.STRUCT, words: [{ name: "node" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, on, 0] });
+      else if (how === "array") out.push({ kind: K.ARRAY, words: [0, btfInfo(K.ARRAY), 0, on, { ref: { id: 1 } }, 1] });
+      else if (how === "typedef") out.push({ kind: K.TYPEDEF, words: [{ name: "u32" }, btfInfo(K.TYPEDEF), on] });
+      else {
+        const kind = how === "ptr" && i % 2 === 0 ? K.PTR : how === "volatile" && i % 2 === 1 ? K.VOLATILE : K.CONST;
+        out.push({ kind, words: [0, btfInfo(kind), on] });
+      }
     }
     return out;
   });

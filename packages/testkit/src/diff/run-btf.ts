@@ -31,6 +31,8 @@ export interface BtfMapDraw {
   readonly keySize: number | "type";
   readonly valueSize: number | "type";
   readonly flags: number;
+  /** 1 (an ARRAY of one element may hold a DATASEC without a key type) or 4. */
+  readonly maxEntries: number;
 }
 
 /** A map's key or value type id as drawn. */
@@ -64,6 +66,7 @@ const mapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
   keySize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   valueSize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   flags: fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constant(BPF_F_RDONLY_PROG))),
+  maxEntries: fc.constantFrom(4, 4, 1),
 });
 
 /** The cases the BTF differential draws. */
@@ -111,7 +114,7 @@ function mapSizes(c: BtfCase, m: BtfMapDraw) {
 function describeMap(c: BtfCase, m: BtfMapDraw): string {
   const { key, value } = mapIds(c, m);
   const { keySize, valueSize } = mapSizes(c, m);
-  return `${mapTypeName(m.mapType)} key type ${key} (${keySize} B) value type ${value} (${valueSize} B)${m.flags !== 0 ? ` flags ${m.flags}` : ""}`;
+  return `${mapTypeName(m.mapType)}[${m.maxEntries}] key type ${key} (${keySize} B) value type ${value} (${valueSize} B)${m.flags !== 0 ? ` flags ${m.flags}` : ""}`;
 }
 
 const answer = (r: number) => (r >= 0 ? "OK" : `${errnoName(-r)} (${-r})`);
@@ -147,7 +150,7 @@ export function runBtfCase(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGr
         const { key, value } = mapIds(c, m);
         const { keySize, valueSize } = mapSizes(c, m);
         const r = d.mapCreate({
-          mapType: m.mapType, keySize, valueSize, maxEntries: 4, mapFlags: m.flags | (m.mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0),
+          mapType: m.mapType, keySize, valueSize, maxEntries: m.maxEntries, mapFlags: m.flags | (m.mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0),
           btfFd: fd, btfKeyTypeId: key, btfValueTypeId: value,
         });
         calls++;
