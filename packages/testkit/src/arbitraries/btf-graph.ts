@@ -55,11 +55,15 @@ export interface BtfGraph {
 
 const KIND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(K).map(([n, k]) => [k, n]));
 
-/** Names that are C identifiers, special struct names, tag values, and names the checker refuses. */
-const IDENTS = ["a", "b", "x", "val", "int", "long", "char", "u32", "__u64", "pair", "node", "_", "A1", ".data", "\xe9t\xe9"];
+/**
+ * Names that are C identifiers, special struct names, tag values, and names the checker refuses.
+ * No struct or union here is named as one of vmlinux's ("node" is): a kptr to such a struct is
+ * the kernel's type, which the simulator, without kernel BTF, does not know (a documented gap).
+ */
+const IDENTS = ["a", "b", "x", "val", "int", "long", "char", "u32", "__u64", "pair", "elem", "_", "A1", ".data", "\xe9t\xe9"];
 const SPECIAL = ["bpf_spin_lock", "bpf_res_spin_lock", "bpf_timer", "bpf_wq", "bpf_task_work", "bpf_list_head", "bpf_list_node",
   "bpf_rb_root", "bpf_rb_node", "bpf_refcount"];
-const TAGS = ["kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu", "user", "contains:pair:node", "contains:node:a", "contains:", "tag"];
+const TAGS = ["kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu", "user", "contains:pair:node", "contains:elem:a", "contains:", "tag"];
 const BAD = ["1a", "a-b", "a b", "a.b.", "\x7f", "a\x01", "..", "x".repeat(128), "y".repeat(511), "z".repeat(512)];
 /** Each special struct's size (btf_parse_fields wants exactly it). */
 const SPECIAL_SIZE: Record<string, number> = { bpf_spin_lock: 4, bpf_res_spin_lock: 4, bpf_timer: 16, bpf_wq: 16, bpf_task_work: 8,
@@ -197,12 +201,76 @@ function draws(wild: boolean) {
       return [int, struct, holder];
     });
 
+  /**
+   * A map value with special fields: a struct `pair` of members drawn among the special structs,
+   * kptrs of each tag (PTR, TYPE_TAG, a struct or a FWD), arrays of them and a nested struct
+   * holding one, placed at their alignment or off it, maybe a `contains:` tag on a member: what
+   * btf_parse_fields reads at load (btf_parse_struct_metas) and at MAP_CREATE.
+   */
+  const value = fc.tuple(
+    fc.array(fc.tuple(
+      fc.constantFrom(...SPECIAL, "kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu"),
+      fc.oneof(weighted(6, fc.constant(1)), weighted(1, fc.constantFrom(2, 3, 0))), // 1: the field; 2, 3: an array of them; 0: a struct holding it
+      mostly(wild, fc.oneof(weighted(12, fc.constant(0)), weighted(1, fc.constant(4))), fc.constantFrom(2, 4, 6)), // bytes off its alignment
+      fc.oneof(weighted(8, fc.constant(false)), weighted(1, fc.constant(true))), // the special struct one byte too big
+    ), { minLength: 1, maxLength: 4 }),
+    fc.oneof(weighted(3, fc.constant(-1)), weighted(1, fc.nat(4))), // a `contains:` tag on this member (-1: none)
+    fc.constantFrom("contains:pair:node", "contains:pair:a", "contains:elem:a", "contains:bpf_list_node:x"),
+  ).map(([fields, tagged, tag]): BtfTypeDraw[] => {
+    const out: BtfTypeDraw[] = [];
+    const add = (t: BtfTypeDraw) => out.push(t) - 1;
+    const int = add({ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, (1 << 24) | 32] });
+    const members: [string, number, number, number, number][] = []; // name, local index of the type, size, alignment, bytes off it
+    for (const [what, count, off, big] of fields) {
+      let type: number, size: number, align: number;
+      if (what in SPECIAL_SIZE) {
+        size = SPECIAL_SIZE[what]! + (big ? 1 : 0);
+        align = Math.min(8, SPECIAL_SIZE[what]!);
+        type = out.length;
+        out.push({ kind: K.STRUCT, words: [{ name: what }, btfInfo(K.STRUCT), size] });
+      } else {
+        // A kptr: PTR -> TYPE_TAG(what) -> struct elem (or, drawn "big", a FWD).
+        const target = big ? add({ kind: K.FWD, words: [{ name: "elem" }, btfInfo(K.FWD), 0] })
+          : add({ kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, { ref: { back: out.length - 1 - int } }, 0] });
+        const tagT = out.length;
+        out.push({ kind: K.TYPE_TAG, words: [{ name: what }, btfInfo(K.TYPE_TAG), { ref: { back: tagT - 1 - target } }] });
+        type = out.length;
+        out.push({ kind: K.PTR, words: [0, btfInfo(K.PTR), { ref: { back: 0 } }] });
+        size = 8;
+        align = 8;
+      }
+      if (count >= 2) {
+        const arr = out.length;
+        out.push({ kind: K.ARRAY, words: [0, btfInfo(K.ARRAY), 0, { ref: { back: arr - 1 - type } }, { ref: { back: arr - 1 - int } }, count] });
+        type = arr;
+        size *= count;
+      } else if (count === 0) {
+        const st = out.length;
+        out.push({ kind: K.STRUCT, words: [{ name: "x" }, btfInfo(K.STRUCT, 1), size, { name: "f" }, { ref: { back: st - 1 - type } }, 0] });
+        type = st;
+      }
+      members.push([what === "bpf_list_node" || what === "bpf_rb_node" ? "node" : `f${members.length}`, type, size, align, off]);
+    }
+    const self = out.length;
+    const words: BtfWord[] = [{ name: "pair" }, btfInfo(K.STRUCT, members.length + 1), 0, { name: "a" }, { ref: { back: self - 1 - int } }, 0];
+    let at = 4;
+    for (const [mname, type, size, align, off] of members) {
+      at = Math.ceil(at / align) * align + off;
+      words.push({ name: mname }, { ref: { back: self - 1 - type } }, 8 * at);
+      at += size;
+    }
+    words[2] = at;
+    out.push({ kind: K.STRUCT, words });
+    if (tagged >= 0) out.push({ kind: K.DECL_TAG, words: [{ name: tag }, btfInfo(K.DECL_TAG), { ref: { back: 0 } }, tagged % (members.length + 1)] });
+    return out;
+  });
+
   /** 28 to 36 CONSTs and VOLATILEs in a row, each on the one before: past MAX_RESOLVE_DEPTH (32) or just under. */
   const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom("const", "volatile", "typedef", "struct", "array", "ptr")).map(([n, how]): BtfTypeDraw[] => {
     const out: BtfTypeDraw[] = [{ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] }];
     for (let i = 0; i < n; i++) {
       const on = { ref: { back: 0 } };
-      if (how === "struct") out.push({ kind: K.STRUCT, words: [{ name: "node" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, on, 0] });
+      if (how === "struct") out.push({ kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, on, 0] });
       else if (how === "array") out.push({ kind: K.ARRAY, words: [0, btfInfo(K.ARRAY), 0, on, { ref: { id: 1 } }, 1] });
       else if (how === "typedef") out.push({ kind: K.TYPEDEF, words: [{ name: "u32" }, btfInfo(K.TYPEDEF), on] });
       else {
@@ -230,6 +298,7 @@ function draws(wild: boolean) {
     weighted(2, declTag),
     weighted(wild ? 1 : 0, lonelyFunc),
     weighted(2, special),
+    weighted(3, value),
     weighted(1, chain),
     weighted(wild ? 1 : 0, unknownKind),
   );

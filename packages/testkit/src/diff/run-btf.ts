@@ -36,7 +36,7 @@ export interface BtfMapDraw {
 }
 
 /** A map's key or value type id as drawn. */
-export type BtfMapTypeDraw = { readonly sized: number } | { readonly id: number };
+export type BtfMapTypeDraw = { readonly sized: number } | { readonly struct: number } | { readonly id: number };
 
 /** One case: a blob, how it is loaded, and the maps made on it when it loads. */
 export interface BtfCase {
@@ -61,8 +61,10 @@ const logArb: fc.Arbitrary<BtfLogDraw> = fc.record({
 
 const mapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
   mapType: fc.constantFrom(...BTF_FUZZ_MAP_TYPES),
-  key: fc.oneof(weighted(2, fc.constant({ id: 0 })), weighted(6, fc.nat(40).map((sized) => ({ sized }))), weighted(1, fc.nat(40).map((id) => ({ id })))),
-  value: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(8, fc.nat(40).map((sized) => ({ sized }))), weighted(1, fc.nat(40).map((id) => ({ id })))),
+  key: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(10, fc.nat(40).map((sized) => ({ sized }))), weighted(1, fc.nat(40).map((id) => ({ id })))),
+  // Values are mostly one of the last structs: where the special fields are.
+  value: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(5, fc.nat(40).map((sized) => ({ sized }))), weighted(4, fc.nat(2).map((struct) => ({ struct }))),
+    weighted(1, fc.nat(40).map((id) => ({ id })))),
   keySize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   valueSize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   flags: fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constant(BPF_F_RDONLY_PROG))),
@@ -99,10 +101,15 @@ const SIZED = new Set([BtfKind.INT, BtfKind.PTR, BtfKind.ARRAY, BtfKind.STRUCT, 
 function mapIds(c: BtfCase, m: BtfMapDraw) {
   const types = c.graph.types;
   const sized: number[] = [];
-  types.forEach((t, i) => { if (SIZED.has(t.kind as never)) sized.push(i + 1); });
-  const id = (d: BtfMapTypeDraw) => ("id" in d ? d.id % (types.length + 2) : sized.length === 0 ? 0 : sized[d.sized % sized.length]!);
+  const structs: number[] = [];
+  types.forEach((t, i) => {
+    if (SIZED.has(t.kind as never)) sized.push(i + 1);
+    if (t.kind === BtfKind.STRUCT) structs.unshift(i + 1);
+  });
+  const among = (ids: number[], n: number) => (ids.length === 0 ? 0 : ids[n % ids.length]!);
+  const id = (d: BtfMapTypeDraw) => ("id" in d ? d.id % (types.length + 2) : "sized" in d ? among(sized, d.sized) : among(structs.length > 0 ? structs : sized, d.struct));
   // A keyless map names no key type (its own check, where it has one, wants 0): a drawn id still may.
-  return { key: KEYLESS.has(m.mapType) && "sized" in m.key ? 0 : id(m.key), value: id(m.value) };
+  return { key: KEYLESS.has(m.mapType) && !("id" in m.key) ? 0 : id(m.key), value: id(m.value) };
 }
 
 function mapSizes(c: BtfCase, m: BtfMapDraw) {
