@@ -164,9 +164,11 @@ export const fuzzBtfCommand: Command = {
         throw new CliError(`fuzz btf against the kernel: ${why}`, ExitCode.permission, "run as root, or compare two simulators: --left sim --right sim");
       }
     }
+    // A simulator side is the io's own where it makes one (tests pass a prepared simulator).
+    const driver = async (name: "sim" | "kernel") => (name === "sim" && ctx.io.createDriver !== undefined ? await ctx.io.createDriver("sim") : name);
     const progress = throttled(ctx);
     const summary = await runBtfDifferential({
-      left, right, runs, ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
+      left: await driver(left), right: await driver(right), runs, ...(seed !== undefined ? { seed } : {}), ...(path !== undefined ? { path } : {}),
       onProgress: (p) => progress(`${p.shrinking ? "shrinking" : "blob"} ${p.run}/${p.runs}…`),
     });
     ctx.progress(undefined);

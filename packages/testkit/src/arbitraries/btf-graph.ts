@@ -30,7 +30,9 @@ export type AutoWord = "struct-size" | "sec-size" | "var-off" | "var-size";
 
 /** One drawn type: its kind (for the listing), and its words (name_off, info, size/type, then the kind's own). */
 export interface BtfTypeDraw {
+  /** BTF_KIND_* (or a number no kernel knows). */
   readonly kind: number;
+  /** Its words as drawn, resolved by the encoder. */
   readonly words: readonly BtfWord[];
 }
 
@@ -49,7 +51,9 @@ type HeaderField = "magic" | "version" | "flags" | "hdr_len" | "type_off" | "typ
 
 /** A whole blob as drawn: the types and the faults, in the order applied. */
 export interface BtfGraph {
+  /** The types, id 1 first. */
   readonly types: readonly BtfTypeDraw[];
+  /** What is broken on top, in order. */
   readonly faults: readonly BtfFault[];
 }
 

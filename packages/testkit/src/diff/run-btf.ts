@@ -18,18 +18,25 @@ const BPF_LOG_FIXED = 8;
 
 /** How a case loads its blob: the log level (with BPF_LOG_FIXED or not) and the buffer's size (0: none). */
 export interface BtfLogDraw {
+  /** `btf_log_level`: 1 or 2, with BPF_LOG_FIXED (8) or not, now and then 0 or another of the 4 bits. */
   readonly level: number;
+  /** The log buffer's bytes: 0 for none, 1 to 64 KiB. */
   readonly size: number;
 }
 
 /** A map created on the loaded BTF: its type, the type ids, and the sizes ("type": the size of the type named). */
 export interface BtfMapDraw {
+  /** A `BPF_MAP_TYPE_*` of BTF_FUZZ_MAP_TYPES. */
   readonly mapType: number;
   /** Type ids as drawn: 0 (none), the n-th type of a kind with a size (modulo their count), or an id modulo the types + 2 (one past the end too). */
   readonly key: BtfMapTypeDraw;
+  /** The value's type id, drawn as the key's (mostly one of the last structs). */
   readonly value: BtfMapTypeDraw;
+  /** key_size: a number, or "type" for the key type's size (0 for a keyless map). */
   readonly keySize: number | "type";
+  /** value_size: a number, or "type" for the value type's size. */
   readonly valueSize: number | "type";
+  /** map_flags: 0 or BPF_F_RDONLY_PROG (an LPM trie gets BPF_F_NO_PREALLOC besides). */
   readonly flags: number;
   /** 1 (an ARRAY of one element may hold a DATASEC without a key type) or 4. */
   readonly maxEntries: number;
@@ -40,8 +47,11 @@ export type BtfMapTypeDraw = { readonly sized: number } | { readonly struct: num
 
 /** One case: a blob, how it is loaded, and the maps made on it when it loads. */
 export interface BtfCase {
+  /** The blob's types and faults. */
   readonly graph: BtfGraph;
+  /** How it is loaded. */
   readonly log: BtfLogDraw;
+  /** Up to three maps made on it, when it loads. */
   readonly maps: readonly BtfMapDraw[];
 }
 
@@ -85,12 +95,15 @@ export function formatBtfCase(c: BtfCase): string {
 
 /** What one driver answered for a case: the load's line, then one line per map. */
 export interface BtfTrace {
+  /** The load's answer and log, then each map's answer: what is compared. */
   readonly lines: readonly string[];
   /** The load's errno (0: loaded). */
   readonly errno: number;
   /** Each map's errno (0: created). */
   readonly mapErrnos: readonly number[];
+  /** Driver calls made. */
   readonly calls: number;
+  /** Seconds the case took on the driver. */
   readonly seconds: number;
 }
 
@@ -174,8 +187,11 @@ export function runBtfCase(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGr
 
 /** How far a BTF differential run has got, as `onProgress` is told after each case. */
 export interface BtfDifferentialProgress {
+  /** Cases run so far, shrink attempts included. */
   readonly run: number;
+  /** Cases asked for. */
   readonly runs: number;
+  /** True once a difference was found and fast-check is making it smaller. */
   readonly shrinking: boolean;
 }
 
@@ -201,18 +217,25 @@ export interface BtfDifferentialOptions {
 export interface BtfDivergence {
   /** "load", or "map i" (1-based). */
   readonly what: string;
+  /** The left driver's line there. */
   readonly left: string;
+  /** The right driver's line there. */
   readonly right: string;
 }
 
 /** A case on which the two drivers answered differently, shrunk, and how to replay it. */
 export interface BtfCounterexample {
+  /** The minimal case after shrinking. */
   readonly case: BtfCase;
   /** The blob as loaded, in hex. */
   readonly blob: string;
+  /** Where the two drivers first answer differently. */
   readonly divergence: BtfDivergence;
+  /** The seed to replay it with. */
   readonly seed: number;
+  /** fast-check's counterexample path: with `seed`, it replays exactly this case. */
   readonly path: string;
+  /** How many times fast-check made the case smaller. */
   readonly shrinks: number;
 }
 
@@ -220,13 +243,17 @@ export interface BtfCounterexample {
 export interface BtfDifferentialSummary {
   /** True when the drivers agreed on every case. */
   readonly ok: boolean;
+  /** The left driver's name (`sim`, `kernel`, …). */
   readonly left: string;
+  /** The right driver's name. */
   readonly right: string;
+  /** The seed used: pass it (with a counterexample's `path`) to replay. */
   readonly seed: number;
   /** Cases run before stopping (a difference stops the run). */
   readonly runs: number;
-  /** Blobs that loaded (on the left driver), and the maps created on them. */
+  /** Blobs that loaded (on the left driver). */
   readonly loaded: number;
+  /** Maps made on them (created or refused). */
   readonly maps: number;
   /** How the left driver answered the loads: errno name (or OK) to count. */
   readonly answers: Readonly<Record<string, number>>;
@@ -234,6 +261,7 @@ export interface BtfDifferentialSummary {
   readonly mapAnswers: Readonly<Record<string, number>>;
   /** Driver calls, both drivers. */
   readonly ops: number;
+  /** Wall-clock seconds the whole run took. */
   readonly seconds: number;
   /** Empty when the drivers agreed; else the shrunk counterexample's. */
   readonly divergences: readonly BtfCounterexample[];
