@@ -12,6 +12,7 @@ const K = BtfKind;
 /** A type id as drawn: relative to the type that names it, absolute, or one of the edges. */
 export type BtfRef =
   | { readonly back: number } // the type `back + 1` before this one (void before the first)
+  | { readonly fwd: number } // the type `fwd + 1` after this one (maybe past the end)
   | { readonly id: number } // this id, maybe forward, itself, or past the end
   | { readonly edge: "void" | "end" | "max" | "past-max" | "u32" }
   | { readonly last: BtfCategory; readonly skip: number }; // the nearest earlier type of a category (skipping some), else void
@@ -61,13 +62,14 @@ const KIND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(K).
 
 /**
  * Names that are C identifiers, special struct names, tag values, and names the checker refuses.
- * No struct or union here is named as one of vmlinux's ("node" is): a kptr to such a struct is
- * the kernel's type, which the simulator, without kernel BTF, does not know (a documented gap).
+ * No string here is, or ends in, the name of one of vmlinux's structs ("node" is one): a kptr to
+ * such a struct is the kernel's type, which the simulator, without kernel BTF, does not know (a
+ * documented gap), and a name offset moved into a string names its end.
  */
 const IDENTS = ["a", "b", "x", "val", "int", "long", "char", "u32", "__u64", "pair", "elem", "_", "A1", ".data", "\xe9t\xe9"];
 const SPECIAL = ["bpf_spin_lock", "bpf_res_spin_lock", "bpf_timer", "bpf_wq", "bpf_task_work", "bpf_list_head", "bpf_list_node",
   "bpf_rb_root", "bpf_rb_node", "bpf_refcount"];
-const TAGS = ["kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu", "user", "contains:pair:node", "contains:elem:a", "contains:", "tag"];
+const TAGS = ["kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu", "user", "contains:pair:nd", "contains:elem:a", "contains:", "tag"];
 const BAD = ["1a", "a-b", "a b", "a.b.", "\x7f", "a\x01", "..", "x".repeat(128), "y".repeat(511), "z".repeat(512)];
 /** Each special struct's size (btf_parse_fields wants exactly it). */
 const SPECIAL_SIZE: Record<string, number> = { bpf_spin_lock: 4, bpf_res_spin_lock: 4, bpf_timer: 16, bpf_wq: 16, bpf_task_work: 8,
@@ -219,7 +221,7 @@ function draws(wild: boolean) {
       fc.oneof(weighted(8, fc.constant(false)), weighted(1, fc.constant(true))), // the special struct one byte too big
     ), { minLength: 1, maxLength: 4 }),
     fc.oneof(weighted(3, fc.constant(-1)), weighted(1, fc.nat(4))), // a `contains:` tag on this member (-1: none)
-    fc.constantFrom("contains:pair:node", "contains:pair:a", "contains:elem:a", "contains:bpf_list_node:x"),
+    fc.constantFrom("contains:pair:nd", "contains:pair:a", "contains:elem:a", "contains:bpf_list_node:x"),
   ).map(([fields, tagged, tag]): BtfTypeDraw[] => {
     const out: BtfTypeDraw[] = [];
     const add = (t: BtfTypeDraw) => out.push(t) - 1;
@@ -253,7 +255,7 @@ function draws(wild: boolean) {
         out.push({ kind: K.STRUCT, words: [{ name: "x" }, btfInfo(K.STRUCT, 1), size, { name: "f" }, { ref: { back: st - 1 - type } }, 0] });
         type = st;
       }
-      members.push([what === "bpf_list_node" || what === "bpf_rb_node" ? "node" : `f${members.length}`, type, size, align, off]);
+      members.push([what === "bpf_list_node" || what === "bpf_rb_node" ? "nd" : `f${members.length}`, type, size, align, off]);
     }
     const self = out.length;
     const words: BtfWord[] = [{ name: "pair" }, btfInfo(K.STRUCT, members.length + 1), 0, { name: "a" }, { ref: { back: self - 1 - int } }, 0];
@@ -285,6 +287,38 @@ function draws(wild: boolean) {
     return out;
   });
 
+  /**
+   * Types that name each other, forward and back: a linked struct (a pointer to itself), two
+   * structs through a pointer, and the loops resolution refuses (EEXIST): typedefs, arrays and
+   * structs that hold themselves, modifiers in a ring.
+   */
+  const cycle = fc.constantFrom("list", "pair", "typedefs", "array", "struct", "modifiers", "ptr-typedef").map((how): BtfTypeDraw[] => {
+    const int: BtfTypeDraw = { kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] };
+    const fwd = (n: number): BtfWord => ({ ref: { fwd: n } });
+    const back = (n: number): BtfWord => ({ ref: { back: n } });
+    switch (how) {
+      case "list": // struct elem { int a; struct elem *next; }
+        return [int, { kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 2), 16, { name: "a" }, back(0), 0, { name: "b" }, fwd(0), 64] },
+          { kind: K.PTR, words: [0, btfInfo(K.PTR), back(0)] }];
+      case "pair": // struct pair { struct elem *p; } struct elem { struct pair q; int a; }
+        return [int, { kind: K.STRUCT, words: [{ name: "pair" }, btfInfo(K.STRUCT, 1), 8, { name: "a" }, fwd(1), 0] },
+          { kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 2), 12, { name: "q" }, back(0), 0, { name: "b" }, back(1), 64] },
+          { kind: K.PTR, words: [0, btfInfo(K.PTR), back(0)] }];
+      case "typedefs":
+        return [{ kind: K.TYPEDEF, words: [{ name: "a" }, btfInfo(K.TYPEDEF), fwd(0)] }, { kind: K.TYPEDEF, words: [{ name: "b" }, btfInfo(K.TYPEDEF), back(0)] }];
+      case "array":
+        return [int, { kind: K.ARRAY, words: [0, btfInfo(K.ARRAY), 0, back(-1), back(0), 2] }];
+      case "struct":
+        return [{ kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, back(-1), 0] }];
+      case "modifiers":
+        return [{ kind: K.CONST, words: [0, btfInfo(K.CONST), fwd(1)] }, { kind: K.VOLATILE, words: [0, btfInfo(K.VOLATILE), back(0)] },
+          { kind: K.RESTRICT, words: [0, btfInfo(K.RESTRICT), back(0)] }];
+      default: // typedef t -> struct { t *p; }: a loop through a pointer, which resolves
+        return [{ kind: K.TYPEDEF, words: [{ name: "a" }, btfInfo(K.TYPEDEF), fwd(0)] },
+          { kind: K.STRUCT, words: [0, btfInfo(K.STRUCT, 1), 8, { name: "p" }, fwd(0), 0] }, { kind: K.PTR, words: [0, btfInfo(K.PTR), back(1)] }];
+    }
+  });
+
   /** A kind number no kernel knows (0, 20, 31), with a few words. */
   const unknownKind = fc.constantFrom(0, 20, 31).map((kind): BtfTypeDraw[] => [{ kind, words: [0, btfInfo(kind), 4] }]);
 
@@ -304,6 +338,7 @@ function draws(wild: boolean) {
     weighted(2, special),
     weighted(3, value),
     weighted(1, chain),
+    weighted(1, cycle),
     weighted(wild ? 1 : 0, unknownKind),
   );
 }
@@ -356,6 +391,7 @@ const CATEGORY: Record<BtfCategory, readonly number[]> = {
 function resolveRef(r: BtfRef, self: number, kinds: readonly number[]): number {
   const count = kinds.length;
   if ("back" in r) return Math.max(0, self - 1 - r.back);
+  if ("fwd" in r) return self + 1 + r.fwd;
   if ("last" in r) {
     const want = CATEGORY[r.last];
     const found: number[] = [];

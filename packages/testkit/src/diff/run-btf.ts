@@ -7,7 +7,8 @@ import fc from "fast-check";
 import {
   BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_QUEUE,
-  BPF_MAP_TYPE_STACK, type Driver, assertOptionKeys, errnoName, mapTypeName, optionKeys,
+  BPF_MAP_TYPE_STACK, BPF_F_MMAPABLE, BPF_F_WRONLY_PROG, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+  BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, type Driver, assertOptionKeys, errnoName, mapTypeName, optionKeys,
 } from "@bpfkit/core";
 import { type BtfGraph, btfGraphArb, btfGraphTypeSize, encodeBtfGraph, formatBtfGraph } from "../arbitraries/btf-graph.js";
 import { type DriverChoice, resolvePair } from "./driver-choice.js";
@@ -57,12 +58,19 @@ export interface BtfCase {
 
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 
-/** The map types whose map_check_btf rules the simulator models (the BTF-only storage types are not). */
+/**
+ * The map types whose map_check_btf rules the simulator models (the BTF-only storage types are
+ * not), the first ten drawn most: the others refuse BTF or special fields in their own ways.
+ */
 export const BTF_FUZZ_MAP_TYPES: readonly number[] = [
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_PROG_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS,
 ];
-const KEYLESS = new Set([BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER]);
+const KEYLESS = new Set([BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF]);
+const RINGS = new Set([BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF]);
+const MAP_IN_MAP = new Set([BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
 
 const logArb: fc.Arbitrary<BtfLogDraw> = fc.record({
   level: fc.oneof(weighted(8, fc.constantFrom(1, 2)), weighted(3, fc.constantFrom(1 | BPF_LOG_FIXED, 2 | BPF_LOG_FIXED)), weighted(1, fc.constantFrom(0, 3, 4, 8, 15))),
@@ -70,14 +78,14 @@ const logArb: fc.Arbitrary<BtfLogDraw> = fc.record({
 });
 
 const mapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
-  mapType: fc.constantFrom(...BTF_FUZZ_MAP_TYPES),
+  mapType: fc.oneof(weighted(6, fc.constantFrom(...BTF_FUZZ_MAP_TYPES.slice(0, 10))), weighted(1, fc.constantFrom(...BTF_FUZZ_MAP_TYPES.slice(10)))),
   key: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(10, fc.nat(40).map((sized) => ({ sized }))), weighted(1, fc.nat(40).map((id) => ({ id })))),
   // Values are mostly one of the last structs: where the special fields are.
   value: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(5, fc.nat(40).map((sized) => ({ sized }))), weighted(4, fc.nat(2).map((struct) => ({ struct }))),
     weighted(1, fc.nat(40).map((id) => ({ id })))),
   keySize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   valueSize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
-  flags: fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constant(BPF_F_RDONLY_PROG))),
+  flags: fc.oneof(weighted(12, fc.constant(0)), weighted(1, fc.constantFrom(BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_NO_PREALLOC, BPF_F_MMAPABLE))),
   maxEntries: fc.constantFrom(4, 4, 1),
 });
 
@@ -169,11 +177,15 @@ export function runBtfCase(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGr
       for (const m of c.maps) {
         const { key, value } = mapIds(c, m);
         const { keySize, valueSize } = mapSizes(c, m);
+        // A map of maps' template: a plain 4-byte ARRAY (its own answer is not compared).
+        const inner = MAP_IN_MAP.has(m.mapType) ? d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }) : -1;
         const r = d.mapCreate({
-          mapType: m.mapType, keySize, valueSize, maxEntries: m.maxEntries, mapFlags: m.flags | (m.mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0),
-          btfFd: fd, btfKeyTypeId: key, btfValueTypeId: value,
+          mapType: m.mapType, keySize, valueSize, maxEntries: RINGS.has(m.mapType) ? 4096 * m.maxEntries : m.maxEntries,
+          mapFlags: m.flags | (m.mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0),
+          btfFd: fd, btfKeyTypeId: key, btfValueTypeId: value, ...(inner >= 0 ? { innerMapFd: inner } : {}),
         });
-        calls++;
+        calls += inner >= 0 ? 2 : 1;
+        if (inner >= 0) d.close(inner);
         mapErrnos.push(r >= 0 ? 0 : -r);
         if (r >= 0) d.close(r);
         lines.push(`map ${describeMap(c, m)}: ${answer(r)}`);
