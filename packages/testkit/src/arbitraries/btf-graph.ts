@@ -44,7 +44,7 @@ export type BtfFault =
   | { readonly f: "vlen"; readonly type: number; readonly delta: 1 | -1 }
   | { readonly f: "header"; readonly field: HeaderField; readonly value: number }
   | { readonly f: "hdr-tail"; readonly extra: number; readonly nonZero: boolean }
-  | { readonly f: "strings"; readonly how: "no-final-nul" | "first-not-nul" | "empty" | "append" }
+  | { readonly f: "strings"; readonly how: "no-final-nul" | "first-not-nul" | "empty" | "append" | "first" }
   | { readonly f: "byte"; readonly at: number; readonly xor: number }
   | { readonly f: "cut"; readonly keep: number };
 
@@ -272,10 +272,20 @@ function draws(wild: boolean) {
   });
 
   /** 28 to 36 CONSTs and VOLATILEs in a row, each on the one before: past MAX_RESOLVE_DEPTH (32) or just under. */
-  const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom("const", "volatile", "typedef", "struct", "array", "ptr")).map(([n, how]): BtfTypeDraw[] => {
-    const out: BtfTypeDraw[] = [{ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] }];
+  const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom("const", "volatile", "typedef", "struct", "array", "ptr", "tags", "tags-after"), fc.boolean())
+    .map(([n, how, forward]): BtfTypeDraw[] => {
+    // Backward, each on the one before, resolves one at a time; forward, each on the next, the
+    // resolution's DFS goes down the whole chain at once.
+    const int: BtfTypeDraw = { kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] };
+    const out: BtfTypeDraw[] = forward ? [] : [int];
     for (let i = 0; i < n; i++) {
-      const on = { ref: { back: 0 } };
+      const on = { ref: forward ? { fwd: 0 } : { back: 0 } };
+      if (how === "tags" || how === "tags-after") {
+        // Followed from its head: type tags then modifiers, or (refused) modifiers then tags.
+        const tag = (forward ? i < n >> 1 : i >= n >> 1) !== (how === "tags-after");
+        out.push(tag ? { kind: K.TYPE_TAG, words: [{ name: "user" }, btfInfo(K.TYPE_TAG), on] } : { kind: K.CONST, words: [0, btfInfo(K.CONST), on] });
+        continue;
+      }
       if (how === "struct") out.push({ kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, on, 0] });
       else if (how === "array") out.push({ kind: K.ARRAY, words: [0, btfInfo(K.ARRAY), 0, on, { ref: { id: 1 } }, 1] });
       else if (how === "typedef") out.push({ kind: K.TYPEDEF, words: [{ name: "u32" }, btfInfo(K.TYPEDEF), on] });
@@ -284,7 +294,7 @@ function draws(wild: boolean) {
         out.push({ kind, words: [0, btfInfo(kind), on] });
       }
     }
-    return out;
+    return forward ? [...out, int] : out;
   });
 
   /**
@@ -357,7 +367,7 @@ const faultArb: fc.Arbitrary<BtfFault> = fc.oneof(
   weighted(3, fc.record({ f: fc.constant("vlen" as const), type: fc.nat(30), delta: fc.constantFrom(1 as const, -1 as const) })),
   weighted(1, headerFieldArb.map((h) => ({ f: "header" as const, ...h }))),
   weighted(1, fc.record({ f: fc.constant("hdr-tail" as const), extra: fc.constantFrom(4, 8, 1), nonZero: fc.boolean() })),
-  weighted(1, fc.record({ f: fc.constant("strings" as const), how: fc.constantFrom("no-final-nul" as const, "first-not-nul" as const, "empty" as const, "append" as const) })),
+  weighted(1, fc.record({ f: fc.constant("strings" as const), how: fc.constantFrom("no-final-nul" as const, "first-not-nul" as const, "empty" as const, "append" as const, "first" as const) })),
   weighted(2, fc.record({ f: fc.constant("byte" as const), at: fc.nat(600), xor: fc.integer({ min: 1, max: 255 }) })),
   weighted(1, fc.record({ f: fc.constant("cut" as const), keep: fc.nat(600) })),
 );
@@ -488,6 +498,7 @@ export function encodeBtfGraph(g: BtfGraph): Uint8Array {
   let flat = words.flat();
   let hdrLen = BTF_HDR_LEN;
   let tail: Uint8Array = new Uint8Array(0);
+  let stringsFirst = false;
   const header: Partial<Record<HeaderField, number>> = {};
   const typeStart = (type: number) => {
     let at = 0;
@@ -529,12 +540,15 @@ export function encodeBtfGraph(g: BtfGraph): Uint8Array {
         if (f.how === "no-final-nul") strings = Uint8Array.from([...strings, 0x61]);
         else if (f.how === "first-not-nul") strings = Uint8Array.from([0x61, ...strings.subarray(1)]);
         else if (f.how === "empty") strings = new Uint8Array(0);
-        else strings = Uint8Array.from([...strings, 0x62, 0]);
+        else if (f.how === "append") strings = Uint8Array.from([...strings, 0x62, 0]);
+        else stringsFirst = true;
         break;
       default: post.push(f);
     }
   }
   const typeBytes = flat.length * 4;
+  // The string section before the types (not at the end; the types maybe unaligned).
+  const typeAt = stringsFirst ? strings.length : 0, strAt = stringsFirst ? 0 : typeBytes;
   const out = new Uint8Array(hdrLen + typeBytes + strings.length);
   const dv = new DataView(out.buffer);
   const rel = (field: HeaderField, base: number) => (header[field] === undefined ? base : (base + header[field]!) >>> 0);
@@ -542,13 +556,13 @@ export function encodeBtfGraph(g: BtfGraph): Uint8Array {
   out[2] = header.version ?? 1;
   out[3] = header.flags ?? 0;
   dv.setUint32(4, header.hdr_len ?? hdrLen, true);
-  dv.setUint32(8, rel("type_off", 0), true);
+  dv.setUint32(8, rel("type_off", typeAt), true);
   dv.setUint32(12, rel("type_len", typeBytes), true);
-  dv.setUint32(16, rel("str_off", typeBytes), true);
+  dv.setUint32(16, rel("str_off", strAt), true);
   dv.setUint32(20, rel("str_len", strings.length), true);
   out.set(tail, BTF_HDR_LEN);
-  flat.forEach((w, i) => dv.setUint32(hdrLen + 4 * i, w >>> 0, true));
-  out.set(strings, hdrLen + typeBytes);
+  flat.forEach((w, i) => dv.setUint32(hdrLen + typeAt + 4 * i, w >>> 0, true));
+  out.set(strings, hdrLen + strAt);
   let blob = out;
   for (const f of post) {
     if (f.f === "byte" && blob.length > 0) {
