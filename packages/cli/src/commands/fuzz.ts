@@ -43,6 +43,24 @@ function side(opts: OptionValues, name: string, dflt: "sim" | "kernel" | "model"
   return v;
 }
 
+/** The options of a differential runner: how many cases, the seed and path that replay one, the two drivers. */
+function pairOptions(cases: string): Command["options"] {
+  return {
+    runs: { type: "string", arg: "N", help: `${cases} (default 100)` },
+    seed: { type: "string", arg: "S", help: "fast-check seed (default random; the summary prints it)" },
+    path: { type: "string", arg: "P", help: "with --seed: replay one counterexample" },
+    left: { type: "string", arg: "DRIVER", help: "default sim" },
+    right: { type: "string", arg: "DRIVER", help: "default kernel" },
+  };
+}
+
+/** Exit 3 when a side is the kernel and it cannot be used here as root. */
+async function needKernel(ctx: Ctx, what: string, sides: readonly string[], hint: string): Promise<void> {
+  if (!sides.includes("kernel")) return;
+  const why = (await kernelUnavailableReason(ctx.io)) ?? sysAdminMissing();
+  if (why !== undefined) throw new CliError(`${what} against the kernel: ${why}`, ExitCode.permission, hint);
+}
+
 /** Throttled progress: at most ~10 updates a second on a terminal. */
 function throttled(ctx: Ctx): (text: string) => void {
   let last = 0;
@@ -81,11 +99,7 @@ export const fuzzDiffCommand: Command = {
     "--types draws only the map types listed (names as map create takes them, or numbers), e.g.\n" +
     "--types user_ringbuf,perf_event_array.",
   options: {
-    runs: { type: "string", arg: "N", help: "programs to run (default 100)" },
-    seed: { type: "string", arg: "S", help: "fast-check seed (default random; the summary prints it)" },
-    path: { type: "string", arg: "P", help: "with --seed: replay one counterexample" },
-    left: { type: "string", arg: "DRIVER", help: "default sim" },
-    right: { type: "string", arg: "DRIVER", help: "default kernel" },
+    ...pairOptions("programs to run"),
     "lru-eviction": { type: "boolean", help: "LRU programs that evict, pinned to CPU 0" },
     plain: { type: "boolean", help: "no wide programs: what seeds drew before them (but for the ring, user ring and perf programs)" },
     types: { type: "string", arg: "LIST", help: "only these map types, comma-separated (ringbuf,user_ringbuf,perf_event_array, …)" },
@@ -105,14 +119,9 @@ export const fuzzDiffCommand: Command = {
     const right = side(opts, "right", "kernel");
     // A bad --runs is exit 2 before the kernel is asked about (not exit 3 on a host without it).
     const runs = intOption(opts, "runs", 1) ?? 100;
-    if (left === "kernel" || right === "kernel") {
-      // With CAP_BPF alone the kernel works but refuses the BPF_F_ZERO_SEED and open-by-id its
-      // programs use, which the simulator (as root) allows: every run would be a false difference.
-      const why = (await kernelUnavailableReason(ctx.io)) ?? sysAdminMissing();
-      if (why !== undefined) {
-        throw new CliError(`fuzz diff against the kernel: ${why}`, ExitCode.permission, "run as root, or compare the simulator with the reference model: --left model --right sim");
-      }
-    }
+    // With CAP_BPF alone the kernel works but refuses the BPF_F_ZERO_SEED and open-by-id its
+    // programs use, which the simulator (as root) allows: every run would be a false difference.
+    await needKernel(ctx, "fuzz diff", [left, right], "run as root, or compare the simulator with the reference model: --left model --right sim");
     const types = typesOpt(opts);
     const program = { ...(flag(opts, "plain") ? { wide: false } : {}), ...(types !== undefined ? { types } : {}) };
     const progress = throttled(ctx);
@@ -137,17 +146,12 @@ export const fuzzBtfCommand: Command = {
     "past the strings, a header field, the string section's edges, raw bytes), loaded with BPF_BTF_LOAD at a drawn log\n" +
     "level (BPF_LOG_FIXED or not) into a buffer of 1 byte to 64 KiB. The errno and every byte of the log buffer are\n" +
     "compared; for a blob that loads, up to three maps are created on it (HASH, ARRAY, LRU, per-CPU, LPM trie, queue,\n" +
-    "stack, bloom filter) with drawn key and value type ids, and their answers compared too. On a difference,\n" +
-    "fast-check shrinks it to a minimal blob, printed in hex with the seed and path that replay it. Exit code 5 when\n" +
-    "the drivers differ. The kernel side needs root (CAP_SYS_ADMIN). The model has no BTF: it cannot take part.",
-  options: {
-    runs: { type: "string", arg: "N", help: "blobs to load (default 100)" },
-    seed: { type: "string", arg: "S", help: "fast-check seed (default random; the summary prints it)" },
-    path: { type: "string", arg: "P", help: "with --seed: replay one counterexample" },
-    left: { type: "string", arg: "DRIVER", help: "default sim" },
-    right: { type: "string", arg: "DRIVER", help: "default kernel" },
-  },
-  examples: ["bpfkit fuzz btf --runs 2000", "bpfkit fuzz btf --seed 42 --runs 500 --json"],
+    "stack, bloom filter, and now and then a map type that refuses BTF its own way) with drawn key and value type\n" +
+    "ids, and their answers compared too. On a difference, fast-check shrinks it to a minimal blob, printed in hex\n" +
+    "with the seed and path that replay it. Exit code 5 when the drivers differ. The kernel side needs root\n" +
+    "(CAP_SYS_ADMIN). The model has no BTF: it cannot take part.",
+  options: pairOptions("blobs to load"),
+  examples: ["bpfkit fuzz btf --runs 1000", "bpfkit fuzz btf --seed 42 --runs 300 --json"],
   async run(ctx, args, opts) {
     if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
     const { runBtfDifferential } = await import("@bpfkit/testkit");
@@ -158,12 +162,7 @@ export const fuzzBtfCommand: Command = {
     const right = side(opts, "right", "kernel");
     if (left === "model" || right === "model") throw usageError("fuzz btf: the model has no BTF methods; compare sim and kernel");
     const runs = intOption(opts, "runs", 1) ?? 100;
-    if (left === "kernel" || right === "kernel") {
-      const why = (await kernelUnavailableReason(ctx.io)) ?? sysAdminMissing();
-      if (why !== undefined) {
-        throw new CliError(`fuzz btf against the kernel: ${why}`, ExitCode.permission, "run as root, or compare two simulators: --left sim --right sim");
-      }
-    }
+    await needKernel(ctx, "fuzz btf", [left, right], "run as root, or compare two simulators: --left sim --right sim");
     // A simulator side is the io's own where it makes one (tests pass a prepared simulator).
     const driver = async (name: "sim" | "kernel") => (name === "sim" && ctx.io.createDriver !== undefined ? await ctx.io.createDriver("sim") : name);
     const progress = throttled(ctx);
