@@ -39,8 +39,10 @@ export interface BtfMapDraw {
   readonly valueSize: number | "type";
   /** map_flags: 0 or BPF_F_RDONLY_PROG (an LPM trie gets BPF_F_NO_PREALLOC besides). */
   readonly flags: number;
-  /** 1 (an ARRAY of one element may hold a DATASEC without a key type) or 4. */
+  /** 1 (an ARRAY of one element may hold a DATASEC without a key type), 4, or 0 (EINVAL before the BTF is read). */
   readonly maxEntries: number;
+  /** btf_fd: the loaded BTF, a map's fd (not BTF: EINVAL), or an fd that is not open (EBADF). */
+  readonly btfFd: "loaded" | "map" | "closed";
 }
 
 /** A map's key or value type id as drawn. */
@@ -70,10 +72,12 @@ export const BTF_FUZZ_MAP_TYPES: readonly number[] = [
 ];
 const KEYLESS = new Set([BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF]);
 const RINGS = new Set([BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF]);
+/** An fd number no driver has open. */
+const CLOSED_FD = 1_000_000;
 const MAP_IN_MAP = new Set([BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
 
 const logArb: fc.Arbitrary<BtfLogDraw> = fc.record({
-  level: fc.oneof(weighted(8, fc.constantFrom(1, 2)), weighted(3, fc.constantFrom(1 | BPF_LOG_FIXED, 2 | BPF_LOG_FIXED)), weighted(1, fc.constantFrom(0, 3, 4, 8, 15))),
+  level: fc.oneof(weighted(8, fc.constantFrom(1, 2)), weighted(3, fc.constantFrom(1 | BPF_LOG_FIXED, 2 | BPF_LOG_FIXED)), weighted(1, fc.constantFrom(0, 3, 4, 8, 15, 16, 31))),
   size: fc.oneof(weighted(8, fc.constant(1 << 16)), weighted(2, fc.constantFrom(1, 2, 24, 100, 256, 1024)), weighted(1, fc.constant(0))),
 });
 
@@ -86,7 +90,8 @@ const mapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
   keySize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   valueSize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   flags: fc.oneof(weighted(12, fc.constant(0)), weighted(1, fc.constantFrom(BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_NO_PREALLOC, BPF_F_MMAPABLE))),
-  maxEntries: fc.constantFrom(4, 4, 1),
+  maxEntries: fc.oneof(weighted(12, fc.constantFrom(4, 4, 1)), weighted(1, fc.constant(0))),
+  btfFd: fc.oneof(weighted(20, fc.constant("loaded" as const)), weighted(1, fc.constantFrom("map" as const, "closed" as const))),
 });
 
 /** The cases the BTF differential draws. */
@@ -142,7 +147,8 @@ function mapSizes(c: BtfCase, m: BtfMapDraw) {
 function describeMap(c: BtfCase, m: BtfMapDraw): string {
   const { key, value } = mapIds(c, m);
   const { keySize, valueSize } = mapSizes(c, m);
-  return `${mapTypeName(m.mapType)}[${m.maxEntries}] key type ${key} (${keySize} B) value type ${value} (${valueSize} B)${m.flags !== 0 ? ` flags ${m.flags}` : ""}`;
+  const fd = m.btfFd === "loaded" ? "" : ` btf_fd ${m.btfFd === "map" ? "a map's" : "not open"}`;
+  return `${mapTypeName(m.mapType)}[${m.maxEntries}]${fd} key type ${key} (${keySize} B) value type ${value} (${valueSize} B)${m.flags !== 0 ? ` flags ${m.flags}` : ""}`;
 }
 
 const answer = (r: number) => (r >= 0 ? "OK" : `${errnoName(-r)} (${-r})`);
@@ -177,15 +183,19 @@ export function runBtfCase(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGr
       for (const m of c.maps) {
         const { key, value } = mapIds(c, m);
         const { keySize, valueSize } = mapSizes(c, m);
-        // A map of maps' template: a plain 4-byte ARRAY (its own answer is not compared).
-        const inner = MAP_IN_MAP.has(m.mapType) ? d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }) : -1;
+        // A map of maps' template, and the map whose fd is passed as BTF: a plain 4-byte ARRAY
+        // (its own answer is not compared).
+        const plain = () => d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+        const inner = MAP_IN_MAP.has(m.mapType) ? plain() : -1;
+        const other = m.btfFd === "map" ? plain() : -1;
+        const btfFd = m.btfFd === "loaded" ? fd : m.btfFd === "map" ? other : CLOSED_FD;
         const r = d.mapCreate({
           mapType: m.mapType, keySize, valueSize, maxEntries: RINGS.has(m.mapType) ? 4096 * m.maxEntries : m.maxEntries,
           mapFlags: m.flags | (m.mapType === BPF_MAP_TYPE_LPM_TRIE ? BPF_F_NO_PREALLOC : 0),
-          btfFd: fd, btfKeyTypeId: key, btfValueTypeId: value, ...(inner >= 0 ? { innerMapFd: inner } : {}),
+          btfFd, btfKeyTypeId: key, btfValueTypeId: value, ...(inner >= 0 ? { innerMapFd: inner } : {}),
         });
-        calls += inner >= 0 ? 2 : 1;
-        if (inner >= 0) d.close(inner);
+        calls += 1 + (inner >= 0 ? 1 : 0) + (other >= 0 ? 1 : 0);
+        for (const f of [inner, other]) if (f >= 0) d.close(f);
         mapErrnos.push(r >= 0 ? 0 : -r);
         if (r >= 0) d.close(r);
         lines.push(`map ${describeMap(c, m)}: ${answer(r)}`);
