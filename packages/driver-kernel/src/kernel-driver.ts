@@ -767,8 +767,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
 
   /**
    * BPF_BTF_LOAD. The blob is staged at its exact length (btf_size) and the log buffer after
-   * it, zeroed, at its exact length (btf_log_size); the checker writes its log on success and
-   * failure alike, and it comes back into `attr.logBuf` whole. An empty blob goes too: the
+   * it, a copy of the caller's, at its exact length (btf_log_size); the checker writes its log on
+   * success and failure alike, and it comes back into `attr.logBuf` whole. An empty blob goes too: the
    * kernel's EINVAL is the answer.
    */
   btfLoad(attr: BtfLoadAttr): number {
@@ -790,7 +790,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     const logAt = align8(btfBytes);
     this.ensure(0, 0, logAt + logBytes, op);
     copyIn(this.u8, this.auxOff, btf, btfBytes);
-    if (logBytes > 0) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + logBytes);
+    // The caller's own bytes, so those the checker does not write come back as they were.
+    if (logBytes > 0) copyIn(this.u8, this.auxOff + logAt, log!, logBytes);
     const dv = this.attr(BTF_LOAD_ATTR.size);
     this.setPtr(L.btf, this.auxOff);
     dv.setUint32(L.btf_size, btfBytes, true);
@@ -934,7 +935,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     this.ensure(0, 0, lineAt + line.byteLength, op);
     this.putCString(license, licenseAt, op);
     copyIn(this.u8, this.auxOff, insns, insnBytes);
-    if (log !== null) this.u8.fill(0, this.auxOff + logAt, this.auxOff + logAt + logBytes);
+    // The caller's own bytes, so those the verifier does not write come back as they were.
+    if (log !== null && logBytes > 0) copyIn(this.u8, this.auxOff + logAt, log, logBytes);
     if (func.count > 0) copyIn(this.u8, this.auxOff + funcAt, func.bytes!, func.byteLength);
     if (line.count > 0) copyIn(this.u8, this.auxOff + lineAt, line.bytes!, line.byteLength);
     const dv = this.attr(PROG_LOAD_ATTR.size);

@@ -8,6 +8,7 @@ import {
   BPF_BTF_INFO, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BTF_INFO_SIZE, BTF_LOAD_ATTR, decodeMapInfo, Errno, MAP_INFO_SIZE,
   ProgType, type BtfInfo, type Driver, type Layout,
 } from "@bpfkit/core";
+import type { KernelDriver } from "@bpfkit/driver-kernel";
 import { btfBlob, btfInt, btfStrings, btfStruct, pairBlob } from "../../testkit/src/conformance/btf-blob.js";
 import { describeKernel, kernelForFile, noVmlinuxBtf, RET0_INSNS, u32, vmlinuxStructs, withFds } from "./helpers.js";
 
@@ -117,6 +118,22 @@ describeKernel("kernel driver: BTF", () => {
       const log = new Uint8Array(4096);
       keep(d.btfLoad!({ btf: pairBlob(), logBuf: log, logLevel: 1 }));
       expect(logText(log)).toContain("[2] STRUCT pair size=8 vlen=2");
+    });
+  });
+
+  it("a log buffer's bytes past the kernel's NUL come back as the caller left them, for the BTF checker and the verifier", () => {
+    const { d } = k;
+    // The kernel writes its text and a NUL and nothing after; the staging must not either.
+    const past = (log: Uint8Array) => log.subarray(log.indexOf(0) + 1);
+    withFds(d, (keep) => {
+      const log = new Uint8Array(4096).fill(0xee);
+      keep(d.btfLoad!({ btf: pairBlob(), logBuf: log, logLevel: 1 }));
+      expect(log.indexOf(0)).toBeGreaterThan(0);
+      expect(past(log).every((b) => b === 0xee)).toBe(true);
+      const vlog = new Uint8Array(4096).fill(0xee);
+      keep((d as KernelDriver).progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", logLevel: 1, log: vlog }));
+      expect(logText(vlog)).toMatch(/processed 2 insns/);
+      expect(past(vlog).every((b) => b === 0xee)).toBe(true);
     });
   });
 

@@ -380,6 +380,11 @@ export const btfCheckCases: ConformanceCase[] = [
       const want = "magic: 0xeb9f\nversion: 1\nflags: 0x0\nhdr_len: 24\ntype_off: 0\ntype_len: 16\nstr_off: 16\nstr_len: " +
         `${STRINGS.bytes.length}\nbtf_total_size: ${good.length}\n[1] INT int size=4 bits_offset=0 nr_bits=32 encoding=SIGNED\n`;
       c.equal(text, want, "the log of a valid int");
+      // The checker writes its text and a NUL, nothing after: the caller's bytes there stay.
+      const marked = new Uint8Array(4096).fill(0xee);
+      c.result(ctx.own(d.btfLoad({ btf: good, logBuf: marked, logLevel: 1 })), "OK", "level 1, 4 KiB of 0xee");
+      c.equal(marked.indexOf(0), want.length, "the NUL right after the log");
+      c.equal(marked.subarray(want.length + 1).every((b) => b === 0xee), true, "the bytes past the NUL left as they were");
       // The exact length matters: a buffer of the log's length + 1 holds it, one byte less is ENOSPC.
       c.result(ctx.own(d.btfLoad({ btf: good, logBuf: new Uint8Array(want.length + 1), logLevel: 1 })), "OK", "a log buffer of exactly the log and its NUL");
       c.result(ctx.own(d.btfLoad({ btf: good, logBuf: new Uint8Array(want.length), logLevel: 1 })), "ENOSPC", "one byte short");
