@@ -49,10 +49,9 @@ export interface BtfLoadAttr {
   btf: Uint8Array;
   /**
    * `btf_log_buf`/`btf_log_size`: where the checker writes its log, NUL-terminated, leaving the
-   * bytes after the NUL as they were. A buffer
-   * needs a level, and over UINT_MAX >> 2 bytes is EINVAL; a level without a buffer loads (the
-   * log is lost). A buffer too short for the log is ENOSPC, for BTF that loads too (the log then
-   * holds its end). The kernel driver gives the kernel's own text and the simulator the same
+   * bytes after the NUL as they were. A buffer needs a level, and over UINT_MAX >> 2 bytes is
+   * EINVAL; a level without a buffer loads (the log is lost). A buffer too short for the log is
+   * ENOSPC, for BTF that loads too (the log then holds its end). The kernel driver gives the kernel's own text and the simulator the same
    * (docs/simulator-exactness.md); another driver's text may differ, its errno may not.
    */
   logBuf?: Uint8Array;
