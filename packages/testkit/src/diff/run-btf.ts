@@ -153,17 +153,20 @@ function describeMap(c: BtfCase, m: BtfMapDraw): string {
 
 const answer = (r: number) => (r >= 0 ? "OK" : `${errnoName(-r)} (${-r})`);
 
+/** What a log buffer holds before the load: no byte of a log's text, nor its NUL. */
+const LOG_FILL = 0xa5;
+
 /** Latin-1 text of the log buffer up to its first NUL, and what lies past it if any byte there changed. */
 function logText(buf: Uint8Array): string {
   const nul = buf.indexOf(0);
   const end = nul < 0 ? buf.length : nul;
   let text = JSON.stringify(String.fromCharCode(...buf.subarray(0, Math.min(end, 1 << 16))));
   if (nul < 0) text += " (no NUL)";
-  // The buffer starts zeroed (the kernel driver stages it zeroed and copies it all back): a
-  // byte past the NUL that is not zero was written there.
+  // The buffer starts filled with LOG_FILL: a byte past the NUL that is not was written there
+  // (the kernel writes none; a driver that stages the buffer must hand the caller's bytes back).
   else {
     let written = 0;
-    for (let i = nul + 1; i < buf.length; i++) if (buf[i] !== 0) written++;
+    for (let i = nul + 1; i < buf.length; i++) if (buf[i] !== LOG_FILL) written++;
     if (written > 0) text += ` (+${written} bytes written past the NUL)`;
   }
   return text;
@@ -173,7 +176,7 @@ function logText(buf: Uint8Array): string {
 export function runBtfCase(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGraph(c.graph)): BtfTrace {
   if (d.btfLoad === undefined) throw new Error(`${d.kind} has no btfLoad: the BTF differential needs both drivers' BTF methods`);
   const t0 = performance.now();
-  const logBuf = c.log.size > 0 ? new Uint8Array(c.log.size) : undefined;
+  const logBuf = c.log.size > 0 ? new Uint8Array(c.log.size).fill(LOG_FILL) : undefined;
   const fd = d.btfLoad({ btf: blob, ...(logBuf !== undefined ? { logBuf } : {}), logLevel: c.log.level });
   let calls = 1;
   const mapErrnos: number[] = [];
