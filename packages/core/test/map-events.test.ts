@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import {
   BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, BatchCursor, BatchError, BpfError, createBpf, DecodeError, DEFAULT_EVENTS_MAX_SIZE, DeleteAllAbortedError,
-  ERROR_RESOLVER_DELAY_MS, silentLogger, u32, wrapDriver, type MapEvent,
+  ERROR_RESOLVER_DELAY_MS, silentLogger, u32, wrapDriver, type MapEvent, type Unsubscribe,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { ManualClock } from "./support/manual-clock.js";
@@ -209,6 +209,35 @@ eachDriver("map events (withEvents)", (get) => {
     expect(m.events().at(-1)!.time).toBe(ERROR_RESOLVER_DELAY_MS);
   });
 
+  it("the resolver's retried delete of an entry with a value records no value, as any delete", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const m = env.map({ ...testMapSpec(), maxEntries: 2 }).withCache({ clock }).withEvents({ clock });
+    m.openOrCreate();
+    m.update(1, 10);
+    m.update(2, 20);
+    expect(() => m.update(3, 30)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+    // deleteAll marks every entry to-be-deleted; 3, which the kernel never held, is left to the resolver.
+    m.deleteAll();
+    expect(m.outstandingErrors).toBe(1);
+    clock.advance(ERROR_RESOLVER_DELAY_MS);
+    expect(m.outstandingErrors).toBe(0);
+    const retry = m.events().at(-1)!;
+    expect(gist(retry)).toBe("delete resolveErrors k=3");
+    expect(["value" in retry, "valueBytes" in retry, "error" in retry]).toEqual([false, false, false]);
+  });
+
+  it("a failed deleteBatch keeps the BatchError the caller got, with the count done", () => {
+    const { m } = setup();
+    m.update(1, 10);
+    m.update(2, 20);
+    const err = thrown(() => m.deleteBatch([1, 7, 2]));
+    expect(err).toBeInstanceOf(BatchError);
+    const ev = m.events().at(-1)!;
+    expect(gist(ev)).toBe("batch-delete deleteBatch ks=1,7,2 n=1 err=ENOENT");
+    expect(ev.error).toBe(err);
+  });
+
   it("keeps the last maxSize events, oldest first", () => {
     const { m } = setup(16, { maxSize: 3 });
     for (let k = 0; k < 5; k++) m.update(k, k);
@@ -227,6 +256,20 @@ eachDriver("map events (withEvents)", (get) => {
     expect(ev.length).toBe(128);
     expect(ev[0]!.value).toBe(1000 - 128);
     expect(ev.at(-1)!.value).toBe(999);
+  });
+
+  it("holds exactly the last maxSize events after every write, also when its storage is compacted", () => {
+    const env = get();
+    const m = env.map(testMapSpec()).withEvents();
+    m.openOrCreate();
+    // 300 writes of the default 128: the buffer drops its front at least once on the way.
+    for (let i = 0; i < 300; i++) {
+      m.update(i % 16, i);
+      const values = m.events().map((e) => e.value);
+      const first = Math.max(0, i + 1 - DEFAULT_EVENTS_MAX_SIZE);
+      expect(values.length).toBe(i + 1 - first);
+      expect([values[0], values.at(-1)]).toEqual([first, i]);
+    }
   });
 
   it("drops events ttlMs old when the buffer is read or written; none while younger", () => {
@@ -308,6 +351,37 @@ eachDriver("map events (withEvents)", (get) => {
     expect((warns[0]!.fields!.error as Error).message).toBe("subscriber bug");
     // A failed write still throws its own error, not the subscriber's.
     expect(() => m.delete(9)).toThrow(expect.objectContaining({ code: "ENOENT" }));
+  });
+
+  it("a subscriber that unsubscribes itself, or another, mid-delivery leaves the others their event", () => {
+    const { m } = setup();
+    const seen: string[] = [];
+    const offA: Unsubscribe = m.subscribeEvents((e) => {
+      seen.push(`a${e.key}`);
+      offA();
+    });
+    m.subscribeEvents((e) => seen.push(`b${e.key}`));
+    const offC = m.subscribeEvents((e) => seen.push(`c${e.key}`));
+    m.subscribeEvents((e) => {
+      seen.push(`d${e.key}`);
+      if (e.key === 2) offC();
+    });
+    m.update(1, 10);
+    m.update(2, 20);
+    m.update(3, 30);
+    // c still had event 2: the one delivery that removed it had passed it already.
+    expect(seen).toEqual(["a1", "b1", "c1", "d1", "b2", "c2", "d2", "b3", "d3"]);
+  });
+
+  it("a throwing subscriber's warning names the event's action, not the method that made it", () => {
+    const { env, m } = setup();
+    m.update(1, 10);
+    m.subscribeEvents(() => {
+      throw new Error("subscriber bug");
+    });
+    expect(m.lookupAndDelete(1)).toBe(10);
+    const warns = env.logs.filter((r) => r.level === "warn" && r.msg.startsWith("BPF map event subscriber threw"));
+    expect(warns.map((w) => w.fields!.action)).toEqual(["delete"]);
   });
 
   it("a write from inside a subscriber is delivered after the current event, to every subscriber", () => {
