@@ -4,8 +4,8 @@
 // a full map's E2BIG, a missing key's ENOENT, an array's EINVAL.
 import { expect, it } from "vitest";
 import {
-  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_NOEXIST, DesiredAction, desiredActionString, ERROR_RESOLVER_DELAY_MS, ERROR_RESOLVER_INTERVAL_MS,
-  MAX_SYNC_ERRORS, systemClock, u32,
+  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, DesiredAction, desiredActionString, ERROR_RESOLVER_DELAY_MS, ERROR_RESOLVER_INTERVAL_MS,
+  createBpf, Errno, MAX_SYNC_ERRORS, silentLogger, systemClock, u32, wrapDriver,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrown } from "./support/thrown.js";
@@ -53,6 +53,19 @@ eachDriver("map cache and error resolver", (get) => {
     expect(m.lookup(3)).toBe(30);
     expect(m.outstandingErrors).toBe(0);
     expect(m.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`).sort()).toEqual(["2:sync", "3:sync"]);
+  });
+
+  it("an update's EINVAL without BPF_F_LOCK is kept for the resolver as any failed write (only the lock's EINVAL is final)", () => {
+    const env = get();
+    const clock = new ManualClock();
+    const calls = env.map({ name: "cilium_calls_cache", type: BPF_MAP_TYPE_PROG_ARRAY, key: u32, value: u32, maxEntries: 2 }).withCache({ clock });
+    calls.openOrCreate();
+    // A map's fd where a program's belongs: the kernel's EINVAL.
+    const notProg = env.map({ ...testMapSpec("cilium_not_prog") });
+    notProg.openOrCreate();
+    expect(thrown(() => calls.update(0, notProg.getFd()))).toMatchObject({ code: "EINVAL" });
+    expect(calls.outstandingErrors).toBe(1);
+    expect(calls.getModel().cache!.map((e) => `${e.key}:${e.desiredAction}`)).toEqual(["0:to-be-inserted"]);
   });
 
   it("a refused conditional update leaves the cache alone: the resolver never writes what NOEXIST or EXIST ruled out", () => {
@@ -214,6 +227,20 @@ eachDriver("map cache and error resolver", (get) => {
     const warned = env.logs.filter((r) => r.msg === "Unable to correlate iteration key with cache entry. Inconsistent cache.");
     expect(warned.map((r) => r.fields)).toEqual([{ key: "07000000", name: "cilium_test" }]);
     expect(m.getModel().cache).toEqual([]);
+  });
+
+  it("deleteAll keeps no entry for a key its codec cannot decode whose delete failed: there is no key to show or retry by", () => {
+    const env = get();
+    const picky = { ...u32, decode: (b: Uint8Array) => { const k = u32.decode(b); if (k === 7) throw new RangeError("no 7"); return k; } };
+    const spec = { ...testMapSpec(), key: picky };
+    env.map(spec).openOrCreate();
+    env.map(spec).update(7, 70); // written past the cache
+    // The kernel refuses that one delete (a fault injected for the test).
+    const driver = wrapDriver(env.driver, { mapDeleteElem: (fd, key) => u32.decode(key) === 7 ? -Errno.EBUSY : env.driver.mapDeleteElem(fd, key) });
+    const bpf = createBpf({ driver, mapRoot: env.root, mapPrefix: "tc/globals", logger: silentLogger });
+    const m = env.track(bpf.newMap(spec).withCache({ clock: new ManualClock() }));
+    expect(thrown(() => m.deleteAll())).toMatchObject({ code: "EBUSY" });
+    expect([m.outstandingErrors, m.getModel().cache]).toEqual([0, []]);
   });
 
   it("deleteAll: kernel-held entries go, never-written ones are left to the resolver, which clears them", () => {

@@ -44,6 +44,21 @@ eachDriver("map pressure metric", (get) => {
     expect(seen).toEqual(["ipcache 0.5", "ipcache 1", "ipcache 1.5"]);
   });
 
+  it("without withCache, deleteAll leaves nothing for a resolver, even a key someone else deleted first", () => {
+    const env = get();
+    const { bpf } = withPressure(env);
+    const m = env.track(bpf.newMap({ ...testMapSpec("cilium_lb4"), maxEntries: 4 }).withPressureMetric());
+    m.openOrCreate();
+    m.update(1, 1);
+    m.update(2, 2);
+    // Another process deletes 2: the keys-only cache still counts it, and deleteAll never meets it.
+    env.track(env.otherBpf().openMap(m.path(), { key: u32, value: u32 })).delete(2);
+    m.deleteAll();
+    expect(m.lookup(1)).toBeUndefined();
+    expect([m.outstandingErrors, m.getModel().cache]).toEqual([0, undefined]);
+    expect(m.resolveErrorsNow().scanned).toBe(0);
+  });
+
   it("without withCache, counts keys alone: a failed write or delete changes nothing and is not retried (Cilium's !withValueCache)", () => {
     const env = get();
     const { bpf, seen } = withPressure(env);
