@@ -299,6 +299,29 @@ eachDriver("BpfMap elements", (get) => {
     expect(calls).toEqual(["update success", "lookup success", "lookup fail", "delete success"]);
   });
 
+  it("the syscall metrics hook labels lookupAndDelete as its own op, and times calls in nanoseconds", () => {
+    const env = get();
+    const calls: Array<[string, number]> = [];
+    // Each lookup-and-delete takes at least 3 ms here: its duration must say at least 3e6 ns.
+    const slow = wrapDriver(env.driver, {
+      mapLookupAndDeleteElem: (fd, key, value, flags) => {
+        const until = performance.now() + 3;
+        while (performance.now() < until) { /* spin */ }
+        return env.driver.mapLookupAndDeleteElem(fd, key, value, flags);
+      },
+    });
+    const bpf = createBpf({ driver: slow, mapRoot: env.root, logger: silentLogger,
+      metrics: { syscall: (op, outcome, ns) => { calls.push([`${op} ${outcome}`, ns]); } } });
+    const m = env.track(bpf.newMap(testMapSpec()));
+    m.openOrCreate();
+    m.update(1, 1);
+    calls.length = 0;
+    expect(m.lookupAndDelete(1)).toBe(1);
+    expect(m.lookupAndDelete(1)).toBeUndefined();
+    expect(calls.map(([c]) => c)).toEqual(["lookupAndDelete success", "lookupAndDelete fail"]);
+    for (const [, ns] of calls) expect(ns).toBeGreaterThanOrEqual(3e6);
+  });
+
   it("the syscall metrics hook also sees every call of dumps, iterators and batches", () => {
     const env = get();
     const calls: string[] = [];
