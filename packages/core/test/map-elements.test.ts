@@ -284,6 +284,18 @@ eachDriver("BpfMap elements", (get) => {
     expect(env.ops).toEqual(["calls delete success", "calls delete success", "calls delete success"]);
   });
 
+  it("a per-CPU array refuses as an array does, and says so", () => {
+    const env = get();
+    const cpus = env.driver.possibleCpus;
+    const says = (f: () => void) => { const e = thrownBpfError(f); return [e.code, e.message]; };
+    const m = env.track(newPerCpuMap(env.bpf, { name: "cilium_test_pcarr", type: BPF_MAP_TYPE_PERCPU_ARRAY, key: u32, value: u64, maxEntries: 2 }));
+    m.openOrCreate();
+    const v = new Array<bigint>(cpus).fill(1n);
+    expect(says(() => m.update(1, v, BPF_NOEXIST)))
+      .toEqual(["EEXIST", "update cilium_test_pcarr: file exists (BPF_NOEXIST: an array's elements always exist)"]);
+    expect(says(() => m.delete(1))).toEqual(["EINVAL", "delete cilium_test_pcarr: invalid argument (an array's elements cannot be deleted)"]);
+  });
+
   it("the syscall metrics hook times element operations when set", () => {
     const env = get();
     const calls: string[] = [];
