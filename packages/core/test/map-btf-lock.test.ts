@@ -55,6 +55,10 @@ eachDriver("BPF_F_LOCK", (env, kind) => {
     const both = thrown(() => h.update(1, { a: 1n, b: 1n }, BPF_F_LOCK | BPF_NOEXIST | BPF_EXIST)) as BpfError;
     expect(both.errno).toBe(Errno.EINVAL);
     expect(both.message).not.toMatch(/bpf_spin_lock/);
+    // BPF_F_LOCK with a flag beside it: the stray flag is what a lookup refuses, the lock is fine.
+    const lockAndMore = thrown(() => h.lookup(1, BPF_F_LOCK | BPF_NOEXIST)) as BpfError;
+    expect(lockAndMore.errno).toBe(Errno.EINVAL);
+    expect(lockAndMore.message).toMatch(/^lookup lock_flags: .*a lookup takes no flag but BPF_F_LOCK/);
     const lookupFlag = thrown(() => h.lookup(1, BPF_NOEXIST)) as BpfError;
     expect(lookupFlag.errno).toBe(Errno.EINVAL);
     expect(lookupFlag.message).toMatch(/^lookup lock_flags: .*a lookup takes no flag but BPF_F_LOCK/);
@@ -68,7 +72,9 @@ eachDriver("BPF_F_LOCK", (env, kind) => {
       m.openOrCreate();
       const v = (m === noLock ? 1n : { a: 1n, b: 1n }) as never;
       m.update(1, v);
-      for (const e of [thrown(() => m.update(1, v, BPF_F_LOCK)), thrown(() => m.lookup(1, BPF_F_LOCK))] as BpfError[]) {
+      // With NOEXIST or EXIST beside it too: the kernel refuses the lock before it reads them.
+      for (const e of [thrown(() => m.update(1, v, BPF_F_LOCK)), thrown(() => m.lookup(1, BPF_F_LOCK)),
+        thrown(() => m.update(1, v, BPF_F_LOCK | BPF_EXIST)), thrown(() => m.update(2, v, BPF_F_LOCK | BPF_NOEXIST))] as BpfError[]) {
         expect(e).toBeInstanceOf(BpfError);
         expect(e.errno).toBe(Errno.EINVAL);
         expect(e.message).toMatch(new RegExp(`^(update|lookup) ${m.name()}: .*BPF_F_LOCK needs a value holding a struct bpf_spin_lock.*btf: true`));
