@@ -24,6 +24,21 @@ describe("bpfSpinLock", () => {
     expect(value.format!({ packets: 1n, bytes: 2n })).toBe("{packets=1 bytes=2}");
   });
 
+  it("writes its zeros where the lock is, not over the fields before it, up to the buffer's very end", () => {
+    const s = struct({ a: u32, lock: bpfSpinLock, b: u32 });
+    expect(Array.from(encodeToBytes(s, { a: 7, b: 9 }))).toEqual([7, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0]);
+    const last = struct({ a: u32, lock: bpfSpinLock });
+    expect(Array.from(encodeToBytes(last, { a: 5 }))).toEqual([5, 0, 0, 0, 0, 0, 0, 0]);
+    const out = new Uint8Array(4).fill(0xff);
+    bpfSpinLock.encode(undefined, out);
+    expect(Array.from(out)).toEqual([0, 0, 0, 0]);
+    // struct() leaves a padding field to its zero fill; a codec composed by hand calls encodeAt.
+    const at = new Uint8Array(12).fill(0xff);
+    bpfSpinLock.encodeAt(undefined, at, 4);
+    expect(Array.from(at)).toEqual([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    expect(() => bpfSpinLock.encodeAt(undefined, new Uint8Array(7), 4)).toThrow(RangeError);
+  });
+
   it("is `struct bpf_spin_lock { __u32 val; }` in BTF, once however many values hold it", () => {
     const m = btfForMap(u32, struct({ lock: bpfSpinLock, inner: struct({ l2: u32, lock: bpfSpinLock }) }));
     const btf = parseBtf(m.btf);
