@@ -239,6 +239,19 @@ eachDriver("BpfQueueMap", (get) => {
     expect([opened.maxEntries, opened.info().maxEntries]).toEqual([8, 8]);
   });
 
+  it("checkCompatible of an object holding a pin of another size compares the spec's size, not the pin's", () => {
+    const env = get();
+    env.track(env.bpf.newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 2))).openOrCreate();
+    const opened = env.track(env.otherBpf().newQueueMap(queueSpec(BPF_MAP_TYPE_QUEUE, 8)));
+    opened.open();
+    expect(opened.maxEntries).toBe(2);
+    // Open, it answers as closed: openOrCreate after close() would re-create the pin with 8.
+    const e = thrown(() => opened.checkCompatible());
+    expect(e).toBeInstanceOf(MapIncompatibleError);
+    expect((e as MapIncompatibleError).differences).toEqual([{ field: "maxEntries", map: 2, spec: 8 }]);
+    expect(opened.isOpen()).toBe(true);
+  });
+
   it("a write-only queue cannot pop or peek (EPERM naming write-only), a read-only one cannot push", () => {
     const env = get();
     const q = env.track(env.bpf.newQueueMap(queueSpec()));
