@@ -32,3 +32,10 @@ it("pageSize is the inner driver's, and absent when the inner driver has none", 
   expect("pageSize" in wrapDriver(old as never, {})).toBe(false);
   expect(wrapDriver({ ...old, pageSize: 65536 } as never, {}).pageSize).toBe(65536);
 });
+
+it("a misspelt host service is refused: the inner driver's would stay in place, and the test pass for nothing", () => {
+  const inner = createSimDriver();
+  expect(() => wrapDriver(inner, { host: { unlnik: () => 0 } as never })).toThrow(TypeError);
+  expect(() => wrapDriver(inner, { host: { unlnik: () => 0 } as never })).toThrow(/unlnik/);
+  expect(() => wrapDriver(inner, { mapFreze: () => 0 } as never)).toThrow(/mapFreze/);
+});
