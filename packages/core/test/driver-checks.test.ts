@@ -1,7 +1,9 @@
 // The argument checks every driver makes before a syscall (driver-checks.ts), at their edges:
 // what passes here reaches bpf(2) as an int fd, a u32, or a buffer the kernel reads or writes.
 import { describe, expect, it } from "vitest";
-import { assertAtomicArgs, assertBatchBuffer, assertFd, assertPath, assertSize, assertU32 } from "@bpfkit/core";
+import {
+  assertAtomicArgs, assertBatchBuffer, assertFd, assertPath, assertPollArgs, assertSize, assertU32, isAbortSignalLike, MAX_POLL_TIMEOUT_MS,
+} from "@bpfkit/core";
 import { thrown } from "./support/thrown.js";
 
 describe("driver argument checks", () => {
@@ -42,6 +44,25 @@ describe("driver argument checks", () => {
     for (const n of [12, 13]) expect(() => assertBatchBuffer(new Uint8Array(n), 3, 4, "keys", "op", 7)).not.toThrow();
     expect(thrown(() => assertBatchBuffer(new Uint8Array(11), 3, 4, "keys", "op", 7)))
       .toEqual(new RangeError("op: keys is 11 bytes, 3 elements of map fd 7 need 12"));
+  });
+
+  it("a poll waits 0 to 2^31-1 whole ms or for ever, and takes an AbortSignal or none", () => {
+    const signal = new AbortController().signal;
+    for (const ms of [0, 1, MAX_POLL_TIMEOUT_MS, Infinity]) expect(() => assertPollArgs(3, ms, signal, "op")).not.toThrow();
+    expect(MAX_POLL_TIMEOUT_MS).toBe(2 ** 31 - 1);
+    for (const ms of [-1, 0.5, MAX_POLL_TIMEOUT_MS + 1, Number.NaN, -Infinity]) {
+      expect(thrown(() => assertPollArgs(3, ms, undefined, "op"))).toBeInstanceOf(RangeError);
+    }
+    expect(thrown(() => assertPollArgs(3, "5", undefined, "op"))).toBeInstanceOf(TypeError);
+    // Something with listeners but no `aborted` is no signal: a wait could never see it abort.
+    const listeners = { addEventListener() {}, removeEventListener() {} };
+    for (const bad of [{}, listeners, { ...listeners, aborted: "no" }, null]) {
+      expect(isAbortSignalLike(bad)).toBe(false);
+      const e = thrown(() => assertPollArgs(3, 5, bad, "op"));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(/^op: signal must be an AbortSignal, got /);
+    }
+    expect(isAbortSignalLike({ ...listeners, aborted: false, reason: undefined })).toBe(true);
   });
 
   it("a path is a non-empty string without NUL", () => {
