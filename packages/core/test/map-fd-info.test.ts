@@ -63,7 +63,9 @@ eachDriver("BpfMap.fdInfo", (get) => {
     const d = env.driver;
     const fd = d.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
     d.close(fd);
-    expect(thrownBpfError(() => env.bpf.getMapFdInfo(fd)).code).toBe("EBADF");
+    const closed = thrownBpfError(() => env.bpf.getMapFdInfo(fd));
+    // Not "not a BPF map": that reading belongs to EINVAL alone.
+    expect([closed.code, closed.message]).toEqual(["EBADF", `Unable to read the fdinfo of file descriptor ${fd}: bad file descriptor`]);
     const insns = new Uint8Array(16);
     insns[0] = 0xb7;
     insns[8] = 0x95;
@@ -203,6 +205,9 @@ describe("parseMapFdInfo", () => {
     expect(parseMapFdInfo(text)).toEqual({ frozen: false, memlock: 344, ownerProgType: 1, ownerJited: true, fileFlags: 0o2000002 });
     expect(parseMapFdInfo(text.replace("frozen:\t0", "frozen:\t1").replace(/owner.*\n/g, "").replace("02000002", "02000000")))
       .toEqual({ frozen: true, memlock: 344, fileFlags: 0o2000000 });
+    // A PROG_ARRAY whose owner ran in the interpreter (JIT off): owner_jited 0.
+    expect(parseMapFdInfo(text.replace("owner_jited:\t1", "owner_jited:\t0"))).toMatchObject({ ownerProgType: 1, ownerJited: false });
+    expect(parseMapFdInfo(text.replace("owner_prog_type:\t1", "owner_prog_type:\t0"))).toMatchObject({ ownerProgType: 0, ownerJited: true });
     // map_flags is the map's, not the file's; an fdinfo without flags: has no fileFlags.
     expect(parseMapFdInfo("map_type:\t1\nmap_flags:\t0x1\n")).toEqual({});
   });
