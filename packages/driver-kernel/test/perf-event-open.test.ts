@@ -40,6 +40,8 @@ describeKernel("kernel driver: perfEventOpen", () => {
     });
     expect(d.perfEventOpen!({ cpu: d.possibleCpus + 1000 })).toBe(-Errno.EINVAL);
     expect(() => d.perfEventOpen!({ cpu: -1 })).toThrow(RangeError);
+    // perf_event_open(2)'s cpu is an int: 2^31 is no CPU number, refused before any syscall.
+    expect(() => d.perfEventOpen!({ cpu: 2 ** 31 })).toThrow(/cpu 2147483648 is not a CPU number/);
     expect(() => d.perfEventOpen!({ cpu: 0.5 })).toThrow(TypeError);
     expect(() => d.perfEventOpen!({ cpu: 0, wakeupEvents: 2 ** 32 })).toThrow(RangeError);
     expect(() => d.perfEventOpen!({ cpu: 0, wakeupEvents: 1, wakeupWatermark: 1 })).toThrow(/not both/);

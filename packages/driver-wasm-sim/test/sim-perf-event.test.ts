@@ -92,6 +92,8 @@ describe("simulator: PERF_EVENT_ARRAY", () => {
     expect(d.perfEventOpen({ cpu: 1 })).toBeGreaterThan(2);
     expect(d.perfEventOpen({ cpu: 2 })).toBe(-Errno.EINVAL);
     expect(() => d.perfEventOpen({ cpu: -1 })).toThrow(RangeError);
+    // perf_event_open(2)'s cpu is an int: 2^31 is no CPU number, refused before any syscall.
+    expect(() => d.perfEventOpen({ cpu: 2 ** 31 })).toThrow(/cpu 2147483648 is not a CPU number/);
     expect(() => d.perfEventOpen({ cpu: 0, wakeupEvents: 1, wakeupWatermark: 1 })).toThrow(/not both/);
     expect(sim({ privileged: false }).perfEventOpen({ cpu: 0 })).toBe(-Errno.EACCES);
   });
