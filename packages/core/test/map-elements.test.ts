@@ -334,6 +334,34 @@ eachDriver("BpfMap elements", (get) => {
     for (const [, ns] of calls) expect(ns).toBeGreaterThanOrEqual(3e6);
   });
 
+  it("a metrics hook may be an object whose methods use `this`, as a class instance's do; freeze is timed as freeze", () => {
+    const env = get();
+    class Recorder {
+      readonly seen: string[] = [];
+      mapOp(name: string, op: string, outcome: string): void {
+        this.seen.push(`op ${name} ${op} ${outcome}`);
+      }
+      syscall(op: string, outcome: string): void {
+        this.seen.push(`syscall ${op} ${outcome}`);
+      }
+      mapPressure(name: string, pressure: number): void {
+        this.seen.push(`pressure ${name} ${pressure}`);
+      }
+    }
+    const rec = new Recorder();
+    const logger = memoryLogger();
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, logger, metrics: rec });
+    const m = env.track(bpf.newMap({ ...testMapSpec("cilium_rec"), maxEntries: 4 }).withPressureMetric());
+    m.openOrCreate();
+    rec.seen.length = 0;
+    m.update(1, 1);
+    m.freeze();
+    expect(() => m.freeze()).toThrow(expect.objectContaining({ code: "EPERM" }));
+    expect(rec.seen).toEqual(["syscall update success", "op rec update success", "pressure rec 0.25",
+      "syscall freeze success", "op rec freeze success", "syscall freeze fail", "op rec freeze fail"]);
+    expect(logger.records.filter((r) => r.level === "warn")).toEqual([]);
+  });
+
   it("the syscall metrics hook also sees every call of dumps, iterators and batches", () => {
     const env = get();
     const calls: string[] = [];
