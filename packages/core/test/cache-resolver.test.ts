@@ -4,7 +4,7 @@
 // a full map's E2BIG, a missing key's ENOENT, an array's EINVAL.
 import { expect, it } from "vitest";
 import {
-  BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, DesiredAction, desiredActionString, ERROR_RESOLVER_DELAY_MS, ERROR_RESOLVER_INTERVAL_MS,
+  BatchCursor, BPF_EXIST, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST, DesiredAction, desiredActionString, ERROR_RESOLVER_DELAY_MS, ERROR_RESOLVER_INTERVAL_MS,
   createBpf, Errno, MAX_SYNC_ERRORS, silentLogger, systemClock, u32, wrapDriver,
 } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
@@ -240,6 +240,18 @@ eachDriver("map cache and error resolver", (get) => {
     const bpf = createBpf({ driver, mapRoot: env.root, mapPrefix: "tc/globals", logger: silentLogger });
     const m = env.track(bpf.newMap(spec).withCache({ clock: new ManualClock() }));
     expect(thrown(() => m.deleteAll())).toMatchObject({ code: "EBUSY" });
+    expect([m.outstandingErrors, m.getModel().cache]).toEqual([0, []]);
+  });
+
+  it("lookupAndDeleteBatch drops what it took from the cache, as a delete does", () => {
+    const { m } = setup(4);
+    m.update(1, 10);
+    m.update(2, 20);
+    m.update(3, 30);
+    const cursor = new BatchCursor();
+    const taken: number[] = [];
+    while (!cursor.done) taken.push(...m.lookupAndDeleteBatch(cursor, 2).map(([k]) => k));
+    expect(taken.sort()).toEqual([1, 2, 3]);
     expect([m.outstandingErrors, m.getModel().cache]).toEqual([0, []]);
   });
 
