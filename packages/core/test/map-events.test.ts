@@ -76,6 +76,8 @@ eachDriver("map events (withEvents)", (get) => {
     m.deleteAll();
     m.deleteAll();
     expect(m.events().slice(5).map(gist)).toEqual(["delete-all deleteAll n=5", "delete-all deleteAll n=0"]);
+    // A success has no error, not an error that is undefined.
+    expect(m.events().slice(5).map((e) => "error" in e)).toEqual([false, false]);
   });
 
   it("a failed deleteAll keeps its error: an ARRAY's EINVAL, the budget's DeleteAllAbortedError", () => {
