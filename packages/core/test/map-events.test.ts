@@ -173,6 +173,21 @@ eachDriver("map events (withEvents)", (get) => {
     expect(drains.every((e) => e.count! > 0)).toBe(true);
   });
 
+  it("a batch event keeps copies of the caller's arrays, which stay the caller's: not frozen, and free to change", () => {
+    const { m } = setup();
+    const keys = [1, 2];
+    const values = [10, 20];
+    m.updateBatch(keys, values);
+    const del = [1];
+    m.deleteBatch(del);
+    expect([Object.isFrozen(keys), Object.isFrozen(values), Object.isFrozen(del)]).toEqual([false, false, false]);
+    keys[0] = 7;
+    values.push(30);
+    del.length = 0;
+    expect(m.events().map(gist)).toEqual(["batch-update updateBatch ks=1,2 vs=10,20 n=2", "batch-delete deleteBatch ks=1 n=1"]);
+    expect([Object.isFrozen(m.events()[0]!.keys), Object.isFrozen(m.events()[0]!.values)]).toEqual([true, true]);
+  });
+
   it("a write to a map that cannot be opened is recorded with that error", () => {
     const env = get();
     const m = env.map(testMapSpec("cilium_events_nopin")).withEvents();
