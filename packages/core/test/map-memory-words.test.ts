@@ -99,6 +99,7 @@ eachDriver("MapMemory.word / wordAt", (get, kind) => {
     expect(thrown(() => mem.wordAt(0, 2 as never))).toBeInstanceOf(TypeError);
     const hits = mem.word(0, "hits");
     expect(thrown(() => hits.add(-1)).message).toBe('add mmw_bad value 0 field "hits": operand -1 does not fit the u64 word (sub its magnitude instead)');
+    expect(thrown(() => hits.sub(-2)).message).toBe('sub mmw_bad value 0 field "hits": operand -2 does not fit the u64 word (add its magnitude instead)');
     expect(thrown(() => hits.add(1.5))).toBeInstanceOf(TypeError);
     expect(thrown(() => mem.word(0, "threshold").exchange(2 ** 32))).toBeInstanceOf(RangeError);
     expect(thrown(() => hits.compareExchange(1n << 64n, 0))).toBeInstanceOf(RangeError);
