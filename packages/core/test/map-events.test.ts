@@ -207,14 +207,20 @@ eachDriver("map events (withEvents)", (get) => {
     expect(m.events()).toEqual([]);
   });
 
-  it("the cache resolver's retries are recorded, as Cilium records them", () => {
+  /** A 2-entry map with a cache and events on a manual clock, holding 1 and 2, whose write of 3 failed (E2BIG). */
+  function fullWithCache() {
     const env = get();
     const clock = new ManualClock();
     const m = env.map({ ...testMapSpec(), maxEntries: 2 }).withCache({ clock }).withEvents({ clock });
     m.openOrCreate();
     m.update(1, 10);
     m.update(2, 20);
-    expect(() => m.update(3, 30)).toThrow();
+    expect(() => m.update(3, 30)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+    return { clock, m };
+  }
+
+  it("the cache resolver's retries are recorded, as Cilium records them", () => {
+    const { clock, m } = fullWithCache();
     m.delete(1);
     // A delete of a key the map lacks is retried too; the retry's ENOENT resolves it.
     expect(() => m.delete(7)).toThrow();
@@ -227,13 +233,7 @@ eachDriver("map events (withEvents)", (get) => {
   });
 
   it("the resolver's retried delete of an entry with a value records no value, as any delete", () => {
-    const env = get();
-    const clock = new ManualClock();
-    const m = env.map({ ...testMapSpec(), maxEntries: 2 }).withCache({ clock }).withEvents({ clock });
-    m.openOrCreate();
-    m.update(1, 10);
-    m.update(2, 20);
-    expect(() => m.update(3, 30)).toThrow(expect.objectContaining({ code: "E2BIG" }));
+    const { clock, m } = fullWithCache();
     // deleteAll marks every entry to-be-deleted; 3, which the kernel never held, is left to the resolver.
     m.deleteAll();
     expect(m.outstandingErrors).toBe(1);
