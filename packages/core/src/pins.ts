@@ -42,7 +42,8 @@ export interface PinKept {
  * `oldFd`, unless someone pinned there in between.
  *
  * Either runs under the path's replace lock (lockPin): when `path` no longer holds `oldFd`'s
- * map, nothing is done and PIN_CHANGED returned.
+ * map, nothing is done and PIN_CHANGED returned; so too when the fallback's unlink finds the pin
+ * already gone (a process that unpins takes no lock).
  *
  * Returns undefined when the new object is pinned at `path`. Returns a PinKept when nothing
  * changed: the temporary pin, the rename or the fallback's unlink failed, and the old pin is
@@ -214,9 +215,14 @@ function pinAtSwapName(ctx: SyscallContext, path: string, fd: number): string | 
   }
 }
 
-/** The path of drivers without rename: unlink, pin, and pin the old object back on failure. */
-function unlinkThenPin(ctx: SyscallContext, path: string, newFd: number, oldFd: number): PinKept | undefined {
+/**
+ * The path of drivers without rename: unlink, pin, and pin the old object back on failure. An
+ * unlink that finds nothing (ENOENT: another process unpinned it since the lock's check, not
+ * through a lock) is the pin changing meanwhile: nothing was kept to say so of.
+ */
+function unlinkThenPin(ctx: SyscallContext, path: string, newFd: number, oldFd: number): PinKept | typeof PIN_CHANGED | undefined {
   const r = ctx.driver.host.unlink(path);
+  if (r === -Errno.ENOENT) return PIN_CHANGED;
   if (r < 0) return { errno: -r, step: "unlink", what: `Unable to remove map ${path}`, left: "" };
   try {
     objPin(ctx, newFd, path);

@@ -346,6 +346,48 @@ forEachDriver("replacing a pinned map", (d) => {
       expect(pinned()).toBe(77);
     });
 
+    /** An unlink of `path` that another process beats to it: the pin is gone, and this unlink says ENOENT. */
+    const beatenTo = (path: () => string) => {
+      let once = true;
+      return (p: string) => {
+        if (once && p === path()) {
+          once = false;
+          expect(w.driver.host.unlink(p)).toBe(0);
+        }
+        return w.driver.host.unlink(p);
+      };
+    };
+
+    it("an old pin another process removes just before this unlink is no failure: the new map is made and pinned", () => {
+      pinPrecious();
+      const bpf = noRename({ host: { unlink: beatenTo(() => bpf.mapPath("precious")) } });
+      const before = fds();
+      const m = bpf.newMap({ ...precious, maxEntries: 8 });
+      expect(m.openOrCreate()).toBe(true);
+      expect(m.isPinned()).toBe(true);
+      expect(pinned()).toBeUndefined(); // a new, empty map
+      expect(w.driver.host.readdir(w.bpf.mapPrefixPath())).toEqual(["precious"]);
+      m.close();
+      expect(fds()).toBe(before);
+    });
+
+    it("openParallel: an old pin another process removes just before this unlink leaves a new map pinned, with no warning", () => {
+      pinPrecious();
+      const logger = memoryLogger();
+      const driver = wrapDriver(w.driver, { host: { unlink: beatenTo(() => bpf.mapPath("precious")), rename: null } });
+      const bpf = createBpf({ driver, mapRoot: w.fs.path, logger });
+      const before = fds();
+      const m = bpf.newMap(precious);
+      expect(m.openParallel()).toBe(true);
+      expect(m.isPinned()).toBe(true);
+      expect(pinned()).toBeUndefined();
+      expect(w.driver.host.readdir(w.bpf.mapPrefixPath())).toEqual(["precious"]);
+      // Nothing failed to be removed: the seed's warning for that would mislead.
+      expect(logger.records.filter((r) => r.level === "warn")).toEqual([]);
+      m.close();
+      expect(fds()).toBe(before);
+    });
+
     it("openParallel: when the new map cannot be pinned, the old one is pinned again and parallel mode is off", () => {
       pinPrecious();
       let failures = 1;
