@@ -135,6 +135,9 @@ forEachDriver("element functions", (d) => {
     // A relative name's directory is the working one, off bpffs here too.
     expect(thrownBpfError(() => w.bpf.objPin(fd, "my.map")).message)
       .toBe(`Unable to pin object with file descriptor ${fd} to my.map: operation not permitted (it is not on a BPF filesystem, where pins live)`);
+    // OBJ_GET there looks up no name on bpffs either: an EPERM from it (an LSM's) is no dot's.
+    const perm = createBpf({ driver: wrapDriver(w.driver, { objGet: () => -Errno.EPERM }), mapRoot: w.fs.path, logger: memoryLogger() });
+    expect(thrownBpfError(() => perm.objGet(path)).message).toBe(`Unable to get object ${path}: operation not permitted`);
   });
 
   it("EACCES for what is not a pinned object (a directory, a path off bpffs) says so, not only permission denied", () => {
