@@ -88,6 +88,20 @@ forEachDriver("checkOrMountFS", (d) => {
     expect(bpf.getMapRoot()).toBe(root);
   });
 
+  it("a custom root whose name begins another mount point's (…/bpf beside …/bpffs) has nothing mounted: bpffs is mounted there", () => {
+    const base = freshDir();
+    const beside = `${base}/bpffs`;
+    expect(driver.host.mkdirAll(beside, 0o755)).toBe(0);
+    expect(driver.host.mount("bpf", beside, "bpf")).toBe(0);
+    cleanup.push(beside);
+    const root = `${base}/bpf`;
+    const bpf = createBpf({ driver, logger: memoryLogger() });
+    bpf.checkOrMountFS(root);
+    cleanup.push(root);
+    expect(driver.host.statfsType(root)).toBe(BPF_FS_MAGIC);
+    expect([mountedHere(root), mountedHere(beside)]).toEqual([1, 1]);
+  });
+
   it("an existing bpffs at a custom root is detected, not mounted again", () => {
     const logger = memoryLogger();
     const bpf = createBpf({ driver, logger });
