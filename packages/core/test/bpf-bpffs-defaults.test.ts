@@ -1,7 +1,7 @@
 // Cilium's real default paths (/sys/fs/bpf, /run/cilium/bpffs) and root discovery, in the
 // simulator's own world only: on the kernel these would touch the host's mounts.
 import { describe, expect, it } from "vitest";
-import { BPF_FS_MAGIC, createBpf, memoryLogger, type Driver } from "@bpfkit/core";
+import { BPF_FS_MAGIC, createBpf, Errno, memoryLogger, wrapDriver, type Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 
 const mountsAt = (d: Driver, p: string): string[] => {
@@ -66,5 +66,36 @@ describe("default bpffs locations (simulator world)", () => {
       expect(driver.host.mount("bpf", p, "bpf")).toBe(0);
     }
     expect(createBpf({ driver, logger: memoryLogger() }).getMapRoot()).toBe("/sys/fs/bpf");
+  });
+
+  it("of several bpffs mounts elsewhere, the first in the mount table is the root (the seed's choice)", () => {
+    const driver = createSimDriver({ bpffsMount: null });
+    for (const p of ["/mnt/first", "/mnt/second"]) {
+      expect(driver.host.mkdirAll(p, 0o755)).toBe(0);
+      expect(driver.host.mount("bpf", p, "bpf")).toBe(0);
+    }
+    const logger = memoryLogger();
+    expect(createBpf({ driver, logger }).getMapRoot()).toBe("/mnt/first");
+    expect(logger.records.map((r) => r.fields?.root)).toEqual(["/mnt/first"]);
+  });
+
+  it("a mount table that cannot be read gives the default root, with a warning saying why", () => {
+    const driver = wrapDriver(createSimDriver({ bpffsMount: "/mnt/bpf" }), { host: { mountInfo: () => -Errno.EACCES } });
+    const logger = memoryLogger();
+    expect(createBpf({ driver, logger }).getMapRoot()).toBe("/sys/fs/bpf");
+    expect(logger.records.map((r) => [r.level, r.msg, r.fields?.error])).toEqual([
+      ["warn", "Could not get mount info for map root lookup; using the default root", "permission denied"],
+    ]);
+  });
+
+  it("the root checkOrMountFS checked stays the root: the mount table is not read for it again", () => {
+    const driver = createSimDriver();
+    const bpf = createBpf({ driver, logger: memoryLogger() });
+    bpf.checkOrMountFS();
+    // Its bpffs goes and another appears before the root is first read: the checked one still holds.
+    expect(driver.host.umount("/sys/fs/bpf")).toBe(0);
+    expect(driver.host.mkdirAll("/mnt/later", 0o755)).toBe(0);
+    expect(driver.host.mount("bpf", "/mnt/later", "bpf")).toBe(0);
+    expect(bpf.getMapRoot()).toBe("/sys/fs/bpf");
   });
 });
