@@ -45,6 +45,8 @@ eachDriver("openMap and openMapById read-only and write-only", (get) => {
       expect(e.message).toContain(READ_ONLY);
     }
     expect(m.deleteWithErrno(1).error?.message).toContain(READ_ONLY);
+    // An element call's refusal names the pin too, where the map has one.
+    expect(thrownBpfError(() => m.update(3, 30)).path).toBe(m.path() || undefined);
   }
 
   it("read-only: lookups, walks, dumps, iteration and batch lookups work; every write is EPERM saying so", () => {
@@ -282,6 +284,10 @@ eachDriver("openMap and openMapById read-only and write-only", (get) => {
     const e = thrownBpfError(() => env.bpf.objGet(path, BPF_F_RDONLY | BPF_F_WRONLY));
     expect([e.code, e.path]).toEqual(["EINVAL", path]);
     expect(e).toBeInstanceOf(BpfError);
+    // The flags' EINVAL, not the path's: no word on what is there (a directory, off bpffs).
+    for (const p of [env.bpf.mapPrefixPath(), "/tmp"]) {
+      expect(thrownBpfError(() => env.bpf.objGet(p, BPF_F_RDONLY | BPF_F_WRONLY)).message).toBe(`Unable to get object ${p}: invalid argument`);
+    }
     const bad = thrown(() => env.bpf.objGet(path, -1));
     expect(bad).toBeInstanceOf(RangeError);
     expect(bad.message).toBe(`Unable to get object ${path}: flags -1 is not a u32`);
