@@ -115,6 +115,10 @@ forEachDriver("element functions", (d) => {
       expect(thrownBpfError(() => bpf.objGet(p)).message).toBe(`Unable to get object ${p}: operation not permitted`);
       expect(thrownBpfError(() => bpf.objPin(5, p)).message).toBe(`Unable to pin object with file descriptor 5 to ${p}: operation not permitted`);
     }
+    // A missing path beside the bpffs whose name only begins with the mount's is not below it:
+    // its ".d" is no name bpffs looked up.
+    const beside = `${w.fs.path}.d/x/pin`;
+    expect(thrownBpfError(() => bpf.objGet(beside)).message).toBe(`Unable to get object ${beside}: operation not permitted`);
   });
 
   it("EPERM names a dot in a directory below the bpffs mount too (a map prefix with a dot)", () => {
@@ -135,6 +139,9 @@ forEachDriver("element functions", (d) => {
     // A relative name's directory is the working one, off bpffs here too.
     expect(thrownBpfError(() => w.bpf.objPin(fd, "my.map")).message)
       .toBe(`Unable to pin object with file descriptor ${fd} to my.map: operation not permitted (it is not on a BPF filesystem, where pins live)`);
+    // A pin in / is off bpffs too (its directory is "/", not "").
+    expect(thrownBpfError(() => w.bpf.objPin(fd, "/my.map")).message)
+      .toBe(`Unable to pin object with file descriptor ${fd} to /my.map: operation not permitted (it is not on a BPF filesystem, where pins live)`);
     // OBJ_GET there looks up no name on bpffs either: an EPERM from it (an LSM's) is no dot's.
     const perm = createBpf({ driver: wrapDriver(w.driver, { objGet: () => -Errno.EPERM }), mapRoot: w.fs.path, logger: memoryLogger() });
     expect(thrownBpfError(() => perm.objGet(path)).message).toBe(`Unable to get object ${path}: operation not permitted`);
