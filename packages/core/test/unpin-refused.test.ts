@@ -1,8 +1,9 @@
 // Unpin is rm -rf of the pin path; what the filesystem refuses there (a mount on the path: EBUSY,
 // on the kernel and the simulator alike) is thrown naming the map and the operation, never taken
-// for a pin removed.
+// for a pin removed. unpinMapIfExists stats the path first and, as the seed, does nothing when
+// that fails for any reason.
 import { expect, it } from "vitest";
-import { isNotExist } from "@bpfkit/core";
+import { createBpf, Errno, isNotExist, memoryLogger } from "@bpfkit/core";
 import { eachDriver, testMapSpec } from "./support/env.js";
 import { thrownBpfError } from "./support/thrown.js";
 
@@ -34,5 +35,18 @@ eachDriver("unpin refused", (get) => {
     m.unpinIfExists();
     env.bpf.unpinMapIfExists("busy");
     expect(isNotExist(thrownBpfError(() => m.open()))).toBe(true);
+  });
+
+  it("unpinMapIfExists of a path whose stat fails otherwise than ENOENT (a pin where the map directory should be: ENOTDIR) does nothing, as the seed", () => {
+    const env = get();
+    const m = env.map(testMapSpec("holder"));
+    m.openOrCreate();
+    const pin = `${env.root}/notadir`;
+    env.bpf.objPin(m.getFd(), pin);
+    const bpf = createBpf({ driver: env.driver, mapRoot: env.root, mapPrefix: "notadir/globals", logger: memoryLogger() });
+    expect(env.driver.host.stat(bpf.mapPath("y")).errno).toBe(Errno.ENOTDIR);
+    bpf.unpinMapIfExists("y");
+    expect(m.isPinned()).toBe(true);
+    expect(env.driver.host.unlink(pin)).toBe(0);
   });
 });
