@@ -129,6 +129,28 @@ forEachDriver("element functions", (d) => {
       '(bpffs refuses a name with a dot, as "my.agent")');
   });
 
+  it("EPERM names the dot below the deepest bpffs holding the path, not a dot in a directory of another filesystem above it", () => {
+    const fd = hash();
+    const h = w.driver.host;
+    const tmp = `${w.fs.path}/t`, inner = `${tmp}/x.y/b`;
+    expect(h.mkdirAll(tmp, 0o755)).toBe(0);
+    expect(h.mount("tmpfs", tmp, "tmpfs")).toBe(0);
+    try {
+      expect(h.mkdirAll(inner, 0o755)).toBe(0); // "x.y" is a tmpfs directory: no bpffs looked it up
+      expect(h.mount("bpf", inner, "bpf")).toBe(0);
+      try {
+        const e = thrownBpfError(() => w.bpf.objPin(fd, `${inner}/my.map`));
+        expect(e.code).toBe("EPERM");
+        expect(e.message).toBe(`Unable to pin object with file descriptor ${fd} to ${inner}/my.map: operation not permitted ` +
+          '(bpffs refuses a name with a dot, as "my.map")');
+      } finally {
+        expect(h.umount(inner)).toBe(0);
+      }
+    } finally {
+      expect(h.umount(tmp)).toBe(0);
+    }
+  });
+
   it("EPERM for a pin off bpffs is not blamed on a dot in its name: the kernel refuses every pin there", () => {
     const fd = hash();
     const path = `${w.fs.path.replace(/\/[^/]+$/, "")}/my.map`;
