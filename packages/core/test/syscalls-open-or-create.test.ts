@@ -2,10 +2,12 @@
 // property upgrade that unpins and re-creates — except a PROG_ARRAY.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BpfError, createBpf, encodeToBytes, MapType, memoryLogger, u32, u64,
+  BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BpfError, createBpf, encodeToBytes, Errno, MapType, memoryLogger, u32, u64,
+  wrapDriver,
 } from "@bpfkit/core";
 import { kernelUnderTest } from "../../testkit/src/drivers.js";
-import { forEachDriver, makeWorld, openFdCount, type World } from "./support/bpf-world.js";
+import { forEachDriver, makeWorld, openFdCount, openFdsOf, type World } from "./support/bpf-world.js";
+import { thrownBpfError } from "./support/thrown.js";
 
 forEachDriver("openOrCreateMap", (d) => {
   let w: World;
@@ -135,6 +137,17 @@ forEachDriver("openOrCreateMap", (d) => {
     expect(() => bpf.openOrCreateMap(`${dir}/m`, MapType.Array, 4, 4, 1, 0, 0, true)).toThrow(/^Unable to pin object/);
     if (d.name === "kernel") expect(openFdCount()).toBe(fdsBefore);
     driver.host.removeAll(dir);
+  });
+
+  it("a base directory the host refuses (EACCES, as to a user without write access) is the error, and nothing is made", () => {
+    const refusing = wrapDriver(w.driver, { host: { mkdirAll: () => -Errno.EACCES } });
+    const bpf = createBpf({ driver: refusing, mapRoot: w.fs.path, logger: memoryLogger() });
+    const path = `${w.fs.path}/tc/globals/m1`;
+    const before = openFdsOf(w.driver);
+    const e = thrownBpfError(() => bpf.openOrCreateMap(path, MapType.Hash, 4, 4, 4, BPF_F_NO_PREALLOC, 0, true));
+    expect([e.code, e.op, e.message]).toEqual(["EACCES", "Unable create map base directory", `Unable create map base directory ${path}: permission denied`]);
+    expect(openFdsOf(w.driver)).toBe(before);
+    expect(w.driver.host.stat(path).errno).toBe(Errno.ENOENT);
   });
 
   it("a path that is not a string, or empty, is a TypeError", () => {
