@@ -231,6 +231,9 @@ forEachDriver("checkOrMountFS", (d) => {
   it("bad arguments are TypeErrors", () => {
     const bpf = createBpf({ driver, logger: memoryLogger() });
     expect(() => bpf.checkOrMountFS("relative/dir")).toThrow(/must be absolute/);
-    expect(() => bpf.checkOrMountFS("/a\0b")).toThrow(TypeError);
+    expect(() => bpf.checkOrMountFS("/a\0b")).toThrow(new TypeError("checkOrMountFS: root must be a string without NUL"));
+    // Refused before anything was set or read: the root is still free to change.
+    bpf.setMapRoot(w.fs.path);
+    expect(bpf.getMapRoot()).toBe(w.fs.path);
   });
 });
