@@ -58,6 +58,8 @@ export interface DumpTarget {
   readonly valueSize: number;
   /** For error messages. */
   readonly name: string;
+  /** The map's pin, where it has one: the errors carry it (`BpfError.path`), as element calls' do. */
+  readonly path?: string;
   /** The kernel's max_entries, where known: the batch helpers' errors name it for a full map. */
   readonly maxEntries?: number;
   /** The public call the errors name (`dumpReliablyWithCallback`, `keys`); default `dump` (`entries` for iterateMap). */
@@ -87,7 +89,7 @@ export type RawSink = (keys: Uint8Array, koff: number, values: Uint8Array, voff:
 /** `step` is the failing command ("lookup", "get next key"), named after the call that made it. */
 function dumpError(target: DumpTarget, step: string, errno: number): BpfError {
   const op = `${target.op ?? "dump"} (${step})`;
-  return new BpfError({ errno, op, map: target.name, message: targetErrorMessage(target, op, errno) });
+  return new BpfError({ errno, op, map: target.name, path: target.path, message: targetErrorMessage(target, op, errno) });
 }
 
 /** The lookup budget of the seed: `MaxEntries * 4` in uint32 arithmetic. */

@@ -31,7 +31,7 @@ export const DEFAULT_MAX_RESTARTS = 16;
 /** `step` is the failing command ("lookup", "get next key"), named after the call that made it. */
 function iterError(target: DumpTarget, step: string, errno: number): BpfError {
   const op = `${target.op ?? "entries"} (${step})`;
-  return new BpfError({ errno, op, map: target.name, message: targetErrorMessage(target, op, errno) });
+  return new BpfError({ errno, op, map: target.name, path: target.path, message: targetErrorMessage(target, op, errno) });
 }
 
 /**

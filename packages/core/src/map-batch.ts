@@ -47,7 +47,7 @@ export interface RawBatch {
 function batchError(target: DumpTarget, op: string, errno: number, count: number,
   why: string | undefined = target.explain?.(errno), aboutKey = false): BatchError {
   const after = `after ${count} element${count === 1 ? "" : "s"}`;
-  return new BatchError({ errno, op, map: target.name, count, aboutKey,
+  return new BatchError({ errno, op, map: target.name, path: target.path, count, aboutKey,
     message: `${op} ${target.name}: ${errnoText(errno)} (${why !== undefined ? `${why}; ` : ""}${after})` });
 }
 

@@ -844,12 +844,12 @@ export class BpfMap<K, V> {
     const fd = this.#fdFor(op);
     return {
       driver: this.#measured(), fd, mapType: this.#kernelType, keySize: this.#info.keySize,
-      valueSize: this.#info.readValueSize, name: this.#name, op, maxEntries: this.#kernelMaxEntries,
+      valueSize: this.#info.readValueSize, name: this.#name, path: this.#path || undefined, op, maxEntries: this.#kernelMaxEntries,
       explain: WRITE_BATCH_OPS.has(op) ? (errno) => accessRefusal(this.#access, errno) ?? this.#frozen(op, errno)
         : this.#access !== 0 ? (errno) => accessRefusal(this.#access, errno) : undefined,
       checkOpen: () => {
         if (this.#fd !== fd) {
-          throw new BpfError({ errno: Errno.EBADF, op, map: this.#name,
+          throw new BpfError({ errno: Errno.EBADF, op, map: this.#name, path: this.#path || undefined,
             message: `${op} ${this.#name}: the map was closed during the walk; its fd may already belong to another map` });
         }
       },
@@ -1709,7 +1709,7 @@ export class BpfMap<K, V> {
         if (scratch !== this.#batch && scratch.supported === false) this.#batch.supported = false;
         if (done) return stats;
         if (algorithm === "batch") {
-          throw new BpfError({ errno: Errno.ENOTSUPP, op, map: this.#name,
+          throw new BpfError({ errno: Errno.ENOTSUPP, op, map: this.#name, path: target.path,
             message: `${op} ${this.#name}: the kernel offers no BPF_MAP_LOOKUP_BATCH for this map type (${target.mapType})` });
         }
       }
