@@ -196,10 +196,8 @@ export class MapEvents<K, V> {
       const outer = this.#delivering;
       this.#delivering = true;
       try {
-        for (const e of this.list()) {
-          if (!sub.active) break;
-          this.#call(sub, e);
-        }
+        // No unsubscribe exists until this returns, so the replay runs whole.
+        for (const e of this.list()) this.#call(sub, e);
       } finally {
         this.#delivering = outer;
       }
