@@ -148,20 +148,21 @@ export function assertIds(ids: unknown, op: string): asserts ids is Uint32Array 
   if (!(ids instanceof Uint32Array)) throw new TypeError(`${op}: ids must be a Uint32Array, got ${describeValue(ids)}`);
 }
 
-/** `buf` must be a Uint8Array of exactly `size` bytes. */
+/**
+ * `buf` must be a Uint8Array of exactly `size` bytes, by its real length: a subclass whose
+ * `byteLength` says otherwise would have a driver stage too few bytes or copy out too many.
+ */
 export function assertSize(buf: unknown, size: number, what: string, op: string, fd: number): asserts buf is Uint8Array {
   assertBytes(buf, what, op);
-  if (buf.byteLength !== size) {
-    throw new RangeError(`${op}: ${what} is ${buf.byteLength} bytes, map fd ${fd} needs ${size}`);
-  }
+  const n = realByteLength(buf);
+  if (n !== size) throw new RangeError(`${op}: ${what} is ${n} bytes, map fd ${fd} needs ${size}`);
 }
 
-/** A batch buffer must hold at least `count` elements of `size` bytes. */
+/** A batch buffer must hold at least `count` elements of `size` bytes, by its real length. */
 export function assertBatchBuffer(buf: unknown, count: number, size: number, what: string, op: string, fd: number): asserts buf is Uint8Array {
   assertBytes(buf, what, op);
-  if (buf.byteLength < count * size) {
-    throw new RangeError(`${op}: ${what} is ${buf.byteLength} bytes, ${count} elements of map fd ${fd} need ${count * size}`);
-  }
+  const n = realByteLength(buf);
+  if (n < count * size) throw new RangeError(`${op}: ${what} is ${n} bytes, ${count} elements of map fd ${fd} need ${count * size}`);
 }
 
 /** A path for bpffs or the host: a string without NUL bytes. */
