@@ -162,7 +162,7 @@ export const fuzzBtfCommand: Command = {
     const right = side(opts, "right", "kernel");
     if (left === "model" || right === "model") throw usageError("fuzz btf: the model has no BTF methods; compare sim and kernel");
     const runs = intOption(opts, "runs", 1) ?? 100;
-    await needKernel(ctx, "fuzz btf", [left, right], "run as root, or compare two simulators: --left sim --right sim");
+    await needKernel(ctx, "fuzz btf", [left, right], "run as root: the kernel is the only reference for BTF (the model has none)");
     // A simulator side is the io's own where it makes one (tests pass a prepared simulator).
     const driver = async (name: "sim" | "kernel") => (name === "sim" && ctx.io.createDriver !== undefined ? await ctx.io.createDriver("sim") : name);
     const progress = throttled(ctx);
