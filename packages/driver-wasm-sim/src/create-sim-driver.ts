@@ -9,7 +9,7 @@ import type { SimDriver, SimDriverOptions } from "./sim-driver.js";
 
 const SIM_DRIVER_OPTIONS_KEYS = optionKeys<SimDriverOptions>({
   possibleCpus: true, seed: true, privileged: true, unprivilegedBpfDisabled: true, bpffsMount: true, memoryLimit: true,
-  syscallNs: true, memlock: true, engine: true, pageSize: true,
+  syscallNs: true, memlock: true, engine: true, pageSize: true, kernelBtf: true,
 });
 
 /** The page sizes the simulator models: 4 KiB (x86-64's, arm64's smallest) to 64 KiB (arm64's largest). */
@@ -43,6 +43,9 @@ function checkOptions(o: SimDriverOptions): void {
   }
   if (o.memlock !== undefined && (typeof o.memlock !== "bigint" || o.memlock < 0n)) throw new TypeError("createSimDriver: memlock must be a non-negative bigint");
   if (o.engine !== undefined && typeof o.engine !== "function") throw new TypeError("createSimDriver: engine must be a function returning the engine's exports");
+  if (o.kernelBtf !== undefined && !(o.kernelBtf instanceof Uint8Array)) {
+    throw new TypeError(`createSimDriver: kernelBtf must be a Uint8Array of BTF (/sys/kernel/btf/vmlinux), got ${describeValue(o.kernelBtf)}`);
+  }
   if (o.pageSize !== undefined) {
     const p = o.pageSize;
     if (typeof p !== "number" || !Number.isInteger(p)) throw new TypeError(`createSimDriver: pageSize must be an integer, got ${describeValue(p)}`);

@@ -15,6 +15,7 @@ import type {
   AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, PerfEventOpenAttr, ProgLoadAttr,
 } from "@bpfkit/core";
 import { loadBtf } from "./btf/btf-load.js";
+import { kernelStructNames } from "./btf/kernel-btf.js";
 import { checkMapBtf } from "./btf/map-btf.js";
 import { hasSpinLock, zeroSpecialFields } from "./btf/special-values.js";
 import { SimBtf } from "./btf/sim-btf.js";
@@ -84,6 +85,14 @@ export interface SimDriverOptions {
   memlock?: bigint;
   /** Makes the engine: the default loads the bundled wasm. A seam for other loaders and tests. */
   engine?: () => EngineExports;
+  /**
+   * The kernel's own BTF (the bytes of `/sys/kernel/btf/vmlinux`), which BPF_BTF_LOAD looks a
+   * kptr's struct up in by name (`bpf_find_btf_id`): a referenced kptr (`kptr` tag) to a kernel
+   * struct loads only where the kernel has a destructor kfunc for it (task_struct, cgroup,
+   * bpf_cpumask, …), else ENOENT. Default none: every struct is the program's own, as on a
+   * kernel whose BTF names none of them.
+   */
+  kernelBtf?: Uint8Array;
 }
 
 /** A map addressed by fd (through this process's fd table) or by id (as a BPF program holds it). */
@@ -324,6 +333,8 @@ export class SimDriverImpl implements SimDriver {
   readonly pageSize: number;
   readonly seed: number;
   readonly privileged: boolean;
+  /** The struct names of options.kernelBtf. */
+  private readonly kernelStructs: ReadonlySet<string> | undefined;
   readonly host: HostServices;
   readonly datapath: SimDatapath;
   readonly faults = new SimFaults();
@@ -365,6 +376,7 @@ export class SimDriverImpl implements SimDriver {
     this.pageSize = pageSize;
     this.seed = options.seed ?? 0;
     this.privileged = options.privileged ?? true;
+    if (options.kernelBtf !== undefined) this.kernelStructs = kernelStructNames(options.kernelBtf);
     this.unprivilegedBpfDisabled = options.unprivilegedBpfDisabled ?? 2;
     this.syscallNs = options.syscallNs ?? 1000;
     if (options.memoryLimit !== undefined) engine.setMemoryLimit(options.memoryLimit >>> 0 === options.memoryLimit ? options.memoryLimit : 0);
@@ -1247,7 +1259,7 @@ export class SimDriverImpl implements SimDriver {
     const logLevel = optU32(attr.logLevel, "logLevel", op);
     const f = this.enter(op);
     if (f !== 0) return -f;
-    const loaded = loadBtf({ data: attr.btf, logBuf, logLevel, privileged: this.privileged });
+    const loaded = loadBtf({ data: attr.btf, logBuf, logLevel, privileged: this.privileged, ...(this.kernelStructs !== undefined ? { kernelStructs: this.kernelStructs } : {}) });
     if (typeof loaded === "number") return -loaded;
     // btf_alloc_id: idr_alloc_cyclic from 1, as the map and program ids.
     const b = new SimBtf(this.nextBtfId, loaded.parsed, loaded.metas);

@@ -1,6 +1,7 @@
 // The simulator's options and fault specs refuse keys their types do not declare: a misspelt
 // `possiblecpus` would otherwise boot a simulator with the host's CPU count, and a misspelt
 // `cuont` would fail one call where the test meant several.
+import { BtfBuilder } from "@bpfkit/core";
 import { createSimDriver, instantiateEngine } from "@bpfkit/driver-wasm-sim";
 import { describe, expect, it } from "vitest";
 
@@ -25,12 +26,12 @@ describe("createSimDriver options", () => {
     expect(e.message).toBe('createSimDriver: unknown options key "possiblecpus" (did you mean "possibleCpus"?)');
     expect(thrownBy(() => createSimDriver({ bpffsMount: null, verbose: true, engine } as never)).message)
       .toBe('createSimDriver: unknown options key "verbose" (known: possibleCpus, seed, privileged, unprivilegedBpfDisabled, ' +
-        "bpffsMount, memoryLimit, syscallNs, memlock, engine, pageSize)");
+        "bpffsMount, memoryLimit, syscallNs, memlock, engine, pageSize, kernelBtf)");
     expect(engines).toBe(0);
     // Every declared option is still taken.
     const d = createSimDriver({
       possibleCpus: 2, seed: 1, privileged: true, unprivilegedBpfDisabled: 2, bpffsMount: "/sys/fs/bpf",
-      memoryLimit: 1 << 24, syscallNs: 1000, memlock: 8n << 20n, engine, pageSize: 16384,
+      memoryLimit: 1 << 24, syscallNs: 1000, memlock: 8n << 20n, engine, pageSize: 16384, kernelBtf: new BtfBuilder().encode(),
     });
     expect(d.possibleCpus).toBe(2);
     expect(d.pageSize).toBe(16384);

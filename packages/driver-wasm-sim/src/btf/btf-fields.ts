@@ -3,6 +3,7 @@
 // nested structs and arrays of them. MAP_CREATE and BTF_LOAD (btf_parse_struct_metas) search
 // values for them with the same rules, so the errno of a bad value is the kernel's.
 import { Errno } from "@bpfkit/core";
+import { KPTR_DTOR_STRUCTS } from "./kernel-btf.js";
 import {
   BTF_KIND, isArray, isDatasec, isDeclTag, isPtr, isTypeTag, skipModifiers,
 } from "./btf-types.js";
@@ -60,6 +61,8 @@ interface Info {
   off: number;
   /** A graph root's value type and node name (for btf_parse_graph_root). */
   valueId?: number;
+  /** A kptr's struct's name (for btf_parse_kptr). */
+  kptrStruct?: string;
   nodeName?: string;
 }
 
@@ -105,7 +108,7 @@ class Finder {
     if ((type & mask) === 0) return null;
     const base = skipModifiers(this.btf, tag.sizeType);
     if (base.t === null || base.t.kind !== BTF_KIND.STRUCT) return -Errno.EINVAL;
-    return { type, off };
+    return { type, off, kptrStruct: this.nameOf(base.t) };
   }
 
   /** btf_find_decl_tag_value: the one "contains:" tag on component `idx` of `pt`. */
@@ -246,6 +249,14 @@ class Finder {
 }
 
 /**
+ * btf_parse_kptr for a referenced kptr: a struct the kernel's BTF names is the kernel's type,
+ * which needs a destructor kfunc (ENOENT without one); any other is the program's own.
+ */
+function kernelStructNeedsDtor(btf: BtfData, name: string): boolean {
+  return btf.kernelStructs !== null && btf.kernelStructs.has(name) && !KPTR_DTOR_STRUCTS.has(name);
+}
+
+/**
  * btf_parse_fields: the record of `t` (a struct or a DATASEC) for the field types in `mask`,
  * null when it has none, or a negative errno (the kernel's ERR_PTR).
  */
@@ -267,6 +278,7 @@ export function parseFields(btf: BtfData, t: BtfType, mask: number, valueSize: n
     if (i.off < next) return -Errno.EEXIST;
     next = i.off + size;
     fieldMask |= i.type;
+    if (i.type === Field.KPTR_REF && kernelStructNeedsDtor(btf, i.kptrStruct!)) return -Errno.ENOENT;
     if (i.type === Field.LIST_HEAD || i.type === Field.RB_ROOT) {
       const err = f.graphNode(i, i.type === Field.LIST_HEAD ? "bpf_list_node" : "bpf_rb_node");
       if (err < 0) return err;

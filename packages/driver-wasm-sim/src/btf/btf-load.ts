@@ -17,6 +17,8 @@ export interface BtfLoadRequest {
   logLevel: number;
   /** CAP_BPF. */
   privileged: boolean;
+  /** The kernel's struct names, for kptrs (SimDriverOptions.kernelBtf); absent: none. */
+  kernelStructs?: ReadonlySet<string>;
 }
 
 /** The parsed BTF and its struct records, or a positive errno. */
@@ -32,6 +34,7 @@ export function loadBtf(r: BtfLoadRequest): { parsed: BtfData; metas: Map<number
   let err = errno;
   let metas: Map<number, BtfRecord> | null = null;
   if (err === 0) {
+    btf!.kernelStructs = r.kernelStructs ?? null;
     const m = parseStructMetas(btf!);
     if (typeof m === "number") err = m;
     else metas = m;

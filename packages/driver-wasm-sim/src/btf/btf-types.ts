@@ -36,6 +36,8 @@ export class BtfData {
   /** What resolution recorded per type id (btf->resolved_ids, resolved_sizes). */
   resolvedIds: Uint32Array = new Uint32Array(0);
   resolvedSizes: Uint32Array = new Uint32Array(0);
+  /** The kernel's struct names a kptr's struct is looked up in (btf_parse_kptr); null: none. */
+  kernelStructs: ReadonlySet<string> | null = null;
 
   constructor(
     /** The raw BTF as loaded (a copy: the caller's buffer may change). */
