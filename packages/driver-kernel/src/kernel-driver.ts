@@ -771,8 +771,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
   /**
    * BPF_BTF_LOAD. The blob is staged at its exact length (btf_size) and the log buffer after
    * it, a copy of the caller's, at its exact length (btf_log_size); the checker writes its log on
-   * success and failure alike, and it comes back into `attr.logBuf` whole. An empty blob goes too: the
-   * kernel's EINVAL is the answer.
+   * success and failure alike, and it comes back into `attr.logBuf` whole. An empty blob goes
+   * too: the kernel's EINVAL is the answer.
    */
   btfLoad(attr: BtfLoadAttr): number {
     const op = OP.btfLoad;
