@@ -54,6 +54,22 @@ function pairOptions(cases: string): Command["options"] {
   };
 }
 
+/**
+ * A differential runner's command line (pairOptions'): no arguments, the seed and path, the two
+ * sides (never --driver, which would be ignored), and --runs. A bad --runs is exit 2 before the
+ * kernel is asked about (not exit 3 on a host without it).
+ */
+function pairArgs(args: readonly string[], opts: OptionValues, command: string) {
+  if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
+  const seed = seedOpt(opts);
+  const path = pathOpt(opts, seed);
+  if (str(opts, "driver") !== undefined) throw usageError(`${command} compares two drivers: choose them with --left and --right, not --driver`);
+  const left = side(opts, "left", "sim");
+  const right = side(opts, "right", "kernel");
+  const runs = intOption(opts, "runs", 1) ?? 100;
+  return { seed, path, left, right, runs };
+}
+
 /** Exit 3 when a side is the kernel and it cannot be used here as root. */
 async function needKernel(ctx: Ctx, what: string, sides: readonly string[], hint: string): Promise<void> {
   if (!sides.includes("kernel")) return;
@@ -109,16 +125,8 @@ export const fuzzDiffCommand: Command = {
     "bpfkit fuzz diff --types user_ringbuf,perf_event_array --runs 300",
   ],
   async run(ctx, args, opts) {
-    if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
+    const { seed, path, left, right, runs } = pairArgs(args, opts, "fuzz diff");
     const { runDifferential } = await import("@bpfkit/testkit");
-    const seed = seedOpt(opts);
-    const path = pathOpt(opts, seed);
-    // It would be ignored: the two sides are --left and --right.
-    if (str(opts, "driver") !== undefined) throw usageError("fuzz diff compares two drivers: choose them with --left and --right, not --driver");
-    const left = side(opts, "left", "sim");
-    const right = side(opts, "right", "kernel");
-    // A bad --runs is exit 2 before the kernel is asked about (not exit 3 on a host without it).
-    const runs = intOption(opts, "runs", 1) ?? 100;
     // With CAP_BPF alone the kernel works but refuses the BPF_F_ZERO_SEED and open-by-id its
     // programs use, which the simulator (as root) allows: every run would be a false difference.
     await needKernel(ctx, "fuzz diff", [left, right], "run as root, or compare the simulator with the reference model: --left model --right sim");
@@ -153,15 +161,9 @@ export const fuzzBtfCommand: Command = {
   options: pairOptions("blobs to load"),
   examples: ["bpfkit fuzz btf --runs 1000", "bpfkit fuzz btf --seed 42 --runs 300 --json"],
   async run(ctx, args, opts) {
-    if (args.length > 0) throw usageError(`unexpected ${JSON.stringify(args.join(" "))}`);
-    const { runBtfDifferential } = await import("@bpfkit/testkit");
-    const seed = seedOpt(opts);
-    const path = pathOpt(opts, seed);
-    if (str(opts, "driver") !== undefined) throw usageError("fuzz btf compares two drivers: choose them with --left and --right, not --driver");
-    const left = side(opts, "left", "sim");
-    const right = side(opts, "right", "kernel");
+    const { seed, path, left, right, runs } = pairArgs(args, opts, "fuzz btf");
     if (left === "model" || right === "model") throw usageError("fuzz btf: the model has no BTF methods; compare sim and kernel");
-    const runs = intOption(opts, "runs", 1) ?? 100;
+    const { runBtfDifferential } = await import("@bpfkit/testkit");
     await needKernel(ctx, "fuzz btf", [left, right], "run as root: the kernel is the only reference for BTF (the model has none)");
     // A simulator side is the io's own where it makes one (tests pass a prepared simulator).
     const driver = async (name: "sim" | "kernel") => (name === "sim" && ctx.io.createDriver !== undefined ? await ctx.io.createDriver("sim") : name);
