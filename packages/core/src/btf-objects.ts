@@ -39,21 +39,32 @@ const E2BIG_WHY = " (BTF over 16 MiB, a header longer than the kernel's with non
 
 /** BPF_BTF_LOAD refused the BTF: the errno, and the checker's log (`""` when none was asked). */
 export class BtfLoadError extends BpfError {
-  /** The kernel checker's whole log, as it wrote it (NUL and what follows cut off). */
+  /**
+   * The kernel checker's log, as it wrote it (NUL and what follows cut off): the whole of it, or
+   * its end when it outgrew the buffer (`logTrueSize` is then larger than `logSize`).
+   */
   readonly log: string;
+  /**
+   * `btf_log_true_size`: the bytes the checker's whole log needed, its NUL included, so that a
+   * load with `logSize` at least this keeps all of it; 0 when there was no logged load.
+   */
+  readonly logTrueSize: number;
 
   /**
    * Makes the error from the refusal's errno, the log, and the message it quotes. `path`: the map
    * whose create loaded the BTF (createMap's raw `btf`), which the message then names first.
+   * `logTrueSize`: what the logged load reported, when the log was cut short the message says so.
    */
-  constructor(errno: number, log: string, path?: string) {
+  constructor(errno: number, log: string, path?: string, logTrueSize = 0) {
     const lines = log.split("\n").filter((l) => l.trim() !== "");
     const quoted = lines.slice(-QUOTED_LOG_LINES).join(" / ");
     const what = path !== undefined ? `Unable to create map ${path}: Unable to load its BTF` : "Unable to load BTF";
+    const cut = logTrueSize > new TextEncoder().encode(log).length + 1 ? `; the log kept its end: logSize ${logTrueSize} keeps all of it` : "";
     super({ errno, op: "BPF_BTF_LOAD", ...(path !== undefined ? { path } : {}),
-      message: `${what}: ${errnoText(errno)}${errno === Errno.E2BIG ? E2BIG_WHY : ""}${quoted !== "" ? ` (the kernel's checker: ${quoted})` : ""}` });
+      message: `${what}: ${errnoText(errno)}${errno === Errno.E2BIG ? E2BIG_WHY : ""}${quoted !== "" ? ` (the kernel's checker: ${quoted}${cut})` : ""}` });
     this.name = "BtfLoadError";
     this.log = log;
+    this.logTrueSize = logTrueSize;
   }
 }
 
@@ -187,9 +198,10 @@ export function loadBtf(ctx: SyscallContext, raw: Uint8Array, options: LoadBtfOp
     // worth a second load.
     if (logSize === 0 || errno === Errno.E2BIG || errno === Errno.EPERM || errno === Errno.ENOMEM) throw new BtfLoadError(errno, "");
     const logBuf = new Uint8Array(logSize);
-    fd = checkedFd(driver, "btfLoad", driver.btfLoad({ btf: raw, logBuf, logLevel: 1 }));
+    const logTrueSize = new Uint32Array(1);
+    fd = checkedFd(driver, "btfLoad", driver.btfLoad({ btf: raw, logBuf, logLevel: 1, logTrueSize }));
     // ENOSPC: the log outgrew its buffer; the first refusal's errno is the answer.
-    if (fd < 0) throw new BtfLoadError(fd === -Errno.ENOSPC ? errno : -fd, logText(logBuf));
+    if (fd < 0) throw new BtfLoadError(fd === -Errno.ENOSPC ? errno : -fd, logText(logBuf), undefined, logTrueSize[0]);
     // Loaded the second time (another process freed memory?): keep it.
   }
   return new BtfHandle(driver, fd, "the BTF just loaded");

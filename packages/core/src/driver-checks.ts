@@ -103,6 +103,27 @@ export function realByteLength(b: Uint8Array): number {
   return typedArrayByteLength.call(b) as number;
 }
 
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "length")!.get!;
+
+/**
+ * A cell the driver writes a u32 into after the call, as the kernel writes a field of its attr
+ * back (`logTrueSize`): null when absent, else a Uint32Array of at least one element by its real
+ * length. Refused (TypeError, RangeError) before the call, so a write-back never fails after the
+ * kernel has made an object; the intrinsic getter also refuses a Proxy, whose writes could throw.
+ */
+export function outU32Arg(cell: unknown, what: string, op: string): Uint32Array | null {
+  if (cell === undefined || cell === null) return null;
+  if (!(cell instanceof Uint32Array)) throw new TypeError(`${op}: ${what} must be a Uint32Array, got ${describeValue(cell)}`);
+  let n: number;
+  try {
+    n = typedArrayLength.call(cell) as number;
+  } catch {
+    throw new TypeError(`${op}: ${what} must be a Uint32Array, got one the driver cannot write into (a Proxy?)`);
+  }
+  if (n < 1) throw new RangeError(`${op}: ${what} is an empty Uint32Array: the driver writes one u32 into it`);
+  return cell;
+}
+
 /** A Uint8Array of any length (sizes are checked with assertSize); TypeError otherwise. */
 export function assertBytes(buf: unknown, what: string, op: string): asserts buf is Uint8Array {
   if (!(buf instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array, got ${describeValue(buf)}`);

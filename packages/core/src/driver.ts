@@ -60,6 +60,15 @@ export interface BtfLoadAttr {
    * header, then each type it checked, up to the one at fault and why.
    */
   logLevel?: number;
+  /**
+   * `btf_log_true_size`, written back: the driver sets its first element to the bytes the whole
+   * log needed, its NUL included, which a `logBuf` at least that long holds without ENOSPC. It is
+   * counted with or without a buffer (a level alone measures the log) and is 0 at level 0, or
+   * when the load failed before the checker began (EPERM, E2BIG for the size, EINVAL for the
+   * log's own attributes). A Uint32Array of at least one element; anything else is refused
+   * before the call.
+   */
+  logTrueSize?: Uint32Array;
 }
 
 /** What OBJ_GET_INFO_BY_FD says of a BTF object (`struct bpf_btf_info`). */

@@ -82,18 +82,22 @@ export const INFO_ATTR = layout("info", 16, [
 ]);
 
 /**
- * The BPF_PROG_LOAD part of `union bpf_attr`, through `line_info_cnt`. The kernel writes
+ * The BPF_PROG_LOAD part of `union bpf_attr`, through `log_true_size`. The kernel writes
  * `func_info_rec_size` (or `line_info_rec_size`) back when a record's tail past its own struct
- * is not zero (E2BIG): the size it knows, so a loader can retry with that.
+ * is not zero (E2BIG): the size it knows, so a loader can retry with that; and `log_true_size`,
+ * the bytes the verifier's whole log needed. `attach_prog_fd` shares its word with
+ * `attach_btf_obj_fd`.
  */
-export const PROG_LOAD_ATTR = layout("prog_load", 108, [
+export const PROG_LOAD_ATTR = layout("prog_load", 144, [
   ["prog_type", 0, "u32"], ["insn_cnt", 4, "u32"], ["insns", 8, "ptr"], ["license", 16, "ptr"],
   ["log_level", 24, "u32"], ["log_size", 28, "u32"], ["log_buf", 32, "ptr"],
   ["kern_version", 40, "u32"], ["prog_flags", 44, "u32"], ["prog_name", 48, "bytes", 16],
   ["prog_ifindex", 64, "u32"], ["expected_attach_type", 68, "u32"],
   ["prog_btf_fd", 72, "u32"], ["func_info_rec_size", 76, "u32"], ["func_info", 80, "ptr"],
   ["func_info_cnt", 88, "u32"], ["line_info_rec_size", 92, "u32"], ["line_info", 96, "ptr"],
-  ["line_info_cnt", 104, "u32"],
+  ["line_info_cnt", 104, "u32"], ["attach_btf_id", 108, "u32"], ["attach_prog_fd", 112, "u32"],
+  ["core_relo_cnt", 116, "u32"], ["fd_array", 120, "ptr"], ["core_relos", 128, "ptr"],
+  ["core_relo_rec_size", 136, "u32"], ["log_true_size", 140, "u32"],
 ]);
 
 /** The BPF_PROG_ATTACH and BPF_PROG_DETACH part of `union bpf_attr`, up to `replace_bpf_fd`. */

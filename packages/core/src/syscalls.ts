@@ -216,7 +216,7 @@ function loadForCreate(ctx: SyscallContext, raw: Uint8Array, path: string): BtfH
   try {
     return loadBtf(ctx, raw);
   } catch (e) {
-    if (e instanceof BtfLoadError) throw new BtfLoadError(e.errno, e.log, path);
+    if (e instanceof BtfLoadError) throw new BtfLoadError(e.errno, e.log, path, e.logTrueSize);
     if (e instanceof BpfError) {
       throw new BpfError({ errno: e.errno, op: e.op, path, message: `Unable to create map ${path}: ${e.message}`, cause: e });
     }

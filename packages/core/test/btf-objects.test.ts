@@ -143,6 +143,22 @@ eachDriver("BTF objects", (env) => {
     expect(e.message).toContain("Unable to load BTF: invalid argument (the kernel's checker: ");
     // logSize 0: one load, the errno alone.
     expect(() => env().bpf.loadBtf(badKindBtf(), { logSize: 0 })).toThrow(new BtfLoadError(Errno.EINVAL, ""));
+    expect(e.logTrueSize).toBe(new TextEncoder().encode(e.log).length + 1);
+    expect(e.message).not.toContain("logSize");
+  });
+
+  it("a log cut short keeps its end, and logTrueSize says the logSize that keeps it whole", () => {
+    const whole = (() => { try { load(badKindBtf()); } catch (e) { return e as BtfLoadError; } })()!;
+    let cut: BtfLoadError | undefined;
+    try { env().bpf.loadBtf(badKindBtf(), { logSize: 40 }); } catch (e) { cut = e as BtfLoadError; }
+    expect(cut).toMatchObject({ errno: Errno.EINVAL, logTrueSize: whole.logTrueSize, log: whole.log.slice(-39) });
+    expect(cut!.message).toContain(`; the log kept its end: logSize ${whole.logTrueSize} keeps all of it)`);
+    let exact: BtfLoadError | undefined;
+    try { env().bpf.loadBtf(badKindBtf(), { logSize: whole.logTrueSize }); } catch (e) { exact = e as BtfLoadError; }
+    expect(exact).toMatchObject({ errno: Errno.EINVAL, log: whole.log, logTrueSize: whole.logTrueSize });
+    // A map's create names the map and keeps the size.
+    try { env().bpf.createMap(BPF_MAP_TYPE_HASH, 4, 4, 1, 0, 0, "btf_cut", { btf: { btf: badKindBtf(), keyTypeId: 1, valueTypeId: 1 } }); } catch (e) { cut = e as BtfLoadError; }
+    expect(cut).toMatchObject({ path: "btf_cut", logTrueSize: whole.logTrueSize });
   });
 
   it("a version the kernel does not know is ENOTSUPP, and a type that is its own typedef EEXIST, each with the log", () => {

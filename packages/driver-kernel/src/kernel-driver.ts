@@ -4,7 +4,7 @@
 // so the kernel never reads or writes more than the caller handed over.
 import { readlinkSync } from "node:fs";
 import {
-  assertBatchBuffer, checkPerfEventOpenAttr, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, infoRecordsArg, optU64Bigint, realByteLength,
+  assertBatchBuffer, checkPerfEventOpenAttr, assertBytes, assertFd, assertIds, assertPath, assertSize, assertU32, infoRecordsArg, optU64Bigint, outU32Arg, realByteLength,
   BATCH_ATTR, BPF_F_SEGV_ON_FAULT, BPF_FUNC_INFO, BPF_MAP_TYPE_ARENA, BPF_LINE_INFO, BPF_BTF_INFO, BPF_MAP_INFO, BPF_PROG_INFO, BpfCmd, BTF_LOAD_ATTR, BTF_NAME_LEN, ELEM_ATTR, Errno, ID_ATTR,
   INFO_ATTR, MAP_CREATE_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR, PROG_LOAD_ATTR, PROG_TEST_RUN_ATTR,
   type BatchResult, type BtfInfo, type BtfLoadAttr, type Driver, type HostServices, type MapCreateAttr, type MapFdInfo, type ProgLoadAttr,
@@ -85,6 +85,11 @@ export interface KernelProgLoadAttr extends ProgLoadAttr {
   logLevel?: number;
   /** Receives the log; its length is log_size. */
   log?: Uint8Array;
+  /**
+   * `log_true_size`, written back as for BTF (`BtfLoadAttr.logTrueSize`): the bytes the
+   * verifier's whole log needed, its NUL included; 0 at level 0.
+   */
+  logTrueSize?: Uint32Array;
 }
 
 /** Every byte of the 32-byte element attr: writing them all is the zeroing the kernel needs. */
@@ -790,6 +795,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       logBytes = realByteLength(log);
       if (logBytes > 0xffff_ffff) throw new RangeError(`${op}: logBuf is ${logBytes} bytes, more than btf_log_size can say`);
     }
+    const trueSize = outU32Arg(attr.logTrueSize, "logTrueSize", op);
     const logAt = align8(btfBytes);
     this.ensure(0, 0, logAt + logBytes, op);
     copyIn(this.u8, this.auxOff, btf, btfBytes);
@@ -803,6 +809,8 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     dv.setUint32(L.btf_log_size, logBytes, true);
     dv.setUint32(L.btf_log_level, logLevel, true);
     const fd = this.bpf(BpfCmd.BTF_LOAD, BTF_LOAD_ATTR.size);
+    // Still 0 from attr() where the kernel failed before its log began.
+    if (trueSize !== null) trueSize[0] = dv.getUint32(L.btf_log_true_size, true);
     if (logBytes > 0) log!.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + logBytes));
     this.trimAux();
     return this.adopt(fd);
@@ -928,6 +936,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
       logBytes = realByteLength(log);
       if (logBytes > 0xffff_ffff) throw new RangeError(`${op}: log is ${logBytes} bytes, more than log_size can say`);
     }
+    const trueSize = outU32Arg(attr.logTrueSize, "logTrueSize", op);
     const btfFd = u32Arg(attr.progBtfFd, "progBtfFd", op);
     const func = infoRecordsArg(attr.funcInfo, attr.funcInfoRecSize, "funcInfo", BPF_FUNC_INFO.size, op);
     const line = infoRecordsArg(attr.lineInfo, attr.lineInfoRecSize, "lineInfo", BPF_LINE_INFO.size, op);
@@ -960,6 +969,7 @@ export class KernelDriver extends Scratch implements Driver, HotFd {
     this.setPtr(P.line_info, line.count > 0 ? this.auxOff + lineAt : NULL);
     dv.setUint32(P.line_info_cnt, line.count, true);
     const fd = this.bpf(BpfCmd.PROG_LOAD, PROG_LOAD_ATTR.size);
+    if (trueSize !== null) trueSize[0] = dv.getUint32(P.log_true_size, true);
     // The verifier writes its log on success and on failure alike.
     if (log !== null && logBytes > 0) log.set(this.u8.subarray(this.auxOff + logAt, this.auxOff + logAt + logBytes));
     this.trimAux();

@@ -186,6 +186,32 @@ describeKernel("kernel driver: map types", () => {
     expect(backing.subarray(64).every((b) => b === 0xcc)).toBe(true);
   });
 
+  it("PROG_LOAD writes log_true_size back: a log buffer that long holds the verifier's log, with a buffer or none; 0 at level 0", () => {
+    const { d } = k as { d: KernelDriver };
+    withFds(d, (keep) => {
+      for (const [insns, want] of [[RET0_INSNS, 0], [RET0_INSNS.subarray(8), -Errno.EACCES]] as const) {
+        const load = (logLevel: number, log?: Uint8Array) => {
+          const cell = new Uint32Array([0xdeadbeef]);
+          const fd = d.progLoad({ progType: ProgType.SocketFilter, insns, license: "GPL", logLevel, ...(log ? { log } : {}), logTrueSize: cell });
+          if (fd >= 0) keep(fd);
+          return { fd, size: cell[0]! };
+        };
+        const measured = load(2);
+        expect(measured.fd < 0 ? measured.fd : 0).toBe(want);
+        expect(measured.size).toBeGreaterThan(20);
+        // Cut short: ENOSPC, and the same size reported.
+        expect(load(2, new Uint8Array(16))).toEqual({ fd: -Errno.ENOSPC, size: measured.size });
+        const exact = new Uint8Array(measured.size);
+        const whole = load(2, exact);
+        expect(whole.fd < 0 ? whole.fd : 0).toBe(want);
+        expect(whole.size).toBe(measured.size);
+        expect(exact.indexOf(0)).toBe(measured.size - 1);
+        expect(load(0).size).toBe(0);
+      }
+    });
+    expect(() => d.progLoad({ progType: ProgType.SocketFilter, insns: RET0_INSNS, license: "GPL", logTrueSize: new Uint32Array(0) })).toThrow(RangeError);
+  });
+
   it("an fd from elsewhere (dup'd by the kernel via GET_FD_BY_ID) is learnt through info-by-fd", () => {
     const { d } = k;
     withFds(d, (keep) => {

@@ -85,9 +85,10 @@ function kernelMembers(first: readonly string[]): string[] {
 }
 
 describeKernel("kernel driver: programs with BTF (prog_btf_fd, func_info, line_info)", () => {
-  it.skipIf(noVmlinuxBtf !== undefined)("PROG_LOAD_ATTR is the running kernel's BPF_PROG_LOAD struct through line_info_cnt; bpf_func_info and bpf_line_info its records", () => {
-    const names = PROG_LOAD_ATTR.fields.map((f) => f.name);
-    expect(kernelMembers(names).slice(0, names.length)).toEqual(PROG_LOAD_ATTR.fields.map((f) => `${f.name} ${f.offset}`));
+  it.skipIf(noVmlinuxBtf !== undefined)("PROG_LOAD_ATTR is the running kernel's BPF_PROG_LOAD struct through log_true_size; bpf_func_info and bpf_line_info its records", () => {
+    // attach_prog_fd shares an anonymous union with attach_btf_obj_fd: the struct's member there has no name.
+    const names = PROG_LOAD_ATTR.fields.map((f) => f.name === "attach_prog_fd" ? "" : f.name);
+    expect(kernelMembers(names).slice(0, names.length)).toEqual(PROG_LOAD_ATTR.fields.map((f, i) => `${names[i]} ${f.offset}`));
     for (const l of [BPF_FUNC_INFO, BPF_LINE_INFO] as Layout<string>[]) {
       const fields = l.fields.map((f) => f.name);
       expect(kernelMembers(fields), l.name).toEqual(l.fields.map((f) => `${f.name} ${f.offset}`));

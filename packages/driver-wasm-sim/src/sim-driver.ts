@@ -10,7 +10,7 @@ import {
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_INFO,
   Errno, assertAtomicArgs, assertBatchBuffer, assertBytes, assertFd, assertIds, assertPath, assertPollArgs, assertSize,
-  assertU32, BPF_FUNC_INFO, BPF_LINE_INFO, encodeMapInfo, encodeStruct, infoRecordsArg, realByteLength, describeValue } from "@bpfkit/core";
+  assertU32, BPF_FUNC_INFO, BPF_LINE_INFO, encodeMapInfo, encodeStruct, infoRecordsArg, outU32Arg, realByteLength, describeValue } from "@bpfkit/core";
 import type {
   AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, PerfEventOpenAttr, ProgLoadAttr,
 } from "@bpfkit/core";
@@ -1257,9 +1257,13 @@ export class SimDriverImpl implements SimDriver {
     const logBuf = attr.logBuf ?? null;
     if (logBuf !== null) assertBytes(logBuf, "logBuf", op);
     const logLevel = optU32(attr.logLevel, "logLevel", op);
+    const logTrueSize = outU32Arg(attr.logTrueSize, "logTrueSize", op);
+    // 0 unless the checker's log is finalized, as the kernel driver's zeroed attr reads.
+    if (logTrueSize !== null) logTrueSize[0] = 0;
     const f = this.enter(op);
     if (f !== 0) return -f;
-    const loaded = loadBtf({ data: attr.btf, logBuf, logLevel, privileged: this.privileged, ...(this.kernelStructs !== undefined ? { kernelStructs: this.kernelStructs } : {}) });
+    const loaded = loadBtf({ data: attr.btf, logBuf, logLevel, logTrueSize, privileged: this.privileged,
+      ...(this.kernelStructs !== undefined ? { kernelStructs: this.kernelStructs } : {}) });
     if (typeof loaded === "number") return -loaded;
     // btf_alloc_id: idr_alloc_cyclic from 1, as the map and program ids.
     const b = new SimBtf(this.nextBtfId, loaded.parsed, loaded.metas);

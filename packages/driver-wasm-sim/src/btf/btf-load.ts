@@ -19,6 +19,8 @@ export interface BtfLoadRequest {
   privileged: boolean;
   /** The kernel's struct names, for kptrs (SimDriverOptions.kernelBtf); absent: none. */
   kernelStructs?: ReadonlySet<string>;
+  /** Where btf_log_true_size goes once the log is finalized (left as it was before that). */
+  logTrueSize?: Uint32Array | null;
 }
 
 /** The parsed BTF and its struct records, or a positive errno. */
@@ -41,6 +43,7 @@ export function loadBtf(r: BtfLoadRequest): { parsed: BtfData; metas: Map<number
   }
   // finalize_log overrides the load's own result with ENOSPC when the log did not fit.
   const fin = log.finalize();
+  if (r.logTrueSize) r.logTrueSize[0] = log.trueSize;
   if (fin !== 0) return fin;
   if (err !== 0) return err;
   return { parsed: btf!, metas: metas! };

@@ -20,6 +20,7 @@ export class BtfLog {
   private keptLength = 0;
   /** The whole log's length in bytes (one per char: names are latin1 strings here). */
   private length = 0;
+  private wrote = false;
   private readonly room: number;
   private readonly fixed: boolean;
 
@@ -46,6 +47,7 @@ export class BtfLog {
   write(text: string): void {
     if (this.level === 0) return;
     this.length += text.length;
+    this.wrote = true;
     if (this.fixed) {
       if (this.keptLength < this.room) {
         this.parts.push(text);
@@ -64,6 +66,14 @@ export class BtfLog {
       this.parts.splice(0, this.first);
       this.first = 0;
     }
+  }
+
+  /**
+   * `btf_log_true_size` (bpf_vlog_finalize's len_max): the whole log and its NUL, counted with a
+   * buffer or without, capped at UINT_MAX; 0 at level 0 or when nothing was logged.
+   */
+  get trueSize(): number {
+    return this.level === 0 || !this.wrote ? 0 : Math.min(this.length + 1, 0xffff_ffff);
   }
 
   /**

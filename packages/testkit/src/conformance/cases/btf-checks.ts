@@ -2,8 +2,8 @@
 // each blob below breaks one rule, and the errno is the one 6.18 answers (found with
 // docs/probes/btf_load.py and btf_maps.py). The blobs are raw words, written here on purpose: no
 // builder would make most of them, and the cases must not share a builder's bugs.
-import { Errno, type Driver } from "@bpfkit/core";
-import { CaseSkipped, expectEqual, expectResult, fail, show, type Expect } from "../assert.js";
+import { Errno, type BtfLoadAttr, type Driver } from "@bpfkit/core";
+import { CaseSkipped, expectEqual, expectResult, expectThrows, fail, show, type Expect } from "../assert.js";
 import type { CaseContext } from "../context.js";
 import { readU32, u32 } from "../context.js";
 import type { ConformanceCase } from "../types.js";
@@ -729,6 +729,46 @@ export const btfCheckCases: ConformanceCase[] = [
       const log = new Uint8Array(want.length + 1);
       c.result(ctx.own(d.btfLoad({ btf: dropped, logBuf: log, logLevel: 1 })), "ENOSPC", "the same with a short log");
       c.equal(new TextDecoder().decode(log.subarray(0, want.length)), want, "the log's end");
+      c.done();
+    },
+  },
+  {
+    name: "§btf-check.13 btf_log_true_size: the bytes the whole log needed, its NUL included, at every level, fixed or rotating, with any buffer or none, for BTF that loads or not; 0 at level 0 and when the load fails before the log begins",
+    group: "btf",
+    run(ctx) {
+      const d = btfOf(ctx);
+      const c = new Checks("btf_log_true_size");
+      // The cell's second word shows the driver writes one u32 and no more.
+      const trueSize = (attr: Omit<BtfLoadAttr, "logTrueSize">, want: Expect, what: string): number => {
+        const cell = new Uint32Array([0xdeadbeef, 0xfeedface]);
+        c.result(ctx.own(d.btfLoad({ ...attr, logTrueSize: cell })), want, what);
+        c.equal(cell[1], 0xfeedface, `${what}: the cell's second word untouched`);
+        return cell[0]!;
+      };
+      const logged = (buf: Uint8Array) => buf.indexOf(0);
+      for (const [title, btf, want] of [["an int", btfBlob(INT), "OK"], ["a ptr to nothing", btfBlob([0, info(K.PTR), 5]), "EINVAL"],
+        ["a bad magic", btfBlob(INT, undefined, { magic: 1 }), "EINVAL"]] as const) {
+        const whole = new Uint8Array(4096);
+        const n = trueSize({ btf, logBuf: whole, logLevel: 1 }, want, `${title}, level 1, 4 KiB`);
+        c.equal(n > 1 && n === logged(whole) + 1, true, `${title}: ${n} is the log's ${logged(whole)} bytes and its NUL`);
+        c.equal(trueSize({ btf, logLevel: 1 }, want, `${title}, level 1, no buffer`), n, `${title}: counted without a buffer`);
+        c.equal(trueSize({ btf, logBuf: new Uint8Array(4096), logLevel: 2 }, want, `${title}, level 2`), n, `${title}: level 2`);
+        c.equal(trueSize({ btf, logBuf: new Uint8Array(16), logLevel: 1 }, "ENOSPC", `${title}, rotating, 16 bytes`), n, `${title}: a rotating log cut short`);
+        c.equal(trueSize({ btf, logBuf: new Uint8Array(16), logLevel: 1 | 8 }, "ENOSPC", `${title}, fixed, 16 bytes`), n, `${title}: a fixed log cut short`);
+        // What it promises: a buffer of that size holds the log, one byte less does not.
+        c.equal(trueSize({ btf, logBuf: new Uint8Array(n), logLevel: 1 }, want, `${title}, a buffer of ${n}`), n, `${title}: in a buffer of its size`);
+        c.equal(trueSize({ btf, logBuf: new Uint8Array(n - 1), logLevel: 1 }, "ENOSPC", `${title}, a buffer of ${n - 1}`), n, `${title}: one byte short`);
+        c.equal(trueSize({ btf }, want, `${title}, level 0`), 0, `${title}: level 0`);
+      }
+      const good = btfBlob(INT);
+      c.equal(trueSize({ btf: new Uint8Array((16 << 20) + 1), logLevel: 1 }, "E2BIG", "16 MiB + 1 bytes"), 0, "E2BIG before the log");
+      c.equal(trueSize({ btf: good, logBuf: new Uint8Array(64) }, "EINVAL", "a buffer at level 0"), 0, "the log's attributes refused");
+      c.equal(trueSize({ btf: good, logBuf: new Uint8Array(64), logLevel: 16 }, "EINVAL", "level 16"), 0, "level 16 refused");
+      // The cell is the driver's contract, checked before the call.
+      for (const [bad, cls, what] of [[new Uint8Array(4), TypeError, "a Uint8Array"], [[0], TypeError, "an array"],
+        [new Uint32Array(0), RangeError, "an empty Uint32Array"], [new Proxy(new Uint32Array(1), {}), TypeError, "a Proxy"]] as const) {
+        expectThrows(() => ctx.own(d.btfLoad({ btf: good, logLevel: 1, logTrueSize: bad as unknown as Uint32Array })), cls, `logTrueSize ${what}`);
+      }
       c.done();
     },
   },
