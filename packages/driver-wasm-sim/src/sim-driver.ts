@@ -15,7 +15,7 @@ import type {
   AbortSignalLike, BatchResult, BtfInfo, BtfLoadAttr, Driver, HostServices, MapCreateAttr, MapFdInfo, MmapAtomicOp, PerfEventOpenAttr, ProgLoadAttr,
 } from "@bpfkit/core";
 import { loadBtf } from "./btf/btf-load.js";
-import { kernelStructNames } from "./btf/kernel-btf.js";
+import { kernelStructNames, vmlinuxBtf } from "./btf/kernel-btf.js";
 import { checkMapBtf } from "./btf/map-btf.js";
 import { hasSpinLock, zeroSpecialFields } from "./btf/special-values.js";
 import { SimBtf } from "./btf/sim-btf.js";
@@ -89,8 +89,10 @@ export interface SimDriverOptions {
    * The kernel's own BTF (the bytes of `/sys/kernel/btf/vmlinux`), which BPF_BTF_LOAD looks a
    * kptr's struct up in by name (`bpf_find_btf_id`): a referenced kptr (`kptr` tag) to a kernel
    * struct loads only where the kernel has a destructor kfunc for it (task_struct, cgroup,
-   * bpf_cpumask, …), else ENOENT. Default none: every struct is the program's own, as on a
-   * kernel whose BTF names none of them.
+   * bpf_cpumask, …), else ENOENT. It is also the BTF object with id 1, named "vmlinux" and
+   * `kernelBtf`, as the kernel's is: open by id, read back, never freed, and no map or program
+   * is made with it (EACCES); BTF the simulator loads then takes ids from 2. Default none: every
+   * struct is the program's own, as on a kernel whose BTF names none of them, and ids start at 1.
    */
   kernelBtf?: Uint8Array;
 }
@@ -263,11 +265,17 @@ export interface SimDriver extends Driver {
   perfEventOpen(attr: PerfEventOpenAttr): number;
   /** BPF_BTF_LOAD through the simulator's own checker (btf/): always there in the simulator. */
   btfLoad(attr: BtfLoadAttr): number;
-  /** BPF_BTF_GET_FD_BY_ID over the simulator's BTF ids (no vmlinux or module BTF among them). */
+  /**
+   * BPF_BTF_GET_FD_BY_ID over the simulator's BTF ids: those it loaded, and with `kernelBtf` the
+   * kernel's vmlinux object at id 1 (no module BTF).
+   */
   btfGetFdById(id: number): number;
   /** BPF_BTF_GET_NEXT_ID over the simulator's BTF ids. */
   btfGetNextId(startId: number): number;
-  /** OBJ_GET_INFO_BY_FD on a BTF fd: id, size, name "" and kernelBtf false; a prefix of the raw data into `data`. */
+  /**
+   * OBJ_GET_INFO_BY_FD on a BTF fd: id, size, name ("vmlinux" for `kernelBtf`'s object, else "")
+   * and kernelBtf; a prefix of the raw data into `data`.
+   */
   btfGetInfo(fd: number, data: Uint8Array | null): BtfInfo | number;
 }
 
@@ -376,7 +384,12 @@ export class SimDriverImpl implements SimDriver {
     this.pageSize = pageSize;
     this.seed = options.seed ?? 0;
     this.privileged = options.privileged ?? true;
-    if (options.kernelBtf !== undefined) this.kernelStructs = kernelStructNames(options.kernelBtf);
+    if (options.kernelBtf !== undefined) {
+      this.kernelStructs = kernelStructNames(options.kernelBtf);
+      const vmlinux = vmlinuxBtf(options.kernelBtf);
+      this.btfsById.set(vmlinux.id, vmlinux);
+      this.nextBtfId = vmlinux.id + 1;
+    }
     this.unprivilegedBpfDisabled = options.unprivilegedBpfDisabled ?? 2;
     this.syscallNs = options.syscallNs ?? 1000;
     if (options.memoryLimit !== undefined) engine.setMemoryLimit(options.memoryLimit >>> 0 === options.memoryLimit ? options.memoryLimit : 0);
@@ -661,7 +674,8 @@ export class SimDriverImpl implements SimDriver {
       let record = null;
       if (btfKeyTypeId !== 0 || btfValueTypeId !== 0) {
         const be = this.fds.get(btfFd);
-        const err = be === undefined ? Errno.EBADF : be.obj.kind !== "btf" ? Errno.EINVAL : 0;
+        // btf_is_kernel: no map is made with the kernel's own BTF, whatever the ids.
+        const err = be === undefined ? Errno.EBADF : be.obj.kind !== "btf" ? Errno.EINVAL : be.obj.kernel ? Errno.EACCES : 0;
         const checked = err !== 0 ? err : checkMapBtf(
           { mapType: plan.mapType, keySize: plan.keySize, valueSize: plan.valueSize, maxEntries: plan.maxEntries, mapFlags: plan.storedFlags },
           be!.obj as SimBtf, btfKeyTypeId, btfValueTypeId, this.privileged);
@@ -1305,7 +1319,7 @@ export class SimDriverImpl implements SimDriver {
     if (e.obj.kind !== "btf") return -Errno.EINVAL;
     const b = e.obj;
     if (data !== null) data.set(b.parsed.data.subarray(0, Math.min(realByteLength(data), b.size)));
-    return { id: b.id, btfSize: b.size, name: "", kernelBtf: false };
+    return { id: b.id, btfSize: b.size, name: b.name, kernelBtf: b.kernel };
   }
 
   // ---------------------------------------------------------------- OBJ_GET_INFO_BY_FD
@@ -1397,11 +1411,14 @@ export class SimDriverImpl implements SimDriver {
       return full;
     }
     if (obj.kind === "btf") {
-      // struct bpf_btf_info with the caller's pointers taken as 0: nothing copied, name "" (name_len 0).
+      // struct bpf_btf_info with the caller's pointers taken as 0: nothing copied, but name_len
+      // and kernel_btf written (7 and 1 for vmlinux; 0 and 0 for BTF user space loaded).
       const full = new Uint8Array(BPF_BTF_INFO_SIZE);
       const dv = new DataView(full.buffer);
       dv.setUint32(8, obj.size, true);
       dv.setUint32(12, obj.id, true);
+      dv.setUint32(24, obj.name.length, true);
+      dv.setUint32(28, obj.kernel ? 1 : 0, true);
       return full;
     }
     const full = new Uint8Array(BPF_PROG_INFO.size);

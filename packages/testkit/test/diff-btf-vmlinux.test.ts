@@ -5,7 +5,7 @@
 // errno compared. Runs where the kernel driver works and the host exposes its BTF.
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BtfBuilder, BtfIntEncoding, BtfKind, parseBtf, type Driver } from "@bpfkit/core";
+import { BtfBuilder, BtfIntEncoding, BtfKind, parseBtf, ProgType, type Driver } from "@bpfkit/core";
 import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { kernelUnderTest } from "../src/drivers.js";
 
@@ -19,6 +19,8 @@ const SPECIAL = new Set([
   "bpf_rb_root", "bpf_rb_node", "bpf_refcount",
 ]);
 const HASH = 1, ARRAY = 2, PERCPU_ARRAY = 6;
+/** r0 = 0; exit. */
+const RET0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 /** Every 40th struct or union of 1..4096 bytes: ~250 of vmlinux's, all sizes and shapes. */
 const SAMPLE_EVERY = 40;
 
@@ -123,6 +125,43 @@ if (skip !== undefined) {
       expect(differ.slice(0, 10), `${differ.length} of ${names.size * 3} differ`).toEqual([]);
       // Most of vmlinux's structs have no destructor: the case is not vacuous.
       expect(enoent).toBeGreaterThan(1000);
+    });
+
+    it("a simulator given it as kernelBtf holds it as the kernel does: BTF id 1, \"vmlinux\", read back whole, never freed, and nothing made with it (EACCES)", () => {
+      const k = kernel.create();
+      const s = createSimDriver({ kernelBtf: raw });
+      const answers = [k, s].map((d) => {
+        const fd = d.btfGetFdById!(1);
+        if (fd < 0) return { fd };
+        try {
+          const data = new Uint8Array(raw.length + 8).fill(0xee);
+          const info = d.btfGetInfo!(fd, data);
+          const generic = new Uint8Array(32);
+          const wrote = d.objGetInfoByFd(fd, generic);
+          // A func_info record naming type 1: the kernel refuses its BTF before reading it.
+          const funcInfo = new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0]);
+          const prog = d.progLoad({ progType: ProgType.SocketFilter, insns: RET0, license: "GPL", progBtfFd: fd, funcInfo });
+          if (prog >= 0) d.close(prog);
+          const map = d.mapCreate({ mapType: HASH, keySize: 4, valueSize: 4, maxEntries: 1, btfFd: fd, btfKeyTypeId: 1, btfValueTypeId: 1 });
+          if (map >= 0) d.close(map);
+          return {
+            info, whole: Buffer.from(data.subarray(0, raw.length)).equals(raw), past: data.subarray(raw.length).every((b) => b === 0xee),
+            generic: [wrote, Buffer.from(generic.subarray(8)).toString("hex")], prog: prog < 0 ? prog : "OK", map: map < 0 ? map : "OK",
+          };
+        } finally {
+          d.close(fd);
+        }
+      });
+      expect(answers[0]).toMatchObject({ info: { id: 1, name: "vmlinux", kernelBtf: true, btfSize: raw.length }, whole: true, past: true });
+      expect(answers[1]).toEqual(answers[0]);
+      // Closing every fd leaves it: the kernel holds it.
+      expect([k, s].map((d) => d.btfGetNextId!(0))).toEqual([1, 1]);
+      // BTF the simulator loads takes the next id.
+      const mine = new BtfBuilder();
+      mine.int("int", 4, BtfIntEncoding.SIGNED);
+      const fd = s.btfLoad!({ btf: mine.encode() });
+      expect(s.btfGetInfo!(fd, null)).toMatchObject({ id: 2, name: "", kernelBtf: false });
+      s.close(fd);
     });
   });
 }

@@ -15,6 +15,10 @@ export class SimBtf {
     readonly parsed: BtfData,
     /** btf_parse_struct_metas: records of the program's own structs with special fields, by struct id. */
     readonly metas: ReadonlyMap<number, BtfRecord>,
+    /** `name`: "vmlinux" for the kernel's own, "" for BTF user space loaded. */
+    readonly name = "",
+    /** `kernel_btf`: the kernel's own, which maps and programs may not be made with (EACCES). */
+    readonly kernel = false,
   ) {}
 
   /** `btf_size`: the raw data's length. */

@@ -47,7 +47,8 @@ export function checkBtfInfoEarly(a: ProgBtfAttr): number | EarlyBtf {
   if (a.func.count === 0 && a.line.count === 0) return { btf: null, funcs: [] };
   const btf = a.resolveBtf(a.progBtfFd);
   if (typeof btf === "number") return -btf;
-  // btf_is_kernel (EACCES) cannot arise: the simulator has no vmlinux or module BTF.
+  // btf_is_kernel: the kernel's own BTF (createSimDriver's kernelBtf) describes no program.
+  if (btf.kernel) return Errno.EACCES;
   const funcs = checkBtfFuncEarly(a.func, btf);
   return typeof funcs === "number" ? funcs : { btf, funcs };
 }
