@@ -144,6 +144,9 @@ const bytes: fc.Arbitrary<Bytes> = fc.tuple(size, fc.constantFrom<Shape>("plain"
     }
   });
 const maybeBytes = fc.option(bytes, { nil: null });
+/** A `logTrueSize` cell: none, a good one, one of none or many words, or no Uint32Array at all. */
+const trueSizeCell = fc.constantFrom<() => unknown>(() => undefined, () => new Uint32Array(1), () => new Uint32Array(0),
+  () => new Uint32Array(3).fill(7), () => new Uint8Array(4), () => [0], () => new Proxy(new Uint32Array(1), {}));
 const make = (b: Bytes | null, fit?: number) => (b === null ? null : b(fit));
 const anyNumber = fc.oneof(
   fc.integer({ min: 0, max: 8 }),
@@ -230,11 +233,11 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
   }),
   fc.tuple(fdArb, fc.constantFrom<unknown>(new Uint8Array(4), new Int32Array(2), [1, 2], null)).map(([fd, ids]): Call => (d) =>
     d.progGetMapIds(fd, ids as Uint32Array)),
-  fc.tuple(anyNumber, size, fc.constantFrom("GPL", "", "Proprietary", "GPL\0"), name, fc.option(bytes, { nil: undefined }), fc.constantFrom(undefined, 0, 1, 2, 7))
-    .map(([type, n, license, progName, log, logLevel]): Call => (d, keep) =>
+  fc.tuple(anyNumber, size, fc.constantFrom("GPL", "", "Proprietary", "GPL\0"), name, fc.option(bytes, { nil: undefined }), fc.constantFrom(undefined, 0, 1, 2, 7), trueSizeCell)
+    .map(([type, n, license, progName, log, logLevel, cell]): Call => (d, keep) =>
       // The kernel driver's extension: a verifier log buffer of any size and shape.
       keepFd(d.progLoad({ progType: type, insns: RET0_INSNS.length === n ? RET0_INSNS : new Uint8Array(n), license, progName,
-        logLevel, log: log?.() } as ProgLoadAttr), keep)),
+        logLevel, log: log?.(), logTrueSize: cell() } as ProgLoadAttr), keep)),
   // Program BTF: any fd as prog_btf_fd, record arrays of any size and shape, record sizes in and out of range.
   fc.tuple(fdArb, fc.option(bytes, { nil: undefined }), fc.constantFrom<unknown>(undefined, 0, 4, 8, 12, 252, 256, -1, 0.5),
     fc.option(bytes, { nil: undefined }), fc.constantFrom<unknown>(undefined, 0, 8, 16, 20, 2 ** 32))
@@ -247,8 +250,9 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
     keepFd(d.mapCreate({ mapType, keySize: keySize % 4097, valueSize: valueSize % 4097, maxEntries: maxEntries % 65, mapFlags: mapFlags as number, mapName }), keep)),
   // BTF: blobs valid, cut or of random bytes, logs of any size and shape, levels in and out of range.
   fc.tuple(fc.oneof(fc.constant(pairBlob()), fc.integer({ min: 0, max: 120 }).map((n) => pairBlob().subarray(0, n)), bytes.map((b) => b())),
-    fc.option(bytes, { nil: undefined }), fc.constantFrom<unknown>(undefined, 0, 1, 2, 3, 4, 8, 16, -1, 0.5, 2 ** 32))
-    .map(([btf, log, logLevel]): Call => (d, keep) => keepFd(d.btfLoad!({ btf, logBuf: log?.(), logLevel: logLevel as number }), keep)),
+    fc.option(bytes, { nil: undefined }), fc.constantFrom<unknown>(undefined, 0, 1, 2, 3, 4, 8, 16, -1, 0.5, 2 ** 32), trueSizeCell)
+    .map(([btf, log, logLevel, cell]): Call => (d, keep) =>
+      keepFd(d.btfLoad!({ btf, logBuf: log?.(), logLevel: logLevel as number, logTrueSize: cell() as Uint32Array }), keep)),
   // Only this file's BTF ids, or ids none has: never another process's BTF.
   fc.oneof(fc.constant(0).map(() => ownedBtfIds[0]!), fc.constantFrom(0, -1, 0x7fffffff, 2 ** 32, 0.5))
     .map((id): Call => (d, keep) => keepFd(d.btfGetFdById!(id), keep)),
