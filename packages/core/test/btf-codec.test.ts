@@ -4,6 +4,7 @@
 // checked live in btf-value.test.ts, which loads the codec cases of support/btf-cases.ts.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { codecArb } from "./support/codec-arb.js";
 import {
   aligned, array, be16, be32, be64, btfForMap, BtfBuilder, BtfError, BtfIntEncoding, BtfKind, btfTypeOfCodec, bytes, endpointKey,
   i16, i32, i64, i8, ipv4, ipv6, lpmKey, pad, parseBtf, struct, u16, u32, u64, u8, type Btf, type BtfTypedCodec, type Codec,
@@ -106,19 +107,6 @@ describe("btfTypeOfCodec", () => {
 });
 
 // ---- every struct's BTF is its codec's size, with members at its offsets ----
-
-const leaf: fc.Arbitrary<Codec<unknown>> = fc.oneof(
-  fc.constantFrom<Codec<unknown>>(u8, u16, u32, u64, i8, i16, i32, i64, be16, be32, be64, ipv4, ipv6, endpointKey),
-  fc.nat({ max: 9 }).map((n) => bytes(n) as Codec<unknown>),
-  fc.integer({ min: 1, max: 5 }).map((n) => pad(n) as Codec<unknown>),
-  fc.nat({ max: 4 }).map((n) => array(u16, n) as Codec<unknown>),
-  fc.constantFrom(lpmKey(ipv4), aligned(u64, 1)) as fc.Arbitrary<Codec<unknown>>,
-);
-const codecArb: fc.Arbitrary<Codec<unknown>> = fc.letrec<{ codec: Codec<unknown>; struct: Codec<unknown> }>((tie) => ({
-  codec: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, tie("struct")),
-  struct: fc.tuple(fc.array(tie("codec"), { minLength: 1, maxLength: 5 }), fc.boolean()).map(([fields, packed]) =>
-    struct(Object.fromEntries(fields.map((c, i) => [`f${i}`, c as Codec<unknown>])), { packed }) as Codec<unknown>),
-})).codec;
 
 describe("btfForMap's types", () => {
   it("are each as large as their codec, and a struct's members sit at the codec's offsets", () => {
