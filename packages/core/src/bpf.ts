@@ -962,7 +962,8 @@ export class Bpf implements sys.SyscallContext {
    * with raw byte keys and values and no dump parser; or, given codecs that fit the map's key
    * and value sizes, typed (and dumpable) like a map from `newMap`. The codecs may be a function
    * of the map's shape (kernel name, type, sizes): `rawCodecs` gives byte keys and values that
-   * dump and iterate. Its fd is closed when anything fails.
+   * dump and iterate, `btfCodecs` keys and values typed by the map's own BTF. Its fd is closed
+   * when anything fails.
    *
    * `options` open it `{ readOnly: true }` (BPF_F_RDONLY: lookups, walks, dumps and iteration
    * work, writes are the kernel's EPERM, read as such) or `{ writeOnly: true }` (BPF_F_WRONLY:

@@ -26,7 +26,7 @@ export { driverProber, MapTypeProbes, probeTellsMapType, type MapTypeProber } fr
 export { DEFAULT_FALLBACK_MAP_ROOT, isMountFs, hasMultipleMounts } from "./bpffs.js";
 export { DUMMY_PROG_INSNS, getProgMapIds, type ProgInfo } from "./prog.js";
 export { accessOfFileFlags, type AccessFlags, type OpenMapOptions } from "./access-mode.js";
-export { rawCodecs, type OpenedMapShape, type OpenMapCodecChooser } from "./opened-codecs.js";
+export { btfCodecs, rawCodecs, type OpenedMapShape, type OpenMapCodecChooser } from "./opened-codecs.js";
 export { getMapNextId, getProgNextId, mapIds, progIds } from "./object-ids.js";
 export { BtfHandle, btfIds, BtfLoadError, DEFAULT_BTF_LOG_SIZE, loadBtf, openBtfById, type LoadBtfOptions } from "./btf-objects.js";
 export { MapRegistry } from "./registry.js";

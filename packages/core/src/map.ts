@@ -140,7 +140,7 @@ export function idMapName(id: number): string {
  * else the codecs given or chosen (a chooser is called with the map's shape), which must fit its
  * key size and (per-CPU: every CPU's) value size. `where` (`openMap /path`) begins each error.
  */
-function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, given: OpenCodecs<K, V> | undefined,
+function openedSpec<K, V>(bpf: Bpf, name: string, fd: number, info: MapInfo, given: OpenCodecs<K, V> | undefined,
   kernelName: string, where: string): MapSpec<K, V> {
   const cpus = bpf.driver.possibleCpus;
   const valueBytes = userValueSize(info.mapType, info.valueSize, cpus);
@@ -148,8 +148,10 @@ function openedSpec<K, V>(bpf: Bpf, name: string, info: MapInfo, given: OpenCode
   let codecs = given as OpenMapCodecs<K, V> | undefined;
   if (typeof given === "function") {
     try {
-      codecs = given(openedMapShape(info, kernelName, cpus));
+      codecs = given(openedMapShape(info, kernelName, cpus, () => readMapBtf(bpf, fd)));
     } catch (e) {
+      // A syscall's refusal (the map's BTF by id needs CAP_SYS_ADMIN) keeps its errno.
+      if (e instanceof BpfError) throw new BpfError({ errno: e.errno, op: e.op, message: `${where}: ${e.message}`, cause: e });
       const Ctor = e instanceof RangeError ? RangeError : TypeError;
       throw new Ctor(`${where}: the codec chooser threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
@@ -332,7 +334,7 @@ export class BpfMap<K, V> {
   static fromOpened<K = Uint8Array, V = Uint8Array>(bpf: Bpf, name: string, path: string, fd: number, info: MapInfo,
     codecs?: OpenCodecs<K, V>, kernelName = "", access: AccessFlags = 0): BpfMap<K, V> {
     const base = name.slice(name.lastIndexOf("/") + 1);
-    const spec = openedSpec<K, V>(bpf, base, info, codecs, kernelName, `openMap ${path}`);
+    const spec = openedSpec<K, V>(bpf, base, fd, info, codecs, kernelName, `openMap ${path}`);
     const m = new BpfMap<K, V>(bpf, spec, { valueSize: info.valueSize, opened: { path, fd, info, codecless: codecs === undefined, access } });
     bpf.registerMap(path, m);
     return m;
@@ -362,7 +364,7 @@ export class BpfMap<K, V> {
   static #fromHeld<K, V>(by: "openMapById" | "newMapFromFd", bpf: Bpf, id: number, fd: number, info: MapInfo,
     kernelName: string, codecs: OpenCodecs<K, V> | undefined, access: AccessFlags): BpfMap<K, V> {
     const name = idMapName(id);
-    const spec = openedSpec<K, V>(bpf, name, info, codecs, kernelName, `${by} ${name}`);
+    const spec = openedSpec<K, V>(bpf, name, fd, info, codecs, kernelName, `${by} ${name}`);
     return new BpfMap<K, V>(bpf, spec, {
       valueSize: info.valueSize, opened: { path: "", fd, info, codecless: codecs === undefined, held: { by, id }, kernelName, access },
     });

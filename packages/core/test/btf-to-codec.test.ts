@@ -6,10 +6,11 @@ import { existsSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  BtfBuilder, BtfError, BtfIntEncoding, BtfKind, btfForMap, codecFromBtf, encodeToBytes, formatBtfValue, i16, i32, i64, i8,
+  BtfBuilder, btfCodecs, BtfError, BtfIntEncoding, BtfKind, btfForMap, codecFromBtf, encodeToBytes, formatBtfValue, i16, i32, i64, i8,
   parseBtf, rawCodecs, struct, u16, u32, u64, u8, ipv4, be16, type BpfMap, type Codec, type StructCodec,
 } from "@bpfkit/core";
 import { codecArb } from "./support/codec-arb.js";
+import { openFdsOf } from "./support/bpf-world.js";
 import { eachDriver } from "./support/env.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -206,6 +207,32 @@ eachDriver("codecFromBtf on a map made with BTF", (env) => {
     expect([...typed.entries()]).toEqual([[{ ip: 0x0100000a, port: 47873, proto: 6 }, { packets: 2n, bytes: 180n }]]);
     typed.update({ ip: 0x0100000a, port: 47873, proto: 6 }, { packets: 3n, bytes: 240n });
     expect(made.lookup({ ip: "10.0.0.1", port: 443, proto: 6 })).toEqual({ packets: 3n, bytes: 240n });
+    // btfCodecs does the same in one step.
+    const chosen = bpf.openMap("btf_typed", btfCodecs);
+    maps.push(chosen);
+    expect(chosen.lookup({ ip: 0x0100000a, port: 47873, proto: 6 })).toEqual({ packets: 3n, bytes: 240n });
     made.unpin();
+  });
+
+  it("btfCodecs: a per-CPU value is one typed value per CPU; a map without BTF is a TypeError naming it, and no fd stays open", () => {
+    const { bpf, driver } = env();
+    const value = struct({ hits: u32, last: u64 }, { name: "counter" });
+    const made = bpf.newPerCpuHashMap({ name: "btf_pcpu", key: u32, value, maxEntries: 4, btf: true }) as BpfMap<unknown, unknown>;
+    maps.push(made);
+    made.openOrCreate();
+    const cpus = driver.possibleCpus;
+    const per = Array.from({ length: cpus }, (_, i) => ({ hits: i, last: BigInt(i) * 10n }));
+    made.update(1, per);
+    const typed = bpf.openMap("btf_pcpu", btfCodecs);
+    maps.push(typed);
+    expect(typed.lookup(1)).toEqual(per);
+    const plain = bpf.newMap({ name: "btf_none", type: 1, key: u32, value: u32, maxEntries: 1 });
+    maps.push(plain as BpfMap<unknown, unknown>);
+    plain.openOrCreate();
+    const fds = openFdsOf(driver);
+    expect(() => bpf.openMap("btf_none", btfCodecs)).toThrow(new TypeError(`openMap ${bpf.mapPath("btf_none")}: the codec chooser threw: btfCodecs: the map has no BTF (created without it): open it with rawCodecs or codecs of your own`));
+    expect(openFdsOf(driver)).toEqual(fds);
+    made.unpin();
+    plain.unpin();
   });
 });

@@ -119,7 +119,9 @@ forEachDriver("openMap with codecs", (d) => {
     expect(shapes).toEqual([{
       name: "rawpc", type: MapType.PerCPUHash, keySize: 4, valueSize: 4, userValueSize: 8 * cpus, possibleCpus: cpus,
       maxEntries: 6, flags: BPF_F_NO_PREALLOC, // 6: no other size of the map is 6
+      btf: expect.any(Function),
     }]);
+    expect(shapes[0]!.btf()).toBeNull(); // made without BTF
   });
 
   it("a chooser that throws, returns nothing or returns misfits is an error naming the path, and leaves no fd or registration", () => {
