@@ -150,8 +150,9 @@ function openedSpec<K, V>(bpf: Bpf, name: string, fd: number, info: MapInfo, giv
     try {
       codecs = given(openedMapShape(info, kernelName, cpus, () => readMapBtf(bpf, fd)));
     } catch (e) {
-      // A syscall's refusal (the map's BTF by id needs CAP_SYS_ADMIN) keeps its errno.
-      if (e instanceof BpfError) throw new BpfError({ errno: e.errno, op: e.op, message: `${where}: ${e.message}`, cause: e });
+      // A syscall's refusal (the map's BTF by id needs CAP_SYS_ADMIN) keeps its errno; the
+      // opener names the map in it, as in its own refusals.
+      if (e instanceof BpfError) throw e;
       const Ctor = e instanceof RangeError ? RangeError : TypeError;
       throw new Ctor(`${where}: the codec chooser threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }

@@ -3,7 +3,7 @@
 // dumps like one from newMap. A misfit is a RangeError naming the path, and no fd is left open.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
-  BPF_F_NO_PREALLOC, MapType, newDumpStats, perCpuValues, rawCodecs, u16, u32, u64, type BpfMap, type OpenedMapShape,
+  BPF_F_NO_PREALLOC, BpfError, Errno, MapType, newDumpStats, perCpuValues, rawCodecs, u16, u32, u64, type BpfMap, type OpenedMapShape,
 } from "@bpfkit/core";
 import { forEachDriver, makeWorld, openFdsOf, type World } from "./support/bpf-world.js";
 import { thrown } from "./support/thrown.js";
@@ -134,6 +134,12 @@ forEachDriver("openMap with codecs", (d) => {
     expect(e).toBeInstanceOf(RangeError);
     expect(e.message).toBe(`openMap ${path}: the codec chooser threw: no layout for this map`);
     expect(e.cause).toBe(why); // the chooser's own error and stack stay reachable
+    // A syscall's refusal (btfCodecs reading BTF by id without CAP_SYS_ADMIN) keeps its errno.
+    const eperm = new BpfError({ errno: Errno.EPERM, op: "BPF_BTF_GET_FD_BY_ID", message: "Unable to open BTF id 7: operation not permitted" });
+    const e2 = thrown(() => w.bpf.openMap("corea_choose", () => { throw eperm; }));
+    expect(e2).toBeInstanceOf(BpfError);
+    expect(e2).toMatchObject({ errno: Errno.EPERM, op: "openMap" });
+    expect(e2.message).toBe(`openMap ${path}: Unable to open BTF id 7: operation not permitted`);
     expect(() => w.bpf.openMap("corea_choose", (() => undefined) as never))
       .toThrow(new TypeError(`openMap ${path}: the codec chooser returned undefined, not { key, value }`));
     expect(() => w.bpf.openMap("corea_choose", () => ({ key: u32, value: u64, dumpparser: () => undefined }) as never))
