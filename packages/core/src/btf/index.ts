@@ -1,4 +1,4 @@
-// BTF: the wire format, a parser, a builder, BTF from codecs and codecs from BTF, values printed by their type, and
+// BTF: the wire format, a parser, a builder, BTF from codecs and codecs from BTF, values printed by their type, C headers, and
 // the func_info and line_info records a program is loaded with.
 export * from "./btf-format.js";
 export * from "./btf-parse.js";
@@ -7,3 +7,4 @@ export * from "./btf-codec.js";
 export * from "./btf-value.js";
 export * from "./prog-info-records.js";
 export * from "./btf-to-codec.js";
+export * from "./btf-c.js";
