@@ -431,6 +431,29 @@ describe("fuzz", () => {
       expect(r.err).toContain(`--seed ${seed}: expected a 32-bit integer`);
     }
   });
+
+  it("a negative --seed is a seed like any other: the run takes it and prints it", async () => {
+    const r = await cliOver(createSimDriver())("fuzz", "dump", "--driver", "sim", "--runs", "1", "--seed", "-5", "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true, seed: -5 });
+  });
+
+  it("fuzz diff, btf and dump take no arguments: a stray word is a usage error, not a run", async () => {
+    const bpfkit = cliOver(createSimDriver());
+    for (const argv of [["diff", "extra", "--left", "model", "--right", "sim"], ["btf", "extra", "--left", "sim", "--right", "sim"], ["dump", "extra", "--driver", "sim"]]) {
+      const r = await bpfkit("fuzz", ...argv, "--runs", "1", "--seed", "1");
+      expect([r.code, r.out], argv[0]).toEqual([ExitCode.usage, ""]);
+      expect(r.err, argv[0]).toContain('unexpected "extra"');
+    }
+  });
+
+  it("fuzz dump lets go of the event loop when it ends: no timer of its own is left", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const r = await cliOver(createSimDriver())("fuzz", "dump", "--driver", "sim", "--runs", "1", "--seed", "1");
+    expect(r.code, r.err).toBe(0);
+    expect(timers()).toBe(before);
+  });
 });
 
 describe("OutputSpool", () => {
