@@ -115,6 +115,23 @@ describe("OutputSpool", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("a character whose UTF-8 bytes straddle the file's 1 MiB reads comes back whole", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfkit-spool-test-"));
+    try {
+      const spool = new OutputSpool(10, dir);
+      // 3-byte characters from byte 0: 2^20 is no multiple of 3, so one of them is cut by the first read.
+      const text = "✓".repeat(400_000);
+      spool.write(text);
+      expect(spool.spilled).toBe(true);
+      const got: string[] = [];
+      spool.commit((t) => got.push(t));
+      expect(got.length).toBeGreaterThan(1);
+      expect(got.join("") === text).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("map dump --json numbers", () => {
