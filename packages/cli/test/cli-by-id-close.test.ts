@@ -4,8 +4,9 @@
 // docs/kernel-notes.md). Any other map is closed at once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PROG_ARRAY, decodeMapInfo, MAP_INFO_SIZE, wrapDriver, type Driver } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { driversUnderTest } from "@bpfkit/testkit";
-import { PROG_ARRAY_HOLD_MS } from "../src/by-id-close.js";
+import { ByIdCloser, PROG_ARRAY_HOLD_MS } from "../src/by-id-close.js";
 import { listMaps } from "../src/commands/maps.js";
 import { cliOver } from "./helpers.js";
 
@@ -107,3 +108,28 @@ for (const dut of driversUnderTest()) {
     });
   });
 }
+
+describe("ByIdCloser", () => {
+  it("holds each PROG_ARRAY until the last one opened is old enough, closes every fd once, and a second flush closes nothing", () => {
+    const closedAt = new Map<number, number>();
+    const closeTwice: number[] = [];
+    const driver = wrapDriver(createSimDriver(), {
+      close: (fd) => {
+        if (closedAt.has(fd)) closeTwice.push(fd);
+        closedAt.set(fd, performance.now());
+        return 0;
+      },
+    });
+    const closer = new ByIdCloser(driver);
+    const now = performance.now();
+    closer.close(3, BPF_MAP_TYPE_PROG_ARRAY, now - 10 * PROG_ARRAY_HOLD_MS); // long since opened
+    closer.close(4, BPF_MAP_TYPE_HASH, now);
+    closer.close(5, BPF_MAP_TYPE_PROG_ARRAY, now); // just opened
+    expect([...closedAt.keys()]).toEqual([4]);
+    closer.flush();
+    expect([...closedAt.keys()].sort()).toEqual([3, 4, 5]);
+    expect(closedAt.get(5)! - now).toBeGreaterThanOrEqual(PROG_ARRAY_HOLD_MS);
+    closer.flush();
+    expect(closeTwice).toEqual([]);
+  });
+});
