@@ -11,6 +11,7 @@ import {
   BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BtfBuilder, BtfIntEncoding, btfForMap, decodeMapInfo, encodeFuncInfo, Errno, MAP_INFO_SIZE,
   parseBtf, PROG_INFO_SIZE, struct, u16, u32, u64, wrapDriver, type Driver,
 } from "@bpfkit/core";
+import { createSimDriver } from "@bpfkit/driver-wasm-sim";
 import { driversUnderTest } from "@bpfkit/testkit";
 import { ExitCode } from "../src/index.js";
 import { cliOver, SOCKET_FILTER_INSNS } from "./helpers.js";
@@ -93,13 +94,14 @@ for (const dut of driversUnderTest()) {
       }
     });
 
-    it("btf dump refuses an id that is no BTF id (0, past u32, not a number) and words after what it dumps", async () => {
+    it("btf dump refuses an id that is no BTF id (0, past u32, not a number), words after what it dumps, and a file or map left out", async () => {
       const path = join(dir, `extern-${dut.name}.btf`);
       writeFileSync(path, externBtf());
       // Read before the driver is made: the command line's own message, not the driver's.
       for (const [argv, why] of [[["0"], "id 0: a BTF id is a positive integer"], [["id", "0"], "id 0: a BTF id is a positive integer"],
         [["4294967296"], "id 4294967296: a BTF id is a positive integer"], [["12abc"], "id 12abc: a BTF id is a positive integer"],
-        [["1", "more"], 'unexpected "more"'], [["id", "1", "more"], 'unexpected "more"'], [["file", path, "more"], 'unexpected "more"']] as const) {
+        [["1", "more"], 'unexpected "more"'], [["id", "1", "more"], 'unexpected "more"'], [["file", path, "more"], 'unexpected "more"'],
+        [["file"], "file needs a PATH"], [["map", "key"], "which map?"]] as const) {
         const r = await bpfkit("btf", "dump", ...argv);
         expect([r.code, r.err], argv.join(" ")).toEqual([ExitCode.usage, expect.stringContaining(why)]);
       }
@@ -193,6 +195,14 @@ for (const dut of driversUnderTest()) {
     });
   });
 }
+
+describe("btf list on a host without BTF", () => {
+  it("says so, naming the driver; --json is an empty list", async () => {
+    const bpfkit = cliOver(createSimDriver());
+    expect(await bpfkit("btf", "list")).toMatchObject({ code: 0, out: "no BTF is loaded (driver: sim)\n" });
+    expect(await bpfkit("btf", "list", "--json")).toMatchObject({ code: 0, out: "[]\n" });
+  });
+});
 
 /** A FUNC and a VAR of each linkage the kernel refuses: extern (2) and one past it (3). */
 function externBtf(): Uint8Array {
