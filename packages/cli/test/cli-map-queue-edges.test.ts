@@ -50,7 +50,7 @@ for (const dut of driversUnderTest()) {
       expect([full.code, full.err]).toEqual([ExitCode.failure, expect.stringMatching(/the stack is full \(1 values\)/)]);
     });
 
-    it("push says on stderr what it did (added to a bloom filter, pushed to a queue); --json prints the value", async () => {
+    it("push says on stderr what it did (added to a bloom filter, pushed to a queue), unless -q; --json prints the value instead", async () => {
       await create("pq", "queue");
       await create("pb", "bloom_filter", "8");
       const q = await bpfkit("map", "push", at("pq"), "value", "5", ...u32);
@@ -59,6 +59,10 @@ for (const dut of driversUnderTest()) {
       expect(b.err).toMatch(/^added to /m);
       const j = await bpfkit("map", "push", at("pq"), "value", "6", ...u32, "--json");
       expect([j.code, JSON.parse(j.out)]).toEqual([0, { pushed: true, value: 6 }]);
+      // The note is what --json prints, and -q hides it.
+      expect(j.err).not.toMatch(/pushed to|added to/);
+      const quiet = await bpfkit("map", "push", at("pb"), "value", "7", ...u32, "-q");
+      expect([quiet.code, quiet.err]).toEqual([0, ""]);
     });
 
     it("push and pop on a frozen queue say it is frozen; peek still reads", async () => {

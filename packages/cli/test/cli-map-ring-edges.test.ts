@@ -87,6 +87,16 @@ for (const dut of driversUnderTest()) {
       expect(drainer.drain(fd, 0)).toMatchObject({ ret: 1, count: 1 });
     });
 
+    it("produce's note on stderr is hidden by -q, and with --json is the JSON on stdout instead", async () => {
+      const fd = await make("pq", "user_ringbuf");
+      const quiet = await bpfkit("map", "produce", at("pq"), "01", "-q");
+      expect([quiet.code, quiet.out, quiet.err]).toEqual([0, "", ""]);
+      const j = await bpfkit("map", "produce", at("pq"), "02", "--json");
+      expect([j.code, JSON.parse(j.out)]).toEqual([0, { produced: true, size: 1, bytes: "02" }]);
+      expect(j.err).not.toContain("produced");
+      expect(drainer.drain(fd, 0)).toMatchObject({ ret: 2, count: 2 });
+    });
+
     it("produce gives back its fds and the ring's mapping: a record written, a full ring, a record too big, a map of another type", async () => {
       await make("ph", "user_ringbuf");
       await make("ph_rb", "ringbuf");
