@@ -438,6 +438,14 @@ describe("fuzz", () => {
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, seed: -5 });
   });
 
+  it("without --runs, fuzz diff and fuzz btf run 100 cases, as their help says", async () => {
+    const bpfkit = cliOver(createSimDriver());
+    for (const argv of [["diff", "--left", "model", "--right", "sim"], ["btf", "--left", "sim", "--right", "sim"]]) {
+      const r = await bpfkit("fuzz", ...argv, "--seed", "1", "--json");
+      expect([r.code, JSON.parse(r.out).runs], `${argv[0]}: ${r.err}`).toEqual([0, 100]);
+    }
+  });
+
   it("fuzz diff, btf and dump take no arguments: a stray word is a usage error, not a run", async () => {
     const bpfkit = cliOver(createSimDriver());
     for (const argv of [["diff", "extra", "--left", "model", "--right", "sim"], ["btf", "extra", "--left", "sim", "--right", "sim"], ["dump", "extra", "--driver", "sim"]]) {

@@ -111,6 +111,12 @@ describe("OutputSpool", () => {
       const none: string[] = [];
       dropped.commit((t) => none.push(t));
       expect(none).toEqual([]);
+      // Dropped before it moved to the file, too.
+      const small = new OutputSpool(1000, dir);
+      small.write("held in memory");
+      small.discard();
+      small.commit((t) => none.push(t));
+      expect(none).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
