@@ -1,11 +1,11 @@
 // `bpfkit btf dump` on each driver: a blob with every kind lists as bpftool lists it (by id, by
 // file, a map's key and value types), its JSON as bpftool -j's, and the errors: no such id,
-// a file that is not BTF, --format c.
+// a file that is not BTF, a bad --format; and --format c, the C header.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BPF_MAP_TYPE_HASH, btfForMap, decodeMapInfo, MAP_INFO_SIZE, struct, u16, u32, u64, type Driver } from "@bpfkit/core";
+import { BPF_MAP_TYPE_HASH, btfForMap, decodeMapInfo, formatBtfC, MAP_INFO_SIZE, parseBtf, struct, u16, u32, u64, type Driver } from "@bpfkit/core";
 import { driversUnderTest } from "@bpfkit/testkit";
 import { cliOver } from "./helpers.js";
 import { everyKindBtf } from "./support/btf-every-kind.js";
@@ -83,7 +83,34 @@ for (const dut of driversUnderTest()) {
       }
     });
 
-    it("errors: no such id is exit 4 (ENOENT), a file that is not BTF exit 1 naming the byte, --format c a usage error", async () => {
+    it("--format c prints the C header of every type, by file, by id and for a map (core's formatBtfC, held to gcc there)", async () => {
+      const raw = everyKindBtf();
+      const header = formatBtfC(parseBtf(raw)).trimEnd();
+      expect(header).toContain("#ifndef __VMLINUX_H__");
+      const byFile = await bpfkit("btf", "dump", "file", writeTo("kinds-c.btf", raw), "--format", "c");
+      expect(byFile).toMatchObject({ code: 0, out: header });
+      const { fd, id } = load(raw);
+      try {
+        expect((await bpfkit("btf", "dump", String(id), "--format", "c")).out).toBe(header);
+      } finally {
+        d.close(fd);
+      }
+      const m = btfForMap(struct({ a: u32, b: u64 }, { name: "pair" }), u16);
+      const btfFd = d.btfLoad!({ btf: m.btf });
+      const map = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 16, valueSize: 2, maxEntries: 1, btfFd, btfKeyTypeId: m.keyTypeId, btfValueTypeId: m.valueTypeId });
+      d.close(btfFd);
+      try {
+        const info = new Uint8Array(MAP_INFO_SIZE);
+        d.objGetInfoByFd(map, info);
+        const r = await bpfkit("btf", "dump", "map", "id", String(decodeMapInfo(info).id), "value", "--format", "c");
+        expect(r.out).toBe(formatBtfC(parseBtf(m.btf)).trimEnd());
+        expect(r.out).toContain("struct pair {\n\t__u32 a;\n\t__u64 b;\n};");
+      } finally {
+        d.close(map);
+      }
+    });
+
+    it("errors: no such id is exit 4 (ENOENT), a file that is not BTF exit 1 naming the byte, a --format past raw and c, or c with --json, a usage error", async () => {
       const none = await bpfkit("btf", "dump", "id", "4000000000");
       expect(none.code).toBe(4);
       expect(none.err).toContain("Unable to open BTF id 4000000000: no such file or directory");
@@ -96,9 +123,12 @@ for (const dut of driversUnderTest()) {
       expect(cut.code).toBe(1);
       expect(cut.err).toMatch(/btf dump file .*short\.btf: BTF: .*\(at byte \d+\)/);
       expect((await bpfkit("btf", "dump", "file", join(dir, "missing.btf"))).code).toBe(4);
-      const c = await bpfkit("btf", "dump", "file", notBtf, "--format", "c");
-      expect(c.code).toBe(2);
-      expect(c.err).toContain("--format c: only raw is made");
+      const other = await bpfkit("btf", "dump", "file", notBtf, "--format", "go");
+      expect(other.code).toBe(2);
+      expect(other.err).toContain("--format go: raw or c");
+      const cJson = await bpfkit("btf", "dump", "file", writeTo("kinds.btf", everyKindBtf()), "--format", "c", "--json");
+      expect(cJson.code).toBe(2);
+      expect(cJson.err).toContain("--format c prints C, not JSON");
       expect((await bpfkit("btf", "dump")).code).toBe(2);
       expect((await bpfkit("btf", "dump", "id", "x")).code).toBe(2);
       const noBtfMap = d.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 1 });

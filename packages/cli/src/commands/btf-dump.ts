@@ -1,8 +1,8 @@
-// `bpfkit btf dump`: a BTF object's types as `bpftool btf dump … format raw` lists them, from a
-// loaded object (by id, or a map's), or from a file of raw BTF.
+// `bpfkit btf dump`: a BTF object's types as `bpftool btf dump … format raw` lists them, or as a
+// C header (`format c`), from a loaded object (by id, or a map's), or from a file of raw BTF.
 import { readFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { BtfError, btfIds, openBtfById, parseBtf, type Btf, type Driver } from "@bpfkit/core";
+import { BtfError, btfIds, formatBtfC, openBtfById, parseBtf, type Btf, type Driver } from "@bpfkit/core";
 import { btfIdsOf, btfRawJson, btfRawText } from "../btf-raw.js";
 import { CliError, ExitCode, usageError } from "../cli-error.js";
 import { str, type Command } from "../command.js";
@@ -10,7 +10,7 @@ import type { Ctx } from "../context.js";
 import { MAP_REF_USAGE } from "../map-ref.js";
 import { withMap } from "./map-elem.js";
 
-const USAGE = "btf dump ID | id ID | file PATH | map MAP [key|value|kv|all] [--format raw] [--json]";
+const USAGE = "btf dump ID | id ID | file PATH | map MAP [key|value|kv|all] [--format raw|c] [--json]";
 
 /** A BTF object's raw bytes, parsed; a module's BTF on vmlinux's, as bpftool reads it. */
 function loadedBtf(d: Driver, id: number): Btf {
@@ -68,14 +68,16 @@ function positiveId(text: string): number {
   return Number(text);
 }
 
-function print(ctx: Ctx, btf: Btf, ids: readonly number[]): number {
-  ctx.emit(() => btfRawText(btf, ids), () => ({ types: btfRawJson(btf, ids) }));
+/** The listing of `ids`, or with `--format c` the header of every type (as bpftool's, whatever the ids). */
+function print(ctx: Ctx, btf: Btf, ids: readonly number[], c: boolean): number {
+  if (c) ctx.emit(() => formatBtfC(btf).trimEnd(), () => undefined);
+  else ctx.emit(() => btfRawText(btf, ids), () => ({ types: btfRawJson(btf, ids) }));
   return 0;
 }
 
 export const btfDumpCommand: Command = {
   name: "btf dump",
-  summary: "list a BTF object's types (like bpftool btf dump … format raw)",
+  summary: "list a BTF object's types (like bpftool btf dump … format raw), or print them as C (format c)",
   usage: USAGE,
   details: "ID (or `id ID`): a loaded BTF object (`bpfkit btf list`); `file PATH`: raw BTF in a file (a module's\n" +
     "/sys/kernel/btf/NAME is read on vmlinux's, as bpftool does); `map MAP`: the BTF a map was created with,\n" +
@@ -84,20 +86,25 @@ export const btfDumpCommand: Command = {
     "The listing is bpftool's `format raw` to the byte ([1] INT 'int' size=4 bits_offset=0 nr_bits=32\n" +
     "encoding=SIGNED, members on tab-indented lines); --json is bpftool -j's {\"types\": [...]}, except that an\n" +
     "unsigned enum's values past 2^31 are their u32 (bpftool's are sign-extended to 64 bits), and values past\n" +
-    "2^53 are decimal strings, as everywhere in bpfkit's JSON. bpftool's `format c` is not made: --format c is\n" +
-    "refused. An ELF file is no raw BTF: extract its .BTF section first.\n" +
+    "2^53 are decimal strings, as everywhere in bpfkit's JSON.\n" +
+    "--format c prints every type of the BTF as a C header, as bpftool's `format c` does (the vmlinux.h of CO-RE\n" +
+    "programs: `bpfkit btf dump file /sys/kernel/btf/vmlinux --format c > vmlinux.h`): each struct, union, enum\n" +
+    "and typedef defined before it is used by value and declared before it is pointed at, members at the BTF's\n" +
+    "offsets (padding and __attribute__((packed)) where C's alignment would put them elsewhere), names given twice\n" +
+    "as name___2; a module's header holds vmlinux's types too. It takes no --json, and for a map lists all types.\n" +
+    "An ELF file is no raw BTF: extract its .BTF section first.\n" +
     "No such id: exit 4; a file that is not BTF: exit 1, naming the byte where reading stopped.\n" +
     "Also: `bpfkit btf dump 1`, `bpfkit btf dump map id 12 --json`.",
   options: {
-    format: { type: "string", arg: "raw", help: "the listing's form: raw (the only one; bpftool's c is not made)" },
+    format: { type: "string", arg: "raw|c", help: "the listing's form: raw (bpftool's, the default) or c (a C header)" },
   },
   // `btf dump 1` and `btf dump map id 12` need BTF loaded; the examples run on a host without.
   examples: ["bpfkit btf dump file /sys/kernel/btf/vmlinux"],
   async run(ctx, args, opts) {
     const format = str(opts, "format");
-    if (format !== undefined && format !== "raw") {
-      throw usageError(`--format ${format}: only raw is made`, format === "c" ? "bpftool btf dump … format c prints C; bpfkit lists the types raw" : `usage: bpfkit ${USAGE}`);
-    }
+    if (format !== undefined && format !== "raw" && format !== "c") throw usageError(`--format ${format}: raw or c`, `usage: bpfkit ${USAGE}`);
+    const c = format === "c";
+    if (c && ctx.json) throw usageError("--format c prints C, not JSON: leave --json out", `usage: bpfkit ${USAGE}`);
     const [what, ...rest] = args;
     const extra = (n: number) => {
       if (rest.length > n) throw usageError(`unexpected ${JSON.stringify(rest.slice(n).join(" "))}`, `usage: bpfkit ${USAGE}`);
@@ -107,7 +114,7 @@ export const btfDumpCommand: Command = {
       if (rest[0] === undefined) throw usageError("file needs a PATH", `usage: bpfkit ${USAGE}`);
       extra(1);
       const btf = fileBtf(rest[0]);
-      return print(ctx, btf, btfIdsOf(btf));
+      return print(ctx, btf, btfIdsOf(btf), c);
     }
     if (what === "map") {
       const part = rest.length > 0 && ["key", "value", "kv", "all"].includes(rest[rest.length - 1]!) ? rest[rest.length - 1]! : "kv";
@@ -119,7 +126,7 @@ export const btfDumpCommand: Command = {
         const btf = loadedBtf(d, m.info.btfId);
         const want = part === "key" ? [m.info.btfKeyTypeId] : part === "value" ? [m.info.btfValueTypeId] : [m.info.btfKeyTypeId, m.info.btfValueTypeId];
         // A keyless map's key type is 0, which is no type to list.
-        return print(ctx, btf, part === "all" ? btfIdsOf(btf) : want.filter((id) => id !== 0));
+        return print(ctx, btf, part === "all" ? btfIdsOf(btf) : want.filter((id) => id !== 0), c);
       });
     }
     if (what === "id" && rest[0] === undefined) throw usageError("id needs a value", `usage: bpfkit ${USAGE}`);
@@ -127,6 +134,6 @@ export const btfDumpCommand: Command = {
     extra(0);
     const d = await ctx.driver();
     const btf = loadedBtf(d, id);
-    return print(ctx, btf, btfIdsOf(btf));
+    return print(ctx, btf, btfIdsOf(btf), c);
   },
 };

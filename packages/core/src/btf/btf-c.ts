@@ -129,18 +129,23 @@ class CWriter {
     this.out.push(`${decl};\n\n`);
   }
 
-  /** Writes what `id` needs: complete (by value) or only declared (behind a pointer). */
-  private need(id: number, complete: boolean, depth: number): void {
+  /**
+   * Writes what `id` needs: complete (by value), or only named (behind a pointer). A struct tag
+   * first named in a member or a typedef is declared at file scope by that, so it needs nothing
+   * before; one first named in a function's parameters would be scoped to them (`inProto`), so
+   * it is declared first (`struct foo;`).
+   */
+  private need(id: number, complete: boolean, depth: number, inProto = false): void {
     if (depth > MAX_DEPTH) throw new BtfError(`formatBtfC: type ${id} nests more than ${MAX_DEPTH} deep (a loop?)`);
     const t = this.btf.typeById(id);
     switch (t.kind) {
-      case BtfKind.PTR: return this.need(t.target, false, depth + 1);
-      case BtfKind.ARRAY: return this.need(t.elem, true, depth + 1);
+      case BtfKind.PTR: return this.need(t.target, false, depth + 1, inProto);
+      case BtfKind.ARRAY: return this.need(t.elem, true, depth + 1, inProto);
       case BtfKind.CONST: case BtfKind.VOLATILE: case BtfKind.RESTRICT: case BtfKind.TYPE_TAG:
-        return this.need(t.target, complete, depth + 1);
+        return this.need(t.target, complete, depth + 1, inProto);
       case BtfKind.FUNC_PROTO:
-        this.need(t.returnType, false, depth + 1);
-        for (const p of t.params) this.need(p.type, false, depth + 1);
+        this.need(t.returnType, false, depth + 1, true);
+        for (const p of t.params) this.need(p.type, false, depth + 1, true);
         return;
       case BtfKind.TYPEDEF:
         this.define(id, depth);
@@ -152,13 +157,15 @@ class CWriter {
       case BtfKind.STRUCT: case BtfKind.UNION:
         if (t.name === "") {
           // Written inline: what its members need comes first.
-          for (const m of t.members) this.need(m.type, true, depth + 1);
+          for (const m of t.members) this.need(m.type, true, depth + 1, inProto);
           return;
         }
         if (complete) this.define(id, depth);
-        else if (this.state.get(id) !== State.Done) this.forward(id);
+        else if (inProto && this.state.get(id) !== State.Done) this.forward(id);
         return;
-      case BtfKind.FWD: return this.forward(id);
+      case BtfKind.FWD:
+        if (inProto) this.forward(id);
+        return;
       default: return;
     }
   }
@@ -180,11 +187,10 @@ class CWriter {
         this.out.push(`${this.enumBody(id, t, 0)};\n\n`);
         break;
       case BtfKind.TYPEDEF: {
-        // A typedef of a named struct needs only its declaration; of anything else, what that needs.
+        // A typedef of a named struct declares it; of anything else, it needs what that needs.
         const target = this.btf.typeById(t.target);
-        const tagOnly = (target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && target.name !== "";
-        this.need(t.target, !tagOnly && !isPointerish(this.btf, t.target), depth + 1);
-        if (tagOnly && this.state.get(t.target) !== State.Done) this.forward(t.target);
+        const tagOnly = (target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION || target.kind === BtfKind.FWD) && target.name !== "";
+        if (!tagOnly) this.need(t.target, !isPointerish(this.btf, t.target), depth + 1);
         this.out.push(`typedef ${this.declare(t.target, this.names.get(id)!, 0)};\n\n`);
         break;
       }
@@ -278,7 +284,8 @@ class CWriter {
       if (union) lines.push(`${pad}unsigned char __pad_${id}[${t.size}];\n`);
       else lines.push(...padding(pos, t.size * 8, pad));
     }
-    return `${head} {\n${lines.join("")}${"\t".repeat(indent)}}${packed ? " __attribute__((packed))" : ""}`;
+    const members = lines.length === 0 ? "{}" : `{\n${lines.join("")}${"\t".repeat(indent)}}`;
+    return `${head} ${members}${packed ? " __attribute__((packed))" : ""}`;
   }
 
   /** Where a bitfield of `width` bits in a unit of `unit` bytes goes after bit `pos`. */
