@@ -96,6 +96,20 @@ describe("program arbitraries", () => {
     }), { numRuns: 300, seed: 6 });
   });
 
+  it("under lruEviction, pools outgrow the maps and lookups are a program's too (which marks an element)", () => {
+    // runDifferential's lruEviction draws: LRU maps of 8 to 16 entries, pools of up to 48 keys.
+    const arb = programArb({ possibleCpus: 2, types: [9, 10], lruEviction: true, maxEntries: 16, maxKeys: 48, maxOps: 80 });
+    const programs = fc.sample(arb, { numRuns: 300, seed: 7 });
+    const distinct = programs.map((p) => new Set(p.ops.flatMap((op) => ("key" in op && op.key !== null ? [hex(op.key)] : []))).size);
+    // fast-check's default size kept every pool to 10 keys, which a 16-entry map never outgrows.
+    expect(distinct.filter((n) => n > 16).length).toBeGreaterThan(30);
+    const lookups = programs.flatMap((p) => p.ops.filter((op) => op.kind === "progLookup"));
+    expect(lookups.length).toBeGreaterThan(100);
+    expect(formatProgram(programs.find((p) => p.ops.some((op) => op.kind === "progLookup"))!)).toMatch(/\n +\d+\. program lookup [0-9a-f]+/);
+    // Elsewhere every lookup stays the syscall's.
+    expect(fc.sample(programArb({ possibleCpus: 2, types: [9, 10] }), { numRuns: 100, seed: 7 }).some((p) => p.ops.some((op) => op.kind === "progLookup"))).toBe(false);
+  });
+
   it("property: programs on seeded (order-free) hash maps ask next-key only from NULL and never batch-look-up", () => {
     fc.assert(fc.property(programArb({ possibleCpus: 2, zeroSeed: "never", types: [1, 5, 9, 10] }), (p) =>
       isOrderFree(p.spec) && p.ops.every((o) => o.kind !== "lookupBatch" && (o.kind !== "nextKey" || o.key === null))), { numRuns: 200, seed: 13 });

@@ -36,6 +36,11 @@ export type Op =
   | { kind: "deleteBatch"; keys: Uint8Array[] }
   /** A whole GET_NEXT_KEY walk from NULL. */
   | { kind: "walk" }
+  /**
+   * bpf_map_lookup_elem by a BPF program (lruEviction programs only): unlike the syscall's, it
+   * marks an LRU element referenced, the second chance eviction gives (diff/program-lookup.ts).
+   */
+  | { kind: "progLookup"; key: Uint8Array }
   // Keyless maps (queue, stack, bloom filter), whose commands take no key:
   /** UPDATE: a queue or stack pushes `value`, a bloom filter adds it. */
   | { kind: "push"; value: Uint8Array; flags: number }
@@ -187,6 +192,9 @@ function resolve(spec: MapSpec, possibleCpus: number, root: Uint8Array, material
   const free = isOrderFree(spec);
   const ops = isKeylessMapType(spec.mapType) ? recipes.flatMap((r) => keylessOps(r, spec, pool.length, value)) : recipes.map((r): Op => {
     if (free && r.kind === "nextKey") return { kind: "nextKey", key: null };
+    // Under lruEviction one plain lookup in two is a program's, which marks the element (§7.1):
+    // syscalls alone mark only replaced elements, which rotation moves on before a shrink sees them.
+    if (lruEviction && r.kind === "lookup" && r.flags === 0 && r.k % 2 === 1) return { kind: "progLookup", key: key(r.k) };
     if (free && r.kind === "lookupBatch") return { kind: "walk" };
     switch (r.kind) {
       case "update": return { kind: "update", key: key(r.k), value: value(r.v), flags: r.flags };
@@ -274,7 +282,9 @@ export function programArb(options: ProgramOptions): fc.Arbitrary<Program> {
     : rings ? fc.oneof(weighted(1, fc.constant(null)), weighted(eventKinds.length, eventDraw)) : eventDraw;
   return fc.record({
     spec: ringOnly ? fc.constant(null) : mapSpecArb(specOptions),
-    material: fc.array(keyMaterialArb(materialLength), { minLength: 1, maxLength: ringOnly ? 1 : options.maxKeys ?? 12 }),
+    // Under lruEviction the pool must outgrow the map: fast-check's default size keeps arrays to
+    // about 10 elements whatever maxKeys says, so it is drawn at "medium" there.
+    material: fc.array(keyMaterialArb(materialLength), { minLength: 1, maxLength: ringOnly ? 1 : options.maxKeys ?? 12, ...(options.lruEviction === true ? { size: "medium" as const } : {}) }),
     recipes: ringOnly ? fc.constant<OpRecipe[]>([]) : fc.array(opRecipeArb(options.freeze ?? true), { maxLength: maxOps, size: "medium" }),
     // Drawn last, so programs of other map types are the ones the same seed always gave.
     // At any length, so that wide keys' late data bytes are drawn too (material seldom reaches them).
@@ -368,6 +378,7 @@ export function formatOp(op: Op): string {
     case "updateBatch": return `update-batch [${keysText(op.keys)}]${op.elemFlags ? ` elem_flags ${op.elemFlags}` : ""}`;
     case "deleteBatch": return `delete-batch [${keysText(op.keys)}]`;
     case "walk": return "walk";
+    case "progLookup": return `program lookup ${hex(op.key)}`;
     case "push": return `push ${hex(op.value)} ${flagName(op.flags)}`;
     case "peek": return `peek${op.flags ? ` ${flagName(op.flags)}` : ""}`;
     case "pop": return "pop";

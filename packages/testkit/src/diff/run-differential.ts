@@ -113,7 +113,7 @@ export interface DifferentialSummary {
 }
 
 /** What lruEviction draws unless `program` says otherwise: LRU maps their programs outgrow. */
-const EVICTING = { types: [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH], maxEntries: 8, maxKeys: 48 };
+const EVICTING = { types: [BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH], maxEntries: 16, maxKeys: 48, maxOps: 80 };
 
 const DIFFERENTIAL_OPTIONS_KEYS = optionKeys<DifferentialOptions>({
   left: true, right: true, runs: true, seed: true, path: true, onProgress: true, program: true, lruEviction: true, shrink: true,
@@ -145,7 +145,7 @@ export async function runDifferential(options: DifferentialOptions = {}): Promis
   // Eviction needs more distinct keys than an LRU map holds: with the default pool of 12 and
   // LRU maps of 8 to 64 entries, almost no program evicted (mutation testing found a wrong
   // victim in 1 seed of 5). Under lruEviction maps are small and the pool large.
-  const evicting = lruEviction ? { maxKeys: EVICTING.maxKeys, maxEntries: EVICTING.maxEntries } : {};
+  const evicting = lruEviction ? { maxKeys: EVICTING.maxKeys, maxEntries: EVICTING.maxEntries, maxOps: EVICTING.maxOps } : {};
   const wide = options.program?.wide ?? (!withModel && !lruEviction);
   // Ring sizes, mappings and reader steps are scaled to the pair's page (resolvePair made it one).
   const arb = programArb({ ...evicting, ...options.program, types, wide, possibleCpus: left.driver.possibleCpus, pageSize: driverPageSize(left.driver), lruEviction });

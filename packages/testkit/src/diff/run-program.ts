@@ -28,6 +28,7 @@ import { perfProducerFor } from "../perf/producer.js";
 import { ringRunner } from "./run-ring.js";
 import { userRingRunner } from "./run-user-ring.js";
 import { perfRunner } from "./run-perf.js";
+import { type ProgramLookup, programLookupFor } from "./program-lookup.js";
 import { releaseAll } from "../release-all.js";
 import type { SideRunner } from "./side-runner.js";
 
@@ -218,6 +219,8 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
   /** Poll lines waiting for their answers. */
   const pending: Promise<void>[] = [];
   let otherMap: number | undefined;
+  /** The program lookups' runner, made at the first (null: this driver runs none). */
+  let lookupByProgram: ProgramLookup | null | undefined;
   const newFd = (r: number): number => {
     if (r >= 0) extraFds.push(r);
     return r;
@@ -335,6 +338,11 @@ export function runProgram(driver: Driver, program: Program, options: RunProgram
         return `${r.errno === 0 ? "ok" : errnoName(r.errno)} count ${r.count}`;
       }
       case "walk": return walk(false);
+      case "progLookup": {
+        lookupByProgram ??= programLookupFor(driver) ?? null;
+        if (lookupByProgram === null) throw new NotModelledError(`program lookups on ${driver.kind}, which runs no programs`);
+        return lookupByProgram(fd, op.key, spec.valueSize);
+      }
       case "push": {
         const r = timed(() => driver.mapUpdateElem(fd, NO_KEY, op.value, op.flags));
         if (r === 0) added.add(hex(op.value));

@@ -27,13 +27,19 @@ export function insn(code: number, dst: number, src: number, off: number, imm: n
 }
 
 const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R6 = 6, R7 = 7, R10 = 10;
-const mov = (dst: number, imm: number) => insn(0xb7, dst, 0, 0, imm); // BPF_ALU64 | BPF_MOV | BPF_K
-const movReg = (dst: number, src: number) => insn(0xbf, dst, src, 0, 0); // BPF_ALU64 | BPF_MOV | BPF_X
-const add = (dst: number, imm: number) => insn(0x07, dst, 0, 0, imm); // BPF_ALU64 | BPF_ADD | BPF_K
+/** r_dst = imm (BPF_ALU64 | BPF_MOV | BPF_K). */
+export const mov = (dst: number, imm: number) => insn(0xb7, dst, 0, 0, imm);
+/** r_dst = r_src (BPF_ALU64 | BPF_MOV | BPF_X). */
+export const movReg = (dst: number, src: number) => insn(0xbf, dst, src, 0, 0);
+/** r_dst += imm (BPF_ALU64 | BPF_ADD | BPF_K). */
+export const add = (dst: number, imm: number) => insn(0x07, dst, 0, 0, imm);
 const rsh = (dst: number, imm: number) => insn(0x77, dst, 0, 0, imm); // BPF_ALU64 | BPF_RSH | BPF_K
-const call = (helper: number) => insn(0x85, 0, 0, 0, helper); // BPF_JMP | BPF_CALL
-const exit = () => insn(0x95, 0, 0, 0, 0); // BPF_JMP | BPF_EXIT
-const jne0 = (reg: number, skip: number) => insn(0x55, reg, 0, skip, 0); // BPF_JMP | BPF_JNE | BPF_K
+/** A helper call (BPF_JMP | BPF_CALL). */
+export const call = (helper: number) => insn(0x85, 0, 0, 0, helper);
+/** BPF_JMP | BPF_EXIT. */
+export const exit = () => insn(0x95, 0, 0, 0, 0);
+/** if r_reg != 0 skip `skip` instructions (BPF_JMP | BPF_JNE | BPF_K). */
+export const jne0 = (reg: number, skip: number) => insn(0x55, reg, 0, skip, 0);
 
 /** ld_imm64 of a 64-bit value (two instruction slots); `src` 1 makes it BPF_PSEUDO_MAP_FD. */
 export function ldImm64(dst: number, value: bigint, src = 0): number[] {
