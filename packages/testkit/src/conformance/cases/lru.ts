@@ -2,12 +2,13 @@
 // syscall runs on (§7.1, §7.4: never fails when full, never over max, newest kept); the
 // `lru-exact` group holds the exact single-CPU sequences (§7.2, §7.3), which the kernel shows
 // only when every syscall runs on CPU 0.
-import { expectList, expectResult, expectTrue, fail } from "../assert.js";
+import { CaseSkipped, expectList, expectResult, expectTrue, fail } from "../assert.js";
 import { u32, type CaseContext } from "../context.js";
 import { commonLruLive, effectiveLruMax, perCpuLruLive } from "../models/lru.js";
 import type { ConformanceCase } from "../types.js";
 import { valueOf } from "./elements.js";
 import { ANY, EXIST, F, LRU_HASH, LRU_PERCPU_HASH, NOEXIST, typeNames } from "./common.js";
+import { programLookupFor } from "../../diff/program-lookup.js";
 
 function liveSet(ctx: CaseContext, fd: number): number[] {
   return ctx.walkU32(fd).sort((a, b) => a - b);
@@ -142,6 +143,29 @@ export const lruCases: ConformanceCase[] = [
           expectList(liveSet(ctx, fd), evicts ? survivors : all, `${typeNames[t]} ${label}: live keys`);
           ctx.close(fd);
         }
+      }
+    },
+  },
+  {
+    name: "§7.1 LRU-exact: a program's lookup marks an element, and the NO_COMMON_LRU shrink then moves it to the active list rather than evicting it",
+    group: "lru-exact",
+    run(ctx) {
+      // Found by the differential fuzzer (a shrink that ignored the mark): CPU 0's list holds
+      // 7 nodes and rotation looks at 4 of them per pop, so the marked key 2 meets the shrink
+      // unrotated, which must move it on and evict the unmarked. Probed on 6.18: without the
+      // lookups the last update evicts 5 (so the lookup of 5 kept it too) and 2 is spared anyway.
+      const lookup = programLookupFor(ctx.driver);
+      if (lookup === undefined) throw new CaseSkipped(`${ctx.driver.kind} runs no programs (a kernel driver with progTestRun, or the simulator)`);
+      for (const [label, marked, want] of [["with the lookups", true, [0, 2, 3, 5]], ["without them", false, [0, 2, 3]]] as const) {
+        const fd = ctx.create({ mapType: LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 7 * ctx.cpus, mapFlags: F.NO_COMMON_LRU });
+        const steps: [string, number, number][] = [["put", 4, ANY], ["put", 1, ANY], ["put", 6, ANY], ["put", 5, NOEXIST], ["lookup", 5, 0],
+          ["put", 2, ANY], ["put", 0, ANY], ["put", 3, ANY], ["lookup", 2, 0], ["put", 0, ANY]];
+        for (const [what, k, fl] of steps) {
+          if (what === "put") expectResult(ctx.driver.mapUpdateElem(fd, u32(k), u32(k), fl), "OK", `${label}: update ${k}`);
+          else if (marked) expectList([lookup(fd, u32(k), 4)], [`found, value[0] 0${k}`], `${label}: program lookup of ${k}`);
+        }
+        expectList(liveSet(ctx, fd), [...want], `${label}: live keys`);
+        ctx.close(fd);
       }
     },
   },
