@@ -95,8 +95,9 @@ export const fuzzDiffCommand: Command = {
   details: "testkit's differential runner: random operation programs (updates, lookups, deletes, next-key walks, batches)\n" +
     "over random maps, on both drivers; on a difference, fast-check shrinks it to a minimal program and prints it with\n" +
     "the seed and path that replay it. Exit code 5 when the drivers differ. The kernel side needs root (CAP_SYS_ADMIN).\n" +
-    "--lru-eviction compares LRU eviction: LRU maps of at most 8 entries, programs that outgrow them, the process\n" +
-    "pinned to CPU 0 (the kernel evicts deterministically only on one CPU; Linux).\n" +
+    "--lru-eviction compares LRU eviction: LRU maps of 8 to 16 entries, programs that outgrow them and look keys up\n" +
+    "by a BPF program too (which marks an element, as a syscall does not), the process pinned to CPU 0 (the kernel\n" +
+    "evicts deterministically only on one CPU; Linux).\n" +
     "Unless the model takes part, programs are wide: map flags, two create faults at once, sizes at the limits, varied\n" +
     "inner maps, u32-edge keys, flags past u32, big batches, pins, foreign batch tokens, map fds as values, and (one\n" +
     "in five) a map created with BTF whose value holds a bpf_spin_lock or a bpf_timer, its ops taking BPF_F_LOCK. --plain\n" +

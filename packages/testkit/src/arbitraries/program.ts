@@ -116,7 +116,8 @@ export interface ProgramOptions extends MapSpecOptions {
   /** Draw MAP_FREEZE now and then. Default true. */
   freeze?: boolean;
   /**
-   * Let LRU programs use more keys than the map holds, so they evict. The kernel's eviction is
+   * Let LRU programs use more keys than the map holds, so they evict, and make one plain lookup
+   * in two a BPF program's (`progLookup`, which marks the element). The kernel's eviction is
    * exact only with every syscall on one CPU (kernel-maps.md §7.4): run such programs pinned.
    */
   lruEviction?: boolean;
