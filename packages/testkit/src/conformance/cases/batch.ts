@@ -271,6 +271,10 @@ export const batchCases: ConformanceCase[] = [
       c = lookupBatch(ctx, fd, 3, 2);
       expectBatch(c.r, "ENOENT", 1, "count 2 from key 3: the end, with an element");
       expectList(c.keys, [4], "keys of the last batch");
+      // generic_map_lookup_batch copies out_batch only when it copied an element.
+      const out = new Uint8Array(4).fill(0xaa);
+      expectBatch(ctx.driver.mapLookupBatch(fd, u32(4), out, new Uint8Array(8), new Uint8Array(8), 2), "ENOENT", 0, "count 2 from the last key 4");
+      expectBytes(out, new Uint8Array(4).fill(0xaa), "out_batch when nothing was copied (left as it was)");
       c = lookupBatch(ctx, fd, 99, 2);
       expectBatch(c.r, "OK", 2, "in_batch 99 restarts");
       expectList(c.keys, [0, 1], "keys after the restart");

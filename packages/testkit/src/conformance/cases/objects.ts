@@ -538,6 +538,8 @@ export const fdModeCases: ConformanceCase[] = [
         "RDONLY lookup_and_delete batch errno (EPERM)");
       c.result(d.mapLookupElem(wo, u32(1), v), "EPERM", "WRONLY lookup");
       c.result(d.mapLookupElem(wo, u32(1), v, F_LOCK), "EPERM", "WRONLY lookup with BPF_F_LOCK");
+      // Flags other than BPF_F_LOCK are refused before the fd is looked at (map_lookup_elem).
+      c.result(d.mapLookupElem(wo, u32(1), v, 1), "EINVAL", "WRONLY lookup with flags 1 (EINVAL before EPERM)");
       c.result(d.mapLookupAndDeleteElem(wo, u32(1), v), "EPERM", "WRONLY lookup_and_delete (it reads too)");
       c.result(d.mapGetNextKey(wo, null, k), "EPERM", "WRONLY next_key");
       c.equal(d.mapLookupBatch(wo, null, new Uint8Array(4), new Uint8Array(16), new Uint8Array(16), 4).errno, 1, "WRONLY lookup batch errno (EPERM)");
