@@ -33,6 +33,13 @@ describe("bpfkit fuzz", () => {
     const bad = await run(["fuzz", "diff", "--runs", "4", "--left", "sim", "--right", "sim", "--types", "user_ringbuf,ringbuff"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--types user_ringbuf,ringbuff: "ringbuff" is no map type/);
+    // A type no program is drawn for would compare only refused creates, and agree: refused, listing the ones drawn.
+    for (const t of ["999", "sk_storage"]) {
+      const none = await run(["fuzz", "diff", "--runs", "4", "--left", "sim", "--right", "sim", "--types", `hash,${t}`]);
+      expect(none.code).toBe(2);
+      expect(none.err).toContain(`--types hash,${t}: fuzz diff draws no programs for ${t === "999" ? "type_999" : t}`);
+      expect(none.err).toContain("its types: hash,array,");
+    }
   });
 
   it.skipIf(kernelUnderTest().unavailable !== undefined)("fuzz btf loads random BTF on the simulator and the kernel and reports agreement with the seed", async () => {

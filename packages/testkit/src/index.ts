@@ -12,7 +12,7 @@ export { type SpecBtf, specBtfBlob } from "./arbitraries/btf-spec.js";
 export { addBtfKindSample, type BtfKindSampleIds } from "./btf-kind-sample.js";
 export { keyArb, keyFromMaterial, keyMaterialArb, valueArb, valueFromSeed } from "./arbitraries/keys.js";
 export {
-  type Op, type Program, type ProgramOptions, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,
+  type Op, type Program, type ProgramOptions, PROGRAM_MAP_TYPES, formatOp, formatProgram, formatSpec, isOrderFree, keyPoolLimit, programArb,
 } from "./arbitraries/program.js";
 export {
   type RingConsume, type RingMutation, type RingOp, type RingSize, RING_MUTATIONS, RING_SIZES, formatRingOp, isRingOp, ringMmapRange,

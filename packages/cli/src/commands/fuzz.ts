@@ -8,7 +8,7 @@ import { kernelUnavailableReason } from "../driver-select.js";
 import { flag, intOption, str, type Command, type OptionValues } from "../command.js";
 import type { Ctx } from "../context.js";
 import { loadImplementations } from "../dump-implementations.js";
-import { parseMapType } from "../names.js";
+import { mapTypeKernelName, parseMapType } from "../names.js";
 
 function seedOpt(opts: OptionValues): number | undefined {
   const v = str(opts, "seed");
@@ -26,13 +26,18 @@ function pathOpt(opts: OptionValues, seed: number | undefined): string | undefin
   return v;
 }
 
-/** `--types`: map types by name or number, comma-separated. */
-function typesOpt(opts: OptionValues): number[] | undefined {
+/** `--types`: map types by name or number, comma-separated, each one the runner draws programs for (`drawn`). */
+function typesOpt(opts: OptionValues, drawn: readonly number[]): number[] | undefined {
   const v = str(opts, "types");
   if (v === undefined) return undefined;
   return v.split(",").map((name) => {
     const t = parseMapType(name.trim());
     if (t === undefined || name.trim() === "") throw usageError(`--types ${v}: ${JSON.stringify(name)} is no map type (names as map create takes them, or numbers)`);
+    // A type no program is drawn for would compare only refused creates, and agree.
+    if (!drawn.includes(t)) {
+      throw usageError(`--types ${v}: fuzz diff draws no programs for ${mapTypeKernelName(t)}`,
+        `its types: ${drawn.map(mapTypeKernelName).join(",")}`);
+    }
     return t;
   });
 }
@@ -114,7 +119,8 @@ export const fuzzDiffCommand: Command = {
     "CPU (its slot, a slot by index, past the map), a reader moves data_tail and polls; every record a reader may\n" +
     "read is compared (a sample's padding, which the kernel never writes, and a lost record's event id are not).\n" +
     "--types draws only the map types listed (names as map create takes them, or numbers), e.g.\n" +
-    "--types user_ringbuf,perf_event_array.",
+    "--types user_ringbuf,perf_event_array; a type it draws no programs for is refused (it would compare only\n" +
+    "refused creates), and the error lists the ones it draws.",
   options: {
     ...pairOptions("programs to run"),
     "lru-eviction": { type: "boolean", help: "LRU programs that evict, pinned to CPU 0" },
@@ -127,11 +133,11 @@ export const fuzzDiffCommand: Command = {
   ],
   async run(ctx, args, opts) {
     const { seed, path, left, right, runs } = pairArgs(args, opts, "fuzz diff");
-    const { runDifferential } = await import("@bpfkit/testkit");
+    const { runDifferential, PROGRAM_MAP_TYPES } = await import("@bpfkit/testkit");
+    const types = typesOpt(opts, PROGRAM_MAP_TYPES);
     // With CAP_BPF alone the kernel works but refuses the BPF_F_ZERO_SEED and open-by-id its
     // programs use, which the simulator (as root) allows: every run would be a false difference.
     await needKernel(ctx, "fuzz diff", [left, right], "run as root, or compare the simulator with the reference model: --left model --right sim");
-    const types = typesOpt(opts);
     const program = { ...(flag(opts, "plain") ? { wide: false } : {}), ...(types !== undefined ? { types } : {}) };
     const progress = throttled(ctx);
     const summary = await runDifferential({

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { brief as hex } from "../model/bytes.js";
 import { effectiveMaxEntries } from "../model/create-check.js";
 import { keyFromMaterial, keyMaterialArb, valueFromSeed } from "./keys.js";
-import { type MapSpec, type MapSpecOptions, SPEC_MAP_TYPES, isKeylessMapType, mapSpecArb } from "./map-spec.js";
+import { FD_VALUE_MAP_TYPES, type MapSpec, type MapSpecOptions, SPEC_MAP_TYPES, isKeylessMapType, mapSpecArb } from "./map-spec.js";
 import { widenSpec } from "./wide-spec.js";
 import { type BtfDraw, btfDrawArb, formatSpecBtf, lockOp, withBtf } from "./btf-spec.js";
 import { type WideDraw, insertWideOps, mmapableFor, wideDrawArb } from "./wide-ops.js";
@@ -318,6 +318,15 @@ function resolveRing(d: RingDraw, possibleCpus: number, page: number): Program {
   const spec = ringSpec(d, page);
   return withToString({ spec, possibleCpus, ops: ringOps(spec, d.ops, page) });
 }
+
+/**
+ * Every map type `programArb`'s `types` draws programs for: SPEC_MAP_TYPES, the fd-valued types,
+ * ring buffers, user ring buffers and perf event arrays. Another type would draw nothing but
+ * refused creates, on both sides alike.
+ */
+export const PROGRAM_MAP_TYPES: readonly number[] = [
+  ...SPEC_MAP_TYPES, ...FD_VALUE_MAP_TYPES, BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF, BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+];
 
 /** Among other types, one program in this many is a user ring's or a perf event array's (their kernel side loads a program per drain or output). */
 const EVENT_SHARE = 10;
