@@ -201,9 +201,13 @@ describe.skipIf(gcc !== undefined)("formatBtfC held to gcc", () => {
     b.struct("tight", 12, [{ name: "lo", type: uint, bitOffset: 0 }, { name: "v", type: u64, bitOffset: 32 }]);
     b.struct("wide", 64, [{ name: "lo", type: uint, bitOffset: 0 }, { name: "hi", type: u64, bitOffset: 256 }]);
     b.union("u", 32, [{ name: "a", type: uint, bitOffset: 0 }, { name: "b", type: u64, bitOffset: 0 }]);
+    // `enum e` and a declared-only `struct e` are one tag to C: the second is renamed.
+    b.enum("e", 4, [{ name: "E_ONE", value: 1n }]);
+    b.struct("holder", 8, [{ name: "p", type: b.ptr(b.fwd("e")), bitOffset: 0 }]);
     const btf = parseBtf(b.encode());
+    expect(formatBtfC(btf)).toContain("\tstruct e___2 *p;");
     const { asserts, bitfields, counts } = layoutChecks(btf);
-    expect(counts).toEqual({ sizes: 4, offsets: 7, bitfields: 3 });
+    expect(counts).toEqual({ sizes: 6, offsets: 8, bitfields: 3 });
     expect(compileAndRun(formatBtfC(btf), `${asserts}\nint main(void) {\n${bitfields}\nreturn 0;\n}`)).toBe("");
   });
 

@@ -84,6 +84,7 @@ class CWriter {
     };
     // A FWD shares the tag of a struct or union of its name (written once, as that type's).
     const defined = new Map<string, number>();
+    const fwdTags = new Map<string, string>();
     for (let id = 1; id < btf.types.length; id++) {
       const t = btf.typeById(id);
       for (const r of refsOf(t)) this.referenced.add(r);
@@ -105,8 +106,16 @@ class CWriter {
       if (t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) {
         if (t.name === "") this.constants.set(id, t.values.map((v) => unique(consts, v.name)));
       } else if (t.kind === BtfKind.FWD) {
-        const full = defined.get(`${t.union ? "union" : "struct"} ${t.name}`);
-        this.names.set(id, full !== undefined ? this.names.get(full)! : t.name);
+        // A FWD shares a definition's tag, or one of its own: unique, since `enum foo` and a
+        // declared `struct foo` are one tag to C.
+        const key = `${t.union ? "union" : "struct"} ${t.name}`;
+        const full = defined.get(key);
+        let tag = full !== undefined ? this.names.get(full) : fwdTags.get(key);
+        if (tag === undefined) {
+          tag = unique(tags, t.name);
+          fwdTags.set(key, tag);
+        }
+        this.names.set(id, tag);
       }
     }
   }
