@@ -204,10 +204,14 @@ describe.skipIf(gcc !== undefined)("formatBtfC held to gcc", () => {
     // `enum e` and a declared-only `struct e` are one tag to C: the second is renamed.
     b.enum("e", 4, [{ name: "E_ONE", value: 1n }]);
     b.struct("holder", 8, [{ name: "p", type: b.ptr(b.fwd("e")), bitOffset: 0 }]);
+    // A typedef and an enumerator are both ordinary identifiers: the later one is renamed.
+    b.typedef("E_TWO", uint);
+    b.enum("", 4, [{ name: "E_TWO", value: 2n }]);
     const btf = parseBtf(b.encode());
     expect(formatBtfC(btf)).toContain("\tstruct e___2 *p;");
+    expect(formatBtfC(btf)).toContain("\tE_TWO___2 = 2,");
     const { asserts, bitfields, counts } = layoutChecks(btf);
-    expect(counts).toEqual({ sizes: 6, offsets: 8, bitfields: 3 });
+    expect(counts).toEqual({ sizes: 7, offsets: 8, bitfields: 3 });
     expect(compileAndRun(formatBtfC(btf), `${asserts}\nint main(void) {\n${bitfields}\nreturn 0;\n}`)).toBe("");
   });
 

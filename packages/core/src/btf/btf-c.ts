@@ -73,10 +73,11 @@ class CWriter {
 
   // ---- names ----
 
-  /** Tags and typedef names, made unique per C namespace; enumerators unique among themselves. */
+  /** Tags, typedef names and enumerators, each made unique in its C namespace. */
   private name(): void {
     const { btf } = this;
-    const tags = new Map<string, number>(), typedefs = new Map<string, number>(), consts = new Map<string, number>();
+    // C's two namespaces: tags (struct, union, enum) and ordinary identifiers (typedefs, enumerators).
+    const tags = new Map<string, number>(), ordinary = new Map<string, number>();
     const unique = (used: Map<string, number>, name: string): string => {
       const n = (used.get(name) ?? 0) + 1;
       used.set(name, n);
@@ -96,15 +97,15 @@ class CWriter {
           if (tag === t.name && t.kind !== BtfKind.ENUM && t.kind !== BtfKind.ENUM64) defined.set(`${t.kind === BtfKind.UNION ? "union" : "struct"} ${t.name}`, id);
           break;
         }
-        case BtfKind.TYPEDEF: this.names.set(id, unique(typedefs, t.name)); break;
+        case BtfKind.TYPEDEF: this.names.set(id, unique(ordinary, t.name)); break;
         default: break;
       }
-      if (t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) this.constants.set(id, t.values.map((v) => unique(consts, v.name)));
+      if (t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) this.constants.set(id, t.values.map((v) => unique(ordinary, v.name)));
     }
     for (let id = 1; id < btf.types.length; id++) {
       const t = btf.typeById(id);
       if (t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) {
-        if (t.name === "") this.constants.set(id, t.values.map((v) => unique(consts, v.name)));
+        if (t.name === "") this.constants.set(id, t.values.map((v) => unique(ordinary, v.name)));
       } else if (t.kind === BtfKind.FWD) {
         // A FWD shares a definition's tag, or one of its own: unique, since `enum foo` and a
         // declared `struct foo` are one tag to C.
