@@ -557,7 +557,8 @@ class Checker {
       if (v.type === 0 || v.type > BTF_MAX_TYPE) return bad("Invalid type_id");
       if (v.offset < lastEnd || v.offset >= t.sizeType) return bad("Invalid offset");
       if (v.size === 0 || v.size > t.sizeType) return bad("Invalid size");
-      lastEnd = v.offset + v.size;
+      // u32 arithmetic, as the kernel's: an end past 4 GiB wraps and passes; the sum does not.
+      lastEnd = (v.offset + v.size) >>> 0;
       if (lastEnd > t.sizeType) return bad("Invalid offset+size");
       this.logVsi(t, i, null);
       sum += v.size;

@@ -284,6 +284,10 @@ export const btfCheckCases: ConformanceCase[] = [
         ["datasec: size 0", btfBlob([...INT, S.v!, info(K.VAR), 1, 1, S[".data"]!, info(K.DATASEC, 1), 0, 2, 0, 4]), "EINVAL"],
         ["datasec: variables overlapping", btfBlob([...INT, S.v!, info(K.VAR), 1, 1, S[".data"]!, info(K.DATASEC, 2), 8, 2, 0, 4, 2, 2, 4]), "EINVAL"],
         ["datasec: variable past the section", btfBlob([...INT, S.v!, info(K.VAR), 1, 1, S[".data"]!, info(K.DATASEC, 1), 4, 2, 2, 4]), "EINVAL"],
+        // The end of a variable is u32 arithmetic: past 4 GiB it wraps and passes; the sizes' sum does not wrap.
+        ["datasec: a variable whose end wraps past 4 GiB", btfBlob([...INT, S.v!, info(K.VAR), 1, 1, S[".data"]!, info(K.DATASEC, 1), 0xf000_0000, 2, 0xe000_0000, 0x3000_0000]), "OK"],
+        ["datasec: sizes summing past the section", btfBlob([...INT, S.v!, info(K.VAR), 1, 1, S.a!, info(K.VAR), 1, 1, S[".data"]!, info(K.DATASEC, 2), 0xf000_0000,
+          2, 0xe000_0000, 0xf000_0000, 3, 0xd000_0000, 0x1000_0000]), "EINVAL"],
         ["float: size 3", btfBlob([S.x!, info(K.FLOAT), 3]), "EINVAL"],
         ["float: size 12", btfBlob([S.x!, info(K.FLOAT), 12]), "OK"],
         ["decl_tag: component_idx -2", btfBlob([...INT, S.v!, info(K.VAR), 1, 1, S.tag!, info(K.DECL_TAG), 2, 0xfffffffe]), "EINVAL"],
