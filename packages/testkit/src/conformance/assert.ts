@@ -29,11 +29,11 @@ export function show(r: number): string {
 /** An errno the kernel names: `"OK"` (any result >= 0), or `ENOENT`-style names. */
 export type Expect = "OK" | "EPERM" | "ENOENT" | "E2BIG" | "EBADF" | "EACCES" | "EEXIST" | "EINVAL" |
   "ENOSPC" | "ENOTEMPTY" | "ENOTSUPP" | "ENOMEM" | "EFAULT" | "EBADFD" | "ENAMETOOLONG" | "EROFS" | "ERANGE" |
-  "ENODEV" | "EOPNOTSUPP" | "EBUSY" | "EXDEV" | "ENOTDIR" | "EISDIR" | "EAGAIN";
+  "ENODEV" | "EOPNOTSUPP" | "EBUSY" | "EXDEV" | "ENOTDIR" | "EISDIR" | "EAGAIN" | "ELOOP";
 
 const numbers: Record<Exclude<Expect, "OK">, number> = {
   EPERM: 1, ENOENT: 2, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EEXIST: 17,
-  EBUSY: 16, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENOSPC: 28, EROFS: 30, ERANGE: 34, ENAMETOOLONG: 36, ENOTEMPTY: 39, EBADFD: 77, EOPNOTSUPP: 95, ENOTSUPP: 524,
+  EBUSY: 16, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENOSPC: 28, EROFS: 30, ERANGE: 34, ENAMETOOLONG: 36, ENOTEMPTY: 39, ELOOP: 40, EBADFD: 77, EOPNOTSUPP: 95, ENOTSUPP: 524,
 };
 
 export function errnoOf(e: Expect): number {

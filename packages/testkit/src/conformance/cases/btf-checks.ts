@@ -196,6 +196,46 @@ const MUTATION_ERRNOS: readonly number[] = [
   22, 22, 22, 22,
 ];
 
+/**
+ * A string section of its own (`NAMES` must stay as it is: the mutated blobs of §btf-check.9 are
+ * built on it): "\0" then these names, and each name's offset.
+ */
+function ownStrings(names: readonly string[]): { bytes: Uint8Array; off: Record<string, number> } {
+  let text = "\0";
+  const off: Record<string, number> = {};
+  for (const n of names) {
+    off[n] = text.length;
+    text += `${n}\0`;
+  }
+  return { bytes: new TextEncoder().encode(text), off };
+}
+
+/** Names of §btf-check.14: the special structs of a graph root, tags, and names at KSYM_NAME_LEN. */
+const EDGE = ownStrings(["int", "bpf_spin_lock", "bpf_list_head", "bpf_list_node", "bpf_timer", "elem", "pair", "nd", "h", "l", "a", "b", "p",
+  "kptr", "rcu", "contains:elem:nd", "contains:elem", "contains:pair:nd", "x".repeat(512), "y".repeat(513)]);
+const E = EDGE.off;
+const edgeBlob = (words: readonly number[]) => btfBlob(words, EDGE.bytes);
+/** 1 int, then `bpf_spin_lock` (2), `bpf_list_head` (3), `bpf_list_node` (4): structs known by name, at their sizes. */
+const GRAPH_BASE = [E.int!, info(K.INT), 4, 32, E.bpf_spin_lock!, info(K.STRUCT), 4, E.bpf_list_head!, info(K.STRUCT), 16, E.bpf_list_node!, info(K.STRUCT), 24];
+
+/**
+ * A list root and its node: 5 struct pair { [struct bpf_spin_lock l;] struct bpf_list_head h at
+ * 8; [struct bpf_list_node nd at 24] }, 6 struct elem { int a; struct bpf_list_node nd at
+ * `nodeAt` }, 7 the `contains:` tag on h. The root's struct comes first: btf_parse_struct_metas
+ * goes by id, so the root's checks of the node come before the node struct's own search.
+ */
+function graphBlob(o: { nodeAt?: number; lock?: boolean; tag?: string; ownNode?: boolean } = {}): Uint8Array {
+  const lock = o.lock ?? true;
+  const pair = [...(lock ? [E.l!, 2, 0] : []), E.h!, 3, 64, ...(o.ownNode === true ? [E.nd!, 4, 192] : [])];
+  return edgeBlob([...GRAPH_BASE,
+    E.pair!, info(K.STRUCT, pair.length / 3), o.ownNode === true ? 48 : 24, ...pair,
+    E.elem!, info(K.STRUCT, 2), 32, E.a!, 1, 0, E.nd!, 4, 8 * (o.nodeAt ?? 8),
+    E[o.tag ?? "contains:elem:nd"]!, info(K.DECL_TAG), 5, lock ? 1 : 0]);
+}
+
+/** `n` CONSTs in a row from id `from`, each on the next; the last on `last`. */
+const constRun = (from: number, n: number, last: number) => Array.from({ length: n }, (_, i) => [0, info(K.CONST), i === n - 1 ? last : from + i + 1]).flat();
+
 // ------------------------------------------------------------------ the cases
 
 export const btfCheckCases: ConformanceCase[] = [
@@ -773,6 +813,58 @@ export const btfCheckCases: ConformanceCase[] = [
         [new Uint32Array(0), RangeError, "an empty Uint32Array"], [new Proxy(new Uint32Array(1), {}), TypeError, "a Proxy"]] as const) {
         expectThrows(() => ctx.own(d.btfLoad({ btf: good, logLevel: 1, logTrueSize: bad as unknown as Uint32Array })), cls, `logTrueSize ${what}`);
       }
+      c.done();
+    },
+  },
+  {
+    name: "§btf-check.14 edges: a name of KSYM_NAME_LEN, a loop closing at the resolution's depth, 32 modifiers for the type tags' walk, a decl tag through a typedef, graph roots (the lock, the node's alignment, a `contains:` without a node, a root owning itself), a kptr's two tags, BTF_FIELDS_MAX, a bitfield beside a lock, a misaligned timer, an array's key",
+    group: "btf",
+    run(ctx) {
+      // A FUNC_PROTO returning the middle of a chain resolves its second half first, so the whole
+      // resolves and only btf_check_type_tags' walk (32 modifiers) is left to refuse it.
+      const fromMiddle = (n: number) => edgeBlob([0, info(K.FUNC_PROTO), 2 + (n >> 1), ...constRun(2, n, n + 2), E.int!, info(K.INT), 4, 32]);
+      loadTable(ctx, "edges", [
+        ["a typedef named with 512 characters", edgeBlob([E.int!, info(K.INT), 4, 32, E["x".repeat(512)]!, info(K.TYPEDEF), 1]), "OK"],
+        ["a typedef named with 513", edgeBlob([E.int!, info(K.INT), 4, 32, E["y".repeat(513)]!, info(K.TYPEDEF), 1]), "EINVAL"],
+        ["a ring of 31 consts: a loop", edgeBlob(constRun(1, 31, 1)), "EEXIST"],
+        ["a ring of 32: the depth, before the loop", edgeBlob(constRun(1, 32, 1)), "E2BIG"],
+        ["32 consts resolved from the middle", fromMiddle(32), "OK"],
+        ["33 consts resolved from the middle", fromMiddle(33), "ELOOP"],
+        ["decl_tag on member 0 through a typedef", edgeBlob([E.int!, info(K.INT), 4, 32, E.pair!, info(K.STRUCT, 1), 4, E.a!, 1, 0,
+          E.p!, info(K.TYPEDEF), 2, E.kptr!, info(K.DECL_TAG), 3, 0]), "EINVAL"],
+        ["a list root, its lock, its node", graphBlob(), "OK"],
+        ["a list root without a lock", graphBlob({ lock: false }), "EINVAL"],
+        ["a list node 4 bytes off its alignment", graphBlob({ nodeAt: 4 }), "EINVAL"],
+        ["contains: a struct and no node", graphBlob({ tag: "contains:elem" }), "EINVAL"],
+        ["a root whose value is its own struct, a node too", graphBlob({ tag: "contains:pair:nd", ownNode: true }), "ELOOP"],
+        ["a bitfield off a byte beside a lock", edgeBlob([E.int!, info(K.INT), 4, 32, E.bpf_spin_lock!, info(K.STRUCT), 4,
+          E.pair!, info(K.STRUCT, 3, true), 8, E.a!, 1, 3 << 24, E.b!, 1, (5 << 24) | 3, E.l!, 2, 32]), "EINVAL"],
+      ]);
+      // At MAP_CREATE a value whose field search fails has no record (the error is dropped), so a
+      // read-only map takes it: BPF_F_RDONLY_PROG (EACCES with special fields) shows which it is.
+      // 1 int, 2 struct bpf_timer, 3 { int a; timer at byte 4 } (wants 8: no field), 4 the timer
+      // at 8, 5 a 4-byte int of 16 bits, 6 elem, 7 kptr tag, 8 its PTR, 9 an `rcu` tag on 6, 10
+      // a `kptr` tag on that, 11 its PTR, 12 { int a; a kptr with two tags }, then arrays of 11
+      // and 12 kptrs (13, 15) and structs of them (14, 16).
+      const d = btfOf(ctx);
+      const b = ctx.own(d.btfLoad({ btf: edgeBlob([E.int!, info(K.INT), 4, 32, E.bpf_timer!, info(K.STRUCT), 16,
+        E.pair!, info(K.STRUCT, 2), 20, E.a!, 1, 0, E.h!, 2, 32, E.elem!, info(K.STRUCT, 2), 24, E.a!, 1, 0, E.h!, 2, 64,
+        E.int!, info(K.INT), 4, 16,
+        E.elem!, info(K.STRUCT, 1), 4, E.a!, 1, 0, E.kptr!, info(K.TYPE_TAG), 6, 0, info(K.PTR), 7,
+        E.rcu!, info(K.TYPE_TAG), 6, E.kptr!, info(K.TYPE_TAG), 9, 0, info(K.PTR), 10, E.pair!, info(K.STRUCT, 2), 16, E.a!, 1, 0, E.p!, 11, 64,
+        0, info(K.ARRAY), 0, 8, 1, 11, E.pair!, info(K.STRUCT, 1), 88, E.p!, 13, 0,
+        0, info(K.ARRAY), 0, 8, 1, 12, E.pair!, info(K.STRUCT, 1), 96, E.p!, 15, 0]) }));
+      expectResult(b, "OK", "load");
+      const c = new Checks("edges of map_check_btf");
+      const row = (what: string, t: number, k: number, v: number, keyId: number, valueId: number, want: Expect, flags = 0) =>
+        c.result(ctx.tryCreate({ mapType: t, keySize: k, valueSize: v, maxEntries: 4, mapFlags: flags, btfFd: b, btfKeyTypeId: keyId, btfValueTypeId: valueId }), want, what);
+      row("percpu hash: a bpf_timer at byte 4 (no field)", 5, 4, 20, 1, 3, "OK");
+      row("percpu hash: a bpf_timer at byte 8", 5, 4, 24, 1, 4, "EOPNOTSUPP");
+      row("array: a 4-byte int key of 16 bits", ARRAY, 4, 4, 5, 1, "EINVAL");
+      row("array: a 4-byte int key of 32 bits", ARRAY, 4, 4, 1, 1, "OK");
+      row("read-only hash: a kptr with two type tags (no field)", HASH, 4, 16, 1, 12, "OK", F.RDONLY_PROG);
+      row("read-only hash: an array of 11 kptrs (BTF_FIELDS_MAX)", HASH, 4, 88, 1, 14, "EACCES", F.RDONLY_PROG);
+      row("read-only hash: an array of 12 (E2BIG: no record)", HASH, 4, 96, 1, 16, "OK", F.RDONLY_PROG);
       c.done();
     },
   },
