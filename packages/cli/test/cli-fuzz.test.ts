@@ -65,7 +65,8 @@ describe("bpfkit fuzz", () => {
     expect(io.text()).toMatch(/^sim \(left\) vs sim \(right\): DIFFER on \d+ BTF blobs/);
     const replay = /minimal counterexample after \d+ shrinks \(replay: seed 7, path "([\d:]+)"\):\n {2}log level (9|10), /.exec(io.text());
     expect(replay, io.text()).not.toBeNull();
-    expect(io.text()).toMatch(/\n {2}blob 9feb01[0-9a-f]+\n {2}first difference at load\n/);
+    // The blob in hex, a header's 24 bytes at least (the minimal case may keep a fault in them).
+    expect(io.text()).toMatch(/\n {2}blob [0-9a-f]{48,}\n {2}first difference at load\n/);
     const again = captureIo({ createDriver, kernelAvailable: () => "test" });
     expect(await main([...argv, "--path", replay![1]!, "--json"], again)).toBe(ExitCode.divergence);
     expect(JSON.parse(again.text())).toMatchObject({ ok: false, runs: 1, seed: 7 });

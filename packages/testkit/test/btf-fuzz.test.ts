@@ -35,8 +35,9 @@ describe("runBtfDifferential", () => {
         sim.close(fd);
       } else if (!new TextDecoder().decode(log).includes("\n[")) header++;
     }
-    // A quarter at least loads; the header and string checks stop at most a third.
-    expect(loaded).toBeGreaterThan(100);
+    // Nearly a quarter loads (the graph-root, decl-tag and kptr draws are made to fail one rule
+    // now and then); the header and string checks stop at most a third.
+    expect(loaded).toBeGreaterThan(85);
     expect(header).toBeLessThan(135);
   });
 

@@ -61,7 +61,8 @@ export interface BtfGraph {
 const KIND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(K).map(([n, k]) => [k, n]));
 
 /**
- * Names that are C identifiers, special struct names, tag values, and names the checker refuses.
+ * Names that are C identifiers, special struct names, tag values, and names the checker refuses
+ * (or, at 512 characters, the longest it takes: 513 is one too many).
  * No string here is, or ends in, the name of one of vmlinux's structs ("node" is one): a kptr to
  * such a struct is the kernel's type, which the simulator, without kernel BTF, does not know (a
  * documented gap), and a name offset moved into a string names its end.
@@ -70,7 +71,7 @@ const IDENTS = ["a", "b", "x", "val", "int", "long", "char", "u32", "__u64", "pa
 const SPECIAL = ["bpf_spin_lock", "bpf_res_spin_lock", "bpf_timer", "bpf_wq", "bpf_task_work", "bpf_list_head", "bpf_list_node",
   "bpf_rb_root", "bpf_rb_node", "bpf_refcount"];
 const TAGS = ["kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu", "user", "contains:pair:nd", "contains:elem:a", "contains:", "tag"];
-const BAD = ["1a", "a-b", "a b", "a.b.", "\x7f", "a\x01", "..", "x".repeat(128), "y".repeat(511), "z".repeat(512)];
+const BAD = ["1a", "a-b", "a b", "a.b.", "\x7f", "a\x01", "..", "x".repeat(128), "y".repeat(511), "z".repeat(512), "w".repeat(513)];
 /** Each special struct's size (btf_parse_fields wants exactly it). */
 const SPECIAL_SIZE: Record<string, number> = { bpf_spin_lock: 4, bpf_res_spin_lock: 4, bpf_timer: 16, bpf_wq: 16, bpf_task_work: 8,
   bpf_list_head: 16, bpf_list_node: 24, bpf_rb_root: 16, bpf_rb_node: 32, bpf_refcount: 4 };
@@ -111,7 +112,8 @@ function draws(wild: boolean) {
     head(K.INT, name(1), mostly(wild, fc.constantFrom(1, 2, 4, 8, 16), fc.constantFrom(0, 3, 32))),
     mostly(wild, fc.constantFrom(0, 0, 1, 1, 2, 4), fc.constantFrom(3, 8, 15)),
     mostly(wild, fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.nat(16))), fc.nat(130), 6),
-    mostly(wild, fc.oneof(weighted(6, fc.constant(-1)), weighted(1, fc.nat(7).map((b) => -2 - b))), fc.nat(129)),
+    // -1 and below: all bits but a few; 8 or 16: whole bytes, fewer than the size (btf_type_int_is_regular's size).
+    mostly(wild, fc.oneof(weighted(6, fc.constant(-1)), weighted(1, fc.nat(7).map((b) => -2 - b)), weighted(1, fc.constantFrom(8, 16))), fc.nat(129)),
   ).map(([h, enc, off, bits]) => {
     const size = h[2] as number;
     // -1: every bit of the size; -2 and below: that many bits fewer.
@@ -123,7 +125,8 @@ function draws(wild: boolean) {
   const refKind = fc.constantFrom(K.PTR, K.PTR, K.TYPEDEF, K.TYPEDEF, K.VOLATILE, K.CONST, K.RESTRICT, K.TYPE_TAG).chain((kind) => {
     const nm = kind === K.TYPEDEF ? ident : kind === K.TYPE_TAG ? mostly(wild, fc.constantFrom(...TAGS), fc.constant("")).map((n): BtfWord => ({ name: n })) : anon;
     const target = kind === K.PTR ? ref("any") : ref("sized");
-    return one(kind, head(kind, nm, target));
+    // A TYPE_TAG's kind_flag (an attribute tag) is allowed: drawn in clean graphs too.
+    return one(kind, head(kind, nm, target, fc.constant(0), kind === K.TYPE_TAG ? fc.oneof(weighted(5, fc.constant(false)), weighted(1, fc.constant(true))) : kf));
   });
 
   const array = fc.tuple(head(K.ARRAY, anon, mostly(wild, fc.constant(0), fc.constant(4), 10)), ref("sized"), ref("int"),
@@ -168,14 +171,23 @@ function draws(wild: boolean) {
     });
   const lonelyFunc = one(K.FUNC, head(K.FUNC, ident, ref("proto"), mostly(wild, fc.constantFrom(0, 1), fc.constantFrom(2, 3))));
 
-  const variable = fc.tuple(ident, ref("sized"), mostly(wild, fc.constantFrom(0, 1), fc.constantFrom(2, 3)), kf).map(([n, t, linkage, flag]): BtfTypeDraw[] =>
+  // A VAR's type: mostly one with a size, now and then any (a FWD, a FUNC_PROTO, void: refused).
+  const variable = fc.tuple(ident, fc.oneof(weighted(15, ref("sized")), weighted(1, ref("any"))), mostly(wild, fc.constantFrom(0, 1), fc.constantFrom(2, 3)), kf).map(([n, t, linkage, flag]): BtfTypeDraw[] =>
     [{ kind: K.VAR, words: [n, btfInfo(K.VAR, 0, flag), t, linkage] }]);
-  /** A DATASEC of the vars before it (clean: its own, just before it), packed one after the other unless drawn otherwise. */
+  /**
+   * A DATASEC of the vars before it (clean: its own, just before it), packed one after the other
+   * unless drawn otherwise; one in six "high", in a section of 2 to 4 GiB with its variables'
+   * offsets and sizes (some) near 4 GiB, where an end wraps past it (u32 arithmetic).
+   */
+  const highOff = fc.constantFrom(-1, 0x10000000, 0x7fffffff, 0x80000000, 0xe0000000, 0xf0000000);
+  const highSize = fc.constantFrom(-1, 0x10000000, 0x30000000, 0x80000000, 0xf0000000);
   const datasec = fc.tuple(fc.array(variable, { minLength: wild ? 0 : 1, maxLength: wild ? 0 : 3 }), mostly(wild, fc.constantFrom(".data", ".bss", ".rodata", "license", ".data.x y"), fc.constantFrom("", "\x01")), kf,
-    mostly(wild, fc.constant(-1), u32),
-    fc.array(fc.tuple(ref("var"), mostly(wild, fc.constant(-1), fc.nat(16)), mostly(wild, fc.constant(-1), fc.nat(16))), { minLength: 0, maxLength: 3 }))
-    .map(([own, n, flag, size, drawn]): BtfTypeDraw[] => {
-      const vs = wild ? drawn : own.map((_, i) => drawn[i] ?? [{ ref: { last: "var" as const, skip: 0 } }, -1, -1] as const);
+    mostly(wild, fc.constant(-1), u32), fc.oneof(weighted(5, fc.constant(-1)), weighted(1, fc.constantFrom(0x80000000, 0xf0000000, 0xffffffff))),
+    fc.array(fc.tuple(ref("var"), mostly(wild, fc.constant(-1), fc.nat(16)), mostly(wild, fc.constant(-1), fc.nat(16)), highOff, highSize), { minLength: 0, maxLength: 3 }))
+    .map(([own, n, flag, drawnSize, high, drawn]): BtfTypeDraw[] => {
+      const size = high < 0 ? drawnSize : high;
+      const placed = drawn.map(([t, off, sz, hOff, hSize]) => [t, high < 0 ? off : hOff, high < 0 ? sz : hSize] as const);
+      const vs = wild ? placed : own.map((_, i) => placed[i] ?? [{ ref: { last: "var" as const, skip: 0 } }, -1, -1] as const);
       const words: BtfWord[] = [{ name: n }, btfInfo(K.DATASEC, vs.length, flag), size < 0 ? { auto: "sec-size" } : size];
       vs.forEach(([t, off, sz], i) => {
         // Each variable a different one, in the order declared, unless wild.
@@ -185,13 +197,22 @@ function draws(wild: boolean) {
       return [...own.flat(), { kind: K.DATASEC, words }];
     });
 
-  /** A DECL_TAG (clean: on a struct of its own just before it, the whole or a member). */
-  const declTag = fc.tuple(head(K.DECL_TAG, fc.oneof(fc.constantFrom(...TAGS).map((n): BtfWord => ({ name: n })), ident), wild ? ref("taggable") : fc.constant({ ref: { back: 0 } })),
-    mostly(wild, fc.oneof(weighted(3, fc.constant(-1)), weighted(2, fc.nat(4))), fc.constantFrom(2, 100, 0x7fffffff, -2)), composite)
-    .map(([h, idx, target]): BtfTypeDraw[] => {
+  /**
+   * A DECL_TAG. Clean: on a struct of its own just before it (the whole or a member, now and then
+   * one past the last), or on a TYPEDEF or VAR of it (where only the whole may be tagged). Wild:
+   * anywhere, maybe without a value or with a vlen.
+   */
+  const declTag = fc.tuple(head(K.DECL_TAG, fc.oneof(weighted(wild ? 6 : 1, fc.oneof(fc.constantFrom(...TAGS).map((n): BtfWord => ({ name: n })), ident)),
+    weighted(wild ? 1 : 0, fc.constant({ name: "" }))), wild ? ref("taggable") : fc.constant({ ref: { back: 0 } }), mostly(wild, fc.constant(0), fc.constant(1))),
+  mostly(wild, fc.oneof(weighted(3, fc.constant(-1)), weighted(2, fc.nat(4))), fc.constantFrom(2, 100, 0x7fffffff, -2)), composite,
+  fc.oneof(weighted(9, fc.constant("struct" as const)), weighted(1, fc.constantFrom("past" as const, "typedef" as const, "var" as const))))
+    .map(([h, idx, target, on]): BtfTypeDraw[] => {
       if (wild) return [{ kind: K.DECL_TAG, words: [...h, idx >>> 0] }];
       const vlen = (target[0]!.words[1] as number) & 0xffff;
-      return [...target, { kind: K.DECL_TAG, words: [...h, (idx < 0 || vlen === 0 ? -1 : idx % vlen) >>> 0] }];
+      const i = on === "past" ? vlen : idx < 0 || vlen === 0 ? -1 : idx % vlen;
+      const via: BtfTypeDraw[] = on === "typedef" ? [{ kind: K.TYPEDEF, words: [{ name: "u32" }, btfInfo(K.TYPEDEF), { ref: { back: 0 } }] }]
+        : on === "var" ? [{ kind: K.VAR, words: [{ name: "x" }, btfInfo(K.VAR), { ref: { back: 0 } }, 1] }] : [];
+      return [...target, ...via, { kind: K.DECL_TAG, words: [...h, i >>> 0] }];
     });
 
   /** A struct the checker knows by name, at its size or not, with an int member or none, and a struct holding it. */
@@ -216,18 +237,21 @@ function draws(wild: boolean) {
   const value = fc.tuple(
     fc.array(fc.tuple(
       fc.constantFrom(...SPECIAL, "kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu"),
-      fc.oneof(weighted(6, fc.constant(1)), weighted(1, fc.constantFrom(2, 3, 0))), // 1: the field; 2, 3: an array of them; 0: a struct holding it
-      mostly(wild, fc.oneof(weighted(12, fc.constant(0)), weighted(1, fc.constant(4))), fc.constantFrom(2, 4, 6)), // bytes off its alignment
-      fc.oneof(weighted(8, fc.constant(false)), weighted(1, fc.constant(true))), // the special struct one byte too big
+      // 1: the field; 2, 3: an array of them; 11, 12: as many as BTF_FIELDS_MAX or one more; 0: a struct holding it
+      fc.oneof(weighted(12, fc.constant(1)), weighted(2, fc.constantFrom(2, 3, 0)), weighted(1, fc.constantFrom(11, 12))),
+      mostly(wild, fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constantFrom(2, 4))), fc.constantFrom(2, 4, 6)), // bytes off its alignment
+      fc.oneof(weighted(8, fc.constant(false)), weighted(1, fc.constant(true))), // the special struct one byte too big (a kptr: to a FWD)
+      fc.oneof(weighted(15, fc.constant("")), weighted(1, fc.constantFrom("rcu", "kptr"))), // a kptr's second type tag
     ), { minLength: 1, maxLength: 4 }),
     fc.oneof(weighted(3, fc.constant(-1)), weighted(1, fc.nat(4))), // a `contains:` tag on this member (-1: none)
-    fc.constantFrom("contains:pair:nd", "contains:pair:a", "contains:elem:a", "contains:bpf_list_node:x"),
-  ).map(([fields, tagged, tag]): BtfTypeDraw[] => {
+    fc.constantFrom("contains:pair:nd", "contains:pair:a", "contains:elem:a", "contains:bpf_list_node:x", "contains:elem"),
+    fc.oneof(weighted(12, fc.constant(false)), weighted(1, fc.constant(true))), // a bitfield member first (kind_flag)
+  ).map(([fields, tagged, tag, bitfield]): BtfTypeDraw[] => {
     const out: BtfTypeDraw[] = [];
     const add = (t: BtfTypeDraw) => out.push(t) - 1;
     const int = add({ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, (1 << 24) | 32] });
     const members: [string, number, number, number, number][] = []; // name, local index of the type, size, alignment, bytes off it
-    for (const [what, count, off, big] of fields) {
+    for (const [what, count, off, big, tag2] of fields) {
       let type: number, size: number, align: number;
       if (what in SPECIAL_SIZE) {
         size = SPECIAL_SIZE[what]! + (big ? 1 : 0);
@@ -238,8 +262,10 @@ function draws(wild: boolean) {
         // A kptr: PTR -> TYPE_TAG(what) -> struct elem (or, drawn "big", a FWD).
         const target = big ? add({ kind: K.FWD, words: [{ name: "elem" }, btfInfo(K.FWD), 0] })
           : add({ kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, { ref: { back: out.length - 1 - int } }, 0] });
+        // PTR -> TYPE_TAG(what) [-> TYPE_TAG(tag2)] -> target: btf_find_kptr takes one tag only.
+        const under = tag2 === "" ? target : add({ kind: K.TYPE_TAG, words: [{ name: tag2 }, btfInfo(K.TYPE_TAG), { ref: { back: out.length - 1 - target } }] });
         const tagT = out.length;
-        out.push({ kind: K.TYPE_TAG, words: [{ name: what }, btfInfo(K.TYPE_TAG), { ref: { back: tagT - 1 - target } }] });
+        out.push({ kind: K.TYPE_TAG, words: [{ name: what }, btfInfo(K.TYPE_TAG), { ref: { back: tagT - 1 - under } }] });
         type = out.length;
         out.push({ kind: K.PTR, words: [0, btfInfo(K.PTR), { ref: { back: 0 } }] });
         size = 8;
@@ -258,7 +284,10 @@ function draws(wild: boolean) {
       members.push([what === "bpf_list_node" || what === "bpf_rb_node" ? "nd" : `f${members.length}`, type, size, align, off]);
     }
     const self = out.length;
-    const words: BtfWord[] = [{ name: "pair" }, btfInfo(K.STRUCT, members.length + 1), 0, { name: "a" }, { ref: { back: self - 1 - int } }, 0];
+    // With a bitfield, `int a:3, b:5;` first: btf_find_struct_field refuses a member off a byte.
+    const head: BtfWord[] = bitfield ? [{ name: "a" }, { ref: { back: self - 1 - int } }, (3 << 24) >>> 0, { name: "b" }, { ref: { back: self - 1 - int } }, ((5 << 24) | 3) >>> 0]
+      : [{ name: "a" }, { ref: { back: self - 1 - int } }, 0];
+    const words: BtfWord[] = [{ name: "pair" }, btfInfo(K.STRUCT, members.length + head.length / 3, bitfield), 0, ...head];
     let at = 4;
     for (const [mname, type, size, align, off] of members) {
       at = Math.ceil(at / align) * align + off;
@@ -267,19 +296,72 @@ function draws(wild: boolean) {
     }
     words[2] = at;
     out.push({ kind: K.STRUCT, words });
-    if (tagged >= 0) out.push({ kind: K.DECL_TAG, words: [{ name: tag }, btfInfo(K.DECL_TAG), { ref: { back: 0 } }, tagged % (members.length + 1)] });
+    if (tagged >= 0) out.push({ kind: K.DECL_TAG, words: [{ name: tag }, btfInfo(K.DECL_TAG), { ref: { back: 0 } }, tagged % (members.length + head.length / 3)] });
     return out;
   });
 
-  /** 28 to 36 CONSTs and VOLATILEs in a row, each on the one before: past MAX_RESOLVE_DEPTH (32) or just under. */
-  const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom("const", "volatile", "typedef", "struct", "array", "ptr", "tags", "tags-after"), fc.boolean())
-    .map(([n, how, forward]): BtfTypeDraw[] => {
+  /**
+   * A graph root and its node (btf_parse_graph_root, btf_check_and_fixup_fields): struct elem
+   * { int a; struct bpf_list_node nd; … } (or bpf_rb_node; maybe the other node too, maybe a
+   * bpf_refcount) and struct pair { a lock; struct bpf_list_head h; } (or bpf_rb_root) with a
+   * `contains:` tag on h. Drawn around each rule: the lock there or not, the node 8-aligned or 4
+   * bytes off, two kinds of node with or without a refcount, a root whose value is its own struct
+   * (a node that owns a root: ELOOP), a tag naming no struct, no node, or a member not the node.
+   */
+  const graph = fc.tuple(fc.constantFrom("list", "rb"), fc.oneof(weighted(6, fc.constant("spin")), weighted(1, fc.constantFrom("res", "none"))),
+    fc.oneof(weighted(6, fc.constant(8)), weighted(1, fc.constant(4))), fc.oneof(weighted(3, fc.constant(false)), weighted(1, fc.constant(true))), fc.boolean(),
+    fc.oneof(weighted(8, fc.constant("elem:nd")), weighted(2, fc.constantFrom("pair:nd", "nope:nd", "elem:a", "elem", "elem:"))))
+    .map(([root, lock, nodeAt, twoNodes, refcount, contains]): BtfTypeDraw[] => {
+      const out: BtfTypeDraw[] = [];
+      const add = (t: BtfTypeDraw) => out.push(t) - 1;
+      const special = (name: string) => add({ kind: K.STRUCT, words: [{ name }, btfInfo(K.STRUCT), SPECIAL_SIZE[name]!] });
+      /** A struct of [name, local type index, byte offset, size] members, its size past the last, 8-aligned. */
+      const struct = (name: string, ms: [string, number, number, number][]) => {
+        const self = out.length;
+        const size = Math.ceil(Math.max(...ms.map(([, , at, sz]) => at + sz)) / 8) * 8;
+        return add({ kind: K.STRUCT, words: [{ name }, btfInfo(K.STRUCT, ms.length), size, ...ms.flatMap(([n, t, at]) => [{ name: n }, { ref: { back: self - 1 - t } }, 8 * at])] });
+      };
+      const int = add({ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] });
+      const [nodeName, otherName] = root === "list" ? ["bpf_list_node", "bpf_rb_node"] : ["bpf_rb_node", "bpf_list_node"];
+      const node = special(nodeName);
+      const elem: [string, number, number, number][] = [["a", int, 0, 4], ["nd", node, nodeAt, SPECIAL_SIZE[nodeName]!]];
+      let at = Math.ceil((nodeAt + SPECIAL_SIZE[nodeName]!) / 8) * 8;
+      if (twoNodes) {
+        elem.push(["o", special(otherName), at, SPECIAL_SIZE[otherName]!]);
+        at += SPECIAL_SIZE[otherName]!;
+      }
+      if (refcount) elem.push(["r", special("bpf_refcount"), at, 4]);
+      struct("elem", elem);
+      const pair: [string, number, number, number][] = [];
+      if (lock !== "none") pair.push(["l", special(lock === "spin" ? "bpf_spin_lock" : "bpf_res_spin_lock"), 0, 4]);
+      const h = pair.length;
+      pair.push(["h", special(root === "list" ? "bpf_list_head" : "bpf_rb_root"), 8, 16]);
+      if (contains.startsWith("pair:")) pair.push(["nd", node, 24, SPECIAL_SIZE[nodeName]!]);
+      struct("pair", pair);
+      add({ kind: K.DECL_TAG, words: [{ name: `contains:${contains}` }, btfInfo(K.DECL_TAG), { ref: { back: 0 } }, h] });
+      return out;
+    });
+
+  /**
+   * 28 to 36 modifiers, structs, arrays or pointers in a row, each on the one before or the next:
+   * past MAX_RESOLVE_DEPTH (32) or just under. A forward chain may instead close into a ring (a
+   * loop found at that depth), or follow a FUNC_PROTO that returns its middle, which resolves the
+   * chain's second half first: the whole then resolves, and only btf_check_type_tags' walk of at
+   * most 32 modifiers is left to refuse it.
+   */
+  const chain = fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom("const", "volatile", "typedef", "struct", "array", "ptr", "tags", "tags-after"), fc.boolean(),
+    fc.oneof(weighted(2, fc.constant("int" as const)), weighted(1, fc.constantFrom("ring" as const, "proto" as const))))
+    .map(([drawnN, how, forward, end]): BtfTypeDraw[] => {
+    // A ring is 31 to 33 long (the loop found just under, at, or past the depth), a chain after a
+    // FUNC_PROTO 32 to 34 (the type tags' walk takes 32).
+    const n = !forward || end === "int" ? drawnN : end === "ring" ? 31 + (drawnN % 3) : 32 + (drawnN % 3);
     // Backward, each on the one before, resolves one at a time; forward, each on the next, the
     // resolution's DFS goes down the whole chain at once.
     const int: BtfTypeDraw = { kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, 32] };
-    const out: BtfTypeDraw[] = forward ? [] : [int];
+    const proto: BtfTypeDraw = { kind: K.FUNC_PROTO, words: [0, btfInfo(K.FUNC_PROTO), { ref: { fwd: n >> 1 } }] };
+    const out: BtfTypeDraw[] = forward ? (end === "proto" ? [proto] : []) : [int];
     for (let i = 0; i < n; i++) {
-      const on = { ref: forward ? { fwd: 0 } : { back: 0 } };
+      const on = { ref: !forward ? { back: 0 } : end === "ring" && i === n - 1 ? { back: n - 1 } : { fwd: 0 } };
       if (how === "tags" || how === "tags-after") {
         // Followed from its head: type tags then modifiers, or (refused) modifiers then tags.
         const tag = (forward ? i < n >> 1 : i >= n >> 1) !== (how === "tags-after");
@@ -348,6 +430,7 @@ function draws(wild: boolean) {
     weighted(2, special),
     weighted(3, value),
     weighted(1, chain),
+    weighted(1, graph),
     weighted(1, cycle),
     weighted(wild ? 1 : 0, unknownKind),
   );

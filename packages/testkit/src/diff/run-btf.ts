@@ -23,6 +23,12 @@ export interface BtfLogDraw {
   readonly level: number;
   /** The log buffer's bytes: 0 for none, 1 to 64 KiB. */
   readonly size: number;
+  /**
+   * When drawn, `size` is the log's own length plus 1 (its NUL) plus this (-1, 0 or 1): the
+   * buffer one byte short, exact, or one to spare. The length is measured on the right driver
+   * (the reference) by loading the blob once with a 1 MiB buffer.
+   */
+  readonly fit?: number;
 }
 
 /** A map created on the loaded BTF: its type, the type ids, and the sizes ("type": the size of the type named). */
@@ -45,8 +51,12 @@ export interface BtfMapDraw {
   readonly btfFd: "loaded" | "map" | "closed";
 }
 
-/** A map's key or value type id as drawn. */
-export type BtfMapTypeDraw = { readonly sized: number } | { readonly struct: number } | { readonly id: number };
+/**
+ * A map's key or value type id as drawn: the n-th type with a size, the n-th struct from the last,
+ * the n-th struct named `pair` from the last (the draws' holders of special fields), the n-th
+ * DATASEC, or an id.
+ */
+export type BtfMapTypeDraw = { readonly sized: number } | { readonly struct: number } | { readonly pair: number } | { readonly datasec: number } | { readonly id: number };
 
 /** One case: a blob, how it is loaded, and the maps made on it when it loads. */
 export interface BtfCase {
@@ -76,32 +86,52 @@ const RINGS = new Set([BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF]);
 const CLOSED_FD = 1_000_000;
 const MAP_IN_MAP = new Set([BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
 
-const logArb: fc.Arbitrary<BtfLogDraw> = fc.record({
-  level: fc.oneof(weighted(8, fc.constantFrom(1, 2)), weighted(3, fc.constantFrom(1 | BPF_LOG_FIXED, 2 | BPF_LOG_FIXED)), weighted(1, fc.constantFrom(0, 3, 4, 8, 15, 16, 31))),
-  size: fc.oneof(weighted(8, fc.constant(1 << 16)), weighted(2, fc.constantFrom(1, 2, 24, 100, 256, 1024)), weighted(1, fc.constant(0))),
-});
+const logArb: fc.Arbitrary<BtfLogDraw> = fc.tuple(
+  fc.oneof(weighted(8, fc.constantFrom(1, 2)), weighted(3, fc.constantFrom(1 | BPF_LOG_FIXED, 2 | BPF_LOG_FIXED)), weighted(1, fc.constantFrom(0, 3, 4, 8, 15, 16, 31))),
+  // A size, or (fit) the log's own length give or take a byte: the edge of ENOSPC.
+  fc.oneof(weighted(8, fc.constant(1 << 16)), weighted(2, fc.constantFrom(1, 2, 24, 100, 256, 1024)), weighted(1, fc.constant(0)),
+    weighted(2, fc.constantFrom(-1, 0, 1).map((fit) => ({ fit })))),
+).map(([level, size]): BtfLogDraw => (typeof size === "number" ? { level, size } : { level, size: 0, fit: size.fit }));
 
-const mapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
+const typeDraw = (weights: { id0: number; sized: number; struct: number; pair: number; datasec: number; id: number }): fc.Arbitrary<BtfMapTypeDraw> => fc.oneof(
+  weighted(weights.id0, fc.constant({ id: 0 })), weighted(weights.sized, fc.nat(40).map((sized) => ({ sized }))),
+  weighted(weights.struct, fc.nat(2).map((struct) => ({ struct }))), weighted(weights.pair, fc.nat(2).map((pair) => ({ pair }))),
+  weighted(weights.datasec, fc.nat(2).map((datasec) => ({ datasec }))), weighted(weights.id, fc.nat(40).map((id) => ({ id }))),
+);
+
+const anyMapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
   mapType: fc.oneof(weighted(6, fc.constantFrom(...BTF_FUZZ_MAP_TYPES.slice(0, 10))), weighted(1, fc.constantFrom(...BTF_FUZZ_MAP_TYPES.slice(10)))),
-  key: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(10, fc.nat(40).map((sized) => ({ sized }))), weighted(1, fc.nat(40).map((id) => ({ id })))),
-  // Values are mostly one of the last structs: where the special fields are.
-  value: fc.oneof(weighted(1, fc.constant({ id: 0 })), weighted(5, fc.nat(40).map((sized) => ({ sized }))), weighted(4, fc.nat(2).map((struct) => ({ struct }))),
-    weighted(1, fc.nat(40).map((id) => ({ id })))),
+  key: typeDraw({ id0: 1, sized: 10, struct: 0, pair: 0, datasec: 0, id: 1 }),
+  // Values are mostly one of the last structs, or a struct the draws made to hold special fields.
+  value: typeDraw({ id0: 1, sized: 5, struct: 3, pair: 4, datasec: 0, id: 1 }),
   keySize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
   valueSize: fc.oneof(weighted(6, fc.constant("type" as const)), weighted(1, fc.constantFrom(0, 4, 8, 16))),
-  flags: fc.oneof(weighted(12, fc.constant(0)), weighted(1, fc.constantFrom(BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_NO_PREALLOC, BPF_F_MMAPABLE))),
+  flags: fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constantFrom(BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_NO_PREALLOC, BPF_F_MMAPABLE))),
   maxEntries: fc.oneof(weighted(12, fc.constantFrom(4, 4, 1)), weighted(1, fc.constant(0))),
   btfFd: fc.oneof(weighted(20, fc.constant("loaded" as const)), weighted(1, fc.constantFrom("map" as const, "closed" as const))),
 });
 
+/** A global-data map as libbpf makes one: keyless, of a DATASEC (one element, or not), an array or not, read-only or mmapable now and then. */
+const dataMapArb: fc.Arbitrary<BtfMapDraw> = fc.record({
+  mapType: fc.constantFrom(BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_HASH),
+  key: fc.constant({ id: 0 }),
+  value: typeDraw({ id0: 0, sized: 1, struct: 0, pair: 0, datasec: 6, id: 0 }),
+  keySize: fc.constant(4),
+  valueSize: fc.constant("type" as const),
+  flags: fc.constantFrom(0, 0, BPF_F_RDONLY_PROG, BPF_F_MMAPABLE),
+  maxEntries: fc.constantFrom(1, 1, 4),
+  btfFd: fc.constant("loaded" as const),
+});
+
 /** The cases the BTF differential draws. */
 export function btfCaseArb(): fc.Arbitrary<BtfCase> {
-  return fc.record({ graph: btfGraphArb(), log: logArb, maps: fc.array(mapArb, { maxLength: 3 }) });
+  return fc.record({ graph: btfGraphArb(), log: logArb, maps: fc.array(fc.oneof(weighted(7, anyMapArb), weighted(1, dataMapArb)), { minLength: 1, maxLength: 3 }) });
 }
 
 /** A case as readable lines: the log draw, the types and faults, the maps. */
 export function formatBtfCase(c: BtfCase): string {
-  const lines = [`log level ${c.log.level}, buffer ${c.log.size} bytes`, formatBtfGraph(c.graph)];
+  const fit = c.log.fit === undefined ? "" : ` (the log's length and its NUL${c.log.fit === 0 ? "" : c.log.fit > 0 ? ` + ${c.log.fit}` : ` - ${-c.log.fit}`})`;
+  const lines = [`log level ${c.log.level}, buffer ${c.log.size} bytes${fit}`, formatBtfGraph(c.graph)];
   for (const m of c.maps) lines.push(`map ${describeMap(c, m)}`);
   return lines.filter((l) => l !== "").join("\n");
 }
@@ -128,12 +158,20 @@ function mapIds(c: BtfCase, m: BtfMapDraw) {
   const types = c.graph.types;
   const sized: number[] = [];
   const structs: number[] = [];
+  const pairs: number[] = [];
+  const datasecs: number[] = [];
   types.forEach((t, i) => {
     if (SIZED.has(t.kind as never)) sized.push(i + 1);
     if (t.kind === BtfKind.STRUCT) structs.unshift(i + 1);
+    const name = t.words[0];
+    if (t.kind === BtfKind.STRUCT && typeof name === "object" && "name" in name && name.name === "pair") pairs.unshift(i + 1);
+    if (t.kind === BtfKind.DATASEC) datasecs.push(i + 1);
   });
   const among = (ids: number[], n: number) => (ids.length === 0 ? 0 : ids[n % ids.length]!);
-  const id = (d: BtfMapTypeDraw) => ("id" in d ? d.id % (types.length + 2) : "sized" in d ? among(sized, d.sized) : among(structs.length > 0 ? structs : sized, d.struct));
+  // Each falls back on the wider sort when the graph has none of its own.
+  const id = (d: BtfMapTypeDraw) => ("id" in d ? d.id % (types.length + 2) : "sized" in d ? among(sized, d.sized)
+    : "datasec" in d ? among(datasecs.length > 0 ? datasecs : sized, d.datasec)
+    : "pair" in d && pairs.length > 0 ? among(pairs, d.pair) : among(structs.length > 0 ? structs : sized, "pair" in d ? d.pair : d.struct));
   // A keyless map names no key type (its own check, where it has one, wants 0): a drawn id still may.
   return { key: KEYLESS.has(m.mapType) && !("id" in m.key) ? 0 : id(m.key), value: id(m.value) };
 }
@@ -170,6 +208,20 @@ function logText(buf: Uint8Array): string {
     if (written > 0) text += ` (+${written} bytes written past the NUL)`;
   }
   return text;
+}
+
+/**
+ * The case with a `fit` log's size set: the length of the log `d` writes for the blob (loaded
+ * once into 1 MiB), plus its NUL, plus `fit`. Other cases as they are.
+ */
+function sizeBtfLogToFit(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGraph(c.graph)): BtfCase {
+  if (c.log.fit === undefined) return c;
+  if (d.btfLoad === undefined) throw new Error(`${d.kind} has no btfLoad: the BTF differential needs both drivers' BTF methods`);
+  const buf = new Uint8Array(1 << 20);
+  const fd = d.btfLoad({ btf: blob, logBuf: buf, logLevel: c.log.level });
+  if (fd >= 0) d.close(fd);
+  const nul = buf.indexOf(0);
+  return { ...c, log: { ...c.log, size: Math.max(0, (nul < 0 ? buf.length : nul) + 1 + c.log.fit) } };
 }
 
 /** Loads the case's blob on `d` and makes its maps: every answer as a line. */
@@ -324,8 +376,10 @@ export async function runBtfDifferential(options: BtfDifferentialOptions = {}): 
     const name = errno === 0 ? "OK" : errnoName(errno);
     to[name] = (to[name] ?? 0) + 1;
   };
-  const property = fc.property(btfCaseArb(), (c) => {
-    const blob = encodeBtfGraph(c.graph);
+  const property = fc.property(btfCaseArb(), (drawn) => {
+    const blob = encodeBtfGraph(drawn.graph);
+    // The right driver is the reference: a log sized to fit is sized to its log.
+    const c = sizeBtfLogToFit(right.driver, drawn, blob);
     const a = runBtfCase(left.driver, c, blob);
     const b = runBtfCase(right.driver, c, blob);
     tally.run++;
@@ -347,8 +401,8 @@ export async function runBtfDifferential(options: BtfDifferentialOptions = {}): 
   const divergences: BtfCounterexample[] = [];
   if (details.failed) {
     if (details.counterexample === null) throw details.errorInstance ?? new Error("the BTF differential failed without a counterexample");
-    const c = details.counterexample[0];
-    const blob = encodeBtfGraph(c.graph);
+    const blob = encodeBtfGraph(details.counterexample[0].graph);
+    const c = sizeBtfLogToFit(right.driver, details.counterexample[0], blob);
     const d = firstBtfDivergence(runBtfCase(left.driver, c, blob), runBtfCase(right.driver, c, blob));
     if (d === undefined) {
       throw new Error(`the minimal BTF case diverged once but not on replay (a driver is not deterministic; seed ${details.seed}, path "${details.counterexamplePath ?? ""}"):\n${formatBtfCase(c)}`);
