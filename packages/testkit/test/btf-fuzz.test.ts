@@ -1,5 +1,6 @@
 // The BTF differential (runBtfDifferential): the simulator against the kernel for a fixed seed,
 // and against a simulator with one rule broken, which it must catch and shrink.
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Driver } from "@bpfkit/core";
@@ -54,6 +55,18 @@ describe("runBtfDifferential", () => {
     const again = await runBtfDifferential({ left: "sim", right: ignoresLogFixed, seed: 7, path: c!.path });
     expect(again.divergences[0]?.blob).toBe(c!.blob);
   });
+
+  it.skipIf(kernel.unavailable !== undefined || !existsSync("/sys/kernel/btf/vmlinux"))(
+    "against the kernel the simulator gets this host's BTF: one made without it is found on a referenced kptr to a kernel struct", async () => {
+      const k = kernel.create();
+      const bare = await runBtfDifferential({ left: createSimDriver({ possibleCpus: k.possibleCpus }), right: k, runs: 1500, seed: 3 });
+      expect(bare.ok).toBe(false);
+      expect(bare.divergences[0]!.divergence.right).toMatch(/^load: ENOENT/);
+      // Named, the simulator is made with /sys/kernel/btf/vmlinux: the same blobs agree.
+      const named = await runBtfDifferential({ left: "sim", right: "kernel", runs: bare.runs, seed: 3 });
+      expect(named.ok, named.report).toBe(true);
+      expect(named.report).not.toContain("note:");
+    });
 
   it.skipIf(kernel.unavailable !== undefined)("seed 20261129: the simulator and the kernel agree on 1500 blobs, their logs and their maps", async () => {
     const s = await runBtfDifferential({ left: "sim", right: "kernel", runs: 1500, seed: 20261129 });

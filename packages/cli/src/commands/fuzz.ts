@@ -157,15 +157,16 @@ export const fuzzBtfCommand: Command = {
   usage: "fuzz btf [--runs N] [--seed S] [--left sim|kernel] [--right sim|kernel] [--path P] [--json]",
   details: "testkit's BTF differential: random type graphs over every BTF kind (ints, pointers, arrays, structs and unions\n" +
     "with bitfields, enums, functions and their prototypes, variables and data sections, floats, decl and type tags,\n" +
-    "structs named bpf_spin_lock, bpf_timer, …, graph roots, kptrs, loops and long modifier chains), with faults on\n" +
-    "top (a word, a name past the strings, a header field, the string section's edges, raw bytes), loaded with\n" +
-    "BPF_BTF_LOAD at a drawn log level (BPF_LOG_FIXED or not) into a buffer of 1 byte to 64 KiB or the log's own\n" +
-    "length give or take a byte. The errno and every byte of the log buffer are compared; for a blob that loads, up\n" +
-    "to three maps are created on it (HASH, ARRAY, LRU, per-CPU, LPM trie, queue, stack, bloom filter, global-data\n" +
-    "arrays, and now and then a map type that refuses BTF its own way) with drawn key and value type ids, and their\n" +
-    "answers compared too. On a difference, fast-check shrinks it to a minimal blob, printed in hex with the seed and\n" +
-    "path that replay it. Exit code 5 when the drivers differ. The kernel side needs root (CAP_SYS_ADMIN). The model\n" +
-    "has no BTF: it cannot take part.",
+    "structs named bpf_spin_lock, bpf_timer, …, graph roots, kptrs to the program's structs and a few of the kernel's,\n" +
+    "loops and long modifier chains), with faults on top (a word, a name past the strings, a header field, the\n" +
+    "string section's edges, raw bytes), loaded with BPF_BTF_LOAD at a drawn log level (BPF_LOG_FIXED or not) into\n" +
+    "a buffer of 1 byte to 64 KiB or the log's own length give or take a byte. The errno and every byte of the log\n" +
+    "buffer are compared; for a blob that loads, up to three maps are created on it (HASH, ARRAY, LRU, per-CPU, LPM\n" +
+    "trie, queue, stack, bloom filter, global-data arrays, and now and then a map type that refuses BTF its own way)\n" +
+    "with drawn key and value type ids, and their answers compared too. On a difference, fast-check shrinks it to a\n" +
+    "minimal blob, printed in hex with the seed and path that replay it. Exit code 5 when the drivers differ.\n" +
+    "Against the kernel the simulator is given this host's /sys/kernel/btf/vmlinux (where it is absent, a note says\n" +
+    "so). The kernel side needs root (CAP_SYS_ADMIN). The model has no BTF: it cannot take part.",
   options: pairOptions("blobs to load"),
   examples: ["bpfkit fuzz btf --runs 1000", "bpfkit fuzz btf --seed 42 --runs 300 --json"],
   async run(ctx, args, opts) {

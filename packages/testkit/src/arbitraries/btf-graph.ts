@@ -63,15 +63,21 @@ const KIND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(K).
 /**
  * Names that are C identifiers, special struct names, tag values, and names the checker refuses
  * (or, at 512 characters, the longest it takes: 513 is one too many).
- * No string here is, or ends in, the name of one of vmlinux's structs ("node" is one): a kptr to
- * such a struct is the kernel's type, which the simulator, without kernel BTF, does not know (a
- * documented gap), and a name offset moved into a string names its end.
+ * No string here is, or ends in, the name of one of vmlinux's structs ("node" is one): only a
+ * kptr's struct names one on purpose (KERNEL_STRUCTS), and a name offset moved into a string
+ * names its end.
  */
 const IDENTS = ["a", "b", "x", "val", "int", "long", "char", "u32", "__u64", "pair", "elem", "_", "A1", ".data", "\xe9t\xe9"];
 const SPECIAL = ["bpf_spin_lock", "bpf_res_spin_lock", "bpf_timer", "bpf_wq", "bpf_task_work", "bpf_list_head", "bpf_list_node",
   "bpf_rb_root", "bpf_rb_node", "bpf_refcount"];
 const TAGS = ["kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu", "user", "contains:pair:nd", "contains:elem:a", "contains:", "tag"];
 const BAD = ["1a", "a-b", "a b", "a.b.", "\x7f", "a\x01", "..", "x".repeat(128), "y".repeat(511), "z".repeat(512), "w".repeat(513)];
+/**
+ * Structs of vmlinux a kptr may name (btf_parse_kptr looks its struct up there): with a destructor
+ * kfunc on 6.18 (task_struct, cgroup, bpf_cpumask) and without (a referenced kptr to one is ENOENT).
+ * A simulator compared with the kernel is given the kernel's BTF to know them.
+ */
+const KERNEL_STRUCTS = ["task_struct", "cgroup", "bpf_cpumask", "node", "list_head", "file", "sk_buff"];
 /** Each special struct's size (btf_parse_fields wants exactly it). */
 const SPECIAL_SIZE: Record<string, number> = { bpf_spin_lock: 4, bpf_res_spin_lock: 4, bpf_timer: 16, bpf_wq: 16, bpf_task_work: 8,
   bpf_list_head: 16, bpf_list_node: 24, bpf_rb_root: 16, bpf_rb_node: 32, bpf_refcount: 4 };
@@ -242,6 +248,7 @@ function draws(wild: boolean) {
       mostly(wild, fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constantFrom(2, 4))), fc.constantFrom(2, 4, 6)), // bytes off its alignment
       fc.oneof(weighted(8, fc.constant(false)), weighted(1, fc.constant(true))), // the special struct one byte too big (a kptr: to a FWD)
       fc.oneof(weighted(15, fc.constant("")), weighted(1, fc.constantFrom("rcu", "kptr"))), // a kptr's second type tag
+      fc.oneof(weighted(4, fc.constant("elem")), weighted(1, fc.constantFrom(...KERNEL_STRUCTS))), // a kptr's struct: the program's own, or the kernel's
     ), { minLength: 1, maxLength: 4 }),
     fc.oneof(weighted(3, fc.constant(-1)), weighted(1, fc.nat(4))), // a `contains:` tag on this member (-1: none)
     fc.constantFrom("contains:pair:nd", "contains:pair:a", "contains:elem:a", "contains:bpf_list_node:x", "contains:elem"),
@@ -251,7 +258,7 @@ function draws(wild: boolean) {
     const add = (t: BtfTypeDraw) => out.push(t) - 1;
     const int = add({ kind: K.INT, words: [{ name: "int" }, btfInfo(K.INT), 4, (1 << 24) | 32] });
     const members: [string, number, number, number, number][] = []; // name, local index of the type, size, alignment, bytes off it
-    for (const [what, count, off, big, tag2] of fields) {
+    for (const [what, count, off, big, tag2, pointee] of fields) {
       let type: number, size: number, align: number;
       if (what in SPECIAL_SIZE) {
         size = SPECIAL_SIZE[what]! + (big ? 1 : 0);
@@ -259,9 +266,9 @@ function draws(wild: boolean) {
         type = out.length;
         out.push({ kind: K.STRUCT, words: [{ name: what }, btfInfo(K.STRUCT), size] });
       } else {
-        // A kptr: PTR -> TYPE_TAG(what) -> struct elem (or, drawn "big", a FWD).
-        const target = big ? add({ kind: K.FWD, words: [{ name: "elem" }, btfInfo(K.FWD), 0] })
-          : add({ kind: K.STRUCT, words: [{ name: "elem" }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, { ref: { back: out.length - 1 - int } }, 0] });
+        // A kptr: PTR -> TYPE_TAG(what) -> struct elem or a kernel struct's name (or, drawn "big", a FWD).
+        const target = big ? add({ kind: K.FWD, words: [{ name: pointee }, btfInfo(K.FWD), 0] })
+          : add({ kind: K.STRUCT, words: [{ name: pointee }, btfInfo(K.STRUCT, 1), 4, { name: "a" }, { ref: { back: out.length - 1 - int } }, 0] });
         // PTR -> TYPE_TAG(what) [-> TYPE_TAG(tag2)] -> target: btf_find_kptr takes one tag only.
         const under = tag2 === "" ? target : add({ kind: K.TYPE_TAG, words: [{ name: tag2 }, btfInfo(K.TYPE_TAG), { ref: { back: out.length - 1 - target } }] });
         const tagT = out.length;

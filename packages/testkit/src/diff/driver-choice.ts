@@ -19,9 +19,10 @@ export interface ResolvedDriver {
 
 /**
  * A DriverChoice as a named Driver; a named simulator or model gets `possibleCpus` when given,
- * and a named simulator `pageSize` (an arm64 kernel's 16 or 64 KiB, say).
+ * and a named simulator `pageSize` (an arm64 kernel's 16 or 64 KiB, say) and `kernelBtf` (the
+ * kernel's own BTF, createSimDriver's option).
  */
-export async function resolveDriver(choice: DriverChoice, possibleCpus?: number, pageSize?: number): Promise<ResolvedDriver> {
+export async function resolveDriver(choice: DriverChoice, possibleCpus?: number, pageSize?: number, kernelBtf?: Uint8Array): Promise<ResolvedDriver> {
   if (typeof choice === "function") {
     const driver = choice();
     return { name: driver.kind, driver };
@@ -37,6 +38,7 @@ export async function resolveDriver(choice: DriverChoice, possibleCpus?: number,
       return { name: "sim", driver: createSimDriver({
         ...(possibleCpus !== undefined ? { possibleCpus } : {}),
         ...(pageSize !== undefined && pageSize !== DEFAULT_PAGE_SIZE ? { pageSize } : {}),
+        ...(kernelBtf !== undefined ? { kernelBtf } : {}),
       }) };
     }
     case "model":
@@ -52,12 +54,12 @@ const rank = (c: DriverChoice) => (typeof c !== "string" ? 0 : c === "kernel" ? 
  * Resolves two choices so that they agree on possible CPUs and the page size: the one with fixed
  * ones (a given Driver, then the kernel) goes first, and a named simulator or model takes its
  * count (and a simulator its page). Two that still disagree are a RangeError: per-CPU values, or
- * mappings and ring buffers, would not compare.
+ * mappings and ring buffers, would not compare. A named simulator gets `kernelBtf` when given.
  */
-export async function resolvePair(left: DriverChoice, right: DriverChoice): Promise<[ResolvedDriver, ResolvedDriver]> {
+export async function resolvePair(left: DriverChoice, right: DriverChoice, kernelBtf?: Uint8Array): Promise<[ResolvedDriver, ResolvedDriver]> {
   const swap = rank(right) < rank(left);
-  const a = await resolveDriver(swap ? right : left);
-  const b = await resolveDriver(swap ? left : right, a.driver.possibleCpus, driverPageSize(a.driver));
+  const a = await resolveDriver(swap ? right : left, undefined, undefined, kernelBtf);
+  const b = await resolveDriver(swap ? left : right, a.driver.possibleCpus, driverPageSize(a.driver), kernelBtf);
   let [l, r] = swap ? [b, a] : [a, b];
   if (l.name === r.name) [l, r] = [{ ...l, name: `${l.name} (left)` }, { ...r, name: `${r.name} (right)` }];
   if (l.driver.possibleCpus !== r.driver.possibleCpus) {

@@ -3,6 +3,7 @@
 // created with drawn key and value type ids, their answers compared too. On a difference
 // fast-check shrinks the case, and the summary carries the blob, where the drivers part, and the
 // seed and path that replay it.
+import { existsSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import {
   BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_BLOOM_FILTER, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE,
@@ -346,6 +347,21 @@ export interface BtfDifferentialSummary {
   readonly report: string;
 }
 
+/** This host's kernel BTF: a kptr to a struct named there is the kernel's type (btf_parse_kptr). */
+const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
+
+/**
+ * The kernel's BTF for a simulator compared with the kernel (the draws name kernel structs for
+ * kptrs, which the kernel looks up there), or why there is none; undefined with no kernel side.
+ */
+function kernelBtfForSim(left: DriverChoice, right: DriverChoice): { btf?: Uint8Array; note?: string } | undefined {
+  if ((left === "kernel") === (right === "kernel")) return undefined;
+  if (!existsSync(VMLINUX_BTF)) {
+    return { note: `${VMLINUX_BTF} is absent: the simulator takes a kptr to a kernel struct (task_struct, cgroup, …) as the program's own type, as a kernel without BTF does` };
+  }
+  return { btf: new Uint8Array(readFileSync(VMLINUX_BTF)) };
+}
+
 const OPTION_KEYS = optionKeys<BtfDifferentialOptions>({ left: true, right: true, runs: true, seed: true, path: true, onProgress: true, shrink: true });
 
 function firstBtfDivergence(a: BtfTrace, b: BtfTrace): BtfDivergence | undefined {
@@ -367,7 +383,8 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
  */
 export async function runBtfDifferential(options: BtfDifferentialOptions = {}): Promise<BtfDifferentialSummary> {
   assertOptionKeys(options, OPTION_KEYS, "runBtfDifferential", "options");
-  const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel");
+  const kernelBtf = kernelBtfForSim(options.left ?? "sim", options.right ?? "kernel");
+  const [left, right] = await resolvePair(options.left ?? "sim", options.right ?? "kernel", kernelBtf?.btf);
   const runs = options.runs ?? 100;
   const seed = options.seed ?? ((Date.now() ^ (process.pid << 16)) | 0);
   const t0 = performance.now();
@@ -414,6 +431,7 @@ export async function runBtfDifferential(options: BtfDifferentialOptions = {}): 
     answers: tally.answers, mapAnswers: tally.mapAnswers, ops: tally.calls, seconds: (performance.now() - t0) / 1000, divergences,
   };
   let report = formatBtfSummary(summary);
+  if (kernelBtf?.note !== undefined) report += `\n  note: ${kernelBtf.note}`;
   if (options.path !== undefined && summary.ok) report += `\n  the case at path "${options.path}" did not reproduce: the drivers agree on it`;
   return { ...summary, report };
 }
