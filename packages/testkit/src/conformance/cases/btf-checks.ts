@@ -26,17 +26,20 @@ function btfOf(ctx: CaseContext): BtfDriver {
 const K = BtfKind;
 const info = btfInfo;
 
-/** The string section of the cases: "\0" then these names; `S.name` is a name's offset. */
-const NAMES = ["int", "long", "bpf_spin_lock", "val", "lock", "x", "k", ".data", "v", "bpf_timer", "t", "tag", "kptr", "f", "a", "p", "e", "E1"];
-const STRINGS = (() => {
+/** A string section: "\0" then these names, and each name's offset. */
+function stringSection(names: readonly string[]): { bytes: Uint8Array; off: Record<string, number> } {
   let text = "\0";
   const off: Record<string, number> = {};
-  for (const n of NAMES) {
+  for (const n of names) {
     off[n] = text.length;
     text += `${n}\0`;
   }
   return { bytes: new TextEncoder().encode(text), off };
-})();
+}
+
+/** The string section of the cases: "\0" then these names; `S.name` is a name's offset. */
+const NAMES = ["int", "long", "bpf_spin_lock", "val", "lock", "x", "k", ".data", "v", "bpf_timer", "t", "tag", "kptr", "f", "a", "p", "e", "E1"];
+const STRINGS = stringSection(NAMES);
 const S = STRINGS.off;
 
 interface Hdr {
@@ -197,21 +200,11 @@ const MUTATION_ERRNOS: readonly number[] = [
 ];
 
 /**
- * A string section of its own (`NAMES` must stay as it is: the mutated blobs of §btf-check.9 are
- * built on it): "\0" then these names, and each name's offset.
+ * Names of §btf-check.14, a string section of its own (`NAMES` must stay as it is: the mutated
+ * blobs of §btf-check.9 are built on it): the special structs of a graph root, tags, and names at
+ * KSYM_NAME_LEN.
  */
-function ownStrings(names: readonly string[]): { bytes: Uint8Array; off: Record<string, number> } {
-  let text = "\0";
-  const off: Record<string, number> = {};
-  for (const n of names) {
-    off[n] = text.length;
-    text += `${n}\0`;
-  }
-  return { bytes: new TextEncoder().encode(text), off };
-}
-
-/** Names of §btf-check.14: the special structs of a graph root, tags, and names at KSYM_NAME_LEN. */
-const EDGE = ownStrings(["int", "bpf_spin_lock", "bpf_list_head", "bpf_list_node", "bpf_timer", "elem", "pair", "nd", "h", "l", "a", "b", "p",
+const EDGE = stringSection(["int", "bpf_spin_lock", "bpf_list_head", "bpf_list_node", "bpf_timer", "elem", "pair", "nd", "h", "l", "a", "b", "p",
   "kptr", "rcu", "contains:elem:nd", "contains:elem", "contains:pair:nd", "x".repeat(512), "y".repeat(513)]);
 const E = EDGE.off;
 const edgeBlob = (words: readonly number[]) => btfBlob(words, EDGE.bytes);
