@@ -244,7 +244,7 @@ function draws(wild: boolean) {
     fc.array(fc.tuple(
       fc.constantFrom(...SPECIAL, "kptr", "kptr_untrusted", "percpu_kptr", "uptr", "rcu"),
       // 1: the field; 2, 3: an array of them; 11, 12: as many as BTF_FIELDS_MAX or one more; 0: a struct holding it
-      fc.oneof(weighted(12, fc.constant(1)), weighted(2, fc.constantFrom(2, 3, 0)), weighted(1, fc.constantFrom(11, 12))),
+      fc.oneof(weighted(12, fc.constant(1)), weighted(2, fc.constantFrom(2, 3, 0)), weighted(2, fc.constantFrom(11, 12))),
       mostly(wild, fc.oneof(weighted(8, fc.constant(0)), weighted(1, fc.constantFrom(2, 4))), fc.constantFrom(2, 4, 6)), // bytes off its alignment
       fc.oneof(weighted(8, fc.constant(false)), weighted(1, fc.constant(true))), // the special struct one byte too big (a kptr: to a FWD)
       fc.oneof(weighted(15, fc.constant("")), weighted(1, fc.constantFrom("rcu", "kptr"))), // a kptr's second type tag
