@@ -363,6 +363,7 @@ export const btfCheckCases: ConformanceCase[] = [
         ["array index not an int", btfBlob([...INT, 0, info(K.PTR), 1, 0, info(K.ARRAY), 0, 1, 2, 4]), "EINVAL"],
         ["array of a 3-bit int", btfBlob([S.int!, info(K.INT), 1, 3, 0, info(K.ARRAY), 0, 1, 1, 4]), "EINVAL"],
         ["array overflowing U32_MAX", btfBlob([...INT, 0, info(K.ARRAY), 0, 1, 1, 0x40000000]), "EINVAL"],
+        ["array of 0x7fffffff 2-byte ints: U32_MAX - 1 bytes", btfBlob([S.int!, info(K.INT), 2, 16, 0, info(K.ARRAY), 0, 1, 1, 0x7fffffff]), "OK"],
         ["struct with an array member past it", btfBlob([...INT, 0, info(K.ARRAY), 0, 1, 1, 4, S.k!, info(K.STRUCT, 1), 12, S.a!, 2, 0]), "EINVAL"],
         ["var of a FUNC_PROTO", btfBlob([0, info(K.FUNC_PROTO), 0, S.v!, info(K.VAR), 1, 0]), "EINVAL"],
         ["datasec of a non-VAR", btfBlob([...INT, S[".data"]!, info(K.DATASEC, 1), 4, 1, 0, 4]), "EINVAL"],
