@@ -1,5 +1,5 @@
 // The BTF differential: random BTF blobs (arbitraries/btf-graph.ts) loaded on two drivers with
-// a log, the errno and every byte of the log buffer compared; for a blob that loads, a few maps
+// a log, the errno, btf_log_true_size and every byte of the log buffer compared; for a blob that loads, a few maps
 // created with drawn key and value type ids, their answers compared too. On a difference
 // fast-check shrinks the case, and the summary carries the blob, where the drivers part, and the
 // seed and path that replay it.
@@ -230,10 +230,12 @@ export function runBtfCase(d: Driver, c: BtfCase, blob: Uint8Array = encodeBtfGr
   if (d.btfLoad === undefined) throw new Error(`${d.kind} has no btfLoad: the BTF differential needs both drivers' BTF methods`);
   const t0 = performance.now();
   const logBuf = c.log.size > 0 ? new Uint8Array(c.log.size).fill(LOG_FILL) : undefined;
-  const fd = d.btfLoad({ btf: blob, ...(logBuf !== undefined ? { logBuf } : {}), logLevel: c.log.level });
+  // btf_log_true_size, written back with or without a buffer: compared too.
+  const trueSize = new Uint32Array([0xa5a5a5a5]);
+  const fd = d.btfLoad({ btf: blob, ...(logBuf !== undefined ? { logBuf } : {}), logLevel: c.log.level, logTrueSize: trueSize });
   let calls = 1;
   const mapErrnos: number[] = [];
-  const lines = [`load: ${answer(fd)}${logBuf !== undefined ? ` log ${logText(logBuf)}` : ""}`];
+  const lines = [`load: ${answer(fd)} log_true_size ${trueSize[0]}${logBuf !== undefined ? ` log ${logText(logBuf)}` : ""}`];
   if (fd >= 0) {
     try {
       for (const m of c.maps) {
