@@ -160,8 +160,8 @@ export const fuzzBtfCommand: Command = {
     "structs named bpf_spin_lock, bpf_timer, …, graph roots, kptrs to the program's structs and a few of the kernel's,\n" +
     "loops and long modifier chains), with faults on top (a word, a name past the strings, a header field, the\n" +
     "string section's edges, raw bytes), loaded with BPF_BTF_LOAD at a drawn log level (BPF_LOG_FIXED or not) into\n" +
-    "a buffer of 1 byte to 64 KiB or the log's own length give or take a byte. The errno and every byte of the log\n" +
-    "buffer are compared; for a blob that loads, up to three maps are created on it (HASH, ARRAY, LRU, per-CPU, LPM\n" +
+    "a buffer of 1 byte to 64 KiB or the log's own length give or take a byte. The errno, btf_log_true_size and\n" +
+    "every byte of the log buffer are compared; for a blob that loads, up to three maps are created on it (HASH, ARRAY, LRU, per-CPU, LPM\n" +
     "trie, queue, stack, bloom filter, global-data arrays, and now and then a map type that refuses BTF its own way)\n" +
     "with drawn key and value type ids, and their answers compared too. On a difference, fast-check shrinks it to a\n" +
     "minimal blob, printed in hex with the seed and path that replay it. Exit code 5 when the drivers differ.\n" +
