@@ -161,10 +161,11 @@ export const fuzzBtfCommand: Command = {
     "loops and long modifier chains), with faults on top (a word, a name past the strings, a header field, the\n" +
     "string section's edges, raw bytes), loaded with BPF_BTF_LOAD at a drawn log level (BPF_LOG_FIXED or not) into\n" +
     "a buffer of 1 byte to 64 KiB or the log's own length give or take a byte. The errno, btf_log_true_size and\n" +
-    "every byte of the log buffer are compared; for a blob that loads, up to three maps are created on it (HASH, ARRAY, LRU, per-CPU, LPM\n" +
-    "trie, queue, stack, bloom filter, global-data arrays, and now and then a map type that refuses BTF its own way)\n" +
-    "with drawn key and value type ids, and their answers compared too. On a difference, fast-check shrinks it to a\n" +
-    "minimal blob, printed in hex with the seed and path that replay it. Exit code 5 when the drivers differ.\n" +
+    "every byte of the log buffer are compared; for a blob that loads, up to three maps are created on it (HASH,\n" +
+    "ARRAY, LRU, per-CPU, LPM trie, queue, stack, bloom filter, global-data arrays, and now and then a map type that\n" +
+    "refuses BTF its own way) with drawn key and value type ids, and their answers compared too. On a difference,\n" +
+    "fast-check shrinks it to a minimal blob, printed in hex with the seed and path that replay it. Exit code 5 when\n" +
+    "the drivers differ.\n" +
     "Against the kernel the simulator is given this host's /sys/kernel/btf/vmlinux (where it is absent, a note says\n" +
     "so). The kernel side needs root (CAP_SYS_ADMIN). The model has no BTF: it cannot take part.",
   options: pairOptions("blobs to load"),
