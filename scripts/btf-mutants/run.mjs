@@ -1,0 +1,70 @@
+// The mutation audit of docs/testing.md's BTF fuzzer: applies each mutant of mutants.mjs to the
+// simulator's BTF code, rebuilds, runs `fuzz btf` against the kernel on each seed, runs the
+// simulator's BTF conformance cases, and puts the file back. Needs root (the kernel side) and a
+// built tree; about a minute a mutant on 2 CPUs with the defaults.
+// usage: node scripts/btf-mutants/run.mjs [--seeds 1,2,3] [--runs N] [--no-conformance] [ID…]
+// One JSON line per mutant: the blob at which each seed diverged (or "missed"), and whether the
+// conformance cases killed it.
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { mutants } from "./mutants.mjs";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  if (i < 0) return dflt;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+};
+const seeds = opt("--seeds", "1,2,3").split(",").map(Number);
+const runs = opt("--runs", "3000");
+const conformanceToo = !args.includes("--no-conformance");
+const ids = args.filter((a) => a !== "--no-conformance");
+const unknown = ids.filter((id) => !mutants.some((m) => m[0] === id));
+if (unknown.length > 0) throw new Error(`no mutant ${unknown.join(", ")}; they are ${mutants.map((m) => m[0]).join(" ")}`);
+const env = { ...process.env, PATH: `${join(root, ".tools/node_modules/.bin")}:${process.env.PATH}` };
+const sh = (cmd, argv) => spawnSync(cmd, argv, { cwd: root, env, encoding: "utf8", maxBuffer: 1 << 28 });
+const build = () => {
+  const r = sh("pnpm", ["exec", "tsc", "-b", "packages/driver-wasm-sim"]);
+  if (r.status !== 0) throw new Error(`build failed: ${(r.stdout + r.stderr).slice(0, 500)}`);
+};
+
+for (const [id, file, from, to, what] of mutants) {
+  if (ids.length > 0 && !ids.includes(id)) continue;
+  const path = join(root, file);
+  const orig = readFileSync(path, "utf8");
+  const at = orig.indexOf(from);
+  if (at < 0 || orig.indexOf(from, at + 1) >= 0) {
+    console.log(JSON.stringify({ id, error: `the text to replace is found ${at < 0 ? "nowhere" : "more than once"}: the source moved on` }));
+    continue;
+  }
+  const r = { id, where: `${file.replace(/.*\/src\//, "")}:${orig.slice(0, at).split("\n").length}`, what, seeds: {} };
+  writeFileSync(path, orig.slice(0, at) + to + orig.slice(at + from.length));
+  try {
+    build();
+    for (const s of seeds) {
+      const p = sh("node", ["packages/cli/bin/bpfkit.js", "fuzz", "btf", "--runs", runs, "--seed", String(s), "-q", "--json"]);
+      try {
+        const j = JSON.parse(p.stdout);
+        r.seeds[s] = j.ok ? "missed" : { at: j.runs, what: j.divergences[0]?.divergence?.what };
+      } catch {
+        r.seeds[s] = `error (exit ${p.status}): ${p.stderr.slice(0, 300)}`;
+      }
+    }
+    if (conformanceToo) {
+      const v = sh("pnpm", ["exec", "vitest", "run", "packages/testkit/test/conformance-sim.test.ts", "-t", "btf"]);
+      const failed = /(\d+) failed/.exec(v.stdout + v.stderr);
+      r.conformance = v.status === 0 ? "survived" : failed ? `killed (${failed[1]} failed)` : `error (exit ${v.status})`;
+    }
+  } catch (e) {
+    r.error = String(e.message ?? e).slice(0, 500);
+  } finally {
+    writeFileSync(path, orig);
+  }
+  console.log(JSON.stringify(r));
+}
+build();
