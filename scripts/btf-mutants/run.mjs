@@ -5,29 +5,14 @@
 // usage: node scripts/btf-mutants/run.mjs [--seeds 1,2,3] [--runs N] [--no-conformance] [ID…]
 // One JSON line per mutant: the blob at which each seed diverged (or "missed"), and whether the
 // conformance cases killed it.
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { root, runnerArgs, sh } from "../mutant-runs.mjs";
 import { mutants } from "./mutants.mjs";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  if (i < 0) return dflt;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
-};
-const seeds = opt("--seeds", "1,2,3").split(",").map(Number);
-const runs = opt("--runs", "3000");
-const conformanceToo = !args.includes("--no-conformance");
-const ids = args.filter((a) => a !== "--no-conformance");
-const unknown = ids.filter((id) => !mutants.some((m) => m[0] === id));
-if (unknown.length > 0) throw new Error(`no mutant ${unknown.join(", ")}; they are ${mutants.map((m) => m[0]).join(" ")}`);
-const env = { ...process.env, PATH: `${join(root, ".tools/node_modules/.bin")}:${process.env.PATH}` };
-const sh = (cmd, argv) => spawnSync(cmd, argv, { cwd: root, env, encoding: "utf8", maxBuffer: 1 << 28 });
+const { values, conformanceToo, ids } = runnerArgs({ "--seeds": "1,2,3", "--runs": "3000" }, mutants.map((m) => m[0]));
+const seeds = values["--seeds"].split(",").map(Number);
+const runs = values["--runs"];
 const build = () => {
   const r = sh("pnpm", ["exec", "tsc", "-b", "packages/driver-wasm-sim"]);
   if (r.status !== 0) throw new Error(`build failed: ${(r.stdout + r.stderr).slice(0, 500)}`);

@@ -4,28 +4,13 @@
 // back. Needs root (the kernel side) and a built tree; a few minutes per ten mutants on 2 CPUs.
 // usage: node scripts/engine-mutants/run.mjs [--seed S] [--runs N] [--no-conformance] [ID…]
 // One JSON line per mutant on stdout, and a table at the end.
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { root, runnerArgs, sh } from "../mutant-runs.mjs";
 import { mutants } from "./mutants.mjs";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  if (i < 0) return dflt;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
-};
-const seed = opt("--seed", "1"), runs = opt("--runs", "1000");
-const conformanceToo = !args.includes("--no-conformance");
-const ids = args.filter((a) => a !== "--no-conformance");
-const unknown = ids.filter((id) => !mutants.some((m) => m.id === id));
-if (unknown.length > 0) throw new Error(`no mutant ${unknown.join(", ")}; they are ${mutants.map((m) => m.id).join(" ")}`);
-const env = { ...process.env, PATH: `${join(root, ".tools/node_modules/.bin")}:${process.env.PATH}` };
-const sh = (cmd, argv, cwd = root) => spawnSync(cmd, argv, { cwd, env, encoding: "utf8", maxBuffer: 1 << 28 });
+const { values, conformanceToo, ids } = runnerArgs({ "--seed": "1", "--runs": "1000" }, mutants.map((m) => m.id));
+const seed = values["--seed"], runs = values["--runs"];
 const sim = join(root, "packages/driver-wasm-sim");
 
 /** Rebuilds the wasm and puts it in dist/ too (what tsc -b would emit for the generated file). */
